@@ -1,0 +1,3 @@
+from imagetwins.cli import main
+
+main()

@@ -1,0 +1,99 @@
+"""Command line: ``imagetwins find DIR`` and friends."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from imagetwins import __version__
+from imagetwins.hashing import HASH_METHODS
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+# click uses 2 for usage errors (bad option, missing folder)
+
+
+def _show_progress(quiet: bool) -> bool:
+    return not quiet and sys.stderr.isatty()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="imagetwins")
+def main() -> None:
+    """Find exact and near-duplicate images.
+
+    \b
+    Examples:
+      imagetwins find photos/                 # groups of duplicates, printed
+      imagetwins find photos/ -r --json out.json
+      imagetwins find shop/ --method dhash --threshold 6 --csv dups.csv
+    """
+
+
+@main.command()
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--method", "-m", type=click.Choice(sorted(HASH_METHODS)), default="phash", show_default=True,
+              help="Hash used to compare images.")
+@click.option("--threshold", "-t", type=click.IntRange(0, 64), default=10, show_default=True,
+              help="Largest Hamming distance (bits of 64) that counts as a duplicate.")
+@click.option("--recursive", "-r", is_flag=True, help="Scan sub-folders too.")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write groups, pairs and unreadable files as JSON ('-' for stdout).")
+@click.option("--csv", "csv_out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write one row per file in a group: group,path,exact,max_distance.")
+@click.option("--workers", "-j", type=click.IntRange(1), default=None, help="Threads (default: all CPUs).")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+def find(directory: Path, method: str, threshold: int, recursive: bool, json_out: Path | None,
+         csv_out: Path | None, workers: int | None, quiet: bool) -> None:
+    """Find groups of duplicate images in DIRECTORY.
+
+    Byte-identical files are always grouped; other images are grouped when their hashes differ in at
+    most --threshold bits. Unreadable files are reported and skipped. Nothing is moved or deleted.
+
+    \b
+    Examples:
+      imagetwins find ~/Pictures -r
+      imagetwins find catalogue/ -m phash -t 8 --json dups.json
+    """
+    from imagetwins.finder import find_duplicate_groups
+
+    result = find_duplicate_groups(directory, method=method, threshold=threshold, recursive=recursive,
+                                   workers=workers, progress=_show_progress(quiet))
+    for f in result.failures:
+        click.echo(f"warning: skipped {f.path}: {f.reason}", err=True)
+    if json_out is not None:
+        text = json.dumps(result.to_dict(), indent=2)
+        if str(json_out) == "-":
+            click.echo(text)
+        else:
+            json_out.write_text(text, encoding="utf-8")
+    if csv_out is not None:
+        with open(csv_out, "w", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(["group", "path", "exact", "max_distance"])
+            for gi, g in enumerate(result.groups, 1):
+                for path in g.files:
+                    writer.writerow([gi, path, int(g.exact), g.max_distance])
+    if quiet or str(json_out) == "-":
+        return
+    for gi, g in enumerate(result.groups, 1):
+        if g.exact:
+            kind = "byte-identical files"
+        elif g.max_distance == 0:
+            kind = "identical hashes"
+        else:
+            kind = f"up to {g.max_distance} bits apart"
+        click.secho(f"group {gi}: {len(g.files)} files, {kind}", bold=True)
+        for path in g.files:
+            click.echo(f"  {path}")
+    click.echo(
+        f"{len(result.files)} images read, {len(result.failures)} unreadable, "
+        f"{len(result.groups)} duplicate groups holding {result.files_in_groups} files "
+        f"({result.seconds:.1f} s, {method}, threshold {threshold})"
+    )
+    if not result.files and not result.failures:
+        click.echo(f"note: no image files found in {directory}" + ("" if recursive else " (try --recursive)"))

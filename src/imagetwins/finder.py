@@ -1,0 +1,128 @@
+"""The main job, end to end: folder -> decoded images -> hashes -> pairs -> duplicate groups.
+
+This is what the CLI runs and what a program calls when it wants groups rather than imagededup's
+per-file dictionaries.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from imagetwins import hashing, search
+from imagetwins.io import ReadFailure, find_images
+
+
+@dataclass
+class DuplicateGroup:
+    """Files that are duplicates of each other (connected by matches within the threshold)."""
+
+    files: list[str]
+    max_distance: int
+    exact: bool  # every file in the group is byte-identical
+
+
+@dataclass
+class FindResult:
+    """Outcome of :func:`find_duplicate_groups`."""
+
+    method: str
+    threshold: int
+    files: list[str]
+    hashes: np.ndarray
+    pairs: search.Pairs
+    groups: list[DuplicateGroup]
+    failures: list[ReadFailure] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def files_in_groups(self) -> int:
+        return sum(len(g.files) for g in self.groups)
+
+    def to_dict(self) -> dict:
+        """Plain data for JSON output."""
+        return {
+            "method": self.method,
+            "threshold": self.threshold,
+            "images": len(self.files),
+            "unreadable": [{"path": f.path, "reason": f.reason} for f in self.failures],
+            "groups": [
+                {"files": g.files, "max_distance": g.max_distance, "exact": g.exact} for g in self.groups
+            ],
+            "pairs": [
+                {"a": self.files[i], "b": self.files[j], "distance": int(d)}
+                for i, j, d in zip(self.pairs.left.tolist(), self.pairs.right.tolist(),
+                                   self.pairs.distance.tolist())
+            ],
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def find_duplicate_groups(
+    paths: str | os.PathLike | Sequence[str | os.PathLike],
+    method: str = "phash",
+    threshold: int = 10,
+    recursive: bool = False,
+    workers: int | None = None,
+    progress: bool = False,
+) -> FindResult:
+    """Find groups of duplicate images in a folder or a list of files.
+
+    Parameters
+    ----------
+    paths : path or sequence of paths
+        A folder (scanned for image files) or explicit files.
+    method : str
+        Hash to use: ``phash``, ``ahash``, ``dhash`` or ``whash``.
+    threshold : int
+        Largest Hamming distance (bits out of 64) that counts as a duplicate.
+    recursive : bool
+        Scan sub-folders too.
+    workers : int, optional
+        Threads for decoding and search; default all CPUs.
+    progress : bool
+        Show progress bars.
+
+    Returns
+    -------
+    FindResult
+        Byte-identical files are always grouped, whatever the threshold.
+    """
+    start = time.perf_counter()
+    if isinstance(paths, (str, os.PathLike)):
+        files = find_images(Path(paths), recursive=recursive)
+    else:
+        files = [Path(p) for p in paths]
+    enc = hashing.hash_files(files, methods=(method,), workers=workers, progress=progress, warn=False)
+    h = enc.hashes[method]
+    pairs = search.hamming_pairs(h, threshold, workers=workers)
+    exact_pairs = search.equal_key_pairs(enc.digests)
+    # Byte-identical files hash alike, so they are already among the pairs; the digest pass adds the
+    # "exact" label and keeps them grouped even at threshold 0 under any future hash.
+    merged = _union_pairs(pairs, exact_pairs)
+    groups = []
+    n = len(enc.paths)
+    labels = search.connected_components(n, merged.left, merged.right)
+    # the largest distance of a match inside each group (not its diameter, which may exceed it)
+    group_max = np.zeros(n, dtype=np.int64)
+    np.maximum.at(group_max, labels[merged.left], merged.distance.astype(np.int64))
+    for members in search.groups_from_labels(labels):
+        digests = {enc.digests[i] for i in members}
+        groups.append(DuplicateGroup([enc.paths[i] for i in members], int(group_max[labels[members[0]]]),
+                                     len(digests) == 1))
+    return FindResult(method, threshold, enc.paths, h, merged, groups, enc.failures,
+                      time.perf_counter() - start)
+
+
+def _union_pairs(a: search.Pairs, b: search.Pairs) -> search.Pairs:
+    if not len(b):
+        return a
+    both = search.Pairs.concat([a, b])
+    key = both.left * (int(both.right.max(initial=0)) + 1) + both.right
+    _, first = np.unique(key, return_index=True)
+    return search.Pairs(both.left[first], both.right[first], both.distance[first])

@@ -1,0 +1,235 @@
+"""imagededup 0.3-compatible hashing classes: same names, arguments, defaults and return shapes.
+
+Differences a user may notice, all deliberate: EXIF orientation is applied before hashing, transparent
+pixels count as white rather than black, unreadable files are reported by name with the reason, the
+search is exact for every ``search_method`` and runs on threads, and JSON scores are plain ints.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from multiprocessing import cpu_count
+from pathlib import Path, PurePath
+
+import numpy as np
+
+from imagetwins import hashing as _hashing
+from imagetwins import search as _search
+from imagetwins.io import ImageReadError, find_images, open_image
+
+
+class ImageArrayError(ValueError, AssertionError):
+    """An image array of the wrong shape (imagededup raised AssertionError for wrong channel counts)."""
+
+
+def check_image_array(image_array: np.ndarray) -> None:
+    """Accept ``HxW`` grey or ``HxWx3`` RGB arrays, as imagededup does."""
+    shape = image_array.shape
+    if len(shape) == 3:
+        if shape[2] != 3:
+            raise ImageArrayError(
+                f"Received image array with shape: {shape}, expected image array shape is (x, y, 3)"
+            )
+    elif len(shape) != 2:
+        raise ImageArrayError(
+            f"Received image array with shape: {shape}, expected number of image array dimensions are 3 "
+            "for rgb image and 2 for grayscale image!"
+        )
+
+
+def save_json(results: dict | list, filename: str | os.PathLike) -> None:
+    """Write results as imagededup does (indent 2, sorted keys)."""
+    with open(filename, "w", encoding="utf-8") as fh:
+        json.dump(results, fh, indent=2, sort_keys=True)
+
+
+class Hashing:
+    """Find duplicates with a 64-bit perceptual hash; subclasses choose the hash.
+
+    Parameters
+    ----------
+    verbose : bool
+        Show progress bars.
+    """
+
+    method = "phash"
+
+    def __init__(self, verbose: bool = True) -> None:
+        self.verbose = verbose
+        self.target_size = _hashing.get_method(self.method).size
+        self.results: dict | None = None
+
+    @staticmethod
+    def hamming_distance(hash1: str, hash2: str) -> int:
+        """Number of differing bits between two hex hashes."""
+        return int(bin(int(hash1, 16) ^ int(hash2, 16)).count("1"))
+
+    def encode_image(self, image_file=None, image_array: np.ndarray | None = None) -> str | None:
+        """Hash one image given by path or by array; ``None`` (with a warning) if the file is unreadable.
+
+        Parameters
+        ----------
+        image_file : path, optional
+            Image file.
+        image_array : numpy.ndarray, optional
+            ``HxW`` or ``HxWx3`` image, used when no ``image_file`` is given.
+
+        Returns
+        -------
+        str or None
+            16-character hex hash.
+        """
+        if image_file and os.path.exists(image_file):
+            m = _hashing.get_method(self.method)
+            try:
+                img = open_image(image_file, min_size=max(m.size))
+            except ImageReadError as exc:
+                warnings.warn(f"skipped {exc.path}: {exc.reason}", stacklevel=2)
+                return None
+            return _hashing.to_hex(_hashing.hash_image(img, self.method))
+        if isinstance(image_array, np.ndarray):
+            check_image_array(image_array)
+            return _hashing.to_hex(_hashing.hash_image(image_array.astype(np.uint8), self.method))
+        raise ValueError("Please provide either image file path or image array!")
+
+    def encode_images(self, image_dir=None, recursive: bool = False, num_enc_workers: int = cpu_count()) -> dict:
+        """Hash every image in a folder.
+
+        Returns
+        -------
+        dict
+            File name (relative path when ``recursive``) -> hex hash; unreadable files are left out.
+        """
+        names, result = self._encode_dir(image_dir, recursive, num_enc_workers)
+        return dict(zip(names, _hashing.to_hex(result.hashes[self.method])))
+
+    def _encode_dir(self, image_dir, recursive: bool, num_enc_workers: int):
+        if image_dir is None or not os.path.isdir(image_dir):
+            raise ValueError("Please provide a valid directory path!")
+        root = Path(image_dir)
+        # Every non-hidden file, as imagededup does: a photo saved without its extension still counts.
+        files = find_images(root, recursive=recursive, extensions=None)
+        result = _hashing.hash_files(
+            files, methods=(self.method,), workers=num_enc_workers, progress=self.verbose
+        )
+        names = [str(Path(p).relative_to(root)) for p in result.paths]
+        return names, result
+
+    @staticmethod
+    def _check_hamming_distance_bounds(thresh: int) -> None:
+        if not isinstance(thresh, int) or isinstance(thresh, bool):
+            raise TypeError("Threshold must be an int between 0 and 64")
+        if thresh < 0 or thresh > 64:
+            raise ValueError("Threshold must be an int between 0 and 64")
+
+    def find_duplicates(
+        self,
+        image_dir: PurePath | str | None = None,
+        encoding_map: dict[str, str] | None = None,
+        max_distance_threshold: int = 10,
+        scores: bool = False,
+        outfile: str | None = None,
+        search_method: str = "brute_force_cython",
+        recursive: bool | None = False,
+        num_enc_workers: int = cpu_count(),
+        num_dist_workers: int = cpu_count(),
+    ) -> dict:
+        """Every file -> its duplicates within ``max_distance_threshold`` bits, closest first.
+
+        Parameters
+        ----------
+        image_dir : path, optional
+            Folder of images to encode and search.
+        encoding_map : dict, optional
+            File name -> hex hash (from :meth:`encode_images`), used instead of ``image_dir``.
+        max_distance_threshold : int
+            Largest Hamming distance (0..64) that counts as a duplicate.
+        scores : bool
+            Return ``(name, distance)`` tuples instead of names.
+        outfile : str, optional
+            Also write the result as JSON.
+        search_method : str
+            Accepted for compatibility; the search is always exact.
+        recursive : bool
+            Look into sub-folders (with ``image_dir``).
+        num_enc_workers, num_dist_workers : int
+            Threads for decoding and for the search (0 means one).
+
+        Returns
+        -------
+        dict
+            ``{'a.jpg': ['b.jpg', ...], ...}`` or with scores ``{'a.jpg': [('b.jpg', 3), ...], ...}``.
+        """
+        self._check_hamming_distance_bounds(max_distance_threshold)
+        if image_dir:
+            names, result = self._encode_dir(image_dir, recursive, num_enc_workers)
+            hashes = result.hashes[self.method]
+        elif encoding_map:
+            if recursive:
+                warnings.warn("recursive parameter is irrelevant when using encodings.", SyntaxWarning,
+                              stacklevel=2)
+            warnings.warn("Parameter num_enc_workers has no effect since encodings are already provided",
+                          RuntimeWarning, stacklevel=2)
+            names = list(encoding_map)
+            try:
+                hashes = _hashing.from_hex(list(encoding_map.values()))
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"encoding_map values must be hex hash strings: {exc}") from None
+        else:
+            raise ValueError("Provide either an image directory or encodings!")
+        pairs = _search.hamming_pairs(hashes, max_distance_threshold, workers=max(1, num_dist_workers))
+        self.results = _search.duplicate_map(names, pairs, scores=scores)
+        if outfile:
+            save_json(self.results, outfile)
+        return self.results
+
+    def find_duplicates_to_remove(
+        self,
+        image_dir: PurePath | str | None = None,
+        encoding_map: dict[str, str] | None = None,
+        max_distance_threshold: int = 10,
+        outfile: str | None = None,
+        recursive: bool | None = False,
+        num_enc_workers: int = cpu_count(),
+        num_dist_workers: int = cpu_count(),
+    ) -> list:
+        """Files to remove so that one image of each duplicate set remains (nothing is deleted here)."""
+        result = self.find_duplicates(
+            image_dir=image_dir,
+            encoding_map=encoding_map,
+            max_distance_threshold=max_distance_threshold,
+            scores=False,
+            recursive=recursive,
+            num_enc_workers=num_enc_workers,
+            num_dist_workers=num_dist_workers,
+        )
+        to_remove = _search.files_to_remove(result)
+        if outfile:
+            save_json(to_remove, outfile)
+        return to_remove
+
+
+class PHash(Hashing):
+    """Perceptual hash: 8x8 low DCT frequencies of a 32x32 grey image vs their median."""
+
+    method = "phash"
+
+
+class AHash(Hashing):
+    """Average hash: 8x8 grey image vs its mean."""
+
+    method = "ahash"
+
+
+class DHash(Hashing):
+    """Difference hash: horizontal gradient signs of a 9x8 grey image."""
+
+    method = "dhash"
+
+
+class WHash(Hashing):
+    """Wavelet hash: Haar LL band (8x8) of a 256x256 grey image vs its median."""
+
+    method = "whash"
