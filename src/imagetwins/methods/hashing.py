@@ -82,9 +82,8 @@ class Hashing:
             16-character hex hash.
         """
         if image_file and os.path.exists(image_file):
-            m = _hashing.get_method(self.method)
             try:
-                img = open_image(image_file, min_size=max(m.size))
+                img = open_image(image_file, min_size=_hashing.DECODE_MIN_SIDE)
             except ImageReadError as exc:
                 warnings.warn(f"skipped {exc.path}: {exc.reason}", stacklevel=2)
                 return None

@@ -1,0 +1,70 @@
+"""The command line, driven as a user would, on real images."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from imagetwins.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_find_prints_groups_and_summary(datasets: Path) -> None:
+    res = CliRunner().invoke(main, ["find", str(datasets / "imagededup-testdata"), "-r"])
+    assert res.exit_code == 0, res.output
+    assert "31 images read, 2 unreadable" in res.output
+    assert "ukbench09268_corrupt.jpg" in res.output  # each unreadable file named once on stderr
+    assert res.output.count("ukbench09268_corrupt.jpg") == 2
+    assert "byte-identical files" in res.output
+
+
+def test_find_json_and_csv(tmp_path: Path, datasets: Path) -> None:
+    src = datasets / "imagededup-testdata" / "mixed_images"
+    out_json, out_csv = tmp_path / "r.json", tmp_path / "r.csv"
+    res = CliRunner().invoke(main, ["find", str(src), "--json", str(out_json), "--csv", str(out_csv), "-q"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(out_json.read_text())
+    assert data["images"] == 5 and data["method"] == "phash" and data["threshold"] == 10
+    assert [Path(p).name for p in data["groups"][0]["files"]] == ["ukbench00120.jpg", "ukbench00120_resize.jpg"]
+    assert data["unreadable"][0]["path"].endswith("ukbench09268_corrupt.jpg")
+    rows = list(csv.DictReader(out_csv.open()))
+    assert [Path(r["path"]).name for r in rows] == ["ukbench00120.jpg", "ukbench00120_resize.jpg"]
+
+
+def test_exact_copies_are_grouped_even_at_threshold_zero(tmp_path: Path, datasets: Path) -> None:
+    photos = sorted((datasets / "photos-public/images").glob("*.jpg"))[:6]
+    for p in photos:
+        shutil.copy(p, tmp_path / p.name)
+    shutil.copy(photos[0], tmp_path / "copy_of_first.jpg")
+    res = CliRunner().invoke(main, ["find", str(tmp_path), "-t", "0", "--json", "-"])
+    data = json.loads(res.output)
+    assert len(data["groups"]) == 1 and data["groups"][0]["exact"] is True
+    assert sorted(Path(p).name for p in data["groups"][0]["files"]) == sorted(["copy_of_first.jpg", photos[0].name])
+
+
+def test_errors_exit_non_zero(tmp_path: Path) -> None:
+    runner = CliRunner()
+    assert runner.invoke(main, ["find", str(tmp_path / "missing")]).exit_code == 2
+    assert runner.invoke(main, ["find", str(tmp_path), "--threshold", "99"]).exit_code == 2
+    assert runner.invoke(main, ["find", str(tmp_path), "--method", "md5"]).exit_code == 2
+    empty = runner.invoke(main, ["find", str(tmp_path)])
+    assert empty.exit_code == 0 and "no image files found" in empty.output
+
+
+def test_help_has_examples() -> None:
+    res = CliRunner().invoke(main, ["find", "--help"])
+    assert res.exit_code == 0 and "Examples:" in res.output and "--threshold" in res.output
+
+
+def test_installed_entry_point_runs_on_the_shipped_examples() -> None:
+    proc = subprocess.run([sys.executable, "-m", "imagetwins", "find", str(REPO / "examples" / "images")],
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "9 images read, 0 unreadable, 2 duplicate groups holding 6 files" in proc.stdout
