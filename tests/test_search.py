@@ -55,9 +55,10 @@ def tiny_blocks(monkeypatch):
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(h=clustered_hashes(), t=st.integers(0, 64), workers=st.sampled_from([1, 2, 3]))
-def test_hamming_pairs_equals_brute_force(tiny_blocks, h, t, workers) -> None:
-    got = hamming_pairs(h, t, workers=workers)
+@given(h=clustered_hashes(), t=st.integers(0, 64), workers=st.sampled_from([1, 2, 3]),
+       algorithm=st.sampled_from(["auto", "blocked", "multi-index"]))
+def test_hamming_pairs_equals_brute_force(tiny_blocks, h, t, workers, algorithm) -> None:
+    got = hamming_pairs(h, t, workers=workers, algorithm=algorithm)
     assert _as_set(got) == _brute_pairs(h, t)
     assert len(got) == len(_as_set(got))  # no pair twice
     assert np.all(got.left < got.right)
@@ -70,6 +71,21 @@ def test_hamming_query_equals_brute_force(tiny_blocks, q, db, t) -> None:
     want = {(i, j, int(q[i] ^ db[j]).bit_count()) for i in range(len(q)) for j in range(len(db))
             if int(q[i] ^ db[j]).bit_count() <= t}
     assert _as_set(got) == want
+
+
+@pytest.mark.parametrize("t", [0, 3, 10, 16])
+def test_multi_index_equals_blocked_on_clustered_real_size_input(t: int) -> None:
+    rng = np.random.default_rng(t)
+    seeds = rng.integers(0, 2**64 - 1, size=40, dtype=np.uint64)
+    h = seeds[rng.integers(0, 40, size=6000)]
+    for _ in range(8):  # each hash drifts from its seed by a random number of bits
+        flip = np.uint64(1) << rng.integers(0, 64, size=len(h)).astype(np.uint64)
+        h = np.where(rng.random(len(h)) < 0.4, h ^ flip, h)
+    a = hamming_pairs(h, t, algorithm="blocked")
+    b = hamming_pairs(h, t, algorithm="multi-index")
+    assert len(a) > 100
+    assert np.array_equal(a.left, b.left) and np.array_equal(a.right, b.right)
+    assert np.array_equal(a.distance, b.distance)
 
 
 def test_default_blocks_on_larger_random_input() -> None:

@@ -111,7 +111,9 @@ class _Scanner:
             return Pairs.concat(list(pool.map(self.scan_rows, starts, chunksize=8)))
 
 
-def hamming_pairs(hashes: np.ndarray, threshold: int = 10, workers: int | None = None) -> Pairs:
+def hamming_pairs(
+    hashes: np.ndarray, threshold: int = 10, workers: int | None = None, algorithm: str = "auto"
+) -> Pairs:
     """All pairs ``i < j`` with ``popcount(hashes[i] ^ hashes[j]) <= threshold``, exactly.
 
     Parameters
@@ -121,6 +123,11 @@ def hamming_pairs(hashes: np.ndarray, threshold: int = 10, workers: int | None =
         Largest Hamming distance that counts as a match, 0..64.
     workers : int, optional
         Threads; default all CPUs.
+    algorithm : {'auto', 'blocked', 'multi-index'}
+        ``blocked`` compares every pair; ``multi-index`` only pairs that agree within
+        ``threshold // m`` bits on one of ``m`` chunks (pigeonhole: no pair is missed). ``auto``
+        counts, before any work, how many candidate pairs multi-index would check on these very
+        hashes and picks the cheaper one, so clustered hashes never make it slower than blocked.
 
     Returns
     -------
@@ -129,8 +136,132 @@ def hamming_pairs(hashes: np.ndarray, threshold: int = 10, workers: int | None =
     """
     h = _validate_hashes(hashes, "hashes")
     t = _validate_threshold(threshold)
-    pairs = _Scanner(h, h, t, triangle=True).run(workers or default_workers())
-    return _sorted(pairs)
+    workers = workers or default_workers()
+    if algorithm not in ("auto", "blocked", "multi-index"):
+        raise ValueError(f"algorithm must be 'auto', 'blocked' or 'multi-index', not {algorithm!r}")
+    plan = None
+    if algorithm == "multi-index" or (algorithm == "auto" and len(h) >= 2000):
+        plan = _plan_multi_index(h, t)
+    if plan is not None and (algorithm == "multi-index" or plan.cost < _blocked_cost(len(h))):
+        return _sorted(plan.run(workers))
+    return _sorted(_Scanner(h, h, t, triangle=True).run(workers))
+
+
+# Cost model, in nanoseconds, measured on the 2-core AVX2 reference machine (BENCHMARKS.md):
+# blocked search ~1.15 ns per pair, multi-index ~25 ns per candidate plus ~10 ns per hash per probe.
+_NS_PER_PAIR = 1.15
+_NS_PER_CANDIDATE = 25.0
+_NS_PER_PROBE_ROW = 10.0
+
+
+def _blocked_cost(n: int) -> float:
+    return n * (n - 1) / 2 * _NS_PER_PAIR
+
+
+class _MultiIndexPlan:
+    """Pigeonhole search: split the 64 bits into ``m`` chunks; a pair within ``t`` bits is within
+    ``t // m`` bits on at least one chunk, so only pairs whose chunk keys differ by such a pattern
+    ("probe") are compared. Each pair is reported from the first chunk that finds it."""
+
+    def __init__(self, h: np.ndarray, t: int, m: int) -> None:
+        self.h, self.t, self.m = h, t, m
+        edges = np.linspace(0, 64, m + 1).round().astype(int)
+        self.chunks = [(int(a), int(b - a)) for a, b in zip(edges[:-1], edges[1:])]  # (shift, bits)
+        self.radius = t // m
+        self.tables = []
+        cost = 0.0
+        for shift, bits in self.chunks:
+            key = ((h >> np.uint64(shift)) & np.uint64((1 << bits) - 1)).astype(np.int64)
+            counts = np.bincount(key, minlength=1 << bits)
+            probes = _patterns(bits, self.radius)
+            # exact number of candidate pairs this chunk will generate, from bucket sizes alone
+            idx = np.arange(1 << bits)
+            candidates = sum(float(counts @ counts[idx ^ p]) for p in probes)
+            cost += candidates * _NS_PER_CANDIDATE + len(probes) * len(h) * _NS_PER_PROBE_ROW
+            self.tables.append((key, counts, probes))
+        self.cost = cost
+
+    def _chunk_pairs(self, k: int, probes: np.ndarray) -> Pairs:
+        shift, bits = self.chunks[k]
+        key, counts, _ = self.tables[k]
+        order = np.argsort(key, kind="stable")
+        sorted_key = key[order]
+        sorted_h = self.h[order]
+        start = np.concatenate([[0], np.cumsum(counts)])
+        found = []
+        for p in probes.tolist():
+            target = sorted_key ^ p
+            lengths = counts[target]
+            ends = np.cumsum(lengths)
+            total = int(ends[-1]) if len(ends) else 0
+            if total == 0:
+                continue
+            # materialise candidates in slabs of rows so memory stays bounded
+            slab_rows = np.searchsorted(ends, np.arange(_SLAB, total + _SLAB, _SLAB), side="left")
+            r0 = 0
+            for r1 in np.unique(np.minimum(slab_rows + 1, len(ends))).tolist():
+                if r1 <= r0:
+                    continue
+                rows = np.arange(r0, r1)
+                ln = lengths[r0:r1]
+                rows = np.repeat(rows, ln)
+                if len(rows) == 0:
+                    r0 = r1
+                    continue
+                first = np.repeat(start[target[r0:r1]] - (np.cumsum(ln) - ln), ln)
+                cols = first + np.arange(len(rows))
+                d = np.bitwise_count(sorted_h[rows] ^ sorted_h[cols])
+                keep = d <= self.t
+                i, j, d = order[rows[keep]], order[cols[keep]], d[keep]
+                keep = i < j
+                i, j, d = i[keep], j[keep], d[keep]
+                for s2, b2 in self.chunks[:k]:  # reported by an earlier chunk already
+                    if len(i) == 0:
+                        break
+                    x = (self.h[i] ^ self.h[j]) >> np.uint64(s2) & np.uint64((1 << b2) - 1)
+                    keep = np.bitwise_count(x) > self.radius
+                    i, j, d = i[keep], j[keep], d[keep]
+                if len(i):
+                    found.append(Pairs(i.astype(np.int64), j.astype(np.int64), d.astype(np.uint8)))
+                r0 = r1
+        return Pairs.concat(found)
+
+    def run(self, workers: int) -> Pairs:
+        jobs = [(k, part) for k, (_, _, probes) in enumerate(self.tables)
+                for part in np.array_split(probes, max(1, min(len(probes), 4 * workers)))]
+        if workers <= 1:
+            return Pairs.concat([self._chunk_pairs(k, part) for k, part in jobs])
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            return Pairs.concat(list(pool.map(lambda job: self._chunk_pairs(*job), jobs)))
+
+
+#: candidate pairs materialised at once by the multi-index search (bounds its memory to ~100 MB)
+_SLAB = 2_000_000
+
+
+def _patterns(bits: int, radius: int) -> np.ndarray:
+    """Every ``bits``-bit value with at most ``radius`` bits set."""
+    from itertools import combinations
+
+    out = [sum(1 << b for b in combo) for r in range(radius + 1) for combo in combinations(range(bits), r)]
+    return np.array(out, dtype=np.int64)
+
+
+def _plan_multi_index(h: np.ndarray, t: int) -> _MultiIndexPlan | None:
+    """The cheapest multi-index plan for these hashes, or None for thresholds too large for one."""
+    best = None
+    for m in (4, 5, 6, 8, 11):
+        bits = 64 // m + (64 % m > 0)
+        if bits > 16 or t // m > 4:
+            continue
+        from math import comb
+
+        if sum(comb(bits, r) for r in range(t // m + 1)) > 20_000:
+            continue
+        plan = _MultiIndexPlan(h, t, m)
+        if best is None or plan.cost < best.cost:
+            best = plan
+    return best
 
 
 def hamming_query(
