@@ -89,7 +89,9 @@ for i, f in enumerate(flips):
     for b in rng.choice(64, size=f, replace=False):
         dup[i] ^= np.uint64(1) << np.uint64(b)
 h[-k:] = dup
-t = time.perf_counter(); p = hamming_pairs(h, 10, workers={workers}, algorithm={algorithm!r}); dt = time.perf_counter() - t
+t = time.perf_counter()
+p = hamming_pairs(h, 10, workers={workers}, algorithm={algorithm!r})
+dt = time.perf_counter() - t
 report(dt, {n}, pairs=len(p))
 """,
     "imagededup": """

@@ -38,8 +38,9 @@ def main() -> None:
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--method", "-m", type=click.Choice(sorted(HASH_METHODS)), default="phash", show_default=True,
               help="Hash used to compare images.")
-@click.option("--threshold", "-t", type=click.IntRange(0, 64), default=10, show_default=True,
-              help="Largest Hamming distance (bits of 64) that counts as a duplicate.")
+@click.option("--threshold", "-t", type=click.IntRange(0, 256), default=None,
+              help="Largest Hamming distance that counts as a duplicate [default: 10 for the 64-bit hashes, "
+                   "72 of 256 for dihedral].")
 @click.option("--recursive", "-r", is_flag=True, help="Scan sub-folders too.")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write groups, pairs and unreadable files as JSON ('-' for stdout).")
@@ -58,9 +59,14 @@ def find(directory: Path, method: str, threshold: int, recursive: bool, json_out
     Examples:
       imagetwins find ~/Pictures -r
       imagetwins find catalogue/ -m phash -t 8 --json dups.json
+      imagetwins find scans/ -m dihedral      # also matches mirrored and rotated copies
     """
     from imagetwins.finder import find_duplicate_groups
+    from imagetwins.hashing import get_method
 
+    nbits = get_method(method).nbits
+    if threshold is not None and threshold > nbits:
+        raise click.BadParameter(f"{method} hashes have {nbits} bits; use 0..{nbits}", param_hint="--threshold")
     result = find_duplicate_groups(directory, method=method, threshold=threshold, recursive=recursive,
                                    workers=workers, progress=_show_progress(quiet))
     for f in result.failures:
@@ -93,7 +99,7 @@ def find(directory: Path, method: str, threshold: int, recursive: bool, json_out
     click.echo(
         f"{len(result.files)} images read, {len(result.failures)} unreadable, "
         f"{len(result.groups)} duplicate groups holding {result.files_in_groups} files "
-        f"({result.seconds:.1f} s, {method}, threshold {threshold})"
+        f"({result.seconds:.1f} s, {method}, threshold {result.threshold})"
     )
     if not result.files and not result.failures:
         click.echo(f"note: no image files found in {directory}" + ("" if recursive else " (try --recursive)"))

@@ -66,7 +66,7 @@ class FindResult:
 def find_duplicate_groups(
     paths: str | os.PathLike | Sequence[str | os.PathLike],
     method: str = "phash",
-    threshold: int = 10,
+    threshold: int | None = None,
     recursive: bool = False,
     workers: int | None = None,
     progress: bool = False,
@@ -78,9 +78,11 @@ def find_duplicate_groups(
     paths : path or sequence of paths
         A folder (scanned for image files) or explicit files.
     method : str
-        Hash to use: ``phash``, ``ahash``, ``dhash`` or ``whash``.
-    threshold : int
-        Largest Hamming distance (bits out of 64) that counts as a duplicate.
+        Hash to use: ``phash``, ``ahash``, ``dhash``, ``whash`` or ``dihedral`` (256 bits, matches
+        flipped and rotated copies).
+    threshold : int, optional
+        Largest Hamming distance that counts as a duplicate; default: the method's (10 for the 64-bit
+        hashes).
     recursive : bool
         Scan sub-folders too.
     workers : int, optional
@@ -98,9 +100,11 @@ def find_duplicate_groups(
         files = find_images(Path(paths), recursive=recursive)
     else:
         files = [Path(p) for p in paths]
+    if threshold is None:
+        threshold = hashing.get_method(method).default_threshold
     enc = hashing.hash_files(files, methods=(method,), workers=workers, progress=progress, warn=False)
     h = enc.hashes[method]
-    pairs = search.hamming_pairs(h, threshold, workers=workers)
+    pairs = search.method_pairs(h, method, threshold, workers=workers)
     exact_pairs = search.equal_key_pairs(enc.digests)
     # Byte-identical files hash alike, so they are already among the pairs; the digest pass adds the
     # "exact" label and keeps them grouped even at threshold 0 under any future hash.

@@ -63,13 +63,75 @@ def whash_bits(gray: np.ndarray) -> np.ndarray:
     return flat >= np.median(flat, axis=-1, keepdims=True)
 
 
+def trim_uniform_border(gray: np.ndarray, tolerance: float = 12.0, share: float = 0.97,
+                        max_trim: float = 0.35) -> tuple[int, int, int, int]:
+    """Box ``(left, top, right, bottom)`` without the uniform border a padded copy carries.
+
+    A row or column is border when at least ``share`` of its pixels are within ``tolerance`` grey
+    levels of the border colour (the median of the outermost ring). At most ``max_trim`` of each
+    dimension goes per side, so a photo of a white wall is not cut to nothing.
+    """
+    h, w = gray.shape
+    ring = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]]).astype(np.float64)
+    colour = np.median(ring)
+    near = np.abs(gray.astype(np.float64) - colour) <= tolerance
+    rows_border = near.mean(axis=1) >= share
+    cols_border = near.mean(axis=0) >= share
+
+    def run(flags: np.ndarray, limit: int) -> int:
+        n = 0
+        while n < limit and flags[n]:
+            n += 1
+        return n
+
+    top, bottom = run(rows_border, int(h * max_trim)), run(rows_border[::-1], int(h * max_trim))
+    left, right = run(cols_border, int(w * max_trim)), run(cols_border[::-1], int(w * max_trim))
+    return left, top, w - right, h - bottom
+
+
+def dihedral_thumbnail(img: Image.Image, size: int = 64) -> np.ndarray:
+    """Grey, uniform borders trimmed, squashed to ``size`` x ``size`` (aspect changes do not matter)."""
+    grey = img.convert("L")
+    probe = grey if max(grey.size) <= 512 else grey.reduce(max(1, max(grey.size) // 256))
+    box = trim_uniform_border(np.asarray(probe))
+    sx, sy = grey.width / probe.width, grey.height / probe.height
+    crop_box = (round(box[0] * sx), round(box[1] * sy), round(box[2] * sx), round(box[3] * sy))
+    return np.asarray(grey.crop(crop_box).resize((size, size), Image.Resampling.LANCZOS), dtype=np.uint8)
+
+
+def dihedral_bits(gray: np.ndarray) -> np.ndarray:
+    """Signs of the 16x16 lowest non-constant DCT frequencies (1..16 on each axis) of a 64x64 image.
+
+    Signs, not a median, so that flips and 90-degree rotations act on the hash itself: a mirror
+    negates the odd horizontal frequencies (flips those bits), a transpose swaps the two axes.
+    """
+    d = _dct_matrix(gray.shape[-1], 17)[1:]
+    coef = d @ gray.astype(np.float64) @ d.T
+    return (coef > 0).reshape(*coef.shape[:-2], 256)
+
+
 @dataclass(frozen=True)
 class HashMethod:
-    """A hash: the thumbnail size it needs (width, height) and the function from thumbnails to bits."""
+    """A hash: how to make its thumbnail from an image, and the function from thumbnails to bits.
+
+    ``size`` is the classic thumbnail (width, height); ``prepare`` overrides it for hashes that need
+    more than a resize. ``dihedral`` hashes match in all 8 orientations (flips, 90-degree turns).
+    """
 
     name: str
     size: tuple[int, int]
     bits: Callable[[np.ndarray], np.ndarray]
+    nbits: int = 64
+    default_threshold: int = 10
+    dihedral: bool = False
+    prepare: Callable[[Image.Image], np.ndarray] | None = None
+
+    def thumbnail(self, img: Image.Image) -> np.ndarray:
+        return self.prepare(img) if self.prepare is not None else gray_thumbnail(img, self.size)
+
+    @property
+    def words(self) -> int:
+        return self.nbits // 64
 
 
 HASH_METHODS: dict[str, HashMethod] = {
@@ -77,7 +139,28 @@ HASH_METHODS: dict[str, HashMethod] = {
     "ahash": HashMethod("ahash", (8, 8), ahash_bits),
     "dhash": HashMethod("dhash", (9, 8), dhash_bits),
     "whash": HashMethod("whash", (256, 256), whash_bits),
+    "dihedral": HashMethod("dihedral", (64, 64), dihedral_bits, nbits=256, default_threshold=72,
+                           dihedral=True, prepare=dihedral_thumbnail),
 }
+
+#: the four hashes defined as imagededup 0.3 defines them
+CLASSIC_METHODS = ("phash", "ahash", "dhash", "whash")
+
+
+def dihedral_variants(hashes: np.ndarray) -> np.ndarray:
+    """The 8 orientations of 256-bit dihedral hashes: ``(N, 4)`` uint64 -> ``(N, 8, 4)``.
+
+    Order: as is, mirrored, flipped, turned 180, then the same four transposed. Each is exactly the
+    hash of the correspondingly transformed image (up to coefficients that are exactly zero).
+    """
+    h = np.ascontiguousarray(np.asarray(hashes, dtype=np.uint64)).reshape(-1, 4)
+    bits = np.unpackbits(h.astype(">u8").view(np.uint8), axis=-1).reshape(-1, 16, 16).astype(bool)
+    freq = np.arange(1, 17)
+    odd_h = np.broadcast_to(freq[None, :] % 2 == 1, (16, 16))  # odd horizontal frequency
+    odd_v = odd_h.T
+    flips = [bits, bits ^ odd_h, bits ^ odd_v, bits ^ odd_h ^ odd_v]
+    variants = np.stack(flips + [np.swapaxes(b, -1, -2) for b in flips], axis=1)
+    return bits_to_words(variants.reshape(len(h), 8, 256))
 
 
 def get_method(name: str) -> HashMethod:
@@ -88,24 +171,43 @@ def get_method(name: str) -> HashMethod:
         raise ValueError(f"unknown hash method {name!r}; choose one of {', '.join(HASH_METHODS)}") from None
 
 
+def bits_to_words(bits: np.ndarray) -> np.ndarray:
+    """Pack ``(..., 64*W)`` booleans into ``(..., W)`` uint64 words, first bit most significant."""
+    packed = np.packbits(np.asarray(bits, dtype=bool), axis=-1)
+    return np.ascontiguousarray(packed).view(">u8").astype(np.uint64)
+
+
 def bits_to_uint64(bits: np.ndarray) -> np.ndarray:
     """Pack ``(..., 64)`` booleans into uint64, first bit most significant."""
-    packed = np.packbits(np.asarray(bits, dtype=bool), axis=-1)
-    return np.ascontiguousarray(packed).view(">u8")[..., 0].astype(np.uint64)
+    return bits_to_words(bits)[..., 0]
 
 
 def to_hex(hashes: np.ndarray | int) -> str | list[str]:
-    """uint64 hash(es) as 16-character lower-case hex, imagededup's format."""
-    if np.ndim(hashes) == 0:
-        return format(int(hashes), "016x")
-    return [format(int(h), "016x") for h in np.asarray(hashes).ravel()]
+    """Hash(es) as lower-case hex: 16 characters per 64-bit word (imagededup's format for one word).
+
+    A 1-D array is a list of 64-bit hashes; a 2-D ``(N, W)`` array a list of ``64*W``-bit hashes.
+    """
+    arr = np.asarray(hashes, dtype=np.uint64)
+    if arr.ndim == 0:
+        return format(int(arr), "016x")
+    if arr.ndim == 1:
+        return [format(int(h), "016x") for h in arr]
+    return ["".join(format(int(w), "016x") for w in row) for row in arr]
 
 
 def from_hex(hex_hashes: str | Sequence[str]) -> np.uint64 | np.ndarray:
-    """Parse 16-character hex hash(es) into uint64."""
+    """Parse hex hash(es): 16 characters give uint64, longer ones ``(N, W)`` words."""
     if isinstance(hex_hashes, str):
-        return np.uint64(int(hex_hashes, 16))
-    return np.array([int(h, 16) for h in hex_hashes], dtype=np.uint64)
+        if len(hex_hashes) <= 16:
+            return np.uint64(int(hex_hashes, 16))
+        return from_hex([hex_hashes])[0]
+    hexes = list(hex_hashes)
+    width = max((len(h) for h in hexes), default=16)
+    if width <= 16:
+        return np.array([int(h, 16) for h in hexes], dtype=np.uint64)
+    words = -(-width // 16)
+    return np.array([[int(h.zfill(16 * words)[16 * k: 16 * k + 16], 16) for k in range(words)] for h in hexes],
+                    dtype=np.uint64).reshape(len(hexes), words)
 
 
 def gray_thumbnail(img: Image.Image, size: tuple[int, int]) -> np.ndarray:
@@ -113,14 +215,15 @@ def gray_thumbnail(img: Image.Image, size: tuple[int, int]) -> np.ndarray:
     return np.asarray(img.resize(size, Image.Resampling.LANCZOS).convert("L"), dtype=np.uint8)
 
 
-def hash_image(img: Image.Image | np.ndarray, method: str = "phash") -> np.uint64:
+def hash_image(img: Image.Image | np.ndarray, method: str = "phash") -> np.uint64 | np.ndarray:
     """Hash one decoded image (a Pillow image or an ``HxW`` / ``HxWx3`` uint8 array)."""
     m = get_method(method)
     if isinstance(img, np.ndarray):
         img = Image.fromarray(img.astype(np.uint8))
     if img.mode != "RGB":
         img = img.convert("RGB")
-    return bits_to_uint64(m.bits(gray_thumbnail(img, m.size)))
+    words = bits_to_words(m.bits(m.thumbnail(img)))
+    return words[0] if m.words == 1 else words
 
 
 @dataclass
@@ -150,7 +253,7 @@ def _thumbnails(path: str, methods: Sequence[HashMethod]) -> tuple[str, list[np.
         data = read_bytes(path)
         need = max(DECODE_MIN_SIDE, *(max(m.size) for m in methods))
         img = open_image(data, min_size=need, path_for_messages=path)
-        return content_digest(data), [gray_thumbnail(img, m.size) for m in methods]
+        return content_digest(data), [m.thumbnail(img) for m in methods]
     except ImageReadError as exc:
         return ReadFailure(str(path), exc.reason)
 
@@ -211,12 +314,14 @@ def hash_files(
                     thumbs[m.name].append(g)
             for m in ms:
                 if thumbs[m.name]:
-                    chunks[m.name].append(bits_to_uint64(m.bits(np.stack(thumbs[m.name]))))
+                    words = bits_to_words(m.bits(np.stack(thumbs[m.name])))
+                    chunks[m.name].append(words[:, 0] if m.words == 1 else words)
             if bar is not None:
                 bar.update(len(batch))
     if bar is not None:
         bar.close()
     for m in ms:
         parts = chunks[m.name]
-        result.hashes[m.name] = np.concatenate(parts) if parts else np.empty(0, dtype=np.uint64)
+        empty = np.empty((0,) if m.words == 1 else (0, m.words), dtype=np.uint64)
+        result.hashes[m.name] = np.concatenate(parts) if parts else empty
     return result

@@ -50,54 +50,72 @@ class Pairs:
 
 def _validate_hashes(hashes: np.ndarray, name: str) -> np.ndarray:
     arr = np.asarray(hashes)
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be a 1-D array of uint64 hashes, got shape {arr.shape}")
+    if arr.ndim not in (1, 2):
+        raise ValueError(f"{name} must be a 1-D array of uint64 hashes (or (N, words) for wider ones), "
+                         f"got shape {arr.shape}")
     if arr.dtype != np.uint64:
         if arr.dtype.kind not in "iu":
             raise TypeError(f"{name} must hold integer (uint64) hashes, got dtype {arr.dtype}")
         arr = arr.astype(np.uint64)
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr[:, 0]
     return np.ascontiguousarray(arr)
 
 
-def _validate_threshold(threshold: int) -> int:
+def _validate_threshold(threshold: int, nbits: int = 64) -> int:
     if isinstance(threshold, bool) or not isinstance(threshold, (int, np.integer)):
-        raise TypeError("threshold must be an int between 0 and 64")
-    if not 0 <= threshold <= 64:
-        raise ValueError("threshold must be an int between 0 and 64")
+        raise TypeError(f"threshold must be an int between 0 and {nbits}")
+    if not 0 <= threshold <= nbits:
+        raise ValueError(f"threshold must be an int between 0 and {nbits}")
     return int(threshold)
 
 
 class _Scanner:
-    """One scan of row blocks against columns, with a buffer pair per thread."""
+    """One scan of row blocks against columns, with buffers per thread.
 
-    def __init__(self, rows: np.ndarray, cols: np.ndarray, threshold: int, triangle: bool) -> None:
-        self.rows, self.cols, self.threshold, self.triangle = rows, cols, threshold, triangle
+    Hashes are ``(N,)`` uint64 or ``(N, W)`` words. With ``triangle``, row ``r`` belongs to item
+    ``r // group`` and only columns after that item are compared (each unordered pair once; ``group``
+    rows per item when each item is queried in several orientations).
+    """
+
+    def __init__(self, rows: np.ndarray, cols: np.ndarray, threshold: int, triangle: bool, group: int = 1) -> None:
+        self.rows, self.cols, self.threshold, self.triangle, self.group = rows, cols, threshold, triangle, group
+        self.words = 1 if rows.ndim == 1 else rows.shape[1]
         self.local = threading.local()
 
-    def _buffers(self) -> tuple[np.ndarray, np.ndarray]:
+    def _buffers(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if not hasattr(self.local, "xor"):
             self.local.xor = np.empty((ROW_BLOCK, COL_BLOCK), np.uint64)
             self.local.count = np.empty((ROW_BLOCK, COL_BLOCK), np.uint8)
-        return self.local.xor, self.local.count
+            self.local.total = np.empty((ROW_BLOCK, COL_BLOCK), np.uint16) if self.words > 1 else None
+        return self.local.xor, self.local.count, self.local.total
+
+    def _distances(self, q: np.ndarray, d: np.ndarray) -> np.ndarray:
+        xor_buf, count_buf, total_buf = self._buffers()
+        nq, nd = len(q), len(d)
+        x, c = xor_buf[:nq, :nd], count_buf[:nq, :nd]
+        if self.words == 1:
+            np.bitwise_xor(q[:, None], d[None, :], out=x)
+            return np.bitwise_count(x, out=c)
+        total = total_buf[:nq, :nd]
+        total.fill(0)
+        for w in range(self.words):
+            np.bitwise_xor(q[:, w, None], d[None, :, w], out=x)
+            np.add(total, np.bitwise_count(x, out=c), out=total)
+        return total
 
     def scan_rows(self, r0: int) -> Pairs:
-        xor_buf, count_buf = self._buffers()
-        q = self.rows[r0 : r0 + ROW_BLOCK, None]
-        nq = q.shape[0]
-        c_start = r0 if self.triangle else 0
+        q = self.rows[r0 : r0 + ROW_BLOCK]
+        c_start = r0 // self.group if self.triangle else 0
         found = []
         for c0 in range(c_start, len(self.cols), COL_BLOCK):
-            d = self.cols[None, c0 : c0 + COL_BLOCK]
-            x = xor_buf[:nq, : d.shape[1]]
-            c = count_buf[:nq, : d.shape[1]]
-            np.bitwise_xor(q, d, out=x)
-            np.bitwise_count(x, out=c)
+            c = self._distances(q, self.cols[c0 : c0 + COL_BLOCK])
             if c.min() > self.threshold:  # the common case: nothing close in this block
                 continue
             ii, jj = np.nonzero(c <= self.threshold)
             gi, gj = ii + r0, jj + c0
             if self.triangle:
-                keep = gj > gi
+                keep = gj > gi // self.group
                 ii, jj, gi, gj = ii[keep], jj[keep], gi[keep], gj[keep]
             if len(gi):
                 found.append(Pairs(gi.astype(np.int64), gj.astype(np.int64), c[ii, jj].copy()))
@@ -135,12 +153,15 @@ def hamming_pairs(
         Sorted by ``(left, right)``.
     """
     h = _validate_hashes(hashes, "hashes")
-    t = _validate_threshold(threshold)
+    t = _validate_threshold(threshold, 64 * (1 if h.ndim == 1 else h.shape[1]))
     workers = workers or default_workers()
+    if h.ndim == 2:  # wide hashes: blocked only
+        return _sorted(_Scanner(h, h, t, triangle=True).run(workers))
     if algorithm not in ("auto", "blocked", "multi-index"):
         raise ValueError(f"algorithm must be 'auto', 'blocked' or 'multi-index', not {algorithm!r}")
     plan = None
-    if algorithm == "multi-index" or (algorithm == "auto" and len(h) >= 2000):
+    # below ~50k hashes the blocked scan finishes in about a second and multi-index's set-up dominates
+    if algorithm == "multi-index" or (algorithm == "auto" and len(h) >= 50_000):
         plan = _plan_multi_index(h, t)
     if plan is not None and (algorithm == "multi-index" or plan.cost < _blocked_cost(len(h))):
         return _sorted(plan.run(workers))
@@ -270,8 +291,65 @@ def hamming_query(
     """All ``(query index, database index)`` pairs within ``threshold``, exactly; sorted by query."""
     q = _validate_hashes(queries, "queries")
     db = _validate_hashes(database, "database")
-    t = _validate_threshold(threshold)
+    if q.ndim != db.ndim or (q.ndim == 2 and q.shape[1] != db.shape[1]):
+        raise ValueError(f"queries {q.shape[1:]} and database {db.shape[1:]} hashes differ in width")
+    t = _validate_threshold(threshold, 64 * (1 if q.ndim == 1 else q.shape[1]))
     return _sorted(_Scanner(q, db, t, triangle=False).run(workers or default_workers()))
+
+
+def dihedral_pairs(hashes: np.ndarray, threshold: int, workers: int | None = None) -> Pairs:
+    """All pairs ``i < j`` whose 256-bit dihedral hashes are within ``threshold`` in some orientation.
+
+    The distance of a pair is the smallest over the 8 orientations of the first hash; orientations
+    act on the bits exactly (see :func:`imagetwins.hashing.dihedral_variants`), so it is symmetric.
+    """
+    from imagetwins.hashing import dihedral_variants
+
+    h = _validate_hashes(hashes, "hashes")
+    if h.ndim != 2 or h.shape[1] != 4:
+        raise ValueError(f"dihedral hashes are (N, 4) uint64 words, got shape {h.shape}")
+    t = _validate_threshold(threshold, 256)
+    variants = dihedral_variants(h).reshape(-1, 4)
+    raw = _Scanner(variants, h, t, triangle=True, group=8).run(workers or default_workers())
+    return _closest_per_pair(Pairs(raw.left // 8, raw.right, raw.distance))
+
+
+def dihedral_query(queries: np.ndarray, database: np.ndarray, threshold: int, workers: int | None = None) -> Pairs:
+    """``(query, database)`` pairs within ``threshold`` in some orientation of the query."""
+    from imagetwins.hashing import dihedral_variants
+
+    q = _validate_hashes(queries, "queries")
+    db = _validate_hashes(database, "database")
+    t = _validate_threshold(threshold, 256)
+    raw = _Scanner(dihedral_variants(q).reshape(-1, 4), db, t, triangle=False).run(workers or default_workers())
+    return _closest_per_pair(Pairs(raw.left // 8, raw.right, raw.distance))
+
+
+def _closest_per_pair(pairs: Pairs) -> Pairs:
+    order = np.lexsort((pairs.distance, pairs.right, pairs.left))
+    left, right, dist = pairs.left[order], pairs.right[order], pairs.distance[order]
+    first = np.ones(len(left), dtype=bool)
+    first[1:] = (left[1:] != left[:-1]) | (right[1:] != right[:-1])
+    return Pairs(left[first], right[first], dist[first])
+
+
+def method_pairs(hashes: np.ndarray, method: str, threshold: int, workers: int | None = None) -> Pairs:
+    """All matching pairs for the hashes of a named method (dihedral methods match all orientations)."""
+    from imagetwins.hashing import get_method
+
+    if get_method(method).dihedral:
+        return dihedral_pairs(hashes, threshold, workers)
+    return hamming_pairs(hashes, threshold, workers)
+
+
+def method_query(queries: np.ndarray, database: np.ndarray, method: str, threshold: int,
+                 workers: int | None = None) -> Pairs:
+    """``(query, database)`` matches for the hashes of a named method."""
+    from imagetwins.hashing import get_method
+
+    if get_method(method).dihedral:
+        return dihedral_query(queries, database, threshold, workers)
+    return hamming_query(queries, database, threshold, workers)
 
 
 def _sorted(pairs: Pairs) -> Pairs:

@@ -1,5 +1,5 @@
 """imagededup-compatible duplicate finders: change ``imagededup.methods`` to ``imagetwins.methods``."""
 
-from imagetwins.methods.hashing import AHash, DHash, Hashing, PHash, WHash
+from imagetwins.methods.hashing import AHash, DHash, DihedralHash, Hashing, PHash, WHash
 
-__all__ = ["AHash", "DHash", "Hashing", "PHash", "WHash"]
+__all__ = ["AHash", "DHash", "DihedralHash", "Hashing", "PHash", "WHash"]

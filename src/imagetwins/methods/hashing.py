@@ -117,17 +117,17 @@ class Hashing:
         return names, result
 
     @staticmethod
-    def _check_hamming_distance_bounds(thresh: int) -> None:
+    def _check_hamming_distance_bounds(thresh: int, nbits: int = 64) -> None:
         if not isinstance(thresh, int) or isinstance(thresh, bool):
-            raise TypeError("Threshold must be an int between 0 and 64")
-        if thresh < 0 or thresh > 64:
-            raise ValueError("Threshold must be an int between 0 and 64")
+            raise TypeError(f"Threshold must be an int between 0 and {nbits}")
+        if thresh < 0 or thresh > nbits:
+            raise ValueError(f"Threshold must be an int between 0 and {nbits}")
 
     def find_duplicates(
         self,
         image_dir: PurePath | str | None = None,
         encoding_map: dict[str, str] | None = None,
-        max_distance_threshold: int = 10,
+        max_distance_threshold: int | None = 10,
         scores: bool = False,
         outfile: str | None = None,
         search_method: str = "brute_force_cython",
@@ -143,8 +143,9 @@ class Hashing:
             Folder of images to encode and search.
         encoding_map : dict, optional
             File name -> hex hash (from :meth:`encode_images`), used instead of ``image_dir``.
-        max_distance_threshold : int
-            Largest Hamming distance (0..64) that counts as a duplicate.
+        max_distance_threshold : int or None
+            Largest Hamming distance (0..64; 0..256 for :class:`DihedralHash`) that counts as a
+            duplicate; ``None`` takes the method's default.
         scores : bool
             Return ``(name, distance)`` tuples instead of names.
         outfile : str, optional
@@ -161,7 +162,10 @@ class Hashing:
         dict
             ``{'a.jpg': ['b.jpg', ...], ...}`` or with scores ``{'a.jpg': [('b.jpg', 3), ...], ...}``.
         """
-        self._check_hamming_distance_bounds(max_distance_threshold)
+        spec = _hashing.get_method(self.method)
+        if max_distance_threshold is None:
+            max_distance_threshold = spec.default_threshold
+        self._check_hamming_distance_bounds(max_distance_threshold, spec.nbits)
         if image_dir:
             names, result = self._encode_dir(image_dir, recursive, num_enc_workers)
             hashes = result.hashes[self.method]
@@ -178,7 +182,7 @@ class Hashing:
                 raise ValueError(f"encoding_map values must be hex hash strings: {exc}") from None
         else:
             raise ValueError("Provide either an image directory or encodings!")
-        pairs = _search.hamming_pairs(hashes, max_distance_threshold, workers=max(1, num_dist_workers))
+        pairs = _search.method_pairs(hashes, self.method, max_distance_threshold, workers=max(1, num_dist_workers))
         self.results = _search.duplicate_map(names, pairs, scores=scores)
         if outfile:
             save_json(self.results, outfile)
@@ -188,7 +192,7 @@ class Hashing:
         self,
         image_dir: PurePath | str | None = None,
         encoding_map: dict[str, str] | None = None,
-        max_distance_threshold: int = 10,
+        max_distance_threshold: int | None = 10,
         outfile: str | None = None,
         recursive: bool | None = False,
         num_enc_workers: int = cpu_count(),
@@ -232,3 +236,24 @@ class WHash(Hashing):
     """Wavelet hash: Haar LL band (8x8) of a 256x256 grey image vs its median."""
 
     method = "whash"
+
+
+class DihedralHash(Hashing):
+    """256-bit DCT-sign hash of the border-trimmed, squared image, matched in all 8 orientations.
+
+    Finds mirrored, flipped and 90/180/270-degree rotated copies, padded copies and copies resized
+    to another aspect ratio, which the classic hashes miss. Hashes are 64 hex characters; the
+    default threshold is 72 of 256 bits (chosen with ``benchmarks/quality.py``).
+    """
+
+    method = "dihedral"
+
+    def find_duplicates(self, image_dir=None, encoding_map=None, max_distance_threshold: int | None = None,
+                        **kwargs) -> dict:
+        return super().find_duplicates(image_dir=image_dir, encoding_map=encoding_map,
+                                       max_distance_threshold=max_distance_threshold, **kwargs)
+
+    def find_duplicates_to_remove(self, image_dir=None, encoding_map=None,
+                                  max_distance_threshold: int | None = None, **kwargs) -> list:
+        return super().find_duplicates_to_remove(image_dir=image_dir, encoding_map=encoding_map,
+                                                 max_distance_threshold=max_distance_threshold, **kwargs)

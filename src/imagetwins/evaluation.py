@@ -1,0 +1,349 @@
+"""How well does a method find your duplicates? Metrics against ground truth, as imagededup 0.3 defines them.
+
+``evaluate`` takes the same arguments and returns the same keys as ``imagededup.evaluation.evaluate``:
+mean average precision (``map``), ``ndcg`` and ``jaccard`` per file, and pair ``classification``
+(precision, recall, F1 and support for the non-duplicate and duplicate classes). The pair counts are
+computed from set sizes, so ten thousand files do not mean fifty million Python tuples.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+
+class MapValidationError(ValueError, AssertionError):
+    """A ground-truth or retrieved map is inconsistent (imagededup raised AssertionError here)."""
+
+
+def _names(matches: Iterable) -> list[str]:
+    # retrieved maps made with scores=True hold (name, score) tuples
+    return [m[0] if isinstance(m, (tuple, list)) else m for m in matches]
+
+
+def _normalise(mapping: Mapping, what: str) -> dict[str, list[str]]:
+    if not isinstance(mapping, Mapping):
+        raise MapValidationError(f"{what} must be a dict of file name -> list of duplicate file names")
+    out = {k: _names(v) for k, v in mapping.items()}
+    keys = set(out)
+    for key, vals in out.items():
+        for v in vals:
+            if v not in keys:
+                raise MapValidationError(
+                    f"{what} validation failed: {v!r} (a duplicate of {key!r}) is not a key of the map"
+                )
+            if key not in out[v]:
+                raise MapValidationError(
+                    f"Transpose relationship violated in {what}: {key!r} lists {v!r} but not the reverse"
+                )
+    return out
+
+
+def load_ground_truth(source: Mapping | str | os.PathLike) -> dict[str, list[str]]:
+    """Ground truth from a dict, a JSON file, or a folder whose sub-folders are the duplicate groups.
+
+    Parameters
+    ----------
+    source : dict, path to a ``.json`` file, or path to a folder
+        JSON may hold imagededup's map ``{file: [duplicates]}`` or a list of groups ``[[a, b], [c, d, e]]``
+        or ``{group_id: [files]}`` when no value names a key. In a folder, each sub-folder is one group
+        (file names relative to the folder, e.g. ``"g1/a.jpg"``); files at the top level are singletons.
+
+    Returns
+    -------
+    dict
+        imagededup's symmetric map.
+    """
+    if isinstance(source, Mapping):
+        data: object = dict(source)
+    else:
+        path = Path(source)
+        if path.is_dir():
+            from imagetwins.io import find_images
+
+            groups: dict[str, list[str]] = {}
+            for f in find_images(path, recursive=True):
+                rel = f.relative_to(path).as_posix()
+                groups.setdefault(rel.rsplit("/", 1)[0] if "/" in rel else rel, []).append(rel)
+            return groups_to_map(groups.values())
+        data = json.loads(path.read_text(encoding="utf-8"))
+    if isinstance(data, list):
+        return groups_to_map(data)
+    if isinstance(data, dict):
+        keys = set(data)
+        if any(isinstance(v, list) and any(x in keys for x in _names(v)) for v in data.values()) or all(
+            isinstance(v, list) and not v for v in data.values()
+        ):
+            return {k: _names(v) for k, v in data.items()}
+        return groups_to_map(data.values())
+    raise ValueError("ground truth must be a map, a list of groups, or a folder of group folders")
+
+
+def groups_to_map(groups: Iterable[Iterable[str]]) -> dict[str, list[str]]:
+    """``[[a, b], [c]]`` -> ``{a: [b], b: [a], c: []}``."""
+    out: dict[str, list[str]] = {}
+    for group in groups:
+        members = list(group)
+        for m in members:
+            out[m] = [x for x in members if x != m]
+    return out
+
+
+def check_maps(ground_truth_map: Mapping, retrieved_map: Mapping) -> tuple[dict, dict]:
+    """Validate both maps as imagededup does: closed, symmetric, and with the same keys."""
+    gt = _normalise(ground_truth_map, "ground truth map")
+    rt = _normalise(retrieved_map, "retrieved map")
+    if set(gt) != set(rt):
+        diff = set(gt).symmetric_difference(rt)
+        raise MapValidationError(
+            "Please ensure that ground truth and retrieved map have the same keys! "
+            f"Following keys uncommon between ground truth and retrieved maps:\n{sorted(diff)[:20]}"
+        )
+    return gt, rt
+
+
+def average_precision(correct: list[str], retrieved: list[str]) -> float:
+    """AP of one query's ranked retrievals (1.0 when both are empty, 0.0 when only one is)."""
+    if not correct and not retrieved:
+        return 1.0
+    if not correct or not retrieved:
+        return 0.0
+    rel = np.isin(retrieved, correct).astype(np.float64)
+    precision_at_k = np.cumsum(rel) / np.arange(1, len(rel) + 1)
+    return float((rel * precision_at_k).sum() / len(correct))
+
+
+def ndcg(correct: list[str], retrieved: list[str]) -> float:
+    """Normalised discounted cumulative gain with binary relevance."""
+    if not correct and not retrieved:
+        return 1.0
+    if not correct or not retrieved:
+        return 0.0
+    rel = np.isin(retrieved, correct).astype(np.float64)
+    discount = 1.0 / np.log2(np.arange(len(rel)) + 2)
+    dcg = float(((2**rel - 1) * discount).sum())
+    if dcg == 0:
+        return 0.0
+    ideal = float(((2 ** np.sort(rel)[::-1] - 1) * discount).sum())
+    return dcg / ideal
+
+
+def jaccard(correct: list[str], retrieved: list[str]) -> float:
+    """|correct ∩ retrieved| / |correct ∪ retrieved|."""
+    if not correct and not retrieved:
+        return 1.0
+    if not correct or not retrieved:
+        return 0.0
+    a, b = set(correct), set(retrieved)
+    return len(a & b) / len(a | b)
+
+
+_PER_QUERY = {"map": average_precision, "ndcg": ndcg, "jaccard": jaccard}
+
+
+def _pairs(mapping: dict[str, list[str]]) -> set[tuple[str, str]]:
+    return {(k, v) if k < v else (v, k) for k, vals in mapping.items() for v in vals}
+
+
+def pair_counts(gt: dict[str, list[str]], retrieved: dict[str, list[str]]) -> tuple[int, int, int, int]:
+    """(all pairs, true duplicate pairs, retrieved pairs, correctly retrieved pairs)."""
+    n = len(gt)
+    g, r = _pairs(gt), _pairs(retrieved)
+    return n * (n - 1) // 2, len(g), len(r), len(g & r)
+
+
+def _safe_div(a: float, b: float) -> float:
+    return a / b if b else 0.0
+
+
+def classification_from_counts(total: int, positives: int, predicted: int, hits: int) -> dict[str, np.ndarray]:
+    """Per-class precision, recall, F1 and support (index 0: non-duplicate pairs, 1: duplicate pairs)."""
+    tn = total - positives - predicted + hits
+    precision = np.array([_safe_div(tn, total - predicted), _safe_div(hits, predicted)])
+    recall = np.array([_safe_div(tn, total - positives), _safe_div(hits, positives)])
+    f1 = np.array([_safe_div(2 * p * r, p + r) for p, r in zip(precision, recall)])
+    return {"precision": precision, "recall": recall, "f1_score": f1,
+            "support": np.array([total - positives, positives])}
+
+
+def evaluate(ground_truth_map: Mapping | None = None, retrieved_map: Mapping | None = None,
+             metric: str = "all") -> dict:
+    """Score retrieved duplicates against ground truth (imagededup 0.3's ``evaluate``).
+
+    Parameters
+    ----------
+    ground_truth_map : dict
+        File name -> list of its true duplicates (symmetric). A JSON path or a folder of group folders
+        is accepted too (see :func:`load_ground_truth`).
+    retrieved_map : dict
+        File name -> list of retrieved duplicates (e.g. ``find_duplicates`` output, with or without
+        scores), over the same file names.
+    metric : {'all', 'map', 'ndcg', 'jaccard', 'classification'}
+
+    Returns
+    -------
+    dict
+        ``{'map': float, 'ndcg': float, 'jaccard': float, 'precision': array, 'recall': array,
+        'f1_score': array, 'support': array}`` (or the subset that ``metric`` names).
+    """
+    metric = metric.lower()
+    if metric not in ("all", "map", "ndcg", "jaccard", "classification"):
+        raise ValueError("Acceptable metrics are: 'map', 'ndcg', 'jaccard', 'classification', 'all'")
+    if ground_truth_map is not None and not isinstance(ground_truth_map, Mapping):
+        ground_truth_map = load_ground_truth(ground_truth_map)
+    gt, rt = check_maps(ground_truth_map, retrieved_map)
+    out: dict = {}
+    for name, fn in _PER_QUERY.items():
+        if metric in (name, "all"):
+            out[name] = float(np.mean([fn(gt[k], rt[k]) for k in gt])) if gt else 0.0
+    if metric in ("classification", "all"):
+        out.update(classification_from_counts(*pair_counts(gt, rt)))
+    return out
+
+
+@dataclass
+class SweepPoint:
+    """Pair precision, recall and F1 of one method at one threshold."""
+
+    method: str
+    threshold: int
+    precision: float
+    recall: float
+    f1: float
+    retrieved: int
+    correct: int
+
+
+@dataclass
+class SweepResult:
+    """Every (method, threshold) point, and the recommendation for the target precision."""
+
+    points: list[SweepPoint]
+    positives: int
+    images: int
+    target_precision: float
+    unreadable: list[str] = field(default_factory=list)
+
+    def best(self, method: str | None = None) -> SweepPoint | None:
+        """Highest recall with precision >= target (ties: higher precision, then lower threshold)."""
+        ok = [p for p in self.points if p.precision >= self.target_precision and p.retrieved
+              and (method is None or p.method == method)]
+        if not ok:
+            return None
+        return max(ok, key=lambda p: (p.recall, p.precision, -p.threshold))
+
+    @property
+    def recommendation(self) -> SweepPoint | None:
+        return self.best()
+
+    def table(self) -> str:
+        """One line per method: its best point, plus the overall recommendation."""
+        lines = [f"{self.images} images, {self.positives} duplicate pairs in the ground truth; "
+                 f"target precision {self.target_precision:.1%}",
+                 f"{'method':<10} {'threshold':>9} {'precision':>9} {'recall':>7} {'F1':>6}"]
+        for method in dict.fromkeys(p.method for p in self.points):
+            b = self.best(method)
+            if b is None:
+                lines.append(f"{method:<10} {'-':>9} (no threshold reaches the target precision)")
+            else:
+                lines.append(f"{method:<10} {b.threshold:>9} {b.precision:>9.3f} {b.recall:>7.3f} {b.f1:>6.3f}")
+        rec = self.recommendation
+        lines.append("recommended: " + (f"--method {rec.method} --threshold {rec.threshold}" if rec else "none "
+                                        "(lower the target precision, or label more duplicates)"))
+        return "\n".join(lines)
+
+    def plot(self, outfile: str | os.PathLike) -> None:
+        """Precision-recall curve per method (matplotlib), with the recommended point marked."""
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(6, 4.5), dpi=110)
+        for method in dict.fromkeys(p.method for p in self.points):
+            pts = [p for p in self.points if p.method == method and p.retrieved]
+            ax.plot([p.recall for p in pts], [p.precision for p in pts], marker=".", label=method)
+        rec = self.recommendation
+        if rec:
+            ax.scatter([rec.recall], [rec.precision], s=120, facecolors="none", edgecolors="black", zorder=5,
+                       label=f"pick: {rec.method} @ {rec.threshold}")
+        ax.axhline(self.target_precision, color="grey", linestyle="--", linewidth=0.8)
+        ax.set_xlabel("recall (share of true duplicate pairs found)")
+        ax.set_ylabel("precision (share of found pairs that are true)")
+        ax.set_xlim(0, 1.02)
+        ax.set_ylim(max(0.0, min(0.9, self.target_precision - 0.1)), 1.005)
+        ax.legend(loc="lower left", fontsize=8)
+        ax.grid(alpha=0.3)
+        fig.tight_layout()
+        fig.savefig(outfile)
+        plt.close(fig)
+
+    def to_dict(self) -> dict:
+        rec = self.recommendation
+        return {"images": self.images, "positives": self.positives, "target_precision": self.target_precision,
+                "recommendation": None if rec is None else asdict(rec),
+                "points": [asdict(p) for p in self.points], "unreadable": self.unreadable}
+
+
+def sweep(
+    ground_truth: Mapping | str | os.PathLike,
+    image_dir: str | os.PathLike,
+    methods: Sequence[str] | None = None,
+    thresholds: Mapping[str, Sequence[int]] | None = None,
+    target_precision: float = 0.99,
+    workers: int | None = None,
+    progress: bool = False,
+) -> SweepResult:
+    """Try every method at every threshold on labelled images and recommend one.
+
+    Parameters
+    ----------
+    ground_truth : dict, JSON path, or folder of group folders
+        See :func:`load_ground_truth`; file names are relative to ``image_dir``.
+    image_dir : path
+        Where the labelled images are.
+    methods : sequence of str, optional
+        Default: every hash method.
+    thresholds : dict, optional
+        Method -> thresholds to try; default 0..24 for 64-bit hashes, 0..120 in steps of 4 for 256-bit.
+    target_precision : float
+        The recommendation maximises recall among points at or above this pair precision.
+
+    Returns
+    -------
+    SweepResult
+        Each image is decoded once for all methods; each method's pairs are searched once at its
+        largest threshold and counted per threshold from there.
+    """
+    from imagetwins import hashing, search
+
+    gt = load_ground_truth(ground_truth)
+    root = Path(image_dir)
+    names = sorted(gt)
+    methods = list(hashing.HASH_METHODS) if methods is None else list(methods)
+    specs = [hashing.get_method(m) for m in methods]
+    enc = hashing.hash_files([root / n for n in names], methods=methods, workers=workers, progress=progress,
+                             warn=False)
+    index_of = {Path(p).relative_to(root).as_posix(): i for i, p in enumerate(enc.paths)}
+    truth = {(index_of[a], index_of[b]) for a, b in _pairs(gt) if a in index_of and b in index_of}
+    positives = len(_pairs(gt))  # unreadable files' pairs count as missed
+    points = []
+    for spec in specs:
+        ts = sorted(thresholds.get(spec.name, [])) if thresholds and spec.name in thresholds else (
+            list(range(0, 25)) if spec.nbits == 64 else list(range(0, 121, 4)))
+        pairs = search.method_pairs(enc.hashes[spec.name], spec.name, max(ts), workers=workers)
+        dist = pairs.distance.astype(np.int64)
+        is_true = np.fromiter(((int(a), int(b)) in truth for a, b in zip(pairs.left, pairs.right)),
+                              dtype=bool, count=len(pairs))
+        for t in ts:
+            within = dist <= t
+            retrieved, correct = int(within.sum()), int((within & is_true).sum())
+            p = _safe_div(correct, retrieved) if retrieved else 1.0
+            r = _safe_div(correct, positives)
+            points.append(SweepPoint(spec.name, t, p, r, _safe_div(2 * p * r, p + r), retrieved, correct))
+    return SweepResult(points, positives, len(names), target_precision, [f.path for f in enc.failures])

@@ -1,0 +1,125 @@
+"""Metrics against hand-computed values, map validation, ground-truth loading, and the threshold sweep."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from imagetwins.evaluation import (
+    average_precision,
+    evaluate,
+    groups_to_map,
+    jaccard,
+    load_ground_truth,
+    ndcg,
+    sweep,
+)
+
+
+def test_per_query_metrics_by_hand() -> None:
+    correct, retrieved = ["a", "b", "c"], ["a", "x", "b"]
+    assert average_precision(correct, retrieved) == pytest.approx((1 + 2 / 3) / 3)
+    assert ndcg(correct, retrieved) == pytest.approx((1 + 1 / np.log2(4)) / (1 + 1 / np.log2(3)))
+    assert jaccard(correct, retrieved) == pytest.approx(2 / 4)
+    for fn in (average_precision, ndcg, jaccard):
+        assert fn([], []) == 1.0 and fn(["a"], []) == 0.0 and fn([], ["a"]) == 0.0
+
+
+def test_classification_by_hand() -> None:
+    gt = {"a": ["b"], "b": ["a"], "c": [], "d": []}
+    got = {"a": ["b", "c"], "b": ["a"], "c": ["a"], "d": []}
+    m = evaluate(gt, got)
+    # 6 pairs; true (a,b); retrieved (a,b), (a,c): TP 1, FP 1, TN 4, FN 0
+    assert m["precision"] == pytest.approx([1.0, 0.5])
+    assert m["recall"] == pytest.approx([0.8, 1.0])
+    assert m["f1_score"] == pytest.approx([2 * 0.8 / 1.8, 2 / 3])
+    assert m["support"].tolist() == [5, 1]
+    assert m["jaccard"] == pytest.approx((0.5 + 1 + 0 + 1) / 4)
+    assert set(evaluate(gt, got, metric="map")) == {"map"}
+
+
+def _brute_classification(gt: dict, got: dict) -> tuple[float, float]:
+    pairs = list(itertools.combinations(sorted(gt), 2))
+    y_true = [b in gt[a] for a, b in pairs]
+    y_pred = [b in got[a] for a, b in pairs]
+    tp = sum(t and p for t, p in zip(y_true, y_pred))
+    return tp / max(1, sum(y_pred)), tp / max(1, sum(y_true))
+
+
+def test_classification_equals_pair_enumeration_on_random_maps() -> None:
+    rng = np.random.default_rng(3)
+    names = [f"f{i}.jpg" for i in range(40)]
+    for _ in range(10):
+        gt = groups_to_map(np.array_split(rng.permutation(names), 15))
+        got = groups_to_map(np.array_split(rng.permutation(names), 12))
+        m = evaluate(gt, got, metric="classification")
+        p, r = _brute_classification(gt, got)
+        assert m["precision"][1] == pytest.approx(p) and m["recall"][1] == pytest.approx(r)
+
+
+def test_scores_in_retrieved_map_are_accepted() -> None:
+    gt = {"a": ["b"], "b": ["a"]}
+    assert evaluate(gt, {"a": [("b", 3)], "b": [("a", 3)]})["map"] == 1.0
+
+
+def test_validation_like_imagededup() -> None:
+    with pytest.raises(AssertionError, match="Transpose"):
+        evaluate({"a": ["b"], "b": []}, {"a": [], "b": []})
+    with pytest.raises(AssertionError, match="not a key"):
+        evaluate({"a": ["z"]}, {"a": []})
+    with pytest.raises(Exception, match="same keys"):
+        evaluate({"a": [], "b": []}, {"a": []})
+    with pytest.raises(ValueError, match="Acceptable metrics"):
+        evaluate({"a": []}, {"a": []}, metric="auc")
+
+
+def test_ground_truth_from_folder_json_list_and_map(tmp_path: Path, photo: Path) -> None:
+    for rel in ["g1/a.jpg", "g1/b.jpg", "g2/c.jpg", "g2/d.jpg", "g2/e.jpg", "alone.jpg"]:
+        (tmp_path / rel).parent.mkdir(exist_ok=True)
+        shutil.copy(photo, tmp_path / rel)
+    gt = load_ground_truth(tmp_path)
+    assert gt["g1/a.jpg"] == ["g1/b.jpg"] and sorted(gt["g2/e.jpg"]) == ["g2/c.jpg", "g2/d.jpg"]
+    assert gt["alone.jpg"] == []
+    (tmp_path / "list.json").write_text(json.dumps([["x", "y"], ["z"]]))
+    assert load_ground_truth(tmp_path / "list.json") == {"x": ["y"], "y": ["x"], "z": []}
+    (tmp_path / "groups.json").write_text(json.dumps({"0": ["x", "y"], "1": ["z"]}))
+    assert load_ground_truth(tmp_path / "groups.json") == {"x": ["y"], "y": ["x"], "z": []}
+    (tmp_path / "map.json").write_text(json.dumps({"x": ["y"], "y": ["x"], "z": []}))
+    assert load_ground_truth(tmp_path / "map.json") == {"x": ["y"], "y": ["x"], "z": []}
+
+
+def test_evaluate_a_real_run_on_imagededup_testdata(datasets: Path) -> None:
+    from imagetwins.methods import PHash
+
+    folder = datasets / "imagededup-testdata" / "mixed_images"
+    got = PHash(verbose=False).find_duplicates(image_dir=folder)
+    names = sorted(got)
+    gt = groups_to_map([[n for n in names if n.startswith("ukbench00120")], ["ukbench09268.jpg"]])
+    m = evaluate(gt, got)
+    # found only the resized copy of ukbench00120 (1 of its 6 pairs), and nothing wrong
+    assert m["precision"][1] == 1.0 and m["recall"][1] == pytest.approx(1 / 6)
+
+
+def test_sweep_on_a_small_real_labelled_set(tmp_path: Path, datasets: Path) -> None:
+    from imagetwins.edits import make_transformed_set
+
+    photos = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[:16]
+    truth = make_transformed_set(photos, tmp_path, n_originals=6, edits=["hflip", "jpeg", "border", "rot90"])
+    result = sweep(tmp_path / "ground_truth.json", tmp_path, methods=["phash", "dihedral"], target_precision=0.99)
+    assert result.images == len(truth) == 6 * 5 + 10 and result.positives == 6 * 10
+    rec = result.recommendation
+    assert rec is not None and rec.method == "dihedral" and rec.precision >= 0.99
+    ph = result.best("phash")
+    assert ph is None or ph.recall < rec.recall
+    # recall never falls as the threshold grows
+    for m in ("phash", "dihedral"):
+        recalls = [p.recall for p in result.points if p.method == m]
+        assert recalls == sorted(recalls)
+    result.plot(tmp_path / "pr.png")
+    assert (tmp_path / "pr.png").stat().st_size > 5000
+    assert "recommended: --method dihedral" in result.table()
