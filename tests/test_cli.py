@@ -68,3 +68,22 @@ def test_installed_entry_point_runs_on_the_shipped_examples() -> None:
                           capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr
     assert "9 images read, 0 unreadable, 2 duplicate groups holding 6 files" in proc.stdout
+
+
+def test_tune_recommends_from_a_folder_of_groups(tmp_path: Path, datasets: Path) -> None:
+    from PIL import Image
+
+    photos = sorted((datasets / "photos-public/images").glob("*.jpg"))[:10]
+    for i, p in enumerate(photos[:5]):  # five groups: a photo and its mirrored, re-compressed copy
+        (tmp_path / f"g{i}").mkdir()
+        shutil.copy(p, tmp_path / f"g{i}" / "a.jpg")
+        Image.open(p).transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(tmp_path / f"g{i}" / "b.jpg", quality=60)
+    for p in photos[5:]:
+        shutil.copy(p, tmp_path / p.name)
+    res = CliRunner().invoke(main, ["tune", str(tmp_path), "--plot", str(tmp_path / "pr.png"),
+                                    "--json", str(tmp_path / "sweep.json")])
+    assert res.exit_code == 0, res.output
+    assert "recommended: --method dihedral" in res.output
+    assert (tmp_path / "pr.png").stat().st_size > 5000
+    data = json.loads((tmp_path / "sweep.json").read_text())
+    assert data["recommendation"]["recall"] == 1.0 and data["positives"] == 5

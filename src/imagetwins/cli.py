@@ -103,3 +103,50 @@ def find(directory: Path, method: str, threshold: int, recursive: bool, json_out
     )
     if not result.files and not result.failures:
         click.echo(f"note: no image files found in {directory}" + ("" if recursive else " (try --recursive)"))
+
+
+@main.command()
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--truth", type=click.Path(exists=True, path_type=Path),
+              help="Ground truth: JSON ({file: [duplicates]} or a list of groups). Default: each sub-folder "
+                   "of DIRECTORY is one group of duplicates.")
+@click.option("--method", "-m", "methods", multiple=True, type=click.Choice(sorted(HASH_METHODS)),
+              help="Methods to try (repeatable; default all).")
+@click.option("--target-precision", type=click.FloatRange(0, 1), default=0.99, show_default=True,
+              help="Recommend the highest recall at or above this pair precision.")
+@click.option("--plot", "plot_out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write a precision-recall plot (PNG).")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write every (method, threshold) point as JSON.")
+@click.option("--workers", "-j", type=click.IntRange(1), default=None, help="Threads (default: all CPUs).")
+@click.option("--quiet", "-q", is_flag=True, help="Print only the recommendation.")
+def tune(directory: Path, truth: Path | None, methods: tuple[str, ...], target_precision: float,
+         plot_out: Path | None, json_out: Path | None, workers: int | None, quiet: bool) -> None:
+    """Pick a method and threshold from labelled examples of YOUR duplicates.
+
+    Label a sample: put each set of duplicates in its own sub-folder (or write a JSON ground truth),
+    leave unique images at the top level. Every method is tried at every threshold; the table shows
+    each method's best point and the recommendation.
+
+    \b
+    Examples:
+      imagetwins tune labelled/                       # sub-folders are the groups
+      imagetwins tune sample/ --truth truth.json --plot pr.png --target-precision 0.995
+    """
+    from imagetwins.evaluation import sweep
+
+    result = sweep(truth if truth is not None else directory, directory, methods=list(methods) or None,
+                   target_precision=target_precision, workers=workers, progress=_show_progress(quiet))
+    if result.positives == 0:
+        raise click.UsageError("the ground truth holds no duplicate pairs: nothing to tune against")
+    for path in result.unreadable:
+        click.echo(f"warning: skipped unreadable {path}", err=True)
+    if plot_out is not None:
+        result.plot(plot_out)
+    if json_out is not None:
+        json_out.write_text(json.dumps(result.to_dict(), indent=2), encoding="utf-8")
+    if quiet:
+        rec = result.recommendation
+        click.echo(f"--method {rec.method} --threshold {rec.threshold}" if rec else "no recommendation")
+    else:
+        click.echo(result.table())
