@@ -230,12 +230,19 @@ class SweepResult:
     unreadable: list[str] = field(default_factory=list)
 
     def best(self, method: str | None = None) -> SweepPoint | None:
-        """Highest recall with precision >= target (ties: higher precision, then lower threshold)."""
+        """Highest recall with precision >= target.
+
+        Where several thresholds of the winning method tie, the middle one of that plateau is taken:
+        a labelled sample is small, and the middle leaves room on both sides for unseen images.
+        """
         ok = [p for p in self.points if p.precision >= self.target_precision and p.retrieved
               and (method is None or p.method == method)]
         if not ok:
             return None
-        return max(ok, key=lambda p: (p.recall, p.precision, -p.threshold))
+        top = max(ok, key=lambda p: (p.recall, p.precision))
+        plateau = sorted((p for p in ok if p.method == top.method and p.recall == top.recall
+                          and p.precision == top.precision), key=lambda p: p.threshold)
+        return plateau[len(plateau) // 2]
 
     @property
     def recommendation(self) -> SweepPoint | None:
