@@ -182,7 +182,7 @@ def main() -> None:
     for edit in EDITS:
         row = [f"{float((results[k]['per_edit'][edit] <= results[k]['best'][0]).mean()):.2f}" for k in shown]
         lines.append(f"| {edit} | " + " | ".join(row) + " |")
-    lines.append(f"\nEncoding speed on this set (2 workers, images/s): "
+    lines.append("\nEncoding speed on this set (2 workers, images/s): "
                  + ", ".join(f"{m} {v:.0f}" for m, v in speeds.items()) + ".\n")
 
     # real near-duplicate groups
@@ -202,7 +202,8 @@ def main() -> None:
         res = score(d, uk_same, ts, {})
         _, p_def, r_def = at(res["curve"], spec.default_threshold)
         b = res["best"]
-        lines.append(f"| imagetwins {m} | {p_def:.3f} | {r_def:.3f} | " + (f"{b[2]:.3f} | {b[0]} |" if b else "- | - |"))
+        best_cell = f"{b[2]:.3f} | {b[0]} |" if b else "- | - |"
+        lines.append(f"| imagetwins {m} | {p_def:.3f} | {r_def:.3f} | " + best_cell)
 
     header = (f"Measured {time.strftime('%Y-%m-%d')} on {os.cpu_count()} cores. "
               f"Command: `python benchmarks/quality.py --originals {args.originals}`.\n")

@@ -41,3 +41,9 @@ def camera_exif_rotated(datasets: Path) -> set[str]:
 def photo(datasets: Path) -> Path:
     """One real 481x321 photo."""
     return sorted((datasets / "photos-public" / "images").glob("*.jpg"))[0]
+
+
+@pytest.fixture(autouse=True)
+def _private_cache_dir(tmp_path_factory, monkeypatch):
+    """Keep `imagetwins find`'s default cache out of the real user cache directory."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))

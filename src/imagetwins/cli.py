@@ -47,13 +47,18 @@ def main() -> None:
 @click.option("--csv", "csv_out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write one row per file in a group: group,path,exact,max_distance.")
 @click.option("--workers", "-j", type=click.IntRange(1), default=None, help="Threads (default: all CPUs).")
+@click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Keep encodings in this index file (see 'imagetwins index'); default: a cache per folder "
+                   "in your user cache directory.")
+@click.option("--no-cache", is_flag=True, help="Encode everything afresh and keep nothing.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 def find(directory: Path, method: str, threshold: int, recursive: bool, json_out: Path | None,
-         csv_out: Path | None, workers: int | None, quiet: bool) -> None:
+         csv_out: Path | None, workers: int | None, db_path: Path | None, no_cache: bool, quiet: bool) -> None:
     """Find groups of duplicate images in DIRECTORY.
 
     Byte-identical files are always grouped; other images are grouped when their hashes differ in at
     most --threshold bits. Unreadable files are reported and skipped. Nothing is moved or deleted.
+    Encodings are cached, so a second run only reads new and changed files.
 
     \b
     Examples:
@@ -67,8 +72,20 @@ def find(directory: Path, method: str, threshold: int, recursive: bool, json_out
     nbits = get_method(method).nbits
     if threshold is not None and threshold > nbits:
         raise click.BadParameter(f"{method} hashes have {nbits} bits; use 0..{nbits}", param_hint="--threshold")
-    result = find_duplicate_groups(directory, method=method, threshold=threshold, recursive=recursive,
-                                   workers=workers, progress=_show_progress(quiet))
+    cache = None
+    if not no_cache:
+        from imagetwins.index import Index, IndexMismatchError, default_cache_path
+
+        try:
+            cache = Index(db_path or default_cache_path(directory), methods=[method])
+        except IndexMismatchError as exc:
+            raise click.ClickException(str(exc)) from None
+    try:
+        result = find_duplicate_groups(directory, method=method, threshold=threshold, recursive=recursive,
+                                       workers=workers, progress=_show_progress(quiet), cache=cache)
+    finally:
+        if cache is not None:
+            cache.close()
     for f in result.failures:
         click.echo(f"warning: skipped {f.path}: {f.reason}", err=True)
     if json_out is not None:
@@ -150,3 +167,79 @@ def tune(directory: Path, truth: Path | None, methods: tuple[str, ...], target_p
         click.echo(f"--method {rec.method} --threshold {rec.threshold}" if rec else "no recommendation")
     else:
         click.echo(result.table())
+
+
+@main.group()
+def index() -> None:
+    """Keep encodings in an index file: re-runs encode only what changed, new images are checked fast.
+
+    \b
+    Examples:
+      imagetwins index update catalogue/ --db catalogue.db
+      imagetwins index query new_upload.jpg --db catalogue.db
+      imagetwins index stats --db catalogue.db
+    """
+
+
+_db_option = click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), required=True,
+                          help="The index file (SQLite).")
+_methods_option = click.option("--method", "-m", "methods", multiple=True, type=click.Choice(sorted(HASH_METHODS)),
+                               help="Methods to keep (repeatable; default phash).")
+
+
+def _open_index(db_path: Path, methods: tuple[str, ...] | list[str]):
+    from imagetwins.index import Index, IndexMismatchError
+
+    try:
+        return Index(db_path, methods=list(methods) or ["phash"])
+    except IndexMismatchError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@index.command("update")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@_db_option
+@_methods_option
+@click.option("--recursive/--no-recursive", "-r", default=True, show_default=True, help="Include sub-folders.")
+@click.option("--workers", "-j", type=click.IntRange(1), default=None, help="Threads (default: all CPUs).")
+@click.option("--quiet", "-q", is_flag=True)
+def index_update(directory: Path, db_path: Path, methods: tuple[str, ...], recursive: bool, workers: int | None,
+                 quiet: bool) -> None:
+    """Add new and changed images under DIRECTORY to the index; forget deleted ones."""
+    with _open_index(db_path, methods) as idx:
+        st = idx.update(directory, recursive=recursive, workers=workers, progress=_show_progress(quiet))
+        if not quiet:
+            click.echo(f"{st.added} added, {st.changed} changed, {st.removed} removed, {st.unchanged} unchanged, "
+                       f"{st.unreadable} unreadable ({st.seconds:.1f} s) -> {db_path}")
+
+
+@index.command("query")
+@click.argument("images", type=click.Path(exists=True, path_type=Path))
+@_db_option
+@click.option("--method", "-m", type=click.Choice(sorted(HASH_METHODS)), default="phash", show_default=True)
+@click.option("--threshold", "-t", type=click.IntRange(0, 256), default=None, help="Default: the method's.")
+@click.option("--json", "as_json", is_flag=True, help="Print matches as JSON.")
+def index_query(images: Path, db_path: Path, method: str, threshold: int | None, as_json: bool) -> None:
+    """Which indexed images duplicate IMAGES (a file or a folder)? Nothing is added to the index."""
+    if not db_path.exists():
+        raise click.ClickException(f"no index at {db_path}; make one with 'imagetwins index update DIR --db ...'")
+    with _open_index(db_path, [method]) as idx:
+        matches = idx.query(images, method=method, threshold=threshold)
+    if as_json:
+        click.echo(json.dumps([{"query": q, "match": m, "distance": d} for q, m, d in matches], indent=2))
+        return
+    for q, m, d in matches:
+        click.echo(f"{q}\t{m}\t{d}")
+    click.echo(f"{len(matches)} matches", err=True)
+
+
+@index.command("stats")
+@_db_option
+def index_stats(db_path: Path) -> None:
+    """Files, encodings and size of an index."""
+    if not db_path.exists():
+        raise click.ClickException(f"no index at {db_path}")
+    from imagetwins.index import Index
+
+    with Index(db_path, methods=[]) as idx:
+        click.echo(json.dumps(idx.stats(), indent=2))

@@ -11,11 +11,15 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from imagetwins import hashing, search
 from imagetwins.io import ReadFailure, find_images
+
+if TYPE_CHECKING:
+    from imagetwins.index import Index
 
 
 @dataclass
@@ -70,6 +74,7 @@ def find_duplicate_groups(
     recursive: bool = False,
     workers: int | None = None,
     progress: bool = False,
+    cache: Index | None = None,
 ) -> FindResult:
     """Find groups of duplicate images in a folder or a list of files.
 
@@ -89,6 +94,9 @@ def find_duplicate_groups(
         Threads for decoding and search; default all CPUs.
     progress : bool
         Show progress bars.
+    cache : imagetwins.index.Index, optional
+        Keep encodings there: only new and changed files are decoded, then the search runs over the
+        cached encodings of the folder.
 
     Returns
     -------
@@ -96,31 +104,56 @@ def find_duplicate_groups(
         Byte-identical files are always grouped, whatever the threshold.
     """
     start = time.perf_counter()
-    if isinstance(paths, (str, os.PathLike)):
-        files = find_images(Path(paths), recursive=recursive)
+    is_folder = isinstance(paths, (str, os.PathLike))
+    if cache is not None:
+        if not is_folder:
+            raise ValueError("a cache works on a folder; pass the folder rather than a list of files")
+        cache.update(paths, recursive=recursive, workers=workers, progress=progress)
+        names, hashes = cache.load(method, root=paths)
+        # the index keeps resolved absolute paths; show them under the folder as the caller named it
+        real = str(Path(paths).resolve())
+        shown = [os.path.join(os.fspath(paths), os.path.relpath(n, real)) for n in names]
+        result = groups_from_encodings(shown, hashes, cache.digests(names), method, threshold, workers)
+        result.failures = [ReadFailure(os.path.join(os.fspath(paths), os.path.relpath(p, real)), r)
+                           for p, r in cache.errors(paths)]
     else:
-        files = [Path(p) for p in paths]
+        files = find_images(Path(paths), recursive=recursive) if is_folder else [Path(p) for p in paths]
+        enc = hashing.hash_files(files, methods=(method,), workers=workers, progress=progress, warn=False)
+        result = groups_from_encodings(enc.paths, enc.hashes[method], enc.digests, method, threshold, workers)
+        result.failures = enc.failures
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def groups_from_encodings(
+    paths: Sequence[str],
+    hashes: np.ndarray,
+    digests: Sequence[str],
+    method: str = "phash",
+    threshold: int | None = None,
+    workers: int | None = None,
+) -> FindResult:
+    """Search encodings already made (by :func:`imagetwins.hashing.hash_files` or an index) for groups.
+
+    Byte-identical files (equal ``digests``) are always grouped, whatever the threshold.
+    """
     if threshold is None:
         threshold = hashing.get_method(method).default_threshold
-    enc = hashing.hash_files(files, methods=(method,), workers=workers, progress=progress, warn=False)
-    h = enc.hashes[method]
-    pairs = search.method_pairs(h, method, threshold, workers=workers)
-    exact_pairs = search.equal_key_pairs(enc.digests)
+    paths = list(paths)
+    pairs = search.method_pairs(hashes, method, threshold, workers=workers)
     # Byte-identical files hash alike, so they are already among the pairs; the digest pass adds the
     # "exact" label and keeps them grouped even at threshold 0 under any future hash.
-    merged = _union_pairs(pairs, exact_pairs)
-    groups = []
-    n = len(enc.paths)
+    merged = _union_pairs(pairs, search.equal_key_pairs([d or f"unknown:{i}" for i, d in enumerate(digests)]))
+    n = len(paths)
     labels = search.connected_components(n, merged.left, merged.right)
     # the largest distance of a match inside each group (not its diameter, which may exceed it)
     group_max = np.zeros(n, dtype=np.int64)
     np.maximum.at(group_max, labels[merged.left], merged.distance.astype(np.int64))
+    groups = []
     for members in search.groups_from_labels(labels):
-        digests = {enc.digests[i] for i in members}
-        groups.append(DuplicateGroup([enc.paths[i] for i in members], int(group_max[labels[members[0]]]),
-                                     len(digests) == 1))
-    return FindResult(method, threshold, enc.paths, h, merged, groups, enc.failures,
-                      time.perf_counter() - start)
+        same_bytes = len({digests[i] for i in members}) == 1 and bool(digests[members[0]])
+        groups.append(DuplicateGroup([paths[i] for i in members], int(group_max[labels[members[0]]]), same_bytes))
+    return FindResult(method, threshold, paths, hashes, merged, groups)
 
 
 def _union_pairs(a: search.Pairs, b: search.Pairs) -> search.Pairs:

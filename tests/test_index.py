@@ -1,0 +1,171 @@
+"""The persistent index: incremental updates, crash safety, concurrent readers, same answers as a fresh run."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from imagetwins.cli import main
+from imagetwins.finder import find_duplicate_groups
+from imagetwins.hashing import hash_files
+from imagetwins.index import Index, IndexMismatchError
+
+
+@pytest.fixture
+def collection(tmp_path: Path, datasets: Path) -> Path:
+    """40 real photos plus a resized copy and a byte copy, in two folders."""
+    root = tmp_path / "photos"
+    (root / "sub").mkdir(parents=True)
+    photos = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[:40]
+    for i, p in enumerate(photos):
+        shutil.copy(p, root / ("sub" if i % 2 else ".") / p.name)
+    from PIL import Image
+
+    Image.open(photos[0]).resize((240, 160)).save(root / "small_copy.jpg", quality=85)
+    shutil.copy(photos[2], root / "sub" / "byte_copy.jpg")
+    (root / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really")
+    return root
+
+
+def test_update_encodes_only_what_changed(tmp_path: Path, collection: Path, datasets: Path) -> None:
+    db = tmp_path / "i.db"
+    with Index(db, methods=["phash", "dihedral"]) as idx:
+        first = idx.update(collection)
+        assert (first.added, first.unreadable) == (43, 1)
+        again = idx.update(collection)
+        assert (again.added, again.changed, again.removed, again.unchanged) == (0, 0, 0, 43)
+        # add one, change one, delete one
+        shutil.copy(sorted((datasets / "photos-public/images").glob("*.jpg"))[100], collection / "new.jpg")
+        changed = collection / "small_copy.jpg"
+        changed.write_bytes((collection / "sub" / "byte_copy.jpg").read_bytes())
+        os.utime(changed, ns=(time.time_ns(), time.time_ns() + 10**9))
+        (collection / "sub" / "byte_copy.jpg").unlink()
+        third = idx.update(collection)
+        assert (third.added, third.changed, third.removed, third.unchanged) == (1, 1, 1, 41)
+        paths, hashes = idx.load("phash")
+        assert len(paths) == 42 and hashes.dtype == np.uint64  # 43 files, one unreadable
+        fresh = hash_files(sorted(Path(p) for p in paths), methods=("phash",))
+        assert np.array_equal(fresh.hashes["phash"], hashes)  # paths are sorted in both
+        assert idx.errors()[0][0].endswith("broken.jpg")
+        assert idx.integrity_check() == "ok"
+
+
+def test_find_with_index_equals_a_fresh_run(tmp_path: Path, collection: Path) -> None:
+    fresh = find_duplicate_groups(collection, recursive=True)
+    with Index(tmp_path / "i.db") as idx:
+        cached = find_duplicate_groups(collection, recursive=True, cache=idx)
+        again = find_duplicate_groups(collection, recursive=True, cache=idx)
+    def canon(r):
+        return sorted(sorted(os.path.normpath(f) for f in g.files) for g in r.groups)
+    assert canon(fresh) == canon(cached) == canon(again)
+    assert len(fresh.groups) == 2 and sum(g.exact for g in cached.groups) == 1
+    assert [f.path for f in cached.failures] == [str(collection / "broken.jpg")]
+
+
+def test_query_equals_find_duplicates(tmp_path: Path, collection: Path) -> None:
+    with Index(tmp_path / "i.db", methods=["phash"]) as idx:
+        idx.update(collection)
+        result = idx.find_duplicates("phash", threshold=10)
+        paths, _ = idx.load("phash")
+        matched = {(q, m) for q, m, d in idx.query(paths, "phash", threshold=10) if q != m}
+    expected = set()
+    for i, j in zip(result.pairs.left.tolist(), result.pairs.right.tolist()):
+        expected |= {(result.files[i], result.files[j]), (result.files[j], result.files[i])}
+    assert matched == expected and len(expected) == 4
+
+
+def test_other_encoder_parameters_are_refused(tmp_path: Path) -> None:
+    db = tmp_path / "i.db"
+    Index(db, methods=["phash"]).close()
+    con = sqlite3.connect(db)
+    con.execute("UPDATE encoders SET identity = replace(identity, '192', '96')")
+    con.commit()
+    con.close()
+    with pytest.raises(IndexMismatchError, match="other parameters"):
+        Index(db, methods=["phash"])
+    Index(db, methods=["dhash"]).close()  # another method is fine
+
+
+def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    db = tmp_path / "i.db"
+    Index(db).close()
+    con = sqlite3.connect(db)
+    con.execute("UPDATE meta SET value='99' WHERE key='schema_version'")
+    con.commit()
+    con.close()
+    with pytest.raises(IndexMismatchError, match="newer"):
+        Index(db)
+
+
+WRITER = """
+import sys
+import imagetwins.index as ix
+ix.BATCH = 8
+with ix.Index(sys.argv[1], methods=["phash", "dihedral"]) as idx:
+    idx.update(sys.argv[2], workers=1)
+"""
+
+
+def _count(db: Path) -> int:
+    con = sqlite3.connect(db, timeout=30)
+    try:
+        return con.execute("SELECT count(*) FROM files").fetchone()[0]
+    except sqlite3.OperationalError:
+        return 0
+    finally:
+        con.close()
+
+
+def test_kill_9_mid_update_then_resume(tmp_path: Path, datasets: Path) -> None:
+    src = tmp_path / "many"
+    src.mkdir()
+    for p in sorted((datasets / "ukbench-600" / "images").glob("*.jpg"))[:300]:
+        os.symlink(p, src / p.name)
+    db = tmp_path / "crash.db"
+    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(db), str(src)])
+    deadline = time.time() + 60
+    seen_while_writing = []
+    while time.time() < deadline and _count(db) < 40:
+        seen_while_writing.append(_count(db))  # a second process reads while the first writes
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    partial = _count(db)
+    assert 40 <= partial < 300, partial
+    assert partial % 8 == 0  # whole batches only: nothing half-written
+    with Index(db, methods=["phash", "dihedral"]) as idx:
+        assert idx.integrity_check() == "ok"
+        resumed = idx.update(src)
+        assert resumed.added == 300 - partial and resumed.unchanged == partial
+        paths, hashes = idx.load("dihedral")
+        assert len(paths) == 300 and hashes.shape == (300, 4)
+        assert idx.integrity_check() == "ok"
+    assert seen_while_writing == sorted(seen_while_writing)
+
+
+def test_cli_index_commands_and_find_cache(tmp_path: Path, collection: Path) -> None:
+    runner = CliRunner()
+    db = tmp_path / "cli.db"
+    res = runner.invoke(main, ["index", "update", str(collection), "--db", str(db), "-m", "phash"])
+    assert res.exit_code == 0 and "43 added" in res.output and "1 unreadable" in res.output
+    res = runner.invoke(main, ["index", "update", str(collection), "--db", str(db)])
+    assert "43 unchanged" in res.output
+    res = runner.invoke(main, ["index", "query", str(collection / "small_copy.jpg"), "--db", str(db), "--json"])
+    assert res.exit_code == 0 and len([m for m in __import__("json").loads(res.stdout)]) == 2
+    res = runner.invoke(main, ["index", "stats", "--db", str(db)])
+    assert '"files": 43' in res.output
+    assert runner.invoke(main, ["index", "query", str(collection), "--db", str(tmp_path / "none.db")]).exit_code == 1
+    # find keeps a cache by default and gives the same answer with and without it
+    outs = [runner.invoke(main, ["find", str(collection), "-r", *extra]).output.splitlines()[-1]
+            for extra in ([], [], ["--no-cache"])]
+    assert len({o.split(" (")[0] for o in outs}) == 1 and "2 duplicate groups" in outs[0]
