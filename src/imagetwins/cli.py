@@ -15,6 +15,7 @@ from imagetwins.hashing import HASH_METHODS
 EXIT_OK = 0
 EXIT_ERROR = 1
 # click uses 2 for usage errors (bad option, missing folder)
+EXIT_DUPLICATES = 3  # with --fail-on-duplicates: duplicates (or leaks) were found
 
 
 def _show_progress(quiet: bool) -> bool:
@@ -51,20 +52,32 @@ def main() -> None:
               help="Keep encodings in this index file (see 'imagetwins index'); default: a cache per folder "
                    "in your user cache directory.")
 @click.option("--no-cache", is_flag=True, help="Encode everything afresh and keep nothing.")
+@click.option("--against", type=click.Path(exists=True, path_type=Path),
+              help="Compare DIRECTORY with this folder or index file (.db) instead of with itself: report "
+                   "each image of DIRECTORY that has a duplicate there (e.g. test images leaking from training).")
+@click.option("--report", "report_out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write an HTML review page (see 'imagetwins report').")
+@click.option("--fail-on-duplicates", is_flag=True,
+              help=f"Exit with code {EXIT_DUPLICATES} when any duplicate is found (for pipelines).")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 def find(directory: Path, method: str, threshold: int, recursive: bool, json_out: Path | None,
-         csv_out: Path | None, workers: int | None, db_path: Path | None, no_cache: bool, quiet: bool) -> None:
+         csv_out: Path | None, workers: int | None, db_path: Path | None, no_cache: bool, against: Path | None,
+         report_out: Path | None, fail_on_duplicates: bool, quiet: bool) -> None:
     """Find groups of duplicate images in DIRECTORY.
 
     Byte-identical files are always grouped; other images are grouped when their hashes differ in at
     most --threshold bits. Unreadable files are reported and skipped. Nothing is moved or deleted.
     Encodings are cached, so a second run only reads new and changed files.
 
+    Exit codes: 0 done (duplicates or not), 1 error, 2 bad usage, 3 duplicates found with
+    --fail-on-duplicates.
+
     \b
     Examples:
-      imagetwins find ~/Pictures -r
+      imagetwins find ~/Pictures -r --report review.html
       imagetwins find catalogue/ -m phash -t 8 --json dups.json
       imagetwins find scans/ -m dihedral      # also matches mirrored and rotated copies
+      imagetwins find test/ --against train/ --fail-on-duplicates   # stop a leaking test set
     """
     from imagetwins.finder import find_duplicate_groups
     from imagetwins.hashing import get_method
@@ -72,6 +85,10 @@ def find(directory: Path, method: str, threshold: int, recursive: bool, json_out
     nbits = get_method(method).nbits
     if threshold is not None and threshold > nbits:
         raise click.BadParameter(f"{method} hashes have {nbits} bits; use 0..{nbits}", param_hint="--threshold")
+    if against is not None:
+        _find_against(directory, against, method, threshold, recursive, json_out, csv_out, workers, no_cache,
+                      fail_on_duplicates, quiet)
+        return
     cache = None
     if not no_cache:
         from imagetwins.index import Index, IndexMismatchError, default_cache_path
@@ -88,8 +105,12 @@ def find(directory: Path, method: str, threshold: int, recursive: bool, json_out
             cache.close()
     for f in result.failures:
         click.echo(f"warning: skipped {f.path}: {f.reason}", err=True)
+    keepers = _keepers(result)
     if json_out is not None:
-        text = json.dumps(result.to_dict(), indent=2)
+        data = result.to_dict()
+        for g, keep in zip(data["groups"], keepers):
+            g["keep"] = keep
+        text = json.dumps(data, indent=2)
         if str(json_out) == "-":
             click.echo(text)
         else:
@@ -97,11 +118,16 @@ def find(directory: Path, method: str, threshold: int, recursive: bool, json_out
     if csv_out is not None:
         with open(csv_out, "w", newline="", encoding="utf-8") as fh:
             writer = csv.writer(fh)
-            writer.writerow(["group", "path", "exact", "max_distance"])
-            for gi, g in enumerate(result.groups, 1):
+            writer.writerow(["group", "path", "exact", "max_distance", "keep"])
+            for gi, (g, keep) in enumerate(zip(result.groups, keepers), 1):
                 for path in g.files:
-                    writer.writerow([gi, path, int(g.exact), g.max_distance])
+                    writer.writerow([gi, path, int(g.exact), g.max_distance, int(path == keep)])
+    if report_out is not None:
+        from imagetwins.report import write_html_report
+
+        write_html_report(result, report_out, workers=workers, progress=_show_progress(quiet))
     if quiet or str(json_out) == "-":
+        _exit_for(fail_on_duplicates, bool(result.groups))
         return
     for gi, g in enumerate(result.groups, 1):
         if g.exact:
@@ -112,7 +138,7 @@ def find(directory: Path, method: str, threshold: int, recursive: bool, json_out
             kind = f"up to {g.max_distance} bits apart"
         click.secho(f"group {gi}: {len(g.files)} files, {kind}", bold=True)
         for path in g.files:
-            click.echo(f"  {path}")
+            click.echo(f"  {'keep' if path == keepers[gi - 1] else '    '}  {path}")
     click.echo(
         f"{len(result.files)} images read, {len(result.failures)} unreadable, "
         f"{len(result.groups)} duplicate groups holding {result.files_in_groups} files "
@@ -120,6 +146,257 @@ def find(directory: Path, method: str, threshold: int, recursive: bool, json_out
     )
     if not result.files and not result.failures:
         click.echo(f"note: no image files found in {directory}" + ("" if recursive else " (try --recursive)"))
+    if report_out is not None:
+        click.echo(f"review page: {report_out}")
+    _exit_for(fail_on_duplicates, bool(result.groups))
+
+
+def _exit_for(fail_on_duplicates: bool, found: bool) -> None:
+    if fail_on_duplicates and found:
+        sys.exit(EXIT_DUPLICATES)
+
+
+def _keepers(result) -> list[str]:
+    """The file the keep policy keeps in each group (highest resolution, largest, oldest)."""
+    from imagetwins.keep import choose_keeper, file_info
+
+    keep = []
+    for g in result.groups:
+        infos = []
+        for f in g.files:
+            try:
+                infos.append(file_info(f))
+            except OSError:
+                continue
+        keep.append(choose_keeper(infos).path if infos else g.files[0])
+    return keep
+
+
+def _encode_reference(ref: Path, method: str, recursive: bool, workers: int | None, no_cache: bool, quiet: bool):
+    """Paths and hashes of the reference collection: an index file, or a folder (cached by default)."""
+    from imagetwins.hashing import hash_files
+    from imagetwins.index import Index, IndexMismatchError, default_cache_path
+    from imagetwins.io import find_images
+
+    try:
+        if ref.is_file():
+            with Index(ref, methods=[method]) as idx:
+                return idx.load(method)
+        if no_cache:
+            enc = hash_files(find_images(ref, recursive=recursive), methods=(method,), workers=workers,
+                             progress=_show_progress(quiet), warn=False)
+            return enc.paths, enc.hashes[method]
+        with Index(default_cache_path(ref), methods=[method]) as idx:
+            idx.update(ref, recursive=recursive, workers=workers, progress=_show_progress(quiet))
+            return idx.load(method, root=ref)
+    except IndexMismatchError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _find_against(directory: Path, against: Path, method: str, threshold: int | None, recursive: bool,
+                  json_out: Path | None, csv_out: Path | None, workers: int | None, no_cache: bool,
+                  fail_on_duplicates: bool, quiet: bool) -> None:
+    from imagetwins.hashing import get_method, hash_files
+    from imagetwins.io import find_images
+    from imagetwins.search import method_query
+
+    spec = get_method(method)
+    threshold = spec.default_threshold if threshold is None else threshold
+    ref_paths, ref_hashes = _encode_reference(against, method, recursive, workers, no_cache, quiet)
+    enc = hash_files(find_images(directory, recursive=recursive), methods=(method,), workers=workers,
+                     progress=_show_progress(quiet), warn=False)
+    for f in enc.failures:
+        click.echo(f"warning: skipped {f.path}: {f.reason}", err=True)
+    matches: dict[str, list[tuple[str, int]]] = {}
+    if len(enc.paths) and len(ref_paths):
+        pairs = method_query(enc.hashes[method], ref_hashes, method, threshold, workers)
+        for q, r, d in sorted(zip(pairs.left.tolist(), pairs.right.tolist(), pairs.distance.tolist()),
+                              key=lambda x: (x[0], x[2])):
+            matches.setdefault(enc.paths[q], []).append((ref_paths[r], int(d)))
+    if json_out is not None:
+        data = {"method": method, "threshold": threshold, "images": len(enc.paths), "reference": str(against),
+                "reference_images": len(ref_paths), "with_duplicates": len(matches),
+                "unreadable": [{"path": f.path, "reason": f.reason} for f in enc.failures],
+                "matches": [{"query": q, "matches": [{"path": p, "distance": d} for p, d in ms]}
+                            for q, ms in matches.items()]}
+        text = json.dumps(data, indent=2)
+        if str(json_out) == "-":
+            click.echo(text)
+        else:
+            json_out.write_text(text, encoding="utf-8")
+    if csv_out is not None:
+        with open(csv_out, "w", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(["query", "match", "distance"])
+            for q, ms in matches.items():
+                for p, d in ms:
+                    writer.writerow([q, p, d])
+    if not quiet and str(json_out) != "-":
+        for q, ms in matches.items():
+            click.secho(q, bold=True)
+            for p, d in ms:
+                click.echo(f"  = {p}  ({d} bits)")
+        click.echo(f"{len(matches)} of {len(enc.paths)} images in {directory} have a duplicate among the "
+                   f"{len(ref_paths)} images of {against} ({method}, threshold {threshold}); "
+                   f"{len(enc.failures)} unreadable")
+    _exit_for(fail_on_duplicates, bool(matches))
+
+
+def _scan_options(f):
+    """Options shared by the commands that scan a folder for duplicates."""
+    for opt in reversed([
+        click.option("--method", "-m", type=click.Choice(sorted(HASH_METHODS)), default="phash", show_default=True,
+                     help="Hash used to compare images."),
+        click.option("--threshold", "-t", type=click.IntRange(0, 256), default=None,
+                     help="Largest Hamming distance that counts as a duplicate [default: the method's].") ,
+        click.option("--recursive", "-r", is_flag=True, help="Scan sub-folders too."),
+        click.option("--workers", "-j", type=click.IntRange(1), default=None, help="Threads (default: all CPUs)."),
+        click.option("--no-cache", is_flag=True, help="Encode everything afresh and keep nothing."),
+        click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors."),
+    ]):
+        f = opt(f)
+    return f
+
+
+def _scan(directory: Path, method: str, threshold: int | None, recursive: bool, workers: int | None,
+          no_cache: bool, quiet: bool):
+    from imagetwins.finder import find_duplicate_groups
+    from imagetwins.index import Index, IndexMismatchError, default_cache_path
+
+    cache = None
+    if not no_cache:
+        try:
+            cache = Index(default_cache_path(directory), methods=[method])
+        except IndexMismatchError as exc:
+            raise click.ClickException(str(exc)) from None
+    try:
+        result = find_duplicate_groups(directory, method=method, threshold=threshold, recursive=recursive,
+                                       workers=workers, progress=_show_progress(quiet), cache=cache)
+    finally:
+        if cache is not None:
+            cache.close()
+    for f in result.failures:
+        click.echo(f"warning: skipped {f.path}: {f.reason}", err=True)
+    return result
+
+
+@main.command()
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=Path("report.html"),
+              show_default=True, help="Where to write the page.")
+@click.option("--keep-in", multiple=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Prefer to keep files in this folder (repeatable).")
+@_scan_options
+def report(directory: Path, output: Path, keep_in: tuple[Path, ...], method: str, threshold: int | None,
+           recursive: bool, workers: int | None, no_cache: bool, quiet: bool) -> None:
+    """Write an HTML page to review the duplicate groups in DIRECTORY.
+
+    One self-contained file (thumbnails embedded) that opens offline in any browser: groups side by
+    side, largest first, with resolution, size, date, path and which file would be kept.
+
+    \b
+    Examples:
+      imagetwins report ~/Pictures -r -o review.html
+      imagetwins report shop/ --method dihedral --keep-in shop/master
+    """
+    from imagetwins.report import write_html_report
+
+    result = _scan(directory, method, threshold, recursive, workers, no_cache, quiet)
+    write_html_report(result, output, keep_in=keep_in, workers=workers, progress=_show_progress(quiet))
+    if not quiet:
+        click.echo(f"{len(result.groups)} duplicate groups holding {result.files_in_groups} files -> {output}")
+
+
+@main.command()
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("filename")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Save the picture (PNG) instead of showing it.")
+@click.option("--method", "-m", type=click.Choice(sorted(HASH_METHODS)), default="phash", show_default=True)
+@click.option("--threshold", "-t", type=click.IntRange(0, 256), default=None)
+def plot(directory: Path, filename: str, output: Path | None, method: str, threshold: int | None) -> None:
+    """Show FILENAME (in DIRECTORY) beside its duplicates, as imagededup's plot_duplicates does."""
+    from imagetwins import methods as facade
+    from imagetwins.report import plot_duplicates
+
+    cls = {"phash": facade.PHash, "ahash": facade.AHash, "dhash": facade.DHash, "whash": facade.WHash,
+           "dihedral": facade.DihedralHash}[method]
+    found = cls(verbose=False).find_duplicates(image_dir=directory, scores=True, max_distance_threshold=threshold)
+    try:
+        plot_duplicates(directory, found, filename, outfile=output)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    if output is not None:
+        click.echo(f"{len(found[filename])} duplicates of {filename} -> {output}")
+
+
+@main.command()
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--apply", "apply_", is_flag=True, help="Really move the files (default: only show the plan).")
+@click.option("--move-to", type=click.Path(file_okay=False, path_type=Path),
+              help="Quarantine folder [default: DIRECTORY.imagetwins-quarantine/<time> beside DIRECTORY].")
+@click.option("--keep-in", multiple=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Prefer to keep files in this folder (repeatable); otherwise keep the highest resolution, "
+                   "then the largest file, then the oldest.")
+@_scan_options
+def remove(directory: Path, apply_: bool, move_to: Path | None, keep_in: tuple[Path, ...], method: str,
+           threshold: int | None, recursive: bool, workers: int | None, no_cache: bool, quiet: bool) -> None:
+    """Move duplicates out of DIRECTORY into a quarantine folder, keeping one file per group.
+
+    Without --apply nothing is touched: the plan is printed. With --apply files are moved (never
+    deleted) with their relative paths, and a manifest (sizes, SHA-256) is written in the quarantine
+    folder; 'imagetwins undo' puts everything back.
+
+    \b
+    Examples:
+      imagetwins remove ~/Pictures -r                 # dry run: what would move
+      imagetwins remove ~/Pictures -r --apply
+      imagetwins undo ~/Pictures.imagetwins-quarantine/20240101-120000
+    """
+    from imagetwins.quarantine import apply_plan, default_quarantine, plan_removal
+
+    result = _scan(directory, method, threshold, recursive, workers, no_cache, quiet)
+    plan = plan_removal(result, roots=[directory], keep_in=keep_in)
+    for path, why in plan.refused:
+        click.echo(f"warning: not moving {path}: {why}", err=True)
+    if not apply_:
+        if not quiet:
+            for src, group, keeper in plan.moves:
+                click.echo(f"would move {src}   (group {group}, keeping {keeper})")
+            click.echo(f"dry run: {len(plan.moves)} files would move to "
+                       f"{move_to or default_quarantine(directory)}; add --apply to do it")
+        return
+    if not plan.moves:
+        click.echo("nothing to move")
+        return
+    quarantine = move_to or default_quarantine(directory)
+    out = apply_plan(plan, directory, quarantine)
+    for path, why in out.failed:
+        click.echo(f"error: could not move {path}: {why}", err=True)
+    if not quiet:
+        click.echo(f"moved {len(out.done)} files to {quarantine}; undo with: imagetwins undo {out.manifest}")
+    if out.failed:
+        sys.exit(EXIT_ERROR)
+
+
+@main.command()
+@click.argument("manifest", type=click.Path(exists=True, path_type=Path))
+@click.option("--quiet", "-q", is_flag=True)
+def undo(manifest: Path, quiet: bool) -> None:
+    """Put back every file that 'imagetwins remove --apply' moved (MANIFEST: the quarantine folder or
+    its manifest file). Each file's SHA-256 is checked; nothing is overwritten."""
+    from imagetwins.quarantine import undo as undo_moves
+
+    try:
+        out = undo_moves(manifest)
+    except FileNotFoundError as exc:
+        raise click.ClickException(f"no manifest found: {exc.filename}") from None
+    for path, why in out.failed:
+        click.echo(f"error: could not restore {path}: {why}", err=True)
+    if not quiet:
+        click.echo(f"restored {len(out.done)} files" + (f", {len(out.failed)} failed" if out.failed else ""))
+    if out.failed:
+        sys.exit(EXIT_ERROR)
 
 
 @main.command()
