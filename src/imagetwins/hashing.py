@@ -11,19 +11,29 @@ import os
 import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
 from PIL import Image
 
-from imagetwins.io import ImageReadError, ReadFailure, content_digest, open_image, read_bytes
+from imagetwins.io import (
+    ImageReadError,
+    ReadFailure,
+    content_digest,
+    open_image,
+    quiet_decoder_warnings,
+    read_bytes,
+)
 
 #: JPEGs are decoded at the smallest DCT scale that keeps at least this many pixels per side. Smaller
 #: (the hash's own 8 or 32 px) is faster but moves AHash/DHash bits away from imagededup's full decode
 #: (at 128: 98.9 % of DHashes within 2 bits); at 192 all 878 upright dataset photos hash within 2 bits
 #: of imagededup with all four methods, and 2-16 MP camera JPEGs decode at 1/8 scale.
 DECODE_MIN_SIDE = 192
+#: seconds one file may take to read and decode (see ``hash_files``)
+DECODE_TIMEOUT = 60.0
 
 
 @lru_cache(maxsize=4)
@@ -256,6 +266,8 @@ def _thumbnails(path: str, methods: Sequence[HashMethod]) -> tuple[str, list[np.
         return content_digest(data), [m.thumbnail(img) for m in methods]
     except ImageReadError as exc:
         return ReadFailure(str(path), exc.reason)
+    except Exception as exc:  # anything else one odd file provokes must not end the run either
+        return ReadFailure(str(path), f"cannot process ({type(exc).__name__}: {exc})")
 
 
 def hash_files(
@@ -265,6 +277,7 @@ def hash_files(
     progress: bool = False,
     batch_size: int = 256,
     warn: bool = True,
+    timeout: float | None = DECODE_TIMEOUT,
 ) -> EncodeResult:
     """Decode files on all cores and hash them with one or more methods (one decode per file).
 
@@ -282,6 +295,9 @@ def hash_files(
         Files decoded per batch; memory is bounded by one batch of thumbnails.
     warn : bool
         Emit one warning per unreadable file, naming the file and the reason.
+    timeout : float, optional
+        Seconds one file may take to read and decode before it is reported and skipped, so a
+        pathological file cannot stall the run (``None``: no limit).
 
     Returns
     -------
@@ -297,15 +313,35 @@ def hash_files(
 
         bar = tqdm(total=len(paths), unit="img", desc="encoding", leave=False)
     paths = [os.fspath(p) for p in paths]
-    with ThreadPoolExecutor(max_workers=workers) as pool:
+    pool = ThreadPoolExecutor(max_workers=workers)
+    with quiet_decoder_warnings():
+        _run_batches(paths, ms, pool, batch_size, timeout, warn, result, chunks, bar)
+    if bar is not None:
+        bar.close()
+    for m in ms:
+        parts = chunks[m.name]
+        empty = np.empty((0,) if m.words == 1 else (0, m.words), dtype=np.uint64)
+        result.hashes[m.name] = np.concatenate(parts) if parts else empty
+    return result
+
+
+def _run_batches(paths: list[str], ms: list[HashMethod], pool: ThreadPoolExecutor, batch_size: int,
+                 timeout: float | None, warn: bool, result: EncodeResult, chunks: dict, bar) -> None:
+    try:
         for start in range(0, len(paths), batch_size):
             batch = paths[start : start + batch_size]
             thumbs: dict[str, list[np.ndarray]] = {m.name: [] for m in ms}
-            for path, out in zip(batch, pool.map(lambda p: _thumbnails(p, ms), batch)):
+            futures = [pool.submit(_thumbnails, p, ms) for p in batch]
+            for path, future in zip(batch, futures):
+                try:
+                    out = future.result(timeout=timeout)
+                except FutureTimeout:
+                    # the decoder thread cannot be killed; it finishes on its own while the run goes on
+                    out = ReadFailure(path, f"took longer than {timeout:g} s to decode")
                 if isinstance(out, ReadFailure):
                     result.failures.append(out)
                     if warn:
-                        warnings.warn(f"skipped {out.path}: {out.reason}", stacklevel=2)
+                        warnings.warn(f"skipped {out.path}: {out.reason}", UserWarning, stacklevel=3)
                     continue
                 digest, grays = out
                 result.paths.append(path)
@@ -318,10 +354,5 @@ def hash_files(
                     chunks[m.name].append(words[:, 0] if m.words == 1 else words)
             if bar is not None:
                 bar.update(len(batch))
-    if bar is not None:
-        bar.close()
-    for m in ms:
-        parts = chunks[m.name]
-        empty = np.empty((0,) if m.words == 1 else (0, m.words), dtype=np.uint64)
-        result.hashes[m.name] = np.concatenate(parts) if parts else empty
-    return result
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)

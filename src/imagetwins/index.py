@@ -184,9 +184,9 @@ class Index:
         for p in find_images(root, recursive=recursive):
             try:
                 st = p.stat()
+                on_disk[str(p)] = (st.st_size, st.st_mtime_ns)
             except OSError:
-                continue  # vanished or a broken link: nothing to index
-            on_disk[str(p)] = (st.st_size, st.st_mtime_ns)
+                on_disk[str(p)] = (-1, -1)  # a broken link or a vanished file: recorded with its reason
         where, args = self._under(root)
         known = {
             path: (fid, size, mtime, n_enc)

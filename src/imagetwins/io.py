@@ -12,7 +12,8 @@ import hashlib
 import io
 import os
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -138,6 +139,20 @@ def find_images(
     return found
 
 
+@contextmanager
+def quiet_decoder_warnings() -> Iterator[None]:
+    """Silence Pillow's own warnings (corrupt EXIF, palette transparency, bomb size) while decoding.
+
+    Every file we cannot use is reported once, with its reason, by us; Pillow's extra warnings would
+    only repeat or muddle that. Enter this in the thread that starts the decoding workers: warning
+    filters are process-wide, and changing them from worker threads is not safe.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", module=r"PIL\.")
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        yield
+
+
 def read_bytes(path: str | os.PathLike, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
     """Read a whole file, turning every OS error into an :class:`ImageReadError`."""
     try:
@@ -234,20 +249,17 @@ def open_image(
     if not data:
         raise ImageReadError(name, "empty file (0 bytes)")
     try:
-        with warnings.catch_warnings():
-            # Our own max_pixels check below decides; Pillow's warning would only be noise.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data))
-            width, height = img.size
-            if width * height > max_pixels:
-                raise ImageReadError(name, f"image too large ({width}x{height} pixels > limit {max_pixels:,})")
-            if width < 1 or height < 1:
-                raise ImageReadError(name, f"image has no pixels ({width}x{height})")
-            if min_size and img.format in ("JPEG", "MPO"):
-                img.draft("RGB", (min_size, min_size))
-            img.load()
-            img = _apply_exif_orientation(img)
-            return _to_rgb(img)
+        img = Image.open(io.BytesIO(data))
+        width, height = img.size
+        if width * height > max_pixels:
+            raise ImageReadError(name, f"image too large ({width}x{height} pixels > limit {max_pixels:,})")
+        if width < 1 or height < 1:
+            raise ImageReadError(name, f"image has no pixels ({width}x{height})")
+        if min_size and img.format in ("JPEG", "MPO"):
+            img.draft("RGB", (min_size, min_size))
+        img.load()
+        img = _apply_exif_orientation(img)
+        return _to_rgb(img)
     except ImageReadError:
         raise
     except UnidentifiedImageError as exc:

@@ -17,7 +17,7 @@ import numpy as np
 
 from imagetwins import hashing as _hashing
 from imagetwins import search as _search
-from imagetwins.io import ImageReadError, find_images, open_image
+from imagetwins.io import ImageReadError, find_images, open_image, quiet_decoder_warnings
 
 
 class ImageArrayError(ValueError, AssertionError):
@@ -83,7 +83,8 @@ class Hashing:
         """
         if image_file and os.path.exists(image_file):
             try:
-                img = open_image(image_file, min_size=_hashing.DECODE_MIN_SIDE)
+                with quiet_decoder_warnings():
+                    img = open_image(image_file, min_size=_hashing.DECODE_MIN_SIDE)
             except ImageReadError as exc:
                 warnings.warn(f"skipped {exc.path}: {exc.reason}", stacklevel=2)
                 return None

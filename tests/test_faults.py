@@ -1,0 +1,123 @@
+"""Safe actions under faults: kill -9 in the middle of remove --apply, a full disk on the quarantine side."""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from imagetwins.cli import main
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+SLOW_REMOVE = """
+import sys, time
+import imagetwins.quarantine as q
+real = q._move
+def slow(src, dst, digest):
+    time.sleep(0.05)
+    real(src, dst, digest)
+q._move = slow
+from imagetwins.cli import main
+main(["remove", sys.argv[1], "--apply", "--no-cache", "--move-to", sys.argv[2]])
+"""
+
+
+def test_kill_9_during_remove_then_undo(tmp_path: Path, datasets: Path) -> None:
+    album = tmp_path / "album"
+    album.mkdir()
+    photos = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[:3]
+    for p in photos:
+        for k in range(40):  # three groups of 40 byte-identical copies
+            shutil.copy(p, album / f"{p.stem}_{k:02d}.jpg")
+    before = _digests(album)
+    quarantine = tmp_path / "q"
+    proc = subprocess.Popen([sys.executable, "-c", SLOW_REMOVE, str(album), str(quarantine)])
+    journal = quarantine / "manifest.jsonl"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        if journal.exists() and journal.read_text().count('"done"') >= 20:
+            break
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    lines = [json.loads(x) for x in journal.read_text().splitlines() if x.strip().endswith("}")]
+    moved = {e["from"] for e in lines if e["state"] == "planned"}
+    assert 20 <= len(moved) < 117, len(moved)
+    # every file is either still in the album or in quarantine and listed in the journal
+    in_album = set(_digests(album))
+    in_quarantine = {str(Path(p).resolve()) for p in quarantine.rglob("*.jpg")}
+    for name in before:
+        original = str((album / name).resolve())
+        if name not in in_album:
+            assert original in moved
+            target = next(e["to"] for e in lines if e["from"] == original)
+            assert target in in_quarantine
+    res = CliRunner().invoke(main, ["undo", str(quarantine)])
+    assert res.exit_code == 0, res.output
+    assert _digests(album) == before
+    assert not list(quarantine.rglob("*.jpg"))
+
+
+def test_full_disk_on_the_quarantine_side_is_reported_and_rolled_back(tmp_path: Path, datasets: Path,
+                                                                   monkeypatch) -> None:
+    import imagetwins.quarantine as q
+
+    album = tmp_path / "album"
+    album.mkdir()
+    photo = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[0]
+    for k in range(3):
+        shutil.copy(photo, album / f"copy{k}.jpg")
+    before = _digests(album)
+
+    def cross_device(src, dst):
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+    def disk_full(src, dst, **kw):
+        Path(dst).write_bytes(Path(src).read_bytes()[:100])  # a partial copy, then the disk fills up
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(q.os, "rename", cross_device)
+    monkeypatch.setattr(q.shutil, "copy2", disk_full)
+    quarantine = tmp_path / "q"
+    res = CliRunner().invoke(main, ["remove", str(album), "--apply", "--no-cache", "--move-to", str(quarantine)])
+    assert res.exit_code == 1
+    assert "No space left on device" in res.output
+    assert _digests(album) == before  # nothing lost
+    assert not [p for p in quarantine.rglob("*") if p.suffix in (".jpg", ".partial")]  # no half copies left
+
+
+def test_cross_device_move_is_a_verified_copy(tmp_path: Path, datasets: Path, monkeypatch) -> None:
+    import imagetwins.quarantine as q
+
+    album = tmp_path / "album"
+    album.mkdir()
+    photo = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[0]
+    for k in range(2):
+        shutil.copy(photo, album / f"copy{k}.jpg")
+    before = _digests(album)
+
+    def cross_device(src, dst):
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+    monkeypatch.setattr(q.os, "rename", cross_device)
+    quarantine = tmp_path / "q"
+    res = CliRunner().invoke(main, ["remove", str(album), "--apply", "--no-cache", "--move-to", str(quarantine)])
+    assert res.exit_code == 0, res.output
+    assert len(_digests(album)) == 1 and len(_digests(quarantine)) == 3  # one image + two manifests
+    monkeypatch.undo()
+    assert CliRunner().invoke(main, ["undo", str(quarantine)]).exit_code == 0
+    assert _digests(album) == before
