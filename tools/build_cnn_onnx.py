@@ -114,7 +114,7 @@ def build(weights: dict[str, np.ndarray]):
               numpy_helper.from_array(np.array(6, np.float32), "six")]
     x, size = conv("input", *fold("_conv_stem", "_bn0"), stride=2, size=INPUT)
     idx = 0
-    for repeats, k, stride, expand, cin, cout in BLOCKS:
+    for repeats, _kernel, stride, expand, cin, cout in BLOCKS:
         for r in range(repeats):
             s, c_in = (stride, cin) if r == 0 else (1, cout)
             p = f"_blocks.{idx}"

