@@ -142,6 +142,15 @@ def main() -> None:
         spec = hashing.get_method(m)
         methods[f"imagetwins {m}"] = (dihedral_matrix(hashing.dihedral_variants(h)) if spec.dihedral
                                       else distance_matrix(h))
+    from imagetwins.embedding import Embedder
+
+    for orientations in (1, 8):
+        t0 = time.perf_counter()
+        v = Embedder(orientations=orientations).embed_files([work / n for n in names], warn=False).vectors
+        speeds[f"cnn x{orientations}"] = len(names) / (time.perf_counter() - t0)
+        # similarities as integer "distances" (1 - cosine) * 1000, so one scoring path serves all methods
+        methods[f"imagetwins cnn ({orientations} orientation{'s' if orientations > 1 else ''})"] = (
+            np.round((1 - v @ v.T) * 1000).astype(np.int32))
     if Path(args.ref_python).exists():
         (work / "names.json").write_text(json.dumps(names))
         proc = subprocess.run([args.ref_python, "-c", PEERS, str(work), str(work / "names.json")],
@@ -154,7 +163,8 @@ def main() -> None:
             else:
                 methods[label] = distance_matrix(words([h or "0" * 16 for h in hexes]))
 
-    defaults = {"imagetwins dihedral": 72, "pdq (8 orientations)": 31}
+    defaults = {"imagetwins dihedral": 72, "pdq (8 orientations)": 31, "imagetwins cnn (1 orientation)": 200,
+                "imagetwins cnn (8 orientations)": 200}
     lines = [f"Transformed set: {len(names)} images from photos-public ({args.originals} originals x "
              f"{len(EDITS)} edits + {len(names) - args.originals * (len(EDITS) + 1)} distractors, seed 0), "
              f"{int(same[np.triu_indices(len(names), 1)].sum()):,} true pairs among "
@@ -166,6 +176,8 @@ def main() -> None:
     for label, d in methods.items():
         nbits = 256 if ("dihedral" in label or label.startswith("pdq")) else 64
         ts = list(range(0, 129)) if nbits == 256 else list(range(0, 33))
+        if "cnn" in label:
+            ts = list(range(0, 601, 2))
         res = score(d, same, ts, edit_rows)
         results[label] = res
         t_def = defaults.get(label, 10)
@@ -174,6 +186,7 @@ def main() -> None:
         lines.append(f"| {label} | {t_def} | {p_def:.3f} | {r_def:.3f} | "
                      f"{best[2]:.3f} | {best[0]} |" if best else f"| {label} | {t_def} | {p_def:.3f} | {r_def:.3f} | "
                      "- | - |")
+    lines.append("\nCNN rows: t is (1 - cosine similarity) x 1000, so 200 means similarity >= 0.80 (CNN's default).")
     lines.append("\nRecall per edit (original vs its edited copy) at each method's best threshold for precision "
                  ">= 99.5 %:\n")
     shown = [k for k in results if results[k]["best"]]

@@ -59,10 +59,14 @@ def main() -> None:
               help="Also write an HTML review page (see 'imagetwins report').")
 @click.option("--fail-on-duplicates", is_flag=True,
               help=f"Exit with code {EXIT_DUPLICATES} when any duplicate is found (for pipelines).")
+@click.option("--scheduler", help="Run on this Dask cluster (e.g. tcp://host:8786); needs imagetwins[dask].")
+@click.option("--dask-workers", type=click.IntRange(1), default=None,
+              help="Run on a local Dask cluster of this many worker processes; needs imagetwins[dask].")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 def find(directory: Path, method: str, threshold: int, recursive: bool, json_out: Path | None,
          csv_out: Path | None, workers: int | None, db_path: Path | None, no_cache: bool, against: Path | None,
-         report_out: Path | None, fail_on_duplicates: bool, quiet: bool) -> None:
+         report_out: Path | None, fail_on_duplicates: bool, scheduler: str | None, dask_workers: int | None,
+         quiet: bool) -> None:
     """Find groups of duplicate images in DIRECTORY.
 
     Byte-identical files are always grouped; other images are grouped when their hashes differ in at
@@ -89,20 +93,23 @@ def find(directory: Path, method: str, threshold: int, recursive: bool, json_out
         _find_against(directory, against, method, threshold, recursive, json_out, csv_out, workers, no_cache,
                       fail_on_duplicates, quiet)
         return
-    cache = None
-    if not no_cache:
-        from imagetwins.index import Index, IndexMismatchError, default_cache_path
+    if scheduler or dask_workers:
+        result = _find_on_dask(directory, method, threshold, recursive, scheduler, dask_workers)
+    else:
+        cache = None
+        if not no_cache:
+            from imagetwins.index import Index, IndexMismatchError, default_cache_path
 
+            try:
+                cache = Index(db_path or default_cache_path(directory), methods=[method])
+            except IndexMismatchError as exc:
+                raise click.ClickException(str(exc)) from None
         try:
-            cache = Index(db_path or default_cache_path(directory), methods=[method])
-        except IndexMismatchError as exc:
-            raise click.ClickException(str(exc)) from None
-    try:
-        result = find_duplicate_groups(directory, method=method, threshold=threshold, recursive=recursive,
-                                       workers=workers, progress=_show_progress(quiet), cache=cache)
-    finally:
-        if cache is not None:
-            cache.close()
+            result = find_duplicate_groups(directory, method=method, threshold=threshold, recursive=recursive,
+                                           workers=workers, progress=_show_progress(quiet), cache=cache)
+        finally:
+            if cache is not None:
+                cache.close()
     for f in result.failures:
         click.echo(f"warning: skipped {f.path}: {f.reason}", err=True)
     keepers = _keepers(result)
@@ -149,6 +156,24 @@ def find(directory: Path, method: str, threshold: int, recursive: bool, json_out
     if report_out is not None:
         click.echo(f"review page: {report_out}")
     _exit_for(fail_on_duplicates, bool(result.groups))
+
+
+def _find_on_dask(directory: Path, method: str, threshold: int | None, recursive: bool, scheduler: str | None,
+                  dask_workers: int | None):
+    try:
+        from distributed import Client
+
+        from imagetwins.distributed import find_duplicates_dask, local_client
+    except ImportError:
+        raise click.ClickException('Dask is not installed: pip install "imagetwins[dask]"') from None
+    client = Client(scheduler) if scheduler else local_client(dask_workers)
+    try:
+        return find_duplicates_dask(directory, method=method, threshold=threshold, client=client,
+                                    recursive=recursive)
+    finally:
+        client.close()
+        if not scheduler:
+            client.cluster.close()
 
 
 def _exit_for(fail_on_duplicates: bool, found: bool) -> None:

@@ -46,6 +46,12 @@ class CNN:
             raise ValueError("model_config must be an imagetwins.embedding.ModelConfig or a callable")
         self.results: dict | None = None
 
+    @property
+    def default_threshold(self) -> float:
+        """Cosine similarity with the best recall at >= 99.5 % pair precision on the transformed-photo
+        benchmark (benchmarks/quality.py) for this number of orientations."""
+        return 0.82 if self.embedder.orientations >= 4 else 0.75
+
     def encode_image(self, image_file=None, image_array: np.ndarray | None = None) -> np.ndarray | None:
         """The embedding of one image, shape ``(1, d)`` as imagededup returns it (None if unreadable)."""
         if isinstance(image_file, (str, PurePath)):
@@ -89,16 +95,22 @@ class CNN:
         if thresh < -1.0 or thresh > 1.0:
             raise ValueError("Threshold must be a float between -1.0 and 1.0")
 
-    def find_duplicates(self, image_dir=None, encoding_map: dict | None = None, min_similarity_threshold: float = 0.8,
-                        scores: bool = False, outfile: str | None = None, recursive: bool | None = False,
+    def find_duplicates(self, image_dir=None, encoding_map: dict | None = None,
+                        min_similarity_threshold: float | None = None, scores: bool = False,
+                        outfile: str | None = None, recursive: bool | None = False,
                         num_enc_workers: int = 0, num_sim_workers: int = cpu_count()) -> dict:
         """Every file -> its duplicates with cosine similarity >= ``min_similarity_threshold``, most similar first.
+
+        ``min_similarity_threshold`` None (the default) takes :attr:`default_threshold` (0.82 with 8
+        orientations, 0.75 with 1); imagededup's 0.9 was calibrated for its own model.
 
         Returns
         -------
         dict
             ``{'a.jpg': ['b.jpg', ...]}`` or with scores ``{'a.jpg': [('b.jpg', 0.97), ...]}``.
         """
+        if min_similarity_threshold is None:
+            min_similarity_threshold = self.default_threshold
         self._check_threshold_bounds(min_similarity_threshold)
         if image_dir:
             names, vectors = self._encode_dir(image_dir, recursive, num_enc_workers)
@@ -121,7 +133,7 @@ class CNN:
         return self.results
 
     def find_duplicates_to_remove(self, image_dir=None, encoding_map: dict | None = None,
-                                  min_similarity_threshold: float = 0.8, outfile: str | None = None,
+                                  min_similarity_threshold: float | None = None, outfile: str | None = None,
                                   recursive: bool | None = False, num_enc_workers: int = 0,
                                   num_sim_workers: int = cpu_count()) -> list:
         """Files to remove so that one of each duplicate set remains (nothing is deleted here)."""

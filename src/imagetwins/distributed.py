@@ -1,0 +1,194 @@
+"""Scale out on a Dask cluster: encode partitions of the file list on the workers, search in blocks.
+
+The file listing is cut into partitions of ``partition_size`` files. Each worker encodes whole
+partitions, reading files where they are (local paths, or any fsspec URL such as ``s3://``). The
+search then runs as one task per pair of partitions (i <= j): each task holds at most two blocks of
+encodings, so no worker ever needs all of them; the pairs come back to the client, which forms the
+groups. Results equal a single-machine run (``tests/test_distributed.py``). A task whose worker dies
+is re-run elsewhere by Dask.
+
+Install with ``pip install "imagetwins[dask]"``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import numpy as np
+
+from imagetwins import hashing, search
+from imagetwins.io import ReadFailure
+
+
+def _is_url(path: str) -> bool:
+    return "://" in path
+
+
+def list_files(root: str | os.PathLike, recursive: bool = True) -> list[str]:
+    """Image files under a local folder or an fsspec URL (``s3://bucket/photos``), sorted."""
+    root = os.fspath(root)
+    if not _is_url(root):
+        from imagetwins.io import find_images
+
+        return [str(p) for p in find_images(root, recursive=recursive)]
+    import fsspec
+
+    from imagetwins.io import IMAGE_EXTENSIONS
+
+    fs, _, (base,) = fsspec.get_fs_token_paths(root)
+    found = fs.find(base) if recursive else fs.ls(base, detail=False)
+    protocol = root.split("://", 1)[0]
+    return sorted(f"{protocol}://{p}" if not str(p).startswith(protocol) else str(p) for p in found
+                  if os.path.splitext(str(p))[1].lower() in IMAGE_EXTENSIONS)
+
+
+def encode_partition(paths: Sequence[str], method: str) -> dict:
+    """Encode one partition on a worker; unreadable files come back as failures, never as errors."""
+    if method == "cnn":
+        from imagetwins.embedding import Embedder
+
+        local = [p for p in paths if not _is_url(p)]
+        res = Embedder(threads=1).embed_files(local, workers=1, warn=False)
+        return {"paths": res.paths, "encodings": res.vectors, "digests": res.digests,
+                "failures": [(f.path, f.reason) for f in res.failures]}
+    if not any(_is_url(p) for p in paths):
+        res = hashing.hash_files(paths, methods=(method,), workers=1, warn=False)
+        return {"paths": res.paths, "encodings": res.hashes[method], "digests": res.digests,
+                "failures": [(f.path, f.reason) for f in res.failures]}
+    import fsspec
+
+    from imagetwins.io import ImageReadError, content_digest, open_image
+
+    spec = hashing.get_method(method)
+    ok, digests, thumbs, failures = [], [], [], []
+    for p in paths:
+        try:
+            with fsspec.open(p, "rb") as fh:
+                data = fh.read()
+            img = open_image(data, min_size=max(hashing.DECODE_MIN_SIDE, *spec.size), path_for_messages=p)
+            thumbs.append(spec.thumbnail(img))
+            ok.append(p)
+            digests.append(content_digest(data))
+        except ImageReadError as exc:
+            failures.append((p, exc.reason))
+        except Exception as exc:  # network errors, permissions...: report, go on
+            failures.append((p, f"cannot read ({type(exc).__name__}: {exc})"))
+    words = hashing.bits_to_words(spec.bits(np.stack(thumbs))) if thumbs else np.empty((0, spec.words), np.uint64)
+    return {"paths": ok, "encodings": words[:, 0] if spec.words == 1 else words, "digests": digests,
+            "failures": failures}
+
+
+def search_block(a: dict, b: dict | None, method: str, threshold: float, offset_a: int, offset_b: int) -> tuple:
+    """Pairs within one partition (``b`` None) or between two, in global indices."""
+    if method == "cnn":
+        pairs = (search.cosine_pairs(a["encodings"], threshold) if b is None
+                 else search.cosine_query(a["encodings"], b["encodings"], threshold))
+    elif b is None:
+        pairs = search.method_pairs(a["encodings"], method, int(threshold), workers=1)
+    else:
+        pairs = search.method_query(a["encodings"], b["encodings"], method, int(threshold), workers=1)
+    other = offset_a if b is None else offset_b
+    return pairs.left + offset_a, pairs.right + other, pairs.distance
+
+
+def _search_blocks(client, encoded: list, offsets: np.ndarray, method: str, threshold: float) -> list:
+    """One task per pair of partitions i <= j; each holds at most two blocks of encodings."""
+    blocks = []
+    for i in range(len(encoded)):
+        for j in range(i, len(encoded)):
+            blocks.append(client.submit(search_block, encoded[i], None if i == j else encoded[j], method,
+                                        threshold, int(offsets[i]), int(offsets[j]), pure=False))
+    return client.gather(blocks)
+
+
+def pairs_dask(encodings: np.ndarray, method: str = "phash", threshold: float | None = None, client=None,
+               partition_size: int = 250_000) -> search.Pairs:
+    """All matching pairs of encodings already made (hashes or vectors), searched in blocks on the cluster."""
+    from distributed import get_client
+
+    client = client or get_client()
+    if threshold is None:
+        threshold = 0.8 if method == "cnn" else hashing.get_method(method).default_threshold
+    parts = [encodings[i:i + partition_size] for i in range(0, len(encodings), partition_size)]
+    encoded = [client.scatter({"encodings": p}) for p in parts]
+    offsets = np.concatenate([[0], np.cumsum([len(p) for p in parts])]).astype(int)
+    results = _search_blocks(client, encoded, offsets, method, threshold)
+    dist_dtype = np.float32 if method == "cnn" else np.uint16
+    pairs = search.Pairs.concat([search.Pairs(np.asarray(a, np.int64), np.asarray(b, np.int64),
+                                              np.asarray(d).astype(dist_dtype)) for a, b, d in results])
+    return search._sorted(pairs) if len(pairs) else search.Pairs.empty(dist_dtype)
+
+
+def find_duplicates_dask(
+    root: str | os.PathLike | Sequence[str],
+    method: str = "phash",
+    threshold: float | None = None,
+    client=None,
+    partition_size: int = 2000,
+    recursive: bool = True,
+):
+    """Find duplicate groups with the encoding and the search spread over a Dask cluster.
+
+    Parameters
+    ----------
+    root : path, URL, or list of them
+        A folder or fsspec URL (scanned for images), or explicit files.
+    method : str
+        A hash method name, or ``'cnn'`` for CNN vectors (cosine similarity).
+    threshold : number, optional
+        Hamming distance for hashes, cosine similarity for ``'cnn'``; default the method's.
+    client : distributed.Client, optional
+        Default: the current client (``distributed.get_client()``).
+    partition_size : int
+        Files per partition (one encoding task; the search holds two partitions per task).
+
+    Returns
+    -------
+    imagetwins.finder.FindResult
+    """
+    from distributed import get_client
+
+    from imagetwins.finder import DuplicateGroup, FindResult, _union_pairs
+
+    client = client or get_client()
+    if method == "cnn":
+        threshold = 0.8 if threshold is None else float(threshold)
+    elif threshold is None:
+        threshold = hashing.get_method(method).default_threshold
+    files = list_files(root, recursive) if isinstance(root, (str, os.PathLike)) else [os.fspath(p) for p in root]
+    parts = [files[i:i + partition_size] for i in range(0, len(files), partition_size)]
+    encoded = client.map(encode_partition, parts, method=method, pure=False)
+    # sizes are needed for global offsets; the encodings themselves stay on the workers
+    sizes = client.gather(client.map(lambda e: len(e["paths"]), encoded))
+    offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
+    results = _search_blocks(client, encoded, offsets, method, threshold)
+    meta = client.gather(client.map(lambda e: (e["paths"], e["digests"], e["failures"]), encoded))
+    paths = [p for m in meta for p in m[0]]
+    digests = [d for m in meta for d in m[1]]
+    failures = [ReadFailure(p, r) for m in meta for p, r in m[2]]
+    dist_dtype = np.float32 if method == "cnn" else np.uint16
+    pairs = search.Pairs.concat([search.Pairs(np.asarray(a, np.int64), np.asarray(b, np.int64),
+                                              np.asarray(d).astype(dist_dtype)) for a, b, d in results])
+    pairs = search._sorted(pairs) if len(pairs) else search.Pairs.empty(dist_dtype)
+    exact = search.equal_key_pairs(digests)
+    if method == "cnn":  # byte-identical files: similarity 1
+        exact = search.Pairs(exact.left, exact.right, np.ones(len(exact), np.float32))
+    merged = _union_pairs(pairs, exact)
+    labels = search.connected_components(len(paths), merged.left, merged.right)
+    groups = []
+    for members in search.groups_from_labels(labels):
+        inside = np.isin(merged.left, members)
+        scores = merged.distance[inside]
+        worst = (float(scores.min()) if method == "cnn" else int(scores.max())) if len(scores) else 0
+        groups.append(DuplicateGroup([paths[k] for k in members], worst, len({digests[k] for k in members}) == 1))
+    return FindResult(method, threshold, paths, np.empty(0), merged, groups, failures)
+
+
+def local_client(n_workers: int = 2):
+    """A LocalCluster of worker processes (one thread each) and its client, for one machine."""
+    from distributed import Client, LocalCluster
+
+    cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None)
+    return Client(cluster)
+

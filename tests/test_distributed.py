@@ -1,0 +1,97 @@
+"""Dask: a real LocalCluster of worker processes gives the single-machine result, even when a worker dies."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+pytest.importorskip("distributed")
+
+from imagetwins.distributed import find_duplicates_dask, local_client  # noqa: E402
+from imagetwins.finder import find_duplicate_groups  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def client():
+    c = local_client(2)
+    yield c
+    c.close()
+    c.cluster.close()
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory, datasets: Path) -> Path:
+    root = tmp_path_factory.mktemp("dask") / "photos"
+    (root / "sub").mkdir(parents=True)
+    photos = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[:50]
+    for i, p in enumerate(photos):
+        shutil.copy(p, root / ("sub" if i % 3 == 0 else ".") / p.name)
+    for i in range(0, 50, 7):  # near-duplicates spread over partitions
+        Image.open(photos[i]).resize((200, 133)).save(root / f"small_{i}.jpg", quality=80)
+        Image.open(photos[i]).transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(root / f"mirror_{i}.jpg")
+    shutil.copy(photos[1], root / "sub" / "exact_copy.jpg")
+    (root / "broken.jpg").write_bytes(b"nope")
+    return root
+
+
+def _canon(result) -> list[list[str]]:
+    return sorted(sorted(os.path.basename(f) for f in g.files) for g in result.groups)
+
+
+@pytest.mark.parametrize("method", ["phash", "dihedral"])
+def test_same_groups_as_one_machine(client, folder: Path, method: str) -> None:
+    single = find_duplicate_groups(folder, method=method, recursive=True)
+    spread = find_duplicates_dask(folder, method=method, client=client, partition_size=9)
+    assert _canon(spread) == _canon(single)
+    assert len(single.groups) >= 8
+    assert [f.path for f in spread.failures] == [str(folder / "broken.jpg")]
+
+
+def test_cnn_vectors_across_workers(client, folder: Path) -> None:
+    from imagetwins.methods import CNN
+
+    files = sorted(str(p) for p in folder.rglob("*.jpg"))
+    spread = find_duplicates_dask(files, method="cnn", threshold=0.9, client=client, partition_size=20)
+    local = CNN(verbose=False).find_duplicates(image_dir=folder, recursive=True, min_similarity_threshold=0.9)
+    pairs_local = {frozenset((os.path.basename(k), os.path.basename(v))) for k, vs in local.items() for v in vs}
+    pairs_dask = {frozenset((os.path.basename(spread.files[i]), os.path.basename(spread.files[j])))
+                  for i, j in zip(spread.pairs.left.tolist(), spread.pairs.right.tolist())}
+    assert pairs_dask == pairs_local and len(pairs_local) >= 7
+
+
+def test_a_worker_killed_mid_run_still_gives_the_same_result(client, folder: Path) -> None:
+    single = find_duplicate_groups(folder, recursive=True)
+    out = {}
+
+    def run() -> None:
+        out["result"] = find_duplicates_dask(folder, client=client, partition_size=3)
+
+    pids = client.run(os.getpid)
+    t = threading.Thread(target=run)
+    t.start()
+    time.sleep(0.3)
+    os.kill(sorted(pids.values())[0], signal.SIGKILL)  # kill -9 one worker; its nanny starts a new one
+    t.join(timeout=120)
+    assert "result" in out
+    assert _canon(out["result"]) == _canon(single)
+
+
+def test_cli_with_a_local_dask_cluster(folder: Path) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from imagetwins.cli import main
+
+    res = CliRunner().invoke(main, ["find", str(folder), "-r", "--dask-workers", "2", "--json", "-"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    single = find_duplicate_groups(folder, recursive=True)
+    assert sorted(sorted(os.path.basename(f) for f in g["files"]) for g in data["groups"]) == _canon(single)
