@@ -65,9 +65,10 @@ def test_hamming_pairs_equals_brute_force(tiny_blocks, h, t, workers, algorithm)
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(q=clustered_hashes(), db=clustered_hashes(), t=st.integers(0, 64))
-def test_hamming_query_equals_brute_force(tiny_blocks, q, db, t) -> None:
-    got = hamming_query(q, db, t, workers=2)
+@given(q=clustered_hashes(), db=clustered_hashes(), t=st.integers(0, 64),
+       algorithm=st.sampled_from(["auto", "blocked", "multi-index"]))
+def test_hamming_query_equals_brute_force(tiny_blocks, q, db, t, algorithm) -> None:
+    got = hamming_query(q, db, t, workers=2, algorithm=algorithm)
     want = {(i, j, int(q[i] ^ db[j]).bit_count()) for i in range(len(q)) for j in range(len(db))
             if int(q[i] ^ db[j]).bit_count() <= t}
     assert _as_set(got) == want

@@ -183,36 +183,50 @@ def _blocked_cost(n: int) -> float:
 class _MultiIndexPlan:
     """Pigeonhole search: split the 64 bits into ``m`` chunks; a pair within ``t`` bits is within
     ``t // m`` bits on at least one chunk, so only pairs whose chunk keys differ by such a pattern
-    ("probe") are compared. Each pair is reported from the first chunk that finds it."""
+    ("probe") are compared. Each pair is reported from the first chunk that finds it.
 
-    def __init__(self, h: np.ndarray, t: int, m: int) -> None:
+    Without ``queries`` it is a self-join (pairs ``i < j`` of ``h``); with them, every query is
+    probed against ``h`` as the database.
+    """
+
+    def __init__(self, h: np.ndarray, t: int, m: int, queries: np.ndarray | None = None) -> None:
         self.h, self.t, self.m = h, t, m
+        self.q = queries
         edges = np.linspace(0, 64, m + 1).round().astype(int)
         self.chunks = [(int(a), int(b - a)) for a, b in zip(edges[:-1], edges[1:])]  # (shift, bits)
         self.radius = t // m
         self.tables = []
         cost = 0.0
+        rows = h if queries is None else queries
         for shift, bits in self.chunks:
-            key = ((h >> np.uint64(shift)) & np.uint64((1 << bits) - 1)).astype(np.int64)
+            key = self._key(h, shift, bits)
             counts = np.bincount(key, minlength=1 << bits)
+            row_counts = counts if queries is None else np.bincount(self._key(rows, shift, bits), minlength=1 << bits)
             probes = _patterns(bits, self.radius)
             # exact number of candidate pairs this chunk will generate, from bucket sizes alone
             idx = np.arange(1 << bits)
-            candidates = sum(float(counts @ counts[idx ^ p]) for p in probes)
-            cost += candidates * _NS_PER_CANDIDATE + len(probes) * len(h) * _NS_PER_PROBE_ROW
+            candidates = sum(float(row_counts @ counts[idx ^ p]) for p in probes)
+            cost += candidates * _NS_PER_CANDIDATE + len(probes) * len(rows) * _NS_PER_PROBE_ROW
             self.tables.append((key, counts, probes))
         self.cost = cost
+
+    @staticmethod
+    def _key(h: np.ndarray, shift: int, bits: int) -> np.ndarray:
+        return ((h >> np.uint64(shift)) & np.uint64((1 << bits) - 1)).astype(np.int64)
 
     def _chunk_pairs(self, k: int, probes: np.ndarray) -> Pairs:
         shift, bits = self.chunks[k]
         key, counts, _ = self.tables[k]
         order = np.argsort(key, kind="stable")
-        sorted_key = key[order]
         sorted_h = self.h[order]
         start = np.concatenate([[0], np.cumsum(counts)])
+        if self.q is None:  # rows in the same sorted order as the columns, for locality
+            row_key, row_h, row_ids = key[order], sorted_h, order
+        else:
+            row_key, row_h, row_ids = self._key(self.q, shift, bits), self.q, np.arange(len(self.q))
         found = []
         for p in probes.tolist():
-            target = sorted_key ^ p
+            target = row_key ^ p
             lengths = counts[target]
             ends = np.cumsum(lengths)
             total = int(ends[-1]) if len(ends) else 0
@@ -224,25 +238,26 @@ class _MultiIndexPlan:
             for r1 in np.unique(np.minimum(slab_rows + 1, len(ends))).tolist():
                 if r1 <= r0:
                     continue
-                rows = np.arange(r0, r1)
                 ln = lengths[r0:r1]
-                rows = np.repeat(rows, ln)
+                rows = np.repeat(np.arange(r0, r1), ln)
                 if len(rows) == 0:
                     r0 = r1
                     continue
                 first = np.repeat(start[target[r0:r1]] - (np.cumsum(ln) - ln), ln)
                 cols = first + np.arange(len(rows))
-                d = np.bitwise_count(sorted_h[rows] ^ sorted_h[cols])
+                d = np.bitwise_count(row_h[rows] ^ sorted_h[cols])
                 keep = d <= self.t
-                i, j, d = order[rows[keep]], order[cols[keep]], d[keep]
-                keep = i < j
-                i, j, d = i[keep], j[keep], d[keep]
+                i, j, d = row_ids[rows[keep]], order[cols[keep]], d[keep]
+                if self.q is None:
+                    keep = i < j
+                    i, j, d = i[keep], j[keep], d[keep]
+                xi = self.h[i] if self.q is None else self.q[i]
                 for s2, b2 in self.chunks[:k]:  # reported by an earlier chunk already
                     if len(i) == 0:
                         break
-                    x = (self.h[i] ^ self.h[j]) >> np.uint64(s2) & np.uint64((1 << b2) - 1)
+                    x = (xi ^ self.h[j]) >> np.uint64(s2) & np.uint64((1 << b2) - 1)
                     keep = np.bitwise_count(x) > self.radius
-                    i, j, d = i[keep], j[keep], d[keep]
+                    i, j, d, xi = i[keep], j[keep], d[keep], xi[keep]
                 if len(i):
                     found.append(Pairs(i.astype(np.int64), j.astype(np.int64), d.astype(np.uint8)))
                 r0 = r1
@@ -269,7 +284,7 @@ def _patterns(bits: int, radius: int) -> np.ndarray:
     return np.array(out, dtype=np.int64)
 
 
-def _plan_multi_index(h: np.ndarray, t: int) -> _MultiIndexPlan | None:
+def _plan_multi_index(h: np.ndarray, t: int, queries: np.ndarray | None = None) -> _MultiIndexPlan | None:
     """The cheapest multi-index plan for these hashes, or None for thresholds too large for one."""
     best = None
     for m in (4, 5, 6, 8, 11):
@@ -280,22 +295,35 @@ def _plan_multi_index(h: np.ndarray, t: int) -> _MultiIndexPlan | None:
 
         if sum(comb(bits, r) for r in range(t // m + 1)) > 20_000:
             continue
-        plan = _MultiIndexPlan(h, t, m)
+        plan = _MultiIndexPlan(h, t, m, queries)
         if best is None or plan.cost < best.cost:
             best = plan
     return best
 
 
 def hamming_query(
-    queries: np.ndarray, database: np.ndarray, threshold: int = 10, workers: int | None = None
+    queries: np.ndarray, database: np.ndarray, threshold: int = 10, workers: int | None = None,
+    algorithm: str = "auto",
 ) -> Pairs:
-    """All ``(query index, database index)`` pairs within ``threshold``, exactly; sorted by query."""
+    """All ``(query index, database index)`` pairs within ``threshold``, exactly; sorted by query.
+
+    ``algorithm`` as in :func:`hamming_pairs`: ``auto`` takes multi-index when its exact candidate
+    count says it is cheaper (large query sets against large databases).
+    """
     q = _validate_hashes(queries, "queries")
     db = _validate_hashes(database, "database")
     if q.ndim != db.ndim or (q.ndim == 2 and q.shape[1] != db.shape[1]):
         raise ValueError(f"queries {q.shape[1:]} and database {db.shape[1:]} hashes differ in width")
     t = _validate_threshold(threshold, 64 * (1 if q.ndim == 1 else q.shape[1]))
-    return _sorted(_Scanner(q, db, t, triangle=False).run(workers or default_workers()))
+    workers = workers or default_workers()
+    if algorithm not in ("auto", "blocked", "multi-index"):
+        raise ValueError(f"algorithm must be 'auto', 'blocked' or 'multi-index', not {algorithm!r}")
+    big = len(q) * len(db) >= 2_500_000_000  # about a second of blocked work or more
+    if q.ndim == 1 and (algorithm == "multi-index" or (algorithm == "auto" and big)):
+        plan = _plan_multi_index(db, t, queries=q)
+        if plan is not None and (algorithm == "multi-index" or plan.cost < len(q) * len(db) * _NS_PER_PAIR):
+            return _sorted(plan.run(workers))
+    return _sorted(_Scanner(q, db, t, triangle=False).run(workers))
 
 
 def dihedral_pairs(hashes: np.ndarray, threshold: int, workers: int | None = None) -> Pairs:
