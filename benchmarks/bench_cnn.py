@@ -58,9 +58,12 @@ SEARCH = """
 import numpy as np
 from imagetwins.search import cosine_pairs, cosine_topk
 rng = np.random.default_rng(0)
-x = rng.standard_normal(({n}, 1280), dtype=np.float32)
+x = np.empty(({n}, 1280), np.float32)
+for a in range(0, {n}, 50_000):  # made in chunks, so the data itself needs no temporary copies
+    x[a:a + 50_000] = rng.standard_normal((min(50_000, {n} - a), 1280), dtype=np.float32)
 x[{n} // 2: {n} // 2 + {n} // 100] = x[: {n} // 100] + 0.1 * rng.standard_normal(({n} // 100, 1280), dtype=np.float32)
-x /= np.linalg.norm(x, axis=1, keepdims=True)
+for a in range(0, {n}, 50_000):
+    x[a:a + 50_000] /= np.linalg.norm(x[a:a + 50_000], axis=1, keepdims=True)
 t = time.perf_counter()
 if {queries}:
     idx, sims = cosine_topk(x[:{queries}], x, k=10)
