@@ -87,3 +87,16 @@ def test_tune_recommends_from_a_folder_of_groups(tmp_path: Path, datasets: Path)
     assert (tmp_path / "pr.png").stat().st_size > 5000
     data = json.loads((tmp_path / "sweep.json").read_text())
     assert data["recommendation"]["recall"] == 1.0 and data["positives"] == 5
+
+
+def test_find_with_cnn_embeddings_groups_even_the_rotated_copy(datasets: Path) -> None:
+    res = CliRunner().invoke(main, ["find", str(datasets / "imagededup-testdata" / "mixed_images"), "-m", "cnn",
+                                    "--json", "-"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    assert data["threshold"] == 0.82
+    assert [sorted(Path(f).name for f in g["files"]) for g in data["groups"]] == [
+        ["ukbench00120.jpg", "ukbench00120_hflip.jpg", "ukbench00120_resize.jpg", "ukbench00120_rotation.jpg"]]
+    assert 0.82 <= data["groups"][0]["min_similarity"] <= 1.0
+    bad = CliRunner().invoke(main, ["find", str(datasets / "imagededup-testdata"), "-m", "cnn", "-t", "2"])
+    assert bad.exit_code == 2 and "cosine similarities" in bad.output

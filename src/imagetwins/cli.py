@@ -12,6 +12,9 @@ import click
 from imagetwins import __version__
 from imagetwins.hashing import HASH_METHODS
 
+#: what --method accepts where CNN embeddings work too
+FIND_METHODS = sorted([*HASH_METHODS, "cnn"])
+
 EXIT_OK = 0
 EXIT_ERROR = 1
 # click uses 2 for usage errors (bad option, missing folder)
@@ -37,11 +40,11 @@ def main() -> None:
 
 @main.command()
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--method", "-m", type=click.Choice(sorted(HASH_METHODS)), default="phash", show_default=True,
-              help="Hash used to compare images.")
-@click.option("--threshold", "-t", type=click.IntRange(0, 256), default=None,
+@click.option("--method", "-m", type=click.Choice(FIND_METHODS), default="phash", show_default=True,
+              help="Hash used to compare images, or cnn for CNN embeddings (slower, finds crops too).")
+@click.option("--threshold", "-t", type=float, default=None,
               help="Largest Hamming distance that counts as a duplicate [default: 10 for the 64-bit hashes, "
-                   "72 of 256 for dihedral].")
+                   "72 of 256 for dihedral]; for cnn the smallest cosine similarity [default 0.82].")
 @click.option("--recursive", "-r", is_flag=True, help="Scan sub-folders too.")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write groups, pairs and unreadable files as JSON ('-' for stdout).")
@@ -84,12 +87,11 @@ def find(directory: Path, method: str, threshold: int, recursive: bool, json_out
       imagetwins find test/ --against train/ --fail-on-duplicates   # stop a leaking test set
     """
     from imagetwins.finder import find_duplicate_groups
-    from imagetwins.hashing import get_method
 
-    nbits = get_method(method).nbits
-    if threshold is not None and threshold > nbits:
-        raise click.BadParameter(f"{method} hashes have {nbits} bits; use 0..{nbits}", param_hint="--threshold")
+    threshold = _check_threshold(method, threshold)
     if against is not None:
+        if method == "cnn":
+            raise click.UsageError("--against works with the hash methods; use --method phash or dihedral")
         _find_against(directory, against, method, threshold, recursive, json_out, csv_out, workers, no_cache,
                       fail_on_duplicates, quiet)
         return
@@ -97,7 +99,7 @@ def find(directory: Path, method: str, threshold: int, recursive: bool, json_out
         result = _find_on_dask(directory, method, threshold, recursive, scheduler, dask_workers)
     else:
         cache = None
-        if not no_cache:
+        if not no_cache and method != "cnn":
             from imagetwins.index import Index, IndexMismatchError, default_cache_path
 
             try:
@@ -139,6 +141,8 @@ def find(directory: Path, method: str, threshold: int, recursive: bool, json_out
     for gi, g in enumerate(result.groups, 1):
         if g.exact:
             kind = "byte-identical files"
+        elif g.min_similarity is not None:
+            kind = f"cosine similarity >= {g.min_similarity:.3f}"
         elif g.max_distance == 0:
             kind = "identical hashes"
         else:
@@ -156,6 +160,22 @@ def find(directory: Path, method: str, threshold: int, recursive: bool, json_out
     if report_out is not None:
         click.echo(f"review page: {report_out}")
     _exit_for(fail_on_duplicates, bool(result.groups))
+
+
+def _check_threshold(method: str, threshold: float | None) -> float | int | None:
+    """Hash thresholds are whole bits within the hash's width; CNN thresholds are similarities."""
+    from imagetwins.hashing import get_method
+
+    if threshold is None:
+        return None
+    if method == "cnn":
+        if not -1.0 <= threshold <= 1.0:
+            raise click.BadParameter("cnn thresholds are cosine similarities in -1..1", param_hint="--threshold")
+        return float(threshold)
+    nbits = get_method(method).nbits
+    if threshold != int(threshold) or not 0 <= threshold <= nbits:
+        raise click.BadParameter(f"{method} thresholds are whole bits, 0..{nbits}", param_hint="--threshold")
+    return int(threshold)
 
 
 def _find_on_dask(directory: Path, method: str, threshold: int | None, recursive: bool, scheduler: str | None,
@@ -270,10 +290,10 @@ def _find_against(directory: Path, against: Path, method: str, threshold: int | 
 def _scan_options(f):
     """Options shared by the commands that scan a folder for duplicates."""
     for opt in reversed([
-        click.option("--method", "-m", type=click.Choice(sorted(HASH_METHODS)), default="phash", show_default=True,
-                     help="Hash used to compare images."),
-        click.option("--threshold", "-t", type=click.IntRange(0, 256), default=None,
-                     help="Largest Hamming distance that counts as a duplicate [default: the method's].") ,
+        click.option("--method", "-m", type=click.Choice(FIND_METHODS), default="phash", show_default=True,
+                     help="Hash used to compare images, or cnn for CNN embeddings."),
+        click.option("--threshold", "-t", type=float, default=None,
+                     help="Hamming distance (hashes) or cosine similarity (cnn) [default: the method's]."),
         click.option("--recursive", "-r", is_flag=True, help="Scan sub-folders too."),
         click.option("--workers", "-j", type=click.IntRange(1), default=None, help="Threads (default: all CPUs)."),
         click.option("--no-cache", is_flag=True, help="Encode everything afresh and keep nothing."),
@@ -288,8 +308,9 @@ def _scan(directory: Path, method: str, threshold: int | None, recursive: bool, 
     from imagetwins.finder import find_duplicate_groups
     from imagetwins.index import Index, IndexMismatchError, default_cache_path
 
+    threshold = _check_threshold(method, threshold)
     cache = None
-    if not no_cache:
+    if not no_cache and method != "cnn":
         try:
             cache = Index(default_cache_path(directory), methods=[method])
         except IndexMismatchError as exc:

@@ -18,6 +18,11 @@ import numpy as np
 from imagetwins import hashing, search
 from imagetwins.io import ReadFailure, find_images
 
+#: the CNN method's name where a method name is expected (it embeds in 8 orientations)
+CNN_METHOD = "cnn"
+#: cosine similarity: best recall at >= 99.5 % pair precision on the transformed-photo benchmark
+CNN_DEFAULT_SIMILARITY = 0.82
+
 if TYPE_CHECKING:
     from imagetwins.index import Index
 
@@ -27,8 +32,9 @@ class DuplicateGroup:
     """Files that are duplicates of each other (connected by matches within the threshold)."""
 
     files: list[str]
-    max_distance: int
+    max_distance: int  # largest Hamming distance of a match in the group (0 for CNN groups)
     exact: bool  # every file in the group is byte-identical
+    min_similarity: float | None = None  # CNN groups: lowest cosine similarity of a match
 
 
 @dataclass
@@ -56,7 +62,9 @@ class FindResult:
             "images": len(self.files),
             "unreadable": [{"path": f.path, "reason": f.reason} for f in self.failures],
             "groups": [
-                {"files": g.files, "max_distance": g.max_distance, "exact": g.exact} for g in self.groups
+                {"files": g.files, "max_distance": g.max_distance, "exact": g.exact,
+                 **({"min_similarity": round(g.min_similarity, 4)} if g.min_similarity is not None else {})}
+                for g in self.groups
             ],
             "pairs": [
                 {"a": self.files[i], "b": self.files[j], "distance": int(d)}
@@ -84,7 +92,8 @@ def find_duplicate_groups(
         A folder (scanned for image files) or explicit files.
     method : str
         Hash to use: ``phash``, ``ahash``, ``dhash``, ``whash`` or ``dihedral`` (256 bits, matches
-        flipped and rotated copies).
+        flipped and rotated copies); or ``cnn`` for CNN embeddings (8 orientations, cosine similarity,
+        about 10x slower, also finds crops and small rotations).
     threshold : int, optional
         Largest Hamming distance that counts as a duplicate; default: the method's (10 for the 64-bit
         hashes).
@@ -105,6 +114,8 @@ def find_duplicate_groups(
     """
     start = time.perf_counter()
     is_folder = isinstance(paths, (str, os.PathLike))
+    if method == CNN_METHOD:
+        cache = None  # the index keeps hashes; CNN vectors are recomputed
     if cache is not None:
         if not is_folder:
             raise ValueError("a cache works on a folder; pass the folder rather than a list of files")
@@ -118,9 +129,16 @@ def find_duplicate_groups(
                            for p, r in cache.errors(paths)]
     else:
         files = find_images(Path(paths), recursive=recursive) if is_folder else [Path(p) for p in paths]
-        enc = hashing.hash_files(files, methods=(method,), workers=workers, progress=progress, warn=False)
-        result = groups_from_encodings(enc.paths, enc.hashes[method], enc.digests, method, threshold, workers)
-        result.failures = enc.failures
+        if method == CNN_METHOD:
+            from imagetwins.embedding import Embedder
+
+            emb = Embedder(orientations=8).embed_files(files, workers=workers, progress=progress, warn=False)
+            result = groups_from_encodings(emb.paths, emb.vectors, emb.digests, method, threshold, workers)
+            result.failures = emb.failures
+        else:
+            enc = hashing.hash_files(files, methods=(method,), workers=workers, progress=progress, warn=False)
+            result = groups_from_encodings(enc.paths, enc.hashes[method], enc.digests, method, threshold, workers)
+            result.failures = enc.failures
     result.seconds = time.perf_counter() - start
     return result
 
@@ -137,22 +155,35 @@ def groups_from_encodings(
 
     Byte-identical files (equal ``digests``) are always grouped, whatever the threshold.
     """
+    is_cnn = method == CNN_METHOD
     if threshold is None:
-        threshold = hashing.get_method(method).default_threshold
+        threshold = CNN_DEFAULT_SIMILARITY if is_cnn else hashing.get_method(method).default_threshold
     paths = list(paths)
-    pairs = search.method_pairs(hashes, method, threshold, workers=workers)
+    if is_cnn:
+        pairs = search.cosine_pairs(hashes, threshold) if len(paths) else search.Pairs.empty(np.float32)
+    else:
+        pairs = search.method_pairs(hashes, method, threshold, workers=workers)
     # Byte-identical files hash alike, so they are already among the pairs; the digest pass adds the
     # "exact" label and keeps them grouped even at threshold 0 under any future hash.
-    merged = _union_pairs(pairs, search.equal_key_pairs([d or f"unknown:{i}" for i, d in enumerate(digests)]))
+    exact = search.equal_key_pairs([d or f"unknown:{i}" for i, d in enumerate(digests)])
+    if is_cnn:
+        exact = search.Pairs(exact.left, exact.right, np.ones(len(exact), np.float32))
+    merged = _union_pairs(pairs, exact)
     n = len(paths)
     labels = search.connected_components(n, merged.left, merged.right)
-    # the largest distance of a match inside each group (not its diameter, which may exceed it)
-    group_max = np.zeros(n, dtype=np.int64)
-    np.maximum.at(group_max, labels[merged.left], merged.distance.astype(np.int64))
+    # the weakest match inside each group (not its diameter, which may be weaker)
+    if is_cnn:
+        group_score = np.ones(n, dtype=np.float64)
+        np.minimum.at(group_score, labels[merged.left], merged.distance.astype(np.float64))
+    else:
+        group_score = np.zeros(n, dtype=np.float64)
+        np.maximum.at(group_score, labels[merged.left], merged.distance.astype(np.float64))
     groups = []
     for members in search.groups_from_labels(labels):
         same_bytes = len({digests[i] for i in members}) == 1 and bool(digests[members[0]])
-        groups.append(DuplicateGroup([paths[i] for i in members], int(group_max[labels[members[0]]]), same_bytes))
+        score = float(group_score[labels[members[0]]])
+        groups.append(DuplicateGroup([paths[i] for i in members], 0 if is_cnn else int(score), same_bytes,
+                                     score if is_cnn else None))
     return FindResult(method, threshold, paths, hashes, merged, groups)
 
 

@@ -68,6 +68,7 @@ def report_data(result: FindResult, keep_in: Sequence[str | os.PathLike] = (), w
         groups.append({
             "exact": g.exact,
             "max_distance": g.max_distance,
+            "min_similarity": g.min_similarity,
             "files": [{"path": i.path, "name": os.path.basename(i.path), "width": i.width, "height": i.height,
                        "bytes": i.size, "mtime": time.strftime("%Y-%m-%d %H:%M", time.localtime(i.mtime)),
                        "keep": i.path == keeper.path, "thumb": info[i.path][1]} for i in infos],
@@ -133,8 +134,9 @@ function render() {
   data.groups.slice(page * perPage, (page + 1) * perPage).forEach((g, k) => {
     const box = el("section", "group");
     const n = page * perPage + k + 1;
-    const how = g.exact ? "byte-identical" : (g.max_distance === 0 ? "identical hashes"
-      : "up to " + g.max_distance + " bits apart");
+    const how = g.exact ? "byte-identical" : (g.min_similarity !== null
+      ? "cosine similarity \u2265 " + g.min_similarity.toFixed(3)
+      : (g.max_distance === 0 ? "identical hashes" : "up to " + g.max_distance + " bits apart"));
     box.appendChild(el("h2", null, "Group " + n + ": " + g.files.length + " files, " + how));
     const row = el("div", "files");
     for (const f of g.files) {
