@@ -11,26 +11,20 @@ BENCHMARKS.md between the ``bench_cnn`` markers.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DATASETS = ROOT.parent / "shared" / "datasets"
-START, END = "<!-- bench_cnn:start -->", "<!-- bench_cnn:end -->"
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from _common import run_case, write_section  # noqa: E402
 
-PRELUDE = """
-import json, resource, sys, time
-def report(seconds, n, **extra):
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps(dict(seconds=seconds, n=n, rss_mb=round(rss, 1), **extra)))
-"""
+DATASETS = ROOT.parent / "shared" / "datasets"
+
 
 OURS = """
 from imagetwins.methods import CNN
@@ -75,14 +69,6 @@ report(time.perf_counter() - t, {n}, **extra)
 """
 
 
-def run(python: str, code: str, timeout: float = 3600) -> dict | None:
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
-    proc = subprocess.run([python, "-c", PRELUDE + textwrap.dedent(code)], capture_output=True, text=True,
-                          timeout=timeout, env=env, check=False)
-    if proc.returncode != 0:
-        print(proc.stderr[-3000:], file=sys.stderr)
-        return None
-    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def install_size() -> str:
@@ -122,19 +108,19 @@ def main() -> None:
         lines += [f"End-to-end encoding (decode + embed) of {len(photos)} photos (23 camera JPEGs of 2-12 MP and "
                   "100 of 481x321), 2 threads:\n", "| tool | images/s | peak RSS MB |", "| --- | ---: | ---: |"]
         for orientations in (1, 8):
-            r = run(sys.executable, OURS.format(folder=str(folder), warm=str(warm), orientations=orientations))
+            r = run_case(sys.executable, OURS.format(folder=str(folder), warm=str(warm), orientations=orientations))
             if r:
                 lines.append(f"| imagetwins CNN (EfficientNet-Lite0, orientations={orientations}) | "
                              f"{r['n'] / r['seconds']:.1f} | {r['rss_mb']:.0f} |")
         if Path(args.ref_python).exists():
-            r = run(args.ref_python, PEER.format(folder=str(folder), warm=str(warm)))
+            r = run_case(args.ref_python, PEER.format(folder=str(folder), warm=str(warm)))
             if r:
                 lines.append(f"| imagededup 0.3.3 CNN (MobileNetV3-small, torch, random weights) | "
                              f"{r['n'] / r['seconds']:.1f} | {r['rss_mb']:.0f} |")
     lines += ["\nSimilarity search on synthetic 1280-d float32 vectors (exact, blocked BLAS):\n",
               "| case | seconds | peak RSS MB | result |", "| --- | ---: | ---: | --- |"]
     for n, queries in ((100_000, 0), (1_000_000, 1000)):
-        r = run(sys.executable, SEARCH.format(n=n, queries=queries))
+        r = run_case(sys.executable, SEARCH.format(n=n, queries=queries))
         if r:
             what = (f"all pairs >= 0.8 among {n:,}" if not queries else f"top-10 of {queries:,} queries in {n:,}")
             res = f"{r['pairs']:,} pairs" if "pairs" in r else "done"
@@ -146,14 +132,7 @@ def main() -> None:
     table = "\n".join([header, *lines])
     print(table)
     if not args.no_write:
-        path = ROOT / "BENCHMARKS.md"
-        text = path.read_text() if path.exists() else "# Benchmarks\n"
-        block = f"{START}\n## CNN: speed, search memory, install size\n\n{table}\n{END}"
-        if START in text:
-            text = text[: text.index(START)] + block + text[text.index(END) + len(END):]
-        else:
-            text = text.rstrip() + "\n\n" + block + "\n"
-        path.write_text(text)
+        write_section("bench_cnn", "CNN: speed, search memory, install size", table)
 
 
 if __name__ == "__main__":

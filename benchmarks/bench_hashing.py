@@ -11,31 +11,23 @@ BENCHMARKS.md between the ``bench_hashing`` markers and prints them.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
-import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from _common import run_case, write_section  # noqa: E402
+
 DATASETS = ROOT.parent / "shared" / "datasets"
 SETS = {
     "camera-photos (23 JPEGs, 2-12 MP)": DATASETS / "camera-photos" / "images",
     "photos-public (250 JPEGs, 481x321)": DATASETS / "photos-public" / "images",
 }
 WORKERS = 2
-START, END = "<!-- bench_hashing:start -->", "<!-- bench_hashing:end -->"
 
-# Each snippet runs in a fresh interpreter and prints one JSON line: {"seconds": ..., "n": ..., "rss_mb": ...}
-PRELUDE = """
-import json, resource, sys, time
-def report(seconds, n, **extra):
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps(dict(seconds=seconds, n=n, rss_mb=round(rss, 1), **extra)))
-"""
 
 ENCODE = {
     "imagetwins": """
@@ -76,20 +68,23 @@ report(dt, len(out))
 """,
 }
 
+# the same hashes for every tool: N random 64-bit values, 1 % of them near-duplicates (1-6 bits flipped)
+PLANTED = """
+rng = np.random.default_rng(0)
+h = rng.integers(0, 2**64 - 1, size={n}, dtype=np.uint64)
+k = max(1, {n} // 100)
+dup = h[:k].copy()
+for i, f in enumerate(rng.integers(1, 7, size=k)):
+    for b in rng.choice(64, size=f, replace=False):
+        dup[i] ^= np.uint64(1) << np.uint64(b)
+h[-k:] = dup
+"""
+
 SEARCH = {
     "imagetwins": """
 import numpy as np
 from imagetwins.search import hamming_pairs
-rng = np.random.default_rng(0)
-h = rng.integers(0, 2**64 - 1, size={n}, dtype=np.uint64)
-k = max(1, {n} // 100)  # plant 1 % near-duplicates (1-6 bits flipped) so there is something to find
-flips = rng.integers(1, 7, size=k)
-dup = h[:k].copy()
-for i, f in enumerate(flips):
-    for b in rng.choice(64, size=f, replace=False):
-        dup[i] ^= np.uint64(1) << np.uint64(b)
-h[-k:] = dup
-t = time.perf_counter()
+{planted}t = time.perf_counter()
 p = hamming_pairs(h, 10, workers={workers}, algorithm={algorithm!r})
 dt = time.perf_counter() - t
 report(dt, {n}, pairs=len(p))
@@ -99,16 +94,7 @@ import logging; logging.disable(logging.CRITICAL)
 import warnings; warnings.simplefilter('ignore')
 import numpy as np
 from imagededup.methods import PHash
-rng = np.random.default_rng(0)
-h = rng.integers(0, 2**64 - 1, size={n}, dtype=np.uint64)
-k = max(1, {n} // 100)
-flips = rng.integers(1, 7, size=k)
-dup = h[:k].copy()
-for i, f in enumerate(flips):
-    for b in rng.choice(64, size=f, replace=False):
-        dup[i] ^= np.uint64(1) << np.uint64(b)
-h[-k:] = dup
-enc = {{f"{{i}}.jpg": format(int(x), "016x") for i, x in enumerate(h)}}
+{planted}enc = {{f"{{i}}.jpg": format(int(x), "016x") for i, x in enumerate(h)}}
 t = time.perf_counter()
 res = PHash(verbose=False).find_duplicates(encoding_map=enc, max_distance_threshold=10, num_dist_workers={workers})
 dt = time.perf_counter() - t
@@ -117,14 +103,6 @@ report(dt, {n}, pairs=sum(len(v) for v in res.values()) // 2)
 }
 
 
-def run_case(python: str, code: str, timeout: float = 1800) -> dict | None:
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
-    proc = subprocess.run([python, "-c", PRELUDE + textwrap.dedent(code)], capture_output=True, text=True,
-                          timeout=timeout, env=env, check=False)
-    if proc.returncode != 0:
-        print(proc.stderr[-2000:], file=sys.stderr)
-        return None
-    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
@@ -166,14 +144,15 @@ def main() -> None:
     peer_times = {}
     if ref:
         for n in peer_sizes:
-            r = run_case(ref, SEARCH["imagededup"].format(n=n, workers=WORKERS))
+            r = run_case(ref, SEARCH["imagededup"].format(n=n, workers=WORKERS, planted=PLANTED.format(n=n)))
             if r:
                 peer_times[n] = r["seconds"]
                 lines.append(f"| {n:,} | imagededup 0.3.3 (brute_force_cython) | {r['seconds']:.2f} | {r['pairs']:,} | "
                              f"{r['rss_mb']:.0f} |")
     for n in sizes:
         for algorithm in ("auto", "blocked") if n <= 100_000 else ("auto",):
-            r = run_case(ours, SEARCH["imagetwins"].format(n=n, workers=WORKERS, algorithm=algorithm))
+            code = SEARCH["imagetwins"].format(n=n, workers=WORKERS, algorithm=algorithm, planted=PLANTED.format(n=n))
+            r = run_case(ours, code)
             if r:
                 speedup = f" ({peer_times[n] / r['seconds']:.0f}x faster)" if n in peer_times else ""
                 lines.append(f"| {n:,} | imagetwins ({algorithm}) | {r['seconds']:.2f}{speedup} | {r['pairs']:,} | "
@@ -186,14 +165,7 @@ def main() -> None:
     table = "\n".join([header, *lines])
     print(table)
     if not args.no_write:
-        path = ROOT / "BENCHMARKS.md"
-        text = path.read_text() if path.exists() else "# Benchmarks\n"
-        block = f"{START}\n## Hashing: encoding and search speed\n\n{table}\n{END}"
-        if START in text:
-            text = text[: text.index(START)] + block + text[text.index(END) + len(END):]
-        else:
-            text = text.rstrip() + "\n\n" + block + "\n"
-        path.write_text(text)
+        write_section("bench_hashing", "Hashing: encoding and search speed", table)
 
 
 if __name__ == "__main__":

@@ -23,11 +23,13 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from _common import write_section  # noqa: E402
 
 from imagetwins.index import Index  # noqa: E402
 
 DATASETS = ROOT.parent / "shared" / "datasets"
-START, END = "<!-- bench_index:start -->", "<!-- bench_index:end -->"
 
 
 def make_folder(dest: Path, n: int) -> None:
@@ -116,14 +118,7 @@ def main() -> None:
     table = "\n".join([header, *lines])
     print(table)
     if not args.no_write:
-        path = ROOT / "BENCHMARKS.md"
-        text = path.read_text() if path.exists() else "# Benchmarks\n"
-        block = f"{START}\n## Persistent index\n\n{table}\n{END}"
-        if START in text:
-            text = text[: text.index(START)] + block + text[text.index(END) + len(END):]
-        else:
-            text = text.rstrip() + "\n\n" + block + "\n"
-        path.write_text(text)
+        write_section("bench_index", "Persistent index", table)
 
 
 if __name__ == "__main__":

@@ -24,13 +24,15 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from _common import write_section  # noqa: E402
 
 from imagetwins import hashing  # noqa: E402
 from imagetwins.edits import EDITS, edit_of, make_transformed_set  # noqa: E402
 from imagetwins.evaluation import load_ground_truth  # noqa: E402
 
 DATASETS = ROOT.parent / "shared" / "datasets"
-START, END = "<!-- quality:start -->", "<!-- quality:end -->"
 TARGET = 0.995
 
 PEERS = r"""
@@ -223,14 +225,7 @@ def main() -> None:
     table = "\n".join([header, *lines])
     print(table)
     if not args.no_write:
-        path = ROOT / "BENCHMARKS.md"
-        text = path.read_text() if path.exists() else "# Benchmarks\n"
-        block = f"{START}\n## Quality: transformed photos and real groups\n\n{table}\n{END}"
-        if START in text:
-            text = text[: text.index(START)] + block + text[text.index(END) + len(END):]
-        else:
-            text = text.rstrip() + "\n\n" + block + "\n"
-        path.write_text(text)
+        write_section("quality", "Quality: transformed photos and real groups", table)
 
 
 if __name__ == "__main__":

@@ -86,8 +86,6 @@ def find(directory: Path, method: str, threshold: int, recursive: bool, json_out
       imagetwins find scans/ -m dihedral      # also matches mirrored and rotated copies
       imagetwins find test/ --against train/ --fail-on-duplicates   # stop a leaking test set
     """
-    from imagetwins.finder import find_duplicate_groups
-
     threshold = _check_threshold(method, threshold)
     if against is not None:
         if method == "cnn":
@@ -97,23 +95,10 @@ def find(directory: Path, method: str, threshold: int, recursive: bool, json_out
         return
     if scheduler or dask_workers:
         result = _find_on_dask(directory, method, threshold, recursive, scheduler, dask_workers)
+        for f in result.failures:
+            click.echo(f"warning: skipped {f.path}: {f.reason}", err=True)
     else:
-        cache = None
-        if not no_cache and method != "cnn":
-            from imagetwins.index import Index, IndexMismatchError, default_cache_path
-
-            try:
-                cache = Index(db_path or default_cache_path(directory), methods=[method])
-            except IndexMismatchError as exc:
-                raise click.ClickException(str(exc)) from None
-        try:
-            result = find_duplicate_groups(directory, method=method, threshold=threshold, recursive=recursive,
-                                           workers=workers, progress=_show_progress(quiet), cache=cache)
-        finally:
-            if cache is not None:
-                cache.close()
-    for f in result.failures:
-        click.echo(f"warning: skipped {f.path}: {f.reason}", err=True)
+        result = _scan(directory, method, threshold, recursive, workers, no_cache, quiet, db_path)
     keepers = _keepers(result)
     if json_out is not None:
         data = result.to_dict()
@@ -303,8 +288,9 @@ def _scan_options(f):
     return f
 
 
-def _scan(directory: Path, method: str, threshold: int | None, recursive: bool, workers: int | None,
-          no_cache: bool, quiet: bool):
+def _scan(directory: Path, method: str, threshold: float | None, recursive: bool, workers: int | None,
+          no_cache: bool, quiet: bool, db_path: Path | None = None):
+    """Find the groups (through the cache unless ``no_cache``) and report unreadable files."""
     from imagetwins.finder import find_duplicate_groups
     from imagetwins.index import Index, IndexMismatchError, default_cache_path
 
@@ -312,7 +298,7 @@ def _scan(directory: Path, method: str, threshold: int | None, recursive: bool, 
     cache = None
     if not no_cache and method != "cnn":
         try:
-            cache = Index(default_cache_path(directory), methods=[method])
+            cache = Index(db_path or default_cache_path(directory), methods=[method])
         except IndexMismatchError as exc:
             raise click.ClickException(str(exc)) from None
     try:
