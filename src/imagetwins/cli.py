@@ -104,18 +104,11 @@ def find(directory: Path, method: str, threshold: int, recursive: bool, json_out
         data = result.to_dict()
         for g, keep in zip(data["groups"], keepers):
             g["keep"] = keep
-        text = json.dumps(data, indent=2)
-        if str(json_out) == "-":
-            click.echo(text)
-        else:
-            json_out.write_text(text, encoding="utf-8")
+        _write_json(data, json_out)
     if csv_out is not None:
-        with open(csv_out, "w", newline="", encoding="utf-8") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(["group", "path", "exact", "max_distance", "keep"])
-            for gi, (g, keep) in enumerate(zip(result.groups, keepers), 1):
-                for path in g.files:
-                    writer.writerow([gi, path, int(g.exact), g.max_distance, int(path == keep)])
+        _write_csv(csv_out, ["group", "path", "exact", "max_distance", "keep"],
+                   ([gi, path, int(g.exact), g.max_distance, int(path == keep)]
+                    for gi, (g, keep) in enumerate(zip(result.groups, keepers), 1) for path in g.files))
     if report_out is not None:
         from imagetwins.report import write_html_report
 
@@ -179,6 +172,22 @@ def _find_on_dask(directory: Path, method: str, threshold: int | None, recursive
         client.close()
         if not scheduler:
             client.cluster.close()
+
+
+def _write_json(data: dict, out: Path) -> None:
+    """JSON to a file, or to stdout for ``-``."""
+    text = json.dumps(data, indent=2)
+    if str(out) == "-":
+        click.echo(text)
+    else:
+        out.write_text(text, encoding="utf-8")
+
+
+def _write_csv(out: Path, header: list[str], rows) -> None:
+    with open(out, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(header)
+        writer.writerows(rows)
 
 
 def _exit_for(fail_on_duplicates: bool, found: bool) -> None:
@@ -249,18 +258,9 @@ def _find_against(directory: Path, against: Path, method: str, threshold: int | 
                 "unreadable": [{"path": f.path, "reason": f.reason} for f in enc.failures],
                 "matches": [{"query": q, "matches": [{"path": p, "distance": d} for p, d in ms]}
                             for q, ms in matches.items()]}
-        text = json.dumps(data, indent=2)
-        if str(json_out) == "-":
-            click.echo(text)
-        else:
-            json_out.write_text(text, encoding="utf-8")
+        _write_json(data, json_out)
     if csv_out is not None:
-        with open(csv_out, "w", newline="", encoding="utf-8") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(["query", "match", "distance"])
-            for q, ms in matches.items():
-                for p, d in ms:
-                    writer.writerow([q, p, d])
+        _write_csv(csv_out, ["query", "match", "distance"], ([q, p, d] for q, ms in matches.items() for p, d in ms))
     if not quiet and str(json_out) != "-":
         for q, ms in matches.items():
             click.secho(q, bold=True)
