@@ -120,3 +120,17 @@ def test_a_stalled_decode_is_skipped_not_waited_for(tmp_path: Path, datasets: Pa
     result = hash_files(photos, workers=2, timeout=0.5, warn=False)
     assert time.perf_counter() - start < 2.5
     assert len(result.paths) == 3 and "longer than 0.5 s" in result.failures[0].reason
+
+
+def test_dask(corpus) -> None:
+    pytest.importorskip("distributed")
+    from imagetwins.distributed import find_duplicates_dask, local_client
+
+    folder, expected = corpus
+    client = local_client(2)
+    try:
+        result = find_duplicates_dask(folder, client=client, partition_size=7)
+    finally:
+        client.close()
+        client.cluster.close()
+    _check(expected, _outcomes(folder, result.files, [(f.path, f.reason) for f in result.failures]))
