@@ -95,3 +95,19 @@ def test_cli_with_a_local_dask_cluster(folder: Path) -> None:
     data = json.loads(res.stdout)
     single = find_duplicate_groups(folder, recursive=True)
     assert sorted(sorted(os.path.basename(f) for f in g["files"]) for g in data["groups"]) == _canon(single)
+
+
+def test_pairs_of_precomputed_hashes_across_partitions(client) -> None:
+    import numpy as np
+
+    from imagetwins.distributed import pairs_dask
+    from imagetwins.search import hamming_pairs
+
+    rng = np.random.default_rng(5)
+    h = rng.integers(0, 2**64 - 1, size=30_000, dtype=np.uint64)
+    h[-3000:] = h[:3000] ^ (np.uint64(1) << rng.integers(0, 64, size=3000).astype(np.uint64))
+    want = hamming_pairs(h, 8)
+    got = pairs_dask(h, "phash", 8, client=client, partition_size=7_000)
+    assert len(want) >= 3000
+    assert np.array_equal(got.left, want.left) and np.array_equal(got.right, want.right)
+    assert np.array_equal(got.distance.astype(int), want.distance.astype(int))

@@ -80,7 +80,12 @@ def encode_partition(paths: Sequence[str], method: str) -> dict:
 
 
 def search_block(a: dict, b: dict | None, method: str, threshold: float, offset_a: int, offset_b: int) -> tuple:
-    """Pairs within one partition (``b`` None) or between two, in global indices."""
+    """Pairs within one partition (``b`` None) or between two, in global indices.
+
+    A partition is :func:`encode_partition`'s dict, or a bare array of encodings.
+    """
+    a = a if isinstance(a, dict) else {"encodings": a}
+    b = b if b is None or isinstance(b, dict) else {"encodings": b}
     if method == "cnn":
         pairs = (search.cosine_pairs(a["encodings"], threshold) if b is None
                  else search.cosine_query(a["encodings"], b["encodings"], threshold))
@@ -111,7 +116,7 @@ def pairs_dask(encodings: np.ndarray, method: str = "phash", threshold: float | 
     if threshold is None:
         threshold = 0.8 if method == "cnn" else hashing.get_method(method).default_threshold
     parts = [encodings[i:i + partition_size] for i in range(0, len(encodings), partition_size)]
-    encoded = [client.scatter({"encodings": p}) for p in parts]
+    encoded = client.scatter(parts)
     offsets = np.concatenate([[0], np.cumsum([len(p) for p in parts])]).astype(int)
     results = _search_blocks(client, encoded, offsets, method, threshold)
     dist_dtype = np.float32 if method == "cnn" else np.uint16
