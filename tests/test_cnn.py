@@ -134,3 +134,18 @@ def test_custom_onnx_model_config(datasets: Path) -> None:
     v = CNN(verbose=False, model_config=cfg).encode_image(
         image_file=datasets / "imagededup-testdata/base_images/ukbench00120.jpg")
     assert v.shape == (1, 1280)
+
+
+def test_approximate_topk_has_the_same_interface_and_high_recall() -> None:
+    pytest.importorskip("faiss")
+    from imagetwins.search import approximate_topk
+
+    rng = np.random.default_rng(3)
+    x = _unit(rng, 5000, d=64)
+    exact_idx, exact_sims = cosine_topk(x[:200], x, k=10, exclude_self=True)
+    idx, sims = approximate_topk(x[:200], x, k=10, exclude_self=True)
+    assert idx.shape == exact_idx.shape == (200, 10) and sims.dtype == np.float32
+    assert not (idx == np.arange(200)[:, None]).any()
+    recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(idx.tolist(), exact_idx.tolist())])
+    assert recall >= 0.9
+    assert np.all(np.diff(sims, axis=1) <= 1e-6)  # best first

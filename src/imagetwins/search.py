@@ -586,3 +586,31 @@ def cosine_topk(queries: np.ndarray, database: np.ndarray, k: int = 10,
         idx[a:a + len(qa)] = np.take_along_axis(best_idx, order, axis=1)
         sims[a:a + len(qa)] = np.take_along_axis(best_sim, order, axis=1)
     return idx, sims
+
+
+def approximate_topk(queries: np.ndarray, database: np.ndarray, k: int = 10, exclude_self: bool = False,
+                     m: int = 32, ef_search: int = 128) -> tuple[np.ndarray, np.ndarray]:
+    """Like :func:`cosine_topk`, approximately, with a faiss HNSW graph (``pip install "imagetwins[faiss]"``).
+
+    For databases beyond a few million vectors, where the exact blocked product takes hours; the
+    results interface is the same (indices and similarities, best first). Raise ``ef_search`` for
+    better recall at the cost of speed.
+    """
+    try:
+        import faiss
+    except ImportError:
+        raise ImportError('approximate search needs faiss: pip install "imagetwins[faiss]"') from None
+    q = _validate_vectors(queries, "queries")
+    db = _validate_vectors(database, "database")
+    index = faiss.IndexHNSWFlat(db.shape[1], m, faiss.METRIC_INNER_PRODUCT)
+    index.hnsw.efSearch = max(ef_search, k + 1)
+    index.add(db)
+    sims, idx = index.search(q, k + (1 if exclude_self else 0))
+    if exclude_self:
+        own = idx == np.arange(len(q))[:, None]
+        # drop each query's own row where found, else its last (weakest) neighbour
+        drop = np.where(own.any(axis=1), own.argmax(axis=1), k)
+        keep = np.ones(idx.shape, dtype=bool)
+        keep[np.arange(len(q)), drop] = False
+        idx, sims = idx[keep].reshape(len(q), k), sims[keep].reshape(len(q), k)
+    return idx.astype(np.int64), sims.astype(np.float32)
