@@ -100,3 +100,12 @@ def test_find_with_cnn_embeddings_groups_even_the_rotated_copy(datasets: Path) -
     assert 0.82 <= data["groups"][0]["min_similarity"] <= 1.0
     bad = CliRunner().invoke(main, ["find", str(datasets / "imagededup-testdata"), "-m", "cnn", "-t", "2"])
     assert bad.exit_code == 2 and "cosine similarities" in bad.output
+
+
+def test_unwritable_cache_dir_falls_back_to_no_cache(tmp_path: Path, monkeypatch) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the cache folder would go")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
+    res = CliRunner().invoke(main, ["find", str(REPO / "examples" / "images")])
+    assert res.exit_code == 0, res.output
+    assert "no cache this time" in res.output and "2 duplicate groups" in res.output

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -301,6 +302,10 @@ def _scan(directory: Path, method: str, threshold: float | None, recursive: bool
             cache = Index(db_path or default_cache_path(directory), methods=[method])
         except IndexMismatchError as exc:
             raise click.ClickException(str(exc)) from None
+        except (OSError, sqlite3.Error) as exc:
+            if db_path is not None:
+                raise click.ClickException(f"cannot use the index {db_path}: {exc}") from None
+            click.echo(f"warning: no cache this time ({exc}); every image is decoded", err=True)
     try:
         result = find_duplicate_groups(directory, method=method, threshold=threshold, recursive=recursive,
                                        workers=workers, progress=_show_progress(quiet), cache=cache)
