@@ -111,3 +111,10 @@ def test_pairs_of_precomputed_hashes_across_partitions(client) -> None:
     assert len(want) >= 3000
     assert np.array_equal(got.left, want.left) and np.array_equal(got.right, want.right)
     assert np.array_equal(got.distance.astype(int), want.distance.astype(int))
+
+
+def test_fsspec_urls_are_read_on_the_workers(client, folder: Path) -> None:
+    single = find_duplicate_groups(folder, recursive=True)
+    spread = find_duplicates_dask(f"file://{folder}", client=client, partition_size=11)
+    assert all(f.startswith("file://") for f in spread.files)
+    assert _canon(spread) == _canon(single)

@@ -39,8 +39,13 @@ def list_files(root: str | os.PathLike, recursive: bool = True) -> list[str]:
     fs, _, (base,) = fsspec.get_fs_token_paths(root)
     found = fs.find(base) if recursive else fs.ls(base, detail=False)
     protocol = root.split("://", 1)[0]
-    return sorted(f"{protocol}://{p}" if not str(p).startswith(protocol) else str(p) for p in found
-                  if os.path.splitext(str(p))[1].lower() in IMAGE_EXTENSIONS)
+    def wanted(p: str) -> bool:  # image suffix, and nothing hidden on the way (as find_images)
+        rel = p[len(base):].lstrip("/")
+        return (os.path.splitext(p)[1].lower() in IMAGE_EXTENSIONS
+                and not any(part.startswith(".") for part in rel.split("/")))
+
+    return sorted(f"{protocol}://{p}" if not str(p).startswith(protocol) else str(p) for p in map(str, found)
+                  if wanted(p))
 
 
 def encode_partition(paths: Sequence[str], method: str) -> dict:
