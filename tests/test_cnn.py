@@ -149,3 +149,17 @@ def test_approximate_topk_has_the_same_interface_and_high_recall() -> None:
     recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(idx.tolist(), exact_idx.tolist())])
     assert recall >= 0.9
     assert np.all(np.diff(sims, axis=1) <= 1e-6)  # best first
+
+
+def test_imagededup_style_encoding_map_with_small_vectors() -> None:
+    # as imagededup's own tests do: hand-made feature vectors through the public API
+    enc = {"ukbench00002.jpg": np.array([1, 0, 0, 1]), "ukbench00003.jpg": np.array([1, 1, 0, 1]),
+           "ukbench00002_dup.jpg": np.array([1, 0, 0, 1])}
+    with pytest.warns(RuntimeWarning):
+        got = CNN(verbose=False).find_duplicates(encoding_map=enc, min_similarity_threshold=0.9, scores=True)
+    assert [n for n, _ in got["ukbench00002.jpg"]] == ["ukbench00002_dup.jpg"]
+    assert got["ukbench00002.jpg"][0][1] == pytest.approx(1.0)
+    assert got["ukbench00003.jpg"] == []
+    with pytest.warns(RuntimeWarning):
+        names = CNN(verbose=False).find_duplicates(encoding_map=enc, min_similarity_threshold=0.8)
+    assert set(names["ukbench00003.jpg"]) == {"ukbench00002.jpg", "ukbench00002_dup.jpg"}  # cos = 0.866
