@@ -297,7 +297,7 @@ def _scan(directory: Path, method: str, threshold: float | None, recursive: bool
 
     threshold = _check_threshold(method, threshold)
     cache = None
-    if not no_cache and method != "cnn":
+    if not no_cache:
         try:
             cache = Index(db_path or default_cache_path(directory), methods=[method])
         except IndexMismatchError as exc:
@@ -497,8 +497,8 @@ def index() -> None:
 
 _db_option = click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), required=True,
                           help="The index file (SQLite).")
-_methods_option = click.option("--method", "-m", "methods", multiple=True, type=click.Choice(sorted(HASH_METHODS)),
-                               help="Methods to keep (repeatable; default phash).")
+_methods_option = click.option("--method", "-m", "methods", multiple=True, type=click.Choice(FIND_METHODS),
+                               help="Methods to keep (repeatable; default phash; cnn keeps CNN vectors).")
 
 
 def _open_index(db_path: Path, methods: tuple[str, ...] | list[str]):
@@ -530,13 +530,15 @@ def index_update(directory: Path, db_path: Path, methods: tuple[str, ...], recur
 @index.command("query")
 @click.argument("images", type=click.Path(exists=True, path_type=Path))
 @_db_option
-@click.option("--method", "-m", type=click.Choice(sorted(HASH_METHODS)), default="phash", show_default=True)
-@click.option("--threshold", "-t", type=click.IntRange(0, 256), default=None, help="Default: the method's.")
+@click.option("--method", "-m", type=click.Choice(FIND_METHODS), default="phash", show_default=True)
+@click.option("--threshold", "-t", type=float, default=None,
+              help="Hamming distance, or cosine similarity for cnn. Default: the method's.")
 @click.option("--json", "as_json", is_flag=True, help="Print matches as JSON.")
 def index_query(images: Path, db_path: Path, method: str, threshold: int | None, as_json: bool) -> None:
     """Which indexed images duplicate IMAGES (a file or a folder)? Nothing is added to the index."""
     if not db_path.exists():
         raise click.ClickException(f"no index at {db_path}; make one with 'imagetwins index update DIR --db ...'")
+    threshold = _check_threshold(method, threshold)
     with _open_index(db_path, [method]) as idx:
         matches = idx.query(images, method=method, threshold=threshold)
     if as_json:

@@ -114,8 +114,6 @@ def find_duplicate_groups(
     """
     start = time.perf_counter()
     is_folder = isinstance(paths, (str, os.PathLike))
-    if method == CNN_METHOD:
-        cache = None  # the index keeps hashes; CNN vectors are recomputed
     if cache is not None:
         if not is_folder:
             raise ValueError("a cache works on a folder; pass the folder rather than a list of files")

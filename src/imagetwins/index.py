@@ -32,11 +32,29 @@ class IndexMismatchError(RuntimeError):
     """The index cannot be used as asked: made with other encoder parameters, or by a newer schema."""
 
 
+#: the CNN's name among the methods an index keeps (8-orientation EfficientNet-Lite0 vectors)
+CNN = "cnn"
+
+
+def _cnn_embedder():
+    from imagetwins.embedding import Embedder
+
+    return Embedder(orientations=8)
+
+
 def encoder_identity(method: str) -> dict:
     """Everything that changes a method's output: stored with the index and checked on open."""
+    if method == CNN:
+        cfg = _cnn_embedder().config
+        return {"method": CNN, "model": cfg.name, "input_size": cfg.input_size, "pooling": cfg.pooling,
+                "gem_p": cfg.gem_p, "orientations": 8, "dtype": "float32", "version": 1}
     spec = hashing.get_method(method)
     return {"method": spec.name, "nbits": spec.nbits, "size": list(spec.size), "dihedral": spec.dihedral,
             "decode_min_side": hashing.DECODE_MIN_SIDE, "version": 1}
+
+
+def _method_name(method: str) -> str:
+    return CNN if method == CNN else hashing.get_method(method).name
 
 
 @dataclass
@@ -106,7 +124,7 @@ class Index:
     def __init__(self, path: str | os.PathLike, methods: Sequence[str] = ("phash",)) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.methods = [hashing.get_method(m).name for m in methods]
+        self.methods = [_method_name(m) for m in methods]
         self.db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
@@ -222,9 +240,9 @@ class Index:
             bar = tqdm(total=len(todo), unit="img", desc="indexing", leave=False)
         for i in range(0, len(todo), BATCH):
             batch = todo[i:i + BATCH]
-            enc = hashing.hash_files(batch, methods=self.methods, workers=workers, warn=False)
-            stats.unreadable += len(enc.failures)
-            self._store(batch, on_disk, enc)
+            values, digests, failures = self._encode(batch, workers)
+            stats.unreadable += len(failures)
+            self._store(batch, on_disk, values, digests, failures)
             if bar is not None:
                 bar.update(len(batch))
         if bar is not None:
@@ -252,16 +270,34 @@ class Index:
             return db.execute("INSERT INTO dirs (path) VALUES (?) RETURNING id", (folder,)).fetchone()[0]
         return row[0]
 
-    def _store(self, batch: list[str], stat_of: dict, enc: hashing.EncodeResult) -> None:
-        ok = {p: i for i, p in enumerate(enc.paths)}
-        failed = {f.path: f.reason for f in enc.failures}
+    def _encode(self, paths: list[str], workers: int | None) -> tuple[dict, dict, dict]:
+        """path -> {method: blob}, path -> digest, path -> reason it could not be read."""
+        values: dict[str, dict[str, bytes]] = {}
+        digests: dict[str, str] = {}
+        failures: dict[str, str] = {}
+        hash_methods = [m for m in self.methods if m != CNN]
+        if hash_methods:
+            enc = hashing.hash_files(paths, methods=hash_methods, workers=workers, warn=False)
+            for i, p in enumerate(enc.paths):
+                digests[p] = enc.digests[i]
+                values[p] = {m: np.ascontiguousarray(enc.hashes[m][i]).astype("<u8").tobytes() for m in hash_methods}
+            failures.update((f.path, f.reason) for f in enc.failures)
+        if CNN in self.methods:
+            emb = _cnn_embedder().embed_files(paths, workers=workers, warn=False)
+            for i, p in enumerate(emb.paths):
+                digests[p] = emb.digests[i]
+                values.setdefault(p, {})[CNN] = emb.vectors[i].astype("<f4").tobytes()
+            failures.update((f.path, f.reason) for f in emb.failures if f.path not in values)
+        return values, digests, failures
+
+    def _store(self, batch: list[str], stat_of: dict, values: dict, digests: dict, failures: dict) -> None:
         with self._transaction() as db:
             dir_ids: dict[str, int] = {}
             for path in batch:
                 size, mtime = stat_of[path]
-                i = ok.get(path)
-                digest = bytes.fromhex(enc.digests[i])[:16] if i is not None else None
-                error = failed.get(path) if i is None else None
+                ok = path in values
+                digest = bytes.fromhex(digests[path])[:16] if ok else None
+                error = None if ok else failures.get(path, "not encoded")
                 folder, name = os.path.split(path)
                 if folder not in dir_ids:
                     dir_ids[folder] = self._dir_id(db, folder)
@@ -272,30 +308,34 @@ class Index:
                     (dir_ids[folder], name, size, mtime, digest, error)).fetchone()
                 fid = row[0]
                 db.execute("DELETE FROM encodings WHERE file_id=?", (fid,))
-                if i is None:
-                    continue
-                db.executemany("INSERT INTO encodings VALUES (?, ?, ?)",
-                               [(fid, m, np.ascontiguousarray(enc.hashes[m][i]).astype("<u8").tobytes())
-                                for m in self.methods])
+                if ok:
+                    db.executemany("INSERT INTO encodings VALUES (?, ?, ?)",
+                                   [(fid, m, blob) for m, blob in values[path].items()])
 
     # -- reading --------------------------------------------------------------------------------
     def load(self, method: str, root: str | os.PathLike | None = None) -> tuple[list[str], np.ndarray]:
-        """All paths with an encoding of ``method`` (optionally under ``root``) and their hashes."""
-        spec = hashing.get_method(method)
-        key = f"{spec.name}|{root}"
+        """All paths with an encoding of ``method`` (optionally under ``root``) and their hashes
+        (``(N,)`` or ``(N, words)`` uint64), or their vectors (``(N, d)`` float32) for ``cnn``."""
+        name = _method_name(method)
+        key = f"{name}|{root}"
         if key in self._cache:
             return self._cache[key]
         sql = ("SELECT f.path, e.value FROM encodings e JOIN file_paths f ON f.id = e.file_id "
                "WHERE e.method = ?")
-        args: list = [spec.name]
+        args: list = [name]
         if root is not None:
             where, more = self._under(root)
             sql += " AND " + where
             args += more
         rows = self.db.execute(sql + " ORDER BY f.path", args).fetchall()
         paths = [r[0] for r in rows]
-        flat = np.frombuffer(b"".join(r[1] for r in rows), dtype="<u8").astype(np.uint64)
-        hashes = flat if spec.words == 1 else flat.reshape(-1, spec.words)
+        if name == CNN:
+            dim = len(rows[0][1]) // 4 if rows else 0
+            hashes = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").astype(np.float32).reshape(-1, dim)
+        else:
+            words = hashing.get_method(name).words
+            flat = np.frombuffer(b"".join(r[1] for r in rows), dtype="<u8").astype(np.uint64)
+            hashes = flat if words == 1 else flat.reshape(-1, words)
         self._cache[key] = (paths, hashes)
         return paths, hashes
 
@@ -330,18 +370,29 @@ class Index:
         Returns
         -------
         list of (query path, indexed path, distance)
-            Sorted by query, then distance.
+            Sorted by query, then distance; for ``cnn`` the score is the cosine similarity, highest first.
         """
-        spec = hashing.get_method(method)
-        threshold = spec.default_threshold if threshold is None else threshold
+        name = _method_name(method)
         if isinstance(images, (str, os.PathLike)):
             p = Path(images)
             images = find_images(p, recursive=True) if p.is_dir() else [p]
-        enc = hashing.hash_files(list(images), methods=(spec.name,), workers=workers, warn=True)
-        paths, hashes = self.load(spec.name)
+        paths, stored = self.load(name)
+        if name == CNN:
+            from imagetwins.finder import CNN_DEFAULT_SIMILARITY
+
+            threshold = CNN_DEFAULT_SIMILARITY if threshold is None else threshold
+            emb = _cnn_embedder().embed_files(list(images), workers=workers, warn=True)
+            if not len(emb.paths) or not len(paths):
+                return []
+            pairs = search.cosine_query(emb.vectors, stored, threshold)
+            order = np.lexsort((-pairs.distance, pairs.left))
+            return [(emb.paths[pairs.left[k]], paths[pairs.right[k]], float(pairs.distance[k])) for k in order]
+        spec = hashing.get_method(name)
+        threshold = spec.default_threshold if threshold is None else threshold
+        enc = hashing.hash_files(list(images), methods=(name,), workers=workers, warn=True)
         if not len(enc.paths) or not len(paths):
             return []
-        pairs = search.method_query(enc.hashes[spec.name], hashes, spec.name, threshold, workers)
+        pairs = search.method_query(enc.hashes[name], stored, name, threshold, workers)
         order = np.lexsort((pairs.distance, pairs.left))
         return [(enc.paths[pairs.left[k]], paths[pairs.right[k]], int(pairs.distance[k])) for k in order]
 
