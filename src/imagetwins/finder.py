@@ -122,7 +122,7 @@ def find_duplicate_groups(
         # the index keeps resolved absolute paths; show them under the folder as the caller named it
         real = str(Path(paths).resolve())
         shown = [os.path.join(os.fspath(paths), os.path.relpath(n, real)) for n in names]
-        result = groups_from_encodings(shown, hashes, cache.digests(names), method, threshold, workers)
+        result = groups_from_encodings(shown, hashes, cache.digests(names), method, threshold, workers, progress)
         result.failures = [ReadFailure(os.path.join(os.fspath(paths), os.path.relpath(p, real)), r)
                            for p, r in cache.errors(paths)]
     else:
@@ -131,11 +131,13 @@ def find_duplicate_groups(
             from imagetwins.embedding import Embedder
 
             emb = Embedder(orientations=8).embed_files(files, workers=workers, progress=progress, warn=False)
-            result = groups_from_encodings(emb.paths, emb.vectors, emb.digests, method, threshold, workers)
+            result = groups_from_encodings(emb.paths, emb.vectors, emb.digests, method, threshold, workers,
+                                           progress)
             result.failures = emb.failures
         else:
             enc = hashing.hash_files(files, methods=(method,), workers=workers, progress=progress, warn=False)
-            result = groups_from_encodings(enc.paths, enc.hashes[method], enc.digests, method, threshold, workers)
+            result = groups_from_encodings(enc.paths, enc.hashes[method], enc.digests, method, threshold, workers,
+                                           progress)
             result.failures = enc.failures
     result.seconds = time.perf_counter() - start
     return result
@@ -148,6 +150,7 @@ def groups_from_encodings(
     method: str = "phash",
     threshold: int | None = None,
     workers: int | None = None,
+    progress: bool = False,
 ) -> FindResult:
     """Search encodings already made (by :func:`imagetwins.hashing.hash_files` or an index) for groups.
 
@@ -158,9 +161,10 @@ def groups_from_encodings(
         threshold = CNN_DEFAULT_SIMILARITY if is_cnn else hashing.get_method(method).default_threshold
     paths = list(paths)
     if is_cnn:
-        pairs = search.cosine_pairs(hashes, threshold) if len(paths) else search.Pairs.empty(np.float32)
+        pairs = (search.cosine_pairs(hashes, threshold, progress=progress) if len(paths)
+                 else search.Pairs.empty(np.float32))
     else:
-        pairs = search.method_pairs(hashes, method, threshold, workers=workers)
+        pairs = search.method_pairs(hashes, method, threshold, workers=workers, progress=progress)
     # Byte-identical files hash alike, so they are already among the pairs; the digest pass adds the
     # "exact" label and keeps them grouped even at threshold 0 under any future hash.
     exact = search.equal_key_pairs([d or f"unknown:{i}" for i, d in enumerate(digests)])

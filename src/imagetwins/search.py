@@ -122,16 +122,41 @@ class _Scanner:
                 found.append(Pairs(gi.astype(np.int64), gj.astype(np.int64), c[ii, jj].copy()))
         return Pairs.concat(found)
 
-    def run(self, workers: int) -> Pairs:
-        starts = range(0, len(self.rows), ROW_BLOCK)
-        if workers <= 1 or len(starts) <= 1:
-            return Pairs.concat([self.scan_rows(r0) for r0 in starts])
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            return Pairs.concat(list(pool.map(self.scan_rows, starts, chunksize=8)))
+    def run(self, workers: int, progress: bool = False) -> Pairs:
+        starts = list(range(0, len(self.rows), ROW_BLOCK))
+        return _run_tasks(self.scan_rows, starts, workers, progress)
+
+
+def _run_tasks(fn, tasks: list, workers: int, progress: bool) -> Pairs:
+    """Run ``fn`` over tasks on threads (numpy releases the GIL), with an optional progress bar."""
+    bar = None
+    if progress and len(tasks) > 1:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(tasks), desc="searching", unit="block", leave=False)
+    out = []
+    try:
+        if workers <= 1 or len(tasks) <= 1:
+            results = map(fn, tasks)
+            for r in results:
+                out.append(r)
+                if bar is not None:
+                    bar.update(1)
+        else:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                for r in pool.map(fn, tasks):
+                    out.append(r)
+                    if bar is not None:
+                        bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+    return Pairs.concat(out)
 
 
 def hamming_pairs(
-    hashes: np.ndarray, threshold: int = 10, workers: int | None = None, algorithm: str = "auto"
+    hashes: np.ndarray, threshold: int = 10, workers: int | None = None, algorithm: str = "auto",
+    progress: bool = False,
 ) -> Pairs:
     """All pairs ``i < j`` with ``popcount(hashes[i] ^ hashes[j]) <= threshold``, exactly.
 
@@ -157,7 +182,7 @@ def hamming_pairs(
     t = _validate_threshold(threshold, 64 * (1 if h.ndim == 1 else h.shape[1]))
     workers = workers or default_workers()
     if h.ndim == 2:  # wide hashes: blocked only
-        return _sorted(_Scanner(h, h, t, triangle=True).run(workers))
+        return _sorted(_Scanner(h, h, t, triangle=True).run(workers, progress))
     if algorithm not in ("auto", "blocked", "multi-index"):
         raise ValueError(f"algorithm must be 'auto', 'blocked' or 'multi-index', not {algorithm!r}")
     plan = None
@@ -165,8 +190,8 @@ def hamming_pairs(
     if algorithm == "multi-index" or (algorithm == "auto" and len(h) >= 50_000):
         plan = _plan_multi_index(h, t)
     if plan is not None and (algorithm == "multi-index" or plan.cost < _blocked_cost(len(h))):
-        return _sorted(plan.run(workers))
-    return _sorted(_Scanner(h, h, t, triangle=True).run(workers))
+        return _sorted(plan.run(workers, progress))
+    return _sorted(_Scanner(h, h, t, triangle=True).run(workers, progress))
 
 
 # Cost model, in nanoseconds, measured on the 2-core AVX2 reference machine (BENCHMARKS.md):
@@ -263,13 +288,11 @@ class _MultiIndexPlan:
                 r0 = r1
         return Pairs.concat(found)
 
-    def run(self, workers: int) -> Pairs:
+    def run(self, workers: int, progress: bool = False) -> Pairs:
+        # a few jobs per thread and chunk: each job sorts its chunk's keys once, so not too many
         jobs = [(k, part) for k, (_, _, probes) in enumerate(self.tables)
                 for part in np.array_split(probes, max(1, min(len(probes), 4 * workers)))]
-        if workers <= 1:
-            return Pairs.concat([self._chunk_pairs(k, part) for k, part in jobs])
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            return Pairs.concat(list(pool.map(lambda job: self._chunk_pairs(*job), jobs)))
+        return _run_tasks(lambda job: self._chunk_pairs(*job), jobs, workers, progress)
 
 
 #: candidate pairs materialised at once by the multi-index search (bounds its memory to ~100 MB)
@@ -326,7 +349,7 @@ def hamming_query(
     return _sorted(_Scanner(q, db, t, triangle=False).run(workers))
 
 
-def dihedral_pairs(hashes: np.ndarray, threshold: int, workers: int | None = None) -> Pairs:
+def dihedral_pairs(hashes: np.ndarray, threshold: int, workers: int | None = None, progress: bool = False) -> Pairs:
     """All pairs ``i < j`` whose 256-bit dihedral hashes are within ``threshold`` in some orientation.
 
     The distance of a pair is the smallest over the 8 orientations of the first hash; orientations
@@ -339,7 +362,7 @@ def dihedral_pairs(hashes: np.ndarray, threshold: int, workers: int | None = Non
         raise ValueError(f"dihedral hashes are (N, 4) uint64 words, got shape {h.shape}")
     t = _validate_threshold(threshold, 256)
     variants = dihedral_variants(h).reshape(-1, 4)
-    raw = _Scanner(variants, h, t, triangle=True, group=8).run(workers or default_workers())
+    raw = _Scanner(variants, h, t, triangle=True, group=8).run(workers or default_workers(), progress)
     return _closest_per_pair(Pairs(raw.left // 8, raw.right, raw.distance))
 
 
@@ -362,13 +385,14 @@ def _closest_per_pair(pairs: Pairs) -> Pairs:
     return Pairs(left[first], right[first], dist[first])
 
 
-def method_pairs(hashes: np.ndarray, method: str, threshold: int, workers: int | None = None) -> Pairs:
+def method_pairs(hashes: np.ndarray, method: str, threshold: int, workers: int | None = None,
+                 progress: bool = False) -> Pairs:
     """All matching pairs for the hashes of a named method (dihedral methods match all orientations)."""
     from imagetwins.hashing import get_method
 
     if get_method(method).dihedral:
-        return dihedral_pairs(hashes, threshold, workers)
-    return hamming_pairs(hashes, threshold, workers)
+        return dihedral_pairs(hashes, threshold, workers, progress=progress)
+    return hamming_pairs(hashes, threshold, workers, progress=progress)
 
 
 def method_query(queries: np.ndarray, database: np.ndarray, method: str, threshold: int,
@@ -514,7 +538,7 @@ def _validate_similarity(threshold: float) -> float:
     return float(threshold)
 
 
-def cosine_pairs(vectors: np.ndarray, threshold: float = 0.9) -> Pairs:
+def cosine_pairs(vectors: np.ndarray, threshold: float = 0.9, progress: bool = False) -> Pairs:
     """All pairs ``i < j`` with cosine similarity ``>= threshold`` (vectors L2-normalised), exactly.
 
     Blocked ``X[a:b] @ X[a:].T`` products (float32 BLAS, which uses all cores), so memory is the
@@ -523,7 +547,12 @@ def cosine_pairs(vectors: np.ndarray, threshold: float = 0.9) -> Pairs:
     x = _validate_vectors(vectors, "vectors")
     t = _validate_similarity(threshold)
     found = []
-    for a in range(0, len(x), COSINE_BLOCK):
+    starts = range(0, len(x), COSINE_BLOCK)
+    if progress and len(starts) > 1:
+        from tqdm.auto import tqdm
+
+        starts = tqdm(starts, desc="searching", unit="block", leave=False)
+    for a in starts:
         for c in range(a, len(x), 8 * COSINE_BLOCK):
             sim = x[a:a + COSINE_BLOCK] @ x[c:c + 8 * COSINE_BLOCK].T
             ii, jj = np.nonzero(sim >= t)
