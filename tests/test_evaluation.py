@@ -123,3 +123,16 @@ def test_sweep_on_a_small_real_labelled_set(tmp_path: Path, datasets: Path) -> N
     result.plot(tmp_path / "pr.png")
     assert (tmp_path / "pr.png").stat().st_size > 5000
     assert "recommended: --method dihedral" in result.table()
+
+
+def test_sweep_can_include_the_cnn(tmp_path: Path, datasets: Path) -> None:
+    from imagetwins.edits import make_transformed_set
+
+    photos = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[20:32]
+    make_transformed_set(photos, tmp_path, n_originals=4, edits=["crop", "small_rotation"])
+    result = sweep(tmp_path / "ground_truth.json", tmp_path, methods=["phash", "cnn"], target_precision=0.99)
+    cnn = result.best("cnn")
+    assert cnn is not None and 0.6 <= cnn.threshold <= 0.99
+    # crops and small rotations: the CNN finds what the hash cannot
+    assert cnn.recall > (result.best("phash").recall if result.best("phash") else 0.0)
+    assert result.recommendation.method == "cnn"

@@ -441,8 +441,8 @@ def undo(manifest: Path, quiet: bool) -> None:
 @click.option("--truth", type=click.Path(exists=True, path_type=Path),
               help="Ground truth: JSON ({file: [duplicates]} or a list of groups). Default: each sub-folder "
                    "of DIRECTORY is one group of duplicates.")
-@click.option("--method", "-m", "methods", multiple=True, type=click.Choice(sorted(HASH_METHODS)),
-              help="Methods to try (repeatable; default all).")
+@click.option("--method", "-m", "methods", multiple=True, type=click.Choice(FIND_METHODS),
+              help="Methods to try (repeatable; default all hashes; add -m cnn for CNN embeddings, slower).")
 @click.option("--target-precision", type=click.FloatRange(0, 1), default=0.99, show_default=True,
               help="Recommend the highest recall at or above this pair precision.")
 @click.option("--plot", "plot_out", type=click.Path(dir_okay=False, path_type=Path),

@@ -211,7 +211,7 @@ class SweepPoint:
     """Pair precision, recall and F1 of one method at one threshold."""
 
     method: str
-    threshold: int
+    threshold: float  # bits for hashes, cosine similarity for cnn
     precision: float
     recall: float
     f1: float
@@ -315,9 +315,10 @@ def sweep(
     image_dir : path
         Where the labelled images are.
     methods : sequence of str, optional
-        Default: every hash method.
+        Default: every hash method. Add ``'cnn'`` to include CNN embeddings (8 orientations; slower).
     thresholds : dict, optional
-        Method -> thresholds to try; default 0..24 for 64-bit hashes, 0..120 in steps of 4 for 256-bit.
+        Method -> thresholds to try; default 0..24 for 64-bit hashes, 0..120 in steps of 4 for 256-bit,
+        cosine similarities 0.99 down to 0.60 for ``cnn``.
     target_precision : float
         The recommendation maximises recall among points at or above this pair precision.
 
@@ -333,24 +334,40 @@ def sweep(
     root = Path(image_dir)
     names = sorted(gt)
     methods = list(hashing.HASH_METHODS) if methods is None else list(methods)
-    specs = [hashing.get_method(m) for m in methods]
-    enc = hashing.hash_files([root / n for n in names], methods=methods, workers=workers, progress=progress,
-                             warn=False)
-    index_of = {Path(p).relative_to(root).as_posix(): i for i, p in enumerate(enc.paths)}
-    truth = {(index_of[a], index_of[b]) for a, b in _pairs(gt) if a in index_of and b in index_of}
+    hash_methods = [hashing.get_method(m).name for m in methods if m != "cnn"]
+    files = [root / n for n in names]
     positives = len(_pairs(gt))  # unreadable files' pairs count as missed
-    points = []
-    for spec in specs:
-        ts = sorted(thresholds.get(spec.name, [])) if thresholds and spec.name in thresholds else (
-            list(range(0, 25)) if spec.nbits == 64 else list(range(0, 121, 4)))
-        pairs = search.method_pairs(enc.hashes[spec.name], spec.name, max(ts), workers=workers)
-        dist = pairs.distance.astype(np.int64)
-        is_true = np.fromiter(((int(a), int(b)) in truth for a, b in zip(pairs.left, pairs.right)),
-                              dtype=bool, count=len(pairs))
+    points: list[SweepPoint] = []
+    unreadable: set[str] = set()
+
+    def score(method: str, paths: list[str], dist: np.ndarray, left, right, ts, closer) -> None:
+        index_of = {Path(p).relative_to(root).as_posix(): i for i, p in enumerate(paths)}
+        truth = {(index_of[a], index_of[b]) for a, b in _pairs(gt) if a in index_of and b in index_of}
+        truth |= {(b, a) for a, b in truth}
+        is_true = np.fromiter(((int(a), int(b)) in truth for a, b in zip(left, right)), dtype=bool, count=len(dist))
         for t in ts:
-            within = dist <= t
+            within = closer(dist, t)
             retrieved, correct = int(within.sum()), int((within & is_true).sum())
             p = _safe_div(correct, retrieved) if retrieved else 1.0
             r = _safe_div(correct, positives)
-            points.append(SweepPoint(spec.name, t, p, r, _safe_div(2 * p * r, p + r), retrieved, correct))
-    return SweepResult(points, positives, len(names), target_precision, [f.path for f in enc.failures])
+            points.append(SweepPoint(method, t, p, r, _safe_div(2 * p * r, p + r), retrieved, correct))
+
+    if hash_methods:
+        enc = hashing.hash_files(files, methods=hash_methods, workers=workers, progress=progress, warn=False)
+        unreadable |= {f.path for f in enc.failures}
+        for name in hash_methods:
+            spec = hashing.get_method(name)
+            ts = sorted(thresholds[name]) if thresholds and name in thresholds else (
+                list(range(0, 25)) if spec.nbits == 64 else list(range(0, 121, 4)))
+            pairs = search.method_pairs(enc.hashes[name], name, max(ts), workers=workers)
+            score(name, enc.paths, pairs.distance.astype(np.int64), pairs.left, pairs.right, ts, np.less_equal)
+    if "cnn" in methods:
+        from imagetwins.embedding import Embedder
+
+        emb = Embedder(orientations=8).embed_files(files, workers=workers, progress=progress, warn=False)
+        unreadable |= {f.path for f in emb.failures}
+        ts = sorted(thresholds["cnn"], reverse=True) if thresholds and "cnn" in thresholds else [
+            round(x, 2) for x in np.arange(0.99, 0.59, -0.01)]
+        pairs = search.cosine_pairs(emb.vectors, min(ts)) if len(emb.paths) else search.Pairs.empty(np.float32)
+        score("cnn", emb.paths, pairs.distance.astype(np.float64), pairs.left, pairs.right, ts, np.greater_equal)
+    return SweepResult(points, positives, len(names), target_precision, sorted(unreadable))
