@@ -180,3 +180,18 @@ def test_plot_duplicates_like_imagededup(tmp_path: Path, album: Path) -> None:
     assert res.exit_code == 0 and (tmp_path / "cli.png").exists()
     with pytest.raises(ValueError, match="no duplicates"):
         plot_duplicates(album, {"a.jpg": []}, "a.jpg", outfile=out)
+
+
+def test_against_with_cnn_finds_a_cropped_leak(tmp_path: Path, album: Path, datasets: Path) -> None:
+    from imagetwins import edits
+
+    test_set = tmp_path / "test"
+    test_set.mkdir()
+    photo = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[4]
+    edits.crop(Image.open(photo).convert("RGB"), __import__("numpy").random.default_rng(1)).save(test_set / "crop.jpg")
+    res = CliRunner().invoke(main, ["find", str(test_set), "--against", str(album), "-m", "cnn", "--json", "-"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.output)
+    assert data["with_duplicates"] == 1
+    best = data["matches"][0]["matches"][0]
+    assert best["path"].endswith(photo.name) and best["similarity"] >= 0.82

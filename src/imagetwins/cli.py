@@ -89,8 +89,6 @@ def find(directory: Path, method: str, threshold: int, recursive: bool, json_out
     """
     threshold = _check_threshold(method, threshold)
     if against is not None:
-        if method == "cnn":
-            raise click.UsageError("--against works with the hash methods; use --method phash or dihedral")
         _find_against(directory, against, method, threshold, recursive, json_out, csv_out, workers, no_cache,
                       fail_on_duplicates, quiet)
         return
@@ -213,8 +211,7 @@ def _keepers(result) -> list[str]:
 
 
 def _encode_reference(ref: Path, method: str, recursive: bool, workers: int | None, no_cache: bool, quiet: bool):
-    """Paths and hashes of the reference collection: an index file, or a folder (cached by default)."""
-    from imagetwins.hashing import hash_files
+    """Paths and encodings of the reference collection: an index file, or a folder (cached by default)."""
     from imagetwins.index import Index, IndexMismatchError, default_cache_path
     from imagetwins.io import find_images
 
@@ -223,9 +220,8 @@ def _encode_reference(ref: Path, method: str, recursive: bool, workers: int | No
             with Index(ref, methods=[method]) as idx:
                 return idx.load(method)
         if no_cache:
-            enc = hash_files(find_images(ref, recursive=recursive), methods=(method,), workers=workers,
-                             progress=_show_progress(quiet), warn=False)
-            return enc.paths, enc.hashes[method]
+            enc = _encode_files(find_images(ref, recursive=recursive), method, workers, quiet)
+            return enc.paths, enc.encodings
         with Index(default_cache_path(ref), methods=[method]) as idx:
             idx.update(ref, recursive=recursive, workers=workers, progress=_show_progress(quiet))
             return idx.load(method, root=ref)
@@ -233,40 +229,63 @@ def _encode_reference(ref: Path, method: str, recursive: bool, workers: int | No
         raise click.ClickException(str(exc)) from None
 
 
-def _find_against(directory: Path, against: Path, method: str, threshold: int | None, recursive: bool,
+class _Encoded:
+    """Paths, encodings (hashes or CNN vectors) and failures of one set of files."""
+
+    def __init__(self, paths, encodings, failures) -> None:
+        self.paths, self.encodings, self.failures = paths, encodings, failures
+
+
+def _encode_files(files, method: str, workers: int | None, quiet: bool) -> _Encoded:
+    if method == "cnn":
+        from imagetwins.embedding import Embedder
+
+        emb = Embedder(orientations=8).embed_files(files, workers=workers, progress=_show_progress(quiet), warn=False)
+        return _Encoded(emb.paths, emb.vectors, emb.failures)
+    from imagetwins.hashing import hash_files
+
+    enc = hash_files(files, methods=(method,), workers=workers, progress=_show_progress(quiet), warn=False)
+    return _Encoded(enc.paths, enc.hashes[method], enc.failures)
+
+
+def _find_against(directory: Path, against: Path, method: str, threshold: float | None, recursive: bool,
                   json_out: Path | None, csv_out: Path | None, workers: int | None, no_cache: bool,
                   fail_on_duplicates: bool, quiet: bool) -> None:
-    from imagetwins.hashing import get_method, hash_files
+    from imagetwins.finder import CNN_DEFAULT_SIMILARITY
+    from imagetwins.hashing import get_method
     from imagetwins.io import find_images
-    from imagetwins.search import method_query
+    from imagetwins.search import cosine_query, method_query
 
-    spec = get_method(method)
-    threshold = spec.default_threshold if threshold is None else threshold
-    ref_paths, ref_hashes = _encode_reference(against, method, recursive, workers, no_cache, quiet)
-    enc = hash_files(find_images(directory, recursive=recursive), methods=(method,), workers=workers,
-                     progress=_show_progress(quiet), warn=False)
+    cnn = method == "cnn"
+    if threshold is None:
+        threshold = CNN_DEFAULT_SIMILARITY if cnn else get_method(method).default_threshold
+    ref_paths, ref_encodings = _encode_reference(against, method, recursive, workers, no_cache, quiet)
+    enc = _encode_files(find_images(directory, recursive=recursive), method, workers, quiet)
     for f in enc.failures:
         click.echo(f"warning: skipped {f.path}: {f.reason}", err=True)
-    matches: dict[str, list[tuple[str, int]]] = {}
+    matches: dict[str, list[tuple[str, float]]] = {}
     if len(enc.paths) and len(ref_paths):
-        pairs = method_query(enc.hashes[method], ref_hashes, method, threshold, workers)
+        pairs = (cosine_query(enc.encodings, ref_encodings, threshold) if cnn
+                 else method_query(enc.encodings, ref_encodings, method, threshold, workers))
         for q, r, d in sorted(zip(pairs.left.tolist(), pairs.right.tolist(), pairs.distance.tolist()),
-                              key=lambda x: (x[0], x[2])):
-            matches.setdefault(enc.paths[q], []).append((ref_paths[r], int(d)))
+                              key=lambda x: (x[0], -x[2] if cnn else x[2])):
+            matches.setdefault(enc.paths[q], []).append((ref_paths[r], round(float(d), 4) if cnn else int(d)))
     if json_out is not None:
         data = {"method": method, "threshold": threshold, "images": len(enc.paths), "reference": str(against),
                 "reference_images": len(ref_paths), "with_duplicates": len(matches),
                 "unreadable": [{"path": f.path, "reason": f.reason} for f in enc.failures],
-                "matches": [{"query": q, "matches": [{"path": p, "distance": d} for p, d in ms]}
+                "matches": [{"query": q, "matches": [{"path": p, ("similarity" if cnn else "distance"): d}
+                                                     for p, d in ms]}
                             for q, ms in matches.items()]}
         _write_json(data, json_out)
     if csv_out is not None:
-        _write_csv(csv_out, ["query", "match", "distance"], ([q, p, d] for q, ms in matches.items() for p, d in ms))
+        _write_csv(csv_out, ["query", "match", "similarity" if cnn else "distance"],
+                   ([q, p, d] for q, ms in matches.items() for p, d in ms))
     if not quiet and str(json_out) != "-":
         for q, ms in matches.items():
             click.secho(q, bold=True)
             for p, d in ms:
-                click.echo(f"  = {p}  ({d} bits)")
+                click.echo(f"  = {p}  ({f'similarity {d:.3f}' if method == 'cnn' else f'{d} bits'})")
         click.echo(f"{len(matches)} of {len(enc.paths)} images in {directory} have a duplicate among the "
                    f"{len(ref_paths)} images of {against} ({method}, threshold {threshold}); "
                    f"{len(enc.failures)} unreadable")
