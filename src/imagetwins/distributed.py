@@ -159,7 +159,7 @@ def find_duplicates_dask(
     """
     from distributed import get_client
 
-    from imagetwins.finder import DuplicateGroup, FindResult, _union_pairs
+    from imagetwins.finder import result_from_pairs
 
     client = client or get_client()
     if method == "cnn":
@@ -181,18 +181,9 @@ def find_duplicates_dask(
     pairs = search.Pairs.concat([search.Pairs(np.asarray(a, np.int64), np.asarray(b, np.int64),
                                               np.asarray(d).astype(dist_dtype)) for a, b, d in results])
     pairs = search._sorted(pairs) if len(pairs) else search.Pairs.empty(dist_dtype)
-    exact = search.equal_key_pairs(digests)
-    if method == "cnn":  # byte-identical files: similarity 1
-        exact = search.Pairs(exact.left, exact.right, np.ones(len(exact), np.float32))
-    merged = _union_pairs(pairs, exact)
-    labels = search.connected_components(len(paths), merged.left, merged.right)
-    groups = []
-    for members in search.groups_from_labels(labels):
-        inside = np.isin(merged.left, members)
-        scores = merged.distance[inside]
-        worst = (float(scores.min()) if method == "cnn" else int(scores.max())) if len(scores) else 0
-        groups.append(DuplicateGroup([paths[k] for k in members], worst, len({digests[k] for k in members}) == 1))
-    return FindResult(method, threshold, paths, np.empty(0), merged, groups, failures)
+    result = result_from_pairs(paths, np.empty(0), digests, pairs, method, threshold)
+    result.failures = failures
+    return result
 
 
 def local_client(n_workers: int = 2):

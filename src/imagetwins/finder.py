@@ -165,6 +165,14 @@ def groups_from_encodings(
                  else search.Pairs.empty(np.float32))
     else:
         pairs = search.method_pairs(hashes, method, threshold, workers=workers, progress=progress)
+    return result_from_pairs(paths, hashes, digests, pairs, method, threshold)
+
+
+def result_from_pairs(paths: Sequence[str], encodings: np.ndarray, digests: Sequence[str], pairs: search.Pairs,
+                      method: str, threshold: float) -> FindResult:
+    """Groups from matches found on one machine or on a cluster, byte-identical files added."""
+    is_cnn = method == CNN_METHOD
+    paths = list(paths)
     # Byte-identical files hash alike, so they are already among the pairs; the digest pass adds the
     # "exact" label and keeps them grouped even at threshold 0 under any future hash.
     exact = search.equal_key_pairs([d or f"unknown:{i}" for i, d in enumerate(digests)])
@@ -186,7 +194,7 @@ def groups_from_encodings(
         score = float(group_score[labels[members[0]]])
         groups.append(DuplicateGroup([paths[i] for i in members], 0 if is_cnn else int(score), same_bytes,
                                      score if is_cnn else None))
-    return FindResult(method, threshold, paths, hashes, merged, groups)
+    return FindResult(method, threshold, paths, encodings, merged, groups)
 
 
 def _union_pairs(a: search.Pairs, b: search.Pairs) -> search.Pairs:
