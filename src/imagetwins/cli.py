@@ -229,23 +229,10 @@ def _encode_reference(ref: Path, method: str, recursive: bool, workers: int | No
         raise click.ClickException(str(exc)) from None
 
 
-class _Encoded:
-    """Paths, encodings (hashes or CNN vectors) and failures of one set of files."""
+def _encode_files(files, method: str, workers: int | None, quiet: bool):
+    from imagetwins.finder import encode
 
-    def __init__(self, paths, encodings, failures) -> None:
-        self.paths, self.encodings, self.failures = paths, encodings, failures
-
-
-def _encode_files(files, method: str, workers: int | None, quiet: bool) -> _Encoded:
-    if method == "cnn":
-        from imagetwins.embedding import Embedder
-
-        emb = Embedder(orientations=8).embed_files(files, workers=workers, progress=_show_progress(quiet), warn=False)
-        return _Encoded(emb.paths, emb.vectors, emb.failures)
-    from imagetwins.hashing import hash_files
-
-    enc = hash_files(files, methods=(method,), workers=workers, progress=_show_progress(quiet), warn=False)
-    return _Encoded(enc.paths, enc.hashes[method], enc.failures)
+    return encode(files, method, workers=workers, progress=_show_progress(quiet))
 
 
 def _find_against(directory: Path, against: Path, method: str, threshold: float | None, recursive: bool,

@@ -127,20 +127,33 @@ def find_duplicate_groups(
                            for p, r in cache.errors(paths)]
     else:
         files = find_images(Path(paths), recursive=recursive) if is_folder else [Path(p) for p in paths]
-        if method == CNN_METHOD:
-            from imagetwins.embedding import Embedder
-
-            emb = Embedder(orientations=8).embed_files(files, workers=workers, progress=progress, warn=False)
-            result = groups_from_encodings(emb.paths, emb.vectors, emb.digests, method, threshold, workers,
-                                           progress)
-            result.failures = emb.failures
-        else:
-            enc = hashing.hash_files(files, methods=(method,), workers=workers, progress=progress, warn=False)
-            result = groups_from_encodings(enc.paths, enc.hashes[method], enc.digests, method, threshold, workers,
-                                           progress)
-            result.failures = enc.failures
+        enc = encode(files, method, workers=workers, progress=progress)
+        result = groups_from_encodings(enc.paths, enc.encodings, enc.digests, method, threshold, workers, progress)
+        result.failures = enc.failures
     result.seconds = time.perf_counter() - start
     return result
+
+
+@dataclass
+class Encoded:
+    """Files encoded with one method: hashes (uint64) or CNN vectors (float32), in ``paths`` order."""
+
+    paths: list[str]
+    encodings: np.ndarray
+    digests: list[str]
+    failures: list[ReadFailure]
+
+
+def encode(files: Sequence[str | os.PathLike], method: str = "phash", workers: int | None = None,
+           progress: bool = False) -> Encoded:
+    """Encode files with a hash method, or with the CNN (``'cnn'``: 8 orientations)."""
+    if method == CNN_METHOD:
+        from imagetwins.embedding import Embedder
+
+        emb = Embedder(orientations=8).embed_files(files, workers=workers, progress=progress, warn=False)
+        return Encoded(emb.paths, emb.vectors, emb.digests, emb.failures)
+    enc = hashing.hash_files(files, methods=(method,), workers=workers, progress=progress, warn=False)
+    return Encoded(enc.paths, enc.hashes[method], enc.digests, enc.failures)
 
 
 def groups_from_encodings(
