@@ -33,9 +33,13 @@ def main() -> None:
 
     \b
     Examples:
-      imagetwins find photos/                 # groups of duplicates, printed
+      imagetwins find photos/ -r                  # groups of duplicates, and which file to keep
       imagetwins find photos/ -r --json out.json
-      imagetwins find shop/ --method dhash --threshold 6 --csv dups.csv
+      imagetwins report photos/ -r -o review.html # look at them in a browser
+      imagetwins remove photos/ -r --apply        # move extras to quarantine (undo: imagetwins undo)
+      imagetwins find test/ --against train/ --fail-on-duplicates
+      imagetwins tune labelled/                   # which method and threshold suit your images
+      imagetwins index update catalogue/ --db catalogue.db
     """
 
 
