@@ -242,7 +242,7 @@ def _encode_files(files, method: str, workers: int | None, quiet: bool):
 def _find_against(directory: Path, against: Path, method: str, threshold: float | None, recursive: bool,
                   json_out: Path | None, csv_out: Path | None, workers: int | None, no_cache: bool,
                   fail_on_duplicates: bool, quiet: bool) -> None:
-    from imagetwins.finder import CNN_DEFAULT_SIMILARITY
+    from imagetwins.embedding import CNN_DEFAULT_SIMILARITY
     from imagetwins.hashing import get_method
     from imagetwins.io import find_images
     from imagetwins.search import cosine_query, method_query

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from imagetwins import hashing, search
+from imagetwins.embedding import CNN_DEFAULT_SIMILARITY
 from imagetwins.io import ReadFailure
 
 
@@ -50,17 +51,15 @@ def list_files(root: str | os.PathLike, recursive: bool = True) -> list[str]:
 
 def encode_partition(paths: Sequence[str], method: str) -> dict:
     """Encode one partition on a worker; unreadable files come back as failures, never as errors."""
-    if method == "cnn":
-        from imagetwins.embedding import Embedder
+    from imagetwins.finder import encode
 
-        local = [p for p in paths if not _is_url(p)]
-        res = Embedder(threads=1).embed_files(local, workers=1, warn=False)
-        return {"paths": res.paths, "encodings": res.vectors, "digests": res.digests,
-                "failures": [(f.path, f.reason) for f in res.failures]}
-    if not any(_is_url(p) for p in paths):
-        res = hashing.hash_files(paths, methods=(method,), workers=1, warn=False)
-        return {"paths": res.paths, "encodings": res.hashes[method], "digests": res.digests,
-                "failures": [(f.path, f.reason) for f in res.failures]}
+    if method == "cnn" or not any(_is_url(p) for p in paths):
+        # one thread: a worker process per core does the parallelism
+        enc = encode([p for p in paths if not _is_url(p)], method, workers=1)
+        unsupported = [(p, "the cnn method reads local files only; use a hash method for fsspec URLs")
+                       for p in paths if _is_url(p)]
+        return {"paths": enc.paths, "encodings": enc.encodings, "digests": enc.digests,
+                "failures": [(f.path, f.reason) for f in enc.failures] + unsupported}
     import fsspec
 
     from imagetwins.io import ImageReadError, content_digest, open_image
@@ -119,7 +118,7 @@ def pairs_dask(encodings: np.ndarray, method: str = "phash", threshold: float | 
 
     client = client or get_client()
     if threshold is None:
-        threshold = 0.8 if method == "cnn" else hashing.get_method(method).default_threshold
+        threshold = CNN_DEFAULT_SIMILARITY if method == "cnn" else hashing.get_method(method).default_threshold
     parts = [encodings[i:i + partition_size] for i in range(0, len(encodings), partition_size)]
     encoded = client.scatter(parts)
     offsets = np.concatenate([[0], np.cumsum([len(p) for p in parts])]).astype(int)
@@ -163,7 +162,7 @@ def find_duplicates_dask(
 
     client = client or get_client()
     if method == "cnn":
-        threshold = 0.8 if threshold is None else float(threshold)
+        threshold = CNN_DEFAULT_SIMILARITY if threshold is None else float(threshold)
     elif threshold is None:
         threshold = hashing.get_method(method).default_threshold
     files = list_files(root, recursive) if isinstance(root, (str, os.PathLike)) else [os.fspath(p) for p in root]

@@ -24,6 +24,10 @@ from imagetwins.io import ImageReadError, ReadFailure, content_digest, open_imag
 
 MODEL_DIR = Path(__file__).parent / "models"
 DEFAULT_MODEL = MODEL_DIR / "efficientnet_lite0.onnx"
+#: the ``cnn`` method (CLI, index, Dask, sweep): the bundled model summed over all 8 orientations
+CNN_ORIENTATIONS = 8
+#: its cosine similarity with the best recall at >= 99.5 % pair precision (benchmarks/quality.py)
+CNN_DEFAULT_SIMILARITY = 0.82
 
 
 @dataclass
@@ -204,3 +208,8 @@ class Embedder:
             bar.close()
         result.vectors = np.concatenate(chunks) if chunks else np.empty((0, 0), np.float32)
         return result
+
+
+def cnn_embedder(threads: int | None = None) -> Embedder:
+    """The embedder behind the ``cnn`` method everywhere a method is named by string."""
+    return Embedder(orientations=CNN_ORIENTATIONS, threads=threads)

@@ -362,9 +362,9 @@ def sweep(
             pairs = search.method_pairs(enc.hashes[name], name, max(ts), workers=workers)
             score(name, enc.paths, pairs.distance.astype(np.int64), pairs.left, pairs.right, ts, np.less_equal)
     if "cnn" in methods:
-        from imagetwins.embedding import Embedder
+        from imagetwins.embedding import cnn_embedder
 
-        emb = Embedder(orientations=8).embed_files(files, workers=workers, progress=progress, warn=False)
+        emb = cnn_embedder(threads=workers).embed_files(files, workers=workers, progress=progress, warn=False)
         unreadable |= {f.path for f in emb.failures}
         ts = sorted(thresholds["cnn"], reverse=True) if thresholds and "cnn" in thresholds else [
             round(x, 2) for x in np.arange(0.99, 0.59, -0.01)]

@@ -16,12 +16,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from imagetwins import hashing, search
+from imagetwins.embedding import CNN_DEFAULT_SIMILARITY, cnn_embedder
 from imagetwins.io import ReadFailure, find_images
 
-#: the CNN method's name where a method name is expected (it embeds in 8 orientations)
+#: the CNN method's name where a method name is expected (see ``embedding.cnn_embedder``)
 CNN_METHOD = "cnn"
-#: cosine similarity: best recall at >= 99.5 % pair precision on the transformed-photo benchmark
-CNN_DEFAULT_SIMILARITY = 0.82
 
 if TYPE_CHECKING:
     from imagetwins.index import Index
@@ -146,11 +145,9 @@ class Encoded:
 
 def encode(files: Sequence[str | os.PathLike], method: str = "phash", workers: int | None = None,
            progress: bool = False) -> Encoded:
-    """Encode files with a hash method, or with the CNN (``'cnn'``: 8 orientations)."""
+    """Encode files with a hash method, or with the CNN (``'cnn'``: 8 orientations), on ``workers`` threads."""
     if method == CNN_METHOD:
-        from imagetwins.embedding import Embedder
-
-        emb = Embedder(orientations=8).embed_files(files, workers=workers, progress=progress, warn=False)
+        emb = cnn_embedder(threads=workers).embed_files(files, workers=workers, progress=progress, warn=False)
         return Encoded(emb.paths, emb.vectors, emb.digests, emb.failures)
     enc = hashing.hash_files(files, methods=(method,), workers=workers, progress=progress, warn=False)
     return Encoded(enc.paths, enc.hashes[method], enc.digests, enc.failures)

@@ -21,6 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from imagetwins import hashing, search
+from imagetwins.embedding import CNN_DEFAULT_SIMILARITY, cnn_embedder
+from imagetwins.finder import CNN_METHOD as CNN
 from imagetwins.io import find_images
 
 SCHEMA_VERSION = 1
@@ -32,22 +34,13 @@ class IndexMismatchError(RuntimeError):
     """The index cannot be used as asked: made with other encoder parameters, or by a newer schema."""
 
 
-#: the CNN's name among the methods an index keeps (8-orientation EfficientNet-Lite0 vectors)
-CNN = "cnn"
-
-
-def _cnn_embedder():
-    from imagetwins.embedding import Embedder
-
-    return Embedder(orientations=8)
-
-
 def encoder_identity(method: str) -> dict:
     """Everything that changes a method's output: stored with the index and checked on open."""
     if method == CNN:
-        cfg = _cnn_embedder().config
+        emb = cnn_embedder()
+        cfg = emb.config
         return {"method": CNN, "model": cfg.name, "input_size": cfg.input_size, "pooling": cfg.pooling,
-                "gem_p": cfg.gem_p, "orientations": 8, "dtype": "float32", "version": 1}
+                "gem_p": cfg.gem_p, "orientations": emb.orientations, "dtype": "float32", "version": 1}
     spec = hashing.get_method(method)
     return {"method": spec.name, "nbits": spec.nbits, "size": list(spec.size), "dihedral": spec.dihedral,
             "decode_min_side": hashing.DECODE_MIN_SIDE, "version": 1}
@@ -283,7 +276,7 @@ class Index:
                 values[p] = {m: np.ascontiguousarray(enc.hashes[m][i]).astype("<u8").tobytes() for m in hash_methods}
             failures.update((f.path, f.reason) for f in enc.failures)
         if CNN in self.methods:
-            emb = _cnn_embedder().embed_files(paths, workers=workers, warn=False)
+            emb = cnn_embedder(threads=workers).embed_files(paths, workers=workers, warn=False)
             for i, p in enumerate(emb.paths):
                 digests[p] = emb.digests[i]
                 values.setdefault(p, {})[CNN] = emb.vectors[i].astype("<f4").tobytes()
@@ -378,10 +371,8 @@ class Index:
             images = find_images(p, recursive=True) if p.is_dir() else [p]
         paths, stored = self.load(name)
         if name == CNN:
-            from imagetwins.finder import CNN_DEFAULT_SIMILARITY
-
             threshold = CNN_DEFAULT_SIMILARITY if threshold is None else threshold
-            emb = _cnn_embedder().embed_files(list(images), workers=workers, warn=True)
+            emb = cnn_embedder(threads=workers).embed_files(list(images), workers=workers, warn=True)
             if not len(emb.paths) or not len(paths):
                 return []
             pairs = search.cosine_query(emb.vectors, stored, threshold)

@@ -16,7 +16,7 @@ from pathlib import Path, PurePath
 import numpy as np
 
 from imagetwins import search as _search
-from imagetwins.embedding import Embedder, ModelConfig
+from imagetwins.embedding import CNN_DEFAULT_SIMILARITY, Embedder, ModelConfig
 from imagetwins.io import ImageReadError, find_images, open_image, quiet_decoder_warnings
 from imagetwins.methods.hashing import ImageArrayError, save_json
 
@@ -50,7 +50,7 @@ class CNN:
     def default_threshold(self) -> float:
         """Cosine similarity with the best recall at >= 99.5 % pair precision on the transformed-photo
         benchmark (benchmarks/quality.py) for this number of orientations."""
-        return 0.82 if self.embedder.orientations >= 4 else 0.75
+        return CNN_DEFAULT_SIMILARITY if self.embedder.orientations >= 4 else 0.75
 
     def encode_image(self, image_file=None, image_array: np.ndarray | None = None) -> np.ndarray | None:
         """The embedding of one image, shape ``(1, d)`` as imagededup returns it (None if unreadable)."""
