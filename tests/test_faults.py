@@ -72,25 +72,32 @@ def test_kill_9_during_remove_then_undo(tmp_path: Path, datasets: Path) -> None:
     assert not list(quarantine.rglob("*.jpg"))
 
 
+def _copies_of_one_photo(tmp_path: Path, datasets: Path, n: int) -> Path:
+    album = tmp_path / "album"
+    album.mkdir()
+    photo = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[0]
+    for k in range(n):
+        shutil.copy(photo, album / f"copy{k}.jpg")
+    return album
+
+
+def _cross_device(src, dst):
+    """os.rename as it fails when the quarantine is on another file system."""
+    raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+
 def test_full_disk_on_the_quarantine_side_is_reported_and_rolled_back(tmp_path: Path, datasets: Path,
                                                                    monkeypatch) -> None:
     import imagetwins.quarantine as q
 
-    album = tmp_path / "album"
-    album.mkdir()
-    photo = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[0]
-    for k in range(3):
-        shutil.copy(photo, album / f"copy{k}.jpg")
+    album = _copies_of_one_photo(tmp_path, datasets, 3)
     before = _digests(album)
-
-    def cross_device(src, dst):
-        raise OSError(errno.EXDEV, "Invalid cross-device link")
 
     def disk_full(src, dst, **kw):
         Path(dst).write_bytes(Path(src).read_bytes()[:100])  # a partial copy, then the disk fills up
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(q.os, "rename", cross_device)
+    monkeypatch.setattr(q.os, "rename", _cross_device)
     monkeypatch.setattr(q.shutil, "copy2", disk_full)
     quarantine = tmp_path / "q"
     res = CliRunner().invoke(main, ["remove", str(album), "--apply", "--no-cache", "--move-to", str(quarantine)])
@@ -103,17 +110,9 @@ def test_full_disk_on_the_quarantine_side_is_reported_and_rolled_back(tmp_path: 
 def test_cross_device_move_is_a_verified_copy(tmp_path: Path, datasets: Path, monkeypatch) -> None:
     import imagetwins.quarantine as q
 
-    album = tmp_path / "album"
-    album.mkdir()
-    photo = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[0]
-    for k in range(2):
-        shutil.copy(photo, album / f"copy{k}.jpg")
+    album = _copies_of_one_photo(tmp_path, datasets, 2)
     before = _digests(album)
-
-    def cross_device(src, dst):
-        raise OSError(errno.EXDEV, "Invalid cross-device link")
-
-    monkeypatch.setattr(q.os, "rename", cross_device)
+    monkeypatch.setattr(q.os, "rename", _cross_device)
     quarantine = tmp_path / "q"
     res = CliRunner().invoke(main, ["remove", str(album), "--apply", "--no-cache", "--move-to", str(quarantine)])
     assert res.exit_code == 0, res.output
