@@ -70,7 +70,7 @@ def _unit(rng, n, d=32):
 def test_cosine_search_equals_brute_force(seed: int, monkeypatch) -> None:
     import imagetwins.search as search
 
-    monkeypatch.setattr(search, "COSINE_BLOCK", 37)  # many block edges
+    monkeypatch.setattr(search.cosine, "COSINE_BLOCK", 37)  # many block edges
     rng = np.random.default_rng(seed)
     x = _unit(rng, 400)
     x[200:260] = x[:60] + 0.2 * _unit(rng, 60)

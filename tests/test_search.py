@@ -50,8 +50,8 @@ def clustered_hashes(draw):
 @pytest.fixture
 def tiny_blocks(monkeypatch):
     """Small blocks so that short inputs cross many block boundaries."""
-    monkeypatch.setattr(search, "ROW_BLOCK", 4)
-    monkeypatch.setattr(search, "COL_BLOCK", 7)
+    monkeypatch.setattr(search.hamming, "ROW_BLOCK", 4)
+    monkeypatch.setattr(search.hamming, "COL_BLOCK", 7)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

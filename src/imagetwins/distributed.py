@@ -126,7 +126,7 @@ def pairs_dask(encodings: np.ndarray, method: str = "phash", threshold: float | 
     dist_dtype = np.float32 if method == "cnn" else np.uint16
     pairs = search.Pairs.concat([search.Pairs(np.asarray(a, np.int64), np.asarray(b, np.int64),
                                               np.asarray(d).astype(dist_dtype)) for a, b, d in results])
-    return search._sorted(pairs) if len(pairs) else search.Pairs.empty(dist_dtype)
+    return pairs.sorted() if len(pairs) else search.Pairs.empty(dist_dtype)
 
 
 def find_duplicates_dask(
@@ -158,7 +158,7 @@ def find_duplicates_dask(
     """
     from distributed import get_client
 
-    from imagetwins.finder import result_from_pairs
+    from imagetwins.results import result_from_pairs
 
     client = client or get_client()
     if method == "cnn":
@@ -179,7 +179,7 @@ def find_duplicates_dask(
     dist_dtype = np.float32 if method == "cnn" else np.uint16
     pairs = search.Pairs.concat([search.Pairs(np.asarray(a, np.int64), np.asarray(b, np.int64),
                                               np.asarray(d).astype(dist_dtype)) for a, b, d in results])
-    pairs = search._sorted(pairs) if len(pairs) else search.Pairs.empty(dist_dtype)
+    pairs = pairs.sorted() if len(pairs) else search.Pairs.empty(dist_dtype)
     result = result_from_pairs(paths, np.empty(0), digests, pairs, method, threshold)
     result.failures = failures
     return result

@@ -24,6 +24,8 @@ from imagetwins.io import ImageReadError, ReadFailure, content_digest, open_imag
 
 MODEL_DIR = Path(__file__).parent / "models"
 DEFAULT_MODEL = MODEL_DIR / "efficientnet_lite0.onnx"
+#: the name of the CNN method where a method is named by string (CLI, index, Dask, sweep)
+CNN_METHOD = "cnn"
 #: the ``cnn`` method (CLI, index, Dask, sweep): the bundled model summed over all 8 orientations
 CNN_ORIENTATIONS = 8
 #: its cosine similarity with the best recall at >= 99.5 % pair precision (benchmarks/quality.py)
@@ -119,7 +121,7 @@ class Embedder:
         if self._session is None:
             import onnxruntime as ort
 
-            from imagetwins.hashing import default_workers
+            from imagetwins.workers import default_workers
 
             opts = ort.SessionOptions()
             opts.intra_op_num_threads = self.threads or default_workers()
@@ -162,7 +164,7 @@ class Embedder:
         """Decode files on threads (JPEG at reduced scale) while the model runs, in batches."""
         import warnings
 
-        from imagetwins.hashing import default_workers
+        from imagetwins.workers import default_workers
 
         paths = [os.fspath(p) for p in paths]
         result = EmbedResult()

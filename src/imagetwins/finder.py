@@ -9,69 +9,22 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from imagetwins import hashing, search
-from imagetwins.embedding import CNN_DEFAULT_SIMILARITY, cnn_embedder
+from imagetwins import hashing
+from imagetwins.embedding import CNN_METHOD, cnn_embedder
 from imagetwins.io import ReadFailure, find_images
+from imagetwins.results import DuplicateGroup, FindResult, groups_from_encodings, result_from_pairs
 
-#: the CNN method's name where a method name is expected (see ``embedding.cnn_embedder``)
-CNN_METHOD = "cnn"
+__all__ = ["CNN_METHOD", "DuplicateGroup", "Encoded", "FindResult", "encode", "find_duplicate_groups",
+           "groups_from_encodings", "result_from_pairs"]
 
 if TYPE_CHECKING:
     from imagetwins.index import Index
-
-
-@dataclass
-class DuplicateGroup:
-    """Files that are duplicates of each other (connected by matches within the threshold)."""
-
-    files: list[str]
-    max_distance: int  # largest Hamming distance of a match in the group (0 for CNN groups)
-    exact: bool  # every file in the group is byte-identical
-    min_similarity: float | None = None  # CNN groups: lowest cosine similarity of a match
-
-
-@dataclass
-class FindResult:
-    """Outcome of :func:`find_duplicate_groups`."""
-
-    method: str
-    threshold: int
-    files: list[str]
-    hashes: np.ndarray
-    pairs: search.Pairs
-    groups: list[DuplicateGroup]
-    failures: list[ReadFailure] = field(default_factory=list)
-    seconds: float = 0.0
-
-    @property
-    def files_in_groups(self) -> int:
-        return sum(len(g.files) for g in self.groups)
-
-    def to_dict(self) -> dict:
-        """Plain data for JSON output."""
-        return {
-            "method": self.method,
-            "threshold": self.threshold,
-            "images": len(self.files),
-            "unreadable": [{"path": f.path, "reason": f.reason} for f in self.failures],
-            "groups": [
-                {"files": g.files, "max_distance": g.max_distance, "exact": g.exact,
-                 **({"min_similarity": round(g.min_similarity, 4)} if g.min_similarity is not None else {})}
-                for g in self.groups
-            ],
-            "pairs": [
-                {"a": self.files[i], "b": self.files[j], "distance": int(d)}
-                for i, j, d in zip(self.pairs.left.tolist(), self.pairs.right.tolist(),
-                                   self.pairs.distance.tolist())
-            ],
-            "seconds": round(self.seconds, 3),
-        }
 
 
 def find_duplicate_groups(
@@ -153,64 +106,3 @@ def encode(files: Sequence[str | os.PathLike], method: str = "phash", workers: i
     return Encoded(enc.paths, enc.hashes[method], enc.digests, enc.failures)
 
 
-def groups_from_encodings(
-    paths: Sequence[str],
-    hashes: np.ndarray,
-    digests: Sequence[str],
-    method: str = "phash",
-    threshold: int | None = None,
-    workers: int | None = None,
-    progress: bool = False,
-) -> FindResult:
-    """Search encodings already made (by :func:`imagetwins.hashing.hash_files` or an index) for groups.
-
-    Byte-identical files (equal ``digests``) are always grouped, whatever the threshold.
-    """
-    is_cnn = method == CNN_METHOD
-    if threshold is None:
-        threshold = CNN_DEFAULT_SIMILARITY if is_cnn else hashing.get_method(method).default_threshold
-    paths = list(paths)
-    if is_cnn:
-        pairs = (search.cosine_pairs(hashes, threshold, progress=progress) if len(paths)
-                 else search.Pairs.empty(np.float32))
-    else:
-        pairs = search.method_pairs(hashes, method, threshold, workers=workers, progress=progress)
-    return result_from_pairs(paths, hashes, digests, pairs, method, threshold)
-
-
-def result_from_pairs(paths: Sequence[str], encodings: np.ndarray, digests: Sequence[str], pairs: search.Pairs,
-                      method: str, threshold: float) -> FindResult:
-    """Groups from matches found on one machine or on a cluster, byte-identical files added."""
-    is_cnn = method == CNN_METHOD
-    paths = list(paths)
-    # Byte-identical files hash alike, so they are already among the pairs; the digest pass adds the
-    # "exact" label and keeps them grouped even at threshold 0 under any future hash.
-    exact = search.equal_key_pairs([d or f"unknown:{i}" for i, d in enumerate(digests)])
-    if is_cnn:
-        exact = search.Pairs(exact.left, exact.right, np.ones(len(exact), np.float32))
-    merged = _union_pairs(pairs, exact)
-    n = len(paths)
-    labels = search.connected_components(n, merged.left, merged.right)
-    # the weakest match inside each group (not its diameter, which may be weaker)
-    if is_cnn:
-        group_score = np.ones(n, dtype=np.float64)
-        np.minimum.at(group_score, labels[merged.left], merged.distance.astype(np.float64))
-    else:
-        group_score = np.zeros(n, dtype=np.float64)
-        np.maximum.at(group_score, labels[merged.left], merged.distance.astype(np.float64))
-    groups = []
-    for members in search.groups_from_labels(labels):
-        same_bytes = len({digests[i] for i in members}) == 1 and bool(digests[members[0]])
-        score = float(group_score[labels[members[0]]])
-        groups.append(DuplicateGroup([paths[i] for i in members], 0 if is_cnn else int(score), same_bytes,
-                                     score if is_cnn else None))
-    return FindResult(method, threshold, paths, encodings, merged, groups)
-
-
-def _union_pairs(a: search.Pairs, b: search.Pairs) -> search.Pairs:
-    if not len(b):
-        return a
-    both = search.Pairs.concat([a, b])
-    key = both.left * (int(both.right.max(initial=0)) + 1) + both.right
-    _, first = np.unique(key, return_index=True)
-    return search.Pairs(both.left[first], both.right[first], both.distance[first])

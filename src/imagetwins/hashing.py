@@ -26,6 +26,8 @@ from imagetwins.io import (
     quiet_decoder_warnings,
     read_bytes,
 )
+from imagetwins.search.dihedral import dihedral_variants  # noqa: F401  (re-exported: its old home)
+from imagetwins.workers import default_workers
 
 #: JPEGs are decoded at the smallest DCT scale that keeps at least this many pixels per side. Smaller
 #: (the hash's own 8 or 32 px) is faster but moves AHash/DHash bits away from imagededup's full decode
@@ -157,22 +159,6 @@ HASH_METHODS: dict[str, HashMethod] = {
 CLASSIC_METHODS = ("phash", "ahash", "dhash", "whash")
 
 
-def dihedral_variants(hashes: np.ndarray) -> np.ndarray:
-    """The 8 orientations of 256-bit dihedral hashes: ``(N, 4)`` uint64 -> ``(N, 8, 4)``.
-
-    Order: as is, mirrored, flipped, turned 180, then the same four transposed. Each is exactly the
-    hash of the correspondingly transformed image (up to coefficients that are exactly zero).
-    """
-    h = np.ascontiguousarray(np.asarray(hashes, dtype=np.uint64)).reshape(-1, 4)
-    bits = np.unpackbits(h.astype(">u8").view(np.uint8), axis=-1).reshape(-1, 16, 16).astype(bool)
-    freq = np.arange(1, 17)
-    odd_h = np.broadcast_to(freq[None, :] % 2 == 1, (16, 16))  # odd horizontal frequency
-    odd_v = odd_h.T
-    flips = [bits, bits ^ odd_h, bits ^ odd_v, bits ^ odd_h ^ odd_v]
-    variants = np.stack(flips + [np.swapaxes(b, -1, -2) for b in flips], axis=1)
-    return bits_to_words(variants.reshape(len(h), 8, 256))
-
-
 def get_method(name: str) -> HashMethod:
     """Look a hash method up by name (case-insensitive), with a helpful error."""
     try:
@@ -248,14 +234,6 @@ class EncodeResult:
     hashes: dict[str, np.ndarray] = field(default_factory=dict)
     digests: list[str] = field(default_factory=list)
     failures: list[ReadFailure] = field(default_factory=list)
-
-
-def default_workers() -> int:
-    """Worker threads to use: the CPUs this process may run on."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
 
 
 def _thumbnails(path: str, methods: Sequence[HashMethod]) -> tuple[str, list[np.ndarray]] | ReadFailure:

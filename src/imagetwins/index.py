@@ -22,8 +22,9 @@ import numpy as np
 
 from imagetwins import hashing, search
 from imagetwins.embedding import CNN_DEFAULT_SIMILARITY, cnn_embedder
-from imagetwins.finder import CNN_METHOD as CNN
+from imagetwins.embedding import CNN_METHOD as CNN
 from imagetwins.io import find_images
+from imagetwins.results import FindResult, groups_from_encodings
 
 SCHEMA_VERSION = 1
 #: files encoded per transaction: a crash loses at most this much work
@@ -349,10 +350,8 @@ class Index:
         return self.db.execute(sql + " ORDER BY path", args).fetchall()
 
     def find_duplicates(self, method: str = "phash", threshold: int | None = None,
-                        root: str | os.PathLike | None = None, workers: int | None = None):
+                        root: str | os.PathLike | None = None, workers: int | None = None) -> FindResult:
         """Duplicate groups among the indexed files (optionally those under ``root``)."""
-        from imagetwins.finder import groups_from_encodings
-
         paths, hashes = self.load(method, root)
         return groups_from_encodings(paths, hashes, self.digests(paths), method, threshold, workers)
 

@@ -18,8 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from imagetwins.finder import FindResult
 from imagetwins.keep import choose_keeper, file_info
+from imagetwins.results import FindResult
 
 JOURNAL = "manifest.jsonl"
 SUMMARY = "manifest.json"

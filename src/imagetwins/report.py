@@ -20,9 +20,9 @@ from pathlib import Path
 
 from PIL import Image
 
-from imagetwins.finder import FindResult
 from imagetwins.io import ImageReadError, open_image
 from imagetwins.keep import choose_keeper, file_info
+from imagetwins.results import FindResult
 
 THUMB = 160
 
@@ -42,7 +42,7 @@ def thumbnail_data_uri(path: str | os.PathLike, size: int = THUMB) -> str:
 def report_data(result: FindResult, keep_in: Sequence[str | os.PathLike] = (), workers: int | None = None,
                 progress: bool = False) -> dict:
     """Everything the page shows, as plain data (groups sorted by size, largest first)."""
-    from imagetwins.hashing import default_workers
+    from imagetwins.workers import default_workers
 
     files = [f for g in result.groups for f in g.files]
     bar = None

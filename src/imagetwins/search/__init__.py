@@ -1,0 +1,65 @@
+"""Exact search over encodings, and turning matched pairs into duplicate groups.
+
+One module per job; every public name is re-exported here, so ``from imagetwins.search import X`` works:
+
+- :mod:`.pairs` -- :class:`Pairs` (the result of every search) and the threaded block runner;
+- :mod:`.hamming` -- blocked brute-force Hamming search, all pairs or query vs database;
+- :mod:`.multi_index` -- pigeonhole multi-index Hamming search and its exact cost planner;
+- :mod:`.dihedral` -- 256-bit dihedral hashes matched in all 8 orientations;
+- :mod:`.cosine` -- blocked cosine similarity for vectors, exact top-k, faiss top-k;
+- :mod:`.groups` -- byte-identical pairs, connected components, groups largest first;
+- :mod:`.imagededup` -- imagededup's ``{name: [matches]}`` shape and its removal rule.
+
+Nothing here knows about methods, files or images: callers pass arrays.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from imagetwins.search.cosine import (
+    COSINE_BLOCK,
+    approximate_topk,
+    as_vectors,
+    cosine_pairs,
+    cosine_query,
+    cosine_topk,
+    similarity_threshold,
+)
+from imagetwins.search.dihedral import closest_per_pair, dihedral_pairs, dihedral_query, dihedral_variants
+from imagetwins.search.groups import connected_components, equal_key_pairs, groups_from_labels, groups_from_pairs
+from imagetwins.search.hamming import as_hashes, bits_threshold, hamming_pairs, hamming_query
+from imagetwins.search.imagededup import duplicate_map, files_to_remove
+from imagetwins.search.multi_index import MultiIndexPlan, plan_multi_index
+from imagetwins.search.pairs import Pairs, run_blocks, union_pairs
+
+__all__ = [
+    "COSINE_BLOCK", "MultiIndexPlan", "Pairs", "approximate_topk", "as_hashes", "as_vectors", "bits_threshold",
+    "closest_per_pair", "connected_components", "cosine_pairs", "cosine_query", "cosine_topk", "dihedral_pairs",
+    "dihedral_query", "dihedral_variants", "duplicate_map", "equal_key_pairs", "files_to_remove",
+    "groups_from_labels", "groups_from_pairs", "hamming_pairs", "hamming_query", "method_pairs", "method_query",
+    "plan_multi_index", "run_blocks", "similarity_threshold", "union_pairs",
+]
+
+
+def method_pairs(hashes: np.ndarray, method: str, threshold: int, workers: int | None = None,
+                 progress: bool = False) -> Pairs:
+    """All matching pairs for the hashes of a named method (dihedral methods match all orientations).
+
+    Kept for code written against earlier versions; it looks the method's own search up by name.
+    """
+    from imagetwins.hashing import get_method  # by name only: the search itself knows no methods
+
+    if get_method(method).dihedral:
+        return dihedral_pairs(hashes, threshold, workers, progress=progress)
+    return hamming_pairs(hashes, threshold, workers, progress=progress)
+
+
+def method_query(queries: np.ndarray, database: np.ndarray, method: str, threshold: int,
+                 workers: int | None = None) -> Pairs:
+    """``(query, database)`` matches for the hashes of a named method (see :func:`method_pairs`)."""
+    from imagetwins.hashing import get_method
+
+    if get_method(method).dihedral:
+        return dihedral_query(queries, database, threshold, workers)
+    return hamming_query(queries, database, threshold, workers)

@@ -1,0 +1,64 @@
+"""Pairs into duplicate groups: byte-identical keys, connected components, groups largest first."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from imagetwins.search.pairs import Pairs
+
+__all__ = ["connected_components", "equal_key_pairs", "groups_from_labels", "groups_from_pairs"]
+
+
+def equal_key_pairs(keys: Sequence[str]) -> Pairs:
+    """Pairs ``i < j`` whose keys are equal (e.g. content digests: byte-identical files)."""
+    first: dict[str, int] = {}
+    left, right = [], []
+    for j, k in enumerate(keys):
+        i = first.setdefault(k, j)
+        if i != j:
+            left.append(i)
+            right.append(j)
+    n = len(left)
+    return Pairs(np.array(left, np.int64), np.array(right, np.int64), np.zeros(n, np.uint8))
+
+
+def connected_components(n: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Component label of each of ``n`` nodes given edges; a label is the smallest node index in it."""
+    labels = np.arange(n, dtype=np.int64)
+    left = np.asarray(left, np.int64)
+    right = np.asarray(right, np.int64)
+    if len(left) == 0:
+        return labels
+    while True:
+        low = np.minimum(labels[left], labels[right])
+        before = labels.copy()
+        np.minimum.at(labels, left, low)
+        np.minimum.at(labels, right, low)
+        # pointer jumping: follow labels to their roots so long chains collapse in log steps
+        while True:
+            jumped = labels[labels]
+            if np.array_equal(jumped, labels):
+                break
+            labels = jumped
+        if np.array_equal(labels, before):
+            return labels
+
+
+def groups_from_pairs(n: int, pairs: Pairs) -> list[np.ndarray]:
+    """Duplicate groups (connected components with two or more members), largest first.
+
+    Each group is a sorted array of node indices; groups of equal size are ordered by first member.
+    """
+    return groups_from_labels(connected_components(n, pairs.left, pairs.right))
+
+
+def groups_from_labels(labels: np.ndarray) -> list[np.ndarray]:
+    """Groups of two or more nodes sharing a component label, largest first (see :func:`groups_from_pairs`)."""
+    order = np.argsort(labels, kind="stable")
+    sorted_labels = labels[order]
+    cuts = np.flatnonzero(np.diff(sorted_labels)) + 1
+    groups = [g for g in np.split(order, cuts) if len(g) > 1]
+    groups.sort(key=lambda g: (-len(g), g[0]))
+    return groups

@@ -1,0 +1,76 @@
+"""The result of every search: matched index pairs with their scores, and the threaded block runner."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Pairs", "run_blocks", "union_pairs"]
+
+
+@dataclass
+class Pairs:
+    """Matches as three aligned arrays: ``left[k]`` and ``right[k]`` are at ``distance[k]``."""
+
+    left: np.ndarray
+    right: np.ndarray
+    distance: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.left)
+
+    @classmethod
+    def empty(cls, dist_dtype: type = np.uint8) -> Pairs:
+        return cls(np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, dist_dtype))
+
+    @classmethod
+    def concat(cls, parts: Sequence[Pairs]) -> Pairs:
+        parts = [p for p in parts if len(p)]
+        if not parts:
+            return cls.empty()
+        return cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("left", "right", "distance")))
+
+    def sorted(self) -> Pairs:
+        """The same pairs ordered by ``(left, right)``."""
+        order = np.lexsort((self.right, self.left))
+        return Pairs(self.left[order], self.right[order], self.distance[order])
+
+
+def union_pairs(a: Pairs, b: Pairs) -> Pairs:
+    """Pairs of ``a`` and ``b`` with each ``(left, right)`` once (``a``'s score wins)."""
+    if not len(b):
+        return a
+    both = Pairs.concat([a, b])
+    key = both.left * (int(both.right.max(initial=0)) + 1) + both.right
+    _, first = np.unique(key, return_index=True)
+    return Pairs(both.left[first], both.right[first], both.distance[first])
+
+
+def run_blocks(fn: Callable[[object], Pairs], tasks: list, workers: int, progress: bool = False) -> Pairs:
+    """Run ``fn`` over tasks on threads (numpy releases the GIL), with an optional progress bar."""
+    bar = None
+    if progress and len(tasks) > 1:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(tasks), desc="searching", unit="block", leave=False)
+    out = []
+    try:
+        if workers <= 1 or len(tasks) <= 1:
+            results = map(fn, tasks)
+            for r in results:
+                out.append(r)
+                if bar is not None:
+                    bar.update(1)
+        else:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                for r in pool.map(fn, tasks):
+                    out.append(r)
+                    if bar is not None:
+                        bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+    return Pairs.concat(out)
