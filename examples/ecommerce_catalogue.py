@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from imagetwins.finder import find_duplicate_groups
-from imagetwins.keep import choose_keeper, file_info
+from imagetwins.keep import decide_groups
 from imagetwins.report import write_html_report
 
 
@@ -18,11 +18,12 @@ def main(catalogue: Path, out_dir: Path) -> dict:
     result = find_duplicate_groups(catalogue, method="dihedral", recursive=True)
     out_dir.mkdir(parents=True, exist_ok=True)
     page = write_html_report(result, out_dir / "catalogue-review.html")
-    keep = {g.files[0]: choose_keeper([file_info(f) for f in g.files]).path for g in result.groups}
+    # the original of each group: highest resolution, camera format over a re-save, oldest, shortest name
+    decisions = decide_groups([g.files for g in result.groups])
+    keep = {g.files[0]: d.keeper for g, d in zip(result.groups, decisions)}
     print(f"{len(result.groups)} groups of near-duplicate product photos; review page: {page}")
-    for group in result.groups:
-        best = choose_keeper([file_info(f) for f in group.files]).path
-        print(f"keep {best} ({len(group.files) - 1} other copies)")
+    for d in decisions:
+        print(f"keep {d.keeper} ({len(d.remove)} other copies)")
     return {"groups": result.groups, "keep": keep, "report": page}
 
 

@@ -14,7 +14,7 @@ from imagetwins.quarantine import apply_plan, default_quarantine, plan_removal, 
 
 def main(photos: Path, apply: bool = False, then_undo: bool = False) -> dict:
     result = find_duplicate_groups(photos, method="phash", threshold=10, recursive=True)
-    plan = plan_removal(result, roots=[photos])  # keeps the highest resolution, largest, oldest
+    plan = plan_removal(result, roots=[photos])  # keeps the original (imagetwins.keep)
     for src, group, keeper in plan.moves:
         print(f"group {group}: would move {src}, keeping {keeper}")
     out = {"plan": plan}

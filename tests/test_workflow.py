@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -23,7 +24,7 @@ def _digests(folder: Path) -> dict[str, str]:
 @pytest.fixture
 def album(tmp_path: Path, datasets: Path) -> Path:
     """12 real photos; a downscaled copy of #0 (lower resolution, so #0 is kept), a byte copy of #1 in a
-    sub-folder, a recompressed copy of #2 under a hostile name."""
+    sub-folder made an hour later (so #1 is kept), a recompressed copy of #2 under a hostile name."""
     root = tmp_path / "album"
     (root / "trip").mkdir(parents=True)
     photos = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[:12]
@@ -31,6 +32,8 @@ def album(tmp_path: Path, datasets: Path) -> Path:
         shutil.copy(p, root / p.name)
     Image.open(photos[0]).resize((240, 160)).save(root / "trip" / "small.jpg", quality=90)
     shutil.copy(photos[1], root / "trip" / "copy.jpg")
+    later = (root / photos[1].name).stat().st_mtime + 3600
+    os.utime(root / "trip" / "copy.jpg", (later, later))
     Image.open(photos[2]).save(root / "<img src=x onerror=alert(1)>.jpg", quality=60)
     return root
 

@@ -43,6 +43,19 @@ def main() -> None:
     """
 
 
+def _keep_options(f):
+    """--keep and --keep-in, the same on find, report and remove."""
+    from imagetwins.keep import KEEP_RULES
+
+    f = click.option("--keep-in", multiple=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+                     help="Reference folder (repeatable): files in it are always kept, never touched.")(f)
+    return click.option("--keep", "keep_rule", type=click.Choice(KEEP_RULES), default="original",
+                        show_default=True,
+                        help="Which file of a group to keep: original = highest resolution, then the camera "
+                             "format over a lossless re-save, then the older capture date, then the shorter "
+                             "name; largest/smallest file; newest/oldest capture date.")(f)
+
+
 @main.command()
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--method", "-m", type=click.Choice(FIND_METHODS), default="phash", show_default=True,
@@ -71,10 +84,11 @@ def main() -> None:
 @click.option("--dask-workers", type=click.IntRange(1), default=None,
               help="Run on a local Dask cluster of this many worker processes; needs imagetwins[dask].")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+@_keep_options
 def find(directory: Path, method: str, threshold: int, recursive: bool, json_out: Path | None,
          csv_out: Path | None, workers: int | None, db_path: Path | None, no_cache: bool, against: Path | None,
          report_out: Path | None, fail_on_duplicates: bool, scheduler: str | None, dask_workers: int | None,
-         quiet: bool) -> None:
+         quiet: bool, keep_rule: str, keep_in: tuple[Path, ...]) -> None:
     """Find groups of duplicate images in DIRECTORY.
 
     Byte-identical files are always grouped; other images are grouped when their hashes differ in at
@@ -102,20 +116,23 @@ def find(directory: Path, method: str, threshold: int, recursive: bool, json_out
             click.echo(f"warning: skipped {f.path}: {f.reason}", err=True)
     else:
         result = _scan(directory, method, threshold, recursive, workers, no_cache, quiet, db_path)
-    keepers = _keepers(result)
+    decisions = _decide(result, keep_rule, keep_in, workers)
+    keepers = [d.keeper or g.files[0] for d, g in zip(decisions, result.groups)]
     if json_out is not None:
         data = result.to_dict()
-        for g, keep in zip(data["groups"], keepers):
+        for g, keep, d in zip(data["groups"], keepers, decisions):
             g["keep"] = keep
+            g["also_keep"] = d.keep[1:]
         _write_json(data, json_out)
     if csv_out is not None:
         _write_csv(csv_out, ["group", "path", "exact", "max_distance", "keep"],
-                   ([gi, path, int(g.exact), g.max_distance, int(path == keep)]
-                    for gi, (g, keep) in enumerate(zip(result.groups, keepers), 1) for path in g.files))
+                   ([gi, path, int(g.exact), g.max_distance, int(path in d.keep)]
+                    for gi, (g, d) in enumerate(zip(result.groups, decisions), 1) for path in g.files))
     if report_out is not None:
         from imagetwins.report import write_html_report
 
-        write_html_report(result, report_out, workers=workers, progress=_show_progress(quiet))
+        write_html_report(result, report_out, keep_in=keep_in, keep_rule=keep_rule, workers=workers,
+                          progress=_show_progress(quiet))
     if quiet or str(json_out) == "-":
         _exit_for(fail_on_duplicates, bool(result.groups))
         return
@@ -130,7 +147,7 @@ def find(directory: Path, method: str, threshold: int, recursive: bool, json_out
             kind = f"up to {g.max_distance} bits apart"
         click.secho(f"group {gi}: {len(g.files)} files, {kind}", bold=True)
         for path in g.files:
-            click.echo(f"  {'keep' if path == keepers[gi - 1] else '    '}  {path}")
+            click.echo(f"  {'keep' if path in decisions[gi - 1].keep else '    '}  {path}")
     click.echo(
         f"{len(result.files)} images read, {len(result.failures)} unreadable, "
         f"{len(result.groups)} duplicate groups holding {result.files_in_groups} files "
@@ -198,20 +215,11 @@ def _exit_for(fail_on_duplicates: bool, found: bool) -> None:
         sys.exit(EXIT_DUPLICATES)
 
 
-def _keepers(result) -> list[str]:
-    """The file the keep policy keeps in each group (highest resolution, largest, oldest)."""
-    from imagetwins.keep import choose_keeper, file_info
+def _decide(result, keep_rule: str, keep_in: tuple[Path, ...], workers: int | None):
+    """The keep policy's verdict per group (see imagetwins.keep)."""
+    from imagetwins.keep import decide_groups
 
-    keep = []
-    for g in result.groups:
-        infos = []
-        for f in g.files:
-            try:
-                infos.append(file_info(f))
-            except OSError:
-                continue
-        keep.append(choose_keeper(infos).path if infos else g.files[0])
-    return keep
+    return decide_groups([g.files for g in result.groups], keep_in=keep_in, rule=keep_rule, workers=workers)
 
 
 def _encode_reference(ref: Path, method: str, recursive: bool, workers: int | None, no_cache: bool, quiet: bool):
@@ -331,11 +339,10 @@ def _scan(directory: Path, method: str, threshold: float | None, recursive: bool
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=Path("report.html"),
               show_default=True, help="Where to write the page.")
-@click.option("--keep-in", multiple=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="Prefer to keep files in this folder (repeatable).")
+@_keep_options
 @_scan_options
-def report(directory: Path, output: Path, keep_in: tuple[Path, ...], method: str, threshold: int | None,
-           recursive: bool, workers: int | None, no_cache: bool, quiet: bool) -> None:
+def report(directory: Path, output: Path, keep_in: tuple[Path, ...], keep_rule: str, method: str,
+           threshold: int | None, recursive: bool, workers: int | None, no_cache: bool, quiet: bool) -> None:
     """Write an HTML page to review the duplicate groups in DIRECTORY.
 
     One self-contained file (thumbnails embedded) that opens offline in any browser: groups side by
@@ -349,7 +356,8 @@ def report(directory: Path, output: Path, keep_in: tuple[Path, ...], method: str
     from imagetwins.report import write_html_report
 
     result = _scan(directory, method, threshold, recursive, workers, no_cache, quiet)
-    write_html_report(result, output, keep_in=keep_in, workers=workers, progress=_show_progress(quiet))
+    write_html_report(result, output, keep_in=keep_in, keep_rule=keep_rule, workers=workers,
+                      progress=_show_progress(quiet))
     if not quiet:
         click.echo(f"{len(result.groups)} duplicate groups holding {result.files_in_groups} files -> {output}")
 
@@ -382,12 +390,11 @@ def plot(directory: Path, filename: str, output: Path | None, method: str, thres
 @click.option("--apply", "apply_", is_flag=True, help="Really move the files (default: only show the plan).")
 @click.option("--move-to", type=click.Path(file_okay=False, path_type=Path),
               help="Quarantine folder [default: DIRECTORY.imagetwins-quarantine/<time> beside DIRECTORY].")
-@click.option("--keep-in", multiple=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="Prefer to keep files in this folder (repeatable); otherwise keep the highest resolution, "
-                   "then the largest file, then the oldest.")
+@_keep_options
 @_scan_options
-def remove(directory: Path, apply_: bool, move_to: Path | None, keep_in: tuple[Path, ...], method: str,
-           threshold: int | None, recursive: bool, workers: int | None, no_cache: bool, quiet: bool) -> None:
+def remove(directory: Path, apply_: bool, move_to: Path | None, keep_in: tuple[Path, ...], keep_rule: str,
+           method: str, threshold: int | None, recursive: bool, workers: int | None, no_cache: bool,
+           quiet: bool) -> None:
     """Move duplicates out of DIRECTORY into a quarantine folder, keeping one file per group.
 
     Without --apply nothing is touched: the plan is printed. With --apply files are moved (never
@@ -403,7 +410,7 @@ def remove(directory: Path, apply_: bool, move_to: Path | None, keep_in: tuple[P
     from imagetwins.quarantine import apply_plan, default_quarantine, plan_removal
 
     result = _scan(directory, method, threshold, recursive, workers, no_cache, quiet)
-    plan = plan_removal(result, roots=[directory], keep_in=keep_in)
+    plan = plan_removal(result, roots=[directory], keep_in=keep_in, rule=keep_rule)
     for path, why in plan.refused:
         click.echo(f"warning: not moving {path}: {why}", err=True)
     if not apply_:

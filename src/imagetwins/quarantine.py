@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from imagetwins.keep import choose_keeper, file_info
+from imagetwins.keep import Decision, decide_groups
 from imagetwins.results import FindResult
 
 JOURNAL = "manifest.jsonl"
@@ -52,28 +52,27 @@ def sha256_file(path: str | os.PathLike) -> str:
 
 
 def plan_removal(result: FindResult, roots: Sequence[str | os.PathLike],
-                 keep_in: Sequence[str | os.PathLike] = ()) -> Plan:
-    """Choose a keeper per group and list the rest for moving. Files outside ``roots`` are refused."""
+                 keep_in: Sequence[str | os.PathLike] = (), rule: str = "original",
+                 decisions: Sequence[Decision] | None = None) -> Plan:
+    """List the files to move: each group's non-kept files (see :mod:`imagetwins.keep`).
+
+    Files outside ``roots`` are refused. ``decisions`` (from :func:`imagetwins.keep.decide_groups`)
+    are computed here when not given.
+    """
     real_roots = [Path(r).resolve() for r in roots]
+    if decisions is None:
+        decisions = decide_groups([g.files for g in result.groups], keep_in=keep_in, rule=rule)
     moves, keepers, refused = [], [], []
-    for gi, group in enumerate(result.groups, 1):
-        infos = []
-        for f in group.files:
-            try:
-                infos.append(file_info(f))
-            except OSError as exc:
-                refused.append((f, f"cannot read it now ({exc.strerror or exc})"))
-        if len(infos) < 2:
+    for gi, d in enumerate(decisions, 1):
+        refused += d.unreadable
+        if d.keeper is None:
             continue  # never remove the last copy
-        keeper = choose_keeper(infos, keep_in)
-        keepers.append(keeper.path)
-        for info in infos:
-            if info.path == keeper.path:
+        keepers.append(d.keeper)
+        for path in d.remove:
+            if not any(Path(path).resolve().is_relative_to(r) for r in real_roots):
+                refused.append((path, "outside the scanned folders"))
                 continue
-            if not any(Path(info.path).resolve().is_relative_to(r) for r in real_roots):
-                refused.append((info.path, "outside the scanned folders"))
-                continue
-            moves.append((info.path, gi, keeper.path))
+            moves.append((path, gi, d.keeper))
     return Plan(moves, keepers, refused)
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from PIL import Image
 
 from imagetwins.io import ImageReadError, open_image
-from imagetwins.keep import choose_keeper, file_info
+from imagetwins.keep import FileInfo, decide_groups, file_infos
 from imagetwins.results import FindResult
 
 THUMB = 160
@@ -40,39 +40,41 @@ def thumbnail_data_uri(path: str | os.PathLike, size: int = THUMB) -> str:
 
 
 def report_data(result: FindResult, keep_in: Sequence[str | os.PathLike] = (), workers: int | None = None,
-                progress: bool = False) -> dict:
+                progress: bool = False, keep_rule: str = "original") -> dict:
     """Everything the page shows, as plain data (groups sorted by size, largest first)."""
     from imagetwins.workers import default_workers
 
     files = [f for g in result.groups for f in g.files]
+    infos = file_infos(files, workers)
+    decisions = decide_groups([g.files for g in result.groups], keep_in=keep_in, rule=keep_rule, infos=infos)
     bar = None
     if progress and files:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=len(files), unit="img", desc="thumbnails", leave=False)
 
-    def one(path: str) -> tuple:
-        out = (file_info(path), thumbnail_data_uri(path))
+    def one(path: str) -> str:
+        out = thumbnail_data_uri(path)
         if bar is not None:
             bar.update(1)
         return out
 
     with ThreadPoolExecutor(max_workers=workers or default_workers()) as pool:
-        info = dict(zip(files, pool.map(one, files)))
+        thumbs = dict(zip(files, pool.map(one, files)))
     if bar is not None:
         bar.close()
     groups = []
-    for g in result.groups:
-        infos = [info[f][0] for f in g.files]
-        keeper = choose_keeper(infos, keep_in)
-        groups.append({
-            "exact": g.exact,
-            "max_distance": g.max_distance,
-            "min_similarity": g.min_similarity,
-            "files": [{"path": i.path, "name": os.path.basename(i.path), "width": i.width, "height": i.height,
-                       "bytes": i.size, "mtime": time.strftime("%Y-%m-%d %H:%M", time.localtime(i.mtime)),
-                       "keep": i.path == keeper.path, "thumb": info[i.path][1]} for i in infos],
-        })
+    for g, d in zip(result.groups, decisions):
+        cards = []
+        for path in g.files:
+            i = infos[path]
+            if not isinstance(i, FileInfo):
+                i = FileInfo(path, 0, 0, 0, 0.0)
+            cards.append({"path": path, "name": os.path.basename(path), "width": i.width, "height": i.height,
+                          "bytes": i.size, "mtime": time.strftime("%Y-%m-%d %H:%M", time.localtime(i.mtime)),
+                          "keep": path in d.keep, "thumb": thumbs[path]})
+        groups.append({"exact": g.exact, "max_distance": g.max_distance, "min_similarity": g.min_similarity,
+                       "files": cards})
     return {
         "method": result.method, "threshold": result.threshold, "images": len(result.files),
         "unreadable": [{"path": f.path, "reason": f.reason} for f in result.failures],
@@ -174,9 +176,10 @@ render();
 
 
 def write_html_report(result: FindResult, outfile: str | os.PathLike, keep_in: Sequence[str | os.PathLike] = (),
-                      workers: int | None = None, progress: bool = False, title: str = "imagetwins report") -> Path:
+                      workers: int | None = None, progress: bool = False, title: str = "imagetwins report",
+                      keep_rule: str = "original") -> Path:
     """Write the review page for a :class:`~imagetwins.finder.FindResult`; returns its path."""
-    data = report_data(result, keep_in=keep_in, workers=workers, progress=progress)
+    data = report_data(result, keep_in=keep_in, workers=workers, progress=progress, keep_rule=keep_rule)
     # "<" never appears raw inside the script element, so no file name can end it early
     payload = json.dumps(data).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     page = _PAGE.replace("__TITLE__", html.escape(title)).replace("__DATA__", payload)

@@ -1,0 +1,124 @@
+"""The keep rules (imagetwins.keep), decided once and used alike by find, report and remove."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from imagetwins.cli import main
+from imagetwins.keep import KEEP_RULES, decide_groups, file_info
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "images"
+DAY = 86400.0
+
+
+def _camera(datasets: Path, name: str) -> Path:
+    return datasets / "camera-photos" / "images" / name
+
+
+def _find_json(folder: Path, *args: str) -> list[dict]:
+    res = CliRunner().invoke(main, ["find", str(folder), "--no-cache", "--json", "-", *args])
+    assert res.exit_code == 0, res.output
+    return json.loads(res.output)["groups"]
+
+
+def _keeper_of(groups: list[dict], member: str) -> str:
+    group = next(g for g in groups if any(f.endswith(member) for f in g["files"]))
+    return os.path.basename(group["keep"])
+
+
+def test_readme_example_keeps_the_originals(tmp_path: Path) -> None:
+    folder = tmp_path / "images"
+    shutil.copytree(EXAMPLES, folder)
+    groups = _find_json(folder)
+    assert _keeper_of(groups, "beach_copy.jpg") == "beach.jpg"  # same bytes: the shorter name
+    assert _keeper_of(groups, "city_brighter.png") == "city.jpg"  # not the big PNG conversion
+    dihedral = _find_json(folder, "-m", "dihedral")
+    assert _keeper_of(dihedral, "forest_mirrored.jpg") == "forest.jpg"
+
+
+def test_a_jpeg_beats_its_png_resave_unless_asked_for_the_largest(tmp_path: Path, datasets: Path) -> None:
+    src = _camera(datasets, "mei__Canon_PowerShot_G11.jpg")
+    shutil.copy(src, tmp_path / "IMG_1.jpg")
+    with Image.open(src) as im:
+        im.reduce(4).save(tmp_path / "small.jpg")
+    with Image.open(tmp_path / "IMG_1.jpg") as im:
+        im.save(tmp_path / "a.png")  # same resolution, lossless, larger, shorter name
+    os.utime(tmp_path / "IMG_1.jpg", (1e9 + DAY, 1e9 + DAY))  # the JPEG is even newer on disk
+    os.utime(tmp_path / "a.png", (1e9, 1e9))
+    assert _keeper_of(_find_json(tmp_path), "a.png") == "IMG_1.jpg"
+    assert _keeper_of(_find_json(tmp_path, "--keep", "largest"), "a.png") == "a.png"
+    assert _keeper_of(_find_json(tmp_path, "--keep", "smallest"), "a.png") == "small.jpg"
+
+
+def test_capture_date_beats_file_time_and_newest_oldest(tmp_path: Path, datasets: Path) -> None:
+    src = _camera(datasets, "mei__Canon_PowerShot_S400.jpg")  # taken 2004:02:01 13:59:31
+    shutil.copy(src, tmp_path / "later.jpg")
+    with Image.open(src) as im:  # same picture, EXIF date moved a year later, re-encoded
+        exif = im.getexif()
+        exif.get_ifd(0x8769)[36867] = "2005:02:01 13:59:31"
+        im.save(tmp_path / "b.jpg", exif=exif, quality=95)
+    os.utime(tmp_path / "later.jpg", (2e9, 2e9))  # file time says later.jpg is the newer one
+    os.utime(tmp_path / "b.jpg", (1e9, 1e9))
+    info = file_info(tmp_path / "later.jpg")
+    assert info.taken is not None and info.captured < file_info(tmp_path / "b.jpg").captured
+    assert _keeper_of(_find_json(tmp_path), "b.jpg") == "later.jpg"  # older capture, longer name
+    assert _keeper_of(_find_json(tmp_path, "--keep", "oldest"), "b.jpg") == "later.jpg"
+    assert _keeper_of(_find_json(tmp_path, "--keep", "newest"), "b.jpg") == "b.jpg"
+
+
+def test_newest_and_oldest_fall_back_to_file_times(tmp_path: Path) -> None:
+    for name, t in (("x.jpg", 1e9), ("y.jpg", 1e9 + DAY), ("zz.jpg", 1e9 + 2 * DAY)):
+        shutil.copy(EXAMPLES / "market.jpg", tmp_path / name)
+        os.utime(tmp_path / name, (t, t))
+    [d] = decide_groups([[str(tmp_path / n) for n in ("zz.jpg", "x.jpg", "y.jpg")]], rule="newest")
+    assert os.path.basename(d.keeper) == "zz.jpg" and len(d.remove) == 2
+    [d] = decide_groups([[str(tmp_path / n) for n in ("zz.jpg", "x.jpg", "y.jpg")]], rule="oldest")
+    assert os.path.basename(d.keeper) == "x.jpg"
+
+
+def test_displayed_dimensions_follow_exif_orientation(datasets: Path) -> None:
+    rotated = file_info(_camera(datasets, "cartridgeocr__PXL_20210515_181305750.jpg"))  # stored 4032x3024, tag 6
+    assert (rotated.width, rotated.height) == (3024, 4032)
+
+
+def test_reference_folders_are_never_touched(tmp_path: Path) -> None:
+    album, ref = tmp_path / "album", tmp_path / "album" / "master"
+    ref.mkdir(parents=True)
+    shutil.copy(EXAMPLES / "beach.jpg", album / "beach.jpg")  # full size, outside the reference folder
+    shutil.copy(EXAMPLES / "beach_small.jpg", ref / "beach_small.jpg")
+    shutil.copy(EXAMPLES / "beach_copy.jpg", ref / "beach_copy.jpg")
+    groups = _find_json(album, "-r", "--keep-in", str(ref))
+    [g] = groups
+    assert os.path.basename(g["keep"]) == "beach_copy.jpg"  # the best file inside the reference folder
+    assert [os.path.basename(p) for p in g["also_keep"]] == ["beach_small.jpg"]  # kept although smaller
+    runner = CliRunner()
+    res = runner.invoke(main, ["remove", str(album), "-r", "--no-cache", "--keep-in", str(ref), "--apply",
+                               "--move-to", str(tmp_path / "q")])
+    assert res.exit_code == 0, res.output
+    assert sorted(p.name for p in ref.iterdir()) == ["beach_copy.jpg", "beach_small.jpg"]
+    assert not (album / "beach.jpg").exists() and (tmp_path / "q" / "beach.jpg").exists()
+
+
+def test_report_marks_the_same_keeper_as_find(tmp_path: Path) -> None:
+    from imagetwins.finder import find_duplicate_groups
+    from imagetwins.report import report_data
+
+    result = find_duplicate_groups(EXAMPLES)
+    for rule in KEEP_RULES:
+        page = report_data(result, keep_rule=rule)
+        decided = decide_groups([g.files for g in result.groups], rule=rule)
+        assert [[f["path"] for f in g["files"] if f["keep"]] for g in page["groups"]] == [d.keep for d in decided]
+
+
+def test_unknown_rule_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown keep rule"):
+        decide_groups([[str(EXAMPLES / "beach.jpg")]], rule="prettiest")
+    res = CliRunner().invoke(main, ["find", str(EXAMPLES), "--keep", "prettiest"])
+    assert res.exit_code == 2 and "prettiest" in res.output
