@@ -224,20 +224,20 @@ def _decide(result, keep_rule: str, keep_in: tuple[Path, ...], workers: int | No
 
 def _encode_reference(ref: Path, method: str, recursive: bool, workers: int | None, no_cache: bool, quiet: bool):
     """Paths and encodings of the reference collection: an index file, or a folder (cached by default)."""
-    from imagetwins.index import Index, IndexMismatchError, default_cache_path
+    from imagetwins.index import Index, IndexFileError, default_cache_path
     from imagetwins.io import find_images
 
     try:
-        if ref.is_file():
-            with Index(ref, methods=[method]) as idx:
+        if not ref.is_dir():
+            with Index(ref, methods=[method], readonly=True) as idx:
                 return idx.load(method)
         if no_cache:
             enc = _encode_files(find_images(ref, recursive=recursive), method, workers, quiet)
             return enc.paths, enc.encodings
-        with Index(default_cache_path(ref), methods=[method]) as idx:
-            idx.update(ref, recursive=recursive, workers=workers, progress=_show_progress(quiet))
+        with Index(default_cache_path(ref), methods=[method], create_folder=True) as idx:
+            idx.update(ref, recursive=recursive, workers=workers, progress=_show_progress(quiet), methods=[method])
             return idx.load(method, root=ref)
-    except IndexMismatchError as exc:
+    except IndexFileError as exc:
         raise click.ClickException(str(exc)) from None
 
 
@@ -311,22 +311,23 @@ def _scan(directory: Path, method: str, threshold: float | None, recursive: bool
           no_cache: bool, quiet: bool, db_path: Path | None = None):
     """Find the groups (through the cache unless ``no_cache``) and report unreadable files."""
     from imagetwins.finder import find_duplicate_groups
-    from imagetwins.index import Index, IndexMismatchError, default_cache_path
+    from imagetwins.index import Index, IndexFileError, default_cache_path
 
     threshold = _check_threshold(method, threshold)
     cache = None
     if not no_cache:
         try:
-            cache = Index(db_path or default_cache_path(directory), methods=[method])
-        except IndexMismatchError as exc:
-            raise click.ClickException(str(exc)) from None
-        except (OSError, sqlite3.Error) as exc:
+            cache = (Index(db_path, methods=[method]) if db_path is not None
+                     else Index(default_cache_path(directory), methods=[method], create_folder=True))
+        except (IndexFileError, OSError, sqlite3.Error) as exc:
             if db_path is not None:
-                raise click.ClickException(f"cannot use the index {db_path}: {exc}") from None
+                raise click.ClickException(str(exc)) from None
             click.echo(f"warning: no cache this time ({exc}); every image is decoded", err=True)
     try:
         result = find_duplicate_groups(directory, method=method, threshold=threshold, recursive=recursive,
                                        workers=workers, progress=_show_progress(quiet), cache=cache)
+    except IndexFileError as exc:
+        raise click.ClickException(str(exc)) from None
     finally:
         if cache is not None:
             cache.close()
@@ -518,12 +519,12 @@ _methods_option = click.option("--method", "-m", "methods", multiple=True, type=
                                help="Methods to keep (repeatable; default phash; cnn keeps CNN vectors).")
 
 
-def _open_index(db_path: Path, methods: tuple[str, ...] | list[str]):
-    from imagetwins.index import Index, IndexMismatchError
+def _open_index(db_path: Path, methods: tuple[str, ...] | list[str], readonly: bool = False):
+    from imagetwins.index import Index, IndexFileError
 
     try:
-        return Index(db_path, methods=list(methods) or ["phash"])
-    except IndexMismatchError as exc:
+        return Index(db_path, methods=list(methods), readonly=readonly)
+    except IndexFileError as exc:
         raise click.ClickException(str(exc)) from None
 
 
@@ -536,12 +537,26 @@ def _open_index(db_path: Path, methods: tuple[str, ...] | list[str]):
 @click.option("--quiet", "-q", is_flag=True)
 def index_update(directory: Path, db_path: Path, methods: tuple[str, ...], recursive: bool, workers: int | None,
                  quiet: bool) -> None:
-    """Add new and changed images under DIRECTORY to the index; forget deleted ones."""
+    """Add new and changed images under DIRECTORY to the index; forget deleted ones.
+
+    Every method the index already holds is kept up to date too, so no encoding goes stale; -m adds
+    a method (default for a new index: phash). Unreadable files are named with the reason.
+    """
+    from imagetwins.index import IndexFileError
+
     with _open_index(db_path, methods) as idx:
-        st = idx.update(directory, recursive=recursive, workers=workers, progress=_show_progress(quiet))
-        if not quiet:
-            click.echo(f"{st.added} added, {st.changed} changed, {st.removed} removed, {st.unchanged} unchanged, "
-                       f"{st.unreadable} unreadable ({st.seconds:.1f} s) -> {db_path}")
+        try:
+            st = idx.update(directory, recursive=recursive, workers=workers, progress=_show_progress(quiet))
+        except IndexFileError as exc:
+            raise click.ClickException(str(exc)) from None
+        errors = idx.errors(directory)
+        held = idx.stored_methods()
+    for path, reason in errors:
+        click.echo(f"warning: unreadable {path}: {reason}", err=True)
+    if not quiet:
+        completed = f", {st.completed} given the methods they lacked" if st.completed else ""
+        click.echo(f"{st.added} added, {st.changed} changed, {st.removed} removed, {st.unchanged} unchanged"
+                   f"{completed}, {len(errors)} unreadable ({st.seconds:.1f} s, {', '.join(held)}) -> {db_path}")
 
 
 @index.command("query")
@@ -553,11 +568,14 @@ def index_update(directory: Path, db_path: Path, methods: tuple[str, ...], recur
 @click.option("--json", "as_json", is_flag=True, help="Print matches as JSON.")
 def index_query(images: Path, db_path: Path, method: str, threshold: int | None, as_json: bool) -> None:
     """Which indexed images duplicate IMAGES (a file or a folder)? Nothing is added to the index."""
-    if not db_path.exists():
-        raise click.ClickException(f"no index at {db_path}; make one with 'imagetwins index update DIR --db ...'")
+    from imagetwins.index import IndexFileError
+
     threshold = _check_threshold(method, threshold)
-    with _open_index(db_path, [method]) as idx:
-        matches = idx.query(images, method=method, threshold=threshold)
+    with _open_index(db_path, [], readonly=True) as idx:
+        try:
+            matches = idx.query(images, method=method, threshold=threshold)
+        except IndexFileError as exc:
+            raise click.ClickException(str(exc)) from None
     if as_json:
         click.echo(json.dumps([{"query": q, "match": m, "distance": d} for q, m, d in matches], indent=2))
         return
@@ -569,10 +587,6 @@ def index_query(images: Path, db_path: Path, method: str, threshold: int | None,
 @index.command("stats")
 @_db_option
 def index_stats(db_path: Path) -> None:
-    """Files, encodings and size of an index."""
-    if not db_path.exists():
-        raise click.ClickException(f"no index at {db_path}")
-    from imagetwins.index import Index
-
-    with Index(db_path, methods=[]) as idx:
+    """Files, encodings per method, unreadable files (with the reason) and size of an index."""
+    with _open_index(db_path, [], readonly=True) as idx:
         click.echo(json.dumps(idx.stats(), indent=2))

@@ -69,7 +69,7 @@ def find_duplicate_groups(
     if cache is not None:
         if not is_folder:
             raise ValueError("a cache works on a folder; pass the folder rather than a list of files")
-        cache.update(paths, recursive=recursive, workers=workers, progress=progress)
+        cache.update(paths, recursive=recursive, workers=workers, progress=progress, methods=[method])
         names, hashes = cache.load(method, root=paths)
         # the index keeps resolved absolute paths; show them under the folder as the caller named it
         real = str(Path(paths).resolve())

@@ -15,7 +15,7 @@ import os
 import sqlite3
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +23,7 @@ import numpy as np
 from imagetwins import hashing, search
 from imagetwins.embedding import CNN_DEFAULT_SIMILARITY, cnn_embedder
 from imagetwins.embedding import CNN_METHOD as CNN
-from imagetwins.io import find_images
+from imagetwins.io import ReadFailure, find_images
 from imagetwins.results import FindResult, groups_from_encodings
 
 SCHEMA_VERSION = 1
@@ -31,8 +31,16 @@ SCHEMA_VERSION = 1
 BATCH = 256
 
 
-class IndexMismatchError(RuntimeError):
-    """The index cannot be used as asked: made with other encoder parameters, or by a newer schema."""
+class IndexFileError(RuntimeError):
+    """The index file cannot be used: not an index, unreadable, read-only, or its folder is missing.
+
+    The message is one line naming the file and the reason.
+    """
+
+
+class IndexMismatchError(IndexFileError):
+    """The index cannot be used as asked: made with other encoder parameters, by a newer schema, or
+    without the method asked for."""
 
 
 def encoder_identity(method: str) -> dict:
@@ -60,7 +68,11 @@ class UpdateStats:
     removed: int = 0
     unchanged: int = 0
     unreadable: int = 0
+    #: unchanged files that were encoded with a method they lacked
+    completed: int = 0
     seconds: float = 0.0
+    #: files that could not be read in this run, with the reason
+    failures: list[ReadFailure] = field(default_factory=list)
 
     @property
     def encoded(self) -> int:
@@ -115,20 +127,87 @@ class Index:
     >>> result = idx.find_duplicates("phash", threshold=10)   # doctest: +SKIP
     """
 
-    def __init__(self, path: str | os.PathLike, methods: Sequence[str] = ("phash",)) -> None:
+    def __init__(self, path: str | os.PathLike, methods: Sequence[str] = ("phash",), readonly: bool = False,
+                 create_folder: bool = False) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.readonly = readonly
         self.methods = [_method_name(m) for m in methods]
-        self.db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute("PRAGMA foreign_keys=ON")
-        self._init_schema()
-        self._check_encoders()
         self._cache: dict[str, tuple[list[str], np.ndarray]] = {}
+        self._verified: set[str] = set()
+        self.db: sqlite3.Connection | None = None
+        try:
+            self.db = self._connect(create_folder)
+            self._init_schema()
+            self._check_encoders(self.methods)
+        except sqlite3.Error as exc:
+            self.close()
+            raise self._explain(exc) from None
+        except IndexFileError:
+            self.close()
+            raise
+
+    def _explain(self, exc: sqlite3.Error) -> IndexFileError:
+        """One line for a SQLite error: which file, and what it means for the user."""
+        msg = str(exc)
+        if "not a database" in msg:
+            return IndexFileError(f"{self.path} is not an imagetwins index (not an SQLite file)")
+        if "readonly" in msg or "read-only" in msg:
+            return IndexFileError(f"cannot write to the index {self.path}: {msg}")
+        if "unable to open" in msg and not self.readonly:
+            return IndexFileError(f"cannot write to the index {self.path} or its folder ({msg})")
+        return IndexFileError(f"cannot use the index {self.path}: {msg}")
+
+    def _connect(self, create_folder: bool) -> sqlite3.Connection:
+        if self.path.is_dir():
+            raise IndexFileError(f"{self.path} is a folder, not an index file")
+        if self.readonly:
+            if not self.path.is_file():
+                raise IndexFileError(f"no index at {self.path}; make one with 'imagetwins index update DIR "
+                                     f"--db {self.path}'")
+            # mode=ro never writes; immutable=1 reads a WAL index whose folder we may not write to either
+            uri = self.path.resolve().as_uri()
+            try:
+                db = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=60, isolation_level=None)
+                db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            except sqlite3.OperationalError:
+                db = sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None)
+                db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return db
+        parent = self.path.parent
+        if not parent.is_dir():
+            if not create_folder:
+                raise IndexFileError(f"cannot create the index {self.path}: the folder {parent} does not exist")
+            try:
+                parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise IndexFileError(f"cannot create the folder of the index {self.path}: "
+                                     f"{exc.strerror or exc}") from None
+        if self.path.exists():
+            try:
+                with open(self.path, "r+b"):
+                    pass
+            except OSError as exc:
+                raise IndexFileError(f"cannot write to the index {self.path}: {exc.strerror or exc}") from None
+        return sqlite3.connect(self.path, timeout=60, isolation_level=None)
 
     # -- schema ---------------------------------------------------------------------------------
     def _init_schema(self) -> None:
+        tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if tables and "meta" not in tables:
+            raise IndexFileError(f"{self.path} is an SQLite file but not an imagetwins index; "
+                                 "it is left untouched")
+        if self.readonly:
+            if not tables:
+                raise IndexFileError(f"{self.path} is an empty file, not an imagetwins index")
+            row = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+            if row is None or int(row[0]) != SCHEMA_VERSION:
+                raise IndexMismatchError(f"{self.path} has index schema {row[0] if row else 'unknown'}; this "
+                                         f"imagetwins reads schema {SCHEMA_VERSION}")
+            return
+        # only now that the file is known to be ours (or empty) may it be changed
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("PRAGMA foreign_keys=ON")
         with self._transaction():
             for stmt in _SCHEMA.strip().split(";\n"):
                 if stmt.strip():
@@ -147,18 +226,41 @@ class Index:
                     self.db.execute(stmt)
             self.db.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION),))
 
-    def _check_encoders(self) -> None:
-        with self._transaction():
-            for m in self.methods:
-                want = json.dumps(encoder_identity(m), sort_keys=True)
-                row = self.db.execute("SELECT identity FROM encoders WHERE method=?", (m,)).fetchone()
-                if row is None:
-                    self.db.execute("INSERT INTO encoders VALUES (?, ?)", (m, want))
-                elif row[0] != want:
-                    raise IndexMismatchError(
-                        f"{self.path} holds {m} encodings made with other parameters ({row[0]}); this "
-                        f"imagetwins makes {want}. Use another --db, or delete this one to rebuild it."
-                    )
+    def stored_methods(self) -> list[str]:
+        """The methods this index holds encodings for (its registered encoders)."""
+        return sorted(r[0] for r in self.db.execute("SELECT method FROM encoders"))
+
+    def _check_encoders(self, methods: Sequence[str]) -> None:
+        """Refuse methods stored with other parameters; register new ones (unless read-only)."""
+        todo = [m for m in methods if m not in self._verified]
+        if not todo:
+            return
+        stored = dict(self.db.execute("SELECT method, identity FROM encoders").fetchall())
+        for m in todo:
+            want = json.dumps(encoder_identity(m), sort_keys=True)
+            if m in stored and stored[m] != want:
+                raise IndexMismatchError(
+                    f"{self.path} holds {m} encodings made with other parameters ({stored[m]}); this "
+                    f"imagetwins makes {want}. Use another --db, or delete this one to rebuild it."
+                )
+        new = [m for m in todo if m not in stored]
+        if new and not self.readonly:
+            with self._transaction():
+                self.db.executemany("INSERT OR IGNORE INTO encoders VALUES (?, ?)",
+                                    [(m, json.dumps(encoder_identity(m), sort_keys=True)) for m in new])
+        self._verified.update(m for m in todo if m in stored or not self.readonly)
+
+    def require(self, method: str) -> str:
+        """The stored name of ``method``; :class:`IndexMismatchError` naming the methods held if it is not held."""
+        name = _method_name(method)
+        held = self.stored_methods()
+        if name not in held:
+            has = ", ".join(held) if held else "no encodings yet"
+            raise IndexMismatchError(
+                f"{self.path} holds no {name} encodings (it holds: {has}); add them with "
+                f"'imagetwins index update DIR --db {self.path} -m {name}', or ask for one of those methods")
+        self._check_encoders([name])
+        return name
 
     class _Tx:
         def __init__(self, db: sqlite3.Connection) -> None:
@@ -175,7 +277,9 @@ class Index:
         return Index._Tx(self.db)
 
     def close(self) -> None:
-        self.db.close()
+        if self.db is not None:
+            self.db.close()
+            self.db = None
 
     def __enter__(self) -> Index:
         return self
@@ -185,12 +289,35 @@ class Index:
 
     # -- writing --------------------------------------------------------------------------------
     def update(self, root: str | os.PathLike, recursive: bool = True, workers: int | None = None,
-               progress: bool = False) -> UpdateStats:
+               progress: bool = False, methods: Sequence[str] | None = None) -> UpdateStats:
         """Bring the index in line with the files under ``root``: encode new and changed files, forget
         deleted ones. Unchanged files are not read; unreadable files are remembered with their reason
-        (and retried once they change)."""
+        (and retried once they change).
+
+        Parameters
+        ----------
+        methods : sequence of str, optional
+            Methods to bring up to date. Default: every method the index holds plus those it was
+            opened with (``phash`` for a new index opened with none), so no stored method is left
+            stale. A file's encodings of other methods are dropped when the file changes (they would
+            be stale); they are made again when asked for.
+        """
+        if self.readonly:
+            raise IndexFileError(f"{self.path} was opened read-only")
         start = time.perf_counter()
-        root = Path(root).resolve()
+        wanted = [_method_name(m) for m in methods] if methods is not None else sorted(
+            {*self.methods, *self.stored_methods()}) or ["phash"]
+        try:
+            self._check_encoders(wanted)
+            stats = self._update(Path(root).resolve(), recursive, workers, progress, wanted)
+        except sqlite3.Error as exc:
+            raise self._explain(exc) from None
+        self._cache.clear()
+        stats.seconds = time.perf_counter() - start
+        return stats
+
+    def _update(self, root: Path, recursive: bool, workers: int | None, progress: bool,
+                wanted: list[str]) -> UpdateStats:
         stats = UpdateStats()
         on_disk: dict[str, tuple[int, int]] = {}
         for p in find_images(root, recursive=recursive):
@@ -201,25 +328,31 @@ class Index:
                 on_disk[str(p)] = (-1, -1)  # a broken link or a vanished file: recorded with its reason
         where, args = self._under(root)
         known = {
-            path: (fid, size, mtime, n_enc)
-            for fid, path, size, mtime, n_enc in self.db.execute(
-                "SELECT f.id, f.path, f.size, f.mtime_ns, "
-                f"(SELECT count(*) FROM encodings e WHERE e.file_id=f.id AND e.method IN ({self._marks()})) "
-                f"FROM file_paths f WHERE {where}", (*self.methods, *args))
+            path: (fid, size, mtime, error, set(held.split(",")) if held else set())
+            for fid, path, size, mtime, error, held in self.db.execute(
+                "SELECT f.id, f.path, f.size, f.mtime_ns, f.error, "
+                "(SELECT group_concat(e.method) FROM encodings e WHERE e.file_id=f.id) "
+                f"FROM file_paths f WHERE {where}", args)
         }
         gone = [fid for path, (fid, *_rest) in known.items() if path not in on_disk]
-        todo: list[str] = []
+        # (methods to encode) -> files; a new or changed file gets every wanted method, an unchanged
+        # one only those it lacks
+        todo: dict[tuple[str, ...], list[str]] = {}
+        fresh: set[str] = set()
         for path, (size, mtime) in on_disk.items():
             old = known.get(path)
-            if old is None:
-                todo.append(path)
-                stats.added += 1
-            elif (old[1], old[2]) != (size, mtime):
-                todo.append(path)
-                stats.changed += 1
-            elif old[3] < len(self.methods) and not self._is_error(old[0]):
-                todo.append(path)  # a method added since: encode it for this file too
-                stats.changed += 1
+            if old is None or (old[1], old[2]) != (size, mtime):
+                todo.setdefault(tuple(wanted), []).append(path)
+                fresh.add(path)
+                if old is None:
+                    stats.added += 1
+                else:
+                    stats.changed += 1
+                continue
+            missing = tuple(m for m in wanted if m not in old[4])
+            if missing and old[3] is None:
+                todo.setdefault(missing, []).append(path)
+                stats.completed += 1
             else:
                 stats.unchanged += 1
         for i in range(0, len(gone), 900):
@@ -227,29 +360,24 @@ class Index:
                 chunk = gone[i:i + 900]
                 self.db.execute(f"DELETE FROM files WHERE id IN ({','.join('?' * len(chunk))})", chunk)
         stats.removed = len(gone)
+        total = sum(len(v) for v in todo.values())
         bar = None
-        if progress and todo:
+        if progress and total:
             from tqdm.auto import tqdm
 
-            bar = tqdm(total=len(todo), unit="img", desc="indexing", leave=False)
-        for i in range(0, len(todo), BATCH):
-            batch = todo[i:i + BATCH]
-            values, digests, failures = self._encode(batch, workers)
-            stats.unreadable += len(failures)
-            self._store(batch, on_disk, values, digests, failures)
-            if bar is not None:
-                bar.update(len(batch))
+            bar = tqdm(total=total, unit="img", desc="indexing", leave=False)
+        for which, paths in todo.items():
+            for i in range(0, len(paths), BATCH):
+                batch = paths[i:i + BATCH]
+                values, digests, failures = self._encode(batch, list(which), workers)
+                stats.unreadable += len(failures)
+                stats.failures += [ReadFailure(p, r) for p, r in failures.items()]
+                self._store(batch, on_disk, values, digests, failures, fresh)
+                if bar is not None:
+                    bar.update(len(batch))
         if bar is not None:
             bar.close()
-        self._cache.clear()
-        stats.seconds = time.perf_counter() - start
         return stats
-
-    def _is_error(self, fid: int) -> bool:
-        return self.db.execute("SELECT error IS NOT NULL FROM files WHERE id=?", (fid,)).fetchone()[0] == 1
-
-    def _marks(self) -> str:
-        return ",".join("?" * len(self.methods))
 
     @staticmethod
     def _under(root: str | os.PathLike) -> tuple[str, list]:
@@ -264,19 +392,19 @@ class Index:
             return db.execute("INSERT INTO dirs (path) VALUES (?) RETURNING id", (folder,)).fetchone()[0]
         return row[0]
 
-    def _encode(self, paths: list[str], workers: int | None) -> tuple[dict, dict, dict]:
+    def _encode(self, paths: list[str], methods: list[str], workers: int | None) -> tuple[dict, dict, dict]:
         """path -> {method: blob}, path -> digest, path -> reason it could not be read."""
         values: dict[str, dict[str, bytes]] = {}
         digests: dict[str, str] = {}
         failures: dict[str, str] = {}
-        hash_methods = [m for m in self.methods if m != CNN]
+        hash_methods = [m for m in methods if m != CNN]
         if hash_methods:
             enc = hashing.hash_files(paths, methods=hash_methods, workers=workers, warn=False)
             for i, p in enumerate(enc.paths):
                 digests[p] = enc.digests[i]
                 values[p] = {m: np.ascontiguousarray(enc.hashes[m][i]).astype("<u8").tobytes() for m in hash_methods}
             failures.update((f.path, f.reason) for f in enc.failures)
-        if CNN in self.methods:
+        if CNN in methods:
             emb = cnn_embedder(threads=workers).embed_files(paths, workers=workers, warn=False)
             for i, p in enumerate(emb.paths):
                 digests[p] = emb.digests[i]
@@ -284,7 +412,10 @@ class Index:
             failures.update((f.path, f.reason) for f in emb.failures if f.path not in values)
         return values, digests, failures
 
-    def _store(self, batch: list[str], stat_of: dict, values: dict, digests: dict, failures: dict) -> None:
+    def _store(self, batch: list[str], stat_of: dict, values: dict, digests: dict, failures: dict,
+               fresh: set[str]) -> None:
+        """Write a batch. A ``fresh`` (new or changed) file loses its old encodings of every method;
+        another only gains the methods encoded now."""
         with self._transaction() as db:
             dir_ids: dict[str, int] = {}
             for path in batch:
@@ -301,16 +432,24 @@ class Index:
                     "digest=excluded.digest, error=excluded.error RETURNING id",
                     (dir_ids[folder], name, size, mtime, digest, error)).fetchone()
                 fid = row[0]
-                db.execute("DELETE FROM encodings WHERE file_id=?", (fid,))
+                if path in fresh or not ok:
+                    db.execute("DELETE FROM encodings WHERE file_id=?", (fid,))
                 if ok:
-                    db.executemany("INSERT INTO encodings VALUES (?, ?, ?)",
+                    db.executemany("INSERT OR REPLACE INTO encodings VALUES (?, ?, ?)",
                                    [(fid, m, blob) for m, blob in values[path].items()])
 
     # -- reading --------------------------------------------------------------------------------
     def load(self, method: str, root: str | os.PathLike | None = None) -> tuple[list[str], np.ndarray]:
         """All paths with an encoding of ``method`` (optionally under ``root``) and their hashes
-        (``(N,)`` or ``(N, words)`` uint64), or their vectors (``(N, d)`` float32) for ``cnn``."""
-        name = _method_name(method)
+        (``(N,)`` or ``(N, words)`` uint64), or their vectors (``(N, d)`` float32) for ``cnn``.
+
+        Raises
+        ------
+        IndexMismatchError
+            The index holds no encodings of ``method`` (naming those it holds), rather than an empty
+            answer that would read as "no duplicates".
+        """
+        name = self.require(method)
         key = f"{name}|{root}"
         if key in self._cache:
             return self._cache[key]
@@ -387,14 +526,21 @@ class Index:
         return [(enc.paths[pairs.left[k]], paths[pairs.right[k]], int(pairs.distance[k])) for k in order]
 
     def stats(self) -> dict:
-        """Counts and size on disk."""
+        """Counts, size on disk, the unreadable files with their reasons, and per method how many
+        readable files lack its encoding (stale until the next ``update``)."""
         files = self.db.execute("SELECT count(*) FROM files").fetchone()[0]
-        errors = self.db.execute("SELECT count(*) FROM files WHERE error IS NOT NULL").fetchone()[0]
+        errors = self.errors()
         per_method = dict(self.db.execute("SELECT method, count(*) FROM encodings GROUP BY method").fetchall())
-        self.db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        readable = files - len(errors)
+        if not self.readonly:
+            self.db.execute("PRAGMA wal_checkpoint(PASSIVE)")
         size = self.path.stat().st_size + sum(
             Path(str(self.path) + s).stat().st_size for s in ("-wal",) if Path(str(self.path) + s).exists())
-        return {"path": str(self.path), "files": files, "unreadable": errors, "encodings": per_method,
+        return {"path": str(self.path), "files": files, "unreadable": len(errors),
+                "encodings": {m: per_method.get(m, 0) for m in self.stored_methods()},
+                "missing_encodings": {m: readable - per_method.get(m, 0) for m in self.stored_methods()
+                                      if per_method.get(m, 0) < readable},
+                "unreadable_files": [{"path": p, "reason": r} for p, r in errors],
                 "bytes": size, "bytes_per_file": round(size / files, 1) if files else 0.0,
                 "schema_version": SCHEMA_VERSION}
 

@@ -1,0 +1,189 @@
+"""The index and --against from the command line: bad index files, read-only indexes, methods an index
+does not hold, and keeping every stored method and the per-folder cache complete. Real images."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from imagetwins.cli import main
+from imagetwins.index import Index, default_cache_path
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def one_clear_line(res, *words: str) -> None:
+    """Exit 1, no traceback, and an 'Error:' line holding ``words``."""
+    assert res.exit_code == 1, res.output
+    assert res.exception is None or isinstance(res.exception, SystemExit), res.exception
+    assert "Traceback" not in res.output
+    line = [x for x in res.output.splitlines() if x.startswith("Error:")]
+    assert len(line) == 1, res.output
+    for w in words:
+        assert w in line[0], line[0]
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@contextlib.contextmanager
+def read_only(*paths: Path) -> Iterator[None]:
+    """Make files and folders unwritable, even for root (chattr +i), and undo it afterwards."""
+    if os.geteuid() != 0:
+        modes = [p.stat().st_mode for p in paths]
+        for p in paths:
+            p.chmod(0o555 if p.is_dir() else 0o444)
+        try:
+            yield
+        finally:
+            for p, m in zip(paths, modes):
+                p.chmod(m)
+        return
+    if shutil.which("chattr") is None or subprocess.run(["chattr", "+i", *map(str, paths)],
+                                                        capture_output=True).returncode:
+        pytest.skip("running as root on a file system without chattr +i: cannot make a file read-only")
+    try:
+        yield
+    finally:
+        subprocess.run(["chattr", "-i", *map(str, paths)], check=True)
+
+
+@pytest.fixture
+def album(tmp_path: Path, datasets: Path) -> Path:
+    """imagededup's mixed images (a photo, its resize, hflip and rotation, another photo, a corrupt file)."""
+    root = tmp_path / "album"
+    shutil.copytree(datasets / "imagededup-testdata" / "mixed_images", root)
+    return root
+
+
+@pytest.fixture
+def phash_db(tmp_path: Path, album: Path) -> Path:
+    db = tmp_path / "idx" / "phash.db"
+    db.parent.mkdir()
+    assert run("index", "update", album, "--db", db, "-m", "phash").exit_code == 0
+    return db
+
+
+def test_files_that_are_not_indexes_get_one_line(tmp_path: Path, album: Path, phash_db: Path) -> None:
+    text = tmp_path / "notes.db"
+    text.write_text("not a database\n")
+    corrupt = tmp_path / "corrupt.db"
+    corrupt.write_bytes(phash_db.read_bytes()[:100] + os.urandom(4000))
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    photo = album / "ukbench00120.jpg"
+    other_sqlite = tmp_path / "other.sqlite"
+    import sqlite3
+
+    con = sqlite3.connect(other_sqlite)
+    con.execute("CREATE TABLE t (x)")
+    con.commit()
+    con.close()
+    for bad in (text, corrupt, photo, empty, other_sqlite):
+        before = digest(bad)
+        for args in (["index", "query", album, "--db", bad], ["index", "stats", "--db", bad],
+                     ["find", album, "--against", bad]):
+            one_clear_line(run(*args), str(bad))
+        if bad is not empty:
+            one_clear_line(run("index", "update", album, "--db", bad), str(bad))
+        assert digest(bad) == before, f"{bad} was modified"
+    assert "not an imagetwins index" in run("index", "stats", "--db", text).output
+    assert "empty file" in run("find", album, "--against", empty).output
+
+
+def test_update_refuses_a_missing_folder_and_creates_nothing(tmp_path: Path, album: Path) -> None:
+    one_clear_line(run("index", "update", album, "--db", tmp_path / "no" / "such" / "x.db"), "does not exist")
+    assert not (tmp_path / "no").exists()
+    one_clear_line(run("find", album, "--db", tmp_path / "no" / "x.db"), "does not exist")
+    assert not (tmp_path / "no").exists()
+    res = run("index", "update", album, "--db", tmp_path)
+    assert res.exit_code == 2 and "is a directory" in res.output
+
+
+def test_read_only_index_is_read_but_never_written(album: Path, phash_db: Path) -> None:
+    before = digest(phash_db)
+    with read_only(phash_db, phash_db.parent):
+        one_clear_line(run("index", "update", album, "--db", phash_db), "cannot write", str(phash_db))
+        res = run("index", "query", album / "ukbench00120_resize.jpg", "--db", phash_db, "--json")
+        assert res.exit_code == 0, res.output
+        assert {m["match"].rsplit("/", 1)[1] for m in json.loads(res.stdout)} == {
+            "ukbench00120.jpg", "ukbench00120_resize.jpg"}
+        assert json.loads(run("index", "stats", "--db", phash_db).stdout)["encodings"] == {"phash": 5}
+        res = run("find", album, "--against", phash_db, "--fail-on-duplicates")
+        assert res.exit_code == 3, res.output
+    assert digest(phash_db) == before
+
+
+def test_methods_the_index_does_not_hold_stop_with_an_error(album: Path, phash_db: Path) -> None:
+    """A leakage gate must not pass because the index holds another method."""
+    before = digest(phash_db)
+    for method in ("dihedral", "whash", "cnn"):
+        one_clear_line(run("index", "query", album, "--db", phash_db, "-m", method),
+                       f"holds no {method} encodings", "it holds: phash")
+        one_clear_line(run("find", album, "--against", phash_db, "-m", method, "--fail-on-duplicates"),
+                       f"holds no {method} encodings", "it holds: phash")
+    assert digest(phash_db) == before
+    with Index(phash_db, readonly=True) as idx:
+        assert idx.stored_methods() == ["phash"]
+
+
+def test_query_adds_no_rows(tmp_path: Path, datasets: Path, album: Path, phash_db: Path) -> None:
+    before = json.loads(run("index", "stats", "--db", phash_db).stdout)
+    others = datasets / "ukbench-600" / "images"
+    res = run("index", "query", others, "--db", phash_db)
+    assert res.exit_code == 0, res.output
+    assert json.loads(run("index", "stats", "--db", phash_db).stdout) == before
+
+
+def test_update_keeps_every_stored_method_up_to_date(tmp_path: Path, datasets: Path, album: Path) -> None:
+    db = tmp_path / "both.db"
+    assert run("index", "update", album, "--db", db, "-m", "phash", "-m", "dihedral").exit_code == 0
+    for p in sorted((datasets / "photos-public" / "images").glob("*.jpg"))[:6]:
+        shutil.copy(p, album / p.name)
+    shutil.copy(album / "ukbench09268.jpg", album / "ukbench00120.jpg")  # changed content
+    res = run("index", "update", album, "--db", db)  # default methods
+    assert res.exit_code == 0 and "6 added, 1 changed" in res.output and "dihedral, phash" in res.output
+    stats = json.loads(run("index", "stats", "--db", db).stdout)
+    assert stats["encodings"] == {"dihedral": 11, "phash": 11} and stats["missing_encodings"] == {}
+    # a method added later is given to the files already there
+    res = run("index", "update", album, "--db", db, "-m", "whash")
+    assert "11 given the methods they lacked" in res.output
+    stats = json.loads(run("index", "stats", "--db", db).stdout)
+    assert stats["encodings"] == {"dihedral": 11, "phash": 11, "whash": 11}
+
+
+def test_update_and_stats_name_unreadable_files(tmp_path: Path, album: Path) -> None:
+    (album / "empty.jpg").touch()
+    db = tmp_path / "u.db"
+    res = run("index", "update", album, "--db", db)
+    assert res.exit_code == 0
+    warned = sorted(x for x in res.output.splitlines() if x.startswith("warning:"))
+    assert len(warned) == 2
+    assert str(album / "empty.jpg") in warned[0] and "empty file" in warned[0]
+    assert str(album / "ukbench09268_corrupt.jpg") in warned[1] and "not an image" in warned[1]
+    assert "2 unreadable" in res.output
+    stats = json.loads(run("index", "stats", "--db", db).stdout)
+    assert {(u["path"], u["reason"].split(" (")[0]) for u in stats["unreadable_files"]} == {
+        (str(album / "empty.jpg"), "empty file"),
+        (str(album / "ukbench09268_corrupt.jpg"), "not an image, or a format Pillow cannot read")}
+
+
+def test_folder_cache_keeps_every_method_used(album: Path) -> None:
+    """phash -> cnn -> phash: the cnn vectors survive, so a later cnn run embeds nothing."""
+    outs = [run("find", album, "-m", m).output for m in ("phash", "cnn", "phash")]
+    assert outs[0] == outs[2]
+    with Index(default_cache_path(album), readonly=True) as idx:
+        assert idx.stored_methods() == ["cnn", "phash"]
+        assert len(idx.load("cnn")[0]) == 5 and len(idx.load("phash")[0]) == 5
