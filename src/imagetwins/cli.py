@@ -9,12 +9,31 @@ import sys
 from pathlib import Path
 
 import click
+import numpy as np
 
 from imagetwins import __version__
-from imagetwins.hashing import HASH_METHODS
+from imagetwins.encoders import encoder_names, get_encoder
 
-#: what --method accepts where CNN embeddings work too
-FIND_METHODS = sorted([*HASH_METHODS, "cnn"])
+#: each method's default threshold, for the help texts
+_DEFAULT_THRESHOLDS = ", ".join(f"{n} {get_encoder(n).default_threshold}" for n in encoder_names())
+
+
+class MethodChoice(click.Choice):
+    """``--method``: any registered method (:mod:`imagetwins.encoders`), read when the command line is parsed,
+    so a method registered by a plug-in is accepted too."""
+
+    def __init__(self, output: str | None = None) -> None:
+        self.output = output
+        super().__init__([], case_sensitive=False)
+
+    @property
+    def choices(self) -> list[str]:
+        return encoder_names(self.output)
+
+    @choices.setter
+    def choices(self, value) -> None:  # click sets it in __init__; the registry is the source
+        pass
+
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -58,11 +77,11 @@ def _keep_options(f):
 
 @main.command()
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--method", "-m", type=click.Choice(FIND_METHODS), default="phash", show_default=True,
-              help="Hash used to compare images, or cnn for CNN embeddings (slower, finds crops too).")
+@click.option("--method", "-m", type=MethodChoice(), default="phash", show_default=True,
+              help="Method used to compare images: a hash, or cnn for CNN embeddings (slower, finds crops too).")
 @click.option("--threshold", "-t", type=float, default=None,
-              help="Largest Hamming distance that counts as a duplicate [default: 10 for the 64-bit hashes, "
-                   "72 of 256 for dihedral]; for cnn the smallest cosine similarity [default 0.82].")
+              help="Largest Hamming distance (hashes) or smallest cosine similarity (vector methods) that "
+                   f"counts as a duplicate [default: {_DEFAULT_THRESHOLDS}].")
 @click.option("--recursive", "-r", is_flag=True, help="Scan sub-folders too.")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write groups, pairs and unreadable files as JSON ('-' for stdout).")
@@ -161,19 +180,13 @@ def find(directory: Path, method: str, threshold: int, recursive: bool, json_out
 
 
 def _check_threshold(method: str, threshold: float | None) -> float | int | None:
-    """Hash thresholds are whole bits within the hash's width; CNN thresholds are similarities."""
-    from imagetwins.hashing import get_method
-
+    """The threshold in the method's own terms (whole bits, or a similarity), or a usage error."""
     if threshold is None:
         return None
-    if method == "cnn":
-        if not -1.0 <= threshold <= 1.0:
-            raise click.BadParameter("cnn thresholds are cosine similarities in -1..1", param_hint="--threshold")
-        return float(threshold)
-    nbits = get_method(method).nbits
-    if threshold != int(threshold) or not 0 <= threshold <= nbits:
-        raise click.BadParameter(f"{method} thresholds are whole bits, 0..{nbits}", param_hint="--threshold")
-    return int(threshold)
+    try:
+        return get_encoder(method).check_threshold(threshold)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--threshold") from None
 
 
 def _find_on_dask(directory: Path, method: str, threshold: int | None, recursive: bool, scheduler: str | None,
@@ -250,41 +263,38 @@ def _encode_files(files, method: str, workers: int | None, quiet: bool):
 def _find_against(directory: Path, against: Path, method: str, threshold: float | None, recursive: bool,
                   json_out: Path | None, csv_out: Path | None, workers: int | None, no_cache: bool,
                   fail_on_duplicates: bool, quiet: bool) -> None:
-    from imagetwins.embedding import CNN_DEFAULT_SIMILARITY
-    from imagetwins.hashing import get_method
     from imagetwins.io import find_images
-    from imagetwins.search import cosine_query, method_query
 
-    cnn = method == "cnn"
-    if threshold is None:
-        threshold = CNN_DEFAULT_SIMILARITY if cnn else get_method(method).default_threshold
+    encoder = get_encoder(method)
+    similarity = encoder.score_kind == "similarity"
+    threshold = encoder.threshold_or_default(threshold)
     ref_paths, ref_encodings = _encode_reference(against, method, recursive, workers, no_cache, quiet)
     enc = _encode_files(find_images(directory, recursive=recursive), method, workers, quiet)
     for f in enc.failures:
         click.echo(f"warning: skipped {f.path}: {f.reason}", err=True)
     matches: dict[str, list[tuple[str, float]]] = {}
     if len(enc.paths) and len(ref_paths):
-        pairs = (cosine_query(enc.encodings, ref_encodings, threshold) if cnn
-                 else method_query(enc.encodings, ref_encodings, method, threshold, workers))
-        for q, r, d in sorted(zip(pairs.left.tolist(), pairs.right.tolist(), pairs.distance.tolist()),
-                              key=lambda x: (x[0], -x[2] if cnn else x[2])):
-            matches.setdefault(enc.paths[q], []).append((ref_paths[r], round(float(d), 4) if cnn else int(d)))
+        pairs = encoder.query(enc.encodings, ref_encodings, threshold, workers, query_paths=enc.paths,
+                              database_paths=ref_paths)
+        for k in np.lexsort((encoder.best_first(pairs.distance), pairs.left)):
+            q, r, d = int(pairs.left[k]), int(pairs.right[k]), pairs.distance[k]
+            matches.setdefault(enc.paths[q], []).append((ref_paths[r], round(float(d), 4) if similarity else int(d)))
     if json_out is not None:
         data = {"method": method, "threshold": threshold, "images": len(enc.paths), "reference": str(against),
                 "reference_images": len(ref_paths), "with_duplicates": len(matches),
                 "unreadable": [{"path": f.path, "reason": f.reason} for f in enc.failures],
-                "matches": [{"query": q, "matches": [{"path": p, ("similarity" if cnn else "distance"): d}
+                "matches": [{"query": q, "matches": [{"path": p, encoder.score_kind: d}
                                                      for p, d in ms]}
                             for q, ms in matches.items()]}
         _write_json(data, json_out)
     if csv_out is not None:
-        _write_csv(csv_out, ["query", "match", "similarity" if cnn else "distance"],
+        _write_csv(csv_out, ["query", "match", encoder.score_kind],
                    ([q, p, d] for q, ms in matches.items() for p, d in ms))
     if not quiet and str(json_out) != "-":
         for q, ms in matches.items():
             click.secho(q, bold=True)
             for p, d in ms:
-                click.echo(f"  = {p}  ({f'similarity {d:.3f}' if method == 'cnn' else f'{d} bits'})")
+                click.echo(f"  = {p}  ({f'similarity {d:.3f}' if similarity else f'{d} bits'})")
         click.echo(f"{len(matches)} of {len(enc.paths)} images in {directory} have a duplicate among the "
                    f"{len(ref_paths)} images of {against} ({method}, threshold {threshold}); "
                    f"{len(enc.failures)} unreadable")
@@ -294,7 +304,7 @@ def _find_against(directory: Path, against: Path, method: str, threshold: float 
 def _scan_options(f):
     """Options shared by the commands that scan a folder for duplicates."""
     for opt in reversed([
-        click.option("--method", "-m", type=click.Choice(FIND_METHODS), default="phash", show_default=True,
+        click.option("--method", "-m", type=MethodChoice(), default="phash", show_default=True,
                      help="Hash used to compare images, or cnn for CNN embeddings."),
         click.option("--threshold", "-t", type=float, default=None,
                      help="Hamming distance (hashes) or cosine similarity (cnn) [default: the method's]."),
@@ -368,16 +378,19 @@ def report(directory: Path, output: Path, keep_in: tuple[Path, ...], keep_rule: 
 @click.argument("filename")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Save the picture (PNG) instead of showing it.")
-@click.option("--method", "-m", type=click.Choice(sorted(HASH_METHODS)), default="phash", show_default=True)
-@click.option("--threshold", "-t", type=click.IntRange(0, 256), default=None)
-def plot(directory: Path, filename: str, output: Path | None, method: str, threshold: int | None) -> None:
+@click.option("--method", "-m", type=MethodChoice(), default="phash", show_default=True,
+              help="Method used to compare images.")
+@click.option("--threshold", "-t", type=float, default=None,
+              help="Hamming distance (hashes) or cosine similarity (vector methods) [default: the method's].")
+@click.option("--recursive", "-r", is_flag=True, help="Scan sub-folders too (FILENAME relative to DIRECTORY).")
+def plot(directory: Path, filename: str, output: Path | None, method: str, threshold: float | None,
+         recursive: bool) -> None:
     """Show FILENAME (in DIRECTORY) beside its duplicates, as imagededup's plot_duplicates does."""
-    from imagetwins import methods as facade
+    from imagetwins.finder import find_duplicates_map
     from imagetwins.report import plot_duplicates
 
-    cls = {"phash": facade.PHash, "ahash": facade.AHash, "dhash": facade.DHash, "whash": facade.WHash,
-           "dihedral": facade.DihedralHash}[method]
-    found = cls(verbose=False).find_duplicates(image_dir=directory, scores=True, max_distance_threshold=threshold)
+    threshold = _check_threshold(method, threshold)
+    found = find_duplicates_map(directory, method=method, threshold=threshold, recursive=recursive)
     try:
         plot_duplicates(directory, found, filename, outfile=output)
     except ValueError as exc:
@@ -459,7 +472,7 @@ def undo(manifest: Path, quiet: bool) -> None:
 @click.option("--truth", type=click.Path(exists=True, path_type=Path),
               help="Ground truth: JSON ({file: [duplicates]} or a list of groups). Default: each sub-folder "
                    "of DIRECTORY is one group of duplicates.")
-@click.option("--method", "-m", "methods", multiple=True, type=click.Choice(FIND_METHODS),
+@click.option("--method", "-m", "methods", multiple=True, type=MethodChoice(),
               help="Methods to try (repeatable; default all hashes; add -m cnn for CNN embeddings, slower).")
 @click.option("--target-precision", type=click.FloatRange(0, 1), default=0.99, show_default=True,
               help="Recommend the highest recall at or above this pair precision.")
@@ -515,7 +528,7 @@ def index() -> None:
 
 _db_option = click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), required=True,
                           help="The index file (SQLite).")
-_methods_option = click.option("--method", "-m", "methods", multiple=True, type=click.Choice(FIND_METHODS),
+_methods_option = click.option("--method", "-m", "methods", multiple=True, type=MethodChoice(),
                                help="Methods to keep (repeatable; default phash; cnn keeps CNN vectors).")
 
 
@@ -562,7 +575,7 @@ def index_update(directory: Path, db_path: Path, methods: tuple[str, ...], recur
 @index.command("query")
 @click.argument("images", type=click.Path(exists=True, path_type=Path))
 @_db_option
-@click.option("--method", "-m", type=click.Choice(FIND_METHODS), default="phash", show_default=True)
+@click.option("--method", "-m", type=MethodChoice(), default="phash", show_default=True)
 @click.option("--threshold", "-t", type=float, default=None,
               help="Hamming distance, or cosine similarity for cnn. Default: the method's.")
 @click.option("--json", "as_json", is_flag=True, help="Print matches as JSON.")

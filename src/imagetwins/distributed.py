@@ -17,9 +17,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from imagetwins import hashing, search
-from imagetwins.embedding import CNN_DEFAULT_SIMILARITY
-from imagetwins.io import ReadFailure
+from imagetwins import search
+from imagetwins.encoders import Encoder, get_encoder
+from imagetwins.encoding import encode_files
+from imagetwins.io import ReadFailure, read_bytes
 
 
 def _is_url(path: str) -> bool:
@@ -49,38 +50,26 @@ def list_files(root: str | os.PathLike, recursive: bool = True) -> list[str]:
                   if wanted(p))
 
 
-def encode_partition(paths: Sequence[str], method: str) -> dict:
-    """Encode one partition on a worker; unreadable files come back as failures, never as errors."""
-    from imagetwins.finder import encode
-
-    if method == "cnn" or not any(_is_url(p) for p in paths):
-        # one thread: a worker process per core does the parallelism
-        enc = encode([p for p in paths if not _is_url(p)], method, workers=1)
-        unsupported = [(p, "the cnn method reads local files only; use a hash method for fsspec URLs")
-                       for p in paths if _is_url(p)]
-        return {"paths": enc.paths, "encodings": enc.encodings, "digests": enc.digests,
-                "failures": [(f.path, f.reason) for f in enc.failures] + unsupported}
+def _read(path: str) -> bytes:
+    """Bytes of a local file (size-limited, as everywhere) or of an fsspec URL."""
+    if not _is_url(path):
+        return read_bytes(path)
     import fsspec
 
-    from imagetwins.io import ImageReadError, content_digest, open_image
+    with fsspec.open(path, "rb") as fh:
+        return fh.read()
 
-    spec = hashing.get_method(method)
-    ok, digests, thumbs, failures = [], [], [], []
-    for p in paths:
-        try:
-            with fsspec.open(p, "rb") as fh:
-                data = fh.read()
-            img = open_image(data, min_size=max(hashing.DECODE_MIN_SIDE, *spec.size), path_for_messages=p)
-            thumbs.append(spec.thumbnail(img))
-            ok.append(p)
-            digests.append(content_digest(data))
-        except ImageReadError as exc:
-            failures.append((p, exc.reason))
-        except Exception as exc:  # network errors, permissions...: report, go on
-            failures.append((p, f"cannot read ({type(exc).__name__}: {exc})"))
-    words = hashing.bits_to_words(spec.bits(np.stack(thumbs))) if thumbs else np.empty((0, spec.words), np.uint64)
-    return {"paths": ok, "encodings": words[:, 0] if spec.words == 1 else words, "digests": digests,
-            "failures": failures}
+
+def encode_partition(paths: Sequence[str], method: str) -> dict:
+    """Encode one partition on a worker; unreadable files come back as failures, never as errors.
+
+    Local paths and fsspec URLs alike go through the one encoding loop, on one thread: a worker
+    process per core does the parallelism.
+    """
+    encoder = get_encoder(method).for_workers(1)
+    enc = encode_files(paths, [encoder], workers=1, warn=False, read=_read)
+    return {"paths": enc.paths, "encodings": enc.by_method[encoder.name], "digests": enc.digests,
+            "failures": [(f.path, f.reason) for f in enc.failures]}
 
 
 def search_block(a: dict, b: dict | None, method: str, threshold: float, offset_a: int, offset_b: int) -> tuple:
@@ -88,15 +77,14 @@ def search_block(a: dict, b: dict | None, method: str, threshold: float, offset_
 
     A partition is :func:`encode_partition`'s dict, or a bare array of encodings.
     """
+    encoder = get_encoder(method)
     a = a if isinstance(a, dict) else {"encodings": a}
     b = b if b is None or isinstance(b, dict) else {"encodings": b}
-    if method == "cnn":
-        pairs = (search.cosine_pairs(a["encodings"], threshold) if b is None
-                 else search.cosine_query(a["encodings"], b["encodings"], threshold))
-    elif b is None:
-        pairs = search.method_pairs(a["encodings"], method, int(threshold), workers=1)
+    if b is None:
+        pairs = encoder.pairs(a["encodings"], threshold, workers=1, paths=a.get("paths"))
     else:
-        pairs = search.method_query(a["encodings"], b["encodings"], method, int(threshold), workers=1)
+        pairs = encoder.query(a["encodings"], b["encodings"], threshold, workers=1, query_paths=a.get("paths"),
+                              database_paths=b.get("paths"))
     other = offset_a if b is None else offset_b
     return pairs.left + offset_a, pairs.right + other, pairs.distance
 
@@ -117,16 +105,20 @@ def pairs_dask(encodings: np.ndarray, method: str = "phash", threshold: float | 
     from distributed import get_client
 
     client = client or get_client()
-    if threshold is None:
-        threshold = CNN_DEFAULT_SIMILARITY if method == "cnn" else hashing.get_method(method).default_threshold
+    encoder = get_encoder(method)
+    threshold = encoder.threshold_or_default(threshold)
     parts = [encodings[i:i + partition_size] for i in range(0, len(encodings), partition_size)]
     encoded = client.scatter(parts)
     offsets = np.concatenate([[0], np.cumsum([len(p) for p in parts])]).astype(int)
-    results = _search_blocks(client, encoded, offsets, method, threshold)
-    dist_dtype = np.float32 if method == "cnn" else np.uint16
+    return _gather_pairs(_search_blocks(client, encoded, offsets, encoder.name, threshold), encoder)
+
+
+def _gather_pairs(results: list, encoder: Encoder) -> search.Pairs:
+    """The blocks' pairs as one sorted :class:`~imagetwins.search.Pairs` (scores as floats or bit counts)."""
+    dtype = np.float32 if encoder.score_kind == "similarity" else np.uint16
     pairs = search.Pairs.concat([search.Pairs(np.asarray(a, np.int64), np.asarray(b, np.int64),
-                                              np.asarray(d).astype(dist_dtype)) for a, b, d in results])
-    return pairs.sorted() if len(pairs) else search.Pairs.empty(dist_dtype)
+                                              np.asarray(d).astype(dtype)) for a, b, d in results])
+    return pairs.sorted() if len(pairs) else search.Pairs.empty(dtype)
 
 
 def find_duplicates_dask(
@@ -144,9 +136,9 @@ def find_duplicates_dask(
     root : path, URL, or list of them
         A folder or fsspec URL (scanned for images), or explicit files.
     method : str
-        A hash method name, or ``'cnn'`` for CNN vectors (cosine similarity).
+        A registered method (:mod:`imagetwins.encoders`).
     threshold : number, optional
-        Hamming distance for hashes, cosine similarity for ``'cnn'``; default the method's.
+        Hamming distance for hashes, cosine similarity for vector methods; default the method's.
     client : distributed.Client, optional
         Default: the current client (``distributed.get_client()``).
     partition_size : int
@@ -161,10 +153,9 @@ def find_duplicates_dask(
     from imagetwins.results import result_from_pairs
 
     client = client or get_client()
-    if method == "cnn":
-        threshold = CNN_DEFAULT_SIMILARITY if threshold is None else float(threshold)
-    elif threshold is None:
-        threshold = hashing.get_method(method).default_threshold
+    encoder = get_encoder(method)
+    method = encoder.name
+    threshold = encoder.threshold_or_default(threshold)
     files = list_files(root, recursive) if isinstance(root, (str, os.PathLike)) else [os.fspath(p) for p in root]
     parts = [files[i:i + partition_size] for i in range(0, len(files), partition_size)]
     encoded = client.map(encode_partition, parts, method=method, pure=False)
@@ -176,11 +167,7 @@ def find_duplicates_dask(
     paths = [p for m in meta for p in m[0]]
     digests = [d for m in meta for d in m[1]]
     failures = [ReadFailure(p, r) for m in meta for p, r in m[2]]
-    dist_dtype = np.float32 if method == "cnn" else np.uint16
-    pairs = search.Pairs.concat([search.Pairs(np.asarray(a, np.int64), np.asarray(b, np.int64),
-                                              np.asarray(d).astype(dist_dtype)) for a, b, d in results])
-    pairs = pairs.sorted() if len(pairs) else search.Pairs.empty(dist_dtype)
-    result = result_from_pairs(paths, np.empty(0), digests, pairs, method, threshold)
+    result = result_from_pairs(paths, np.empty(0), digests, _gather_pairs(results, encoder), encoder, threshold)
     result.failures = failures
     return result
 

@@ -13,19 +13,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from imagetwins.io import ImageReadError, ReadFailure, content_digest, open_image, quiet_decoder_warnings, read_bytes
+from imagetwins.encoding import encode_files
+from imagetwins.io import ReadFailure
 
 MODEL_DIR = Path(__file__).parent / "models"
 DEFAULT_MODEL = MODEL_DIR / "efficientnet_lite0.onnx"
-#: the name of the CNN method where a method is named by string (CLI, index, Dask, sweep)
-CNN_METHOD = "cnn"
 #: the ``cnn`` method (CLI, index, Dask, sweep): the bundled model summed over all 8 orientations
 CNN_ORIENTATIONS = 8
 #: its cosine similarity with the best recall at >= 99.5 % pair precision (benchmarks/quality.py)
@@ -113,6 +111,7 @@ class Embedder:
         self.model = model
         self.orientations = orientations
         self.threads = threads
+        self.batch_size = 32  # images per forward pass
         self._session = None
 
     def _run(self, batch: np.ndarray) -> np.ndarray:
@@ -161,57 +160,25 @@ class Embedder:
 
     def embed_files(self, paths: Sequence[str | os.PathLike], workers: int | None = None, batch_size: int = 32,
                     progress: bool = False, warn: bool = True) -> EmbedResult:
-        """Decode files on threads (JPEG at reduced scale) while the model runs, in batches."""
-        import warnings
+        """Decode files on threads (JPEG at reduced scale) while the model runs, in batches.
 
-        from imagetwins.workers import default_workers
+        The loop is :func:`imagetwins.encoding.encode_files`, shared with every other method.
+        """
+        self.batch_size = batch_size
+        out = encode_files(paths, [self], workers=workers, progress=progress, warn=warn)
+        return EmbedResult(out.paths, out.by_method[self.name], out.digests, out.failures)
 
-        paths = [os.fspath(p) for p in paths]
-        result = EmbedResult()
-        chunks = []
-        bar = None
-        if progress:
-            from tqdm.auto import tqdm
+    # -- as a stage of imagetwins.encoding.encode_files -------------------------------------------
+    @property
+    def name(self) -> str:
+        return self.config.name
 
-            bar = tqdm(total=len(paths), unit="img", desc="embedding", leave=False)
+    @property
+    def min_side(self) -> int:
+        return self.config.input_size
 
-        def load(path: str):
-            try:
-                data = read_bytes(path)
-                img = open_image(data, min_size=self.config.input_size, path_for_messages=path)
-                return content_digest(data), self.prepare(img)
-            except ImageReadError as exc:
-                return ReadFailure(path, exc.reason)
-            except Exception as exc:  # one odd file must not end the run
-                return ReadFailure(path, f"cannot process ({type(exc).__name__}: {exc})")
+    def encode_batch(self, prepared: list[np.ndarray]) -> np.ndarray:
+        return self.embed_arrays(np.stack(prepared))
 
-        with quiet_decoder_warnings(), ThreadPoolExecutor(max_workers=workers or default_workers()) as pool:
-            batches = [paths[i:i + batch_size] for i in range(0, len(paths), batch_size)]
-            pending = pool.map(load, batches[0]) if batches else None
-            for k, batch in enumerate(batches):
-                loaded = list(pending)
-                # decode the next batch while the model runs on this one
-                pending = pool.map(load, batches[k + 1]) if k + 1 < len(batches) else None
-                arrays = []
-                for path, out in zip(batch, loaded):
-                    if isinstance(out, ReadFailure):
-                        result.failures.append(out)
-                        if warn:
-                            warnings.warn(f"skipped {out.path}: {out.reason}", UserWarning, stacklevel=2)
-                        continue
-                    result.paths.append(path)
-                    result.digests.append(out[0])
-                    arrays.append(out[1])
-                if arrays:
-                    chunks.append(self.embed_arrays(np.stack(arrays)))
-                if bar is not None:
-                    bar.update(len(batch))
-        if bar is not None:
-            bar.close()
-        result.vectors = np.concatenate(chunks) if chunks else np.empty((0, 0), np.float32)
-        return result
-
-
-def cnn_embedder(threads: int | None = None) -> Embedder:
-    """The embedder behind the ``cnn`` method everywhere a method is named by string."""
-    return Embedder(orientations=CNN_ORIENTATIONS, threads=threads)
+    def empty(self) -> np.ndarray:
+        return np.empty((0, 0), np.float32)

@@ -211,7 +211,7 @@ class SweepPoint:
     """Pair precision, recall and F1 of one method at one threshold."""
 
     method: str
-    threshold: float  # bits for hashes, cosine similarity for cnn
+    threshold: float  # bits for hashes, cosine similarity for vector methods
     precision: float
     recall: float
     f1: float
@@ -315,10 +315,11 @@ def sweep(
     image_dir : path
         Where the labelled images are.
     methods : sequence of str, optional
-        Default: every hash method. Add ``'cnn'`` to include CNN embeddings (8 orientations; slower).
+        Registered methods to try; default every hash (``encoder_names("bits")``). Vector methods
+        (the CNN) are slower.
     thresholds : dict, optional
-        Method -> thresholds to try; default 0..24 for 64-bit hashes, 0..120 in steps of 4 for 256-bit,
-        cosine similarities 0.99 down to 0.60 for ``cnn``.
+        Method -> thresholds to try; default each method's ``sweep_thresholds()``: 0..24 for 64-bit
+        hashes, 0..120 in steps of 4 for 256-bit, cosine similarities 0.99 down to 0.60 for vectors.
     target_precision : float
         The recommendation maximises recall among points at or above this pair precision.
 
@@ -328,46 +329,35 @@ def sweep(
         Each image is decoded once for all methods; each method's pairs are searched once at its
         largest threshold and counted per threshold from there.
     """
-    from imagetwins import hashing, search
+    from imagetwins.encoders import encoder_names, get_encoder
+    from imagetwins.encoding import encode_files
 
     gt = load_ground_truth(ground_truth)
     root = Path(image_dir)
     names = sorted(gt)
-    methods = list(hashing.HASH_METHODS) if methods is None else list(methods)
-    hash_methods = [hashing.get_method(m).name for m in methods if m != "cnn"]
+    encoders = [get_encoder(m) for m in (encoder_names("bits") if methods is None else methods)]
     files = [root / n for n in names]
     positives = len(_pairs(gt))  # unreadable files' pairs count as missed
     points: list[SweepPoint] = []
-    unreadable: set[str] = set()
-
-    def score(method: str, paths: list[str], dist: np.ndarray, left, right, ts, closer) -> None:
-        index_of = {Path(p).relative_to(root).as_posix(): i for i, p in enumerate(paths)}
-        truth = {(index_of[a], index_of[b]) for a, b in _pairs(gt) if a in index_of and b in index_of}
-        truth |= {(b, a) for a, b in truth}
-        is_true = np.fromiter(((int(a), int(b)) in truth for a, b in zip(left, right)), dtype=bool, count=len(dist))
+    # one decode per image for every method tried
+    enc = encode_files(files, [e.for_workers(workers) for e in encoders], workers=workers, progress=progress,
+                       warn=False)
+    unreadable = {f.path for f in enc.failures}
+    index_of = {Path(p).relative_to(root).as_posix(): i for i, p in enumerate(enc.paths)}
+    truth = {(index_of[a], index_of[b]) for a, b in _pairs(gt) if a in index_of and b in index_of}
+    truth |= {(b, a) for a, b in truth}
+    for encoder in encoders:
+        ts = encoder.sweep_thresholds()
+        if thresholds and encoder.name in thresholds:  # loosest last, as the encoder gives them
+            ts = sorted(thresholds[encoder.name], key=lambda t: -float(encoder.best_first(np.array([t]))[0]))
+        pairs = encoder.pairs(enc.by_method[encoder.name], ts[-1], workers=workers, paths=enc.paths)
+        scores = pairs.distance.astype(np.float64)
+        is_true = np.fromiter(((int(a), int(b)) in truth for a, b in zip(pairs.left, pairs.right)), dtype=bool,
+                              count=len(pairs))
         for t in ts:
-            within = closer(dist, t)
+            within = encoder.within(scores, t)
             retrieved, correct = int(within.sum()), int((within & is_true).sum())
             p = _safe_div(correct, retrieved) if retrieved else 1.0
             r = _safe_div(correct, positives)
-            points.append(SweepPoint(method, t, p, r, _safe_div(2 * p * r, p + r), retrieved, correct))
-
-    if hash_methods:
-        enc = hashing.hash_files(files, methods=hash_methods, workers=workers, progress=progress, warn=False)
-        unreadable |= {f.path for f in enc.failures}
-        for name in hash_methods:
-            spec = hashing.get_method(name)
-            ts = sorted(thresholds[name]) if thresholds and name in thresholds else (
-                list(range(0, 25)) if spec.nbits == 64 else list(range(0, 121, 4)))
-            pairs = search.method_pairs(enc.hashes[name], name, max(ts), workers=workers)
-            score(name, enc.paths, pairs.distance.astype(np.int64), pairs.left, pairs.right, ts, np.less_equal)
-    if "cnn" in methods:
-        from imagetwins.embedding import cnn_embedder
-
-        emb = cnn_embedder(threads=workers).embed_files(files, workers=workers, progress=progress, warn=False)
-        unreadable |= {f.path for f in emb.failures}
-        ts = sorted(thresholds["cnn"], reverse=True) if thresholds and "cnn" in thresholds else [
-            round(x, 2) for x in np.arange(0.99, 0.59, -0.01)]
-        pairs = search.cosine_pairs(emb.vectors, min(ts)) if len(emb.paths) else search.Pairs.empty(np.float32)
-        score("cnn", emb.paths, pairs.distance.astype(np.float64), pairs.left, pairs.right, ts, np.greater_equal)
+            points.append(SweepPoint(encoder.name, t, p, r, _safe_div(2 * p * r, p + r), retrieved, correct))
     return SweepResult(points, positives, len(names), target_precision, sorted(unreadable))

@@ -9,18 +9,15 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
-
-from imagetwins import hashing
-from imagetwins.embedding import CNN_METHOD, cnn_embedder
+from imagetwins import search
+from imagetwins.encoders import Encoded, Encoder, get_encoder
 from imagetwins.io import ReadFailure, find_images
 from imagetwins.results import DuplicateGroup, FindResult, groups_from_encodings, result_from_pairs
 
-__all__ = ["CNN_METHOD", "DuplicateGroup", "Encoded", "FindResult", "encode", "find_duplicate_groups",
+__all__ = ["DuplicateGroup", "Encoded", "FindResult", "encode", "find_duplicate_groups", "find_duplicates_map",
            "groups_from_encodings", "result_from_pairs"]
 
 if TYPE_CHECKING:
@@ -29,8 +26,8 @@ if TYPE_CHECKING:
 
 def find_duplicate_groups(
     paths: str | os.PathLike | Sequence[str | os.PathLike],
-    method: str = "phash",
-    threshold: int | None = None,
+    method: str | Encoder = "phash",
+    threshold: float | None = None,
     recursive: bool = False,
     workers: int | None = None,
     progress: bool = False,
@@ -42,13 +39,13 @@ def find_duplicate_groups(
     ----------
     paths : path or sequence of paths
         A folder (scanned for image files) or explicit files.
-    method : str
-        Hash to use: ``phash``, ``ahash``, ``dhash``, ``whash`` or ``dihedral`` (256 bits, matches
-        flipped and rotated copies); or ``cnn`` for CNN embeddings (8 orientations, cosine similarity,
-        about 10x slower, also finds crops and small rotations).
-    threshold : int, optional
-        Largest Hamming distance that counts as a duplicate; default: the method's (10 for the 64-bit
-        hashes).
+    method : str or Encoder
+        A registered method (:func:`imagetwins.encoders.encoder_names`): ``phash``, ``ahash``, ``dhash``,
+        ``whash``, ``dihedral`` (256 bits, matches flipped and rotated copies), or the CNN (8 orientations,
+        cosine similarity, about 10x slower, also finds crops and small rotations).
+    threshold : int or float, optional
+        Largest Hamming distance (hashes) or smallest cosine similarity (vectors) that counts as a
+        duplicate; default: the method's.
     recursive : bool
         Scan sub-folders too.
     workers : int, optional
@@ -86,23 +83,19 @@ def find_duplicate_groups(
     return result
 
 
-@dataclass
-class Encoded:
-    """Files encoded with one method: hashes (uint64) or CNN vectors (float32), in ``paths`` order."""
-
-    paths: list[str]
-    encodings: np.ndarray
-    digests: list[str]
-    failures: list[ReadFailure]
-
-
-def encode(files: Sequence[str | os.PathLike], method: str = "phash", workers: int | None = None,
+def encode(files: Sequence[str | os.PathLike], method: str | Encoder = "phash", workers: int | None = None,
            progress: bool = False) -> Encoded:
-    """Encode files with a hash method, or with the CNN (``'cnn'``: 8 orientations), on ``workers`` threads."""
-    if method == CNN_METHOD:
-        emb = cnn_embedder(threads=workers).embed_files(files, workers=workers, progress=progress, warn=False)
-        return Encoded(emb.paths, emb.vectors, emb.digests, emb.failures)
-    enc = hashing.hash_files(files, methods=(method,), workers=workers, progress=progress, warn=False)
-    return Encoded(enc.paths, enc.hashes[method], enc.digests, enc.failures)
+    """Encode files with a registered method (see :mod:`imagetwins.encoders`) on ``workers`` threads."""
+    return get_encoder(method).encode_files(files, workers=workers, progress=progress, warn=False)
 
 
+def find_duplicates_map(image_dir: str | os.PathLike, method: str | Encoder = "phash", threshold: float | None = None,
+                        recursive: bool = False, workers: int | None = None) -> dict[str, list[tuple[str, float]]]:
+    """imagededup's shape for any registered method: every file -> ``[(match, score), ...]``, closest first.
+
+    Names are relative to ``image_dir`` (what :func:`imagetwins.report.plot_duplicates` takes).
+    """
+    encoder = get_encoder(method)
+    result = find_duplicate_groups(image_dir, encoder, threshold, recursive=recursive, workers=workers)
+    names = [os.path.relpath(p, image_dir) for p in result.files]
+    return search.duplicate_map(names, result.pairs, scores=True, larger_is_closer=encoder.score_kind == "similarity")

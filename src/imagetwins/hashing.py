@@ -8,34 +8,22 @@ first bit of the hex string) and shown as 16-character hex strings, exactly as i
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
 from PIL import Image
 
-from imagetwins.io import (
-    ImageReadError,
-    ReadFailure,
-    content_digest,
-    open_image,
-    quiet_decoder_warnings,
-    read_bytes,
-)
+from imagetwins.encoding import DECODE_TIMEOUT, encode_files
+from imagetwins.io import ReadFailure
 from imagetwins.search.dihedral import dihedral_variants  # noqa: F401  (re-exported: its old home)
-from imagetwins.workers import default_workers
 
 #: JPEGs are decoded at the smallest DCT scale that keeps at least this many pixels per side. Smaller
 #: (the hash's own 8 or 32 px) is faster but moves AHash/DHash bits away from imagededup's full decode
 #: (at 128: 98.9 % of DHashes within 2 bits); at 192 all 878 upright dataset photos hash within 2 bits
 #: of imagededup with all four methods, and 2-16 MP camera JPEGs decode at 1/8 scale.
 DECODE_MIN_SIDE = 192
-#: seconds one file may take to read and decode (see ``hash_files``)
-DECODE_TIMEOUT = 60.0
 
 
 @lru_cache(maxsize=4)
@@ -236,18 +224,6 @@ class EncodeResult:
     failures: list[ReadFailure] = field(default_factory=list)
 
 
-def _thumbnails(path: str, methods: Sequence[HashMethod]) -> tuple[str, list[np.ndarray]] | ReadFailure:
-    try:
-        data = read_bytes(path)
-        need = max(DECODE_MIN_SIDE, *(max(m.size) for m in methods))
-        img = open_image(data, min_size=need, path_for_messages=path)
-        return content_digest(data), [m.thumbnail(img) for m in methods]
-    except ImageReadError as exc:
-        return ReadFailure(str(path), exc.reason)
-    except Exception as exc:  # anything else one odd file provokes must not end the run either
-        return ReadFailure(str(path), f"cannot process ({type(exc).__name__}: {exc})")
-
-
 def hash_files(
     paths: Sequence[str | os.PathLike],
     methods: Sequence[str] = ("phash",),
@@ -281,56 +257,26 @@ def hash_files(
     -------
     EncodeResult
     """
-    ms = [get_method(m) for m in methods]
-    workers = default_workers() if not workers or workers < 1 else workers
-    result = EncodeResult()
-    chunks: dict[str, list[np.ndarray]] = {m.name: [] for m in ms}
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=len(paths), unit="img", desc="encoding", leave=False)
-    paths = [os.fspath(p) for p in paths]
-    pool = ThreadPoolExecutor(max_workers=workers)
-    with quiet_decoder_warnings():
-        _run_batches(paths, ms, pool, batch_size, timeout, warn, result, chunks, bar)
-    if bar is not None:
-        bar.close()
-    for m in ms:
-        parts = chunks[m.name]
-        empty = np.empty((0,) if m.words == 1 else (0, m.words), dtype=np.uint64)
-        result.hashes[m.name] = np.concatenate(parts) if parts else empty
-    return result
+    stages = [HashStage(get_method(m), batch_size) for m in methods]
+    out = encode_files(paths, stages, workers=workers, progress=progress, warn=warn, timeout=timeout)
+    return EncodeResult(out.paths, out.by_method, out.digests, out.failures)
 
 
-def _run_batches(paths: list[str], ms: list[HashMethod], pool: ThreadPoolExecutor, batch_size: int,
-                 timeout: float | None, warn: bool, result: EncodeResult, chunks: dict, bar) -> None:
-    try:
-        for start in range(0, len(paths), batch_size):
-            batch = paths[start : start + batch_size]
-            thumbs: dict[str, list[np.ndarray]] = {m.name: [] for m in ms}
-            futures = [pool.submit(_thumbnails, p, ms) for p in batch]
-            for path, future in zip(batch, futures):
-                try:
-                    out = future.result(timeout=timeout)
-                except FutureTimeout:
-                    # the decoder thread cannot be killed; it finishes on its own while the run goes on
-                    out = ReadFailure(path, f"took longer than {timeout:g} s to decode")
-                if isinstance(out, ReadFailure):
-                    result.failures.append(out)
-                    if warn:
-                        warnings.warn(f"skipped {out.path}: {out.reason}", UserWarning, stacklevel=3)
-                    continue
-                digest, grays = out
-                result.paths.append(path)
-                result.digests.append(digest)
-                for m, g in zip(ms, grays):
-                    thumbs[m.name].append(g)
-            for m in ms:
-                if thumbs[m.name]:
-                    words = bits_to_words(m.bits(np.stack(thumbs[m.name])))
-                    chunks[m.name].append(words[:, 0] if m.words == 1 else words)
-            if bar is not None:
-                bar.update(len(batch))
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+class HashStage:
+    """A hash as a stage of :func:`imagetwins.encoding.encode_files`: thumbnail, then bits as uint64 words."""
+
+    def __init__(self, method: HashMethod, batch_size: int = 256) -> None:
+        self.method = method
+        self.name = method.name
+        self.batch_size = batch_size
+        self.min_side = max(DECODE_MIN_SIDE, *method.size)
+
+    def prepare(self, img: Image.Image) -> np.ndarray:
+        return self.method.thumbnail(img)
+
+    def encode_batch(self, prepared: list[np.ndarray]) -> np.ndarray:
+        words = bits_to_words(self.method.bits(np.stack(prepared)))
+        return words[:, 0] if self.method.words == 1 else words
+
+    def empty(self) -> np.ndarray:
+        return np.empty((0,) if self.method.words == 1 else (0, self.method.words), dtype=np.uint64)

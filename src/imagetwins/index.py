@@ -20,9 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from imagetwins import hashing, search
-from imagetwins.embedding import CNN_DEFAULT_SIMILARITY, cnn_embedder
-from imagetwins.embedding import CNN_METHOD as CNN
+from imagetwins.encoders import Encoder, get_encoder
+from imagetwins.encoding import encode_files
 from imagetwins.io import ReadFailure, find_images
 from imagetwins.results import FindResult, groups_from_encodings
 
@@ -43,20 +42,13 @@ class IndexMismatchError(IndexFileError):
     without the method asked for."""
 
 
-def encoder_identity(method: str) -> dict:
+def encoder_identity(method: str | Encoder) -> dict:
     """Everything that changes a method's output: stored with the index and checked on open."""
-    if method == CNN:
-        emb = cnn_embedder()
-        cfg = emb.config
-        return {"method": CNN, "model": cfg.name, "input_size": cfg.input_size, "pooling": cfg.pooling,
-                "gem_p": cfg.gem_p, "orientations": emb.orientations, "dtype": "float32", "version": 1}
-    spec = hashing.get_method(method)
-    return {"method": spec.name, "nbits": spec.nbits, "size": list(spec.size), "dihedral": spec.dihedral,
-            "decode_min_side": hashing.DECODE_MIN_SIDE, "version": 1}
+    return get_encoder(method).identity()
 
 
-def _method_name(method: str) -> str:
-    return CNN if method == CNN else hashing.get_method(method).name
+def _method_name(method: str | Encoder) -> str:
+    return get_encoder(method).name
 
 
 @dataclass
@@ -127,7 +119,7 @@ class Index:
     >>> result = idx.find_duplicates("phash", threshold=10)   # doctest: +SKIP
     """
 
-    def __init__(self, path: str | os.PathLike, methods: Sequence[str] = ("phash",), readonly: bool = False,
+    def __init__(self, path: str | os.PathLike, methods: Sequence[str | Encoder] = ("phash",), readonly: bool = False,
                  create_folder: bool = False) -> None:
         self.path = Path(path)
         self.readonly = readonly
@@ -397,19 +389,13 @@ class Index:
         values: dict[str, dict[str, bytes]] = {}
         digests: dict[str, str] = {}
         failures: dict[str, str] = {}
-        hash_methods = [m for m in methods if m != CNN]
-        if hash_methods:
-            enc = hashing.hash_files(paths, methods=hash_methods, workers=workers, warn=False)
-            for i, p in enumerate(enc.paths):
-                digests[p] = enc.digests[i]
-                values[p] = {m: np.ascontiguousarray(enc.hashes[m][i]).astype("<u8").tobytes() for m in hash_methods}
-            failures.update((f.path, f.reason) for f in enc.failures)
-        if CNN in methods:
-            emb = cnn_embedder(threads=workers).embed_files(paths, workers=workers, warn=False)
-            for i, p in enumerate(emb.paths):
-                digests[p] = emb.digests[i]
-                values.setdefault(p, {})[CNN] = emb.vectors[i].astype("<f4").tobytes()
-            failures.update((f.path, f.reason) for f in emb.failures if f.path not in values)
+        encoders = [get_encoder(m).for_workers(workers) for m in methods]
+        # one decode per file for every method encoded
+        enc = encode_files(paths, encoders, workers=workers, warn=False)
+        for i, p in enumerate(enc.paths):
+            digests[p] = enc.digests[i]
+            values[p] = {e.name: e.to_blob(enc.by_method[e.name][i]) for e in encoders}
+        failures.update((f.path, f.reason) for f in enc.failures)
         return values, digests, failures
 
     def _store(self, batch: list[str], stat_of: dict, values: dict, digests: dict, failures: dict,
@@ -439,9 +425,9 @@ class Index:
                                    [(fid, m, blob) for m, blob in values[path].items()])
 
     # -- reading --------------------------------------------------------------------------------
-    def load(self, method: str, root: str | os.PathLike | None = None) -> tuple[list[str], np.ndarray]:
-        """All paths with an encoding of ``method`` (optionally under ``root``) and their hashes
-        (``(N,)`` or ``(N, words)`` uint64), or their vectors (``(N, d)`` float32) for ``cnn``.
+    def load(self, method: str | Encoder, root: str | os.PathLike | None = None) -> tuple[list[str], np.ndarray]:
+        """All paths with an encoding of ``method`` (optionally under ``root``) and their encodings:
+        hashes (``(N,)`` or ``(N, words)`` uint64) or vectors (``(N, d)`` float32).
 
         Raises
         ------
@@ -462,13 +448,7 @@ class Index:
             args += more
         rows = self.db.execute(sql + " ORDER BY f.path", args).fetchall()
         paths = [r[0] for r in rows]
-        if name == CNN:
-            dim = len(rows[0][1]) // 4 if rows else 0
-            hashes = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").astype(np.float32).reshape(-1, dim)
-        else:
-            words = hashing.get_method(name).words
-            flat = np.frombuffer(b"".join(r[1] for r in rows), dtype="<u8").astype(np.uint64)
-            hashes = flat if words == 1 else flat.reshape(-1, words)
+        hashes = get_encoder(name).from_blobs([r[1] for r in rows])
         self._cache[key] = (paths, hashes)
         return paths, hashes
 
@@ -488,42 +468,36 @@ class Index:
             sql += " AND " + where
         return self.db.execute(sql + " ORDER BY path", args).fetchall()
 
-    def find_duplicates(self, method: str = "phash", threshold: int | None = None,
+    def find_duplicates(self, method: str | Encoder = "phash", threshold: float | None = None,
                         root: str | os.PathLike | None = None, workers: int | None = None) -> FindResult:
         """Duplicate groups among the indexed files (optionally those under ``root``)."""
         paths, hashes = self.load(method, root)
         return groups_from_encodings(paths, hashes, self.digests(paths), method, threshold, workers)
 
-    def query(self, images: Sequence[str | os.PathLike] | str | os.PathLike, method: str = "phash",
-              threshold: int | None = None, workers: int | None = None) -> list[tuple[str, str, int]]:
+    def query(self, images: Sequence[str | os.PathLike] | str | os.PathLike, method: str | Encoder = "phash",
+              threshold: float | None = None, workers: int | None = None) -> list[tuple[str, str, float]]:
         """Indexed files that match new images (which are encoded but not stored).
 
         Returns
         -------
-        list of (query path, indexed path, distance)
-            Sorted by query, then distance; for ``cnn`` the score is the cosine similarity, highest first.
+        list of (query path, indexed path, score)
+            Sorted by query, then closest first: bits apart for hashes (an int), cosine similarity
+            for vector methods (a float).
         """
-        name = _method_name(method)
+        encoder = get_encoder(method)
+        threshold = encoder.threshold_or_default(threshold)
         if isinstance(images, (str, os.PathLike)):
             p = Path(images)
             images = find_images(p, recursive=True) if p.is_dir() else [p]
-        paths, stored = self.load(name)
-        if name == CNN:
-            threshold = CNN_DEFAULT_SIMILARITY if threshold is None else threshold
-            emb = cnn_embedder(threads=workers).embed_files(list(images), workers=workers, warn=True)
-            if not len(emb.paths) or not len(paths):
-                return []
-            pairs = search.cosine_query(emb.vectors, stored, threshold)
-            order = np.lexsort((-pairs.distance, pairs.left))
-            return [(emb.paths[pairs.left[k]], paths[pairs.right[k]], float(pairs.distance[k])) for k in order]
-        spec = hashing.get_method(name)
-        threshold = spec.default_threshold if threshold is None else threshold
-        enc = hashing.hash_files(list(images), methods=(name,), workers=workers, warn=True)
+        paths, stored = self.load(encoder)
+        enc = encoder.encode_files(list(images), workers=workers, warn=True)
         if not len(enc.paths) or not len(paths):
             return []
-        pairs = search.method_query(enc.hashes[name], stored, name, threshold, workers)
-        order = np.lexsort((pairs.distance, pairs.left))
-        return [(enc.paths[pairs.left[k]], paths[pairs.right[k]], int(pairs.distance[k])) for k in order]
+        pairs = encoder.query(enc.encodings, stored, threshold, workers, query_paths=enc.paths,
+                              database_paths=paths)
+        order = np.lexsort((encoder.best_first(pairs.distance), pairs.left))
+        as_score = float if encoder.score_kind == "similarity" else int
+        return [(enc.paths[pairs.left[k]], paths[pairs.right[k]], as_score(pairs.distance[k])) for k in order]
 
     def stats(self) -> dict:
         """Counts, size on disk, the unreadable files with their reasons, and per method how many

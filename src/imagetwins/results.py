@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from imagetwins import hashing, search
-from imagetwins.embedding import CNN_DEFAULT_SIMILARITY, CNN_METHOD
+from imagetwins import search
+from imagetwins.encoders import Encoder, get_encoder
 from imagetwins.io import ReadFailure
 
 __all__ = ["DuplicateGroup", "FindResult", "groups_from_encodings", "result_from_pairs"]
@@ -69,42 +69,37 @@ def groups_from_encodings(
     paths: Sequence[str],
     hashes: np.ndarray,
     digests: Sequence[str],
-    method: str = "phash",
-    threshold: int | None = None,
+    method: str | Encoder = "phash",
+    threshold: float | None = None,
     workers: int | None = None,
     progress: bool = False,
 ) -> FindResult:
-    """Search encodings already made (by :func:`imagetwins.hashing.hash_files` or an index) for groups.
+    """Search encodings already made (by an encoder or an index) for groups.
 
     Byte-identical files (equal ``digests``) are always grouped, whatever the threshold.
     """
-    is_cnn = method == CNN_METHOD
-    if threshold is None:
-        threshold = CNN_DEFAULT_SIMILARITY if is_cnn else hashing.get_method(method).default_threshold
+    encoder = get_encoder(method)
+    threshold = encoder.threshold_or_default(threshold)
     paths = list(paths)
-    if is_cnn:
-        pairs = (search.cosine_pairs(hashes, threshold, progress=progress) if len(paths)
-                 else search.Pairs.empty(np.float32))
-    else:
-        pairs = search.method_pairs(hashes, method, threshold, workers=workers, progress=progress)
-    return result_from_pairs(paths, hashes, digests, pairs, method, threshold)
+    pairs = encoder.pairs(hashes, threshold, workers=workers, progress=progress, paths=paths)
+    return result_from_pairs(paths, hashes, digests, pairs, encoder, threshold)
 
 
 def result_from_pairs(paths: Sequence[str], encodings: np.ndarray, digests: Sequence[str], pairs: search.Pairs,
-                      method: str, threshold: float) -> FindResult:
+                      method: str | Encoder, threshold: float) -> FindResult:
     """Groups from matches found on one machine or on a cluster, byte-identical files added."""
-    is_cnn = method == CNN_METHOD
+    encoder = get_encoder(method)
+    similarity = encoder.score_kind == "similarity"
     paths = list(paths)
     # Byte-identical files hash alike, so they are already among the pairs; the digest pass adds the
     # "exact" label and keeps them grouped even at threshold 0 under any future hash.
     exact = search.equal_key_pairs([d or f"unknown:{i}" for i, d in enumerate(digests)])
-    if is_cnn:
-        exact = search.Pairs(exact.left, exact.right, np.ones(len(exact), np.float32))
+    exact = search.Pairs(exact.left, exact.right, np.full(len(exact), encoder.exact_score, pairs.distance.dtype))
     merged = search.union_pairs(pairs, exact)
     n = len(paths)
     labels = search.connected_components(n, merged.left, merged.right)
     # the weakest match inside each group (not its diameter, which may be weaker)
-    if is_cnn:
+    if similarity:
         group_score = np.ones(n, dtype=np.float64)
         np.minimum.at(group_score, labels[merged.left], merged.distance.astype(np.float64))
     else:
@@ -114,6 +109,6 @@ def result_from_pairs(paths: Sequence[str], encodings: np.ndarray, digests: Sequ
     for members in search.groups_from_labels(labels):
         same_bytes = len({digests[i] for i in members}) == 1 and bool(digests[members[0]])
         score = float(group_score[labels[members[0]]])
-        groups.append(DuplicateGroup([paths[i] for i in members], 0 if is_cnn else int(score), same_bytes,
-                                     score if is_cnn else None))
-    return FindResult(method, threshold, paths, encodings, merged, groups)
+        groups.append(DuplicateGroup([paths[i] for i in members], 0 if similarity else int(score), same_bytes,
+                                     score if similarity else None))
+    return FindResult(encoder.name, threshold, paths, encodings, merged, groups)

@@ -102,22 +102,23 @@ def test_file_deleted_between_listing_and_reading(tmp_path: Path, datasets: Path
     assert len(result.paths) == 2 and "not found" in result.failures[0].reason
 
 
-def test_a_stalled_decode_is_skipped_not_waited_for(tmp_path: Path, datasets: Path, monkeypatch) -> None:
+def test_a_stalled_decode_is_skipped_not_waited_for(tmp_path: Path, datasets: Path) -> None:
     import time
 
-    import imagetwins.hashing as hashing
+    from imagetwins.encoding import encode_files
+    from imagetwins.hashing import HashStage, get_method
+    from imagetwins.io import read_bytes
 
     photos = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[:4]
-    real = hashing._thumbnails
 
-    def slow_for_one(path, methods):
+    def slow_for_one(path):
         if path.endswith(photos[1].name):
             time.sleep(3)
-        return real(path, methods)
+        return read_bytes(path)
 
-    monkeypatch.setattr(hashing, "_thumbnails", slow_for_one)
     start = time.perf_counter()
-    result = hash_files(photos, workers=2, timeout=0.5, warn=False)
+    result = encode_files(photos, [HashStage(get_method("phash"))], workers=2, timeout=0.5, warn=False,
+                          read=slow_for_one)
     assert time.perf_counter() - start < 2.5
     assert len(result.paths) == 3 and "longer than 0.5 s" in result.failures[0].reason
 

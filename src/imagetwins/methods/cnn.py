@@ -17,6 +17,7 @@ import numpy as np
 
 from imagetwins import search as _search
 from imagetwins.embedding import CNN_DEFAULT_SIMILARITY, Embedder, ModelConfig
+from imagetwins.encoders.model import ModelEncoder
 from imagetwins.io import ImageReadError, find_images, open_image, quiet_decoder_warnings
 from imagetwins.methods.hashing import ImageArrayError, save_json
 
@@ -125,9 +126,10 @@ class CNN:
             vectors = vectors / np.maximum(norms, 1e-12)
         else:
             raise ValueError("Provide either an image directory or encodings!")
-        pairs = (_search.cosine_pairs(vectors, min_similarity_threshold) if len(names)
-                 else _search.Pairs.empty(np.float32))
-        self.results = _search.duplicate_map(names, pairs, scores=scores, larger_is_closer=True)
+        encoder = ModelEncoder("imagededup-model", self.embedder, self.default_threshold)
+        pairs = encoder.pairs(vectors, min_similarity_threshold, workers=num_sim_workers)
+        self.results = _search.duplicate_map(names, pairs, scores=scores,
+                                             larger_is_closer=encoder.score_kind == "similarity")
         if outfile:
             save_json(self.results, outfile)
         return self.results

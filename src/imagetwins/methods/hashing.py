@@ -17,6 +17,7 @@ import numpy as np
 
 from imagetwins import hashing as _hashing
 from imagetwins import search as _search
+from imagetwins.encoders import get_encoder
 from imagetwins.io import ImageReadError, find_images, open_image, quiet_decoder_warnings
 
 
@@ -163,10 +164,10 @@ class Hashing:
         dict
             ``{'a.jpg': ['b.jpg', ...], ...}`` or with scores ``{'a.jpg': [('b.jpg', 3), ...], ...}``.
         """
-        spec = _hashing.get_method(self.method)
+        encoder = get_encoder(self.method)
         if max_distance_threshold is None:
-            max_distance_threshold = spec.default_threshold
-        self._check_hamming_distance_bounds(max_distance_threshold, spec.nbits)
+            max_distance_threshold = encoder.default_threshold
+        self._check_hamming_distance_bounds(max_distance_threshold, encoder.nbits)
         if image_dir:
             names, result = self._encode_dir(image_dir, recursive, num_enc_workers)
             hashes = result.hashes[self.method]
@@ -183,7 +184,7 @@ class Hashing:
                 raise ValueError(f"encoding_map values must be hex hash strings: {exc}") from None
         else:
             raise ValueError("Provide either an image directory or encodings!")
-        pairs = _search.method_pairs(hashes, self.method, max_distance_threshold, workers=max(1, num_dist_workers))
+        pairs = encoder.pairs(hashes, max_distance_threshold, workers=max(1, num_dist_workers))
         self.results = _search.duplicate_map(names, pairs, scores=scores)
         if outfile:
             save_json(self.results, outfile)

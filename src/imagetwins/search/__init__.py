@@ -44,22 +44,19 @@ __all__ = [
 
 def method_pairs(hashes: np.ndarray, method: str, threshold: int, workers: int | None = None,
                  progress: bool = False) -> Pairs:
-    """All matching pairs for the hashes of a named method (dihedral methods match all orientations).
+    """All matching pairs for the encodings of a named method, by that method's own search.
 
-    Kept for code written against earlier versions; it looks the method's own search up by name.
+    Kept for code written against earlier versions: it is ``get_encoder(method).pairs(...)``
+    (:mod:`imagetwins.encoders`); the modules of this package know no methods.
     """
-    from imagetwins.hashing import get_method  # by name only: the search itself knows no methods
+    from imagetwins.encoders import get_encoder
 
-    if get_method(method).dihedral:
-        return dihedral_pairs(hashes, threshold, workers, progress=progress)
-    return hamming_pairs(hashes, threshold, workers, progress=progress)
+    return get_encoder(method).pairs(hashes, threshold, workers, progress=progress)
 
 
 def method_query(queries: np.ndarray, database: np.ndarray, method: str, threshold: int,
                  workers: int | None = None) -> Pairs:
-    """``(query, database)`` matches for the hashes of a named method (see :func:`method_pairs`)."""
-    from imagetwins.hashing import get_method
+    """``(query, database)`` matches for the encodings of a named method (``get_encoder(method).query``)."""
+    from imagetwins.encoders import get_encoder
 
-    if get_method(method).dihedral:
-        return dihedral_query(queries, database, threshold, workers)
-    return hamming_query(queries, database, threshold, workers)
+    return get_encoder(method).query(queries, database, threshold, workers)

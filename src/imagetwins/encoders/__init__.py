@@ -1,0 +1,68 @@
+"""The registry of methods: every way imagetwins can encode and compare images, looked up by name.
+
+Built in: ``phash``, ``ahash``, ``dhash``, ``whash`` (:mod:`.hashes`), ``dihedral`` (:mod:`.dihedral`) and
+``cnn`` (:mod:`.cnn`); a user's ONNX model or callable plugs in through :class:`.model.ModelEncoder`.
+Adding a method is one module with an :class:`Encoder` subclass and one :func:`register` call (see
+ARCHITECTURE.md, "How to add a method").
+
+>>> from imagetwins.encoders import get_encoder
+>>> get_encoder("phash").score_kind, get_encoder("phash").default_threshold
+('distance', 10)
+"""
+
+from __future__ import annotations
+
+from imagetwins.encoders.base import BitsEncoder, Encoded, Encoder, ScoreKind, VectorEncoder
+
+__all__ = ["BitsEncoder", "Encoded", "Encoder", "ScoreKind", "VectorEncoder", "encoder_names", "get_encoder",
+           "register", "unregister"]
+
+_REGISTRY: dict[str, Encoder] = {}
+
+
+def register(encoder: Encoder, replace: bool = False) -> Encoder:
+    """Make ``encoder`` available by its name everywhere a method is named; returns it.
+
+    Raises ``ValueError`` when the name is taken (unless ``replace``) or not a plain lower-case word.
+    """
+    name = encoder.name
+    if not name or name != name.strip().lower() or any(c in name for c in " ,/\\|"):
+        raise ValueError(f"a method name is a lower-case word without spaces or separators, not {name!r}")
+    if name in _REGISTRY and not replace:
+        raise ValueError(f"a method named {name!r} is registered already")
+    _REGISTRY[name] = encoder
+    return encoder
+
+
+def unregister(name: str) -> None:
+    """Remove a method (tests, plug-ins that are unloaded)."""
+    _REGISTRY.pop(name, None)
+
+
+def get_encoder(name: str | Encoder) -> Encoder:
+    """The method called ``name`` (case-insensitive), or ``ValueError`` listing the known ones.
+
+    An :class:`Encoder` is returned as it is, so functions accept either.
+    """
+    if isinstance(name, Encoder):
+        return name
+    try:
+        return _REGISTRY[str(name).lower()]
+    except KeyError:
+        raise ValueError(f"unknown method {name!r}; choose one of {', '.join(encoder_names())}") from None
+
+
+def encoder_names(output: str | None = None) -> list[str]:
+    """Names of the registered methods in registration order (optionally only ``'bits'`` or ``'vectors'`` ones)."""
+    return [n for n, e in _REGISTRY.items() if output is None or e.output == output]
+
+
+def _register_builtins() -> None:
+    from imagetwins.encoders import cnn, dihedral, hashes
+
+    for module in (hashes, dihedral, cnn):
+        for encoder in module.ENCODERS:
+            register(encoder)
+
+
+_register_builtins()

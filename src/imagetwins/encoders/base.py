@@ -1,0 +1,232 @@
+"""The :class:`Encoder` interface every method implements, and its two families: bits and vectors.
+
+An encoder is everything the rest of imagetwins knows about a method: its name, what it produces
+(``bits``: uint64 words compared by Hamming distance; ``vectors``: float32 rows compared by cosine
+similarity), the kind of score its matches carry, its default threshold, its identity (stored with an
+index so encodings made differently are never mixed), how it turns a decoded image into a row (as a
+stage of the one encoding loop, :func:`imagetwins.encoding.encode_files`) and the search it uses,
+all pairs and query-vs-reference. The finder, the index, Dask, ``tune``, ``plot``, the report and
+the imagededup-style classes all ask the registry (:mod:`imagetwins.encoders`) for one.
+"""
+
+from __future__ import annotations
+
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from PIL import Image
+
+from imagetwins import search
+from imagetwins.encoding import DECODE_TIMEOUT, encode_files
+from imagetwins.io import ReadFailure
+
+__all__ = ["BitsEncoder", "Encoded", "Encoder", "ScoreKind", "VectorEncoder"]
+
+#: ``distance``: smaller is closer, a match is ``score <= threshold`` (bits apart);
+#: ``similarity``: larger is closer, a match is ``score >= threshold`` (cosine similarity)
+ScoreKind = Literal["distance", "similarity"]
+
+
+@dataclass
+class Encoded:
+    """Files encoded with one method: one row of ``encodings`` per path of ``paths``."""
+
+    paths: list[str]
+    encodings: np.ndarray
+    digests: list[str]
+    failures: list[ReadFailure]
+
+
+class Encoder(ABC):
+    """One duplicate-finding method. Subclass :class:`BitsEncoder` or :class:`VectorEncoder`, not this.
+
+    Attributes
+    ----------
+    name : str
+        What users type (``-m NAME``); the key in the registry and in an index.
+    output : {'bits', 'vectors'}
+        What a row is: uint64 words, or float32 values.
+    score_kind : {'distance', 'similarity'}
+        What a match's score means (see :data:`ScoreKind`).
+    default_threshold : int or float
+        The threshold used when none is given.
+    min_side : int
+        Smallest image side the decoder must keep for :meth:`prepare`.
+    batch_size : int
+        Files per batch of :meth:`encode_batch`.
+    """
+
+    name: str
+    output: Literal["bits", "vectors"]
+    score_kind: ScoreKind
+    default_threshold: float
+    min_side: int = 0
+    batch_size: int = 256
+
+    # -- encoding: a stage of imagetwins.encoding.encode_files -----------------------------------------------
+    @abstractmethod
+    def prepare(self, img: Image.Image) -> np.ndarray:
+        """One upright RGB image -> what :meth:`encode_batch` needs (runs on the decoding threads)."""
+
+    @abstractmethod
+    def encode_batch(self, prepared: list[np.ndarray]) -> np.ndarray:
+        """Prepared images -> one row each."""
+
+    @abstractmethod
+    def empty(self) -> np.ndarray:
+        """Zero rows of the right shape and dtype."""
+
+    @abstractmethod
+    def identity(self) -> dict:
+        """Everything that changes this method's output (stored with an index, checked on open)."""
+
+    def for_workers(self, workers: int | None) -> Encoder:
+        """This encoder set up to use ``workers`` threads for its own compute (a model's); default itself."""
+        return self
+
+    def encode_files(self, paths: Sequence[str | os.PathLike], workers: int | None = None, progress: bool = False,
+                     warn: bool = True, timeout: float | None = DECODE_TIMEOUT) -> Encoded:
+        """Encode files with this method alone (several methods at once: :func:`imagetwins.encoding.encode_files`)."""
+        enc = self.for_workers(workers)
+        out = encode_files(paths, [enc], workers=workers, progress=progress, warn=warn, timeout=timeout)
+        return Encoded(out.paths, out.by_method[self.name], out.digests, out.failures)
+
+    # -- storage (the index keeps one blob per file and method) ---------------------------------------------
+    @abstractmethod
+    def to_blob(self, row: np.ndarray) -> bytes:
+        """One row as bytes, independent of the machine's byte order."""
+
+    @abstractmethod
+    def from_blobs(self, blobs: Sequence[bytes]) -> np.ndarray:
+        """Rows back from :meth:`to_blob`'s bytes."""
+
+    # -- scores and thresholds ----------------------------------------------------------------------------
+    @abstractmethod
+    def check_threshold(self, threshold: float) -> float:
+        """The threshold in this method's terms (an int for bits), or ``ValueError`` saying what is allowed."""
+
+    def threshold_or_default(self, threshold: float | None) -> float:
+        return self.default_threshold if threshold is None else self.check_threshold(threshold)
+
+    def within(self, scores: np.ndarray, threshold: float) -> np.ndarray:
+        """Which scores count as a match at ``threshold``."""
+        return scores <= threshold if self.score_kind == "distance" else scores >= threshold
+
+    def best_first(self, scores: np.ndarray) -> np.ndarray:
+        """A sort key that puts the closest match first (for ``np.lexsort``)."""
+        s = np.asarray(scores, np.float64)
+        return s if self.score_kind == "distance" else -s
+
+    @property
+    def exact_score(self) -> float:
+        """The score of two byte-identical files."""
+        return 0 if self.score_kind == "distance" else 1.0
+
+    @abstractmethod
+    def sweep_thresholds(self) -> list[float]:
+        """Thresholds ``imagetwins tune`` tries, loosest last."""
+
+    # -- search ---------------------------------------------------------------------------------------------
+    @abstractmethod
+    def pairs(self, encodings: np.ndarray, threshold: float, workers: int | None = None, progress: bool = False,
+              paths: Sequence[str] | None = None) -> search.Pairs:
+        """All matching pairs ``i < j`` of ``encodings``, each with its score.
+
+        ``paths`` (the files the rows came from, when known) lets a method re-score candidate pairs
+        by looking at the images again (a verification stage); the built-in methods do not need it.
+        """
+
+    @abstractmethod
+    def query(self, queries: np.ndarray, database: np.ndarray, threshold: float, workers: int | None = None,
+              query_paths: Sequence[str] | None = None, database_paths: Sequence[str] | None = None) -> search.Pairs:
+        """All matching ``(query row, database row)`` pairs, each with its score."""
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r}: {self.output}, {self.score_kind}, t={self.default_threshold}>"
+
+
+class BitsEncoder(Encoder):
+    """A method whose rows are ``nbits``-bit hashes (uint64 words) compared by Hamming distance.
+
+    Subclasses give :meth:`prepare` and :meth:`encode_batch` (returning ``(N,)`` uint64 for 64 bits,
+    ``(N, nbits // 64)`` otherwise) and :meth:`identity`.
+    """
+
+    output = "bits"
+    score_kind = "distance"
+    nbits: int = 64
+
+    @property
+    def words(self) -> int:
+        return self.nbits // 64
+
+    def empty(self) -> np.ndarray:
+        return np.empty((0,) if self.words == 1 else (0, self.words), dtype=np.uint64)
+
+    def to_blob(self, row: np.ndarray) -> bytes:
+        return np.ascontiguousarray(row).astype("<u8").tobytes()
+
+    def from_blobs(self, blobs: Sequence[bytes]) -> np.ndarray:
+        flat = np.frombuffer(b"".join(blobs), dtype="<u8").astype(np.uint64)
+        return flat if self.words == 1 else flat.reshape(-1, self.words)
+
+    def check_threshold(self, threshold: float) -> int:
+        if isinstance(threshold, bool) or threshold != int(threshold) or not 0 <= threshold <= self.nbits:
+            raise ValueError(f"{self.name} thresholds are whole bits, 0..{self.nbits}")
+        return int(threshold)
+
+    def sweep_thresholds(self) -> list[int]:
+        # 0..24 of 64 bits; the same share (in steps of 1/64 of the width) for wider hashes
+        if self.nbits == 64:
+            return list(range(25))
+        return list(range(0, int(self.nbits * 0.47) + 1, self.words))
+
+    def pairs(self, encodings: np.ndarray, threshold: float, workers: int | None = None, progress: bool = False,
+              paths: Sequence[str] | None = None) -> search.Pairs:
+        return search.hamming_pairs(encodings, int(threshold), workers, progress=progress)
+
+    def query(self, queries: np.ndarray, database: np.ndarray, threshold: float, workers: int | None = None,
+              query_paths: Sequence[str] | None = None, database_paths: Sequence[str] | None = None) -> search.Pairs:
+        return search.hamming_query(queries, database, int(threshold), workers)
+
+
+class VectorEncoder(Encoder):
+    """A method whose rows are L2-normalised float32 vectors compared by cosine similarity."""
+
+    output = "vectors"
+    score_kind = "similarity"
+    batch_size = 32
+
+    def empty(self) -> np.ndarray:
+        return np.empty((0, 0), np.float32)
+
+    def to_blob(self, row: np.ndarray) -> bytes:
+        return np.asarray(row).astype("<f4").tobytes()
+
+    def from_blobs(self, blobs: Sequence[bytes]) -> np.ndarray:
+        dim = len(blobs[0]) // 4 if blobs else 0
+        return np.frombuffer(b"".join(blobs), dtype="<f4").astype(np.float32).reshape(-1, dim)
+
+    def check_threshold(self, threshold: float) -> float:
+        if isinstance(threshold, bool) or not -1.0 <= threshold <= 1.0:
+            raise ValueError(f"{self.name} thresholds are cosine similarities in -1..1")
+        return float(threshold)
+
+    def sweep_thresholds(self) -> list[float]:
+        return [round(x, 2) for x in np.arange(0.99, 0.59, -0.01)]
+
+    def pairs(self, encodings: np.ndarray, threshold: float, workers: int | None = None, progress: bool = False,
+              paths: Sequence[str] | None = None) -> search.Pairs:
+        if not len(encodings):
+            return search.Pairs.empty(np.float32)
+        return search.cosine_pairs(encodings, threshold, progress=progress)
+
+    def query(self, queries: np.ndarray, database: np.ndarray, threshold: float, workers: int | None = None,
+              query_paths: Sequence[str] | None = None, database_paths: Sequence[str] | None = None) -> search.Pairs:
+        if not len(queries) or not len(database):
+            return search.Pairs.empty(np.float32)
+        return search.cosine_query(queries, database, threshold)

@@ -1,0 +1,38 @@
+"""The four 64-bit perceptual hashes as imagededup 0.3 defines them: ``phash``, ``ahash``, ``dhash``, ``whash``."""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+from imagetwins import hashing
+from imagetwins.encoders.base import BitsEncoder
+
+__all__ = ["HashEncoder"]
+
+
+class HashEncoder(BitsEncoder):
+    """A hash of :data:`imagetwins.hashing.HASH_METHODS` as an encoder (thumbnail, then bits)."""
+
+    def __init__(self, method: hashing.HashMethod) -> None:
+        self.method = method
+        self.name = method.name
+        self.nbits = method.nbits
+        self.default_threshold = method.default_threshold
+        self.min_side = max(hashing.DECODE_MIN_SIDE, *method.size)
+
+    def prepare(self, img: Image.Image) -> np.ndarray:
+        return self.method.thumbnail(img)
+
+    def encode_batch(self, prepared: list[np.ndarray]) -> np.ndarray:
+        words = hashing.bits_to_words(self.method.bits(np.stack(prepared)))
+        return words[:, 0] if self.words == 1 else words
+
+    def identity(self) -> dict:
+        m = self.method
+        return {"method": m.name, "nbits": m.nbits, "size": list(m.size), "dihedral": m.dihedral,
+                "decode_min_side": hashing.DECODE_MIN_SIDE, "version": 1}
+
+
+#: registered by :mod:`imagetwins.encoders`
+ENCODERS = [HashEncoder(hashing.HASH_METHODS[name]) for name in hashing.CLASSIC_METHODS]

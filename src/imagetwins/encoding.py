@@ -1,0 +1,168 @@
+"""The one loop that turns files into encodings: read, decode once, prepare, encode in batches.
+
+Every method (hashes, the CNN, a user's model) goes through :func:`encode_files`: files are read and
+decoded on threads (Pillow and ONNX Runtime release the GIL), each decoded image is handed to every
+requested :class:`Stage` (so one decode serves several methods), and each stage encodes a batch at a
+time, so memory is bounded by two batches of prepared inputs. The next batch decodes while this one
+is encoded. A file that cannot be read, or takes longer than ``timeout`` seconds to decode, becomes a
+:class:`~imagetwins.io.ReadFailure` with its reason; the run goes on.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+from PIL import Image
+
+from imagetwins.io import ImageReadError, ReadFailure, content_digest, open_image, quiet_decoder_warnings, read_bytes
+from imagetwins.workers import default_workers
+
+__all__ = ["DECODE_TIMEOUT", "Encodings", "Stage", "encode_files"]
+
+#: seconds one file may take to read and decode before it is reported and skipped
+DECODE_TIMEOUT = 60.0
+
+
+class Stage(Protocol):
+    """What :func:`encode_files` needs from a method: a name, a decode size, and two steps.
+
+    ``prepare`` runs on the decoding threads (one upright RGB image -> a small array, e.g. a
+    thumbnail); ``encode_batch`` turns a list of prepared arrays into one row each.
+    """
+
+    name: str
+    #: smallest side the decoder must keep (JPEGs are decoded at the smallest DCT scale above it)
+    min_side: int
+    #: files per batch this stage prefers (the loop takes the smallest of the stages asked for)
+    batch_size: int
+
+    def prepare(self, img: Image.Image) -> np.ndarray: ...
+
+    def encode_batch(self, prepared: list[np.ndarray]) -> np.ndarray: ...
+
+    def empty(self) -> np.ndarray: ...
+
+
+@dataclass
+class Encodings:
+    """What :func:`encode_files` produced.
+
+    ``paths`` are the files that decoded, in input order; ``by_method[name]`` holds one row per path;
+    ``digests`` their SHA-256 content digests; ``failures`` the files skipped, with the reason.
+    """
+
+    paths: list[str] = field(default_factory=list)
+    by_method: dict[str, np.ndarray] = field(default_factory=dict)
+    digests: list[str] = field(default_factory=list)
+    failures: list[ReadFailure] = field(default_factory=list)
+
+
+def _load(path: str, stages: Sequence[Stage], min_side: int, read: Callable[[str], bytes]):
+    try:
+        data = read(path)
+        img = open_image(data, min_size=min_side, path_for_messages=path)
+        return content_digest(data), [s.prepare(img) for s in stages]
+    except ImageReadError as exc:
+        return ReadFailure(str(path), exc.reason)
+    except Exception as exc:  # anything else one odd file provokes (or a network error) must not end the run
+        return ReadFailure(str(path), f"cannot process ({type(exc).__name__}: {exc})")
+
+
+def encode_files(
+    paths: Sequence[str | os.PathLike],
+    stages: Sequence[Stage],
+    workers: int | None = None,
+    progress: bool = False,
+    warn: bool = True,
+    timeout: float | None = DECODE_TIMEOUT,
+    batch_size: int | None = None,
+    read: Callable[[str], bytes] = read_bytes,
+) -> Encodings:
+    """Decode each file once and encode it with every stage, in batches, on ``workers`` threads.
+
+    Parameters
+    ----------
+    paths : sequence of path
+        Files to encode (or URLs, with a ``read`` that fetches them).
+    stages : sequence of Stage
+        The methods to encode with (usually :class:`imagetwins.encoders.Encoder` objects).
+    workers : int, optional
+        Decoding threads; default all CPUs.
+    progress : bool
+        Show a progress bar.
+    warn : bool
+        Emit one warning per unreadable file, naming the file and the reason.
+    timeout : float, optional
+        Seconds one file may take to read and decode before it is reported and skipped, so a
+        pathological file cannot stall the run (``None``: no limit).
+    batch_size : int, optional
+        Files per batch; default the smallest the stages prefer.
+    read : callable
+        ``path -> bytes``; default :func:`imagetwins.io.read_bytes` (local files, size-limited).
+
+    Returns
+    -------
+    Encodings
+    """
+    paths = [os.fspath(p) for p in paths]
+    stages = list(stages)
+    workers = default_workers() if not workers or workers < 1 else workers
+    batch_size = batch_size or min((s.batch_size for s in stages), default=256)
+    min_side = max((s.min_side for s in stages), default=0)
+    result = Encodings()
+    chunks: dict[str, list[np.ndarray]] = {s.name: [] for s in stages}
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(paths), unit="img", desc="encoding", leave=False)
+    batches = [paths[i:i + batch_size] for i in range(0, len(paths), batch_size)]
+    pool = ThreadPoolExecutor(max_workers=workers)
+
+    def submit(batch: list[str]) -> list[Future]:
+        return [pool.submit(_load, p, stages, min_side, read) for p in batch]
+
+    try:
+        with quiet_decoder_warnings():
+            pending = submit(batches[0]) if batches else []
+            for k, batch in enumerate(batches):
+                futures = pending
+                # decode the next batch while this one is encoded
+                pending = submit(batches[k + 1]) if k + 1 < len(batches) else []
+                prepared: list[list[np.ndarray]] = [[] for _ in stages]
+                for path, future in zip(batch, futures):
+                    try:
+                        out = future.result(timeout=timeout)
+                    except FutureTimeout:
+                        # the decoder thread cannot be killed; it finishes on its own while the run goes on
+                        out = ReadFailure(path, f"took longer than {timeout:g} s to decode")
+                    if isinstance(out, ReadFailure):
+                        result.failures.append(out)
+                        if warn:
+                            warnings.warn(f"skipped {out.path}: {out.reason}", UserWarning, stacklevel=3)
+                        continue
+                    digest, arrays = out
+                    result.paths.append(path)
+                    result.digests.append(digest)
+                    for slot, array in zip(prepared, arrays):
+                        slot.append(array)
+                for stage, slot in zip(stages, prepared):
+                    if slot:
+                        chunks[stage.name].append(stage.encode_batch(slot))
+                if bar is not None:
+                    bar.update(len(batch))
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+        if bar is not None:
+            bar.close()
+    for stage in stages:
+        parts = chunks[stage.name]
+        result.by_method[stage.name] = np.concatenate(parts) if parts else stage.empty()
+    return result

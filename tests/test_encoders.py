@@ -1,0 +1,128 @@
+"""The method registry: every built-in method behind one interface, and a new method added by a test alone."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from imagetwins.cli import main
+from imagetwins.encoders import BitsEncoder, encoder_names, get_encoder, register, unregister
+from imagetwins.evaluation import sweep
+from imagetwins.finder import find_duplicate_groups
+from imagetwins.index import Index
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "imagetwins"
+
+
+class ColourHistogram(BitsEncoder):
+    """A 64-bit colour hash: which of 4x4x4 RGB bins hold more than their share of a 32x32 thumbnail."""
+
+    name = "colourhist"
+    nbits = 64
+    default_threshold = 4
+    min_side = 32
+
+    def prepare(self, img: Image.Image) -> np.ndarray:
+        return np.asarray(img.resize((32, 32), Image.Resampling.BILINEAR), dtype=np.uint8)
+
+    def encode_batch(self, prepared: list[np.ndarray]) -> np.ndarray:
+        q = np.stack(prepared).astype(np.int64) // 64  # 4 levels per channel
+        bins = (q[..., 0] * 16 + q[..., 1] * 4 + q[..., 2]).reshape(len(prepared), -1)
+        counts = np.stack([np.bincount(b, minlength=64) for b in bins])
+        bits = counts > bins.shape[1] / 64
+        return np.packbits(bits, axis=1).view(">u8")[:, 0].astype(np.uint64)
+
+    def identity(self) -> dict:
+        return {"method": self.name, "bins": 64, "thumbnail": 32, "version": 1}
+
+
+@pytest.fixture
+def colourhist():
+    encoder = register(ColourHistogram())
+    yield encoder
+    unregister(encoder.name)
+
+
+@pytest.fixture
+def album(tmp_path: Path, datasets: Path) -> Path:
+    """Two photos, each with a half-size copy: two groups of two."""
+    photos = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[:2]
+    folder = tmp_path / "album"
+    for k, p in enumerate(photos):
+        (folder / f"g{k}").mkdir(parents=True)
+        with Image.open(p) as im:
+            im.save(folder / f"g{k}" / "original.png")
+            im.resize((im.width // 2, im.height // 2), Image.Resampling.LANCZOS).save(folder / f"g{k}" / "half.jpg",
+                                                                                     quality=90)
+    return folder
+
+
+def _groups(result) -> set[frozenset[str]]:
+    return {frozenset(Path(f).parent.name + "/" + Path(f).name for f in g.files) for g in result.groups}
+
+
+EXPECTED = {frozenset({"g0/original.png", "g0/half.jpg"}), frozenset({"g1/original.png", "g1/half.jpg"})}
+
+
+def test_builtin_methods_describe_themselves() -> None:
+    assert encoder_names() == ["phash", "ahash", "dhash", "whash", "dihedral", "cnn"]
+    assert encoder_names("vectors") == ["cnn"]
+    for name in encoder_names("bits"):
+        enc = get_encoder(name)
+        assert (enc.score_kind, isinstance(enc.default_threshold, int)) == ("distance", True)
+        assert enc.identity()["method"] == name
+    cnn = get_encoder("CNN")
+    assert cnn.score_kind == "similarity" and 0 < cnn.default_threshold < 1
+    with pytest.raises(ValueError, match="choose one of phash"):
+        get_encoder("md5")
+    with pytest.raises(ValueError, match="registered already"):
+        register(get_encoder("phash"))
+    with pytest.raises(ValueError, match="whole bits, 0..256"):
+        get_encoder("dihedral").check_threshold(300)
+    with pytest.raises(ValueError, match="cosine similarities"):
+        cnn.check_threshold(2.0)
+
+
+def test_the_cnn_method_is_named_only_where_it_is_defined() -> None:
+    """No module special-cases the CNN by name: it is a method like the others."""
+    named = sorted(str(p.relative_to(SRC)) for p in SRC.rglob("*.py")
+                   if re.search(r"""["']cnn["']""", p.read_text(encoding="utf-8")))
+    assert named == ["encoders/cnn.py"]
+
+
+def test_a_new_method_works_through_find_index_tune_and_plot(colourhist, album: Path, tmp_path: Path) -> None:
+    # find
+    result = find_duplicate_groups(album, method="colourhist", recursive=True)
+    assert result.method == "colourhist" and result.threshold == 4
+    assert _groups(result) == EXPECTED
+    # the index stores and reloads it, and answers queries with it
+    with Index(tmp_path / "x.db", methods=["colourhist"]) as idx:
+        assert idx.update(album).added == 4
+        assert _groups(idx.find_duplicates("colourhist")) == EXPECTED
+        hits = idx.query(album / "g1" / "half.jpg", method="colourhist")
+        assert [Path(m).parent.name for _, m, _ in hits] == ["g1", "g1"]
+        assert idx.stats()["encodings"] == {"colourhist": 4}
+    # tune: the sub-folders are the ground truth
+    swept = sweep(album, album, methods=["colourhist"], target_precision=0.99)
+    assert {p.method for p in swept.points} == {"colourhist"}
+    assert swept.recommendation is not None and swept.recommendation.recall == 1.0
+    # the CLI accepts it everywhere a method is named, plot included
+    runner = CliRunner()
+    out = runner.invoke(main, ["find", str(album), "-r", "-m", "colourhist", "--no-cache", "--json", "-"])
+    assert out.exit_code == 0, out.output
+    assert len(json.loads(out.output)["groups"]) == 2
+    png = tmp_path / "plot.png"
+    out = runner.invoke(main, ["plot", str(album), "g0/original.png", "-r", "-m", "colourhist", "-o", str(png)])
+    assert out.exit_code == 0, out.output
+    assert png.stat().st_size > 1000 and "g0/original.png" in out.output
+
+
+def test_an_unregistered_method_is_a_usage_error(album: Path) -> None:
+    out = CliRunner().invoke(main, ["find", str(album), "-m", "colourhist"])
+    assert out.exit_code == 2 and "colourhist" in out.output
