@@ -89,17 +89,39 @@ def test_tune_recommends_from_a_folder_of_groups(tmp_path: Path, datasets: Path)
     assert data["recommendation"]["recall"] == 1.0 and data["positives"] == 5
 
 
-def test_find_with_cnn_embeddings_groups_even_the_rotated_copy(datasets: Path) -> None:
+def test_find_with_cnn_embeddings_groups_even_the_rotated_copy(datasets: Path, tmp_path: Path) -> None:
     res = CliRunner().invoke(main, ["find", str(datasets / "imagededup-testdata" / "mixed_images"), "-m", "cnn",
-                                    "--json", "-"])
+                                    "--json", str(tmp_path / "out.json"), "--csv", str(tmp_path / "out.csv")])
     assert res.exit_code == 0, res.output
-    data = json.loads(res.stdout)
-    assert data["threshold"] == 0.82
+    data = json.loads((tmp_path / "out.json").read_text())
+    assert data["threshold"] == 0.82 and data["score_kind"] == "similarity"
     assert [sorted(Path(f).name for f in g["files"]) for g in data["groups"]] == [
         ["ukbench00120.jpg", "ukbench00120_hflip.jpg", "ukbench00120_resize.jpg", "ukbench00120_rotation.jpg"]]
-    assert 0.82 <= data["groups"][0]["min_similarity"] <= 1.0
+    weakest = data["groups"][0]["min_similarity"]
+    assert 0.82 <= weakest < 1.0 and "max_distance" not in data["groups"][0]
+    # every pair carries its real similarity (not int() of it, which wrote 0 or 1 as a "distance")
+    sims = [p["similarity"] for p in data["pairs"]]
+    assert len(sims) == 6 and all(0.82 <= s <= 1.0 for s in sims) and min(sims) == weakest
+    assert all("distance" not in p for p in data["pairs"])
+    assert f"cosine similarity >= {weakest:.3f}" in res.output
+    with open(tmp_path / "out.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [float(r["min_similarity"]) for r in rows] == [weakest] * 4
     bad = CliRunner().invoke(main, ["find", str(datasets / "imagededup-testdata"), "-m", "cnn", "-t", "2"])
     assert bad.exit_code == 2 and "cosine similarities" in bad.output
+
+
+def test_hash_outputs_write_bits_apart(tmp_path: Path) -> None:
+    res = CliRunner().invoke(main, ["find", str(REPO / "examples" / "images"), "--no-cache", "--json",
+                                    str(tmp_path / "out.json"), "--csv", str(tmp_path / "out.csv")])
+    assert res.exit_code == 0, res.output
+    data = json.loads((tmp_path / "out.json").read_text())
+    assert data["score_kind"] == "distance"
+    assert all(isinstance(p["distance"], int) and 0 <= p["distance"] <= 10 for p in data["pairs"])
+    assert all(isinstance(g["max_distance"], int) for g in data["groups"])
+    with open(tmp_path / "out.csv", newline="") as fh:
+        header = next(csv.reader(fh))
+    assert header == ["group", "path", "exact", "max_distance", "keep"]
 
 
 def test_unwritable_cache_dir_falls_back_to_no_cache(tmp_path: Path, monkeypatch) -> None:

@@ -13,6 +13,7 @@ import numpy as np
 
 from imagetwins import __version__
 from imagetwins.encoders import encoder_names, get_encoder
+from imagetwins.results import WEAKEST_MATCH
 
 #: each method's default threshold, for the help texts
 _DEFAULT_THRESHOLDS = ", ".join(f"{n} {get_encoder(n).default_threshold}" for n in encoder_names())
@@ -86,7 +87,8 @@ def _keep_options(f):
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write groups, pairs and unreadable files as JSON ('-' for stdout).")
 @click.option("--csv", "csv_out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write one row per file in a group: group,path,exact,max_distance.")
+              help="Write one row per file in a group: group,path,exact,max_distance (min_similarity for "
+                   "vector methods),keep.")
 @click.option("--workers", "-j", type=click.IntRange(1), default=None, help="Threads (default: all CPUs).")
 @click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Keep encodings in this index file (see 'imagetwins index'); default: a cache per folder "
@@ -144,8 +146,8 @@ def find(directory: Path, method: str, threshold: int, recursive: bool, json_out
             g["also_keep"] = d.keep[1:]
         _write_json(data, json_out)
     if csv_out is not None:
-        _write_csv(csv_out, ["group", "path", "exact", "max_distance", "keep"],
-                   ([gi, path, int(g.exact), g.max_distance, int(path in d.keep)]
+        _write_csv(csv_out, ["group", "path", "exact", WEAKEST_MATCH[result.score_kind], "keep"],
+                   ([gi, path, int(g.exact), g.score_field()[1], int(path in d.keep)]
                     for gi, (g, d) in enumerate(zip(result.groups, decisions), 1) for path in g.files))
     if report_out is not None:
         from imagetwins.report import write_html_report
@@ -156,15 +158,7 @@ def find(directory: Path, method: str, threshold: int, recursive: bool, json_out
         _exit_for(fail_on_duplicates, bool(result.groups))
         return
     for gi, g in enumerate(result.groups, 1):
-        if g.exact:
-            kind = "byte-identical files"
-        elif g.min_similarity is not None:
-            kind = f"cosine similarity >= {g.min_similarity:.3f}"
-        elif g.max_distance == 0:
-            kind = "identical hashes"
-        else:
-            kind = f"up to {g.max_distance} bits apart"
-        click.secho(f"group {gi}: {len(g.files)} files, {kind}", bold=True)
+        click.secho(f"group {gi}: {len(g.files)} files, {g.describe()}", bold=True)
         for path in g.files:
             click.echo(f"  {'keep' if path in decisions[gi - 1].keep else '    '}  {path}")
     click.echo(
@@ -276,8 +270,8 @@ def _find_against(directory: Path, against: Path, method: str, threshold: float 
     if len(enc.paths) and len(ref_paths):
         pairs = encoder.query(enc.encodings, ref_encodings, threshold, workers, query_paths=enc.paths,
                               database_paths=ref_paths)
-        for k in np.lexsort((encoder.best_first(pairs.distance), pairs.left)):
-            q, r, d = int(pairs.left[k]), int(pairs.right[k]), pairs.distance[k]
+        for k in np.lexsort((encoder.best_first(pairs.score), pairs.left)):
+            q, r, d = int(pairs.left[k]), int(pairs.right[k]), pairs.score[k]
             matches.setdefault(enc.paths[q], []).append((ref_paths[r], round(float(d), 4) if similarity else int(d)))
     if json_out is not None:
         data = {"method": method, "threshold": threshold, "images": len(enc.paths), "reference": str(against),
@@ -590,7 +584,8 @@ def index_query(images: Path, db_path: Path, method: str, threshold: int | None,
         except IndexFileError as exc:
             raise click.ClickException(str(exc)) from None
     if as_json:
-        click.echo(json.dumps([{"query": q, "match": m, "distance": d} for q, m, d in matches], indent=2))
+        kind = get_encoder(method).score_kind
+        click.echo(json.dumps([{"query": q, "match": m, kind: d} for q, m, d in matches], indent=2))
         return
     for q, m, d in matches:
         click.echo(f"{q}\t{m}\t{d}")

@@ -86,7 +86,7 @@ def search_block(a: dict, b: dict | None, method: str, threshold: float, offset_
         pairs = encoder.query(a["encodings"], b["encodings"], threshold, workers=1, query_paths=a.get("paths"),
                               database_paths=b.get("paths"))
     other = offset_a if b is None else offset_b
-    return pairs.left + offset_a, pairs.right + other, pairs.distance
+    return pairs.left + offset_a, pairs.right + other, pairs.score
 
 
 def _search_blocks(client, encoded: list, offsets: np.ndarray, method: str, threshold: float) -> list:
@@ -115,10 +115,11 @@ def pairs_dask(encodings: np.ndarray, method: str = "phash", threshold: float | 
 
 def _gather_pairs(results: list, encoder: Encoder) -> search.Pairs:
     """The blocks' pairs as one sorted :class:`~imagetwins.search.Pairs` (scores as floats or bit counts)."""
-    dtype = np.float32 if encoder.score_kind == "similarity" else np.uint16
+    kind = encoder.score_kind
+    dtype = np.float32 if kind == "similarity" else np.uint16
     pairs = search.Pairs.concat([search.Pairs(np.asarray(a, np.int64), np.asarray(b, np.int64),
-                                              np.asarray(d).astype(dtype)) for a, b, d in results])
-    return pairs.sorted() if len(pairs) else search.Pairs.empty(dtype)
+                                              np.asarray(d).astype(dtype), kind) for a, b, d in results])
+    return pairs.sorted() if len(pairs) else search.Pairs.empty(dtype, kind)
 
 
 def find_duplicates_dask(

@@ -351,7 +351,7 @@ def sweep(
         if thresholds and encoder.name in thresholds:  # loosest last, as the encoder gives them
             ts = sorted(thresholds[encoder.name], key=lambda t: -float(encoder.best_first(np.array([t]))[0]))
         pairs = encoder.pairs(enc.by_method[encoder.name], ts[-1], workers=workers, paths=enc.paths)
-        scores = pairs.distance.astype(np.float64)
+        scores = pairs.score.astype(np.float64)
         is_true = np.fromiter(((int(a), int(b)) in truth for a, b in zip(pairs.left, pairs.right)), dtype=bool,
                               count=len(pairs))
         for t in ts:

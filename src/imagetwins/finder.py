@@ -98,4 +98,4 @@ def find_duplicates_map(image_dir: str | os.PathLike, method: str | Encoder = "p
     encoder = get_encoder(method)
     result = find_duplicate_groups(image_dir, encoder, threshold, recursive=recursive, workers=workers)
     names = [os.path.relpath(p, image_dir) for p in result.files]
-    return search.duplicate_map(names, result.pairs, scores=True, larger_is_closer=encoder.score_kind == "similarity")
+    return search.duplicate_map(names, result.pairs, scores=True)

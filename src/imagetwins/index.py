@@ -495,9 +495,9 @@ class Index:
             return []
         pairs = encoder.query(enc.encodings, stored, threshold, workers, query_paths=enc.paths,
                               database_paths=paths)
-        order = np.lexsort((encoder.best_first(pairs.distance), pairs.left))
+        order = np.lexsort((encoder.best_first(pairs.score), pairs.left))
         as_score = float if encoder.score_kind == "similarity" else int
-        return [(enc.paths[pairs.left[k]], paths[pairs.right[k]], as_score(pairs.distance[k])) for k in order]
+        return [(enc.paths[pairs.left[k]], paths[pairs.right[k]], as_score(pairs.score[k])) for k in order]
 
     def stats(self) -> dict:
         """Counts, size on disk, the unreadable files with their reasons, and per method how many

@@ -73,10 +73,10 @@ def report_data(result: FindResult, keep_in: Sequence[str | os.PathLike] = (), w
             cards.append({"path": path, "name": os.path.basename(path), "width": i.width, "height": i.height,
                           "bytes": i.size, "mtime": time.strftime("%Y-%m-%d %H:%M", time.localtime(i.mtime)),
                           "keep": path in d.keep, "thumb": thumbs[path]})
-        groups.append({"exact": g.exact, "max_distance": g.max_distance, "min_similarity": g.min_similarity,
-                       "files": cards})
+        groups.append({"exact": g.exact, **dict([g.score_field()]), "how": g.describe(), "files": cards})
     return {
-        "method": result.method, "threshold": result.threshold, "images": len(result.files),
+        "method": result.method, "threshold": result.threshold, "score_kind": result.score_kind,
+        "images": len(result.files),
         "unreadable": [{"path": f.path, "reason": f.reason} for f in result.failures],
         "groups": groups, "generated": time.strftime("%Y-%m-%d %H:%M"),
     }
@@ -136,10 +136,7 @@ function render() {
   data.groups.slice(page * perPage, (page + 1) * perPage).forEach((g, k) => {
     const box = el("section", "group");
     const n = page * perPage + k + 1;
-    const how = g.exact ? "byte-identical" : (g.min_similarity !== null
-      ? "cosine similarity \u2265 " + g.min_similarity.toFixed(3)
-      : (g.max_distance === 0 ? "identical hashes" : "up to " + g.max_distance + " bits apart"));
-    box.appendChild(el("h2", null, "Group " + n + ": " + g.files.length + " files, " + how));
+    box.appendChild(el("h2", null, "Group " + n + ": " + g.files.length + " files, " + g.how));
     const row = el("div", "files");
     for (const f of g.files) {
       const card = el("div", "file " + (f.keep ? "keep" : "dup"));

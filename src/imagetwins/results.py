@@ -14,25 +14,60 @@ from imagetwins import search
 from imagetwins.encoders import Encoder, get_encoder
 from imagetwins.io import ReadFailure
 
-__all__ = ["DuplicateGroup", "FindResult", "groups_from_encodings", "result_from_pairs"]
+__all__ = ["WEAKEST_MATCH", "DuplicateGroup", "FindResult", "groups_from_encodings", "result_from_pairs"]
+
+
+#: how each score kind names a group's weakest match in every output (JSON, CSV, report)
+WEAKEST_MATCH = {"distance": "max_distance", "similarity": "min_similarity"}
 
 
 @dataclass
 class DuplicateGroup:
-    """Files that are duplicates of each other (connected by matches within the threshold)."""
+    """Files that are duplicates of each other (connected by matches within the threshold).
+
+    ``score`` is the group's weakest match: the largest distance (bits apart) for ``score_kind``
+    ``"distance"``, the smallest similarity for ``"similarity"``.
+    """
 
     files: list[str]
-    max_distance: int  # largest Hamming distance of a match in the group (0 for CNN groups)
+    score: float
     exact: bool  # every file in the group is byte-identical
-    min_similarity: float | None = None  # CNN groups: lowest cosine similarity of a match
+    score_kind: str = "distance"
+
+    @property
+    def max_distance(self) -> int | None:
+        """The largest distance of a match in the group (None for similarity groups)."""
+        return int(self.score) if self.score_kind == "distance" else None
+
+    @property
+    def min_similarity(self) -> float | None:
+        """The smallest similarity of a match in the group (None for distance groups)."""
+        return float(self.score) if self.score_kind == "similarity" else None
+
+    def score_field(self) -> tuple[str, float]:
+        """``(name, value)`` of the weakest match as outputs write it: ``max_distance`` or ``min_similarity``."""
+        value = int(self.score) if self.score_kind == "distance" else round(float(self.score), 4)
+        return WEAKEST_MATCH[self.score_kind], value
+
+    def describe(self) -> str:
+        """One phrase for people: how close the files are."""
+        if self.exact:
+            return "byte-identical files"
+        if self.score_kind == "similarity":
+            return f"cosine similarity >= {self.score:.3f}"
+        return "identical hashes" if self.score == 0 else f"up to {int(self.score)} bits apart"
 
 
 @dataclass
 class FindResult:
-    """Outcome of :func:`find_duplicate_groups`."""
+    """Outcome of :func:`imagetwins.finder.find_duplicate_groups`.
+
+    ``threshold`` and every score are in the method's terms (:attr:`score_kind`): bits apart
+    (an int) or a cosine similarity (a float).
+    """
 
     method: str
-    threshold: int
+    threshold: float
     files: list[str]
     hashes: np.ndarray
     pairs: search.Pairs
@@ -41,26 +76,30 @@ class FindResult:
     seconds: float = 0.0
 
     @property
+    def score_kind(self) -> str:
+        return self.pairs.kind
+
+    @property
     def files_in_groups(self) -> int:
         return sum(len(g.files) for g in self.groups)
 
+    def pair_records(self) -> list[dict]:
+        """Each match as ``{"a", "b", <score kind>: score}``."""
+        kind = self.score_kind
+        as_score = (lambda x: int(x)) if kind == "distance" else (lambda x: round(float(x), 4))
+        return [{"a": self.files[i], "b": self.files[j], kind: as_score(d)}
+                for i, j, d in zip(self.pairs.left.tolist(), self.pairs.right.tolist(), self.pairs.score.tolist())]
+
     def to_dict(self) -> dict:
-        """Plain data for JSON output."""
+        """Plain data for JSON output; scores are written under their kind's name."""
         return {
             "method": self.method,
             "threshold": self.threshold,
+            "score_kind": self.score_kind,
             "images": len(self.files),
             "unreadable": [{"path": f.path, "reason": f.reason} for f in self.failures],
-            "groups": [
-                {"files": g.files, "max_distance": g.max_distance, "exact": g.exact,
-                 **({"min_similarity": round(g.min_similarity, 4)} if g.min_similarity is not None else {})}
-                for g in self.groups
-            ],
-            "pairs": [
-                {"a": self.files[i], "b": self.files[j], "distance": int(d)}
-                for i, j, d in zip(self.pairs.left.tolist(), self.pairs.right.tolist(),
-                                   self.pairs.distance.tolist())
-            ],
+            "groups": [{"files": g.files, "exact": g.exact, **dict([g.score_field()])} for g in self.groups],
+            "pairs": self.pair_records(),
             "seconds": round(self.seconds, 3),
         }
 
@@ -89,26 +128,29 @@ def result_from_pairs(paths: Sequence[str], encodings: np.ndarray, digests: Sequ
                       method: str | Encoder, threshold: float) -> FindResult:
     """Groups from matches found on one machine or on a cluster, byte-identical files added."""
     encoder = get_encoder(method)
-    similarity = encoder.score_kind == "similarity"
+    kind = pairs.kind
+    if kind != encoder.score_kind:
+        raise ValueError(f"{encoder.name} scores by {encoder.score_kind}, but its search gave {kind} pairs")
+    similarity = kind == "similarity"
     paths = list(paths)
     # Byte-identical files hash alike, so they are already among the pairs; the digest pass adds the
     # "exact" label and keeps them grouped even at threshold 0 under any future hash.
     exact = search.equal_key_pairs([d or f"unknown:{i}" for i, d in enumerate(digests)])
-    exact = search.Pairs(exact.left, exact.right, np.full(len(exact), encoder.exact_score, pairs.distance.dtype))
+    exact = search.Pairs(exact.left, exact.right, np.full(len(exact), encoder.exact_score, pairs.score.dtype), kind)
     merged = search.union_pairs(pairs, exact)
     n = len(paths)
     labels = search.connected_components(n, merged.left, merged.right)
     # the weakest match inside each group (not its diameter, which may be weaker)
     if similarity:
         group_score = np.ones(n, dtype=np.float64)
-        np.minimum.at(group_score, labels[merged.left], merged.distance.astype(np.float64))
+        np.minimum.at(group_score, labels[merged.left], merged.score.astype(np.float64))
     else:
         group_score = np.zeros(n, dtype=np.float64)
-        np.maximum.at(group_score, labels[merged.left], merged.distance.astype(np.float64))
+        np.maximum.at(group_score, labels[merged.left], merged.score.astype(np.float64))
     groups = []
     for members in search.groups_from_labels(labels):
         same_bytes = len({digests[i] for i in members}) == 1 and bool(digests[members[0]])
         score = float(group_score[labels[members[0]]])
-        groups.append(DuplicateGroup([paths[i] for i in members], 0 if similarity else int(score), same_bytes,
-                                     score if similarity else None))
+        groups.append(DuplicateGroup([paths[i] for i in members], score if similarity else int(score), same_bytes,
+                                     kind))
     return FindResult(encoder.name, threshold, paths, encodings, merged, groups)

@@ -222,11 +222,11 @@ class VectorEncoder(Encoder):
     def pairs(self, encodings: np.ndarray, threshold: float, workers: int | None = None, progress: bool = False,
               paths: Sequence[str] | None = None) -> search.Pairs:
         if not len(encodings):
-            return search.Pairs.empty(np.float32)
+            return search.Pairs.empty(np.float32, "similarity")
         return search.cosine_pairs(encodings, threshold, progress=progress)
 
     def query(self, queries: np.ndarray, database: np.ndarray, threshold: float, workers: int | None = None,
               query_paths: Sequence[str] | None = None, database_paths: Sequence[str] | None = None) -> search.Pairs:
         if not len(queries) or not len(database):
-            return search.Pairs.empty(np.float32)
+            return search.Pairs.empty(np.float32, "similarity")
         return search.cosine_query(queries, database, threshold)

@@ -128,8 +128,7 @@ class CNN:
             raise ValueError("Provide either an image directory or encodings!")
         encoder = ModelEncoder("imagededup-model", self.embedder, self.default_threshold)
         pairs = encoder.pairs(vectors, min_similarity_threshold, workers=num_sim_workers)
-        self.results = _search.duplicate_map(names, pairs, scores=scores,
-                                             larger_is_closer=encoder.score_kind == "similarity")
+        self.results = _search.duplicate_map(names, pairs, scores=scores)
         if outfile:
             save_json(self.results, outfile)
         return self.results

@@ -34,7 +34,7 @@ def cosine_pairs(vectors: np.ndarray, threshold: float = 0.9, progress: bool = F
     """All pairs ``i < j`` with cosine similarity ``>= threshold`` (vectors L2-normalised), exactly.
 
     Blocked ``X[a:b] @ X[a:].T`` products (float32 BLAS, which uses all cores), so memory is the
-    vectors plus one ``COSINE_BLOCK x N`` block, never N x N. ``distance`` holds the similarity.
+    vectors plus one ``COSINE_BLOCK x N`` block, never N x N. Scores are similarities.
     """
     x = as_vectors(vectors, "vectors")
     t = similarity_threshold(threshold)
@@ -52,8 +52,8 @@ def cosine_pairs(vectors: np.ndarray, threshold: float = 0.9, progress: bool = F
             keep = gj > gi
             if keep.any():
                 found.append(Pairs(gi[keep].astype(np.int64), gj[keep].astype(np.int64),
-                                   sim[ii[keep], jj[keep]].astype(np.float32)))
-    return Pairs.concat(found).sorted() if found else Pairs.empty(np.float32)
+                                   sim[ii[keep], jj[keep]].astype(np.float32), "similarity"))
+    return Pairs.concat(found).sorted() if found else Pairs.empty(np.float32, "similarity")
 
 
 def cosine_query(queries: np.ndarray, database: np.ndarray, threshold: float = 0.9) -> Pairs:
@@ -68,8 +68,8 @@ def cosine_query(queries: np.ndarray, database: np.ndarray, threshold: float = 0
             ii, jj = np.nonzero(sim >= t)
             if len(ii):
                 found.append(Pairs((ii + a).astype(np.int64), (jj + c).astype(np.int64),
-                                   sim[ii, jj].astype(np.float32)))
-    return Pairs.concat(found).sorted() if found else Pairs.empty(np.float32)
+                                   sim[ii, jj].astype(np.float32), "similarity"))
+    return Pairs.concat(found).sorted() if found else Pairs.empty(np.float32, "similarity")
 
 
 def cosine_topk(queries: np.ndarray, database: np.ndarray, k: int = 10,

@@ -41,7 +41,7 @@ def dihedral_pairs(hashes: np.ndarray, threshold: int, workers: int | None = Non
     t = bits_threshold(threshold, 256)
     variants = dihedral_variants(h).reshape(-1, 4)
     raw = BlockScanner(variants, h, t, triangle=True, group=8).run(workers or default_workers(), progress)
-    return closest_per_pair(Pairs(raw.left // 8, raw.right, raw.distance))
+    return closest_per_pair(Pairs(raw.left // 8, raw.right, raw.score))
 
 
 def dihedral_query(queries: np.ndarray, database: np.ndarray, threshold: int, workers: int | None = None) -> Pairs:
@@ -50,13 +50,13 @@ def dihedral_query(queries: np.ndarray, database: np.ndarray, threshold: int, wo
     db = as_hashes(database, "database")
     t = bits_threshold(threshold, 256)
     raw = BlockScanner(dihedral_variants(q).reshape(-1, 4), db, t, triangle=False).run(workers or default_workers())
-    return closest_per_pair(Pairs(raw.left // 8, raw.right, raw.distance))
+    return closest_per_pair(Pairs(raw.left // 8, raw.right, raw.score))
 
 
 def closest_per_pair(pairs: Pairs) -> Pairs:
     """Each ``(left, right)`` once, at its smallest distance."""
-    order = np.lexsort((pairs.distance, pairs.right, pairs.left))
-    left, right, dist = pairs.left[order], pairs.right[order], pairs.distance[order]
+    order = np.lexsort((pairs.score, pairs.right, pairs.left))
+    left, right, dist = pairs.left[order], pairs.right[order], pairs.score[order]
     first = np.ones(len(left), dtype=bool)
     first[1:] = (left[1:] != left[:-1]) | (right[1:] != right[:-1])
     return Pairs(left[first], right[first], dist[first])

@@ -12,7 +12,7 @@ __all__ = ["duplicate_map", "files_to_remove"]
 
 
 def duplicate_map(
-    names: Sequence[str], pairs: Pairs, scores: bool = False, larger_is_closer: bool = False
+    names: Sequence[str], pairs: Pairs, scores: bool = False, larger_is_closer: bool | None = None
 ) -> dict[str, list]:
     """imagededup's result shape: every name -> its matches, closest first.
 
@@ -24,18 +24,20 @@ def duplicate_map(
         Matches between node indices (each unordered pair once).
     scores : bool
         Give ``(name, score)`` tuples instead of names.
-    larger_is_closer : bool
-        Scores are similarities (sort descending) rather than distances.
+    larger_is_closer : bool, optional
+        Sort scores descending (similarities); default from ``pairs.kind``.
 
     Returns
     -------
     dict
         Ties keep the input order of ``names``.
     """
+    if larger_is_closer is None:
+        larger_is_closer = pairs.kind == "similarity"
     n = len(names)
     src = np.concatenate([pairs.left, pairs.right])
     dst = np.concatenate([pairs.right, pairs.left])
-    dist = np.concatenate([pairs.distance, pairs.distance])
+    dist = np.concatenate([pairs.score, pairs.score])
     key = -dist.astype(np.float64) if larger_is_closer else dist
     order = np.lexsort((dst, key, src))
     src, dst, dist = src[order], dst[order], dist[order]

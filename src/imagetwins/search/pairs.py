@@ -8,35 +8,58 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Pairs", "run_blocks", "union_pairs"]
+__all__ = ["SCORE_KINDS", "Pairs", "run_blocks", "union_pairs"]
+
+#: ``distance``: smaller is closer (bits apart); ``similarity``: larger is closer (cosine similarity)
+SCORE_KINDS = ("distance", "similarity")
 
 
 @dataclass
 class Pairs:
-    """Matches as three aligned arrays: ``left[k]`` and ``right[k]`` are at ``distance[k]``."""
+    """Matches as aligned arrays: ``left[k]`` and ``right[k]`` match with ``score[k]``.
+
+    ``kind`` says what the score is: ``"distance"`` (bits apart: smaller is closer) or
+    ``"similarity"`` (cosine similarity: larger is closer).
+    """
 
     left: np.ndarray
     right: np.ndarray
-    distance: np.ndarray
+    score: np.ndarray
+    kind: str = "distance"
+
+    def __post_init__(self) -> None:
+        if self.kind not in SCORE_KINDS:
+            raise ValueError(f"kind must be one of {SCORE_KINDS}, not {self.kind!r}")
 
     def __len__(self) -> int:
         return len(self.left)
 
+    @property
+    def distance(self) -> np.ndarray:
+        """The scores of distance pairs (the name before scores had kinds); similarities are not distances."""
+        if self.kind != "distance":
+            raise TypeError("these pairs are scored by similarity, not distance: use .score")
+        return self.score
+
     @classmethod
-    def empty(cls, dist_dtype: type = np.uint8) -> Pairs:
-        return cls(np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, dist_dtype))
+    def empty(cls, dtype: type = np.uint8, kind: str = "distance") -> Pairs:
+        return cls(np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, dtype), kind)
 
     @classmethod
     def concat(cls, parts: Sequence[Pairs]) -> Pairs:
+        kinds = {p.kind for p in parts}
+        if len(kinds) > 1:
+            raise ValueError("cannot join distance pairs and similarity pairs")
+        kind = kinds.pop() if kinds else "distance"
         parts = [p for p in parts if len(p)]
         if not parts:
-            return cls.empty()
-        return cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("left", "right", "distance")))
+            return cls.empty(kind=kind)
+        return cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("left", "right", "score")), kind)
 
     def sorted(self) -> Pairs:
         """The same pairs ordered by ``(left, right)``."""
         order = np.lexsort((self.right, self.left))
-        return Pairs(self.left[order], self.right[order], self.distance[order])
+        return Pairs(self.left[order], self.right[order], self.score[order], self.kind)
 
 
 def union_pairs(a: Pairs, b: Pairs) -> Pairs:
@@ -46,7 +69,7 @@ def union_pairs(a: Pairs, b: Pairs) -> Pairs:
     both = Pairs.concat([a, b])
     key = both.left * (int(both.right.max(initial=0)) + 1) + both.right
     _, first = np.unique(key, return_index=True)
-    return Pairs(both.left[first], both.right[first], both.distance[first])
+    return Pairs(both.left[first], both.right[first], both.score[first], both.kind)
 
 
 def run_blocks(fn: Callable[[object], Pairs], tasks: list, workers: int, progress: bool = False) -> Pairs:
