@@ -138,13 +138,10 @@ def find(directory: Path, method: str, threshold: int, recursive: bool, json_out
     else:
         result = _scan(directory, method, threshold, recursive, workers, no_cache, quiet, db_path)
     decisions = _decide(result, keep_rule, keep_in, workers)
-    keepers = [d.keeper or g.files[0] for d, g in zip(decisions, result.groups)]
     if json_out is not None:
-        data = result.to_dict()
-        for g, keep, d in zip(data["groups"], keepers, decisions):
-            g["keep"] = keep
-            g["also_keep"] = d.keep[1:]
-        _write_json(data, json_out)
+        from imagetwins.plan import plan_document
+
+        _write_json(plan_document(result, decisions, directory), json_out)
     if csv_out is not None:
         _write_csv(csv_out, ["group", "path", "exact", WEAKEST_MATCH[result.score_kind], "keep"],
                    ([gi, path, int(g.exact), g.score_field()[1], int(path in d.keep)]
@@ -394,38 +391,57 @@ def plot(directory: Path, filename: str, output: Path | None, method: str, thres
 
 
 @main.command()
-@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("directory", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--apply", "apply_", is_flag=True, help="Really move the files (default: only show the plan).")
+@click.option("--plan", "plan_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Apply these decisions (from 'find --json' or the review page's Export) instead of scanning: "
+                   "every file is checked to be still what was scanned (SHA-256) before it moves.")
 @click.option("--move-to", type=click.Path(file_okay=False, path_type=Path),
               help="Quarantine folder [default: DIRECTORY.imagetwins-quarantine/<time> beside DIRECTORY].")
 @_keep_options
 @_scan_options
-def remove(directory: Path, apply_: bool, move_to: Path | None, keep_in: tuple[Path, ...], keep_rule: str,
-           method: str, threshold: int | None, recursive: bool, workers: int | None, no_cache: bool,
-           quiet: bool) -> None:
+def remove(directory: Path | None, apply_: bool, plan_file: Path | None, move_to: Path | None,
+           keep_in: tuple[Path, ...], keep_rule: str, method: str, threshold: int | None, recursive: bool,
+           workers: int | None, no_cache: bool, quiet: bool) -> None:
     """Move duplicates out of DIRECTORY into a quarantine folder, keeping one file per group.
 
     Without --apply nothing is touched: the plan is printed. With --apply files are moved (never
     deleted) with their relative paths, and a manifest (sizes, SHA-256) is written in the quarantine
-    folder; 'imagetwins undo' puts everything back.
+    folder; 'imagetwins undo' puts everything back. With --plan FILE the decisions come from that file
+    (edit which file is 'keep' in a 'find --json' output, or export them from the review page).
 
     \b
     Examples:
       imagetwins remove ~/Pictures -r                 # dry run: what would move
       imagetwins remove ~/Pictures -r --apply
+      imagetwins remove --plan decisions.json --apply
       imagetwins undo ~/Pictures.imagetwins-quarantine/20240101-120000
     """
     from imagetwins.quarantine import apply_plan, default_quarantine, plan_removal
 
-    result = _scan(directory, method, threshold, recursive, workers, no_cache, quiet)
-    plan = plan_removal(result, roots=[directory], keep_in=keep_in, rule=keep_rule)
+    if (directory is None) == (plan_file is None):
+        raise click.UsageError("give either DIRECTORY or --plan FILE")
+    if plan_file is not None:
+        from imagetwins.plan import PlanError, check_plan, load_plan
+
+        try:
+            root, groups = load_plan(plan_file)
+        except PlanError as exc:
+            raise click.ClickException(str(exc)) from None
+        if not root.is_dir():
+            raise click.ClickException(f"{plan_file}: the scanned folder {root} is not there any more")
+        checked = check_plan(root, groups)
+        directory, plan = root, checked.to_removal()
+    else:
+        result = _scan(directory, method, threshold, recursive, workers, no_cache, quiet)
+        plan = plan_removal(result, roots=[directory], keep_in=keep_in, rule=keep_rule)
     for path, why in plan.refused:
         click.echo(f"warning: not moving {path}: {why}", err=True)
     if not apply_:
         if not quiet:
             for src, group, keeper in plan.moves:
                 click.echo(f"would move {src}   (group {group}, keeping {keeper})")
-            click.echo(f"dry run: {len(plan.moves)} files would move to "
+            click.echo(f"dry run: {_plural(len(plan.moves), 'file')} would move to "
                        f"{move_to or default_quarantine(directory)}; add --apply to do it")
         return
     if not plan.moves:
@@ -436,9 +452,14 @@ def remove(directory: Path, apply_: bool, move_to: Path | None, keep_in: tuple[P
     for path, why in out.failed:
         click.echo(f"error: could not move {path}: {why}", err=True)
     if not quiet:
-        click.echo(f"moved {len(out.done)} files to {quarantine}; undo with: imagetwins undo {out.manifest}")
+        click.echo(f"moved {_plural(len(out.done), 'file')} to {quarantine}; "
+                   f"undo with: imagetwins undo {out.manifest}")
     if out.failed:
         sys.exit(EXIT_ERROR)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 @main.command()

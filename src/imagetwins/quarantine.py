@@ -32,6 +32,7 @@ class Plan:
     moves: list[tuple[str, int, str]]
     keepers: list[str]
     refused: list[tuple[str, str]] = field(default_factory=list)  # (path, why)
+    expected: dict[str, str] = field(default_factory=dict)  # source -> SHA-256 it must still have
 
 
 @dataclass
@@ -133,6 +134,8 @@ def apply_plan(plan: Plan, root: str | os.PathLike, quarantine: str | os.PathLik
                 rel = real.relative_to(root) if real.is_relative_to(root) else Path(real.name)
                 size = src.stat().st_size
                 digest = sha256_file(src)
+                if plan.expected.get(src_s, digest) != digest:
+                    raise OSError(errno.ESTALE, "it changed since the scan (SHA-256 differs)")
                 dst = _free_name(qdir / rel)
                 _append(journal, {"op": "move", "state": "planned", "from": str(real), "to": str(dst.resolve()),
                                   "bytes": size, "sha256": digest, "group": group, "kept": keeper})

@@ -33,6 +33,7 @@ class DuplicateGroup:
     score: float
     exact: bool  # every file in the group is byte-identical
     score_kind: str = "distance"
+    digests: list[str] = field(default_factory=list)  # SHA-256 of each file as scanned ('' if unknown)
 
     @property
     def max_distance(self) -> int | None:
@@ -98,7 +99,8 @@ class FindResult:
             "score_kind": self.score_kind,
             "images": len(self.files),
             "unreadable": [{"path": f.path, "reason": f.reason} for f in self.failures],
-            "groups": [{"files": g.files, "exact": g.exact, **dict([g.score_field()])} for g in self.groups],
+            "groups": [{"files": g.files, "exact": g.exact, **dict([g.score_field()]),
+                        "sha256": dict(zip(g.files, g.digests))} for g in self.groups],
             "pairs": self.pair_records(),
             "seconds": round(self.seconds, 3),
         }
@@ -152,5 +154,5 @@ def result_from_pairs(paths: Sequence[str], encodings: np.ndarray, digests: Sequ
         same_bytes = len({digests[i] for i in members}) == 1 and bool(digests[members[0]])
         score = float(group_score[labels[members[0]]])
         groups.append(DuplicateGroup([paths[i] for i in members], score if similarity else int(score), same_bytes,
-                                     kind))
+                                     kind, [digests[i] or "" for i in members]))
     return FindResult(encoder.name, threshold, paths, encodings, merged, groups)

@@ -1,0 +1,204 @@
+"""The decisions file: one JSON format written by ``find --json`` and by the review page's export, applied
+by ``imagetwins remove --plan``.
+
+A plan is the ``find --json`` document: top-level ``imagetwins_plan`` (format version), ``root`` (the
+scanned folder, absolute) and ``base`` (the folder relative paths are relative to), and per group:
+
+``files``
+    the paths of the group;
+``keep``
+    the keeper (a path from ``files``; a person may change it);
+``also_keep``, ``not_duplicate``
+    other paths left where they are (reference-folder files; files a reviewer said are not duplicates);
+``skip``
+    true: leave the whole group alone;
+``sha256``
+    ``{path: digest}`` as scanned.
+
+Every other file of a group is to be moved. Before anything moves, :func:`check_plan` proves that each
+file to move and its keeper are still the bytes that were scanned, so an edited or stale plan can
+never remove the last copy of a picture.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["PLAN_VERSION", "PlanError", "PlannedGroup", "CheckedPlan", "plan_document", "load_plan", "check_plan"]
+
+#: the format version written as ``imagetwins_plan``
+PLAN_VERSION = 1
+
+
+class PlanError(ValueError):
+    """A plan file that cannot be used at all (one line: which file and why)."""
+
+
+@dataclass
+class PlannedGroup:
+    """One group of a plan, its paths resolved."""
+
+    number: int
+    files: list[str]
+    keep: str | None
+    leave: list[str]  # also_keep + not_duplicate
+    skip: bool
+    sha256: dict[str, str]
+
+    @property
+    def to_move(self) -> list[str]:
+        return [] if self.skip or self.keep is None else \
+            [f for f in dict.fromkeys(self.files) if f != self.keep and f not in self.leave]
+
+
+@dataclass
+class CheckedPlan:
+    """What may move: ``moves`` (path, group number, keeper, digest); ``refused`` (path, why)."""
+
+    root: Path
+    moves: list[tuple[str, int, str, str]] = field(default_factory=list)
+    refused: list[tuple[str, str]] = field(default_factory=list)
+    skipped_groups: int = 0
+
+    def to_removal(self):
+        """As a :class:`imagetwins.quarantine.Plan` whose moves check the scanned digests once more."""
+        from imagetwins.quarantine import Plan
+
+        return Plan([(f, n, k) for f, n, k, _ in self.moves], sorted({k for _, _, k, _ in self.moves}),
+                    list(self.refused), expected={f: d for f, _, _, d in self.moves})
+
+
+def plan_document(result, decisions, root: str | os.PathLike) -> dict:
+    """The ``find --json`` document of a :class:`~imagetwins.results.FindResult` and its keep decisions."""
+    data = result.to_dict()
+    data = {"imagetwins_plan": PLAN_VERSION, "root": str(Path(root).resolve()), "base": os.getcwd(), **data}
+    for g, d in zip(data["groups"], decisions):
+        g["keep"] = d.keeper
+        g["also_keep"] = d.keep[1:]
+    return data
+
+
+def _paths(value, what: str, source: Path) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise PlanError(f"{source}: {what} must be a list of paths")
+    return value
+
+
+def load_plan(path: str | os.PathLike) -> tuple[Path, list[PlannedGroup]]:
+    """Read a plan file: (scanned root, groups). Raises :class:`PlanError` on anything malformed."""
+    source = Path(path)
+    try:
+        doc = json.loads(source.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PlanError(f"{source}: cannot read it ({getattr(exc, 'strerror', None) or exc})") from None
+    except json.JSONDecodeError as exc:
+        raise PlanError(f"{source}: not JSON ({exc.msg}, line {exc.lineno})") from None
+    if not isinstance(doc, dict) or doc.get("imagetwins_plan") != PLAN_VERSION:
+        raise PlanError(f"{source}: not an imagetwins plan (write one with 'imagetwins find --json' "
+                        "or the review page's Export decisions)")
+    root, base = doc.get("root"), doc.get("base")
+    if not isinstance(root, str) or not os.path.isabs(root) or (base is not None and not isinstance(base, str)):
+        raise PlanError(f"{source}: 'root' must be the scanned folder's absolute path")
+    groups_in = doc.get("groups")
+    if not isinstance(groups_in, list):
+        raise PlanError(f"{source}: 'groups' must be a list")
+
+    def where(p: str) -> str:
+        return p if os.path.isabs(p) or not base else os.path.join(base, p)
+
+    groups = []
+    for n, g in enumerate(groups_in, 1):
+        if not isinstance(g, dict):
+            raise PlanError(f"{source}: group {n} is not an object")
+        files = _paths(g.get("files"), f"group {n}'s files", source)
+        keep = g.get("keep")
+        if keep is not None and not isinstance(keep, str):
+            raise PlanError(f"{source}: group {n}'s keep must be one path")
+        leave = _paths(g.get("also_keep"), f"group {n}'s also_keep", source) + \
+            _paths(g.get("not_duplicate"), f"group {n}'s not_duplicate", source)
+        digests = g.get("sha256") or {}
+        if not isinstance(digests, dict) or not all(isinstance(v, str) for v in digests.values()):
+            raise PlanError(f"{source}: group {n}'s sha256 must map paths to digests")
+        groups.append(PlannedGroup(n, [where(f) for f in files], where(keep) if keep is not None else None,
+                                   [where(f) for f in leave], bool(g.get("skip", False)),
+                                   {where(k): v for k, v in digests.items()}))
+    return Path(root), groups
+
+
+def _sha256(path: str) -> str:
+    # O_NOFOLLOW: a path that became a symlink since the scan is not read through
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+            raise OSError(f"{path} is not a regular file")
+        h = hashlib.sha256()
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _unchanged(path: str, digests: dict[str, str]) -> str | None:
+    """None when ``path`` is the regular file with the scanned bytes, else why not."""
+    want = digests.get(path)
+    if not want:
+        return "the plan has no digest for it"
+    if os.path.islink(path):
+        return "it is a symbolic link now"
+    try:
+        got = _sha256(path)
+    except FileNotFoundError:
+        return "it is gone"
+    except OSError as exc:
+        return f"cannot read it ({exc.strerror or exc})"
+    return None if got == want else "it changed since the scan (SHA-256 differs)"
+
+
+def check_plan(root: str | os.PathLike, groups: Sequence[PlannedGroup]) -> CheckedPlan:
+    """Which moves of a plan are safe now.
+
+    A group moves nothing when its keeper is missing, not among its files, or not the scanned bytes
+    any more. A file moves only when it is inside ``root``, is not kept by any group, and still has
+    the scanned bytes.
+    """
+    real_root = Path(root).resolve()
+    out = CheckedPlan(real_root)
+    kept = {os.path.realpath(p) for g in groups if not g.skip and g.keep for p in [g.keep, *g.leave]}
+    seen: set[str] = set()
+    for g in groups:
+        if g.skip:
+            out.skipped_groups += 1
+            continue
+        if g.keep is None:
+            out.refused += [(f, f"group {g.number} has no keeper marked") for f in g.to_move or g.files]
+            continue
+        if g.keep not in g.files:
+            out.refused += [(f, f"group {g.number}'s keeper is not one of its files") for f in g.files]
+            continue
+        why = _unchanged(g.keep, g.sha256)
+        if why is not None:
+            out.refused += [(f, f"its keeper {g.keep} cannot be trusted: {why}") for f in g.to_move]
+            continue
+        for f in g.to_move:
+            real = os.path.realpath(f)
+            if os.path.islink(f):
+                out.refused.append((f, "it is a symbolic link now"))
+            elif real in kept:
+                out.refused.append((f, "another group keeps it"))
+            elif real in seen:
+                continue
+            elif not Path(real).is_relative_to(real_root):
+                out.refused.append((f, "outside the scanned folder"))
+            elif (why := _unchanged(f, g.sha256)) is not None:
+                out.refused.append((f, why))
+            else:
+                seen.add(real)
+                out.moves.append((f, g.number, g.keep, g.sha256[f]))
+    return out

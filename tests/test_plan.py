@@ -1,0 +1,168 @@
+"""One plan format: find --json (or the review page's export) -> remove --plan [--apply] -> undo."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from imagetwins.cli import main
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def album(tmp_path: Path, datasets: Path) -> Path:
+    """8 real photos; group A: #0 + a half-size copy + a PNG re-save; group B: #1 + a byte copy."""
+    root = tmp_path / "album"
+    root.mkdir()
+    photos = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[:8]
+    for p in photos:
+        shutil.copy(p, root / p.name)
+    with Image.open(photos[0]) as im:
+        im.reduce(2).save(root / "a_half.jpg", quality=90)
+        im.save(root / "a_resave.png")
+    shutil.copy(photos[1], root / "b_copy.jpg")
+    return root
+
+
+def _find_plan(album: Path, out: Path) -> dict:
+    res = CliRunner().invoke(main, ["find", str(album), "--no-cache", "--json", str(out)])
+    assert res.exit_code == 0, res.output
+    return json.loads(out.read_text())
+
+
+def _group_with(plan: dict, name: str) -> dict:
+    return next(g for g in plan["groups"] if any(f.endswith(name) for f in g["files"]))
+
+
+def _remove(plan_file: Path, *args: str):
+    return CliRunner().invoke(main, ["remove", "--plan", str(plan_file), *args])
+
+
+def test_editing_the_keeper_moves_exactly_the_others_and_undo_restores(tmp_path: Path, album: Path) -> None:
+    before = _digests(album)
+    plan_file = tmp_path / "plan.json"
+    plan = _find_plan(album, plan_file)
+    assert plan["imagetwins_plan"] == 1 and len(plan["groups"]) == 2
+    a = _group_with(plan, "a_half.jpg")
+    assert all(len(a["sha256"][f]) == 64 for f in a["files"])
+    original = a["keep"]
+    a["keep"] = next(f for f in a["files"] if f.endswith("a_half.jpg"))  # a person prefers the small one
+    plan_file.write_text(json.dumps(plan))
+    dry = _remove(plan_file)
+    assert dry.exit_code == 0 and "dry run: 3 files would move" in dry.output, dry.output
+    assert _digests(album) == before
+    q = tmp_path / "q"
+    res = _remove(plan_file, "--apply", "--move-to", str(q))
+    assert res.exit_code == 0, res.output
+    moved = set(_digests(q)) - {"manifest.json", "manifest.jsonl"}
+    b = _group_with(plan, "b_copy.jpg")
+    expected = {Path(original).name, "a_resave.png"} | {Path(f).name for f in b["files"] if f != b["keep"]}
+    assert moved == expected
+    assert (album / "a_half.jpg").exists()
+    res = CliRunner().invoke(main, ["undo", str(q)])
+    assert res.exit_code == 0 and "restored 3 files" in res.output
+    assert _digests(album) == before
+
+
+def test_skip_not_duplicate_and_relative_paths_from_another_folder(tmp_path: Path, album: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    plan = _find_plan(Path("album"), tmp_path / "plan.json")  # relative paths, as a person types them
+    assert not os.path.isabs(plan["groups"][0]["files"][0])
+    _group_with(plan, "b_copy.jpg")["skip"] = True
+    a = _group_with(plan, "a_half.jpg")
+    a["not_duplicate"] = [f for f in a["files"] if f.endswith("a_half.jpg")]
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "plan.json").write_text(json.dumps(plan))
+    monkeypatch.chdir(elsewhere)
+    res = _remove(elsewhere / "plan.json", "--apply", "--move-to", str(tmp_path / "q"))
+    assert res.exit_code == 0, res.output
+    assert sorted(set(_digests(tmp_path / "q")) - {"manifest.json", "manifest.jsonl"}) == ["a_resave.png"]
+
+
+def test_changed_files_and_untrustworthy_keepers_are_refused(tmp_path: Path, album: Path) -> None:
+    plan_file = tmp_path / "plan.json"
+    plan = _find_plan(album, plan_file)
+    a, b = _group_with(plan, "a_half.jpg"), _group_with(plan, "b_copy.jpg")
+    with open(album / "a_half.jpg", "ab") as fh:  # edited after the scan
+        fh.write(b"\0")
+    Path(b["keep"]).write_bytes(b"not the photo any more")  # the keeper itself changed: keep everything
+    res = _remove(plan_file, "--apply", "--move-to", str(tmp_path / "q"))
+    assert res.exit_code == 0, res.output
+    assert "a_half.jpg: it changed since the scan" in res.output
+    assert "cannot be trusted" in res.output
+    assert sorted(set(_digests(tmp_path / "q")) - {"manifest.json", "manifest.jsonl"}) == ["a_resave.png"]
+    assert (album / "b_copy.jpg").exists() and (album / "a_half.jpg").exists()
+    assert a["keep"] and Path(a["keep"]).exists()
+
+
+def test_hostile_edits_never_take_the_last_copy(tmp_path: Path, album: Path) -> None:
+    plan_file = tmp_path / "plan.json"
+    plan = _find_plan(album, plan_file)
+    a, b = _group_with(plan, "a_half.jpg"), _group_with(plan, "b_copy.jpg")
+    outside = tmp_path / "outside.jpg"
+    shutil.copy(a["keep"], outside)
+    a["files"].append(str(outside))  # a file outside the scanned folder, with its true digest
+    a["sha256"][str(outside)] = hashlib.sha256(outside.read_bytes()).hexdigest()
+    b_keep = b["keep"]
+    a["files"].append(b_keep)  # b's keeper smuggled into group a, to be moved there
+    a["sha256"][b_keep] = b["sha256"][b_keep]
+    # a file replaced by a symlink to its keeper after the scan
+    resave = next(f for f in a["files"] if f.endswith("a_resave.png"))
+    os.unlink(resave)
+    os.symlink(a["keep"], resave)
+    plan_file.write_text(json.dumps(plan))
+    res = _remove(plan_file, "--apply", "--move-to", str(tmp_path / "q"))
+    out = res.output
+    assert "outside.jpg: outside the scanned folder" in out
+    assert f"{b_keep}: another group keeps it" in out
+    assert "symbolic link" in out
+    moved = set(_digests(tmp_path / "q")) - {"manifest.json", "manifest.jsonl"}
+    b_other = next(Path(f).name for f in b["files"] if f != b_keep)
+    assert moved == {"a_half.jpg", b_other}  # only the honest moves
+    assert outside.exists() and Path(b_keep).exists() and Path(a["keep"]).exists()
+
+
+def test_a_keeper_outside_its_group_moves_nothing(tmp_path: Path, album: Path) -> None:
+    plan_file = tmp_path / "plan.json"
+    plan = _find_plan(album, plan_file)
+    for g in plan["groups"]:
+        g["keep"] = "nowhere.jpg"
+    _group_with(plan, "a_half.jpg")["keep"] = None
+    plan_file.write_text(json.dumps(plan))
+    res = _remove(plan_file, "--apply", "--move-to", str(tmp_path / "q"))
+    assert "keeper is not one of its files" in res.output and "has no keeper marked" in res.output
+    assert "nothing to move" in res.output and not (tmp_path / "q").exists()
+
+
+@pytest.mark.parametrize("text, message", [
+    ("{not json", "not JSON"),
+    ('{"groups": []}', "not an imagetwins plan"),
+    ('{"imagetwins_plan": 1, "root": "relative/x", "groups": []}', "absolute path"),
+    ('{"imagetwins_plan": 1, "root": "/", "groups": [{"files": "a.jpg"}]}', "must be a list"),
+    ('{"imagetwins_plan": 1, "root": "/", "groups": [{"files": ["a"], "keep": ["a"]}]}', "one path"),
+])
+def test_malformed_plans_get_one_line(tmp_path: Path, text: str, message: str) -> None:
+    plan_file = tmp_path / "plan.json"
+    plan_file.write_text(text)
+    res = _remove(plan_file, "--apply")
+    assert res.exit_code == 1 and message in res.output and "Traceback" not in res.output
+
+
+def test_plan_or_folder_not_both(tmp_path: Path, album: Path) -> None:
+    plan_file = tmp_path / "plan.json"
+    _find_plan(album, plan_file)
+    assert CliRunner().invoke(main, ["remove", str(album), "--plan", str(plan_file)]).exit_code == 2
+    assert CliRunner().invoke(main, ["remove"]).exit_code == 2
