@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import click
-import numpy as np
 
 from imagetwins import __version__
 from imagetwins.encoders import encoder_names, get_encoder
@@ -63,6 +62,29 @@ def main() -> None:
     """
 
 
+# -- options shared by several commands, declared once ------------------------------------------------------
+_method_option = click.option(
+    "--method", "-m", type=MethodChoice(), default="phash", show_default=True,
+    help="Method used to compare images: a hash, or cnn for CNN embeddings (slower, finds crops too).")
+_threshold_option = click.option(
+    "--threshold", "-t", type=float, default=None,
+    help="Largest Hamming distance (hashes) or smallest cosine similarity (vector methods) that counts as a "
+         f"duplicate [default: {_DEFAULT_THRESHOLDS}].")
+_recursive_option = click.option("--recursive", "-r", is_flag=True, help="Scan sub-folders too.")
+_workers_option = click.option("--workers", "-j", type=click.IntRange(1), default=None,
+                               help="Threads (default: all CPUs).")
+_no_cache_option = click.option("--no-cache", is_flag=True, help="Encode everything afresh and keep nothing.")
+_quiet_option = click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+
+
+def _scan_options(f):
+    """Options shared by the commands that scan a folder for duplicates."""
+    for opt in reversed([_method_option, _threshold_option, _recursive_option, _workers_option, _no_cache_option,
+                         _quiet_option]):
+        f = opt(f)
+    return f
+
+
 def _keep_options(f):
     """--keep and --keep-in, the same on find, report and remove."""
     from imagetwins.keep import KEEP_RULES
@@ -78,22 +100,19 @@ def _keep_options(f):
 
 @main.command()
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--method", "-m", type=MethodChoice(), default="phash", show_default=True,
-              help="Method used to compare images: a hash, or cnn for CNN embeddings (slower, finds crops too).")
-@click.option("--threshold", "-t", type=float, default=None,
-              help="Largest Hamming distance (hashes) or smallest cosine similarity (vector methods) that "
-                   f"counts as a duplicate [default: {_DEFAULT_THRESHOLDS}].")
-@click.option("--recursive", "-r", is_flag=True, help="Scan sub-folders too.")
+@_method_option
+@_threshold_option
+@_recursive_option
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write groups, pairs and unreadable files as JSON ('-' for stdout).")
 @click.option("--csv", "csv_out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write one row per file in a group: group,path,exact,max_distance (min_similarity for "
                    "vector methods),keep.")
-@click.option("--workers", "-j", type=click.IntRange(1), default=None, help="Threads (default: all CPUs).")
+@_workers_option
 @click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Keep encodings in this index file (see 'imagetwins index'); default: a cache per folder "
                    "in your user cache directory.")
-@click.option("--no-cache", is_flag=True, help="Encode everything afresh and keep nothing.")
+@_no_cache_option
 @click.option("--against", type=click.Path(exists=True, path_type=Path),
               help="Compare DIRECTORY with this folder or index file (.db) instead of with itself: report "
                    "each image of DIRECTORY that has a duplicate there (e.g. test images leaking from training).")
@@ -104,7 +123,7 @@ def _keep_options(f):
 @click.option("--scheduler", help="Run on this Dask cluster (e.g. tcp://host:8786); needs imagetwins[dask].")
 @click.option("--dask-workers", type=click.IntRange(1), default=None,
               help="Run on a local Dask cluster of this many worker processes; needs imagetwins[dask].")
-@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+@_quiet_option
 @_keep_options
 def find(directory: Path, method: str, threshold: int, recursive: bool, json_out: Path | None,
          csv_out: Path | None, workers: int | None, db_path: Path | None, no_cache: bool, against: Path | None,
@@ -226,86 +245,36 @@ def _decide(result, keep_rule: str, keep_in: tuple[Path, ...], workers: int | No
     return decide_groups([g.files for g in result.groups], keep_in=keep_in, rule=keep_rule, workers=workers)
 
 
-def _encode_reference(ref: Path, method: str, recursive: bool, workers: int | None, no_cache: bool, quiet: bool):
-    """Paths and encodings of the reference collection: an index file, or a folder (cached by default)."""
-    from imagetwins.index import Index, IndexFileError, default_cache_path
-    from imagetwins.io import find_images
-
-    try:
-        if not ref.is_dir():
-            with Index(ref, methods=[method], readonly=True) as idx:
-                return idx.load(method)
-        if no_cache:
-            enc = _encode_files(find_images(ref, recursive=recursive), method, workers, quiet)
-            return enc.paths, enc.encodings
-        with Index(default_cache_path(ref), methods=[method], create_folder=True) as idx:
-            idx.update(ref, recursive=recursive, workers=workers, progress=_show_progress(quiet), methods=[method])
-            return idx.load(method, root=ref)
-    except IndexFileError as exc:
-        raise click.ClickException(str(exc)) from None
-
-
-def _encode_files(files, method: str, workers: int | None, quiet: bool):
-    from imagetwins.finder import encode
-
-    return encode(files, method, workers=workers, progress=_show_progress(quiet))
-
-
 def _find_against(directory: Path, against: Path, method: str, threshold: float | None, recursive: bool,
                   json_out: Path | None, csv_out: Path | None, workers: int | None, no_cache: bool,
                   fail_on_duplicates: bool, quiet: bool) -> None:
-    from imagetwins.io import find_images
+    from imagetwins.finder import find_against
+    from imagetwins.index import IndexFileError
 
-    encoder = get_encoder(method)
-    similarity = encoder.score_kind == "similarity"
-    threshold = encoder.threshold_or_default(threshold)
-    ref_paths, ref_encodings = _encode_reference(against, method, recursive, workers, no_cache, quiet)
-    enc = _encode_files(find_images(directory, recursive=recursive), method, workers, quiet)
-    for f in enc.failures:
+    try:
+        result = find_against(directory, against, method, threshold, recursive=recursive, workers=workers,
+                              progress=_show_progress(quiet), cache=not no_cache)
+    except IndexFileError as exc:
+        raise click.ClickException(str(exc)) from None
+    for f in result.failures:
         click.echo(f"warning: skipped {f.path}: {f.reason}", err=True)
-    matches: dict[str, list[tuple[str, float]]] = {}
-    if len(enc.paths) and len(ref_paths):
-        pairs = encoder.query(enc.encodings, ref_encodings, threshold, workers, query_paths=enc.paths,
-                              database_paths=ref_paths)
-        for k in np.lexsort((encoder.best_first(pairs.score), pairs.left)):
-            q, r, d = int(pairs.left[k]), int(pairs.right[k]), pairs.score[k]
-            matches.setdefault(enc.paths[q], []).append((ref_paths[r], round(float(d), 4) if similarity else int(d)))
     if json_out is not None:
-        data = {"method": method, "threshold": threshold, "images": len(enc.paths), "reference": str(against),
-                "reference_images": len(ref_paths), "with_duplicates": len(matches),
-                "unreadable": [{"path": f.path, "reason": f.reason} for f in enc.failures],
-                "matches": [{"query": q, "matches": [{"path": p, encoder.score_kind: d}
-                                                     for p, d in ms]}
-                            for q, ms in matches.items()]}
-        _write_json(data, json_out)
+        _write_json(result.to_dict(), json_out)
     if csv_out is not None:
-        _write_csv(csv_out, ["query", "match", encoder.score_kind],
-                   ([q, p, d] for q, ms in matches.items() for p, d in ms))
+        _write_csv(csv_out, ["query", "match", result.score_kind], result.rows())
     if not quiet and str(json_out) != "-":
-        for q, ms in matches.items():
+        for q, ms in result.matches.items():
             click.secho(q, bold=True)
             for p, d in ms:
-                click.echo(f"  = {p}  ({f'similarity {d:.3f}' if similarity else f'{d} bits'})")
-        click.echo(f"{len(matches)} of {len(enc.paths)} images in {directory} have a duplicate among the "
-                   f"{len(ref_paths)} images of {against} ({method}, threshold {threshold}); "
-                   f"{len(enc.failures)} unreadable")
-    _exit_for(fail_on_duplicates, bool(matches))
+                click.echo(f"  = {p}  ({_score_text(result.score_kind, d)})")
+        click.echo(f"{len(result.matches)} of {len(result.images)} images in {directory} have a duplicate among the "
+                   f"{result.reference_images} images of {against} ({method}, threshold {result.threshold}); "
+                   f"{len(result.failures)} unreadable")
+    _exit_for(fail_on_duplicates, bool(result.matches))
 
 
-def _scan_options(f):
-    """Options shared by the commands that scan a folder for duplicates."""
-    for opt in reversed([
-        click.option("--method", "-m", type=MethodChoice(), default="phash", show_default=True,
-                     help="Hash used to compare images, or cnn for CNN embeddings."),
-        click.option("--threshold", "-t", type=float, default=None,
-                     help="Hamming distance (hashes) or cosine similarity (cnn) [default: the method's]."),
-        click.option("--recursive", "-r", is_flag=True, help="Scan sub-folders too."),
-        click.option("--workers", "-j", type=click.IntRange(1), default=None, help="Threads (default: all CPUs)."),
-        click.option("--no-cache", is_flag=True, help="Encode everything afresh and keep nothing."),
-        click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors."),
-    ]):
-        f = opt(f)
-    return f
+def _score_text(kind: str, score: float) -> str:
+    return f"similarity {score:.3f}" if kind == "similarity" else f"{score} bits"
 
 
 def _scan(directory: Path, method: str, threshold: float | None, recursive: bool, workers: int | None,
@@ -369,11 +338,9 @@ def report(directory: Path, output: Path, keep_in: tuple[Path, ...], keep_rule: 
 @click.argument("filename")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Save the picture (PNG) instead of showing it.")
-@click.option("--method", "-m", type=MethodChoice(), default="phash", show_default=True,
-              help="Method used to compare images.")
-@click.option("--threshold", "-t", type=float, default=None,
-              help="Hamming distance (hashes) or cosine similarity (vector methods) [default: the method's].")
-@click.option("--recursive", "-r", is_flag=True, help="Scan sub-folders too (FILENAME relative to DIRECTORY).")
+@_method_option
+@_threshold_option
+@_recursive_option
 def plot(directory: Path, filename: str, output: Path | None, method: str, threshold: float | None,
          recursive: bool) -> None:
     """Show FILENAME (in DIRECTORY) beside its duplicates, as imagededup's plot_duplicates does."""
@@ -464,7 +431,7 @@ def _plural(n: int, word: str) -> str:
 
 @main.command()
 @click.argument("manifest", type=click.Path(exists=True, path_type=Path))
-@click.option("--quiet", "-q", is_flag=True)
+@_quiet_option
 def undo(manifest: Path, quiet: bool) -> None:
     """Put back every file that 'imagetwins remove --apply' moved (MANIFEST: the quarantine folder or
     its manifest file). Each file's SHA-256 is checked; nothing is overwritten."""
@@ -495,7 +462,7 @@ def undo(manifest: Path, quiet: bool) -> None:
               help="Write a precision-recall plot (PNG).")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write every (method, threshold) point as JSON.")
-@click.option("--workers", "-j", type=click.IntRange(1), default=None, help="Threads (default: all CPUs).")
+@_workers_option
 @click.option("--quiet", "-q", is_flag=True, help="Print only the recommendation.")
 def tune(directory: Path, truth: Path | None, methods: tuple[str, ...], target_precision: float,
          plot_out: Path | None, json_out: Path | None, workers: int | None, quiet: bool) -> None:
@@ -561,8 +528,8 @@ def _open_index(db_path: Path, methods: tuple[str, ...] | list[str], readonly: b
 @_db_option
 @_methods_option
 @click.option("--recursive/--no-recursive", "-r", default=True, show_default=True, help="Include sub-folders.")
-@click.option("--workers", "-j", type=click.IntRange(1), default=None, help="Threads (default: all CPUs).")
-@click.option("--quiet", "-q", is_flag=True)
+@_workers_option
+@_quiet_option
 def index_update(directory: Path, db_path: Path, methods: tuple[str, ...], recursive: bool, workers: int | None,
                  quiet: bool) -> None:
     """Add new and changed images under DIRECTORY to the index; forget deleted ones.
@@ -590,27 +557,29 @@ def index_update(directory: Path, db_path: Path, methods: tuple[str, ...], recur
 @index.command("query")
 @click.argument("images", type=click.Path(exists=True, path_type=Path))
 @_db_option
-@click.option("--method", "-m", type=MethodChoice(), default="phash", show_default=True)
-@click.option("--threshold", "-t", type=float, default=None,
-              help="Hamming distance, or cosine similarity for cnn. Default: the method's.")
+@_method_option
+@_threshold_option
 @click.option("--json", "as_json", is_flag=True, help="Print matches as JSON.")
 def index_query(images: Path, db_path: Path, method: str, threshold: int | None, as_json: bool) -> None:
     """Which indexed images duplicate IMAGES (a file or a folder)? Nothing is added to the index."""
+    from imagetwins.finder import find_against
     from imagetwins.index import IndexFileError
 
     threshold = _check_threshold(method, threshold)
     with _open_index(db_path, [], readonly=True) as idx:
         try:
-            matches = idx.query(images, method=method, threshold=threshold)
+            result = find_against(images, idx, method, threshold, recursive=True)
         except IndexFileError as exc:
             raise click.ClickException(str(exc)) from None
+    for f in result.failures:
+        click.echo(f"warning: skipped {f.path}: {f.reason}", err=True)
+    rows = result.rows()
     if as_json:
-        kind = get_encoder(method).score_kind
-        click.echo(json.dumps([{"query": q, "match": m, kind: d} for q, m, d in matches], indent=2))
+        click.echo(json.dumps([{"query": q, "match": m, result.score_kind: d} for q, m, d in rows], indent=2))
         return
-    for q, m, d in matches:
+    for q, m, d in rows:
         click.echo(f"{q}\t{m}\t{d}")
-    click.echo(f"{len(matches)} matches", err=True)
+    click.echo(f"{len(rows)} matches", err=True)
 
 
 @index.command("stats")

@@ -10,18 +10,24 @@ import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from imagetwins import search
 from imagetwins.encoders import Encoded, Encoder, get_encoder
+from imagetwins.index import Index, default_cache_path
 from imagetwins.io import ReadFailure, find_images
-from imagetwins.results import DuplicateGroup, FindResult, groups_from_encodings, result_from_pairs
+from imagetwins.results import (
+    DuplicateGroup,
+    FindResult,
+    QueryResult,
+    groups_from_encodings,
+    match_query,
+    result_from_pairs,
+)
 
-__all__ = ["DuplicateGroup", "Encoded", "FindResult", "encode", "find_duplicate_groups", "find_duplicates_map",
+__all__ = ["DuplicateGroup", "Encoded", "FindResult", "QueryResult", "encode", "find_against", "find_duplicate_groups",
+           "find_duplicates_map",
            "groups_from_encodings", "result_from_pairs"]
 
-if TYPE_CHECKING:
-    from imagetwins.index import Index
 
 
 def find_duplicate_groups(
@@ -99,3 +105,73 @@ def find_duplicates_map(image_dir: str | os.PathLike, method: str | Encoder = "p
     result = find_duplicate_groups(image_dir, encoder, threshold, recursive=recursive, workers=workers)
     names = [os.path.relpath(p, image_dir) for p in result.files]
     return search.duplicate_map(names, result.pairs, scores=True)
+
+
+def find_against(
+    images: str | os.PathLike | Sequence[str | os.PathLike],
+    reference: str | os.PathLike | Index,
+    method: str | Encoder = "phash",
+    threshold: float | None = None,
+    recursive: bool = False,
+    workers: int | None = None,
+    progress: bool = False,
+    cache: bool = True,
+) -> QueryResult:
+    """Which of ``images`` duplicate something in ``reference`` (e.g. test images leaking from training)?
+
+    Parameters
+    ----------
+    images : path or sequence of paths
+        A folder (scanned; ``recursive`` for sub-folders), one image file, or explicit files. They are
+        encoded, never stored.
+    reference : path or Index
+        A folder, an index file (opened read-only: nothing is added to it) or an open
+        :class:`~imagetwins.index.Index`.
+    method, threshold, workers, progress
+        As in :func:`find_duplicate_groups`.
+    recursive : bool
+        Scan sub-folders of ``images`` and of a reference folder.
+    cache : bool
+        Keep a reference folder's encodings in its per-folder cache (:func:`imagetwins.index.default_cache_path`),
+        so the next check only encodes what changed there.
+
+    Returns
+    -------
+    QueryResult
+
+    Raises
+    ------
+    imagetwins.index.IndexFileError
+        The reference index cannot be used (not an index, lacks ``method``, ...), in one line.
+    """
+    start = time.perf_counter()
+    encoder = get_encoder(method)
+    threshold = encoder.threshold_or_default(threshold)
+    if isinstance(reference, Index):
+        ref_paths, ref_encodings = reference.load(encoder)
+        ref_name = str(reference.path)
+    elif not Path(reference).is_dir():
+        with Index(reference, methods=[], readonly=True) as idx:
+            ref_paths, ref_encodings = idx.load(encoder)
+        ref_name = os.fspath(reference)
+    elif cache:
+        with Index(default_cache_path(reference), methods=[encoder], create_folder=True) as idx:
+            idx.update(reference, recursive=recursive, workers=workers, progress=progress, methods=[encoder.name])
+            names, ref_encodings = idx.load(encoder, root=reference)
+        # the cache keeps resolved absolute paths; show them under the folder as the caller named it
+        real = str(Path(reference).resolve())
+        ref_paths = [os.path.join(os.fspath(reference), os.path.relpath(n, real)) for n in names]
+        ref_name = os.fspath(reference)
+    else:
+        enc = encoder.encode_files(find_images(Path(reference), recursive=recursive), workers=workers,
+                                   progress=progress, warn=False)
+        ref_paths, ref_encodings, ref_name = enc.paths, enc.encodings, os.fspath(reference)
+    if isinstance(images, (str, os.PathLike)):
+        p = Path(images)
+        files = find_images(p, recursive=recursive) if p.is_dir() else [p]
+    else:
+        files = [Path(f) for f in images]
+    enc = encoder.encode_files(files, workers=workers, progress=progress, warn=False)
+    matches = match_query(encoder, enc.paths, enc.encodings, ref_paths, ref_encodings, threshold, workers)
+    return QueryResult(encoder.name, threshold, encoder.score_kind, enc.paths, ref_name, len(ref_paths), matches,
+                       enc.failures, time.perf_counter() - start)

@@ -23,7 +23,7 @@ import numpy as np
 from imagetwins.encoders import Encoder, get_encoder
 from imagetwins.encoding import encode_files
 from imagetwins.io import ReadFailure, find_images
-from imagetwins.results import FindResult, groups_from_encodings
+from imagetwins.results import FindResult, groups_from_encodings, match_query
 
 SCHEMA_VERSION = 1
 #: files encoded per transaction: a crash loses at most this much work
@@ -491,13 +491,8 @@ class Index:
             images = find_images(p, recursive=True) if p.is_dir() else [p]
         paths, stored = self.load(encoder)
         enc = encoder.encode_files(list(images), workers=workers, warn=True)
-        if not len(enc.paths) or not len(paths):
-            return []
-        pairs = encoder.query(enc.encodings, stored, threshold, workers, query_paths=enc.paths,
-                              database_paths=paths)
-        order = np.lexsort((encoder.best_first(pairs.score), pairs.left))
-        as_score = float if encoder.score_kind == "similarity" else int
-        return [(enc.paths[pairs.left[k]], paths[pairs.right[k]], as_score(pairs.score[k])) for k in order]
+        found = match_query(encoder, enc.paths, enc.encodings, paths, stored, threshold, workers)
+        return [(q, r, score) for q, ms in found.items() for r, score in ms]
 
     def stats(self) -> dict:
         """Counts, size on disk, the unreadable files with their reasons, and per method how many

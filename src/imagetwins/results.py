@@ -14,7 +14,8 @@ from imagetwins import search
 from imagetwins.encoders import Encoder, get_encoder
 from imagetwins.io import ReadFailure
 
-__all__ = ["WEAKEST_MATCH", "DuplicateGroup", "FindResult", "groups_from_encodings", "result_from_pairs"]
+__all__ = ["WEAKEST_MATCH", "DuplicateGroup", "FindResult", "QueryResult", "groups_from_encodings", "match_query",
+           "result_from_pairs"]
 
 
 #: how each score kind names a group's weakest match in every output (JSON, CSV, report)
@@ -104,6 +105,62 @@ class FindResult:
             "pairs": self.pair_records(),
             "seconds": round(self.seconds, 3),
         }
+
+
+@dataclass
+class QueryResult:
+    """Outcome of checking new images against a reference (:func:`imagetwins.finder.find_against`).
+
+    ``matches`` maps each query image that has a duplicate to its reference matches, closest first,
+    each ``(reference path, score)``; scores are in the method's terms (:attr:`score_kind`).
+    """
+
+    method: str
+    threshold: float
+    score_kind: str
+    images: list[str]
+    reference: str
+    reference_images: int
+    matches: dict[str, list[tuple[str, float]]]
+    failures: list[ReadFailure] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def rows(self) -> list[tuple[str, str, float]]:
+        """``(query, reference match, score)`` rows, by query, closest first."""
+        return [(q, r, score) for q, ms in self.matches.items() for r, score in ms]
+
+    def to_dict(self) -> dict:
+        """Plain data for JSON output; scores under their kind's name."""
+        return {"method": self.method, "threshold": self.threshold, "score_kind": self.score_kind,
+                "images": len(self.images), "reference": self.reference, "reference_images": self.reference_images,
+                "with_duplicates": len(self.matches),
+                "unreadable": [{"path": f.path, "reason": f.reason} for f in self.failures],
+                "matches": [{"query": q, "matches": [{"path": r, self.score_kind: score} for r, score in ms]}
+                            for q, ms in self.matches.items()],
+                "seconds": round(self.seconds, 3)}
+
+
+def match_query(encoder: str | Encoder, query_paths: Sequence[str], queries: np.ndarray, reference_paths: Sequence[str],
+                reference: np.ndarray, threshold: float | None = None,
+                workers: int | None = None) -> dict[str, list[tuple[str, float]]]:
+    """The one query step: each query that matches the reference -> its matches, closest first.
+
+    Used by :meth:`imagetwins.index.Index.query`, :func:`imagetwins.finder.find_against` and so by
+    ``find --against`` and ``index query``. Scores are ints (bits apart) or floats (similarities,
+    rounded to 4 places).
+    """
+    encoder = get_encoder(encoder)
+    threshold = encoder.threshold_or_default(threshold)
+    out: dict[str, list[tuple[str, float]]] = {}
+    if not len(query_paths) or not len(reference_paths):
+        return out
+    pairs = encoder.query(queries, reference, threshold, workers, query_paths=list(query_paths),
+                          database_paths=list(reference_paths))
+    as_score = (lambda x: int(x)) if pairs.kind == "distance" else (lambda x: round(float(x), 4))
+    for k in np.lexsort((encoder.best_first(pairs.score), pairs.left)).tolist():
+        out.setdefault(query_paths[pairs.left[k]], []).append((reference_paths[pairs.right[k]],
+                                                               as_score(pairs.score[k])))
+    return out
 
 
 def groups_from_encodings(
