@@ -181,7 +181,7 @@ def test_update_and_stats_name_unreadable_files(tmp_path: Path, album: Path) -> 
         (str(album / "ukbench09268_corrupt.jpg"), "not an image, or a format Pillow cannot read")}
 
 
-def test_folder_cache_keeps_every_method_used(album: Path) -> None:
+def test_folder_cache_keeps_every_method_used(album: Path, fake_cnn) -> None:
     """phash -> cnn -> phash: the cnn vectors survive, so a later cnn run embeds nothing."""
     outs = [re.sub(r"\(\d+\.\d s,", "(s,", run("find", album, "-m", m).output) for m in ("phash", "cnn", "phash")]
     assert outs[0] == outs[2]  # the same answer (the timing aside)

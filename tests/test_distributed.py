@@ -9,6 +9,7 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -54,10 +55,13 @@ def test_same_groups_as_one_machine(client, folder: Path, method: str) -> None:
     assert [f.path for f in spread.failures] == [str(folder / "broken.jpg")]
 
 
-def test_cnn_vectors_across_workers(client, folder: Path) -> None:
+def test_vectors_across_workers(client, folder: Path, fake_cnn) -> None:
+    """A vector method (the cnn method with a small stand-in model) gives the local pairs and scores."""
     files = sorted(str(p) for p in folder.rglob("*.jpg"))
-    spread = find_duplicates_dask(files, method="cnn", threshold=0.9, client=client, partition_size=20)
-    local = find_duplicate_groups(files, method="cnn", threshold=0.9)
+    spread = find_duplicates_dask(files, method=fake_cnn, threshold=0.9, client=client, partition_size=20)
+    local = find_duplicate_groups(files, method=fake_cnn, threshold=0.9)
+    assert spread.score_kind == local.score_kind == "similarity"
+    assert np.allclose(np.sort(spread.pairs.score), np.sort(local.pairs.score), atol=1e-5)
 
     def pair_names(result) -> set:
         return {frozenset((os.path.basename(result.files[i]), os.path.basename(result.files[j])))

@@ -171,14 +171,14 @@ def test_cli_index_commands_and_find_cache(tmp_path: Path, collection: Path) -> 
     assert len({o.split(" (")[0] for o in outs}) == 1 and "2 duplicate groups" in outs[0]
 
 
-def test_cnn_vectors_are_cached_too(tmp_path: Path, collection: Path) -> None:
+def test_cnn_vectors_are_cached_too(tmp_path: Path, collection: Path, fake_cnn) -> None:
     db = tmp_path / "cnn.db"
     with Index(db, methods=["cnn", "phash"]) as idx:
         first = idx.update(collection)
         assert (first.added, first.unreadable) == (43, 1)
         assert idx.update(collection).unchanged == 43
         paths, vectors = idx.load("cnn")
-        assert vectors.shape == (42, 1280) and vectors.dtype == np.float32
+        assert vectors.shape == (42, 14 * 14 * 3) and vectors.dtype == np.float32
         assert np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
         hits = idx.query(collection / "small_copy.jpg", "cnn")
         assert hits[0][1] == str(collection / "small_copy.jpg") and hits[0][2] == pytest.approx(1.0, abs=1e-4)
@@ -190,7 +190,7 @@ def test_cnn_vectors_are_cached_too(tmp_path: Path, collection: Path) -> None:
     assert canon(cached) == canon(fresh) and len(fresh.groups) >= 2
     con = sqlite3.connect(db)
     con.execute("UPDATE encoders SET identity = replace(identity, ?, ?) WHERE method = 'cnn'",
-                ('"orientations": 8', '"orientations": 1'))
+                ('"orientations": 1', '"orientations": 8'))
     con.commit()
     con.close()
     with pytest.raises(IndexMismatchError):

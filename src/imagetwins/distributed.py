@@ -60,7 +60,7 @@ def _read(path: str) -> bytes:
         return fh.read()
 
 
-def encode_partition(paths: Sequence[str], method: str) -> dict:
+def encode_partition(paths: Sequence[str], method: str | Encoder) -> dict:
     """Encode one partition on a worker; unreadable files come back as failures, never as errors.
 
     Local paths and fsspec URLs alike go through the one encoding loop, on one thread: a worker
@@ -72,7 +72,8 @@ def encode_partition(paths: Sequence[str], method: str) -> dict:
             "failures": [(f.path, f.reason) for f in enc.failures]}
 
 
-def search_block(a: dict, b: dict | None, method: str, threshold: float, offset_a: int, offset_b: int) -> tuple:
+def search_block(a: dict, b: dict | None, method: str | Encoder, threshold: float, offset_a: int,
+                 offset_b: int) -> tuple:
     """Pairs within one partition (``b`` None) or between two, in global indices.
 
     A partition is :func:`encode_partition`'s dict, or a bare array of encodings.
@@ -89,7 +90,7 @@ def search_block(a: dict, b: dict | None, method: str, threshold: float, offset_
     return pairs.left + offset_a, pairs.right + other, pairs.score
 
 
-def _search_blocks(client, encoded: list, offsets: np.ndarray, method: str, threshold: float) -> list:
+def _search_blocks(client, encoded: list, offsets: np.ndarray, method: str | Encoder, threshold: float) -> list:
     """One task per pair of partitions i <= j; each holds at most two blocks of encodings."""
     blocks = []
     for i in range(len(encoded)):
@@ -99,7 +100,7 @@ def _search_blocks(client, encoded: list, offsets: np.ndarray, method: str, thre
     return client.gather(blocks)
 
 
-def pairs_dask(encodings: np.ndarray, method: str = "phash", threshold: float | None = None, client=None,
+def pairs_dask(encodings: np.ndarray, method: str | Encoder = "phash", threshold: float | None = None, client=None,
                partition_size: int = 250_000) -> search.Pairs:
     """All matching pairs of encodings already made (hashes or vectors), searched in blocks on the cluster."""
     from distributed import get_client
@@ -110,7 +111,7 @@ def pairs_dask(encodings: np.ndarray, method: str = "phash", threshold: float | 
     parts = [encodings[i:i + partition_size] for i in range(0, len(encodings), partition_size)]
     encoded = client.scatter(parts)
     offsets = np.concatenate([[0], np.cumsum([len(p) for p in parts])]).astype(int)
-    return _gather_pairs(_search_blocks(client, encoded, offsets, encoder.name, threshold), encoder)
+    return _gather_pairs(_search_blocks(client, encoded, offsets, encoder, threshold), encoder)
 
 
 def _gather_pairs(results: list, encoder: Encoder) -> search.Pairs:
@@ -124,7 +125,7 @@ def _gather_pairs(results: list, encoder: Encoder) -> search.Pairs:
 
 def find_duplicates_dask(
     root: str | os.PathLike | Sequence[str],
-    method: str = "phash",
+    method: str | Encoder = "phash",
     threshold: float | None = None,
     client=None,
     partition_size: int = 2000,
@@ -136,8 +137,9 @@ def find_duplicates_dask(
     ----------
     root : path, URL, or list of them
         A folder or fsspec URL (scanned for images), or explicit files.
-    method : str
-        A registered method (:mod:`imagetwins.encoders`).
+    method : str or Encoder
+        A registered method (:mod:`imagetwins.encoders`). The encoder itself is sent to the workers,
+        so a method registered only in this process works there too.
     threshold : number, optional
         Hamming distance for hashes, cosine similarity for vector methods; default the method's.
     client : distributed.Client, optional
@@ -155,15 +157,14 @@ def find_duplicates_dask(
 
     client = client or get_client()
     encoder = get_encoder(method)
-    method = encoder.name
     threshold = encoder.threshold_or_default(threshold)
     files = list_files(root, recursive) if isinstance(root, (str, os.PathLike)) else [os.fspath(p) for p in root]
     parts = [files[i:i + partition_size] for i in range(0, len(files), partition_size)]
-    encoded = client.map(encode_partition, parts, method=method, pure=False)
+    encoded = client.map(encode_partition, parts, method=encoder, pure=False)
     # sizes are needed for global offsets; the encodings themselves stay on the workers
     sizes = client.gather(client.map(lambda e: len(e["paths"]), encoded))
     offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
-    results = _search_blocks(client, encoded, offsets, method, threshold)
+    results = _search_blocks(client, encoded, offsets, encoder, threshold)
     meta = client.gather(client.map(lambda e: (e["paths"], e["digests"], e["failures"]), encoded))
     paths = [p for m in meta for p in m[0]]
     digests = [d for m in meta for d in m[1]]

@@ -114,6 +114,10 @@ class Embedder:
         self.batch_size = 32  # images per forward pass
         self._session = None
 
+    def __getstate__(self) -> dict:
+        # an ONNX Runtime session does not pickle (Dask sends encoders to workers): each process opens its own
+        return {**self.__dict__, "_session": None}
+
     def _run(self, batch: np.ndarray) -> np.ndarray:
         if self.model is not None:
             return np.asarray(self.model(batch), dtype=np.float32)
