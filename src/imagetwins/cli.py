@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import sqlite3
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -39,6 +41,36 @@ EXIT_OK = 0
 EXIT_ERROR = 1
 # click uses 2 for usage errors (bad option, missing folder)
 EXIT_DUPLICATES = 3  # with --fail-on-duplicates: duplicates (or leaks) were found
+
+
+class OutputFile(click.Path):
+    """A file the command will write: its folder must exist, checked before any work is done."""
+
+    def __init__(self, allow_dash: bool = False) -> None:
+        super().__init__(dir_okay=False, path_type=Path, allow_dash=allow_dash)
+
+    def convert(self, value, param, ctx):
+        path = super().convert(value, param, ctx)
+        if str(path) != "-" and not path.absolute().parent.is_dir():
+            name = param.opts[0] if param is not None else "output"
+            raise click.ClickException(f"cannot write {name} {path}: the folder {path.parent} does not exist")
+        return path
+
+
+@contextlib.contextmanager
+def _writing(path: Path) -> Iterator[None]:
+    """Turn a failure to write an output file into one line naming it."""
+    try:
+        yield
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _need_matplotlib() -> None:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise click.ClickException('plots need matplotlib: pip install "imagetwins[plot]"') from None
 
 
 def _show_progress(quiet: bool) -> bool:
@@ -103,9 +135,9 @@ def _keep_options(f):
 @_method_option
 @_threshold_option
 @_recursive_option
-@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--json", "json_out", type=OutputFile(),
               help="Write groups, pairs and unreadable files as JSON ('-' for stdout).")
-@click.option("--csv", "csv_out", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--csv", "csv_out", type=OutputFile(),
               help="Write one row per file in a group: group,path,exact,max_distance (min_similarity for "
                    "vector methods),keep.")
 @_workers_option
@@ -116,7 +148,7 @@ def _keep_options(f):
 @click.option("--against", type=click.Path(exists=True, path_type=Path),
               help="Compare DIRECTORY with this folder or index file (.db) instead of with itself: report "
                    "each image of DIRECTORY that has a duplicate there (e.g. test images leaking from training).")
-@click.option("--report", "report_out", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--report", "report_out", type=OutputFile(),
               help="Also write an HTML review page (see 'imagetwins report').")
 @click.option("--fail-on-duplicates", is_flag=True,
               help=f"Exit with code {EXIT_DUPLICATES} when any duplicate is found (for pipelines).")
@@ -168,8 +200,9 @@ def find(directory: Path, method: str, threshold: int, recursive: bool, json_out
     if report_out is not None:
         from imagetwins.report import write_html_report
 
-        write_html_report(result, report_out, keep_in=keep_in, keep_rule=keep_rule, workers=workers,
-                          progress=_show_progress(quiet))
+        with _writing(report_out):
+            write_html_report(result, report_out, keep_in=keep_in, keep_rule=keep_rule, workers=workers,
+                              progress=_show_progress(quiet))
     if quiet or str(json_out) == "-":
         _exit_for(fail_on_duplicates, bool(result.groups))
         return
@@ -223,11 +256,12 @@ def _write_json(data: dict, out: Path) -> None:
     if str(out) == "-":
         click.echo(text)
     else:
-        out.write_text(text, encoding="utf-8")
+        with _writing(out):
+            out.write_text(text, encoding="utf-8")
 
 
 def _write_csv(out: Path, header: list[str], rows) -> None:
-    with open(out, "w", newline="", encoding="utf-8") as fh:
+    with _writing(out), open(out, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(header)
         writer.writerows(rows)
@@ -308,7 +342,7 @@ def _scan(directory: Path, method: str, threshold: float | None, recursive: bool
 
 @main.command()
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=Path("report.html"),
+@click.option("--output", "-o", type=OutputFile(), default=Path("report.html"),
               show_default=True, help="Where to write the page.")
 @_keep_options
 @_scan_options
@@ -327,8 +361,9 @@ def report(directory: Path, output: Path, keep_in: tuple[Path, ...], keep_rule: 
     from imagetwins.report import write_html_report
 
     result = _scan(directory, method, threshold, recursive, workers, no_cache, quiet)
-    write_html_report(result, output, keep_in=keep_in, keep_rule=keep_rule, workers=workers,
-                      progress=_show_progress(quiet))
+    with _writing(output):
+        write_html_report(result, output, keep_in=keep_in, keep_rule=keep_rule, workers=workers,
+                          progress=_show_progress(quiet))
     if not quiet:
         click.echo(f"{len(result.groups)} duplicate groups holding {result.files_in_groups} files -> {output}")
 
@@ -336,7 +371,7 @@ def report(directory: Path, output: Path, keep_in: tuple[Path, ...], keep_rule: 
 @main.command()
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.argument("filename")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--output", "-o", type=OutputFile(), default=None,
               help="Save the picture (PNG) instead of showing it.")
 @_method_option
 @_threshold_option
@@ -348,9 +383,11 @@ def plot(directory: Path, filename: str, output: Path | None, method: str, thres
     from imagetwins.report import plot_duplicates
 
     threshold = _check_threshold(method, threshold)
+    _need_matplotlib()
     found = find_duplicates_map(directory, method=method, threshold=threshold, recursive=recursive)
     try:
-        plot_duplicates(directory, found, filename, outfile=output)
+        with _writing(output):
+            plot_duplicates(directory, found, filename, outfile=output)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     if output is not None:
@@ -458,9 +495,9 @@ def undo(manifest: Path, quiet: bool) -> None:
               help="Methods to try (repeatable; default all hashes; add -m cnn for CNN embeddings, slower).")
 @click.option("--target-precision", type=click.FloatRange(0, 1), default=0.99, show_default=True,
               help="Recommend the highest recall at or above this pair precision.")
-@click.option("--plot", "plot_out", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--plot", "plot_out", type=OutputFile(),
               help="Write a precision-recall plot (PNG).")
-@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--json", "json_out", type=OutputFile(),
               help="Write every (method, threshold) point as JSON.")
 @_workers_option
 @click.option("--quiet", "-q", is_flag=True, help="Print only the recommendation.")
@@ -477,18 +514,25 @@ def tune(directory: Path, truth: Path | None, methods: tuple[str, ...], target_p
       imagetwins tune labelled/                       # sub-folders are the groups
       imagetwins tune sample/ --truth truth.json --plot pr.png --target-precision 0.995
     """
-    from imagetwins.evaluation import sweep
+    from imagetwins.evaluation import load_ground_truth, sweep
 
-    result = sweep(truth if truth is not None else directory, directory, methods=list(methods) or None,
+    if plot_out is not None:
+        _need_matplotlib()
+    try:
+        ground_truth = load_ground_truth(truth if truth is not None else directory)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    result = sweep(ground_truth, directory, methods=list(methods) or None,
                    target_precision=target_precision, workers=workers, progress=_show_progress(quiet))
     if result.positives == 0:
         raise click.UsageError("the ground truth holds no duplicate pairs: nothing to tune against")
     for path in result.unreadable:
         click.echo(f"warning: skipped unreadable {path}", err=True)
     if plot_out is not None:
-        result.plot(plot_out)
+        with _writing(plot_out):
+            result.plot(plot_out)
     if json_out is not None:
-        json_out.write_text(json.dumps(result.to_dict(), indent=2), encoding="utf-8")
+        _write_json(result.to_dict(), json_out)
     if quiet:
         rec = result.recommendation
         click.echo(f"--method {rec.method} --threshold {rec.threshold}" if rec else "no recommendation")

@@ -58,7 +58,14 @@ def load_ground_truth(source: Mapping | str | os.PathLike) -> dict[str, list[str
     -------
     dict
         imagededup's symmetric map.
+
+    Raises
+    ------
+    ValueError
+        One line naming the file and what is wrong: not JSON, names that are not strings or are
+        absolute paths, a file name where a list of names belongs.
     """
+    where = "ground truth"
     if isinstance(source, Mapping):
         data: object = dict(source)
     else:
@@ -71,7 +78,14 @@ def load_ground_truth(source: Mapping | str | os.PathLike) -> dict[str, list[str
                 rel = f.relative_to(path).as_posix()
                 groups.setdefault(rel.rsplit("/", 1)[0] if "/" in rel else rel, []).append(rel)
             return groups_to_map(groups.values())
-        data = json.loads(path.read_text(encoding="utf-8"))
+        where = f"ground truth {path}"
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{where} is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ValueError(f"cannot read {where}: {exc}") from None
+    _check_truth_shape(data, where)
     if isinstance(data, list):
         return groups_to_map(data)
     if isinstance(data, dict):
@@ -82,6 +96,38 @@ def load_ground_truth(source: Mapping | str | os.PathLike) -> dict[str, list[str
             return {k: _names(v) for k, v in data.items()}
         return groups_to_map(data.values())
     raise ValueError("ground truth must be a map, a list of groups, or a folder of group folders")
+
+
+def _check_truth_shape(data: object, where: str) -> None:
+    """Names are relative file-name strings; every group or map value is a list of them."""
+    def check_name(name: object, context: str) -> None:
+        if isinstance(name, (list, tuple)) and len(name) == 2 and isinstance(name[1], (int, float)):
+            name = name[0]  # (name, score) as find_duplicates(scores=True) writes it
+        if not isinstance(name, str):
+            raise ValueError(f"{where}: file names must be strings, got {name!r} ({type(name).__name__}) "
+                             f"{context}")
+        if os.path.isabs(name):
+            raise ValueError(f"{where}: file names are relative to the image folder, got the absolute "
+                             f"path {name!r} {context}")
+
+    if isinstance(data, dict):
+        for key, value in data.items():
+            check_name(key, "as a key")
+            if not isinstance(value, (list, tuple)):
+                raise ValueError(f"{where}: {key!r} must map to a list of file names, not "
+                                 f"{type(value).__name__} {value!r}")
+            for v in value:
+                check_name(v, f"in the list of {key!r}")
+    elif isinstance(data, list):
+        for i, group in enumerate(data):
+            if not isinstance(group, (list, tuple)):
+                raise ValueError(f"{where}: a list of groups holds lists of file names; item {i} is "
+                                 f"{type(group).__name__} {group!r}")
+            for v in group:
+                check_name(v, f"in group {i}")
+    else:
+        raise ValueError(f"{where} must be a map {{file: [duplicates]}} or a list of groups, not "
+                         f"{type(data).__name__}")
 
 
 def groups_to_map(groups: Iterable[Iterable[str]]) -> dict[str, list[str]]:
