@@ -27,9 +27,9 @@ SLOW_REMOVE = """
 import sys, time
 import imagetwins.quarantine as q
 real = q._move
-def slow(src, dst, digest):
+def slow(*args, **kwargs):
     time.sleep(0.05)
-    real(src, dst, digest)
+    real(*args, **kwargs)
 q._move = slow
 from imagetwins.cli import main
 main(["remove", sys.argv[1], "--apply", "--no-cache", "--move-to", sys.argv[2]])
@@ -81,8 +81,8 @@ def _copies_of_one_photo(tmp_path: Path, datasets: Path, n: int) -> Path:
     return album
 
 
-def _cross_device(src, dst):
-    """os.rename as it fails when the quarantine is on another file system."""
+def _cross_device(src, dst, **kwargs):
+    """os.link / os.rename as they fail when the quarantine is on another file system."""
     raise OSError(errno.EXDEV, "Invalid cross-device link")
 
 
@@ -98,6 +98,7 @@ def test_full_disk_on_the_quarantine_side_is_reported_and_rolled_back(tmp_path: 
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(q.os, "rename", _cross_device)
+    monkeypatch.setattr(q.os, "link", _cross_device)
     monkeypatch.setattr(q.shutil, "copy2", disk_full)
     quarantine = tmp_path / "q"
     res = CliRunner().invoke(main, ["remove", str(album), "--apply", "--no-cache", "--move-to", str(quarantine)])
@@ -113,10 +114,11 @@ def test_cross_device_move_is_a_verified_copy(tmp_path: Path, datasets: Path, mo
     album = _copies_of_one_photo(tmp_path, datasets, 2)
     before = _digests(album)
     monkeypatch.setattr(q.os, "rename", _cross_device)
+    monkeypatch.setattr(q.os, "link", _cross_device)
     quarantine = tmp_path / "q"
     res = CliRunner().invoke(main, ["remove", str(album), "--apply", "--no-cache", "--move-to", str(quarantine)])
     assert res.exit_code == 0, res.output
-    assert len(_digests(album)) == 1 and len(_digests(quarantine)) == 3  # one image + two manifests
+    assert len(_digests(album)) == 1 and len(_digests(quarantine)) == 4  # one image + two manifests + key
     monkeypatch.undo()
     assert CliRunner().invoke(main, ["undo", str(quarantine)]).exit_code == 0
     assert _digests(album) == before

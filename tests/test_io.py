@@ -33,13 +33,15 @@ def test_find_images_recursive_hidden_and_extensions(tmp_path: Path, photo: Path
     assert "notes.txt" in everything and ".f.jpg" not in everything
 
 
-def test_find_images_survives_symlink_loop_and_lists_broken_link(tmp_path: Path, photo: Path) -> None:
+def test_find_images_survives_symlink_loop_and_reports_broken_link(tmp_path: Path, photo: Path) -> None:
     (tmp_path / "a").mkdir()
     (tmp_path / "a" / "x.jpg").write_bytes(photo.read_bytes())
     os.symlink(tmp_path, tmp_path / "a" / "loop")
     os.symlink(tmp_path / "missing.jpg", tmp_path / "broken.jpg")
-    found = find_images(tmp_path, recursive=True)
-    assert sorted(p.name for p in found) == ["broken.jpg", "x.jpg"]
+    skipped = []
+    found = find_images(tmp_path, recursive=True, skipped=skipped)
+    assert sorted(p.name for p in found) == ["x.jpg"]
+    assert [(Path(f.path).name, f.reason) for f in skipped] == [("broken.jpg", "broken symbolic link")]
     with pytest.raises(ImageReadError, match="not found"):
         open_image(tmp_path / "broken.jpg")
 

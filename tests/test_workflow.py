@@ -110,7 +110,7 @@ def test_remove_never_takes_the_last_copy_and_handles_name_clashes(tmp_path: Pat
 def test_undo_after_a_crash_mid_remove(tmp_path: Path, album: Path) -> None:
     """Simulate kill -9 between the journal's 'planned' line and the move, and after the move."""
     from imagetwins.finder import find_duplicate_groups
-    from imagetwins.quarantine import apply_plan, plan_removal, undo
+    from imagetwins.quarantine import _sign, apply_plan, plan_removal, undo
 
     before = _digests(album)
     result = find_duplicate_groups(album, recursive=True)
@@ -121,8 +121,9 @@ def test_undo_after_a_crash_mid_remove(tmp_path: Path, album: Path) -> None:
     # drop the last 'done' line (crash right after a move) and add a 'planned' line for a move that never ran
     stay = next(p for p in sorted(album.glob("*.jpg")))
     ghost = {"op": "move", "state": "planned", "from": str(stay.resolve()), "to": str(quarantine / "ghost.jpg"),
-             "bytes": stay.stat().st_size, "sha256": hashlib.sha256(stay.read_bytes()).hexdigest(), "group": 9,
-             "kept": "x"}
+             "root": str(album.resolve()), "bytes": stay.stat().st_size,
+             "sha256": hashlib.sha256(stay.read_bytes()).hexdigest(), "group": 9, "kept": "x"}
+    ghost = _sign((quarantine / "manifest.key").read_bytes(), ghost)  # as the crashed run would have written it
     (quarantine / "manifest.jsonl").write_text("\n".join(journal[:-1] + [json.dumps(ghost), '{"op": "mo']) + "\n")
     out = undo(quarantine)
     assert not out.failed and len(out.done) == 3

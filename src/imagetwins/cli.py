@@ -421,7 +421,7 @@ def remove(directory: Path | None, apply_: bool, plan_file: Path | None, move_to
       imagetwins remove --plan decisions.json --apply
       imagetwins undo ~/Pictures.imagetwins-quarantine/20240101-120000
     """
-    from imagetwins.quarantine import apply_plan, default_quarantine, plan_removal
+    from imagetwins.quarantine import QuarantineError, apply_plan, check_quarantine, default_quarantine, plan_removal
 
     if (directory is None) == (plan_file is None):
         raise click.UsageError("give either DIRECTORY or --plan FILE")
@@ -436,7 +436,12 @@ def remove(directory: Path | None, apply_: bool, plan_file: Path | None, move_to
             raise click.ClickException(f"{plan_file}: the scanned folder {root} is not there any more")
         checked = check_plan(root, groups)
         directory, plan = root, checked.to_removal()
-    else:
+    quarantine = move_to or default_quarantine(directory)
+    try:
+        check_quarantine(quarantine, [directory])
+    except QuarantineError as exc:
+        raise click.BadParameter(str(exc), param_hint="--move-to") from None
+    if plan_file is None:
         result = _scan(directory, method, threshold, recursive, workers, no_cache, quiet)
         plan = plan_removal(result, roots=[directory], keep_in=keep_in, rule=keep_rule)
     for path, why in plan.refused:
@@ -446,13 +451,15 @@ def remove(directory: Path | None, apply_: bool, plan_file: Path | None, move_to
             for src, group, keeper in plan.moves:
                 click.echo(f"would move {src}   (group {group}, keeping {keeper})")
             click.echo(f"dry run: {_plural(len(plan.moves), 'file')} would move to "
-                       f"{move_to or default_quarantine(directory)}; add --apply to do it")
+                       f"{quarantine}; add --apply to do it")
         return
     if not plan.moves:
         click.echo("nothing to move")
         return
-    quarantine = move_to or default_quarantine(directory)
-    out = apply_plan(plan, directory, quarantine)
+    try:
+        out = apply_plan(plan, directory, quarantine)
+    except QuarantineError as exc:
+        raise click.ClickException(str(exc)) from None
     for path, why in out.failed:
         click.echo(f"error: could not move {path}: {why}", err=True)
     if not quiet:
@@ -472,12 +479,13 @@ def _plural(n: int, word: str) -> str:
 def undo(manifest: Path, quiet: bool) -> None:
     """Put back every file that 'imagetwins remove --apply' moved (MANIFEST: the quarantine folder or
     its manifest file). Each file's SHA-256 is checked; nothing is overwritten."""
+    from imagetwins.quarantine import QuarantineError
     from imagetwins.quarantine import undo as undo_moves
 
     try:
         out = undo_moves(manifest)
-    except FileNotFoundError as exc:
-        raise click.ClickException(f"no manifest found: {exc.filename}") from None
+    except QuarantineError as exc:
+        raise click.ClickException(str(exc)) from None
     for path, why in out.failed:
         click.echo(f"error: could not restore {path}: {why}", err=True)
     if not quiet:

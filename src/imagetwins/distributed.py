@@ -20,20 +20,21 @@ import numpy as np
 from imagetwins import search
 from imagetwins.encoders import Encoder, get_encoder
 from imagetwins.encoding import encode_files
-from imagetwins.io import ReadFailure, read_bytes
+from imagetwins.io import DEFAULT_MAX_BYTES, ImageReadError, ReadFailure, read_bytes
 
 
 def _is_url(path: str) -> bool:
     return "://" in path
 
 
-def list_files(root: str | os.PathLike, recursive: bool = True) -> list[str]:
-    """Image files under a local folder or an fsspec URL (``s3://bucket/photos``), sorted."""
+def list_files(root: str | os.PathLike, recursive: bool = True, skipped: list | None = None) -> list[str]:
+    """Image files under a local folder or an fsspec URL (``s3://bucket/photos``), sorted; local links,
+    FIFOs and devices not listed go to ``skipped`` (see :func:`imagetwins.io.find_images`)."""
     root = os.fspath(root)
     if not _is_url(root):
         from imagetwins.io import find_images
 
-        return [str(p) for p in find_images(root, recursive=recursive)]
+        return [str(p) for p in find_images(root, recursive=recursive, skipped=skipped)]
     import fsspec
 
     from imagetwins.io import IMAGE_EXTENSIONS
@@ -57,7 +58,10 @@ def _read(path: str) -> bytes:
     import fsspec
 
     with fsspec.open(path, "rb") as fh:
-        return fh.read()
+        data = fh.read(DEFAULT_MAX_BYTES + 1)
+    if len(data) > DEFAULT_MAX_BYTES:
+        raise ImageReadError(path, f"file too large (> limit {DEFAULT_MAX_BYTES:,} bytes)")
+    return data
 
 
 def encode_partition(paths: Sequence[str], method: str | Encoder) -> dict:
@@ -158,7 +162,9 @@ def find_duplicates_dask(
     client = client or get_client()
     encoder = get_encoder(method)
     threshold = encoder.threshold_or_default(threshold)
-    files = list_files(root, recursive) if isinstance(root, (str, os.PathLike)) else [os.fspath(p) for p in root]
+    skipped: list[ReadFailure] = []
+    files = (list_files(root, recursive, skipped) if isinstance(root, (str, os.PathLike))
+             else [os.fspath(p) for p in root])
     parts = [files[i:i + partition_size] for i in range(0, len(files), partition_size)]
     encoded = client.map(encode_partition, parts, method=encoder, pure=False)
     # sizes are needed for global offsets; the encodings themselves stay on the workers
@@ -170,7 +176,7 @@ def find_duplicates_dask(
     digests = [d for m in meta for d in m[1]]
     failures = [ReadFailure(p, r) for m in meta for p, r in m[2]]
     result = result_from_pairs(paths, np.empty(0), digests, _gather_pairs(results, encoder), encoder, threshold)
-    result.failures = failures
+    result.failures = sorted(skipped + failures, key=lambda f: f.path)
     return result
 
 

@@ -124,10 +124,10 @@ class Embedder:
         if self._session is None:
             import onnxruntime as ort
 
-            from imagetwins.workers import default_workers
+            from imagetwins.workers import thread_count
 
             opts = ort.SessionOptions()
-            opts.intra_op_num_threads = self.threads or default_workers()
+            opts.intra_op_num_threads = thread_count(self.threads)
             opts.inter_op_num_threads = 1
             self._session = ort.InferenceSession(str(self.config.path), opts, providers=["CPUExecutionProvider"])
             self._input = self._session.get_inputs()[0].name

@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image
 
 from imagetwins.io import ImageReadError, ReadFailure, content_digest, open_image, quiet_decoder_warnings, read_bytes
-from imagetwins.workers import default_workers
+from imagetwins.workers import thread_count
 
 __all__ = ["DECODE_TIMEOUT", "Encodings", "Stage", "encode_files"]
 
@@ -113,7 +113,7 @@ def encode_files(
     """
     paths = [os.fspath(p) for p in paths]
     stages = list(stages)
-    workers = default_workers() if not workers or workers < 1 else workers
+    workers = thread_count(workers)
     batch_size = batch_size or min((s.batch_size for s in stages), default=256)
     min_side = max((s.min_side for s in stages), default=0)
     result = Encodings()
@@ -142,7 +142,8 @@ def encode_files(
                         out = future.result(timeout=timeout)
                     except FutureTimeout:
                         # the decoder thread cannot be killed; it finishes on its own while the run goes on
-                        out = ReadFailure(path, f"took longer than {timeout:g} s to decode")
+                        # (transient: says nothing about the file, so no cache may remember it as unreadable)
+                        out = ReadFailure(path, f"took longer than {timeout:g} s to decode", transient=True)
                     if isinstance(out, ReadFailure):
                         result.failures.append(out)
                         if warn:

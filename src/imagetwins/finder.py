@@ -72,19 +72,22 @@ def find_duplicate_groups(
     if cache is not None:
         if not is_folder:
             raise ValueError("a cache works on a folder; pass the folder rather than a list of files")
-        cache.update(paths, recursive=recursive, workers=workers, progress=progress, methods=[method])
+        stats = cache.update(paths, recursive=recursive, workers=workers, progress=progress, methods=[method])
         names, hashes = cache.load(method, root=paths)
         # the index keeps resolved absolute paths; show them under the folder as the caller named it
         real = str(Path(paths).resolve())
         shown = [os.path.join(os.fspath(paths), os.path.relpath(n, real)) for n in names]
         result = groups_from_encodings(shown, hashes, cache.digests(names), method, threshold, workers, progress)
+        failed = cache.errors(paths) + [(f.path, f.reason) for f in stats.failures if f.transient]
         result.failures = [ReadFailure(os.path.join(os.fspath(paths), os.path.relpath(p, real)), r)
-                           for p, r in cache.errors(paths)]
+                           for p, r in sorted(failed)]
     else:
-        files = find_images(Path(paths), recursive=recursive) if is_folder else [Path(p) for p in paths]
+        skipped: list[ReadFailure] = []
+        files = (find_images(Path(paths), recursive=recursive, skipped=skipped) if is_folder
+                 else [Path(p) for p in paths])
         enc = encode(files, method, workers=workers, progress=progress)
         result = groups_from_encodings(enc.paths, enc.encodings, enc.digests, method, threshold, workers, progress)
-        result.failures = enc.failures
+        result.failures = sorted(skipped + enc.failures, key=lambda f: f.path)
     result.seconds = time.perf_counter() - start
     return result
 
@@ -166,12 +169,13 @@ def find_against(
         enc = encoder.encode_files(find_images(Path(reference), recursive=recursive), workers=workers,
                                    progress=progress, warn=False)
         ref_paths, ref_encodings, ref_name = enc.paths, enc.encodings, os.fspath(reference)
+    skipped: list[ReadFailure] = []  # links, FIFOs, devices among the images: reported, never read
     if isinstance(images, (str, os.PathLike)):
         p = Path(images)
-        files = find_images(p, recursive=recursive) if p.is_dir() else [p]
+        files = find_images(p, recursive=recursive, skipped=skipped) if p.is_dir() else [p]
     else:
         files = [Path(f) for f in images]
     enc = encoder.encode_files(files, workers=workers, progress=progress, warn=False)
     matches = match_query(encoder, enc.paths, enc.encodings, ref_paths, ref_encodings, threshold, workers)
     return QueryResult(encoder.name, threshold, encoder.score_kind, enc.paths, ref_name, len(ref_paths), matches,
-                       enc.failures, time.perf_counter() - start)
+                       sorted(skipped + enc.failures, key=lambda f: f.path), time.perf_counter() - start)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from imagetwins import encoding
 from imagetwins.encoders import Encoder, get_encoder
 from imagetwins.encoding import encode_files
 from imagetwins.io import ReadFailure, find_images
@@ -312,7 +313,16 @@ class Index:
                 wanted: list[str]) -> UpdateStats:
         stats = UpdateStats()
         on_disk: dict[str, tuple[int, int]] = {}
-        for p in find_images(root, recursive=recursive):
+        skipped: list[ReadFailure] = []
+        found = find_images(root, recursive=recursive, skipped=skipped)
+        not_read = {f.path: f.reason for f in skipped}
+        for path in not_read:  # links, FIFOs, devices: remembered with the reason, never read
+            try:
+                st = os.lstat(path)
+                on_disk[path] = (st.st_size, st.st_mtime_ns)
+            except OSError:
+                on_disk[path] = (-1, -1)
+        for p in found:
             try:
                 st = p.stat()
                 on_disk[str(p)] = (st.st_size, st.st_mtime_ns)
@@ -359,12 +369,22 @@ class Index:
 
             bar = tqdm(total=total, unit="img", desc="indexing", leave=False)
         for which, paths in todo.items():
+            refused = [p for p in paths if p in not_read]
+            if refused:
+                stats.unreadable += len(refused)
+                stats.failures += [ReadFailure(p, not_read[p]) for p in refused]
+                self._store(refused, on_disk, {}, {}, not_read, fresh)
+                if bar is not None:
+                    bar.update(len(refused))
+            paths = [p for p in paths if p not in not_read]
             for i in range(0, len(paths), BATCH):
                 batch = paths[i:i + BATCH]
-                values, digests, failures = self._encode(batch, list(which), workers)
-                stats.unreadable += len(failures)
-                stats.failures += [ReadFailure(p, r) for p, r in failures.items()]
-                self._store(batch, on_disk, values, digests, failures, fresh)
+                values, digests, failures, retry = self._encode(batch, list(which), workers)
+                stats.unreadable += len(failures) + len(retry)
+                stats.failures += [ReadFailure(p, r) for p, r in failures.items()] + retry
+                # a timeout says nothing about the file: not remembered, so the next run tries it again
+                self._store([p for p in batch if p not in {f.path for f in retry}], on_disk, values, digests,
+                            failures, fresh)
                 if bar is not None:
                     bar.update(len(batch))
         if bar is not None:
@@ -384,19 +404,21 @@ class Index:
             return db.execute("INSERT INTO dirs (path) VALUES (?) RETURNING id", (folder,)).fetchone()[0]
         return row[0]
 
-    def _encode(self, paths: list[str], methods: list[str], workers: int | None) -> tuple[dict, dict, dict]:
-        """path -> {method: blob}, path -> digest, path -> reason it could not be read."""
+    def _encode(self, paths: list[str], methods: list[str], workers: int | None
+                ) -> tuple[dict, dict, dict, list[ReadFailure]]:
+        """path -> {method: blob}, path -> digest, path -> reason it could not be read, and the files
+        that failed only this time (over the decode time limit)."""
         values: dict[str, dict[str, bytes]] = {}
         digests: dict[str, str] = {}
         failures: dict[str, str] = {}
         encoders = [get_encoder(m).for_workers(workers) for m in methods]
         # one decode per file for every method encoded
-        enc = encode_files(paths, encoders, workers=workers, warn=False)
+        enc = encode_files(paths, encoders, workers=workers, warn=False, timeout=encoding.DECODE_TIMEOUT)
         for i, p in enumerate(enc.paths):
             digests[p] = enc.digests[i]
             values[p] = {e.name: e.to_blob(enc.by_method[e.name][i]) for e in encoders}
-        failures.update((f.path, f.reason) for f in enc.failures)
-        return values, digests, failures
+        failures.update((f.path, f.reason) for f in enc.failures if not f.transient)
+        return values, digests, failures, [f for f in enc.failures if f.transient]
 
     def _store(self, batch: list[str], stat_of: dict, values: dict, digests: dict, failures: dict,
                fresh: set[str]) -> None:

@@ -8,9 +8,11 @@ small image is needed.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import os
+import stat
 import warnings
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -30,8 +32,25 @@ IMAGE_EXTENSIONS = frozenset(
 #: Images with more pixels than this are refused (decompression-bomb guard). Pillow itself refuses
 #: twice its ``MAX_IMAGE_PIXELS`` (about 179 MP), so that is the ceiling.
 DEFAULT_MAX_PIXELS = 2 * (Image.MAX_IMAGE_PIXELS or 89_478_485)
-#: Files larger than this are refused before reading: nobody's photo is 1 GB.
-DEFAULT_MAX_BYTES = 1 << 30
+#: Files larger than this are refused before reading (the whole file is read into memory).
+DEFAULT_MAX_BYTES = 512 << 20
+#: Images whose decode would take more memory than this are refused before decoding: pixels (after
+#: any reduced-scale decode) x (bytes Pillow stores per pixel + 4 for the RGB result). A 352 KB 16-bit
+#: PNG can claim 13000 x 13000 pixels; this bounds each decoding thread's memory.
+DEFAULT_MAX_DECODED_BYTES = 1 << 30
+
+#: The only formats Pillow may pick for a file (by its content, whatever its name). Raster codecs run
+#: in-process; EPS/PS/PDF (Ghostscript), and every other plugin, never get a file from us.
+RASTER_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "TIFF", "BMP", "DIB", "PPM", "ICO", "TGA", "JPEG2000",
+                  "HEIF", "AVIF")
+
+#: Names of folders ``imagetwins remove`` quarantines into; never scanned as photos.
+QUARANTINE_SUFFIX = ".imagetwins-quarantine"
+#: A folder holding both of these is a quarantine (``--move-to`` anywhere); never scanned as photos.
+QUARANTINE_MARKERS = ("manifest.jsonl", "manifest.key")
+
+# bytes Pillow keeps per pixel in memory, by mode (multi-band modes are stored 4 bytes a pixel)
+_MODE_BYTES = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2, "I;16N": 2}
 
 _EXIF_ORIENTATION = 0x0112
 _TRANSPOSE_FOR_ORIENTATION = {
@@ -56,10 +75,12 @@ class ImageReadError(Exception):
 
 @dataclass(frozen=True)
 class ReadFailure:
-    """One file that was skipped, and why."""
+    """One file that was skipped, and why; ``transient`` when the reason says nothing about the file
+    itself (it took too long this time), so a cache must not remember it as unreadable."""
 
     path: str
     reason: str
+    transient: bool = False
 
 
 def _register_optional_openers() -> None:
@@ -77,66 +98,123 @@ def find_images(
     root: str | os.PathLike,
     recursive: bool = False,
     extensions: Iterable[str] | None = IMAGE_EXTENSIONS,
-    follow_symlinks: bool = True,
+    follow_symlinks: bool = False,
+    skipped: list[ReadFailure] | None = None,
 ) -> list[Path]:
-    """List the image files in a folder, sorted by path.
+    """List the image files in a folder, sorted by path, never leaving it unless told to.
+
+    A symbolic link is never a copy of its target. Links are not listed by default (each one is
+    reported in ``skipped``); links pointing into the scanned folder are never listed, since what they
+    point to is scanned itself; with ``follow_symlinks`` links pointing outside are followed.
 
     Parameters
     ----------
     root : path
         Folder to scan.
     recursive : bool
-        Descend into sub-folders.
+        Descend into sub-folders (folder trees of any depth; each real folder is visited once).
     extensions : set of str or None
         Lower-case suffixes (with the dot) that count as images; ``None`` takes every regular file.
     follow_symlinks : bool
-        Follow symbolic links to files and folders. Each real folder is visited once, so link loops
-        end.
+        Follow symbolic links to files and folders outside ``root``. Links inside ``root`` are skipped.
+    skipped : list, optional
+        Receives a :class:`ReadFailure` for each link, FIFO, device or socket not listed.
 
     Returns
     -------
     list of pathlib.Path
-        Files whose names do not start with a dot (hidden files and folders are skipped).
+        Files whose names do not start with a dot (hidden files and folders are skipped), and no
+        quarantine folder of ``imagetwins remove``.
     """
     root = Path(root)
     if not root.is_dir():
         raise NotADirectoryError(f"not a folder: {root}")
+    real_root = root.resolve()
     exts = None if extensions is None else {e.lower() for e in extensions}
     seen_dirs: set[tuple[int, int]] = set()
     found: list[Path] = []
 
-    def visit(folder: Path) -> None:
+    def skip(path: str, reason: str) -> None:
+        if skipped is not None:
+            skipped.append(ReadFailure(path, reason))
+
+    def wanted(name: str) -> bool:
+        return exts is None or os.path.splitext(name)[1].lower() in exts
+
+    stack = [root]  # explicit stack: a 1,000-level tree must not hit Python's recursion limit
+    while stack:
+        folder = stack.pop()
         try:
             st = folder.stat()
         except OSError:
-            return
+            continue
         key = (st.st_dev, st.st_ino)
-        if key in seen_dirs:  # a symlink loop or a second link to the same folder
-            return
+        if key in seen_dirs:  # a second link to the same folder
+            continue
         seen_dirs.add(key)
         try:
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
         except OSError as exc:
-            warnings.warn(f"{folder}: cannot list folder ({exc.strerror or exc})", stacklevel=3)
-            return
+            warnings.warn(f"{folder}: cannot list folder ({exc.strerror or exc})", stacklevel=2)
+            continue
+        names = {e.name for e in entries}
+        if folder != root and all(m in names for m in QUARANTINE_MARKERS):
+            continue  # a quarantine made by --move-to: its files are not photos to deduplicate again
+        subfolders = []
         for entry in entries:
             if entry.name.startswith("."):
                 continue
             try:
-                is_dir = entry.is_dir(follow_symlinks=follow_symlinks)
-                is_file = entry.is_file(follow_symlinks=follow_symlinks)
+                if entry.is_symlink():
+                    _link_entry(entry, real_root, follow_symlinks, wanted, found, subfolders, skip, recursive)
+                elif entry.is_dir(follow_symlinks=False):
+                    if recursive and not entry.name.endswith(QUARANTINE_SUFFIX):
+                        subfolders.append(Path(entry.path))
+                elif entry.is_file(follow_symlinks=False):
+                    if wanted(entry.name):
+                        found.append(Path(entry.path))
+                elif wanted(entry.name):
+                    skip(entry.path, _not_regular(entry.stat(follow_symlinks=False).st_mode))
             except OSError:
                 continue
-            if is_dir:
-                if recursive:
-                    visit(Path(entry.path))
-            elif is_file or (entry.is_symlink() and follow_symlinks):
-                # A broken link is still listed, so the decoder reports it instead of it vanishing.
-                if exts is None or os.path.splitext(entry.name)[1].lower() in exts:
-                    found.append(Path(entry.path))
-
-    visit(root)
+        stack.extend(reversed(subfolders))
+    found.sort()
     return found
+
+
+def _link_entry(entry: os.DirEntry, real_root: Path, follow: bool, wanted, found: list, subfolders: list, skip,
+                recursive: bool) -> None:
+    """Decide what a symbolic link found while listing stands for (see :func:`find_images`)."""
+    try:
+        target = Path(entry.path).resolve(strict=True)
+        is_dir = target.is_dir()
+    except (OSError, RuntimeError):
+        if wanted(entry.name):
+            skip(entry.path, "broken symbolic link")
+        return
+    if is_dir and not recursive:
+        return
+    if not is_dir and not wanted(entry.name):
+        return
+    # (the target is not named: a report may be shared, and where the link leads is not its business)
+    kind = "folder" if is_dir else "file"
+    if target == real_root or target.is_relative_to(real_root):
+        if not is_dir:  # (a link to a folder inside is a loop or a second way in: silently one visit)
+            skip(entry.path, "symbolic link to a file inside the scanned folder: scanned there, not through the link")
+    elif not follow:
+        skip(entry.path, f"symbolic link to a {kind} outside the scanned folder: not followed")
+    elif is_dir:
+        subfolders.append(Path(entry.path))
+    elif target.is_file():
+        found.append(Path(entry.path))
+    else:
+        skip(entry.path, _not_regular(target.stat().st_mode))
+
+
+def _not_regular(mode: int) -> str:
+    kind = ("a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+            else "a socket" if stat.S_ISSOCK(mode) else "a folder" if stat.S_ISDIR(mode) else "not a file")
+    return f"{kind}, not a regular file: not read"
 
 
 @contextmanager
@@ -153,14 +231,45 @@ def quiet_decoder_warnings() -> Iterator[None]:
         yield
 
 
-def read_bytes(path: str | os.PathLike, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
-    """Read a whole file, turning every OS error into an :class:`ImageReadError`."""
+def open_regular_file(path: str | os.PathLike, follow_symlinks: bool = True) -> io.BufferedReader:
+    """Open a file for reading only if it is a regular file, checked on the opened file itself.
+
+    Never blocks (a FIFO is refused, not waited on) and never reads a device. With
+    ``follow_symlinks=False`` a symbolic link in the last component is refused (``ELOOP``).
+
+    Raises
+    ------
+    OSError
+        Whatever ``open`` raises; ``EINVAL`` with a reason when it is not a regular file.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    if not follow_symlinks:
+        flags |= getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(path, flags)  # O_NONBLOCK: opening a FIFO does not wait for a writer
     try:
-        with open(path, "rb") as fh:
-            size = os.fstat(fh.fileno()).st_size
-            if size > max_bytes:
-                raise ImageReadError(path, f"file too large ({size:,} bytes > limit {max_bytes:,})")
-            data = fh.read()
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise OSError(errno.EINVAL, _not_regular(mode), os.fspath(path))
+        return open(fd, "rb", closefd=True)
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_bytes(path: str | os.PathLike, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
+    """Read a whole regular file, turning every OS error into an :class:`ImageReadError`.
+
+    Only regular files are read, checked on the opened file (after any link is resolved): a FIFO,
+    ``/dev/zero`` or a socket is refused at once instead of blocking or filling memory.
+    """
+    try:
+        with open_regular_file(path) as fh:
+            st = os.fstat(fh.fileno())
+            if st.st_size > max_bytes:
+                raise ImageReadError(path, f"file too large ({st.st_size:,} bytes > limit {max_bytes:,})")
+            data = fh.read(max_bytes + 1)
+            if len(data) > max_bytes:  # it grew while we read
+                raise ImageReadError(path, f"file too large (> limit {max_bytes:,} bytes)")
     except ImageReadError:
         raise
     except FileNotFoundError as exc:
@@ -170,6 +279,10 @@ def read_bytes(path: str | os.PathLike, max_bytes: int = DEFAULT_MAX_BYTES) -> b
     except IsADirectoryError as exc:
         raise ImageReadError(path, "is a folder, not a file") from exc
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ImageReadError(path, "symbolic link loop") from exc
+        if exc.errno == errno.EINVAL and exc.strerror and "not a regular file" in exc.strerror:
+            raise ImageReadError(path, exc.strerror) from exc
         raise ImageReadError(path, f"cannot read file ({exc.strerror or exc})") from exc
     if not data:
         raise ImageReadError(path, "empty file (0 bytes)")
@@ -198,14 +311,16 @@ def _to_rgb(img: Image.Image) -> Image.Image:
         return img
     if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
         # 16-bit data spans 0..65535; Pillow's own conversion clips at 255 and turns photos white.
-        arr = np.asarray(img, dtype=np.float64)
-        scale = 257.0 if arr.max(initial=0) > 255 else 1.0
-        return Image.fromarray(np.clip(arr / scale + 0.5, 0, 255).astype(np.uint8)).convert("RGB")
+        # Integer arithmetic in place: float64 copies cost 8 bytes a pixel (4 GB for a 13000^2 PNG).
+        arr = np.asarray(img)
+        if arr.max(initial=0) > 255:
+            arr = np.right_shift(np.clip(arr, 0, 65535), 8)  # high byte, in the array's own integer type
+        return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8)).convert("RGB")
     if mode == "F":
-        arr = np.asarray(img, dtype=np.float64)
-        if arr.size and np.nanmax(arr) <= 1.0:
-            arr = arr * 255.0
-        return Image.fromarray(np.clip(np.nan_to_num(arr) + 0.5, 0, 255).astype(np.uint8)).convert("RGB")
+        arr = np.nan_to_num(np.asarray(img, dtype=np.float32), nan=0.0, posinf=255.0, neginf=0.0)
+        if arr.size and arr.max() <= 1.0:
+            arr *= 255.0
+        return Image.fromarray(np.clip(arr + 0.5, 0, 255).astype(np.uint8)).convert("RGB")
     has_alpha = mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
         mode in ("P", "L", "RGB") and "transparency" in img.info
     )
@@ -216,11 +331,33 @@ def _to_rgb(img: Image.Image) -> Image.Image:
     return img.convert("RGB")
 
 
+def allowed_formats() -> list[str]:
+    """:data:`RASTER_FORMATS` that this Pillow can open (HEIF/AVIF only with their plugin)."""
+    Image.init()
+    return [f for f in RASTER_FORMATS if f in Image.OPEN]
+
+
+def _reduce_on_decode(img: Image.Image, min_size: int) -> tuple[int, int]:
+    """Ask the decoder for a smaller image where the format allows it (JPEG DCT scaling, JPEG 2000
+    resolution levels); return the size the decode will have."""
+    if img.format in ("JPEG", "MPO"):
+        img.draft("RGB", (min_size, min_size))
+    elif img.format == "JPEG2000":
+        level = 0
+        while min(img.size) >> (level + 1) >= min_size and level < 5:
+            level += 1
+        if level:
+            img.reduce = level  # Jpeg2KImageFile: decode at 1/2**level (the size shrinks on load)
+            return tuple(-(-side // (1 << level)) for side in img.size)
+    return img.size
+
+
 def open_image(
     source: str | os.PathLike | bytes,
     min_size: int | None = None,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     path_for_messages: str | os.PathLike | None = None,
+    max_decoded_bytes: int = DEFAULT_MAX_DECODED_BYTES,
 ) -> Image.Image:
     """Decode an image file (or its bytes) into an upright 8-bit RGB :class:`PIL.Image.Image`.
 
@@ -236,6 +373,10 @@ def open_image(
         Refuse images with more pixels than this (decompression bombs).
     path_for_messages : path, optional
         Name to use in error messages when ``source`` is bytes.
+    max_decoded_bytes : int
+        Refuse images whose decoded pixels (after any reduced-scale decode) would take more memory.
+
+    Only the formats in :data:`RASTER_FORMATS` are decoded, whatever the file is named.
 
     Raises
     ------
@@ -249,14 +390,17 @@ def open_image(
     if not data:
         raise ImageReadError(name, "empty file (0 bytes)")
     try:
-        img = Image.open(io.BytesIO(data))
+        img = Image.open(io.BytesIO(data), formats=allowed_formats())
         width, height = img.size
         if width * height > max_pixels:
             raise ImageReadError(name, f"image too large ({width}x{height} pixels > limit {max_pixels:,})")
         if width < 1 or height < 1:
             raise ImageReadError(name, f"image has no pixels ({width}x{height})")
-        if min_size and img.format in ("JPEG", "MPO"):
-            img.draft("RGB", (min_size, min_size))
+        out_w, out_h = _reduce_on_decode(img, min_size) if min_size else img.size
+        decoded = out_w * out_h * (_MODE_BYTES.get(img.mode, 4) + 4)
+        if decoded > max_decoded_bytes:
+            raise ImageReadError(name, f"image too large to decode ({width}x{height} {img.mode}: "
+                                       f"{decoded:,} bytes > limit {max_decoded_bytes:,})")
         img.load()
         img = _apply_exif_orientation(img)
         return _to_rgb(img)

@@ -26,6 +26,8 @@ from pathlib import Path
 
 from PIL import Image
 
+from imagetwins.io import allowed_formats, open_regular_file
+
 __all__ = ["KEEP_RULES", "FileInfo", "Decision", "file_info", "file_infos", "choose_keeper", "decide", "decide_groups"]
 
 #: the accepted values of ``rule``
@@ -95,19 +97,20 @@ def file_info(path: str | os.PathLike) -> FileInfo:
     Raises ``OSError`` when the file cannot be stat'ed; an image whose header cannot be read gets
     0x0 pixels (it ranks last).
     """
-    st = os.stat(path)
     w = h = 0
     taken, fmt = None, ""
-    try:
-        with Image.open(path) as im:
-            w, h = im.size
-            fmt = im.format or ""
-            exif = im.getexif()
-            if exif.get(_ORIENTATION) in (5, 6, 7, 8):  # quarter turns: shown the other way up
-                w, h = h, w
-            taken = _exif_date(exif.get_ifd(_EXIF_IFD).get(_DATETIME_ORIGINAL))
-    except Exception:  # a file we could hash but not re-open (vanished, changed, odd EXIF): rank it last
-        pass
+    with open_regular_file(path) as fh:  # never blocks on a FIFO put there since the scan
+        st = os.fstat(fh.fileno())
+        try:
+            with Image.open(fh, formats=allowed_formats()) as im:
+                w, h = im.size
+                fmt = im.format or ""
+                exif = im.getexif()
+                if exif.get(_ORIENTATION) in (5, 6, 7, 8):  # quarter turns: shown the other way up
+                    w, h = h, w
+                taken = _exif_date(exif.get_ifd(_EXIF_IFD).get(_DATETIME_ORIGINAL))
+        except Exception:  # a file we could hash but not re-open (changed, odd EXIF): rank it last
+            pass
     return FileInfo(str(path), w, h, st.st_size, st.st_mtime, taken, fmt)
 
 
@@ -157,7 +160,7 @@ def decide(infos: Sequence[FileInfo], keep_in: Sequence[str | os.PathLike] = (),
 
 def file_infos(paths: Sequence[str], workers: int | None = None) -> dict[str, FileInfo | str]:
     """``file_info`` of many files on threads: path -> FileInfo, or the reason it cannot be read now."""
-    from imagetwins.workers import default_workers
+    from imagetwins.workers import thread_count
 
     def one(p: str) -> FileInfo | str:
         try:
@@ -165,7 +168,7 @@ def file_infos(paths: Sequence[str], workers: int | None = None) -> dict[str, Fi
         except OSError as exc:
             return f"cannot read it now ({exc.strerror or exc})"
 
-    with ThreadPoolExecutor(max_workers=workers or default_workers()) as pool:
+    with ThreadPoolExecutor(max_workers=thread_count(workers)) as pool:
         return dict(zip(paths, pool.map(one, paths)))
 
 

@@ -4,35 +4,70 @@ Nothing is deleted. Each move is written to the journal (``manifest.jsonl``: siz
 before it happens and confirmed after, and fsynced each time; a move across devices is a verified
 copy then an unlink. So an interrupted run (kill -9, full disk) leaves each file either in place or
 in quarantine and listed, and ``undo`` puts everything back.
+
+Hostile ground (shared folders, files changed after the scan, edited journals) is handled by rules,
+each checked right before it matters:
+
+- A symbolic link is never a copy of its target: a file reached through a link (the file itself or a
+  folder on its way) is never moved and never counts as the copy that is kept.
+- A file is moved only if its content is still what was scanned (SHA-256 equal to the scan's), and
+  so is the file kept in its place; otherwise it is left alone and reported.
+- Moves never overwrite (a hard link then an unlink; the name must be free).
+- The quarantine folder is never a symbolic link nor inside the scanned folder; the journal is
+  opened without following links. Every journal line is signed (HMAC-SHA256) with a key kept beside
+  it (``manifest.key``, readable by its owner only), so ``undo`` refuses edited or foreign entries.
+- ``undo`` only moves files out of its own quarantine folder, back into the folder that was scanned
+  (through real folders, never a link), never onto anything that stands there, and goes on with the
+  other entries whatever one entry meets.
 """
 
 from __future__ import annotations
 
 import errno
 import hashlib
+import hmac
 import json
 import os
+import secrets
 import shutil
+import stat
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from imagetwins.io import QUARANTINE_SUFFIX, open_regular_file
 from imagetwins.keep import Decision, decide_groups
 from imagetwins.results import FindResult
 
+__all__ = ["JOURNAL", "KEY", "SUMMARY", "Outcome", "Plan", "QuarantineError", "apply_plan", "check_quarantine",
+           "default_quarantine", "plan_removal", "sha256_file", "undo"]
+
 JOURNAL = "manifest.jsonl"
 SUMMARY = "manifest.json"
+KEY = "manifest.key"
+_OWN_FILES = (JOURNAL, SUMMARY, KEY, SUMMARY + ".tmp")
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+
+
+class QuarantineError(ValueError):
+    """A quarantine folder that cannot be used safely, or something that is not a quarantine."""
 
 
 @dataclass
 class Plan:
-    """What ``remove`` would do: (source, group number, kept file) per file to move."""
+    """What ``remove`` would do: (source, group number, kept file) per file to move.
+
+    ``expected`` holds the SHA-256 (hex, or its first 32 digits when the scan came from an index) each
+    file to move and each keeper had when it was scanned; :func:`apply_plan` moves nothing whose
+    content differs now, nor anything whose keeper's differs.
+    """
 
     moves: list[tuple[str, int, str]]
     keepers: list[str]
     refused: list[tuple[str, str]] = field(default_factory=list)  # (path, why)
-    expected: dict[str, str] = field(default_factory=dict)  # source -> SHA-256 it must still have
+    expected: dict[str, str] = field(default_factory=dict)  # path -> SHA-256 it must still have (moves, keepers)
 
 
 @dataclass
@@ -45,11 +80,45 @@ class Outcome:
 
 
 def sha256_file(path: str | os.PathLike) -> str:
+    """SHA-256 (hex) of a regular file; links are not followed and FIFOs/devices refused (``OSError``)."""
+    return _digest_and_identity(path)[0]
+
+
+def _digest_and_identity(path: str | os.PathLike) -> tuple[str, tuple[int, int], int]:
+    """SHA-256, (device, inode) and size of the regular file at ``path`` itself (no link followed)."""
     h = hashlib.sha256()
-    with open(path, "rb") as fh:
+    with open_regular_file(path, follow_symlinks=False) as fh:
+        st = os.fstat(fh.fileno())
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
-    return h.hexdigest()
+    return h.hexdigest(), (st.st_dev, st.st_ino), st.st_size
+
+
+def _same_content(full: str, scanned: str | None) -> bool:
+    """Does a fresh SHA-256 match the scan's digest (an index keeps its first 32 hex digits)?"""
+    return bool(scanned) and len(scanned) >= 32 and full.startswith(scanned)
+
+
+def _why_not_movable(path: str | os.PathLike, roots: Sequence[str | os.PathLike]) -> str | None:
+    """Why ``path`` may be neither moved nor kept in place of others (None: it may)."""
+    p = Path(os.path.abspath(path))
+    try:
+        st = os.lstat(p)
+        real = p.resolve(strict=True)
+    except (OSError, RuntimeError) as exc:
+        return f"cannot read it now ({getattr(exc, 'strerror', None) or exc})"
+    if stat.S_ISLNK(st.st_mode):
+        return "a symbolic link: never moved, never kept as the copy of its target"
+    if not stat.S_ISREG(st.st_mode):
+        return "not a regular file now"
+    for root in roots:
+        given, resolved = Path(os.path.abspath(root)), Path(root).resolve()
+        for base in (given, resolved):
+            if p.is_relative_to(base):
+                if real == resolved / p.relative_to(base):
+                    return None
+                return "reached through a symbolic link to a folder: never moved, never kept as a copy"
+    return "outside the scanned folders"
 
 
 def plan_removal(result: FindResult, roots: Sequence[str | os.PathLike],
@@ -57,161 +126,443 @@ def plan_removal(result: FindResult, roots: Sequence[str | os.PathLike],
                  decisions: Sequence[Decision] | None = None) -> Plan:
     """List the files to move: each group's non-kept files (see :mod:`imagetwins.keep`).
 
-    Files outside ``roots`` are refused. ``decisions`` (from :func:`imagetwins.keep.decide_groups`)
-    are computed here when not given.
+    Only regular files inside ``roots``, reached without a symbolic link, take part: the others are
+    refused (with the reason) and never count as the copy that is kept. A hard link of the kept file
+    is not moved either (it frees nothing). ``decisions`` (from :func:`imagetwins.keep.decide_groups`)
+    are used where they were made among such files only, and made again otherwise.
     """
-    real_roots = [Path(r).resolve() for r in roots]
-    if decisions is None:
-        decisions = decide_groups([g.files for g in result.groups], keep_in=keep_in, rule=rule)
-    moves, keepers, refused = [], [], []
+    scanned = dict(zip(result.files, result.digests)) if result.digests else {}
+    refused: list[tuple[str, str]] = []
+    eligible: list[list[str]] = []
+    for group in result.groups:
+        ok = []
+        for f in group.files:
+            why = _why_not_movable(f, roots)
+            if why is None:
+                ok.append(f)
+            else:
+                refused.append((f, why))
+        eligible.append(ok)
+    redo = [i for i, ok in enumerate(eligible)
+            if decisions is None or len(ok) != len(result.groups[i].files)]
+    decisions = list(decisions) if decisions is not None else [None] * len(eligible)
+    for i, d in zip(redo, decide_groups([eligible[i] for i in redo], keep_in=keep_in, rule=rule)):
+        decisions[i] = d
+    moves, keepers = [], []
+    digests: dict[str, str] = {}
     for gi, d in enumerate(decisions, 1):
         refused += d.unreadable
         if d.keeper is None:
             continue  # never remove the last copy
         keepers.append(d.keeper)
+        digests[d.keeper] = scanned.get(d.keeper, "")
+        kept_inode = _inode(d.keeper)
         for path in d.remove:
-            if not any(Path(path).resolve().is_relative_to(r) for r in real_roots):
-                refused.append((path, "outside the scanned folders"))
+            if kept_inode is not None and _inode(path) == kept_inode:
+                refused.append((path, f"a hard link of the kept file {d.keeper}: moving it frees nothing"))
                 continue
             moves.append((path, gi, d.keeper))
-    return Plan(moves, keepers, refused)
+            digests[path] = scanned.get(path, "")
+    return Plan(moves, keepers, refused, expected=digests)
+
+
+def _inode(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
 
 
 def default_quarantine(root: str | os.PathLike) -> Path:
     """``<folder>.imagetwins-quarantine/<timestamp>`` beside the scanned folder."""
     root = Path(root).resolve()
-    return root.parent / f"{root.name}.imagetwins-quarantine" / time.strftime("%Y%m%d-%H%M%S")
+    return root.parent / f"{root.name}{QUARANTINE_SUFFIX}" / time.strftime("%Y%m%d-%H%M%S")
 
 
-def _append(journal, entry: dict) -> None:
-    journal.write(json.dumps(entry) + "\n")
+def check_quarantine(quarantine: str | os.PathLike, roots: Sequence[str | os.PathLike]) -> Path:
+    """The quarantine folder as an absolute path, or :class:`QuarantineError` if it may not be used.
+
+    Refused: a quarantine (or its parent) that is a symbolic link, one inside a scanned folder (a later
+    recursive run would quarantine the quarantine), or one that contains a scanned folder.
+    """
+    q = Path(os.path.abspath(quarantine))
+    for part in (q, q.parent):
+        if part.is_symlink():
+            raise QuarantineError(f"{part} is a symbolic link: refusing to quarantine through it")
+    real = q.resolve()
+    for root in roots:
+        r = Path(root).resolve()
+        if real == r or real.is_relative_to(r):
+            raise QuarantineError(f"the quarantine {q} is inside the scanned folder {root}: choose a folder "
+                                  "outside it (a later run would find the quarantined files again)")
+        if r.is_relative_to(real):
+            raise QuarantineError(f"the quarantine {q} contains the scanned folder {root}")
+    return q
+
+
+def _make_dirs(base: Path, rel: Path) -> Path:
+    """Create ``base/rel`` one real folder at a time; a link or file in the way is an error."""
+    folder = base
+    for part in rel.parts:
+        folder = folder / part
+        try:
+            os.mkdir(folder, 0o700)
+        except FileExistsError:
+            pass
+        st = os.lstat(folder)
+        if not stat.S_ISDIR(st.st_mode):
+            raise OSError(errno.ENOTDIR, f"{folder} is not a real folder (a symbolic link or a file stands there)")
+    return folder
+
+
+def _key(qdir: Path, create: bool) -> bytes:
+    path = qdir / KEY
+    if create:
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with open(fd, "wb") as fh:
+                fh.write(secrets.token_bytes(32))
+                fh.flush()
+                os.fsync(fh.fileno())
+    try:
+        with open_regular_file(path, follow_symlinks=False) as fh:
+            key = fh.read(64)
+    except OSError as exc:
+        raise QuarantineError(f"{path}: cannot read the quarantine's key ({exc.strerror or exc}); a quarantine made "
+                              "by this version of imagetwins has one") from None
+    if len(key) != 32:
+        raise QuarantineError(f"{path}: not a quarantine key")
+    return key
+
+
+def _sign(key: bytes, entry: dict) -> dict:
+    body = {k: v for k, v in entry.items() if k != "mac"}
+    mac = hmac.new(key, json.dumps(body, sort_keys=True).encode("ascii"), hashlib.sha256).hexdigest()
+    return {**body, "mac": mac}
+
+
+def _signed_ok(key: bytes, entry: dict) -> bool:
+    mac = entry.get("mac")
+    return isinstance(mac, str) and hmac.compare_digest(_sign(key, entry)["mac"], mac)
+
+
+def _open_journal(qdir: Path):
+    try:
+        fd = os.open(qdir / JOURNAL, os.O_WRONLY | os.O_APPEND | os.O_CREAT | _NOFOLLOW | _CLOEXEC, 0o600)
+    except OSError as exc:  # ELOOP: a symbolic link planted as the journal
+        raise QuarantineError(f"{qdir / JOURNAL}: cannot open the journal safely ({exc.strerror or exc})") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise QuarantineError(f"{qdir / JOURNAL} is not a regular file")
+    return open(fd, "w", encoding="ascii")
+
+
+def _append(journal, key: bytes, entry: dict) -> None:
+    journal.write(json.dumps(_sign(key, entry)) + "\n")  # ASCII: odd bytes in names become \\udcXX escapes
     journal.flush()
     os.fsync(journal.fileno())
 
 
 def _free_name(target: Path) -> Path:
-    if not target.exists():
+    if not os.path.lexists(target):
         return target
     for k in range(1, 10_000):
         candidate = target.with_name(f"{target.stem}.{k}{target.suffix}")
-        if not candidate.exists():
+        if not os.path.lexists(candidate):
             return candidate
     raise FileExistsError(target)
 
 
-def _move(src: Path, dst: Path, digest: str) -> None:
-    """Rename, or across devices copy + verify + unlink; the source stays until the copy is proven."""
-    dst.parent.mkdir(parents=True, exist_ok=True)
+def _move(src: Path, dst: Path, digest: str, identity: tuple[int, int] | None = None) -> None:
+    """Move without ever overwriting: a hard link then an unlink, or across devices a verified copy.
+
+    ``identity`` (device, inode) is the file that was verified: if another file was put at ``src``
+    since, nothing moves. The source stays until its new name exists.
+    """
     try:
+        os.link(src, dst, follow_symlinks=False)  # fails if dst exists: never overwrites
+    except OSError as exc:
+        if exc.errno == errno.EXDEV:
+            _copy_across(src, dst, digest)
+            return
+        if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK):
+            raise
+        # a file system without hard links: rename, the name having been checked free just before
+        if os.path.lexists(dst):
+            raise FileExistsError(errno.EEXIST, "destination exists", str(dst)) from None
         os.rename(src, dst)
         return
-    except OSError as exc:
-        if exc.errno != errno.EXDEV:
-            raise
-    partial = dst.with_name(dst.name + ".partial")
+    if identity is not None:
+        st = os.lstat(dst)
+        if (st.st_dev, st.st_ino) != identity:
+            os.unlink(dst)
+            raise OSError(errno.EAGAIN, "replaced by another file while being moved: left in place")
+    os.unlink(src)
+
+
+def _copy_across(src: Path, dst: Path, digest: str) -> None:
+    partial = _free_name(dst.with_name(dst.name + ".partial"))
     try:
-        shutil.copy2(src, partial)
+        shutil.copy2(src, partial, follow_symlinks=False)
         if sha256_file(partial) != digest:
             raise OSError(errno.EIO, "copy does not match the original")
+        if os.path.lexists(dst):  # (both names are in the folder just made for this move)
+            raise FileExistsError(errno.EEXIST, "destination exists", str(dst))
         os.replace(partial, dst)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
+    finally:
+        if os.path.lexists(partial):
+            os.unlink(partial)
     os.unlink(src)
 
 
 def apply_plan(plan: Plan, root: str | os.PathLike, quarantine: str | os.PathLike) -> Outcome:
-    """Move the planned files into ``quarantine`` (relative paths under ``root`` preserved)."""
+    """Move the planned files into ``quarantine`` (relative paths under ``root`` preserved).
+
+    Right before each move, the file and its kept copy are read again: each must still be a regular
+    file inside ``root`` reached without links, with the content that was scanned. Anything else is
+    left in place and listed in ``Outcome.failed`` with the reason.
+
+    Raises
+    ------
+    QuarantineError
+        The quarantine folder may not be used (see :func:`check_quarantine`).
+    """
     root = Path(root).resolve()
-    qdir = Path(quarantine)
-    qdir.mkdir(parents=True, exist_ok=True)
+    qdir = check_quarantine(quarantine, [root])
+    try:
+        qdir.parent.mkdir(parents=True, exist_ok=True)
+        qdir = _make_dirs(qdir.parent, Path(qdir.name))
+    except OSError as exc:
+        raise QuarantineError(f"cannot make the quarantine folder {qdir}: {exc.strerror or exc}") from None
+    key = _key(qdir, create=True)
     out = Outcome(manifest=qdir / JOURNAL)
-    with open(out.manifest, "a", encoding="utf-8") as journal:
+    kept_ok: dict[str, str | None] = {}  # keeper -> why it cannot vouch for its group (None: it can)
+    with _open_journal(qdir) as journal:
         for src_s, group, keeper in plan.moves:
-            src = Path(src_s)
             try:
-                real = src.resolve()
-                rel = real.relative_to(root) if real.is_relative_to(root) else Path(real.name)
-                size = src.stat().st_size
-                digest = sha256_file(src)
-                if plan.expected.get(src_s, digest) != digest:
-                    raise OSError(errno.ESTALE, "it changed since the scan (SHA-256 differs)")
-                dst = _free_name(qdir / rel)
-                _append(journal, {"op": "move", "state": "planned", "from": str(real), "to": str(dst.resolve()),
-                                  "bytes": size, "sha256": digest, "group": group, "kept": keeper})
-                _move(real, dst, digest)
-                _append(journal, {"op": "move", "state": "done", "from": str(real), "to": str(dst.resolve())})
-                out.done.append((str(real), str(dst)))
+                why = _why_not_movable(src_s, [root])
+                if why is None:
+                    if keeper not in kept_ok:
+                        kept_ok[keeper] = _check_keeper(keeper, src_s, root, plan.expected.get(keeper))
+                    why = kept_ok[keeper]
+                if why is not None:
+                    out.failed.append((src_s, f"not moved: {why}"))
+                    continue
+                src = Path(os.path.abspath(src_s))
+                digest, identity, size = _digest_and_identity(src)
+                if not _same_content(digest, plan.expected.get(src_s)):
+                    out.failed.append((src_s, "not moved: its content changed since the scan"))
+                    continue
+                rel = src.resolve().relative_to(root)
+                dst = _free_name(_make_dirs(qdir, rel.parent) / rel.name)
+                entry = {"op": "move", "from": str(src.resolve()), "to": str(dst), "root": str(root)}
+                _append(journal, key, {**entry, "state": "planned", "bytes": size, "sha256": digest, "group": group,
+                                       "kept": keeper})
+                _move(src, dst, digest, identity)
+                _append(journal, key, {**entry, "state": "done"})
+                out.done.append((entry["from"], str(dst)))
             except OSError as exc:
                 out.failed.append((src_s, exc.strerror or str(exc)))
-    _write_summary(qdir, root)
+    _write_summary(qdir, root, key)
     return out
 
 
-def _read_journal(qdir: Path) -> list[dict]:
-    """Planned moves, each with ``done`` set where the move was confirmed."""
+def _check_keeper(keeper: str, src: str, root: Path, scanned: str | None) -> str | None:
+    why = _why_not_movable(keeper, [root])
+    if why is not None:
+        return f"the kept copy {keeper} is {why}"
+    try:
+        digest, identity, _ = _digest_and_identity(keeper)
+    except OSError as exc:
+        return f"the kept copy {keeper} cannot be read ({exc.strerror or exc})"
+    if scanned is not None and not _same_content(digest, scanned):  # (None: the plan's maker checked it)
+        return f"the kept copy {keeper} changed since the scan"
+    if _inode(src) == identity:
+        return f"it is the same file as the kept copy {keeper}"
+    return None
+
+
+def _read_journal(qdir: Path, key: bytes) -> tuple[list[dict], list[tuple[str, str]]]:
+    """Signed planned moves, each with ``done``/``restored`` set as confirmed, and the lines refused."""
     entries: dict[tuple[str, str], dict] = {}
-    with open(qdir / JOURNAL, encoding="utf-8") as fh:
-        for line in fh:
-            try:
-                e = json.loads(line)
-            except json.JSONDecodeError:
-                continue  # a line cut short by a crash: its move did not start
-            key = (e["from"], e["to"])
-            if e["state"] == "planned":
-                entries[key] = {**e, "done": False}
-            elif key in entries and e["state"] in ("done", "restored"):
-                entries[key]["done" if e["state"] == "done" else "restored"] = True
-    return list(entries.values())
+    problems: list[tuple[str, str]] = []
+    with open_regular_file(qdir / JOURNAL, follow_symlinks=False) as fh:
+        lines = fh.read().split(b"\n")
+    while lines and not lines[-1].strip():
+        lines.pop()
+    for n, raw in enumerate(lines, 1):
+        where = f"{qdir / JOURNAL}, line {n}"
+        try:
+            e = json.loads(raw)
+            if not isinstance(e, dict):
+                raise ValueError("not an object")
+            ident = (e["from"], e["to"])
+            state = e["state"]
+            if not all(isinstance(v, str) for v in (*ident, state)):
+                raise ValueError("not text")
+        except (ValueError, KeyError, TypeError):
+            if n < len(lines):  # the last line may be cut short by a crash: its move never started
+                problems.append((where, "malformed journal line: skipped"))
+            continue
+        if not _signed_ok(key, e):
+            problems.append((where, f"entry for {e['from']} is not signed with this quarantine's key (edited?): "
+                                    "refused"))
+            continue
+        if state == "planned":
+            if not (isinstance(e.get("root"), str) and isinstance(e.get("sha256"), str)
+                    and isinstance(e.get("bytes"), int)):
+                problems.append((where, "planned entry lacks root, size or digest: refused"))
+                continue
+            entries[ident] = {**e, "done": False, "line": where}
+        elif ident in entries and state in ("done", "restored"):
+            entries[ident][state] = True
+    return list(entries.values()), problems
 
 
-def _write_summary(qdir: Path, root: Path) -> None:
-    entries = _read_journal(qdir)
+def _write_summary(qdir: Path, root: Path, key: bytes) -> None:
+    entries, _ = _read_journal(qdir, key)
     summary = {"root": str(root), "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
-               "files": [{k: e[k] for k in ("from", "to", "bytes", "sha256", "group", "kept")} for e in entries],
+               "files": [{k: e[k] for k in ("from", "to", "bytes", "sha256", "group", "kept") if k in e}
+                         for e in entries],
                "bytes": sum(e["bytes"] for e in entries)}
     tmp = qdir / (SUMMARY + ".tmp")
-    tmp.write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    if os.path.lexists(tmp):
+        os.unlink(tmp)  # a leftover or a planted link: removed, never written through
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, 0o600)
+    with open(fd, "w", encoding="ascii") as fh:
+        fh.write(json.dumps(summary, indent=2))
     os.replace(tmp, qdir / SUMMARY)
+
+
+def _standing(path: Path) -> str | None:
+    """What stands at ``path`` itself (None: nothing)."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return None
+    if stat.S_ISLNK(mode):
+        return "a symbolic link"
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISREG(mode):
+        return "a file"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    return "a device or socket"
+
+
+def _holds(path: Path, sha: str, size: int) -> bool:
+    """Is ``path`` itself a regular file with exactly this content?"""
+    try:
+        st = os.lstat(path)
+        if not stat.S_ISREG(st.st_mode) or st.st_size != size:
+            return False
+        return _digest_and_identity(path)[0] == sha
+    except OSError:
+        return False
+
+
+def _inside_without_links(base: Path, path: Path) -> bool:
+    """Is ``path`` (normalised) under ``base`` with no symbolic link among the folders in between?"""
+    path = Path(os.path.normpath(path))
+    if path == base or not path.is_relative_to(base):
+        return False
+    folder = base
+    for part in path.relative_to(base).parts[:-1]:
+        folder = folder / part
+        try:
+            if not stat.S_ISDIR(os.lstat(folder).st_mode):
+                return False
+        except FileNotFoundError:
+            return True  # missing folders are created one by one, as real folders
+    return True
+
+
+def _quarantine_folder(manifest: str | os.PathLike) -> Path:
+    path = Path(os.path.abspath(manifest))
+    if path.is_symlink():
+        raise QuarantineError(f"{path} is a symbolic link: refusing to undo through it")
+    qdir = path if path.is_dir() else path.parent
+    if qdir.is_symlink():
+        raise QuarantineError(f"{qdir} is a symbolic link: refusing to undo through it")
+    if not path.is_dir() and path.name not in (JOURNAL, SUMMARY):
+        raise QuarantineError(f"{path} is not a quarantine: give its folder or its {JOURNAL}")
+    try:
+        mode = os.lstat(qdir / JOURNAL).st_mode
+    except FileNotFoundError:
+        raise QuarantineError(f"{qdir} is not a quarantine: it holds no {JOURNAL}") from None
+    if not stat.S_ISREG(mode):
+        raise QuarantineError(f"{qdir / JOURNAL} is not a regular file")
+    return qdir.resolve()
 
 
 def undo(manifest: str | os.PathLike) -> Outcome:
     """Put every quarantined file back where it was, verifying its SHA-256.
 
     ``manifest`` is the quarantine folder, its ``manifest.jsonl`` or its ``manifest.json``. Files
-    whose move never happened are left alone; a file whose original place is taken again is
-    reported, not overwritten.
+    whose move never happened are left alone. A file goes back only from inside this quarantine to
+    the place it was moved from inside the scanned folder, through real folders, onto an empty place:
+    whatever stands there (a file, folder, link or FIFO) is reported and left alone, and the other
+    entries are restored. Unsigned or edited journal lines are refused, each reported.
+
+    Raises
+    ------
+    QuarantineError
+        ``manifest`` is not a quarantine (nothing is created then) or is reached through a link.
     """
-    path = Path(manifest)
-    qdir = path if path.is_dir() else path.parent
-    out = Outcome(manifest=qdir / JOURNAL)
-    with open(qdir / JOURNAL, "a", encoding="utf-8") as journal:
-        for e in _read_journal(qdir):
+    qdir = _quarantine_folder(manifest)
+    key = _key(qdir, create=False)
+    entries, problems = _read_journal(qdir, key)
+    out = Outcome(manifest=qdir / JOURNAL, failed=list(problems))
+    with _open_journal(qdir) as journal:
+        for e in entries:
             if e.get("restored"):
                 continue
-            src, dst = Path(e["to"]), Path(e["from"])
-            if not src.exists():
-                if dst.exists() and not e["done"]:
-                    continue  # crash before the move: the file never left
-                if dst.exists() and sha256_file(dst) == e["sha256"]:
-                    continue  # already back
-                out.failed.append((str(src), "missing from quarantine"))
-                continue
-            if dst.exists():
-                if sha256_file(dst) == e["sha256"] and sha256_file(src) == e["sha256"]:
-                    # crash mid cross-device move: the original never left; drop the extra copy
-                    src.unlink()
-                    _append(journal, {"op": "move", "state": "restored", "from": e["from"], "to": e["to"]})
-                    continue
-                out.failed.append((str(dst), "its original place is taken by another file"))
-                continue
             try:
-                if sha256_file(src) != e["sha256"]:
-                    out.failed.append((str(src), "changed in quarantine (checksum differs)"))
-                    continue
-                _move(src, dst, e["sha256"])
-                _append(journal, {"op": "move", "state": "restored", "from": e["from"], "to": e["to"]})
-                out.done.append((str(src), str(dst)))
+                _restore(e, qdir, journal, key, out)
             except OSError as exc:
-                out.failed.append((str(src), exc.strerror or str(exc)))
+                out.failed.append((e["to"], exc.strerror or str(exc)))
     return out
+
+
+def _restore(e: dict, qdir: Path, journal, key: bytes, out: Outcome) -> None:
+    src, dst, root = (Path(os.path.normpath(e[k])) for k in ("to", "from", "root"))
+    sha, size = e["sha256"], e["bytes"]
+    if not _inside_without_links(qdir, src) or src.name in _OWN_FILES and src.parent == qdir:
+        out.failed.append((str(src), "refused: not a file of this quarantine"))
+        return
+    if not root.is_absolute() or not root.is_dir() or root.is_symlink() or root.resolve() != root:
+        out.failed.append((str(dst), f"refused: the scanned folder {root} is not a real folder any more"))
+        return
+    if not _inside_without_links(root, dst):
+        out.failed.append((str(dst), f"refused: not inside the scanned folder {root}, or reached through a link"))
+        return
+    at_src, at_dst = _standing(src), _standing(dst)
+    if at_src is None:
+        if at_dst is not None and (not e["done"] or _holds(dst, sha, size)):
+            return  # the move never happened, or the file is back already
+        out.failed.append((str(src), "missing from quarantine"))
+        return
+    if at_src != "a file":
+        out.failed.append((str(src), f"{at_src} stands in quarantine instead of the file: left alone"))
+        return
+    if at_dst is not None:
+        if at_dst == "a file" and _holds(dst, sha, size) and _holds(src, sha, size):
+            # crash mid-move: the original never left (or came back); drop the extra copy
+            os.unlink(src)
+            _append(journal, key, {"op": "move", "state": "restored", "from": e["from"], "to": e["to"]})
+            return
+        out.failed.append((str(dst), f"its original place is taken by {at_dst}: left alone"))
+        return
+    digest, identity, _ = _digest_and_identity(src)
+    if digest != sha:
+        out.failed.append((str(src), "changed in quarantine (checksum differs)"))
+        return
+    parent = _make_dirs(root, dst.parent.relative_to(root))
+    _move(src, parent / dst.name, sha, identity)
+    _append(journal, key, {"op": "move", "state": "restored", "from": e["from"], "to": e["to"]})
+    out.done.append((str(src), str(dst)))

@@ -42,7 +42,7 @@ def thumbnail_data_uri(path: str | os.PathLike, size: int = THUMB) -> str:
 def report_data(result: FindResult, keep_in: Sequence[str | os.PathLike] = (), workers: int | None = None,
                 progress: bool = False, keep_rule: str = "original") -> dict:
     """Everything the page shows, as plain data (groups sorted by size, largest first)."""
-    from imagetwins.workers import default_workers
+    from imagetwins.workers import thread_count
 
     files = [f for g in result.groups for f in g.files]
     infos = file_infos(files, workers)
@@ -59,7 +59,7 @@ def report_data(result: FindResult, keep_in: Sequence[str | os.PathLike] = (), w
             bar.update(1)
         return out
 
-    with ThreadPoolExecutor(max_workers=workers or default_workers()) as pool:
+    with ThreadPoolExecutor(max_workers=thread_count(workers)) as pool:
         thumbs = dict(zip(files, pool.map(one, files)))
     if bar is not None:
         bar.close()

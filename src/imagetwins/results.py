@@ -76,6 +76,7 @@ class FindResult:
     groups: list[DuplicateGroup]
     failures: list[ReadFailure] = field(default_factory=list)
     seconds: float = 0.0
+    digests: list[str] = field(default_factory=list)  # SHA-256 (hex) of each of ``files`` as read; "" if unknown
 
     @property
     def score_kind(self) -> str:
@@ -212,4 +213,4 @@ def result_from_pairs(paths: Sequence[str], encodings: np.ndarray, digests: Sequ
         score = float(group_score[labels[members[0]]])
         groups.append(DuplicateGroup([paths[i] for i in members], score if similarity else int(score), same_bytes,
                                      kind, [digests[i] or "" for i in members]))
-    return FindResult(encoder.name, threshold, paths, encodings, merged, groups)
+    return FindResult(encoder.name, threshold, paths, encodings, merged, groups, digests=list(digests))

@@ -96,7 +96,7 @@ def build(folder: Path, photo: Path) -> dict[str, str]:
     (long_dir / ("g" * 200 + ".jpg")).write_bytes(jpeg)
     expected[str((long_dir / ("g" * 200 + ".jpg")).relative_to(folder))] = "ok"
     os.symlink(folder / "no_such_target.jpg", folder / "broken_link.jpg")
-    expected["broken_link.jpg"] = "not found"
+    expected["broken_link.jpg"] = "broken symbolic link"
     (folder / "loop").mkdir()
     os.symlink(folder, folder / "loop" / "back_to_top")
     (folder / "folder.jpg").mkdir()

@@ -6,7 +6,7 @@ import numpy as np
 
 from imagetwins.search.hamming import BlockScanner, as_hashes, bits_threshold
 from imagetwins.search.pairs import Pairs
-from imagetwins.workers import default_workers
+from imagetwins.workers import thread_count
 
 __all__ = ["closest_per_pair", "dihedral_pairs", "dihedral_query", "dihedral_variants"]
 
@@ -40,7 +40,7 @@ def dihedral_pairs(hashes: np.ndarray, threshold: int, workers: int | None = Non
         raise ValueError(f"dihedral hashes are (N, 4) uint64 words, got shape {h.shape}")
     t = bits_threshold(threshold, 256)
     variants = dihedral_variants(h).reshape(-1, 4)
-    raw = BlockScanner(variants, h, t, triangle=True, group=8).run(workers or default_workers(), progress)
+    raw = BlockScanner(variants, h, t, triangle=True, group=8).run(thread_count(workers), progress)
     return closest_per_pair(Pairs(raw.left // 8, raw.right, raw.score))
 
 
@@ -49,7 +49,7 @@ def dihedral_query(queries: np.ndarray, database: np.ndarray, threshold: int, wo
     q = as_hashes(queries, "queries")
     db = as_hashes(database, "database")
     t = bits_threshold(threshold, 256)
-    raw = BlockScanner(dihedral_variants(q).reshape(-1, 4), db, t, triangle=False).run(workers or default_workers())
+    raw = BlockScanner(dihedral_variants(q).reshape(-1, 4), db, t, triangle=False).run(thread_count(workers))
     return closest_per_pair(Pairs(raw.left // 8, raw.right, raw.score))
 
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from imagetwins.search.multi_index import NS_PER_PAIR, blocked_cost, plan_multi_index
 from imagetwins.search.pairs import Pairs, run_blocks
-from imagetwins.workers import default_workers
+from imagetwins.workers import thread_count
 
 __all__ = ["COL_BLOCK", "ROW_BLOCK", "BlockScanner", "as_hashes", "bits_threshold", "hamming_pairs", "hamming_query"]
 
@@ -133,7 +133,7 @@ def hamming_pairs(
     """
     h = as_hashes(hashes, "hashes")
     t = bits_threshold(threshold, 64 * (1 if h.ndim == 1 else h.shape[1]))
-    workers = workers or default_workers()
+    workers = thread_count(workers)
     if h.ndim == 2:  # wide hashes: blocked only
         return BlockScanner(h, h, t, triangle=True).run(workers, progress).sorted()
     if algorithm not in ("auto", "blocked", "multi-index"):
@@ -161,7 +161,7 @@ def hamming_query(
     if q.ndim != db.ndim or (q.ndim == 2 and q.shape[1] != db.shape[1]):
         raise ValueError(f"queries {q.shape[1:]} and database {db.shape[1:]} hashes differ in width")
     t = bits_threshold(threshold, 64 * (1 if q.ndim == 1 else q.shape[1]))
-    workers = workers or default_workers()
+    workers = thread_count(workers)
     if algorithm not in ("auto", "blocked", "multi-index"):
         raise ValueError(f"algorithm must be 'auto', 'blocked' or 'multi-index', not {algorithm!r}")
     big = len(q) * len(db) >= 2_500_000_000  # about a second of blocked work or more

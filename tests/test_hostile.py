@@ -1,0 +1,454 @@
+"""Hostile ground (issue #14): links, FIFOs, devices, swapped files, planted and edited quarantines.
+
+Each test builds its hostile file system in tmp_path and asserts the outcome: nothing moved that should
+not be, nothing read or written outside the tree, no hang, each refusal named.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from imagetwins import hashing
+from imagetwins.cli import main
+from imagetwins.finder import find_duplicate_groups
+from imagetwins.io import ImageReadError, find_images, open_image, read_bytes
+from imagetwins.quarantine import QuarantineError, _sign, apply_plan, plan_removal, undo
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file() and not p.is_symlink()}
+
+
+def _photos(datasets: Path, n: int) -> list[Path]:
+    return sorted((datasets / "photos-public" / "images").glob("*.jpg"))[:n]
+
+
+@pytest.fixture
+def pair(tmp_path: Path, datasets: Path) -> Path:
+    """album/a.jpg and album/trip/b.jpg: two byte-identical copies of one real photo."""
+    album = tmp_path / "album"
+    (album / "trip").mkdir(parents=True)
+    photo = _photos(datasets, 1)[0]
+    shutil.copy(photo, album / "a.jpg")
+    shutil.copy(photo, album / "trip" / "b.jpg")
+    return album
+
+
+def _remove(album: Path, quarantine: Path, *extra: str):
+    return CliRunner().invoke(main, ["remove", str(album), "-r", "--apply", "--no-cache", "--move-to",
+                                     str(quarantine), *extra])
+
+
+# -- symbolic links: a link is never a copy of its target ---------------------------------------------
+
+def test_link_to_a_file_in_the_folder_is_not_a_duplicate_and_nothing_moves(tmp_path: Path, datasets: Path) -> None:
+    album = tmp_path / "album"
+    album.mkdir()
+    shutil.copy(_photos(datasets, 1)[0], album / "a.jpg")
+    os.symlink("a.jpg", album / "b.jpg")
+    before = (album / "a.jpg").read_bytes()
+    res = _remove(album, tmp_path / "q")
+    assert res.exit_code == 0, res.output
+    assert "nothing to move" in res.output
+    assert (album / "a.jpg").read_bytes() == before and os.readlink(album / "b.jpg") == "a.jpg"
+    # the link is reported, not silently dropped
+    res = CliRunner().invoke(main, ["find", str(album), "--no-cache", "--json", "-"])
+    data = json.loads(res.stdout)
+    assert data["images"] == 1 and not data["groups"]
+    assert any(u["path"].endswith("b.jpg") and "inside the scanned folder" in u["reason"] for u in data["unreadable"])
+
+
+def test_a_link_given_explicitly_is_never_moved_nor_kept(tmp_path: Path, datasets: Path) -> None:
+    """Even when a caller groups a link with its target, remove moves neither (the target is the only copy)."""
+    album = tmp_path / "album"
+    album.mkdir()
+    shutil.copy(_photos(datasets, 1)[0], album / "a.jpg")
+    os.symlink(album / "a.jpg", album / "b.jpg")
+    result = find_duplicate_groups([album / "a.jpg", album / "b.jpg"])
+    assert len(result.groups) == 1  # byte-identical through the link
+    plan = plan_removal(result, [album])
+    assert not plan.moves
+    assert any(p.endswith("b.jpg") and "symbolic link" in why for p, why in plan.refused)
+
+
+def test_links_out_of_the_folder_are_not_followed(tmp_path: Path, datasets: Path) -> None:
+    private = tmp_path / "private"
+    private.mkdir()
+    shutil.copy(_photos(datasets, 2)[1], private / "secret.jpg")
+    album = tmp_path / "album"
+    album.mkdir()
+    shutil.copy(_photos(datasets, 1)[0], album / "a.jpg")
+    os.symlink(private / "secret.jpg", album / "x.jpg")
+    os.symlink("..", album / "up")
+    os.symlink("/", album / "slash")
+    skipped = []
+    found = find_images(album, recursive=True, skipped=skipped)
+    assert [p.name for p in found] == ["a.jpg"]
+    reasons = {Path(f.path).name: f.reason for f in skipped}
+    assert "outside the scanned folder" in reasons["x.jpg"] and "outside" in reasons["slash"]
+    page = tmp_path / "r.html"
+    res = CliRunner().invoke(main, ["report", str(album), "-r", "--no-cache", "-o", str(page)])
+    assert res.exit_code == 0, res.output
+    assert "secret" not in page.read_text()  # the private photo is neither read nor named in the page
+    # following links out of the folder is possible, when asked for
+    assert "secret.jpg" not in [p.name for p in found]
+    assert "x.jpg" in [p.name for p in find_images(album, follow_symlinks=True)]
+
+
+def test_keeper_reached_through_a_folder_link_outside_does_not_count(tmp_path: Path, datasets: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    photo = _photos(datasets, 1)[0]
+    shutil.copy(photo, outside / "copy.jpg")
+    album = tmp_path / "album"
+    album.mkdir()
+    shutil.copy(photo, album / "only.jpg")
+    os.symlink(outside, album / "sub")
+    # even when the caller follows the link, the folder's only real copy stays
+    result = find_duplicate_groups([album / "only.jpg", album / "sub" / "copy.jpg"])
+    assert len(result.groups) == 1
+    plan = plan_removal(result, [album])
+    assert not plan.moves
+    assert any("sub" in p and "symbolic link" in why for p, why in plan.refused)
+    res = _remove(album, tmp_path / "q")
+    assert res.exit_code == 0 and (album / "only.jpg").exists() and (outside / "copy.jpg").exists()
+
+
+def test_hard_link_of_the_kept_file_is_not_moved(tmp_path: Path, datasets: Path) -> None:
+    album = tmp_path / "album"
+    album.mkdir()
+    shutil.copy(_photos(datasets, 1)[0], album / "a.jpg")
+    os.link(album / "a.jpg", album / "b.jpg")
+    plan = plan_removal(find_duplicate_groups(album), [album])
+    assert not plan.moves and any("hard link" in why for _, why in plan.refused)
+
+
+# -- FIFOs, devices, huge and slow files: no hang, bounded memory ------------------------------------------
+
+def test_fifo_and_device_links_never_block(tmp_path: Path, datasets: Path) -> None:
+    album = tmp_path / "album"
+    album.mkdir()
+    shutil.copy(_photos(datasets, 1)[0], album / "a.jpg")
+    os.mkfifo(album / "pipe.jpg")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    os.mkfifo(outside / "fifo")
+    os.symlink(outside / "fifo", album / "x.jpg")
+    os.symlink("/dev/zero", album / "zero.jpg")
+    os.symlink("/dev/urandom", album / "random.jpg")
+    start = time.monotonic()
+    res = CliRunner().invoke(main, ["find", str(album), "--no-cache", "--json", "-"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    assert data["images"] == 1
+    reasons = {Path(u["path"]).name: u["reason"] for u in data["unreadable"]}
+    assert "FIFO" in reasons["pipe.jpg"] and set(reasons) == {"pipe.jpg", "x.jpg", "zero.jpg", "random.jpg"}
+    # read directly (a caller passing the files, or links followed): refused at once, not read
+    for name, kind in (("x.jpg", "FIFO"), ("zero.jpg", "device"), ("random.jpg", "device"), ("pipe.jpg", "FIFO")):
+        with pytest.raises(ImageReadError, match=kind):
+            read_bytes(album / name)
+    enc = hashing.hash_files([album / "x.jpg", album / "zero.jpg", album / "a.jpg"], workers=1, warn=False)
+    assert enc.paths == [str(album / "a.jpg")] and len(enc.failures) == 2
+    assert time.monotonic() - start < 30
+
+
+def test_sparse_huge_file_is_refused_without_reading(tmp_path: Path) -> None:
+    big = tmp_path / "big.jpg"
+    with open(big, "wb") as fh:
+        fh.truncate((512 << 20) + 1)  # sparse: costs no disk
+    with pytest.raises(ImageReadError, match="file too large"):
+        read_bytes(big)
+
+
+def test_postscript_named_jpg_is_never_handed_to_ghostscript(tmp_path: Path) -> None:
+    ps = tmp_path / "holiday.jpg"
+    ps.write_bytes(b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 100 100\n{ } loop\n")
+    with pytest.raises(ImageReadError, match="not an image"):
+        open_image(ps)
+    pdf = tmp_path / "doc.png"
+    pdf.write_bytes(b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n")
+    with pytest.raises(ImageReadError, match="not an image"):
+        open_image(pdf)
+
+
+def test_decoded_size_budget_and_reduced_jpeg2000_decode(tmp_path: Path) -> None:
+    grey16 = tmp_path / "deep.png"
+    Image.fromarray(np.full((600, 800), 40000, np.uint16)).save(grey16)
+    assert open_image(grey16).getpixel((0, 0))[0] == 40000 >> 8  # 16-bit scaled, not clipped white
+    with pytest.raises(ImageReadError, match="too large to decode"):
+        open_image(grey16, max_decoded_bytes=600 * 800 * 5)
+    jp2 = tmp_path / "big.jp2"
+    Image.new("RGB", (2048, 1536), (200, 30, 30)).save(jp2)
+    img = open_image(jp2, min_size=192)
+    assert img.size == (256, 192)  # 1/8 of each side: the decoder never made the full image
+    assert open_image(jp2).size == (2048, 1536)
+
+
+def test_a_slow_decode_is_not_remembered_as_unreadable(tmp_path: Path, datasets: Path, monkeypatch) -> None:
+    from imagetwins import encoding
+    from imagetwins.index import Index
+
+    album = tmp_path / "album"
+    album.mkdir()
+    for p in _photos(datasets, 2):
+        shutil.copy(p, album / p.name)
+    slow_name = sorted(album.iterdir())[0].name
+    real = encoding._load
+
+    def stall(path, *args):
+        if path.endswith(slow_name):
+            time.sleep(1.5)
+        return real(path, *args)
+
+    monkeypatch.setattr(encoding, "_load", stall)
+    monkeypatch.setattr(encoding, "DECODE_TIMEOUT", 0.3)
+    with Index(tmp_path / "x.db") as idx:
+        st = idx.update(album, workers=2)
+        assert [Path(f.path).name for f in st.failures] == [slow_name] and st.failures[0].transient
+        assert idx.errors() == []  # not stored as a verdict on the file
+        monkeypatch.setattr(encoding, "_load", real)
+        time.sleep(1.5)  # the stalled thread ends on its own
+        st = idx.update(album)
+        assert st.added == 1 and not st.failures and len(idx.load("phash")[0]) == 2
+
+
+def test_cnn_decoding_has_the_same_time_limit(tmp_path: Path, datasets: Path, monkeypatch) -> None:
+    from imagetwins import encoding
+    from imagetwins.embedding import Embedder
+    from imagetwins.encoders.model import ModelEncoder
+
+    files = _photos(datasets, 2)
+    real = encoding.open_image
+
+    def stall(data, *a, **k):
+        if str(k.get("path_for_messages", "")).endswith(files[0].name):
+            time.sleep(1.5)
+        return real(data, *a, **k)
+
+    monkeypatch.setattr(encoding, "open_image", stall)
+    model = ModelEncoder("toy-cnn", Embedder(model=lambda x: np.ones((len(x), 4, 2, 2), np.float32)), 0.9)
+    start = time.monotonic()
+    out = model.encode_files(files, workers=2, warn=False, timeout=0.3)
+    assert time.monotonic() - start < 1.4
+    assert out.paths == [str(files[1])]
+    assert out.failures[0].transient and "took longer" in out.failures[0].reason
+
+
+def test_thread_count_is_bounded_by_the_cpus() -> None:
+    from imagetwins.workers import default_workers, thread_count
+
+    cpus = default_workers()
+    assert thread_count(1000) == cpus and thread_count(None) == cpus and thread_count(1) == 1
+
+
+def test_thousand_level_folder_tree(tmp_path: Path, datasets: Path) -> None:
+    deep = tmp_path / "deep"
+    deep.mkdir()
+    folder = deep
+    for _ in range(1000):
+        folder = folder / "d"
+        os.mkdir(folder)
+    try:
+        shutil.copy(_photos(datasets, 1)[0], folder / "a.jpg")
+        shutil.copy(_photos(datasets, 1)[0], deep / "a.jpg")
+        res = CliRunner().invoke(main, ["find", str(deep), "-r", "--no-cache", "--json", "-"])
+        assert res.exit_code == 0, res.output
+        assert len(json.loads(res.stdout)["groups"]) == 1
+    finally:  # bottom up, without recursion: shutil.rmtree (and pytest's clean-up) would hit the limit
+        (folder / "a.jpg").unlink(missing_ok=True)
+        while folder != deep:
+            folder.rmdir()
+            folder = folder.parent
+
+
+# -- remove: what is moved is what was scanned ---------------------------------------------------------
+
+def _swap_same_size_and_time(path: Path, other: Path) -> None:
+    st = path.stat()
+    data = other.read_bytes()
+    data = (data + bytes(st.st_size))[:st.st_size]
+    path.write_bytes(data)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+def test_file_changed_after_the_scan_is_not_moved(tmp_path: Path, pair: Path, datasets: Path) -> None:
+    runner = CliRunner()
+    assert runner.invoke(main, ["find", str(pair), "-r"]).exit_code == 0  # the cache now knows both files
+    other = _photos(datasets, 3)[2]
+    for victim in (pair / "trip" / "b.jpg", pair / "a.jpg"):  # the file to move, then the kept file
+        copy = pair.parent / "backup"
+        shutil.copytree(pair, copy)
+        _swap_same_size_and_time(victim, other)
+        before = _digests(pair)
+        res = runner.invoke(main, ["remove", str(pair), "-r", "--apply", "--move-to", str(tmp_path / "q")])
+        assert res.exit_code == 1, res.output
+        assert "changed since the scan" in res.output
+        assert _digests(pair) == before  # nothing moved
+        shutil.rmtree(pair)
+        shutil.move(copy, pair)
+        shutil.rmtree(tmp_path / "q", ignore_errors=True)
+
+
+def test_move_to_inside_the_scanned_folder_is_refused(tmp_path: Path, pair: Path) -> None:
+    before = _digests(pair)
+    res = _remove(pair, pair / "quarantine")
+    assert res.exit_code == 2 and "inside the scanned folder" in res.output
+    assert _digests(pair) == before and not (pair / "quarantine").exists()
+
+
+def test_planted_quarantine_links_are_refused(tmp_path: Path, pair: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    os.symlink(elsewhere, tmp_path / "album.imagetwins-quarantine")
+    res = CliRunner().invoke(main, ["remove", str(pair), "-r", "--apply", "--no-cache"])
+    assert res.exit_code == 2 and "symbolic link" in res.output
+    assert not list(elsewhere.iterdir())
+    # a journal planted as a link inside an existing quarantine folder
+    q = tmp_path / "q"
+    q.mkdir()
+    target = tmp_path / "victim.txt"
+    target.write_text("keep me")
+    os.symlink(target, q / "manifest.jsonl")
+    res = _remove(pair, q)
+    assert res.exit_code == 1 and "journal" in res.output
+    assert target.read_text() == "keep me" and len(_digests(pair)) == 2
+
+
+def test_quarantine_in_a_scanned_tree_is_not_scanned_again(tmp_path: Path, pair: Path) -> None:
+    q = tmp_path / "q"
+    assert _remove(pair, q).exit_code == 0
+    res = CliRunner().invoke(main, ["find", str(tmp_path), "-r", "--no-cache", "--json", "-"])
+    files = {Path(p).name for g in json.loads(res.stdout)["groups"] for p in g["files"]}
+    assert json.loads(res.stdout)["images"] == 1 and not files
+
+
+# -- undo: restore, never plant or overwrite ---------------------------------------------------------------
+
+def test_undo_of_something_that_is_not_a_quarantine_creates_nothing(tmp_path: Path, pair: Path) -> None:
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    for target in (pair, tmp_path, pair / "a.jpg"):
+        res = CliRunner().invoke(main, ["undo", str(target)])
+        assert res.exit_code == 1 and "not a quarantine" in res.output, res.output
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before
+
+
+def _quarantined(tmp_path: Path, datasets: Path, n: int = 3) -> tuple[Path, Path, dict]:
+    """album with n pairs of copies; remove --apply moves one of each pair to tmp_path/q."""
+    album = tmp_path / "album"
+    (album / "trip").mkdir(parents=True)
+    for k, p in enumerate(_photos(datasets, n)):
+        shutil.copy(p, album / f"k{k}.jpg")
+        shutil.copy(p, album / "trip" / f"m{k}.jpg")
+    before = _digests(album)
+    q = tmp_path / "q"
+    res = _remove(album, q)  # keeps album/k*.jpg (same name length: the path decides)
+    assert res.exit_code == 0 and len(list(q.rglob("*.jpg"))) == n, res.output
+    return album, q, before
+
+
+def test_edited_journal_entries_are_refused_and_the_rest_restored(tmp_path: Path, datasets: Path) -> None:
+    album, q, before = _quarantined(tmp_path, datasets)
+    journal = q / "manifest.jsonl"
+    lines = journal.read_text().splitlines()
+    first = json.loads(lines[0])
+    victim = tmp_path / "victim"
+    first["from"] = str(victim / "planted.jpg")  # write anywhere, as an edited journal asked
+    lines[0] = json.dumps(first)
+    lines.insert(2, "this is not json")
+    journal.write_text("\n".join(lines) + "\n")
+    res = CliRunner().invoke(main, ["undo", str(q)])
+    assert res.exit_code == 1
+    assert "not signed" in res.output and "malformed" in res.output
+    assert not victim.exists()
+    restored = _digests(album)
+    assert len(restored) == len(before) - 1 and all(before[k] == v for k, v in restored.items())
+
+
+def test_signed_entries_still_only_move_within_their_quarantine_and_root(tmp_path: Path, datasets: Path) -> None:
+    album, q, _ = _quarantined(tmp_path, datasets, 2)
+    key = (q / "manifest.key").read_bytes()
+    outside = tmp_path / "outside.jpg"
+    shutil.copy(_photos(datasets, 1)[0], outside)
+    sha = hashlib.sha256(outside.read_bytes()).hexdigest()
+    forged = [
+        {"op": "move", "state": "planned", "from": str(album / "new.jpg"), "to": str(outside), "root": str(album),
+         "bytes": outside.stat().st_size, "sha256": sha},
+        {"op": "move", "state": "planned", "from": str(tmp_path / "x" / "y.jpg"), "to": str(q / "k0.jpg"),
+         "root": str(album), "bytes": 1, "sha256": sha},
+        {"op": "move", "state": "planned", "from": str(album / "../escape.jpg"), "to": str(q / "k0.jpg"),
+         "root": str(album), "bytes": 1, "sha256": sha},
+    ]
+    with open(q / "manifest.jsonl", "a") as fh:
+        for e in forged:
+            fh.write(json.dumps(_sign(key, {**e, "state": "planned"})) + "\n")
+            fh.write(json.dumps(_sign(key, {**e, "state": "done"})) + "\n")
+    out = undo(q)
+    assert len(out.done) == 2 and len(out.failed) == 3
+    assert all("refused" in why for _, why in out.failed)
+    assert outside.exists() and not (album / "new.jpg").exists() and not (tmp_path / "x").exists()
+    assert not (tmp_path / "escape.jpg").exists()
+
+
+def test_undo_meets_link_folder_fifo_and_device_at_the_original_place(tmp_path: Path, datasets: Path) -> None:
+    album, q, before = _quarantined(tmp_path, datasets, 4)
+    moved = sorted(Path(p).name for p in (album / "trip").iterdir()) if (album / "trip").exists() else []
+    assert moved == []  # the copies in trip/ were quarantined (album/ was preferred)
+    (album / "trip" / "m0.jpg").mkdir(parents=True)  # a folder
+    os.symlink(tmp_path / "nowhere.jpg", album / "trip" / "m1.jpg")  # a dangling link
+    os.mkfifo(album / "trip" / "m2.jpg")  # a FIFO
+    result: dict = {}
+    worker = threading.Thread(target=lambda: result.update(out=undo(q)), daemon=True)
+    worker.start()
+    worker.join(30)
+    assert not worker.is_alive(), "undo hung"
+    out = result["out"]
+    assert [Path(p).name for _, p in out.done] == ["m3.jpg"]  # the later entry is restored
+    taken = {Path(p).name: why for p, why in out.failed}
+    assert "folder" in taken["m0.jpg"] and "symbolic link" in taken["m1.jpg"] and "FIFO" in taken["m2.jpg"]
+    assert os.readlink(album / "trip" / "m1.jpg") == str(tmp_path / "nowhere.jpg")
+    assert not (tmp_path / "nowhere.jpg").exists()
+    assert len(list(q.rglob("*.jpg"))) == 3  # the others wait in quarantine
+
+
+def test_undo_does_not_follow_a_symlinked_parent_out_of_the_tree(tmp_path: Path, datasets: Path) -> None:
+    album, q, _ = _quarantined(tmp_path, datasets, 2)
+    (album / "trip").rmdir()
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    os.symlink(outside, album / "trip")
+    out = undo(q)
+    assert not out.done and len(out.failed) == 2 and not list(outside.iterdir())
+    assert all("link" in why for _, why in out.failed)
+
+
+def test_undo_refuses_a_quarantine_reached_through_a_link(tmp_path: Path, datasets: Path) -> None:
+    _, q, _ = _quarantined(tmp_path, datasets, 1)
+    os.symlink(q, tmp_path / "q-link")
+    with pytest.raises(QuarantineError, match="symbolic link"):
+        undo(tmp_path / "q-link")
+
+
+def test_apply_plan_refuses_a_quarantine_inside_the_root(pair: Path) -> None:
+    plan = plan_removal(find_duplicate_groups(pair, recursive=True), [pair])
+    with pytest.raises(QuarantineError, match="inside the scanned folder"):
+        apply_plan(plan, pair, pair / "trip" / "q")
+
+
+def test_undo_twice_and_bytes_intact(tmp_path: Path, datasets: Path) -> None:
+    album, q, before = _quarantined(tmp_path, datasets, 2)
+    assert not undo(q).failed
+    assert _digests(album) == before
+    again = undo(q)
+    assert not again.failed and not again.done
