@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -43,3 +44,12 @@ def write_section(name: str, title: str, table: str) -> None:
     else:
         text = text.rstrip() + "\n\n" + block + "\n"
     path.write_text(text)
+
+
+def link_photo(src: Path, dst: Path) -> None:
+    """Put a photo at ``dst`` cheaply: a hard link (a symbolic link would not be scanned: imagetwins does
+    not follow links out of the scanned folder), or a copy across file systems."""
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy(src, dst)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from _common import run_case, write_section  # noqa: E402
+from _common import link_photo, run_case, write_section  # noqa: E402
 
 DATASETS = ROOT.parent / "shared" / "datasets"
 
@@ -102,9 +102,9 @@ def main() -> None:
         photos = sorted((DATASETS / "camera-photos" / "images").glob("*.jpg")) + sorted(
             (DATASETS / "photos-public" / "images").glob("*.jpg"))[:100]
         for p in photos:
-            os.symlink(p, folder / p.name)
+            link_photo(p, folder / p.name)
         for p in photos[:4]:
-            os.symlink(p, warm / p.name)
+            link_photo(p, warm / p.name)
         lines += [f"End-to-end encoding (decode + embed) of {len(photos)} photos (23 camera JPEGs of 2-12 MP and "
                   "100 of 481x321), 2 threads:\n", "| tool | images/s | peak RSS MB |", "| --- | ---: | ---: |"]
         for orientations in (1, 8):

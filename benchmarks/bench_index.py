@@ -2,7 +2,7 @@
 
     python benchmarks/bench_index.py [--files 10000] [--indexed 1000000]
 
-The folder of N photos is made of links to the real photos in ``../shared/datasets`` (N distinct
+The folder of N photos is made of hard links to the real photos in ``../shared/datasets`` (N distinct
 paths, each decoded on the first run). The 1M-hash index is filled with random hashes under
 realistic paths (``/photos/2023/08/IMG_123456.jpg``), then one real photo is queried against it.
 Writes the table into BENCHMARKS.md between the ``bench_index`` markers.
@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from _common import write_section  # noqa: E402
+from _common import link_photo, write_section  # noqa: E402
 
 from imagetwins.index import Index  # noqa: E402
 
@@ -38,7 +38,7 @@ def make_folder(dest: Path, n: int) -> None:
     for i in range(n):
         sub = dest / f"{2015 + i // 2000}" / f"{(i // 200) % 12 + 1:02d}"
         sub.mkdir(parents=True, exist_ok=True)
-        os.symlink(photos[i % len(photos)], sub / f"IMG_{i:06d}.jpg")
+        link_photo(photos[i % len(photos)], sub / f"IMG_{i:06d}.jpg")
 
 
 def fill_synthetic(db_path: Path, n: int) -> None:
