@@ -14,6 +14,8 @@ from PIL import Image
 
 from imagetwins.cli import main
 
+QUARANTINE_OWN = {"manifest.json", "manifest.jsonl", "manifest.key"}  # journal, summary, signing key
+
 
 def _digests(folder: Path) -> dict[str, str]:
     return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
@@ -65,7 +67,7 @@ def test_editing_the_keeper_moves_exactly_the_others_and_undo_restores(tmp_path:
     q = tmp_path / "q"
     res = _remove(plan_file, "--apply", "--move-to", str(q))
     assert res.exit_code == 0, res.output
-    moved = set(_digests(q)) - {"manifest.json", "manifest.jsonl", "manifest.key"}
+    moved = set(_digests(q)) - QUARANTINE_OWN
     b = _group_with(plan, "b_copy.jpg")
     expected = {Path(original).name, "a_resave.png"} | {Path(f).name for f in b["files"] if f != b["keep"]}
     assert moved == expected
@@ -89,7 +91,7 @@ def test_skip_not_duplicate_and_relative_paths_from_another_folder(tmp_path: Pat
     monkeypatch.chdir(elsewhere)
     res = _remove(elsewhere / "plan.json", "--apply", "--move-to", str(tmp_path / "q"))
     assert res.exit_code == 0, res.output
-    assert sorted(set(_digests(tmp_path / "q")) - {"manifest.json", "manifest.jsonl", "manifest.key"}) == ["a_resave.png"]
+    assert sorted(set(_digests(tmp_path / "q")) - QUARANTINE_OWN) == ["a_resave.png"]
 
 
 def test_changed_files_and_untrustworthy_keepers_are_refused(tmp_path: Path, album: Path) -> None:
@@ -103,7 +105,7 @@ def test_changed_files_and_untrustworthy_keepers_are_refused(tmp_path: Path, alb
     assert res.exit_code == 0, res.output
     assert "a_half.jpg: it changed since the scan" in res.output
     assert "cannot be trusted" in res.output
-    assert sorted(set(_digests(tmp_path / "q")) - {"manifest.json", "manifest.jsonl", "manifest.key"}) == ["a_resave.png"]
+    assert sorted(set(_digests(tmp_path / "q")) - QUARANTINE_OWN) == ["a_resave.png"]
     assert (album / "b_copy.jpg").exists() and (album / "a_half.jpg").exists()
     assert a["keep"] and Path(a["keep"]).exists()
 
@@ -129,7 +131,7 @@ def test_hostile_edits_never_take_the_last_copy(tmp_path: Path, album: Path) -> 
     assert "outside.jpg: outside the scanned folder" in out
     assert f"{b_keep}: another group keeps it" in out
     assert "symbolic link" in out
-    moved = set(_digests(tmp_path / "q")) - {"manifest.json", "manifest.jsonl", "manifest.key"}
+    moved = set(_digests(tmp_path / "q")) - QUARANTINE_OWN
     b_other = next(Path(f).name for f in b["files"] if f != b_keep)
     assert moved == {"a_half.jpg", b_other}  # only the honest moves
     assert outside.exists() and Path(b_keep).exists() and Path(a["keep"]).exists()
