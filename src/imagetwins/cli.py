@@ -202,7 +202,7 @@ def find(directory: Path, method: str, threshold: int, recursive: bool, json_out
 
         with _writing(report_out):
             write_html_report(result, report_out, keep_in=keep_in, keep_rule=keep_rule, workers=workers,
-                              progress=_show_progress(quiet))
+                              progress=_show_progress(quiet), root=directory)
     if quiet or str(json_out) == "-":
         _exit_for(fail_on_duplicates, bool(result.groups))
         return
@@ -363,7 +363,7 @@ def report(directory: Path, output: Path, keep_in: tuple[Path, ...], keep_rule: 
     result = _scan(directory, method, threshold, recursive, workers, no_cache, quiet)
     with _writing(output):
         write_html_report(result, output, keep_in=keep_in, keep_rule=keep_rule, workers=workers,
-                          progress=_show_progress(quiet))
+                          progress=_show_progress(quiet), root=directory)
     if not quiet:
         click.echo(f"{len(result.groups)} duplicate groups holding {result.files_in_groups} files -> {output}")
 

@@ -1,9 +1,15 @@
-"""Show people what was found: a self-contained HTML review page, and matplotlib pictures.
+"""Show people what was found and let them decide: a self-contained HTML review page, and matplotlib pictures.
 
-The HTML page is one file that works offline from disk: thumbnails are embedded as data URIs and the
-groups as JSON, which a few lines of script render a page at a time, so ten thousand groups stay
-responsive. Every file name reaches the page through ``textContent`` or an attribute set from
-script, never through HTML parsing, and the JSON is escaped so that no name can close its script tag.
+The HTML page is one file that works offline from disk, with no server and no network: the groups
+travel as JSON that a few lines of script render a page at a time, so ten thousand groups stay
+responsive. Thumbnails are embedded as data URIs up to :data:`EMBED_MAX_GROUPS` groups; above that
+they are written as files into a ``<page>_files/`` folder beside the page and linked relatively.
+
+A person reviews there: clicks the file to keep, marks a file "not a duplicate", skips a group (or
+uses the keyboard), sees each file's score against the current keeper, and exports the decisions as
+a plan (:mod:`imagetwins.plan`) for ``imagetwins remove --plan``. Every file name reaches the page
+through ``textContent`` or an attribute set from script, never through HTML parsing, and the JSON
+is escaped so that no name can close its script tag.
 """
 
 from __future__ import annotations
@@ -14,34 +20,84 @@ import io
 import json
 import os
 import time
+import urllib.parse
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 
 from imagetwins.io import ImageReadError, open_image
 from imagetwins.keep import FileInfo, decide_groups, file_infos
+from imagetwins.plan import PLAN_VERSION
 from imagetwins.results import FindResult
 
-THUMB = 160
+__all__ = ["THUMB", "EMBED_MAX_GROUPS", "thumbnail_data_uri", "report_data", "write_html_report",
+           "plot_duplicates"]
+
+THUMB = 240
+#: above this many groups thumbnails are files beside the page rather than embedded in it
+EMBED_MAX_GROUPS = 500
+
+
+def _thumbnail_jpeg(path: str | os.PathLike, size: int = THUMB) -> bytes | None:
+    try:
+        img = open_image(path, min_size=size)
+    except ImageReadError:
+        return None
+    img.thumbnail((size, size), Image.Resampling.LANCZOS)
+    buf = io.BytesIO()
+    img.save(buf, format="JPEG", quality=70)
+    return buf.getvalue()
 
 
 def thumbnail_data_uri(path: str | os.PathLike, size: int = THUMB) -> str:
     """A small JPEG of the image as a ``data:`` URI ('' if it cannot be read any more)."""
+    data = _thumbnail_jpeg(path, size)
+    return "" if data is None else "data:image/jpeg;base64," + base64.b64encode(data).decode("ascii")
+
+
+def _score_matrix(result: FindResult, members: list[int]) -> list[list[float | None]]:
+    """Every file's score against every other file of its group (None where it cannot be computed).
+
+    The search only reports matches within the threshold, and a group is connected by matches, so
+    two of its files may never have been compared; here every pair is scored with the loosest
+    threshold so the page can show any file against whichever keeper a person picks.
+    """
+    n = len(members)
+    out: list[list[float | None]] = [[None] * n for _ in range(n)]
+    as_score = int if result.score_kind == "distance" else (lambda x: round(float(x), 4))
     try:
-        img = open_image(path, min_size=size)
-    except ImageReadError:
-        return ""
-    img.thumbnail((size, size), Image.Resampling.LANCZOS)
-    buf = io.BytesIO()
-    img.save(buf, format="JPEG", quality=70)
-    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+        from imagetwins.encoders import get_encoder
+
+        encoder = get_encoder(result.method)
+        enc = np.asarray(result.hashes)[members]
+        if result.score_kind == "distance":
+            loosest = 64 * (enc.shape[1] if enc.ndim == 2 else 1)
+        else:
+            loosest = -1.0
+        pairs = encoder.query(enc, enc, loosest, workers=1)
+        for i, j, d in zip(pairs.left.tolist(), pairs.right.tolist(), pairs.score.tolist()):
+            out[i][j] = as_score(d)
+    except Exception:  # an encoder that cannot re-score (custom, or no encodings kept): the matches found
+        where = {f: k for k, f in enumerate(members)}
+        for i, j, d in zip(result.pairs.left.tolist(), result.pairs.right.tolist(), result.pairs.score.tolist()):
+            if i in where and j in where:
+                out[where[i]][where[j]] = out[where[j]][where[i]] = as_score(d)
+    for k in range(n):
+        out[k][k] = None
+    return out
 
 
 def report_data(result: FindResult, keep_in: Sequence[str | os.PathLike] = (), workers: int | None = None,
-                progress: bool = False, keep_rule: str = "original") -> dict:
-    """Everything the page shows, as plain data (groups sorted by size, largest first)."""
+                progress: bool = False, keep_rule: str = "original", thumbs_dir: str | os.PathLike | None = None,
+                root: str | os.PathLike | None = None) -> dict:
+    """Everything the page shows, as plain data (groups sorted by size, largest first).
+
+    With ``thumbs_dir`` the thumbnails are written there as ``<n>.jpg`` and each card holds the
+    file's number, so that the page links ``<thumbs_dir>/<n>.jpg`` instead of embedding a ``data:`` URI.
+    """
     from imagetwins.workers import thread_count
 
     files = [f for g in result.groups for f in g.files]
@@ -52,135 +108,89 @@ def report_data(result: FindResult, keep_in: Sequence[str | os.PathLike] = (), w
         from tqdm.auto import tqdm
 
         bar = tqdm(total=len(files), unit="img", desc="thumbnails", leave=False)
+    link_dir = None
+    if thumbs_dir is not None:
+        thumbs_dir = Path(thumbs_dir)
+        thumbs_dir.mkdir(parents=True, exist_ok=True)
+        link_dir = urllib.parse.quote(thumbs_dir.name)
 
-    def one(path: str) -> str:
-        out = thumbnail_data_uri(path)
+    def one(k_path: tuple[int, str]) -> str | int | None:
+        k, path = k_path
+        if thumbs_dir is None:
+            out: str | int | None = thumbnail_data_uri(path)
+        else:
+            data = _thumbnail_jpeg(path)
+            out = None
+            if data is not None:
+                (thumbs_dir / f"{k}.jpg").write_bytes(data)
+                out = k  # the page links <thumbs_dir>/<k>.jpg
         if bar is not None:
             bar.update(1)
         return out
 
     with ThreadPoolExecutor(max_workers=thread_count(workers)) as pool:
-        thumbs = dict(zip(files, pool.map(one, files)))
+        thumbs = list(pool.map(one, enumerate(files)))
     if bar is not None:
         bar.close()
-    groups = []
+    if root is None:
+        root = os.path.commonpath([os.path.dirname(os.path.abspath(f)) for f in files]) if files else os.getcwd()
+    root = Path(root).resolve()
+
+    def shown(path: str) -> str:
+        # relative to the scanned folder (the plan's base): shorter for people and for the page's size
+        full = Path(os.path.abspath(path))
+        return os.path.relpath(full, root) if full.is_relative_to(root) else str(full)
+
+    index = {p: k for k, p in enumerate(result.files)}
+    groups, k = [], 0
     for g, d in zip(result.groups, decisions):
         cards = []
-        for path in g.files:
+        for path, digest in zip(g.files, g.digests or [""] * len(g.files)):
             i = infos[path]
             if not isinstance(i, FileInfo):
                 i = FileInfo(path, 0, 0, 0, 0.0)
-            cards.append({"path": path, "name": os.path.basename(path), "width": i.width, "height": i.height,
-                          "bytes": i.size, "mtime": time.strftime("%Y-%m-%d %H:%M", time.localtime(i.mtime)),
-                          "keep": path in d.keep, "thumb": thumbs[path]})
-        groups.append({"exact": g.exact, **dict([g.score_field()]), "how": g.describe(), "files": cards})
+            cards.append({"path": shown(path), "width": i.width, "height": i.height, "bytes": i.size,
+                          "time": int(i.captured), "taken": i.taken is not None, "sha256": digest,
+                          "thumb": thumbs[k]})
+            k += 1
+        members = [index.get(p, -1) for p in g.files]
+        scores = _score_matrix(result, members) if -1 not in members else [[None] * len(members)] * len(members)
+        groups.append({"exact": g.exact, **dict([g.score_field()]), "how": g.describe(), "files": cards,
+                       "keep": g.files.index(d.keeper) if d.keeper in g.files else -1,
+                       "also_keep": [g.files.index(p) for p in d.keep[1:]], "scores": scores})
     return {
+        "imagetwins_plan": PLAN_VERSION, "root": str(root), "base": str(root), "thumbs_dir": link_dir,
         "method": result.method, "threshold": result.threshold, "score_kind": result.score_kind,
-        "images": len(result.files),
+        "images": len(result.files), "keep_rule": keep_rule,
         "unreadable": [{"path": f.path, "reason": f.reason} for f in result.failures],
         "groups": groups, "generated": time.strftime("%Y-%m-%d %H:%M"),
     }
 
 
-_PAGE = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>__TITLE__</title>
-<style>
-body{font:14px system-ui,sans-serif;margin:0;background:#f4f5f7;color:#222}
-header{background:#1f2937;color:#fff;padding:12px 20px}
-header h1{font-size:18px;margin:0 0 4px}
-#summary{opacity:.85}
-nav{padding:10px 20px;display:flex;gap:10px;align-items:center}
-nav button{padding:4px 12px}
-.group{background:#fff;margin:10px 20px;padding:10px 14px;border-radius:8px;box-shadow:0 1px 2px #0002}
-.group h2{font-size:14px;margin:0 0 8px}
-.files{display:flex;flex-wrap:wrap;gap:12px}
-.file{width:180px;border:2px solid #ddd;border-radius:6px;padding:6px;font-size:12px;word-break:break-all}
-.file.keep{border-color:#16a34a}
-.file img{width:160px;height:160px;object-fit:contain;background:#eee;display:block;margin:0 auto 4px}
-.badge{display:inline-block;padding:0 6px;border-radius:4px;font-weight:600;font-size:11px}
-.keep .badge{background:#16a34a;color:#fff}
-.dup .badge{background:#f59e0b;color:#fff}
-.path{color:#555}
-#unreadable{margin:10px 20px}
-</style></head>
-<body>
-<header><h1>imagetwins: duplicate review</h1><div id="summary"></div></header>
-<nav><button id="prev">&larr; previous</button><span id="pageinfo"></span><button id="next">next &rarr;</button>
-<label>groups per page <select id="size"><option>20</option><option selected>50</option><option>200</option>
-</select></label></nav>
-<main id="groups"></main>
-<nav><button id="prev2">&larr; previous</button><span id="pageinfo2"></span>
-<button id="next2">next &rarr;</button></nav>
-<details id="unreadable"><summary></summary><ul></ul></details>
-<script id="data" type="application/json">__DATA__</script>
-<script>
-"use strict";
-const data = JSON.parse(document.getElementById("data").textContent);
-let page = 0, perPage = 50;
-function el(tag, cls, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
-function human(n) {
-  return n >= 1048576 ? (n / 1048576).toFixed(1) + " MB" : (n / 1024).toFixed(0) + " KB";
-}
-function render() {
-  const pages = Math.max(1, Math.ceil(data.groups.length / perPage));
-  page = Math.min(Math.max(page, 0), pages - 1);
-  const main = document.getElementById("groups");
-  main.replaceChildren();
-  data.groups.slice(page * perPage, (page + 1) * perPage).forEach((g, k) => {
-    const box = el("section", "group");
-    const n = page * perPage + k + 1;
-    box.appendChild(el("h2", null, "Group " + n + ": " + g.files.length + " files, " + g.how));
-    const row = el("div", "files");
-    for (const f of g.files) {
-      const card = el("div", "file " + (f.keep ? "keep" : "dup"));
-      const img = el("img");
-      img.alt = f.name; img.loading = "lazy";
-      if (f.thumb) img.src = f.thumb;
-      card.appendChild(img);
-      card.appendChild(el("span", "badge", f.keep ? "KEEP" : "duplicate"));
-      card.appendChild(el("div", "name", f.name));
-      card.appendChild(el("div", null, f.width + "\\u00d7" + f.height + " \\u00b7 " + human(f.bytes)));
-      card.appendChild(el("div", null, f.mtime));
-      const p = el("div", "path", f.path); p.title = f.path;
-      card.appendChild(p);
-      row.appendChild(card);
-    }
-    box.appendChild(row);
-    main.appendChild(box);
-  });
-  for (const id of ["pageinfo", "pageinfo2"])
-    document.getElementById(id).textContent = "page " + (page + 1) + " of " + pages;
-}
-document.getElementById("summary").textContent = data.images + " images, " + data.groups.length +
-  " duplicate groups holding " + data.groups.reduce((s, g) => s + g.files.length, 0) + " files \\u00b7 " +
-  data.method + ", threshold " + data.threshold + " \\u00b7 " + data.generated;
-const un = document.getElementById("unreadable");
-un.querySelector("summary").textContent = data.unreadable.length + " unreadable files";
-for (const u of data.unreadable) un.querySelector("ul").appendChild(el("li", null, u.path + ": " + u.reason));
-for (const [id, step] of [["prev", -1], ["next", 1], ["prev2", -1], ["next2", 1]])
-  document.getElementById(id).addEventListener("click", () => { page += step; render(); window.scrollTo(0, 0); });
-document.getElementById("size").addEventListener("change", (e) => { perPage = +e.target.value; page = 0; render(); });
-render();
-</script></body></html>
-"""
+_PAGE_FILE = Path(__file__).with_name("report_page.html")
 
 
 def write_html_report(result: FindResult, outfile: str | os.PathLike, keep_in: Sequence[str | os.PathLike] = (),
                       workers: int | None = None, progress: bool = False, title: str = "imagetwins report",
-                      keep_rule: str = "original") -> Path:
-    """Write the review page for a :class:`~imagetwins.finder.FindResult`; returns its path."""
-    data = report_data(result, keep_in=keep_in, workers=workers, progress=progress, keep_rule=keep_rule)
-    # "<" never appears raw inside the script element, so no file name can end it early
-    payload = json.dumps(data).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    page = _PAGE.replace("__TITLE__", html.escape(title)).replace("__DATA__", payload)
+                      keep_rule: str = "original", root: str | os.PathLike | None = None,
+                      embed: bool | None = None) -> Path:
+    """Write the review page for a :class:`~imagetwins.results.FindResult`; returns its path.
+
+    ``embed`` thumbnails in the page (default: up to :data:`EMBED_MAX_GROUPS` groups); otherwise
+    they go into ``<page name>_files/`` beside it. ``root`` is the scanned folder the exported plan
+    names (default: the folder holding all the files).
+    """
     out = Path(outfile)
+    if embed is None:
+        embed = len(result.groups) <= EMBED_MAX_GROUPS
+    thumbs_dir = None if embed else out.with_name(out.stem + "_files")
+    data = report_data(result, keep_in=keep_in, workers=workers, progress=progress, keep_rule=keep_rule,
+                       thumbs_dir=thumbs_dir, root=root)
+    # "<" never appears raw inside the script element, so no file name can end it early
+    payload = json.dumps(data, separators=(",", ":")).replace("<", "\\u003c").replace(">", "\\u003e") \
+        .replace("&", "\\u0026")
+    head, _, tail = _PAGE_FILE.read_text(encoding="utf-8").partition("__DATA__")
+    page = head.replace("__TITLE__", html.escape(title)) + payload + tail
     out.write_text(page, encoding="utf-8")
     return out
 
