@@ -65,13 +65,14 @@ class CheckedPlan:
     moves: list[tuple[str, int, str, str]] = field(default_factory=list)
     refused: list[tuple[str, str]] = field(default_factory=list)
     skipped_groups: int = 0
+    keepers: dict[str, str] = field(default_factory=dict)  # keeper -> its scanned SHA-256
 
     def to_removal(self):
         """As a :class:`imagetwins.quarantine.Plan` whose moves check the scanned digests once more."""
         from imagetwins.quarantine import Plan
 
         return Plan([(f, n, k) for f, n, k, _ in self.moves], sorted({k for _, _, k, _ in self.moves}),
-                    list(self.refused), expected={f: d for f, _, _, d in self.moves})
+                    list(self.refused), expected={**self.keepers, **{f: d for f, _, _, d in self.moves}})
 
 
 def plan_document(result, decisions, root: str | os.PathLike) -> dict:
@@ -186,6 +187,7 @@ def check_plan(root: str | os.PathLike, groups: Sequence[PlannedGroup]) -> Check
         if why is not None:
             out.refused += [(f, f"its keeper {g.keep} cannot be trusted: {why}") for f in g.to_move]
             continue
+        out.keepers[g.keep] = g.sha256[g.keep]
         for f in g.to_move:
             real = os.path.realpath(f)
             if os.path.islink(f):
