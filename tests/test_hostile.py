@@ -452,3 +452,83 @@ def test_undo_twice_and_bytes_intact(tmp_path: Path, datasets: Path) -> None:
     assert _digests(album) == before
     again = undo(q)
     assert not again.failed and not again.done
+
+
+# -- outputs: odd bytes in names, control characters, spreadsheet formulas ---------------------------------
+
+def _odd_album(tmp_path: Path, datasets: Path, names: list[str]) -> Path:
+    album = tmp_path / "odd"
+    album.mkdir(parents=True)
+    photo = _photos(datasets, 1)[0]
+    shutil.copy(photo, album / "a.jpg")
+    for name in names:
+        shutil.copy(photo, os.path.join(os.fsencode(album), os.fsencode(name)))
+    return album
+
+
+def test_names_that_are_not_utf8_work_everywhere(tmp_path: Path, datasets: Path) -> None:
+    raw = os.fsdecode(b"\xff\xfe.jpg")  # not UTF-8: Python holds it as lone surrogates
+    album = _odd_album(tmp_path, datasets, [raw])
+    runner = CliRunner()
+    for args in (["find", str(album)], ["find", str(album)],  # the cache written, then read
+                 ["find", str(album), "--csv", str(tmp_path / "o.csv"), "--json", str(tmp_path / "o.json")],
+                 ["report", str(album), "-o", str(tmp_path / "r.html")],
+                 ["index", "update", str(album), "--db", str(tmp_path / "i.db")],
+                 ["index", "query", str(album), "--db", str(tmp_path / "i.db")],
+                 ["index", "stats", "--db", str(tmp_path / "i.db")],
+                 ["remove", str(album), "--apply", "--move-to", str(tmp_path / "q")]):
+        res = runner.invoke(main, args)
+        assert res.exit_code == 0, (args, res.output, res.exception)
+        assert raw not in res.output
+    assert not (album / "a.jpg").exists() or not os.path.exists(os.path.join(album, raw))  # one was moved
+    assert runner.invoke(main, ["undo", str(tmp_path / "q")]).exit_code == 0
+    assert os.path.exists(os.path.join(album, raw)) and (album / "a.jpg").exists()
+    res = runner.invoke(main, ["find", str(album)])
+    assert "\\xff\\xfe.jpg" in res.output  # shown as escapes on the terminal
+    assert os.fsencode(raw) in (tmp_path / "o.csv").read_bytes()  # the real bytes for programs
+    data = json.loads((tmp_path / "o.json").read_text())
+    assert os.path.join(str(album), raw) in data["groups"][0]["files"]  # JSON escapes give the name back
+
+
+def test_control_characters_in_names_cannot_fake_output_lines(tmp_path: Path, datasets: Path) -> None:
+    names = ["x\rmoved 0 files.jpg", "y\x1b[2K.jpg", "z\x1b]0;pwned\x07.jpg", "n\nfake line.jpg", "r\u202egpj.exe.jpg"]
+    album = _odd_album(tmp_path, datasets, names)
+    runner = CliRunner()
+    for args in (["find", str(album), "--no-cache"], ["remove", str(album), "--no-cache"],
+                 ["remove", str(album), "--no-cache", "--apply", "--move-to", str(tmp_path / "q")],
+                 ["undo", str(tmp_path / "q")]):
+        res = runner.invoke(main, args)
+        assert res.exit_code == 0, res.output
+        for bad in ("\r", "\x1b", "\x07", "\u202e"):
+            assert bad not in res.output, (args, res.output)
+    res = runner.invoke(main, ["find", str(album), "--no-cache"])
+    # one line per file, and the escapes name what is there
+    assert sum(1 for line in res.output.splitlines() if line.startswith("  ")) == len(names) + 1
+    assert "n\\nfake line.jpg" in res.output and "r\\u202egpj.exe.jpg" in res.output
+
+
+def test_csv_cells_never_start_a_formula(tmp_path: Path, datasets: Path, monkeypatch) -> None:
+    names = ["=cmd|' -C calc'!A0.jpg", "+SUM(1+1).jpg", "-2+3.jpg", "@SUM(1).jpg"]
+    album = _odd_album(tmp_path, datasets, names)
+    ref = _odd_album(tmp_path / "ref", datasets, names)
+    monkeypatch.chdir(album)  # relative paths: the names start the cells
+    runner = CliRunner()
+    assert runner.invoke(main, ["find", ".", "--no-cache", "--csv", str(tmp_path / "g.csv")]).exit_code == 0
+    res = runner.invoke(main, ["find", ".", "--no-cache", "--against", os.path.relpath(ref),
+                               "--csv", str(tmp_path / "a.csv")])
+    assert res.exit_code == 0, res.output
+    import csv
+
+    for out in ("g.csv", "a.csv"):
+        with open(tmp_path / out, newline="") as fh:
+            cells = [c for row in list(csv.reader(fh))[1:] for c in row]
+        assert all(not c.startswith(("=", "+", "-", "@")) for c in cells), cells
+        assert "'=cmd|' -C calc'!A0.jpg" in cells  # neutralised, still readable
+
+
+def test_find_against_an_empty_file_leaves_it_alone(tmp_path: Path, pair: Path) -> None:
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    res = CliRunner().invoke(main, ["find", str(pair), "--against", str(empty)])
+    assert res.exit_code != 0 and "Traceback" not in res.output
+    assert empty.read_bytes() == b""

@@ -15,6 +15,7 @@ import click
 from imagetwins import __version__
 from imagetwins.encoders import encoder_names, get_encoder
 from imagetwins.results import WEAKEST_MATCH
+from imagetwins.text import csv_cell, printable
 
 #: each method's default threshold, for the help texts
 _DEFAULT_THRESHOLDS = ", ".join(f"{n} {get_encoder(n).default_threshold}" for n in encoder_names())
@@ -185,7 +186,7 @@ def find(directory: Path, method: str, threshold: int, recursive: bool, json_out
     if scheduler or dask_workers:
         result = _find_on_dask(directory, method, threshold, recursive, scheduler, dask_workers)
         for f in result.failures:
-            click.echo(f"warning: skipped {f.path}: {f.reason}", err=True)
+            _echo(f"warning: skipped {f.path}: {f.reason}", err=True)
     else:
         result = _scan(directory, method, threshold, recursive, workers, no_cache, quiet, db_path)
     decisions = _decide(result, keep_rule, keep_in, workers)
@@ -207,18 +208,18 @@ def find(directory: Path, method: str, threshold: int, recursive: bool, json_out
         _exit_for(fail_on_duplicates, bool(result.groups))
         return
     for gi, g in enumerate(result.groups, 1):
-        click.secho(f"group {gi}: {len(g.files)} files, {g.describe()}", bold=True)
+        _secho(f"group {gi}: {len(g.files)} files, {g.describe()}", bold=True)
         for path in g.files:
-            click.echo(f"  {'keep' if path in decisions[gi - 1].keep else '    '}  {path}")
-    click.echo(
+            _echo(f"  {'keep' if path in decisions[gi - 1].keep else '    '}  {path}")
+    _echo(
         f"{len(result.files)} images read, {len(result.failures)} unreadable, "
         f"{len(result.groups)} duplicate groups holding {result.files_in_groups} files "
         f"({result.seconds:.1f} s, {method}, threshold {result.threshold})"
     )
     if not result.files and not result.failures:
-        click.echo(f"note: no image files found in {directory}" + ("" if recursive else " (try --recursive)"))
+        _echo(f"note: no image files found in {directory}" + ("" if recursive else " (try --recursive)"))
     if report_out is not None:
-        click.echo(f"review page: {report_out}")
+        _echo(f"review page: {report_out}")
     _exit_for(fail_on_duplicates, bool(result.groups))
 
 
@@ -250,6 +251,15 @@ def _find_on_dask(directory: Path, method: str, threshold: int | None, recursive
             client.cluster.close()
 
 
+def _echo(message: str = "", **kwargs) -> None:
+    """One line of human-readable output: control characters and raw bytes in names shown as escapes."""
+    click.echo(printable(message), **kwargs)
+
+
+def _secho(message: str = "", **kwargs) -> None:
+    click.secho(printable(message), **kwargs)
+
+
 def _write_json(data: dict, out: Path) -> None:
     """JSON to a file, or to stdout for ``-``."""
     text = json.dumps(data, indent=2)
@@ -261,10 +271,11 @@ def _write_json(data: dict, out: Path) -> None:
 
 
 def _write_csv(out: Path, header: list[str], rows) -> None:
-    with _writing(out), open(out, "w", newline="", encoding="utf-8") as fh:
+    # names that are not UTF-8 are written as their own bytes; formulas are neutralised (OWASP)
+    with _writing(out), open(out, "w", newline="", encoding="utf-8", errors="surrogateescape") as fh:
         writer = csv.writer(fh)
         writer.writerow(header)
-        writer.writerows(rows)
+        writer.writerows([csv_cell(v) for v in row] for row in rows)
 
 
 def _exit_for(fail_on_duplicates: bool, found: bool) -> None:
@@ -291,17 +302,17 @@ def _find_against(directory: Path, against: Path, method: str, threshold: float 
     except IndexFileError as exc:
         raise click.ClickException(str(exc)) from None
     for f in result.failures:
-        click.echo(f"warning: skipped {f.path}: {f.reason}", err=True)
+        _echo(f"warning: skipped {f.path}: {f.reason}", err=True)
     if json_out is not None:
         _write_json(result.to_dict(), json_out)
     if csv_out is not None:
         _write_csv(csv_out, ["query", "match", result.score_kind], result.rows())
     if not quiet and str(json_out) != "-":
         for q, ms in result.matches.items():
-            click.secho(q, bold=True)
+            _secho(q, bold=True)
             for p, d in ms:
-                click.echo(f"  = {p}  ({_score_text(result.score_kind, d)})")
-        click.echo(f"{len(result.matches)} of {len(result.images)} images in {directory} have a duplicate among the "
+                _echo(f"  = {p}  ({_score_text(result.score_kind, d)})")
+        _echo(f"{len(result.matches)} of {len(result.images)} images in {directory} have a duplicate among the "
                    f"{result.reference_images} images of {against} ({method}, threshold {result.threshold}); "
                    f"{len(result.failures)} unreadable")
     _exit_for(fail_on_duplicates, bool(result.matches))
@@ -326,7 +337,7 @@ def _scan(directory: Path, method: str, threshold: float | None, recursive: bool
         except (IndexFileError, OSError, sqlite3.Error) as exc:
             if db_path is not None:
                 raise click.ClickException(str(exc)) from None
-            click.echo(f"warning: no cache this time ({exc}); every image is decoded", err=True)
+            _echo(f"warning: no cache this time ({exc}); every image is decoded", err=True)
     try:
         result = find_duplicate_groups(directory, method=method, threshold=threshold, recursive=recursive,
                                        workers=workers, progress=_show_progress(quiet), cache=cache)
@@ -336,7 +347,7 @@ def _scan(directory: Path, method: str, threshold: float | None, recursive: bool
         if cache is not None:
             cache.close()
     for f in result.failures:
-        click.echo(f"warning: skipped {f.path}: {f.reason}", err=True)
+        _echo(f"warning: skipped {f.path}: {f.reason}", err=True)
     return result
 
 
@@ -365,7 +376,7 @@ def report(directory: Path, output: Path, keep_in: tuple[Path, ...], keep_rule: 
         write_html_report(result, output, keep_in=keep_in, keep_rule=keep_rule, workers=workers,
                           progress=_show_progress(quiet), root=directory)
     if not quiet:
-        click.echo(f"{len(result.groups)} duplicate groups holding {result.files_in_groups} files -> {output}")
+        _echo(f"{len(result.groups)} duplicate groups holding {result.files_in_groups} files -> {output}")
 
 
 @main.command()
@@ -391,7 +402,7 @@ def plot(directory: Path, filename: str, output: Path | None, method: str, thres
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     if output is not None:
-        click.echo(f"{len(found[filename])} duplicates of {filename} -> {output}")
+        _echo(f"{len(found[filename])} duplicates of {filename} -> {output}")
 
 
 @main.command()
@@ -445,25 +456,25 @@ def remove(directory: Path | None, apply_: bool, plan_file: Path | None, move_to
         result = _scan(directory, method, threshold, recursive, workers, no_cache, quiet)
         plan = plan_removal(result, roots=[directory], keep_in=keep_in, rule=keep_rule)
     for path, why in plan.refused:
-        click.echo(f"warning: not moving {path}: {why}", err=True)
+        _echo(f"warning: not moving {path}: {why}", err=True)
     if not apply_:
         if not quiet:
             for src, group, keeper in plan.moves:
-                click.echo(f"would move {src}   (group {group}, keeping {keeper})")
-            click.echo(f"dry run: {_plural(len(plan.moves), 'file')} would move to "
+                _echo(f"would move {src}   (group {group}, keeping {keeper})")
+            _echo(f"dry run: {_plural(len(plan.moves), 'file')} would move to "
                        f"{quarantine}; add --apply to do it")
         return
     if not plan.moves:
-        click.echo("nothing to move")
+        _echo("nothing to move")
         return
     try:
         out = apply_plan(plan, directory, quarantine)
     except QuarantineError as exc:
         raise click.ClickException(str(exc)) from None
     for path, why in out.failed:
-        click.echo(f"error: could not move {path}: {why}", err=True)
+        _echo(f"error: could not move {path}: {why}", err=True)
     if not quiet:
-        click.echo(f"moved {_plural(len(out.done), 'file')} to {quarantine}; "
+        _echo(f"moved {_plural(len(out.done), 'file')} to {quarantine}; "
                    f"undo with: imagetwins undo {out.manifest}")
     if out.failed:
         sys.exit(EXIT_ERROR)
@@ -487,9 +498,9 @@ def undo(manifest: Path, quiet: bool) -> None:
     except QuarantineError as exc:
         raise click.ClickException(str(exc)) from None
     for path, why in out.failed:
-        click.echo(f"error: could not restore {path}: {why}", err=True)
+        _echo(f"error: could not restore {path}: {why}", err=True)
     if not quiet:
-        click.echo(f"restored {len(out.done)} files" + (f", {len(out.failed)} failed" if out.failed else ""))
+        _echo(f"restored {len(out.done)} files" + (f", {len(out.failed)} failed" if out.failed else ""))
     if out.failed:
         sys.exit(EXIT_ERROR)
 
@@ -535,7 +546,7 @@ def tune(directory: Path, truth: Path | None, methods: tuple[str, ...], target_p
     if result.positives == 0:
         raise click.UsageError("the ground truth holds no duplicate pairs: nothing to tune against")
     for path in result.unreadable:
-        click.echo(f"warning: skipped unreadable {path}", err=True)
+        _echo(f"warning: skipped unreadable {path}", err=True)
     if plot_out is not None:
         with _writing(plot_out):
             result.plot(plot_out)
@@ -543,7 +554,7 @@ def tune(directory: Path, truth: Path | None, methods: tuple[str, ...], target_p
         _write_json(result.to_dict(), json_out)
     if quiet:
         rec = result.recommendation
-        click.echo(f"--method {rec.method} --threshold {rec.threshold}" if rec else "no recommendation")
+        _echo(f"--method {rec.method} --threshold {rec.threshold}" if rec else "no recommendation")
     else:
         click.echo(result.table())
 
@@ -599,10 +610,10 @@ def index_update(directory: Path, db_path: Path, methods: tuple[str, ...], recur
         errors = idx.errors(directory)
         held = idx.stored_methods()
     for path, reason in errors:
-        click.echo(f"warning: unreadable {path}: {reason}", err=True)
+        _echo(f"warning: unreadable {path}: {reason}", err=True)
     if not quiet:
         completed = f", {st.completed} given the methods they lacked" if st.completed else ""
-        click.echo(f"{st.added} added, {st.changed} changed, {st.removed} removed, {st.unchanged} unchanged"
+        _echo(f"{st.added} added, {st.changed} changed, {st.removed} removed, {st.unchanged} unchanged"
                    f"{completed}, {len(errors)} unreadable ({st.seconds:.1f} s, {', '.join(held)}) -> {db_path}")
 
 
@@ -624,14 +635,14 @@ def index_query(images: Path, db_path: Path, method: str, threshold: int | None,
         except IndexFileError as exc:
             raise click.ClickException(str(exc)) from None
     for f in result.failures:
-        click.echo(f"warning: skipped {f.path}: {f.reason}", err=True)
+        _echo(f"warning: skipped {f.path}: {f.reason}", err=True)
     rows = result.rows()
     if as_json:
         click.echo(json.dumps([{"query": q, "match": m, result.score_kind: d} for q, m, d in rows], indent=2))
         return
     for q, m, d in rows:
-        click.echo(f"{q}\t{m}\t{d}")
-    click.echo(f"{len(rows)} matches", err=True)
+        click.echo(f"{printable(q)}\t{printable(m)}\t{d}")
+    _echo(f"{len(rows)} matches", err=True)
 
 
 @index.command("stats")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import time
 from collections.abc import Sequence
@@ -46,6 +47,23 @@ class IndexMismatchError(IndexFileError):
 def encoder_identity(method: str | Encoder) -> dict:
     """Everything that changes a method's output: stored with the index and checked on open."""
     return get_encoder(method).identity()
+
+
+# File names are bytes; Python shows the bytes that are not UTF-8 as lone surrogates (U+DC80..U+DCFF),
+# which SQLite text cannot hold. They are stored as the private-use code points U+10FF80..U+10FFFF
+# instead (never seen in real names) and mapped back on reading, so every name round-trips.
+_RAW_BYTE = re.compile("[\udc80-\udcff]")
+_STORED_BYTE = re.compile("[\U0010ff80-\U0010ffff]")
+_TO_DB = {0xDC80 + i: 0x10FF80 + i for i in range(128)}
+_FROM_DB = {v: k for k, v in _TO_DB.items()}
+
+
+def _to_db(text: str) -> str:
+    return text.translate(_TO_DB) if _RAW_BYTE.search(text) else text
+
+
+def _from_db(text: str) -> str:
+    return text.translate(_FROM_DB) if _STORED_BYTE.search(text) else text
 
 
 def _method_name(method: str | Encoder) -> str:
@@ -330,7 +348,7 @@ class Index:
                 on_disk[str(p)] = (-1, -1)  # a broken link or a vanished file: recorded with its reason
         where, args = self._under(root)
         known = {
-            path: (fid, size, mtime, error, set(held.split(",")) if held else set())
+            _from_db(path): (fid, size, mtime, error, set(held.split(",")) if held else set())
             for fid, path, size, mtime, error, held in self.db.execute(
                 "SELECT f.id, f.path, f.size, f.mtime_ns, f.error, "
                 "(SELECT group_concat(e.method) FROM encodings e WHERE e.file_id=f.id) "
@@ -396,6 +414,7 @@ class Index:
         """SQL condition (on ``file_paths``) for files in ``root`` or below it."""
         real = str(Path(root).resolve()).rstrip(os.sep) or os.sep
         prefix = real.rstrip(os.sep) + os.sep
+        real, prefix = _to_db(real), _to_db(prefix)
         return "(dir = ? OR substr(dir, 1, ?) = ?)", [real, len(prefix), prefix]
 
     def _dir_id(self, db: sqlite3.Connection, folder: str) -> int:
@@ -430,8 +449,8 @@ class Index:
                 size, mtime = stat_of[path]
                 ok = path in values
                 digest = bytes.fromhex(digests[path])[:16] if ok else None
-                error = None if ok else failures.get(path, "not encoded")
-                folder, name = os.path.split(path)
+                error = None if ok else _to_db(failures.get(path, "not encoded"))
+                folder, name = os.path.split(_to_db(path))
                 if folder not in dir_ids:
                     dir_ids[folder] = self._dir_id(db, folder)
                 row = db.execute(
@@ -469,15 +488,15 @@ class Index:
             sql += " AND " + where
             args += more
         rows = self.db.execute(sql + " ORDER BY f.path", args).fetchall()
-        paths = [r[0] for r in rows]
+        paths = [_from_db(r[0]) for r in rows]
         hashes = get_encoder(name).from_blobs([r[1] for r in rows])
         self._cache[key] = (paths, hashes)
         return paths, hashes
 
     def digests(self, paths: Sequence[str]) -> list[str]:
         """Content digests (hex) of indexed paths, in the given order."""
-        wanted = set(paths)
-        found = {p: (d.hex() if d is not None else "")
+        wanted = {_to_db(p) for p in paths}
+        found = {_from_db(p): (d.hex() if d is not None else "")
                  for p, d in self.db.execute("SELECT path, digest FROM file_paths WHERE digest IS NOT NULL")
                  if p in wanted}
         return [found.get(p, "") for p in paths]
@@ -488,7 +507,7 @@ class Index:
         if root is not None:
             where, args = self._under(root)
             sql += " AND " + where
-        return self.db.execute(sql + " ORDER BY path", args).fetchall()
+        return [(_from_db(p), _from_db(e)) for p, e in self.db.execute(sql + " ORDER BY path", args)]
 
     def find_duplicates(self, method: str | Encoder = "phash", threshold: float | None = None,
                         root: str | os.PathLike | None = None, workers: int | None = None) -> FindResult:
