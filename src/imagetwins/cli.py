@@ -156,12 +156,16 @@ def _keep_options(f):
 @click.option("--scheduler", help="Run on this Dask cluster (e.g. tcp://host:8786); needs imagetwins[dask].")
 @click.option("--dask-workers", type=click.IntRange(1), default=None,
               help="Run on a local Dask cluster of this many worker processes; needs imagetwins[dask].")
+@click.option("--ignore-exif-orientation", is_flag=True,
+              help="Encode the pixels as stored, ignoring the EXIF orientation tag, as imagededup 0.3 does "
+                   "(hashes then equal imagededup's; a rotated copy no longer matches its original). "
+                   "Implies --no-cache; not with --db, --against or Dask.")
 @_quiet_option
 @_keep_options
 def find(directory: Path, method: str, threshold: int, recursive: bool, json_out: Path | None,
          csv_out: Path | None, workers: int | None, db_path: Path | None, no_cache: bool, against: Path | None,
          report_out: Path | None, fail_on_duplicates: bool, scheduler: str | None, dask_workers: int | None,
-         quiet: bool, keep_rule: str, keep_in: tuple[Path, ...]) -> None:
+         ignore_exif_orientation: bool, quiet: bool, keep_rule: str, keep_in: tuple[Path, ...]) -> None:
     """Find groups of duplicate images in DIRECTORY.
 
     Byte-identical files are always grouped; other images are grouped when their hashes differ in at
@@ -179,6 +183,8 @@ def find(directory: Path, method: str, threshold: int, recursive: bool, json_out
       imagetwins find test/ --against train/ --fail-on-duplicates   # stop a leaking test set
     """
     threshold = _check_threshold(method, threshold)
+    if ignore_exif_orientation and (against is not None or db_path is not None or scheduler or dask_workers):
+        raise click.UsageError("--ignore-exif-orientation works on a plain scan: not with --db, --against or Dask")
     if against is not None:
         _find_against(directory, against, method, threshold, recursive, json_out, csv_out, workers, no_cache,
                       fail_on_duplicates, quiet)
@@ -188,7 +194,8 @@ def find(directory: Path, method: str, threshold: int, recursive: bool, json_out
         for f in result.failures:
             _echo(f"warning: skipped {f.path}: {f.reason}", err=True)
     else:
-        result = _scan(directory, method, threshold, recursive, workers, no_cache, quiet, db_path)
+        result = _scan(directory, method, threshold, recursive, workers, no_cache or ignore_exif_orientation, quiet,
+                       db_path, exif_orientation=not ignore_exif_orientation)
     decisions = _decide(result, keep_rule, keep_in, workers)
     if json_out is not None:
         from imagetwins.plan import plan_document
@@ -323,8 +330,9 @@ def _score_text(kind: str, score: float) -> str:
 
 
 def _scan(directory: Path, method: str, threshold: float | None, recursive: bool, workers: int | None,
-          no_cache: bool, quiet: bool, db_path: Path | None = None):
+          no_cache: bool, quiet: bool, db_path: Path | None = None, exif_orientation: bool = True):
     """Find the groups (through the cache unless ``no_cache``) and report unreadable files."""
+    from imagetwins.encoders import get_encoder
     from imagetwins.finder import find_duplicate_groups
     from imagetwins.index import Index, IndexFileError, default_cache_path
 
@@ -339,7 +347,8 @@ def _scan(directory: Path, method: str, threshold: float | None, recursive: bool
                 raise click.ClickException(str(exc)) from None
             _echo(f"warning: no cache this time ({exc}); every image is decoded", err=True)
     try:
-        result = find_duplicate_groups(directory, method=method, threshold=threshold, recursive=recursive,
+        encoder = get_encoder(method) if exif_orientation else get_encoder(method).on_stored_pixels()
+        result = find_duplicate_groups(directory, method=encoder, threshold=threshold, recursive=recursive,
                                        workers=workers, progress=_show_progress(quiet), cache=cache)
     except IndexFileError as exc:
         raise click.ClickException(str(exc)) from None

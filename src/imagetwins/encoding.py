@@ -64,10 +64,10 @@ class Encodings:
     failures: list[ReadFailure] = field(default_factory=list)
 
 
-def _load(path: str, stages: Sequence[Stage], min_side: int, read: Callable[[str], bytes]):
+def _load(path: str, stages: Sequence[Stage], min_side: int, read: Callable[[str], bytes], exif: bool = True):
     try:
         data = read(path)
-        img = open_image(data, min_size=min_side, path_for_messages=path)
+        img = open_image(data, min_size=min_side, path_for_messages=path, exif_orientation=exif)
         return content_digest(data), [s.prepare(img) for s in stages]
     except ImageReadError as exc:
         return ReadFailure(str(path), exc.reason)
@@ -116,6 +116,11 @@ def encode_files(
     workers = thread_count(workers)
     batch_size = batch_size or min((s.batch_size for s in stages), default=256)
     min_side = max((s.min_side for s in stages), default=0)
+    # one decode serves every stage, so they must agree on turning pictures upright (the default)
+    exif = {getattr(s, "exif_orientation", True) for s in stages}
+    if len(exif) > 1:
+        raise ValueError("stages that apply EXIF orientation and stages that ignore it cannot share a decode")
+    exif_orientation = exif.pop() if exif else True
     result = Encodings()
     chunks: dict[str, list[np.ndarray]] = {s.name: [] for s in stages}
     bar = None
@@ -127,7 +132,7 @@ def encode_files(
     pool = ThreadPoolExecutor(max_workers=workers)
 
     def submit(batch: list[str]) -> list[Future]:
-        return [pool.submit(_load, p, stages, min_side, read) for p in batch]
+        return [pool.submit(_load, p, stages, min_side, read, exif_orientation) for p in batch]
 
     try:
         with quiet_decoder_warnings():

@@ -218,7 +218,7 @@ def classification_from_counts(total: int, positives: int, predicted: int, hits:
 
 
 def evaluate(ground_truth_map: Mapping | None = None, retrieved_map: Mapping | None = None,
-             metric: str = "all") -> dict:
+             metric: str = "all", *, duplicate_map: Mapping | None = None) -> dict:
     """Score retrieved duplicates against ground truth (imagededup 0.3's ``evaluate``).
 
     Parameters
@@ -230,6 +230,8 @@ def evaluate(ground_truth_map: Mapping | None = None, retrieved_map: Mapping | N
         File name -> list of retrieved duplicates (e.g. ``find_duplicates`` output, with or without
         scores), over the same file names.
     metric : {'all', 'map', 'ndcg', 'jaccard', 'classification'}
+    duplicate_map : dict, optional
+        Another name for ``retrieved_map`` (imagededup's code and examples use both); give one of them.
 
     Returns
     -------
@@ -237,6 +239,10 @@ def evaluate(ground_truth_map: Mapping | None = None, retrieved_map: Mapping | N
         ``{'map': float, 'ndcg': float, 'jaccard': float, 'precision': array, 'recall': array,
         'f1_score': array, 'support': array}`` (or the subset that ``metric`` names).
     """
+    if duplicate_map is not None:
+        if retrieved_map is not None:
+            raise TypeError("evaluate() takes retrieved_map or duplicate_map (the same thing), not both")
+        retrieved_map = duplicate_map
     metric = metric.lower()
     if metric not in ("all", "map", "ndcg", "jaccard", "classification"):
         raise ValueError("Acceptable metrics are: 'map', 'ndcg', 'jaccard', 'classification', 'all'")

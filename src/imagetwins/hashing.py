@@ -232,6 +232,7 @@ def hash_files(
     batch_size: int = 256,
     warn: bool = True,
     timeout: float | None = DECODE_TIMEOUT,
+    exif_orientation: bool = True,
 ) -> EncodeResult:
     """Decode files on all cores and hash them with one or more methods (one decode per file).
 
@@ -252,12 +253,15 @@ def hash_files(
     timeout : float, optional
         Seconds one file may take to read and decode before it is reported and skipped, so a
         pathological file cannot stall the run (``None``: no limit).
+    exif_orientation : bool
+        Turn pictures upright by their EXIF orientation first (default); ``False`` hashes the stored
+        pixels, as imagededup 0.3 does.
 
     Returns
     -------
     EncodeResult
     """
-    stages = [HashStage(get_method(m), batch_size) for m in methods]
+    stages = [HashStage(get_method(m), batch_size, exif_orientation) for m in methods]
     out = encode_files(paths, stages, workers=workers, progress=progress, warn=warn, timeout=timeout)
     return EncodeResult(out.paths, out.by_method, out.digests, out.failures)
 
@@ -265,8 +269,9 @@ def hash_files(
 class HashStage:
     """A hash as a stage of :func:`imagetwins.encoding.encode_files`: thumbnail, then bits as uint64 words."""
 
-    def __init__(self, method: HashMethod, batch_size: int = 256) -> None:
+    def __init__(self, method: HashMethod, batch_size: int = 256, exif_orientation: bool = True) -> None:
         self.method = method
+        self.exif_orientation = exif_orientation
         self.name = method.name
         self.batch_size = batch_size
         self.min_side = max(DECODE_MIN_SIDE, *method.size)

@@ -358,8 +358,11 @@ def open_image(
     max_pixels: int = DEFAULT_MAX_PIXELS,
     path_for_messages: str | os.PathLike | None = None,
     max_decoded_bytes: int = DEFAULT_MAX_DECODED_BYTES,
+    exif_orientation: bool = True,
 ) -> Image.Image:
     """Decode an image file (or its bytes) into an upright 8-bit RGB :class:`PIL.Image.Image`.
+
+    Only the formats in :data:`RASTER_FORMATS` are decoded, whatever the file is named.
 
     Parameters
     ----------
@@ -375,8 +378,9 @@ def open_image(
         Name to use in error messages when ``source`` is bytes.
     max_decoded_bytes : int
         Refuse images whose decoded pixels (after any reduced-scale decode) would take more memory.
-
-    Only the formats in :data:`RASTER_FORMATS` are decoded, whatever the file is named.
+    exif_orientation : bool
+        Turn the picture upright as its EXIF orientation tag says (default). ``False`` keeps the pixels
+        as stored, which is what imagededup 0.3 hashes.
 
     Raises
     ------
@@ -402,7 +406,8 @@ def open_image(
             raise ImageReadError(name, f"image too large to decode ({width}x{height} {img.mode}: "
                                        f"{decoded:,} bytes > limit {max_decoded_bytes:,})")
         img.load()
-        img = _apply_exif_orientation(img)
+        if exif_orientation:
+            img = _apply_exif_orientation(img)
         return _to_rgb(img)
     except ImageReadError:
         raise

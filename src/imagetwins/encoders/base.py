@@ -11,6 +11,7 @@ the imagededup-style classes all ask the registry (:mod:`imagetwins.encoders`) f
 
 from __future__ import annotations
 
+import copy
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
@@ -66,6 +67,19 @@ class Encoder(ABC):
     default_threshold: float
     min_side: int = 0
     batch_size: int = 256
+    #: turn each picture upright by its EXIF orientation before encoding (see :meth:`on_stored_pixels`)
+    exif_orientation: bool = True
+
+    def on_stored_pixels(self) -> Encoder:
+        """This method on the pixels as stored, ignoring the EXIF orientation tag, as imagededup 0.3 does.
+
+        A photo whose camera stored it sideways (orientation 5-8) then hashes as imagededup hashed it,
+        so hashes kept from imagededup stay comparable; a rotated and an upright copy of one photo no
+        longer match. The identity records it, so an index never mixes the two.
+        """
+        twin = copy.copy(self)
+        twin.exif_orientation = False
+        return twin
 
     # -- encoding: a stage of imagetwins.encoding.encode_files -----------------------------------------------
     @abstractmethod

@@ -30,8 +30,11 @@ class HashEncoder(BitsEncoder):
 
     def identity(self) -> dict:
         m = self.method
-        return {"method": m.name, "nbits": m.nbits, "size": list(m.size), "dihedral": m.dihedral,
-                "decode_min_side": hashing.DECODE_MIN_SIDE, "version": 1}
+        ident = {"method": m.name, "nbits": m.nbits, "size": list(m.size), "dihedral": m.dihedral,
+                 "decode_min_side": hashing.DECODE_MIN_SIDE, "version": 1}
+        if not self.exif_orientation:
+            ident["exif_orientation"] = False
+        return ident
 
 
 #: registered by :mod:`imagetwins.encoders`

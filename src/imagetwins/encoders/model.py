@@ -49,7 +49,10 @@ class ModelEncoder(VectorEncoder):
             self._by_threads[workers] = ModelEncoder(
                 self.name, Embedder(e.config, e.model, orientations=e.orientations, threads=workers),
                 self.default_threshold)
-        return self._by_threads[workers]
+        twin = self._by_threads[workers]
+        if twin.exif_orientation != self.exif_orientation:
+            twin = twin.on_stored_pixels()
+        return twin
 
     def prepare(self, img: Image.Image) -> np.ndarray:
         return self.embedder.prepare(img)
@@ -61,4 +64,5 @@ class ModelEncoder(VectorEncoder):
         cfg = self.embedder.config
         model = cfg.name if self.embedder.model is None else getattr(self.embedder.model, "__qualname__", "callable")
         return {"method": self.name, "model": model, "input_size": cfg.input_size, "pooling": cfg.pooling,
-                "gem_p": cfg.gem_p, "orientations": self.embedder.orientations, "dtype": "float32", "version": 1}
+                "gem_p": cfg.gem_p, "orientations": self.embedder.orientations, "dtype": "float32", "version": 1,
+                **({} if self.exif_orientation else {"exif_orientation": False})}

@@ -8,7 +8,6 @@ blocked, so 100k images do not need an N x N matrix; ``model_config`` takes an O
 
 from __future__ import annotations
 
-import os
 import warnings
 from multiprocessing import cpu_count
 from pathlib import Path, PurePath
@@ -19,7 +18,7 @@ from imagetwins import search as _search
 from imagetwins.embedding import CNN_DEFAULT_SIMILARITY, Embedder, ModelConfig
 from imagetwins.encoders.model import ModelEncoder
 from imagetwins.io import ImageReadError, find_images, open_image, quiet_decoder_warnings
-from imagetwins.methods.hashing import ImageArrayError, save_json
+from imagetwins.methods.hashing import ImageArrayError, check_encoding_map, check_image_dir, save_json
 
 
 class CNN:
@@ -77,9 +76,7 @@ class CNN:
         raise ValueError("Please provide either image file path or image array!")
 
     def _encode_dir(self, image_dir, recursive: bool, num_enc_workers: int):
-        if image_dir is None or not os.path.isdir(image_dir):
-            raise ValueError("Please provide a valid directory path!")
-        root = Path(image_dir)
+        root = check_image_dir(image_dir)
         files = find_images(root, recursive=recursive, extensions=None)
         result = self.embedder.embed_files(files, workers=num_enc_workers or None, progress=self.verbose)
         return [str(Path(p).relative_to(root)) for p in result.paths], result.vectors
@@ -120,7 +117,7 @@ class CNN:
                 warnings.warn("recursive parameter is irrelevant when using encodings.", SyntaxWarning, stacklevel=2)
             warnings.warn("Parameter num_enc_workers has no effect since encodings are already provided",
                           RuntimeWarning, stacklevel=2)
-            names = list(encoding_map)
+            names = list(check_encoding_map(encoding_map))
             vectors = np.stack([np.asarray(v, np.float32).ravel() for v in encoding_map.values()])
             norms = np.linalg.norm(vectors, axis=1, keepdims=True)
             vectors = vectors / np.maximum(norms, 1e-12)

@@ -3,6 +3,7 @@
 Differences a user may notice, all deliberate: EXIF orientation is applied before hashing, transparent
 pixels count as white rather than black, unreadable files are reported by name with the reason, the
 search is exact for every ``search_method`` and runs on threads, and JSON scores are plain ints.
+To hash the stored pixels as imagededup does, pass ``ignore_exif_orientation=True``.
 """
 
 from __future__ import annotations
@@ -40,6 +41,44 @@ def check_image_array(image_array: np.ndarray) -> None:
         )
 
 
+class ImageDirError(ValueError, TypeError, AttributeError):
+    """``image_dir`` is not a folder. imagededup raised ``ValueError``, or for ``None`` a ``TypeError``
+    (hashes) or ``AttributeError`` (CNN); this is all three, so any of those ``except`` clauses catch it."""
+
+
+class EncodingMapError(ValueError, TypeError, AttributeError):
+    """``encoding_map`` is not a dict of file name -> encoding. imagededup raised ``AttributeError`` for a
+    non-dict, ``TypeError`` for non-string hashes and ``ValueError`` for bad hex; this is all three."""
+
+
+def image_file_path(image_file: object) -> Path | None:
+    """``image_file`` as an existing path, or None when it is not one (a missing file, a PIL image, an
+    array, bytes): imagededup then falls back to ``image_array`` and raises ``ValueError`` without one."""
+    if not isinstance(image_file, (str, os.PathLike)) or isinstance(image_file, bytes) or not os.fspath(image_file):
+        return None
+    path = Path(os.fsdecode(os.fspath(image_file)))
+    return path if path.exists() else None
+
+
+def check_image_dir(image_dir: object) -> Path:
+    """``image_dir`` as a folder path, or :class:`ImageDirError`."""
+    if isinstance(image_dir, (str, os.PathLike)) and not isinstance(image_dir, bytes) and os.fspath(image_dir) \
+            and os.path.isdir(image_dir):
+        return Path(os.fsdecode(os.fspath(image_dir)))
+    raise ImageDirError("Please provide a valid directory path!")
+
+
+def check_encoding_map(encoding_map: object) -> dict:
+    """``encoding_map`` if it is a dict (keys: file names), or :class:`EncodingMapError`."""
+    if not isinstance(encoding_map, dict):
+        raise EncodingMapError(f"encoding_map must be a dict of file name -> encoding, not "
+                               f"{type(encoding_map).__name__}")
+    for key in encoding_map:
+        if not isinstance(key, str):
+            raise EncodingMapError(f"encoding_map keys must be file names (str), got {key!r}")
+    return encoding_map
+
+
 def save_json(results: dict | list, filename: str | os.PathLike) -> None:
     """Write results as imagededup does (indent 2, sorted keys)."""
     with open(filename, "w", encoding="utf-8") as fh:
@@ -53,12 +92,17 @@ class Hashing:
     ----------
     verbose : bool
         Show progress bars.
+    ignore_exif_orientation : bool
+        Hash the pixels as stored, ignoring the EXIF orientation tag, as imagededup 0.3 does: hashes
+        of sideways-stored camera photos then equal imagededup's. Default ``False``: pictures are
+        turned upright first, so a rotated copy and its original hash alike.
     """
 
     method = "phash"
 
-    def __init__(self, verbose: bool = True) -> None:
+    def __init__(self, verbose: bool = True, ignore_exif_orientation: bool = False) -> None:
         self.verbose = verbose
+        self.ignore_exif_orientation = bool(ignore_exif_orientation)
         self.target_size = _hashing.get_method(self.method).size
         self.results: dict | None = None
 
@@ -75,17 +119,24 @@ class Hashing:
         image_file : path, optional
             Image file.
         image_array : numpy.ndarray, optional
-            ``HxW`` or ``HxWx3`` image, used when no ``image_file`` is given.
+            ``HxW`` or ``HxWx3`` image, used when ``image_file`` is not an existing file.
 
         Returns
         -------
         str or None
             16-character hex hash.
+
+        Raises
+        ------
+        ValueError
+            Neither an existing file path nor an array (e.g. a PIL image), as imagededup.
         """
-        if image_file and os.path.exists(image_file):
+        path = image_file_path(image_file)
+        if path is not None:
             try:
                 with quiet_decoder_warnings():
-                    img = open_image(image_file, min_size=_hashing.DECODE_MIN_SIDE)
+                    img = open_image(path, min_size=_hashing.DECODE_MIN_SIDE,
+                                     exif_orientation=not self.ignore_exif_orientation)
             except ImageReadError as exc:
                 warnings.warn(f"skipped {exc.path}: {exc.reason}", stacklevel=2)
                 return None
@@ -107,13 +158,12 @@ class Hashing:
         return dict(zip(names, _hashing.to_hex(result.hashes[self.method])))
 
     def _encode_dir(self, image_dir, recursive: bool, num_enc_workers: int):
-        if image_dir is None or not os.path.isdir(image_dir):
-            raise ValueError("Please provide a valid directory path!")
-        root = Path(image_dir)
+        root = check_image_dir(image_dir)
         # Every non-hidden file, as imagededup does: a photo saved without its extension still counts.
         files = find_images(root, recursive=recursive, extensions=None)
         result = _hashing.hash_files(
-            files, methods=(self.method,), workers=num_enc_workers, progress=self.verbose
+            files, methods=(self.method,), workers=num_enc_workers, progress=self.verbose,
+            exif_orientation=not self.ignore_exif_orientation,
         )
         names = [str(Path(p).relative_to(root)) for p in result.paths]
         return names, result
@@ -177,11 +227,14 @@ class Hashing:
                               stacklevel=2)
             warnings.warn("Parameter num_enc_workers has no effect since encodings are already provided",
                           RuntimeWarning, stacklevel=2)
-            names = list(encoding_map)
+            names = list(check_encoding_map(encoding_map))
+            bad = next((v for v in encoding_map.values() if not isinstance(v, str)), None)
+            if bad is not None:
+                raise EncodingMapError(f"encoding_map values must be hex hash strings, got {bad!r}")
             try:
                 hashes = _hashing.from_hex(list(encoding_map.values()))
             except (TypeError, ValueError) as exc:
-                raise ValueError(f"encoding_map values must be hex hash strings: {exc}") from None
+                raise EncodingMapError(f"encoding_map values must be hex hash strings: {exc}") from None
         else:
             raise ValueError("Provide either an image directory or encodings!")
         pairs = encoder.pairs(hashes, max_distance_threshold, workers=max(1, num_dist_workers))
