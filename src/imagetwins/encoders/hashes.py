@@ -16,17 +16,17 @@ class HashEncoder(BitsEncoder):
 
     def __init__(self, method: hashing.HashMethod) -> None:
         self.method = method
+        self.stage = hashing.HashStage(method)  # the same steps hashing.hash_files runs
         self.name = method.name
         self.nbits = method.nbits
         self.default_threshold = method.default_threshold
-        self.min_side = max(hashing.DECODE_MIN_SIDE, *method.size)
+        self.min_side = self.stage.min_side
 
     def prepare(self, img: Image.Image) -> np.ndarray:
-        return self.method.thumbnail(img)
+        return self.stage.prepare(img)
 
     def encode_batch(self, prepared: list[np.ndarray]) -> np.ndarray:
-        words = hashing.bits_to_words(self.method.bits(np.stack(prepared)))
-        return words[:, 0] if self.words == 1 else words
+        return self.stage.encode_batch(prepared)
 
     def identity(self) -> dict:
         m = self.method
