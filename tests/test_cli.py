@@ -91,7 +91,8 @@ def test_tune_recommends_from_a_folder_of_groups(tmp_path: Path, datasets: Path)
 
 def test_find_with_cnn_embeddings_groups_even_the_rotated_copy(datasets: Path, tmp_path: Path) -> None:
     res = CliRunner().invoke(main, ["find", str(datasets / "imagededup-testdata" / "mixed_images"), "-m", "cnn",
-                                    "--json", str(tmp_path / "out.json"), "--csv", str(tmp_path / "out.csv")])
+                                    "--json", str(tmp_path / "out.json"), "--pairs",
+                                    "--csv", str(tmp_path / "out.csv")])
     assert res.exit_code == 0, res.output
     data = json.loads((tmp_path / "out.json").read_text())
     assert data["threshold"] == 0.82 and data["score_kind"] == "similarity"
@@ -113,7 +114,7 @@ def test_find_with_cnn_embeddings_groups_even_the_rotated_copy(datasets: Path, t
 
 def test_hash_outputs_write_bits_apart(tmp_path: Path) -> None:
     res = CliRunner().invoke(main, ["find", str(REPO / "examples" / "images"), "--no-cache", "--json",
-                                    str(tmp_path / "out.json"), "--csv", str(tmp_path / "out.csv")])
+                                    str(tmp_path / "out.json"), "--pairs", "--csv", str(tmp_path / "out.csv")])
     assert res.exit_code == 0, res.output
     data = json.loads((tmp_path / "out.json").read_text())
     assert data["score_kind"] == "distance"

@@ -532,3 +532,43 @@ def test_find_against_an_empty_file_leaves_it_alone(tmp_path: Path, pair: Path) 
     res = CliRunner().invoke(main, ["find", str(pair), "--against", str(empty)])
     assert res.exit_code != 0 and "Traceback" not in res.output
     assert empty.read_bytes() == b""
+
+
+# -- memory: identical encodings are one group, not N^2/2 pairs -------------------------------------------
+
+def test_identical_hashes_are_searched_once_and_every_pair_is_still_there() -> None:
+    from imagetwins.encoders import get_encoder
+    from imagetwins.results import groups_from_encodings
+
+    rng = np.random.default_rng(7)
+    base = rng.integers(0, 2**63, size=40, dtype=np.uint64)
+    # 300 copies of one hash, 50 of another 3 bits away, and 40 unrelated hashes
+    near = base[0] ^ np.uint64(0b111)
+    hashes = np.concatenate([np.full(300, base[0]), np.full(50, near), base[1:]])
+    hashes = hashes[rng.permutation(len(hashes))]
+    paths = [f"f{i}.jpg" for i in range(len(hashes))]
+    digests = [f"d{i}" for i in range(len(hashes))]
+    result = groups_from_encodings(paths, hashes, digests, "phash", threshold=5)
+    assert len(result.matches) < 2 * len(hashes)  # what is kept in memory grows with N, not N^2
+    assert [len(g.files) for g in result.groups][0] == 350 and result.groups[0].max_distance == 3
+    # every pair, as a search over every file (no collapsing) finds it
+    direct = get_encoder("phash").pairs(hashes, 5)
+    assert len(result.pairs) == len(direct) == 300 * 299 // 2 + 50 * 49 // 2 + 300 * 50
+    assert np.array_equal(result.pairs.left, direct.left) and np.array_equal(result.pairs.right, direct.right)
+    assert np.array_equal(result.pairs.score, direct.score)
+    chunks = list(result.iter_pairs(chunk=1000))
+    assert max(len(c) for c in chunks) < 2000 and sum(len(c) for c in chunks) == len(direct)
+
+
+def test_json_pairs_only_when_asked(tmp_path: Path, datasets: Path) -> None:
+    album = tmp_path / "album"
+    album.mkdir()
+    data = _photos(datasets, 1)[0].read_bytes()
+    for k in range(30):  # same picture, different bytes: trailing garbage after the JPEG's end
+        (album / f"c{k:02d}.jpg").write_bytes(data + bytes([k]) * (k + 1))
+    res = CliRunner().invoke(main, ["find", str(album), "--no-cache", "--json", str(tmp_path / "a.json")])
+    out = json.loads((tmp_path / "a.json").read_text())
+    assert res.exit_code == 0 and "pairs" not in out and len(out["groups"][0]["files"]) == 30
+    res = CliRunner().invoke(main, ["find", str(album), "--no-cache", "--json", "-", "--pairs"])
+    out = json.loads(res.stdout)
+    assert len(out["pairs"]) == 30 * 29 // 2 and all(p["distance"] == 0 for p in out["pairs"])

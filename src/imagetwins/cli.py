@@ -137,7 +137,10 @@ def _keep_options(f):
 @_threshold_option
 @_recursive_option
 @click.option("--json", "json_out", type=OutputFile(),
-              help="Write groups, pairs and unreadable files as JSON ('-' for stdout).")
+              help="Write groups and unreadable files as JSON ('-' for stdout); the decisions file of "
+                   "'remove --plan'.")
+@click.option("--pairs", "with_pairs", is_flag=True,
+              help="Also write every matching pair into the JSON (N copies of one picture make N(N-1)/2 pairs).")
 @click.option("--csv", "csv_out", type=OutputFile(),
               help="Write one row per file in a group: group,path,exact,max_distance (min_similarity for "
                    "vector methods),keep.")
@@ -165,7 +168,8 @@ def _keep_options(f):
 def find(directory: Path, method: str, threshold: int, recursive: bool, json_out: Path | None,
          csv_out: Path | None, workers: int | None, db_path: Path | None, no_cache: bool, against: Path | None,
          report_out: Path | None, fail_on_duplicates: bool, scheduler: str | None, dask_workers: int | None,
-         ignore_exif_orientation: bool, quiet: bool, keep_rule: str, keep_in: tuple[Path, ...]) -> None:
+         ignore_exif_orientation: bool, quiet: bool, keep_rule: str, keep_in: tuple[Path, ...],
+         with_pairs: bool = False) -> None:
     """Find groups of duplicate images in DIRECTORY.
 
     Byte-identical files are always grouped; other images are grouped when their hashes differ in at
@@ -200,7 +204,8 @@ def find(directory: Path, method: str, threshold: int, recursive: bool, json_out
     if json_out is not None:
         from imagetwins.plan import plan_document
 
-        _write_json(plan_document(result, decisions, directory), json_out)
+        _write_json(plan_document(result, decisions, directory), json_out,
+                    result.pair_records() if with_pairs else None)
     if csv_out is not None:
         _write_csv(csv_out, ["group", "path", "exact", WEAKEST_MATCH[result.score_kind], "keep"],
                    ([gi, path, int(g.exact), g.score_field()[1], int(path in d.keep)]
@@ -267,14 +272,15 @@ def _secho(message: str = "", **kwargs) -> None:
     click.secho(printable(message), **kwargs)
 
 
-def _write_json(data: dict, out: Path) -> None:
-    """JSON to a file, or to stdout for ``-``."""
-    text = json.dumps(data, indent=2)
+def _write_json(data: dict, out: Path, pair_records=None) -> None:
+    """JSON to a file, or to stdout for ``-``; ``pair_records`` are streamed in as ``"pairs"``."""
+    from imagetwins.results import write_json
+
     if str(out) == "-":
-        click.echo(text)
+        write_json(data, sys.stdout, pair_records)
     else:
-        with _writing(out):
-            out.write_text(text, encoding="utf-8")
+        with _writing(out), open(out, "w", encoding="utf-8") as fh:
+            write_json(data, fh, pair_records)
 
 
 def _write_csv(out: Path, header: list[str], rows) -> None:

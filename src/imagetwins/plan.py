@@ -77,7 +77,7 @@ class CheckedPlan:
 
 def plan_document(result, decisions, root: str | os.PathLike) -> dict:
     """The ``find --json`` document of a :class:`~imagetwins.results.FindResult` and its keep decisions."""
-    data = result.to_dict()
+    data = result.to_dict(pairs=False)  # (pairs grow with the square of a group: written only when asked)
     data = {"imagetwins_plan": PLAN_VERSION, "root": str(Path(root).resolve()), "base": os.getcwd(), **data}
     for g, d in zip(data["groups"], decisions):
         g["keep"] = d.keeper

@@ -5,8 +5,10 @@ Shared by the finder, the index and Dask, so none of them imports another for it
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import TextIO
 
 import numpy as np
 
@@ -15,7 +17,7 @@ from imagetwins.encoders import Encoder, get_encoder
 from imagetwins.io import ReadFailure
 
 __all__ = ["WEAKEST_MATCH", "DuplicateGroup", "FindResult", "QueryResult", "groups_from_encodings", "match_query",
-           "result_from_pairs"]
+           "result_from_pairs", "same_encoding", "write_json"]
 
 
 #: how each score kind names a group's weakest match in every output (JSON, CSV, report)
@@ -66,36 +68,101 @@ class FindResult:
 
     ``threshold`` and every score are in the method's terms (:attr:`score_kind`): bits apart
     (an int) or a cosine similarity (a float).
+
+    ``matches`` are the matches the groups were built from. Files whose encodings are identical
+    are searched once, as their first file (``same_as[i]`` is that file's index, for every file), so
+    10,000 copies of one picture cost 10,000 matches, not 50 million: :attr:`pairs` and
+    :meth:`iter_pairs` give every pair when asked.
     """
 
     method: str
     threshold: float
     files: list[str]
     hashes: np.ndarray
-    pairs: search.Pairs
+    matches: search.Pairs
     groups: list[DuplicateGroup]
     failures: list[ReadFailure] = field(default_factory=list)
     seconds: float = 0.0
     digests: list[str] = field(default_factory=list)  # SHA-256 (hex) of each of ``files`` as read; "" if unknown
+    same_as: np.ndarray | None = None  # per file: the first file with the very same encoding (None: all differ)
 
     @property
     def score_kind(self) -> str:
-        return self.pairs.kind
+        return self.matches.kind
 
     @property
     def files_in_groups(self) -> int:
         return sum(len(g.files) for g in self.groups)
 
-    def pair_records(self) -> list[dict]:
-        """Each match as ``{"a", "b", <score kind>: score}``."""
+    @property
+    def pairs(self) -> search.Pairs:
+        """Every matching pair ``i < j`` with its score, sorted (N identical files make N(N-1)/2 of them)."""
+        if self.same_as is None:
+            return self.matches
+        return search.Pairs.concat(list(self.iter_pairs())).sorted()
+
+    def iter_pairs(self, chunk: int = 1 << 16) -> Iterator[search.Pairs]:
+        """Every matching pair, a chunk of about ``chunk`` pairs at a time (bounded memory), unordered."""
+        if self.same_as is None:
+            yield self.matches
+            return
+        kind = self.matches.kind
+        dtype = self.matches.score.dtype
+        exact = 0 if kind == "distance" else 1.0
+        same_as = self.same_as
+        order = np.argsort(same_as, kind="stable")
+        cuts = np.flatnonzero(np.diff(same_as[order])) + 1
+        members = {int(m[0]): m for m in np.split(order, cuts)}  # first file -> every file with its encoding
+
+        def product(a: np.ndarray, b: np.ndarray, score, within: bool) -> Iterator[search.Pairs]:
+            rows = max(1, chunk // max(1, len(b)))
+            for r0 in range(0, len(a), rows):
+                for k in range(r0, min(len(a), r0 + rows)):
+                    other = b[k + 1:] if within else b
+                    if len(other):
+                        left, right = np.minimum(a[k], other), np.maximum(a[k], other)
+                        yield search.Pairs(left.astype(np.int64), right.astype(np.int64),
+                                           np.full(len(other), score, dtype), kind)
+
+        def batched(parts: Iterator[search.Pairs]) -> Iterator[search.Pairs]:
+            buf, size = [], 0
+            for p in parts:
+                buf.append(p)
+                size += len(p)
+                if size >= chunk:
+                    yield search.Pairs.concat(buf)
+                    buf, size = [], 0
+            if buf:
+                yield search.Pairs.concat(buf)
+
+        def every() -> Iterator[search.Pairs]:
+            for m in members.values():  # files with the same encoding match each other exactly
+                if len(m) > 1:
+                    yield from product(m, m, exact, within=True)
+            m = self.matches
+            ca, cb = same_as[m.left], same_as[m.right]
+            across = ca != cb
+            seen: set[tuple[int, int]] = set()
+            for a, b, s in zip(ca[across].tolist(), cb[across].tolist(), m.score[across].tolist()):
+                key = (min(a, b), max(a, b))
+                if key not in seen:  # (a digest match and a search match may join the same two encodings)
+                    seen.add(key)
+                    yield from product(members[a], members[b], s, within=False)
+
+        yield from batched(every())
+
+    def pair_records(self) -> Iterator[dict]:
+        """Each match as ``{"a", "b", <score kind>: score}``, one at a time."""
         kind = self.score_kind
         as_score = (lambda x: int(x)) if kind == "distance" else (lambda x: round(float(x), 4))
-        return [{"a": self.files[i], "b": self.files[j], kind: as_score(d)}
-                for i, j, d in zip(self.pairs.left.tolist(), self.pairs.right.tolist(), self.pairs.score.tolist())]
+        for p in self.iter_pairs():
+            for i, j, d in zip(p.left.tolist(), p.right.tolist(), p.score.tolist()):
+                yield {"a": self.files[i], "b": self.files[j], kind: as_score(d)}
 
-    def to_dict(self) -> dict:
-        """Plain data for JSON output; scores are written under their kind's name."""
-        return {
+    def to_dict(self, pairs: bool = True) -> dict:
+        """Plain data for JSON output; scores are written under their kind's name. ``pairs=False``
+        leaves out the list of every pair (it grows with the square of a group's size)."""
+        data = {
             "method": self.method,
             "threshold": self.threshold,
             "score_kind": self.score_kind,
@@ -103,9 +170,25 @@ class FindResult:
             "unreadable": [{"path": f.path, "reason": f.reason} for f in self.failures],
             "groups": [{"files": g.files, "exact": g.exact, **dict([g.score_field()]),
                         "sha256": dict(zip(g.files, g.digests))} for g in self.groups],
-            "pairs": self.pair_records(),
             "seconds": round(self.seconds, 3),
         }
+        if pairs:
+            data["pairs"] = list(self.pair_records())
+        return data
+
+
+def write_json(data: dict, out: TextIO, pair_records: Iterable[dict] | None = None) -> None:
+    """``data`` as indented JSON, with ``"pairs"`` streamed from ``pair_records`` (bounded memory)."""
+    text = json.dumps(data, indent=2)
+    if pair_records is None:
+        out.write(text + "\n")
+        return
+    out.write(text[:text.rindex("}")].rstrip() + ',\n  "pairs": [')
+    sep = "\n    "
+    for record in pair_records:
+        out.write(sep + json.dumps(record))
+        sep = ",\n    "
+    out.write("\n  ]\n}\n")
 
 
 @dataclass
@@ -180,13 +263,37 @@ def groups_from_encodings(
     encoder = get_encoder(method)
     threshold = encoder.threshold_or_default(threshold)
     paths = list(paths)
-    pairs = encoder.pairs(hashes, threshold, workers=workers, progress=progress, paths=paths)
-    return result_from_pairs(paths, hashes, digests, pairs, encoder, threshold)
+    same_as = same_encoding(hashes)
+    if same_as is None:
+        pairs = encoder.pairs(hashes, threshold, workers=workers, progress=progress, paths=paths)
+    else:  # search each encoding once: N copies of one picture are one group, not N^2/2 pairs
+        firsts = np.flatnonzero(same_as == np.arange(len(same_as)))
+        found = encoder.pairs(np.asarray(hashes)[firsts], threshold, workers=workers, progress=progress,
+                              paths=[paths[i] for i in firsts])
+        pairs = search.Pairs(firsts[found.left], firsts[found.right], found.score, found.kind)
+    return result_from_pairs(paths, hashes, digests, pairs, encoder, threshold, same_as=same_as)
+
+
+def same_encoding(encodings: np.ndarray) -> np.ndarray | None:
+    """For each row, the index of the first row with exactly the same encoding; None when all differ."""
+    arr = np.ascontiguousarray(encodings)
+    if len(arr) < 2:
+        return None
+    rows = arr.reshape(len(arr), -1)
+    keys = rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))).ravel()
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    if len(first) == len(arr):
+        return None
+    return first[inverse.ravel()].astype(np.int64)
 
 
 def result_from_pairs(paths: Sequence[str], encodings: np.ndarray, digests: Sequence[str], pairs: search.Pairs,
-                      method: str | Encoder, threshold: float) -> FindResult:
-    """Groups from matches found on one machine or on a cluster, byte-identical files added."""
+                      method: str | Encoder, threshold: float, same_as: np.ndarray | None = None) -> FindResult:
+    """Groups from matches found on one machine or on a cluster, byte-identical files added.
+
+    ``same_as`` (see :func:`same_encoding`) says which files share an encoding when ``pairs`` were
+    searched among the first file of each encoding only.
+    """
     encoder = get_encoder(method)
     kind = pairs.kind
     if kind != encoder.score_kind:
@@ -199,6 +306,11 @@ def result_from_pairs(paths: Sequence[str], encodings: np.ndarray, digests: Sequ
     exact = search.Pairs(exact.left, exact.right, np.full(len(exact), encoder.exact_score, pairs.score.dtype), kind)
     merged = search.union_pairs(pairs, exact)
     n = len(paths)
+    if same_as is not None:  # each file joined to the first file with its encoding, an exact match
+        others = np.flatnonzero(same_as != np.arange(n))
+        star = search.Pairs(same_as[others], others, np.full(len(others), encoder.exact_score, pairs.score.dtype),
+                            kind)
+        merged = search.union_pairs(merged, star)
     labels = search.connected_components(n, merged.left, merged.right)
     # the weakest match inside each group (not its diameter, which may be weaker)
     if similarity:
@@ -213,4 +325,5 @@ def result_from_pairs(paths: Sequence[str], encodings: np.ndarray, digests: Sequ
         score = float(group_score[labels[members[0]]])
         groups.append(DuplicateGroup([paths[i] for i in members], score if similarity else int(score), same_bytes,
                                      kind, [digests[i] or "" for i in members]))
-    return FindResult(encoder.name, threshold, paths, encodings, merged, groups, digests=list(digests))
+    return FindResult(encoder.name, threshold, paths, encodings, merged, groups, digests=list(digests),
+                      same_as=same_as)
