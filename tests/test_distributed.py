@@ -95,9 +95,12 @@ def test_cli_with_a_local_dask_cluster(folder: Path) -> None:
 
     from imagetwins.cli import main
 
+    start = time.perf_counter()
     res = CliRunner().invoke(main, ["find", str(folder), "-r", "--dask-workers", "2", "--json", "-"])
+    wall = time.perf_counter() - start
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout)
+    assert 0 < data["seconds"] <= wall  # the run's real time (it reported 0.0)
     single = find_duplicate_groups(folder, recursive=True)
     assert sorted(sorted(os.path.basename(f) for f in g["files"]) for g in data["groups"]) == _canon(single)
 
