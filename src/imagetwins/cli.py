@@ -7,6 +7,7 @@ import csv
 import json
 import sqlite3
 import sys
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -78,6 +79,12 @@ def _show_progress(quiet: bool) -> bool:
     return not quiet and sys.stderr.isatty()
 
 
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Python warnings (a skipped file, a library's notice) as one 'warning:' line, without source lines."""
+    text = " ".join(str(message).split())
+    _echo(f"warning: {text}", err=True)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="imagetwins")
 def main() -> None:
@@ -93,6 +100,10 @@ def main() -> None:
       imagetwins tune labelled/                   # which method and threshold suit your images
       imagetwins index update catalogue/ --db catalogue.db
     """
+    warnings.showwarning = _one_line_warning
+    # Pillow's own notices (corrupt EXIF while the keeper reads capture dates, ...) name no file; every
+    # file we cannot use is reported by us, with its name and reason
+    warnings.filterwarnings("ignore", module=r"PIL\.")
 
 
 # -- options shared by several commands, declared once ------------------------------------------------------
@@ -220,12 +231,12 @@ def find(directory: Path, method: str, threshold: int, recursive: bool, json_out
         _exit_for(fail_on_duplicates, bool(result.groups))
         return
     for gi, g in enumerate(result.groups, 1):
-        _secho(f"group {gi}: {len(g.files)} files, {g.describe()}", bold=True)
+        _secho(f"group {gi}: {_plural(len(g.files), 'file')}, {g.describe()}", bold=True)
         for path in g.files:
             _echo(f"  {'keep' if path in decisions[gi - 1].keep else '    '}  {path}")
     _echo(
-        f"{len(result.files)} images read, {len(result.failures)} unreadable, "
-        f"{len(result.groups)} duplicate groups holding {result.files_in_groups} files "
+        f"{_plural(len(result.files), 'image')} read, {len(result.failures)} unreadable, "
+        f"{_plural(len(result.groups), 'duplicate group')} holding {_plural(result.files_in_groups, 'file')} "
         f"({result.seconds:.1f} s, {method}, threshold {result.threshold})"
     )
     if not result.files and not result.failures:
@@ -325,9 +336,10 @@ def _find_against(directory: Path, against: Path, method: str, threshold: float 
             _secho(q, bold=True)
             for p, d in ms:
                 _echo(f"  = {p}  ({_score_text(result.score_kind, d)})")
-        _echo(f"{len(result.matches)} of {len(result.images)} images in {directory} have a duplicate among the "
-                   f"{result.reference_images} images of {against} ({method}, threshold {result.threshold}); "
-                   f"{len(result.failures)} unreadable")
+        verb = "has" if len(result.matches) == 1 else "have"
+        _echo(f"{len(result.matches)} of {_plural(len(result.images), 'image')} in {directory} {verb} a duplicate "
+              f"among the {_plural(result.reference_images, 'image')} of {against} ({method}, threshold "
+              f"{result.threshold}); {len(result.failures)} unreadable")
     _exit_for(fail_on_duplicates, bool(result.matches))
 
 
@@ -340,14 +352,14 @@ def _scan(directory: Path, method: str, threshold: float | None, recursive: bool
     """Find the groups (through the cache unless ``no_cache``) and report unreadable files."""
     from imagetwins.encoders import get_encoder
     from imagetwins.finder import find_duplicate_groups
-    from imagetwins.index import Index, IndexFileError, default_cache_path
+    from imagetwins.index import Index, IndexFileError, open_folder_cache
 
     threshold = _check_threshold(method, threshold)
     cache = None
     if not no_cache:
         try:
             cache = (Index(db_path, methods=[method]) if db_path is not None
-                     else Index(default_cache_path(directory), methods=[method], create_folder=True))
+                     else open_folder_cache(directory, methods=[method]))
         except (IndexFileError, OSError, sqlite3.Error) as exc:
             if db_path is not None:
                 raise click.ClickException(str(exc)) from None
@@ -391,7 +403,8 @@ def report(directory: Path, output: Path, keep_in: tuple[Path, ...], keep_rule: 
         write_html_report(result, output, keep_in=keep_in, keep_rule=keep_rule, workers=workers,
                           progress=_show_progress(quiet), root=directory)
     if not quiet:
-        _echo(f"{len(result.groups)} duplicate groups holding {result.files_in_groups} files -> {output}")
+        _echo(f"{_plural(len(result.groups), 'duplicate group')} holding {_plural(result.files_in_groups, 'file')}"
+              f" -> {output}")
 
 
 @main.command()
@@ -417,7 +430,7 @@ def plot(directory: Path, filename: str, output: Path | None, method: str, thres
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     if output is not None:
-        _echo(f"{len(found[filename])} duplicates of {filename} -> {output}")
+        _echo(f"{_plural(len(found[filename]), 'duplicate')} of {filename} -> {output}")
 
 
 @main.command()
@@ -495,8 +508,9 @@ def remove(directory: Path | None, apply_: bool, plan_file: Path | None, move_to
         sys.exit(EXIT_ERROR)
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+def _plural(n: int, word: str, plural: str | None = None) -> str:
+    """``1 file``, ``2 files`` (``plural`` where adding an s is wrong)."""
+    return f"{n} {word}" if n == 1 else f"{n} {plural or word + 's'}"
 
 
 @main.command()
@@ -515,7 +529,7 @@ def undo(manifest: Path, quiet: bool) -> None:
     for path, why in out.failed:
         _echo(f"error: could not restore {path}: {why}", err=True)
     if not quiet:
-        _echo(f"restored {len(out.done)} files" + (f", {len(out.failed)} failed" if out.failed else ""))
+        _echo(f"restored {_plural(len(out.done), 'file')}" + (f", {len(out.failed)} failed" if out.failed else ""))
     if out.failed:
         sys.exit(EXIT_ERROR)
 
@@ -657,7 +671,7 @@ def index_query(images: Path, db_path: Path, method: str, threshold: int | None,
         return
     for q, m, d in rows:
         click.echo(f"{printable(q)}\t{printable(m)}\t{d}")
-    _echo(f"{len(rows)} matches", err=True)
+    _echo(_plural(len(rows), "match", "matches"), err=True)
 
 
 @index.command("stats")
@@ -666,3 +680,56 @@ def index_stats(db_path: Path) -> None:
     """Files, encodings per method, unreadable files (with the reason) and size of an index."""
     with _open_index(db_path, [], readonly=True) as idx:
         click.echo(json.dumps(idx.stats(), indent=2))
+
+
+@main.group()
+def cache() -> None:
+    """See and free the per-folder caches that 'find', 'report' and 'remove' keep.
+
+    Each scanned folder gets one cache file in your user cache directory with the encodings of
+    every method used on it, so a re-run only reads new and changed files. Deleting a cache is
+    always safe: the next run encodes the folder again. Your images are never touched.
+
+    \b
+    Examples:
+      imagetwins cache list
+      imagetwins cache clear ~/Pictures
+      imagetwins cache clear --all
+    """
+
+
+@cache.command("list")
+def cache_list() -> None:
+    """One line per cache: folder, files, methods, size (and 'gone' when the folder no longer exists)."""
+    from imagetwins.index import cache_folder, list_caches
+
+    caches = list_caches()
+    for c in caches:
+        if c.problem:
+            _echo(f"{c.path}: {c.problem}")
+            continue
+        folder = c.folder or "(folder not recorded)"
+        gone = "  (gone)" if c.folder and not Path(c.folder).is_dir() else ""
+        _echo(f"{folder}{gone}  {_plural(c.files, 'file')}  {', '.join(c.methods) or 'no methods'}  "
+              f"{c.bytes / 1e6:.1f} MB  {c.path}")
+    total = sum(c.bytes for c in caches)
+    _echo(f"{_plural(len(caches), 'cache')}, {total / 1e6:.1f} MB in {cache_folder()}", err=True)
+
+
+@cache.command("clear")
+@click.argument("folders", nargs=-1, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--all", "all_", is_flag=True, help="Delete every cache, not only those of FOLDERS.")
+def cache_clear(folders: tuple[Path, ...], all_: bool) -> None:
+    """Delete the caches of FOLDERS (or --all of them); the folders themselves are not touched."""
+    from imagetwins.index import cache_folder, clear_caches, default_cache_path
+
+    if not folders and not all_:
+        raise click.UsageError("name the folders whose caches to delete, or give --all")
+    if folders and all_:
+        raise click.UsageError("give FOLDERS or --all, not both")
+    for folder in folders:
+        if not default_cache_path(folder).is_file():
+            _echo(f"note: no cache for {folder}")
+    gone = clear_caches(None if all_ else list(folders))
+    caches = [p for p in gone if p.suffix == ".db"]
+    _echo(f"deleted {_plural(len(caches), 'cache')} from {cache_folder()}")

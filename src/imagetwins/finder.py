@@ -13,7 +13,7 @@ from pathlib import Path
 
 from imagetwins import search
 from imagetwins.encoders import Encoded, Encoder, get_encoder
-from imagetwins.index import Index, default_cache_path
+from imagetwins.index import Index, open_folder_cache
 from imagetwins.io import ReadFailure, find_images
 from imagetwins.results import (
     DuplicateGroup,
@@ -158,7 +158,7 @@ def find_against(
             ref_paths, ref_encodings = idx.load(encoder)
         ref_name = os.fspath(reference)
     elif cache:
-        with Index(default_cache_path(reference), methods=[encoder], create_folder=True) as idx:
+        with open_folder_cache(reference, methods=[encoder]) as idx:
             idx.update(reference, recursive=recursive, workers=workers, progress=progress, methods=[encoder.name])
             names, ref_encodings = idx.load(encoder, root=reference)
         # the cache keeps resolved absolute paths; show them under the folder as the caller named it

@@ -559,15 +559,90 @@ class Index:
         return self.db.execute("PRAGMA integrity_check").fetchone()[0]
 
 
+def cache_folder() -> Path:
+    """The user cache directory where ``imagetwins find`` keeps one cache file per scanned folder."""
+    try:
+        from platformdirs import user_cache_dir
+
+        return Path(user_cache_dir("imagetwins"))
+    except ImportError:  # platformdirs is a dependency; this only guards odd installs
+        return Path.home() / ".cache" / "imagetwins"
+
+
 def default_cache_path(folder: str | os.PathLike) -> Path:
     """Where ``imagetwins find`` keeps its cache for a folder: the user cache dir, one file per folder."""
     import hashlib
 
-    try:
-        from platformdirs import user_cache_dir
-
-        base = Path(user_cache_dir("imagetwins"))
-    except ImportError:  # platformdirs is a dependency; this only guards odd installs
-        base = Path.home() / ".cache" / "imagetwins"
     key = hashlib.sha256(str(Path(folder).resolve()).encode()).hexdigest()[:16]
-    return base / f"{Path(folder).resolve().name or 'root'}-{key}.db"
+    return cache_folder() / f"{Path(folder).resolve().name or 'root'}-{key}.db"
+
+
+def open_folder_cache(folder: str | os.PathLike, methods: Sequence[str | Encoder]) -> Index:
+    """The per-folder cache of ``folder`` (made if missing), which remembers the folder it is for."""
+    idx = Index(default_cache_path(folder), methods=methods, create_folder=True)
+    try:
+        with idx._transaction():
+            idx.db.execute("INSERT OR IGNORE INTO meta VALUES ('folder', ?)", (str(Path(folder).resolve()),))
+    except sqlite3.Error as exc:
+        idx.close()
+        raise idx._explain(exc) from None
+    return idx
+
+
+#: a cache file's name: the folder's name, 16 hex digits of the SHA-256 of its path, .db
+_CACHE_NAME = re.compile(r".+-[0-9a-f]{16}\.db")
+
+
+@dataclass
+class CacheInfo:
+    """One per-folder cache file, as :func:`list_caches` sees it."""
+
+    path: Path
+    folder: str | None  # None when the cache does not say (made before it did) or cannot be read
+    files: int
+    methods: list[str]
+    bytes: int
+    problem: str | None = None
+
+
+def _cache_files() -> list[Path]:
+    base = cache_folder()
+    if not base.is_dir():
+        return []
+    return sorted(p for p in base.iterdir() if _CACHE_NAME.fullmatch(p.name) and p.is_file() and not p.is_symlink())
+
+
+def list_caches() -> list[CacheInfo]:
+    """Every per-folder cache: its folder, how many files and which methods it holds, its size."""
+    out = []
+    for path in _cache_files():
+        size = sum(q.stat().st_size for q in (path, Path(f"{path}-wal")) if q.exists())
+        try:
+            with Index(path, methods=[], readonly=True) as idx:
+                row = idx.db.execute("SELECT value FROM meta WHERE key='folder'").fetchone()
+                files = idx.db.execute("SELECT count(*) FROM files").fetchone()[0]
+                out.append(CacheInfo(path, row[0] if row else None, files, idx.stored_methods(), size))
+        except IndexFileError as exc:
+            out.append(CacheInfo(path, None, 0, [], size, str(exc)))
+    return out
+
+
+def clear_caches(folders: Sequence[str | os.PathLike] | None = None) -> list[Path]:
+    """Delete the per-folder caches of ``folders`` (all caches when None); returns the files deleted.
+
+    Only cache files are touched (names made by :func:`default_cache_path`, with their SQLite -wal and
+    -shm companions); the scanned folders are never touched.
+    """
+    if folders is None:
+        targets = _cache_files()
+    else:
+        targets = [p for p in (default_cache_path(f) for f in folders) if p.is_file()]
+    gone = []
+    for path in targets:
+        for q in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            try:
+                q.unlink()
+                gone.append(q)
+            except FileNotFoundError:
+                continue
+    return gone
