@@ -132,6 +132,7 @@ def make_transformed_set(
     n_originals: int | None = None,
     edits: Sequence[str] | None = None,
     seed: int = 0,
+    truth_file: str | os.PathLike | None = None,
 ) -> dict[str, list[str]]:
     """Build a labelled near-duplicate set from distinct photos.
 
@@ -147,13 +148,17 @@ def make_transformed_set(
         Names from :data:`EDITS`; default all.
     seed : int
         The same seed gives the same set.
+    truth_file : path, optional
+        Where to save the ground truth; default ``out_dir/ground_truth.json``. Put it outside
+        ``out_dir`` when that folder is then scanned by the imagededup-style classes, which read
+        every file in it.
 
     Returns
     -------
     dict
-        Ground truth as imagededup's map ``{file: [its duplicates]}``; also saved as
-        ``out_dir/ground_truth.json``. The file ``g0001_orig.jpg`` is original 1, ``g0001_crop.jpg``
-        its crop, ``d0200.jpg`` a distractor.
+        Ground truth as imagededup's map ``{file: [its duplicates]}``; also saved as ``truth_file``.
+        The file ``g0001_orig.jpg`` is original 1, ``g0001_crop.jpg`` its crop, ``d0200.jpg`` a
+        distractor.
     """
     from imagetwins.evaluation import groups_to_map
     from imagetwins.io import open_image
@@ -185,7 +190,8 @@ def make_transformed_set(
             group.append(fname)
         groups.append(group)
     truth = groups_to_map(groups)
-    (out / "ground_truth.json").write_text(json.dumps(truth, indent=1, sort_keys=True))
+    dest = Path(truth_file) if truth_file is not None else out / "ground_truth.json"
+    dest.write_text(json.dumps(truth, indent=1, sort_keys=True))
     return truth
 
 

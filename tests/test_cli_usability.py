@@ -1,0 +1,178 @@
+"""What a user expects from the command line: caches they can see and free, the same paths with and
+without the cache, one-line warnings, plurals, help for every option. Real images."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from imagetwins.cli import main
+from imagetwins.index import Index, default_cache_path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run(*args: str, cwd: Path | None = None):
+    if cwd is None:
+        return CliRunner().invoke(main, [str(a) for a in args])
+    old = Path.cwd()
+    os.chdir(cwd)
+    try:
+        return CliRunner().invoke(main, [str(a) for a in args])
+    finally:
+        os.chdir(old)
+
+
+@pytest.fixture
+def album(tmp_path: Path) -> Path:
+    root = tmp_path / "album"
+    shutil.copytree(REPO / "examples" / "images", root)
+    return root
+
+
+def tree_digest(folder: Path) -> str:
+    h = hashlib.sha256()
+    for p in sorted(folder.rglob("*")):
+        h.update(str(p.relative_to(folder)).encode())
+        if p.is_file():
+            h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def test_cache_list_and_clear(tmp_path: Path, album: Path) -> None:
+    before = tree_digest(album)
+    other = tmp_path / "other"
+    shutil.copytree(album, other)
+    for args in (["find", album], ["find", album, "-m", "dhash"], ["find", other]):
+        assert run(*args).exit_code == 0
+    res = run("cache", "list")
+    assert res.exit_code == 0, res.output
+    lines = [x for x in res.stdout.splitlines() if x]
+    assert len(lines) == 2
+    mine = next(x for x in lines if x.startswith(f"{album.resolve()}  "))
+    assert "9 files" in mine and "dhash, phash" in mine and str(default_cache_path(album)) in mine
+    assert "2 caches" in res.output
+    res = run("cache", "clear", album)
+    assert res.exit_code == 0 and "deleted 1 cache " in res.output
+    assert not default_cache_path(album).exists() and default_cache_path(other).exists()
+    assert "no cache for" in run("cache", "clear", album).output
+    assert run("cache", "clear").exit_code == 2  # neither folders nor --all
+    shutil.rmtree(other)
+    assert "(gone)" in run("cache", "list").stdout
+    res = run("cache", "clear", "--all")
+    assert res.exit_code == 0 and "deleted 1 cache " in res.output
+    assert "0 caches" in run("cache", "list").output
+    assert tree_digest(album) == before  # the images are never touched
+
+
+def test_paths_are_shown_the_same_with_and_without_the_cache(tmp_path: Path, album: Path) -> None:
+    def listed(res) -> list[str]:
+        assert res.exit_code == 0, res.output
+        return [x.split()[-1] for x in res.stdout.splitlines() if x.startswith("  ")]
+
+    cwd = album.parent
+    for name in ("album", "./album", str(album)):
+        shown = [listed(run("find", name, *extra, cwd=cwd)) for extra in ([], [], ["--no-cache"])]
+        assert shown[0] == shown[1] == shown[2] and len(shown[0]) == 6
+        assert all(p.startswith(str(album) if name == str(album) else "album/") for p in shown[0])
+    queries = tmp_path / "queries"
+    queries.mkdir()
+    shutil.copy(album / "beach.jpg", queries / "beach.jpg")
+    for ref in ("album", "./album", str(album)):
+        outs = [run("find", "queries", "--against", ref, *extra, "--json", "-", cwd=tmp_path) for extra in
+                ([], [], ["--no-cache"])]
+        refs = [sorted(m["path"] for q in json.loads(o.stdout)["matches"] for m in q["matches"]) for o in outs]
+        assert refs[0] == refs[1] == refs[2] and len(refs[0]) == 3
+        assert all(p.startswith(str(album) if ref == str(album) else "album/") for p in refs[0])
+
+
+def test_plurals(tmp_path: Path, album: Path) -> None:
+    one = tmp_path / "one"
+    one.mkdir()
+    shutil.copy(album / "city.jpg", one / "city.jpg")
+    shutil.copy(album / "city.jpg", one / "city_copy.jpg")
+    res = run("find", one)
+    assert "group 1: 2 files" in res.output
+    assert "2 images read, 0 unreadable, 1 duplicate group holding 2 files" in res.output
+    single = tmp_path / "single"
+    single.mkdir()
+    shutil.copy(album / "city.jpg", single / "city.jpg")
+    assert "1 image read, 0 unreadable, 0 duplicate groups holding 0 files" in run("find", single).output
+    res = run("find", single, "--against", one)
+    assert "1 of 1 image in" in res.output and " has a duplicate among the 2 images of " in res.output
+    db = tmp_path / "one.db"
+    assert run("index", "update", one, "--db", db).exit_code == 0
+    res = run("index", "query", album / "forest.jpg", "--db", db)
+    assert res.exit_code == 0 and "0 matches" in res.output
+    res = run("index", "query", single, "--db", db)
+    assert "2 matches" in res.output
+    only = tmp_path / "only"
+    only.mkdir()
+    shutil.copy(album / "city.jpg", only / "city.jpg")
+    db2 = tmp_path / "only.db"
+    run("index", "update", only, "--db", db2)
+    assert "1 match\n" in run("index", "query", single, "--db", db2).output
+
+
+def test_every_option_and_command_has_help() -> None:
+    def walk(cmd: click.Command, path: list[str]):
+        yield path, cmd
+        if isinstance(cmd, click.Group):
+            for name, sub in cmd.commands.items():
+                yield from walk(sub, [*path, name])
+
+    seen = 0
+    for path, cmd in walk(main, ["imagetwins"]):
+        assert (cmd.help or "").strip(), f"{' '.join(path)} has no help"
+        for p in cmd.params:
+            if isinstance(p, click.Option):
+                seen += 1
+                assert (p.help or "").strip(), f"{' '.join(path)} {p.opts[0]} has no help"
+        res = CliRunner().invoke(main, [*path[1:], "--help"])
+        assert res.exit_code == 0 and "Traceback" not in res.output
+    assert seen > 50
+
+
+def test_warnings_are_one_line_with_file_and_reason(tmp_path: Path, datasets: Path) -> None:
+    """A folder of broken files (one with corrupt EXIF that still decodes): every stderr line is ours."""
+    sys.path.insert(0, str(REPO / "tests"))
+    try:
+        from badinput.corpus import build
+    finally:
+        sys.path.pop(0)
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    build(folder, sorted((datasets / "photos-public" / "images").glob("*.jpg"))[0])
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    proc = subprocess.run([sys.executable, "-m", "imagetwins", "find", str(folder), "-r", "--no-cache"],
+                          capture_output=True, text=True, env=env, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr
+    lines = [x for x in proc.stderr.splitlines() if x.strip()]
+    assert len(lines) >= 10
+    for line in lines:
+        assert line.startswith("warning: skipped ") and str(folder) in line and ": " in line[17:], line
+    assert "UserWarning" not in proc.stderr and "warnings.warn" not in proc.stderr
+
+
+def test_index_query_with_an_unreadable_image_warns_in_one_line(tmp_path: Path, album: Path) -> None:
+    db = tmp_path / "a.db"
+    run("index", "update", album, "--db", db)
+    bad = tmp_path / "q"
+    bad.mkdir()
+    (bad / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not a jpeg")
+    shutil.copy(album / "beach.jpg", bad / "beach.jpg")
+    res = run("index", "query", bad, "--db", db)
+    assert res.exit_code == 0
+    warned = [x for x in res.output.splitlines() if x.startswith("warning:")]
+    assert warned == [f"warning: skipped {bad / 'broken.jpg'}: truncated or incomplete image data"]
+    with Index(db, readonly=True) as idx:
+        assert idx.stats()["files"] == 9
