@@ -127,6 +127,15 @@ def test_read_only_index_is_read_but_never_written(album: Path, phash_db: Path) 
     assert digest(phash_db) == before
 
 
+def test_new_index_in_a_folder_that_cannot_be_written(tmp_path: Path, album: Path) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    with read_only(locked):
+        one_clear_line(run("index", "update", album, "--db", locked / "new.db"), "cannot write", "new.db")
+        one_clear_line(run("find", album, "--db", locked / "new.db"), "new.db")
+    assert list(locked.iterdir()) == []
+
+
 def test_methods_the_index_does_not_hold_stop_with_an_error(album: Path, phash_db: Path) -> None:
     """A leakage gate must not pass because the index holds another method."""
     before = digest(phash_db)
