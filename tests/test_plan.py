@@ -77,6 +77,22 @@ def test_editing_the_keeper_moves_exactly_the_others_and_undo_restores(tmp_path:
     assert _digests(album) == before
 
 
+def test_a_plan_made_through_the_folder_cache(tmp_path: Path, album: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    before = _digests(album)
+    plan_file = tmp_path / "plan.json"
+    for _ in range(2):  # the second run reads the digests from the cache (first 32 hex digits)
+        res = CliRunner().invoke(main, ["find", str(album), "--json", str(plan_file)])
+        assert res.exit_code == 0, res.output
+    plan = json.loads(plan_file.read_text())
+    assert {len(d) for g in plan["groups"] for d in g["sha256"].values()} == {32}
+    res = _remove(plan_file, "--apply", "--move-to", str(tmp_path / "q"))
+    assert res.exit_code == 0 and "moved 3 files" in res.output, res.output
+    assert CliRunner().invoke(main, ["undo", str(tmp_path / "q")]).exit_code == 0
+    assert _digests(album) == before
+
+
 def test_skip_not_duplicate_and_relative_paths_from_another_folder(tmp_path: Path, album: Path,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)

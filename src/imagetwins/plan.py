@@ -13,7 +13,8 @@ scanned folder, absolute) and ``base`` (the folder relative paths are relative t
 ``skip``
     true: leave the whole group alone;
 ``sha256``
-    ``{path: digest}`` as scanned.
+    ``{path: digest}`` as scanned (the full SHA-256, or its first 32 hex digits when the scan came
+    through an index or the folder cache).
 
 Every other file of a group is to be moved. Before anything moves, :func:`check_plan` proves that each
 file to move and its keeper are still the bytes that were scanned, so an edited or stale plan can
@@ -159,7 +160,8 @@ def _unchanged(path: str, digests: dict[str, str]) -> str | None:
         return "it is gone"
     except OSError as exc:
         return f"cannot read it ({exc.strerror or exc})"
-    return None if got == want else "it changed since the scan (SHA-256 differs)"
+    # an index keeps the first 32 hex digits: at least that much must match
+    return None if len(want) >= 32 and got.startswith(want) else "it changed since the scan (SHA-256 differs)"
 
 
 def check_plan(root: str | os.PathLike, groups: Sequence[PlannedGroup]) -> CheckedPlan:
