@@ -441,9 +441,12 @@ def plot(directory: Path, filename: str, output: Path | None, method: str, thres
                    "every file is checked to be still what was scanned (SHA-256) before it moves.")
 @click.option("--move-to", type=click.Path(file_okay=False, path_type=Path),
               help="Quarantine folder [default: DIRECTORY.imagetwins-quarantine/<time> beside DIRECTORY].")
+@click.option("--link", "link", type=click.Choice(["hard", "sym"]), default=None,
+              help="Also put a link to the kept file where each moved file was (hard: same device only; sym: a "
+                   "relative symbolic link). The file stays in quarantine; undo removes the link and puts it back.")
 @_keep_options
 @_scan_options
-def remove(directory: Path | None, apply_: bool, plan_file: Path | None, move_to: Path | None,
+def remove(directory: Path | None, apply_: bool, plan_file: Path | None, move_to: Path | None, link: str | None,
            keep_in: tuple[Path, ...], keep_rule: str, method: str, threshold: int | None, recursive: bool,
            workers: int | None, no_cache: bool, quiet: bool) -> None:
     """Move duplicates out of DIRECTORY into a quarantine folder, keeping one file per group.
@@ -496,14 +499,15 @@ def remove(directory: Path | None, apply_: bool, plan_file: Path | None, move_to
         _echo("nothing to move")
         return
     try:
-        out = apply_plan(plan, directory, quarantine)
+        out = apply_plan(plan, directory, quarantine, link=link)
     except QuarantineError as exc:
         raise click.ClickException(str(exc)) from None
     for path, why in out.failed:
         _echo(f"error: could not move {path}: {why}", err=True)
     if not quiet:
-        _echo(f"moved {_plural(len(out.done), 'file')} to {quarantine}; "
-                   f"undo with: imagetwins undo {out.manifest}")
+        _echo(f"moved {_plural(len(out.done), 'file')} to {quarantine}"
+              + (f", each replaced by a {link} link to its kept copy ({len(out.linked)} made)" if link else "")
+              + f"; undo with: imagetwins undo {out.manifest}")
     if out.failed:
         sys.exit(EXIT_ERROR)
 

@@ -40,8 +40,8 @@ from imagetwins.io import QUARANTINE_SUFFIX, open_regular_file
 from imagetwins.keep import Decision, decide_groups
 from imagetwins.results import FindResult
 
-__all__ = ["JOURNAL", "KEY", "SUMMARY", "Outcome", "Plan", "QuarantineError", "apply_plan", "check_quarantine",
-           "default_quarantine", "plan_removal", "sha256_file", "undo"]
+__all__ = ["JOURNAL", "KEY", "LINK_KINDS", "SUMMARY", "Outcome", "Plan", "QuarantineError", "apply_plan",
+           "check_quarantine", "default_quarantine", "plan_removal", "sha256_file", "undo"]
 
 JOURNAL = "manifest.jsonl"
 SUMMARY = "manifest.json"
@@ -75,6 +75,7 @@ class Outcome:
     """What ``apply_plan`` or ``undo`` did."""
 
     done: list[tuple[str, str]] = field(default_factory=list)  # (from, to)
+    linked: list[tuple[str, str]] = field(default_factory=list)  # (place, keeper it now links to)
     failed: list[tuple[str, str]] = field(default_factory=list)  # (path, why)
     manifest: Path | None = None
 
@@ -319,18 +320,30 @@ def _copy_across(src: Path, dst: Path, digest: str) -> None:
     os.unlink(src)
 
 
-def apply_plan(plan: Plan, root: str | os.PathLike, quarantine: str | os.PathLike) -> Outcome:
+#: what ``apply_plan(link=...)`` accepts: put a hard or a symbolic link to the keeper where each file was
+LINK_KINDS = ("hard", "sym")
+
+
+def apply_plan(plan: Plan, root: str | os.PathLike, quarantine: str | os.PathLike,
+               link: str | None = None) -> Outcome:
     """Move the planned files into ``quarantine`` (relative paths under ``root`` preserved).
 
     Right before each move, the file and its kept copy are read again: each must still be a regular
     file inside ``root`` reached without links, with the content that was scanned. Anything else is
     left in place and listed in ``Outcome.failed`` with the reason.
 
+    With ``link="hard"`` or ``"sym"`` each moved file's place then gets a link to its keeper (a
+    symbolic link is relative, so the folder can move); the file itself stays in quarantine, so
+    ``undo`` removes the link and puts the file back. A hard link across devices is refused before
+    anything moves.
+
     Raises
     ------
     QuarantineError
         The quarantine folder may not be used (see :func:`check_quarantine`).
     """
+    if link is not None and link not in LINK_KINDS:
+        raise ValueError(f"link must be one of {', '.join(LINK_KINDS)}, not {link!r}")
     root = Path(root).resolve()
     qdir = check_quarantine(quarantine, [root])
     try:
@@ -353,6 +366,9 @@ def apply_plan(plan: Plan, root: str | os.PathLike, quarantine: str | os.PathLik
                     out.failed.append((src_s, f"not moved: {why}"))
                     continue
                 src = Path(os.path.abspath(src_s))
+                if link == "hard" and not _same_device(keeper, src.parent):
+                    out.failed.append((src_s, f"not moved: a hard link cannot reach {keeper} on another device"))
+                    continue
                 digest, identity, size = _digest_and_identity(src)
                 if not _same_content(digest, plan.expected.get(src_s)):
                     out.failed.append((src_s, "not moved: its content changed since the scan"))
@@ -365,10 +381,53 @@ def apply_plan(plan: Plan, root: str | os.PathLike, quarantine: str | os.PathLik
                 _move(src, dst, digest, identity)
                 _append(journal, key, {**entry, "state": "done"})
                 out.done.append((entry["from"], str(dst)))
+                if link is not None:
+                    _link_in_place(Path(entry["from"]), Path(os.path.abspath(keeper)), link, entry, journal, key, out)
             except OSError as exc:
                 out.failed.append((src_s, exc.strerror or str(exc)))
     _write_summary(qdir, root, key)
     return out
+
+
+def _same_device(a: str | os.PathLike, b: str | os.PathLike) -> bool:
+    return os.stat(a).st_dev == os.stat(b).st_dev
+
+
+def _link_in_place(place: Path, keeper: Path, kind: str, entry: dict, journal, key: bytes, out: Outcome) -> None:
+    """Put a link to ``keeper`` where a file was just moved from (journalled, so undo can take it away)."""
+    target = os.path.relpath(keeper.resolve(), place.parent) if kind == "sym" else str(keeper)
+    try:
+        if kind == "sym":
+            os.symlink(target, place)
+        else:
+            os.link(keeper, place, follow_symlinks=False)
+    except OSError as exc:
+        out.failed.append((str(place), f"moved to quarantine, but no {kind} link made ({exc.strerror or exc})"))
+        return
+    _append(journal, key, {**entry, "state": "linked", "link": kind, "target": target})
+    out.linked.append((str(place), str(keeper)))
+
+
+def _remove_our_link(e: dict, dst: Path, journal, key: bytes) -> str | None:
+    """Take away the link ``apply_plan(link=...)`` put at ``dst``; why not, when something else stands there."""
+    kind, target = e["linked"]
+    try:
+        st = os.lstat(dst)
+    except FileNotFoundError:
+        return None  # gone already: the place is free
+    if kind == "sym":
+        ours = stat.S_ISLNK(st.st_mode) and os.readlink(dst) == target
+    else:
+        try:
+            kst = os.lstat(target)
+        except OSError:
+            kst = None
+        ours = stat.S_ISREG(st.st_mode) and kst is not None and (st.st_dev, st.st_ino) == (kst.st_dev, kst.st_ino)
+    if not ours:
+        return f"its place holds something other than the {kind} link imagetwins made: left alone"
+    os.unlink(dst)
+    _append(journal, key, {"op": "move", "state": "unlinked", "from": e["from"], "to": e["to"]})
+    return None
 
 
 def _check_keeper(keeper: str, src: str, root: Path, scanned: str | None) -> str | None:
@@ -418,8 +477,11 @@ def _read_journal(qdir: Path, key: bytes) -> tuple[list[dict], list[tuple[str, s
                 problems.append((where, "planned entry lacks root, size or digest: refused"))
                 continue
             entries[ident] = {**e, "done": False, "line": where}
-        elif ident in entries and state in ("done", "restored"):
+        elif ident in entries and state in ("done", "restored", "unlinked"):
             entries[ident][state] = True
+        elif ident in entries and state == "linked" and e.get("link") in LINK_KINDS \
+                and isinstance(e.get("target"), str):
+            entries[ident]["linked"] = (e["link"], e["target"])
     return list(entries.values()), problems
 
 
@@ -541,6 +603,11 @@ def _restore(e: dict, qdir: Path, journal, key: bytes, out: Outcome) -> None:
     if not _inside_without_links(root, dst):
         out.failed.append((str(dst), f"refused: not inside the scanned folder {root}, or reached through a link"))
         return
+    if e.get("linked") and not e.get("unlinked") and _standing(src) == "a file":
+        why = _remove_our_link(e, dst, journal, key)
+        if why is not None:
+            out.failed.append((str(dst), why))
+            return
     at_src, at_dst = _standing(src), _standing(dst)
     if at_src is None:
         if at_dst is not None and (not e["done"] or _holds(dst, sha, size)):
