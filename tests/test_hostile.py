@@ -572,3 +572,73 @@ def test_json_pairs_only_when_asked(tmp_path: Path, datasets: Path) -> None:
     res = CliRunner().invoke(main, ["find", str(album), "--no-cache", "--json", "-", "--pairs"])
     out = json.loads(res.stdout)
     assert len(out["pairs"]) == 30 * 29 // 2 and all(p["distance"] == 0 for p in out["pairs"])
+
+
+# -- API input: one clear ValueError naming the input or the key -------------------------------------------
+
+@pytest.mark.parametrize("array, says", [
+    (np.random.default_rng(0).random((64, 64, 3)), "floats"),
+    (np.full((64, 64), np.nan), "NaN"),
+    (np.full((64, 64, 3), np.inf, np.float32), "NaN or infinite"),
+    (np.full((64, 64), 300, np.int64), "0..255"),
+    (np.full((64, 64, 3), 40000, np.uint16), "0..255"),
+    (np.full((64, 64), -1, np.int16), "0..255"),
+    (np.zeros((0, 0), np.uint8), "no pixels"),
+    (np.zeros((0, 5, 3), np.uint8), "no pixels"),
+    (np.zeros((8, 8, 4), np.uint8), "shape"),
+    (np.array([["a"]]), "dtype"),
+])
+def test_bad_image_arrays_are_refused_by_every_entry_point(array, says) -> None:
+    from imagetwins.hashing import hash_image
+    from imagetwins.methods import CNN, DihedralHash, PHash
+
+    with pytest.raises(ValueError, match=says):
+        hash_image(array, "phash")
+    for method in (PHash(verbose=False), DihedralHash(verbose=False)):
+        with pytest.raises(ValueError, match=says if "shape" != says else "shape"):
+            method.encode_image(image_array=array)
+    if says not in ("shape",):  # (the CNN class checks the shape first, as imagededup)
+        emb = CNN(verbose=False)
+        emb.embedder.model = lambda x: np.ones((len(x), 4, 2, 2), np.float32)
+        with pytest.raises(ValueError, match=says):
+            emb.encode_image(image_array=array)
+
+
+def test_good_image_arrays_still_hash() -> None:
+    from imagetwins.hashing import hash_image
+
+    rng = np.random.default_rng(1)
+    img = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    assert hash_image(img.astype(np.int64)) == hash_image(img)  # integers within 0..255 are fine
+    assert hash_image(img[:, :, 0]) is not None and hash_image(np.ones((1, 1), bool)) is not None
+
+
+@pytest.mark.parametrize("value, says", [
+    ("abc", "64-bit hash"), ("-1", "64-bit hash"), ("0" * 64, "64-bit hash"), ("zz" * 8, "64-bit hash"),
+    (12345, "64-bit hash"), (None, "64-bit hash"),
+])
+def test_bad_hashes_in_an_encoding_map_name_their_key(value, says) -> None:
+    from imagetwins.methods import PHash
+
+    good = "f0f0f0f0f0f0f0f0"
+    with pytest.raises(ValueError, match=rf"'bad\.jpg'.*{says}"):
+        PHash(verbose=False).find_duplicates(encoding_map={"a.jpg": good, "bad.jpg": value})
+    assert PHash(verbose=False).find_duplicates(encoding_map={"a.jpg": good, "b.jpg": good}) == {
+        "a.jpg": ["b.jpg"], "b.jpg": ["a.jpg"]}
+
+
+def test_dihedral_map_needs_256_bit_hashes() -> None:
+    from imagetwins.methods import DihedralHash
+
+    with pytest.raises(ValueError, match="'b.jpg'.*256-bit"):
+        DihedralHash(verbose=False).find_duplicates(encoding_map={"a.jpg": "0" * 64, "b.jpg": "0" * 16})
+
+
+@pytest.mark.parametrize("value, says", [
+    (np.ones(7), "has 7 values; the others have 8"), (np.array([np.nan] * 8), "NaN"), ("text", "not a vector"),
+])
+def test_bad_cnn_vectors_in_an_encoding_map_name_their_key(value, says) -> None:
+    from imagetwins.methods import CNN
+
+    with pytest.raises(ValueError, match=rf"'bad\.jpg'.*{says}|{says}"):
+        CNN(verbose=False).find_duplicates(encoding_map={"a.jpg": np.ones(8), "bad.jpg": value})

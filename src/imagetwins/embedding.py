@@ -12,7 +12,7 @@ rotated copy: on the transformed-photo benchmark this lifts recall at 99.5 % pre
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image
 
 from imagetwins.encoding import encode_files
-from imagetwins.io import ReadFailure
+from imagetwins.io import ReadFailure, image_from_array
 
 MODEL_DIR = Path(__file__).parent / "models"
 DEFAULT_MODEL = MODEL_DIR / "efficientnet_lite0.onnx"
@@ -67,6 +67,28 @@ class EmbedResult:
     vectors: np.ndarray = field(default_factory=lambda: np.empty((0, 0), np.float32))
     digests: list[str] = field(default_factory=list)
     failures: list[ReadFailure] = field(default_factory=list)
+
+
+def vectors_from_map(encoding_map: Mapping[str, object]) -> np.ndarray:
+    """The vectors of an ``{name: vector}`` map as one float32 ``(N, d)`` array.
+
+    Every vector must be numbers, finite, of the same length as the first; anything else is a
+    ``ValueError`` naming its key.
+    """
+    rows, width = [], None
+    for key, value in encoding_map.items():
+        try:
+            row = np.asarray(value, dtype=np.float32).ravel()
+        except (TypeError, ValueError):
+            raise ValueError(f"encoding_map[{key!r}]: not a vector of numbers") from None
+        if width is None:
+            width = len(row)
+        if len(row) != width or not width:
+            raise ValueError(f"encoding_map[{key!r}] has {len(row)} values; the others have {width}")
+        if not np.isfinite(row).all():
+            raise ValueError(f"encoding_map[{key!r}] holds NaN or infinite values")
+        rows.append(row)
+    return np.stack(rows) if rows else np.empty((0, 0), np.float32)
 
 
 def pool_features(features: np.ndarray, pooling: str = "gem", p: float = 3.0) -> np.ndarray:
@@ -158,8 +180,7 @@ class Embedder:
 
     def embed_image(self, img: Image.Image | np.ndarray) -> np.ndarray:
         if isinstance(img, np.ndarray):
-            arr = img if img.ndim == 3 else np.repeat(img[..., None], 3, axis=2)
-            img = Image.fromarray(arr.astype(np.uint8))
+            img = image_from_array(img)
         return self.embed_arrays(self.prepare(img)[None])[0]
 
     def embed_files(self, paths: Sequence[str | os.PathLike], workers: int | None = None, batch_size: int = 32,

@@ -8,7 +8,7 @@ first bit of the hex string) and shown as 16-character hex strings, exactly as i
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image
 
 from imagetwins.encoding import DECODE_TIMEOUT, encode_files
-from imagetwins.io import ReadFailure
+from imagetwins.io import ReadFailure, image_from_array
 from imagetwins.search.dihedral import dihedral_variants  # noqa: F401  (re-exported: its old home)
 
 #: JPEGs are decoded at the smallest DCT scale that keeps at least this many pixels per side. Smaller
@@ -194,6 +194,22 @@ def from_hex(hex_hashes: str | Sequence[str]) -> np.uint64 | np.ndarray:
                     dtype=np.uint64).reshape(len(hexes), words)
 
 
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+
+
+def hashes_from_map(encoding_map: Mapping[str, str], nbits: int = 64) -> np.ndarray:
+    """The hashes of an ``{name: hex hash}`` map as uint64 (``(N, nbits // 64)`` words when wider).
+
+    Every value must be a string of exactly ``nbits // 4`` hex digits; anything else (another width,
+    ``'-1'``, not text) is a ``ValueError`` naming its key.
+    """
+    digits = nbits // 4
+    for key, value in encoding_map.items():
+        if not isinstance(value, str) or len(value) != digits or not _HEX_DIGITS.issuperset(value):
+            raise ValueError(f"encoding_map[{key!r}] = {value!r}: not a {nbits}-bit hash ({digits} hex digits)")
+    return from_hex(list(encoding_map.values())) if encoding_map else np.empty(0, np.uint64)
+
+
 def gray_thumbnail(img: Image.Image, size: tuple[int, int]) -> np.ndarray:
     """Resize (Lanczos, in RGB) then convert to grey, in imagededup's order, as a uint8 array."""
     return np.asarray(img.resize(size, Image.Resampling.LANCZOS).convert("L"), dtype=np.uint8)
@@ -203,7 +219,7 @@ def hash_image(img: Image.Image | np.ndarray, method: str = "phash") -> np.uint6
     """Hash one decoded image (a Pillow image or an ``HxW`` / ``HxWx3`` uint8 array)."""
     m = get_method(method)
     if isinstance(img, np.ndarray):
-        img = Image.fromarray(img.astype(np.uint8))
+        img = image_from_array(img)
     if img.mode != "RGB":
         img = img.convert("RGB")
     words = bits_to_words(m.bits(m.thumbnail(img)))

@@ -15,10 +15,16 @@ from pathlib import Path, PurePath
 import numpy as np
 
 from imagetwins import search as _search
-from imagetwins.embedding import CNN_DEFAULT_SIMILARITY, Embedder, ModelConfig
+from imagetwins.embedding import CNN_DEFAULT_SIMILARITY, Embedder, ModelConfig, vectors_from_map
 from imagetwins.encoders.model import ModelEncoder
 from imagetwins.io import ImageReadError, find_images, open_image, quiet_decoder_warnings
-from imagetwins.methods.hashing import ImageArrayError, check_encoding_map, check_image_dir, save_json
+from imagetwins.methods.hashing import (
+    EncodingMapError,
+    ImageArrayError,
+    check_encoding_map,
+    check_image_dir,
+    save_json,
+)
 
 
 class CNN:
@@ -118,7 +124,10 @@ class CNN:
             warnings.warn("Parameter num_enc_workers has no effect since encodings are already provided",
                           RuntimeWarning, stacklevel=2)
             names = list(check_encoding_map(encoding_map))
-            vectors = np.stack([np.asarray(v, np.float32).ravel() for v in encoding_map.values()])
+            try:
+                vectors = vectors_from_map(encoding_map)
+            except ValueError as exc:
+                raise EncodingMapError(str(exc)) from None
             norms = np.linalg.norm(vectors, axis=1, keepdims=True)
             vectors = vectors / np.maximum(norms, 1e-12)
         else:

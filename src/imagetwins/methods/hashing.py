@@ -143,7 +143,7 @@ class Hashing:
             return _hashing.to_hex(_hashing.hash_image(img, self.method))
         if isinstance(image_array, np.ndarray):
             check_image_array(image_array)
-            return _hashing.to_hex(_hashing.hash_image(image_array.astype(np.uint8), self.method))
+            return _hashing.to_hex(_hashing.hash_image(image_array, self.method))
         raise ValueError("Please provide either image file path or image array!")
 
     def encode_images(self, image_dir=None, recursive: bool = False, num_enc_workers: int = cpu_count()) -> dict:
@@ -228,13 +228,10 @@ class Hashing:
             warnings.warn("Parameter num_enc_workers has no effect since encodings are already provided",
                           RuntimeWarning, stacklevel=2)
             names = list(check_encoding_map(encoding_map))
-            bad = next((v for v in encoding_map.values() if not isinstance(v, str)), None)
-            if bad is not None:
-                raise EncodingMapError(f"encoding_map values must be hex hash strings, got {bad!r}")
             try:
-                hashes = _hashing.from_hex(list(encoding_map.values()))
-            except (TypeError, ValueError) as exc:
-                raise EncodingMapError(f"encoding_map values must be hex hash strings: {exc}") from None
+                hashes = _hashing.hashes_from_map(encoding_map, encoder.nbits)
+            except ValueError as exc:
+                raise EncodingMapError(str(exc)) from None
         else:
             raise ValueError("Provide either an image directory or encodings!")
         pairs = encoder.pairs(hashes, max_distance_threshold, workers=max(1, num_dist_workers))
