@@ -126,3 +126,30 @@ def test_a_new_method_works_through_find_index_tune_and_plot(colourhist, album: 
 def test_an_unregistered_method_is_a_usage_error(album: Path) -> None:
     out = CliRunner().invoke(main, ["find", str(album), "-m", "colourhist"])
     assert out.exit_code == 2 and "colourhist" in out.output
+
+
+def test_a_users_model_is_a_method(album: Path, tmp_path: Path) -> None:
+    """A callable (or an ONNX file) plugs in as a vector method; the index keeps and checks its identity."""
+    from conftest import FakeModel
+
+    from imagetwins.embedding import Embedder, ModelConfig
+    from imagetwins.encoders.model import ModelEncoder
+    from imagetwins.index import IndexMismatchError
+
+    mine = register(ModelEncoder("blockmeans", Embedder(ModelConfig(name="block-means"), model=FakeModel()), 0.95))
+    try:
+        result = find_duplicate_groups(album, method="blockmeans", recursive=True)
+        assert result.score_kind == "similarity" and _groups(result) == EXPECTED
+        assert all(0.95 <= g.min_similarity <= 1.0 for g in result.groups)
+        with Index(tmp_path / "m.db", methods=["blockmeans", "phash"]) as idx:
+            idx.update(album)
+            hits = idx.query(album / "g0" / "half.jpg", "blockmeans")
+        assert [Path(m).relative_to(album).as_posix() for _, m, _ in hits] == ["g0/half.jpg", "g0/original.png"]
+        assert mine.identity()["model"] == "FakeModel"
+        unregister("blockmeans")
+        register(ModelEncoder("blockmeans", Embedder(ModelConfig(name="block-means", input_size=112),
+                                                     model=FakeModel()), 0.95))
+        with pytest.raises(IndexMismatchError, match="other parameters"):
+            Index(tmp_path / "m.db", methods=["blockmeans"])
+    finally:
+        unregister("blockmeans")

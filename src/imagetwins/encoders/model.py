@@ -62,7 +62,9 @@ class ModelEncoder(VectorEncoder):
 
     def identity(self) -> dict:
         cfg = self.embedder.config
-        model = cfg.name if self.embedder.model is None else getattr(self.embedder.model, "__qualname__", "callable")
+        fn = self.embedder.model
+        # an ONNX model by its configured name; a callable by its function's or class's name
+        model = cfg.name if fn is None else getattr(fn, "__qualname__", None) or type(fn).__qualname__
         return {"method": self.name, "model": model, "input_size": cfg.input_size, "pooling": cfg.pooling,
                 "gem_p": cfg.gem_p, "orientations": self.embedder.orientations, "dtype": "float32", "version": 1,
                 **({} if self.exif_orientation else {"exif_orientation": False})}
