@@ -92,3 +92,52 @@ def test_a_plan_with_links(tmp_path: Path, album: Path) -> None:
                                     "--link", "sym"])
     assert res.exit_code == 0 and "(2 made)" in res.output, res.output
     assert (album / "sub" / "copy.jpg").is_symlink()
+
+
+@pytest.fixture
+def trash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A trash of our own: send2trash's freedesktop implementation pointed into tmp_path."""
+    plat_other = pytest.importorskip("send2trash.plat_other")
+    import send2trash
+
+    if send2trash.send2trash is not plat_other.send2trash:
+        pytest.skip("this platform's trash is not the freedesktop folder")
+    data_home = tmp_path / "share"
+    monkeypatch.setattr(plat_other, "XDG_DATA_HOME", os.fsencode(data_home))
+    monkeypatch.setattr(plat_other, "HOMETRASH_B", os.fsencode(data_home / "Trash"))
+    monkeypatch.setattr(plat_other, "get_dev", lambda path: 1)  # every file on the "home" device
+    return data_home / "Trash"
+
+
+def test_to_trash_then_undo(tmp_path: Path, album: Path, trash: Path) -> None:
+    before = _digests(album)
+    (trash / "files").mkdir(parents=True)
+    (trash / "info").mkdir()
+    (trash / "files" / "half.jpg").write_bytes(b"an older half.jpg the owner trashed")  # a name clash in the trash
+    (trash / "info" / "half.jpg.trashinfo").write_text("[Trash Info]\nPath=/elsewhere/half.jpg\n")
+    q = tmp_path / "journal"
+    dry = CliRunner().invoke(main, ["remove", str(album), "--no-cache", "-r", "--to-trash"])
+    assert "dry run: 2 files would go to the system trash" in dry.output and _digests(album) == before
+    res = _remove(album, q, "--to-trash")
+    assert res.exit_code == 0 and "sent 2 files to the system trash" in res.output, res.output
+    assert not (album / "sub" / "half.jpg").exists() and not (album / "sub" / "copy.jpg").exists()
+    assert (trash / "files" / "half 1.jpg").exists() and (trash / "files" / "copy.jpg").exists()
+    assert not any(p.is_file() and not p.name.startswith("manifest.") for p in q.rglob("*"))  # only the journal
+    res = CliRunner().invoke(main, ["undo", str(q)])
+    assert res.exit_code == 0 and "restored 2 files" in res.output, res.output
+    assert _digests(album) == before
+    assert sorted(p.name for p in (trash / "files").iterdir()) == ["half.jpg"]  # the owner's own file stays
+    assert sorted(p.name for p in (trash / "info").iterdir()) == ["half.jpg.trashinfo"]
+
+
+def test_undo_after_the_trash_was_emptied(tmp_path: Path, album: Path, trash: Path) -> None:
+    q = tmp_path / "journal"
+    assert _remove(album, q, "--to-trash").exit_code == 0
+    shutil.rmtree(trash)
+    res = CliRunner().invoke(main, ["undo", str(q)])
+    assert res.exit_code == 1 and res.output.count("no longer in the trash") == 2
+
+
+def test_trash_and_link_do_not_mix(tmp_path: Path, album: Path) -> None:
+    res = _remove(album, tmp_path / "q", "--to-trash", "--link", "sym")
+    assert res.exit_code == 2 and "do not go together" in res.output

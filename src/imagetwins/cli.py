@@ -444,9 +444,13 @@ def plot(directory: Path, filename: str, output: Path | None, method: str, thres
 @click.option("--link", "link", type=click.Choice(["hard", "sym"]), default=None,
               help="Also put a link to the kept file where each moved file was (hard: same device only; sym: a "
                    "relative symbolic link). The file stays in quarantine; undo removes the link and puts it back.")
+@click.option("--to-trash", is_flag=True,
+              help="Send the files to the system trash instead (needs imagetwins[trash]); the journal still goes "
+                   "to the quarantine folder, and undo puts them back where the trash says where (Linux).")
 @_keep_options
 @_scan_options
 def remove(directory: Path | None, apply_: bool, plan_file: Path | None, move_to: Path | None, link: str | None,
+           to_trash: bool,
            keep_in: tuple[Path, ...], keep_rule: str, method: str, threshold: int | None, recursive: bool,
            workers: int | None, no_cache: bool, quiet: bool) -> None:
     """Move duplicates out of DIRECTORY into a quarantine folder, keeping one file per group.
@@ -464,9 +468,12 @@ def remove(directory: Path | None, apply_: bool, plan_file: Path | None, move_to
       imagetwins undo ~/Pictures.imagetwins-quarantine/20240101-120000
     """
     from imagetwins.quarantine import QuarantineError, apply_plan, check_quarantine, default_quarantine, plan_removal
+    from imagetwins.trash import TrashUnavailable
 
     if (directory is None) == (plan_file is None):
         raise click.UsageError("give either DIRECTORY or --plan FILE")
+    if link and to_trash:
+        raise click.UsageError("--link and --to-trash do not go together (a trashed file's place stays empty)")
     if plan_file is not None:
         from imagetwins.plan import PlanError, check_plan, load_plan
 
@@ -492,20 +499,21 @@ def remove(directory: Path | None, apply_: bool, plan_file: Path | None, move_to
         if not quiet:
             for src, group, keeper in plan.moves:
                 _echo(f"would move {src}   (group {group}, keeping {keeper})")
-            _echo(f"dry run: {_plural(len(plan.moves), 'file')} would move to "
-                       f"{quarantine}; add --apply to do it")
+            where = "go to the system trash" if to_trash else f"move to {quarantine}"
+            _echo(f"dry run: {_plural(len(plan.moves), 'file')} would {where}; add --apply to do it")
         return
     if not plan.moves:
         _echo("nothing to move")
         return
     try:
-        out = apply_plan(plan, directory, quarantine, link=link)
-    except QuarantineError as exc:
+        out = apply_plan(plan, directory, quarantine, link=link, to_trash=to_trash)
+    except (QuarantineError, TrashUnavailable) as exc:
         raise click.ClickException(str(exc)) from None
     for path, why in out.failed:
         _echo(f"error: could not move {path}: {why}", err=True)
     if not quiet:
-        _echo(f"moved {_plural(len(out.done), 'file')} to {quarantine}"
+        _echo(f"sent {_plural(len(out.done), 'file')} to the system trash; journal in {quarantine}" if to_trash else
+              f"moved {_plural(len(out.done), 'file')} to {quarantine}"
               + (f", each replaced by a {link} link to its kept copy ({len(out.linked)} made)" if link else "")
               + f"; undo with: imagetwins undo {out.manifest}")
     if out.failed:

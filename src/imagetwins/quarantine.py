@@ -325,7 +325,7 @@ LINK_KINDS = ("hard", "sym")
 
 
 def apply_plan(plan: Plan, root: str | os.PathLike, quarantine: str | os.PathLike,
-               link: str | None = None) -> Outcome:
+               link: str | None = None, to_trash: bool = False) -> Outcome:
     """Move the planned files into ``quarantine`` (relative paths under ``root`` preserved).
 
     Right before each move, the file and its kept copy are read again: each must still be a regular
@@ -337,6 +337,10 @@ def apply_plan(plan: Plan, root: str | os.PathLike, quarantine: str | os.PathLik
     ``undo`` removes the link and puts the file back. A hard link across devices is refused before
     anything moves.
 
+    With ``to_trash`` the files go to the system trash instead (:mod:`imagetwins.trash`); the
+    quarantine folder then holds only the journal, which records where each file lies in the trash
+    so that ``undo`` can put it back (where the platform says; on freedesktop systems it does).
+
     Raises
     ------
     QuarantineError
@@ -344,6 +348,8 @@ def apply_plan(plan: Plan, root: str | os.PathLike, quarantine: str | os.PathLik
     """
     if link is not None and link not in LINK_KINDS:
         raise ValueError(f"link must be one of {', '.join(LINK_KINDS)}, not {link!r}")
+    if link is not None and to_trash:
+        raise ValueError("a file sent to the trash gets no link in its place: choose link or to_trash")
     root = Path(root).resolve()
     qdir = check_quarantine(quarantine, [root])
     try:
@@ -373,6 +379,9 @@ def apply_plan(plan: Plan, root: str | os.PathLike, quarantine: str | os.PathLik
                 if not _same_content(digest, plan.expected.get(src_s)):
                     out.failed.append((src_s, "not moved: its content changed since the scan"))
                     continue
+                if to_trash:
+                    _trash_one(src, digest, identity, size, root, group, keeper, journal, key, out)
+                    continue
                 rel = src.resolve().relative_to(root)
                 dst = _free_name(_make_dirs(qdir, rel.parent) / rel.name)
                 entry = {"op": "move", "from": str(src.resolve()), "to": str(dst), "root": str(root)}
@@ -387,6 +396,26 @@ def apply_plan(plan: Plan, root: str | os.PathLike, quarantine: str | os.PathLik
                 out.failed.append((src_s, exc.strerror or str(exc)))
     _write_summary(qdir, root, key)
     return out
+
+
+def _trash_one(src: Path, digest: str, identity: tuple[int, int], size: int, root: Path, group: int, keeper: str,
+               journal, key: bytes, out: Outcome) -> None:
+    """Send one verified file to the system trash and journal where it went (after: the trash keeps its own
+    record of the original place, so a crash in between loses nothing)."""
+    from imagetwins.trash import send_to_trash
+
+    real = str(src.resolve())
+    trashed = send_to_trash(src)
+    entry = {"op": "trash", "from": real, "to": str(trashed or ""), "root": str(root)}
+    _append(journal, key, {**entry, "state": "planned", "bytes": size, "sha256": digest, "group": group,
+                           "kept": keeper})
+    _append(journal, key, {**entry, "state": "done"})
+    if trashed is not None:
+        st = os.lstat(trashed)
+        if (st.st_dev, st.st_ino) != identity:
+            out.failed.append((real, f"replaced by another file while being trashed; that file is at {trashed}"))
+            return
+    out.done.append((real, str(trashed) if trashed is not None else "the system trash"))
 
 
 def _same_device(a: str | os.PathLike, b: str | os.PathLike) -> bool:
@@ -592,6 +621,27 @@ def undo(manifest: str | os.PathLike) -> Outcome:
 
 
 def _restore(e: dict, qdir: Path, journal, key: bytes, out: Outcome) -> None:
+    if e.get("op") == "trash":
+        from imagetwins.trash import trash_info
+
+        if not e["to"]:
+            out.failed.append((e["from"], "in the system trash, which does not say where: put it back from there"))
+            return
+        info = trash_info(Path(e["to"]))
+        if info is None:
+            if not e.get("done") or os.path.lexists(e["from"]):
+                return  # never trashed, or put back already
+            out.failed.append((e["to"], "no longer in the trash (emptied?)"))
+            return
+        done = len(out.done)
+        _restore_file(e, Path(e["to"]).parent, journal, key, out)
+        if len(out.done) > done:
+            info.unlink()  # the trash forgets it, as its own "put back" does
+        return
+    _restore_file(e, qdir, journal, key, out)
+
+
+def _restore_file(e: dict, qdir: Path, journal, key: bytes, out: Outcome) -> None:
     src, dst, root = (Path(os.path.normpath(e[k])) for k in ("to", "from", "root"))
     sha, size = e["sha256"], e["bytes"]
     if not _inside_without_links(qdir, src) or src.name in _OWN_FILES and src.parent == qdir:
