@@ -176,3 +176,36 @@ def test_index_query_with_an_unreadable_image_warns_in_one_line(tmp_path: Path, 
     assert warned == [f"warning: skipped {bad / 'broken.jpg'}: truncated or incomplete image data"]
     with Index(db, readonly=True) as idx:
         assert idx.stats()["files"] == 9
+
+
+def test_against_reports_unreadable_reference_images(tmp_path: Path, datasets: Path) -> None:
+    """A training image that cannot be read is a leak that cannot be ruled out: it is named, in every mode."""
+    train = tmp_path / "train"
+    shutil.copytree(datasets / "imagededup-testdata" / "mixed_images", train)
+    test = tmp_path / "test"
+    test.mkdir()
+    shutil.copy(train / "ukbench00120_resize.jpg", test / "leak.jpg")
+    db = tmp_path / "train.db"
+    assert run("index", "update", train, "--db", db).exit_code == 0
+    corrupt = str(train / "ukbench09268_corrupt.jpg")
+    for ref, extra in ((train, []), (train, []), (train, ["--no-cache"]), (db, [])):
+        res = run("find", test, "--against", ref, *extra, "--json", "-")
+        assert res.exit_code == 0, res.output
+        data = json.loads(res.stdout)
+        assert [u["path"] for u in data["reference_unreadable"]] == [corrupt]
+        assert data["with_duplicates"] == 1
+        res = run("find", test, "--against", ref, *extra)
+        assert f"warning: reference image not compared, {corrupt}: not an image" in res.output
+        assert f"1 unreadable in {ref}" in res.output
+
+
+def test_against_a_folder_without_a_usable_cache_dir_goes_on(tmp_path: Path, album: Path, monkeypatch) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the cache folder would go")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
+    test = tmp_path / "test"
+    test.mkdir()
+    shutil.copy(album / "beach.jpg", test / "beach.jpg")
+    res = run("find", test, "--against", album, "--fail-on-duplicates")
+    assert res.exit_code == 3, res.output
+    assert "warning: no cache this time" in res.output and "1 of 1 image" in res.output

@@ -327,6 +327,8 @@ def _find_against(directory: Path, against: Path, method: str, threshold: float 
         raise click.ClickException(str(exc)) from None
     for f in result.failures:
         _echo(f"warning: skipped {f.path}: {f.reason}", err=True)
+    for f in result.reference_failures:
+        _echo(f"warning: reference image not compared, {f.path}: {f.reason}", err=True)
     if json_out is not None:
         _write_json(result.to_dict(), json_out)
     if csv_out is not None:
@@ -339,7 +341,8 @@ def _find_against(directory: Path, against: Path, method: str, threshold: float 
         verb = "has" if len(result.matches) == 1 else "have"
         _echo(f"{len(result.matches)} of {_plural(len(result.images), 'image')} in {directory} {verb} a duplicate "
               f"among the {_plural(result.reference_images, 'image')} of {against} ({method}, threshold "
-              f"{result.threshold}); {len(result.failures)} unreadable")
+              f"{result.threshold}); {len(result.failures)} unreadable"
+              + (f", {len(result.reference_failures)} unreadable in {against}" if result.reference_failures else ""))
     _exit_for(fail_on_duplicates, bool(result.matches))
 
 

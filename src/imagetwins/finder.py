@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
 from imagetwins import search
 from imagetwins.encoders import Encoded, Encoder, get_encoder
-from imagetwins.index import Index, open_folder_cache
+from imagetwins.index import Index, IndexFileError, open_folder_cache
 from imagetwins.io import ReadFailure, find_images
 from imagetwins.results import (
     DuplicateGroup,
@@ -110,6 +111,15 @@ def find_duplicates_map(image_dir: str | os.PathLike, method: str | Encoder = "p
     return search.duplicate_map(names, result.pairs, scores=True)
 
 
+def _folder_cache_or_none(folder: str | os.PathLike, encoder: Encoder) -> Index | None:
+    """The folder's cache, or None (with a warning) where it cannot be made: the run goes on without."""
+    try:
+        return open_folder_cache(folder, methods=[encoder])
+    except IndexFileError as exc:
+        warnings.warn(f"no cache this time ({exc}); every image of {os.fspath(folder)} is decoded", stacklevel=3)
+        return None
+
+
 def find_against(
     images: str | os.PathLike | Sequence[str | os.PathLike],
     reference: str | os.PathLike | Index,
@@ -150,25 +160,36 @@ def find_against(
     start = time.perf_counter()
     encoder = get_encoder(method)
     threshold = encoder.threshold_or_default(threshold)
+    # reference images that could not be read: a leak among them would go unseen, so they are reported
+    ref_failures: list[ReadFailure] = []
     if isinstance(reference, Index):
         ref_paths, ref_encodings = reference.load(encoder)
         ref_name = str(reference.path)
+        ref_failures = [ReadFailure(p, r) for p, r in reference.errors()]
     elif not Path(reference).is_dir():
         with Index(reference, methods=[], readonly=True) as idx:
             ref_paths, ref_encodings = idx.load(encoder)
+            ref_failures = [ReadFailure(p, r) for p, r in idx.errors()]
         ref_name = os.fspath(reference)
-    elif cache:
-        with open_folder_cache(reference, methods=[encoder]) as idx:
-            idx.update(reference, recursive=recursive, workers=workers, progress=progress, methods=[encoder.name])
+    elif cache and (idx := _folder_cache_or_none(reference, encoder)) is not None:
+        with idx:
+            stats = idx.update(reference, recursive=recursive, workers=workers, progress=progress,
+                               methods=[encoder.name])
             names, ref_encodings = idx.load(encoder, root=reference)
+            failed = idx.errors(reference) + [(f.path, f.reason) for f in stats.failures
+                                              if f.transient]
         # the cache keeps resolved absolute paths; show them under the folder as the caller named it
         real = str(Path(reference).resolve())
         ref_paths = [os.path.join(os.fspath(reference), os.path.relpath(n, real)) for n in names]
+        ref_failures = [ReadFailure(os.path.join(os.fspath(reference), os.path.relpath(p, real)), r)
+                        for p, r in sorted(set(failed))]
         ref_name = os.fspath(reference)
     else:
-        enc = encoder.encode_files(find_images(Path(reference), recursive=recursive), workers=workers,
-                                   progress=progress, warn=False)
+        ref_skipped: list[ReadFailure] = []
+        enc = encoder.encode_files(find_images(Path(reference), recursive=recursive, skipped=ref_skipped),
+                                   workers=workers, progress=progress, warn=False)
         ref_paths, ref_encodings, ref_name = enc.paths, enc.encodings, os.fspath(reference)
+        ref_failures = sorted(ref_skipped + enc.failures, key=lambda f: f.path)
     skipped: list[ReadFailure] = []  # links, FIFOs, devices among the images: reported, never read
     if isinstance(images, (str, os.PathLike)):
         p = Path(images)
@@ -178,4 +199,5 @@ def find_against(
     enc = encoder.encode_files(files, workers=workers, progress=progress, warn=False)
     matches = match_query(encoder, enc.paths, enc.encodings, ref_paths, ref_encodings, threshold, workers)
     return QueryResult(encoder.name, threshold, encoder.score_kind, enc.paths, ref_name, len(ref_paths), matches,
-                       sorted(skipped + enc.failures, key=lambda f: f.path), time.perf_counter() - start)
+                       sorted(skipped + enc.failures, key=lambda f: f.path), time.perf_counter() - start,
+                       ref_failures)

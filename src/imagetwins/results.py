@@ -208,6 +208,8 @@ class QueryResult:
     matches: dict[str, list[tuple[str, float]]]
     failures: list[ReadFailure] = field(default_factory=list)
     seconds: float = 0.0
+    #: reference images that could not be read (so could not be compared)
+    reference_failures: list[ReadFailure] = field(default_factory=list)
 
     def rows(self) -> list[tuple[str, str, float]]:
         """``(query, reference match, score)`` rows, by query, closest first."""
@@ -219,6 +221,7 @@ class QueryResult:
                 "images": len(self.images), "reference": self.reference, "reference_images": self.reference_images,
                 "with_duplicates": len(self.matches),
                 "unreadable": [{"path": f.path, "reason": f.reason} for f in self.failures],
+                "reference_unreadable": [{"path": f.path, "reason": f.reason} for f in self.reference_failures],
                 "matches": [{"query": q, "matches": [{"path": r, self.score_kind: score} for r, score in ms]}
                             for q, ms in self.matches.items()],
                 "seconds": round(self.seconds, 3)}
