@@ -90,8 +90,9 @@ def test_tune_recommends_from_a_folder_of_groups(tmp_path: Path, datasets: Path)
 
 
 def test_find_with_cnn_embeddings_groups_even_the_rotated_copy(datasets: Path, tmp_path: Path) -> None:
+    # the ~10 degree rotation is at similarity 0.83: below the default (0.88, chosen for precision), found at 0.82
     res = CliRunner().invoke(main, ["find", str(datasets / "imagededup-testdata" / "mixed_images"), "-m", "cnn",
-                                    "--json", str(tmp_path / "out.json"), "--pairs",
+                                    "-t", "0.82", "--json", str(tmp_path / "out.json"), "--pairs",
                                     "--csv", str(tmp_path / "out.csv")])
     assert res.exit_code == 0, res.output
     data = json.loads((tmp_path / "out.json").read_text())

@@ -71,7 +71,7 @@ EXPECTED = {frozenset({"g0/original.png", "g0/half.jpg"}), frozenset({"g1/origin
 
 
 def test_builtin_methods_describe_themselves() -> None:
-    assert encoder_names() == ["phash", "ahash", "dhash", "whash", "dihedral", "cnn"]
+    assert encoder_names() == ["phash", "ahash", "dhash", "whash", "dihedral", "cnn", "copies"]
     assert encoder_names("vectors") == ["cnn"]
     for name in encoder_names("bits"):
         enc = get_encoder(name)

@@ -108,6 +108,64 @@ def border(img: Image.Image, rng: np.random.Generator) -> Image.Image:
     return out
 
 
+def tilt(img: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """Rotate by 2-10 degrees either way on a canvas grown to fit (black corners), as a straightened scan."""
+    angle = float(rng.uniform(2, 10) * rng.choice([-1, 1]))
+    return img.rotate(angle, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=(0, 0, 0))
+
+
+def crop_half(img: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """Keep 50-60 % of the area, off-centre."""
+    keep = np.sqrt(rng.uniform(0.50, 0.60))
+    w, h = img.size
+    cw, ch = max(1, int(w * keep)), max(1, int(h * keep))
+    x0, y0 = int(rng.integers(0, w - cw + 1)), int(rng.integers(0, h - ch + 1))
+    return img.crop((x0, y0, x0 + cw, y0 + ch))
+
+
+def downscale_small(img: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """To 15-25 % of each side (a 480 px photo becomes a 70-120 px thumbnail)."""
+    f = rng.uniform(0.15, 0.25)
+    return img.resize((max(1, round(img.width * f)), max(1, round(img.height * f))), Image.Resampling.LANCZOS)
+
+
+def letterbox(img: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """Pad to a square or 16:9 canvas (black or white bars), as players and shops show photos."""
+    w, h = img.size
+    aspect = 1.0 if rng.random() < 0.5 else 16 / 9
+    cw, ch = (max(w, round(h * aspect)), h) if w / h < aspect else (w, max(h, round(w / aspect)))
+    colour = (255, 255, 255) if rng.random() < 0.5 else (0, 0, 0)
+    out = Image.new("RGB", (cw, ch), colour)
+    out.paste(img, ((cw - w) // 2, (ch - h) // 2))
+    return out
+
+
+def watermark(img: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """A half-transparent logo box with text in a corner."""
+    out = img.convert("RGBA")
+    layer = Image.new("RGBA", out.size, (0, 0, 0, 0))
+    draw = ImageDraw.Draw(layer)
+    bw, bh = int(img.width * rng.uniform(0.25, 0.4)), int(img.height * rng.uniform(0.08, 0.14))
+    x0 = int(img.width * 0.03) if rng.random() < 0.5 else img.width - bw - int(img.width * 0.03)
+    y0 = int(img.height * 0.03) if rng.random() < 0.5 else img.height - bh - int(img.height * 0.03)
+    draw.rectangle((x0, y0, x0 + bw, y0 + bh), fill=(255, 255, 255, 110))
+    try:
+        font = ImageFont.load_default(size=max(8, int(bh * 0.6)))
+    except TypeError:
+        font = ImageFont.load_default()
+    draw.text((x0 + bh // 5, y0 + bh // 6), "PHOTO-STOCK", fill=(0, 0, 0, 170), font=font)
+    return Image.alpha_composite(out, layer).convert("RGB")
+
+
+def combine(first: Edit, second: Edit) -> Edit:
+    """One edit after the other (seeded so that each draws its own numbers)."""
+
+    def both(img: Image.Image, rng: np.random.Generator) -> Image.Image:
+        return second(first(img, rng), rng)
+
+    return both
+
+
 EDITS: dict[str, Edit] = {
     "crop": crop,
     "hflip": hflip,
@@ -123,7 +181,16 @@ EDITS: dict[str, Edit] = {
     "grayscale": grayscale,
     "text_overlay": text_overlay,
     "border": border,
+    "tilt": tilt,
+    "crop_half": crop_half,
+    "downscale_small": downscale_small,
+    "letterbox": letterbox,
+    "watermark": watermark,
 }
+#: pairs of edits, as copies that went through two programs
+EDITS.update({f"{a}+{b}": combine(EDITS[a], EDITS[b]) for a, b in (
+    ("crop_half", "grayscale"), ("downscale_small", "text_overlay"), ("tilt", "jpeg"),
+    ("border", "brightness_contrast"), ("hflip", "crop"), ("letterbox", "downscale"))})
 
 
 def make_transformed_set(
@@ -133,6 +200,7 @@ def make_transformed_set(
     edits: Sequence[str] | None = None,
     seed: int = 0,
     truth_file: str | os.PathLike | None = None,
+    edits_per_original: int | None = None,
 ) -> dict[str, list[str]]:
     """Build a labelled near-duplicate set from distinct photos.
 
@@ -152,6 +220,9 @@ def make_transformed_set(
         Where to save the ground truth; default ``out_dir/ground_truth.json``. Put it outside
         ``out_dir`` when that folder is then scanned by the imagededup-style classes, which read
         every file in it.
+    edits_per_original : int, optional
+        Give each original only this many of the edits, drawn at random (realistic groups of a few
+        copies rather than one crowd of all edits); default every edit.
 
     Returns
     -------
@@ -183,7 +254,12 @@ def make_transformed_set(
             continue
         group = [f"g{rank:04d}_orig.jpg"]
         img.save(out / group[0], quality=92)
-        for edit in names:
+        chosen = names
+        if edits_per_original is not None:
+            pick = np.random.default_rng([seed, rank]).choice(len(names), min(edits_per_original, len(names)),
+                                                              replace=False)
+            chosen = [names[k] for k in sorted(pick)]
+        for edit in chosen:
             edited = EDITS[edit](img, np.random.default_rng([seed, rank, names.index(edit)]))
             fname = f"g{rank:04d}_{edit}.jpg"
             edited.save(out / fname, quality=92)

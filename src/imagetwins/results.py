@@ -280,7 +280,7 @@ def groups_from_encodings(
 def same_encoding(encodings: np.ndarray) -> np.ndarray | None:
     """For each row, the index of the first row with exactly the same encoding; None when all differ."""
     arr = np.ascontiguousarray(encodings)
-    if len(arr) < 2:
+    if len(arr) < 2 or arr.dtype == object:  # rows of objects (copies' records) have no bytes to compare
         return None
     rows = arr.reshape(len(arr), -1)
     keys = rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))).ravel()

@@ -1,7 +1,8 @@
 """The registry of methods: every way imagetwins can encode and compare images, looked up by name.
 
-Built in: ``phash``, ``ahash``, ``dhash``, ``whash`` (:mod:`.hashes`), ``dihedral`` (:mod:`.dihedral`) and
-``cnn`` (:mod:`.cnn`); a user's ONNX model or callable plugs in through :class:`.model.ModelEncoder`.
+Built in: ``phash``, ``ahash``, ``dhash``, ``whash`` (:mod:`.hashes`), ``dihedral`` (:mod:`.dihedral`),
+``cnn`` (:mod:`.cnn`), ``copies`` (:mod:`.copies`: hash and CNN candidates confirmed by geometric
+verification); a user's ONNX model or callable plugs in through :class:`.model.ModelEncoder`.
 Adding a method is one module with an :class:`Encoder` subclass and one :func:`register` call (see
 ARCHITECTURE.md, "How to add a method").
 
@@ -58,9 +59,9 @@ def encoder_names(output: str | None = None) -> list[str]:
 
 
 def _register_builtins() -> None:
-    from imagetwins.encoders import cnn, dihedral, hashes
+    from imagetwins.encoders import cnn, copies, dihedral, hashes
 
-    for module in (hashes, dihedral, cnn):
+    for module in (hashes, dihedral, cnn, copies):
         for encoder in module.ENCODERS:
             register(encoder)
 

@@ -105,7 +105,7 @@ class CNN:
                         num_enc_workers: int = 0, num_sim_workers: int = cpu_count()) -> dict:
         """Every file -> its duplicates with cosine similarity >= ``min_similarity_threshold``, most similar first.
 
-        ``min_similarity_threshold`` None (the default) takes :attr:`default_threshold` (0.82 with 8
+        ``min_similarity_threshold`` None (the default) takes :attr:`default_threshold` (0.88 with 8
         orientations, 0.75 with 1); imagededup's 0.9 was calibrated for its own model.
 
         Returns

@@ -1,0 +1,181 @@
+"""The ``copies`` method: candidates from a hash and a CNN, each confirmed by geometric verification.
+
+Neither stage alone is a copy detector. The dihedral hash is precise but blind to crops and small
+rotations; the CNN sees through those but calls different photos of one kind of subject alike. Here
+both only *propose* pairs, generously, and :mod:`imagetwins.verify` decides:
+
+- the dihedral hash proposes pairs within :data:`HASH_CANDIDATE` bits; those within :data:`HASH_SURE`
+  are copies without a check (the hash is exact about them, and it is what finds flat images that
+  have no features to match);
+- the CNN (one orientation; the hash and the verification handle flips and turns) proposes each
+  image's :data:`TOP_K` nearest neighbours with cosine similarity >= :data:`CNN_CANDIDATE`, so a crowd of
+  look-alikes costs at most ``TOP_K`` checks per image;
+- every proposed pair is verified; its score is the verification confidence (1.0 for hash-sure pairs).
+
+Each file is decoded once for all three encodings (:class:`CopyRecord`); the registered method is
+:class:`imagetwins.encoders.copies.CopiesEncoder`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+
+from imagetwins import search
+from imagetwins.verify import DEFAULT_CONFIDENCE, ImageFeatures, Verification, verify_pair
+from imagetwins.workers import default_workers
+
+__all__ = [
+    "CNN_CANDIDATE",
+    "COPIES_METHOD",
+    "CopyRecord",
+    "DEFAULT_CONFIDENCE",
+    "HASH_CANDIDATE",
+    "HASH_SURE",
+    "TOP_K",
+    "candidate_pairs",
+    "candidate_query",
+    "copy_pairs",
+    "copy_query",
+    "verify_pairs",
+]
+
+#: the method's name on the command line and in the index
+COPIES_METHOD = "copies"
+#: dihedral distances (of 256 bits) at or under which a pair is a copy without a check
+HASH_SURE = 40
+#: dihedral distances at or under which a pair is proposed for verification
+HASH_CANDIDATE = 96
+#: cosine similarity (CNN, one orientation) at or above which a neighbour is proposed
+CNN_CANDIDATE = 0.5
+#: CNN neighbours proposed per image
+TOP_K = 8
+
+
+@dataclass
+class CopyRecord:
+    """One image encoded for the copies method: its dihedral hash, CNN vector and verification features."""
+
+    hash: np.ndarray  # (4,) uint64
+    vector: np.ndarray  # (d,) float32, one orientation, L2-normalised
+    features: ImageFeatures
+
+    def to_bytes(self) -> bytes:
+        """Hash, vector length and vector, then the features (:meth:`ImageFeatures.to_bytes`)."""
+        head = np.ascontiguousarray(self.hash).astype("<u8").tobytes() + np.uint32(len(self.vector)).astype(
+            "<u4").tobytes()
+        return head + np.asarray(self.vector).astype("<f4").tobytes() + self.features.to_bytes()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> CopyRecord:
+        """Inverse of :meth:`to_bytes` (``ValueError`` for anything else)."""
+        if len(data) < 36:
+            raise ValueError("not a copies record (too short)")
+        h = np.frombuffer(data[:32], "<u8").astype(np.uint64)
+        d = int(np.frombuffer(data[32:36], "<u4")[0])
+        end = 36 + 4 * d
+        if len(data) < end:
+            raise ValueError("not a copies record (truncated vector)")
+        v = np.frombuffer(data[36:end], "<f4").astype(np.float32)
+        return cls(h, v, ImageFeatures.from_bytes(data[end:]))
+
+
+def stack(records: Sequence[CopyRecord]) -> tuple[np.ndarray, np.ndarray, list[ImageFeatures]]:
+    """Records -> (hashes (N, 4) uint64, vectors (N, d) float32, features)."""
+    if not len(records):
+        return np.empty((0, 4), np.uint64), np.empty((0, 0), np.float32), []
+    return (np.stack([r.hash for r in records]), np.stack([r.vector for r in records]),
+            [r.features for r in records])
+
+
+def _unique(keys: np.ndarray, dist: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One entry per key, the smallest distance kept."""
+    order = np.lexsort((dist, keys))
+    keys, dist = keys[order], dist[order]
+    first = np.ones(len(keys), bool)
+    first[1:] = keys[1:] != keys[:-1]
+    return keys[first], dist[first]
+
+
+def candidate_pairs(hashes: np.ndarray, vectors: np.ndarray, workers: int | None = None,
+                    hash_candidate: int = HASH_CANDIDATE, cnn_candidate: float = CNN_CANDIDATE,
+                    top_k: int = TOP_K) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs ``i < j`` proposed by the hash or the CNN: (left, right, dihedral distance; 256 where unknown)."""
+    n = len(hashes)
+    if n < 2:
+        e = np.empty(0, np.int64)
+        return e, e, np.empty(0, np.int32)
+    hp = search.dihedral_pairs(hashes, hash_candidate, workers)
+    idx, sims = search.cosine_topk(vectors, vectors, k=top_k, exclude_self=True)
+    rows = np.repeat(np.arange(n), idx.shape[1])
+    keep = sims.ravel() >= cnn_candidate
+    a, b = rows[keep], idx.ravel()[keep]
+    cl, cr = np.minimum(a, b), np.maximum(a, b)
+    keys = np.concatenate([hp.left.astype(np.int64) * n + hp.right, cl * n + cr])
+    dist = np.concatenate([hp.distance.astype(np.int32), np.full(len(cl), 256, np.int32)])
+    keys, dist = _unique(keys, dist)
+    return keys // n, keys % n, dist
+
+
+def candidate_query(query_hashes: np.ndarray, query_vectors: np.ndarray, hashes: np.ndarray, vectors: np.ndarray,
+                    workers: int | None = None, hash_candidate: int = HASH_CANDIDATE,
+                    cnn_candidate: float = CNN_CANDIDATE, top_k: int = TOP_K
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(query, database)`` pairs proposed by the hash or the CNN, as :func:`candidate_pairs`."""
+    n = len(hashes)
+    if not len(query_hashes) or not n:
+        e = np.empty(0, np.int64)
+        return e, e, np.empty(0, np.int32)
+    hp = search.dihedral_query(query_hashes, hashes, hash_candidate, workers)
+    idx, sims = search.cosine_topk(query_vectors, vectors, k=top_k)
+    rows = np.repeat(np.arange(len(query_hashes)), idx.shape[1])
+    keep = sims.ravel() >= cnn_candidate
+    keys = np.concatenate([hp.left.astype(np.int64) * n + hp.right, rows[keep] * n + idx.ravel()[keep]])
+    dist = np.concatenate([hp.distance.astype(np.int32), np.full(int(keep.sum()), 256, np.int32)])
+    keys, dist = _unique(keys, dist)
+    return keys // n, keys % n, dist
+
+
+def verify_pairs(features_a: Sequence[ImageFeatures], features_b: Sequence[ImageFeatures], left: np.ndarray,
+                 right: np.ndarray, workers: int | None = None) -> list[Verification]:
+    """Verify ``features_a[left[k]]`` against ``features_b[right[k]]`` for every k, on threads (OpenCV
+    releases the GIL)."""
+    workers = default_workers() if not workers or workers < 1 else workers
+    jobs = list(zip(np.asarray(left).tolist(), np.asarray(right).tolist()))
+    if not jobs:
+        return []
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(lambda ij: verify_pair(features_a[ij[0]], features_b[ij[1]]), jobs))
+
+
+def _score(features_a, features_b, left, right, dist, threshold: float, workers: int | None,
+           hash_sure: int) -> search.Pairs:
+    conf = np.ones(len(left), np.float32)
+    need = dist > hash_sure
+    checked = verify_pairs(features_a, features_b, left[need], right[need], workers)
+    conf[need] = [v.confidence for v in checked]
+    keep = conf >= threshold
+    return search.Pairs(left[keep].astype(np.int64), right[keep].astype(np.int64), conf[keep], "similarity")
+
+
+def copy_pairs(records: Sequence[CopyRecord], threshold: float = DEFAULT_CONFIDENCE, workers: int | None = None,
+               hash_sure: int = HASH_SURE, **candidates) -> search.Pairs:
+    """Pairs ``i < j`` of copies among encoded images, with their confidence as ``distance`` (larger is closer).
+
+    ``candidates`` go to :func:`candidate_pairs` (``hash_candidate``, ``cnn_candidate``, ``top_k``).
+    """
+    hashes, vectors, features = stack(records)
+    left, right, dist = candidate_pairs(hashes, vectors, workers, **candidates)
+    return _score(features, features, left, right, dist, threshold, workers, hash_sure)
+
+
+def copy_query(queries: Sequence[CopyRecord], database: Sequence[CopyRecord], threshold: float = DEFAULT_CONFIDENCE,
+               workers: int | None = None, hash_sure: int = HASH_SURE, **candidates) -> search.Pairs:
+    """``(query, database)`` copies: the same proposal and verification, across two sets."""
+    qh, qv, qf = stack(queries)
+    dh, dv, df = stack(database)
+    left, right, dist = candidate_query(qh, qv, dh, dv, workers, **candidates)
+    return _score(qf, df, left, right, dist, threshold, workers, hash_sure)

@@ -1,0 +1,97 @@
+"""``copies``: the dihedral hash and the CNN propose pairs, geometric verification decides (:mod:`imagetwins.copies`).
+
+A row is one :class:`~imagetwins.copies.CopyRecord` (an object array holds them): the image's dihedral
+hash, its one-orientation CNN vector and its local features (about 50 KB), so the index and the
+per-folder cache keep the features and a re-run verifies without decoding again. A match's score is
+the verification confidence in [0, 1] (1 for pairs the hash alone is sure of).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from PIL import Image
+
+from imagetwins import copies, hashing, search, verify
+from imagetwins.embedding import Embedder
+from imagetwins.encoders.base import Encoder
+
+__all__ = ["CopiesEncoder"]
+
+
+class CopiesEncoder(Encoder):
+    """The ``copies`` method (see :mod:`imagetwins.copies`)."""
+
+    name = copies.COPIES_METHOD
+    output = "records"
+    score_kind = "similarity"
+    score_unit = "confidence"  # what a score is called in messages (explain)
+    default_threshold = verify.DEFAULT_CONFIDENCE
+    batch_size = 32
+
+    def __init__(self, threads: int | None = None) -> None:
+        self.embedder = Embedder(orientations=1, threads=threads)
+        self.dihedral = hashing.HASH_METHODS["dihedral"]
+        self.min_side = max(verify.FEATURE_SIDE, self.embedder.config.input_size, hashing.DECODE_MIN_SIDE)
+        self._by_threads: dict[int, CopiesEncoder] = {}
+
+    def for_workers(self, workers: int | None) -> CopiesEncoder:
+        if not workers or workers == self.embedder.threads:
+            return self
+        if workers not in self._by_threads:
+            self._by_threads[workers] = CopiesEncoder(threads=workers)
+        return self._by_threads[workers]
+
+    def prepare(self, img: Image.Image):
+        # runs on the decoding threads: the feature extraction (the costly part) is parallel there
+        return self.dihedral.thumbnail(img), self.embedder.prepare(img), verify.extract(img)
+
+    def encode_batch(self, prepared: list) -> np.ndarray:
+        words = hashing.bits_to_words(self.dihedral.bits(np.stack([p[0] for p in prepared])))
+        vectors = self.embedder.embed_arrays(np.stack([p[1] for p in prepared]))
+        out = np.empty(len(prepared), dtype=object)
+        for i, p in enumerate(prepared):
+            out[i] = copies.CopyRecord(words[i], vectors[i], p[2])
+        return out
+
+    def empty(self) -> np.ndarray:
+        return np.empty(0, dtype=object)
+
+    def identity(self) -> dict:
+        return {"method": self.name, "hash": "dihedral", "model": self.embedder.config.name, "orientations": 1,
+                "feature_side": verify.FEATURE_SIDE, "max_features": verify.MAX_FEATURES,
+                "thumb_side": verify.THUMB_SIDE, "features_version": verify.FEATURES_VERSION, "version": 1}
+
+    def to_blob(self, row) -> bytes:
+        return row.to_bytes()
+
+    def from_blobs(self, blobs: Sequence[bytes]) -> np.ndarray:
+        out = np.empty(len(blobs), dtype=object)
+        for i, b in enumerate(blobs):
+            out[i] = copies.CopyRecord.from_bytes(bytes(b))
+        return out
+
+    def check_threshold(self, threshold: float) -> float:
+        if isinstance(threshold, bool) or not 0.0 <= threshold <= 1.0:
+            raise ValueError(f"{self.name} thresholds are verification confidences in 0..1")
+        return float(threshold)
+
+    def sweep_thresholds(self) -> list[float]:
+        return [round(x, 2) for x in np.arange(0.99, 0.04, -0.01)]
+
+    def pairs(self, encodings: np.ndarray, threshold: float, workers: int | None = None, progress: bool = False,
+              paths: Sequence[str] | None = None) -> search.Pairs:
+        if len(encodings) < 2:
+            return search.Pairs.empty(np.float32, "similarity")
+        return copies.copy_pairs(list(encodings), threshold, workers)
+
+    def query(self, queries: np.ndarray, database: np.ndarray, threshold: float, workers: int | None = None,
+              query_paths: Sequence[str] | None = None, database_paths: Sequence[str] | None = None) -> search.Pairs:
+        if not len(queries) or not len(database):
+            return search.Pairs.empty(np.float32, "similarity")
+        return copies.copy_query(list(queries), list(database), threshold, workers)
+
+
+#: registered by :mod:`imagetwins.encoders`
+ENCODERS = [CopiesEncoder()]

@@ -1,0 +1,112 @@
+"""Why two files are (or are not) called copies: every method's score for one pair, and a picture.
+
+``imagetwins explain A B`` prints :func:`explain_pair` and saves :func:`match_picture`: the two images
+side by side with the feature matches that verification kept drawn between them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from imagetwins import verify
+from imagetwins.io import ImageReadError, open_image
+
+__all__ = ["MethodScore", "explain_pair", "match_picture"]
+
+
+@dataclass
+class MethodScore:
+    """One method's view of the pair: its score, its default threshold, and whether it calls them duplicates."""
+
+    method: str
+    score: float
+    threshold: float
+    duplicate: bool
+    unit: str  # "bits" (a distance: smaller is closer) or "similarity" / "confidence" (larger is closer)
+
+    def to_dict(self) -> dict:
+        return {"method": self.method, "score": self.score, "threshold": self.threshold,
+                "duplicate": self.duplicate, "unit": self.unit}
+
+
+def _loosest(encoder) -> float:
+    """The threshold at which every pair matches, so the pair's score comes back whatever it is."""
+    if encoder.score_kind == "distance":
+        return getattr(encoder, "nbits", max(encoder.sweep_thresholds()))
+    for t in (-1.0, 0.0):
+        try:
+            return encoder.check_threshold(t)
+        except ValueError:
+            continue
+    return min(encoder.sweep_thresholds())
+
+
+def explain_pair(path_a: str | os.PathLike, path_b: str | os.PathLike, methods: Sequence[str] | None = None
+                 ) -> tuple[list[MethodScore], verify.Verification]:
+    """Every registered method's score for the pair, judged at its default threshold, and the verification.
+
+    Parameters
+    ----------
+    path_a, path_b : path
+        The two image files.
+    methods : sequence of str, optional
+        Registered method names (default: all of them).
+
+    Raises
+    ------
+    imagetwins.io.ImageReadError
+        If either file cannot be decoded.
+    """
+    from imagetwins.encoders import encoder_names, get_encoder
+
+    a, b = open_image(path_a), open_image(path_b)  # one clear error for an unreadable file, before any method
+    scores = []
+    for name in methods or encoder_names():
+        encoder = get_encoder(name)
+        enc = encoder.encode_files([path_a, path_b], workers=2, warn=False)
+        if enc.failures:
+            raise ImageReadError(enc.failures[0].path, enc.failures[0].reason)
+        pairs = encoder.pairs(enc.encodings, _loosest(encoder), workers=1, paths=enc.paths)
+        if len(pairs):
+            score = float(pairs.score[0])
+        else:  # not even proposed (a method with candidates, such as copies)
+            score = 0.0 if encoder.score_kind == "similarity" else float("inf")
+        unit = getattr(encoder, "score_unit", "bits" if encoder.score_kind == "distance" else "similarity")
+        scores.append(MethodScore(encoder.name, round(score, 4), encoder.default_threshold,
+                                  bool(encoder.within(np.array([score]), encoder.default_threshold)[0]), unit))
+    v = verify.verify_pair(verify.extract(a), verify.extract(b), keep_matches=True)
+    return scores, v
+
+
+def match_picture(path_a: str | os.PathLike, path_b: str | os.PathLike, out: str | os.PathLike,
+                  verification: verify.Verification | None = None, side: int = verify.FEATURE_SIDE) -> None:
+    """Save a PNG: A and B side by side at the feature size, each kept match joined by a line."""
+    a, b = open_image(path_a), open_image(path_b)
+    fa, fb = verify.extract(a), verify.extract(b)
+    v = verification if verification is not None and verification.matches else verify.verify_pair(
+        fa, fb, keep_matches=True)
+    ia = a.resize(fa.size, Image.Resampling.BILINEAR)
+    ib = b.resize(fb.size, Image.Resampling.BILINEAR)
+    gap = 8
+    canvas = Image.new("RGB", (ia.width + gap + ib.width, max(ia.height, ib.height) + 22), (255, 255, 255))
+    canvas.paste(ia, (0, 22))
+    canvas.paste(ib, (ia.width + gap, 22))
+    draw = ImageDraw.Draw(canvas)
+    pb = fb.mirror_points if v.mirrored else fb.points
+    rng = np.random.default_rng(0)
+    step = max(1, len(v.matches) // 80)  # 80 lines say it; more only hide the pictures
+    for i, j in v.matches[::step]:
+        colour = tuple(int(c) for c in rng.integers(40, 256, 3))
+        xa, ya = fa.points[i]
+        xb, yb = pb[j]
+        draw.line((xa, ya + 22, xb + ia.width + gap, yb + 22), fill=colour, width=1)
+        draw.ellipse((xa - 2, ya + 20, xa + 2, ya + 24), outline=colour)
+        draw.ellipse((xb + ia.width + gap - 2, yb + 20, xb + ia.width + gap + 2, yb + 24), outline=colour)
+    draw.text((4, 4), f"{v.inliers} matches kept{' (mirrored)' if v.mirrored else ''}, "
+                      f"agreement {v.agreement:.2f}, confidence {v.confidence:.3f}", fill=(0, 0, 0))
+    canvas.save(out, format="PNG")

@@ -1,0 +1,384 @@
+"""Geometric verification: is one picture a copy of the other, or only a picture of the same kind of thing?
+
+Hashes and CNN vectors say two images *look* alike. Copies (crops, padding, resizes, mirrors, quarter
+turns, small rotations, grey, captions) share more than looks: the same pixels, in a fixed geometric
+relation. This module checks that relation for one pair:
+
+1. **Local features**, computed once per image (:func:`extract`) at a bounded size: ORB keypoints and
+   binary descriptors of the image *and of its mirror* (ORB is rotation- but not mirror-invariant),
+   plus a small grey thumbnail. :class:`ImageFeatures` serialises to bytes for the index cache.
+2. **Matching** with a ratio test, then a RANSAC fit of a full affine transform (crops, padding,
+   aspect changes, rotations, mirrors and quarter turns are all affine).
+3. **Dense check**: the thumbnail of one image is warped onto the other with that transform and the
+   two are compared cell by cell (normalised cross-correlation). Different photos that carry the same
+   caption or logo, or the same flat object photographed twice, can give dozens of consistent
+   inliers; they rarely agree over the whole overlap, pixel for pixel. Copies do.
+
+The verdict is one **confidence** in [0, 1], a logistic model of those measurements fitted by
+``benchmarks/quality.py`` on photos-public edits and half of ukbench-600's look-alikes, and measured
+on the other sources (BENCHMARKS.md). :data:`DEFAULT_CONFIDENCE` is the threshold that says "copy".
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+from PIL import Image
+
+from imagetwins.io import ImageReadError, ReadFailure, content_digest, open_image, quiet_decoder_warnings, read_bytes
+
+cv2 = None  # imported on first use: OpenCV takes about a second to import, and hash-only runs never need it
+
+__all__ = [
+    "DEFAULT_CONFIDENCE",
+    "FEATURE_SIDE",
+    "ImageFeatures",
+    "Verification",
+    "extract",
+    "features_for_files",
+    "verify_pair",
+]
+
+#: long side (px) the image is scaled to before features are detected (small images are scaled up)
+FEATURE_SIDE = 320
+#: keypoints kept per orientation
+MAX_FEATURES = 500
+#: long side (px) of the grey thumbnail used by the dense check
+THUMB_SIDE = 160
+#: Lowe's ratio test
+RATIO = 0.8
+#: RANSAC reprojection tolerance, in pixels of the FEATURE_SIDE frame
+RANSAC_PIXELS = 4.0
+#: fewer ratio-test matches than this and no transform is fitted
+MIN_MATCHES = 8
+#: a direct match with this many inliers needs no mirrored try
+CONFIDENT_INLIERS = 40
+#: dense check: cell size (px, in the thumbnail) and the blur that makes it tolerant of resampling and JPEG
+CELL = 8
+BLUR_SIGMA = 1.0
+#: the version of the features' definition; stored with cached features, which are recomputed when it changes
+FEATURES_VERSION = 1
+
+#: logistic model behind :attr:`Verification.confidence` (fitted by ``benchmarks/quality.py --fit`` with each
+#: weight's sign fixed: more agreement can only raise the confidence, a lighting mismatch only lower it):
+#: intercept, then the weights of :meth:`Verification.measurements` in order. The fit kept two: the share of
+#: cells agreeing at NCC >= 0.8 and the lighting residual; a perfect copy scores 0.985.
+CALIBRATION = (-4.536, 0.0, 0.0, 0.0, 8.633, 0.0, 0.0, -10.31)
+#: confidence at or above which a pair is called a copy: the smallest with >= 99.5 % precision on the fit split
+#: of ``benchmarks/quality.py`` (pairs and groups alike); held-out numbers are in BENCHMARKS.md
+DEFAULT_CONFIDENCE = 0.93
+
+
+def _require_cv2():
+    global cv2
+    if cv2 is None:
+        try:
+            import cv2 as _cv2
+        except ImportError:
+            raise ImportError("geometric verification needs OpenCV: pip install opencv-python-headless") from None
+        cv2 = _cv2
+    return cv2
+
+
+@dataclass
+class ImageFeatures:
+    """What verification needs of one image: keypoints of it and of its mirror, and a grey thumbnail.
+
+    Keypoint coordinates are in a frame whose long side is :data:`FEATURE_SIDE` pixels (``size``);
+    mirrored keypoints are already mapped back into the unmirrored frame, so a fit against them is an
+    affine transform with a reflection.
+    """
+
+    size: tuple[int, int]  # (width, height) of the feature frame
+    points: np.ndarray  # (n, 2) float32
+    descriptors: np.ndarray  # (n, 32) uint8
+    mirror_points: np.ndarray
+    mirror_descriptors: np.ndarray
+    thumbnail: np.ndarray  # (h, w) uint8, long side THUMB_SIDE
+
+    def to_bytes(self) -> bytes:
+        """Compact serialisation (about 40 KB) for a cache; read back with :meth:`from_bytes`."""
+        buf = io.BytesIO()
+        np.savez(buf, version=np.int32(FEATURES_VERSION), size=np.int32(self.size),
+                 points=self.points.astype(np.float16), descriptors=self.descriptors,
+                 mirror_points=self.mirror_points.astype(np.float16), mirror_descriptors=self.mirror_descriptors,
+                 thumbnail=self.thumbnail)
+        return buf.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> ImageFeatures:
+        """Inverse of :meth:`to_bytes`; ``ValueError`` for bytes of another version or not features at all."""
+        try:
+            with np.load(io.BytesIO(data), allow_pickle=False) as z:
+                if int(z["version"]) != FEATURES_VERSION:
+                    raise ValueError(f"features version {int(z['version'])}, expected {FEATURES_VERSION}")
+                return cls((int(z["size"][0]), int(z["size"][1])), z["points"].astype(np.float32),
+                           z["descriptors"], z["mirror_points"].astype(np.float32), z["mirror_descriptors"],
+                           z["thumbnail"])
+        except (OSError, KeyError, EOFError) as exc:
+            raise ValueError(f"not serialised image features ({exc})") from exc
+
+
+@dataclass
+class Verification:
+    """The geometric check of one pair of images.
+
+    Attributes
+    ----------
+    inliers : int
+        Feature matches consistent with the fitted transform.
+    inlier_ratio : float
+        ``inliers`` over the matches that passed the ratio test.
+    coverage_a, coverage_b : float
+        Share of each image's area that lies inside the other once aligned (a crop covers all of
+        itself and part of its original).
+    agreement, strict_agreement : float
+        Share of the textured overlap cells whose pixels agree after alignment (NCC >= 0.5, >= 0.8).
+    median_ncc : float
+        Median NCC of the textured overlap cells.
+    lighting_residual : float
+        How far the cells' mean brightness is from one global brightness/contrast change (robust
+        linear fit, 75th percentile of the residuals over the spread of the image): near 0 for a copy,
+        however edited; larger for a second photo of a flat object, lit differently.
+    mirrored : bool
+        The match needed a mirror image.
+    transform : numpy.ndarray or None
+        2 x 3 affine map from ``a``'s feature frame to ``b``'s.
+    confidence : float
+        Calibrated probability-like score in [0, 1] that one image is a copy of the other.
+    """
+
+    inliers: int = 0
+    inlier_ratio: float = 0.0
+    coverage_a: float = 0.0
+    coverage_b: float = 0.0
+    agreement: float = 0.0
+    strict_agreement: float = 0.0
+    median_ncc: float = 0.0
+    lighting_residual: float = 1.0
+    mirrored: bool = False
+    transform: np.ndarray | None = None
+    confidence: float = 0.0
+    matches: list[tuple[int, int]] = field(default_factory=list, repr=False)  # (index in a, index in b) inliers
+
+    def measurements(self) -> np.ndarray:
+        """The inputs of the calibrated model, in :data:`CALIBRATION` order (without the intercept)."""
+        return np.array([np.log1p(self.inliers), self.inlier_ratio, self.agreement, self.strict_agreement,
+                         self.median_ncc, min(self.coverage_a, self.coverage_b), self.lighting_residual],
+                        dtype=np.float64)
+
+    def to_dict(self) -> dict:
+        return {"confidence": round(self.confidence, 4), "inliers": self.inliers,
+                "inlier_ratio": round(self.inlier_ratio, 3), "coverage_a": round(self.coverage_a, 3),
+                "coverage_b": round(self.coverage_b, 3), "agreement": round(self.agreement, 3),
+                "mirrored": self.mirrored}
+
+
+def confidence_from(measurements: np.ndarray, calibration: Sequence[float] | None = None) -> np.ndarray:
+    """The logistic model: ``measurements`` (n, 7) or (7,) -> confidence in [0, 1] (default :data:`CALIBRATION`)."""
+    w = np.asarray(CALIBRATION if calibration is None else calibration, dtype=np.float64)
+    z = w[0] + np.asarray(measurements, dtype=np.float64) @ w[1:]
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
+
+
+_per_thread = threading.local()  # OpenCV's detector and matcher objects are not documented as thread-safe
+
+
+def _orb():
+    orb = getattr(_per_thread, "orb", None)
+    if orb is None:
+        orb = _per_thread.orb = _require_cv2().ORB_create(nfeatures=MAX_FEATURES, fastThreshold=10)
+    return orb
+
+
+def _scaled_gray(img: Image.Image, side: int, resample) -> np.ndarray:
+    w, h = img.size
+    s = side / max(w, h)
+    size = (max(1, round(w * s)), max(1, round(h * s)))
+    return np.asarray(img.convert("L").resize(size, resample))
+
+
+def _detect(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    keypoints, descriptors = _orb().detectAndCompute(gray, None)
+    if descriptors is None or not keypoints:
+        return np.zeros((0, 2), np.float32), np.zeros((0, 32), np.uint8)
+    return np.array([k.pt for k in keypoints], dtype=np.float32), descriptors
+
+
+def extract(image: Image.Image | np.ndarray) -> ImageFeatures:
+    """Features of one image (PIL image or ``(H, W[, 3])`` uint8 array), at a bounded size."""
+    _require_cv2()
+    if isinstance(image, np.ndarray):
+        image = Image.fromarray(np.asarray(image, dtype=np.uint8))
+    gray = _scaled_gray(image, FEATURE_SIDE, Image.Resampling.BILINEAR)
+    points, descriptors = _detect(gray)
+    mirror_points, mirror_descriptors = _detect(np.ascontiguousarray(gray[:, ::-1]))
+    mirror_points[:, 0] = gray.shape[1] - 1 - mirror_points[:, 0]
+    thumb = _scaled_gray(image, THUMB_SIDE, Image.Resampling.BOX)
+    return ImageFeatures((gray.shape[1], gray.shape[0]), points, descriptors, mirror_points, mirror_descriptors,
+                         np.ascontiguousarray(thumb))
+
+
+def _matcher():
+    m = getattr(_per_thread, "matcher", None)
+    if m is None:
+        m = _per_thread.matcher = _require_cv2().BFMatcher(cv2.NORM_HAMMING)
+    return m
+
+
+def _fit(pa: np.ndarray, da: np.ndarray, pb: np.ndarray, db: np.ndarray):
+    """Ratio-test matches a -> b and a RANSAC affine fit: (matrix, inlier mask, matched index pairs) or None."""
+    if len(da) < 2 or len(db) < 2:
+        return None
+    knn = _matcher().knnMatch(da, db, k=2)
+    good = [m[0] for m in knn if len(m) == 2 and m[0].distance < RATIO * m[1].distance]
+    if len(good) < MIN_MATCHES:
+        return None
+    qi = np.array([g.queryIdx for g in good])
+    ti = np.array([g.trainIdx for g in good])
+    matrix, mask = cv2.estimateAffine2D(pa[qi], pb[ti], method=cv2.RANSAC, ransacReprojThreshold=RANSAC_PIXELS,
+                                        maxIters=2000, confidence=0.99)
+    if matrix is None or mask is None:
+        return None
+    mask = mask.ravel().astype(bool)
+    return matrix, mask, qi, ti
+
+
+def _cells(x: np.ndarray) -> np.ndarray:
+    hc, wc = x.shape[0] // CELL, x.shape[1] // CELL
+    return x[: hc * CELL, : wc * CELL].reshape(hc, CELL, wc, CELL).transpose(0, 2, 1, 3).reshape(hc, wc, -1)
+
+
+def _dense(a: ImageFeatures, b: ImageFeatures, matrix: np.ndarray, v: Verification) -> None:
+    """Warp one thumbnail onto the other and compare them cell by cell; fills coverage and agreement in ``v``.
+
+    The image that shows the shared content larger is the one warped (shrunk) onto the other, so a
+    half crop is compared at the original's scale rather than the original blown up to the crop's.
+    """
+    ta, tb = a.thumbnail, b.thumbnail
+    m = matrix.astype(np.float64).copy()  # a -> b in thumbnail pixels
+    m[:, :2] *= (tb.shape[1] / b.size[0]) / (ta.shape[1] / a.size[0])
+    m[:, 2] *= tb.shape[1] / b.size[0]
+    swap = abs(float(np.linalg.det(m[:, :2]))) > 1.0
+    src, dst = (tb, ta) if swap else (ta, tb)
+    if swap:
+        m = cv2.invertAffineTransform(m)
+    det = abs(float(np.linalg.det(m[:, :2])))  # <= 1: the source shrinks
+    h, w = dst.shape
+    fs = cv2.GaussianBlur(src.astype(np.float32), (0, 0), BLUR_SIGMA / max(np.sqrt(det), 0.05))  # no aliasing
+    fd = cv2.GaussianBlur(dst.astype(np.float32), (0, 0), BLUR_SIGMA)
+    warped = cv2.warpAffine(fs, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=0)
+    inside = cv2.warpAffine(np.ones_like(fs), m, (w, h), flags=cv2.INTER_NEAREST, borderValue=0) > 0
+    overlap = float(inside.sum())
+    cover_dst = overlap / inside.size
+    cover_src = min(1.0, overlap / max(det * src.size, 1.0))
+    v.coverage_a, v.coverage_b = (cover_dst, cover_src) if swap else (cover_src, cover_dst)
+    # compare only cells clear of the overlap's edge: there the blur and the resampling mix in what lies
+    # outside (a border, the warp's empty corners), which says nothing about the pictures
+    core = cv2.erode(inside.astype(np.uint8), np.ones((5, 5), np.uint8), borderType=cv2.BORDER_CONSTANT,
+                     borderValue=0) > 0
+    ca, cb, cm = _cells(warped), _cells(fd), _cells(core).all(-1)
+    if not cm.any():
+        return
+    v.lighting_residual = _lighting_residual(ca.mean(-1)[cm], cb.mean(-1)[cm])
+    ca = ca - ca.mean(-1, keepdims=True)
+    cb = cb - cb.mean(-1, keepdims=True)
+    sa, sb = np.sqrt((ca * ca).mean(-1)), np.sqrt((cb * cb).mean(-1))
+    textured = cm & (sa > 3) & (sb > 3)  # flat cells (sky, walls) say nothing either way
+    if not textured.any():
+        return
+    ncc = ((ca * cb).mean(-1) / np.maximum(sa * sb, 1e-6))[textured]
+    v.agreement = float((ncc >= 0.5).mean())
+    v.strict_agreement = float((ncc >= 0.8).mean())
+    v.median_ncc = float(np.median(ncc))
+
+
+def _lighting_residual(x: np.ndarray, y: np.ndarray) -> float:
+    """Residual of ``y ~ a x + b`` over cell means, refitted without the worst fifth (captions, logos)."""
+    if len(x) < 10:
+        return 1.0
+    design = np.column_stack([x, np.ones_like(x)]).astype(np.float64)
+    coef = np.linalg.lstsq(design, y, rcond=None)[0]
+    r = np.abs(y - design @ coef)
+    keep = r <= np.percentile(r, 80)
+    coef = np.linalg.lstsq(design[keep], y[keep], rcond=None)[0]
+    r = np.abs(y - design @ coef)
+    return float(min(1.0, np.percentile(r, 75) / (float(y.std()) + 1.0)))
+
+
+def verify_pair(a: ImageFeatures, b: ImageFeatures, keep_matches: bool = False) -> Verification:
+    """Check whether ``b`` is a geometric copy of ``a`` (or the reverse: the check is symmetric in intent).
+
+    Parameters
+    ----------
+    a, b : ImageFeatures
+        From :func:`extract` (or a cache).
+    keep_matches : bool
+        Keep the inlier matches (indices into ``a.points`` and ``b.points``/``b.mirror_points``) for a picture.
+
+    Returns
+    -------
+    Verification
+        ``confidence`` 0 when no transform could be fitted.
+    """
+    _require_cv2()
+    direct = _fit(a.points, a.descriptors, b.points, b.descriptors)
+    best, mirrored = direct, False
+    if direct is None or int(direct[1].sum()) < CONFIDENT_INLIERS:
+        flipped = _fit(a.points, a.descriptors, b.mirror_points, b.mirror_descriptors)
+        if flipped is not None and (direct is None or flipped[1].sum() > direct[1].sum()):
+            best, mirrored = flipped, True
+    v = Verification()
+    if best is None:
+        return v
+    matrix, mask, qi, ti = best
+    v.inliers = int(mask.sum())
+    v.inlier_ratio = v.inliers / len(mask)
+    v.mirrored = mirrored
+    v.transform = matrix
+    if keep_matches:
+        v.matches = list(zip(qi[mask].tolist(), ti[mask].tolist()))
+    if v.inliers >= 3:
+        _dense(a, b, matrix, v)
+    v.confidence = float(confidence_from(v.measurements()))
+    return v
+
+
+def _features_of(path: str) -> tuple[str, ImageFeatures] | ReadFailure:
+    try:
+        data = read_bytes(path)
+        img = open_image(data, min_size=FEATURE_SIDE, path_for_messages=path)
+        return content_digest(data), extract(img)
+    except ImageReadError as exc:
+        return ReadFailure(str(path), exc.reason)
+    except Exception as exc:  # one odd file must not end the run
+        return ReadFailure(str(path), f"cannot process ({type(exc).__name__}: {exc})")
+
+
+def features_for_files(paths: Sequence[str | os.PathLike], workers: int | None = None
+                       ) -> tuple[dict[str, ImageFeatures], list[ReadFailure]]:
+    """Decode files on ``workers`` threads (OpenCV and Pillow release the GIL) and extract their features.
+
+    Returns
+    -------
+    (dict, list)
+        ``{path: ImageFeatures}`` for the files that decoded, and a :class:`ReadFailure` for each other.
+    """
+    from imagetwins.workers import default_workers
+
+    workers = default_workers() if not workers or workers < 1 else workers
+    out: dict[str, ImageFeatures] = {}
+    failures: list[ReadFailure] = []
+    with quiet_decoder_warnings(), ThreadPoolExecutor(max_workers=workers) as pool:
+        for path, res in zip(paths, pool.map(_features_of, [os.fspath(p) for p in paths])):
+            if isinstance(res, ReadFailure):
+                failures.append(res)
+            else:
+                out[os.fspath(path)] = res[1]
+    return out, failures
