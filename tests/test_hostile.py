@@ -642,3 +642,32 @@ def test_bad_cnn_vectors_in_an_encoding_map_name_their_key(value, says) -> None:
 
     with pytest.raises(ValueError, match=rf"'bad\.jpg'.*{says}|{says}"):
         CNN(verbose=False).find_duplicates(encoding_map={"a.jpg": np.ones(8), "bad.jpg": value})
+
+
+def test_follow_symlinks_reads_outside_but_remove_never_moves_through_a_link(tmp_path: Path, datasets: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    photo = _photos(datasets, 1)[0]
+    shutil.copy(photo, outside / "copy.jpg")
+    album = tmp_path / "album"
+    album.mkdir()
+    shutil.copy(photo, album / "only.jpg")
+    os.symlink(outside, album / "sub")
+    runner = CliRunner()
+    for cache in ([], ["--no-cache"]):
+        res = runner.invoke(main, ["find", str(album), "-r", "--follow-symlinks", "--json", "-", *cache])
+        assert res.exit_code == 0, res.output
+        files = [Path(f).name for g in json.loads(res.stdout)["groups"] for f in g["files"]]
+        assert sorted(files) == ["copy.jpg", "only.jpg"]  # the link was followed
+    res = runner.invoke(main, ["remove", str(album), "-r", "--follow-symlinks", "--apply", "--no-cache",
+                               "--move-to", str(tmp_path / "q")])
+    assert res.exit_code == 0 and "nothing to move" in res.output, res.output
+    assert (album / "only.jpg").exists() and (outside / "copy.jpg").exists()
+
+
+def test_error_lines_escape_names_too(tmp_path: Path) -> None:
+    odd = tmp_path / "x\rERROR\x1b[2K"
+    odd.mkdir()
+    res = CliRunner().invoke(main, ["undo", str(odd)])
+    assert res.exit_code == 1 and "not a quarantine" in res.output
+    assert "\r" not in res.output and "\x1b" not in res.output and "x\\rERROR\\x1b[2K" in res.output

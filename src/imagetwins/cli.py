@@ -85,7 +85,18 @@ def _one_line_warning(message, category, filename, lineno, file=None, line=None)
     _echo(f"warning: {text}", err=True)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _SafeMessages(click.Group):
+    """Error lines name files too: their control characters and raw bytes are shown as escapes there as well."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except click.ClickException as exc:
+            exc.message = printable(exc.message)
+            raise
+
+
+@click.group(cls=_SafeMessages, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="imagetwins")
 def main() -> None:
     """Find exact and near-duplicate images.
@@ -119,12 +130,16 @@ _workers_option = click.option("--workers", "-j", type=click.IntRange(1), defaul
                                help="Threads (default: all CPUs).")
 _no_cache_option = click.option("--no-cache", is_flag=True, help="Encode everything afresh and keep nothing.")
 _quiet_option = click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+_follow_option = click.option(
+    "--follow-symlinks", is_flag=True,
+    help="Follow symbolic links that lead out of DIRECTORY (default: each is reported and skipped). Links "
+         "inside it never count as copies, and remove never moves a file reached through a link.")
 
 
 def _scan_options(f):
     """Options shared by the commands that scan a folder for duplicates."""
     for opt in reversed([_method_option, _threshold_option, _recursive_option, _workers_option, _no_cache_option,
-                         _quiet_option]):
+                         _quiet_option, _follow_option]):
         f = opt(f)
     return f
 
@@ -147,6 +162,7 @@ def _keep_options(f):
 @_method_option
 @_threshold_option
 @_recursive_option
+@_follow_option
 @click.option("--json", "json_out", type=OutputFile(),
               help="Write groups and unreadable files as JSON ('-' for stdout); the decisions file of "
                    "'remove --plan'.")
@@ -180,7 +196,7 @@ def find(directory: Path, method: str, threshold: int, recursive: bool, json_out
          csv_out: Path | None, workers: int | None, db_path: Path | None, no_cache: bool, against: Path | None,
          report_out: Path | None, fail_on_duplicates: bool, scheduler: str | None, dask_workers: int | None,
          ignore_exif_orientation: bool, quiet: bool, keep_rule: str, keep_in: tuple[Path, ...],
-         with_pairs: bool = False) -> None:
+         with_pairs: bool = False, follow_symlinks: bool = False) -> None:
     """Find groups of duplicate images in DIRECTORY.
 
     Byte-identical files are always grouped; other images are grouped when their hashes differ in at
@@ -210,7 +226,7 @@ def find(directory: Path, method: str, threshold: int, recursive: bool, json_out
             _echo(f"warning: skipped {f.path}: {f.reason}", err=True)
     else:
         result = _scan(directory, method, threshold, recursive, workers, no_cache or ignore_exif_orientation, quiet,
-                       db_path, exif_orientation=not ignore_exif_orientation)
+                       db_path, exif_orientation=not ignore_exif_orientation, follow_symlinks=follow_symlinks)
     decisions = _decide(result, keep_rule, keep_in, workers)
     if json_out is not None:
         from imagetwins.plan import plan_document
@@ -351,7 +367,8 @@ def _score_text(kind: str, score: float) -> str:
 
 
 def _scan(directory: Path, method: str, threshold: float | None, recursive: bool, workers: int | None,
-          no_cache: bool, quiet: bool, db_path: Path | None = None, exif_orientation: bool = True):
+          no_cache: bool, quiet: bool, db_path: Path | None = None, exif_orientation: bool = True,
+          follow_symlinks: bool = False):
     """Find the groups (through the cache unless ``no_cache``) and report unreadable files."""
     from imagetwins.encoders import get_encoder
     from imagetwins.finder import find_duplicate_groups
@@ -370,7 +387,8 @@ def _scan(directory: Path, method: str, threshold: float | None, recursive: bool
     try:
         encoder = get_encoder(method) if exif_orientation else get_encoder(method).on_stored_pixels()
         result = find_duplicate_groups(directory, method=encoder, threshold=threshold, recursive=recursive,
-                                       workers=workers, progress=_show_progress(quiet), cache=cache)
+                                       workers=workers, progress=_show_progress(quiet), cache=cache,
+                                       follow_symlinks=follow_symlinks)
     except IndexFileError as exc:
         raise click.ClickException(str(exc)) from None
     finally:
@@ -388,7 +406,8 @@ def _scan(directory: Path, method: str, threshold: float | None, recursive: bool
 @_keep_options
 @_scan_options
 def report(directory: Path, output: Path, keep_in: tuple[Path, ...], keep_rule: str, method: str,
-           threshold: int | None, recursive: bool, workers: int | None, no_cache: bool, quiet: bool) -> None:
+           threshold: int | None, recursive: bool, workers: int | None, no_cache: bool, quiet: bool,
+           follow_symlinks: bool = False) -> None:
     """Write an HTML page to review the duplicate groups in DIRECTORY.
 
     One self-contained file (thumbnails embedded) that opens offline in any browser: groups side by
@@ -401,7 +420,7 @@ def report(directory: Path, output: Path, keep_in: tuple[Path, ...], keep_rule: 
     """
     from imagetwins.report import write_html_report
 
-    result = _scan(directory, method, threshold, recursive, workers, no_cache, quiet)
+    result = _scan(directory, method, threshold, recursive, workers, no_cache, quiet, follow_symlinks=follow_symlinks)
     with _writing(output):
         write_html_report(result, output, keep_in=keep_in, keep_rule=keep_rule, workers=workers,
                           progress=_show_progress(quiet), root=directory)
@@ -494,7 +513,7 @@ def explain(file_a: Path, file_b: Path, picture: Path | None, json_out: Path | N
 def remove(directory: Path | None, apply_: bool, plan_file: Path | None, move_to: Path | None, link: str | None,
            to_trash: bool,
            keep_in: tuple[Path, ...], keep_rule: str, method: str, threshold: int | None, recursive: bool,
-           workers: int | None, no_cache: bool, quiet: bool) -> None:
+           workers: int | None, no_cache: bool, quiet: bool, follow_symlinks: bool = False) -> None:
     """Move duplicates out of DIRECTORY into a quarantine folder, keeping one file per group.
 
     Without --apply nothing is touched: the plan is printed. With --apply files are moved (never
@@ -533,7 +552,8 @@ def remove(directory: Path | None, apply_: bool, plan_file: Path | None, move_to
     except QuarantineError as exc:
         raise click.BadParameter(str(exc), param_hint="--move-to") from None
     if plan_file is None:
-        result = _scan(directory, method, threshold, recursive, workers, no_cache, quiet)
+        result = _scan(directory, method, threshold, recursive, workers, no_cache, quiet,
+                       follow_symlinks=follow_symlinks)
         plan = plan_removal(result, roots=[directory], keep_in=keep_in, rule=keep_rule)
     for path, why in plan.refused:
         _echo(f"warning: not moving {path}: {why}", err=True)

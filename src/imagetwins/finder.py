@@ -39,8 +39,12 @@ def find_duplicate_groups(
     workers: int | None = None,
     progress: bool = False,
     cache: Index | None = None,
+    follow_symlinks: bool = False,
 ) -> FindResult:
     """Find groups of duplicate images in a folder or a list of files.
+
+    Symbolic links in the folder are reported and skipped; with ``follow_symlinks`` those leading out
+    of it are followed (files reached so are still never moved by ``remove``).
 
     Parameters
     ----------
@@ -73,7 +77,8 @@ def find_duplicate_groups(
     if cache is not None:
         if not is_folder:
             raise ValueError("a cache works on a folder; pass the folder rather than a list of files")
-        stats = cache.update(paths, recursive=recursive, workers=workers, progress=progress, methods=[method])
+        stats = cache.update(paths, recursive=recursive, workers=workers, progress=progress, methods=[method],
+                             follow_symlinks=follow_symlinks)
         names, hashes = cache.load(method, root=paths)
         # the index keeps resolved absolute paths; show them under the folder as the caller named it
         real = str(Path(paths).resolve())
@@ -84,7 +89,8 @@ def find_duplicate_groups(
                            for p, r in sorted(failed)]
     else:
         skipped: list[ReadFailure] = []
-        files = (find_images(Path(paths), recursive=recursive, skipped=skipped) if is_folder
+        files = (find_images(Path(paths), recursive=recursive, skipped=skipped, follow_symlinks=follow_symlinks)
+                 if is_folder
                  else [Path(p) for p in paths])
         enc = encode(files, method, workers=workers, progress=progress)
         result = groups_from_encodings(enc.paths, enc.encodings, enc.digests, method, threshold, workers, progress)

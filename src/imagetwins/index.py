@@ -300,13 +300,17 @@ class Index:
 
     # -- writing --------------------------------------------------------------------------------
     def update(self, root: str | os.PathLike, recursive: bool = True, workers: int | None = None,
-               progress: bool = False, methods: Sequence[str] | None = None) -> UpdateStats:
+               progress: bool = False, methods: Sequence[str] | None = None,
+               follow_symlinks: bool = False) -> UpdateStats:
         """Bring the index in line with the files under ``root``: encode new and changed files, forget
         deleted ones. Unchanged files are not read; unreadable files are remembered with their reason
         (and retried once they change).
 
         Parameters
         ----------
+        follow_symlinks : bool
+            Follow symbolic links that lead out of ``root`` (see :func:`imagetwins.io.find_images`);
+            by default each is remembered as skipped.
         methods : sequence of str, optional
             Methods to bring up to date. Default: every method the index holds plus those it was
             opened with (``phash`` for a new index opened with none), so no stored method is left
@@ -320,7 +324,7 @@ class Index:
             {*self.methods, *self.stored_methods()}) or ["phash"]
         try:
             self._check_encoders(wanted)
-            stats = self._update(Path(root).resolve(), recursive, workers, progress, wanted)
+            stats = self._update(Path(root).resolve(), recursive, workers, progress, wanted, follow_symlinks)
         except sqlite3.Error as exc:
             raise self._explain(exc) from None
         self._cache.clear()
@@ -328,11 +332,11 @@ class Index:
         return stats
 
     def _update(self, root: Path, recursive: bool, workers: int | None, progress: bool,
-                wanted: list[str]) -> UpdateStats:
+                wanted: list[str], follow_symlinks: bool = False) -> UpdateStats:
         stats = UpdateStats()
         on_disk: dict[str, tuple[int, int]] = {}
         skipped: list[ReadFailure] = []
-        found = find_images(root, recursive=recursive, skipped=skipped)
+        found = find_images(root, recursive=recursive, skipped=skipped, follow_symlinks=follow_symlinks)
         not_read = {f.path: f.reason for f in skipped}
         for path in not_read:  # links, FIFOs, devices: remembered with the reason, never read
             try:
