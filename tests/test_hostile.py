@@ -671,3 +671,38 @@ def test_error_lines_escape_names_too(tmp_path: Path) -> None:
     res = CliRunner().invoke(main, ["undo", str(odd)])
     assert res.exit_code == 1 and "not a quarantine" in res.output
     assert "\r" not in res.output and "\x1b" not in res.output and "x\\rERROR\\x1b[2K" in res.output
+
+
+@pytest.mark.parametrize("planted", ["manifest.json.tmp", "manifest.json", "manifest.key"])
+def test_planted_links_among_the_quarantine_files_are_never_written_through(tmp_path: Path, pair: Path,
+                                                                             planted: str) -> None:
+    q = tmp_path / "q"
+    q.mkdir()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    os.symlink(victim, q / planted)
+    res = _remove(pair, q)
+    assert victim.read_text() == "keep me"
+    if planted == "manifest.key":  # a key that is a link cannot be trusted: nothing moves
+        assert res.exit_code == 1 and "key" in res.output and len(_digests(pair)) == 2
+    else:  # the link itself is replaced, never followed
+        assert res.exit_code == 0, res.output
+        assert not (q / planted).is_symlink() and json.loads((q / "manifest.json").read_text())["files"]
+
+
+def test_report_never_shows_a_file_swapped_after_the_scan(tmp_path: Path, datasets: Path) -> None:
+    from imagetwins.report import report_data
+
+    private = tmp_path / "private"
+    private.mkdir()
+    shutil.copy(_photos(datasets, 3)[2], private / "secret.jpg")
+    album = tmp_path / "album"
+    album.mkdir()
+    for name in ("a.jpg", "b.jpg"):
+        shutil.copy(_photos(datasets, 1)[0], album / name)
+    result = find_duplicate_groups(album)
+    (album / "b.jpg").unlink()
+    os.symlink(private / "secret.jpg", album / "b.jpg")  # swapped for a link after the scan
+    data = report_data(result)
+    thumbs = [c["thumb"] for g in data["groups"] for c in g["files"]]
+    assert thumbs[0] and not thumbs[1]

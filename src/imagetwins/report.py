@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from imagetwins.io import ImageReadError, open_image
+from imagetwins.io import ImageReadError, content_digest, open_image, read_bytes
 from imagetwins.keep import FileInfo, decide_groups, file_infos
 from imagetwins.plan import PLAN_VERSION
 from imagetwins.results import FindResult
@@ -41,9 +41,15 @@ THUMB = 240
 EMBED_MAX_GROUPS = 500
 
 
-def _thumbnail_jpeg(path: str | os.PathLike, size: int = THUMB) -> bytes | None:
+def _thumbnail_jpeg(path: str | os.PathLike, size: int = THUMB, scanned: str = "") -> bytes | None:
+    """A small JPEG of the image; None if it cannot be read, or if its bytes are not the ``scanned``
+    SHA-256 (hex, or its first 32 digits) any more: a file swapped for a link to a private photo after
+    the scan is never shown."""
     try:
-        img = open_image(path, min_size=size)
+        data = read_bytes(path)
+        if scanned and not content_digest(data).startswith(scanned):
+            return None
+        img = open_image(data, min_size=size, path_for_messages=path)
     except ImageReadError:
         return None
     img.thumbnail((size, size), Image.Resampling.LANCZOS)
@@ -52,9 +58,10 @@ def _thumbnail_jpeg(path: str | os.PathLike, size: int = THUMB) -> bytes | None:
     return buf.getvalue()
 
 
-def thumbnail_data_uri(path: str | os.PathLike, size: int = THUMB) -> str:
-    """A small JPEG of the image as a ``data:`` URI ('' if it cannot be read any more)."""
-    data = _thumbnail_jpeg(path, size)
+def thumbnail_data_uri(path: str | os.PathLike, size: int = THUMB, scanned: str = "") -> str:
+    """A small JPEG of the image as a ``data:`` URI ('' if it cannot be read any more, or is not the
+    ``scanned`` content)."""
+    data = _thumbnail_jpeg(path, size, scanned)
     return "" if data is None else "data:image/jpeg;base64," + base64.b64encode(data).decode("ascii")
 
 
@@ -101,6 +108,7 @@ def report_data(result: FindResult, keep_in: Sequence[str | os.PathLike] = (), w
     from imagetwins.workers import thread_count
 
     files = [f for g in result.groups for f in g.files]
+    scanned = [d for g in result.groups for d in (g.digests or [""] * len(g.files))]
     infos = file_infos(files, workers)
     decisions = decide_groups([g.files for g in result.groups], keep_in=keep_in, rule=keep_rule, infos=infos)
     bar = None
@@ -117,9 +125,9 @@ def report_data(result: FindResult, keep_in: Sequence[str | os.PathLike] = (), w
     def one(k_path: tuple[int, str]) -> str | int | None:
         k, path = k_path
         if thumbs_dir is None:
-            out: str | int | None = thumbnail_data_uri(path)
+            out: str | int | None = thumbnail_data_uri(path, scanned=scanned[k])
         else:
-            data = _thumbnail_jpeg(path)
+            data = _thumbnail_jpeg(path, scanned=scanned[k])
             out = None
             if data is not None:
                 (thumbs_dir / f"{k}.jpg").write_bytes(data)
