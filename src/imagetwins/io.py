@@ -22,12 +22,14 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from imagetwins.raw import RAW_EXTENSIONS, RawUnavailable, decode_raw, is_raw_name
+
 IMAGE_EXTENSIONS = frozenset(
     {
         ".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".bmp", ".dib", ".gif", ".tif", ".tiff", ".webp",
         ".ppm", ".pgm", ".pbm", ".pnm", ".mpo", ".heic", ".heif", ".avif", ".jp2", ".ico", ".tga",
     }
-)
+) | RAW_EXTENSIONS  # camera RAW: decoded by imagetwins.raw (imagetwins[raw]); named unreadable without it
 
 #: Images with more pixels than this are refused (decompression-bomb guard). Pillow itself refuses
 #: twice its ``MAX_IMAGE_PIXELS`` (about 179 MP), so that is the ceiling.
@@ -383,6 +385,18 @@ def image_from_array(array: object, name: str = "image_array") -> Image.Image:
     return Image.fromarray(np.ascontiguousarray(array)).convert("RGB")
 
 
+def _open_raw(data: bytes, name, min_size: int | None, max_pixels: int) -> Image.Image:
+    """A camera RAW file through imagetwins.raw; every failure is one line."""
+    try:
+        return _to_rgb(decode_raw(data, min_size=min_size, max_pixels=max_pixels))
+    except RawUnavailable as exc:
+        raise ImageReadError(name, str(exc)) from None
+    except MemoryError as exc:
+        raise ImageReadError(name, "not enough memory to decode") from exc
+    except Exception as exc:  # LibRaw's errors on a damaged or unsupported file
+        raise ImageReadError(name, f"cannot decode this RAW file ({type(exc).__name__}: {exc})") from exc
+
+
 def open_image(
     source: str | os.PathLike | bytes,
     min_size: int | None = None,
@@ -424,6 +438,8 @@ def open_image(
     data = source if isinstance(source, bytes) else read_bytes(source)
     if not data:
         raise ImageReadError(name, "empty file (0 bytes)")
+    if is_raw_name(name):
+        return _open_raw(data, name, min_size, max_pixels)
     try:
         img = Image.open(io.BytesIO(data), formats=allowed_formats())
         width, height = img.size

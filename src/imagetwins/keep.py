@@ -27,6 +27,7 @@ from pathlib import Path
 from PIL import Image
 
 from imagetwins.io import allowed_formats, open_regular_file
+from imagetwins.raw import is_raw_name, raw_size
 
 __all__ = ["KEEP_RULES", "FileInfo", "Decision", "file_info", "file_infos", "choose_keeper", "decide", "decide_groups"]
 
@@ -114,6 +115,20 @@ def file_info(path: str | os.PathLike) -> FileInfo:
     return FileInfo(str(path), w, h, st.st_size, st.st_mtime, taken, fmt)
 
 
+def _raw_file_info(path: str | os.PathLike, st: os.stat_result) -> FileInfo:
+    w = h = 0
+    taken = None
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+        w, h = raw_size(data)
+        with Image.open(path) as im:  # a DNG/CR2/NEF/ARW is TIFF-shaped: its EXIF is Pillow-readable
+            taken = _exif_date(im.getexif().get_ifd(_EXIF_IFD).get(_DATETIME_ORIGINAL))
+    except Exception:  # rawpy missing, or a file it cannot read: rank it by size and date alone
+        pass
+    return FileInfo(str(path), w, h, st.st_size, st.st_mtime, taken, "RAW")
+
+
 def _original_key(f: FileInfo, camera_format_present: bool) -> tuple:
     derived = camera_format_present and f.format not in _CAMERA_FORMATS
     return (-f.pixels, derived, int(f.captured // 60), len(os.path.basename(f.path)), f.path)
@@ -145,15 +160,33 @@ def choose_keeper(infos: Sequence[FileInfo], keep_in: Sequence[str | os.PathLike
     return min(pool, key=_sort_key(rule, camera))
 
 
+def _raw_pairs(paths: Sequence[str], kept: Sequence[str]) -> list[str]:
+    """The other half of each RAW + JPEG pair (same folder, same name but the extension) among ``kept``."""
+    def stem(p: str) -> tuple[str, str]:
+        return os.path.dirname(p), os.path.splitext(os.path.basename(p))[0].lower()
+
+    raws = {stem(p) for p in paths if is_raw_name(p)}
+    others = {stem(p) for p in paths if not is_raw_name(p)}
+    pairs = raws & others
+    kept_stems = {stem(p) for p in kept}
+    return [p for p in paths if stem(p) in pairs and stem(p) in kept_stems]
+
+
 def decide(infos: Sequence[FileInfo], keep_in: Sequence[str | os.PathLike] = (), rule: str = "original",
-           unreadable: Sequence[tuple[str, str]] = ()) -> Decision:
-    """Keep the keeper and every file in a reference folder; the rest may be removed."""
+           unreadable: Sequence[tuple[str, str]] = (), raw_sidecars: bool = True) -> Decision:
+    """Keep the keeper and every file in a reference folder; the rest may be removed.
+
+    With ``raw_sidecars`` (default) a RAW file and the JPEG the camera wrote beside it (same folder,
+    same name) are a pair, not duplicates: when one of them is kept, so is the other.
+    """
     files = [f.path for f in infos] + [p for p, _ in unreadable]
     if not infos:
         return Decision(files, [], [], list(unreadable))
     keeper = choose_keeper(infos, keep_in, rule)
     folders = [Path(f).resolve() for f in keep_in]
     keep = [keeper.path] + [f.path for f in infos if f.path != keeper.path and _inside(f.path, folders)]
+    if raw_sidecars:
+        keep += [p for p in _raw_pairs([f.path for f in infos], keep) if p not in keep]
     remove = [f.path for f in infos if f.path not in keep]
     return Decision(files, keep, remove, list(unreadable))
 
@@ -174,7 +207,7 @@ def file_infos(paths: Sequence[str], workers: int | None = None) -> dict[str, Fi
 
 def decide_groups(groups: Sequence[Sequence[str]], keep_in: Sequence[str | os.PathLike] = (),
                   rule: str = "original", infos: Mapping[str, FileInfo | str] | None = None,
-                  workers: int | None = None) -> list[Decision]:
+                  workers: int | None = None, raw_sidecars: bool = True) -> list[Decision]:
     """A :class:`Decision` per group of paths (e.g. ``[g.files for g in result.groups]``).
 
     ``infos`` (from :func:`file_infos`) saves reading the files again when the caller has them.
@@ -187,5 +220,5 @@ def decide_groups(groups: Sequence[Sequence[str]], keep_in: Sequence[str | os.Pa
     for g in groups:
         ok = [infos[p] for p in g if isinstance(infos[p], FileInfo)]
         bad = [(p, infos[p]) for p in g if not isinstance(infos[p], FileInfo)]
-        out.append(decide(ok, keep_in, rule, bad))
+        out.append(decide(ok, keep_in, rule, bad, raw_sidecars))
     return out

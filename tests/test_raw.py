@@ -1,0 +1,96 @@
+"""Camera RAW files (imagetwins[raw]: rawpy). The registries hold no RAW samples we may use, so the tests
+write small linear DNGs of real photos with tifffile (one with an embedded preview, one without)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from imagetwins.cli import main
+from imagetwins.io import ImageReadError, find_images, open_image
+
+rawpy = pytest.importorskip("rawpy")
+tifffile = pytest.importorskip("tifffile")
+
+_DNG_TAGS = [
+    (50706, "B", 4, (1, 4, 0, 0), True),  # DNGVersion
+    (50707, "B", 4, (1, 1, 0, 0), True),  # DNGBackwardVersion
+    (50708, "s", 0, "imagetwins test camera", True),  # UniqueCameraModel
+    (50721, "2i", 9, (1, 1, 0, 1, 0, 1, 0, 1, 1, 1, 0, 1, 0, 1, 0, 1, 1, 1), True),  # ColorMatrix1: identity
+    (50778, "H", 1, 21, True),  # CalibrationIlluminant1: D65
+    (50717, "I", 1, 65535, True),  # WhiteLevel
+]
+
+
+def write_dng(photo: Path, out: Path, preview: bool) -> Path:
+    """A linear DNG of ``photo`` (sRGB undone, 16 bits); with ``preview``, a full-size RGB preview in IFD0."""
+    rgb = np.asarray(Image.open(photo).convert("RGB"))
+    x = rgb / 255.0
+    linear = np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4)
+    sensor = np.round(linear * 65535).astype(np.uint16)
+    with tifffile.TiffWriter(out) as tw:
+        if preview:
+            tw.write(rgb, photometric="rgb", subfiletype=1, subifds=1, extratags=_DNG_TAGS)
+            tw.write(sensor, photometric=34892, subfiletype=0)  # LinearRaw
+        else:
+            tw.write(sensor, photometric=34892, subfiletype=0, extratags=_DNG_TAGS)
+    return out
+
+
+@pytest.fixture
+def shoot(tmp_path: Path, datasets: Path) -> Path:
+    """A card from a camera shooting RAW + JPEG: IMG_1.dng + IMG_1.jpg (same picture), IMG_2.dng alone
+    (no preview), and 4 unrelated photos."""
+    root = tmp_path / "card"
+    root.mkdir()
+    photos = sorted((datasets / "photos-public" / "images").glob("*.jpg"))
+    shutil.copy(photos[0], root / "IMG_1.jpg")
+    write_dng(photos[0], root / "IMG_1.dng", preview=True)
+    write_dng(photos[1], root / "IMG_2.dng", preview=False)
+    for p in photos[2:6]:
+        shutil.copy(p, root / p.name)
+    return root
+
+
+def test_raw_decodes_from_preview_or_demosaic(shoot: Path, datasets: Path) -> None:
+    photos = sorted((datasets / "photos-public" / "images").glob("*.jpg"))
+    preview = open_image(shoot / "IMG_1.dng", min_size=192)  # the embedded preview: the photo's own pixels
+    assert np.array_equal(np.asarray(preview), np.asarray(Image.open(photos[0]).convert("RGB")))
+    demosaiced = open_image(shoot / "IMG_2.dng", min_size=192)  # no preview: LibRaw develops the sensor data
+    ref = Image.open(photos[1]).convert("L")
+    assert demosaiced.size == ref.size
+    grey = np.asarray(demosaiced.convert("L"), np.float32).ravel()
+    assert np.corrcoef(grey, np.asarray(ref, np.float32).ravel())[0, 1] > 0.9
+    assert str(shoot / "IMG_2.dng") in [str(p) for p in find_images(shoot)]
+
+
+def test_raw_and_its_jpeg_sidecar_group_and_both_stay(tmp_path: Path, shoot: Path) -> None:
+    res = CliRunner().invoke(main, ["find", str(shoot), "--no-cache", "--json", "-"])
+    assert res.exit_code == 0, res.output
+    [group] = json.loads(res.output)["groups"]
+    assert sorted(Path(f).name for f in group["files"]) == ["IMG_1.dng", "IMG_1.jpg"]
+    assert sorted(Path(f).name for f in [group["keep"], *group["also_keep"]]) == ["IMG_1.dng", "IMG_1.jpg"]
+    res = CliRunner().invoke(main, ["remove", str(shoot), "--no-cache", "--apply", "--move-to", str(tmp_path / "q")])
+    assert res.exit_code == 0 and "nothing to move" in res.output, res.output
+
+
+def test_a_copy_of_a_raw_is_still_a_duplicate(tmp_path: Path, shoot: Path) -> None:
+    (shoot / "backup").mkdir()
+    shutil.copy(shoot / "IMG_2.dng", shoot / "backup" / "IMG_2 copy.dng")
+    res = CliRunner().invoke(main, ["find", str(shoot), "-r", "--no-cache", "--json", "-"])
+    groups = json.loads(res.output)["groups"]
+    raw_pair = next(g for g in groups if any(Path(f).name == "IMG_2 copy.dng" for f in g["files"]))
+    assert Path(raw_pair["keep"]).name == "IMG_2.dng" and raw_pair["also_keep"] == []
+
+
+def test_not_a_raw_file_is_one_clear_line(tmp_path: Path) -> None:
+    bad = tmp_path / "broken.nef"
+    bad.write_bytes(b"not a raw file at all" * 10)
+    with pytest.raises(ImageReadError, match="broken.nef"):
+        open_image(bad)
