@@ -90,6 +90,21 @@ def test_bad_input_raises_what_imagededup_raises(cls, mixed: Path) -> None:
             assert "\n" not in str(exc).strip() and str(exc), name
 
 
+def test_arrays_imagededup_misread_are_refused_in_one_line() -> None:
+    """imagededup hashed any float or empty array as ffffffffffffffff; we say what to convert."""
+    rng = np.random.default_rng(0)
+    cases = {"floats": rng.random((32, 32, 3)), "no pixels": np.zeros((0, 0, 3), np.uint8),
+             "16-bit": (rng.random((32, 32)) * 65535).astype(np.uint16), "negative": -np.ones((8, 8), np.int16)}
+    for cls in [*HASHES, DihedralHash]:
+        for why, array in cases.items():
+            with pytest.raises(ValueError) as err:
+                cls(verbose=False).encode_image(image_array=array)
+            assert "image_array" in str(err.value) and "\n" not in str(err.value), why
+    grey = (rng.random((32, 32)) * 255).astype(np.uint8)
+    assert PHash(verbose=False).encode_image(image_array=grey) == PHash(verbose=False).encode_image(
+        image_array=np.stack([grey] * 3, axis=2))
+
+
 def test_pil_image_is_a_value_error_for_every_class(mixed: Path) -> None:
     photo = Image.open(mixed / "ukbench00120.jpg")
     for cls in [*HASHES, DihedralHash]:

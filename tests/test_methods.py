@@ -83,7 +83,7 @@ def test_validation_errors_match_imagededup(datasets: Path) -> None:
         ph.encode_image(image_file="does/not/exist.jpg")
     with pytest.raises(AssertionError):  # imagededup asserts three channels
         ph.encode_image(image_array=np.zeros((10, 10, 4), np.uint8))
-    with pytest.raises(ValueError, match="expected number of image array dimensions"):
+    with pytest.raises(ValueError, match=r"shape \(10,\)"):  # imagededup: ValueError too
         ph.encode_image(image_array=np.zeros((10,), np.uint8))
     with pytest.raises(ValueError, match="Please provide a valid directory path!"):
         ph.encode_images("does/not/exist")

@@ -354,32 +354,37 @@ def _reduce_on_decode(img: Image.Image, min_size: int) -> tuple[int, int]:
     return img.size
 
 
+class ImageArrayError(ValueError, AssertionError):
+    """An array that is not an image: wrong type, shape or values. A ``ValueError``; also an
+    ``AssertionError``, which imagededup 0.3 raised for a wrong channel count."""
+
+
 def image_from_array(array: object, name: str = "image_array") -> Image.Image:
-    """An ``HxW`` grey or ``HxWx3`` RGB array of 0..255 values as an RGB image, or one clear ``ValueError``.
+    """An ``HxW`` grey or ``HxWx3`` RGB array of 0..255 values as an RGB image, or one clear :class:`ImageArrayError`.
 
     The one check every entry point that takes arrays uses (hash classes, CNN, ``hash_image``): values
     are never wrapped modulo 256 nor floats truncated to 0, which made every image hash alike.
     """
     if not isinstance(array, np.ndarray):
-        raise ValueError(f"{name} must be a numpy array, not {type(array).__name__}")
+        raise ImageArrayError(f"{name} must be a numpy array, not {type(array).__name__}")
     if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] != 3):
-        raise ValueError(f"{name} has shape {array.shape}: expected HxW (grey) or HxWx3 (RGB)")
+        raise ImageArrayError(f"{name} has shape {array.shape}: expected HxW (grey) or HxWx3 (RGB)")
     if array.shape[0] == 0 or array.shape[1] == 0:
-        raise ValueError(f"{name} has no pixels ({array.shape[0]}x{array.shape[1]})")
+        raise ImageArrayError(f"{name} has no pixels ({array.shape[0]}x{array.shape[1]})")
     kind = array.dtype.kind
     if kind == "b":
         return Image.fromarray(array.astype(np.uint8) * 255).convert("RGB")
     if kind == "f":
         if not np.isfinite(array).all():
-            raise ValueError(f"{name} holds NaN or infinite values")
-        raise ValueError(f"{name} holds floats ({array.dtype}); expected uint8 values 0..255 (floats in 0..1: "
+            raise ImageArrayError(f"{name} holds NaN or infinite values")
+        raise ImageArrayError(f"{name} holds floats ({array.dtype}); expected uint8 values 0..255 (floats in 0..1: "
                          "(a * 255).round().astype(np.uint8))")
     if kind not in "iu":
-        raise ValueError(f"{name} has dtype {array.dtype}; expected uint8 values 0..255")
+        raise ImageArrayError(f"{name} has dtype {array.dtype}; expected uint8 values 0..255")
     if array.dtype != np.uint8:
         low, high = int(array.min()), int(array.max())
         if low < 0 or high > 255:
-            raise ValueError(f"{name} ({array.dtype}) holds values {low}..{high}; expected 0..255 (16-bit images: "
+            raise ImageArrayError(f"{name} ({array.dtype}) holds values {low}..{high}; expected 0..255 (16-bit images: "
                              "a >> 8)")
         array = array.astype(np.uint8)
     return Image.fromarray(np.ascontiguousarray(array)).convert("RGB")

@@ -20,7 +20,6 @@ from imagetwins.encoders.model import ModelEncoder
 from imagetwins.io import ImageReadError, find_images, open_image, quiet_decoder_warnings
 from imagetwins.methods.hashing import (
     EncodingMapError,
-    ImageArrayError,
     check_encoding_map,
     check_image_dir,
     save_json,
@@ -70,14 +69,7 @@ class CNN:
                 warnings.warn(f"skipped {exc.path}: {exc.reason}", stacklevel=2)
                 return None
             return self.embedder.embed_image(img)[None]
-        if isinstance(image_array, np.ndarray):
-            if image_array.ndim == 3 and image_array.shape[2] != 3:
-                raise ImageArrayError(
-                    f"Received image array with shape: {image_array.shape}, expected image array shape is (x, y, 3)")
-            if image_array.ndim not in (2, 3):
-                raise ImageArrayError(
-                    f"Received image array with shape: {image_array.shape}, expected number of image array "
-                    "dimensions are 3 for rgb image and 2 for grayscale image!")
+        if isinstance(image_array, np.ndarray):  # checked by imagetwins.io.image_from_array
             return self.embedder.embed_image(image_array)[None]
         raise ValueError("Please provide either image file path or image array!")
 

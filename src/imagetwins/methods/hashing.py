@@ -19,26 +19,12 @@ import numpy as np
 from imagetwins import hashing as _hashing
 from imagetwins import search as _search
 from imagetwins.encoders import get_encoder
-from imagetwins.io import ImageReadError, find_images, open_image, quiet_decoder_warnings
 
+# ImageArrayError: arrays are checked in one place, imagetwins.io.image_from_array
+from imagetwins.io import ImageArrayError, ImageReadError, find_images, open_image, quiet_decoder_warnings
 
-class ImageArrayError(ValueError, AssertionError):
-    """An image array of the wrong shape (imagededup raised AssertionError for wrong channel counts)."""
-
-
-def check_image_array(image_array: np.ndarray) -> None:
-    """Accept ``HxW`` grey or ``HxWx3`` RGB arrays, as imagededup does."""
-    shape = image_array.shape
-    if len(shape) == 3:
-        if shape[2] != 3:
-            raise ImageArrayError(
-                f"Received image array with shape: {shape}, expected image array shape is (x, y, 3)"
-            )
-    elif len(shape) != 2:
-        raise ImageArrayError(
-            f"Received image array with shape: {shape}, expected number of image array dimensions are 3 "
-            "for rgb image and 2 for grayscale image!"
-        )
+__all__ = ["AHash", "DHash", "DihedralHash", "EncodingMapError", "Hashing", "ImageArrayError", "ImageDirError",
+           "PHash", "WHash", "check_encoding_map", "check_image_dir", "image_file_path", "save_json"]
 
 
 class ImageDirError(ValueError, TypeError, AttributeError):
@@ -142,7 +128,6 @@ class Hashing:
                 return None
             return _hashing.to_hex(_hashing.hash_image(img, self.method))
         if isinstance(image_array, np.ndarray):
-            check_image_array(image_array)
             return _hashing.to_hex(_hashing.hash_image(image_array, self.method))
         raise ValueError("Please provide either image file path or image array!")
 
