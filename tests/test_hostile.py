@@ -706,3 +706,16 @@ def test_report_never_shows_a_file_swapped_after_the_scan(tmp_path: Path, datase
     data = report_data(result)
     thumbs = [c["thumb"] for g in data["groups"] for c in g["files"]]
     assert thumbs[0] and not thumbs[1]
+
+
+def test_report_of_a_huge_group_stays_linear(tmp_path: Path, datasets: Path, monkeypatch) -> None:
+    import imagetwins.report as report
+
+    album = tmp_path / "album"
+    album.mkdir()
+    data = _photos(datasets, 1)[0].read_bytes()
+    for k in range(12):
+        (album / f"c{k:02d}.jpg").write_bytes(data + bytes([k]) * (k + 1))
+    monkeypatch.setattr(report, "SCORE_TABLE_MAX_FILES", 10)
+    page = report.report_data(find_duplicate_groups(album))
+    assert page["groups"][0]["scores"] == [[] for _ in range(12)]  # one empty row per file, no 12 x 12 table

@@ -39,6 +39,9 @@ __all__ = ["THUMB", "EMBED_MAX_GROUPS", "thumbnail_data_uri", "report_data", "wr
 THUMB = 240
 #: above this many groups thumbnails are files beside the page rather than embedded in it
 EMBED_MAX_GROUPS = 500
+#: groups larger than this get no every-file-against-every-file score table (it grows with the square
+#: of the group: 10,000 copies of one picture would make 10^8 cells); the page says "not compared"
+SCORE_TABLE_MAX_FILES = 300
 
 
 def _thumbnail_jpeg(path: str | os.PathLike, size: int = THUMB, scanned: str = "") -> bytes | None:
@@ -162,7 +165,12 @@ def report_data(result: FindResult, keep_in: Sequence[str | os.PathLike] = (), w
                           "thumb": thumbs[k]})
             k += 1
         members = [index.get(p, -1) for p in g.files]
-        scores = _score_matrix(result, members) if -1 not in members else [[None] * len(members)] * len(members)
+        if len(members) > SCORE_TABLE_MAX_FILES:
+            scores: list = [[] for _ in members]
+        elif -1 in members:
+            scores = [[None] * len(members)] * len(members)
+        else:
+            scores = _score_matrix(result, members)
         groups.append({"exact": g.exact, **dict([g.score_field()]), "how": g.describe(), "files": cards,
                        "keep": g.files.index(d.keeper) if d.keeper in g.files else -1,
                        "also_keep": [g.files.index(p) for p in d.keep[1:]], "scores": scores})
