@@ -126,10 +126,22 @@ class Index:
     Parameters
     ----------
     path : path
-        The SQLite file (created if missing).
+        The SQLite file (created if missing, in a folder that must exist). A file that is not an
+        imagetwins index (text, corrupt, someone else's SQLite database) is refused and left untouched.
     methods : sequence of str
         Methods this index keeps. An index made with other parameters for the same method name is
         refused rather than silently mixed.
+    readonly : bool
+        Open for reading only (``query``, ``load``, ``stats``): nothing is ever written, and a
+        read-only file or folder works.
+    create_folder : bool
+        Create the file's folder if missing (the per-folder caches do; an explicit ``--db`` does not).
+
+    Raises
+    ------
+    IndexFileError
+        One line naming the file and the reason; :class:`IndexMismatchError` (a subclass) for other
+        encoder parameters, a newer schema, or a method the index does not hold.
 
     Examples
     --------
