@@ -199,7 +199,9 @@ def _link_entry(entry: os.DirEntry, real_root: Path, follow: bool, wanted, found
     if not is_dir and not wanted(entry.name):
         return
     # (the target is not named: a report may be shared, and where the link leads is not its business)
-    kind = "folder" if is_dir else "file"
+    mode = target.stat().st_mode
+    kind = ("folder" if is_dir else "file" if stat.S_ISREG(mode)
+            else _not_regular(mode).split(",")[0].removeprefix("a ").removeprefix("not a "))
     if target == real_root or target.is_relative_to(real_root):
         if not is_dir:  # (a link to a folder inside is a loop or a second way in: silently one visit)
             skip(entry.path, "symbolic link to a file inside the scanned folder: scanned there, not through the link")
