@@ -22,8 +22,6 @@ from imagetwins.cli import main
 DOC_IMAGES = Path(__file__).resolve().parents[1] / "docs" / "images"
 HOSTILE = "<img src=x onerror=alert(1)>.jpg"
 
-pytestmark = pytest.mark.skipif(shutil.which("chromedriver") is None,
-                                reason="needs chromium-driver (.ci/run installs it)")
 
 
 def _digests(folder: Path) -> dict[str, str]:
@@ -53,6 +51,8 @@ def album(tmp_path: Path, datasets: Path) -> Path:
 
 @pytest.fixture
 def browser(tmp_path: Path):
+    if shutil.which("chromedriver") is None:
+        pytest.skip("needs chromium-driver (.ci/run installs it)")
     pytest.importorskip("selenium")
     from selenium import webdriver
 
@@ -209,3 +209,23 @@ def test_cards_show_upright_size_and_capture_date(tmp_path: Path, datasets: Path
     assert big["taken"] and time.strftime("%Y-%m-%d", time.localtime(big["time"])) == "2021-05-15"
     assert big["path"] == "portrait.jpg" and data["base"] == data["root"] == str(tmp_path.resolve())
     assert group["scores"][0][1] is not None and group["scores"][0][1] == group["scores"][1][0]
+
+
+def test_scores_say_what_they_are(tmp_path: Path) -> None:
+    """Every pair of a group is scored (not only the matches that joined it), in the method's unit."""
+    from imagetwins.finder import find_duplicate_groups
+    from imagetwins.report import report_data
+
+    examples = Path(__file__).resolve().parents[1] / "examples" / "images"
+    shutil.copytree(examples, tmp_path / "images")
+    data = report_data(find_duplicate_groups(tmp_path / "images", method="dihedral"))
+    assert data["score_unit"] == "bits"
+    for g in data["groups"]:
+        n = len(g["files"])
+        assert all(g["scores"][i][j] == g["scores"][j][i] and isinstance(g["scores"][i][j], int)
+                   for i in range(n) for j in range(n) if i != j)
+        # each file matched some other file of its group within the threshold
+        assert all(min(x for x in row if x is not None) <= data["threshold"] for row in g["scores"])
+    copies = report_data(find_duplicate_groups(tmp_path / "images", method="copies"))
+    assert copies["score_unit"] == "confidence"
+    assert all(0 <= v <= 1 for g in copies["groups"] for row in g["scores"] for v in row if v is not None)

@@ -100,6 +100,18 @@ def _score_matrix(result: FindResult, members: list[int]) -> list[list[float | N
     return out
 
 
+def _score_unit(result: FindResult) -> str:
+    """What a score is called on the cards: bits, cosine similarity, or the verification confidence."""
+    if result.score_kind == "distance":
+        return "bits"
+    try:
+        from imagetwins.encoders import get_encoder
+
+        return getattr(get_encoder(result.method), "score_unit", "similarity")
+    except Exception:  # a method registered elsewhere: its scores are similarities
+        return "similarity"
+
+
 def report_data(result: FindResult, keep_in: Sequence[str | os.PathLike] = (), workers: int | None = None,
                 progress: bool = False, keep_rule: str = "original", thumbs_dir: str | os.PathLike | None = None,
                 root: str | os.PathLike | None = None) -> dict:
@@ -177,6 +189,7 @@ def report_data(result: FindResult, keep_in: Sequence[str | os.PathLike] = (), w
     return {
         "imagetwins_plan": PLAN_VERSION, "root": str(root), "base": str(root), "thumbs_dir": link_dir,
         "method": result.method, "threshold": result.threshold, "score_kind": result.score_kind,
+        "score_unit": _score_unit(result),
         "images": len(result.files), "keep_rule": keep_rule,
         "unreadable": [{"path": f.path, "reason": f.reason} for f in result.failures],
         "groups": groups, "generated": time.strftime("%Y-%m-%d %H:%M"),
