@@ -94,3 +94,16 @@ def test_tune_accepts_a_good_ground_truth_with_plot(tmp_path: Path, album: Path)
 def test_plot_threshold_out_of_range_is_a_usage_error(album: Path) -> None:
     one_clear_line(run("plot", album, "ukbench00120.jpg", "-t", "100"), "0..64", code=2)
     one_clear_line(run("plot", album, "ukbench00120.jpg", "-m", "cnn", "-t", "2"), "-1..1", code=2)
+
+
+def test_plot_takes_recursive_and_cnn_like_find(tmp_path: Path, album: Path, fake_cnn) -> None:
+    pytest.importorskip("matplotlib")
+    nested = tmp_path / "nested"
+    (nested / "sub").mkdir(parents=True)
+    shutil.copy(album / "ukbench00120.jpg", nested / "a.jpg")
+    shutil.copy(album / "ukbench00120_resize.jpg", nested / "sub" / "a_small.jpg")
+    out = tmp_path / "p.png"
+    res = run("plot", nested, "a.jpg", "-r", "-m", "cnn", "-o", out)
+    assert res.exit_code == 0, res.output
+    assert "1 duplicate of a.jpg" in res.output and out.stat().st_size > 1000
+    one_clear_line(run("plot", nested, "a.jpg", "-m", "cnn", "-o", out), "no duplicates")  # without -r
