@@ -32,16 +32,18 @@ DATASETS = ROOT.parent / "shared" / "datasets"
 
 
 def one(files: list[Path], workers: int) -> dict:
+    """Seconds of each stage, as CPU time of this process (all its threads): on a machine shared with
+    other work, wall time says more about the neighbours than about imagetwins."""
     enc = get_encoder("copies").for_workers(workers)
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     e = enc.encode_files(files, workers=workers, warn=False)
-    t1 = time.perf_counter()
+    t1 = time.process_time()
     hashes, vectors, features = copies.stack(e.encodings)
     left, right, dist = copies.candidate_pairs(hashes, vectors, workers)
-    t2 = time.perf_counter()
+    t2 = time.process_time()
     need = dist > copies.HASH_SURE
     copies.verify_pairs(features, features, left[need], right[need], workers)
-    t3 = time.perf_counter()
+    t3 = time.process_time()
     return {"n": len(files), "encode": t1 - t0, "candidates": t2 - t1, "verify": t3 - t2, "checked": int(need.sum())}
 
 
@@ -56,8 +58,10 @@ def main() -> None:
     if not sets["photos-public transformed"]:
         sys.exit("run benchmarks/quality.py first (it builds the transformed set)")
     lines = [f"Measured {time.strftime('%Y-%m-%d')} on {os.cpu_count()} cores, {args.workers} workers, load average "
-             f"{os.getloadavg()[0]:.1f} at the start. Command: `python benchmarks/bench_copies.py`.", "",
-             "| files | images | copies: images/s end to end | encode s | candidates s | verify s (pairs) "
+             f"{os.getloadavg()[0]:.1f} at the start. Command: `python benchmarks/bench_copies.py`. Seconds are CPU "
+             f"seconds of the process (all threads); images/s = images / CPU seconds x {args.workers} workers, the "
+             "rate with both cores to itself (an upper bound: it assumes the threads keep both cores busy).", "",
+             "| files | images | copies: images/s end to end | encode CPU s | candidates CPU s | verify CPU s (pairs) "
              "| verify share | cnn images/s | phash images/s |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: "
              "| ---: | ---: |"]
     for label, files in sets.items():
@@ -66,10 +70,11 @@ def main() -> None:
         total = r["encode"] + r["candidates"] + r["verify"]
         speed = {}
         for m in ("cnn", "phash"):
-            t0 = time.perf_counter()
+            t0 = time.process_time()
             find_duplicate_groups(files, method=m, workers=args.workers)
-            speed[m] = len(files) / (time.perf_counter() - t0)
-        lines.append(f"| {label} | {r['n']} | {r['n'] / total:.0f} | {r['encode']:.1f} | {r['candidates']:.2f} | "
+            speed[m] = len(files) / (time.process_time() - t0) * args.workers
+        rate = r["n"] / total * args.workers
+        lines.append(f"| {label} | {r['n']} | {rate:.0f} | {r['encode']:.1f} | {r['candidates']:.2f} | "
                      f"{r['verify']:.1f} ({r['checked']:,}) | {r['verify'] / total:.0%} | {speed['cnn']:.0f} | "
                      f"{speed['phash']:.0f} |")
         print(lines[-1], flush=True)

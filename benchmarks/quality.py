@@ -417,6 +417,15 @@ def main() -> None:
             aps.append(float((hits[rel] / (np.flatnonzero(rel) + 1)).mean()))
         lines.append(f"| {method} | {ns:.2f} | {np.mean(aps):.3f} |")
 
+    proposed = []
+    for n in fit_sets + held_sets:
+        if "lookalikes" in n:
+            continue
+        c = cands[n]
+        found = int(truths[n][c["left"], c["right"]].sum())
+        proposed.append(f"{n} {found}/{int(np.triu(truths[n], 1).sum())}")
+    lines += ["", "True pairs the hash and the CNN propose for verification (the ceiling of `copies`' recall over "
+              "pairs): " + ", ".join(proposed) + "."]
     lines += ["", f"`copies` verified {int(timing['checked']):,} candidate pairs over all sets (hash-sure pairs "
               "need no check). Speed: see the copies-speed section (`benchmarks/bench_copies.py`)."]
     table = "\n".join(lines)

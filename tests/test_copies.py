@@ -144,3 +144,19 @@ def test_imagededup_style_class(album: Path) -> None:
     # imagededup's rule: the first name of each set (in the map's order) stays
     assert sorted(c.find_duplicates_to_remove(encoding_map=enc)) == ["g0/original.jpg", "g1/tilt.jpg",
                                                                       "g2/original.jpg"]
+
+
+def test_without_opencv_the_method_is_one_clear_line(album: Path, monkeypatch) -> None:
+    import imagetwins.verify as verify
+
+    def missing():
+        raise ImportError(verify.OPENCV_MISSING)
+
+    monkeypatch.setattr(verify, "_require_cv2", missing)
+    out = CliRunner().invoke(main, ["find", str(album), "-m", "copies", "--no-cache"])
+    assert out.exit_code == 2 and 'pip install "imagetwins[copies]"' in out.output and "Traceback" not in out.output
+    with pytest.raises(ImportError, match="imagetwins\\[copies\\]"):
+        get_encoder("copies").encode_files([album / "g0" / "original.jpg"], workers=1)
+    out = CliRunner().invoke(main, ["explain", str(album / "g0" / "original.jpg"), str(album / "g1" / "tilt.jpg"),
+                                    "-m", "phash"])
+    assert out.exit_code == 1 and "imagetwins[copies]" in out.output

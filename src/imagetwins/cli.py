@@ -34,6 +34,13 @@ class MethodChoice(click.Choice):
     def choices(self) -> list[str]:
         return encoder_names(self.output)
 
+    def convert(self, value, param, ctx):
+        name = super().convert(value, param, ctx)
+        why = getattr(get_encoder(name), "unavailable", lambda: None)()  # e.g. an optional dependency missing
+        if why:
+            self.fail(why, param, ctx)
+        return name
+
     @choices.setter
     def choices(self, value) -> None:  # click sets it in __init__; the registry is the source
         pass
@@ -479,6 +486,8 @@ def explain(file_a: Path, file_b: Path, picture: Path | None, json_out: Path | N
             match_picture(file_a, file_b, picture, verification=v)
     except ImageReadError as exc:
         raise click.ClickException(printable(f"{exc.path}: {exc.reason}")) from None
+    except ImportError as exc:  # OpenCV (the [copies] extra) missing
+        raise click.ClickException(str(exc)) from None
     _echo(f"{file_a}\n{file_b}")
     for s in scores:
         shown = f"{s.score:g} {s.unit}" if s.unit == "bits" else f"{s.unit} {s.score:.3f}"

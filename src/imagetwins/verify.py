@@ -75,13 +75,26 @@ CALIBRATION = (-4.536, 0.0, 0.0, 0.0, 8.633, 0.0, 0.0, -10.31)
 DEFAULT_CONFIDENCE = 0.93
 
 
+#: what to tell a user without OpenCV
+OPENCV_MISSING = 'the copies method and explain need OpenCV: pip install "imagetwins[copies]"'
+
+
+def opencv_available() -> bool:
+    """Whether OpenCV (``opencv-python-headless``, the ``[copies]`` extra) can be imported."""
+    try:
+        _require_cv2()
+    except ImportError:
+        return False
+    return True
+
+
 def _require_cv2():
     global cv2
     if cv2 is None:
         try:
             import cv2 as _cv2
         except ImportError:
-            raise ImportError("geometric verification needs OpenCV: pip install opencv-python-headless") from None
+            raise ImportError(OPENCV_MISSING) from None
         cv2 = _cv2
     return cv2
 

@@ -43,11 +43,18 @@ class CopiesEncoder(Encoder):
             self._by_threads[workers] = CopiesEncoder(threads=workers)
         return self._by_threads[workers]
 
+    def unavailable(self) -> str | None:
+        """Why this method cannot run here (OpenCV missing), or None."""
+        return None if verify.opencv_available() else verify.OPENCV_MISSING
+
     def prepare(self, img: Image.Image):
-        # runs on the decoding threads: the feature extraction (the costly part) is parallel there
-        return self.dihedral.thumbnail(img), self.embedder.prepare(img), verify.extract(img)
+        # runs on the decoding threads: the feature extraction (the costly part) is parallel there; without
+        # OpenCV nothing is extracted and encode_batch stops the run with one message (not one per file)
+        features = verify.extract(img) if verify.opencv_available() else None
+        return self.dihedral.thumbnail(img), self.embedder.prepare(img), features
 
     def encode_batch(self, prepared: list) -> np.ndarray:
+        verify._require_cv2()
         words = hashing.bits_to_words(self.dihedral.bits(np.stack([p[0] for p in prepared])))
         vectors = self.embedder.embed_arrays(np.stack([p[1] for p in prepared]))
         out = np.empty(len(prepared), dtype=object)
