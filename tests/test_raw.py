@@ -28,15 +28,17 @@ _DNG_TAGS = [
 ]
 
 
-def write_dng(photo: Path, out: Path, preview: bool) -> Path:
-    """A linear DNG of ``photo`` (sRGB undone, 16 bits); with ``preview``, a full-size RGB preview in IFD0."""
+def write_dng(photo: Path, out: Path, preview: bool, preview_scale: int = 1) -> Path:
+    """A linear DNG of ``photo`` (sRGB undone, 16 bits); with ``preview``, an RGB preview in IFD0 (full size,
+    or 1/``preview_scale``)."""
     rgb = np.asarray(Image.open(photo).convert("RGB"))
+    small = np.asarray(Image.open(photo).convert("RGB").reduce(preview_scale))
     x = rgb / 255.0
     linear = np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4)
     sensor = np.round(linear * 65535).astype(np.uint16)
     with tifffile.TiffWriter(out) as tw:
         if preview:
-            tw.write(rgb, photometric="rgb", subfiletype=1, subifds=1, extratags=_DNG_TAGS)
+            tw.write(small, photometric="rgb", subfiletype=1, subifds=1, extratags=_DNG_TAGS)
             tw.write(sensor, photometric=34892, subfiletype=0)  # LinearRaw
         else:
             tw.write(sensor, photometric=34892, subfiletype=0, extratags=_DNG_TAGS)
@@ -94,3 +96,20 @@ def test_not_a_raw_file_is_one_clear_line(tmp_path: Path) -> None:
     bad.write_bytes(b"not a raw file at all" * 10)
     with pytest.raises(ImageReadError, match="broken.nef"):
         open_image(bad)
+
+
+def test_raw_pairs_one_keeps_a_single_file(tmp_path: Path, shoot: Path) -> None:
+    res = CliRunner().invoke(main, ["remove", str(shoot), "--no-cache", "--raw-pairs", "one", "--apply",
+                                    "--move-to", str(tmp_path / "q")])
+    assert res.exit_code == 0 and "moved 1 file " in res.output, res.output
+    assert (shoot / "IMG_1.dng").exists() and not (shoot / "IMG_1.jpg").exists()  # the camera's RAW is the original
+
+
+def test_keep_rules_see_the_raw_size_not_its_preview(tmp_path: Path, datasets: Path) -> None:
+    from imagetwins.keep import file_info
+
+    photo = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[0]
+    info = file_info(write_dng(photo, tmp_path / "small_preview.dng", preview=True, preview_scale=4))
+    assert info.format == "RAW" and (info.width, info.height) == Image.open(photo).size
+    big = open_image(tmp_path / "small_preview.dng", min_size=400)  # the preview is too small: developed
+    assert big.size == Image.open(photo).size

@@ -155,6 +155,9 @@ def _keep_options(f):
     """--keep and --keep-in, the same on find, report and remove."""
     from imagetwins.keep import KEEP_RULES
 
+    f = click.option("--raw-pairs", type=click.Choice(["keep", "one"]), default="keep", show_default=True,
+                     help="A camera RAW file and the JPEG written beside it (same name): keep both, or treat "
+                          "them as duplicates and keep one.")(f)
     f = click.option("--keep-in", multiple=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
                      help="Reference folder (repeatable): files in it are always kept, never touched.")(f)
     return click.option("--keep", "keep_rule", type=click.Choice(KEEP_RULES), default="original",
@@ -203,7 +206,7 @@ def find(directory: Path, method: str, threshold: int, recursive: bool, json_out
          csv_out: Path | None, workers: int | None, db_path: Path | None, no_cache: bool, against: Path | None,
          report_out: Path | None, fail_on_duplicates: bool, scheduler: str | None, dask_workers: int | None,
          ignore_exif_orientation: bool, quiet: bool, keep_rule: str, keep_in: tuple[Path, ...],
-         with_pairs: bool = False, follow_symlinks: bool = False) -> None:
+         raw_pairs: str = "keep", with_pairs: bool = False, follow_symlinks: bool = False) -> None:
     """Find groups of duplicate images in DIRECTORY.
 
     Byte-identical files are always grouped; other images are grouped when their hashes differ in at
@@ -234,7 +237,7 @@ def find(directory: Path, method: str, threshold: int, recursive: bool, json_out
     else:
         result = _scan(directory, method, threshold, recursive, workers, no_cache or ignore_exif_orientation, quiet,
                        db_path, exif_orientation=not ignore_exif_orientation, follow_symlinks=follow_symlinks)
-    decisions = _decide(result, keep_rule, keep_in, workers)
+    decisions = _decide(result, keep_rule, keep_in, workers, raw_pairs)
     if json_out is not None:
         from imagetwins.plan import plan_document
 
@@ -249,7 +252,7 @@ def find(directory: Path, method: str, threshold: int, recursive: bool, json_out
 
         with _writing(report_out):
             write_html_report(result, report_out, keep_in=keep_in, keep_rule=keep_rule, workers=workers,
-                              progress=_show_progress(quiet), root=directory)
+                              progress=_show_progress(quiet), root=directory, raw_sidecars=raw_pairs == "keep")
     if quiet or str(json_out) == "-":
         _exit_for(fail_on_duplicates, bool(result.groups))
         return
@@ -330,11 +333,12 @@ def _exit_for(fail_on_duplicates: bool, found: bool) -> None:
         sys.exit(EXIT_DUPLICATES)
 
 
-def _decide(result, keep_rule: str, keep_in: tuple[Path, ...], workers: int | None):
+def _decide(result, keep_rule: str, keep_in: tuple[Path, ...], workers: int | None, raw_pairs: str = "keep"):
     """The keep policy's verdict per group (see imagetwins.keep)."""
     from imagetwins.keep import decide_groups
 
-    return decide_groups([g.files for g in result.groups], keep_in=keep_in, rule=keep_rule, workers=workers)
+    return decide_groups([g.files for g in result.groups], keep_in=keep_in, rule=keep_rule, workers=workers,
+                         raw_sidecars=raw_pairs == "keep")
 
 
 def _find_against(directory: Path, against: Path, method: str, threshold: float | None, recursive: bool,
@@ -414,7 +418,7 @@ def _scan(directory: Path, method: str, threshold: float | None, recursive: bool
 @_scan_options
 def report(directory: Path, output: Path, keep_in: tuple[Path, ...], keep_rule: str, method: str,
            threshold: int | None, recursive: bool, workers: int | None, no_cache: bool, quiet: bool,
-           follow_symlinks: bool = False) -> None:
+           raw_pairs: str = "keep", follow_symlinks: bool = False) -> None:
     """Write an HTML page to review the duplicate groups in DIRECTORY.
 
     One self-contained file (thumbnails embedded) that opens offline in any browser: groups side by
@@ -430,7 +434,7 @@ def report(directory: Path, output: Path, keep_in: tuple[Path, ...], keep_rule: 
     result = _scan(directory, method, threshold, recursive, workers, no_cache, quiet, follow_symlinks=follow_symlinks)
     with _writing(output):
         write_html_report(result, output, keep_in=keep_in, keep_rule=keep_rule, workers=workers,
-                          progress=_show_progress(quiet), root=directory)
+                          progress=_show_progress(quiet), root=directory, raw_sidecars=raw_pairs == "keep")
     if not quiet:
         _echo(f"{_plural(len(result.groups), 'duplicate group')} holding {_plural(result.files_in_groups, 'file')}"
               f" -> {output}")
@@ -522,7 +526,8 @@ def explain(file_a: Path, file_b: Path, picture: Path | None, json_out: Path | N
 def remove(directory: Path | None, apply_: bool, plan_file: Path | None, move_to: Path | None, link: str | None,
            to_trash: bool,
            keep_in: tuple[Path, ...], keep_rule: str, method: str, threshold: int | None, recursive: bool,
-           workers: int | None, no_cache: bool, quiet: bool, follow_symlinks: bool = False) -> None:
+           workers: int | None, no_cache: bool, quiet: bool, raw_pairs: str = "keep",
+           follow_symlinks: bool = False) -> None:
     """Move duplicates out of DIRECTORY into a quarantine folder, keeping one file per group.
 
     Without --apply nothing is touched: the plan is printed. With --apply files are moved (never
@@ -563,7 +568,8 @@ def remove(directory: Path | None, apply_: bool, plan_file: Path | None, move_to
     if plan_file is None:
         result = _scan(directory, method, threshold, recursive, workers, no_cache, quiet,
                        follow_symlinks=follow_symlinks)
-        plan = plan_removal(result, roots=[directory], keep_in=keep_in, rule=keep_rule)
+        plan = plan_removal(result, roots=[directory], keep_in=keep_in, rule=keep_rule,
+                            raw_sidecars=raw_pairs == "keep")
     for path, why in plan.refused:
         _echo(f"warning: not moving {path}: {why}", err=True)
     if not apply_:

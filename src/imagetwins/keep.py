@@ -17,6 +17,7 @@ touched, and when a group has one there, the keeper is chosen among them.
 
 from __future__ import annotations
 
+import io
 import os
 import time
 from collections.abc import Mapping, Sequence
@@ -102,6 +103,8 @@ def file_info(path: str | os.PathLike) -> FileInfo:
     taken, fmt = None, ""
     with open_regular_file(path) as fh:  # never blocks on a FIFO put there since the scan
         st = os.fstat(fh.fileno())
+        if is_raw_name(path):
+            return _raw_file_info(path, fh, st)
         try:
             with Image.open(fh, formats=allowed_formats()) as im:
                 w, h = im.size
@@ -115,16 +118,16 @@ def file_info(path: str | os.PathLike) -> FileInfo:
     return FileInfo(str(path), w, h, st.st_size, st.st_mtime, taken, fmt)
 
 
-def _raw_file_info(path: str | os.PathLike, st: os.stat_result) -> FileInfo:
+def _raw_file_info(path: str | os.PathLike, fh, st: os.stat_result) -> FileInfo:
+    """A camera RAW file: LibRaw's displayed size; the EXIF capture date where Pillow reads it (TIFF-shaped RAWs)."""
     w = h = 0
     taken = None
     try:
-        with open(path, "rb") as fh:
-            data = fh.read()
+        data = fh.read()
         w, h = raw_size(data)
-        with Image.open(path) as im:  # a DNG/CR2/NEF/ARW is TIFF-shaped: its EXIF is Pillow-readable
+        with Image.open(io.BytesIO(data), formats=["TIFF"]) as im:
             taken = _exif_date(im.getexif().get_ifd(_EXIF_IFD).get(_DATETIME_ORIGINAL))
-    except Exception:  # rawpy missing, or a file it cannot read: rank it by size and date alone
+    except Exception:  # rawpy missing, or a file it cannot read: ranked by size and date alone
         pass
     return FileInfo(str(path), w, h, st.st_size, st.st_mtime, taken, "RAW")
 

@@ -124,7 +124,7 @@ def _why_not_movable(path: str | os.PathLike, roots: Sequence[str | os.PathLike]
 
 def plan_removal(result: FindResult, roots: Sequence[str | os.PathLike],
                  keep_in: Sequence[str | os.PathLike] = (), rule: str = "original",
-                 decisions: Sequence[Decision] | None = None) -> Plan:
+                 decisions: Sequence[Decision] | None = None, raw_sidecars: bool = True) -> Plan:
     """List the files to move: each group's non-kept files (see :mod:`imagetwins.keep`).
 
     Only regular files inside ``roots``, reached without a symbolic link, take part: the others are
@@ -147,7 +147,8 @@ def plan_removal(result: FindResult, roots: Sequence[str | os.PathLike],
     redo = [i for i, ok in enumerate(eligible)
             if decisions is None or len(ok) != len(result.groups[i].files)]
     decisions = list(decisions) if decisions is not None else [None] * len(eligible)
-    for i, d in zip(redo, decide_groups([eligible[i] for i in redo], keep_in=keep_in, rule=rule)):
+    for i, d in zip(redo, decide_groups([eligible[i] for i in redo], keep_in=keep_in, rule=rule,
+                                                 raw_sidecars=raw_sidecars)):
         decisions[i] = d
     moves, keepers = [], []
     digests: dict[str, str] = {}

@@ -114,6 +114,7 @@ def _score_unit(result: FindResult) -> str:
 
 def report_data(result: FindResult, keep_in: Sequence[str | os.PathLike] = (), workers: int | None = None,
                 progress: bool = False, keep_rule: str = "original", thumbs_dir: str | os.PathLike | None = None,
+                raw_sidecars: bool = True,
                 root: str | os.PathLike | None = None) -> dict:
     """Everything the page shows, as plain data (groups sorted by size, largest first).
 
@@ -125,7 +126,8 @@ def report_data(result: FindResult, keep_in: Sequence[str | os.PathLike] = (), w
     files = [f for g in result.groups for f in g.files]
     scanned = [d for g in result.groups for d in (g.digests or [""] * len(g.files))]
     infos = file_infos(files, workers)
-    decisions = decide_groups([g.files for g in result.groups], keep_in=keep_in, rule=keep_rule, infos=infos)
+    decisions = decide_groups([g.files for g in result.groups], keep_in=keep_in, rule=keep_rule, infos=infos,
+                              raw_sidecars=raw_sidecars)
     bar = None
     if progress and files:
         from tqdm.auto import tqdm
@@ -201,7 +203,7 @@ _PAGE_FILE = Path(__file__).with_name("report_page.html")
 
 def write_html_report(result: FindResult, outfile: str | os.PathLike, keep_in: Sequence[str | os.PathLike] = (),
                       workers: int | None = None, progress: bool = False, title: str = "imagetwins report",
-                      keep_rule: str = "original", root: str | os.PathLike | None = None,
+                      keep_rule: str = "original", root: str | os.PathLike | None = None, raw_sidecars: bool = True,
                       embed: bool | None = None) -> Path:
     """Write the review page for a :class:`~imagetwins.results.FindResult`; returns its path.
 
@@ -214,6 +216,7 @@ def write_html_report(result: FindResult, outfile: str | os.PathLike, keep_in: S
         embed = len(result.groups) <= EMBED_MAX_GROUPS
     thumbs_dir = None if embed else out.with_name(out.stem + "_files")
     data = report_data(result, keep_in=keep_in, workers=workers, progress=progress, keep_rule=keep_rule,
+                       raw_sidecars=raw_sidecars,
                        thumbs_dir=thumbs_dir, root=root)
     # "<" never appears raw inside the script element, so no file name can end it early
     payload = json.dumps(data, separators=(",", ":")).replace("<", "\\u003c").replace(">", "\\u003e") \
