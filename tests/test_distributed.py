@@ -46,7 +46,7 @@ def _canon(result) -> list[list[str]]:
     return sorted(sorted(os.path.basename(f) for f in g.files) for g in result.groups)
 
 
-@pytest.mark.parametrize("method", ["phash", "dihedral"])
+@pytest.mark.parametrize("method", ["phash", "dihedral", "copies"])
 def test_same_groups_as_one_machine(client, folder: Path, method: str) -> None:
     single = find_duplicate_groups(folder, method=method, recursive=True)
     spread = find_duplicates_dask(folder, method=method, client=client, partition_size=9)
