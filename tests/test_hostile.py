@@ -719,3 +719,33 @@ def test_report_of_a_huge_group_stays_linear(tmp_path: Path, datasets: Path, mon
     monkeypatch.setattr(report, "SCORE_TABLE_MAX_FILES", 10)
     page = report.report_data(find_duplicate_groups(album))
     assert page["groups"][0]["scores"] == [[] for _ in range(12)]  # one empty row per file, no 12 x 12 table
+
+
+STALLED_RUN = """
+import sys, time
+from imagetwins import encoding
+from imagetwins.encoders import get_encoder
+real = encoding._load
+def stall(path, *args):
+    if path.endswith("stuck.jpg"):
+        time.sleep(600)  # a decoder that never comes back
+    return real(path, *args)
+encoding._load = stall
+out = get_encoder("phash").encode_files(sys.argv[1:], workers=2, warn=False, timeout=0.5)
+print(len(out.paths), out.failures[0].reason)
+"""
+
+
+def test_a_stuck_decode_does_not_keep_the_process_alive(tmp_path: Path, datasets: Path) -> None:
+    import subprocess
+    import sys
+
+    good = _photos(datasets, 2)
+    stuck = tmp_path / "stuck.jpg"
+    shutil.copy(good[0], stuck)
+    start = time.monotonic()
+    proc = subprocess.run([sys.executable, "-c", STALLED_RUN, str(stuck), *map(str, good)], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split()[0] == "2" and "took longer than 0.5 s" in proc.stdout
+    assert time.monotonic() - start < 30  # it exited after its work, not after the stuck decode

@@ -11,9 +11,11 @@ is encoded. A file that cannot be read, or takes longer than ``timeout`` seconds
 from __future__ import annotations
 
 import os
+import queue
+import threading
 import warnings
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -62,6 +64,52 @@ class Encodings:
     by_method: dict[str, np.ndarray] = field(default_factory=dict)
     digests: list[str] = field(default_factory=list)
     failures: list[ReadFailure] = field(default_factory=list)
+
+
+class DecodePool:
+    """Decoding threads that never keep the process alive.
+
+    ``concurrent.futures.ThreadPoolExecutor`` joins its threads when Python exits, so one decode
+    stuck past the time limit would keep ``imagetwins`` from ever exiting. These threads are daemons:
+    a file over the limit is reported, and the process ends when its work is done.
+    """
+
+    def __init__(self, workers: int) -> None:
+        self._tasks: queue.SimpleQueue = queue.SimpleQueue()
+        self._threads = [threading.Thread(target=self._work, daemon=True, name=f"imagetwins-decode-{k}")
+                         for k in range(max(1, workers))]
+        for t in self._threads:
+            t.start()
+
+    def _work(self) -> None:
+        while True:
+            task = self._tasks.get()
+            if task is None:
+                return
+            future, fn, args = task
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(fn(*args))
+            except BaseException as exc:  # handed to the caller through the future
+                future.set_exception(exc)
+
+    def submit(self, fn: Callable, *args) -> Future:
+        future: Future = Future()
+        self._tasks.put((future, fn, args))
+        return future
+
+    def shutdown(self) -> None:
+        """Cancel what has not started; each thread ends after its current file."""
+        while True:
+            try:
+                task = self._tasks.get_nowait()
+            except queue.Empty:
+                break
+            if task is not None:
+                task[0].cancel()
+        for _ in self._threads:
+            self._tasks.put(None)
 
 
 def _load(path: str, stages: Sequence[Stage], min_side: int, read: Callable[[str], bytes], exif: bool = True):
@@ -129,7 +177,7 @@ def encode_files(
 
         bar = tqdm(total=len(paths), unit="img", desc="encoding", leave=False)
     batches = [paths[i:i + batch_size] for i in range(0, len(paths), batch_size)]
-    pool = ThreadPoolExecutor(max_workers=workers)
+    pool = DecodePool(workers)
 
     def submit(batch: list[str]) -> list[Future]:
         return [pool.submit(_load, p, stages, min_side, read, exif_orientation) for p in batch]
@@ -165,7 +213,7 @@ def encode_files(
                 if bar is not None:
                     bar.update(len(batch))
     finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+        pool.shutdown()
         if bar is not None:
             bar.close()
     for stage in stages:
