@@ -421,13 +421,17 @@ def report(directory: Path, output: Path, keep_in: tuple[Path, ...], keep_rule: 
            raw_pairs: str = "keep", follow_symlinks: bool = False) -> None:
     """Write an HTML page to review the duplicate groups in DIRECTORY.
 
-    One self-contained file (thumbnails embedded) that opens offline in any browser: groups side by
-    side, largest first, with resolution, size, date, path and which file would be kept.
+    One file that opens offline in any browser (thumbnails embedded; above 500 groups in a
+    <page>_files/ folder beside it): groups side by side, largest first, with displayed size, file
+    size, capture date, path, each file's score against the keeper, and which file would be kept.
+    Click a picture to keep it, mark a file "not a duplicate", skip a group (or use the keyboard),
+    then "Export decisions" and apply them with 'imagetwins remove --plan FILE'.
 
     \b
     Examples:
       imagetwins report ~/Pictures -r -o review.html
       imagetwins report shop/ --method dihedral --keep-in shop/master
+      imagetwins remove --plan imagetwins-decisions.json --apply   # what you decided in the page
     """
     from imagetwins.report import write_html_report
 
