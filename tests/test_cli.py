@@ -103,12 +103,17 @@ def test_find_with_cnn_embeddings_groups_even_the_rotated_copy(datasets: Path, t
     assert 0.82 <= weakest < 1.0 and "max_distance" not in data["groups"][0]
     # every pair carries its real similarity (not int() of it, which wrote 0 or 1 as a "distance")
     sims = [p["similarity"] for p in data["pairs"]]
-    assert len(sims) == 6 and all(0.82 <= s <= 1.0 for s in sims) and min(sims) == weakest
+    assert len(sims) == 6 and all(0.82 <= s <= 1.0 for s in sims)
+    keeper = data["groups"][0]["keep"]
+    to_keeper = {p["b"] if p["a"] == keeper else p["a"]: p["similarity"] for p in data["pairs"]
+                 if keeper in (p["a"], p["b"])}
+    assert min(to_keeper.values()) == weakest  # the group's figure: its farthest file from the keeper
     assert all("distance" not in p for p in data["pairs"])
-    assert f"cosine similarity >= {weakest:.3f}" in res.output
+    assert f"cosine similarity >= {weakest:.3f} to the keeper" in res.output
     with open(tmp_path / "out.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
-    assert [float(r["min_similarity"]) for r in rows] == [weakest] * 4
+    assert [(r["path"], float(r["similarity"])) for r in rows] == \
+        [(keeper, 1.0)] + [(p, s) for p, s in to_keeper.items() if p != keeper]  # each file's own score
     bad = CliRunner().invoke(main, ["find", str(datasets / "imagededup-testdata"), "-m", "cnn", "-t", "2"])
     assert bad.exit_code == 2 and "cosine similarities" in bad.output
 
@@ -123,7 +128,7 @@ def test_hash_outputs_write_bits_apart(tmp_path: Path) -> None:
     assert all(isinstance(g["max_distance"], int) for g in data["groups"])
     with open(tmp_path / "out.csv", newline="") as fh:
         header = next(csv.reader(fh))
-    assert header == ["group", "path", "exact", "max_distance", "keep"]
+    assert header == ["group", "path", "exact", "distance", "keep"]
 
 
 def test_unwritable_cache_dir_falls_back_to_no_cache(tmp_path: Path, monkeypatch) -> None:

@@ -15,7 +15,6 @@ import click
 
 from imagetwins import __version__
 from imagetwins.encoders import encoder_names, get_encoder
-from imagetwins.results import WEAKEST_MATCH
 from imagetwins.text import csv_cell, printable
 
 #: each method's default threshold, for the help texts
@@ -179,8 +178,8 @@ def _keep_options(f):
 @click.option("--pairs", "with_pairs", is_flag=True,
               help="Also write every matching pair into the JSON (N copies of one picture make N(N-1)/2 pairs).")
 @click.option("--csv", "csv_out", type=OutputFile(),
-              help="Write one row per file in a group: group,path,exact,max_distance (min_similarity for "
-                   "vector methods),keep.")
+              help="Write one row per file in a group: group,path,exact,distance (similarity for vector "
+                   "methods: the file's own score against its group's keeper),keep.")
 @_workers_option
 @click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Keep encodings in this index file (see 'imagetwins index'); default: a cache per folder "
@@ -244,9 +243,10 @@ def find(directory: Path, method: str, threshold: int, recursive: bool, json_out
         _write_json(plan_document(result, decisions, directory), json_out,
                     result.pair_records() if with_pairs else None)
     if csv_out is not None:
-        _write_csv(csv_out, ["group", "path", "exact", WEAKEST_MATCH[result.score_kind], "keep"],
-                   ([gi, path, int(g.exact), g.score_field()[1], int(path in d.keep)]
-                    for gi, (g, d) in enumerate(zip(result.groups, decisions), 1) for path in g.files))
+        _write_csv(csv_out, ["group", "path", "exact", result.score_kind, "keep"],
+                   ([gi, path, int(g.exact), score, int(path in d.keep)]
+                    for gi, (g, d) in enumerate(zip(result.groups, decisions), 1)
+                    for path, score in zip(g.files, g.scores or [g.score_field()[1]] * len(g.files))))
     if report_out is not None:
         from imagetwins.report import write_html_report
 
@@ -334,11 +334,10 @@ def _exit_for(fail_on_duplicates: bool, found: bool) -> None:
 
 
 def _decide(result, keep_rule: str, keep_in: tuple[Path, ...], workers: int | None, raw_pairs: str = "keep"):
-    """The keep policy's verdict per group (see imagetwins.keep)."""
-    from imagetwins.keep import decide_groups
+    """The keep policy's verdict per group; groups become stars around their keepers (see imagetwins.keep)."""
+    from imagetwins.keep import decide_result
 
-    return decide_groups([g.files for g in result.groups], keep_in=keep_in, rule=keep_rule, workers=workers,
-                         raw_sidecars=raw_pairs == "keep")
+    return decide_result(result, keep_in=keep_in, rule=keep_rule, workers=workers, raw_sidecars=raw_pairs == "keep")
 
 
 def _find_against(directory: Path, against: Path, method: str, threshold: float | None, recursive: bool,

@@ -13,6 +13,11 @@ shorter name; then the path.
 
 Reference folders (``keep_in=``) come before any rule: every file inside one is kept and never
 touched, and when a group has one there, the keeper is chosen among them.
+
+Groups are stars around their keeper (:func:`decide_result`): matches are not transitive (A looks
+like B and B like C does not make C a copy of A), so a file joins a keeper's group only when it
+matches the keeper itself; the others of a connected set of matches form groups of their own, each
+around its own keeper.
 """
 
 from __future__ import annotations
@@ -24,13 +29,19 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import numpy as np
 from PIL import Image
 
 from imagetwins.io import allowed_formats, open_regular_file
 from imagetwins.raw import is_raw_name, raw_size
 
-__all__ = ["KEEP_RULES", "FileInfo", "Decision", "file_info", "file_infos", "choose_keeper", "decide", "decide_groups"]
+if TYPE_CHECKING:
+    from imagetwins.results import FindResult
+
+__all__ = ["KEEP_RULES", "FileInfo", "Decision", "file_info", "file_infos", "choose_keeper", "decide", "decide_groups",
+           "decide_result"]
 
 #: the accepted values of ``rule``
 KEEP_RULES = ("original", "largest", "smallest", "newest", "oldest")
@@ -225,3 +236,129 @@ def decide_groups(groups: Sequence[Sequence[str]], keep_in: Sequence[str | os.Pa
         bad = [(p, infos[p]) for p in g if not isinstance(infos[p], FileInfo)]
         out.append(decide(ok, keep_in, rule, bad, raw_sidecars))
     return out
+
+
+def decide_result(result: FindResult, keep_in: Sequence[str | os.PathLike] = (), rule: str = "original",
+                  infos: Mapping[str, FileInfo | str] | None = None, workers: int | None = None,
+                  groups: Sequence[Sequence[str]] | None = None, raw_sidecars: bool = True) -> list[Decision]:
+    """Decide each group's keeper and make every group a star around it; ``result.groups`` is replaced.
+
+    A file stays in its keeper's group only if it matches the keeper directly (within the threshold,
+    or the same encoding, or byte-identical); the rest of a connected set of matches is split off
+    and grouped again (connected parts, each with its own keeper), until every group is a star. Each
+    group's ``score`` is then its farthest member's score against the keeper and ``scores`` every
+    member's; the keeper is listed first. Calling it again with the same rule changes nothing.
+
+    ``groups`` (paths) replaces ``result.groups`` as the sets to split (e.g. a group less the files
+    that may not be moved); ``infos`` and ``raw_sidecars`` as in :func:`decide_groups` and :func:`decide`.
+    """
+    from imagetwins.results import DuplicateGroup
+
+    if rule not in KEEP_RULES:
+        raise ValueError(f"unknown keep rule {rule!r}; expected one of {', '.join(KEEP_RULES)}")
+    sets = [list(g.files) for g in result.groups] if groups is None else [list(g) for g in groups]
+    if infos is None:
+        infos = file_infos([p for g in sets for p in g], workers)
+    graph = _MatchGraph(result)
+    index = {p: i for i, p in enumerate(result.files)}
+    digests = list(result.digests) if result.digests else [""] * len(result.files)
+    similarity = result.score_kind == "similarity"
+    exact_score = 1.0 if similarity else 0
+    out: list[tuple[DuplicateGroup, Decision]] = []
+    todo = [s for s in sets if len(s) > 1]
+    while todo:
+        files = todo.pop()
+        ok = [infos[p] for p in files if isinstance(infos[p], FileInfo)]
+        if not ok or any(p not in index for p in files):  # nothing readable to keep, or not from this search
+            bad = [(p, infos[p]) for p in files if not isinstance(infos[p], FileInfo)]
+            d = decide(ok, keep_in, rule, bad, raw_sidecars)
+            g = DuplicateGroup(files, exact_score, False, result.score_kind, [digests[index[p]] if p in index
+                                                                              else "" for p in files])
+            out.append((g, d))
+            continue
+        keeper = choose_keeper(ok, keep_in, rule).path
+        k = index[keeper]
+        star, scores, rest = [keeper], [exact_score], []
+        for p in files:
+            if p == keeper:
+                continue
+            s = graph.score(k, index[p])
+            if s is None and digests[k] and digests[k] == digests[index[p]]:
+                s = exact_score
+            if s is None:
+                rest.append(p)
+            else:
+                star.append(p)
+                scores.append(s)
+        todo.extend(graph.components([index[p] for p in rest], result.files))
+        if len(star) < 2:
+            continue
+        members = [infos[p] for p in star if isinstance(infos[p], FileInfo)]
+        bad = [(p, infos[p]) for p in star if not isinstance(infos[p], FileInfo)]
+        d = decide(members, keep_in, rule, bad, raw_sidecars)
+        d.files = star
+        spread = min(scores) if similarity else max(scores)
+        ds = [digests[index[p]] for p in star]
+        g = DuplicateGroup(star, round(float(spread), 4) if similarity else int(spread),
+                           bool(ds[0]) and len(set(ds)) == 1, result.score_kind, ds,
+                           [round(float(s), 4) if similarity else int(s) for s in scores])
+        out.append((g, d))
+    out.sort(key=lambda gd: (-len(gd[0].files), index.get(gd[0].files[0], -1)))
+    if groups is None:
+        result.groups = [g for g, _ in out]
+    return [d for _, d in out]
+
+
+class _MatchGraph:
+    """Which files of a search matched directly, and how closely (files with one encoding as one node)."""
+
+    def __init__(self, result: FindResult) -> None:
+        n = len(result.files)
+        self.node = (np.asarray(result.same_as, np.int64) if result.same_as is not None
+                     else np.arange(n, dtype=np.int64))
+        m = result.matches
+        a, b = self.node[np.asarray(m.left, np.int64)], self.node[np.asarray(m.right, np.int64)]
+        keep = a != b
+        a, b, score = np.minimum(a, b)[keep], np.maximum(a, b)[keep], np.asarray(m.score)[keep]
+        self.similarity = m.kind == "similarity"
+        self.exact = 1.0 if self.similarity else 0
+        # one dict of node pairs: no more entries than the matches the search already holds
+        self.edges: dict[tuple[int, int], float] = {}
+        for x, y, s in zip(a.tolist(), b.tolist(), score.tolist()):
+            old = self.edges.get((x, y))
+            if old is None or (s > old if self.similarity else s < old):
+                self.edges[(x, y)] = s
+        self.neighbours: dict[int, set[int]] = {}
+        for x, y in self.edges:
+            self.neighbours.setdefault(x, set()).add(y)
+            self.neighbours.setdefault(y, set()).add(x)
+
+    def score(self, i: int, j: int) -> float | None:
+        """The score of files ``i`` and ``j`` if they matched directly, else None."""
+        x, y = int(self.node[i]), int(self.node[j])
+        if x == y:
+            return self.exact
+        return self.edges.get((min(x, y), max(x, y)))
+
+    def components(self, members: list[int], files: Sequence[str]) -> list[list[str]]:
+        """The connected parts (two files or more) of ``members`` by their direct matches."""
+        by_node: dict[int, list[int]] = {}
+        for i in members:
+            by_node.setdefault(int(self.node[i]), []).append(i)
+        seen: set[int] = set()
+        parts = []
+        for start in by_node:
+            if start in seen:
+                continue
+            seen.add(start)
+            stack, part = [start], []
+            while stack:
+                x = stack.pop()
+                part += by_node[x]
+                for y in self.neighbours.get(x, ()):
+                    if y in by_node and y not in seen:
+                        seen.add(y)
+                        stack.append(y)
+            if len(part) > 1:
+                parts.append([files[i] for i in sorted(part)])
+        return parts

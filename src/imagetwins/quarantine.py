@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from imagetwins.io import QUARANTINE_SUFFIX, open_regular_file
-from imagetwins.keep import Decision, decide_groups
+from imagetwins.keep import Decision, decide_result
 from imagetwins.results import FindResult
 
 __all__ = ["JOURNAL", "KEY", "LINK_KINDS", "SUMMARY", "Outcome", "Plan", "QuarantineError", "apply_plan",
@@ -129,13 +129,15 @@ def plan_removal(result: FindResult, roots: Sequence[str | os.PathLike],
 
     Only regular files inside ``roots``, reached without a symbolic link, take part: the others are
     refused (with the reason) and never count as the copy that is kept. A hard link of the kept file
-    is not moved either (it frees nothing). ``decisions`` (from :func:`imagetwins.keep.decide_groups`)
+    is not moved either (it frees nothing). ``decisions`` (from :func:`imagetwins.keep.decide_result`)
     are used where they were made among such files only, and made again otherwise.
     """
     scanned = dict(zip(result.files, result.digests)) if result.digests else {}
+    if decisions is None:  # keepers decided once, and every group made a star around its keeper
+        decisions = decide_result(result, keep_in=keep_in, rule=rule, raw_sidecars=raw_sidecars)
     refused: list[tuple[str, str]] = []
-    eligible: list[list[str]] = []
-    for group in result.groups:
+    final: list[Decision] = []
+    for group, d in zip(result.groups, decisions):
         ok = []
         for f in group.files:
             why = _why_not_movable(f, roots)
@@ -143,13 +145,11 @@ def plan_removal(result: FindResult, roots: Sequence[str | os.PathLike],
                 ok.append(f)
             else:
                 refused.append((f, why))
-        eligible.append(ok)
-    redo = [i for i, ok in enumerate(eligible)
-            if decisions is None or len(ok) != len(result.groups[i].files)]
-    decisions = list(decisions) if decisions is not None else [None] * len(eligible)
-    for i, d in zip(redo, decide_groups([eligible[i] for i in redo], keep_in=keep_in, rule=rule,
-                                                 raw_sidecars=raw_sidecars)):
-        decisions[i] = d
+        if len(ok) == len(group.files):
+            final.append(d)
+        else:  # decided again among the files that may take part, split again around the new keeper(s)
+            final += decide_result(result, keep_in=keep_in, rule=rule, groups=[ok], raw_sidecars=raw_sidecars)
+    decisions = final
     moves, keepers = [], []
     digests: dict[str, str] = {}
     for gi, d in enumerate(decisions, 1):

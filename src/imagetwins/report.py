@@ -29,7 +29,7 @@ import numpy as np
 from PIL import Image
 
 from imagetwins.io import ImageReadError, content_digest, open_image, read_bytes
-from imagetwins.keep import FileInfo, decide_groups, file_infos
+from imagetwins.keep import FileInfo, decide_result, file_infos
 from imagetwins.plan import PLAN_VERSION
 from imagetwins.results import FindResult
 
@@ -126,8 +126,8 @@ def report_data(result: FindResult, keep_in: Sequence[str | os.PathLike] = (), w
     files = [f for g in result.groups for f in g.files]
     scanned = [d for g in result.groups for d in (g.digests or [""] * len(g.files))]
     infos = file_infos(files, workers)
-    decisions = decide_groups([g.files for g in result.groups], keep_in=keep_in, rule=keep_rule, infos=infos,
-                              raw_sidecars=raw_sidecars)
+    decisions = decide_result(result, keep_in=keep_in, rule=keep_rule, infos=infos,
+                              raw_sidecars=raw_sidecars)  # stars around keepers
     bar = None
     if progress and files:
         from tqdm.auto import tqdm

@@ -29,14 +29,18 @@ class DuplicateGroup:
     """Files that are duplicates of each other (connected by matches within the threshold).
 
     ``score`` is the group's weakest match: the largest distance (bits apart) for ``score_kind``
-    ``"distance"``, the smallest similarity for ``"similarity"``.
+    ``"distance"``, the smallest similarity for ``"similarity"``. Once keepers are decided
+    (:func:`imagetwins.keep.decide_result`) a group is a star: ``files[0]`` is the keeper, every other
+    file matches it directly, ``scores`` holds each file's score against the keeper and ``score`` the
+    farthest of them.
     """
 
     files: list[str]
     score: float
     exact: bool  # every file in the group is byte-identical
     score_kind: str = "distance"
-    digests: list[str] = field(default_factory=list)  # SHA-256 of each file as scanned ('' if unknown)
+    digests: list[str] = field(default_factory=list)  # content digest of each file as scanned ('' if unknown)
+    scores: list[float] = field(default_factory=list)  # each file's score against the keeper (star groups)
 
     @property
     def max_distance(self) -> int | None:
@@ -57,9 +61,13 @@ class DuplicateGroup:
         """One phrase for people: how close the files are."""
         if self.exact:
             return "byte-identical files"
+        to = " to the keeper" if self.scores else ""
         if self.score_kind == "similarity":
-            return f"cosine similarity >= {self.score:.3f}"
-        return "identical hashes" if self.score == 0 else f"up to {int(self.score)} bits apart"
+            return f"cosine similarity >= {self.score:.3f}{to}"
+        if self.score == 0:
+            return "identical hashes"
+        bits = "1 bit" if int(self.score) == 1 else f"{int(self.score)} bits"
+        return f"up to {bits} from the keeper" if self.scores else f"up to {bits} apart"
 
 
 @dataclass
