@@ -102,3 +102,13 @@ def test_a_chain_does_not_put_c_in_the_group_of_a(tmp_path: Path, datasets: Path
     res = CliRunner().invoke(main, ["remove", str(tmp_path), "-r", "-m", "whash", "-t", str(THRESHOLD),
                                     "--no-cache", "--keep-in", str(tmp_path / "ref")])
     assert "c.jpg" not in res.output and "1 file would move" in res.output, res.output
+    # the review page shows the same star, its thumbnails on the right cards
+    page = tmp_path / "page.html"
+    res = CliRunner().invoke(main, ["report", str(tmp_path), "-r", "-m", "whash", "-t", str(THRESHOLD), "--no-cache",
+                                    "--keep-in", str(tmp_path / "ref"), "-o", str(page)])
+    assert res.exit_code == 0, res.output
+    text = page.read_text()
+    data = json.loads(text[text.index('type="application/json">') + 24:text.index("</script>")])
+    [group] = data["groups"]
+    assert [Path(c["path"]).name for c in group["files"]] == ["a.jpg", "b.jpg"] and group["keep"] == 0
+    assert all(c["thumb"] for c in group["files"])

@@ -123,11 +123,11 @@ def report_data(result: FindResult, keep_in: Sequence[str | os.PathLike] = (), w
     """
     from imagetwins.workers import thread_count
 
+    infos = file_infos([f for g in result.groups for f in g.files], workers)
+    # groups become stars around their keepers (regrouped, reordered): the cards follow the new groups
+    decisions = decide_result(result, keep_in=keep_in, rule=keep_rule, infos=infos, raw_sidecars=raw_sidecars)
     files = [f for g in result.groups for f in g.files]
     scanned = [d for g in result.groups for d in (g.digests or [""] * len(g.files))]
-    infos = file_infos(files, workers)
-    decisions = decide_result(result, keep_in=keep_in, rule=keep_rule, infos=infos,
-                              raw_sidecars=raw_sidecars)  # stars around keepers
     bar = None
     if progress and files:
         from tqdm.auto import tqdm
