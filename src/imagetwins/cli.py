@@ -355,6 +355,10 @@ def _find_against(directory: Path, against: Path, method: str, threshold: float 
         _echo(f"warning: skipped {f.path}: {f.reason}", err=True)
     for f in result.reference_failures:
         _echo(f"warning: reference image not compared, {f.path}: {f.reason}", err=True)
+    if not quiet and against.is_dir() and (directory.resolve().is_relative_to(against.resolve())
+                                           or against.resolve().is_relative_to(directory.resolve())):
+        _echo(f"note: {directory} and {against} overlap: a file found in both is not a duplicate of itself",
+              err=True)
     if json_out is not None:
         _write_json(result.to_dict(), json_out)
     if csv_out is not None:

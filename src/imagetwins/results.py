@@ -6,6 +6,7 @@ Shared by the finder, the index and Dask, so none of them imports another for it
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TextIO
@@ -241,8 +242,9 @@ def match_query(encoder: str | Encoder, query_paths: Sequence[str], queries: np.
     """The one query step: each query that matches the reference -> its matches, closest first.
 
     Used by :meth:`imagetwins.index.Index.query`, :func:`imagetwins.finder.find_against` and so by
-    ``find --against`` and ``index query``. Scores are ints (bits apart) or floats (similarities,
-    rounded to 4 places).
+    ``find --against`` and ``index query``. A query never matches the very same file in the reference
+    (same path once resolved, or same device and inode: a hard link); a byte-identical other file does.
+    Scores are ints (bits apart) or floats (similarities, rounded to 4 places).
     """
     encoder = get_encoder(encoder)
     threshold = encoder.threshold_or_default(threshold)
@@ -252,10 +254,26 @@ def match_query(encoder: str | Encoder, query_paths: Sequence[str], queries: np.
     pairs = encoder.query(queries, reference, threshold, workers, query_paths=list(query_paths),
                           database_paths=list(reference_paths))
     as_score = (lambda x: int(x)) if pairs.kind == "distance" else (lambda x: round(float(x), 4))
+    identity: dict[str, object] = {}  # only files that matched are looked at
     for k in np.lexsort((encoder.best_first(pairs.score), pairs.left)).tolist():
-        out.setdefault(query_paths[pairs.left[k]], []).append((reference_paths[pairs.right[k]],
-                                                               as_score(pairs.score[k])))
+        query, found = query_paths[pairs.left[k]], reference_paths[pairs.right[k]]
+        if _same_file(query, found, identity):
+            continue  # the reference holds the query itself (overlapping folders): not a duplicate of itself
+        out.setdefault(query, []).append((found, as_score(pairs.score[k])))
     return out
+
+
+def _same_file(a: str, b: str, identity: dict[str, object]) -> bool:
+    """Whether two paths are one file: the same place once resolved, or the same device and inode (a hard
+    link, or a link to it, is that file too)."""
+    for p in (a, b):
+        if p not in identity:
+            try:
+                st = os.stat(p)
+                identity[p] = (st.st_dev, st.st_ino)
+            except OSError:
+                identity[p] = os.path.realpath(p)
+    return identity[a] == identity[b] or os.path.realpath(a) == os.path.realpath(b)
 
 
 def groups_from_encodings(
