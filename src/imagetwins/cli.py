@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import io
 import json
 import sqlite3
 import sys
@@ -177,9 +178,9 @@ def _keep_options(f):
                    "'remove --plan'.")
 @click.option("--pairs", "with_pairs", is_flag=True,
               help="Also write every matching pair into the JSON (N copies of one picture make N(N-1)/2 pairs).")
-@click.option("--csv", "csv_out", type=OutputFile(),
-              help="Write one row per file in a group: group,path,exact,distance (similarity for vector "
-                   "methods: the file's own score against its group's keeper),keep.")
+@click.option("--csv", "csv_out", type=OutputFile(allow_dash=True),
+              help="Write one row per file in a group ('-' for stdout): group,path,exact,distance (similarity for "
+                   "vector methods: the file's own score against its group's keeper),keep.")
 @_workers_option
 @click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Keep encodings in this index file (see 'imagetwins index'); default: a cache per folder "
@@ -223,6 +224,8 @@ def find(directory: Path, method: str, threshold: int, recursive: bool, json_out
       imagetwins find test/ --against train/ --fail-on-duplicates   # stop a leaking test set
     """
     threshold = _check_threshold(method, threshold)
+    if str(json_out) == "-" and str(csv_out) == "-":
+        raise click.UsageError("--json and --csv cannot both go to stdout ('-')")
     if ignore_exif_orientation and (against is not None or db_path is not None or scheduler or dask_workers):
         raise click.UsageError("--ignore-exif-orientation works on a plain scan: not with --db, --against or Dask")
     if against is not None:
@@ -253,7 +256,7 @@ def find(directory: Path, method: str, threshold: int, recursive: bool, json_out
         with _writing(report_out):
             write_html_report(result, report_out, keep_in=keep_in, keep_rule=keep_rule, workers=workers,
                               progress=_show_progress(quiet), root=directory, raw_sidecars=raw_pairs == "keep")
-    if quiet or str(json_out) == "-":
+    if quiet or "-" in (str(json_out), str(csv_out)):  # stdout holds the data alone
         _exit_for(fail_on_duplicates, bool(result.groups))
         return
     for gi, g in enumerate(result.groups, 1):
@@ -321,11 +324,28 @@ def _write_json(data: dict, out: Path, pair_records=None) -> None:
 
 
 def _write_csv(out: Path, header: list[str], rows) -> None:
+    """CSV to a file, or to stdout for ``-``."""
     # names that are not UTF-8 are written as their own bytes; formulas are neutralised (OWASP)
-    with _writing(out), open(out, "w", newline="", encoding="utf-8", errors="surrogateescape") as fh:
+    def write(fh) -> None:
         writer = csv.writer(fh)
         writer.writerow(header)
         writer.writerows([csv_cell(v) for v in row] for row in rows)
+
+    if str(out) == "-":
+        buffer = getattr(sys.stdout, "buffer", None)
+        if buffer is None:
+            write(sys.stdout)
+            return
+        sys.stdout.flush()
+        fh = io.TextIOWrapper(buffer, encoding="utf-8", errors="surrogateescape", newline="")
+        try:
+            write(fh)
+            fh.flush()
+        finally:
+            fh.detach()  # stdout stays open
+        return
+    with _writing(out), open(out, "w", newline="", encoding="utf-8", errors="surrogateescape") as fh:
+        write(fh)
 
 
 def _exit_for(fail_on_duplicates: bool, found: bool) -> None:
@@ -363,7 +383,7 @@ def _find_against(directory: Path, against: Path, method: str, threshold: float 
         _write_json(result.to_dict(), json_out)
     if csv_out is not None:
         _write_csv(csv_out, ["query", "match", result.score_kind], result.rows())
-    if not quiet and str(json_out) != "-":
+    if not quiet and "-" not in (str(json_out), str(csv_out)):
         for q, ms in result.matches.items():
             _secho(q, bold=True)
             for p, d in ms:
