@@ -102,13 +102,15 @@ def test_cnn_facade_like_imagededup(datasets: Path, tmp_path: Path) -> None:
     arr = np.asarray(Image.open(folder / "ukbench00120.jpg").convert("RGB"))
     assert cnn.encode_image(image_array=arr).shape == (1, 1280)
     out = tmp_path / "r.json"
-    with pytest.warns(RuntimeWarning):
+    with warnings.catch_warnings():  # num_enc_workers not set: no warning about it
+        warnings.simplefilter("error", RuntimeWarning)
         res = cnn.find_duplicates(encoding_map=enc, scores=True, outfile=str(out))
     resized = res["ukbench00120.jpg"]
     assert resized[0][0] == "ukbench00120_resize.jpg" and isinstance(resized[0][1], float)
     assert [s for _, s in resized] == sorted((s for _, s in resized), reverse=True)  # sorted, unlike imagededup
     assert json.loads(out.read_text())["ukbench00120.jpg"][0][0] == "ukbench00120_resize.jpg"
-    with pytest.warns(RuntimeWarning):
+    with warnings.catch_warnings():  # num_enc_workers not set: no warning about it
+        warnings.simplefilter("error", RuntimeWarning)
         assert "ukbench00120_resize.jpg" in cnn.find_duplicates_to_remove(encoding_map=enc)
     with pytest.raises(TypeError, match="float"):
         cnn.find_duplicates(encoding_map=enc, min_similarity_threshold=1)
@@ -155,11 +157,13 @@ def test_imagededup_style_encoding_map_with_small_vectors() -> None:
     # as imagededup's own tests do: hand-made feature vectors through the public API
     enc = {"ukbench00002.jpg": np.array([1, 0, 0, 1]), "ukbench00003.jpg": np.array([1, 1, 0, 1]),
            "ukbench00002_dup.jpg": np.array([1, 0, 0, 1])}
-    with pytest.warns(RuntimeWarning):
+    with warnings.catch_warnings():  # num_enc_workers not set: no warning about it
+        warnings.simplefilter("error", RuntimeWarning)
         got = CNN(verbose=False).find_duplicates(encoding_map=enc, min_similarity_threshold=0.9, scores=True)
     assert [n for n, _ in got["ukbench00002.jpg"]] == ["ukbench00002_dup.jpg"]
     assert got["ukbench00002.jpg"][0][1] == pytest.approx(1.0)
     assert got["ukbench00003.jpg"] == []
-    with pytest.warns(RuntimeWarning):
+    with warnings.catch_warnings():  # num_enc_workers not set: no warning about it
+        warnings.simplefilter("error", RuntimeWarning)
         names = CNN(verbose=False).find_duplicates(encoding_map=enc, min_similarity_threshold=0.8)
     assert set(names["ukbench00003.jpg"]) == {"ukbench00002.jpg", "ukbench00002_dup.jpg"}  # cos = 0.866

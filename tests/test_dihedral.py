@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -81,6 +82,7 @@ def test_facade_finds_mirrored_copies_that_phash_misses(tmp_path: Path, datasets
     assert PHash(verbose=False).find_duplicates(image_dir=tmp_path)["mirror.jpg"] == []
     enc = DihedralHash(verbose=False).encode_images(tmp_path)
     assert all(len(v) == 64 for v in enc.values())
-    with pytest.warns(RuntimeWarning):
+    with warnings.catch_warnings():  # num_enc_workers not set: no warning about it
+        warnings.simplefilter("error", RuntimeWarning)
         again = DihedralHash(verbose=False).find_duplicates(encoding_map=enc, scores=True)
     assert again == found

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -45,12 +46,14 @@ def test_encode_images_and_find_with_encoding_map(datasets: Path, tmp_path: Path
     assert "ukbench09268_corrupt.jpg" not in enc and len(enc) == 5
     assert all(isinstance(v, str) and len(v) == 16 for v in enc.values())
     out = tmp_path / "res.json"
-    with pytest.warns(RuntimeWarning):
+    with warnings.catch_warnings():  # num_enc_workers not set: no warning about it
+        warnings.simplefilter("error", RuntimeWarning)
         res = ph.find_duplicates(encoding_map=enc, max_distance_threshold=12, scores=True, outfile=str(out))
     assert res["ukbench00120.jpg"] == [("ukbench00120_resize.jpg", 2)]
     assert json.loads(out.read_text())["ukbench00120.jpg"] == [["ukbench00120_resize.jpg", 2]]
     rm = tmp_path / "rm.json"
-    with pytest.warns(RuntimeWarning):
+    with warnings.catch_warnings():  # num_enc_workers not set: no warning about it
+        warnings.simplefilter("error", RuntimeWarning)
         to_remove = ph.find_duplicates_to_remove(encoding_map=enc, outfile=str(rm))
     assert to_remove == ["ukbench00120_resize.jpg"] and json.loads(rm.read_text()) == to_remove
 
@@ -99,3 +102,14 @@ def test_hamming_distance_and_corrupt_file_returns_none(datasets: Path) -> None:
     assert PHash.hamming_distance("9fee256239984d71", "9fee25623d980d71") == 2
     with pytest.warns(UserWarning, match="skipped"):
         assert PHash().encode_image(datasets / "imagededup-testdata/mixed_images/ukbench09268_corrupt.jpg") is None
+
+
+def test_num_enc_workers_is_warned_about_only_when_set(datasets: Path) -> None:
+    """The README's find_duplicates(encoding_map=...) printed a RuntimeWarning about a parameter never passed."""
+    ph = PHash(verbose=False)
+    enc = ph.encode_images(datasets / "photos-public" / "images")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ph.find_duplicates(encoding_map=enc, max_distance_threshold=10, scores=True)
+    with pytest.warns(RuntimeWarning, match="num_enc_workers"):
+        ph.find_duplicates(encoding_map=enc, num_enc_workers=2)

@@ -42,6 +42,7 @@ def test_readme_snippet_runs_as_written(index: int, workdir: Path, tmp_path: Pat
                           text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
+    assert "Warning" not in proc.stderr  # nothing the user did not ask for (num_enc_workers was warned about)
     if "find_duplicate_groups" in SNIPPETS[index]:
         # the smaller copy and the byte copy are found
         lines = proc.stdout.splitlines()

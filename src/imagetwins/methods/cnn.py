@@ -94,7 +94,7 @@ class CNN:
     def find_duplicates(self, image_dir=None, encoding_map: dict | None = None,
                         min_similarity_threshold: float | None = None, scores: bool = False,
                         outfile: str | None = None, recursive: bool | None = False,
-                        num_enc_workers: int = 0, num_sim_workers: int = cpu_count()) -> dict:
+                        num_enc_workers: int | None = None, num_sim_workers: int = cpu_count()) -> dict:
         """Every file -> its duplicates with cosine similarity >= ``min_similarity_threshold``, most similar first.
 
         ``min_similarity_threshold`` None (the default) takes :attr:`default_threshold` (0.88 with 8
@@ -109,12 +109,13 @@ class CNN:
             min_similarity_threshold = self.default_threshold
         self._check_threshold_bounds(min_similarity_threshold)
         if image_dir:
-            names, vectors = self._encode_dir(image_dir, recursive, num_enc_workers)
+            names, vectors = self._encode_dir(image_dir, recursive, num_enc_workers or 0)
         elif encoding_map:
             if recursive:
                 warnings.warn("recursive parameter is irrelevant when using encodings.", SyntaxWarning, stacklevel=2)
-            warnings.warn("Parameter num_enc_workers has no effect since encodings are already provided",
-                          RuntimeWarning, stacklevel=2)
+            if num_enc_workers is not None:  # said only to a caller who set it (imagededup says it always)
+                warnings.warn("Parameter num_enc_workers has no effect since encodings are already provided",
+                              RuntimeWarning, stacklevel=2)
             names = list(check_encoding_map(encoding_map))
             try:
                 vectors = vectors_from_map(encoding_map)
@@ -133,7 +134,7 @@ class CNN:
 
     def find_duplicates_to_remove(self, image_dir=None, encoding_map: dict | None = None,
                                   min_similarity_threshold: float | None = None, outfile: str | None = None,
-                                  recursive: bool | None = False, num_enc_workers: int = 0,
+                                  recursive: bool | None = False, num_enc_workers: int | None = None,
                                   num_sim_workers: int = cpu_count()) -> list:
         """Files to remove so that one of each duplicate set remains (nothing is deleted here)."""
         result = self.find_duplicates(image_dir=image_dir, encoding_map=encoding_map,

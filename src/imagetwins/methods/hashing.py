@@ -169,7 +169,7 @@ class Hashing:
         outfile: str | None = None,
         search_method: str = "brute_force_cython",
         recursive: bool | None = False,
-        num_enc_workers: int = cpu_count(),
+        num_enc_workers: int | None = None,
         num_dist_workers: int = cpu_count(),
     ) -> dict:
         """Every file -> its duplicates within ``max_distance_threshold`` bits, closest first.
@@ -192,7 +192,8 @@ class Hashing:
         recursive : bool
             Look into sub-folders (with ``image_dir``).
         num_enc_workers, num_dist_workers : int
-            Threads for decoding and for the search (0 means one).
+            Threads for decoding (default: all CPUs; with ``encoding_map`` a value is unused, and a
+            RuntimeWarning says so) and for the search (0 means one).
 
         Returns
         -------
@@ -204,14 +205,16 @@ class Hashing:
             max_distance_threshold = encoder.default_threshold
         self._check_hamming_distance_bounds(max_distance_threshold, encoder.nbits)
         if image_dir:
-            names, result = self._encode_dir(image_dir, recursive, num_enc_workers)
+            names, result = self._encode_dir(image_dir, recursive,
+                                             cpu_count() if num_enc_workers is None else num_enc_workers)
             hashes = result.hashes[self.method]
         elif encoding_map:
             if recursive:
                 warnings.warn("recursive parameter is irrelevant when using encodings.", SyntaxWarning,
                               stacklevel=2)
-            warnings.warn("Parameter num_enc_workers has no effect since encodings are already provided",
-                          RuntimeWarning, stacklevel=2)
+            if num_enc_workers is not None:  # said only to a caller who set it (imagededup says it always)
+                warnings.warn("Parameter num_enc_workers has no effect since encodings are already provided",
+                              RuntimeWarning, stacklevel=2)
             names = list(check_encoding_map(encoding_map))
             try:
                 hashes = _hashing.hashes_from_map(encoding_map, encoder.nbits)
@@ -232,7 +235,7 @@ class Hashing:
         max_distance_threshold: int | None = 10,
         outfile: str | None = None,
         recursive: bool | None = False,
-        num_enc_workers: int = cpu_count(),
+        num_enc_workers: int | None = None,
         num_dist_workers: int = cpu_count(),
     ) -> list:
         """Files to remove so that one image of each duplicate set remains (nothing is deleted here)."""
