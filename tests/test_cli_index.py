@@ -119,8 +119,8 @@ def test_read_only_index_is_read_but_never_written(album: Path, phash_db: Path) 
         one_clear_line(run("index", "update", album, "--db", phash_db), "cannot write", str(phash_db))
         res = run("index", "query", album / "ukbench00120_resize.jpg", "--db", phash_db, "--json")
         assert res.exit_code == 0, res.output
-        assert {m["match"].rsplit("/", 1)[1] for m in json.loads(res.stdout)} == {
-            "ukbench00120.jpg", "ukbench00120_resize.jpg"}
+        # the indexed file itself is not its own duplicate
+        assert {m["match"].rsplit("/", 1)[1] for m in json.loads(res.stdout)} == {"ukbench00120.jpg"}
         assert json.loads(run("index", "stats", "--db", phash_db).stdout)["encodings"] == {"phash": 5}
         res = run("find", album, "--against", phash_db, "--fail-on-duplicates")
         assert res.exit_code == 3, res.output
