@@ -16,6 +16,7 @@ import click
 
 from imagetwins import __version__
 from imagetwins.encoders import encoder_names, get_encoder
+from imagetwins.io import skipped_link
 from imagetwins.text import csv_cell, printable
 
 #: each method's default threshold, for the help texts
@@ -136,7 +137,10 @@ _recursive_option = click.option("--recursive", "-r", is_flag=True, help="Scan s
 _workers_option = click.option("--workers", "-j", type=click.IntRange(1), default=None,
                                help="Threads (default: all CPUs).")
 _no_cache_option = click.option("--no-cache", is_flag=True, help="Encode everything afresh and keep nothing.")
-_quiet_option = click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+_quiet_option = click.option(
+    "--quiet", "-q", is_flag=True,
+    help="Print nothing but errors: no results, no summary, no per-file warnings (skipped files, links); the "
+         "exit code still tells.")
 _follow_option = click.option(
     "--follow-symlinks", is_flag=True,
     help="Follow symbolic links that lead out of DIRECTORY (default: each is reported and skipped). Links "
@@ -234,8 +238,7 @@ def find(directory: Path, method: str, threshold: int, recursive: bool, json_out
         return
     if scheduler or dask_workers:
         result = _find_on_dask(directory, method, threshold, recursive, scheduler, dask_workers)
-        for f in result.failures:
-            _echo(f"warning: skipped {f.path}: {f.reason}", err=True)
+        _warn_skipped(result.failures, quiet)
     else:
         result = _scan(directory, method, threshold, recursive, workers, no_cache or ignore_exif_orientation, quiet,
                        db_path, exif_orientation=not ignore_exif_orientation, follow_symlinks=follow_symlinks)
@@ -264,7 +267,8 @@ def find(directory: Path, method: str, threshold: int, recursive: bool, json_out
         for path in g.files:
             _echo(f"  {'keep' if path in decisions[gi - 1].keep else '    '}  {path}")
     _echo(
-        f"{_plural(len(result.files), 'image')} read, {len(result.failures)} unreadable, "
+        f"{_plural(len(result.files), 'image')} read, "
+        f"{sum(not skipped_link(f) for f in result.failures)} unreadable, "
         f"{_plural(len(result.groups), 'duplicate group')} holding {_plural(result.files_in_groups, 'file')} "
         f"({result.seconds:.1f} s, {method}, threshold {result.threshold})"
     )
@@ -273,6 +277,21 @@ def find(directory: Path, method: str, threshold: int, recursive: bool, json_out
     if report_out is not None:
         _echo(f"review page: {report_out}")
     _exit_for(fail_on_duplicates, bool(result.groups))
+
+
+def _warn_skipped(failures, quiet: bool, follow_hint: bool = True) -> int:
+    """One warning line per file that could not be read, one line for all the symbolic links left alone;
+    nothing with --quiet. Returns how many files could not be read (links not counted)."""
+    links = [f for f in failures if skipped_link(f)]
+    unreadable = [f for f in failures if not skipped_link(f)]
+    if not quiet:
+        for f in unreadable:
+            _echo(f"warning: skipped {f.path}: {f.reason}", err=True)
+        if links:
+            _echo(f"{_plural(len(links), 'symbolic link')} skipped (a link is never a copy of its target"
+                  + ("; --follow-symlinks follows those leading out of the folder)" if follow_hint else ")"),
+                  err=True)
+    return len(unreadable)
 
 
 def _check_threshold(method: str, threshold: float | None) -> float | int | None:
@@ -371,10 +390,10 @@ def _find_against(directory: Path, against: Path, method: str, threshold: float 
                               progress=_show_progress(quiet), cache=not no_cache)
     except IndexFileError as exc:
         raise click.ClickException(str(exc)) from None
-    for f in result.failures:
-        _echo(f"warning: skipped {f.path}: {f.reason}", err=True)
+    unreadable = _warn_skipped(result.failures, quiet, follow_hint=False)
     for f in result.reference_failures:
-        _echo(f"warning: reference image not compared, {f.path}: {f.reason}", err=True)
+        if not quiet:
+            _echo(f"warning: reference image not compared, {f.path}: {f.reason}", err=True)
     if not quiet and against.is_dir() and (directory.resolve().is_relative_to(against.resolve())
                                            or against.resolve().is_relative_to(directory.resolve())):
         _echo(f"note: {directory} and {against} overlap: a file found in both is not a duplicate of itself",
@@ -391,7 +410,7 @@ def _find_against(directory: Path, against: Path, method: str, threshold: float 
         verb = "has" if len(result.matches) == 1 else "have"
         _echo(f"{len(result.matches)} of {_plural(len(result.images), 'image')} in {directory} {verb} a duplicate "
               f"among the {_plural(result.reference_images, 'image')} of {against} ({method}, threshold "
-              f"{result.threshold}); {len(result.failures)} unreadable"
+              f"{result.threshold}); {unreadable} unreadable"
               + (f", {len(result.reference_failures)} unreadable in {against}" if result.reference_failures else ""))
     _exit_for(fail_on_duplicates, bool(result.matches))
 
@@ -428,8 +447,7 @@ def _scan(directory: Path, method: str, threshold: float | None, recursive: bool
     finally:
         if cache is not None:
             cache.close()
-    for f in result.failures:
-        _echo(f"warning: skipped {f.path}: {f.reason}", err=True)
+    _warn_skipped(result.failures, quiet)
     return result
 
 
@@ -597,7 +615,7 @@ def remove(directory: Path | None, apply_: bool, plan_file: Path | None, move_to
                        follow_symlinks=follow_symlinks)
         plan = plan_removal(result, roots=[directory], keep_in=keep_in, rule=keep_rule,
                             raw_sidecars=raw_pairs == "keep")
-    for path, why in plan.refused:
+    for path, why in plan.refused if not quiet else ():
         _echo(f"warning: not moving {path}: {why}", err=True)
     if not apply_:
         if not quiet:

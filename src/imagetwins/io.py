@@ -85,6 +85,12 @@ class ReadFailure:
     transient: bool = False
 
 
+def skipped_link(failure: ReadFailure) -> bool:
+    """Whether ``failure`` is a symbolic link the scan left alone (see :func:`find_images`), not a file that
+    could not be read."""
+    return failure.reason == "broken symbolic link" or failure.reason.startswith("symbolic link to a ")
+
+
 def _register_optional_openers() -> None:
     try:  # HEIC/HEIF (and AVIF on older Pillow) when the [heif] extra is installed
         from pillow_heif import register_heif_opener
