@@ -288,7 +288,7 @@ def _warn_skipped(failures, quiet: bool, follow_hint: bool = True) -> int:
         for f in unreadable:
             _echo(f"warning: skipped {f.path}: {f.reason}", err=True)
         if links:
-            _echo(f"{_plural(len(links), 'symbolic link')} skipped (a link is never a copy of its target"
+            _echo(f"note: {_plural(len(links), 'symbolic link')} skipped (a link is never a copy of its target"
                   + ("; --follow-symlinks follows those leading out of the folder)" if follow_hint else ")"),
                   err=True)
     return len(unreadable)
