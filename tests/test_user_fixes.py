@@ -60,3 +60,54 @@ def test_quiet_prints_no_per_file_warning(tmp_path: Path, datasets: Path) -> Non
     res = CliRunner().invoke(main, ["find", str(folder), "-q", "--no-cache", "--fail-on-duplicates"])
     assert res.exit_code == 3  # the exit code still tells
     assert "per-file warnings" in CliRunner().invoke(main, ["find", "--help"]).output
+
+
+def test_a_folder_of_sub_folders_gets_the_same_hint_everywhere(tmp_path: Path, datasets: Path) -> None:
+    top = tmp_path / "top"
+    top.mkdir()
+    _three_copies_and_junk(top, datasets)  # top/p/...: images only in a sub-folder
+    for args in (["find", str(top)], ["remove", str(top)], ["report", str(top), "-o", str(tmp_path / "r.html")]):
+        res = CliRunner().invoke(main, [*args, "--no-cache"])
+        assert res.exit_code == 0 and f"note: no image files found in {top} (try --recursive)" in res.output, \
+            (args, res.output)
+        res = CliRunner().invoke(main, [*args, "--no-cache", "-r"])
+        assert "no image files found" not in res.output, (args, res.output)
+
+
+def test_tune_on_a_flat_folder_says_the_layout_it_expects(tmp_path: Path, datasets: Path) -> None:
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for p in sorted((datasets / "photos-public" / "images").glob("*.jpg"))[:3]:
+        shutil.copyfile(p, folder / p.name)
+    res = CliRunner().invoke(main, ["tune", str(folder), "-m", "dhash"])
+    assert res.exit_code == 2 and "its own sub-folder" in res.output and "--truth" in res.output, res.output
+
+
+def test_one_bit_is_singular(tmp_path: Path, datasets: Path) -> None:
+    """A copy one bit from its original (found by editing a real photo until its dHash moves by 1)."""
+    from PIL import Image
+
+    from imagetwins.encoders import get_encoder
+
+    photo = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[0]
+    folder = tmp_path / "one"
+    folder.mkdir()
+    shutil.copyfile(photo, folder / "a.jpg")
+    enc = get_encoder("dhash")
+    original = enc.encode_files([folder / "a.jpg"], warn=False).encodings[0]
+    with Image.open(photo) as im:
+        im = im.convert("RGB")
+    for quality in (95, 90, 85, 80, 75, 70, 60, 50, 40, 30, 20, 15, 10, 5):
+        im.save(folder / "b.jpg", quality=quality)
+        got = enc.encode_files([folder / "b.jpg"], warn=False).encodings[0]
+        if bin(int(original) ^ int(got)).count("1") == 1:
+            break
+    else:
+        raise AssertionError("no re-save one bit away")
+    res = CliRunner().invoke(main, ["find", str(folder), "-m", "dhash", "--no-cache"])
+    assert "up to 1 bit from the keeper" in res.output, res.output
+    query = tmp_path / "query"
+    query.mkdir()
+    (folder / "b.jpg").rename(query / "b.jpg")
+    res = CliRunner().invoke(main, ["find", str(query), "-m", "dhash", "--no-cache", "--against", str(folder)])
+    assert "(1 bit)" in res.output, res.output

@@ -272,11 +272,16 @@ def find(directory: Path, method: str, threshold: int, recursive: bool, json_out
         f"{_plural(len(result.groups), 'duplicate group')} holding {_plural(result.files_in_groups, 'file')} "
         f"({result.seconds:.1f} s, {method}, threshold {result.threshold})"
     )
-    if not result.files and not result.failures:
-        _echo(f"note: no image files found in {directory}" + ("" if recursive else " (try --recursive)"))
+    _hint_if_empty(result, directory, recursive)
     if report_out is not None:
         _echo(f"review page: {report_out}")
     _exit_for(fail_on_duplicates, bool(result.groups))
+
+
+def _hint_if_empty(result, directory: Path, recursive: bool) -> None:
+    """find, report and remove say the same when a folder holds no image (only sub-folders, say)."""
+    if not result.files and not result.failures:
+        _echo(f"note: no image files found in {directory}" + ("" if recursive else " (try --recursive)"))
 
 
 def _warn_skipped(failures, quiet: bool, follow_hint: bool = True) -> int:
@@ -416,7 +421,7 @@ def _find_against(directory: Path, against: Path, method: str, threshold: float 
 
 
 def _score_text(kind: str, score: float) -> str:
-    return f"similarity {score:.3f}" if kind == "similarity" else f"{score} bits"
+    return f"similarity {score:.3f}" if kind == "similarity" else _plural(int(score), "bit")
 
 
 def _scan(directory: Path, method: str, threshold: float | None, recursive: bool, workers: int | None,
@@ -483,6 +488,7 @@ def report(directory: Path, output: Path, keep_in: tuple[Path, ...], keep_rule: 
     if not quiet:
         _echo(f"{_plural(len(result.groups), 'duplicate group')} holding {_plural(result.files_in_groups, 'file')}"
               f" -> {output}")
+        _hint_if_empty(result, directory, recursive)
 
 
 @main.command()
@@ -623,9 +629,13 @@ def remove(directory: Path | None, apply_: bool, plan_file: Path | None, move_to
                 _echo(f"would move {src}   (group {group}, keeping {keeper})")
             where = "go to the system trash" if to_trash else f"move to {quarantine}"
             _echo(f"dry run: {_plural(len(plan.moves), 'file')} would {where}; add --apply to do it")
+            if plan_file is None:
+                _hint_if_empty(result, directory, recursive)
         return
     if not plan.moves:
         _echo("nothing to move")
+        if plan_file is None and not quiet:
+            _hint_if_empty(result, directory, recursive)
         return
     try:
         out = apply_plan(plan, directory, quarantine, link=link, to_trash=to_trash)
@@ -707,7 +717,10 @@ def tune(directory: Path, truth: Path | None, methods: tuple[str, ...], target_p
     result = sweep(ground_truth, directory, methods=list(methods) or None,
                    target_precision=target_precision, workers=workers, progress=_show_progress(quiet))
     if result.positives == 0:
-        raise click.UsageError("the ground truth holds no duplicate pairs: nothing to tune against")
+        raise click.UsageError(
+            f"the ground truth holds no duplicate pairs: nothing to tune against. Put each set of duplicates in "
+            f"its own sub-folder of {directory} ({directory}/set1/a.jpg, {directory}/set1/a_copy.jpg, ...; unique "
+            "images at the top level), or give --truth FILE")
     for path in result.unreadable:
         _echo(f"warning: skipped unreadable {path}", err=True)
     if plot_out is not None:
