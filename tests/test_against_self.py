@@ -54,5 +54,7 @@ def test_a_byte_copy_and_a_hard_link_in_overlapping_folders(tmp_path: Path, data
     assert CliRunner().invoke(main, ["index", "update", str(ml / "train"), "--db", str(db)]).exit_code == 0
     res = CliRunner().invoke(main, ["index", "query", str(ml), "--db", str(db), "--json"])
     assert res.exit_code == 0, res.output
-    rows = json.loads(res.stdout)
-    assert [Path(r["query"]).name for r in rows] == ["leak.jpg"]
+    indexed = json.loads(res.stdout)
+    assert [Path(m["query"]).name for m in indexed["matches"]] == ["leak.jpg"]
+    # index query --json and find --against --json have one shape
+    assert indexed.keys() == data.keys() and indexed["matches"][0].keys() == data["matches"][0].keys()

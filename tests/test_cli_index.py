@@ -120,7 +120,8 @@ def test_read_only_index_is_read_but_never_written(album: Path, phash_db: Path) 
         res = run("index", "query", album / "ukbench00120_resize.jpg", "--db", phash_db, "--json")
         assert res.exit_code == 0, res.output
         # the indexed file itself is not its own duplicate
-        assert {m["match"].rsplit("/", 1)[1] for m in json.loads(res.stdout)} == {"ukbench00120.jpg"}
+        assert {m["path"].rsplit("/", 1)[1] for q in json.loads(res.stdout)["matches"] for m in q["matches"]} == {
+            "ukbench00120.jpg"}
         assert json.loads(run("index", "stats", "--db", phash_db).stdout)["encodings"] == {"phash": 5}
         res = run("find", album, "--against", phash_db, "--fail-on-duplicates")
         assert res.exit_code == 3, res.output

@@ -798,7 +798,8 @@ def index_update(directory: Path, db_path: Path, methods: tuple[str, ...], recur
 @_db_option
 @_method_option
 @_threshold_option
-@click.option("--json", "as_json", is_flag=True, help="Print matches as JSON.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print matches as JSON, in the shape 'find --against --json' writes.")
 def index_query(images: Path, db_path: Path, method: str, threshold: int | None, as_json: bool) -> None:
     """Which indexed images duplicate IMAGES (a file or a folder)? Nothing is added to the index."""
     from imagetwins.finder import find_against
@@ -813,8 +814,8 @@ def index_query(images: Path, db_path: Path, method: str, threshold: int | None,
     for f in result.failures:
         _echo(f"warning: skipped {f.path}: {f.reason}", err=True)
     rows = result.rows()
-    if as_json:
-        click.echo(json.dumps([{"query": q, "match": m, result.score_kind: d} for q, m, d in rows], indent=2))
+    if as_json:  # the shape of find --against --json
+        click.echo(json.dumps(result.to_dict(), indent=2))
         return
     for q, m, d in rows:
         click.echo(f"{printable(q)}\t{printable(m)}\t{d}")
