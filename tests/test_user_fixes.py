@@ -111,3 +111,19 @@ def test_one_bit_is_singular(tmp_path: Path, datasets: Path) -> None:
     (folder / "b.jpg").rename(query / "b.jpg")
     res = CliRunner().invoke(main, ["find", str(query), "-m", "dhash", "--no-cache", "--against", str(folder)])
     assert "(1 bit)" in res.output, res.output
+
+
+def test_plan_sha256_is_the_full_sha256_even_through_the_cache(tmp_path: Path, datasets: Path, monkeypatch) -> None:
+    import hashlib
+    import json
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    folder = _three_copies_and_junk(tmp_path, datasets)
+    for run in range(2):  # the second run takes the digests from the cache
+        out = tmp_path / f"plan{run}.json"
+        res = CliRunner().invoke(main, ["find", str(folder), "--json", str(out)])
+        assert res.exit_code == 0, res.output
+        [group] = json.loads(out.read_text())["groups"]
+        assert group["sha256"] == {f: hashlib.sha256(Path(f).read_bytes()).hexdigest() for f in group["files"]}
+        res = CliRunner().invoke(main, ["remove", "--plan", str(out)])
+        assert res.exit_code == 0 and "2 files would move" in res.output, res.output

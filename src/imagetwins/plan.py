@@ -13,8 +13,9 @@ scanned folder, absolute) and ``base`` (the folder relative paths are relative t
 ``skip``
     true: leave the whole group alone;
 ``sha256``
-    ``{path: digest}`` as scanned (the full SHA-256, or its first 32 hex digits when the scan came
-    through an index or the folder cache).
+    ``{path: digest}``: the full SHA-256 of the bytes scanned (``find --json`` completes the first 32 hex
+    digits an index or the folder cache keeps by reading the file again; the review page's export may
+    still hold those 32 digits, and plans written before do: both are accepted).
 
 Every other file of a group is to be moved. Before anything moves, :func:`check_plan` proves that each
 file to move and its keeper are still the bytes that were scanned, so an edited or stale plan can
@@ -83,7 +84,21 @@ def plan_document(result, decisions, root: str | os.PathLike) -> dict:
     for g, d in zip(data["groups"], decisions):
         g["keep"] = d.keeper
         g["also_keep"] = d.keep[1:]
+        g["sha256"] = {f: _completed(f, digest) for f, digest in g["sha256"].items()}
     return data
+
+
+def _completed(path: str, digest: str) -> str:
+    """The full SHA-256 where the scan only kept its first 32 hex digits (the cache and index do): the file
+    is read again and its digest written only if it begins with the scanned one (else the file changed
+    since, and the scanned prefix stays, which :func:`check_plan` will refuse)."""
+    if len(digest) != 32:
+        return digest
+    try:
+        full = _sha256(path)
+    except OSError:
+        return digest
+    return full if full.startswith(digest) else digest
 
 
 def _paths(value, what: str, source: Path) -> list[str]:
