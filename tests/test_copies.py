@@ -87,6 +87,10 @@ def test_cli_find_against_and_explain(album: Path, tmp_path: Path) -> None:
     assert out.exit_code == 0, out.output
     data = json.loads(out.output)
     assert len(data["groups"]) == 3 and all(0.5 <= p["similarity"] <= 1 for p in data["pairs"])
+    # the text output names the score for what it is: a verification confidence, not a cosine
+    text = runner.invoke(main, ["find", str(album), "-r", "-m", "copies", "--no-cache"]).output
+    headers = [line for line in text.splitlines() if line.startswith("group ")]
+    assert len(headers) == 3 and all("confidence >= " in h and "cosine" not in h for h in headers), text
     # --against: the originals are the reference, the copies are checked against them
     ref = tmp_path / "ref"
     new = tmp_path / "new"
@@ -107,6 +111,7 @@ def test_cli_find_against_and_explain(album: Path, tmp_path: Path) -> None:
                                "-m", "dihedral", "-m", "copies", "-p", str(png)])
     assert out.exit_code == 0, out.output
     assert "copies" in out.output and "DUPLICATE" in out.output and "mirrored" in out.output
+    assert out.output.splitlines()[:2] == [str(album / "g2" / "original.jpg"), str(album / "g2" / "hflip+crop.jpg")]
     assert Image.open(png).size[0] > 400
     out = runner.invoke(main, ["explain", str(album / "g0" / "original.jpg"), str(tmp_path / "missing.jpg")])
     assert out.exit_code == 2 and "missing.jpg" in out.output

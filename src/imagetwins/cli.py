@@ -263,7 +263,7 @@ def find(directory: Path, method: str, threshold: int, recursive: bool, json_out
         _exit_for(fail_on_duplicates, bool(result.groups))
         return
     for gi, g in enumerate(result.groups, 1):
-        _secho(f"group {gi}: {_plural(len(g.files), 'file')}, {g.describe()}", bold=True)
+        _secho(f"group {gi}: {_plural(len(g.files), 'file')}, {g.describe(result.score_unit)}", bold=True)
         for path in g.files:
             _echo(f"  {'keep' if path in decisions[gi - 1].keep else '    '}  {path}")
     _echo(
@@ -543,7 +543,8 @@ def explain(file_a: Path, file_b: Path, picture: Path | None, json_out: Path | N
         raise click.ClickException(printable(f"{exc.path}: {exc.reason}")) from None
     except ImportError as exc:  # OpenCV (the [copies] extra) missing
         raise click.ClickException(str(exc)) from None
-    _echo(f"{file_a}\n{file_b}")
+    _echo(str(file_a))
+    _echo(str(file_b))
     for s in scores:
         shown = f"{s.score:g} {s.unit}" if s.unit == "bits" else f"{s.unit} {s.score:.3f}"
         rule = f"<= {s.threshold:g}" if s.unit == "bits" else f">= {s.threshold:g}"

@@ -76,9 +76,9 @@ def explain_pair(path_a: str | os.PathLike, path_b: str | os.PathLike, methods: 
             score = float(pairs.score[0])
         else:  # not even proposed (a method with candidates, such as copies)
             score = 0.0 if encoder.score_kind == "similarity" else float("inf")
-        unit = getattr(encoder, "score_unit", "bits" if encoder.score_kind == "distance" else "similarity")
-        scores.append(MethodScore(encoder.name, round(score, 4), encoder.default_threshold,
-                                  bool(encoder.within(np.array([score]), encoder.default_threshold)[0]), unit))
+        duplicate = bool(encoder.within(np.array([score]), encoder.default_threshold)[0])
+        scores.append(MethodScore(encoder.name, round(score, 4), encoder.default_threshold, duplicate,
+                                  encoder.score_unit))
     v = verify.verify_pair(verify.extract(a), verify.extract(b), keep_matches=True)
     return scores, v
 

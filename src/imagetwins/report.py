@@ -100,18 +100,6 @@ def _score_matrix(result: FindResult, members: list[int]) -> list[list[float | N
     return out
 
 
-def _score_unit(result: FindResult) -> str:
-    """What a score is called on the cards: bits, cosine similarity, or the verification confidence."""
-    if result.score_kind == "distance":
-        return "bits"
-    try:
-        from imagetwins.encoders import get_encoder
-
-        return getattr(get_encoder(result.method), "score_unit", "similarity")
-    except Exception:  # a method registered elsewhere: its scores are similarities
-        return "similarity"
-
-
 def report_data(result: FindResult, keep_in: Sequence[str | os.PathLike] = (), workers: int | None = None,
                 progress: bool = False, keep_rule: str = "original", thumbs_dir: str | os.PathLike | None = None,
                 raw_sidecars: bool = True,
@@ -185,13 +173,14 @@ def report_data(result: FindResult, keep_in: Sequence[str | os.PathLike] = (), w
             scores = [[None] * len(members)] * len(members)
         else:
             scores = _score_matrix(result, members)
-        groups.append({"exact": g.exact, **dict([g.score_field()]), "how": g.describe(), "files": cards,
+        groups.append({"exact": g.exact, **dict([g.score_field()]), "how": g.describe(result.score_unit),
+                       "files": cards,
                        "keep": g.files.index(d.keeper) if d.keeper in g.files else -1,
                        "also_keep": [g.files.index(p) for p in d.keep[1:]], "scores": scores})
     return {
         "imagetwins_plan": PLAN_VERSION, "root": str(root), "base": str(root), "thumbs_dir": link_dir,
         "method": result.method, "threshold": result.threshold, "score_kind": result.score_kind,
-        "score_unit": _score_unit(result),
+        "score_unit": result.score_unit,
         "images": len(result.files), "keep_rule": keep_rule,
         "unreadable": [{"path": f.path, "reason": f.reason} for f in result.failures],
         "groups": groups, "generated": time.strftime("%Y-%m-%d %H:%M"),

@@ -58,13 +58,13 @@ class DuplicateGroup:
         value = int(self.score) if self.score_kind == "distance" else round(float(self.score), 4)
         return WEAKEST_MATCH[self.score_kind], value
 
-    def describe(self) -> str:
-        """One phrase for people: how close the files are."""
+    def describe(self, unit: str = "cosine similarity") -> str:
+        """One phrase for people: how close the files are (``unit``: what a similarity is called)."""
         if self.exact:
             return "byte-identical files"
         to = " to the keeper" if self.scores else ""
         if self.score_kind == "similarity":
-            return f"cosine similarity >= {self.score:.3f}{to}"
+            return f"{unit} >= {self.score:.3f}{to}"
         if self.score == 0:
             return "identical hashes"
         bits = "1 bit" if int(self.score) == 1 else f"{int(self.score)} bits"
@@ -98,6 +98,14 @@ class FindResult:
     @property
     def score_kind(self) -> str:
         return self.matches.kind
+
+    @property
+    def score_unit(self) -> str:
+        """What a score is called for people (the method's :attr:`Encoder.score_unit`)."""
+        try:
+            return get_encoder(self.method).score_unit
+        except ValueError:  # a method no longer registered in this process (e.g. a loaded result)
+            return "bits" if self.score_kind == "distance" else "similarity"
 
     @property
     def files_in_groups(self) -> int:

@@ -53,6 +53,9 @@ class Encoder(ABC):
         What a row is: uint64 words, or float32 values.
     score_kind : {'distance', 'similarity'}
         What a match's score means (see :data:`ScoreKind`).
+    score_unit : str
+        What a score is called in messages and on the review page (``bits``, ``cosine similarity``,
+        ``confidence``).
     default_threshold : int or float
         The threshold used when none is given.
     min_side : int
@@ -64,6 +67,7 @@ class Encoder(ABC):
     name: str
     output: Literal["bits", "vectors"]
     score_kind: ScoreKind
+    score_unit: str
     default_threshold: float
     min_side: int = 0
     batch_size: int = 256
@@ -172,6 +176,7 @@ class BitsEncoder(Encoder):
 
     output = "bits"
     score_kind = "distance"
+    score_unit = "bits"
     nbits: int = 64
 
     @property
@@ -213,6 +218,7 @@ class VectorEncoder(Encoder):
 
     output = "vectors"
     score_kind = "similarity"
+    score_unit = "cosine similarity"
     batch_size = 32
 
     def empty(self) -> np.ndarray:

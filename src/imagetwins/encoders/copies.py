@@ -26,7 +26,7 @@ class CopiesEncoder(Encoder):
     name = copies.COPIES_METHOD
     output = "records"
     score_kind = "similarity"
-    score_unit = "confidence"  # what a score is called in messages (explain)
+    score_unit = "confidence"
     default_threshold = verify.DEFAULT_CONFIDENCE
     batch_size = 32
 
