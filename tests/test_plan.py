@@ -187,3 +187,24 @@ def test_plan_or_folder_not_both(tmp_path: Path, album: Path) -> None:
     _find_plan(album, plan_file)
     assert CliRunner().invoke(main, ["remove", str(album), "--plan", str(plan_file)]).exit_code == 2
     assert CliRunner().invoke(main, ["remove"]).exit_code == 2
+
+
+def test_a_fifo_standing_where_a_planned_file_was_is_refused_without_waiting(tmp_path: Path, album: Path) -> None:
+    """Opening a FIFO for reading waits for a writer: the digest check must refuse it, not block."""
+    import subprocess
+    import sys
+
+    plan_file = tmp_path / "plan.json"
+    plan = _find_plan(album, plan_file)
+    b = _group_with(plan, "b_copy.jpg")
+    (album / "b_copy.jpg").unlink()
+    os.mkfifo(album / "b_copy.jpg")  # a duplicate became a FIFO
+    a = _group_with(plan, "a_half.jpg")
+    Path(a["keep"]).unlink()
+    os.mkfifo(a["keep"])  # a keeper became a FIFO: its group moves nothing
+    before = _digests(album)
+    res = subprocess.run([sys.executable, "-m", "imagetwins", "remove", "--plan", str(plan_file), "--apply",
+                          "--move-to", str(tmp_path / "q")], capture_output=True, text=True, timeout=120)
+    assert "b_copy.jpg" in res.stdout + res.stderr and "not a regular file" in res.stdout + res.stderr
+    assert _digests(album) == before and Path(b["keep"]).exists()
+    assert not (tmp_path / "q").exists() or set(_digests(tmp_path / "q")) <= QUARANTINE_OWN

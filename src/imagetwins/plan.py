@@ -24,10 +24,8 @@ never remove the last copy of a picture.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -151,15 +149,10 @@ def load_plan(path: str | os.PathLike) -> tuple[Path, list[PlannedGroup]]:
 
 
 def _sha256(path: str) -> str:
-    # O_NOFOLLOW: a path that became a symlink since the scan is not read through
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-    with os.fdopen(fd, "rb") as fh:
-        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
-            raise OSError(f"{path} is not a regular file")
-        h = hashlib.sha256()
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    # the quarantine's own check: no link followed, FIFOs and devices refused without blocking
+    from imagetwins.quarantine import sha256_file
+
+    return sha256_file(path)
 
 
 def _unchanged(path: str, digests: dict[str, str]) -> str | None:
