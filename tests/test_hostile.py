@@ -107,7 +107,8 @@ def test_links_out_of_the_folder_are_not_followed(tmp_path: Path, datasets: Path
     assert "x.jpg" in [p.name for p in find_images(album, follow_symlinks=True)]
 
 
-def test_keeper_reached_through_a_folder_link_outside_does_not_count(tmp_path: Path, datasets: Path) -> None:
+def _only_copy_beside_a_link_to_its_twin_outside(tmp_path: Path, datasets: Path) -> Path:
+    """album/only.jpg, and album/sub -> a folder outside holding copy.jpg, a byte copy of it."""
     outside = tmp_path / "outside"
     outside.mkdir()
     photo = _photos(datasets, 1)[0]
@@ -116,6 +117,11 @@ def test_keeper_reached_through_a_folder_link_outside_does_not_count(tmp_path: P
     album.mkdir()
     shutil.copy(photo, album / "only.jpg")
     os.symlink(outside, album / "sub")
+    return album
+
+
+def test_keeper_reached_through_a_folder_link_outside_does_not_count(tmp_path: Path, datasets: Path) -> None:
+    album = _only_copy_beside_a_link_to_its_twin_outside(tmp_path, datasets)
     # even when the caller follows the link, the folder's only real copy stays
     result = find_duplicate_groups([album / "only.jpg", album / "sub" / "copy.jpg"])
     assert len(result.groups) == 1
@@ -123,7 +129,7 @@ def test_keeper_reached_through_a_folder_link_outside_does_not_count(tmp_path: P
     assert not plan.moves
     assert any("sub" in p and "symbolic link" in why for p, why in plan.refused)
     res = _remove(album, tmp_path / "q")
-    assert res.exit_code == 0 and (album / "only.jpg").exists() and (outside / "copy.jpg").exists()
+    assert res.exit_code == 0 and (album / "only.jpg").exists() and (tmp_path / "outside" / "copy.jpg").exists()
 
 
 def test_hard_link_of_the_kept_file_is_not_moved(tmp_path: Path, datasets: Path) -> None:
@@ -645,14 +651,7 @@ def test_bad_cnn_vectors_in_an_encoding_map_name_their_key(value, says) -> None:
 
 
 def test_follow_symlinks_reads_outside_but_remove_never_moves_through_a_link(tmp_path: Path, datasets: Path) -> None:
-    outside = tmp_path / "outside"
-    outside.mkdir()
-    photo = _photos(datasets, 1)[0]
-    shutil.copy(photo, outside / "copy.jpg")
-    album = tmp_path / "album"
-    album.mkdir()
-    shutil.copy(photo, album / "only.jpg")
-    os.symlink(outside, album / "sub")
+    album = _only_copy_beside_a_link_to_its_twin_outside(tmp_path, datasets)
     runner = CliRunner()
     for cache in ([], ["--no-cache"]):
         res = runner.invoke(main, ["find", str(album), "-r", "--follow-symlinks", "--json", "-", *cache])
@@ -662,7 +661,7 @@ def test_follow_symlinks_reads_outside_but_remove_never_moves_through_a_link(tmp
     res = runner.invoke(main, ["remove", str(album), "-r", "--follow-symlinks", "--apply", "--no-cache",
                                "--move-to", str(tmp_path / "q")])
     assert res.exit_code == 0 and "nothing to move" in res.output, res.output
-    assert (album / "only.jpg").exists() and (outside / "copy.jpg").exists()
+    assert (album / "only.jpg").exists() and (tmp_path / "outside" / "copy.jpg").exists()
 
 
 def test_error_lines_escape_names_too(tmp_path: Path) -> None:
