@@ -88,8 +88,8 @@ def test_hard_links_never_cross_devices(tmp_path: Path, album: Path, monkeypatch
 def test_a_plan_with_links(tmp_path: Path, album: Path) -> None:
     plan = tmp_path / "plan.json"
     assert CliRunner().invoke(main, ["find", str(album), "-r", "--no-cache", "--json", str(plan)]).exit_code == 0
-    res = CliRunner().invoke(main, ["remove", "--plan", str(plan), "--apply", "--move-to", str(tmp_path / "q"),
-                                    "--link", "sym"])
+    res = CliRunner().invoke(main, ["remove", str(album), "--plan", str(plan), "--apply",
+                                    "--move-to", str(tmp_path / "q"), "--link", "sym"])
     assert res.exit_code == 0 and "(2 made)" in res.output, res.output
     assert (album / "sub" / "copy.jpg").is_symlink()
 

@@ -47,8 +47,8 @@ def _group_with(plan: dict, name: str) -> dict:
     return next(g for g in plan["groups"] if any(f.endswith(name) for f in g["files"]))
 
 
-def _remove(plan_file: Path, *args: str):
-    return CliRunner().invoke(main, ["remove", "--plan", str(plan_file), *args])
+def _remove(folder: Path, plan_file: Path, *args: str):
+    return CliRunner().invoke(main, ["remove", str(folder), "--plan", str(plan_file), *args])
 
 
 def test_editing_the_keeper_moves_exactly_the_others_and_undo_restores(tmp_path: Path, album: Path) -> None:
@@ -61,11 +61,11 @@ def test_editing_the_keeper_moves_exactly_the_others_and_undo_restores(tmp_path:
     original = a["keep"]
     a["keep"] = next(f for f in a["files"] if f.endswith("a_half.jpg"))  # a person prefers the small one
     plan_file.write_text(json.dumps(plan))
-    dry = _remove(plan_file)
+    dry = _remove(album, plan_file)
     assert dry.exit_code == 0 and "dry run: 3 files would move" in dry.output, dry.output
     assert _digests(album) == before
     q = tmp_path / "q"
-    res = _remove(plan_file, "--apply", "--move-to", str(q))
+    res = _remove(album, plan_file, "--apply", "--move-to", str(q))
     assert res.exit_code == 0, res.output
     moved = set(_digests(q)) - QUARANTINE_OWN
     b = _group_with(plan, "b_copy.jpg")
@@ -90,7 +90,7 @@ def test_a_plan_made_through_the_folder_cache(tmp_path: Path, album: Path,
     for g in plan["groups"]:  # as plans were written before: the cache's 32 hex digits, still accepted
         g["sha256"] = {f: d[:32] for f, d in g["sha256"].items()}
     plan_file.write_text(json.dumps(plan))
-    res = _remove(plan_file, "--apply", "--move-to", str(tmp_path / "q"))
+    res = _remove(album, plan_file, "--apply", "--move-to", str(tmp_path / "q"))
     assert res.exit_code == 0 and "moved 3 files" in res.output, res.output
     assert CliRunner().invoke(main, ["undo", str(tmp_path / "q")]).exit_code == 0
     assert _digests(album) == before
@@ -108,7 +108,7 @@ def test_skip_not_duplicate_and_relative_paths_from_another_folder(tmp_path: Pat
     elsewhere.mkdir()
     (elsewhere / "plan.json").write_text(json.dumps(plan))
     monkeypatch.chdir(elsewhere)
-    res = _remove(elsewhere / "plan.json", "--apply", "--move-to", str(tmp_path / "q"))
+    res = _remove(tmp_path / "album", elsewhere / "plan.json", "--apply", "--move-to", str(tmp_path / "q"))
     assert res.exit_code == 0, res.output
     assert sorted(set(_digests(tmp_path / "q")) - QUARANTINE_OWN) == ["a_resave.png"]
 
@@ -120,7 +120,7 @@ def test_changed_files_and_untrustworthy_keepers_are_refused(tmp_path: Path, alb
     with open(album / "a_half.jpg", "ab") as fh:  # edited after the scan
         fh.write(b"\0")
     Path(b["keep"]).write_bytes(b"not the photo any more")  # the keeper itself changed: keep everything
-    res = _remove(plan_file, "--apply", "--move-to", str(tmp_path / "q"))
+    res = _remove(album, plan_file, "--apply", "--move-to", str(tmp_path / "q"))
     assert res.exit_code == 0, res.output
     assert "a_half.jpg: it changed since the scan" in res.output
     assert "cannot be trusted" in res.output
@@ -145,7 +145,7 @@ def test_hostile_edits_never_take_the_last_copy(tmp_path: Path, album: Path) -> 
     os.unlink(resave)
     os.symlink(a["keep"], resave)
     plan_file.write_text(json.dumps(plan))
-    res = _remove(plan_file, "--apply", "--move-to", str(tmp_path / "q"))
+    res = _remove(album, plan_file, "--apply", "--move-to", str(tmp_path / "q"))
     out = res.output
     assert "outside.jpg: outside the scanned folder" in out
     assert f"{b_keep}: another group keeps it" in out
@@ -163,7 +163,7 @@ def test_a_keeper_outside_its_group_moves_nothing(tmp_path: Path, album: Path) -
         g["keep"] = "nowhere.jpg"
     _group_with(plan, "a_half.jpg")["keep"] = None
     plan_file.write_text(json.dumps(plan))
-    res = _remove(plan_file, "--apply", "--move-to", str(tmp_path / "q"))
+    res = _remove(album, plan_file, "--apply", "--move-to", str(tmp_path / "q"))
     assert "keeper is not one of its files" in res.output and "has no keeper marked" in res.output
     assert "nothing to move" in res.output and not (tmp_path / "q").exists()
 
@@ -178,15 +178,17 @@ def test_a_keeper_outside_its_group_moves_nothing(tmp_path: Path, album: Path) -
 def test_malformed_plans_get_one_line(tmp_path: Path, text: str, message: str) -> None:
     plan_file = tmp_path / "plan.json"
     plan_file.write_text(text)
-    res = _remove(plan_file, "--apply")
+    res = _remove(tmp_path, plan_file, "--apply")
     assert res.exit_code == 1 and message in res.output and "Traceback" not in res.output
 
 
-def test_plan_or_folder_not_both(tmp_path: Path, album: Path) -> None:
+def test_a_plan_needs_the_folder_it_may_change(tmp_path: Path, album: Path) -> None:
     plan_file = tmp_path / "plan.json"
     _find_plan(album, plan_file)
-    assert CliRunner().invoke(main, ["remove", str(album), "--plan", str(plan_file)]).exit_code == 2
+    res = CliRunner().invoke(main, ["remove", "--plan", str(plan_file), "--apply"])
+    assert res.exit_code == 2 and "name the folder the plan was made of" in res.output
     assert CliRunner().invoke(main, ["remove"]).exit_code == 2
+    assert not any(p.name.endswith("quarantine") for p in tmp_path.iterdir())
 
 
 def test_a_fifo_standing_where_a_planned_file_was_is_refused_without_waiting(tmp_path: Path, album: Path) -> None:
@@ -203,8 +205,62 @@ def test_a_fifo_standing_where_a_planned_file_was_is_refused_without_waiting(tmp
     Path(a["keep"]).unlink()
     os.mkfifo(a["keep"])  # a keeper became a FIFO: its group moves nothing
     before = _digests(album)
-    res = subprocess.run([sys.executable, "-m", "imagetwins", "remove", "--plan", str(plan_file), "--apply",
+    res = subprocess.run([sys.executable, "-m", "imagetwins", "remove", str(album), "--plan", str(plan_file), "--apply",
                           "--move-to", str(tmp_path / "q")], capture_output=True, text=True, timeout=120)
     assert "b_copy.jpg" in res.stdout + res.stderr and "not a regular file" in res.stdout + res.stderr
     assert _digests(album) == before and Path(b["keep"]).exists()
     assert not (tmp_path / "q").exists() or set(_digests(tmp_path / "q")) <= QUARANTINE_OWN
+
+
+def test_a_plan_whose_root_was_edited_moves_nothing_outside_the_folder_named(tmp_path: Path, album: Path) -> None:
+    """The attack: point the plan's root at the parent and list a sibling of the folder as a duplicate."""
+    plan_file = tmp_path / "plan.json"
+    plan = _find_plan(album, plan_file)
+    a = _group_with(plan, "a_half.jpg")
+    sibling = tmp_path / "private.jpg"  # beside the scanned folder, not in it
+    shutil.copy(a["keep"], sibling)
+    a["files"].append(str(sibling))
+    a["sha256"][str(sibling)] = hashlib.sha256(sibling.read_bytes()).hexdigest()
+    plan["root"] = str(tmp_path)
+    plan_file.write_text(json.dumps(plan))
+    before, private = _digests(album), hashlib.sha256(sibling.read_bytes()).hexdigest()
+    res = _remove(album, plan_file, "--apply", "--move-to", str(tmp_path / "q"))
+    assert res.exit_code == 1 and f"was made for the folder {tmp_path}, not for {album}" in res.output, res.output
+    assert not (tmp_path / "q").exists() and _digests(album) == before
+    # with the root put back, the sibling is still refused and only the honest moves happen
+    plan["root"] = str(album)
+    plan_file.write_text(json.dumps(plan))
+    res = _remove(album, plan_file, "--apply", "--move-to", str(tmp_path / "q"))
+    assert "private.jpg: outside the scanned folder" in res.output
+    assert hashlib.sha256(sibling.read_bytes()).hexdigest() == private
+    b = _group_with(plan, "b_copy.jpg")
+    moved = {Path(f).name for g in (a, b) for f in g["files"] if f != g["keep"]} - {"private.jpg"}
+    assert set(_digests(tmp_path / "q")) - QUARANTINE_OWN == moved and len(moved) == 3
+
+
+def test_a_hand_made_group_moves_a_file_only_beside_a_keeper_that_is_what_the_plan_says(tmp_path: Path,
+                                                                                      album: Path) -> None:
+    """A plan decides which files of the folder are copies of which keeper; the keeper must exist, lie in the
+    folder and have the digest the plan recorded for it, and a file moves only if a group lists it."""
+    plan_file = tmp_path / "plan.json"
+    plan = _find_plan(album, plan_file)
+    before = _digests(album)
+    singles = sorted(p for p in album.glob("*.jpg") if not any(str(p) in g["files"] for g in plan["groups"]))
+    x, y, z, w = (str(p) for p in singles[:4])
+    outside = tmp_path / "outside.jpg"
+    shutil.copy(x, outside)
+    sha = {f: hashlib.sha256(Path(f).read_bytes()).hexdigest() for f in (x, y, z, w, str(outside))}
+    plan["groups"] = [
+        {"files": [x, y], "keep": x, "sha256": {x: "0" * 64, y: sha[y]}},  # the keeper's digest is forged
+        {"files": [z, str(album / "gone.jpg")], "keep": str(album / "gone.jpg"),
+         "sha256": {z: sha[z], str(album / "gone.jpg"): sha[z]}},  # the keeper does not exist
+        {"files": [w, str(outside)], "keep": str(outside), "sha256": {w: sha[w], str(outside): sha[str(outside)]}},
+        {"files": [y], "keep": y, "sha256": {y: sha[y], z: sha[z], w: sha[w]}},  # z, w only in sha256
+    ]
+    plan_file.write_text(json.dumps(plan))
+    res = _remove(album, plan_file, "--apply", "--move-to", str(tmp_path / "q"))
+    assert f"its keeper {x} cannot be trusted: it changed since the scan" in res.output
+    assert "gone.jpg cannot be trusted: it is gone" in res.output
+    assert "outside.jpg cannot be trusted: outside the scanned folder" in res.output
+    assert "nothing to move" in res.output and _digests(album) == before
+    assert not (tmp_path / "q").exists()

@@ -159,7 +159,7 @@ def test_review_clicks_export_apply_undo(tmp_path: Path, album: Path, browser) -
     assert plan["imagetwins_plan"] == 1 and Path(plan["root"]) == album.resolve()
 
     q = tmp_path / "q"
-    res = CliRunner().invoke(main, ["remove", "--plan", str(exported), "--apply", "--move-to", str(q)])
+    res = CliRunner().invoke(main, ["remove", str(album), "--plan", str(exported), "--apply", "--move-to", str(q)])
     assert res.exit_code == 0, res.output
     moved = sorted(n for n in _digests(q) if not n.startswith("manifest."))
     assert moved == sorted([photo0, c_moved])  # A's former keeper and C's other file; nothing of B

@@ -125,5 +125,5 @@ def test_plan_sha256_is_the_full_sha256_even_through_the_cache(tmp_path: Path, d
         assert res.exit_code == 0, res.output
         [group] = json.loads(out.read_text())["groups"]
         assert group["sha256"] == {f: hashlib.sha256(Path(f).read_bytes()).hexdigest() for f in group["files"]}
-        res = CliRunner().invoke(main, ["remove", "--plan", str(out)])
+        res = CliRunner().invoke(main, ["remove", str(folder), "--plan", str(out)])
         assert res.exit_code == 0 and "2 files would move" in res.output, res.output

@@ -471,13 +471,13 @@ def report(directory: Path, output: Path, keep_in: tuple[Path, ...], keep_rule: 
     <page>_files/ folder beside it): groups side by side, largest first, with displayed size, file
     size, capture date, path, each file's score against the keeper, and which file would be kept.
     Click a picture to keep it, mark a file "not a duplicate", skip a group (or use the keyboard),
-    then "Export decisions" and apply them with 'imagetwins remove --plan FILE'.
+    then "Export decisions" and apply them with 'imagetwins remove DIRECTORY --plan FILE'.
 
     \b
     Examples:
       imagetwins report ~/Pictures -r -o review.html
       imagetwins report shop/ --method dihedral --keep-in shop/master
-      imagetwins remove --plan imagetwins-decisions.json --apply   # what you decided in the page
+      imagetwins remove ~/Pictures --plan imagetwins-decisions.json --apply   # what you decided in the page
     """
     from imagetwins.report import write_html_report
 
@@ -564,7 +564,8 @@ def explain(file_a: Path, file_b: Path, picture: Path | None, json_out: Path | N
 @click.option("--apply", "apply_", is_flag=True, help="Really move the files (default: only show the plan).")
 @click.option("--plan", "plan_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Apply these decisions (from 'find --json' or the review page's Export) instead of scanning: "
-                   "every file is checked to be still what was scanned (SHA-256) before it moves.")
+                   "the plan must have been made of DIRECTORY, nothing outside DIRECTORY moves, and every file "
+                   "and its keeper are checked to be still what was scanned (SHA-256) before it moves.")
 @click.option("--move-to", type=click.Path(file_okay=False, path_type=Path),
               help="Quarantine folder [default: DIRECTORY.imagetwins-quarantine/<time> beside DIRECTORY].")
 @click.option("--link", "link", type=click.Choice(["hard", "sym"]), default=None,
@@ -585,33 +586,34 @@ def remove(directory: Path | None, apply_: bool, plan_file: Path | None, move_to
     Without --apply nothing is touched: the plan is printed. With --apply files are moved (never
     deleted) with their relative paths, and a manifest (sizes, SHA-256) is written in the quarantine
     folder; 'imagetwins undo' puts everything back. With --plan FILE the decisions come from that file
-    (edit which file is 'keep' in a 'find --json' output, or export them from the review page).
+    (edit which file is 'keep' in a 'find --json' output, or export them from the review page); the
+    plan must have been made of DIRECTORY, and nothing outside DIRECTORY moves, whatever the file says.
 
     \b
     Examples:
       imagetwins remove ~/Pictures -r                 # dry run: what would move
       imagetwins remove ~/Pictures -r --apply
-      imagetwins remove --plan decisions.json --apply
+      imagetwins remove ~/Pictures --plan decisions.json --apply
       imagetwins undo ~/Pictures.imagetwins-quarantine/20240101-120000
     """
     from imagetwins.quarantine import QuarantineError, apply_plan, check_quarantine, default_quarantine, plan_removal
     from imagetwins.trash import TrashUnavailable
 
-    if (directory is None) == (plan_file is None):
-        raise click.UsageError("give either DIRECTORY or --plan FILE")
+    if directory is None:
+        raise click.UsageError("give the folder to clean: imagetwins remove DIRECTORY [--plan FILE]"
+                               if plan_file is None else
+                               "name the folder the plan was made of: imagetwins remove DIRECTORY --plan FILE "
+                               "(a plan never moves anything outside the folder you name)")
     if link and to_trash:
         raise click.UsageError("--link and --to-trash do not go together (a trashed file's place stays empty)")
     if plan_file is not None:
         from imagetwins.plan import PlanError, check_plan, load_plan
 
         try:
-            root, groups = load_plan(plan_file)
+            _, groups = load_plan(plan_file, folder=directory)
         except PlanError as exc:
-            raise click.ClickException(str(exc)) from None
-        if not root.is_dir():
-            raise click.ClickException(f"{plan_file}: the scanned folder {root} is not there any more")
-        checked = check_plan(root, groups)
-        directory, plan = root, checked.to_removal()
+            raise click.ClickException(printable(str(exc))) from None
+        plan = check_plan(directory, groups).to_removal()
     quarantine = move_to or default_quarantine(directory)
     try:
         check_quarantine(quarantine, [directory])

@@ -20,6 +20,13 @@ scanned folder, absolute) and ``base`` (the folder relative paths are relative t
 Every other file of a group is to be moved. Before anything moves, :func:`check_plan` proves that each
 file to move and its keeper are still the bytes that were scanned, so an edited or stale plan can
 never remove the last copy of a picture.
+
+A plan is a file anyone may have edited, so nothing in it is trusted to say *where* files may move
+from: the person applying it names the folder (``imagetwins remove FOLDER --plan FILE``,
+``load_plan(FILE, folder=FOLDER)``); a plan whose ``root`` is another folder is refused as a whole,
+and every file to move and every keeper must lie inside the named folder. What a plan does decide is
+which files of that folder are duplicates of which keeper: a file moves only when a group lists it,
+and that group's keeper is inside the folder, exists, and has the digest the plan recorded.
 """
 
 from __future__ import annotations
@@ -107,8 +114,13 @@ def _paths(value, what: str, source: Path) -> list[str]:
     return value
 
 
-def load_plan(path: str | os.PathLike) -> tuple[Path, list[PlannedGroup]]:
-    """Read a plan file: (scanned root, groups). Raises :class:`PlanError` on anything malformed."""
+def load_plan(path: str | os.PathLike, folder: str | os.PathLike | None = None) -> tuple[Path, list[PlannedGroup]]:
+    """Read a plan file: (scanned root, groups). Raises :class:`PlanError` on anything malformed.
+
+    ``folder``: the folder the person applying the plan allows it to change. The plan's own ``root``
+    (which an edit can point anywhere) must then be that same folder (compared as real paths), else
+    :class:`PlanError`; pass ``folder`` to :func:`check_plan` as its ``root``.
+    """
     source = Path(path)
     try:
         doc = json.loads(source.read_text(encoding="utf-8"))
@@ -145,6 +157,9 @@ def load_plan(path: str | os.PathLike) -> tuple[Path, list[PlannedGroup]]:
         groups.append(PlannedGroup(n, [where(f) for f in files], where(keep) if keep is not None else None,
                                    [where(f) for f in leave], bool(g.get("skip", False)),
                                    {where(k): v for k, v in digests.items()}))
+    if folder is not None and Path(root).resolve() != Path(folder).resolve():
+        raise PlanError(f"{source} was made for the folder {root}, not for {folder}: nothing moved (a plan only "
+                        "changes the folder it was made of, and you name that folder)")
     return Path(root), groups
 
 
@@ -175,9 +190,12 @@ def _unchanged(path: str, digests: dict[str, str]) -> str | None:
 def check_plan(root: str | os.PathLike, groups: Sequence[PlannedGroup]) -> CheckedPlan:
     """Which moves of a plan are safe now.
 
-    A group moves nothing when its keeper is missing, not among its files, or not the scanned bytes
-    any more. A file moves only when it is inside ``root``, is not kept by any group, and still has
-    the scanned bytes.
+    ``root`` is the folder the person applying the plan named (never the plan's own ``root`` field,
+    which anyone may have edited: :func:`load_plan` checks that field against it).
+
+    A group moves nothing when its keeper is missing, not among its files, outside ``root``, or not
+    the scanned bytes any more. A file moves only when a group lists it, it is inside ``root``, is not
+    kept by any group, and still has the scanned bytes.
     """
     real_root = Path(root).resolve()
     out = CheckedPlan(real_root)
@@ -193,7 +211,8 @@ def check_plan(root: str | os.PathLike, groups: Sequence[PlannedGroup]) -> Check
         if g.keep not in g.files:
             out.refused += [(f, f"group {g.number}'s keeper is not one of its files") for f in g.files]
             continue
-        why = _unchanged(g.keep, g.sha256)
+        why = "outside the scanned folder" if not Path(os.path.realpath(g.keep)).is_relative_to(real_root) \
+            else _unchanged(g.keep, g.sha256)
         if why is not None:
             out.refused += [(f, f"its keeper {g.keep} cannot be trusted: {why}") for f in g.to_move]
             continue
