@@ -121,7 +121,8 @@ def test_changed_files_and_untrustworthy_keepers_are_refused(tmp_path: Path, alb
         fh.write(b"\0")
     Path(b["keep"]).write_bytes(b"not the photo any more")  # the keeper itself changed: keep everything
     res = _remove(album, plan_file, "--apply", "--move-to", str(tmp_path / "q"))
-    assert res.exit_code == 0, res.output
+    assert res.exit_code == 1, res.output  # something was refused
+    assert res.output.strip().splitlines()[-1] == "error: 2 files not moved (2 refused, each named above)"
     assert "a_half.jpg: it changed since the scan" in res.output
     assert "cannot be trusted" in res.output
     assert sorted(set(_digests(tmp_path / "q")) - QUARANTINE_OWN) == ["a_resave.png"]
@@ -264,3 +265,46 @@ def test_a_hand_made_group_moves_a_file_only_beside_a_keeper_that_is_what_the_pl
     assert "outside.jpg cannot be trusted: outside the scanned folder" in res.output
     assert "nothing to move" in res.output and _digests(album) == before
     assert not (tmp_path / "q").exists()
+    assert res.exit_code == 1 and "error: 3 files not moved (3 refused, each named above)" in res.output
+
+
+def test_exit_code_1_and_one_summary_line_whenever_a_planned_file_is_refused(tmp_path: Path, album: Path) -> None:
+    plan_file = tmp_path / "plan.json"
+    plan = _find_plan(album, plan_file)
+    assert _remove(album, plan_file).exit_code == 0  # nothing refused: a clean dry run
+    for g in plan["groups"]:  # every file to move is refused: it changed since the scan
+        for f in g["files"]:
+            if f != g["keep"]:
+                g["sha256"][f] = "f" * 64
+    plan_file.write_text(json.dumps(plan))
+    before = _digests(album)
+    for args, summary in (([], "error: 3 files would not move (3 refused, each named above)"),
+                          (["--apply"], "error: 3 files not moved (3 refused, each named above)"),
+                          (["--apply", "-q"], "error: 3 files not moved (3 refused)")):
+        res = _remove(album, plan_file, *args, "--move-to", str(tmp_path / "q"))
+        assert res.exit_code == 1, res.output
+        assert [line for line in res.output.splitlines() if line.startswith("error:")] == [summary]
+    assert _digests(album) == before and not (tmp_path / "q").exists()
+    # some refused, some moved: still 1; undo of what moved is complete: 0
+    _group_with(plan, "b_copy.jpg")["sha256"] = _group_with(_find_plan(album, tmp_path / "fresh.json"),
+                                                                 "b_copy.jpg")["sha256"]
+    plan_file.write_text(json.dumps(plan))
+    res = _remove(album, plan_file, "--apply", "--move-to", str(tmp_path / "q"))
+    assert res.exit_code == 1 and "moved 1 file" in res.output and "error: 2 files not moved" in res.output
+    res = CliRunner().invoke(main, ["undo", str(tmp_path / "q")])
+    assert res.exit_code == 0 and "restored 1 file" in res.output
+    assert _digests(album) == before
+
+
+def test_undo_exits_1_with_a_summary_when_anything_is_not_restored(tmp_path: Path, album: Path) -> None:
+    plan_file = tmp_path / "plan.json"
+    _find_plan(album, plan_file)
+    q = tmp_path / "q"
+    assert _remove(album, plan_file, "--apply", "--move-to", str(q)).exit_code == 0
+    moved = sorted(p for p in q.rglob("*") if p.name not in QUARANTINE_OWN)
+    moved[0].write_bytes(b"changed in quarantine")
+    for args in ([], ["-q"]):
+        res = CliRunner().invoke(main, ["undo", str(q), *args])
+        assert res.exit_code == 1 and "changed in quarantine" in res.output
+        assert res.output.strip().splitlines()[-1] == ("restored 2 files, 1 failed" if not args else
+                                                       "restored 0 files, 1 failed")

@@ -49,6 +49,7 @@ class MethodChoice(click.Choice):
 
 EXIT_OK = 0
 EXIT_ERROR = 1
+EXIT_REFUSED = 1  # remove: a file of the plan was refused or could not be moved (each named, then one summary)
 # click uses 2 for usage errors (bad option, missing folder)
 EXIT_DUPLICATES = 3  # with --fail-on-duplicates: duplicates (or leaks) were found
 
@@ -589,6 +590,9 @@ def remove(directory: Path | None, apply_: bool, plan_file: Path | None, move_to
     (edit which file is 'keep' in a 'find --json' output, or export them from the review page); the
     plan must have been made of DIRECTORY, and nothing outside DIRECTORY moves, whatever the file says.
 
+    Exit code 0: every file of the plan moved (or, without --apply, would); 1: at least one was refused
+    or could not be moved (each is named, then one summary line), or an error; 2: a usage error.
+
     \b
     Examples:
       imagetwins remove ~/Pictures -r                 # dry run: what would move
@@ -634,11 +638,13 @@ def remove(directory: Path | None, apply_: bool, plan_file: Path | None, move_to
             _echo(f"dry run: {_plural(len(plan.moves), 'file')} would {where}; add --apply to do it")
             if plan_file is None:
                 _hint_if_empty(result, directory, recursive)
+        _exit_if_refused(len(plan.refused), 0, True, quiet)
         return
     if not plan.moves:
         _echo("nothing to move")
         if plan_file is None and not quiet:
             _hint_if_empty(result, directory, recursive)
+        _exit_if_refused(len(plan.refused), 0, False, quiet)
         return
     try:
         out = apply_plan(plan, directory, quarantine, link=link, to_trash=to_trash)
@@ -651,8 +657,16 @@ def remove(directory: Path | None, apply_: bool, plan_file: Path | None, move_to
               f"moved {_plural(len(out.done), 'file')} to {quarantine}"
               + (f", each replaced by a {link} link to its kept copy ({len(out.linked)} made)" if link else "")
               + f"; undo with: imagetwins undo {out.manifest}")
-    if out.failed:
-        sys.exit(EXIT_ERROR)
+    _exit_if_refused(len(plan.refused), len(out.failed), False, quiet)
+
+
+def _exit_if_refused(refused: int, failed: int, dry_run: bool, quiet: bool) -> None:
+    """``remove``'s one summary line and exit code 1 when any file of the plan was refused or failed to move."""
+    if refused or failed:
+        why = ", ".join(p for p in (f"{refused} refused" if refused else "", f"{failed} failed" if failed else "") if p)
+        _echo(f"error: {_plural(refused + failed, 'file')} {'would not move' if dry_run else 'not moved'} ({why}"
+              f"{'' if quiet else ', each named above'})", err=True)
+        sys.exit(EXIT_REFUSED)
 
 
 def _plural(n: int, word: str, plural: str | None = None) -> str:
@@ -665,7 +679,8 @@ def _plural(n: int, word: str, plural: str | None = None) -> str:
 @_quiet_option
 def undo(manifest: Path, quiet: bool) -> None:
     """Put back every file that 'imagetwins remove --apply' moved (MANIFEST: the quarantine folder or
-    its manifest file). Each file's SHA-256 is checked; nothing is overwritten."""
+    its manifest file). Each file's SHA-256 is checked; nothing is overwritten. Exit code 0: everything
+    was restored; 1: anything was refused or could not be restored (each is named, then one summary)."""
     from imagetwins.quarantine import QuarantineError
     from imagetwins.quarantine import undo as undo_moves
 
@@ -675,8 +690,9 @@ def undo(manifest: Path, quiet: bool) -> None:
         raise click.ClickException(str(exc)) from None
     for path, why in out.failed:
         _echo(f"error: could not restore {path}: {why}", err=True)
-    if not quiet:
-        _echo(f"restored {_plural(len(out.done), 'file')}" + (f", {len(out.failed)} failed" if out.failed else ""))
+    if not quiet or out.failed:
+        _echo(f"restored {_plural(len(out.done), 'file')}" + (f", {len(out.failed)} failed" if out.failed else ""),
+              err=bool(out.failed))
     if out.failed:
         sys.exit(EXIT_ERROR)
 
