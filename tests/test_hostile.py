@@ -749,3 +749,100 @@ def test_a_stuck_decode_does_not_keep_the_process_alive(tmp_path: Path, datasets
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split()[0] == "2" and "took longer than 0.5 s" in proc.stdout
     assert time.monotonic() - start < 30  # it exited after its work, not after the stuck decode
+
+
+# -- a folder named through a symbolic link to it ------------------------------------------------------
+
+def _album_behind_a_link(tmp_path: Path, datasets: Path) -> tuple[Path, Path]:
+    """photos/ (a.jpg, trip/b.jpg, an odd-byte name: three copies of one photo; sub -> trip inside) and
+    link -> photos beside it, as `find ~/link-to-photos` meets it."""
+    real = tmp_path / "photos"
+    (real / "trip").mkdir(parents=True)
+    photo = _photos(datasets, 1)[0]
+    for name in ("a.jpg", "trip/b.jpg"):
+        shutil.copy(photo, real / name)
+    shutil.copy(photo, os.fsencode(real) + b"/\xff odd.jpg")
+    os.symlink("trip", real / "sub")  # a link to a folder inside: never moved through
+    os.symlink(real, tmp_path / "link")
+    return real, tmp_path / "link"
+
+
+def test_a_folder_scanned_through_a_link_is_cleaned_without_moving_through_any_other_link(
+        tmp_path: Path, datasets: Path) -> None:
+    real, link = _album_behind_a_link(tmp_path, datasets)
+    before = _digests(real)
+    plan_file = tmp_path / "plan.json"
+    res = CliRunner().invoke(main, ["find", str(link), "--no-cache", "--json", str(plan_file)])
+    assert res.exit_code == 0, res.output
+    plan = json.loads(plan_file.read_text())
+    assert plan["root"] == str(real) and plan["scanned_as"] == str(link)
+    [group] = plan["groups"]
+    assert all(f.startswith(str(link) + "/") for f in group["files"]) and len(group["files"]) == 2
+    # trip/b.jpg through the link to a folder inside: listed by hand with its true digest, still refused
+    via_sub = str(link / "sub" / "b.jpg")
+    group["files"].append(via_sub)
+    group["sha256"][via_sub] = before["trip/b.jpg"]
+    plan_file.write_text(json.dumps(plan))
+    for folder, q in ((link, "q1"), (real, "q2")):  # named through the link, or by its real path
+        res = CliRunner().invoke(main, ["remove", str(folder), "--plan", str(plan_file), "--apply",
+                                        "--move-to", str(tmp_path / q)])
+        assert res.exit_code == 1 and "moved 1 file " in res.output, res.output
+        assert "sub/b.jpg: reached through a symbolic link to a folder" in res.output
+        assert "error: 1 file not moved (1 refused" in res.output
+        assert (real / "sub").is_symlink() and len(_digests(real)) == 2 and (real / "trip" / "b.jpg").exists()
+        res = CliRunner().invoke(main, ["undo", str(tmp_path / q)])
+        assert res.exit_code == 0 and "restored 1 file" in res.output, res.output
+        assert _digests(real) == before
+
+
+def test_remove_of_a_folder_named_through_a_link(tmp_path: Path, datasets: Path) -> None:
+    real, link = _album_behind_a_link(tmp_path, datasets)
+    before = _digests(real)
+    res = _remove(link, tmp_path / "q")
+    assert res.exit_code == 0 and "moved 2 files" in res.output, res.output
+    assert len(_digests(real)) == 1 and (real / "sub").is_symlink()
+    assert CliRunner().invoke(main, ["undo", str(tmp_path / "q")]).exit_code == 0
+    assert _digests(real) == before
+
+
+def test_an_edited_scanned_as_adds_no_folder(tmp_path: Path, datasets: Path) -> None:
+    """'scanned_as' is used only where it leads to the folder named: pointing it (and the files) at the
+    parent through another link moves nothing out there."""
+    real, link = _album_behind_a_link(tmp_path, datasets)
+    plan_file = tmp_path / "plan.json"
+    CliRunner().invoke(main, ["find", str(link), "--no-cache", "--json", str(plan_file)])
+    plan = json.loads(plan_file.read_text())
+    secret = tmp_path / "secret.jpg"
+    shutil.copy(_photos(datasets, 1)[0], secret)
+    os.symlink(tmp_path, tmp_path / "up")
+    [group] = plan["groups"]
+    group["files"].append(str(tmp_path / "up" / "secret.jpg"))
+    group["sha256"][str(tmp_path / "up" / "secret.jpg")] = hashlib.sha256(secret.read_bytes()).hexdigest()
+    plan["scanned_as"] = str(tmp_path / "up")
+    plan_file.write_text(json.dumps(plan))
+    res = CliRunner().invoke(main, ["remove", str(link), "--plan", str(plan_file), "--apply",
+                                    "--move-to", str(tmp_path / "q")])
+    assert res.exit_code == 1 and "secret.jpg: outside the scanned folder" in res.output, res.output
+    assert secret.exists() and "moved 1 file " in res.output
+
+
+def test_the_review_page_of_a_folder_named_through_a_link_exports_a_plan_that_works(tmp_path: Path,
+                                                                                    datasets: Path) -> None:
+    from imagetwins.report import report_data
+
+    real, link = _album_behind_a_link(tmp_path, datasets)
+    before = _digests(real)
+    result = find_duplicate_groups(link)
+    data = report_data(result, root=link)
+    assert data["base"] == str(real) and sorted(c["path"] for g in data["groups"] for c in g["files"]) == \
+        sorted(["a.jpg", os.fsdecode(b"\xff odd.jpg")])  # relative to the folder: inside its real path
+    plan = {"imagetwins_plan": data["imagetwins_plan"], "root": data["root"], "base": data["base"],  # as plan() in JS
+            "groups": [{"files": [c["path"] for c in g["files"]], "keep": g["files"][g["keep"]]["path"],
+                        "sha256": {c["path"]: c["sha256"] for c in g["files"]}} for g in data["groups"]]}
+    plan_file = tmp_path / "decisions.json"
+    plan_file.write_text(json.dumps(plan))
+    res = CliRunner().invoke(main, ["remove", str(link), "--plan", str(plan_file), "--apply",
+                                    "--move-to", str(tmp_path / "q")])
+    assert res.exit_code == 0 and "moved 1 file " in res.output, res.output
+    assert CliRunner().invoke(main, ["undo", str(tmp_path / "q")]).exit_code == 0
+    assert _digests(real) == before

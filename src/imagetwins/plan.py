@@ -2,7 +2,8 @@
 by ``imagetwins remove --plan``.
 
 A plan is the ``find --json`` document: top-level ``imagetwins_plan`` (format version), ``root`` (the
-scanned folder, absolute) and ``base`` (the folder relative paths are relative to), and per group:
+scanned folder, its real path), ``scanned_as`` (the folder as it was named, absolute: it may be a symbolic
+link to ``root``) and ``base`` (the folder relative paths are relative to), and per group:
 
 ``files``
     the paths of the group;
@@ -85,7 +86,8 @@ class CheckedPlan:
 def plan_document(result, decisions, root: str | os.PathLike) -> dict:
     """The ``find --json`` document of a :class:`~imagetwins.results.FindResult` and its keep decisions."""
     data = result.to_dict(pairs=False)  # (pairs grow with the square of a group: written only when asked)
-    data = {"imagetwins_plan": PLAN_VERSION, "root": str(Path(root).resolve()), "base": os.getcwd(), **data}
+    data = {"imagetwins_plan": PLAN_VERSION, "root": str(Path(root).resolve()), "scanned_as": os.path.abspath(root),
+            "base": os.getcwd(), **data}
     for g, d in zip(data["groups"], decisions):
         g["keep"] = d.keeper
         g["also_keep"] = d.keep[1:]
@@ -119,7 +121,10 @@ def load_plan(path: str | os.PathLike, folder: str | os.PathLike | None = None) 
 
     ``folder``: the folder the person applying the plan allows it to change. The plan's own ``root``
     (which an edit can point anywhere) must then be that same folder (compared as real paths), else
-    :class:`PlanError`; pass ``folder`` to :func:`check_plan` as its ``root``.
+    :class:`PlanError`; pass ``folder`` to :func:`check_plan` as its ``root``. Paths under a name of
+    that folder (``folder`` as given, a symbolic link to it that the plan was made through) are then
+    written under its real path, once, so that a folder scanned or named through a link to it works;
+    below that folder no link is resolved (:func:`check_plan` refuses a file reached through one).
     """
     source = Path(path)
     try:
@@ -131,15 +136,28 @@ def load_plan(path: str | os.PathLike, folder: str | os.PathLike | None = None) 
     if not isinstance(doc, dict) or doc.get("imagetwins_plan") != PLAN_VERSION:
         raise PlanError(f"{source}: not an imagetwins plan (write one with 'imagetwins find --json' "
                         "or the review page's Export decisions)")
-    root, base = doc.get("root"), doc.get("base")
+    root, base, scanned_as = doc.get("root"), doc.get("base"), doc.get("scanned_as")
     if not isinstance(root, str) or not os.path.isabs(root) or (base is not None and not isinstance(base, str)):
         raise PlanError(f"{source}: 'root' must be the scanned folder's absolute path")
+    if scanned_as is not None and not (isinstance(scanned_as, str) and os.path.isabs(scanned_as)):
+        raise PlanError(f"{source}: 'scanned_as' must be the scanned folder's absolute path")
     groups_in = doc.get("groups")
     if not isinstance(groups_in, list):
         raise PlanError(f"{source}: 'groups' must be a list")
 
+    real = _real(folder) if folder is not None else None
+    # the names of the folder, longest first: the folder as named, its real path, what the plan says it was
+    # scanned as and its root, where these lead to the same real folder (an edit cannot add another folder)
+    names = sorted({os.path.abspath(n) for n in (folder, real, scanned_as, root)
+                    if n is not None and real is not None and _real(n) == real}, key=len, reverse=True)
+
     def where(p: str) -> str:
-        return p if os.path.isabs(p) or not base else os.path.join(base, p)
+        p = p if os.path.isabs(p) or not base else os.path.join(base, p)
+        full = os.path.abspath(p)
+        for name in names:  # under a name of the folder: under its real path (one link, the folder's own)
+            if full == name or full.startswith(name.rstrip(os.sep) + os.sep):
+                return os.path.normpath(os.path.join(str(real), os.path.relpath(full, name)))
+        return p
 
     groups = []
     for n, g in enumerate(groups_in, 1):
@@ -157,10 +175,18 @@ def load_plan(path: str | os.PathLike, folder: str | os.PathLike | None = None) 
         groups.append(PlannedGroup(n, [where(f) for f in files], where(keep) if keep is not None else None,
                                    [where(f) for f in leave], bool(g.get("skip", False)),
                                    {where(k): v for k, v in digests.items()}))
-    if folder is not None and Path(root).resolve() != Path(folder).resolve():
+    if folder is not None and _real(root) != real:
         raise PlanError(f"{source} was made for the folder {root}, not for {folder}: nothing moved (a plan only "
                         "changes the folder it was made of, and you name that folder)")
     return Path(root), groups
+
+
+def _real(path: str | os.PathLike) -> Path | None:
+    """The real path (every link resolved), or None where it cannot be had (a link loop)."""
+    try:
+        return Path(path).resolve()
+    except (OSError, RuntimeError):
+        return None
 
 
 def _sha256(path: str) -> str:
@@ -187,6 +213,14 @@ def _unchanged(path: str, digests: dict[str, str]) -> str | None:
     return None if len(want) >= 32 and got.startswith(want) else "it changed since the scan (SHA-256 differs)"
 
 
+def _placed(path: str, root: str | os.PathLike) -> str | None:
+    """None when ``path`` is a regular file inside ``root`` reached without links (what ``remove`` moves or
+    keeps), else why not; a file that is gone is left to :func:`_unchanged` to say so."""
+    from imagetwins.quarantine import why_not_movable
+
+    return None if not os.path.lexists(path) else why_not_movable(path, [root])
+
+
 def check_plan(root: str | os.PathLike, groups: Sequence[PlannedGroup]) -> CheckedPlan:
     """Which moves of a plan are safe now.
 
@@ -194,8 +228,8 @@ def check_plan(root: str | os.PathLike, groups: Sequence[PlannedGroup]) -> Check
     which anyone may have edited: :func:`load_plan` checks that field against it).
 
     A group moves nothing when its keeper is missing, not among its files, outside ``root``, or not
-    the scanned bytes any more. A file moves only when a group lists it, it is inside ``root``, is not
-    kept by any group, and still has the scanned bytes.
+    the scanned bytes any more. A file moves only when a group lists it, it is a regular file inside
+    ``root`` reached without a symbolic link, is not kept by any group, and still has the scanned bytes.
     """
     real_root = Path(root).resolve()
     out = CheckedPlan(real_root)
@@ -211,8 +245,7 @@ def check_plan(root: str | os.PathLike, groups: Sequence[PlannedGroup]) -> Check
         if g.keep not in g.files:
             out.refused += [(f, f"group {g.number}'s keeper is not one of its files") for f in g.files]
             continue
-        why = "outside the scanned folder" if not Path(os.path.realpath(g.keep)).is_relative_to(real_root) \
-            else _unchanged(g.keep, g.sha256)
+        why = _placed(g.keep, root) or _unchanged(g.keep, g.sha256)
         if why is not None:
             out.refused += [(f, f"its keeper {g.keep} cannot be trusted: {why}") for f in g.to_move]
             continue
@@ -225,9 +258,7 @@ def check_plan(root: str | os.PathLike, groups: Sequence[PlannedGroup]) -> Check
                 out.refused.append((f, "another group keeps it"))
             elif real in seen:
                 continue
-            elif not Path(real).is_relative_to(real_root):
-                out.refused.append((f, "outside the scanned folder"))
-            elif (why := _unchanged(f, g.sha256)) is not None:
+            elif (why := _placed(f, root) or _unchanged(f, g.sha256)) is not None:
                 out.refused.append((f, why))
             else:
                 seen.add(real)

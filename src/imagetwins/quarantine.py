@@ -41,7 +41,7 @@ from imagetwins.keep import Decision, decide_result
 from imagetwins.results import FindResult
 
 __all__ = ["JOURNAL", "KEY", "LINK_KINDS", "SUMMARY", "Outcome", "Plan", "QuarantineError", "apply_plan",
-           "check_quarantine", "default_quarantine", "plan_removal", "sha256_file", "undo"]
+           "check_quarantine", "default_quarantine", "plan_removal", "sha256_file", "undo", "why_not_movable"]
 
 JOURNAL = "manifest.jsonl"
 SUMMARY = "manifest.json"
@@ -100,8 +100,10 @@ def _same_content(full: str, scanned: str | None) -> bool:
     return bool(scanned) and len(scanned) >= 32 and full.startswith(scanned)
 
 
-def _why_not_movable(path: str | os.PathLike, roots: Sequence[str | os.PathLike]) -> str | None:
-    """Why ``path`` may be neither moved nor kept in place of others (None: it may)."""
+def why_not_movable(path: str | os.PathLike, roots: Sequence[str | os.PathLike]) -> str | None:
+    """Why ``path`` may be neither moved nor kept in place of others (None: it may): it must be a regular file
+    inside one of ``roots`` (each as named, maybe a link to the folder, or its real path) reached from there
+    without any symbolic link."""
     p = Path(os.path.abspath(path))
     try:
         st = os.lstat(p)
@@ -140,7 +142,7 @@ def plan_removal(result: FindResult, roots: Sequence[str | os.PathLike],
     for group, d in zip(result.groups, decisions):
         ok = []
         for f in group.files:
-            why = _why_not_movable(f, roots)
+            why = why_not_movable(f, roots)
             if why is None:
                 ok.append(f)
             else:
@@ -351,7 +353,8 @@ def apply_plan(plan: Plan, root: str | os.PathLike, quarantine: str | os.PathLik
         raise ValueError(f"link must be one of {', '.join(LINK_KINDS)}, not {link!r}")
     if link is not None and to_trash:
         raise ValueError("a file sent to the trash gets no link in its place: choose link or to_trash")
-    root = Path(root).resolve()
+    given = Path(os.path.abspath(root))  # the folder as named (maybe a link to it): files under it are inside it
+    root = given.resolve()
     qdir = check_quarantine(quarantine, [root])
     try:
         qdir.parent.mkdir(parents=True, exist_ok=True)
@@ -364,10 +367,10 @@ def apply_plan(plan: Plan, root: str | os.PathLike, quarantine: str | os.PathLik
     with _open_journal(qdir) as journal:
         for src_s, group, keeper in plan.moves:
             try:
-                why = _why_not_movable(src_s, [root])
+                why = why_not_movable(src_s, [given])
                 if why is None:
                     if keeper not in kept_ok:
-                        kept_ok[keeper] = _check_keeper(keeper, src_s, root, plan.expected.get(keeper))
+                        kept_ok[keeper] = _check_keeper(keeper, src_s, given, plan.expected.get(keeper))
                     why = kept_ok[keeper]
                 if why is not None:
                     out.failed.append((src_s, f"not moved: {why}"))
@@ -461,7 +464,7 @@ def _remove_our_link(e: dict, dst: Path, journal, key: bytes) -> str | None:
 
 
 def _check_keeper(keeper: str, src: str, root: Path, scanned: str | None) -> str | None:
-    why = _why_not_movable(keeper, [root])
+    why = why_not_movable(keeper, [root])
     if why is not None:
         return f"the kept copy {keeper} is {why}"
     try:

@@ -147,12 +147,17 @@ def report_data(result: FindResult, keep_in: Sequence[str | os.PathLike] = (), w
         bar.close()
     if root is None:
         root = os.path.commonpath([os.path.dirname(os.path.abspath(f)) for f in files]) if files else os.getcwd()
-    root = Path(root).resolve()
+    given = Path(os.path.abspath(root))
+    root = given.resolve()
 
     def shown(path: str) -> str:
-        # relative to the scanned folder (the plan's base): shorter for people and for the page's size
+        # relative to the scanned folder (the plan's base, its real path): shorter for people and for the
+        # page's size, and a folder scanned through a link to it gives paths inside its real self
         full = Path(os.path.abspath(path))
-        return os.path.relpath(full, root) if full.is_relative_to(root) else str(full)
+        for folder in (given, root):
+            if full.is_relative_to(folder):
+                return os.path.relpath(full, folder)
+        return str(full)
 
     index = {p: k for k, p in enumerate(result.files)}
     groups, k = [], 0
