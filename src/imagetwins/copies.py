@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from imagetwins import search
+from imagetwins.pairscores import PairScores
 from imagetwins.verify import DEFAULT_CONFIDENCE, ImageFeatures, Verification, verify_pair
 from imagetwins.workers import default_workers
 
@@ -152,30 +153,40 @@ def verify_pairs(features_a: Sequence[ImageFeatures], features_b: Sequence[Image
 
 
 def _score(features_a, features_b, left, right, dist, threshold: float, workers: int | None,
-           hash_sure: int) -> search.Pairs:
+           hash_sure: int, pair_scores: PairScores | None = None) -> search.Pairs:
     conf = np.ones(len(left), np.float32)
-    need = dist > hash_sure
-    checked = verify_pairs(features_a, features_b, left[need], right[need], workers)
-    conf[need] = [v.confidence for v in checked]
+    need = np.flatnonzero(dist > hash_sure)
+    known = np.full(len(need), np.nan) if pair_scores is None else pair_scores.lookup(left[need], right[need])
+    known[(known < 0) | (known > 1)] = np.nan  # not a confidence: a damaged store, checked again
+    todo = np.isnan(known)
+    checked = verify_pairs(features_a, features_b, left[need[todo]], right[need[todo]], workers)
+    known[todo] = [v.confidence for v in checked]
+    if pair_scores is not None and todo.any():
+        pair_scores.remember(left[need[todo]], right[need[todo]], known[todo])
+    conf[need] = known
     keep = conf >= threshold
     return search.Pairs(left[keep].astype(np.int64), right[keep].astype(np.int64), conf[keep], "similarity")
 
 
 def copy_pairs(records: Sequence[CopyRecord], threshold: float = DEFAULT_CONFIDENCE, workers: int | None = None,
-               hash_sure: int = HASH_SURE, **candidates) -> search.Pairs:
+               hash_sure: int = HASH_SURE, pair_scores: PairScores | None = None, **candidates) -> search.Pairs:
     """Pairs ``i < j`` of copies among encoded images, with their confidence as ``distance`` (larger is closer).
 
-    ``candidates`` go to :func:`candidate_pairs` (``hash_candidate``, ``cnn_candidate``, ``top_k``).
+    ``pair_scores`` (:class:`imagetwins.pairscores.PairScores` over these records, version
+    :func:`imagetwins.verify.verdict_version`): confidences already known are taken from it, only the other
+    candidates are verified, and their confidences are kept there. ``candidates`` go to
+    :func:`candidate_pairs` (``hash_candidate``, ``cnn_candidate``, ``top_k``).
     """
     hashes, vectors, features = stack(records)
     left, right, dist = candidate_pairs(hashes, vectors, workers, **candidates)
-    return _score(features, features, left, right, dist, threshold, workers, hash_sure)
+    return _score(features, features, left, right, dist, threshold, workers, hash_sure, pair_scores)
 
 
 def copy_query(queries: Sequence[CopyRecord], database: Sequence[CopyRecord], threshold: float = DEFAULT_CONFIDENCE,
-               workers: int | None = None, hash_sure: int = HASH_SURE, **candidates) -> search.Pairs:
+               workers: int | None = None, hash_sure: int = HASH_SURE, pair_scores: PairScores | None = None,
+               **candidates) -> search.Pairs:
     """``(query, database)`` copies: the same proposal and verification, across two sets."""
     qh, qv, qf = stack(queries)
     dh, dv, df = stack(database)
     left, right, dist = candidate_query(qh, qv, dh, dv, workers, **candidates)
-    return _score(qf, df, left, right, dist, threshold, workers, hash_sure)
+    return _score(qf, df, left, right, dist, threshold, workers, hash_sure, pair_scores)

@@ -10,7 +10,10 @@ import os
 import time
 import warnings
 from collections.abc import Sequence
+from contextlib import ExitStack
 from pathlib import Path
+
+import numpy as np
 
 from imagetwins import search
 from imagetwins.encoders import Encoded, Encoder, get_encoder
@@ -83,7 +86,8 @@ def find_duplicate_groups(
         # the index keeps resolved absolute paths; show them under the folder as the caller named it
         real = str(Path(paths).resolve())
         shown = [os.path.join(os.fspath(paths), os.path.relpath(n, real)) for n in names]
-        result = groups_from_encodings(shown, hashes, cache.digests(names), method, threshold, workers, progress)
+        result = groups_from_encodings(shown, hashes, cache.digests(names), method, threshold, workers, progress,
+                                       score_store=cache)
         failed = cache.errors(paths) + [(f.path, f.reason) for f in stats.failures if f.transient]
         result.failures = [ReadFailure(os.path.join(os.fspath(paths), os.path.relpath(p, real)), r)
                            for p, r in sorted(failed)]
@@ -126,6 +130,40 @@ def _folder_cache_or_none(folder: str | os.PathLike, encoder: Encoder) -> Index 
         return None
 
 
+def _reference(reference: str | os.PathLike | Index, encoder: Encoder, recursive: bool, workers: int | None,
+               progress: bool, cache: bool, stack: ExitStack
+               ) -> tuple[list[str], np.ndarray, list[str] | None, list[ReadFailure], str, Index | None]:
+    """A reference's paths, encodings, digests, unreadable files, name, and the index it came from (kept open
+    on ``stack`` for the query), for :func:`find_against`."""
+    # reference images that could not be read: a leak among them would go unseen, so they are reported
+    if isinstance(reference, Index):
+        ref_paths, ref_encodings = reference.load(encoder)
+        return (ref_paths, ref_encodings, reference.digests(ref_paths),
+                [ReadFailure(p, r) for p, r in reference.errors()], str(reference.path), reference)
+    if not Path(reference).is_dir():
+        idx = stack.enter_context(Index(reference, methods=[], readonly=True))
+        ref_paths, ref_encodings = idx.load(encoder)
+        return (ref_paths, ref_encodings, idx.digests(ref_paths), [ReadFailure(p, r) for p, r in idx.errors()],
+                os.fspath(reference), idx)
+    if cache and (idx := _folder_cache_or_none(reference, encoder)) is not None:
+        stack.enter_context(idx)
+        stats = idx.update(reference, recursive=recursive, workers=workers, progress=progress,
+                           methods=[encoder.name])
+        names, ref_encodings = idx.load(encoder, root=reference)
+        failed = idx.errors(reference) + [(f.path, f.reason) for f in stats.failures if f.transient]
+        # the cache keeps resolved absolute paths; show them under the folder as the caller named it
+        real = str(Path(reference).resolve())
+        ref_paths = [os.path.join(os.fspath(reference), os.path.relpath(n, real)) for n in names]
+        ref_failures = [ReadFailure(os.path.join(os.fspath(reference), os.path.relpath(p, real)), r)
+                        for p, r in sorted(set(failed))]
+        return ref_paths, ref_encodings, idx.digests(names), ref_failures, os.fspath(reference), idx
+    ref_skipped: list[ReadFailure] = []
+    enc = encoder.encode_files(find_images(Path(reference), recursive=recursive, skipped=ref_skipped),
+                               workers=workers, progress=progress, warn=False)
+    return (enc.paths, enc.encodings, enc.digests, sorted(ref_skipped + enc.failures, key=lambda f: f.path),
+            os.fspath(reference), None)
+
+
 def find_against(
     images: str | os.PathLike | Sequence[str | os.PathLike],
     reference: str | os.PathLike | Index,
@@ -166,44 +204,19 @@ def find_against(
     start = time.perf_counter()
     encoder = get_encoder(method)
     threshold = encoder.threshold_or_default(threshold)
-    # reference images that could not be read: a leak among them would go unseen, so they are reported
-    ref_failures: list[ReadFailure] = []
-    if isinstance(reference, Index):
-        ref_paths, ref_encodings = reference.load(encoder)
-        ref_name = str(reference.path)
-        ref_failures = [ReadFailure(p, r) for p, r in reference.errors()]
-    elif not Path(reference).is_dir():
-        with Index(reference, methods=[], readonly=True) as idx:
-            ref_paths, ref_encodings = idx.load(encoder)
-            ref_failures = [ReadFailure(p, r) for p, r in idx.errors()]
-        ref_name = os.fspath(reference)
-    elif cache and (idx := _folder_cache_or_none(reference, encoder)) is not None:
-        with idx:
-            stats = idx.update(reference, recursive=recursive, workers=workers, progress=progress,
-                               methods=[encoder.name])
-            names, ref_encodings = idx.load(encoder, root=reference)
-            failed = idx.errors(reference) + [(f.path, f.reason) for f in stats.failures
-                                              if f.transient]
-        # the cache keeps resolved absolute paths; show them under the folder as the caller named it
-        real = str(Path(reference).resolve())
-        ref_paths = [os.path.join(os.fspath(reference), os.path.relpath(n, real)) for n in names]
-        ref_failures = [ReadFailure(os.path.join(os.fspath(reference), os.path.relpath(p, real)), r)
-                        for p, r in sorted(set(failed))]
-        ref_name = os.fspath(reference)
-    else:
-        ref_skipped: list[ReadFailure] = []
-        enc = encoder.encode_files(find_images(Path(reference), recursive=recursive, skipped=ref_skipped),
-                                   workers=workers, progress=progress, warn=False)
-        ref_paths, ref_encodings, ref_name = enc.paths, enc.encodings, os.fspath(reference)
-        ref_failures = sorted(ref_skipped + enc.failures, key=lambda f: f.path)
-    skipped: list[ReadFailure] = []  # links, FIFOs, devices among the images: reported, never read
-    if isinstance(images, (str, os.PathLike)):
-        p = Path(images)
-        files = find_images(p, recursive=recursive, skipped=skipped) if p.is_dir() else [p]
-    else:
-        files = [Path(f) for f in images]
-    enc = encoder.encode_files(files, workers=workers, progress=progress, warn=False)
-    matches = match_query(encoder, enc.paths, enc.encodings, ref_paths, ref_encodings, threshold, workers)
+    with ExitStack() as stack:
+        ref_paths, ref_encodings, ref_digests, ref_failures, ref_name, store = _reference(
+            reference, encoder, recursive, workers, progress, cache, stack)
+        skipped: list[ReadFailure] = []  # links, FIFOs, devices among the images: reported, never read
+        if isinstance(images, (str, os.PathLike)):
+            p = Path(images)
+            files = find_images(p, recursive=recursive, skipped=skipped) if p.is_dir() else [p]
+        else:
+            files = [Path(f) for f in images]
+        enc = encoder.encode_files(files, workers=workers, progress=progress, warn=False)
+        # the reference's index (or cache) also keeps the costly pair scores of a method with a verification
+        matches = match_query(encoder, enc.paths, enc.encodings, ref_paths, ref_encodings, threshold, workers,
+                              score_store=store, query_digests=enc.digests, reference_digests=ref_digests)
     return QueryResult(encoder.name, threshold, encoder.score_kind, enc.paths, ref_name, len(ref_paths), matches,
                        sorted(skipped + enc.failures, key=lambda f: f.path), time.perf_counter() - start,
                        ref_failures)

@@ -15,6 +15,7 @@ import os
 import re
 import sqlite3
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -114,9 +115,20 @@ CREATE TABLE IF NOT EXISTS encodings (
     value BLOB NOT NULL,
     PRIMARY KEY (file_id, method)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS pair_scores (
+    method TEXT NOT NULL,
+    a BLOB NOT NULL,
+    b BLOB NOT NULL,
+    version TEXT NOT NULL,
+    score REAL NOT NULL,
+    PRIMARY KEY (method, a, b)
+) WITHOUT ROWID;
 """
 
-# schema version -> statements that bring the previous version up to it
+# schema version -> statements that bring the previous version up to it. Tables added without changing
+# what older versions read (``pair_scores``, a cache of costly pair scores) need no new version: every
+# writable open creates what is missing, and readers treat a missing one as empty, so an index made
+# before still opens read-only and an older imagetwins still opens a newer file.
 _MIGRATIONS: dict[int, list[str]] = {}
 
 
@@ -423,6 +435,8 @@ class Index:
                     bar.update(len(batch))
         if bar is not None:
             bar.close()
+        if stats.removed or stats.changed:
+            self._forget_pair_scores()
         return stats
 
     @staticmethod
@@ -517,6 +531,49 @@ class Index:
                  if p in wanted}
         return [found.get(p, "") for p in paths]
 
+    # -- pair scores (imagetwins.pairscores.PairScoreStore) -----------------------------------------
+    def get_pair_scores(self, method: str, version: str, keys: Sequence[tuple[bytes, bytes]]
+                        ) -> dict[tuple[bytes, bytes], float]:
+        """Stored scores of the pairs of content digests ``keys`` under ``version`` (see :mod:`imagetwins.pairscores`).
+
+        An index made before pair scores were kept has none; a damaged row is left out, never an error.
+        """
+        wanted = set(keys)
+        firsts = sorted({a for a, _ in wanted})
+        out: dict[tuple[bytes, bytes], float] = {}
+        try:
+            for i in range(0, len(firsts), 500):
+                chunk = firsts[i:i + 500]
+                for a, b, v, score in self.db.execute(
+                        "SELECT a, b, version, score FROM pair_scores WHERE method = ? AND a IN "
+                        f"({','.join('?' * len(chunk))})", [method, *chunk]):
+                    if v == version and (a, b) in wanted and isinstance(score, float):
+                        out[(a, b)] = score
+        except sqlite3.OperationalError:  # no such table (an index made before, opened read-only)
+            return {}
+        return out
+
+    def put_pair_scores(self, method: str, version: str, items: Sequence[tuple[bytes, bytes, float]]) -> None:
+        """Keep pair scores (``(a digest, b digest, score)``) of ``method`` under ``version``, dropping its scores
+        of other versions. Nothing happens on an index opened read-only; a store that fails (disk full,
+        locked too long) only warns: the scores are a cache."""
+        if self.readonly or not items:
+            return
+        try:
+            with self._transaction() as db:
+                db.execute("DELETE FROM pair_scores WHERE method = ? AND version != ?", (method, version))
+                db.executemany("INSERT OR REPLACE INTO pair_scores VALUES (?, ?, ?, ?, ?)",
+                               [(method, a, b, version, float(s)) for a, b, s in items])
+        except sqlite3.Error as exc:
+            warnings.warn(f"pair scores not kept in {self.path} ({exc}); they are computed again next time",
+                          stacklevel=2)
+
+    def _forget_pair_scores(self) -> None:
+        """Drop pair scores that name a content no indexed file has any more (its file changed or went)."""
+        with self._transaction() as db:
+            db.execute("DELETE FROM pair_scores WHERE a NOT IN (SELECT digest FROM files WHERE digest IS NOT NULL) "
+                       "OR b NOT IN (SELECT digest FROM files WHERE digest IS NOT NULL)")
+
     def errors(self, root: str | os.PathLike | None = None) -> list[tuple[str, str]]:
         """(path, reason) of every indexed file that could not be read."""
         sql, args = "SELECT path, error FROM file_paths WHERE error IS NOT NULL", []
@@ -529,7 +586,7 @@ class Index:
                         root: str | os.PathLike | None = None, workers: int | None = None) -> FindResult:
         """Duplicate groups among the indexed files (optionally those under ``root``)."""
         paths, hashes = self.load(method, root)
-        return groups_from_encodings(paths, hashes, self.digests(paths), method, threshold, workers)
+        return groups_from_encodings(paths, hashes, self.digests(paths), method, threshold, workers, score_store=self)
 
     def query(self, images: Sequence[str | os.PathLike] | str | os.PathLike, method: str | Encoder = "phash",
               threshold: float | None = None, workers: int | None = None) -> list[tuple[str, str, float]]:
@@ -548,7 +605,8 @@ class Index:
             images = find_images(p, recursive=True) if p.is_dir() else [p]
         paths, stored = self.load(encoder)
         enc = encoder.encode_files(list(images), workers=workers, warn=True)
-        found = match_query(encoder, enc.paths, enc.encodings, paths, stored, threshold, workers)
+        found = match_query(encoder, enc.paths, enc.encodings, paths, stored, threshold, workers, score_store=self,
+                            query_digests=enc.digests, reference_digests=self.digests(paths))
         return [(q, r, score) for q, ms in found.items() for r, score in ms]
 
     def stats(self) -> dict:

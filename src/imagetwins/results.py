@@ -16,6 +16,7 @@ import numpy as np
 from imagetwins import search
 from imagetwins.encoders import Encoder, get_encoder
 from imagetwins.io import ReadFailure
+from imagetwins.pairscores import PairScores, PairScoreStore
 
 __all__ = ["WEAKEST_MATCH", "DuplicateGroup", "FindResult", "QueryResult", "groups_from_encodings", "match_query",
            "result_from_pairs", "same_encoding", "write_json"]
@@ -244,23 +245,36 @@ class QueryResult:
                 "seconds": round(self.seconds, 3)}
 
 
+def _bound_scores(encoder: Encoder, store: PairScoreStore | None, left_digests: Sequence[str] | None,
+                  right_digests: Sequence[str] | None = None) -> dict:
+    """``{'pair_scores': ...}`` for a search by a method that keeps its pair scores, else nothing to pass."""
+    version = encoder.pair_score_version
+    if store is None or version is None or left_digests is None:
+        return {}
+    return {"pair_scores": PairScores(store, encoder.name, version, left_digests, right_digests)}
+
+
 def match_query(encoder: str | Encoder, query_paths: Sequence[str], queries: np.ndarray, reference_paths: Sequence[str],
-                reference: np.ndarray, threshold: float | None = None,
-                workers: int | None = None) -> dict[str, list[tuple[str, float]]]:
+                reference: np.ndarray, threshold: float | None = None, workers: int | None = None,
+                score_store: PairScoreStore | None = None, query_digests: Sequence[str] | None = None,
+                reference_digests: Sequence[str] | None = None) -> dict[str, list[tuple[str, float]]]:
     """The one query step: each query that matches the reference -> its matches, closest first.
 
     Used by :meth:`imagetwins.index.Index.query`, :func:`imagetwins.finder.find_against` and so by
     ``find --against`` and ``index query``. A query never matches the very same file in the reference
     (same path once resolved, or same device and inode: a hard link); a byte-identical other file does.
-    Scores are ints (bits apart) or floats (similarities, rounded to 4 places).
+    Scores are ints (bits apart) or floats (similarities, rounded to 4 places). With ``score_store`` and
+    both sides' content digests, a method that keeps its pair scores (``copies``) reuses those stored there
+    and keeps the new ones (:mod:`imagetwins.pairscores`).
     """
     encoder = get_encoder(encoder)
     threshold = encoder.threshold_or_default(threshold)
     out: dict[str, list[tuple[str, float]]] = {}
     if not len(query_paths) or not len(reference_paths):
         return out
+    scores = _bound_scores(encoder, score_store, query_digests, reference_digests) if reference_digests else {}
     pairs = encoder.query(queries, reference, threshold, workers, query_paths=list(query_paths),
-                          database_paths=list(reference_paths))
+                          database_paths=list(reference_paths), **scores)
     as_score = (lambda x: int(x)) if pairs.kind == "distance" else (lambda x: round(float(x), 4))
     identity: dict[str, object] = {}  # only files that matched are looked at
     for k in np.lexsort((encoder.best_first(pairs.score), pairs.left)).tolist():
@@ -292,21 +306,26 @@ def groups_from_encodings(
     threshold: float | None = None,
     workers: int | None = None,
     progress: bool = False,
+    score_store: PairScoreStore | None = None,
 ) -> FindResult:
     """Search encodings already made (by an encoder or an index) for groups.
 
-    Byte-identical files (equal ``digests``) are always grouped, whatever the threshold.
+    Byte-identical files (equal ``digests``) are always grouped, whatever the threshold. With
+    ``score_store`` (an index), a method that keeps its pair scores (``copies``) reuses those stored there
+    and keeps the new ones (:mod:`imagetwins.pairscores`).
     """
     encoder = get_encoder(method)
     threshold = encoder.threshold_or_default(threshold)
     paths = list(paths)
     same_as = same_encoding(hashes)
     if same_as is None:
-        pairs = encoder.pairs(hashes, threshold, workers=workers, progress=progress, paths=paths)
+        pairs = encoder.pairs(hashes, threshold, workers=workers, progress=progress, paths=paths,
+                              **_bound_scores(encoder, score_store, list(digests)))
     else:  # search each encoding once: N copies of one picture are one group, not N^2/2 pairs
         firsts = np.flatnonzero(same_as == np.arange(len(same_as)))
         found = encoder.pairs(np.asarray(hashes)[firsts], threshold, workers=workers, progress=progress,
-                              paths=[paths[i] for i in firsts])
+                              paths=[paths[i] for i in firsts],
+                              **_bound_scores(encoder, score_store, [digests[i] for i in firsts]))
         pairs = search.Pairs(firsts[found.left], firsts[found.right], found.score, found.kind)
     return result_from_pairs(paths, hashes, digests, pairs, encoder, threshold, same_as=same_as)
 

@@ -40,8 +40,10 @@ __all__ = [
     "FEATURE_SIDE",
     "ImageFeatures",
     "Verification",
+    "VERDICT_VERSION",
     "extract",
     "features_for_files",
+    "verdict_version",
     "verify_pair",
 ]
 
@@ -64,6 +66,10 @@ CELL = 8
 BLUR_SIGMA = 1.0
 #: the version of the features' definition; stored with cached features, which are recomputed when it changes
 FEATURES_VERSION = 1
+#: the version of what :func:`verify_pair` computes from given features: part of :func:`verdict_version`, which
+#: keys the confidences the index keeps per pair. Bump it with any change of the code that changes a confidence
+#: (the constants of this module, FEATURES_VERSION, CALIBRATION and OpenCV's version are in the key already)
+VERDICT_VERSION = 1
 
 #: logistic model behind :attr:`Verification.confidence` (fitted by ``benchmarks/quality.py --fit`` with each
 #: weight's sign fixed: more agreement can only raise the confidence, a lighting mismatch only lower it):
@@ -86,6 +92,23 @@ def opencv_available() -> bool:
     except ImportError:
         return False
     return True
+
+
+def verdict_version() -> str:
+    """What a stored confidence was computed with: changes whenever :func:`verify_pair` may answer otherwise.
+
+    A hash of :data:`VERDICT_VERSION`, :data:`FEATURES_VERSION`, :data:`CALIBRATION`, the matching and dense
+    check constants and OpenCV's version (its ORB and RANSAC are part of the answer).
+    """
+    import hashlib
+
+    try:
+        opencv = _require_cv2().__version__
+    except ImportError:
+        opencv = "none"
+    definition = repr((VERDICT_VERSION, FEATURES_VERSION, tuple(CALIBRATION), FEATURE_SIDE, MAX_FEATURES, THUMB_SIDE,
+                       RATIO, RANSAC_PIXELS, MIN_MATCHES, CONFIDENT_INLIERS, CELL, BLUR_SIGMA, opencv))
+    return f"{VERDICT_VERSION}-{hashlib.sha256(definition.encode()).hexdigest()[:16]}"
 
 
 def _require_cv2():

@@ -24,6 +24,7 @@ from PIL import Image
 from imagetwins import search
 from imagetwins.encoding import DECODE_TIMEOUT, encode_files
 from imagetwins.io import ReadFailure
+from imagetwins.pairscores import PairScores
 
 __all__ = ["BitsEncoder", "Encoded", "Encoder", "ScoreKind", "VectorEncoder"]
 
@@ -73,6 +74,12 @@ class Encoder(ABC):
     batch_size: int = 256
     #: turn each picture upright by its EXIF orientation before encoding (see :meth:`on_stored_pixels`)
     exif_orientation: bool = True
+    #: None for a method whose pair scores cost nothing worth keeping (every built-in but ``copies``).
+    #: A method that spends real time per pair (a verification stage) names the definition of its score
+    #: here, changed whenever its scores would change; then its :meth:`pairs` and :meth:`query` accept
+    #: ``pair_scores`` (:class:`imagetwins.pairscores.PairScores`, scores kept by the index or the
+    #: per-folder cache under this version), and the finder and the index pass it.
+    pair_score_version: str | None = None
 
     def on_stored_pixels(self) -> Encoder:
         """This method on the pixels as stored, ignoring the EXIF orientation tag, as imagededup 0.3 does.
@@ -151,17 +158,22 @@ class Encoder(ABC):
     # -- search ---------------------------------------------------------------------------------------------
     @abstractmethod
     def pairs(self, encodings: np.ndarray, threshold: float, workers: int | None = None, progress: bool = False,
-              paths: Sequence[str] | None = None) -> search.Pairs:
+              paths: Sequence[str] | None = None, pair_scores: PairScores | None = None) -> search.Pairs:
         """All matching pairs ``i < j`` of ``encodings``, each with its score.
 
         ``paths`` (the files the rows came from, when known) lets a method re-score candidate pairs
         by looking at the images again (a verification stage); the built-in methods do not need it.
+        ``pair_scores`` is only passed to a method with a :attr:`pair_score_version`: the scores already
+        known for pairs of these rows (``lookup(left, right)``, NaN where unknown), and where to keep
+        new ones (``remember(left, right, scores)``); a method without one may leave it out of its signature.
         """
 
     @abstractmethod
     def query(self, queries: np.ndarray, database: np.ndarray, threshold: float, workers: int | None = None,
-              query_paths: Sequence[str] | None = None, database_paths: Sequence[str] | None = None) -> search.Pairs:
-        """All matching ``(query row, database row)`` pairs, each with its score."""
+              query_paths: Sequence[str] | None = None, database_paths: Sequence[str] | None = None,
+              pair_scores: PairScores | None = None) -> search.Pairs:
+        """All matching ``(query row, database row)`` pairs, each with its score (``pair_scores``: as in
+        :meth:`pairs`, ``left`` indexing the queries and ``right`` the database)."""
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}: {self.output}, {self.score_kind}, t={self.default_threshold}>"

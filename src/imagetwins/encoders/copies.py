@@ -16,6 +16,7 @@ from PIL import Image
 from imagetwins import copies, hashing, search, verify
 from imagetwins.embedding import Embedder
 from imagetwins.encoders.base import Encoder
+from imagetwins.pairscores import PairScores
 
 __all__ = ["CopiesEncoder"]
 
@@ -87,17 +88,23 @@ class CopiesEncoder(Encoder):
     def sweep_thresholds(self) -> list[float]:
         return [round(x, 2) for x in np.arange(0.99, 0.04, -0.01)]
 
+    @property
+    def pair_score_version(self) -> str:
+        """Verification confidences are kept per pair of contents under :func:`imagetwins.verify.verdict_version`."""
+        return verify.verdict_version()
+
     def pairs(self, encodings: np.ndarray, threshold: float, workers: int | None = None, progress: bool = False,
-              paths: Sequence[str] | None = None) -> search.Pairs:
+              paths: Sequence[str] | None = None, pair_scores: PairScores | None = None) -> search.Pairs:
         if len(encodings) < 2:
             return search.Pairs.empty(np.float32, "similarity")
-        return copies.copy_pairs(list(encodings), threshold, workers)
+        return copies.copy_pairs(list(encodings), threshold, workers, pair_scores=pair_scores)
 
     def query(self, queries: np.ndarray, database: np.ndarray, threshold: float, workers: int | None = None,
-              query_paths: Sequence[str] | None = None, database_paths: Sequence[str] | None = None) -> search.Pairs:
+              query_paths: Sequence[str] | None = None, database_paths: Sequence[str] | None = None,
+              pair_scores: PairScores | None = None) -> search.Pairs:
         if not len(queries) or not len(database):
             return search.Pairs.empty(np.float32, "similarity")
-        return copies.copy_query(list(queries), list(database), threshold, workers)
+        return copies.copy_query(list(queries), list(database), threshold, workers, pair_scores=pair_scores)
 
 
 #: registered by :mod:`imagetwins.encoders`

@@ -1,0 +1,138 @@
+"""Pair scores kept between runs, for methods whose score of a pair is costly to compute.
+
+Most methods score a pair by comparing two rows of numbers, which costs nothing worth keeping. A
+method with a verification stage (``copies``: matching local features, fitting a transform) spends
+milliseconds per candidate pair, so a re-run over unchanged files would spend most of its time
+checking the same pairs again. Such a method names the definition of its score
+(:attr:`imagetwins.encoders.Encoder.pair_score_version`) and its ``pairs`` / ``query`` accept a
+:class:`PairScores`: the scores already known, looked up by the two files' *content* digests, so a
+renamed or moved file keeps its scores and a changed one gets none.
+
+A store is anything with :meth:`PairScoreStore.get_pair_scores` and
+:meth:`PairScoreStore.put_pair_scores`: the index and the per-folder cache
+(:class:`imagetwins.index.Index`, table ``pair_scores``), or :class:`MemoryPairScores` for a program
+that searches several times in one process.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+__all__ = ["DIGEST_BYTES", "MemoryPairScores", "PairScoreStore", "PairScores", "digest_key"]
+
+#: bytes of a content digest (SHA-256) that key a pair score: the 128 bits the index keeps per file
+DIGEST_BYTES = 16
+
+
+def digest_key(digest: str | bytes | None) -> bytes | None:
+    """The key of one file's content: the first :data:`DIGEST_BYTES` bytes of its digest (hex or raw), or
+    None when the digest is unknown or not a digest."""
+    if not digest:
+        return None
+    if isinstance(digest, str):
+        try:
+            digest = bytes.fromhex(digest[: 2 * DIGEST_BYTES])
+        except ValueError:
+            return None
+    return bytes(digest[:DIGEST_BYTES]) if len(digest) >= DIGEST_BYTES else None
+
+
+@runtime_checkable
+class PairScoreStore(Protocol):
+    """Where pair scores live: one score per (method, version, digest of a, digest of b)."""
+
+    def get_pair_scores(self, method: str, version: str, keys: Sequence[tuple[bytes, bytes]]
+                        ) -> dict[tuple[bytes, bytes], float]:
+        """The stored scores of those of ``keys`` that have one under ``version`` (others are left out)."""
+
+    def put_pair_scores(self, method: str, version: str, items: Sequence[tuple[bytes, bytes, float]]) -> None:
+        """Keep ``(a, b, score)`` under ``version``; scores of ``method`` under other versions may be dropped."""
+
+
+class MemoryPairScores:
+    """A :class:`PairScoreStore` in a dict, for the life of the object."""
+
+    def __init__(self) -> None:
+        self.scores: dict[tuple[str, str, bytes, bytes], float] = {}
+
+    def get_pair_scores(self, method: str, version: str, keys: Sequence[tuple[bytes, bytes]]
+                        ) -> dict[tuple[bytes, bytes], float]:
+        out = {}
+        for a, b in keys:
+            s = self.scores.get((method, version, a, b))
+            if s is not None:
+                out[(a, b)] = s
+        return out
+
+    def put_pair_scores(self, method: str, version: str, items: Sequence[tuple[bytes, bytes, float]]) -> None:
+        stale = [k for k in self.scores if k[0] == method and k[1] != version]
+        for k in stale:
+            del self.scores[k]
+        self.scores.update(((method, version, a, b), float(s)) for a, b, s in items)
+
+
+def _finite(x: object) -> float | None:
+    """A stored score as a float, or None for anything that is not a finite number (a damaged row)."""
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        return None
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+class PairScores:
+    """A store seen through the rows of one search: row numbers -> content digests -> stored scores.
+
+    Parameters
+    ----------
+    store : PairScoreStore
+        Where the scores are kept.
+    method, version : str
+        The method and the definition of its score (:attr:`~imagetwins.encoders.Encoder.pair_score_version`):
+        scores stored under another version are never returned.
+    left_digests : sequence of str
+        Content digests (hex) of the rows a pair's ``left`` indexes (all rows, for ``pairs``; the queries,
+        for ``query``). An empty digest means unknown: that row's pairs are neither looked up nor kept.
+    right_digests : sequence of str, optional
+        The database's digests, for ``query``; by default ``left_digests``.
+
+    Notes
+    -----
+    A key is ordered: ``(a, b)`` is the score of ``a`` checked against ``b``. A method whose check is not
+    symmetric (``copies``: ``verify_pair(a, b)`` and ``verify_pair(b, a)`` can differ) gets back exactly
+    what it would compute; the same two files met the other way round are scored again.
+    """
+
+    def __init__(self, store: PairScoreStore, method: str, version: str, left_digests: Sequence[str],
+                 right_digests: Sequence[str] | None = None) -> None:
+        self.store = store
+        self.method = method
+        self.version = version
+        self.left_keys = [digest_key(d) for d in left_digests]
+        self.right_keys = self.left_keys if right_digests is None else [digest_key(d) for d in right_digests]
+
+    def _keys(self, left: np.ndarray, right: np.ndarray) -> Iterable[tuple[bytes | None, bytes | None]]:
+        return ((self.left_keys[i], self.right_keys[j])
+                for i, j in zip(np.asarray(left).tolist(), np.asarray(right).tolist()))
+
+    def lookup(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        """The stored score of each pair ``(left[k], right[k])`` (float64), NaN where none is known."""
+        keys = list(self._keys(left, right))
+        wanted = [k for k in keys if k[0] is not None and k[1] is not None]
+        found = self.store.get_pair_scores(self.method, self.version, wanted) if wanted else {}
+        out = np.full(len(keys), np.nan)
+        for n, k in enumerate(keys):
+            s = _finite(found.get(k))
+            if s is not None:
+                out[n] = s
+        return out
+
+    def remember(self, left: np.ndarray, right: np.ndarray, scores: np.ndarray) -> None:
+        """Keep the score of each pair ``(left[k], right[k])`` (pairs of rows without a digest are skipped)."""
+        items = [(a, b, float(s)) for (a, b), s in zip(self._keys(left, right), np.asarray(scores).tolist())
+                 if a is not None and b is not None and math.isfinite(s)]
+        if items:
+            self.store.put_pair_scores(self.method, self.version, items)

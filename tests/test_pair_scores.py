@@ -1,0 +1,234 @@
+"""Verification confidences kept per pair of contents: a re-run verifies only pairs it has not seen."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import imagetwins.copies as copies_module
+from imagetwins import edits, verify
+from imagetwins.encoders import get_encoder
+from imagetwins.finder import find_against, find_duplicate_groups
+from imagetwins.index import Index, default_cache_path, open_folder_cache
+from imagetwins.pairscores import MemoryPairScores, PairScores, digest_key
+
+pytest.importorskip("cv2")
+
+
+@pytest.fixture(scope="module")
+def album(tmp_path_factory, datasets: Path) -> Path:
+    """Two photos with copies the hash is not sure of (half crop, tilt), one photo alone, and two views of one
+    ukbench object (look-alikes): every candidate pair among them needs a verification."""
+    photos = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[40:43]
+    folder = tmp_path_factory.mktemp("pair-scores-album")
+    for k, (p, edit) in enumerate(zip(photos, ["crop_half", "tilt", None])):
+        img = Image.open(p).convert("RGB")
+        img.save(folder / f"o{k}.jpg", quality=92)
+        if edit:
+            edits.EDITS[edit](img, np.random.default_rng(k)).save(folder / f"o{k}_{edit}.jpg", quality=90)
+    for name in ("ukbench00400.jpg", "ukbench00401.jpg"):
+        shutil.copyfile(datasets / "ukbench-600" / "images" / name, folder / name)
+    return folder
+
+
+EXPECTED = {frozenset({"o0.jpg", "o0_crop_half.jpg"}), frozenset({"o1.jpg", "o1_tilt.jpg"})}
+
+
+def _groups(result) -> set[frozenset[str]]:
+    return {frozenset(Path(f).name for f in g.files) for g in result.groups}
+
+
+class Calls:
+    """``verify_pair`` as the copies pipeline calls it, counted (or refused)."""
+
+    def __init__(self, monkeypatch, refuse: bool = False) -> None:
+        self.pairs: list[tuple[verify.ImageFeatures, verify.ImageFeatures]] = []
+        real = verify.verify_pair
+
+        def counted(a, b, *args, **kwargs):
+            if refuse:
+                raise AssertionError("verified again")
+            self.pairs.append((a, b))
+            return real(a, b, *args, **kwargs)
+
+        monkeypatch.setattr(copies_module, "verify_pair", counted)
+
+
+def _find(folder: Path):
+    with open_folder_cache(folder, ["copies"]) as cache:
+        return find_duplicate_groups(folder, "copies", cache=cache, workers=2)
+
+
+def _rows(folder: Path) -> list[tuple]:
+    with sqlite3.connect(default_cache_path(folder)) as db:
+        return db.execute("SELECT method, a, b, version, score FROM pair_scores").fetchall()
+
+
+def test_a_rerun_reuses_every_verdict(album: Path, tmp_path: Path, monkeypatch) -> None:
+    folder = tmp_path / "photos"
+    shutil.copytree(album, folder)
+    with monkeypatch.context() as m:
+        first = Calls(m)
+        assert _groups(_find(folder)) == EXPECTED
+    assert first.pairs, "nothing was verified: the album no longer tests the verdict cache"
+    rows = _rows(folder)
+    assert len(rows) == len(first.pairs)
+    assert all(r[0] == "copies" and r[3] == verify.verdict_version() and 0 <= r[4] <= 1 for r in rows)
+    Calls(monkeypatch, refuse=True)
+    result = _find(folder)
+    assert _groups(result) == EXPECTED
+    # the same files under other names: the verdicts follow the contents
+    (folder / "o0.jpg").rename(folder / "renamed.jpg")
+    (folder / "renamed.jpg").rename(folder / "o0.jpg")
+    assert _groups(_find(folder)) == EXPECTED
+
+
+def test_a_changed_file_is_verified_again_and_only_its_pairs(album: Path, tmp_path: Path, monkeypatch) -> None:
+    folder = tmp_path / "photos"
+    shutil.copytree(album, folder)
+    with monkeypatch.context() as m:
+        first = Calls(m)
+        _find(folder)
+    # the crop saved again at another quality: new bytes, new content digest, still a copy
+    changed = folder / "o0_crop_half.jpg"
+    before = verify.features_for_files([changed], workers=1)[0][str(changed)]
+
+    def changed_in(a, b) -> bool:
+        return np.array_equal(before.thumbnail, a.thumbnail) or np.array_equal(before.thumbnail, b.thumbnail)
+
+    Image.open(changed).save(changed, quality=80)
+    fresh = verify.features_for_files([changed], workers=1)[0][str(changed)]
+    again = Calls(monkeypatch)
+    assert _groups(_find(folder)) == EXPECTED
+    assert again.pairs and len(again.pairs) < len(first.pairs)
+    assert all(np.array_equal(fresh.thumbnail, a.thumbnail) or np.array_equal(fresh.thumbnail, b.thumbnail)
+               for a, b in again.pairs)
+    # the old content's verdicts are gone, the new ones kept: every row names two files as they are now
+    with sqlite3.connect(default_cache_path(folder)) as db:
+        current = {r[0] for r in db.execute("SELECT digest FROM files")}
+    rows = _rows(folder)
+    assert all(r[1] in current and r[2] in current for r in rows)
+    assert len(rows) == len(first.pairs) - sum(1 for a, b in first.pairs if changed_in(a, b)) + len(again.pairs)
+
+
+def test_a_new_verdict_version_verifies_again(album: Path, tmp_path: Path, monkeypatch) -> None:
+    folder = tmp_path / "photos"
+    shutil.copytree(album, folder)
+    with monkeypatch.context() as m:
+        first = Calls(m)
+        _find(folder)
+    old = verify.verdict_version()
+    monkeypatch.setattr(verify, "VERDICT_VERSION", verify.VERDICT_VERSION + 1)
+    assert verify.verdict_version() != old
+    again = Calls(monkeypatch)
+    assert _groups(_find(folder)) == EXPECTED
+    assert len(again.pairs) == len(first.pairs)
+    assert {r[3] for r in _rows(folder)} == {verify.verdict_version()}  # the old version's rows are dropped
+    # so does a new calibration, without anyone remembering to bump the version
+    monkeypatch.setattr(verify, "CALIBRATION", tuple(verify.CALIBRATION[:-1]) + (verify.CALIBRATION[-1] - 1.0,))
+    again = Calls(monkeypatch)
+    _find(folder)
+    assert len(again.pairs) == len(first.pairs)
+
+
+def test_damaged_verdict_rows_are_verified_again_without_an_error(album: Path, tmp_path: Path, monkeypatch) -> None:
+    folder = tmp_path / "photos"
+    shutil.copytree(album, folder)
+    with monkeypatch.context() as m:
+        first = Calls(m)
+        _find(folder)
+    assert len(first.pairs) >= 3
+    with sqlite3.connect(default_cache_path(folder)) as db:
+        keys = db.execute("SELECT a, b FROM pair_scores ORDER BY a, b").fetchall()
+        db.execute("UPDATE pair_scores SET score = 'not a number' WHERE a = ? AND b = ?", keys[0])
+        db.execute("UPDATE pair_scores SET score = 7.5 WHERE a = ? AND b = ?", keys[1])  # not a confidence
+        db.execute("UPDATE pair_scores SET score = -0.5 WHERE a = ? AND b = ?", keys[2])
+        db.execute("INSERT INTO pair_scores VALUES ('copies', x'00', x'0102', ?, 0.5)", (verify.verdict_version(),))
+    again = Calls(monkeypatch)
+    assert _groups(_find(folder)) == EXPECTED
+    assert len(again.pairs) == 3
+
+
+def test_against_a_folder_and_an_index_reuse_their_verdicts(album: Path, tmp_path: Path, monkeypatch) -> None:
+    ref = tmp_path / "ref"
+    new = tmp_path / "new"
+    ref.mkdir()
+    new.mkdir()
+    for name in ("o0.jpg", "o1.jpg", "o2.jpg", "ukbench00400.jpg"):
+        shutil.copyfile(album / name, ref / name)
+    for name in ("o0_crop_half.jpg", "o1_tilt.jpg", "ukbench00401.jpg"):
+        shutil.copyfile(album / name, new / name)
+    want = {"o0_crop_half.jpg": ["o0.jpg"], "o1_tilt.jpg": ["o1.jpg"]}
+
+    def found(result) -> dict[str, list[str]]:
+        return {Path(q).name: [Path(r).name for r, _ in ms] for q, ms in result.matches.items()}
+
+    with monkeypatch.context() as m:
+        first = Calls(m)
+        assert found(find_against(new, ref, "copies", workers=2)) == want
+    assert first.pairs
+    with monkeypatch.context() as m:
+        Calls(m, refuse=True)
+        assert found(find_against(new, ref, "copies", workers=2)) == want
+    # an index: `index query` keeps what it verified; the same index opened read-only (--against x.db) uses it
+    db = tmp_path / "ref.db"
+    with Index(db, methods=["copies"]) as idx:
+        idx.update(ref)
+        with monkeypatch.context() as m:
+            Calls(m)
+            assert {(Path(q).name, Path(r).name) for q, r, _ in idx.query(new, "copies")} == {
+                ("o0_crop_half.jpg", "o0.jpg"), ("o1_tilt.jpg", "o1.jpg")}
+    Calls(monkeypatch, refuse=True)
+    with Index(db, methods=["copies"]) as idx:
+        assert len(idx.query(new, "copies")) == 2
+    assert found(find_against(new, db, "copies", workers=2)) == want
+
+
+def test_an_index_made_before_verdicts_were_kept_still_opens(album: Path, tmp_path: Path, monkeypatch) -> None:
+    """An index written by imagetwins before the pair_scores table: read-only use works (nothing is kept),
+    the first writable open adds the table."""
+    db = tmp_path / "old.db"
+    with Index(db, methods=["copies"]) as idx:
+        idx.update(album)
+    with sqlite3.connect(db) as con:
+        con.execute("DROP TABLE pair_scores")
+    with Index(db, methods=[], readonly=True) as idx:
+        assert _groups(idx.find_duplicates("copies")) == EXPECTED
+    with sqlite3.connect(db) as con:
+        assert "pair_scores" not in {r[0] for r in con.execute("SELECT name FROM sqlite_master")}
+    with Index(db, methods=["copies"]) as idx:
+        assert _groups(idx.find_duplicates("copies")) == EXPECTED
+    Calls(monkeypatch, refuse=True)
+    with Index(db, methods=["copies"]) as idx:
+        assert _groups(idx.find_duplicates("copies")) == EXPECTED
+
+
+def test_pair_scores_in_memory_follow_contents_and_order() -> None:
+    store = MemoryPairScores()
+    scores = PairScores(store, "m", "v1", ["aa" * 32, "bb" * 32, ""])
+    scores.remember(np.array([0, 0]), np.array([1, 2]), np.array([0.25, 0.5]))  # row 2 has no digest: not kept
+    assert len(store.scores) == 1
+    again = PairScores(store, "m", "v1", ["bb" * 32, "aa" * 32])
+    got = again.lookup(np.array([1, 0]), np.array([0, 1]))
+    assert got[0] == 0.25 and np.isnan(got[1])  # keys are ordered: (b, a) is another check than (a, b)
+    assert np.isnan(PairScores(store, "m", "v2", ["aa" * 32, "bb" * 32]).lookup(np.array([0]), np.array([1]))[0])
+    assert digest_key("zz") is None and digest_key("ab") is None and digest_key(bytes(16)) == bytes(16)
+
+
+def test_copy_pairs_with_a_store_verifies_each_pair_once(album: Path, monkeypatch) -> None:
+    enc = get_encoder("copies").encode_files(sorted(album.glob("*.jpg")), workers=2)
+    store = MemoryPairScores()
+    with monkeypatch.context() as m:
+        first = Calls(m)
+        a = copies_module.copy_pairs(list(enc.encodings), workers=2,
+                                     pair_scores=PairScores(store, "copies", "v", enc.digests))
+    Calls(monkeypatch, refuse=True)
+    b = copies_module.copy_pairs(list(enc.encodings), workers=2,
+                                 pair_scores=PairScores(store, "copies", "v", enc.digests))
+    assert first.pairs and len(store.scores) == len(first.pairs)
+    assert np.array_equal(a.left, b.left) and np.array_equal(a.right, b.right) and np.allclose(a.score, b.score)
