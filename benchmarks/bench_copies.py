@@ -1,6 +1,7 @@
 """Speed of the ``copies`` method end to end, and the share verification takes.
 
     python benchmarks/bench_copies.py [--workdir /tmp/imagetwins-heldout] [--workers 2]
+    python benchmarks/bench_copies.py --rerun-only [--src OTHER/src]
 
 On the photos-public transformed set that ``benchmarks/quality.py`` builds (about 600 JPEGs of
 481x321: originals, 4 copies each, distractors) and on the 250 untouched photos-public JPEGs (no copies:
@@ -8,13 +9,23 @@ every candidate is a look-alike that verification must refuse): encoding (one de
 hash, one-orientation CNN, ORB features), candidate search, verification, and for comparison the
 ``cnn`` (8 orientations) and ``phash`` methods on the same files in the same run. Writes the
 ``copies-speed`` section of BENCHMARKS.md.
+
+Then the CLI as a user runs it, each command in a fresh process with a private cache folder, wall and CPU
+time (imports included): ``find DIR -m copies`` on an empty cache, the cached re-run (nothing changed:
+no decoding, and verification only for pairs without a kept confidence), the same for ``phash``, and
+``find NEW --against DIR`` twice. ``--src`` times another checkout's ``src`` (e.g. before a change).
+Writes the ``copies-rerun`` section.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -47,16 +58,68 @@ def one(files: list[Path], workers: int) -> dict:
     return {"n": len(files), "encode": t1 - t0, "candidates": t2 - t1, "verify": t3 - t2, "checked": int(need.sum())}
 
 
+def _cli(args: list[str], src: Path, cache: Path) -> tuple[float, float]:
+    """Wall and CPU seconds of one ``imagetwins`` command in a fresh process."""
+    env = dict(os.environ, PYTHONPATH=str(src), XDG_CACHE_HOME=str(cache))
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "imagetwins", *args], env=env, capture_output=True, text=True,
+                          check=False)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode not in (0, 1):
+        sys.exit(proc.stderr[-2000:])
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def rerun_table(files: list[Path], src: Path, workers: int) -> str:
+    """The CLI's first run and cached re-run of copies (and phash, and --against), in a scratch folder."""
+    with tempfile.TemporaryDirectory(prefix="bench-copies-rerun-") as tmp:
+        folder, new, cache = Path(tmp) / "photos", Path(tmp) / "new", Path(tmp) / "cache"
+        folder.mkdir()
+        new.mkdir()
+        for f in files:
+            shutil.copyfile(f, folder / f.name)
+        for f in files[::6]:  # every sixth file again, as new images checked against the folder
+            shutil.copyfile(f, new / f"new-{f.name}")
+        w = ["--workers", str(workers)]
+        runs = [("`find DIR -m copies`, empty cache", ["find", str(folder), "-m", "copies", *w]),
+                ("`find DIR -m copies`, cached re-run", ["find", str(folder), "-m", "copies", *w]),
+                ("`find DIR -m phash`, empty cache", ["find", str(folder), "-m", "phash", *w]),
+                ("`find DIR -m phash`, cached re-run", ["find", str(folder), "-m", "phash", *w]),
+                (f"`find NEW --against DIR -m copies` ({len(files[::6])} new images), first",
+                 ["find", str(new), "--against", str(folder), "-m", "copies", *w]),
+                ("`find NEW --against DIR -m copies`, again", ["find", str(new), "--against", str(folder), "-m",
+                                                               "copies", *w])]
+        lines = ["| command | wall s | CPU s |", "| --- | ---: | ---: |"]
+        for label, args in runs:
+            wall, cpu = _cli(args, src, cache)
+            lines.append(f"| {label} | {wall:.1f} | {cpu:.1f} |")
+            print(lines[-1], flush=True)
+    return "\n".join(lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--workdir", default="/tmp/imagetwins-heldout")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("--rerun-only", action="store_true", help="only the CLI's first and cached re-runs")
+    ap.add_argument("--src", type=Path, default=ROOT / "src", help="the imagetwins sources the CLI runs are timed on")
     args = ap.parse_args()
     sets = {"photos-public transformed": sorted((Path(args.workdir) / "photos-public").glob("*.jpg")),
             "photos-public originals": sorted((DATASETS / "photos-public" / "images").glob("*.jpg"))}
     if not sets["photos-public transformed"]:
         sys.exit("run benchmarks/quality.py first (it builds the transformed set)")
+    files = sets["photos-public transformed"]
+    rerun = (f"Measured {time.strftime('%Y-%m-%d')} on {os.cpu_count()} cores, load average "
+             f"{os.getloadavg()[0]:.1f} at the start, {len(files)} JPEGs of the photos-public transformed set, "
+             f"each command in a fresh process (imports included), wall and CPU seconds (all threads). Command: "
+             f"`python benchmarks/bench_copies.py --rerun-only`.\n\n" + rerun_table(files, args.src, args.workers))
+    if not args.no_write:
+        write_section("copies-rerun", "Cached re-runs of the copies method", rerun)
+    if args.rerun_only:
+        return
     lines = [f"Measured {time.strftime('%Y-%m-%d')} on {os.cpu_count()} cores, {args.workers} workers, load average "
              f"{os.getloadavg()[0]:.1f} at the start. Command: `python benchmarks/bench_copies.py`. Seconds are CPU "
              f"seconds of the process (all threads); images/s = images / CPU seconds x {args.workers} workers, the "

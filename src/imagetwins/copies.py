@@ -81,6 +81,9 @@ class CopyRecord:
         if len(data) < end:
             raise ValueError("not a copies record (truncated vector)")
         v = np.frombuffer(data[36:end], "<f4").astype(np.float32)
+        norm = float(np.dot(v.astype(np.float64), v.astype(np.float64)))
+        if not (abs(norm - 1.0) < 1e-3 or norm == 0.0):  # L2-normalised (or all zero); NaN fails too
+            raise ValueError("not a copies record (the vector is not of unit length)")
         return cls(h, v, ImageFeatures.from_bytes(data[end:]))
 
 

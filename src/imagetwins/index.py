@@ -14,6 +14,7 @@ import json
 import os
 import re
 import sqlite3
+import stat
 import time
 import warnings
 from collections.abc import Sequence
@@ -148,6 +149,10 @@ class Index:
         read-only file or folder works.
     create_folder : bool
         Create the file's folder if missing (the per-folder caches do; an explicit ``--db`` does not).
+    rebuild_stale : bool
+        Drop the encodings (and pair scores) of a method stored with other parameters and make them
+        again on the next :meth:`update`, instead of refusing the file: for a cache, which holds nothing
+        that cannot be made again (the per-folder caches; an explicit ``--db`` is refused instead).
 
     Raises
     ------
@@ -163,9 +168,12 @@ class Index:
     """
 
     def __init__(self, path: str | os.PathLike, methods: Sequence[str | Encoder] = ("phash",), readonly: bool = False,
-                 create_folder: bool = False) -> None:
+                 create_folder: bool = False, rebuild_stale: bool = False) -> None:
         self.path = Path(path)
         self.readonly = readonly
+        self.rebuild_stale = rebuild_stale and not readonly
+        #: (path, reason) of files whose stored encoding could not be read back and was not made again
+        self.damaged: dict[str, str] = {}
         self.methods = [_method_name(m) for m in methods]
         self._cache: dict[str, tuple[list[str], np.ndarray]] = {}
         self._verified: set[str] = set()
@@ -273,6 +281,12 @@ class Index:
         stored = dict(self.db.execute("SELECT method, identity FROM encoders").fetchall())
         for m in todo:
             want = json.dumps(encoder_identity(m), sort_keys=True)
+            if m in stored and stored[m] != want and self.rebuild_stale:
+                with self._transaction() as db:  # a cache: what it held for m is made again by the next update
+                    db.execute("DELETE FROM encodings WHERE method = ?", (m,))
+                    db.execute("DELETE FROM pair_scores WHERE method = ?", (m,))
+                    db.execute("UPDATE encoders SET identity = ? WHERE method = ?", (want, m))
+                stored[m] = want
             if m in stored and stored[m] != want:
                 raise IndexMismatchError(
                     f"{self.path} holds {m} encodings made with other parameters ({stored[m]}); this "
@@ -518,10 +532,51 @@ class Index:
             sql += " AND " + where
             args += more
         rows = self.db.execute(sql + " ORDER BY f.path", args).fetchall()
-        paths = [_from_db(r[0]) for r in rows]
-        hashes = get_encoder(name).from_blobs([r[1] for r in rows])
+        encoder = get_encoder(name)
+        try:
+            paths, hashes = [_from_db(r[0]) for r in rows], encoder.from_blobs([r[1] for r in rows])
+        except Exception:  # a damaged blob (a disk error, an edited file): find it, make it again or leave it out
+            paths, hashes = self._load_damaged(encoder, rows)
         self._cache[key] = (paths, hashes)
         return paths, hashes
+
+    def _load_damaged(self, encoder: Encoder, rows: list) -> tuple[list[str], np.ndarray]:
+        """Rows decoded one by one: a file whose blob cannot be read back is encoded again (writable index) or
+        left out and listed in :attr:`damaged` (and so among :meth:`errors`)."""
+        good: list[tuple[str, object]] = []
+        bad: list[str] = []
+        for stored_path, blob in rows:
+            try:
+                good.append((stored_path, encoder.from_blobs([blob])[0]))
+            except Exception:
+                bad.append(_from_db(stored_path))
+        if bad and not self.readonly:
+            on_disk = {}
+            for p in bad:
+                try:
+                    st = os.stat(p, follow_symlinks=False)
+                except OSError:
+                    continue
+                if stat.S_ISREG(st.st_mode):  # anything else now (a link, a FIFO) waits for update() to see it
+                    on_disk[p] = (st.st_size, st.st_mtime_ns)
+            values, digests, failures, retry = self._encode(list(on_disk), [encoder.name], None)
+            self._store([p for p in on_disk if p not in {f.path for f in retry}], on_disk, values, digests, failures,
+                        set())
+            for p in list(bad):
+                if p in failures:  # unreadable now: stored with its reason, so among errors()
+                    bad.remove(p)
+                    continue
+                try:
+                    good.append((_to_db(p), encoder.from_blobs([values[p][encoder.name]])[0]))
+                    bad.remove(p)
+                except Exception:  # not encoded (gone, over the time limit), or not readable back
+                    continue
+        self.damaged.update((p, f"its stored {encoder.name} encoding is damaged; 'imagetwins index update' "
+                                "makes it again") for p in bad)
+        good.sort(key=lambda g: g[0])
+        paths = [_from_db(p) for p, _ in good]
+        out = encoder.empty() if not good else encoder.from_blobs([encoder.to_blob(v) for _, v in good])
+        return paths, out
 
     def digests(self, paths: Sequence[str]) -> list[str]:
         """Content digests (hex) of indexed paths, in the given order."""
@@ -580,7 +635,11 @@ class Index:
         if root is not None:
             where, args = self._under(root)
             sql += " AND " + where
-        return [(_from_db(p), _from_db(e)) for p, e in self.db.execute(sql + " ORDER BY path", args)]
+        found = [(_from_db(p), _from_db(e)) for p, e in self.db.execute(sql + " ORDER BY path", args)]
+        if self.damaged:
+            real = str(Path(root).resolve()).rstrip(os.sep) + os.sep if root is not None else ""
+            found = sorted(found + [(p, r) for p, r in self.damaged.items() if p.startswith(real)])
+        return found
 
     def find_duplicates(self, method: str | Encoder = "phash", threshold: float | None = None,
                         root: str | os.PathLike | None = None, workers: int | None = None) -> FindResult:
@@ -653,7 +712,7 @@ def default_cache_path(folder: str | os.PathLike) -> Path:
 
 def open_folder_cache(folder: str | os.PathLike, methods: Sequence[str | Encoder]) -> Index:
     """The per-folder cache of ``folder`` (made if missing), which remembers the folder it is for."""
-    idx = Index(default_cache_path(folder), methods=methods, create_folder=True)
+    idx = Index(default_cache_path(folder), methods=methods, create_folder=True, rebuild_stale=True)
     try:
         with idx._transaction():
             idx.db.execute("INSERT OR IGNORE INTO meta VALUES ('folder', ?)", (str(Path(folder).resolve()),))
