@@ -232,3 +232,20 @@ def test_copy_pairs_with_a_store_verifies_each_pair_once(album: Path, monkeypatc
                                  pair_scores=PairScores(store, "copies", "v", enc.digests))
     assert first.pairs and len(store.scores) == len(first.pairs)
     assert np.array_equal(a.left, b.left) and np.array_equal(a.right, b.right) and np.allclose(a.score, b.score)
+
+
+def test_the_review_page_keeps_and_reuses_its_scores(album: Path, tmp_path: Path, monkeypatch) -> None:
+    """The page's table scores every file of a group against every other, both ways: those are kept too."""
+    from imagetwins.report import report_data
+
+    folder = tmp_path / "photos"
+    shutil.copytree(album, folder)
+    result = _find(folder)
+    assert result.index_path == str(default_cache_path(folder))
+    with monkeypatch.context() as m:
+        first = Calls(m)
+        tables = [g["scores"] for g in report_data(result, root=folder)["groups"]]
+    assert first.pairs  # the reverse of each pair the search verified
+    assert all(t[0][1] is not None and t[1][0] is not None for t in tables)
+    Calls(monkeypatch, refuse=True)
+    assert [g["scores"] for g in report_data(_find(folder), root=folder)["groups"]] == tables

@@ -88,6 +88,7 @@ def find_duplicate_groups(
         shown = [os.path.join(os.fspath(paths), os.path.relpath(n, real)) for n in names]
         result = groups_from_encodings(shown, hashes, cache.digests(names), method, threshold, workers, progress,
                                        score_store=cache)
+        result.index_path = str(cache.path)
         failed = cache.errors(paths) + [(f.path, f.reason) for f in stats.failures if f.transient]
         result.failures = [ReadFailure(os.path.join(os.fspath(paths), os.path.relpath(p, real)), r)
                            for p, r in sorted(failed)]

@@ -645,7 +645,9 @@ class Index:
                         root: str | os.PathLike | None = None, workers: int | None = None) -> FindResult:
         """Duplicate groups among the indexed files (optionally those under ``root``)."""
         paths, hashes = self.load(method, root)
-        return groups_from_encodings(paths, hashes, self.digests(paths), method, threshold, workers, score_store=self)
+        result = groups_from_encodings(paths, hashes, self.digests(paths), method, threshold, workers, score_store=self)
+        result.index_path = str(self.path)
+        return result
 
     def query(self, images: Sequence[str | os.PathLike] | str | os.PathLike, method: str | Encoder = "phash",
               threshold: float | None = None, workers: int | None = None) -> list[tuple[str, str, float]]:

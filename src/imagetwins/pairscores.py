@@ -22,7 +22,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-__all__ = ["DIGEST_BYTES", "MemoryPairScores", "PairScoreStore", "PairScores", "digest_key"]
+__all__ = ["DIGEST_BYTES", "MemoryPairScores", "PairScoreStore", "PairScores", "digest_key", "for_search"]
 
 #: bytes of a content digest (SHA-256) that key a pair score: the 128 bits the index keeps per file
 DIGEST_BYTES = 16
@@ -136,3 +136,14 @@ class PairScores:
                  if a is not None and b is not None and math.isfinite(s)]
         if items:
             self.store.put_pair_scores(self.method, self.version, items)
+
+
+def for_search(encoder, store: PairScoreStore | None, left_digests: Sequence[str] | None,
+               right_digests: Sequence[str] | None = None) -> dict:
+    """The keyword arguments that give ``encoder.pairs`` / ``encoder.query`` their :class:`PairScores`:
+    ``{"pair_scores": ...}`` for a method that keeps its pair scores (its ``pair_score_version`` is set)
+    when there is a store and digests, else ``{}`` (so methods without the parameter are called as before)."""
+    version = getattr(encoder, "pair_score_version", None)
+    if store is None or version is None or not left_digests:
+        return {}
+    return {"pair_scores": PairScores(store, encoder.name, version, left_digests, right_digests)}

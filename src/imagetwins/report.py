@@ -30,6 +30,7 @@ from PIL import Image
 
 from imagetwins.io import ImageReadError, content_digest, open_image, read_bytes
 from imagetwins.keep import FileInfo, decide_result, file_infos
+from imagetwins.pairscores import PairScoreStore, for_search
 from imagetwins.plan import PLAN_VERSION
 from imagetwins.results import FindResult
 
@@ -68,12 +69,32 @@ def thumbnail_data_uri(path: str | os.PathLike, size: int = THUMB, scanned: str 
     return "" if data is None else "data:image/jpeg;base64," + base64.b64encode(data).decode("ascii")
 
 
-def _score_matrix(result: FindResult, members: list[int]) -> list[list[float | None]]:
+def _kept_pair_scores(result: FindResult) -> PairScoreStore | None:
+    """The index the result came from, as the store of its method's costly pair scores (the caller closes it);
+    None when the method keeps none, there was no index, or it cannot be opened (scores are then only computed)."""
+    from imagetwins.encoders import get_encoder
+    from imagetwins.index import Index, IndexFileError
+
+    try:
+        keeps = get_encoder(result.method).pair_score_version is not None
+    except (KeyError, ValueError):
+        keeps = False
+    if not keeps or result.index_path is None:
+        return None
+    try:
+        return Index(result.index_path, methods=[])
+    except IndexFileError:
+        return None
+
+
+def _score_matrix(result: FindResult, members: list[int], store: PairScoreStore | None = None
+                  ) -> list[list[float | None]]:
     """Every file's score against every other file of its group (None where it cannot be computed).
 
     The search only reports matches within the threshold, and a group is connected by matches, so
     two of its files may never have been compared; here every pair is scored with the loosest
-    threshold so the page can show any file against whichever keeper a person picks.
+    threshold so the page can show any file against whichever keeper a person picks. A method that
+    keeps its pair scores (``copies``) takes them from ``store`` and keeps the new ones there.
     """
     n = len(members)
     out: list[list[float | None]] = [[None] * n for _ in range(n)]
@@ -87,7 +108,8 @@ def _score_matrix(result: FindResult, members: list[int]) -> list[list[float | N
             loosest = 64 * (enc.shape[1] if enc.ndim == 2 else 1)
         else:
             loosest = -1.0
-        pairs = encoder.query(enc, enc, loosest, workers=1)
+        digests = [result.digests[i] for i in members] if result.digests else None
+        pairs = encoder.query(enc, enc, loosest, workers=1, **for_search(encoder, store, digests, digests))
         for i, j, d in zip(pairs.left.tolist(), pairs.right.tolist(), pairs.score.tolist()):
             out[i][j] = as_score(d)
     except Exception:  # an encoder that cannot re-score (custom, or no encodings kept): the matches found
@@ -161,6 +183,7 @@ def report_data(result: FindResult, keep_in: Sequence[str | os.PathLike] = (), w
 
     index = {p: k for k, p in enumerate(result.files)}
     groups, k = [], 0
+    store = _kept_pair_scores(result)
     for g, d in zip(result.groups, decisions):
         cards = []
         for path, digest in zip(g.files, g.digests or [""] * len(g.files)):
@@ -177,11 +200,13 @@ def report_data(result: FindResult, keep_in: Sequence[str | os.PathLike] = (), w
         elif -1 in members:
             scores = [[None] * len(members)] * len(members)
         else:
-            scores = _score_matrix(result, members)
+            scores = _score_matrix(result, members, store)
         groups.append({"exact": g.exact, **dict([g.score_field()]), "how": g.describe(result.score_unit),
                        "files": cards,
                        "keep": g.files.index(d.keeper) if d.keeper in g.files else -1,
                        "also_keep": [g.files.index(p) for p in d.keep[1:]], "scores": scores})
+    if store is not None:
+        store.close()
     return {
         "imagetwins_plan": PLAN_VERSION, "root": str(root), "base": str(root), "thumbs_dir": link_dir,
         "method": result.method, "threshold": result.threshold, "score_kind": result.score_kind,

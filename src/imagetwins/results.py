@@ -16,7 +16,7 @@ import numpy as np
 from imagetwins import search
 from imagetwins.encoders import Encoder, get_encoder
 from imagetwins.io import ReadFailure
-from imagetwins.pairscores import PairScores, PairScoreStore
+from imagetwins.pairscores import PairScoreStore, for_search
 
 __all__ = ["WEAKEST_MATCH", "DuplicateGroup", "FindResult", "QueryResult", "groups_from_encodings", "match_query",
            "result_from_pairs", "same_encoding", "write_json"]
@@ -95,6 +95,9 @@ class FindResult:
     seconds: float = 0.0
     digests: list[str] = field(default_factory=list)  # SHA-256 (hex) of each of ``files`` as read; "" if unknown
     same_as: np.ndarray | None = None  # per file: the first file with the very same encoding (None: all differ)
+    #: the index (or per-folder cache) the encodings came from, which also keeps costly pair scores (the
+    #: review page's score table reuses them); None without one
+    index_path: str | None = None
 
     @property
     def score_kind(self) -> str:
@@ -245,15 +248,6 @@ class QueryResult:
                 "seconds": round(self.seconds, 3)}
 
 
-def _bound_scores(encoder: Encoder, store: PairScoreStore | None, left_digests: Sequence[str] | None,
-                  right_digests: Sequence[str] | None = None) -> dict:
-    """``{'pair_scores': ...}`` for a search by a method that keeps its pair scores, else nothing to pass."""
-    version = encoder.pair_score_version
-    if store is None or version is None or left_digests is None:
-        return {}
-    return {"pair_scores": PairScores(store, encoder.name, version, left_digests, right_digests)}
-
-
 def match_query(encoder: str | Encoder, query_paths: Sequence[str], queries: np.ndarray, reference_paths: Sequence[str],
                 reference: np.ndarray, threshold: float | None = None, workers: int | None = None,
                 score_store: PairScoreStore | None = None, query_digests: Sequence[str] | None = None,
@@ -272,7 +266,7 @@ def match_query(encoder: str | Encoder, query_paths: Sequence[str], queries: np.
     out: dict[str, list[tuple[str, float]]] = {}
     if not len(query_paths) or not len(reference_paths):
         return out
-    scores = _bound_scores(encoder, score_store, query_digests, reference_digests) if reference_digests else {}
+    scores = for_search(encoder, score_store, query_digests, reference_digests) if reference_digests else {}
     pairs = encoder.query(queries, reference, threshold, workers, query_paths=list(query_paths),
                           database_paths=list(reference_paths), **scores)
     as_score = (lambda x: int(x)) if pairs.kind == "distance" else (lambda x: round(float(x), 4))
@@ -320,12 +314,12 @@ def groups_from_encodings(
     same_as = same_encoding(hashes)
     if same_as is None:
         pairs = encoder.pairs(hashes, threshold, workers=workers, progress=progress, paths=paths,
-                              **_bound_scores(encoder, score_store, list(digests)))
+                              **for_search(encoder, score_store, list(digests)))
     else:  # search each encoding once: N copies of one picture are one group, not N^2/2 pairs
         firsts = np.flatnonzero(same_as == np.arange(len(same_as)))
         found = encoder.pairs(np.asarray(hashes)[firsts], threshold, workers=workers, progress=progress,
                               paths=[paths[i] for i in firsts],
-                              **_bound_scores(encoder, score_store, [digests[i] for i in firsts]))
+                              **for_search(encoder, score_store, [digests[i] for i in firsts]))
         pairs = search.Pairs(firsts[found.left], firsts[found.right], found.score, found.kind)
     return result_from_pairs(paths, hashes, digests, pairs, encoder, threshold, same_as=same_as)
 
