@@ -62,12 +62,13 @@ RANSAC_PIXELS = 4.0
 MIN_MATCHES = 8
 #: a match in one orientation with this many inliers needs no try in the other
 CONFIDENT_INLIERS = 40
-#: quick first look: the strongest keypoints of one image against the strongest of the other, both ways
-#: and in both orientations, with a RANSAC fit. Most proposed pairs are different pictures; this costs a
-#: seventh to a half of a full match and turns them away. A pair goes on to the full match only with at
-#: least ``QUICK_INLIERS`` inliers there (chosen on the fit split of ``benchmarks/quality.py``: it turns
-#: away 50-80 % of the candidates and 0-2 of the few hundred copies per source the full check finds).
-QUICK_A = 128
+#: quick first look: the 64 strongest keypoints of one image against the 256 strongest of the other, both
+#: ways and in both orientations, with a RANSAC fit. Most proposed pairs are different pictures; this costs
+#: at most a quarter of a full match and turns half to two thirds of them away. A pair goes on to the full
+#: match only with at least ``QUICK_INLIERS`` inliers there. Sizes chosen on the fit split of
+#: ``benchmarks/quality.py`` (64 keypoints halve the time of 128 and lose no copy there; fewer keypoints
+#: also mean fewer chance inliers); held-out numbers are in BENCHMARKS.md.
+QUICK_A = 64
 QUICK_B = 256
 QUICK_INLIERS = 4
 #: dense check: cell size (px, in the thumbnail) and the blur that makes it tolerant of resampling and JPEG
