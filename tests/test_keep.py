@@ -123,3 +123,54 @@ def test_unknown_rule_is_refused() -> None:
         decide_groups([[str(EXAMPLES / "beach.jpg")]], rule="prettiest")
     res = CliRunner().invoke(main, ["find", str(EXAMPLES), "--keep", "prettiest"])
     assert res.exit_code == 2 and "prettiest" in res.output
+
+
+def _enlarged_watermarked(src: Path, out: Path, scale: float = 2.0) -> None:
+    from PIL import ImageDraw, ImageFont, ImageOps
+
+    with Image.open(src) as im:
+        im = ImageOps.exif_transpose(im).convert("RGB")
+    im = im.resize((round(im.width * scale), round(im.height * scale)), Image.Resampling.LANCZOS)
+    ImageDraw.Draw(im).text((im.width // 20, im.height * 5 // 6), "(c) stock-photos.example", fill=(255, 255, 255),
+                            font=ImageFont.load_default(size=im.height // 12))
+    im.save(out, quality=90)
+
+
+def test_an_enlarged_watermarked_copy_does_not_outrank_its_original(tmp_path: Path, datasets: Path) -> None:
+    """--keep original ranked resolution first, so a 2x enlargement with a caption on it was kept over
+    the photo it was made from; pixels alone (no EXIF on either) and a camera's EXIF must both catch it."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    photos = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[200:203]  # not tuned on
+    camera = _camera(datasets, "mei__Sanyo_S1.jpg")
+    for p in [*photos, camera]:
+        shutil.copy(p, folder / p.name)
+        _enlarged_watermarked(p, folder / f"hd_{p.name}")
+    groups = _find_json(folder, "-m", "dihedral")
+    for p in [*photos, camera]:
+        assert _keeper_of(groups, p.name) == p.name
+    infos = [file_info(folder / camera.name), file_info(folder / f"hd_{camera.name}")]
+    assert infos[0].camera and not infos[1].camera
+    [d] = decide_groups([[str(folder / camera.name), str(folder / f"hd_{camera.name}")]], rule="largest")
+    assert d.keeper.endswith("hd_" + camera.name)  # the other rules are what they say
+
+
+def test_originals_still_beat_their_shrunk_copies_when_only_pixels_decide(tmp_path: Path, datasets: Path) -> None:
+    """No camera EXIF to go by (a stripped original; its shrunk copy keeps the EXIF, which then records
+    another size): the larger original is tested, and must stay the keeper."""
+    from dataclasses import replace
+
+    from imagetwins.keep import choose_keeper
+
+    names = ["mei__Kodak_DX4900_Zoom.jpg", "mei__Kyocera_FC-S3.jpg", "mei__Nikon_E995_iptc.jpg"]  # soft at 100 %
+    for name in names:
+        src = _camera(datasets, name)
+        with Image.open(src) as im:
+            exif = im.getexif()
+            im.reduce(2).save(tmp_path / "half.jpg", quality=90, exif=exif)
+            im.reduce(8).save(tmp_path / "thumb.jpg", quality=85)  # the original is then decoded at 1/4
+        original = replace(file_info(src), camera=False)
+        copy = file_info(tmp_path / "half.jpg")
+        assert not copy.camera  # its EXIF records the original's size, not its own
+        assert choose_keeper([copy, original]).path == str(src)
+        assert choose_keeper([file_info(tmp_path / "thumb.jpg"), original]).path == str(src)

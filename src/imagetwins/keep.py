@@ -2,11 +2,12 @@
 
 Rules (``rule=``):
 
-``original`` (the default): an original beats its conversion. Highest resolution first; then the
-format the others were derived from (a lossy camera format such as JPEG beats a lossless re-save
-such as PNG or BMP of the same size); then the older capture date (EXIF DateTimeOriginal, else the
-modification time, compared to the minute so that copies made in the same minute tie); then the
-shorter name; then the path.
+``original`` (the default): an original beats its conversion. Highest resolution first, except
+that an enlargement of a smaller file of the group ranks after the files it could have been made
+from (:func:`enlarged_from`); then the format the others were derived from (a lossy camera format such
+as JPEG beats a lossless re-save such as PNG or BMP of the same size); then the older capture date
+(EXIF DateTimeOriginal, else the modification time, compared to the minute so that copies made in the
+same minute tie); then the shorter name; then the path.
 
 ``largest`` / ``smallest``: the biggest / smallest file on disk, ties broken by ``original``.
 ``newest`` / ``oldest``: the latest / earliest capture date, ties broken by ``original``.
@@ -22,7 +23,9 @@ around its own keeper.
 
 from __future__ import annotations
 
+import functools
 import io
+import math
 import os
 import time
 from collections.abc import Mapping, Sequence
@@ -41,7 +44,7 @@ if TYPE_CHECKING:
     from imagetwins.results import FindResult
 
 __all__ = ["KEEP_RULES", "FileInfo", "Decision", "file_info", "file_infos", "choose_keeper", "decide", "decide_groups",
-           "decide_result"]
+           "decide_result", "enlarged_from", "enlargement_score"]
 
 #: the accepted values of ``rule``
 KEEP_RULES = ("original", "largest", "smallest", "newest", "oldest")
@@ -53,6 +56,18 @@ _CAMERA_FORMATS = frozenset({"JPEG", "MPO", "HEIF", "AVIF", "WEBP", "DNG", "RAW"
 _EXIF_IFD = 0x8769
 _DATETIME_ORIGINAL = 36867
 _ORIENTATION = 0x0112
+_MAKE, _MODEL = 0x010F, 0x0110
+_PIXEL_X, _PIXEL_Y = 0xA002, 0xA003  # the size the EXIF was written for (a resize that keeps the EXIF keeps it)
+
+# Enlargements (see enlarged_from). A file is tested when it has at least this many times the pixels of
+# the next smaller file of its group, the same shape (within 2 %), and no camera make or model in its EXIF.
+_ENLARGED_MIN_PIXEL_RATIO = 1.4
+# enlargement_score below which the larger file is taken for an enlargement: when neither file says which
+# camera made it, and when the smaller one does (a camera's own file beside a larger one that lost its
+# EXIF): chosen on 10 photos-public and 8 camera-photos, see benchmarks/bench_keep_upscale.py
+_ENLARGED_BELOW = 0.1
+_ENLARGED_BELOW_CAMERA = 1.2
+_COMPARE_SIDE = 384  # the smaller file's central region compared, in its pixels (the decode is the cost)
 
 
 @dataclass(frozen=True)
@@ -60,7 +75,8 @@ class FileInfo:
     """What a person weighs when choosing between copies.
 
     ``width`` and ``height`` are as displayed (EXIF orientation applied); ``taken`` is the EXIF
-    DateTimeOriginal in seconds since the epoch (local time), or None.
+    DateTimeOriginal in seconds since the epoch (local time), or None; ``camera``: the EXIF names the
+    camera's make or model and records the file's own size (a camera's own file).
     """
 
     path: str
@@ -70,6 +86,7 @@ class FileInfo:
     mtime: float
     taken: float | None = None
     format: str = ""
+    camera: bool = False  # EXIF names the camera, and the size it records is this file's
 
     @property
     def pixels(self) -> int:
@@ -111,7 +128,7 @@ def file_info(path: str | os.PathLike) -> FileInfo:
     0x0 pixels (it ranks last).
     """
     w = h = 0
-    taken, fmt = None, ""
+    taken, fmt, camera = None, "", False
     with open_regular_file(path) as fh:  # never blocks on a FIFO put there since the scan
         st = os.fstat(fh.fileno())
         if is_raw_name(path):
@@ -124,9 +141,20 @@ def file_info(path: str | os.PathLike) -> FileInfo:
                 if exif.get(_ORIENTATION) in (5, 6, 7, 8):  # quarter turns: shown the other way up
                     w, h = h, w
                 taken = _exif_date(exif.get_ifd(_EXIF_IFD).get(_DATETIME_ORIGINAL))
+                camera = _camera_own(exif, im.size)
         except Exception:  # a file we could hash but not re-open (changed, odd EXIF): rank it last
             pass
-    return FileInfo(str(path), w, h, st.st_size, st.st_mtime, taken, fmt)
+    return FileInfo(str(path), w, h, st.st_size, st.st_mtime, taken, fmt, camera)
+
+
+def _camera_own(exif, stored_size: tuple[int, int]) -> bool:
+    """Does the EXIF name a camera (make or model) and record the picture's size as this size (or its
+    quarter turn: a lossless rotation)? A resize that keeps the EXIF leaves the old size there."""
+    if not any(isinstance(exif.get(t), str) and exif.get(t).strip(" \x00") for t in (_MAKE, _MODEL)):
+        return False
+    ifd = exif.get_ifd(_EXIF_IFD)
+    recorded = ifd.get(_PIXEL_X), ifd.get(_PIXEL_Y)
+    return recorded in (tuple(stored_size), tuple(stored_size)[::-1])
 
 
 def _raw_file_info(path: str | os.PathLike, fh, st: os.stat_result) -> FileInfo:
@@ -140,7 +168,7 @@ def _raw_file_info(path: str | os.PathLike, fh, st: os.stat_result) -> FileInfo:
             taken = _exif_date(im.getexif().get_ifd(_EXIF_IFD).get(_DATETIME_ORIGINAL))
     except Exception:  # rawpy missing, or a file it cannot read: ranked by size and date alone
         pass
-    return FileInfo(str(path), w, h, st.st_size, st.st_mtime, taken, "RAW")
+    return FileInfo(str(path), w, h, st.st_size, st.st_mtime, taken, "RAW", True)
 
 
 def _original_key(f: FileInfo, camera_format_present: bool) -> tuple:
@@ -148,9 +176,85 @@ def _original_key(f: FileInfo, camera_format_present: bool) -> tuple:
     return (-f.pixels, derived, int(f.captured // 60), len(os.path.basename(f.path)), f.path)
 
 
-def _sort_key(rule: str, camera_format_present: bool):
+def enlargement_score(larger: FileInfo, smaller: FileInfo) -> float | None:
+    """How much of ``larger``'s finest detail the smaller file cannot explain: near 0 for an enlargement of
+    ``smaller``, near 1 or more for a picture ``smaller`` was made from by shrinking it. None: not comparable
+    (a file cannot be decoded now, or the smaller one has no detail to measure).
+
+    Of the central region of ``smaller`` (up to 384 px a side) and the same region of ``larger``: the least
+    mean squared difference, in grey levels, between ``larger`` and ``smaller`` enlarged to its size by
+    bilinear, bicubic or Lanczos resampling (what an enlargement would have used), divided by the detail
+    ``smaller`` itself holds over the same ratio of scales (its region less its own shrunk-and-enlarged
+    self). Both are medians over an 8 x 8 grid of cells, so a caption or watermark written on one cell
+    does not count. The cost is decoding both files: the smaller at full size, the larger (a JPEG) at the
+    smallest DCT scale that leaves it 1.4 times the smaller one's size.
+    """
+    return _enlargement_score(larger, smaller)
+
+
+@functools.lru_cache(maxsize=256)
+def _enlargement_score(larger: FileInfo, smaller: FileInfo) -> float | None:
+    from imagetwins.io import open_image  # (io decodes; keep otherwise only reads headers)
+
+    try:  # the larger one (a JPEG) at the smallest DCT scale still 1.4 times the smaller: a thumbnail's
+        # original is decoded at 1/8, a 2x enlargement at full size
+        big = open_image(larger.path, min_size=math.ceil(1.4 * max(smaller.width, smaller.height)))
+        small = open_image(smaller.path).convert("L")
+    except Exception:  # unreadable now, changed, too large: no verdict, the file keeps its rank
+        return None
+    rx, ry = big.width / small.width, big.height / small.height
+    side_x, side_y = min(small.width, _COMPARE_SIDE), min(small.height, _COMPARE_SIDE)
+    bx, by = (small.width - side_x) // 2, (small.height - side_y) // 2
+    region = (bx * rx, by * ry, (bx + side_x) * rx, (by + side_y) * ry)
+    box = tuple(round(v) for v in region)
+    target = np.asarray(big.crop(box).convert("L"), np.float32)
+    size = (box[2] - box[0], box[3] - box[1])
+    source = tuple(v / r for v, r in zip(box, (rx, ry, rx, ry)))  # the same region in the smaller file
+    kernels = (Image.Resampling.BILINEAR, Image.Resampling.BICUBIC, Image.Resampling.LANCZOS)
+    unexplained = min(_cell_median((target - np.asarray(small.resize(size, k, box=source), np.float32)) ** 2)
+                      for k in kernels)
+    own = small.crop((bx, by, bx + side_x, by + side_y))
+    shrunk = own.resize((max(1, round(side_x / rx)), max(1, round(side_y / ry))), Image.Resampling.BOX)
+    own_a = np.asarray(own, np.float32)
+    detail = min(_cell_median((own_a - np.asarray(shrunk.resize(own.size, k), np.float32)) ** 2) for k in kernels)
+    return None if detail < 0.05 else unexplained / detail  # (a flat picture: nothing to tell them apart by)
+
+
+def _cell_median(squared: np.ndarray, grid: int = 8) -> float:
+    h, w = squared.shape[0] // grid, squared.shape[1] // grid
+    if h == 0 or w == 0:
+        return float(squared.mean())
+    return float(np.median(squared[:h * grid, :w * grid].reshape(grid, h, grid, w).mean(axis=(1, 3))))
+
+
+def enlarged_from(infos: Sequence[FileInfo]) -> dict[str, str]:
+    """The files of a group taken for enlargements: ``{larger: the smaller file it could be made from}``.
+
+    Only a file with no camera make or model in its EXIF (a camera's own file is no enlargement), at least
+    1.4 times the pixels of the next smaller file and the same shape is tested, largest first, and only
+    while each is found to be an enlargement: :func:`enlargement_score` below 0.1, or below 1.2 when the
+    smaller file names its camera and so is a camera's own picture. Upscaling adds pixels but no detail,
+    so a 2x-enlarged, watermarked copy must not outrank the picture it was made from.
+    """
+    by_size = sorted(infos, key=lambda f: -f.pixels)
+    out: dict[str, str] = {}
+    for i, big in enumerate(by_size):
+        smaller = [f for f in by_size[i + 1:] if f.pixels > 0 and big.pixels >= _ENLARGED_MIN_PIXEL_RATIO * f.pixels]
+        if big.camera or not smaller:
+            break
+        small = smaller[0]
+        if abs(big.width * small.height - big.height * small.width) > 0.02 * big.width * small.height:
+            break  # another shape: cropped or padded, not an enlargement of it
+        score = _enlargement_score(big, small)
+        if score is None or score >= (_ENLARGED_BELOW_CAMERA if small.camera else _ENLARGED_BELOW):
+            break
+        out[big.path] = small.path
+    return out
+
+
+def _sort_key(rule: str, camera_format_present: bool, enlarged: frozenset[str] = frozenset()):
     def key(f: FileInfo) -> tuple:
-        base = _original_key(f, camera_format_present)
+        base = (f.path in enlarged,) + _original_key(f, camera_format_present)
         return {"original": (), "largest": (-f.size,), "smallest": (f.size,), "newest": (-f.captured,),
                 "oldest": (f.captured,)}[rule] + base
     return key
@@ -171,7 +275,8 @@ def choose_keeper(infos: Sequence[FileInfo], keep_in: Sequence[str | os.PathLike
     folders = [Path(f).resolve() for f in keep_in]
     pool = [f for f in infos if _inside(f.path, folders)] or list(infos)
     camera = any(f.format in _CAMERA_FORMATS for f in infos)
-    return min(pool, key=_sort_key(rule, camera))
+    enlarged = frozenset(enlarged_from(pool)) if rule == "original" and len(pool) > 1 else frozenset()
+    return min(pool, key=_sort_key(rule, camera, enlarged))
 
 
 def _raw_pairs(paths: Sequence[str], kept: Sequence[str]) -> list[str]:
