@@ -846,3 +846,25 @@ def test_the_review_page_of_a_folder_named_through_a_link_exports_a_plan_that_wo
     assert res.exit_code == 0 and "moved 1 file " in res.output, res.output
     assert CliRunner().invoke(main, ["undo", str(tmp_path / "q")]).exit_code == 0
     assert _digests(real) == before
+
+
+def test_a_plan_applied_after_its_folder_was_replaced_by_a_link_elsewhere_moves_nothing(tmp_path: Path,
+                                                                                         datasets: Path) -> None:
+    """The scanned folder is moved away and a link to another folder holding the same bytes put in its
+    place (or the link the plan was made through is pointed elsewhere): not the folder the plan was made of."""
+    real, link = _album_behind_a_link(tmp_path, datasets)
+    plan_file = tmp_path / "plan.json"
+    assert CliRunner().invoke(main, ["find", str(link), "--no-cache", "--json", str(plan_file)]).exit_code == 0
+    other = tmp_path / "other"
+    shutil.copytree(real, other, symlinks=True)
+    before = {**_digests(real), **{f"other/{k}": v for k, v in _digests(other).items()}}
+    link.unlink()
+    os.symlink(other, link)  # the link now leads elsewhere
+    res = CliRunner().invoke(main, ["remove", str(link), "--plan", str(plan_file), "--apply"])
+    assert res.exit_code == 1 and "was made for the folder" in res.output, res.output
+    real.rename(tmp_path / "moved-away")
+    os.symlink(other, real)  # the folder itself is now a link to the other one
+    res = CliRunner().invoke(main, ["remove", str(real), "--plan", str(plan_file), "--apply"])
+    assert res.exit_code == 1 and "was made for the folder" in res.output, res.output
+    after = {**_digests(tmp_path / "moved-away"), **{f"other/{k}": v for k, v in _digests(other).items()}}
+    assert after == before and not list(tmp_path.glob("*quarantine*"))

@@ -120,11 +120,12 @@ def load_plan(path: str | os.PathLike, folder: str | os.PathLike | None = None) 
     """Read a plan file: (scanned root, groups). Raises :class:`PlanError` on anything malformed.
 
     ``folder``: the folder the person applying the plan allows it to change. The plan's own ``root``
-    (which an edit can point anywhere) must then be that same folder (compared as real paths), else
-    :class:`PlanError`; pass ``folder`` to :func:`check_plan` as its ``root``. Paths under a name of
-    that folder (``folder`` as given, a symbolic link to it that the plan was made through) are then
-    written under its real path, once, so that a folder scanned or named through a link to it works;
-    below that folder no link is resolved (:func:`check_plan` refuses a file reached through one).
+    (which an edit can point anywhere) must then be that folder's real path, as the plan recorded it
+    (a folder since replaced by a link to another one is not the same folder), else :class:`PlanError`;
+    pass ``folder`` to :func:`check_plan` as its ``root``. Paths under a name of that folder (``folder``
+    as given, a symbolic link to it that the plan was made through) are then written under its real
+    path, once, so that a folder scanned or named through a link to it works; below that folder no
+    link is resolved (:func:`check_plan` refuses a file reached through one).
     """
     source = Path(path)
     try:
@@ -146,9 +147,9 @@ def load_plan(path: str | os.PathLike, folder: str | os.PathLike | None = None) 
         raise PlanError(f"{source}: 'groups' must be a list")
 
     real = _real(folder) if folder is not None else None
-    # the names of the folder, longest first: the folder as named, its real path, what the plan says it was
-    # scanned as and its root, where these lead to the same real folder (an edit cannot add another folder)
-    names = sorted({os.path.abspath(n) for n in (folder, real, scanned_as, root)
+    # the names of the folder, longest first: the folder as named, its real path and what the plan says it was
+    # scanned as, where these lead to the same real folder (an edit cannot add another folder)
+    names = sorted({os.path.abspath(n) for n in (folder, real, scanned_as)
                     if n is not None and real is not None and _real(n) == real}, key=len, reverse=True)
 
     def where(p: str) -> str:
@@ -175,7 +176,8 @@ def load_plan(path: str | os.PathLike, folder: str | os.PathLike | None = None) 
         groups.append(PlannedGroup(n, [where(f) for f in files], where(keep) if keep is not None else None,
                                    [where(f) for f in leave], bool(g.get("skip", False)),
                                    {where(k): v for k, v in digests.items()}))
-    if folder is not None and _real(root) != real:
+    # the real path the plan recorded, as recorded: a folder since replaced by a link elsewhere is not it
+    if folder is not None and Path(os.path.abspath(root)) != real:
         raise PlanError(f"{source} was made for the folder {root}, not for {folder}: nothing moved (a plan only "
                         "changes the folder it was made of, and you name that folder)")
     return Path(root), groups
