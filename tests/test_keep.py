@@ -174,3 +174,19 @@ def test_originals_still_beat_their_shrunk_copies_when_only_pixels_decide(tmp_pa
         assert not copy.camera  # its EXIF records the original's size, not its own
         assert choose_keeper([copy, original]).path == str(src)
         assert choose_keeper([file_info(tmp_path / "thumb.jpg"), original]).path == str(src)
+
+
+def test_enlargement_scores_are_kept_in_the_folder_cache(tmp_path: Path, datasets: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """A re-run with nothing changed decodes nothing to rank an enlargement: its score comes from the cache."""
+    from imagetwins import keep
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    src = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[210]
+    shutil.copy(src, folder / src.name)
+    _enlarged_watermarked(src, folder / f"hd_{src.name}")
+    for _ in range(2):
+        groups = json.loads(CliRunner().invoke(main, ["find", str(folder), "-m", "dihedral", "--json", "-"]).output)
+        assert _keeper_of(groups["groups"], src.name) == src.name
+        monkeypatch.setattr(keep, "_enlargement_score", lambda *a: pytest.fail("decoded again"))

@@ -28,7 +28,7 @@ import io
 import math
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -227,7 +227,11 @@ def _cell_median(squared: np.ndarray, grid: int = 8) -> float:
     return float(np.median(squared[:h * grid, :w * grid].reshape(grid, h, grid, w).mean(axis=(1, 3))))
 
 
-def enlarged_from(infos: Sequence[FileInfo]) -> dict[str, str]:
+#: how an enlargement score is had: :func:`enlargement_score`, or the one a cache kept (see decide_result)
+Scorer = Callable[[FileInfo, FileInfo], "float | None"]
+
+
+def enlarged_from(infos: Sequence[FileInfo], score: Scorer | None = None) -> dict[str, str]:
     """The files of a group taken for enlargements: ``{larger: the smaller file it could be made from}``.
 
     Only a file with no camera make or model in its EXIF (a camera's own file is no enlargement), at least
@@ -245,8 +249,8 @@ def enlarged_from(infos: Sequence[FileInfo]) -> dict[str, str]:
         small = smaller[0]
         if abs(big.width * small.height - big.height * small.width) > 0.02 * big.width * small.height:
             break  # another shape: cropped or padded, not an enlargement of it
-        score = _enlargement_score(big, small)
-        if score is None or score >= (_ENLARGED_BELOW_CAMERA if small.camera else _ENLARGED_BELOW):
+        found = (score or _enlargement_score)(big, small)
+        if found is None or found >= (_ENLARGED_BELOW_CAMERA if small.camera else _ENLARGED_BELOW):
             break
         out[big.path] = small.path
     return out
@@ -266,8 +270,9 @@ def _inside(path: str, folders: Sequence[Path]) -> bool:
 
 
 def choose_keeper(infos: Sequence[FileInfo], keep_in: Sequence[str | os.PathLike] = (),
-                  rule: str = "original") -> FileInfo:
-    """The one file to keep from a group (see the module docstring for the rules)."""
+                  rule: str = "original", score: Scorer | None = None) -> FileInfo:
+    """The one file to keep from a group (see the module docstring for the rules); ``score`` as in
+    :func:`enlarged_from`."""
     if not infos:
         raise ValueError("an empty group has nothing to keep")
     if rule not in KEEP_RULES:
@@ -275,7 +280,7 @@ def choose_keeper(infos: Sequence[FileInfo], keep_in: Sequence[str | os.PathLike
     folders = [Path(f).resolve() for f in keep_in]
     pool = [f for f in infos if _inside(f.path, folders)] or list(infos)
     camera = any(f.format in _CAMERA_FORMATS for f in infos)
-    enlarged = frozenset(enlarged_from(pool)) if rule == "original" and len(pool) > 1 else frozenset()
+    enlarged = frozenset(enlarged_from(pool, score)) if rule == "original" and len(pool) > 1 else frozenset()
     return min(pool, key=_sort_key(rule, camera, enlarged))
 
 
@@ -292,7 +297,8 @@ def _raw_pairs(paths: Sequence[str], kept: Sequence[str]) -> list[str]:
 
 
 def decide(infos: Sequence[FileInfo], keep_in: Sequence[str | os.PathLike] = (), rule: str = "original",
-           unreadable: Sequence[tuple[str, str]] = (), raw_sidecars: bool = True) -> Decision:
+           unreadable: Sequence[tuple[str, str]] = (), raw_sidecars: bool = True,
+           score: Scorer | None = None) -> Decision:
     """Keep the keeper and every file in a reference folder; the rest may be removed.
 
     With ``raw_sidecars`` (default) a RAW file and the JPEG the camera wrote beside it (same folder,
@@ -301,7 +307,7 @@ def decide(infos: Sequence[FileInfo], keep_in: Sequence[str | os.PathLike] = (),
     files = [f.path for f in infos] + [p for p, _ in unreadable]
     if not infos:
         return Decision(files, [], [], list(unreadable))
-    keeper = choose_keeper(infos, keep_in, rule)
+    keeper = choose_keeper(infos, keep_in, rule, score)
     folders = [Path(f).resolve() for f in keep_in]
     keep = [keeper.path] + [f.path for f in infos if f.path != keeper.path and _inside(f.path, folders)]
     if raw_sidecars:
@@ -356,11 +362,66 @@ def decide_result(result: FindResult, keep_in: Sequence[str | os.PathLike] = (),
 
     ``groups`` (paths) replaces ``result.groups`` as the sets to split (e.g. a group less the files
     that may not be moved); ``infos`` and ``raw_sidecars`` as in :func:`decide_groups` and :func:`decide`.
+    When the result came through an index or folder cache (``result.index_path``), the enlargement scores
+    of the ``original`` rule are kept there, by the two files' contents, so a re-run decodes nothing again.
     """
-    from imagetwins.results import DuplicateGroup
-
     if rule not in KEEP_RULES:
         raise ValueError(f"unknown keep rule {rule!r}; expected one of {', '.join(KEEP_RULES)}")
+    kept = _KeptScores.open(result) if rule == "original" else None
+    try:
+        return _decide_result(result, keep_in, rule, infos, workers, groups, raw_sidecars, kept)
+    finally:
+        if kept is not None:
+            kept.close()
+
+
+class _KeptScores:
+    """Enlargement scores kept in the index a search came from (:mod:`imagetwins.pairscores`), looked up by the
+    two files' scanned contents; computed (and kept) where none is."""
+
+    METHOD = "keep:enlargement"
+    VERSION = f"1-{_COMPARE_SIDE}"  # (bump when enlargement_score changes)
+
+    def __init__(self, store, keys: dict[str, bytes | None]) -> None:
+        self.store, self.keys, self.new = store, keys, []
+
+    @classmethod
+    def open(cls, result: FindResult) -> _KeptScores | None:
+        from imagetwins.index import Index, IndexFileError
+        from imagetwins.pairscores import digest_key
+
+        if result.index_path is None or not result.digests:
+            return None
+        try:
+            store = Index(result.index_path, methods=[])
+        except IndexFileError:
+            return None
+        return cls(store, {p: digest_key(d) for p, d in zip(result.files, result.digests)})
+
+    def __call__(self, larger: FileInfo, smaller: FileInfo) -> float | None:
+        a, b = self.keys.get(larger.path), self.keys.get(smaller.path)
+        if a is None or b is None:
+            return _enlargement_score(larger, smaller)
+        got = self.store.get_pair_scores(self.METHOD, self.VERSION, [(a, b)]).get((a, b))
+        if isinstance(got, float) and math.isfinite(got):
+            return got
+        found = _enlargement_score(larger, smaller)
+        if found is not None:  # (no verdict, e.g. unreadable now: asked again next time)
+            self.new.append((a, b, found))
+        return found
+
+    def close(self) -> None:
+        try:
+            self.store.put_pair_scores(self.METHOD, self.VERSION, self.new)
+        finally:
+            self.store.close()
+
+
+def _decide_result(result: FindResult, keep_in: Sequence[str | os.PathLike], rule: str,
+                   infos: Mapping[str, FileInfo | str] | None, workers: int | None,
+                   groups: Sequence[Sequence[str]] | None, raw_sidecars: bool, score: Scorer | None) -> list[Decision]:
+    from imagetwins.results import DuplicateGroup
+
     sets = [list(g.files) for g in result.groups] if groups is None else [list(g) for g in groups]
     if infos is None:
         infos = file_infos([p for g in sets for p in g], workers)
@@ -376,12 +437,12 @@ def decide_result(result: FindResult, keep_in: Sequence[str | os.PathLike] = (),
         ok = [infos[p] for p in files if isinstance(infos[p], FileInfo)]
         if not ok or any(p not in index for p in files):  # nothing readable to keep, or not from this search
             bad = [(p, infos[p]) for p in files if not isinstance(infos[p], FileInfo)]
-            d = decide(ok, keep_in, rule, bad, raw_sidecars)
+            d = decide(ok, keep_in, rule, bad, raw_sidecars, score)
             g = DuplicateGroup(files, exact_score, False, result.score_kind, [digests[index[p]] if p in index
                                                                               else "" for p in files])
             out.append((g, d))
             continue
-        keeper = choose_keeper(ok, keep_in, rule).path
+        keeper = choose_keeper(ok, keep_in, rule, score).path
         k = index[keeper]
         star, scores, rest = [keeper], [exact_score], []
         for p in files:
@@ -400,7 +461,7 @@ def decide_result(result: FindResult, keep_in: Sequence[str | os.PathLike] = (),
             continue
         members = [infos[p] for p in star if isinstance(infos[p], FileInfo)]
         bad = [(p, infos[p]) for p in star if not isinstance(infos[p], FileInfo)]
-        d = decide(members, keep_in, rule, bad, raw_sidecars)
+        d = decide(members, keep_in, rule, bad, raw_sidecars, score)
         d.files = star
         spread = min(scores) if similarity else max(scores)
         ds = [digests[index[p]] for p in star]
