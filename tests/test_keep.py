@@ -190,3 +190,40 @@ def test_enlargement_scores_are_kept_in_the_folder_cache(tmp_path: Path, dataset
         groups = json.loads(CliRunner().invoke(main, ["find", str(folder), "-m", "dihedral", "--json", "-"]).output)
         assert _keeper_of(groups["groups"], src.name) == src.name
         monkeypatch.setattr(keep, "_enlargement_score", lambda *a: pytest.fail("decoded again"))
+
+
+def test_an_enlargement_check_stays_within_the_decode_budget(tmp_path: Path, datasets: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check compared the larger file's whole region at its own size: a 200 px photo and its 20x
+    enlargement made ~200 MB of arrays (a 64 px thumbnail beside a 12000 px PNG: 2.5 GB, 13 s, against the
+    scan's 0.75 GB); the region is now bounded in the larger file's pixels. Its decodes also had no time
+    limit: they now have the scan's (``encoding.DECODE_TIMEOUT``)."""
+    import tracemalloc
+
+    from PIL import ImageOps
+
+    from imagetwins import encoding, keep
+
+    src = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[205]
+    with Image.open(src) as im:
+        small = ImageOps.exif_transpose(im).convert("RGB")
+    small.thumbnail((200, 200))
+    small.save(tmp_path / "small.png")
+    small.resize((small.width * 20, small.height * 20), Image.Resampling.BICUBIC).save(tmp_path / "big.png",
+                                                                                         compress_level=1)
+    big_info, small_info = file_info(tmp_path / "big.png"), file_info(tmp_path / "small.png")
+    keep._enlargement_score.cache_clear()
+    assert keep.enlargement_score(big_info, small_info) < 0.1  # found to be an enlargement
+    big = Image.open(tmp_path / "big.png").convert("RGB")
+    tracemalloc.start()
+    try:
+        score = keep._unexplained_detail(big, small.convert("L"))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert score is not None and score < 0.1
+    assert peak < 40 << 20, peak  # numpy's arrays, beside the decoded pictures (under io's limits)
+    keep._enlargement_score.cache_clear()
+    monkeypatch.setattr(encoding, "DECODE_TIMEOUT", 0.001)  # a 4000 px PNG takes longer than that
+    assert keep.enlargement_score(big_info, small_info) is None  # no verdict: the larger one keeps its rank
+    keep._enlargement_score.cache_clear()

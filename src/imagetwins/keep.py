@@ -68,6 +68,11 @@ _ENLARGED_MIN_PIXEL_RATIO = 1.4
 _ENLARGED_BELOW = 0.1
 _ENLARGED_BELOW_CAMERA = 1.2
 _COMPARE_SIDE = 384  # the smaller file's central region compared, in its pixels (the decode is the cost)
+# ... and at most this many of the larger file's pixels a side: the arrays compared stay a few MB however
+# many times larger the larger file is (a 64 px thumbnail and a 12000 px PNG made 3 GB of them), and below
+# _COMPARE_MIN_SIDE of the smaller one's pixels there is too little to tell (no verdict)
+_COMPARE_LARGER_SIDE = 1536
+_COMPARE_MIN_SIDE = 24
 
 
 @dataclass(frozen=True)
@@ -194,16 +199,22 @@ def enlargement_score(larger: FileInfo, smaller: FileInfo) -> float | None:
 
 @functools.lru_cache(maxsize=256)
 def _enlargement_score(larger: FileInfo, smaller: FileInfo) -> float | None:
-    from imagetwins.io import open_image  # (io decodes; keep otherwise only reads headers)
-
-    try:  # the larger one (a JPEG) at the smallest DCT scale still 1.4 times the smaller: a thumbnail's
-        # original is decoded at 1/8, a 2x enlargement at full size
-        big = open_image(larger.path, min_size=math.ceil(1.4 * max(smaller.width, smaller.height)))
-        small = open_image(smaller.path).convert("L")
-    except Exception:  # unreadable now, changed, too large: no verdict, the file keeps its rank
+    # the larger one (a JPEG) at the smallest DCT scale still 1.4 times the smaller: a thumbnail's original is
+    # decoded at 1/8, a 2x enlargement at full size
+    big = _decode(larger.path, min_size=math.ceil(1.4 * max(smaller.width, smaller.height)))
+    small = _decode(smaller.path) if big is not None else None
+    if big is None or small is None:  # unreadable now, changed, too large, too slow: no verdict, ranks kept
         return None
+    return _unexplained_detail(big, small.convert("L"))
+
+
+def _unexplained_detail(big: Image.Image, small: Image.Image) -> float | None:
+    """enlargement_score of two decoded pictures (``small`` in grey)."""
     rx, ry = big.width / small.width, big.height / small.height
-    side_x, side_y = min(small.width, _COMPARE_SIDE), min(small.height, _COMPARE_SIDE)
+    side_x = min(small.width, _COMPARE_SIDE, math.floor(_COMPARE_LARGER_SIDE / max(rx, 1.0)))
+    side_y = min(small.height, _COMPARE_SIDE, math.floor(_COMPARE_LARGER_SIDE / max(ry, 1.0)))
+    if side_x < min(small.width, _COMPARE_MIN_SIDE) or side_y < min(small.height, _COMPARE_MIN_SIDE):
+        return None  # enlarged so many times that the region the larger file allows is a few pixels of it
     bx, by = (small.width - side_x) // 2, (small.height - side_y) // 2
     region = (bx * rx, by * ry, (bx + side_x) * rx, (by + side_y) * ry)
     box = tuple(round(v) for v in region)
@@ -218,6 +229,21 @@ def _enlargement_score(larger: FileInfo, smaller: FileInfo) -> float | None:
     own_a = np.asarray(own, np.float32)
     detail = min(_cell_median((own_a - np.asarray(shrunk.resize(own.size, k), np.float32)) ** 2) for k in kernels)
     return None if detail < 0.05 else unexplained / detail  # (a flat picture: nothing to tell them apart by)
+
+
+def _decode(path: str, min_size: int | None = None):
+    """One file decoded as the scan decodes it: the same pixel, size and memory limits (``io.open_image``) and,
+    on a daemon thread, the same time limit (``encoding.DECODE_TIMEOUT``); None when it fails or is too slow."""
+    from imagetwins import encoding
+    from imagetwins.io import open_image  # (io decodes; keep otherwise only reads headers)
+
+    pool = encoding.DecodePool(1)
+    try:
+        return pool.submit(open_image, path, min_size).result(timeout=encoding.DECODE_TIMEOUT)
+    except Exception:  # ImageReadError, a decoder's own error, or the time limit
+        return None
+    finally:
+        pool.shutdown()  # a decode past the limit finishes on its daemon thread; the run goes on
 
 
 def _cell_median(squared: np.ndarray, grid: int = 8) -> float:
@@ -380,7 +406,7 @@ class _KeptScores:
     two files' scanned contents; computed (and kept) where none is."""
 
     METHOD = "keep:enlargement"
-    VERSION = f"1-{_COMPARE_SIDE}"  # (bump when enlargement_score changes)
+    VERSION = f"1-{_COMPARE_SIDE}-{_COMPARE_LARGER_SIDE}"  # (bump when enlargement_score changes)
 
     def __init__(self, store, keys: dict[str, bytes | None]) -> None:
         self.store, self.keys, self.new = store, keys, []
