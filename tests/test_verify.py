@@ -61,6 +61,37 @@ def test_different_photos_fail(datasets: Path) -> None:
             assert verify_pair(feats[i], feats[j]).confidence < 0.05
 
 
+def test_the_quick_look_spares_most_different_photos_the_full_match(datasets: Path, monkeypatch) -> None:
+    from imagetwins import verify
+
+    files = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[40:52]
+    feats = [extract(open_image(f)) for f in files]
+    full = []
+    fit = verify._fit
+
+    def counting_fit(pa, *args, **kwargs):
+        full.append(len(pa) > verify.QUICK_A)  # the quick look passes at most QUICK_A keypoints
+        return fit(pa, *args, **kwargs)
+
+    monkeypatch.setattr(verify, "_fit", counting_fit)
+    pairs = [(i, j) for i in range(len(feats)) for j in range(i + 1, len(feats))]
+    for i, j in pairs:
+        assert verify_pair(feats[i], feats[j]).confidence < 0.05
+    # the full 500 x 500 match ran for fewer than half of the 66 pairs of different photos (all of them
+    # without the quick look); a copy still gets it (the tests above)
+    assert sum(full) < len(pairs) / 2, sum(full)
+
+
+def test_the_quick_look_tries_both_ways(photos) -> None:
+    # a half crop blown up to full size: the original's strongest keypoints are the crop's coarse ones,
+    # so the look from the original alone found 3 consistent matches and turned this copy away
+    img = photos[0]
+    w, h = img.size
+    full, crop = extract(img), extract(img.crop((0, 0, w // 2, h)))
+    assert verify_pair(full, crop).confidence >= DEFAULT_CONFIDENCE
+    assert verify_pair(crop, full).confidence >= DEFAULT_CONFIDENCE
+
+
 def _caption(img: Image.Image, text: str) -> Image.Image:
     out = img.copy()
     draw = ImageDraw.Draw(out)

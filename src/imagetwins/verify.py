@@ -88,7 +88,7 @@ VERDICT_VERSION = 2  # 2: the quick look before the full match
 CALIBRATION = (-4.536, 0.0, 0.0, 0.0, 8.633, 0.0, 0.0, -10.31)
 #: confidence at or above which a pair is called a copy: the smallest with >= 99.5 % precision on the fit split
 #: of ``benchmarks/quality.py`` (pairs and groups alike); held-out numbers are in BENCHMARKS.md
-DEFAULT_CONFIDENCE = 0.93
+DEFAULT_CONFIDENCE = 0.92
 
 
 #: what to tell a user without OpenCV
