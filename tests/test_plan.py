@@ -308,3 +308,32 @@ def test_undo_exits_1_with_a_summary_when_anything_is_not_restored(tmp_path: Pat
         assert res.exit_code == 1 and "changed in quarantine" in res.output
         assert res.output.strip().splitlines()[-1] == ("restored 2 files, 1 failed" if not args else
                                                        "restored 0 files, 1 failed")
+
+
+@pytest.mark.parametrize("bad", ["b\x00.jpg", "b\ud800.jpg"])
+@pytest.mark.parametrize("where", ["files", "keep", "sha256", "scanned_as", "base"])
+def test_a_path_no_file_can_have_is_one_line_and_moves_nothing(tmp_path: Path, album: Path, where: str,
+                                                               bad: str) -> None:
+    """A NUL byte or a lone surrogate (not one of the escapes find --json writes for undecodable bytes) in an
+    edited plan made the first os call on it raise: a traceback, nothing said about which path."""
+    plan_file = tmp_path / "plan.json"
+    plan = _find_plan(album, plan_file)
+    before = _digests(album)
+    g = _group_with(plan, "b_copy.jpg")
+    name = str(album / bad)
+    if where == "files":
+        g["files"].append(name)
+        g["sha256"][name] = g["sha256"][g["keep"]]
+    elif where == "keep":
+        g["files"].append(name)
+        g["keep"] = name
+    elif where == "sha256":
+        g["sha256"][name] = g["sha256"][g["keep"]]
+    else:
+        plan[where] = name
+    plan_file.write_text(json.dumps(plan))
+    res = _remove(album, plan_file, "--apply")
+    assert res.exit_code == 1 and "cannot be a file's name" in res.output, res.output
+    assert res.exception is None or isinstance(res.exception, SystemExit), res.exception
+    assert _digests(album) == before
+    assert not any(p.name.endswith("quarantine") for p in tmp_path.iterdir())

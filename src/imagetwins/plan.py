@@ -38,6 +38,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from imagetwins.text import printable
+
 __all__ = ["PLAN_VERSION", "PlanError", "PlannedGroup", "CheckedPlan", "plan_document", "load_plan", "check_plan"]
 
 #: the format version written as ``imagetwins_plan``
@@ -61,8 +63,10 @@ class PlannedGroup:
 
     @property
     def to_move(self) -> list[str]:
-        return [] if self.skip or self.keep is None else \
-            [f for f in dict.fromkeys(self.files) if f != self.keep and f not in self.leave]
+        if self.skip or self.keep is None:
+            return []
+        leave = set(self.leave)  # (a list: a plan listing 40,000 files to leave took 45 s)
+        return [f for f in dict.fromkeys(self.files) if f != self.keep and f not in leave]
 
 
 @dataclass
@@ -113,7 +117,22 @@ def _paths(value, what: str, source: Path) -> list[str]:
         return []
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise PlanError(f"{source}: {what} must be a list of paths")
+    for v in value:
+        _name(v, what, source)
     return value
+
+
+def _name(path: str, what: str, source: Path) -> str:
+    """``path`` if it can name a file at all, else :class:`PlanError`: a NUL byte, or a character the file
+    system's encoding cannot write (a lone surrogate other than the escapes of undecodable bytes that
+    ``find --json`` writes), made every os call on it raise instead of answer."""
+    try:
+        ok = path and b"\0" not in os.fsencode(path)
+    except UnicodeError:
+        ok = False
+    if not ok:
+        raise PlanError(f"{source}: {what}: '{printable(path)}' cannot be a file's name (an edited plan?)")
+    return path
 
 
 def load_plan(path: str | os.PathLike, folder: str | os.PathLike | None = None) -> tuple[Path, list[PlannedGroup]]:
@@ -142,6 +161,9 @@ def load_plan(path: str | os.PathLike, folder: str | os.PathLike | None = None) 
         raise PlanError(f"{source}: 'root' must be the scanned folder's absolute path")
     if scanned_as is not None and not (isinstance(scanned_as, str) and os.path.isabs(scanned_as)):
         raise PlanError(f"{source}: 'scanned_as' must be the scanned folder's absolute path")
+    for value, what in ((root, "'root'"), (base, "'base'"), (scanned_as, "'scanned_as'")):
+        if value is not None:
+            _name(value, what, source)
     groups_in = doc.get("groups")
     if not isinstance(groups_in, list):
         raise PlanError(f"{source}: 'groups' must be a list")
@@ -168,11 +190,15 @@ def load_plan(path: str | os.PathLike, folder: str | os.PathLike | None = None) 
         keep = g.get("keep")
         if keep is not None and not isinstance(keep, str):
             raise PlanError(f"{source}: group {n}'s keep must be one path")
+        if keep is not None:
+            _name(keep, f"group {n}'s keep", source)
         leave = _paths(g.get("also_keep"), f"group {n}'s also_keep", source) + \
             _paths(g.get("not_duplicate"), f"group {n}'s not_duplicate", source)
         digests = g.get("sha256") or {}
         if not isinstance(digests, dict) or not all(isinstance(v, str) for v in digests.values()):
             raise PlanError(f"{source}: group {n}'s sha256 must map paths to digests")
+        for k in digests:
+            _name(k, f"group {n}'s sha256", source)
         groups.append(PlannedGroup(n, [where(f) for f in files], where(keep) if keep is not None else None,
                                    [where(f) for f in leave], bool(g.get("skip", False)),
                                    {where(k): v for k, v in digests.items()}))
