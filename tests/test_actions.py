@@ -141,3 +141,18 @@ def test_undo_after_the_trash_was_emptied(tmp_path: Path, album: Path, trash: Pa
 def test_trash_and_link_do_not_mix(tmp_path: Path, album: Path) -> None:
     res = _remove(album, tmp_path / "q", "--to-trash", "--link", "sym")
     assert res.exit_code == 2 and "do not go together" in res.output
+
+
+def test_undo_keeps_the_quarantined_file_when_an_identical_one_was_put_back(tmp_path: Path, album: Path) -> None:
+    q = tmp_path / "q"
+    res = _remove(album, q)
+    assert res.exit_code == 0, res.output
+    moved = album / "sub" / "copy.jpg"
+    assert not moved.exists() and (q / "sub" / "copy.jpg").exists()
+    shutil.copy(q / "sub" / "copy.jpg", moved)  # the user puts a copy back by hand: same bytes, another file
+    res = CliRunner().invoke(main, ["undo", str(q)])
+    assert res.exit_code == 1, res.output
+    assert "an identical file already stands there: the quarantined copy stays at" in res.output
+    # nothing deleted: the quarantined file is still there, beside the one the user put back
+    assert (q / "sub" / "copy.jpg").exists() and moved.exists()
+    assert (q / "sub" / "copy.jpg").read_bytes() == moved.read_bytes()

@@ -645,6 +645,14 @@ def _restore(e: dict, qdir: Path, journal, key: bytes, out: Outcome) -> None:
     _restore_file(e, qdir, journal, key, out)
 
 
+def _same_inode(a: Path, b: Path) -> bool:
+    try:
+        sa, sb = os.stat(a, follow_symlinks=False), os.stat(b, follow_symlinks=False)
+    except OSError:
+        return False
+    return (sa.st_dev, sa.st_ino) == (sb.st_dev, sb.st_ino)
+
+
 def _restore_file(e: dict, qdir: Path, journal, key: bytes, out: Outcome) -> None:
     src, dst, root = (Path(os.path.normpath(e[k])) for k in ("to", "from", "root"))
     sha, size = e["sha256"], e["bytes"]
@@ -672,10 +680,17 @@ def _restore_file(e: dict, qdir: Path, journal, key: bytes, out: Outcome) -> Non
         out.failed.append((str(src), f"{at_src} stands in quarantine instead of the file: left alone"))
         return
     if at_dst is not None:
-        if at_dst == "a file" and _holds(dst, sha, size) and _holds(src, sha, size):
-            # crash mid-move: the original never left (or came back); drop the extra copy
+        if at_dst == "a file" and _same_inode(src, dst):
+            # crash mid-move: the hard link was made, the original name not yet removed; drop the extra name
+            # (the same file: nothing is deleted)
             os.unlink(src)
             _append(journal, key, {"op": "move", "state": "restored", "from": e["from"], "to": e["to"]})
+            return
+        if at_dst == "a file" and _holds(dst, sha, size) and _holds(src, sha, size):
+            # an identical file stands there (put back by hand, or a copy across devices interrupted): both
+            # stay, nothing is deleted, and the user is told where the quarantined one is
+            out.failed.append((str(dst), f"an identical file already stands there: the quarantined copy stays at "
+                                         f"{src}"))
             return
         out.failed.append((str(dst), f"its original place is taken by {at_dst}: left alone"))
         return
