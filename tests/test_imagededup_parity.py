@@ -195,3 +195,19 @@ def test_cli_ignore_exif_orientation(tmp_path: Path, datasets: Path) -> None:
     assert stored.exit_code == 0 and json.loads(stored.stdout)["groups"] == []
     res = runner.invoke(main, ["find", str(album), "--ignore-exif-orientation", "--db", str(tmp_path / "x.db")])
     assert res.exit_code == 2 and "not with --db" in res.output and not (tmp_path / "x.db").exists()
+
+
+def test_cnn_default_threshold_is_imagededups(datasets: Path, tmp_path: Path) -> None:
+    """imagededup's CNN().find_duplicates_to_remove() defaults to 0.9: so does ours. Four views of one object
+    (ukbench: different photos, not copies) and an exact copy of one of them: only the copy is listed."""
+    uk = datasets / "ukbench-600" / "images"
+    for k in range(4):
+        shutil.copyfile(uk / f"ukbench{400 + k:05d}.jpg", tmp_path / f"view{k}.jpg")
+    shutil.copyfile(uk / "ukbench00400.jpg", tmp_path / "view0_copy.jpg")
+    cnn = CNN()
+    encodings = cnn.encode_images(image_dir=str(tmp_path))
+    assert cnn.default_threshold == 0.9
+    to_remove = cnn.find_duplicates_to_remove(encoding_map=encodings)
+    assert len(to_remove) == 1 and to_remove[0] in ("view0.jpg", "view0_copy.jpg")
+    # at the 0.75 this default replaced, views of the object are listed for removal too
+    assert len(cnn.find_duplicates_to_remove(encoding_map=encodings, min_similarity_threshold=0.75)) > 1

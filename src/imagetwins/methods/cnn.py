@@ -53,9 +53,10 @@ class CNN:
 
     @property
     def default_threshold(self) -> float:
-        """Cosine similarity with the best recall at >= 99.5 % pair precision on the transformed-photo
-        benchmark (benchmarks/quality.py) for this number of orientations."""
-        return CNN_DEFAULT_SIMILARITY if self.embedder.orientations >= 4 else 0.75
+        """imagededup's 0.9 with one orientation (its default, and the safer one: on ukbench-600 the CNN puts
+        78 pairs of different photos at >= 0.9 and 742 at >= 0.75, which ``find_duplicates_to_remove`` would
+        turn into removals); :data:`~imagetwins.embedding.CNN_DEFAULT_SIMILARITY` with 4 or 8."""
+        return CNN_DEFAULT_SIMILARITY if self.embedder.orientations >= 4 else 0.9
 
     def encode_image(self, image_file=None, image_array: np.ndarray | None = None) -> np.ndarray | None:
         """The embedding of one image, shape ``(1, d)`` as imagededup returns it (None if unreadable)."""
@@ -97,8 +98,8 @@ class CNN:
                         num_enc_workers: int | None = None, num_sim_workers: int = cpu_count()) -> dict:
         """Every file -> its duplicates with cosine similarity >= ``min_similarity_threshold``, most similar first.
 
-        ``min_similarity_threshold`` None (the default) takes :attr:`default_threshold` (0.88 with 8
-        orientations, 0.75 with 1); imagededup's 0.9 was calibrated for its own model.
+        ``min_similarity_threshold`` None (the default) takes :attr:`default_threshold` (imagededup's 0.9
+        with one orientation, 0.88 with 8).
 
         Returns
         -------
