@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 from PIL import Image
@@ -127,7 +127,7 @@ def encode_files(
     paths: Sequence[str | os.PathLike],
     stages: Sequence[Stage],
     workers: int | None = None,
-    progress: bool = False,
+    progress: bool | Any = False,
     warn: bool = True,
     timeout: float | None = DECODE_TIMEOUT,
     batch_size: int | None = None,
@@ -143,8 +143,8 @@ def encode_files(
         The methods to encode with (usually :class:`imagetwins.encoders.Encoder` objects).
     workers : int, optional
         Decoding threads; default all CPUs.
-    progress : bool
-        Show a progress bar.
+    progress : bool or tqdm-like
+        Show a progress bar; or an object with ``update(n)`` (a caller's bar) to advance batch by batch.
     warn : bool
         Emit one warning per unreadable file, naming the file and the reason.
     timeout : float, optional
@@ -172,10 +172,12 @@ def encode_files(
     result = Encodings()
     chunks: dict[str, list[np.ndarray]] = {s.name: [] for s in stages}
     bar = None
-    if progress:
+    if progress is True:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=len(paths), unit="img", desc="encoding", leave=False)
+    elif progress:
+        bar = progress  # the caller's bar, spanning several calls (the index encodes in chunks)
     batches = [paths[i:i + batch_size] for i in range(0, len(paths), batch_size)]
     pool = DecodePool(workers)
 
@@ -214,7 +216,7 @@ def encode_files(
                     bar.update(len(batch))
     finally:
         pool.shutdown()
-        if bar is not None:
+        if bar is not None and bar is not progress:
             bar.close()
     for stage in stages:
         parts = chunks[stage.name]

@@ -439,14 +439,12 @@ class Index:
             paths = [p for p in paths if p not in not_read]
             for i in range(0, len(paths), BATCH):
                 batch = paths[i:i + BATCH]
-                values, digests, failures, retry = self._encode(batch, list(which), workers)
+                values, digests, failures, retry = self._encode(batch, list(which), workers, bar)
                 stats.unreadable += len(failures) + len(retry)
                 stats.failures += [ReadFailure(p, r) for p, r in failures.items()] + retry
                 # a timeout says nothing about the file: not remembered, so the next run tries it again
                 self._store([p for p in batch if p not in {f.path for f in retry}], on_disk, values, digests,
                             failures, fresh)
-                if bar is not None:
-                    bar.update(len(batch))
         if bar is not None:
             bar.close()
         if stats.removed or stats.changed:
@@ -467,7 +465,7 @@ class Index:
             return db.execute("INSERT INTO dirs (path) VALUES (?) RETURNING id", (folder,)).fetchone()[0]
         return row[0]
 
-    def _encode(self, paths: list[str], methods: list[str], workers: int | None
+    def _encode(self, paths: list[str], methods: list[str], workers: int | None, bar=None
                 ) -> tuple[dict, dict, dict, list[ReadFailure]]:
         """path -> {method: blob}, path -> digest, path -> reason it could not be read, and the files
         that failed only this time (over the decode time limit)."""
@@ -476,7 +474,8 @@ class Index:
         failures: dict[str, str] = {}
         encoders = [get_encoder(m).for_workers(workers) for m in methods]
         # one decode per file for every method encoded
-        enc = encode_files(paths, encoders, workers=workers, warn=False, timeout=encoding.DECODE_TIMEOUT)
+        enc = encode_files(paths, encoders, workers=workers, warn=False, timeout=encoding.DECODE_TIMEOUT,
+                           progress=bar or False)
         for i, p in enumerate(enc.paths):
             digests[p] = enc.digests[i]
             values[p] = {e.name: e.to_blob(enc.by_method[e.name][i]) for e in encoders}
