@@ -107,3 +107,47 @@ def test_plot_takes_recursive_and_cnn_like_find(tmp_path: Path, album: Path, fak
     assert res.exit_code == 0, res.output
     assert "1 duplicate of a.jpg" in res.output and out.stat().st_size > 1000
     one_clear_line(run("plot", nested, "a.jpg", "-m", "cnn", "-o", out), "no duplicates")  # without -r
+
+
+def _class_folders(root: Path, photos: list[Path]) -> None:
+    """An ML dataset's layout: images only in class sub-folders."""
+    for split, files in (("train", photos[:4]), ("test", photos[3:6])):  # photos[3] is in both: a leak
+        for k, f in enumerate(files):
+            target = root / split / ("cat" if k % 2 else "dog")
+            target.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(f, target / f.name)
+
+
+def test_a_leak_check_that_read_no_image_fails_instead_of_passing(datasets: Path, tmp_path: Path) -> None:
+    photos = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[:6]
+    _class_folders(tmp_path, photos)
+    test, train = tmp_path / "test", tmp_path / "train"
+    # without -r nothing is read: a gate must not report "no leak"
+    res = run("find", test, "--against", train, "--fail-on-duplicates")
+    assert res.exit_code == 1, res.output
+    assert "error: no image read in" in res.output and "(try --recursive)" in res.output
+    assert run("find", test, "--against", train, "--fail-on-duplicates", "-q").exit_code == 1
+    # without the gate it stays a note and exit 0
+    res = run("find", test, "--against", train)
+    assert res.exit_code == 0 and "note: no image read in" in res.output
+    # with -r the leak is found
+    res = run("find", test, "--against", train, "-r", "--fail-on-duplicates")
+    assert res.exit_code == 3, res.output
+    assert photos[3].name in res.output
+
+
+def test_a_leak_check_with_an_unreadable_test_image_fails(datasets: Path, tmp_path: Path) -> None:
+    photos = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[:6]
+    _class_folders(tmp_path, photos)
+    test, train = tmp_path / "test", tmp_path / "train"
+    # a truncated copy of a training image cannot be checked: the gate must not pass it
+    data = photos[0].read_bytes()
+    (test / "dog" / "truncated.jpg").write_bytes(data[: len(data) // 3])
+    shutil.rmtree(test / "cat")
+    (test / "dog" / photos[3].name).unlink()
+    res = run("find", test, "--against", train, "-r", "--fail-on-duplicates")
+    assert res.exit_code == 1, res.output
+    assert "error: 1 image of" in res.output and "could not be read, so not checked" in res.output
+    (test / "dog" / photos[5].name).unlink()  # now it is the only image
+    res = run("find", test, "--against", train, "-r", "--fail-on-duplicates")
+    assert res.exit_code == 1 and "(1 unreadable)" in res.output, res.output

@@ -116,7 +116,7 @@ def main() -> None:
       imagetwins find photos/ -r --json out.json
       imagetwins report photos/ -r -o review.html # look at them in a browser
       imagetwins remove photos/ -r --apply        # move extras to quarantine (undo: imagetwins undo)
-      imagetwins find test/ --against train/ --fail-on-duplicates
+      imagetwins find test/ --against train/ -r --fail-on-duplicates
       imagetwins tune labelled/                   # which method and threshold suit your images
       imagetwins index update catalogue/ --db catalogue.db
     """
@@ -129,7 +129,9 @@ def main() -> None:
 # -- options shared by several commands, declared once ------------------------------------------------------
 _method_option = click.option(
     "--method", "-m", type=MethodChoice(), default="phash", show_default=True,
-    help="Method used to compare images: a hash, or cnn for CNN embeddings (slower, finds crops too).")
+    help="Method used to compare images: a hash (phash; dihedral also matches flips and turns), cnn for CNN "
+         "embeddings (slower; also pairs different photos of one subject), or copies for copies confirmed by "
+         "geometric verification (crops, padding, captions; not look-alikes; needs imagetwins[copies]).")
 _threshold_option = click.option(
     "--threshold", "-t", type=float, default=None,
     help="Largest Hamming distance (hashes) or smallest cosine similarity (vector methods) that counts as a "
@@ -180,12 +182,13 @@ def _keep_options(f):
 @_follow_option
 @click.option("--json", "json_out", type=OutputFile(),
               help="Write groups and unreadable files as JSON ('-' for stdout); the decisions file of "
-                   "'remove --plan'.")
+                   "'remove --plan'. With --against: each query image's matches ('matches').")
 @click.option("--pairs", "with_pairs", is_flag=True,
               help="Also write every matching pair into the JSON (N copies of one picture make N(N-1)/2 pairs).")
 @click.option("--csv", "csv_out", type=OutputFile(allow_dash=True),
               help="Write one row per file in a group ('-' for stdout): group,path,exact,distance (similarity for "
-                   "vector methods: the file's own score against its group's keeper),keep.")
+                   "vector methods: the file's own score against its group's keeper),keep. With --against: "
+                   "one row per match, query,match,distance (or similarity).")
 @_workers_option
 @click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Keep encodings in this index file (see 'imagetwins index'); default: a cache per folder "
@@ -197,7 +200,9 @@ def _keep_options(f):
 @click.option("--report", "report_out", type=OutputFile(),
               help="Also write an HTML review page (see 'imagetwins report').")
 @click.option("--fail-on-duplicates", is_flag=True,
-              help=f"Exit with code {EXIT_DUPLICATES} when any duplicate is found (for pipelines).")
+              help=f"Exit with code {EXIT_DUPLICATES} when any duplicate is found (for pipelines); with --against, "
+                   f"{EXIT_ERROR} when the check was incomplete: no image in either folder, or an image of "
+                   "DIRECTORY that could not be read.")
 @click.option("--scheduler", help="Run on this Dask cluster (e.g. tcp://host:8786); needs imagetwins[dask].")
 @click.option("--dask-workers", type=click.IntRange(1), default=None,
               help="Run on a local Dask cluster of this many worker processes; needs imagetwins[dask].")
@@ -226,7 +231,7 @@ def find(directory: Path, method: str, threshold: int, recursive: bool, json_out
       imagetwins find ~/Pictures -r --report review.html
       imagetwins find catalogue/ -m phash -t 8 --json dups.json
       imagetwins find scans/ -m dihedral      # also matches mirrored and rotated copies
-      imagetwins find test/ --against train/ --fail-on-duplicates   # stop a leaking test set
+      imagetwins find test/ --against train/ -r --fail-on-duplicates   # stop a leaking test set
     """
     threshold = _check_threshold(method, threshold)
     if str(json_out) == "-" and str(csv_out) == "-":
@@ -418,7 +423,19 @@ def _find_against(directory: Path, against: Path, method: str, threshold: float 
               f"among the {_plural(result.reference_images, 'image')} of {against} ({method}, threshold "
               f"{result.threshold}); {unreadable} unreadable"
               + (f", {len(result.reference_failures)} unreadable in {against}" if result.reference_failures else ""))
+    hint = "" if recursive else " (try --recursive)"
+    unchecked = []  # why the check is incomplete: a pipeline must not read "0 leaks" from a check that did not run
+    if not result.images:
+        unchecked.append(f"no image read in {directory}" + (f" ({unreadable} unreadable)" if unreadable else hint))
+    if not result.reference_images:
+        unchecked.append(f"no image read in {against}" + (hint if against.is_dir() else ""))
+    if unreadable and result.images:
+        unchecked.append(f"{_plural(unreadable, 'image')} of {directory} could not be read, so not checked")
+    if unchecked and not (quiet and not fail_on_duplicates):
+        _echo(("error: " if fail_on_duplicates else "note: ") + "; ".join(unchecked), err=True)
     _exit_for(fail_on_duplicates, bool(result.matches))
+    if fail_on_duplicates and unchecked:
+        sys.exit(EXIT_ERROR)
 
 
 def _score_text(kind: str, score: float) -> str:
@@ -703,7 +720,7 @@ def undo(manifest: Path, quiet: bool) -> None:
               help="Ground truth: JSON ({file: [duplicates]} or a list of groups). Default: each sub-folder "
                    "of DIRECTORY is one group of duplicates.")
 @click.option("--method", "-m", "methods", multiple=True, type=MethodChoice(),
-              help="Methods to try (repeatable; default all hashes; add -m cnn for CNN embeddings, slower).")
+              help="Methods to try (repeatable; default every hash; name cnn and copies to add them, slower).")
 @click.option("--target-precision", type=click.FloatRange(0, 1), default=0.99, show_default=True,
               help="Recommend the highest recall at or above this pair precision.")
 @click.option("--plot", "plot_out", type=OutputFile(),
@@ -717,7 +734,7 @@ def tune(directory: Path, truth: Path | None, methods: tuple[str, ...], target_p
     """Pick a method and threshold from labelled examples of YOUR duplicates.
 
     Label a sample: put each set of duplicates in its own sub-folder (or write a JSON ground truth),
-    leave unique images at the top level. Every method is tried at every threshold; the table shows
+    leave unique images at the top level. Every hash (and each -m you name) is tried at every threshold; the table shows
     each method's best point and the recommendation.
 
     \b
