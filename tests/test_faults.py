@@ -93,13 +93,13 @@ def test_full_disk_on_the_quarantine_side_is_reported_and_rolled_back(tmp_path: 
     album = _copies_of_one_photo(tmp_path, datasets, 3)
     before = _digests(album)
 
-    def disk_full(src, dst, **kw):
-        Path(dst).write_bytes(Path(src).read_bytes()[:100])  # a partial copy, then the disk fills up
+    def disk_full(fsrc, fdst, *args, **kw):
+        fdst.write(fsrc.read(100))  # a partial copy, then the disk fills up
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(q.os, "rename", _cross_device)
     monkeypatch.setattr(q.os, "link", _cross_device)
-    monkeypatch.setattr(q.shutil, "copy2", disk_full)
+    monkeypatch.setattr(q.shutil, "copyfileobj", disk_full)
     quarantine = tmp_path / "q"
     res = CliRunner().invoke(main, ["remove", str(album), "--apply", "--no-cache", "--move-to", str(quarantine)])
     assert res.exit_code == 1

@@ -888,3 +888,44 @@ def test_byte_identical_copies_records_are_searched_once(datasets: Path) -> None
     assert len(result.matches) < 2 * len(records)  # grows with N, not N^2
     assert [len(g.files) for g in result.groups] == [300] and result.groups[0].exact
     assert len(result.pairs) == 300 * 299 // 2  # every pair still there on request
+
+
+@pytest.mark.parametrize("when", ["why_not_movable", "_digest_and_identity"])
+def test_a_folder_swapped_for_a_link_outside_during_the_move_moves_nothing_out_there(
+        tmp_path: Path, pair: Path, monkeypatch, when: str) -> None:
+    """A race: right after trip/b.jpg was checked (or read), trip/ is replaced by a link to a folder outside
+    holding the same bytes. The move went by path: a traceback (the real path outside is not in the folder),
+    or with the swap a moment later the file outside moved into the quarantine. Now the file is reached from
+    the folder through folders opened one at a time without following links."""
+    from imagetwins import quarantine
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    shutil.copy(pair / "a.jpg", outside / "b.jpg")
+    outside_before = _digests(outside)
+    plan = plan_removal(find_duplicate_groups(pair, recursive=True), [pair])
+    assert [m[0] for m in plan.moves] == [str(pair / "trip" / "b.jpg")]
+    real = getattr(quarantine, when)
+
+    def racing(*args, **kwargs):
+        got = real(*args, **kwargs)
+        at_move = when == "why_not_movable" or Path(args[0]).name == "b.jpg"  # (not the keeper's own check)
+        if at_move and not (pair / "trip").is_symlink():
+            os.rename(pair / "trip", tmp_path / "trip-away")
+            os.symlink(outside, pair / "trip")
+        return got
+
+    monkeypatch.setattr(quarantine, when, racing)
+    out = apply_plan(plan, pair, tmp_path / "q")
+    assert _digests(outside) == outside_before  # nothing out there moved
+    if when == "why_not_movable":
+        assert not out.done and "replaced since the check" in out.failed[0][1]
+        assert (tmp_path / "trip-away" / "b.jpg").is_file()
+    else:  # the file that was checked moved, from the folder it was checked in
+        assert [d[0] for d in out.done] == [str(pair / "trip" / "b.jpg")]
+        assert not (tmp_path / "trip-away" / "b.jpg").exists()
+    monkeypatch.undo()
+    os.unlink(pair / "trip")
+    os.rename(tmp_path / "trip-away", pair / "trip")
+    undo(out.manifest)
+    assert sorted(_digests(pair)) == ["a.jpg", "trip/b.jpg"] and _digests(outside) == outside_before

@@ -241,11 +241,13 @@ def quiet_decoder_warnings() -> Iterator[None]:
         yield
 
 
-def open_regular_file(path: str | os.PathLike, follow_symlinks: bool = True) -> io.BufferedReader:
+def open_regular_file(path: str | os.PathLike, follow_symlinks: bool = True,
+                      dir_fd: int | None = None) -> io.BufferedReader:
     """Open a file for reading only if it is a regular file, checked on the opened file itself.
 
     Never blocks (a FIFO is refused, not waited on) and never reads a device. With
-    ``follow_symlinks=False`` a symbolic link in the last component is refused (``ELOOP``).
+    ``follow_symlinks=False`` a symbolic link in the last component is refused (``ELOOP``); ``dir_fd``: ``path``
+    is relative to that open folder.
 
     Raises
     ------
@@ -255,7 +257,7 @@ def open_regular_file(path: str | os.PathLike, follow_symlinks: bool = True) -> 
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
     if not follow_symlinks:
         flags |= getattr(os, "O_NOFOLLOW", 0)
-    fd = os.open(path, flags)  # O_NONBLOCK: opening a FIFO does not wait for a writer
+    fd = os.open(path, flags, dir_fd=dir_fd)  # O_NONBLOCK: opening a FIFO does not wait for a writer
     try:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):

@@ -85,10 +85,11 @@ def sha256_file(path: str | os.PathLike) -> str:
     return _digest_and_identity(path)[0]
 
 
-def _digest_and_identity(path: str | os.PathLike) -> tuple[str, tuple[int, int], int]:
-    """SHA-256, (device, inode) and size of the regular file at ``path`` itself (no link followed)."""
+def _digest_and_identity(path: str | os.PathLike, dir_fd: int | None = None) -> tuple[str, tuple[int, int], int]:
+    """SHA-256, (device, inode) and size of the regular file at ``path`` itself (no link followed; relative to
+    the open folder ``dir_fd`` if given)."""
     h = hashlib.sha256()
-    with open_regular_file(path, follow_symlinks=False) as fh:
+    with open_regular_file(path, follow_symlinks=False, dir_fd=dir_fd) as fh:
         st = os.fstat(fh.fileno())
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
@@ -281,37 +282,43 @@ def _free_name(target: Path) -> Path:
     raise FileExistsError(target)
 
 
-def _move(src: Path, dst: Path, digest: str, identity: tuple[int, int] | None = None) -> None:
+def _move(src: Path, dst: Path, digest: str, identity: tuple[int, int] | None = None,
+          dir_fd: int | None = None) -> None:
     """Move without ever overwriting: a hard link then an unlink, or across devices a verified copy.
 
     ``identity`` (device, inode) is the file that was verified: if another file was put at ``src``
-    since, nothing moves. The source stays until its new name exists.
+    since, nothing moves. The source stays until its new name exists. ``dir_fd``: ``src`` is a name in
+    that open folder (so no folder swapped for a link on its way since it was opened can redirect the move).
     """
     try:
-        os.link(src, dst, follow_symlinks=False)  # fails if dst exists: never overwrites
+        os.link(src, dst, src_dir_fd=dir_fd, follow_symlinks=False)  # fails if dst exists: never overwrites
     except OSError as exc:
         if exc.errno == errno.EXDEV:
-            _copy_across(src, dst, digest)
+            _copy_across(src, dst, digest, dir_fd)
             return
         if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK):
             raise
         # a file system without hard links: rename, the name having been checked free just before
         if os.path.lexists(dst):
             raise FileExistsError(errno.EEXIST, "destination exists", str(dst)) from None
-        os.rename(src, dst)
+        os.rename(src, dst, src_dir_fd=dir_fd)
         return
     if identity is not None:
         st = os.lstat(dst)
         if (st.st_dev, st.st_ino) != identity:
             os.unlink(dst)
             raise OSError(errno.EAGAIN, "replaced by another file while being moved: left in place")
-    os.unlink(src)
+    os.unlink(src, dir_fd=dir_fd)
 
 
-def _copy_across(src: Path, dst: Path, digest: str) -> None:
+def _copy_across(src: Path, dst: Path, digest: str, dir_fd: int | None = None) -> None:
     partial = _free_name(dst.with_name(dst.name + ".partial"))
     try:
-        shutil.copy2(src, partial, follow_symlinks=False)
+        with open_regular_file(src, follow_symlinks=False, dir_fd=dir_fd) as fin, open(partial, "xb") as fout:
+            shutil.copyfileobj(fin, fout, 1 << 20)
+            st = os.fstat(fin.fileno())
+        os.chmod(partial, stat.S_IMODE(st.st_mode))
+        os.utime(partial, ns=(st.st_atime_ns, st.st_mtime_ns))
         if sha256_file(partial) != digest:
             raise OSError(errno.EIO, "copy does not match the original")
         if os.path.lexists(dst):  # (both names are in the folder just made for this move)
@@ -320,7 +327,23 @@ def _copy_across(src: Path, dst: Path, digest: str) -> None:
     finally:
         if os.path.lexists(partial):
             os.unlink(partial)
-    os.unlink(src)
+    os.unlink(src, dir_fd=dir_fd)
+
+
+def _folder_fd(root: Path, rel: Path) -> int:
+    """An open descriptor of the folder ``root / rel``, reached from ``root`` one real folder at a time: a
+    folder on the way that is (now) a symbolic link, or not a folder, raises ``OSError`` (ELOOP, ENOTDIR)."""
+    flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _NOFOLLOW | _CLOEXEC
+    fd = os.open(root, flags)
+    try:
+        for part in rel.parts:
+            inner = os.open(part, flags, dir_fd=fd)
+            os.close(fd)
+            fd = inner
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 #: what ``apply_plan(link=...)`` accepts: put a hard or a symbolic link to the keeper where each file was
@@ -379,27 +402,47 @@ def apply_plan(plan: Plan, root: str | os.PathLike, quarantine: str | os.PathLik
                 if link == "hard" and not _same_device(keeper, src.parent):
                     out.failed.append((src_s, f"not moved: a hard link cannot reach {keeper} on another device"))
                     continue
-                digest, identity, size = _digest_and_identity(src)
-                if not _same_content(digest, plan.expected.get(src_s)):
-                    out.failed.append((src_s, "not moved: its content changed since the scan"))
+                # from here on the file is reached from the real folder through the real folders just checked,
+                # opened one at a time without following links: a folder swapped for a link to elsewhere since
+                # the check (a race) cannot send the move outside the folder
+                rel = src.relative_to(given) if src.is_relative_to(given) else src.relative_to(root)
+                try:
+                    folder_fd = _folder_fd(root, rel.parent)
+                except OSError as exc:
+                    if exc.errno not in (errno.ELOOP, errno.ENOTDIR, errno.ENOENT):
+                        raise
+                    out.failed.append((src_s, "not moved: a folder on its way was replaced since the check"))
                     continue
-                if to_trash:
-                    _trash_one(src, digest, identity, size, root, group, keeper, journal, key, out)
-                    continue
-                rel = src.resolve().relative_to(root)
-                dst = _free_name(_make_dirs(qdir, rel.parent) / rel.name)
-                entry = {"op": "move", "from": str(src.resolve()), "to": str(dst), "root": str(root)}
-                _append(journal, key, {**entry, "state": "planned", "bytes": size, "sha256": digest, "group": group,
-                                       "kept": keeper})
-                _move(src, dst, digest, identity)
-                _append(journal, key, {**entry, "state": "done"})
-                out.done.append((entry["from"], str(dst)))
-                if link is not None:
-                    _link_in_place(Path(entry["from"]), Path(os.path.abspath(keeper)), link, entry, journal, key, out)
+                try:
+                    _move_one(rel, folder_fd, src_s, root, qdir, plan, group, keeper, link, to_trash, journal, key, out)
+                finally:
+                    os.close(folder_fd)
             except OSError as exc:
                 out.failed.append((src_s, exc.strerror or str(exc)))
     _write_summary(qdir, root, key)
     return out
+
+
+def _move_one(rel: Path, folder_fd: int, src_s: str, root: Path, qdir: Path, plan: Plan, group: int, keeper: str,
+              link: str | None, to_trash: bool, journal, key: bytes, out: Outcome) -> None:
+    """Move ``root / rel`` (``rel.name`` in the open folder ``folder_fd``), verified, into the quarantine."""
+    digest, identity, size = _digest_and_identity(rel.name, dir_fd=folder_fd)
+    if not _same_content(digest, plan.expected.get(src_s)):
+        out.failed.append((src_s, "not moved: its content changed since the scan"))
+        return
+    real = root / rel  # a real path: every folder below root was opened without following a link
+    if to_trash:  # (send2trash takes a path: the identity is checked after, see _trash_one)
+        _trash_one(real, digest, identity, size, root, group, keeper, journal, key, out)
+        return
+    dst = _free_name(_make_dirs(qdir, rel.parent) / rel.name)
+    entry = {"op": "move", "from": str(real), "to": str(dst), "root": str(root)}
+    _append(journal, key, {**entry, "state": "planned", "bytes": size, "sha256": digest, "group": group,
+                           "kept": keeper})
+    _move(Path(rel.name), dst, digest, identity, dir_fd=folder_fd)
+    _append(journal, key, {**entry, "state": "done"})
+    out.done.append((entry["from"], str(dst)))
+    if link is not None:
+        _link_in_place(real, Path(os.path.abspath(keeper)), link, entry, journal, key, out, folder_fd)
 
 
 def _trash_one(src: Path, digest: str, identity: tuple[int, int], size: int, root: Path, group: int, keeper: str,
@@ -426,14 +469,17 @@ def _same_device(a: str | os.PathLike, b: str | os.PathLike) -> bool:
     return os.stat(a).st_dev == os.stat(b).st_dev
 
 
-def _link_in_place(place: Path, keeper: Path, kind: str, entry: dict, journal, key: bytes, out: Outcome) -> None:
-    """Put a link to ``keeper`` where a file was just moved from (journalled, so undo can take it away)."""
+def _link_in_place(place: Path, keeper: Path, kind: str, entry: dict, journal, key: bytes, out: Outcome,
+                   folder_fd: int | None = None) -> None:
+    """Put a link to ``keeper`` where a file was just moved from (journalled, so undo can take it away);
+    ``folder_fd``: the open folder of ``place``, where the link is made."""
     target = os.path.relpath(keeper.resolve(), place.parent) if kind == "sym" else str(keeper)
+    name = place.name if folder_fd is not None else place
     try:
         if kind == "sym":
-            os.symlink(target, place)
+            os.symlink(target, name, dir_fd=folder_fd)
         else:
-            os.link(keeper, place, follow_symlinks=False)
+            os.link(keeper, name, dst_dir_fd=folder_fd, follow_symlinks=False)
     except OSError as exc:
         out.failed.append((str(place), f"moved to quarantine, but no {kind} link made ({exc.strerror or exc})"))
         return
