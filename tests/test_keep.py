@@ -227,3 +227,28 @@ def test_an_enlargement_check_stays_within_the_decode_budget(tmp_path: Path, dat
     monkeypatch.setattr(encoding, "DECODE_TIMEOUT", 0.001)  # a 4000 px PNG takes longer than that
     assert keep.enlargement_score(big_info, small_info) is None  # no verdict: the larger one keeps its rank
     keep._enlargement_score.cache_clear()
+
+
+@pytest.mark.parametrize("edit", ["border", "letterbox"])
+def test_a_padded_copy_does_not_outrank_its_original(tmp_path: Path, datasets: Path, edit: str) -> None:
+    """A border adds pixels, not picture: --keep original ranked the padded copy first (found by a user run
+    on a shop folder). Photos the rule was not tuned on; the copy is given the same file time, so the rule
+    alone decides; a downscaled copy of a photo with an overexposed (uniform) sky stays behind its original."""
+    import numpy as np
+
+    from imagetwins import edits
+    from imagetwins.keep import choose_keeper
+
+    photos = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[240:246]
+    for k, p in enumerate(photos):
+        with Image.open(p) as im:
+            edits.EDITS[edit](im.convert("RGB"), np.random.default_rng(k)).save(tmp_path / f"{k}.jpg", quality=90)
+        stamp = p.stat().st_mtime
+        os.utime(tmp_path / f"{k}.jpg", (stamp, stamp))
+        infos = [file_info(tmp_path / f"{k}.jpg"), file_info(p)]
+        assert infos[0].pixels > infos[1].pixels
+        assert choose_keeper(infos).path == str(p), (edit, p.name)
+    lychee = _camera(datasets, "lychee__hochuferweg.jpg")  # its sky reads as a border at full size
+    with Image.open(lychee) as im:
+        im.reduce(4).save(tmp_path / "small.jpg", quality=85)
+    assert choose_keeper([file_info(tmp_path / "small.jpg"), file_info(lychee)]).path == str(lychee)

@@ -169,9 +169,10 @@ def _keep_options(f):
                      help="Reference folder (repeatable): files in it are always kept, never touched.")(f)
     return click.option("--keep", "keep_rule", type=click.Choice(KEEP_RULES), default="original",
                         show_default=True,
-                        help="Which file of a group to keep: original = highest resolution, then the camera "
-                             "format over a lossless re-save, then the older capture date, then the shorter "
-                             "name; largest/smallest file; newest/oldest capture date.")(f)
+                        help="Which file of a group to keep: original = highest resolution (an enlarged or "
+                             "padded copy ranks after the file it was made from), then the camera format over a "
+                             "lossless re-save, then the older capture date, then the shorter name; "
+                             "largest/smallest file; newest/oldest capture date.")(f)
 
 
 @main.command()

@@ -4,7 +4,8 @@ Rules (``rule=``):
 
 ``original`` (the default): an original beats its conversion. Highest resolution first, except
 that an enlargement of a smaller file of the group ranks after the files it could have been made
-from (:func:`enlarged_from`); then the format the others were derived from (a lossy camera format such
+from (:func:`enlarged_from`), and a padded or letterboxed copy after the files without such a border
+(:func:`padded_copies`); then the format the others were derived from (a lossy camera format such
 as JPEG beats a lossless re-save such as PNG or BMP of the same size); then the older capture date
 (EXIF DateTimeOriginal, else the modification time, compared to the minute so that copies made in the
 same minute tie); then the shorter name; then the path.
@@ -37,7 +38,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image
 
-from imagetwins.io import allowed_formats, open_regular_file
+from imagetwins.io import allowed_formats, open_image, open_regular_file
 from imagetwins.raw import is_raw_name, raw_size
 
 if TYPE_CHECKING:
@@ -282,6 +283,60 @@ def enlarged_from(infos: Sequence[FileInfo], score: Scorer | None = None) -> dic
     return out
 
 
+#: a file whose uniform border (padding, letterbox) is larger by this share of its area than another
+#: file's of its group ranks after that file: the border adds pixels, not picture
+_PADDED_SHARE = 0.05
+
+
+def _uniform_run(lines: np.ndarray, limit: int, tolerance: float = 6.0, share: float = 0.98) -> int:
+    """How many of ``lines`` (rows from one side inwards) are one colour: the colour of the first line."""
+    colour = float(np.median(lines[0]))
+    near = (np.abs(lines[:limit].astype(np.float64) - colour) <= tolerance).mean(axis=1) >= share
+    return int(np.argmin(near)) if not near.all() else limit
+
+
+def _border(path: str) -> tuple[float, float] | None:
+    """Share of the picture that is a uniform border, and the aspect ratio of what is inside it, from a
+    small decode (None: could not tell). Each side on its own: bars on two sides only (a letterbox) are
+    as much a border as a frame."""
+    try:
+        with open_regular_file(path) as fh:
+            img = open_image(fh.read(), min_size=256, path_for_messages=path)
+        img.thumbnail((256, 256))
+        g = np.asarray(img.convert("L"))
+    except Exception:  # unreadable now, a FIFO, over the decode budget: no verdict, the usual rank
+        return None
+    h, w = g.shape
+    top, bottom = _uniform_run(g, h // 2), _uniform_run(g[::-1], h // 2)
+    left, right = _uniform_run(g.T, w // 2), _uniform_run(g.T[::-1], w // 2)
+    cw, ch = max(1, w - left - right), max(1, h - top - bottom)
+    return 1.0 - cw * ch / g.size, cw / ch
+
+
+def padded_copies(infos: Sequence[FileInfo]) -> set[str]:
+    """Files of a group that carry a uniform border (padding, letterbox) another file of the group does
+    not, and have more pixels than it: padded copies of it. Only groups whose files differ in pixel count
+    are looked at (a border adds pixels), so exact copies and re-saves cost nothing. A picture whose own
+    edge is flat (sky, a studio background) shows about the same border in every copy: only a border
+    larger by :data:`_PADDED_SHARE` of the picture counts."""
+    if len(infos) < 2 or len({f.pixels for f in infos}) < 2:
+        return set()
+    borders = {f.path: _border(f.path) for f in infos}
+    readable = [f for f in infos if borders[f.path] is not None]
+    if not readable:
+        return set()
+    plain = min(readable, key=lambda f: (borders[f.path][0], -f.pixels))
+    share, aspect = borders[plain.path]
+
+    def padded(f: FileInfo) -> bool:
+        # a larger border, and inside it the same picture: the same shape as the plain file's (an overexposed
+        # sky reads as a border in one copy and not in a blurred one, but cutting it changes the shape)
+        s, a = borders[f.path]
+        return f.pixels > plain.pixels and s >= share + _PADDED_SHARE and abs(a / aspect - 1) <= 0.03
+
+    return {f.path for f in readable if padded(f)}
+
+
 def _sort_key(rule: str, camera_format_present: bool, enlarged: frozenset[str] = frozenset()):
     def key(f: FileInfo) -> tuple:
         base = (f.path in enlarged,) + _original_key(f, camera_format_present)
@@ -306,7 +361,10 @@ def choose_keeper(infos: Sequence[FileInfo], keep_in: Sequence[str | os.PathLike
     folders = [Path(f).resolve() for f in keep_in]
     pool = [f for f in infos if _inside(f.path, folders)] or list(infos)
     camera = any(f.format in _CAMERA_FORMATS for f in infos)
-    enlarged = frozenset(enlarged_from(pool, score)) if rule == "original" and len(pool) > 1 else frozenset()
+    enlarged = frozenset()
+    if rule == "original" and len(pool) > 1:
+        # an enlargement or a padded copy has more pixels than the file it was made from, but no more picture
+        enlarged = frozenset(enlarged_from(pool, score)) | frozenset(padded_copies(pool))
     return min(pool, key=_sort_key(rule, camera, enlarged))
 
 
