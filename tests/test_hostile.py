@@ -929,3 +929,34 @@ def test_a_folder_swapped_for_a_link_outside_during_the_move_moves_nothing_out_t
     os.rename(tmp_path / "trip-away", pair / "trip")
     undo(out.manifest)
     assert sorted(_digests(pair)) == ["a.jpg", "trip/b.jpg"] and _digests(outside) == outside_before
+
+
+def test_undo_never_puts_a_file_back_through_a_folder_swapped_for_a_link_meanwhile(
+        tmp_path: Path, pair: Path, monkeypatch) -> None:
+    """A race: after undo checked the way back to trip/b.jpg, trip/ is replaced by a link to a folder outside.
+    The file was linked into place by path, so it landed out there; now it stays in the quarantine (named),
+    and a later undo, with the folder back, restores it."""
+    from imagetwins import quarantine
+
+    before = _digests(pair)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    out = apply_plan(plan_removal(find_duplicate_groups(pair, recursive=True), [pair]), pair, tmp_path / "q")
+    assert [d[0] for d in out.done] == [str(pair / "trip" / "b.jpg")]
+    real = quarantine._make_dirs
+
+    def racing(base, rel):
+        got = real(base, rel)
+        if base == pair and not (pair / "trip").is_symlink():
+            os.rename(pair / "trip", tmp_path / "trip-away")
+            os.symlink(outside, pair / "trip")
+        return got
+
+    monkeypatch.setattr(quarantine, "_make_dirs", racing)
+    back = undo(out.manifest)
+    assert os.listdir(outside) == []  # nothing written out there
+    assert not back.done and "replaced since the check" in back.failed[0][1]
+    monkeypatch.undo()
+    os.unlink(pair / "trip")
+    os.rename(tmp_path / "trip-away", pair / "trip")
+    assert undo(out.manifest).done and _digests(pair) == before

@@ -272,61 +272,73 @@ def _append(journal, key: bytes, entry: dict) -> None:
     os.fsync(journal.fileno())
 
 
-def _free_name(target: Path) -> Path:
-    if not os.path.lexists(target):
+def _free_name(target: Path, dir_fd: int | None = None) -> Path:
+    if not _lexists(target, dir_fd):
         return target
     for k in range(1, 10_000):
         candidate = target.with_name(f"{target.stem}.{k}{target.suffix}")
-        if not os.path.lexists(candidate):
+        if not _lexists(candidate, dir_fd):
             return candidate
     raise FileExistsError(target)
 
 
+def _lexists(path: str | os.PathLike, dir_fd: int | None = None) -> bool:
+    """Does anything stand at ``path`` itself (relative to the open folder ``dir_fd`` if given)?"""
+    try:
+        os.stat(path, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    return True
+
+
 def _move(src: Path, dst: Path, digest: str, identity: tuple[int, int] | None = None,
-          dir_fd: int | None = None) -> None:
+          dir_fd: int | None = None, dst_dir_fd: int | None = None) -> None:
     """Move without ever overwriting: a hard link then an unlink, or across devices a verified copy.
 
     ``identity`` (device, inode) is the file that was verified: if another file was put at ``src``
-    since, nothing moves. The source stays until its new name exists. ``dir_fd``: ``src`` is a name in
-    that open folder (so no folder swapped for a link on its way since it was opened can redirect the move).
+    since, nothing moves. The source stays until its new name exists. ``dir_fd`` (``dst_dir_fd``): ``src``
+    (``dst``) is a name in that open folder, so no folder swapped for a link on its way since it was opened
+    can redirect the move.
     """
-    try:
-        os.link(src, dst, src_dir_fd=dir_fd, follow_symlinks=False)  # fails if dst exists: never overwrites
+    try:  # fails if dst exists: never overwrites
+        os.link(src, dst, src_dir_fd=dir_fd, dst_dir_fd=dst_dir_fd, follow_symlinks=False)
     except OSError as exc:
         if exc.errno == errno.EXDEV:
-            _copy_across(src, dst, digest, dir_fd)
+            _copy_across(src, dst, digest, dir_fd, dst_dir_fd)
             return
         if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK):
             raise
         # a file system without hard links: rename, the name having been checked free just before
-        if os.path.lexists(dst):
+        if _lexists(dst, dst_dir_fd):
             raise FileExistsError(errno.EEXIST, "destination exists", str(dst)) from None
-        os.rename(src, dst, src_dir_fd=dir_fd)
+        os.rename(src, dst, src_dir_fd=dir_fd, dst_dir_fd=dst_dir_fd)
         return
     if identity is not None:
-        st = os.lstat(dst)
+        st = os.stat(dst, dir_fd=dst_dir_fd, follow_symlinks=False)
         if (st.st_dev, st.st_ino) != identity:
-            os.unlink(dst)
+            os.unlink(dst, dir_fd=dst_dir_fd)
             raise OSError(errno.EAGAIN, "replaced by another file while being moved: left in place")
     os.unlink(src, dir_fd=dir_fd)
 
 
-def _copy_across(src: Path, dst: Path, digest: str, dir_fd: int | None = None) -> None:
-    partial = _free_name(dst.with_name(dst.name + ".partial"))
+def _copy_across(src: Path, dst: Path, digest: str, dir_fd: int | None = None, dst_dir_fd: int | None = None) -> None:
+    partial = _free_name(dst.with_name(dst.name + ".partial"), dst_dir_fd)
     try:
-        with open_regular_file(src, follow_symlinks=False, dir_fd=dir_fd) as fin, open(partial, "xb") as fout:
+        out_fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, 0o600, dir_fd=dst_dir_fd)
+        with open_regular_file(src, follow_symlinks=False, dir_fd=dir_fd) as fin, open(out_fd, "wb") as fout:
             shutil.copyfileobj(fin, fout, 1 << 20)
             st = os.fstat(fin.fileno())
-        os.chmod(partial, stat.S_IMODE(st.st_mode))
-        os.utime(partial, ns=(st.st_atime_ns, st.st_mtime_ns))
-        if sha256_file(partial) != digest:
+            os.fchmod(fout.fileno(), stat.S_IMODE(st.st_mode))
+            fout.flush()
+            os.utime(fout.fileno(), ns=(st.st_atime_ns, st.st_mtime_ns))
+        if _digest_and_identity(partial, dst_dir_fd)[0] != digest:
             raise OSError(errno.EIO, "copy does not match the original")
-        if os.path.lexists(dst):  # (both names are in the folder just made for this move)
+        if _lexists(dst, dst_dir_fd):  # (both names are in the folder just made for this move)
             raise FileExistsError(errno.EEXIST, "destination exists", str(dst))
-        os.replace(partial, dst)
+        os.replace(partial, dst, src_dir_fd=dst_dir_fd, dst_dir_fd=dst_dir_fd)
     finally:
-        if os.path.lexists(partial):
-            os.unlink(partial)
+        if _lexists(partial, dst_dir_fd):
+            os.unlink(partial, dir_fd=dst_dir_fd)
     os.unlink(src, dir_fd=dir_fd)
 
 
@@ -744,7 +756,19 @@ def _restore_file(e: dict, qdir: Path, journal, key: bytes, out: Outcome) -> Non
     if digest != sha:
         out.failed.append((str(src), "changed in quarantine (checksum differs)"))
         return
-    parent = _make_dirs(root, dst.parent.relative_to(root))
-    _move(src, parent / dst.name, sha, identity)
+    rel = dst.parent.relative_to(root)
+    _make_dirs(root, rel)
+    try:  # put back through the folders opened from root one at a time without following links (a folder
+        # swapped for a link to elsewhere since the check cannot send the file there)
+        folder_fd = _folder_fd(root, rel)
+    except OSError as exc:
+        if exc.errno not in (errno.ELOOP, errno.ENOTDIR, errno.ENOENT):
+            raise
+        out.failed.append((str(dst), "refused: a folder on its way was replaced since the check"))
+        return
+    try:
+        _move(src, Path(dst.name), sha, identity, dst_dir_fd=folder_fd)
+    finally:
+        os.close(folder_fd)
     _append(journal, key, {"op": "move", "state": "restored", "from": e["from"], "to": e["to"]})
     out.done.append((str(src), str(dst)))
