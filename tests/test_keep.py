@@ -252,3 +252,20 @@ def test_a_padded_copy_does_not_outrank_its_original(tmp_path: Path, datasets: P
     with Image.open(lychee) as im:
         im.reduce(4).save(tmp_path / "small.jpg", quality=85)
     assert choose_keeper([file_info(tmp_path / "small.jpg"), file_info(lychee)]).path == str(lychee)
+
+
+def test_a_name_a_copy_gets_does_not_win_on_length(tmp_path: Path, datasets: Path) -> None:
+    """Two byte-identical files of one minute: 'Kyocera copy.jpg' is shorter than the camera's own name but is
+    the name a file manager gives a copy (found by a user run); names that merely contain 'copy' are not."""
+    from imagetwins.keep import choose_keeper
+
+    src = _camera(datasets, "mei__Kyocera_FC-S3.jpg")
+    for name in ("mei__Kyocera_FC-S3.jpg", "Kyocera copy.jpg", "mei__Kyocera_FC-S3 (1).jpg", "Copy of K.jpg",
+                 "photocopy.jpg"):
+        shutil.copy(src, tmp_path / name)
+        os.utime(tmp_path / name, (src.stat().st_mtime, src.stat().st_mtime))
+    infos = [file_info(tmp_path / n) for n in ("Kyocera copy.jpg", "mei__Kyocera_FC-S3 (1).jpg", "Copy of K.jpg",
+                                               "mei__Kyocera_FC-S3.jpg")]
+    assert choose_keeper(infos).path == str(tmp_path / "mei__Kyocera_FC-S3.jpg")
+    both = [file_info(tmp_path / "mei__Kyocera_FC-S3.jpg"), file_info(tmp_path / "photocopy.jpg")]
+    assert choose_keeper(both).path == str(tmp_path / "photocopy.jpg")  # shorter, and not a copy's name

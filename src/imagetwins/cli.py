@@ -171,7 +171,8 @@ def _keep_options(f):
                         show_default=True,
                         help="Which file of a group to keep: original = highest resolution (an enlarged or "
                              "padded copy ranks after the file it was made from), then the camera format over a "
-                             "lossless re-save, then the older capture date, then the shorter name; "
+                             "lossless re-save, then the older capture date, then a name that is not a copy's "
+                             "('x copy.jpg', 'x (1).jpg'), then the shorter name; "
                              "largest/smallest file; newest/oldest capture date.")(f)
 
 

@@ -8,7 +8,8 @@ from (:func:`enlarged_from`), and a padded or letterboxed copy after the files w
 (:func:`padded_copies`); then the format the others were derived from (a lossy camera format such
 as JPEG beats a lossless re-save such as PNG or BMP of the same size); then the older capture date
 (EXIF DateTimeOriginal, else the modification time, compared to the minute so that copies made in the
-same minute tie); then the shorter name; then the path.
+same minute tie); then a name that is not a copy's ("x copy.jpg", "x (1).jpg", "Copy of x.jpg"); then the
+shorter name; then the path.
 
 ``largest`` / ``smallest``: the biggest / smallest file on disk, ties broken by ``original``.
 ``newest`` / ``oldest``: the latest / earliest capture date, ties broken by ``original``.
@@ -28,6 +29,7 @@ import functools
 import io
 import math
 import os
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -177,9 +179,20 @@ def _raw_file_info(path: str | os.PathLike, fh, st: os.stat_result) -> FileInfo:
     return FileInfo(str(path), w, h, st.st_size, st.st_mtime, taken, "RAW", True)
 
 
+#: names file managers and people give copies: "x copy.jpg", "x - Copy.jpg", "Copy of x.jpg", "x (1).jpg",
+#: "x_copy2.jpg"; such a name ranks after the others before the shorter name decides
+_COPY_NAME = re.compile(r"^copy of |(?:[ _-]+copy(?: ?\d+)?|[ _]\(\d+\))$", re.IGNORECASE)
+
+
+def looks_like_a_copy(path: str) -> bool:
+    """Is the file's name one a copy gets (see :data:`_COPY_NAME`)?"""
+    return bool(_COPY_NAME.search(os.path.splitext(os.path.basename(path))[0]))
+
+
 def _original_key(f: FileInfo, camera_format_present: bool) -> tuple:
     derived = camera_format_present and f.format not in _CAMERA_FORMATS
-    return (-f.pixels, derived, int(f.captured // 60), len(os.path.basename(f.path)), f.path)
+    return (-f.pixels, derived, int(f.captured // 60), looks_like_a_copy(f.path), len(os.path.basename(f.path)),
+            f.path)
 
 
 def enlargement_score(larger: FileInfo, smaller: FileInfo) -> float | None:
