@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image
 
-from imagetwins.io import allowed_formats, open_image, open_regular_file
+from imagetwins.io import allowed_formats, open_regular_file
 from imagetwins.raw import is_raw_name, raw_size
 
 if TYPE_CHECKING:
@@ -312,13 +312,11 @@ def _border(path: str) -> tuple[float, float] | None:
     """Share of the picture that is a uniform border, and the aspect ratio of what is inside it, from a
     small decode (None: could not tell). Each side on its own: bars on two sides only (a letterbox) are
     as much a border as a frame."""
-    try:
-        with open_regular_file(path) as fh:
-            img = open_image(fh.read(), min_size=256, path_for_messages=path)
-        img.thumbnail((256, 256))
-        g = np.asarray(img.convert("L"))
-    except Exception:  # unreadable now, a FIFO, over the decode budget: no verdict, the usual rank
+    img = _decode(path, 256)  # the scan's limits, time included
+    if img is None:  # unreadable now, a FIFO, over a limit: no verdict, the usual rank
         return None
+    img.thumbnail((256, 256))
+    g = np.asarray(img.convert("L"))
     h, w = g.shape
     top, bottom = _uniform_run(g, h // 2), _uniform_run(g[::-1], h // 2)
     left, right = _uniform_run(g.T, w // 2), _uniform_run(g.T[::-1], w // 2)
