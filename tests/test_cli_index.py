@@ -198,3 +198,18 @@ def test_folder_cache_keeps_every_method_used(album: Path, fake_cnn) -> None:
     with Index(default_cache_path(album), readonly=True) as idx:
         assert idx.stored_methods() == ["cnn", "phash"]
         assert len(idx.load("cnn")[0]) == 5 and len(idx.load("phash")[0]) == 5
+
+
+def test_a_match_to_a_file_deleted_since_indexing_is_flagged(tmp_path: Path, album: Path, phash_db: Path) -> None:
+    """The index still holds a file deleted since: the match is reported (a moved file may still be in the
+    reference) with a warning that the index is stale, instead of quietly naming a file that is gone."""
+    query = tmp_path / "query"
+    query.mkdir()
+    shutil.copy(album / "ukbench00120_resize.jpg", query / "new.jpg")
+    res = run("find", query, "--against", phash_db)
+    assert res.exit_code == 0 and "no longer exist" not in res.output, res.output
+    (album / "ukbench00120_resize.jpg").unlink()
+    res = run("find", query, "--against", phash_db)
+    assert res.exit_code == 0, res.output
+    assert "ukbench00120_resize.jpg" in res.output  # still reported
+    assert "warning: 1 matched file of" in res.output and "index update" in res.output

@@ -425,6 +425,10 @@ def _find_against(directory: Path, against: Path, method: str, threshold: float 
               f"among the {_plural(result.reference_images, 'image')} of {against} ({method}, threshold "
               f"{result.threshold}); {unreadable} unreadable"
               + (f", {len(result.reference_failures)} unreadable in {against}" if result.reference_failures else ""))
+    missing = result.missing_matches()
+    if missing and not quiet:
+        _echo(f"warning: {_plural(len(missing), 'matched file')} of {against} no longer exist where it says "
+              f"(first: {missing[0]}); run 'imagetwins index update' on it", err=True)
     hint = "" if recursive else " (try --recursive)"
     unchecked = []  # why the check is incomplete: a pipeline must not read "0 leaks" from a check that did not run
     if not result.images:

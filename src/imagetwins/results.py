@@ -232,6 +232,11 @@ class QueryResult:
     #: reference images that could not be read (so could not be compared)
     reference_failures: list[ReadFailure] = field(default_factory=list)
 
+    def missing_matches(self) -> list[str]:
+        """Matched reference files that are no longer where the reference says: an index made before they
+        were moved or deleted (its matches are kept, since a moved file may still be in the reference)."""
+        return sorted({r for ms in self.matches.values() for r, _ in ms if not os.path.lexists(r)})
+
     def rows(self) -> list[tuple[str, str, float]]:
         """``(query, reference match, score)`` rows, by query, closest first."""
         return [(q, r, score) for q, ms in self.matches.items() for r, score in ms]
