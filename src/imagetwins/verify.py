@@ -436,7 +436,8 @@ def verify_pair(a: ImageFeatures, b: ImageFeatures, keep_matches: bool = False) 
     Returns
     -------
     Verification
-        ``confidence`` 0 when no transform could be fitted.
+        ``confidence`` 0 when the quick look (:data:`QUICK_A`) finds too few consistent matches in either
+        orientation, or no transform could be fitted.
     """
     _require_cv2()
     sides = ((b.points, b.descriptors), (b.mirror_points, b.mirror_descriptors))
