@@ -269,3 +269,26 @@ def test_a_name_a_copy_gets_does_not_win_on_length(tmp_path: Path, datasets: Pat
     assert choose_keeper(infos).path == str(tmp_path / "mei__Kyocera_FC-S3.jpg")
     both = [file_info(tmp_path / "mei__Kyocera_FC-S3.jpg"), file_info(tmp_path / "photocopy.jpg")]
     assert choose_keeper(both).path == str(tmp_path / "photocopy.jpg")  # shorter, and not a copy's name
+
+
+def test_the_border_check_reads_a_file_under_the_scans_limits(tmp_path: Path, datasets: Path) -> None:
+    """The padded-copy check read each file whole (``fh.read()``): one that grew to gigabytes since the scan
+    (a sparse file is enough) was read into memory. It now goes through the scan's reader: refused by size
+    without reading, and a read reserves only what the file holds."""
+    import tracemalloc
+
+    from imagetwins import keep
+
+    photo = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[3]
+    grown = tmp_path / "grown.jpg"
+    shutil.copy(photo, grown)
+    with open(grown, "r+b") as fh:
+        fh.truncate(600 << 20)  # sparse: 600 MB that cost no disk
+    tracemalloc.start()
+    try:
+        assert keep._border(str(grown)) is None  # no verdict: the usual rank
+        assert keep._border(str(photo)) is not None
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 64 << 20, peak

@@ -279,7 +279,11 @@ def read_bytes(path: str | os.PathLike, max_bytes: int = DEFAULT_MAX_BYTES) -> b
             st = os.fstat(fh.fileno())
             if st.st_size > max_bytes:
                 raise ImageReadError(path, f"file too large ({st.st_size:,} bytes > limit {max_bytes:,})")
-            data = fh.read(max_bytes + 1)
+            # what fstat says, and a byte more to see growth (asking for max_bytes + 1 made every read reserve
+            # 512 MB of address space, however small the file)
+            data = fh.read(st.st_size + 1)
+            if len(data) > st.st_size:  # it grew since: read on, up to the limit
+                data += fh.read(max_bytes + 1 - len(data))
             if len(data) > max_bytes:  # it grew while we read
                 raise ImageReadError(path, f"file too large (> limit {max_bytes:,} bytes)")
     except ImageReadError:
