@@ -292,3 +292,18 @@ def test_the_border_check_reads_a_file_under_the_scans_limits(tmp_path: Path, da
     finally:
         tracemalloc.stop()
     assert peak < 64 << 20, peak
+
+
+def test_a_reference_folder_outside_the_scanned_one_is_named(tmp_path: Path) -> None:
+    """--keep-in a folder that holds none of the scanned files protects nothing: one note says so (it was
+    accepted without a word); one inside the scanned folder gets no note."""
+    shutil.copytree(EXAMPLES, tmp_path / "photos")
+    (tmp_path / "elsewhere").mkdir()
+    for command in ("find", "remove"):
+        res = CliRunner().invoke(main, [command, str(tmp_path / "photos"), "--no-cache", "--keep-in",
+                                        str(tmp_path / "elsewhere")])
+        assert res.exit_code == 0, res.output
+        assert "is outside" in res.output and "protects nothing here" in res.output
+    res = CliRunner().invoke(main, ["find", str(tmp_path / "photos"), "--no-cache", "--keep-in",
+                                    str(tmp_path / "photos")])
+    assert res.exit_code == 0 and "protects nothing" not in res.output

@@ -244,6 +244,7 @@ def find(directory: Path, method: str, threshold: int, recursive: bool, json_out
         _find_against(directory, against, method, threshold, recursive, json_out, csv_out, workers, no_cache,
                       fail_on_duplicates, quiet)
         return
+    _note_keep_in_outside(directory, keep_in, quiet)
     if scheduler or dask_workers:
         result = _find_on_dask(directory, method, threshold, recursive, scheduler, dask_workers)
         _warn_skipped(result.failures, quiet)
@@ -385,6 +386,18 @@ def _exit_for(fail_on_duplicates: bool, found: bool) -> None:
         sys.exit(EXIT_DUPLICATES)
 
 
+def _note_keep_in_outside(directory: Path | None, keep_in: tuple[Path, ...], quiet: bool) -> None:
+    """A reference folder neither inside the scanned folder nor holding it protects nothing there: say so."""
+    if directory is None or quiet:
+        return
+    scanned = directory.resolve()
+    for folder in keep_in:
+        real = folder.resolve()
+        if not (real.is_relative_to(scanned) or scanned.is_relative_to(real)):
+            _echo(f"note: --keep-in {folder} is outside {directory}: none of its files is scanned, so it protects "
+                  "nothing here", err=True)
+
+
 def _decide(result, keep_rule: str, keep_in: tuple[Path, ...], workers: int | None, raw_pairs: str = "keep"):
     """The keep policy's verdict per group; groups become stars around their keepers (see imagetwins.keep)."""
     from imagetwins.keep import decide_result
@@ -505,6 +518,7 @@ def report(directory: Path, output: Path, keep_in: tuple[Path, ...], keep_rule: 
     """
     from imagetwins.report import write_html_report
 
+    _note_keep_in_outside(directory, keep_in, quiet)
     result = _scan(directory, method, threshold, recursive, workers, no_cache, quiet, follow_symlinks=follow_symlinks)
     with _writing(output):
         write_html_report(result, output, keep_in=keep_in, keep_rule=keep_rule, workers=workers,
@@ -647,6 +661,7 @@ def remove(directory: Path | None, apply_: bool, plan_file: Path | None, move_to
     except QuarantineError as exc:
         raise click.BadParameter(str(exc), param_hint="--move-to") from None
     if plan_file is None:
+        _note_keep_in_outside(directory, keep_in, quiet)
         result = _scan(directory, method, threshold, recursive, workers, no_cache, quiet,
                        follow_symlinks=follow_symlinks)
         plan = plan_removal(result, roots=[directory], keep_in=keep_in, rule=keep_rule,
