@@ -18,14 +18,15 @@ Each file is decoded once for all three encodings (:class:`CopyRecord`); the reg
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 
 import numpy as np
 
 from imagetwins import search
 from imagetwins.pairscores import PairScores
+from imagetwins.spill import SpillFile, current_spill
 from imagetwins.verify import DEFAULT_CONFIDENCE, ImageFeatures, Verification, verify_pair
 from imagetwins.workers import default_workers
 
@@ -60,23 +61,66 @@ TOP_K = 6
 CNN_SIDE = 160
 
 
-@dataclass
 class CopyRecord:
-    """One image encoded for the copies method: its dihedral hash, CNN vector and verification features."""
+    """One image encoded for the copies method: its dihedral hash, CNN vector and verification features.
 
-    hash: np.ndarray  # (4,) uint64
-    vector: np.ndarray  # (d,) float32, one orientation, L2-normalised
-    features: ImageFeatures
+    The features (about 50 KB) are needed only when a proposed pair is verified, so a record made by the
+    encoder, read from an index or unpickled keeps them in this process's spill file
+    (:func:`imagetwins.spill.current_spill`) and holds only where they are: :attr:`features` reads them
+    back on each use. A record made from an :class:`~imagetwins.verify.ImageFeatures` object keeps that
+    object; so does one made when no spill file can be written (a warning says so once).
+    """
+
+    __slots__ = ("hash", "vector", "_features", "_spill", "_offset", "_length")
+
+    def __init__(self, hash: np.ndarray, vector: np.ndarray, features: ImageFeatures) -> None:
+        self.hash = hash  # (4,) uint64
+        self.vector = vector  # (d,) float32, one orientation, L2-normalised
+        self._features: ImageFeatures | None = features
+        self._spill: SpillFile | None = None
+        self._offset = self._length = 0
+
+    @classmethod
+    def spilled(cls, hash: np.ndarray, vector: np.ndarray, features: bytes) -> CopyRecord:
+        """A record whose features (:meth:`ImageFeatures.to_bytes`, already checked) go to the spill file."""
+        rec = cls.__new__(cls)
+        rec.hash, rec.vector = hash, vector
+        rec._features, rec._spill, rec._offset, rec._length = None, None, 0, len(features)
+        try:
+            spill = current_spill()
+            rec._offset, rec._spill = spill.put(features), spill
+        except OSError as exc:
+            _warn_unspilled(exc)
+            rec._features = ImageFeatures.from_bytes(features)
+        return rec
+
+    @property
+    def features(self) -> ImageFeatures:
+        """The verification features (read back from the spill file when they are kept there)."""
+        if self._features is not None:
+            return self._features
+        return ImageFeatures.from_bytes(self._spill.get(self._offset, self._length))
+
+    @property
+    def in_memory(self) -> bool:
+        """Whether this record holds its features in memory (rather than in the spill file)."""
+        return self._features is not None
+
+    def features_bytes(self) -> bytes:
+        """:meth:`ImageFeatures.to_bytes` of the features."""
+        if self._features is not None:
+            return self._features.to_bytes()
+        return self._spill.get(self._offset, self._length)
 
     def to_bytes(self) -> bytes:
         """Hash, vector length and vector, then the features (:meth:`ImageFeatures.to_bytes`)."""
         head = np.ascontiguousarray(self.hash).astype("<u8").tobytes() + np.uint32(len(self.vector)).astype(
             "<u4").tobytes()
-        return head + np.asarray(self.vector).astype("<f4").tobytes() + self.features.to_bytes()
+        return head + np.asarray(self.vector).astype("<f4").tobytes() + self.features_bytes()
 
     @classmethod
     def from_bytes(cls, data: bytes) -> CopyRecord:
-        """Inverse of :meth:`to_bytes` (``ValueError`` for anything else)."""
+        """Inverse of :meth:`to_bytes` (``ValueError`` for anything else); the features go to the spill file."""
         if len(data) < 36:
             raise ValueError("not a copies record (too short)")
         h = np.frombuffer(data[:32], "<u8").astype(np.uint64)
@@ -88,15 +132,57 @@ class CopyRecord:
         norm = float(np.dot(v.astype(np.float64), v.astype(np.float64)))
         if not (abs(norm - 1.0) < 1e-3 or norm == 0.0):  # L2-normalised (or all zero); NaN fails too
             raise ValueError("not a copies record (the vector is not of unit length)")
-        return cls(h, v, ImageFeatures.from_bytes(data[end:]))
+        raw = bytes(data[end:])
+        features = ImageFeatures.from_bytes(raw)  # checks them (and reads the .npz written before)
+        if raw[:2] == b"PK":
+            raw = features.to_bytes()  # spilled in today's format, read back fast
+        return cls.spilled(h, v, raw)
+
+    def __getstate__(self) -> tuple:
+        # pickled (Dask) with the features themselves: the spill file is this process's alone
+        return self.hash, self.vector, self.features_bytes()
+
+    def __setstate__(self, state: tuple) -> None:
+        hash, vector, raw = state
+        rec = CopyRecord.spilled(hash, vector, raw)
+        for name in self.__slots__:
+            setattr(self, name, getattr(rec, name))
+
+    def __repr__(self) -> str:
+        where = "in memory" if self._features is not None else f"spilled, {self._length} bytes"
+        return f"CopyRecord(hash={self.hash!r}, vector=<{len(self.vector)} floats>, features {where})"
 
 
-def stack(records: Sequence[CopyRecord]) -> tuple[np.ndarray, np.ndarray, list[ImageFeatures]]:
-    """Records -> (hashes (N, 4) uint64, vectors (N, d) float32, features)."""
+_warned_unspilled = False
+
+
+def _warn_unspilled(exc: OSError) -> None:
+    global _warned_unspilled
+    if not _warned_unspilled:
+        _warned_unspilled = True
+        warnings.warn(f"copies: cannot write the scratch file for image features ({exc}); keeping them in memory",
+                      UserWarning, stacklevel=3)
+
+
+class _Features(Sequence):
+    """The records' features, each read (from the spill file) when it is asked for."""
+
+    def __init__(self, records: Sequence[CopyRecord]) -> None:
+        self._records = records
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def __getitem__(self, i):
+        return self._records[i].features
+
+
+def stack(records: Sequence[CopyRecord]) -> tuple[np.ndarray, np.ndarray, Sequence[ImageFeatures]]:
+    """Records -> (hashes (N, 4) uint64, vectors (N, d) float32, features read on demand)."""
     if not len(records):
         return np.empty((0, 4), np.uint64), np.empty((0, 0), np.float32), []
     return (np.stack([r.hash for r in records]), np.stack([r.vector for r in records]),
-            [r.features for r in records])
+            _Features(list(records)))
 
 
 def _unique(keys: np.ndarray, dist: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

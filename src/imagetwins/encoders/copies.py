@@ -2,7 +2,9 @@
 
 A row is one :class:`~imagetwins.copies.CopyRecord` (an object array holds them): the image's dihedral
 hash, its one-orientation CNN vector and its local features (about 50 KB), so the index and the
-per-folder cache keep the features and a re-run verifies without decoding again. A match's score is
+per-folder cache keep the features and a re-run verifies without decoding again. During a run the
+features wait in a scratch file (:mod:`imagetwins.spill`), read back for each pair verified; memory holds
+the hash and the vector (about 5 KB an image). A match's score is
 the verification confidence in [0, 1] (1 for pairs the hash alone is sure of).
 """
 
@@ -51,7 +53,8 @@ class CopiesEncoder(Encoder):
     def prepare(self, img: Image.Image):
         # runs on the decoding threads: the feature extraction (the costly part) is parallel there; without
         # OpenCV nothing is extracted and encode_batch stops the run with one message (not one per file)
-        features = verify.extract(img) if verify.opencv_available() else None
+        # serialised here, on the threads, and spilled by encode_batch: the run holds where they are, not them
+        features = verify.extract(img).to_bytes() if verify.opencv_available() else None
         return self.dihedral.thumbnail(img), self.embedder.prepare(img), features
 
     def encode_batch(self, prepared: list) -> np.ndarray:
@@ -60,7 +63,7 @@ class CopiesEncoder(Encoder):
         vectors = self.embedder.embed_arrays(np.stack([p[1] for p in prepared]))
         out = np.empty(len(prepared), dtype=object)
         for i, p in enumerate(prepared):
-            out[i] = copies.CopyRecord(words[i], vectors[i], p[2])
+            out[i] = copies.CopyRecord.spilled(words[i], vectors[i], p[2])
         return out
 
     def empty(self) -> np.ndarray:

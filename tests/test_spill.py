@@ -1,0 +1,149 @@
+"""The copies method keeps image features in a scratch file, not in memory: same verdicts, nothing left behind."""
+
+from __future__ import annotations
+
+import gc
+import os
+import pickle
+import stat
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from imagetwins import copies, edits, spill
+from imagetwins.copies import CopyRecord, copy_pairs
+from imagetwins.encoders import get_encoder
+from imagetwins.finder import find_duplicate_groups
+from imagetwins.index import Index
+
+pytest.importorskip("cv2")
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory, datasets: Path) -> Path:
+    """Three photos, each with a copy the hash is not sure of (half crop, tilt, mirrored crop), and two views
+    of one ukbench object (a look-alike pair verification must refuse)."""
+    photos = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[60:63]
+    out = tmp_path_factory.mktemp("spill-album")
+    for k, (p, edit) in enumerate(zip(photos, ["crop_half", "tilt", "hflip+crop"])):
+        img = Image.open(p).convert("RGB")
+        img.save(out / f"p{k}.jpg", quality=92)
+        edits.EDITS[edit](img, np.random.default_rng(k)).save(out / f"p{k}-{edit}.jpg", quality=90)
+    for name in ("ukbench00400.jpg", "ukbench00401.jpg"):
+        Image.open(datasets / "ukbench-600" / "images" / name).save(out / name)
+    return out
+
+
+@pytest.fixture
+def spill_home(tmp_path: Path, monkeypatch) -> Path:
+    """A private user cache folder, and no spill file carried over from another test."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(spill, "_current", None)
+    return tmp_path / "cache" / "imagetwins"
+
+
+def _fds_into(folder: Path) -> list[str]:
+    """This process's open files that live (or lived, unlinked) in ``folder``."""
+    out = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith(str(folder) + os.sep):
+            out.append(target)
+    return out
+
+
+def _in_memory(records) -> list[CopyRecord]:
+    return [CopyRecord(r.hash, r.vector, r.features) for r in records]
+
+
+def test_spilled_records_verify_the_same_pairs_with_the_same_confidences(folder: Path, spill_home: Path) -> None:
+    enc = get_encoder("copies").encode_files(sorted(folder.glob("*.jpg")), workers=2)
+    records = list(enc.encodings)
+    assert records and not any(r.in_memory for r in records)
+    held = _in_memory(records)
+    assert all(r.in_memory for r in held)
+    for a, b in zip(records, held):
+        assert a.features_bytes() == b.features.to_bytes() and a.to_bytes() == b.to_bytes()
+    spilled, kept = copy_pairs(records, 0.0, workers=2), copy_pairs(held, 0.0, workers=2)
+    assert len(spilled.left) >= 4  # the three copies and the look-alike were proposed and verified
+    assert spilled.left.tolist() == kept.left.tolist() and spilled.right.tolist() == kept.right.tolist()
+    assert spilled.score.tolist() == kept.score.tolist()
+    names = [Path(p).name for p in enc.paths]
+    found = {frozenset((names[i], names[j])) for i, j, s in zip(spilled.left, spilled.right, spilled.score)
+             if s >= copies.DEFAULT_CONFIDENCE}
+    assert found == {frozenset({"p0.jpg", "p0-crop_half.jpg"}), frozenset({"p1.jpg", "p1-tilt.jpg"}),
+                     frozenset({"p2.jpg", "p2-hflip+crop.jpg"})}
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/fd")
+def test_the_spill_file_is_private_nameless_and_gone_after_the_run(folder: Path, spill_home: Path) -> None:
+    records = get_encoder("copies").encode_files(sorted(folder.glob("*.jpg")), workers=2).encodings
+    # in the user's cache folder (not /tmp, often memory), owner-only, and never with a name to leave behind
+    open_now = _fds_into(spill_home)
+    assert len(open_now) == 1, open_now
+    assert not [p for p in spill_home.iterdir() if "spill" in p.name]
+    held = records[0]._spill
+    assert held.size >= 20_000 * len(records)
+    assert stat.S_IMODE(os.fstat(held._fd).st_mode) & 0o077 == 0
+    del records, held
+    result = find_duplicate_groups(folder, "copies", workers=2)  # a whole run, then the result dropped
+    assert len(result.groups) == 3
+    del result
+    gc.collect()
+    assert _fds_into(spill_home) == []
+    assert spill._current is None or spill._current() is None
+
+
+def test_records_pickle_with_their_features(folder: Path, spill_home: Path) -> None:
+    records = get_encoder("copies").encode_files(sorted(folder.glob("p0*.jpg")), workers=1).encodings
+    back = pickle.loads(pickle.dumps(records))  # what Dask does between processes
+    assert [r.to_bytes() for r in back] == [r.to_bytes() for r in records]
+    assert not any(r.in_memory for r in back)
+    a, b = copy_pairs(records, 0.0, workers=1), copy_pairs(back, 0.0, workers=1)
+    assert a.score.tolist() == b.score.tolist() and len(a.left) == 1
+
+
+def test_records_loaded_from_the_index_stay_on_disk_and_verify(folder: Path, tmp_path: Path, spill_home: Path
+                                                               ) -> None:
+    fresh = get_encoder("copies").encode_files(sorted(folder.glob("*.jpg")), workers=2)
+    want = copy_pairs(fresh.encodings, 0.0, workers=2)
+    db = tmp_path / "copies.db"
+    with Index(db, methods=["copies"]) as idx:
+        idx.update(folder)
+    with Index(db, methods=["copies"]) as idx:
+        paths, loaded = idx.load("copies")
+    assert sorted(paths) == sorted(fresh.paths) and not any(r.in_memory for r in loaded)
+    order = [paths.index(p) for p in fresh.paths]
+    got = copy_pairs([loaded[k] for k in order], 0.0, workers=2)
+    assert got.left.tolist() == want.left.tolist() and got.score.tolist() == want.score.tolist()
+
+
+def test_without_a_usable_cache_folder_the_system_temp_folder_is_used(folder: Path, tmp_path: Path,
+                                                                      monkeypatch) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_bytes(b"x")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
+    monkeypatch.setattr(spill, "_current", None)
+    records = get_encoder("copies").encode_files(sorted(folder.glob("p0*.jpg")), workers=1).encodings
+    assert not any(r.in_memory for r in records) and blocker.read_bytes() == b"x"
+    assert len(copy_pairs(records, 0.0, workers=1).left) == 1
+
+
+def test_a_full_disk_keeps_the_features_in_memory_with_one_warning(folder: Path, spill_home: Path,
+                                                                   monkeypatch) -> None:
+    def full(self, data):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(spill.SpillFile, "put", full)
+    monkeypatch.setattr(copies, "_warned_unspilled", False)
+    with pytest.warns(UserWarning, match="No space left") as caught:
+        records = get_encoder("copies").encode_files(sorted(folder.glob("p1*.jpg")), workers=1).encodings
+    assert len([w for w in caught if "scratch file" in str(w.message)]) == 1
+    assert all(r.in_memory for r in records)
+    assert len(copy_pairs(records, 0.0, workers=1).left) == 1
