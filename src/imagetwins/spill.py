@@ -57,6 +57,7 @@ class SpillFile:
         self._fd = self._file.fileno()
         self._size = 0
         self._lock = threading.Lock()
+        self.pid = os.getpid()  # a forked child shares the file's blocks: it reads them, but writes its own file
 
     @property
     def size(self) -> int:
@@ -112,7 +113,7 @@ def current_spill() -> SpillFile:
     global _current
     with _current_lock:
         spill = _current() if _current is not None else None
-        if spill is None:
+        if spill is None or spill.pid != os.getpid():
             spill = SpillFile()
             _current = weakref.ref(spill)
         return spill
