@@ -337,3 +337,24 @@ def test_a_path_no_file_can_have_is_one_line_and_moves_nothing(tmp_path: Path, a
     assert res.exception is None or isinstance(res.exception, SystemExit), res.exception
     assert _digests(album) == before
     assert not any(p.name.endswith("quarantine") for p in tmp_path.iterdir())
+
+
+def test_a_hard_link_of_the_keeper_is_refused_by_the_dry_run_too(tmp_path: Path, album: Path) -> None:
+    """remove --plan's dry run said a hard link of the keeper would move; --apply then refused it (it frees
+    nothing): the dry run now says what apply does."""
+    plan_file = tmp_path / "plan.json"
+    plan = _find_plan(album, plan_file)
+    g = _group_with(plan, "b_copy.jpg")
+    keeper = Path(g["keep"])
+    os.link(keeper, album / "b_link.jpg")
+    link = str(album / "b_link.jpg")
+    g["files"].append(link)
+    g["sha256"][link] = g["sha256"][g["keep"]]
+    plan_file.write_text(json.dumps(plan))
+    before = _digests(album)
+    dry = _remove(album, plan_file)
+    assert dry.exit_code == 1 and "b_link.jpg: a hard link of the kept file" in dry.output, dry.output
+    assert "would move " + link not in dry.output
+    res = _remove(album, plan_file, "--apply")
+    assert res.exit_code == 1 and "b_link.jpg" in _digests(album) and keeper.exists()
+    assert _digests(album)["b_link.jpg"] == before["b_link.jpg"]

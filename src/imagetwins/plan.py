@@ -241,6 +241,14 @@ def _unchanged(path: str, digests: dict[str, str]) -> str | None:
     return None if len(want) >= 32 and got.startswith(want) else "it changed since the scan (SHA-256 differs)"
 
 
+def _inode(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.lstat(path)
+    except (OSError, ValueError):
+        return None
+    return st.st_dev, st.st_ino
+
+
 def _placed(path: str, root: str | os.PathLike) -> str | None:
     """None when ``path`` is a regular file inside ``root`` reached without links (what ``remove`` moves or
     keeps), else why not; a file that is gone is left to :func:`_unchanged` to say so."""
@@ -278,10 +286,13 @@ def check_plan(root: str | os.PathLike, groups: Sequence[PlannedGroup]) -> Check
             out.refused += [(f, f"its keeper {g.keep} cannot be trusted: {why}") for f in g.to_move]
             continue
         out.keepers[g.keep] = g.sha256[g.keep]
+        kept_inode = _inode(g.keep)
         for f in g.to_move:
             real = os.path.realpath(f)
             if os.path.islink(f):
                 out.refused.append((f, "it is a symbolic link now"))
+            elif kept_inode is not None and _inode(f) == kept_inode:  # (what apply_plan would refuse: say it now)
+                out.refused.append((f, f"a hard link of the kept file {g.keep}: moving it frees nothing"))
             elif real in kept:
                 out.refused.append((f, "another group keeps it"))
             elif real in seen:
