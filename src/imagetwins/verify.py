@@ -79,7 +79,7 @@ FEATURES_VERSION = 2  # 2: keypoints stored strongest first (the quick look take
 #: the version of what :func:`verify_pair` computes from given features: part of :func:`verdict_version`, which
 #: keys the confidences the index keeps per pair. Bump it with any change of the code that changes a confidence
 #: (the module's constants, FEATURES_VERSION and CALIBRATION included, and OpenCV's version are in the key already)
-VERDICT_VERSION = 2  # 2: the quick look before the full match
+VERDICT_VERSION = 3  # 2: the quick look before the full match; 3: the lighting fit refitted until a caption drops out
 
 #: logistic model behind :attr:`Verification.confidence` (fitted by ``benchmarks/quality.py --fit`` with each
 #: weight's sign fixed: more agreement can only raise the confidence, a lighting mismatch only lower it):
@@ -401,9 +401,10 @@ def _lighting_residual(x: np.ndarray, y: np.ndarray) -> float:
         return 1.0
     design = np.column_stack([x, np.ones_like(x)]).astype(np.float64)
     coef = np.linalg.lstsq(design, y, rcond=None)[0]
-    r = np.abs(y - design @ coef)
-    keep = r <= np.percentile(r, 80)
-    coef = np.linalg.lstsq(design[keep], y[keep], rcond=None)[0]
+    for _ in range(3):  # a caption band pulls the first fit; refitting on the rest converges on the picture
+        r = np.abs(y - design @ coef)
+        keep = r <= np.percentile(r, 80)
+        coef = np.linalg.lstsq(design[keep], y[keep], rcond=None)[0]
     r = np.abs(y - design @ coef)
     return float(min(1.0, np.percentile(r, 75) / (float(y.std()) + 1.0)))
 
