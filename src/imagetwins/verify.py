@@ -279,7 +279,7 @@ def confidence_from(measurements: np.ndarray, calibration: Sequence[float] | Non
     return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
 
 
-_per_thread = threading.local()  # OpenCV's detector and matcher objects are not documented as thread-safe
+_per_thread = threading.local()  # OpenCV's detector objects are not documented as thread-safe
 
 
 def _orb():
@@ -319,19 +319,13 @@ def extract(image: Image.Image | np.ndarray) -> ImageFeatures:
                          np.ascontiguousarray(thumb))
 
 
-def _matcher():
-    m = getattr(_per_thread, "matcher", None)
-    if m is None:
-        m = _per_thread.matcher = _require_cv2().BFMatcher(cv2.NORM_HAMMING)
-    return m
-
-
 def _fit(pa: np.ndarray, da: np.ndarray, pb: np.ndarray, db: np.ndarray, min_matches: int = MIN_MATCHES,
          iterations: int = 2000):
     """Ratio-test matches a -> b and a RANSAC affine fit: (matrix, inlier mask, matched index pairs) or None."""
     if len(da) < 2 or len(db) < 2:
         return None
-    # the two nearest descriptors of each of a's, as arrays (knnMatch's DMatch objects cost a third more)
+    # the two nearest descriptors of each of a's, as arrays: the ratio test is one comparison (knnMatch gives
+    # DMatch objects to walk in Python; about as fast overall)
     dist, nearest = cv2.batchDistance(da, db, cv2.CV_32S, normType=cv2.NORM_HAMMING, K=2)
     good = dist[:, 0] < RATIO * dist[:, 1]
     if int(good.sum()) < min_matches:
