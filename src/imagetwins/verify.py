@@ -289,11 +289,11 @@ def _orb():
     return orb
 
 
-def _scaled_gray(img: Image.Image, side: int, resample) -> np.ndarray:
-    w, h = img.size
+def _scaled(grey: Image.Image, side: int, resample) -> np.ndarray:
+    w, h = grey.size
     s = side / max(w, h)
     size = (max(1, round(w * s)), max(1, round(h * s)))
-    return np.asarray(img.convert("L").resize(size, resample))
+    return np.asarray(grey.resize(size, resample))
 
 
 def _detect(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -310,11 +310,12 @@ def extract(image: Image.Image | np.ndarray) -> ImageFeatures:
     _require_cv2()
     if isinstance(image, np.ndarray):
         image = Image.fromarray(np.asarray(image, dtype=np.uint8))
-    gray = _scaled_gray(image, FEATURE_SIDE, Image.Resampling.BILINEAR)
+    grey = image.convert("L")  # once, for the features and the thumbnail
+    gray = _scaled(grey, FEATURE_SIDE, Image.Resampling.BILINEAR)
     points, descriptors = _detect(gray)
     mirror_points, mirror_descriptors = _detect(np.ascontiguousarray(gray[:, ::-1]))
     mirror_points[:, 0] = gray.shape[1] - 1 - mirror_points[:, 0]
-    thumb = _scaled_gray(image, THUMB_SIDE, Image.Resampling.BOX)
+    thumb = _scaled(grey, THUMB_SIDE, Image.Resampling.BOX)
     return ImageFeatures((gray.shape[1], gray.shape[0]), points, descriptors, mirror_points, mirror_descriptors,
                          np.ascontiguousarray(thumb))
 
