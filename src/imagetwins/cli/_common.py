@@ -1,0 +1,201 @@
+"""What every command shares: output lines, exit codes, output files, option bundles, usage errors."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import click
+
+from imagetwins.encoders import encoder_names, get_encoder
+from imagetwins.text import csv_cell, printable
+
+#: each method's default threshold, for the help texts
+_DEFAULT_THRESHOLDS = ", ".join(f"{n} {get_encoder(n).default_threshold}" for n in encoder_names())
+
+
+class MethodChoice(click.Choice):
+    """``--method``: any registered method (:mod:`imagetwins.encoders`), read when the command line is parsed,
+    so a method registered by a plug-in is accepted too."""
+
+    def __init__(self, output: str | None = None) -> None:
+        self.output = output
+        super().__init__([], case_sensitive=False)
+
+    @property
+    def choices(self) -> list[str]:
+        return encoder_names(self.output)
+
+    def convert(self, value, param, ctx):
+        name = super().convert(value, param, ctx)
+        why = getattr(get_encoder(name), "unavailable", lambda: None)()  # e.g. an optional dependency missing
+        if why:
+            self.fail(why, param, ctx)
+        return name
+
+    @choices.setter
+    def choices(self, value) -> None:  # click sets it in __init__; the registry is the source
+        pass
+
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_REFUSED = 1  # remove: a file of the plan was refused or could not be moved (each named, then one summary)
+# click uses 2 for usage errors (bad option, missing folder)
+EXIT_DUPLICATES = 3  # with --fail-on-duplicates: duplicates (or leaks) were found
+
+
+class OutputFile(click.Path):
+    """A file the command will write: its folder must exist, checked before any work is done."""
+
+    def __init__(self, allow_dash: bool = False) -> None:
+        super().__init__(dir_okay=False, path_type=Path, allow_dash=allow_dash)
+
+    def convert(self, value, param, ctx):
+        path = super().convert(value, param, ctx)
+        if str(path) != "-" and not path.absolute().parent.is_dir():
+            name = param.opts[0] if param is not None else "output"
+            raise click.ClickException(f"cannot write {name} {path}: the folder {path.parent} does not exist")
+        return path
+
+
+@contextlib.contextmanager
+def writing(path: Path) -> Iterator[None]:
+    """Turn a failure to write an output file into one line naming it."""
+    try:
+        yield
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def need_matplotlib() -> None:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise click.ClickException('plots need matplotlib: pip install "imagetwins[plot]"') from None
+
+
+def show_progress(quiet: bool) -> bool:
+    return not quiet and sys.stderr.isatty()
+
+
+# -- options shared by several commands, declared once ------------------------------------------------------
+method_option = click.option(
+    "--method", "-m", type=MethodChoice(), default="phash", show_default=True,
+    help="Method used to compare images: a hash (phash; dihedral also matches flips and turns), cnn for CNN "
+         "embeddings (slower; also pairs different photos of one subject), or copies for copies confirmed by "
+         "geometric verification (crops, padding, captions; not look-alikes; needs imagetwins[copies]).")
+threshold_option = click.option(
+    "--threshold", "-t", type=float, default=None,
+    help="Largest Hamming distance (hashes) or smallest cosine similarity (vector methods) that counts as a "
+         f"duplicate [default: {_DEFAULT_THRESHOLDS}].")
+recursive_option = click.option("--recursive", "-r", is_flag=True, help="Scan sub-folders too.")
+workers_option = click.option("--workers", "-j", type=click.IntRange(1), default=None,
+                               help="Threads (default: all CPUs).")
+no_cache_option = click.option("--no-cache", is_flag=True, help="Encode everything afresh and keep nothing.")
+quiet_option = click.option(
+    "--quiet", "-q", is_flag=True,
+    help="Print nothing but errors: no results, no summary, no per-file warnings (skipped files, links); the "
+         "exit code still tells.")
+follow_option = click.option(
+    "--follow-symlinks", is_flag=True,
+    help="Follow symbolic links that lead out of DIRECTORY (default: each is reported and skipped). Links "
+         "inside it never count as copies, and remove never moves a file reached through a link.")
+
+
+def scan_options(f):
+    """Options shared by the commands that scan a folder for duplicates."""
+    for opt in reversed([method_option, threshold_option, recursive_option, workers_option, no_cache_option,
+                         quiet_option, follow_option]):
+        f = opt(f)
+    return f
+
+
+def keep_options(f):
+    """--keep and --keep-in, the same on find, report and remove."""
+    from imagetwins.keep import KEEP_RULES
+
+    f = click.option("--raw-pairs", type=click.Choice(["keep", "one"]), default="keep", show_default=True,
+                     help="A camera RAW file and the JPEG written beside it (same name): keep both, or treat "
+                          "them as duplicates and keep one.")(f)
+    f = click.option("--keep-in", multiple=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+                     help="Reference folder (repeatable): files in it are always kept, never touched.")(f)
+    return click.option("--keep", "keep_rule", type=click.Choice(KEEP_RULES), default="original",
+                        show_default=True,
+                        help="Which file of a group to keep: original = highest resolution (an enlarged or "
+                             "padded copy ranks after the file it was made from), then the camera format over a "
+                             "lossless re-save, then the older capture date, then a name that is not a copy's "
+                             "('x copy.jpg', 'x (1).jpg'), then the shorter name; "
+                             "largest/smallest file; newest/oldest capture date.")(f)
+
+
+
+def check_threshold(method: str, threshold: float | None) -> float | int | None:
+    """The threshold in the method's own terms (whole bits, or a similarity), or a usage error."""
+    if threshold is None:
+        return None
+    try:
+        return get_encoder(method).check_threshold(threshold)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--threshold") from None
+
+
+
+def echo(message: str = "", **kwargs) -> None:
+    """One line of human-readable output: control characters and raw bytes in names shown as escapes."""
+    click.echo(printable(message), **kwargs)
+
+
+def secho(message: str = "", **kwargs) -> None:
+    click.secho(printable(message), **kwargs)
+
+
+def write_json(data: dict, out: Path, pair_records=None) -> None:
+    """JSON to a file, or to stdout for ``-``; ``pair_records`` are streamed in as ``"pairs"``."""
+    from imagetwins.results import write_json as dump_json
+
+    if str(out) == "-":
+        dump_json(data, sys.stdout, pair_records)
+    else:
+        with writing(out), open(out, "w", encoding="utf-8") as fh:
+            dump_json(data, fh, pair_records)
+
+
+def write_csv(out: Path, header: list[str], rows) -> None:
+    """CSV to a file, or to stdout for ``-``."""
+    # names that are not UTF-8 are written as their own bytes; formulas are neutralised (OWASP)
+    def write(fh) -> None:
+        writer = csv.writer(fh)
+        writer.writerow(header)
+        writer.writerows([csv_cell(v) for v in row] for row in rows)
+
+    if str(out) == "-":
+        buffer = getattr(sys.stdout, "buffer", None)
+        if buffer is None:
+            write(sys.stdout)
+            return
+        sys.stdout.flush()
+        fh = io.TextIOWrapper(buffer, encoding="utf-8", errors="surrogateescape", newline="")
+        try:
+            write(fh)
+            fh.flush()
+        finally:
+            fh.detach()  # stdout stays open
+        return
+    with writing(out), open(out, "w", newline="", encoding="utf-8", errors="surrogateescape") as fh:
+        write(fh)
+
+
+def exit_for(fail_on_duplicates: bool, found: bool) -> None:
+    if fail_on_duplicates and found:
+        sys.exit(EXIT_DUPLICATES)
+
+
+
+def plural(n: int, word: str, plural: str | None = None) -> str:
+    """``1 file``, ``2 files`` (``plural`` where adding an s is wrong)."""
+    return f"{n} {word}" if n == 1 else f"{n} {plural or word + 's'}"

@@ -1,0 +1,103 @@
+"""Scanning a folder for the commands that do (find, report, remove): cache, Dask, keep decisions, warnings."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import click
+
+from imagetwins.cli._common import check_threshold, echo, plural, show_progress
+from imagetwins.io import skipped_link
+
+
+def hint_if_empty(result, directory: Path, recursive: bool) -> None:
+    """find, report and remove say the same when a folder holds no image (only sub-folders, say)."""
+    if not result.files and not result.failures:
+        echo(f"note: no image files found in {directory}" + ("" if recursive else " (try --recursive)"))
+
+
+def warn_skipped(failures, quiet: bool, follow_hint: bool = True) -> int:
+    """One warning line per file that could not be read, one line for all the symbolic links left alone;
+    nothing with --quiet. Returns how many files could not be read (links not counted)."""
+    links = [f for f in failures if skipped_link(f)]
+    unreadable = [f for f in failures if not skipped_link(f)]
+    if not quiet:
+        for f in unreadable:
+            echo(f"warning: skipped {f.path}: {f.reason}", err=True)
+        if links:
+            echo(f"note: {plural(len(links), 'symbolic link')} skipped (a link is never a copy of its target"
+                  + ("; --follow-symlinks follows those leading out of the folder)" if follow_hint else ")"),
+                  err=True)
+    return len(unreadable)
+
+
+
+def find_on_dask(directory: Path, method: str, threshold: int | None, recursive: bool, scheduler: str | None,
+                  dask_workers: int | None):
+    try:
+        from distributed import Client
+
+        from imagetwins.distributed import find_duplicates_dask, local_client
+    except ImportError:
+        raise click.ClickException('Dask is not installed: pip install "imagetwins[dask]"') from None
+    client = Client(scheduler) if scheduler else local_client(dask_workers)
+    try:
+        return find_duplicates_dask(directory, method=method, threshold=threshold, client=client,
+                                    recursive=recursive)
+    finally:
+        client.close()
+        if not scheduler:
+            client.cluster.close()
+
+
+def note_keep_in_outside(directory: Path | None, keep_in: tuple[Path, ...], quiet: bool) -> None:
+    """A reference folder neither inside the scanned folder nor holding it protects nothing there: say so."""
+    if directory is None or quiet:
+        return
+    scanned = directory.resolve()
+    for folder in keep_in:
+        real = folder.resolve()
+        if not (real.is_relative_to(scanned) or scanned.is_relative_to(real)):
+            echo(f"note: --keep-in {folder} is outside {directory}: none of its files is scanned, so it protects "
+                  "nothing here", err=True)
+
+
+def decide(result, keep_rule: str, keep_in: tuple[Path, ...], workers: int | None, raw_pairs: str = "keep"):
+    """The keep policy's verdict per group; groups become stars around their keepers (see imagetwins.keep)."""
+    from imagetwins.keep import decide_result
+
+    return decide_result(result, keep_in=keep_in, rule=keep_rule, workers=workers, raw_sidecars=raw_pairs == "keep")
+
+
+
+def scan(directory: Path, method: str, threshold: float | None, recursive: bool, workers: int | None,
+          no_cache: bool, quiet: bool, db_path: Path | None = None, exif_orientation: bool = True,
+          follow_symlinks: bool = False):
+    """Find the groups (through the cache unless ``no_cache``) and report unreadable files."""
+    from imagetwins.encoders import get_encoder
+    from imagetwins.finder import find_duplicate_groups
+    from imagetwins.index import Index, IndexFileError, open_folder_cache
+
+    threshold = check_threshold(method, threshold)
+    cache = None
+    if not no_cache:
+        try:
+            cache = (Index(db_path, methods=[method]) if db_path is not None
+                     else open_folder_cache(directory, methods=[method]))
+        except (IndexFileError, OSError, sqlite3.Error) as exc:
+            if db_path is not None:
+                raise click.ClickException(str(exc)) from None
+            echo(f"warning: no cache this time ({exc}); every image is decoded", err=True)
+    try:
+        encoder = get_encoder(method) if exif_orientation else get_encoder(method).on_stored_pixels()
+        result = find_duplicate_groups(directory, method=encoder, threshold=threshold, recursive=recursive,
+                                       workers=workers, progress=show_progress(quiet), cache=cache,
+                                       follow_symlinks=follow_symlinks)
+    except IndexFileError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        if cache is not None:
+            cache.close()
+    warn_skipped(result.failures, quiet)
+    return result

@@ -1,0 +1,52 @@
+"""``imagetwins explain A B``: every method's score for one pair."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from imagetwins.cli._common import MethodChoice, echo, write_json
+from imagetwins.text import printable
+
+
+@click.command()
+@click.argument("file_a", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file_b", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--picture", "-p", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Save the matched features of the two images as a PNG.")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="Write the scores as JSON.")
+@click.option("--method", "-m", "methods", multiple=True, type=MethodChoice(),
+              help="Only these methods (repeat the option); default every method.")
+def explain(file_a: Path, file_b: Path, picture: Path | None, json_out: Path | None, methods: tuple[str, ...]) -> None:
+    """Why FILE_A and FILE_B are (or are not) called duplicates: every method's score for the pair.
+
+    \b
+    Example:
+      imagetwins explain photo.jpg shop/photo-cropped.jpg -p why.png
+    """
+    from imagetwins.explain import explain_pair, match_picture
+    from imagetwins.io import ImageReadError
+
+    try:
+        scores, v = explain_pair(file_a, file_b, methods=list(methods) or None)
+        if picture is not None:
+            match_picture(file_a, file_b, picture, verification=v)
+    except ImageReadError as exc:
+        raise click.ClickException(printable(f"{exc.path}: {exc.reason}")) from None
+    except ImportError as exc:  # OpenCV (the [copies] extra) missing
+        raise click.ClickException(str(exc)) from None
+    echo(str(file_a))
+    echo(str(file_b))
+    for s in scores:
+        shown = f"{s.score:g} {s.unit}" if s.unit == "bits" else f"{s.unit} {s.score:.3f}"
+        rule = f"<= {s.threshold:g}" if s.unit == "bits" else f">= {s.threshold:g}"
+        echo(f"  {s.method:9s} {shown:18s} (duplicate if {rule}): {'DUPLICATE' if s.duplicate else 'no'}")
+    echo(f"  verification: {v.inliers} feature matches agree on one {'mirrored ' if v.mirrored else ''}"
+               f"transform ({v.inlier_ratio:.0%} of matches); it covers {v.coverage_a:.0%} of the first image "
+               f"and {v.coverage_b:.0%} of the second; {v.agreement:.0%} of the overlap agrees pixel for pixel")
+    if picture is not None:
+        echo(f"  picture of the matches: {picture}")
+    if json_out is not None:
+        write_json({"a": str(file_a), "b": str(file_b), "scores": [s.to_dict() for s in scores],
+                     "verification": v.to_dict()}, json_out)

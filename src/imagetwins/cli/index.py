@@ -1,0 +1,116 @@
+"""``imagetwins index update|query|stats``: a persistent index file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from imagetwins.cli._common import (
+    MethodChoice,
+    check_threshold,
+    echo,
+    method_option,
+    plural,
+    quiet_option,
+    show_progress,
+    threshold_option,
+    workers_option,
+)
+from imagetwins.text import printable
+
+
+@click.group()
+def index() -> None:
+    """Keep encodings in an index file: re-runs encode only what changed, new images are checked fast.
+
+    \b
+    Examples:
+      imagetwins index update catalogue/ --db catalogue.db
+      imagetwins index query new_upload.jpg --db catalogue.db
+      imagetwins index stats --db catalogue.db
+    """
+
+
+_db_option = click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), required=True,
+                          help="The index file (SQLite).")
+_methods_option = click.option("--method", "-m", "methods", multiple=True, type=MethodChoice(),
+                               help="Methods to keep (repeatable; default phash; cnn keeps CNN vectors).")
+
+
+def _open_index(db_path: Path, methods: tuple[str, ...] | list[str], readonly: bool = False):
+    from imagetwins.index import Index, IndexFileError
+
+    try:
+        return Index(db_path, methods=list(methods), readonly=readonly)
+    except IndexFileError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@index.command("update")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@_db_option
+@_methods_option
+@click.option("--recursive/--no-recursive", "-r", default=True, show_default=True, help="Include sub-folders.")
+@workers_option
+@quiet_option
+def index_update(directory: Path, db_path: Path, methods: tuple[str, ...], recursive: bool, workers: int | None,
+                 quiet: bool) -> None:
+    """Add new and changed images under DIRECTORY to the index; forget deleted ones.
+
+    Every method the index already holds is kept up to date too, so no encoding goes stale; -m adds
+    a method (default for a new index: phash). Unreadable files are named with the reason.
+    """
+    from imagetwins.index import IndexFileError
+
+    with _open_index(db_path, methods) as idx:
+        try:
+            st = idx.update(directory, recursive=recursive, workers=workers, progress=show_progress(quiet))
+        except IndexFileError as exc:
+            raise click.ClickException(str(exc)) from None
+        errors = idx.errors(directory)
+        held = idx.stored_methods()
+    for path, reason in errors:
+        echo(f"warning: unreadable {path}: {reason}", err=True)
+    if not quiet:
+        completed = f", {st.completed} given the methods they lacked" if st.completed else ""
+        echo(f"{st.added} added, {st.changed} changed, {st.removed} removed, {st.unchanged} unchanged"
+                   f"{completed}, {len(errors)} unreadable ({st.seconds:.1f} s, {', '.join(held)}) -> {db_path}")
+
+
+@index.command("query")
+@click.argument("images", type=click.Path(exists=True, path_type=Path))
+@_db_option
+@method_option
+@threshold_option
+@click.option("--json", "as_json", is_flag=True,
+              help="Print matches as JSON, in the shape 'find --against --json' writes.")
+def index_query(images: Path, db_path: Path, method: str, threshold: int | None, as_json: bool) -> None:
+    """Which indexed images duplicate IMAGES (a file or a folder)? Nothing is added to the index."""
+    from imagetwins.finder import find_against
+    from imagetwins.index import IndexFileError
+
+    threshold = check_threshold(method, threshold)
+    with _open_index(db_path, [], readonly=True) as idx:
+        try:
+            result = find_against(images, idx, method, threshold, recursive=True)
+        except IndexFileError as exc:
+            raise click.ClickException(str(exc)) from None
+    for f in result.failures:
+        echo(f"warning: skipped {f.path}: {f.reason}", err=True)
+    rows = result.rows()
+    if as_json:  # the shape of find --against --json
+        click.echo(json.dumps(result.to_dict(), indent=2))
+        return
+    for q, m, d in rows:
+        click.echo(f"{printable(q)}\t{printable(m)}\t{d}")
+    echo(plural(len(rows), "match", "matches"), err=True)
+
+
+@index.command("stats")
+@_db_option
+def index_stats(db_path: Path) -> None:
+    """Files, encodings per method, unreadable files (with the reason) and size of an index."""
+    with _open_index(db_path, [], readonly=True) as idx:
+        click.echo(json.dumps(idx.stats(), indent=2))

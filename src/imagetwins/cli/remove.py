@@ -1,0 +1,146 @@
+"""``imagetwins remove DIR`` (dry run, --apply, --plan) and ``imagetwins undo``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from imagetwins.cli._common import EXIT_ERROR, EXIT_REFUSED, echo, keep_options, plural, quiet_option, scan_options
+from imagetwins.cli._scan import hint_if_empty, note_keep_in_outside, scan
+from imagetwins.text import printable
+
+
+@click.command()
+@click.argument("directory", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--apply", "apply_", is_flag=True, help="Really move the files (default: only show the plan).")
+@click.option("--plan", "plan_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Apply these decisions (from 'find --json' or the review page's Export) instead of scanning: "
+                   "the plan must have been made of DIRECTORY, nothing outside DIRECTORY moves, and every file "
+                   "and its keeper are checked to be still what was scanned (SHA-256) before it moves.")
+@click.option("--move-to", type=click.Path(file_okay=False, path_type=Path),
+              help="Quarantine folder [default: DIRECTORY.imagetwins-quarantine/<time> beside DIRECTORY].")
+@click.option("--link", "link", type=click.Choice(["hard", "sym"]), default=None,
+              help="Also put a link to the kept file where each moved file was (hard: same device only; sym: a "
+                   "relative symbolic link). The file stays in quarantine; undo removes the link and puts it back.")
+@click.option("--to-trash", is_flag=True,
+              help="Send the files to the system trash instead (needs imagetwins[trash]); the journal still goes "
+                   "to the quarantine folder, and undo puts them back where the trash says where (Linux).")
+@keep_options
+@scan_options
+def remove(directory: Path | None, apply_: bool, plan_file: Path | None, move_to: Path | None, link: str | None,
+           to_trash: bool,
+           keep_in: tuple[Path, ...], keep_rule: str, method: str, threshold: int | None, recursive: bool,
+           workers: int | None, no_cache: bool, quiet: bool, raw_pairs: str = "keep",
+           follow_symlinks: bool = False) -> None:
+    """Move duplicates out of DIRECTORY into a quarantine folder, keeping one file per group.
+
+    Without --apply nothing is touched: the plan is printed. With --apply files are moved (never
+    deleted) with their relative paths, and a manifest (sizes, SHA-256) is written in the quarantine
+    folder; 'imagetwins undo' puts everything back. With --plan FILE the decisions come from that file
+    (edit which file is 'keep' in a 'find --json' output, or export them from the review page); the
+    plan must have been made of DIRECTORY, and nothing outside DIRECTORY moves, whatever the file says.
+
+    Exit code 0: every file of the plan moved (or, without --apply, would); 1: at least one was refused
+    or could not be moved (each is named, then one summary line), or an error; 2: a usage error.
+
+    \b
+    Examples:
+      imagetwins remove ~/Pictures -r                 # dry run: what would move
+      imagetwins remove ~/Pictures -r --apply
+      imagetwins remove ~/Pictures --plan decisions.json --apply
+      imagetwins undo ~/Pictures.imagetwins-quarantine/20240101-120000
+    """
+    from imagetwins.quarantine import QuarantineError, apply_plan, check_quarantine, default_quarantine, plan_removal
+    from imagetwins.trash import TrashUnavailable
+
+    if directory is None:
+        raise click.UsageError("give the folder to clean: imagetwins remove DIRECTORY [--plan FILE]"
+                               if plan_file is None else
+                               "name the folder the plan was made of: imagetwins remove DIRECTORY --plan FILE "
+                               "(a plan never moves anything outside the folder you name)")
+    if link and to_trash:
+        raise click.UsageError("--link and --to-trash do not go together (a trashed file's place stays empty)")
+    if plan_file is not None:
+        from imagetwins.plan import PlanError, check_plan, load_plan
+
+        try:
+            _, groups = load_plan(plan_file, folder=directory)
+        except PlanError as exc:
+            raise click.ClickException(printable(str(exc))) from None
+        plan = check_plan(directory, groups).to_removal()
+    quarantine = move_to or default_quarantine(directory)
+    try:
+        check_quarantine(quarantine, [directory])
+    except QuarantineError as exc:
+        raise click.BadParameter(str(exc), param_hint="--move-to") from None
+    if plan_file is None:
+        note_keep_in_outside(directory, keep_in, quiet)
+        result = scan(directory, method, threshold, recursive, workers, no_cache, quiet,
+                       follow_symlinks=follow_symlinks)
+        plan = plan_removal(result, roots=[directory], keep_in=keep_in, rule=keep_rule,
+                            raw_sidecars=raw_pairs == "keep")
+    for path, why in plan.refused if not quiet else ():
+        echo(f"warning: not moving {path}: {why}", err=True)
+    if not apply_:
+        if not quiet:
+            for src, group, keeper in plan.moves:
+                echo(f"would move {src}   (group {group}, keeping {keeper})")
+            where = "go to the system trash" if to_trash else f"move to {quarantine}"
+            echo(f"dry run: {plural(len(plan.moves), 'file')} would {where}; add --apply to do it")
+            if plan_file is None:
+                hint_if_empty(result, directory, recursive)
+        _exit_if_refused(len(plan.refused), 0, True, quiet)
+        return
+    if not plan.moves:
+        echo("nothing to move")
+        if plan_file is None and not quiet:
+            hint_if_empty(result, directory, recursive)
+        _exit_if_refused(len(plan.refused), 0, False, quiet)
+        return
+    try:
+        out = apply_plan(plan, directory, quarantine, link=link, to_trash=to_trash)
+    except (QuarantineError, TrashUnavailable) as exc:
+        raise click.ClickException(str(exc)) from None
+    for path, why in out.failed:
+        echo(f"error: could not move {path}: {why}", err=True)
+    if not quiet:
+        echo(f"sent {plural(len(out.done), 'file')} to the system trash; journal in {quarantine}" if to_trash else
+              f"moved {plural(len(out.done), 'file')} to {quarantine}"
+              + (f", each replaced by a {link} link to its kept copy ({len(out.linked)} made)" if link else "")
+              + f"; undo with: imagetwins undo {out.manifest}")
+    _exit_if_refused(len(plan.refused), len(out.failed), False, quiet)
+
+
+def _exit_if_refused(refused: int, failed: int, dry_run: bool, quiet: bool) -> None:
+    """``remove``'s one summary line and exit code 1 when any file of the plan was refused or failed to move."""
+    if refused or failed:
+        why = ", ".join(p for p in (f"{refused} refused" if refused else "", f"{failed} failed" if failed else "") if p)
+        echo(f"error: {plural(refused + failed, 'file')} {'would not move' if dry_run else 'not moved'} ({why}"
+              f"{'' if quiet else ', each named above'})", err=True)
+        sys.exit(EXIT_REFUSED)
+
+
+
+@click.command()
+@click.argument("manifest", type=click.Path(exists=True, path_type=Path))
+@quiet_option
+def undo(manifest: Path, quiet: bool) -> None:
+    """Put back every file that 'imagetwins remove --apply' moved (MANIFEST: the quarantine folder or
+    its manifest file). Each file's SHA-256 is checked; nothing is overwritten. Exit code 0: everything
+    was restored; 1: anything was refused or could not be restored (each is named, then one summary)."""
+    from imagetwins.quarantine import QuarantineError
+    from imagetwins.quarantine import undo as undo_moves
+
+    try:
+        out = undo_moves(manifest)
+    except QuarantineError as exc:
+        raise click.ClickException(str(exc)) from None
+    for path, why in out.failed:
+        echo(f"error: could not restore {path}: {why}", err=True)
+    if not quiet or out.failed:
+        echo(f"restored {plural(len(out.done), 'file')}" + (f", {len(out.failed)} failed" if out.failed else ""),
+              err=bool(out.failed))
+    if out.failed:
+        sys.exit(EXIT_ERROR)

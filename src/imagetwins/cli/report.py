@@ -1,0 +1,46 @@
+"""``imagetwins report DIR``: the HTML review page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from imagetwins.cli._common import OutputFile, echo, keep_options, plural, scan_options, show_progress, writing
+from imagetwins.cli._scan import hint_if_empty, note_keep_in_outside, scan
+
+
+@click.command()
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--output", "-o", type=OutputFile(), default=Path("report.html"),
+              show_default=True, help="Where to write the page.")
+@keep_options
+@scan_options
+def report(directory: Path, output: Path, keep_in: tuple[Path, ...], keep_rule: str, method: str,
+           threshold: int | None, recursive: bool, workers: int | None, no_cache: bool, quiet: bool,
+           raw_pairs: str = "keep", follow_symlinks: bool = False) -> None:
+    """Write an HTML page to review the duplicate groups in DIRECTORY.
+
+    One file that opens offline in any browser (thumbnails embedded; above 500 groups in a
+    <page>_files/ folder beside it): groups side by side, largest first, with displayed size, file
+    size, capture date, path, each file's score against the keeper, and which file would be kept.
+    Click a picture to keep it, mark a file "not a duplicate", skip a group (or use the keyboard),
+    then "Export decisions" and apply them with 'imagetwins remove DIRECTORY --plan FILE'.
+
+    \b
+    Examples:
+      imagetwins report ~/Pictures -r -o review.html
+      imagetwins report shop/ --method dihedral --keep-in shop/master
+      imagetwins remove ~/Pictures --plan imagetwins-decisions.json --apply   # what you decided in the page
+    """
+    from imagetwins.report import write_html_report
+
+    note_keep_in_outside(directory, keep_in, quiet)
+    result = scan(directory, method, threshold, recursive, workers, no_cache, quiet, follow_symlinks=follow_symlinks)
+    with writing(output):
+        write_html_report(result, output, keep_in=keep_in, keep_rule=keep_rule, workers=workers,
+                          progress=show_progress(quiet), root=directory, raw_sidecars=raw_pairs == "keep")
+    if not quiet:
+        echo(f"{plural(len(result.groups), 'duplicate group')} holding {plural(result.files_in_groups, 'file')}"
+              f" -> {output}")
+        hint_if_empty(result, directory, recursive)

@@ -1,0 +1,75 @@
+"""``imagetwins tune DIR``: which method and threshold suit labelled examples."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from imagetwins.cli._common import (
+    MethodChoice,
+    OutputFile,
+    echo,
+    need_matplotlib,
+    show_progress,
+    workers_option,
+    write_json,
+    writing,
+)
+
+
+@click.command()
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--truth", type=click.Path(exists=True, path_type=Path),
+              help="Ground truth: JSON ({file: [duplicates]} or a list of groups). Default: each sub-folder "
+                   "of DIRECTORY is one group of duplicates.")
+@click.option("--method", "-m", "methods", multiple=True, type=MethodChoice(),
+              help="Methods to try (repeatable; default every hash; name cnn and copies to add them, slower).")
+@click.option("--target-precision", type=click.FloatRange(0, 1), default=0.99, show_default=True,
+              help="Recommend the highest recall at or above this pair precision.")
+@click.option("--plot", "plot_out", type=OutputFile(),
+              help="Write a precision-recall plot (PNG).")
+@click.option("--json", "json_out", type=OutputFile(),
+              help="Write every (method, threshold) point as JSON.")
+@workers_option
+@click.option("--quiet", "-q", is_flag=True, help="Print only the recommendation.")
+def tune(directory: Path, truth: Path | None, methods: tuple[str, ...], target_precision: float,
+         plot_out: Path | None, json_out: Path | None, workers: int | None, quiet: bool) -> None:
+    """Pick a method and threshold from labelled examples of YOUR duplicates.
+
+    Label a sample: put each set of duplicates in its own sub-folder (or write a JSON ground truth),
+    leave unique images at the top level. Every hash (and each -m you name) is tried at every threshold; the table shows
+    each method's best point and the recommendation.
+
+    \b
+    Examples:
+      imagetwins tune labelled/                       # sub-folders are the groups
+      imagetwins tune sample/ --truth truth.json --plot pr.png --target-precision 0.995
+    """
+    from imagetwins.evaluation import load_ground_truth, sweep
+
+    if plot_out is not None:
+        need_matplotlib()
+    try:
+        ground_truth = load_ground_truth(truth if truth is not None else directory)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    result = sweep(ground_truth, directory, methods=list(methods) or None,
+                   target_precision=target_precision, workers=workers, progress=show_progress(quiet))
+    if result.positives == 0:
+        raise click.UsageError(
+            f"the ground truth holds no duplicate pairs: nothing to tune against. Put each set of duplicates in "
+            f"its own sub-folder of {directory} ({directory}/set1/a.jpg, {directory}/set1/a_copy.jpg, ...; unique "
+            "images at the top level), or give --truth FILE")
+    for path in result.unreadable:
+        echo(f"warning: skipped unreadable {path}", err=True)
+    if plot_out is not None:
+        with writing(plot_out):
+            result.plot(plot_out)
+    if json_out is not None:
+        write_json(result.to_dict(), json_out)
+    if quiet:
+        rec = result.recommendation
+        echo(f"--method {rec.method} --threshold {rec.threshold}" if rec else "no recommendation")
+    else:
+        click.echo(result.table())
