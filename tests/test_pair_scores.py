@@ -208,14 +208,14 @@ def test_an_index_made_before_verdicts_were_kept_still_opens(album: Path, tmp_pa
         assert _groups(idx.find_duplicates("copies")) == EXPECTED
 
 
-def test_pair_scores_in_memory_follow_contents_and_order() -> None:
+def test_pair_scores_in_memory_follow_contents_either_way_round() -> None:
     store = MemoryPairScores()
     scores = PairScores(store, "m", "v1", ["aa" * 32, "bb" * 32, ""])
     scores.remember(np.array([0, 0]), np.array([1, 2]), np.array([0.25, 0.5]))  # row 2 has no digest: not kept
     assert len(store.scores) == 1
     again = PairScores(store, "m", "v1", ["bb" * 32, "aa" * 32])
     got = again.lookup(np.array([1, 0]), np.array([0, 1]))
-    assert got[0] == 0.25 and np.isnan(got[1])  # keys are ordered: (b, a) is another check than (a, b)
+    assert got.tolist() == [0.25, 0.25]  # a score of the pair, whichever way round (the check is symmetric)
     assert np.isnan(PairScores(store, "m", "v2", ["aa" * 32, "bb" * 32]).lookup(np.array([0]), np.array([1]))[0])
     assert digest_key("zz") is None and digest_key("ab") is None and digest_key(bytes(16)) == bytes(16)
 
@@ -235,7 +235,8 @@ def test_copy_pairs_with_a_store_verifies_each_pair_once(album: Path, monkeypatc
 
 
 def test_the_review_page_keeps_and_reuses_its_scores(album: Path, tmp_path: Path, monkeypatch) -> None:
-    """The page's table scores every file of a group against every other, both ways: those are kept too."""
+    """The page's table scores every file of a group against every other, both ways: the search's kept scores
+    serve both directions (the check is symmetric), and the table agrees with itself and with the group."""
     from imagetwins.report import report_data
 
     folder = tmp_path / "photos"
@@ -243,9 +244,10 @@ def test_the_review_page_keeps_and_reuses_its_scores(album: Path, tmp_path: Path
     result = _find(folder)
     assert result.index_path == str(default_cache_path(folder))
     with monkeypatch.context() as m:
-        first = Calls(m)
-        tables = [g["scores"] for g in report_data(result, root=folder)["groups"]]
-    assert first.pairs  # the reverse of each pair the search verified
-    assert all(t[0][1] is not None and t[1][0] is not None for t in tables)
+        Calls(m, refuse=True)  # every pair of a two-file group was verified by the search: nothing to check again
+        data = report_data(result, root=folder)
+        tables = [g["scores"] for g in data["groups"]]
+    assert all(t[0][1] is not None and t[0][1] == t[1][0] for t in tables)
+    assert all(g["scores"][0][1] == g["min_similarity"] for g in data["groups"] if len(g["files"]) == 2)
     Calls(monkeypatch, refuse=True)
     assert [g["scores"] for g in report_data(_find(folder), root=folder)["groups"]] == tables

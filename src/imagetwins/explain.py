@@ -14,9 +14,10 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from imagetwins import verify
+from imagetwins.copies import COPIES_METHOD
 from imagetwins.io import ImageReadError, open_image
 
-__all__ = ["MethodScore", "explain_pair", "match_picture"]
+__all__ = ["MethodScore", "explain_pair", "match_picture", "pair_features"]
 
 
 @dataclass
@@ -64,13 +65,16 @@ def explain_pair(path_a: str | os.PathLike, path_b: str | os.PathLike, methods: 
     """
     from imagetwins.encoders import encoder_names, get_encoder
 
-    a, b = open_image(path_a), open_image(path_b)  # one clear error for an unreadable file, before any method
+    open_image(path_a), open_image(path_b)  # one clear error for an unreadable file, before any method
     scores = []
+    records = None
     for name in methods or encoder_names():
         encoder = get_encoder(name)
         enc = encoder.encode_files([path_a, path_b], workers=2, warn=False)
         if enc.failures:
             raise ImageReadError(enc.failures[0].path, enc.failures[0].reason)
+        if name == COPIES_METHOD:
+            records = enc.encodings
         pairs = encoder.pairs(enc.encodings, _loosest(encoder), workers=1, paths=enc.paths)
         if len(pairs):
             score = float(pairs.score[0])
@@ -79,15 +83,29 @@ def explain_pair(path_a: str | os.PathLike, path_b: str | os.PathLike, methods: 
         duplicate = bool(encoder.within(np.array([score]), encoder.default_threshold)[0])
         scores.append(MethodScore(encoder.name, round(score, 4), encoder.default_threshold, duplicate,
                                   encoder.score_unit))
-    v = verify.verify_pair(verify.extract(a), verify.extract(b), keep_matches=True)
+    v = verify.verify_pair(*pair_features(path_a, path_b, records), keep_matches=True)
     return scores, v
+
+
+def pair_features(path_a: str | os.PathLike, path_b: str | os.PathLike, records=None
+                  ) -> tuple[verify.ImageFeatures, verify.ImageFeatures]:
+    """The two files' verification features as the ``copies`` method computes them, so what explain shows is
+    the very check ``copies`` made: its records' features when ``records`` (the copies encoder's two
+    records) are given, else :func:`imagetwins.verify.features_for_files` (the same decode and extraction,
+    without the hash and the CNN; ``tests/test_symmetric_verdicts.py`` checks they are the same)."""
+    if records is not None:
+        return records[0].features, records[1].features
+    feats, failures = verify.features_for_files([path_a, path_b], workers=2)
+    if failures:
+        raise ImageReadError(failures[0].path, failures[0].reason)
+    return feats[os.fspath(path_a)], feats[os.fspath(path_b)]
 
 
 def match_picture(path_a: str | os.PathLike, path_b: str | os.PathLike, out: str | os.PathLike,
                   verification: verify.Verification | None = None, side: int = verify.FEATURE_SIDE) -> None:
     """Save a PNG: A and B side by side at the feature size, each kept match joined by a line."""
     a, b = open_image(path_a), open_image(path_b)
-    fa, fb = verify.extract(a), verify.extract(b)
+    fa, fb = pair_features(path_a, path_b)
     v = verification if verification is not None and verification.matches else verify.verify_pair(
         fa, fb, keep_matches=True)
     ia = a.resize(fa.size, Image.Resampling.BILINEAR)
@@ -97,13 +115,10 @@ def match_picture(path_a: str | os.PathLike, path_b: str | os.PathLike, out: str
     canvas.paste(ia, (0, 22))
     canvas.paste(ib, (ia.width + gap, 22))
     draw = ImageDraw.Draw(canvas)
-    pb = fb.mirror_points if v.mirrored else fb.points
     rng = np.random.default_rng(0)
     step = max(1, len(v.matches) // 80)  # 80 lines say it; more only hide the pictures
-    for i, j in v.matches[::step]:
+    for (xa, ya), (xb, yb) in v.matches[::step]:
         colour = tuple(int(c) for c in rng.integers(40, 256, 3))
-        xa, ya = fa.points[i]
-        xb, yb = pb[j]
         draw.line((xa, ya + 22, xb + ia.width + gap, yb + 22), fill=colour, width=1)
         draw.ellipse((xa - 2, ya + 20, xa + 2, ya + 24), outline=colour)
         draw.ellipse((xb + ia.width + gap - 2, yb + 20, xb + ia.width + gap + 2, yb + 24), outline=colour)

@@ -101,9 +101,9 @@ class PairScores:
 
     Notes
     -----
-    A key is ordered: ``(a, b)`` is the score of ``a`` checked against ``b``. A method whose check is not
-    symmetric (``copies``: ``verify_pair(a, b)`` and ``verify_pair(b, a)`` can differ) gets back exactly
-    what it would compute; the same two files met the other way round are scored again.
+    A key is the pair's two digests in sorted order: a kept score is a score of the pair, whichever way
+    round it is met (``copies``' check is symmetric since its verdict version 4: ``verify_pair(a, b)`` and
+    ``verify_pair(b, a)`` give the same confidence).
     """
 
     def __init__(self, store: PairScoreStore, method: str, version: str, left_digests: Sequence[str],
@@ -115,8 +115,9 @@ class PairScores:
         self.right_keys = self.left_keys if right_digests is None else [digest_key(d) for d in right_digests]
 
     def _keys(self, left: np.ndarray, right: np.ndarray) -> Iterable[tuple[bytes | None, bytes | None]]:
-        return ((self.left_keys[i], self.right_keys[j])
-                for i, j in zip(np.asarray(left).tolist(), np.asarray(right).tolist()))
+        for i, j in zip(np.asarray(left).tolist(), np.asarray(right).tolist()):
+            a, b = self.left_keys[i], self.right_keys[j]
+            yield (b, a) if a is not None and b is not None and b < a else (a, b)
 
     def lookup(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
         """The stored score of each pair ``(left[k], right[k])`` (float64), NaN where none is known."""
