@@ -1,23 +1,68 @@
-"""Shared fixtures: the real image datasets beside the repository (read-only)."""
+"""Shared fixtures: the real image datasets beside the repository (read-only), and the test tiers.
+
+Every test carries exactly one tier marker (registered in pyproject.toml); a module of one tier says so once
+with ``pytestmark = pytest.mark.unit`` (or ``integration``, ``cli``, ``quality``), a mixed module marks each
+test or class. An unmarked test, or one with two tiers, fails collection. ``unit`` tests run as if there were
+no datasets and no CLI: asking for a dataset fixture is a collection error, invoking the CLI fails the test.
+"""
 
 from __future__ import annotations
 
 import csv
 import json
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-DATASETS = REPO.parent / "shared" / "datasets"
+# The real images: ../shared/datasets beside the repository, or wherever IMAGETWINS_DATASETS points.
+DATASETS = Path(os.environ.get("IMAGETWINS_DATASETS") or REPO.parent / "shared" / "datasets")
 FIXTURES = Path(__file__).parent / "fixtures"
+
+TIERS = ("unit", "integration", "cli", "quality")
+# Fixtures that read the real images; a unit test may not ask for them, even through another fixture.
+DATASET_FIXTURES = frozenset({"datasets", "photo", "camera_exif_rotated"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Fail collection for a test without exactly one tier, or a unit test that needs the datasets.
+
+    Runs before ``-m`` deselects anything, so ``pytest -m unit`` refuses an unmarked test elsewhere too.
+    """
+    problems = []
+    for item in items:
+        tiers = sorted({m.name for m in item.iter_markers() if m.name in TIERS})
+        if len(tiers) != 1:
+            problems.append(f"{item.nodeid}: {'no tier' if not tiers else 'tiers ' + ', '.join(tiers)}; mark it "
+                            f"with exactly one of {', '.join(TIERS)} (module: pytestmark = pytest.mark.unit)")
+        elif tiers == ["unit"] and DATASET_FIXTURES & set(getattr(item, "fixturenames", ())):
+            needs = ", ".join(sorted(DATASET_FIXTURES & set(item.fixturenames)))
+            problems.append(f"{item.nodeid}: a unit test may not use the datasets ({needs}); "
+                            f"make it integration or use synthetic images")
+    if problems:
+        raise pytest.UsageError("tests outside the tiers (see tests/conftest.py):\n  " + "\n  ".join(problems))
+
+
+@pytest.fixture(autouse=True)
+def _unit_tests_run_no_cli(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A unit test that invokes the CLI fails: the CLI's exit codes and messages are the ``cli`` tier's."""
+    if request.node.get_closest_marker("unit") is None:
+        return
+    from click.testing import CliRunner
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a unit test may not invoke the CLI; mark it cli, or test the library call")
+
+    monkeypatch.setattr(CliRunner, "invoke", refuse)
 
 
 @pytest.fixture(scope="session")
 def datasets() -> Path:
     if not DATASETS.is_dir():
-        pytest.fail(f"real test images expected at {DATASETS} (the shared datasets folder)")
+        pytest.fail(f"real test images expected at {DATASETS} (the shared datasets folder, or set "
+                    f"IMAGETWINS_DATASETS); only `pytest -m unit` runs without them")
     return DATASETS
 
 

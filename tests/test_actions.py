@@ -15,6 +15,8 @@ from PIL import Image
 from imagetwins import quarantine
 from imagetwins.cli import main
 
+pytestmark = pytest.mark.cli
+
 
 def _digests(folder: Path) -> dict[str, str]:
     return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()

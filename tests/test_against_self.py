@@ -7,9 +7,12 @@ import os
 import shutil
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from imagetwins.cli import EXIT_DUPLICATES, main
+
+pytestmark = pytest.mark.cli
 
 
 def _photos(tmp_path: Path, datasets: Path, n: int = 8) -> Path:

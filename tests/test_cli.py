@@ -9,9 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from imagetwins.cli import main
+
+pytestmark = pytest.mark.cli
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -13,6 +13,8 @@ from click.testing import CliRunner
 
 from imagetwins.cli import main
 
+pytestmark = pytest.mark.cli
+
 
 def run(*args: str):
     return CliRunner().invoke(main, [str(a) for a in args])

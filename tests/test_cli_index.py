@@ -19,6 +19,8 @@ from click.testing import CliRunner
 from imagetwins.cli import main
 from imagetwins.index import Index, default_cache_path
 
+pytestmark = pytest.mark.cli
+
 
 def run(*args: str):
     return CliRunner().invoke(main, [str(a) for a in args])

@@ -18,6 +18,8 @@ from click.testing import CliRunner
 from imagetwins.cli import main
 from imagetwins.index import Index, default_cache_path
 
+pytestmark = pytest.mark.cli
+
 REPO = Path(__file__).resolve().parents[1]
 
 

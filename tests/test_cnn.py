@@ -18,6 +18,7 @@ from imagetwins.search import cosine_pairs, cosine_query, cosine_topk
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
+@pytest.mark.integration
 def test_onnx_graph_equals_the_torch_reference(datasets: Path) -> None:
     ref = json.loads((FIXTURES / "cnn_reference.json").read_text())
     raw = Embedder(ModelConfig(pooling="avg"))
@@ -27,6 +28,7 @@ def test_onnx_graph_equals_the_torch_reference(datasets: Path) -> None:
         assert np.abs(got - np.array(want["avg_features"])).max() < 1e-4, rel
 
 
+@pytest.mark.integration
 def test_embeddings_are_normalised_float32(datasets: Path) -> None:
     files = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[:5]
     res = Embedder().embed_files(files, warn=False)
@@ -40,6 +42,7 @@ def eight(datasets: Path):
     return [Image.open(p).convert("RGB") for p in photos]
 
 
+@pytest.mark.integration
 def test_edited_copies_match_and_unrelated_photos_do_not(eight) -> None:
     threshold = 0.8  # CNN's default
     emb = Embedder(orientations=8)
@@ -53,6 +56,7 @@ def test_edited_copies_match_and_unrelated_photos_do_not(eight) -> None:
     assert sims.max() < threshold
 
 
+@pytest.mark.integration
 def test_plain_embedding_matches_a_mirrored_copy_but_not_a_quarter_turn(eight) -> None:
     emb = Embedder(orientations=1)
     rng = np.random.default_rng(0)
@@ -66,6 +70,7 @@ def _unit(rng, n, d=32):
     return x / np.linalg.norm(x, axis=1, keepdims=True)
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("seed", range(5))
 def test_cosine_search_equals_brute_force(seed: int, monkeypatch) -> None:
     import imagetwins.search as search
@@ -88,6 +93,7 @@ def test_cosine_search_equals_brute_force(seed: int, monkeypatch) -> None:
     assert np.allclose(s, -np.sort(-sim, axis=1)[:, :7], atol=1e-6)
 
 
+@pytest.mark.integration
 def test_cnn_facade_like_imagededup(datasets: Path, tmp_path: Path) -> None:
     cnn = CNN(verbose=False)
     folder = datasets / "imagededup-testdata" / "mixed_images"
@@ -122,6 +128,7 @@ def test_cnn_facade_like_imagededup(datasets: Path, tmp_path: Path) -> None:
         cnn.encode_image(image_file="missing.jpg")
 
 
+@pytest.mark.integration
 def test_custom_model_callable(datasets: Path) -> None:
     def colour_histogram(batch: np.ndarray) -> np.ndarray:
         return np.stack([np.histogram(b, bins=16, range=(0, 256))[0] for b in batch]).astype(np.float32)
@@ -131,6 +138,7 @@ def test_custom_model_callable(datasets: Path) -> None:
     assert all(v.shape == (16,) for v in enc.values())
 
 
+@pytest.mark.integration
 def test_custom_onnx_model_config(datasets: Path) -> None:
     cfg = ModelConfig(pooling="max", input_size=224)
     v = CNN(verbose=False, model_config=cfg).encode_image(
@@ -138,6 +146,7 @@ def test_custom_onnx_model_config(datasets: Path) -> None:
     assert v.shape == (1, 1280)
 
 
+@pytest.mark.unit
 def test_approximate_topk_has_the_same_interface_and_high_recall() -> None:
     pytest.importorskip("faiss")
     from imagetwins.search import approximate_topk
@@ -153,6 +162,7 @@ def test_approximate_topk_has_the_same_interface_and_high_recall() -> None:
     assert np.all(np.diff(sims, axis=1) <= 1e-6)  # best first
 
 
+@pytest.mark.unit
 def test_imagededup_style_encoding_map_with_small_vectors() -> None:
     # as imagededup's own tests do: hand-made feature vectors through the public API
     enc = {"ukbench00002.jpg": np.array([1, 0, 0, 1]), "ukbench00003.jpg": np.array([1, 1, 0, 1]),

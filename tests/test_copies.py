@@ -47,6 +47,7 @@ def _groups(result) -> set[frozenset[str]]:
     return {frozenset(Path(f).parent.name + "/" + Path(f).name for f in g.files) for g in result.groups}
 
 
+@pytest.mark.integration
 def test_copies_finds_copies_the_hashes_miss_and_not_look_alikes(album: Path) -> None:
     result = find_duplicate_groups(album, method="copies", recursive=True, workers=2)
     assert result.method == "copies" and result.threshold == get_encoder("copies").default_threshold
@@ -56,6 +57,7 @@ def test_copies_finds_copies_the_hashes_miss_and_not_look_alikes(album: Path) ->
     assert not find_duplicate_groups(album, method="dihedral", recursive=True).groups
 
 
+@pytest.mark.integration
 def test_records_round_trip(album: Path) -> None:
     enc = get_encoder("copies").encode_files([album / "g0" / "original.jpg"], workers=1)
     rec = enc.encodings[0]
@@ -65,6 +67,7 @@ def test_records_round_trip(album: Path) -> None:
         CopyRecord.from_bytes(b"\x00" * 40)
 
 
+@pytest.mark.integration
 def test_copies_through_the_index_without_decoding_again(album: Path, tmp_path: Path, monkeypatch) -> None:
     db = tmp_path / "copies.db"
     with Index(db, methods=["copies"]) as idx:
@@ -81,6 +84,7 @@ def test_copies_through_the_index_without_decoding_again(album: Path, tmp_path: 
         assert _groups(idx.find_duplicates("copies")) == EXPECTED
 
 
+@pytest.mark.cli
 def test_cli_find_against_and_explain(album: Path, tmp_path: Path) -> None:
     runner = CliRunner()
     out = runner.invoke(main, ["find", str(album), "-r", "-m", "copies", "--no-cache", "--json", "-", "--pairs"])
@@ -117,6 +121,7 @@ def test_cli_find_against_and_explain(album: Path, tmp_path: Path) -> None:
     assert out.exit_code == 2 and "missing.jpg" in out.output
 
 
+@pytest.mark.cli
 def test_explain_reports_an_unreadable_file_in_one_line(album: Path, tmp_path: Path) -> None:
     bad = tmp_path / "bad.jpg"
     bad.write_bytes(b"\xff\xd8\xff not really")
@@ -124,6 +129,7 @@ def test_explain_reports_an_unreadable_file_in_one_line(album: Path, tmp_path: P
     assert out.exit_code == 1 and "bad.jpg" in out.output and "Traceback" not in out.output
 
 
+@pytest.mark.integration
 def test_tune_sweeps_the_confidence(album: Path) -> None:
     swept = sweep(album, album, methods=["copies"], target_precision=0.99)
     assert {p.method for p in swept.points} == {"copies"}
@@ -134,6 +140,7 @@ def test_tune_sweeps_the_confidence(album: Path) -> None:
     assert (at_default.correct, at_default.retrieved, swept.positives) == (3, 3, 4)
 
 
+@pytest.mark.integration
 def test_imagededup_style_class(album: Path) -> None:
     found = Copies(verbose=False).find_duplicates(image_dir=album, recursive=True, scores=True)
     assert [n for n, _ in found["g0/original.jpg"]] == ["g0/crop_half.jpg"]
@@ -151,6 +158,7 @@ def test_imagededup_style_class(album: Path) -> None:
                                                                       "g2/original.jpg"]
 
 
+@pytest.mark.cli
 def test_without_opencv_the_method_is_one_clear_line(album: Path, monkeypatch) -> None:
     import imagetwins.verify as verify
 

@@ -14,6 +14,8 @@ from imagetwins.hashing import dihedral_variants, hash_files, hash_image
 from imagetwins.methods import DihedralHash, PHash
 from imagetwins.search import dihedral_pairs, dihedral_query
 
+pytestmark = pytest.mark.integration
+
 
 def _min_distance(a: np.ndarray, b: np.ndarray) -> int:
     return int(np.bitwise_count(dihedral_variants(a[None])[0] ^ b[None]).sum(axis=1).min())

@@ -46,6 +46,7 @@ def _canon(result) -> list[list[str]]:
     return sorted(sorted(os.path.basename(f) for f in g.files) for g in result.groups)
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("method", ["phash", "dihedral", "copies"])
 def test_same_groups_as_one_machine(client, folder: Path, method: str) -> None:
     single = find_duplicate_groups(folder, method=method, recursive=True)
@@ -55,6 +56,7 @@ def test_same_groups_as_one_machine(client, folder: Path, method: str) -> None:
     assert [f.path for f in spread.failures] == [str(folder / "broken.jpg")]
 
 
+@pytest.mark.integration
 def test_vectors_across_workers(client, folder: Path, fake_cnn) -> None:
     """A vector method (the cnn method with a small stand-in model) gives the local pairs and scores."""
     files = sorted(str(p) for p in folder.rglob("*.jpg"))
@@ -71,6 +73,7 @@ def test_vectors_across_workers(client, folder: Path, fake_cnn) -> None:
     assert _canon(spread) == _canon(local)
 
 
+@pytest.mark.integration
 def test_a_worker_killed_mid_run_still_gives_the_same_result(client, folder: Path) -> None:
     single = find_duplicate_groups(folder, recursive=True)
     out = {}
@@ -88,6 +91,7 @@ def test_a_worker_killed_mid_run_still_gives_the_same_result(client, folder: Pat
     assert _canon(out["result"]) == _canon(single)
 
 
+@pytest.mark.cli
 def test_cli_with_a_local_dask_cluster(folder: Path) -> None:
     import json
 
@@ -105,6 +109,7 @@ def test_cli_with_a_local_dask_cluster(folder: Path) -> None:
     assert sorted(sorted(os.path.basename(f) for f in g["files"]) for g in data["groups"]) == _canon(single)
 
 
+@pytest.mark.unit
 def test_pairs_of_precomputed_hashes_across_partitions(client) -> None:
     import numpy as np
 
@@ -121,6 +126,7 @@ def test_pairs_of_precomputed_hashes_across_partitions(client) -> None:
     assert np.array_equal(got.distance.astype(int), want.distance.astype(int))
 
 
+@pytest.mark.integration
 def test_fsspec_urls_are_read_on_the_workers(client, folder: Path) -> None:
     single = find_duplicate_groups(folder, recursive=True)
     spread = find_duplicates_dask(f"file://{folder}", client=client, partition_size=11)

@@ -70,6 +70,7 @@ def _groups(result) -> set[frozenset[str]]:
 EXPECTED = {frozenset({"g0/original.png", "g0/half.jpg"}), frozenset({"g1/original.png", "g1/half.jpg"})}
 
 
+@pytest.mark.unit
 def test_builtin_methods_describe_themselves() -> None:
     assert encoder_names() == ["phash", "ahash", "dhash", "whash", "dihedral", "cnn", "copies"]
     assert encoder_names("vectors") == ["cnn"]
@@ -89,6 +90,7 @@ def test_builtin_methods_describe_themselves() -> None:
         cnn.check_threshold(2.0)
 
 
+@pytest.mark.unit
 def test_the_cnn_method_is_named_only_where_it_is_defined() -> None:
     """No module special-cases the CNN by name: it is a method like the others."""
     named = sorted(str(p.relative_to(SRC)) for p in SRC.rglob("*.py")
@@ -96,6 +98,7 @@ def test_the_cnn_method_is_named_only_where_it_is_defined() -> None:
     assert named == ["encoders/cnn.py"]
 
 
+@pytest.mark.cli
 def test_a_new_method_works_through_find_index_tune_and_plot(colourhist, album: Path, tmp_path: Path) -> None:
     # find
     result = find_duplicate_groups(album, method="colourhist", recursive=True)
@@ -123,11 +126,13 @@ def test_a_new_method_works_through_find_index_tune_and_plot(colourhist, album: 
     assert png.stat().st_size > 1000 and "g0/original.png" in out.output
 
 
+@pytest.mark.cli
 def test_an_unregistered_method_is_a_usage_error(album: Path) -> None:
     out = CliRunner().invoke(main, ["find", str(album), "-m", "colourhist"])
     assert out.exit_code == 2 and "colourhist" in out.output
 
 
+@pytest.mark.integration
 def test_a_users_model_is_a_method(album: Path, tmp_path: Path) -> None:
     """A callable (or an ONNX file) plugs in as a vector method; the index keeps and checks its identity."""
     from conftest import FakeModel

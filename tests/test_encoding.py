@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from imagetwins.encoders import get_encoder
@@ -48,6 +49,7 @@ def _folder(tmp_path: Path, datasets: Path, n: int = 8) -> list[Path]:
     return files
 
 
+@pytest.mark.integration
 def test_several_methods_share_one_decode_and_keep_the_input_order(tmp_path: Path, datasets: Path) -> None:
     files = _folder(tmp_path, datasets)
     counting = CountingStage()
@@ -67,12 +69,14 @@ def test_several_methods_share_one_decode_and_keep_the_input_order(tmp_path: Pat
     assert len(out.digests) == 7 and len(set(out.digests)) == 7
 
 
+@pytest.mark.unit
 def test_nothing_to_encode_gives_empty_rows_of_the_right_shape() -> None:
     out = encode_files([], [get_encoder("phash"), get_encoder("dihedral"), CountingStage()])
     assert out.by_method["phash"].shape == (0,) and out.by_method["dihedral"].shape == (0, 4)
     assert out.by_method["count"].shape == (0, 48) and out.paths == [] and out.failures == []
 
 
+@pytest.mark.unit
 def test_every_file_failing_is_reported_not_raised(tmp_path: Path) -> None:
     bad = [tmp_path / "a.jpg", tmp_path / "missing.jpg"]
     bad[0].write_bytes(b"\xff\xd8\xff\xe0 truncated")

@@ -21,6 +21,7 @@ from imagetwins.evaluation import (
 )
 
 
+@pytest.mark.unit
 def test_per_query_metrics_by_hand() -> None:
     correct, retrieved = ["a", "b", "c"], ["a", "x", "b"]
     assert average_precision(correct, retrieved) == pytest.approx((1 + 2 / 3) / 3)
@@ -30,6 +31,7 @@ def test_per_query_metrics_by_hand() -> None:
         assert fn([], []) == 1.0 and fn(["a"], []) == 0.0 and fn([], ["a"]) == 0.0
 
 
+@pytest.mark.unit
 def test_classification_by_hand() -> None:
     gt = {"a": ["b"], "b": ["a"], "c": [], "d": []}
     got = {"a": ["b", "c"], "b": ["a"], "c": ["a"], "d": []}
@@ -51,6 +53,7 @@ def _brute_classification(gt: dict, got: dict) -> tuple[float, float]:
     return tp / max(1, sum(y_pred)), tp / max(1, sum(y_true))
 
 
+@pytest.mark.unit
 def test_classification_equals_pair_enumeration_on_random_maps() -> None:
     rng = np.random.default_rng(3)
     names = [f"f{i}.jpg" for i in range(40)]
@@ -62,11 +65,13 @@ def test_classification_equals_pair_enumeration_on_random_maps() -> None:
         assert m["precision"][1] == pytest.approx(p) and m["recall"][1] == pytest.approx(r)
 
 
+@pytest.mark.unit
 def test_scores_in_retrieved_map_are_accepted() -> None:
     gt = {"a": ["b"], "b": ["a"]}
     assert evaluate(gt, {"a": [("b", 3)], "b": [("a", 3)]})["map"] == 1.0
 
 
+@pytest.mark.unit
 def test_validation_like_imagededup() -> None:
     with pytest.raises(AssertionError, match="Transpose"):
         evaluate({"a": ["b"], "b": []}, {"a": [], "b": []})
@@ -78,6 +83,7 @@ def test_validation_like_imagededup() -> None:
         evaluate({"a": []}, {"a": []}, metric="auc")
 
 
+@pytest.mark.integration
 def test_ground_truth_from_folder_json_list_and_map(tmp_path: Path, photo: Path) -> None:
     for rel in ["g1/a.jpg", "g1/b.jpg", "g2/c.jpg", "g2/d.jpg", "g2/e.jpg", "alone.jpg"]:
         (tmp_path / rel).parent.mkdir(exist_ok=True)
@@ -93,6 +99,7 @@ def test_ground_truth_from_folder_json_list_and_map(tmp_path: Path, photo: Path)
     assert load_ground_truth(tmp_path / "map.json") == {"x": ["y"], "y": ["x"], "z": []}
 
 
+@pytest.mark.integration
 def test_evaluate_a_real_run_on_imagededup_testdata(datasets: Path) -> None:
     from imagetwins.methods import PHash
 
@@ -105,6 +112,7 @@ def test_evaluate_a_real_run_on_imagededup_testdata(datasets: Path) -> None:
     assert m["precision"][1] == 1.0 and m["recall"][1] == pytest.approx(1 / 6)
 
 
+@pytest.mark.integration
 def test_sweep_on_a_small_real_labelled_set(tmp_path: Path, datasets: Path) -> None:
     from imagetwins.edits import make_transformed_set
 
@@ -125,6 +133,7 @@ def test_sweep_on_a_small_real_labelled_set(tmp_path: Path, datasets: Path) -> N
     assert "recommended: --method dihedral" in result.table()
 
 
+@pytest.mark.integration
 def test_sweep_can_include_a_vector_method(tmp_path: Path, datasets: Path, fake_cnn) -> None:
     """Similarity thresholds sweep the other way: recall falls as the threshold rises (the real CNN's
     gain on crops is tested in test_cnn.py; here a small stand-in model runs the plumbing)."""

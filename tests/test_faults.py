@@ -13,9 +13,12 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from imagetwins.cli import main
+
+pytestmark = pytest.mark.cli
 
 
 def _digests(folder: Path) -> dict[str, str]:

@@ -12,6 +12,8 @@ from PIL import Image
 from imagetwins.finder import find_against, find_duplicate_groups, find_duplicates_map
 from imagetwins.index import Index, IndexFileError
 
+pytestmark = pytest.mark.integration
+
 
 @pytest.fixture
 def reference(tmp_path: Path, datasets: Path) -> Path:

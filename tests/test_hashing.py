@@ -25,6 +25,7 @@ def encoded(datasets: Path, imagededup_reference: dict, camera_exif_rotated: set
     return upright, result
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("method", CLASSIC_METHODS)
 def test_hashes_match_imagededup_on_real_photos(encoded, imagededup_reference: dict, method: str) -> None:
     files, result = encoded
@@ -35,6 +36,7 @@ def test_hashes_match_imagededup_on_real_photos(encoded, imagededup_reference: d
     assert within2 >= 0.99, f"{method}: only {within2:.1%} within 2 bits of imagededup"
 
 
+@pytest.mark.integration
 def test_exif_rotated_photo_hashes_like_imagededup_on_the_upright_pixels(
     datasets: Path, imagededup_reference: dict
 ) -> None:
@@ -48,6 +50,7 @@ def test_exif_rotated_photo_hashes_like_imagededup_on_the_upright_pixels(
     assert int(np.bitwise_count(ours ^ hash_image(np.ascontiguousarray(upright)))) <= 2
 
 
+@pytest.mark.unit
 def test_hex_round_trip_and_format() -> None:
     values = np.array([0, 1, 2**63, 2**64 - 1, 0x9FEE256239984D71], dtype=np.uint64)
     hexes = to_hex(values)
@@ -56,6 +59,7 @@ def test_hex_round_trip_and_format() -> None:
     assert np.array_equal(from_hex(hexes), values)
 
 
+@pytest.mark.integration
 def test_batch_equals_one_by_one(datasets: Path) -> None:
     files = sorted((datasets / "ukbench-600" / "images").glob("*.jpg"))[:40]
     batch = hash_files(files, methods=tuple(HASH_METHODS), batch_size=7, workers=2)
@@ -66,6 +70,7 @@ def test_batch_equals_one_by_one(datasets: Path) -> None:
             assert np.array_equal(batch.hashes[m][i], hash_image(img.convert("RGB"), m)), (f.name, m)
 
 
+@pytest.mark.integration
 def test_unreadable_files_are_skipped_with_one_warning_each(tmp_path: Path, datasets: Path) -> None:
     good = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[:5]
     corrupt = datasets / "imagededup-testdata/mixed_images/ukbench09268_corrupt.jpg"
@@ -83,11 +88,13 @@ def test_unreadable_files_are_skipped_with_one_warning_each(tmp_path: Path, data
     assert len(messages) == 3 and all(any(str(b) in m for m in messages) for b in bad)
 
 
+@pytest.mark.unit
 def test_hash_files_with_nothing_to_do() -> None:
     result = hash_files([], methods=("phash", "dhash"))
     assert result.paths == [] and result.hashes["dhash"].dtype == np.uint64 and len(result.hashes["phash"]) == 0
 
 
+@pytest.mark.unit
 def test_unknown_method_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="unknown hash method 'md5'"):
         hash_files([], methods=("md5",))

@@ -53,6 +53,7 @@ def _remove(album: Path, quarantine: Path, *extra: str):
 
 # -- symbolic links: a link is never a copy of its target ---------------------------------------------
 
+@pytest.mark.cli
 def test_link_to_a_file_in_the_folder_is_not_a_duplicate_and_nothing_moves(tmp_path: Path, datasets: Path) -> None:
     album = tmp_path / "album"
     album.mkdir()
@@ -70,6 +71,7 @@ def test_link_to_a_file_in_the_folder_is_not_a_duplicate_and_nothing_moves(tmp_p
     assert any(u["path"].endswith("b.jpg") and "inside the scanned folder" in u["reason"] for u in data["unreadable"])
 
 
+@pytest.mark.integration
 def test_a_link_given_explicitly_is_never_moved_nor_kept(tmp_path: Path, datasets: Path) -> None:
     """Even when a caller groups a link with its target, remove moves neither (the target is the only copy)."""
     album = tmp_path / "album"
@@ -83,6 +85,7 @@ def test_a_link_given_explicitly_is_never_moved_nor_kept(tmp_path: Path, dataset
     assert any(p.endswith("b.jpg") and "symbolic link" in why for p, why in plan.refused)
 
 
+@pytest.mark.cli
 def test_links_out_of_the_folder_are_not_followed(tmp_path: Path, datasets: Path) -> None:
     private = tmp_path / "private"
     private.mkdir()
@@ -120,6 +123,7 @@ def _only_copy_beside_a_link_to_its_twin_outside(tmp_path: Path, datasets: Path)
     return album
 
 
+@pytest.mark.cli
 def test_keeper_reached_through_a_folder_link_outside_does_not_count(tmp_path: Path, datasets: Path) -> None:
     album = _only_copy_beside_a_link_to_its_twin_outside(tmp_path, datasets)
     # even when the caller follows the link, the folder's only real copy stays
@@ -132,6 +136,7 @@ def test_keeper_reached_through_a_folder_link_outside_does_not_count(tmp_path: P
     assert res.exit_code == 0 and (album / "only.jpg").exists() and (tmp_path / "outside" / "copy.jpg").exists()
 
 
+@pytest.mark.integration
 def test_hard_link_of_the_kept_file_is_not_moved(tmp_path: Path, datasets: Path) -> None:
     album = tmp_path / "album"
     album.mkdir()
@@ -143,6 +148,7 @@ def test_hard_link_of_the_kept_file_is_not_moved(tmp_path: Path, datasets: Path)
 
 # -- FIFOs, devices, huge and slow files: no hang, bounded memory ------------------------------------------
 
+@pytest.mark.cli
 def test_fifo_and_device_links_never_block(tmp_path: Path, datasets: Path) -> None:
     album = tmp_path / "album"
     album.mkdir()
@@ -170,6 +176,7 @@ def test_fifo_and_device_links_never_block(tmp_path: Path, datasets: Path) -> No
     assert time.monotonic() - start < 30
 
 
+@pytest.mark.unit
 def test_sparse_huge_file_is_refused_without_reading(tmp_path: Path) -> None:
     big = tmp_path / "big.jpg"
     with open(big, "wb") as fh:
@@ -178,6 +185,7 @@ def test_sparse_huge_file_is_refused_without_reading(tmp_path: Path) -> None:
         read_bytes(big)
 
 
+@pytest.mark.unit
 def test_postscript_named_jpg_is_never_handed_to_ghostscript(tmp_path: Path) -> None:
     ps = tmp_path / "holiday.jpg"
     ps.write_bytes(b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 100 100\n{ } loop\n")
@@ -189,6 +197,7 @@ def test_postscript_named_jpg_is_never_handed_to_ghostscript(tmp_path: Path) -> 
         open_image(pdf)
 
 
+@pytest.mark.unit
 def test_decoded_size_budget_and_reduced_jpeg2000_decode(tmp_path: Path) -> None:
     grey16 = tmp_path / "deep.png"
     Image.fromarray(np.full((600, 800), 40000, np.uint16)).save(grey16)
@@ -202,6 +211,7 @@ def test_decoded_size_budget_and_reduced_jpeg2000_decode(tmp_path: Path) -> None
     assert open_image(jp2).size == (2048, 1536)
 
 
+@pytest.mark.integration
 def test_a_slow_decode_is_not_remembered_as_unreadable(tmp_path: Path, datasets: Path, monkeypatch) -> None:
     from imagetwins import encoding
     from imagetwins.index import Index
@@ -230,6 +240,7 @@ def test_a_slow_decode_is_not_remembered_as_unreadable(tmp_path: Path, datasets:
         assert st.added == 1 and not st.failures and len(idx.load("phash")[0]) == 2
 
 
+@pytest.mark.integration
 def test_cnn_decoding_has_the_same_time_limit(tmp_path: Path, datasets: Path, monkeypatch) -> None:
     from imagetwins import encoding
     from imagetwins.embedding import Embedder
@@ -252,6 +263,7 @@ def test_cnn_decoding_has_the_same_time_limit(tmp_path: Path, datasets: Path, mo
     assert out.failures[0].transient and "took longer" in out.failures[0].reason
 
 
+@pytest.mark.unit
 def test_thread_count_is_bounded_by_the_cpus() -> None:
     from imagetwins.workers import default_workers, thread_count
 
@@ -259,6 +271,7 @@ def test_thread_count_is_bounded_by_the_cpus() -> None:
     assert thread_count(1000) == cpus and thread_count(None) == cpus and thread_count(1) == 1
 
 
+@pytest.mark.cli
 def test_thousand_level_folder_tree(tmp_path: Path, datasets: Path) -> None:
     deep = tmp_path / "deep"
     deep.mkdir()
@@ -289,6 +302,7 @@ def _swap_same_size_and_time(path: Path, other: Path) -> None:
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
 
 
+@pytest.mark.cli
 def test_file_changed_after_the_scan_is_not_moved(tmp_path: Path, pair: Path, datasets: Path) -> None:
     runner = CliRunner()
     assert runner.invoke(main, ["find", str(pair), "-r"]).exit_code == 0  # the cache now knows both files
@@ -307,6 +321,7 @@ def test_file_changed_after_the_scan_is_not_moved(tmp_path: Path, pair: Path, da
         shutil.rmtree(tmp_path / "q", ignore_errors=True)
 
 
+@pytest.mark.cli
 def test_move_to_inside_the_scanned_folder_is_refused(tmp_path: Path, pair: Path) -> None:
     before = _digests(pair)
     res = _remove(pair, pair / "quarantine")
@@ -314,6 +329,7 @@ def test_move_to_inside_the_scanned_folder_is_refused(tmp_path: Path, pair: Path
     assert _digests(pair) == before and not (pair / "quarantine").exists()
 
 
+@pytest.mark.cli
 def test_planted_quarantine_links_are_refused(tmp_path: Path, pair: Path) -> None:
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
@@ -332,6 +348,7 @@ def test_planted_quarantine_links_are_refused(tmp_path: Path, pair: Path) -> Non
     assert target.read_text() == "keep me" and len(_digests(pair)) == 2
 
 
+@pytest.mark.cli
 def test_quarantine_in_a_scanned_tree_is_not_scanned_again(tmp_path: Path, pair: Path) -> None:
     q = tmp_path / "q"
     assert _remove(pair, q).exit_code == 0
@@ -342,6 +359,7 @@ def test_quarantine_in_a_scanned_tree_is_not_scanned_again(tmp_path: Path, pair:
 
 # -- undo: restore, never plant or overwrite ---------------------------------------------------------------
 
+@pytest.mark.cli
 def test_undo_of_something_that_is_not_a_quarantine_creates_nothing(tmp_path: Path, pair: Path) -> None:
     before = sorted(p.name for p in tmp_path.rglob("*"))
     for target in (pair, tmp_path, pair / "a.jpg"):
@@ -364,6 +382,7 @@ def _quarantined(tmp_path: Path, datasets: Path, n: int = 3) -> tuple[Path, Path
     return album, q, before
 
 
+@pytest.mark.cli
 def test_edited_journal_entries_are_refused_and_the_rest_restored(tmp_path: Path, datasets: Path) -> None:
     album, q, before = _quarantined(tmp_path, datasets)
     journal = q / "manifest.jsonl"
@@ -382,6 +401,7 @@ def test_edited_journal_entries_are_refused_and_the_rest_restored(tmp_path: Path
     assert len(restored) == len(before) - 1 and all(before[k] == v for k, v in restored.items())
 
 
+@pytest.mark.cli
 def test_signed_entries_still_only_move_within_their_quarantine_and_root(tmp_path: Path, datasets: Path) -> None:
     album, q, _ = _quarantined(tmp_path, datasets, 2)
     key = (q / "manifest.key").read_bytes()
@@ -407,6 +427,7 @@ def test_signed_entries_still_only_move_within_their_quarantine_and_root(tmp_pat
     assert not (tmp_path / "escape.jpg").exists()
 
 
+@pytest.mark.cli
 def test_undo_meets_link_folder_fifo_and_device_at_the_original_place(tmp_path: Path, datasets: Path) -> None:
     album, q, before = _quarantined(tmp_path, datasets, 4)
     moved = sorted(Path(p).name for p in (album / "trip").iterdir()) if (album / "trip").exists() else []
@@ -428,6 +449,7 @@ def test_undo_meets_link_folder_fifo_and_device_at_the_original_place(tmp_path: 
     assert len(list(q.rglob("*.jpg"))) == 3  # the others wait in quarantine
 
 
+@pytest.mark.cli
 def test_undo_does_not_follow_a_symlinked_parent_out_of_the_tree(tmp_path: Path, datasets: Path) -> None:
     album, q, _ = _quarantined(tmp_path, datasets, 2)
     (album / "trip").rmdir()
@@ -439,6 +461,7 @@ def test_undo_does_not_follow_a_symlinked_parent_out_of_the_tree(tmp_path: Path,
     assert all("link" in why for _, why in out.failed)
 
 
+@pytest.mark.cli
 def test_undo_refuses_a_quarantine_reached_through_a_link(tmp_path: Path, datasets: Path) -> None:
     _, q, _ = _quarantined(tmp_path, datasets, 1)
     os.symlink(q, tmp_path / "q-link")
@@ -446,12 +469,14 @@ def test_undo_refuses_a_quarantine_reached_through_a_link(tmp_path: Path, datase
         undo(tmp_path / "q-link")
 
 
+@pytest.mark.integration
 def test_apply_plan_refuses_a_quarantine_inside_the_root(pair: Path) -> None:
     plan = plan_removal(find_duplicate_groups(pair, recursive=True), [pair])
     with pytest.raises(QuarantineError, match="inside the scanned folder"):
         apply_plan(plan, pair, pair / "trip" / "q")
 
 
+@pytest.mark.cli
 def test_undo_twice_and_bytes_intact(tmp_path: Path, datasets: Path) -> None:
     album, q, before = _quarantined(tmp_path, datasets, 2)
     assert not undo(q).failed
@@ -472,6 +497,7 @@ def _odd_album(tmp_path: Path, datasets: Path, names: list[str]) -> Path:
     return album
 
 
+@pytest.mark.cli
 def test_names_that_are_not_utf8_work_everywhere(tmp_path: Path, datasets: Path) -> None:
     raw = os.fsdecode(b"\xff\xfe.jpg")  # not UTF-8: Python holds it as lone surrogates
     album = _odd_album(tmp_path, datasets, [raw])
@@ -496,6 +522,7 @@ def test_names_that_are_not_utf8_work_everywhere(tmp_path: Path, datasets: Path)
     assert os.path.join(str(album), raw) in data["groups"][0]["files"]  # JSON escapes give the name back
 
 
+@pytest.mark.cli
 def test_control_characters_in_names_cannot_fake_output_lines(tmp_path: Path, datasets: Path) -> None:
     names = ["x\rmoved 0 files.jpg", "y\x1b[2K.jpg", "z\x1b]0;pwned\x07.jpg", "n\nfake line.jpg", "r\u202egpj.exe.jpg"]
     album = _odd_album(tmp_path, datasets, names)
@@ -513,6 +540,7 @@ def test_control_characters_in_names_cannot_fake_output_lines(tmp_path: Path, da
     assert "n\\nfake line.jpg" in res.output and "r\\u202egpj.exe.jpg" in res.output
 
 
+@pytest.mark.cli
 def test_csv_cells_never_start_a_formula(tmp_path: Path, datasets: Path, monkeypatch) -> None:
     names = ["=cmd|' -C calc'!A0.jpg", "+SUM(1+1).jpg", "-2+3.jpg", "@SUM(1).jpg"]
     album = _odd_album(tmp_path, datasets, names)
@@ -532,6 +560,7 @@ def test_csv_cells_never_start_a_formula(tmp_path: Path, datasets: Path, monkeyp
         assert "'=cmd|' -C calc'!A0.jpg" in cells  # neutralised, still readable
 
 
+@pytest.mark.cli
 def test_find_against_an_empty_file_leaves_it_alone(tmp_path: Path, pair: Path) -> None:
     empty = tmp_path / "empty.db"
     empty.touch()
@@ -542,6 +571,7 @@ def test_find_against_an_empty_file_leaves_it_alone(tmp_path: Path, pair: Path) 
 
 # -- memory: identical encodings are one group, not N^2/2 pairs -------------------------------------------
 
+@pytest.mark.unit
 def test_identical_hashes_are_searched_once_and_every_pair_is_still_there() -> None:
     from imagetwins.encoders import get_encoder
     from imagetwins.results import groups_from_encodings
@@ -566,6 +596,7 @@ def test_identical_hashes_are_searched_once_and_every_pair_is_still_there() -> N
     assert max(len(c) for c in chunks) < 2000 and sum(len(c) for c in chunks) == len(direct)
 
 
+@pytest.mark.cli
 def test_json_pairs_only_when_asked(tmp_path: Path, datasets: Path) -> None:
     album = tmp_path / "album"
     album.mkdir()
@@ -582,6 +613,7 @@ def test_json_pairs_only_when_asked(tmp_path: Path, datasets: Path) -> None:
 
 # -- API input: one clear ValueError naming the input or the key -------------------------------------------
 
+@pytest.mark.unit
 @pytest.mark.parametrize("array, says", [
     (np.random.default_rng(0).random((64, 64, 3)), "floats"),
     (np.full((64, 64), np.nan), "NaN"),
@@ -610,6 +642,7 @@ def test_bad_image_arrays_are_refused_by_every_entry_point(array, says) -> None:
             emb.encode_image(image_array=array)
 
 
+@pytest.mark.unit
 def test_good_image_arrays_still_hash() -> None:
     from imagetwins.hashing import hash_image
 
@@ -619,6 +652,7 @@ def test_good_image_arrays_still_hash() -> None:
     assert hash_image(img[:, :, 0]) is not None and hash_image(np.ones((1, 1), bool)) is not None
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("value, says", [
     ("abc", "64-bit hash"), ("-1", "64-bit hash"), ("0" * 64, "64-bit hash"), ("zz" * 8, "64-bit hash"),
     (12345, "64-bit hash"), (None, "64-bit hash"),
@@ -633,6 +667,7 @@ def test_bad_hashes_in_an_encoding_map_name_their_key(value, says) -> None:
         "a.jpg": ["b.jpg"], "b.jpg": ["a.jpg"]}
 
 
+@pytest.mark.unit
 def test_dihedral_map_needs_256_bit_hashes() -> None:
     from imagetwins.methods import DihedralHash
 
@@ -640,6 +675,7 @@ def test_dihedral_map_needs_256_bit_hashes() -> None:
         DihedralHash(verbose=False).find_duplicates(encoding_map={"a.jpg": "0" * 64, "b.jpg": "0" * 16})
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("value, says", [
     (np.ones(7), "has 7 values; the others have 8"), (np.array([np.nan] * 8), "NaN"), ("text", "not a vector"),
 ])
@@ -650,6 +686,7 @@ def test_bad_cnn_vectors_in_an_encoding_map_name_their_key(value, says) -> None:
         CNN(verbose=False).find_duplicates(encoding_map={"a.jpg": np.ones(8), "bad.jpg": value})
 
 
+@pytest.mark.cli
 def test_follow_symlinks_reads_outside_but_remove_never_moves_through_a_link(tmp_path: Path, datasets: Path) -> None:
     album = _only_copy_beside_a_link_to_its_twin_outside(tmp_path, datasets)
     runner = CliRunner()
@@ -665,6 +702,7 @@ def test_follow_symlinks_reads_outside_but_remove_never_moves_through_a_link(tmp
     assert (album / "only.jpg").exists() and (tmp_path / "outside" / "copy.jpg").exists()
 
 
+@pytest.mark.cli
 def test_error_lines_escape_names_too(tmp_path: Path) -> None:
     odd = tmp_path / "x\rERROR\x1b[2K"
     odd.mkdir()
@@ -673,6 +711,7 @@ def test_error_lines_escape_names_too(tmp_path: Path) -> None:
     assert "\r" not in res.output and "\x1b" not in res.output and "x\\rERROR\\x1b[2K" in res.output
 
 
+@pytest.mark.cli
 @pytest.mark.parametrize("planted", ["manifest.json.tmp", "manifest.json", "manifest.key"])
 def test_planted_links_among_the_quarantine_files_are_never_written_through(tmp_path: Path, pair: Path,
                                                                              planted: str) -> None:
@@ -690,6 +729,7 @@ def test_planted_links_among_the_quarantine_files_are_never_written_through(tmp_
         assert not (q / planted).is_symlink() and json.loads((q / "manifest.json").read_text())["files"]
 
 
+@pytest.mark.integration
 def test_report_never_shows_a_file_swapped_after_the_scan(tmp_path: Path, datasets: Path) -> None:
     from imagetwins.report import report_data
 
@@ -708,6 +748,7 @@ def test_report_never_shows_a_file_swapped_after_the_scan(tmp_path: Path, datase
     assert thumbs[0] and not thumbs[1]
 
 
+@pytest.mark.integration
 def test_report_of_a_huge_group_stays_linear(tmp_path: Path, datasets: Path, monkeypatch) -> None:
     import imagetwins.report as report
 
@@ -736,6 +777,7 @@ print(len(out.paths), out.failures[0].reason)
 """
 
 
+@pytest.mark.integration
 def test_a_stuck_decode_does_not_keep_the_process_alive(tmp_path: Path, datasets: Path) -> None:
     import subprocess
     import sys
@@ -767,6 +809,7 @@ def _album_behind_a_link(tmp_path: Path, datasets: Path) -> tuple[Path, Path]:
     return real, tmp_path / "link"
 
 
+@pytest.mark.cli
 def test_a_folder_scanned_through_a_link_is_cleaned_without_moving_through_any_other_link(
         tmp_path: Path, datasets: Path) -> None:
     real, link = _album_behind_a_link(tmp_path, datasets)
@@ -795,6 +838,7 @@ def test_a_folder_scanned_through_a_link_is_cleaned_without_moving_through_any_o
         assert _digests(real) == before
 
 
+@pytest.mark.cli
 def test_remove_of_a_folder_named_through_a_link(tmp_path: Path, datasets: Path) -> None:
     real, link = _album_behind_a_link(tmp_path, datasets)
     before = _digests(real)
@@ -805,6 +849,7 @@ def test_remove_of_a_folder_named_through_a_link(tmp_path: Path, datasets: Path)
     assert _digests(real) == before
 
 
+@pytest.mark.cli
 def test_an_edited_scanned_as_adds_no_folder(tmp_path: Path, datasets: Path) -> None:
     """'scanned_as' is used only where it leads to the folder named: pointing it (and the files) at the
     parent through another link moves nothing out there."""
@@ -826,6 +871,7 @@ def test_an_edited_scanned_as_adds_no_folder(tmp_path: Path, datasets: Path) -> 
     assert secret.exists() and "moved 1 file " in res.output
 
 
+@pytest.mark.cli
 def test_the_review_page_of_a_folder_named_through_a_link_exports_a_plan_that_works(tmp_path: Path,
                                                                                     datasets: Path) -> None:
     from imagetwins.report import report_data
@@ -848,6 +894,7 @@ def test_the_review_page_of_a_folder_named_through_a_link_exports_a_plan_that_wo
     assert _digests(real) == before
 
 
+@pytest.mark.cli
 def test_a_plan_applied_after_its_folder_was_replaced_by_a_link_elsewhere_moves_nothing(tmp_path: Path,
                                                                                          datasets: Path) -> None:
     """The scanned folder is moved away and a link to another folder holding the same bytes put in its
@@ -870,6 +917,7 @@ def test_a_plan_applied_after_its_folder_was_replaced_by_a_link_elsewhere_moves_
     assert after == before and not list(tmp_path.glob("*quarantine*"))
 
 
+@pytest.mark.integration
 def test_byte_identical_copies_records_are_searched_once(datasets: Path) -> None:
     """copies' rows are objects, which same_encoding does not compare: 3,000 copies of one small JPEG made
     4.5 million candidate pairs (find -m copies: 2.0 GB; by content digest now: 0.63 GB)."""
@@ -890,6 +938,7 @@ def test_byte_identical_copies_records_are_searched_once(datasets: Path) -> None
     assert len(result.pairs) == 300 * 299 // 2  # every pair still there on request
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("when", ["why_not_movable", "_digest_and_identity"])
 def test_a_folder_swapped_for_a_link_outside_during_the_move_moves_nothing_out_there(
         tmp_path: Path, pair: Path, monkeypatch, when: str) -> None:
@@ -931,6 +980,7 @@ def test_a_folder_swapped_for_a_link_outside_during_the_move_moves_nothing_out_t
     assert sorted(_digests(pair)) == ["a.jpg", "trip/b.jpg"] and _digests(outside) == outside_before
 
 
+@pytest.mark.integration
 def test_undo_never_puts_a_file_back_through_a_folder_swapped_for_a_link_meanwhile(
         tmp_path: Path, pair: Path, monkeypatch) -> None:
     """A race: after undo checked the way back to trip/b.jpg, trip/ is replaced by a link to a folder outside.

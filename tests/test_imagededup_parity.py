@@ -78,6 +78,7 @@ def _cases(mixed: Path) -> dict:
     }
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("cls", HASHES, ids=lambda c: c.__name__)
 def test_bad_input_raises_what_imagededup_raises(cls, mixed: Path) -> None:
     for name, (call, expected) in _cases(mixed).items():
@@ -90,6 +91,7 @@ def test_bad_input_raises_what_imagededup_raises(cls, mixed: Path) -> None:
             assert "\n" not in str(exc).strip() and str(exc), name
 
 
+@pytest.mark.unit
 def test_arrays_imagededup_misread_are_refused_in_one_line() -> None:
     """imagededup hashed any float or empty array as ffffffffffffffff; we say what to convert."""
     rng = np.random.default_rng(0)
@@ -105,6 +107,7 @@ def test_arrays_imagededup_misread_are_refused_in_one_line() -> None:
         image_array=np.stack([grey] * 3, axis=2))
 
 
+@pytest.mark.integration
 def test_pil_image_is_a_value_error_for_every_class(mixed: Path) -> None:
     photo = Image.open(mixed / "ukbench00120.jpg")
     for cls in [*HASHES, DihedralHash]:
@@ -119,6 +122,7 @@ def test_pil_image_is_a_value_error_for_every_class(mixed: Path) -> None:
         cnn.find_duplicates(encoding_map=["not", "a", "dict"])
 
 
+@pytest.mark.integration
 def test_unreadable_file_gives_none_as_imagededup(mixed: Path) -> None:
     for cls in HASHES:
         with pytest.warns(UserWarning, match="ukbench09268_corrupt.jpg"):
@@ -127,6 +131,7 @@ def test_unreadable_file_gives_none_as_imagededup(mixed: Path) -> None:
             assert cls(verbose=False).encode_image(image_file=mixed) is None  # a folder
 
 
+@pytest.mark.integration
 def test_evaluate_takes_duplicate_map_or_retrieved_map(datasets: Path) -> None:
     folder = datasets / "imagededup-testdata" / "mixed_images"
     truth = {"ukbench00120.jpg": ["ukbench00120_hflip.jpg", "ukbench00120_resize.jpg", "ukbench00120_rotation.jpg"]}
@@ -147,6 +152,7 @@ def test_evaluate_takes_duplicate_map_or_retrieved_map(datasets: Path) -> None:
         evaluate(truth, retrieved_map=found, duplicate_map=found)
 
 
+@pytest.mark.integration
 def test_ignore_exif_orientation_reproduces_imagededup_hashes(datasets: Path, imagededup_reference: dict) -> None:
     """ukbench09268.jpg carries EXIF orientation 6; imagededup hashed its stored (sideways) pixels."""
     photo = datasets / "imagededup-testdata" / "mixed_images" / "ukbench09268.jpg"
@@ -163,6 +169,7 @@ def test_ignore_exif_orientation_reproduces_imagededup_hashes(datasets: Path, im
         assert cls(verbose=False).encode_image(image_file=photo) != want
 
 
+@pytest.mark.integration
 def test_ignore_exif_orientation_on_camera_photos(datasets: Path, imagededup_reference: dict) -> None:
     with open(datasets / "camera-photos" / "images.csv", newline="") as fh:
         rotated = ["camera-photos/" + r["file"] for r in csv.DictReader(fh)
@@ -179,6 +186,7 @@ def test_ignore_exif_orientation_on_camera_photos(datasets: Path, imagededup_ref
         assert int(np.bitwise_count(upright ^ theirs).min()) > 10  # the default really differs here
 
 
+@pytest.mark.cli
 def test_cli_ignore_exif_orientation(tmp_path: Path, datasets: Path) -> None:
     """An EXIF-rotated photo and an upright re-save of it: one group by default, none with the flag."""
     album = tmp_path / "album"
@@ -197,6 +205,7 @@ def test_cli_ignore_exif_orientation(tmp_path: Path, datasets: Path) -> None:
     assert res.exit_code == 2 and "not with --db" in res.output and not (tmp_path / "x.db").exists()
 
 
+@pytest.mark.integration
 def test_cnn_default_threshold_is_imagededups(datasets: Path, tmp_path: Path) -> None:
     """imagededup's CNN().find_duplicates_to_remove() defaults to 0.9: so does ours. Four views of one object
     (ukbench: different photos, not copies) and an exact copy of one of them: only the copy is listed."""

@@ -37,6 +37,7 @@ def collection(tmp_path: Path, datasets: Path) -> Path:
     return root
 
 
+@pytest.mark.integration
 def test_update_encodes_only_what_changed(tmp_path: Path, collection: Path, datasets: Path) -> None:
     db = tmp_path / "i.db"
     with Index(db, methods=["phash", "dihedral"]) as idx:
@@ -60,6 +61,7 @@ def test_update_encodes_only_what_changed(tmp_path: Path, collection: Path, data
         assert idx.integrity_check() == "ok"
 
 
+@pytest.mark.integration
 def test_find_with_index_equals_a_fresh_run(tmp_path: Path, collection: Path) -> None:
     fresh = find_duplicate_groups(collection, recursive=True)
     with Index(tmp_path / "i.db") as idx:
@@ -72,6 +74,7 @@ def test_find_with_index_equals_a_fresh_run(tmp_path: Path, collection: Path) ->
     assert [f.path for f in cached.failures] == [str(collection / "broken.jpg")]
 
 
+@pytest.mark.integration
 def test_query_equals_find_duplicates(tmp_path: Path, collection: Path) -> None:
     with Index(tmp_path / "i.db", methods=["phash"]) as idx:
         idx.update(collection)
@@ -84,6 +87,7 @@ def test_query_equals_find_duplicates(tmp_path: Path, collection: Path) -> None:
     assert matched == expected and len(expected) == 4
 
 
+@pytest.mark.unit
 def test_other_encoder_parameters_are_refused(tmp_path: Path) -> None:
     db = tmp_path / "i.db"
     Index(db, methods=["phash"]).close()
@@ -96,6 +100,7 @@ def test_other_encoder_parameters_are_refused(tmp_path: Path) -> None:
     Index(db, methods=["dhash"]).close()  # another method is fine
 
 
+@pytest.mark.unit
 def test_newer_schema_is_refused(tmp_path: Path) -> None:
     db = tmp_path / "i.db"
     Index(db).close()
@@ -126,6 +131,7 @@ def _count(db: Path) -> int:
         con.close()
 
 
+@pytest.mark.integration
 def test_kill_9_mid_update_then_resume(tmp_path: Path, datasets: Path) -> None:
     src = tmp_path / "many"
     src.mkdir()
@@ -153,6 +159,7 @@ def test_kill_9_mid_update_then_resume(tmp_path: Path, datasets: Path) -> None:
     assert seen_while_writing == sorted(seen_while_writing)
 
 
+@pytest.mark.cli
 def test_cli_index_commands_and_find_cache(tmp_path: Path, collection: Path) -> None:
     runner = CliRunner()
     db = tmp_path / "cli.db"
@@ -173,6 +180,7 @@ def test_cli_index_commands_and_find_cache(tmp_path: Path, collection: Path) -> 
     assert len({o.split(" (")[0] for o in outs}) == 1 and "2 duplicate groups" in outs[0]
 
 
+@pytest.mark.integration
 def test_cnn_vectors_are_cached_too(tmp_path: Path, collection: Path, fake_cnn) -> None:
     db = tmp_path / "cnn.db"
     with Index(db, methods=["cnn", "phash"]) as idx:

@@ -20,6 +20,7 @@ def _grey(img: Image.Image, size: int = 64) -> np.ndarray:
     return np.asarray(img.convert("L").resize((size, size), Image.Resampling.BILINEAR), dtype=np.float64)
 
 
+@pytest.mark.integration
 def test_find_images_recursive_hidden_and_extensions(tmp_path: Path, photo: Path) -> None:
     (tmp_path / "sub" / "deeper").mkdir(parents=True)
     (tmp_path / ".hidden").mkdir()
@@ -33,6 +34,7 @@ def test_find_images_recursive_hidden_and_extensions(tmp_path: Path, photo: Path
     assert "notes.txt" in everything and ".f.jpg" not in everything
 
 
+@pytest.mark.integration
 def test_find_images_survives_symlink_loop_and_reports_broken_link(tmp_path: Path, photo: Path) -> None:
     (tmp_path / "a").mkdir()
     (tmp_path / "a" / "x.jpg").write_bytes(photo.read_bytes())
@@ -46,6 +48,7 @@ def test_find_images_survives_symlink_loop_and_reports_broken_link(tmp_path: Pat
         open_image(tmp_path / "broken.jpg")
 
 
+@pytest.mark.integration
 def test_exif_orientation_all_eight_give_the_same_upright_picture(datasets: Path) -> None:
     folder = datasets / "camera-photos" / "orientation-examples" / "recurser"
     upright = open_image(folder / "Landscape_1.jpg")
@@ -59,6 +62,7 @@ def test_exif_orientation_all_eight_give_the_same_upright_picture(datasets: Path
         assert int(np.bitwise_count(hash_image(img) ^ hash_image(upright))) <= 4
 
 
+@pytest.mark.integration
 def test_reduced_scale_jpeg_decode_is_smaller_and_hashes_alike(datasets: Path) -> None:
     big = max((datasets / "camera-photos" / "images").glob("*.jpg"), key=lambda p: p.stat().st_size)
     full = open_image(big)
@@ -68,6 +72,7 @@ def test_reduced_scale_jpeg_decode_is_smaller_and_hashes_alike(datasets: Path) -
         assert int(np.bitwise_count(hash_image(small, method) ^ hash_image(full, method))) <= 2
 
 
+@pytest.mark.integration
 def test_transparency_is_composited_on_white(photo: Path) -> None:
     rgba = Image.open(photo).convert("RGBA")
     arr = np.asarray(rgba).copy()
@@ -79,6 +84,7 @@ def test_transparency_is_composited_on_white(photo: Path) -> None:
     assert np.array_equal(out[:, -10:], np.asarray(Image.open(photo).convert("RGB"))[:, -10:])
 
 
+@pytest.mark.integration
 def test_palette_and_la_with_transparency(photo: Path) -> None:
     pal = Image.open(photo).convert("P")
     pal.info["transparency"] = 0
@@ -91,6 +97,7 @@ def test_palette_and_la_with_transparency(photo: Path) -> None:
     assert open_image(buf.getvalue()).mode == "RGB"
 
 
+@pytest.mark.integration
 def test_sixteen_bit_grey_is_scaled_not_clipped(photo: Path) -> None:
     grey8 = np.asarray(Image.open(photo).convert("L"), dtype=np.uint16)
     img16 = Image.fromarray(grey8 * 257)  # full 16-bit range
@@ -101,6 +108,7 @@ def test_sixteen_bit_grey_is_scaled_not_clipped(photo: Path) -> None:
     assert np.abs(out - grey8).max() <= 1
 
 
+@pytest.mark.integration
 def test_cmyk_jpeg_decodes_close_to_rgb(photo: Path) -> None:
     rgb = Image.open(photo).convert("RGB")
     buf = io.BytesIO()
@@ -110,6 +118,7 @@ def test_cmyk_jpeg_decodes_close_to_rgb(photo: Path) -> None:
     assert np.abs(_grey(out) - _grey(rgb)).mean() < 8
 
 
+@pytest.mark.integration
 def test_animated_gif_uses_first_frame(photo: Path) -> None:
     base = Image.open(photo).convert("RGB")
     frames = [base, Image.new("RGB", base.size, (0, 0, 0))]
@@ -128,6 +137,7 @@ def _png_header_only(width: int, height: int) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b"")
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize(
     ("make", "reason"),
     [
@@ -148,6 +158,7 @@ def test_bad_input_raises_a_clear_reason(tmp_path: Path, photo: Path, make, reas
     assert str(bad) in str(info.value)
 
 
+@pytest.mark.unit
 def test_directory_named_like_an_image(tmp_path: Path) -> None:
     (tmp_path / "x.jpg").mkdir()
     with pytest.raises(ImageReadError, match="folder"):
@@ -155,6 +166,7 @@ def test_directory_named_like_an_image(tmp_path: Path) -> None:
     assert find_images(tmp_path) == []
 
 
+@pytest.mark.integration
 def test_heic_when_extra_installed(tmp_path: Path, photo: Path) -> None:
     pillow_heif = pytest.importorskip("pillow_heif")
     pillow_heif.register_heif_opener()

@@ -33,6 +33,7 @@ def _keeper_of(groups: list[dict], member: str) -> str:
     return os.path.basename(group["keep"])
 
 
+@pytest.mark.cli
 def test_readme_example_keeps_the_originals(tmp_path: Path) -> None:
     folder = tmp_path / "images"
     shutil.copytree(EXAMPLES, folder)
@@ -43,6 +44,7 @@ def test_readme_example_keeps_the_originals(tmp_path: Path) -> None:
     assert _keeper_of(dihedral, "forest_mirrored.jpg") == "forest.jpg"
 
 
+@pytest.mark.cli
 def test_a_jpeg_beats_its_png_resave_unless_asked_for_the_largest(tmp_path: Path, datasets: Path) -> None:
     src = _camera(datasets, "mei__Canon_PowerShot_G11.jpg")
     shutil.copy(src, tmp_path / "IMG_1.jpg")
@@ -57,6 +59,7 @@ def test_a_jpeg_beats_its_png_resave_unless_asked_for_the_largest(tmp_path: Path
     assert _keeper_of(_find_json(tmp_path, "--keep", "smallest"), "a.png") == "small.jpg"
 
 
+@pytest.mark.cli
 def test_capture_date_beats_file_time_and_newest_oldest(tmp_path: Path, datasets: Path) -> None:
     src = _camera(datasets, "mei__Canon_PowerShot_S400.jpg")  # taken 2004:02:01 13:59:31
     shutil.copy(src, tmp_path / "later.jpg")
@@ -73,6 +76,7 @@ def test_capture_date_beats_file_time_and_newest_oldest(tmp_path: Path, datasets
     assert _keeper_of(_find_json(tmp_path, "--keep", "newest"), "b.jpg") == "b.jpg"
 
 
+@pytest.mark.unit
 def test_newest_and_oldest_fall_back_to_file_times(tmp_path: Path) -> None:
     for name, t in (("x.jpg", 1e9), ("y.jpg", 1e9 + DAY), ("zz.jpg", 1e9 + 2 * DAY)):
         shutil.copy(EXAMPLES / "market.jpg", tmp_path / name)
@@ -83,11 +87,13 @@ def test_newest_and_oldest_fall_back_to_file_times(tmp_path: Path) -> None:
     assert os.path.basename(d.keeper) == "x.jpg"
 
 
+@pytest.mark.integration
 def test_displayed_dimensions_follow_exif_orientation(datasets: Path) -> None:
     rotated = file_info(_camera(datasets, "cartridgeocr__PXL_20210515_181305750.jpg"))  # stored 4032x3024, tag 6
     assert (rotated.width, rotated.height) == (3024, 4032)
 
 
+@pytest.mark.cli
 def test_reference_folders_are_never_touched(tmp_path: Path) -> None:
     album, ref = tmp_path / "album", tmp_path / "album" / "master"
     ref.mkdir(parents=True)
@@ -106,6 +112,7 @@ def test_reference_folders_are_never_touched(tmp_path: Path) -> None:
     assert not (album / "beach.jpg").exists() and (tmp_path / "q" / "beach.jpg").exists()
 
 
+@pytest.mark.unit
 def test_report_marks_the_same_keeper_as_find(tmp_path: Path) -> None:
     from imagetwins.finder import find_duplicate_groups
     from imagetwins.report import report_data
@@ -118,6 +125,7 @@ def test_report_marks_the_same_keeper_as_find(tmp_path: Path) -> None:
         assert kept == [[os.path.basename(p) for p in d.keep] for d in decided]
 
 
+@pytest.mark.cli
 def test_unknown_rule_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown keep rule"):
         decide_groups([[str(EXAMPLES / "beach.jpg")]], rule="prettiest")
@@ -136,6 +144,7 @@ def _enlarged_watermarked(src: Path, out: Path, scale: float = 2.0) -> None:
     im.save(out, quality=90)
 
 
+@pytest.mark.cli
 def test_an_enlarged_watermarked_copy_does_not_outrank_its_original(tmp_path: Path, datasets: Path) -> None:
     """--keep original ranked resolution first, so a 2x enlargement with a caption on it was kept over
     the photo it was made from; pixels alone (no EXIF on either) and a camera's EXIF must both catch it."""
@@ -155,6 +164,7 @@ def test_an_enlarged_watermarked_copy_does_not_outrank_its_original(tmp_path: Pa
     assert d.keeper.endswith("hd_" + camera.name)  # the other rules are what they say
 
 
+@pytest.mark.integration
 def test_originals_still_beat_their_shrunk_copies_when_only_pixels_decide(tmp_path: Path, datasets: Path) -> None:
     """No camera EXIF to go by (a stripped original; its shrunk copy keeps the EXIF, which then records
     another size): the larger original is tested, and must stay the keeper."""
@@ -176,6 +186,7 @@ def test_originals_still_beat_their_shrunk_copies_when_only_pixels_decide(tmp_pa
         assert choose_keeper([file_info(tmp_path / "thumb.jpg"), original]).path == str(src)
 
 
+@pytest.mark.cli
 def test_enlargement_scores_are_kept_in_the_folder_cache(tmp_path: Path, datasets: Path,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     """A re-run with nothing changed decodes nothing to rank an enlargement: its score comes from the cache."""
@@ -192,6 +203,7 @@ def test_enlargement_scores_are_kept_in_the_folder_cache(tmp_path: Path, dataset
         monkeypatch.setattr(keep, "_enlargement_score", lambda *a: pytest.fail("decoded again"))
 
 
+@pytest.mark.integration
 def test_an_enlargement_check_stays_within_the_decode_budget(tmp_path: Path, datasets: Path,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     """The check compared the larger file's whole region at its own size: a 200 px photo and its 20x
@@ -229,6 +241,7 @@ def test_an_enlargement_check_stays_within_the_decode_budget(tmp_path: Path, dat
     keep._enlargement_score.cache_clear()
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("edit", ["border", "letterbox"])
 def test_a_padded_copy_does_not_outrank_its_original(tmp_path: Path, datasets: Path, edit: str) -> None:
     """A border adds pixels, not picture: --keep original ranked the padded copy first (found by a user run
@@ -254,6 +267,7 @@ def test_a_padded_copy_does_not_outrank_its_original(tmp_path: Path, datasets: P
     assert choose_keeper([file_info(tmp_path / "small.jpg"), file_info(lychee)]).path == str(lychee)
 
 
+@pytest.mark.integration
 def test_a_name_a_copy_gets_does_not_win_on_length(tmp_path: Path, datasets: Path) -> None:
     """Two byte-identical files of one minute: 'Kyocera copy.jpg' is shorter than the camera's own name but is
     the name a file manager gives a copy (found by a user run); names that merely contain 'copy' are not."""
@@ -271,6 +285,7 @@ def test_a_name_a_copy_gets_does_not_win_on_length(tmp_path: Path, datasets: Pat
     assert choose_keeper(both).path == str(tmp_path / "photocopy.jpg")  # shorter, and not a copy's name
 
 
+@pytest.mark.integration
 def test_the_border_check_reads_a_file_under_the_scans_limits(tmp_path: Path, datasets: Path) -> None:
     """The padded-copy check read each file whole (``fh.read()``): one that grew to gigabytes since the scan
     (a sparse file is enough) was read into memory. It now goes through the scan's reader: refused by size
@@ -294,6 +309,7 @@ def test_the_border_check_reads_a_file_under_the_scans_limits(tmp_path: Path, da
     assert peak < 64 << 20, peak
 
 
+@pytest.mark.cli
 def test_a_reference_folder_outside_the_scanned_one_is_named(tmp_path: Path) -> None:
     """--keep-in a folder that holds none of the scanned files protects nothing: one note says so (it was
     accepted without a word); one inside the scanned folder gets no note."""

@@ -11,6 +11,8 @@ import pytest
 
 from imagetwins.methods import AHash, DHash, PHash, WHash
 
+pytestmark = pytest.mark.integration
+
 METHODS = {"phash": PHash, "ahash": AHash, "dhash": DHash, "whash": WHash}
 
 

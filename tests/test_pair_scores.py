@@ -69,6 +69,7 @@ def _rows(folder: Path) -> list[tuple]:
         return db.execute("SELECT method, a, b, version, score FROM pair_scores").fetchall()
 
 
+@pytest.mark.integration
 def test_a_rerun_reuses_every_verdict(album: Path, tmp_path: Path, monkeypatch) -> None:
     folder = tmp_path / "photos"
     shutil.copytree(album, folder)
@@ -88,6 +89,7 @@ def test_a_rerun_reuses_every_verdict(album: Path, tmp_path: Path, monkeypatch) 
     assert _groups(_find(folder)) == EXPECTED
 
 
+@pytest.mark.integration
 def test_a_changed_file_is_verified_again_and_only_its_pairs(album: Path, tmp_path: Path, monkeypatch) -> None:
     folder = tmp_path / "photos"
     shutil.copytree(album, folder)
@@ -116,6 +118,7 @@ def test_a_changed_file_is_verified_again_and_only_its_pairs(album: Path, tmp_pa
     assert len(rows) == len(first.pairs) - sum(1 for a, b in first.pairs if changed_in(a, b)) + len(again.pairs)
 
 
+@pytest.mark.integration
 def test_a_new_verdict_version_verifies_again(album: Path, tmp_path: Path, monkeypatch) -> None:
     folder = tmp_path / "photos"
     shutil.copytree(album, folder)
@@ -136,6 +139,7 @@ def test_a_new_verdict_version_verifies_again(album: Path, tmp_path: Path, monke
     assert len(again.pairs) == len(first.pairs)
 
 
+@pytest.mark.integration
 def test_damaged_verdict_rows_are_verified_again_without_an_error(album: Path, tmp_path: Path, monkeypatch) -> None:
     folder = tmp_path / "photos"
     shutil.copytree(album, folder)
@@ -154,6 +158,7 @@ def test_damaged_verdict_rows_are_verified_again_without_an_error(album: Path, t
     assert len(again.pairs) == 3
 
 
+@pytest.mark.integration
 def test_against_a_folder_and_an_index_reuse_their_verdicts(album: Path, tmp_path: Path, monkeypatch) -> None:
     ref = tmp_path / "ref"
     new = tmp_path / "new"
@@ -189,6 +194,7 @@ def test_against_a_folder_and_an_index_reuse_their_verdicts(album: Path, tmp_pat
     assert found(find_against(new, db, "copies", workers=2)) == want
 
 
+@pytest.mark.integration
 def test_an_index_made_before_verdicts_were_kept_still_opens(album: Path, tmp_path: Path, monkeypatch) -> None:
     """An index written by imagetwins before the pair_scores table: read-only use works (nothing is kept),
     the first writable open adds the table."""
@@ -208,6 +214,7 @@ def test_an_index_made_before_verdicts_were_kept_still_opens(album: Path, tmp_pa
         assert _groups(idx.find_duplicates("copies")) == EXPECTED
 
 
+@pytest.mark.unit
 def test_pair_scores_in_memory_follow_contents_either_way_round() -> None:
     store = MemoryPairScores()
     scores = PairScores(store, "m", "v1", ["aa" * 32, "bb" * 32, ""])
@@ -220,6 +227,7 @@ def test_pair_scores_in_memory_follow_contents_either_way_round() -> None:
     assert digest_key("zz") is None and digest_key("ab") is None and digest_key(bytes(16)) == bytes(16)
 
 
+@pytest.mark.integration
 def test_copy_pairs_with_a_store_verifies_each_pair_once(album: Path, monkeypatch) -> None:
     enc = get_encoder("copies").encode_files(sorted(album.glob("*.jpg")), workers=2)
     store = MemoryPairScores()
@@ -234,6 +242,7 @@ def test_copy_pairs_with_a_store_verifies_each_pair_once(album: Path, monkeypatc
     assert np.array_equal(a.left, b.left) and np.array_equal(a.right, b.right) and np.allclose(a.score, b.score)
 
 
+@pytest.mark.integration
 def test_the_review_page_keeps_and_reuses_its_scores(album: Path, tmp_path: Path, monkeypatch) -> None:
     """The page's table scores every file of a group against every other, both ways: the search's kept scores
     serve both directions (the check is symmetric), and the table agrees with itself and with the group."""

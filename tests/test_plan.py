@@ -14,6 +14,8 @@ from PIL import Image
 
 from imagetwins.cli import main
 
+pytestmark = pytest.mark.cli
+
 QUARANTINE_OWN = {"manifest.json", "manifest.jsonl", "manifest.key"}  # journal, summary, signing key
 
 

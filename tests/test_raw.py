@@ -60,6 +60,7 @@ def shoot(tmp_path: Path, datasets: Path) -> Path:
     return root
 
 
+@pytest.mark.integration
 def test_raw_decodes_from_preview_or_demosaic(shoot: Path, datasets: Path) -> None:
     photos = sorted((datasets / "photos-public" / "images").glob("*.jpg"))
     preview = open_image(shoot / "IMG_1.dng", min_size=192)  # the embedded preview: the photo's own pixels
@@ -72,6 +73,7 @@ def test_raw_decodes_from_preview_or_demosaic(shoot: Path, datasets: Path) -> No
     assert str(shoot / "IMG_2.dng") in [str(p) for p in find_images(shoot)]
 
 
+@pytest.mark.cli
 def test_raw_and_its_jpeg_sidecar_group_and_both_stay(tmp_path: Path, shoot: Path) -> None:
     res = CliRunner().invoke(main, ["find", str(shoot), "--no-cache", "--json", "-"])
     assert res.exit_code == 0, res.output
@@ -82,6 +84,7 @@ def test_raw_and_its_jpeg_sidecar_group_and_both_stay(tmp_path: Path, shoot: Pat
     assert res.exit_code == 0 and "nothing to move" in res.output, res.output
 
 
+@pytest.mark.cli
 def test_a_copy_of_a_raw_is_still_a_duplicate(tmp_path: Path, shoot: Path) -> None:
     (shoot / "backup").mkdir()
     shutil.copy(shoot / "IMG_2.dng", shoot / "backup" / "IMG_2 copy.dng")
@@ -91,6 +94,7 @@ def test_a_copy_of_a_raw_is_still_a_duplicate(tmp_path: Path, shoot: Path) -> No
     assert Path(raw_pair["keep"]).name == "IMG_2.dng" and raw_pair["also_keep"] == []
 
 
+@pytest.mark.unit
 def test_not_a_raw_file_is_one_clear_line(tmp_path: Path) -> None:
     bad = tmp_path / "broken.nef"
     bad.write_bytes(b"not a raw file at all" * 10)
@@ -98,6 +102,7 @@ def test_not_a_raw_file_is_one_clear_line(tmp_path: Path) -> None:
         open_image(bad)
 
 
+@pytest.mark.cli
 def test_raw_pairs_one_keeps_a_single_file(tmp_path: Path, shoot: Path) -> None:
     res = CliRunner().invoke(main, ["remove", str(shoot), "--no-cache", "--raw-pairs", "one", "--apply",
                                     "--move-to", str(tmp_path / "q")])
@@ -105,6 +110,7 @@ def test_raw_pairs_one_keeps_a_single_file(tmp_path: Path, shoot: Path) -> None:
     assert (shoot / "IMG_1.dng").exists() and not (shoot / "IMG_1.jpg").exists()  # the camera's RAW is the original
 
 
+@pytest.mark.integration
 def test_keep_rules_see_the_raw_size_not_its_preview(tmp_path: Path, datasets: Path) -> None:
     from imagetwins.keep import file_info
 

@@ -30,11 +30,13 @@ def workdir(tmp_path_factory, datasets: Path) -> Path:
     return root
 
 
+@pytest.mark.unit
 def test_the_readme_has_the_snippets_this_test_runs() -> None:
     assert len(SNIPPETS) == 3
     assert all("import" in s for s in SNIPPETS)
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("index", range(len(SNIPPETS)))
 def test_readme_snippet_runs_as_written(index: int, workdir: Path, tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "XDG_CACHE_HOME": str(tmp_path / "cache")}

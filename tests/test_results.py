@@ -9,6 +9,8 @@ from imagetwins.encoders import get_encoder
 from imagetwins.results import match_query, result_from_pairs
 from imagetwins.search import Pairs
 
+pytestmark = pytest.mark.unit
+
 
 def test_distance_groups_carry_their_largest_distance() -> None:
     pairs = Pairs(np.array([0, 1, 3]), np.array([1, 2, 4]), np.array([3, 7, 0], np.uint8))

@@ -102,6 +102,7 @@ def _shot(driver, tmp_path: Path, name: str) -> Path:
     return target
 
 
+@pytest.mark.cli
 def test_review_clicks_export_apply_undo(tmp_path: Path, album: Path, browser) -> None:
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
@@ -171,6 +172,7 @@ def test_review_clicks_export_apply_undo(tmp_path: Path, album: Path, browser) -
     assert _digests(album) == before
 
 
+@pytest.mark.cli
 def test_big_reports_link_thumbnails_beside_the_page(tmp_path: Path, album: Path, browser,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     from selenium.webdriver.common.by import By
@@ -194,6 +196,7 @@ def test_big_reports_link_thumbnails_beside_the_page(tmp_path: Path, album: Path
     assert all(e.text.startswith(("taken ", "modified ")) for e in browser.find_elements(By.CSS_SELECTOR, ".when"))
 
 
+@pytest.mark.integration
 def test_cards_show_upright_size_and_capture_date(tmp_path: Path, datasets: Path) -> None:
     from imagetwins.finder import find_duplicate_groups
     from imagetwins.report import report_data
@@ -211,6 +214,7 @@ def test_cards_show_upright_size_and_capture_date(tmp_path: Path, datasets: Path
     assert group["scores"][0][1] is not None and group["scores"][0][1] == group["scores"][1][0]
 
 
+@pytest.mark.unit
 def test_scores_say_what_they_are(tmp_path: Path) -> None:
     """Every pair of a group is scored (not only the matches that joined it), in the method's unit."""
     from imagetwins.finder import find_duplicate_groups

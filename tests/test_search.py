@@ -17,6 +17,8 @@ from imagetwins.search import (
     hamming_query,
 )
 
+pytestmark = pytest.mark.unit
+
 
 def _brute_pairs(h: np.ndarray, t: int) -> set[tuple[int, int, int]]:
     out = set()

@@ -19,6 +19,8 @@ from imagetwins.encoders import get_encoder
 from imagetwins.finder import find_duplicate_groups
 from imagetwins.index import Index
 
+pytestmark = pytest.mark.integration
+
 pytest.importorskip("cv2")
 
 

@@ -11,12 +11,15 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pytest
 from click.testing import CliRunner
 
 from imagetwins.cli import main
 from imagetwins.encoders import get_encoder
 from imagetwins.search import groups_from_pairs
 from imagetwins.search.pairs import Pairs
+
+pytestmark = pytest.mark.cli
 
 THRESHOLD = 10
 

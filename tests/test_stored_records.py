@@ -17,6 +17,8 @@ from imagetwins.copies import CopyRecord
 from imagetwins.finder import find_against, find_duplicate_groups
 from imagetwins.index import Index, default_cache_path, open_folder_cache
 
+pytestmark = pytest.mark.integration
+
 pytest.importorskip("cv2")
 
 

@@ -7,9 +7,12 @@ import io
 import shutil
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from imagetwins.cli import main
+
+pytestmark = pytest.mark.cli
 
 
 def test_csv_dash_goes_to_stdout(tmp_path: Path, datasets: Path, monkeypatch) -> None:

@@ -19,6 +19,7 @@ def photos(datasets: Path) -> list[Image.Image]:
     return [open_image(f) for f in files]
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("edit", ["crop", "crop_half", "hflip", "border", "letterbox", "tilt", "rot90",
                                   "downscale_small", "crop_half+grayscale", "watermark"])
 def test_copies_of_real_photos_pass(photos, edit: str) -> None:
@@ -37,6 +38,7 @@ def test_copies_of_real_photos_pass(photos, edit: str) -> None:
     assert passed >= 3, edit
 
 
+@pytest.mark.integration
 def test_crop_coverage_says_which_image_holds_the_other(photos) -> None:
     img = photos[0]
     w, h = img.size
@@ -46,6 +48,7 @@ def test_crop_coverage_says_which_image_holds_the_other(photos) -> None:
     assert v.transform is not None and v.transform[0, 2] == pytest.approx(0, abs=3)  # no shift to the left half
 
 
+@pytest.mark.integration
 def test_real_edited_copies_from_imagededup_tests_pass(datasets: Path) -> None:
     base = extract(open_image(datasets / "imagededup-testdata" / "mixed_images" / "ukbench00120.jpg"))
     for name in ("ukbench00120_hflip.jpg", "ukbench00120_resize.jpg", "ukbench00120_rotation.jpg"):
@@ -53,6 +56,7 @@ def test_real_edited_copies_from_imagededup_tests_pass(datasets: Path) -> None:
         assert v.confidence >= DEFAULT_CONFIDENCE, (name, v)
 
 
+@pytest.mark.integration
 def test_different_photos_fail(datasets: Path) -> None:
     files = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[20:30]
     feats = [extract(open_image(f)) for f in files]
@@ -61,6 +65,7 @@ def test_different_photos_fail(datasets: Path) -> None:
             assert verify_pair(feats[i], feats[j]).confidence < 0.05
 
 
+@pytest.mark.integration
 def test_the_quick_look_spares_most_different_photos_the_full_match(datasets: Path, monkeypatch) -> None:
     from imagetwins import verify
 
@@ -82,6 +87,7 @@ def test_the_quick_look_spares_most_different_photos_the_full_match(datasets: Pa
     assert sum(full) < len(pairs) / 2, sum(full)
 
 
+@pytest.mark.integration
 def test_the_quick_look_tries_both_ways(photos) -> None:
     # a half crop blown up to full size: the original's strongest keypoints are the crop's coarse ones,
     # so the look from the original alone found 3 consistent matches and turned this copy away
@@ -101,6 +107,7 @@ def _caption(img: Image.Image, text: str) -> Image.Image:
     return out
 
 
+@pytest.mark.integration
 def test_a_shared_caption_on_two_different_photos_fails(datasets: Path) -> None:
     files = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[30:36]
     captioned = [extract(_caption(open_image(f), "SUMMER SALE 2024 -50%")) for f in files]
@@ -109,6 +116,7 @@ def test_a_shared_caption_on_two_different_photos_fails(datasets: Path) -> None:
         assert v.confidence < DEFAULT_CONFIDENCE, v
 
 
+@pytest.mark.integration
 def test_features_round_trip_and_reject_garbage(photos) -> None:
     f = extract(photos[0])
     g = ImageFeatures.from_bytes(f.to_bytes())
@@ -119,6 +127,7 @@ def test_features_round_trip_and_reject_garbage(photos) -> None:
         ImageFeatures.from_bytes(b"not features")
 
 
+@pytest.mark.unit
 def test_flat_and_tiny_images_give_zero_confidence_not_errors() -> None:
     flat = extract(Image.new("RGB", (300, 200), (128, 128, 128)))
     tiny = extract(Image.new("RGB", (1, 1), (0, 0, 0)))
@@ -127,6 +136,7 @@ def test_flat_and_tiny_images_give_zero_confidence_not_errors() -> None:
     assert verify_pair(flat, tiny).confidence == 0.0
 
 
+@pytest.mark.integration
 def test_features_for_files_reports_unreadable_files(tmp_path: Path, photo: Path) -> None:
     bad = tmp_path / "bad.jpg"
     bad.write_bytes(b"\xff\xd8 not a jpeg")
@@ -136,6 +146,7 @@ def test_features_for_files_reports_unreadable_files(tmp_path: Path, photo: Path
     assert all(f.reason for f in failures)
 
 
+@pytest.mark.integration
 def test_a_sale_banner_across_the_bottom_does_not_hide_a_copy(datasets: Path) -> None:
     """A black band over the bottom fifth with white text (a shop's 'SALE' banner): the brightness fit was
     pulled by the band and called 25 of 43 held-out banner copies different lighting; refitting without the

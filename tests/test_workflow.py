@@ -38,6 +38,7 @@ def album(tmp_path: Path, datasets: Path) -> Path:
     return root
 
 
+@pytest.mark.cli
 def test_against_reports_leaks_and_can_fail_a_pipeline(tmp_path: Path, album: Path, datasets: Path) -> None:
     test_set = tmp_path / "test"
     test_set.mkdir()
@@ -63,6 +64,7 @@ def test_against_reports_leaks_and_can_fail_a_pipeline(tmp_path: Path, album: Pa
     assert json.loads(res.output)["with_duplicates"] == 1
 
 
+@pytest.mark.cli
 def test_find_marks_the_keeper(album: Path) -> None:
     res = CliRunner().invoke(main, ["find", str(album), "-r", "--json", "-"])
     groups = json.loads(res.output)["groups"]
@@ -71,6 +73,7 @@ def test_find_marks_the_keeper(album: Path) -> None:
     assert not small["keep"].endswith("small.jpg")  # the full-resolution original is kept
 
 
+@pytest.mark.cli
 def test_remove_dry_run_touches_nothing_then_apply_and_undo(tmp_path: Path, album: Path) -> None:
     before = _digests(album)
     runner = CliRunner()
@@ -94,6 +97,7 @@ def test_remove_dry_run_touches_nothing_then_apply_and_undo(tmp_path: Path, albu
     assert _digests(album) == before
 
 
+@pytest.mark.cli
 def test_remove_never_takes_the_last_copy_and_handles_name_clashes(tmp_path: Path, album: Path) -> None:
     quarantine = tmp_path / "q"
     (quarantine / "trip").mkdir(parents=True)
@@ -107,6 +111,7 @@ def test_remove_never_takes_the_last_copy_and_handles_name_clashes(tmp_path: Pat
     assert "nothing to move" in res.output
 
 
+@pytest.mark.integration
 def test_undo_after_a_crash_mid_remove(tmp_path: Path, album: Path) -> None:
     """Simulate kill -9 between the journal's 'planned' line and the move, and after the move."""
     from imagetwins.finder import find_duplicate_groups
@@ -130,6 +135,7 @@ def test_undo_after_a_crash_mid_remove(tmp_path: Path, album: Path) -> None:
     assert _digests(album) == before
 
 
+@pytest.mark.cli
 @pytest.mark.skipif(shutil.which("chromedriver") is None, reason="needs chromium-driver (.ci/run installs it)")
 def test_report_in_headless_chromium(tmp_path: Path, album: Path) -> None:
     pytest.importorskip("selenium")
@@ -171,6 +177,7 @@ def test_report_in_headless_chromium(tmp_path: Path, album: Path) -> None:
     assert len(np.unique(np.asarray(img.resize((64, 64))))) > 50
 
 
+@pytest.mark.cli
 def test_plot_duplicates_like_imagededup(tmp_path: Path, album: Path) -> None:
     from imagetwins.methods import PHash
     from imagetwins.utils import plot_duplicates
@@ -186,6 +193,7 @@ def test_plot_duplicates_like_imagededup(tmp_path: Path, album: Path) -> None:
         plot_duplicates(album, {"a.jpg": []}, "a.jpg", outfile=out)
 
 
+@pytest.mark.cli
 def test_against_with_a_vector_method_reports_similarities(tmp_path: Path, album: Path, datasets: Path,
                                                              fake_cnn) -> None:
     test_set = tmp_path / "test"

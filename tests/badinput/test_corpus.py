@@ -45,6 +45,7 @@ def _check(expected: dict[str, str], got: dict[str, str]) -> None:
     assert set(got) <= set(expected), set(got) - set(expected)
 
 
+@pytest.mark.integration
 def test_api(corpus) -> None:
     folder, expected = corpus
     skipped = []
@@ -59,6 +60,7 @@ def test_api(corpus) -> None:
         assert sum(f.path in str(w.message) for w in caught) == 1
 
 
+@pytest.mark.cli
 def test_cli(corpus) -> None:
     folder, expected = corpus
     res = CliRunner().invoke(main, ["find", str(folder), "-r", "--no-cache", "--json", "-"])
@@ -75,6 +77,7 @@ def test_cli(corpus) -> None:
     assert all(Path(p).relative_to(folder).as_posix() in {k.replace("\\", "/") for k in expected} for p in ok)
 
 
+@pytest.mark.integration
 def test_index(corpus, tmp_path: Path) -> None:
     folder, expected = corpus
     with Index(tmp_path / "bad.db") as idx:
@@ -85,6 +88,7 @@ def test_index(corpus, tmp_path: Path) -> None:
     _check(expected, _outcomes(folder, paths, errors))
 
 
+@pytest.mark.integration
 def test_all_eight_exif_orientations_hash_like_the_upright_photo(corpus) -> None:
     folder, _ = corpus
     upright = hash_image(open_image(folder / "exif_orientation_1.jpg"))
@@ -93,6 +97,7 @@ def test_all_eight_exif_orientations_hash_like_the_upright_photo(corpus) -> None
         assert int(np.bitwise_count(h ^ upright)) <= 4, k
 
 
+@pytest.mark.integration
 def test_file_deleted_between_listing_and_reading(tmp_path: Path, datasets: Path) -> None:
     photos = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[:3]
     for p in photos:
@@ -103,6 +108,7 @@ def test_file_deleted_between_listing_and_reading(tmp_path: Path, datasets: Path
     assert len(result.paths) == 2 and "not found" in result.failures[0].reason
 
 
+@pytest.mark.integration
 def test_a_stalled_decode_is_skipped_not_waited_for(tmp_path: Path, datasets: Path) -> None:
     import time
 
@@ -124,6 +130,7 @@ def test_a_stalled_decode_is_skipped_not_waited_for(tmp_path: Path, datasets: Pa
     assert len(result.paths) == 3 and "longer than 0.5 s" in result.failures[0].reason
 
 
+@pytest.mark.integration
 def test_dask(corpus) -> None:
     pytest.importorskip("distributed")
     from imagetwins.distributed import find_duplicates_dask, local_client
