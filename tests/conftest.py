@@ -95,6 +95,12 @@ def _private_cache_dir(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
 
 
+@pytest.fixture(autouse=True)
+def _private_data_dir(tmp_path_factory, monkeypatch):
+    """Keep remembered decisions (imagetwins.decisions) out of the real user data directory."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("xdg-data")))
+
+
 class FakeModel:
     """A stand-in for the CNN where the network itself is not under test: 14x14 block means of the
     model-sized image, centred. Resized and recompressed copies stay above 0.95 cosine similarity;

@@ -43,6 +43,7 @@ def find_duplicate_groups(
     progress: bool = False,
     cache: Index | None = None,
     follow_symlinks: bool = False,
+    decisions=True,
 ) -> FindResult:
     """Find groups of duplicate images in a folder or a list of files.
 
@@ -69,12 +70,20 @@ def find_duplicate_groups(
     cache : imagetwins.index.Index, optional
         Keep encodings there: only new and changed files are decoded, then the search runs over the
         cached encodings of the folder.
+    decisions : bool, path, DecisionStore or Remembered
+        Decisions remembered earlier (:mod:`imagetwins.decisions`): True (default) those of the user's store,
+        a path or store another store's (an index given with ``--db`` carries its own), False none. Two
+        contents said to be no duplicates are never grouped; the keepers chosen and the pairs left alone
+        are honoured when keepers are decided (``result.decided``).
 
     Returns
     -------
     FindResult
         Byte-identical files are always grouped, whatever the threshold.
     """
+    from imagetwins.decisions import apply_decisions, remembered_from
+
+    remembered = remembered_from(decisions)
     start = time.perf_counter()
     is_folder = isinstance(paths, (str, os.PathLike))
     if cache is not None:
@@ -100,6 +109,7 @@ def find_duplicate_groups(
         enc = encode(files, method, workers=workers, progress=progress)
         result = groups_from_encodings(enc.paths, enc.encodings, enc.digests, method, threshold, workers, progress)
         result.failures = sorted(skipped + enc.failures, key=lambda f: f.path)
+    result = apply_decisions(result, remembered)
     result.seconds = time.perf_counter() - start
     return result
 
@@ -174,6 +184,7 @@ def find_against(
     workers: int | None = None,
     progress: bool = False,
     cache: bool = True,
+    decisions=True,
 ) -> QueryResult:
     """Which of ``images`` duplicate something in ``reference`` (e.g. test images leaking from training)?
 
@@ -192,6 +203,9 @@ def find_against(
     cache : bool
         Keep a reference folder's encodings in its per-folder cache (:func:`imagetwins.index.default_cache_path`),
         so the next check only encodes what changed there.
+    decisions : bool, path, DecisionStore or Remembered
+        As in :func:`find_duplicate_groups`: a match between two contents remembered as no duplicates is
+        left out.
 
     Returns
     -------
@@ -202,7 +216,10 @@ def find_against(
     imagetwins.index.IndexFileError
         The reference index cannot be used (not an index, lacks ``method``, ...), in one line.
     """
+    from imagetwins.decisions import content_key, remembered_from
+
     start = time.perf_counter()
+    remembered = remembered_from(decisions)
     encoder = get_encoder(method)
     threshold = encoder.threshold_or_default(threshold)
     with ExitStack() as stack:
@@ -218,6 +235,11 @@ def find_against(
         # the reference's index (or cache) also keeps the costly pair scores of a method with a verification
         matches = match_query(encoder, enc.paths, enc.encodings, ref_paths, ref_encodings, threshold, workers,
                               score_store=store, query_digests=enc.digests, reference_digests=ref_digests)
+    if remembered:
+        qkey = {p: content_key(d) for p, d in zip(enc.paths, enc.digests)}
+        rkey = {p: content_key(d) for p, d in zip(ref_paths, ref_digests or [])}
+        matches = {q: kept for q, ms in matches.items()
+                   if (kept := [(r, s) for r, s in ms if not remembered.not_duplicate(qkey.get(q), rkey.get(r))])}
     return QueryResult(encoder.name, threshold, encoder.score_kind, enc.paths, ref_name, len(ref_paths), matches,
                        sorted(skipped + enc.failures, key=lambda f: f.path), time.perf_counter() - start,
                        ref_failures)

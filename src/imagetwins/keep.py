@@ -31,7 +31,7 @@ import math
 import os
 import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image
 
+from imagetwins.decisions import Remembered, key_map
 from imagetwins.io import allowed_formats, open_regular_file
 from imagetwins.raw import is_raw_name, raw_size
 
@@ -362,15 +363,17 @@ def _inside(path: str, folders: Sequence[Path]) -> bool:
 
 
 def choose_keeper(infos: Sequence[FileInfo], keep_in: Sequence[str | os.PathLike] = (),
-                  rule: str = "original", score: Scorer | None = None) -> FileInfo:
+                  rule: str = "original", score: Scorer | None = None, prefer: Collection[str] = ()) -> FileInfo:
     """The one file to keep from a group (see the module docstring for the rules); ``score`` as in
-    :func:`enlarged_from`."""
+    :func:`enlarged_from`; ``prefer``: files a person chose to keep (:mod:`imagetwins.decisions`), chosen among
+    before the rule, after reference folders."""
     if not infos:
         raise ValueError("an empty group has nothing to keep")
     if rule not in KEEP_RULES:
         raise ValueError(f"unknown keep rule {rule!r}; expected one of {', '.join(KEEP_RULES)}")
     folders = [Path(f).resolve() for f in keep_in]
-    pool = [f for f in infos if _inside(f.path, folders)] or list(infos)
+    pool = ([f for f in infos if _inside(f.path, folders)] or [f for f in infos if f.path in prefer]
+            or list(infos))
     camera = any(f.format in _CAMERA_FORMATS for f in infos)
     enlarged = frozenset()
     if rule == "original" and len(pool) > 1:
@@ -393,18 +396,25 @@ def _raw_pairs(paths: Sequence[str], kept: Sequence[str]) -> list[str]:
 
 def decide(infos: Sequence[FileInfo], keep_in: Sequence[str | os.PathLike] = (), rule: str = "original",
            unreadable: Sequence[tuple[str, str]] = (), raw_sidecars: bool = True,
-           score: Scorer | None = None) -> Decision:
+           score: Scorer | None = None, remembered: Remembered | None = None,
+           key_of: Mapping[str, str | None] | None = None) -> Decision:
     """Keep the keeper and every file in a reference folder; the rest may be removed.
 
     With ``raw_sidecars`` (default) a RAW file and the JPEG the camera wrote beside it (same folder,
-    same name) are a pair, not duplicates: when one of them is kept, so is the other.
+    same name) are a pair, not duplicates: when one of them is kept, so is the other. With ``remembered``
+    decisions (and ``key_of``: path -> content key) the keeper a person chose comes first, and files left
+    alone with the keeper are kept too (:mod:`imagetwins.decisions`).
     """
     files = [f.path for f in infos] + [p for p, _ in unreadable]
     if not infos:
         return Decision(files, [], [], list(unreadable))
-    keeper = choose_keeper(infos, keep_in, rule, score)
+    paths = [f.path for f in infos]
+    prefer = remembered.chosen(paths, key_of or {}) if remembered is not None else set()
+    keeper = choose_keeper(infos, keep_in, rule, score, prefer)
     folders = [Path(f).resolve() for f in keep_in]
     keep = [keeper.path] + [f.path for f in infos if f.path != keeper.path and _inside(f.path, folders)]
+    if remembered is not None:
+        keep += [p for p in remembered.kept_beside(keeper.path, paths, key_of or {}) if p not in keep]
     if raw_sidecars:
         keep += [p for p in _raw_pairs([f.path for f in infos], keep) if p not in keep]
     remove = [f.path for f in infos if f.path not in keep]
@@ -521,6 +531,8 @@ def _decide_result(result: FindResult, keep_in: Sequence[str | os.PathLike], rul
     if infos is None:
         infos = file_infos([p for g in sets for p in g], workers)
     graph = _MatchGraph(result)
+    remembered = getattr(result, "decided", None)  # decisions a person made earlier (imagetwins.decisions)
+    key_of = key_map(result) if remembered is not None else {}
     index = {p: i for i, p in enumerate(result.files)}
     digests = list(result.digests) if result.digests else [""] * len(result.files)
     similarity = result.score_kind == "similarity"
@@ -532,12 +544,13 @@ def _decide_result(result: FindResult, keep_in: Sequence[str | os.PathLike], rul
         ok = [infos[p] for p in files if isinstance(infos[p], FileInfo)]
         if not ok or any(p not in index for p in files):  # nothing readable to keep, or not from this search
             bad = [(p, infos[p]) for p in files if not isinstance(infos[p], FileInfo)]
-            d = decide(ok, keep_in, rule, bad, raw_sidecars, score)
+            d = decide(ok, keep_in, rule, bad, raw_sidecars, score, remembered, key_of)
             g = DuplicateGroup(files, exact_score, False, result.score_kind, [digests[index[p]] if p in index
                                                                               else "" for p in files])
             out.append((g, d))
             continue
-        keeper = choose_keeper(ok, keep_in, rule, score).path
+        keeper = choose_keeper(ok, keep_in, rule, score,
+                               remembered.chosen([f.path for f in ok], key_of) if remembered else ()).path
         k = index[keeper]
         star, scores, rest = [keeper], [exact_score], []
         for p in files:
@@ -556,7 +569,7 @@ def _decide_result(result: FindResult, keep_in: Sequence[str | os.PathLike], rul
             continue
         members = [infos[p] for p in star if isinstance(infos[p], FileInfo)]
         bad = [(p, infos[p]) for p in star if not isinstance(infos[p], FileInfo)]
-        d = decide(members, keep_in, rule, bad, raw_sidecars, score)
+        d = decide(members, keep_in, rule, bad, raw_sidecars, score, remembered, key_of)
         d.files = star
         spread = min(scores) if similarity else max(scores)
         ds = [digests[index[p]] for p in star]

@@ -38,6 +38,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from imagetwins.decisions import key_map
 from imagetwins.text import printable
 
 __all__ = ["PLAN_VERSION", "PlanError", "PlannedGroup", "CheckedPlan", "plan_document", "load_plan", "check_plan"]
@@ -60,6 +61,7 @@ class PlannedGroup:
     leave: list[str]  # also_keep + not_duplicate
     skip: bool
     sha256: dict[str, str]
+    not_duplicate: list[str] = field(default_factory=list)  # (also in leave) what a reviewer said is no copy
 
     @property
     def to_move(self) -> list[str]:
@@ -92,10 +94,17 @@ def plan_document(result, decisions, root: str | os.PathLike) -> dict:
     data = result.to_dict(pairs=False)  # (pairs grow with the square of a group: written only when asked)
     data = {"imagetwins_plan": PLAN_VERSION, "root": str(Path(root).resolve()), "scanned_as": os.path.abspath(root),
             "base": os.getcwd(), **data}
+    remembered = getattr(result, "decided", None)
+    key_of = key_map(result) if remembered else {}
     for g, d in zip(data["groups"], decisions):
         g["keep"] = d.keeper
         g["also_keep"] = d.keep[1:]
         g["sha256"] = {f: _completed(f, digest) for f, digest in g["sha256"].items()}
+        status = remembered.status(g["files"], key_of) if remembered else None
+        if status is not None:  # every file of it was decided on earlier (imagetwins.decisions)
+            g["remembered"] = status
+            if status == "skip":
+                g["skip"] = True
     return data
 
 
@@ -192,8 +201,8 @@ def load_plan(path: str | os.PathLike, folder: str | os.PathLike | None = None) 
             raise PlanError(f"{source}: group {n}'s keep must be one path")
         if keep is not None:
             _name(keep, f"group {n}'s keep", source)
-        leave = _paths(g.get("also_keep"), f"group {n}'s also_keep", source) + \
-            _paths(g.get("not_duplicate"), f"group {n}'s not_duplicate", source)
+        not_duplicate = _paths(g.get("not_duplicate"), f"group {n}'s not_duplicate", source)
+        leave = _paths(g.get("also_keep"), f"group {n}'s also_keep", source) + not_duplicate
         digests = g.get("sha256") or {}
         if not isinstance(digests, dict) or not all(isinstance(v, str) for v in digests.values()):
             raise PlanError(f"{source}: group {n}'s sha256 must map paths to digests")
@@ -201,7 +210,7 @@ def load_plan(path: str | os.PathLike, folder: str | os.PathLike | None = None) 
             _name(k, f"group {n}'s sha256", source)
         groups.append(PlannedGroup(n, [where(f) for f in files], where(keep) if keep is not None else None,
                                    [where(f) for f in leave], bool(g.get("skip", False)),
-                                   {where(k): v for k, v in digests.items()}))
+                                   {where(k): v for k, v in digests.items()}, [where(f) for f in not_duplicate]))
     # the real path the plan recorded, as recorded: a folder since replaced by a link elsewhere is not it
     if folder is not None and Path(os.path.abspath(root)) != real:
         raise PlanError(f"{source} was made for the folder {root}, not for {folder}: nothing moved (a plan only "

@@ -98,6 +98,8 @@ class FindResult:
     #: the index (or per-folder cache) the encodings came from, which also keeps costly pair scores (the
     #: review page's score table reuses them); None without one
     index_path: str | None = None
+    #: the remembered decisions applied to this result (an :class:`imagetwins.decisions.Remembered`; None: none)
+    decided: object | None = None
 
     @property
     def score_kind(self) -> str:

@@ -1,0 +1,432 @@
+"""Decisions a person made about duplicates, remembered by content so that they stick.
+
+A decision is about two *contents* (the first 128 bits of each file's SHA-256, as the index and the
+folder cache keep them), never about names, so it survives re-scans, renames, moves, another method and
+a rebuilt cache. Three verdicts:
+
+``not_duplicate``
+    these two contents are never grouped again, by any method (the match between them is dropped
+    before groups are made, so a group held together only by it falls apart);
+``skip``
+    the person looked and left the pair alone: both are kept, and a group made only of decided pairs is
+    shown as *decided*, not as new;
+``keep``
+    the person chose which of the two to keep (``keeper``): every later ``remove`` keeps that content,
+    whatever the keep rule says.
+
+Where they come from: ``imagetwins remove --plan`` (dry run or ``--apply``) remembers the plan's
+decisions (the review page's export or an edited ``find --json``) and ``imagetwins decisions import``
+takes a plan or an export. Where they live: one small SQLite file in the user's *data* folder
+(:func:`default_store_path`; not the cache folder, so ``imagetwins cache clear`` keeps them), or, with
+an explicit index (``--db``), a table inside that index file, so a shared index carries its own.
+
+A decision can only make ``remove`` keep more, never move more: a verdict read from a row edited into
+nonsense (an unknown verdict, a keeper that is neither content) counts as ``skip`` (both kept); a store
+that cannot be read stops ``remove`` with one line (``--ignore-decisions`` goes on without it), while
+``find`` and ``report`` say so in one line and show everything.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["VERDICTS", "DecisionStoreError", "Record", "Remembered", "DecisionStore", "default_store_path",
+           "content_key", "records_from_plan", "apply_decisions", "EXPORT_VERSION"]
+
+#: the verdicts a pair of contents can have
+VERDICTS = ("not_duplicate", "skip", "keep")
+#: the format version of ``imagetwins decisions export``
+EXPORT_VERSION = 1
+_TABLE = "remembered_decisions"
+_KEY = re.compile(r"^[0-9a-f]{32}$")
+
+
+class DecisionStoreError(Exception):
+    """The decision store cannot be read or written (one line: which file and why)."""
+
+
+def default_store_path() -> Path:
+    """The user's decision store: ``decisions.db`` in the user data folder (e.g. ``~/.local/share/imagetwins``),
+    never the cache folder, so clearing the cache keeps what a person decided."""
+    try:
+        from platformdirs import user_data_dir
+
+        return Path(user_data_dir("imagetwins")) / "decisions.db"
+    except ImportError:  # platformdirs is a dependency; this only guards odd installs
+        return Path.home() / ".local" / "share" / "imagetwins" / "decisions.db"
+
+
+def content_key(digest: str | None) -> str | None:
+    """The key of one content: the first 32 hex digits of its SHA-256 (lower case), or None if unknown."""
+    if not isinstance(digest, str) or len(digest) < 32:
+        return None
+    key = digest[:32].lower()
+    return key if _KEY.match(key) else None
+
+
+@dataclass(frozen=True)
+class Record:
+    """One remembered decision about contents ``a`` and ``b`` (keys, ``a < b``); ``keeper`` is ``a`` or ``b`` for
+    ``keep``; ``a_name``/``b_name``: the paths they had when it was made (shown, never trusted)."""
+
+    a: str
+    b: str
+    verdict: str
+    keeper: str | None = None
+    a_name: str = ""
+    b_name: str = ""
+    made: float = 0.0
+
+    @classmethod
+    def of(cls, x: str, y: str, verdict: str, keeper: str | None = None, x_name: str = "", y_name: str = "",
+           made: float | None = None) -> Record:
+        """The record of ``x`` and ``y`` in either order."""
+        if x > y:
+            x, y, x_name, y_name = y, x, y_name, x_name
+        return cls(x, y, verdict, keeper, x_name, y_name, time.time() if made is None else made)
+
+    def to_dict(self) -> dict:
+        return {"a": self.a, "b": self.b, "verdict": self.verdict, "keeper": self.keeper, "a_name": self.a_name,
+                "b_name": self.b_name, "made": round(self.made, 3)}
+
+
+@dataclass
+class Remembered:
+    """The decisions of a store, in memory: ``pairs[(a, b)] = (verdict, keeper)`` with ``a < b``.
+
+    ``unsure``: rows that made no sense (edited by hand) and were taken as ``skip``; ``source``: where they
+    came from (for messages).
+    """
+
+    pairs: dict[tuple[str, str], tuple[str, str | None]] = field(default_factory=dict)
+    unsure: int = 0
+    source: str = ""
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def verdict(self, x: str | None, y: str | None) -> tuple[str, str | None] | None:
+        if not x or not y or x == y:
+            return None
+        return self.pairs.get((x, y) if x < y else (y, x))
+
+    def not_duplicate(self, x: str | None, y: str | None) -> bool:
+        v = self.verdict(x, y)
+        return v is not None and v[0] == "not_duplicate"
+
+    def keys(self) -> set[str]:
+        return {k for pair in self.pairs for k in pair}
+
+    # -- what the keep policy asks (imagetwins.keep) ------------------------------------------------------
+    def chosen(self, paths: Sequence[str], key_of: Mapping[str, str | None]) -> set[str]:
+        """The files of a group whose content a person chose to keep over another content of the group."""
+        keys = {key_of.get(p) for p in paths} - {None}
+        won = set()
+        for x in keys:
+            for y in keys:
+                v = self.verdict(x, y) if x < y else None
+                if v is not None and v[0] == "keep" and v[1] in (x, y):
+                    won.add(v[1])
+        return {p for p in paths if key_of.get(p) in won}
+
+    def kept_beside(self, keeper: str, paths: Sequence[str], key_of: Mapping[str, str | None]) -> list[str]:
+        """Files of a group kept as well as ``keeper``: a pair with it left alone (``skip``, or ``not_duplicate``
+        where the search still joined them), or a content chosen as keeper in some decision of the group."""
+        k = key_of.get(keeper)
+        chosen = self.chosen(paths, key_of)
+        out = []
+        for p in paths:
+            if p == keeper:
+                continue
+            v = self.verdict(k, key_of.get(p))
+            if p in chosen or (v is not None and v[0] in ("skip", "not_duplicate")) or \
+                    (v is not None and v[0] == "keep" and v[1] == key_of.get(p)):
+                out.append(p)
+        return out
+
+    def status(self, paths: Sequence[str], key_of: Mapping[str, str | None]) -> str | None:
+        """``"skip"`` when every file of a group (keeper first) was left alone with the keeper, ``"decided"`` when
+        every file has a decision with the keeper, else None (new)."""
+        if len(paths) < 2:
+            return None
+        k = key_of.get(paths[0])
+        verdicts = []
+        for p in paths[1:]:
+            kp = key_of.get(p)
+            v = self.verdict(k, kp) if kp != k else ("keep", k)  # a byte-identical copy: nothing to decide
+            if v is None:
+                return None
+            verdicts.append(v[0])
+        return "skip" if all(v == "skip" for v in verdicts) else "decided"
+
+
+def _valid(a, b, verdict, keeper) -> tuple[str, str, str, str | None] | None:
+    """A row as (a, b, verdict, keeper) in order, a row that makes no sense as ``skip``; None when its contents
+    cannot be read at all (it can concern no file)."""
+    a, b = content_key(a), content_key(b)
+    if a is None or b is None or a == b:
+        return None
+    if a > b:
+        a, b = b, a
+    keeper = content_key(keeper) if keeper is not None else None
+    if verdict == "keep" and keeper in (a, b):
+        return a, b, verdict, keeper
+    if verdict in ("not_duplicate", "skip"):
+        return a, b, verdict, None
+    return a, b, "skip", None  # nonsense: keep both (a decision can only make us keep more)
+
+
+class DecisionStore:
+    """The decisions kept in one SQLite file (the user's store, or an index given with ``--db``).
+
+    Opening never creates anything; :meth:`remember` creates the file (and its folder) when needed.
+    Every failure is a :class:`DecisionStoreError` with one line.
+    """
+
+    def __init__(self, path: str | os.PathLike | None = None) -> None:
+        self.path = Path(path) if path is not None else default_store_path()
+
+    def _connect(self, write: bool) -> sqlite3.Connection | None:
+        if not write and not self.path.exists():
+            return None
+        if os.path.islink(self.path):
+            raise DecisionStoreError(f"the decision store {self.path} is a symbolic link; it is left alone")
+        if self.path.exists() and not self.path.is_file():
+            raise DecisionStoreError(f"the decision store {self.path} is not a file")
+        try:
+            if write:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            else:
+                db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=30,
+                                     isolation_level=None)
+            db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except (OSError, sqlite3.Error) as exc:
+            raise DecisionStoreError(self._why(exc)) from None
+        return db
+
+    def _why(self, exc: BaseException) -> str:
+        text = getattr(exc, "strerror", None) or str(exc)
+        if isinstance(exc, sqlite3.DatabaseError) and "not a database" in text:
+            return f"the decision store {self.path} is not a database (damaged?): {text}"
+        return f"the decision store {self.path} cannot be used: {text}"
+
+    def load(self) -> Remembered:
+        """Every remembered decision (an empty set when there is no store yet)."""
+        out = Remembered(source=str(self.path))
+        db = self._connect(write=False)
+        if db is None:
+            return out
+        try:
+            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            if _TABLE not in tables:
+                return out
+            rows = db.execute(f"SELECT a, b, verdict, keeper FROM {_TABLE} ORDER BY made").fetchall()
+        except sqlite3.Error as exc:
+            raise DecisionStoreError(self._why(exc)) from None
+        finally:
+            db.close()
+        for a, b, verdict, keeper in rows:
+            row = _valid(a, b, verdict, keeper)
+            if row is None:
+                continue
+            if row[2] != verdict or (verdict == "keep" and row[3] is None):
+                out.unsure += 1
+            out.pairs[(row[0], row[1])] = (row[2], row[3])
+        return out
+
+    def records(self) -> list[Record]:
+        """Every row, as stored (for ``decisions list`` and ``export``), oldest first."""
+        db = self._connect(write=False)
+        if db is None:
+            return []
+        try:
+            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            if _TABLE not in tables:
+                return []
+            rows = db.execute(f"SELECT a, b, verdict, keeper, a_name, b_name, made FROM {_TABLE} "
+                              "ORDER BY made").fetchall()
+        except sqlite3.Error as exc:
+            raise DecisionStoreError(self._why(exc)) from None
+        finally:
+            db.close()
+        return [Record(str(a), str(b), str(v), k, str(an or ""), str(bn or ""), float(m or 0)) for a, b, v, k, an, bn, m
+                in rows]
+
+    def remember(self, records: Iterable[Record]) -> int:
+        """Keep these decisions (a later decision about the same two contents replaces the earlier one)."""
+        rows = []
+        for r in records:
+            ok = _valid(r.a, r.b, r.verdict, r.keeper)
+            if ok is None or ok[2] != r.verdict:
+                raise ValueError(f"not a decision: {r}")
+            rows.append((*ok, r.a_name, r.b_name, r.made))
+        if not rows:
+            return 0
+        db = self._connect(write=True)
+        try:
+            with db:
+                db.execute("BEGIN IMMEDIATE")
+                db.execute(f"CREATE TABLE IF NOT EXISTS {_TABLE} (a TEXT NOT NULL, b TEXT NOT NULL, verdict TEXT NOT "
+                           "NULL, keeper TEXT, a_name TEXT, b_name TEXT, made REAL, PRIMARY KEY (a, b))")
+                db.executemany(f"INSERT OR REPLACE INTO {_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+        except sqlite3.Error as exc:
+            raise DecisionStoreError(self._why(exc)) from None
+        finally:
+            db.close()
+        return len(rows)
+
+    def forget(self, keys: Iterable[str] | None = None) -> int:
+        """Forget the decisions about these contents (every decision when ``keys`` is None); how many went."""
+        db = self._connect(write=False)
+        if db is None:
+            return 0
+        db.close()
+        db = self._connect(write=True)
+        try:
+            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            if _TABLE not in tables:
+                return 0
+            with db:
+                db.execute("BEGIN IMMEDIATE")
+                if keys is None:
+                    return db.execute(f"DELETE FROM {_TABLE}").rowcount
+                gone = 0
+                for k in set(keys):
+                    gone += db.execute(f"DELETE FROM {_TABLE} WHERE a = ? OR b = ?", (k, k)).rowcount
+                return gone
+        except sqlite3.Error as exc:
+            raise DecisionStoreError(self._why(exc)) from None
+        finally:
+            db.close()
+
+
+def records_from_plan(groups, moves: Iterable[tuple[str, int, str, str]] | None = None) -> list[Record]:
+    """The decisions a plan states (:func:`imagetwins.plan.load_plan`'s groups).
+
+    ``skip`` groups: every file left alone with the group's keeper (or first file); ``not_duplicate``: each
+    with the keeper; the chosen keeper over each file that moves. ``moves`` (from
+    :func:`imagetwins.plan.check_plan`) limits the keeper decisions to files proven to be the bytes the plan
+    names (a keeper decision changes which file moves; the others can only keep more); None takes the plan
+    as it stands (``decisions import`` of a plan a person chose to trust).
+    """
+    verified = None if moves is None else {(f, n) for f, n, _, _ in moves}
+    now = time.time()
+    out: list[Record] = []
+    for g in groups:
+        anchor = g.keep if g.keep is not None else (g.files[0] if g.files else None)
+        ka = content_key(g.sha256.get(anchor)) if anchor else None
+        if ka is None:
+            continue
+
+        said: list[tuple[str, str, str | None]] = []  # (file, verdict, keeper) each with the anchor
+        if g.skip:
+            said = [(f, "skip", None) for f in g.files if f != anchor]
+        elif g.keep is not None:
+            said = [(f, "not_duplicate", None) for f in getattr(g, "not_duplicate", ())]
+            said += [(f, "keep", ka) for f in g.to_move if verified is None or (f, g.number) in verified]
+        for f, verdict, keeper in said:
+            kf = content_key(g.sha256.get(f))
+            if kf is not None and kf != ka:
+                out.append(Record.of(ka, kf, verdict, keeper, anchor, f, now))
+    return out
+
+
+def load_export(path: str | os.PathLike) -> list[Record]:
+    """The records of an ``imagetwins decisions export`` file (ValueError with one line if it is not one)."""
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path}: cannot read it ({getattr(exc, 'strerror', None) or exc})") from None
+    if not isinstance(doc, dict) or doc.get("imagetwins_decisions") != EXPORT_VERSION or \
+            not isinstance(doc.get("decisions"), list):
+        raise ValueError(f"{path}: not an imagetwins decisions export or plan")
+    out = []
+    for n, d in enumerate(doc["decisions"], 1):
+        if not isinstance(d, dict):
+            raise ValueError(f"{path}: decision {n} is not an object")
+        row = _valid(d.get("a"), d.get("b"), d.get("verdict"), d.get("keeper"))
+        if row is None:
+            raise ValueError(f"{path}: decision {n} does not name two contents (32 hex digits each)")
+        made = d.get("made")
+        out.append(Record(*row, str(d.get("a_name") or ""), str(d.get("b_name") or ""),
+                          float(made) if isinstance(made, (int, float)) else time.time()))
+    return out
+
+
+def export_document(records: Sequence[Record], source: str) -> dict:
+    return {"imagetwins_decisions": EXPORT_VERSION, "store": source, "decisions": [r.to_dict() for r in records]}
+
+
+def apply_decisions(result, remembered: Remembered | None):
+    """``result`` (a :class:`~imagetwins.results.FindResult`) with what was decided: matches between two contents
+    said to be ``not_duplicate`` dropped and the groups made again; ``result.decided`` set so that the keep
+    policy keeps the chosen keepers and the pairs left alone. Returns the result (a new one when regrouped)."""
+    if remembered is None:
+        return result
+    result.decided = remembered
+    if not remembered.pairs or not result.digests:
+        return result
+    keys = [content_key(d) for d in result.digests]
+    involved = remembered.keys()
+    if not any(k in involved for k in keys):
+        return result
+    import numpy as np
+
+    from imagetwins import search
+    from imagetwins.results import result_from_pairs
+
+    same_as = result.same_as
+    matches = result.matches
+    if same_as is not None:
+        # two contents said apart but with one encoding are joined through their class: list its pairs
+        classes: dict[int, set[str]] = {}
+        for i, c in enumerate(same_as.tolist()):
+            if keys[i] in involved:
+                classes.setdefault(c, set()).add(keys[i])
+        if any(remembered.not_duplicate(x, y) for ks in classes.values() for x in ks for y in ks if x < y):
+            matches, same_as = result.pairs, None
+    drop = np.array([remembered.not_duplicate(keys[i], keys[j])
+                     for i, j in zip(matches.left.tolist(), matches.right.tolist())], dtype=bool)
+    if not drop.any():
+        return result
+    kept = search.Pairs(matches.left[~drop], matches.right[~drop], matches.score[~drop], matches.kind)
+    new = result_from_pairs(result.files, result.hashes, result.digests, kept, result.method, result.threshold,
+                            same_as=same_as)
+    new.failures, new.seconds, new.index_path, new.decided = (result.failures, result.seconds, result.index_path,
+                                                             remembered)
+    return new
+
+
+def key_map(result) -> dict[str, str | None]:
+    """path -> content key, for a :class:`~imagetwins.results.FindResult`."""
+    return {p: content_key(d) for p, d in zip(result.files, result.digests or [])}
+
+
+def remembered_from(decisions, strict: bool = False) -> Remembered | None:
+    """What the ``decisions=`` argument of the finder names, loaded: True the user's store, False/None nothing, a
+    path that store, a :class:`DecisionStore` or :class:`Remembered` itself. A store that cannot be read raises
+    :class:`DecisionStoreError` when ``strict``; otherwise it gives a warning (one line) and nothing is applied
+    (so everything is shown)."""
+    if decisions is None or decisions is False:
+        return None
+    if isinstance(decisions, Remembered):
+        return decisions
+    store = decisions if isinstance(decisions, DecisionStore) else \
+        DecisionStore(None if decisions is True else decisions)
+    try:
+        return store.load()
+    except DecisionStoreError as exc:
+        if strict:
+            raise
+        import warnings
+
+        warnings.warn(f"{exc}; remembered decisions are not applied this time", stacklevel=3)
+        return None
