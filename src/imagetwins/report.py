@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from imagetwins.decisions import key_map
 from imagetwins.io import ImageReadError, content_digest, open_image, read_bytes
 from imagetwins.keep import FileInfo, decide_result, file_infos
 from imagetwins.pairscores import PairScoreStore, for_search
@@ -184,6 +185,8 @@ def report_data(result: FindResult, keep_in: Sequence[str | os.PathLike] = (), w
     index = {p: k for k, p in enumerate(result.files)}
     groups, k = [], 0
     store = _kept_pair_scores(result)
+    remembered = getattr(result, "decided", None)  # decisions made earlier (imagetwins.decisions)
+    key_of = key_map(result) if remembered else {}
     for g, d in zip(result.groups, decisions):
         cards = []
         for path, digest in zip(g.files, g.digests or [""] * len(g.files)):
@@ -204,9 +207,11 @@ def report_data(result: FindResult, keep_in: Sequence[str | os.PathLike] = (), w
         groups.append({"exact": g.exact, **dict([g.score_field()]), "how": g.describe(result.score_unit),
                        "files": cards,
                        "keep": g.files.index(d.keeper) if d.keeper in g.files else -1,
-                       "also_keep": [g.files.index(p) for p in d.keep[1:]], "scores": scores})
+                       "also_keep": [g.files.index(p) for p in d.keep[1:]], "scores": scores,
+                       "remembered": remembered.status(g.files, key_of) if remembered else None})
     if store is not None:
         store.close()
+    groups.sort(key=lambda g: g["remembered"] is not None)  # new groups first, those decided earlier apart after
     return {
         "imagetwins_plan": PLAN_VERSION, "root": str(root), "base": str(root), "thumbs_dir": link_dir,
         "method": result.method, "threshold": result.threshold, "score_kind": result.score_kind,

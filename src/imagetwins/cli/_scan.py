@@ -73,8 +73,9 @@ def decide(result, keep_rule: str, keep_in: tuple[Path, ...], workers: int | Non
 
 def scan(directory: Path, method: str, threshold: float | None, recursive: bool, workers: int | None,
           no_cache: bool, quiet: bool, db_path: Path | None = None, exif_orientation: bool = True,
-          follow_symlinks: bool = False):
-    """Find the groups (through the cache unless ``no_cache``) and report unreadable files."""
+          follow_symlinks: bool = False, decisions=False):
+    """Find the groups (through the cache unless ``no_cache``) and report unreadable files; ``decisions``: the
+    remembered decisions to honour (:func:`imagetwins.cli.decisions.load_remembered`), False none."""
     from imagetwins.encoders import get_encoder
     from imagetwins.finder import find_duplicate_groups
     from imagetwins.index import Index, IndexFileError, open_folder_cache
@@ -93,7 +94,7 @@ def scan(directory: Path, method: str, threshold: float | None, recursive: bool,
         encoder = get_encoder(method) if exif_orientation else get_encoder(method).on_stored_pixels()
         result = find_duplicate_groups(directory, method=encoder, threshold=threshold, recursive=recursive,
                                        workers=workers, progress=show_progress(quiet), cache=cache,
-                                       follow_symlinks=follow_symlinks)
+                                       follow_symlinks=follow_symlinks, decisions=decisions)
     except IndexFileError as exc:
         raise click.ClickException(str(exc)) from None
     finally:

@@ -30,6 +30,7 @@ from imagetwins.cli._common import (
     writing,
 )
 from imagetwins.cli._scan import decide, find_on_dask, hint_if_empty, note_keep_in_outside, scan, warn_skipped
+from imagetwins.cli.decisions import ignore_decisions_option, load_remembered
 from imagetwins.io import skipped_link
 
 
@@ -71,11 +72,13 @@ from imagetwins.io import skipped_link
                    "Implies --no-cache; not with --db, --against or Dask.")
 @quiet_option
 @keep_options
+@ignore_decisions_option
 def find(directory: Path, method: str, threshold: int, recursive: bool, json_out: Path | None,
          csv_out: Path | None, workers: int | None, db_path: Path | None, no_cache: bool, against: Path | None,
          report_out: Path | None, fail_on_duplicates: bool, scheduler: str | None, dask_workers: int | None,
          ignore_exif_orientation: bool, quiet: bool, keep_rule: str, keep_in: tuple[Path, ...],
-         raw_pairs: str = "keep", with_pairs: bool = False, follow_symlinks: bool = False) -> None:
+         raw_pairs: str = "keep", with_pairs: bool = False, follow_symlinks: bool = False,
+         ignore_decisions: bool = False) -> None:
     """Find groups of duplicate images in DIRECTORY.
 
     Byte-identical files are always grouped; other images are grouped when their hashes differ in at
@@ -97,17 +100,22 @@ def find(directory: Path, method: str, threshold: int, recursive: bool, json_out
         raise click.UsageError("--json and --csv cannot both go to stdout ('-')")
     if ignore_exif_orientation and (against is not None or db_path is not None or scheduler or dask_workers):
         raise click.UsageError("--ignore-exif-orientation works on a plain scan: not with --db, --against or Dask")
+    remembered = load_remembered(db_path, ignore_decisions, quiet)
     if against is not None:
         _find_against(directory, against, method, threshold, recursive, json_out, csv_out, workers, no_cache,
-                      fail_on_duplicates, quiet)
+                      fail_on_duplicates, quiet, remembered)
         return
     note_keep_in_outside(directory, keep_in, quiet)
     if scheduler or dask_workers:
+        from imagetwins.decisions import apply_decisions
+
         result = find_on_dask(directory, method, threshold, recursive, scheduler, dask_workers)
+        result = apply_decisions(result, remembered or None)
         warn_skipped(result.failures, quiet)
     else:
         result = scan(directory, method, threshold, recursive, workers, no_cache or ignore_exif_orientation, quiet,
-                       db_path, exif_orientation=not ignore_exif_orientation, follow_symlinks=follow_symlinks)
+                      db_path, exif_orientation=not ignore_exif_orientation, follow_symlinks=follow_symlinks,
+                      decisions=remembered)
     decisions = decide(result, keep_rule, keep_in, workers, raw_pairs)
     if json_out is not None:
         from imagetwins.plan import plan_document
@@ -128,8 +136,15 @@ def find(directory: Path, method: str, threshold: int, recursive: bool, json_out
     if quiet or "-" in (str(json_out), str(csv_out)):  # stdout holds the data alone
         exit_for(fail_on_duplicates, bool(result.groups))
         return
+    from imagetwins.decisions import key_map
+
+    key_of = key_map(result) if remembered else {}
+    decided = 0
     for gi, g in enumerate(result.groups, 1):
-        secho(f"group {gi}: {plural(len(g.files), 'file')}, {g.describe(result.score_unit)}", bold=True)
+        status = remembered.status(g.files, key_of) if remembered else None
+        decided += status is not None
+        secho(f"group {gi}: {plural(len(g.files), 'file')}, {g.describe(result.score_unit)}"
+              + (" (decided earlier)" if status else ""), bold=True)
         for path in g.files:
             echo(f"  {'keep' if path in decisions[gi - 1].keep else '    '}  {path}")
     echo(
@@ -138,6 +153,9 @@ def find(directory: Path, method: str, threshold: int, recursive: bool, json_out
         f"{plural(len(result.groups), 'duplicate group')} holding {plural(result.files_in_groups, 'file')} "
         f"({result.seconds:.1f} s, {method}, threshold {result.threshold})"
     )
+    if decided:
+        echo(f"{plural(decided, 'group')} decided earlier (see 'imagetwins decisions list'; --ignore-decisions shows "
+             "everything as new)")
     hint_if_empty(result, directory, recursive)
     if report_out is not None:
         echo(f"review page: {report_out}")
@@ -147,13 +165,13 @@ def find(directory: Path, method: str, threshold: int, recursive: bool, json_out
 
 def _find_against(directory: Path, against: Path, method: str, threshold: float | None, recursive: bool,
                   json_out: Path | None, csv_out: Path | None, workers: int | None, no_cache: bool,
-                  fail_on_duplicates: bool, quiet: bool) -> None:
+                  fail_on_duplicates: bool, quiet: bool, remembered=False) -> None:
     from imagetwins.finder import find_against
     from imagetwins.index import IndexFileError
 
     try:
         result = find_against(directory, against, method, threshold, recursive=recursive, workers=workers,
-                              progress=show_progress(quiet), cache=not no_cache)
+                              progress=show_progress(quiet), cache=not no_cache, decisions=remembered)
     except IndexFileError as exc:
         raise click.ClickException(str(exc)) from None
     unreadable = warn_skipped(result.failures, quiet, follow_hint=False)

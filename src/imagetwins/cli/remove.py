@@ -9,6 +9,7 @@ import click
 
 from imagetwins.cli._common import EXIT_ERROR, EXIT_REFUSED, echo, keep_options, plural, quiet_option, scan_options
 from imagetwins.cli._scan import hint_if_empty, note_keep_in_outside, scan
+from imagetwins.cli.decisions import ignore_decisions_option, load_remembered, remember_plan
 from imagetwins.text import printable
 
 
@@ -29,11 +30,12 @@ from imagetwins.text import printable
                    "to the quarantine folder, and undo puts them back where the trash says where (Linux).")
 @keep_options
 @scan_options
+@ignore_decisions_option
 def remove(directory: Path | None, apply_: bool, plan_file: Path | None, move_to: Path | None, link: str | None,
            to_trash: bool,
            keep_in: tuple[Path, ...], keep_rule: str, method: str, threshold: int | None, recursive: bool,
            workers: int | None, no_cache: bool, quiet: bool, raw_pairs: str = "keep",
-           follow_symlinks: bool = False) -> None:
+           follow_symlinks: bool = False, ignore_decisions: bool = False) -> None:
     """Move duplicates out of DIRECTORY into a quarantine folder, keeping one file per group.
 
     Without --apply nothing is touched: the plan is printed. With --apply files are moved (never
@@ -69,7 +71,10 @@ def remove(directory: Path | None, apply_: bool, plan_file: Path | None, move_to
             _, groups = load_plan(plan_file, folder=directory)
         except PlanError as exc:
             raise click.ClickException(printable(str(exc))) from None
-        plan = check_plan(directory, groups).to_removal()
+        checked = check_plan(directory, groups)
+        if not ignore_decisions:  # what the plan decided sticks (imagetwins.decisions)
+            remember_plan(None, groups, checked.moves, not apply_, quiet)
+        plan = checked.to_removal()
     quarantine = move_to or default_quarantine(directory)
     try:
         check_quarantine(quarantine, [directory])
@@ -78,7 +83,8 @@ def remove(directory: Path | None, apply_: bool, plan_file: Path | None, move_to
     if plan_file is None:
         note_keep_in_outside(directory, keep_in, quiet)
         result = scan(directory, method, threshold, recursive, workers, no_cache, quiet,
-                       follow_symlinks=follow_symlinks)
+                      follow_symlinks=follow_symlinks,
+                      decisions=load_remembered(None, ignore_decisions, quiet, strict=True))
         plan = plan_removal(result, roots=[directory], keep_in=keep_in, rule=keep_rule,
                             raw_sidecars=raw_pairs == "keep")
     for path, why in plan.refused if not quiet else ():

@@ -8,6 +8,7 @@ import click
 
 from imagetwins.cli._common import OutputFile, echo, keep_options, plural, scan_options, show_progress, writing
 from imagetwins.cli._scan import hint_if_empty, note_keep_in_outside, scan
+from imagetwins.cli.decisions import ignore_decisions_option, load_remembered
 
 
 @click.command()
@@ -16,9 +17,10 @@ from imagetwins.cli._scan import hint_if_empty, note_keep_in_outside, scan
               show_default=True, help="Where to write the page.")
 @keep_options
 @scan_options
+@ignore_decisions_option
 def report(directory: Path, output: Path, keep_in: tuple[Path, ...], keep_rule: str, method: str,
            threshold: int | None, recursive: bool, workers: int | None, no_cache: bool, quiet: bool,
-           raw_pairs: str = "keep", follow_symlinks: bool = False) -> None:
+           raw_pairs: str = "keep", follow_symlinks: bool = False, ignore_decisions: bool = False) -> None:
     """Write an HTML page to review the duplicate groups in DIRECTORY.
 
     One file that opens offline in any browser (thumbnails embedded; above 500 groups in a
@@ -36,7 +38,8 @@ def report(directory: Path, output: Path, keep_in: tuple[Path, ...], keep_rule: 
     from imagetwins.report import write_html_report
 
     note_keep_in_outside(directory, keep_in, quiet)
-    result = scan(directory, method, threshold, recursive, workers, no_cache, quiet, follow_symlinks=follow_symlinks)
+    result = scan(directory, method, threshold, recursive, workers, no_cache, quiet, follow_symlinks=follow_symlinks,
+                  decisions=load_remembered(None, ignore_decisions, quiet))
     with writing(output):
         write_html_report(result, output, keep_in=keep_in, keep_rule=keep_rule, workers=workers,
                           progress=show_progress(quiet), root=directory, raw_sidecars=raw_pairs == "keep")

@@ -1,0 +1,192 @@
+"""``imagetwins decisions list|forget|export|import`` and ``--ignore-decisions``: what a person decided, remembered
+by content (:mod:`imagetwins.decisions`)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+
+from imagetwins.cli._common import OutputFile, echo, plural, quiet_option, write_json
+
+ignore_decisions_option = click.option(
+    "--ignore-decisions", is_flag=True,
+    help="Show every group again: the decisions remembered from earlier plans ('imagetwins decisions list') are "
+         "neither applied nor recorded.")
+
+_db_option = click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path),
+                          help="The decisions kept in this index file (as 'find --db' keeps them) instead of your "
+                               "own store.")
+
+
+def store_for(db_path: Path | None):
+    """The decision store ``find``/``report``/``remove`` use: the index given with ``--db`` carries its own, else
+    the user's store."""
+    from imagetwins.decisions import DecisionStore
+
+    return DecisionStore(db_path)
+
+
+def load_remembered(db_path: Path | None, ignore: bool, quiet: bool, strict: bool = False):
+    """The remembered decisions for a scan (False: none). A store that cannot be read: with ``strict`` (remove)
+    one error line and exit, since going on could move what a person said to keep; else one warning line."""
+    from imagetwins.decisions import DecisionStoreError
+
+    if ignore:
+        return False
+    store = store_for(db_path)
+    try:
+        remembered = store.load()
+    except DecisionStoreError as exc:
+        if strict:
+            raise click.ClickException(f"{exc}; nothing moved ('--ignore-decisions' goes on without the remembered "
+                                       "decisions)") from None
+        echo(f"warning: {exc}; remembered decisions are not applied this time", err=True)
+        return False
+    if remembered.unsure and not quiet:
+        echo(f"note: {plural(remembered.unsure, 'remembered decision')} in {store.path} "
+             f"{'makes' if remembered.unsure == 1 else 'make'} no sense (edited by hand?): both files of each are "
+             "kept", err=True)
+    return remembered
+
+
+def remember_plan(db_path: Path | None, groups, moves, dry_run: bool, quiet: bool) -> None:
+    """Keep what a plan decided. A store that cannot be written: a warning in a dry run; with --apply an error
+    before anything moves (a later scan would not know what was decided)."""
+    from imagetwins.decisions import DecisionStoreError, records_from_plan
+
+    store = store_for(db_path)
+    records = records_from_plan(groups, moves)
+    try:
+        store.remember(records)
+    except DecisionStoreError as exc:
+        if not dry_run:
+            raise click.ClickException(f"{exc}: the plan's decisions cannot be remembered, so nothing moved "
+                                       "('--ignore-decisions' applies the plan without remembering it)") from None
+        echo(f"warning: {exc}: the plan's decisions are not remembered", err=True)
+        return
+    if records and not quiet:
+        echo(f"remembered {plural(len(records), 'decision')} in {store.path} (see 'imagetwins decisions list')",
+             err=True)
+
+
+@click.group()
+def decisions() -> None:
+    """See, forget, export and import the decisions remembered from your plans.
+
+    'remove --plan' (dry run or --apply) remembers what a plan decided, by the files' contents (SHA-256):
+    two files marked "not a duplicate" are never grouped again, a skipped group shows as decided, and the
+    keeper you chose is kept by every later 'remove', after renames, moves, another --method or a cleared
+    cache. They live in your user data folder (not the cache); with '--db INDEX' in that index file.
+
+    \b
+    Examples:
+      imagetwins decisions list
+      imagetwins decisions forget ~/Pictures/IMG_0001.jpg     # decisions about this picture's content
+      imagetwins decisions export mine.json
+      imagetwins decisions import imagetwins-decisions.json   # a review page's export, or an export
+    """
+
+
+def _open(db_path: Path | None):
+    from imagetwins.decisions import DecisionStoreError
+
+    store = store_for(db_path)
+    try:
+        return store, store.records()
+    except DecisionStoreError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@decisions.command("list")
+@_db_option
+@click.option("--json", "json_out", type=OutputFile(allow_dash=True), help="Write them as JSON ('-' for stdout).")
+def list_(db_path: Path | None, json_out: Path | None) -> None:
+    """Every remembered decision, oldest first, with the names the files had then."""
+    from imagetwins.decisions import export_document
+
+    store, records = _open(db_path)
+    if json_out is not None:
+        write_json(export_document(records, str(store.path)), json_out)
+        return
+    for r in records:
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.made))
+        if r.verdict == "keep" and r.keeper in (r.a, r.b):
+            kept, other = (r.a_name, r.b_name) if r.keeper == r.a else (r.b_name, r.a_name)
+            echo(f"{when}  keep {kept or r.keeper}  over  {other or (r.b if r.keeper == r.a else r.a)}")
+        else:
+            word = {"not_duplicate": "not a duplicate", "skip": "left alone"}.get(r.verdict, f"? {r.verdict}")
+            echo(f"{when}  {word}: {r.a_name or r.a}  /  {r.b_name or r.b}")
+    echo(f"{plural(len(records), 'decision')} in {store.path}")
+
+
+@decisions.command()
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--all", "all_", is_flag=True, help="Forget every decision.")
+@_db_option
+@quiet_option
+def forget(files: tuple[Path, ...], all_: bool, db_path: Path | None, quiet: bool) -> None:
+    """Forget the decisions about FILES' contents (or a content's 32 hex digits), or --all."""
+    from imagetwins.decisions import DecisionStoreError, content_key
+    from imagetwins.quarantine import sha256_file
+
+    if bool(files) == all_:
+        raise click.UsageError("name the files whose decisions to forget, or --all")
+    keys = None
+    if files:
+        keys = set()
+        for f in files:
+            key = content_key(str(f)) if not f.exists() else None
+            if key is None:
+                try:
+                    key = content_key(sha256_file(f))
+                except OSError as exc:
+                    raise click.ClickException(f"cannot read {f}: {exc.strerror or exc}") from None
+            keys.add(key)
+    store = store_for(db_path)
+    try:
+        gone = store.forget(keys)
+    except DecisionStoreError as exc:
+        raise click.ClickException(str(exc)) from None
+    if not quiet:
+        echo(f"forgot {plural(gone, 'decision')}")
+
+
+@decisions.command()
+@click.argument("output", type=OutputFile(allow_dash=True))
+@_db_option
+def export(output: Path, db_path: Path | None) -> None:
+    """Write every remembered decision to OUTPUT (JSON; '-' for stdout), for 'decisions import' elsewhere."""
+    from imagetwins.decisions import export_document
+
+    store, records = _open(db_path)
+    write_json(export_document(records, str(store.path)), output)
+
+
+@decisions.command("import")
+@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_db_option
+@quiet_option
+def import_(source: Path, db_path: Path | None, quiet: bool) -> None:
+    """Remember the decisions of SOURCE: a 'decisions export' file, or a plan (the review page's export, an edited
+    'find --json'). A later decision about the same two contents replaces an earlier one."""
+    import json
+
+    from imagetwins.decisions import DecisionStoreError, load_export, records_from_plan
+    from imagetwins.plan import PlanError, load_plan
+
+    try:
+        is_plan = "imagetwins_plan" in json.loads(source.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, TypeError):
+        is_plan = False
+    try:
+        records = records_from_plan(load_plan(source)[1]) if is_plan else load_export(source)
+    except (PlanError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        n = store_for(db_path).remember(records)
+    except DecisionStoreError as exc:
+        raise click.ClickException(str(exc)) from None
+    if not quiet:
+        echo(f"remembered {plural(n, 'decision')}")

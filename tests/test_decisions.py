@@ -1,0 +1,239 @@
+"""Remembered decisions (imagetwins.decisions): what a plan decided sticks across scans, renames, methods, a cleared
+cache; honoured by find, report, remove, find --against and the API; a damaged store never moves more."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from imagetwins.cli import main
+from imagetwins.decisions import DecisionStore, default_store_path
+from imagetwins.finder import find_against, find_duplicate_groups
+from imagetwins.report import report_data
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def album(tmp_path: Path, datasets: Path) -> Path:
+    """Four real photos, each beside a half-size JPEG copy of itself (four groups of two under any method)."""
+    root = tmp_path / "album"
+    root.mkdir()
+    for i, p in enumerate(sorted((datasets / "photos-public" / "images").glob("*.jpg"))[:4]):
+        shutil.copy(p, root / f"p{i}.jpg")
+        with Image.open(p) as im:
+            im.reduce(2).save(root / f"p{i}_small.jpg", quality=85)
+    return root
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def _groups(album: Path, *args: str) -> list[list[str]]:
+    res = run("find", album, "--json", "-", *args)
+    assert res.exit_code == 0, res.output
+    return [[os.path.basename(f) for f in g["files"]] for g in json.loads(res.stdout)["groups"]]
+
+
+def _decide(album: Path, tmp_path: Path, *args: str) -> Path:
+    """A find --json plan edited as a person would: p0_small is not a duplicate of p0, the small copy of p1 is kept,
+    the group of p2 skipped; p3's group as the keep rule says. Applied by a dry run, which remembers it."""
+    plan = tmp_path / "plan.json"
+    assert run("find", album, "--json", plan).exit_code == 0
+    doc = json.loads(plan.read_text())
+    by_first = {os.path.basename(g["files"][0]): g for g in doc["groups"]}
+    assert set(by_first) == {"p0.jpg", "p1.jpg", "p2.jpg", "p3.jpg"}  # the rule keeps the larger originals
+    by_first["p0.jpg"]["not_duplicate"] = [str(album / "p0_small.jpg")]
+    by_first["p1.jpg"]["keep"] = str(album / "p1_small.jpg")
+    by_first["p2.jpg"]["skip"] = True
+    plan.write_text(json.dumps(doc))
+    res = run("remove", album, "--plan", plan, *args)
+    assert res.exit_code == 0, res.output
+    return plan
+
+
+def test_a_plans_decisions_stick_across_renames_methods_and_a_cleared_cache(tmp_path: Path, album: Path) -> None:
+    _decide(album, tmp_path)
+    store = default_store_path()
+    assert store.is_file() and os.environ["XDG_DATA_HOME"] in str(store)  # the data folder, not the cache
+    assert "XDG_CACHE_HOME" not in os.environ or os.environ["XDG_CACHE_HOME"] not in str(store)
+    assert run("cache", "clear", "--all").exit_code == 0
+    assert store.is_file()
+    (album / "p1_small.jpg").rename(album / "renamed.jpg")  # decisions are about contents, not names
+    os.mkdir(album / "sub")
+    (album / "p3.jpg").rename(album / "sub" / "p3.jpg")
+    for method in ("phash", "dhash"):
+        groups = _groups(album, "-r", "-m", method)
+        assert ["p0.jpg", "p0_small.jpg"] not in groups and ["p0_small.jpg", "p0.jpg"] not in groups
+        assert ["renamed.jpg", "p1.jpg"] in groups  # the keeper chosen, first
+        assert ["p2.jpg", "p2_small.jpg"] in groups
+    # the text output says which were decided; --ignore-decisions shows them all again, as new
+    res = run("find", album, "-r")
+    assert "3 groups decided earlier" in res.output
+    assert len(_groups(album, "-r", "--ignore-decisions")) == 4
+    # the remove that follows keeps the chosen keeper (the rule would keep p1.jpg) and leaves the skipped group
+    res = run("remove", album, "-r", "--apply", "--move-to", tmp_path / "q")
+    assert res.exit_code == 0, res.output
+    assert (album / "renamed.jpg").exists() and not (album / "p1.jpg").exists()
+    assert (album / "p2.jpg").exists() and (album / "p2_small.jpg").exists()
+    assert (album / "p0.jpg").exists() and (album / "p0_small.jpg").exists()
+    assert not (album / "p3_small.jpg").exists()
+
+
+def test_the_api_report_and_against_honour_them(tmp_path: Path, album: Path) -> None:
+    _decide(album, tmp_path)
+    result = find_duplicate_groups(album, "phash")
+    names = sorted(sorted(os.path.basename(f) for f in g.files) for g in result.groups)
+    assert ["p0.jpg", "p0_small.jpg"] not in names and len(names) == 3
+    assert len(find_duplicate_groups(album, "phash", decisions=False).groups) == 4
+    # the review page: a group with a file nobody decided about first, the two decided ones after it, apart
+    _new_copy_of_p3(album)
+    page = report_data(find_duplicate_groups(album, "phash"))
+    assert [g["remembered"] for g in page["groups"]] == [None, "decided", "skip"]
+    # --against: p0_small checked against a folder holding p0 is no leak any more
+    ref, new = tmp_path / "ref", tmp_path / "new"
+    ref.mkdir()
+    new.mkdir()
+    shutil.copy(album / "p0.jpg", ref / "p0.jpg")
+    shutil.copy(album / "p1.jpg", ref / "p1.jpg")
+    shutil.copy(album / "p0_small.jpg", new / "x.jpg")
+    shutil.copy(album / "p1_small.jpg", new / "y.jpg")
+    assert {os.path.basename(q) for q in find_against(new, ref).matches} == {"y.jpg"}
+    assert len(find_against(new, ref, decisions=False).matches) == 2
+    res = run("find", new, "--against", ref, "--json", "-")
+    assert [os.path.basename(m["query"]) for m in json.loads(res.stdout)["matches"]] == ["y.jpg"]
+
+
+def _new_copy_of_p3(album: Path) -> None:
+    with Image.open(album / "p3.jpg") as im:
+        im.reduce(3).save(album / "p3_tiny.jpg", quality=80)
+
+
+def test_the_page_shows_decided_groups_apart(tmp_path: Path, album: Path) -> None:
+    _decide(album, tmp_path)
+    _new_copy_of_p3(album)
+    out = tmp_path / "r.html"
+    assert run("report", album, "-o", out).exit_code == 0
+    data = json.loads(out.read_text().split('type="application/json">')[1].split("</script>")[0])
+    assert [g["remembered"] for g in data["groups"]] == [None, "decided", "skip"]  # new first, decided apart
+    assert [len(g["files"]) for g in data["groups"]] == [3, 2, 2]
+    assert "Decided earlier" in out.read_text()
+
+
+def test_list_forget_export_import(tmp_path: Path, album: Path) -> None:
+    _decide(album, tmp_path)
+    res = run("decisions", "list")
+    assert res.exit_code == 0 and "4 decisions" in res.output
+    assert "not a duplicate" in res.output and "left alone" in res.output and "p1_small.jpg  over" in res.output
+    exported = tmp_path / "mine.json"
+    assert run("decisions", "export", exported).exit_code == 0
+    assert len(json.loads(exported.read_text())["decisions"]) == 4
+    res = run("decisions", "forget", album / "p0_small.jpg")
+    assert res.exit_code == 0 and "forgot 1 decision" in res.output
+    assert len(_groups(album)) == 4  # p0's group is back
+    assert run("decisions", "forget", "--all").exit_code == 0
+    assert "0 decisions" in run("decisions", "list").output
+    assert run("decisions", "import", exported).exit_code == 0
+    assert len(_groups(album)) == 3
+    # an index given with --db carries its own decisions; the user's store is not read then
+    db = tmp_path / "team.db"
+    assert run("index", "update", album, "--db", db).exit_code == 0
+    assert len(_groups(album, "--db", db)) == 4
+    assert run("decisions", "import", exported, "--db", db).exit_code == 0
+    assert len(_groups(album, "--db", db)) == 3
+    assert run("index", "stats", "--db", db).exit_code == 0  # the index is still an index
+    assert run("decisions", "forget", "--db", db, "--all").exit_code == 0
+    assert len(_groups(album, "--db", db)) == 4
+    for bad in (["forget"], ["forget", "--all", album / "p0.jpg"]):
+        assert run("decisions", *bad).exit_code == 2
+
+
+def test_a_review_page_export_is_remembered_on_import(tmp_path: Path, album: Path) -> None:
+    plan = tmp_path / "plan.json"
+    assert run("find", album, "--json", plan).exit_code == 0
+    doc = json.loads(plan.read_text())
+    doc["source"] = "review page"
+    for g in doc["groups"]:
+        g["skip"] = True
+    plan.write_text(json.dumps(doc))
+    res = run("decisions", "import", plan)
+    assert res.exit_code == 0 and "remembered 4 decisions" in res.output
+    res = run("remove", album, "--apply", "--move-to", tmp_path / "q")
+    assert "nothing to move" in res.output
+    assert len(list(album.iterdir())) == 8
+
+
+def test_a_corrupt_store_is_one_line_and_remove_moves_nothing(tmp_path: Path, album: Path) -> None:
+    _decide(album, tmp_path)
+    store = default_store_path()
+    store.write_bytes(b"this is no database, someone wrote over it" * 100)
+    res = run("find", album)
+    assert res.exit_code == 0
+    lines = [ln for ln in res.stderr.splitlines() if "decision store" in ln]
+    assert len(lines) == 1 and "not a database" in lines[0] and "Traceback" not in res.output
+    assert "4 duplicate groups" in res.output  # shown, all of them
+    before = sorted(p.name for p in album.iterdir())
+    res = run("remove", album, "--apply", "--move-to", tmp_path / "q")
+    assert res.exit_code == 1 and "nothing moved" in res.output and "--ignore-decisions" in res.output
+    assert sorted(p.name for p in album.iterdir()) == before
+    res = run("decisions", "list")
+    assert res.exit_code == 1 and "not a database" in res.output and "Traceback" not in res.output
+    res = run("remove", album, "--ignore-decisions")  # the way on, after reading that line
+    assert res.exit_code == 0 and "4 files would move" in res.output
+
+
+def test_an_unwritable_store_warns_in_a_dry_run_and_stops_an_apply(tmp_path: Path, album: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    plan = tmp_path / "plan.json"
+    assert run("find", album, "--json", plan).exit_code == 0
+    blocker = tmp_path / "data-is-a-file"
+    blocker.write_text("x")
+    monkeypatch.setenv("XDG_DATA_HOME", str(blocker))  # the store's folder cannot be made (root cannot either)
+    res = run("remove", album, "--plan", plan)
+    assert res.exit_code == 0 and "are not remembered" in res.stderr and "4 files would move" in res.output
+    res = run("remove", album, "--plan", plan, "--apply", "--move-to", tmp_path / "q")
+    assert res.exit_code == 1 and "nothing moved" in res.output and len(list(album.iterdir())) == 8
+    res = run("remove", album, "--plan", plan, "--apply", "--move-to", tmp_path / "q", "--ignore-decisions")
+    assert res.exit_code == 0 and len(list(album.iterdir())) == 4
+
+
+def test_a_store_edited_by_hand_only_keeps_more(tmp_path: Path, album: Path) -> None:
+    _decide(album, tmp_path)
+    db = sqlite3.connect(default_store_path())
+    with db:
+        # p3's group: the keeper made nonsense; p1's: a verdict nobody knows; a row of junk keys
+        db.execute("UPDATE remembered_decisions SET keeper = 'f00' WHERE verdict = 'keep' AND b_name LIKE '%p3%' "
+                   "OR a_name LIKE '%p3%'")
+        db.execute("UPDATE remembered_decisions SET verdict = 'whatever' WHERE a_name LIKE '%p1%' OR "
+                   "b_name LIKE '%p1%'")
+        db.execute("INSERT INTO remembered_decisions VALUES ('zz', 'yy', 'keep', 'zz', '', '', 0)")
+    db.close()
+    res = run("remove", album, "--apply", "--move-to", tmp_path / "q")
+    assert res.exit_code == 0, res.output
+    notes = [ln for ln in res.stderr.splitlines() if "no sense" in ln]
+    assert len(notes) == 1 and "2 remembered decisions" in notes[0]
+    assert len(list(album.iterdir())) == 8  # every pair is now "keep both": nothing moved
+    assert DecisionStore().load().unsure == 2
+
+
+def test_a_store_that_is_a_link_or_a_folder_is_left_alone(tmp_path: Path, album: Path) -> None:
+    store = default_store_path()
+    store.parent.mkdir(parents=True, exist_ok=True)
+    target = tmp_path / "elsewhere.db"
+    os.symlink(target, store)
+    plan = tmp_path / "plan.json"
+    assert run("find", album, "--json", plan).exit_code == 0
+    res = run("remove", album, "--plan", plan)
+    assert "symbolic link" in res.stderr and not target.exists()
+    os.unlink(store)
+    store.mkdir()
+    res = run("find", album)
+    assert res.exit_code == 0 and "not a file" in res.stderr
