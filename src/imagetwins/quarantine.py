@@ -23,16 +23,18 @@ each checked right before it matters:
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import hmac
 import json
 import os
 import secrets
-import shutil
+import signal
 import stat
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,7 +42,7 @@ from imagetwins.io import QUARANTINE_SUFFIX, open_regular_file
 from imagetwins.keep import Decision, decide_result
 from imagetwins.results import FindResult
 
-__all__ = ["JOURNAL", "KEY", "LINK_KINDS", "SUMMARY", "Outcome", "Plan", "QuarantineError", "apply_plan",
+__all__ = ["JOURNAL", "KEY", "LINK_KINDS", "SUMMARY", "Interrupted", "Outcome", "Plan", "QuarantineError", "apply_plan",
            "check_quarantine", "default_quarantine", "plan_removal", "sha256_file", "undo", "why_not_movable"]
 
 JOURNAL = "manifest.jsonl"
@@ -292,19 +294,21 @@ def _lexists(path: str | os.PathLike, dir_fd: int | None = None) -> bool:
 
 
 def _move(src: Path, dst: Path, digest: str, identity: tuple[int, int] | None = None,
-          dir_fd: int | None = None, dst_dir_fd: int | None = None) -> None:
+          dir_fd: int | None = None, dst_dir_fd: int | None = None, stop: _Stop | None = None,
+          on_partial=None) -> None:
     """Move without ever overwriting: a hard link then an unlink, or across devices a verified copy.
 
     ``identity`` (device, inode) is the file that was verified: if another file was put at ``src``
     since, nothing moves. The source stays until its new name exists. ``dir_fd`` (``dst_dir_fd``): ``src``
     (``dst``) is a name in that open folder, so no folder swapped for a link on its way since it was opened
-    can redirect the move.
+    can redirect the move. Across devices, ``on_partial(name)`` is called with the name of the unfinished
+    copy (beside ``dst``) before it is made (to journal it), and ``stop`` (Ctrl-C) abandons the copy.
     """
     try:  # fails if dst exists: never overwrites
         os.link(src, dst, src_dir_fd=dir_fd, dst_dir_fd=dst_dir_fd, follow_symlinks=False)
     except OSError as exc:
         if exc.errno == errno.EXDEV:
-            _copy_across(src, dst, digest, dir_fd, dst_dir_fd)
+            _copy_across(src, dst, digest, identity, dir_fd, dst_dir_fd, stop, on_partial)
             return
         if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK):
             raise
@@ -321,24 +325,50 @@ def _move(src: Path, dst: Path, digest: str, identity: tuple[int, int] | None = 
     os.unlink(src, dir_fd=dir_fd)
 
 
-def _copy_across(src: Path, dst: Path, digest: str, dir_fd: int | None = None, dst_dir_fd: int | None = None) -> None:
-    partial = _free_name(dst.with_name(dst.name + ".partial"), dst_dir_fd)
+#: the name an unfinished copy across devices has beside its destination
+PARTIAL = ".partial"
+
+
+def _copy_across(src: Path, dst: Path, digest: str, identity: tuple[int, int] | None = None,
+                 dir_fd: int | None = None, dst_dir_fd: int | None = None, stop: _Stop | None = None,
+                 on_partial=None) -> None:
+    """A verified copy to ``dst`` (never overwriting, fsynced), then ``src`` unlinked; on any failure or a stop
+    the copy is removed and ``src`` stays."""
+    partial = _free_name(dst.with_name(dst.name + PARTIAL), dst_dir_fd)
+    if on_partial is not None:
+        on_partial(partial.name)
     try:
         out_fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, 0o600, dir_fd=dst_dir_fd)
         with open_regular_file(src, follow_symlinks=False, dir_fd=dir_fd) as fin, open(out_fd, "wb") as fout:
-            shutil.copyfileobj(fin, fout, 1 << 20)
             st = os.fstat(fin.fileno())
+            if identity is not None and (st.st_dev, st.st_ino) != identity:
+                raise OSError(errno.EAGAIN, "replaced by another file while being moved: left in place")
+            for chunk in iter(lambda: fin.read(1 << 20), b""):
+                if stop is not None:
+                    stop.check()
+                fout.write(chunk)
             os.fchmod(fout.fileno(), stat.S_IMODE(st.st_mode))
             fout.flush()
             os.utime(fout.fileno(), ns=(st.st_atime_ns, st.st_mtime_ns))
+            os.fsync(fout.fileno())  # on disk before the original goes
         if _digest_and_identity(partial, dst_dir_fd)[0] != digest:
             raise OSError(errno.EIO, "copy does not match the original")
-        if _lexists(dst, dst_dir_fd):  # (both names are in the folder just made for this move)
-            raise FileExistsError(errno.EEXIST, "destination exists", str(dst))
-        os.replace(partial, dst, src_dir_fd=dst_dir_fd, dst_dir_fd=dst_dir_fd)
+        try:  # a new name that cannot overwrite (fails if dst exists)
+            os.link(partial, dst, src_dir_fd=dst_dir_fd, dst_dir_fd=dst_dir_fd, follow_symlinks=False)
+        except OSError as exc:
+            if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK):
+                raise
+            if _lexists(dst, dst_dir_fd):  # (a file system without hard links: checked, then renamed)
+                raise FileExistsError(errno.EEXIST, "destination exists", str(dst)) from None
+            os.rename(partial, dst, src_dir_fd=dst_dir_fd, dst_dir_fd=dst_dir_fd)
     finally:
         if _lexists(partial, dst_dir_fd):
             os.unlink(partial, dir_fd=dst_dir_fd)
+    if identity is not None:  # the file copied is still the one at src: only then does src go
+        st = os.stat(src, dir_fd=dir_fd, follow_symlinks=False)
+        if (st.st_dev, st.st_ino) != identity:  # the copy stays: it holds the verified bytes
+            raise OSError(errno.EAGAIN, f"replaced by another file while being copied: that file left in place, "
+                                        f"the copy of the checked one kept at {dst}")
     os.unlink(src, dir_fd=dir_fd)
 
 
@@ -366,9 +396,13 @@ def apply_plan(plan: Plan, root: str | os.PathLike, quarantine: str | os.PathLik
                link: str | None = None, to_trash: bool = False) -> Outcome:
     """Move the planned files into ``quarantine`` (relative paths under ``root`` preserved).
 
-    Right before each move, the file and its kept copy are read again: each must still be a regular
-    file inside ``root`` reached without links, with the content that was scanned. Anything else is
-    left in place and listed in ``Outcome.failed`` with the reason.
+    The folder and the quarantine are locked for the run (:mod:`imagetwins.locks`): another run that
+    would change either stops with :class:`~imagetwins.locks.FolderBusy` before anything moves.
+
+    Right before each move, the file and its kept copy are checked again: each must still be a regular
+    file inside ``root`` reached without links, with the content that was scanned (the keeper is read
+    in full the first time and again whenever its size, times or inode changed since). Anything else
+    is left in place and listed in ``Outcome.failed`` with the reason.
 
     With ``link="hard"`` or ``"sym"`` each moved file's place then gets a link to its keeper (a
     symbolic link is relative, so the folder can move); the file itself stays in quarantine, so
@@ -379,11 +413,20 @@ def apply_plan(plan: Plan, root: str | os.PathLike, quarantine: str | os.PathLik
     quarantine folder then holds only the journal, which records where each file lies in the trash
     so that ``undo`` can put it back (where the platform says; on freedesktop systems it does).
 
+    Ctrl-C or SIGTERM (in the main thread) lets the file being moved finish (a copy across devices is
+    abandoned, its original untouched) and then raises :class:`Interrupted`, which says what was done.
+
     Raises
     ------
     QuarantineError
         The quarantine folder may not be used (see :func:`check_quarantine`).
+    imagetwins.locks.FolderBusy
+        Another run is changing the folder or the quarantine.
+    Interrupted
+        Ctrl-C or SIGTERM: the journal and summary are written first.
     """
+    from imagetwins.locks import changing
+
     if link is not None and link not in LINK_KINDS:
         raise ValueError(f"link must be one of {', '.join(LINK_KINDS)}, not {link!r}")
     if link is not None and to_trash:
@@ -391,52 +434,66 @@ def apply_plan(plan: Plan, root: str | os.PathLike, quarantine: str | os.PathLik
     given = Path(os.path.abspath(root))  # the folder as named (maybe a link to it): files under it are inside it
     root = given.resolve()
     qdir = check_quarantine(quarantine, [root])
-    try:
-        qdir.parent.mkdir(parents=True, exist_ok=True)
-        qdir = _make_dirs(qdir.parent, Path(qdir.name))
-    except OSError as exc:
-        raise QuarantineError(f"cannot make the quarantine folder {qdir}: {exc.strerror or exc}") from None
-    key = _key(qdir, create=True)
-    out = Outcome(manifest=qdir / JOURNAL)
-    kept_ok: dict[str, str | None] = {}  # keeper -> why it cannot vouch for its group (None: it can)
-    with _open_journal(qdir) as journal:
-        for src_s, group, keeper in plan.moves:
+    with changing([root]):
+        try:
+            qdir.parent.mkdir(parents=True, exist_ok=True)
+            qdir = _make_dirs(qdir.parent, Path(qdir.name))
+        except OSError as exc:
+            raise QuarantineError(f"cannot make the quarantine folder {qdir}: {exc.strerror or exc}") from None
+        with changing([qdir]), _deferred_signals() as stop:
+            key = _key(qdir, create=True)
+            out = Outcome(manifest=qdir / JOURNAL)
             try:
-                why = why_not_movable(src_s, [given])
-                if why is None:
-                    if keeper not in kept_ok:
-                        kept_ok[keeper] = _check_keeper(keeper, src_s, given, plan.expected.get(keeper))
-                    why = kept_ok[keeper]
-                if why is not None:
-                    out.failed.append((src_s, f"not moved: {why}"))
-                    continue
-                src = Path(os.path.abspath(src_s))
-                if link == "hard" and not _same_device(keeper, src.parent):
-                    out.failed.append((src_s, f"not moved: a hard link cannot reach {keeper} on another device"))
-                    continue
-                # from here on the file is reached from the real folder through the real folders just checked,
-                # opened one at a time without following links: a folder swapped for a link to elsewhere since
-                # the check (a race) cannot send the move outside the folder
-                rel = src.relative_to(given) if src.is_relative_to(given) else src.relative_to(root)
-                try:
-                    folder_fd = _folder_fd(root, rel.parent)
-                except OSError as exc:
-                    if exc.errno not in (errno.ELOOP, errno.ENOTDIR, errno.ENOENT):
-                        raise
-                    out.failed.append((src_s, "not moved: a folder on its way was replaced since the check"))
-                    continue
-                try:
-                    _move_one(rel, folder_fd, src_s, root, qdir, plan, group, keeper, link, to_trash, journal, key, out)
-                finally:
-                    os.close(folder_fd)
-            except OSError as exc:
-                out.failed.append((src_s, exc.strerror or str(exc)))
-    _write_summary(qdir, root, key)
+                with _open_journal(qdir) as journal:
+                    _apply_moves(plan, given, root, qdir, link, to_trash, journal, key, out, stop)
+            finally:
+                _write_summary(qdir, root, key)
+    if stop.signum:
+        raise Interrupted(out, len(plan.moves), stop.signum)
     return out
 
 
+def _apply_moves(plan: Plan, given: Path, root: Path, qdir: Path, link: str | None, to_trash: bool, journal,
+                 key: bytes, out: Outcome, stop: _Stop) -> None:
+    keepers = _Keepers(given, plan.expected)
+    for src_s, group, keeper in plan.moves:
+        if stop.signum:
+            return
+        try:
+            why = why_not_movable(src_s, [given]) or keepers.why_not(keeper, src_s)
+            if why is not None:
+                out.failed.append((src_s, f"not moved: {why}"))
+                continue
+            src = Path(os.path.abspath(src_s))
+            if link == "hard" and not _same_device(keeper, src.parent):
+                out.failed.append((src_s, f"not moved: a hard link cannot reach {keeper} on another device"))
+                continue
+            # from here on the file is reached from the real folder through the real folders just checked,
+            # opened one at a time without following links: a folder swapped for a link to elsewhere since
+            # the check (a race) cannot send the move outside the folder
+            rel = src.relative_to(given) if src.is_relative_to(given) else src.relative_to(root)
+            try:
+                folder_fd = _folder_fd(root, rel.parent)
+            except OSError as exc:
+                if exc.errno not in (errno.ELOOP, errno.ENOTDIR, errno.ENOENT):
+                    raise
+                out.failed.append((src_s, "not moved: a folder on its way was replaced since the check"))
+                continue
+            try:
+                _move_one(rel, folder_fd, src_s, root, qdir, plan, group, keeper, link, to_trash, journal, key, out,
+                          stop)
+            finally:
+                os.close(folder_fd)
+            if link == "hard":
+                keepers.relinked(keeper)  # our own link changed its ctime: not a change of its bytes
+        except InterruptedError:
+            return  # a copy abandoned on Ctrl-C: the original stays, nothing to report but the interruption
+        except OSError as exc:
+            out.failed.append((src_s, exc.strerror or str(exc)))
+
+
 def _move_one(rel: Path, folder_fd: int, src_s: str, root: Path, qdir: Path, plan: Plan, group: int, keeper: str,
-              link: str | None, to_trash: bool, journal, key: bytes, out: Outcome) -> None:
+              link: str | None, to_trash: bool, journal, key: bytes, out: Outcome, stop: _Stop | None = None) -> None:
     """Move ``root / rel`` (``rel.name`` in the open folder ``folder_fd``), verified, into the quarantine."""
     digest, identity, size = _digest_and_identity(rel.name, dir_fd=folder_fd)
     if not _same_content(digest, plan.expected.get(src_s)):
@@ -450,7 +507,14 @@ def _move_one(rel: Path, folder_fd: int, src_s: str, root: Path, qdir: Path, pla
     entry = {"op": "move", "from": str(real), "to": str(dst), "root": str(root)}
     _append(journal, key, {**entry, "state": "planned", "bytes": size, "sha256": digest, "group": group,
                            "kept": keeper})
-    _move(Path(rel.name), dst, digest, identity, dir_fd=folder_fd)
+    def journal_partial(name: str) -> None:  # (across devices) so that undo can clear a copy left unfinished
+        _append(journal, key, {**entry, "state": "copying", "partial": str(dst.parent / name)})
+
+    try:
+        _move(Path(rel.name), dst, digest, identity, dir_fd=folder_fd, stop=stop, on_partial=journal_partial)
+    except OSError as exc:  # not moved: said in the journal, so undo knows there is nothing to put back
+        _append(journal, key, {**entry, "state": "failed", "why": exc.strerror or str(exc)})
+        raise
     _append(journal, key, {**entry, "state": "done"})
     out.done.append((entry["from"], str(dst)))
     if link is not None:
@@ -521,19 +585,96 @@ def _remove_our_link(e: dict, dst: Path, journal, key: bytes) -> str | None:
     return None
 
 
-def _check_keeper(keeper: str, src: str, root: Path, scanned: str | None) -> str | None:
-    why = why_not_movable(keeper, [root])
-    if why is not None:
-        return f"the kept copy {keeper} is {why}"
+class _Keepers:
+    """Each keeper checked right before each move it vouches for: read in full (SHA-256) the first time and
+    whenever its identity, size, mtime or ctime changed since (any write changes the ctime, even one that
+    puts the mtime back), else by ``lstat`` alone."""
+
+    def __init__(self, root: Path, expected: dict[str, str]) -> None:
+        self.root, self.expected = root, expected
+        self.known: dict[str, tuple[tuple, str | None]] = {}  # keeper -> (its stat when checked, why not)
+
+    @staticmethod
+    def _signature(path: str) -> tuple | None:
+        try:
+            st = os.lstat(path)
+        except OSError:
+            return None
+        return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_mode
+
+    def why_not(self, keeper: str, src: str) -> str | None:
+        why = why_not_movable(keeper, [self.root])
+        if why is not None:
+            return f"the kept copy {keeper} is {why}"
+        sig = self._signature(keeper)
+        known = self.known.get(keeper)
+        if sig is None or known is None or known[0] != sig:
+            known = (sig, self._read(keeper))
+            self.known[keeper] = known
+        if known[1] is not None:
+            return known[1]
+        if sig is not None and _inode(src) == sig[:2]:
+            return f"it is the same file as the kept copy {keeper}"
+        return None
+
+    def _read(self, keeper: str) -> str | None:
+        try:
+            digest = _digest_and_identity(keeper)[0]
+        except OSError as exc:
+            return f"the kept copy {keeper} cannot be read ({exc.strerror or exc})"
+        scanned = self.expected.get(keeper)
+        if scanned is not None and not _same_content(digest, scanned):  # (None: the plan's maker checked it)
+            return f"the kept copy {keeper} changed since the scan"
+        return None
+
+    def relinked(self, keeper: str) -> None:
+        """A hard link to ``keeper`` was just made by this run: its ctime moved, its bytes did not."""
+        known, sig = self.known.get(keeper), self._signature(keeper)
+        if known is not None and sig is not None and known[0] is not None and sig[:4] == known[0][:4]:
+            self.known[keeper] = (sig, known[1])
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM stopped ``apply_plan`` or ``undo`` between two files.
+
+    ``outcome`` is what was done (journal and summary written), ``total`` how many files there were to
+    do, ``signum`` the signal (``signal.SIGINT`` or ``SIGTERM``).
+    """
+
+    def __init__(self, outcome: Outcome, total: int, signum: int) -> None:
+        super().__init__(f"interrupted after {len(outcome.done)} of {total} files")
+        self.outcome, self.total, self.signum = outcome, total, signum
+
+
+class _Stop:
+    """Set by the signal handlers of :func:`_deferred_signals`: the signal asked for, 0 while none."""
+
+    signum = 0
+
+    def check(self) -> None:
+        """Raise ``InterruptedError`` if a stop was asked (a long copy checks between chunks)."""
+        if self.signum:
+            raise InterruptedError(errno.EINTR, "interrupted")
+
+
+@contextlib.contextmanager
+def _deferred_signals() -> Iterator[_Stop]:
+    """Ctrl-C and SIGTERM only ask the loop to stop between two files (main thread; elsewhere the handlers of
+    Python stay, and a KeyboardInterrupt cannot reach this thread anyway)."""
+    stop = _Stop()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+
+    def ask(signum, frame):
+        stop.signum = stop.signum or signum
+
+    previous = {s: signal.signal(s, ask) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        digest, identity, _ = _digest_and_identity(keeper)
-    except OSError as exc:
-        return f"the kept copy {keeper} cannot be read ({exc.strerror or exc})"
-    if scanned is not None and not _same_content(digest, scanned):  # (None: the plan's maker checked it)
-        return f"the kept copy {keeper} changed since the scan"
-    if _inode(src) == identity:
-        return f"it is the same file as the kept copy {keeper}"
-    return None
+        yield stop
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
 
 def _read_journal(qdir: Path, key: bytes) -> tuple[list[dict], list[tuple[str, str]]]:
@@ -568,8 +709,10 @@ def _read_journal(qdir: Path, key: bytes) -> tuple[list[dict], list[tuple[str, s
                 problems.append((where, "planned entry lacks root, size or digest: refused"))
                 continue
             entries[ident] = {**e, "done": False, "line": where}
-        elif ident in entries and state in ("done", "restored", "unlinked"):
+        elif ident in entries and state in ("done", "restored", "unlinked", "failed"):
             entries[ident][state] = True
+        elif ident in entries and state == "copying" and isinstance(e.get("partial"), str):
+            entries[ident].setdefault("partials", []).append(e["partial"])
         elif ident in entries and state == "linked" and e.get("link") in LINK_KINDS \
                 and isinstance(e.get("target"), str):
             entries[ident]["linked"] = (e["link"], e["target"])
@@ -657,32 +800,80 @@ def undo(manifest: str | os.PathLike) -> Outcome:
     """Put every quarantined file back where it was, verifying its SHA-256.
 
     ``manifest`` is the quarantine folder, its ``manifest.jsonl`` or its ``manifest.json``. Files
-    whose move never happened are left alone. A file goes back only from inside this quarantine to
-    the place it was moved from inside the scanned folder, through real folders, onto an empty place:
-    whatever stands there (a file, folder, link or FIFO) is reported and left alone, and the other
-    entries are restored. Unsigned or edited journal lines are refused, each reported.
+    whose move never happened (it failed, or another run moved the file first) are left alone without
+    a word. A file goes back only from inside this quarantine to the place it was moved from inside the
+    scanned folder, through real folders, onto an empty place: whatever stands there (a file, folder,
+    link or FIFO) is reported and left alone, and the other entries are restored. Unsigned or edited
+    journal lines are refused, each reported. Unfinished copies (``*.partial``) that an interrupted move
+    across devices left are removed once a whole copy of their file is known to exist.
+
+    The quarantine and the scanned folder are locked while undo runs (:mod:`imagetwins.locks`).
+    Ctrl-C or SIGTERM (main thread) stops between two files with :class:`Interrupted`.
 
     Raises
     ------
     QuarantineError
         ``manifest`` is not a quarantine (nothing is created then) or is reached through a link.
+    imagetwins.locks.FolderBusy
+        Another run is changing the quarantine or the folder.
     """
+    from imagetwins.locks import changing
+
     qdir = _quarantine_folder(manifest)
     key = _key(qdir, create=False)
     entries, problems = _read_journal(qdir, key)
     out = Outcome(manifest=qdir / JOURNAL, failed=list(problems))
-    with _open_journal(qdir) as journal:
-        for e in entries:
-            if e.get("restored"):
-                continue
+    roots = sorted({os.path.normpath(e["root"]) for e in entries if not e.get("restored")})
+    roots = [r for r in roots if os.path.isabs(r) and os.path.isdir(r) and not os.path.islink(r)]
+    with changing([*roots, qdir]), _deferred_signals() as stop, _open_journal(qdir) as journal:
+        entries, problems = _read_journal(qdir, key)  # again, now that no other run can change it
+        out.failed = list(problems)
+        todo = [e for e in entries if not e.get("restored") or e.get("partials")]
+        for e in todo:
+            if stop.signum:
+                break
             try:
-                _restore(e, qdir, journal, key, out)
+                _clear_partials(e, qdir, out)
+                if not e.get("restored"):
+                    _restore(e, qdir, journal, key, out, stop)
+            except InterruptedError:
+                break
             except OSError as exc:
                 out.failed.append((e["to"], exc.strerror or str(exc)))
+    if stop.signum:
+        raise Interrupted(out, len(todo), stop.signum)
     return out
 
 
-def _restore(e: dict, qdir: Path, journal, key: bytes, out: Outcome) -> None:
+def _clear_partials(e: dict, qdir: Path, out: Outcome) -> None:
+    """Remove the unfinished copies an interrupted move across devices left (journalled by name), once a whole
+    copy of the file stands at its place or in the quarantine; else say where the unfinished copy is."""
+    partials = e.get("partials") or ()
+    if not partials:
+        return
+    src, dst, root = (Path(os.path.normpath(e[k])) for k in ("to", "from", "root"))
+    whole = _holds(src, e["sha256"], e["bytes"]) or _holds(dst, e["sha256"], e["bytes"])
+    for p in partials:
+        partial = Path(os.path.normpath(p))
+        if not partial.name.endswith(PARTIAL) or not (
+                (_inside_without_links(qdir, partial) and partial.parent == src.parent)
+                or (_inside_without_links(root, partial) and partial.parent == dst.parent)):
+            out.failed.append((str(partial), "refused: not an unfinished copy of this quarantine"))
+            continue
+        try:
+            st = os.lstat(partial)
+        except FileNotFoundError:
+            continue  # finished, or cleared already
+        if not stat.S_ISREG(st.st_mode) or st.st_size > e["bytes"]:
+            out.failed.append((str(partial), f"{_standing(partial)} stands where an unfinished copy was: left alone"))
+        elif whole:
+            os.unlink(partial)
+        else:
+            out.failed.append((str(partial), "an unfinished copy, and no whole copy of its file was found: left "
+                                             "alone"))
+
+
+def _restore(e: dict, qdir: Path, journal, key: bytes, out: Outcome, stop: _Stop | None = None) -> None:
     if e.get("op") == "trash":
         from imagetwins.trash import trash_info
 
@@ -696,11 +887,11 @@ def _restore(e: dict, qdir: Path, journal, key: bytes, out: Outcome) -> None:
             out.failed.append((e["to"], "no longer in the trash (emptied?)"))
             return
         done = len(out.done)
-        _restore_file(e, Path(e["to"]).parent, journal, key, out)
+        _restore_file(e, Path(e["to"]).parent, journal, key, out, stop)
         if len(out.done) > done:
             info.unlink()  # the trash forgets it, as its own "put back" does
         return
-    _restore_file(e, qdir, journal, key, out)
+    _restore_file(e, qdir, journal, key, out, stop)
 
 
 def _same_inode(a: Path, b: Path) -> bool:
@@ -711,7 +902,7 @@ def _same_inode(a: Path, b: Path) -> bool:
     return (sa.st_dev, sa.st_ino) == (sb.st_dev, sb.st_ino)
 
 
-def _restore_file(e: dict, qdir: Path, journal, key: bytes, out: Outcome) -> None:
+def _restore_file(e: dict, qdir: Path, journal, key: bytes, out: Outcome, stop: _Stop | None = None) -> None:
     src, dst, root = (Path(os.path.normpath(e[k])) for k in ("to", "from", "root"))
     sha, size = e["sha256"], e["bytes"]
     if not _inside_without_links(qdir, src) or src.name in _OWN_FILES and src.parent == qdir:
@@ -730,8 +921,10 @@ def _restore_file(e: dict, qdir: Path, journal, key: bytes, out: Outcome) -> Non
             return
     at_src, at_dst = _standing(src), _standing(dst)
     if at_src is None:
-        if at_dst is not None and (not e["done"] or _holds(dst, sha, size)):
-            return  # the move never happened, or the file is back already
+        if not e["done"] or e.get("failed") or at_dst is not None and _holds(dst, sha, size):
+            # never confirmed moved (it failed, was interrupted before, or another run moved the file first:
+            # nothing of this run's to put back), or the file is back already
+            return
         out.failed.append((str(src), "missing from quarantine"))
         return
     if at_src != "a file":
@@ -766,8 +959,12 @@ def _restore_file(e: dict, qdir: Path, journal, key: bytes, out: Outcome) -> Non
             raise
         out.failed.append((str(dst), "refused: a folder on its way was replaced since the check"))
         return
+    def journal_partial(name: str) -> None:  # (across devices) so that a later undo can clear an unfinished copy
+        _append(journal, key, {"op": "move", "state": "copying", "from": e["from"], "to": e["to"],
+                               "partial": str(dst.parent / name)})
+
     try:
-        _move(src, Path(dst.name), sha, identity, dst_dir_fd=folder_fd)
+        _move(src, Path(dst.name), sha, identity, dst_dir_fd=folder_fd, stop=stop, on_partial=journal_partial)
     finally:
         os.close(folder_fd)
     _append(journal, key, {"op": "move", "state": "restored", "from": e["from"], "to": e["to"]})

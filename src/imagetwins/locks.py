@@ -1,0 +1,147 @@
+"""Folder locks: two runs that move files (``remove --apply``, ``undo``) never act on one folder at once.
+
+A lock is ``flock`` on the folder itself (an open descriptor of the directory, no file created in it), so:
+
+- nothing is left behind, and a run killed by ``kill -9`` or a crash holds nothing: the kernel releases the
+  lock with the process (a stale lock is taken over at once, with no pid file to judge);
+- the lock is the folder's, not a file someone could plant, replace or link elsewhere: two users changing
+  one shared folder exclude each other too;
+- a folder changed by a run is locked exclusively and every folder above it shared, so a run on
+  ``~/Pictures`` and another on ``~/Pictures/2019`` exclude each other, while runs on two sibling
+  folders do not.
+
+Locks are re-entrant within a process (the CLI takes the lock before scanning, :func:`apply_plan` takes it
+again). The pid of the run holding a lock is read from ``/proc/locks`` where there is one (Linux); the
+message says nothing of a pid elsewhere.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import re
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # Windows: no flock; moves there are not locked
+    fcntl = None  # type: ignore[assignment]
+
+__all__ = ["FolderBusy", "changing"]
+
+_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
+_guard = threading.Lock()
+_held: dict[tuple[int, int], list] = {}  # (st_dev, st_ino) -> [fd, exclusive, count]
+
+
+class FolderBusy(RuntimeError):
+    """Another run is changing the folder (one line: which folder, and that run's pid where known)."""
+
+
+def _holder_pid(st: os.stat_result) -> int | None:
+    """The pid holding a ``flock`` on the file with this stat, from ``/proc/locks`` (Linux); None if unknown."""
+    try:
+        with open("/proc/locks", encoding="ascii", errors="replace") as fh:
+            lines = fh.read().splitlines()
+    except OSError:
+        return None
+    dev = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
+    by_inode = []
+    for line in lines:
+        fields = line.split()
+        if "->" in fields or "FLOCK" not in fields:
+            continue  # a waiter, or a POSIX lock (not ours)
+        where = next((f for f in fields if re.fullmatch(r"[0-9a-f]+:[0-9a-f]+:\d+", f)), None)
+        if where is None:
+            continue
+        pid = int(fields[fields.index(where) - 1])
+        if where == dev:
+            return pid
+        if where.rsplit(":", 1)[1] == str(st.st_ino):
+            by_inode.append(pid)  # some file systems report another device number there
+    return by_inode[0] if len(set(by_inode)) == 1 else None
+
+
+def _take(folder: Path, exclusive: bool, changing: Path) -> tuple[int, int] | None:
+    """Lock one folder (re-entrant); its key, or None where it cannot be opened (an ancestor we may not read)."""
+    try:
+        fd = os.open(folder, _FLAGS)
+    except OSError:
+        if folder == changing:
+            raise
+        return None  # a folder above the one changed that this user cannot open: not lockable, not needed
+    try:
+        st = os.fstat(fd)
+        key = (st.st_dev, st.st_ino)
+        with _guard:
+            held = _held.get(key)
+            if held is not None and (held[1] or not exclusive):
+                held[2] += 1
+                return key
+            target = held[0] if held is not None else fd
+            try:
+                fcntl.flock(target, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
+            except OSError as exc:
+                if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                    if held is None:  # (ENOLCK, EINVAL: a file system without flock) nothing to exclude with
+                        return None
+                    raise
+                pid = _holder_pid(st)
+                by = f" (pid {pid})" if pid is not None and pid != os.getpid() else ""
+                what = str(changing) if folder == changing else f"{folder}, which holds {changing}"
+                raise FolderBusy(f"another imagetwins run is changing {what}{by}: nothing was changed; "
+                                 "try again when it has finished") from None
+            if held is not None:
+                held[1], held[2] = True, held[2] + 1
+                return key
+            _held[key] = [fd, exclusive, 1]
+            fd = -1  # kept open while held
+            return key
+    finally:
+        if fd >= 0:
+            os.close(fd)
+
+
+def _release(key: tuple[int, int]) -> None:
+    with _guard:
+        held = _held.get(key)
+        if held is None:
+            return
+        held[2] -= 1
+        if held[2] == 0:
+            del _held[key]
+            os.close(held[0])  # closing the last descriptor releases the flock
+
+
+@contextlib.contextmanager
+def changing(folders: Sequence[str | os.PathLike]) -> Iterator[None]:
+    """Hold every folder of ``folders`` exclusively (and the folders above each shared) while the block runs.
+
+    Raises
+    ------
+    FolderBusy
+        Another process holds one of them (or a folder above one exclusively, or a folder inside one).
+    OSError
+        A folder of ``folders`` cannot be opened.
+    """
+    if fcntl is None:
+        yield
+        return
+    keys: list[tuple[int, int]] = []
+    try:
+        for folder in folders:
+            real = Path(folder).resolve()
+            for above in reversed(real.parents):  # from / down: the order every run takes them in
+                key = _take(above, False, real)
+                if key is not None:
+                    keys.append(key)
+            key = _take(real, True, real)
+            if key is not None:
+                keys.append(key)
+        yield
+    finally:
+        for key in reversed(keys):
+            _release(key)
