@@ -84,9 +84,14 @@ def _copies_of_one_photo(tmp_path: Path, datasets: Path, n: int) -> Path:
     return album
 
 
-def _cross_device(src, dst, **kwargs):
-    """os.link / os.rename as they fail when the quarantine is on another file system."""
-    raise OSError(errno.EXDEV, "Invalid cross-device link")
+def _cross_device(real):
+    """os.link / os.rename as they fail when the quarantine is on another file system (between two names in one
+    folder they still work: a copy's final name is given that way)."""
+    def op(src, dst, **kwargs):
+        if kwargs.get("src_dir_fd") == kwargs.get("dst_dir_fd") and Path(src).parent == Path(dst).parent:
+            return real(src, dst, **kwargs)
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
+    return op
 
 
 def test_full_disk_on_the_quarantine_side_is_reported_and_rolled_back(tmp_path: Path, datasets: Path,
@@ -100,9 +105,9 @@ def test_full_disk_on_the_quarantine_side_is_reported_and_rolled_back(tmp_path: 
         fdst.write(fsrc.read(100))  # a partial copy, then the disk fills up
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(q.os, "rename", _cross_device)
-    monkeypatch.setattr(q.os, "link", _cross_device)
-    monkeypatch.setattr(q.shutil, "copyfileobj", disk_full)
+    monkeypatch.setattr(q.os, "rename", _cross_device(os.rename))
+    monkeypatch.setattr(q.os, "link", _cross_device(os.link))
+    monkeypatch.setattr(q, "_copy_bytes", disk_full)
     quarantine = tmp_path / "q"
     res = CliRunner().invoke(main, ["remove", str(album), "--apply", "--no-cache", "--move-to", str(quarantine)])
     assert res.exit_code == 1
@@ -116,8 +121,8 @@ def test_cross_device_move_is_a_verified_copy(tmp_path: Path, datasets: Path, mo
 
     album = _copies_of_one_photo(tmp_path, datasets, 2)
     before = _digests(album)
-    monkeypatch.setattr(q.os, "rename", _cross_device)
-    monkeypatch.setattr(q.os, "link", _cross_device)
+    monkeypatch.setattr(q.os, "rename", _cross_device(os.rename))
+    monkeypatch.setattr(q.os, "link", _cross_device(os.link))
     quarantine = tmp_path / "q"
     res = CliRunner().invoke(main, ["remove", str(album), "--apply", "--no-cache", "--move-to", str(quarantine)])
     assert res.exit_code == 0, res.output

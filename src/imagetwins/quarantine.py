@@ -343,10 +343,7 @@ def _copy_across(src: Path, dst: Path, digest: str, identity: tuple[int, int] | 
             st = os.fstat(fin.fileno())
             if identity is not None and (st.st_dev, st.st_ino) != identity:
                 raise OSError(errno.EAGAIN, "replaced by another file while being moved: left in place")
-            for chunk in iter(lambda: fin.read(1 << 20), b""):
-                if stop is not None:
-                    stop.check()
-                fout.write(chunk)
+            _copy_bytes(fin, fout, stop)
             os.fchmod(fout.fileno(), stat.S_IMODE(st.st_mode))
             fout.flush()
             os.utime(fout.fileno(), ns=(st.st_atime_ns, st.st_mtime_ns))
@@ -356,7 +353,7 @@ def _copy_across(src: Path, dst: Path, digest: str, identity: tuple[int, int] | 
         try:  # a new name that cannot overwrite (fails if dst exists)
             os.link(partial, dst, src_dir_fd=dst_dir_fd, dst_dir_fd=dst_dir_fd, follow_symlinks=False)
         except OSError as exc:
-            if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK):
+            if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK, errno.EXDEV):
                 raise
             if _lexists(dst, dst_dir_fd):  # (a file system without hard links: checked, then renamed)
                 raise FileExistsError(errno.EEXIST, "destination exists", str(dst)) from None
@@ -370,6 +367,14 @@ def _copy_across(src: Path, dst: Path, digest: str, identity: tuple[int, int] | 
             raise OSError(errno.EAGAIN, f"replaced by another file while being copied: that file left in place, "
                                         f"the copy of the checked one kept at {dst}")
     os.unlink(src, dir_fd=dir_fd)
+
+
+def _copy_bytes(fin, fout, stop: _Stop | None = None) -> None:
+    """Copy a file's bytes 1 MiB at a time, stopping between two chunks on Ctrl-C (``InterruptedError``)."""
+    for chunk in iter(lambda: fin.read(1 << 20), b""):
+        if stop is not None:
+            stop.check()
+        fout.write(chunk)
 
 
 def _folder_fd(root: Path, rel: Path) -> int:

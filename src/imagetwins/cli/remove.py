@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -54,9 +57,6 @@ def remove(directory: Path | None, apply_: bool, plan_file: Path | None, move_to
       imagetwins remove ~/Pictures --plan decisions.json --apply
       imagetwins undo ~/Pictures.imagetwins-quarantine/20240101-120000
     """
-    from imagetwins.quarantine import QuarantineError, apply_plan, check_quarantine, default_quarantine, plan_removal
-    from imagetwins.trash import TrashUnavailable
-
     if directory is None:
         raise click.UsageError("give the folder to clean: imagetwins remove DIRECTORY [--plan FILE]"
                                if plan_file is None else
@@ -64,6 +64,25 @@ def remove(directory: Path | None, apply_: bool, plan_file: Path | None, move_to
                                "(a plan never moves anything outside the folder you name)")
     if link and to_trash:
         raise click.UsageError("--link and --to-trash do not go together (a trashed file's place stays empty)")
+    with _stoppable("nothing moved"), _locked([directory] if apply_ else []):
+        _remove(directory, apply_, plan_file, move_to, link, to_trash, keep_in, keep_rule, method, threshold,
+                recursive, workers, no_cache, quiet, raw_pairs, follow_symlinks)
+
+
+def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path | None, link: str | None,
+            to_trash: bool, keep_in: tuple[Path, ...], keep_rule: str, method: str, threshold: int | None,
+            recursive: bool, workers: int | None, no_cache: bool, quiet: bool, raw_pairs: str,
+            follow_symlinks: bool) -> None:
+    from imagetwins.quarantine import (
+        Interrupted,
+        QuarantineError,
+        apply_plan,
+        check_quarantine,
+        default_quarantine,
+        plan_removal,
+    )
+    from imagetwins.trash import TrashUnavailable
+
     if plan_file is not None:
         from imagetwins.plan import PlanError, check_plan, load_plan
 
@@ -109,6 +128,13 @@ def remove(directory: Path | None, apply_: bool, plan_file: Path | None, move_to
         out = apply_plan(plan, directory, quarantine, link=link, to_trash=to_trash)
     except (QuarantineError, TrashUnavailable) as exc:
         raise click.ClickException(str(exc)) from None
+    except Interrupted as stop:
+        for path, why in stop.outcome.failed:
+            echo(f"error: could not move {path}: {why}", err=True)
+        where = "to the system trash" if to_trash else f"to {quarantine}"
+        _interrupted(stop, f"{'sent' if to_trash else 'moved'} {len(stop.outcome.done)} of "
+                           f"{plural(stop.total, 'file')} {where} before stopping; undo with: imagetwins undo "
+                           f"{stop.outcome.manifest}")
     for path, why in out.failed:
         echo(f"error: could not move {path}: {why}", err=True)
     if not quiet:
@@ -136,13 +162,20 @@ def undo(manifest: Path, quiet: bool) -> None:
     """Put back every file that 'imagetwins remove --apply' moved (MANIFEST: the quarantine folder or
     its manifest file). Each file's SHA-256 is checked; nothing is overwritten. Exit code 0: everything
     was restored; 1: anything was refused or could not be restored (each is named, then one summary)."""
-    from imagetwins.quarantine import QuarantineError
+    from imagetwins.locks import FolderBusy
+    from imagetwins.quarantine import Interrupted, QuarantineError
     from imagetwins.quarantine import undo as undo_moves
 
     try:
-        out = undo_moves(manifest)
-    except QuarantineError as exc:
+        with _stoppable("nothing restored"):
+            out = undo_moves(manifest)
+    except (QuarantineError, FolderBusy) as exc:
         raise click.ClickException(str(exc)) from None
+    except Interrupted as stop:
+        for path, why in stop.outcome.failed:
+            echo(f"error: could not restore {path}: {why}", err=True)
+        _interrupted(stop, f"restored {len(stop.outcome.done)} of {plural(stop.total, 'file')} before stopping; "
+                           f"the rest is still in {stop.outcome.manifest.parent}: run the same undo again")
     for path, why in out.failed:
         echo(f"error: could not restore {path}: {why}", err=True)
     if not quiet or out.failed:
@@ -150,3 +183,51 @@ def undo(manifest: Path, quiet: bool) -> None:
               err=bool(out.failed))
     if out.failed:
         sys.exit(EXIT_ERROR)
+
+
+#: exit status after Ctrl-C (SIGINT) or SIGTERM: 128 + the signal's number, as shells report it
+def _exit_status(signum: int) -> int:
+    return 128 + signum
+
+
+def _interrupted(stop, what: str) -> None:
+    """One line saying what was done before Ctrl-C or SIGTERM, then exit 130 (143 for SIGTERM)."""
+    name = "Ctrl-C" if stop.signum == signal.SIGINT else signal.Signals(stop.signum).name
+    echo(f"interrupted ({name}): {what}", err=True)
+    sys.exit(_exit_status(stop.signum))
+
+
+@contextlib.contextmanager
+def _stoppable(before: str) -> Iterator[None]:
+    """SIGTERM raises KeyboardInterrupt as Ctrl-C does while the command runs; one interrupted before any file
+    was touched (while scanning, checking a plan) says so and exits 130 (143), not click's bare "Aborted!"."""
+    def terminate(signum, frame):
+        raise KeyboardInterrupt
+
+    from imagetwins.quarantine import Interrupted
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    terminated = []
+    try:
+        yield
+    except Interrupted:
+        raise
+    except KeyboardInterrupt:
+        terminated.append(True)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    if terminated:
+        echo(f"interrupted: {before}", err=True)
+        sys.exit(_exit_status(signal.SIGINT))
+
+
+@contextlib.contextmanager
+def _locked(folders: list[Path]) -> Iterator[None]:
+    """The folders held for the whole run (before the scan too): a second run says so at once and exits 1."""
+    from imagetwins.locks import FolderBusy, changing
+
+    try:
+        with changing(folders):
+            yield
+    except FolderBusy as exc:
+        raise click.ClickException(str(exc)) from None
