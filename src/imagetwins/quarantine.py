@@ -448,11 +448,11 @@ def apply_plan(plan: Plan, root: str | os.PathLike, quarantine: str | os.PathLik
         with changing([qdir]), _deferred_signals() as stop:
             key = _key(qdir, create=True)
             out = Outcome(manifest=qdir / JOURNAL)
-            try:
-                with _open_journal(qdir) as journal:
+            with _open_journal(qdir) as journal:
+                try:
                     _apply_moves(plan, given, root, qdir, link, to_trash, journal, key, out, stop)
-            finally:
-                _write_summary(qdir, root, key)
+                finally:
+                    _write_summary(qdir, root, key)
     if stop.signum:
         raise Interrupted(out, len(plan.moves), stop.signum)
     return out
