@@ -66,13 +66,13 @@ def remove(directory: Path | None, apply_: bool, plan_file: Path | None, move_to
         raise click.UsageError("--link and --to-trash do not go together (a trashed file's place stays empty)")
     with _stoppable("nothing moved"), _locked([directory] if apply_ else []):
         _remove(directory, apply_, plan_file, move_to, link, to_trash, keep_in, keep_rule, method, threshold,
-                recursive, workers, no_cache, quiet, raw_pairs, follow_symlinks)
+                recursive, workers, no_cache, quiet, raw_pairs, follow_symlinks, ignore_decisions)
 
 
 def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path | None, link: str | None,
             to_trash: bool, keep_in: tuple[Path, ...], keep_rule: str, method: str, threshold: int | None,
             recursive: bool, workers: int | None, no_cache: bool, quiet: bool, raw_pairs: str,
-            follow_symlinks: bool) -> None:
+            follow_symlinks: bool, ignore_decisions: bool) -> None:
     from imagetwins.quarantine import (
         Interrupted,
         QuarantineError,
