@@ -120,12 +120,11 @@ def fake_cnn():
     over eight, block means of different photos look alike (the real model's orientations are tested in
     test_cnn.py)."""
     from imagetwins.embedding import Embedder, ModelConfig
-    from imagetwins.encoders import get_encoder, register
+    from imagetwins.encoders import get_encoder, registered
     from imagetwins.encoders.model import ModelEncoder
 
     real = get_encoder("cnn")
     fake = ModelEncoder(real.name, Embedder(ModelConfig(name="fake-block-means"), model=FakeModel(),
                                             orientations=1), real.default_threshold)
-    register(fake, replace=True)
-    yield fake
-    register(real, replace=True)
+    with registered(fake, replace=True):
+        yield fake

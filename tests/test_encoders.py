@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from pathlib import Path
@@ -12,7 +13,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from imagetwins.cli import main
-from imagetwins.encoders import BitsEncoder, encoder_names, get_encoder, register, unregister
+from imagetwins.encoders import BitsEncoder, encoder_names, get_encoder, register, registered
 from imagetwins.evaluation import sweep
 from imagetwins.finder import find_duplicate_groups
 from imagetwins.index import Index
@@ -44,9 +45,8 @@ class ColourHistogram(BitsEncoder):
 
 @pytest.fixture
 def colourhist():
-    encoder = register(ColourHistogram())
-    yield encoder
-    unregister(encoder.name)
+    with registered(ColourHistogram()) as encoder:
+        yield encoder
 
 
 @pytest.fixture
@@ -88,6 +88,24 @@ def test_builtin_methods_describe_themselves() -> None:
         get_encoder("dihedral").check_threshold(300)
     with pytest.raises(ValueError, match="cosine similarities"):
         cnn.check_threshold(2.0)
+
+
+@pytest.mark.unit
+def test_a_method_registered_for_a_block_is_gone_after_it() -> None:
+    """``registered`` swaps a method in for a ``with`` block and restores the registry exactly, also when the
+    block raises; a taken name without ``replace`` is refused and changes nothing."""
+    before = {n: get_encoder(n) for n in encoder_names()}
+    with registered(ColourHistogram()) as mine:
+        assert get_encoder("colourhist") is mine and encoder_names()[-1] == "colourhist"
+    assert "colourhist" not in encoder_names()
+    stand_in = copy.copy(get_encoder("phash"))
+    with pytest.raises(RuntimeError, match="inside"), registered(stand_in, replace=True):
+        assert get_encoder("phash") is stand_in
+        raise RuntimeError("inside the block")
+    with pytest.raises(ValueError, match="registered already"), registered(stand_in):
+        pass
+    assert {n: get_encoder(n) for n in encoder_names()} == before  # same objects, same order
+    assert list(before) == encoder_names()
 
 
 @pytest.mark.unit
@@ -141,8 +159,8 @@ def test_a_users_model_is_a_method(album: Path, tmp_path: Path) -> None:
     from imagetwins.encoders.model import ModelEncoder
     from imagetwins.index import IndexMismatchError
 
-    mine = register(ModelEncoder("blockmeans", Embedder(ModelConfig(name="block-means"), model=FakeModel()), 0.95))
-    try:
+    with registered(ModelEncoder("blockmeans", Embedder(ModelConfig(name="block-means"), model=FakeModel()),
+                                 0.95)) as mine:
         result = find_duplicate_groups(album, method="blockmeans", recursive=True)
         assert result.score_kind == "similarity" and _groups(result) == EXPECTED
         assert all(0.95 <= g.min_similarity <= 1.0 for g in result.groups)
@@ -151,10 +169,8 @@ def test_a_users_model_is_a_method(album: Path, tmp_path: Path) -> None:
             hits = idx.query(album / "g0" / "half.jpg", "blockmeans")
         assert [Path(m).relative_to(album).as_posix() for _, m, _ in hits] == ["g0/original.png"]  # not itself
         assert mine.identity()["model"] == "FakeModel"
-        unregister("blockmeans")
-        register(ModelEncoder("blockmeans", Embedder(ModelConfig(name="block-means", input_size=112),
-                                                     model=FakeModel()), 0.95))
-        with pytest.raises(IndexMismatchError, match="other parameters"):
+        other = ModelEncoder("blockmeans", Embedder(ModelConfig(name="block-means", input_size=112),
+                                                    model=FakeModel()), 0.95)
+        with registered(other, replace=True), pytest.raises(IndexMismatchError, match="other parameters"):
             Index(tmp_path / "m.db", methods=["blockmeans"])
-    finally:
-        unregister("blockmeans")
+    assert "blockmeans" not in encoder_names()

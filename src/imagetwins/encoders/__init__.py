@@ -13,10 +13,13 @@ ARCHITECTURE.md, "How to add a method").
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from imagetwins.encoders.base import BitsEncoder, Encoded, Encoder, ScoreKind, VectorEncoder
 
 __all__ = ["BitsEncoder", "Encoded", "Encoder", "ScoreKind", "VectorEncoder", "encoder_names", "get_encoder",
-           "register", "unregister"]
+           "register", "registered", "unregister"]
 
 _REGISTRY: dict[str, Encoder] = {}
 
@@ -38,6 +41,34 @@ def register(encoder: Encoder, replace: bool = False) -> Encoder:
 def unregister(name: str) -> None:
     """Remove a method (tests, plug-ins that are unloaded)."""
     _REGISTRY.pop(name, None)
+
+
+@contextmanager
+def registered(encoder: Encoder, replace: bool = False) -> Iterator[Encoder]:
+    """Make ``encoder`` available by its name inside a ``with`` block only; the registry is as it was after.
+
+    With ``replace`` an existing method of the same name is swapped out for the block and put back
+    (in its place in :func:`encoder_names`) afterwards, also when the block raises; tests use this to put
+    a stand-in where a real method is, instead of mutating the global registry.
+
+    >>> import copy
+    >>> from imagetwins.encoders import get_encoder, registered
+    >>> phash = get_encoder("phash")
+    >>> with registered(copy.copy(phash), replace=True) as stand_in:
+    ...     get_encoder("phash") is stand_in
+    True
+    >>> get_encoder("phash") is phash
+    True
+    """
+    previous = _REGISTRY.get(encoder.name)
+    register(encoder, replace=replace)
+    try:
+        yield encoder
+    finally:
+        if previous is None:
+            _REGISTRY.pop(encoder.name, None)
+        else:
+            _REGISTRY[encoder.name] = previous
 
 
 def get_encoder(name: str | Encoder) -> Encoder:
