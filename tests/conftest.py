@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
 # The real images: ../shared/datasets beside the repository, or wherever IMAGETWINS_DATASETS points.
@@ -99,6 +100,20 @@ def _private_cache_dir(tmp_path_factory, monkeypatch):
 def _private_data_dir(tmp_path_factory, monkeypatch):
     """Keep remembered decisions (imagetwins.decisions) out of the real user data directory."""
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("xdg-data")))
+
+
+def synthetic_photo(width: int = 320, height: int = 240, seed: int = 0) -> Image.Image:
+    """A photo-like RGB picture for unit tests: random colour fields at three scales (what the hashes see)
+    plus per-pixel noise (sigma 10, like a camera's), so that an original holds detail its enlargement lacks:
+    enlargement_score is ~0.06 for a 2x enlargement of its JPEG and ~5 for it beside its half-size copy."""
+    rng = np.random.default_rng(seed)
+    out = np.zeros((height, width, 3), np.float32)
+    for cells, weight in ((4, 0.6), (16, 0.3), (64, 0.15)):
+        field = rng.integers(0, 256, (max(2, cells * height // width), cells, 3), dtype=np.uint8)
+        out += weight * np.asarray(Image.fromarray(field).resize((width, height), Image.Resampling.BICUBIC),
+                                   np.float32)
+    out += rng.normal(0, 10, out.shape)
+    return Image.fromarray(np.clip(out - out.mean() + 128, 0, 255).astype(np.uint8))
 
 
 class FakeModel:

@@ -33,6 +33,19 @@ def _keeper_of(groups: list[dict], member: str) -> str:
     return os.path.basename(group["keep"])
 
 
+def _decided(folder: Path, *rules: str, method: str = "phash") -> dict[str, list]:
+    """Find the groups once through the library, then decide them by each rule: rule -> decisions."""
+    from imagetwins.finder import find_duplicate_groups
+
+    groups = [g.files for g in find_duplicate_groups(folder, method=method).groups]
+    return {rule: decide_groups(groups, rule=rule) for rule in rules}
+
+
+def _kept(decisions: list, member: str) -> str:
+    """The keeper's name of the decided group that holds ``member``."""
+    return os.path.basename(next(d for d in decisions if any(f.endswith(member) for f in d.files)).keeper)
+
+
 @pytest.mark.cli
 def test_readme_example_keeps_the_originals(tmp_path: Path) -> None:
     folder = tmp_path / "images"
@@ -42,24 +55,29 @@ def test_readme_example_keeps_the_originals(tmp_path: Path) -> None:
     assert _keeper_of(groups, "city_brighter.png") == "city.jpg"  # not the big PNG conversion
     dihedral = _find_json(folder, "-m", "dihedral")
     assert _keeper_of(dihedral, "forest_mirrored.jpg") == "forest.jpg"
+    # --keep reaches the rule (the rules themselves: test_keep_rules.py)
+    assert _keeper_of(_find_json(folder, "--keep", "largest"), "city.jpg") == "city_brighter.png"
+    assert _keeper_of(_find_json(folder, "--keep", "smallest"), "city.jpg") == "city_recompressed.jpg"
 
 
-@pytest.mark.cli
+@pytest.mark.integration
 def test_a_jpeg_beats_its_png_resave_unless_asked_for_the_largest(tmp_path: Path, datasets: Path) -> None:
+    """On a real camera file (its EXIF names the camera); the rule on synthetic files: test_keep_rules.py."""
     src = _camera(datasets, "mei__Canon_PowerShot_G11.jpg")
     shutil.copy(src, tmp_path / "IMG_1.jpg")
     with Image.open(src) as im:
         im.reduce(4).save(tmp_path / "small.jpg")
     with Image.open(tmp_path / "IMG_1.jpg") as im:
-        im.save(tmp_path / "a.png")  # same resolution, lossless, larger, shorter name
+        im.save(tmp_path / "a.png", compress_level=1)  # same resolution, lossless, larger, shorter name
     os.utime(tmp_path / "IMG_1.jpg", (1e9 + DAY, 1e9 + DAY))  # the JPEG is even newer on disk
     os.utime(tmp_path / "a.png", (1e9, 1e9))
-    assert _keeper_of(_find_json(tmp_path), "a.png") == "IMG_1.jpg"
-    assert _keeper_of(_find_json(tmp_path, "--keep", "largest"), "a.png") == "a.png"
-    assert _keeper_of(_find_json(tmp_path, "--keep", "smallest"), "a.png") == "small.jpg"
+    decided = _decided(tmp_path, "original", "largest", "smallest")
+    assert _kept(decided["original"], "a.png") == "IMG_1.jpg"
+    assert _kept(decided["largest"], "a.png") == "a.png"
+    assert _kept(decided["smallest"], "a.png") == "small.jpg"
 
 
-@pytest.mark.cli
+@pytest.mark.integration
 def test_capture_date_beats_file_time_and_newest_oldest(tmp_path: Path, datasets: Path) -> None:
     src = _camera(datasets, "mei__Canon_PowerShot_S400.jpg")  # taken 2004:02:01 13:59:31
     shutil.copy(src, tmp_path / "later.jpg")
@@ -71,20 +89,10 @@ def test_capture_date_beats_file_time_and_newest_oldest(tmp_path: Path, datasets
     os.utime(tmp_path / "b.jpg", (1e9, 1e9))
     info = file_info(tmp_path / "later.jpg")
     assert info.taken is not None and info.captured < file_info(tmp_path / "b.jpg").captured
-    assert _keeper_of(_find_json(tmp_path), "b.jpg") == "later.jpg"  # older capture, longer name
-    assert _keeper_of(_find_json(tmp_path, "--keep", "oldest"), "b.jpg") == "later.jpg"
-    assert _keeper_of(_find_json(tmp_path, "--keep", "newest"), "b.jpg") == "b.jpg"
-
-
-@pytest.mark.unit
-def test_newest_and_oldest_fall_back_to_file_times(tmp_path: Path) -> None:
-    for name, t in (("x.jpg", 1e9), ("y.jpg", 1e9 + DAY), ("zz.jpg", 1e9 + 2 * DAY)):
-        shutil.copy(EXAMPLES / "market.jpg", tmp_path / name)
-        os.utime(tmp_path / name, (t, t))
-    [d] = decide_groups([[str(tmp_path / n) for n in ("zz.jpg", "x.jpg", "y.jpg")]], rule="newest")
-    assert os.path.basename(d.keeper) == "zz.jpg" and len(d.remove) == 2
-    [d] = decide_groups([[str(tmp_path / n) for n in ("zz.jpg", "x.jpg", "y.jpg")]], rule="oldest")
-    assert os.path.basename(d.keeper) == "x.jpg"
+    decided = _decided(tmp_path, "original", "oldest", "newest")
+    assert _kept(decided["original"], "b.jpg") == "later.jpg"  # older capture, longer name
+    assert _kept(decided["oldest"], "b.jpg") == "later.jpg"
+    assert _kept(decided["newest"], "b.jpg") == "b.jpg"
 
 
 @pytest.mark.integration
@@ -144,7 +152,7 @@ def _enlarged_watermarked(src: Path, out: Path, scale: float = 2.0) -> None:
     im.save(out, quality=90)
 
 
-@pytest.mark.cli
+@pytest.mark.integration
 def test_an_enlarged_watermarked_copy_does_not_outrank_its_original(tmp_path: Path, datasets: Path) -> None:
     """--keep original ranked resolution first, so a 2x enlargement with a caption on it was kept over
     the photo it was made from; pixels alone (no EXIF on either) and a camera's EXIF must both catch it."""
@@ -155,9 +163,9 @@ def test_an_enlarged_watermarked_copy_does_not_outrank_its_original(tmp_path: Pa
     for p in [*photos, camera]:
         shutil.copy(p, folder / p.name)
         _enlarged_watermarked(p, folder / f"hd_{p.name}")
-    groups = _find_json(folder, "-m", "dihedral")
+    decided = _decided(folder, "original", method="dihedral")["original"]
     for p in [*photos, camera]:
-        assert _keeper_of(groups, p.name) == p.name
+        assert _kept(decided, p.name) == p.name
     infos = [file_info(folder / camera.name), file_info(folder / f"hd_{camera.name}")]
     assert infos[0].camera and not infos[1].camera
     [d] = decide_groups([[str(folder / camera.name), str(folder / f"hd_{camera.name}")]], rule="largest")
