@@ -27,6 +27,7 @@ import numpy as np
 from imagetwins import search
 from imagetwins.pairscores import PairScores
 from imagetwins.spill import SpillFile, current_spill
+from imagetwins.timing import stage
 from imagetwins.verify import DEFAULT_CONFIDENCE, ImageFeatures, Verification, verify_pair
 from imagetwins.workers import default_workers
 
@@ -252,7 +253,8 @@ def _score(features_a, features_b, left, right, dist, threshold: float, workers:
     known = np.full(len(need), np.nan) if pair_scores is None else pair_scores.lookup(left[need], right[need])
     known[(known < 0) | (known > 1)] = np.nan  # not a confidence: a damaged store, checked again
     todo = np.isnan(known)
-    checked = verify_pairs(features_a, features_b, left[need[todo]], right[need[todo]], workers)
+    with stage("verify"):
+        checked = verify_pairs(features_a, features_b, left[need[todo]], right[need[todo]], workers)
     known[todo] = [v.confidence for v in checked]
     if pair_scores is not None and todo.any():
         pair_scores.remember(left[need[todo]], right[need[todo]], known[todo])

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 import numpy as np
 from PIL import Image
 
+from imagetwins.facts import ImageFacts, image_facts
 from imagetwins.io import ImageReadError, ReadFailure, content_digest, open_image, quiet_decoder_warnings, read_bytes
 from imagetwins.workers import thread_count
 
@@ -57,13 +58,15 @@ class Encodings:
     """What :func:`encode_files` produced.
 
     ``paths`` are the files that decoded, in input order; ``by_method[name]`` holds one row per path;
-    ``digests`` their SHA-256 content digests; ``failures`` the files skipped, with the reason.
+    ``digests`` their SHA-256 content digests; ``failures`` the files skipped, with the reason; ``facts``
+    (when asked for) each path's :class:`~imagetwins.facts.ImageFacts`, from the same read and decode.
     """
 
     paths: list[str] = field(default_factory=list)
     by_method: dict[str, np.ndarray] = field(default_factory=dict)
     digests: list[str] = field(default_factory=list)
     failures: list[ReadFailure] = field(default_factory=list)
+    facts: list[ImageFacts | None] = field(default_factory=list)
 
 
 class DecodePool:
@@ -112,11 +115,14 @@ class DecodePool:
             self._tasks.put(None)
 
 
-def _load(path: str, stages: Sequence[Stage], min_side: int, read: Callable[[str], bytes], exif: bool = True):
+def _load(path: str, stages: Sequence[Stage], min_side: int, read: Callable[[str], bytes], exif: bool = True,
+          facts: bool = False):
     try:
         data = read(path)
         img = open_image(data, min_size=min_side, path_for_messages=path, exif_orientation=exif)
-        return content_digest(data), [s.prepare(img) for s in stages]
+        # the keep rules' facts from this very read and decode, so choosing a keeper decodes nothing again
+        found = image_facts(data, path, img, upright=exif) if facts else None
+        return content_digest(data), [s.prepare(img) for s in stages], found
     except ImageReadError as exc:
         return ReadFailure(str(path), exc.reason)
     except Exception as exc:  # anything else one odd file provokes (or a network error) must not end the run
@@ -132,6 +138,7 @@ def encode_files(
     timeout: float | None = DECODE_TIMEOUT,
     batch_size: int | None = None,
     read: Callable[[str], bytes] = read_bytes,
+    facts: bool = False,
 ) -> Encodings:
     """Decode each file once and encode it with every stage, in batches, on ``workers`` threads.
 
@@ -154,6 +161,9 @@ def encode_files(
         Files per batch; default the smallest the stages prefer.
     read : callable
         ``path -> bytes``; default :func:`imagetwins.io.read_bytes` (local files, size-limited).
+    facts : bool
+        Also take each file's :class:`~imagetwins.facts.ImageFacts` (size, EXIF date, border: what the keep
+        rules weigh) from the same read and decode (``Encodings.facts``).
 
     Returns
     -------
@@ -182,7 +192,7 @@ def encode_files(
     pool = DecodePool(workers)
 
     def submit(batch: list[str]) -> list[Future]:
-        return [pool.submit(_load, p, stages, min_side, read, exif_orientation) for p in batch]
+        return [pool.submit(_load, p, stages, min_side, read, exif_orientation, facts) for p in batch]
 
     try:
         with quiet_decoder_warnings():
@@ -204,9 +214,11 @@ def encode_files(
                         if warn:
                             warnings.warn(f"skipped {out.path}: {out.reason}", UserWarning, stacklevel=3)
                         continue
-                    digest, arrays = out
+                    digest, arrays, found = out
                     result.paths.append(path)
                     result.digests.append(digest)
+                    if facts:
+                        result.facts.append(found)
                     for slot, array in zip(prepared, arrays):
                         slot.append(array)
                 for stage, slot in zip(stages, prepared):

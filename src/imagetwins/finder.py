@@ -10,12 +10,12 @@ import os
 import time
 import warnings
 from collections.abc import Sequence
-from contextlib import ExitStack
+from contextlib import ExitStack, nullcontext
 from pathlib import Path
 
 import numpy as np
 
-from imagetwins import search
+from imagetwins import search, timing
 from imagetwins.encoders import Encoded, Encoder, get_encoder
 from imagetwins.index import Index, IndexFileError, open_folder_cache
 from imagetwins.io import ReadFailure, find_images
@@ -27,6 +27,7 @@ from imagetwins.results import (
     match_query,
     result_from_pairs,
 )
+from imagetwins.timing import Timings, stage
 
 __all__ = ["DuplicateGroup", "Encoded", "FindResult", "QueryResult", "encode", "find_against", "find_duplicate_groups",
            "find_duplicates_map",
@@ -84,33 +85,52 @@ def find_duplicate_groups(
     from imagetwins.decisions import apply_decisions, remembered_from
 
     remembered = remembered_from(decisions)
-    start = time.perf_counter()
+    outer = timing.current()
+    with Timings() if outer is None else nullcontext(outer) as clock:
+        before = dict(clock.stages)
+        start = time.perf_counter()
+        result = _find_groups(paths, method, threshold, recursive, workers, progress, cache, follow_symlinks)
+        result = apply_decisions(result, remembered)
+        result.seconds = time.perf_counter() - start
+        result.timings = {k: v - before.get(k, 0.0) for k, v in clock.stages.items() if v > before.get(k, 0.0)}
+    return result
+
+
+def _find_groups(paths, method, threshold, recursive, workers, progress, cache, follow_symlinks) -> FindResult:
     is_folder = isinstance(paths, (str, os.PathLike))
     if cache is not None:
         if not is_folder:
             raise ValueError("a cache works on a folder; pass the folder rather than a list of files")
-        stats = cache.update(paths, recursive=recursive, workers=workers, progress=progress, methods=[method],
-                             follow_symlinks=follow_symlinks)
-        names, hashes = cache.load(method, root=paths)
+        with stage("scan"):
+            stats = cache.update(paths, recursive=recursive, workers=workers, progress=progress, methods=[method],
+                                 follow_symlinks=follow_symlinks)
+        with stage("load"):
+            names, hashes = cache.load(method, root=paths)
+            digests = cache.digests(names)
+            facts = cache.facts(digests)
         # the index keeps resolved absolute paths; show them under the folder as the caller named it
         real = str(Path(paths).resolve())
         shown = [os.path.join(os.fspath(paths), os.path.relpath(n, real)) for n in names]
-        result = groups_from_encodings(shown, hashes, cache.digests(names), method, threshold, workers, progress,
-                                       score_store=cache)
+        with stage("search"):
+            result = groups_from_encodings(shown, hashes, digests, method, threshold, workers, progress,
+                                           score_store=cache)
         result.index_path = str(cache.path)
+        result.facts = facts
         failed = cache.errors(paths) + [(f.path, f.reason) for f in stats.failures if f.transient]
         result.failures = [ReadFailure(os.path.join(os.fspath(paths), os.path.relpath(p, real)), r)
                            for p, r in sorted(failed)]
     else:
         skipped: list[ReadFailure] = []
-        files = (find_images(Path(paths), recursive=recursive, skipped=skipped, follow_symlinks=follow_symlinks)
-                 if is_folder
-                 else [Path(p) for p in paths])
-        enc = encode(files, method, workers=workers, progress=progress)
-        result = groups_from_encodings(enc.paths, enc.encodings, enc.digests, method, threshold, workers, progress)
+        with stage("scan"):
+            files = (find_images(Path(paths), recursive=recursive, skipped=skipped, follow_symlinks=follow_symlinks)
+                     if is_folder
+                     else [Path(p) for p in paths])
+            enc = get_encoder(method).encode_files(files, workers=workers, progress=progress, warn=False, facts=True)
+        with stage("search"):
+            result = groups_from_encodings(enc.paths, enc.encodings, enc.digests, method, threshold, workers,
+                                           progress)
+        result.facts = {d: f for d, f in zip(enc.digests, enc.facts) if f is not None}
         result.failures = sorted(skipped + enc.failures, key=lambda f: f.path)
-    result = apply_decisions(result, remembered)
-    result.seconds = time.perf_counter() - start
     return result
 
 

@@ -26,6 +26,7 @@ import numpy as np
 from imagetwins import encoding
 from imagetwins.encoders import Encoder, get_encoder
 from imagetwins.encoding import encode_files
+from imagetwins.facts import FACTS_VERSION, ImageFacts
 from imagetwins.io import ReadFailure, find_images
 from imagetwins.results import FindResult, groups_from_encodings, match_query
 
@@ -124,10 +125,16 @@ CREATE TABLE IF NOT EXISTS pair_scores (
     score REAL NOT NULL,
     PRIMARY KEY (method, a, b)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS facts (
+    digest BLOB PRIMARY KEY,
+    version TEXT NOT NULL,
+    value BLOB NOT NULL
+) WITHOUT ROWID;
 """
 
 # schema version -> statements that bring the previous version up to it. Tables added without changing
-# what older versions read (``pair_scores``, a cache of costly pair scores) need no new version: every
+# what older versions read (``pair_scores``, a cache of costly pair scores; ``facts``, the keep rules' facts
+# of each content, :mod:`imagetwins.facts`) need no new version: every
 # writable open creates what is missing, and readers treat a missing one as empty, so an index made
 # before still opens read-only and an older imagetwins still opens a newer file.
 _MIGRATIONS: dict[int, list[str]] = {}
@@ -468,17 +475,22 @@ class Index:
     def _encode(self, paths: list[str], methods: list[str], workers: int | None, bar=None
                 ) -> tuple[dict, dict, dict, list[ReadFailure]]:
         """path -> {method: blob}, path -> digest, path -> reason it could not be read, and the files
-        that failed only this time (over the decode time limit)."""
+        that failed only this time (over the decode time limit). The keep rules' facts of each file, taken
+        from the same decode, are kept too (:meth:`facts`)."""
         values: dict[str, dict[str, bytes]] = {}
         digests: dict[str, str] = {}
         failures: dict[str, str] = {}
         encoders = [get_encoder(m).for_workers(workers) for m in methods]
-        # one decode per file for every method encoded
+        # one decode per file for every method encoded, and for the keep rules' facts
         enc = encode_files(paths, encoders, workers=workers, warn=False, timeout=encoding.DECODE_TIMEOUT,
-                           progress=bar or False)
+                           progress=bar or False, facts=True)
+        facts = []
         for i, p in enumerate(enc.paths):
             digests[p] = enc.digests[i]
             values[p] = {e.name: e.to_blob(enc.by_method[e.name][i]) for e in encoders}
+            if enc.facts[i] is not None:
+                facts.append((enc.digests[i], enc.facts[i]))
+        self.put_facts(facts)
         failures.update((f.path, f.reason) for f in enc.failures if not f.transient)
         return values, digests, failures, [f for f in enc.failures if f.transient]
 
@@ -585,6 +597,41 @@ class Index:
                  if p in wanted}
         return [found.get(p, "") for p in paths]
 
+    # -- keep-rule facts per content (imagetwins.facts) ---------------------------------------------
+    def facts(self, digests: Sequence[str]) -> dict[str, ImageFacts]:
+        """Stored :class:`~imagetwins.facts.ImageFacts` of contents (hex digests, as :meth:`digests` gives them)
+        under today's :data:`~imagetwins.facts.FACTS_VERSION`; those without any are left out (an index made
+        before facts were kept has none; a damaged row is left out, never an error)."""
+        keys = sorted({bytes.fromhex(d)[:16] for d in digests if d})
+        out: dict[bytes, ImageFacts] = {}
+        try:
+            for i in range(0, len(keys), 500):
+                chunk = keys[i:i + 500]
+                for key, version, value in self.db.execute(
+                        f"SELECT digest, version, value FROM facts WHERE digest IN ({','.join('?' * len(chunk))})",
+                        chunk):
+                    if version == FACTS_VERSION:
+                        try:
+                            out[bytes(key)] = ImageFacts.from_bytes(value)
+                        except ValueError:
+                            continue
+        except sqlite3.OperationalError:  # no such table (an index made before, opened read-only)
+            return {}
+        return {d: out[k] for d in digests if d and (k := bytes.fromhex(d)[:16]) in out}
+
+    def put_facts(self, items: Sequence[tuple[str, ImageFacts]]) -> None:
+        """Keep facts (``(hex digest, ImageFacts)``) of contents. Nothing happens on an index opened read-only;
+        a store that fails only warns: the facts are a cache."""
+        if self.readonly or not items:
+            return
+        try:
+            with self._transaction() as db:
+                db.executemany("INSERT OR REPLACE INTO facts VALUES (?, ?, ?)",
+                               [(bytes.fromhex(d)[:16], FACTS_VERSION, f.to_bytes()) for d, f in items])
+        except sqlite3.Error as exc:
+            warnings.warn(f"image facts not kept in {self.path} ({exc}); they are read again next time",
+                          stacklevel=2)
+
     # -- pair scores (imagetwins.pairscores.PairScoreStore) -----------------------------------------
     def get_pair_scores(self, method: str, version: str, keys: Sequence[tuple[bytes, bytes]]
                         ) -> dict[tuple[bytes, bytes], float]:
@@ -625,6 +672,7 @@ class Index:
     def _forget_pair_scores(self) -> None:
         """Drop pair scores that name a content no indexed file has any more (its file changed or went)."""
         with self._transaction() as db:
+            db.execute("DELETE FROM facts WHERE digest NOT IN (SELECT digest FROM files WHERE digest IS NOT NULL)")
             db.execute("DELETE FROM pair_scores WHERE a NOT IN (SELECT digest FROM files WHERE digest IS NOT NULL) "
                        "OR b NOT IN (SELECT digest FROM files WHERE digest IS NOT NULL)")
 

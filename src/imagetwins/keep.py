@@ -26,11 +26,9 @@ around its own keeper.
 from __future__ import annotations
 
 import functools
-import io
 import math
 import os
 import re
-import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -40,15 +38,18 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image
 
+from imagetwins import facts as _facts
 from imagetwins.decisions import Remembered, key_map
+from imagetwins.facts import ImageFacts
 from imagetwins.io import allowed_formats, open_regular_file
-from imagetwins.raw import is_raw_name, raw_size
+from imagetwins.raw import is_raw_name
+from imagetwins.timing import stage
 
 if TYPE_CHECKING:
     from imagetwins.results import FindResult
 
 __all__ = ["KEEP_RULES", "FileInfo", "Decision", "file_info", "file_infos", "choose_keeper", "decide", "decide_groups",
-           "decide_result", "enlarged_from", "enlargement_score"]
+           "decide_result", "enlarged_from", "enlargement_score", "result_infos"]
 
 #: the accepted values of ``rule``
 KEEP_RULES = ("original", "largest", "smallest", "newest", "oldest")
@@ -57,11 +58,6 @@ KEEP_RULES = ("original", "largest", "smallest", "newest", "oldest")
 # to one of these is taken for a re-save of it.
 _CAMERA_FORMATS = frozenset({"JPEG", "MPO", "HEIF", "AVIF", "WEBP", "DNG", "RAW"})
 
-_EXIF_IFD = 0x8769
-_DATETIME_ORIGINAL = 36867
-_ORIENTATION = 0x0112
-_MAKE, _MODEL = 0x010F, 0x0110
-_PIXEL_X, _PIXEL_Y = 0xA002, 0xA003  # the size the EXIF was written for (a resize that keeps the EXIF keeps it)
 
 # Enlargements (see enlarged_from). A file is tested when it has at least this many times the pixels of
 # the next smaller file of its group, the same shape (within 2 %), and no camera make or model in its EXIF.
@@ -85,7 +81,9 @@ class FileInfo:
 
     ``width`` and ``height`` are as displayed (EXIF orientation applied); ``taken`` is the EXIF
     DateTimeOriginal in seconds since the epoch (local time), or None; ``camera``: the EXIF names the
-    camera's make or model and records the file's own size (a camera's own file).
+    camera's make or model and records the file's own size (a camera's own file). ``border`` (share of
+    uniform border, aspect ratio inside it) is known when ``measured`` (the scan measured it, see
+    :mod:`imagetwins.facts`; None then means it could not be told); otherwise it is measured when needed.
     """
 
     path: str
@@ -96,6 +94,8 @@ class FileInfo:
     taken: float | None = None
     format: str = ""
     camera: bool = False  # EXIF names the camera, and the size it records is this file's
+    border: tuple[float, float] | None = None
+    measured: bool = False  # border is what the scan measured (else measured by decoding when needed)
 
     @property
     def pixels(self) -> int:
@@ -121,13 +121,7 @@ class Decision:
         return self.keep[0] if self.keep else None
 
 
-def _exif_date(value) -> float | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return time.mktime(time.strptime(value.strip().rstrip("\x00")[:19], "%Y:%m:%d %H:%M:%S"))
-    except (ValueError, OverflowError):
-        return None  # "0000:00:00 00:00:00" and other junk cameras write
+_exif_date = _facts.exif_date
 
 
 def file_info(path: str | os.PathLike) -> FileInfo:
@@ -144,40 +138,32 @@ def file_info(path: str | os.PathLike) -> FileInfo:
             return _raw_file_info(path, fh, st)
         try:
             with Image.open(fh, formats=allowed_formats()) as im:
-                w, h = im.size
-                fmt = im.format or ""
-                exif = im.getexif()
-                if exif.get(_ORIENTATION) in (5, 6, 7, 8):  # quarter turns: shown the other way up
-                    w, h = h, w
-                taken = _exif_date(exif.get_ifd(_EXIF_IFD).get(_DATETIME_ORIGINAL))
-                camera = _camera_own(exif, im.size)
+                w, h, fmt, taken, camera = _facts.header_facts(im)
         except Exception:  # a file we could hash but not re-open (changed, odd EXIF): rank it last
             pass
     return FileInfo(str(path), w, h, st.st_size, st.st_mtime, taken, fmt, camera)
 
 
-def _camera_own(exif, stored_size: tuple[int, int]) -> bool:
-    """Does the EXIF name a camera (make or model) and record the picture's size as this size (or its
-    quarter turn: a lossless rotation)? A resize that keeps the EXIF leaves the old size there."""
-    if not any(isinstance(exif.get(t), str) and exif.get(t).strip(" \x00") for t in (_MAKE, _MODEL)):
-        return False
-    ifd = exif.get_ifd(_EXIF_IFD)
-    recorded = ifd.get(_PIXEL_X), ifd.get(_PIXEL_Y)
-    return recorded in (tuple(stored_size), tuple(stored_size)[::-1])
-
-
 def _raw_file_info(path: str | os.PathLike, fh, st: os.stat_result) -> FileInfo:
     """A camera RAW file: LibRaw's displayed size; the EXIF capture date where Pillow reads it (TIFF-shaped RAWs)."""
-    w = h = 0
-    taken = None
     try:
         data = fh.read()
-        w, h = raw_size(data)
-        with Image.open(io.BytesIO(data), formats=["TIFF"]) as im:
-            taken = _exif_date(im.getexif().get_ifd(_EXIF_IFD).get(_DATETIME_ORIGINAL))
-    except Exception:  # rawpy missing, or a file it cannot read: ranked by size and date alone
-        pass
-    return FileInfo(str(path), w, h, st.st_size, st.st_mtime, taken, "RAW", True)
+    except OSError:
+        data = b""
+    w, h, fmt, taken, camera = _facts.raw_header_facts(data)
+    return FileInfo(str(path), w, h, st.st_size, st.st_mtime, taken, fmt, camera)
+
+
+def _info_from_facts(path: str, facts: ImageFacts) -> FileInfo | str:
+    """A file's FileInfo from facts the scan (or the cache) kept: only its size and time are asked of the
+    file system now; the reason it cannot be used now otherwise."""
+    try:
+        with open_regular_file(path) as fh:  # opened, not read: refuses a FIFO put there since the scan
+            st = os.fstat(fh.fileno())
+    except OSError as exc:
+        return f"cannot read it now ({exc.strerror or exc})"
+    return FileInfo(str(path), facts.width, facts.height, st.st_size, st.st_mtime, facts.taken, facts.format,
+                    facts.camera, facts.border, True)
 
 
 #: names file managers and people give copies: "x copy.jpg", "x - Copy.jpg", "Copy of x.jpg", "x (1).jpg",
@@ -302,27 +288,18 @@ def enlarged_from(infos: Sequence[FileInfo], score: Scorer | None = None) -> dic
 _PADDED_SHARE = 0.05
 
 
-def _uniform_run(lines: np.ndarray, limit: int, tolerance: float = 6.0, share: float = 0.98) -> int:
-    """How many of ``lines`` (rows from one side inwards) are one colour: the colour of the first line."""
-    colour = float(np.median(lines[0]))
-    near = (np.abs(lines[:limit].astype(np.float64) - colour) <= tolerance).mean(axis=1) >= share
-    return int(np.argmin(near)) if not near.all() else limit
-
-
 def _border(path: str) -> tuple[float, float] | None:
-    """Share of the picture that is a uniform border, and the aspect ratio of what is inside it, from a
-    small decode (None: could not tell). Each side on its own: bars on two sides only (a letterbox) are
-    as much a border as a frame."""
-    img = _decode(path, 256)  # the scan's limits, time included
+    """:func:`imagetwins.facts.border_of` a small decode of a file the scan did not measure (None: could not tell)."""
+    img = _decode(path, _facts.BORDER_SIDE)  # the scan's limits, time included
     if img is None:  # unreadable now, a FIFO, over a limit: no verdict, the usual rank
         return None
-    img.thumbnail((256, 256))
-    g = np.asarray(img.convert("L"))
-    h, w = g.shape
-    top, bottom = _uniform_run(g, h // 2), _uniform_run(g[::-1], h // 2)
-    left, right = _uniform_run(g.T, w // 2), _uniform_run(g.T[::-1], w // 2)
-    cw, ch = max(1, w - left - right), max(1, h - top - bottom)
-    return 1.0 - cw * ch / g.size, cw / ch
+    return _facts.border_of(img)
+
+
+@functools.lru_cache(maxsize=1024)
+def _border_of(info: FileInfo) -> tuple[float, float] | None:
+    # once per file as it is now (size and time are in the key): choose_keeper and decide both ask
+    return _border(info.path)
 
 
 def padded_copies(infos: Sequence[FileInfo]) -> set[str]:
@@ -333,7 +310,7 @@ def padded_copies(infos: Sequence[FileInfo]) -> set[str]:
     larger by :data:`_PADDED_SHARE` of the picture counts."""
     if len(infos) < 2 or len({f.pixels for f in infos}) < 2:
         return set()
-    borders = {f.path: _border(f.path) for f in infos}
+    borders = {f.path: f.border if f.measured else _border_of(f) for f in infos}
     readable = [f for f in infos if borders[f.path] is not None]
     if not readable:
         return set()
@@ -435,6 +412,74 @@ def file_infos(paths: Sequence[str], workers: int | None = None) -> dict[str, Fi
         return dict(zip(paths, pool.map(one, paths)))
 
 
+def result_infos(result: FindResult, paths: Sequence[str] | None = None,
+                 workers: int | None = None) -> dict[str, FileInfo | str]:
+    """:func:`file_infos` of a search's files (default: those in its groups) from the facts its scan kept
+    (``result.facts``, by content digest): nothing is decoded or parsed again, only the size and time are
+    asked of the file system. A file without kept facts is read now; when the result came through an index
+    or folder cache, it is measured as the scan would have (one small decode) and its facts are kept there,
+    so the next run reads nothing again."""
+    if paths is None:
+        paths = [p for g in result.groups for p in g.files]
+    paths = list(dict.fromkeys(paths))
+    digest_of = dict(zip(result.files, result.digests)) if result.digests else {}
+    facts = getattr(result, "facts", None) or {}
+    out: dict[str, FileInfo | str] = {}
+    missing = []
+    for p in paths:
+        f = facts.get(digest_of.get(p, ""))
+        if f is not None:
+            out[p] = _info_from_facts(p, f)
+        else:
+            missing.append(p)
+    if missing and result.index_path is not None:
+        out.update(_measure_and_keep(result, missing, digest_of, workers))
+        missing = [p for p in missing if p not in out]
+    if missing:
+        out.update(file_infos(missing, workers))
+    return {p: out[p] for p in paths}
+
+
+def _measure_and_keep(result: FindResult, paths: list[str], digest_of: Mapping[str, str],
+                      workers: int | None) -> dict[str, FileInfo | str]:
+    """Facts of files the cache holds none for (made before they were kept): measured as the scan measures
+    them, under the scan's limits, and kept in the cache when the file is still what was scanned."""
+    from imagetwins import encoding
+    from imagetwins.index import Index, IndexFileError
+    from imagetwins.io import content_digest, open_image, read_bytes
+    from imagetwins.workers import thread_count
+
+    def measure(path: str) -> tuple[str, ImageFacts]:
+        data = read_bytes(path)
+        img = open_image(data, min_size=_facts.BORDER_SIDE, path_for_messages=path)
+        return content_digest(data), _facts.image_facts(data, path, img)
+
+    pool = encoding.DecodePool(thread_count(workers))
+    futures = [pool.submit(measure, p) for p in paths]
+    out: dict[str, FileInfo | str] = {}
+    keep: list[tuple[str, ImageFacts]] = []
+    try:
+        for p, future in zip(paths, futures):
+            try:
+                digest, found = future.result(timeout=encoding.DECODE_TIMEOUT)
+            except Exception:  # unreadable now, over a limit or too slow: read as before, ranked as before
+                continue
+            scanned = digest_of.get(p, "")
+            if not scanned or not digest.startswith(scanned):  # (an index keeps the digest's first 128 bits)
+                continue  # changed since the scan: what is kept belongs to the scanned content
+            out[p] = _info_from_facts(p, found)
+            keep.append((digest, found))
+    finally:
+        pool.shutdown()
+    if keep:
+        try:
+            with Index(result.index_path, methods=[]) as store:
+                store.put_facts(keep)
+        except IndexFileError:
+            pass  # a cache: read again next time
+    return out
+
+
 def decide_groups(groups: Sequence[Sequence[str]], keep_in: Sequence[str | os.PathLike] = (),
                   rule: str = "original", infos: Mapping[str, FileInfo | str] | None = None,
                   workers: int | None = None, raw_sidecars: bool = True) -> list[Decision]:
@@ -472,12 +517,13 @@ def decide_result(result: FindResult, keep_in: Sequence[str | os.PathLike] = (),
     """
     if rule not in KEEP_RULES:
         raise ValueError(f"unknown keep rule {rule!r}; expected one of {', '.join(KEEP_RULES)}")
-    kept = _KeptScores.open(result) if rule == "original" else None
-    try:
-        return _decide_result(result, keep_in, rule, infos, workers, groups, raw_sidecars, kept)
-    finally:
-        if kept is not None:
-            kept.close()
+    with stage("keep"):
+        kept = _KeptScores.open(result) if rule == "original" else None
+        try:
+            return _decide_result(result, keep_in, rule, infos, workers, groups, raw_sidecars, kept)
+        finally:
+            if kept is not None:
+                kept.close()
 
 
 class _KeptScores:
@@ -529,7 +575,7 @@ def _decide_result(result: FindResult, keep_in: Sequence[str | os.PathLike], rul
 
     sets = [list(g.files) for g in result.groups] if groups is None else [list(g) for g in groups]
     if infos is None:
-        infos = file_infos([p for g in sets for p in g], workers)
+        infos = result_infos(result, [p for g in sets for p in g], workers)
     graph = _MatchGraph(result)
     remembered = getattr(result, "decided", None)  # decisions a person made earlier (imagetwins.decisions)
     key_of = key_map(result) if remembered is not None else {}

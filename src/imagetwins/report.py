@@ -30,7 +30,7 @@ from PIL import Image
 
 from imagetwins.decisions import key_map
 from imagetwins.io import ImageReadError, content_digest, open_image, read_bytes
-from imagetwins.keep import FileInfo, decide_result, file_infos
+from imagetwins.keep import FileInfo, decide_result, result_infos
 from imagetwins.pairscores import PairScoreStore, for_search
 from imagetwins.plan import PLAN_VERSION
 from imagetwins.results import FindResult
@@ -134,7 +134,7 @@ def report_data(result: FindResult, keep_in: Sequence[str | os.PathLike] = (), w
     """
     from imagetwins.workers import thread_count
 
-    infos = file_infos([f for g in result.groups for f in g.files], workers)
+    infos = result_infos(result, workers=workers)  # the scan's facts: nothing read again
     # groups become stars around their keepers (regrouped, reordered): the cards follow the new groups
     decisions = decide_result(result, keep_in=keep_in, rule=keep_rule, infos=infos, raw_sidecars=raw_sidecars)
     files = [f for g in result.groups for f in g.files]

@@ -100,6 +100,12 @@ class FindResult:
     index_path: str | None = None
     #: the remembered decisions applied to this result (an :class:`imagetwins.decisions.Remembered`; None: none)
     decided: object | None = None
+    #: the keep rules' facts of the scanned contents (content digest -> :class:`imagetwins.facts.ImageFacts`),
+    #: taken from the scan's own decode or the cache: choosing keepers reads no file again for them
+    facts: dict = field(default_factory=dict)
+    #: wall seconds of each stage of the run that made it (``scan``, ``search``, ``verify``, ...; see
+    #: :mod:`imagetwins.timing`); the CLI adds ``keep`` and ``output``
+    timings: dict = field(default_factory=dict)
 
     @property
     def score_kind(self) -> str:

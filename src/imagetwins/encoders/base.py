@@ -15,7 +15,7 @@ import copy
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -35,12 +35,14 @@ ScoreKind = Literal["distance", "similarity"]
 
 @dataclass
 class Encoded:
-    """Files encoded with one method: one row of ``encodings`` per path of ``paths``."""
+    """Files encoded with one method: one row of ``encodings`` per path of ``paths`` (and, when asked for, its
+    keep-rule facts, :class:`imagetwins.facts.ImageFacts`, from the same decode)."""
 
     paths: list[str]
     encodings: np.ndarray
     digests: list[str]
     failures: list[ReadFailure]
+    facts: list = field(default_factory=list)
 
 
 class Encoder(ABC):
@@ -114,11 +116,12 @@ class Encoder(ABC):
         return self
 
     def encode_files(self, paths: Sequence[str | os.PathLike], workers: int | None = None, progress: bool = False,
-                     warn: bool = True, timeout: float | None = DECODE_TIMEOUT) -> Encoded:
-        """Encode files with this method alone (several methods at once: :func:`imagetwins.encoding.encode_files`)."""
+                     warn: bool = True, timeout: float | None = DECODE_TIMEOUT, facts: bool = False) -> Encoded:
+        """Encode files with this method alone (several methods at once: :func:`imagetwins.encoding.encode_files`);
+        ``facts``: also each file's keep-rule facts from the same decode."""
         enc = self.for_workers(workers)
-        out = encode_files(paths, [enc], workers=workers, progress=progress, warn=warn, timeout=timeout)
-        return Encoded(out.paths, out.by_method[self.name], out.digests, out.failures)
+        out = encode_files(paths, [enc], workers=workers, progress=progress, warn=warn, timeout=timeout, facts=facts)
+        return Encoded(out.paths, out.by_method[self.name], out.digests, out.failures, out.facts)
 
     # -- storage (the index keeps one blob per file and method) ---------------------------------------------
     @abstractmethod
