@@ -33,8 +33,11 @@ class _SafeMessages(click.Group):
     """Error lines name files too: their control characters and raw bytes are shown as escapes there as well."""
 
     def invoke(self, ctx: click.Context):
+        from imagetwins.timing import Timings
+
         try:
-            return super().invoke(ctx)
+            with Timings():  # the command's stages (scan, search, verify, keep, output): its summary line and --timings
+                return super().invoke(ctx)
         except click.ClickException as exc:
             exc.message = printable(exc.message)
             raise

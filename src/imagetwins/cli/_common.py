@@ -199,3 +199,22 @@ def exit_for(fail_on_duplicates: bool, found: bool) -> None:
 def plural(n: int, word: str, plural: str | None = None) -> str:
     """``1 file``, ``2 files`` (``plural`` where adding an s is wrong)."""
     return f"{n} {word}" if n == 1 else f"{n} {plural or word + 's'}"
+
+
+def command_seconds(result=None) -> float:
+    """Wall seconds of the command so far (scan, search, verification, keeper checks, outputs: the stages of
+    :mod:`imagetwins.timing` the CLI opens around every command); a result's own time outside the CLI."""
+    from imagetwins import timing
+
+    clock = timing.current()
+    return clock.seconds if clock is not None else getattr(result, "seconds", 0.0)
+
+
+def say_timings(show: bool) -> None:
+    """--timings: the command's wall seconds split by stage, one line on stderr (stdout may hold the data)."""
+    from imagetwins import timing
+
+    clock = timing.current()
+    if show and clock is not None:
+        echo(f"time: {clock.seconds:.2f} s = " + ", ".join(f"{name} {s:.2f} s" for name, s in clock.split().items()),
+             err=True)

@@ -12,6 +12,7 @@ from imagetwins.cli._common import (
     EXIT_ERROR,
     OutputFile,
     check_threshold,
+    command_seconds,
     echo,
     exit_for,
     follow_option,
@@ -21,6 +22,7 @@ from imagetwins.cli._common import (
     plural,
     quiet_option,
     recursive_option,
+    say_timings,
     secho,
     show_progress,
     threshold_option,
@@ -32,6 +34,7 @@ from imagetwins.cli._common import (
 from imagetwins.cli._scan import decide, find_on_dask, hint_if_empty, note_keep_in_outside, scan, warn_skipped
 from imagetwins.cli.decisions import ignore_decisions_option, load_remembered
 from imagetwins.io import skipped_link
+from imagetwins.timing import stage
 
 
 @click.command()
@@ -70,6 +73,9 @@ from imagetwins.io import skipped_link
               help="Encode the pixels as stored, ignoring the EXIF orientation tag, as imagededup 0.3 does "
                    "(hashes then equal imagededup's; a rotated copy no longer matches its original). "
                    "Implies --no-cache; not with --db, --against or Dask.")
+@click.option("--timings", "show_timings", is_flag=True,
+              help="Also say where the time went, stage by stage (scan, load, search, verify, keep, output), on "
+                   "stderr.")
 @quiet_option
 @keep_options
 @ignore_decisions_option
@@ -78,7 +84,7 @@ def find(directory: Path, method: str, threshold: int, recursive: bool, json_out
          report_out: Path | None, fail_on_duplicates: bool, scheduler: str | None, dask_workers: int | None,
          ignore_exif_orientation: bool, quiet: bool, keep_rule: str, keep_in: tuple[Path, ...],
          raw_pairs: str = "keep", with_pairs: bool = False, follow_symlinks: bool = False,
-         ignore_decisions: bool = False) -> None:
+         ignore_decisions: bool = False, show_timings: bool = False) -> None:
     """Find groups of duplicate images in DIRECTORY.
 
     Byte-identical files are always grouped; other images are grouped when their hashes differ in at
@@ -117,23 +123,25 @@ def find(directory: Path, method: str, threshold: int, recursive: bool, json_out
                       db_path, exif_orientation=not ignore_exif_orientation, follow_symlinks=follow_symlinks,
                       decisions=remembered)
     decisions = decide(result, keep_rule, keep_in, workers, raw_pairs)
-    if json_out is not None:
-        from imagetwins.plan import plan_document
+    with stage("output"):
+        if json_out is not None:
+            from imagetwins.plan import plan_document
 
-        write_json(plan_document(result, decisions, directory), json_out,
-                    result.pair_records() if with_pairs else None)
-    if csv_out is not None:
-        write_csv(csv_out, ["group", "path", "exact", result.score_kind, "keep"],
-                   ([gi, path, int(g.exact), score, int(path in d.keep)]
-                    for gi, (g, d) in enumerate(zip(result.groups, decisions), 1)
-                    for path, score in zip(g.files, g.scores or [g.score_field()[1]] * len(g.files))))
+            write_json(plan_document(result, decisions, directory), json_out,
+                       result.pair_records() if with_pairs else None)
+        if csv_out is not None:
+            write_csv(csv_out, ["group", "path", "exact", result.score_kind, "keep"],
+                      ([gi, path, int(g.exact), score, int(path in d.keep)]
+                       for gi, (g, d) in enumerate(zip(result.groups, decisions), 1)
+                       for path, score in zip(g.files, g.scores or [g.score_field()[1]] * len(g.files))))
     if report_out is not None:
         from imagetwins.report import write_html_report
 
-        with writing(report_out):
+        with writing(report_out), stage("report"):
             write_html_report(result, report_out, keep_in=keep_in, keep_rule=keep_rule, workers=workers,
                               progress=show_progress(quiet), root=directory, raw_sidecars=raw_pairs == "keep")
     if quiet or "-" in (str(json_out), str(csv_out)):  # stdout holds the data alone
+        say_timings(show_timings)
         exit_for(fail_on_duplicates, bool(result.groups))
         return
     from imagetwins.decisions import key_map
@@ -151,7 +159,7 @@ def find(directory: Path, method: str, threshold: int, recursive: bool, json_out
         f"{plural(len(result.files), 'image')} read, "
         f"{sum(not skipped_link(f) for f in result.failures)} unreadable, "
         f"{plural(len(result.groups), 'duplicate group')} holding {plural(result.files_in_groups, 'file')} "
-        f"({result.seconds:.1f} s, {method}, threshold {result.threshold})"
+        f"({command_seconds(result):.1f} s, {method}, threshold {result.threshold})"  # the whole command's time
     )
     if decided:
         echo(f"{plural(decided, 'group')} decided earlier (see 'imagetwins decisions list'; --ignore-decisions shows "
@@ -159,6 +167,7 @@ def find(directory: Path, method: str, threshold: int, recursive: bool, json_out
     hint_if_empty(result, directory, recursive)
     if report_out is not None:
         echo(f"review page: {report_out}")
+    say_timings(show_timings)
     exit_for(fail_on_duplicates, bool(result.groups))
 
 

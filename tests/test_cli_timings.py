@@ -1,0 +1,42 @@
+"""`find` says the whole command's time, and `--timings` where it went."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from imagetwins import keep
+from imagetwins.cli import main
+
+pytestmark = pytest.mark.cli
+
+
+def test_the_summary_counts_the_keeper_checks_and_timings_split_the_run(tmp_path: Path, datasets: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for p in sorted((datasets / "photos-public" / "images").glob("*.jpg"))[:4]:
+        shutil.copy(p, folder / p.name)
+        shutil.copy(p, folder / f"copy of {p.name}")
+    slow = keep._decide_result
+
+    def slow_keep(*a, **k):  # a keeper check that takes a second must show in the summary line
+        import time
+
+        time.sleep(1.0)
+        return slow(*a, **k)
+
+    monkeypatch.setattr(keep, "_decide_result", slow_keep)
+    res = CliRunner().invoke(main, ["find", str(folder), "-m", "phash", "--timings"])
+    assert res.exit_code == 0, res.output
+    summary = re.search(r"\((\d+\.\d) s, phash", res.stdout)
+    assert summary and float(summary.group(1)) >= 1.0
+    line = next(x for x in res.stderr.splitlines() if x.startswith("time: "))
+    stages = dict((name, float(s)) for name, s in re.findall(r"(\w+) (\d+\.\d+) s", line.split("=", 1)[1]))
+    assert {"scan", "search", "keep", "output"} <= set(stages) and stages["keep"] >= 1.0
+    total = float(line.split()[1])
+    assert abs(sum(stages.values()) - total) < 0.05
