@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -14,11 +13,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from index_files import rewrite_identity, set_schema_version
 
 from imagetwins.cli import main
 from imagetwins.finder import find_duplicate_groups
 from imagetwins.hashing import hash_files
-from imagetwins.index import Index, IndexMismatchError
+from imagetwins.index import Index, IndexFileError, IndexMismatchError
 
 
 @pytest.fixture
@@ -91,10 +91,7 @@ def test_query_equals_find_duplicates(tmp_path: Path, collection: Path) -> None:
 def test_other_encoder_parameters_are_refused(tmp_path: Path) -> None:
     db = tmp_path / "i.db"
     Index(db, methods=["phash"]).close()
-    con = sqlite3.connect(db)
-    con.execute("UPDATE encoders SET identity = replace(identity, '192', '96')")
-    con.commit()
-    con.close()
+    rewrite_identity(db, "phash", lambda identity: {**identity, "decode_min_side": 96})
     with pytest.raises(IndexMismatchError, match="other parameters"):
         Index(db, methods=["phash"])
     Index(db, methods=["dhash"]).close()  # another method is fine
@@ -104,10 +101,7 @@ def test_other_encoder_parameters_are_refused(tmp_path: Path) -> None:
 def test_newer_schema_is_refused(tmp_path: Path) -> None:
     db = tmp_path / "i.db"
     Index(db).close()
-    con = sqlite3.connect(db)
-    con.execute("UPDATE meta SET value='99' WHERE key='schema_version'")
-    con.commit()
-    con.close()
+    set_schema_version(db, 99)
     with pytest.raises(IndexMismatchError, match="newer"):
         Index(db)
 
@@ -122,13 +116,11 @@ with ix.Index(sys.argv[1], methods=["phash", "dihedral"]) as idx:
 
 
 def _count(db: Path) -> int:
-    con = sqlite3.connect(db, timeout=30)
     try:
-        return con.execute("SELECT count(*) FROM files").fetchone()[0]
-    except sqlite3.OperationalError:
+        with Index(db, methods=[], readonly=True) as idx:
+            return idx.stats()["files"]
+    except IndexFileError:  # not made yet, or its schema not yet written
         return 0
-    finally:
-        con.close()
 
 
 @pytest.mark.integration
@@ -198,10 +190,6 @@ def test_cnn_vectors_are_cached_too(tmp_path: Path, collection: Path, fake_cnn) 
     def canon(r):
         return sorted(sorted(os.path.normpath(f) for f in g.files) for g in r.groups)
     assert canon(cached) == canon(fresh) and len(fresh.groups) >= 2
-    con = sqlite3.connect(db)
-    con.execute("UPDATE encoders SET identity = replace(identity, ?, ?) WHERE method = 'cnn'",
-                ('"orientations": 1', '"orientations": 8'))
-    con.commit()
-    con.close()
+    rewrite_identity(db, "cnn", lambda identity: {**identity, "orientations": 8})  # the fake has one
     with pytest.raises(IndexMismatchError):
         Index(db, methods=["cnn"])

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import shutil
-import sqlite3
 from pathlib import Path
 
 import numpy as np
 import pytest
+from index_files import drop_pair_scores_table, set_pair_score, tables
 from PIL import Image
 
 import imagetwins.copies as copies_module
@@ -65,8 +65,8 @@ def _find(folder: Path):
 
 
 def _rows(folder: Path) -> list[tuple]:
-    with sqlite3.connect(default_cache_path(folder)) as db:
-        return db.execute("SELECT method, a, b, version, score FROM pair_scores").fetchall()
+    with Index(default_cache_path(folder), methods=[], readonly=True) as idx:
+        return idx.pair_scores()
 
 
 @pytest.mark.integration
@@ -111,8 +111,8 @@ def test_a_changed_file_is_verified_again_and_only_its_pairs(album: Path, tmp_pa
     assert all(np.array_equal(fresh.thumbnail, a.thumbnail) or np.array_equal(fresh.thumbnail, b.thumbnail)
                for a, b in again.pairs)
     # the old content's verdicts are gone, the new ones kept: every row names two files as they are now
-    with sqlite3.connect(default_cache_path(folder)) as db:
-        current = {r[0] for r in db.execute("SELECT digest FROM files")}
+    with Index(default_cache_path(folder), methods=[], readonly=True) as idx:
+        current = set(idx.digests(idx.load("copies")[0]))
     rows = _rows(folder)
     assert all(r[1] in current and r[2] in current for r in rows)
     assert len(rows) == len(first.pairs) - sum(1 for a, b in first.pairs if changed_in(a, b)) + len(again.pairs)
@@ -147,12 +147,12 @@ def test_damaged_verdict_rows_are_verified_again_without_an_error(album: Path, t
         first = Calls(m)
         _find(folder)
     assert len(first.pairs) >= 3
-    with sqlite3.connect(default_cache_path(folder)) as db:
-        keys = db.execute("SELECT a, b FROM pair_scores ORDER BY a, b").fetchall()
-        db.execute("UPDATE pair_scores SET score = 'not a number' WHERE a = ? AND b = ?", keys[0])
-        db.execute("UPDATE pair_scores SET score = 7.5 WHERE a = ? AND b = ?", keys[1])  # not a confidence
-        db.execute("UPDATE pair_scores SET score = -0.5 WHERE a = ? AND b = ?", keys[2])
-        db.execute("INSERT INTO pair_scores VALUES ('copies', x'00', x'0102', ?, 0.5)", (verify.verdict_version(),))
+    cache = default_cache_path(folder)
+    keys = [(a, b) for _, a, b, _, _ in _rows(folder)]
+    set_pair_score(cache, "copies", *keys[0], "not a number")
+    set_pair_score(cache, "copies", *keys[1], 7.5)  # not a confidence
+    set_pair_score(cache, "copies", *keys[2], -0.5)
+    set_pair_score(cache, "copies", "00", "0102", 0.5, version=verify.verdict_version())  # names no file
     again = Calls(monkeypatch)
     assert _groups(_find(folder)) == EXPECTED
     assert len(again.pairs) == 3
@@ -201,12 +201,11 @@ def test_an_index_made_before_verdicts_were_kept_still_opens(album: Path, tmp_pa
     db = tmp_path / "old.db"
     with Index(db, methods=["copies"]) as idx:
         idx.update(album)
-    with sqlite3.connect(db) as con:
-        con.execute("DROP TABLE pair_scores")
+    drop_pair_scores_table(db)
     with Index(db, methods=[], readonly=True) as idx:
         assert _groups(idx.find_duplicates("copies")) == EXPECTED
-    with sqlite3.connect(db) as con:
-        assert "pair_scores" not in {r[0] for r in con.execute("SELECT name FROM sqlite_master")}
+        assert idx.pair_scores() == []
+    assert "pair_scores" not in tables(db)
     with Index(db, methods=["copies"]) as idx:
         assert _groups(idx.find_duplicates("copies")) == EXPECTED
     Calls(monkeypatch, refuse=True)

@@ -4,13 +4,12 @@ blobs made again (or reported), and a cache made with other parameters rebuilt r
 from __future__ import annotations
 
 import io
-import json
 import shutil
-import sqlite3
 from pathlib import Path
 
 import numpy as np
 import pytest
+from index_files import damage_encoding, rewrite_identity
 
 from imagetwins import verify
 from imagetwins.copies import CopyRecord
@@ -76,11 +75,8 @@ def test_a_record_with_a_damaged_vector_is_refused(folder: Path) -> None:
 
 
 def _damage(db: Path, name: str, how: str) -> None:
-    with sqlite3.connect(db) as con:
-        fid, blob = con.execute("SELECT e.file_id, e.value FROM encodings e JOIN files f ON f.id = e.file_id "
-                                "WHERE f.name = ? AND e.method = 'copies'", (name,)).fetchone()
-        blob = blob[: len(blob) // 2] if how == "truncate" else blob[:40] + b"xxxx" + blob[44:]
-        con.execute("UPDATE encodings SET value = ? WHERE file_id = ? AND method = 'copies'", (blob, fid))
+    damage_encoding(db, name, "copies",
+                    lambda blob: blob[: len(blob) // 2] if how == "truncate" else blob[:40] + b"xxxx" + blob[44:])
 
 
 def test_damaged_blobs_are_made_again_or_reported_never_a_traceback(folder: Path, tmp_path: Path) -> None:
@@ -110,22 +106,20 @@ def test_a_cache_made_with_other_parameters_is_rebuilt_not_refused(folder: Path,
     shutil.copytree(folder, photos)
     with open_folder_cache(photos, ["copies"]) as cache:
         want = _groups(find_duplicate_groups(photos, "copies", cache=cache))
-    with sqlite3.connect(default_cache_path(photos)) as con:  # as if FEATURES_VERSION had changed since
-        identity = json.loads(con.execute("SELECT identity FROM encoders WHERE method='copies'").fetchone()[0])
-        identity["features_version"] = -1
-        con.execute("UPDATE encoders SET identity = ? WHERE method='copies'", (json.dumps(identity, sort_keys=True),))
-        assert con.execute("SELECT count(*) FROM pair_scores").fetchone()[0] > 0
+    # as if FEATURES_VERSION had changed since
+    rewrite_identity(default_cache_path(photos), "copies", lambda identity: {**identity, "features_version": -1})
+    with Index(default_cache_path(photos), methods=[], readonly=True) as idx:
+        assert len(idx.pair_scores()) > 0
     with open_folder_cache(photos, ["copies"]) as cache:
-        assert cache.db.execute("SELECT count(*) FROM pair_scores").fetchone()[0] == 0
+        assert cache.pair_scores() == []
         stats = cache.update(photos, methods=["copies"])
         assert stats.completed == 5
         assert _groups(find_duplicate_groups(photos, "copies", cache=cache)) == want
     # an explicit index is the user's: still refused, and left as it was
     db = tmp_path / "mine.db"
     shutil.copyfile(default_cache_path(photos), db)
-    with sqlite3.connect(db) as con:
-        con.execute("UPDATE encoders SET identity = '{}' WHERE method='copies'")
+    rewrite_identity(db, "copies", lambda identity: {})
     with pytest.raises(Exception, match="other parameters"):
         Index(db, methods=["copies"])
-    with sqlite3.connect(db) as con:
-        assert con.execute("SELECT count(*) FROM encodings").fetchone()[0] == 5
+    with Index(db, methods=[], readonly=True) as idx:
+        assert idx.stats()["encodings"] == {"copies": 5}

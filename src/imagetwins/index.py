@@ -669,6 +669,22 @@ class Index:
             warnings.warn(f"pair scores not kept in {self.path} ({exc}); they are computed again next time",
                           stacklevel=2)
 
+    def pair_scores(self, method: str | None = None) -> list[tuple[str, str, str, str, object]]:
+        """Every kept pair score (of ``method``, or all), to inspect what the index holds: ``(method, a, b,
+        version, score)`` with the two content digests in hex, ordered by method, a, b. A row is given as
+        stored (a damaged score is not a float); an index made before pair scores were kept has none."""
+        sql, args = "SELECT method, a, b, version, score FROM pair_scores", []
+        if method is not None:
+            sql, args = sql + " WHERE method = ?", [method]
+        try:
+            rows = self.db.execute(sql + " ORDER BY method, a, b", args).fetchall()
+        except sqlite3.OperationalError:  # no such table (an index made before, opened read-only)
+            return []
+        def hex_of(key: object) -> str:
+            return key.hex() if isinstance(key, bytes) else str(key)
+
+        return [(m, hex_of(a), hex_of(b), v, score) for m, a, b, v, score in rows]
+
     def _forget_pair_scores(self) -> None:
         """Drop pair scores that name a content no indexed file has any more (its file changed or went)."""
         with self._transaction() as db:

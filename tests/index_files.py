@@ -1,0 +1,64 @@
+"""What other writers and damage do to an index file, for the hostile tests: the one place tests touch the
+index's SQL. Everything else reads an index through its API (``Index.stats``, ``load``, ``digests``,
+``pair_scores``, ``errors``); these functions stand for what no API should offer: an index written by an
+imagetwins with other parameters or a newer schema, one made before a table existed, a damaged row.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
+from pathlib import Path
+
+
+@contextmanager
+def _file(db: Path) -> Iterator[sqlite3.Connection]:
+    with closing(sqlite3.connect(db, timeout=30)) as con, con:
+        yield con
+
+
+def rewrite_identity(db: Path, method: str, change: Callable[[dict], dict]) -> None:
+    """As if ``method`` had been stored by an imagetwins whose encoder parameters differ: ``change`` maps the
+    stored identity to the one written in its place."""
+    with _file(db) as con:
+        [stored] = con.execute("SELECT identity FROM encoders WHERE method = ?", (method,)).fetchone()
+        con.execute("UPDATE encoders SET identity = ? WHERE method = ?",
+                    (json.dumps(change(json.loads(stored)), sort_keys=True), method))
+
+
+def set_schema_version(db: Path, version: int) -> None:
+    """As if the file had been written by an imagetwins with another index schema."""
+    with _file(db) as con:
+        con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(version),))
+
+
+def drop_pair_scores_table(db: Path) -> None:
+    """As if the index had been made before pair scores were kept."""
+    with _file(db) as con:
+        con.execute("DROP TABLE pair_scores")
+
+
+def tables(db: Path) -> set[str]:
+    """The tables in the file (read without opening it as an index, which could add what is missing)."""
+    with _file(db) as con:
+        return {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
+def set_pair_score(db: Path, method: str, a_hex: str, b_hex: str, score: object, version: str | None = None) -> None:
+    """Write a pair score row as it lies on disk (``score`` any SQLite value: a damaged row); a new row when
+    the pair has none (then ``version`` is needed)."""
+    with _file(db) as con:
+        key = (method, bytes.fromhex(a_hex), bytes.fromhex(b_hex))
+        if con.execute("UPDATE pair_scores SET score = ? WHERE method = ? AND a = ? AND b = ?",
+                       (score, *key)).rowcount == 0:
+            con.execute("INSERT INTO pair_scores VALUES (?, ?, ?, ?, ?)", (*key, version, score))
+
+
+def damage_encoding(db: Path, file_name: str, method: str, damage: Callable[[bytes], bytes]) -> None:
+    """Replace the stored ``method`` encoding of the file called ``file_name`` by ``damage(stored bytes)``."""
+    with _file(db) as con:
+        fid, blob = con.execute("SELECT e.file_id, e.value FROM encodings e JOIN files f ON f.id = e.file_id "
+                                "WHERE f.name = ? AND e.method = ?", (file_name, method)).fetchone()
+        con.execute("UPDATE encodings SET value = ? WHERE file_id = ? AND method = ?", (damage(blob), fid, method))
