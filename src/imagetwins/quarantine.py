@@ -42,7 +42,8 @@ from imagetwins.io import QUARANTINE_SUFFIX, open_regular_file
 from imagetwins.keep import Decision, decide_result
 from imagetwins.results import FindResult
 
-__all__ = ["JOURNAL", "KEY", "LINK_KINDS", "SUMMARY", "Interrupted", "Outcome", "Plan", "QuarantineError", "apply_plan",
+__all__ = ["JOURNAL", "KEY", "LINK_KINDS", "SUMMARY", "Interrupted", "Outcome", "Plan", "QuarantineError",
+           "apply_folder_moves", "apply_plan",
            "check_quarantine", "default_quarantine", "plan_removal", "sha256_file", "undo", "why_not_movable"]
 
 JOURNAL = "manifest.jsonl"
@@ -879,6 +880,9 @@ def _clear_partials(e: dict, qdir: Path, out: Outcome) -> None:
 
 
 def _restore(e: dict, qdir: Path, journal, key: bytes, out: Outcome, stop: _Stop | None = None) -> None:
+    if e.get("op") == "folder":
+        _restore_folder(e, qdir, journal, key, out)
+        return
     if e.get("op") == "trash":
         from imagetwins.trash import trash_info
 
@@ -973,4 +977,150 @@ def _restore_file(e: dict, qdir: Path, journal, key: bytes, out: Outcome, stop: 
     finally:
         os.close(folder_fd)
     _append(journal, key, {"op": "move", "state": "restored", "from": e["from"], "to": e["to"]})
+    out.done.append((str(src), str(dst)))
+
+
+# -- whole folders (imagetwins.folders): one rename, one journal entry ------------------------------------------
+def _tree_digest(files: dict[str, str]) -> str:
+    """One SHA-256 for a folder's listing (relative name -> SHA-256): the journal entry's ``sha256``."""
+    return hashlib.sha256(json.dumps(files, sort_keys=True).encode("ascii", "backslashreplace")).hexdigest()
+
+
+def _tree(folder: Path) -> tuple[dict[str, str], int] | str:
+    """Every file under ``folder`` (relative name -> SHA-256) and their bytes, or why it is not a tree of regular
+    files and folders only (a link, a FIFO...)."""
+    files, size = {}, 0
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
+        for name in dirnames + filenames:
+            full = Path(dirpath) / name
+            st = os.lstat(full)
+            if stat.S_ISDIR(st.st_mode):
+                continue
+            if not stat.S_ISREG(st.st_mode):
+                return f"{full} is {_standing(full)}, not a regular file"
+            files[full.relative_to(folder).as_posix()] = _digest_and_identity(full)[0]
+            size += st.st_size
+    return files, size
+
+
+def apply_folder_moves(moves, root: str | os.PathLike, quarantine: str | os.PathLike) -> Outcome:
+    """Move whole folders (:class:`imagetwins.folders.FolderMove`, checked by
+    :func:`imagetwins.folders.check_folder_plan`) into ``quarantine``, each in one rename and one journal entry
+    (``op: folder``, every file's SHA-256) that :func:`undo` restores.
+
+    Right before each move the folder is read again: it must be a real folder inside ``root`` reached without
+    links, hold only regular files, exactly the ones checked, with the same bytes, and every copy they leave
+    behind must still be what was checked. A folder on another device than the quarantine is refused (its
+    files can move one by one instead, with ``remove``).
+    """
+    from imagetwins.locks import changing
+
+    given = Path(os.path.abspath(root))
+    root = given.resolve()
+    qdir = check_quarantine(quarantine, [root])
+    with changing([root]):
+        try:
+            qdir.parent.mkdir(parents=True, exist_ok=True)
+            qdir = _make_dirs(qdir.parent, Path(qdir.name))
+        except OSError as exc:
+            raise QuarantineError(f"cannot make the quarantine folder {qdir}: {exc.strerror or exc}") from None
+        with changing([qdir]):
+            key = _key(qdir, create=True)
+            out = Outcome(manifest=qdir / JOURNAL)
+            with _open_journal(qdir) as journal:
+                for m in moves:
+                    try:
+                        _move_folder(m, root, qdir, journal, key, out)
+                    except OSError as exc:
+                        out.failed.append((m.folder, exc.strerror or str(exc)))
+            _write_summary(qdir, root, key)
+    return out
+
+
+def _move_folder(m, root: Path, qdir: Path, journal, key: bytes, out: Outcome) -> None:
+    """One folder of :func:`apply_folder_moves`, read again and moved in one rename."""
+    src = Path(m.folder)
+    if not _inside_without_links(root, src / "x") or src.is_symlink() or not src.is_dir():
+        out.failed.append((m.folder, "not moved: not a real folder inside the scanned folder now"))
+        return
+    tree = _tree(src)
+    if isinstance(tree, str):
+        out.failed.append((m.folder, f"not moved: {tree}"))
+        return
+    files, size = tree
+    want = {Path(f).relative_to(src).as_posix(): d for f, d in m.files.items()}
+    if set(files) != set(want) or any(not _same_content(files[f], want[f]) for f in files):
+        out.failed.append((m.folder, "not moved: its files changed since the check"))
+        return
+    gone = [c for c in m.copies.values() if why_not_movable(c, [root]) is not None]
+    if gone:
+        out.failed.append((m.folder, f"not moved: the copy {gone[0]} is gone or not a regular file"))
+        return
+    if os.stat(src).st_dev != os.stat(qdir).st_dev:
+        out.failed.append((m.folder, "not moved: the quarantine is on another device (a folder moves in one step "
+                                     "only on one device; 'remove' moves its files)"))
+        return
+    rel = src.relative_to(root)
+    dst = _free_name(_make_dirs(qdir, rel.parent) / rel.name)
+    entry = {"op": "folder", "from": str(src), "to": str(dst), "root": str(root)}
+    _append(journal, key, {**entry, "state": "planned", "bytes": size, "sha256": _tree_digest(files), "files": files,
+                           "copy_of": m.copy_of})
+    parent_fd = _folder_fd(root, rel.parent)
+    try:
+        os.rename(rel.name, dst, src_dir_fd=parent_fd)
+    finally:
+        os.close(parent_fd)
+    _append(journal, key, {**entry, "state": "done"})
+    out.done.append((str(src), str(dst)))
+
+
+def _restore_folder(e: dict, qdir: Path, journal, key: bytes, out: Outcome) -> None:
+    """Put a folder moved by :func:`apply_folder_moves` back: from this quarantine, onto an empty place inside
+    the scanned folder reached through real folders, its files the bytes that were moved."""
+    src, dst, root = (Path(os.path.normpath(e[k])) for k in ("to", "from", "root"))
+    files = e.get("files")
+    if not isinstance(files, dict) or _tree_digest(files) != e["sha256"]:
+        out.failed.append((str(src), "refused: the journal's listing of the folder does not match its digest"))
+        return
+    if not _inside_without_links(qdir, src / "x"):
+        out.failed.append((str(src), "refused: not a folder of this quarantine"))
+        return
+    if not root.is_absolute() or not root.is_dir() or root.is_symlink() or root.resolve() != root:
+        out.failed.append((str(dst), f"refused: the scanned folder {root} is not a real folder any more"))
+        return
+    if not _inside_without_links(root, dst):
+        out.failed.append((str(dst), f"refused: not inside the scanned folder {root}, or reached through a link"))
+        return
+    at_src, at_dst = _standing(src), _standing(dst)
+    if at_src is None:
+        if at_dst is not None and not e["done"]:
+            return  # the move never happened
+        out.failed.append((str(src), "missing from quarantine"))
+        return
+    if at_src != "a folder":
+        out.failed.append((str(src), f"{at_src} stands in quarantine instead of the folder: left alone"))
+        return
+    if at_dst is not None:
+        out.failed.append((str(dst), f"its original place is taken by {at_dst}: left alone"))
+        return
+    tree = _tree(src)
+    if isinstance(tree, str) or tree[0] != files:
+        out.failed.append((str(src), "changed in quarantine (its files differ from those moved): left there"))
+        return
+    rel = dst.parent.relative_to(root)
+    _make_dirs(root, rel)
+    try:
+        folder_fd = _folder_fd(root, rel)
+    except OSError as exc:
+        if exc.errno not in (errno.ELOOP, errno.ENOTDIR, errno.ENOENT):
+            raise
+        out.failed.append((str(dst), "refused: a folder on its way was replaced since the check"))
+        return
+    try:
+        if _lexists(dst.name, folder_fd):
+            raise FileExistsError(errno.EEXIST, "destination exists", str(dst))
+        os.rename(src, dst.name, dst_dir_fd=folder_fd)
+    finally:
+        os.close(folder_fd)
+    _append(journal, key, {"op": "folder", "state": "restored", "from": e["from"], "to": e["to"]})
     out.done.append((str(src), str(dst)))

@@ -64,7 +64,7 @@ def main() -> None:
     warnings.filterwarnings("ignore", module=r"PIL\.")
 
 
-from imagetwins.cli import cache, decisions, explain, find, index, plot, remove, report, tune  # noqa: E402
+from imagetwins.cli import cache, decisions, explain, find, folders, index, plot, remove, report, tune  # noqa: E402
 
 main.add_command(find.find)
 main.add_command(report.report)
@@ -76,3 +76,4 @@ main.add_command(tune.tune)
 main.add_command(index.index)
 main.add_command(cache.cache)
 main.add_command(decisions.decisions)
+main.add_command(folders.folders)

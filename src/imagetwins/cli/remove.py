@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import sys
 from collections.abc import Iterator
@@ -94,6 +95,7 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
         if not ignore_decisions:  # what the plan decided sticks (imagetwins.decisions)
             remember_plan(None, groups, checked.moves, not apply_, quiet)
         plan = checked.to_removal()
+        folder_moves = _folder_moves(plan_file, directory, plan, link, to_trash)
     quarantine = move_to or default_quarantine(directory)
     try:
         check_quarantine(quarantine, [directory])
@@ -108,15 +110,38 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
                             raw_sidecars=raw_pairs == "keep")
     for path, why in plan.refused if not quiet else ():
         echo(f"warning: not moving {path}: {why}", err=True)
+    if plan_file is None:
+        folder_moves = []
     if not apply_:
         if not quiet:
             for src, group, keeper in plan.moves:
                 echo(f"would move {src}   (group {group}, keeping {keeper})")
+            for m in folder_moves:
+                echo(f"would move the folder {m.folder} as a whole ({plural(len(m.files), 'image')}, each with a "
+                     f"copy in {m.copy_of})")
             where = "go to the system trash" if to_trash else f"move to {quarantine}"
-            echo(f"dry run: {plural(len(plan.moves), 'file')} would {where}; add --apply to do it")
+            what = plural(len(plan.moves), 'file') + (f" and {plural(len(folder_moves), 'folder')}" if folder_moves
+                                                      else "")
+            echo(f"dry run: {what} would {where}; add --apply to do it")
             if plan_file is None:
                 hint_if_empty(result, directory, recursive)
         _exit_if_refused(len(plan.refused), 0, True, quiet)
+        return
+    if folder_moves:
+        from imagetwins.quarantine import apply_folder_moves
+
+        if plan.moves:  # (the files first: a folder never holds a keeper of theirs, see _folder_moves)
+            done = apply_plan(plan, directory, quarantine, link=link, to_trash=to_trash)
+        else:
+            done = None
+        moved = apply_folder_moves(folder_moves, directory, quarantine)
+        failed = (done.failed if done else []) + moved.failed
+        for path, why in failed:
+            echo(f"error: could not move {path}: {why}", err=True)
+        if not quiet:
+            echo(f"moved {plural(len(done.done) if done else 0, 'file')} and "
+                 f"{plural(len(moved.done), 'folder')} to {quarantine}; undo with: imagetwins undo {moved.manifest}")
+        _exit_if_refused(len(plan.refused), len(failed), False, quiet)
         return
     if not plan.moves:
         echo("nothing to move")
@@ -143,6 +168,43 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
               + (f", each replaced by a {link} link to its kept copy ({len(out.linked)} made)" if link else "")
               + f"; undo with: imagetwins undo {out.manifest}")
     _exit_if_refused(len(plan.refused), len(out.failed), False, quiet)
+
+
+def _folder_moves(plan_file: Path, directory: Path, plan, link: str | None, to_trash: bool) -> list:
+    """The plan's whole folders (imagetwins.folders) that may move now; each refused one goes to ``plan.refused``.
+    A folder holding a keeper of the plan's file moves, or whose copies those moves take away, stays."""
+    from imagetwins.folders import FolderPlanError, check_folder_plan, load_folder_plan
+    from imagetwins.plan import PlanError
+
+    try:
+        entries = load_folder_plan(plan_file, directory)
+    except (PlanError, FolderPlanError) as exc:
+        raise click.ClickException(printable(str(exc))) from None
+    if entries and (link or to_trash):
+        raise click.UsageError("a plan with folders moves them into the quarantine: not with --link or --to-trash")
+    moves, refused = check_folder_plan(directory, entries)
+    plan.refused += refused
+    moving = {os.path.realpath(src) for src, _, _ in plan.moves}
+    keepers = {os.path.realpath(k) for k in plan.keepers}
+    ok = []
+    for m in moves:
+        inner = [k for k in keepers if k.startswith(m.folder + os.sep)]
+        lost = [c for c in m.copies.values() if os.path.realpath(c) in moving]
+        if inner:
+            plan.refused.append((m.folder, f"it holds {inner[0]}, which the plan keeps in place of other files"))
+        elif lost:
+            plan.refused.append((m.folder, f"the plan moves {lost[0]}, a copy this folder leaves behind"))
+        elif any(_inside(c, o.folder) for o in ok for c in m.copies.values()) or \
+                any(_inside(c, m.folder) for o in ok for c in o.copies.values()):
+            plan.refused.append((m.folder, "the plan also moves the folder holding its copies, or one whose copies "
+                                           "it holds: one of the two stays"))
+        else:
+            ok.append(m)
+    return ok
+
+
+def _inside(path: str, folder: str) -> bool:
+    return os.path.realpath(path).startswith(os.path.realpath(folder) + os.sep)
 
 
 def _exit_if_refused(refused: int, failed: int, dry_run: bool, quiet: bool) -> None:

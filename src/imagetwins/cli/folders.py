@@ -1,0 +1,70 @@
+"""``imagetwins folders DIR``: folders that are copies of folders (:mod:`imagetwins.folders`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from imagetwins.cli._common import OutputFile, echo, plural, scan_options, write_json
+from imagetwins.cli._scan import hint_if_empty, scan
+from imagetwins.cli.decisions import ignore_decisions_option, load_remembered
+
+
+def _size(n: int) -> str:
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TB"
+
+
+@click.command()
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--json", "json_out", type=OutputFile(allow_dash=True),
+              help="Write the pairs as a plan ('-' for stdout): 'remove DIRECTORY --plan FILE' moves each folder "
+                   "whose images all have a copy, as a whole, into the quarantine ('skip': true keeps one).")
+@click.option("--min-share", type=click.FloatRange(1, 100), default=95.0, show_default=True,
+              help="List a folder when at least this percentage of its images have a copy in the other folder.")
+@scan_options
+@ignore_decisions_option
+def folders(directory: Path, json_out: Path | None, min_share: float, method: str, threshold: float | None,
+            recursive: bool, workers: int | None, no_cache: bool, quiet: bool, follow_symlinks: bool = False,
+            ignore_decisions: bool = False) -> None:
+    """List folders of DIRECTORY that hold copies of all (or nearly all) the images of another folder.
+
+    A folder counts with its sub-folders. Byte-identical files are copies under any method; --method adds
+    re-encoded and resized copies. Largest reclaimable size first; each line says how much of the folder
+    is copied ("identical": both hold the same pictures byte for byte). Nothing is moved: write a plan with
+    --json and apply it with 'imagetwins remove DIRECTORY --plan FILE' (a folder moves only when every file
+    in it has a copy outside it; undo puts it back).
+
+    \b
+    Examples:
+      imagetwins folders ~/Pictures -r
+      imagetwins folders ~/Pictures -r --json folders.json
+      imagetwins remove ~/Pictures --plan folders.json --apply
+    """
+    from imagetwins.folders import find_duplicate_folders, folders_document
+
+    if not recursive:
+        echo("note: without --recursive only DIRECTORY's own images are read, so no folder can be compared; "
+             "add -r", err=True)
+    result = scan(directory, method, threshold, recursive, workers, no_cache, quiet, follow_symlinks=follow_symlinks,
+                  decisions=load_remembered(None, ignore_decisions, quiet))
+    pairs = find_duplicate_folders(result, directory, min_share=min_share / 100)
+    if json_out is not None:
+        write_json(folders_document(pairs, result, directory), json_out)
+        if str(json_out) == "-":
+            return
+    if quiet:
+        return
+    for p in pairs:
+        echo(f"{p.redundant}  is a copy of  {p.copy_of or '.'}: {p.describe()}, {_size(p.reclaimable)} to reclaim")
+        if not p.complete:
+            echo(f"    without a copy there: {', '.join(p.without_copy[:3])}"
+                 + (f" and {len(p.without_copy) - 3} more" if len(p.without_copy) > 3 else ""))
+    echo(f"{plural(len(pairs), 'folder')} with copies of another, "
+         f"{_size(sum(p.reclaimable for p in pairs if p.complete))} to reclaim from those complete "
+         f"({plural(len(result.files), 'image')} read, {result.method})")
+    hint_if_empty(result, directory, recursive)

@@ -1,0 +1,344 @@
+"""Folders that are copies of folders: ``Backup/old/Photos/2019`` holding a copy of every picture of
+``Photos/2019``, so that one folder goes instead of 3,000 groups reviewed one by one.
+
+A folder counts with everything below it (a folder moved moves its sub-folders too). Folder ``R`` is
+*covered* by folder ``O`` when every image under ``R`` (unreadable files count, with no copy) has a copy
+under ``O`` that lies outside ``R``: byte-identical content first (SHA-256), then a match of the user's
+method. :func:`find_duplicate_folders` lists pairs where at least ``min_share`` (default 95 %) of ``R``'s
+images have such a copy, largest reclaimable size first; only pairs where *all* have one can be moved
+(``remove --plan``), in one journalled step (:func:`imagetwins.quarantine.apply_folder_moves`).
+
+Which folder of an identical pair goes: the one deeper in the tree (a backup is usually filed further
+down), then the longer path, so ``Backup/old/Photos/2019`` goes and ``Photos/2019`` stays. Folders that
+hold each other (``A`` and ``A/copy``): only the inner one can go, since moving ``A`` would move its copy
+too. A symbolic link to a folder is never scanned (:mod:`imagetwins.io`), so a folder is never "a copy" of
+itself through a link, and a folder reached through a link is never moved.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from imagetwins.io import skipped_link
+
+__all__ = ["FolderPair", "find_duplicate_folders", "folders_document", "FolderMove", "load_folder_plan",
+           "check_folder_plan", "MIN_SHARE"]
+
+#: the least share of a folder's images that must have a copy in the other folder for the pair to be listed
+MIN_SHARE = 0.95
+
+
+@dataclass
+class FolderPair:
+    """Folder ``redundant`` (relative to the scanned folder) has copies of ``copied`` of its ``images`` in
+    ``copy_of``. ``byte_identical``: how many of those copies are byte for byte the same file;
+    ``identical``: both folders hold the same pictures, each with a byte-identical copy in the other;
+    ``reclaimable``: bytes of the copied images (hard links of their copy not counted: moving them frees
+    nothing); ``files``: each copied image -> (its SHA-256, its copy, the copy's SHA-256);
+    ``without_copy``: the images with none."""
+
+    redundant: str
+    copy_of: str
+    images: int
+    copied: int
+    byte_identical: int
+    identical: bool
+    reclaimable: int
+    files: dict[str, tuple[str, str, str]] = field(default_factory=dict)
+    without_copy: list[str] = field(default_factory=list)
+
+    @property
+    def share(self) -> float:
+        return self.copied / self.images if self.images else 0.0
+
+    @property
+    def complete(self) -> bool:
+        """Every image of the folder has a copy in the other: the folder can be moved as a whole."""
+        return self.copied == self.images
+
+    def describe(self) -> str:
+        if self.identical:
+            how = "identical"
+        elif self.complete:
+            how = "all images copied"
+        else:
+            how = f"{100 * self.share:.1f} % of its images copied"
+        return f"{how} ({self.copied} of {self.images}, {self.byte_identical} byte-identical)"
+
+
+def _ancestors(rel: str) -> list[str]:
+    """The folders holding ``rel`` (relative, '/'-separated), innermost first, the scanned folder itself as ''."""
+    parts = rel.split("/")[:-1]
+    return ["/".join(parts[:k]) for k in range(len(parts), -1, -1)]
+
+
+def _under(path: str, folder: str) -> bool:
+    return folder == "" or path == folder or path.startswith(folder + "/")
+
+
+def find_duplicate_folders(result, root: str | os.PathLike, min_share: float = MIN_SHARE,
+                           min_images: int = 2) -> list[FolderPair]:
+    """Pairs of folders under ``root`` where one holds copies of (nearly) all the other's images.
+
+    Parameters
+    ----------
+    result : FindResult
+        A search of ``root`` (recursive) with any method: its pairs are the copies, its digests the
+        byte-identical ones.
+    root : path
+        The scanned folder; folders are named relative to it.
+    min_share : float
+        The least share of a folder's images that must have a copy in the other (0.95: 95 %).
+    min_images : int
+        Folders with fewer images are left to the file-level groups.
+
+    Returns
+    -------
+    list of FolderPair
+        Largest reclaimable size first. Each folder appears at most once as redundant (with the
+        narrowest folder holding its copies), and a pair inside a pair already listed is left out.
+    """
+    if not 0 < min_share <= 1:
+        raise ValueError("min_share must be in (0, 1]")
+    given = os.path.abspath(root)
+    real = os.path.realpath(root)
+
+    def rel(p: str) -> str | None:
+        full = os.path.abspath(p)
+        for base in (given, real):
+            if full.startswith(base.rstrip(os.sep) + os.sep):
+                return os.path.relpath(full, base).replace(os.sep, "/")
+        return None
+
+    files = [rel(p) for p in result.files]
+    digests = list(result.digests) if result.digests else [""] * len(files)
+    images: dict[str, int] = defaultdict(int)
+    failed = [x for f in result.failures if not skipped_link(f) and (x := rel(f.path)) is not None]
+    for r in files + failed:
+        if r is not None:
+            for a in _ancestors(r):
+                images[a] += 1
+    # each file's copies: byte-identical first, then the method's matches
+    copies: dict[int, set[int]] = defaultdict(set)
+    for p in result.iter_pairs():
+        for i, j in zip(p.left.tolist(), p.right.tolist()):
+            if i != j:
+                copies[i].add(j)
+                copies[j].add(i)
+    covered: dict[tuple[str, str], dict[int, int]] = defaultdict(dict)  # (R, O) -> file -> its best copy
+    for i, mates in copies.items():
+        fi = files[i]
+        if fi is None:
+            continue
+        for r in _ancestors(fi)[:-1]:  # (the scanned folder itself is never redundant)
+            for j in mates:
+                fj = files[j]
+                if fj is None or _under(fj, r):
+                    continue  # a copy inside the folder itself goes with it
+                exact = bool(digests[i]) and digests[i] == digests[j]
+                for o in _ancestors(fj):
+                    if _under(o, r) or (_under(r, o) and o != r.rpartition("/")[0]):
+                        continue  # O inside R goes with it; O holding R: only R's own parent (a backup inside it)
+                    best = covered[(r, o)].get(i)
+                    if best is None or (exact and digests[best] != digests[i]):
+                        covered[(r, o)][i] = j
+    sizes: dict[int, tuple[int, tuple[int, int] | None]] = {}
+
+    def size(i: int) -> tuple[int, tuple[int, int] | None]:
+        if i not in sizes:
+            try:
+                st = os.stat(result.files[i], follow_symlinks=False)
+                sizes[i] = (st.st_size, (st.st_dev, st.st_ino))
+            except OSError:
+                sizes[i] = (0, None)
+        return sizes[i]
+
+    qualified = {k: v for k, v in covered.items() if images[k[0]] >= min_images and len(v) >= min_share * images[k[0]]}
+    # the narrowest folder holding the copies (a parent of it holds them too), and no pair inside a listed one
+    candidates: dict[str, list[str]] = defaultdict(list)
+    for r, o in qualified:
+        candidates[r].append(o)
+    chosen: dict[str, str] = {}
+    for r, os_ in candidates.items():  # most copies; of those the narrowest, then the shallowest, then by name
+        most = max(len(qualified[(r, o)]) for o in os_)
+        best = [o for o in os_ if len(qualified[(r, o)]) == most]
+        best = [o for o in best if not any(o2 != o and _under(o2, o) for o2 in best)]
+        chosen[r] = min(best, key=lambda o: (o.count("/"), o))
+    pairs = []
+    index = {f: k for k, f in enumerate(files) if f is not None}
+    for r, o in chosen.items():
+        # a folder inside one listed already goes with it (a pair whose copies are anywhere in the scanned folder
+        # names no folder, and hides no narrower pair)
+        outer = any(r2 != r and o2 != "" and _under(r, r2) for r2, o2 in chosen.items())
+        if outer:
+            continue
+        got = qualified[(r, o)]
+        exact = sum(bool(digests[i]) and digests[i] == digests[j] for i, j in got.items())
+        reclaim = sum(size(i)[0] for i, j in got.items() if size(i)[1] is None or size(i)[1] != size(j)[1])
+        back = covered.get((o, r), {})
+        identical = (len(got) == images[r] == images[o] == len(back) and exact == len(got))
+        members = sorted(f for f in files if f is not None and _under(f, r))
+        pairs.append(FolderPair(
+            r, o, images[r], len(got), exact, identical, reclaim,
+            {files[i]: (digests[i], files[j], digests[j]) for i, j in sorted(got.items(), key=lambda x: files[x[0]])},
+            [f for f in members if index[f] not in got]
+            + sorted(x for x in failed if _under(x, r))))
+    # two folders holding each other's copies: list one, never both (moving both would move every copy). The
+    # one whose files lie deeper goes (a backup is filed further down), then the longer path
+    def depth(p: FolderPair) -> float:
+        return sum(f.count("/") for f in p.files) / max(1, len(p.files))
+
+    out: list[FolderPair] = []
+    for p in sorted(pairs, key=lambda p: (-depth(p), -len(p.redundant), p.redundant)):
+        if any(_overlap(p.redundant, q.copy_of) and _overlap(q.redundant, p.copy_of) for q in out):
+            continue
+        out.append(p)
+    return sorted(out, key=lambda p: (-p.reclaimable, p.redundant))
+
+
+def _overlap(a: str, b: str) -> bool:
+    return _under(a, b) or _under(b, a)
+
+
+def folders_document(pairs: Sequence[FolderPair], result, root: str | os.PathLike) -> dict:
+    """The plan ``imagetwins folders --json`` writes (:mod:`imagetwins.plan` format, ``"folders"`` added, paths
+    relative to the scanned folder): ``remove --plan`` moves each complete folder, ``"skip": true`` keeps it."""
+    from imagetwins.plan import PLAN_VERSION
+
+    return {"imagetwins_plan": PLAN_VERSION, "root": str(Path(root).resolve()), "scanned_as": os.path.abspath(root),
+            "base": str(Path(root).resolve()), "method": result.method, "threshold": result.threshold, "groups": [],
+            "folders": [{"remove": p.redundant, "copy_of": p.copy_of, "images": p.images, "copied": p.copied,
+                         "share": round(p.share, 4), "identical": p.identical, "byte_identical": p.byte_identical,
+                         "reclaimable_bytes": p.reclaimable, "skip": not p.complete,
+                         "files": {f: {"sha256": d, "copy": c, "copy_sha256": cd} for f, (d, c, cd) in p.files.items()},
+                         "without_copy": p.without_copy} for p in pairs]}
+
+
+# -- moving a folder: the plan's entries checked again right before --------------------------------------------
+@dataclass
+class FolderMove:
+    """A folder that may move as a whole: ``folder`` (absolute, real), its files (absolute) -> SHA-256 checked
+    just now, and the copies they leave behind."""
+
+    folder: str
+    copy_of: str
+    files: dict[str, str]
+    copies: dict[str, str]
+
+
+class FolderPlanError(ValueError):
+    """A plan's ``folders`` that cannot be used at all (one line)."""
+
+
+def _relative(value, what: str, source: str) -> str:
+    if not isinstance(value, str) or not value or os.path.isabs(value) or "\0" in value or \
+            any(part in ("..", "") for part in value.split("/")):
+        raise FolderPlanError(f"{source}: {what} must be a path inside the scanned folder, relative to it")
+    return value
+
+
+def load_folder_plan(path: str | os.PathLike, folder: str | os.PathLike) -> list[dict]:
+    """The ``folders`` entries of a plan (none: an empty list), checked for shape; the plan's ``root`` must be
+    ``folder`` (:func:`imagetwins.plan.load_plan` checks it, and the groups)."""
+    from imagetwins.plan import load_plan
+
+    load_plan(path, folder=folder)
+    source = str(path)
+    doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    entries = doc.get("folders") or []
+    if not isinstance(entries, list):
+        raise FolderPlanError(f"{source}: 'folders' must be a list")
+    out = []
+    for n, e in enumerate(entries, 1):
+        if not isinstance(e, dict) or not isinstance(e.get("files"), dict):
+            raise FolderPlanError(f"{source}: folder {n} must be an object with 'files'")
+        files = {}
+        for f, v in e["files"].items():
+            if not isinstance(v, dict) or not all(isinstance(v.get(k), str) for k in ("sha256", "copy", "copy_sha256")):
+                raise FolderPlanError(f"{source}: folder {n}'s file {f!r} needs sha256, copy and copy_sha256")
+            files[_relative(f, f"folder {n}'s files", source)] = (v["sha256"], _relative(v["copy"], "a copy", source),
+                                                                v["copy_sha256"])
+        out.append({"remove": _relative(e.get("remove"), f"folder {n}'s 'remove'", source),
+                    "copy_of": _relative(e.get("copy_of"), f"folder {n}'s 'copy_of'", source)
+                    if e.get("copy_of") != "" else "",
+                    "skip": bool(e.get("skip", False)), "files": files, "number": n})
+    return out
+
+
+def _real_folder(root: Path, rel: str) -> str | None:
+    """None when ``root/rel`` is a real folder reached from ``root`` without any link, else why not."""
+    folder = root
+    for part in rel.split("/"):
+        folder = folder / part
+        try:
+            st = os.lstat(folder)
+        except OSError as exc:
+            return f"cannot reach it ({exc.strerror or exc})"
+        if stat.S_ISLNK(st.st_mode):
+            return f"{folder} is a symbolic link: a folder reached through a link never moves"
+        if not stat.S_ISDIR(st.st_mode):
+            return f"{folder} is not a folder"
+    return None
+
+
+def check_folder_plan(root: str | os.PathLike,
+                      entries: Sequence[dict]) -> tuple[list[FolderMove], list[tuple[str, str]]]:
+    """Which folders of a plan may move now: (moves, refused (folder, why)).
+
+    A folder moves only when it is a real folder inside ``root`` (not ``root``) reached without links, holds
+    nothing but regular files the plan lists (and folders), each still has the SHA-256 the plan recorded, and
+    each has its copy outside the folder, inside ``root`` without links, with the copy's recorded SHA-256.
+    """
+    from imagetwins.plan import _unchanged  # (the plan's own check of one file: digest, link, gone)
+    from imagetwins.quarantine import why_not_movable
+
+    real_root = Path(root).resolve()
+    moves, refused = [], []
+    for e in entries:
+        name = str(real_root / e["remove"])
+        if e["skip"]:
+            continue
+        why = _real_folder(real_root, e["remove"])
+        listed = {str(real_root / f): v for f, v in e["files"].items()}
+        if why is None:
+            why = next((f"{name}'s file {f} is not inside it" for f in listed if not _under(
+                os.path.relpath(f, real_root).replace(os.sep, "/"), e["remove"])), None)
+        if why is None:
+            for dirpath, dirnames, filenames in os.walk(name, followlinks=False):
+                for d in dirnames:
+                    if os.path.islink(os.path.join(dirpath, d)):
+                        why = f"it holds a symbolic link, {os.path.join(dirpath, d)}"
+                for f in filenames:
+                    full = os.path.join(dirpath, f)
+                    if full not in listed:
+                        why = why or (f"it holds {full}, which the plan does not list as an image with a copy "
+                                      "elsewhere: move or remove that first")
+                if why:
+                    break
+        files, copies = {}, {}
+        if why is None:
+            for f, (digest, copy_rel, copy_digest) in listed.items():
+                copy = str(real_root / copy_rel)
+                if _under(copy_rel, e["remove"]):
+                    why = f"the copy of {f} lies inside the folder itself"
+                elif (w := why_not_movable(f, [real_root]) or _unchanged(f, {f: digest})) is not None:
+                    why = f"{f}: {w}"
+                elif (w := why_not_movable(copy, [real_root]) or _unchanged(copy, {copy: copy_digest})) is not None:
+                    why = f"the copy of {f}, {copy}: {w}"
+                if why:
+                    break
+                files[f] = digest
+                copies[f] = copy
+        if why is None and not files:
+            why = "the plan lists no image in it"
+        if why is None:
+            moves.append(FolderMove(name, str(real_root / e["copy_of"]), files, copies))
+        else:
+            refused.append((name, why))
+    return moves, refused

@@ -1,0 +1,161 @@
+"""Folders that are copies of folders (imagetwins.folders): listed, moved as one journalled step, undone; links,
+nested folders, and plans edited after the fact."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from imagetwins.cli import main
+from imagetwins.finder import find_duplicate_groups
+from imagetwins.folders import find_duplicate_folders
+
+pytestmark = pytest.mark.integration
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def _tree(folder: Path) -> dict[str, str]:
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def library(tmp_path: Path, datasets: Path) -> Path:
+    """Photos/2019 (20 real photos), a byte copy of it filed deep in Backup/old, an Export/2019 of half-size
+    re-encodes of 19 of them plus one photo found nowhere else, and Photos/2020 with 20 other photos."""
+    src = sorted((datasets / "photos-public" / "images").glob("*.jpg"))
+    lib = tmp_path / "lib"
+    for d in ("Photos/2019", "Backup/old/Photos/2019", "Export/2019", "Photos/2020"):
+        (lib / d).mkdir(parents=True)
+    for i, s in enumerate(src[:20]):
+        shutil.copy(s, lib / "Photos/2019" / f"img{i}.jpg")
+        shutil.copy(s, lib / "Backup/old/Photos/2019" / f"img{i}.jpg")
+        if i < 19:
+            with Image.open(s) as im:
+                im.reduce(2).save(lib / "Export/2019" / f"e{i}.jpg", quality=80)
+    for i, s in enumerate(src[20:40]):
+        shutil.copy(s, lib / "Photos/2020" / f"x{i}.jpg")
+    shutil.copy(src[50], lib / "Export/2019/unique.jpg")
+    return lib
+
+
+def test_folders_lists_copies_largest_first_with_the_share(library: Path) -> None:
+    res = run("folders", library, "-r")
+    assert res.exit_code == 0, res.output
+    lines = res.output.splitlines()
+    assert lines[0].startswith("Backup  is a copy of  Photos/2019: identical (20 of 20, 20 byte-identical)")
+    assert lines[1].startswith("Export  is a copy of  Photos/2019: 95.0 % of its images copied (19 of 20, 0 byte")
+    assert "Export/2019/unique.jpg" in lines[2]
+    assert "2 folders" in lines[-1]
+    doc = json.loads(run("folders", library, "-r", "--json", "-").stdout)
+    backup, export = doc["folders"]
+    assert backup["reclaimable_bytes"] > export["reclaimable_bytes"] > 0
+    assert (backup["share"], backup["identical"], backup["skip"]) == (1.0, True, False)
+    assert (export["share"], export["identical"], export["skip"]) == (0.95, False, True)
+    assert export["without_copy"] == ["Export/2019/unique.jpg"]
+    # re-encoded copies count only through the method: byte-identical content alone finds the backup only
+    exact = find_duplicate_folders(find_duplicate_groups(library, "phash", threshold=0, recursive=True), library)
+    assert [p.redundant for p in exact] == ["Backup"]
+    # and without -r there is nothing to compare
+    assert "add -r" in run("folders", library).output
+
+
+def test_a_folder_moves_as_one_step_and_undo_puts_it_back(tmp_path: Path, library: Path) -> None:
+    before = _tree(library)
+    plan = tmp_path / "folders.json"
+    assert run("folders", library, "-r", "--json", plan).exit_code == 0
+    res = run("remove", library, "--plan", plan)
+    assert res.exit_code == 0 and "would move the folder" in res.output and "0 files and 1 folder" in res.output
+    assert _tree(library) == before
+    q = tmp_path / "q"
+    res = run("remove", library, "--plan", plan, "--apply", "--move-to", q)
+    assert res.exit_code == 0, res.output
+    assert not (library / "Backup").exists() and (q / "Backup/old/Photos/2019/img3.jpg").is_file()
+    journal = [json.loads(line) for line in (q / "manifest.jsonl").read_text().splitlines()]
+    assert [(e["op"], e["state"]) for e in journal] == [("folder", "planned"), ("folder", "done")]
+    assert len(journal[0]["files"]) == 20
+    res = run("undo", q)
+    assert res.exit_code == 0, res.output
+    assert _tree(library) == before
+
+
+def test_the_plan_is_checked_again_before_a_folder_moves(tmp_path: Path, library: Path) -> None:
+    plan = tmp_path / "folders.json"
+    assert run("folders", library, "-r", "--json", plan).exit_code == 0
+    doc = json.loads(plan.read_text())
+    doc["folders"][1]["skip"] = False  # Export is only 95 % copied: its unique photo is not in the plan
+    plan.write_text(json.dumps(doc))
+    (library / "Backup/old/notes.txt").write_text("not an image, no copy anywhere")
+    res = run("remove", library, "--plan", plan, "--apply", "--move-to", tmp_path / "q")
+    assert res.exit_code == 1
+    assert "notes.txt, which the plan does not list" in res.output
+    assert "unique.jpg, which the plan does not list" in res.output
+    assert (library / "Backup/old/notes.txt").exists() and (library / "Export/2019/unique.jpg").exists()
+    (library / "Backup/old/notes.txt").unlink()
+    # a copy that changed since the plan: the folder stays
+    with Image.open(library / "Photos/2019/img4.jpg") as im:
+        im.rotate(90).save(library / "Photos/2019/img4.jpg")
+    res = run("remove", library, "--plan", plan, "--apply", "--move-to", tmp_path / "q2")
+    assert res.exit_code == 1 and "img4.jpg" in res.output and (library / "Backup").is_dir()
+
+
+def test_nested_folders_only_the_inner_copy_goes(tmp_path: Path, datasets: Path) -> None:
+    lib = tmp_path / "lib"
+    (lib / "A" / "copy").mkdir(parents=True)
+    for i, s in enumerate(sorted((datasets / "photos-public" / "images").glob("*.jpg"))[:6]):
+        shutil.copy(s, lib / "A" / f"{i}.jpg")
+        shutil.copy(s, lib / "A" / "copy" / f"{i}.jpg")
+    doc = json.loads(run("folders", lib, "-r", "--json", "-").stdout)
+    assert [(f["remove"], f["copy_of"]) for f in doc["folders"]] == [("A/copy", "A")]
+    plan = tmp_path / "p.json"
+    plan.write_text(json.dumps(doc))
+    res = run("remove", lib, "--plan", plan, "--apply", "--move-to", tmp_path / "q")
+    assert res.exit_code == 0, res.output
+    assert sorted(p.name for p in (lib / "A").iterdir()) == [f"{i}.jpg" for i in range(6)]
+    # a plan edited to move the outer folder (whose copies lie inside it) is refused
+    assert run("undo", tmp_path / "q").exit_code == 0
+    doc["folders"][0]["remove"], doc["folders"][0]["copy_of"] = "A", "A/copy"
+    doc["folders"][0]["files"] = {f"A/{i}.jpg": {**v, "copy": k} for i, (k, v) in enumerate(
+        sorted(doc["folders"][0]["files"].items()))}
+    plan.write_text(json.dumps(doc))
+    res = run("remove", lib, "--plan", plan, "--apply", "--move-to", tmp_path / "q3")
+    assert res.exit_code == 1 and (lib / "A" / "copy" / "0.jpg").exists()
+
+
+def test_folders_that_are_links_to_each_other_are_never_copies(tmp_path: Path, datasets: Path) -> None:
+    lib = tmp_path / "lib"
+    (lib / "Photos").mkdir(parents=True)
+    for i, s in enumerate(sorted((datasets / "photos-public" / "images").glob("*.jpg"))[:5]):
+        shutil.copy(s, lib / "Photos" / f"{i}.jpg")
+    os.symlink("Photos", lib / "Mirror")  # a link to the folder beside it
+    os.symlink(lib / "Photos", tmp_path / "outside")
+    os.symlink(tmp_path / "outside", lib / "Loop")  # a link out of the folder that leads back into it
+    for extra in ([], ["--follow-symlinks"]):
+        res = run("folders", lib, "-r", *extra)
+        assert res.exit_code == 0 and "0 folders" in res.output, res.output
+    # hard links of each other's files: listed (same pictures) but nothing to reclaim
+    (lib / "Hard").mkdir()
+    for p in (lib / "Photos").iterdir():
+        os.link(p, lib / "Hard" / p.name)
+    doc = json.loads(run("folders", lib, "-r", "--json", "-").stdout)
+    assert [f["reclaimable_bytes"] for f in doc["folders"]] == [0]
+    # a plan naming a folder that was replaced by a link since moves nothing
+    doc["folders"][0]["skip"] = False
+    plan = tmp_path / "p.json"
+    plan.write_text(json.dumps(doc))
+    gone = doc["folders"][0]["remove"]
+    shutil.rmtree(lib / gone)
+    os.symlink("Photos" if gone == "Hard" else "Hard", lib / gone)
+    res = run("remove", lib, "--plan", plan, "--apply", "--move-to", tmp_path / "q")
+    assert res.exit_code == 1 and "symbolic link" in res.output
+    assert len(list((lib / "Photos").iterdir())) == 5
