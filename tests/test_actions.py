@@ -98,16 +98,13 @@ def test_a_plan_with_links(tmp_path: Path, album: Path) -> None:
 
 @pytest.fixture
 def trash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A trash of our own: send2trash's freedesktop implementation pointed into tmp_path."""
-    plat_other = pytest.importorskip("send2trash.plat_other")
-    import send2trash
+    """A home trash of our own: $XDG_DATA_HOME in tmp_path (the album's device, so the home trash is used)."""
+    from imagetwins import trash
 
-    if send2trash.send2trash is not plat_other.send2trash:
+    if not trash.FREEDESKTOP:
         pytest.skip("this platform's trash is not the freedesktop folder")
     data_home = tmp_path / "share"
-    monkeypatch.setattr(plat_other, "XDG_DATA_HOME", os.fsencode(data_home))
-    monkeypatch.setattr(plat_other, "HOMETRASH_B", os.fsencode(data_home / "Trash"))
-    monkeypatch.setattr(plat_other, "get_dev", lambda path: 1)  # every file on the "home" device
+    monkeypatch.setenv("XDG_DATA_HOME", str(data_home))
     return data_home / "Trash"
 
 

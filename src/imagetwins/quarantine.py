@@ -40,6 +40,7 @@ from pathlib import Path
 
 from imagetwins.io import QUARANTINE_SUFFIX, open_regular_file
 from imagetwins.keep import Decision, decide_result
+from imagetwins.ownfolders import UnsafeFolder, check_own, check_own_file, check_parent, make_own_dirs
 from imagetwins.results import FindResult
 
 __all__ = ["JOURNAL", "KEY", "LINK_KINDS", "SUMMARY", "Interrupted", "Outcome", "Plan", "QuarantineError",
@@ -206,6 +207,14 @@ def check_quarantine(quarantine: str | os.PathLike, roots: Sequence[str | os.Pat
                                   "outside it (a later run would find the quarantined files again)")
         if r.is_relative_to(real):
             raise QuarantineError(f"the quarantine {q} contains the scanned folder {root}")
+    try:  # the quarantine if it exists, else the folder it will be made in, must be the user's own
+        existing = next(p for p in (q, *q.parents) if os.path.lexists(p))
+        if existing == q:
+            check_own(q, "the quarantine")
+        else:
+            check_parent(existing, "the folder holding the quarantine")
+    except UnsafeFolder as exc:
+        raise QuarantineError(exc.strerror) from None
     return q
 
 
@@ -237,8 +246,11 @@ def _key(qdir: Path, create: bool) -> bytes:
                 fh.flush()
                 os.fsync(fh.fileno())
     try:
+        check_own_file(path, "the quarantine's key", secret=True)  # whoever can read it can sign journal lines
         with open_regular_file(path, follow_symlinks=False) as fh:
             key = fh.read(64)
+    except UnsafeFolder as exc:
+        raise QuarantineError(exc.strerror) from None
     except OSError as exc:
         raise QuarantineError(f"{path}: cannot read the quarantine's key ({exc.strerror or exc}); a quarantine made "
                               "by this version of imagetwins has one") from None
@@ -263,9 +275,13 @@ def _open_journal(qdir: Path):
         fd = os.open(qdir / JOURNAL, os.O_WRONLY | os.O_APPEND | os.O_CREAT | _NOFOLLOW | _CLOEXEC, 0o600)
     except OSError as exc:  # ELOOP: a symbolic link planted as the journal
         raise QuarantineError(f"{qdir / JOURNAL}: cannot open the journal safely ({exc.strerror or exc})") from None
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
+    st = os.fstat(fd)
+    why = ("is not a regular file" if not stat.S_ISREG(st.st_mode) else
+           f"belongs to another user (uid {st.st_uid})" if hasattr(os, "geteuid") and st.st_uid != os.geteuid() else
+           f"can be changed by other users (mode {stat.S_IMODE(st.st_mode):04o})" if st.st_mode & 0o022 else None)
+    if why is not None:
         os.close(fd)
-        raise QuarantineError(f"{qdir / JOURNAL} is not a regular file")
+        raise QuarantineError(f"{qdir / JOURNAL} {why}: refused")
     return open(fd, "w", encoding="ascii")
 
 
@@ -441,9 +457,10 @@ def apply_plan(plan: Plan, root: str | os.PathLike, quarantine: str | os.PathLik
     root = given.resolve()
     qdir = check_quarantine(quarantine, [root])
     with changing([root]):
-        try:
-            qdir.parent.mkdir(parents=True, exist_ok=True)
-            qdir = _make_dirs(qdir.parent, Path(qdir.name))
+        try:  # made owner-only (0700), or the one standing there checked to be the user's own
+            qdir = make_own_dirs(qdir, "quarantine")
+        except UnsafeFolder as exc:
+            raise QuarantineError(exc.strerror) from None
         except OSError as exc:
             raise QuarantineError(f"cannot make the quarantine folder {qdir}: {exc.strerror or exc}") from None
         with changing([qdir]), _deferred_signals() as stop:
@@ -462,6 +479,7 @@ def apply_plan(plan: Plan, root: str | os.PathLike, quarantine: str | os.PathLik
 def _apply_moves(plan: Plan, given: Path, root: Path, qdir: Path, link: str | None, to_trash: bool, journal,
                  key: bytes, out: Outcome, stop: _Stop) -> None:
     keepers = _Keepers(given, plan.expected)
+    trashes: dict = {}  # device -> its trash folder (or why it may not be used)
     for src_s, group, keeper in plan.moves:
         if stop.signum:
             return
@@ -487,7 +505,7 @@ def _apply_moves(plan: Plan, given: Path, root: Path, qdir: Path, link: str | No
                 continue
             try:
                 _move_one(rel, folder_fd, src_s, root, qdir, plan, group, keeper, link, to_trash, journal, key, out,
-                          stop)
+                          stop, trashes)
             finally:
                 os.close(folder_fd)
             if link == "hard":
@@ -499,15 +517,17 @@ def _apply_moves(plan: Plan, given: Path, root: Path, qdir: Path, link: str | No
 
 
 def _move_one(rel: Path, folder_fd: int, src_s: str, root: Path, qdir: Path, plan: Plan, group: int, keeper: str,
-              link: str | None, to_trash: bool, journal, key: bytes, out: Outcome, stop: _Stop | None = None) -> None:
+              link: str | None, to_trash: bool, journal, key: bytes, out: Outcome, stop: _Stop | None = None,
+              trashes: dict | None = None) -> None:
     """Move ``root / rel`` (``rel.name`` in the open folder ``folder_fd``), verified, into the quarantine."""
     digest, identity, size = _digest_and_identity(rel.name, dir_fd=folder_fd)
     if not _same_content(digest, plan.expected.get(src_s)):
         out.failed.append((src_s, "not moved: its content changed since the scan"))
         return
     real = root / rel  # a real path: every folder below root was opened without following a link
-    if to_trash:  # (send2trash takes a path: the identity is checked after, see _trash_one)
-        _trash_one(real, digest, identity, size, root, group, keeper, journal, key, out)
+    if to_trash:
+        _trash_one(rel, folder_fd, real, digest, identity, size, root, group, keeper, journal, key, out, stop,
+                   trashes if trashes is not None else {})
         return
     dst = _free_name(_make_dirs(qdir, rel.parent) / rel.name)
     entry = {"op": "move", "from": str(real), "to": str(dst), "root": str(root)}
@@ -527,24 +547,48 @@ def _move_one(rel: Path, folder_fd: int, src_s: str, root: Path, qdir: Path, pla
         _link_in_place(real, Path(os.path.abspath(keeper)), link, entry, journal, key, out, folder_fd)
 
 
-def _trash_one(src: Path, digest: str, identity: tuple[int, int], size: int, root: Path, group: int, keeper: str,
-               journal, key: bytes, out: Outcome) -> None:
-    """Send one verified file to the system trash and journal where it went (after: the trash keeps its own
-    record of the original place, so a crash in between loses nothing)."""
-    from imagetwins.trash import send_to_trash
+def _trash_one(rel: Path, folder_fd: int, src: Path, digest: str, identity: tuple[int, int], size: int, root: Path,
+               group: int, keeper: str, journal, key: bytes, out: Outcome, stop: _Stop | None,
+               trashes: dict) -> None:
+    """Send one verified file to the system trash, journalled as a move: on freedesktop systems into the trash
+    folder of its device (:func:`imagetwins.trash.trash_folder_for`) under a name reserved first, so the
+    journal records where it really goes; elsewhere through send2trash (which does not say where)."""
+    from imagetwins.trash import FREEDESKTOP, release, send_to_trash, trash_folder_for
 
-    real = str(src.resolve())
-    trashed = send_to_trash(src)
-    entry = {"op": "trash", "from": real, "to": str(trashed or ""), "root": str(root)}
+    real = str(src)
+    if not FREEDESKTOP:
+        entry = {"op": "trash", "from": real, "to": "", "root": str(root)}
+        _append(journal, key, {**entry, "state": "planned", "bytes": size, "sha256": digest, "group": group,
+                               "kept": keeper})
+        send_to_trash(src)
+        _append(journal, key, {**entry, "state": "done"})
+        out.done.append((real, "the system trash"))
+        return
+    if identity[0] not in trashes:
+        try:
+            trashes[identity[0]] = trash_folder_for(src, identity[0])
+        except OSError as exc:  # UnsafeFolder: another user's trash, a link; or it cannot be made
+            trashes[identity[0]] = exc
+    trash = trashes[identity[0]]
+    if isinstance(trash, OSError):
+        out.failed.append((real, f"not trashed: {trash.strerror or trash}"))
+        return
+    dst, info = trash.reserve(src)
+    entry = {"op": "trash", "from": real, "to": str(dst), "root": str(root)}
     _append(journal, key, {**entry, "state": "planned", "bytes": size, "sha256": digest, "group": group,
-                           "kept": keeper})
+                           "kept": keeper, "info": str(info)})
+
+    def journal_partial(name: str) -> None:  # (a trash on another device) so that undo can clear an unfinished copy
+        _append(journal, key, {**entry, "state": "copying", "partial": str(dst.parent / name)})
+
+    try:
+        _move(Path(rel.name), dst, digest, identity, dir_fd=folder_fd, stop=stop, on_partial=journal_partial)
+    except OSError as exc:
+        release(info)
+        _append(journal, key, {**entry, "state": "failed", "why": exc.strerror or str(exc)})
+        raise
     _append(journal, key, {**entry, "state": "done"})
-    if trashed is not None:
-        st = os.lstat(trashed)
-        if (st.st_dev, st.st_ino) != identity:
-            out.failed.append((real, f"replaced by another file while being trashed; that file is at {trashed}"))
-            return
-    out.done.append((real, str(trashed) if trashed is not None else "the system trash"))
+    out.done.append((real, str(dst)))
 
 
 def _same_device(a: str | os.PathLike, b: str | os.PathLike) -> bool:
@@ -799,6 +843,10 @@ def _quarantine_folder(manifest: str | os.PathLike) -> Path:
         raise QuarantineError(f"{qdir} is not a quarantine: it holds no {JOURNAL}") from None
     if not stat.S_ISREG(mode):
         raise QuarantineError(f"{qdir / JOURNAL} is not a regular file")
+    try:  # another user's quarantine (or one others may write into) could hold their files and journal lines
+        check_own(qdir, "the quarantine")
+    except UnsafeFolder as exc:
+        raise QuarantineError(exc.strerror) from None
     return qdir.resolve()
 
 
@@ -861,8 +909,9 @@ def _clear_partials(e: dict, qdir: Path, out: Outcome) -> None:
     whole = _holds(src, e["sha256"], e["bytes"]) or _holds(dst, e["sha256"], e["bytes"])
     for p in partials:
         partial = Path(os.path.normpath(p))
+        away = src.parent if e.get("op") == "trash" else qdir  # where the file went: the quarantine or a trash
         if not partial.name.endswith(PARTIAL) or not (
-                (_inside_without_links(qdir, partial) and partial.parent == src.parent)
+                (_inside_without_links(away, partial) and partial.parent == src.parent)
                 or (_inside_without_links(root, partial) and partial.parent == dst.parent)):
             out.failed.append((str(partial), "refused: not an unfinished copy of this quarantine"))
             continue
@@ -884,19 +933,29 @@ def _restore(e: dict, qdir: Path, journal, key: bytes, out: Outcome, stop: _Stop
         _restore_folder(e, qdir, journal, key, out)
         return
     if e.get("op") == "trash":
-        from imagetwins.trash import trash_info
+        from imagetwins.trash import TrashFolder, trash_info
 
         if not e["to"]:
             out.failed.append((e["from"], "in the system trash, which does not say where: put it back from there"))
             return
-        info = trash_info(Path(e["to"]))
+        trashed = Path(os.path.normpath(e["to"]))
+        info = trash_info(trashed)
+        if not e.get("done") and not os.path.lexists(trashed):
+            if info is not None and str(info) == e.get("info"):
+                os.unlink(info)  # the name reserved for a move that never happened (killed in between)
+            return
         if info is None:
             if not e.get("done") or os.path.lexists(e["from"]):
                 return  # never trashed, or put back already
             out.failed.append((e["to"], "no longer in the trash (emptied?)"))
             return
+        try:
+            TrashFolder(trashed.parent.parent, None).check()
+        except UnsafeFolder as exc:
+            out.failed.append((str(trashed), f"refused: {exc.strerror}"))
+            return
         done = len(out.done)
-        _restore_file(e, Path(e["to"]).parent, journal, key, out, stop)
+        _restore_file(e, trashed.parent, journal, key, out, stop)
         if len(out.done) > done:
             info.unlink()  # the trash forgets it, as its own "put back" does
         return

@@ -1,49 +1,183 @@
-"""The system trash, for ``imagetwins remove --to-trash`` (needs ``imagetwins[trash]``: send2trash).
+"""The system trash, for ``imagetwins remove --to-trash``.
 
-On Linux and other freedesktop systems the trash is a folder (``files/`` beside ``info/*.trashinfo``
-records of where each file came from), so after sending a file there :func:`send_to_trash` finds it
-again and the quarantine journal records where it lies: ``imagetwins undo`` can put it back. On
-macOS and Windows the trash does not say where a file went; undo then asks you to use the trash's
-own "put back".
+On Linux and the other freedesktop systems imagetwins keeps the trash itself, as the freedesktop.org
+Trash specification 1.0 says, so that it knows exactly where each file went (no guessing after the fact):
+
+- the trash of a file is the home trash (``$XDG_DATA_HOME/Trash``, default ``~/.local/share/Trash``) when
+  the file is on the same device, else the trash at the top of the file's mount: ``$topdir/.Trash/$uid``
+  where ``$topdir/.Trash`` is a real folder with the sticky bit, else ``$topdir/.Trash-$uid``; where no
+  such trash can be made (a read-only top folder), the home trash, the file then copied across devices
+  (verified, as every move of ``remove``);
+- a trash folder we make is owner-only (0700); one that exists must be a real folder, owned by the user
+  and writable by nobody else (:mod:`imagetwins.ownfolders`), else it is refused with one line: a
+  ``.Trash-UID`` another user made on a shared tmpfs would let them read and delete what is trashed;
+- a name is reserved by creating its ``info/NAME.trashinfo`` with ``O_EXCL`` first (``NAME``, then
+  ``STEM 1.EXT``, ``STEM 2.EXT``...: the names other trash tools use), then the file is moved to
+  ``files/NAME`` by :mod:`imagetwins.quarantine` (journalled, never overwriting).
+
+On macOS and Windows the file goes through send2trash (extra ``trash``); that trash does not say where a
+file went, so undo asks you to use the trash's own "put back".
 """
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
+import sys
+import time
+from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote
+from urllib.parse import quote, unquote_to_bytes
 
-__all__ = ["TrashUnavailable", "send_to_trash", "trash_info"]
+from imagetwins.ownfolders import UnsafeFolder, check_own, check_parent, make_own_dirs
+
+__all__ = ["FREEDESKTOP", "TrashFolder", "TrashUnavailable", "send_to_trash", "trash_folder_for", "trash_info"]
+
+#: whether this platform's trash is a freedesktop trash folder (kept by imagetwins itself)
+FREEDESKTOP = not sys.platform.startswith(("darwin", "win32", "cygwin"))
+
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 
 
 class TrashUnavailable(RuntimeError):
-    """send2trash is not installed."""
+    """send2trash is not installed (macOS, Windows)."""
 
 
-def _send2trash():
+@dataclass(frozen=True)
+class TrashFolder:
+    """One freedesktop trash: ``folder`` holds ``files/`` and ``info/``; ``topdir`` is the folder the original
+    paths of its ``.trashinfo`` records are written relative to (None: absolute, the home trash)."""
+
+    folder: Path
+    topdir: Path | None
+
+    @property
+    def files(self) -> Path:
+        return self.folder / "files"
+
+    @property
+    def info(self) -> Path:
+        return self.folder / "info"
+
+    def check(self) -> None:
+        """The trash and its two folders are still the user's own (:class:`UnsafeFolder` if not)."""
+        check_own(self.folder, "the trash folder")
+        check_own(self.files, "the trash folder")
+        check_own(self.info, "the trash folder")
+
+    def reserve(self, original: Path) -> tuple[Path, Path]:
+        """A free name for ``original`` in ``files/``: its ``.trashinfo`` is created first (``O_EXCL``, as the
+        specification asks, so two programs never take one name) and holds the original path. Returns
+        (where the file is to go, its ``.trashinfo``); :func:`release` it if the file does not go."""
+        stem, ext = os.path.splitext(original.name)
+        record = self._record(original)
+        info_fd = os.open(self.info, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _NOFOLLOW | _CLOEXEC)
+        try:
+            for counter in range(100_000):
+                name = original.name if counter == 0 else f"{stem} {counter}{ext}"
+                if os.path.lexists(self.files / name):
+                    continue
+                try:
+                    fd = os.open(name + ".trashinfo", os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC,
+                                 0o600, dir_fd=info_fd)
+                except FileExistsError:
+                    continue
+                with open(fd, "wb") as fh:
+                    fh.write(record)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                if os.path.lexists(self.files / name):  # taken meanwhile by a tool that does not reserve first
+                    os.unlink(name + ".trashinfo", dir_fd=info_fd)
+                    continue
+                return self.files / name, self.info / (name + ".trashinfo")
+        finally:
+            os.close(info_fd)
+        raise FileExistsError(errno.EEXIST, f"no free name for {original.name} in the trash {self.folder}")
+
+    def _record(self, original: Path) -> bytes:
+        path = os.fsencode(original)
+        if self.topdir is not None:
+            top = os.fsencode(self.topdir)
+            if path.startswith(top.rstrip(b"/") + b"/"):
+                path = os.path.relpath(path, top)  # relative to the top of the mount: the disk may move
+        return (b"[Trash Info]\nPath=" + quote(path, safe="/").encode("ascii")
+                + b"\nDeletionDate=" + time.strftime("%Y-%m-%dT%H:%M:%S").encode("ascii") + b"\n")
+
+
+def release(info: Path) -> None:
+    """Give back a name :meth:`TrashFolder.reserve` took (the file did not go to the trash)."""
     try:
-        from send2trash import send2trash
-    except ImportError:
-        raise TrashUnavailable('--to-trash needs send2trash: pip install "imagetwins[trash]"') from None
-    return send2trash
+        os.unlink(info)
+    except FileNotFoundError:
+        pass
 
 
-def _trash_roots(path: Path) -> list[tuple[Path, Path]]:
-    """(trash folder, the folder its .trashinfo paths are relative to) where ``path`` may have gone."""
-    roots = []
-    try:
-        from send2trash import plat_other
+def _home_trash() -> Path:
+    data = os.environ.get("XDG_DATA_HOME") or ""
+    base = Path(data) if os.path.isabs(data) else Path.home() / ".local" / "share"
+    return base / "Trash"
 
-        home = Path(os.fsdecode(plat_other.HOMETRASH_B))
-    except (ImportError, AttributeError):
-        home = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "Trash"
-    roots.append((home, home.parent))
-    mount = Path(os.path.realpath(path.parent))
-    while not os.path.ismount(mount) and mount != mount.parent:
-        mount = mount.parent
-    uid = str(os.getuid()) if hasattr(os, "getuid") else ""
-    roots += [(mount / ".Trash" / uid, mount), (mount / f".Trash-{uid}", mount)]
-    return roots
+
+def _device(path: Path) -> int:
+    """The device of ``path``, or of the nearest folder above it that exists."""
+    while True:
+        try:
+            return os.stat(path).st_dev
+        except FileNotFoundError:
+            if path.parent == path:
+                raise
+            path = path.parent
+
+
+def _mount_point(path: Path) -> Path:
+    """The top folder of the mount holding ``path`` (a real path)."""
+    dev = os.lstat(path).st_dev
+    while path.parent != path and os.lstat(path.parent).st_dev == dev:
+        path = path.parent
+    return path
+
+
+def trash_folder_for(path: str | os.PathLike, device: int | None = None) -> TrashFolder:
+    """The trash a file at ``path`` (a real path; ``device``: its ``st_dev``) goes to, made or checked.
+
+    Raises
+    ------
+    imagetwins.ownfolders.UnsafeFolder
+        That trash exists but is not the user's own (a link, another user's, writable by others).
+    """
+    path = Path(os.path.abspath(path))
+    device = os.lstat(path).st_dev if device is None else device
+    home = _home_trash()
+    uid = os.getuid()
+    if _device(home) != device:
+        top = _mount_point(path)
+        admin = top / ".Trash"
+        try:
+            st = os.lstat(admin)
+        except OSError:
+            st = None
+        candidates = []
+        if st is not None and stat.S_ISDIR(st.st_mode) and st.st_mode & stat.S_ISVTX:  # (not a link: lstat)
+            candidates.append(admin / str(uid))  # the administrator's shared trash, one folder per user
+        candidates.append(top / f".Trash-{uid}")
+        for folder in candidates:
+            try:
+                trash = TrashFolder(make_own_dirs(folder, "trash folder", parents=False), top)
+                make_own_dirs(trash.files, "trash folder", parents=False)
+                make_own_dirs(trash.info, "trash folder", parents=False)
+                return trash
+            except UnsafeFolder:
+                raise
+            except OSError as exc:
+                if exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOENT):
+                    raise
+        # no trash can be made on that device: the home trash, the file copied there
+    trash = TrashFolder(make_own_dirs(home, "trash folder"), None)
+    make_own_dirs(trash.files, "trash folder", parents=False)
+    make_own_dirs(trash.info, "trash folder", parents=False)
+    return trash
 
 
 def trash_info(trashed: Path) -> Path | None:
@@ -54,32 +188,39 @@ def trash_info(trashed: Path) -> Path | None:
     return info if info.is_file() and not info.is_symlink() else None
 
 
-def _recorded_path(info: Path, topdir: Path) -> str | None:
+def recorded_path(info: Path, topdir: Path | None) -> str | None:
+    """The original path a ``.trashinfo`` records (made absolute against ``topdir``), None if unreadable."""
     try:
-        for line in info.read_text(encoding="utf-8", errors="surrogateescape").splitlines():
-            if line.startswith("Path="):
-                return os.path.normpath(os.path.join(topdir, unquote(line[5:], errors="surrogateescape")))
+        for line in info.read_bytes().splitlines():
+            if line.startswith(b"Path="):
+                path = os.fsdecode(unquote_to_bytes(line[5:]))
+                return os.path.normpath(os.path.join(topdir or "/", path))
     except OSError:
         return None
     return None
 
 
-def send_to_trash(path: str | os.PathLike) -> Path | None:
-    """Send one file to the system trash; where it lies now, or None where the platform does not say."""
-    src = Path(os.path.abspath(path))
-    _send2trash()(str(src))
-    stem, ext = os.path.splitext(src.name)
-    found = None
-    for trash, topdir in _trash_roots(src):
-        files = trash / "files"
-        for counter in range(10_000):  # the names send2trash tries, in its order
-            name = src.name if counter == 0 else f"{stem} {counter}{ext}"
-            candidate = files / name
-            if not os.path.lexists(candidate) and not (trash / "info" / (name + ".trashinfo")).exists():
-                break
-            info = trash_info(candidate)
-            if info is not None and _recorded_path(info, topdir) == str(src):
-                found = candidate  # the last one recorded for this path is this one
-        if found is not None:
-            return found
-    return None
+def _send2trash():
+    try:
+        from send2trash import send2trash
+    except ImportError:
+        raise TrashUnavailable('--to-trash needs send2trash here: pip install "imagetwins[trash]"') from None
+    return send2trash
+
+
+def send_to_trash(path: str | os.PathLike) -> None:
+    """Send one file to the system trash through send2trash (macOS, Windows: the trash does not say where it
+    went). On freedesktop systems :mod:`imagetwins.quarantine` moves files into :func:`trash_folder_for`."""
+    _send2trash()(os.fspath(path))
+
+
+def check_trash_usable() -> None:
+    """Raise :class:`TrashUnavailable` where ``--to-trash`` cannot work (no send2trash off freedesktop)."""
+    if not FREEDESKTOP:
+        _send2trash()
+
+
+def owner_only(folder: Path) -> None:
+    """Raise :class:`UnsafeFolder` unless the trash holding ``folder`` (its ``files/``) is the user's own."""
+    check_parent(folder.parent.parent, "the folder holding the trash")
+    TrashFolder(folder.parent, None).check()

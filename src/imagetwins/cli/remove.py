@@ -30,8 +30,9 @@ from imagetwins.text import printable
               help="Also put a link to the kept file where each moved file was (hard: same device only; sym: a "
                    "relative symbolic link). The file stays in quarantine; undo removes the link and puts it back.")
 @click.option("--to-trash", is_flag=True,
-              help="Send the files to the system trash instead (needs imagetwins[trash]); the journal still goes "
-                   "to the quarantine folder, and undo puts them back where the trash says where (Linux).")
+              help="Send the files to the system trash instead; the journal still goes to the quarantine folder, "
+                   "and undo puts them back (Linux: the freedesktop trash, kept by imagetwins; macOS and Windows "
+                   "need imagetwins[trash] and the trash's own 'put back').")
 @keep_options
 @scan_options
 @ignore_decisions_option
@@ -65,6 +66,13 @@ def remove(directory: Path | None, apply_: bool, plan_file: Path | None, move_to
                                "(a plan never moves anything outside the folder you name)")
     if link and to_trash:
         raise click.UsageError("--link and --to-trash do not go together (a trashed file's place stays empty)")
+    if to_trash:
+        from imagetwins.trash import TrashUnavailable, check_trash_usable
+
+        try:
+            check_trash_usable()  # (before any scan: send2trash where the trash is not a freedesktop folder)
+        except TrashUnavailable as exc:
+            raise click.ClickException(str(exc)) from None
     with _stoppable("nothing moved"), _locked([directory] if apply_ else []):
         _remove(directory, apply_, plan_file, move_to, link, to_trash, keep_in, keep_rule, method, threshold,
                 recursive, workers, no_cache, quiet, raw_pairs, follow_symlinks, ignore_decisions)
@@ -100,6 +108,8 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
     try:
         check_quarantine(quarantine, [directory])
     except QuarantineError as exc:
+        if move_to is None:  # the default quarantine: not a usage error, one line all the same
+            raise click.ClickException(str(exc)) from None
         raise click.BadParameter(str(exc), param_hint="--move-to") from None
     if plan_file is None:
         note_keep_in_outside(directory, keep_in, quiet)

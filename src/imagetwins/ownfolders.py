@@ -1,0 +1,103 @@
+"""Folders that hold what ``remove`` took away (quarantines, the journal's key, trash folders) are the user's own.
+
+Whoever can write into a quarantine can read the photos moved there, rewrite the journal, and make the
+user's own ``undo`` put their file into the user's folder. So every such folder is created by us with
+owner-only permissions (0700), one level at a time, and any that already exists must be
+
+- a real folder (not a symbolic link),
+- owned by the user running imagetwins,
+- writable by nobody else (no group or world write bit),
+
+else it is refused with one line (:class:`UnsafeFolder`) before anything is written into it. The folder
+*above* one we use may be shared (``/tmp``, a tmpfs) if others cannot rename or delete what we put there:
+owned by us or by root, and if group/world-writable then with the sticky bit.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from pathlib import Path
+
+__all__ = ["UnsafeFolder", "check_own", "check_own_file", "check_parent", "make_own_dirs"]
+
+
+class UnsafeFolder(OSError):
+    """A folder (or key/journal file) that another user could read or change: refused, one line."""
+
+
+def _uid() -> int:
+    return os.geteuid() if hasattr(os, "geteuid") else -1
+
+
+def check_own(folder: str | os.PathLike, what: str) -> os.stat_result:
+    """``folder`` itself must be a real folder, owned by this user, writable by nobody else; its lstat."""
+    folder = Path(folder)
+    st = os.lstat(folder)
+    if stat.S_ISLNK(st.st_mode):
+        raise UnsafeFolder(errno.EPERM, f"{what} {folder} is a symbolic link: refused")
+    if not stat.S_ISDIR(st.st_mode):
+        raise UnsafeFolder(errno.ENOTDIR, f"{what} {folder} is not a folder: refused")
+    if hasattr(os, "geteuid") and st.st_uid != _uid():
+        raise UnsafeFolder(errno.EPERM, f"{what} {folder} belongs to another user (uid {st.st_uid}): refused; "
+                                        "choose a folder of your own")
+    if st.st_mode & 0o022:
+        raise UnsafeFolder(errno.EPERM, f"{what} {folder} can be changed by other users (mode "
+                                        f"{stat.S_IMODE(st.st_mode):04o}): refused; 'chmod go-w' it if it is yours")
+    return st
+
+
+def check_own_file(path: str | os.PathLike, what: str, secret: bool = False) -> None:
+    """``path`` itself must be a regular file owned by this user and writable by nobody else (``secret``:
+    readable by nobody else either)."""
+    st = os.lstat(path)
+    if not stat.S_ISREG(st.st_mode):
+        raise UnsafeFolder(errno.EPERM, f"{what} {path} is not a regular file: refused")
+    if hasattr(os, "geteuid") and st.st_uid != _uid():
+        raise UnsafeFolder(errno.EPERM, f"{what} {path} belongs to another user (uid {st.st_uid}): refused")
+    if st.st_mode & (0o077 if secret else 0o022):
+        raise UnsafeFolder(errno.EPERM, f"{what} {path} can be {'read' if secret else 'changed'} by other users "
+                                        f"(mode {stat.S_IMODE(st.st_mode):04o}): refused")
+
+
+def check_parent(folder: str | os.PathLike, what: str) -> None:
+    """The folder holding one of ours: a real folder owned by us or root, and if others may write into it, with
+    the sticky bit (as ``/tmp``), so nobody else can rename or delete what we keep there."""
+    folder = Path(folder)
+    st = os.lstat(folder)
+    if stat.S_ISLNK(st.st_mode) or not stat.S_ISDIR(st.st_mode):
+        raise UnsafeFolder(errno.EPERM, f"{what} {folder} is not a real folder (a symbolic link?): refused")
+    if hasattr(os, "geteuid") and st.st_uid not in (_uid(), 0):
+        raise UnsafeFolder(errno.EPERM, f"{what} {folder} belongs to another user (uid {st.st_uid}): refused; "
+                                        "choose a folder of your own")
+    if st.st_mode & 0o022 and not st.st_mode & stat.S_ISVTX:
+        raise UnsafeFolder(errno.EPERM, f"{what} {folder} can be changed by other users (mode "
+                                        f"{stat.S_IMODE(st.st_mode):04o}, no sticky bit): refused")
+
+
+def make_own_dirs(folder: str | os.PathLike, what: str, parents: bool = True) -> Path:
+    """Create ``folder`` (and, with ``parents``, the missing folders above it) one at a time with mode 0700, or
+    check the one that stands there (:func:`check_own`); the folder above the first one created (or above
+    ``folder``) is checked with :func:`check_parent`. Returns ``folder`` as an absolute path."""
+    folder = Path(os.path.abspath(folder))
+    missing = []
+    at = folder
+    while not os.path.lexists(at):
+        missing.append(at)
+        if at.parent == at or not parents and at != folder:
+            break
+        at = at.parent
+    for made in reversed(missing):
+        try:
+            os.mkdir(made, 0o700)
+        except FileExistsError:
+            pass  # made meanwhile (by whom: checked below)
+        else:
+            os.chmod(made, 0o700)  # (whatever the umask)
+    check_parent(missing[-1].parent if missing else folder.parent, f"the folder holding the {what}")
+    for made in reversed(missing):
+        check_own(made, f"the {what}")
+    if not missing:
+        check_own(folder, f"the {what}")
+    return folder
