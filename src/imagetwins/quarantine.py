@@ -233,6 +233,17 @@ def _make_dirs(base: Path, rel: Path) -> Path:
     return folder
 
 
+def _own_quarantine(qdir: Path) -> Path:
+    """The quarantine folder made owner-only (0700, its parent too where made), or the one standing there checked
+    to be the user's own (:mod:`imagetwins.ownfolders`); else :class:`QuarantineError` with one line."""
+    try:
+        return make_own_dirs(qdir, "quarantine")
+    except UnsafeFolder as exc:
+        raise QuarantineError(exc.strerror) from None
+    except OSError as exc:
+        raise QuarantineError(f"cannot make the quarantine folder {qdir}: {exc.strerror or exc}") from None
+
+
 def _key(qdir: Path, create: bool) -> bytes:
     path = qdir / KEY
     if create:
@@ -457,12 +468,7 @@ def apply_plan(plan: Plan, root: str | os.PathLike, quarantine: str | os.PathLik
     root = given.resolve()
     qdir = check_quarantine(quarantine, [root])
     with changing([root]):
-        try:  # made owner-only (0700), or the one standing there checked to be the user's own
-            qdir = make_own_dirs(qdir, "quarantine")
-        except UnsafeFolder as exc:
-            raise QuarantineError(exc.strerror) from None
-        except OSError as exc:
-            raise QuarantineError(f"cannot make the quarantine folder {qdir}: {exc.strerror or exc}") from None
+        qdir = _own_quarantine(qdir)
         with changing([qdir]), _deferred_signals() as stop:
             key = _key(qdir, create=True)
             out = Outcome(manifest=qdir / JOURNAL)
@@ -1078,11 +1084,7 @@ def apply_folder_moves(moves, root: str | os.PathLike, quarantine: str | os.Path
     root = given.resolve()
     qdir = check_quarantine(quarantine, [root])
     with changing([root]):
-        try:
-            qdir.parent.mkdir(parents=True, exist_ok=True)
-            qdir = _make_dirs(qdir.parent, Path(qdir.name))
-        except OSError as exc:
-            raise QuarantineError(f"cannot make the quarantine folder {qdir}: {exc.strerror or exc}") from None
+        qdir = _own_quarantine(qdir)
         with changing([qdir]):
             key = _key(qdir, create=True)
             out = Outcome(manifest=qdir / JOURNAL)
