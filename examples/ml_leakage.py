@@ -1,4 +1,5 @@
-"""ML leakage: which test images duplicate training images? Fail the pipeline if any do.
+"""ML leakage: which test images duplicate training images? Fail the pipeline if any do, or if the check
+could not look at everything (an empty or mistyped folder, an unreadable test image).
 
 Usage: python examples/ml_leakage.py TRAIN_DIR TEST_DIR
 """
@@ -8,29 +9,24 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from imagetwins.hashing import hash_files
-from imagetwins.io import find_images
-from imagetwins.search import method_query
+from imagetwins.check import check
 
 
-def leaks(train: Path, test: Path, method: str = "dihedral", threshold: int = 72) -> dict[str, list[str]]:
+def leaks(train: Path, test: Path, method: str = "dihedral") -> dict[str, list[str]]:
     """Test image -> the training images it duplicates."""
-    train_enc = hash_files(find_images(train, recursive=True), methods=(method,), warn=False)
-    test_enc = hash_files(find_images(test, recursive=True), methods=(method,), warn=False)
-    pairs = method_query(test_enc.hashes[method], train_enc.hashes[method], method, threshold)
-    found: dict[str, list[str]] = {}
-    for q, t in zip(pairs.left.tolist(), pairs.right.tolist()):
-        found.setdefault(test_enc.paths[q], []).append(train_enc.paths[t])
-    return found
+    result = check(test, against=train, method=method, recursive=True)
+    return {image: [path for path, _ in matches] for image, matches in result.leaks.items()}
 
 
 def main(train: Path, test: Path) -> int:
-    found = leaks(train, test)
-    for test_image, train_images in found.items():
-        print(f"LEAK {test_image} duplicates {', '.join(train_images)}")
-    print(f"{len(found)} leaking test images")
-    # the same from the command line: imagetwins find TEST --against TRAIN --fail-on-duplicates
-    return 3 if found else 0
+    result = check(test, against=train, method="dihedral", recursive=True)  # mirrors and quarter turns too
+    for test_image, matches in result.leaks.items():
+        print(f"LEAK {test_image} duplicates {', '.join(path for path, _ in matches)}")
+    print(f"{len(result.leaks)} leaking test images")
+    for why in result.reasons_incomplete:  # "0 leaks" from a check that read nothing is no pass
+        print(f"INCOMPLETE: {why}", file=sys.stderr)
+    # the same from the command line: imagetwins check TEST --against TRAIN -r -m dihedral
+    return 3 if result.leaks else 0 if result.complete else 1
 
 
 if __name__ == "__main__":

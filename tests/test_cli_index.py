@@ -119,7 +119,7 @@ def test_read_only_index_is_read_but_never_written(album: Path, phash_db: Path) 
     before = digest(phash_db)
     with read_only(phash_db, phash_db.parent):
         one_clear_line(run("index", "update", album, "--db", phash_db), "cannot write", str(phash_db))
-        res = run("index", "query", album / "ukbench00120_resize.jpg", "--db", phash_db, "--json")
+        res = run("index", "query", album / "ukbench00120_resize.jpg", "--db", phash_db, "--json", "-")
         assert res.exit_code == 0, res.output
         # the indexed file itself is not its own duplicate
         assert {m["path"].rsplit("/", 1)[1] for q in json.loads(res.stdout)["matches"] for m in q["matches"]} == {

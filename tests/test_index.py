@@ -159,7 +159,7 @@ def test_cli_index_commands_and_find_cache(tmp_path: Path, collection: Path) -> 
     assert res.exit_code == 0 and "43 added" in res.output and "1 unreadable" in res.output
     res = runner.invoke(main, ["index", "update", str(collection), "--db", str(db)])
     assert "43 unchanged" in res.output
-    res = runner.invoke(main, ["index", "query", str(collection / "small_copy.jpg"), "--db", str(db), "--json"])
+    res = runner.invoke(main, ["index", "query", str(collection / "small_copy.jpg"), "--db", str(db), "--json", "-"])
     # its original; the indexed small_copy.jpg is the query itself, not a duplicate of it
     assert res.exit_code == 0 and [m["path"] for q in __import__("json").loads(res.stdout)["matches"]
                                    for m in q["matches"]] == [str(collection.resolve() / "bsds_100075.jpg")]

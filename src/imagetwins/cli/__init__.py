@@ -54,7 +54,7 @@ def main() -> None:
       imagetwins find photos/ -r --json out.json
       imagetwins report photos/ -r -o review.html # look at them in a browser
       imagetwins remove photos/ -r --apply        # move extras to quarantine (undo: imagetwins undo)
-      imagetwins find test/ --against train/ -r --fail-on-duplicates
+      imagetwins check test/ --against train/ -r   # exit 3 if a test image leaks from train/
       imagetwins tune labelled/                   # which method and threshold suit your images
       imagetwins index update catalogue/ --db catalogue.db
     """
@@ -64,9 +64,10 @@ def main() -> None:
     warnings.filterwarnings("ignore", module=r"PIL\.")
 
 
-from imagetwins.cli import cache, decisions, explain, find, folders, index, plot, remove, report, tune  # noqa: E402
+from imagetwins.cli import cache, check, decisions, explain, find, folders, index, plot, remove, report, tune  # noqa: E402
 
 main.add_command(find.find)
+main.add_command(check.check)
 main.add_command(report.report)
 main.add_command(plot.plot)
 main.add_command(explain.explain)

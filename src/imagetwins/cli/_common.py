@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import csv
-import io
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +10,7 @@ from pathlib import Path
 import click
 
 from imagetwins.encoders import encoder_names, get_encoder
-from imagetwins.text import csv_cell, printable
+from imagetwins.text import printable
 
 #: each method's default threshold, for the help texts
 _DEFAULT_THRESHOLDS = ", ".join(f"{n} {get_encoder(n).default_threshold}" for n in encoder_names())
@@ -154,40 +152,15 @@ def secho(message: str = "", **kwargs) -> None:
     click.secho(printable(message), **kwargs)
 
 
-def write_json(data: dict, out: Path, pair_records=None) -> None:
-    """JSON to a file, or to stdout for ``-``; ``pair_records`` are streamed in as ``"pairs"``."""
-    from imagetwins.results import write_json as dump_json
+def write_json(data: dict, out: Path) -> None:
+    """A JSON document that is neither groups nor matches (``tune``, ``explain``) through the JSON writer."""
+    from imagetwins.outputs import OutputError, Target
+    from imagetwins.outputs.json import write_document
 
-    if str(out) == "-":
-        dump_json(data, sys.stdout, pair_records)
-    else:
-        with writing(out), open(out, "w", encoding="utf-8") as fh:
-            dump_json(data, fh, pair_records)
-
-
-def write_csv(out: Path, header: list[str], rows) -> None:
-    """CSV to a file, or to stdout for ``-``."""
-    # names that are not UTF-8 are written as their own bytes; formulas are neutralised (OWASP)
-    def write(fh) -> None:
-        writer = csv.writer(fh)
-        writer.writerow(header)
-        writer.writerows([csv_cell(v) for v in row] for row in rows)
-
-    if str(out) == "-":
-        buffer = getattr(sys.stdout, "buffer", None)
-        if buffer is None:
-            write(sys.stdout)
-            return
-        sys.stdout.flush()
-        fh = io.TextIOWrapper(buffer, encoding="utf-8", errors="surrogateescape", newline="")
-        try:
-            write(fh)
-            fh.flush()
-        finally:
-            fh.detach()  # stdout stays open
-        return
-    with writing(out), open(out, "w", newline="", encoding="utf-8", errors="surrogateescape") as fh:
-        write(fh)
+    try:
+        write_document(data, Target(out))
+    except OutputError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def exit_for(fail_on_duplicates: bool, found: bool) -> None:
@@ -218,3 +191,13 @@ def say_timings(show: bool) -> None:
     if show and clock is not None:
         echo(f"time: {clock.seconds:.2f} s = " + ", ".join(f"{name} {s:.2f} s" for name, s in clock.split().items()),
              err=True)
+
+
+def refuse_options(names: list[str], why: str) -> None:
+    """A usage error when any option of ``names`` (parameter names) was given on the command line: an option
+    a command does not honour in this use is refused, never silently dropped. ``why`` follows the option."""
+    ctx = click.get_current_context()
+    for param in ctx.command.params:
+        if param.name in names and ctx.get_parameter_source(param.name) not in (
+                None, click.core.ParameterSource.DEFAULT, click.core.ParameterSource.DEFAULT_MAP):
+            raise click.UsageError(f"{param.opts[0]} {why}")

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from imagetwins.cli._common import MethodChoice, echo, write_json
+from imagetwins.cli._outputs import file_option
 from imagetwins.text import printable
 
 
@@ -15,7 +16,7 @@ from imagetwins.text import printable
 @click.argument("file_b", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--picture", "-p", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Save the matched features of the two images as a PNG.")
-@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="Write the scores as JSON.")
+@file_option("json", help="Write the scores as JSON ('-' for stdout).")
 @click.option("--method", "-m", "methods", multiple=True, type=MethodChoice(),
               help="Only these methods (repeat the option); default every method.")
 def explain(file_a: Path, file_b: Path, picture: Path | None, json_out: Path | None, methods: tuple[str, ...]) -> None:
@@ -36,6 +37,11 @@ def explain(file_a: Path, file_b: Path, picture: Path | None, json_out: Path | N
         raise click.ClickException(printable(f"{exc.path}: {exc.reason}")) from None
     except ImportError as exc:  # OpenCV (the [copies] extra) missing
         raise click.ClickException(str(exc)) from None
+    if json_out is not None:
+        write_json({"a": str(file_a), "b": str(file_b), "scores": [s.to_dict() for s in scores],
+                    "verification": v.to_dict()}, json_out)
+        if str(json_out) == "-":  # stdout holds the data alone
+            return
     echo(str(file_a))
     echo(str(file_b))
     for s in scores:
@@ -47,6 +53,3 @@ def explain(file_a: Path, file_b: Path, picture: Path | None, json_out: Path | N
                f"and {v.coverage_b:.0%} of the second; {v.agreement:.0%} of the overlap agrees pixel for pixel")
     if picture is not None:
         echo(f"  picture of the matches: {picture}")
-    if json_out is not None:
-        write_json({"a": str(file_a), "b": str(file_b), "scores": [s.to_dict() for s in scores],
-                     "verification": v.to_dict()}, json_out)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
+from imagetwins import outputs
 from imagetwins.cli._common import (
     MethodChoice,
     check_threshold,
@@ -18,7 +18,9 @@ from imagetwins.cli._common import (
     threshold_option,
     workers_option,
 )
-from imagetwins.text import printable
+from imagetwins.cli._outputs import Requested, output_options, write_text
+from imagetwins.outputs import Target
+from imagetwins.outputs.json import write_document
 
 
 @click.group()
@@ -84,10 +86,13 @@ def index_update(directory: Path, db_path: Path, methods: tuple[str, ...], recur
 @_db_option
 @method_option
 @threshold_option
-@click.option("--json", "as_json", is_flag=True,
-              help="Print matches as JSON, in the shape 'find --against --json' writes.")
-def index_query(images: Path, db_path: Path, method: str, threshold: int | None, as_json: bool) -> None:
-    """Which indexed images duplicate IMAGES (a file or a folder)? Nothing is added to the index."""
+@output_options("matches")
+def index_query(images: Path, db_path: Path, method: str, threshold: int | None, requested: Requested) -> None:
+    """Which indexed images duplicate IMAGES (a file or a folder)? Nothing is added to the index.
+
+    Each image with a match is printed with its matches, as 'imagetwins check' prints them; --json,
+    --csv and --ndjson write them in the shapes 'check' writes ('-' for stdout).
+    """
     from imagetwins.finder import find_against
     from imagetwins.index import IndexFileError
 
@@ -99,12 +104,12 @@ def index_query(images: Path, db_path: Path, method: str, threshold: int | None,
             raise click.ClickException(str(exc)) from None
     for f in result.failures:
         echo(f"warning: skipped {f.path}: {f.reason}", err=True)
-    rows = result.rows()
-    if as_json:  # the shape of find --against --json
-        click.echo(json.dumps(result.to_dict(), indent=2))
+    found = outputs.Matches(result)
+    requested.write(found)
+    if requested.to_stdout:  # stdout holds the data alone
         return
-    for q, m, d in rows:
-        click.echo(f"{printable(q)}\t{printable(m)}\t{d}")
+    write_text(found)
+    rows = result.rows()
     echo(plural(len(rows), "match", "matches"), err=True)
 
 
@@ -113,4 +118,5 @@ def index_query(images: Path, db_path: Path, method: str, threshold: int | None,
 def index_stats(db_path: Path) -> None:
     """Files, encodings per method, unreadable files (with the reason) and size of an index."""
     with _open_index(db_path, [], readonly=True) as idx:
-        click.echo(json.dumps(idx.stats(), indent=2))
+        stats = idx.stats()
+    write_document(stats, Target("-"))

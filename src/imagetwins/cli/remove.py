@@ -11,8 +11,18 @@ from pathlib import Path
 
 import click
 
-from imagetwins.cli._common import EXIT_ERROR, EXIT_REFUSED, echo, keep_options, plural, quiet_option, scan_options
-from imagetwins.cli._scan import hint_if_empty, note_keep_in_outside, scan
+from imagetwins.cli._common import (
+    EXIT_ERROR,
+    EXIT_REFUSED,
+    echo,
+    keep_options,
+    plural,
+    quiet_option,
+    refuse_options,
+    scan_options,
+)
+from imagetwins.cli._outputs import Requested, groups_output, output_options
+from imagetwins.cli._scan import decide, hint_if_empty, note_keep_in_outside, scan
 from imagetwins.cli.decisions import ignore_decisions_option, load_remembered, remember_plan
 from imagetwins.text import printable
 
@@ -33,11 +43,12 @@ from imagetwins.text import printable
               help="Send the files to the system trash instead; the journal still goes to the quarantine folder, "
                    "and undo puts them back (Linux: the freedesktop trash, kept by imagetwins; macOS and Windows "
                    "need imagetwins[trash] and the trash's own 'put back').")
+@output_options("groups")
 @keep_options
 @scan_options
 @ignore_decisions_option
 def remove(directory: Path | None, apply_: bool, plan_file: Path | None, move_to: Path | None, link: str | None,
-           to_trash: bool,
+           to_trash: bool, requested: Requested,
            keep_in: tuple[Path, ...], keep_rule: str, method: str, threshold: int | None, recursive: bool,
            workers: int | None, no_cache: bool, quiet: bool, raw_pairs: str = "keep",
            follow_symlinks: bool = False, ignore_decisions: bool = False) -> None:
@@ -49,12 +60,16 @@ def remove(directory: Path | None, apply_: bool, plan_file: Path | None, move_to
     (edit which file is 'keep' in a 'find --json' output, or export them from the review page); the
     plan must have been made of DIRECTORY, and nothing outside DIRECTORY moves, whatever the file says.
 
+    A dry run can also write what it found (--json: a plan for --plan; --csv, --ndjson, --report) from
+    the same scan; with --apply or --plan those are refused (write them with a dry run or 'find').
+
     Exit code 0: every file of the plan moved (or, without --apply, would); 1: at least one was refused
     or could not be moved (each is named, then one summary line), or an error; 2: a usage error.
 
     \b
     Examples:
       imagetwins remove ~/Pictures -r                 # dry run: what would move
+      imagetwins remove ~/Pictures -r --json plan.json   # ... and the plan, to edit and apply with --plan
       imagetwins remove ~/Pictures -r --apply
       imagetwins remove ~/Pictures --plan decisions.json --apply
       imagetwins undo ~/Pictures.imagetwins-quarantine/20240101-120000
@@ -66,6 +81,14 @@ def remove(directory: Path | None, apply_: bool, plan_file: Path | None, move_to
                                "(a plan never moves anything outside the folder you name)")
     if link and to_trash:
         raise click.UsageError("--link and --to-trash do not go together (a trashed file's place stays empty)")
+    if requested.files and (apply_ or plan_file is not None):
+        used = " or ".join(o for o, on in (("--apply", apply_), ("--plan", plan_file is not None)) if on)
+        raise click.UsageError(f"{requested.options()[0]} writes what a dry run found: not with {used} (run "
+                               "a dry run without them, or use 'imagetwins find')")
+    if plan_file is not None:
+        refuse_options(["method", "threshold", "recursive", "workers", "no_cache", "follow_symlinks", "keep_rule",
+                        "keep_in", "raw_pairs"], "does nothing with --plan: the plan's decisions are applied, "
+                       "nothing is scanned")
     if to_trash:
         from imagetwins.trash import TrashUnavailable, check_trash_usable
 
@@ -74,13 +97,13 @@ def remove(directory: Path | None, apply_: bool, plan_file: Path | None, move_to
         except TrashUnavailable as exc:
             raise click.ClickException(str(exc)) from None
     with _stoppable("nothing moved"), _locked([directory] if apply_ else []):
-        _remove(directory, apply_, plan_file, move_to, link, to_trash, keep_in, keep_rule, method, threshold,
+        _remove(directory, apply_, plan_file, move_to, link, to_trash, requested, keep_in, keep_rule, method, threshold,
                 recursive, workers, no_cache, quiet, raw_pairs, follow_symlinks, ignore_decisions)
 
 
 def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path | None, link: str | None,
-            to_trash: bool, keep_in: tuple[Path, ...], keep_rule: str, method: str, threshold: int | None,
-            recursive: bool, workers: int | None, no_cache: bool, quiet: bool, raw_pairs: str,
+            to_trash: bool, requested: Requested, keep_in: tuple[Path, ...], keep_rule: str, method: str,
+            threshold: int | None, recursive: bool, workers: int | None, no_cache: bool, quiet: bool, raw_pairs: str,
             follow_symlinks: bool, ignore_decisions: bool) -> None:
     from imagetwins.quarantine import (
         Interrupted,
@@ -116,14 +139,17 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
         result = scan(directory, method, threshold, recursive, workers, no_cache, quiet,
                       follow_symlinks=follow_symlinks,
                       decisions=load_remembered(None, ignore_decisions, quiet, strict=True))
-        plan = plan_removal(result, roots=[directory], keep_in=keep_in, rule=keep_rule,
+        decisions = decide(result, keep_rule, keep_in, workers, raw_pairs)
+        requested.write(groups_output(result, decisions, directory, requested, keep_in, keep_rule, raw_pairs, workers,
+                                      quiet))
+        plan = plan_removal(result, roots=[directory], keep_in=keep_in, rule=keep_rule, decisions=decisions,
                             raw_sidecars=raw_pairs == "keep")
     for path, why in plan.refused if not quiet else ():
         echo(f"warning: not moving {path}: {why}", err=True)
     if plan_file is None:
         folder_moves = []
     if not apply_:
-        if not quiet:
+        if not quiet and not requested.to_stdout:
             for src, group, keeper in plan.moves:
                 echo(f"would move {src}   (group {group}, keeping {keeper})")
             for m in folder_moves:
@@ -132,7 +158,8 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
             where = "go to the system trash" if to_trash else f"move to {quarantine}"
             what = plural(len(plan.moves), 'file') + (f" and {plural(len(folder_moves), 'folder')}" if folder_moves
                                                       else "")
-            echo(f"dry run: {what} would {where}; add --apply to do it")
+            linked = f", each replaced by a {link} link to its kept copy" if link else ""
+            echo(f"dry run: {what} would {where}{linked}; add --apply to do it")
             if plan_file is None:
                 hint_if_empty(result, directory, recursive)
         _exit_if_refused(len(plan.refused), 0, True, quiet)

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import click
 
-from imagetwins.cli._common import OutputFile, echo, keep_options, plural, scan_options, show_progress, writing
-from imagetwins.cli._scan import hint_if_empty, note_keep_in_outside, scan
+from imagetwins.cli._common import OutputFile, echo, keep_options, plural, scan_options
+from imagetwins.cli._outputs import Requested, groups_output, output_options
+from imagetwins.cli._scan import decide, hint_if_empty, note_keep_in_outside, scan
 from imagetwins.cli.decisions import ignore_decisions_option, load_remembered
 
 
@@ -15,11 +16,12 @@ from imagetwins.cli.decisions import ignore_decisions_option, load_remembered
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--output", "-o", type=OutputFile(), default=Path("report.html"),
               show_default=True, help="Where to write the page.")
+@output_options("groups", exclude=("html",))
 @keep_options
 @scan_options
 @ignore_decisions_option
-def report(directory: Path, output: Path, keep_in: tuple[Path, ...], keep_rule: str, method: str,
-           threshold: int | None, recursive: bool, workers: int | None, no_cache: bool, quiet: bool,
+def report(directory: Path, output: Path, requested: Requested, keep_in: tuple[Path, ...], keep_rule: str,
+           method: str, threshold: int | None, recursive: bool, workers: int | None, no_cache: bool, quiet: bool,
            raw_pairs: str = "keep", follow_symlinks: bool = False, ignore_decisions: bool = False) -> None:
     """Write an HTML page to review the duplicate groups in DIRECTORY.
 
@@ -33,17 +35,18 @@ def report(directory: Path, output: Path, keep_in: tuple[Path, ...], keep_rule: 
     Examples:
       imagetwins report ~/Pictures -r -o review.html
       imagetwins report shop/ --method dihedral --keep-in shop/master
+      imagetwins report ~/Pictures -r --json plan.json   # the page and the plan from one scan
       imagetwins remove ~/Pictures --plan imagetwins-decisions.json --apply   # what you decided in the page
     """
-    from imagetwins.report import write_html_report
-
     note_keep_in_outside(directory, keep_in, quiet)
     result = scan(directory, method, threshold, recursive, workers, no_cache, quiet, follow_symlinks=follow_symlinks,
                   decisions=load_remembered(None, ignore_decisions, quiet))
-    with writing(output):
-        write_html_report(result, output, keep_in=keep_in, keep_rule=keep_rule, workers=workers,
-                          progress=show_progress(quiet), root=directory, raw_sidecars=raw_pairs == "keep")
-    if not quiet:
+    # the page decides its keepers itself; the other outputs need them decided here
+    decisions = decide(result, keep_rule, keep_in, workers, raw_pairs) if requested.files else ()
+    found = groups_output(result, decisions, directory, requested, keep_in, keep_rule, raw_pairs, workers, quiet)
+    Requested({"html": output}).write(found)
+    requested.write(found)
+    if not quiet and not requested.to_stdout:
         echo(f"{plural(len(result.groups), 'duplicate group')} holding {plural(result.files_in_groups, 'file')}"
               f" -> {output}")
         hint_if_empty(result, directory, recursive)

@@ -16,6 +16,7 @@ from imagetwins.cli._common import (
     write_json,
     writing,
 )
+from imagetwins.cli._outputs import file_option
 
 
 @click.command()
@@ -29,8 +30,7 @@ from imagetwins.cli._common import (
               help="Recommend the highest recall at or above this pair precision.")
 @click.option("--plot", "plot_out", type=OutputFile(),
               help="Write a precision-recall plot (PNG).")
-@click.option("--json", "json_out", type=OutputFile(),
-              help="Write every (method, threshold) point as JSON.")
+@file_option("json", help="Write every (method, threshold) point as JSON ('-' for stdout).")
 @workers_option
 @click.option("--quiet", "-q", is_flag=True, help="Print only the recommendation.")
 def tune(directory: Path, truth: Path | None, methods: tuple[str, ...], target_precision: float,
@@ -68,6 +68,8 @@ def tune(directory: Path, truth: Path | None, methods: tuple[str, ...], target_p
             result.plot(plot_out)
     if json_out is not None:
         write_json(result.to_dict(), json_out)
+    if str(json_out) == "-":  # stdout holds the data alone
+        return
     if quiet:
         rec = result.recommendation
         echo(f"--method {rec.method} --threshold {rec.threshold}" if rec else "no recommendation")

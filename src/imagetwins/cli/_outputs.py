@@ -1,0 +1,107 @@
+"""The output options (``--json``, ``--csv``, ``--ndjson``, ``--report``, ...) of every command that writes
+groups or matches, made from the registry :data:`imagetwins.outputs.FORMATS`: a format registered there is
+offered by each of them with no change here."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import click
+
+from imagetwins import outputs
+from imagetwins.cli._common import OutputFile, show_progress
+from imagetwins.timing import stage
+
+
+@dataclass(frozen=True)
+class Requested:
+    """The outputs asked for on the command line: format name -> file (``-``: stdout)."""
+
+    files: dict[str, Path] = field(default_factory=dict)
+    pairs: bool = False
+
+    @property
+    def to_stdout(self) -> bool:
+        """Whether an output goes to stdout (then nothing else is printed there)."""
+        return any(str(p) == "-" for p in self.files.values())
+
+    def options(self) -> list[str]:
+        return [outputs.FORMATS[name].option for name in self.files]
+
+    def refuse(self, kind: str, why: str) -> None:
+        """A usage error for each format asked that cannot write ``kind`` (e.g. a review page of matches)."""
+        for name in self.files:
+            if getattr(outputs.FORMATS[name], kind) is None:
+                raise click.UsageError(f"{outputs.FORMATS[name].option} {why}")
+
+    def write(self, what: outputs.Groups | outputs.Matches) -> None:
+        for name, path in self.files.items():
+            try:
+                with stage("report" if name == "html" else "output"):  # (--timings)
+                    outputs.write(name, what, path)
+            except outputs.OutputError as exc:
+                raise click.ClickException(str(exc)) from None
+
+
+def file_option(name: str, help: str):
+    """The ``--NAME FILE`` option of format ``name`` with ``help`` (for a command writing another document,
+    e.g. ``tune --json``): declared here once for every command."""
+    fmt = outputs.FORMATS[name]
+    return click.option(fmt.option, f"{name}_out", type=OutputFile(allow_dash=fmt.stdout), help=help)
+
+
+def output_options(*kinds: str, exclude: tuple[str, ...] = ()):
+    """One ``--NAME FILE`` option per registered format that writes any of ``kinds`` (``"groups"``,
+    ``"matches"``), and ``--pairs`` with groups; the command receives them as ``requested: Requested``.
+
+    At most one of them may go to stdout (``-``); ``--pairs`` needs ``--json``.
+    """
+    formats = [f for f in outputs.FORMATS.values() if f.option and f.name not in exclude
+               and any(getattr(f, k) is not None for k in kinds)]
+
+    def describe(fmt: outputs.Format) -> str:
+        if "groups" in kinds and "matches" in kinds:
+            if fmt.groups and fmt.matches:
+                return f"{fmt.groups_help} With --against: {fmt.matches_help[0].lower()}{fmt.matches_help[1:]}"
+            return fmt.groups_help + (" Not with --against." if fmt.groups else "")
+        return fmt.groups_help if "groups" in kinds else fmt.matches_help
+
+    def decorate(f):
+        @functools.wraps(f)
+        def command(*args, **kwargs):
+            files = {fmt.name: kwargs.pop(f"{fmt.name}_out") for fmt in formats}
+            files = {n: p for n, p in files.items() if p is not None}
+            pairs = kwargs.pop("with_pairs", False)
+            on_stdout = [outputs.FORMATS[n].option for n, p in files.items() if str(p) == "-"]
+            if len(on_stdout) > 1:
+                raise click.UsageError(f"{' and '.join(on_stdout)} cannot both go to stdout ('-')")
+            if pairs and "json" not in files:
+                raise click.UsageError("--pairs adds every matching pair to the --json output: give --json too")
+            return f(*args, requested=Requested(files, pairs), **kwargs)
+
+        if "groups" in kinds and "json" in outputs.FORMATS:
+            command = click.option(
+                "--pairs", "with_pairs", is_flag=True,
+                help="Also write every matching pair into the JSON (N copies of one picture make N(N-1)/2 pairs)."
+                     + (" Not with --against." if "matches" in kinds else ""))(command)
+        for fmt in reversed(formats):
+            command = click.option(fmt.option, f"{fmt.name}_out", type=OutputFile(allow_dash=fmt.stdout),
+                                   help=describe(fmt))(command)
+        return command
+
+    return decorate
+
+
+def groups_output(result, decisions, directory: Path, requested: Requested, keep_in, keep_rule: str, raw_pairs: str,
+                  workers: int | None, quiet: bool, decided_earlier: tuple[bool, ...] = ()) -> outputs.Groups:
+    """What the writers of groups get, the same for find, report and remove."""
+    return outputs.Groups(result, decisions, directory, pairs=requested.pairs, keep_in=keep_in, keep_rule=keep_rule,
+                          raw_sidecars=raw_pairs == "keep", workers=workers, progress=show_progress(quiet),
+                          decided_earlier=decided_earlier)
+
+
+def write_text(what: outputs.Groups | outputs.Matches) -> None:
+    """The human-readable lines on stdout (the ``text`` format)."""
+    outputs.write("text", what, "-")

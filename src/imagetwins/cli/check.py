@@ -1,0 +1,106 @@
+"""``imagetwins check TEST --against TRAIN``: a leak check for pipelines (library: :func:`imagetwins.check.check`).
+
+Exit 0: complete and no leak; 3: a test image duplicates the reference; 1: the check was incomplete
+(nothing read in a folder, or a test image unreadable). ``find TEST --against TRAIN`` runs the same code.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from imagetwins import outputs
+from imagetwins.cli._common import (
+    EXIT_DUPLICATES,
+    EXIT_ERROR,
+    check_threshold,
+    echo,
+    method_option,
+    no_cache_option,
+    plural,
+    quiet_option,
+    recursive_option,
+    show_progress,
+    threshold_option,
+    workers_option,
+)
+from imagetwins.cli._outputs import Requested, output_options, write_text
+from imagetwins.cli._scan import warn_skipped
+from imagetwins.cli.decisions import ignore_decisions_option, load_remembered
+
+
+@click.command()
+@click.argument("test", type=click.Path(exists=True, path_type=Path))
+@click.option("--against", required=True, type=click.Path(exists=True, path_type=Path),
+              help="The reference: a folder or an index file (.db, opened read-only).")
+@method_option
+@threshold_option
+@recursive_option
+@output_options("matches")
+@workers_option
+@no_cache_option
+@quiet_option
+@ignore_decisions_option
+def check(test: Path, against: Path, method: str, threshold: float | None, recursive: bool, requested: Requested,
+          workers: int | None, no_cache: bool, quiet: bool, ignore_decisions: bool = False) -> None:
+    """Check that no image of TEST (a folder or one image) duplicates an image of the reference --against.
+
+    Every image of TEST that has a duplicate there is named with its matches. The check fails when it
+    could not look at everything: no image read in TEST or in the reference (class sub-folders need
+    -r), or an image of TEST unreadable.
+
+    Exit codes: 0 no leak and the check complete, 3 a leak, 1 the check incomplete (or an error), 2 bad usage.
+
+    \b
+    Examples:
+      imagetwins check data/test --against data/train -r
+      imagetwins check data/test --against train.db -m dihedral --json leaks.json
+      imagetwins check new_upload.jpg --against catalogue/ --ndjson -
+    """
+    run_check(test, against, method, check_threshold(method, threshold), recursive, workers, no_cache, requested,
+              gate=True, quiet=quiet, decisions=load_remembered(None, ignore_decisions, quiet))
+
+
+def run_check(test: Path, against: Path, method: str, threshold: float | None, recursive: bool, workers: int | None,
+              no_cache: bool, requested: Requested, gate: bool, quiet: bool, decisions=True) -> None:
+    """The check, its outputs and its exit code; ``gate``: exit 3 on a leak and 1 when incomplete (``check``,
+    ``find --against --fail-on-duplicates``), else 0 with a note. ``decisions``: the remembered decisions to honour
+    (:func:`imagetwins.cli.decisions.load_remembered`; False: none)."""
+    from imagetwins.check import check as check_images
+    from imagetwins.index import IndexFileError
+
+    try:
+        checked = check_images(test, against, method, threshold, recursive=recursive, workers=workers,
+                               progress=show_progress(quiet), cache=not no_cache, decisions=decisions)
+    except IndexFileError as exc:
+        raise click.ClickException(str(exc)) from None
+    result = checked.query
+    unreadable = warn_skipped(result.failures, quiet, follow_hint=False)
+    for f in result.reference_failures:
+        if not quiet:
+            echo(f"warning: reference image not compared, {f.path}: {f.reason}", err=True)
+    if not quiet and against.is_dir() and (test.resolve().is_relative_to(against.resolve())
+                                           or against.resolve().is_relative_to(test.resolve())):
+        echo(f"note: {test} and {against} overlap: a file found in both is not a duplicate of itself", err=True)
+    found = outputs.Matches(result)
+    requested.write(found)
+    if not quiet and not requested.to_stdout:
+        write_text(found)
+        verb = "has" if len(result.matches) == 1 else "have"
+        echo(f"{len(result.matches)} of {plural(len(result.images), 'image')} in {test} {verb} a duplicate "
+             f"among the {plural(result.reference_images, 'image')} of {against} ({method}, threshold "
+             f"{result.threshold}); {unreadable} unreadable"
+             + (f", {len(result.reference_failures)} unreadable in {against}" if result.reference_failures else ""))
+    missing = result.missing_matches()
+    if missing and not quiet:
+        echo(f"warning: {plural(len(missing), 'matched file')} of {against} no longer exist where it says "
+             f"(first: {missing[0]}); run 'imagetwins index update' on it", err=True)
+    # a pipeline must not read "0 leaks" from a check that did not run
+    if checked.reasons_incomplete and not (quiet and not gate):
+        echo(("error: " if gate else "note: ") + "; ".join(checked.reasons_incomplete), err=True)
+    if gate and checked.leaks:
+        sys.exit(EXIT_DUPLICATES)
+    if gate and not checked.complete:
+        sys.exit(EXIT_ERROR)

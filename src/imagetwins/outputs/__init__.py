@@ -1,0 +1,170 @@
+"""Outputs: one writer per format, behind one registry.
+
+Two things are written: :class:`Groups` (what ``find``, ``report`` and ``remove`` found and decided: groups
+around their keepers) and :class:`Matches` (what ``check``, ``find --against`` and ``index query`` found:
+each new image's matches in a reference). A format is one module here with a writer for either or both,
+and one line in :data:`FORMATS`; the command line then offers it as ``--NAME FILE`` on every command that
+writes what the format can write (``imagetwins.cli._outputs``).
+
+>>> from imagetwins.outputs import Groups, write
+>>> write("json", Groups(result, decisions, root="photos"), "plan.json")   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from imagetwins.keep import Decision
+    from imagetwins.results import FindResult, QueryResult
+
+__all__ = ["FORMATS", "Format", "Groups", "Matches", "OutputError", "Target", "formats_for", "register", "write"]
+
+
+class OutputError(Exception):
+    """An output file could not be written: one line naming it and why."""
+
+
+@dataclass(frozen=True)
+class Groups:
+    """Groups of duplicates with their keep decisions, as ``find``, ``report`` and ``remove`` write them.
+
+    ``decisions`` are :func:`imagetwins.keep.decide_result`'s, one per group of ``result`` (groups are
+    stars around their keepers). ``root`` is the folder scanned (a plan may change only that folder).
+    ``pairs``: the JSON also lists every matching pair (streamed). The ``keep_*``, ``raw_sidecars``,
+    ``workers`` and ``progress`` fields are what the review page needs to show the same keepers;
+    ``decided_earlier`` marks the groups decided in an earlier plan.
+    """
+
+    result: FindResult
+    decisions: Sequence[Decision]
+    root: str | os.PathLike
+    pairs: bool = False
+    keep_in: Sequence[str | os.PathLike] = ()
+    keep_rule: str = "original"
+    raw_sidecars: bool = True
+    workers: int | None = None
+    progress: bool = False
+    #: per group, whether a person decided it in an earlier plan (:mod:`imagetwins.decisions`)
+    decided_earlier: Sequence[bool] = ()
+
+
+@dataclass(frozen=True)
+class Matches:
+    """New images checked against a reference: each image's matches (``check``, ``find --against``,
+    ``index query``)."""
+
+    result: QueryResult
+
+
+class Target:
+    """Where one output goes: a file, or standard output for ``-``."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+
+    @property
+    def is_stdout(self) -> bool:
+        return str(self.path) == "-"
+
+    @contextmanager
+    def open(self) -> Iterator[TextIO]:
+        """A text stream: UTF-8, names that are not UTF-8 written as their own bytes, ``\\n`` line ends."""
+        if self.is_stdout:
+            buffer = getattr(sys.stdout, "buffer", None)
+            if buffer is None:  # a stdout without bytes underneath (a test's StringIO)
+                yield sys.stdout
+                return
+            sys.stdout.flush()
+            fh = io.TextIOWrapper(buffer, encoding="utf-8", errors="surrogateescape", newline="")
+            try:
+                yield fh
+                fh.flush()
+            finally:
+                fh.detach()  # stdout stays open
+            return
+        try:
+            with open(self.path, "w", encoding="utf-8", errors="surrogateescape", newline="") as fh:
+                yield fh
+        except OSError as exc:
+            raise OutputError(f"cannot write {self.path}: {exc.strerror or exc}") from None
+
+
+Writer = Callable[..., None]
+
+
+@dataclass(frozen=True)
+class Format:
+    """One output format.
+
+    ``groups`` / ``matches``: ``writer(what, target)`` for :class:`Groups` / :class:`Matches`, or None when
+    the format cannot hold that. ``option``: the command-line option (``--NAME``; None: not offered as
+    one, e.g. the text on the terminal). ``stdout``: whether ``-`` (standard output) is allowed.
+    ``groups_help`` / ``matches_help``: what the file holds, for ``--help``.
+    """
+
+    name: str
+    groups: Writer | None = None
+    matches: Writer | None = None
+    option: str | None = None
+    stdout: bool = True
+    groups_help: str = ""
+    matches_help: str = ""
+
+
+#: every output format by name; a new one is a module here and one line in :func:`_register_builtins`
+FORMATS: dict[str, Format] = {}
+
+
+def register(fmt: Format) -> Format:
+    """Add (or replace) an output format."""
+    FORMATS[fmt.name] = fmt
+    return fmt
+
+
+def formats_for(kind: str) -> list[Format]:
+    """The formats that can write ``kind`` (``"groups"`` or ``"matches"``), in registration order."""
+    return [f for f in FORMATS.values() if getattr(f, kind) is not None]
+
+
+def write(name: str, what: Groups | Matches, to: str | os.PathLike) -> None:
+    """Write ``what`` in format ``name`` to the file ``to`` (``-``: standard output, where the format allows).
+
+    Raises
+    ------
+    KeyError
+        No such format.
+    ValueError
+        The format cannot hold ``what`` (a review page of matches), or cannot go to standard output.
+    OutputError
+        The file could not be written (one line).
+    """
+    fmt = FORMATS[name]
+    kind = "groups" if isinstance(what, Groups) else "matches"
+    writer = getattr(fmt, kind)
+    if writer is None:
+        raise ValueError(f"the {name} output holds no {kind}")
+    target = Target(to)
+    if target.is_stdout and not fmt.stdout:
+        raise ValueError(f"the {name} output cannot go to standard output ('-')")
+    try:
+        writer(what, target)
+    except OSError as exc:
+        raise OutputError(f"cannot write {target.path}: {exc.strerror or exc}") from None
+
+
+def _register_builtins() -> None:
+    from imagetwins.outputs import csv, html, json, ndjson, text
+
+    for module in (text, json, csv, ndjson, html):
+        register(module.FORMAT)
+
+
+_register_builtins()

@@ -1,0 +1,31 @@
+"""JSON: for groups the decisions file (``remove --plan`` applies it, the review page exports it); for
+matches each new image's matches. ``write_document`` writes any other document (``tune``, ``explain``)."""
+
+from __future__ import annotations
+
+from imagetwins.outputs import Format, Groups, Matches, Target
+from imagetwins.results import write_json
+
+
+def write_document(data: dict, target: Target, pair_records=None) -> None:
+    """``data`` as indented JSON; ``pair_records`` streamed in as ``"pairs"`` (bounded memory)."""
+    with target.open() as fh:
+        write_json(data, fh, pair_records)
+
+
+def write_groups(what: Groups, target: Target) -> None:
+    from imagetwins.plan import plan_document
+
+    write_document(plan_document(what.result, what.decisions, what.root), target,
+                   what.result.pair_records() if what.pairs else None)
+
+
+def write_matches(what: Matches, target: Target) -> None:
+    write_document(what.result.to_dict(), target)
+
+
+FORMAT = Format(
+    "json", groups=write_groups, matches=write_matches, option="--json",
+    groups_help="Write groups and unreadable files as JSON ('-' for stdout): the decisions file of "
+                "'remove --plan'.",
+    matches_help="Write each image's matches as JSON ('-' for stdout; key 'matches').")

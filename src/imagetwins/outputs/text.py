@@ -1,0 +1,45 @@
+"""The text on the terminal: each group with the file kept, or each new image with its matches."""
+
+from __future__ import annotations
+
+from imagetwins.outputs import Format, Groups, Matches, Target
+from imagetwins.text import printable
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def score_text(kind: str, score: float) -> str:
+    """A match's score in words: ``similarity 0.912`` or ``3 bits``."""
+    return f"similarity {score:.3f}" if kind == "similarity" else _plural(int(score), "bit")
+
+
+def _bold(fh) -> object:
+    tty = getattr(fh, "isatty", lambda: False)()
+    return (lambda s: f"\x1b[1m{s}\x1b[0m") if tty else (lambda s: s)
+
+
+def write_groups(what: Groups, target: Target) -> None:
+    result = what.result
+    with target.open() as fh:
+        bold = _bold(fh)
+        decided = list(what.decided_earlier) or [False] * len(result.groups)
+        for gi, (g, d, earlier) in enumerate(zip(result.groups, what.decisions, decided), 1):
+            fh.write(bold(printable(f"group {gi}: {_plural(len(g.files), 'file')}, {g.describe(result.score_unit)}"
+                                    + (" (decided earlier)" if earlier else ""))) + "\n")
+            for path in g.files:
+                fh.write(printable(f"  {'keep' if path in d.keep else '    '}  {path}") + "\n")
+
+
+def write_matches(what: Matches, target: Target) -> None:
+    result = what.result
+    with target.open() as fh:
+        bold = _bold(fh)
+        for q, ms in result.matches.items():
+            fh.write(bold(printable(q)) + "\n")
+            for p, s in ms:
+                fh.write(printable(f"  = {p}  ({score_text(result.score_kind, s)})") + "\n")
+
+
+FORMAT = Format("text", groups=write_groups, matches=write_matches)

@@ -1,0 +1,101 @@
+"""imagetwins.check: the leak check as a library call, with the incomplete-check rule the CLI used to own."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from imagetwins.check import check
+from imagetwins.cli import main
+from imagetwins.index import Index
+
+
+@pytest.fixture
+def ml(tmp_path: Path, datasets: Path) -> Path:
+    """train/<class>/ and test/<class>/ of real photos; one test image is a rotated, resized training photo."""
+    photos = sorted((datasets / "ukbench-600" / "images").glob("*.jpg"))
+    for split, chosen in (("train", photos[:12]), ("test", photos[300:304])):
+        for i, p in enumerate(chosen):
+            (tmp_path / split / f"class{i % 2}").mkdir(parents=True, exist_ok=True)
+            shutil.copy(p, tmp_path / split / f"class{i % 2}" / p.name)
+    with Image.open(photos[5]) as im:
+        im.rotate(90, expand=True).resize((300, 400)).save(tmp_path / "test" / "class1" / "leak.jpg")
+    return tmp_path
+
+
+@pytest.mark.integration
+def test_a_complete_check_finds_the_leak(ml: Path) -> None:
+    result = check(ml / "test", ml / "train", method="dihedral", recursive=True)
+    assert result.complete and result.reasons_incomplete == () and not result.passed
+    assert {Path(q).name: [Path(p).name for p, _ in ms] for q, ms in result.leaks.items()} == {
+        "leak.jpg": [sorted(p.name for p in (ml / "train").rglob("*.jpg"))[5]]}
+    assert len(result.query.images) == 5 and result.query.reference_images == 12
+
+
+@pytest.mark.integration
+def test_class_folders_without_recursive_make_an_incomplete_check(ml: Path) -> None:
+    result = check(ml / "test", ml / "train")
+    assert not result.complete and not result.passed and not result.leaks
+    assert result.reasons_incomplete == (f"no image read in {ml / 'test'} (try --recursive)",
+                                         f"no image read in {ml / 'train'} (try --recursive)")
+
+
+@pytest.mark.integration
+def test_an_unreadable_test_image_makes_it_incomplete(ml: Path) -> None:
+    some_photo = next((ml / "train" / "class0").iterdir())
+    (ml / "test" / "class0" / "broken.jpg").write_bytes(some_photo.read_bytes()[:900])  # cut short
+    result = check(ml / "test", ml / "train", method="dihedral", recursive=True)
+    assert result.unreadable == 1 and len(result.leaks) == 1
+    assert result.reasons_incomplete == (f"1 image of {ml / 'test'} could not be read, so not checked",)
+
+
+@pytest.mark.integration
+def test_against_an_index_and_an_empty_one(ml: Path, tmp_path: Path) -> None:
+    db = tmp_path / "train.db"
+    with Index(db, methods=["dihedral"]) as idx:
+        idx.update(ml / "train", recursive=True)
+        assert check(ml / "test", idx, method="dihedral", recursive=True).passed is False
+    assert len(check(ml / "test", db, method="dihedral", recursive=True).leaks) == 1
+    empty = tmp_path / "empty.db"
+    Index(empty, methods=["dihedral"]).close()
+    result = check(ml / "test", empty, method="dihedral", recursive=True)
+    assert result.reasons_incomplete == (f"no image read in {empty}",)  # no folder hint for an index
+
+
+@pytest.mark.cli
+def test_check_command_exit_codes(ml: Path) -> None:
+    def run(*args):
+        return CliRunner().invoke(main, ["check", *map(str, args)])
+
+    res = run(ml / "test", "--against", ml / "train", "-r", "-m", "dihedral")
+    assert res.exit_code == 3 and "leak.jpg" in res.stdout, res.output
+    res = run(ml / "test", "--against", ml / "train", "-m", "dihedral")
+    assert res.exit_code == 1, res.output
+    assert res.output.strip().splitlines()[-1] == (f"error: no image read in {ml / 'test'} (try --recursive); "
+                                                   f"no image read in {ml / 'train'} (try --recursive)")
+    (ml / "test" / "class1" / "leak.jpg").unlink()
+    res = run(ml / "test", "--against", ml / "train", "-r", "-m", "dihedral", "-q")
+    assert res.exit_code == 0 and res.output == ""
+    # one image is enough
+    res = run(ml / "test" / "class0" / sorted(p.name for p in (ml / "test" / "class0").iterdir())[0],
+              "--against", ml / "train", "-r")
+    assert res.exit_code == 0, res.output
+
+
+@pytest.mark.integration
+def test_the_ml_leakage_example_gates_on_an_incomplete_check(ml: Path, tmp_path: Path) -> None:
+    import importlib.util
+
+    path = Path(__file__).parents[1] / "examples" / "ml_leakage.py"
+    spec = importlib.util.spec_from_file_location("ml_leakage", path)
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    assert example.main(ml / "train", ml / "test") == 3
+    (ml / "test" / "class1" / "leak.jpg").unlink()
+    assert example.main(ml / "train", ml / "test") == 0
+    (tmp_path / "typo").mkdir()
+    assert example.main(ml / "train", tmp_path / "typo") == 1  # nothing read: no pass
