@@ -104,4 +104,5 @@ def groups_output(result, decisions, directory: Path, requested: Requested, keep
 
 def write_text(what: outputs.Groups | outputs.Matches) -> None:
     """The human-readable lines on stdout (the ``text`` format)."""
-    outputs.write("text", what, "-")
+    with stage("output"):  # (--timings)
+        outputs.write("text", what, "-")
