@@ -8,13 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from quality_limits import check
 
 from imagetwins import edits
 from imagetwins.hashing import dihedral_variants, hash_files, hash_image
 from imagetwins.methods import DihedralHash, PHash
 from imagetwins.search import dihedral_pairs, dihedral_query
-
-pytestmark = pytest.mark.integration
 
 
 def _min_distance(a: np.ndarray, b: np.ndarray) -> int:
@@ -27,6 +26,7 @@ def photos(datasets: Path) -> list[Image.Image]:
     return [Image.open(f).convert("RGB") for f in files]
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("edit", ["hflip", "vflip", "rot90", "rot180", "rot270"])
 def test_flips_and_quarter_turns_match_at_distance_zero_or_close(photos, edit: str) -> None:
     rng = np.random.default_rng(0)
@@ -38,20 +38,24 @@ def test_flips_and_quarter_turns_match_at_distance_zero_or_close(photos, edit: s
         assert int(np.bitwise_count(hash_image(img) ^ hash_image(edits.EDITS[edit](img, rng)))) > 10
 
 
+@pytest.mark.quality
 @pytest.mark.parametrize("edit", ["border", "resize_square", "jpeg", "grayscale", "downscale"])
 def test_other_edits_stay_well_inside_the_default_threshold(photos, edit: str) -> None:
     rng = np.random.default_rng(1)
     for img in photos:
-        assert _min_distance(hash_image(edits.EDITS[edit](img, rng), "dihedral"), hash_image(img, "dihedral")) < 48
+        check("dihedral-edit-max-distance",
+              _min_distance(hash_image(edits.EDITS[edit](img, rng), "dihedral"), hash_image(img, "dihedral")))
 
 
+@pytest.mark.quality
 def test_unrelated_photos_stay_far_apart_in_every_orientation(datasets: Path) -> None:
     files = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[:120]
     h = hash_files(files, methods=("dihedral",)).hashes["dihedral"]
     assert h.shape == (120, 4)
-    assert len(dihedral_pairs(h, 80)) == 0
+    check("dihedral-unrelated-pairs", len(dihedral_pairs(h, 80)))
 
 
+@pytest.mark.integration
 def test_variants_are_a_group_action_on_bits(photos) -> None:
     h = hash_image(photos[0], "dihedral")
     v = dihedral_variants(h[None])[0]
@@ -62,6 +66,7 @@ def test_variants_are_a_group_action_on_bits(photos) -> None:
         assert np.array_equal(dihedral_variants(v[k][None])[0][k], h)
 
 
+@pytest.mark.integration
 def test_dihedral_query_matches_pairs(datasets: Path) -> None:
     files = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[:30]
     h = hash_files(files, methods=("dihedral",)).hashes["dihedral"]
@@ -71,6 +76,7 @@ def test_dihedral_query_matches_pairs(datasets: Path) -> None:
     assert set(zip(q.left.tolist(), q.right.tolist())) == {(i, i) for i in range(5)}
 
 
+@pytest.mark.integration
 def test_facade_finds_mirrored_copies_that_phash_misses(tmp_path: Path, datasets: Path) -> None:
     files = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[:8]
     for f in files:

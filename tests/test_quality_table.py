@@ -1,0 +1,46 @@
+"""The one table of quality numbers (benchmarks/quality_table.json): BENCHMARKS.md is generated from it, and
+every row names what measures it."""
+
+from __future__ import annotations
+
+import ast
+import math
+from pathlib import Path
+
+import pytest
+from quality_limits import ROWS, quality_table
+
+pytestmark = pytest.mark.quality
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_benchmarks_md_quality_section_is_generated_from_the_table() -> None:
+    text = (REPO / "BENCHMARKS.md").read_text(encoding="utf-8")
+    assert quality_table.section(text) == quality_table.expected_section(ROWS), (
+        "BENCHMARKS.md's quality rows differ from benchmarks/quality_table.json: run "
+        "python benchmarks/quality_table.py")
+
+
+def test_every_row_is_measured_by_a_benchmark_or_a_test_that_checks_it() -> None:
+    for row_id, row in ROWS.items():
+        assert row["op"] in (None, *quality_table.OPS), row_id
+        assert row["target"] and (row["op"] is None) == (row["limit"] is None), row_id
+        for number in (row["limit"], row["value"]):
+            assert number is None or (isinstance(number, (int, float)) and math.isfinite(number)), row_id
+        file, _, test = row["by"].partition("::")
+        assert (REPO / file).is_file(), (row_id, file)
+        if file.startswith("tests/"):  # the test names the row it holds a number to
+            tree = ast.parse((REPO / file).read_text(encoding="utf-8"))
+            [fn] = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == test]
+            assert any(isinstance(n, ast.Constant) and n.value == row_id for n in ast.walk(fn)), (row_id, test)
+            assert row["value"] is not None and quality_table.holds(row, row["value"]), (
+                f"{row_id}: its recorded value must meet its limit")
+
+
+def test_a_row_that_is_not_met_says_so() -> None:
+    rows = {"r": {"id": "r", "by": "x", "target": "t", "op": ">=", "limit": 0.99, "value": 0.53, "measured": None},
+            "s": {"id": "s", "by": "x", "target": "u", "op": None, "limit": None, "value": 2, "measured": "two"}}
+    table = quality_table.render(rows)
+    assert "| t | >= 0.99 | 0.53 | **not met** | `x` |" in table
+    assert "| u |  | two | reported | `x` |" in table
