@@ -161,10 +161,17 @@ def test_every_format_is_offered_by_every_command_that_writes_what_it_holds() ->
             if fmt.option and any(getattr(fmt, k) for k in kinds[name]) and not (name == "report" and
                                                                                   fmt.name == "html"):
                 assert fmt.option in options, f"{name} lacks {fmt.option}"
-    # one declaration each: --json means a file (or '-') everywhere
-    for cmd in (*commands.values(), main.commands["tune"], main.commands["explain"]):
+    # one declaration each: --json means a file (or '-') on every command that has it
+    def walk(group):
+        for cmd in group.commands.values():
+            yield cmd
+            yield from walk(cmd) if isinstance(cmd, click.Group) else ()
+
+    with_json = [c for c in walk(main) if any("--json" in getattr(p, "opts", ()) for p in c.params)]
+    assert {"find", "check", "report", "remove", "query", "tune", "explain"} <= {c.name for c in with_json}
+    for cmd in with_json:
         (opt,) = [p for p in cmd.params if "--json" in getattr(p, "opts", ())]
-        assert not opt.is_flag and opt.type.allow_dash, cmd.name
+        assert not opt.is_flag and opt.type.allow_dash and opt.name == "json_out", cmd.name
 
 
 def test_outputs_cannot_share_stdout_and_index_query_json_needs_a_file(album: Path, tmp_path: Path) -> None:

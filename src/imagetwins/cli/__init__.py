@@ -54,7 +54,7 @@ def main() -> None:
       imagetwins find photos/ -r --json out.json
       imagetwins report photos/ -r -o review.html # look at them in a browser
       imagetwins remove photos/ -r --apply        # move extras to quarantine (undo: imagetwins undo)
-      imagetwins check test/ --against train/ -r   # exit 3 if a test image leaks from train/
+      imagetwins check test/ --against train/ -r  # exit 3 if a test image leaks from train/
       imagetwins tune labelled/                   # which method and threshold suit your images
       imagetwins index update catalogue/ --db catalogue.db
     """

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from imagetwins.cli._common import OutputFile, echo, plural, quiet_option, write_json
+from imagetwins.cli._outputs import file_option
 
 ignore_decisions_option = click.option(
     "--ignore-decisions", is_flag=True,
@@ -101,7 +102,7 @@ def _open(db_path: Path | None):
 
 @decisions.command("list")
 @_db_option
-@click.option("--json", "json_out", type=OutputFile(allow_dash=True), help="Write them as JSON ('-' for stdout).")
+@file_option("json", help="Write them as JSON ('-' for stdout).")
 def list_(db_path: Path | None, json_out: Path | None) -> None:
     """Every remembered decision, oldest first, with the names the files had then."""
     from imagetwins.decisions import export_document

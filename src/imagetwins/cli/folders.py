@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from imagetwins.cli._common import OutputFile, echo, plural, scan_options, write_json
+from imagetwins.cli._common import echo, plural, scan_options, write_json
+from imagetwins.cli._outputs import file_option
 from imagetwins.cli._scan import hint_if_empty, scan
 from imagetwins.cli.decisions import ignore_decisions_option, load_remembered
 
@@ -21,9 +22,9 @@ def _size(n: int) -> str:
 
 @click.command()
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--json", "json_out", type=OutputFile(allow_dash=True),
-              help="Write the pairs as a plan ('-' for stdout): 'remove DIRECTORY --plan FILE' moves each folder "
-                   "whose images all have a copy, as a whole, into the quarantine ('skip': true keeps one).")
+@file_option("json",
+             help="Write the pairs as a plan ('-' for stdout): 'remove DIRECTORY --plan FILE' moves each folder "
+                  "whose images all have a copy, as a whole, into the quarantine ('skip': true keeps one).")
 @click.option("--min-share", type=click.FloatRange(1, 100), default=95.0, show_default=True,
               help="List a folder when at least this percentage of its images have a copy in the other folder.")
 @scan_options

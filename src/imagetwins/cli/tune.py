@@ -17,6 +17,7 @@ from imagetwins.cli._common import (
     writing,
 )
 from imagetwins.cli._outputs import file_option
+from imagetwins.encoders import encoder_names
 
 
 @click.command()
@@ -25,7 +26,8 @@ from imagetwins.cli._outputs import file_option
               help="Ground truth: JSON ({file: [duplicates]} or a list of groups). Default: each sub-folder "
                    "of DIRECTORY is one group of duplicates.")
 @click.option("--method", "-m", "methods", multiple=True, type=MethodChoice(),
-              help="Methods to try (repeatable; default every hash; name cnn and copies to add them, slower).")
+              help="Also try this method (repeatable): every hash is always tried; name cnn or copies to add "
+                   "them (slower).")
 @click.option("--target-precision", type=click.FloatRange(0, 1), default=0.99, show_default=True,
               help="Recommend the highest recall at or above this pair precision.")
 @click.option("--plot", "plot_out", type=OutputFile(),
@@ -38,13 +40,15 @@ def tune(directory: Path, truth: Path | None, methods: tuple[str, ...], target_p
     """Pick a method and threshold from labelled examples of YOUR duplicates.
 
     Label a sample: put each set of duplicates in its own sub-folder (or write a JSON ground truth),
-    leave unique images at the top level. Every hash (and each -m you name) is tried at every threshold; the table shows
-    each method's best point and the recommendation.
+    leave unique images at the top level. Every hash, and each method you add with -m, is tried at
+    every threshold (each image is decoded once for all of them); the table shows each method's best
+    point and the recommendation.
 
     \b
     Examples:
       imagetwins tune labelled/                       # sub-folders are the groups
       imagetwins tune sample/ --truth truth.json --plot pr.png --target-precision 0.995
+      imagetwins tune labelled/ -m cnn -m copies      # the hashes, the CNN and copies side by side
     """
     from imagetwins.evaluation import load_ground_truth, sweep
 
@@ -54,7 +58,8 @@ def tune(directory: Path, truth: Path | None, methods: tuple[str, ...], target_p
         ground_truth = load_ground_truth(truth if truth is not None else directory)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
-    result = sweep(ground_truth, directory, methods=list(methods) or None,
+    tried = list(dict.fromkeys([*encoder_names("bits"), *methods]))  # -m adds to the hashes, never replaces them
+    result = sweep(ground_truth, directory, methods=tried,
                    target_precision=target_precision, workers=workers, progress=show_progress(quiet))
     if result.positives == 0:
         raise click.UsageError(

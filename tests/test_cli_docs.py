@@ -1,0 +1,55 @@
+"""The command-line reference page is what --help says now, and --help, README and the code agree on tune -m."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from imagetwins.cli import main
+from imagetwins.encoders import encoder_names
+
+pytestmark = pytest.mark.cli
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _reference():
+    spec = importlib.util.spec_from_file_location("make_cli_reference", REPO / "tools" / "make_cli_reference.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_cli_reference_page_is_current() -> None:
+    page = (REPO / "docs" / "cli.md").read_text(encoding="utf-8")
+    assert page == _reference().render(), "docs/cli.md is stale: run python tools/make_cli_reference.py"
+    # every command and sub-command has its section
+    for name, cmd in main.commands.items():
+        assert f"## `imagetwins {name}`" in page
+        for sub in getattr(cmd, "commands", {}):
+            assert f"## `imagetwins {name} {sub}`" in page
+
+
+def test_tune_method_adds_to_the_hashes(tmp_path: Path) -> None:
+    """README and --help say -m adds a method to the hashes tried; the code does so."""
+    labelled = tmp_path / "labelled"
+    for group, names in {"beach": ["beach.jpg", "beach_copy.jpg", "beach_small.jpg"],
+                         "city": ["city.jpg", "city_brighter.png", "city_recompressed.jpg"]}.items():
+        (labelled / group).mkdir(parents=True)
+        for n in names:
+            shutil.copy(REPO / "examples" / "images" / n, labelled / group / n)
+    for n in ("forest.jpg", "market.jpg"):
+        shutil.copy(REPO / "examples" / "images" / n, labelled / n)
+    res = CliRunner().invoke(main, ["tune", str(labelled), "-m", "dhash", "--json", "-"])
+    assert res.exit_code == 0, res.output
+    tried = {p["method"] for p in json.loads(res.stdout)["points"]}
+    assert tried == set(encoder_names("bits")) and "dhash" in tried
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert "every hash; `-m cnn -m copies` adds those" in readme
+    help_text = " ".join(CliRunner().invoke(main, ["tune", "--help"]).output.split())
+    assert "every hash is always tried" in help_text
