@@ -44,7 +44,7 @@ from imagetwins.ownfolders import UnsafeFolder, check_own, check_own_file, check
 from imagetwins.results import FindResult
 
 __all__ = ["JOURNAL", "KEY", "LINK_KINDS", "SUMMARY", "Interrupted", "Outcome", "Plan", "QuarantineError",
-           "apply_folder_moves", "apply_plan",
+           "apply_folder_moves", "apply_plan", "write_sidecars",
            "check_quarantine", "default_quarantine", "plan_removal", "sha256_file", "undo", "why_not_movable"]
 
 JOURNAL = "manifest.jsonl"
@@ -938,6 +938,9 @@ def _restore(e: dict, qdir: Path, journal, key: bytes, out: Outcome, stop: _Stop
     if e.get("op") == "folder":
         _restore_folder(e, qdir, journal, key, out)
         return
+    if e.get("op") == "sidecar":
+        _restore_sidecar(e, qdir, journal, key, out)
+        return
     if e.get("op") == "trash":
         from imagetwins.trash import TrashFolder, trash_info
 
@@ -1185,3 +1188,129 @@ def _restore_folder(e: dict, qdir: Path, journal, key: bytes, out: Outcome) -> N
         os.close(folder_fd)
     _append(journal, key, {"op": "folder", "state": "restored", "from": e["from"], "to": e["to"]})
     out.done.append((str(src), str(dst)))
+
+
+# -- sidecars beside keepers (imagetwins.metadata): written, journalled, taken back by undo ------------------------
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _write_new(folder_fd: int, name: str, data: bytes) -> None:
+    """``data`` as the file ``name`` of the open folder: written beside it under a fresh name, then renamed over
+    (a rename replaces a link standing there, never writes through it)."""
+    tmp = _free_name(Path(name + ".imagetwins-new"), folder_fd)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, 0o644, dir_fd=folder_fd)
+    try:
+        with open(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, name, src_dir_fd=folder_fd, dst_dir_fd=folder_fd)
+    finally:
+        if _lexists(tmp, folder_fd):
+            os.unlink(tmp, dir_fd=folder_fd)
+
+
+def write_sidecars(writes, root: str | os.PathLike, quarantine: str | os.PathLike) -> Outcome:
+    """Write each ``(sidecar path, bytes, previous bytes or None)`` of ``writes`` (the keepers' XMP sidecars,
+    :mod:`imagetwins.metadata`), journalled in ``quarantine`` so that :func:`undo` takes each away, or puts the
+    previous sidecar's bytes back (kept in the quarantine).
+
+    A sidecar is written only inside ``root``, through real folders, where nothing stands or a regular file
+    with exactly the ``previous`` bytes stands: a symbolic link (or a FIFO, a folder) at its name is never
+    written through and is reported.
+    """
+    from imagetwins.locks import changing
+
+    given = Path(os.path.abspath(root))
+    root = given.resolve()
+    qdir = check_quarantine(quarantine, [root])
+    out = Outcome(manifest=qdir / JOURNAL)
+    with changing([root]):
+        try:
+            qdir.parent.mkdir(parents=True, exist_ok=True)
+            qdir = _make_dirs(qdir.parent, Path(qdir.name))
+        except OSError as exc:
+            raise QuarantineError(f"cannot make the quarantine folder {qdir}: {exc.strerror or exc}") from None
+        with changing([qdir]):
+            key = _key(qdir, create=True)
+            with _open_journal(qdir) as journal:
+                for path, data, previous in writes:
+                    try:
+                        _write_sidecar(Path(os.path.abspath(path)), data, previous, given, root, qdir, journal, key,
+                                       out)
+                    except OSError as exc:
+                        out.failed.append((str(path), exc.strerror or str(exc)))
+            _write_summary(qdir, root, key)
+    return out
+
+
+def _write_sidecar(path: Path, data: bytes, previous: bytes | None, given: Path, root: Path, qdir: Path, journal,
+                   key: bytes, out: Outcome) -> None:
+    rel = path.relative_to(given) if path.is_relative_to(given) else path.relative_to(root) \
+        if path.is_relative_to(root) else None
+    if rel is None or not _inside_without_links(root, root / rel):
+        out.failed.append((str(path), "no sidecar written: not inside the folder, or reached through a link"))
+        return
+    standing = _standing(root / rel)
+    if standing not in (None, "a file"):
+        out.failed.append((str(path), f"no sidecar written: {standing} stands at its name (never written through)"))
+        return
+    folder_fd = _folder_fd(root, rel.parent)
+    try:
+        before = None
+        if standing == "a file":
+            with open_regular_file(rel.name, follow_symlinks=False, dir_fd=folder_fd) as fh:
+                before = fh.read()
+        if before != previous:
+            out.failed.append((str(path), "no sidecar written: it changed while the metadata was gathered"))
+            return
+        backup = _free_name(_make_dirs(qdir, Path("sidecars") / rel.parent) / (rel.name + ".before"))
+        if before is not None:
+            fd = os.open(backup, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, 0o600)
+            with open(fd, "wb") as fh:
+                fh.write(before)
+                fh.flush()
+                os.fsync(fh.fileno())
+        entry = {"op": "sidecar", "from": str(root / rel), "to": str(backup), "root": str(root)}
+        _append(journal, key, {**entry, "state": "planned", "bytes": len(data), "sha256": _sha(data),
+                               "before_sha256": _sha(before) if before is not None else None})
+        _write_new(folder_fd, rel.name, data)
+        _append(journal, key, {**entry, "state": "done"})
+        out.done.append((str(root / rel), "written"))
+    finally:
+        os.close(folder_fd)
+
+
+def _restore_sidecar(e: dict, qdir: Path, journal, key: bytes, out: Outcome) -> None:
+    """Take a sidecar :func:`write_sidecars` wrote away again (or put the previous one back), if it is still what
+    was written: one edited since (darktable, digiKam) is left alone and reported."""
+    place, backup, root = (Path(os.path.normpath(e[k])) for k in ("from", "to", "root"))
+    before = e.get("before_sha256")
+    if not _inside_without_links(root, place) or not _inside_without_links(qdir, backup):
+        out.failed.append((str(place), "refused: not a sidecar of this quarantine's folder"))
+        return
+    standing = _standing(place)
+    if standing is None and not e["done"]:
+        return  # never written
+    if standing != "a file" or not _holds(place, e["sha256"], e["bytes"]):
+        out.failed.append((str(place), "the sidecar changed since it was written (edited by another program?): left "
+                                       "alone" if standing == "a file" else f"{standing or 'nothing'} stands where the "
+                                                                            "sidecar was written: left alone"))
+        return
+    rel = place.parent.relative_to(root)
+    folder_fd = _folder_fd(root, rel)
+    try:
+        if before is None:
+            os.unlink(place.name, dir_fd=folder_fd)
+        else:
+            with open_regular_file(backup, follow_symlinks=False) as fh:
+                data = fh.read()
+            if _sha(data) != before:
+                out.failed.append((str(backup), "the previous sidecar kept in quarantine changed: left there"))
+                return
+            _write_new(folder_fd, place.name, data)
+    finally:
+        os.close(folder_fd)
+    _append(journal, key, {"op": "sidecar", "state": "restored", "from": e["from"], "to": e["to"]})
+    out.done.append((str(place), "restored" if before else "removed"))

@@ -43,6 +43,11 @@ from imagetwins.text import printable
               help="Send the files to the system trash instead; the journal still goes to the quarantine folder, "
                    "and undo puts them back (Linux: the freedesktop trash, kept by imagetwins; macOS and Windows "
                    "need imagetwins[trash] and the trash's own 'put back').")
+@click.option("--merge-metadata", is_flag=True,
+              help="Carry what the moved files know and their keeper lacks (capture date, GPS, camera, keywords, "
+                   "rating, title, description; from EXIF, IPTC, XMP) into an XMP sidecar beside the keeper "
+                   "(IMG.jpg.xmp, read by darktable and digiKam); the keeper's own bytes never change, undo takes the "
+                   "sidecar back. Needs imagetwins[xmp] and the Exempi library.")
 @output_options("groups")
 @keep_options
 @scan_options
@@ -51,7 +56,7 @@ def remove(directory: Path | None, apply_: bool, plan_file: Path | None, move_to
            to_trash: bool, requested: Requested,
            keep_in: tuple[Path, ...], keep_rule: str, method: str, threshold: int | None, recursive: bool,
            workers: int | None, no_cache: bool, quiet: bool, raw_pairs: str = "keep",
-           follow_symlinks: bool = False, ignore_decisions: bool = False) -> None:
+           follow_symlinks: bool = False, ignore_decisions: bool = False, merge_metadata: bool = False) -> None:
     """Move duplicates out of DIRECTORY into a quarantine folder, keeping one file per group.
 
     Without --apply nothing is touched: the plan is printed. With --apply files are moved (never
@@ -98,13 +103,13 @@ def remove(directory: Path | None, apply_: bool, plan_file: Path | None, move_to
             raise click.ClickException(str(exc)) from None
     with _stoppable("nothing moved"), _locked([directory] if apply_ else []):
         _remove(directory, apply_, plan_file, move_to, link, to_trash, requested, keep_in, keep_rule, method, threshold,
-                recursive, workers, no_cache, quiet, raw_pairs, follow_symlinks, ignore_decisions)
+                recursive, workers, no_cache, quiet, raw_pairs, follow_symlinks, ignore_decisions, merge_metadata)
 
 
 def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path | None, link: str | None,
             to_trash: bool, requested: Requested, keep_in: tuple[Path, ...], keep_rule: str, method: str,
             threshold: int | None, recursive: bool, workers: int | None, no_cache: bool, quiet: bool, raw_pairs: str,
-            follow_symlinks: bool, ignore_decisions: bool) -> None:
+            follow_symlinks: bool, ignore_decisions: bool, merge_metadata: bool = False) -> None:
     from imagetwins.quarantine import (
         Interrupted,
         QuarantineError,
@@ -115,6 +120,13 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
     )
     from imagetwins.trash import TrashUnavailable
 
+    if merge_metadata:
+        from imagetwins.metadata import MetadataUnavailable, _xmp
+
+        try:
+            _xmp()
+        except MetadataUnavailable as exc:
+            raise click.ClickException(str(exc)) from None
     if plan_file is not None:
         from imagetwins.plan import PlanError, check_plan, load_plan
 
@@ -162,7 +174,9 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
             echo(f"dry run: {what} would {where}{linked}; add --apply to do it")
             if plan_file is None:
                 hint_if_empty(result, directory, recursive)
-        _exit_if_refused(len(plan.refused), 0, True, quiet)
+        refused = _merge_metadata([(k, src) for src, _, k in plan.moves], directory, None, quiet) if merge_metadata \
+            else 0
+        _exit_if_refused(len(plan.refused) + refused, 0, True, quiet)
         return
     if folder_moves:
         from imagetwins.quarantine import apply_folder_moves
@@ -175,10 +189,12 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
         failed = (done.failed if done else []) + moved.failed
         for path, why in failed:
             echo(f"error: could not move {path}: {why}", err=True)
+        unwritten = _merge_metadata(_moved_with_keepers(plan, done), directory, quarantine, quiet) \
+            if merge_metadata and done is not None else 0
         if not quiet:
             echo(f"moved {plural(len(done.done) if done else 0, 'file')} and "
                  f"{plural(len(moved.done), 'folder')} to {quarantine}; undo with: imagetwins undo {moved.manifest}")
-        _exit_if_refused(len(plan.refused), len(failed), False, quiet)
+        _exit_if_refused(len(plan.refused), len(failed) + unwritten, False, quiet)
         return
     if not plan.moves:
         echo("nothing to move")
@@ -199,12 +215,42 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
                            f"{stop.outcome.manifest}")
     for path, why in out.failed:
         echo(f"error: could not move {path}: {why}", err=True)
+    unwritten = _merge_metadata(_moved_with_keepers(plan, out), directory, quarantine, quiet) if merge_metadata else 0
     if not quiet:
         echo(f"sent {plural(len(out.done), 'file')} to the system trash; journal in {quarantine}" if to_trash else
               f"moved {plural(len(out.done), 'file')} to {quarantine}"
               + (f", each replaced by a {link} link to its kept copy ({len(out.linked)} made)" if link else "")
               + f"; undo with: imagetwins undo {out.manifest}")
-    _exit_if_refused(len(plan.refused), len(out.failed), False, quiet)
+    _exit_if_refused(len(plan.refused), len(out.failed) + unwritten, False, quiet)
+
+
+def _moved_with_keepers(plan, out) -> list[tuple[str, str]]:
+    """(keeper, where each moved file lies now) for the files that did move."""
+    keeper_of = {os.path.realpath(src): k for src, _, k in plan.moves}
+    return [(keeper_of[os.path.realpath(src)], dst) for src, dst in out.done
+            if os.path.realpath(src) in keeper_of and os.path.isabs(dst)]
+
+
+def _merge_metadata(moved: list[tuple[str, str]], directory: Path, quarantine: Path | None, quiet: bool) -> int:
+    """--merge-metadata: the keepers' sidecars (a dry run when ``quarantine`` is None); how many could not be
+    written (each named)."""
+    from imagetwins.metadata import sidecar_writes
+    from imagetwins.quarantine import write_sidecars
+
+    writes, refused = sidecar_writes(moved)
+    for side, why in refused:
+        echo(f"warning: no sidecar {side}: {why}", err=True)
+    if quarantine is None:
+        for side, _, previous, add in writes if not quiet else ():
+            echo(f"would {'add to' if previous is not None else 'write'} {side}: {', '.join(add.names())}")
+        return len(refused)
+    out = write_sidecars([(side, data, previous) for side, data, previous, _ in writes], directory, quarantine)
+    for side, why in out.failed:
+        echo(f"error: no sidecar {side}: {why}", err=True)
+    if not quiet and writes:
+        echo(f"wrote {plural(len(out.done), 'XMP sidecar')} beside the keepers with what the moved files knew and "
+             "they lacked (undo takes them back)")
+    return len(refused) + len(out.failed)
 
 
 def _folder_moves(plan_file: Path, directory: Path, plan, link: str | None, to_trash: bool) -> list:
