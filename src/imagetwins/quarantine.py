@@ -32,6 +32,7 @@ import os
 import secrets
 import signal
 import stat
+import sys
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -79,7 +80,8 @@ class Outcome:
     """What ``apply_plan`` or ``undo`` did."""
 
     done: list[tuple[str, str]] = field(default_factory=list)  # (from, to)
-    linked: list[tuple[str, str]] = field(default_factory=list)  # (place, keeper it now links to)
+    linked: list[tuple[str, str]] = field(default_factory=list)  # (place, keeper it now links to / is a clone of)
+    copied: int = 0  # of the clones: how many are real copies (the file system shares no blocks)
     failed: list[tuple[str, str]] = field(default_factory=list)  # (path, why)
     manifest: Path | None = None
 
@@ -421,8 +423,9 @@ def _folder_fd(root: Path, rel: Path) -> int:
     return fd
 
 
-#: what ``apply_plan(link=...)`` accepts: put a hard or a symbolic link to the keeper where each file was
-LINK_KINDS = ("hard", "sym")
+#: what ``apply_plan(link=...)`` accepts: put a copy-on-write clone of the keeper (a real copy where the file
+#: system has none), a hard link or a symbolic link to it where each file was
+LINK_KINDS = ("clone", "hard", "sym")
 
 
 def apply_plan(plan: Plan, root: str | os.PathLike, quarantine: str | os.PathLike,
@@ -511,7 +514,7 @@ def _apply_moves(plan: Plan, given: Path, root: Path, qdir: Path, link: str | No
                 continue
             try:
                 _move_one(rel, folder_fd, src_s, root, qdir, plan, group, keeper, link, to_trash, journal, key, out,
-                          stop, trashes)
+                          stop, trashes, keepers.digests.get(keeper))
             finally:
                 os.close(folder_fd)
             if link == "hard":
@@ -524,7 +527,7 @@ def _apply_moves(plan: Plan, given: Path, root: Path, qdir: Path, link: str | No
 
 def _move_one(rel: Path, folder_fd: int, src_s: str, root: Path, qdir: Path, plan: Plan, group: int, keeper: str,
               link: str | None, to_trash: bool, journal, key: bytes, out: Outcome, stop: _Stop | None = None,
-              trashes: dict | None = None) -> None:
+              trashes: dict | None = None, keeper_sha: str | None = None) -> None:
     """Move ``root / rel`` (``rel.name`` in the open folder ``folder_fd``), verified, into the quarantine."""
     digest, identity, size = _digest_and_identity(rel.name, dir_fd=folder_fd)
     if not _same_content(digest, plan.expected.get(src_s)):
@@ -550,7 +553,7 @@ def _move_one(rel: Path, folder_fd: int, src_s: str, root: Path, qdir: Path, pla
     _append(journal, key, {**entry, "state": "done"})
     out.done.append((entry["from"], str(dst)))
     if link is not None:
-        _link_in_place(real, Path(os.path.abspath(keeper)), link, entry, journal, key, out, folder_fd)
+        _link_in_place(real, Path(os.path.abspath(keeper)), link, entry, journal, key, out, folder_fd, keeper_sha)
 
 
 def _trash_one(rel: Path, folder_fd: int, src: Path, digest: str, identity: tuple[int, int], size: int, root: Path,
@@ -602,40 +605,113 @@ def _same_device(a: str | os.PathLike, b: str | os.PathLike) -> bool:
 
 
 def _link_in_place(place: Path, keeper: Path, kind: str, entry: dict, journal, key: bytes, out: Outcome,
-                   folder_fd: int | None = None) -> None:
-    """Put a link to ``keeper`` where a file was just moved from (journalled, so undo can take it away);
+                   folder_fd: int | None = None, keeper_sha: str | None = None) -> None:
+    """Put a link to (or a clone of) ``keeper`` where a file was just moved from, journalled with the keeper's
+    SHA-256 so that undo can tell its own link from anything else and notice a keeper written through it;
     ``folder_fd``: the open folder of ``place``, where the link is made."""
     target = os.path.relpath(keeper.resolve(), place.parent) if kind == "sym" else str(keeper)
     name = place.name if folder_fd is not None else place
+    extra: dict = {}
     try:
         if kind == "sym":
             os.symlink(target, name, dir_fd=folder_fd)
-        else:
+        elif kind == "hard":
             os.link(keeper, name, dst_dir_fd=folder_fd, follow_symlinks=False)
+        else:
+            extra = _clone(keeper, place, folder_fd, keeper_sha, entry, journal, key)
     except OSError as exc:
-        out.failed.append((str(place), f"moved to quarantine, but no {kind} link made ({exc.strerror or exc})"))
+        out.failed.append((str(place), f"moved to quarantine, but no {kind} {'copy' if kind == 'clone' else 'link'} "
+                                       f"made ({exc.strerror or exc})"))
         return
-    _append(journal, key, {**entry, "state": "linked", "link": kind, "target": target})
+    _append(journal, key, {**entry, "state": "linked", "link": kind, "target": target, "kept_sha256": keeper_sha,
+                           **extra})
     out.linked.append((str(place), str(keeper)))
+    if extra.get("how") == "copy":
+        out.copied += 1
 
 
-def _remove_our_link(e: dict, dst: Path, journal, key: bytes) -> str | None:
-    """Take away the link ``apply_plan(link=...)`` put at ``dst``; why not, when something else stands there."""
+#: Linux's ioctl that makes a file share another's blocks, copy-on-write (btrfs, XFS, bcachefs, ...)
+_FICLONE = 0x40049409
+
+
+def _clone(keeper: Path, place: Path, folder_fd: int | None, keeper_sha: str | None, entry: dict, journal,
+           key: bytes) -> dict:
+    """A copy of ``keeper`` at ``place``: a copy-on-write clone (``FICLONE``) where the file system makes one,
+    else a real copy. Made under a temporary name (journalled, so undo clears it after a crash), checked
+    against the keeper's SHA-256, then given the place's name without overwriting. Returns what the journal
+    keeps of it: ``how`` (clone/copy) and its ``inode``."""
+    tmp = _free_name(place.with_name(f".{place.name}.imagetwins-clone"), folder_fd)
+    _append(journal, key, {**entry, "state": "linking", "link": "clone", "tmp": str(tmp)})
+    how = "copy"
+    try:
+        with open_regular_file(keeper, follow_symlinks=False) as fin:
+            st = os.fstat(fin.fileno())
+            fd = os.open(tmp.name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, 0o600, dir_fd=folder_fd)
+            with open(fd, "wb") as fout:
+                try:
+                    if not sys.platform.startswith("linux"):
+                        raise OSError(errno.EOPNOTSUPP, "no FICLONE here")
+                    import fcntl
+
+                    fcntl.ioctl(fout.fileno(), _FICLONE, fin.fileno())
+                    how = "clone"
+                except OSError:  # EOPNOTSUPP, EXDEV, EINVAL...: this file system cannot share blocks
+                    _copy_bytes(fin, fout)
+                fout.flush()
+                os.fchmod(fout.fileno(), stat.S_IMODE(st.st_mode))
+                os.utime(fout.fileno(), ns=(st.st_atime_ns, st.st_mtime_ns))
+                os.fsync(fout.fileno())
+        digest, identity, _ = _digest_and_identity(tmp.name, dir_fd=folder_fd)
+        if keeper_sha is not None and digest != keeper_sha:
+            raise OSError(errno.EIO, "the copy does not match the kept file")
+        try:  # the place's name, never overwriting what may have appeared there meanwhile
+            os.link(tmp.name, place.name, src_dir_fd=folder_fd, dst_dir_fd=folder_fd, follow_symlinks=False)
+        except OSError as exc:
+            if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK):
+                raise
+            if _lexists(place.name, folder_fd):
+                raise FileExistsError(errno.EEXIST, "something stands there now", str(place)) from None
+            os.rename(tmp.name, place.name, src_dir_fd=folder_fd, dst_dir_fd=folder_fd)
+    finally:
+        if _lexists(tmp.name, folder_fd):
+            os.unlink(tmp.name, dir_fd=folder_fd)
+    return {"how": how, "inode": list(identity), "sha256_of_copy": digest}
+
+
+def _remove_our_link(e: dict, dst: Path, src: Path, journal, key: bytes) -> str | None:
+    """Take away the link (or clone) ``apply_plan(link=...)`` put at ``dst``; why not, when something else stands
+    there, or when the bytes it shows changed since (written through the link, or into the clone): then both
+    stay, the changed file at its place and the original in the quarantine at ``src``."""
     kind, target = e["linked"]
     try:
         st = os.lstat(dst)
     except FileNotFoundError:
         return None  # gone already: the place is free
+    kept_sha = e.get("kept_sha256")
     if kind == "sym":
         ours = stat.S_ISLNK(st.st_mode) and os.readlink(dst) == target
-    else:
+    elif kind == "hard":
         try:
             kst = os.lstat(target)
         except OSError:
             kst = None
         ours = stat.S_ISREG(st.st_mode) and kst is not None and (st.st_dev, st.st_ino) == (kst.st_dev, kst.st_ino)
+    else:
+        ours = stat.S_ISREG(st.st_mode) and [st.st_dev, st.st_ino] == e.get("inode")
+        kept_sha = e.get("sha256_of_copy")
+    what = "copy" if kind == "clone" else f"{kind} link"
     if not ours:
-        return f"its place holds something other than the {kind} link imagetwins made: left alone"
+        return f"its place holds something other than the {what} imagetwins made: left alone"
+    if isinstance(kept_sha, str):  # (journals before 0.1 did not record it)
+        shown = dst if kind == "clone" else Path(os.path.normpath(dst.parent / target))  # (sym: relative)
+        try:
+            now = _digest_and_identity(shown)[0]
+        except OSError:
+            now = None
+        if now != kept_sha:
+            changed = (f"the copy at {dst} was changed since the remove" if kind == "clone" else
+                       f"the kept file {shown} was changed since the remove (written through the {kind} link?)")
+            return (f"{changed}: both kept, nothing restored over it; the original is in the quarantine at {src}")
     os.unlink(dst)
     _append(journal, key, {"op": "move", "state": "unlinked", "from": e["from"], "to": e["to"]})
     return None
@@ -649,6 +725,7 @@ class _Keepers:
     def __init__(self, root: Path, expected: dict[str, str]) -> None:
         self.root, self.expected = root, expected
         self.known: dict[str, tuple[tuple, str | None]] = {}  # keeper -> (its stat when checked, why not)
+        self.digests: dict[str, str] = {}  # keeper -> its SHA-256 as last read
 
     @staticmethod
     def _signature(path: str) -> tuple | None:
@@ -678,6 +755,7 @@ class _Keepers:
             digest = _digest_and_identity(keeper)[0]
         except OSError as exc:
             return f"the kept copy {keeper} cannot be read ({exc.strerror or exc})"
+        self.digests[keeper] = digest
         scanned = self.expected.get(keeper)
         if scanned is not None and not _same_content(digest, scanned):  # (None: the plan's maker checked it)
             return f"the kept copy {keeper} changed since the scan"
@@ -772,6 +850,11 @@ def _read_journal(qdir: Path, key: bytes) -> tuple[list[dict], list[tuple[str, s
         elif ident in entries and state == "linked" and e.get("link") in LINK_KINDS \
                 and isinstance(e.get("target"), str):
             entries[ident]["linked"] = (e["link"], e["target"])
+            for k in ("kept_sha256", "inode", "sha256_of_copy"):
+                if k in e:
+                    entries[ident][k] = e[k]
+        elif ident in entries and state == "linking" and isinstance(e.get("tmp"), str):
+            entries[ident]["clone_tmp"] = e["tmp"]
     return list(entries.values()), problems
 
 
@@ -888,12 +971,13 @@ def undo(manifest: str | os.PathLike) -> Outcome:
     with changing([*roots, qdir]), _deferred_signals() as stop, _open_journal(qdir) as journal:
         entries, problems = _read_journal(qdir, key)  # again, now that no other run can change it
         out.failed = list(problems)
-        todo = [e for e in entries if not e.get("restored") or e.get("partials")]
+        todo = [e for e in entries if not e.get("restored") or e.get("partials") or e.get("clone_tmp")]
         for e in todo:
             if stop.signum:
                 break
             try:
                 _clear_partials(e, qdir, out)
+                _clear_clone_tmp(e)
                 if not e.get("restored"):
                     _restore(e, qdir, journal, key, out, stop)
             except InterruptedError:
@@ -903,6 +987,24 @@ def undo(manifest: str | os.PathLike) -> Outcome:
     if stop.signum:
         raise Interrupted(out, len(todo), stop.signum)
     return out
+
+
+def _clear_clone_tmp(e: dict) -> None:
+    """Remove the temporary clone ``--link clone`` was making when it was killed (journalled by name): a regular
+    file of ours beside the place, in the scanned folder, never the place itself."""
+    tmp = e.get("clone_tmp")
+    if not tmp:
+        return
+    tmp, place = Path(os.path.normpath(tmp)), Path(os.path.normpath(e["from"]))
+    root = Path(os.path.normpath(e["root"]))
+    if tmp.parent != place.parent or not tmp.name.startswith(f".{place.name}.imagetwins-clone") \
+            or not _inside_without_links(root, tmp):
+        return
+    try:
+        if stat.S_ISREG(os.lstat(tmp).st_mode):
+            os.unlink(tmp)
+    except FileNotFoundError:
+        pass
 
 
 def _clear_partials(e: dict, qdir: Path, out: Outcome) -> None:
@@ -992,7 +1094,7 @@ def _restore_file(e: dict, qdir: Path, journal, key: bytes, out: Outcome, stop: 
         out.failed.append((str(dst), f"refused: not inside the scanned folder {root}, or reached through a link"))
         return
     if e.get("linked") and not e.get("unlinked") and _standing(src) == "a file":
-        why = _remove_our_link(e, dst, journal, key)
+        why = _remove_our_link(e, dst, src, journal, key)
         if why is not None:
             out.failed.append((str(dst), why))
             return

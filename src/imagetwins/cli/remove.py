@@ -36,9 +36,14 @@ from imagetwins.text import printable
                    "and its keeper are checked to be still what was scanned (SHA-256) before it moves.")
 @click.option("--move-to", type=click.Path(file_okay=False, path_type=Path),
               help="Quarantine folder [default: DIRECTORY.imagetwins-quarantine/<time> beside DIRECTORY].")
-@click.option("--link", "link", type=click.Choice(["hard", "sym"]), default=None,
-              help="Also put a link to the kept file where each moved file was (hard: same device only; sym: a "
-                   "relative symbolic link). The file stays in quarantine; undo removes the link and puts it back.")
+@click.option("--link", "link", type=click.Choice(["clone", "hard", "sym"]), is_flag=False, flag_value="clone",
+              default=None,
+              help="Also leave the kept picture in each moved file's place, so albums and programs that use the old "
+                   "name still find it. clone (what --link alone gives): a copy of its own, sharing the kept "
+                   "file's blocks copy-on-write where the file system can (Linux: btrfs, XFS, bcachefs), else a "
+                   "real copy (the output says which). hard (same device) and sym (a relative symbolic link) "
+                   "SHARE the kept file: a program that writes to the old name changes the kept original too. "
+                   "The file itself stays in quarantine; undo takes the clone or link away and puts it back.")
 @click.option("--to-trash", is_flag=True,
               help="Send the files to the system trash instead; the journal still goes to the quarantine folder, "
                    "and undo puts them back (Linux: the freedesktop trash, kept by imagetwins; macOS and Windows "
@@ -219,7 +224,7 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
     if not quiet:
         echo(f"sent {plural(len(out.done), 'file')} to the system trash; journal in {quarantine}" if to_trash else
               f"moved {plural(len(out.done), 'file')} to {quarantine}"
-              + (f", each replaced by a {link} link to its kept copy ({len(out.linked)} made)" if link else "")
+              + (_linked_phrase(link, len(out.linked), out.copied) if link else "")
               + f"; undo with: imagetwins undo {out.manifest}")
     _exit_if_refused(len(plan.refused), len(out.failed) + unwritten, False, quiet)
 
@@ -251,6 +256,17 @@ def _merge_metadata(moved: list[tuple[str, str]], directory: Path, quarantine: P
         echo(f"wrote {plural(len(out.done), 'XMP sidecar')} beside the keepers with what the moved files knew and "
              "they lacked (undo takes them back)")
     return len(refused) + len(out.failed)
+
+
+def _linked_phrase(link: str, made: int, copied: int) -> str:
+    """What ``--link`` left in the moved files' places, for the summary line."""
+    if link != "clone":
+        return f", each replaced by a {link} link to its kept copy ({made} made), sharing the kept file's bytes"
+    if copied == 0:
+        return f", each replaced by a copy-on-write clone of its kept copy ({made} made)"
+    clones = f"{made - copied} copy-on-write clones and " if made > copied else ""
+    return (f", each replaced by a copy of its kept copy ({clones}{copied} real copies: this file system cannot "
+            "share blocks, so they take their own space)")
 
 
 def _folder_moves(plan_file: Path, directory: Path, plan, link: str | None, to_trash: bool) -> list:
