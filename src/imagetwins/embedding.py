@@ -153,6 +153,9 @@ class Embedder:
             opts = ort.SessionOptions()
             opts.intra_op_num_threads = thread_count(self.threads)
             opts.inter_op_num_threads = 1
+            # no busy-waiting between runs: the model shares the cores with the decoding threads, and spinning
+            # ORT threads burned their CPU time (find -m copies, 200 camera JPEGs: 11.5 -> 10.3 CPU s)
+            opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
             self._session = ort.InferenceSession(str(self.config.path), opts, providers=["CPUExecutionProvider"])
             self._input = self._session.get_inputs()[0].name
         mean = np.asarray(self.config.mean, np.float32).reshape(1, -1, 1, 1)

@@ -43,6 +43,7 @@ class Stage(Protocol):
     name: str
     #: smallest side the decoder must keep (JPEGs are decoded at the smallest DCT scale above it)
     min_side: int
+    #: (optional attribute) smallest long side the decoder must keep, for a stage that scales by the long side
     #: files per batch this stage prefers (the loop takes the smallest of the stages asked for)
     batch_size: int
 
@@ -116,10 +117,10 @@ class DecodePool:
 
 
 def _load(path: str, stages: Sequence[Stage], min_side: int, read: Callable[[str], bytes], exif: bool = True,
-          facts: bool = False):
+          facts: bool = False, min_long: int = 0):
     try:
         data = read(path)
-        img = open_image(data, min_size=min_side, path_for_messages=path, exif_orientation=exif)
+        img = open_image(data, min_size=min_side, path_for_messages=path, exif_orientation=exif, min_long_side=min_long)
         # the keep rules' facts from this very read and decode, so choosing a keeper decodes nothing again
         found = image_facts(data, path, img, upright=exif) if facts else None
         return content_digest(data), [s.prepare(img) for s in stages], found
@@ -174,6 +175,7 @@ def encode_files(
     workers = thread_count(workers)
     batch_size = batch_size or min((s.batch_size for s in stages), default=256)
     min_side = max((s.min_side for s in stages), default=0)
+    min_long = max((getattr(s, "min_long_side", 0) for s in stages), default=0)
     # one decode serves every stage, so they must agree on turning pictures upright (the default)
     exif = {getattr(s, "exif_orientation", True) for s in stages}
     if len(exif) > 1:
@@ -192,7 +194,8 @@ def encode_files(
     pool = DecodePool(workers)
 
     def submit(batch: list[str]) -> list[Future]:
-        return [pool.submit(_load, p, stages, min_side, read, exif_orientation, facts) for p in batch]
+        return [pool.submit(_load, p, stages, min_side, read, exif_orientation, facts, min_long)
+                for p in batch]
 
     try:
         with quiet_decoder_warnings():

@@ -353,11 +353,13 @@ def allowed_formats() -> list[str]:
     return [f for f in RASTER_FORMATS if f in Image.OPEN]
 
 
-def _reduce_on_decode(img: Image.Image, min_size: int) -> tuple[int, int]:
+def _reduce_on_decode(img: Image.Image, min_size: int, min_long_side: int = 0) -> tuple[int, int]:
     """Ask the decoder for a smaller image where the format allows it (JPEG DCT scaling, JPEG 2000
-    resolution levels); return the size the decode will have."""
+    resolution levels) that keeps ``min_size`` pixels on each side and ``min_long_side`` on the longer one;
+    return the size the decode will have."""
     if img.format in ("JPEG", "MPO"):
-        img.draft("RGB", (min_size, min_size))
+        long = max(min_size, min_long_side)
+        img.draft("RGB", (long, min_size) if img.size[0] >= img.size[1] else (min_size, long))
     elif img.format == "JPEG2000":
         level = 0
         while min(img.size) >> (level + 1) >= min_size and level < 5:
@@ -423,6 +425,7 @@ def open_image(
     path_for_messages: str | os.PathLike | None = None,
     max_decoded_bytes: int = DEFAULT_MAX_DECODED_BYTES,
     exif_orientation: bool = True,
+    min_long_side: int = 0,
 ) -> Image.Image:
     """Decode an image file (or its bytes) into an upright 8-bit RGB :class:`PIL.Image.Image`.
 
@@ -436,6 +439,9 @@ def open_image(
         The caller needs no more than ``min_size`` pixels along each side. JPEGs are then decoded at
         the smallest DCT scale (1/2, 1/4, 1/8) that still gives at least that, which is several times
         faster for photos. ``None`` decodes at full size.
+    min_long_side : int
+        With ``min_size``: the longer side must keep at least this many pixels too (a caller that scales
+        the picture by its long side, e.g. local features, needs no more of the short side).
     max_pixels : int
         Refuse images with more pixels than this (decompression bombs).
     path_for_messages : path, optional
@@ -466,7 +472,7 @@ def open_image(
             raise ImageReadError(name, f"image too large ({width}x{height} pixels > limit {max_pixels:,})")
         if width < 1 or height < 1:
             raise ImageReadError(name, f"image has no pixels ({width}x{height})")
-        out_w, out_h = _reduce_on_decode(img, min_size) if min_size else img.size
+        out_w, out_h = _reduce_on_decode(img, min_size, min_long_side) if min_size else img.size
         decoded = out_w * out_h * (_MODE_BYTES.get(img.mode, 4) + 4)
         if decoded > max_decoded_bytes:
             raise ImageReadError(name, f"image too large to decode ({width}x{height} {img.mode}: "

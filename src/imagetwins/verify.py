@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image
 
+from imagetwins.hashing import DECODE_MIN_SIDE
 from imagetwins.io import ImageReadError, ReadFailure, content_digest, open_image, quiet_decoder_warnings, read_bytes
 
 cv2 = None  # imported on first use: OpenCV takes about a second to import, and hash-only runs never need it
@@ -512,7 +513,9 @@ def _verify_ordered(a: ImageFeatures, b: ImageFeatures, keep_matches: bool = Fal
 def _features_of(path: str) -> tuple[str, ImageFeatures] | ReadFailure:
     try:
         data = read_bytes(path)
-        img = open_image(data, min_size=FEATURE_SIDE, path_for_messages=path)
+        # decoded as the copies method decodes (its hash and CNN keep the short side at DECODE_MIN_SIDE, the
+        # features the long side at FEATURE_SIDE), so these are the features it extracts
+        img = open_image(data, min_size=DECODE_MIN_SIDE, min_long_side=FEATURE_SIDE, path_for_messages=path)
         return content_digest(data), extract(img)
     except ImageReadError as exc:
         return ReadFailure(str(path), exc.reason)

@@ -73,6 +73,9 @@ class Encoder(ABC):
     score_unit: str
     default_threshold: float
     min_side: int = 0
+    #: smallest long side the decoder must keep (0: ``min_side`` says all); a method that scales pictures by
+    #: their long side (``copies``' local features) sets it and keeps ``min_side`` for the short side
+    min_long_side: int = 0
     batch_size: int = 256
     #: turn each picture upright by its EXIF orientation before encoding (see :meth:`on_stored_pixels`)
     exif_orientation: bool = True

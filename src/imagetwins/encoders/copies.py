@@ -36,7 +36,10 @@ class CopiesEncoder(Encoder):
     def __init__(self, threads: int | None = None) -> None:
         self.embedder = Embedder(ModelConfig(input_size=copies.CNN_SIDE), orientations=1, threads=threads)
         self.dihedral = hashing.HASH_METHODS["dihedral"]
-        self.min_side = max(verify.FEATURE_SIDE, self.embedder.config.input_size, hashing.DECODE_MIN_SIDE)
+        # local features are extracted with the long side at FEATURE_SIDE; the hash and the CNN need the short
+        # side: a 4:3 camera JPEG is decoded at 1/8 (342 x 256 for 7 MP) rather than 1/4
+        self.min_side = max(self.embedder.config.input_size, hashing.DECODE_MIN_SIDE)
+        self.min_long_side = verify.FEATURE_SIDE
         self._by_threads: dict[int, CopiesEncoder] = {}
 
     def for_workers(self, workers: int | None) -> CopiesEncoder:
@@ -73,7 +76,7 @@ class CopiesEncoder(Encoder):
         return {"method": self.name, "hash": "dihedral", "model": self.embedder.config.name, "orientations": 1,
                 "cnn_side": copies.CNN_SIDE,
                 "feature_side": verify.FEATURE_SIDE, "max_features": verify.MAX_FEATURES,
-                "thumb_side": verify.THUMB_SIDE, "features_version": verify.FEATURES_VERSION, "version": 2}
+                "thumb_side": verify.THUMB_SIDE, "features_version": verify.FEATURES_VERSION, "version": 3}
 
     def to_blob(self, row) -> bytes:
         return row.to_bytes()

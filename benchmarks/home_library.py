@@ -1,0 +1,149 @@
+"""A home photo library made from the shared datasets, for ``bench_home.py``: unique pictures at camera sizes.
+
+Each picture is a 2 x 2 mosaic of crops of four different photos (the 23 camera photos, photos-public,
+ukbench-600 and holidays-half: about 1,300 sources), each crop flipped or not, the whole resized to a
+camera size drawn from 2-16 MP (as in a phone and camera library: most 2-8 MP, a tenth 12-16 MP), given
+camera grain (Gaussian noise, so it compresses like a camera JPEG rather than a smooth upscale) and saved
+as a baseline JPEG (quality 88-95) with camera EXIF (make, model, capture date, the pixel size; one in ten
+stored sideways with EXIF orientation 6, as phones do). No two pictures share a crop, so the library has
+no copies: every pair a method proposes is a look-alike its verification must turn away, as in a real
+library. A few are HEIC (pillow-heif; encoding HEIC is slow, so they are 2 MP).
+
+Small pictures for the 100,000-image scale run are made the same way at 160-320 px a side.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+DATASETS = ROOT.parent / "shared" / "datasets"
+
+#: (share of the library, smallest MP, largest MP)
+SIZES = [(0.35, 2.0, 4.0), (0.35, 4.0, 8.0), (0.2, 8.0, 12.0), (0.1, 12.0, 16.0)]
+CAMERAS = [("Apple", "iPhone 12"), ("Google", "Pixel 5"), ("samsung", "SM-G991B"), ("Canon", "Canon EOS 80D"),
+           ("NIKON CORPORATION", "NIKON D5300"), ("SONY", "ILCE-6000"), ("OLYMPUS IMAGING CORP.", "E-M10")]
+
+
+def sources() -> list[Path]:
+    out = sorted((DATASETS / "camera-photos" / "images").glob("*.jpg"))
+    for sub in ("photos-public/images", "ukbench-600/images", "holidays-half/images"):
+        out += sorted((DATASETS / sub).glob("*.jpg"))
+    return out
+
+
+class _Sources:
+    """Source photos decoded once (at most 1024 px a side: a quarter of a mosaic never needs more)."""
+
+    def __init__(self) -> None:
+        self.paths = sources()
+        self._cache: dict[int, Image.Image] = {}
+
+    def get(self, k: int) -> Image.Image:
+        if k not in self._cache:
+            with Image.open(self.paths[k]) as im:
+                im.draft("RGB", (1024, 1024))
+                img = im.convert("RGB")
+            img.thumbnail((1024, 1024))
+            if len(self._cache) > 400:
+                self._cache.pop(next(iter(self._cache)))
+            self._cache[k] = img
+        return self._cache[k]
+
+
+def _size(rng: random.Random, small: bool) -> tuple[int, int]:
+    if small:
+        long = rng.randint(160, 320)
+    else:
+        r, acc = rng.random(), 0.0
+        band = SIZES[-1]
+        for band in SIZES:
+            acc += band[0]
+            if r <= acc:
+                break
+        mp = rng.uniform(band[1], band[2]) * 1e6
+        long = int((mp * 4 / 3) ** 0.5)
+    short = long * 3 // 4
+    return long, short
+
+
+def mosaic(src: _Sources, rng: random.Random, size: tuple[int, int]) -> Image.Image:
+    w, h = size
+    out = Image.new("RGB", (w, h))
+    picks = rng.sample(range(len(src.paths)), 4)
+    for q, k in enumerate(picks):
+        img = src.get(k)
+        tw, th = (w // 2 if q % 2 == 0 else w - w // 2), (h // 2 if q < 2 else h - h // 2)
+        # a random crop of the source with the tile's shape, 40-90 % of its width
+        frac = rng.uniform(0.4, 0.9)
+        cw = max(8, int(img.width * frac))
+        ch = max(8, min(img.height, int(cw * th / tw)))
+        cw = int(ch * tw / th)
+        x, y = rng.randint(0, max(0, img.width - cw)), rng.randint(0, max(0, img.height - ch))
+        tile = img.crop((x, y, x + cw, y + ch)).resize((tw, th), Image.Resampling.BILINEAR)
+        if rng.random() < 0.5:
+            tile = tile.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+        out.paste(tile, ((q % 2) * (w // 2), (q // 2) * (h // 2)))
+    return out
+
+
+_NOISE: np.ndarray | None = None
+
+
+def grain(img: Image.Image, rng: random.Random, sigma: float) -> Image.Image:
+    """Camera grain: a fixed noise field (made once) at a random offset, scaled to ``sigma`` grey levels."""
+    global _NOISE
+    if _NOISE is None:
+        _NOISE = np.random.default_rng(0).normal(0, 1, (1024, 1024, 3)).astype(np.float32)
+    a = np.asarray(img, np.float32)
+    h, w = a.shape[:2]
+    oy, ox = rng.randint(0, 1023), rng.randint(0, 1023)
+    reps = (-(-(h + oy) // 1024), -(-(w + ox) // 1024), 1)
+    field = np.tile(_NOISE, reps)[oy:oy + h, ox:ox + w]
+    a += field * sigma
+    return Image.fromarray(np.clip(a, 0, 255).astype(np.uint8))
+
+
+def exif_for(rng: random.Random, size: tuple[int, int], orientation: int) -> Image.Exif:
+    make, model = rng.choice(CAMERAS)
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0110], exif[0x0112] = make, model, orientation
+    ifd = exif.get_ifd(0x8769)
+    t = 1.2e9 + rng.random() * 5e8
+    import time
+
+    ifd[36867] = time.strftime("%Y:%m:%d %H:%M:%S", time.gmtime(t))
+    ifd[0xA002], ifd[0xA003] = size
+    return exif
+
+
+def make_library(folder: Path, count: int, seed: int = 0, small: bool = False, heic: int = 0,
+                 start: int = 0) -> list[Path]:
+    """``count`` unique pictures in ``folder`` (``IMG_<n>.jpg``; ``heic`` of them ``.heic``)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    src = _Sources()
+    out = []
+    for n in range(start, start + count):
+        rng = random.Random(seed * 1_000_003 + n)
+        size = _size(rng, small)
+        img = grain(mosaic(src, rng, size), rng, rng.uniform(2.0, 4.0) if not small else 1.0)
+        orientation = 6 if rng.random() < 0.1 else 1
+        if orientation == 6:  # stored sideways, shown upright
+            img = img.transpose(Image.Transpose.ROTATE_90)
+        exif = exif_for(rng, img.size, orientation)
+        is_heic = n - start < heic
+        path = folder / f"IMG_{n:06d}.{'heic' if is_heic else 'jpg'}"
+        if is_heic:
+            import pillow_heif
+
+            pillow_heif.register_heif_opener()
+            img.thumbnail((1632, 1224))
+            img.save(path, format="HEIF", quality=80, exif=exif.tobytes())
+        else:
+            img.save(path, quality=rng.randint(88, 95), exif=exif.tobytes())
+        out.append(path)
+    return out
