@@ -16,6 +16,7 @@ from conftest import synthetic_photo
 from PIL import Image, ImageDraw, ImageFont
 
 from imagetwins import edits
+from imagetwins.encoders import BitsEncoder, registered
 from imagetwins.keep import choose_keeper, decide_groups, enlargement_score, file_info
 
 pytestmark = pytest.mark.unit
@@ -150,3 +151,50 @@ def test_an_unknown_rule_is_refused(tmp_path: Path) -> None:
         decide_groups([[str(tmp_path / "a.jpg")]], rule="prettiest")
     with pytest.raises(ValueError, match="unknown keep rule"):
         choose_keeper([file_info(tmp_path / "a.jpg")], rule="prettiest")
+
+
+class PixelBits(BitsEncoder):
+    """A method for tests whose 64-bit hash is the picture itself: its 8 x 8 blocks, bright = 1, so that a test
+    sets the distances between files exactly."""
+
+    name = "pixelbits"
+    nbits = 64
+    default_threshold = 10
+    min_side = 8
+
+    def prepare(self, img: Image.Image) -> np.ndarray:
+        return np.asarray(img.convert("L").resize((8, 8), Image.Resampling.NEAREST)) > 127
+
+    def encode_batch(self, prepared: list[np.ndarray]) -> np.ndarray:
+        bits = np.stack(prepared).reshape(len(prepared), 64)
+        return np.packbits(bits, axis=1).view(">u8")[:, 0].astype(np.uint64)
+
+    def identity(self) -> dict:
+        return {"method": self.name, "version": 1}
+
+
+def _bits_picture(path: Path, ones: int) -> None:
+    """A 64 x 64 PNG whose PixelBits hash has its first ``ones`` bits set."""
+    bits = np.zeros(64, bool)
+    bits[:ones] = True
+    Image.fromarray(np.kron(bits.reshape(8, 8), np.ones((8, 8), bool)).astype(np.uint8) * 255).save(path)
+
+
+def test_a_group_is_a_star_around_its_keeper_not_a_chain(tmp_path: Path) -> None:
+    """A ~ B ~ C with A and C farther apart than the threshold (8, 8 and 16 bits at 10): the search connects all
+    three. Kept in a reference folder, A keeps only B, its own match: C is nobody's copy here. Left to the rule,
+    B is kept (its path sorts first) and both others match it, so both may go."""
+    from imagetwins.finder import find_duplicate_groups
+    from imagetwins.keep import decide_result
+
+    (tmp_path / "ref").mkdir()
+    a, b, c = tmp_path / "ref" / "a.png", tmp_path / "b.png", tmp_path / "c.png"
+    for path, ones in ((a, 0), (b, 8), (c, 16)):
+        _bits_picture(path, ones)
+        _set_time(path, 1e9)
+    with registered(PixelBits()):
+        for keep_in, kept, removed in (([tmp_path / "ref"], [a], [b]), ([], [b], [c, a])):
+            result = find_duplicate_groups(tmp_path, method="pixelbits", recursive=True)
+            assert [sorted(Path(f).name for f in g.files) for g in result.groups] == [["a.png", "b.png", "c.png"]]
+            [d] = decide_result(result, keep_in=keep_in)
+            assert (d.keep, sorted(d.remove)) == ([str(p) for p in kept], sorted(str(p) for p in removed))
