@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from imagetwins.cli import main
-from imagetwins.keep import KEEP_RULES, decide_groups, file_info
+from imagetwins.keep import decide_groups, file_info
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "images"
 DAY = 86400.0
@@ -118,19 +118,6 @@ def test_reference_folders_are_never_touched(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     assert sorted(p.name for p in ref.iterdir()) == ["beach_copy.jpg", "beach_small.jpg"]
     assert not (album / "beach.jpg").exists() and (tmp_path / "q" / "beach.jpg").exists()
-
-
-@pytest.mark.unit
-def test_report_marks_the_same_keeper_as_find(tmp_path: Path) -> None:
-    from imagetwins.finder import find_duplicate_groups
-    from imagetwins.report import report_data
-
-    result = find_duplicate_groups(EXAMPLES)
-    for rule in KEEP_RULES:
-        page = report_data(result, keep_rule=rule)
-        decided = decide_groups([g.files for g in result.groups], rule=rule)
-        kept = [[g["files"][k]["path"] for k in [g["keep"], *g["also_keep"]]] for g in page["groups"]]
-        assert kept == [[os.path.basename(p) for p in d.keep] for d in decided]
 
 
 @pytest.mark.cli

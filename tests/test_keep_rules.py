@@ -17,7 +17,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from imagetwins import edits
 from imagetwins.encoders import BitsEncoder, registered
-from imagetwins.keep import choose_keeper, decide_groups, enlargement_score, file_info
+from imagetwins.keep import KEEP_RULES, choose_keeper, decide_groups, enlargement_score, file_info
 
 pytestmark = pytest.mark.unit
 
@@ -143,6 +143,29 @@ def test_a_name_a_copy_gets_does_not_win_on_length(tmp_path: Path) -> None:
     assert choose_keeper(infos).path == str(tmp_path / "mei__Kyocera_FC-S3.jpg")
     both = [file_info(tmp_path / "mei__Kyocera_FC-S3.jpg"), file_info(tmp_path / "photocopy.jpg")]
     assert choose_keeper(both).path == str(tmp_path / "photocopy.jpg")  # shorter, and not a copy's name
+
+
+def test_report_marks_the_same_keeper_as_find(tmp_path: Path) -> None:
+    from imagetwins.finder import find_duplicate_groups
+    from imagetwins.report import report_data
+
+    synthetic_photo(seed=30).save(tmp_path / "a.jpg", quality=92)
+    shutil.copy(tmp_path / "a.jpg", tmp_path / "a_copy.jpg")
+    with Image.open(tmp_path / "a.jpg") as im:
+        im.reduce(2).save(tmp_path / "a_small.jpg", quality=90)
+    synthetic_photo(seed=31).save(tmp_path / "b.jpg", quality=92)
+    with Image.open(tmp_path / "b.jpg") as im:
+        im.save(tmp_path / "b.png")
+    synthetic_photo(seed=32).save(tmp_path / "c.jpg", quality=92)
+    for k, p in enumerate(sorted(tmp_path.iterdir())):
+        _set_time(p, 1e9 + k * DAY)
+    result = find_duplicate_groups(tmp_path)
+    assert sorted(len(g.files) for g in result.groups) == [2, 3]
+    for rule in KEEP_RULES:
+        page = report_data(result, keep_rule=rule)
+        decided = decide_groups([g.files for g in result.groups], rule=rule)
+        kept = [[g["files"][k]["path"] for k in [g["keep"], *g["also_keep"]]] for g in page["groups"]]
+        assert kept == [[os.path.basename(p) for p in d.keep] for d in decided]
 
 
 def test_an_unknown_rule_is_refused(tmp_path: Path) -> None:

@@ -214,7 +214,7 @@ def test_cards_show_upright_size_and_capture_date(tmp_path: Path, datasets: Path
     assert group["scores"][0][1] is not None and group["scores"][0][1] == group["scores"][1][0]
 
 
-@pytest.mark.unit
+@pytest.mark.integration
 def test_scores_say_what_they_are(tmp_path: Path) -> None:
     """Every pair of a group is scored (not only the matches that joined it), in the method's unit."""
     from imagetwins.finder import find_duplicate_groups
