@@ -161,6 +161,8 @@ def plan_removal(result: FindResult, roots: Sequence[str | os.PathLike],
     decisions = final
     moves, keepers = [], []
     digests: dict[str, str] = {}
+    # a file with other names (hard links) in the folder frees space only when every name goes: they move with it
+    other_names = {names[0]: names[1:] for names in getattr(result, "already_linked", ())}
     for gi, d in enumerate(decisions, 1):
         refused += d.unreadable
         if d.keeper is None:
@@ -174,6 +176,10 @@ def plan_removal(result: FindResult, roots: Sequence[str | os.PathLike],
                 continue
             moves.append((path, gi, d.keeper))
             digests[path] = scanned.get(path, "")
+            for other in other_names.get(path, ()):
+                if why_not_movable(other, roots) is None:
+                    moves.append((other, gi, d.keeper))
+                    digests[other] = digests[path]  # (the same file)
     return Plan(moves, keepers, refused, expected=digests)
 
 

@@ -8,13 +8,14 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TextIO
 
 import numpy as np
 
 from imagetwins import search
 from imagetwins.encoders import Encoder, get_encoder
+from imagetwins.hardlinks import same_file
 from imagetwins.io import ReadFailure
 from imagetwins.pairscores import PairScoreStore, for_search
 
@@ -106,6 +107,9 @@ class FindResult:
     #: wall seconds of each stage of the run that made it (``scan``, ``search``, ``verify``, ...; see
     #: :mod:`imagetwins.timing`); the CLI adds ``keep`` and ``output``
     timings: dict = field(default_factory=dict)
+    #: names of one file (hard links) found in a group: the first stays in its group, the others left it (one
+    #: file under several names is not a duplicate of itself: "already linked"; see imagetwins.hardlinks)
+    already_linked: list[list[str]] = field(default_factory=list)
 
     @property
     def score_kind(self) -> str:
@@ -201,6 +205,8 @@ class FindResult:
                         "sha256": dict(zip(g.files, g.digests))} for g in self.groups],
             "seconds": round(self.seconds, 3),
         }
+        if self.already_linked:
+            data["already_linked"] = self.already_linked
         if pairs:
             data["pairs"] = list(self.pair_records())
         return data
@@ -399,5 +405,28 @@ def result_from_pairs(paths: Sequence[str], encodings: np.ndarray, digests: Sequ
         score = float(group_score[labels[members[0]]])
         groups.append(DuplicateGroup([paths[i] for i in members], score if similarity else int(score), same_bytes,
                                      kind, [digests[i] or "" for i in members]))
+    groups, linked = split_hard_links(groups)
     return FindResult(encoder.name, threshold, paths, encodings, merged, groups, digests=list(digests),
-                      same_as=same_as)
+                      same_as=same_as, already_linked=linked)
+
+
+def split_hard_links(groups: Sequence[DuplicateGroup]) -> tuple[list[DuplicateGroup], list[list[str]]]:
+    """Groups with one name per file (:mod:`imagetwins.hardlinks`): the other names of a file (hard links) leave
+    the group, and a group left with one file goes. Returns (groups, the names of each file that had several,
+    the one kept in its group first)."""
+    out, linked = [], []
+    for g in groups:
+        clusters = same_file(g.files)
+        if not clusters:
+            out.append(g)
+            continue
+        linked += [[g.files[i] for i in c] for c in clusters]
+        extra = {i for c in clusters for i in c[1:]}
+        keep = [i for i in range(len(g.files)) if i not in extra]
+        if len(keep) < 2:
+            continue  # every name of the group is one file: already linked, nothing to remove
+        digests = [g.digests[i] for i in keep] if g.digests else []
+        out.append(replace(g, files=[g.files[i] for i in keep], digests=digests,
+                           scores=[g.scores[i] for i in keep] if g.scores else [],
+                           exact=bool(digests) and len(set(digests)) == 1 and bool(digests[0])))
+    return out, linked

@@ -33,6 +33,15 @@ def warn_skipped(failures, quiet: bool, follow_hint: bool = True) -> int:
 
 
 
+def note_already_linked(result, quiet: bool) -> None:
+    """One note for the names that are hard links of another name in a group (one file: not a duplicate)."""
+    extra = sum(len(names) - 1 for names in getattr(result, "already_linked", ()))
+    if extra and not quiet:
+        echo(f"note: {plural(extra, 'file name')} {'is a hard link' if extra == 1 else 'are hard links'} to another "
+             "name of the same file: already linked, not duplicates (nothing to remove; 'find --json' lists them "
+             "as already_linked)", err=True)
+
+
 def find_on_dask(directory: Path, method: str, threshold: int | None, recursive: bool, scheduler: str | None,
                   dask_workers: int | None):
     try:
@@ -101,4 +110,5 @@ def scan(directory: Path, method: str, threshold: float | None, recursive: bool,
         if cache is not None:
             cache.close()
     warn_skipped(result.failures, quiet)
+    note_already_linked(result, quiet)
     return result

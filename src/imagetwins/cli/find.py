@@ -30,7 +30,15 @@ from imagetwins.cli._common import (
     workers_option,
 )
 from imagetwins.cli._outputs import Requested, groups_output, output_options, write_text
-from imagetwins.cli._scan import decide, find_on_dask, hint_if_empty, note_keep_in_outside, scan, warn_skipped
+from imagetwins.cli._scan import (
+    decide,
+    find_on_dask,
+    hint_if_empty,
+    note_already_linked,
+    note_keep_in_outside,
+    scan,
+    warn_skipped,
+)
 from imagetwins.cli.check import run_check
 from imagetwins.cli.decisions import ignore_decisions_option, load_remembered
 from imagetwins.io import skipped_link
@@ -113,6 +121,7 @@ def find(directory: Path, method: str, threshold: int, recursive: bool, requeste
         result = find_on_dask(directory, method, threshold, recursive, scheduler, dask_workers)
         result = apply_decisions(result, remembered or None)
         warn_skipped(result.failures, quiet)
+        note_already_linked(result, quiet)
     else:
         result = scan(directory, method, threshold, recursive, workers, no_cache or ignore_exif_orientation, quiet,
                       db_path, exif_orientation=not ignore_exif_orientation, follow_symlinks=follow_symlinks,

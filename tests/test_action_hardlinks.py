@@ -1,0 +1,81 @@
+"""Hard links of one file are one file (issue 23: 13): 'already linked', never duplicates to remove.
+
+After ``remove --link hard`` the next ``find`` used to report the tool's own hard links as duplicate groups and
+a ``remove`` dry run exited 1; any folder with hard links (backups, ``cp -al``) met the same."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from imagetwins.cli import main
+from imagetwins.finder import find_duplicate_groups
+
+pytestmark = pytest.mark.cli
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file() and not p.is_symlink()}
+
+
+@pytest.fixture
+def album(tmp_path: Path, datasets: Path) -> Path:
+    """Eight real photos, a byte copy of each in a sub-folder (newer)."""
+    root = tmp_path / "album"
+    (root / "copies").mkdir(parents=True)
+    for p in sorted((datasets / "photos-public" / "images").glob("*.jpg"))[:8]:
+        shutil.copy(p, root / p.name)
+        os.utime(root / p.name, (1_600_000_000, 1_600_000_000))
+        shutil.copy(p, root / "copies" / p.name)
+    return root
+
+
+@pytest.mark.parametrize("cache", [[], ["--no-cache"]])
+def test_after_remove_link_hard_nothing_is_a_duplicate_any_more(tmp_path: Path, album: Path, cache: list) -> None:
+    q = tmp_path / "q"
+    res = CliRunner().invoke(main, ["remove", str(album), "-r", "--apply", "--keep", "oldest", "--link", "hard",
+                                    "--move-to", str(q), *cache])
+    assert res.exit_code == 0 and "(8 made)" in res.output, res.output
+    res = CliRunner().invoke(main, ["find", str(album), "-r", *cache])
+    assert res.exit_code == 0, res.output
+    assert "0 duplicate groups" in res.output or "no duplicates" in res.output.lower(), res.output
+    assert "note: 8 file names are hard links to another name of the same file: already linked" in res.output
+    res = CliRunner().invoke(main, ["remove", str(album), "-r", *cache])  # the dry run
+    assert res.exit_code == 0 and "dry run: 0 files would move" in res.output, res.output
+    assert "frees nothing" not in res.output
+    data = json.loads(CliRunner().invoke(main, ["find", str(album), "-r", "--json", "-", *cache]).stdout)
+    assert data["groups"] == [] and len(data["already_linked"]) == 8
+    assert all(len(names) == 2 and os.path.samefile(*names) for names in data["already_linked"])
+    res = CliRunner().invoke(main, ["report", str(album), "-r", "-o", str(tmp_path / "r.html"), *cache])
+    assert res.exit_code == 0 and "already linked" in res.output, res.output
+
+
+def test_a_file_with_two_names_beside_a_real_copy(tmp_path: Path, album: Path) -> None:
+    """a.jpg and a2.jpg are one file, b.jpg a copy of it: one group of two files, not three; when the copy is
+    kept both names of the other file move (moving one name would free nothing), and undo links them again."""
+    photo = sorted(album.glob("*.jpg"))[0]
+    os.link(photo, album / "second-name.jpg")
+    result = find_duplicate_groups(album, recursive=True)
+    (group,) = [g for g in result.groups if photo.name in {Path(f).name for f in g.files}]
+    assert sorted(Path(f).name for f in group.files) == [photo.name, photo.name]  # the original, the copy
+    assert [sorted(Path(f).name for f in names) for names in result.already_linked] == \
+        [sorted([photo.name, "second-name.jpg"])]
+    before = _digests(album)
+    q = tmp_path / "q"
+    res = CliRunner().invoke(main, ["remove", str(album), "-r", "--no-cache", "--keep", "newest", "--apply",
+                                    "--move-to", str(q)])
+    assert res.exit_code == 0, res.output
+    assert not photo.exists() and not (album / "second-name.jpg").exists()  # both names went: space freed
+    assert (album / "copies" / photo.name).exists()
+    res = CliRunner().invoke(main, ["undo", str(q)])
+    assert res.exit_code == 0, res.output
+    assert _digests(album) == before and os.path.samefile(photo, album / "second-name.jpg")
+    res = CliRunner().invoke(main, ["remove", str(album), "-r", "--no-cache", "--keep", "oldest"])
+    assert res.exit_code == 0 and "second-name.jpg" not in res.output, res.output  # kept file's other name stays
