@@ -16,6 +16,7 @@ from PIL import Image, ImageDraw
 from imagetwins import verify
 from imagetwins.copies import COPIES_METHOD
 from imagetwins.io import ImageReadError, open_image
+from imagetwins.writing import open_output
 
 __all__ = ["MethodScore", "explain_pair", "match_picture", "pair_features"]
 
@@ -124,4 +125,5 @@ def match_picture(path_a: str | os.PathLike, path_b: str | os.PathLike, out: str
         draw.ellipse((xb + ia.width + gap - 2, yb + 20, xb + ia.width + gap + 2, yb + 24), outline=colour)
     draw.text((4, 4), f"{v.inliers} matches kept{' (mirrored)' if v.mirrored else ''}, "
                       f"agreement {v.agreement:.2f}, confidence {v.confidence:.3f}", fill=(0, 0, 0))
-    canvas.save(out, format="PNG")
+    with open_output(out, binary=True) as fh:  # never through a link planted at that name
+        canvas.save(fh, format="PNG")

@@ -34,6 +34,7 @@ from imagetwins.keep import FileInfo, decide_result, result_infos
 from imagetwins.pairscores import PairScoreStore, for_search
 from imagetwins.plan import PLAN_VERSION
 from imagetwins.results import FindResult
+from imagetwins.writing import open_output, output_folder, write_in_folder
 
 __all__ = ["THUMB", "EMBED_MAX_GROUPS", "thumbnail_data_uri", "report_data", "write_html_report",
            "plot_duplicates"]
@@ -145,9 +146,10 @@ def report_data(result: FindResult, keep_in: Sequence[str | os.PathLike] = (), w
 
         bar = tqdm(total=len(files), unit="img", desc="thumbnails", leave=False)
     link_dir = None
+    folder_fd = None
     if thumbs_dir is not None:
         thumbs_dir = Path(thumbs_dir)
-        thumbs_dir.mkdir(parents=True, exist_ok=True)
+        folder_fd = output_folder(thumbs_dir)  # a real folder, opened without following links
         link_dir = urllib.parse.quote(thumbs_dir.name)
 
     def one(k_path: tuple[int, str]) -> str | int | None:
@@ -158,14 +160,18 @@ def report_data(result: FindResult, keep_in: Sequence[str | os.PathLike] = (), w
             data = _thumbnail_jpeg(path, scanned=scanned[k])
             out = None
             if data is not None:
-                (thumbs_dir / f"{k}.jpg").write_bytes(data)
+                write_in_folder(folder_fd, f"{k}.jpg", data)  # (a link planted there is replaced, not followed)
                 out = k  # the page links <thumbs_dir>/<k>.jpg
         if bar is not None:
             bar.update(1)
         return out
 
-    with ThreadPoolExecutor(max_workers=thread_count(workers)) as pool:
-        thumbs = list(pool.map(one, enumerate(files)))
+    try:
+        with ThreadPoolExecutor(max_workers=thread_count(workers)) as pool:
+            thumbs = list(pool.map(one, enumerate(files)))
+    finally:
+        if folder_fd is not None:
+            os.close(folder_fd)
     if bar is not None:
         bar.close()
     if root is None:
@@ -247,7 +253,8 @@ def write_html_report(result: FindResult, outfile: str | os.PathLike, keep_in: S
         .replace("&", "\\u0026")
     head, _, tail = _PAGE_FILE.read_text(encoding="utf-8").partition("__DATA__")
     page = head.replace("__TITLE__", html.escape(title)) + payload + tail
-    out.write_text(page, encoding="utf-8")
+    with open_output(out, encoding="utf-8") as fh:  # never through a link planted at the page's name
+        fh.write(page)
     return out
 
 
@@ -293,7 +300,8 @@ def plot_duplicates(image_dir: str | os.PathLike, duplicate_map: dict, filename:
         ax.set_title(f"{name}\n{label}", fontsize=9, color="black" if score is None else "#b45309")
     fig.tight_layout()
     if outfile is not None:
-        fig.savefig(outfile, dpi=100)
+        with open_output(outfile, binary=True) as fh:
+            fig.savefig(fh, dpi=100, format=Path(outfile).suffix.lstrip(".").lower() or "png")
         plt.close(fig)
     else:
         plt.show()

@@ -55,9 +55,16 @@ class OutputFile(click.Path):
 
     def convert(self, value, param, ctx):
         path = super().convert(value, param, ctx)
+        name = param.opts[0] if param is not None else "output"
         if str(path) != "-" and not path.absolute().parent.is_dir():
-            name = param.opts[0] if param is not None else "output"
             raise click.ClickException(f"cannot write {name} {path}: the folder {path.parent} does not exist")
+        if str(path) != "-":
+            from imagetwins.writing import OutputRefused, check_output_name
+
+            try:  # a link (even dangling), folder, FIFO or device at the name: refused before any work
+                check_output_name(path)
+            except OutputRefused as exc:
+                raise click.ClickException(f"cannot write {name} {exc.strerror}") from None
         return path
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from imagetwins.cli._common import MethodChoice, echo, write_json
+from imagetwins.cli._common import MethodChoice, OutputFile, echo, write_json
 from imagetwins.cli._outputs import file_option
 from imagetwins.text import printable
 
@@ -14,7 +14,7 @@ from imagetwins.text import printable
 @click.command()
 @click.argument("file_a", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.argument("file_b", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--picture", "-p", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--picture", "-p", type=OutputFile(), default=None,
               help="Save the matched features of the two images as a PNG.")
 @file_option("json", help="Write the scores as JSON ('-' for stdout).")
 @click.option("--method", "-m", "methods", multiple=True, type=MethodChoice(),

@@ -90,8 +90,10 @@ class Target:
             finally:
                 fh.detach()  # stdout stays open
             return
-        try:
-            with open(self.path, "w", encoding="utf-8", errors="surrogateescape", newline="") as fh:
+        from imagetwins.writing import open_output
+
+        try:  # (never through a link planted at the name: a new file renamed over it)
+            with open_output(self.path, encoding="utf-8", errors="surrogateescape", newline="") as fh:
                 yield fh
         except OSError as exc:
             raise OutputError(f"cannot write {self.path}: {exc.strerror or exc}") from None

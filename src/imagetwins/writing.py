@@ -1,0 +1,159 @@
+"""Files a user names for writing (``--json``, ``--csv``, ``--report`` and its ``<page>_files/`` folder,
+``explain -p``, ``plot -o`` ...) are written without following links.
+
+A planted symbolic link (dangling or not) at an output's name would otherwise send the bytes to whatever it
+points at: someone else's file, a file outside the folder. So a link, a folder, a block device or a socket
+at the name is refused with one line (:class:`OutputRefused`); a FIFO or character device standing there
+(``/dev/null``), and this process's own ``/dev/stdout`` or ``/dev/fd/N``, are written as streams; anything
+else goes to a new file made beside the name with ``O_CREAT | O_EXCL | O_NOFOLLOW``, renamed over it at the
+end (a rename replaces whatever stands at the name, a link included, and never writes through it; a hard
+link planted there keeps the other name's bytes). An output folder (the review page's thumbnails) must be a
+real folder, and each file in it is made new, relative to the folder opened without following links.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import re
+import secrets
+import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO
+
+__all__ = ["OutputRefused", "check_output_name", "open_output", "output_folder", "write_in_folder"]
+
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
+
+
+class OutputRefused(OSError):
+    """An output name that is a link, a folder, a FIFO or a device: nothing is written (one line)."""
+
+
+def _what(mode: int) -> str:
+    if stat.S_ISLNK(mode):
+        return "a symbolic link"
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    return "a device or socket"
+
+
+#: names that are links by nature but stand for this process's own output streams: opened as streams
+_OWN_STREAMS = re.compile(r"/dev/(stdout|stderr|fd/\d+)|/proc/self/fd/\d+")
+
+
+def _stream(path: str | os.PathLike) -> bool:
+    """Is ``path`` written as a stream (no file made, no rename): one of this process's own streams named as
+    such (``/dev/stdout``, ``/dev/fd/3``...), or a FIFO or character device (``/dev/null``, ``/dev/full``)
+    standing at the name itself? Raises :class:`OutputRefused` for a link (other than those), a folder, a
+    block device or a socket at the name."""
+    if _OWN_STREAMS.fullmatch(os.fspath(path)):
+        return True
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return False
+    if stat.S_ISREG(st.st_mode):
+        return False
+    if stat.S_ISFIFO(st.st_mode) or stat.S_ISCHR(st.st_mode):
+        return True
+    hint = " (standard output: '-')" if os.fspath(path).startswith("/dev/") else ""
+    raise OutputRefused(errno.EPERM, f"{path} is {_what(st.st_mode)}: refused, nothing is written through or "
+                                     f"over it{hint}")
+
+
+def check_output_name(path: str | os.PathLike) -> None:
+    """Raise :class:`OutputRefused` unless ``path`` itself is absent, a regular file, a FIFO, a character device
+    or one of this process's own streams (``/dev/stdout``)."""
+    _stream(path)
+
+
+@contextmanager
+def open_output(path: str | os.PathLike, binary: bool = False, **text: str) -> Iterator[IO]:
+    """Open the output ``path`` for writing (text with ``text`` keywords for :func:`open`, else bytes) without
+    following links: a new file beside it, renamed over the name when the block ends without an error (else
+    removed). The file keeps the mode of the one it replaces (new: 0666 less the umask). A FIFO or character
+    device at the name (``/dev/null``), or ``/dev/stdout``, is written as a stream (a FIFO nobody reads is an
+    error at once, not a hang).
+
+    Raises
+    ------
+    OutputRefused
+        ``path`` is a symbolic link (even dangling), a folder, a block device or a socket.
+    """
+    path = Path(path)
+    if _stream(path):
+        flags = os.O_WRONLY | _CLOEXEC | getattr(os, "O_NONBLOCK", 0)
+        try:
+            fd = os.open(path, flags if _OWN_STREAMS.fullmatch(os.fspath(path)) else flags | _NOFOLLOW)
+        except OSError as exc:
+            if exc.errno == errno.ENXIO:
+                raise OutputRefused(errno.ENXIO, f"{path} is a FIFO no process reads from: nothing written") from None
+            raise
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        with open(fd, "wb" if binary else "w", **({} if binary else text)) as fh:
+            yield fh
+        return
+    try:
+        mode = stat.S_IMODE(os.lstat(path).st_mode)
+    except FileNotFoundError:
+        mode = None
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.imagetwins-tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, 0o666)
+    try:
+        if mode is not None:
+            os.fchmod(fd, mode)
+        with open(fd, "wb" if binary else "w", **({} if binary else text)) as fh:
+            yield fh
+        if _stream(path):  # (a FIFO or device put there meanwhile: not replaced)
+            raise OutputRefused(errno.EPERM, f"{path} was replaced while it was written: refused")
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def output_folder(folder: str | os.PathLike) -> int:
+    """Make (or check) an output folder and open it without following links: a descriptor to write in with
+    :func:`write_in_folder` (close it after). Raises :class:`OutputRefused` if a link or a non-folder stands
+    there."""
+    folder = Path(folder)
+    try:
+        os.mkdir(folder)
+    except FileExistsError:
+        mode = os.lstat(folder).st_mode
+        if not stat.S_ISDIR(mode):
+            raise OutputRefused(errno.EPERM, f"{folder} is {_what(mode)}: refused, nothing is written through or "
+                                             "into it") from None
+    try:
+        return os.open(folder, os.O_RDONLY | _DIRECTORY | _NOFOLLOW | _CLOEXEC)
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR):  # swapped for a link since the check
+            raise OutputRefused(errno.EPERM, f"{folder} is not a real folder: refused") from None
+        raise
+
+
+def write_in_folder(folder_fd: int, name: str, data: bytes) -> None:
+    """Write ``name`` in the folder ``folder_fd`` as a new file: whatever stands at the name (an older output,
+    a planted link) is removed first, never written through."""
+    try:
+        st = os.lstat(name, dir_fd=folder_fd)
+    except FileNotFoundError:
+        pass
+    else:
+        if stat.S_ISDIR(st.st_mode):
+            raise OutputRefused(errno.EPERM, f"{name} is a folder: refused")
+        os.unlink(name, dir_fd=folder_fd)
+    fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, 0o666, dir_fd=folder_fd)
+    with open(fd, "wb") as fh:
+        fh.write(data)

@@ -1,0 +1,146 @@
+"""Outputs are never written through links (issue 23: 5): every file a user names for writing, and the review
+page's ``<page>_files/`` folder, is made beside its name and renamed over it; a link, folder, FIFO or device at
+the name is refused with one line before any work, and nothing lands where a link points."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from imagetwins.cli import main
+from imagetwins.finder import find_duplicate_groups
+from imagetwins.report import write_html_report
+from imagetwins.writing import OutputRefused
+
+pytestmark = pytest.mark.cli
+
+
+@pytest.fixture
+def album(tmp_path: Path, datasets: Path) -> Path:
+    root = tmp_path / "album"
+    root.mkdir()
+    photos = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[:3]
+    for p in photos:
+        shutil.copy(p, root / p.name)
+    shutil.copy(photos[0], root / "copy.jpg")
+    return root
+
+
+def _commands(album: Path, out: Path) -> dict[str, list[str]]:
+    a, b = sorted(album.glob("bsds_*.jpg"))[:2]
+    return {
+        "find --json": ["find", str(album), "--no-cache", "--json", str(out)],
+        "find --csv": ["find", str(album), "--no-cache", "--csv", str(out)],
+        "find --report": ["find", str(album), "--no-cache", "--report", str(out)],
+        "report -o": ["report", str(album), "--no-cache", "-o", str(out)],
+        "explain --json": ["explain", str(a), str(album / "copy.jpg"), "-m", "phash", "--json", str(out)],
+        "explain -p": ["explain", str(a), str(b), "-m", "phash", "-p", str(out)],
+        "plot -o": ["plot", str(album), "copy.jpg", "-o", str(out)],
+    }
+
+
+@pytest.mark.parametrize("planted", ["link to a file", "dangling link", "folder", "link to a FIFO"])
+def test_a_planted_output_name_is_refused_and_nothing_is_written_through_it(tmp_path: Path, album: Path,
+                                                                          planted: str) -> None:
+    victim = tmp_path / "victim.txt"
+    outside = tmp_path / "elsewhere" / "new.txt"
+    outside.parent.mkdir()
+    out = tmp_path / "out" / "result.out"
+    out.parent.mkdir()
+    for what, args in _commands(album, out).items():
+        victim.write_text("keep me")
+        if planted == "link to a file":
+            out.symlink_to(victim)
+        elif planted == "dangling link":
+            out.symlink_to(outside)
+        elif planted == "folder":
+            out.mkdir()
+        else:
+            os.mkfifo(tmp_path / "fifo")
+            out.symlink_to(tmp_path / "fifo")
+        res = CliRunner().invoke(main, args)
+        if planted == "folder":  # click's own usage error names it
+            assert res.exit_code == 2 and "is a directory" in res.output, (what, res.output)
+        else:
+            assert res.exit_code == 1, (what, res.output)
+            lines = [x for x in res.output.splitlines() if x.strip()]
+            assert len(lines) == 1 and f"{out} is a" in lines[0] and "refused" in lines[0], (what, res.output)
+        assert victim.read_text() == "keep me" and not outside.exists(), what
+        assert sorted(p.name for p in out.parent.iterdir()) == ["result.out"], what  # no temporary file left
+        if out.is_dir() and not out.is_symlink():
+            out.rmdir()
+        else:
+            out.unlink()
+        (tmp_path / "fifo").unlink(missing_ok=True)
+
+
+def test_streams_are_written_as_streams(tmp_path: Path, album: Path) -> None:
+    """/dev/null and /dev/full (a character device at the name) are written in place, never replaced; a FIFO
+    nobody reads is one line at once, not a hang."""
+    for device, code in (("/dev/null", 0), ("/dev/full", 1)):
+        if not os.path.exists(device):
+            continue
+        res = CliRunner().invoke(main, ["find", str(album), "--no-cache", "--json", device])
+        assert res.exit_code == code and "Traceback" not in res.output, res.output
+        assert stat.S_ISCHR(os.lstat(device).st_mode)  # still the device
+    fifo = tmp_path / "nobody-reads"
+    os.mkfifo(fifo)
+    res = CliRunner().invoke(main, ["find", str(album), "--no-cache", "--json", str(fifo)])
+    assert res.exit_code == 1 and "a FIFO no process reads from" in res.output, res.output
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+
+
+def test_an_output_hard_linked_to_another_file_leaves_that_file_alone(tmp_path: Path, album: Path) -> None:
+    victim = tmp_path / "victim.json"
+    victim.write_text("keep me")
+    out = tmp_path / "plan.json"
+    os.link(victim, out)
+    os.chmod(out, 0o640)
+    res = CliRunner().invoke(main, ["find", str(album), "--no-cache", "--json", str(out)])
+    assert res.exit_code == 0, res.output
+    assert victim.read_text() == "keep me" and '"groups"' in out.read_text()
+    assert stat.S_IMODE(out.stat().st_mode) == 0o640  # the mode of the file it replaced
+
+
+def test_the_review_pages_files_folder_is_never_followed(tmp_path: Path, album: Path) -> None:
+    result = find_duplicate_groups(album)
+    page = tmp_path / "review.html"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (tmp_path / "review_files").symlink_to(elsewhere)  # the folder replaced by a link
+    with pytest.raises(OutputRefused, match="review_files is a symbolic link: refused"):
+        write_html_report(result, page, embed=False)
+    assert not list(elsewhere.iterdir())
+    (tmp_path / "review_files").unlink()
+    (tmp_path / "review_files").mkdir()
+    victim = tmp_path / "victim.jpg"
+    victim.write_bytes(b"keep me")
+    (tmp_path / "review_files" / "0.jpg").symlink_to(victim)  # a thumbnail's name planted as a link
+    (tmp_path / "review_files" / "1.jpg").symlink_to(tmp_path / "dangling.jpg")
+    write_html_report(result, page, embed=False)
+    assert victim.read_bytes() == b"keep me" and not (tmp_path / "dangling.jpg").exists()
+    thumbs = sorted((tmp_path / "review_files").iterdir())
+    assert thumbs and all(p.is_file() and not p.is_symlink() for p in thumbs)
+    assert (tmp_path / "review_files" / "0.jpg").read_bytes()[:2] == b"\xff\xd8"  # a JPEG thumbnail
+    res = CliRunner().invoke(main, ["report", str(album), "--no-cache", "-o", str(page)])
+    assert res.exit_code == 0, res.output
+
+
+def test_a_link_planted_while_the_output_is_written_is_replaced_not_followed(tmp_path: Path) -> None:
+    from imagetwins.writing import open_output
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    out = tmp_path / "out.json"
+    with pytest.raises(OutputRefused):
+        with open_output(out, encoding="utf-8") as fh:
+            fh.write("{}")
+            out.symlink_to(victim)  # planted after the check, before the rename
+    assert victim.read_text() == "keep me" and out.is_symlink()
+    assert [p.name for p in tmp_path.iterdir() if "imagetwins-tmp" in p.name] == []
+
