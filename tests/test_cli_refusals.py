@@ -123,3 +123,17 @@ def test_check_needs_a_reference_and_offers_no_groups_options(folders) -> None:
     refused(run("check", query), "--against")
     for opt in (["--report", "r.html"], ["--keep", "largest"], ["--pairs"], ["--db", "x.db"]):
         refused(run("check", query, "--against", ref, *opt), "No such option")
+
+
+def test_find_refuses_db_with_no_cache(folders, tmp_path: Path) -> None:
+    _, ref = folders
+    refused(run("find", ref, "--db", tmp_path / "x.db", "--no-cache"), "--db", "--no-cache")
+    assert not (tmp_path / "x.db").exists()
+
+
+def test_timings_are_honoured_by_the_check_too(folders) -> None:
+    query, ref = folders
+    for args in (["check", query, "--against", ref], ["find", query, "--against", ref, "--fail-on-duplicates"]):
+        res = run(*args, "--timings", "--no-cache")
+        assert res.exit_code == 3, res.output
+        assert [x for x in res.stderr.splitlines() if x.startswith("time: ") and " s = " in x], res.stderr

@@ -190,6 +190,11 @@ def command_seconds(result=None) -> float:
     return clock.seconds if clock is not None else getattr(result, "seconds", 0.0)
 
 
+timings_option = click.option(
+    "--timings", "show_timings", is_flag=True,
+    help="Also say where the time went, stage by stage (scan, load, search, verify, keep, output), on stderr.")
+
+
 def say_timings(show: bool) -> None:
     """--timings: the command's wall seconds split by stage, one line on stderr (stdout may hold the data)."""
     from imagetwins import timing

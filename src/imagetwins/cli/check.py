@@ -22,8 +22,10 @@ from imagetwins.cli._common import (
     plural,
     quiet_option,
     recursive_option,
+    say_timings,
     show_progress,
     threshold_option,
+    timings_option,
     workers_option,
 )
 from imagetwins.cli._outputs import Requested, output_options, write_text
@@ -42,9 +44,11 @@ from imagetwins.cli.decisions import ignore_decisions_option, load_remembered
 @workers_option
 @no_cache_option
 @quiet_option
+@timings_option
 @ignore_decisions_option
 def check(test: Path, against: Path, method: str, threshold: float | None, recursive: bool, requested: Requested,
-          workers: int | None, no_cache: bool, quiet: bool, ignore_decisions: bool = False) -> None:
+          workers: int | None, no_cache: bool, quiet: bool, show_timings: bool = False,
+          ignore_decisions: bool = False) -> None:
     """Check that no image of TEST (a folder or one image) duplicates an image of the reference --against.
 
     Every image of TEST that has a duplicate there is named with its matches. The check fails when it
@@ -60,11 +64,13 @@ def check(test: Path, against: Path, method: str, threshold: float | None, recur
       imagetwins check new_upload.jpg --against catalogue/ --ndjson -
     """
     run_check(test, against, method, check_threshold(method, threshold), recursive, workers, no_cache, requested,
-              gate=True, quiet=quiet, decisions=load_remembered(None, ignore_decisions, quiet))
+              gate=True, quiet=quiet, decisions=load_remembered(None, ignore_decisions, quiet),
+              show_timings=show_timings)
 
 
 def run_check(test: Path, against: Path, method: str, threshold: float | None, recursive: bool, workers: int | None,
-              no_cache: bool, requested: Requested, gate: bool, quiet: bool, decisions=True) -> None:
+              no_cache: bool, requested: Requested, gate: bool, quiet: bool, decisions=True,
+              show_timings: bool = False) -> None:
     """The check, its outputs and its exit code; ``gate``: exit 3 on a leak and 1 when incomplete (``check``,
     ``find --against --fail-on-duplicates``), else 0 with a note. ``decisions``: the remembered decisions to honour
     (:func:`imagetwins.cli.decisions.load_remembered`; False: none)."""
@@ -100,6 +106,7 @@ def run_check(test: Path, against: Path, method: str, threshold: float | None, r
     # a pipeline must not read "0 leaks" from a check that did not run
     if checked.reasons_incomplete and not (quiet and not gate):
         echo(("error: " if gate else "note: ") + "; ".join(checked.reasons_incomplete), err=True)
+    say_timings(show_timings)
     if gate and checked.leaks:
         sys.exit(EXIT_DUPLICATES)
     if gate and not checked.complete:

@@ -27,6 +27,7 @@ from imagetwins.cli._common import (
     refuse_options,
     say_timings,
     threshold_option,
+    timings_option,
     workers_option,
 )
 from imagetwins.cli._outputs import Requested, groups_output, output_options, write_text
@@ -72,9 +73,7 @@ from imagetwins.io import skipped_link
               help="Encode the pixels as stored, ignoring the EXIF orientation tag, as imagededup 0.3 does "
                    "(hashes then equal imagededup's; a rotated copy no longer matches its original). "
                    "Implies --no-cache; not with --db, --against or Dask.")
-@click.option("--timings", "show_timings", is_flag=True,
-              help="Also say where the time went, stage by stage (scan, load, search, verify, keep, output), on "
-                   "stderr.")
+@timings_option
 @quiet_option
 @keep_options
 @ignore_decisions_option
@@ -100,6 +99,8 @@ def find(directory: Path, method: str, threshold: int, recursive: bool, requeste
       imagetwins find test/ --against train/ -r --fail-on-duplicates   # stop a leaking test set
     """
     threshold = check_threshold(method, threshold)
+    if db_path is not None and no_cache:
+        raise click.UsageError("--db keeps the encodings in that index, --no-cache keeps none: give one of them")
     if ignore_exif_orientation and (against is not None or db_path is not None or scheduler or dask_workers):
         raise click.UsageError("--ignore-exif-orientation works on a plain scan: not with --db, --against or Dask")
     if against is not None:
@@ -107,7 +108,7 @@ def find(directory: Path, method: str, threshold: int, recursive: bool, requeste
     remembered = load_remembered(db_path, ignore_decisions, quiet)
     if against is not None:
         run_check(directory, against, method, threshold, recursive, workers, no_cache, requested,
-                  gate=fail_on_duplicates, quiet=quiet, decisions=remembered)
+                  gate=fail_on_duplicates, quiet=quiet, decisions=remembered, show_timings=show_timings)
         return
     note_keep_in_outside(directory, keep_in, quiet)
     if scheduler or dask_workers:
