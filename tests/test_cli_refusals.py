@@ -137,3 +137,10 @@ def test_timings_are_honoured_by_the_check_too(folders) -> None:
         res = run(*args, "--timings", "--no-cache")
         assert res.exit_code == 3, res.output
         assert [x for x in res.stderr.splitlines() if x.startswith("time: ") and " s = " in x], res.stderr
+
+
+def test_the_review_page_is_never_written_to_stdout(folders, tmp_path: Path) -> None:
+    _, ref = folders
+    refused(run("find", ref, "--report", "-"), "--report", "stdout")
+    refused(run("report", ref, "-o", "-"), "--output", "stdout")
+    assert not Path("-").exists()

@@ -75,6 +75,9 @@ def output_options(*kinds: str, exclude: tuple[str, ...] = ()):
             files = {n: p for n, p in files.items() if p is not None}
             pairs = kwargs.pop("with_pairs", False)
             on_stdout = [outputs.FORMATS[n].option for n, p in files.items() if str(p) == "-"]
+            for n, p in files.items():
+                if str(p) == "-" and not outputs.FORMATS[n].stdout:
+                    raise click.UsageError(f"{outputs.FORMATS[n].option} writes a file, not stdout ('-'): give a name")
             if len(on_stdout) > 1:
                 raise click.UsageError(f"{' and '.join(on_stdout)} cannot both go to stdout ('-')")
             if pairs and "json" not in files:
@@ -87,8 +90,7 @@ def output_options(*kinds: str, exclude: tuple[str, ...] = ()):
                 help="Also write every matching pair into the JSON (N copies of one picture make N(N-1)/2 pairs)."
                      + (" Not with --against." if "matches" in kinds else ""))(command)
         for fmt in reversed(formats):
-            command = click.option(fmt.option, f"{fmt.name}_out", type=OutputFile(allow_dash=fmt.stdout),
-                                   help=describe(fmt))(command)
+            command = file_option(fmt.name, describe(fmt))(command)
         return command
 
     return decorate

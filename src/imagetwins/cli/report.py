@@ -38,6 +38,9 @@ def report(directory: Path, output: Path, requested: Requested, keep_in: tuple[P
       imagetwins report ~/Pictures -r --json plan.json   # the page and the plan from one scan
       imagetwins remove ~/Pictures --plan imagetwins-decisions.json --apply   # what you decided in the page
     """
+    if str(output) == "-":
+        raise click.UsageError("--output: the review page is a file (with its thumbnails beside it when large), "
+                               "not stdout ('-'): give a name")
     note_keep_in_outside(directory, keep_in, quiet)
     result = scan(directory, method, threshold, recursive, workers, no_cache, quiet, follow_symlinks=follow_symlinks,
                   decisions=load_remembered(None, ignore_decisions, quiet))
