@@ -44,19 +44,19 @@ def _groups(result) -> set[frozenset[str]]:
 
 
 class Calls:
-    """``verify_pair`` as the copies pipeline calls it, counted (or refused)."""
+    """The check of one pair as the copies pipeline calls it (``verify_records``), counted (or refused)."""
 
     def __init__(self, monkeypatch, refuse: bool = False) -> None:
-        self.pairs: list[tuple[verify.ImageFeatures, verify.ImageFeatures]] = []
-        real = verify.verify_pair
+        self.pairs: list = []
+        real = copies_module.verify_records
 
         def counted(a, b, *args, **kwargs):
             if refuse:
                 raise AssertionError("verified again")
-            self.pairs.append((a, b))
+            self.pairs.append((getattr(a, "features", a), getattr(b, "features", b)))
             return real(a, b, *args, **kwargs)
 
-        monkeypatch.setattr(copies_module, "verify_pair", counted)
+        monkeypatch.setattr(copies_module, "verify_records", counted)
 
 
 def _find(folder: Path):
@@ -79,7 +79,7 @@ def test_a_rerun_reuses_every_verdict(album: Path, tmp_path: Path, monkeypatch) 
     assert first.pairs, "nothing was verified: the album no longer tests the verdict cache"
     rows = _rows(folder)
     assert len(rows) == len(first.pairs)
-    assert all(r[0] == "copies" and r[3] == verify.verdict_version() and 0 <= r[4] <= 1 for r in rows)
+    assert all(r[0] == "copies" and r[3] == get_encoder("copies").pair_score_version and 0 <= r[4] <= 1 for r in rows)
     Calls(monkeypatch, refuse=True)
     result = _find(folder)
     assert _groups(result) == EXPECTED
@@ -131,7 +131,8 @@ def test_a_new_verdict_version_verifies_again(album: Path, tmp_path: Path, monke
     again = Calls(monkeypatch)
     assert _groups(_find(folder)) == EXPECTED
     assert len(again.pairs) == len(first.pairs)
-    assert {r[3] for r in _rows(folder)} == {verify.verdict_version()}  # the old version's rows are dropped
+    # the old version's rows are dropped
+    assert {r[3] for r in _rows(folder)} == {get_encoder("copies").pair_score_version}
     # so does a new calibration, without anyone remembering to bump the version
     monkeypatch.setattr(verify, "CALIBRATION", tuple(verify.CALIBRATION[:-1]) + (verify.CALIBRATION[-1] - 1.0,))
     again = Calls(monkeypatch)
@@ -152,7 +153,7 @@ def test_damaged_verdict_rows_are_verified_again_without_an_error(album: Path, t
     set_pair_score(cache, "copies", *keys[0], "not a number")
     set_pair_score(cache, "copies", *keys[1], 7.5)  # not a confidence
     set_pair_score(cache, "copies", *keys[2], -0.5)
-    set_pair_score(cache, "copies", "00", "0102", 0.5, version=verify.verdict_version())  # names no file
+    set_pair_score(cache, "copies", "00", "0102", 0.5, version=get_encoder("copies").pair_score_version)  # names no file
     again = Calls(monkeypatch)
     assert _groups(_find(folder)) == EXPECTED
     assert len(again.pairs) == 3

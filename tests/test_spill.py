@@ -61,7 +61,8 @@ def _fds_into(folder: Path) -> list[str]:
 
 
 def _in_memory(records) -> list[CopyRecord]:
-    return [CopyRecord(r.hash, r.vector, r.features) for r in records]
+    return [CopyRecord(r.hash, r.vector, r.features,
+                       None if r.alt_hash is None else (r.alt_hash, r.alt_vector, r.alt_features)) for r in records]
 
 
 def test_spilled_records_verify_the_same_pairs_with_the_same_confidences(folder: Path, spill_home: Path) -> None:

@@ -41,10 +41,13 @@ __all__ = [
     "HASH_SURE",
     "TOP_K",
     "candidate_pairs",
+    "alternates",
     "candidate_query",
     "copy_pairs",
     "copy_query",
+    "scored_candidates",
     "verify_pairs",
+    "verify_records",
 ]
 
 #: the method's name on the command line and in the index
@@ -70,29 +73,45 @@ class CopyRecord:
     (:func:`imagetwins.spill.current_spill`) and holds only where they are: :attr:`features` reads them
     back on each use. A record made from an :class:`~imagetwins.verify.ImageFeatures` object keeps that
     object; so does one made when no spill file can be written (a warning says so once).
+
+    An image whose picture sits on a canvas (:mod:`imagetwins.canvas`: a rotated copy's grown canvas, a
+    screenshot's bars, a picture on a background) also has an *alternate*: the hash, vector and features of
+    the picture cut out and turned upright (``alt_hash``, ``alt_vector``, :attr:`alt_features`; None without).
     """
 
-    __slots__ = ("hash", "vector", "_features", "_spill", "_offset", "_length")
+    __slots__ = ("hash", "vector", "_features", "_spill", "_offset", "_length", "alt_hash", "alt_vector",
+                 "_alt_features", "_alt_offset", "_alt_length")
 
-    def __init__(self, hash: np.ndarray, vector: np.ndarray, features: ImageFeatures) -> None:
+    def __init__(self, hash: np.ndarray, vector: np.ndarray, features: ImageFeatures,
+                 alt: tuple[np.ndarray, np.ndarray, ImageFeatures] | None = None) -> None:
         self.hash = hash  # (4,) uint64
         self.vector = vector  # (d,) float32, one orientation, L2-normalised
         self._features: ImageFeatures | None = features
         self._spill: SpillFile | None = None
         self._offset = self._length = 0
+        self.alt_hash, self.alt_vector, self._alt_features = alt if alt is not None else (None, None, None)
+        self._alt_offset = self._alt_length = 0
 
     @classmethod
-    def spilled(cls, hash: np.ndarray, vector: np.ndarray, features: bytes) -> CopyRecord:
+    def spilled(cls, hash: np.ndarray, vector: np.ndarray, features: bytes,
+                alt: tuple[np.ndarray, np.ndarray, bytes] | None = None) -> CopyRecord:
         """A record whose features (:meth:`ImageFeatures.to_bytes`, already checked) go to the spill file."""
         rec = cls.__new__(cls)
         rec.hash, rec.vector = hash, vector
         rec._features, rec._spill, rec._offset, rec._length = None, None, 0, len(features)
+        rec.alt_hash, rec.alt_vector, rec._alt_features = (None, None, None) if alt is None else (alt[0], alt[1], None)
+        rec._alt_offset, rec._alt_length = 0, 0 if alt is None else len(alt[2])
         try:
             spill = current_spill()
-            rec._offset, rec._spill = spill.put(features), spill
+            rec._offset = spill.put(features)
+            if alt is not None:
+                rec._alt_offset = spill.put(alt[2])
+            rec._spill = spill
         except OSError as exc:
             _warn_unspilled(exc)
             rec._features = ImageFeatures.from_bytes(features)
+            if alt is not None:
+                rec._alt_features = ImageFeatures.from_bytes(alt[2])
         return rec
 
     @property
@@ -101,6 +120,15 @@ class CopyRecord:
         if self._features is not None:
             return self._features
         return ImageFeatures.from_bytes(self._spill.get(self._offset, self._length))
+
+    @property
+    def alt_features(self) -> ImageFeatures | None:
+        """The features of the picture cut out of its canvas, or None when the image has no canvas."""
+        if self.alt_hash is None:
+            return None
+        if self._alt_features is not None:
+            return self._alt_features
+        return ImageFeatures.from_bytes(self._spill.get(self._alt_offset, self._alt_length))
 
     @property
     def in_memory(self) -> bool:
@@ -113,11 +141,30 @@ class CopyRecord:
             return self._features.to_bytes()
         return self._spill.get(self._offset, self._length)
 
+    def _alt_bytes(self) -> bytes | None:
+        if self.alt_hash is None:
+            return None
+        if self._alt_features is not None:
+            return self._alt_features.to_bytes()
+        return self._spill.get(self._alt_offset, self._alt_length)
+
     def to_bytes(self) -> bytes:
-        """Hash, vector length and vector, then the features (:meth:`ImageFeatures.to_bytes`)."""
-        head = np.ascontiguousarray(self.hash).astype("<u8").tobytes() + np.uint32(len(self.vector)).astype(
-            "<u4").tobytes()
-        return head + np.asarray(self.vector).astype("<f4").tobytes() + self.features_bytes()
+        """Hash, vector length and vector, the alternate when there is one, then the features.
+
+        The vector length's top bit says an alternate follows the vector: its hash, vector (same length),
+        the length of its features (uint32) and its features.
+        """
+        d = len(self.vector)
+        alt = self._alt_bytes()
+        head = np.ascontiguousarray(self.hash).astype("<u8").tobytes() + np.uint32(
+            d | (_ALT_FLAG if alt is not None else 0)).astype("<u4").tobytes()
+        parts = [head, np.asarray(self.vector).astype("<f4").tobytes()]
+        if alt is not None:
+            parts += [np.ascontiguousarray(self.alt_hash).astype("<u8").tobytes(),
+                      np.asarray(self.alt_vector).astype("<f4").tobytes(), np.uint32(len(alt)).astype("<u4").tobytes(),
+                      alt]
+        parts.append(self.features_bytes())
+        return b"".join(parts)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> CopyRecord:
@@ -126,32 +173,58 @@ class CopyRecord:
             raise ValueError("not a copies record (too short)")
         h = np.frombuffer(data[:32], "<u8").astype(np.uint64)
         d = int(np.frombuffer(data[32:36], "<u4")[0])
+        has_alt, d = bool(d & _ALT_FLAG), d & ~_ALT_FLAG
         end = 36 + 4 * d
         if len(data) < end:
             raise ValueError("not a copies record (truncated vector)")
-        v = np.frombuffer(data[36:end], "<f4").astype(np.float32)
-        norm = float(np.dot(v.astype(np.float64), v.astype(np.float64)))
-        if not (abs(norm - 1.0) < 1e-3 or norm == 0.0):  # L2-normalised (or all zero); NaN fails too
-            raise ValueError("not a copies record (the vector is not of unit length)")
+        v = _unit_vector(data[36:end])
+        alt = None
+        if has_alt:
+            at = end + 32 + 4 * d + 4
+            if len(data) < at:
+                raise ValueError("not a copies record (truncated alternate)")
+            ah = np.frombuffer(data[end:end + 32], "<u8").astype(np.uint64)
+            av = _unit_vector(data[end + 32:end + 32 + 4 * d])
+            n = int(np.frombuffer(data[at - 4:at], "<u4")[0])
+            if len(data) < at + n:
+                raise ValueError("not a copies record (truncated alternate)")
+            raw_alt = bytes(data[at:at + n])
+            ImageFeatures.from_bytes(raw_alt)  # checks them
+            alt = (ah, av, raw_alt)
+            end = at + n
         raw = bytes(data[end:])
         features = ImageFeatures.from_bytes(raw)  # checks them (and reads the .npz written before)
         if raw[:2] == b"PK":
             raw = features.to_bytes()  # spilled in today's format, read back fast
-        return cls.spilled(h, v, raw)
+        return cls.spilled(h, v, raw, alt)
 
     def __getstate__(self) -> tuple:
         # pickled (Dask) with the features themselves: the spill file is this process's alone
-        return self.hash, self.vector, self.features_bytes()
+        alt = None if self.alt_hash is None else (self.alt_hash, self.alt_vector, self._alt_bytes())
+        return self.hash, self.vector, self.features_bytes(), alt
 
     def __setstate__(self, state: tuple) -> None:
-        hash, vector, raw = state
-        rec = CopyRecord.spilled(hash, vector, raw)
+        hash, vector, raw = state[:3]
+        rec = CopyRecord.spilled(hash, vector, raw, state[3] if len(state) > 3 else None)
         for name in self.__slots__:
             setattr(self, name, getattr(rec, name))
 
     def __repr__(self) -> str:
         where = "in memory" if self._features is not None else f"spilled, {self._length} bytes"
-        return f"CopyRecord(hash={self.hash!r}, vector=<{len(self.vector)} floats>, features {where})"
+        alt = ", with the picture cut from its canvas" if self.alt_hash is not None else ""
+        return f"CopyRecord(hash={self.hash!r}, vector=<{len(self.vector)} floats>, features {where}{alt})"
+
+
+#: the vector length's top bit in :meth:`CopyRecord.to_bytes`: an alternate follows
+_ALT_FLAG = 1 << 31
+
+
+def _unit_vector(data: bytes) -> np.ndarray:
+    v = np.frombuffer(data, "<f4").astype(np.float32)
+    norm = float(np.dot(v.astype(np.float64), v.astype(np.float64)))
+    if not (abs(norm - 1.0) < 1e-3 or norm == 0.0):  # L2-normalised (or all zero); NaN fails too
+        raise ValueError("not a copies record (the vector is not of unit length)")
+    return v
 
 
 _warned_unspilled = False
@@ -165,25 +238,21 @@ def _warn_unspilled(exc: OSError) -> None:
                       UserWarning, stacklevel=3)
 
 
-class _Features(Sequence):
-    """The records' features, each read (from the spill file) when it is asked for."""
-
-    def __init__(self, records: Sequence[CopyRecord]) -> None:
-        self._records = records
-
-    def __len__(self) -> int:
-        return len(self._records)
-
-    def __getitem__(self, i):
-        return self._records[i].features
-
-
-def stack(records: Sequence[CopyRecord]) -> tuple[np.ndarray, np.ndarray, Sequence[ImageFeatures]]:
-    """Records -> (hashes (N, 4) uint64, vectors (N, d) float32, features read on demand)."""
+def stack(records: Sequence[CopyRecord]) -> tuple[np.ndarray, np.ndarray, Sequence[CopyRecord]]:
+    """Records -> (hashes (N, 4) uint64, vectors (N, d) float32, the records: their features are read on demand)."""
     if not len(records):
         return np.empty((0, 4), np.uint64), np.empty((0, 0), np.float32), []
-    return (np.stack([r.hash for r in records]), np.stack([r.vector for r in records]),
-            _Features(list(records)))
+    return np.stack([r.hash for r in records]), np.stack([r.vector for r in records]), list(records)
+
+
+def alternates(records: Sequence[CopyRecord]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The records' alternates (the picture cut from its canvas): (owner row, hashes (M, 4), vectors (M, d))."""
+    rows = [i for i, r in enumerate(records) if getattr(r, "alt_hash", None) is not None]
+    d = len(records[0].vector) if len(records) else 0
+    if not rows:
+        return np.empty(0, np.int64), np.empty((0, 4), np.uint64), np.empty((0, d), np.float32)
+    return (np.array(rows, np.int64), np.stack([records[i].alt_hash for i in rows]),
+            np.stack([records[i].alt_vector for i in rows]))
 
 
 def _unique(keys: np.ndarray, dist: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -195,59 +264,118 @@ def _unique(keys: np.ndarray, dist: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return keys[first], dist[first]
 
 
+def _extended(hashes: np.ndarray, vectors: np.ndarray, alt) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows and alternates searched together: (hashes, vectors, owner row of each)."""
+    owner = np.arange(len(hashes), dtype=np.int64)
+    if alt is None or not len(alt[0]):
+        return hashes, vectors, owner
+    return (np.concatenate([hashes, alt[1]]), np.concatenate([vectors, alt[2].astype(vectors.dtype)]),
+            np.concatenate([owner, alt[0]]))
+
+
+def _first_others(owner_of_row: np.ndarray, nb_owner: np.ndarray, sims: np.ndarray, top_k: int,
+                  cnn_candidate: float) -> np.ndarray:
+    """Mask of each row's first ``top_k`` neighbours that are other images (not the row's own alternate)."""
+    ok = (nb_owner != owner_of_row[:, None]) & (sims >= cnn_candidate)
+    return ok & (np.cumsum(ok, axis=1) <= top_k)
+
+
 def candidate_pairs(hashes: np.ndarray, vectors: np.ndarray, workers: int | None = None,
                     hash_candidate: int = HASH_CANDIDATE, cnn_candidate: float = CNN_CANDIDATE,
-                    top_k: int = TOP_K) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Pairs ``i < j`` proposed by the hash or the CNN: (left, right, dihedral distance; 256 where unknown)."""
+                    top_k: int = TOP_K, alt=None, neighbours: int | None = None):
+    """Pairs ``i < j`` proposed by the hash or the CNN: (left, right, dihedral distance; 256 where unknown).
+
+    ``alt``: :func:`alternates` of the records, searched with them (a pair one of whose alternates proposed
+    it gets distance 256: it is always verified). ``neighbours``: also return the CNN neighbour lists
+    (``(owner of each searched row, neighbour owners (rows, neighbours), similarities)``, ``neighbours`` deep)
+    that :func:`copy_pairs` proposes from again when a crowd of copies starved an image.
+    """
     n = len(hashes)
     if n < 2:
         e = np.empty(0, np.int64)
-        return e, e, np.empty(0, np.int32)
-    hp = search.dihedral_pairs(hashes, hash_candidate, workers)
-    idx, sims = search.cosine_topk(vectors, vectors, k=top_k, exclude_self=True)
-    rows = np.repeat(np.arange(n), idx.shape[1])
-    keep = sims.ravel() >= cnn_candidate
-    a, b = rows[keep], idx.ravel()[keep]
+        out = (e, e, np.empty(0, np.int32))
+        return out + (None,) if neighbours else out
+    eh, ev, owner = _extended(hashes, vectors, alt)
+    hp = search.dihedral_pairs(eh, hash_candidate, workers)
+    hl, hr = owner[hp.left], owner[hp.right]
+    hd = np.where((hp.left >= n) | (hp.right >= n), 256, hp.distance).astype(np.int32)
+    other = hl != hr
+    hl, hr, hd = hl[other], hr[other], hd[other]
+    extra = 1 if len(owner) > n else 0  # an image's own alternate takes a place among its neighbours
+    depth = max(top_k + extra, neighbours or 0)
+    idx, sims = search.cosine_topk(ev, ev, k=depth, exclude_self=True)
+    nb = owner[idx]
+    take = _first_others(owner, nb, sims, top_k, cnn_candidate)
+    a, b = np.broadcast_to(owner[:, None], nb.shape)[take], nb[take]
     cl, cr = np.minimum(a, b), np.maximum(a, b)
-    keys = np.concatenate([hp.left.astype(np.int64) * n + hp.right, cl * n + cr])
-    dist = np.concatenate([hp.distance.astype(np.int32), np.full(len(cl), 256, np.int32)])
+    keys = np.concatenate([np.minimum(hl, hr) * n + np.maximum(hl, hr), cl * n + cr])
+    dist = np.concatenate([hd, np.full(len(cl), 256, np.int32)])
     keys, dist = _unique(keys, dist)
-    return keys // n, keys % n, dist
+    out = (keys // n, keys % n, dist)
+    return out + ((owner, nb, sims),) if neighbours else out
 
 
 def candidate_query(query_hashes: np.ndarray, query_vectors: np.ndarray, hashes: np.ndarray, vectors: np.ndarray,
                     workers: int | None = None, hash_candidate: int = HASH_CANDIDATE,
-                    cnn_candidate: float = CNN_CANDIDATE, top_k: int = TOP_K
+                    cnn_candidate: float = CNN_CANDIDATE, top_k: int = TOP_K, query_alt=None, alt=None
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(query, database)`` pairs proposed by the hash or the CNN, as :func:`candidate_pairs`."""
-    n = len(hashes)
-    if not len(query_hashes) or not n:
+    n, nq = len(hashes), len(query_hashes)
+    if not nq or not n:
         e = np.empty(0, np.int64)
         return e, e, np.empty(0, np.int32)
-    hp = search.dihedral_query(query_hashes, hashes, hash_candidate, workers)
-    idx, sims = search.cosine_topk(query_vectors, vectors, k=top_k)
-    rows = np.repeat(np.arange(len(query_hashes)), idx.shape[1])
-    keep = sims.ravel() >= cnn_candidate
-    keys = np.concatenate([hp.left.astype(np.int64) * n + hp.right, rows[keep] * n + idx.ravel()[keep]])
-    dist = np.concatenate([hp.distance.astype(np.int32), np.full(int(keep.sum()), 256, np.int32)])
+    qh, qv, qown = _extended(query_hashes, query_vectors, query_alt)
+    dh, dv, down = _extended(hashes, vectors, alt)
+    hp = search.dihedral_query(qh, dh, hash_candidate, workers)
+    hd = np.where((hp.left >= nq) | (hp.right >= n), 256, hp.distance).astype(np.int32)
+    idx, sims = search.cosine_topk(qv, dv, k=top_k + (1 if len(down) > n else 0))
+    nb = down[idx]
+    take = sims >= cnn_candidate
+    rows = np.broadcast_to(qown[:, None], nb.shape)[take]
+    keys = np.concatenate([qown[hp.left] * n + down[hp.right], rows * n + nb[take]])
+    dist = np.concatenate([hd, np.full(int(take.sum()), 256, np.int32)])
     keys, dist = _unique(keys, dist)
     return keys // n, keys % n, dist
 
 
-def verify_pairs(features_a: Sequence[ImageFeatures], features_b: Sequence[ImageFeatures], left: np.ndarray,
-                 right: np.ndarray, workers: int | None = None) -> list[Verification]:
-    """Verify ``features_a[left[k]]`` against ``features_b[right[k]]`` for every k, on threads (OpenCV
-    releases the GIL)."""
+def _sides(x) -> tuple[ImageFeatures, ImageFeatures | None]:
+    """(features, features of the picture cut from its canvas or None) of a record or of bare features."""
+    if isinstance(x, ImageFeatures):
+        return x, None
+    return x.features, x.alt_features
+
+
+def verify_records(a, b, keep_matches: bool = False) -> Verification:
+    """The check of a pair of records (or bare features): the best of the images themselves and, for an image
+    on a canvas, the picture cut out of it (a screenshot's picture may be a sixth of the screen); its
+    ``cut_from_canvas`` says which was used. Symmetric, as :func:`~imagetwins.verify.verify_pair`."""
+    fa, aa = _sides(a)
+    fb, ab = _sides(b)
+    best = verify_pair(fa, fb, keep_matches)
+    for x, y, cut in ((aa, fb, (True, False)), (fa, ab, (False, True)), (aa, ab, (True, True))):
+        if x is not None and y is not None:
+            v = verify_pair(x, y, keep_matches)
+            if v.confidence > best.confidence:
+                best, v.cut_from_canvas = v, cut
+    return best
+
+
+def verify_pairs(features_a: Sequence, features_b: Sequence, left: np.ndarray, right: np.ndarray,
+                 workers: int | None = None) -> list[Verification]:
+    """Verify ``features_a[left[k]]`` against ``features_b[right[k]]`` for every k (records or bare features:
+    :func:`verify_records`), on threads (OpenCV releases the GIL)."""
     workers = default_workers() if not workers or workers < 1 else workers
     jobs = list(zip(np.asarray(left).tolist(), np.asarray(right).tolist()))
     if not jobs:
         return []
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(lambda ij: verify_pair(features_a[ij[0]], features_b[ij[1]]), jobs))
+        return list(pool.map(lambda ij: verify_records(features_a[ij[0]], features_b[ij[1]]), jobs))
 
 
-def _score(features_a, features_b, left, right, dist, threshold: float, workers: int | None,
-           hash_sure: int, pair_scores: PairScores | None = None) -> search.Pairs:
+def _confidences(features_a, features_b, left, right, dist, workers: int | None, hash_sure: int,
+                 pair_scores: PairScores | None = None, checks: dict | None = None) -> np.ndarray:
+    """Each pair's confidence: 1 for hash-sure pairs, else kept or verified now (``checks`` gets each new
+    :class:`Verification` by pair)."""
     conf = np.ones(len(left), np.float32)
     need = np.flatnonzero(dist > hash_sure)
     known = np.full(len(need), np.nan) if pair_scores is None else pair_scores.lookup(left[need], right[need])
@@ -256,11 +384,74 @@ def _score(features_a, features_b, left, right, dist, threshold: float, workers:
     with stage("verify"):
         checked = verify_pairs(features_a, features_b, left[need[todo]], right[need[todo]], workers)
     known[todo] = [v.confidence for v in checked]
+    if checks is not None:
+        checks.update(zip(zip(left[need[todo]].tolist(), right[need[todo]].tolist()), checked))
     if pair_scores is not None and todo.any():
         pair_scores.remember(left[need[todo]], right[need[todo]], known[todo])
     conf[need] = known
-    keep = conf >= threshold
-    return search.Pairs(left[keep].astype(np.int64), right[keep].astype(np.int64), conf[keep], "similarity")
+    return conf
+
+
+def _starved(labels: np.ndarray, owner: np.ndarray, nb: np.ndarray, sims: np.ndarray, top_k: int,
+             cnn_candidate: float, known: set) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs proposed again where copies already grouped filled an image's neighbours: each searched row walks
+    its neighbour list and proposes the first member of each *other* group (its own group is skipped: those
+    are found already), up to ``top_k`` groups. Only rows with a neighbour in their own group are walked, so
+    a crowd of look-alikes (no copies among them) costs nothing here."""
+    own = labels[owner]
+    nbl = labels[nb]
+    near = sims >= cnn_candidate
+    starved = np.flatnonzero(((nbl == own[:, None]) & near & (nb != owner[:, None])).any(axis=1))
+    left, right = [], []
+    for r in starved.tolist():
+        i, seen = int(owner[r]), {int(own[r])}
+        for j, lab, ok in zip(nb[r].tolist(), nbl[r].tolist(), near[r].tolist()):
+            if not ok:
+                break
+            if lab in seen:
+                continue
+            seen.add(lab)
+            key = (min(i, j), max(i, j))
+            if key not in known:
+                known.add(key)
+                left.append(key[0])
+                right.append(key[1])
+            if len(seen) > top_k:
+                break
+    return np.array(left, np.int64), np.array(right, np.int64)
+
+
+#: CNN neighbours looked at when copies already grouped crowd an image's first :data:`TOP_K` (see
+#: :func:`copy_pairs`); rounds of such proposals
+NEIGHBOURS_DEEP = 32
+REPROPOSE_ROUNDS = 2
+
+
+def scored_candidates(records: Sequence, threshold: float = DEFAULT_CONFIDENCE, workers: int | None = None,
+                      hash_sure: int = HASH_SURE, pair_scores: PairScores | None = None, checks: dict | None = None,
+                      rounds: int = REPROPOSE_ROUNDS, **candidates) -> tuple[np.ndarray, np.ndarray, np.ndarray,
+                                                                              np.ndarray]:
+    """Every proposed pair ``i < j`` of ``records`` with its dihedral distance and confidence: (left, right,
+    dist, confidence). See :func:`copy_pairs`; ``checks`` collects the verifications made."""
+    hashes, vectors, sides = stack(records)
+    alt = alternates(records)
+    left, right, dist, (owner, nb, sims) = candidate_pairs(hashes, vectors, workers, alt=alt,
+                                                           neighbours=NEIGHBOURS_DEEP, **candidates)
+    conf = _confidences(sides, sides, left, right, dist, workers, hash_sure, pair_scores, checks)
+    known = set(zip(left.tolist(), right.tolist()))
+    top_k = candidates.get("top_k", TOP_K)
+    cnn_candidate = candidates.get("cnn_candidate", CNN_CANDIDATE)
+    for _ in range(rounds):
+        hit = conf >= threshold
+        labels = search.connected_components(len(records), left[hit], right[hit])
+        more_l, more_r = _starved(labels, owner, nb, sims, top_k, cnn_candidate, known)
+        if not len(more_l):
+            break
+        more_d = np.full(len(more_l), 256, np.int32)
+        more_c = _confidences(sides, sides, more_l, more_r, more_d, workers, hash_sure, pair_scores, checks)
+        left, right = np.concatenate([left, more_l]), np.concatenate([right, more_r])
+        dist, conf = np.concatenate([dist, more_d]), np.concatenate([conf, more_c])
+    return left, right, dist, conf
 
 
 def copy_pairs(records: Sequence[CopyRecord], threshold: float = DEFAULT_CONFIDENCE, workers: int | None = None,
@@ -271,10 +462,14 @@ def copy_pairs(records: Sequence[CopyRecord], threshold: float = DEFAULT_CONFIDE
     :func:`imagetwins.verify.verdict_version`): confidences already known are taken from it, only the other
     candidates are verified, and their confidences are kept there. ``candidates`` go to
     :func:`candidate_pairs` (``hash_candidate``, ``cnn_candidate``, ``top_k``).
+
+    Candidates cannot starve: when an image's first ``top_k`` CNN neighbours are copies already grouped with
+    it (13 copies of one photo fill every place), it proposes again from its :data:`NEIGHBOURS_DEEP` nearest,
+    one image per *other* group (:func:`_starved`), for up to :data:`REPROPOSE_ROUNDS` rounds.
     """
-    hashes, vectors, features = stack(records)
-    left, right, dist = candidate_pairs(hashes, vectors, workers, **candidates)
-    return _score(features, features, left, right, dist, threshold, workers, hash_sure, pair_scores)
+    left, right, _, conf = scored_candidates(records, threshold, workers, hash_sure, pair_scores, **candidates)
+    keep = conf >= threshold
+    return search.Pairs(left[keep].astype(np.int64), right[keep].astype(np.int64), conf[keep], "similarity")
 
 
 def copy_query(queries: Sequence[CopyRecord], database: Sequence[CopyRecord], threshold: float = DEFAULT_CONFIDENCE,
@@ -283,5 +478,8 @@ def copy_query(queries: Sequence[CopyRecord], database: Sequence[CopyRecord], th
     """``(query, database)`` copies: the same proposal and verification, across two sets."""
     qh, qv, qf = stack(queries)
     dh, dv, df = stack(database)
-    left, right, dist = candidate_query(qh, qv, dh, dv, workers, **candidates)
-    return _score(qf, df, left, right, dist, threshold, workers, hash_sure, pair_scores)
+    left, right, dist = candidate_query(qh, qv, dh, dv, workers, query_alt=alternates(queries),
+                                        alt=alternates(database), **candidates)
+    conf = _confidences(qf, df, left, right, dist, workers, hash_sure, pair_scores)
+    keep = conf >= threshold
+    return search.Pairs(left[keep].astype(np.int64), right[keep].astype(np.int64), conf[keep], "similarity")

@@ -157,6 +157,214 @@ def watermark(img: Image.Image, rng: np.random.Generator) -> Image.Image:
     return Image.alpha_composite(out, layer).convert("RGB")
 
 
+def _font(size: int):
+    try:
+        return ImageFont.load_default(size=max(8, int(size)))
+    except TypeError:  # Pillow without FreeType sizes
+        return ImageFont.load_default()
+
+
+def rotate_any(img: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """Rotate by any angle (3-177 degrees either way) on a canvas grown to fit, black or white corners."""
+    angle = float(rng.uniform(3, 177) * rng.choice([-1, 1]))
+    colour = (255, 255, 255) if rng.random() < 0.5 else (0, 0, 0)
+    return img.rotate(angle, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=colour)
+
+
+def rotate_crop_inside(img: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """Rotate by 3-45 degrees either way and keep the largest upright rectangle of picture (no corners)."""
+    angle = float(rng.uniform(3, 45))
+    w, h = img.size
+    a = np.radians(angle)
+    sin, cos = abs(np.sin(a)), abs(np.cos(a))
+    # the largest rectangle of the original's aspect inside the rotated picture
+    long, short = max(w, h), min(w, h)
+    if short <= 2 * sin * cos * long or abs(sin - cos) < 1e-10:
+        x = 0.5 * short
+        cw, ch = (x / sin, x / cos) if w >= h else (x / cos, x / sin)
+    else:
+        cos2 = cos * cos - sin * sin
+        cw, ch = (w * cos - h * sin) / cos2, (h * cos - w * sin) / cos2
+    rotated = img.rotate(angle * rng.choice([-1, 1]), resample=Image.Resampling.BICUBIC, expand=True)
+    cx, cy = rotated.width / 2, rotated.height / 2
+    cw, ch = max(8.0, cw * 0.98), max(8.0, ch * 0.98)
+    return rotated.crop((round(cx - cw / 2), round(cy - ch / 2), round(cx + cw / 2), round(cy + ch / 2)))
+
+
+def _perspective_coefficients(src: np.ndarray, dst: np.ndarray) -> list[float]:
+    """PIL's PERSPECTIVE data mapping output points ``dst`` to input points ``src`` (4 x 2 each)."""
+    rows, rhs = [], []
+    for (x, y), (u, v) in zip(dst, src):
+        rows.append([x, y, 1, 0, 0, 0, -u * x, -u * y])
+        rows.append([0, 0, 0, x, y, 1, -v * x, -v * y])
+        rhs += [u, v]
+    return np.linalg.solve(np.array(rows, float), np.array(rhs, float)).tolist()
+
+
+def keystone(img: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """A photo of a screen or print: each corner moved 5-12 % of the size inwards/sideways (perspective), on
+    a dark or light surround."""
+    w, h = img.size
+    corners = np.array([[0, 0], [w, 0], [w, h], [0, h]], float)
+    inward = np.array([[1, 1], [-1, 1], [-1, -1], [1, -1]], float)
+    shift = rng.uniform(0.05, 0.12, (4, 2)) * np.array([w, h]) * inward
+    shift *= np.where(rng.random((4, 2)) < 0.25, -0.5, 1.0)  # some corners pushed outwards a little instead
+    pad = int(0.08 * max(w, h))
+    dst = corners + shift + pad
+    colour = tuple(int(c) for c in (rng.integers(0, 60, 3) if rng.random() < 0.5 else rng.integers(190, 256, 3)))
+    out = img.transform((w + 2 * pad, h + 2 * pad), Image.Transform.PERSPECTIVE,
+                        _perspective_coefficients(corners, dst), Image.Resampling.BICUBIC, fillcolor=colour)
+    return out
+
+
+_CAPTIONS = ["Look at this!!", "best holiday ever", "new in store", "who else remembers", "#tbt",
+             "Posted 3h ago", "like & share", "SALE today only"]
+
+
+def screenshot(img: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """A phone screenshot of the picture: portrait screen (status bar, app bar, caption, buttons, navigation
+    bar), the picture 50-100 % of the screen's width, light or dark theme."""
+    sw = int(rng.integers(360, 541))
+    sh = int(sw * rng.uniform(1.9, 2.2))
+    dark = rng.random() < 0.5
+    bg, fg = ((0, 0, 0), (235, 235, 235)) if dark else ((255, 255, 255), (20, 20, 20))
+    bar = (28, 28, 30) if dark else (246, 246, 246)
+    out = Image.new("RGB", (sw, sh), bg)
+    draw = ImageDraw.Draw(out)
+    status = int(sh * 0.035)
+    draw.rectangle((0, 0, sw, status), fill=bar)
+    draw.text((int(sw * 0.05), status // 5), f"{int(rng.integers(0, 24)):02d}:{int(rng.integers(0, 60)):02d}",
+              fill=fg, font=_font(status * 0.6))
+    for k in range(3):  # signal, wifi, battery
+        x = sw - int(sw * 0.06) * (k + 1)
+        draw.rectangle((x, status // 4, x + int(sw * 0.04), status * 3 // 4), fill=fg)
+    app = int(sh * 0.06)
+    draw.rectangle((0, status, sw, status + app), fill=bar)
+    draw.ellipse((int(sw * 0.04), status + app // 5, int(sw * 0.04) + app * 3 // 5, status + app * 4 // 5), fill=fg)
+    draw.text((int(sw * 0.04) + app, status + app // 4), str(rng.choice(["photos", "friend_42", "Gallery"])),
+              fill=fg, font=_font(app * 0.4))
+    pw = int(sw * rng.uniform(0.5, 1.0))
+    ph = max(1, round(img.height * pw / img.width))
+    top = status + app + int(rng.integers(0, int(sh * 0.05) + 1))
+    ph = min(ph, sh - top - int(sh * 0.2))
+    pw = max(1, round(img.width * ph / img.height)) if ph < round(img.height * pw / img.width) else pw
+    out.paste(img.resize((pw, ph), Image.Resampling.LANCZOS), ((sw - pw) // 2, top))
+    y = top + ph + int(sh * 0.015)
+    for k in range(4):  # like, comment, share, save
+        x = int(sw * 0.05) + k * int(sw * 0.1)
+        draw.ellipse((x, y, x + int(sw * 0.06), y + int(sw * 0.06)), outline=fg, width=2)
+    draw.text((int(sw * 0.05), y + int(sw * 0.09)), str(rng.choice(_CAPTIONS)), fill=fg, font=_font(sw * 0.045))
+    nav = int(sh * 0.05)
+    draw.rectangle((0, sh - nav, sw, sh), fill=bar)
+    draw.rounded_rectangle((sw * 0.35, sh - nav * 0.4, sw * 0.65, sh - nav * 0.3), radius=3, fill=fg)
+    return out
+
+
+def on_background(img: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """The picture scaled onto a background (a gradient with noise) it covers 60-80 % of the width of."""
+    share = rng.uniform(0.6, 0.8)
+    bw = int(img.width / share)
+    bh = int(bw * rng.uniform(0.6, 1.4))
+    pw = int(bw * share)
+    ph = max(1, round(img.height * pw / img.width))
+    if ph > bh * 0.95:
+        bh = int(ph / rng.uniform(0.6, 0.95))
+    c0, c1 = rng.integers(0, 256, 3), rng.integers(0, 256, 3)
+    t = np.linspace(0, 1, bh)[:, None, None]
+    grad = c0 * (1 - t) + c1 * t + rng.normal(0, 6, (bh, bw, 3))
+    out = Image.fromarray(np.clip(np.broadcast_to(grad, (bh, bw, 3)), 0, 255).astype(np.uint8))
+    x = int(rng.integers(0, bw - pw + 1))
+    y = int(rng.integers(0, bh - ph + 1))
+    out.paste(img.resize((pw, ph), Image.Resampling.LANCZOS), (x, y))
+    return out
+
+
+_MEMES = ["WHEN YOU SEE IT", "NOBODY:", "ME EVERY MONDAY", "ONE DOES NOT SIMPLY", "SUCH WOW", "BUT WHY",
+          "THIS IS FINE", "I HAVE NO IDEA"]
+
+
+def meme_text(img: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """Meme captions: big white letters with a black outline over the top and bottom of the picture."""
+    out = img.copy()
+    draw = ImageDraw.Draw(out)
+    size = int(img.height * rng.uniform(0.08, 0.14))
+    font = _font(size)
+    for y, text in ((int(img.height * 0.03), rng.choice(_MEMES)), (int(img.height * 0.97) - size, rng.choice(_MEMES))):
+        text = str(text)
+        width = draw.textlength(text, font=font)
+        draw.text((max(0, (img.width - width) / 2), y), text, fill=(255, 255, 255), font=font,
+                  stroke_width=max(2, size // 10), stroke_fill=(0, 0, 0))
+    return out
+
+
+def stickers(img: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """2-5 stickers (emoji-like faces, stars, hearts) of 10-22 % of the width stuck on the picture."""
+    out = img.copy()
+    draw = ImageDraw.Draw(out)
+    for _ in range(int(rng.integers(2, 6))):
+        r = int(img.width * rng.uniform(0.05, 0.11))
+        cx, cy = int(rng.integers(r, max(r + 1, img.width - r))), int(rng.integers(r, max(r + 1, img.height - r)))
+        kind = int(rng.integers(0, 3))
+        colour = tuple(int(c) for c in rng.integers(0, 256, 3))
+        if kind == 0:  # a smiley
+            draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=(255, 205, 40), outline=(120, 80, 0), width=2)
+            for dx in (-r // 3, r // 3):
+                draw.ellipse((cx + dx - r // 8, cy - r // 3, cx + dx + r // 8, cy - r // 12), fill=(60, 40, 0))
+            draw.arc((cx - r // 2, cy - r // 4, cx + r // 2, cy + r // 2), 20, 160, fill=(60, 40, 0), width=3)
+        elif kind == 1:  # a star
+            ang = np.linspace(0, 2 * np.pi, 11)[:-1] + rng.uniform(0, np.pi)
+            rad = np.where(np.arange(10) % 2 == 0, r, r * 0.45)
+            draw.polygon([(cx + a * np.cos(t), cy + a * np.sin(t)) for a, t in zip(rad, ang)], fill=colour,
+                         outline=(255, 255, 255))
+        else:  # a heart
+            draw.ellipse((cx - r, cy - r, cx, cy), fill=colour)
+            draw.ellipse((cx, cy - r, cx + r, cy), fill=colour)
+            draw.polygon([(cx - r, cy - r // 2), (cx + r, cy - r // 2), (cx, cy + r)], fill=colour)
+    return out
+
+
+def blur_noise(img: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """Gaussian blur (0.3-0.8 % of the long side) and Gaussian noise (sd 4-15 grey levels)."""
+    from PIL import ImageFilter
+
+    out = img.filter(ImageFilter.GaussianBlur(max(img.size) * rng.uniform(0.003, 0.008)))
+    arr = np.asarray(out, dtype=np.float32) + rng.normal(0, rng.uniform(4, 15), (out.height, out.width, 1))
+    return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
+
+
+def colour_shift(img: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """Strong colour changes: hue turned 30-180 degrees, saturation x0.3-2, gamma 0.6-1.6, or sepia."""
+    if rng.random() < 0.25:  # sepia
+        grey = np.asarray(img.convert("L"), dtype=np.float32)[..., None]
+        arr = grey * np.array([1.07, 0.74, 0.43]) + np.array([20, 10, 0])
+        return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
+    hsv = np.asarray(img.convert("HSV"), dtype=np.float32)
+    hsv[..., 0] = (hsv[..., 0] + rng.uniform(30, 180) / 360 * 256 * rng.choice([-1, 1])) % 256
+    hsv[..., 1] = np.clip(hsv[..., 1] * rng.uniform(0.3, 2.0), 0, 255)
+    out = Image.fromarray(hsv.astype(np.uint8), "HSV").convert("RGB")
+    gamma = rng.uniform(0.6, 1.6)
+    arr = 255 * (np.asarray(out, dtype=np.float32) / 255) ** gamma
+    return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
+
+
+def thumbnail(img: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """A thumbnail whose long side is 96-160 px."""
+    side = int(rng.integers(96, 161))
+    s = side / max(img.size)
+    return img.resize((max(1, round(img.width * s)), max(1, round(img.height * s))), Image.Resampling.LANCZOS)
+
+
+def crop_small(img: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """Keep 35-60 % of the area, off-centre, in a random aspect."""
+    area = rng.uniform(0.35, 0.60)
+    aspect = rng.uniform(0.75, 1.33)
+    w, h = img.size
+    cw, ch = min(w, int(w * np.sqrt(area) * aspect)), min(h, int(h * np.sqrt(area) / aspect))
+    cw, ch = max(1, cw), max(1, ch)
+    x0, y0 = int(rng.integers(0, w - cw + 1)), int(rng.integers(0, h - ch + 1))
+    return img.crop((x0, y0, x0 + cw, y0 + ch))
+
+
 def combine(first: Edit, second: Edit) -> Edit:
     """One edit after the other (seeded so that each draws its own numbers)."""
 
@@ -193,6 +401,41 @@ EDITS.update({f"{a}+{b}": combine(EDITS[a], EDITS[b]) for a, b in (
     ("border", "brightness_contrast"), ("hflip", "crop"), ("letterbox", "downscale"))})
 
 
+#: everyday edits nobody tuned for (issue 24), each drawn over its whole range: ``benchmarks/quality.py
+#: --families`` reports recall per family. ``combo`` chains 2-3 of the others (no two of the same family).
+FAMILIES: dict[str, Edit] = {
+    "rotate_any": rotate_any,
+    "rotate_crop_inside": rotate_crop_inside,
+    "keystone": keystone,
+    "screenshot": screenshot,
+    "on_background": on_background,
+    "meme_text": meme_text,
+    "stickers": stickers,
+    "blur_noise": blur_noise,
+    "colour_shift": colour_shift,
+    "thumbnail": thumbnail,
+    "crop_small": crop_small,
+}
+#: families a combination may chain (a screenshot of a thumbnail of a crop is no longer a picture anyone keeps)
+_COMBINABLE = ("rotate_any", "rotate_crop_inside", "keystone", "on_background", "meme_text", "stickers",
+               "blur_noise", "colour_shift", "crop_small", "screenshot", "thumbnail")
+
+
+def combo(img: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """2-3 different families one after the other (a screenshot or a thumbnail only as the last)."""
+    n = int(rng.integers(2, 4))
+    inner = [f for f in _COMBINABLE if f not in ("screenshot", "thumbnail")]
+    chosen = list(rng.choice(inner, n - 1, replace=False))
+    last = [f for f in _COMBINABLE if f not in chosen]
+    chosen.append(str(rng.choice(last)))
+    for name in chosen:
+        img = FAMILIES[name](img, rng)
+    return img
+
+
+FAMILIES["combo"] = combo
+
+
 def make_transformed_set(
     photos: Sequence[str | os.PathLike],
     out_dir: str | os.PathLike,
@@ -201,6 +444,7 @@ def make_transformed_set(
     seed: int = 0,
     truth_file: str | os.PathLike | None = None,
     edits_per_original: int | None = None,
+    table: dict[str, Edit] | None = None,
 ) -> dict[str, list[str]]:
     """Build a labelled near-duplicate set from distinct photos.
 
@@ -223,6 +467,8 @@ def make_transformed_set(
     edits_per_original : int, optional
         Give each original only this many of the edits, drawn at random (realistic groups of a few
         copies rather than one crowd of all edits); default every edit.
+    table : dict, optional
+        Where ``edits`` are looked up: :data:`EDITS` (default) or :data:`FAMILIES` (everyday edits).
 
     Returns
     -------
@@ -236,10 +482,11 @@ def make_transformed_set(
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    names = list(EDITS) if edits is None else list(edits)
-    unknown = set(names) - set(EDITS)
+    table = EDITS if table is None else table
+    names = list(table) if edits is None else list(edits)
+    unknown = set(names) - set(table)
     if unknown:
-        raise ValueError(f"unknown edits {sorted(unknown)}; choose from {', '.join(EDITS)}")
+        raise ValueError(f"unknown edits {sorted(unknown)}; choose from {', '.join(table)}")
     photos = sorted(Path(p) for p in photos)
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(photos))
@@ -260,7 +507,7 @@ def make_transformed_set(
                                                               replace=False)
             chosen = [names[k] for k in sorted(pick)]
         for edit in chosen:
-            edited = EDITS[edit](img, np.random.default_rng([seed, rank, names.index(edit)]))
+            edited = table[edit](img, np.random.default_rng([seed, rank, names.index(edit)]))
             fname = f"g{rank:04d}_{edit}.jpg"
             edited.save(out / fname, quality=92)
             group.append(fname)

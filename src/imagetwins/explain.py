@@ -14,11 +14,12 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from imagetwins import verify
-from imagetwins.copies import COPIES_METHOD
+from imagetwins.canvas import upright_picture
+from imagetwins.copies import COPIES_METHOD, verify_records
 from imagetwins.io import ImageReadError, open_image
 from imagetwins.writing import open_output
 
-__all__ = ["MethodScore", "explain_pair", "match_picture", "pair_features"]
+__all__ = ["MethodScore", "explain_pair", "match_picture", "pair_features", "pair_records"]
 
 
 @dataclass
@@ -84,31 +85,43 @@ def explain_pair(path_a: str | os.PathLike, path_b: str | os.PathLike, methods: 
         duplicate = bool(encoder.within(np.array([score]), encoder.default_threshold)[0])
         scores.append(MethodScore(encoder.name, round(score, 4), encoder.default_threshold, duplicate,
                                   encoder.score_unit))
-    v = verify.verify_pair(*pair_features(path_a, path_b, records), keep_matches=True)
+    v = verify_records(*pair_records(path_a, path_b, records), keep_matches=True)
     return scores, v
+
+
+def pair_records(path_a: str | os.PathLike, path_b: str | os.PathLike, records=None) -> tuple:
+    """The two files' ``copies`` records (``records`` when already encoded), so what explain shows is the very
+    check ``copies`` made: the same decode, features and, for a picture on a canvas, the picture cut out."""
+    if records is None:
+        from imagetwins.encoders import get_encoder
+
+        enc = get_encoder(COPIES_METHOD).encode_files([path_a, path_b], workers=2, warn=False)
+        if enc.failures:
+            raise ImageReadError(enc.failures[0].path, enc.failures[0].reason)
+        records = enc.encodings
+    return records[0], records[1]
 
 
 def pair_features(path_a: str | os.PathLike, path_b: str | os.PathLike, records=None
                   ) -> tuple[verify.ImageFeatures, verify.ImageFeatures]:
-    """The two files' verification features as the ``copies`` method computes them, so what explain shows is
-    the very check ``copies`` made: its records' features when ``records`` (the copies encoder's two
-    records) are given, else :func:`imagetwins.verify.features_for_files` (the same decode and extraction,
-    without the hash and the CNN; ``tests/test_symmetric_verdicts.py`` checks they are the same)."""
-    if records is not None:
-        return records[0].features, records[1].features
-    feats, failures = verify.features_for_files([path_a, path_b], workers=2)
-    if failures:
-        raise ImageReadError(failures[0].path, failures[0].reason)
-    return feats[os.fspath(path_a)], feats[os.fspath(path_b)]
+    """The two files' whole-image verification features as ``copies`` computes them."""
+    ra, rb = pair_records(path_a, path_b, records)
+    return ra.features, rb.features
 
 
 def match_picture(path_a: str | os.PathLike, path_b: str | os.PathLike, out: str | os.PathLike,
                   verification: verify.Verification | None = None, side: int = verify.FEATURE_SIDE) -> None:
     """Save a PNG: A and B side by side at the feature size, each kept match joined by a line."""
     a, b = open_image(path_a), open_image(path_b)
-    fa, fb = pair_features(path_a, path_b)
-    v = verification if verification is not None and verification.matches else verify.verify_pair(
-        fa, fb, keep_matches=True)
+    ra, rb = pair_records(path_a, path_b)
+    v = verification if verification is not None and verification.matches else verify_records(
+        ra, rb, keep_matches=True)
+    # the check may have been made on the picture cut out of a canvas: draw what was compared
+    shown = []
+    for img, rec, cut in ((a, ra, v.cut_from_canvas[0]), (b, rb, v.cut_from_canvas[1])):
+        picture = upright_picture(img) if cut and rec.alt_features is not None else None
+        shown.append((img, rec.features) if picture is None else (picture, rec.alt_features))
+    (a, fa), (b, fb) = shown
     ia = a.resize(fa.size, Image.Resampling.BILINEAR)
     ib = b.resize(fb.size, Image.Resampling.BILINEAR)
     gap = 8

@@ -264,13 +264,16 @@ class Verification:
     #: the inlier matches as ``((xa, ya), (xb, yb))``, each point in its own image's feature frame (mirrored
     #: keypoints already mapped back), kept when asked for (``keep_matches``)
     matches: list[tuple[tuple[float, float], tuple[float, float]]] = field(default_factory=list, repr=False)
+    #: whether the check was made on the picture cut out of a canvas (``imagetwins.canvas``) rather than on the
+    #: whole image, for ``a`` and for ``b`` (set by ``imagetwins.copies.verify_records``)
+    cut_from_canvas: tuple[bool, bool] = (False, False)
 
     def swapped(self) -> Verification:
         """The same check seen from the other image: ``b`` against ``a``."""
         transform = None if self.transform is None else _require_cv2().invertAffineTransform(self.transform)
         return Verification(self.inliers, self.inlier_ratio, self.coverage_b, self.coverage_a, self.agreement,
                             self.strict_agreement, self.median_ncc, self.lighting_residual, self.mirrored, transform,
-                            self.confidence, [(q, p) for p, q in self.matches])
+                            self.confidence, [(q, p) for p, q in self.matches], self.cut_from_canvas[::-1])
 
     def measurements(self) -> np.ndarray:
         """The inputs of the calibrated model, in :data:`CALIBRATION` order (without the intercept)."""

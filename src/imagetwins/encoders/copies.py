@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 from PIL import Image
 
-from imagetwins import copies, hashing, search, verify
+from imagetwins import canvas, copies, hashing, search, verify
 from imagetwins.embedding import Embedder, ModelConfig
 from imagetwins.encoders.base import Encoder
 from imagetwins.pairscores import PairScores
@@ -57,16 +57,30 @@ class CopiesEncoder(Encoder):
         # runs on the decoding threads: the feature extraction (the costly part) is parallel there; without
         # OpenCV nothing is extracted and encode_batch stops the run with one message (not one per file)
         # serialised here, on the threads, and spilled by encode_batch: the run holds where they are, not them
-        features = verify.extract(img).to_bytes() if verify.opencv_available() else None
-        return self.dihedral.thumbnail(img), self.embedder.prepare(img), features
+        if not verify.opencv_available():
+            return self.dihedral.thumbnail(img), self.embedder.prepare(img), None, None
+        extracted = verify.extract(img)
+        features = extracted.to_bytes()
+        # a picture on a canvas (a rotated copy's grown canvas, a screenshot, a background): the picture cut
+        # out and turned upright is encoded too, and proposed and verified as well as the whole image
+        picture = canvas.upright_picture(img, extracted.thumbnail)
+        alt = None
+        if picture is not None:
+            alt = (self.dihedral.thumbnail(picture), self.embedder.prepare(picture), verify.extract(picture).to_bytes())
+        return self.dihedral.thumbnail(img), self.embedder.prepare(img), features, alt
 
     def encode_batch(self, prepared: list) -> np.ndarray:
         verify._require_cv2()
-        words = hashing.bits_to_words(self.dihedral.bits(np.stack([p[0] for p in prepared])))
-        vectors = self.embedder.embed_arrays(np.stack([p[1] for p in prepared]))
+        with_alt = [i for i, p in enumerate(prepared) if p[3] is not None]
+        thumbs = [p[0] for p in prepared] + [prepared[i][3][0] for i in with_alt]
+        inputs = [p[1] for p in prepared] + [prepared[i][3][1] for i in with_alt]
+        words = hashing.bits_to_words(self.dihedral.bits(np.stack(thumbs)))
+        vectors = self.embedder.embed_arrays(np.stack(inputs))
+        alt = {i: (words[len(prepared) + k], vectors[len(prepared) + k], prepared[i][3][2])
+               for k, i in enumerate(with_alt)}
         out = np.empty(len(prepared), dtype=object)
         for i, p in enumerate(prepared):
-            out[i] = copies.CopyRecord.spilled(words[i], vectors[i], p[2])
+            out[i] = copies.CopyRecord.spilled(words[i], vectors[i], p[2], alt.get(i))
         return out
 
     def empty(self) -> np.ndarray:
@@ -76,7 +90,8 @@ class CopiesEncoder(Encoder):
         return {"method": self.name, "hash": "dihedral", "model": self.embedder.config.name, "orientations": 1,
                 "cnn_side": copies.CNN_SIDE,
                 "feature_side": verify.FEATURE_SIDE, "max_features": verify.MAX_FEATURES,
-                "thumb_side": verify.THUMB_SIDE, "features_version": verify.FEATURES_VERSION, "version": 3}
+                "thumb_side": verify.THUMB_SIDE, "features_version": verify.FEATURES_VERSION, "version": 4,
+                "canvas": [canvas.TOLERANCE, canvas.MIN_FILL, canvas.MIN_CANVAS]}
 
     def to_blob(self, row) -> bytes:
         return row.to_bytes()
@@ -98,7 +113,7 @@ class CopiesEncoder(Encoder):
     @property
     def pair_score_version(self) -> str:
         """Verification confidences are kept per pair of contents under :func:`imagetwins.verify.verdict_version`."""
-        return verify.verdict_version()
+        return f"{verify.verdict_version()}-canvas{canvas.TOLERANCE}-{canvas.MIN_FILL}-{canvas.MIN_CANVAS}"
 
     def pairs(self, encodings: np.ndarray, threshold: float, workers: int | None = None, progress: bool = False,
               paths: Sequence[str] | None = None, pair_scores: PairScores | None = None) -> search.Pairs:

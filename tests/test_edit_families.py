@@ -1,0 +1,123 @@
+"""Copies on everyday edits nobody tuned for (``imagetwins.edits.FAMILIES``), on real photos.
+
+Each family's copies of three photos-public photos sit in one folder with their originals and distractors,
+as a crowded folder has them (13 images per picture); ``copies`` must put each copy in its original's group.
+Held-out rates per family are in BENCHMARKS.md (``benchmarks/quality.py --families``). Also: a group of 50
+copies of one photo is found whole (candidates do not starve), and a crowd of look-alikes costs no extra
+checks.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from imagetwins import copies, edits, search
+from imagetwins.encoders import get_encoder
+from imagetwins.io import open_image
+
+pytestmark = pytest.mark.integration
+
+PHOTOS = (3, 61, 122)  # photos-public indices: a landscape, a portrait, an animal
+
+
+def _encode(files: list[Path]) -> list:
+    enc = get_encoder("copies").encode_files(files, workers=2, warn=False)
+    assert not enc.failures
+    assert [Path(p) for p in enc.paths] == files
+    return list(enc.encodings)
+
+
+def _labels(records: list, rounds: int = copies.REPROPOSE_ROUNDS, checks: dict | None = None) -> np.ndarray:
+    left, right, _, conf = copies.scored_candidates(records, copies.DEFAULT_CONFIDENCE, workers=2, rounds=rounds,
+                                                    checks=checks)
+    hit = conf >= copies.DEFAULT_CONFIDENCE
+    return search.connected_components(len(records), left[hit], right[hit])
+
+
+@pytest.fixture(scope="module")
+def family_folder(tmp_path_factory, datasets: Path) -> tuple[list[Path], np.ndarray]:
+    photos = sorted((datasets / "photos-public" / "images").glob("*.jpg"))
+    folder = tmp_path_factory.mktemp("families")
+    files = []
+    for k in PHOTOS:
+        img = open_image(photos[k])
+        files.append(folder / f"o{k}.jpg")
+        img.save(files[-1], quality=92)
+        for f, (name, edit) in enumerate(edits.FAMILIES.items()):
+            files.append(folder / f"o{k}_{name}.jpg")
+            edit(img, np.random.default_rng([k, f])).save(files[-1], quality=90)
+    for k in range(200, 206):  # distractors
+        files.append(folder / f"d{k}.jpg")
+        Image.open(photos[k]).convert("RGB").save(files[-1], quality=92)
+    return files, _labels(_encode(files))
+
+
+#: the families whose copies of these three photos are all grouped with their original (held-out rates in
+#: BENCHMARKS.md); keystone is the one the affine check does not hold (a perspective change)
+ALL_FOUND = [f for f in edits.FAMILIES if f != "keystone"]
+
+
+@pytest.mark.parametrize("family", ALL_FOUND)
+def test_each_family_is_grouped_with_its_original(family_folder, family: str) -> None:
+    files, labels = family_folder
+    where = {p.name: k for k, p in enumerate(files)}
+    found = [labels[where[f"o{k}_{family}.jpg"]] == labels[where[f"o{k}.jpg"]] for k in PHOTOS]
+    assert sum(found) >= 2, (family, found)
+
+
+def test_distractors_stay_alone(family_folder) -> None:
+    files, labels = family_folder
+    for k, p in enumerate(files):
+        if p.name.startswith("d"):
+            assert (labels == labels[k]).sum() == 1, p.name
+
+
+@pytest.mark.xfail(strict=True, reason="keystone: a perspective change the affine check does not hold (issue 24)")
+def test_keystone_copies_are_grouped(family_folder) -> None:
+    files, labels = family_folder
+    where = {p.name: k for k, p in enumerate(files)}
+    assert all(labels[where[f"o{k}_keystone.jpg"]] == labels[where[f"o{k}.jpg"]] for k in PHOTOS)
+
+
+def test_a_group_of_fifty_copies_is_found_whole(tmp_path: Path, datasets: Path) -> None:
+    """50 copies of one photo fill every CNN neighbour place of one another: the hard ones (screenshots,
+    rotations, pictures on a background) must still be proposed and grouped."""
+    photos = sorted((datasets / "photos-public" / "images").glob("*.jpg"))
+    img = open_image(photos[40])
+    files = [tmp_path / "original.jpg"]
+    img.save(files[0], quality=92)
+    names = list(edits.FAMILIES)
+    for n in range(49):
+        files.append(tmp_path / f"copy{n:02d}.jpg")
+        edits.FAMILIES[names[n % len(names)]](img, np.random.default_rng(n)).save(files[-1], quality=90)
+    for k in range(150, 170):
+        files.append(tmp_path / f"other{k}.jpg")
+        Image.open(photos[k]).convert("RGB").save(files[-1], quality=92)
+    records = _encode(files)
+    labels = _labels(records)
+    in_group = labels == labels[0]
+    missed = [p.name for p, g in zip(files[:50], in_group[:50]) if not g]
+    assert len(missed) <= 2, missed  # keystone copies may stay out (see above)
+    assert not in_group[50:].any()
+    # the re-proposal walks past the crowd: the original's first neighbours are all its own group's
+    checks: dict = {}
+    _labels(records, checks=checks)
+    first = {k for k in checks if 0 in k}
+    assert len(first) > copies.TOP_K
+
+
+def test_a_crowd_of_look_alikes_costs_no_extra_checks(datasets: Path) -> None:
+    """ukbench: 4 photos of each object, (almost) no copies: images not grouped with any other propose no
+    more pairs, so the re-proposal's cost is bounded by TOP_K per grouped image."""
+    files = sorted((datasets / "ukbench-600" / "images").glob("*.jpg"))[:160]
+    records = _encode(files)
+    once, again = {}, {}
+    labels = _labels(records, rounds=0, checks=once)
+    grouped = int((np.bincount(labels)[labels] > 1).sum())
+    assert grouped <= 10  # a few near-identical views of one object
+    _labels(records, checks=again)
+    assert len(again) - len(once) <= copies.TOP_K * copies.REPROPOSE_ROUNDS * grouped
