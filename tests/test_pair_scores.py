@@ -153,7 +153,8 @@ def test_damaged_verdict_rows_are_verified_again_without_an_error(album: Path, t
     set_pair_score(cache, "copies", *keys[0], "not a number")
     set_pair_score(cache, "copies", *keys[1], 7.5)  # not a confidence
     set_pair_score(cache, "copies", *keys[2], -0.5)
-    set_pair_score(cache, "copies", "00", "0102", 0.5, version=get_encoder("copies").pair_score_version)  # names no file
+    # a row that names no file
+    set_pair_score(cache, "copies", "00", "0102", 0.5, version=get_encoder("copies").pair_score_version)
     again = Calls(monkeypatch)
     assert _groups(_find(folder)) == EXPECTED
     assert len(again.pairs) == 3
