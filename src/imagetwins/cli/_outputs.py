@@ -49,7 +49,8 @@ def file_option(name: str, help: str):
     """The ``--NAME FILE`` option of format ``name`` with ``help`` (for a command writing another document,
     e.g. ``tune --json``): declared here once for every command."""
     fmt = outputs.FORMATS[name]
-    return click.option(fmt.option, f"{name}_out", type=OutputFile(allow_dash=fmt.stdout), help=help)
+    return click.option(fmt.option, f"{name}_out", type=OutputFile(allow_dash=fmt.stdout), help=help,
+                        metavar="FILE|-" if fmt.stdout else "FILE")
 
 
 def output_options(*kinds: str, exclude: tuple[str, ...] = ()):
