@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv as _csv
 
-from imagetwins.outputs import Format, Groups, Matches, Target
+from imagetwins.outputs._base import Format, Groups, Matches, Target
 from imagetwins.text import csv_cell
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from imagetwins.outputs import Format, Groups, Target
+from imagetwins.outputs._base import Format, Groups, Target
 
 
 def write_groups(what: Groups, target: Target) -> None:

@@ -3,7 +3,7 @@ matches each new image's matches. ``write_document`` writes any other document (
 
 from __future__ import annotations
 
-from imagetwins.outputs import Format, Groups, Matches, Target
+from imagetwins.outputs._base import Format, Groups, Matches, Target
 from imagetwins.results import write_json
 
 

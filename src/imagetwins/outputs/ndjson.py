@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from imagetwins.outputs import Format, Groups, Matches, Target
+from imagetwins.outputs._base import Format, Groups, Matches, Target
 
 
 def write_groups(what: Groups, target: Target) -> None:

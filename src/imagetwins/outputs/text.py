@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from imagetwins.outputs import Format, Groups, Matches, Target
+from imagetwins.outputs._base import Format, Groups, Matches, Target
 from imagetwins.text import printable
 
 
