@@ -37,6 +37,14 @@ def test_a_complete_check_finds_the_leak(ml: Path) -> None:
 
 
 @pytest.mark.integration
+def test_explicit_files(ml: Path) -> None:
+    files = sorted((ml / "test").rglob("*.jpg"))
+    result = check(files, ml / "train", method="dihedral", recursive=True)
+    assert result.complete and [Path(q).name for q in result.leaks] == ["leak.jpg"]
+    assert check([], ml / "train", recursive=True).reasons_incomplete == ("no image read in the 0 files given",)
+
+
+@pytest.mark.integration
 def test_class_folders_without_recursive_make_an_incomplete_check(ml: Path) -> None:
     result = check(ml / "test", ml / "train")
     assert not result.complete and not result.passed and not result.leaks

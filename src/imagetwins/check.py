@@ -8,6 +8,7 @@ was complete as well as what leaked. ``imagetwins check TEST --against TRAIN`` (
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,15 +63,15 @@ class CheckResult:
         return sum(not skipped_link(f) for f in self.query.failures)
 
 
-def check(test: str | os.PathLike, against: str | os.PathLike | Index, method: str | Encoder = "phash",
-          threshold: float | None = None, recursive: bool = False, workers: int | None = None,
-          progress: bool = False, cache: bool = True, decisions=True) -> CheckResult:
+def check(test: str | os.PathLike | Sequence[str | os.PathLike], against: str | os.PathLike | Index,
+          method: str | Encoder = "phash", threshold: float | None = None, recursive: bool = False,
+          workers: int | None = None, progress: bool = False, cache: bool = True, decisions=True) -> CheckResult:
     """Check whether images of ``test`` duplicate images of ``against`` (e.g. test images leaking from training).
 
     Parameters
     ----------
-    test : path
-        A folder (sub-folders with ``recursive``) or one image file: the images checked.
+    test : path or sequence of paths
+        A folder (sub-folders with ``recursive``), one image file, or explicit image files: the images checked.
     against : path or Index
         The reference: a folder, an index file (opened read-only) or an open :class:`~imagetwins.index.Index`.
     method, threshold, workers, progress, cache, decisions
@@ -97,7 +98,7 @@ def check(test: str | os.PathLike, against: str | os.PathLike | Index, method: s
     """
     query = find_against(test, against, method, threshold, recursive=recursive, workers=workers,
                          progress=progress, cache=cache, decisions=decisions)
-    test_name = str(test)
+    test_name = str(test) if isinstance(test, (str, os.PathLike)) else f"the {len(test)} files given"
     against_name = getattr(against, "path", against)
     reference_is_folder = isinstance(against_name, (str, os.PathLike)) and Path(against_name).is_dir()
     against_name = str(against_name)
