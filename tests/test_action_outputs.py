@@ -117,6 +117,10 @@ def test_the_review_pages_files_folder_is_never_followed(tmp_path: Path, album: 
         write_html_report(result, page, embed=False)
     assert not list(elsewhere.iterdir())
     (tmp_path / "review_files").unlink()
+    (tmp_path / "review_files").write_text("a file of that name")
+    with pytest.raises(OutputRefused, match="review_files is a file: refused"):
+        write_html_report(result, page, embed=False)
+    (tmp_path / "review_files").unlink()
     (tmp_path / "review_files").mkdir()
     victim = tmp_path / "victim.jpg"
     victim.write_bytes(b"keep me")

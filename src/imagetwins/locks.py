@@ -22,6 +22,7 @@ import errno
 import os
 import re
 import threading
+import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -86,7 +87,10 @@ def _take(folder: Path, exclusive: bool, changing: Path) -> tuple[int, int] | No
                 fcntl.flock(target, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
             except OSError as exc:
                 if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                    if held is None:  # (ENOLCK, EINVAL: a file system without flock) nothing to exclude with
+                    if held is None:  # (ENOLCK, EINVAL, EBADF: a file system without flock) nothing to exclude with
+                        if folder == changing:
+                            warnings.warn(f"cannot lock {folder} ({exc.strerror}): another run could change it "
+                                          "meanwhile", stacklevel=2)
                         return None
                     raise
                 pid = _holder_pid(st)

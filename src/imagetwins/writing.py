@@ -41,6 +41,8 @@ def _what(mode: int) -> str:
         return "a folder"
     if stat.S_ISFIFO(mode):
         return "a FIFO"
+    if stat.S_ISREG(mode):
+        return "a file"
     return "a device or socket"
 
 
@@ -106,7 +108,16 @@ def open_output(path: str | os.PathLike, binary: bool = False, **text: str) -> I
     except FileNotFoundError:
         mode = None
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.imagetwins-tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, 0o666)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, 0o666)
+    except PermissionError:
+        if mode is None:
+            raise
+        # a folder we may not add to, holding a file we may write: that file itself, never through a link
+        fd = os.open(path, os.O_WRONLY | os.O_TRUNC | _NOFOLLOW | _CLOEXEC)
+        with open(fd, "wb" if binary else "w", **({} if binary else text)) as fh:
+            yield fh
+        return
     try:
         if mode is not None:
             os.fchmod(fd, mode)
