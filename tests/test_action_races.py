@@ -328,3 +328,41 @@ def test_an_undo_across_devices_killed_midway_leaves_no_partial_in_the_folder(tm
         assert not partial.exists() and _digests(copies) == before
     finally:
         shutil.rmtree(other, ignore_errors=True)
+
+
+SLOW_FOLDER = """
+import sys, time
+import imagetwins.quarantine as q
+real = q._move_folder
+def slow(*args, **kwargs):
+    print("moving", flush=True)
+    time.sleep(3)
+    return real(*args, **kwargs)
+q._move_folder = slow
+from imagetwins.cli import main
+main(sys.argv[1:])
+"""
+
+
+def test_remove_of_a_folder_plan_interrupted_says_the_folder_moved(tmp_path: Path, datasets: Path) -> None:
+    """Ctrl-C while a whole folder moves (remove --plan from 'imagetwins folders'): it finishes its one rename,
+    then the line says so (it said 'Aborted!', or would have said 'nothing moved')."""
+    lib = tmp_path / "lib"
+    for d in ("Photos", "Backup/Photos"):
+        (lib / d).mkdir(parents=True)
+    for i, p in enumerate(sorted((datasets / "photos-public" / "images").glob("*.jpg"))[:6]):
+        shutil.copy(p, lib / "Photos" / f"img{i}.jpg")
+        shutil.copy(p, lib / "Backup" / "Photos" / f"img{i}.jpg")
+    before = _digests(lib)
+    plan, quarantine = tmp_path / "folders.json", tmp_path / "q"
+    assert CliRunner().invoke(main, ["folders", str(lib), "-r", "--json", str(plan)]).exit_code == 0
+    a = subprocess.Popen([sys.executable, "-c", SLOW_FOLDER, "remove", str(lib), "--plan", str(plan), "--apply",
+                          "--move-to", str(quarantine)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert a.stdout.readline().strip() == "moving"
+    a.send_signal(signal.SIGINT)
+    out, err = a.communicate(timeout=60)
+    assert a.returncode == 130, err
+    assert f"interrupted (Ctrl-C): moved 1 of 1 folder to {quarantine} before stopping; undo with: " in err, err
+    assert not (lib / "Backup").exists()
+    assert CliRunner().invoke(main, ["undo", str(quarantine)]).exit_code == 0
+    assert _digests(lib) == before

@@ -781,9 +781,9 @@ class Interrupted(KeyboardInterrupt):
     do, ``signum`` the signal (``signal.SIGINT`` or ``SIGTERM``).
     """
 
-    def __init__(self, outcome: Outcome, total: int, signum: int) -> None:
-        super().__init__(f"interrupted after {len(outcome.done)} of {total} files")
-        self.outcome, self.total, self.signum = outcome, total, signum
+    def __init__(self, outcome: Outcome, total: int, signum: int, what: str = "file") -> None:
+        super().__init__(f"interrupted after {len(outcome.done)} of {total} {what}s")
+        self.outcome, self.total, self.signum, self.what = outcome, total, signum, what
 
 
 class _Stop:
@@ -1196,16 +1196,20 @@ def apply_folder_moves(moves, root: str | os.PathLike, quarantine: str | os.Path
     qdir = check_quarantine(quarantine, [root])
     with changing([root]):
         qdir = _own_quarantine(qdir)
-        with changing([qdir]):
+        with changing([qdir]), _deferred_signals() as stop:
             key = _key(qdir, create=True)
             out = Outcome(manifest=qdir / JOURNAL)
             with _open_journal(qdir) as journal:
                 for m in moves:
+                    if stop.signum:  # Ctrl-C, SIGTERM: between two folders (each moves in one rename)
+                        break
                     try:
                         _move_folder(m, root, qdir, journal, key, out)
                     except OSError as exc:
                         out.failed.append((m.folder, exc.strerror or str(exc)))
             _write_summary(qdir, root, key)
+    if stop.signum:
+        raise Interrupted(out, len(moves), stop.signum, what="folder")
     return out
 
 

@@ -186,11 +186,14 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
     if folder_moves:
         from imagetwins.quarantine import apply_folder_moves
 
-        if plan.moves:  # (the files first: a folder never holds a keeper of theirs, see _folder_moves)
-            done = apply_plan(plan, directory, quarantine, link=link, to_trash=to_trash)
-        else:
-            done = None
-        moved = apply_folder_moves(folder_moves, directory, quarantine)
+        try:
+            if plan.moves:  # (the files first: a folder never holds a keeper of theirs, see _folder_moves)
+                done = apply_plan(plan, directory, quarantine, link=link, to_trash=to_trash)
+            else:
+                done = None
+            moved = apply_folder_moves(folder_moves, directory, quarantine)
+        except Interrupted as stop:
+            _stopped(stop, to_trash, quarantine)
         failed = (done.failed if done else []) + moved.failed
         for path, why in failed:
             echo(f"error: could not move {path}: {why}", err=True)
@@ -212,12 +215,7 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
     except (QuarantineError, TrashUnavailable) as exc:
         raise click.ClickException(str(exc)) from None
     except Interrupted as stop:
-        for path, why in stop.outcome.failed:
-            echo(f"error: could not move {path}: {why}", err=True)
-        where = "to the system trash" if to_trash else f"to {quarantine}"
-        _interrupted(stop, f"{'sent' if to_trash else 'moved'} {len(stop.outcome.done)} of "
-                           f"{plural(stop.total, 'file')} {where} before stopping; undo with: imagetwins undo "
-                           f"{stop.outcome.manifest}")
+        _stopped(stop, to_trash, quarantine)
     for path, why in out.failed:
         echo(f"error: could not move {path}: {why}", err=True)
     unwritten = _merge_metadata(_moved_with_keepers(plan, out), directory, quarantine, quiet) if merge_metadata else 0
@@ -256,6 +254,16 @@ def _merge_metadata(moved: list[tuple[str, str]], directory: Path, quarantine: P
         echo(f"wrote {plural(len(out.done), 'XMP sidecar')} beside the keepers with what the moved files knew and "
              "they lacked (undo takes them back)")
     return len(refused) + len(out.failed)
+
+
+def _stopped(stop, to_trash: bool, quarantine: Path) -> None:
+    """Ctrl-C or SIGTERM during the moves: what failed, one line of what was done and how to undo it, exit."""
+    for path, why in stop.outcome.failed:
+        echo(f"error: could not move {path}: {why}", err=True)
+    where = "to the system trash" if to_trash else f"to {quarantine}"
+    _interrupted(stop, f"{'sent' if to_trash else 'moved'} {len(stop.outcome.done)} of "
+                       f"{plural(stop.total, stop.what)} "
+                       f"{where} before stopping; undo with: imagetwins undo {stop.outcome.manifest}")
 
 
 def _linked_phrase(link: str, made: int, copied: int) -> str:
