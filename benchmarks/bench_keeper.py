@@ -1,0 +1,196 @@
+"""Does ``--keep original`` keep the original? Labelled groups of an original and one copy made the way copies
+are made in real libraries, with "largest file" (Immich's rule) beside it.
+
+    python benchmarks/bench_keeper.py                 # all groups, writes the BENCHMARKS.md section
+    python benchmarks/bench_keeper.py --limit 40      # a quick look, nothing written
+
+Originals, held out from what the keep rules were tuned on (``bench_keep_upscale.py`` chose its
+thresholds on the first 10 photos-public and the first 8 camera-photos, sorted by name; those are left
+out here): camera-photos 9-23 (real camera and phone JPEGs with their EXIF), photos-public 11-250 (no
+EXIF), the first view of each of the 150 ukbench objects (no EXIF). Copies, made with Pillow in a
+temporary folder:
+
+- ``re-export, metadata stripped``: the same pixels saved again as JPEG (quality 88), no EXIF (camera originals);
+- ``HEIC original -> JPEG``: the original is a HEIC (pillow-heif; a camera photo's EXIF carried into it),
+  the copy its JPEG conversion (quality 90) keeping the EXIF, and (``..., stripped``) without it;
+- ``messenger``: longer side to 1280 px (never enlarged), JPEG quality 70, EXIF stripped;
+- ``screenshot``: the photo shown full width on a 1170 x 2532 phone screen (black, a status bar with the time),
+  saved as PNG;
+- ``padded``: a 10 % white or black border on every side, JPEG 90;
+- ``upscaled``: enlarged 2x (Lanczos), JPEG 90;
+- ``PNG re-save``: the same pixels as PNG.
+
+Every file of a group gets the same modification time and a random name of the same length, so neither a
+date nor a name gives the answer away: only the pictures and their EXIF do. A group is one original and
+one copy, decided by :func:`imagetwins.keep.decide_groups` (the same decision ``find``, ``report`` and
+``remove`` make). A DNG beside its camera JPEG is not included: no DNG writer here makes a raw file LibRaw
+decodes, and ``--raw-pairs keep`` (the default) keeps both of such a pair anyway.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageOps
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from imagetwins import keep  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "datasets"
+KINDS = ["re-export, metadata stripped", "HEIC original -> JPEG", "HEIC original -> JPEG, stripped", "messenger",
+         "screenshot", "padded", "upscaled", "PNG re-save"]
+EXIF_KINDS = {"re-export, metadata stripped", "HEIC original -> JPEG"}  # only where the original has EXIF
+
+
+def sources() -> list[tuple[Path, list[str]]]:
+    """(original, the kinds of copy made of it)."""
+    camera = sorted((DATA / "camera-photos" / "images").glob("*.jpg"))[8:]
+    public = sorted((DATA / "photos-public" / "images").glob("*.jpg"))[10:]
+    ukbench = sorted((DATA / "ukbench-600" / "images").glob("*.jpg"))[::4]
+    plain = [k for k in KINDS if k not in EXIF_KINDS]
+    out = [(p, KINDS) for p in camera]
+    out += [(p, [plain[(3 * i + j) % len(plain)] for j in range(3)]) for i, p in enumerate(public)]
+    out += [(p, [plain[(2 * i + j + 1) % len(plain)] for j in range(2)]) for i, p in enumerate(ukbench)]
+    return out
+
+
+def _exif(img: Image.Image) -> bytes:
+    return img.info.get("exif", b"")
+
+
+def make_group(src: Path, kind: str, folder: Path, rng: random.Random) -> tuple[Path, Path]:
+    """(original, copy) of one kind in ``folder``, every name random, both with one modification time."""
+    def name(ext: str) -> Path:
+        return folder / (f"{rng.getrandbits(40):010x}" + ext)
+
+    with Image.open(src) as im:
+        exif = _exif(im)
+        upright = ImageOps.exif_transpose(im).convert("RGB")
+    if kind.startswith("HEIC"):
+        import pillow_heif
+
+        pillow_heif.register_heif_opener()
+        original = name(".heic")
+        carried = _without_orientation(exif)
+        upright.save(original, quality=90, **({"exif": carried} if carried else {}))
+        with Image.open(original) as h:
+            converted = h.convert("RGB")
+            kept = h.info.get("exif") or b""
+        copy = name(".jpg")
+        converted.save(copy, quality=90, **({"exif": kept} if kept and not kind.endswith("stripped") else {}))
+    else:
+        original = name(".jpg")
+        os.link(src, original) if src.stat().st_dev == folder.stat().st_dev else original.write_bytes(src.read_bytes())
+        copy = name(".png" if kind in ("screenshot", "PNG re-save") else ".jpg")
+        if kind == "re-export, metadata stripped":
+            upright.save(copy, quality=88)
+        elif kind == "messenger":
+            scale = min(1.0, 1280 / max(upright.size))
+            small = upright.resize((round(upright.width * scale), round(upright.height * scale)), Image.LANCZOS)
+            small.save(copy, quality=70)
+        elif kind == "screenshot":
+            _screenshot(upright).save(copy)
+        elif kind == "padded":
+            pad = round(0.1 * max(upright.size))
+            ImageOps.expand(upright, pad, fill=rng.choice(["white", "black"])).save(copy, quality=90)
+        elif kind == "upscaled":
+            upright.resize((2 * upright.width, 2 * upright.height), Image.LANCZOS).save(copy, quality=90)
+        elif kind == "PNG re-save":
+            upright.save(copy)
+        else:
+            raise ValueError(kind)
+    t = time.time() - 86400
+    for p in (original, copy):
+        os.utime(p, (t, t))
+    return original, copy
+
+
+def _without_orientation(exif: bytes) -> bytes:
+    if not exif:
+        return b""
+    e = Image.Exif()
+    e.load(exif)
+    e.pop(0x0112, None)  # the pixels are upright already
+    return e.tobytes()
+
+
+def _screenshot(img: Image.Image) -> Image.Image:
+    screen = Image.new("RGB", (1170, 2532), "black")
+    shown = img.resize((1170, max(1, round(img.height * 1170 / img.width))), Image.LANCZOS)
+    if shown.height > 2300:
+        shown = img.resize((max(1, round(img.width * 2300 / img.height)), 2300), Image.LANCZOS)
+    screen.paste(shown, ((1170 - shown.width) // 2, (2532 - shown.height) // 2))
+    draw = ImageDraw.Draw(screen)
+    draw.text((60, 40), "9:41", fill="white")  # the status bar
+    draw.rectangle((1000, 45, 1080, 70), outline="white")
+    return screen
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--limit", type=int, default=0, help="only the first N originals (a quick look; writes nothing)")
+    ap.add_argument("--seed", type=int, default=26)
+    args = ap.parse_args()
+    rng = random.Random(args.seed)
+    todo = sources()
+    if args.limit:
+        todo = todo[:: max(1, len(todo) // args.limit)][: args.limit]
+    ours = dict.fromkeys(KINDS, 0)
+    largest = dict.fromkeys(KINDS, 0)
+    count = dict.fromkeys(KINDS, 0)
+    wrong: list[str] = []
+    start = time.process_time()
+    with tempfile.TemporaryDirectory() as tmp:
+        for n, (src, kinds) in enumerate(todo):
+            for kind in kinds:
+                folder = Path(tmp) / f"{n}-{KINDS.index(kind)}"
+                folder.mkdir()
+                original, copy = make_group(src, kind, folder, rng)
+                group = [str(original), str(copy)]
+                count[kind] += 1
+                got = keep.decide_groups([group], rule="original", workers=1)[0].keeper
+                ours[kind] += got == str(original)
+                largest[kind] += keep.decide_groups([group], rule="largest", workers=1)[0].keeper == str(original)
+                if got != str(original):
+                    wrong.append(f"{kind}: {src.parent.parent.name}/{src.name}")
+                for p in (original, copy):
+                    p.unlink()
+            print(f"\r{n + 1}/{len(todo)} originals", end="", file=sys.stderr)
+    print(file=sys.stderr)
+    total = sum(count.values())
+    rows = ["| copy | groups | `--keep original` keeps the original | largest file (Immich) keeps it |",
+            "| --- | ---: | ---: | ---: |"]
+    for k in KINDS:
+        if count[k]:
+            rows.append(f"| {k} | {count[k]} | {ours[k]} ({100 * ours[k] / count[k]:.1f} %) | "
+                        f"{largest[k]} ({100 * largest[k] / count[k]:.1f} %) |")
+    rows.append(f"| **all** | **{total}** | **{sum(ours.values())} ({100 * sum(ours.values()) / total:.1f} %)** | "
+                f"**{sum(largest.values())} ({100 * sum(largest.values()) / total:.1f} %)** |")
+    table = "\n".join(rows)
+    print(table)
+    print(f"{time.process_time() - start:.0f} CPU s in this process", file=sys.stderr)
+    for w in wrong:
+        print("  original lost:", w, file=sys.stderr)
+    if not args.limit:
+        from _common import write_section
+
+        write_section("keeper", "Which file is kept (`benchmarks/bench_keeper.py`)",
+                      "Command: `python benchmarks/bench_keeper.py`. Originals held out from the keep rules' tuning "
+                      "(camera-photos 9-23, photos-public 11-250, the first ukbench view of each object); each group "
+                      "is one original and one copy, every name random and both files with one modification time, "
+                      "so only pixels and EXIF decide (see the script's docstring for how each copy is made). DNG + "
+                      "camera JPEG is not included: no DNG writer here makes a file LibRaw decodes (and the default "
+                      "`--raw-pairs keep` keeps both of such a pair).\n\n" + table)
+
+
+if __name__ == "__main__":
+    main()
