@@ -6,8 +6,11 @@ are made in real libraries, with "largest file" (Immich's rule) beside it.
 
 Originals, held out from what the keep rules were tuned on (``bench_keep_upscale.py`` chose its
 thresholds on the first 10 photos-public and the first 8 camera-photos, sorted by name; those are left
-out here): camera-photos 9-23 (real camera and phone JPEGs with their EXIF), photos-public 11-250 (no
-EXIF), the first view of each of the 150 ukbench objects (no EXIF). Copies, made with Pillow in a
+out here): camera-photos 9-23 (real camera and phone JPEGs with their EXIF, every kind but padded and
+upscaled; each made half as wide and high first, its EXIF block kept and its recorded size set to the new
+one, so that it is still "a camera's own file": the benchmark ran on a shared 2-core machine),
+photos-public 11-250 (no EXIF; two kinds each), the first view of each of the 150 ukbench objects (no
+EXIF; one kind each). Copies, made with Pillow in a
 temporary folder:
 
 - ``re-export, metadata stripped``: the same pixels saved again as JPEG (quality 88), no EXIF (camera originals);
@@ -57,9 +60,11 @@ def sources() -> list[tuple[Path, list[str]]]:
     public = sorted((DATA / "photos-public" / "images").glob("*.jpg"))[10:]
     ukbench = sorted((DATA / "ukbench-600" / "images").glob("*.jpg"))[::4]
     plain = [k for k in KINDS if k not in EXIF_KINDS]
-    out = [(p, KINDS) for p in camera]
-    out += [(p, [plain[(3 * i + j) % len(plain)] for j in range(3)]) for i, p in enumerate(public)]
-    out += [(p, [plain[(2 * i + j + 1) % len(plain)] for j in range(2)]) for i, p in enumerate(ukbench)]
+    # (camera files: not padded or enlarged 2x, which makes 50-megapixel copies of 12-megapixel photos; the small
+    # originals below cover those)
+    out = [(p, [k for k in KINDS if k not in ("padded", "upscaled")]) for p in camera]
+    out += [(p, [plain[(2 * i + j) % len(plain)] for j in range(2)]) for i, p in enumerate(public)]
+    out += [(p, [plain[(i + 3) % len(plain)]]) for i, p in enumerate(ukbench)]
     return out
 
 
@@ -72,6 +77,8 @@ def make_group(src: Path, kind: str, folder: Path, rng: random.Random) -> tuple[
     def name(ext: str) -> Path:
         return folder / (f"{rng.getrandbits(40):010x}" + ext)
 
+    if src.parent.parent.name == "camera-photos":
+        src = _halved(src, folder)
     with Image.open(src) as im:
         exif = _exif(im)
         upright = ImageOps.exif_transpose(im).convert("RGB")
@@ -81,7 +88,8 @@ def make_group(src: Path, kind: str, folder: Path, rng: random.Random) -> tuple[
         pillow_heif.register_heif_opener()
         original = name(".heic")
         carried = _without_orientation(exif)
-        upright.save(original, quality=90, **({"exif": carried} if carried else {}))
+        # (quality 50: a phone's HEIC is smaller than its JPEG export, which is why "largest" keeps the export)
+        upright.save(original, quality=50, **({"exif": carried} if carried else {}))
         with Image.open(original) as h:
             converted = h.convert("RGB")
             kept = h.info.get("exif") or b""
@@ -112,6 +120,19 @@ def make_group(src: Path, kind: str, folder: Path, rng: random.Random) -> tuple[
     for p in (original, copy):
         os.utime(p, (t, t))
     return original, copy
+
+
+def _halved(src: Path, folder: Path) -> Path:
+    """A camera file at half its width and height, its EXIF kept, the size it records made the new one."""
+    out = folder / "halved-source.jpg"
+    with Image.open(src) as im:
+        exif = im.getexif()
+        small = im.reduce(2)
+        inner = exif.get_ifd(0x8769)
+        if 0xA002 in inner and 0xA003 in inner:
+            inner[0xA002], inner[0xA003] = small.width, small.height
+        small.save(out, quality=95, exif=exif.tobytes())
+    return out
 
 
 def _without_orientation(exif: bytes) -> bytes:
@@ -162,7 +183,7 @@ def main() -> None:
                 largest[kind] += keep.decide_groups([group], rule="largest", workers=1)[0].keeper == str(original)
                 if got != str(original):
                     wrong.append(f"{kind}: {src.parent.parent.name}/{src.name}")
-                for p in (original, copy):
+                for p in folder.iterdir():
                     p.unlink()
             print(f"\r{n + 1}/{len(todo)} originals", end="", file=sys.stderr)
     print(file=sys.stderr)

@@ -23,7 +23,7 @@ from imagetwins.raw import is_raw_name, raw_size
 __all__ = ["FACTS_VERSION", "ImageFacts", "border_of", "exif_date", "header_facts", "image_facts"]
 
 #: changes whenever what :func:`image_facts` measures changes (stored facts of another version are measured again)
-FACTS_VERSION = "1"
+FACTS_VERSION = "2"  # 2: a border may hold a short stretch of other lines (screenshots)
 
 _EXIF_IFD = 0x8769
 _DATETIME_ORIGINAL = 36867
@@ -109,11 +109,31 @@ def raw_header_facts(data: bytes) -> tuple[int, int, str, float | None, bool]:
     return w, h, "RAW", taken, True
 
 
-def _uniform_run(lines: np.ndarray, limit: int, tolerance: float = 6.0, share: float = 0.98) -> int:
+def _uniform_run(lines: np.ndarray, limit: int, tolerance: float = 6.0, share: float = 0.98,
+                 gap: float = 0.04) -> int:
     """How many of ``lines`` (rows from one side inwards) are one colour: the colour of the first line.
-    Looked at a few lines at a time: most photos have no border, and their first line already says so."""
+    Looked at a few lines at a time: most photos have no border, and their first line already says so.
+    A bar may hold a short stretch of other lines (at most ``gap`` of all lines) followed by at least twice
+    as many lines of its colour again: a phone screenshot's black bar around a photo holds the clock."""
     colour = float(np.median(lines[0]))
-    done, step = 0, 4
+    run = _run_from(lines, 0, limit, colour, tolerance, share)
+    longest = max(1, int(gap * len(lines)))
+    while 0 < run < limit:
+        ahead = lines[run:min(limit, run + longest + 1)].astype(np.int16)
+        back = np.flatnonzero((np.abs(ahead - colour) <= tolerance).mean(axis=1) >= share)
+        if not len(back):
+            break
+        start = run + int(back[0])
+        end = _run_from(lines, start, limit, colour, tolerance, share)
+        if end - start < 2 * (start - run):
+            break
+        run = end
+    return run
+
+
+def _run_from(lines: np.ndarray, done: int, limit: int, colour: float, tolerance: float, share: float) -> int:
+    """Where the lines of ``colour`` that begin at line ``done`` end (``limit`` at most)."""
+    step = 4
     while done < limit:
         chunk = lines[done:min(limit, done + step)].astype(np.int16)
         near = (np.abs(chunk - colour) <= tolerance).mean(axis=1) >= share

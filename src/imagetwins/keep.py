@@ -5,11 +5,14 @@ Rules (``rule=``):
 ``original`` (the default): an original beats its conversion. Highest resolution first, except
 that an enlargement of a smaller file of the group ranks after the files it could have been made
 from (:func:`enlarged_from`), and a padded or letterboxed copy after the files without such a border
-(:func:`padded_copies`); then the format the others were derived from (a lossy camera format such
-as JPEG beats a lossless re-save such as PNG or BMP of the same size); then the older capture date
-(EXIF DateTimeOriginal, else the modification time, compared to the minute so that copies made in the
-same minute tie); then a name that is not a copy's ("x copy.jpg", "x (1).jpg", "Copy of x.jpg"); then the
-shorter name; then the path.
+(:func:`padded_copies`; a border may hold a phone's status bar, so a screenshot of a photo counts); then
+the format the others were derived from (a lossy camera format such as JPEG beats a lossless re-save
+such as PNG or BMP of the same size, and a HEIC, AVIF, DNG or raw file beats a JPEG of the same size: its
+conversion); then the older capture date (EXIF DateTimeOriginal, else the modification time, compared to
+the minute so that copies made in the same minute tie); then, between JPEGs tied so far, the more finely
+quantised (a messenger's re-encode; read from the headers of tied files only); then a name that is not a
+copy's ("x copy.jpg", "x (1).jpg", "Copy of x.jpg"); then the shorter name; then the path. Measured on
+held-out originals in ``benchmarks/bench_keeper.py``.
 
 ``largest`` / ``smallest``: the biggest / smallest file on disk, ties broken by ``original``.
 ``newest`` / ``oldest``: the latest / earliest capture date, ties broken by ``original``.
@@ -57,6 +60,10 @@ KEEP_RULES = ("original", "largest", "smallest", "newest", "oldest")
 # Formats a camera or phone writes; a same-size file in any other format (PNG, BMP, TIFF, GIF...) next
 # to one of these is taken for a re-save of it.
 _CAMERA_FORMATS = frozenset({"JPEG", "MPO", "HEIF", "AVIF", "WEBP", "DNG", "RAW"})
+# Formats a camera or phone writes *instead of* a JPEG (a phone saves HEIC or JPEG, a camera RAW/DNG and maybe
+# its own JPEG): a JPEG the same size as one of these in a group was converted from it (the HEIC original beside
+# its JPEG export, which the largest-file rule keeps).
+_SOURCE_FORMATS = frozenset({"HEIF", "AVIF", "DNG", "RAW"})
 
 
 # Enlargements (see enlarged_from). A file is tested when it has at least this many times the pixels of
@@ -176,10 +183,41 @@ def looks_like_a_copy(path: str) -> bool:
     return bool(_COPY_NAME.search(os.path.splitext(os.path.basename(path))[0]))
 
 
-def _original_key(f: FileInfo, camera_format_present: bool) -> tuple:
+def _original_key(f: FileInfo, camera_format_present: bool, source_format_present: bool = False) -> tuple:
     derived = camera_format_present and f.format not in _CAMERA_FORMATS
-    return (-f.pixels, derived, int(f.captured // 60), looks_like_a_copy(f.path), len(os.path.basename(f.path)),
-            f.path)
+    converted = source_format_present and f.format not in _SOURCE_FORMATS
+    return (-f.pixels, derived, converted, int(f.captured // 60), looks_like_a_copy(f.path),
+            len(os.path.basename(f.path)), f.path)
+
+
+#: how many leading terms of the ``original`` rule's sort key (enlarged, pixels, derived, converted, capture
+#: minute) must tie before JPEG quality is looked at (:func:`_finer_jpeg`)
+_TIED_BEFORE_QUALITY = 5
+
+
+def _jpeg_coarseness(path: str) -> float | None:
+    """The sum of a JPEG's luminance quantisation table (read from its header: no pixels decoded), lower for
+    finer quantisation; None where it cannot be read."""
+    try:
+        with open_regular_file(path) as fh, Image.open(fh) as im:
+            tables = getattr(im, "quantization", None)
+            return float(sum(tables[0])) if tables else None
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        return None
+
+
+def _finer_jpeg(ranked: Sequence[FileInfo], key) -> FileInfo:
+    """Of files tied on every term of the ``original`` rule down to the capture minute, all JPEGs (a messenger's
+    or an editor's re-encode of the same size, dates stripped or equal), the one quantised most finely: a
+    re-encode never adds detail, and a person keeps the better one. Only ties are read."""
+    best = ranked[0]
+    tied = [f for f in ranked if key(f)[:_TIED_BEFORE_QUALITY] == key(best)[:_TIED_BEFORE_QUALITY]]
+    if len(tied) < 2 or any(f.format != "JPEG" for f in tied):
+        return best
+    coarse = {f.path: _jpeg_coarseness(f.path) for f in tied}
+    if any(c is None for c in coarse.values()) or len(set(coarse.values())) == 1:
+        return best
+    return min(tied, key=lambda f: (coarse[f.path], key(f)))
 
 
 def enlargement_score(larger: FileInfo, smaller: FileInfo) -> float | None:
@@ -326,9 +364,10 @@ def padded_copies(infos: Sequence[FileInfo]) -> set[str]:
     return {f.path for f in readable if padded(f)}
 
 
-def _sort_key(rule: str, camera_format_present: bool, enlarged: frozenset[str] = frozenset()):
+def _sort_key(rule: str, camera_format_present: bool, enlarged: frozenset[str] = frozenset(),
+              source_format_present: bool = False):
     def key(f: FileInfo) -> tuple:
-        base = (f.path in enlarged,) + _original_key(f, camera_format_present)
+        base = (f.path in enlarged,) + _original_key(f, camera_format_present, source_format_present)
         return {"original": (), "largest": (-f.size,), "smallest": (f.size,), "newest": (-f.captured,),
                 "oldest": (f.captured,)}[rule] + base
     return key
@@ -356,7 +395,11 @@ def choose_keeper(infos: Sequence[FileInfo], keep_in: Sequence[str | os.PathLike
     if rule == "original" and len(pool) > 1:
         # an enlargement or a padded copy has more pixels than the file it was made from, but no more picture
         enlarged = frozenset(enlarged_from(pool, score)) | frozenset(padded_copies(pool))
-    return min(pool, key=_sort_key(rule, camera, enlarged))
+    source = any(f.format in _SOURCE_FORMATS for f in infos)
+    key = _sort_key(rule, camera, enlarged, source)
+    if rule != "original" or len(pool) < 2:
+        return min(pool, key=key)
+    return _finer_jpeg(sorted(pool, key=key), key)
 
 
 def _raw_pairs(paths: Sequence[str], kept: Sequence[str]) -> list[str]:
