@@ -147,3 +147,13 @@ def test_without_the_xmp_library_one_line(tmp_path: Path, group: Path, monkeypat
     monkeypatch.setattr(metadata, "_xmp", missing)
     res = run("remove", group, "-r", "--merge-metadata")
     assert res.exit_code == 1 and "imagetwins[xmp]" in res.output and len(res.output.strip().splitlines()) == 1
+
+
+def test_a_plan_from_the_review_page_can_ask_for_it(tmp_path: Path, group: Path) -> None:
+    plan = _plan(group, tmp_path)
+    doc = json.loads(plan.read_text())
+    doc["merge_metadata"] = True  # (the page's checkbox "carry the copies' metadata to the keepers")
+    plan.write_text(json.dumps(doc))
+    res = run("remove", group, "--plan", plan, "--apply", "--move-to", tmp_path / "q")
+    assert res.exit_code == 0 and "asks to carry" in res.output
+    assert read_metadata(group / "keeper.png").taken == "2012-09-29T16:11:25"

@@ -115,12 +115,14 @@ def test_a_thousand_groups_in_at_most_50_actions_and_the_plan_is_exact(tmp_path:
     assert opened() == 100 - len(real)
     act(lambda: browser.find_element(By.ID, "bulk-rest").click())
     assert opened() == 0
+    act(lambda: browser.find_element(By.ID, "merge-metadata").click())  # keep what the copies knew, too
     act(lambda: body.send_keys("x"))
     deadline = time.time() + 20
     while not (exported := list(browser.downloads.glob("imagetwins-decisions*.json"))) and time.time() < deadline:
         time.sleep(0.2)
     plan = json.loads(exported[0].read_text())
     assert actions <= 50, actions
+    assert plan["merge_metadata"] is True
     # exact: every certain group as shown, the real uncertain ones accepted (the other file kept where asked),
     # every look-alike left alone
     by_number = {int(g["files"][0].split("/")[0]): g for g in plan["groups"]}

@@ -125,6 +125,10 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
     )
     from imagetwins.trash import TrashUnavailable
 
+    if plan_file is not None and not merge_metadata and _plan_asks_merge(plan_file):
+        merge_metadata = True  # (the review page's "carry the copies' metadata to the keepers")
+        if not quiet:
+            echo("note: the plan asks to carry the copies' metadata to the keepers (as --merge-metadata)", err=True)
     if merge_metadata:
         from imagetwins.metadata import MetadataUnavailable, _xmp
 
@@ -225,6 +229,18 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
               + (_linked_phrase(link, len(out.linked), out.copied) if link else "")
               + f"; undo with: imagetwins undo {out.manifest}")
     _exit_if_refused(len(plan.refused), len(out.failed) + unwritten, False, quiet)
+
+
+def _plan_asks_merge(plan_file: Path) -> bool:
+    """Whether a plan (the review page's export) says ``"merge_metadata": true``; a plan that cannot be read is
+    refused by load_plan with its own line."""
+    import json
+
+    try:
+        doc = json.loads(plan_file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+    return isinstance(doc, dict) and doc.get("merge_metadata") is True
 
 
 def _moved_with_keepers(plan, out) -> list[tuple[str, str]]:
