@@ -17,8 +17,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-import numpy as np
-from PIL import Image
+from PIL import Image, ImageChops
 
 ROOT = Path(__file__).resolve().parents[1]
 DATASETS = ROOT.parent / "shared" / "datasets"
@@ -91,21 +90,22 @@ def mosaic(src: _Sources, rng: random.Random, size: tuple[int, int]) -> Image.Im
     return out
 
 
-_NOISE: np.ndarray | None = None
+_GRAIN: dict[int, Image.Image] = {}
 
 
 def grain(img: Image.Image, rng: random.Random, sigma: float) -> Image.Image:
-    """Camera grain: a fixed noise field (made once) at a random offset, scaled to ``sigma`` grey levels."""
-    global _NOISE
-    if _NOISE is None:
-        _NOISE = np.random.default_rng(0).normal(0, 1, (1024, 1024, 3)).astype(np.float32)
-    a = np.asarray(img, np.float32)
-    h, w = a.shape[:2]
-    oy, ox = rng.randint(0, 1023), rng.randint(0, 1023)
-    reps = (-(-(h + oy) // 1024), -(-(w + ox) // 1024), 1)
-    field = np.tile(_NOISE, reps)[oy:oy + h, ox:ox + w]
-    a += field * sigma
-    return Image.fromarray(np.clip(a, 0, 255).astype(np.uint8))
+    """Camera grain: Gaussian luminance noise of about ``sigma`` grey levels, a 509 px noise tile (made once per
+    sigma step) laid from a random offset (Pillow's generator is slow at 12 MP)."""
+    level = max(1, round(sigma))
+    if level not in _GRAIN:
+        _GRAIN[level] = Image.effect_noise((509, 509), level).convert("RGB")
+    tile = _GRAIN[level]
+    noise = Image.new("RGB", img.size)
+    ox, oy = rng.randint(0, 508), rng.randint(0, 508)
+    for y in range(-oy, img.height, 509):
+        for x in range(-ox, img.width, 509):
+            noise.paste(tile, (x, y))
+    return ImageChops.add(img, noise, scale=1.0, offset=-128)
 
 
 def exif_for(rng: random.Random, size: tuple[int, int], orientation: int) -> Image.Exif:
@@ -128,6 +128,10 @@ def make_library(folder: Path, count: int, seed: int = 0, small: bool = False, h
     src = _Sources()
     out = []
     for n in range(start, start + count):
+        done = [folder / f"IMG_{n:06d}.{ext}" for ext in ("jpg", "heic")]
+        if any(p.exists() for p in done):  # made by an earlier, interrupted run: each picture depends on n alone
+            out += [p for p in done if p.exists()]
+            continue
         rng = random.Random(seed * 1_000_003 + n)
         size = _size(rng, small)
         img = grain(mosaic(src, rng, size), rng, rng.uniform(2.0, 4.0) if not small else 1.0)

@@ -94,7 +94,7 @@ def test_tune_accepts_a_good_ground_truth_with_plot(tmp_path: Path, album: Path)
 
 
 def test_plot_threshold_out_of_range_is_a_usage_error(album: Path) -> None:
-    one_clear_line(run("plot", album, "ukbench00120.jpg", "-t", "100"), "0..64", code=2)
+    one_clear_line(run("plot", album, "ukbench00120.jpg", "-m", "phash", "-t", "100"), "0..64", code=2)
     one_clear_line(run("plot", album, "ukbench00120.jpg", "-m", "cnn", "-t", "2"), "-1..1", code=2)
 
 

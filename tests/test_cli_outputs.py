@@ -58,7 +58,7 @@ def ndjson(text: str) -> list[dict]:
 
 def test_ndjson_groups_are_the_json_plans_groups(album: Path, tmp_path: Path) -> None:
     plan = tmp_path / "plan.json"
-    res = run("find", album, "--no-cache", "--json", plan, "--ndjson", "-")
+    res = run("find", album, "-m", "phash", "--no-cache", "--json", plan, "--ndjson", "-")
     assert res.exit_code == 0, res.output
     lines = ndjson(res.stdout)  # stdout holds the data alone: no group lines, no summary
     groups = json.loads(plan.read_text())["groups"]
@@ -68,38 +68,38 @@ def test_ndjson_groups_are_the_json_plans_groups(album: Path, tmp_path: Path) ->
     assert all(line["method"] == "phash" and line["score_kind"] == "distance" for line in lines)
     # to a file as well, with the same lines
     out = tmp_path / "groups.ndjson"
-    res = run("find", album, "--no-cache", "--ndjson", out, "-q")
+    res = run("find", album, "-m", "phash", "--no-cache", "--ndjson", out, "-q")
     assert res.exit_code == 0 and res.stdout == ""
     assert ndjson(out.read_text()) == lines
 
 
 def test_ndjson_matches_one_line_per_leaking_image(split: tuple[Path, Path], tmp_path: Path) -> None:
     train, test = split
-    res = run("check", test, "--against", train, "--ndjson", "-")
+    res = run("check", test, "-m", "phash", "--against", train, "--ndjson", "-")
     assert res.exit_code == 3, res.output
     (line,) = ndjson(res.stdout)
     assert Path(line["query"]).name == "leak.jpg" and line["score_kind"] == "distance"
     assert [Path(m["path"]).name for m in line["matches"]][:1] == [sorted(p.name for p in train.iterdir())[3]]
     # the alias writes the same, and exits 0 without --fail-on-duplicates
-    alias = run("find", test, "--against", train, "--ndjson", "-")
+    alias = run("find", test, "-m", "phash", "--against", train, "--ndjson", "-")
     assert alias.exit_code == 0 and ndjson(alias.stdout) == [line]
     # and the index answers the same question in the same shape
     db = tmp_path / "train.db"
-    assert run("index", "update", train, "--db", db).exit_code == 0
-    indexed = run("index", "query", test, "--db", db, "--ndjson", "-")
+    assert run("index", "update", train, "-m", "phash", "--db", db).exit_code == 0
+    indexed = run("index", "query", test, "-m", "phash", "--db", db, "--ndjson", "-")
     assert indexed.exit_code == 0 and ndjson(indexed.stdout) == [line]
 
 
 def test_matches_have_one_shape_in_every_command(split: tuple[Path, Path], tmp_path: Path) -> None:
     train, test = split
     db = tmp_path / "train.db"
-    assert run("index", "update", train, "--db", db).exit_code == 0
+    assert run("index", "update", train, "-m", "phash", "--db", db).exit_code == 0
     docs = {}
     for name, args in {"check": ("check", test, "--against", train), "find": ("find", test, "--against", train),
                        "check-db": ("check", test, "--against", db), "index": ("index", "query", test, "--db", db)
                        }.items():
         out_json, out_csv = tmp_path / f"{name}.json", tmp_path / f"{name}.csv"
-        res = run(*args, "--json", out_json, "--csv", out_csv)
+        res = run(*args, "-m", "phash", "--json", out_json, "--csv", out_csv)
         assert res.exit_code in (0, 3), res.output
         doc = json.loads(out_json.read_text())
         docs[name] = ([(Path(m["query"]).name, [Path(x["path"]).name for x in m["matches"]]) for m in doc["matches"]],
@@ -115,7 +115,7 @@ def test_matches_have_one_shape_in_every_command(split: tuple[Path, Path], tmp_p
 def test_remove_dry_run_writes_the_plan_it_would_apply(album: Path, tmp_path: Path) -> None:
     plan = tmp_path / "plan.json"
     rows = tmp_path / "rows.csv"
-    res = run("remove", album, "--json", plan, "--csv", rows)
+    res = run("remove", album, "-m", "phash", "--json", plan, "--csv", rows)
     assert res.exit_code == 0, res.output
     assert "dry run: 4 files would move" in res.stdout and sorted(p.name for p in album.iterdir()) == sorted(
         p.name for p in EXAMPLES.iterdir())
@@ -132,7 +132,7 @@ def test_remove_dry_run_writes_the_plan_it_would_apply(album: Path, tmp_path: Pa
 
 def test_report_writes_the_page_and_other_outputs_from_one_scan(album: Path, tmp_path: Path) -> None:
     page, out = tmp_path / "r.html", tmp_path / "groups.ndjson"
-    res = run("report", album, "--no-cache", "-o", page, "--ndjson", out)
+    res = run("report", album, "-m", "phash", "--no-cache", "-o", page, "--ndjson", out)
     assert res.exit_code == 0, res.output
     assert page.read_text().startswith("<!") and len(ndjson(out.read_text())) == 2
     assert "2 duplicate groups holding 6 files" in res.stdout

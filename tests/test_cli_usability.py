@@ -54,7 +54,7 @@ def test_cache_list_and_clear(tmp_path: Path, album: Path) -> None:
     before = tree_digest(album)
     other = tmp_path / "other"
     shutil.copytree(album, other)
-    for args in (["find", album], ["find", album, "-m", "dhash"], ["find", other]):
+    for args in (["find", album, "-m", "phash"], ["find", album, "-m", "dhash"], ["find", other, "-m", "phash"]):
         assert run(*args).exit_code == 0
     res = run("cache", "list")
     assert res.exit_code == 0, res.output
@@ -83,15 +83,15 @@ def test_paths_are_shown_the_same_with_and_without_the_cache(tmp_path: Path, alb
 
     cwd = album.parent
     for name in ("album", "./album", str(album)):
-        shown = [listed(run("find", name, *extra, cwd=cwd)) for extra in ([], [], ["--no-cache"])]
+        shown = [listed(run("find", name, "-m", "phash", *extra, cwd=cwd)) for extra in ([], [], ["--no-cache"])]
         assert shown[0] == shown[1] == shown[2] and len(shown[0]) == 6
         assert all(p.startswith(str(album) if name == str(album) else "album/") for p in shown[0])
     queries = tmp_path / "queries"
     queries.mkdir()
     shutil.copy(album / "beach.jpg", queries / "beach.jpg")
     for ref in ("album", "./album", str(album)):
-        outs = [run("find", "queries", "--against", ref, *extra, "--json", "-", cwd=tmp_path) for extra in
-                ([], [], ["--no-cache"])]
+        outs = [run("find", "queries", "--against", ref, "-m", "phash", *extra, "--json", "-", cwd=tmp_path)
+                for extra in ([], [], ["--no-cache"])]
         refs = [sorted(m["path"] for q in json.loads(o.stdout)["matches"] for m in q["matches"]) for o in outs]
         assert refs[0] == refs[1] == refs[2] and len(refs[0]) == 3
         assert all(p.startswith(str(album) if ref == str(album) else "album/") for p in refs[0])

@@ -100,7 +100,7 @@ def test_cli_with_a_local_dask_cluster(folder: Path) -> None:
     from imagetwins.cli import main
 
     start = time.perf_counter()
-    res = CliRunner().invoke(main, ["find", str(folder), "-r", "--dask-workers", "2", "--json", "-"])
+    res = CliRunner().invoke(main, ["find", str(folder), "-r", "-m", "phash", "--dask-workers", "2", "--json", "-"])
     wall = time.perf_counter() - start
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout)

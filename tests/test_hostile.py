@@ -607,10 +607,11 @@ def test_json_pairs_only_when_asked(tmp_path: Path, datasets: Path) -> None:
     data = _photos(datasets, 1)[0].read_bytes()
     for k in range(30):  # same picture, different bytes: trailing garbage after the JPEG's end
         (album / f"c{k:02d}.jpg").write_bytes(data + bytes([k]) * (k + 1))
-    res = CliRunner().invoke(main, ["find", str(album), "--no-cache", "--json", str(tmp_path / "a.json")])
+    res = CliRunner().invoke(main, ["find", str(album), "-m", "phash", "--no-cache", "--json",
+                                    str(tmp_path / "a.json")])
     out = json.loads((tmp_path / "a.json").read_text())
     assert res.exit_code == 0 and "pairs" not in out and len(out["groups"][0]["files"]) == 30
-    res = CliRunner().invoke(main, ["find", str(album), "--no-cache", "--json", "-", "--pairs"])
+    res = CliRunner().invoke(main, ["find", str(album), "-m", "phash", "--no-cache", "--json", "-", "--pairs"])
     out = json.loads(res.stdout)
     assert len(out["pairs"]) == 30 * 29 // 2 and all(p["distance"] == 0 for p in out["pairs"])
 

@@ -197,9 +197,9 @@ def test_cli_ignore_exif_orientation(tmp_path: Path, datasets: Path) -> None:
 
     ImageOps.exif_transpose(Image.open(src)).save(album / "upright.jpg", quality=92)
     runner = CliRunner()
-    plain = runner.invoke(main, ["find", str(album), "--json", "-"])
+    plain = runner.invoke(main, ["find", str(album), "-m", "phash", "--json", "-"])
     assert plain.exit_code == 0 and len(json.loads(plain.stdout)["groups"]) == 1
-    stored = runner.invoke(main, ["find", str(album), "--ignore-exif-orientation", "--json", "-"])
+    stored = runner.invoke(main, ["find", str(album), "-m", "phash", "--ignore-exif-orientation", "--json", "-"])
     assert stored.exit_code == 0 and json.loads(stored.stdout)["groups"] == []
     res = runner.invoke(main, ["find", str(album), "--ignore-exif-orientation", "--db", str(tmp_path / "x.db")])
     assert res.exit_code == 2 and "not with --db" in res.output and not (tmp_path / "x.db").exists()

@@ -167,7 +167,7 @@ def test_cli_index_commands_and_find_cache(tmp_path: Path, collection: Path) -> 
     assert '"files": 43' in res.output
     assert runner.invoke(main, ["index", "query", str(collection), "--db", str(tmp_path / "none.db")]).exit_code == 1
     # find keeps a cache by default and gives the same answer with and without it
-    outs = [runner.invoke(main, ["find", str(collection), "-r", *extra]).output.splitlines()[-1]
+    outs = [runner.invoke(main, ["find", str(collection), "-r", "-m", "phash", *extra]).output.splitlines()[-1]
             for extra in ([], [], ["--no-cache"])]
     assert len({o.split(" (")[0] for o in outs}) == 1 and "2 duplicate groups" in outs[0]
 

@@ -9,6 +9,7 @@ so the stages add up to the time the :class:`Timings` was open (what is in no st
 from __future__ import annotations
 
 import contextvars
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,7 +24,11 @@ class Timings:
 
     def __init__(self) -> None:
         self.stages: dict[str, float] = {}
-        self._stack: list[list] = []  # [name, start, seconds of inner stages]
+        #: CPU seconds of this process (all threads) per stage, inner stages taken out as for wall time
+        self.cpu: dict[str, float] = {}
+        #: the process's peak resident memory (MB) when each stage last ended (what it had reached by then)
+        self.peak_mb: dict[str, float] = {}
+        self._stack: list[list] = []  # [name, start, seconds of inner stages, cpu start, cpu of inner stages]
         self._start = self._end = None
         self._token = None
 
@@ -56,16 +61,19 @@ class Timings:
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
-        frame = [name, time.perf_counter(), 0.0]
+        frame = [name, time.perf_counter(), 0.0, time.process_time(), 0.0]
         self._stack.append(frame)
         try:
             yield
         finally:
             self._stack.pop()
-            spent = time.perf_counter() - frame[1]
+            spent, cpu = time.perf_counter() - frame[1], time.process_time() - frame[3]
             self.add(name, spent - frame[2])
+            self.cpu[name] = self.cpu.get(name, 0.0) + cpu - frame[4]
+            self.peak_mb[name] = _peak_mb()
             if self._stack:
                 self._stack[-1][2] += spent
+                self._stack[-1][4] += cpu
 
 
 @contextmanager
@@ -82,3 +90,13 @@ def stage(name: str) -> Iterator[None]:
 def current() -> Timings | None:
     """The :class:`Timings` open in this context, if any."""
     return _current.get()
+
+
+def _peak_mb() -> float:
+    """Peak resident memory of this process so far, in MB (0 where the platform does not say)."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return 0.0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1 << 20) if sys.platform == "darwin" else peak / 1024

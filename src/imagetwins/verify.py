@@ -96,7 +96,8 @@ DEFAULT_CONFIDENCE = 0.92
 
 
 #: what to tell a user without OpenCV
-OPENCV_MISSING = 'the copies method and explain need OpenCV: pip install "imagetwins[copies]"'
+OPENCV_MISSING = ('the copies method and explain need OpenCV, a dependency of imagetwins that is missing here: '
+                  'pip install opencv-python-headless')
 
 
 def opencv_available() -> bool:
@@ -314,6 +315,9 @@ def _scaled(grey: Image.Image, side: int, resample) -> np.ndarray:
 
 def _detect(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Keypoints (strongest first) and their descriptors."""
+    if min(gray.shape[:2]) < 2 * _orb().getEdgeThreshold():
+        # a sliver (a 1 x 500 picture) has no room for a keypoint, and OpenCV's pyramid fails on it: none
+        return np.zeros((0, 2), np.float32), np.zeros((0, 32), np.uint8)
     keypoints, descriptors = _orb().detectAndCompute(gray, None)
     if descriptors is None or not keypoints:
         return np.zeros((0, 2), np.float32), np.zeros((0, 32), np.uint8)

@@ -89,11 +89,14 @@ def show_progress(quiet: bool) -> bool:
 
 
 # -- options shared by several commands, declared once ------------------------------------------------------
+#: what find, report, remove, check and index update use unless -m says otherwise
+DEFAULT_METHOD = "copies"
 method_option = click.option(
-    "--method", "-m", type=MethodChoice(), default="phash", show_default=True,
-    help="Method used to compare images: a hash (phash; dihedral also matches flips and turns), cnn for CNN "
-         "embeddings (slower; also pairs different photos of one subject), or copies for copies confirmed by "
-         "geometric verification (crops, padding, captions; not look-alikes; needs imagetwins[copies]).")
+    "--method", "-m", type=MethodChoice(), default=DEFAULT_METHOD, show_default=True,
+    help="Method used to compare images: copies (the default: copies confirmed on the pictures, through crops, "
+         "padding, flips, turns and captions, never look-alikes), a hash (phash, about 2-3x faster on camera "
+         "photos, finds resized and re-saved copies only; dihedral also matches flips and turns), or cnn for CNN "
+         "embeddings (slower; also pairs different photos of one subject).")
 threshold_option = click.option(
     "--threshold", "-t", type=float, default=None,
     help="Largest Hamming distance (hashes) or smallest cosine similarity (vector methods) that counts as a "
@@ -203,6 +206,8 @@ def say_timings(show: bool) -> None:
     if show and clock is not None:
         echo(f"time: {clock.seconds:.2f} s = " + ", ".join(f"{name} {s:.2f} s" for name, s in clock.split().items()),
              err=True)
+        echo("cpu and peak memory by stage: " + ", ".join(
+            f"{name} {clock.cpu[name]:.2f} s {clock.peak_mb[name]:.0f} MB" for name in clock.stages), err=True)
 
 
 def refuse_options(names: list[str], why: str) -> None:
@@ -213,3 +218,20 @@ def refuse_options(names: list[str], why: str) -> None:
         if param.name in names and ctx.get_parameter_source(param.name) not in (
                 None, click.core.ParameterSource.DEFAULT, click.core.ParameterSource.DEFAULT_MAP):
             raise click.UsageError(f"{param.opts[0]} {why}")
+
+
+def reference_method(method: str, against: Path | None) -> str:
+    """The method to compare with a reference: an index file (``--against X.db``) holding one method is asked
+    with it unless -m was given; anything else with ``method``."""
+    ctx = click.get_current_context(silent=True)
+    if against is None or not against.is_file() or ctx is None or \
+            ctx.get_parameter_source("method") is not click.core.ParameterSource.DEFAULT:
+        return method
+    from imagetwins.index import Index, IndexFileError
+
+    try:
+        with Index(against, methods=[], readonly=True) as idx:
+            held = idx.stored_methods()
+    except IndexFileError:
+        return method  # the check itself says what is wrong with the file
+    return held[0] if len(held) == 1 else method

@@ -22,6 +22,7 @@ from imagetwins.cli._common import (
     plural,
     quiet_option,
     recursive_option,
+    reference_method,
     say_timings,
     show_progress,
     threshold_option,
@@ -63,6 +64,7 @@ def check(test: Path, against: Path, method: str, threshold: float | None, recur
       imagetwins check data/test --against train.db -m dihedral --json leaks.json
       imagetwins check new_upload.jpg --against catalogue/ --ndjson -
     """
+    method = reference_method(method, against)
     run_check(test, against, method, check_threshold(method, threshold), recursive, workers, no_cache, requested,
               gate=True, quiet=quiet, decisions=load_remembered(None, ignore_decisions, quiet),
               show_timings=show_timings)

@@ -24,6 +24,7 @@ from imagetwins.cli._common import (
     plural,
     quiet_option,
     recursive_option,
+    reference_method,
     refuse_options,
     say_timings,
     threshold_option,
@@ -84,8 +85,10 @@ def find(directory: Path, method: str, threshold: int, recursive: bool, requeste
          ignore_decisions: bool = False, show_timings: bool = False) -> None:
     """Find groups of duplicate images in DIRECTORY.
 
-    Byte-identical files are always grouped; other images are grouped when their hashes differ in at
-    most --threshold bits. Unreadable files are reported and skipped. Nothing is moved or deleted.
+    Byte-identical files are always grouped; other images are grouped when the method finds them copies
+    of each other: by default (copies) a hash and a CNN propose pairs and each is confirmed on the
+    pictures (confidence >= --threshold); with a hash (-m phash) when the hashes differ in at most
+    --threshold bits. Unreadable files are reported and skipped. Nothing is moved or deleted.
     Encodings are cached, so a second run only reads new and changed files.
 
     Exit codes: 0 done (duplicates or not), 1 error, 2 bad usage, 3 duplicates found with
@@ -98,6 +101,7 @@ def find(directory: Path, method: str, threshold: int, recursive: bool, requeste
       imagetwins find scans/ -m dihedral      # also matches mirrored and rotated copies
       imagetwins find test/ --against train/ -r --fail-on-duplicates   # stop a leaking test set
     """
+    method = reference_method(method, against)  # an index file of one method is asked with it
     threshold = check_threshold(method, threshold)
     if db_path is not None and no_cache:
         raise click.UsageError("--db keeps the encodings in that index, --no-cache keeps none: give one of them")

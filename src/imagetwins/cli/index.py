@@ -8,10 +8,10 @@ import click
 
 from imagetwins import outputs
 from imagetwins.cli._common import (
+    DEFAULT_METHOD,
     MethodChoice,
     check_threshold,
     echo,
-    method_option,
     plural,
     quiet_option,
     show_progress,
@@ -38,7 +38,8 @@ def index() -> None:
 _db_option = click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), required=True,
                           help="The index file (SQLite).")
 _methods_option = click.option("--method", "-m", "methods", multiple=True, type=MethodChoice(),
-                               help="Methods to keep (repeatable; default phash; cnn keeps CNN vectors).")
+                               help="Methods to keep (repeatable; default for a new index: copies; phash keeps "
+                                    "hashes alone, cnn CNN vectors).")
 
 
 def _open_index(db_path: Path, methods: tuple[str, ...] | list[str], readonly: bool = False):
@@ -62,13 +63,16 @@ def index_update(directory: Path, db_path: Path, methods: tuple[str, ...], recur
     """Add new and changed images under DIRECTORY to the index; forget deleted ones.
 
     Every method the index already holds is kept up to date too, so no encoding goes stale; -m adds
-    a method (default for a new index: phash). Unreadable files are named with the reason.
+    a method (default for a new index: copies). Unreadable files are named with the reason.
     """
     from imagetwins.index import IndexFileError
 
     with _open_index(db_path, methods) as idx:
+        # a new index opened without -m holds what find uses by default
+        wanted = None if methods or idx.stored_methods() else [DEFAULT_METHOD]
         try:
-            st = idx.update(directory, recursive=recursive, workers=workers, progress=show_progress(quiet))
+            st = idx.update(directory, recursive=recursive, workers=workers, progress=show_progress(quiet),
+                            methods=wanted)
         except IndexFileError as exc:
             raise click.ClickException(str(exc)) from None
         errors = idx.errors(directory)
@@ -84,10 +88,13 @@ def index_update(directory: Path, db_path: Path, methods: tuple[str, ...], recur
 @index.command("query")
 @click.argument("images", type=click.Path(exists=True, path_type=Path))
 @_db_option
-@method_option
+@click.option("--method", "-m", type=MethodChoice(), default=None,
+              help=f"Method to compare with [default: the one the index holds; {DEFAULT_METHOD} when it holds "
+                   "several].")
 @threshold_option
 @output_options("matches")
-def index_query(images: Path, db_path: Path, method: str, threshold: int | None, requested: Requested) -> None:
+def index_query(images: Path, db_path: Path, method: str | None, threshold: int | None,
+                requested: Requested) -> None:
     """Which indexed images duplicate IMAGES (a file or a folder)? Nothing is added to the index.
 
     Each image with a match is printed with its matches, as 'imagetwins check' prints them; --json,
@@ -96,8 +103,11 @@ def index_query(images: Path, db_path: Path, method: str, threshold: int | None,
     from imagetwins.finder import find_against
     from imagetwins.index import IndexFileError
 
-    threshold = check_threshold(method, threshold)
     with _open_index(db_path, [], readonly=True) as idx:
+        if method is None:  # an index of one method is asked with it
+            held = idx.stored_methods()
+            method = held[0] if len(held) == 1 else DEFAULT_METHOD
+        threshold = check_threshold(method, threshold)
         try:
             result = find_against(images, idx, method, threshold, recursive=True)
         except IndexFileError as exc:
