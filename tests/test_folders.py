@@ -159,3 +159,12 @@ def test_folders_that_are_links_to_each_other_are_never_copies(tmp_path: Path, d
     res = run("remove", lib, "--plan", plan, "--apply", "--move-to", tmp_path / "q")
     assert res.exit_code == 1 and "symbolic link" in res.output
     assert len(list((lib / "Photos").iterdir())) == 5
+
+
+def test_the_review_page_lists_the_folders(tmp_path: Path, library: Path) -> None:
+    out = tmp_path / "r.html"
+    assert run("report", library, "-r", "-o", out).exit_code == 0
+    data = json.loads(out.read_text().split('type="application/json">')[1].split("</script>")[0])
+    assert [(f["remove"], f["copy_of"]) for f in data["folders"]] == [("Backup", "Photos/2019"), ("Export",
+                                                                                                 "Photos/2019")]
+    assert data["folders"][0]["how"].startswith("identical")

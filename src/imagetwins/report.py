@@ -218,13 +218,17 @@ def report_data(result: FindResult, keep_in: Sequence[str | os.PathLike] = (), w
     if store is not None:
         store.close()
     groups.sort(key=lambda g: g["remembered"] is not None)  # new groups first, those decided earlier apart after
+    from imagetwins.folders import find_duplicate_folders
+
+    folders = [{"remove": p.redundant, "copy_of": p.copy_of, "how": p.describe(), "reclaimable_bytes": p.reclaimable}
+               for p in find_duplicate_folders(result, given)]  # (backups of backups: one folder, not 3,000 groups)
     return {
         "imagetwins_plan": PLAN_VERSION, "root": str(root), "base": str(root), "thumbs_dir": link_dir,
         "method": result.method, "threshold": result.threshold, "score_kind": result.score_kind,
         "score_unit": result.score_unit,
         "images": len(result.files), "keep_rule": keep_rule,
         "unreadable": [{"path": f.path, "reason": f.reason} for f in result.failures],
-        "groups": groups, "generated": time.strftime("%Y-%m-%d %H:%M"),
+        "groups": groups, "folders": folders, "generated": time.strftime("%Y-%m-%d %H:%M"),
     }
 
 
