@@ -265,6 +265,23 @@ def holidays_groups(files: list[Path]) -> np.ndarray:
     return np.array([scene.get(p.name, p.name) for p in files])
 
 
+def _family_pairs(names, files_by_set, scores):
+    """(score of each original-copy pair, its family) and the scores of all pairs across groups."""
+    pos, fam, neg = [], [], []
+    for n in names:
+        fs, s = files_by_set[n], scores[n]
+        g = np.array([group_of(p) for p in fs])
+        idx = {p.name: k for k, p in enumerate(fs)}
+        for k, p in enumerate(fs):
+            e = edit_of(p.name)
+            if e is not None:
+                pos.append(s[idx[p.stem.split("_")[0] + "_orig.jpg"], k])
+                fam.append(e)
+        iu = np.triu_indices(len(fs), 1)
+        neg.append(s[iu][g[iu[0]] != g[iu[1]]])
+    return np.array(pos), np.array(fam), np.concatenate(neg)
+
+
 def families_main(args) -> None:
     from imagetwins.edits import FAMILIES
     from imagetwins.io import content_digest
@@ -273,32 +290,49 @@ def families_main(args) -> None:
     sets = build_families(work, args.family_originals)
     fit_sets = ("fam-photos-public",)
     held_sets = ("fam-ukbench", "fam-camera-photos", "fam-imagededup-testdata")
-    scores, files_by_set, cpu = {}, {}, {}
+    scores, files_by_set, cpu, datas = {}, {}, {}, {}
     for name, files in sets.items():
         c0 = time.process_time()
         data = encode_set(f"{name}-{args.family_originals}" if name.startswith("fam-") else name, files, work,
                           args.workers, False, args.reverify)
         cpu[name] = time.process_time() - c0
         files_by_set[name] = [Path(p) for p in data["paths"].tolist()]
+        datas[name] = data
         scores[name] = copies_matrix(len(files_by_set[name]), data)
-        print(f"{name}: {len(files)} images, CPU {cpu[name]:.0f} s", flush=True)
+        print(f"{name}: {len(files)} images, CPU {cpu[name]:.0f} s, {int(data['checked'])} pairs verified",
+              flush=True)
     default = verify.DEFAULT_CONFIDENCE
+    fitted = ""
+    if args.fit:
+        # the calibration refitted on the FIT split only: photos-public's family copies (every verified pair
+        # of one group is a copy) and the look-alikes of ukbench-600 groups 0-74
+        xs, ys = [], []
+        for name, part in (("fam-photos-public", None), ("ukbench-600", 300)):
+            c = datas[name]
+            need = c["dist"] > copies.HASH_SURE
+            if part is not None:
+                need &= (c["left"] < part) & (c["right"] < part)
+            g = np.array([group_of(p) for p in files_by_set[name]])
+            same = (g[c["left"]] == g[c["right"]]) & (part is None)
+            xs.append(c["meas"][need])
+            ys.append(same[need].astype(float))
+        w = fit_logistic(np.concatenate(xs), np.concatenate(ys))
+        verify.CALIBRATION = tuple(round(float(x), 3) for x in w)
+        fitted = f" Calibration refitted on the fit split (`--fit`): CALIBRATION = {verify.CALIBRATION}."
+        print("CALIBRATION =", verify.CALIBRATION, flush=True)
+        for name in sets:
+            scores[name] = copies_matrix(len(files_by_set[name]), datas[name])
+        grid_fit = np.round(np.arange(0.5, 1.0, 0.01), 2)
+        # the default rule on the fit split: the smallest confidence with precision >= 99.5 % there and above
+        fpos, _, fneg = _family_pairs(("fam-photos-public",), files_by_set, scores)
+        fneg = np.concatenate([fneg, scores["ukbench-600"][:300, :300][np.triu_indices(300, 1)]])
+        ok = [t for t in grid_fit if all(
+            (fpos >= u).sum() / max((fpos >= u).sum() + (fneg >= u).sum(), 1) >= TARGET for u in grid_fit if u >= t)]
+        fitted += f" The fit split's default rule gives {min(ok) if ok else None}."
+        print(fitted, flush=True)
 
     def family_pairs(names):
-        """(score of each original-copy pair, its family) and the scores of all pairs across groups."""
-        pos, fam, neg = [], [], []
-        for n in names:
-            fs, s = files_by_set[n], scores[n]
-            g = np.array([group_of(p) for p in fs])
-            idx = {p.name: k for k, p in enumerate(fs)}
-            for k, p in enumerate(fs):
-                e = edit_of(p.name)
-                if e is not None:
-                    pos.append(s[idx[p.stem.split("_")[0] + "_orig.jpg"], k])
-                    fam.append(e)
-            iu = np.triu_indices(len(fs), 1)
-            neg.append(s[iu][g[iu[0]] != g[iu[1]]])
-        return np.array(pos), np.array(fam), np.concatenate(neg)
+        return _family_pairs(names, files_by_set, scores)
 
     # negatives shared by both splits' precision: re-shots (holidays-half) and look-alikes (ukbench halves)
     hf = files_by_set["holidays-half"]
@@ -312,8 +346,9 @@ def families_main(args) -> None:
     uk_neg = {"fit": uk[:300, :300][np.triu_indices(300, 1)], "held-out": uk[300:, 300:][np.triu_indices(300, 1)]}
 
     lines = [f"Measured {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores shared with other work. Command: "
-             f"`python benchmarks/quality.py --families --family-originals {args.family_originals}` "
-             f"(originals per source, at most; half the photos of a source when fewer).", "",
+             f"`python benchmarks/quality.py --families --family-originals {args.family_originals}"
+             f"{' --fit' if args.fit else ''}` (originals per source, at most; half the photos of a source when "
+             f"fewer).{fitted}", "",
              "Each original gets one copy of every family (groups of 13 images, as a folder with many copies of "
              "one picture), drawn by `imagetwins.edits.FAMILIES` with random parameters over each family's whole "
              "range; as many distractor photos as originals. FIT split: fam-photos-public and ukbench-600 "

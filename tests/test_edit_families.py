@@ -83,6 +83,22 @@ def test_keystone_copies_are_grouped(family_folder) -> None:
     assert all(labels[where[f"o{k}_keystone.jpg"]] == labels[where[f"o{k}.jpg"]] for k in PHOTOS)
 
 
+def test_explain_says_why_a_keystone_copy_falls_short(family_folder) -> None:
+    """A perspective change: the features match, the affine alignment leaves part of the picture disagreeing;
+    explain names that check and where."""
+    from imagetwins.explain import why_not_copies
+
+    files, _ = family_folder
+    records = dict(zip([p.name for p in files], _encode(files[:13])))
+    v = copies.verify_records(records["o3.jpg"], records["o3_keystone.jpg"])
+    why = why_not_copies(v)
+    if v.confidence >= copies.DEFAULT_CONFIDENCE:
+        assert why == []
+    else:
+        assert v.inliers >= 20 and v.disagreement is not None
+        assert any("agrees closely" in w and v.disagreement[1] in w for w in why), why
+
+
 def test_a_group_of_fifty_copies_is_found_whole(tmp_path: Path, datasets: Path) -> None:
     """50 copies of one photo fill every CNN neighbour place of one another: the hard ones (screenshots,
     rotations, pictures on a background) must still be proposed and grouped."""

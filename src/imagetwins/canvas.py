@@ -27,6 +27,9 @@ TOLERANCE = 8
 MIN_FILL = 0.8
 #: the canvas must be at least this share of the image (else the image is its picture)
 MIN_CANVAS = 0.15
+#: the picture region is opened with a square of this side (px) so that buttons and captions a few pixels
+#: off the picture do not join it
+OPEN = 4
 
 
 def picture_region(img: Image.Image, grey: np.ndarray | None = None
@@ -58,8 +61,25 @@ def picture_region(img: Image.Image, grey: np.ndarray | None = None
     content = (mask[1:-1, 1:-1] == 0).astype(np.uint8)
     if content.mean() > 1 - MIN_CANVAS:
         return None
-    # opened so that buttons and captions a few pixels off the picture do not join it
-    content = cv2.morphologyEx(content, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    # opened so that buttons and captions a few pixels off the picture do not join it; a second, wider opening
+    # when they still do (a screenshot's buttons a pixel or two under a small picture, on a screen that is
+    # mostly canvas: a photo's own flat parts are rarely so large)
+    for side in (OPEN, 2 * OPEN - 1) if content.mean() < 0.45 else (OPEN,):
+        found = _clean_quadrilateral(cv2.morphologyEx(content, cv2.MORPH_OPEN, np.ones((side, side), np.uint8)))
+        if found is not None:
+            break
+    else:
+        return None
+    (cx, cy), (rw, rh), angle = found
+    s = img.width / w
+    return (cx * s, cy * s), (rw * s, rh * s), float(angle)
+
+
+def _clean_quadrilateral(content: np.ndarray):
+    """The largest region's rotated rectangle when it fills it (:data:`MIN_FILL`) and leaves a canvas, else None."""
+    import cv2
+
+    h, w = content.shape
     n, labels, stats, _ = cv2.connectedComponentsWithStats(content, connectivity=8)
     if n < 2:
         return None
@@ -71,8 +91,7 @@ def picture_region(img: Image.Image, grey: np.ndarray | None = None
     (cx, cy), (rw, rh), angle = cv2.minAreaRect(np.column_stack([xs, ys]).astype(np.float32))
     if area / max(rw * rh, 1.0) < MIN_FILL or rw * rh > (1 - MIN_CANVAS) * h * w:
         return None
-    s = img.width / w
-    return (cx * s, cy * s), (rw * s, rh * s), float(angle)
+    return (cx, cy), (rw, rh), angle
 
 
 def upright_picture(img: Image.Image, grey: np.ndarray | None = None) -> Image.Image | None:

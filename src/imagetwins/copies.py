@@ -18,6 +18,7 @@ Each file is decoded once for all three encodings (:class:`CopyRecord`); the reg
 
 from __future__ import annotations
 
+import json
 import warnings
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -42,6 +43,8 @@ __all__ = [
     "TOP_K",
     "candidate_pairs",
     "alternates",
+    "capture_of",
+    "different_captures",
     "candidate_query",
     "copy_pairs",
     "copy_query",
@@ -80,7 +83,7 @@ class CopyRecord:
     """
 
     __slots__ = ("hash", "vector", "_features", "_spill", "_offset", "_length", "alt_hash", "alt_vector",
-                 "_alt_features", "_alt_offset", "_alt_length")
+                 "_alt_features", "_alt_offset", "_alt_length", "capture")
 
     def __init__(self, hash: np.ndarray, vector: np.ndarray, features: ImageFeatures,
                  alt: tuple[np.ndarray, np.ndarray, ImageFeatures] | None = None) -> None:
@@ -91,6 +94,7 @@ class CopyRecord:
         self._offset = self._length = 0
         self.alt_hash, self.alt_vector, self._alt_features = alt if alt is not None else (None, None, None)
         self._alt_offset = self._alt_length = 0
+        self.capture: tuple[str, ...] | None = None  # the camera's capture stamp (capture_of), if any
 
     @classmethod
     def spilled(cls, hash: np.ndarray, vector: np.ndarray, features: bytes,
@@ -101,6 +105,7 @@ class CopyRecord:
         rec._features, rec._spill, rec._offset, rec._length = None, None, 0, len(features)
         rec.alt_hash, rec.alt_vector, rec._alt_features = (None, None, None) if alt is None else (alt[0], alt[1], None)
         rec._alt_offset, rec._alt_length = 0, 0 if alt is None else len(alt[2])
+        rec.capture = None
         try:
             spill = current_spill()
             rec._offset = spill.put(features)
@@ -159,6 +164,11 @@ class CopyRecord:
         head = np.ascontiguousarray(self.hash).astype("<u8").tobytes() + np.uint32(
             d | (_ALT_FLAG if alt is not None else 0)).astype("<u4").tobytes()
         parts = [head, np.asarray(self.vector).astype("<f4").tobytes()]
+        if self.capture is not None:
+            stamp = json.dumps(list(self.capture)).encode()
+            parts += [np.uint32(len(stamp)).astype("<u4").tobytes(), stamp]
+            parts[0] = head[:32] + np.uint32(d | _CAPTURE_FLAG | (_ALT_FLAG if alt is not None else 0)).astype(
+                "<u4").tobytes()
         if alt is not None:
             parts += [np.ascontiguousarray(self.alt_hash).astype("<u8").tobytes(),
                       np.asarray(self.alt_vector).astype("<f4").tobytes(), np.uint32(len(alt)).astype("<u4").tobytes(),
@@ -173,11 +183,19 @@ class CopyRecord:
             raise ValueError("not a copies record (too short)")
         h = np.frombuffer(data[:32], "<u8").astype(np.uint64)
         d = int(np.frombuffer(data[32:36], "<u4")[0])
-        has_alt, d = bool(d & _ALT_FLAG), d & ~_ALT_FLAG
+        has_alt, has_capture, d = bool(d & _ALT_FLAG), bool(d & _CAPTURE_FLAG), d & ~(_ALT_FLAG | _CAPTURE_FLAG)
         end = 36 + 4 * d
         if len(data) < end:
             raise ValueError("not a copies record (truncated vector)")
         v = _unit_vector(data[36:end])
+        capture = None
+        if has_capture:
+            n = int(np.frombuffer(data[end:end + 4], "<u4")[0]) if len(data) >= end + 4 else -1
+            try:
+                capture = tuple(str(x) for x in json.loads(bytes(data[end + 4:end + 4 + n])))
+            except (ValueError, TypeError) as exc:
+                raise ValueError("not a copies record (damaged capture stamp)") from exc
+            end += 4 + n
         alt = None
         if has_alt:
             at = end + 32 + 4 * d + 4
@@ -196,16 +214,19 @@ class CopyRecord:
         features = ImageFeatures.from_bytes(raw)  # checks them (and reads the .npz written before)
         if raw[:2] == b"PK":
             raw = features.to_bytes()  # spilled in today's format, read back fast
-        return cls.spilled(h, v, raw, alt)
+        rec = cls.spilled(h, v, raw, alt)
+        rec.capture = capture
+        return rec
 
     def __getstate__(self) -> tuple:
         # pickled (Dask) with the features themselves: the spill file is this process's alone
         alt = None if self.alt_hash is None else (self.alt_hash, self.alt_vector, self._alt_bytes())
-        return self.hash, self.vector, self.features_bytes(), alt
+        return self.hash, self.vector, self.features_bytes(), alt, self.capture
 
     def __setstate__(self, state: tuple) -> None:
         hash, vector, raw = state[:3]
         rec = CopyRecord.spilled(hash, vector, raw, state[3] if len(state) > 3 else None)
+        rec.capture = state[4] if len(state) > 4 else None
         for name in self.__slots__:
             setattr(self, name, getattr(rec, name))
 
@@ -215,8 +236,44 @@ class CopyRecord:
         return f"CopyRecord(hash={self.hash!r}, vector=<{len(self.vector)} floats>, features {where}{alt})"
 
 
-#: the vector length's top bit in :meth:`CopyRecord.to_bytes`: an alternate follows
+#: the vector length's top bit in :meth:`CopyRecord.to_bytes`: an alternate follows; the next: a capture stamp
 _ALT_FLAG = 1 << 31
+_CAPTURE_FLAG = 1 << 30
+
+_EXIF_IFD = 0x8769
+#: EXIF tags of a capture: Make, Model (IFD0); DateTimeOriginal, SubSecTimeOriginal, BodySerialNumber (Exif IFD)
+_MAKE, _MODEL, _DATETIME_ORIGINAL, _SUBSEC_ORIGINAL, _BODY_SERIAL = 0x010F, 0x0110, 0x9003, 0x9291, 0xA431
+
+
+def capture_of(img) -> tuple[str, ...] | None:
+    """The camera's stamp of the moment a photo was taken: (make, model, DateTimeOriginal, SubSecTimeOriginal,
+    body serial; '' where absent), or None when the file does not say which camera took it when (no Make,
+    Model or DateTimeOriginal: edited exports, screenshots and most copies)."""
+    try:
+        exif = img.getexif()
+        sub = exif.get_ifd(_EXIF_IFD)
+    except Exception:  # damaged EXIF says nothing
+        return None
+
+    def text(value) -> str:
+        if isinstance(value, bytes):
+            value = value.decode("latin-1", "replace")
+        return str(value).strip().strip("\x00").strip() if value is not None else ""
+
+    stamp = (text(exif.get(_MAKE)), text(exif.get(_MODEL)), text(sub.get(_DATETIME_ORIGINAL)),
+             text(sub.get(_SUBSEC_ORIGINAL)), text(sub.get(_BODY_SERIAL)))
+    return stamp if stamp[0] and stamp[1] and stamp[2] else None
+
+
+def different_captures(a, b) -> bool:
+    """Whether two records are camera originals of two different moments (a re-shot, never a copy): both
+    name the same camera (make, model and, where both have one, serial) and their capture times differ
+    (to the second, or in the sub-seconds where both have them). A copy keeps its original's stamp or has
+    none; a photo of the same scene seconds later, a burst frame or a bracketed exposure has its own."""
+    ca, cb = getattr(a, "capture", None), getattr(b, "capture", None)
+    if ca is None or cb is None or ca[:2] != cb[:2] or (ca[4] and cb[4] and ca[4] != cb[4]):
+        return False
+    return ca[2] != cb[2] or bool(ca[3] and cb[3] and ca[3] != cb[3])
 
 
 def _unit_vector(data: bytes) -> np.ndarray:
@@ -349,6 +406,8 @@ def verify_records(a, b, keep_matches: bool = False) -> Verification:
     """The check of a pair of records (or bare features): the best of the images themselves and, for an image
     on a canvas, the picture cut out of it (a screenshot's picture may be a sixth of the screen); its
     ``cut_from_canvas`` says which was used. Symmetric, as :func:`~imagetwins.verify.verify_pair`."""
+    if different_captures(a, b):
+        return Verification(different_captures=True)
     fa, aa = _sides(a)
     fb, ab = _sides(b)
     best = verify_pair(fa, fb, keep_matches)
@@ -389,6 +448,10 @@ def _confidences(features_a, features_b, left, right, dist, workers: int | None,
     if pair_scores is not None and todo.any():
         pair_scores.remember(left[need[todo]], right[need[todo]], known[todo])
     conf[need] = known
+    sure = np.flatnonzero(dist <= hash_sure)
+    if len(sure):  # a burst frame can be within the hash's sure distance: two captures are never copies
+        other = [k for k in sure.tolist() if different_captures(features_a[left[k]], features_b[right[k]])]
+        conf[other] = 0.0
     return conf
 
 

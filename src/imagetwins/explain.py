@@ -19,7 +19,7 @@ from imagetwins.copies import COPIES_METHOD, verify_records
 from imagetwins.io import ImageReadError, open_image
 from imagetwins.writing import open_output
 
-__all__ = ["MethodScore", "explain_pair", "match_picture", "pair_features", "pair_records"]
+__all__ = ["MethodScore", "explain_pair", "match_picture", "pair_features", "pair_records", "why_not_copies"]
 
 
 @dataclass
@@ -87,6 +87,48 @@ def explain_pair(path_a: str | os.PathLike, path_b: str | os.PathLike, methods: 
                                   encoder.score_unit))
     v = verify_records(*pair_records(path_a, path_b, records), keep_matches=True)
     return scores, v
+
+
+def why_not_copies(v: verify.Verification, copies_score: float | None = None,
+                   threshold: float = verify.DEFAULT_CONFIDENCE) -> list[str]:
+    """Why the check of a pair gives a confidence under ``threshold``: each check that failed, in words, with
+    the part of the picture where the aligned images disagree ([] when it does not fall short).
+
+    ``copies_score``: the ``copies`` method's own score of the pair (0 when its hash and CNN did not even
+    propose the pair, though the check would pass).
+    """
+    if v.confidence >= threshold:
+        if copies_score is not None and copies_score < threshold:
+            return ["the hash and the CNN did not propose this pair in a search of these two files "
+                    "(the check alone would call them copies)"]
+        return []
+    if v.different_captures:
+        return ["both are camera originals taken at different moments (EXIF capture time): a re-shot of the "
+                "scene, never a copy"]
+    why = []
+    if v.inliers < verify.QUICK_INLIERS or v.transform is None:
+        return ["too few local features match in any one geometric arrangement: the pictures share no "
+                "copied part (different photos, or one too small or too flat to match)"]
+    if v.inliers < 20:
+        why.append(f"only {v.inliers} feature matches agree on one transform (a copy usually has 40 or more)")
+    if min(v.coverage_a, v.coverage_b) < 0.2:
+        why.append(f"the shared part is small: {min(v.coverage_a, v.coverage_b):.0%} of one image")
+    if v.strict_agreement < 0.85:
+        where = ""
+        if v.disagreement is not None:
+            image = "first" if v.disagreement[0] == 0 else "second"
+            where = (f"; the cells that disagree ({v.disagreement[2]:.0%}) are mostly at the {v.disagreement[1]} "
+                     f"of the {image} image")
+        why.append(f"once aligned, {v.strict_agreement:.0%} of the textured overlap agrees closely (NCC >= 0.8; a "
+                   f"copy: 90 % or more){where}: a different moment or viewpoint, a perspective change the "
+                   "affine alignment does not follow, or overlays (text, stickers) over much of the picture")
+    if v.lighting_residual > 0.25:
+        why.append(f"the brightness of the overlap does not follow one global brightness/contrast change "
+                   f"(residual {v.lighting_residual:.2f}; a copy: under 0.15): lit differently, as a second "
+                   "photo of the same thing is")
+    if not why:
+        why.append(f"all checks are near their limits together (confidence {v.confidence:.3f})")
+    return why
 
 
 def pair_records(path_a: str | os.PathLike, path_b: str | os.PathLike, records=None) -> tuple:

@@ -268,13 +268,23 @@ class Verification:
     #: whether the check was made on the picture cut out of a canvas (``imagetwins.canvas``) rather than on the
     #: whole image, for ``a`` and for ``b`` (set by ``imagetwins.copies.verify_records``)
     cut_from_canvas: tuple[bool, bool] = (False, False)
+    #: both images are camera originals of different moments (``imagetwins.copies.different_captures``):
+    #: a re-shot, never a copy, whatever the pictures show
+    different_captures: bool = False
+    #: where the aligned pictures disagree most: ``(image, region, share)``: 0 for ``a``, 1 for ``b`` (the image
+    #: the comparison was made on), the region ("top left" ... "bottom right", "centre"), and the share of the
+    #: compared cells that disagree (NCC < 0.5); None when they all agree or nothing was compared
+    disagreement: tuple[int, str, float] | None = None
 
     def swapped(self) -> Verification:
         """The same check seen from the other image: ``b`` against ``a``."""
         transform = None if self.transform is None else _require_cv2().invertAffineTransform(self.transform)
         return Verification(self.inliers, self.inlier_ratio, self.coverage_b, self.coverage_a, self.agreement,
                             self.strict_agreement, self.median_ncc, self.lighting_residual, self.mirrored, transform,
-                            self.confidence, [(q, p) for p, q in self.matches], self.cut_from_canvas[::-1])
+                            self.confidence, [(q, p) for p, q in self.matches], self.cut_from_canvas[::-1],
+                            self.different_captures,
+                            None if self.disagreement is None else (1 - self.disagreement[0],
+                                                                    *self.disagreement[1:]))
 
     def measurements(self) -> np.ndarray:
         """The inputs of the calibrated model, in :data:`CALIBRATION` order (without the intercept)."""
@@ -286,7 +296,12 @@ class Verification:
         return {"confidence": round(self.confidence, 4), "inliers": self.inliers,
                 "inlier_ratio": round(self.inlier_ratio, 3), "coverage_a": round(self.coverage_a, 3),
                 "coverage_b": round(self.coverage_b, 3), "agreement": round(self.agreement, 3),
-                "mirrored": self.mirrored}
+                "strict_agreement": round(self.strict_agreement, 3),
+                "lighting_residual": round(self.lighting_residual, 3), "mirrored": self.mirrored,
+                "cut_from_canvas": list(self.cut_from_canvas), "different_captures": self.different_captures,
+                "disagreement": None if self.disagreement is None else {
+                    "image": "ab"[self.disagreement[0]], "region": self.disagreement[1],
+                    "share": round(self.disagreement[2], 3)}}
 
 
 def confidence_from(measurements: np.ndarray, calibration: Sequence[float] | None = None) -> np.ndarray:
@@ -407,7 +422,16 @@ def _dense(a: ImageFeatures, b: ImageFeatures, matrix: np.ndarray, v: Verificati
     textured = cm & (sa > 3) & (sb > 3)  # flat cells (sky, walls) say nothing either way
     if not textured.any():
         return
-    ncc = ((ca * cb).mean(-1) / np.maximum(sa * sb, 1e-6))[textured]
+    ncc_cells = (ca * cb).mean(-1) / np.maximum(sa * sb, 1e-6)
+    ncc = ncc_cells[textured]
+    bad = textured & (ncc_cells < 0.5)
+    if bad.any():  # where, for explain: the centre of the disagreeing cells, in thirds of the compared image
+        rows, cols = np.nonzero(bad)
+        vert = ("top", "middle", "bottom")[min(2, int(3 * (rows.mean() + 0.5) / bad.shape[0]))]
+        horiz = ("left", "centre", "right")[min(2, int(3 * (cols.mean() + 0.5) / bad.shape[1]))]
+        where = "centre" if (vert, horiz) == ("middle", "centre") else (
+            vert if horiz == "centre" else horiz if vert == "middle" else f"{vert} {horiz}")
+        v.disagreement = (0 if swap else 1, where, float(bad.sum() / textured.sum()))
     v.agreement = float((ncc >= 0.5).mean())
     v.strict_agreement = float((ncc >= 0.8).mean())
     v.median_ncc = float(np.median(ncc))

@@ -26,7 +26,7 @@ def explain(file_a: Path, file_b: Path, picture: Path | None, json_out: Path | N
     Example:
       imagetwins explain photo.jpg shop/photo-cropped.jpg -p why.png
     """
-    from imagetwins.explain import explain_pair, match_picture
+    from imagetwins.explain import explain_pair, match_picture, why_not_copies
     from imagetwins.io import ImageReadError
 
     try:
@@ -37,9 +37,11 @@ def explain(file_a: Path, file_b: Path, picture: Path | None, json_out: Path | N
         raise click.ClickException(printable(f"{exc.path}: {exc.reason}")) from None
     except ImportError as exc:  # OpenCV (the [copies] extra) missing
         raise click.ClickException(str(exc)) from None
+    copies_score = next((s.score for s in scores if s.method == "copies"), None)
+    why = why_not_copies(v, copies_score)
     if json_out is not None:
         write_json({"a": str(file_a), "b": str(file_b), "scores": [s.to_dict() for s in scores],
-                    "verification": v.to_dict()}, json_out)
+                    "verification": v.to_dict(), "why_not_copies": why}, json_out)
         if str(json_out) == "-":  # stdout holds the data alone
             return
     echo(str(file_a))
@@ -51,5 +53,11 @@ def explain(file_a: Path, file_b: Path, picture: Path | None, json_out: Path | N
     echo(f"  verification: {v.inliers} feature matches agree on one {'mirrored ' if v.mirrored else ''}"
                f"transform ({v.inlier_ratio:.0%} of matches); it covers {v.coverage_a:.0%} of the first image "
                f"and {v.coverage_b:.0%} of the second; {v.agreement:.0%} of the overlap agrees pixel for pixel")
+    if any(v.cut_from_canvas):
+        echo("  (checked on the picture cut out of its canvas: "
+             + " and ".join(n for n, cut in zip(("the first image", "the second image"), v.cut_from_canvas) if cut)
+             + ")")
+    for line in why:
+        echo(f"  why not a copy: {line}")
     if picture is not None:
         echo(f"  picture of the matches: {picture}")

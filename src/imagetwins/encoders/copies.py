@@ -58,7 +58,7 @@ class CopiesEncoder(Encoder):
         # OpenCV nothing is extracted and encode_batch stops the run with one message (not one per file)
         # serialised here, on the threads, and spilled by encode_batch: the run holds where they are, not them
         if not verify.opencv_available():
-            return self.dihedral.thumbnail(img), self.embedder.prepare(img), None, None
+            return self.dihedral.thumbnail(img), self.embedder.prepare(img), None, None, None
         extracted = verify.extract(img)
         features = extracted.to_bytes()
         # a picture on a canvas (a rotated copy's grown canvas, a screenshot, a background): the picture cut
@@ -67,7 +67,7 @@ class CopiesEncoder(Encoder):
         alt = None
         if picture is not None:
             alt = (self.dihedral.thumbnail(picture), self.embedder.prepare(picture), verify.extract(picture).to_bytes())
-        return self.dihedral.thumbnail(img), self.embedder.prepare(img), features, alt
+        return self.dihedral.thumbnail(img), self.embedder.prepare(img), features, alt, copies.capture_of(img)
 
     def encode_batch(self, prepared: list) -> np.ndarray:
         verify._require_cv2()
@@ -81,6 +81,7 @@ class CopiesEncoder(Encoder):
         out = np.empty(len(prepared), dtype=object)
         for i, p in enumerate(prepared):
             out[i] = copies.CopyRecord.spilled(words[i], vectors[i], p[2], alt.get(i))
+            out[i].capture = p[4]
         return out
 
     def empty(self) -> np.ndarray:
@@ -90,7 +91,7 @@ class CopiesEncoder(Encoder):
         return {"method": self.name, "hash": "dihedral", "model": self.embedder.config.name, "orientations": 1,
                 "cnn_side": copies.CNN_SIDE,
                 "feature_side": verify.FEATURE_SIDE, "max_features": verify.MAX_FEATURES,
-                "thumb_side": verify.THUMB_SIDE, "features_version": verify.FEATURES_VERSION, "version": 4,
+                "thumb_side": verify.THUMB_SIDE, "features_version": verify.FEATURES_VERSION, "version": 5,
                 "canvas": [canvas.TOLERANCE, canvas.MIN_FILL, canvas.MIN_CANVAS]}
 
     def to_blob(self, row) -> bytes:
@@ -113,7 +114,7 @@ class CopiesEncoder(Encoder):
     @property
     def pair_score_version(self) -> str:
         """Verification confidences are kept per pair of contents under :func:`imagetwins.verify.verdict_version`."""
-        return f"{verify.verdict_version()}-canvas{canvas.TOLERANCE}-{canvas.MIN_FILL}-{canvas.MIN_CANVAS}"
+        return f"{verify.verdict_version()}-canvas{canvas.TOLERANCE}-{canvas.MIN_FILL}-{canvas.MIN_CANVAS}-capture1"
 
     def pairs(self, encodings: np.ndarray, threshold: float, workers: int | None = None, progress: bool = False,
               paths: Sequence[str] | None = None, pair_scores: PairScores | None = None) -> search.Pairs:
