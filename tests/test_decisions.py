@@ -128,6 +128,15 @@ def test_the_page_shows_decided_groups_apart(tmp_path: Path, album: Path) -> Non
     assert "Decided earlier" in out.read_text()
 
 
+def test_a_new_group_of_byte_identical_copies_is_not_shown_as_decided(tmp_path: Path, album: Path) -> None:
+    _decide(album, tmp_path)
+    shutil.copy(album / "p0.jpg", album / "p0 twin.jpg")  # p0 was only said apart from p0_small
+    shutil.copy(album / "p3.jpg", album / "p3 twin.jpg")  # p3 was kept over p3_small
+    doc = json.loads(run("find", album, "--json", "-").stdout)
+    status = {os.path.basename(g["files"][0]): g.get("remembered") for g in doc["groups"]}
+    assert status == {"p0.jpg": None, "p1_small.jpg": "decided", "p2.jpg": "skip", "p3.jpg": "decided"}
+
+
 def test_list_forget_export_import(tmp_path: Path, album: Path) -> None:
     _decide(album, tmp_path)
     res = run("decisions", "list")

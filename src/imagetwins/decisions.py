@@ -160,10 +160,14 @@ class Remembered:
         verdicts = []
         for p in paths[1:]:
             kp = key_of.get(p)
-            v = self.verdict(k, kp) if kp != k else ("keep", k)  # a byte-identical copy: nothing to decide
+            if kp == k and k is not None:
+                continue  # a byte-identical copy of the keeper: nothing to decide about it
+            v = self.verdict(k, kp)
             if v is None:
                 return None
             verdicts.append(v[0])
+        if not verdicts:
+            return None  # only byte-identical copies, never decided on: new
         return "skip" if all(v == "skip" for v in verdicts) else "decided"
 
 
