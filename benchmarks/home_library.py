@@ -7,7 +7,8 @@ camera grain (Gaussian noise, so it compresses like a camera JPEG rather than a 
 as a baseline JPEG (quality 88-95) with camera EXIF (make, model, capture date, the pixel size; one in ten
 stored sideways with EXIF orientation 6, as phones do). No two pictures share a crop, so the library has
 no copies: every pair a method proposes is a look-alike its verification must turn away, as in a real
-library. A few are HEIC (pillow-heif; encoding HEIC is slow, so they are 2 MP).
+library. A few are HEIC (pillow-heif; encoding HEIC is slow, so they are 2 MP; with a 320 px thumbnail from
+which pillow-heif can decode, since the first home-library run).
 
 Small pictures for the 100,000-image scale run are made the same way at 160-320 px a side.
 """
@@ -146,7 +147,7 @@ def make_library(folder: Path, count: int, seed: int = 0, small: bool = False, h
 
             pillow_heif.register_heif_opener()
             img.thumbnail((1632, 1224))
-            img.save(path, format="HEIF", quality=80, exif=exif.tobytes())
+            img.save(path, format="HEIF", quality=80, exif=exif.tobytes(), thumbnails=[320])
         else:
             img.save(path, quality=rng.randint(88, 95), exif=exif.tobytes())
         out.append(path)

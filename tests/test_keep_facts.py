@@ -145,3 +145,20 @@ def test_a_result_carries_its_stage_timings(grouped: Path) -> None:
     result = find_duplicate_groups(grouped, "phash")
     assert {"scan", "search"} <= set(result.timings)
     assert sum(result.timings.values()) <= result.seconds + 1e-6
+
+
+def test_a_heic_is_decoded_from_its_embedded_thumbnail_when_that_is_large_enough(tmp_path: Path, photo: Path) -> None:
+    pillow_heif = pytest.importorskip("pillow_heif")
+    pillow_heif.register_heif_opener()
+    from imagetwins.hashing import hash_image
+
+    with Image.open(photo) as im:
+        big = im.convert("RGB").resize((600, 400))
+    path = tmp_path / "phone.heic"
+    big.save(path, quality=90, thumbnails=[320])
+    small = io.open_image(path, min_size=192)  # what the hashes ask for
+    assert small.size[0] == 320 and 210 <= small.size[1] <= 214
+    full = io.open_image(path)
+    assert full.size == (600, 400)
+    assert io.open_image(path, min_size=192, min_long_side=400).size == (600, 400)  # the thumbnail is too small
+    assert bin(int(hash_image(small, "phash")) ^ int(hash_image(full, "phash"))).count("1") <= 4

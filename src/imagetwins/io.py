@@ -357,9 +357,18 @@ def _reduce_on_decode(img: Image.Image, min_size: int, min_long_side: int = 0) -
     """Ask the decoder for a smaller image where the format allows it (JPEG DCT scaling, JPEG 2000
     resolution levels) that keeps ``min_size`` pixels on each side and ``min_long_side`` on the longer one;
     return the size the decode will have."""
+    long = max(min_size, min_long_side)
+    wanted = (long, min_size) if img.size[0] >= img.size[1] else (min_size, long)
     if img.format in ("JPEG", "MPO"):
-        long = max(min_size, min_long_side)
-        img.draft("RGB", (long, min_size) if img.size[0] >= img.size[1] else (min_size, long))
+        img.draft("RGB", wanted)
+    elif img.format == "HEIF":
+        # pillow-heif decodes the smallest embedded thumbnail that is a scaled copy of the picture and still this
+        # large (phones write one), instead of the full picture: a thousand times less work for a 12 MP HEIC
+        try:
+            img.draft(img.mode, wanted)
+        except Exception:  # an older pillow-heif without thumbnail drafts: the full decode
+            pass
+        return img.size
     elif img.format == "JPEG2000":
         level = 0
         while min(img.size) >> (level + 1) >= min_size and level < 5:
