@@ -11,8 +11,9 @@ such as PNG or BMP of the same size, and a HEIC, AVIF, DNG or raw file beats a J
 conversion); then the older capture date (EXIF DateTimeOriginal, else the modification time, compared to
 the minute so that copies made in the same minute tie); then, between JPEGs tied so far, the more finely
 quantised (a messenger's re-encode; read from the headers of tied files only); then a name that is not a
-copy's ("x copy.jpg", "x (1).jpg", "Copy of x.jpg"); then the shorter name; then the path. Measured on
-held-out originals in ``benchmarks/bench_keeper.py``.
+copy's ("x copy.jpg", "x (1).jpg", "Copy of x.jpg"); then the shorter name; then the file fewer folders
+deep (a backup is filed further down, as ``imagetwins folders`` decides); then the shorter path; then the
+path. Measured on held-out originals in ``benchmarks/bench_keeper.py``.
 
 ``largest`` / ``smallest``: the biggest / smallest file on disk, ties broken by ``original``.
 ``newest`` / ``oldest``: the latest / earliest capture date, ties broken by ``original``.
@@ -187,7 +188,14 @@ def _original_key(f: FileInfo, camera_format_present: bool, source_format_presen
     derived = camera_format_present and f.format not in _CAMERA_FORMATS
     converted = source_format_present and f.format not in _SOURCE_FORMATS
     return (-f.pixels, derived, converted, int(f.captured // 60), looks_like_a_copy(f.path),
-            len(os.path.basename(f.path)), f.path)
+            len(os.path.basename(f.path)), _depth(f.path), len(f.path), f.path)
+
+
+def _depth(path: str) -> int:
+    """How many folders deep a file lies: of byte-identical copies, the one filed further down goes (a backup
+    is usually filed further down, ``Backup/old/2019/x.jpg`` beside ``2019/x.jpg``), as ``imagetwins folders``
+    decides for whole folders."""
+    return os.path.normpath(path).count(os.sep)
 
 
 #: how many leading terms of the ``original`` rule's sort key (enlarged, pixels, derived, converted, capture

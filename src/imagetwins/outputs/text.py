@@ -10,9 +10,23 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-def score_text(kind: str, score: float) -> str:
-    """A match's score in words: ``similarity 0.912`` or ``3 bits``."""
-    return f"similarity {score:.3f}" if kind == "similarity" else _plural(int(score), "bit")
+def score_text(kind: str, score: float, unit: str = "similarity") -> str:
+    """A match's score in words: ``cosine similarity 0.912``, ``confidence 0.970`` (``unit``: what the method
+    calls its scores) or ``3 bits``."""
+    return f"{unit} {score:.3f}" if kind == "similarity" else _plural(int(score), "bit")
+
+
+def _score_unit(result) -> str:
+    """What ``result``'s method calls a score (``copies``: a verification confidence, not a similarity)."""
+    unit = getattr(result, "score_unit", None)
+    if isinstance(unit, str):
+        return unit
+    from imagetwins.encoders import get_encoder
+
+    try:
+        return get_encoder(result.method).score_unit
+    except (ValueError, AttributeError):  # a method not registered in this process
+        return "similarity"
 
 
 def _bold(fh) -> object:
@@ -36,10 +50,11 @@ def write_matches(what: Matches, target: Target) -> None:
     result = what.result
     with target.open() as fh:
         bold = _bold(fh)
+        unit = _score_unit(result)
         for q, ms in result.matches.items():
             fh.write(bold(printable(q)) + "\n")
             for p, s in ms:
-                fh.write(printable(f"  = {p}  ({score_text(result.score_kind, s)})") + "\n")
+                fh.write(printable(f"  = {p}  ({score_text(result.score_kind, s, unit)})") + "\n")
 
 
 FORMAT = Format("text", groups=write_groups, matches=write_matches)

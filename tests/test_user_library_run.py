@@ -1,0 +1,111 @@
+"""What a README-only user met cleaning a library of camera photos with a backup folder, through the CLI."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from PIL import Image, ImageOps
+
+from imagetwins.cli import main
+
+pytestmark = pytest.mark.cli
+
+
+def _camera_photos(datasets: Path, n: int) -> list[Path]:
+    return sorted((datasets / "camera-photos" / "images").glob("*.jpg"))[:n]
+
+
+def _run(*args: str):
+    res = CliRunner().invoke(main, [str(a) for a in args])
+    assert res.exit_code == 0, res.output
+    return res
+
+
+def test_a_group_of_byte_identical_files_is_new_not_decided_earlier(tmp_path: Path, datasets: Path) -> None:
+    """Once any decision was remembered, every group of byte-identical files was shown as "(decided earlier)"
+    (and put after the new groups on the review page) although nobody decided anything about it."""
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    a, b = _camera_photos(datasets, 2)
+    shutil.copy2(a, lib / "IMG_0001.jpg")
+    shutil.copy2(a, lib / "IMG_0001 (1).jpg")
+    shutil.copy2(b, lib / "IMG_0002.jpg")
+    with Image.open(b) as im:
+        up = ImageOps.exif_transpose(im).convert("RGB")  # an export: upright, a third of the size
+        up.resize((up.width // 3, up.height // 3)).save(lib / "IMG_0002_small.jpg", quality=85)
+    plan = tmp_path / "plan.json"
+    _run("find", lib, "--no-cache", "--json", plan, "-q")
+    # a person looks at the plan and applies it (a dry run remembers too): the keeper of IMG_0002 over its copy
+    res = _run("remove", lib, "--plan", plan)
+    assert "remembered 1 decision" in res.output, res.output
+
+    res = _run("find", lib, "--no-cache")
+    lines = [ln for ln in res.output.splitlines() if ln.startswith("group ")]
+    assert len(lines) == 2, res.output
+    identical = next(ln for ln in lines if "byte-identical" in ln)
+    resized = next(ln for ln in lines if "byte-identical" not in ln)
+    assert "decided earlier" not in identical, res.output
+    assert "decided earlier" in resized, res.output
+    assert "1 group decided earlier" in res.output, res.output
+
+    doc = json.loads(_run("find", lib, "--no-cache", "--json", "-", "-q").stdout)
+    remembered = {len(set(g["sha256"].values())): g.get("remembered") for g in doc["groups"]}
+    assert remembered == {1: None, 2: "decided"}, doc["groups"]
+
+
+def test_the_keeper_of_byte_identical_copies_is_not_the_one_in_the_backup_folder(tmp_path: Path,
+                                                                                  datasets: Path) -> None:
+    """Of Photos/2019/IMG.jpg and its byte copy Backup/old/2019/IMG.jpg (same name, same file time) 'find' kept
+    the backup ('Backup' sorts first) and 'remove' would have moved every original out of Photos/2019, while
+    'imagetwins folders' says the backup is the copy to go."""
+    lib = tmp_path / "lib"
+    photos, backup = lib / "Photos" / "2019", lib / "Backup" / "old" / "2019"
+    photos.mkdir(parents=True)
+    backup.mkdir(parents=True)
+    for i, src in enumerate(_camera_photos(datasets, 3), 1):
+        shutil.copy2(src, photos / f"IMG_{i:04d}.jpg")
+        shutil.copy2(photos / f"IMG_{i:04d}.jpg", backup / f"IMG_{i:04d}.jpg")  # a backup keeps the file time
+
+    doc = json.loads(_run("find", lib, "-r", "--no-cache", "--json", "-", "-q").stdout)
+    assert len(doc["groups"]) == 3
+    for g in doc["groups"]:
+        assert g["exact"] and Path(g["keep"]).parent == photos, g
+
+    res = _run("remove", lib, "-r", "--no-cache")
+    moving = [ln for ln in res.output.splitlines() if ln.startswith("would move ")]
+    assert len(moving) == 3 and all(f"{backup}{'/'}" in ln.split("(")[0] for ln in moving), res.output
+
+    res = _run("folders", lib, "-r", "--no-cache")
+    assert res.output.startswith("Backup  is a copy of  Photos/2019"), res.output  # the two commands agree
+
+
+def test_copies_scores_are_called_confidences_when_checking_a_test_set(tmp_path: Path, datasets: Path) -> None:
+    """'check -m copies' and 'index query -m copies' printed a verification confidence as "similarity 0.970",
+    while 'find' and 'explain' call it a confidence."""
+    pytest.importorskip("cv2")
+    train, test = tmp_path / "train", tmp_path / "test"
+    train.mkdir()
+    test.mkdir()
+    photos = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[:3]
+    for p in photos:
+        shutil.copy(p, train / p.name)
+    with Image.open(photos[0]) as im:
+        im.thumbnail((200, 200))
+        im.save(test / "leak_small.jpg", quality=70)
+    shutil.copy(sorted((datasets / "photos-public" / "images").glob("*.jpg"))[10], test / "unique.jpg")
+
+    res = CliRunner().invoke(main, ["check", str(test), "--against", str(train), "-m", "copies", "--no-cache"])
+    assert res.exit_code == 3, res.output
+    assert f"= {train / photos[0].name}  (confidence " in res.output, res.output
+    assert "similarity" not in res.output
+
+    db = tmp_path / "train.db"
+    _run("index", "update", train, "--db", db, "-m", "copies", "-m", "phash")
+    res = _run("index", "query", test, "--db", db, "-m", "copies")
+    assert "(confidence " in res.output and "similarity" not in res.output, res.output
+    res = _run("index", "query", test, "--db", db)  # phash: bits, as before
+    assert " bits)" in res.output and "confidence" not in res.output, res.output
