@@ -107,5 +107,5 @@ def test_copies_scores_are_called_confidences_when_checking_a_test_set(tmp_path:
     _run("index", "update", train, "--db", db, "-m", "copies", "-m", "phash")
     res = _run("index", "query", test, "--db", db, "-m", "copies")
     assert "(confidence " in res.output and "similarity" not in res.output, res.output
-    res = _run("index", "query", test, "--db", db)  # phash: bits, as before
+    res = _run("index", "query", test, "--db", db, "-m", "phash")  # a hash: bits, as before
     assert " bits)" in res.output and "confidence" not in res.output, res.output
