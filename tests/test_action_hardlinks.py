@@ -79,3 +79,26 @@ def test_a_file_with_two_names_beside_a_real_copy(tmp_path: Path, album: Path) -
     assert _digests(album) == before and os.path.samefile(photo, album / "second-name.jpg")
     res = CliRunner().invoke(main, ["remove", str(album), "-r", "--no-cache", "--keep", "oldest"])
     assert res.exit_code == 0 and "second-name.jpg" not in res.output, res.output  # kept file's other name stays
+
+
+def test_a_plan_moves_every_name_of_a_file_and_no_forged_name(tmp_path: Path, album: Path, datasets: Path) -> None:
+    """find --json lists the other names (already_linked); remove --plan moves them with their file, but only
+    names that are still that very file: an edited plan cannot pass another file off as one."""
+    photo = sorted(album.glob("*.jpg"))[0]
+    os.link(photo, album / "second-name.jpg")
+    other = album / "unique.jpg"  # a photo with no copy
+    shutil.copy(sorted((datasets / "photos-public" / "images").glob("*.jpg"))[40], other)
+    plan = tmp_path / "plan.json"
+    res = CliRunner().invoke(main, ["find", str(album), "-r", "--no-cache", "--keep", "newest", "--json", str(plan)])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(plan.read_text())
+    (names,) = [n for n in doc["already_linked"] if str(photo) in n]
+    names.append(str(other))  # forged: another photo listed as a name of this file
+    plan.write_text(json.dumps(doc))
+    before = _digests(album)
+    q = tmp_path / "q"
+    res = CliRunner().invoke(main, ["remove", str(album), "--plan", str(plan), "--apply", "--move-to", str(q)])
+    assert res.exit_code == 0, res.output
+    assert not photo.exists() and not (album / "second-name.jpg").exists() and other.exists()
+    assert CliRunner().invoke(main, ["undo", str(q)]).exit_code == 0
+    assert _digests(album) == before and os.path.samefile(photo, album / "second-name.jpg")

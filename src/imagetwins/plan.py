@@ -62,6 +62,9 @@ class PlannedGroup:
     skip: bool
     sha256: dict[str, str]
     not_duplicate: list[str] = field(default_factory=list)  # (also in leave) what a reviewer said is no copy
+    #: a file of the group -> its other names (hard links) the scan found (the plan's ``already_linked``): they
+    #: move with it where they are still the same file, since one name alone frees nothing
+    linked: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def to_move(self) -> list[str]:
@@ -211,6 +214,16 @@ def load_plan(path: str | os.PathLike, folder: str | os.PathLike | None = None) 
         groups.append(PlannedGroup(n, [where(f) for f in files], where(keep) if keep is not None else None,
                                    [where(f) for f in leave], bool(g.get("skip", False)),
                                    {where(k): v for k, v in digests.items()}, [where(f) for f in not_duplicate]))
+    linked = doc.get("already_linked") or []
+    if not isinstance(linked, list) or not all(isinstance(n, list) for n in linked):
+        raise PlanError(f"{source}: 'already_linked' must be a list of lists of paths")
+    names = {}
+    for n, same in enumerate(linked, 1):
+        same = [where(p) for p in _paths(same, f"already_linked {n}", source)]
+        for p in same:
+            names[p] = [o for o in same if o != p]
+    for g in groups:  # (whether they are still one file is checked when the plan is applied: check_plan)
+        g.linked = {f: names[f] for f in g.files if f in names}
     # the real path the plan recorded, as recorded: a folder since replaced by a link elsewhere is not it
     if folder is not None and Path(os.path.abspath(root)) != real:
         raise PlanError(f"{source} was made for the folder {root}, not for {folder}: nothing moved (a plan only "
@@ -311,4 +324,9 @@ def check_plan(root: str | os.PathLike, groups: Sequence[PlannedGroup]) -> Check
             else:
                 seen.add(real)
                 out.moves.append((f, g.number, g.keep, g.sha256[f]))
+                for other in g.linked.get(f, ()):  # its other names go too, where they are still this very file
+                    if os.path.realpath(other) not in seen | kept and _inode(other) == _inode(f) \
+                            and not os.path.islink(other) and _placed(other, root) is None:
+                        seen.add(os.path.realpath(other))
+                        out.moves.append((other, g.number, g.keep, g.sha256[f]))
     return out
