@@ -109,3 +109,23 @@ def test_copies_scores_are_called_confidences_when_checking_a_test_set(tmp_path:
     assert "(confidence " in res.output and "similarity" not in res.output, res.output
     res = _run("index", "query", test, "--db", db, "-m", "phash")  # a hash: bits, as before
     assert " bits)" in res.output and "confidence" not in res.output, res.output
+
+
+def test_undo_of_a_folder_move_says_folder_not_one_file(tmp_path: Path, datasets: Path) -> None:
+    """'undo' of 'remove --plan folders.json --apply' said "restored 1 file" for a backup folder of 3 photos."""
+    lib = tmp_path / "lib"
+    photos, backup = lib / "Photos" / "2019", lib / "Backup" / "old" / "2019"
+    photos.mkdir(parents=True)
+    backup.mkdir(parents=True)
+    for i, src in enumerate(_camera_photos(datasets, 3), 1):
+        shutil.copy2(src, photos / f"IMG_{i:04d}.jpg")
+        shutil.copy2(src, backup / f"IMG_{i:04d}.jpg")
+    plan = tmp_path / "folders.json"
+    _run("folders", lib, "-r", "-m", "phash", "--no-cache", "--json", plan)
+    res = _run("remove", lib, "--plan", plan, "--apply")
+    assert "moved 0 files and 1 folder to " in res.output, res.output
+    assert not (lib / "Backup").exists()
+    quarantine = res.output.split(" to ", 1)[1].split(";", 1)[0]
+    res = _run("undo", quarantine)
+    assert res.output.strip() == "restored 0 files and 1 folder", res.output
+    assert sorted(p.name for p in backup.iterdir()) == ["IMG_0001.jpg", "IMG_0002.jpg", "IMG_0003.jpg"]

@@ -84,6 +84,7 @@ class Outcome:
     copied: int = 0  # of the clones: how many are real copies (the file system shares no blocks)
     failed: list[tuple[str, str]] = field(default_factory=list)  # (path, why)
     manifest: Path | None = None
+    folders: int = 0  # of ``done``: how many are whole folders (imagetwins.folders), not files
 
 
 def sha256_file(path: str | os.PathLike) -> str:
@@ -1300,6 +1301,7 @@ def _restore_folder(e: dict, qdir: Path, journal, key: bytes, out: Outcome) -> N
         os.close(folder_fd)
     _append(journal, key, {"op": "folder", "state": "restored", "from": e["from"], "to": e["to"]})
     out.done.append((str(src), str(dst)))
+    out.folders += 1
 
 
 # -- sidecars beside keepers (imagetwins.metadata): written, journalled, taken back by undo ------------------------

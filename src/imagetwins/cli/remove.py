@@ -364,7 +364,9 @@ def undo(manifest: Path, quiet: bool) -> None:
     for path, why in out.failed:
         echo(f"error: could not restore {path}: {why}", err=True)
     if not quiet or out.failed:
-        echo(f"restored {plural(len(out.done), 'file')}" + (f", {len(out.failed)} failed" if out.failed else ""),
+        what = plural(len(out.done) - out.folders, 'file') + (f" and {plural(out.folders, 'folder')}" if out.folders
+                                                               else "")
+        echo(f"restored {what}" + (f", {len(out.failed)} failed" if out.failed else ""),
               err=bool(out.failed))
     if out.failed:
         sys.exit(EXIT_ERROR)
