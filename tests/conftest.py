@@ -3,7 +3,8 @@
 Every test carries exactly one tier marker (registered in pyproject.toml); a module of one tier says so once
 with ``pytestmark = pytest.mark.unit`` (or ``integration``, ``cli``, ``quality``), a mixed module marks each
 test or class. An unmarked test, or one with two tiers, fails collection. ``unit`` tests run as if there were
-no datasets and no CLI: asking for a dataset fixture is a collection error, invoking the CLI fails the test.
+no datasets: asking for a dataset fixture is a collection error. Only ``cli`` tests may invoke the CLI: in any
+other tier it fails the test.
 """
 
 from __future__ import annotations
@@ -47,16 +48,30 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(autouse=True)
-def _unit_tests_run_no_cli(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A unit test that invokes the CLI fails: the CLI's exit codes and messages are the ``cli`` tier's."""
-    if request.node.get_closest_marker("unit") is None:
+def _only_cli_tests_run_the_cli(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only a ``cli`` test invokes the command line (``CliRunner``, ``python -m imagetwins``): the others test the
+    library, so that a rule is not tested through a command, and exit codes and messages are tested in one tier."""
+    tier = next((m.name for m in request.node.iter_markers() if m.name in TIERS), None)
+    if tier == "cli":
         return
+    import subprocess
+
     from click.testing import CliRunner
 
     def refuse(*args, **kwargs):
-        raise AssertionError("a unit test may not invoke the CLI; mark it cli, or test the library call")
+        raise AssertionError(f"only cli tests may invoke the CLI (this is {tier}): mark it cli or call the library")
 
     monkeypatch.setattr(CliRunner, "invoke", refuse)
+    popen_init = subprocess.Popen.__init__
+
+    def no_imagetwins_command(self, args, *more, **kwargs):
+        words = [str(a) for a in args] if isinstance(args, (list, tuple)) else str(args).split()
+        if (any(w == "-m" and nxt == "imagetwins" for w, nxt in zip(words, words[1:])) or any(
+                "imagetwins.cli" in w for w in words) or (words and os.path.basename(words[0]) == "imagetwins")):
+            refuse()
+        popen_init(self, args, *more, **kwargs)
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", no_imagetwins_command)
 
 
 @pytest.fixture(scope="session")

@@ -22,8 +22,6 @@ from click.testing import CliRunner
 from imagetwins import quarantine as q
 from imagetwins.cli import main
 
-pytestmark = pytest.mark.integration
-
 #: a real ``imagetwins`` process whose moves (and copies across devices, and restores) take a while
 SLOW = """
 import os, sys, time
@@ -101,6 +99,7 @@ def _pictures(folder: Path) -> set[str]:
     return set(_digests(folder).values())
 
 
+@pytest.mark.cli
 def test_a_second_remove_waits_for_no_one_and_moves_nothing(tmp_path: Path, copies: Path) -> None:
     before = _digests(copies)
     qa, qb = tmp_path / "qa", tmp_path / "qb"
@@ -125,6 +124,7 @@ def test_a_second_remove_waits_for_no_one_and_moves_nothing(tmp_path: Path, copi
     assert _digests(copies) == before
 
 
+@pytest.mark.cli
 def test_a_lock_left_by_a_killed_run_is_taken_over_and_nothing_is_lost(tmp_path: Path, copies: Path) -> None:
     """kill -9 in the middle of 'remove --keep oldest', then at once 'remove --keep newest': the second run
     goes ahead (the kernel released the lock with the process) and never moves the last copy of a picture."""
@@ -151,6 +151,7 @@ def _plan(copies: Path) -> q.Plan:
     return q.plan_removal(find_duplicate_groups(copies, recursive=True), [copies], rule="oldest")
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("change", ["rewritten", "moved away", "same size and mtime"])
 def test_the_keeper_is_checked_before_every_move(tmp_path: Path, copies: Path, monkeypatch, change: str) -> None:
     """Another program changes the kept file after the run's first move: no later move of its group happens."""
@@ -180,6 +181,7 @@ def test_the_keeper_is_checked_before_every_move(tmp_path: Path, copies: Path, m
     assert all(("changed since the scan" if change != "moved away" else "cannot read it now") in w for w in refused)
 
 
+@pytest.mark.integration
 def test_undo_says_nothing_of_moves_that_never_happened(tmp_path: Path, copies: Path, monkeypatch) -> None:
     """A file taken by another run between the check and the move (journal 'planned', then 'failed' or, from an
     older version, nothing): undo restores the rest with no error line for it."""
@@ -209,6 +211,7 @@ def test_undo_says_nothing_of_moves_that_never_happened(tmp_path: Path, copies: 
     assert _digests(copies) == before
 
 
+@pytest.mark.cli
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_remove_interrupted_says_what_it_did(tmp_path: Path, copies: Path, sig: int) -> None:
     before = _digests(copies)
@@ -232,6 +235,7 @@ def test_remove_interrupted_says_what_it_did(tmp_path: Path, copies: Path, sig: 
     assert _digests(copies) == before
 
 
+@pytest.mark.cli
 def test_undo_interrupted_says_what_it_did_and_a_second_undo_finishes(tmp_path: Path, copies: Path) -> None:
     before = _digests(copies)
     quarantine = tmp_path / "q"
@@ -249,6 +253,7 @@ def test_undo_interrupted_says_what_it_did_and_a_second_undo_finishes(tmp_path: 
     assert _digests(copies) == before
 
 
+@pytest.mark.cli
 def test_remove_interrupted_while_scanning(tmp_path: Path, copies: Path) -> None:
     before = _digests(copies)
     script = ("import sys, time\nimport imagetwins.cli.remove as r\nreal = r.scan\n"
@@ -273,6 +278,7 @@ def _other_device(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     return tmp_path / "other-device", {"CROSS_DEVICE": "1"}
 
 
+@pytest.mark.cli
 def test_a_copy_across_devices_killed_midway_leaves_no_partial_after_undo(tmp_path: Path, copies: Path) -> None:
     before = _digests(copies)
     other, env = _other_device(tmp_path)
@@ -305,6 +311,7 @@ def test_a_copy_across_devices_killed_midway_leaves_no_partial_after_undo(tmp_pa
         shutil.rmtree(other, ignore_errors=True)
 
 
+@pytest.mark.cli
 def test_an_undo_across_devices_killed_midway_leaves_no_partial_in_the_folder(tmp_path: Path, copies: Path) -> None:
     before = _digests(copies)
     other, env = _other_device(tmp_path)
@@ -344,6 +351,7 @@ main(sys.argv[1:])
 """
 
 
+@pytest.mark.cli
 def test_remove_of_a_folder_plan_interrupted_says_the_folder_moved(tmp_path: Path, datasets: Path) -> None:
     """Ctrl-C while a whole folder moves (remove --plan from 'imagetwins folders'): it finishes its one rename,
     then the line says so (it said 'Aborted!', or would have said 'nothing moved')."""

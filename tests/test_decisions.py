@@ -18,8 +18,6 @@ from imagetwins.decisions import DecisionStore, default_store_path
 from imagetwins.finder import find_against, find_duplicate_groups
 from imagetwins.report import report_data
 
-pytestmark = pytest.mark.integration
-
 
 @pytest.fixture
 def album(tmp_path: Path, datasets: Path) -> Path:
@@ -60,6 +58,7 @@ def _decide(album: Path, tmp_path: Path, *args: str) -> Path:
     return plan
 
 
+@pytest.mark.cli
 def test_a_plans_decisions_stick_across_renames_methods_and_a_cleared_cache(tmp_path: Path, album: Path) -> None:
     _decide(album, tmp_path)
     store = default_store_path()
@@ -88,6 +87,7 @@ def test_a_plans_decisions_stick_across_renames_methods_and_a_cleared_cache(tmp_
     assert not (album / "p3_small.jpg").exists()
 
 
+@pytest.mark.cli
 def test_the_api_report_and_against_honour_them(tmp_path: Path, album: Path) -> None:
     _decide(album, tmp_path)
     result = find_duplicate_groups(album, "phash")
@@ -117,6 +117,7 @@ def _new_copy_of_p3(album: Path) -> None:
         im.reduce(3).save(album / "p3_tiny.jpg", quality=80)
 
 
+@pytest.mark.cli
 def test_the_page_shows_decided_groups_apart(tmp_path: Path, album: Path) -> None:
     _decide(album, tmp_path)
     _new_copy_of_p3(album)
@@ -128,6 +129,7 @@ def test_the_page_shows_decided_groups_apart(tmp_path: Path, album: Path) -> Non
     assert "Decided earlier" in out.read_text()
 
 
+@pytest.mark.cli
 def test_a_new_group_of_byte_identical_copies_is_not_shown_as_decided(tmp_path: Path, album: Path) -> None:
     _decide(album, tmp_path)
     shutil.copy(album / "p0.jpg", album / "p0 twin.jpg")  # p0 was only said apart from p0_small
@@ -137,6 +139,7 @@ def test_a_new_group_of_byte_identical_copies_is_not_shown_as_decided(tmp_path: 
     assert status == {"p0.jpg": None, "p1_small.jpg": "decided", "p2.jpg": "skip", "p3.jpg": "decided"}
 
 
+@pytest.mark.cli
 def test_list_forget_export_import(tmp_path: Path, album: Path) -> None:
     _decide(album, tmp_path)
     res = run("decisions", "list")
@@ -165,6 +168,7 @@ def test_list_forget_export_import(tmp_path: Path, album: Path) -> None:
         assert run("decisions", *bad).exit_code == 2
 
 
+@pytest.mark.cli
 def test_a_review_page_export_is_remembered_on_import(tmp_path: Path, album: Path) -> None:
     plan = tmp_path / "plan.json"
     assert run("find", album, "--json", plan).exit_code == 0
@@ -180,6 +184,7 @@ def test_a_review_page_export_is_remembered_on_import(tmp_path: Path, album: Pat
     assert len(list(album.iterdir())) == 8
 
 
+@pytest.mark.cli
 def test_a_corrupt_store_is_one_line_and_remove_moves_nothing(tmp_path: Path, album: Path) -> None:
     _decide(album, tmp_path)
     store = default_store_path()
@@ -199,6 +204,7 @@ def test_a_corrupt_store_is_one_line_and_remove_moves_nothing(tmp_path: Path, al
     assert res.exit_code == 0 and "4 files would move" in res.output
 
 
+@pytest.mark.cli
 def test_an_unwritable_store_warns_in_a_dry_run_and_stops_an_apply(tmp_path: Path, album: Path,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     plan = tmp_path / "plan.json"
@@ -214,6 +220,7 @@ def test_an_unwritable_store_warns_in_a_dry_run_and_stops_an_apply(tmp_path: Pat
     assert res.exit_code == 0 and len(list(album.iterdir())) == 4
 
 
+@pytest.mark.cli
 def test_a_store_edited_by_hand_only_keeps_more(tmp_path: Path, album: Path) -> None:
     _decide(album, tmp_path)
     db = sqlite3.connect(default_store_path())
@@ -233,6 +240,7 @@ def test_a_store_edited_by_hand_only_keeps_more(tmp_path: Path, album: Path) -> 
     assert DecisionStore().load().unsure == 2
 
 
+@pytest.mark.cli
 def test_a_store_that_is_a_link_or_a_folder_is_left_alone(tmp_path: Path, album: Path) -> None:
     store = default_store_path()
     store.parent.mkdir(parents=True, exist_ok=True)

@@ -17,8 +17,6 @@ from imagetwins.cli import main
 from imagetwins.finder import find_duplicate_groups
 from imagetwins.folders import find_duplicate_folders
 
-pytestmark = pytest.mark.integration
-
 
 def run(*args):
     return CliRunner().invoke(main, [str(a) for a in args])
@@ -49,6 +47,7 @@ def library(tmp_path: Path, datasets: Path) -> Path:
     return lib
 
 
+@pytest.mark.cli
 def test_folders_lists_copies_largest_first_with_the_share(library: Path) -> None:
     res = run("folders", library, "-r")
     assert res.exit_code == 0, res.output
@@ -70,6 +69,7 @@ def test_folders_lists_copies_largest_first_with_the_share(library: Path) -> Non
     assert "add -r" in run("folders", library).output
 
 
+@pytest.mark.cli
 def test_a_folder_moves_as_one_step_and_undo_puts_it_back(tmp_path: Path, library: Path) -> None:
     before = _tree(library)
     plan = tmp_path / "folders.json"
@@ -89,6 +89,7 @@ def test_a_folder_moves_as_one_step_and_undo_puts_it_back(tmp_path: Path, librar
     assert _tree(library) == before
 
 
+@pytest.mark.cli
 def test_the_plan_is_checked_again_before_a_folder_moves(tmp_path: Path, library: Path) -> None:
     plan = tmp_path / "folders.json"
     assert run("folders", library, "-r", "--json", plan).exit_code == 0
@@ -109,6 +110,7 @@ def test_the_plan_is_checked_again_before_a_folder_moves(tmp_path: Path, library
     assert res.exit_code == 1 and "img4.jpg" in res.output and (library / "Backup").is_dir()
 
 
+@pytest.mark.cli
 def test_nested_folders_only_the_inner_copy_goes(tmp_path: Path, datasets: Path) -> None:
     lib = tmp_path / "lib"
     (lib / "A" / "copy").mkdir(parents=True)
@@ -132,6 +134,7 @@ def test_nested_folders_only_the_inner_copy_goes(tmp_path: Path, datasets: Path)
     assert res.exit_code == 1 and (lib / "A" / "copy" / "0.jpg").exists()
 
 
+@pytest.mark.cli
 def test_folders_that_are_links_to_each_other_are_never_copies(tmp_path: Path, datasets: Path) -> None:
     lib = tmp_path / "lib"
     (lib / "Photos").mkdir(parents=True)
@@ -161,6 +164,7 @@ def test_folders_that_are_links_to_each_other_are_never_copies(tmp_path: Path, d
     assert len(list((lib / "Photos").iterdir())) == 5
 
 
+@pytest.mark.cli
 def test_the_review_page_lists_the_folders(tmp_path: Path, library: Path) -> None:
     out = tmp_path / "r.html"
     assert run("report", library, "-r", "-o", out).exit_code == 0

@@ -17,7 +17,6 @@ from PIL import Image, ImageOps
 from imagetwins.cli import main
 from imagetwins.metadata import PhotoMetadata, read_metadata, sidecar_bytes
 
-pytestmark = pytest.mark.integration
 try:  # imagetwins[xmp] is a dev dependency; Exempi a system library (.ci/run installs it)
     import libxmp  # noqa: F401
 except Exception as exc:  # ImportError, or libxmp's own error when Exempi is missing
@@ -67,6 +66,7 @@ def _exiv2(path: Path) -> str | None:
     return subprocess.run(["exiv2", "-px", str(path)], capture_output=True, text=True).stdout
 
 
+@pytest.mark.cli
 def test_the_keeper_gets_a_sidecar_with_what_the_copies_knew(tmp_path: Path, group: Path) -> None:
     plan = _plan(group, tmp_path)
     keeper_sha = sha(group / "keeper.png")
@@ -94,6 +94,7 @@ def test_the_keeper_gets_a_sidecar_with_what_the_copies_knew(tmp_path: Path, gro
     assert sorted(p.name for p in group.iterdir()) == ["keeper.png", "phone.jpg", "tagged.jpg"]
 
 
+@pytest.mark.cli
 def test_an_existing_sidecar_is_added_to_and_put_back_by_undo(tmp_path: Path, group: Path) -> None:
     side = group / "keeper.png.xmp"
     side.write_bytes(sidecar_bytes(PhotoMetadata(keywords=["mine"], rating=5)))
@@ -109,6 +110,7 @@ def test_an_existing_sidecar_is_added_to_and_put_back_by_undo(tmp_path: Path, gr
     assert side.read_bytes() == before
 
 
+@pytest.mark.cli
 def test_a_sidecar_edited_since_is_left_alone_by_undo(tmp_path: Path, group: Path) -> None:
     plan = _plan(group, tmp_path)
     q = tmp_path / "q"
@@ -120,6 +122,7 @@ def test_a_sidecar_edited_since_is_left_alone_by_undo(tmp_path: Path, group: Pat
     assert b"harbor!" in side.read_bytes() and (group / "phone.jpg").exists()
 
 
+@pytest.mark.cli
 def test_a_sidecar_name_that_is_a_symbolic_link_is_never_written_through(tmp_path: Path, group: Path) -> None:
     target = tmp_path / "elsewhere.txt"
     target.write_text("not yours")
@@ -131,6 +134,7 @@ def test_a_sidecar_name_that_is_a_symbolic_link_is_never_written_through(tmp_pat
     assert not (group / "phone.jpg").exists()  # the moves themselves went ahead, as the plan said
 
 
+@pytest.mark.integration
 def test_iptc_of_a_real_camera_file_is_read(datasets: Path) -> None:
     got = read_metadata(datasets / "camera-photos/images/mei__Nikon_E995_iptc.jpg")
     assert got.description.startswith("Dateiname : DSCN1767.JPG") and "Größe" not in got.description
@@ -138,6 +142,7 @@ def test_iptc_of_a_real_camera_file_is_read(datasets: Path) -> None:
     assert (got.make, got.model, got.taken) == ("NIKON", "E995", "2002-08-29T17:31:40")
 
 
+@pytest.mark.cli
 def test_without_the_xmp_library_one_line(tmp_path: Path, group: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import imagetwins.metadata as metadata
 
@@ -149,6 +154,7 @@ def test_without_the_xmp_library_one_line(tmp_path: Path, group: Path, monkeypat
     assert res.exit_code == 1 and "imagetwins[xmp]" in res.output and len(res.output.strip().splitlines()) == 1
 
 
+@pytest.mark.cli
 def test_a_plan_from_the_review_page_can_ask_for_it(tmp_path: Path, group: Path) -> None:
     plan = _plan(group, tmp_path)
     doc = json.loads(plan.read_text())

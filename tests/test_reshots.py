@@ -17,8 +17,6 @@ from PIL import Image
 from imagetwins import copies, search
 from imagetwins.encoders import get_encoder
 
-pytestmark = pytest.mark.integration
-
 FRAME_A = "cartridgeocr__PXL_20210515_181305750.jpg"
 FRAME_B = "cartridgeocr__PXL_20210515_181322806.jpg"
 
@@ -45,6 +43,7 @@ def frames(tmp_path_factory, datasets: Path) -> dict:
     return {"records": dict(zip(names, enc.encodings)), "scores": scores, "folder": str(folder)}
 
 
+@pytest.mark.integration
 def test_the_capture_stamp_is_read_and_kept(frames) -> None:
     rec = frames["records"]["a"]
     assert rec.capture == ("Google", "Pixel 5", "2021:05:15 11:13:05", "750", "")
@@ -52,6 +51,7 @@ def test_the_capture_stamp_is_read_and_kept(frames) -> None:
     assert copies.CopyRecord.from_bytes(rec.to_bytes()).capture == rec.capture
 
 
+@pytest.mark.integration
 def test_two_captures_are_never_copies(frames) -> None:
     scores = frames["scores"]
     assert scores.get(frozenset(("a", "b")), 0.0) == 0.0  # the real second frame
@@ -61,6 +61,7 @@ def test_two_captures_are_never_copies(frames) -> None:
     assert v.different_captures and v.confidence == 0.0
 
 
+@pytest.mark.cli
 def test_explain_says_a_burst_frame_is_another_capture(frames, tmp_path: Path) -> None:
     from click.testing import CliRunner
 
@@ -72,12 +73,14 @@ def test_explain_says_a_burst_frame_is_another_capture(frames, tmp_path: Path) -
     assert "why not a copy: both are camera originals taken at different moments" in out.output
 
 
+@pytest.mark.integration
 def test_copies_that_keep_or_drop_the_stamp_are_copies(frames) -> None:
     scores = frames["scores"]
     assert scores[frozenset(("a", "a_resaved"))] >= copies.DEFAULT_CONFIDENCE
     assert scores[frozenset(("a", "a_no_exif"))] >= copies.DEFAULT_CONFIDENCE
 
 
+@pytest.mark.integration
 def test_holidays_reshots_are_mostly_not_copies(datasets: Path) -> None:
     """The first 100 holidays-half photos: re-shots of one scene (no EXIF there) are look-alikes; at the
     default a few near-identical ones are still called copies (5.6 % held out: BENCHMARKS.md), never two

@@ -23,8 +23,6 @@ from imagetwins.finder import find_duplicate_groups
 from imagetwins.io import open_image
 from imagetwins.pairscores import MemoryPairScores, PairScores
 
-pytestmark = pytest.mark.integration
-
 #: edits whose copies land near the default confidence on some photos (and whose two directions differed)
 NEAR_THRESHOLD_EDITS = ("downscale_small+text_overlay", "small_rotation", "tilt+jpeg")
 
@@ -44,6 +42,7 @@ def pairs(datasets: Path) -> list[tuple[str, verify.ImageFeatures, verify.ImageF
     return out
 
 
+@pytest.mark.integration
 def test_verify_pair_is_symmetric_on_real_pairs(pairs) -> None:
     near = asymmetric = 0
     for name, a, b in pairs:
@@ -58,6 +57,7 @@ def test_verify_pair_is_symmetric_on_real_pairs(pairs) -> None:
     assert asymmetric >= 1
 
 
+@pytest.mark.integration
 def test_the_transform_and_matches_are_given_from_the_first_image(pairs) -> None:
     name, a, b = pairs[1]  # a small rotation: the transform is not its own inverse
     ab, ba = verify.verify_pair(a, b, keep_matches=True), verify.verify_pair(b, a, keep_matches=True)
@@ -74,6 +74,7 @@ def test_the_transform_and_matches_are_given_from_the_first_image(pairs) -> None
     assert np.median(np.linalg.norm(moved - pb, axis=1)) < verify.RANSAC_PIXELS
 
 
+@pytest.mark.integration
 def test_kept_pair_scores_are_found_either_way_round() -> None:
     store = MemoryPairScores()
     digests = ["ab" * 32, "01" * 32]
@@ -94,6 +95,7 @@ def near_pair(tmp_path_factory, datasets: Path) -> tuple[Path, Path]:
     return folder / "photo.jpg", folder / "thumb.jpg"
 
 
+@pytest.mark.cli
 def test_explain_gives_the_same_answer_both_ways(near_pair, tmp_path: Path) -> None:
     a, b = near_pair
     runner = CliRunner()
@@ -112,6 +114,7 @@ def test_explain_gives_the_same_answer_both_ways(near_pair, tmp_path: Path) -> N
     assert copies_score in (1.0, ab["verification"]["confidence"])
 
 
+@pytest.mark.integration
 def test_explain_checks_the_features_copies_computes(near_pair) -> None:
     a, b = near_pair
     records = get_encoder("copies").encode_files([a, b], workers=1, warn=False).encodings
@@ -120,6 +123,7 @@ def test_explain_checks_the_features_copies_computes(near_pair) -> None:
     assert verify.order_key(fb) == verify.order_key(records[1].features)
 
 
+@pytest.mark.integration
 def test_groups_do_not_depend_on_file_names(near_pair, tmp_path: Path) -> None:
     a, b = near_pair
     found = []
