@@ -19,6 +19,13 @@ def _file(db: Path) -> Iterator[sqlite3.Connection]:
         yield con
 
 
+def someone_elses_database(path: Path) -> Path:
+    """An SQLite file that is not an imagetwins index (another program's database); returns ``path``."""
+    with _file(path) as con:
+        con.execute("CREATE TABLE t (x)")
+    return path
+
+
 def rewrite_identity(db: Path, method: str, change: Callable[[dict], dict]) -> None:
     """As if ``method`` had been stored by an imagetwins whose encoder parameters differ: ``change`` maps the
     stored identity to the one written in its place."""

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from index_files import someone_elses_database
 
 from imagetwins.cli import main
 from imagetwins.index import Index, default_cache_path
@@ -87,13 +88,7 @@ def test_files_that_are_not_indexes_get_one_line(tmp_path: Path, album: Path, ph
     empty = tmp_path / "empty.db"
     empty.touch()
     photo = album / "ukbench00120.jpg"
-    other_sqlite = tmp_path / "other.sqlite"
-    import sqlite3
-
-    con = sqlite3.connect(other_sqlite)
-    con.execute("CREATE TABLE t (x)")
-    con.commit()
-    con.close()
+    other_sqlite = someone_elses_database(tmp_path / "other.sqlite")
     for bad in (text, corrupt, photo, empty, other_sqlite):
         before = digest(bad)
         for args in (["index", "query", album, "--db", bad], ["index", "stats", "--db", bad],
