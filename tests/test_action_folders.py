@@ -285,3 +285,14 @@ def test_a_trash_on_another_device_gets_a_verified_copy_and_the_truth(tmp_path: 
     res = CliRunner().invoke(main, ["undo", str(q)])
     assert res.exit_code == 0 and "restored 2 files" in res.output, res.output
     assert _digests(album) == before
+
+
+def test_a_fifo_planted_as_the_journal_is_refused_at_once(tmp_path: Path, album: Path) -> None:
+    """A FIFO at manifest.jsonl of the quarantine: opening it to write would wait for a reader for ever."""
+    before = _digests(album)
+    q = tmp_path / "q"
+    q.mkdir(mode=0o700)
+    os.mkfifo(q / "manifest.jsonl")
+    res = _remove(album, "--move-to", str(q))
+    assert res.exit_code == 1 and "cannot open the journal safely" in res.output, res.output
+    assert _digests(album) == before

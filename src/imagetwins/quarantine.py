@@ -292,7 +292,8 @@ def _signed_ok(key: bytes, entry: dict) -> bool:
 
 def _open_journal(qdir: Path):
     try:
-        fd = os.open(qdir / JOURNAL, os.O_WRONLY | os.O_APPEND | os.O_CREAT | _NOFOLLOW | _CLOEXEC, 0o600)
+        fd = os.open(qdir / JOURNAL, os.O_WRONLY | os.O_APPEND | os.O_CREAT | _NOFOLLOW | _CLOEXEC
+                     | getattr(os, "O_NONBLOCK", 0), 0o600)  # (O_NONBLOCK: a FIFO there is refused, not waited on)
     except OSError as exc:  # ELOOP: a symbolic link planted as the journal
         raise QuarantineError(f"{qdir / JOURNAL}: cannot open the journal safely ({exc.strerror or exc})") from None
     st = os.fstat(fd)
