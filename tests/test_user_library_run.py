@@ -129,3 +129,41 @@ def test_undo_of_a_folder_move_says_folder_not_one_file(tmp_path: Path, datasets
     res = _run("undo", quarantine)
     assert res.output.strip() == "restored 0 files and 1 folder", res.output
     assert sorted(p.name for p in backup.iterdir()) == ["IMG_0001.jpg", "IMG_0002.jpg", "IMG_0003.jpg"]
+
+
+def test_index_update_makes_again_what_an_older_imagetwins_encoded_differently(tmp_path: Path,
+                                                                                 datasets: Path) -> None:
+    """After an upgrade changed how 'copies' encodes, every command refused the index, 'index update' too, and
+    the only way offered was to delete it (with its other methods and the team's decisions)."""
+    import sqlite3
+
+    train, test = tmp_path / "train", tmp_path / "test"
+    train.mkdir()
+    test.mkdir()
+    photos = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[:4]
+    for p in photos:
+        shutil.copy(p, train / p.name)
+    with Image.open(photos[1]) as im:
+        im.thumbnail((240, 240))
+        im.save(test / "upload.jpg", quality=75)
+    db = tmp_path / "catalogue.db"
+    _run("index", "update", train, "--db", db, "-m", "copies", "-m", "phash")
+    with sqlite3.connect(db) as con:  # what an older imagetwins wrote: another encoder identity for copies
+        (identity,) = con.execute("SELECT identity FROM encoders WHERE method = 'copies'").fetchone()
+        old = json.loads(identity)
+        old["version"] = -1
+        con.execute("UPDATE encoders SET identity = ? WHERE method = 'copies'", (json.dumps(old, sort_keys=True),))
+        phash_rows = con.execute("SELECT count(*) FROM encodings WHERE method = 'phash'").fetchone()[0]
+    con.close()
+
+    res = CliRunner().invoke(main, ["check", str(test), "--against", str(db), "-m", "copies"])
+    assert res.exit_code == 1 and "Traceback" not in res.output, res.output
+    assert f"imagetwins index update DIR --db {db}" in res.output and "delete" not in res.output, res.output
+
+    res = _run("index", "update", train, "--db", db)
+    assert "4 given the methods they lacked" in res.output, res.output
+    with sqlite3.connect(db) as con:
+        assert con.execute("SELECT count(*) FROM encodings WHERE method = 'phash'").fetchone()[0] == phash_rows
+    con.close()
+    res = CliRunner().invoke(main, ["check", str(test), "--against", str(db), "-m", "copies"])
+    assert res.exit_code == 3 and f"= {train / photos[1].name}  (confidence" in res.output, res.output

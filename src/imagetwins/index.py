@@ -297,7 +297,8 @@ class Index:
             if m in stored and stored[m] != want:
                 raise IndexMismatchError(
                     f"{self.path} holds {m} encodings made with other parameters ({stored[m]}); this "
-                    f"imagetwins makes {want}. Use another --db, or delete this one to rebuild it."
+                    f"imagetwins makes {want}. 'imagetwins index update DIR --db {self.path}' makes them again "
+                    f"(keeping its other methods and decisions), or use another --db."
                 )
         new = [m for m in todo if m not in stored]
         if new and not self.readonly:

@@ -42,11 +42,12 @@ _methods_option = click.option("--method", "-m", "methods", multiple=True, type=
                                     "hashes alone, cnn CNN vectors).")
 
 
-def _open_index(db_path: Path, methods: tuple[str, ...] | list[str], readonly: bool = False):
+def _open_index(db_path: Path, methods: tuple[str, ...] | list[str], readonly: bool = False,
+                rebuild_stale: bool = False):
     from imagetwins.index import Index, IndexFileError
 
     try:
-        return Index(db_path, methods=list(methods), readonly=readonly)
+        return Index(db_path, methods=list(methods), readonly=readonly, rebuild_stale=rebuild_stale)
     except IndexFileError as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -62,12 +63,15 @@ def index_update(directory: Path, db_path: Path, methods: tuple[str, ...], recur
                  quiet: bool) -> None:
     """Add new and changed images under DIRECTORY to the index; forget deleted ones.
 
-    Every method the index already holds is kept up to date too, so no encoding goes stale; -m adds
-    a method (default for a new index: copies). Unreadable files are named with the reason.
+    Every method the index already holds is kept up to date too, so no encoding goes stale (encodings an
+    older imagetwins made differently are made again); -m adds a method (default for a new index: copies).
+    Unreadable files are named with the reason.
     """
     from imagetwins.index import IndexFileError
 
-    with _open_index(db_path, methods) as idx:
+    # encodings an older imagetwins made with other parameters are made again here (the user asked for an
+    # update; the other methods, pair scores of other methods and decisions the index holds are kept)
+    with _open_index(db_path, methods, rebuild_stale=True) as idx:
         # a new index opened without -m holds what find uses by default
         wanted = None if methods or idx.stored_methods() else [DEFAULT_METHOD]
         try:
