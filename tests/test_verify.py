@@ -147,7 +147,7 @@ def test_features_for_files_reports_unreadable_files(tmp_path: Path, photo: Path
     assert all(f.reason for f in failures)
 
 
-@pytest.mark.integration
+@pytest.mark.quality
 def test_a_sale_banner_across_the_bottom_does_not_hide_a_copy(datasets: Path) -> None:
     """A black band over the bottom fifth with white text (a shop's 'SALE' banner): the brightness fit was
     pulled by the band and called 25 of 43 held-out banner copies different lighting; refitting without the
@@ -163,4 +163,4 @@ def test_a_sale_banner_across_the_bottom_does_not_hide_a_copy(datasets: Path) ->
         draw.text((20, img.height - band + 8), "SALE -30%", fill=(255, 255, 255),
                   font=ImageFont.load_default(size=band // 2))
         passed += verify_pair(extract(img), extract(out)).confidence >= DEFAULT_CONFIDENCE
-    assert passed >= 8, passed
+    check("verify-sale-banner-pass-rate", passed / len(files))
