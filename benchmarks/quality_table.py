@@ -87,6 +87,30 @@ def record(log: Path, path: Path = TABLE) -> list[str]:
     return updated
 
 
+def set_values(values: dict[str, float], measured: dict[str, str] | None = None, path: Path = TABLE) -> None:
+    """For a benchmark that measured some rows: set their values (and the 'measured' text where given; a row
+    whose value changes without a new text shows the bare number), write the table and BENCHMARKS.md's section.
+    E.g. at the end of benchmarks/quality.py: ``quality_table.set_values({"cnn-ukbench-map": 0.994})``."""
+    table = json.loads(path.read_text(encoding="utf-8"))
+    known = {row["id"]: row for row in table["rows"]}
+    unknown = set(values) - set(known)
+    if unknown:
+        raise KeyError(f"no such rows in {path.name}: {', '.join(sorted(unknown))}")
+    for row_id, value in values.items():
+        row = known[row_id]
+        if row["value"] != value:
+            row["measured"] = None
+        row["value"] = value
+        if measured and row_id in measured:
+            row["measured"] = measured[row_id]
+    path.write_text(json.dumps(table, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    if path == TABLE:
+        sys.path.insert(0, str(ROOT / "benchmarks"))
+        from _common import write_section
+
+        write_section(SECTION, TITLE, render(load()))
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--check", action="store_true", help="only compare; exit 1 when BENCHMARKS.md differs")
