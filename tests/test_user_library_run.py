@@ -167,3 +167,33 @@ def test_index_update_makes_again_what_an_older_imagetwins_encoded_differently(t
     con.close()
     res = CliRunner().invoke(main, ["check", str(test), "--against", str(db), "-m", "copies"])
     assert res.exit_code == 3 and f"= {train / photos[1].name}  (confidence" in res.output, res.output
+
+
+def test_plot_names_a_file_it_cannot_plot_before_searching(tmp_path: Path, datasets: Path) -> None:
+    """'imagetwins plot LIB IMG_0001.jpg' for a photo in LIB/Photos/2019 searched the whole library, then said
+    "Error: 'IMG_0001.jpg' is not a key of duplicate_map"."""
+    pytest.importorskip("matplotlib")
+    lib = tmp_path / "lib"
+    photos = lib / "Photos" / "2019"
+    photos.mkdir(parents=True)
+    a = _camera_photos(datasets, 1)[0]
+    shutil.copy2(a, photos / "IMG_0001.jpg")
+    shutil.copy2(a, photos / "IMG_0001 (1).jpg")
+    (lib / "notes.jpg").write_text("not a picture")
+    out = tmp_path / "p.png"
+
+    def plot(*args: object):
+        return CliRunner().invoke(main, ["plot", str(lib), *map(str, args), "-m", "phash", "-o", str(out)])
+
+    res = plot("IMG_0001.jpg")
+    assert res.exit_code == 2 and "no file IMG_0001.jpg in " in res.output, res.output
+    res = plot("Photos/2019/IMG_0001.jpg")
+    assert res.exit_code == 2 and "add -r" in res.output, res.output
+    res = plot("notes.jpg")
+    assert res.exit_code == 1 and "notes.jpg in " in res.output and "not an image" in res.output, res.output
+    assert "duplicate_map" not in res.output and "Traceback" not in res.output
+    assert not out.exists()
+    for name in ("Photos/2019/IMG_0001.jpg", photos / "IMG_0001.jpg"):  # relative to LIB, or a full path
+        res = plot(name, "-r")
+        assert res.exit_code == 0 and "1 duplicate of Photos/2019/IMG_0001.jpg" in res.output, res.output
+    assert out.stat().st_size > 1000

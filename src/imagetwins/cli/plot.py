@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -35,7 +36,10 @@ def plot(directory: Path, filename: str, output: Path | None, method: str, thres
 
     threshold = check_threshold(method, threshold)
     need_matplotlib()
+    filename = _name_in(directory, filename, recursive)
     found = find_duplicates_map(directory, method=method, threshold=threshold, recursive=recursive)
+    if filename not in found:
+        raise click.ClickException(f"{filename} in {directory} is not an image imagetwins could read")
     try:
         with writing(output):
             plot_duplicates(directory, found, filename, outfile=output)
@@ -43,3 +47,21 @@ def plot(directory: Path, filename: str, output: Path | None, method: str, thres
         raise click.ClickException(str(exc)) from None
     if output is not None:
         echo(f"{plural(len(found[filename]), 'duplicate')} of {filename} -> {output}")
+
+
+def _name_in(directory: Path, filename: str, recursive: bool) -> str:
+    """FILENAME as the duplicate map names it (relative to DIRECTORY), checked before any image is read: a file
+    that is not there, or lies in a sub-folder without -r, is a usage error naming what to do, not a
+    "not a key of duplicate_map" after the whole folder was searched."""
+    path = Path(filename)
+    if path.is_absolute():  # a full path to a file inside DIRECTORY is fine too
+        try:
+            path = path.resolve().relative_to(directory.resolve())
+        except ValueError:
+            raise click.UsageError(f"{filename} is not inside {directory}") from None
+    name = Path(os.path.normpath(path))
+    if name.parts[:1] == ("..",) or not (directory / name).is_file():
+        raise click.UsageError(f"no file {name} in {directory} (FILENAME is a path inside DIRECTORY)")
+    if len(name.parts) > 1 and not recursive:
+        raise click.UsageError(f"{name} lies in a sub-folder of {directory}: add -r to search sub-folders too")
+    return name.as_posix()
