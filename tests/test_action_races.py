@@ -374,3 +374,19 @@ def test_remove_of_a_folder_plan_interrupted_says_the_folder_moved(tmp_path: Pat
     assert not (lib / "Backup").exists()
     assert CliRunner().invoke(main, ["undo", str(quarantine)]).exit_code == 0
     assert _digests(lib) == before
+
+
+@pytest.mark.cli
+def test_remove_interrupted_after_the_moves_names_the_undo(tmp_path: Path, copies: Path) -> None:
+    """Ctrl-C once every file moved (while the summary is made): not 'nothing moved', but the undo command."""
+    script = ("import sys, time\nimport imagetwins.cli.remove as r\n"
+              "def slow(*a, **k):\n    print('after', flush=True)\n    time.sleep(30)\n"
+              "r._exit_if_refused = slow\nfrom imagetwins.cli import main\nmain(sys.argv[1:])")
+    quarantine = tmp_path / "q"
+    a = subprocess.Popen([sys.executable, "-c", script, "remove", str(copies), "-r", "--apply", "--no-cache", "-q",
+                          "--move-to", str(quarantine)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert a.stdout.readline().strip() == "after"
+    a.send_signal(signal.SIGINT)
+    out, err = a.communicate(timeout=60)
+    assert a.returncode == 130, err
+    assert f"interrupted after the moves; undo with: imagetwins undo {quarantine / 'manifest.jsonl'}" in err, err

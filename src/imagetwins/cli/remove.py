@@ -193,9 +193,11 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
         try:
             if plan.moves:  # (the files first: a folder never holds a keeper of theirs, see _folder_moves)
                 done = apply_plan(plan, directory, quarantine, link=link, to_trash=to_trash)
+                _applied.append(done.manifest)
             else:
                 done = None
             moved = apply_folder_moves(folder_moves, directory, quarantine)
+            _applied.append(moved.manifest)
         except Interrupted as stop:
             _stopped(stop, to_trash, quarantine)
         failed = (done.failed if done else []) + moved.failed
@@ -216,6 +218,7 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
         return
     try:
         out = apply_plan(plan, directory, quarantine, link=link, to_trash=to_trash)
+        _applied.append(out.manifest)
     except (QuarantineError, TrashUnavailable) as exc:
         raise click.ClickException(str(exc)) from None
     except Interrupted as stop:
@@ -395,6 +398,7 @@ def _stoppable(before: str) -> Iterator[None]:
 
     previous = signal.signal(signal.SIGTERM, terminate)
     terminated = []
+    _applied.clear()
     try:
         yield
     except Interrupted:
@@ -404,8 +408,15 @@ def _stoppable(before: str) -> Iterator[None]:
     finally:
         signal.signal(signal.SIGTERM, previous)
     if terminated:
-        echo(f"interrupted: {before}", err=True)
+        if _applied:  # after the moves (merging metadata, printing): they are done, and undone with
+            echo(f"interrupted after the moves; undo with: imagetwins undo {_applied[-1]}", err=True)
+        else:
+            echo(f"interrupted: {before}", err=True)
         sys.exit(_exit_status(signal.SIGINT))
+
+
+#: the journals written by this command so far (a Ctrl-C after the moves then names the undo, not "nothing")
+_applied: list = []
 
 
 @contextlib.contextmanager
