@@ -197,3 +197,24 @@ def test_plot_names_a_file_it_cannot_plot_before_searching(tmp_path: Path, datas
         res = plot(name, "-r")
         assert res.exit_code == 0 and "1 duplicate of Photos/2019/IMG_0001.jpg" in res.output, res.output
     assert out.stat().st_size > 1000
+
+
+def test_tune_says_when_the_default_method_was_not_measured(tmp_path: Path, datasets: Path) -> None:
+    """'tune' recommended '--method dihedral' on a labelled sample without a word that copies, the method every
+    other command uses by default (and which found more of the sample's copies), was never tried."""
+    photos = sorted((datasets / "photos-public" / "images").glob("*.jpg"))
+    labelled = tmp_path / "labelled"
+    for i, p in enumerate(photos[100:103]):
+        (labelled / f"set{i}").mkdir(parents=True)
+        shutil.copy(p, labelled / f"set{i}" / p.name)
+        with Image.open(p) as im:
+            ImageOps.mirror(im).save(labelled / f"set{i}" / "mirrored.jpg", quality=90)
+    for p in photos[110:118]:
+        shutil.copy(p, labelled / p.name)
+    res = _run("tune", labelled)
+    assert "recommended: --method" in res.output
+    assert "note: copies, what find, report, remove and check use by default, was not tried; add -m copies" \
+        in res.output, res.output
+    pytest.importorskip("cv2")
+    res = _run("tune", labelled, "-m", "copies")
+    assert "\ncopies " in res.output and "note: copies" not in res.output, res.output

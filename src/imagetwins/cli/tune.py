@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from imagetwins.cli._common import (
+    DEFAULT_METHOD,
     MethodChoice,
     OutputFile,
     echo,
@@ -80,3 +81,6 @@ def tune(directory: Path, truth: Path | None, methods: tuple[str, ...], target_p
         echo(f"--method {rec.method} --threshold {rec.threshold}" if rec else "no recommendation")
     else:
         click.echo(result.table())
+        if DEFAULT_METHOD not in tried:  # else a user follows a hash's recommendation away from a better default
+            echo(f"note: {DEFAULT_METHOD}, what find, report, remove and check use by default, was not tried; "
+                 f"add -m {DEFAULT_METHOD} to compare it (slower)", err=True)
