@@ -403,19 +403,25 @@ def _sides(x) -> tuple[ImageFeatures, ImageFeatures | None]:
 
 
 def verify_records(a, b, keep_matches: bool = False) -> Verification:
-    """The check of a pair of records (or bare features): the best of the images themselves and, for an image
-    on a canvas, the picture cut out of it (a screenshot's picture may be a sixth of the screen); its
-    ``cut_from_canvas`` says which was used. Symmetric, as :func:`~imagetwins.verify.verify_pair`."""
+    """The check of a pair of records (or bare features): the whole images and, where that falls short of
+    :data:`DEFAULT_CONFIDENCE` and an image is on a canvas, the picture cut out of it (a screenshot's
+    picture may be a sixth of the screen): the best of those; ``cut_from_canvas`` says which was used.
+    Symmetric, as :func:`~imagetwins.verify.verify_pair`. Two captures (:func:`different_captures`) are 0."""
     if different_captures(a, b):
         return Verification(different_captures=True)
     fa, aa = _sides(a)
     fb, ab = _sides(b)
     best = verify_pair(fa, fb, keep_matches)
-    for x, y, cut in ((aa, fb, (True, False)), (fa, ab, (False, True)), (aa, ab, (True, True))):
-        if x is not None and y is not None:
-            v = verify_pair(x, y, keep_matches)
-            if v.confidence > best.confidence:
-                best, v.cut_from_canvas = v, cut
+    # the pictures cut out only where the whole images fall short, stage by stage; each stage is symmetric in
+    # a and b, so the answer is too
+    for tries in (((aa, fb, (True, False)), (fa, ab, (False, True))), ((aa, ab, (True, True)),)):
+        if best.confidence >= DEFAULT_CONFIDENCE:
+            break
+        for x, y, cut in tries:
+            if x is not None and y is not None:
+                v = verify_pair(x, y, keep_matches)
+                if v.confidence > best.confidence:
+                    best, v.cut_from_canvas = v, cut
     return best
 
 

@@ -74,6 +74,10 @@ CONFIDENT_INLIERS = 40
 QUICK_A = 64
 QUICK_B = 256
 QUICK_INLIERS = 4
+#: a perspective (homography) alignment is tried when fewer cells than this agree closely under the affine one
+#: and the affine fit has at least PERSPECTIVE_INLIERS inliers (a keystone copy: a photo of a screen or print)
+PERSPECTIVE_BELOW = 0.9
+PERSPECTIVE_INLIERS = 15
 #: dense check: cell size (px, in the thumbnail) and the blur that makes it tolerant of resampling and JPEG
 CELL = 8
 BLUR_SIGMA = 1.0
@@ -82,8 +86,9 @@ FEATURES_VERSION = 2  # 2: keypoints stored strongest first (the quick look take
 #: the version of what :func:`verify_pair` computes from given features: part of :func:`verdict_version`, which
 #: keys the confidences the index keeps per pair. Bump it with any change of the code that changes a confidence
 #: (the module's constants, FEATURES_VERSION and CALIBRATION included, and OpenCV's version are in the key already)
-VERDICT_VERSION = 4  # 2: the quick look before the full match; 3: the lighting fit refitted until a caption drops
-# out; 4: symmetric (the pair is checked in one canonical order), keypoints at the stored (half float) precision
+VERDICT_VERSION = 5  # 2: the quick look before the full match; 3: the lighting fit refitted until a caption drops
+# out; 4: symmetric (the pair is checked in one canonical order), keypoints at the stored (half float) precision;
+# 5: a perspective alignment where the affine one leaves part of the picture disagreeing
 
 #: logistic model behind :attr:`Verification.confidence` (fitted by ``benchmarks/quality.py --fit`` with each
 #: weight's sign fixed: more agreement can only raise the confidence, a lighting mismatch only lower it):
@@ -384,16 +389,20 @@ def _cells(x: np.ndarray) -> np.ndarray:
     return x[: hc * CELL, : wc * CELL].reshape(hc, CELL, wc, CELL).transpose(0, 2, 1, 3).reshape(hc, wc, -1)
 
 
-def _dense(a: ImageFeatures, b: ImageFeatures, matrix: np.ndarray, v: Verification) -> None:
+def _dense(a: ImageFeatures, b: ImageFeatures, matrix: np.ndarray, v: Verification,
+           homography: np.ndarray | None = None) -> None:
     """Warp one thumbnail onto the other and compare them cell by cell; fills coverage and agreement in ``v``.
 
     The image that shows the shared content larger is the one warped (shrunk) onto the other, so a
     half crop is compared at the original's scale rather than the original blown up to the crop's.
+    ``homography`` (3 x 3, a's feature frame -> b's): warp with it instead of the affine ``matrix``
+    (which still decides the direction and the blur).
     """
     ta, tb = a.thumbnail, b.thumbnail
+    sa_, sb_ = ta.shape[1] / a.size[0], tb.shape[1] / b.size[0]
     m = matrix.astype(np.float64).copy()  # a -> b in thumbnail pixels
-    m[:, :2] *= (tb.shape[1] / b.size[0]) / (ta.shape[1] / a.size[0])
-    m[:, 2] *= tb.shape[1] / b.size[0]
+    m[:, :2] *= sb_ / sa_
+    m[:, 2] *= sb_
     swap = abs(float(np.linalg.det(m[:, :2]))) > 1.0
     src, dst = (tb, ta) if swap else (ta, tb)
     if swap:
@@ -402,8 +411,15 @@ def _dense(a: ImageFeatures, b: ImageFeatures, matrix: np.ndarray, v: Verificati
     h, w = dst.shape
     fs = cv2.GaussianBlur(src.astype(np.float32), (0, 0), BLUR_SIGMA / max(np.sqrt(det), 0.05))  # no aliasing
     fd = cv2.GaussianBlur(dst.astype(np.float32), (0, 0), BLUR_SIGMA)
-    warped = cv2.warpAffine(fs, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=0)
-    inside = cv2.warpAffine(np.ones_like(fs), m, (w, h), flags=cv2.INTER_NEAREST, borderValue=0) > 0
+    if homography is None:
+        warped = cv2.warpAffine(fs, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=0)
+        inside = cv2.warpAffine(np.ones_like(fs), m, (w, h), flags=cv2.INTER_NEAREST, borderValue=0) > 0
+    else:
+        hm = np.diag([sb_, sb_, 1.0]) @ homography @ np.diag([1 / sa_, 1 / sa_, 1.0])  # a -> b in thumbnails
+        if swap:
+            hm = np.linalg.inv(hm)
+        warped = cv2.warpPerspective(fs, hm, (w, h), flags=cv2.INTER_LINEAR, borderValue=0)
+        inside = cv2.warpPerspective(np.ones_like(fs), hm, (w, h), flags=cv2.INTER_NEAREST, borderValue=0) > 0
     overlap = float(inside.sum())
     cover_dst = overlap / inside.size
     cover_src = min(1.0, overlap / max(det * src.size, 1.0))
@@ -537,8 +553,27 @@ def _verify_ordered(a: ImageFeatures, b: ImageFeatures, keep_matches: bool = Fal
         v.matches = [(tuple(p), tuple(q)) for p, q in zip(a.points[qi[mask]].tolist(), pb[ti[mask]].tolist())]
     if v.inliers >= 3:
         _dense(a, b, matrix, v)
+        if v.strict_agreement < PERSPECTIVE_BELOW and v.inliers >= PERSPECTIVE_INLIERS:
+            _perspective(a, b, matrix, mask, qi, ti, mirrored, v)
     v.confidence = float(confidence_from(v.measurements()))
     return v
+
+
+def _perspective(a: ImageFeatures, b: ImageFeatures, matrix: np.ndarray, mask: np.ndarray, qi: np.ndarray,
+                 ti: np.ndarray, mirrored: bool, v: Verification) -> None:
+    """A photo of a screen or print (keystone) is a perspective change the affine map leaves part of: fit a
+    homography to the affine fit's inliers and compare again; keep it where more of the picture agrees."""
+    pb = b.mirror_points if mirrored else b.points
+    src, dst = a.points[qi[mask]], pb[ti[mask]]
+    hmat, hmask = cv2.findHomography(src, dst, cv2.RANSAC, RANSAC_PIXELS)
+    if hmat is None or hmask is None or int(hmask.sum()) < PERSPECTIVE_INLIERS:
+        return
+    w = Verification(v.inliers, v.inlier_ratio, mirrored=v.mirrored, transform=v.transform)
+    _dense(a, b, matrix, w, homography=hmat)
+    if w.strict_agreement > v.strict_agreement:
+        for name in ("coverage_a", "coverage_b", "agreement", "strict_agreement", "median_ncc", "lighting_residual",
+                     "disagreement"):
+            setattr(v, name, getattr(w, name))
 
 
 def _features_of(path: str) -> tuple[str, ImageFeatures] | ReadFailure:

@@ -114,7 +114,9 @@ class CopiesEncoder(Encoder):
     @property
     def pair_score_version(self) -> str:
         """Verification confidences are kept per pair of contents under :func:`imagetwins.verify.verdict_version`."""
-        return f"{verify.verdict_version()}-canvas{canvas.TOLERANCE}-{canvas.MIN_FILL}-{canvas.MIN_CANVAS}-capture1"
+        # the canvas constants and how a pair's pictures cut out are checked are part of a kept score too
+        canvas_key = f"canvas{canvas.TOLERANCE}-{canvas.MIN_FILL}-{canvas.MIN_CANVAS}-{canvas.OPEN}"
+        return f"{verify.verdict_version()}-{canvas_key}-capture1-alt2"
 
     def pairs(self, encodings: np.ndarray, threshold: float, workers: int | None = None, progress: bool = False,
               paths: Sequence[str] | None = None, pair_scores: PairScores | None = None) -> search.Pairs:
