@@ -993,7 +993,7 @@ def undo(manifest: str | os.PathLike) -> Outcome:
             except OSError as exc:
                 out.failed.append((e["to"], exc.strerror or str(exc)))
     if stop.signum:
-        raise Interrupted(out, len(todo), stop.signum)
+        raise Interrupted(out, sum(not e.get("restored") for e in todo), stop.signum)
     return out
 
 
