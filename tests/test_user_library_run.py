@@ -218,3 +218,25 @@ def test_tune_says_when_the_default_method_was_not_measured(tmp_path: Path, data
     pytest.importorskip("cv2")
     res = _run("tune", labelled, "-m", "copies")
     assert "\ncopies " in res.output and "note: copies" not in res.output, res.output
+
+
+def test_to_trash_says_how_to_undo_it(tmp_path: Path, datasets: Path, monkeypatch) -> None:
+    """'remove --apply --to-trash' ended with "journal in DIR" only, while a move to the quarantine ends with
+    the undo command (and on Linux 'imagetwins undo' does put trashed files back)."""
+    from imagetwins.trash import FREEDESKTOP
+
+    if not FREEDESKTOP:
+        pytest.skip("this platform's trash is not the freedesktop folder")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "share"))
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    a = _camera_photos(datasets, 1)[0]
+    shutil.copy2(a, lib / "IMG_0001.jpg")
+    shutil.copy2(a, lib / "IMG_0001 (1).jpg")
+    res = _run("remove", lib, "--apply", "--to-trash", "-m", "phash", "--no-cache")
+    summary = res.output.strip().splitlines()[-1]
+    assert summary.startswith("sent 1 file to the system trash; journal in "), res.output
+    assert "; undo with: imagetwins undo " in summary, res.output
+    assert not (lib / "IMG_0001 (1).jpg").exists()
+    res = _run(*summary.split("undo with: imagetwins ", 1)[1].split(" ", 1))
+    assert "restored 1 file" in res.output and (lib / "IMG_0001 (1).jpg").read_bytes() == a.read_bytes()

@@ -227,10 +227,10 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
         echo(f"error: could not move {path}: {why}", err=True)
     unwritten = _merge_metadata(_moved_with_keepers(plan, out), directory, quarantine, quiet) if merge_metadata else 0
     if not quiet:
-        echo(f"sent {plural(len(out.done), 'file')} to the system trash; journal in {quarantine}" if to_trash else
-              f"moved {plural(len(out.done), 'file')} to {quarantine}"
-              + (_linked_phrase(link, len(out.linked), out.copied) if link else "")
-              + f"; undo with: imagetwins undo {out.manifest}")
+        echo(_trashed_phrase(len(out.done), quarantine, out.manifest) if to_trash else
+             f"moved {plural(len(out.done), 'file')} to {quarantine}"
+             + (_linked_phrase(link, len(out.linked), out.copied) if link else "")
+             + f"; undo with: imagetwins undo {out.manifest}")
     _exit_if_refused(len(plan.refused), len(out.failed) + unwritten, False, quiet)
 
 
@@ -283,6 +283,16 @@ def _stopped(stop, to_trash: bool, quarantine: Path) -> None:
     _interrupted(stop, f"{'sent' if to_trash else 'moved'} {len(stop.outcome.done)} of "
                        f"{plural(stop.total, stop.what)} "
                        f"{where} before stopping; undo with: imagetwins undo {stop.outcome.manifest}")
+
+
+def _trashed_phrase(sent: int, quarantine: Path, manifest: Path | None) -> str:
+    """The summary of ``--to-trash``: how to put the files back (the journal knows where each lies in a
+    freedesktop trash, which imagetwins keeps itself; macOS's and Windows' trash do not say)."""
+    from imagetwins.trash import FREEDESKTOP
+
+    back = (f"undo with: imagetwins undo {manifest}" if FREEDESKTOP else
+            "put them back with the trash's own 'put back'")
+    return f"sent {plural(sent, 'file')} to the system trash; journal in {quarantine}; {back}"
 
 
 def _linked_phrase(link: str, made: int, copied: int) -> str:
