@@ -54,6 +54,11 @@ def test_same_groups_as_one_machine(client, folder: Path, method: str) -> None:
     assert _canon(spread) == _canon(single)
     assert len(single.groups) >= 8
     assert [f.path for f in spread.failures] == [str(folder / "broken.jpg")]
+    # the same result type as a local run: one encoding per file (the review page's score table needs them)
+    assert type(spread) is type(single) and len(spread.encodings) == len(spread.files) == len(single.files)
+    if method != "copies":
+        by_name = dict(zip(single.files, single.encodings.tolist()))
+        assert [by_name[f] for f in spread.files] == spread.encodings.tolist()
 
 
 @pytest.mark.integration

@@ -27,6 +27,7 @@ import numpy as np
 
 from imagetwins import search
 from imagetwins.pairscores import PairScores
+from imagetwins.scores import CONFIDENCE
 from imagetwins.spill import SpillFile, current_spill
 from imagetwins.timing import stage
 from imagetwins.verify import DEFAULT_CONFIDENCE, ImageFeatures, Verification, verify_pair
@@ -538,7 +539,7 @@ def copy_pairs(records: Sequence[CopyRecord], threshold: float = DEFAULT_CONFIDE
     """
     left, right, _, conf = scored_candidates(records, threshold, workers, hash_sure, pair_scores, **candidates)
     keep = conf >= threshold
-    return search.Pairs(left[keep].astype(np.int64), right[keep].astype(np.int64), conf[keep], "similarity")
+    return search.Pairs(left[keep].astype(np.int64), right[keep].astype(np.int64), conf[keep], CONFIDENCE)
 
 
 def copy_query(queries: Sequence[CopyRecord], database: Sequence[CopyRecord], threshold: float = DEFAULT_CONFIDENCE,
@@ -551,4 +552,4 @@ def copy_query(queries: Sequence[CopyRecord], database: Sequence[CopyRecord], th
                                         alt=alternates(database), **candidates)
     conf = _confidences(qf, df, left, right, dist, workers, hash_sure, pair_scores)
     keep = conf >= threshold
-    return search.Pairs(left[keep].astype(np.int64), right[keep].astype(np.int64), conf[keep], "similarity")
+    return search.Pairs(left[keep].astype(np.int64), right[keep].astype(np.int64), conf[keep], CONFIDENCE)

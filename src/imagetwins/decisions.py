@@ -375,7 +375,7 @@ def apply_decisions(result, remembered: Remembered | None):
     policy keeps the chosen keepers and the pairs left alone. Returns the result (a new one when regrouped)."""
     if remembered is None:
         return result
-    result.decided = remembered
+    result = result.replace(decided=remembered)  # (a result is frozen: a new one carries the decisions)
     if not remembered.pairs or not result.digests:
         return result
     keys = [content_key(d) for d in result.digests]
@@ -404,9 +404,8 @@ def apply_decisions(result, remembered: Remembered | None):
     kept = search.Pairs(matches.left[~drop], matches.right[~drop], matches.score[~drop], matches.kind)
     new = result_from_pairs(result.files, result.hashes, result.digests, kept, result.method, result.threshold,
                             same_as=same_as)
-    new.failures, new.seconds, new.index_path, new.decided = (result.failures, result.seconds, result.index_path,
-                                                             remembered)
-    return new
+    return new.replace(failures=result.failures, seconds=result.seconds, index_path=result.index_path,
+                       decided=remembered, facts=result.facts, timings=result.timings)
 
 
 def key_map(result) -> dict[str, str | None]:

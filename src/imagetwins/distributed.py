@@ -121,8 +121,8 @@ def pairs_dask(encodings: np.ndarray, method: str | Encoder = "phash", threshold
 
 def _gather_pairs(results: list, encoder: Encoder) -> search.Pairs:
     """The blocks' pairs as one sorted :class:`~imagetwins.search.Pairs` (scores as floats or bit counts)."""
-    kind = encoder.score_kind
-    dtype = np.float32 if kind == "similarity" else np.uint16
+    kind = encoder.kind
+    dtype = kind.dtype
     pairs = search.Pairs.concat([search.Pairs(np.asarray(a, np.int64), np.asarray(b, np.int64),
                                               np.asarray(d).astype(dtype), kind) for a, b, d in results])
     return pairs.sorted() if len(pairs) else search.Pairs.empty(dtype, kind)
@@ -173,14 +173,17 @@ def find_duplicates_dask(
     sizes = client.gather(client.map(lambda e: len(e["paths"]), encoded))
     offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
     results = _search_blocks(client, encoded, offsets, encoder, threshold)
-    meta = client.gather(client.map(lambda e: (e["paths"], e["digests"], e["failures"]), encoded))
+    meta = client.gather(client.map(lambda e: (e["paths"], e["digests"], e["failures"], e["encodings"]), encoded))
     paths = [p for m in meta for p in m[0]]
     digests = [d for m in meta for d in m[1]]
     failures = [ReadFailure(p, r) for m in meta for p, r in m[2]]
-    result = result_from_pairs(paths, np.empty(0), digests, _gather_pairs(results, encoder), encoder, threshold)
-    result.failures = sorted(skipped + failures, key=lambda f: f.path)
-    result.seconds = time.perf_counter() - start  # the whole run, as find_duplicate_groups reports it
-    return result
+    # the encodings come back too, so the result is the one a local run gives (the review page's score table
+    # re-scores every pair of a group from them)
+    parts = [np.asarray(m[3]) for m in meta if len(m[3])]
+    encodings = np.concatenate(parts) if parts else encoder.empty()
+    result = result_from_pairs(paths, encodings, digests, _gather_pairs(results, encoder), encoder, threshold)
+    return result.replace(failures=sorted(skipped + failures, key=lambda f: f.path),
+                          seconds=time.perf_counter() - start)  # the whole run, as find_duplicate_groups reports
 
 
 def local_client(n_workers: int = 2):

@@ -30,23 +30,11 @@ class MethodScore:
     score: float
     threshold: float
     duplicate: bool
-    unit: str  # "bits" (a distance: smaller is closer) or "similarity" / "confidence" (larger is closer)
+    unit: str  # the score kind's unit: "bits" (smaller is closer), "cosine similarity" / "confidence" (larger)
 
     def to_dict(self) -> dict:
         return {"method": self.method, "score": self.score, "threshold": self.threshold,
                 "duplicate": self.duplicate, "unit": self.unit}
-
-
-def _loosest(encoder) -> float:
-    """The threshold at which every pair matches, so the pair's score comes back whatever it is."""
-    if encoder.score_kind == "distance":
-        return getattr(encoder, "nbits", max(encoder.sweep_thresholds()))
-    for t in (-1.0, 0.0):
-        try:
-            return encoder.check_threshold(t)
-        except ValueError:
-            continue
-    return min(encoder.sweep_thresholds())
 
 
 def explain_pair(path_a: str | os.PathLike, path_b: str | os.PathLike, methods: Sequence[str] | None = None
@@ -77,11 +65,11 @@ def explain_pair(path_a: str | os.PathLike, path_b: str | os.PathLike, methods: 
             raise ImageReadError(enc.failures[0].path, enc.failures[0].reason)
         if name == COPIES_METHOD:
             records = enc.encodings
-        pairs = encoder.pairs(enc.encodings, _loosest(encoder), workers=1, paths=enc.paths)
+        pairs = encoder.pairs(enc.encodings, encoder.loosest_threshold(), workers=1, paths=enc.paths)
         if len(pairs):
             score = float(pairs.score[0])
         else:  # not even proposed (a method with candidates, such as copies)
-            score = 0.0 if encoder.score_kind == "similarity" else float("inf")
+            score = encoder.kind.never
         duplicate = bool(encoder.within(np.array([score]), encoder.default_threshold)[0])
         scores.append(MethodScore(encoder.name, round(score, 4), encoder.default_threshold, duplicate,
                                   encoder.score_unit))

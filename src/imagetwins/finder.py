@@ -23,13 +23,17 @@ from imagetwins.results import (
     DuplicateGroup,
     FindResult,
     QueryResult,
+    Scan,
     groups_from_encodings,
     match_query,
     result_from_pairs,
+    search_scan,
 )
+from imagetwins.session import Session
 from imagetwins.timing import Timings, stage
 
-__all__ = ["DuplicateGroup", "Encoded", "FindResult", "QueryResult", "encode", "find_against", "find_duplicate_groups",
+__all__ = ["DuplicateGroup", "Encoded", "FindResult", "QueryResult", "encode", "find", "find_against",
+           "find_duplicate_groups",
            "find_duplicates_map",
            "groups_from_encodings", "result_from_pairs"]
 
@@ -45,6 +49,7 @@ def find_duplicate_groups(
     cache: Index | None = None,
     follow_symlinks: bool = False,
     decisions=True,
+    session: Session | None = None,
 ) -> FindResult:
     """Find groups of duplicate images in a folder or a list of files.
 
@@ -76,6 +81,9 @@ def find_duplicate_groups(
         a path or store another store's (an index given with ``--db`` carries its own), False none. Two
         contents said to be no duplicates are never grouped; the keepers chosen and the pairs left alone
         are honoured when keepers are decided (``result.decided``).
+    session : imagetwins.session.Session, optional
+        The run's stores, workers and progress (:func:`imagetwins.open_session`): its index is the cache,
+        its workers and progress are used where ``workers`` / ``progress`` are not given.
 
     Returns
     -------
@@ -84,6 +92,10 @@ def find_duplicate_groups(
     """
     from imagetwins.decisions import apply_decisions, remembered_from
 
+    if session is not None:
+        workers = session.workers if workers is None else workers
+        progress = progress or session.progress
+        cache = session.index if cache is None else cache
     remembered = remembered_from(decisions)
     outer = timing.current()
     with Timings() if outer is None else nullcontext(outer) as clock:
@@ -91,9 +103,8 @@ def find_duplicate_groups(
         start = time.perf_counter()
         result = _find_groups(paths, method, threshold, recursive, workers, progress, cache, follow_symlinks)
         result = apply_decisions(result, remembered)
-        result.seconds = time.perf_counter() - start
-        result.timings = {k: v - before.get(k, 0.0) for k, v in clock.stages.items() if v > before.get(k, 0.0)}
-    return result
+        timings = {k: v - before.get(k, 0.0) for k, v in clock.stages.items() if v > before.get(k, 0.0)}
+        return result.replace(seconds=time.perf_counter() - start, timings=timings)
 
 
 def _find_groups(paths, method, threshold, recursive, workers, progress, cache, follow_symlinks) -> FindResult:
@@ -111,14 +122,11 @@ def _find_groups(paths, method, threshold, recursive, workers, progress, cache, 
         # the index keeps resolved absolute paths; show them under the folder as the caller named it
         real = str(Path(paths).resolve())
         shown = [os.path.join(os.fspath(paths), os.path.relpath(n, real)) for n in names]
-        with stage("search"):
-            result = groups_from_encodings(shown, hashes, digests, method, threshold, workers, progress,
-                                           score_store=cache)
-        result.index_path = str(cache.path)
-        result.facts = facts
         failed = cache.errors(paths) + [(f.path, f.reason) for f in stats.failures if f.transient]
-        result.failures = [ReadFailure(os.path.join(os.fspath(paths), os.path.relpath(p, real)), r)
-                           for p, r in sorted(failed)]
+        failures = [ReadFailure(os.path.join(os.fspath(paths), os.path.relpath(p, real)), r) for p, r in sorted(failed)]
+        scan = Scan(get_encoder(method).name, shown, hashes, digests, failures, str(cache.path), facts)
+        with stage("search"):
+            return search_scan(scan, method, threshold, workers, progress, score_store=cache)
     else:
         skipped: list[ReadFailure] = []
         with stage("scan"):
@@ -126,17 +134,48 @@ def _find_groups(paths, method, threshold, recursive, workers, progress, cache, 
                      if is_folder
                      else [Path(p) for p in paths])
             enc = get_encoder(method).encode_files(files, workers=workers, progress=progress, warn=False, facts=True)
+        scan = Scan(get_encoder(method).name, enc.paths, enc.encodings, enc.digests,
+                    sorted(skipped + enc.failures, key=lambda f: f.path),
+                    facts={d: f for d, f in zip(enc.digests, enc.facts) if f is not None})
         with stage("search"):
-            result = groups_from_encodings(enc.paths, enc.encodings, enc.digests, method, threshold, workers,
-                                           progress)
-        result.facts = {d: f for d, f in zip(enc.digests, enc.facts) if f is not None}
-        result.failures = sorted(skipped + enc.failures, key=lambda f: f.path)
-    return result
+            return search_scan(scan, method, threshold, workers, progress)
+
+
+def find(paths: str | os.PathLike | Sequence[str | os.PathLike], method: str | Encoder = "phash",
+         threshold: float | None = None, *, recursive: bool = False, keep: str | None = None,
+         keep_in: Sequence[str | os.PathLike] = (), session: Session | None = None, workers: int | None = None,
+         progress: bool = False, follow_symlinks: bool = False, decisions=True) -> FindResult:
+    """The library's ``find``: duplicate groups in a folder or among files, and with ``keep`` the keepers.
+
+    :func:`find_duplicate_groups` through the ``session``'s stores (none: no index, nothing kept), then
+    with ``keep`` (a rule of :data:`imagetwins.keep.KEEP_RULES`) the keep stage
+    (:func:`imagetwins.keep.decide_keepers`): the result's groups are stars around their keepers and
+    ``result.decisions`` says what to keep. Other parameters (``decisions``: the remembered ones) as in
+    :func:`find_duplicate_groups`.
+
+    Examples
+    --------
+    >>> import imagetwins                                                  # doctest: +SKIP
+    >>> with imagetwins.open_session("photos/") as s:                       # doctest: +SKIP
+    ...     result = imagetwins.find("photos/", keep="original", session=s)
+    """
+    result = find_duplicate_groups(paths, method, threshold, recursive=recursive, workers=workers, progress=progress,
+                                   follow_symlinks=follow_symlinks, session=session, decisions=decisions)
+    if keep is None:
+        return result
+    from imagetwins.keep import decide_keepers
+
+    return decide_keepers(result, keep_in, keep, workers=workers if session is None else session.workers,
+                          session=session)
 
 
 def encode(files: Sequence[str | os.PathLike], method: str | Encoder = "phash", workers: int | None = None,
-           progress: bool = False) -> Encoded:
-    """Encode files with a registered method (see :mod:`imagetwins.encoders`) on ``workers`` threads."""
+           progress: bool = False, session: Session | None = None) -> Encoded:
+    """Encode files with a registered method (see :mod:`imagetwins.encoders`) on ``workers`` threads (default: the
+    ``session``'s)."""
+    if session is not None:
+        workers = session.workers if workers is None else workers
+        progress = progress or session.progress
     return get_encoder(method).encode_files(files, workers=workers, progress=progress, warn=False)
 
 

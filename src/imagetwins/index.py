@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from imagetwins import encoding
+from imagetwins.digests import Digest
 from imagetwins.encoders import Encoder, get_encoder
 from imagetwins.encoding import encode_files
 from imagetwins.facts import FACTS_VERSION, ImageFacts
@@ -590,13 +591,14 @@ class Index:
         out = encoder.empty() if not good else encoder.from_blobs([encoder.to_blob(v) for _, v in good])
         return paths, out
 
-    def digests(self, paths: Sequence[str]) -> list[str]:
-        """Content digests (hex) of indexed paths, in the given order."""
+    def digests(self, paths: Sequence[str]) -> list[Digest]:
+        """Content digests of indexed paths, in the given order: the first 128 bits of each SHA-256
+        (:class:`~imagetwins.digests.Digest` prefixes; '' where unknown)."""
         wanted = {_to_db(p) for p in paths}
-        found = {_from_db(p): (d.hex() if d is not None else "")
+        found = {_from_db(p): Digest(d)
                  for p, d in self.db.execute("SELECT path, digest FROM file_paths WHERE digest IS NOT NULL")
                  if p in wanted}
-        return [found.get(p, "") for p in paths]
+        return [found.get(p, Digest()) for p in paths]
 
     # -- keep-rule facts per content (imagetwins.facts) ---------------------------------------------
     def facts(self, digests: Sequence[str]) -> dict[str, ImageFacts]:
@@ -710,8 +712,7 @@ class Index:
         """Duplicate groups among the indexed files (optionally those under ``root``)."""
         paths, hashes = self.load(method, root)
         result = groups_from_encodings(paths, hashes, self.digests(paths), method, threshold, workers, score_store=self)
-        result.index_path = str(self.path)
-        return result
+        return result.replace(index_path=str(self.path))
 
     def query(self, images: Sequence[str | os.PathLike] | str | os.PathLike, method: str | Encoder = "phash",
               threshold: float | None = None, workers: int | None = None) -> list[tuple[str, str, float]]:

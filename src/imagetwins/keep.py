@@ -44,16 +44,19 @@ from PIL import Image
 
 from imagetwins import facts as _facts
 from imagetwins.decisions import Remembered, key_map
+from imagetwins.digests import Digest
 from imagetwins.facts import ImageFacts
 from imagetwins.io import allowed_formats, open_regular_file
 from imagetwins.raw import is_raw_name
 from imagetwins.timing import stage
 
 if TYPE_CHECKING:
+    from imagetwins.pairscores import PairScoreStore
     from imagetwins.results import FindResult
+    from imagetwins.session import Session
 
 __all__ = ["KEEP_RULES", "FileInfo", "Decision", "file_info", "file_infos", "choose_keeper", "decide", "decide_groups",
-           "decide_result", "enlarged_from", "enlargement_score", "result_infos"]
+           "decide_keepers", "decide_result", "enlarged_from", "enlargement_score", "result_infos"]
 
 #: the accepted values of ``rule``
 KEEP_RULES = ("original", "largest", "smallest", "newest", "oldest")
@@ -464,12 +467,13 @@ def file_infos(paths: Sequence[str], workers: int | None = None) -> dict[str, Fi
 
 
 def result_infos(result: FindResult, paths: Sequence[str] | None = None,
-                 workers: int | None = None) -> dict[str, FileInfo | str]:
+                 workers: int | None = None, index=None) -> dict[str, FileInfo | str]:
     """:func:`file_infos` of a search's files (default: those in its groups) from the facts its scan kept
     (``result.facts``, by content digest): nothing is decoded or parsed again, only the size and time are
     asked of the file system. A file without kept facts is read now; when the result came through an index
     or folder cache, it is measured as the scan would have (one small decode) and its facts are kept there,
-    so the next run reads nothing again."""
+    so the next run reads nothing again (``index``: the run's open index, a session's; else the result's index
+    is opened by its path)."""
     if paths is None:
         paths = [p for g in result.groups for p in g.files]
     paths = list(dict.fromkeys(paths))
@@ -484,7 +488,7 @@ def result_infos(result: FindResult, paths: Sequence[str] | None = None,
         else:
             missing.append(p)
     if missing and result.index_path is not None:
-        out.update(_measure_and_keep(result, missing, digest_of, workers))
+        out.update(_measure_and_keep(result, missing, digest_of, workers, index))
         missing = [p for p in missing if p not in out]
     if missing:
         out.update(file_infos(missing, workers))
@@ -492,7 +496,7 @@ def result_infos(result: FindResult, paths: Sequence[str] | None = None,
 
 
 def _measure_and_keep(result: FindResult, paths: list[str], digest_of: Mapping[str, str],
-                      workers: int | None) -> dict[str, FileInfo | str]:
+                      workers: int | None, index=None) -> dict[str, FileInfo | str]:
     """Facts of files the cache holds none for (made before they were kept): measured as the scan measures
     them, under the scan's limits, and kept in the cache when the file is still what was scanned."""
     from imagetwins import encoding
@@ -515,14 +519,15 @@ def _measure_and_keep(result: FindResult, paths: list[str], digest_of: Mapping[s
                 digest, found = future.result(timeout=encoding.DECODE_TIMEOUT)
             except Exception:  # unreadable now, over a limit or too slow: read as before, ranked as before
                 continue
-            scanned = digest_of.get(p, "")
-            if not scanned or not digest.startswith(scanned):  # (an index keeps the digest's first 128 bits)
+            if not Digest(digest_of.get(p, "")).same_content(digest):  # (an index keeps the first 128 bits)
                 continue  # changed since the scan: what is kept belongs to the scanned content
             out[p] = _info_from_facts(p, found)
             keep.append((digest, found))
     finally:
         pool.shutdown()
-    if keep:
+    if keep and index is not None:
+        index.put_facts(keep)
+    elif keep:
         try:
             with Index(result.index_path, methods=[]) as store:
                 store.put_facts(keep)
@@ -550,31 +555,81 @@ def decide_groups(groups: Sequence[Sequence[str]], keep_in: Sequence[str | os.Pa
     return out
 
 
-def decide_result(result: FindResult, keep_in: Sequence[str | os.PathLike] = (), rule: str = "original",
-                  infos: Mapping[str, FileInfo | str] | None = None, workers: int | None = None,
-                  groups: Sequence[Sequence[str]] | None = None, raw_sidecars: bool = True) -> list[Decision]:
-    """Decide each group's keeper and make every group a star around it; ``result.groups`` is replaced.
+def decide_keepers(result: FindResult, keep_in: Sequence[str | os.PathLike] = (), rule: str = "original", *,
+                   infos: Mapping[str, FileInfo | str] | None = None, workers: int | None = None,
+                   raw_sidecars: bool = True, store: PairScoreStore | None = None,
+                   session: Session | None = None) -> FindResult:
+    """The keep stage: each group's keeper decided, every group made a star around it; a new result.
+
+    ``result`` is left as it is. The new result's ``groups`` are the stars, ``components`` the connected
+    sets they were split from, ``decisions`` one :class:`Decision` per group (the keeper first),
+    ``file_infos`` what each file's :func:`file_info` said. A result already decided with the same rule,
+    reference folders and ``raw_sidecars`` is returned as it is: the policy runs once per run.
 
     A file stays in its keeper's group only if it matches the keeper directly (within the threshold,
     or the same encoding, or byte-identical); the rest of a connected set of matches is split off
     and grouped again (connected parts, each with its own keeper), until every group is a star. Each
     group's ``score`` is then its farthest member's score against the keeper and ``scores`` every
-    member's; the keeper is listed first. Calling it again with the same rule changes nothing.
+    member's. ``infos`` (from :func:`file_infos`) saves reading the files again; without, they come from the
+    scan's facts (:func:`result_infos`). The enlargement scores of
+    the ``original`` rule are kept in ``store``, else the ``session``'s (:func:`imagetwins.open_session`: the
+    run's index or cache, whose workers are used too), else in the index the result came from
+    (``result.index_path``, opened again by name), so a re-run decodes nothing again.
+    """
+    index = None
+    if session is not None:
+        store = session.pair_scores if store is None else store
+        workers = session.workers if workers is None else workers
+        index = session.index
+    if rule not in KEEP_RULES:
+        raise ValueError(f"unknown keep rule {rule!r}; expected one of {', '.join(KEEP_RULES)}")
+    policy = (rule, tuple(os.fspath(f) for f in keep_in), bool(raw_sidecars))
+    if result.decisions is not None and result.keep_policy == policy:
+        return result
+    components = result.components if result.components is not None else result.groups
+    sets = [list(g.files) for g in components]
+    with stage("keep"):
+        if infos is None:
+            infos = result_infos(result, [p for g in sets for p in g], workers, index)
+        groups, decisions = _decide_sets(result, sets, keep_in, rule, infos, raw_sidecars, store)
+    return result.replace(groups=groups, components=components, decisions=decisions, keep_policy=policy,
+                          file_infos=dict(infos))
 
-    ``groups`` (paths) replaces ``result.groups`` as the sets to split (e.g. a group less the files
-    that may not be moved); ``infos`` and ``raw_sidecars`` as in :func:`decide_groups` and :func:`decide`.
-    When the result came through an index or folder cache (``result.index_path``), the enlargement scores
-    of the ``original`` rule are kept there, by the two files' contents, so a re-run decodes nothing again.
+
+def decide_result(result: FindResult, keep_in: Sequence[str | os.PathLike] = (), rule: str = "original",
+                  infos: Mapping[str, FileInfo | str] | None = None, workers: int | None = None,
+                  groups: Sequence[Sequence[str]] | None = None, raw_sidecars: bool = True) -> list[Decision]:
+    """The decisions of :func:`decide_keepers`, for code written before it (kept for one release).
+
+    Without ``groups`` this also makes ``result.groups`` the stars, as it always did (the one place a result
+    is changed after it is made: use :func:`decide_keepers`, which returns a new result, instead). ``groups``
+    (paths) are decided instead of the result's groups, e.g. a group less the files that may not be moved;
+    then the result is left as it is.
     """
     if rule not in KEEP_RULES:
         raise ValueError(f"unknown keep rule {rule!r}; expected one of {', '.join(KEEP_RULES)}")
-    with stage("keep"):
-        kept = _KeptScores.open(result) if rule == "original" else None
-        try:
-            return _decide_result(result, keep_in, rule, infos, workers, groups, raw_sidecars, kept)
-        finally:
-            if kept is not None:
-                kept.close()
+    if groups is not None:
+        sets = [list(g) for g in groups]
+        with stage("keep"):
+            if infos is None:
+                infos = result_infos(result, [p for g in sets for p in g], workers)
+            return _decide_sets(result, sets, keep_in, rule, infos, raw_sidecars, None)[1]
+    decided = decide_keepers(result, keep_in, rule, infos=infos, workers=workers, raw_sidecars=raw_sidecars)
+    for name in ("groups", "components", "decisions", "keep_policy", "file_infos"):  # (the legacy behaviour)
+        object.__setattr__(result, name, getattr(decided, name))
+    return decided.decisions
+
+
+def _decide_sets(result: FindResult, sets: list[list[str]], keep_in: Sequence[str | os.PathLike], rule: str,
+                 infos: Mapping[str, FileInfo | str], raw_sidecars: bool, store: PairScoreStore | None
+                 ) -> tuple[list, list[Decision]]:
+    """Stars and decisions for ``sets`` of paths of ``result`` (see :func:`decide_keepers`)."""
+    kept = _KeptScores.open(result, store) if rule == "original" else None
+    try:
+        return _stars(result, sets, keep_in, rule, infos, raw_sidecars, kept)
+    finally:
+        if kept is not None:
+            kept.close()
 
 
 class _KeptScores:
@@ -584,21 +639,24 @@ class _KeptScores:
     METHOD = "keep:enlargement"
     VERSION = f"1-{_COMPARE_SIDE}-{_COMPARE_LARGER_SIDE}"  # (bump when enlargement_score changes)
 
-    def __init__(self, store, keys: dict[str, bytes | None]) -> None:
-        self.store, self.keys, self.new = store, keys, []
+    def __init__(self, store, keys: dict[str, bytes | None], owned: bool) -> None:
+        self.store, self.keys, self.new, self.owned = store, keys, [], owned
 
     @classmethod
-    def open(cls, result: FindResult) -> _KeptScores | None:
-        from imagetwins.index import Index, IndexFileError
-        from imagetwins.pairscores import digest_key
-
-        if result.index_path is None or not result.digests:
+    def open(cls, result: FindResult, store: PairScoreStore | None = None) -> _KeptScores | None:
+        if not result.digests:
             return None
+        keys = {p: d.key for p, d in zip(result.files, result.digests)}
+        if store is not None:
+            return cls(store, keys, owned=False)
+        if result.index_path is None:
+            return None
+        from imagetwins.index import Index, IndexFileError  # (only for a result made before sessions)
+
         try:
-            store = Index(result.index_path, methods=[])
+            return cls(Index(result.index_path, methods=[]), keys, owned=True)
         except IndexFileError:
             return None
-        return cls(store, {p: digest_key(d) for p, d in zip(result.files, result.digests)})
 
     def __call__(self, larger: FileInfo, smaller: FileInfo) -> float | None:
         a, b = self.keys.get(larger.path), self.keys.get(smaller.path)
@@ -616,24 +674,21 @@ class _KeptScores:
         try:
             self.store.put_pair_scores(self.METHOD, self.VERSION, self.new)
         finally:
-            self.store.close()
+            if self.owned:
+                self.store.close()
 
 
-def _decide_result(result: FindResult, keep_in: Sequence[str | os.PathLike], rule: str,
-                   infos: Mapping[str, FileInfo | str] | None, workers: int | None,
-                   groups: Sequence[Sequence[str]] | None, raw_sidecars: bool, score: Scorer | None) -> list[Decision]:
+def _stars(result: FindResult, sets: list[list[str]], keep_in: Sequence[str | os.PathLike], rule: str,
+           infos: Mapping[str, FileInfo | str], raw_sidecars: bool, score: Scorer | None
+           ) -> tuple[list, list[Decision]]:
     from imagetwins.results import DuplicateGroup
 
-    sets = [list(g.files) for g in result.groups] if groups is None else [list(g) for g in groups]
-    if infos is None:
-        infos = result_infos(result, [p for g in sets for p in g], workers)
     graph = _MatchGraph(result)
     remembered = getattr(result, "decided", None)  # decisions a person made earlier (imagetwins.decisions)
     key_of = key_map(result) if remembered is not None else {}
     index = {p: i for i, p in enumerate(result.files)}
     digests = list(result.digests) if result.digests else [""] * len(result.files)
-    similarity = result.score_kind == "similarity"
-    exact_score = 1.0 if similarity else 0
+    kind = result.score_kind
     out: list[tuple[DuplicateGroup, Decision]] = []
     todo = [s for s in sets if len(s) > 1]
     while todo:
@@ -642,20 +697,20 @@ def _decide_result(result: FindResult, keep_in: Sequence[str | os.PathLike], rul
         if not ok or any(p not in index for p in files):  # nothing readable to keep, or not from this search
             bad = [(p, infos[p]) for p in files if not isinstance(infos[p], FileInfo)]
             d = decide(ok, keep_in, rule, bad, raw_sidecars, score, remembered, key_of)
-            g = DuplicateGroup(files, exact_score, False, result.score_kind, [digests[index[p]] if p in index
-                                                                              else "" for p in files])
+            g = DuplicateGroup(files, kind.exact, False, kind, [digests[index[p]] if p in index
+                                                                else "" for p in files])
             out.append((g, d))
             continue
         keeper = choose_keeper(ok, keep_in, rule, score,
                                remembered.chosen([f.path for f in ok], key_of) if remembered else ()).path
         k = index[keeper]
-        star, scores, rest = [keeper], [exact_score], []
+        star, scores, rest = [keeper], [kind.exact], []
         for p in files:
             if p == keeper:
                 continue
             s = graph.score(k, index[p])
             if s is None and digests[k] and digests[k] == digests[index[p]]:
-                s = exact_score
+                s = kind.exact
             if s is None:
                 rest.append(p)
             else:
@@ -668,16 +723,12 @@ def _decide_result(result: FindResult, keep_in: Sequence[str | os.PathLike], rul
         bad = [(p, infos[p]) for p in star if not isinstance(infos[p], FileInfo)]
         d = decide(members, keep_in, rule, bad, raw_sidecars, score, remembered, key_of)
         d.files = star
-        spread = min(scores) if similarity else max(scores)
         ds = [digests[index[p]] for p in star]
-        g = DuplicateGroup(star, round(float(spread), 4) if similarity else int(spread),
-                           bool(ds[0]) and len(set(ds)) == 1, result.score_kind, ds,
-                           [round(float(s), 4) if similarity else int(s) for s in scores])
+        g = DuplicateGroup(star, kind.value(kind.weakest(scores)), bool(ds[0]) and len(set(ds)) == 1, kind, ds,
+                           [kind.value(s) for s in scores])
         out.append((g, d))
     out.sort(key=lambda gd: (-len(gd[0].files), index.get(gd[0].files[0], -1)))
-    if groups is None:
-        result.groups = [g for g, _ in out]
-    return [d for _, d in out]
+    return [g for g, _ in out], [d for _, d in out]
 
 
 class _MatchGraph:
@@ -691,13 +742,13 @@ class _MatchGraph:
         a, b = self.node[np.asarray(m.left, np.int64)], self.node[np.asarray(m.right, np.int64)]
         keep = a != b
         a, b, score = np.minimum(a, b)[keep], np.maximum(a, b)[keep], np.asarray(m.score)[keep]
-        self.similarity = m.kind == "similarity"
-        self.exact = 1.0 if self.similarity else 0
+        self.kind = m.kind
+        self.exact = m.kind.exact
         # one dict of node pairs: no more entries than the matches the search already holds
         self.edges: dict[tuple[int, int], float] = {}
         for x, y, s in zip(a.tolist(), b.tolist(), score.tolist()):
             old = self.edges.get((x, y))
-            if old is None or (s > old if self.similarity else s < old):
+            if old is None or self.kind.closer(s, old):
                 self.edges[(x, y)] = s
         self.neighbours: dict[int, set[int]] = {}
         for x, y in self.edges:

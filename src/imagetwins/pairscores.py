@@ -22,23 +22,18 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from imagetwins.digests import PREFIX_BYTES, Digest
+
 __all__ = ["DIGEST_BYTES", "MemoryPairScores", "PairScoreStore", "PairScores", "digest_key", "for_search"]
 
 #: bytes of a content digest (SHA-256) that key a pair score: the 128 bits the index keeps per file
-DIGEST_BYTES = 16
+DIGEST_BYTES = PREFIX_BYTES
 
 
 def digest_key(digest: str | bytes | None) -> bytes | None:
     """The key of one file's content: the first :data:`DIGEST_BYTES` bytes of its digest (hex or raw), or
-    None when the digest is unknown or not a digest."""
-    if not digest:
-        return None
-    if isinstance(digest, str):
-        try:
-            digest = bytes.fromhex(digest[: 2 * DIGEST_BYTES])
-        except ValueError:
-            return None
-    return bytes(digest[:DIGEST_BYTES]) if len(digest) >= DIGEST_BYTES else None
+    None when the digest is unknown or not a digest (:attr:`imagetwins.digests.Digest.key`)."""
+    return Digest(digest).key
 
 
 @runtime_checkable

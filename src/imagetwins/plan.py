@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from imagetwins.decisions import key_map
+from imagetwins.digests import Digest
 from imagetwins.text import printable
 
 __all__ = ["PLAN_VERSION", "PlanError", "PlannedGroup", "CheckedPlan", "plan_document", "load_plan", "check_plan"]
@@ -115,13 +116,7 @@ def _completed(path: str, digest: str) -> str:
     """The full SHA-256 where the scan only kept its first 32 hex digits (the cache and index do): the file
     is read again and its digest written only if it begins with the scanned one (else the file changed
     since, and the scanned prefix stays, which :func:`check_plan` will refuse)."""
-    if len(digest) != 32:
-        return digest
-    try:
-        full = _sha256(path)
-    except OSError:
-        return digest
-    return full if full.startswith(digest) else digest
+    return str(Digest(digest).completed(path, _sha256))
 
 
 def _paths(value, what: str, source: Path) -> list[str]:

@@ -39,8 +39,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from imagetwins.digests import Digest
 from imagetwins.io import QUARANTINE_SUFFIX, open_regular_file
-from imagetwins.keep import Decision, decide_result
+from imagetwins.keep import Decision, decide_keepers, decide_result
 from imagetwins.ownfolders import UnsafeFolder, check_own, check_own_file, check_parent, make_own_dirs
 from imagetwins.results import FindResult
 
@@ -104,8 +105,8 @@ def _digest_and_identity(path: str | os.PathLike, dir_fd: int | None = None) -> 
 
 
 def _same_content(full: str, scanned: str | None) -> bool:
-    """Does a fresh SHA-256 match the scan's digest (an index keeps its first 32 hex digits)?"""
-    return bool(scanned) and len(scanned) >= 32 and full.startswith(scanned)
+    """Does a fresh SHA-256 match the scan's digest (full, or the first 32 hex digits an index keeps)?"""
+    return Digest(full).is_full and Digest(full).same_content(scanned)
 
 
 def why_not_movable(path: str | os.PathLike, roots: Sequence[str | os.PathLike]) -> str | None:
@@ -144,7 +145,8 @@ def plan_removal(result: FindResult, roots: Sequence[str | os.PathLike],
     """
     scanned = dict(zip(result.files, result.digests)) if result.digests else {}
     if decisions is None:  # keepers decided once, and every group made a star around its keeper
-        decisions = decide_result(result, keep_in=keep_in, rule=rule, raw_sidecars=raw_sidecars)
+        result = decide_keepers(result, keep_in=keep_in, rule=rule, raw_sidecars=raw_sidecars)
+        decisions = result.decisions
     refused: list[tuple[str, str]] = []
     final: list[Decision] = []
     for group, d in zip(result.groups, decisions):

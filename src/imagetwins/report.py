@@ -29,11 +29,13 @@ import numpy as np
 from PIL import Image
 
 from imagetwins.decisions import key_map
+from imagetwins.digests import Digest
 from imagetwins.io import ImageReadError, content_digest, open_image, read_bytes
-from imagetwins.keep import FileInfo, decide_result, result_infos
+from imagetwins.keep import FileInfo, decide_keepers
 from imagetwins.pairscores import PairScoreStore, for_search
 from imagetwins.plan import PLAN_VERSION
 from imagetwins.results import FindResult
+from imagetwins.session import Session
 from imagetwins.writing import open_output, output_folder, write_in_folder
 
 __all__ = ["THUMB", "EMBED_MAX_GROUPS", "thumbnail_data_uri", "report_data", "write_html_report",
@@ -53,7 +55,7 @@ def _thumbnail_jpeg(path: str | os.PathLike, size: int = THUMB, scanned: str = "
     the scan is never shown."""
     try:
         data = read_bytes(path)
-        if scanned and not content_digest(data).startswith(scanned):
+        if scanned and not Digest(scanned).same_content(content_digest(data)):
             return None
         img = open_image(data, min_size=size, path_for_messages=path)
     except ImageReadError:
@@ -98,27 +100,27 @@ def _score_matrix(result: FindResult, members: list[int], store: PairScoreStore 
     threshold so the page can show any file against whichever keeper a person picks. A method that
     keeps its pair scores (``copies``) takes them from ``store`` and keeps the new ones there.
     """
+    from imagetwins.encoders import get_encoder
+
     n = len(members)
     out: list[list[float | None]] = [[None] * n for _ in range(n)]
-    as_score = int if result.score_kind == "distance" else (lambda x: round(float(x), 4))
+    kind = result.score_kind
     try:
-        from imagetwins.encoders import get_encoder
-
         encoder = get_encoder(result.method)
+    except ValueError:
+        encoder = None
+    if encoder is not None and len(result.hashes) == len(result.files):  # (every route keeps its encodings)
         enc = np.asarray(result.hashes)[members]
-        if result.score_kind == "distance":
-            loosest = 64 * (enc.shape[1] if enc.ndim == 2 else 1)
-        else:
-            loosest = -1.0
         digests = [result.digests[i] for i in members] if result.digests else None
-        pairs = encoder.query(enc, enc, loosest, workers=1, **for_search(encoder, store, digests, digests))
+        pairs = encoder.query(enc, enc, encoder.loosest_threshold(), workers=1,
+                              **for_search(encoder, store, digests, digests))
         for i, j, d in zip(pairs.left.tolist(), pairs.right.tolist(), pairs.score.tolist()):
-            out[i][j] = as_score(d)
-    except Exception:  # an encoder that cannot re-score (custom, or no encodings kept): the matches found
+            out[i][j] = kind.value(d)
+    else:  # a method not registered in this process (a result made elsewhere): the matches found
         where = {f: k for k, f in enumerate(members)}
         for i, j, d in zip(result.pairs.left.tolist(), result.pairs.right.tolist(), result.pairs.score.tolist()):
             if i in where and j in where:
-                out[where[i]][where[j]] = out[where[j]][where[i]] = as_score(d)
+                out[where[i]][where[j]] = out[where[j]][where[i]] = kind.value(d)
     for k in range(n):
         out[k][k] = None
     return out
@@ -127,17 +129,36 @@ def _score_matrix(result: FindResult, members: list[int], store: PairScoreStore 
 def report_data(result: FindResult, keep_in: Sequence[str | os.PathLike] = (), workers: int | None = None,
                 progress: bool = False, keep_rule: str = "original", thumbs_dir: str | os.PathLike | None = None,
                 raw_sidecars: bool = True,
-                root: str | os.PathLike | None = None) -> dict:
+                root: str | os.PathLike | None = None, session: Session | None = None) -> dict:
     """Everything the page shows, as plain data (groups sorted by size, largest first).
 
     With ``thumbs_dir`` the thumbnails are written there as ``<n>.jpg`` and each card holds the
     file's number, so that the page links ``<thumbs_dir>/<n>.jpg`` instead of embedding a ``data:`` URI.
+    With a ``session`` (:func:`imagetwins.open_session`) its stores keep the pair scores and its workers are
+    used; without, the index the result came from (``result.index_path``) is opened again by name.
     """
+    # groups become stars around their keepers (regrouped, reordered): the cards follow the new groups. A
+    # result whose keepers were decided already with this policy (find --report) is used as it is: the keep
+    # information of each file is read once per run
+    if session is not None:
+        workers = session.workers if workers is None else workers
+        progress = progress or session.progress
+    store = session.pair_scores if session is not None else _kept_pair_scores(result)
+    try:
+        result = decide_keepers(result, keep_in=keep_in, rule=keep_rule, workers=workers, raw_sidecars=raw_sidecars,
+                                session=session)
+        return _report_data(result, workers, progress, keep_rule, thumbs_dir, root, store)
+    finally:
+        if store is not None and session is None:
+            store.close()
+
+
+def _report_data(result: FindResult, workers: int | None, progress: bool, keep_rule: str,
+                 thumbs_dir: str | os.PathLike | None, root: str | os.PathLike | None,
+                 store: PairScoreStore | None) -> dict:
     from imagetwins.workers import thread_count
 
-    infos = result_infos(result, workers=workers)  # the scan's facts: nothing read again
-    # groups become stars around their keepers (regrouped, reordered): the cards follow the new groups
-    decisions = decide_result(result, keep_in=keep_in, rule=keep_rule, infos=infos, raw_sidecars=raw_sidecars)
+    infos, decisions = result.file_infos, result.decisions
     files = [f for g in result.groups for f in g.files]
     scanned = [d for g in result.groups for d in (g.digests or [""] * len(g.files))]
     bar = None
@@ -190,7 +211,6 @@ def report_data(result: FindResult, keep_in: Sequence[str | os.PathLike] = (), w
 
     index = {p: k for k, p in enumerate(result.files)}
     groups, k = [], 0
-    store = _kept_pair_scores(result)
     remembered = getattr(result, "decided", None)  # decisions made earlier (imagetwins.decisions)
     key_of = key_map(result) if remembered else {}
     for g, d in zip(result.groups, decisions):
@@ -215,8 +235,6 @@ def report_data(result: FindResult, keep_in: Sequence[str | os.PathLike] = (), w
                        "keep": g.files.index(d.keeper) if d.keeper in g.files else -1,
                        "also_keep": [g.files.index(p) for p in d.keep[1:]], "scores": scores,
                        "remembered": remembered.status(g.files, key_of) if remembered else None})
-    if store is not None:
-        store.close()
     groups.sort(key=lambda g: g["remembered"] is not None)  # new groups first, those decided earlier apart after
     from imagetwins.folders import find_duplicate_folders
 
@@ -224,7 +242,7 @@ def report_data(result: FindResult, keep_in: Sequence[str | os.PathLike] = (), w
                for p in find_duplicate_folders(result, given)]  # (backups of backups: one folder, not 3,000 groups)
     return {
         "imagetwins_plan": PLAN_VERSION, "root": str(root), "base": str(root), "thumbs_dir": link_dir,
-        "method": result.method, "threshold": result.threshold, "score_kind": result.score_kind,
+        "method": result.method, "threshold": result.threshold, "score_kind": str(result.score_kind),
         "score_unit": result.score_unit,
         "images": len(result.files), "keep_rule": keep_rule,
         "unreadable": [{"path": f.path, "reason": f.reason} for f in result.failures],
@@ -238,7 +256,7 @@ _PAGE_FILE = Path(__file__).with_name("report_page.html")
 def write_html_report(result: FindResult, outfile: str | os.PathLike, keep_in: Sequence[str | os.PathLike] = (),
                       workers: int | None = None, progress: bool = False, title: str = "imagetwins report",
                       keep_rule: str = "original", root: str | os.PathLike | None = None, raw_sidecars: bool = True,
-                      embed: bool | None = None) -> Path:
+                      embed: bool | None = None, session: Session | None = None) -> Path:
     """Write the review page for a :class:`~imagetwins.results.FindResult`; returns its path.
 
     ``embed`` thumbnails in the page (default: up to :data:`EMBED_MAX_GROUPS` groups); otherwise
@@ -250,8 +268,7 @@ def write_html_report(result: FindResult, outfile: str | os.PathLike, keep_in: S
         embed = len(result.groups) <= EMBED_MAX_GROUPS
     thumbs_dir = None if embed else out.with_name(out.stem + "_files")
     data = report_data(result, keep_in=keep_in, workers=workers, progress=progress, keep_rule=keep_rule,
-                       raw_sidecars=raw_sidecars,
-                       thumbs_dir=thumbs_dir, root=root)
+                       raw_sidecars=raw_sidecars, thumbs_dir=thumbs_dir, root=root, session=session)
     # "<" never appears raw inside the script element, so no file name can end it early
     payload = json.dumps(data, separators=(",", ":")).replace("<", "\\u003c").replace(">", "\\u003e") \
         .replace("&", "\\u0026")

@@ -5,6 +5,7 @@ Shared by the finder, the index and Dask, so none of them imports another for it
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from collections.abc import Iterable, Iterator, Sequence
@@ -14,17 +15,20 @@ from typing import TextIO
 import numpy as np
 
 from imagetwins import search
+from imagetwins.digests import Digest
 from imagetwins.encoders import Encoder, get_encoder
 from imagetwins.hardlinks import same_file
 from imagetwins.io import ReadFailure
 from imagetwins.pairscores import PairScoreStore, for_search
+from imagetwins.scores import DISTANCE, SIMILARITY, ScoreKind
 
-__all__ = ["WEAKEST_MATCH", "DuplicateGroup", "FindResult", "QueryResult", "groups_from_encodings", "match_query",
-           "result_from_pairs", "same_encoding", "write_json"]
+__all__ = ["WEAKEST_MATCH", "DuplicateGroup", "FindResult", "QueryResult", "Scan", "groups_from_encodings",
+           "match_query", "result_from_pairs", "same_encoding", "search_scan", "write_json"]
 
 
-#: how each score kind names a group's weakest match in every output (JSON, CSV, report)
-WEAKEST_MATCH = {"distance": "max_distance", "similarity": "min_similarity"}
+#: how each score kind names a group's weakest match in every output (JSON, CSV, report); kept for old
+#: imports: it is :attr:`imagetwins.scores.ScoreKind.weakest_field`
+WEAKEST_MATCH = {str(k): k.weakest_field for k in (DISTANCE, SIMILARITY)}
 
 
 @dataclass
@@ -41,44 +45,81 @@ class DuplicateGroup:
     files: list[str]
     score: float
     exact: bool  # every file in the group is byte-identical
-    score_kind: str = "distance"
-    digests: list[str] = field(default_factory=list)  # content digest of each file as scanned ('' if unknown)
+    score_kind: ScoreKind = DISTANCE
+    digests: list[Digest] = field(default_factory=list)  # content digest of each file as scanned ('' if unknown)
     scores: list[float] = field(default_factory=list)  # each file's score against the keeper (star groups)
+
+    def __post_init__(self) -> None:
+        self.score_kind = ScoreKind.of(self.score_kind)
+        self.digests = [Digest(d) for d in self.digests]
 
     @property
     def max_distance(self) -> int | None:
         """The largest distance of a match in the group (None for similarity groups)."""
-        return int(self.score) if self.score_kind == "distance" else None
+        return None if self.score_kind.larger_is_closer else int(self.score)
 
     @property
     def min_similarity(self) -> float | None:
         """The smallest similarity of a match in the group (None for distance groups)."""
-        return float(self.score) if self.score_kind == "similarity" else None
+        return float(self.score) if self.score_kind.larger_is_closer else None
 
     def score_field(self) -> tuple[str, float]:
         """``(name, value)`` of the weakest match as outputs write it: ``max_distance`` or ``min_similarity``."""
-        value = int(self.score) if self.score_kind == "distance" else round(float(self.score), 4)
-        return WEAKEST_MATCH[self.score_kind], value
+        return self.score_kind.weakest_field, self.score_kind.value(self.score)
 
-    def describe(self, unit: str = "cosine similarity") -> str:
-        """One phrase for people: how close the files are (``unit``: what a similarity is called)."""
+    def describe(self, unit: str | None = None) -> str:
+        """One phrase for people: how close the files are (``unit``: what a similarity is called; default the
+        score kind's own unit)."""
         if self.exact:
             return "byte-identical files"
         to = " to the keeper" if self.scores else ""
-        if self.score_kind == "similarity":
-            return f"{unit} >= {self.score:.3f}{to}"
+        if self.score_kind.larger_is_closer:
+            return f"{unit or self.score_kind.unit} >= {self.score:.3f}{to}"
         if self.score == 0:
             return "identical hashes"
         bits = "1 bit" if int(self.score) == 1 else f"{int(self.score)} bits"
         return f"up to {bits} from the keeper" if self.scores else f"up to {bits} apart"
 
 
-@dataclass
+@dataclass(frozen=True)
+class Scan:
+    """The first stage of a run: the files read and what was made of them (frozen: no later stage changes it).
+
+    ``encodings`` has one row per file of ``files`` (what the method made, from the file or the index),
+    ``digests`` each file's content digest (:class:`~imagetwins.digests.Digest`: the full SHA-256 from a
+    scan, the index's 128-bit prefix through an index or cache), ``failures`` the files that could not be
+    read (or were left alone: links, FIFOs), with the reason.
+    """
+
+    method: str
+    files: list[str]
+    encodings: np.ndarray
+    digests: list[Digest]
+    failures: list[ReadFailure] = field(default_factory=list)
+    #: the index (or per-folder cache) the encodings came from; None without one
+    index_path: str | None = None
+    #: the keep rules' facts of the scanned contents (content digest -> :class:`imagetwins.facts.ImageFacts`)
+    facts: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if len(self.encodings) != len(self.files) or len(self.digests) != len(self.files):
+            raise ValueError(f"a scan has one encoding and one digest per file: {len(self.files)} files, "
+                             f"{len(self.encodings)} encodings, {len(self.digests)} digests")
+        object.__setattr__(self, "digests", [Digest(d) for d in self.digests])
+
+
+@dataclass(frozen=True)
 class FindResult:
-    """Outcome of :func:`imagetwins.finder.find_duplicate_groups`.
+    """What a run found, stage by stage; frozen: a later stage makes a new result, never changes this one.
+
+    The stages: the scan (``files``, ``hashes`` = the encodings, ``digests``, ``failures``: :attr:`scan`)
+    -> the matches (``matches``: pairs with a :class:`~imagetwins.scores.ScoreKind`) -> the connected
+    components (``components``) -> the keep decisions (``decisions``, made by :func:`imagetwins.keep.decide`,
+    which returns a new result whose ``groups`` are stars around their keepers). ``groups`` is what the
+    latest stage made: the components before the keepers are decided, the stars after.
 
     ``threshold`` and every score are in the method's terms (:attr:`score_kind`): bits apart
-    (an int) or a cosine similarity (a float).
+    (an int) or a cosine similarity or confidence (a float).
 
     ``matches`` are the matches the groups were built from. Files whose encodings are identical
     are searched once, as their first file (``same_as[i]`` is that file's index, for every file), so
@@ -94,7 +135,7 @@ class FindResult:
     groups: list[DuplicateGroup]
     failures: list[ReadFailure] = field(default_factory=list)
     seconds: float = 0.0
-    digests: list[str] = field(default_factory=list)  # SHA-256 (hex) of each of ``files`` as read; "" if unknown
+    digests: list[Digest] = field(default_factory=list)  # content digest of each of ``files``; "" if unknown
     same_as: np.ndarray | None = None  # per file: the first file with the very same encoding (None: all differ)
     #: the index (or per-folder cache) the encodings came from, which also keeps costly pair scores (the
     #: review page's score table reuses them); None without one
@@ -110,18 +151,43 @@ class FindResult:
     #: names of one file (hard links) found in a group: the first stays in its group, the others left it (one
     #: file under several names is not a duplicate of itself: "already linked"; see imagetwins.hardlinks)
     already_linked: list[list[str]] = field(default_factory=list)
+    #: the connected components of the matches (the groups before the keepers were decided); None: ``groups``
+    components: list[DuplicateGroup] | None = None
+    #: the keep stage (:func:`imagetwins.keep.decide_keepers`): one :class:`imagetwins.keep.Decision` per group, the
+    #: rule, the reference folders and each file's :class:`imagetwins.keep.FileInfo` it was decided on
+    decisions: list | None = None
+    keep_policy: tuple | None = None  # (rule, reference folders, raw sidecars) the decisions were made with
+    file_infos: dict | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "digests", [Digest(d) for d in self.digests])
 
     @property
-    def score_kind(self) -> str:
+    def encodings(self) -> np.ndarray:
+        """The encodings searched, one row per file (``hashes``, by its older name)."""
+        return self.hashes
+
+    @property
+    def scan(self) -> Scan:
+        """The scan stage this result was found from."""
+        return Scan(self.method, self.files, self.hashes, self.digests or [Digest()] * len(self.files),
+                    self.failures, self.index_path, self.facts)
+
+    def replace(self, **changes) -> FindResult:
+        """A new result with ``changes`` (this one is left as it is)."""
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def score_kind(self) -> ScoreKind:
         return self.matches.kind
 
     @property
     def score_unit(self) -> str:
-        """What a score is called for people (the method's :attr:`Encoder.score_unit`)."""
+        """What a score is called for people (the kind's unit, as the method's :attr:`Encoder.score_unit`)."""
         try:
             return get_encoder(self.method).score_unit
         except ValueError:  # a method no longer registered in this process (e.g. a loaded result)
-            return "bits" if self.score_kind == "distance" else "similarity"
+            return self.score_kind.unit
 
     @property
     def files_in_groups(self) -> int:
@@ -141,7 +207,7 @@ class FindResult:
             return
         kind = self.matches.kind
         dtype = self.matches.score.dtype
-        exact = 0 if kind == "distance" else 1.0
+        exact = kind.exact
         same_as = self.same_as
         order = np.argsort(same_as, kind="stable")
         cuts = np.flatnonzero(np.diff(same_as[order])) + 1
@@ -187,10 +253,10 @@ class FindResult:
     def pair_records(self) -> Iterator[dict]:
         """Each match as ``{"a", "b", <score kind>: score}``, one at a time."""
         kind = self.score_kind
-        as_score = (lambda x: int(x)) if kind == "distance" else (lambda x: round(float(x), 4))
+        name = str(kind)
         for p in self.iter_pairs():
             for i, j, d in zip(p.left.tolist(), p.right.tolist(), p.score.tolist()):
-                yield {"a": self.files[i], "b": self.files[j], kind: as_score(d)}
+                yield {"a": self.files[i], "b": self.files[j], name: kind.value(d)}
 
     def to_dict(self, pairs: bool = True) -> dict:
         """Plain data for JSON output; scores are written under their kind's name. ``pairs=False``
@@ -198,7 +264,7 @@ class FindResult:
         data = {
             "method": self.method,
             "threshold": self.threshold,
-            "score_kind": self.score_kind,
+            "score_kind": str(self.score_kind),
             "images": len(self.files),
             "unreadable": [{"path": f.path, "reason": f.reason} for f in self.failures],
             "groups": [{"files": g.files, "exact": g.exact, **dict([g.score_field()]),
@@ -288,7 +354,7 @@ def match_query(encoder: str | Encoder, query_paths: Sequence[str], queries: np.
     scores = for_search(encoder, score_store, query_digests, reference_digests) if reference_digests else {}
     pairs = encoder.query(queries, reference, threshold, workers, query_paths=list(query_paths),
                           database_paths=list(reference_paths), **scores)
-    as_score = (lambda x: int(x)) if pairs.kind == "distance" else (lambda x: round(float(x), 4))
+    as_score = pairs.kind.value
     identity: dict[str, object] = {}  # only files that matched are looked at
     for k in np.lexsort((encoder.best_first(pairs.score), pairs.left)).tolist():
         query, found = query_paths[pairs.left[k]], reference_paths[pairs.right[k]]
@@ -347,6 +413,16 @@ def groups_from_encodings(
     return result_from_pairs(paths, hashes, digests, pairs, encoder, threshold, same_as=same_as)
 
 
+def search_scan(scan: Scan, method: str | Encoder | None = None, threshold: float | None = None,
+                workers: int | None = None, progress: bool = False,
+                score_store: PairScoreStore | None = None) -> FindResult:
+    """The matches and groups of a :class:`Scan` (the scan is left as it is): :func:`groups_from_encodings`
+    with the scan's failures and index carried into the result."""
+    result = groups_from_encodings(scan.files, scan.encodings, scan.digests, method or scan.method, threshold,
+                                   workers, progress, score_store=score_store)
+    return result.replace(failures=list(scan.failures), index_path=scan.index_path, facts=scan.facts)
+
+
 def same_encoding(encodings: np.ndarray) -> np.ndarray | None:
     """For each row, the index of the first row with exactly the same encoding; None when all differ."""
     arr = np.ascontiguousarray(encodings)
@@ -376,10 +452,10 @@ def result_from_pairs(paths: Sequence[str], encodings: np.ndarray, digests: Sequ
     """
     encoder = get_encoder(method)
     kind = pairs.kind
-    if kind != encoder.score_kind:
+    if kind != encoder.kind:
         raise ValueError(f"{encoder.name} scores by {encoder.score_kind}, but its search gave {kind} pairs")
-    similarity = kind == "similarity"
     paths = list(paths)
+    digests = [Digest(d) for d in digests]
     # Byte-identical files hash alike, so they are already among the pairs; the digest pass adds the
     # "exact" label and keeps them grouped even at threshold 0 under any future hash.
     exact = search.equal_key_pairs([d or f"unknown:{i}" for i, d in enumerate(digests)])
@@ -393,21 +469,17 @@ def result_from_pairs(paths: Sequence[str], encodings: np.ndarray, digests: Sequ
         merged = search.union_pairs(merged, star)
     labels = search.connected_components(n, merged.left, merged.right)
     # the weakest match inside each group (not its diameter, which may be weaker)
-    if similarity:
-        group_score = np.ones(n, dtype=np.float64)
-        np.minimum.at(group_score, labels[merged.left], merged.score.astype(np.float64))
-    else:
-        group_score = np.zeros(n, dtype=np.float64)
-        np.maximum.at(group_score, labels[merged.left], merged.score.astype(np.float64))
+    group_score = np.full(n, float(kind.exact), dtype=np.float64)
+    kind.weaker.at(group_score, labels[merged.left], merged.score.astype(np.float64))
     groups = []
     for members in search.groups_from_labels(labels):
         same_bytes = len({digests[i] for i in members}) == 1 and bool(digests[members[0]])
         score = float(group_score[labels[members[0]]])
-        groups.append(DuplicateGroup([paths[i] for i in members], score if similarity else int(score), same_bytes,
-                                     kind, [digests[i] or "" for i in members]))
+        groups.append(DuplicateGroup([paths[i] for i in members], score if not kind.whole else int(score), same_bytes,
+                                     kind, [digests[i] for i in members]))
     groups, linked = split_hard_links(groups)
-    return FindResult(encoder.name, threshold, paths, encodings, merged, groups, digests=list(digests),
-                      same_as=same_as, already_linked=linked)
+    return FindResult(encoder.name, threshold, paths, encodings, merged, groups, digests=digests, same_as=same_as,
+                      already_linked=linked)
 
 
 def split_hard_links(groups: Sequence[DuplicateGroup]) -> tuple[list[DuplicateGroup], list[list[str]]]:

@@ -100,9 +100,11 @@ def output_options(*kinds: str, exclude: tuple[str, ...] = ()):
 def groups_output(result, decisions, directory: Path, requested: Requested, keep_in, keep_rule: str, raw_pairs: str,
                   workers: int | None, quiet: bool, decided_earlier: tuple[bool, ...] = ()) -> outputs.Groups:
     """What the writers of groups get, the same for find, report and remove."""
+    from imagetwins.cli._scan import run_session
+
     return outputs.Groups(result, decisions, directory, pairs=requested.pairs, keep_in=keep_in, keep_rule=keep_rule,
                           raw_sidecars=raw_pairs == "keep", workers=workers, progress=show_progress(quiet),
-                          decided_earlier=decided_earlier)
+                          decided_earlier=decided_earlier, session=run_session())
 
 
 def write_text(what: outputs.Groups | outputs.Matches) -> None:

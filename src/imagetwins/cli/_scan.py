@@ -73,10 +73,22 @@ def note_keep_in_outside(directory: Path | None, keep_in: tuple[Path, ...], quie
 
 
 def decide(result, keep_rule: str, keep_in: tuple[Path, ...], workers: int | None, raw_pairs: str = "keep"):
-    """The keep policy's verdict per group; groups become stars around their keepers (see imagetwins.keep)."""
-    from imagetwins.keep import decide_result
+    """The result with the keep policy's verdict per group (``.decisions``), decided once per run (a review
+    page written from it reuses them); groups become stars around their keepers (see imagetwins.keep)."""
+    from imagetwins.keep import decide_keepers
 
-    return decide_result(result, keep_in=keep_in, rule=keep_rule, workers=workers, raw_sidecars=raw_pairs == "keep")
+    return decide_keepers(result, keep_in=keep_in, rule=keep_rule, workers=workers,
+                          raw_sidecars=raw_pairs == "keep", session=run_session())
+
+
+_SESSION = "imagetwins.session"
+
+
+def run_session():
+    """The session :func:`scan` opened for this command (its index and pair scores, open until the command
+    ends), or None."""
+    ctx = click.get_current_context(silent=True)
+    return ctx.meta.get(_SESSION) if ctx is not None else None
 
 
 
@@ -84,10 +96,14 @@ def scan(directory: Path, method: str, threshold: float | None, recursive: bool,
           no_cache: bool, quiet: bool, db_path: Path | None = None, exif_orientation: bool = True,
           follow_symlinks: bool = False, decisions=False):
     """Find the groups (through the cache unless ``no_cache``) and report unreadable files; ``decisions``: the
-    remembered decisions to honour (:func:`imagetwins.cli.decisions.load_remembered`), False none."""
+    remembered decisions to honour (:func:`imagetwins.cli.decisions.load_remembered`), False none.
+
+    The run's session (:func:`run_session`: the cache or index, its pair scores, the workers) stays open until
+    the command ends, so the keep decisions and the review page use the index the search used."""
     from imagetwins.encoders import get_encoder
     from imagetwins.finder import find_duplicate_groups
     from imagetwins.index import Index, IndexFileError, open_folder_cache
+    from imagetwins.session import Session
 
     threshold = check_threshold(method, threshold)
     cache = None
@@ -99,16 +115,21 @@ def scan(directory: Path, method: str, threshold: float | None, recursive: bool,
             if db_path is not None:
                 raise click.ClickException(str(exc)) from None
             echo(f"warning: no cache this time ({exc}); every image is decoded", err=True)
+    session = Session(cache, workers, show_progress(quiet), owns_index=True)
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        ctx.meta[_SESSION] = session
+        ctx.call_on_close(session.close)
     try:
         encoder = get_encoder(method) if exif_orientation else get_encoder(method).on_stored_pixels()
         result = find_duplicate_groups(directory, method=encoder, threshold=threshold, recursive=recursive,
-                                       workers=workers, progress=show_progress(quiet), cache=cache,
-                                       follow_symlinks=follow_symlinks, decisions=decisions)
+                                       follow_symlinks=follow_symlinks, session=session, decisions=decisions)
     except IndexFileError as exc:
+        session.close()
         raise click.ClickException(str(exc)) from None
     finally:
-        if cache is not None:
-            cache.close()
+        if ctx is None:
+            session.close()
     warn_skipped(result.failures, quiet)
     note_already_linked(result, quiet)
     return result

@@ -131,7 +131,8 @@ def find(directory: Path, method: str, threshold: int, recursive: bool, requeste
         result = scan(directory, method, threshold, recursive, workers, no_cache or ignore_exif_orientation, quiet,
                       db_path, exif_orientation=not ignore_exif_orientation, follow_symlinks=follow_symlinks,
                       decisions=remembered)
-    decisions = decide(result, keep_rule, keep_in, workers, raw_pairs)
+    result = decide(result, keep_rule, keep_in, workers, raw_pairs)  # once: the review page reuses them
+    decisions = result.decisions
     decided_earlier = ()
     if remembered:
         from imagetwins.decisions import key_map

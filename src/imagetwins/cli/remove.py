@@ -160,7 +160,8 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
         result = scan(directory, method, threshold, recursive, workers, no_cache, quiet,
                       follow_symlinks=follow_symlinks,
                       decisions=load_remembered(None, ignore_decisions, quiet, strict=True))
-        decisions = decide(result, keep_rule, keep_in, workers, raw_pairs)
+        result = decide(result, keep_rule, keep_in, workers, raw_pairs)
+        decisions = result.decisions
         requested.write(groups_output(result, decisions, directory, requested, keep_in, keep_rule, raw_pairs, workers,
                                       quiet))
         plan = plan_removal(result, roots=[directory], keep_in=keep_in, rule=keep_rule, decisions=decisions,

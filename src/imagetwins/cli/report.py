@@ -45,7 +45,9 @@ def report(directory: Path, output: Path, requested: Requested, keep_in: tuple[P
     result = scan(directory, method, threshold, recursive, workers, no_cache, quiet, follow_symlinks=follow_symlinks,
                   decisions=load_remembered(None, ignore_decisions, quiet))
     # the page decides its keepers itself; the other outputs need them decided here
-    decisions = decide(result, keep_rule, keep_in, workers, raw_pairs) if requested.files else ()
+    if requested.files:  # decided once: the page reuses these
+        result = decide(result, keep_rule, keep_in, workers, raw_pairs)
+    decisions = result.decisions if requested.files else ()
     found = groups_output(result, decisions, directory, requested, keep_in, keep_rule, raw_pairs, workers, quiet)
     Requested({"html": output}).write(found)
     requested.write(found)

@@ -16,10 +16,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import numpy as np
+
 from imagetwins.encoders.base import BitsEncoder, Encoded, Encoder, ScoreKind, VectorEncoder
+from imagetwins.search import Pairs
 
 __all__ = ["BitsEncoder", "Encoded", "Encoder", "ScoreKind", "VectorEncoder", "encoder_names", "get_encoder",
-           "register", "registered", "unregister"]
+           "method_pairs", "method_query", "register", "registered", "unregister"]
 
 _REGISTRY: dict[str, Encoder] = {}
 
@@ -87,6 +90,21 @@ def get_encoder(name: str | Encoder) -> Encoder:
 def encoder_names(output: str | None = None) -> list[str]:
     """Names of the registered methods in registration order (optionally only ``'bits'`` or ``'vectors'`` ones)."""
     return [n for n, e in _REGISTRY.items() if output is None or e.output == output]
+
+
+def method_pairs(hashes: np.ndarray, method: str, threshold: int, workers: int | None = None,
+                 progress: bool = False) -> Pairs:
+    """All matching pairs for the encodings of a named method: ``get_encoder(method).pairs(...)``.
+
+    Kept for code written against earlier versions (as ``imagetwins.search.method_pairs``).
+    """
+    return get_encoder(method).pairs(hashes, threshold, workers, progress=progress)
+
+
+def method_query(queries: np.ndarray, database: np.ndarray, method: str, threshold: int,
+                 workers: int | None = None) -> Pairs:
+    """``(query, database)`` matches for the encodings of a named method (``get_encoder(method).query``)."""
+    return get_encoder(method).query(queries, database, threshold, workers)
 
 
 def _register_builtins() -> None:

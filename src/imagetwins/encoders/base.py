@@ -25,12 +25,10 @@ from imagetwins import search
 from imagetwins.encoding import DECODE_TIMEOUT, encode_files
 from imagetwins.io import ReadFailure
 from imagetwins.pairscores import PairScores
+from imagetwins.scores import DISTANCE, SIMILARITY, ScoreKind
 
 __all__ = ["BitsEncoder", "Encoded", "Encoder", "ScoreKind", "VectorEncoder"]
 
-#: ``distance``: smaller is closer, a match is ``score <= threshold`` (bits apart);
-#: ``similarity``: larger is closer, a match is ``score >= threshold`` (cosine similarity)
-ScoreKind = Literal["distance", "similarity"]
 
 
 @dataclass
@@ -54,11 +52,12 @@ class Encoder(ABC):
         What users type (``-m NAME``); the key in the registry and in an index.
     output : {'bits', 'vectors'}
         What a row is: uint64 words, or float32 values.
-    score_kind : {'distance', 'similarity'}
-        What a match's score means (see :data:`ScoreKind`).
+    score_kind : ScoreKind
+        What a match's score means (:mod:`imagetwins.scores`: ``DISTANCE``, ``SIMILARITY``, ``CONFIDENCE``;
+        a plug-in may give its name, ``"distance"`` or ``"similarity"``).
     score_unit : str
         What a score is called in messages and on the review page (``bits``, ``cosine similarity``,
-        ``confidence``).
+        ``confidence``): the kind's unit.
     default_threshold : int or float
         The threshold used when none is given.
     min_side : int
@@ -70,7 +69,6 @@ class Encoder(ABC):
     name: str
     output: Literal["bits", "vectors"]
     score_kind: ScoreKind
-    score_unit: str
     default_threshold: float
     min_side: int = 0
     #: smallest long side the decoder must keep (0: ``min_side`` says all); a method that scales pictures by
@@ -143,19 +141,32 @@ class Encoder(ABC):
     def threshold_or_default(self, threshold: float | None) -> float:
         return self.default_threshold if threshold is None else self.check_threshold(threshold)
 
+    @property
+    def kind(self) -> ScoreKind:
+        """:attr:`score_kind` as a :class:`~imagetwins.scores.ScoreKind` (a plug-in may have given its name)."""
+        return ScoreKind.of(self.score_kind)
+
+    @property
+    def score_unit(self) -> str:
+        """What a score is called for people: the kind's unit."""
+        return self.kind.unit
+
     def within(self, scores: np.ndarray, threshold: float) -> np.ndarray:
         """Which scores count as a match at ``threshold``."""
-        return scores <= threshold if self.score_kind == "distance" else scores >= threshold
+        return self.kind.within(scores, threshold)
 
     def best_first(self, scores: np.ndarray) -> np.ndarray:
         """A sort key that puts the closest match first (for ``np.lexsort``)."""
-        s = np.asarray(scores, np.float64)
-        return s if self.score_kind == "distance" else -s
+        return self.kind.best_first(scores)
 
     @property
     def exact_score(self) -> float:
         """The score of two byte-identical files."""
-        return 0 if self.score_kind == "distance" else 1.0
+        return self.kind.exact
+
+    def loosest_threshold(self) -> float:
+        """The threshold at which every pair matches, so that any pair's score comes back."""
+        return self.kind.loosest(getattr(self, "nbits", 64))
 
     @abstractmethod
     def sweep_thresholds(self) -> list[float]:
@@ -193,8 +204,7 @@ class BitsEncoder(Encoder):
     """
 
     output = "bits"
-    score_kind = "distance"
-    score_unit = "bits"
+    score_kind = DISTANCE
     nbits: int = 64
 
     @property
@@ -212,9 +222,7 @@ class BitsEncoder(Encoder):
         return flat if self.words == 1 else flat.reshape(-1, self.words)
 
     def check_threshold(self, threshold: float) -> int:
-        if isinstance(threshold, bool) or threshold != int(threshold) or not 0 <= threshold <= self.nbits:
-            raise ValueError(f"{self.name} thresholds are whole bits, 0..{self.nbits}")
-        return int(threshold)
+        return self.kind.check_threshold(threshold, self.nbits, self.name)
 
     def sweep_thresholds(self) -> list[int]:
         # 0..24 of 64 bits; the same share (in steps of 1/64 of the width) for wider hashes
@@ -235,8 +243,7 @@ class VectorEncoder(Encoder):
     """A method whose rows are L2-normalised float32 vectors compared by cosine similarity."""
 
     output = "vectors"
-    score_kind = "similarity"
-    score_unit = "cosine similarity"
+    score_kind = SIMILARITY
     batch_size = 32
 
     def empty(self) -> np.ndarray:
@@ -250,9 +257,7 @@ class VectorEncoder(Encoder):
         return np.frombuffer(b"".join(blobs), dtype="<f4").astype(np.float32).reshape(-1, dim)
 
     def check_threshold(self, threshold: float) -> float:
-        if isinstance(threshold, bool) or not -1.0 <= threshold <= 1.0:
-            raise ValueError(f"{self.name} thresholds are cosine similarities in -1..1")
-        return float(threshold)
+        return self.kind.check_threshold(threshold, method=self.name)
 
     def sweep_thresholds(self) -> list[float]:
         return [round(x, 2) for x in np.arange(0.99, 0.59, -0.01)]
@@ -260,11 +265,11 @@ class VectorEncoder(Encoder):
     def pairs(self, encodings: np.ndarray, threshold: float, workers: int | None = None, progress: bool = False,
               paths: Sequence[str] | None = None) -> search.Pairs:
         if not len(encodings):
-            return search.Pairs.empty(np.float32, "similarity")
+            return search.Pairs.empty(np.float32, SIMILARITY)
         return search.cosine_pairs(encodings, threshold, progress=progress)
 
     def query(self, queries: np.ndarray, database: np.ndarray, threshold: float, workers: int | None = None,
               query_paths: Sequence[str] | None = None, database_paths: Sequence[str] | None = None) -> search.Pairs:
         if not len(queries) or not len(database):
-            return search.Pairs.empty(np.float32, "similarity")
+            return search.Pairs.empty(np.float32, SIMILARITY)
         return search.cosine_query(queries, database, threshold)

@@ -19,6 +19,7 @@ from imagetwins import canvas, copies, hashing, search, verify
 from imagetwins.embedding import Embedder, ModelConfig
 from imagetwins.encoders.base import Encoder
 from imagetwins.pairscores import PairScores
+from imagetwins.scores import CONFIDENCE
 
 __all__ = ["CopiesEncoder"]
 
@@ -28,8 +29,7 @@ class CopiesEncoder(Encoder):
 
     name = copies.COPIES_METHOD
     output = "records"
-    score_kind = "similarity"
-    score_unit = "confidence"
+    score_kind = CONFIDENCE
     default_threshold = verify.DEFAULT_CONFIDENCE
     batch_size = 32
 
@@ -104,9 +104,7 @@ class CopiesEncoder(Encoder):
         return out
 
     def check_threshold(self, threshold: float) -> float:
-        if isinstance(threshold, bool) or not 0.0 <= threshold <= 1.0:
-            raise ValueError(f"{self.name} thresholds are verification confidences in 0..1")
-        return float(threshold)
+        return self.kind.check_threshold(threshold, method=self.name)
 
     def sweep_thresholds(self) -> list[float]:
         return [round(x, 2) for x in np.arange(0.99, 0.04, -0.01)]
@@ -121,14 +119,14 @@ class CopiesEncoder(Encoder):
     def pairs(self, encodings: np.ndarray, threshold: float, workers: int | None = None, progress: bool = False,
               paths: Sequence[str] | None = None, pair_scores: PairScores | None = None) -> search.Pairs:
         if len(encodings) < 2:
-            return search.Pairs.empty(np.float32, "similarity")
+            return search.Pairs.empty(np.float32, CONFIDENCE)
         return copies.copy_pairs(list(encodings), threshold, workers, pair_scores=pair_scores)
 
     def query(self, queries: np.ndarray, database: np.ndarray, threshold: float, workers: int | None = None,
               query_paths: Sequence[str] | None = None, database_paths: Sequence[str] | None = None,
               pair_scores: PairScores | None = None) -> search.Pairs:
         if not len(queries) or not len(database):
-            return search.Pairs.empty(np.float32, "similarity")
+            return search.Pairs.empty(np.float32, CONFIDENCE)
         return copies.copy_query(list(queries), list(database), threshold, workers, pair_scores=pair_scores)
 
 

@@ -26,7 +26,7 @@ class OutputError(Exception):
 class Groups:
     """Groups of duplicates with their keep decisions, as ``find``, ``report`` and ``remove`` write them.
 
-    ``decisions`` are :func:`imagetwins.keep.decide_result`'s, one per group of ``result`` (groups are
+    ``decisions`` are those :func:`imagetwins.keep.decide_keepers` made, one per group of ``result`` (groups are
     stars around their keepers). ``root`` is the folder scanned (a plan may change only that folder).
     ``pairs``: the JSON also lists every matching pair (streamed). The ``keep_*``, ``raw_sidecars``,
     ``workers`` and ``progress`` fields are what the review page needs to show the same keepers;
@@ -44,6 +44,8 @@ class Groups:
     progress: bool = False
     #: per group, whether a person decided it in an earlier plan (:mod:`imagetwins.decisions`)
     decided_earlier: Sequence[bool] = ()
+    #: the run's :class:`imagetwins.session.Session` (its index keeps the page's pair scores), or None
+    session: object | None = None
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ def write_groups(what: Groups, target: Target) -> None:
 
     write_html_report(what.result, target.path, keep_in=what.keep_in, keep_rule=what.keep_rule,
                       workers=what.workers, progress=what.progress, root=what.root,
-                      raw_sidecars=what.raw_sidecars)
+                      raw_sidecars=what.raw_sidecars, session=what.session)
 
 
 FORMAT = Format("html", groups=write_groups, option="--report", stdout=False,

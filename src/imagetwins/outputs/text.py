@@ -10,10 +10,13 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-def score_text(kind: str, score: float, unit: str = "similarity") -> str:
-    """A match's score in words: ``cosine similarity 0.912``, ``confidence 0.970`` (``unit``: what the method
-    calls its scores) or ``3 bits``."""
-    return f"{unit} {score:.3f}" if kind == "similarity" else _plural(int(score), "bit")
+def score_text(kind: str, score: float, unit: str | None = None) -> str:
+    """A match's score in words: ``3 bits``, ``cosine similarity 0.912``, ``confidence 0.970`` (``unit``: what the
+    method calls its scores; default the kind's own word; :meth:`imagetwins.scores.ScoreKind.format`)."""
+    from imagetwins.scores import ScoreKind
+
+    kind = ScoreKind.of(kind)
+    return f"{unit} {score:.3f}" if unit and kind.larger_is_closer else kind.format(score)
 
 
 def _score_unit(result) -> str:

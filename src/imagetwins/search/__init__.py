@@ -15,8 +15,6 @@ Nothing here knows about methods, files or images: callers pass arrays.
 
 from __future__ import annotations
 
-import numpy as np
-
 from imagetwins.search.cosine import (
     COSINE_BLOCK,
     approximate_topk,
@@ -37,26 +35,23 @@ __all__ = [
     "COSINE_BLOCK", "MultiIndexPlan", "Pairs", "approximate_topk", "as_hashes", "as_vectors", "bits_threshold",
     "closest_per_pair", "connected_components", "cosine_pairs", "cosine_query", "cosine_topk", "dihedral_pairs",
     "dihedral_query", "dihedral_variants", "duplicate_map", "equal_key_pairs", "files_to_remove",
-    "groups_from_labels", "groups_from_pairs", "hamming_pairs", "hamming_query", "method_pairs", "method_query",
+    "groups_from_labels", "groups_from_pairs", "hamming_pairs", "hamming_query",
     "plan_multi_index", "run_blocks", "similarity_threshold", "union_pairs",
 ]
 
 
-def method_pairs(hashes: np.ndarray, method: str, threshold: int, workers: int | None = None,
-                 progress: bool = False) -> Pairs:
-    """All matching pairs for the encodings of a named method, by that method's own search.
-
-    Kept for code written against earlier versions: it is ``get_encoder(method).pairs(...)``
-    (:mod:`imagetwins.encoders`); the modules of this package know no methods.
-    """
-    from imagetwins.encoders import get_encoder
-
-    return get_encoder(method).pairs(hashes, threshold, workers, progress=progress)
+#: names kept for code written against earlier versions, resolved on first use (PEP 562): they look a method
+#: up in the registry, which this package must not import (it would close an import cycle)
+_MOVED = {"method_pairs": "imagetwins.encoders", "method_query": "imagetwins.encoders"}
 
 
-def method_query(queries: np.ndarray, database: np.ndarray, method: str, threshold: int,
-                 workers: int | None = None) -> Pairs:
-    """``(query, database)`` matches for the encodings of a named method (``get_encoder(method).query``)."""
-    from imagetwins.encoders import get_encoder
+def __getattr__(name: str):
+    if name in _MOVED:
+        import importlib
+        import warnings
 
-    return get_encoder(method).query(queries, database, threshold, workers)
+        warnings.warn(f"imagetwins.search.{name} moved to {_MOVED[name]}.{name} (or use "
+                      "imagetwins.encoders.get_encoder(method).pairs / .query); the old name goes in the next release",
+                      DeprecationWarning, stacklevel=2)
+        return getattr(importlib.import_module(_MOVED[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

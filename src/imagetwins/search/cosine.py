@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from imagetwins.scores import SIMILARITY
 from imagetwins.search.pairs import Pairs
 
 __all__ = ["COSINE_BLOCK", "approximate_topk", "as_vectors", "cosine_pairs", "cosine_query", "cosine_topk",
@@ -52,8 +53,8 @@ def cosine_pairs(vectors: np.ndarray, threshold: float = 0.9, progress: bool = F
             keep = gj > gi
             if keep.any():
                 found.append(Pairs(gi[keep].astype(np.int64), gj[keep].astype(np.int64),
-                                   sim[ii[keep], jj[keep]].astype(np.float32), "similarity"))
-    return Pairs.concat(found).sorted() if found else Pairs.empty(np.float32, "similarity")
+                                   sim[ii[keep], jj[keep]].astype(np.float32), SIMILARITY))
+    return Pairs.concat(found).sorted() if found else Pairs.empty(np.float32, SIMILARITY)
 
 
 def cosine_query(queries: np.ndarray, database: np.ndarray, threshold: float = 0.9) -> Pairs:
@@ -68,8 +69,8 @@ def cosine_query(queries: np.ndarray, database: np.ndarray, threshold: float = 0
             ii, jj = np.nonzero(sim >= t)
             if len(ii):
                 found.append(Pairs((ii + a).astype(np.int64), (jj + c).astype(np.int64),
-                                   sim[ii, jj].astype(np.float32), "similarity"))
-    return Pairs.concat(found).sorted() if found else Pairs.empty(np.float32, "similarity")
+                                   sim[ii, jj].astype(np.float32), SIMILARITY))
+    return Pairs.concat(found).sorted() if found else Pairs.empty(np.float32, SIMILARITY)
 
 
 def cosine_topk(queries: np.ndarray, database: np.ndarray, k: int = 10,

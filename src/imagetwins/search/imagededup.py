@@ -33,7 +33,7 @@ def duplicate_map(
         Ties keep the input order of ``names``.
     """
     if larger_is_closer is None:
-        larger_is_closer = pairs.kind == "similarity"
+        larger_is_closer = pairs.kind.larger_is_closer
     n = len(names)
     src = np.concatenate([pairs.left, pairs.right])
     dst = np.concatenate([pairs.right, pairs.left])

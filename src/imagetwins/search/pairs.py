@@ -8,9 +8,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from imagetwins.scores import DISTANCE, ScoreKind
+
 __all__ = ["SCORE_KINDS", "Pairs", "run_blocks", "union_pairs"]
 
-#: ``distance``: smaller is closer (bits apart); ``similarity``: larger is closer (cosine similarity)
+#: the names of score kinds (see :class:`imagetwins.scores.ScoreKind`)
 SCORE_KINDS = ("distance", "similarity")
 
 
@@ -18,18 +20,17 @@ SCORE_KINDS = ("distance", "similarity")
 class Pairs:
     """Matches as aligned arrays: ``left[k]`` and ``right[k]`` match with ``score[k]``.
 
-    ``kind`` says what the score is: ``"distance"`` (bits apart: smaller is closer) or
-    ``"similarity"`` (cosine similarity: larger is closer).
+    ``kind`` says what the score is (a :class:`~imagetwins.scores.ScoreKind`; its name is accepted):
+    a distance (bits apart: smaller is closer), a similarity or a confidence (larger is closer).
     """
 
     left: np.ndarray
     right: np.ndarray
     score: np.ndarray
-    kind: str = "distance"
+    kind: ScoreKind = DISTANCE
 
     def __post_init__(self) -> None:
-        if self.kind not in SCORE_KINDS:
-            raise ValueError(f"kind must be one of {SCORE_KINDS}, not {self.kind!r}")
+        self.kind = ScoreKind.of(self.kind)
 
     def __len__(self) -> int:
         return len(self.left)
@@ -37,20 +38,20 @@ class Pairs:
     @property
     def distance(self) -> np.ndarray:
         """The scores of distance pairs (the name before scores had kinds); similarities are not distances."""
-        if self.kind != "distance":
+        if self.kind != DISTANCE:
             raise TypeError("these pairs are scored by similarity, not distance: use .score")
         return self.score
 
     @classmethod
-    def empty(cls, dtype: type = np.uint8, kind: str = "distance") -> Pairs:
+    def empty(cls, dtype: type = np.uint8, kind: str | ScoreKind = DISTANCE) -> Pairs:
         return cls(np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, dtype), kind)
 
     @classmethod
     def concat(cls, parts: Sequence[Pairs]) -> Pairs:
-        kinds = {p.kind for p in parts}
+        kinds = {p.kind for p in parts}  # (a confidence is written as a similarity: they join)
         if len(kinds) > 1:
             raise ValueError("cannot join distance pairs and similarity pairs")
-        kind = kinds.pop() if kinds else "distance"
+        kind = parts[0].kind if parts else DISTANCE
         parts = [p for p in parts if len(p)]
         if not parts:
             return cls.empty(kind=kind)

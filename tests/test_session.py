@@ -1,0 +1,68 @@
+"""A run's session (imagetwins.open_session) and the front door (imagetwins.find ...): the index travels as an
+object through find, keep and the review page, which open it no second time."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+import imagetwins
+import imagetwins.index as index_module
+from imagetwins.report import write_html_report
+
+pytestmark = pytest.mark.integration
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "images"
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    shutil.copytree(EXAMPLES, tmp_path / "images")
+    return tmp_path / "images"
+
+
+def test_the_index_is_opened_once_per_run(folder: Path, tmp_path: Path, monkeypatch) -> None:
+    opened: list[str] = []
+    real_init = index_module.Index.__init__
+
+    def counted(self, path, *args, **kwargs):
+        opened.append(str(path))
+        real_init(self, path, *args, **kwargs)
+
+    monkeypatch.setattr(index_module.Index, "__init__", counted)
+    db = tmp_path / "run.db"
+    with imagetwins.open_session(folder, ["phash"], db=db, workers=2) as session:
+        assert session.index is not None and session.pair_scores is session.index and session.workers == 2
+        result = imagetwins.find(folder, "phash", keep="original", session=session)
+        write_html_report(result, tmp_path / "r.html", session=session, root=folder)
+    assert opened == [str(db)], opened  # keep and the review page used the session's index
+    assert result.decisions is not None and result.index_path == str(db) and len(result.groups) == 2
+    assert session.index.db is None  # closed with the session, which opened it
+    # the keep rule's enlargement scores and the search's encodings went to the session's index
+    with index_module.Index(db, methods=[], readonly=True) as idx:
+        assert idx.stats()["encodings"]["phash"] == len(result.files)
+
+
+def test_a_session_without_an_index_keeps_pair_scores_in_memory(folder: Path) -> None:
+    from imagetwins.pairscores import MemoryPairScores
+
+    with imagetwins.open_session(folder, cache=False) as session:
+        assert session.index is None and isinstance(session.pair_scores, MemoryPairScores)
+        plain = imagetwins.find(folder, session=session)
+    assert plain.index_path is None and plain.decisions is None and len(plain.groups) == 2
+    # an Index handed over is used and left open
+    with index_module.Index(folder.parent / "mine.db", methods=["phash"]) as idx:
+        with imagetwins.open_session(db=idx) as session:
+            imagetwins.find(folder, session=session)
+        assert idx.db is not None and idx.stats()["encodings"]["phash"] == len(plain.files)
+
+
+def test_the_front_door_has_the_library_verbs() -> None:
+    for name in ("find", "encode", "open_session", "Index", "register_method", "find_against", "ScoreKind", "Digest"):
+        assert name in dir(imagetwins) and getattr(imagetwins, name) is not None
+    from imagetwins.encoders import register
+    from imagetwins.finder import find
+
+    assert imagetwins.register_method is register and imagetwins.find is find
