@@ -66,3 +66,18 @@ def test_the_front_door_has_the_library_verbs() -> None:
     from imagetwins.finder import find
 
     assert imagetwins.register_method is register and imagetwins.find is find
+
+
+def test_index_query_says_which_files_it_left_alone(folder: Path, tmp_path: Path) -> None:
+    """Index.query walks a folder as find --against does: links are left alone, and said (they were dropped
+    without a word)."""
+    queries = tmp_path / "queries"
+    queries.mkdir()
+    shutil.copy(folder / "beach.jpg", queries / "beach.jpg")
+    (queries / "link.jpg").symlink_to(folder / "city.jpg")
+    with index_module.Index(tmp_path / "q.db", methods=["phash"]) as idx:
+        idx.update(folder)
+        with pytest.warns(UserWarning, match=r"skipped .*link\.jpg"):
+            found = idx.query(queries)
+    assert {(Path(q).name, Path(r).name) for q, r, _ in found} >= {("beach.jpg", "beach.jpg")}
+    assert all(Path(q).name != "link.jpg" for q, _, _ in found)

@@ -728,7 +728,10 @@ class Index:
         threshold = encoder.threshold_or_default(threshold)
         if isinstance(images, (str, os.PathLike)):
             p = Path(images)
-            images = find_images(p, recursive=True) if p.is_dir() else [p]
+            skipped: list[ReadFailure] = []  # links, FIFOs, devices: left alone, as find --against does, and said
+            images = find_images(p, recursive=True, skipped=skipped) if p.is_dir() else [p]
+            for f in skipped:
+                warnings.warn(f"skipped {f.path}: {f.reason}", stacklevel=2)
         paths, stored = self.load(encoder)
         enc = encoder.encode_files(list(images), workers=workers, warn=True)
         found = match_query(encoder, enc.paths, enc.encodings, paths, stored, threshold, workers, score_store=self,

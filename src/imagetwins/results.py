@@ -114,7 +114,7 @@ class FindResult:
 
     The stages: the scan (``files``, ``hashes`` = the encodings, ``digests``, ``failures``: :attr:`scan`)
     -> the matches (``matches``: pairs with a :class:`~imagetwins.scores.ScoreKind`) -> the connected
-    components (``components``) -> the keep decisions (``decisions``, made by :func:`imagetwins.keep.decide`,
+    components (``components``) -> the keep decisions (``decisions``, made by :func:`imagetwins.keep.decide_keepers`,
     which returns a new result whose ``groups`` are stars around their keepers). ``groups`` is what the
     latest stage made: the components before the keepers are decided, the stars after.
 
