@@ -8,6 +8,7 @@ runs in a fresh process, old and new alternating ``--rounds`` times; the table s
 (the least disturbed by other work on a shared machine), new/old speed, and the CPU seconds of all
 threads in the timed part (steadier than wall time when other work shares the cores). Workloads are small on purpose
 (each case a few seconds on 2 cores): hashing and an end-to-end ``find`` on photos-public, camera JPEGs,
+``find --report --json`` through the CLI (scan, keep decisions, review page),
 the CNN with 1 and 8 orientations, index update / unchanged re-run / query, and the two searches.
 Prints a Markdown table; writes nothing.
 """
@@ -59,6 +60,19 @@ start(); r = hash_files(files, workers=2); report(len(r.paths))
 from imagetwins.finder import find_duplicate_groups
 start(); r = find_duplicate_groups({str(PHOTOS)!r}, method="phash", workers=2)
 report(len(r.files))
+""", "images/s"),
+    "find --report --json (CLI, keep + page), 24 photos + half-size copies, no cache": (f"""
+from PIL import Image
+from imagetwins.cli import main
+d = Path(tempfile.mkdtemp()) / "shop"; d.mkdir()
+for p in jpgs({str(PHOTOS)!r}, 24):
+    os.symlink(p, d / p.name)
+    with Image.open(p) as im:
+        im.reduce(2).save(d / f"{{p.stem}}_small.jpg", quality=90)
+out = d.parent
+start(); main(["find", str(d), "--no-cache", "--quiet", "--report", str(out / "r.html"), "--json", str(out / "r.json")],
+              standalone_mode=False)
+report(48)
 """, "images/s"),
     "CNN(orientations=1).encode_images, 48 photos": (f"""
 import shutil

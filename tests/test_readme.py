@@ -45,11 +45,12 @@ def test_readme_snippet_runs_as_written(index: int, workdir: Path, tmp_path: Pat
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
     assert "Warning" not in proc.stderr  # nothing the user did not ask for (num_enc_workers was warned about)
-    if "find_duplicate_groups" in SNIPPETS[index]:
-        # the smaller copy and the byte copy are found
+    if "imagetwins.find(" in SNIPPETS[index]:
+        # the smaller copy and the byte copy are found, each with its original kept
         lines = proc.stdout.splitlines()
         assert len(lines) == 2 and any("zz_byte_copy.jpg" in x for x in lines) and any(
             "zz_small_copy.jpg" in x for x in lines)
+        assert not any(x.split(" keep ")[1].startswith("photos/zz_") for x in lines), lines
     if "make_transformed_set" in SNIPPETS[index]:
         assert "recommend" in proc.stdout.lower() and "MAP " in proc.stdout
         assert not (workdir / "bench" / "ground_truth.json").exists()

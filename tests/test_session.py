@@ -3,6 +3,7 @@ object through find, keep and the review page, which open it no second time."""
 
 from __future__ import annotations
 
+import importlib
 import shutil
 from pathlib import Path
 
@@ -60,12 +61,16 @@ def test_a_session_without_an_index_keeps_pair_scores_in_memory(folder: Path) ->
 
 
 def test_the_front_door_has_the_library_verbs() -> None:
-    for name in ("find", "encode", "open_session", "Index", "register_method", "find_against", "ScoreKind", "Digest"):
+    for name in ("find", "encode", "check", "open_session", "Index", "register_method", "find_against", "ScoreKind",
+                 "Digest"):
         assert name in dir(imagetwins) and getattr(imagetwins, name) is not None
+    importlib.import_module("imagetwins.check")  # the module of the same name does not hide the verb
+    from imagetwins.check import check
     from imagetwins.encoders import register
     from imagetwins.finder import find
 
-    assert imagetwins.register_method is register and imagetwins.find is find
+    assert imagetwins.register_method is register and imagetwins.find is find and imagetwins.check is check
+    assert callable(imagetwins.check)
 
 
 def test_index_query_says_which_files_it_left_alone(folder: Path, tmp_path: Path) -> None:
