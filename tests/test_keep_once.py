@@ -37,8 +37,8 @@ def test_find_report_reads_each_files_keep_information_once(tmp_path: Path, monk
 
     monkeypatch.setattr(keep, "file_info", read)
     monkeypatch.setattr(keep, "_info_from_facts", from_facts)
-    res = CliRunner().invoke(main, ["find", str(folder), "-m", "phash", "--no-cache", "--report", str(tmp_path / "r.html"),
-                                    "--json", str(tmp_path / "r.json")])
+    res = CliRunner().invoke(main, ["find", str(folder), "-m", "phash", "--no-cache",
+                                    "--report", str(tmp_path / "r.html"), "--json", str(tmp_path / "r.json")])
     assert res.exit_code == 0, res.output
     data = json.loads((tmp_path / "r.json").read_text())
     in_groups = [f for g in data["groups"] for f in g["files"]]
