@@ -254,3 +254,17 @@ def test_a_store_that_is_a_link_or_a_folder_is_left_alone(tmp_path: Path, album:
     store.mkdir()
     res = run("find", album)
     assert res.exit_code == 0 and "not a file" in res.stderr
+
+
+@pytest.mark.cli
+def test_another_programs_database_is_never_written_to(tmp_path: Path, album: Path) -> None:
+    plan = _decide(album, tmp_path)
+    foreign = tmp_path / "photos.sqlite"  # e.g. a photo manager's catalogue, named with --db by mistake
+    db = sqlite3.connect(foreign)
+    with db:
+        db.execute("CREATE TABLE albums (name TEXT)")
+    db.close()
+    before = foreign.read_bytes()
+    res = run("decisions", "import", plan, "--db", foreign)
+    assert res.exit_code == 1 and "left untouched" in res.output and "Traceback" not in res.output
+    assert foreign.read_bytes() == before

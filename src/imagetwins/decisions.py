@@ -276,6 +276,7 @@ class DecisionStore:
             return 0
         db = self._connect(write=True)
         try:
+            self._ours(db)
             with db:
                 db.execute("BEGIN IMMEDIATE")
                 db.execute(f"CREATE TABLE IF NOT EXISTS {_TABLE} (a TEXT NOT NULL, b TEXT NOT NULL, verdict TEXT NOT "
@@ -286,6 +287,14 @@ class DecisionStore:
         finally:
             db.close()
         return len(rows)
+
+    def _ours(self, db: sqlite3.Connection) -> None:
+        """Refuse to add a table to another program's database: the file must be empty, a decision store, or an
+        imagetwins index (table ``meta``)."""
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if tables and _TABLE not in tables and "meta" not in tables:
+            raise DecisionStoreError(f"{self.path} is an SQLite file but neither an imagetwins index nor a decision "
+                                     "store; it is left untouched")
 
     def forget(self, keys: Iterable[str] | None = None) -> int:
         """Forget the decisions about these contents (every decision when ``keys`` is None); how many went."""
