@@ -240,3 +240,17 @@ def test_to_trash_says_how_to_undo_it(tmp_path: Path, datasets: Path, monkeypatc
     assert not (lib / "IMG_0001 (1).jpg").exists()
     res = _run(*summary.split("undo with: imagetwins ", 1)[1].split(" ", 1))
     assert "restored 1 file" in res.output and (lib / "IMG_0001 (1).jpg").read_bytes() == a.read_bytes()
+
+
+def test_link_summary_counts_one_copy_in_the_singular(tmp_path: Path, datasets: Path) -> None:
+    """'remove --apply --link' of one file said "(1 real copies: ...)"."""
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    a = _camera_photos(datasets, 1)[0]
+    shutil.copy2(a, lib / "IMG_0001.jpg")
+    shutil.copy2(a, lib / "IMG_0001 (1).jpg")
+    res = _run("remove", lib, "--apply", "--link", "-m", "phash", "--no-cache")
+    assert "1 real copies" not in res.output, res.output
+    assert "(1 real copy: this file system cannot share blocks" in res.output or \
+        "copy-on-write clone of its kept copy (1 made)" in res.output, res.output
+    assert (lib / "IMG_0001 (1).jpg").read_bytes() == a.read_bytes()

@@ -302,9 +302,9 @@ def _linked_phrase(link: str, made: int, copied: int) -> str:
         return f", each replaced by a {link} link to its kept copy ({made} made), sharing the kept file's bytes"
     if copied == 0:
         return f", each replaced by a copy-on-write clone of its kept copy ({made} made)"
-    clones = f"{made - copied} copy-on-write clones and " if made > copied else ""
-    return (f", each replaced by a copy of its kept copy ({clones}{copied} real copies: this file system cannot "
-            "share blocks, so they take their own space)")
+    clones = f"{plural(made - copied, 'copy-on-write clone')} and " if made > copied else ""
+    return (f", each replaced by a copy of its kept copy ({clones}{plural(copied, 'real copy', 'real copies')}: this "
+            "file system cannot share blocks, so they take their own space)")
 
 
 def _folder_moves(plan_file: Path, directory: Path, plan, link: str | None, to_trash: bool) -> list:
