@@ -296,3 +296,19 @@ def test_a_fifo_planted_as_the_journal_is_refused_at_once(tmp_path: Path, album:
     res = _remove(album, "--move-to", str(q))
     assert res.exit_code == 1 and "cannot open the journal safely" in res.output, res.output
     assert _digests(album) == before
+
+
+def test_a_shared_trash_owned_by_another_user_falls_back_to_the_users_own(tmp_path: Path, datasets: Path,
+                                                                         home_trash: Path, other_disk: Path) -> None:
+    """A sticky .Trash made by another (non-root) user: not used (they could read what goes in), .Trash-UID is."""
+    album = _album(other_disk / "album", datasets)
+    (other_disk / ".Trash").mkdir()
+    os.chmod(other_disk / ".Trash", 0o1777)
+    _chown_other(other_disk / ".Trash")
+    q = tmp_path / "journal"
+    res = _remove(album, "--to-trash", "--move-to", str(q))
+    assert res.exit_code == 0, res.output
+    own = other_disk / f".Trash-{os.getuid()}"
+    assert sorted(p.name for p in (own / "files").iterdir()) == ["a_copy.jpg", "b_copy.jpg"]
+    assert not list((other_disk / ".Trash").iterdir())
+    assert CliRunner().invoke(main, ["undo", str(q)]).exit_code == 0

@@ -88,6 +88,8 @@ def make_own_dirs(folder: str | os.PathLike, what: str, parents: bool = True) ->
         if at.parent == at or not parents and at != folder:
             break
         at = at.parent
+    # the folder that will hold what we make is checked first: nothing is made inside someone else's
+    check_parent(missing[-1].parent if missing else folder.parent, f"the folder holding the {what}")
     for made in reversed(missing):
         try:
             os.mkdir(made, 0o700)
@@ -95,7 +97,6 @@ def make_own_dirs(folder: str | os.PathLike, what: str, parents: bool = True) ->
             pass  # made meanwhile (by whom: checked below)
         else:
             os.chmod(made, 0o700)  # (whatever the umask)
-    check_parent(missing[-1].parent if missing else folder.parent, f"the folder holding the {what}")
     for made in reversed(missing):
         check_own(made, f"the {what}")
     if not missing:

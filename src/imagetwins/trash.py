@@ -169,6 +169,8 @@ def trash_folder_for(path: str | os.PathLike, device: int | None = None) -> Tras
                 make_own_dirs(trash.info, "trash folder", parents=False)
                 return trash
             except UnsafeFolder:
+                if folder is not candidates[-1]:
+                    continue  # the shared .Trash (or our folder in it) is not safe: the specification's fallback
                 raise
             except OSError as exc:
                 if exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOENT):
