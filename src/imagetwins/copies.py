@@ -426,6 +426,16 @@ def verify_records(a, b, keep_matches: bool = False) -> Verification:
     return best
 
 
+def _verified_confidences(features_a: Sequence, features_b: Sequence, left: np.ndarray, right: np.ndarray,
+                          workers: int | None, chunk: int = 4096) -> np.ndarray:
+    """:func:`verify_pairs`' confidences alone, ``chunk`` pairs at a time (memory: the floats, not the checks)."""
+    out = np.empty(len(left), np.float64)
+    for k in range(0, len(left), chunk):
+        out[k:k + chunk] = [v.confidence for v in verify_pairs(features_a, features_b, left[k:k + chunk],
+                                                               right[k:k + chunk], workers)]
+    return out
+
+
 def verify_pairs(features_a: Sequence, features_b: Sequence, left: np.ndarray, right: np.ndarray,
                  workers: int | None = None) -> list[Verification]:
     """Verify ``features_a[left[k]]`` against ``features_b[right[k]]`` for every k (records or bare features:
@@ -448,10 +458,13 @@ def _confidences(features_a, features_b, left, right, dist, workers: int | None,
     known[(known < 0) | (known > 1)] = np.nan  # not a confidence: a damaged store, checked again
     todo = np.isnan(known)
     with stage("verify"):
-        checked = verify_pairs(features_a, features_b, left[need[todo]], right[need[todo]], workers)
-    known[todo] = [v.confidence for v in checked]
-    if checks is not None:
-        checks.update(zip(zip(left[need[todo]].tolist(), right[need[todo]].tolist()), checked))
+        if checks is None:  # the confidences alone, a chunk of pairs at a time: a Verification holds ~1 KB
+            known[todo] = _verified_confidences(features_a, features_b, left[need[todo]], right[need[todo]],
+                                                workers)
+        else:
+            checked = verify_pairs(features_a, features_b, left[need[todo]], right[need[todo]], workers)
+            known[todo] = [v.confidence for v in checked]
+            checks.update(zip(zip(left[need[todo]].tolist(), right[need[todo]].tolist()), checked))
     if pair_scores is not None and todo.any():
         pair_scores.remember(left[need[todo]], right[need[todo]], known[todo])
     conf[need] = known
