@@ -261,7 +261,7 @@ class DecisionStore:
             raise DecisionStoreError(self._why(exc)) from None
         finally:
             db.close()
-        return [Record(str(a), str(b), str(v), k, str(an or ""), str(bn or ""), float(m or 0)) for a, b, v, k, an, bn, m
+        return [Record(str(a), str(b), str(v), k, str(an or ""), str(bn or ""), _made(m, 0.0)) for a, b, v, k, an, bn, m
                 in rows]
 
     def remember(self, records: Iterable[Record]) -> int:
@@ -352,10 +352,24 @@ def records_from_plan(groups, moves: Iterable[tuple[str, int, str, str]] | None 
     return out
 
 
+#: the latest time a decision can have been made (the year 3000): a later one, or NaN, is an edit
+_LATEST = 32503680000.0
+
+
+def _made(value, otherwise: float) -> float:
+    """When a decision was made, from a store row or an export (edited by hand: a string, NaN, 1e999, a date no
+    clock can show): a number of seconds from 1970 to the year 3000, else ``otherwise``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= _LATEST:
+        return otherwise
+    return float(value)
+
+
 def load_export(path: str | os.PathLike) -> list[Record]:
     """The records of an ``imagetwins decisions export`` file (ValueError with one line if it is not one)."""
+    from imagetwins.io import read_json_file
+
     try:
-        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+        doc = read_json_file(path)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ValueError(f"{path}: cannot read it ({getattr(exc, 'strerror', None) or exc})") from None
     if not isinstance(doc, dict) or doc.get("imagetwins_decisions") != EXPORT_VERSION or \
@@ -368,9 +382,8 @@ def load_export(path: str | os.PathLike) -> list[Record]:
         row = _valid(d.get("a"), d.get("b"), d.get("verdict"), d.get("keeper"))
         if row is None:
             raise ValueError(f"{path}: decision {n} does not name two contents (32 hex digits each)")
-        made = d.get("made")
         out.append(Record(*row, str(d.get("a_name") or ""), str(d.get("b_name") or ""),
-                          float(made) if isinstance(made, (int, float)) else time.time()))
+                          _made(d.get("made"), time.time())))
     return out
 
 

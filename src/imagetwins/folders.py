@@ -17,7 +17,6 @@ itself through a link, and a folder reached through a link is never moved.
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 from collections import defaultdict
@@ -250,7 +249,14 @@ def load_folder_plan(path: str | os.PathLike, folder: str | os.PathLike) -> list
 
     load_plan(path, folder=folder)
     source = str(path)
-    doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    from imagetwins.io import read_json_file
+
+    try:
+        doc = read_json_file(path)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:  # (changed since load_plan read it)
+        raise FolderPlanError(f"{source}: cannot read it ({getattr(exc, 'strerror', None) or exc})") from None
+    if not isinstance(doc, dict):
+        raise FolderPlanError(f"{source}: not an imagetwins plan")
     entries = doc.get("folders") or []
     if not isinstance(entries, list):
         raise FolderPlanError(f"{source}: 'folders' must be a list")

@@ -305,6 +305,27 @@ def read_bytes(path: str | os.PathLike, max_bytes: int = DEFAULT_MAX_BYTES) -> b
     return data
 
 
+def read_json_file(path: str | os.PathLike) -> object:
+    """A JSON document (a plan, a decisions export) read from a regular file.
+
+    A FIFO, socket or device is refused at once (``OSError``, never waited on); a document nested too deeply
+    for Python's parser is a :class:`json.JSONDecodeError` like any other malformed JSON (it was a
+    ``RecursionError``).
+
+    Raises
+    ------
+    OSError, UnicodeDecodeError, json.JSONDecodeError
+    """
+    import json
+
+    with open_regular_file(path) as fh:
+        text = fh.read().decode("utf-8")
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise json.JSONDecodeError("nested too deeply", text[:1], 0) from None
+
+
 def content_digest(data: bytes) -> str:
     """SHA-256 of a file's bytes, as hex: equal digests mean byte-identical files."""
     return hashlib.sha256(data).hexdigest()

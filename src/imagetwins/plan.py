@@ -153,9 +153,11 @@ def load_plan(path: str | os.PathLike, folder: str | os.PathLike | None = None) 
     path, once, so that a folder scanned or named through a link to it works; below that folder no
     link is resolved (:func:`check_plan` refuses a file reached through one).
     """
+    from imagetwins.io import read_json_file
+
     source = Path(path)
     try:
-        doc = json.loads(source.read_text(encoding="utf-8"))
+        doc = read_json_file(source)
     except (OSError, UnicodeDecodeError) as exc:
         raise PlanError(f"{source}: cannot read it ({getattr(exc, 'strerror', None) or exc})") from None
     except json.JSONDecodeError as exc:

@@ -172,13 +172,12 @@ def export(output: Path, db_path: Path | None) -> None:
 def import_(source: Path, db_path: Path | None, quiet: bool) -> None:
     """Remember the decisions of SOURCE: a 'decisions export' file, or a plan (the review page's export, an edited
     'find --json'). A later decision about the same two contents replaces an earlier one."""
-    import json
-
     from imagetwins.decisions import DecisionStoreError, load_export, records_from_plan
+    from imagetwins.io import read_json_file
     from imagetwins.plan import PlanError, load_plan
 
     try:
-        is_plan = "imagetwins_plan" in json.loads(source.read_text(encoding="utf-8"))
+        is_plan = "imagetwins_plan" in read_json_file(source)
     except (OSError, UnicodeDecodeError, ValueError, TypeError):
         is_plan = False
     try:

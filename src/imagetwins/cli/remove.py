@@ -238,10 +238,10 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
 def _plan_asks_merge(plan_file: Path) -> bool:
     """Whether a plan (the review page's export) says ``"merge_metadata": true``; a plan that cannot be read is
     refused by load_plan with its own line."""
-    import json
+    from imagetwins.io import read_json_file
 
     try:
-        doc = json.loads(plan_file.read_text(encoding="utf-8"))
+        doc = read_json_file(plan_file)
     except (OSError, UnicodeDecodeError, ValueError):
         return False
     return isinstance(doc, dict) and doc.get("merge_metadata") is True
