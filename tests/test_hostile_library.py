@@ -95,3 +95,49 @@ def test_store_edited_with_a_text_time_lists(tmp_path: Path) -> None:
     res = run("decisions", "list")
     _no_traceback(res)
     assert res.exit_code == 0 and "1 decision in" in res.output, res.output
+
+
+def _unique_folder_plan(tmp_path: Path, datasets: Path, spell) -> tuple[Path, Path, Path]:
+    """A folder ``lib/C`` of three photos found nowhere else, and a hand-edited plan claiming each is its own
+    copy under another spelling of its path (``spell(rel)``)."""
+    import hashlib
+
+    lib = tmp_path / "lib"
+    for sub in ("B", "C"):
+        (lib / sub).mkdir(parents=True)
+    srcs = sorted((datasets / "photos-public" / "images").glob("*.jpg"))
+    shutil.copy(srcs[0], lib / "B" / srcs[0].name)
+    files = {}
+    for p in srcs[10:13]:
+        shutil.copy(p, lib / "C" / p.name)
+        digest = hashlib.sha256(p.read_bytes()).hexdigest()
+        files[f"C/{p.name}"] = {"sha256": digest, "copy": spell(f"C/{p.name}"), "copy_sha256": digest}
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps({"imagetwins_plan": 1, "root": str(lib.resolve()), "base": str(lib.resolve()),
+                                "groups": [], "folders": [{"remove": "C", "copy_of": "B", "files": files}]}))
+    return lib, plan, lib / "C"
+
+
+@pytest.mark.parametrize("spell", [lambda r: "./" + r, lambda r: r.replace("/", "/./")])
+def test_a_folder_is_never_its_own_copy(tmp_path: Path, datasets: Path, spell) -> None:
+    """A plan naming each file of a folder as its own copy, spelt './C/x.jpg': the folder of three photos found
+    nowhere else moved into the quarantine (the last copy of each removed)."""
+    lib, plan, folder = _unique_folder_plan(tmp_path, datasets, spell)
+    before = sorted(os.listdir(folder))
+    res = run("remove", lib, "--plan", plan, "--apply")
+    _no_traceback(res)
+    assert res.exit_code == 1, res.output
+    assert sorted(os.listdir(folder)) == before
+
+
+def test_check_folder_plan_compares_folders_not_spellings(tmp_path: Path, datasets: Path) -> None:
+    """check_folder_plan itself (given entries not checked by load_folder_plan) refuses a copy that lies inside
+    the folder under another spelling: it compares the folders' identities."""
+    from imagetwins.folders import check_folder_plan
+
+    lib, plan, folder = _unique_folder_plan(tmp_path, datasets, lambda r: "./" + r)
+    entry = json.loads(plan.read_text())["folders"][0]
+    entry = {"remove": "C", "copy_of": "B", "skip": False, "number": 1,
+             "files": {f: (v["sha256"], v["copy"], v["copy_sha256"]) for f, v in entry["files"].items()}}
+    moves, refused = check_folder_plan(lib, [entry])
+    assert moves == [] and "lies inside the folder itself" in refused[0][1]

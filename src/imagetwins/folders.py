@@ -237,7 +237,7 @@ class FolderPlanError(ValueError):
 
 def _relative(value, what: str, source: str) -> str:
     if not isinstance(value, str) or not value or os.path.isabs(value) or "\0" in value or \
-            any(part in ("..", "") for part in value.split("/")):
+            any(part in ("..", ".", "") for part in value.split("/")):  # one spelling per file: "./A/x" is A/x
         raise FolderPlanError(f"{source}: {what} must be a path inside the scanned folder, relative to it")
     return value
 
@@ -293,6 +293,27 @@ def _real_folder(root: Path, rel: str) -> str | None:
     return None
 
 
+def _lies_in(path: str, folder: str, root: Path) -> bool:
+    """Whether ``path`` lies inside ``folder``, by the identity (device, inode) of each folder above it up to
+    ``root``, not by how it is spelt (``A/./x``, ``a/x`` on a case-insensitive file system)."""
+    try:
+        want = os.lstat(folder)
+    except OSError:
+        return False
+    here, top = os.path.dirname(path), str(root)
+    while len(here) >= len(top):
+        try:
+            st = os.lstat(here)
+        except OSError:
+            return False
+        if (st.st_dev, st.st_ino) == (want.st_dev, want.st_ino):
+            return True
+        if here == top or here == os.path.dirname(here):
+            return False
+        here = os.path.dirname(here)
+    return False
+
+
 def check_folder_plan(root: str | os.PathLike,
                       entries: Sequence[dict]) -> tuple[list[FolderMove], list[tuple[str, str]]]:
     """Which folders of a plan may move now: (moves, refused (folder, why)).
@@ -331,7 +352,7 @@ def check_folder_plan(root: str | os.PathLike,
         if why is None:
             for f, (digest, copy_rel, copy_digest) in listed.items():
                 copy = str(real_root / copy_rel)
-                if _under(copy_rel, e["remove"]):
+                if _under(copy_rel, e["remove"]) or _lies_in(copy, name, real_root):
                     why = f"the copy of {f} lies inside the folder itself"
                 elif (w := why_not_movable(f, [real_root]) or _unchanged(f, {f: digest})) is not None:
                     why = f"{f}: {w}"
