@@ -9,7 +9,9 @@ runs in a fresh process, old and new alternating ``--rounds`` times; the table s
 threads in the timed part (steadier than wall time when other work shares the cores). Workloads are small on purpose
 (each case a few seconds on 2 cores): hashing and an end-to-end ``find`` on photos-public, camera JPEGs,
 ``find --report --json`` through the CLI (scan, keep decisions, review page),
-the CNN with 1 and 8 orientations, index update / unchanged re-run / query, and the two searches.
+the CNN with 1 and 8 orientations, index update / unchanged re-run / query, and the two searches. Every
+case copies its images into a temporary folder (symbolic links are skipped by ``find`` and the index, so
+a case made of links measured nothing).
 Prints a Markdown table; writes nothing.
 """
 
@@ -31,7 +33,7 @@ PHOTOS = DATASETS / "photos-public" / "images"
 CAMERA = DATASETS / "camera-photos" / "images"
 
 PRELUDE = """
-import json, os, sys, time, tempfile
+import json, os, shutil, sys, time, tempfile
 from pathlib import Path
 def jpgs(folder, n=None):
     files = sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in ('.jpg', '.jpeg'))
@@ -66,7 +68,7 @@ from PIL import Image
 from imagetwins.cli import main
 d = Path(tempfile.mkdtemp()) / "shop"; d.mkdir()
 for p in jpgs({str(PHOTOS)!r}, 24):
-    os.symlink(p, d / p.name)
+    shutil.copy(p, d / p.name)
     with Image.open(p) as im:
         im.reduce(2).save(d / f"{{p.stem}}_small.jpg", quality=90)
 out = d.parent
@@ -78,7 +80,7 @@ report(48)
 import shutil
 from imagetwins.methods import CNN
 d = tempfile.mkdtemp()
-for p in jpgs({str(PHOTOS)!r}, 48): os.symlink(p, os.path.join(d, p.name))
+for p in jpgs({str(PHOTOS)!r}, 48): shutil.copy(p, os.path.join(d, p.name))
 cnn = CNN(verbose=False)
 cnn.encode_image(image_array=__import__('numpy').zeros((64, 64, 3), 'uint8'))
 start(); enc = cnn.encode_images(d, num_enc_workers=2); report(len(enc))
@@ -95,7 +97,7 @@ report(len(r.files))
 from imagetwins.index import Index
 src = jpgs({str(PHOTOS)!r}) + jpgs({str(DATASETS / 'ukbench-600' / 'images')!r})
 d = Path(tempfile.mkdtemp()) / "photos"; d.mkdir()
-for i in range(500): os.symlink(src[i % len(src)], d / f"IMG_{{i:04d}}.jpg")
+for i in range(500): shutil.copy(src[i % len(src)], d / f"IMG_{{i:04d}}.jpg")
 with Index(d.parent / "x.db", methods=["phash"]) as idx:
     start(); st = idx.update(d, workers=2); report(500)
 """, "images/s"),
@@ -103,7 +105,7 @@ with Index(d.parent / "x.db", methods=["phash"]) as idx:
 from imagetwins.index import Index
 src = jpgs({str(PHOTOS)!r}) + jpgs({str(DATASETS / 'ukbench-600' / 'images')!r})
 d = Path(tempfile.mkdtemp()) / "photos"; d.mkdir()
-for i in range(500): os.symlink(src[i % len(src)], d / f"IMG_{{i:04d}}.jpg")
+for i in range(500): shutil.copy(src[i % len(src)], d / f"IMG_{{i:04d}}.jpg")
 with Index(d.parent / "x.db", methods=["phash"]) as idx:
     idx.update(d, workers=2)
 with Index(d.parent / "x.db", methods=["phash"]) as idx:
@@ -162,6 +164,8 @@ def main() -> None:
                     best[side] = min(best.get(side, float("inf")), r["seconds"])
                     cpu[side] = min(cpu.get(side, float("inf")), r["cpu"])
                     items = r["items"]
+            if unit == "images/s" and not items:
+                raise SystemExit(f"{name}: no image was read (links are skipped: the case must copy its files)")
             cpu_ratio = cpu["old"] / cpu["new"]
             if unit == "images/s":
                 o, n = items / best["old"], items / best["new"]
