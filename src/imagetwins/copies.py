@@ -362,7 +362,8 @@ def candidate_pairs(hashes: np.ndarray, vectors: np.ndarray, workers: int | None
     extra = 1 if len(owner) > n else 0  # an image's own alternate takes a place among its neighbours
     depth = max(top_k + extra, neighbours or 0)
     idx, sims = search.cosine_topk(ev, ev, k=depth, exclude_self=True)
-    nb = owner[idx]
+    nb = owner[idx].astype(np.int32)  # kept for the re-proposal, compactly (32 neighbours: 128 bytes an image)
+    del idx
     take = _first_others(owner, nb, sims, top_k, cnn_candidate)
     a, b = np.broadcast_to(owner[:, None], nb.shape)[take], nb[take]
     cl, cr = np.minimum(a, b), np.maximum(a, b)
@@ -370,7 +371,8 @@ def candidate_pairs(hashes: np.ndarray, vectors: np.ndarray, workers: int | None
     dist = np.concatenate([hd, np.full(len(cl), 256, np.int32)])
     keys, dist = _unique(keys, dist)
     out = (keys // n, keys % n, dist)
-    return out + ((owner, nb, sims),) if neighbours else out
+    # the re-proposal only asks whether a neighbour is near enough: a mask, not the similarities
+    return out + ((owner, nb, sims >= cnn_candidate),) if neighbours else out
 
 
 def candidate_query(query_hashes: np.ndarray, query_vectors: np.ndarray, hashes: np.ndarray, vectors: np.ndarray,
@@ -483,7 +485,7 @@ def _starved(labels: np.ndarray, owner: np.ndarray, nb: np.ndarray, sims: np.nda
     a crowd of look-alikes (no copies among them) costs nothing here."""
     own = labels[owner]
     nbl = labels[nb]
-    near = sims >= cnn_candidate
+    near = sims if sims.dtype == bool else sims >= cnn_candidate
     starved = np.flatnonzero(((nbl == own[:, None]) & near & (nb != owner[:, None])).any(axis=1))
     left, right = [], []
     for r in starved.tolist():
