@@ -24,6 +24,7 @@ EXIF and IPTC are read with Pillow.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -137,8 +138,26 @@ def _coordinate(dms, ref) -> str | None:
     ref = _text(ref)
     if ref not in ("N", "S", "E", "W") or not all(x == x and x >= 0 for x in (d, m, s)):
         return None
-    minutes = m + s / 60
-    return f"{int(d)},{minutes:.4f}{ref}"
+    degrees = d + m / 60 + s / 3600  # (a camera may put it all in one of the three)
+    if degrees > (90 if ref in ("N", "S") else 180):
+        return None  # no place on Earth: a damaged or forged tag, not carried
+    whole = int(degrees)
+    return f"{whole},{(degrees - whole) * 60:.4f}{ref}"
+
+
+#: an XMP GPS coordinate, ``DDD,MM,SSk`` or ``DDD,MM.mmk`` (XMP specification part 2, "GPSCoordinate")
+_XMP_COORDINATE = re.compile(r"^(\d{1,3}),(\d{1,2})(?:,(\d{1,2})|\.(\d+))?([NSEW])$")
+
+
+def _xmp_coordinate(text: str | None, refs: str) -> str | None:
+    """``text`` when it is an XMP coordinate of a place on Earth with a reference in ``refs``, else None."""
+    match = _XMP_COORDINATE.match(text or "")
+    if match is None or match[5] not in refs:
+        return None
+    degrees, minutes, seconds = int(match[1]), int(match[2]), int(match[3] or 0)
+    if minutes >= 60 or seconds >= 60 or degrees + minutes / 60 > (90 if refs == "NS" else 180):
+        return None
+    return text
 
 
 def _from_exif(img, out: PhotoMetadata) -> None:
@@ -182,11 +201,26 @@ def _from_iptc(img, out: PhotoMetadata) -> None:
         out.taken = f"{date[:4]}-{date[4:6]}-{date[6:8]}T{':'.join(hms)}"
 
 
-def _from_xmp(packet: bytes | str, out: PhotoMetadata) -> None:
+def _parse(packet: bytes | str):
+    """An ``XMPMeta`` of ``packet``, or None when it cannot be one. XMP allows no DTD, so a packet declaring one
+    (``<!DOCTYPE``, ``<!ENTITY``: entity expansion, "billion laughs") is never handed to the toolkit (Exempi
+    refuses it, but prints to stderr). The object is made empty and then parsed: ``XMPMeta(xmp_str=...)`` left a
+    half-made object whose ``__del__`` printed a traceback when the parse failed."""
     _, XMPMeta = _xmp()
+    text = packet.decode("utf-8", "replace") if isinstance(packet, bytes) else packet
+    if "<!DOCTYPE" in text.upper() or "<!ENTITY" in text.upper():
+        return None
+    x = XMPMeta()
     try:
-        x = XMPMeta(xmp_str=packet.decode("utf-8", "replace") if isinstance(packet, bytes) else packet)
-    except Exception:  # a packet the toolkit cannot parse: nothing to carry from it
+        x.parse_from_str(text)
+    except Exception:  # a packet the toolkit cannot parse
+        return None
+    return x
+
+
+def _from_xmp(packet: bytes | str, out: PhotoMetadata) -> None:
+    x = _parse(packet)
+    if x is None:  # a packet the toolkit cannot parse: nothing to carry from it
         return
 
     def prop(ns: str, name: str) -> str | None:
@@ -204,8 +238,10 @@ def _from_xmp(packet: bytes | str, out: PhotoMetadata) -> None:
 
     out.taken = out.taken or next((d[:19] for d in (prop(_NS_EXIF, "DateTimeOriginal"), prop(_NS_PS, "DateCreated"),
                                                    prop(_NS_XMP, "CreateDate")) if d and len(d) >= 10), None)
-    if out.latitude is None and prop(_NS_EXIF, "GPSLatitude") and prop(_NS_EXIF, "GPSLongitude"):
-        out.latitude, out.longitude = prop(_NS_EXIF, "GPSLatitude"), prop(_NS_EXIF, "GPSLongitude")
+    lat = _xmp_coordinate(prop(_NS_EXIF, "GPSLatitude"), "NS")
+    lon = _xmp_coordinate(prop(_NS_EXIF, "GPSLongitude"), "EW")
+    if out.latitude is None and lat and lon:
+        out.latitude, out.longitude = lat, lon
     out.make = out.make or prop(_NS_TIFF, "Make")
     out.model = out.model or prop(_NS_TIFF, "Model")
     rating = prop(_NS_XMP, "Rating")
@@ -288,10 +324,9 @@ def sidecar_bytes(add: PhotoMetadata, existing: bytes | None = None) -> bytes:
     libxmp, XMPMeta = _xmp()
     x = XMPMeta()
     if existing:
-        try:
-            x = XMPMeta(xmp_str=existing.decode("utf-8", "replace"))
-        except Exception:
-            raise ValueError("the existing sidecar is not XMP the toolkit can read: left alone") from None
+        x = _parse(existing)
+        if x is None:
+            raise ValueError("the existing sidecar is not XMP the toolkit can read: left alone")
     if add.taken:
         x.set_property(_NS_EXIF, "DateTimeOriginal", add.taken)
         x.set_property(_NS_PS, "DateCreated", add.taken)
