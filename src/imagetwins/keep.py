@@ -2,18 +2,21 @@
 
 Rules (``rule=``):
 
-``original`` (the default): an original beats its conversion. Highest resolution first, except
-that an enlargement of a smaller file of the group ranks after the files it could have been made
-from (:func:`enlarged_from`), and a padded or letterboxed copy after the files without such a border
-(:func:`padded_copies`; a border may hold a phone's status bar, so a screenshot of a photo counts); then
-the format the others were derived from (a lossy camera format such as JPEG beats a lossless re-save
-such as PNG or BMP of the same size, and a HEIC, AVIF, DNG or raw file beats a JPEG of the same size: its
-conversion); then the older capture date (EXIF DateTimeOriginal, else the modification time, compared to
-the minute so that copies made in the same minute tie); then, between JPEGs tied so far, the more finely
-quantised (a messenger's re-encode; read from the headers of tied files only); then a name that is not a
-copy's ("x copy.jpg", "x (1).jpg", "Copy of x.jpg"); then the shorter name; then the file fewer folders
-deep (a backup is filed further down, as ``imagetwins folders`` decides); then the shorter path; then the
-path. Measured on held-out originals in ``benchmarks/bench_keeper.py``.
+``original`` (the default): an original beats its conversion. Highest resolution first, except that an
+enlargement of a smaller file of the group ranks after the files it could have been made from
+(:func:`enlarged_from`), and a padded or letterboxed copy after the files without such a border
+(:func:`padded_copies`; a border may hold a phone's status bar, so a screenshot of a photo counts); then the
+format the others were derived from (a lossy camera format such as JPEG beats a lossless re-save such as PNG
+or BMP of the same size, and a HEIC, AVIF, DNG or raw file beats a JPEG of the same size: its conversion,
+unless that JPEG is the camera's own); then a JPEG the camera wrote (:func:`camera_written`: its EXIF names
+the camera and no editor, and it is not laid out as a generic encoder writes one) before any other file of its
+size but a raw file: a HEIC, AVIF or WebP conversion of it or a re-save keeping its EXIF, however finely
+quantised (a re-encode adds bytes, not picture); then the older capture date (EXIF DateTimeOriginal, else the
+modification time, compared to the minute so that copies made in the same minute tie); then, between JPEGs
+tied so far, the more finely quantised (a messenger's re-encode; read from the headers of tied files only);
+then a name that is not a copy's ("x copy.jpg", "x (1).jpg", "Copy of x.jpg"); then the shorter name; then the
+file fewer folders deep (a backup is filed further down, as ``imagetwins folders`` decides); then the shorter
+path; then the path. Measured on held-out originals in ``benchmarks/bench_keeper.py``.
 
 ``largest`` / ``smallest``: the biggest / smallest file on disk, ties broken by ``original``.
 ``newest`` / ``oldest``: the latest / earliest capture date, ties broken by ``original``.
@@ -187,11 +190,71 @@ def looks_like_a_copy(path: str) -> bool:
     return bool(_COPY_NAME.search(os.path.splitext(os.path.basename(path))[0]))
 
 
-def _original_key(f: FileInfo, camera_format_present: bool, source_format_present: bool = False) -> tuple:
+def _original_key(f: FileInfo, camera_format_present: bool, source_format_present: bool = False,
+                  written: frozenset[str] = frozenset(), raw_present: bool = False) -> tuple:
     derived = camera_format_present and f.format not in _CAMERA_FORMATS
-    converted = source_format_present and f.format not in _SOURCE_FORMATS
-    return (-f.pixels, derived, converted, int(f.captured // 60), looks_like_a_copy(f.path),
+    # a camera's own JPEG beside a same-size HEIC/AVIF is the original, the other its conversion; beside a raw
+    # file or DNG it is still the camera's second output
+    converted = (source_format_present and f.format not in _SOURCE_FORMATS
+                 and (f.path not in written or raw_present))
+    # beside a JPEG the camera wrote, any other same-size file (re-save, conversion) was made from it
+    after_written = bool(written) and f.path not in written and f.format not in _RAW_FORMATS
+    return (-f.pixels, derived, converted, after_written, int(f.captured // 60), looks_like_a_copy(f.path),
             len(os.path.basename(f.path)), _depth(f.path), len(f.path), f.path)
+
+
+_RAW_FORMATS = frozenset({"DNG", "RAW"})
+_JPEG_FORMATS = frozenset({"JPEG", "MPO"})
+
+#: EXIF Software values of editors and converters (lower case, matched as substrings): a file they saved is not
+#: the camera's own, whatever else its EXIF says
+_EDITORS = ("photoshop", "lightroom", "gimp", "picasa", "darktable", "rawtherapee", "windows photo", "paint.net",
+            "affinity", "imagemagick", "graphicsmagick", "digikam", "luminar", "snapseed", "pixelmator", "acdsee",
+            "capture one", "photoscape", "irfanview", "xnview", "shotwell", "krita")
+
+# The IJG's example luminance table (JPEG standard, Annex K), which libjpeg scales by the quality setting: what
+# Pillow, GIMP, ImageMagick, browsers and most converters write. Cameras write tables of their own.
+_IJG_LUMINANCE = (16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69, 56,
+                  14, 17, 22, 29, 51, 87, 80, 62, 18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
+                  49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99)
+_IJG_TABLES = frozenset(tuple(sorted(min(255, max(1, (v * s + 50) // 100)) for v in _IJG_LUMINANCE))
+                        for s in {5000 // q if q < 50 else 200 - 2 * q for q in range(1, 101)})
+
+
+def camera_written(path: str) -> bool:
+    """Is the JPEG at ``path`` laid out as a camera writes one? Its EXIF names the camera (make or model) and no
+    editor (Software), and it is not what a generic encoder writes: a JFIF header first, then the IJG's scaled
+    example quantisation tables (a re-save by Pillow, GIMP, ImageMagick, a browser or a messenger). Of 23 real
+    camera and phone JPEGs (camera-photos), all 22 with a make or model pass; a Pillow re-save of any of them at
+    any quality keeping the EXIF does not. Read from the header only (no pixels decoded)."""
+    try:
+        with open_regular_file(path) as fh:
+            head = fh.read(12)
+            fh.seek(0)
+            with Image.open(fh, formats=["JPEG", "MPO"]) as im:
+                exif = im.getexif()
+                tables = getattr(im, "quantization", None) or {}
+                luminance = tables.get(0)
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        return False
+    names = [exif.get(t) for t in (0x010F, 0x0110)]
+    if not any(isinstance(v, str) and v.strip(" \x00") for v in names):
+        return False
+    software = exif.get(0x0131)
+    if isinstance(software, str) and any(e in software.lower() for e in _EDITORS):
+        return False
+    jfif_first = head[2:4] == b"\xff\xe0" and head[6:11] == b"JFIF\x00"
+    return not (jfif_first and luminance is not None and tuple(sorted(luminance)) in _IJG_TABLES)
+
+
+def _camera_written_among(pool: Sequence[FileInfo]) -> frozenset[str]:
+    """The JPEGs of ``pool`` a camera wrote (:func:`camera_written`), looked at only where another file of the
+    pool has the same pixel count (a re-save or conversion of it could be there): headers of those only."""
+    counts: dict[int, int] = {}
+    for f in pool:
+        counts[f.pixels] = counts.get(f.pixels, 0) + 1
+    return frozenset(f.path for f in pool if f.camera and f.format in _JPEG_FORMATS and counts[f.pixels] > 1
+                     and camera_written(f.path))
 
 
 def _depth(path: str) -> int:
@@ -201,9 +264,9 @@ def _depth(path: str) -> int:
     return os.path.normpath(path).count(os.sep)
 
 
-#: how many leading terms of the ``original`` rule's sort key (enlarged, pixels, derived, converted, capture
-#: minute) must tie before JPEG quality is looked at (:func:`_finer_jpeg`)
-_TIED_BEFORE_QUALITY = 5
+#: how many leading terms of the ``original`` rule's sort key (enlarged, pixels, derived, converted, beside a
+#: camera's own JPEG, capture minute) must tie before JPEG quality is looked at (:func:`_finer_jpeg`)
+_TIED_BEFORE_QUALITY = 6
 
 
 def _jpeg_coarseness(path: str) -> float | None:
@@ -376,9 +439,10 @@ def padded_copies(infos: Sequence[FileInfo]) -> set[str]:
 
 
 def _sort_key(rule: str, camera_format_present: bool, enlarged: frozenset[str] = frozenset(),
-              source_format_present: bool = False):
+              source_format_present: bool = False, written: frozenset[str] = frozenset(), raw_present: bool = False):
     def key(f: FileInfo) -> tuple:
-        base = (f.path in enlarged,) + _original_key(f, camera_format_present, source_format_present)
+        base = (f.path in enlarged,) + _original_key(f, camera_format_present, source_format_present, written,
+                                                     raw_present)
         return {"original": (), "largest": (-f.size,), "smallest": (f.size,), "newest": (-f.captured,),
                 "oldest": (f.captured,)}[rule] + base
     return key
@@ -407,7 +471,8 @@ def choose_keeper(infos: Sequence[FileInfo], keep_in: Sequence[str | os.PathLike
         # an enlargement or a padded copy has more pixels than the file it was made from, but no more picture
         enlarged = frozenset(enlarged_from(pool, score)) | frozenset(padded_copies(pool))
     source = any(f.format in _SOURCE_FORMATS for f in infos)
-    key = _sort_key(rule, camera, enlarged, source)
+    written = _camera_written_among(pool) if len(pool) > 1 else frozenset()
+    key = _sort_key(rule, camera, enlarged, source, written, any(f.format in _RAW_FORMATS for f in infos))
     if rule != "original" or len(pool) < 2:
         return min(pool, key=key)
     return _finer_jpeg(sorted(pool, key=key), key)

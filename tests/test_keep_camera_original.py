@@ -1,0 +1,88 @@
+"""``--keep original`` keeps a camera's own JPEG over what was made from it at the same size: an AVIF, HEIC or
+WebP conversion (with or without the EXIF copied) and a re-save at quality 97 or 100 that keeps the EXIF (what
+an editor does). Real camera JPEGs (camera-photos) copied into a temporary folder; every file of a group gets
+one modification time, so only the files themselves decide."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from imagetwins.keep import camera_written, decide_groups
+
+pytestmark = pytest.mark.integration
+
+CANON = "mei__Canon_PowerShot_A80.jpg"
+# three cameras' own files (two makers, one phone), 2-3 MP: small enough to convert quickly
+CAMERAS = (CANON, "mei__Kodak_DX4900_Zoom.jpg", "mei__Apple_iPhone_5.jpg")
+
+
+def _keeper(files: list[Path]) -> str:
+    t = 1_600_000_000
+    for f in files:
+        os.utime(f, (t, t))
+    [decision] = decide_groups([[str(f) for f in files]], rule="original", workers=1)
+    return os.path.basename(decision.keeper)
+
+
+def _camera_copy(datasets: Path, tmp: Path, name: str) -> tuple[Path, bytes]:
+    src = tmp / "IMG_0001.JPG"  # (a camera's name; the converted file gets a shorter one below)
+    shutil.copyfile(datasets / "camera-photos" / "images" / name, src)
+    with Image.open(src) as im:
+        return src, im.info.get("exif", b"")
+
+
+@pytest.mark.parametrize("ext, fmt", [(".avif", "AVIF"), (".heic", "HEIF"), (".webp", "WEBP")])
+@pytest.mark.parametrize("with_exif", [True, False])
+def test_a_camera_jpeg_beats_its_quality_60_conversion(datasets: Path, tmp_path: Path, ext: str, fmt: str,
+                                                       with_exif: bool) -> None:
+    if fmt == "HEIF":
+        pillow_heif = pytest.importorskip("pillow_heif")
+        pillow_heif.register_heif_opener()
+    src, exif = _camera_copy(datasets, tmp_path, CANON)
+    out = tmp_path / f"a{ext}"
+    with Image.open(src) as im:
+        size = im.size
+        pixels = Image.frombytes(im.mode, im.size, im.tobytes())  # (no info: no plugin copies the EXIF itself)
+        pixels.save(out, format=fmt, quality=60, **({"exif": exif} if with_exif else {}))
+    with Image.open(out) as conv:
+        assert conv.size == size
+        assert bool(conv.getexif().get(0x010F)) == with_exif  # the Canon EXIF went along (or not)
+    assert _keeper([src, out]) == src.name
+
+
+@pytest.mark.parametrize("name", CAMERAS)
+@pytest.mark.parametrize("quality", [97, 100])
+def test_a_camera_jpeg_beats_a_finer_resave_that_kept_its_exif(datasets: Path, tmp_path: Path, name: str,
+                                                              quality: int) -> None:
+    src, exif = _camera_copy(datasets, tmp_path, name)
+    resave = tmp_path / "a.jpg"
+    with Image.open(src) as im:
+        im.save(resave, quality=quality, exif=exif)
+    assert camera_written(str(src)) and not camera_written(str(resave))
+    assert _keeper([src, resave]) == src.name
+
+
+def test_a_coarser_messenger_copy_and_a_finer_resave_still_rank_by_fineness(datasets: Path,
+                                                                          tmp_path: Path) -> None:
+    """Where no file is the camera's own (two re-saves of it), the finer JPEG is kept, as before."""
+    src, exif = _camera_copy(datasets, tmp_path, CANON)
+    with Image.open(src) as im:
+        im.save(tmp_path / "fine.jpg", quality=95, exif=exif)
+        im.save(tmp_path / "coarse.jpg", quality=70, exif=exif)
+    src.unlink()
+    assert _keeper([tmp_path / "coarse.jpg", tmp_path / "fine.jpg"]) == "fine.jpg"
+
+
+def test_an_editor_named_in_the_exif_is_no_camera(datasets: Path, tmp_path: Path) -> None:
+    src, _ = _camera_copy(datasets, tmp_path, CANON)
+    with Image.open(src) as im:
+        exif = im.getexif()
+        exif[0x0131] = "Adobe Photoshop 25.0 (Windows)"
+        im.save(tmp_path / "edited.jpg", quality=100, exif=exif.tobytes())
+    assert camera_written(str(src))
+    assert not camera_written(str(tmp_path / "edited.jpg"))
