@@ -17,6 +17,7 @@ from imagetwins import verify
 from imagetwins.canvas import upright_picture
 from imagetwins.copies import COPIES_METHOD, verify_records
 from imagetwins.io import ImageReadError, open_image
+from imagetwins.scores import DISTANCE, ScoreKind
 from imagetwins.writing import open_output
 
 __all__ = ["MethodScore", "explain_pair", "match_picture", "pair_features", "pair_records", "why_not_copies"]
@@ -31,6 +32,7 @@ class MethodScore:
     threshold: float
     duplicate: bool
     unit: str  # the score kind's unit: "bits" (smaller is closer), "cosine similarity" / "confidence" (larger)
+    kind: ScoreKind = DISTANCE  # what the score means (imagetwins.scores)
 
     def to_dict(self) -> dict:
         return {"method": self.method, "score": self.score, "threshold": self.threshold,
@@ -72,7 +74,7 @@ def explain_pair(path_a: str | os.PathLike, path_b: str | os.PathLike, methods: 
             score = encoder.kind.never
         duplicate = bool(encoder.within(np.array([score]), encoder.default_threshold)[0])
         scores.append(MethodScore(encoder.name, round(score, 4), encoder.default_threshold, duplicate,
-                                  encoder.score_unit))
+                                  encoder.score_unit, encoder.kind))
     v = verify_records(*pair_records(path_a, path_b, records), keep_matches=True)
     return scores, v
 

@@ -77,7 +77,7 @@ class DuplicateGroup:
             return f"{unit or self.score_kind.unit} >= {self.score:.3f}{to}"
         if self.score == 0:
             return "identical hashes"
-        bits = "1 bit" if int(self.score) == 1 else f"{int(self.score)} bits"
+        bits = self.score_kind.format(self.score)
         return f"up to {bits} from the keeper" if self.scores else f"up to {bits} apart"
 
 

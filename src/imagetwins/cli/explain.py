@@ -47,8 +47,8 @@ def explain(file_a: Path, file_b: Path, picture: Path | None, json_out: Path | N
     echo(str(file_a))
     echo(str(file_b))
     for s in scores:
-        shown = f"{s.score:g} {s.unit}" if s.unit == "bits" else f"{s.unit} {s.score:.3f}"
-        rule = f"<= {s.threshold:g}" if s.unit == "bits" else f">= {s.threshold:g}"
+        shown = f"{s.unit} {s.score:.3f}" if s.kind.larger_is_closer else f"{s.score:g} {s.unit}"
+        rule = f">= {s.threshold:g}" if s.kind.larger_is_closer else f"<= {s.threshold:g}"
         echo(f"  {s.method:9s} {shown:18s} (duplicate if {rule}): {'DUPLICATE' if s.duplicate else 'no'}")
     echo(f"  verification: {v.inliers} feature matches agree on one {'mirrored ' if v.mirrored else ''}"
                f"transform ({v.inlier_ratio:.0%} of matches); it covers {v.coverage_a:.0%} of the first image "

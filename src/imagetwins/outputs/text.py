@@ -28,8 +28,10 @@ def _score_unit(result) -> str:
 
     try:
         return get_encoder(result.method).score_unit
-    except (ValueError, AttributeError):  # a method not registered in this process
-        return "similarity"
+    except (ValueError, AttributeError):  # a method not registered in this process: its kind's own word
+        from imagetwins.scores import ScoreKind
+
+        return ScoreKind.of(result.score_kind).unit
 
 
 def _bold(fh) -> object:
