@@ -86,3 +86,24 @@ def test_index_query_says_which_files_it_left_alone(folder: Path, tmp_path: Path
             found = idx.query(queries)
     assert {(Path(q).name, Path(r).name) for q, r, _ in found} >= {("beach.jpg", "beach.jpg")}
     assert all(Path(q).name != "link.jpg" for q, _, _ in found)
+
+
+def test_find_against_uses_the_sessions_index_for_the_reference(folder: Path, tmp_path: Path, monkeypatch) -> None:
+    opened: list[str] = []
+    real_init = index_module.Index.__init__
+
+    def counted(self, path, *args, **kwargs):
+        opened.append(str(path))
+        real_init(self, path, *args, **kwargs)
+
+    monkeypatch.setattr(index_module.Index, "__init__", counted)
+    queries = tmp_path / "queries"
+    queries.mkdir()
+    shutil.copy(folder / "forest.jpg", queries / "forest_again.jpg")
+    db = tmp_path / "ref.db"
+    with imagetwins.open_session(db=db, methods=["phash"]) as session:
+        found = imagetwins.find_against(queries, folder, "phash", session=session, decisions=False)
+        assert session.index.stats()["encodings"]["phash"] == found.reference_images > 0
+    assert opened == [str(db)]  # the reference folder's encodings went to the session's index, opened once
+    assert [Path(q).name for q in found.matches] == ["forest_again.jpg"]
+    assert Path(found.matches[str(queries / "forest_again.jpg")][0][0]).name == "forest.jpg"

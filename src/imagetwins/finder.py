@@ -201,10 +201,11 @@ def _folder_cache_or_none(folder: str | os.PathLike, encoder: Encoder) -> Index 
 
 
 def _reference(reference: str | os.PathLike | Index, encoder: Encoder, recursive: bool, workers: int | None,
-               progress: bool, cache: bool, stack: ExitStack
+               progress: bool, cache: bool, stack: ExitStack, session_index: Index | None = None
                ) -> tuple[list[str], np.ndarray, list[str] | None, list[ReadFailure], str, Index | None]:
     """A reference's paths, encodings, digests, unreadable files, name, and the index it came from (kept open
-    on ``stack`` for the query), for :func:`find_against`."""
+    on ``stack`` for the query), for :func:`find_against`; a reference folder's cache is ``session_index`` when
+    the run has one (a session's, left open)."""
     # reference images that could not be read: a leak among them would go unseen, so they are reported
     if isinstance(reference, Index):
         ref_paths, ref_encodings = reference.load(encoder)
@@ -215,8 +216,12 @@ def _reference(reference: str | os.PathLike | Index, encoder: Encoder, recursive
         ref_paths, ref_encodings = idx.load(encoder)
         return (ref_paths, ref_encodings, idx.digests(ref_paths), [ReadFailure(p, r) for p, r in idx.errors()],
                 os.fspath(reference), idx)
-    if cache and (idx := _folder_cache_or_none(reference, encoder)) is not None:
+    idx = None
+    if session_index is not None:
+        idx = session_index
+    elif cache and (idx := _folder_cache_or_none(reference, encoder)) is not None:
         stack.enter_context(idx)
+    if idx is not None:
         stats = idx.update(reference, recursive=recursive, workers=workers, progress=progress,
                            methods=[encoder.name])
         names, ref_encodings = idx.load(encoder, root=reference)
@@ -244,6 +249,7 @@ def find_against(
     progress: bool = False,
     cache: bool = True,
     decisions=True,
+    session: Session | None = None,
 ) -> QueryResult:
     """Which of ``images`` duplicate something in ``reference`` (e.g. test images leaking from training)?
 
@@ -262,6 +268,9 @@ def find_against(
     cache : bool
         Keep a reference folder's encodings in its per-folder cache (:func:`imagetwins.index.default_cache_path`),
         so the next check only encodes what changed there.
+    session : imagetwins.session.Session, optional
+        The run's stores and workers (:func:`imagetwins.open_session` on the reference folder): its index is
+        the reference folder's cache (used, not opened again), its workers and progress are used where not given.
     decisions : bool, path, DecisionStore or Remembered
         As in :func:`find_duplicate_groups`: a match between two contents remembered as no duplicates is
         left out.
@@ -278,12 +287,16 @@ def find_against(
     from imagetwins.decisions import content_key, remembered_from
 
     start = time.perf_counter()
+    if session is not None:
+        workers = session.workers if workers is None else workers
+        progress = progress or session.progress
     remembered = remembered_from(decisions)
     encoder = get_encoder(method)
     threshold = encoder.threshold_or_default(threshold)
     with ExitStack() as stack:
         ref_paths, ref_encodings, ref_digests, ref_failures, ref_name, store = _reference(
-            reference, encoder, recursive, workers, progress, cache, stack)
+            reference, encoder, recursive, workers, progress, cache, stack,
+            session.index if session is not None and cache else None)
         skipped: list[ReadFailure] = []  # links, FIFOs, devices among the images: reported, never read
         if isinstance(images, (str, os.PathLike)):
             p = Path(images)
