@@ -141,3 +141,30 @@ def test_check_folder_plan_compares_folders_not_spellings(tmp_path: Path, datase
              "files": {f: (v["sha256"], v["copy"], v["copy_sha256"]) for f, v in entry["files"].items()}}
     moves, refused = check_folder_plan(lib, [entry])
     assert moves == [] and "lies inside the folder itself" in refused[0][1]
+
+
+def test_a_file_a_plan_keeps_beside_the_keeper_stays_kept(tmp_path: Path, datasets: Path) -> None:
+    """A plan keeping a.jpg and, in 'also_keep', its PNG re-save c.png, moving the half-size b.jpg: a later
+    'remove' without the plan moved c.png (only 'keep a over b' was remembered)."""
+    from PIL import Image
+
+    root = tmp_path / "ak"
+    root.mkdir()
+    src = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[40]
+    shutil.copy(src, root / "a.jpg")
+    with Image.open(src) as im:
+        im.reduce(2).save(root / "b.jpg", quality=80)
+        im.save(root / "c.png")
+    plan = tmp_path / "plan.json"
+    assert run("find", root, "--json", plan).exit_code == 0
+    doc = json.loads(plan.read_text())
+    (group,) = doc["groups"]
+    assert os.path.basename(group["keep"]) == "a.jpg"
+    group["also_keep"] = [f for f in group["files"] if f.endswith("c.png")]
+    plan.write_text(json.dumps(doc))
+    res = run("remove", root, "--plan", plan, "--apply")
+    assert res.exit_code == 0, res.output
+    assert sorted(os.listdir(root)) == ["a.jpg", "c.png"]
+    res = run("remove", root, "--apply")
+    assert res.exit_code == 0, res.output
+    assert sorted(os.listdir(root)) == ["a.jpg", "c.png"]

@@ -325,7 +325,8 @@ def records_from_plan(groups, moves: Iterable[tuple[str, int, str, str]] | None 
     """The decisions a plan states (:func:`imagetwins.plan.load_plan`'s groups).
 
     ``skip`` groups: every file left alone with the group's keeper (or first file); ``not_duplicate``: each
-    with the keeper; the chosen keeper over each file that moves. ``moves`` (from
+    with the keeper; ``also_keep``: each left alone with the keeper (``skip``); the chosen keeper over each file
+    that moves. ``moves`` (from
     :func:`imagetwins.plan.check_plan`) limits the keeper decisions to files proven to be the bytes the plan
     names (a keeper decision changes which file moves; the others can only keep more); None takes the plan
     as it stands (``decisions import`` of a plan a person chose to trust).
@@ -344,6 +345,10 @@ def records_from_plan(groups, moves: Iterable[tuple[str, int, str, str]] | None 
             said = [(f, "skip", None) for f in g.files if f != anchor]
         elif g.keep is not None:
             said = [(f, "not_duplicate", None) for f in getattr(g, "not_duplicate", ())]
+            # ``also_keep``: kept beside the keeper (a reference folder's file, or one a person added): left alone
+            # with it, so that a later remove without the plan keeps it too
+            apart = set(getattr(g, "not_duplicate", ()))
+            said += [(f, "skip", None) for f in getattr(g, "leave", ()) if f not in apart]
             said += [(f, "keep", ka) for f in g.to_move if verified is None or (f, g.number) in verified]
         for f, verdict, keeper in said:
             kf = content_key(g.sha256.get(f))
