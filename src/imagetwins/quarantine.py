@@ -86,6 +86,8 @@ class Outcome:
     failed: list[tuple[str, str]] = field(default_factory=list)  # (path, why)
     manifest: Path | None = None
     folders: int = 0  # of ``done``: how many are whole folders (imagetwins.folders), not files
+    #: the clones (``link="clone"``) made, recorded when the run ends (:mod:`imagetwins.placeholders`)
+    placeholders: list = field(default_factory=list)
 
 
 def sha256_file(path: str | os.PathLike) -> str:
@@ -490,6 +492,7 @@ def apply_plan(plan: Plan, root: str | os.PathLike, quarantine: str | os.PathLik
                     _apply_moves(plan, given, root, qdir, link, to_trash, journal, key, out, stop)
                 finally:
                     _write_summary(qdir, root, key)
+                    _record_placeholders(out)
     if stop.signum:
         raise Interrupted(out, len(plan.moves), stop.signum)
     return out
@@ -636,8 +639,35 @@ def _link_in_place(place: Path, keeper: Path, kind: str, entry: dict, journal, k
     _append(journal, key, {**entry, "state": "linked", "link": kind, "target": target, "kept_sha256": keeper_sha,
                            **extra})
     out.linked.append((str(place), str(keeper)))
+    if kind == "clone":
+        _note_placeholder(place, keeper, extra, folder_fd, out)
     if extra.get("how") == "copy":
         out.copied += 1
+
+
+def _note_placeholder(place: Path, keeper: Path, made: dict, folder_fd: int | None, out: Outcome) -> None:
+    """Note the clone just put at ``place`` as a placeholder (:mod:`imagetwins.placeholders`): the file there now,
+    if it is still the clone made (its inode), with the keeper's SHA-256 (the clone was checked to hold it)."""
+    from imagetwins.placeholders import Placeholder
+
+    try:
+        st = os.lstat(place.name if folder_fd is not None else place, dir_fd=folder_fd)
+    except OSError:
+        return
+    if [st.st_dev, st.st_ino] != made.get("inode") or not isinstance(made.get("sha256_of_copy"), str):
+        return
+    out.placeholders.append(Placeholder(str(place), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns,
+                                        made["sha256_of_copy"], str(keeper)))
+
+
+def _record_placeholders(out: Outcome) -> None:
+    """Record the placeholders this run made, so that the next ``find`` does not offer them as duplicates; a store
+    that cannot be written is said, not fatal (they are then offered again, as before)."""
+    from imagetwins.placeholders import PlaceholderStore
+
+    if out.placeholders and not PlaceholderStore().add(out.placeholders):
+        out.failed.append((str(PlaceholderStore().path), f"{len(out.placeholders)} copies left in moved files' places "
+                           "could not be recorded: the next find will offer them as duplicates again"))
 
 
 #: Linux's ioctl that makes a file share another's blocks, copy-on-write (btrfs, XFS, bcachefs, ...)
@@ -724,6 +754,10 @@ def _remove_our_link(e: dict, dst: Path, src: Path, journal, key: bytes) -> str 
             return (f"{changed}: both kept, nothing restored over it; the original is in the quarantine at {src}")
     os.unlink(dst)
     _append(journal, key, {"op": "move", "state": "unlinked", "from": e["from"], "to": e["to"]})
+    if kind == "clone":
+        from imagetwins.placeholders import PlaceholderStore
+
+        PlaceholderStore().forget([str(dst)])  # (its record no longer names a file; the inode check says so too)
     return None
 
 

@@ -20,6 +20,7 @@ from imagetwins.encoders import Encoder, get_encoder
 from imagetwins.hardlinks import same_file
 from imagetwins.io import ReadFailure
 from imagetwins.pairscores import PairScoreStore, for_search
+from imagetwins.placeholders import split_placeholders
 from imagetwins.scores import DISTANCE, SIMILARITY, ScoreKind
 
 __all__ = ["WEAKEST_MATCH", "DuplicateGroup", "FindResult", "QueryResult", "Scan", "groups_from_encodings",
@@ -151,6 +152,10 @@ class FindResult:
     #: names of one file (hard links) found in a group: the first stays in its group, the others left it (one
     #: file under several names is not a duplicate of itself: "already linked"; see imagetwins.hardlinks)
     already_linked: list[list[str]] = field(default_factory=list)
+    #: copies ``remove --link clone`` left in moved files' places, found unchanged in a group: each list is a file
+    #: that stays in its group, then the placeholders of it that left the group (handled already; see
+    #: imagetwins.placeholders)
+    placeholders: list[list[str]] = field(default_factory=list)
     #: the connected components of the matches (the groups before the keepers were decided); None: ``groups``
     components: list[DuplicateGroup] | None = None
     #: the keep stage (:func:`imagetwins.keep.decide_keepers`): one :class:`imagetwins.keep.Decision` per group, the
@@ -273,6 +278,8 @@ class FindResult:
         }
         if self.already_linked:
             data["already_linked"] = self.already_linked
+        if self.placeholders:
+            data["placeholders"] = self.placeholders
         if pairs:
             data["pairs"] = list(self.pair_records())
         return data
@@ -478,8 +485,9 @@ def result_from_pairs(paths: Sequence[str], encodings: np.ndarray, digests: Sequ
         groups.append(DuplicateGroup([paths[i] for i in members], score if not kind.whole else int(score), same_bytes,
                                      kind, [digests[i] for i in members]))
     groups, linked = split_hard_links(groups)
+    groups, placeholders = split_placeholders(groups)
     return FindResult(encoder.name, threshold, paths, encodings, merged, groups, digests=digests, same_as=same_as,
-                      already_linked=linked)
+                      already_linked=linked, placeholders=placeholders)
 
 
 def split_hard_links(groups: Sequence[DuplicateGroup]) -> tuple[list[DuplicateGroup], list[list[str]]]:

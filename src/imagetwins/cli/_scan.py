@@ -40,6 +40,11 @@ def note_already_linked(result, quiet: bool) -> None:
         echo(f"note: {plural(extra, 'file name')} {'is a hard link' if extra == 1 else 'are hard links'} to another "
              "name of the same file: already linked, not duplicates (nothing to remove; 'find --json' lists them "
              "as already_linked)", err=True)
+    copies = sum(len(names) - 1 for names in getattr(result, "placeholders", ()))
+    if copies and not quiet:
+        echo(f"note: {plural(copies, 'file')} {'is a copy' if copies == 1 else 'are copies'} that 'remove --link' "
+             "left in moved files' places, unchanged since: handled already, not duplicates ('find --json' lists "
+             "them as placeholders)", err=True)
 
 
 def find_on_dask(directory: Path, method: str, threshold: int | None, recursive: bool, scheduler: str | None,
