@@ -44,6 +44,7 @@ from imagetwins.io import QUARANTINE_SUFFIX, open_regular_file
 from imagetwins.keep import Decision, decide_keepers, decide_result
 from imagetwins.ownfolders import UnsafeFolder, check_own, check_own_file, check_parent, make_own_dirs
 from imagetwins.results import FindResult
+from imagetwins.writing import describe_mode
 
 __all__ = ["JOURNAL", "KEY", "LINK_KINDS", "SUMMARY", "Interrupted", "Outcome", "Plan", "QuarantineError",
            "apply_folder_moves", "apply_plan", "write_sidecars",
@@ -923,15 +924,7 @@ def _standing(path: Path) -> str | None:
         mode = os.lstat(path).st_mode
     except FileNotFoundError:
         return None
-    if stat.S_ISLNK(mode):
-        return "a symbolic link"
-    if stat.S_ISDIR(mode):
-        return "a folder"
-    if stat.S_ISREG(mode):
-        return "a file"
-    if stat.S_ISFIFO(mode):
-        return "a FIFO"
-    return "a device or socket"
+    return describe_mode(mode)
 
 
 def _holds(path: Path, sha: str, size: int) -> bool:

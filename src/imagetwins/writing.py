@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
-__all__ = ["OutputRefused", "check_output_name", "open_output", "output_folder", "write_in_folder"]
+__all__ = ["OutputRefused", "check_output_name", "describe_mode", "open_output", "output_folder", "write_in_folder"]
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
@@ -34,7 +34,9 @@ class OutputRefused(OSError):
     """An output name that is a link, a folder, a FIFO or a device: nothing is written (one line)."""
 
 
-def _what(mode: int) -> str:
+def describe_mode(mode: int) -> str:
+    """What a file of this ``st_mode`` is, in words for a message: "a symbolic link", "a folder", "a file",
+    "a FIFO" or "a device or socket"."""
     if stat.S_ISLNK(mode):
         return "a symbolic link"
     if stat.S_ISDIR(mode):
@@ -66,7 +68,7 @@ def _stream(path: str | os.PathLike) -> bool:
     if stat.S_ISFIFO(st.st_mode) or stat.S_ISCHR(st.st_mode):
         return True
     hint = " (standard output: '-')" if os.fspath(path).startswith("/dev/") else ""
-    raise OutputRefused(errno.EPERM, f"{path} is {_what(st.st_mode)}: refused, nothing is written through or "
+    raise OutputRefused(errno.EPERM, f"{path} is {describe_mode(st.st_mode)}: refused, nothing is written through or "
                                      f"over it{hint}")
 
 
@@ -144,8 +146,8 @@ def output_folder(folder: str | os.PathLike) -> int:
     except FileExistsError:
         mode = os.lstat(folder).st_mode
         if not stat.S_ISDIR(mode):
-            raise OutputRefused(errno.EPERM, f"{folder} is {_what(mode)}: refused, nothing is written through or "
-                                             "into it") from None
+            raise OutputRefused(errno.EPERM, f"{folder} is {describe_mode(mode)}: refused, nothing is written "
+                                             "through or into it") from None
     try:
         return os.open(folder, os.O_RDONLY | _DIRECTORY | _NOFOLLOW | _CLOEXEC)
     except OSError as exc:
