@@ -1118,17 +1118,40 @@ def _same_inode(a: Path, b: Path) -> bool:
     return (sa.st_dev, sa.st_ino) == (sb.st_dev, sb.st_ino)
 
 
+def _why_not_back(root: Path, dst: Path) -> str | None:
+    """Why nothing may be put back at ``dst`` (None: it may): the scanned folder ``root`` must still be a real
+    folder, and ``dst`` inside it with no symbolic link among the folders in between."""
+    if not root.is_absolute() or not root.is_dir() or root.is_symlink() or root.resolve() != root:
+        return f"refused: the scanned folder {root} is not a real folder any more"
+    if not _inside_without_links(root, dst):
+        return f"refused: not inside the scanned folder {root}, or reached through a link"
+    return None
+
+
+def _folder_on_way_back(root: Path, dst: Path, out: Outcome) -> int | None:
+    """The folder ``dst`` goes back into, made where missing and opened from ``root`` one folder at a time
+    without following links (a folder swapped for a link to elsewhere since the check cannot send anything
+    there); None, with the refusal in ``out``, where one on the way was replaced."""
+    rel = dst.parent.relative_to(root)
+    _make_dirs(root, rel)
+    try:
+        return _folder_fd(root, rel)
+    except OSError as exc:
+        if exc.errno not in (errno.ELOOP, errno.ENOTDIR, errno.ENOENT):
+            raise
+        out.failed.append((str(dst), "refused: a folder on its way was replaced since the check"))
+        return None
+
+
 def _restore_file(e: dict, qdir: Path, journal, key: bytes, out: Outcome, stop: _Stop | None = None) -> None:
     src, dst, root = (Path(os.path.normpath(e[k])) for k in ("to", "from", "root"))
     sha, size = e["sha256"], e["bytes"]
     if not _inside_without_links(qdir, src) or src.name in _OWN_FILES and src.parent == qdir:
         out.failed.append((str(src), "refused: not a file of this quarantine"))
         return
-    if not root.is_absolute() or not root.is_dir() or root.is_symlink() or root.resolve() != root:
-        out.failed.append((str(dst), f"refused: the scanned folder {root} is not a real folder any more"))
-        return
-    if not _inside_without_links(root, dst):
-        out.failed.append((str(dst), f"refused: not inside the scanned folder {root}, or reached through a link"))
+    why = _why_not_back(root, dst)
+    if why is not None:
+        out.failed.append((str(dst), why))
         return
     if e.get("linked") and not e.get("unlinked") and _standing(src) == "a file":
         why = _remove_our_link(e, dst, src, journal, key)
@@ -1165,15 +1188,8 @@ def _restore_file(e: dict, qdir: Path, journal, key: bytes, out: Outcome, stop: 
     if digest != sha:
         out.failed.append((str(src), "changed in quarantine (checksum differs)"))
         return
-    rel = dst.parent.relative_to(root)
-    _make_dirs(root, rel)
-    try:  # put back through the folders opened from root one at a time without following links (a folder
-        # swapped for a link to elsewhere since the check cannot send the file there)
-        folder_fd = _folder_fd(root, rel)
-    except OSError as exc:
-        if exc.errno not in (errno.ELOOP, errno.ENOTDIR, errno.ENOENT):
-            raise
-        out.failed.append((str(dst), "refused: a folder on its way was replaced since the check"))
+    folder_fd = _folder_on_way_back(root, dst, out)
+    if folder_fd is None:
         return
     def journal_partial(name: str) -> None:  # (across devices) so that a later undo can clear an unfinished copy
         _append(journal, key, {"op": "move", "state": "copying", "from": e["from"], "to": e["to"],
@@ -1292,11 +1308,9 @@ def _restore_folder(e: dict, qdir: Path, journal, key: bytes, out: Outcome) -> N
     if not _inside_without_links(qdir, src / "x"):
         out.failed.append((str(src), "refused: not a folder of this quarantine"))
         return
-    if not root.is_absolute() or not root.is_dir() or root.is_symlink() or root.resolve() != root:
-        out.failed.append((str(dst), f"refused: the scanned folder {root} is not a real folder any more"))
-        return
-    if not _inside_without_links(root, dst):
-        out.failed.append((str(dst), f"refused: not inside the scanned folder {root}, or reached through a link"))
+    why = _why_not_back(root, dst)
+    if why is not None:
+        out.failed.append((str(dst), why))
         return
     at_src, at_dst = _standing(src), _standing(dst)
     if at_src is None:
@@ -1314,14 +1328,8 @@ def _restore_folder(e: dict, qdir: Path, journal, key: bytes, out: Outcome) -> N
     if isinstance(tree, str) or tree[0] != files:
         out.failed.append((str(src), "changed in quarantine (its files differ from those moved): left there"))
         return
-    rel = dst.parent.relative_to(root)
-    _make_dirs(root, rel)
-    try:
-        folder_fd = _folder_fd(root, rel)
-    except OSError as exc:
-        if exc.errno not in (errno.ELOOP, errno.ENOTDIR, errno.ENOENT):
-            raise
-        out.failed.append((str(dst), "refused: a folder on its way was replaced since the check"))
+    folder_fd = _folder_on_way_back(root, dst, out)
+    if folder_fd is None:
         return
     try:
         if _lexists(dst.name, folder_fd):
