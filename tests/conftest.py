@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -158,3 +159,32 @@ def fake_cnn():
                                             orientations=1), real.default_threshold)
     with registered(fake, replace=True):
         yield fake
+
+
+@pytest.fixture
+def browser(tmp_path: Path):
+    """A headless Chromium (selenium) that downloads into ``driver.downloads`` and keeps the page's console log
+    (``driver.get_log("browser")``); skipped where chromium-driver is not installed (.ci/run installs it)."""
+    if shutil.which("chromedriver") is None:
+        pytest.skip("needs chromium-driver (.ci/run installs it)")
+    pytest.importorskip("selenium")
+    from selenium import webdriver
+
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    opts = webdriver.ChromeOptions()
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1400,1000"):
+        opts.add_argument(arg)
+    opts.add_experimental_option("prefs", {"download.default_directory": str(downloads),
+                                           "download.prompt_for_download": False})
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    binary = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    if binary:
+        opts.binary_location = binary
+    driver = webdriver.Chrome(options=opts, service=webdriver.ChromeService(shutil.which("chromedriver")))
+    driver.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
+    driver.downloads = downloads
+    try:
+        yield driver
+    finally:
+        driver.quit()

@@ -19,32 +19,6 @@ pytestmark = pytest.mark.integration
 PAGE = Path(__file__).resolve().parents[1] / "src" / "imagetwins" / "report_page.html"
 
 
-@pytest.fixture
-def browser(tmp_path: Path):
-    if shutil.which("chromedriver") is None:
-        pytest.skip("needs chromium-driver (.ci/run installs it)")
-    pytest.importorskip("selenium")
-    from selenium import webdriver
-
-    downloads = tmp_path / "downloads"
-    downloads.mkdir()
-    opts = webdriver.ChromeOptions()
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1400,1000"):
-        opts.add_argument(arg)
-    opts.add_experimental_option("prefs", {"download.default_directory": str(downloads),
-                                           "download.prompt_for_download": False})
-    binary = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-    if binary:
-        opts.binary_location = binary
-    driver = webdriver.Chrome(options=opts, service=webdriver.ChromeService(shutil.which("chromedriver")))
-    driver.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
-    driver.downloads = downloads
-    try:
-        yield driver
-    finally:
-        driver.quit()
-
-
 def _thousand_groups(tmp_path: Path, datasets: Path) -> dict:
     """The page's data for 1,000 groups: two real groups made by report_data (a photo and its half-size copy, a
     photo and its byte copy) cloned with other names and weakest matches. Groups 0-899 are certain (byte-
