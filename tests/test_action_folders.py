@@ -9,7 +9,6 @@ Ownership cases use ``os.chown`` to another uid (the tests run as root in CI); w
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -19,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from tree_digests import file_digests as _digests
 
 from imagetwins import trash as trash_mod
 from imagetwins.cli import main
@@ -26,11 +26,6 @@ from imagetwins.cli import main
 pytestmark = pytest.mark.cli
 
 OTHER_UID = 12345
-
-
-def _digests(folder: Path) -> dict[str, str]:
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file() and not p.is_symlink()}
 
 
 def _album(folder: Path, datasets: Path) -> Path:

@@ -5,7 +5,6 @@ a ``remove`` dry run exited 1; any folder with hard links (backups, ``cp -al``) 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -13,16 +12,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from tree_digests import file_digests as _digests
 
 from imagetwins.cli import main
 from imagetwins.finder import find_duplicate_groups
 
 pytestmark = pytest.mark.cli
-
-
-def _digests(folder: Path) -> dict[str, str]:
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file() and not p.is_symlink()}
 
 
 @pytest.fixture

@@ -20,15 +20,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from tree_digests import file_digests as _digests
 
 from imagetwins.cli import main
 
 pytestmark = pytest.mark.cli
-
-
-def _digests(folder: Path) -> dict[str, str]:
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file() and not p.is_symlink()}
 
 
 @pytest.fixture

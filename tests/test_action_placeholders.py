@@ -15,16 +15,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from PIL import Image, ImageOps
+from tree_digests import name_digests as _digests
 
 from imagetwins.cli import main
 from imagetwins.placeholders import Placeholder, PlaceholderStore, default_store_path
 
 pytestmark = pytest.mark.cli
-
-
-def _digests(folder: Path) -> dict[str, str]:
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ still somewhere (in its folder or a quarantine), that what the run says matches 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from tree_digests import file_digests as _digests
 
 from imagetwins import quarantine as q
 from imagetwins.cli import main
@@ -51,11 +51,6 @@ if os.environ.get("CROSS_DEVICE"):  # the quarantine on another file system, whe
 from imagetwins.cli import main
 main(sys.argv[1:])
 """
-
-
-def _digests(folder: Path) -> dict[str, str]:
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file() and not p.is_symlink()}
 
 
 def _spawn(*args: str, **env: str) -> subprocess.Popen:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import errno
-import hashlib
 import json
 import os
 import shutil
@@ -15,15 +14,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from tree_digests import name_digests as _digests
 
 from imagetwins.cli import main
 
 pytestmark = pytest.mark.cli
-
-
-def _digests(folder: Path) -> dict[str, str]:
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 SLOW_REMOVE = """

@@ -18,17 +18,13 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 from PIL import Image
+from tree_digests import file_digests as _digests
 
 from imagetwins import hashing
 from imagetwins.cli import main
 from imagetwins.finder import find_duplicate_groups
 from imagetwins.io import ImageReadError, find_images, open_image, read_bytes
 from imagetwins.quarantine import QuarantineError, _sign, apply_plan, plan_removal, undo
-
-
-def _digests(folder: Path) -> dict[str, str]:
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file() and not p.is_symlink()}
 
 
 def _photos(datasets: Path, n: int) -> list[Path]:

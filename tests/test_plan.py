@@ -11,17 +11,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from PIL import Image
+from tree_digests import name_digests as _digests
 
 from imagetwins.cli import main
 
 pytestmark = pytest.mark.cli
 
 QUARANTINE_OWN = {"manifest.json", "manifest.jsonl", "manifest.key"}  # journal, summary, signing key
-
-
-def _digests(folder: Path) -> dict[str, str]:
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ Run with ``IMAGETWINS_DOC_SHOTS=1`` to refresh the walkthrough's screenshots in 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -15,18 +14,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from PIL import Image
+from tree_digests import name_digests as _digests
 
 from imagetwins import report as report_module
 from imagetwins.cli import main
 
 DOC_IMAGES = Path(__file__).resolve().parents[1] / "docs" / "images"
 HOSTILE = "<img src=x onerror=alert(1)>.jpg"
-
-
-
-def _digests(folder: Path) -> dict[str, str]:
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 @pytest.fixture

@@ -12,13 +12,9 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 from PIL import Image
+from tree_digests import name_digests as _digests
 
 from imagetwins.cli import EXIT_DUPLICATES, main
-
-
-def _digests(folder: Path) -> dict[str, str]:
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 @pytest.fixture
