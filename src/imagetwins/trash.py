@@ -28,9 +28,9 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote, unquote_to_bytes
+from urllib.parse import quote
 
-from imagetwins.ownfolders import UnsafeFolder, check_own, check_parent, make_own_dirs
+from imagetwins.ownfolders import UnsafeFolder, check_own, make_own_dirs
 
 __all__ = ["FREEDESKTOP", "TrashFolder", "TrashUnavailable", "send_to_trash", "trash_folder_for", "trash_info"]
 
@@ -190,18 +190,6 @@ def trash_info(trashed: Path) -> Path | None:
     return info if info.is_file() and not info.is_symlink() else None
 
 
-def recorded_path(info: Path, topdir: Path | None) -> str | None:
-    """The original path a ``.trashinfo`` records (made absolute against ``topdir``), None if unreadable."""
-    try:
-        for line in info.read_bytes().splitlines():
-            if line.startswith(b"Path="):
-                path = os.fsdecode(unquote_to_bytes(line[5:]))
-                return os.path.normpath(os.path.join(topdir or "/", path))
-    except OSError:
-        return None
-    return None
-
-
 def _send2trash():
     try:
         from send2trash import send2trash
@@ -220,9 +208,3 @@ def check_trash_usable() -> None:
     """Raise :class:`TrashUnavailable` where ``--to-trash`` cannot work (no send2trash off freedesktop)."""
     if not FREEDESKTOP:
         _send2trash()
-
-
-def owner_only(folder: Path) -> None:
-    """Raise :class:`UnsafeFolder` unless the trash holding ``folder`` (its ``files/``) is the user's own."""
-    check_parent(folder.parent.parent, "the folder holding the trash")
-    TrashFolder(folder.parent, None).check()
