@@ -40,10 +40,11 @@ def _no_traceback(res) -> None:
 
 
 def test_deeply_nested_json_is_one_line(tmp_path: Path, photos: Path) -> None:
-    """A plan or export nested 100,000 deep: was a RecursionError traceback from import and remove --plan."""
+    """A plan, export or ground truth nested 100,000 deep: was a RecursionError traceback from import, remove --plan
+    and tune --truth."""
     deep = tmp_path / "deep.json"
     deep.write_text('{"imagetwins_plan": 1, "groups": ' + "[" * 100_000 + "]" * 100_000 + "}")
-    for args in (("decisions", "import", deep), ("remove", photos, "--plan", deep)):
+    for args in (("decisions", "import", deep), ("remove", photos, "--plan", deep), ("tune", photos, "--truth", deep)):
         res = run(*args)
         _no_traceback(res)
         assert res.exit_code == 1 and "nested too deeply" in res.output, res.output
@@ -51,11 +52,12 @@ def test_deeply_nested_json_is_one_line(tmp_path: Path, photos: Path) -> None:
 
 
 def test_fifo_as_plan_or_export_is_refused_at_once(tmp_path: Path, photos: Path) -> None:
-    """A FIFO named as the plan or the export: was a hang for ever (read_text waited for a writer)."""
+    """A FIFO named as the plan, the export or the ground truth: was a hang for ever (read_text waited for a
+    writer)."""
     fifo = tmp_path / "plan.json"
     os.mkfifo(fifo)
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
-    for args in (("decisions", "import", fifo), ("remove", photos, "--plan", fifo)):
+    for args in (("decisions", "import", fifo), ("remove", photos, "--plan", fifo), ("tune", photos, "--truth", fifo)):
         try:
             proc = subprocess.run([sys.executable, "-m", "imagetwins", *map(str, args)], capture_output=True,
                                   text=True, timeout=120, env=env)

@@ -79,12 +79,14 @@ def load_ground_truth(source: Mapping | str | os.PathLike) -> dict[str, list[str
                 groups.setdefault(rel.rsplit("/", 1)[0] if "/" in rel else rel, []).append(rel)
             return groups_to_map(groups.values())
         where = f"ground truth {path}"
+        from imagetwins.io import read_json_file
+
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = read_json_file(path)
         except json.JSONDecodeError as exc:
             raise ValueError(f"{where} is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
         except (OSError, UnicodeDecodeError) as exc:
-            raise ValueError(f"cannot read {where}: {exc}") from None
+            raise ValueError(f"cannot read {where}: {getattr(exc, 'strerror', None) or exc}") from None
     _check_truth_shape(data, where)
     if isinstance(data, list):
         return groups_to_map(data)
