@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from imagetwins.digests import Digest
-from imagetwins.io import QUARANTINE_SUFFIX, open_regular_file
+from imagetwins.io import QUARANTINE_SUFFIX, content_digest, open_regular_file
 from imagetwins.keep import Decision, decide_keepers, decide_result
 from imagetwins.ownfolders import UnsafeFolder, check_own, check_own_file, check_parent, make_own_dirs
 from imagetwins.results import FindResult
@@ -1343,10 +1343,6 @@ def _restore_folder(e: dict, qdir: Path, journal, key: bytes, out: Outcome) -> N
 
 
 # -- sidecars beside keepers (imagetwins.metadata): written, journalled, taken back by undo ------------------------
-def _sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def _write_new(folder_fd: int, name: str, data: bytes) -> None:
     """``data`` as the file ``name`` of the open folder: written beside it under a fresh name, then renamed over
     (a rename replaces a link standing there, never writes through it)."""
@@ -1425,8 +1421,8 @@ def _write_sidecar(path: Path, data: bytes, previous: bytes | None, given: Path,
                 fh.flush()
                 os.fsync(fh.fileno())
         entry = {"op": "sidecar", "from": str(root / rel), "to": str(backup), "root": str(root)}
-        _append(journal, key, {**entry, "state": "planned", "bytes": len(data), "sha256": _sha(data),
-                               "before_sha256": _sha(before) if before is not None else None})
+        _append(journal, key, {**entry, "state": "planned", "bytes": len(data), "sha256": content_digest(data),
+                               "before_sha256": content_digest(before) if before is not None else None})
         _write_new(folder_fd, rel.name, data)
         _append(journal, key, {**entry, "state": "done"})
         out.done.append((str(root / rel), "written"))
@@ -1458,7 +1454,7 @@ def _restore_sidecar(e: dict, qdir: Path, journal, key: bytes, out: Outcome) -> 
         else:
             with open_regular_file(backup, follow_symlinks=False) as fh:
                 data = fh.read()
-            if _sha(data) != before:
+            if content_digest(data) != before:
                 out.failed.append((str(backup), "the previous sidecar kept in quarantine changed: left there"))
                 return
             _write_new(folder_fd, place.name, data)
