@@ -37,6 +37,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from imagetwins.userdirs import data_folder
+
 __all__ = ["VERDICTS", "DecisionStoreError", "Record", "Remembered", "DecisionStore", "default_store_path",
            "content_key", "records_from_plan", "apply_decisions", "EXPORT_VERSION"]
 
@@ -55,12 +57,7 @@ class DecisionStoreError(Exception):
 def default_store_path() -> Path:
     """The user's decision store: ``decisions.db`` in the user data folder (e.g. ``~/.local/share/imagetwins``),
     never the cache folder, so clearing the cache keeps what a person decided."""
-    try:
-        from platformdirs import user_data_dir
-
-        return Path(user_data_dir("imagetwins")) / "decisions.db"
-    except ImportError:  # platformdirs is a dependency; this only guards odd installs
-        return Path.home() / ".local" / "share" / "imagetwins" / "decisions.db"
+    return data_folder() / "decisions.db"
 
 
 def content_key(digest: str | None) -> str | None:

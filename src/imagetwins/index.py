@@ -30,6 +30,7 @@ from imagetwins.encoding import encode_files
 from imagetwins.facts import FACTS_VERSION, ImageFacts
 from imagetwins.io import ReadFailure, find_images
 from imagetwins.results import FindResult, groups_from_encodings, match_query
+from imagetwins.userdirs import cache_folder as user_cache_folder
 
 SCHEMA_VERSION = 1
 #: files encoded per transaction: a crash loses at most this much work
@@ -778,12 +779,7 @@ class Index:
 
 def cache_folder() -> Path:
     """The user cache directory where ``imagetwins find`` keeps one cache file per scanned folder."""
-    try:
-        from platformdirs import user_cache_dir
-
-        return Path(user_cache_dir("imagetwins"))
-    except ImportError:  # platformdirs is a dependency; this only guards odd installs
-        return Path.home() / ".cache" / "imagetwins"
+    return user_cache_folder()
 
 
 def default_cache_path(folder: str | os.PathLike) -> Path:

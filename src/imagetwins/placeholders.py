@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from imagetwins.digests import Digest
+from imagetwins.userdirs import data_folder
 
 if TYPE_CHECKING:
     from imagetwins.results import DuplicateGroup
@@ -46,12 +47,7 @@ _TABLE = "placeholders"
 
 def default_store_path() -> Path:
     """``placeholders.db`` in the user data folder (e.g. ``~/.local/share/imagetwins``), never the cache folder."""
-    try:
-        from platformdirs import user_data_dir
-
-        return Path(user_data_dir("imagetwins")) / "placeholders.db"
-    except ImportError:  # platformdirs is a dependency; this only guards odd installs
-        return Path.home() / ".local" / "share" / "imagetwins" / "placeholders.db"
+    return data_folder() / "placeholders.db"
 
 
 @dataclass(frozen=True)

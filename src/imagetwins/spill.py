@@ -19,17 +19,14 @@ import threading
 import weakref
 from pathlib import Path
 
+from imagetwins.userdirs import cache_folder
+
 __all__ = ["SpillFile", "current_spill", "spill_folder"]
 
 
 def spill_folder() -> Path:
     """The user's cache folder (``platformdirs.user_cache_dir("imagetwins")``), where spill files are made."""
-    try:
-        from platformdirs import user_cache_dir
-
-        return Path(user_cache_dir("imagetwins"))
-    except ImportError:  # platformdirs is a dependency; this only guards odd installs
-        return Path.home() / ".cache" / "imagetwins"
+    return cache_folder()
 
 
 def _open_scratch(folder: str | os.PathLike | None):
