@@ -170,3 +170,32 @@ def test_a_file_a_plan_keeps_beside_the_keeper_stays_kept(tmp_path: Path, datase
     res = run("remove", root, "--apply")
     assert res.exit_code == 0, res.output
     assert sorted(os.listdir(root)) == ["a.jpg", "c.png"]
+
+
+def test_a_plan_of_files_whose_names_are_not_utf8_is_remembered(tmp_path: Path, datasets: Path) -> None:
+    """A real photo named b'\\xff\\xfe.jpg' and its half-size copy b'b\\xff.jpg': 'remove --plan' (dry run and
+    --apply) was a UnicodeEncodeError traceback storing the names; an export naming a lone surrogate too."""
+    from PIL import Image
+
+    root = tmp_path / "nu"
+    root.mkdir()
+    src = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[20]
+    keep, copy = os.fsdecode(bytes(root) + b"/\xff\xfe.jpg"), os.fsdecode(bytes(root) + b"/b\xff.jpg")
+    shutil.copy(src, keep)
+    with Image.open(src) as im:
+        im.reduce(2).save(copy, quality=85)
+    plan = tmp_path / "plan.json"
+    assert run("find", root, "--json", plan).exit_code == 0
+    for extra in ((), ("--apply",)):
+        res = run("remove", root, "--plan", plan, *extra)
+        _no_traceback(res)
+        assert res.exit_code == 0, res.output
+    assert os.listdir(bytes(root)) == [b"\xff\xfe.jpg"]
+    res = run("decisions", "list")
+    assert res.exit_code == 0 and "keep " + str(root) + "/\\xff\\xfe.jpg  over" in res.output, res.output
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps({"imagetwins_decisions": 1, "decisions": [
+        {"a": K1, "b": K2, "verdict": "skip", "a_name": "\ud800"}]}))
+    res = run("decisions", "import", export)
+    _no_traceback(res)
+    assert res.exit_code == 0, res.output

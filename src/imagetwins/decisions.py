@@ -184,6 +184,17 @@ def _valid(a, b, verdict, keeper) -> tuple[str, str, str, str | None] | None:
     return a, b, "skip", None  # nonsense: keep both (a decision can only make us keep more)
 
 
+def _storable(name) -> str:
+    """A name as the store keeps it (shown, never trusted): text SQLite can hold. A file name with bytes that are
+    not UTF-8 (``b'\\xff.jpg'``, held by Python as ``'\\udcff.jpg'``) is kept as it is shown, ``\\xff.jpg``; it was
+    a ``UnicodeEncodeError`` traceback that stopped every ``remove --plan`` of such a folder."""
+    name = str(name or "")
+    try:
+        return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a lone surrogate that is no escape of a byte (an edited export)
+        return name.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 class DecisionStore:
     """The decisions kept in one SQLite file (the user's store, or an index given with ``--db``).
 
@@ -268,7 +279,7 @@ class DecisionStore:
             ok = _valid(r.a, r.b, r.verdict, r.keeper)
             if ok is None or ok[2] != r.verdict:
                 raise ValueError(f"not a decision: {r}")
-            rows.append((*ok, r.a_name, r.b_name, r.made))
+            rows.append((*ok, _storable(r.a_name), _storable(r.b_name), r.made))
         if not rows:
             return 0
         db = self._connect(write=True)
