@@ -230,22 +230,25 @@ class DecisionStore:
             return f"the decision store {self.path} is not a database (damaged?): {text}"
         return f"the decision store {self.path} cannot be used: {text}"
 
-    def load(self) -> Remembered:
-        """Every remembered decision (an empty set when there is no store yet)."""
-        out = Remembered(source=str(self.path))
+    def _rows(self, columns: str) -> list[tuple]:
+        """Every row's ``columns``, oldest first (none when there is no store or no table yet)."""
         db = self._connect(write=False)
         if db is None:
-            return out
+            return []
         try:
             tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
             if _TABLE not in tables:
-                return out
-            rows = db.execute(f"SELECT a, b, verdict, keeper FROM {_TABLE} ORDER BY made").fetchall()
+                return []
+            return db.execute(f"SELECT {columns} FROM {_TABLE} ORDER BY made").fetchall()
         except sqlite3.Error as exc:
             raise DecisionStoreError(self._why(exc)) from None
         finally:
             db.close()
-        for a, b, verdict, keeper in rows:
+
+    def load(self) -> Remembered:
+        """Every remembered decision (an empty set when there is no store yet)."""
+        out = Remembered(source=str(self.path))
+        for a, b, verdict, keeper in self._rows("a, b, verdict, keeper"):
             row = _valid(a, b, verdict, keeper)
             if row is None:
                 continue
@@ -256,19 +259,7 @@ class DecisionStore:
 
     def records(self) -> list[Record]:
         """Every row, as stored (for ``decisions list`` and ``export``), oldest first."""
-        db = self._connect(write=False)
-        if db is None:
-            return []
-        try:
-            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-            if _TABLE not in tables:
-                return []
-            rows = db.execute(f"SELECT a, b, verdict, keeper, a_name, b_name, made FROM {_TABLE} "
-                              "ORDER BY made").fetchall()
-        except sqlite3.Error as exc:
-            raise DecisionStoreError(self._why(exc)) from None
-        finally:
-            db.close()
+        rows = self._rows("a, b, verdict, keeper, a_name, b_name, made")
         return [Record(str(a), str(b), str(v), k, str(an or ""), str(bn or ""), _made(m, 0.0)) for a, b, v, k, an, bn, m
                 in rows]
 
