@@ -112,3 +112,17 @@ def test_a_forged_record_only_keeps_more(tmp_path: Path, album: Path) -> None:
     assert moved == ["shared.jpg"]  # (without the forged entries: IMG_0002 copy.jpg and sub/IMG_0001 (1).jpg too)
     assert all((album / n).is_file() for n in ("IMG_0001.jpg", "sub/IMG_0001 (1).jpg", "IMG_0002.jpg",
                                                "IMG_0002 copy.jpg"))
+
+
+def test_a_store_planted_as_a_link_is_never_written_through(tmp_path: Path, album: Path) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("private")
+    store = default_store_path()
+    store.parent.mkdir(parents=True, exist_ok=True)
+    store.symlink_to(victim)
+    res = _remove(album, tmp_path / "q1", "--link")
+    assert victim.read_text() == "private" and store.is_symlink()
+    assert "could not be recorded: the next find will offer them as duplicates again" in res.output, res.output
+    assert (tmp_path / "q1" / "shared.jpg").is_file() and (album / "shared.jpg").is_file()  # moved, copy left
+    undone = CliRunner().invoke(main, ["undo", str(tmp_path / "q1")])
+    assert undone.exit_code == 0 and "restored 3 files" in undone.output, undone.output

@@ -226,7 +226,13 @@ def camera_written(path: str) -> bool:
     editor (Software), and it is not what a generic encoder writes: a JFIF header first, then the IJG's scaled
     example quantisation tables (a re-save by Pillow, GIMP, ImageMagick, a browser or a messenger). Of 23 real
     camera and phone JPEGs (camera-photos), all 22 with a make or model pass; a Pillow re-save of any of them at
-    any quality keeping the EXIF does not. Read from the header only (no pixels decoded)."""
+    any quality keeping the EXIF does not. Read from the header only (no pixels decoded).
+
+    What it cannot tell: a JPEG exported from a HEIC by software that writes as a camera does (EXIF first, tables
+    of its own, no editor named) looks like the camera's own file and is then kept over its HEIC; both hold the
+    picture at full size, while the mistake this prevents (a quality-60 AVIF kept, the camera file moved) loses
+    picture. A camera JPEG written with a JFIF header and the IJG tables (some phones' libjpeg) is not
+    recognised, and ranks as before (the finer JPEG of a tie)."""
     try:
         with open_regular_file(path) as fh:
             head = fh.read(12)
