@@ -121,7 +121,7 @@ def test_a_store_planted_as_a_link_is_never_written_through(tmp_path: Path, albu
     store.parent.mkdir(parents=True, exist_ok=True)
     store.symlink_to(victim)
     res = _remove(album, tmp_path / "q1", "--link")
-    assert victim.read_text() == "private" and store.is_symlink()
+    assert res.exit_code == 1 and victim.read_text() == "private" and store.is_symlink()
     assert "could not be recorded: the next find will offer them as duplicates again" in res.output, res.output
     assert (tmp_path / "q1" / "shared.jpg").is_file() and (album / "shared.jpg").is_file()  # moved, copy left
     undone = CliRunner().invoke(main, ["undo", str(tmp_path / "q1")])
