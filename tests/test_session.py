@@ -24,15 +24,21 @@ def folder(tmp_path: Path) -> Path:
     return tmp_path / "images"
 
 
-def test_the_index_is_opened_once_per_run(folder: Path, tmp_path: Path, monkeypatch) -> None:
-    opened: list[str] = []
+@pytest.fixture
+def opened(monkeypatch) -> list[str]:
+    """The path of every :class:`imagetwins.index.Index` opened while the test runs, in order."""
+    paths: list[str] = []
     real_init = index_module.Index.__init__
 
     def counted(self, path, *args, **kwargs):
-        opened.append(str(path))
+        paths.append(str(path))
         real_init(self, path, *args, **kwargs)
 
     monkeypatch.setattr(index_module.Index, "__init__", counted)
+    return paths
+
+
+def test_the_index_is_opened_once_per_run(folder: Path, tmp_path: Path, opened: list[str]) -> None:
     db = tmp_path / "run.db"
     with imagetwins.open_session(folder, ["phash"], db=db, workers=2) as session:
         assert session.index is not None and session.pair_scores is session.index and session.workers == 2
@@ -88,15 +94,8 @@ def test_index_query_says_which_files_it_left_alone(folder: Path, tmp_path: Path
     assert all(Path(q).name != "link.jpg" for q, _, _ in found)
 
 
-def test_find_against_uses_the_sessions_index_for_the_reference(folder: Path, tmp_path: Path, monkeypatch) -> None:
-    opened: list[str] = []
-    real_init = index_module.Index.__init__
-
-    def counted(self, path, *args, **kwargs):
-        opened.append(str(path))
-        real_init(self, path, *args, **kwargs)
-
-    monkeypatch.setattr(index_module.Index, "__init__", counted)
+def test_find_against_uses_the_sessions_index_for_the_reference(folder: Path, tmp_path: Path,
+                                                                  opened: list[str]) -> None:
     queries = tmp_path / "queries"
     queries.mkdir()
     shutil.copy(folder / "forest.jpg", queries / "forest_again.jpg")
