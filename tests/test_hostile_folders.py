@@ -46,3 +46,30 @@ def test_thousands_of_identical_images_are_not_paired_one_by_one(tmp_path: Path,
     assert {pair.redundant, pair.copy_of} == {"A", "B"}
     for f, (_, copy, _) in pair.files.items():  # each copy in the other folder, the same picture
         assert copy.split("/")[0] == pair.copy_of and (Path(f).name == "other.jpg") == (Path(copy).name == "other.jpg")
+
+
+def test_hundreds_of_images_with_one_hash_and_other_bytes(tmp_path: Path, datasets: Path) -> None:
+    """300 copies of one photo in A and 300 in B, each with its own JPEG comment (same pixels, so one phash;
+    other bytes): each file was paired with all 599 others (6,000 such files: 37 CPU s); now with two files per
+    folder, and A and B are still found to hold the same pictures."""
+    from imagetwins.folders import _copies
+
+    lib = tmp_path / "lib"
+    for sub in ("A", "B"):
+        (lib / sub).mkdir(parents=True)
+    photo = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[55]
+    with Image.open(photo) as im:
+        im.thumbnail((128, 128))
+        im.save(tmp_path / "base.jpg", quality=85)
+    data = (tmp_path / "base.jpg").read_bytes()
+    for sub in ("A", "B"):
+        for i in range(300):
+            note = f"{sub}{i}".encode()
+            (lib / sub / f"x{i}.jpg").write_bytes(data[:2] + b"\xff\xfe" + (len(note) + 2).to_bytes(2, "big") + note
+                                                  + data[2:])
+    result = find_duplicate_groups(lib, "phash", threshold=0, recursive=True)
+    files = [str(Path(f).relative_to(lib)) for f in result.files]
+    assert max(len(m) for m in _copies(result, files, list(result.digests)).values()) <= 4  # two per folder at most
+    (pair,) = find_duplicate_folders(result, lib)
+    assert (pair.images, pair.copied, pair.byte_identical) == (300, 300, 0)
+    assert {pair.redundant, pair.copy_of} == {"A", "B"}

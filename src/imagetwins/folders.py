@@ -198,9 +198,10 @@ def find_duplicate_folders(result, root: str | os.PathLike, min_share: float = M
 def _copies(result, files: list[str | None], digests: list) -> dict[int, list[int]]:
     """Each file's copies (indices), as ``result.iter_pairs()`` pairs them, without listing every pair: files with
     one encoding (``result.same_as``) copy each other, and a match between two such classes makes every file of
-    one a copy of every file of the other. Files of one class in one folder with one content are interchangeable
-    as copies here (same folders above them, same bytes), so two of each are named. 6,000 identical images in
-    two folders: 18 million pairs were put in sets (4.5 GB, 2 CPU minutes); now a few copies a file."""
+    one a copy of every file of the other. Files of one class in one folder are interchangeable as copies here
+    (same folders above them), so in each folder one is named: one with the file's own bytes where there is one.
+    6,000 identical images in two folders: 18 million pairs were put in sets (4.5 GB, 2 CPU minutes); 6,000 with
+    one hash but other bytes: 37 CPU s; now a few copies a file."""
     import numpy as np
 
     n = len(files)
@@ -212,15 +213,21 @@ def _copies(result, files: list[str | None], digests: list) -> dict[int, list[in
             linked[a].add(b)
             linked[b].add(a)
     classes = same_as.tolist()
-    named: dict[int, dict[tuple, list[int]]] = defaultdict(dict)  # class -> (folder, content) -> two files
+    # class -> folder -> two of its files; class -> (folder, content) -> two of its files with those bytes
+    anyone: dict[int, dict[str | None, list[int]]] = defaultdict(dict)
+    exact: dict[int, dict[tuple, list[int]]] = defaultdict(dict)
     for i, c in enumerate(classes):
-        f = files[i]
-        bucket = named[c].setdefault((f.rpartition("/")[0] if f is not None else None, digests[i]), [])
-        if len(bucket) < 2:
-            bucket.append(i)
+        folder = files[i].rpartition("/")[0] if files[i] is not None else None
+        for bucket in (anyone[c].setdefault(folder, []), exact[c].setdefault((folder, digests[i]), [])):
+            if len(bucket) < 2:
+                bucket.append(i)
     out: dict[int, list[int]] = {}
     for i, c in enumerate(classes):
-        mates = [j for k in (c, *linked.get(c, ())) for bucket in named[k].values() for j in bucket if j != i]
+        mates = []
+        for k in (c, *linked.get(c, ())):
+            for folder, some in anyone[k].items():  # in each folder: a file with i's bytes if one is there
+                same = [j for j in exact[k].get((folder, digests[i]), ()) if j != i] if digests[i] else []
+                mates += same or [j for j in some if j != i]
         if mates:
             out[i] = mates
     return out
