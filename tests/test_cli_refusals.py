@@ -144,3 +144,15 @@ def test_the_review_page_is_never_written_to_stdout(folders, tmp_path: Path) -> 
     refused(run("find", ref, "--report", "-"), "--report", "stdout")
     refused(run("report", ref, "-o", "-"), "--output", "stdout")
     assert not Path("-").exists()
+
+
+@pytest.mark.parametrize("option", ["--json", "--csv", "--ndjson", "--report"])
+def test_an_output_named_like_an_image_is_refused_and_the_photo_kept(folders, option: str) -> None:
+    """`find lib --json lib/x.jpg` replaced a photo the scan had just read with JSON (found by an attack pass)."""
+    query, _ = folders
+    photo = query / "beach_small.jpg"
+    before = photo.read_bytes()
+    result = run("find", query, "-m", "phash", option, photo)
+    assert result.exit_code == 2, result.output
+    assert "image's name" in result.output and option in result.output
+    assert photo.read_bytes() == before

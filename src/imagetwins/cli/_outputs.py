@@ -12,6 +12,7 @@ import click
 
 from imagetwins import outputs
 from imagetwins.cli._common import OutputFile, show_progress
+from imagetwins.io import IMAGE_EXTENSIONS
 from imagetwins.timing import stage
 
 
@@ -79,6 +80,10 @@ def output_options(*kinds: str, exclude: tuple[str, ...] = ()):
             for n, p in files.items():
                 if str(p) == "-" and not outputs.FORMATS[n].stdout:
                     raise click.UsageError(f"{outputs.FORMATS[n].option} writes a file, not stdout ('-'): give a name")
+            for n, p in files.items():  # `find lib --json lib/x.jpg` replaced a photo the scan had just read
+                if str(p) != "-" and Path(p).suffix.lower() in IMAGE_EXTENSIONS:
+                    raise click.UsageError(f"{outputs.FORMATS[n].option} {p}: that is an image's name, and the output "
+                                           f"would replace or pose as a picture: give a {n} file name")
             if len(on_stdout) > 1:
                 raise click.UsageError(f"{' and '.join(on_stdout)} cannot both go to stdout ('-')")
             if pairs and "json" not in files:
