@@ -433,21 +433,42 @@ def _verified_confidences(features_a: Sequence, features_b: Sequence, left: np.n
     """:func:`verify_pairs`' confidences alone, ``chunk`` pairs at a time (memory: the floats, not the checks)."""
     out = np.empty(len(left), np.float64)
     for k in range(0, len(left), chunk):
-        out[k:k + chunk] = [v.confidence for v in verify_pairs(features_a, features_b, left[k:k + chunk],
-                                                               right[k:k + chunk], workers)]
+        out[k:k + chunk] = [np.nan if v is None else v.confidence  # None: damaged features (one warning)
+                            for v in verify_pairs(features_a, features_b, left[k:k + chunk], right[k:k + chunk],
+                                                  workers)]
     return out
 
 
 def verify_pairs(features_a: Sequence, features_b: Sequence, left: np.ndarray, right: np.ndarray,
-                 workers: int | None = None) -> list[Verification]:
+                 workers: int | None = None) -> list[Verification | None]:
     """Verify ``features_a[left[k]]`` against ``features_b[right[k]]`` for every k (records or bare features:
-    :func:`verify_records`), on threads (OpenCV releases the GIL)."""
+    :func:`verify_records`), on threads (OpenCV releases the GIL); None for a pair whose features cannot be used
+    (one warning)."""
     workers = default_workers() if not workers or workers < 1 else workers
     jobs = list(zip(np.asarray(left).tolist(), np.asarray(right).tolist()))
     if not jobs:
         return []
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(lambda ij: verify_records(features_a[ij[0]], features_b[ij[1]]), jobs))
+        return list(pool.map(lambda ij: _verify_or_none(features_a, features_b, ij[0], ij[1]), jobs))
+
+
+_warned_unverifiable = False
+
+
+def _verify_or_none(features_a: Sequence, features_b: Sequence, i: int, j: int) -> Verification | None:
+    """:func:`verify_records` of one pair, or None when its stored features cannot be used (a damaged or edited
+    cache row that still reads back, spill file trouble): that pair is not a copy this run and is not remembered;
+    one warning per run, never a traceback."""
+    global _warned_unverifiable
+    try:
+        return verify_records(features_a[i], features_b[j])
+    except Exception as exc:  # cv2.error, ValueError, ZeroDivisionError ... on features no extract() made
+        if not _warned_unverifiable:
+            _warned_unverifiable = True
+            warnings.warn(f"copies: some pairs could not be verified (damaged image features: {type(exc).__name__}: "
+                          f"{str(exc).splitlines()[0][:120]}); they count as not copies. 'imagetwins cache clear' "
+                          "or a fresh 'index update' makes the features again", stacklevel=2)
+        return None
 
 
 def _confidences(features_a, features_b, left, right, dist, workers: int | None, hash_sure: int,
@@ -465,10 +486,14 @@ def _confidences(features_a, features_b, left, right, dist, workers: int | None,
                                                 workers)
         else:
             checked = verify_pairs(features_a, features_b, left[need[todo]], right[need[todo]], workers)
-            known[todo] = [v.confidence for v in checked]
-            checks.update(zip(zip(left[need[todo]].tolist(), right[need[todo]].tolist()), checked))
-    if pair_scores is not None and todo.any():
-        pair_scores.remember(left[need[todo]], right[need[todo]], known[todo])
+            known[todo] = [np.nan if v is None else v.confidence for v in checked]
+            checks.update((k, v) for k, v in zip(zip(left[need[todo]].tolist(), right[need[todo]].tolist()),
+                                                 checked) if v is not None)
+    # a pair that could not be verified (NaN: damaged features) is not remembered, and is not a copy
+    done = todo & ~np.isnan(known)
+    if pair_scores is not None and done.any():
+        pair_scores.remember(left[need[done]], right[need[done]], known[done])
+    known[np.isnan(known)] = 0.0
     conf[need] = known
     sure = np.flatnonzero(dist <= hash_sure)
     if len(sure):  # a burst frame can be within the hash's sure distance: two captures are never copies

@@ -140,6 +140,7 @@ def encode_files(
     batch_size: int | None = None,
     read: Callable[[str], bytes] = read_bytes,
     facts: bool = False,
+    on_batch: Callable[[Encodings], None] | None = None,
 ) -> Encodings:
     """Decode each file once and encode it with every stage, in batches, on ``workers`` threads.
 
@@ -165,6 +166,9 @@ def encode_files(
     facts : bool
         Also take each file's :class:`~imagetwins.facts.ImageFacts` (size, EXIF date, border: what the keep
         rules weigh) from the same read and decode (``Encodings.facts``).
+    on_batch : callable, optional
+        Called with each batch's :class:`Encodings` as soon as it is encoded (the index stores it then, so an
+        interrupted run keeps what was done). The returned value then holds only the failures.
 
     Returns
     -------
@@ -205,6 +209,7 @@ def encode_files(
                 # decode the next batch while this one is encoded
                 pending = submit(batches[k + 1]) if k + 1 < len(batches) else []
                 prepared: list[list[np.ndarray]] = [[] for _ in stages]
+                part = Encodings() if on_batch is not None else result
                 for path, future in zip(batch, futures):
                     try:
                         out = future.result(timeout=timeout)
@@ -213,20 +218,27 @@ def encode_files(
                         # (transient: says nothing about the file, so no cache may remember it as unreadable)
                         out = ReadFailure(path, f"took longer than {timeout:g} s to decode", transient=True)
                     if isinstance(out, ReadFailure):
-                        result.failures.append(out)
+                        part.failures.append(out)
+                        if part is not result:
+                            result.failures.append(out)
                         if warn:
                             warnings.warn(f"skipped {out.path}: {out.reason}", UserWarning, stacklevel=3)
                         continue
                     digest, arrays, found = out
-                    result.paths.append(path)
-                    result.digests.append(digest)
+                    part.paths.append(path)
+                    part.digests.append(digest)
                     if facts:
-                        result.facts.append(found)
+                        part.facts.append(found)
                     for slot, array in zip(prepared, arrays):
                         slot.append(array)
-                for stage, slot in zip(stages, prepared):
-                    if slot:
-                        chunks[stage.name].append(stage.encode_batch(slot))
+                if on_batch is not None:
+                    part.by_method = {stage.name: stage.encode_batch(slot) if slot else stage.empty()
+                                      for stage, slot in zip(stages, prepared)}
+                    on_batch(part)
+                else:
+                    for stage, slot in zip(stages, prepared):
+                        if slot:
+                            chunks[stage.name].append(stage.encode_batch(slot))
                 if bar is not None:
                     bar.update(len(batch))
     finally:

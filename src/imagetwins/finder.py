@@ -7,6 +7,7 @@ per-file dictionaries.
 from __future__ import annotations
 
 import os
+import sqlite3
 import time
 import warnings
 from collections.abc import Sequence
@@ -17,7 +18,7 @@ import numpy as np
 
 from imagetwins import search, timing
 from imagetwins.encoders import Encoded, Encoder, get_encoder
-from imagetwins.index import Index, IndexFileError, open_folder_cache
+from imagetwins.index import Index, IndexDamagedError, IndexFileError, open_folder_cache
 from imagetwins.io import ReadFailure, find_images
 from imagetwins.results import (
     DuplicateGroup,
@@ -109,36 +110,24 @@ def find_duplicate_groups(
 
 def _find_groups(paths, method, threshold, recursive, workers, progress, cache, follow_symlinks) -> FindResult:
     is_folder = isinstance(paths, (str, os.PathLike))
+    if cache is not None and not is_folder:
+        raise ValueError("a cache works on a folder; pass the folder rather than a list of files")
     if cache is not None:
-        if not is_folder:
-            raise ValueError("a cache works on a folder; pass the folder rather than a list of files")
-        with stage("scan"):
-            stats = cache.update(paths, recursive=recursive, workers=workers, progress=progress, methods=[method],
-                                 follow_symlinks=follow_symlinks)
-        with stage("load"):
-            names, hashes = cache.load(method, root=paths)
-            digests = cache.digests(names)
-            facts = cache.facts(digests)
-        # the index keeps resolved absolute paths; show them under the folder as the caller named it
-        real = str(Path(paths).resolve())
-        shown = [os.path.join(os.fspath(paths), os.path.relpath(n, real)) for n in names]
-        failed = cache.errors(paths) + [(f.path, f.reason) for f in stats.failures if f.transient]
-        failures = [ReadFailure(os.path.join(os.fspath(paths), os.path.relpath(p, real)), r) for p, r in sorted(failed)]
-        scan = Scan(get_encoder(method).name, shown, hashes, digests, failures, str(cache.path), facts)
-        with stage("search"):
-            return search_scan(scan, method, threshold, workers, progress, score_store=cache)
-    else:
-        skipped: list[ReadFailure] = []
-        with stage("scan"):
-            files = (find_images(Path(paths), recursive=recursive, skipped=skipped, follow_symlinks=follow_symlinks)
-                     if is_folder
-                     else [Path(p) for p in paths])
-            enc = get_encoder(method).encode_files(files, workers=workers, progress=progress, warn=False, facts=True)
-        scan = Scan(get_encoder(method).name, enc.paths, enc.encodings, enc.digests,
-                    sorted(skipped + enc.failures, key=lambda f: f.path),
-                    facts={d: f for d, f in zip(enc.digests, enc.facts) if f is not None})
-        with stage("search"):
-            return search_scan(scan, method, threshold, workers, progress)
+        result = _through_cache(paths, method, threshold, recursive, workers, progress, cache, follow_symlinks)
+        if result is not None:
+            return result
+    # no cache, or one that could not be used (a warning said so)
+    skipped: list[ReadFailure] = []
+    with stage("scan"):
+        files = (find_images(Path(paths), recursive=recursive, skipped=skipped, follow_symlinks=follow_symlinks)
+                 if is_folder
+                 else [Path(p) for p in paths])
+        enc = get_encoder(method).encode_files(files, workers=workers, progress=progress, warn=False, facts=True)
+    scan = Scan(get_encoder(method).name, enc.paths, enc.encodings, enc.digests,
+                sorted(skipped + enc.failures, key=lambda f: f.path),
+                facts={d: f for d, f in zip(enc.digests, enc.facts) if f is not None})
+    with stage("search"):
+        return search_scan(scan, method, threshold, workers, progress)
 
 
 def find(paths: str | os.PathLike | Sequence[str | os.PathLike], method: str | Encoder = "phash",
@@ -167,6 +156,70 @@ def find(paths: str | os.PathLike | Sequence[str | os.PathLike], method: str | E
 
     return decide_keepers(result, keep_in, keep, workers=workers if session is None else session.workers,
                           session=session)
+
+
+#: what a damaged or full cache can raise while it is read or written (anything else is not the cache's doing)
+_CACHE_TROUBLE = (IndexFileError, sqlite3.Error, ValueError, TypeError, OverflowError, UnicodeError, KeyError)
+
+
+def _through_cache(folder: str | os.PathLike, method: str | Encoder, threshold: float | None, recursive: bool,
+                   workers: int | None, progress: bool, cache: Index, follow_symlinks: bool) -> FindResult | None:
+    """Groups through the cache; a damaged per-folder cache is made again once (one warning); when the cache still
+    cannot be used (a full disk, a damaged ``--db`` index) the run goes on without it (None; one warning)."""
+    for attempt in (1, 2):
+        try:
+            with stage("scan"):
+                stats = cache.update(folder, recursive=recursive, workers=workers, progress=progress,
+                                     methods=[method], follow_symlinks=follow_symlinks)
+            with stage("load"):
+                names, hashes = cache.load(method, root=folder)
+                digests = cache.digests(names)
+                facts = cache.facts(digests)
+            failed = cache.errors(folder) + [(f.path, f.reason) for f in stats.failures if f.transient]
+            break
+        except _CACHE_TROUBLE as exc:
+            if not _cache_did_it(exc):
+                raise
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            if attempt == 1 and cache.rebuild_stale and _damage(exc):
+                warnings.warn(f"the cache {cache.path} is damaged ({reason}); it is made again", stacklevel=3)
+                try:
+                    cache.reset()
+                    continue
+                except IndexFileError as again:
+                    reason = str(again)
+            what = "the cache" if cache.rebuild_stale else "the index"
+            warnings.warn(f"going on without {what} {cache.path} ({reason}); every image is decoded this time",
+                          stacklevel=3)
+            return None
+    # the index keeps resolved absolute paths; show them under the folder as the caller named it
+    real = str(Path(folder).resolve())
+    shown = [os.path.join(os.fspath(folder), os.path.relpath(n, real)) for n in names]
+    failures = [ReadFailure(os.path.join(os.fspath(folder), os.path.relpath(p, real)), r)
+                for p, r in sorted(set(failed))]
+    scan = Scan(get_encoder(method).name, shown, hashes, digests, failures, str(cache.path), facts)
+    with stage("search"):
+        return search_scan(scan, method, threshold, workers, progress, score_store=cache)
+
+
+def _cache_did_it(exc: BaseException) -> bool:
+    """Whether the cache raised ``exc`` (an SQLite error, or a value read from it), not an encoder or a file."""
+    if isinstance(exc, (IndexFileError, sqlite3.Error)):
+        return True
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb is not None and os.path.basename(tb.tb_frame.f_code.co_filename) == "index.py"
+
+
+def _damage(exc: BaseException) -> bool:
+    """Whether the cache holds what no imagetwins wrote (made again), rather than being full, locked by another
+    run or not writable (making it again would not help; the run goes on without it)."""
+    if isinstance(exc, IndexDamagedError) or not isinstance(exc, (IndexFileError, sqlite3.Error)):
+        return True
+    text = str(exc).lower()
+    return any(word in text for word in ("malformed", "not a database", "no such", "mismatch", "constraint",
+                                         "decode"))
 
 
 def encode(files: Sequence[str | os.PathLike], method: str | Encoder = "phash", workers: int | None = None,
@@ -208,12 +261,14 @@ def _reference(reference: str | os.PathLike | Index, encoder: Encoder, recursive
     the run has one (a session's, left open)."""
     # reference images that could not be read: a leak among them would go unseen, so they are reported
     if isinstance(reference, Index):
+        _warn_unhealthy(reference, encoder)
         ref_paths, ref_encodings = reference.load(encoder)
         return (ref_paths, ref_encodings, reference.digests(ref_paths),
                 [ReadFailure(p, r) for p, r in reference.errors()], str(reference.path), reference)
     if not Path(reference).is_dir():
         idx = stack.enter_context(Index(reference, methods=[], readonly=True))
         ref_paths, ref_encodings = idx.load(encoder)
+        _warn_unhealthy(idx, encoder)
         return (ref_paths, ref_encodings, idx.digests(ref_paths), [ReadFailure(p, r) for p, r in idx.errors()],
                 os.fspath(reference), idx)
     idx = None
@@ -237,6 +292,12 @@ def _reference(reference: str | os.PathLike | Index, encoder: Encoder, recursive
                                workers=workers, progress=progress, warn=False)
     return (enc.paths, enc.encodings, enc.digests, sorted(ref_skipped + enc.failures, key=lambda f: f.path),
             os.fspath(reference), None)
+
+
+def _warn_unhealthy(index: Index, encoder: Encoder) -> None:
+    """One warning for each way a reference index may answer wrongly (half-built, older than its folder)."""
+    for line in index.health(encoder):
+        warnings.warn(line, stacklevel=4)
 
 
 def find_against(

@@ -17,6 +17,7 @@ import sqlite3
 import stat
 import time
 import warnings
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,8 +34,10 @@ from imagetwins.results import FindResult, groups_from_encodings, match_query
 from imagetwins.userdirs import cache_folder as user_cache_folder
 
 SCHEMA_VERSION = 1
-#: files encoded per transaction: a crash loses at most this much work
+#: files listed for encoding at a time (bounded lists of futures)
 BATCH = 256
+#: files stored per transaction at most: an interruption (Ctrl-C, kill -9, power cut) loses at most this much work
+STORE_BATCH = 64
 
 
 class IndexFileError(RuntimeError):
@@ -42,6 +45,33 @@ class IndexFileError(RuntimeError):
 
     The message is one line naming the file and the reason.
     """
+
+
+class IndexDamagedError(IndexFileError):
+    """A field of the index holds what no imagetwins wrote (an edit, a disk error): a per-folder cache is made
+    again (:meth:`Index.reset`), an index opened read-only is not used."""
+
+
+def _schema_number(value: object) -> int | None:
+    try:
+        number = int(str(value))
+    except (TypeError, ValueError):
+        return None
+    return number if 0 < number < 1 << 31 else None
+
+
+def _shown(row: tuple | None) -> str:
+    return "missing" if row is None else repr(row[0])[:40]
+
+
+def _text(data: bytes) -> str:
+    """SQLite text as str, whatever bytes an edit left there (undecodable bytes kept as escapes, not an error)."""
+    return data.decode("utf-8", "surrogateescape")
+
+
+def _digest_hex(value: object) -> str:
+    """A stored content digest (16 bytes) as hex; anything else is no digest ("")."""
+    return value.hex() if isinstance(value, bytes) and len(value) == 16 else ""
 
 
 class IndexMismatchError(IndexFileError):
@@ -73,6 +103,26 @@ def _from_db(text: str) -> str:
 
 def _method_name(method: str | Encoder) -> str:
     return get_encoder(method).name
+
+
+#: a file's state as the index compares it: size, mtime, ctime (ns) and inode
+FileState = tuple[int, int, int, int]
+_NO_STATE: FileState = (-1, -1, -1, -1)
+
+
+def file_state(st: os.stat_result) -> FileState:
+    """What says a file may have changed: size and mtime, which an edit can keep (``exiftool -P``, ``touch -r``,
+    ``os.utime``), and ctime and inode, which it cannot (the kernel sets ctime on every write or utime; a
+    replaced file is a new inode)."""
+    return st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino
+
+
+def changed_since(stored: tuple, now: FileState) -> bool:
+    """Whether a file differs from what the index recorded; a row from before ctime and inode were kept
+    (NULL there) is compared by size and mtime only."""
+    if (stored[0], stored[1]) != now[:2]:
+        return True
+    return any(old is not None and old != new for old, new in zip(stored[2:], now[2:]))
 
 
 @dataclass
@@ -107,6 +157,8 @@ CREATE TABLE IF NOT EXISTS files (
     mtime_ns INTEGER NOT NULL,
     digest BLOB,
     error TEXT,
+    ctime_ns INTEGER,
+    inode INTEGER,
     UNIQUE (dir_id, name)
 );
 CREATE VIEW IF NOT EXISTS file_paths AS
@@ -133,6 +185,11 @@ CREATE TABLE IF NOT EXISTS facts (
     value BLOB NOT NULL
 ) WITHOUT ROWID;
 """
+
+# Columns added the same way (no new version): ``files.ctime_ns`` and ``files.inode`` (change detection that does
+# not trust size + mtime alone). A writable open adds them to a file made before; its rows hold NULL there until
+# the next update records them (such a row is trusted once by size and mtime, as before).
+_ADDED_COLUMNS = {"files": [("ctime_ns", "INTEGER"), ("inode", "INTEGER")]}
 
 # schema version -> statements that bring the previous version up to it. Tables added without changing
 # what older versions read (``pair_scores``, a cache of costly pair scores; ``facts``, the keep rules' facts
@@ -187,6 +244,8 @@ class Index:
         self.rebuild_stale = rebuild_stale and not readonly
         #: (path, reason) of files whose stored encoding could not be read back and was not made again
         self.damaged: dict[str, str] = {}
+        #: files stored by :meth:`update` since the index was opened (said when an update is interrupted)
+        self.stored = 0
         self.methods = [_method_name(m) for m in methods]
         self._cache: dict[str, tuple[list[str], np.ndarray]] = {}
         self._verified: set[str] = set()
@@ -228,6 +287,7 @@ class Index:
             except sqlite3.OperationalError:
                 db = sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None)
                 db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            db.text_factory = _text
             return db
         parent = self.path.parent
         if not parent.is_dir():
@@ -244,7 +304,9 @@ class Index:
                     pass
             except OSError as exc:
                 raise IndexFileError(f"cannot write to the index {self.path}: {exc.strerror or exc}") from None
-        return sqlite3.connect(self.path, timeout=60, isolation_level=None)
+        db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+        db.text_factory = _text
+        return db
 
     # -- schema ---------------------------------------------------------------------------------
     def _init_schema(self) -> None:
@@ -256,8 +318,11 @@ class Index:
             if not tables:
                 raise IndexFileError(f"{self.path} is an empty file, not an imagetwins index")
             row = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-            if row is None or int(row[0]) != SCHEMA_VERSION:
-                raise IndexMismatchError(f"{self.path} has index schema {row[0] if row else 'unknown'}; this "
+            if row is None or _schema_number(row[0]) is None:
+                raise IndexDamagedError(f"{self.path} is damaged (its schema version is {_shown(row)}); "
+                                        "make it again with 'imagetwins index update'")
+            if _schema_number(row[0]) != SCHEMA_VERSION:
+                raise IndexMismatchError(f"{self.path} has index schema {row[0]}; this "
                                          f"imagetwins reads schema {SCHEMA_VERSION}")
             return
         # only now that the file is known to be ours (or empty) may it be changed
@@ -268,12 +333,19 @@ class Index:
             for stmt in _SCHEMA.strip().split(";\n"):
                 if stmt.strip():
                     self.db.execute(stmt)
+            for table, columns in _ADDED_COLUMNS.items():
+                have = {r[1] for r in self.db.execute(f"PRAGMA table_info({table})")}
+                for column, kind in columns:
+                    if column not in have:
+                        self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
             row = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
             if row is None:
                 self.db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
                 self.db.execute("INSERT INTO meta VALUES ('created', ?)", (time.strftime("%Y-%m-%dT%H:%M:%S"),))
                 return
-            version = int(row[0])
+            version = _schema_number(row[0])
+            if version is None:
+                raise IndexDamagedError(f"{self.path} is damaged (its schema version is {_shown(row)})")
             if version > SCHEMA_VERSION:
                 raise IndexMismatchError(f"{self.path} was written by a newer imagetwins (schema {version} > "
                                   f"{SCHEMA_VERSION}); upgrade imagetwins")
@@ -334,7 +406,10 @@ class Index:
             return self.db
 
         def __exit__(self, exc_type, exc, tb) -> None:
-            self.db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+            if exc_type is None:
+                self.db.execute("COMMIT")
+            elif self.db.in_transaction:  # SQLite ends it by itself on some errors (a full disk): "cannot
+                self.db.execute("ROLLBACK")  # rollback - no transaction is active" hid the real reason
 
     def _transaction(self) -> Index._Tx:
         return Index._Tx(self.db)
@@ -386,38 +461,37 @@ class Index:
     def _update(self, root: Path, recursive: bool, workers: int | None, progress: bool,
                 wanted: list[str], follow_symlinks: bool = False) -> UpdateStats:
         stats = UpdateStats()
-        on_disk: dict[str, tuple[int, int]] = {}
+        on_disk: dict[str, tuple[int, int, int, int]] = {}
         skipped: list[ReadFailure] = []
         found = find_images(root, recursive=recursive, skipped=skipped, follow_symlinks=follow_symlinks)
         not_read = {f.path: f.reason for f in skipped}
         for path in not_read:  # links, FIFOs, devices: remembered with the reason, never read
             try:
-                st = os.lstat(path)
-                on_disk[path] = (st.st_size, st.st_mtime_ns)
+                on_disk[path] = file_state(os.lstat(path))
             except OSError:
-                on_disk[path] = (-1, -1)
+                on_disk[path] = _NO_STATE
         for p in found:
             try:
-                st = p.stat()
-                on_disk[str(p)] = (st.st_size, st.st_mtime_ns)
+                on_disk[str(p)] = file_state(p.stat())
             except OSError:
-                on_disk[str(p)] = (-1, -1)  # a broken link or a vanished file: recorded with its reason
+                on_disk[str(p)] = _NO_STATE  # a broken link or a vanished file: recorded with its reason
         where, args = self._under(root)
         known = {
-            _from_db(path): (fid, size, mtime, error, set(held.split(",")) if held else set())
-            for fid, path, size, mtime, error, held in self.db.execute(
-                "SELECT f.id, f.path, f.size, f.mtime_ns, f.error, "
+            _from_db(path): (fid, (size, mtime, ctime, inode), error, set(held.split(",")) if held else set())
+            for fid, path, size, mtime, ctime, inode, error, held in self.db.execute(
+                "SELECT f.id, f.path, f.size, f.mtime_ns, x.ctime_ns, x.inode, f.error, "
                 "(SELECT group_concat(e.method) FROM encodings e WHERE e.file_id=f.id) "
-                f"FROM file_paths f WHERE {where}", args)
+                f"FROM file_paths f JOIN files x ON x.id = f.id WHERE {where}", args)
         }
         gone = [fid for path, (fid, *_rest) in known.items() if path not in on_disk]
         # (methods to encode) -> files; a new or changed file gets every wanted method, an unchanged
         # one only those it lacks
         todo: dict[tuple[str, ...], list[str]] = {}
         fresh: set[str] = set()
-        for path, (size, mtime) in on_disk.items():
+        first_seen: list[tuple[int, int, int]] = []  # rows made before ctime and inode were kept: recorded now
+        for path, state in on_disk.items():
             old = known.get(path)
-            if old is None or (old[1], old[2]) != (size, mtime):
+            if old is None or changed_since(old[1], state):
                 todo.setdefault(tuple(wanted), []).append(path)
                 fresh.add(path)
                 if old is None:
@@ -425,8 +499,10 @@ class Index:
                 else:
                     stats.changed += 1
                 continue
-            missing = tuple(m for m in wanted if m not in old[4])
-            if missing and old[3] is None:
+            if old[1][2] is None or old[1][3] is None:
+                first_seen.append((state[2], state[3], old[0]))
+            missing = tuple(m for m in wanted if m not in old[3])
+            if missing and old[2] is None:
                 todo.setdefault(missing, []).append(path)
                 stats.completed += 1
             else:
@@ -435,6 +511,9 @@ class Index:
             with self._transaction():
                 chunk = gone[i:i + 900]
                 self.db.execute(f"DELETE FROM files WHERE id IN ({','.join('?' * len(chunk))})", chunk)
+        if first_seen:
+            with self._transaction() as db:
+                db.executemany("UPDATE files SET ctime_ns = ?, inode = ? WHERE id = ?", first_seen)
         stats.removed = len(gone)
         total = sum(len(v) for v in todo.values())
         bar = None
@@ -442,28 +521,50 @@ class Index:
             from tqdm.auto import tqdm
 
             bar = tqdm(total=total, unit="img", desc="indexing", leave=False)
+        # what this update is for, kept until it ends: an update cut short (Ctrl-C, kill -9, a full disk) leaves its
+        # marker, so a query can say the index is half-built (what was stored so far is kept and used)
+        self._set_meta(f"root:{_to_db(str(root))}", json.dumps({"recursive": recursive, "follow": follow_symlinks}))
+        if total:
+            self._set_meta(f"updating:{_to_db(str(root))}", json.dumps({"files": total, "methods": wanted,
+                                                                        "started": time.time()}))
+
+        def keep(part: encoding.Encodings) -> None:
+            """Store one decoding batch at once (its own transaction): an interrupted update keeps it."""
+            values, digests, failures, retry = self._collect(part, encoders)
+            stats.unreadable += len(failures) + len(retry)
+            stats.failures += [ReadFailure(p, r) for p, r in failures.items()] + retry
+            # a timeout says nothing about the file: not remembered, so the next run tries it again
+            self._store([*part.paths, *failures], on_disk, values, digests, failures, fresh)
+            self.stored += len(part.paths) + len(failures)
+
         for which, paths in todo.items():
             refused = [p for p in paths if p in not_read]
             if refused:
                 stats.unreadable += len(refused)
                 stats.failures += [ReadFailure(p, not_read[p]) for p in refused]
                 self._store(refused, on_disk, {}, {}, not_read, fresh)
+                self.stored += len(refused)
                 if bar is not None:
                     bar.update(len(refused))
             paths = [p for p in paths if p not in not_read]
-            for i in range(0, len(paths), BATCH):
-                batch = paths[i:i + BATCH]
-                values, digests, failures, retry = self._encode(batch, list(which), workers, bar)
-                stats.unreadable += len(failures) + len(retry)
-                stats.failures += [ReadFailure(p, r) for p, r in failures.items()] + retry
-                # a timeout says nothing about the file: not remembered, so the next run tries it again
-                self._store([p for p in batch if p not in {f.path for f in retry}], on_disk, values, digests,
-                            failures, fresh)
+            encoders = [get_encoder(m).for_workers(workers) for m in which]
+            size = min([STORE_BATCH, *(e.batch_size for e in encoders)])
+            for i in range(0, len(paths), BATCH * 16):  # (bounded lists of futures; stored batch by batch)
+                encode_files(paths[i:i + BATCH * 16], encoders, workers=workers, warn=False,
+                             timeout=encoding.DECODE_TIMEOUT, progress=bar or False, on_batch=keep, batch_size=size,
+                             facts=True)
         if bar is not None:
             bar.close()
         if stats.removed or stats.changed:
             self._forget_pair_scores()
+        if total:
+            with self._transaction() as db:
+                db.execute("DELETE FROM meta WHERE key = ?", (f"updating:{_to_db(str(root))}",))
         return stats
+
+    def _set_meta(self, key: str, value: str) -> None:
+        with self._transaction() as db:
+            db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
     @staticmethod
     def _under(root: str | os.PathLike) -> tuple[str, list]:
@@ -484,13 +585,17 @@ class Index:
         """path -> {method: blob}, path -> digest, path -> reason it could not be read, and the files
         that failed only this time (over the decode time limit). The keep rules' facts of each file, taken
         from the same decode, are kept too (:meth:`facts`)."""
-        values: dict[str, dict[str, bytes]] = {}
-        digests: dict[str, str] = {}
-        failures: dict[str, str] = {}
         encoders = [get_encoder(m).for_workers(workers) for m in methods]
         # one decode per file for every method encoded, and for the keep rules' facts
         enc = encode_files(paths, encoders, workers=workers, warn=False, timeout=encoding.DECODE_TIMEOUT,
                            progress=bar or False, facts=True)
+        return self._collect(enc, encoders)
+
+    def _collect(self, enc: encoding.Encodings, encoders: Sequence[Encoder]
+                 ) -> tuple[dict, dict, dict, list[ReadFailure]]:
+        values: dict[str, dict[str, bytes]] = {}
+        digests: dict[str, str] = {}
+        failures: dict[str, str] = {}
         facts = []
         for i, p in enumerate(enc.paths):
             digests[p] = enc.digests[i]
@@ -508,7 +613,7 @@ class Index:
         with self._transaction() as db:
             dir_ids: dict[str, int] = {}
             for path in batch:
-                size, mtime = stat_of[path]
+                size, mtime, ctime, inode = stat_of[path]
                 ok = path in values
                 digest = bytes.fromhex(digests[path])[:16] if ok else None
                 error = None if ok else _to_db(failures.get(path, "not encoded"))
@@ -516,10 +621,12 @@ class Index:
                 if folder not in dir_ids:
                     dir_ids[folder] = self._dir_id(db, folder)
                 row = db.execute(
-                    "INSERT INTO files (dir_id, name, size, mtime_ns, digest, error) VALUES (?, ?, ?, ?, ?, ?) "
+                    "INSERT INTO files (dir_id, name, size, mtime_ns, digest, error, ctime_ns, inode) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
                     "ON CONFLICT(dir_id, name) DO UPDATE SET size=excluded.size, mtime_ns=excluded.mtime_ns, "
-                    "digest=excluded.digest, error=excluded.error RETURNING id",
-                    (dir_ids[folder], name, size, mtime, digest, error)).fetchone()
+                    "digest=excluded.digest, error=excluded.error, ctime_ns=excluded.ctime_ns, "
+                    "inode=excluded.inode RETURNING id",
+                    (dir_ids[folder], name, size, mtime, digest, error, ctime, inode)).fetchone()
                 fid = row[0]
                 if path in fresh or not ok:
                     db.execute("DELETE FROM encodings WHERE file_id=?", (fid,))
@@ -559,6 +666,8 @@ class Index:
             try:
                 part = encoder.from_blobs([r[1] for r in rows])
                 names = [_from_db(r[0]) for r in rows]
+                if len(part) != len(rows):  # a blob of another length (an edit) shifts every row after it
+                    raise ValueError("stored encodings of different lengths")
             except Exception:  # a damaged blob (a disk error, an edited file): find it, make it again or leave it out
                 names, part = self._load_damaged(encoder, rows)
             paths += names
@@ -573,9 +682,17 @@ class Index:
         left out and listed in :attr:`damaged` (and so among :meth:`errors`)."""
         good: list[tuple[str, object]] = []
         bad: list[str] = []
+        made_again: set[str] = set()
+        lengths = Counter(len(b) for _, b in rows if isinstance(b, bytes))
+        usual = lengths.most_common(1)[0][0] if lengths and encoder.output != "records" else None
         for stored_path, blob in rows:
             try:
-                good.append((stored_path, encoder.from_blobs([blob])[0]))
+                if not isinstance(blob, bytes) or (usual is not None and len(blob) != usual):
+                    raise ValueError("not the length of this method's encodings")
+                row = encoder.from_blobs([blob])
+                if len(row) != 1:
+                    raise ValueError("not one encoding")
+                good.append((stored_path, row[0]))
             except Exception:
                 bad.append(_from_db(stored_path))
         if bad and not self.readonly:
@@ -586,7 +703,7 @@ class Index:
                 except OSError:
                     continue
                 if stat.S_ISREG(st.st_mode):  # anything else now (a link, a FIFO) waits for update() to see it
-                    on_disk[p] = (st.st_size, st.st_mtime_ns)
+                    on_disk[p] = file_state(st)
             values, digests, failures, retry = self._encode(list(on_disk), [encoder.name], None)
             self._store([p for p in on_disk if p not in {f.path for f in retry}], on_disk, values, digests, failures,
                         set())
@@ -597,10 +714,15 @@ class Index:
                 try:
                     good.append((_to_db(p), encoder.from_blobs([values[p][encoder.name]])[0]))
                     bad.remove(p)
+                    made_again.add(p)
                 except Exception:  # not encoded (gone, over the time limit), or not readable back
                     continue
         self.damaged.update((p, f"its stored {encoder.name} encoding is damaged; 'imagetwins index update' "
                                 "makes it again") for p in bad)
+        if made_again:
+            warnings.warn(f"{len(made_again):,} damaged {encoder.name} encodings in {self.path} were made again from "
+                          "their files", stacklevel=4)
+
         good.sort(key=lambda g: g[0])
         paths = [_from_db(p) for p, _ in good]
         out = encoder.empty() if not good else encoder.from_blobs([encoder.to_blob(v) for _, v in good])
@@ -610,7 +732,7 @@ class Index:
         """Content digests of indexed paths, in the given order: the first 128 bits of each SHA-256
         (:class:`~imagetwins.digests.Digest` prefixes; '' where unknown)."""
         wanted = {_to_db(p) for p in paths}
-        found = {_from_db(p): Digest(d)
+        found = {_from_db(p): Digest(_digest_hex(d))  # (a blob that is no 16-byte digest: unknown)
                  for p, d in self.db.execute("SELECT path, digest FROM file_paths WHERE digest IS NOT NULL")
                  if p in wanted}
         return [found.get(p, Digest()) for p in paths]
@@ -772,6 +894,105 @@ class Index:
                 "bytes": size, "bytes_per_file": round(size / files, 1) if files else 0.0,
                 "schema_version": SCHEMA_VERSION}
 
+    def health(self, method: str | Encoder | None = None) -> list[str]:
+        """One line for each way this index may answer wrongly, with how to fix it (empty when none): an update
+        cut short (half-built), and files changed, deleted or added in its folders since its last update.
+
+        Costs a ``stat`` per indexed file and a listing of each folder it was updated from (no file is read).
+        """
+        lines: list[str] = []
+        try:
+            meta = dict(self.db.execute("SELECT key, value FROM meta WHERE key LIKE 'updating:%' "
+                                        "OR key LIKE 'root:%'").fetchall())
+        except (sqlite3.Error, ValueError) as exc:
+            return [f"cannot tell whether {self.path} is up to date ({exc})"]
+        fix = f"'imagetwins index update {{}} --db {self.path}'"
+        for key, value in sorted(meta.items()):
+            if not key.startswith("updating:"):
+                continue
+            root = _from_db(key.removeprefix("updating:"))
+            try:
+                todo = int(json.loads(value).get("files", 0))
+            except (ValueError, TypeError, AttributeError):
+                todo = 0
+            lines.append(f"{self.path} was left half-built: an update of {root} was interrupted with up to "
+                         f"{todo:,} files still to encode, so matches among them are missing; finish it with "
+                         + fix.format(root))
+        if method is not None:
+            name = _method_name(method)
+            try:
+                readable, have = self.db.execute(
+                    "SELECT count(*), (SELECT count(*) FROM encodings WHERE method = ?) FROM files "
+                    "WHERE error IS NULL", (name,)).fetchone()
+            except sqlite3.Error:
+                readable = have = 0
+            if have < readable and not lines:
+                lines.append(f"{self.path}: {readable - have:,} of {readable:,} readable files have no {name} "
+                             f"encoding, so matches among them are missing; add them with "
+                             + fix.format("DIR") + f" -m {name}")
+        changed = gone = added = 0
+        roots = [(_from_db(k.removeprefix("root:")), v) for k, v in meta.items() if k.startswith("root:")]
+        try:
+            rows = self.db.execute("SELECT f.path, f.size, f.mtime_ns, x.ctime_ns, x.inode FROM file_paths f "
+                                   "JOIN files x ON x.id = f.id").fetchall()
+        except sqlite3.OperationalError:  # an index made before ctime and inode were kept, opened read-only
+            rows = [(*r, None, None) for r in self.db.execute("SELECT path, size, mtime_ns FROM file_paths")]
+        except sqlite3.Error:
+            rows = []
+        indexed = set()
+        for path, size, mtime, ctime, inode in rows:
+            path = _from_db(path)
+            indexed.add(path)
+            try:
+                st = os.lstat(path) if size == -1 else os.stat(path)
+            except OSError:
+                gone += 1
+                continue
+            if size != -1 and changed_since((size, mtime, ctime, inode), file_state(st)):
+                changed += 1
+        for root, value in roots:
+            try:
+                how = json.loads(value)
+                listed: list[ReadFailure] = []
+                found = find_images(root, recursive=bool(how.get("recursive", True)), skipped=listed,
+                                    follow_symlinks=bool(how.get("follow", False)))
+            except (OSError, ValueError, TypeError, AttributeError):
+                continue  # the folder is gone: its files count as deleted above
+            added += sum(1 for p in [*map(str, found), *(f.path for f in listed)] if p not in indexed)
+        if lines and any("half-built" in line for line in lines):
+            return lines  # finishing the update also brings it up to date
+        if changed or gone or added:
+            where = roots[0][0] if len(roots) == 1 else "DIR"
+            parts = [f"{n:,} {what}" for n, what in ((changed, "changed"), (gone, "deleted"), (added, "added"))
+                     if n]
+            lines.append(f"{self.path} is older than its folder: {', '.join(parts)} since its last update, so "
+                         f"answers about them are stale or missing; run " + fix.format(where))
+        return lines
+
+    def reset(self) -> None:
+        """Delete a damaged cache and start an empty one in its place (only a per-folder cache, opened with
+        ``rebuild_stale``: it holds nothing that cannot be made again)."""
+        if not self.rebuild_stale:
+            raise IndexFileError(f"{self.path} is not a cache; it is left as it is")
+        self.close()
+        for q in (self.path, Path(f"{self.path}-wal"), Path(f"{self.path}-shm")):
+            try:
+                q.unlink()
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                raise IndexFileError(f"cannot delete the damaged cache {q}: {exc.strerror or exc}") from None
+        self._cache.clear()
+        self._verified.clear()
+        self.damaged.clear()
+        try:
+            self.db = self._connect(False)
+            self._init_schema()
+            self._check_encoders(self.methods)
+        except sqlite3.Error as exc:
+            self.close()
+            raise self._explain(exc) from None
+
     def integrity_check(self) -> str:
         """SQLite's own ``PRAGMA integrity_check`` ('ok' when the file is sound)."""
         return self.db.execute("PRAGMA integrity_check").fetchone()[0]
@@ -791,8 +1012,26 @@ def default_cache_path(folder: str | os.PathLike) -> Path:
 
 
 def open_folder_cache(folder: str | os.PathLike, methods: Sequence[str | Encoder]) -> Index:
-    """The per-folder cache of ``folder`` (made if missing), which remembers the folder it is for."""
-    idx = Index(default_cache_path(folder), methods=methods, create_folder=True, rebuild_stale=True)
+    """The per-folder cache of ``folder`` (made if missing), which remembers the folder it is for. A cache damaged
+    beyond use (a field no imagetwins wrote, SQLite's "malformed") is deleted and made again, with one warning."""
+    path = default_cache_path(folder)
+    try:
+        idx = Index(path, methods=methods, create_folder=True, rebuild_stale=True)
+    except IndexMismatchError:
+        raise
+    except IndexFileError as exc:
+        if not (isinstance(exc, IndexDamagedError) or "malformed" in str(exc)) or path.is_symlink() \
+                or not path.is_file():
+            raise
+        warnings.warn(f"{exc}; the cache is made again", stacklevel=2)
+        for q in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            try:
+                q.unlink()
+            except FileNotFoundError:
+                continue
+            except OSError as err:
+                raise IndexFileError(f"cannot delete the damaged cache {q}: {err.strerror or err}") from None
+        idx = Index(path, methods=methods, create_folder=True, rebuild_stale=True)
     try:
         with idx._transaction():
             idx.db.execute("INSERT OR IGNORE INTO meta VALUES ('folder', ?)", (str(Path(folder).resolve()),))

@@ -194,6 +194,12 @@ class ImageFeatures:
         _, version, width, height, n, m, d, th, tw = _HEADER.unpack_from(data)
         if version != FEATURES_VERSION:
             raise ValueError(f"features version {version}, expected {FEATURES_VERSION}")
+        # what extract() can make, no more: a well-formed but odd header (descriptors of another width, an empty
+        # thumbnail, a zero frame) made OpenCV or numpy raise in the middle of a run's verification
+        if d != 32 or not (0 < width <= 4 * FEATURE_SIDE and 0 < height <= 4 * FEATURE_SIDE) \
+                or not (0 < th <= 4 * THUMB_SIDE and 0 < tw <= 4 * THUMB_SIDE) or max(n, m) > 4 * MAX_FEATURES:
+            raise ValueError(f"not image features made here (frame {width}x{height}, {n}+{m} keypoints of {d} bytes, "
+                             f"thumbnail {tw}x{th})")
         sizes = [4 * n, d * n, 4 * m, d * m, th * tw]
         if _HEADER.size + sum(sizes) != len(data):
             raise ValueError("not serialised image features (wrong length)")

@@ -1,0 +1,255 @@
+"""Reading safety (#23): damaged caches and indexes, a full disk, edits that keep size and mtime, stale and
+half-built indexes, interrupted updates. Real photos copied into tmp_path; nothing is written under ../shared."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from imagetwins import index as index_module
+from imagetwins.cli import main
+from imagetwins.index import Index, default_cache_path
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def album(tmp_path: Path, datasets: Path) -> Path:
+    """10 real photos and a byte-identical copy of the first."""
+    root = tmp_path / "album"
+    root.mkdir()
+    photos = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[:10]
+    for p in photos:
+        shutil.copy(p, root / p.name)
+    shutil.copy(photos[0], root / "copy_of_first.jpg")
+    return root
+
+
+def _run(*args: str) -> tuple[int, str]:
+    res = CliRunner().invoke(main, list(args))
+    assert "Traceback" not in res.output, res.output
+    assert res.exception is None or isinstance(res.exception, SystemExit), repr(res.exception)
+    return res.exit_code, res.output
+
+
+def _groups(output: str) -> list[list[str]]:
+    return [sorted(Path(f).name for f in g["files"]) for g in json.loads(output)["groups"]]
+
+
+def _edit(db: Path, sql: str, *args) -> None:
+    con = sqlite3.connect(db)
+    con.execute(sql, args)
+    con.commit()
+    con.close()
+    for q in (Path(f"{db}-wal"), Path(f"{db}-shm")):
+        q.unlink(missing_ok=True)
+
+
+# -- 9: damaged caches ------------------------------------------------------------------------------------------
+EDITS = {
+    "schema_version text": ("UPDATE meta SET value='abc' WHERE key='schema_version'",),
+    "schema_version huge": ("UPDATE meta SET value='99999999999999999999' WHERE key='schema_version'",),
+    "1 MB hash blob": ("UPDATE encodings SET value=randomblob(1048576) WHERE file_id=1",),
+    "3-byte hash blob": ("UPDATE encodings SET value=randomblob(3) WHERE file_id=2",),
+    "1 MB digest": ("UPDATE files SET digest=randomblob(1048576) WHERE id=3",),
+    "text size and mtime": ("UPDATE files SET size='x', mtime_ns='y' WHERE id=4",),
+    "non-UTF-8 folder name": ("UPDATE dirs SET path=CAST(x'ff2f00' AS TEXT)",),
+    "non-UTF-8 error": ("UPDATE files SET error=CAST(x'ff' AS TEXT) WHERE id=5",),
+    "identity not JSON": ("UPDATE encoders SET identity='{{{'",),
+    "table dropped": ("DROP TABLE encodings",),
+}
+
+
+@pytest.mark.parametrize("edit", sorted(EDITS))
+def test_a_damaged_field_of_the_cache_is_made_again(album: Path, edit: str) -> None:
+    code, out = _run("find", str(album), "--json", "-")
+    assert code == 0
+    want = _groups(out)
+    assert want == [sorted([sorted(album.iterdir())[0].name, "copy_of_first.jpg"])]
+    _edit(default_cache_path(album), *EDITS[edit])
+    for _ in range(2):  # the run after the damage, and the one after that (the cache was made again)
+        code, out = _run("find", str(album), "--json", "-")
+        assert code == 0, out
+        assert _groups(out[out.index("{"):]) == want
+
+
+def test_a_damaged_explicit_index_read_only_is_one_line(album: Path, tmp_path: Path) -> None:
+    db = tmp_path / "album.db"
+    assert _run("index", "update", str(album), "--db", str(db))[0] == 0
+    _edit(db, "UPDATE meta SET value='abc' WHERE key='schema_version'")
+    code, out = _run("index", "query", str(album / "copy_of_first.jpg"), "--db", str(db))
+    assert code == 1
+    assert "damaged" in out and len(out.strip().splitlines()) == 1
+    assert db.read_bytes()  # left as it is: not a cache
+
+
+def test_odd_but_well_formed_copies_features_are_no_traceback(album: Path) -> None:
+    pytest.importorskip("cv2")
+    from imagetwins.verify import _HEADER, _MAGIC, FEATURES_VERSION
+
+    code, out = _run("find", str(album), "-m", "copies", "--json", "-")
+    assert code == 0
+    want = _groups(out)
+    db = default_cache_path(album)
+    con = sqlite3.connect(db)
+    rows = con.execute("SELECT file_id, value FROM encodings WHERE method='copies'").fetchall()
+    # descriptors 16 bytes wide, a 1x1 thumbnail, a 0x0 frame: each well formed (lengths add up), none made here
+    for k, (fid, blob) in enumerate(rows[:6]):
+        head = 36 + 4 * int.from_bytes(blob[32:36], "little")
+        n, m = 3, 2
+        d, th, tw, w, h = [(16, 8, 8, 320, 200), (32, 1, 1, 320, 200), (32, 8, 8, 0, 0)][k % 3]
+        body = _HEADER.pack(_MAGIC, FEATURES_VERSION, w, h, n, m, d, th, tw) + bytes(4 * n + d * n + 4 * m + d * m
+                                                                                    + th * tw)
+        con.execute("UPDATE encodings SET value=? WHERE file_id=? AND method='copies'", (blob[:head] + body, fid))
+    con.execute("DELETE FROM pair_scores")
+    con.commit()
+    con.close()
+    code, out = _run("find", str(album), "-m", "copies", "--json", "-")
+    assert code == 0
+    assert _groups(out[out.index("{"):]) == want  # made again from the files: the copy is still found
+    from imagetwins import verify
+    from imagetwins.copies import _verify_or_none
+
+    good = verify.extract(__import__("PIL.Image", fromlist=["Image"]).open(album / "copy_of_first.jpg").convert("RGB"))
+    odd = verify.ImageFeatures(good.size, good.points, good.descriptors[:, :16].copy(), good.mirror_points,
+                               good.mirror_descriptors[:, :16].copy(), good.thumbnail)
+    with pytest.raises(ValueError):
+        verify.ImageFeatures.from_bytes(odd.to_bytes())
+    with pytest.warns(UserWarning, match="could not be verified"):
+        assert _verify_or_none([odd], [good], 0, 0) is None  # features made by hand: not a copy, no traceback
+
+
+def test_a_full_disk_goes_on_without_the_cache(album: Path, monkeypatch) -> None:
+    """SQLite's own "database or disk is full" (SQLITE_FULL), made by ``PRAGMA max_page_count`` on the cache's
+    connection: a real full-database error, not a patched exception."""
+    pytest.importorskip("cv2")
+    connect = Index._connect
+
+    def small(self, create_folder):
+        db = connect(self, create_folder)
+        if not self.readonly:
+            db.execute("PRAGMA max_page_count = 60")  # ~240 KB: a few copies records
+        return db
+
+    monkeypatch.setattr(Index, "_connect", small)
+    code, out = _run("find", str(album), "-m", "copies", "--json", "-")
+    assert code == 0, out
+    assert "going on without the cache" in out and "disk is full" in out
+    assert "cannot rollback" not in out
+    assert _groups(out[out.index("{"):]) == [sorted([sorted(album.iterdir())[0].name, "copy_of_first.jpg"])]
+
+
+# -- 11: edits that keep size and mtime --------------------------------------------------------------------------
+def _edit_keeping_size_and_times(path: Path, other: Path) -> None:
+    """Rewrite ``path`` in place with other bytes of the same size and put its times back (``exiftool -P``)."""
+    st = path.stat()
+    data = other.read_bytes()[: st.st_size].ljust(st.st_size, b"\0")
+    with open(path, "r+b") as fh:
+        fh.write(data)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert path.stat().st_size == st.st_size and path.stat().st_mtime_ns == st.st_mtime_ns
+
+
+def test_an_edit_keeping_size_and_mtime_is_seen_by_find_and_the_index(album: Path, tmp_path: Path) -> None:
+    first = sorted(album.iterdir())[0]
+    db = tmp_path / "album.db"
+    assert _run("index", "update", str(album), "--db", str(db))[0] == 0
+    code, out = _run("find", str(album), "--json", "-")
+    assert _groups(out) == [sorted([first.name, "copy_of_first.jpg"])]
+    # the copy now holds a photo of its own (a same-size prefix of another file: still decodes as a JPEG)
+    donor = sorted(album.iterdir())[5]
+    _edit_keeping_size_and_times(album / "copy_of_first.jpg", donor)
+    code, out = _run("find", str(album), "--json", "-")
+    assert code == 0
+    assert [sorted([first.name, "copy_of_first.jpg"])] != _groups(out)  # no longer "byte-identical"
+    # the index: a query warns that it is older than its folder, and an update sees the change
+    code, out = _run("index", "query", str(first), "--db", str(db))
+    assert "older than its folder: 1 changed" in out
+    code, out = _run("index", "update", str(album), "--db", str(db))
+    assert "0 added, 1 changed" in out
+    code, out = _run("index", "query", str(first), "--db", str(db))
+    assert "older than its folder" not in out
+    assert "copy_of_first.jpg" not in out.split("match")[0]
+
+
+def test_a_file_replaced_by_another_inode_with_the_same_size_and_times(album: Path) -> None:
+    """``mv`` of a new file over an old one, times copied (``cp -p``, ``rsync -t``): a new inode."""
+    first = sorted(album.iterdir())[0]
+    assert _groups(_run("find", str(album), "--json", "-")[1]) == [sorted([first.name, "copy_of_first.jpg"])]
+    target = album / "copy_of_first.jpg"
+    st = target.stat()
+    new = album / ".incoming"
+    new.write_bytes(sorted(album.iterdir())[6].read_bytes()[: st.st_size].ljust(st.st_size, b"\0"))
+    os.utime(new, ns=(st.st_atime_ns, st.st_mtime_ns))
+    os.replace(new, target)
+    assert _groups(_run("find", str(album), "--json", "-")[1]) != [sorted([first.name, "copy_of_first.jpg"])]
+
+
+def test_a_cache_made_before_ctime_and_inode_were_kept_still_opens(album: Path) -> None:
+    _run("find", str(album))
+    db = default_cache_path(album)
+    _edit(db, "UPDATE files SET ctime_ns=NULL, inode=NULL")
+    code, out = _run("find", str(album), "--json", "-")
+    assert code == 0 and len(_groups(out)) == 1
+    con = sqlite3.connect(db)
+    assert con.execute("SELECT count(*) FROM files WHERE ctime_ns IS NULL").fetchone()[0] == 0  # recorded now
+    con.close()
+
+
+# -- 12: stale and half-built indexes ----------------------------------------------------------------------------
+def test_query_says_when_the_index_is_older_than_its_folder(album: Path, tmp_path: Path) -> None:
+    db = tmp_path / "album.db"
+    _run("index", "update", str(album), "--db", str(db))
+    first = sorted(album.iterdir())[0]
+    (album / "copy_of_first.jpg").unlink()
+    shutil.copy(sorted(album.iterdir())[3], album / "new_copy.jpg")
+    code, out = _run("index", "query", str(first), "--db", str(db))
+    assert code == 0
+    [line] = [x for x in out.splitlines() if "older than its folder" in x]
+    assert "1 deleted, 1 added" in line and f"imagetwins index update {album.resolve()} --db {db}" in line
+    other = tmp_path / "other"
+    other.mkdir()
+    shutil.copy(first, other / "q.jpg")
+    code, out = _run("find", str(other), "--against", str(db))
+    assert "older than its folder" in out
+    _run("index", "update", str(album), "--db", str(db))
+    assert "older than" not in _run("index", "query", str(first), "--db", str(db))[1]
+
+
+def test_an_interrupted_update_keeps_its_work_and_query_says_half_built(album: Path, tmp_path: Path,
+                                                                        monkeypatch) -> None:
+    """Ctrl-C in the middle of ``index update`` (KeyboardInterrupt raised on a decoding thread after 4 files): the
+    batches done are kept, the query warns, and the next update encodes only the rest."""
+    from imagetwins import encoding
+
+    monkeypatch.setattr(index_module, "STORE_BATCH", 4)
+    db = tmp_path / "album.db"
+    load = encoding._load
+    seen = []
+
+    def interrupted(path, *args, **kwargs):
+        seen.append(path)
+        if len(seen) > 6:
+            raise KeyboardInterrupt
+        return load(path, *args, **kwargs)
+
+    monkeypatch.setattr(encoding, "_load", interrupted)
+    with Index(db, methods=["phash"]) as idx, pytest.raises(KeyboardInterrupt):
+        idx.update(album, workers=1)
+    monkeypatch.setattr(encoding, "_load", load)
+    with Index(db, methods=[], readonly=True) as idx:
+        kept = idx.db.execute("SELECT count(*) FROM encodings").fetchone()[0]
+        assert 1 <= kept < 11
+        [line] = idx.health("phash")
+        assert "half-built" in line and f"imagetwins index update {album.resolve()} --db {db}" in line
+    code, out = _run("index", "query", str(album / "copy_of_first.jpg"), "--db", str(db))
+    assert "half-built" in out
+    code, out = _run("index", "update", str(album), "--db", str(db))
+    assert f"{11 - kept} added" in out
+    assert "half-built" not in _run("index", "query", str(album / "copy_of_first.jpg"), "--db", str(db))[1]
