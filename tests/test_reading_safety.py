@@ -16,7 +16,7 @@ from imagetwins import index as index_module
 from imagetwins.cli import main
 from imagetwins.index import Index, default_cache_path
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.cli
 
 
 @pytest.fixture
