@@ -13,6 +13,7 @@ import hashlib
 import io
 import os
 import stat
+import threading
 import warnings
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -22,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from imagetwins.raw import RAW_EXTENSIONS, RawUnavailable, decode_raw, is_raw_name
+from imagetwins.raw import RAW_EXTENSIONS, RawDecodeError, RawUnavailable, decode_raw, is_raw_name
 
 IMAGE_EXTENSIONS = frozenset(
     {
@@ -37,9 +38,13 @@ DEFAULT_MAX_PIXELS = 2 * (Image.MAX_IMAGE_PIXELS or 89_478_485)
 #: Files larger than this are refused before reading (the whole file is read into memory).
 DEFAULT_MAX_BYTES = 512 << 20
 #: Images whose decode would take more memory than this are refused before decoding: pixels (after
-#: any reduced-scale decode) x (bytes Pillow stores per pixel + 4 for the RGB result). A 352 KB 16-bit
-#: PNG can claim 13000 x 13000 pixels; this bounds each decoding thread's memory.
+#: any reduced-scale decode) x the bytes a pixel really costs at the peak of decoding and conversion to RGB
+#: (:func:`decode_cost`, measured: 4 for RGB, 9 for RGBA, 12 more for a WebP's decoder buffers). A 352 KB
+#: 16-bit PNG can claim 13000 x 13000 pixels, a 4.7 KB WebP 11000 x 11000 RGBA.
 DEFAULT_MAX_DECODED_BYTES = 1 << 30
+#: What every decode in this process may hold at once (:data:`DECODE_BUDGET`): threads wait for each other's
+#: large images instead of adding them up (four 11000 x 11000 WebPs on two threads took 6.5 GB).
+DEFAULT_DECODE_BUDGET = 1 << 30
 
 #: The only formats Pillow may pick for a file (by its content, whatever its name). Raster codecs run
 #: in-process; EPS/PS/PDF (Ghostscript), and every other plugin, never get a file from us.
@@ -53,6 +58,61 @@ QUARANTINE_MARKERS = ("manifest.jsonl", "manifest.key")
 
 # bytes Pillow keeps per pixel in memory, by mode (multi-band modes are stored 4 bytes a pixel)
 _MODE_BYTES = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2, "I;16N": 2}
+_ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
+# bytes a pixel costs beyond the decoded image, by what the decoder holds meanwhile: Pillow's WebP decoder
+# returns the frame as bytes (RGBA) that are then copied in (measured 16 B/px for RGB, 28 for RGBA, 4000^2)
+_DECODER_BYTES = {"WEBP": 12}
+
+
+class DecodeBudget:
+    """Bytes of decoding memory shared by every thread of the process (a semaphore counted in bytes).
+
+    A decode holds its estimated peak (:func:`decode_cost`) while it decodes and converts; one that would take
+    the total past ``total`` waits for the others to finish. A single image over ``total`` (allowed by a caller's
+    larger ``max_decoded_bytes``) runs alone.
+    """
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.used = 0
+        self.peak = 0
+        self._cond = threading.Condition()
+
+    @contextmanager
+    def hold(self, nbytes: int) -> Iterator[None]:
+        nbytes = max(0, min(int(nbytes), self.total))
+        with self._cond:
+            while self.used and self.used + nbytes > self.total:
+                self._cond.wait()
+            self.used += nbytes
+            self.peak = max(self.peak, self.used)
+        try:
+            yield
+        finally:
+            with self._cond:
+                self.used -= nbytes
+                self._cond.notify_all()
+
+
+#: the budget every :func:`open_image` in this process shares
+DECODE_BUDGET = DecodeBudget(DEFAULT_DECODE_BUDGET)
+
+
+def decode_cost(mode: str, width: int, height: int, fmt: str | None = None, turned: bool = False,
+                transparency: bool = False) -> int:
+    """Bytes at the peak of decoding a ``width`` x ``height`` image of ``mode`` and making it upright 8-bit RGB
+    (measured with ``ru_maxrss`` on 4000 x 4000 images of each mode and format; see docs/reliability.md)."""
+    stored = _MODE_BYTES.get(mode, 4)
+    per_pixel = stored + _DECODER_BYTES.get(fmt or "", 0)
+    if turned:
+        per_pixel += stored  # the turned copy, while the decoded image is still held
+    if mode in _ALPHA_MODES or transparency:
+        per_pixel += (0 if mode == "RGBA" else 4) + 4 + 1  # RGBA copy, white RGB result, alpha band
+    elif mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        per_pixel += 8  # integer arrays scaled to 8 bits, then RGB
+    elif mode != "RGB":
+        per_pixel += 4  # the RGB result
+    return width * height * per_pixel
 
 _EXIF_ORIENTATION = 0x0112
 _TRANSPOSE_FOR_ORIENTATION = {
@@ -331,16 +391,6 @@ def content_digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _apply_exif_orientation(img: Image.Image) -> Image.Image:
-    try:
-        orientation = img.getexif().get(_EXIF_ORIENTATION, 1)
-    except Exception:  # corrupt EXIF must not cost the image: keep it as stored
-        return img
-    for method in _TRANSPOSE_FOR_ORIENTATION.get(orientation, ()):
-        img = img.transpose(method)
-    return img
-
-
 def _to_rgb(img: Image.Image) -> Image.Image:
     """Convert any Pillow mode to 8-bit RGB; transparent areas become white."""
     mode = img.mode
@@ -362,9 +412,12 @@ def _to_rgb(img: Image.Image) -> Image.Image:
         mode in ("P", "L", "RGB") and "transparency" in img.info
     )
     if has_alpha:
-        rgba = img.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(background, rgba).convert("RGB")
+        # pasted through its alpha onto white: the same pixels as alpha_composite (checked on RGBA, LA and P
+        # images), without its RGBA background, result and copies (20 -> 9 bytes a pixel for RGBA)
+        rgba = img if mode == "RGBA" else img.convert("RGBA")
+        out = Image.new("RGB", rgba.size, (255, 255, 255))
+        out.paste(rgba, mask=rgba.getchannel("A"))
+        return out
     return img.convert("RGB")
 
 
@@ -436,16 +489,28 @@ def image_from_array(array: object, name: str = "image_array") -> Image.Image:
     return Image.fromarray(np.ascontiguousarray(array)).convert("RGB")
 
 
-def _open_raw(data: bytes, name, min_size: int | None, max_pixels: int) -> Image.Image:
-    """A camera RAW file through imagetwins.raw; every failure is one line."""
+# LibRaw's ``sizes.flip``: how the sensor image is turned for display
+_RAW_FLIP = {3: Image.Transpose.ROTATE_180, 5: Image.Transpose.ROTATE_90, 6: Image.Transpose.ROTATE_270}
+
+
+def _open_raw(data: bytes, name, min_size: int | None, max_pixels: int, max_decoded_bytes: int,
+              min_long_side: int = 0) -> Image.Image:
+    """A camera RAW file through imagetwins.raw (LibRaw in a worker process); every failure is one line. The
+    embedded JPEG preview is decoded here like any JPEG: at reduced scale, under the limits and the budget."""
     try:
-        return _to_rgb(decode_raw(data, min_size=min_size, max_pixels=max_pixels))
-    except RawUnavailable as exc:
+        kind, payload, flip = decode_raw(data, min_size=min_size, max_pixels=max_pixels,
+                                         max_decoded_bytes=max_decoded_bytes)
+    except (RawUnavailable, RawDecodeError) as exc:
         raise ImageReadError(name, str(exc)) from None
-    except MemoryError as exc:
-        raise ImageReadError(name, "not enough memory to decode") from exc
-    except Exception as exc:  # LibRaw's errors on a damaged or unsupported file
-        raise ImageReadError(name, f"cannot decode this RAW file ({type(exc).__name__}: {exc})") from exc
+    turn = _RAW_FLIP.get(flip)
+    if kind == "jpeg":
+        img = _decode(payload, name, min_size, max_pixels, max_decoded_bytes, exif_orientation=False,
+                      formats=["JPEG"], turn=turn, min_long_side=min_long_side)
+    else:
+        img = Image.fromarray(payload)
+        if turn is not None:
+            img = img.transpose(turn)
+    return img
 
 
 def open_image(
@@ -494,23 +559,43 @@ def open_image(
     if not data:
         raise ImageReadError(name, "empty file (0 bytes)")
     if is_raw_name(name):
-        return _open_raw(data, name, min_size, max_pixels)
+        return _open_raw(data, name, min_size, max_pixels, max_decoded_bytes, min_long_side)
+    return _decode(data, name, min_size, max_pixels, max_decoded_bytes, exif_orientation,
+                   min_long_side=min_long_side)
+
+
+def _exif_turns(img: Image.Image) -> tuple:
     try:
-        img = Image.open(io.BytesIO(data), formats=allowed_formats())
+        return _TRANSPOSE_FOR_ORIENTATION.get(img.getexif().get(_EXIF_ORIENTATION, 1), ())
+    except Exception:  # corrupt EXIF must not cost the image: keep it as stored
+        return ()
+
+
+def _decode(data: bytes, name, min_size: int | None, max_pixels: int, max_decoded_bytes: int,
+            exif_orientation: bool = True, formats: list[str] | None = None,
+            turn: Image.Transpose | None = None, min_long_side: int = 0) -> Image.Image:
+    """Pillow's decode of ``data`` under the limits, holding its cost in :data:`DECODE_BUDGET`."""
+    try:
+        img = Image.open(io.BytesIO(data), formats=formats or allowed_formats())
         width, height = img.size
         if width * height > max_pixels:
             raise ImageReadError(name, f"image too large ({width}x{height} pixels > limit {max_pixels:,})")
         if width < 1 or height < 1:
             raise ImageReadError(name, f"image has no pixels ({width}x{height})")
         out_w, out_h = _reduce_on_decode(img, min_size, min_long_side) if min_size else img.size
-        decoded = out_w * out_h * (_MODE_BYTES.get(img.mode, 4) + 4)
+        turns = _exif_turns(img) if exif_orientation else ()
+        decoded = decode_cost(img.mode, out_w, out_h, img.format, turned=bool(turns) or turn is not None,
+                              transparency="transparency" in img.info)
         if decoded > max_decoded_bytes:
             raise ImageReadError(name, f"image too large to decode ({width}x{height} {img.mode}: "
                                        f"{decoded:,} bytes > limit {max_decoded_bytes:,})")
-        img.load()
-        if exif_orientation:
-            img = _apply_exif_orientation(img)
-        return _to_rgb(img)
+        with DECODE_BUDGET.hold(decoded):
+            img.load()
+            for method in turns:
+                img = img.transpose(method)
+            if turn is not None:
+                img = img.transpose(turn)
+            return _to_rgb(img)
     except ImageReadError:
         raise
     except UnidentifiedImageError as exc:

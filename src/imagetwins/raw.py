@@ -3,29 +3,49 @@
 A RAW file is decoded from its embedded preview when that is big enough for the caller (the
 camera's own JPEG, usually full size: fast), else demosaiced by LibRaw at half size. Either way the
 result is upright, 8-bit RGB, like every other decoder's output in :mod:`imagetwins.io`.
+
+LibRaw runs in worker processes of its own (:mod:`imagetwins._raw_worker`), never in ours: a malformed file
+can make it segfault (byte-flip fuzzing found such DNGs), and then only that worker ends; the file is reported
+``decoder crashed`` and a new worker takes the next RAW file. A worker also has the decode time limit: one stuck
+in LibRaw is killed. The JPEG preview comes back as bytes and is decoded here by Pillow (at reduced scale, under
+the decode memory budget, like any JPEG). Workers start on the first RAW file (about 0.1 s each), are reused, and
+end with the process; other formats never pay for them.
 """
 
 from __future__ import annotations
 
-import io
+import atexit
+import importlib.util
 import os
+import pickle
+import select
+import struct
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
 
-import numpy as np
-from PIL import Image
-
-__all__ = ["RAW_EXTENSIONS", "is_raw_name", "decode_raw", "raw_size"]
+__all__ = ["RAW_EXTENSIONS", "RawDecodeError", "RawUnavailable", "decode_raw", "is_raw_name", "raw_size"]
 
 RAW_EXTENSIONS = frozenset({
     ".dng", ".cr2", ".cr3", ".crw", ".nef", ".nrw", ".arw", ".srf", ".sr2", ".orf", ".rw2", ".raf", ".pef",
     ".srw", ".3fr", ".iiq", ".erf", ".kdc", ".mos", ".mrw", ".x3f", ".raw",
 })
 
-# LibRaw's ``sizes.flip``: how the sensor image is turned for display
-_FLIP = {3: Image.Transpose.ROTATE_180, 5: Image.Transpose.ROTATE_90, 6: Image.Transpose.ROTATE_270}
-
-
 class RawUnavailable(RuntimeError):
     """rawpy is not installed."""
+
+
+class RawDecodeError(ValueError):
+    """LibRaw could not give a picture of this file; the message is the reason in a few words."""
+
+
+#: seconds one RAW file may take in LibRaw before its worker is killed (the decode time limit of every file)
+RAW_TIMEOUT = 60.0
+
+_WORKER_FILE = Path(__file__).with_name("_raw_worker.py")
+_LEN = struct.Struct("<Q")
 
 
 def is_raw_name(name: str | os.PathLike | None) -> bool:
@@ -33,43 +53,157 @@ def is_raw_name(name: str | os.PathLike | None) -> bool:
     return name is not None and os.path.splitext(os.fspath(name))[1].lower() in RAW_EXTENSIONS
 
 
-def _rawpy():
-    try:
-        import rawpy
-    except ImportError:
-        raise RawUnavailable('a camera RAW file: pip install "imagetwins[raw]" to read it') from None
-    return rawpy
+def _require_rawpy() -> None:
+    if importlib.util.find_spec("rawpy") is None:
+        raise RawUnavailable('a camera RAW file: pip install "imagetwins[raw]" to read it')
 
 
-def raw_size(data: bytes) -> tuple[int, int]:
-    """Displayed (upright) width and height of a RAW file's picture."""
-    with _rawpy().imread(io.BytesIO(data)) as raw:
-        w, h = raw.sizes.width, raw.sizes.height
-        return (h, w) if raw.sizes.flip in (5, 6) else (w, h)
+class _Worker:
+    """One LibRaw process: requests on its stdin, answers on its stdout."""
 
+    def __init__(self) -> None:
+        # run as a script with the current folder off the path: a scanned folder holding 'rawpy.py' or 'numpy.py'
+        # must not be imported, and nothing of imagetwins is needed there
+        code = ("import runpy, sys; sys.path[:] = [p for p in sys.path if p not in ('', '.')]; "
+                f"runpy.run_path({str(_WORKER_FILE)!r}, run_name='__main__')")
+        env = {**os.environ, "IMAGETWINS_RAW_WORKER": "1"}
+        # (LibRaw prints its complaints about damaged files on stderr: each file gets one reason from us instead)
+        self.proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, env=env, close_fds=True)
 
-def decode_raw(data: bytes, min_size: int | None = None, max_pixels: int | None = None) -> Image.Image:
-    """An upright RGB picture of a RAW file: its embedded preview if it has ``min_size`` pixels a side
-    (full size when ``min_size`` is None), else LibRaw's half-size demosaic."""
-    rawpy = _rawpy()
-    with rawpy.imread(io.BytesIO(data)) as raw:
-        w, h = raw.sizes.width, raw.sizes.height
-        if max_pixels is not None and w * h > max_pixels:
-            raise ValueError(f"image too large ({w}x{h} pixels > limit {max_pixels:,})")
-        need = min_size if min_size else max(w, h)
-        flip = _FLIP.get(raw.sizes.flip)
+    def ask(self, op: str, args: tuple, timeout: float | None) -> tuple:
+        body = pickle.dumps((op, args), protocol=pickle.HIGHEST_PROTOCOL)
         try:
-            thumb = raw.extract_thumb()
-        except (rawpy.LibRawNoThumbnailError, rawpy.LibRawUnsupportedThumbnailError):
-            thumb = None
-        img = None
-        if thumb is not None and thumb.format == rawpy.ThumbFormat.JPEG:
-            with Image.open(io.BytesIO(thumb.data), formats=["JPEG"]) as preview:
-                if max(preview.size) >= need:
-                    img = preview.convert("RGB")
-        elif thumb is not None and thumb.format == rawpy.ThumbFormat.BITMAP and max(thumb.data.shape[:2]) >= need:
-            img = Image.fromarray(np.ascontiguousarray(thumb.data[..., :3], dtype=np.uint8))
-        if img is not None:
-            return img.transpose(flip) if flip is not None else img
-        rgb = raw.postprocess(half_size=True, use_camera_wb=True, output_bps=8)  # turned upright by LibRaw
-        return Image.fromarray(rgb)
+            self.proc.stdin.write(_LEN.pack(len(body)) + body)
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError) as exc:
+            raise _WorkerDied from exc
+        deadline = None if timeout is None else time.monotonic() + timeout
+        head = self._read(_LEN.size, deadline)
+        return pickle.loads(self._read(_LEN.unpack(head)[0], deadline))  # our own worker's answer
+
+    def _read(self, n: int, deadline: float | None) -> bytes:
+        fd = self.proc.stdout.fileno()
+        chunks = []
+        while n:
+            wait = None if deadline is None else deadline - time.monotonic()
+            if wait is not None and wait <= 0:
+                raise _WorkerTimeout
+            ready, _, _ = select.select([fd], [], [], wait)
+            if not ready:
+                raise _WorkerTimeout
+            chunk = os.read(fd, min(n, 1 << 20))
+            if not chunk:
+                raise _WorkerDied
+            chunks.append(chunk)
+            n -= len(chunk)
+        return b"".join(chunks)
+
+    def stop(self) -> None:
+        for fh in (self.proc.stdin, self.proc.stdout):
+            try:
+                fh.close()
+            except OSError:
+                pass
+        if self.proc.poll() is None:
+            self.proc.kill()
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+
+    def how_it_ended(self) -> str:
+        try:
+            code = self.proc.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            return "decoder crashed"
+        if code < 0:
+            try:
+                import signal
+
+                return f"decoder crashed: {signal.Signals(-code).name}"
+            except ValueError:
+                return f"decoder crashed: signal {-code}"
+        return f"decoder crashed: exit code {code}"
+
+
+class _WorkerDied(Exception):
+    pass
+
+
+class _WorkerTimeout(Exception):
+    pass
+
+
+_idle: list[_Worker] = []
+_lock = threading.Lock()
+
+
+def _reset_after_fork() -> None:  # a forked child (Dask, multiprocessing) starts its own workers
+    global _lock
+    _idle.clear()
+    _lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_after_fork)
+
+
+@atexit.register
+def _stop_all() -> None:
+    with _lock:
+        workers, _idle[:] = list(_idle), []
+    for w in workers:
+        w.stop()
+
+
+def _ask(op: str, args: tuple, timeout: float | None) -> tuple:
+    """Run one request on an idle worker (a new one when none is idle); a worker that dies or runs past
+    ``timeout`` is ended, and the request's file gets the reason."""
+    _require_rawpy()
+    with _lock:
+        worker = _idle.pop() if _idle else None
+    if worker is None or worker.proc.poll() is not None:
+        try:
+            worker = _Worker()
+        except OSError as exc:
+            raise RawDecodeError(f"cannot start the RAW decoder ({exc.strerror or exc})") from None
+    try:
+        answer = worker.ask(op, args, timeout)
+    except _WorkerDied:
+        reason = worker.how_it_ended()
+        worker.stop()
+        raise RawDecodeError(reason) from None
+    except _WorkerTimeout:
+        worker.stop()
+        raise RawDecodeError(f"took longer than {timeout:g} s to decode (decoder stopped)") from None
+    except BaseException:  # Ctrl-C while waiting: the worker may be mid-answer; it is not reused
+        worker.stop()
+        raise
+    with _lock:
+        _idle.append(worker)
+    if answer[0] == "error":
+        raise RawDecodeError(answer[1])
+    return answer
+
+
+def raw_size(data: bytes, timeout: float | None = RAW_TIMEOUT) -> tuple[int, int]:
+    """Displayed (upright) width and height of a RAW file's picture."""
+    return tuple(_ask("size", (data,), timeout)[1])
+
+
+def decode_raw(data: bytes, min_size: int | None = None, max_pixels: int | None = None,
+               max_decoded_bytes: int | None = None, timeout: float | None = RAW_TIMEOUT) -> tuple:
+    """What a RAW file's picture is made from, found by LibRaw in a worker process: ``("jpeg", bytes, flip)`` (the
+    embedded preview has ``min_size`` pixels a side, or full size when ``min_size`` is None: the caller decodes it),
+    or ``("pixels", array, flip)`` (a bitmap preview, or LibRaw's half-size demosaic, upright: flip None).
+    ``flip`` is LibRaw's ``sizes.flip`` (3: 180°, 5: 90° counter-clockwise, 6: 90° clockwise).
+
+    Raises
+    ------
+    RawUnavailable
+        rawpy is not installed.
+    RawDecodeError
+        LibRaw refused the file, crashed on it, or ran past ``timeout``.
+    """
+    return _ask("decode", (data, min_size, max_pixels, max_decoded_bytes), timeout)

@@ -6,12 +6,27 @@ command is one module here plus one ``main.add_command`` line below."""
 
 from __future__ import annotations
 
-import warnings
+import os
+import signal
+import sys
 
-import click
 
-from imagetwins import __version__
-from imagetwins.cli._common import (  # noqa: F401  (kept importable from imagetwins.cli)
+def _interrupted_while_starting(*_) -> None:
+    sys.stderr.write("interrupted (Ctrl-C): stopped before any file was changed\n")
+    sys.stderr.flush()
+    os._exit(130)
+
+
+# run as the program (not imported by a test or a program): a Ctrl-C while the modules load is one line too
+if os.path.basename(sys.argv[0]) == "imagetwins" or sys.argv[0].endswith(os.path.join("imagetwins", "__main__.py")):
+    signal.signal(signal.SIGINT, _interrupted_while_starting)
+
+import warnings  # noqa: E402
+
+import click  # noqa: E402
+
+from imagetwins import __version__  # noqa: E402
+from imagetwins.cli._common import (  # noqa: F401, E402  (kept importable from imagetwins.cli)
     EXIT_DUPLICATES,
     EXIT_ERROR,
     EXIT_OK,
@@ -20,7 +35,8 @@ from imagetwins.cli._common import (  # noqa: F401  (kept importable from imaget
     OutputFile,
     echo,
 )
-from imagetwins.text import printable
+from imagetwins.cli._interrupt import EXIT_INTERRUPTED, exit_now, interrupted_line  # noqa: E402
+from imagetwins.text import printable  # noqa: E402
 
 
 def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
@@ -30,7 +46,8 @@ def _one_line_warning(message, category, filename, lineno, file=None, line=None)
 
 
 class _SafeMessages(click.Group):
-    """Error lines name files too: their control characters and raw bytes are shown as escapes there as well."""
+    """Error lines name files too: their control characters and raw bytes are shown as escapes there as well.
+    Ctrl-C ends any command with exit 130 after one line saying what was done (:mod:`imagetwins.cli._interrupt`)."""
 
     def invoke(self, ctx: click.Context):
         from imagetwins.timing import Timings
@@ -41,6 +58,27 @@ class _SafeMessages(click.Group):
         except click.ClickException as exc:
             exc.message = printable(exc.message)
             raise
+        except KeyboardInterrupt:
+            echo(printable(interrupted_line()), err=True)
+            raise SystemExit(EXIT_INTERRUPTED) from None
+
+    def __call__(self, *args, **kwargs):
+        # the command-line entry point (tests call .main): an interrupted run ends without Python's shutdown, which
+        # aborted (exit 134) while decoding threads were inside ONNX Runtime or OpenCV
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # (the start-up handler below until now)
+        try:
+            self.main(*args, **kwargs)
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+            if code != 0 and not isinstance(exc.code, int):
+                echo(str(exc.code), err=True)
+        # the work is done and said (or interrupted and said): the process ends here, without Python's shutdown,
+        # which stops daemon threads still inside ONNX Runtime or OpenCV (a decode past its time limit, an
+        # interrupted batch) in a way that made glibc abort ("FATAL: exception not rethrown", exit 134); a Ctrl-C
+        # now cannot land in the middle of it either
+        exit_now(code)
+
 
 
 @click.group(cls=_SafeMessages, context_settings={"help_option_names": ["-h", "--help"]})

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from imagetwins.cli._common import check_threshold, echo, plural, show_progress
+from imagetwins.cli._interrupt import on_interrupt
 from imagetwins.io import skipped_link
 
 
@@ -125,10 +126,16 @@ def scan(directory: Path, method: str, threshold: float | None, recursive: bool,
     if ctx is not None:
         ctx.meta[_SESSION] = session
         ctx.call_on_close(session.close)
+
+    def done() -> str:
+        kept = f"; the cache keeps the {plural(cache.stored, 'image')} encoded so far" if cache and cache.stored else ""
+        return f"interrupted (Ctrl-C) while scanning {directory}: no file was changed{kept}"
+
     try:
         encoder = get_encoder(method) if exif_orientation else get_encoder(method).on_stored_pixels()
-        result = find_duplicate_groups(directory, method=encoder, threshold=threshold, recursive=recursive,
-                                       follow_symlinks=follow_symlinks, session=session, decisions=decisions)
+        with on_interrupt(done):
+            result = find_duplicate_groups(directory, method=encoder, threshold=threshold, recursive=recursive,
+                                           follow_symlinks=follow_symlinks, session=session, decisions=decisions)
     except IndexFileError as exc:
         session.close()
         raise click.ClickException(str(exc)) from None

@@ -18,6 +18,7 @@ from imagetwins.cli._common import (
     threshold_option,
     workers_option,
 )
+from imagetwins.cli._interrupt import on_interrupt
 from imagetwins.cli._outputs import Requested, output_options, write_text
 from imagetwins.outputs import Target
 from imagetwins.outputs.json import write_document
@@ -74,9 +75,15 @@ def index_update(directory: Path, db_path: Path, methods: tuple[str, ...], recur
     with _open_index(db_path, methods, rebuild_stale=True) as idx:
         # a new index opened without -m holds what find uses by default
         wanted = None if methods or idx.stored_methods() else [DEFAULT_METHOD]
+
+        def done() -> str:
+            return (f"interrupted (Ctrl-C): {plural(idx.stored, 'file')} encoded and kept in {db_path}; "
+                    f"'imagetwins index update {directory} --db {db_path}' encodes the rest")
+
         try:
-            st = idx.update(directory, recursive=recursive, workers=workers, progress=show_progress(quiet),
-                            methods=wanted)
+            with on_interrupt(done):
+                st = idx.update(directory, recursive=recursive, workers=workers, progress=show_progress(quiet),
+                                methods=wanted)
         except IndexFileError as exc:
             raise click.ClickException(str(exc)) from None
         errors = idx.errors(directory)

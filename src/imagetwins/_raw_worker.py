@@ -1,0 +1,110 @@
+"""The process that runs LibRaw for :mod:`imagetwins.raw` (never imported by imagetwins itself).
+
+LibRaw is C++ fed with whatever bytes a folder holds; one malformed file can make it write out of bounds and
+end the process it runs in (a segfault: no exception, no output). So it runs here, in a process of its own that
+reads requests on stdin and answers on stdout, one at a time: when this process dies, the file it was reading is
+reported as unreadable ("decoder crashed") and another process takes the next RAW file.
+
+This file is run as a script (``runpy.run_path``), not imported as part of the package, so a crash-prone
+decoder needs only rawpy, numpy and Pillow here; it imports nothing from imagetwins. Messages are length-prefixed
+pickles between this process and its parent (both ours: nothing else writes to these pipes).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import signal
+import struct
+import sys
+
+_LEN = struct.Struct("<Q")
+
+
+def _read_exact(fh, n: int) -> bytes | None:
+    chunks = []
+    while n:
+        chunk = fh.read(n)
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        n -= len(chunk)
+    return b"".join(chunks)
+
+
+def _decode(data: bytes, need: int | None, max_pixels: int | None, max_decoded_bytes: int | None) -> tuple:
+    """("jpeg", preview bytes, flip) when the camera's JPEG preview is big enough (the parent decodes it, at reduced
+    scale and under its memory budget), ("pixels", array, flip) for a bitmap preview or LibRaw's half-size demosaic
+    (already upright: flip None)."""
+    import numpy as np
+    import rawpy
+    from PIL import Image
+
+    with rawpy.imread(io.BytesIO(data)) as raw:
+        w, h = raw.sizes.width, raw.sizes.height
+        if max_pixels is not None and w * h > max_pixels:
+            return ("error", f"image too large ({w}x{h} pixels > limit {max_pixels:,})")
+        want = need if need else max(w, h)
+        try:
+            thumb = raw.extract_thumb()
+        except (rawpy.LibRawNoThumbnailError, rawpy.LibRawUnsupportedThumbnailError):
+            thumb = None
+        if thumb is not None and thumb.format == rawpy.ThumbFormat.JPEG:
+            try:
+                with Image.open(io.BytesIO(thumb.data), formats=["JPEG"]) as preview:  # the header only
+                    if max(preview.size) >= want:
+                        return ("jpeg", bytes(thumb.data), raw.sizes.flip)
+            except Exception:  # a damaged preview: develop the sensor data instead
+                pass
+        elif thumb is not None and thumb.format == rawpy.ThumbFormat.BITMAP and max(thumb.data.shape[:2]) >= want:
+            pixels = np.ascontiguousarray(thumb.data[..., :3], dtype=np.uint8)
+            return ("pixels", pixels, raw.sizes.flip)
+        # LibRaw's half-size develop holds the raw data (2 bytes a photosite), a 4-channel 16-bit image of a
+        # quarter of them and the 8-bit result: about 5 bytes a photosite
+        cost = 5 * w * h
+        if max_decoded_bytes is not None and cost > max_decoded_bytes:
+            return ("error", f"image too large to decode ({w}x{h} RAW: {cost:,} bytes > limit {max_decoded_bytes:,})")
+        rgb = raw.postprocess(half_size=True, use_camera_wb=True, output_bps=8)  # turned upright by LibRaw
+        return ("pixels", np.ascontiguousarray(rgb), None)
+
+
+def _size(data: bytes) -> tuple:
+    import rawpy
+
+    with rawpy.imread(io.BytesIO(data)) as raw:
+        w, h = raw.sizes.width, raw.sizes.height
+        return ("size", (h, w) if raw.sizes.flip in (5, 6) else (w, h))
+
+
+def serve() -> None:
+    # Ctrl-C goes to the whole foreground process group: the parent says what was done; this process ends when its
+    # parent closes the pipe (or dies)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    sys.stdout = sys.stderr  # nothing printed by a library may land in the answers
+    while True:
+        head = _read_exact(stdin, _LEN.size)
+        if head is None:
+            return
+        body = _read_exact(stdin, _LEN.unpack(head)[0])
+        if body is None:
+            return
+        op, args = pickle.loads(body)
+        try:
+            answer = _decode(*args) if op == "decode" else _size(*args)
+        except MemoryError:
+            answer = ("error", "not enough memory to decode")
+        except Exception as exc:  # LibRaw's errors on a damaged or unsupported file
+            answer = ("error", f"cannot decode this RAW file ({type(exc).__name__}: {exc})")
+        out = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
+        try:
+            stdout.write(_LEN.pack(len(out)) + out)
+            stdout.flush()
+        except (BrokenPipeError, OSError):
+            return
+
+
+if __name__ == "__main__":
+    if os.environ.get("IMAGETWINS_RAW_WORKER") == "1":
+        serve()
