@@ -365,6 +365,31 @@ def read_bytes(path: str | os.PathLike, max_bytes: int = DEFAULT_MAX_BYTES) -> b
     return data
 
 
+#: files a person names for reading (plans, ground truth, decision exports) larger than this are refused
+DEFAULT_MAX_USER_FILE_BYTES = 256 << 20
+
+
+def read_user_file(path: str | os.PathLike, max_bytes: int = DEFAULT_MAX_USER_FILE_BYTES) -> str:
+    """The text (UTF-8) of a file a person named for reading: only a regular file (a FIFO is refused at once rather
+    than waited on, ``/dev/zero`` refused rather than read until memory runs out), at most ``max_bytes``.
+
+    Raises
+    ------
+    OSError
+        With a one-line ``strerror``: not found, not a regular file, too large, ...
+    UnicodeDecodeError
+        Not UTF-8 text.
+    """
+    with open_regular_file(path) as fh:
+        size = os.fstat(fh.fileno()).st_size
+        if size > max_bytes:
+            raise OSError(errno.EFBIG, f"file too large ({size:,} bytes > limit {max_bytes:,})", os.fspath(path))
+        data = fh.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise OSError(errno.EFBIG, f"file too large (> limit {max_bytes:,} bytes)", os.fspath(path))
+    return data.decode("utf-8")
+
+
 def read_json_file(path: str | os.PathLike) -> object:
     """A JSON document (a plan, a decisions export) read from a regular file.
 
@@ -378,8 +403,7 @@ def read_json_file(path: str | os.PathLike) -> object:
     """
     import json
 
-    with open_regular_file(path) as fh:
-        text = fh.read().decode("utf-8")
+    text = read_user_file(path)  # (regular files only, within the size limit)
     try:
         return json.loads(text)
     except RecursionError:

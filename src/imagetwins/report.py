@@ -247,6 +247,7 @@ def _report_data(result: FindResult, workers: int | None, progress: bool, keep_r
         "images": len(result.files), "keep_rule": keep_rule,
         "unreadable": [{"path": f.path, "reason": f.reason} for f in result.failures],
         "groups": groups, "folders": folders, "generated": time.strftime("%Y-%m-%d %H:%M"),
+        "sep": os.sep,  # the page names a file by the last part after this only (a POSIX name may hold "\\")
     }
 
 
