@@ -324,3 +324,98 @@ def test_ctrl_c_during_index_update_keeps_the_work_done(tmp_path: Path, datasets
         assert "half-built" in idx.health("phash")[0]
     code, out = _run("index", "update", str(photos), "--db", str(db))
     assert f"{400 - kept} added" in out
+
+
+# -- 10: paths a person names for reading --------------------------------------------------------------------------
+@pytest.mark.parametrize("kind", ["fifo", "dev_zero", "too_large"])
+def test_files_named_for_reading_are_regular_files_within_a_limit(album: Path, tmp_path: Path, kind: str,
+                                                                  monkeypatch) -> None:
+    from imagetwins import io as iio
+
+    if kind == "fifo":
+        named = tmp_path / "plan.json"
+        os.mkfifo(named)  # nobody ever writes to it: reading it would wait for ever
+        want = "a FIFO (named pipe), not a regular file"
+    elif kind == "dev_zero":
+        named = tmp_path / "plan.json"
+        named.symlink_to("/dev/zero")  # endless: reading it filled memory (MemoryError)
+        want = "a device, not a regular file"
+    else:
+        named = tmp_path / "plan.json"
+        with open(named, "wb") as fh:
+            fh.truncate(3 << 20)
+        monkeypatch.setattr(iio, "DEFAULT_MAX_USER_FILE_BYTES", 1 << 20)
+        monkeypatch.setattr(iio.read_user_file, "__defaults__", (1 << 20,))
+        want = "file too large"
+    for args in (["remove", str(album), "--plan", str(named)], ["tune", str(album), "--truth", str(named)]):
+        code, out = _run(*args)
+        assert code != 0 and want in out, (args, out)
+        assert len([x for x in out.strip().splitlines() if x.startswith("Error")]) == 1
+
+
+@pytest.mark.parametrize("target", ["/dev/full", "fifo"])
+def test_explain_picture_to_a_full_device_or_a_fifo_is_one_line(album: Path, tmp_path: Path, target: str) -> None:
+    if target == "fifo":
+        target = str(tmp_path / "pic.png")
+        os.mkfifo(target)
+    first = sorted(album.iterdir())[0]
+    code, out = _run("explain", str(first), str(album / "copy_of_first.jpg"), "-m", "phash", "-p", target)
+    assert code == 1 and f"cannot write {target}" in out
+    assert [x for x in out.splitlines() if x.startswith("Error")] == [out.strip().splitlines()[-1]]
+
+
+def test_a_keeper_shared_by_many_groups_of_a_plan_is_read_once(tmp_path: Path, datasets: Path, monkeypatch) -> None:
+    """A plan of 300 groups that all keep one file (hand-made, or a folder of near-copies of one photo): its SHA-256
+    was taken once per group (2,000 groups of a 20 MB keeper: 44-62 s); now once per check."""
+    from imagetwins import plan as plan_module
+
+    root = tmp_path / "shop"
+    root.mkdir()
+    keeper = root / "master.jpg"
+    shutil.copy(sorted((datasets / "camera-photos" / "images").glob("*.jpg"))[0], keeper)
+    digest = __import__("hashlib").sha256(keeper.read_bytes()).hexdigest()
+    small = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[0]
+    groups = []
+    for k in range(300):
+        copy = root / f"thumb_{k:03d}.jpg"
+        shutil.copy(small, copy)
+        groups.append({"files": [str(keeper), str(copy)], "keep": str(keeper),
+                       "sha256": {str(keeper): digest, str(copy): __import__("hashlib").sha256(
+                           copy.read_bytes()).hexdigest()}})
+    doc = {"imagetwins_plan": plan_module.PLAN_VERSION, "root": str(root.resolve()), "groups": groups}
+    plan_file = tmp_path / "plan.json"
+    plan_file.write_text(json.dumps(doc))
+    read = []
+    real = plan_module._sha256
+    monkeypatch.setattr(plan_module, "_sha256", lambda p: read.append(p) or real(p))
+    _root, planned = plan_module.load_plan(plan_file, folder=root)
+    checked = plan_module.check_plan(root, planned)
+    assert len(checked.moves) == 300 and not checked.refused
+    assert read.count(str(keeper)) == 1 and len(read) == 301
+    # and a keeper changed between two groups' checks is read again (the cache is by size, times and inode)
+    read.clear()
+    state = plan_module._sha256_once
+    hashed: dict = {}
+    state(str(keeper), hashed)
+    _edit_keeping_size_and_times(keeper, small)
+    state(str(keeper), hashed)
+    assert read.count(str(keeper)) == 2
+
+
+# -- 16: ONNX Runtime's device id ------------------------------------------------------------------------------------
+def test_onnx_runtime_writes_nothing_under_the_users_cache_folder(album: Path, tmp_path: Path) -> None:
+    """onnxruntime's telemetry client wrote Microsoft/DeveloperTools/.onnxruntime/{deviceid,onnxruntime.db} there
+    on import; imagetwins imports it with ORT_DISABLE_TELEMETRY=1."""
+    import subprocess
+    import sys
+
+    cache = tmp_path / "user-cache"
+    env = {k: v for k, v in os.environ.items() if k != "ORT_DISABLE_TELEMETRY"}
+    env.update(PYTHONPATH=str(Path(index_module.__file__).parents[1]), XDG_CACHE_HOME=str(cache),
+               HOME=str(tmp_path / "home"))
+    run = subprocess.run([sys.executable, "-m", "imagetwins", "find", str(album), "-m", "cnn", "--no-cache", "-q"],
+                         env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    written = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file()
+                     and not p.is_relative_to(album))
+    assert not [w for w in written if "onnxruntime" in w.lower() or "Microsoft" in w], written

@@ -111,6 +111,21 @@ def l2_normalise(x: np.ndarray) -> np.ndarray:
     return (x / np.maximum(norms, 1e-12)).astype(np.float32)
 
 
+def onnxruntime():
+    """The ``onnxruntime`` module, imported with its telemetry off.
+
+    ONNX Runtime 1.2x's Linux wheels carry Microsoft's 1DS telemetry client: importing the module writes a device
+    id (``$XDG_CACHE_HOME/Microsoft/DeveloperTools/.onnxruntime/deviceid``, a random UUID kept across runs) and an
+    event store (``onnxruntime.db``) beside it; no network contact was seen. ``ORT_DISABLE_TELEMETRY=1``, read when
+    the module is imported, leaves both unwritten (checked with 1.32: nothing under the cache folder). A value the
+    user set is kept; a program that imported onnxruntime before imagetwins has already had the files written.
+    """
+    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+    import onnxruntime as ort
+
+    return ort
+
+
 class Embedder:
     """Embeds images with an ONNX model (the bundled one by default) or any callable.
 
@@ -146,7 +161,7 @@ class Embedder:
         if self.model is not None:
             return np.asarray(self.model(batch), dtype=np.float32)
         if self._session is None:
-            import onnxruntime as ort
+            ort = onnxruntime()
 
             from imagetwins.workers import thread_count
 

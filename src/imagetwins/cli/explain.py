@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from imagetwins.cli._common import MethodChoice, OutputFile, echo, write_json
+from imagetwins.cli._common import MethodChoice, OutputFile, echo, write_json, writing
 from imagetwins.cli._outputs import file_option
 from imagetwins.text import printable
 
@@ -32,7 +32,8 @@ def explain(file_a: Path, file_b: Path, picture: Path | None, json_out: Path | N
     try:
         scores, v = explain_pair(file_a, file_b, methods=list(methods) or None)
         if picture is not None:
-            match_picture(file_a, file_b, picture, verification=v)
+            with writing(picture):  # /dev/full, a FIFO nobody reads, a full disk: one line naming it
+                match_picture(file_a, file_b, picture, verification=v)
     except ImageReadError as exc:
         raise click.ClickException(printable(f"{exc.path}: {exc.reason}")) from None
     except ImportError as exc:  # OpenCV (the [copies] extra) missing
