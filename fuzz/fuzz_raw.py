@@ -91,6 +91,8 @@ def main() -> None:
                 (crashes / f"raw-{args.seed}-{n}-{name}.dng").write_bytes(case)
         except Exception as exc:  # the promise broken: an exception other than ImageReadError
             counts[f"ESCAPED {type(exc).__name__}"] += 1
+            crashes.mkdir(exist_ok=True)
+            (crashes / f"raw-{args.seed}-{n}-{name}-escaped.dng").write_bytes(case)
     print(f"{n} cases in {args.seconds:g} s (seed {args.seed}); the fuzzing process survived all of them")
     for kind, k in counts.most_common():
         print(f"  {k:6d}  {kind}")

@@ -347,7 +347,8 @@ def test_files_named_for_reading_are_regular_files_within_a_limit(album: Path, t
         monkeypatch.setattr(iio, "DEFAULT_MAX_USER_FILE_BYTES", 1 << 20)
         monkeypatch.setattr(iio.read_user_file, "__defaults__", (1 << 20,))
         want = "file too large"
-    for args in (["remove", str(album), "--plan", str(named)], ["tune", str(album), "--truth", str(named)]):
+    for args in (["remove", str(album), "--plan", str(named)], ["tune", str(album), "--truth", str(named)],
+                 ["decisions", "import", str(named), "--db", str(tmp_path / "decisions.db")]):
         code, out = _run(*args)
         assert code != 0 and want in out, (args, out)
         assert len([x for x in out.strip().splitlines() if x.startswith("Error")]) == 1

@@ -58,7 +58,8 @@ def _decode(data: bytes, need: int | None, max_pixels: int | None, max_decoded_b
             except Exception:  # a damaged preview: develop the sensor data instead
                 pass
         elif thumb is not None and thumb.format == rawpy.ThumbFormat.BITMAP and max(thumb.data.shape[:2]) >= want:
-            pixels = np.ascontiguousarray(thumb.data[..., :3], dtype=np.uint8)
+            data = thumb.data if thumb.data.ndim == 3 else thumb.data[..., None].repeat(3, axis=2)
+            pixels = np.ascontiguousarray(data[..., :3], dtype=np.uint8)
             return ("pixels", pixels, raw.sizes.flip)
         # LibRaw's half-size develop holds the raw data (2 bytes a photosite), a 4-channel 16-bit image of a
         # quarter of them and the 8-bit result: about 5 bytes a photosite

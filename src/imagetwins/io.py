@@ -531,9 +531,14 @@ def _open_raw(data: bytes, name, min_size: int | None, max_pixels: int, max_deco
         img = _decode(payload, name, min_size, max_pixels, max_decoded_bytes, exif_orientation=False,
                       formats=["JPEG"], turn=turn, min_long_side=min_long_side)
     else:
-        img = Image.fromarray(payload)
-        if turn is not None:
-            img = img.transpose(turn)
+        try:  # LibRaw's own pixels (a bitmap preview, the demosaic): any shape or type a damaged file gives
+            img = _to_rgb(Image.fromarray(payload))
+            if turn is not None:
+                img = img.transpose(turn)
+        except MemoryError:
+            raise ImageReadError(name, "not enough memory to decode") from None
+        except Exception as exc:
+            raise ImageReadError(name, f"cannot decode this RAW file ({type(exc).__name__}: {exc})") from None
     return img
 
 
