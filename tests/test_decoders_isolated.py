@@ -99,6 +99,12 @@ def test_a_dng_that_crashes_libraw_is_one_line_in_every_command(card: Path, tmp_
     assert "IMG_9.dng: decoder crashed" in out and (tmp_path / "review.html").is_file()
     out = _ok(["index", "update", str(card), "--db", str(tmp_path / "card.db")])
     assert "IMG_9.dng: decoder crashed" in out and "1 unreadable" in out
+    # remembered with its reason (a query does not call it "added"), and tried again by the next update (LibRaw's
+    # crashes were intermittent)
+    out = _ok(["index", "query", str(card / "copy.jpg"), "--db", str(tmp_path / "card.db")])
+    assert "older than its folder" not in out and "copy.jpg" in out
+    out = _ok(["index", "update", str(card), "--db", str(tmp_path / "card.db")])
+    assert "IMG_9.dng: decoder crashed" in out and "0 added, 0 changed" in out
     res = CliRunner().invoke(main, ["explain", str(card / "IMG_9.dng"), str(card / "copy.jpg")])
     assert res.exit_code != 0 and "decoder crashed" in res.output and "Traceback" not in res.output
     # the good RAW beside it still decodes (a new worker took over)

@@ -125,7 +125,7 @@ def _load(path: str, stages: Sequence[Stage], min_side: int, read: Callable[[str
         found = image_facts(data, path, img, upright=exif) if facts else None
         return content_digest(data), [s.prepare(img) for s in stages], found
     except ImageReadError as exc:
-        return ReadFailure(str(path), exc.reason)
+        return ReadFailure(str(path), exc.reason, transient=getattr(exc, "transient", False))
     except Exception as exc:  # anything else one odd file provokes (or a network error) must not end the run
         return ReadFailure(str(path), f"cannot process ({type(exc).__name__}: {exc})")
 

@@ -30,6 +30,7 @@ from imagetwins.encoders import Encoder, get_encoder
 from imagetwins.encoding import encode_files
 from imagetwins.facts import FACTS_VERSION, ImageFacts
 from imagetwins.io import ReadFailure, find_images
+from imagetwins.raw import CRASHED
 from imagetwins.results import FindResult, groups_from_encodings, match_query
 from imagetwins.userdirs import cache_folder as user_cache_folder
 
@@ -501,6 +502,12 @@ class Index:
                 continue
             if old[1][2] is None or old[1][3] is None:
                 first_seen.append((state[2], state[3], old[0]))
+            if old[2] is not None and str(old[2]).startswith(CRASHED):
+                # LibRaw's crashes were intermittent: a file whose decoder died is tried again on each update
+                todo.setdefault(tuple(wanted), []).append(path)
+                fresh.add(path)
+                stats.unchanged += 1
+                continue
             missing = tuple(m for m in wanted if m not in old[3])
             if missing and old[2] is None:
                 todo.setdefault(missing, []).append(path)

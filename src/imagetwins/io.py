@@ -127,11 +127,13 @@ _TRANSPOSE_FOR_ORIENTATION = {
 
 
 class ImageReadError(Exception):
-    """A file could not be read or decoded as an image; ``reason`` says why in a few words."""
+    """A file could not be read or decoded as an image; ``reason`` says why in a few words. ``transient``: the
+    reason may not hold next time (a decoder that crashed or ran past its time limit), so no cache remembers it."""
 
-    def __init__(self, path: str | os.PathLike | None, reason: str) -> None:
+    def __init__(self, path: str | os.PathLike | None, reason: str, transient: bool = False) -> None:
         self.path = None if path is None else str(path)
         self.reason = reason
+        self.transient = transient
         super().__init__(f"{self.path}: {reason}" if self.path else reason)
 
 
@@ -524,8 +526,10 @@ def _open_raw(data: bytes, name, min_size: int | None, max_pixels: int, max_deco
     try:
         kind, payload, flip = decode_raw(data, min_size=min_size, max_pixels=max_pixels,
                                          max_decoded_bytes=max_decoded_bytes)
-    except (RawUnavailable, RawDecodeError) as exc:
+    except RawUnavailable as exc:
         raise ImageReadError(name, str(exc)) from None
+    except RawDecodeError as exc:  # (past the time limit: transient, like any decode that takes too long)
+        raise ImageReadError(name, str(exc), transient=exc.transient) from None
     turn = _RAW_FLIP.get(flip)
     if kind == "jpeg":
         img = _decode(payload, name, min_size, max_pixels, max_decoded_bytes, exif_orientation=False,

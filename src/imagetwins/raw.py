@@ -38,11 +38,20 @@ class RawUnavailable(RuntimeError):
 
 
 class RawDecodeError(ValueError):
-    """LibRaw could not give a picture of this file; the message is the reason in a few words."""
+    """LibRaw could not give a picture of this file; the message is the reason in a few words. ``transient``: its
+    worker ran out of time (it may not next time), rather than LibRaw refusing the file. (A crash is remembered
+    by a cache like any reason, and the index tries such a file again on each update: :data:`CRASHED`.)"""
+
+    def __init__(self, reason: str, transient: bool = False) -> None:
+        super().__init__(reason)
+        self.transient = transient
 
 
 #: seconds one RAW file may take in LibRaw before its worker is killed (the decode time limit of every file)
 RAW_TIMEOUT = 60.0
+
+#: how the reason of a file whose decoder process died begins
+CRASHED = "decoder crashed"
 
 _WORKER_FILE = Path(__file__).with_name("_raw_worker.py")
 _LEN = struct.Struct("<Q")
@@ -116,15 +125,15 @@ class _Worker:
         try:
             code = self.proc.wait(timeout=2)
         except subprocess.TimeoutExpired:
-            return "decoder crashed"
+            return CRASHED
         if code < 0:
             try:
                 import signal
 
-                return f"decoder crashed: {signal.Signals(-code).name}"
+                return f"{CRASHED}: {signal.Signals(-code).name}"
             except ValueError:
-                return f"decoder crashed: signal {-code}"
-        return f"decoder crashed: exit code {code}"
+                return f"{CRASHED}: signal {-code}"
+        return f"{CRASHED}: exit code {code}"
 
 
 class _WorkerDied(Exception):
@@ -176,7 +185,7 @@ def _ask(op: str, args: tuple, timeout: float | None) -> tuple:
         raise RawDecodeError(reason) from None
     except _WorkerTimeout:
         worker.stop()
-        raise RawDecodeError(f"took longer than {timeout:g} s to decode (decoder stopped)") from None
+        raise RawDecodeError(f"took longer than {timeout:g} s to decode (decoder stopped)", transient=True) from None
     except BaseException:  # Ctrl-C while waiting: the worker may be mid-answer; it is not reused
         worker.stop()
         raise

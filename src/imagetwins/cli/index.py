@@ -86,7 +86,8 @@ def index_update(directory: Path, db_path: Path, methods: tuple[str, ...], recur
                                 methods=wanted)
         except IndexFileError as exc:
             raise click.ClickException(str(exc)) from None
-        errors = idx.errors(directory)
+        # (and those that failed only this time: a decode past its time limit, a decoder that crashed)
+        errors = sorted({*idx.errors(directory), *((f.path, f.reason) for f in st.failures if f.transient)})
         held = idx.stored_methods()
     for path, reason in errors:
         echo(f"warning: unreadable {path}: {reason}", err=True)
