@@ -90,20 +90,20 @@ def test_a_dng_that_crashes_libraw_is_one_line_in_every_command(card: Path, tmp_
     # (were LibRaw still in this process, pytest itself would end here with a segfault)
     with pytest.raises(ImageReadError, match="decoder crashed"):
         open_image(card / "IMG_9.dng", min_size=192)
-    out = _ok(["find", str(card), "--json", "-"])
+    out = _ok(["find", "-m", "phash", str(card), "--json", "-"])
     doc = json.loads(out[out.index("{"):])
     assert [r["reason"] for r in doc["unreadable"] if r["path"].endswith("IMG_9.dng")][0].startswith("decoder crashed")
     assert sorted(["copy.jpg", sorted(card.glob("bsds_*.jpg"))[0].name]) in [
         sorted(Path(f).name for f in g["files"]) for g in doc["groups"]]
-    out = _ok(["report", str(card), "-o", str(tmp_path / "review.html")])
+    out = _ok(["report", "-m", "phash", str(card), "-o", str(tmp_path / "review.html")])
     assert "IMG_9.dng: decoder crashed" in out and (tmp_path / "review.html").is_file()
-    out = _ok(["index", "update", str(card), "--db", str(tmp_path / "card.db")])
+    out = _ok(["index", "update", "-m", "phash", str(card), "--db", str(tmp_path / "card.db")])
     assert "IMG_9.dng: decoder crashed" in out and "1 unreadable" in out
     # remembered with its reason (a query does not call it "added"), and tried again by the next update (LibRaw's
     # crashes were intermittent)
-    out = _ok(["index", "query", str(card / "copy.jpg"), "--db", str(tmp_path / "card.db")])
+    out = _ok(["index", "query", "-m", "phash", str(card / "copy.jpg"), "--db", str(tmp_path / "card.db")])
     assert "older than its folder" not in out and "copy.jpg" in out
-    out = _ok(["index", "update", str(card), "--db", str(tmp_path / "card.db")])
+    out = _ok(["index", "update", "-m", "phash", str(card), "--db", str(tmp_path / "card.db")])
     assert "IMG_9.dng: decoder crashed" in out and "0 added, 0 changed" in out
     res = CliRunner().invoke(main, ["explain", str(card / "IMG_9.dng"), str(card / "copy.jpg")])
     assert res.exit_code != 0 and "decoder crashed" in res.output and "Traceback" not in res.output

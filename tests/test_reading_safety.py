@@ -68,22 +68,22 @@ EDITS = {
 
 @pytest.mark.parametrize("edit", sorted(EDITS))
 def test_a_damaged_field_of_the_cache_is_made_again(album: Path, edit: str) -> None:
-    code, out = _run("find", str(album), "--json", "-")
+    code, out = _run("find", "-m", "phash", str(album), "--json", "-")
     assert code == 0
     want = _groups(out)
     assert want == [sorted([sorted(album.iterdir())[0].name, "copy_of_first.jpg"])]
     _edit(default_cache_path(album), *EDITS[edit])
     for _ in range(2):  # the run after the damage, and the one after that (the cache was made again)
-        code, out = _run("find", str(album), "--json", "-")
+        code, out = _run("find", "-m", "phash", str(album), "--json", "-")
         assert code == 0, out
         assert _groups(out[out.index("{"):]) == want
 
 
 def test_a_damaged_explicit_index_read_only_is_one_line(album: Path, tmp_path: Path) -> None:
     db = tmp_path / "album.db"
-    assert _run("index", "update", str(album), "--db", str(db))[0] == 0
+    assert _run("index", "update", "-m", "phash", str(album), "--db", str(db))[0] == 0
     _edit(db, "UPDATE meta SET value='abc' WHERE key='schema_version'")
-    code, out = _run("index", "query", str(album / "copy_of_first.jpg"), "--db", str(db))
+    code, out = _run("index", "query", "-m", "phash", str(album / "copy_of_first.jpg"), "--db", str(db))
     assert code == 1
     assert "damaged" in out and len(out.strip().splitlines()) == 1
     assert db.read_bytes()  # left as it is: not a cache
@@ -159,21 +159,21 @@ def _edit_keeping_size_and_times(path: Path, other: Path) -> None:
 def test_an_edit_keeping_size_and_mtime_is_seen_by_find_and_the_index(album: Path, tmp_path: Path) -> None:
     first = sorted(album.iterdir())[0]
     db = tmp_path / "album.db"
-    assert _run("index", "update", str(album), "--db", str(db))[0] == 0
-    code, out = _run("find", str(album), "--json", "-")
+    assert _run("index", "update", "-m", "phash", str(album), "--db", str(db))[0] == 0
+    code, out = _run("find", "-m", "phash", str(album), "--json", "-")
     assert _groups(out) == [sorted([first.name, "copy_of_first.jpg"])]
     # the copy now holds a photo of its own (a same-size prefix of another file: still decodes as a JPEG)
     donor = sorted(album.iterdir())[5]
     _edit_keeping_size_and_times(album / "copy_of_first.jpg", donor)
-    code, out = _run("find", str(album), "--json", "-")
+    code, out = _run("find", "-m", "phash", str(album), "--json", "-")
     assert code == 0
     assert [sorted([first.name, "copy_of_first.jpg"])] != _groups(out)  # no longer "byte-identical"
     # the index: a query warns that it is older than its folder, and an update sees the change
-    code, out = _run("index", "query", str(first), "--db", str(db))
+    code, out = _run("index", "query", "-m", "phash", str(first), "--db", str(db))
     assert "older than its folder: 1 changed" in out
-    code, out = _run("index", "update", str(album), "--db", str(db))
+    code, out = _run("index", "update", "-m", "phash", str(album), "--db", str(db))
     assert "0 added, 1 changed" in out
-    code, out = _run("index", "query", str(first), "--db", str(db))
+    code, out = _run("index", "query", "-m", "phash", str(first), "--db", str(db))
     assert "older than its folder" not in out
     assert "copy_of_first.jpg" not in out.split("match")[0]
 
@@ -181,21 +181,22 @@ def test_an_edit_keeping_size_and_mtime_is_seen_by_find_and_the_index(album: Pat
 def test_a_file_replaced_by_another_inode_with_the_same_size_and_times(album: Path) -> None:
     """``mv`` of a new file over an old one, times copied (``cp -p``, ``rsync -t``): a new inode."""
     first = sorted(album.iterdir())[0]
-    assert _groups(_run("find", str(album), "--json", "-")[1]) == [sorted([first.name, "copy_of_first.jpg"])]
+    pair = [sorted([first.name, "copy_of_first.jpg"])]
+    assert _groups(_run("find", "-m", "phash", str(album), "--json", "-")[1]) == pair
     target = album / "copy_of_first.jpg"
     st = target.stat()
     new = album / ".incoming"
     new.write_bytes(sorted(album.iterdir())[6].read_bytes()[: st.st_size].ljust(st.st_size, b"\0"))
     os.utime(new, ns=(st.st_atime_ns, st.st_mtime_ns))
     os.replace(new, target)
-    assert _groups(_run("find", str(album), "--json", "-")[1]) != [sorted([first.name, "copy_of_first.jpg"])]
+    assert _groups(_run("find", "-m", "phash", str(album), "--json", "-")[1]) != pair
 
 
 def test_a_cache_made_before_ctime_and_inode_were_kept_still_opens(album: Path) -> None:
-    _run("find", str(album))
+    _run("find", "-m", "phash", str(album))
     db = default_cache_path(album)
     _edit(db, "UPDATE files SET ctime_ns=NULL, inode=NULL")
-    code, out = _run("find", str(album), "--json", "-")
+    code, out = _run("find", "-m", "phash", str(album), "--json", "-")
     assert code == 0 and len(_groups(out)) == 1
     con = sqlite3.connect(db)
     assert con.execute("SELECT count(*) FROM files WHERE ctime_ns IS NULL").fetchone()[0] == 0  # recorded now
@@ -205,21 +206,21 @@ def test_a_cache_made_before_ctime_and_inode_were_kept_still_opens(album: Path) 
 # -- 12: stale and half-built indexes ----------------------------------------------------------------------------
 def test_query_says_when_the_index_is_older_than_its_folder(album: Path, tmp_path: Path) -> None:
     db = tmp_path / "album.db"
-    _run("index", "update", str(album), "--db", str(db))
+    _run("index", "update", "-m", "phash", str(album), "--db", str(db))
     first = sorted(album.iterdir())[0]
     (album / "copy_of_first.jpg").unlink()
     shutil.copy(sorted(album.iterdir())[3], album / "new_copy.jpg")
-    code, out = _run("index", "query", str(first), "--db", str(db))
+    code, out = _run("index", "query", "-m", "phash", str(first), "--db", str(db))
     assert code == 0
     [line] = [x for x in out.splitlines() if "older than its folder" in x]
     assert "1 deleted, 1 added" in line and f"imagetwins index update {album.resolve()} --db {db}" in line
     other = tmp_path / "other"
     other.mkdir()
     shutil.copy(first, other / "q.jpg")
-    code, out = _run("find", str(other), "--against", str(db))
+    code, out = _run("find", "-m", "phash", str(other), "--against", str(db))
     assert "older than its folder" in out
-    _run("index", "update", str(album), "--db", str(db))
-    assert "older than" not in _run("index", "query", str(first), "--db", str(db))[1]
+    _run("index", "update", "-m", "phash", str(album), "--db", str(db))
+    assert "older than" not in _run("index", "query", "-m", "phash", str(first), "--db", str(db))[1]
 
 
 def test_an_interrupted_update_keeps_its_work_and_query_says_half_built(album: Path, tmp_path: Path,
@@ -248,11 +249,12 @@ def test_an_interrupted_update_keeps_its_work_and_query_says_half_built(album: P
         assert 1 <= kept < 11
         [line] = idx.health("phash")
         assert "half-built" in line and f"imagetwins index update {album.resolve()} --db {db}" in line
-    code, out = _run("index", "query", str(album / "copy_of_first.jpg"), "--db", str(db))
+    code, out = _run("index", "query", "-m", "phash", str(album / "copy_of_first.jpg"), "--db", str(db))
     assert "half-built" in out
-    code, out = _run("index", "update", str(album), "--db", str(db))
+    code, out = _run("index", "update", "-m", "phash", str(album), "--db", str(db))
     assert f"{11 - kept} added" in out
-    assert "half-built" not in _run("index", "query", str(album / "copy_of_first.jpg"), "--db", str(db))[1]
+    again = _run("index", "query", "-m", "phash", str(album / "copy_of_first.jpg"), "--db", str(db))[1]
+    assert "half-built" not in again
 
 
 # -- 7 and 14: Ctrl-C ----------------------------------------------------------------------------------------------
@@ -310,8 +312,8 @@ def test_ctrl_c_during_index_update_keeps_the_work_done(tmp_path: Path, datasets
         except sqlite3.Error:
             return False
 
-    code, out = _interrupt(["index", "update", str(photos), "--db", str(db), "-j", "1"], 0.5, tmp_path / "cache",
-                           ready=some_stored)
+    code, out = _interrupt(["index", "update", "-m", "phash", str(photos), "--db", str(db), "-j", "1"], 0.5,
+                           tmp_path / "cache", ready=some_stored)
     if code == 0:
         pytest.skip("the update ended before the interruption")
     assert code == 130, out
@@ -322,7 +324,7 @@ def test_ctrl_c_during_index_update_keeps_the_work_done(tmp_path: Path, datasets
         kept = idx.db.execute("SELECT count(*) FROM files").fetchone()[0]
         assert kept == said and kept > 0
         assert "half-built" in idx.health("phash")[0]
-    code, out = _run("index", "update", str(photos), "--db", str(db))
+    code, out = _run("index", "update", "-m", "phash", str(photos), "--db", str(db))
     assert f"{400 - kept} added" in out
 
 

@@ -32,7 +32,7 @@ def page(tmp_path: Path, datasets: Path) -> Path:
     shutil.copy(photos[0], root / RLO)
     shutil.copy(photos[1], root / BACKSLASHED)
     out = tmp_path / "review.html"
-    res = CliRunner().invoke(main, ["report", str(root), "--no-cache", "-o", str(out)])
+    res = CliRunner().invoke(main, ["report", "-m", "phash", str(root), "--no-cache", "-o", str(out)])
     assert res.exit_code == 0, res.output
     return out
 
