@@ -57,6 +57,44 @@ def test_copies_finds_copies_the_hashes_miss_and_not_look_alikes(album: Path) ->
     assert not find_duplicate_groups(album, method="dihedral", recursive=True).groups
 
 
+class _CallersBar:
+    """A caller's progress bar (tqdm-like): what the verification says its total is and how far it advances."""
+
+    def __init__(self) -> None:
+        self.total: int | None = None
+        self.n = 0
+        self.closed = False
+
+    def update(self, n: int) -> None:
+        self.n += n
+
+    def close(self) -> None:
+        self.closed = True
+
+
+@pytest.mark.integration
+def test_verification_reports_its_total_and_advances_to_it(album: Path) -> None:
+    encoder = get_encoder("copies")
+    enc = encoder.encode_files(sorted(album.rglob("*.jpg")), workers=2)
+    quiet = encoder.pairs(enc.encodings, encoder.threshold_or_default(None), workers=2)
+    bar = _CallersBar()
+    pairs = encoder.pairs(enc.encodings, encoder.threshold_or_default(None), workers=2, progress=bar)
+    # the half crop, the tilt and the mirrored crop are beyond the hash's sure distance: each pair is verified
+    assert bar.total is not None and bar.total >= 3
+    assert bar.n == bar.total and not bar.closed  # the caller's bar: advanced to its total, left to the caller
+    assert (pairs.left.tolist(), pairs.right.tolist()) == (quiet.left.tolist(), quiet.right.tolist())
+
+
+@pytest.mark.integration
+def test_find_shows_a_verification_bar_with_progress_only(album: Path, capsys) -> None:
+    found = find_duplicate_groups(album, "copies", recursive=True, workers=2, progress=True)
+    shown = capsys.readouterr().err
+    assert "verifying" in shown and "encoding" in shown
+    assert _groups(found) == EXPECTED
+    find_duplicate_groups(album, "copies", recursive=True, workers=2, progress=False)
+    assert "verifying" not in capsys.readouterr().err
+
+
 @pytest.mark.integration
 def test_records_round_trip(album: Path) -> None:
     enc = get_encoder("copies").encode_files([album / "g0" / "original.jpg"], workers=1)

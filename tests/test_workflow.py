@@ -75,8 +75,14 @@ def test_remove_dry_run_touches_nothing_then_apply_and_undo(tmp_path: Path, albu
     runner = CliRunner()
     dry = runner.invoke(main, ["remove", str(album), "-r"])
     assert dry.exit_code == 0 and "dry run: 3 files would move" in dry.output
+    # the default quarantine is named by the time of --apply: the dry run names no folder --apply will not use
+    assert (f"would move into {album.resolve()}.imagetwins-quarantine/<a new folder named by the time of --apply>"
+            in dry.output), dry.output
     assert _digests(album) == before
     quarantine = tmp_path / "q"
+    dry = runner.invoke(main, ["remove", str(album), "-r", "--move-to", str(quarantine)])
+    assert dry.exit_code == 0 and f"dry run: 3 files would move to {quarantine};" in dry.output, dry.output
+    assert _digests(album) == before and not quarantine.exists()
     res = runner.invoke(main, ["remove", str(album), "-r", "--apply", "--move-to", str(quarantine)])
     assert res.exit_code == 0, res.output
     after = _digests(album)

@@ -22,6 +22,7 @@ import json
 import warnings
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 
@@ -51,6 +52,7 @@ __all__ = [
     "copy_query",
     "scored_candidates",
     "verify_pairs",
+    "VerifyProgress",
     "verify_records",
 ]
 
@@ -428,28 +430,68 @@ def verify_records(a, b, keep_matches: bool = False) -> Verification:
     return best
 
 
+class VerifyProgress:
+    """The verification's progress bar, one over a whole search: ``progress`` as in
+    :func:`imagetwins.encoding.encode_files` (``True``: a tqdm bar "verifying", made at the first pair to check
+    and closed by :meth:`close`; or a caller's tqdm-like bar, whose ``total`` grows by the pairs each round
+    verifies and which is advanced, never closed, here). ``False``: nothing."""
+
+    def __init__(self, progress: bool | Any = False):
+        self.progress = progress
+        self.bar: Any = None
+
+    def add(self, n: int) -> None:
+        """``n`` more pairs to verify (a round of re-proposals adds to the first round's total)."""
+        if not self.progress or not n:
+            return
+        if self.bar is None:
+            if self.progress is True:
+                from tqdm.auto import tqdm
+
+                self.bar = tqdm(total=0, unit="pair", desc="verifying", leave=False)
+            else:
+                self.bar = self.progress
+        self.bar.total = (getattr(self.bar, "total", None) or 0) + n
+        if hasattr(self.bar, "refresh"):
+            self.bar.refresh()
+
+    def update(self, n: int = 1) -> None:
+        if self.bar is not None:
+            self.bar.update(n)
+
+    def close(self) -> None:
+        if self.bar is not None and self.bar is not self.progress:
+            self.bar.close()
+
+
 def _verified_confidences(features_a: Sequence, features_b: Sequence, left: np.ndarray, right: np.ndarray,
-                          workers: int | None, chunk: int = 4096) -> np.ndarray:
+                          workers: int | None, chunk: int = 4096, progress: Any = None) -> np.ndarray:
     """:func:`verify_pairs`' confidences alone, ``chunk`` pairs at a time (memory: the floats, not the checks)."""
     out = np.empty(len(left), np.float64)
     for k in range(0, len(left), chunk):
         out[k:k + chunk] = [np.nan if v is None else v.confidence  # None: damaged features (one warning)
                             for v in verify_pairs(features_a, features_b, left[k:k + chunk], right[k:k + chunk],
-                                                  workers)]
+                                                  workers, progress)]
     return out
 
 
 def verify_pairs(features_a: Sequence, features_b: Sequence, left: np.ndarray, right: np.ndarray,
-                 workers: int | None = None) -> list[Verification | None]:
+                 workers: int | None = None, progress: Any = None) -> list[Verification | None]:
     """Verify ``features_a[left[k]]`` against ``features_b[right[k]]`` for every k (records or bare features:
     :func:`verify_records`), on threads (OpenCV releases the GIL); None for a pair whose features cannot be used
-    (one warning)."""
+    (one warning). ``progress`` (an object with ``update(n)``, e.g. :class:`VerifyProgress`) is advanced by one
+    as each pair is checked."""
     workers = default_workers() if not workers or workers < 1 else workers
     jobs = list(zip(np.asarray(left).tolist(), np.asarray(right).tolist()))
     if not jobs:
         return []
+    out = []
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(lambda ij: _verify_or_none(features_a, features_b, ij[0], ij[1]), jobs))
+        for v in pool.map(lambda ij: _verify_or_none(features_a, features_b, ij[0], ij[1]), jobs):
+            out.append(v)
+            if progress is not None:
+                progress.update(1)
+    return out
 
 
 _warned_unverifiable = False
@@ -472,20 +514,23 @@ def _verify_or_none(features_a: Sequence, features_b: Sequence, i: int, j: int) 
 
 
 def _confidences(features_a, features_b, left, right, dist, workers: int | None, hash_sure: int,
-                 pair_scores: PairScores | None = None, checks: dict | None = None) -> np.ndarray:
+                 pair_scores: PairScores | None = None, checks: dict | None = None,
+                 bar: VerifyProgress | None = None) -> np.ndarray:
     """Each pair's confidence: 1 for hash-sure pairs, else kept or verified now (``checks`` gets each new
-    :class:`Verification` by pair)."""
+    :class:`Verification` by pair; ``bar`` counts the pairs verified now)."""
     conf = np.ones(len(left), np.float32)
     need = np.flatnonzero(dist > hash_sure)
     known = np.full(len(need), np.nan) if pair_scores is None else pair_scores.lookup(left[need], right[need])
     known[(known < 0) | (known > 1)] = np.nan  # not a confidence: a damaged store, checked again
     todo = np.isnan(known)
+    if bar is not None:
+        bar.add(int(todo.sum()))
     with stage("verify"):
         if checks is None:  # the confidences alone, a chunk of pairs at a time: a Verification holds ~1 KB
             known[todo] = _verified_confidences(features_a, features_b, left[need[todo]], right[need[todo]],
-                                                workers)
+                                                workers, progress=bar)
         else:
-            checked = verify_pairs(features_a, features_b, left[need[todo]], right[need[todo]], workers)
+            checked = verify_pairs(features_a, features_b, left[need[todo]], right[need[todo]], workers, bar)
             known[todo] = [np.nan if v is None else v.confidence for v in checked]
             checks.update((k, v) for k, v in zip(zip(left[need[todo]].tolist(), right[need[todo]].tolist()),
                                                  checked) if v is not None)
@@ -539,15 +584,24 @@ REPROPOSE_ROUNDS = 2
 
 def scored_candidates(records: Sequence, threshold: float = DEFAULT_CONFIDENCE, workers: int | None = None,
                       hash_sure: int = HASH_SURE, pair_scores: PairScores | None = None, checks: dict | None = None,
-                      rounds: int = REPROPOSE_ROUNDS, **candidates) -> tuple[np.ndarray, np.ndarray, np.ndarray,
-                                                                              np.ndarray]:
+                      rounds: int = REPROPOSE_ROUNDS, progress: bool | Any = False,
+                      **candidates) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Every proposed pair ``i < j`` of ``records`` with its dihedral distance and confidence: (left, right,
     dist, confidence). See :func:`copy_pairs`; ``checks`` collects the verifications made."""
+    bar = VerifyProgress(progress)
+    try:
+        return _scored_candidates(records, threshold, workers, hash_sure, pair_scores, checks, rounds, bar,
+                                  **candidates)
+    finally:
+        bar.close()
+
+
+def _scored_candidates(records, threshold, workers, hash_sure, pair_scores, checks, rounds, bar, **candidates):
     hashes, vectors, sides = stack(records)
     alt = alternates(records)
     left, right, dist, (owner, nb, sims) = candidate_pairs(hashes, vectors, workers, alt=alt,
                                                            neighbours=NEIGHBOURS_DEEP, **candidates)
-    conf = _confidences(sides, sides, left, right, dist, workers, hash_sure, pair_scores, checks)
+    conf = _confidences(sides, sides, left, right, dist, workers, hash_sure, pair_scores, checks, bar)
     known = set(zip(left.tolist(), right.tolist()))
     top_k = candidates.get("top_k", TOP_K)
     cnn_candidate = candidates.get("cnn_candidate", CNN_CANDIDATE)
@@ -558,14 +612,15 @@ def scored_candidates(records: Sequence, threshold: float = DEFAULT_CONFIDENCE, 
         if not len(more_l):
             break
         more_d = np.full(len(more_l), 256, np.int32)
-        more_c = _confidences(sides, sides, more_l, more_r, more_d, workers, hash_sure, pair_scores, checks)
+        more_c = _confidences(sides, sides, more_l, more_r, more_d, workers, hash_sure, pair_scores, checks, bar)
         left, right = np.concatenate([left, more_l]), np.concatenate([right, more_r])
         dist, conf = np.concatenate([dist, more_d]), np.concatenate([conf, more_c])
     return left, right, dist, conf
 
 
 def copy_pairs(records: Sequence[CopyRecord], threshold: float = DEFAULT_CONFIDENCE, workers: int | None = None,
-               hash_sure: int = HASH_SURE, pair_scores: PairScores | None = None, **candidates) -> search.Pairs:
+               hash_sure: int = HASH_SURE, pair_scores: PairScores | None = None, progress: bool | Any = False,
+               **candidates) -> search.Pairs:
     """Pairs ``i < j`` of copies among encoded images, with their confidence as ``distance`` (larger is closer).
 
     ``pair_scores`` (:class:`imagetwins.pairscores.PairScores` over these records, version
@@ -576,8 +631,12 @@ def copy_pairs(records: Sequence[CopyRecord], threshold: float = DEFAULT_CONFIDE
     Candidates cannot starve: when an image's first ``top_k`` CNN neighbours are copies already grouped with
     it (13 copies of one photo fill every place), it proposes again from its :data:`NEIGHBOURS_DEEP` nearest,
     one image per *other* group (:func:`_starved`), for up to :data:`REPROPOSE_ROUNDS` rounds.
+
+    ``progress`` (as in :func:`imagetwins.encoding.encode_files`: ``True`` or a caller's tqdm-like bar) counts
+    the pairs verified (:class:`VerifyProgress`).
     """
-    left, right, _, conf = scored_candidates(records, threshold, workers, hash_sure, pair_scores, **candidates)
+    left, right, _, conf = scored_candidates(records, threshold, workers, hash_sure, pair_scores,
+                                             progress=progress, **candidates)
     keep = conf >= threshold
     return search.Pairs(left[keep].astype(np.int64), right[keep].astype(np.int64), conf[keep], CONFIDENCE)
 

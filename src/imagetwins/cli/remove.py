@@ -177,7 +177,9 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
             for m in folder_moves:
                 echo(f"would move the folder {m.folder} as a whole ({plural(len(m.files), 'image')}, each with a "
                      f"copy in {m.copy_of})")
-            where = "go to the system trash" if to_trash else f"move to {quarantine}"
+            # the default quarantine is named by the time of --apply, not this run's: say so, not a name never used
+            where = ("go to the system trash" if to_trash else f"move to {quarantine}" if move_to is not None
+                     else f"move into {quarantine.parent}/<a new folder named by the time of --apply>")
             what = plural(len(plan.moves), 'file') + (f" and {plural(len(folder_moves), 'folder')}" if folder_moves
                                                       else "")
             linked = f", each replaced by a {link} link to its kept copy" if link else ""

@@ -120,7 +120,7 @@ class CopiesEncoder(Encoder):
               paths: Sequence[str] | None = None, pair_scores: PairScores | None = None) -> search.Pairs:
         if len(encodings) < 2:
             return search.Pairs.empty(np.float32, CONFIDENCE)
-        return copies.copy_pairs(list(encodings), threshold, workers, pair_scores=pair_scores)
+        return copies.copy_pairs(list(encodings), threshold, workers, pair_scores=pair_scores, progress=progress)
 
     def query(self, queries: np.ndarray, database: np.ndarray, threshold: float, workers: int | None = None,
               query_paths: Sequence[str] | None = None, database_paths: Sequence[str] | None = None,
