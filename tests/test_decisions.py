@@ -268,3 +268,52 @@ def test_another_programs_database_is_never_written_to(tmp_path: Path, album: Pa
     res = run("decisions", "import", plan, "--db", foreign)
     assert res.exit_code == 1 and "left untouched" in res.output and "Traceback" not in res.output
     assert foreign.read_bytes() == before
+
+
+@pytest.mark.cli
+def test_a_run_reads_only_the_decisions_about_the_contents_it_scanned(tmp_path: Path, album: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """A store of many decisions about other contents (a million made 'find' of two images take 877 MB when it was
+    loaded whole) gives the same answers, and the store is asked only about the scanned contents."""
+    import hashlib
+
+    _decide(album, tmp_path)
+    ours = DecisionStore().load()
+    before_groups, before_text = _groups(album), run("remove", album).output
+    scanned = {hashlib.sha256(p.read_bytes()).hexdigest()[:32] for p in album.iterdir()}
+    other = [os.urandom(16).hex() for _ in range(20_000)]
+    db = sqlite3.connect(default_store_path())
+    with db:  # unrelated pairs, and pairs of one scanned content with one never scanned (of no use to this scan)
+        db.executemany("INSERT INTO remembered_decisions VALUES (?, ?, 'not_duplicate', NULL, 'x', 'y', 1)",
+                       [tuple(sorted((other[i], other[i + 1]))) for i in range(0, len(other), 2)])
+        db.executemany("INSERT INTO remembered_decisions VALUES (?, ?, 'not_duplicate', NULL, 'x', 'y', 1)",
+                       [tuple(sorted((k, other[i]))) for i, k in enumerate(sorted(scanned))])
+    db.close()
+    assert len(DecisionStore().load()) == len(ours) + 10_000 + len(scanned)
+
+    asked: list[set[str]] = []
+    rows_about = DecisionStore._rows_about
+
+    def spy(self, keys):
+        asked.append(set(keys))
+        return rows_about(self, keys)
+
+    def whole(self, columns):
+        raise AssertionError("a scan read the whole decision store")
+
+    monkeypatch.setattr(DecisionStore, "_rows_about", spy)
+    monkeypatch.setattr(DecisionStore, "_rows", whole)
+    assert _groups(album) == before_groups
+    assert run("remove", album).output == before_text
+    result = find_duplicate_groups(album, "phash")
+    assert result.decided.pairs == ours.pairs  # only the decisions between two scanned contents were kept
+    assert asked and all(keys == scanned for keys in asked)
+    ref, new = tmp_path / "ref", tmp_path / "new"
+    ref.mkdir()
+    new.mkdir()
+    shutil.copy(album / "p0.jpg", ref / "p0.jpg")
+    shutil.copy(album / "p0_small.jpg", new / "x.jpg")
+    asked.clear()
+    assert not find_against(new, ref).matches  # the not_duplicate decision still holds across the two folders
+    assert asked == [{k for k in scanned if k in {hashlib.sha256((album / n).read_bytes()).hexdigest()[:32]
+                                                  for n in ("p0.jpg", "p0_small.jpg")}}]

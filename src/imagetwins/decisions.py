@@ -33,7 +33,7 @@ import os
 import re
 import sqlite3
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,6 +48,8 @@ VERDICTS = ("not_duplicate", "skip", "keep")
 EXPORT_VERSION = 1
 _TABLE = "remembered_decisions"
 _KEY = re.compile(r"^[0-9a-f]{32}$")
+#: contents asked of the store in one ``IN (...)`` (SQLite allows 32,766 parameters; fewer keep a query small)
+_BATCH = 500
 
 
 class DecisionStoreError(Exception):
@@ -100,14 +102,44 @@ class Remembered:
 
     ``unsure``: rows that made no sense (edited by hand) and were taken as ``skip``; ``source``: where they
     came from (for messages).
+
+    *Pending* (``store`` set, :meth:`DecisionStore.pending`): nothing read yet; a scan reads only the decisions
+    about the contents it found (:meth:`for_keys`), not a store of a million decisions whole. ``on_error`` turns
+    a store that fails then into what the caller does with one (None: a warning, nothing applied); ``on_loaded``
+    is told what was read (the CLI's note about rows that make no sense).
     """
 
     pairs: dict[tuple[str, str], tuple[str, str | None]] = field(default_factory=dict)
     unsure: int = 0
     source: str = ""
+    store: DecisionStore | None = field(default=None, repr=False, compare=False)
+    on_error: Callable[[DecisionStoreError], Remembered | None] | None = field(default=None, repr=False,
+                                                                              compare=False)
+    on_loaded: Callable[[Remembered], None] | None = field(default=None, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.pairs)
+
+    def __bool__(self) -> bool:
+        return self.store is not None or bool(self.pairs)
+
+    def for_keys(self, keys: Iterable[str | None]) -> Remembered | None:
+        """The decisions about two of these contents: read from the store when pending (only those rows), else
+        these. A store that fails now goes to ``on_error`` (None: a one-line warning and nothing applied)."""
+        if self.store is None:
+            return self
+        try:
+            out = self.store.load(keys)
+        except DecisionStoreError as exc:
+            if self.on_error is not None:
+                return self.on_error(exc)
+            import warnings
+
+            warnings.warn(f"{exc}; remembered decisions are not applied this time", stacklevel=3)
+            return None
+        if self.on_loaded is not None:
+            self.on_loaded(out)
+        return out
 
     def verdict(self, x: str | None, y: str | None) -> tuple[str, str | None] | None:
         if not x or not y or x == y:
@@ -245,12 +277,58 @@ class DecisionStore:
         finally:
             db.close()
 
-    def load(self) -> Remembered:
-        """Every remembered decision (an empty set when there is no store yet)."""
+    def pending(self) -> Remembered | None:
+        """This store, checked (it opens, and is a database) but not read: a :class:`Remembered` whose
+        :meth:`~Remembered.for_keys` reads only the decisions about a scan's contents; None when there is no store
+        or no decision table yet (nothing to apply). Raises :class:`DecisionStoreError` (one line)."""
+        db = self._connect(write=False)
+        if db is None:
+            return None
+        try:
+            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        except sqlite3.Error as exc:
+            raise DecisionStoreError(self._why(exc)) from None
+        finally:
+            db.close()
+        return Remembered(source=str(self.path), store=self) if _TABLE in tables else None
+
+    def _rows_about(self, keys: Iterable[str | None]) -> list[tuple]:
+        """The rows (a, b, verdict, keeper) about two of ``keys``, oldest first: looked up through the primary key
+        (a, b) by ``a`` in batches and kept when ``b`` is one too (a decision matters only when both contents were
+        scanned, so ``b`` needs no index of its own). A row is found by its keys as the store writes them (32
+        lower-case hex digits); one edited by hand into another spelling (upper case, a whole SHA-256) is listed and
+        exported but no scan finds it: looking for those would read the whole store again."""
+        wanted = {k for k in keys if k is not None}
+        db = self._connect(write=False) if wanted else None
+        if db is None:
+            return []
+        try:
+            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            if _TABLE not in tables:
+                return []
+            found: list[tuple] = []
+            ordered = sorted(wanted)
+            for i in range(0, len(ordered), _BATCH):
+                batch = ordered[i:i + _BATCH]
+                found += [row for row in db.execute(
+                    f"SELECT a, b, verdict, keeper, made FROM {_TABLE} WHERE a IN ({','.join('?' * len(batch))})",
+                    batch) if content_key(row[1]) in wanted]
+        except sqlite3.Error as exc:
+            raise DecisionStoreError(self._why(exc)) from None
+        finally:
+            db.close()
+        found.sort(key=lambda row: _made(row[4], 0.0))
+        return [row[:4] for row in found]
+
+    def load(self, keys: Iterable[str | None] | None = None) -> Remembered:
+        """The remembered decisions (an empty set when there is no store yet): every one, or with ``keys`` only
+        those about two of these contents (what a scan of them can use)."""
         out = Remembered(source=str(self.path))
-        for a, b, verdict, keeper in self._rows("a, b, verdict, keeper"):
+        wanted = None if keys is None else {k for k in keys if k is not None}
+        rows = self._rows("a, b, verdict, keeper") if wanted is None else self._rows_about(wanted)
+        for a, b, verdict, keeper in rows:
             row = _valid(a, b, verdict, keeper)
-            if row is None:
+            if row is None or (wanted is not None and (row[0] not in wanted or row[1] not in wanted)):
                 continue
             if row[2] != verdict or (verdict == "keep" and row[3] is None):
                 out.unsure += 1
@@ -401,6 +479,9 @@ def apply_decisions(result, remembered: Remembered | None):
     policy keeps the chosen keepers and the pairs left alone. Returns the result (a new one when regrouped)."""
     if remembered is None:
         return result
+    remembered = remembered.for_keys(content_key(d) for d in result.digests or [])
+    if remembered is None:
+        return result
     result = result.replace(decided=remembered)  # (a result is frozen: a new one carries the decisions)
     if not remembered.pairs or not result.digests:
         return result
@@ -441,7 +522,8 @@ def key_map(result) -> dict[str, str | None]:
 
 def remembered_from(decisions, strict: bool = False) -> Remembered | None:
     """What the ``decisions=`` argument of the finder names, loaded: True the user's store, False/None nothing, a
-    path that store, a :class:`DecisionStore` or :class:`Remembered` itself. A store that cannot be read raises
+    path that store, a :class:`DecisionStore` or :class:`Remembered` itself. A store is checked here and read
+    later, only for the contents a scan found (:meth:`Remembered.for_keys`). A store that cannot be read raises
     :class:`DecisionStoreError` when ``strict``; otherwise it gives a warning (one line) and nothing is applied
     (so everything is shown)."""
     if decisions is None or decisions is False:
@@ -451,7 +533,7 @@ def remembered_from(decisions, strict: bool = False) -> Remembered | None:
     store = decisions if isinstance(decisions, DecisionStore) else \
         DecisionStore(None if decisions is True else decisions)
     try:
-        return store.load()
+        return store.pending()
     except DecisionStoreError as exc:
         if strict:
             raise

@@ -371,6 +371,8 @@ def find_against(
     if remembered:
         qkey = {p: content_key(d) for p, d in zip(enc.paths, enc.digests)}
         rkey = {p: content_key(d) for p, d in zip(ref_paths, ref_digests or [])}
+        remembered = remembered.for_keys({*qkey.values(), *rkey.values()})
+    if remembered:
         matches = {q: kept for q, ms in matches.items()
                    if (kept := [(r, s) for r, s in ms if not remembered.not_duplicate(qkey.get(q), rkey.get(r))])}
     return QueryResult(encoder.name, threshold, encoder.score_kind, enc.paths, ref_name, len(ref_paths), matches,

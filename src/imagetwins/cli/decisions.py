@@ -37,18 +37,29 @@ def load_remembered(db_path: Path | None, ignore: bool, quiet: bool, strict: boo
     if ignore:
         return False
     store = store_for(db_path)
-    try:
-        remembered = store.load()
-    except DecisionStoreError as exc:
+
+    def failed(exc: DecisionStoreError):
         if strict:
             raise click.ClickException(f"{exc}; nothing moved ('--ignore-decisions' goes on without the remembered "
                                        "decisions)") from None
         echo(f"warning: {exc}; remembered decisions are not applied this time", err=True)
+        return None
+
+    def loaded(remembered) -> None:
+        if remembered.unsure and not quiet:
+            echo(f"note: {plural(remembered.unsure, 'remembered decision')} in {store.path} "
+                 f"{'makes' if remembered.unsure == 1 else 'make'} no sense (edited by hand?): both files of each "
+                 "are kept", err=True)
+
+    # checked now (a store that cannot be opened is one line before any work); read after the scan, only the
+    # decisions about the contents it found (a store of a million decisions is not loaded whole)
+    try:
+        remembered = store.pending()
+    except DecisionStoreError as exc:
+        return failed(exc) or False
+    if remembered is None:
         return False
-    if remembered.unsure and not quiet:
-        echo(f"note: {plural(remembered.unsure, 'remembered decision')} in {store.path} "
-             f"{'makes' if remembered.unsure == 1 else 'make'} no sense (edited by hand?): both files of each are "
-             "kept", err=True)
+    remembered.on_error, remembered.on_loaded = failed, loaded
     return remembered
 
 

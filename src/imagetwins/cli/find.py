@@ -134,6 +134,7 @@ def find(directory: Path, method: str, threshold: int, recursive: bool, requeste
     result = decide(result, keep_rule, keep_in, workers, raw_pairs)  # once: the review page reuses them
     decisions = result.decisions
     decided_earlier = ()
+    remembered = result.decided  # read for the contents the scan found (None: none, or the store failed)
     if remembered:
         from imagetwins.decisions import key_map
 
