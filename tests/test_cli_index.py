@@ -210,3 +210,17 @@ def test_a_match_to_a_file_deleted_since_indexing_is_flagged(tmp_path: Path, alb
     assert res.exit_code == 0, res.output
     assert "ukbench00120_resize.jpg" in res.output  # still reported
     assert "warning: 1 matched file of" in res.output and "index update" in res.output
+
+
+@pytest.mark.parametrize("command", [["check", "{q}", "--against", "{db}"],
+                                     ["index", "query", "{q}/beach.jpg", "--db", "{db}"],
+                                     ["index", "update", "{q}", "--db", "{db}", "-m", "phash"]])
+def test_a_fifo_named_as_the_index_is_named_as_such(tmp_path: Path, command: list[str]) -> None:
+    """A FIFO given as the index said "no index at" (read) or "not seekable" (update); it is never opened."""
+    q, db = tmp_path / "q", tmp_path / "ref.db"
+    q.mkdir()
+    shutil.copy(Path(__file__).resolve().parents[1] / "examples" / "images" / "beach.jpg", q / "beach.jpg")
+    os.mkfifo(db)
+    res = run(*(part.format(q=q, db=db) for part in command))
+    assert res.exit_code == 1, res.output
+    one_clear_line(res, "is a FIFO, not an index file")

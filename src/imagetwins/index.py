@@ -33,6 +33,7 @@ from imagetwins.io import ReadFailure, find_images
 from imagetwins.raw import CRASHED
 from imagetwins.results import FindResult, groups_from_encodings, match_query
 from imagetwins.userdirs import cache_folder as user_cache_folder
+from imagetwins.writing import describe_mode
 
 SCHEMA_VERSION = 1
 #: files listed for encoding at a time (bounded lists of futures)
@@ -274,8 +275,12 @@ class Index:
         return IndexFileError(f"cannot use the index {self.path}: {msg}")
 
     def _connect(self, create_folder: bool) -> sqlite3.Connection:
-        if self.path.is_dir():
-            raise IndexFileError(f"{self.path} is a folder, not an index file")
+        try:  # through links, as SQLite opens it; a FIFO or device there is named, not opened (or waited on)
+            mode = os.stat(self.path).st_mode
+        except OSError:
+            mode = None
+        if mode is not None and not stat.S_ISREG(mode):
+            raise IndexFileError(f"{self.path} is {describe_mode(mode)}, not an index file")
         if self.readonly:
             if not self.path.is_file():
                 raise IndexFileError(f"no index at {self.path}; make one with 'imagetwins index update DIR "
