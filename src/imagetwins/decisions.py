@@ -28,12 +28,13 @@ that cannot be read stops ``remove`` with one line (``--ignore-decisions`` goes 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -262,35 +263,33 @@ class DecisionStore:
             return f"the decision store {self.path} is not a database (damaged?): {text}"
         return f"the decision store {self.path} cannot be used: {text}"
 
-    def _rows(self, columns: str) -> list[tuple]:
-        """Every row's ``columns``, oldest first (none when there is no store or no table yet)."""
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection | None]:
+        """The store opened for reading, or None when there is no store or no decision table yet; a SQLite error
+        meanwhile is one line (:class:`DecisionStoreError`), and the store is closed after."""
         db = self._connect(write=False)
         if db is None:
-            return []
+            yield None
+            return
         try:
             tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-            if _TABLE not in tables:
-                return []
-            return db.execute(f"SELECT {columns} FROM {_TABLE} ORDER BY made").fetchall()
+            yield db if _TABLE in tables else None
         except sqlite3.Error as exc:
             raise DecisionStoreError(self._why(exc)) from None
         finally:
             db.close()
 
+    def _rows(self, columns: str) -> list[tuple]:
+        """Every row's ``columns``, oldest first (none when there is no store or no table yet)."""
+        with self._reading() as db:
+            return [] if db is None else db.execute(f"SELECT {columns} FROM {_TABLE} ORDER BY made").fetchall()
+
     def pending(self) -> Remembered | None:
         """This store, checked (it opens, and is a database) but not read: a :class:`Remembered` whose
         :meth:`~Remembered.for_keys` reads only the decisions about a scan's contents; None when there is no store
         or no decision table yet (nothing to apply). Raises :class:`DecisionStoreError` (one line)."""
-        db = self._connect(write=False)
-        if db is None:
-            return None
-        try:
-            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        except sqlite3.Error as exc:
-            raise DecisionStoreError(self._why(exc)) from None
-        finally:
-            db.close()
-        return Remembered(source=str(self.path), store=self) if _TABLE in tables else None
+        with self._reading() as db:
+            return None if db is None else Remembered(source=str(self.path), store=self)
 
     def _rows_about(self, keys: Iterable[str | None]) -> list[tuple]:
         """The rows (a, b, verdict, keeper) about two of ``keys``, oldest first: looked up through the primary key
@@ -299,24 +298,18 @@ class DecisionStore:
         lower-case hex digits); one edited by hand into another spelling (upper case, a whole SHA-256) is listed and
         exported but no scan finds it: looking for those would read the whole store again."""
         wanted = {k for k in keys if k is not None}
-        db = self._connect(write=False) if wanted else None
-        if db is None:
+        if not wanted:
             return []
-        try:
-            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-            if _TABLE not in tables:
+        found: list[tuple] = []
+        with self._reading() as db:
+            if db is None:
                 return []
-            found: list[tuple] = []
             ordered = sorted(wanted)
             for i in range(0, len(ordered), _BATCH):
                 batch = ordered[i:i + _BATCH]
                 found += [row for row in db.execute(
                     f"SELECT a, b, verdict, keeper, made FROM {_TABLE} WHERE a IN ({','.join('?' * len(batch))})",
                     batch) if content_key(row[1]) in wanted]
-        except sqlite3.Error as exc:
-            raise DecisionStoreError(self._why(exc)) from None
-        finally:
-            db.close()
         found.sort(key=lambda row: _made(row[4], 0.0))
         return [row[:4] for row in found]
 
