@@ -40,3 +40,17 @@ def test_the_summary_counts_the_keeper_checks_and_timings_split_the_run(tmp_path
     assert {"scan", "search", "keep", "output"} <= set(stages) and stages["keep"] >= 1.0
     total = float(line.split()[1])
     assert abs(sum(stages.values()) - total) < 0.05
+
+
+def test_v_is_timings_for_short(tmp_path: Path, datasets: Path) -> None:
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for p in sorted((datasets / "photos-public" / "images").glob("*.jpg"))[:2]:
+        shutil.copy(p, folder / p.name)
+    for args in (["find", str(folder), "-m", "phash", "-v"], ["check", str(folder), "--against", str(folder),
+                                                               "-m", "phash", "-v"]):
+        res = CliRunner().invoke(main, args)
+        assert res.exit_code in (0, 1), res.output
+        assert any(x.startswith("time: ") for x in res.stderr.splitlines()), res.stderr
+    plain = CliRunner().invoke(main, ["find", str(folder), "-m", "phash"])
+    assert not any(x.startswith("time: ") for x in plain.stderr.splitlines())

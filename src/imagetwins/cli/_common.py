@@ -194,8 +194,9 @@ def command_seconds(result=None) -> float:
 
 
 timings_option = click.option(
-    "--timings", "show_timings", is_flag=True,
-    help="Also say where the time went, stage by stage (scan, load, search, verify, keep, output), on stderr.")
+    "--timings", "-v", "show_timings", is_flag=True,
+    help="Also say where the time went, stage by stage (scan, load, search, verify, keep, output), on stderr "
+         "(-v for short).")
 
 
 def say_timings(show: bool) -> None:
