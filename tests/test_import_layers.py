@@ -36,11 +36,26 @@ def _type_checking_only(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> bool:
     return False
 
 
+def _imports_by_name(call: ast.Call) -> bool:
+    """``importlib.import_module(...)`` or ``__import__(...)``."""
+    func = ast.unparse(call.func)
+    return bool(call.args) and (func.endswith("import_module") or func == "__import__")
+
+
+def named_modules(tree: ast.AST, modules: dict[str, Path]) -> list[str]:
+    """Every imagetwins module a source names in a string (``"imagetwins.encoders"``): what an import by a
+    computed name (``import_module(_MOVED[name])``, a table of lazy names) may import."""
+    return sorted({n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)
+                   and n.value in modules})
+
+
 def import_graph() -> dict[str, set[str]]:
     """Module -> the imagetwins modules it imports, anywhere in its source (module level, functions, methods).
 
     ``from package import name`` counts as importing ``package.name`` when that is a module, else
-    ``package``; ``importlib.import_module("imagetwins....")`` with a constant name counts too.
+    ``package``; ``importlib.import_module("imagetwins....")`` with a constant name counts too, and one with
+    a name computed at run time counts as importing every imagetwins module named in a string of that source
+    (:func:`named_modules`), so a lazy alias cannot hide an edge.
     """
     modules = _modules()
     graph: dict[str, set[str]] = {m: set() for m in modules}
@@ -58,9 +73,11 @@ def import_graph() -> dict[str, set[str]]:
                     anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
                     base = ".".join(anchor + ([base] if base else []))
                 targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in modules else base for a in node.names]
-            elif (isinstance(node, ast.Call) and ast.unparse(node.func).endswith("import_module") and node.args
-                  and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
-                targets = [node.args[0].value]
+            elif isinstance(node, ast.Call) and _imports_by_name(node):
+                if isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
+                    targets = [node.args[0].value]
+                else:  # a name computed at run time: any module the source names can be it
+                    targets = named_modules(tree, modules)
             if not targets or _type_checking_only(node, parents):
                 continue
             for t in targets:
@@ -117,10 +134,34 @@ def test_the_graph_sees_imports_inside_functions() -> None:
     assert find_cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 
 
+#: edges allowed to close a cycle for one release only, with the release they go in: the deprecated alias
+#: ``imagetwins.search.method_pairs`` / ``method_query`` (moved to the registry during 0.1.0, before its
+#: release, so kept through 0.1.x) looks the method up in ``imagetwins.encoders`` by a computed name
+DEPRECATED_EDGES = {("imagetwins.search", "imagetwins.encoders"): "0.2"}
+
+
 def test_no_import_cycle_in_the_package() -> None:
-    cycles = find_cycles(import_graph())
+    graph = import_graph()
+    for (a, b) in DEPRECATED_EDGES:
+        graph[a].discard(b)
+    cycles = find_cycles(graph)
     assert not cycles, "import cycles (imports inside functions included):\n" + "\n".join(
         " <-> ".join(c) for c in cycles)
+
+
+def test_the_checker_sees_imports_by_computed_name() -> None:
+    """The deprecated alias in ``imagetwins.search`` imports the registry by a name computed at run time: the
+    graph has that edge (it closes a 9-module cycle), and it is allowed only until the release that drops it."""
+    from imagetwins import __version__
+
+    graph = import_graph()
+    assert "imagetwins.encoders" in graph["imagetwins.search"]
+    assert "imagetwins.finder" in graph["imagetwins"]  # the front door's table of lazy verbs
+    assert find_cycles(graph), "the alias's edge closes a cycle; without it DEPRECATED_EDGES can go"
+    for (a, b), gone_in in DEPRECATED_EDGES.items():
+        release = tuple(int(x) for x in __version__.split(".")[:2])
+        assert release < tuple(int(x) for x in gone_in.split(".")), (
+            f"{a} -> {b} was to go in {gone_in}: remove the alias and its DEPRECATED_EDGES entry")
 
 
 def test_storage_only_stores() -> None:
