@@ -106,8 +106,8 @@ def test_the_api_report_and_against_honour_them(tmp_path: Path, album: Path) -> 
     shutil.copy(album / "p1.jpg", ref / "p1.jpg")
     shutil.copy(album / "p0_small.jpg", new / "x.jpg")
     shutil.copy(album / "p1_small.jpg", new / "y.jpg")
-    assert {os.path.basename(q) for q in find_against(new, ref).matches} == {"y.jpg"}
-    assert len(find_against(new, ref, decisions=False).matches) == 2
+    assert {os.path.basename(q) for q in find_against(new, ref, "phash").matches} == {"y.jpg"}
+    assert len(find_against(new, ref, "phash", decisions=False).matches) == 2
     res = run("find", new, "--against", ref, "--json", "-")
     assert [os.path.basename(m["query"]) for m in json.loads(res.stdout)["matches"]] == ["y.jpg"]
 
@@ -314,6 +314,6 @@ def test_a_run_reads_only_the_decisions_about_the_contents_it_scanned(tmp_path: 
     shutil.copy(album / "p0.jpg", ref / "p0.jpg")
     shutil.copy(album / "p0_small.jpg", new / "x.jpg")
     asked.clear()
-    assert not find_against(new, ref).matches  # the not_duplicate decision still holds across the two folders
+    assert not find_against(new, ref, "phash").matches  # the not_duplicate decision still holds across the two folders
     assert asked == [{k for k in scanned if k in {hashlib.sha256((album / n).read_bytes()).hexdigest()[:32]
                                                   for n in ("p0.jpg", "p0_small.jpg")}}]

@@ -37,8 +37,8 @@ def new_images(tmp_path: Path, reference: Path) -> Path:
 def test_find_against_a_folder_with_and_without_its_cache(reference: Path, new_images: Path, tmp_path: Path,
                                                           monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)  # paths as the caller names them, relative here
-    cached = find_against("test", "train", recursive=True)
-    fresh = find_against("test", "train", recursive=True, cache=False)
+    cached = find_against("test", "train", "phash", recursive=True)
+    fresh = find_against("test", "train", "phash", recursive=True, cache=False)
     assert cached.matches == fresh.matches and len(cached.matches) == 2
     assert all(r.startswith("train" + os.sep) for _, r, _ in cached.rows())  # not the cache's absolute paths
     assert {Path(q).name for q in cached.matches} == {"leaked_small.jpg", "leaked_copy.jpg"}

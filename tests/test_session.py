@@ -57,12 +57,12 @@ def test_a_session_without_an_index_keeps_pair_scores_in_memory(folder: Path) ->
 
     with imagetwins.open_session(folder, cache=False) as session:
         assert session.index is None and isinstance(session.pair_scores, MemoryPairScores)
-        plain = imagetwins.find(folder, session=session)
+        plain = imagetwins.find(folder, "phash", session=session)
     assert plain.index_path is None and plain.decisions is None and len(plain.groups) == 2
     # an Index handed over is used and left open
     with index_module.Index(folder.parent / "mine.db", methods=["phash"]) as idx:
         with imagetwins.open_session(db=idx) as session:
-            imagetwins.find(folder, session=session)
+            imagetwins.find(folder, "phash", session=session)
         assert idx.db is not None and idx.stats()["encodings"]["phash"] == len(plain.files)
 
 
@@ -106,3 +106,27 @@ def test_find_against_uses_the_sessions_index_for_the_reference(folder: Path, tm
     assert opened == [str(db)]  # the reference folder's encodings went to the session's index, opened once
     assert [Path(q).name for q in found.matches] == ["forest_again.jpg"]
     assert Path(found.matches[str(queries / "forest_again.jpg")][0][0]).name == "forest.jpg"
+
+
+def test_the_front_door_finds_copies_by_default_as_the_cli_does(folder: Path) -> None:
+    """``imagetwins.find`` / ``find_against`` / ``check`` use the CLI's default method (copies) unless told: a
+    mirrored copy is found, which the library's old default (phash) missed."""
+    import inspect
+
+    from imagetwins.cli import find as find_command
+    from imagetwins.encoders import DEFAULT_METHOD
+
+    assert DEFAULT_METHOD == "copies"
+    for verb in (imagetwins.find, imagetwins.find_against, imagetwins.check):
+        assert inspect.signature(verb).parameters["method"].default == DEFAULT_METHOD, verb
+    assert next(p for p in find_command.find.params if p.name == "method").default == DEFAULT_METHOD
+    with imagetwins.open_session(folder, cache=False, workers=2) as session:
+        result = imagetwins.find(folder, session=session)
+        hashed = imagetwins.find(folder, "phash", session=session)
+    assert result.method == "copies"
+
+    def names(r):
+        return sorted(sorted(Path(f).name for f in g.files) for g in r.groups)
+
+    assert ["forest.jpg", "forest_mirrored.jpg"] in names(result)
+    assert ["forest.jpg", "forest_mirrored.jpg"] not in names(hashed)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from imagetwins.encoders import Encoder
+from imagetwins.encoders import DEFAULT_METHOD, Encoder
 from imagetwins.finder import find_against
 from imagetwins.index import Index
 from imagetwins.io import skipped_link
@@ -64,7 +64,7 @@ class CheckResult:
 
 
 def check(test: str | os.PathLike | Sequence[str | os.PathLike], against: str | os.PathLike | Index,
-          method: str | Encoder = "phash", threshold: float | None = None, recursive: bool = False,
+          method: str | Encoder = DEFAULT_METHOD, threshold: float | None = None, recursive: bool = False,
           workers: int | None = None, progress: bool = False, cache: bool = True, decisions=True) -> CheckResult:
     """Check whether images of ``test`` duplicate images of ``against`` (e.g. test images leaking from training).
 
@@ -75,7 +75,8 @@ def check(test: str | os.PathLike | Sequence[str | os.PathLike], against: str | 
     against : path or Index
         The reference: a folder, an index file (opened read-only) or an open :class:`~imagetwins.index.Index`.
     method, threshold, workers, progress, cache, decisions
-        As in :func:`imagetwins.finder.find_against` (``decisions``: the pairs a person said are not duplicates
+        As in :func:`imagetwins.finder.find_against` (``method``: ``copies`` unless named, as the CLI's ``check``;
+        ``decisions``: the pairs a person said are not duplicates
         are not leaks; False ignores them).
     recursive : bool
         Scan sub-folders of ``test`` and of a reference folder (class sub-folders need it).

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from imagetwins import search, timing
-from imagetwins.encoders import Encoded, Encoder, get_encoder
+from imagetwins.encoders import DEFAULT_METHOD, Encoded, Encoder, get_encoder
 from imagetwins.index import Index, IndexDamagedError, IndexFileError, open_folder_cache
 from imagetwins.io import ReadFailure, find_images
 from imagetwins.results import (
@@ -130,7 +130,7 @@ def _find_groups(paths, method, threshold, recursive, workers, progress, cache, 
         return search_scan(scan, method, threshold, workers, progress)
 
 
-def find(paths: str | os.PathLike | Sequence[str | os.PathLike], method: str | Encoder = "phash",
+def find(paths: str | os.PathLike | Sequence[str | os.PathLike], method: str | Encoder = DEFAULT_METHOD,
          threshold: float | None = None, *, recursive: bool = False, keep: str | None = None,
          keep_in: Sequence[str | os.PathLike] = (), session: Session | None = None, workers: int | None = None,
          progress: bool = False, follow_symlinks: bool = False, decisions=True) -> FindResult:
@@ -139,8 +139,9 @@ def find(paths: str | os.PathLike | Sequence[str | os.PathLike], method: str | E
     :func:`find_duplicate_groups` through the ``session``'s stores (none: no index, nothing kept), then
     with ``keep`` (a rule of :data:`imagetwins.keep.KEEP_RULES`) the keep stage
     (:func:`imagetwins.keep.decide_keepers`): the result's groups are stars around their keepers and
-    ``result.decisions`` says what to keep. Other parameters (``decisions``: the remembered ones) as in
-    :func:`find_duplicate_groups`.
+    ``result.decisions`` says what to keep. ``method`` defaults to :data:`imagetwins.encoders.DEFAULT_METHOD`
+    (``copies``, as the CLI's ``find``; :func:`find_duplicate_groups` keeps ``phash``). Other parameters
+    (``decisions``: the remembered ones) as in :func:`find_duplicate_groups`.
 
     Examples
     --------
@@ -303,7 +304,7 @@ def _warn_unhealthy(index: Index, encoder: Encoder) -> None:
 def find_against(
     images: str | os.PathLike | Sequence[str | os.PathLike],
     reference: str | os.PathLike | Index,
-    method: str | Encoder = "phash",
+    method: str | Encoder = DEFAULT_METHOD,
     threshold: float | None = None,
     recursive: bool = False,
     workers: int | None = None,
@@ -322,7 +323,10 @@ def find_against(
     reference : path or Index
         A folder, an index file (opened read-only: nothing is added to it) or an open
         :class:`~imagetwins.index.Index`.
-    method, threshold, workers, progress
+    method : str or Encoder
+        A registered method; default :data:`imagetwins.encoders.DEFAULT_METHOD` (``copies``, as ``imagetwins
+        check``).
+    threshold, workers, progress
         As in :func:`find_duplicate_groups`.
     recursive : bool
         Scan sub-folders of ``images`` and of a reference folder.

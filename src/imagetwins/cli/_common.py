@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from imagetwins.encoders import encoder_names, get_encoder
+from imagetwins.encoders import DEFAULT_METHOD, encoder_names, get_encoder
 from imagetwins.text import printable
 
 #: each method's default threshold, for the help texts
@@ -89,8 +89,8 @@ def show_progress(quiet: bool) -> bool:
 
 
 # -- options shared by several commands, declared once ------------------------------------------------------
-#: what find, report, remove, check and index update use unless -m says otherwise
-DEFAULT_METHOD = "copies"
+# DEFAULT_METHOD (imagetwins.encoders): what find, report, remove, check and index update use unless -m says
+# otherwise, as the library's front door does
 method_option = click.option(
     "--method", "-m", type=MethodChoice(), default=DEFAULT_METHOD, show_default=True,
     help="Method used to compare images: copies (the default: copies confirmed on the pictures, through crops, "

@@ -21,8 +21,12 @@ import numpy as np
 from imagetwins.encoders.base import BitsEncoder, Encoded, Encoder, ScoreKind, VectorEncoder
 from imagetwins.search import Pairs
 
-__all__ = ["BitsEncoder", "Encoded", "Encoder", "ScoreKind", "VectorEncoder", "encoder_names", "get_encoder",
-           "method_pairs", "method_query", "register", "registered", "unregister"]
+__all__ = ["DEFAULT_METHOD", "BitsEncoder", "Encoded", "Encoder", "ScoreKind", "VectorEncoder", "encoder_names",
+           "get_encoder", "method_pairs", "method_query", "register", "registered", "unregister"]
+
+#: the method used where none is named: by the front door's ``find``, ``find_against`` and ``check`` and by the
+#: CLI's find, report, remove, check and index update (copies confirmed on the pictures, never look-alikes)
+DEFAULT_METHOD = "copies"
 
 _REGISTRY: dict[str, Encoder] = {}
 
