@@ -98,3 +98,30 @@ def test_holidays_reshots_are_mostly_not_copies(datasets: Path) -> None:
     assert not (~same[pairs.left, pairs.right]).any()
     labels = search.connected_components(len(files), pairs.left, pairs.right)
     assert len(set(labels.tolist())) > 0.8 * len(files)
+
+
+@pytest.mark.integration
+def test_the_verdicts_of_real_frames(frames) -> None:
+    from imagetwins.scores import Verdict
+
+    rec = frames["records"]
+    assert copies.verify_records(rec["a"], rec["b"]).verdict() is Verdict.RESHOT  # 17 s later
+    assert copies.verify_records(rec["b"], rec["a"]).verdict() is Verdict.RESHOT
+    assert copies.verify_records(rec["a"], rec["a_resaved"]).verdict() is Verdict.COPY
+    assert copies.verify_records(rec["a_no_exif"], rec["a"]).verdict() is Verdict.COPY
+
+
+@pytest.mark.cli
+def test_explain_prints_the_verdict_and_its_reason(frames) -> None:
+    from click.testing import CliRunner
+
+    from imagetwins.cli import main
+
+    folder = Path(frames["folder"])
+    out = CliRunner().invoke(main, ["explain", str(folder / "a.jpg"), str(folder / "a_resaved.jpg"), "-m", "copies"])
+    assert out.exit_code == 0, out.output
+    assert "verdict: copy: one capture: " in out.output
+    out = CliRunner().invoke(main, ["explain", str(folder / "b.jpg"), str(folder / "a.jpg"), "-m", "copies",
+                                    "--json", "-"])
+    data = json.loads(out.output)
+    assert data["verdict"] == "re-shot" and "different moments" in data["verdict_reason"]

@@ -17,10 +17,11 @@ from imagetwins import verify
 from imagetwins.canvas import upright_picture
 from imagetwins.copies import COPIES_METHOD, verify_records
 from imagetwins.io import ImageReadError, open_image
-from imagetwins.scores import DISTANCE, ScoreKind
+from imagetwins.scores import DISTANCE, ScoreKind, Verdict
 from imagetwins.writing import open_output
 
-__all__ = ["MethodScore", "explain_pair", "match_picture", "pair_features", "pair_records", "why_not_copies"]
+__all__ = ["MethodScore", "explain_pair", "match_picture", "pair_features", "pair_records", "verdict_reason",
+           "why_not_copies"]
 
 
 @dataclass
@@ -119,6 +120,23 @@ def why_not_copies(v: verify.Verification, copies_score: float | None = None,
     if not why:
         why.append(f"all checks are near their limits together (confidence {v.confidence:.3f})")
     return why
+
+
+def verdict_reason(v: verify.Verification, threshold: float = verify.DEFAULT_CONFIDENCE) -> tuple[Verdict, str]:
+    """The pair's :class:`~imagetwins.scores.Verdict` at ``threshold`` and why, in one line: which check decided
+    it and on which part of the picture."""
+    verdict = v.verdict(threshold)
+    if verdict is Verdict.COPY:
+        image = "first" if v.coverage_a >= v.coverage_b else "second"
+        return verdict, (f"one capture: {v.strict_agreement:.0%} of the overlap agrees pixel for pixel once aligned "
+                         f"by one {'mirrored ' if v.mirrored else ''}transform, which covers "
+                         f"{max(v.coverage_a, v.coverage_b):.0%} of the {image} image (confidence "
+                         f"{v.confidence:.3f} >= {threshold:g})")
+    why = why_not_copies(v, threshold=threshold) or [f"confidence {v.confidence:.3f} < {threshold:g}"]
+    if verdict is Verdict.RESHOT and not v.different_captures:
+        return verdict, (f"the same scene ({v.inliers} feature matches in one arrangement over "
+                         f"{min(v.coverage_a, v.coverage_b):.0%} or more of each image), another capture: {why[0]}")
+    return verdict, why[0]
 
 
 def pair_records(path_a: str | os.PathLike, path_b: str | os.PathLike, records=None) -> tuple:

@@ -256,12 +256,14 @@ class FindResult:
         yield from batched(every())
 
     def pair_records(self) -> Iterator[dict]:
-        """Each match as ``{"a", "b", <score kind>: score}``, one at a time."""
+        """Each match as ``{"a", "b", <score kind>: score}``, one at a time; with ``"verdict"`` (``"copy"``)
+        where the method checked the pictures (:attr:`ScoreKind.match_verdict`)."""
         kind = self.score_kind
         name = str(kind)
+        verdict = {} if kind.match_verdict is None else {"verdict": kind.match_verdict}
         for p in self.iter_pairs():
             for i, j, d in zip(p.left.tolist(), p.right.tolist(), p.score.tolist()):
-                yield {"a": self.files[i], "b": self.files[j], name: kind.value(d)}
+                yield {"a": self.files[i], "b": self.files[j], name: kind.value(d), **verdict}
 
     def to_dict(self, pairs: bool = True) -> dict:
         """Plain data for JSON output; scores are written under their kind's name. ``pairs=False``
@@ -329,13 +331,17 @@ class QueryResult:
         return [(q, r, score) for q, ms in self.matches.items() for r, score in ms]
 
     def to_dict(self) -> dict:
-        """Plain data for JSON output; scores under their kind's name."""
+        """Plain data for JSON output; scores under their kind's name, with ``"verdict"`` (``"copy"``) where the
+        method checked the pictures (:attr:`ScoreKind.match_verdict`)."""
+        kind = ScoreKind.of(self.score_kind)
+        verdict = {} if kind.match_verdict is None else {"verdict": kind.match_verdict}
         return {"method": self.method, "threshold": self.threshold, "score_kind": self.score_kind,
                 "images": len(self.images), "reference": self.reference, "reference_images": self.reference_images,
                 "with_duplicates": len(self.matches),
                 "unreadable": [{"path": f.path, "reason": f.reason} for f in self.failures],
                 "reference_unreadable": [{"path": f.path, "reason": f.reason} for f in self.reference_failures],
-                "matches": [{"query": q, "matches": [{"path": r, self.score_kind: score} for r, score in ms]}
+                "matches": [{"query": q, "matches": [{"path": r, self.score_kind: score, **verdict}
+                                                        for r, score in ms]}
                             for q, ms in self.matches.items()],
                 "seconds": round(self.seconds, 3)}
 

@@ -16,13 +16,52 @@ and which thresholds are valid (:meth:`ScoreKind.check_threshold`).
 A kind *is* the string written in outputs (``"distance"`` or ``"similarity"``; a confidence is written as
 a similarity, as it always was), so ``kind == "distance"``, ``{kind: score}`` and ``json.dumps(kind)``
 keep working for programs written before.
+
+A pair the pictures were checked for (``copies``' verification) also gets one of three answers, a
+:class:`Verdict`: :data:`Verdict.COPY` (made from one capture: safe to remove), :data:`Verdict.RESHOT`
+(the same scene, another capture: a person picks) or :data:`Verdict.UNRELATED`. A verdict *is* the string
+written in outputs (``"copy"``, ``"re-shot"``, ``"unrelated"``).
 """
 
 from __future__ import annotations
 
+from enum import Enum
+
 import numpy as np
 
-__all__ = ["CONFIDENCE", "DISTANCE", "SIMILARITY", "ScoreKind"]
+__all__ = ["CONFIDENCE", "DISTANCE", "SIMILARITY", "ScoreKind", "Verdict"]
+
+
+class Verdict(str, Enum):
+    """The three answers for a checked pair (a ``str``: its name in outputs, ``json.dumps`` writes it so).
+
+    Given by :meth:`imagetwins.verify.Verification.verdict`; the reason in words by
+    :func:`imagetwins.explain.verdict_reason`.
+    """
+
+    #: made from one capture (crops, frames, overlays, re-encodes, edits): ``copies`` groups it, safe to remove
+    COPY = "copy"
+    #: the same scene, another capture (burst frames, the same view seconds later, bracketed exposures): never a
+    #: copy; grouped for review only by a re-shot method, the keeper chosen by a person
+    RESHOT = "re-shot"
+    #: different pictures (look-alikes included)
+    UNRELATED = "unrelated"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def removable(self) -> bool:
+        """Whether a pair with this verdict may be offered for removal without a person looking (copies only)."""
+        return self is Verdict.COPY
+
+    @classmethod
+    def of(cls, name: str) -> Verdict:
+        """The verdict named ``name`` (``"copy"``, ``"re-shot"``, ``"unrelated"``; a verdict itself)."""
+        try:
+            return cls(name)
+        except ValueError:
+            raise ValueError(f"a verdict is one of copy, re-shot, unrelated; not {name!r}") from None
 
 
 class ScoreKind(str):
@@ -34,12 +73,16 @@ class ScoreKind(str):
     low: float  # the range of valid thresholds
     high: float
     whole: bool  # scores and thresholds are whole numbers (bits)
+    #: what a match of this kind is, where the pictures were checked (a confidence: :data:`Verdict.COPY`); None
+    #: for a hash or vector that only says two images look alike
+    match_verdict: Verdict | None
 
     def __new__(cls, name: str, unit: str, larger_is_closer: bool, exact: float, low: float, high: float,
-                whole: bool) -> ScoreKind:
+                whole: bool, match_verdict: Verdict | None = None) -> ScoreKind:
         self = super().__new__(cls, name)
         self.unit, self.larger_is_closer, self.exact = unit, larger_is_closer, exact
         self.low, self.high, self.whole = low, high, whole
+        self.match_verdict = match_verdict
         return self
 
     def __reduce__(self):  # pickled (Dask) as the constant of its unit, never as a copy
@@ -140,8 +183,9 @@ class ScoreKind(str):
 DISTANCE = ScoreKind("distance", "bits", False, 0, 0, 64, True)
 #: cosine similarity of two vectors: larger is closer
 SIMILARITY = ScoreKind("similarity", "cosine similarity", True, 1.0, -1.0, 1.0, False)
-#: a calibrated probability that two files are copies (written as a similarity in outputs): larger is closer
-CONFIDENCE = ScoreKind("similarity", "confidence", True, 1.0, 0.0, 1.0, False)
+#: a calibrated probability that two files are copies (written as a similarity in outputs): larger is closer; a
+#: match is a copy (the pictures were checked)
+CONFIDENCE = ScoreKind("similarity", "confidence", True, 1.0, 0.0, 1.0, False, Verdict.COPY)
 
 _BY_NAME = {"distance": DISTANCE, "similarity": SIMILARITY, "confidence": CONFIDENCE}
 _BY_UNIT = {k.unit: k for k in (DISTANCE, SIMILARITY, CONFIDENCE)}
@@ -149,3 +193,4 @@ _BY_UNIT = {k.unit: k for k in (DISTANCE, SIMILARITY, CONFIDENCE)}
 
 def _by_unit(unit: str) -> ScoreKind:
     return _BY_UNIT[unit]
+

@@ -28,13 +28,14 @@ import struct
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from PIL import Image
 
 from imagetwins.hashing import DECODE_MIN_SIDE
 from imagetwins.io import ImageReadError, ReadFailure, content_digest, open_image, quiet_decoder_warnings, read_bytes
+from imagetwins.scores import Verdict
 
 cv2 = None  # imported on first use: OpenCV takes about a second to import, and hash-only runs never need it
 
@@ -44,6 +45,7 @@ __all__ = [
     "ImageFeatures",
     "Verification",
     "VERDICT_VERSION",
+    "Verdict",
     "extract",
     "features_for_files",
     "order_key",
@@ -98,6 +100,11 @@ CALIBRATION = (-4.536, 0.0, 0.0, 0.0, 8.633, 0.0, 0.0, -10.31)
 #: confidence at or above which a pair is called a copy: the smallest with >= 99.5 % precision on the fit split
 #: of ``benchmarks/quality.py`` (pairs and groups alike); held-out numbers are in BENCHMARKS.md
 DEFAULT_CONFIDENCE = 0.92
+#: a pair that is not a copy shows one scene (:attr:`Verification.same_scene`, a re-shot) with at least this many
+#: feature matches in one arrangement, covering at least SCENE_COVERAGE of each image (measured in BENCHMARKS.md,
+#: "Re-shots")
+SCENE_INLIERS = 15
+SCENE_COVERAGE = 0.2
 
 
 #: what to tell a user without OpenCV
@@ -115,7 +122,7 @@ def opencv_available() -> bool:
 
 
 #: constants that do not change a confidence (a threshold applied to it afterwards), left out of verdict_version
-_NOT_IN_VERDICT = frozenset({"DEFAULT_CONFIDENCE"})
+_NOT_IN_VERDICT = frozenset({"DEFAULT_CONFIDENCE", "SCENE_INLIERS", "SCENE_COVERAGE"})
 
 
 def verdict_version() -> str:
@@ -290,12 +297,29 @@ class Verification:
     def swapped(self) -> Verification:
         """The same check seen from the other image: ``b`` against ``a``."""
         transform = None if self.transform is None else _require_cv2().invertAffineTransform(self.transform)
-        return Verification(self.inliers, self.inlier_ratio, self.coverage_b, self.coverage_a, self.agreement,
-                            self.strict_agreement, self.median_ncc, self.lighting_residual, self.mirrored, transform,
-                            self.confidence, [(q, p) for p, q in self.matches], self.cut_from_canvas[::-1],
-                            self.different_captures,
-                            None if self.disagreement is None else (1 - self.disagreement[0],
-                                                                    *self.disagreement[1:]))
+        return replace(self, coverage_a=self.coverage_b, coverage_b=self.coverage_a, transform=transform,
+                       matches=[(q, p) for p, q in self.matches], cut_from_canvas=self.cut_from_canvas[::-1],
+                       disagreement=None if self.disagreement is None else (1 - self.disagreement[0],
+                                                                            *self.disagreement[1:]))
+
+    @property
+    def same_scene(self) -> bool:
+        """Whether the two pictures show one scene: another capture by the camera's stamp, or enough feature
+        matches in one geometric arrangement (:data:`SCENE_INLIERS`) over a part of each image
+        (:data:`SCENE_COVERAGE`). A copy is of one scene too; :meth:`verdict` tells the two apart."""
+        return self.different_captures or (self.inliers >= SCENE_INLIERS
+                                           and min(self.coverage_a, self.coverage_b) >= SCENE_COVERAGE)
+
+    def verdict(self, threshold: float = DEFAULT_CONFIDENCE) -> Verdict:
+        """The three answers (:class:`~imagetwins.scores.Verdict`) at ``threshold`` (the copies threshold).
+
+        :data:`Verdict.COPY` when the confidence reaches ``threshold`` (two camera originals of different
+        moments never do); else :data:`Verdict.RESHOT` when the pictures show one scene (:attr:`same_scene`);
+        else :data:`Verdict.UNRELATED`. The same either way round: ``v.verdict() == v.swapped().verdict()``.
+        """
+        if self.confidence >= threshold and not self.different_captures:
+            return Verdict.COPY
+        return Verdict.RESHOT if self.same_scene else Verdict.UNRELATED
 
     def measurements(self) -> np.ndarray:
         """The inputs of the calibrated model, in :data:`CALIBRATION` order (without the intercept)."""
@@ -310,6 +334,7 @@ class Verification:
                 "strict_agreement": round(self.strict_agreement, 3),
                 "lighting_residual": round(self.lighting_residual, 3), "mirrored": self.mirrored,
                 "cut_from_canvas": list(self.cut_from_canvas), "different_captures": self.different_captures,
+                "verdict": self.verdict(),
                 "disagreement": None if self.disagreement is None else {
                     "image": "ab"[self.disagreement[0]], "region": self.disagreement[1],
                     "share": round(self.disagreement[2], 3)}}

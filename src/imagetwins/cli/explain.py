@@ -26,7 +26,7 @@ def explain(file_a: Path, file_b: Path, picture: Path | None, json_out: Path | N
     Example:
       imagetwins explain photo.jpg shop/photo-cropped.jpg -p why.png
     """
-    from imagetwins.explain import explain_pair, match_picture, why_not_copies
+    from imagetwins.explain import explain_pair, match_picture, verdict_reason, why_not_copies
     from imagetwins.io import ImageReadError
 
     try:
@@ -40,9 +40,11 @@ def explain(file_a: Path, file_b: Path, picture: Path | None, json_out: Path | N
         raise click.ClickException(str(exc)) from None
     copies_score = next((s.score for s in scores if s.method == "copies"), None)
     why = why_not_copies(v, copies_score)
+    verdict, reason = verdict_reason(v)
     if json_out is not None:
         write_json({"a": str(file_a), "b": str(file_b), "scores": [s.to_dict() for s in scores],
-                    "verification": v.to_dict(), "why_not_copies": why}, json_out)
+                    "verification": v.to_dict(), "verdict": verdict, "verdict_reason": reason,
+                    "why_not_copies": why}, json_out)
         if str(json_out) == "-":  # stdout holds the data alone
             return
     echo(str(file_a))
@@ -58,6 +60,7 @@ def explain(file_a: Path, file_b: Path, picture: Path | None, json_out: Path | N
         echo("  (checked on the picture cut out of its canvas: "
              + " and ".join(n for n, cut in zip(("the first image", "the second image"), v.cut_from_canvas) if cut)
              + ")")
+    echo(f"  verdict: {verdict}: {reason}")
     for line in why:
         echo(f"  why not a copy: {line}")
     if picture is not None:
