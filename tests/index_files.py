@@ -47,6 +47,15 @@ def drop_pair_scores_table(db: Path) -> None:
         con.execute("DROP TABLE pair_scores")
 
 
+def set_candidate_state(db: Path, method: str, value: object) -> None:
+    """Replace the kept candidate search of ``method`` by ``value`` (any SQLite value: damage), or drop it (None)."""
+    with _file(db) as con:
+        row = con.execute("SELECT version FROM candidates WHERE method = ?", (method,)).fetchone()
+        con.execute("DELETE FROM candidates WHERE method = ?", (method,))
+        if value is not None:
+            con.execute("INSERT INTO candidates VALUES (?, ?, ?)", (method, row[0] if row else "?", value))
+
+
 def tables(db: Path) -> set[str]:
     """The tables in the file (read without opening it as an index, which could add what is missing)."""
     with _file(db) as con:

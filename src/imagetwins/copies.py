@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from imagetwins import search
+from imagetwins.candidates import KEY_BYTES, CandidateMemo, search_rows
 from imagetwins.pairscores import PairScores
 from imagetwins.scores import CONFIDENCE
 from imagetwins.spill import SpillFile, current_spill
@@ -342,13 +343,15 @@ def _first_others(owner_of_row: np.ndarray, nb_owner: np.ndarray, sims: np.ndarr
 
 def candidate_pairs(hashes: np.ndarray, vectors: np.ndarray, workers: int | None = None,
                     hash_candidate: int = HASH_CANDIDATE, cnn_candidate: float = CNN_CANDIDATE,
-                    top_k: int = TOP_K, alt=None, neighbours: int | None = None):
+                    top_k: int = TOP_K, alt=None, neighbours: int | None = None, memo: CandidateMemo | None = None):
     """Pairs ``i < j`` proposed by the hash or the CNN: (left, right, dihedral distance; 256 where unknown).
 
     ``alt``: :func:`alternates` of the records, searched with them (a pair one of whose alternates proposed
     it gets distance 256: it is always verified). ``neighbours``: also return the CNN neighbour lists
     (``(owner of each searched row, neighbour owners (rows, neighbours), similarities)``, ``neighbours`` deep)
-    that :func:`copy_pairs` proposes from again when a crowd of copies starved an image.
+    that :func:`copy_pairs` proposes from again when a crowd of copies starved an image. ``memo``
+    (:class:`CandidateMemo`): the search of an earlier run over these contents, so that only new rows are
+    searched (:mod:`imagetwins.candidates`); this search is kept in it.
     """
     n = len(hashes)
     if n < 2:
@@ -356,14 +359,18 @@ def candidate_pairs(hashes: np.ndarray, vectors: np.ndarray, workers: int | None
         out = (e, e, np.empty(0, np.int32))
         return out + (None,) if neighbours else out
     eh, ev, owner = _extended(hashes, vectors, alt)
-    hp = search.dihedral_pairs(eh, hash_candidate, workers)
-    hl, hr = owner[hp.left], owner[hp.right]
-    hd = np.where((hp.left >= n) | (hp.right >= n), 256, hp.distance).astype(np.int32)
-    other = hl != hr
-    hl, hr, hd = hl[other], hr[other], hd[other]
     extra = 1 if len(owner) > n else 0  # an image's own alternate takes a place among its neighbours
     depth = max(top_k + extra, neighbours or 0)
-    idx, sims = search.cosine_topk(ev, ev, k=depth, exclude_self=True)
+    # everything against everything, or with a memo of an earlier run only the new rows (imagetwins.candidates)
+    keys = memo.row_keys(owner, n) if memo is not None else np.zeros(len(owner), f"S{KEY_BYTES}")
+    state = memo.state(hash_candidate, depth) if memo is not None else None
+    h_left, h_right, h_dist, idx, sims, counts = search_rows(eh, ev, keys, hash_candidate, depth, workers, state)
+    if memo is not None:
+        memo.searched(keys, h_left, h_right, h_dist, idx, sims, counts)
+    hl, hr = owner[h_left], owner[h_right]
+    hd = np.where((h_left >= n) | (h_right >= n), 256, h_dist).astype(np.int32)
+    other = hl != hr
+    hl, hr, hd = hl[other], hr[other], hd[other]
     nb = owner[idx].astype(np.int32)  # kept for the re-proposal, compactly (32 neighbours: 128 bytes an image)
     del idx
     take = _first_others(owner, nb, sims, top_k, cnn_candidate)
@@ -515,12 +522,16 @@ def _verify_or_none(features_a: Sequence, features_b: Sequence, i: int, j: int) 
 
 def _confidences(features_a, features_b, left, right, dist, workers: int | None, hash_sure: int,
                  pair_scores: PairScores | None = None, checks: dict | None = None,
-                 bar: VerifyProgress | None = None) -> np.ndarray:
+                 bar: VerifyProgress | None = None, prior: np.ndarray | None = None) -> np.ndarray:
     """Each pair's confidence: 1 for hash-sure pairs, else kept or verified now (``checks`` gets each new
-    :class:`Verification` by pair; ``bar`` counts the pairs verified now)."""
+    :class:`Verification` by pair; ``bar`` counts the pairs verified now). ``prior``: confidences already known
+    for some pairs (the kept candidate search's; NaN where none), taken as they are."""
     conf = np.ones(len(left), np.float32)
     need = np.flatnonzero(dist > hash_sure)
-    known = np.full(len(need), np.nan) if pair_scores is None else pair_scores.lookup(left[need], right[need])
+    known = np.full(len(need), np.nan) if prior is None or checks is not None else prior[need].astype(np.float64)
+    ask = np.flatnonzero(np.isnan(known))
+    if pair_scores is not None and len(ask):
+        known[ask] = pair_scores.lookup(left[need[ask]], right[need[ask]])
     known[(known < 0) | (known > 1)] = np.nan  # not a confidence: a damaged store, checked again
     todo = np.isnan(known)
     if bar is not None:
@@ -599,9 +610,14 @@ def scored_candidates(records: Sequence, threshold: float = DEFAULT_CONFIDENCE, 
 def _scored_candidates(records, threshold, workers, hash_sure, pair_scores, checks, rounds, bar, **candidates):
     hashes, vectors, sides = stack(records)
     alt = alternates(records)
+    # the candidate search of an earlier run over these contents, kept with the pair scores: only new rows are
+    # searched, and the pairs it scored keep their confidence (imagetwins.candidates)
+    memo = CandidateMemo(pair_scores) if pair_scores is not None and pair_scores.searches_itself else None
     left, right, dist, (owner, nb, sims) = candidate_pairs(hashes, vectors, workers, alt=alt,
-                                                           neighbours=NEIGHBOURS_DEEP, **candidates)
-    conf = _confidences(sides, sides, left, right, dist, workers, hash_sure, pair_scores, checks, bar)
+                                                           neighbours=NEIGHBOURS_DEEP, memo=memo, **candidates)
+    prior = memo.scores(left, right) if memo is not None else None
+    scored_now = prior is None or bool(np.isnan(prior[dist > hash_sure]).any())
+    conf = _confidences(sides, sides, left, right, dist, workers, hash_sure, pair_scores, checks, bar, prior)
     known = set(zip(left.tolist(), right.tolist()))
     top_k = candidates.get("top_k", TOP_K)
     cnn_candidate = candidates.get("cnn_candidate", CNN_CANDIDATE)
@@ -612,9 +628,14 @@ def _scored_candidates(records, threshold, workers, hash_sure, pair_scores, chec
         if not len(more_l):
             break
         more_d = np.full(len(more_l), 256, np.int32)
-        more_c = _confidences(sides, sides, more_l, more_r, more_d, workers, hash_sure, pair_scores, checks, bar)
+        more_p = memo.scores(more_l, more_r) if memo is not None else None
+        scored_now = scored_now or more_p is None or bool(np.isnan(more_p).any())
+        more_c = _confidences(sides, sides, more_l, more_r, more_d, workers, hash_sure, pair_scores, checks, bar,
+                              more_p)
         left, right = np.concatenate([left, more_l]), np.concatenate([right, more_r])
         dist, conf = np.concatenate([dist, more_d]), np.concatenate([conf, more_c])
+    if memo is not None:
+        memo.keep(left, right, conf, scored_now)
     return left, right, dist, conf
 
 

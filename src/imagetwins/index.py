@@ -181,6 +181,11 @@ CREATE TABLE IF NOT EXISTS pair_scores (
     score REAL NOT NULL,
     PRIMARY KEY (method, a, b)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS candidates (
+    method TEXT PRIMARY KEY,
+    version TEXT NOT NULL,
+    value BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS facts (
     digest BLOB PRIMARY KEY,
     version TEXT NOT NULL,
@@ -376,6 +381,7 @@ class Index:
                 with self._transaction() as db:  # a cache: what it held for m is made again by the next update
                     db.execute("DELETE FROM encodings WHERE method = ?", (m,))
                     db.execute("DELETE FROM pair_scores WHERE method = ?", (m,))
+                    db.execute("DELETE FROM candidates WHERE method = ?", (m,))
                     db.execute("UPDATE encoders SET identity = ? WHERE method = ?", (want, m))
                 stored[m] = want
             if m in stored and stored[m] != want:
@@ -819,6 +825,28 @@ class Index:
                                [(method, a, b, version, float(s)) for a, b, s in items])
         except sqlite3.Error as exc:
             warnings.warn(f"pair scores not kept in {self.path} ({exc}); they are computed again next time",
+                          stacklevel=2)
+
+    # -- the candidate search kept between runs (imagetwins.candidates; pairscores.CandidateStore) ---------------
+    def get_candidate_state(self, method: str) -> tuple[str, bytes] | None:
+        """``(version, state)`` of ``method``'s last candidate search over this index, or None."""
+        try:
+            row = self.db.execute("SELECT version, value FROM candidates WHERE method = ?", (method,)).fetchone()
+        except sqlite3.OperationalError:  # no such table (an index made before, opened read-only)
+            return None
+        if row is None or not isinstance(row[0], str) or not isinstance(row[1], bytes):
+            return None
+        return row[0], row[1]
+
+    def put_candidate_state(self, method: str, version: str, state: bytes) -> None:
+        """Keep ``method``'s candidate search (nothing on an index opened read-only; a failure only warns)."""
+        if self.readonly:
+            return
+        try:
+            with self._transaction() as db:
+                db.execute("INSERT OR REPLACE INTO candidates VALUES (?, ?, ?)", (method, version, state))
+        except sqlite3.Error as exc:
+            warnings.warn(f"the candidate search was not kept in {self.path} ({exc}); it is made in full next time",
                           stacklevel=2)
 
     def pair_scores(self, method: str | None = None) -> list[tuple[str, str, str, str, object]]:

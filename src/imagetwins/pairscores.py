@@ -24,7 +24,8 @@ import numpy as np
 
 from imagetwins.digests import PREFIX_BYTES, Digest
 
-__all__ = ["DIGEST_BYTES", "MemoryPairScores", "PairScoreStore", "PairScores", "digest_key", "for_search"]
+__all__ = ["CandidateStore", "DIGEST_BYTES", "MemoryPairScores", "PairScoreStore", "PairScores", "digest_key",
+           "for_search"]
 
 #: bytes of a content digest (SHA-256) that key a pair score: the 128 bits the index keeps per file
 DIGEST_BYTES = PREFIX_BYTES
@@ -48,11 +49,30 @@ class PairScoreStore(Protocol):
         """Keep ``(a, b, score)`` under ``version``; scores of ``method`` under other versions may be dropped."""
 
 
+@runtime_checkable
+class CandidateStore(Protocol):
+    """A store that also keeps one method's candidate search between runs (:mod:`imagetwins.candidates`): one
+    opaque state per method, with the version it was made under."""
+
+    def get_candidate_state(self, method: str) -> tuple[str, bytes] | None:
+        """``(version, state)`` kept for ``method``, or None."""
+
+    def put_candidate_state(self, method: str, version: str, state: bytes) -> None:
+        """Keep ``state`` for ``method`` (replacing the one before)."""
+
+
 class MemoryPairScores:
-    """A :class:`PairScoreStore` in a dict, for the life of the object."""
+    """A :class:`PairScoreStore` (and :class:`CandidateStore`) in a dict, for the life of the object."""
 
     def __init__(self) -> None:
         self.scores: dict[tuple[str, str, bytes, bytes], float] = {}
+        self.candidate_states: dict[str, tuple[str, bytes]] = {}
+
+    def get_candidate_state(self, method: str) -> tuple[str, bytes] | None:
+        return self.candidate_states.get(method)
+
+    def put_candidate_state(self, method: str, version: str, state: bytes) -> None:
+        self.candidate_states[method] = (version, state)
 
     def get_pair_scores(self, method: str, version: str, keys: Sequence[tuple[bytes, bytes]]
                         ) -> dict[tuple[bytes, bytes], float]:
@@ -108,6 +128,26 @@ class PairScores:
         self.version = version
         self.left_keys = [digest_key(d) for d in left_digests]
         self.right_keys = self.left_keys if right_digests is None else [digest_key(d) for d in right_digests]
+
+    @property
+    def searches_itself(self) -> bool:
+        """Whether this binds one set of rows searched against itself (``pairs``), not queries to a database."""
+        return self.right_keys is self.left_keys
+
+    def candidate_state(self) -> tuple[str, bytes] | None:
+        """The method's candidate search kept by the store (``(version, state)``), or None (none kept, or a store
+        that keeps none, or one that cannot be read: the search is made in full)."""
+        if not isinstance(self.store, CandidateStore):
+            return None
+        try:
+            return self.store.get_candidate_state(self.method)
+        except Exception:  # a cache: any trouble reading it means searching in full
+            return None
+
+    def keep_candidate_state(self, version: str, state: bytes) -> None:
+        """Keep the method's candidate search in the store (where it keeps one)."""
+        if isinstance(self.store, CandidateStore):
+            self.store.put_candidate_state(self.method, version, state)
 
     def _keys(self, left: np.ndarray, right: np.ndarray) -> Iterable[tuple[bytes | None, bytes | None]]:
         for i, j in zip(np.asarray(left).tolist(), np.asarray(right).tolist()):
