@@ -634,9 +634,53 @@ def _scored_candidates(records, threshold, workers, hash_sure, pair_scores, chec
                               more_p)
         left, right = np.concatenate([left, more_l]), np.concatenate([right, more_r])
         dist, conf = np.concatenate([dist, more_d]), np.concatenate([conf, more_c])
+    # each copy checked against its group's most central members: in a crowd the copies fill one another's
+    # neighbour places, so a copy is often grouped through another copy and never compared with the picture it
+    # was made from (_unchecked_to_hubs)
+    hit = conf >= threshold
+    more_l, more_r = _unchecked_to_hubs(vectors, left[hit], right[hit], known, top_k)
+    if len(more_l):
+        more_d = np.full(len(more_l), 256, np.int32)
+        more_p = memo.scores(more_l, more_r) if memo is not None else None
+        scored_now = scored_now or more_p is None or bool(np.isnan(more_p).any())
+        more_c = _confidences(sides, sides, more_l, more_r, more_d, workers, hash_sure, pair_scores, checks, bar,
+                              more_p)
+        left, right = np.concatenate([left, more_l]), np.concatenate([right, more_r])
+        dist, conf = np.concatenate([dist, more_d]), np.concatenate([conf, more_c])
     if memo is not None:
         memo.keep(left, right, conf, scored_now)
     return left, right, dist, conf
+
+
+def _unchecked_to_hubs(vectors: np.ndarray, left: np.ndarray, right: np.ndarray, known: set, hubs: int
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (member, hub) never checked of each group of copies (the connected ``left``-``right`` matches). The
+    hubs are the group's ``hubs`` most central members by CNN vector (the largest sums of similarities to the
+    other members): each edit moves a copy away from the picture it was made from in its own direction, so
+    that picture sits in the middle of its copies (among the copies that barely changed it: thumbnails,
+    re-encodes, hence several hubs). At most ``hubs`` checks per grouped image, none for an image grouped
+    with no other."""
+    e = np.empty(0, np.int64)
+    if not len(left):
+        return e, e
+    labels = search.connected_components(len(vectors), left, right)
+    order = np.argsort(labels, kind="stable")
+    starts = np.flatnonzero(np.r_[True, labels[order][1:] != labels[order][:-1]])
+    out_l, out_r = [], []
+    for members in np.split(order, starts[1:]):
+        if len(members) < 3:  # alone, or a pair: its own star
+            continue
+        v = vectors[members].astype(np.float32)
+        # the sum of a member's similarities to all: one product with the members' sum, O(members), not squared
+        central = members[np.argsort(-(v @ v.sum(axis=0)), kind="stable")[:hubs]].tolist()
+        for h in central:
+            for i in members.tolist():
+                key = (min(i, h), max(i, h))
+                if i != h and key not in known:
+                    known.add(key)
+                    out_l.append(key[0])
+                    out_r.append(key[1])
+    return np.array(out_l, np.int64), np.array(out_r, np.int64)
 
 
 def copy_pairs(records: Sequence[CopyRecord], threshold: float = DEFAULT_CONFIDENCE, workers: int | None = None,
