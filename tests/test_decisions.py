@@ -317,3 +317,22 @@ def test_a_run_reads_only_the_decisions_about_the_contents_it_scanned(tmp_path: 
     assert not find_against(new, ref, "phash").matches  # the not_duplicate decision still holds across the two folders
     assert asked == [{k for k in scanned if k in {hashlib.sha256((album / n).read_bytes()).hexdigest()[:32]
                                                   for n in ("p0.jpg", "p0_small.jpg")}}]
+
+
+@pytest.mark.unit
+def test_forget_finds_both_sides_of_a_pair_through_an_index(tmp_path: Path) -> None:
+    """``forget`` deleted ``WHERE a = ? OR b = ?`` once per content: ``b`` had no index, so every content forgotten
+    read the whole table. Both sides are now looked up through an index, also in a store made before it."""
+    from imagetwins.decisions import _TABLE, Record
+
+    path = tmp_path / "decisions.db"
+    store = DecisionStore(path)
+    keys = [f"{i:032x}" for i in range(40)]
+    store.remember([Record.of(keys[i], keys[i + 1], "not_duplicate") for i in range(0, 40, 2)])
+    with sqlite3.connect(path) as db:  # a store as the version before this one left it: no index on b
+        db.execute(f"DROP INDEX {_TABLE}_b")
+    assert store.forget([keys[1], keys[2]]) == 2  # (keys[1] as the pair's b, keys[2] as the next pair's a)
+    assert len(store.records()) == 18
+    with sqlite3.connect(path) as db:
+        plan = " ".join(str(r) for r in db.execute(f"EXPLAIN QUERY PLAN DELETE FROM {_TABLE} WHERE b = ?", ("x",)))
+    assert f"{_TABLE}_b" in plan, plan

@@ -172,3 +172,133 @@ def test_the_review_page_lists_the_folders(tmp_path: Path, library: Path) -> Non
     assert [(f["remove"], f["copy_of"]) for f in data["folders"]] == [("Backup", "Photos/2019"), ("Export",
                                                                                                  "Photos/2019")]
     assert data["folders"][0]["how"].startswith("identical")
+
+
+def _other_device_folder() -> Path | None:
+    """A writable folder on another file system than the temporary folder (a tmpfs at /dev/shm), if there is one."""
+    import tempfile
+
+    shm = Path("/dev/shm")
+    try:
+        if not shm.is_dir() or os.stat(shm).st_dev == os.stat(tempfile.gettempdir()).st_dev:
+            return None
+        return Path(tempfile.mkdtemp(dir=shm, prefix="imagetwins-test-"))
+    except OSError:
+        return None
+
+
+@pytest.mark.cli
+def test_a_folder_moves_across_devices_copied_verified_and_undone(tmp_path: Path, library: Path) -> None:
+    """A quarantine on another file system: the folder was refused ('a folder moves in one step only on one
+    device'). It is now copied, every copy checked against the digest the plan was checked with, and only then
+    removed; undo copies it back the same way. On a real second file system (a tmpfs) where there is one."""
+    other = _other_device_folder()
+    if other is None:
+        pytest.skip("no second file system (tmpfs at /dev/shm) to move a folder onto")
+    try:
+        before = _tree(library)
+        plan = tmp_path / "folders.json"
+        assert run("folders", library, "-r", "--json", plan).exit_code == 0
+        q = other / "q"
+        res = run("remove", library, "--plan", plan, "--apply", "--move-to", q)
+        assert res.exit_code == 0, res.output
+        assert not (library / "Backup").exists()
+        assert _tree(q / "Backup") == {k[len("Backup/"):]: v for k, v in before.items() if k.startswith("Backup/")}
+        assert not [p for p in q.rglob("*") if "imagetwins-partial" in p.name]
+        res = run("undo", q)
+        assert res.exit_code == 0, res.output
+        assert _tree(library) == before and not (q / "Backup").exists()
+    finally:
+        shutil.rmtree(other, ignore_errors=True)
+
+
+@pytest.mark.cli
+def test_a_folder_rename_that_meets_exdev_copies_and_undo_puts_it_back(tmp_path: Path, library: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two mounts of one file system share a device number but refuse a rename between them (EXDEV): the move
+    falls back to the verified copy, and so does undo. A file that cannot be removed half-way (a read-only
+    folder, for a user who may not write it) puts every file removed so far back: the folder did not move, and
+    the summary counts one folder, not one file."""
+    import errno
+
+    from imagetwins import quarantine
+
+    q = tmp_path / "q"
+    real_rename = os.rename
+
+    def rename(a, b, **kw):  # across the quarantine's edge: another mount
+        if str(a).startswith(str(q)) != str(b).startswith(str(q)):
+            raise OSError(errno.EXDEV, "Invalid cross-device link")
+        return real_rename(a, b, **kw)
+
+    monkeypatch.setattr(quarantine.os, "rename", rename)
+    before = _tree(library)
+    plan = tmp_path / "folders.json"
+    assert run("folders", library, "-r", "--json", plan).exit_code == 0
+
+    real_unlink = os.unlink
+
+    def unlink(path, *a, dir_fd=None, **kw):  # img7.jpg of the library may not be removed
+        folder = os.readlink(f"/proc/self/fd/{dir_fd}") if dir_fd is not None else os.path.dirname(str(path))
+        if os.path.basename(str(path)) == "img7.jpg" and folder.startswith(str(library)):
+            raise PermissionError(errno.EACCES, "Permission denied")
+        return real_unlink(path, *a, dir_fd=dir_fd, **kw)
+
+    monkeypatch.setattr(quarantine.os, "unlink", unlink)
+    res = run("remove", library, "--plan", plan, "--apply", "--move-to", q)
+    assert res.exit_code == 1 and "Traceback" not in res.output
+    assert "removing its files failed (Permission denied); every file is back in place" in res.output
+    assert "error: 1 folder not moved (1 failed" in res.output
+    assert _tree(library) == before and not (q / "Backup").exists()
+
+    monkeypatch.setattr(quarantine.os, "unlink", real_unlink)
+    res = run("remove", library, "--plan", plan, "--apply", "--move-to", q)
+    assert res.exit_code == 0, res.output
+    assert not (library / "Backup").exists() and (q / "Backup/old/Photos/2019/img7.jpg").is_file()
+    res = run("undo", q)
+    assert res.exit_code == 0, res.output
+    assert _tree(library) == before
+
+
+@pytest.mark.cli
+def test_a_refused_folder_is_counted_as_a_folder(tmp_path: Path, library: Path) -> None:
+    plan = tmp_path / "folders.json"
+    assert run("folders", library, "-r", "--json", plan).exit_code == 0
+    (library / "Backup/old/notes.txt").write_text("not an image, no copy anywhere")
+    for apply_ in ([], ["--apply", "--move-to", tmp_path / "q"]):
+        res = run("remove", library, "--plan", plan, *apply_)
+        assert res.exit_code == 1
+        assert "1 folder would not move (1 refused" in res.output if not apply_ else \
+            "1 folder not moved (1 refused" in res.output
+        assert "file" not in res.output.splitlines()[-1]
+
+
+@pytest.mark.cli
+def test_a_folder_move_carries_its_files_metadata_to_the_copies_kept(tmp_path: Path, datasets: Path) -> None:
+    """--merge-metadata with a plan that moves a whole folder: what its files hold and the copies it leaves
+    behind lack (here an export's XMP titles and keywords) goes into sidecars beside those copies; undo takes the
+    sidecars away and puts the folder back."""
+    pytest.importorskip("libxmp", exc_type=ImportError)
+    from imagetwins.metadata import PhotoMetadata, read_metadata, sidecar_bytes
+
+    lib = tmp_path / "lib"
+    (lib / "Photos").mkdir(parents=True)
+    (lib / "Export").mkdir()
+    for i, s in enumerate(sorted((datasets / "photos-public" / "images").glob("*.jpg"))[60:64]):
+        shutil.copy(s, lib / "Photos" / f"p{i}.jpg")
+        with Image.open(s) as im:
+            im.save(lib / "Export" / f"e{i}.jpg", quality=85,
+                    xmp=sidecar_bytes(PhotoMetadata(keywords=[f"trip {i}"], title=f"Day {i}")))
+    before = _tree(lib)
+    plan = tmp_path / "plan.json"
+    assert run("folders", lib, "-r", "--json", plan).exit_code == 0
+    res = run("remove", lib, "--plan", plan, "--merge-metadata")
+    assert res.exit_code == 0 and res.output.count("would write") == 4 and "keywords, title" in res.output
+    q = tmp_path / "q"
+    res = run("remove", lib, "--plan", plan, "--merge-metadata", "--apply", "--move-to", q)
+    assert res.exit_code == 0, res.output
+    assert not (lib / "Export").exists()
+    got = read_metadata(lib / "Photos" / "p2.jpg")
+    assert got.title == "Day 2" and got.keywords == ["trip 2"]
+    assert run("undo", q).exit_code == 0
+    assert _tree(lib) == before

@@ -163,3 +163,47 @@ def test_a_plan_from_the_review_page_can_ask_for_it(tmp_path: Path, group: Path)
     res = run("remove", group, "--plan", plan, "--apply", "--move-to", tmp_path / "q")
     assert res.exit_code == 0 and "asks to carry" in res.output
     assert read_metadata(group / "keeper.png").taken == "2012-09-29T16:11:25"
+
+
+def _padded_sidecar(tags: PhotoMetadata, size: int) -> bytes:
+    """A valid XMP sidecar made ``size`` bytes long by whitespace before its end (XMP packets carry padding)."""
+    data = sidecar_bytes(tags)
+    end = data.rindex(b"<?xpacket end")
+    return data[:end] + b" " * (size - len(data)) + data[end:]
+
+
+@pytest.mark.cli
+def test_xmp_larger_than_the_cap_is_not_read_and_said_in_one_line(tmp_path: Path, group: Path) -> None:
+    """Sidecars were read up to 16 MB and silently cut there; XMP over 2 MB (metadata.XMP_MAX_BYTES) is now not
+    read at all: a moved file's is named in a warning (the rest of its metadata still carried), a keeper's own
+    is left alone and named as not added to."""
+    from imagetwins.metadata import XMP_MAX_BYTES
+
+    big = _padded_sidecar(PhotoMetadata(keywords=["from the huge sidecar"]), XMP_MAX_BYTES + 4096)
+    (group / "tagged.jpg.xmp").write_bytes(big)
+    plan = _plan(group, tmp_path)
+    q = tmp_path / "q"
+    res = run("remove", group, "--plan", plan, "--merge-metadata", "--apply", "--move-to", q)
+    assert res.exit_code == 0 and "Traceback" not in res.output, res.output
+    assert "tagged.jpg.xmp: 2.0 MB of XMP, more than the 2 MB read: not read" in res.output
+    got = read_metadata(group / "keeper.png")
+    assert "from the huge sidecar" not in got.keywords and sorted(got.keywords) == ["Seattle", "harbour"]
+    assert run("undo", q).exit_code == 0
+
+    (group / "tagged.jpg.xmp").unlink()
+    (group / "keeper.png.xmp").write_bytes(big)  # the keeper's own sidecar, too large to read and add to
+    res = run("remove", group, "--plan", plan, "--merge-metadata", "--apply", "--move-to", tmp_path / "q2")
+    assert res.exit_code == 1 and "Traceback" not in res.output
+    assert "keeper.png.xmp: the keeper's sidecar holds 2.0 MB of XMP" in res.output and "left alone" in res.output
+    assert (group / "keeper.png.xmp").read_bytes() == big
+
+
+@pytest.mark.cli
+def test_a_moved_files_own_sidecar_is_read_where_it_lay(tmp_path: Path, group: Path) -> None:
+    """A moved file was read again in the quarantine, where its sidecar (``tagged.jpg.xmp``, left in the library)
+    is not: the dry run promised its keywords and --apply dropped them. Its sidecars are now read where it lay."""
+    (group / "tagged.jpg.xmp").write_bytes(sidecar_bytes(PhotoMetadata(keywords=["from its sidecar"])))
+    plan = _plan(group, tmp_path)
+    res = run("remove", group, "--plan", plan, "--merge-metadata", "--apply", "--move-to", tmp_path / "q")
+    assert res.exit_code == 0, res.output
+    assert "from its sidecar" in read_metadata(group / "keeper.png").keywords

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 __all__ = ["PhotoMetadata", "MetadataUnavailable", "read_metadata", "missing_from", "sidecar_path", "sidecar_bytes",
-           "SIDECAR_SUFFIX"]
+           "SIDECAR_SUFFIX", "XMP_MAX_BYTES", "SidecarTooLarge"]
 
 #: appended to the keeper's whole name (``IMG.jpg`` -> ``IMG.jpg.xmp``)
 SIDECAR_SUFFIX = ".xmp"
@@ -260,20 +260,44 @@ def _from_xmp(packet: bytes | str, out: PhotoMetadata) -> None:
         pass
 
 
+#: the most XMP read from one sidecar or one embedded packet: sidecars of darktable, digiKam and Lightroom are
+#: kilobytes (a few hundred with an edit history); a larger one is not parsed (the toolkit holds it all in memory)
+XMP_MAX_BYTES = 2 << 20
+
+
+class SidecarTooLarge(ValueError):
+    """An XMP sidecar or packet larger than :data:`XMP_MAX_BYTES`: not read."""
+
+
+def _too_large(size: int) -> str:
+    return f"{size / (1 << 20):.1f} MB of XMP, more than the {XMP_MAX_BYTES >> 20} MB read: not read"
+
+
 def _read_sidecar(path: Path) -> bytes | None:
-    """A sidecar's bytes: a regular file reached without following a link at its own name, else None."""
+    """A sidecar's bytes: a regular file reached without following a link at its own name, else None;
+    :class:`SidecarTooLarge` when it is larger than :data:`XMP_MAX_BYTES` (nothing of it is read)."""
     from imagetwins.io import open_regular_file
 
     try:
         with open_regular_file(path, follow_symlinks=False) as fh:
-            return fh.read(16 << 20)
+            size = os.fstat(fh.fileno()).st_size
+            if size > XMP_MAX_BYTES:
+                raise SidecarTooLarge(_too_large(size))
+            data = fh.read(XMP_MAX_BYTES + 1)
     except OSError:
         return None
+    if len(data) > XMP_MAX_BYTES:  # (grew since the stat)
+        raise SidecarTooLarge(_too_large(len(data)))
+    return data
 
 
-def read_metadata(path: str | os.PathLike, sidecars: bool = True) -> PhotoMetadata:
+def read_metadata(path: str | os.PathLike, sidecars: bool = True,
+                  unread: list[tuple[str, str]] | None = None,
+                  placed: str | os.PathLike | None = None) -> PhotoMetadata:
     """Everything :class:`PhotoMetadata` holds of one file: its EXIF, IPTC and XMP, then (``sidecars``) its XMP
-    sidecars (``IMG.jpg.xmp``, ``IMG.xmp``). A file that cannot be read has none (an empty record)."""
+    sidecars (``IMG.jpg.xmp``, ``IMG.xmp``), looked for beside ``placed`` when given (where a file moved into
+    the quarantine lay: its sidecars stayed there). A file that cannot be read has none (an empty record). XMP
+    larger than :data:`XMP_MAX_BYTES` is not read: ``(file, why)`` is added to ``unread`` when given."""
     from PIL import Image
 
     from imagetwins.io import open_regular_file
@@ -284,14 +308,25 @@ def read_metadata(path: str | os.PathLike, sidecars: bool = True) -> PhotoMetada
             _from_exif(img, out)
             _from_iptc(img, out)
             packet = img.info.get("xmp") or img.info.get("XML:com.adobe.xmp")
-            if packet:
+            if packet and len(packet) > XMP_MAX_BYTES:
+                if unread is not None:
+                    unread.append((str(path), "its embedded " + _too_large(len(packet))))
+            elif packet:
                 _from_xmp(packet, out)
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
         pass
     if sidecars:
-        p = Path(path)
+        p = Path(path if placed is None else placed)
         for side in (sidecar_path(p), p.with_suffix(SIDECAR_SUFFIX)):
-            if side != p and (data := _read_sidecar(side)) is not None:
+            if side == p:
+                continue
+            try:
+                data = _read_sidecar(side)
+            except SidecarTooLarge as exc:
+                if unread is not None:
+                    unread.append((str(side), str(exc)))
+                continue
+            if data is not None:
                 _from_xmp(data, out)
     out.keywords = list(dict.fromkeys(out.keywords))
     return out
@@ -348,17 +383,20 @@ def sidecar_bytes(add: PhotoMetadata, existing: bytes | None = None) -> bytes:
     return x.serialize_to_str(omit_packet_wrapper=False).encode("utf-8")
 
 
-def sidecar_writes(moved: Sequence[tuple[str, str]]) -> tuple[list[tuple[Path, bytes, bytes | None, PhotoMetadata]],
-                                                              list[tuple[str, str]]]:
-    """The sidecars to write for ``(keeper, removed file)`` pairs (each removed file read where it lies now: in
-    place for a dry run, in the quarantine after the move): ``([(sidecar, bytes, previous bytes or None,
-    what it adds)], [(sidecar, why none is written)])``. A keeper that lacks nothing gets none."""
-    by_keeper: dict[str, list[str]] = {}
-    for keeper, removed in moved:
-        by_keeper.setdefault(keeper, []).append(removed)
+def sidecar_writes(moved: Sequence[tuple[str, ...]], unread: list[tuple[str, str]] | None = None
+                   ) -> tuple[list[tuple[Path, bytes, bytes | None, PhotoMetadata]], list[tuple[str, str]]]:
+    """The sidecars to write for ``(keeper, removed file[, where it lay])`` (each removed file read where it lies
+    now: in place for a dry run, in the quarantine after the move; its sidecars where it lay):
+    ``([(sidecar, bytes, previous bytes or None, what it adds)], [(sidecar, why none is written)])``. A keeper
+    that lacks nothing gets none. XMP too large to read (:data:`XMP_MAX_BYTES`) is named in ``unread`` (file,
+    why); a keeper's own sidecar that large is left alone (refused)."""
+    by_keeper: dict[str, list[tuple[str, str]]] = {}
+    for keeper, removed, *placed in moved:
+        by_keeper.setdefault(keeper, []).append((removed, placed[0] if placed else removed))
     writes, refused = [], []
     for keeper, removed in by_keeper.items():
-        add = missing_from(read_metadata(keeper), [read_metadata(f) for f in removed])
+        add = missing_from(read_metadata(keeper, unread=unread),
+                           [read_metadata(f, unread=unread, placed=at) for f, at in removed])
         if not add:
             continue
         side = sidecar_path(keeper)
@@ -367,7 +405,11 @@ def sidecar_writes(moved: Sequence[tuple[str, str]]) -> tuple[list[tuple[Path, b
             continue
         previous = None
         if os.path.lexists(side):
-            previous = _read_sidecar(side)
+            try:
+                previous = _read_sidecar(side)
+            except SidecarTooLarge as exc:
+                refused.append((str(side), f"the keeper's sidecar holds {exc}; left alone"))
+                continue
             if previous is None:
                 refused.append((str(side), "something other than a readable file stands at the sidecar's name"))
                 continue

@@ -1233,8 +1233,11 @@ def apply_folder_moves(moves, root: str | os.PathLike, quarantine: str | os.Path
 
     Right before each move the folder is read again: it must be a real folder inside ``root`` reached without
     links, hold only regular files, exactly the ones checked, with the same bytes, and every copy they leave
-    behind must still be what was checked. A folder on another device than the quarantine is refused (its
-    files can move one by one instead, with ``remove``).
+    behind must still be what was checked. A folder on another device than the quarantine (or where the rename
+    fails with EXDEV) is copied into the quarantine instead, every copy read back against its digest, read
+    again in place (unchanged while it was copied), and only then are its files and folders removed; where one
+    cannot be removed, those already removed are put back from the copy and the folder counts as not moved.
+    :func:`undo` copies such a folder back the same way.
     """
     from imagetwins.locks import changing
 
@@ -1279,22 +1282,150 @@ def _move_folder(m, root: Path, qdir: Path, journal, key: bytes, out: Outcome) -
     if gone:
         out.failed.append((m.folder, f"not moved: the copy {gone[0]} is gone or not a regular file"))
         return
-    if os.stat(src).st_dev != os.stat(qdir).st_dev:
-        out.failed.append((m.folder, "not moved: the quarantine is on another device (a folder moves in one step "
-                                     "only on one device; 'remove' moves its files)"))
-        return
     rel = src.relative_to(root)
+    # another device (or another mount of one): a verified copy, then the files removed
+    across = os.stat(src).st_dev != os.stat(qdir).st_dev
+    locked = _read_only_folder(src) if across else None
+    if locked is not None:
+        out.failed.append((m.folder, f"not moved: {locked} is read-only (across devices a folder is copied, then "
+                                     "its files removed: they could not be)"))
+        return
     dst = _free_name(_make_dirs(qdir, rel.parent) / rel.name)
     entry = {"op": "folder", "from": str(src), "to": str(dst), "root": str(root)}
     _append(journal, key, {**entry, "state": "planned", "bytes": size, "sha256": _tree_digest(files), "files": files,
                            "copy_of": m.copy_of})
-    parent_fd = _folder_fd(root, rel.parent)
-    try:
-        os.rename(rel.name, dst, src_dir_fd=parent_fd)
-    finally:
-        os.close(parent_fd)
+    if not across:
+        parent_fd = _folder_fd(root, rel.parent)
+        try:
+            os.rename(rel.name, dst, src_dir_fd=parent_fd)
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:
+                raise
+            across = True
+        finally:
+            os.close(parent_fd)
+    if across:
+        why = _move_folder_across(src, dst, files, root, rel)
+        if why is not None:
+            _append(journal, key, {**entry, "state": "failed"})
+            out.failed.append((m.folder, why))
+            return
     _append(journal, key, {**entry, "state": "done"})
     out.done.append((str(src), str(dst)))
+
+
+def _read_only_folder(folder: Path) -> str | None:
+    """A folder of the tree at ``folder`` (or the folder holding it) whose entries we may not remove, if any."""
+    for dirpath, _, _ in os.walk(folder, followlinks=False):
+        if not os.access(dirpath, os.W_OK | os.X_OK):
+            return dirpath
+    return None if os.access(folder.parent, os.W_OK | os.X_OK) else str(folder.parent)
+
+
+def _folders_of(files: dict[str, str], top: Path) -> list[Path]:
+    """The folders under ``top`` (``top`` excluded) that hold the listed files, and every other folder there now,
+    parents before children."""
+    found = {top / Path(rel).parent for rel in files} - {top}
+    for dirpath, dirnames, _ in os.walk(top, followlinks=False):
+        found.update(Path(dirpath) / d for d in dirnames if not os.path.islink(Path(dirpath) / d))
+    return sorted(found, key=lambda d: len(d.parts))
+
+
+def _copy_tree(src: Path, dst: Path, files: dict[str, str]) -> None:
+    """``src``'s listed files (relative name -> SHA-256) copied into the new folder ``dst`` (made here, owner-only
+    until done), every copy read back and compared with its digest and fsynced; on any failure what was made is
+    removed and ``OSError`` raised. Nothing outside ``dst`` is written."""
+    import shutil
+
+    os.mkdir(dst, 0o700)
+    try:
+        for folder in _folders_of(files, src):
+            os.mkdir(dst / folder.relative_to(src), 0o700)
+        for rel, digest in files.items():
+            target = dst / rel
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, 0o600)
+            with open_regular_file(src / rel, follow_symlinks=False) as fin, open(fd, "wb") as fout:
+                st = os.fstat(fin.fileno())
+                _copy_bytes(fin, fout)
+                os.fchmod(fout.fileno(), stat.S_IMODE(st.st_mode))
+                fout.flush()
+                os.utime(fout.fileno(), ns=(st.st_atime_ns, st.st_mtime_ns))
+                os.fsync(fout.fileno())
+            if _digest_and_identity(target)[0] != digest:
+                raise OSError(errno.EIO, f"the copy of {src / rel} does not match the file checked")
+        for folder in reversed([src, *_folders_of(files, src)]):
+            st = os.stat(folder, follow_symlinks=False)
+            mine = dst / folder.relative_to(src)
+            os.chmod(mine, stat.S_IMODE(st.st_mode) | stat.S_IWUSR | stat.S_IXUSR)
+            os.utime(mine, ns=(st.st_atime_ns, st.st_mtime_ns))
+    except BaseException:
+        shutil.rmtree(dst, ignore_errors=True)  # (our own new folder, made just now)
+        raise
+
+
+def _remove_tree(root: Path, rel: Path, files: dict[str, str]) -> list[str]:
+    """Unlink the listed files of the folder ``root / rel`` and then its folders, each reached from ``root``
+    without following links; the files unlinked (relative names). ``OSError`` on the first that fails."""
+    gone: list[str] = []
+    top = root / rel
+    folders = _folders_of(files, top)
+    try:
+        for name in sorted(files):
+            path = rel / name
+            fd = _folder_fd(root, path.parent)
+            try:
+                os.unlink(path.name, dir_fd=fd)
+            finally:
+                os.close(fd)
+            gone.append(name)
+        for folder in [*reversed(folders), top]:
+            inner = folder.relative_to(root)
+            fd = _folder_fd(root, inner.parent)
+            try:
+                os.rmdir(inner.name, dir_fd=fd)
+            finally:
+                os.close(fd)
+    except OSError as exc:
+        exc.gone = gone  # type: ignore[attr-defined]
+        raise
+    return gone
+
+
+def _move_folder_across(src: Path, dst: Path, files: dict[str, str], root: Path, rel: Path) -> str | None:
+    """A folder moved onto another device: copied into the quarantine beside ``dst`` and verified, renamed to
+    ``dst``, read again (unchanged since the check), then its files and folders removed. None when done, else why
+    not, with everything where it was (the copy removed; files already removed put back from it)."""
+    import shutil
+
+    partial = _free_name(dst.with_name(f".{dst.name}.imagetwins-partial"))
+    try:
+        _copy_tree(src, partial, files)
+        os.rename(partial, dst)  # (within the quarantine: one device)
+    except OSError as exc:
+        return f"not moved: copying it to the quarantine failed ({exc.strerror or exc})"
+    again = _tree(src)
+    if isinstance(again, str) or again[0] != files:
+        shutil.rmtree(dst, ignore_errors=True)
+        return "not moved: its files changed while it was being copied"
+    try:
+        _remove_tree(root, rel, files)
+    except OSError as exc:
+        gone = getattr(exc, "gone", [])
+        try:
+            for name in gone:  # put back what went, from the verified copy
+                _make_dirs(root, (rel / name).parent)  # (a folder of it may have gone too)
+                fd = _folder_fd(root, (rel / name).parent)
+                try:
+                    _copy_across(dst / name, Path(Path(name).name), files[name], dst_dir_fd=fd)
+                finally:
+                    os.close(fd)
+        except OSError as back:
+            raise OSError(back.errno, f"removing its files failed ({exc.strerror or exc}) and putting "
+                                      f"{len(gone)} back failed too ({back.strerror or back}): the verified copy "
+                                      f"is in {dst}") from None
+        shutil.rmtree(dst, ignore_errors=True)
+        return f"not moved: removing its files failed ({exc.strerror or exc}); every file is back in place"
+    return None
 
 
 def _restore_folder(e: dict, qdir: Path, journal, key: bytes, out: Outcome) -> None:
@@ -1334,12 +1465,41 @@ def _restore_folder(e: dict, qdir: Path, journal, key: bytes, out: Outcome) -> N
     try:
         if _lexists(dst.name, folder_fd):
             raise FileExistsError(errno.EEXIST, "destination exists", str(dst))
-        os.rename(src, dst.name, dst_dir_fd=folder_fd)
+        try:
+            os.rename(src, dst.name, dst_dir_fd=folder_fd)
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:
+                raise
+            why = _restore_folder_across(src, dst, files, folder_fd)
+            if why is not None:
+                out.failed.append((str(src), why))
+                return
     finally:
         os.close(folder_fd)
     _append(journal, key, {"op": "folder", "state": "restored", "from": e["from"], "to": e["to"]})
     out.done.append((str(src), str(dst)))
     out.folders += 1
+
+
+def _restore_folder_across(src: Path, dst: Path, files: dict[str, str], folder_fd: int) -> str | None:
+    """A folder moved across devices put back: copied from the quarantine into a new folder beside ``dst`` (in the
+    open folder ``folder_fd``), verified, renamed to ``dst``, then the quarantine's copy removed. None when done,
+    else why not (nothing changed in the scanned folder)."""
+    import shutil
+
+    partial = _free_name(Path(f".{dst.name}.imagetwins-partial"), folder_fd)
+    # (made through the open folder: a folder on the way swapped for a link since the check cannot redirect it)
+    made = Path(f"/proc/self/fd/{folder_fd}") / partial if os.path.isdir("/proc/self/fd") else dst.parent / partial
+    try:
+        _copy_tree(src, made, files)
+        if _lexists(dst.name, folder_fd):
+            shutil.rmtree(made, ignore_errors=True)
+            return f"its original place {dst} was taken while it was being copied back: left in the quarantine"
+        os.rename(partial.name, dst.name, src_dir_fd=folder_fd, dst_dir_fd=folder_fd)
+    except OSError as exc:
+        return f"copying it back failed ({exc.strerror or exc}): left in the quarantine"
+    shutil.rmtree(src, ignore_errors=True)  # (the quarantine's copy: every file of it is back, verified)
+    return None
 
 
 # -- sidecars beside keepers (imagetwins.metadata): written, journalled, taken back by undo ------------------------

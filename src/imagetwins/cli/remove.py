@@ -147,7 +147,7 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
         if not ignore_decisions:  # what the plan decided sticks (imagetwins.decisions)
             remember_plan(None, groups, checked.moves, not apply_, quiet)
         plan = checked.to_removal()
-        folder_moves = _folder_moves(plan_file, directory, plan, link, to_trash)
+        folder_moves, folders_refused = _folder_moves(plan_file, directory, plan, link, to_trash)
     quarantine = move_to or default_quarantine(directory)
     try:
         check_quarantine(quarantine, [directory])
@@ -166,10 +166,10 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
                                       quiet))
         plan = plan_removal(result, roots=[directory], keep_in=keep_in, rule=keep_rule, decisions=decisions,
                             raw_sidecars=raw_pairs == "keep")
-    for path, why in plan.refused if not quiet else ():
-        echo(f"warning: not moving {path}: {why}", err=True)
     if plan_file is None:
-        folder_moves = []
+        folder_moves, folders_refused = [], []
+    for path, why in plan.refused + folders_refused if not quiet else ():
+        echo(f"warning: not moving {path}: {why}", err=True)
     if not apply_:
         if not quiet and not requested.to_stdout:
             for src, group, keeper in plan.moves:
@@ -186,9 +186,9 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
             echo(f"dry run: {what} would {where}{linked}; add --apply to do it")
             if plan_file is None:
                 hint_if_empty(result, directory, recursive)
-        refused = _merge_metadata([(k, src) for src, _, k in plan.moves], directory, None, quiet) if merge_metadata \
-            else 0
-        _exit_if_refused(len(plan.refused) + refused, 0, True, quiet)
+        refused = _merge_metadata([(k, src) for src, _, k in plan.moves] + _folder_files_with_keepers(folder_moves),
+                                  directory, None, quiet) if merge_metadata else 0
+        _exit_if_refused(len(plan.refused) + refused, 0, True, quiet, (len(folders_refused), 0))
         return
     if folder_moves:
         from imagetwins.quarantine import apply_folder_moves
@@ -206,18 +206,20 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
         failed = (done.failed if done else []) + moved.failed
         for path, why in failed:
             echo(f"error: could not move {path}: {why}", err=True)
-        unwritten = _merge_metadata(_moved_with_keepers(plan, done), directory, quarantine, quiet) \
-            if merge_metadata and done is not None else 0
+        moved_files = (_moved_with_keepers(plan, done) if done is not None else []) + \
+            _folder_files_with_keepers(folder_moves, moved)
+        unwritten = _merge_metadata(moved_files, directory, quarantine, quiet) if merge_metadata else 0
         if not quiet:
             echo(f"moved {plural(len(done.done) if done else 0, 'file')} and "
                  f"{plural(len(moved.done), 'folder')} to {quarantine}; undo with: imagetwins undo {moved.manifest}")
-        _exit_if_refused(len(plan.refused), len(failed) + unwritten, False, quiet)
+        _exit_if_refused(len(plan.refused), len(done.failed if done else []) + unwritten, False, quiet,
+                         (len(folders_refused), len(moved.failed)))
         return
     if not plan.moves:
         echo("nothing to move")
         if plan_file is None and not quiet:
             hint_if_empty(result, directory, recursive)
-        _exit_if_refused(len(plan.refused), 0, False, quiet)
+        _exit_if_refused(len(plan.refused), 0, False, quiet, (len(folders_refused), 0))
         return
     try:
         out = apply_plan(plan, directory, quarantine, link=link, to_trash=to_trash)
@@ -249,20 +251,39 @@ def _plan_asks_merge(plan_file: Path) -> bool:
     return isinstance(doc, dict) and doc.get("merge_metadata") is True
 
 
-def _moved_with_keepers(plan, out) -> list[tuple[str, str]]:
-    """(keeper, where each moved file lies now) for the files that did move."""
+def _moved_with_keepers(plan, out) -> list[tuple[str, str, str]]:
+    """(keeper, where each moved file lies now, where it lay) for the files that did move."""
     keeper_of = {os.path.realpath(src): k for src, _, k in plan.moves}
-    return [(keeper_of[os.path.realpath(src)], dst) for src, dst in out.done
+    return [(keeper_of[os.path.realpath(src)], dst, src) for src, dst in out.done
             if os.path.realpath(src) in keeper_of and os.path.isabs(dst)]
 
 
-def _merge_metadata(moved: list[tuple[str, str]], directory: Path, quarantine: Path | None, quiet: bool) -> int:
+def _folder_files_with_keepers(folder_moves, moved=None) -> list[tuple[str, ...]]:
+    """(the copy kept, each file of a whole folder that moves, where it lies now) for --merge-metadata: the
+    copies a folder leaves behind are the keepers of its files. ``moved``: the folders' Outcome (None: a dry
+    run, each file where it lies); only folders that did move count, each file read in the quarantine (its
+    sidecars moved with it)."""
+    where = {src: dst for src, dst in moved.done} if moved is not None else None
+    out: list[tuple[str, ...]] = []
+    for m in folder_moves:
+        if where is not None and m.folder not in where:
+            continue
+        for f, copy in m.copies.items():
+            now = f if where is None else os.path.join(where[m.folder], os.path.relpath(f, m.folder))
+            out.append((copy, now))
+    return out
+
+
+def _merge_metadata(moved: list[tuple[str, ...]], directory: Path, quarantine: Path | None, quiet: bool) -> int:
     """--merge-metadata: the keepers' sidecars (a dry run when ``quarantine`` is None); how many could not be
     written (each named)."""
     from imagetwins.metadata import sidecar_writes
     from imagetwins.quarantine import write_sidecars
 
-    writes, refused = sidecar_writes(moved)
+    unread: list[tuple[str, str]] = []
+    writes, refused = sidecar_writes(moved, unread)
+    for path, why in unread:
+        echo(f"warning: {path}: {why}", err=True)
     for side, why in refused:
         echo(f"warning: no sidecar {side}: {why}", err=True)
     if quarantine is None:
@@ -310,8 +331,8 @@ def _linked_phrase(link: str, made: int, copied: int) -> str:
 
 
 def _folder_moves(plan_file: Path, directory: Path, plan, link: str | None, to_trash: bool) -> list:
-    """The plan's whole folders (imagetwins.folders) that may move now; each refused one goes to ``plan.refused``.
-    A folder holding a keeper of the plan's file moves, or whose copies those moves take away, stays."""
+    """The plan's whole folders (imagetwins.folders) that may move now, and ``(folder, why)`` for each refused
+    one. A folder holding a keeper of the plan's file moves, or whose copies those moves take away, stays."""
     from imagetwins.folders import FolderPlanError, check_folder_plan, load_folder_plan
     from imagetwins.plan import PlanError
 
@@ -322,7 +343,6 @@ def _folder_moves(plan_file: Path, directory: Path, plan, link: str | None, to_t
     if entries and (link or to_trash):
         raise click.UsageError("a plan with folders moves them into the quarantine: not with --link or --to-trash")
     moves, refused = check_folder_plan(directory, entries)
-    plan.refused += refused
     moving = {os.path.realpath(src) for src, _, _ in plan.moves}
     keepers = {os.path.realpath(k) for k in plan.keepers}
     ok = []
@@ -330,28 +350,35 @@ def _folder_moves(plan_file: Path, directory: Path, plan, link: str | None, to_t
         inner = [k for k in keepers if k.startswith(m.folder + os.sep)]
         lost = [c for c in m.copies.values() if os.path.realpath(c) in moving]
         if inner:
-            plan.refused.append((m.folder, f"it holds {inner[0]}, which the plan keeps in place of other files"))
+            refused.append((m.folder, f"it holds {inner[0]}, which the plan keeps in place of other files"))
         elif lost:
-            plan.refused.append((m.folder, f"the plan moves {lost[0]}, a copy this folder leaves behind"))
+            refused.append((m.folder, f"the plan moves {lost[0]}, a copy this folder leaves behind"))
         elif any(_inside(c, o.folder) for o in ok for c in m.copies.values()) or \
                 any(_inside(c, m.folder) for o in ok for c in o.copies.values()):
-            plan.refused.append((m.folder, "the plan also moves the folder holding its copies, or one whose copies "
+            refused.append((m.folder, "the plan also moves the folder holding its copies, or one whose copies "
                                            "it holds: one of the two stays"))
         else:
             ok.append(m)
-    return ok
+    return ok, refused
 
 
 def _inside(path: str, folder: str) -> bool:
     return os.path.realpath(path).startswith(os.path.realpath(folder) + os.sep)
 
 
-def _exit_if_refused(refused: int, failed: int, dry_run: bool, quiet: bool) -> None:
-    """``remove``'s one summary line and exit code 1 when any file of the plan was refused or failed to move."""
-    if refused or failed:
-        why = ", ".join(p for p in (f"{refused} refused" if refused else "", f"{failed} failed" if failed else "") if p)
-        echo(f"error: {plural(refused + failed, 'file')} {'would not move' if dry_run else 'not moved'} ({why}"
-              f"{'' if quiet else ', each named above'})", err=True)
+def _exit_if_refused(refused: int, failed: int, dry_run: bool, quiet: bool, folders: tuple[int, int] = (0, 0)
+                     ) -> None:
+    """``remove``'s one summary line and exit code 1 when any file of the plan (or whole folder: ``folders``,
+    refused and failed) was refused or failed to move."""
+    refused_folders, failed_folders = folders
+    if refused or failed or refused_folders or failed_folders:
+        said = refused + refused_folders, failed + failed_folders
+        why = ", ".join(p for p in (f"{said[0]} refused" if said[0] else "", f"{said[1]} failed" if said[1] else "")
+                        if p)
+        what = " and ".join(plural(n, kind) for n, kind in ((refused_folders + failed_folders, "folder"),
+                                                           (refused + failed, "file")) if n)
+        echo(f"error: {what} {'would not move' if dry_run else 'not moved'} ({why}"
+             f"{'' if quiet else ', each named above'})", err=True)
         sys.exit(EXIT_REFUSED)
 
 
