@@ -32,7 +32,14 @@ from imagetwins.pairscores import PairScores
 from imagetwins.scores import CONFIDENCE
 from imagetwins.spill import SpillFile, current_spill
 from imagetwins.timing import stage
-from imagetwins.verify import DEFAULT_CONFIDENCE, ImageFeatures, Verification, verify_pair
+from imagetwins.verify import (
+    DEFAULT_CONFIDENCE,
+    ImageFeatures,
+    Verification,
+    features_length,
+    verify_header_bytes,
+    verify_pair,
+)
 from imagetwins.workers import default_workers
 
 __all__ = [
@@ -183,43 +190,33 @@ class CopyRecord:
     @classmethod
     def from_bytes(cls, data: bytes) -> CopyRecord:
         """Inverse of :meth:`to_bytes` (``ValueError`` for anything else); the features go to the spill file."""
-        if len(data) < 36:
-            raise ValueError("not a copies record (too short)")
-        h = np.frombuffer(data[:32], "<u8").astype(np.uint64)
-        d = int(np.frombuffer(data[32:36], "<u4")[0])
-        has_alt, has_capture, d = bool(d & _ALT_FLAG), bool(d & _CAPTURE_FLAG), d & ~(_ALT_FLAG | _CAPTURE_FLAG)
-        end = 36 + 4 * d
-        if len(data) < end:
-            raise ValueError("not a copies record (truncated vector)")
-        v = _unit_vector(data[36:end])
-        capture = None
-        if has_capture:
-            n = int(np.frombuffer(data[end:end + 4], "<u4")[0]) if len(data) >= end + 4 else -1
-            try:
-                capture = tuple(str(x) for x in json.loads(bytes(data[end + 4:end + 4 + n])))
-            except (ValueError, TypeError) as exc:
-                raise ValueError("not a copies record (damaged capture stamp)") from exc
-            end += 4 + n
+        head = _parse_head(data)
         alt = None
-        if has_alt:
-            at = end + 32 + 4 * d + 4
-            if len(data) < at:
-                raise ValueError("not a copies record (truncated alternate)")
-            ah = np.frombuffer(data[end:end + 32], "<u8").astype(np.uint64)
-            av = _unit_vector(data[end + 32:end + 32 + 4 * d])
-            n = int(np.frombuffer(data[at - 4:at], "<u4")[0])
-            if len(data) < at + n:
-                raise ValueError("not a copies record (truncated alternate)")
-            raw_alt = bytes(data[at:at + n])
+        if head.alt_hash is not None:
+            raw_alt = bytes(data[head.alt_at:head.alt_at + head.alt_length])
             ImageFeatures.from_bytes(raw_alt)  # checks them
-            alt = (ah, av, raw_alt)
-            end = at + n
-        raw = bytes(data[end:])
+            alt = (head.alt_hash, head.alt_vector, raw_alt)
+        raw = bytes(data[head.features_at:])
         features = ImageFeatures.from_bytes(raw)  # checks them (and reads the .npz written before)
         if raw[:2] == b"PK":
             raw = features.to_bytes()  # spilled in today's format, read back fast
-        rec = cls.spilled(h, v, raw, alt)
-        rec.capture = capture
+        rec = cls.spilled(head.hash, head.vector, raw, alt)
+        rec.capture = head.capture
+        return rec
+
+    @classmethod
+    def from_head(cls, data: bytes, length: int, store, key: int) -> CopyRecord:
+        """A record from the start of a stored :meth:`to_bytes` (``data``: at least everything before the
+        features, :data:`HEAD_BYTES` do) of ``length`` bytes in all, whose features stay where they are stored:
+        ``store.get(key, 0)`` gives them (``store.get(key, 1)`` the alternate's) when a pair is verified. The
+        lengths the features' headers declare are checked against ``length`` where the head holds them
+        (``ValueError`` for a truncated or odd record)."""
+        head = _parse_head(data, length)
+        rec = cls.__new__(cls)
+        rec.hash, rec.vector, rec.capture = head.hash, head.vector, head.capture
+        rec._features, rec._spill, rec._offset, rec._length = None, store, key, 0
+        rec.alt_hash, rec.alt_vector, rec._alt_features = head.alt_hash, head.alt_vector, None
+        rec._alt_offset, rec._alt_length = key, 1
         return rec
 
     def __getstate__(self) -> tuple:
@@ -243,6 +240,78 @@ class CopyRecord:
 #: the vector length's top bit in :meth:`CopyRecord.to_bytes`: an alternate follows; the next: a capture stamp
 _ALT_FLAG = 1 << 31
 _CAPTURE_FLAG = 1 << 30
+
+#: bytes at the start of a stored record that hold everything but the features (hash, vector, capture stamp, the
+#: alternate's hash and vector) for vectors of up to 1,280 floats and stamps of up to 2 KB: what an index reads
+#: of each record when it loads them (the features, ~50 KB, are read when a pair is verified)
+HEAD_BYTES = 2 * (36 + 4 * 1280) + 40 + 2048 + verify_header_bytes()
+
+
+class _Head:
+    __slots__ = ("hash", "vector", "capture", "alt_hash", "alt_vector", "alt_at", "alt_length", "features_at")
+
+
+def _parse_head(data: bytes, length: int | None = None) -> _Head:
+    """Where the parts of a stored record lie (:meth:`CopyRecord.to_bytes`); ``data`` may be only its start and
+    ``length`` its whole length. ``ValueError`` for anything that is not a record's start."""
+    length = len(data) if length is None else length
+    if len(data) < 36:
+        raise ValueError("not a copies record (too short)")
+    out = _Head()
+    out.hash = np.frombuffer(data[:32], "<u8").astype(np.uint64)
+    d = int(np.frombuffer(data[32:36], "<u4")[0])
+    has_alt, has_capture, d = bool(d & _ALT_FLAG), bool(d & _CAPTURE_FLAG), d & ~(_ALT_FLAG | _CAPTURE_FLAG)
+    end = 36 + 4 * d
+    if len(data) < end:
+        raise ValueError("not a copies record (truncated vector)")
+    out.vector = _unit_vector(data[36:end])
+    out.capture = None
+    if has_capture:
+        n = int(np.frombuffer(data[end:end + 4], "<u4")[0]) if len(data) >= end + 4 else -1
+        if n < 0 or len(data) < end + 4 + n:
+            raise ValueError("not a copies record (damaged capture stamp)")
+        try:
+            out.capture = tuple(str(x) for x in json.loads(bytes(data[end + 4:end + 4 + n])))
+        except (ValueError, TypeError) as exc:
+            raise ValueError("not a copies record (damaged capture stamp)") from exc
+        end += 4 + n
+    out.alt_hash = out.alt_vector = None
+    out.alt_at = out.alt_length = 0
+    if has_alt:
+        at = end + 32 + 4 * d + 4
+        if len(data) < at:
+            raise ValueError("not a copies record (truncated alternate)")
+        out.alt_hash = np.frombuffer(data[end:end + 32], "<u8").astype(np.uint64)
+        out.alt_vector = _unit_vector(data[end + 32:end + 32 + 4 * d])
+        out.alt_at, out.alt_length = at, int(np.frombuffer(data[at - 4:at], "<u4")[0])
+        _check_features_length(data, at, out.alt_length)
+        end = at + out.alt_length
+        if length < end:
+            raise ValueError("not a copies record (truncated alternate)")
+    out.features_at = end
+    _check_features_length(data, end, length - end)
+    return out
+
+
+def _check_features_length(data: bytes, at: int, length: int) -> None:
+    """Where ``data`` holds the header of the features at ``at``: the length it declares is ``length``."""
+    expected = features_length(data[at:at + verify_header_bytes()])
+    if expected is not None and expected != length:
+        raise ValueError("not a copies record (truncated or damaged features)")
+
+
+def features_part(data: bytes, part: int) -> bytes:
+    """The features of a stored record (:meth:`CopyRecord.to_bytes`): ``part`` 0 the image's, 1 its alternate's."""
+    head = _parse_head(data)
+    if part == 1:
+        if head.alt_hash is None:
+            raise ValueError("this record has no alternate")
+        return bytes(data[head.alt_at:head.alt_at + head.alt_length])
+    raw = bytes(data[head.features_at:])
+    if raw[:2] == b"PK":  # the .npz written before: read back in today's format
+        raw = ImageFeatures.from_bytes(raw).to_bytes()
+    return raw
+
 
 _EXIF_IFD = 0x8769
 #: EXIF tags of a capture: Make, Model (IFD0); DateTimeOriginal, SubSecTimeOriginal, BodySerialNumber (Exif IFD)

@@ -15,8 +15,10 @@ import os
 import re
 import sqlite3
 import stat
+import threading
 import time
 import warnings
+import weakref
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -210,6 +212,70 @@ _MIGRATIONS: dict[int, list[str]] = {}
 _LOAD_CHUNK = 512
 
 
+class StoredParts:
+    """The bulky parts of one method's stored rows (``copies``' features), read from the index file when a row
+    needs them (:attr:`imagetwins.encoders.Encoder.head_bytes`): ``get(file id, part)``.
+
+    Reads go through read-only connections of their own, one per thread at a time (verification runs on
+    threads), closed with the index (:meth:`close`; a read after that opens one for itself). A row whose file's
+    content changed in the index since it was loaded (another process updated it) is a ``ValueError``, never
+    another image's parts."""
+
+    def __init__(self, index: Index, encoder: Encoder) -> None:
+        self.path, self.encoder = index.path, encoder
+        self._ids = np.empty(0, np.int64)
+        self._digests = np.empty(0, "S16")
+        self._pool: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def expect(self, ids: Sequence[int], digests: Sequence[bytes]) -> None:
+        """The content digest each file id had when its row was loaded."""
+        order = np.argsort(np.asarray(ids, np.int64), kind="stable")
+        self._ids = np.asarray(ids, np.int64)[order]
+        self._digests = np.asarray(digests, "S16")[order] if len(digests) else np.empty(0, "S16")
+
+    def _connect(self) -> sqlite3.Connection:
+        uri = self.path.resolve().as_uri()
+        try:
+            db = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=60, isolation_level=None, check_same_thread=False)
+            db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.OperationalError:  # a read-only folder: as Index opens it
+            db = sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None, check_same_thread=False)
+        return db
+
+    def get(self, key: int, part: int) -> bytes:
+        with self._lock:
+            db = self._pool.pop() if self._pool else None
+        if db is None:
+            db = self._connect()
+        try:
+            row = db.execute("SELECT e.value, f.digest FROM encodings e JOIN files f ON f.id = e.file_id "
+                             "WHERE e.file_id = ? AND e.method = ?", (key, self.encoder.name)).fetchone()
+        finally:
+            with self._lock:
+                if self._closed:
+                    db.close()
+                else:
+                    self._pool.append(db)
+        at = int(np.searchsorted(self._ids, key))
+        expected = self._digests[at] if at < len(self._ids) and self._ids[at] == key else b""
+        if row is None or not isinstance(row[0], bytes) or (expected and row[1] != expected):
+            raise ValueError(f"the stored {self.encoder.name} encoding changed during the run")
+        return self.encoder.stored_part(row[0], part)
+
+    def close(self) -> None:
+        """Close the connections kept for reading (a later read opens one for itself)."""
+        with self._lock:
+            self._closed = True
+            pool, self._pool = self._pool, []
+        for db in pool:
+            db.close()
+
+    def __repr__(self) -> str:
+        return f"<StoredParts of {self.encoder.name} in {self.path}>"
+
+
 class Index:
     """Encodings of a collection, kept on disk between runs.
 
@@ -256,6 +322,7 @@ class Index:
         self.methods = [_method_name(m) for m in methods]
         self._cache: dict[str, tuple[list[str], np.ndarray]] = {}
         self._verified: set[str] = set()
+        self._stores: weakref.WeakSet[StoredParts] = weakref.WeakSet()  # closed with the index
         self.db: sqlite3.Connection | None = None
         try:
             self.db = self._connect(create_folder)
@@ -427,6 +494,8 @@ class Index:
         return Index._Tx(self.db)
 
     def close(self) -> None:
+        for store in self._stores:
+            store.close()
         if self.db is not None:
             self.db.close()
             self.db = None
@@ -675,6 +744,10 @@ class Index:
             sql += " AND " + where
             args += more
         encoder = get_encoder(name)
+        if encoder.head_bytes:
+            out = self._load_heads(encoder, sql.split(" WHERE ", 1)[1], args)
+            self._cache[key] = out
+            return out
         cursor = self.db.execute(sql + " ORDER BY f.path", args)
         # a chunk of blobs at a time: copies' records are ~50 KB each and go to the spill file as they are read,
         # so holding every blob at once made the peak grow by ~60 KB an image (4,000 images: 311 MB)
@@ -694,6 +767,38 @@ class Index:
         hashes = np.concatenate(parts) if parts else encoder.empty()
         self._cache[key] = (paths, hashes)
         return paths, hashes
+
+    def _load_heads(self, encoder: Encoder, where: str, args: list) -> tuple[list[str], np.ndarray]:
+        """:meth:`load` of a method whose blobs end in bulky parts (:attr:`Encoder.head_bytes`: ``copies``' features):
+        only each blob's head is read (no ~50 KB of features an image to parse and copy to the spill file on every
+        run; at 100,000 images that was minutes); the parts are read from here when needed (:class:`StoredParts`).
+        A chunk with a damaged head is read whole and goes the way of :meth:`_load_damaged`."""
+        store = StoredParts(self, encoder)
+        self._stores.add(store)
+        cursor = self.db.execute(
+            "SELECT f.path, substr(e.value, 1, ?), length(e.value), f.id, f.digest FROM encodings e "
+            f"JOIN file_paths f ON f.id = e.file_id WHERE {where} ORDER BY f.path", [encoder.head_bytes, *args])
+        paths: list[str] = []
+        parts: list[np.ndarray] = []
+        ids: list[int] = []
+        digests: list[bytes] = []
+        while rows := cursor.fetchmany(_LOAD_CHUNK):
+            try:
+                part = encoder.from_heads([r[1] for r in rows], [r[2] for r in rows], [r[3] for r in rows], store)
+                names = [_from_db(r[0]) for r in rows]
+                if len(part) != len(rows):
+                    raise ValueError("stored encodings of different lengths")
+                ids += [r[3] for r in rows]
+                digests += [r[4] if isinstance(r[4], bytes) else b"" for r in rows]
+            except Exception:  # a damaged head: the chunk read whole, a damaged blob made again or left out
+                whole = [(r[0], self.db.execute("SELECT value FROM encodings WHERE file_id = ? AND method = ?",
+                                                (r[3], encoder.name)).fetchone()[0]) for r in rows]
+                names, part = self._load_damaged(encoder, whole)
+            paths += names
+            if len(part):
+                parts.append(part)
+        store.expect(ids, digests)
+        return paths, np.concatenate(parts) if parts else encoder.empty()
 
     def _load_damaged(self, encoder: Encoder, rows: list) -> tuple[list[str], np.ndarray]:
         """Rows decoded one by one: a file whose blob cannot be read back is encoded again (writable index) or

@@ -240,6 +240,20 @@ _HEADER = struct.Struct("<4s8I")
 _MAGIC = b"ITF\x00"
 
 
+def verify_header_bytes() -> int:
+    """Bytes of the fixed header of :meth:`ImageFeatures.to_bytes`."""
+    return _HEADER.size
+
+
+def features_length(head: bytes) -> int | None:
+    """The whole length of serialised features (:meth:`ImageFeatures.to_bytes`) whose header is ``head``, or None
+    when ``head`` is not such a header (too short, another format: nothing can be said from it)."""
+    if len(head) < _HEADER.size or head[:4] != _MAGIC:
+        return None
+    _, _, _, _, n, m, d, th, tw = _HEADER.unpack_from(head)
+    return _HEADER.size + 4 * n + d * n + 4 * m + d * m + th * tw
+
+
 @dataclass
 class Verification:
     """The geometric check of one pair of images.

@@ -133,6 +133,21 @@ class Encoder(ABC):
     def from_blobs(self, blobs: Sequence[bytes]) -> np.ndarray:
         """Rows back from :meth:`to_blob`'s bytes."""
 
+    #: None for a method whose stored rows are read whole (every built-in but ``copies``). A method whose blobs
+    #: end in bulky parts needed only now and then (``copies``' features, ~50 KB, needed when a pair is
+    #: verified) gives how many leading bytes of a blob hold the rest: the index then reads only those when it
+    #: loads (:meth:`from_heads`) and the bulky parts on demand (:meth:`stored_part`).
+    head_bytes: int | None = None
+
+    def from_heads(self, heads: Sequence[bytes], lengths: Sequence[int], keys: Sequence[int], store) -> np.ndarray:
+        """Rows from the first :attr:`head_bytes` of stored blobs (``lengths``: their whole lengths); the bulky
+        parts stay stored, ``store.get(key, part)`` reads one back. ``ValueError`` for a damaged blob."""
+        raise NotImplementedError(f"{self.name} reads its stored rows whole")
+
+    def stored_part(self, blob: bytes, part: int) -> bytes:
+        """The bulky part ``part`` of a stored blob (see :attr:`head_bytes`)."""
+        raise NotImplementedError(f"{self.name} reads its stored rows whole")
+
     # -- scores and thresholds ----------------------------------------------------------------------------
     @abstractmethod
     def check_threshold(self, threshold: float) -> float:

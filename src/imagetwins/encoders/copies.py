@@ -103,6 +103,18 @@ class CopiesEncoder(Encoder):
             out[i] = copies.CopyRecord.from_bytes(bytes(b))
         return out
 
+    #: an index reads a record's hash, vector and capture stamp when it loads; its features when a pair is verified
+    head_bytes = copies.HEAD_BYTES
+
+    def from_heads(self, heads: Sequence[bytes], lengths: Sequence[int], keys: Sequence[int], store) -> np.ndarray:
+        out = np.empty(len(heads), dtype=object)
+        for i, (h, n, k) in enumerate(zip(heads, lengths, keys)):
+            out[i] = copies.CopyRecord.from_head(h, int(n), store, int(k))
+        return out
+
+    def stored_part(self, blob: bytes, part: int) -> bytes:
+        return copies.features_part(blob, part)
+
     def check_threshold(self, threshold: float) -> float:
         return self.kind.check_threshold(threshold, method=self.name)
 

@@ -1,0 +1,206 @@
+"""Scale of ``copies`` through an index: memory growth per image, the search and verification stages, new photos
+added to an indexed library, and a warm re-run of camera-size photos (issue #25).
+
+    nice -n 10 python benchmarks/bench_scale.py [--sizes 2000,5000,20000] [--new 1000] [--camera 1000]
+        [--workdir /tmp/imagetwins-scale] [--no-write]
+
+1. Small pictures (64-128 px mosaics of crops of the shared photos, ``make_small``: about 1 ms each, so a
+   100,000-image library is made in minutes; no two share a crop, so there are no copies and every proposed
+   pair is a look-alike to turn away), a folder and an index per size N: ``imagetwins index update DIR --db
+   DB -m copies``, then ``imagetwins find DIR --db DB -m copies --json OUT -v`` with the kept candidate search
+   dropped, so the run searches everything (pairs verified before keep their kept confidence; new ones are
+   verified). Each command runs in a fresh process: wall, CPU seconds and peak RSS (``wait4``), and the
+   stages of ``-v``. The memory growth per image is the slope of the find's peak RSS between the two largest
+   N; the peak at 100,000 is extrapolated from it, and said to be.
+2. Incremental: ``--new`` more pictures added to the largest folder, then ``index update`` and ``find`` (the
+   kept candidate search used: only the new rows are searched against all), end to end.
+3. Warm re-run: ``--camera`` unique camera-size photos (``home_library.make_library``: 2-16 MP JPEGs with
+   camera EXIF), ``find DIR -m M`` once to fill the per-folder cache, then again with nothing changed: wall,
+   CPU and the stages, per method.
+
+Writes the ``scale`` section of BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from _common import write_section  # noqa: E402
+
+SRC = ROOT / "src"
+
+
+def run(args: list[str], cache: Path) -> dict:
+    """One ``imagetwins`` command in a fresh process: wall, CPU, peak RSS, and its -v stages."""
+    env = dict(os.environ, PYTHONPATH=str(SRC), XDG_CACHE_HOME=str(cache))
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "imagetwins", *args], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    err = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    code = os.waitstatus_to_exitcode(status)
+    if code not in (0, 1, 3) or "Traceback" in err:
+        sys.exit(f"{' '.join(args)} failed ({code}):\n{err[-2000:]}")
+    out = {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss": usage.ru_maxrss / 1024, "stages": {}}
+    for line in err.splitlines():
+        if line.startswith("cpu and peak memory by stage: "):
+            for name, cpu, mb in re.findall(r"(\w+) (\d+\.\d+) s (\d+) MB", line):
+                out["stages"].setdefault(name, {}).update(cpu=float(cpu), rss=float(mb))
+        elif line.startswith("time: "):
+            for name, s in re.findall(r"(\w+) (\d+\.\d+) s", line.split("=", 1)[1]):
+                out["stages"].setdefault(name, {})["wall"] = float(s)
+    return out
+
+
+def make_small(folder: Path, start: int, stop: int, seed: int = 0) -> None:
+    """Pictures ``start`` .. ``stop - 1`` (``s<n>.jpg``, 64-128 px on the long side): each a 2 x 2 mosaic of
+    crops of four shared photos (decoded once at 256 px), as ``home_library.mosaic`` makes them, at JPEG
+    quality 85-92. Each depends on its number alone."""
+    from home_library import mosaic, sources
+    from PIL import Image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    todo = [n for n in range(start, stop) if not (folder / f"s{n:06d}.jpg").exists()]
+    if not todo:
+        return
+    paths = sources()
+    small = []
+    for p in paths:
+        with Image.open(p) as im:
+            im.draft("RGB", (256, 256))
+            img = im.convert("RGB")
+        img.thumbnail((256, 256))
+        small.append(img)
+
+    class Sources:
+        def __init__(self) -> None:
+            self.paths = paths
+
+        def get(self, k: int):
+            return small[k]
+
+    src = Sources()
+    for n in todo:
+        rng = random.Random(seed * 1_000_003 + n)
+        long = rng.randint(64, 128)
+        mosaic(src, rng, (long, long * 3 // 4)).save(folder / f"s{n:06d}.jpg", quality=rng.randint(85, 92))
+
+
+def drop_candidate_search(db: Path) -> None:
+    """Forget the kept candidate search, so the next find searches everything (as a first search does)."""
+    with sqlite3.connect(db) as con:
+        con.execute("DELETE FROM candidates")
+
+
+def stages_text(r: dict) -> str:
+    keep = [(n, v) for n, v in r["stages"].items() if v.get("wall", 0) >= 0.05 or v.get("cpu", 0) >= 0.05]
+    return "; ".join(f"{n} {v.get('wall', 0):.1f} s / {v.get('cpu', 0):.1f} CPU s / {v.get('rss', 0):.0f} MB"
+                     for n, v in keep)
+
+
+def scale(work: Path, sizes: list[int], new: int, cache: Path) -> list[str]:
+    lines = ["| images | index update: wall s / CPU s / peak MB | find, all searched: wall s / CPU s / "
+             "peak MB | find by stage: wall / CPU / peak RSS reached |", "| ---: | --- | --- | --- |"]
+    peaks = []
+    for n in sizes:
+        folder, db = work / f"small-{n}", work / f"small-{n}.db"
+        t = time.perf_counter()
+        make_small(folder, 0, n)
+        for extra in sorted(folder.glob("s*.jpg"))[n:]:  # left by an incremental run
+            extra.unlink()
+        print(f"{n} pictures ready ({time.perf_counter() - t:.0f} s)", flush=True)
+        up = run(["index", "update", str(folder), "--db", str(db), "-m", "copies", "-q"], cache)
+        drop_candidate_search(db)
+        found = run(["find", str(folder), "--db", str(db), "-m", "copies", "-q", "-v", "--json",
+                     str(work / "out.json")], cache)
+        peaks.append((n, found["rss"]))
+        lines.append(f"| {n:,} | {up['wall']:.1f} / {up['cpu']:.1f} / {up['rss']:.0f} | {found['wall']:.1f} / "
+                     f"{found['cpu']:.1f} / {found['rss']:.0f} | {stages_text(found)} |")
+        print(lines[-1], flush=True)
+    text = ["", "Each size in its own folder and index (a size's index update encodes all its pictures; the find "
+            "searches everything: the kept candidate search is dropped first, kept confidences are used).", "",
+            *lines, ""]
+    if len(peaks) >= 2:
+        (n0, m0), (n1, m1) = peaks[-2], peaks[-1]
+        per = (m1 - m0) * 1024 / (n1 - n0)
+        at = m1 + per * (100_000 - n1) / 1024
+        text.append(f"Peak RSS of the find grows **{per:.1f} KB per image** between {n0:,} and {n1:,} images; "
+                    f"**extrapolated** linearly to 100,000 images: **{at / 1024:.2f} GB** (not measured at 100,000).")
+    if new:
+        n = sizes[-1]
+        folder, db = work / f"small-{n}", work / f"small-{n}.db"
+        make_small(folder, n, n + new)
+        up = run(["index", "update", str(folder), "--db", str(db), "-m", "copies", "-q"], cache)
+        found = run(["find", str(folder), "--db", str(db), "-m", "copies", "-q", "-v", "--json",
+                     str(work / "out.json")], cache)
+        text += ["", f"Incremental: {new:,} new pictures added to the {n:,} indexed (`index update`, then `find`: "
+                 "only the new rows searched against all, kept confidences reused):", "",
+                 "| indexed | added | index update: wall s / CPU s / peak MB | find: wall s / CPU s / peak MB | "
+                 "end to end: wall s / CPU s | find by stage |", "| ---: | ---: | --- | --- | --- | --- |",
+                 f"| {n:,} | {new:,} | {up['wall']:.1f} / {up['cpu']:.1f} / {up['rss']:.0f} | {found['wall']:.1f} / "
+                 f"{found['cpu']:.1f} / {found['rss']:.0f} | {up['wall'] + found['wall']:.1f} / "
+                 f"{up['cpu'] + found['cpu']:.1f} | {stages_text(found)} |"]
+        print("\n".join(text[-3:]), flush=True)
+    return text
+
+
+def warm(work: Path, count: int, methods: list[str], cache: Path) -> list[str]:
+    lib = work / f"camera-{count}"
+    have = len(list(lib.glob("*.jpg"))) if lib.is_dir() else 0
+    if have < count:
+        code = (f"import sys; sys.path.insert(0, {str(ROOT / 'benchmarks')!r}); from pathlib import Path; "
+                f"from home_library import make_library; make_library(Path({str(lib)!r}), {count}, seed=3)")
+        subprocess.run([sys.executable, "-c", code], check=True)
+    lines = ["", f"Warm re-run: {count:,} unique camera photos (`home_library.make_library`, 2-16 MP JPEGs), "
+             "`find DIR -m M -q -v` once to fill the per-folder cache, then again with nothing changed:", "",
+             "| method | photos | warm re-run: wall s | CPU s | peak MB | by stage: wall / CPU / peak RSS reached |",
+             "| --- | ---: | ---: | ---: | ---: | --- |"]
+    for m in methods:
+        run(["find", str(lib), "-m", m, "-q"], cache)
+        r = run(["find", str(lib), "-m", m, "-q", "-v"], cache)
+        lines.append(f"| `{m}` | {count:,} | {r['wall']:.2f} | {r['cpu']:.2f} | {r['rss']:.0f} | {stages_text(r)} |")
+        print(lines[-1], flush=True)
+    return lines
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", default="2000,5000,20000", help="sizes of the scale run (small pictures)")
+    ap.add_argument("--new", type=int, default=1000, help="pictures added in the incremental run (0: none)")
+    ap.add_argument("--camera", type=int, default=1000, help="camera photos of the warm re-run (0: none)")
+    ap.add_argument("--methods", default="copies,phash", help="methods of the warm re-run")
+    ap.add_argument("--workdir", type=Path, default=Path("/tmp/imagetwins-scale"))
+    ap.add_argument("--no-write", action="store_true")
+    a = ap.parse_args()
+    work = a.workdir
+    work.mkdir(parents=True, exist_ok=True)
+    cache = work / "cache-home"
+    load = os.getloadavg()
+    text = [f"Measured {time.strftime('%Y-%m-%d %H:%M')} UTC on {os.cpu_count()} cores shared with other jobs "
+            f"(load average {load[0]:.1f} at the start: wall times are noisy, CPU seconds steadier), `nice -n 10`. "
+            f"Command: `python benchmarks/bench_scale.py {' '.join(sys.argv[1:])}`."]
+    sizes = [int(x) for x in a.sizes.split(",") if x]
+    if sizes:
+        text += scale(work, sizes, a.new, cache)
+    if a.camera:
+        text += warm(work, a.camera, [m for m in a.methods.split(",") if m], cache)
+    print("\n".join(text))
+    if not a.no_write:
+        write_section("scale", "Scale: memory per image, new photos into an index, warm re-runs (issue #25)",
+                      "\n".join(text))
+
+
+if __name__ == "__main__":
+    main()
