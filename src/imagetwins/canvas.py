@@ -87,8 +87,14 @@ def _clean_quadrilateral(content: np.ndarray):
     area = float(stats[k, cv2.CC_STAT_AREA])
     if area < 0.1 * h * w:
         return None
-    ys, xs = np.nonzero(labels == k)
-    (cx, cy), (rw, rh), angle = cv2.minAreaRect(np.column_stack([xs, ys]).astype(np.float32))
+    # the region's rectangle is that of its outline: the outer contour's pixels, in the row-major order of the
+    # region's own pixels (the same rectangle to the last bit as from all of them, on every dataset image and
+    # family copy tried; 0.7 -> 0.15 ms an image)
+    outline, _ = cv2.findContours((labels == k).astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    xy = np.concatenate(outline).reshape(-1, 2)
+    order = np.unique(xy[:, 1].astype(np.int64) * w + xy[:, 0])
+    points = np.column_stack([order % w, order // w]).astype(np.float32)
+    (cx, cy), (rw, rh), angle = cv2.minAreaRect(points)
     if area / max(rw * rh, 1.0) < MIN_FILL or rw * rh > (1 - MIN_CANVAS) * h * w:
         return None
     return (cx, cy), (rw, rh), angle

@@ -19,7 +19,9 @@ Each file is decoded once for all three encodings (:class:`CopyRecord`); the reg
 from __future__ import annotations
 
 import json
+import threading
 import warnings
+from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -483,15 +485,54 @@ def _sides(x) -> tuple[ImageFeatures, ImageFeatures | None]:
     return x.features, x.alt_features
 
 
-def verify_records(a, b, keep_matches: bool = False) -> Verification:
+#: records whose features one verification run keeps read (:class:`FeaturesCache`): about 50 KB each
+FEATURES_CACHED = 256
+
+
+class FeaturesCache:
+    """The features of the records a run of checks has read lately, kept for the next pair that needs them.
+
+    A record is checked against several candidates (6 CNN neighbours, hash neighbours, re-proposals), and
+    each check read its features back from the spill file, parsed them and hashed them for
+    :func:`~imagetwins.verify.order_key` again. The last ``size`` records' features stay here (candidate
+    pairs come ordered by their left image, so its checks follow each other); memory is bounded by ``size``.
+    Thread-safe; a record is known by its identity, so a cache lives no longer than the records it serves.
+    """
+
+    def __init__(self, size: int = FEATURES_CACHED) -> None:
+        self.size = size
+        self._items: OrderedDict[int, tuple[Any, tuple[ImageFeatures, ImageFeatures | None]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def sides(self, x) -> tuple[ImageFeatures, ImageFeatures | None]:
+        """:func:`_sides` of ``x``, from the cache when it holds them."""
+        if isinstance(x, ImageFeatures) or self.size <= 0:
+            return _sides(x)
+        key = id(x)
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is not None and hit[0] is x:
+                self._items.move_to_end(key)
+                return hit[1]
+        sides = _sides(x)
+        with self._lock:
+            self._items[key] = (x, sides)  # the record itself too: its id cannot be another's while it is here
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return sides
+
+
+def verify_records(a, b, keep_matches: bool = False, cache: FeaturesCache | None = None) -> Verification:
     """The check of a pair of records (or bare features): the whole images and, where that falls short of
     :data:`DEFAULT_CONFIDENCE` and an image is on a canvas, the picture cut out of it (a screenshot's
     picture may be a sixth of the screen): the best of those; ``cut_from_canvas`` says which was used.
-    Symmetric, as :func:`~imagetwins.verify.verify_pair`. Two captures (:func:`different_captures`) are 0."""
+    Symmetric, as :func:`~imagetwins.verify.verify_pair`. Two captures (:func:`different_captures`) are 0.
+    ``cache``: where the records' features are kept between checks (:class:`FeaturesCache`)."""
     if different_captures(a, b):
         return Verification(different_captures=True)
-    fa, aa = _sides(a)
-    fb, ab = _sides(b)
+    fa, aa = _sides(a) if cache is None else cache.sides(a)
+    fb, ab = _sides(b) if cache is None else cache.sides(b)
     best = verify_pair(fa, fb, keep_matches)
     # the pictures cut out only where the whole images fall short, stage by stage; each stage is symmetric in
     # a and b, so the answer is too
@@ -562,8 +603,9 @@ def verify_pairs(features_a: Sequence, features_b: Sequence, left: np.ndarray, r
     if not jobs:
         return []
     out = []
+    cache = FeaturesCache()
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        for v in pool.map(lambda ij: _verify_or_none(features_a, features_b, ij[0], ij[1]), jobs):
+        for v in pool.map(lambda ij: _verify_or_none(features_a, features_b, ij[0], ij[1], cache), jobs):
             out.append(v)
             if progress is not None:
                 progress.update(1)
@@ -573,13 +615,14 @@ def verify_pairs(features_a: Sequence, features_b: Sequence, left: np.ndarray, r
 _warned_unverifiable = False
 
 
-def _verify_or_none(features_a: Sequence, features_b: Sequence, i: int, j: int) -> Verification | None:
+def _verify_or_none(features_a: Sequence, features_b: Sequence, i: int, j: int,
+                    cache: FeaturesCache | None = None) -> Verification | None:
     """:func:`verify_records` of one pair, or None when its stored features cannot be used (a damaged or edited
     cache row that still reads back, spill file trouble): that pair is not a copy this run and is not remembered;
     one warning per run, never a traceback."""
     global _warned_unverifiable
     try:
-        return verify_records(features_a[i], features_b[j])
+        return verify_records(features_a[i], features_b[j], cache=cache)
     except Exception as exc:  # cv2.error, ValueError, ZeroDivisionError ... on features no extract() made
         if not _warned_unverifiable:
             _warned_unverifiable = True

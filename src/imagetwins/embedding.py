@@ -30,6 +30,8 @@ CNN_ORIENTATIONS = 8
 #: (photos-public copies); held out it gives precision 1.000 on camera-photos and imagededup-testdata (0.82,
 #: chosen on an older in-sample set, gave 0.971). Different photos of one subject still pass: see ``copies``.
 CNN_DEFAULT_SIMILARITY = 0.88
+#: images per ONNX Runtime run (a batch of the encoding loop is run in pieces of this many)
+RUN_IMAGES = 4
 
 
 @dataclass
@@ -176,13 +178,18 @@ class Embedder:
         mean = np.asarray(self.config.mean, np.float32).reshape(1, -1, 1, 1)
         std = np.asarray(self.config.std, np.float32).reshape(1, -1, 1, 1)
         x = (batch.transpose(0, 3, 1, 2).astype(np.float32) - mean) / std
-        out = self._session.run([self.config.output] if self.config.output else None, {self._input: x})[0]
+        names = [self.config.output] if self.config.output else None
+        # a few images per run: a batch's activations then stay in the CPU's cache (32 at once: 4.2-5.5 CPU ms an
+        # image at 160 px, 4 at once: 3.0-3.3; the same vectors to the bit, measured on 128 camera photos)
+        out = np.concatenate([self._session.run(names, {self._input: x[k:k + RUN_IMAGES]})[0]
+                              for k in range(0, max(len(x), 1), RUN_IMAGES)])
         return pool_features(out, self.config.pooling, self.config.gem_p)
 
     def prepare(self, img: Image.Image) -> np.ndarray:
         """An RGB image squashed to the model's input size, as uint8 (H, W, 3)."""
         s = self.config.input_size
-        return np.asarray(img.convert("RGB").resize((s, s), Image.Resampling.BILINEAR), dtype=np.uint8)
+        rgb = img if img.mode == "RGB" else img.convert("RGB")  # (convert copies an RGB image: not needed)
+        return np.asarray(rgb.resize((s, s), Image.Resampling.BILINEAR), dtype=np.uint8)
 
     def embed_arrays(self, batch: np.ndarray) -> np.ndarray:
         """(N, H, W, 3) uint8 model-sized images -> (N, d) L2-normalised vectors."""

@@ -24,7 +24,7 @@ import numpy as np
 from PIL import Image
 
 from imagetwins.facts import ImageFacts, image_facts
-from imagetwins.io import ImageReadError, ReadFailure, content_digest, open_image, quiet_decoder_warnings, read_bytes
+from imagetwins.io import ImageReadError, ReadFailure, content_digest, decode_image, quiet_decoder_warnings, read_bytes
 from imagetwins.workers import thread_count
 
 __all__ = ["DECODE_TIMEOUT", "Encodings", "Stage", "encode_files"]
@@ -120,9 +120,11 @@ def _load(path: str, stages: Sequence[Stage], min_side: int, read: Callable[[str
           facts: bool = False, min_long: int = 0):
     try:
         data = read(path)
-        img = open_image(data, min_size=min_side, path_for_messages=path, exif_orientation=exif, min_long_side=min_long)
-        # the keep rules' facts from this very read and decode, so choosing a keeper decodes nothing again
-        found = image_facts(data, path, img, upright=exif) if facts else None
+        img, header = decode_image(data, min_size=min_side, path_for_messages=path, exif_orientation=exif,
+                                   min_long_side=min_long)
+        # the keep rules' facts from this very read, decode and header parse: choosing a keeper decodes nothing
+        # again, and the file is not opened a second time for its EXIF
+        found = image_facts(data, path, img, upright=exif, header=header) if facts else None
         return content_digest(data), [s.prepare(img) for s in stages], found
     except ImageReadError as exc:
         return ReadFailure(str(path), exc.reason, transient=getattr(exc, "transient", False))

@@ -91,7 +91,7 @@ def trim_uniform_border(gray: np.ndarray, tolerance: float = 12.0, share: float 
 
 def dihedral_thumbnail(img: Image.Image, size: int = 64) -> np.ndarray:
     """Grey, uniform borders trimmed, squashed to ``size`` x ``size`` (aspect changes do not matter)."""
-    grey = img.convert("L")
+    grey = img if img.mode == "L" else img.convert("L")
     probe = grey if max(grey.size) <= 512 else grey.reduce(max(1, max(grey.size) // 256))
     box = trim_uniform_border(np.asarray(probe))
     sx, sy = grey.width / probe.width, grey.height / probe.height

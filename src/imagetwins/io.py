@@ -546,6 +546,17 @@ def _open_raw(data: bytes, name, min_size: int | None, max_pixels: int, max_deco
     return img
 
 
+@dataclass(frozen=True)
+class Header:
+    """What a file's header said while it was decoded (:func:`decode_image`): the stored size (before any
+    reduced-scale decode or EXIF turn), the format, and the EXIF as parsed for the orientation (None where it
+    was not parsed or could not be read), so the keep rules' facts need no second open or parse."""
+
+    size: tuple[int, int]
+    format: str
+    exif: Image.Exif | None = None
+
+
 def open_image(
     source: str | os.PathLike | bytes,
     min_size: int | None = None,
@@ -585,6 +596,21 @@ def open_image(
     ImageReadError
         With a one-line reason, for anything that is not a decodable image.
     """
+    return decode_image(source, min_size, max_pixels, path_for_messages, max_decoded_bytes, exif_orientation,
+                        min_long_side)[0]
+
+
+def decode_image(
+    source: str | os.PathLike | bytes,
+    min_size: int | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    path_for_messages: str | os.PathLike | None = None,
+    max_decoded_bytes: int = DEFAULT_MAX_DECODED_BYTES,
+    exif_orientation: bool = True,
+    min_long_side: int = 0,
+) -> tuple[Image.Image, Header | None]:
+    """:func:`open_image`, and the :class:`Header` read on the way (None for a camera RAW file, whose header
+    LibRaw reads)."""
     name = path_for_messages if path_for_messages is not None else (
         None if isinstance(source, bytes) else source
     )
@@ -592,22 +618,30 @@ def open_image(
     if not data:
         raise ImageReadError(name, "empty file (0 bytes)")
     if is_raw_name(name):
-        return _open_raw(data, name, min_size, max_pixels, max_decoded_bytes, min_long_side)
+        return _open_raw(data, name, min_size, max_pixels, max_decoded_bytes, min_long_side), None
     return _decode(data, name, min_size, max_pixels, max_decoded_bytes, exif_orientation,
-                   min_long_side=min_long_side)
+                   min_long_side=min_long_side, header=True)
 
 
-def _exif_turns(img: Image.Image) -> tuple:
+def _exif_of(img: Image.Image) -> Image.Exif | None:
     try:
-        return _TRANSPOSE_FOR_ORIENTATION.get(img.getexif().get(_EXIF_ORIENTATION, 1), ())
+        return img.getexif()
+    except Exception:  # corrupt EXIF must not cost the image: keep it as stored
+        return None
+
+
+def _exif_turns(exif: Image.Exif | None) -> tuple:
+    try:
+        return _TRANSPOSE_FOR_ORIENTATION.get(exif.get(_EXIF_ORIENTATION, 1), ()) if exif is not None else ()
     except Exception:  # corrupt EXIF must not cost the image: keep it as stored
         return ()
 
 
 def _decode(data: bytes, name, min_size: int | None, max_pixels: int, max_decoded_bytes: int,
             exif_orientation: bool = True, formats: list[str] | None = None,
-            turn: Image.Transpose | None = None, min_long_side: int = 0) -> Image.Image:
-    """Pillow's decode of ``data`` under the limits, holding its cost in :data:`DECODE_BUDGET`."""
+            turn: Image.Transpose | None = None, min_long_side: int = 0, header: bool = False):
+    """Pillow's decode of ``data`` under the limits, holding its cost in :data:`DECODE_BUDGET`; with ``header``
+    the image and its :class:`Header`."""
     try:
         img = Image.open(io.BytesIO(data), formats=formats or allowed_formats())
         width, height = img.size
@@ -615,8 +649,10 @@ def _decode(data: bytes, name, min_size: int | None, max_pixels: int, max_decode
             raise ImageReadError(name, f"image too large ({width}x{height} pixels > limit {max_pixels:,})")
         if width < 1 or height < 1:
             raise ImageReadError(name, f"image has no pixels ({width}x{height})")
+        fmt = img.format or ""
         out_w, out_h = _reduce_on_decode(img, min_size, min_long_side) if min_size else img.size
-        turns = _exif_turns(img) if exif_orientation else ()
+        exif = _exif_of(img) if exif_orientation else None
+        turns = _exif_turns(exif)
         decoded = decode_cost(img.mode, out_w, out_h, img.format, turned=bool(turns) or turn is not None,
                               transparency="transparency" in img.info)
         if decoded > max_decoded_bytes:
@@ -628,7 +664,8 @@ def _decode(data: bytes, name, min_size: int | None, max_pixels: int, max_decode
                 img = img.transpose(method)
             if turn is not None:
                 img = img.transpose(turn)
-            return _to_rgb(img)
+            out = _to_rgb(img)
+        return (out, Header((width, height), fmt, exif)) if header else out
     except ImageReadError:
         raise
     except UnidentifiedImageError as exc:

@@ -59,7 +59,8 @@ class CopiesEncoder(Encoder):
         # serialised here, on the threads, and spilled by encode_batch: the run holds where they are, not them
         if not verify.opencv_available():
             return self.dihedral.thumbnail(img), self.embedder.prepare(img), None, None, None
-        extracted = verify.extract(img)
+        grey = img.convert("L")  # once, for the hash and the features
+        extracted = verify.extract(grey)
         features = extracted.to_bytes()
         # a picture on a canvas (a rotated copy's grown canvas, a screenshot, a background): the picture cut
         # out and turned upright is encoded too, and proposed and verified as well as the whole image
@@ -67,7 +68,7 @@ class CopiesEncoder(Encoder):
         alt = None
         if picture is not None:
             alt = (self.dihedral.thumbnail(picture), self.embedder.prepare(picture), verify.extract(picture).to_bytes())
-        return self.dihedral.thumbnail(img), self.embedder.prepare(img), features, alt, copies.capture_of(img)
+        return self.dihedral.thumbnail(grey), self.embedder.prepare(img), features, alt, copies.capture_of(img)
 
     def encode_batch(self, prepared: list) -> np.ndarray:
         verify._require_cv2()

@@ -1,0 +1,144 @@
+"""Work the first scan no longer repeats, checked on real photos to give the very answers of the longer way.
+
+The shortcuts (issue #25, first-scan speed): the header read once per file (facts from the decode's own parse),
+the CNN run a few images at a time, the canvas rectangle from the region's outline, the features of a record
+kept between its checks. Each must change no encoding, fact or verdict.
+"""
+
+from __future__ import annotations
+
+import io as _io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from imagetwins import canvas, copies, edits, embedding, facts, io, verify
+from imagetwins.encoders import get_encoder
+
+pytestmark = pytest.mark.integration
+
+
+def _camera(datasets: Path) -> list[Path]:
+    return sorted((datasets / "camera-photos" / "images").glob("*.jpg"))
+
+
+def test_facts_from_the_decodes_header_equal_facts_from_parsing_the_file_again(datasets: Path) -> None:
+    seen_sideways = 0
+    for path in _camera(datasets):
+        data = path.read_bytes()
+        img, header = io.decode_image(data, min_size=192, min_long_side=320, path_for_messages=path)
+        assert header is not None and header.size == Image.open(_io.BytesIO(data)).size  # the stored, full size
+        from_header = facts.image_facts(data, str(path), img, header=header)
+        parsed_again = facts.image_facts(data, str(path), img)
+        assert from_header == parsed_again
+        seen_sideways += from_header.width < from_header.height and header.size[0] > header.size[1]
+    assert seen_sideways  # an EXIF quarter turn was among them
+
+
+def test_stored_pixels_and_unreadable_exif_fall_back_to_parsing_the_file(datasets: Path) -> None:
+    path = datasets / "camera-photos" / "images" / "mei__Samsung_SM-J327T1.jpg"  # orientation 6
+    data = path.read_bytes()
+    img, header = io.decode_image(data, min_size=192, exif_orientation=False)
+    assert header is not None and header.exif is None  # the orientation was not asked for: nothing parsed
+    found = facts.image_facts(data, str(path), img, upright=False, header=header)
+    assert found == facts.image_facts(data, str(path), img, upright=False)
+    assert found.taken is not None and found.width < found.height
+
+
+def test_the_cnn_gives_the_same_vectors_to_the_bit_in_runs_of_a_few_images(datasets: Path, monkeypatch) -> None:
+    embedder = get_encoder("copies").embedder
+    photos = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[:5] + _camera(datasets)[:6]
+    batch = np.stack([embedder.prepare(io.open_image(p, min_size=192)) for p in photos])
+    assert len(batch) % embedding.RUN_IMAGES  # the last run is a short one
+    together = embedder.embed_arrays(batch)
+    alone = np.concatenate([embedder.embed_arrays(batch[k:k + 1]) for k in range(len(batch))])
+    monkeypatch.setattr(embedding, "RUN_IMAGES", 64)
+    one_run = embedder.embed_arrays(batch)
+    assert np.array_equal(together, alone) and np.array_equal(together, one_run)
+
+
+def _all_pixels_rectangle(img: Image.Image, grey: np.ndarray):
+    """The canvas module's rectangle as it was measured before: over every pixel of the picture's region."""
+    import cv2
+
+    found = canvas.picture_region(img, grey)
+    if found is None:
+        return None
+    a = cv2.GaussianBlur(np.ascontiguousarray(grey), (0, 0), 1.0)
+    h, w = a.shape
+    mask = np.zeros((h + 2, w + 2), np.uint8)
+    flags = 4 | cv2.FLOODFILL_MASK_ONLY | cv2.FLOODFILL_FIXED_RANGE | (255 << 8)
+    edge = ([(x, 0) for x in range(0, w, 6)] + [(x, h - 1) for x in range(0, w, 6)]
+            + [(0, y) for y in range(0, h, 6)] + [(w - 1, y) for y in range(0, h, 6)])
+    for x, y in edge:
+        if not mask[y + 1, x + 1]:
+            cv2.floodFill(a, mask, (x, y), 0, canvas.TOLERANCE, canvas.TOLERANCE, flags)
+    content = (mask[1:-1, 1:-1] == 0).astype(np.uint8)
+    for side in (canvas.OPEN, 2 * canvas.OPEN - 1):
+        opened = cv2.morphologyEx(content, cv2.MORPH_OPEN, np.ones((side, side), np.uint8))
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(opened, connectivity=8)
+        k = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+        ys, xs = np.nonzero(labels == k)
+        (cx, cy), (rw, rh), angle = cv2.minAreaRect(np.column_stack([xs, ys]).astype(np.float32))
+        s = img.width / w
+        if ((cx * s, cy * s), (rw * s, rh * s), float(angle)) == found:
+            return found
+    return "differs"
+
+
+def test_the_canvas_rectangle_from_the_outline_is_the_all_pixels_rectangle(datasets: Path) -> None:
+    photos = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[10:22]
+    cut = 0
+    for k, path in enumerate(photos):
+        img = io.open_image(path)
+        family = ("rotate_any", "screenshot", "on_background")[k % 3]
+        copy = edits.FAMILIES[family](img, np.random.default_rng(k))
+        for picture in (img, copy):
+            grey = verify.extract(picture).thumbnail
+            rect = _all_pixels_rectangle(picture, grey)
+            assert rect != "differs", (path.name, family)
+            cut += rect is not None
+    assert cut >= 8  # most copies were on a canvas
+
+
+def test_checks_with_the_features_kept_between_pairs_give_the_same_verdicts(datasets: Path, monkeypatch) -> None:
+    photos = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[30:36]
+    images = [io.open_image(p) for p in photos]
+    images += [edits.EDITS["crop_half"](images[0], np.random.default_rng(1)),
+               edits.FAMILIES["screenshot"](images[1], np.random.default_rng(2))]
+    records = [_record(img) for img in images]
+    left, right = np.triu_indices(len(records), 1)
+    reads = []
+    real = copies.CopyRecord.features.fget
+
+    def counted(self):
+        reads.append(id(self))
+        return real(self)
+
+    monkeypatch.setattr(copies.CopyRecord, "features", property(counted))
+    cached = copies.verify_pairs(records, records, left, right, workers=2)
+    read_cached = len(reads)
+    plain = [copies.verify_records(records[i], records[j]) for i, j in zip(left.tolist(), right.tolist())]
+    assert [v.confidence for v in cached] == [v.confidence for v in plain]
+    assert max(v.confidence for v in cached) >= verify.DEFAULT_CONFIDENCE  # the copies were among them
+    assert read_cached <= len(records) + 2  # each record's features read about once (two threads may race)
+    assert len(reads) - read_cached == 2 * len(left)  # without the cache: twice a pair
+
+
+def _record(img: Image.Image) -> copies.CopyRecord:
+    enc = get_encoder("copies")
+    return enc.encode_batch([enc.prepare(img)])[0]
+
+
+def test_the_features_cache_stays_within_its_size(datasets: Path) -> None:
+    photos = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[40:46]
+    records = [_record(io.open_image(p)) for p in photos]
+    cache = copies.FeaturesCache(size=3)
+    for r in records + records[:2]:
+        features, alt = cache.sides(r)
+        assert verify.order_key(features) == verify.order_key(r.features)
+    assert len(cache._items) == 3
+    fresh = records[0].features
+    assert fresh._order_key is None and verify.order_key(fresh) == verify.order_key(records[0].features)
