@@ -116,7 +116,7 @@ def test_copies_through_the_index_without_decoding_again(album: Path, tmp_path: 
     def no_decode(*args, **kwargs):
         raise AssertionError("decoded again")
 
-    monkeypatch.setattr(encoding, "open_image", no_decode)
+    monkeypatch.setattr(encoding, "decode_image", no_decode)
     with Index(db, methods=["copies"]) as idx:
         assert idx.update(album, recursive=True).added == 0
         assert _groups(idx.find_duplicates("copies")) == EXPECTED

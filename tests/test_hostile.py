@@ -247,14 +247,14 @@ def test_cnn_decoding_has_the_same_time_limit(tmp_path: Path, datasets: Path, mo
     from imagetwins.encoders.model import ModelEncoder
 
     files = _photos(datasets, 2)
-    real = encoding.open_image
+    real = encoding.decode_image
 
     def stall(data, *a, **k):
         if str(k.get("path_for_messages", "")).endswith(files[0].name):
             time.sleep(1.5)
         return real(data, *a, **k)
 
-    monkeypatch.setattr(encoding, "open_image", stall)
+    monkeypatch.setattr(encoding, "decode_image", stall)
     model = ModelEncoder("toy-cnn", Embedder(model=lambda x: np.ones((len(x), 4, 2, 2), np.float32)), 0.9)
     start = time.monotonic()
     out = model.encode_files(files, workers=2, warn=False, timeout=0.3)
