@@ -302,3 +302,35 @@ def test_a_folder_move_carries_its_files_metadata_to_the_copies_kept(tmp_path: P
     assert got.title == "Day 2" and got.keywords == ["trip 2"]
     assert run("undo", q).exit_code == 0
     assert _tree(lib) == before
+
+
+@pytest.mark.cli
+def test_a_folder_changed_while_copied_across_devices_stays(tmp_path: Path, library: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file of the folder edited while the folder was being copied to another device: the folder is read again
+    after the copy, stays where it is (with the edit), and the copy is removed from the quarantine."""
+    import errno
+
+    from imagetwins import quarantine
+
+    q = tmp_path / "q"
+    real_rename, real_copy = os.rename, quarantine._copy_tree
+
+    def rename(a, b, **kw):
+        if str(a).startswith(str(q)) != str(b).startswith(str(q)):
+            raise OSError(errno.EXDEV, "Invalid cross-device link")
+        return real_rename(a, b, **kw)
+
+    def copy_then_edit(src, dst, files):
+        real_copy(src, dst, files)
+        with open(src / "old/Photos/2019/img2.jpg", "ab") as fh:  # a photo editor saves meanwhile
+            fh.write(b"edited")
+
+    monkeypatch.setattr(quarantine.os, "rename", rename)
+    monkeypatch.setattr(quarantine, "_copy_tree", copy_then_edit)
+    plan = tmp_path / "folders.json"
+    assert run("folders", library, "-r", "--json", plan).exit_code == 0
+    res = run("remove", library, "--plan", plan, "--apply", "--move-to", q)
+    assert res.exit_code == 1 and "its files changed while it was being copied" in res.output
+    assert (library / "Backup/old/Photos/2019/img2.jpg").read_bytes().endswith(b"edited")
+    assert len(list((library / "Backup/old/Photos/2019").iterdir())) == 20 and not (q / "Backup").exists()
