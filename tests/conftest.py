@@ -121,7 +121,7 @@ def _private_data_dir(tmp_path_factory, monkeypatch):
 def synthetic_photo(width: int = 320, height: int = 240, seed: int = 0) -> Image.Image:
     """A photo-like RGB picture for unit tests: random colour fields at three scales (what the hashes see)
     plus per-pixel noise (sigma 10, like a camera's), so that an original holds detail its enlargement lacks:
-    enlargement_score is ~0.06 for a 2x enlargement of its JPEG and ~5 for it beside its half-size copy."""
+    enlargement_score is ~0.005 for a 2x enlargement of its JPEG and ~5 for it beside its half-size copy."""
     rng = np.random.default_rng(seed)
     out = np.zeros((height, width, 3), np.float32)
     for cells, weight in ((4, 0.6), (16, 0.3), (64, 0.15)):

@@ -4,6 +4,7 @@ write small linear DNGs of real photos with tifffile (one with an embedded previ
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -119,3 +120,22 @@ def test_keep_rules_see_the_raw_size_not_its_preview(tmp_path: Path, datasets: P
     assert info.format == "RAW" and (info.width, info.height) == Image.open(photo).size
     big = open_image(tmp_path / "small_preview.dng", min_size=400)  # the preview is too small: developed
     assert big.size == Image.open(photo).size
+
+
+@pytest.mark.integration
+def test_a_dng_is_kept_over_its_camera_jpeg_under_another_name(tmp_path: Path, datasets: Path) -> None:
+    """The camera's own JPEG (its EXIF names the camera, its layout is the camera's: ``keep.camera_written``) beats
+    any other same-size file but a raw one: beside a DNG of its picture (a synthetic one: no DNG is among the
+    datasets) under another name, so not a RAW + JPEG pair, the DNG is the keeper and the JPEG may go."""
+    from imagetwins.keep import camera_written, decide_groups, file_info
+
+    jpeg = tmp_path / "IMG_0001.JPG"
+    shutil.copy(datasets / "camera-photos" / "images" / "mei__Kodak_DC3400.jpg", jpeg)  # 1760 x 1168, as written
+    (tmp_path / "raw").mkdir()
+    raw = write_dng(jpeg, tmp_path / "raw" / "DSC_7734.dng", preview=False)
+    for p in (jpeg, raw):
+        os.utime(p, (1e9, 1e9))
+    assert camera_written(str(jpeg)) and file_info(jpeg).camera
+    assert (file_info(raw).width, file_info(raw).height) == (file_info(jpeg).width, file_info(jpeg).height)
+    [d] = decide_groups([[str(jpeg), str(raw)]])
+    assert d.keeper == str(raw) and d.remove == [str(jpeg)]

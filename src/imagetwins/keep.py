@@ -78,9 +78,16 @@ _SOURCE_FORMATS = frozenset({"HEIF", "AVIF", "DNG", "RAW"})
 _ENLARGED_MIN_PIXEL_RATIO = 1.4
 # enlargement_score below which the larger file is taken for an enlargement: when neither file says which
 # camera made it, and when the smaller one does (a camera's own file beside a larger one that lost its
-# EXIF): chosen on 10 photos-public and 8 camera-photos, see benchmarks/bench_keep_upscale.py
-_ENLARGED_BELOW = 0.1
+# EXIF). The camera threshold was chosen on 10 photos-public and 8 camera-photos (bench_keep_upscale.py); the
+# other one on the tuning split of benchmarks/tune_keeper.py (first 10 photos-public, second ukbench views of
+# 60 objects, 30 holidays photos, first 8 camera-photos), once the score took the JPEG noise floor off: 2x
+# Lanczos q90 enlargements score at most 0.032 there, 1.5x ones 0.063; originals beside half-size copies at
+# least 0.24, and at least 0.096 when the original itself is a quality-50 JPEG
+_ENLARGED_BELOW = 0.05
 _ENLARGED_BELOW_CAMERA = 1.2
+# the noise floor is taken off only where it is below the detail the smaller file holds: a flat picture at a
+# coarse quality has no fine detail left to tell its enlargement from its original by
+_NOISE_FLOOR_AT_MOST = 1.0
 _COMPARE_SIDE = 384  # the smaller file's central region compared, in its pixels (the decode is the cost)
 # ... and at most this many of the larger file's pixels a side: the arrays compared stay a few MB however
 # many times larger the larger file is (a 64 px thumbnail and a 12000 px PNG made 3 GB of them), and below
@@ -219,6 +226,11 @@ _IJG_LUMINANCE = (16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55
                   49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99)
 _IJG_TABLES = frozenset(tuple(sorted(min(255, max(1, (v * s + 50) // 100)) for v in _IJG_LUMINANCE))
                         for s in {5000 // q if q < 50 else 200 - 2 * q for q in range(1, 101)})
+# ... and the sum of its quality-75 table (libjpeg's default quality): a larger file quantised more coarsely than
+# that gets no noise floor taken off its enlargement score. Its noise then fills the fine detail of a smooth
+# original as it fills an enlargement's (a quality-50 original beside its half-size copy scored 0.000 with the
+# floor taken off, on the tuning split of benchmarks/tune_keeper.py), so the two cannot be told apart by it
+_NOISE_FLOOR_COARSEST = sum(min(255, max(1, (v * 50 + 50) // 100)) for v in _IJG_LUMINANCE)
 
 
 def camera_written(path: str) -> bool:
@@ -310,8 +322,15 @@ def enlargement_score(larger: FileInfo, smaller: FileInfo) -> float | None:
     bilinear, bicubic or Lanczos resampling (what an enlargement would have used), divided by the detail
     ``smaller`` itself holds over the same ratio of scales (its region less its own shrunk-and-enlarged
     self). Both are medians over an 8 x 8 grid of cells, so a caption or watermark written on one cell
-    does not count. The cost is decoding both files: the smaller at full size, the larger (a JPEG) at the
-    smallest DCT scale that leaves it 1.4 times the smaller one's size.
+    does not count. Where the larger file is a JPEG decoded at full size, its noise floor is taken off the
+    difference first: what the best-fitting enlargement differs by once saved with the larger file's own
+    luminance table (an enlargement saved at quality 90 differs from the smaller file enlarged by that
+    noise, which on a small, soft photo is a third of its own detail; a real original's fine detail is
+    not noise of that kind). It is not taken off where it exceeds the smaller file's detail, nor where the
+    larger file is quantised more coarsely than libjpeg's quality 75: there is then no fine detail left
+    to tell by. The cost is decoding both files: the smaller at full size, the
+    larger (a JPEG) at the smallest DCT scale that leaves it 1.4 times the smaller one's size, and one
+    JPEG encode of the compared region.
     """
     return _enlargement_score(larger, smaller)
 
@@ -324,11 +343,40 @@ def _enlargement_score(larger: FileInfo, smaller: FileInfo) -> float | None:
     small = _decode(smaller.path) if big is not None else None
     if big is None or small is None:  # unreadable now, changed, too large, too slow: no verdict, ranks kept
         return None
-    return _unexplained_detail(big, small.convert("L"))
+    # the JPEG noise floor, from the larger file's own luminance table: only where it was decoded at full size
+    # (a reduced DCT decode averages its quantisation noise away)
+    table = (_luminance_table(larger.path) if larger.format in _JPEG_FORMATS
+             and big.size == (larger.width, larger.height) else None)
+    return _unexplained_detail(big, small.convert("L"), table)
 
 
-def _unexplained_detail(big: Image.Image, small: Image.Image) -> float | None:
-    """enlargement_score of two decoded pictures (``small`` in grey)."""
+def _luminance_table(path: str) -> tuple[int, ...] | None:
+    """A JPEG's luminance quantisation table (64 values, from its header: no pixels decoded), or None."""
+    try:
+        with open_regular_file(path) as fh, Image.open(fh, formats=["JPEG", "MPO"]) as im:
+            tables = getattr(im, "quantization", None) or {}
+            table = tables.get(0)
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        return None
+    return tuple(int(v) for v in table) if table is not None and len(table) == 64 else None
+
+
+def _jpeg_noise(picture: Image.Image, table: Sequence[int]) -> np.ndarray:
+    """``picture`` (grey) saved as a JPEG with quantisation ``table`` and decoded again: what saving an
+    enlargement as the larger file was saved adds to it."""
+    import io
+
+    buf = io.BytesIO()
+    picture.save(buf, "JPEG", qtables=[list(table)])
+    buf.seek(0)
+    with Image.open(buf) as again:
+        return np.asarray(again.convert("L"), np.float32)
+
+
+def _unexplained_detail(big: Image.Image, small: Image.Image,
+                        table: Sequence[int] | None = None) -> float | None:
+    """enlargement_score of two decoded pictures (``small`` in grey); ``table``: the larger file's JPEG
+    luminance table, whose noise floor is then taken off."""
     rx, ry = big.width / small.width, big.height / small.height
     side_x = min(small.width, _COMPARE_SIDE, math.floor(_COMPARE_LARGER_SIDE / max(rx, 1.0)))
     side_y = min(small.height, _COMPARE_SIDE, math.floor(_COMPARE_LARGER_SIDE / max(ry, 1.0)))
@@ -341,13 +389,23 @@ def _unexplained_detail(big: Image.Image, small: Image.Image) -> float | None:
     size = (box[2] - box[0], box[3] - box[1])
     source = tuple(v / r for v, r in zip(box, (rx, ry, rx, ry)))  # the same region in the smaller file
     kernels = (Image.Resampling.BILINEAR, Image.Resampling.BICUBIC, Image.Resampling.LANCZOS)
-    unexplained = min(_cell_median((target - np.asarray(small.resize(size, k, box=source), np.float32)) ** 2)
-                      for k in kernels)
+    enlarged = [small.resize(size, k, box=source) for k in kernels]
+    residues = [_cell_median((target - np.asarray(e, np.float32)) ** 2) for e in enlarged]
+    unexplained = min(residues)
     own = small.crop((bx, by, bx + side_x, by + side_y))
     shrunk = own.resize((max(1, round(side_x / rx)), max(1, round(side_y / ry))), Image.Resampling.BOX)
     own_a = np.asarray(own, np.float32)
     detail = min(_cell_median((own_a - np.asarray(shrunk.resize(own.size, k), np.float32)) ** 2) for k in kernels)
-    return None if detail < 0.05 else unexplained / detail  # (a flat picture: nothing to tell them apart by)
+    if detail < 0.05:
+        return None  # a flat picture: nothing to tell them apart by
+    if table is not None and sum(table) <= _NOISE_FLOOR_COARSEST:  # (coarser: no telling noise from detail)
+        # an enlargement saved as a JPEG differs from the smaller file enlarged by the JPEG's own noise: what
+        # the best-fitting enlargement, saved with the larger file's table, differs by is not unexplained detail
+        best = enlarged[residues.index(unexplained)]
+        floor = _cell_median((_jpeg_noise(best, table) - np.asarray(best, np.float32)) ** 2)
+        if floor <= _NOISE_FLOOR_AT_MOST * detail:
+            unexplained = max(0.0, unexplained - floor)
+    return unexplained / detail
 
 
 def _decode(path: str, min_size: int | None = None):
@@ -381,7 +439,7 @@ def enlarged_from(infos: Sequence[FileInfo], score: Scorer | None = None) -> dic
 
     Only a file with no camera make or model in its EXIF (a camera's own file is no enlargement), at least
     1.4 times the pixels of the next smaller file and the same shape is tested, largest first, and only
-    while each is found to be an enlargement: :func:`enlargement_score` below 0.1, or below 1.2 when the
+    while each is found to be an enlargement: :func:`enlargement_score` below 0.05, or below 1.2 when the
     smaller file names its camera and so is a camera's own picture. Upscaling adds pixels but no detail,
     so a 2x-enlarged, watermarked copy must not outrank the picture it was made from.
     """
@@ -406,6 +464,20 @@ def enlarged_from(infos: Sequence[FileInfo], score: Scorer | None = None) -> dic
 _PADDED_SHARE = 0.05
 
 
+#: a share of a side below which a file counts as having no border across that side (rounding of the measure)
+_NO_BORDER = 0.02
+
+
+def _bordered_sides(share: float, inner_aspect: float, whole_aspect: float) -> tuple[float, float]:
+    """The share of the width and of the height that a border takes, from its share of the area and the aspect
+    ratio inside it (:func:`imagetwins.facts.border_of`) and of the whole frame: left and right bars together,
+    top and bottom bars together."""
+    inside = max(0.0, 1.0 - share)
+    width = math.sqrt(inside * inner_aspect / whole_aspect)  # inside width / whole width
+    height = math.sqrt(inside * whole_aspect / inner_aspect)
+    return max(0.0, 1.0 - width), max(0.0, 1.0 - height)
+
+
 def _border(path: str) -> tuple[float, float] | None:
     """:func:`imagetwins.facts.border_of` a small decode of a file the scan did not measure (None: could not tell)."""
     img = _decode(path, _facts.BORDER_SIDE)  # the scan's limits, time included
@@ -425,7 +497,11 @@ def padded_copies(infos: Sequence[FileInfo]) -> set[str]:
     not, and have more pixels than it: padded copies of it. Only groups whose files differ in pixel count
     are looked at (a border adds pixels), so exact copies and re-saves cost nothing. A picture whose own
     edge is flat (sky, a studio background) shows about the same border in every copy: only a border
-    larger by :data:`_PADDED_SHARE` of the picture counts."""
+    larger by :data:`_PADDED_SHARE` of the picture counts, and only when what lies inside it has the shape of
+    the file without the border: of the picture inside that file's own border, or of its whole frame (a sky
+    at its edge reads as a border in the original; padding of another colour leaves that sky inside). In the
+    second case a border across a pair of sides where the plain file has none (left and right, or top and
+    bottom) counts too, however large the plain file's own edge was."""
     if len(infos) < 2 or len({f.pixels for f in infos}) < 2:
         return set()
     borders = {f.path: f.border if f.measured else _border_of(f) for f in infos}
@@ -435,11 +511,26 @@ def padded_copies(infos: Sequence[FileInfo]) -> set[str]:
     plain = min(readable, key=lambda f: (borders[f.path][0], -f.pixels))
     share, aspect = borders[plain.path]
 
+    whole = plain.width / plain.height if plain.height else aspect
+    plain_sides = _bordered_sides(share, aspect, whole)
+
     def padded(f: FileInfo) -> bool:
         # a larger border, and inside it the same picture: the same shape as the plain file's (an overexposed
-        # sky reads as a border in one copy and not in a blurred one, but cutting it changes the shape)
+        # sky reads as a border in one copy and not in a blurred one, but cutting it changes the shape), or as
+        # the plain file's whole frame: its own flat edge (a sky) reads as a border in it, while in a copy
+        # padded with another colour that edge lies inside the padding, and the picture inside is all of it.
+        # Then the padding need not be larger than the sky was, but it lies across sides where the plain file
+        # has no border at all (a frame around a photo whose sky reads as a bar at its top)
         s, a = borders[f.path]
-        return f.pixels > plain.pixels and s >= share + _PADDED_SHARE and abs(a / aspect - 1) <= 0.03
+        if f.pixels <= plain.pixels:
+            return False
+        if abs(a / aspect - 1) <= 0.03:
+            return s >= share + _PADDED_SHARE
+        if abs(a / whole - 1) > 0.03 or not f.height:
+            return False
+        sides = _bordered_sides(s, a, f.width / f.height)
+        return s >= share + _PADDED_SHARE or any(
+            mine >= _PADDED_SHARE and theirs <= _NO_BORDER for mine, theirs in zip(sides, plain_sides))
 
     return {f.path for f in readable if padded(f)}
 
@@ -708,7 +799,7 @@ class _KeptScores:
     two files' scanned contents; computed (and kept) where none is."""
 
     METHOD = "keep:enlargement"
-    VERSION = f"1-{_COMPARE_SIDE}-{_COMPARE_LARGER_SIDE}"  # (bump when enlargement_score changes)
+    VERSION = f"2-{_COMPARE_SIDE}-{_COMPARE_LARGER_SIDE}"  # (bump when enlargement_score changes)
 
     def __init__(self, store, keys: dict[str, bytes | None], owned: bool) -> None:
         self.store, self.keys, self.new, self.owned = store, keys, [], owned
