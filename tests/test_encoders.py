@@ -72,8 +72,8 @@ EXPECTED = {frozenset({"g0/original.png", "g0/half.jpg"}), frozenset({"g1/origin
 
 @pytest.mark.unit
 def test_builtin_methods_describe_themselves() -> None:
-    assert encoder_names() == ["phash", "ahash", "dhash", "whash", "dihedral", "cnn", "copies"]
-    assert encoder_names("vectors") == ["cnn"]
+    assert encoder_names() == ["phash", "ahash", "dhash", "whash", "dihedral", "cnn", "copies", "similar"]
+    assert encoder_names("vectors") == ["cnn", "similar"]
     for name in encoder_names("bits"):
         enc = get_encoder(name)
         assert (enc.score_kind, isinstance(enc.default_threshold, int)) == ("distance", True)

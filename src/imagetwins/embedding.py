@@ -162,6 +162,13 @@ class Embedder:
     def _run(self, batch: np.ndarray) -> np.ndarray:
         if self.model is not None:
             return np.asarray(self.model(batch), dtype=np.float32)
+        return pool_features(self.feature_maps(batch), self.config.pooling, self.config.gem_p)
+
+    def feature_maps(self, batch: np.ndarray) -> np.ndarray:
+        """(N, H, W, 3) uint8 images of any size (the bundled model is fully convolutional) -> the model's
+        output before pooling: (N, C, h, w) feature maps (``similar`` pools regions of them)."""
+        if self.model is not None:
+            raise ValueError("feature maps come from an ONNX model, not from a callable")
         if self._session is None:
             ort = onnxruntime()
 
@@ -181,9 +188,8 @@ class Embedder:
         names = [self.config.output] if self.config.output else None
         # a few images per run: a batch's activations then stay in the CPU's cache (32 at once: 4.2-5.5 CPU ms an
         # image at 160 px, 4 at once: 3.0-3.3; the same vectors to the bit, measured on 128 camera photos)
-        out = np.concatenate([self._session.run(names, {self._input: x[k:k + RUN_IMAGES]})[0]
-                              for k in range(0, max(len(x), 1), RUN_IMAGES)])
-        return pool_features(out, self.config.pooling, self.config.gem_p)
+        return np.concatenate([self._session.run(names, {self._input: x[k:k + RUN_IMAGES]})[0]
+                               for k in range(0, max(len(x), 1), RUN_IMAGES)])
 
     def prepare(self, img: Image.Image) -> np.ndarray:
         """An RGB image squashed to the model's input size, as uint8 (H, W, 3)."""

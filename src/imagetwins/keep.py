@@ -20,6 +20,9 @@ path; then the path. Measured on held-out originals in ``benchmarks/bench_keeper
 
 ``largest`` / ``smallest``: the biggest / smallest file on disk, ties broken by ``original``.
 ``newest`` / ``oldest``: the latest / earliest capture date, ties broken by ``original``.
+``best``: the best shot of a scene (re-shots, the ``similar`` method's default): the highest
+:func:`imagetwins.shots.shot_score` (sharpness, exposure, resolution; each file of the group decoded once more,
+at 512 px), ties broken by ``original``.
 
 Reference folders (``keep_in=``) come before any rule: every file inside one is kept and never
 touched, and when a group has one there, the keeper is chosen among them.
@@ -62,7 +65,7 @@ __all__ = ["KEEP_RULES", "FileInfo", "Decision", "file_info", "file_infos", "cho
            "decide_keepers", "decide_result", "enlarged_from", "enlargement_score", "result_infos"]
 
 #: the accepted values of ``rule``
-KEEP_RULES = ("original", "largest", "smallest", "newest", "oldest")
+KEEP_RULES = ("original", "largest", "smallest", "newest", "oldest", "best")
 
 # Formats a camera or phone writes; a same-size file in any other format (PNG, BMP, TIFF, GIF...) next
 # to one of these is taken for a re-save of it.
@@ -536,10 +539,13 @@ def padded_copies(infos: Sequence[FileInfo]) -> set[str]:
 
 
 def _sort_key(rule: str, camera_format_present: bool, enlarged: frozenset[str] = frozenset(),
-              source_format_present: bool = False, written: frozenset[str] = frozenset(), raw_present: bool = False):
+              source_format_present: bool = False, written: frozenset[str] = frozenset(), raw_present: bool = False,
+              shots: Mapping[str, float] | None = None):
     def key(f: FileInfo) -> tuple:
         base = (f.path in enlarged,) + _original_key(f, camera_format_present, source_format_present, written,
                                                      raw_present)
+        if rule == "best":
+            return (-(shots or {}).get(f.path, float("-inf")),) + base
         return {"original": (), "largest": (-f.size,), "smallest": (f.size,), "newest": (-f.captured,),
                 "oldest": (f.captured,)}[rule] + base
     return key
@@ -569,7 +575,12 @@ def choose_keeper(infos: Sequence[FileInfo], keep_in: Sequence[str | os.PathLike
         enlarged = frozenset(enlarged_from(pool, score)) | frozenset(padded_copies(pool))
     source = any(f.format in _SOURCE_FORMATS for f in infos)
     written = _camera_written_among(pool) if len(pool) > 1 else frozenset()
-    key = _sort_key(rule, camera, enlarged, source, written, any(f.format in _RAW_FORMATS for f in infos))
+    shots = None
+    if rule == "best" and len(pool) > 1:
+        from imagetwins.shots import shot_score
+
+        shots = {f.path: shot_score(f.path) for f in pool}
+    key = _sort_key(rule, camera, enlarged, source, written, any(f.format in _RAW_FORMATS for f in infos), shots)
     if rule != "original" or len(pool) < 2:
         return min(pool, key=key)
     return _finer_jpeg(sorted(pool, key=key), key)

@@ -662,3 +662,20 @@ def features_for_files(paths: Sequence[str | os.PathLike], workers: int | None =
             else:
                 out[os.fspath(path)] = res[1]
     return out, failures
+
+
+def consistent_matches(a: ImageFeatures, b: ImageFeatures) -> int:
+    """How many of the two images' keypoint matches one affine map explains (ratio test, RANSAC), the larger of
+    the two directions, so the count is the same whichever image comes first; mirrors are not tried.
+
+    Two shots of one scene from about the same spot share tens of them, where two scenes that only look alike
+    share a handful: the ``similar`` method adds this evidence to the CNN's similarity (re-shots are not copies,
+    so no dense check follows).
+    """
+    _require_cv2()
+    counts = [0]
+    for p, q in ((a, b), (b, a)):
+        fit = _fit(p.points, p.descriptors, q.points, q.descriptors)
+        if fit is not None:
+            counts.append(int(fit[1].sum()))
+    return max(counts)

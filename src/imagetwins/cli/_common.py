@@ -96,7 +96,9 @@ method_option = click.option(
     help="Method used to compare images: copies (the default: copies confirmed on the pictures, through crops, "
          "padding, flips, turns and captions, never look-alikes), a hash (phash, about 2-3x faster on camera "
          "photos, finds resized and re-saved copies only; dihedral also matches flips and turns), or cnn for CNN "
-         "embeddings (slower; also pairs different photos of one subject).")
+         "embeddings (slower; also pairs different photos of one subject), or similar: re-shots of one scene (burst "
+         "frames, the same view again) grouped for review, the best shot suggested, removed only through a plan "
+         "a person made (remove --plan).")
 threshold_option = click.option(
     "--threshold", "-t", type=float, default=None,
     help="Largest Hamming distance (hashes) or smallest cosine similarity (vector methods) that counts as a "
@@ -132,13 +134,26 @@ def keep_options(f):
                           "them as duplicates and keep one.")(f)
     f = click.option("--keep-in", multiple=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
                      help="Reference folder (repeatable): files in it are always kept, never touched.")(f)
-    return click.option("--keep", "keep_rule", type=click.Choice(KEEP_RULES), default="original",
-                        show_default=True,
-                        help="Which file of a group to keep: original = highest resolution (an enlarged or "
+    return click.option("--keep", "keep_rule", type=click.Choice(KEEP_RULES), default=None,
+                        help="Which file of a group to keep (default: the method's own, original; best for "
+                             "-m similar): original = highest resolution (an enlarged or "
                              "padded copy ranks after the file it was made from), then the camera format over a "
                              "lossless re-save, then the older capture date, then a name that is not a copy's "
                              "('x copy.jpg', 'x (1).jpg'), then the shorter name; "
-                             "largest/smallest file; newest/oldest capture date.")(f)
+                             "largest/smallest file; newest/oldest capture date; best = the best shot "
+                             "(sharpness, exposure, resolution).")(f)
+
+
+def keep_rule_for(keep_rule: str | None, method: str) -> str:
+    """The keep rule a command uses: the one given with --keep, else the method's own (``Encoder.keep_rule``)."""
+    if keep_rule is not None:
+        return keep_rule
+    from imagetwins.encoders import get_encoder
+
+    try:
+        return get_encoder(method).keep_rule
+    except ValueError:  # an unknown method is reported where the scan starts, in its own words
+        return "original"
 
 
 

@@ -19,6 +19,7 @@ from imagetwins.cli._common import (
     exit_for,
     follow_option,
     keep_options,
+    keep_rule_for,
     method_option,
     no_cache_option,
     plural,
@@ -103,6 +104,7 @@ def find(directory: Path, method: str, threshold: int, recursive: bool, requeste
     """
     method = reference_method(method, against)  # an index file of one method is asked with it
     threshold = check_threshold(method, threshold)
+    keep_rule = keep_rule_for(keep_rule, method)
     if db_path is not None and no_cache:
         raise click.UsageError("--db keeps the encodings in that index, --no-cache keeps none: give one of them")
     if ignore_exif_orientation and (against is not None or db_path is not None or scheduler or dask_workers):

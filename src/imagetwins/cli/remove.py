@@ -16,6 +16,7 @@ from imagetwins.cli._common import (
     EXIT_REFUSED,
     echo,
     keep_options,
+    keep_rule_for,
     plural,
     quiet_option,
     refuse_options,
@@ -99,6 +100,9 @@ def remove(directory: Path | None, apply_: bool, plan_file: Path | None, move_to
         refuse_options(["method", "threshold", "recursive", "workers", "no_cache", "follow_symlinks", "keep_rule",
                         "keep_in", "raw_pairs"], "does nothing with --plan: the plan's decisions are applied, "
                        "nothing is scanned")
+    else:
+        _refuse_unreviewed(method)
+        keep_rule = keep_rule_for(keep_rule, method)
     if to_trash:
         from imagetwins.trash import TrashUnavailable, check_trash_usable
 
@@ -109,6 +113,19 @@ def remove(directory: Path | None, apply_: bool, plan_file: Path | None, move_to
     with _stoppable("nothing moved"), _locked([directory] if apply_ else []):
         _remove(directory, apply_, plan_file, move_to, link, to_trash, requested, keep_in, keep_rule, method, threshold,
                 recursive, workers, no_cache, quiet, raw_pairs, follow_symlinks, ignore_decisions, merge_metadata)
+
+
+def _refuse_unreviewed(method: str) -> None:
+    """A usage error when ``method``'s groups are for a person to choose among (``Encoder.removal_needs_review``:
+    re-shots), so that nothing is planned for removal from a scan alone; the line says why and what to do."""
+    from imagetwins.encoders import get_encoder
+
+    try:
+        why = get_encoder(method).removal_needs_review
+    except ValueError:  # an unknown method: the scan says so in its own words
+        return
+    if why:
+        raise click.UsageError(f"remove needs --plan with this method: {why}")
 
 
 def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path | None, link: str | None,

@@ -2,7 +2,8 @@
 
 Built in: ``phash``, ``ahash``, ``dhash``, ``whash`` (:mod:`.hashes`), ``dihedral`` (:mod:`.dihedral`),
 ``cnn`` (:mod:`.cnn`), ``copies`` (:mod:`.copies`: hash and CNN candidates confirmed by geometric
-verification); a user's ONNX model or callable plugs in through :class:`.model.ModelEncoder`.
+verification), ``similar`` (:mod:`.similar`: re-shots of one scene, for review); a user's ONNX model or
+callable plugs in through :class:`.model.ModelEncoder`.
 Adding a method is one module with an :class:`Encoder` subclass and one :func:`register` call (see
 ARCHITECTURE.md, "How to add a method").
 
@@ -112,9 +113,9 @@ def method_query(queries: np.ndarray, database: np.ndarray, method: str, thresho
 
 
 def _register_builtins() -> None:
-    from imagetwins.encoders import cnn, copies, dihedral, hashes
+    from imagetwins.encoders import cnn, copies, dihedral, hashes, similar
 
-    for module in (hashes, dihedral, cnn, copies):
+    for module in (hashes, dihedral, cnn, copies, similar):
         for encoder in module.ENCODERS:
             register(encoder)
 

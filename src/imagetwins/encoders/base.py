@@ -83,6 +83,13 @@ class Encoder(ABC):
     #: ``pair_scores`` (:class:`imagetwins.pairscores.PairScores`, scores kept by the index or the
     #: per-folder cache under this version), and the finder and the index pass it.
     pair_score_version: str | None = None
+    #: the keep rule (:data:`imagetwins.keep.KEEP_RULES`) that picks a group's keeper when the user names none:
+    #: ``original`` for copies; ``best`` (the sharpest, best exposed, largest shot) for a method of re-shots
+    keep_rule: str = "original"
+    #: None for a method whose groups ``remove`` may act on from a scan (copies of one picture). A method whose
+    #: groups are different photos for a person to choose among (re-shots) says why here, in one line: ``remove``
+    #: then refuses to plan from a scan and only applies a plan a person made or reviewed (``--plan``)
+    removal_needs_review: str | None = None
 
     def on_stored_pixels(self) -> Encoder:
         """This method on the pixels as stored, ignoring the EXIF orientation tag, as imagededup 0.3 does.

@@ -1,0 +1,156 @@
+"""The ``similar`` method: re-shots of one scene grouped for review, the best shot suggested, nothing removed
+without a person's plan. Real re-shots from holidays-half; ranking numbers are in BENCHMARKS.md
+(``benchmarks/bench_similar.py``)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from conftest import synthetic_photo
+from PIL import Image, ImageFilter
+
+import imagetwins
+from imagetwins import shots
+from imagetwins.encoders import get_encoder
+from imagetwins.encoders.similar import regions
+
+# a holidays-half scene shot twice (another moment and framing): not a copy, a re-shot
+SCENE = "1026"
+# photos of other scenes beside it
+OTHERS = ("1000", "1004", "1008", "1016", "1020", "1024")
+
+
+@pytest.fixture(scope="module")
+def reshots(tmp_path_factory, datasets: Path) -> tuple[Path, list[str]]:
+    """A folder with the scene's photos and one photo of each other scene; the scene's file names."""
+    groups = json.loads((datasets / "holidays-half" / "groundtruth_groups.json").read_text())
+    folder = tmp_path_factory.mktemp("holidays")
+    for g in (SCENE, *OTHERS):
+        for name in groups[g] if g == SCENE else groups[g][:1]:
+            shutil.copyfile(datasets / "holidays-half" / "images" / name, folder / name)
+    return folder, sorted(groups[SCENE])
+
+
+@pytest.mark.unit
+def test_regions_cover_the_map_and_stay_inside():
+    for h, w in ((12, 9), (9, 12), (3, 3), (1, 5)):
+        boxes = regions(h, w)
+        assert boxes[0] == (0, h, 0, w)
+        assert all(0 <= t < b <= h and 0 <= left < r <= w for t, b, left, r in boxes)
+
+
+@pytest.mark.unit
+def test_pair_scores_are_cosine_similarities_of_every_pair_once():
+    rng = np.random.default_rng(0)
+    v = rng.normal(size=(20, 16)).astype(np.float32)
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    p = get_encoder("similar").pairs(v, -1.0)
+    assert len(p.left) == 20 * 19 // 2  # every pair at the loosest threshold, each once
+    assert np.allclose(p.score, (v[p.left] * v[p.right]).sum(axis=1), atol=1e-5)
+
+
+@pytest.mark.unit
+def test_shot_score_prefers_the_sharp_well_exposed_full_size_shot():
+    img = synthetic_photo(640, 480, seed=3)
+    base = shots.shot_quality(img).score
+    assert shots.shot_quality(img.filter(ImageFilter.GaussianBlur(2))).score < base
+    dark = Image.fromarray((np.asarray(img, np.float32) * 0.3).astype(np.uint8))
+    assert shots.shot_quality(dark).score < base
+    bright = Image.fromarray(np.clip(np.asarray(img, np.float32) * 2.5, 0, 255).astype(np.uint8))
+    assert shots.shot_quality(bright).score < base
+    assert shots.shot_quality(img.resize((240, 180), Image.Resampling.LANCZOS)).score < base
+
+
+@pytest.mark.integration
+def test_a_reshot_scene_is_grouped_by_similar_and_not_by_copies(reshots):
+    folder, scene = reshots
+    found = imagetwins.find(folder, method="similar", workers=2)
+    grouped = [sorted(Path(p).name for p in g.files) for g in found.groups]
+    assert scene in grouped, grouped  # the scene, and nothing else with it
+    assert len(grouped) == 1  # no photo of another scene joins
+    copies = imagetwins.find(folder, method="copies", workers=2)
+    assert not any(set(scene) & {Path(p).name for p in g.files} for g in copies.groups)
+
+
+@pytest.mark.integration
+def test_best_shot_is_the_real_photo_of_a_degraded_group(tmp_path, photo):
+    img = Image.open(photo).convert("RGB")
+    img.save(tmp_path / "c_original.jpg", quality=92)
+    img.filter(ImageFilter.GaussianBlur(1.2)).save(tmp_path / "a_blurred.jpg", quality=92)
+    dark = np.asarray(img, np.float32) * 0.35
+    Image.fromarray(dark.astype(np.uint8)).save(tmp_path / "b_dark.jpg", quality=92)
+    result = imagetwins.find(tmp_path, method="similar", keep="best", workers=2)
+    assert len(result.groups) == 1 and len(result.groups[0].files) == 3
+    (decision,) = result.decisions
+    assert Path(decision.keeper).name == "c_original.jpg"
+
+
+@pytest.mark.cli
+def test_remove_with_similar_needs_a_reviewed_plan(reshots):
+    from imagetwins.cli import main
+
+    folder, scene = reshots
+    before = sorted(p.name for p in folder.iterdir())
+    for extra in ([], ["--apply"]):
+        out = CliRunner().invoke(main, ["remove", str(folder), "-m", "similar", *extra])
+        assert out.exit_code == 2, out.output
+        assert "remove needs --plan with this method" in out.output and "person" in out.output
+        assert "Traceback" not in out.output
+    assert sorted(p.name for p in folder.iterdir()) == before
+
+
+@pytest.mark.cli
+def test_find_similar_suggests_the_best_shot_and_the_plan_applies(reshots, tmp_path):
+    from imagetwins.cli import main
+
+    folder, scene = reshots
+    work = tmp_path / "photos"
+    shutil.copytree(folder, work)
+    plan = tmp_path / "plan.json"
+    out = CliRunner().invoke(main, ["find", str(work), "-m", "similar", "--json", str(plan), "--no-cache"])
+    assert out.exit_code in (0, 1), out.output
+    doc = json.loads(plan.read_text())
+    (group,) = doc["groups"]
+    best = max(scene, key=lambda n: shots.shot_score(work / n))
+    assert Path(group["keep"]).name == best  # the keep rule 'best' by default
+    page = tmp_path / "review.html"
+    out = CliRunner().invoke(main, ["report", str(work), "-m", "similar", "-o", str(page), "--no-cache"])
+    assert out.exit_code == 0, out.output
+    assert '"keep_rule":"best"' in page.read_text() and "suggested best shot" in page.read_text()
+    out = CliRunner().invoke(main, ["remove", str(work), "--plan", str(plan), "--apply", "--move-to",
+                                    str(tmp_path / "q")])
+    assert out.exit_code == 0, out.output
+    assert (work / best).exists() and sum((work / n).exists() for n in scene) == 1
+
+
+@pytest.mark.quality
+def test_similar_ranks_and_pairs_the_held_out_holidays_scenes(datasets: Path):
+    """holidays-half groups at odd positions of the sorted ids (never tuned on), scanned as one folder: every photo
+    ranks its scene's other photos first (MAP), and the pairs at the default are of one scene."""
+    from quality_limits import check
+
+    groups = json.loads((datasets / "holidays-half" / "groundtruth_groups.json").read_text())
+    held_out = [g for k, g in enumerate(sorted(groups)) if k % 2 == 1]
+    files = sorted(datasets / "holidays-half" / "images" / n for g in held_out for n in groups[g])
+    scene = {n: g for g in held_out for n in groups[g]}
+    labels = np.array([scene[f.name] for f in files])
+    enc = get_encoder("similar")
+    encoded = enc.encode_files(files, workers=2, warn=False)
+    assert not encoded.failures and len(encoded.paths) == len(files)
+    p = enc.pairs(encoded.encodings, enc.loosest_threshold(), workers=2, paths=encoded.paths)
+    scores = np.full((len(files), len(files)), -np.inf)
+    scores[p.left, p.right] = scores[p.right, p.left] = p.score
+    aps = []
+    for i in range(len(files)):
+        order = np.argsort(-scores[i], kind="stable")
+        rel = labels[order[order != i]] == labels[i]
+        aps.append((np.cumsum(rel) / np.arange(1, len(rel) + 1))[rel].sum() / rel.sum())
+    check("similar-holidays-heldout-map", float(np.mean(aps)))
+    found = enc.within(p.score, enc.default_threshold)
+    same = labels[p.left] == labels[p.right]
+    check("similar-holidays-heldout-precision", float((found & same).sum() / found.sum()))
