@@ -142,3 +142,29 @@ def test_the_features_cache_stays_within_its_size(datasets: Path) -> None:
     assert len(cache._items) == 3
     fresh = records[0].features
     assert fresh._order_key is None and verify.order_key(fresh) == verify.order_key(records[0].features)
+
+
+def test_a_file_whose_digest_ends_in_a_zero_byte_is_verified_from_the_cache(datasets: Path, tmp_path: Path) -> None:
+    import hashlib
+    import warnings
+
+    from imagetwins.finder import find_duplicate_groups
+    from imagetwins.index import open_folder_cache
+
+    photo = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[50]
+    img = io.open_image(photo)
+    folder = tmp_path / "album"
+    folder.mkdir()
+    buf = _io.BytesIO()
+    img.save(buf, "JPEG", quality=92)
+    data = buf.getvalue()
+    k = 0
+    while hashlib.sha256(data + k.to_bytes(4, "little")).digest()[15] != 0:  # bytes after the JPEG's end: ignored
+        k += 1
+    (folder / "original.jpg").write_bytes(data + k.to_bytes(4, "little"))
+    edits.EDITS["crop_half"](img, np.random.default_rng(0)).save(folder / "crop.jpg", quality=90)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # 'some pairs could not be verified' was the symptom
+        with open_folder_cache(folder, ["copies"]) as cache:
+            result = find_duplicate_groups(folder, "copies", cache=cache, workers=2)
+    assert [sorted(Path(f).name for f in g.files) for g in result.groups] == [["crop.jpg", "original.jpg"]]
