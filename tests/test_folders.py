@@ -334,3 +334,47 @@ def test_a_folder_changed_while_copied_across_devices_stays(tmp_path: Path, libr
     assert res.exit_code == 1 and "its files changed while it was being copied" in res.output
     assert (library / "Backup/old/Photos/2019/img2.jpg").read_bytes().endswith(b"edited")
     assert len(list((library / "Backup/old/Photos/2019").iterdir())) == 20 and not (q / "Backup").exists()
+
+
+@pytest.mark.cli
+def test_folder_move_sidecars_meet_a_link_and_an_unwritable_folder(tmp_path: Path, datasets: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """--merge-metadata for a folder move, hostile: one kept copy's sidecar name is a symbolic link to a file
+    outside (never written through, named), another's folder refuses the write (a read-only folder: simulated,
+    the tests run as root), the other two get theirs; the folder moves all the same, undo puts everything back."""
+    pytest.importorskip("libxmp", exc_type=ImportError)
+    from imagetwins import quarantine
+    from imagetwins.metadata import PhotoMetadata, read_metadata, sidecar_bytes
+
+    lib = tmp_path / "lib"
+    (lib / "Photos").mkdir(parents=True)
+    (lib / "Export").mkdir()
+    for i, s in enumerate(sorted((datasets / "photos-public" / "images").glob("*.jpg"))[70:74]):
+        shutil.copy(s, lib / "Photos" / f"p{i}.jpg")
+        with Image.open(s) as im:
+            im.save(lib / "Export" / f"e{i}.jpg", quality=85, xmp=sidecar_bytes(PhotoMetadata(title=f"Day {i}")))
+    outside = tmp_path / "outside.txt"
+    outside.write_text("not yours")
+    os.symlink(outside, lib / "Photos" / "p1.jpg.xmp")
+    plan = tmp_path / "plan.json"
+    assert run("folders", lib, "-r", "--json", plan).exit_code == 0
+    before = _tree(lib)
+    real_write = quarantine._write_new
+
+    def write_new(folder_fd, name, data):
+        if name == "p2.jpg.xmp":
+            raise PermissionError(13, "Permission denied")
+        return real_write(folder_fd, name, data)
+
+    monkeypatch.setattr(quarantine, "_write_new", write_new)
+    q = tmp_path / "q"
+    res = run("remove", lib, "--plan", plan, "--merge-metadata", "--apply", "--move-to", q)
+    assert res.exit_code == 1 and "Traceback" not in res.output
+    assert "p1.jpg.xmp: a symbolic link stands at the sidecar's name" in res.output
+    assert "p2.jpg.xmp: Permission denied" in res.output
+    assert not (lib / "Export").exists() and outside.read_text() == "not yours"
+    assert read_metadata(lib / "Photos" / "p0.jpg").title == "Day 0"
+    assert read_metadata(lib / "Photos" / "p3.jpg").title == "Day 3"
+    assert not (lib / "Photos" / "p2.jpg.xmp").exists() and os.path.islink(lib / "Photos" / "p1.jpg.xmp")
+    assert run("undo", q).exit_code == 0
+    assert _tree(lib) == before
