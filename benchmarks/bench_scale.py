@@ -175,6 +175,54 @@ def warm(work: Path, count: int, methods: list[str], cache: Path) -> list[str]:
     return lines
 
 
+def check_vectors(db: Path, folder: Path) -> list[str]:
+    """The pairs ``copies`` proposes and finds with half-float vectors (what a run holds) against float32 ones
+    (what the index stores), on one index: the same verifications serve both (one store of pair scores)."""
+    import sqlite3
+
+    import numpy as np
+
+    sys.path.insert(0, str(SRC))
+    from imagetwins import copies
+    from imagetwins.encoders import get_encoder
+    from imagetwins.index import Index
+    from imagetwins.pairscores import MemoryPairScores, PairScores
+
+    with Index(db, methods=["copies"], readonly=True) as idx:
+        paths, rows = idx.load("copies", folder)
+        digests = [str(d) for d in idx.digests(paths)]
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as con:
+        heads = {fid: (bytes(h), n) for fid, h, n in con.execute(
+            "SELECT file_id, substr(value, 1, ?), length(value) FROM encodings WHERE method = 'copies'",
+            (copies.HEAD_BYTES,))}
+    full = np.empty(len(rows), dtype=object)
+    for i, r in enumerate(rows):
+        head, n = heads[r._offset]
+        rec = copies.CopyRecord.from_head(head, n, r._spill, r._offset)
+        d = len(rec.vector)
+        rec.vector = np.frombuffer(head[36:36 + 4 * d], "<f4").astype(np.float32)
+        if rec.alt_hash is not None:  # its vector lies after the hash, after the capture stamp if any
+            at = head.index(np.asarray(rec.alt_hash, "<u8").tobytes(), 36 + 4 * d) + 32
+            rec.alt_vector = np.frombuffer(head[at:at + 4 * d], "<f4").astype(np.float32)
+        full[i] = rec
+    store = MemoryPairScores()
+    version = get_encoder("copies").pair_score_version
+    found = {}
+    for name, recs in (("float32", full), ("float16", rows)):
+        t = time.process_time()
+        left, right, _, conf = copies.scored_candidates(list(recs), workers=2,
+                                                        pair_scores=PairScores(store, "copies", version, digests))
+        found[name] = (set(zip(left.tolist(), right.tolist())),
+                       {(a, b) for a, b, c in zip(left.tolist(), right.tolist(), conf.tolist())
+                        if c >= copies.DEFAULT_CONFIDENCE}, time.process_time() - t)
+    (p32, c32, _), (p16, c16, _) = found["float32"], found["float16"]
+    line = (f"Half-float vectors (`--check-vectors`, {len(rows):,} images of `{folder.name}`): proposed pairs "
+            f"{len(p32):,} with float32 vectors, {len(p16):,} with float16, {len(p32 & p16):,} in both; copies found "
+            f"{len(c32):,} and {len(c16):,}, {len(c32 & c16):,} in both.")
+    print(line, flush=True)
+    return ["", line]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="2000,5000,20000", help="sizes of the scale run (small pictures)")
@@ -182,6 +230,8 @@ def main() -> None:
     ap.add_argument("--camera", type=int, default=1000, help="camera photos of the warm re-run (0: none)")
     ap.add_argument("--methods", default="copies,phash", help="methods of the warm re-run")
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/imagetwins-scale"))
+    ap.add_argument("--check-vectors", nargs=2, type=Path, metavar=("DB", "DIR"),
+                    help="compare the pairs proposed and found with float16 and float32 vectors on an index")
     ap.add_argument("--no-write", action="store_true")
     a = ap.parse_args()
     work = a.workdir
@@ -191,6 +241,8 @@ def main() -> None:
     text = [f"Measured {time.strftime('%Y-%m-%d %H:%M')} UTC on {os.cpu_count()} cores shared with other jobs "
             f"(load average {load[0]:.1f} at the start: wall times are noisy, CPU seconds steadier), `nice -n 10`. "
             f"Command: `python benchmarks/bench_scale.py {' '.join(sys.argv[1:])}`."]
+    if a.check_vectors:
+        text += check_vectors(*a.check_vectors)
     sizes = [int(x) for x in a.sizes.split(",") if x]
     if sizes:
         text += scale(work, sizes, a.new, cache)

@@ -56,6 +56,12 @@ def set_candidate_state(db: Path, method: str, value: object) -> None:
             con.execute("INSERT INTO candidates VALUES (?, ?, ?)", (method, row[0] if row else "?", value))
 
 
+def set_file_digest(db: Path, file_name: str, digest: bytes) -> None:
+    """Give the file called ``file_name`` another stored content digest (16 bytes)."""
+    with _file(db) as con:
+        con.execute("UPDATE files SET digest = ? WHERE name = ?", (digest, file_name))
+
+
 def tables(db: Path) -> set[str]:
     """The tables in the file (read without opening it as an index, which could add what is missing)."""
     with _file(db) as con:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from index_files import set_file_digest
 from PIL import Image
 
 from imagetwins import copies, verify
@@ -79,3 +80,12 @@ def test_a_file_changed_in_the_index_during_a_run_is_never_read_as_another_pictu
         with pytest.raises(ValueError, match="changed during the run"):
             _ = rows[k].features
         assert rows[(k + 1) % len(rows)].features is not None  # the others are as they were
+
+
+def test_a_digest_ending_in_zero_bytes_is_still_its_own(indexed) -> None:
+    folder, db = indexed
+    set_file_digest(db, "crop.jpg", bytes(range(1, 13)) + b"\0\0\0\0")  # (numpy strips trailing zero bytes)
+    with Index(db, methods=["copies"]) as idx:
+        paths, rows = idx.load("copies", folder)
+        k = next(i for i, p in enumerate(paths) if p.endswith("crop.jpg"))
+        assert rows[k].features.descriptors.size

@@ -30,6 +30,8 @@ from imagetwins.pairscores import PairScores
 
 __all__ = ["CandidateMemo", "CandidateState", "SearchCounts", "row_keys", "search_rows"]
 
+#: changes whenever what a kept state means changes (2: similarities of half-float vectors)
+STATE_VERSION = 2
 #: bytes of a row key: the content's 16-byte digest key, then 0 for the image, 1 for the picture cut from its canvas
 KEY_BYTES = 17
 
@@ -264,7 +266,7 @@ class CandidateMemo:
 
     def state(self, hash_candidate: int, depth: int) -> CandidateState | None:
         """The kept state of a search with these parameters, or None (none kept, other parameters, damaged)."""
-        self._version = f"{self.pair_scores.version}|hash{int(hash_candidate)}|depth{int(depth)}"
+        self._version = f"{self.pair_scores.version}|state{STATE_VERSION}|hash{int(hash_candidate)}|depth{int(depth)}"
         if self._read is False:
             self._read = self.pair_scores.candidate_state()
         self._state = None

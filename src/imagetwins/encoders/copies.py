@@ -76,7 +76,7 @@ class CopiesEncoder(Encoder):
         thumbs = [p[0] for p in prepared] + [prepared[i][3][0] for i in with_alt]
         inputs = [p[1] for p in prepared] + [prepared[i][3][1] for i in with_alt]
         words = hashing.bits_to_words(self.dihedral.bits(np.stack(thumbs)))
-        vectors = self.embedder.embed_arrays(np.stack(inputs))
+        vectors = self.embedder.embed_arrays(np.stack(inputs)).astype(copies.VECTOR_DTYPE)
         alt = {i: (words[len(prepared) + k], vectors[len(prepared) + k], prepared[i][3][2])
                for k, i in enumerate(with_alt)}
         out = np.empty(len(prepared), dtype=object)
