@@ -378,3 +378,43 @@ def test_folder_move_sidecars_meet_a_link_and_an_unwritable_folder(tmp_path: Pat
     assert not (lib / "Photos" / "p2.jpg.xmp").exists() and os.path.islink(lib / "Photos" / "p1.jpg.xmp")
     assert run("undo", q).exit_code == 0
     assert _tree(lib) == before
+
+
+@pytest.mark.cli
+def test_a_folder_move_across_devices_stopped_half_way_is_undone(tmp_path: Path, library: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The process dies while a folder copied to another device is being removed (here: half its files gone,
+    then the run is killed): the journal says planned, not done; the quarantine holds the whole verified copy and
+    the folder's place the rest. undo puts back the missing files from the copy (each verified) and removes it."""
+    import errno
+
+    from imagetwins import quarantine
+
+    q = tmp_path / "q"
+    real_rename = os.rename
+
+    def rename(a, b, **kw):
+        if str(a).startswith(str(q)) != str(b).startswith(str(q)):
+            raise OSError(errno.EXDEV, "Invalid cross-device link")
+        return real_rename(a, b, **kw)
+
+    class Killed(BaseException):
+        pass
+
+    def remove_half_then_die(root, rel, files):
+        for name in sorted(files)[:10]:
+            os.unlink(root / rel / name)
+        raise Killed
+
+    monkeypatch.setattr(quarantine.os, "rename", rename)
+    monkeypatch.setattr(quarantine, "_remove_tree", remove_half_then_die)
+    before = _tree(library)
+    plan = tmp_path / "folders.json"
+    assert run("folders", library, "-r", "--json", plan).exit_code == 0
+    with pytest.raises(Killed):
+        run("remove", library, "--plan", plan, "--apply", "--move-to", q)
+    assert len(list((library / "Backup/old/Photos/2019").iterdir())) == 10 and (q / "Backup").is_dir()
+    res = run("undo", q)
+    assert res.exit_code == 0, res.output
+    assert _tree(library) == before and not (q / "Backup").exists()
+    assert not [p for p in library.rglob("*") if p.name.endswith(".partial")]

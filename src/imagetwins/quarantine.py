@@ -1331,6 +1331,21 @@ def _folders_of(files: dict[str, str], top: Path) -> list[Path]:
     return sorted(found, key=lambda d: len(d.parts))
 
 
+def _copy_verified(src: Path, target: Path, digest: str) -> None:
+    """``src`` copied to the new file ``target`` (never overwriting, never through a link), its mode and times
+    kept, fsynced, read back and compared with ``digest``: ``OSError`` (the copy left for the caller to clear)."""
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, 0o600)
+    with open_regular_file(src, follow_symlinks=False) as fin, open(fd, "wb") as fout:
+        st = os.fstat(fin.fileno())
+        _copy_bytes(fin, fout)
+        os.fchmod(fout.fileno(), stat.S_IMODE(st.st_mode))
+        fout.flush()
+        os.utime(fout.fileno(), ns=(st.st_atime_ns, st.st_mtime_ns))
+        os.fsync(fout.fileno())
+    if _digest_and_identity(target)[0] != digest:
+        raise OSError(errno.EIO, f"the copy of {src} does not match the file checked")
+
+
 def _copy_tree(src: Path, dst: Path, files: dict[str, str]) -> None:
     """``src``'s listed files (relative name -> SHA-256) copied into the new folder ``dst`` (made here, owner-only
     until done), every copy read back and compared with its digest and fsynced; on any failure what was made is
@@ -1342,17 +1357,7 @@ def _copy_tree(src: Path, dst: Path, files: dict[str, str]) -> None:
         for folder in _folders_of(files, src):
             os.mkdir(dst / folder.relative_to(src), 0o700)
         for rel, digest in files.items():
-            target = dst / rel
-            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, 0o600)
-            with open_regular_file(src / rel, follow_symlinks=False) as fin, open(fd, "wb") as fout:
-                st = os.fstat(fin.fileno())
-                _copy_bytes(fin, fout)
-                os.fchmod(fout.fileno(), stat.S_IMODE(st.st_mode))
-                fout.flush()
-                os.utime(fout.fileno(), ns=(st.st_atime_ns, st.st_mtime_ns))
-                os.fsync(fout.fileno())
-            if _digest_and_identity(target)[0] != digest:
-                raise OSError(errno.EIO, f"the copy of {src / rel} does not match the file checked")
+            _copy_verified(src / rel, dst / rel, digest)
         for folder in reversed([src, *_folders_of(files, src)]):
             st = os.stat(folder, follow_symlinks=False)
             mine = dst / folder.relative_to(src)
@@ -1452,6 +1457,17 @@ def _restore_folder(e: dict, qdir: Path, journal, key: bytes, out: Outcome) -> N
     if at_src != "a folder":
         out.failed.append((str(src), f"{at_src} stands in quarantine instead of the folder: left alone"))
         return
+    if at_dst == "a folder" and not e["done"] and not e.get("failed"):
+        # stopped (killed) while a folder copied across devices was being removed: some of its files are still in
+        # place, all of them in the verified copy; the rest is put back from it
+        why = _finish_back(src, dst, files, root)
+        if why is not None:
+            out.failed.append((str(dst), why))
+            return
+        _append(journal, key, {"op": "folder", "state": "restored", "from": e["from"], "to": e["to"]})
+        out.done.append((str(src), str(dst)))
+        out.folders += 1
+        return
     if at_dst is not None:
         out.failed.append((str(dst), f"its original place is taken by {at_dst}: left alone"))
         return
@@ -1479,6 +1495,39 @@ def _restore_folder(e: dict, qdir: Path, journal, key: bytes, out: Outcome) -> N
     _append(journal, key, {"op": "folder", "state": "restored", "from": e["from"], "to": e["to"]})
     out.done.append((str(src), str(dst)))
     out.folders += 1
+
+
+def _finish_back(src: Path, dst: Path, files: dict[str, str], root: Path) -> str | None:
+    """A folder whose move across devices was stopped half-way through removing it (the journal says planned, not
+    done): ``src`` in the quarantine must hold every file of the listing, and ``dst`` in place only files of it,
+    unchanged; the missing ones are copied back (verified), then the quarantine's copy removed. None when done,
+    else why it was left alone."""
+    import shutil
+
+    whole, left = _tree(src), _tree(dst)
+    if isinstance(whole, str) or whole[0] != files:
+        return "its original place is taken by a folder, and the quarantine's copy is not the whole folder: left alone"
+    if isinstance(left, str) or any(files.get(name) != digest for name, digest in left[0].items()):
+        return "its original place is taken by a folder holding other files: left alone"
+    rel = dst.relative_to(root)
+    try:
+        for folder in _folders_of(files, src):
+            _make_dirs(root, rel / folder.relative_to(src))
+        for name in sorted(set(files) - set(left[0])):
+            place = rel / name
+            fd = _folder_fd(root, place.parent)
+            partial = _free_name(Path(place.name + PARTIAL), fd)
+            try:  # (under a name of its own until verified, then linked to its place: never a half file there)
+                _copy_verified(src / name, Path(f"/proc/self/fd/{fd}") / partial.name, files[name])
+                os.link(partial.name, place.name, src_dir_fd=fd, dst_dir_fd=fd, follow_symlinks=False)
+            finally:
+                if _lexists(partial.name, fd):
+                    os.unlink(partial.name, dir_fd=fd)
+                os.close(fd)
+    except OSError as exc:
+        return f"putting the rest back failed ({exc.strerror or exc}): the whole folder is still in {src}"
+    shutil.rmtree(src, ignore_errors=True)  # (every file of it is in place again, verified)
+    return None
 
 
 def _restore_folder_across(src: Path, dst: Path, files: dict[str, str], folder_fd: int) -> str | None:
