@@ -154,3 +154,23 @@ def test_similar_ranks_and_pairs_the_held_out_holidays_scenes(datasets: Path):
     found = enc.within(p.score, enc.default_threshold)
     same = labels[p.left] == labels[p.right]
     check("similar-holidays-heldout-precision", float((found & same).sum() / found.sum()))
+
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "images"
+
+
+@pytest.mark.integration
+def test_matches_on_a_repeated_texture_do_not_lift_unrelated_pictures():
+    """The example pictures share one striped background: ORB matches on stripes fit a degenerate affine map
+    (10-15 'inliers' between beach and forest); such maps count nothing, so only real copies group."""
+    from imagetwins import verify
+
+    names = ["beach.jpg", "beach_small.jpg", "forest_mirrored.jpg"]
+    feats, failures = verify.features_for_files([EXAMPLES / n for n in names])
+    assert not failures
+    f = [feats[str(EXAMPLES / n)] for n in names]
+    assert verify.consistent_matches(f[0], f[2]) == 0
+    assert verify.consistent_matches(f[0], f[1]) >= 40
+    found = imagetwins.find(EXAMPLES, method="similar", workers=2)
+    groups = {frozenset(Path(p).stem.split("_")[0] for p in g.files) for g in found.groups}
+    assert groups == {frozenset({"beach"}), frozenset({"city"}), frozenset({"forest"})}, groups

@@ -22,7 +22,7 @@ path; then the path. Measured on held-out originals in ``benchmarks/bench_keeper
 ``newest`` / ``oldest``: the latest / earliest capture date, ties broken by ``original``.
 ``best``: the best shot of a scene (re-shots, the ``similar`` method's default): the highest
 :func:`imagetwins.shots.shot_score` (sharpness, exposure, resolution; each file of the group decoded once more,
-at 512 px), ties broken by ``original``.
+at the largest one's size, at most 1024 px), ties broken by ``original``.
 
 Reference folders (``keep_in=``) come before any rule: every file inside one is kept and never
 touched, and when a group has one there, the keeper is chosen among them.
@@ -579,7 +579,9 @@ def choose_keeper(infos: Sequence[FileInfo], keep_in: Sequence[str | os.PathLike
     if rule == "best" and len(pool) > 1:
         from imagetwins.shots import shot_score
 
-        shots = {f.path: shot_score(f.path) for f in pool}
+        # all measured at the largest one's size: a downscaled shot then lacks the detail a blurred one lacks
+        side = max(max(f.width, f.height) for f in pool)
+        shots = {f.path: shot_score(f.path, side) for f in pool}
     key = _sort_key(rule, camera, enlarged, source, written, any(f.format in _RAW_FORMATS for f in infos), shots)
     if rule != "original" or len(pool) < 2:
         return min(pool, key=key)

@@ -1,17 +1,19 @@
 """Which shot of a scene is the best: sharpness, exposure and resolution of one photo, as one number.
 
 The keep rule ``best`` (:mod:`imagetwins.keep`; the ``similar`` method's suggestion) keeps the photo of a group
-with the highest :func:`shot_score`. Every photo is measured at the same size (long side :data:`SIDE`, a smaller
-photo enlarged to it), so a downscaled shot loses fine detail as a blurred one does:
+with the highest :func:`shot_score`. The photos of a group are measured at one size, the long side of the largest
+(at most :data:`MAX_SIDE`; a smaller photo is enlarged to it), so a downscaled shot loses fine detail as a blurred
+one does:
 
 - sharpness: the variance of the Laplacian over the variance of the grey picture (a darker or flatter exposure
   of the same detail scores the same; blur and missing resolution lower it);
 - exposure: the share of clipped pixels (highlights >= 250 or shadows <= 5 in the brightest or darkest channel)
-  and how far the median brightness is from the middle, in stops.
+  and how far the median brightness is from the middle, in stops;
+- noise: sensor noise raises the Laplacian as detail does, but evenly: its median absolute value (robust noise
+  level, over the picture's contrast) is a penalty, and how heavy-tailed it is (edges: a few large values) a bonus.
 
-The weights were fitted on degraded copies of photos-public's first 125 photos and are reported on the others
-(``benchmarks/bench_best_shot.py``). Noise raises the Laplacian as detail does: a noisy shot can pass for a
-sharp one (measured there too).
+The weights were fitted on degraded copies of photos-public's first 125 photos (the mean share right over blur,
+under- and over-exposure, downscale and noise) and are reported on the others (``benchmarks/bench_best_shot.py``).
 """
 
 from __future__ import annotations
@@ -24,11 +26,15 @@ from PIL import Image
 
 __all__ = ["SIDE", "ShotQuality", "shot_quality", "shot_score"]
 
-#: the long side every shot is measured at
+#: the long side a shot is measured at when no other is asked, and the most a group's shots are measured at
 SIDE = 512
-#: weight of the clipped share and of the distance of the median brightness from the middle (in stops)
-CLIPPED_WEIGHT = 4.0
-EXPOSURE_WEIGHT = 0.5
+MAX_SIDE = 1024
+#: weights of the clipped share, of the distance of the median brightness from the middle (in stops), of the log
+#: noise level and of the log tail weight of the Laplacian
+CLIPPED_WEIGHT = 8.0
+EXPOSURE_WEIGHT = 1.0
+NOISE_WEIGHT = 0.5
+TAIL_WEIGHT = 0.5
 _MIDDLE = 118.0
 
 
@@ -39,18 +45,22 @@ class ShotQuality:
     sharpness: float
     clipped: float
     exposure: float
+    noise: float
+    tail: float
     pixels: int
 
     @property
     def score(self) -> float:
-        """Higher is better: log sharpness less the exposure penalties."""
-        return float(np.log(self.sharpness + 1e-6) - CLIPPED_WEIGHT * self.clipped - EXPOSURE_WEIGHT * self.exposure)
+        """Higher is better: log sharpness less the exposure and noise penalties."""
+        return float(np.log(self.sharpness + 1e-6) - CLIPPED_WEIGHT * self.clipped - EXPOSURE_WEIGHT * self.exposure
+                     - NOISE_WEIGHT * np.log(self.noise + 1e-4) + TAIL_WEIGHT * np.log(self.tail + 1e-6))
 
 
-def shot_quality(img: Image.Image, pixels: int | None = None) -> ShotQuality:
-    """Measure one upright RGB picture (``pixels``: the file's own pixel count when ``img`` was decoded smaller)."""
+def shot_quality(img: Image.Image, pixels: int | None = None, side: int = SIDE) -> ShotQuality:
+    """Measure one upright RGB picture at long side ``side`` (``pixels``: the file's own pixel count when ``img``
+    was decoded smaller)."""
     w, h = img.size
-    scale = SIDE / max(w, h, 1)
+    scale = side / max(w, h, 1)
     size = (max(8, round(w * scale)), max(8, round(h * scale)))
     rgb = np.asarray(img.convert("RGB").resize(size, Image.Resampling.BILINEAR), dtype=np.float32)
     grey = rgb @ np.array([0.299, 0.587, 0.114], np.float32)
@@ -58,16 +68,21 @@ def shot_quality(img: Image.Image, pixels: int | None = None) -> ShotQuality:
     sharpness = float(lap.var() / (grey.var() + 1.0))
     clipped = float(((rgb.max(axis=2) >= 250) | (rgb.min(axis=2) <= 5)).mean())
     exposure = float(abs(np.log2((np.median(grey) + 1.0) / _MIDDLE)))
-    return ShotQuality(sharpness, clipped, exposure, int(pixels if pixels is not None else w * h))
+    mad = 1.4826 * float(np.median(np.abs(lap - np.median(lap))))  # the Laplacian's spread where it is flat
+    noise = mad / (float(grey.std()) + 1.0)
+    tail = float(lap.var()) / (mad * mad + 1e-6)
+    return ShotQuality(sharpness, clipped, exposure, noise, tail, int(pixels if pixels is not None else w * h))
 
 
-def shot_score(path: str | os.PathLike) -> float:
-    """:attr:`ShotQuality.score` of one file (decoded upright, at about :data:`SIDE`); ``-inf`` when it cannot be
-    read (it is then never suggested)."""
+def shot_score(path: str | os.PathLike, side: int = SIDE) -> float:
+    """:attr:`ShotQuality.score` of one file, decoded upright and measured at long side ``side`` (the largest
+    long side of the shots compared, at most :data:`MAX_SIDE`); ``-inf`` when it cannot be read (it is then never
+    suggested)."""
     from imagetwins.io import ImageReadError, open_image
 
+    side = max(8, min(int(side), MAX_SIDE))
     try:
-        img = open_image(path, min_size=1, min_long_side=SIDE)
+        img = open_image(path, min_size=1, min_long_side=side)
     except (ImageReadError, OSError, ValueError):
         return float("-inf")
-    return shot_quality(img).score
+    return shot_quality(img, side=side).score

@@ -670,12 +670,22 @@ def consistent_matches(a: ImageFeatures, b: ImageFeatures) -> int:
 
     Two shots of one scene from about the same spot share tens of them, where two scenes that only look alike
     share a handful: the ``similar`` method adds this evidence to the CNN's similarity (re-shots are not copies,
-    so no dense check follows).
+    so no dense check follows). A map that squashes the picture (a singular value outside
+    :data:`SCENE_SCALES`, or one over :data:`SCENE_ANISOTROPY` times the other) counts nothing: random matches
+    on a repeated texture (stripes) fit such degenerate maps with 10-15 "inliers".
     """
     _require_cv2()
     counts = [0]
     for p, q in ((a, b), (b, a)):
         fit = _fit(p.points, p.descriptors, q.points, q.descriptors)
         if fit is not None:
-            counts.append(int(fit[1].sum()))
+            big, small = np.linalg.svd(fit[0][:, :2], compute_uv=False)
+            if SCENE_SCALES[0] <= small and big <= SCENE_SCALES[1] and big <= SCENE_ANISOTROPY * small:
+                counts.append(int(fit[1].sum()))
     return max(counts)
+
+
+#: the scales (singular values of an affine map's linear part) two shots of one scene are seen at, and the most one
+#: may exceed the other (a re-shot from another angle foreshortens, a matching texture collapses)
+SCENE_SCALES = (0.25, 4.0)
+SCENE_ANISOTROPY = 3.0

@@ -8,12 +8,15 @@ A row is one vector from the bundled EfficientNet-Lite0 at a larger size than th
 aspect kept (long side :data:`SIDE`; the model is fully convolutional), pooled over regions of its last
 feature map (R-MAC-style: the whole map and square regions at :data:`REGION_LEVELS` scales, each GeM-pooled
 and L2-normalised, summed), for the picture upright and turned a quarter (photos taken sideways without an
-EXIF tag), summed; pairs are scored by cosine similarity. Each choice was measured on holidays-half groups at
-even positions and is reported on the odd ones (``benchmarks/bench_similar.py``): the ``cnn`` vector (224 px
-squashed, 8 orientations) ranks at MAP 0.874 over all 422 photos; regions at 384 px 0.86, with the quarter turn
-0.89. Alpha query expansion (each vector plus its nearest neighbour) ranked at 0.91 but was left out: two photos
-that are each other's nearest neighbour are pulled together (cosine 0.85 becomes 0.99), so in 200 folders of 12
-unrelated holidays photos it made 134 false pairs (none without it).
+EXIF tag), summed. A pair's score is the vectors' cosine similarity moved towards 1 by the keypoint matches one
+affine map explains (:func:`imagetwins.verify.consistent_matches`), counted for each photo's
+:data:`CHECK_NEIGHBOURS` nearest (the files are decoded again at 320 px for it when ``paths`` are given; the
+counts are kept as pair scores, so a re-run counts nothing again). Each choice was measured on holidays-half
+groups at even positions and is reported on the odd ones (``benchmarks/bench_similar.py``): the ``cnn`` vector
+(224 px squashed, 8 orientations) ranks at MAP 0.874 over all 422 photos; regions at 384 px 0.86, with the
+quarter turn 0.89, with the matches 0.903. Alpha query expansion (each vector plus its nearest neighbour) ranked
+at 0.91 but was left out: two photos that are each other's nearest neighbour are pulled together (cosine 0.85
+becomes 0.99), so in 200 folders of 12 unrelated holidays photos it made 134 false pairs (none without it).
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from imagetwins import search, verify
 from imagetwins.embedding import Embedder, ModelConfig, l2_normalise
 from imagetwins.encoders.base import VectorEncoder
 from imagetwins.pairscores import PairScores
-from imagetwins.scores import SIMILARITY
+from imagetwins.scores import SIMILARITY, Verdict
 from imagetwins.workers import thread_count
 
 __all__ = ["SIMILAR_METHOD", "SimilarEncoder", "combined_score", "regions"]
@@ -52,7 +55,7 @@ MATCHES_FULL = 40
 MATCHES_WEIGHT = 0.9
 #: cosine similarity above which two photos are offered as re-shots of one scene: the lowest
 #: with pair precision >= 0.97 on holidays-half groups at even positions (benchmarks/bench_similar.py)
-DEFAULT_SIMILARITY = 0.85
+DEFAULT_SIMILARITY = 0.84
 
 
 def regions(height: int, width: int, levels: int = REGION_LEVELS) -> list[tuple[int, int, int, int]]:
@@ -89,7 +92,8 @@ class SimilarEncoder(VectorEncoder):
     min_long_side = SIDE
     batch_size = 16
     keep_rule = "best"
-    removal_needs_review = ("-m similar groups re-shots of one scene (different photos, none a copy of another): "
+    removal_needs_review = (f"-m similar groups re-shots of one scene (verdict '{Verdict.RESHOT}': different photos, "
+                            "not copies): "
                             "nothing is removed without a person's choice. Review them with 'imagetwins report DIR "
                             "-m similar' (or 'find -m similar --json plan.json' and edit it), then apply that "
                             "plan with 'imagetwins remove DIR --plan plan.json'")
