@@ -418,3 +418,34 @@ def test_a_folder_move_across_devices_stopped_half_way_is_undone(tmp_path: Path,
     assert res.exit_code == 0, res.output
     assert _tree(library) == before and not (q / "Backup").exists()
     assert not [p for p in library.rglob("*") if p.name.endswith(".partial")]
+
+
+@pytest.mark.cli
+def test_a_folders_xmp_sidecars_move_with_it(tmp_path: Path, library: Path) -> None:
+    """darktable, digiKam and Lightroom write an XMP sidecar beside each photo: a backup folder holding them was
+    never moved ('it holds img3.jpg.xmp, which the plan does not list'). The sidecars of its listed images now
+    move with it (checked again before the move), --merge-metadata carries what they say to the copies kept,
+    and undo puts back all; a sidecar name that is a symbolic link keeps the folder in place, said in one line."""
+    pytest.importorskip("libxmp", exc_type=ImportError)
+    from imagetwins.metadata import PhotoMetadata, read_metadata, sidecar_bytes
+
+    backup = library / "Backup/old/Photos/2019"
+    (backup / "img3.jpg.xmp").write_bytes(sidecar_bytes(PhotoMetadata(keywords=["lake"], rating=4)))
+    (backup / "img4.XMP").write_bytes(sidecar_bytes(PhotoMetadata(title="Pier")))
+    before = _tree(library)
+    plan = tmp_path / "folders.json"
+    assert run("folders", library, "-r", "--json", plan).exit_code == 0
+    os.symlink(tmp_path / "elsewhere.xmp", backup / "img5.jpg.xmp")
+    res = run("remove", library, "--plan", plan)
+    assert res.exit_code == 1 and "img5.jpg.xmp cannot be read" in res.output and "Traceback" not in res.output
+    (backup / "img5.jpg.xmp").unlink()
+    res = run("remove", library, "--plan", plan, "--merge-metadata")
+    assert res.exit_code == 0 and "20 images, each with a copy" in res.output and "2 XMP sidecars" in res.output
+    q = tmp_path / "q"
+    res = run("remove", library, "--plan", plan, "--merge-metadata", "--apply", "--move-to", q)
+    assert res.exit_code == 0, res.output
+    assert (q / "Backup/old/Photos/2019/img3.jpg.xmp").is_file() and not (library / "Backup").exists()
+    got3, got4 = read_metadata(library / "Photos/2019/img3.jpg"), read_metadata(library / "Photos/2019/img4.jpg")
+    assert got3.keywords == ["lake"] and got3.rating == 4 and got4.title == "Pier"
+    assert run("undo", q).exit_code == 0
+    assert _tree(library) == before

@@ -255,7 +255,7 @@ def folders_document(pairs: Sequence[FolderPair], result, root: str | os.PathLik
 @dataclass
 class FolderMove:
     """A folder that may move as a whole: ``folder`` (absolute, real), its files (absolute) -> SHA-256 checked
-    just now, and the copies they leave behind."""
+    just now (its images and their XMP sidecars), and the copies its images leave behind."""
 
     folder: str
     copy_of: str
@@ -346,16 +346,30 @@ def _lies_in(path: str, folder: str, root: Path) -> bool:
     return False
 
 
+def _sidecar_of_listed(path: str, listed: dict) -> bool:
+    """Is ``path`` an XMP sidecar (``IMG.jpg.xmp``, ``IMG.xmp``; any case of ``.xmp``) of a file in ``listed``?"""
+    base, ext = os.path.splitext(path)
+    if ext.lower() != ".xmp":
+        return False
+    if base in listed:  # IMG.jpg.xmp
+        return True
+    folder = os.path.dirname(path)
+    stem = os.path.basename(base)
+    return any(os.path.dirname(f) == folder and os.path.splitext(os.path.basename(f))[0] == stem for f in listed)
+
+
 def check_folder_plan(root: str | os.PathLike,
                       entries: Sequence[dict]) -> tuple[list[FolderMove], list[tuple[str, str]]]:
     """Which folders of a plan may move now: (moves, refused (folder, why)).
 
     A folder moves only when it is a real folder inside ``root`` (not ``root``) reached without links, holds
-    nothing but regular files the plan lists (and folders), each still has the SHA-256 the plan recorded, and
-    each has its copy outside the folder, inside ``root`` without links, with the copy's recorded SHA-256.
+    nothing but regular files the plan lists (and folders) and the XMP sidecars of those (``IMG.jpg.xmp`` or
+    ``IMG.xmp`` beside ``IMG.jpg``: darktable, digiKam and Lightroom write one beside each photo; they move
+    with the folder, read now, checked again before the move), each still has the SHA-256 the plan recorded,
+    and each has its copy outside the folder, inside ``root`` without links, with the copy's recorded SHA-256.
     """
     from imagetwins.plan import _unchanged  # (the plan's own check of one file: digest, link, gone)
-    from imagetwins.quarantine import why_not_movable
+    from imagetwins.quarantine import sha256_file, why_not_movable
 
     real_root = Path(root).resolve()
     moves, refused = [], []
@@ -368,6 +382,7 @@ def check_folder_plan(root: str | os.PathLike,
         if why is None:
             why = next((f"{name}'s file {f} is not inside it" for f in listed if not _under(
                 os.path.relpath(f, real_root).replace(os.sep, "/"), e["remove"])), None)
+        sidecars: dict[str, str] = {}
         if why is None:
             for dirpath, dirnames, filenames in os.walk(name, followlinks=False):
                 for d in dirnames:
@@ -375,9 +390,16 @@ def check_folder_plan(root: str | os.PathLike,
                         why = f"it holds a symbolic link, {os.path.join(dirpath, d)}"
                 for f in filenames:
                     full = os.path.join(dirpath, f)
-                    if full not in listed:
-                        why = why or (f"it holds {full}, which the plan does not list as an image with a copy "
-                                      "elsewhere: move or remove that first")
+                    if full in listed:
+                        continue
+                    if _sidecar_of_listed(full, listed):
+                        try:
+                            sidecars[full] = sha256_file(full)  # (a link or FIFO there: refused by the read)
+                            continue
+                        except OSError as exc:
+                            why = why or f"its sidecar {full} cannot be read ({exc.strerror or exc})"
+                    why = why or (f"it holds {full}, which the plan does not list as an image with a copy "
+                                  "elsewhere: move or remove that first")
                 if why:
                     break
         files, copies = {}, {}
@@ -397,7 +419,7 @@ def check_folder_plan(root: str | os.PathLike,
         if why is None and not files:
             why = "the plan lists no image in it"
         if why is None:
-            moves.append(FolderMove(name, str(real_root / e["copy_of"]), files, copies))
+            moves.append(FolderMove(name, str(real_root / e["copy_of"]), {**files, **sidecars}, copies))
         else:
             refused.append((name, why))
     return moves, refused

@@ -295,8 +295,8 @@ def read_metadata(path: str | os.PathLike, sidecars: bool = True,
                   unread: list[tuple[str, str]] | None = None,
                   placed: str | os.PathLike | None = None) -> PhotoMetadata:
     """Everything :class:`PhotoMetadata` holds of one file: its EXIF, IPTC and XMP, then (``sidecars``) its XMP
-    sidecars (``IMG.jpg.xmp``, ``IMG.xmp``), looked for beside ``placed`` when given (where a file moved into
-    the quarantine lay: its sidecars stayed there). A file that cannot be read has none (an empty record). XMP
+    sidecars (``IMG.jpg.xmp``, ``IMG.xmp``, or ``.XMP``), looked for beside ``placed`` when given (where a file
+    moved into the quarantine lay: its sidecars stayed there). A file that cannot be read has none (an empty record). XMP
     larger than :data:`XMP_MAX_BYTES` is not read: ``(file, why)`` is added to ``unread`` when given."""
     from PIL import Image
 
@@ -317,7 +317,8 @@ def read_metadata(path: str | os.PathLike, sidecars: bool = True,
         pass
     if sidecars:
         p = Path(path if placed is None else placed)
-        for side in (sidecar_path(p), p.with_suffix(SIDECAR_SUFFIX)):
+        names = (sidecar_path(p), p.with_suffix(SIDECAR_SUFFIX))  # (and in capitals, as Windows tools write it)
+        for side in dict.fromkeys([*names, *(n.with_name(n.name[:-4] + ".XMP") for n in names)]):
             if side == p:
                 continue
             try:

@@ -192,8 +192,10 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
             for src, group, keeper in plan.moves:
                 echo(f"would move {src}   (group {group}, keeping {keeper})")
             for m in folder_moves:
-                echo(f"would move the folder {m.folder} as a whole ({plural(len(m.files), 'image')}, each with a "
-                     f"copy in {m.copy_of})")
+                sidecars = len(m.files) - len(m.copies)
+                echo(f"would move the folder {m.folder} as a whole ({plural(len(m.copies), 'image')}, each with a "
+                     f"copy in {m.copy_of}" + (f"; and {plural(sidecars, 'XMP sidecar')} of them" if sidecars else "")
+                     + ")")
             # the default quarantine is named by the time of --apply, not this run's: say so, not a name never used
             where = ("go to the system trash" if to_trash else f"move to {quarantine}" if move_to is not None
                      else f"move into {quarantine.parent}/<a new folder named by the time of --apply>")
