@@ -296,8 +296,8 @@ def read_metadata(path: str | os.PathLike, sidecars: bool = True,
                   placed: str | os.PathLike | None = None) -> PhotoMetadata:
     """Everything :class:`PhotoMetadata` holds of one file: its EXIF, IPTC and XMP, then (``sidecars``) its XMP
     sidecars (``IMG.jpg.xmp``, ``IMG.xmp``, or ``.XMP``), looked for beside ``placed`` when given (where a file
-    moved into the quarantine lay: its sidecars stayed there). A file that cannot be read has none (an empty record). XMP
-    larger than :data:`XMP_MAX_BYTES` is not read: ``(file, why)`` is added to ``unread`` when given."""
+    moved into the quarantine lay: its sidecars stayed there). A file that cannot be read has none (an empty
+    record). XMP larger than :data:`XMP_MAX_BYTES` is not read: ``(file, why)`` is added to ``unread`` when given."""
     from PIL import Image
 
     from imagetwins.io import open_regular_file
