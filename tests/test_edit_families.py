@@ -153,3 +153,38 @@ def test_a_crowd_of_look_alikes_costs_no_extra_checks(datasets: Path) -> None:
     assert grouped <= 10  # a few near-identical views of one object
     _labels(records, checks=again)
     assert len(again) - len(once) <= copies.TOP_K * copies.REPROPOSE_ROUNDS * grouped
+
+
+def test_stickers_are_left_out_as_overlays(datasets: Path) -> None:
+    """Stickers over a third of a photo disagree with it where they sit: those cells (and the lighting they throw
+    off) are left out when they are flat over the picture's texture and the rest agrees as a clean copy does."""
+    from imagetwins import verify
+
+    photos = sorted((datasets / "photos-public" / "images").glob("*.jpg"))
+    lifted = passed = 0
+    for k in (3, 4, 5, 7, 10, 61, 122, 130):
+        img = open_image(photos[k])
+        a, b = verify.extract(img), verify.extract(edits.stickers(img, np.random.default_rng([k, 6])))
+        v = verify.verify_pair(a, b)
+        passed += v.confidence >= copies.DEFAULT_CONFIDENCE
+        with pytest.MonkeyPatch.context() as m:
+            m.setattr(verify, "OVERLAY_MAX", 0.0)  # no overlays left out
+            plain = verify.verify_pair(a, b)
+        assert plain.overlay == 0.0 and plain.confidence <= v.confidence
+        if v.overlay > 0:
+            lifted += 1
+            assert v.strict_agreement >= verify.OVERLAY_REST_AGREES and v.confidence > plain.confidence
+    assert passed >= 7 and lifted >= 2, (passed, lifted)
+
+
+@pytest.mark.parametrize("pair", [("106603.jpg", "106604.jpg"), ("102200.jpg", "102201.jpg"),
+                                  ("126200.jpg", "126201.jpg")])
+def test_a_reshot_with_a_moving_part_is_not_an_overlay(datasets: Path, pair: tuple[str, str]) -> None:
+    """Two shots of one scene where something moved between them (holidays-half): the moved part disagrees as a
+    sticker does, but it is textured in both pictures, so it is not left out and the pair stays under the default."""
+    from imagetwins import verify
+
+    folder = datasets / "holidays-half" / "images"
+    a, b = (verify.extract(open_image(folder / name)) for name in pair)
+    v = verify.verify_pair(a, b)
+    assert v.overlay == 0.0 and v.confidence < copies.DEFAULT_CONFIDENCE, v.to_dict()

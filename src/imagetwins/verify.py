@@ -83,14 +83,33 @@ PERSPECTIVE_INLIERS = 15
 #: dense check: cell size (px, in the thumbnail) and the blur that makes it tolerant of resampling and JPEG
 CELL = 8
 BLUR_SIGMA = 1.0
+#: overlays (stickers, emoji, meme letters, a logo) hide part of a copy's picture under something of their own: the
+#: cells they cover disagree, and a copy with stickers over a third of it fell under the default. Cells are
+#: *off* where they disagree (NCC < 0.5) or their mean brightness is more than OVERLAY_OFF of the picture's spread
+#: off the global lighting fit; the overlays are the off cells and their neighbours (partly covered). They are
+#: left out of the strict agreement and the lighting residual when (1) they cover OVERLAY_MIN to OVERLAY_MAX of
+#: the compared cells (less, the calibration tolerates already: a clean copy passes with 81 % agreeing), (2) at
+#: least OVERLAY_FLAT_SHARE of the off cells are flat on one side only (contrast under OVERLAY_FLAT of the other
+#: side's: a sticker's flat fill over the picture's texture; a person who moved between two shots is textured on
+#: both), and (3) the rest agrees as a clean copy does (strict agreement >= OVERLAY_REST_AGREES, lighting residual
+#: <= OVERLAY_REST_LIGHTING: a copy's rest follows one brightness change within 0.01 as a rule; two photos of one
+#: flat object under other light, their backgrounds taken for overlays, left 0.03-0.05). Measured in BENCHMARKS.md
+OVERLAY_OFF = 0.25
+OVERLAY_MIN = 0.2
+OVERLAY_MAX = 0.6
+OVERLAY_FLAT = 0.35
+OVERLAY_FLAT_SHARE = 0.3
+OVERLAY_REST_AGREES = 0.97
+OVERLAY_REST_LIGHTING = 0.02
 #: the version of the features' definition; stored with cached features, which are recomputed when it changes
 FEATURES_VERSION = 2  # 2: keypoints stored strongest first (the quick look takes the first ones)
 #: the version of what :func:`verify_pair` computes from given features: part of :func:`verdict_version`, which
 #: keys the confidences the index keeps per pair. Bump it with any change of the code that changes a confidence
 #: (the module's constants, FEATURES_VERSION and CALIBRATION included, and OpenCV's version are in the key already)
-VERDICT_VERSION = 5  # 2: the quick look before the full match; 3: the lighting fit refitted until a caption drops
+VERDICT_VERSION = 6  # 2: the quick look before the full match; 3: the lighting fit refitted until a caption drops
 # out; 4: symmetric (the pair is checked in one canonical order), keypoints at the stored (half float) precision;
-# 5: a perspective alignment where the affine one leaves part of the picture disagreeing
+# 5: a perspective alignment where the affine one leaves part of the picture disagreeing; 6: overlays left out
+# (OVERLAY_MAX)
 
 #: logistic model behind :attr:`Verification.confidence` (fitted by ``benchmarks/quality.py --fit`` with each
 #: weight's sign fixed: more agreement can only raise the confidence, a lighting mismatch only lower it):
@@ -309,6 +328,9 @@ class Verification:
     #: the comparison was made on), the region ("top left" ... "bottom right", "centre"), and the share of the
     #: compared cells that disagree (NCC < 0.5); None when they all agree or nothing was compared
     disagreement: tuple[int, str, float] | None = None
+    #: share of the compared cells left out as overlays (stickers, meme letters: see :data:`OVERLAY_MAX`); when
+    #: above 0, ``strict_agreement`` and ``lighting_residual`` are measured on the rest of the picture
+    overlay: float = 0.0
 
     def swapped(self) -> Verification:
         """The same check seen from the other image: ``b`` against ``a``."""
@@ -349,7 +371,8 @@ class Verification:
                 "coverage_b": round(self.coverage_b, 3), "agreement": round(self.agreement, 3),
                 "strict_agreement": round(self.strict_agreement, 3),
                 "lighting_residual": round(self.lighting_residual, 3), "mirrored": self.mirrored,
-                "cut_from_canvas": list(self.cut_from_canvas), "different_captures": self.different_captures,
+                "overlay": round(self.overlay, 3), "cut_from_canvas": list(self.cut_from_canvas),
+                "different_captures": self.different_captures,
                 "verdict": self.verdict(),
                 "disagreement": None if self.disagreement is None else {
                     "image": "ab"[self.disagreement[0]], "region": self.disagreement[1],
@@ -478,9 +501,10 @@ def _dense(a: ImageFeatures, b: ImageFeatures, matrix: np.ndarray, v: Verificati
     ca, cb, cm = _cells(warped), _cells(fd), _cells(core).all(-1)
     if not cm.any():
         return
-    v.lighting_residual = _lighting_residual(ca.mean(-1)[cm], cb.mean(-1)[cm])
-    ca = ca - ca.mean(-1, keepdims=True)
-    cb = cb - cb.mean(-1, keepdims=True)
+    mean_a, mean_b = ca.mean(-1), cb.mean(-1)
+    v.lighting_residual, lighting = _lighting_fit(mean_a[cm], mean_b[cm])
+    ca = ca - mean_a[..., None]
+    cb = cb - mean_b[..., None]
     sa, sb = np.sqrt((ca * ca).mean(-1)), np.sqrt((cb * cb).mean(-1))
     textured = cm & (sa > 3) & (sb > 3)  # flat cells (sky, walls) say nothing either way
     if not textured.any():
@@ -498,12 +522,44 @@ def _dense(a: ImageFeatures, b: ImageFeatures, matrix: np.ndarray, v: Verificati
     v.agreement = float((ncc >= 0.5).mean())
     v.strict_agreement = float((ncc >= 0.8).mean())
     v.median_ncc = float(np.median(ncc))
+    if lighting is not None and v.strict_agreement < OVERLAY_REST_AGREES:
+        _outside_overlays(v, ncc_cells, textured, cm, mean_a, mean_b, sa, sb, lighting)
+
+
+def _outside_overlays(v: Verification, ncc_cells: np.ndarray, textured: np.ndarray, cm: np.ndarray,
+                      mean_a: np.ndarray, mean_b: np.ndarray, sa: np.ndarray, sb: np.ndarray,
+                      lighting: np.ndarray) -> None:
+    """Leave overlays out of ``v``'s strict agreement and lighting residual where the rules of
+    :data:`OVERLAY_MAX` hold (cell grids of :func:`_dense`: NCC, textured and compared cells, each side's cell
+    means and contrasts, the global lighting fit's coefficients)."""
+    spread = float(mean_b[cm].std()) + 1.0
+    off = (textured & (ncc_cells < 0.5)) | (cm & (np.abs(mean_b - (lighting[0] * mean_a + lighting[1])) > OVERLAY_OFF
+                                                  * spread))
+    if not off.any():
+        return
+    flat_one_side = np.minimum(sa, sb) < OVERLAY_FLAT * np.maximum(sa, sb)
+    if float(flat_one_side[off].mean()) < OVERLAY_FLAT_SHARE:
+        return
+    covered = (cv2.dilate(off.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0) & cm
+    share = float(covered.sum() / cm.sum())
+    rest = textured & ~covered
+    if not OVERLAY_MIN <= share <= OVERLAY_MAX or rest.sum() < 10:
+        return
+    strict = float((ncc_cells[rest] >= 0.8).mean())
+    residual, _ = _lighting_fit(mean_a[cm & ~covered], mean_b[cm & ~covered])
+    if strict >= OVERLAY_REST_AGREES and residual <= OVERLAY_REST_LIGHTING and strict >= v.strict_agreement:
+        v.strict_agreement, v.lighting_residual, v.overlay = strict, min(residual, v.lighting_residual), share
 
 
 def _lighting_residual(x: np.ndarray, y: np.ndarray) -> float:
     """Residual of ``y ~ a x + b`` over cell means, refitted without the worst fifth (captions, logos)."""
+    return _lighting_fit(x, y)[0]
+
+
+def _lighting_fit(x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray | None]:
+    """:func:`_lighting_residual` and the fit's ``(a, b)`` (None with fewer than 10 cells)."""
     if len(x) < 10:
-        return 1.0
+        return 1.0, None
     design = np.column_stack([x, np.ones_like(x)]).astype(np.float64)
     coef = np.linalg.lstsq(design, y, rcond=None)[0]
     for _ in range(3):  # a caption band pulls the first fit; refitting on the rest converges on the picture
@@ -511,7 +567,7 @@ def _lighting_residual(x: np.ndarray, y: np.ndarray) -> float:
         keep = r <= np.percentile(r, 80)
         coef = np.linalg.lstsq(design[keep], y[keep], rcond=None)[0]
     r = np.abs(y - design @ coef)
-    return float(min(1.0, np.percentile(r, 75) / (float(y.std()) + 1.0)))
+    return float(min(1.0, np.percentile(r, 75) / (float(y.std()) + 1.0))), coef
 
 
 def _quick_inliers(a: ImageFeatures, b: ImageFeatures, mirrored: bool) -> int:
@@ -624,7 +680,7 @@ def _perspective(a: ImageFeatures, b: ImageFeatures, matrix: np.ndarray, mask: n
     _dense(a, b, matrix, w, homography=hmat)
     if w.strict_agreement > v.strict_agreement:
         for name in ("coverage_a", "coverage_b", "agreement", "strict_agreement", "median_ncc", "lighting_residual",
-                     "disagreement"):
+                     "disagreement", "overlay"):
             setattr(v, name, getattr(w, name))
 
 

@@ -60,6 +60,9 @@ def explain(file_a: Path, file_b: Path, picture: Path | None, json_out: Path | N
         echo("  (checked on the picture cut out of its canvas: "
              + " and ".join(n for n, cut in zip(("the first image", "the second image"), v.cut_from_canvas) if cut)
              + ")")
+    if v.overlay > 0:
+        echo(f"  (overlays such as stickers or letters cover {v.overlay:.0%} of the compared picture: left out, "
+             f"{v.strict_agreement:.0%} of the rest agrees closely)")
     echo(f"  verdict: {verdict}: {reason}")
     for line in why:
         echo(f"  why not a copy: {line}")
