@@ -175,3 +175,24 @@ def test_the_kept_search_plus_the_new_rows_is_the_search_of_everything(removed: 
     assert counts.new_rows == 40 and counts.hash_compared == 40 * 400 - 40 * removed
     assert (counts.searched_again > 0) == (removed > 0)
     assert counts.cnn_compared < full[5].cnn_compared / 3
+
+
+@pytest.mark.unit
+def test_images_and_their_pictures_cut_from_a_canvas_are_searched_without_a_copy_of_their_vectors() -> None:
+    from imagetwins import copies
+
+    rng = np.random.default_rng(3)
+    v = rng.normal(size=(6, 8)).astype(np.float16)
+    records = [copies.CopyRecord(rng.integers(0, 2**63, 4, dtype=np.uint64), v[i], None,
+                                 alt=(rng.integers(0, 2**63, 4, dtype=np.uint64), -v[i], None) if i % 2 else None)
+               for i in range(6)]
+    hashes, vectors, _, alt = copies.stack_rows(records)
+    np.testing.assert_array_equal(vectors, v)
+    np.testing.assert_array_equal(alt[0], [1, 3, 5])
+    np.testing.assert_array_equal(alt[2], -v[[1, 3, 5]])
+    eh, ev, owner = copies._extended(hashes, vectors, alt)
+    assert ev.base is None and np.shares_memory(ev, vectors) and len(ev) == 9  # the array they share, not a copy
+    np.testing.assert_array_equal(owner, [0, 1, 2, 3, 4, 5, 1, 3, 5])
+    # arrays made apart are joined into a new one
+    _, ev2, _ = copies._extended(hashes, vectors.copy(), (alt[0], alt[1], alt[2].copy()))
+    np.testing.assert_array_equal(ev2, ev)

@@ -62,6 +62,7 @@ __all__ = [
     "copy_pairs",
     "copy_query",
     "scored_candidates",
+    "stack_rows",
     "verify_pairs",
     "VerifyProgress",
     "verify_records",
@@ -402,12 +403,43 @@ def _unique(keys: np.ndarray, dist: np.ndarray) -> tuple[np.ndarray, np.ndarray]
 
 
 def _extended(hashes: np.ndarray, vectors: np.ndarray, alt) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Rows and alternates searched together: (hashes, vectors, owner row of each)."""
+    """Rows and alternates searched together: (hashes, vectors, owner row of each). Vectors that already lie one
+    after the other in one array (:func:`stack_rows`) are not copied."""
     owner = np.arange(len(hashes), dtype=np.int64)
     if alt is None or not len(alt[0]):
         return hashes, vectors, owner
-    return (np.concatenate([hashes, alt[1]]), np.concatenate([vectors, alt[2].astype(vectors.dtype)]),
-            np.concatenate([owner, alt[0]]))
+    return (np.concatenate([hashes, alt[1]]), _joined(vectors, alt[2]), np.concatenate([owner, alt[0]]))
+
+
+def _joined(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a`` and ``b`` one after the other: their common array when they are its two halves, else a new one."""
+    base = a.base
+    if (base is not None and b.base is base and a.dtype == b.dtype == base.dtype and base.ndim == 2
+            and len(base) == len(a) + len(b) and a.flags.c_contiguous and b.flags.c_contiguous
+            and a.__array_interface__["data"][0] == base.__array_interface__["data"][0]
+            and b.__array_interface__["data"][0] == a.__array_interface__["data"][0] + a.nbytes):
+        return base
+    return np.concatenate([a, b.astype(a.dtype)])
+
+
+def stack_rows(records: Sequence[CopyRecord]) -> tuple[np.ndarray, np.ndarray, Sequence[CopyRecord], tuple]:
+    """:func:`stack` and :func:`alternates` at once, the vectors of images and of their pictures cut from a canvas
+    in one array (so the search of both together copies none of them): (hashes, vectors, records, alternates)."""
+    rows = [i for i, r in enumerate(records) if getattr(r, "alt_hash", None) is not None]
+    if not len(records) or not rows:
+        hashes, vectors, sides = stack(records)
+        return hashes, vectors, sides, alternates(records)
+    n = len(records)
+    first = np.asarray(records[0].vector)
+    dtype = np.result_type(*{np.asarray(r.vector).dtype for r in records})
+    both = np.empty((n + len(rows), len(first)), dtype)
+    for i, r in enumerate(records):
+        both[i] = r.vector
+    for k, i in enumerate(rows):
+        both[n + k] = records[i].alt_vector
+    hashes = np.stack([r.hash for r in records])
+    alt = (np.array(rows, np.int64), np.stack([records[i].alt_hash for i in rows]), both[n:])
+    return hashes, both[:n], list(records), alt
 
 
 def _first_others(owner_of_row: np.ndarray, nb_owner: np.ndarray, sims: np.ndarray, top_k: int,
@@ -675,8 +707,28 @@ def _confidences(features_a, features_b, left, right, dist, workers: int | None,
     return conf
 
 
+class _Known:
+    """Pairs ``(i, j)``, ``i < j``, of ``n`` rows already proposed: those of the first proposal as a sorted array
+    of keys (8 bytes a pair; a set of tuples took ~150), those added later in a set."""
+
+    def __init__(self, left: np.ndarray, right: np.ndarray, n: int) -> None:
+        self.n = max(int(n), 1)
+        self.keys = np.sort(np.asarray(left, np.int64) * self.n + np.asarray(right, np.int64))
+        self.more: set[int] = set()
+
+    def __contains__(self, pair: tuple[int, int]) -> bool:
+        key = pair[0] * self.n + pair[1]
+        if key in self.more:
+            return True
+        at = int(np.searchsorted(self.keys, key))
+        return at < len(self.keys) and int(self.keys[at]) == key
+
+    def add(self, pair: tuple[int, int]) -> None:
+        self.more.add(pair[0] * self.n + pair[1])
+
+
 def _starved(labels: np.ndarray, owner: np.ndarray, nb: np.ndarray, sims: np.ndarray, top_k: int,
-             cnn_candidate: float, known: set) -> tuple[np.ndarray, np.ndarray]:
+             cnn_candidate: float, known: _Known | set) -> tuple[np.ndarray, np.ndarray]:
     """Pairs proposed again where copies already grouped filled an image's neighbours: each searched row walks
     its neighbour list and proposes the first member of each *other* group (its own group is skipped: those
     are found already), up to ``top_k`` groups. Only rows with a neighbour in their own group are walked, so
@@ -725,8 +777,7 @@ def scored_candidates(records: Sequence, threshold: float = DEFAULT_CONFIDENCE, 
 
 
 def _scored_candidates(records, threshold, workers, hash_sure, pair_scores, checks, rounds, bar, **candidates):
-    hashes, vectors, sides = stack(records)
-    alt = alternates(records)
+    hashes, vectors, sides, alt = stack_rows(records)
     # the candidate search of an earlier run over these contents, kept with the pair scores: only new rows are
     # searched, and the pairs it scored keep their confidence (imagetwins.candidates)
     memo = CandidateMemo(pair_scores) if pair_scores is not None and pair_scores.searches_itself else None
@@ -735,7 +786,7 @@ def _scored_candidates(records, threshold, workers, hash_sure, pair_scores, chec
     prior = memo.scores(left, right) if memo is not None else None
     scored_now = prior is None or bool(np.isnan(prior[dist > hash_sure]).any())
     conf = _confidences(sides, sides, left, right, dist, workers, hash_sure, pair_scores, checks, bar, prior)
-    known = set(zip(left.tolist(), right.tolist()))
+    known = _Known(left, right, len(records))
     top_k = candidates.get("top_k", TOP_K)
     cnn_candidate = candidates.get("cnn_candidate", CNN_CANDIDATE)
     for _ in range(rounds):
@@ -769,7 +820,7 @@ def _scored_candidates(records, threshold, workers, hash_sure, pair_scores, chec
     return left, right, dist, conf
 
 
-def _unchecked_to_hubs(vectors: np.ndarray, left: np.ndarray, right: np.ndarray, known: set, hubs: int
+def _unchecked_to_hubs(vectors: np.ndarray, left: np.ndarray, right: np.ndarray, known: _Known | set, hubs: int
                        ) -> tuple[np.ndarray, np.ndarray]:
     """Pairs (member, hub) never checked of each group of copies (the connected ``left``-``right`` matches). The
     hubs are the group's ``hubs`` most central members by CNN vector (the largest sums of similarities to the
