@@ -114,7 +114,8 @@ def main() -> None:
     lines = [f"Measured {time.strftime('%Y-%m-%d %H:%M')} UTC on the shared 2-core machine, 2 workers, `nice -n 10`; "
              f"load average at the start {load_text()} (other engineers' jobs: wall times and images/s are low "
              "and noisy, CPU seconds are the steadier figure). Command: `python benchmarks/bench_home.py "
-             f"--photos {a.photos} --heic {a.heic} --methods {a.methods} --small {a.small} --new {a.new}`.", "",
+             f"--photos {a.photos} --heic {a.heic} --methods {a.methods} --small {a.small} --new {a.new}"
+             + (f" --skip {a.skip}" if a.skip else "") + "`.", "",
              f"The library: {a.photos} unique pictures ({a.photos - a.heic} camera-size JPEGs of 2-16 MP, median "
              f"about 5 MP, with camera EXIF, a tenth stored sideways; {a.heic} HEICs of 2 MP; {size_mb:.0f} MB), "
              "made by `benchmarks/home_library.py` from mosaics of the shared photos with camera grain. No DNGs: "

@@ -168,3 +168,12 @@ def test_a_file_whose_digest_ends_in_a_zero_byte_is_verified_from_the_cache(data
         with open_folder_cache(folder, ["copies"]) as cache:
             result = find_duplicate_groups(folder, "copies", cache=cache, workers=2)
     assert [sorted(Path(f).name for f in g.files) for g in result.groups] == [["crop.jpg", "original.jpg"]]
+
+
+def test_the_percentile_of_the_lighting_check_is_numpys_to_the_bit() -> None:
+    rng = np.random.default_rng(0)
+    for n in [*range(1, 40), 399, 400, 401]:
+        for values in (rng.random(n) * 200, rng.integers(0, 4, n).astype(np.float64), np.abs(rng.normal(0, 9, n))):
+            for q in (0, 25, 50, 75, 80, 99.9, 100):
+                assert verify._percentile(values, q) == np.percentile(values, q), (n, q)
+    assert np.isnan(verify._percentile(np.array([1.0, np.nan, 3.0]), 80))
