@@ -175,6 +175,7 @@ CREATE TABLE IF NOT EXISTS encodings (
     value BLOB NOT NULL,
     PRIMARY KEY (file_id, method)
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS encodings_held ON encodings (file_id, method);
 CREATE TABLE IF NOT EXISTS pair_scores (
     method TEXT NOT NULL,
     a BLOB NOT NULL,
@@ -195,6 +196,9 @@ CREATE TABLE IF NOT EXISTS facts (
 ) WITHOUT ROWID;
 """
 
+# ``encodings_held``: which methods a file has, without reading the encodings' rows (a ``copies`` row is ~58 KB, one
+# b-tree leaf each: the update's "what does each file hold" read 20,000 of them, 7.6 s on a cold cache; with the
+# index 2,000 files took 0.017 s instead of 1.36 s). Made by any writable open of a file made before.
 # Columns added the same way (no new version): ``files.ctime_ns`` and ``files.inode`` (change detection that does
 # not trust size + mtime alone). A writable open adds them to a file made before; its rows hold NULL there until
 # the next update records them (such a row is trusted once by size and mtime, as before).
