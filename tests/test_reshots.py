@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageOps
 
 from imagetwins import copies, search
 from imagetwins.encoders import get_encoder
@@ -125,3 +125,90 @@ def test_explain_prints_the_verdict_and_its_reason(frames) -> None:
                                     "--json", "-"])
     data = json.loads(out.output)
     assert data["verdict"] == "re-shot" and "different moments" in data["verdict_reason"]
+
+
+#: two hand-held shots of one scene seconds apart (holidays-half group 1226, held out: an odd group): each
+#: frame shows a strip of the scene the other lacks; the check aligned them at confidence 0.978 (a copy) before
+#: the frame rules
+RESHOT_A, RESHOT_B = "122601.jpg", "122602.jpg"
+
+
+@pytest.fixture(scope="module")
+def scene(tmp_path_factory, datasets: Path) -> dict:
+    """A real re-shot pair, and real copies of the first shot: a crop (80 % of the area) saved again at JPEG
+    quality 70, and one with meme captions (imagetwins.edits)."""
+    from imagetwins.edits import meme_text
+
+    src = datasets / "holidays-half" / "images"
+    folder = tmp_path_factory.mktemp("scene")
+    shutil.copyfile(src / RESHOT_A, folder / "a.jpg")
+    shutil.copyfile(src / RESHOT_B, folder / "b.jpg")
+    a = Image.open(src / RESHOT_A).convert("RGB")
+    w, h = a.size
+    a.crop((int(0.06 * w), int(0.08 * h), int(0.96 * w), int(0.97 * h))).save(folder / "a_crop.jpg", quality=70)
+    rng = np.random.default_rng(24)
+    meme_text(a, rng).save(folder / "a_overlay.jpg", quality=88)
+    files = sorted(folder.glob("*.jpg"))
+    enc = get_encoder("copies").encode_files(files, workers=2, warn=False)
+    assert not enc.failures
+    return {"records": dict(zip((Path(p).stem for p in enc.paths), enc.encodings)), "folder": folder}
+
+
+@pytest.mark.integration
+def test_a_real_reshot_without_exif_is_not_a_copy(scene) -> None:
+    from imagetwins.scores import Verdict
+
+    a, b = scene["records"]["a"], scene["records"]["b"]
+    assert a.capture is None and b.capture is None  # no camera stamp: the pictures alone decide
+    v, w = copies.verify_records(a, b), copies.verify_records(b, a)
+    assert v.inliers > 100 and v.strict_agreement > 0.9  # pixel for pixel, they agree as a copy would
+    assert v.not_one_capture == "framing"  # but each frame holds part of the scene the other lacks
+    assert v.confidence < copies.DEFAULT_CONFIDENCE
+    assert v.verdict() is w.verdict() is Verdict.RESHOT and v.confidence == w.confidence
+    pairs = copies.copy_pairs([a, b], workers=2)
+    assert len(pairs) == 0
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("copy", ["a_crop", "a_overlay"])
+def test_real_copies_of_that_shot_stay_copies(scene, copy: str) -> None:
+    from imagetwins.scores import Verdict
+
+    a, c = scene["records"]["a"], scene["records"][copy]
+    v, w = copies.verify_records(a, c), copies.verify_records(c, a)
+    assert v.not_one_capture is None
+    assert v.verdict() is w.verdict() is Verdict.COPY and v.confidence == w.confidence >= copies.DEFAULT_CONFIDENCE
+    if copy == "a_overlay":  # the whole first shot, captions and all, is no copy of the second shot (a crop
+        # of it that leaves out the strip the second shot lacks is, by its frames, a crop of the second: no rule
+        # on frames tells those apart)
+        assert copies.verify_records(c, scene["records"]["b"]).verdict() is Verdict.RESHOT
+
+
+@pytest.mark.integration
+def test_camera_frames_without_their_stamp_are_not_copies(frames, tmp_path: Path) -> None:
+    from imagetwins.scores import Verdict
+
+    folder = Path(frames["folder"])
+    paths = []
+    for name in ("a", "b"):
+        img = Image.open(folder / f"{name}.jpg")
+        ImageOps.exif_transpose(img).convert("RGB").save(tmp_path / f"{name}.jpg", quality=95)  # no EXIF
+        paths.append(tmp_path / f"{name}.jpg")
+    enc = get_encoder("copies").encode_files(paths, workers=2, warn=False)
+    a, b = enc.encodings
+    assert a.capture is None and b.capture is None
+    assert copies.verify_records(a, b).verdict() is not Verdict.COPY
+    assert copies.verify_records(b, a).verdict() is not Verdict.COPY
+
+
+@pytest.mark.cli
+def test_explain_names_the_frame_rule(scene) -> None:
+    from click.testing import CliRunner
+
+    from imagetwins.cli import main
+
+    folder = scene["folder"]
+    out = CliRunner().invoke(main, ["explain", str(folder / "b.jpg"), str(folder / "a.jpg"), "-m", "copies"])
+    assert out.exit_code == 0, out.output
+    assert "verdict: re-shot: " in out.output and "two framings of one scene" in out.output, out.output
+    assert "copies    confidence 0.500" in out.output

@@ -97,6 +97,19 @@ def why_not_copies(v: verify.Verification, copies_score: float | None = None,
         return ["both are camera originals taken at different moments (EXIF capture time): a re-shot of the "
                 "scene, never a copy"]
     why = []
+    rule = v.not_one_capture
+    if rule is not None:
+        which = (f"once aligned, {v.frame_cover_a:.0%} of the first image's frame lies inside the second's and "
+                 f"{v.frame_cover_b:.0%} of the second's inside the first's")
+        if rule == "framing":
+            why.append(f"two framings of one scene: {which}, at a rotation of {v.rotation:.1f} degrees, so each "
+                       "shows part of the scene the other lacks, as a camera moved between two shots; a copy's "
+                       f"picture is part of the other's or holds all of it (confidence capped at "
+                       f"{verify.NOT_ONE_CAPTURE:g})")
+        else:
+            why.append(f"they share only a part: {which} (a copy covers at least {verify.PART_COVER:.0%} of one of "
+                       f"them; two collages holding one picture do not; confidence capped at "
+                       f"{verify.NOT_ONE_CAPTURE:g})")
     if v.inliers < verify.QUICK_INLIERS or v.transform is None:
         return ["too few local features match in any one geometric arrangement: the pictures share no "
                 "copied part (different photos, or one too small or too flat to match)"]

@@ -106,10 +106,11 @@ FEATURES_VERSION = 2  # 2: keypoints stored strongest first (the quick look take
 #: the version of what :func:`verify_pair` computes from given features: part of :func:`verdict_version`, which
 #: keys the confidences the index keeps per pair. Bump it with any change of the code that changes a confidence
 #: (the module's constants, FEATURES_VERSION and CALIBRATION included, and OpenCV's version are in the key already)
-VERDICT_VERSION = 6  # 2: the quick look before the full match; 3: the lighting fit refitted until a caption drops
+VERDICT_VERSION = 7  # 2: the quick look before the full match; 3: the lighting fit refitted until a caption drops
 # out; 4: symmetric (the pair is checked in one canonical order), keypoints at the stored (half float) precision;
 # 5: a perspective alignment where the affine one leaves part of the picture disagreeing; 6: overlays left out
-# (OVERLAY_MAX)
+# (OVERLAY_MAX); 7: two framings of one scene and pictures sharing only a part are not copies (FRAMING_COVER,
+# PART_COVER)
 
 #: logistic model behind :attr:`Verification.confidence` (fitted by ``benchmarks/quality.py --fit`` with each
 #: weight's sign fixed: more agreement can only raise the confidence, a lighting mismatch only lower it):
@@ -119,6 +120,22 @@ CALIBRATION = (-4.536, 0.0, 0.0, 0.0, 8.633, 0.0, 0.0, -10.31)
 #: confidence at or above which a pair is called a copy: the smallest with >= 99.5 % precision on the fit split
 #: of ``benchmarks/quality.py`` (pairs and groups alike); held-out numbers are in BENCHMARKS.md
 DEFAULT_CONFIDENCE = 0.92
+#: two rules the calibrated model cannot see, on the frames of the two images once aligned (``frame_cover_*``: the
+#: share of each image's frame inside the other's, exact from the transform). A copy is made from one capture: its
+#: picture is part of the other's (a crop) or holds all of it (a frame, a canvas, a caption band), so it covers
+#: (nearly) all of at least one of the two frames. (1) *Two framings*: neither frame covers FRAMING_COVER of the
+#: other, at a rotation under FRAMING_ANGLE degrees and no mirror: each picture shows part of the scene the other
+#: lacks, as a camera moved between two shots does (holidays-half re-shots, even groups: 8 of the 14 called copies
+#: at 0.92; no copy of photos-public's edits, whose same-size rotations start at 5 degrees). (2) *A shared part*:
+#: neither covers PART_COVER of the other (two collages sharing one picture). Either caps the confidence at
+#: NOT_ONE_CAPTURE (measured in BENCHMARKS.md, "Re-shots called copies")
+FRAMING_COVER = 0.985
+FRAMING_ANGLE = 5.0
+PART_COVER = 0.6
+NOT_ONE_CAPTURE = 0.5
+#: the calibrated measurements (:meth:`Verification.measurements` gives these, then the frame cover and rotation
+#: the rules above read)
+CALIBRATED = 7
 #: a pair that is not a copy shows one scene (:attr:`Verification.same_scene`, a re-shot) with at least this many
 #: feature matches in one arrangement, covering at least SCENE_COVERAGE of each image (measured in BENCHMARKS.md,
 #: "Re-shots")
@@ -331,11 +348,25 @@ class Verification:
     #: share of the compared cells left out as overlays (stickers, meme letters: see :data:`OVERLAY_MAX`); when
     #: above 0, ``strict_agreement`` and ``lighting_residual`` are measured on the rest of the picture
     overlay: float = 0.0
+    #: share of ``a``'s and of ``b``'s frame inside the other's once aligned, exact from the transform (the
+    #: coverage above is measured on the thumbnails' pixels); 0 when nothing was aligned
+    frame_cover_a: float = 0.0
+    frame_cover_b: float = 0.0
+    #: rotation between the two pictures, in degrees (0-180; a mirrored match: 180, never a camera's framing)
+    rotation: float = 0.0
+
+    @property
+    def not_one_capture(self) -> str | None:
+        """The frame rule that says the two pictures are not one capture, whatever their pixels: ``"framing"``
+        (two framings of one scene: each shows part of it the other lacks, see :data:`FRAMING_COVER`), ``"part"``
+        (they share only a part, :data:`PART_COVER`), or None."""
+        return _not_one_capture(max(self.frame_cover_a, self.frame_cover_b), self.rotation, self.transform is None)
 
     def swapped(self) -> Verification:
         """The same check seen from the other image: ``b`` against ``a``."""
         transform = None if self.transform is None else _require_cv2().invertAffineTransform(self.transform)
         return replace(self, coverage_a=self.coverage_b, coverage_b=self.coverage_a, transform=transform,
+                       frame_cover_a=self.frame_cover_b, frame_cover_b=self.frame_cover_a,
                        matches=[(q, p) for p, q in self.matches], cut_from_canvas=self.cut_from_canvas[::-1],
                        disagreement=None if self.disagreement is None else (1 - self.disagreement[0],
                                                                             *self.disagreement[1:]))
@@ -357,13 +388,16 @@ class Verification:
         """
         if self.confidence >= threshold and not self.different_captures:
             return Verdict.COPY
+        if self.not_one_capture == "part" and not self.different_captures:
+            return Verdict.UNRELATED  # two pictures holding one picture in common (collages) are no re-shots
         return Verdict.RESHOT if self.same_scene else Verdict.UNRELATED
 
     def measurements(self) -> np.ndarray:
-        """The inputs of the calibrated model, in :data:`CALIBRATION` order (without the intercept)."""
+        """The inputs of :func:`confidence_from`: the calibrated model's in :data:`CALIBRATION` order (without the
+        intercept; :data:`CALIBRATED` of them), then the frame rules' (the larger frame cover, the rotation)."""
         return np.array([np.log1p(self.inliers), self.inlier_ratio, self.agreement, self.strict_agreement,
-                         self.median_ncc, min(self.coverage_a, self.coverage_b), self.lighting_residual],
-                        dtype=np.float64)
+                         self.median_ncc, min(self.coverage_a, self.coverage_b), self.lighting_residual,
+                         max(self.frame_cover_a, self.frame_cover_b), self.rotation], dtype=np.float64)
 
     def to_dict(self) -> dict:
         return {"confidence": round(self.confidence, 4), "inliers": self.inliers,
@@ -371,7 +405,9 @@ class Verification:
                 "coverage_b": round(self.coverage_b, 3), "agreement": round(self.agreement, 3),
                 "strict_agreement": round(self.strict_agreement, 3),
                 "lighting_residual": round(self.lighting_residual, 3), "mirrored": self.mirrored,
-                "overlay": round(self.overlay, 3), "cut_from_canvas": list(self.cut_from_canvas),
+                "overlay": round(self.overlay, 3), "frame_cover_a": round(self.frame_cover_a, 3),
+                "frame_cover_b": round(self.frame_cover_b, 3), "rotation": round(self.rotation, 1),
+                "not_one_capture": self.not_one_capture, "cut_from_canvas": list(self.cut_from_canvas),
                 "different_captures": self.different_captures,
                 "verdict": self.verdict(),
                 "disagreement": None if self.disagreement is None else {
@@ -380,10 +416,80 @@ class Verification:
 
 
 def confidence_from(measurements: np.ndarray, calibration: Sequence[float] | None = None) -> np.ndarray:
-    """The logistic model: ``measurements`` (n, 7) or (7,) -> confidence in [0, 1] (default :data:`CALIBRATION`)."""
+    """The logistic model: ``measurements`` (n, 7) or (7,) -> confidence in [0, 1] (default :data:`CALIBRATION`);
+    given the frame rules' inputs too ((n, 9) or (9,), :meth:`Verification.measurements`), a pair that is not one
+    capture (:data:`FRAMING_COVER`, :data:`PART_COVER`) is capped at :data:`NOT_ONE_CAPTURE`."""
     w = np.asarray(CALIBRATION if calibration is None else calibration, dtype=np.float64)
-    z = w[0] + np.asarray(measurements, dtype=np.float64) @ w[1:]
-    return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
+    m = np.asarray(measurements, dtype=np.float64)
+    z = w[0] + m[..., :len(w) - 1] @ w[1:]
+    conf = 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
+    if m.shape[-1] > len(w) - 1:
+        cover, rotation = m[..., len(w) - 1], m[..., len(w)]
+        capped = (cover < PART_COVER) | ((cover < FRAMING_COVER) & (rotation < FRAMING_ANGLE))
+        capped &= cover > 0  # nothing aligned: the model's answer (0) stands
+        conf = np.where(capped, np.minimum(conf, NOT_ONE_CAPTURE), conf)
+    return conf
+
+
+def _area(poly: np.ndarray) -> float:
+    """Area of a simple polygon ((n, 2), any orientation): the shoelace formula."""
+    if len(poly) < 3:
+        return 0.0
+    x, y = poly[:, 0], poly[:, 1]
+    return abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1)))) / 2
+
+
+def _clip_to_rect(poly: np.ndarray, width: float, height: float) -> np.ndarray:
+    """The part of a convex polygon inside ``[0, width] x [0, height]`` (Sutherland-Hodgman, one side at a time;
+    exact where two frames share an edge, which OpenCV's intersectConvexConvex is not)."""
+    for axis, limit, keep_below in ((0, 0.0, False), (0, width, True), (1, 0.0, False), (1, height, True)):
+        if not len(poly):
+            break
+        inside = poly[:, axis] <= limit + 1e-9 if keep_below else poly[:, axis] >= limit - 1e-9
+        out = []
+        for k in range(len(poly)):
+            p, q = poly[k], poly[(k + 1) % len(poly)]
+            pin, qin = inside[k], inside[(k + 1) % len(poly)]
+            if pin:
+                out.append(p)
+            if pin != qin:
+                t = (limit - p[axis]) / (q[axis] - p[axis])
+                out.append(p + t * (q - p))
+        poly = np.array(out, np.float64).reshape(-1, 2)
+    return poly
+
+
+def _not_one_capture(cover: float, rotation: float, unaligned: bool = False) -> str | None:
+    if unaligned or cover <= 0:
+        return None
+    if cover < PART_COVER:
+        return "part"
+    if cover < FRAMING_COVER and rotation < FRAMING_ANGLE:
+        return "framing"
+    return None
+
+
+def _frames(a: ImageFeatures, b: ImageFeatures, transform: np.ndarray, mirrored: bool, v: Verification) -> None:
+    """``frame_cover_a/b`` and ``rotation`` of ``v`` from ``transform`` (2 x 3 affine or 3 x 3 homography, a's
+    feature frame -> b's): the frames as polygons, intersected exactly."""
+    h = np.vstack([transform, [0.0, 0.0, 1.0]]) if transform.shape == (2, 3) else np.asarray(transform, np.float64)
+    (wa, ha), (wb, hb) = a.size, b.size
+    corners_a = np.array([[0, 0, 1], [wa, 0, 1], [wa, ha, 1], [0, ha, 1]], np.float64)
+    mapped = corners_a @ h.T
+    if not np.all(np.isfinite(mapped)) or np.any(mapped[:, 2] <= 1e-9):  # a fit that sends a corner to infinity
+        return
+    mapped = mapped[:, :2] / mapped[:, 2:]
+    area_a = _area(mapped)
+    shared = _area(_clip_to_rect(mapped, float(wb), float(hb)))
+    if area_a <= 0 or not np.isfinite(shared):
+        return
+    v.frame_cover_a = min(1.0, shared / area_a)
+    v.frame_cover_b = min(1.0, shared / float(wb * hb))
+    lin = h[:2, :2] / h[2, 2]
+    if mirrored:
+        v.rotation = 180.0
+    else:
+        v.rotation = abs(float(np.degrees(np.arctan2(lin[1, 0] - lin[0, 1], lin[0, 0] + lin[1, 1]))))
 
 
 _per_thread = threading.local()  # OpenCV's detector objects are not documented as thread-safe
@@ -678,27 +784,32 @@ def _verify_ordered(a: ImageFeatures, b: ImageFeatures, keep_matches: bool = Fal
         v.matches = [(tuple(p), tuple(q)) for p, q in zip(a.points[qi[mask]].tolist(), pb[ti[mask]].tolist())]
     if v.inliers >= 3:
         _dense(a, b, matrix, v)
+        aligned = matrix
         if v.strict_agreement < PERSPECTIVE_BELOW and v.inliers >= PERSPECTIVE_INLIERS:
-            _perspective(a, b, matrix, mask, qi, ti, mirrored, v)
+            aligned = _perspective(a, b, matrix, mask, qi, ti, mirrored, v)
+        _frames(a, b, aligned, mirrored, v)
     v.confidence = float(confidence_from(v.measurements()))
     return v
 
 
 def _perspective(a: ImageFeatures, b: ImageFeatures, matrix: np.ndarray, mask: np.ndarray, qi: np.ndarray,
-                 ti: np.ndarray, mirrored: bool, v: Verification) -> None:
+                 ti: np.ndarray, mirrored: bool, v: Verification) -> np.ndarray:
     """A photo of a screen or print (keystone) is a perspective change the affine map leaves part of: fit a
-    homography to the affine fit's inliers and compare again; keep it where more of the picture agrees."""
+    homography to the affine fit's inliers and compare again; keep it where more of the picture agrees.
+    Returns the alignment kept (the homography, or ``matrix``)."""
     pb = b.mirror_points if mirrored else b.points
     src, dst = a.points[qi[mask]], pb[ti[mask]]
     hmat, hmask = cv2.findHomography(src, dst, cv2.RANSAC, RANSAC_PIXELS)
     if hmat is None or hmask is None or int(hmask.sum()) < PERSPECTIVE_INLIERS:
-        return
+        return matrix
     w = Verification(v.inliers, v.inlier_ratio, mirrored=v.mirrored, transform=v.transform)
     _dense(a, b, matrix, w, homography=hmat)
     if w.strict_agreement > v.strict_agreement:
         for name in ("coverage_a", "coverage_b", "agreement", "strict_agreement", "median_ncc", "lighting_residual",
                      "disagreement", "overlay"):
             setattr(v, name, getattr(w, name))
+        return hmat
+    return matrix
 
 
 def _features_of(path: str) -> tuple[str, ImageFeatures] | ReadFailure:
