@@ -211,4 +211,7 @@ def test_explain_names_the_frame_rule(scene) -> None:
     out = CliRunner().invoke(main, ["explain", str(folder / "b.jpg"), str(folder / "a.jpg"), "-m", "copies"])
     assert out.exit_code == 0, out.output
     assert "verdict: re-shot: " in out.output and "two framings of one scene" in out.output, out.output
+    # which part of the picture: where each frame reaches beyond the other (the first shot shows more at its top)
+    v = copies.verify_records(scene["records"]["b"], scene["records"]["a"])
+    assert v.beyond == ("bottom", "top") and "(the first at its bottom and the second at its top)" in out.output
     assert "copies    confidence 0.500" in out.output

@@ -102,9 +102,11 @@ def why_not_copies(v: verify.Verification, copies_score: float | None = None,
         which = (f"once aligned, {v.frame_cover_a:.0%} of the first image's frame lies inside the second's and "
                  f"{v.frame_cover_b:.0%} of the second's inside the first's")
         if rule == "framing":
+            parts = [f"the {name} at its {side}" for name, side in zip(("first", "second"), v.beyond) if side]
+            where = f" ({' and '.join(parts)})" if parts else ""
             why.append(f"two framings of one scene: {which}, at a rotation of {v.rotation:.1f} degrees, so each "
-                       "shows part of the scene the other lacks, as a camera moved between two shots; a copy's "
-                       f"picture is part of the other's or holds all of it (confidence capped at "
+                       f"shows part of the scene the other lacks{where}, as a camera moved between two shots; a "
+                       f"copy's picture is part of the other's or holds all of it (confidence capped at "
                        f"{verify.NOT_ONE_CAPTURE:g})")
         else:
             why.append(f"they share only a part: {which} (a copy covers at least {verify.PART_COVER:.0%} of one of "

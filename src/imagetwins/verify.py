@@ -354,6 +354,9 @@ class Verification:
     frame_cover_b: float = 0.0
     #: rotation between the two pictures, in degrees (0-180; a mirrored match: 180, never a camera's framing)
     rotation: float = 0.0
+    #: where each image's frame reaches beyond the other's once aligned ("left", "top right" ...; None where it
+    #: lies inside): for ``a``, then for ``b``
+    beyond: tuple[str | None, str | None] = (None, None)
 
     @property
     def not_one_capture(self) -> str | None:
@@ -366,7 +369,7 @@ class Verification:
         """The same check seen from the other image: ``b`` against ``a``."""
         transform = None if self.transform is None else _require_cv2().invertAffineTransform(self.transform)
         return replace(self, coverage_a=self.coverage_b, coverage_b=self.coverage_a, transform=transform,
-                       frame_cover_a=self.frame_cover_b, frame_cover_b=self.frame_cover_a,
+                       frame_cover_a=self.frame_cover_b, frame_cover_b=self.frame_cover_a, beyond=self.beyond[::-1],
                        matches=[(q, p) for p, q in self.matches], cut_from_canvas=self.cut_from_canvas[::-1],
                        disagreement=None if self.disagreement is None else (1 - self.disagreement[0],
                                                                             *self.disagreement[1:]))
@@ -407,7 +410,8 @@ class Verification:
                 "lighting_residual": round(self.lighting_residual, 3), "mirrored": self.mirrored,
                 "overlay": round(self.overlay, 3), "frame_cover_a": round(self.frame_cover_a, 3),
                 "frame_cover_b": round(self.frame_cover_b, 3), "rotation": round(self.rotation, 1),
-                "not_one_capture": self.not_one_capture, "cut_from_canvas": list(self.cut_from_canvas),
+                "not_one_capture": self.not_one_capture, "beyond": list(self.beyond),
+                "cut_from_canvas": list(self.cut_from_canvas),
                 "different_captures": self.different_captures,
                 "verdict": self.verdict(),
                 "disagreement": None if self.disagreement is None else {
@@ -459,6 +463,19 @@ def _clip_to_rect(poly: np.ndarray, width: float, height: float) -> np.ndarray:
     return poly
 
 
+def _beyond(shared: np.ndarray, width: float, height: float) -> str | None:
+    """The sides of a ``width`` x ``height`` frame that reach beyond ``shared`` (the part of it the other image
+    covers) by more than 2 % of the frame: "left", "top and right" ..., "all round"; None when none does."""
+    if len(shared) < 3:
+        return "all round"
+    gaps = {"top": shared[:, 1].min() / height, "bottom": 1 - shared[:, 1].max() / height,
+            "left": shared[:, 0].min() / width, "right": 1 - shared[:, 0].max() / width}
+    sides = [side for side, gap in gaps.items() if gap > 0.02]
+    if not sides:
+        return None
+    return "all round" if len(sides) == 4 else " and ".join(sides)
+
+
 def _not_one_capture(cover: float, rotation: float, unaligned: bool = False) -> str | None:
     if unaligned or cover <= 0:
         return None
@@ -485,6 +502,14 @@ def _frames(a: ImageFeatures, b: ImageFeatures, transform: np.ndarray, mirrored:
         return
     v.frame_cover_a = min(1.0, shared / area_a)
     v.frame_cover_b = min(1.0, shared / float(wb * hb))
+    try:
+        back = np.array([[0, 0, 1], [wb, 0, 1], [wb, hb, 1], [0, hb, 1]], np.float64) @ np.linalg.inv(h).T
+    except np.linalg.LinAlgError:
+        back = None
+    beyond_a = None
+    if back is not None and np.all(back[:, 2] > 1e-9):
+        beyond_a = _beyond(_clip_to_rect(back[:, :2] / back[:, 2:], float(wa), float(ha)), float(wa), float(ha))
+    v.beyond = (beyond_a, _beyond(_clip_to_rect(mapped, float(wb), float(hb)), float(wb), float(hb)))
     lin = h[:2, :2] / h[2, 2]
     if mirrored:
         v.rotation = 180.0
