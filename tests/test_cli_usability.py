@@ -213,3 +213,24 @@ def test_against_a_folder_without_a_usable_cache_dir_goes_on(tmp_path: Path, alb
     res = run("find", test, "--against", album, "--fail-on-duplicates")
     assert res.exit_code == 3, res.output
     assert "warning: no cache this time" in res.output and "1 of 1 image" in res.output
+
+
+def test_report_summary_counts_the_groups_the_page_shows(tmp_path: Path, datasets: Path) -> None:
+    # four views of one object: with phash at 10 bits they chain (48-49-50, 51 matching 50 only), and a group is a
+    # star around its keeper, so one file leaves the group. The summary line counted the chain (4 files) while
+    # the page, --json and find showed 3; it counts what the page shows, with or without another output
+    album = tmp_path / "album"
+    album.mkdir()
+    for n in (48, 49, 50, 51):
+        shutil.copy2(datasets / "ukbench-600" / "images" / f"ukbench000{n}.jpg", album)
+    res = run("find", album, "-m", "phash", "--json", tmp_path / "plan.json", "-q")
+    assert res.exit_code == 0, res.output
+    groups = json.loads((tmp_path / "plan.json").read_text())["groups"]
+    shown = sum(len(g["files"]) for g in groups)
+    assert (len(groups), shown) == (1, 3)
+    page = tmp_path / "review.html"
+    for more in ([], ["--json", tmp_path / "report.json"]):
+        res = run("report", album, "-m", "phash", "-o", page, *more)
+        assert res.exit_code == 0, res.output
+        assert f"1 duplicate group holding {shown} files -> {page}" in res.output
+    assert run("find", album, "-m", "phash").output.count("holding 3 files") == 1

@@ -45,10 +45,10 @@ def report(directory: Path, output: Path, requested: Requested, keep_in: tuple[P
     note_keep_in_outside(directory, keep_in, quiet)
     result = scan(directory, method, threshold, recursive, workers, no_cache, quiet, follow_symlinks=follow_symlinks,
                   decisions=load_remembered(None, ignore_decisions, quiet))
-    # the page decides its keepers itself; the other outputs need them decided here
-    if requested.files:  # decided once: the page reuses these
-        result = decide(result, keep_rule, keep_in, workers, raw_pairs)
-    decisions = result.decisions if requested.files else ()
+    # decided once: the page and the other outputs reuse these, and the summary below counts the groups as the
+    # page shows them (stars around their keepers: a file that matches only another member leaves the group)
+    result = decide(result, keep_rule, keep_in, workers, raw_pairs)
+    decisions = result.decisions
     found = groups_output(result, decisions, directory, requested, keep_in, keep_rule, raw_pairs, workers, quiet)
     Requested({"html": output}).write(found)
     requested.write(found)
