@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -131,6 +132,12 @@ def test_sweep_on_a_small_real_labelled_set(tmp_path: Path, datasets: Path) -> N
     result.plot(tmp_path / "pr.png")
     assert (tmp_path / "pr.png").stat().st_size > 5000
     assert "recommended: --method dihedral" in result.table()
+    # without the [plot] extra: what to install, not a bare "No module named 'matplotlib'"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setitem(sys.modules, "matplotlib", None)
+        with pytest.raises(ModuleNotFoundError, match=r'pip install "imagetwins\[plot\]"'):
+            result.plot(tmp_path / "again.png")
+    assert not (tmp_path / "again.png").exists()
 
 
 @pytest.mark.integration

@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -193,6 +194,21 @@ def test_plot_duplicates_like_imagededup(tmp_path: Path, album: Path) -> None:
     assert res.exit_code == 0 and (tmp_path / "cli.png").exists()
     with pytest.raises(ValueError, match="no duplicates"):
         plot_duplicates(album, {"a.jpg": []}, "a.jpg", outfile=out)
+
+
+@pytest.mark.integration
+def test_plot_duplicates_without_matplotlib_names_the_extra(tmp_path: Path, album: Path, monkeypatch) -> None:
+    # an imagededup user calling plot_duplicates without the [plot] extra got a bare "No module named
+    # 'matplotlib'" from inside imagetwins; the error says what to install, as 'imagetwins plot' does
+    from imagetwins.methods import PHash
+    from imagetwins.utils import plot_duplicates
+
+    found = PHash(verbose=False).find_duplicates(image_dir=album, scores=True)
+    key = next(k for k, v in found.items() if v)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib now raises ImportError
+    with pytest.raises(ModuleNotFoundError, match=r'pip install "imagetwins\[plot\]"') as err:
+        plot_duplicates(album, found, key, outfile=tmp_path / "plot.png")
+    assert err.value.name == "matplotlib" and not (tmp_path / "plot.png").exists()
 
 
 @pytest.mark.cli

@@ -320,7 +320,11 @@ class SweepResult:
 
     def plot(self, outfile: str | os.PathLike) -> None:
         """Precision-recall curve per method (matplotlib), with the recommended point marked."""
-        import matplotlib
+        try:
+            import matplotlib
+        except ImportError:  # what to install, in one line
+            raise ModuleNotFoundError('the precision-recall plot needs matplotlib: pip install "imagetwins[plot]"',
+                                      name="matplotlib") from None
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt

@@ -295,8 +295,11 @@ def plot_duplicates(image_dir: str | os.PathLike, duplicate_map: dict, filename:
     outfile : path, optional
         Save the figure there instead of showing it.
     """
-    import matplotlib
-
+    try:
+        import matplotlib
+    except ImportError:  # one line that says what to install, as the CLI's 'imagetwins plot' says
+        raise ModuleNotFoundError('plot_duplicates needs matplotlib: pip install "imagetwins[plot]"',
+                                  name="matplotlib") from None
     if outfile is not None:
         matplotlib.use("Agg")
     import matplotlib.pyplot as plt
