@@ -112,6 +112,39 @@ with Index(d.parent / "x.db", methods=["phash"]) as idx:
     start(); idx.update(d, workers=2); hits = idx.query(src[0], "phash")
     report(1)
 """, "s"),
+    "find -m copies end to end, 40 photos + 20 half-size crops, no cache": (f"""
+from PIL import Image
+from imagetwins.finder import find_duplicate_groups
+d = Path(tempfile.mkdtemp()) / "shop"; d.mkdir()
+for i, p in enumerate(jpgs({str(PHOTOS)!r}, 40)):
+    shutil.copy(p, d / p.name)
+    if i % 2 == 0:
+        with Image.open(p) as im:
+            im.crop((0, 0, im.width // 2 + im.width // 4, im.height)).save(d / f"{{p.stem}}_crop.jpg", quality=90)
+find_duplicate_groups(jpgs(d, 2), method="copies", workers=2)
+start(); r = find_duplicate_groups(d, method="copies", workers=2)
+report(len(r.files))
+""", "images/s"),
+    "copies through an index: load 120 stored records + search, no decode": (f"""
+from imagetwins.index import Index
+from imagetwins.results import groups_from_encodings
+src = jpgs({str(PHOTOS)!r}, 100) + jpgs({str(DATASETS / 'ukbench-600' / 'images')!r}, 20)
+d = Path(tempfile.mkdtemp()) / "photos"; d.mkdir()
+for p in src: shutil.copy(p, d / p.name)
+with Index(d.parent / "x.db", methods=["copies"]) as idx:
+    idx.update(d, workers=2)
+with Index(d.parent / "x.db", methods=["copies"]) as idx:
+    start(); names, rows = idx.load("copies")
+    r = groups_from_encodings(names, rows, idx.digests(names), "copies", workers=2)
+    report(len(names))
+""", "images/s"),
+    "explain -m phash, two photos (library, incl. imports)": (f"""
+start()
+from imagetwins.explain import explain_pair
+files = jpgs({str(PHOTOS)!r}, 2)
+scores, v = explain_pair(files[0], files[1], methods=["phash"])
+report(1)
+""", "s"),
     "hamming_pairs 100,000 hashes, t=10": ("""
 import numpy as np
 from imagetwins.search import hamming_pairs

@@ -922,17 +922,16 @@ def test_a_plan_applied_after_its_folder_was_replaced_by_a_link_elsewhere_moves_
 
 @pytest.mark.integration
 def test_byte_identical_copies_records_are_searched_once(datasets: Path) -> None:
-    """copies' rows are objects, which same_encoding does not compare: 3,000 copies of one small JPEG made
-    4.5 million candidate pairs (find -m copies: 2.0 GB; by content digest now: 0.63 GB)."""
+    """copies' rows are columns whose features are not compared byte for byte: 3,000 copies of one small JPEG
+    made 4.5 million candidate pairs (find -m copies: 2.0 GB; by content digest now: 0.63 GB)."""
     pytest.importorskip("cv2")
+    from imagetwins.copies import CopyRows
     from imagetwins.encoders import get_encoder
     from imagetwins.results import groups_from_encodings
 
     enc = get_encoder("copies").encode_files(_photos(datasets, 3), workers=1)
     one, others = enc.encodings[0], list(enc.encodings[1:])
-    records = np.empty(302, dtype=object)
-    records[:300] = [one] * 300
-    records[300:] = others
+    records = CopyRows.of([one] * 300 + others)
     paths = [f"f{i}.jpg" for i in range(302)]
     digests = [enc.digests[0]] * 300 + list(enc.digests[1:])
     result = groups_from_encodings(paths, records, digests, "copies")

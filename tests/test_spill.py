@@ -150,3 +150,41 @@ def test_a_full_disk_keeps_the_features_in_memory_with_one_warning(folder: Path,
     assert len([w for w in caught if "scratch file" in str(w.message)]) == 1
     assert all(r.in_memory for r in records)
     assert len(copy_pairs(records, 0.0, workers=1).left) == 1
+
+
+def test_copies_rows_are_columns_with_feature_references(folder: Path, tmp_path: Path, spill_home: Path) -> None:
+    """copies' rows are arrays (hashes, vectors) and references into the feature store, not an array of objects:
+    picking, joining, pickling and loading them keep every row's bytes, and the search gives the same pairs."""
+    from imagetwins import edits as edit_module
+    from imagetwins.copies import CopyRows
+
+    photo = Image.open(folder / "p0.jpg").convert("RGB")
+    edit_module.on_background(photo, np.random.default_rng(5)).save(tmp_path / "p0-on_background.jpg", quality=90)
+    files = sorted(folder.glob("*.jpg")) + [tmp_path / "p0-on_background.jpg"]
+    enc = get_encoder("copies").encode_files(files, workers=2)
+    rows = enc.encodings
+    assert isinstance(rows, CopyRows) and not isinstance(rows, np.ndarray) and len(rows) == len(files)
+    assert rows.hashes.dtype == np.uint64 and rows.hashes.shape == (len(files), 4)
+    assert rows.vectors.dtype == np.float32 and rows.vectors.shape[0] == len(files)
+    with_canvas = np.flatnonzero(rows.alt_of >= 0).tolist()
+    assert len(files) - 1 in with_canvas  # the picture on a background has its picture cut out as columns too
+    blobs = [r.to_bytes() for r in rows]
+    order = np.array([7, 0, 3, 7])
+    assert [r.to_bytes() for r in rows.take(order)] == [blobs[i] for i in order]
+    assert [r.to_bytes() for r in rows[2:5]] == blobs[2:5]
+    joined = CopyRows.concat([rows[:3], rows[3:]])
+    assert [r.to_bytes() for r in joined] == blobs and joined.alt_of.tolist() == rows.alt_of.tolist()
+    back = pickle.loads(pickle.dumps(rows))
+    assert isinstance(back, CopyRows) and [r.to_bytes() for r in back] == blobs
+    stacked = CopyRows.of(list(rows))  # records (imagededup-style encoding maps) stack into the same columns
+    want = copy_pairs(rows, 0.0, workers=2)
+    for other in (joined, back, stacked):
+        got = copy_pairs(other, 0.0, workers=2)
+        assert got.left.tolist() == want.left.tolist() and got.score.tolist() == want.score.tolist()
+    # the index keeps one blob per row and loads columns back
+    db = tmp_path / "rows.db"
+    with Index(db, methods=["copies"]) as idx:
+        idx.update(folder)
+        idx.update(tmp_path)
+        paths, loaded = idx.load("copies")
+    assert isinstance(loaded, CopyRows) and sorted(r.to_bytes() for r in loaded) == sorted(blobs)

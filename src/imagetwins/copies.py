@@ -49,6 +49,7 @@ __all__ = [
     "CNN_SIDE",
     "COPIES_METHOD",
     "CopyRecord",
+    "CopyRows",
     "DEFAULT_CONFIDENCE",
     "HASH_CANDIDATE",
     "HASH_SURE",
@@ -154,6 +155,13 @@ class CopyRecord:
             return self._alt_features
         return ImageFeatures.from_bytes(self._spill.get(self._alt_offset, self._alt_length))
 
+    def features_ref(self) -> tuple[Any, int, int]:
+        """Where the features are: (the store, and where in it; or the features object held, 0, 0). The same for
+        every record of one row (:meth:`CopyRows.record` makes a new view each time)."""
+        if self._features is not None:
+            return self._features, 0, 0
+        return self._spill, self._offset, self._length
+
     @property
     def in_memory(self) -> bool:
         """Whether this record holds its features in memory (rather than in the spill file)."""
@@ -235,9 +243,10 @@ class CopyRecord:
     def __setstate__(self, state: tuple) -> None:
         hash, vector, raw = state[:3]
         rec = CopyRecord.spilled(hash, vector, raw, state[3] if len(state) > 3 else None)
-        rec.capture = state[4] if len(state) > 4 else None
-        for name in self.__slots__:
-            setattr(self, name, getattr(rec, name))
+        self.hash, self.vector, self.capture = rec.hash, rec.vector, state[4] if len(state) > 4 else None
+        self._features, self._spill, self._offset, self._length = rec._features, rec._spill, rec._offset, rec._length
+        self.alt_hash, self.alt_vector, self._alt_features = rec.alt_hash, rec.alt_vector, rec._alt_features
+        self._alt_offset, self._alt_length = rec._alt_offset, rec._alt_length
 
     def __repr__(self) -> str:
         where = "in memory" if self._features is not None else f"spilled, {self._length} bytes"
@@ -321,6 +330,191 @@ def features_part(data: bytes, part: int) -> bytes:
     return raw
 
 
+class CopyRows:
+    """The rows of the ``copies`` method as columns: what its encoder makes, the index loads and the search takes.
+
+    ``hashes`` (N, 4) uint64 (dihedral), ``vectors`` (N, d) float32 (CNN, one orientation), and for the
+    verification features a reference into a feature store per row (:mod:`imagetwins.spill`: the store, the
+    offset and the length; a row whose features could not be spilled holds them in memory). The pictures cut
+    from a canvas are columns of their own: ``alt_of`` (N,) gives each row's alternate (-1: none) in
+    ``alt_hashes`` / ``alt_vectors`` (M rows) and their features' references. ``captures`` is each row's camera
+    stamp (:func:`capture_of`; None for most). No Python object per row: a million rows are a few arrays.
+
+    ``rows[i]`` is the :class:`CopyRecord` of one row (a view: its features stay where they are),
+    ``rows[index_array]`` / ``rows[a:b]`` / :meth:`take` a subset, :meth:`concat` joins parts, and iterating
+    gives the records. Pickled (Dask) with the features themselves: a spill file is its process's alone.
+    """
+
+    __slots__ = ("hashes", "vectors", "_stores", "_where", "_held", "alt_of", "alt_hashes", "alt_vectors",
+                 "_alt_where", "_alt_held", "captures")
+
+    def __init__(self, hashes: np.ndarray, vectors: np.ndarray, stores: tuple, where: np.ndarray,
+                 held: list | None, alt_of: np.ndarray, alt_hashes: np.ndarray, alt_vectors: np.ndarray,
+                 alt_where: np.ndarray, alt_held: list | None, captures: list) -> None:
+        self.hashes, self.vectors = hashes, vectors
+        self._stores, self._where, self._held = stores, where, held  # where: (store or -1 held, offset, length)
+        self.alt_of, self.alt_hashes, self.alt_vectors = alt_of, alt_hashes, alt_vectors
+        self._alt_where, self._alt_held = alt_where, alt_held
+        self.captures = captures
+
+    @classmethod
+    def empty(cls, dim: int = 0) -> CopyRows:
+        e3 = np.empty((0, 3), np.int64)
+        return cls(np.empty((0, 4), np.uint64), np.empty((0, dim), np.float32), (), e3, None,
+                   np.empty(0, np.int64), np.empty((0, 4), np.uint64), np.empty((0, dim), np.float32), e3, None, [])
+
+    @classmethod
+    def of(cls, records: CopyRows | Sequence[CopyRecord]) -> CopyRows:
+        """``records`` as rows: a :class:`CopyRows` as it is, a sequence of :class:`CopyRecord` stacked."""
+        if isinstance(records, CopyRows):
+            return records
+        records = list(records)
+        if not records:
+            return cls.empty()
+        stores: dict[int, Any] = {}
+
+        def ref(spill, offset, length, held, row, into):
+            if spill is None:
+                into[row] = held
+                return -1, 0, length
+            return stores.setdefault(id(spill), (len(stores), spill))[0], offset, length
+
+        held: list = [None] * len(records)
+        where = np.array([ref(r._spill if r._features is None else None, r._offset, r._length, r._features, i, held)
+                          for i, r in enumerate(records)], np.int64).reshape(-1, 3)
+        with_alt = [i for i, r in enumerate(records) if r.alt_hash is not None]
+        alt_of = np.full(len(records), -1, np.int64)
+        alt_of[with_alt] = np.arange(len(with_alt))
+        alt_held: list = [None] * len(with_alt)
+        alt_where = np.array([ref(records[i]._spill if records[i]._alt_features is None else None,
+                                  records[i]._alt_offset, records[i]._alt_length, records[i]._alt_features, k,
+                                  alt_held) for k, i in enumerate(with_alt)], np.int64).reshape(-1, 3)
+        d = len(records[0].vector)
+        return cls(np.stack([r.hash for r in records]).astype(np.uint64),
+                   np.stack([r.vector for r in records]).astype(np.float32),
+                   tuple(s for _, s in sorted(stores.values(), key=lambda x: x[0])), where,
+                   held if (where[:, 0] < 0).any() else None, alt_of,
+                   np.stack([records[i].alt_hash for i in with_alt]).astype(np.uint64) if with_alt
+                   else np.empty((0, 4), np.uint64),
+                   np.stack([records[i].alt_vector for i in with_alt]).astype(np.float32) if with_alt
+                   else np.empty((0, d), np.float32),
+                   alt_where, alt_held if len(alt_where) and (alt_where[:, 0] < 0).any() else None,
+                   [r.capture for r in records])
+
+    def __len__(self) -> int:
+        return len(self.hashes)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes the columns hold in memory (the spilled features not counted)."""
+        return sum(a.nbytes for a in (self.hashes, self.vectors, self._where, self.alt_of, self.alt_hashes,
+                                      self.alt_vectors, self._alt_where))
+
+    def __getitem__(self, key):
+        if isinstance(key, (int, np.integer)):
+            return self.record(int(key))
+        return self.take(np.arange(len(self))[key] if isinstance(key, slice) else key)
+
+    def __iter__(self):
+        return (self.record(i) for i in range(len(self)))
+
+    def record(self, i: int) -> CopyRecord:
+        """Row ``i`` as a :class:`CopyRecord` (hash and vector are views; the features stay where they are)."""
+        n = len(self)
+        if not -n <= i < n:
+            raise IndexError(f"row {i} of {n}")
+        i %= n
+        rec = CopyRecord.__new__(CopyRecord)
+        rec.hash, rec.vector, rec.capture = self.hashes[i], self.vectors[i], self.captures[i]
+        rec._spill, rec._features, rec._offset, rec._length = self._ref(self._where[i], self._held, i)
+        a = int(self.alt_of[i])
+        if a < 0:
+            rec.alt_hash = rec.alt_vector = rec._alt_features = None
+            rec._alt_offset = rec._alt_length = 0
+        else:
+            rec.alt_hash, rec.alt_vector = self.alt_hashes[a], self.alt_vectors[a]
+            spill, rec._alt_features, rec._alt_offset, rec._alt_length = self._ref(self._alt_where[a], self._alt_held,
+                                                                                   a)
+            if rec._spill is None:
+                rec._spill = spill
+        return rec
+
+    def _ref(self, where: np.ndarray, held: list | None, k: int) -> tuple:
+        store, offset, length = (int(x) for x in where)
+        if store < 0:
+            return None, held[k], 0, length
+        return self._stores[store], None, offset, length
+
+    def take(self, index) -> CopyRows:
+        """The rows at ``index`` (an integer array or a boolean mask), in that order."""
+        index = np.asarray(index)
+        if index.dtype == bool:
+            index = np.flatnonzero(index)
+        index = index.astype(np.int64, copy=False)
+        alt = self.alt_of[index]
+        has = alt >= 0
+        alt_rows = alt[has]
+        alt_of = np.full(len(index), -1, np.int64)
+        alt_of[has] = np.arange(len(alt_rows))
+        return CopyRows(self.hashes[index], self.vectors[index], self._stores, self._where[index],
+                        None if self._held is None else [self._held[i] for i in index.tolist()], alt_of,
+                        self.alt_hashes[alt_rows], self.alt_vectors[alt_rows], self._alt_where[alt_rows],
+                        None if self._alt_held is None else [self._alt_held[i] for i in alt_rows.tolist()],
+                        [self.captures[i] for i in index.tolist()])
+
+    @classmethod
+    def concat(cls, parts: Sequence[CopyRows]) -> CopyRows:
+        """The rows of ``parts`` one after the other (their feature stores shared, not copied)."""
+        parts = [p for p in parts if len(p)]
+        if not parts:
+            return cls.empty()
+        if len(parts) == 1:
+            return parts[0]
+        stores: list = []
+        where, alt_where, alt_of = [], [], []
+        offset = 0
+        for p in parts:
+            remap = np.full(len(p._stores) + 1, -1, np.int64)  # the last entry: -1 (held in memory) stays -1
+            for j, store in enumerate(p._stores):
+                k = next((k for k, s in enumerate(stores) if s is store), -1)
+                if k < 0:
+                    k = len(stores)
+                    stores.append(store)
+                remap[j] = k
+            for w, into in ((p._where, where), (p._alt_where, alt_where)):
+                w = w.copy()
+                w[:, 0] = remap[w[:, 0]]
+                into.append(w)
+            alt_of.append(np.where(p.alt_of >= 0, p.alt_of + offset, -1))
+            offset += len(p.alt_hashes)
+        held = alt_held = None
+        if any(p._held is not None for p in parts):
+            held = [x for p in parts for x in (p._held or [None] * len(p))]
+        if any(p._alt_held is not None for p in parts):
+            alt_held = [x for p in parts for x in (p._alt_held or [None] * len(p.alt_hashes))]
+        return cls(np.concatenate([p.hashes for p in parts]), np.concatenate([p.vectors for p in parts]),
+                   tuple(stores), np.concatenate(where), held, np.concatenate(alt_of),
+                   np.concatenate([p.alt_hashes for p in parts]), np.concatenate([p.alt_vectors for p in parts]),
+                   np.concatenate(alt_where), alt_held, [c for p in parts for c in p.captures])
+
+    def alternates(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(owner row, hashes (M, 4), vectors (M, d)) of the pictures cut from a canvas, by owner row."""
+        owners = np.flatnonzero(self.alt_of >= 0)
+        at = self.alt_of[owners]
+        return owners.astype(np.int64), self.alt_hashes[at], self.alt_vectors[at]
+
+    def __getstate__(self) -> tuple:
+        return list(self)  # records pickle with their features (CopyRecord.__getstate__)
+
+    def __setstate__(self, records: list) -> None:
+        rows = CopyRows.of(records)
+        CopyRows.__init__(self, rows.hashes, rows.vectors, rows._stores, rows._where, rows._held, rows.alt_of,
+                          rows.alt_hashes, rows.alt_vectors, rows._alt_where, rows._alt_held, rows.captures)
+
+    def __repr__(self) -> str:
+        return (f"CopyRows({len(self)} rows, {self.vectors.shape[1] if self.vectors.ndim == 2 else 0}-d vectors, "
+                f"{len(self.alt_hashes)} pictures cut from a canvas)")
+
 _EXIF_IFD = 0x8769
 #: EXIF tags of a capture: Make, Model (IFD0); DateTimeOriginal, SubSecTimeOriginal, BodySerialNumber (Exif IFD)
 _MAKE, _MODEL, _DATETIME_ORIGINAL, _SUBSEC_ORIGINAL, _BODY_SERIAL = 0x010F, 0x0110, 0x9003, 0x9291, 0xA431
@@ -351,10 +545,15 @@ def different_captures(a, b) -> bool:
     name the same camera (make, model and, where both have one, serial) and their capture times differ
     (to the second, or in the sub-seconds where both have them). A copy keeps its original's stamp or has
     none; a photo of the same scene seconds later, a burst frame or a bracketed exposure has its own."""
-    ca, cb = getattr(a, "capture", None), getattr(b, "capture", None)
+    ca, cb = _capture(a), _capture(b)
     if ca is None or cb is None or ca[:2] != cb[:2] or (ca[4] and cb[4] and ca[4] != cb[4]):
         return False
     return ca[2] != cb[2] or bool(ca[3] and cb[3] and ca[3] != cb[3])
+
+
+def _capture(x: CopyRecord | ImageFeatures) -> tuple[str, ...] | None:
+    """A record's capture stamp; bare features (no file behind them) have none."""
+    return x.capture if isinstance(x, CopyRecord) else None
 
 
 def _unit_vector(data: bytes) -> np.ndarray:
@@ -376,21 +575,16 @@ def _warn_unspilled(exc: OSError) -> None:
                       UserWarning, stacklevel=3)
 
 
-def stack(records: Sequence[CopyRecord]) -> tuple[np.ndarray, np.ndarray, Sequence[CopyRecord]]:
-    """Records -> (hashes (N, 4) uint64, vectors (N, d) float32, the records: their features are read on demand)."""
-    if not len(records):
-        return np.empty((0, 4), np.uint64), np.empty((0, 0), np.float32), []
-    return np.stack([r.hash for r in records]), np.stack([r.vector for r in records]), list(records)
+def stack(records: CopyRows | Sequence[CopyRecord]) -> tuple[np.ndarray, np.ndarray, CopyRows]:
+    """Rows or records -> (hashes (N, 4) uint64, vectors (N, d) float32, the rows: their features are read on
+    demand); the columns of :class:`CopyRows` as they are, no copy."""
+    rows = CopyRows.of(records)
+    return rows.hashes, rows.vectors, rows
 
 
-def alternates(records: Sequence[CopyRecord]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The records' alternates (the picture cut from its canvas): (owner row, hashes (M, 4), vectors (M, d))."""
-    rows = [i for i, r in enumerate(records) if getattr(r, "alt_hash", None) is not None]
-    d = len(records[0].vector) if len(records) else 0
-    if not rows:
-        return np.empty(0, np.int64), np.empty((0, 4), np.uint64), np.empty((0, d), np.float32)
-    return (np.array(rows, np.int64), np.stack([records[i].alt_hash for i in rows]),
-            np.stack([records[i].alt_vector for i in rows]))
+def alternates(records: CopyRows | Sequence[CopyRecord]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The rows' alternates (the picture cut from its canvas): (owner row, hashes (M, 4), vectors (M, d))."""
+    return CopyRows.of(records).alternates()
 
 
 def _unique(keys: np.ndarray, dist: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -422,24 +616,11 @@ def _joined(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.concatenate([a, b.astype(a.dtype)])
 
 
-def stack_rows(records: Sequence[CopyRecord]) -> tuple[np.ndarray, np.ndarray, Sequence[CopyRecord], tuple]:
-    """:func:`stack` and :func:`alternates` at once, the vectors of images and of their pictures cut from a canvas
-    in one array (so the search of both together copies none of them): (hashes, vectors, records, alternates)."""
-    rows = [i for i, r in enumerate(records) if getattr(r, "alt_hash", None) is not None]
-    if not len(records) or not rows:
-        hashes, vectors, sides = stack(records)
-        return hashes, vectors, sides, alternates(records)
-    n = len(records)
-    first = np.asarray(records[0].vector)
-    dtype = np.result_type(*{np.asarray(r.vector).dtype for r in records})
-    both = np.empty((n + len(rows), len(first)), dtype)
-    for i, r in enumerate(records):
-        both[i] = r.vector
-    for k, i in enumerate(rows):
-        both[n + k] = records[i].alt_vector
-    hashes = np.stack([r.hash for r in records])
-    alt = (np.array(rows, np.int64), np.stack([records[i].alt_hash for i in rows]), both[n:])
-    return hashes, both[:n], list(records), alt
+def stack_rows(records: CopyRows | Sequence[CopyRecord]) -> tuple[np.ndarray, np.ndarray, CopyRows, tuple]:
+    """:func:`stack` and :func:`alternates` at once: (hashes, vectors, rows, alternates), the columns of
+    :class:`CopyRows` as they are."""
+    rows = CopyRows.of(records)
+    return rows.hashes, rows.vectors, rows, rows.alternates()
 
 
 def _first_others(owner_of_row: np.ndarray, nb_owner: np.ndarray, sims: np.ndarray, top_k: int,
@@ -545,15 +726,17 @@ class FeaturesCache:
         """:func:`_sides` of ``x``, from the cache when it holds them."""
         if isinstance(x, ImageFeatures) or self.size <= 0:
             return _sides(x)
-        key = id(x)
+        # known by where its features are (every view of one row of CopyRows is a new record object)
+        where, a, b = x.features_ref()
+        key = (id(where), a, b)
         with self._lock:
             hit = self._items.get(key)
-            if hit is not None and hit[0] is x:
+            if hit is not None and hit[0] is where:
                 self._items.move_to_end(key)
                 return hit[1]
         sides = _sides(x)
         with self._lock:
-            self._items[key] = (x, sides)  # the record itself too: its id cannot be another's while it is here
+            self._items[key] = (where, sides)  # the store itself too: its id cannot be another's while it is here
             self._items.move_to_end(key)
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
@@ -777,7 +960,7 @@ def scored_candidates(records: Sequence, threshold: float = DEFAULT_CONFIDENCE, 
 
 
 def _scored_candidates(records, threshold, workers, hash_sure, pair_scores, checks, rounds, bar, **candidates):
-    hashes, vectors, sides, alt = stack_rows(records)
+    hashes, vectors, sides, alt = stack_rows(records)  # (CopyRows: its columns, no copy)
     # the candidate search of an earlier run over these contents, kept with the pair scores: only new rows are
     # searched, and the pairs it scored keep their confidence (imagetwins.candidates)
     memo = CandidateMemo(pair_scores) if pair_scores is not None and pair_scores.searches_itself else None
@@ -851,9 +1034,9 @@ def _unchecked_to_hubs(vectors: np.ndarray, left: np.ndarray, right: np.ndarray,
     return np.array(out_l, np.int64), np.array(out_r, np.int64)
 
 
-def copy_pairs(records: Sequence[CopyRecord], threshold: float = DEFAULT_CONFIDENCE, workers: int | None = None,
-               hash_sure: int = HASH_SURE, pair_scores: PairScores | None = None, progress: bool | Any = False,
-               **candidates) -> search.Pairs:
+def copy_pairs(records: CopyRows | Sequence[CopyRecord], threshold: float = DEFAULT_CONFIDENCE,
+               workers: int | None = None, hash_sure: int = HASH_SURE, pair_scores: PairScores | None = None,
+               progress: bool | Any = False, **candidates) -> search.Pairs:
     """Pairs ``i < j`` of copies among encoded images, with their confidence as ``distance`` (larger is closer).
 
     ``pair_scores`` (:class:`imagetwins.pairscores.PairScores` over these records, version
@@ -874,14 +1057,14 @@ def copy_pairs(records: Sequence[CopyRecord], threshold: float = DEFAULT_CONFIDE
     return search.Pairs(left[keep].astype(np.int64), right[keep].astype(np.int64), conf[keep], CONFIDENCE)
 
 
-def copy_query(queries: Sequence[CopyRecord], database: Sequence[CopyRecord], threshold: float = DEFAULT_CONFIDENCE,
-               workers: int | None = None, hash_sure: int = HASH_SURE, pair_scores: PairScores | None = None,
-               **candidates) -> search.Pairs:
+def copy_query(queries: CopyRows | Sequence[CopyRecord], database: CopyRows | Sequence[CopyRecord],
+               threshold: float = DEFAULT_CONFIDENCE, workers: int | None = None, hash_sure: int = HASH_SURE,
+               pair_scores: PairScores | None = None, **candidates) -> search.Pairs:
     """``(query, database)`` copies: the same proposal and verification, across two sets."""
     qh, qv, qf = stack(queries)
     dh, dv, df = stack(database)
-    left, right, dist = candidate_query(qh, qv, dh, dv, workers, query_alt=alternates(queries),
-                                        alt=alternates(database), **candidates)
+    left, right, dist = candidate_query(qh, qv, dh, dv, workers, query_alt=qf.alternates(), alt=df.alternates(),
+                                        **candidates)
     conf = _confidences(qf, df, left, right, dist, workers, hash_sure, pair_scores)
     keep = conf >= threshold
     return search.Pairs(left[keep].astype(np.int64), right[keep].astype(np.int64), conf[keep], CONFIDENCE)

@@ -179,8 +179,7 @@ def find_duplicates_dask(
     failures = [ReadFailure(p, r) for m in meta for p, r in m[2]]
     # the encodings come back too, so the result is the one a local run gives (the review page's score table
     # re-scores every pair of a group from them)
-    parts = [np.asarray(m[3]) for m in meta if len(m[3])]
-    encodings = np.concatenate(parts) if parts else encoder.empty()
+    encodings = encoder.concat([m[3] for m in meta if len(m[3])])
     result = result_from_pairs(paths, encodings, digests, _gather_pairs(results, encoder), encoder, threshold)
     return result.replace(failures=sorted(skipped + failures, key=lambda f: f.path),
                           seconds=time.perf_counter() - start)  # the whole run, as find_duplicate_groups reports

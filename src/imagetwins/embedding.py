@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from imagetwins.encoding import encode_files
+from imagetwins.encoding import Stage, encode_files
 from imagetwins.io import ReadFailure, image_from_array
 
 MODEL_DIR = Path(__file__).parent / "models"
@@ -128,7 +128,7 @@ def onnxruntime():
     return ort
 
 
-class Embedder:
+class Embedder(Stage):
     """Embeds images with an ONNX model (the bundled one by default) or any callable.
 
     Parameters

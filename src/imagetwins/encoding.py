@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -33,25 +33,37 @@ __all__ = ["DECODE_TIMEOUT", "Encodings", "Stage", "encode_files"]
 DECODE_TIMEOUT = 60.0
 
 
-class Stage(Protocol):
-    """What :func:`encode_files` needs from a method: a name, a decode size, and two steps.
+class Stage:
+    """What :func:`encode_files` needs from a method: a name, a decode size, and two steps (the base of every
+    encoder, of the hash stages and of the CNN's embedder).
 
     ``prepare`` runs on the decoding threads (one upright RGB image -> a small array, e.g. a
-    thumbnail); ``encode_batch`` turns a list of prepared arrays into one row each.
+    thumbnail); ``encode_batch`` turns a list of prepared arrays into one row each; :meth:`concat` joins
+    the batches' rows.
     """
 
     name: str
     #: smallest side the decoder must keep (JPEGs are decoded at the smallest DCT scale above it)
-    min_side: int
-    #: (optional attribute) smallest long side the decoder must keep, for a stage that scales by the long side
+    min_side: int = 0
+    #: smallest long side the decoder must keep (0: ``min_side`` says all), for a stage that scales by the long side
+    min_long_side: int = 0
     #: files per batch this stage prefers (the loop takes the smallest of the stages asked for)
-    batch_size: int
+    batch_size: int = 256
+    #: turn each picture upright by its EXIF orientation first (every stage of one decode must agree)
+    exif_orientation: bool = True
 
-    def prepare(self, img: Image.Image) -> np.ndarray: ...
+    def prepare(self, img: Image.Image) -> Any:
+        raise NotImplementedError
 
-    def encode_batch(self, prepared: list[np.ndarray]) -> np.ndarray: ...
+    def encode_batch(self, prepared: list) -> Any:
+        raise NotImplementedError
 
-    def empty(self) -> np.ndarray: ...
+    def empty(self) -> Any:
+        raise NotImplementedError
+
+    def concat(self, parts: Sequence) -> Any:
+        """The rows of ``parts`` one after another."""
+        return np.concatenate(parts) if len(parts) else self.empty()
 
 
 @dataclass
@@ -181,9 +193,9 @@ def encode_files(
     workers = thread_count(workers)
     batch_size = batch_size or min((s.batch_size for s in stages), default=256)
     min_side = max((s.min_side for s in stages), default=0)
-    min_long = max((getattr(s, "min_long_side", 0) for s in stages), default=0)
+    min_long = max((s.min_long_side for s in stages), default=0)
     # one decode serves every stage, so they must agree on turning pictures upright (the default)
-    exif = {getattr(s, "exif_orientation", True) for s in stages}
+    exif = {s.exif_orientation for s in stages}
     if len(exif) > 1:
         raise ValueError("stages that apply EXIF orientation and stages that ignore it cannot share a decode")
     exif_orientation = exif.pop() if exif else True
@@ -249,5 +261,5 @@ def encode_files(
             bar.close()
     for stage in stages:
         parts = chunks[stage.name]
-        result.by_method[stage.name] = np.concatenate(parts) if parts else stage.empty()
+        result.by_method[stage.name] = stage.concat(parts)
     return result

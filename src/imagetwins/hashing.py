@@ -15,7 +15,7 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image
 
-from imagetwins.encoding import DECODE_TIMEOUT, encode_files
+from imagetwins.encoding import DECODE_TIMEOUT, Stage, encode_files
 from imagetwins.io import ReadFailure, image_from_array
 from imagetwins.search.dihedral import dihedral_variants  # noqa: F401  (re-exported: its old home)
 
@@ -282,7 +282,7 @@ def hash_files(
     return EncodeResult(out.paths, out.by_method, out.digests, out.failures)
 
 
-class HashStage:
+class HashStage(Stage):
     """A hash as a stage of :func:`imagetwins.encoding.encode_files`: thumbnail, then bits as uint64 words."""
 
     def __init__(self, method: HashMethod, batch_size: int = 256, exif_orientation: bool = True) -> None:

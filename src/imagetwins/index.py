@@ -771,7 +771,7 @@ class Index:
             paths += names
             if len(part):
                 parts.append(part)
-        hashes = np.concatenate(parts) if parts else encoder.empty()
+        hashes = encoder.concat(parts)
         self._cache[key] = (paths, hashes)
         return paths, hashes
 
@@ -805,7 +805,7 @@ class Index:
             if len(part):
                 parts.append(part)
         store.expect(ids, digests)
-        return paths, np.concatenate(parts) if parts else encoder.empty()
+        return paths, encoder.concat(parts)
 
     def _load_damaged(self, encoder: Encoder, rows: list) -> tuple[list[str], np.ndarray]:
         """Rows decoded one by one: a file whose blob cannot be read back is encoded again (writable index) or
@@ -814,7 +814,7 @@ class Index:
         bad: list[str] = []
         made_again: set[str] = set()
         lengths = Counter(len(b) for _, b in rows if isinstance(b, bytes))
-        usual = lengths.most_common(1)[0][0] if lengths and encoder.output != "records" else None
+        usual = lengths.most_common(1)[0][0] if lengths and encoder.fixed_blob_size else None
         for stored_path, blob in rows:
             try:
                 if not isinstance(blob, bytes) or (usual is not None and len(blob) != usual):

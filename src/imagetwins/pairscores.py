@@ -25,7 +25,7 @@ import numpy as np
 from imagetwins.digests import PREFIX_BYTES, Digest
 
 __all__ = ["CandidateStore", "DIGEST_BYTES", "MemoryPairScores", "PairScoreStore", "PairScores", "digest_key",
-           "for_search"]
+           "for_method"]
 
 #: bytes of a content digest (SHA-256) that key a pair score: the 128 bits the index keeps per file
 DIGEST_BYTES = PREFIX_BYTES
@@ -174,12 +174,11 @@ class PairScores:
             self.store.put_pair_scores(self.method, self.version, items)
 
 
-def for_search(encoder, store: PairScoreStore | None, left_digests: Sequence[str] | None,
-               right_digests: Sequence[str] | None = None) -> dict:
-    """The keyword arguments that give ``encoder.pairs`` / ``encoder.query`` their :class:`PairScores`:
-    ``{"pair_scores": ...}`` for a method that keeps its pair scores (its ``pair_score_version`` is set)
-    when there is a store and digests, else ``{}`` (so methods without the parameter are called as before)."""
-    version = getattr(encoder, "pair_score_version", None)
+def for_method(encoder, store: PairScoreStore | None, left_digests: Sequence[str] | None,
+               right_digests: Sequence[str] | None = None) -> PairScores | None:
+    """What ``encoder.pairs`` / ``encoder.query`` get as ``pair_scores``: a :class:`PairScores` for a method that
+    keeps its pair scores (its ``pair_score_version`` is set) when there is a store and digests, else None."""
+    version = encoder.pair_score_version
     if store is None or version is None or not left_digests:
-        return {}
-    return {"pair_scores": PairScores(store, encoder.name, version, left_digests, right_digests)}
+        return None
+    return PairScores(store, encoder.name, version, left_digests, right_digests)

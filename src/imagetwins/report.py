@@ -32,7 +32,7 @@ from imagetwins.decisions import key_map
 from imagetwins.digests import Digest
 from imagetwins.io import ImageReadError, content_digest, open_image, read_bytes
 from imagetwins.keep import FileInfo, decide_keepers
-from imagetwins.pairscores import PairScoreStore, for_search
+from imagetwins.pairscores import PairScoreStore, for_method
 from imagetwins.plan import PLAN_VERSION
 from imagetwins.results import FindResult
 from imagetwins.session import Session
@@ -110,10 +110,10 @@ def _score_matrix(result: FindResult, members: list[int], store: PairScoreStore 
     except ValueError:
         encoder = None
     if encoder is not None and len(result.hashes) == len(result.files):  # (every route keeps its encodings)
-        enc = np.asarray(result.hashes)[members]
+        enc = encoder.take(result.hashes, np.asarray(members, np.int64))
         digests = [result.digests[i] for i in members] if result.digests else None
         pairs = encoder.query(enc, enc, encoder.loosest_threshold(), workers=1,
-                              **for_search(encoder, store, digests, digests))
+                              pair_scores=for_method(encoder, store, digests, digests))
         for i, j, d in zip(pairs.left.tolist(), pairs.right.tolist(), pairs.score.tolist()):
             out[i][j] = kind.value(d)
     else:  # a method not registered in this process (a result made elsewhere): the matches found

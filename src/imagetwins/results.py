@@ -19,7 +19,7 @@ from imagetwins.digests import Digest
 from imagetwins.encoders import Encoder, get_encoder
 from imagetwins.hardlinks import same_file
 from imagetwins.io import ReadFailure
-from imagetwins.pairscores import PairScoreStore, for_search
+from imagetwins.pairscores import PairScoreStore, for_method
 from imagetwins.placeholders import split_placeholders
 from imagetwins.scores import DISTANCE, SIMILARITY, ScoreKind
 
@@ -364,9 +364,9 @@ def match_query(encoder: str | Encoder, query_paths: Sequence[str], queries: np.
     out: dict[str, list[tuple[str, float]]] = {}
     if not len(query_paths) or not len(reference_paths):
         return out
-    scores = for_search(encoder, score_store, query_digests, reference_digests) if reference_digests else {}
+    scores = for_method(encoder, score_store, query_digests, reference_digests) if reference_digests else None
     pairs = encoder.query(queries, reference, threshold, workers, query_paths=list(query_paths),
-                          database_paths=list(reference_paths), **scores)
+                          database_paths=list(reference_paths), pair_scores=scores)
     as_score = pairs.kind.value
     identity: dict[str, object] = {}  # only files that matched are looked at
     for k in np.lexsort((encoder.best_first(pairs.score), pairs.left)).tolist():
@@ -409,19 +409,15 @@ def groups_from_encodings(
     encoder = get_encoder(method)
     threshold = encoder.threshold_or_default(threshold)
     paths = list(paths)
-    same_as = same_encoding(hashes)
-    if same_as is None and np.asarray(hashes).dtype == object:
-        # rows of objects (copies' records) are not compared, but byte-identical files encode alike: 3,000
-        # copies of one JPEG made 4.5 million candidate pairs (2 GB, growing with the square of the copies)
-        same_as = _same_content(digests)
+    same_as = encoder.same_rows(hashes, digests)
     if same_as is None:
         pairs = encoder.pairs(hashes, threshold, workers=workers, progress=progress, paths=paths,
-                              **for_search(encoder, score_store, list(digests)))
+                              pair_scores=for_method(encoder, score_store, list(digests)))
     else:  # search each encoding once: N copies of one picture are one group, not N^2/2 pairs
         firsts = np.flatnonzero(same_as == np.arange(len(same_as)))
-        found = encoder.pairs(np.asarray(hashes)[firsts], threshold, workers=workers, progress=progress,
+        found = encoder.pairs(encoder.take(hashes, firsts), threshold, workers=workers, progress=progress,
                               paths=[paths[i] for i in firsts],
-                              **for_search(encoder, score_store, [digests[i] for i in firsts]))
+                              pair_scores=for_method(encoder, score_store, [digests[i] for i in firsts]))
         pairs = search.Pairs(firsts[found.left], firsts[found.right], found.score, found.kind)
     return result_from_pairs(paths, hashes, digests, pairs, encoder, threshold, same_as=same_as)
 
@@ -437,23 +433,9 @@ def search_scan(scan: Scan, method: str | Encoder | None = None, threshold: floa
 
 
 def same_encoding(encodings: np.ndarray) -> np.ndarray | None:
-    """For each row, the index of the first row with exactly the same encoding; None when all differ."""
-    arr = np.ascontiguousarray(encodings)
-    if len(arr) < 2 or arr.dtype == object:  # rows of objects (copies' records) have no bytes to compare
-        return None
-    rows = arr.reshape(len(arr), -1)
-    keys = rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))).ravel()
-    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-    if len(first) == len(arr):
-        return None
-    return first[inverse.ravel()].astype(np.int64)
-
-
-def _same_content(digests: Sequence[str]) -> np.ndarray | None:
-    """:func:`same_encoding` by content digest (an unknown, empty digest is like no other); None when all differ."""
-    first: dict[str, int] = {}
-    same_as = np.array([first.setdefault(d, i) if d else i for i, d in enumerate(digests)], np.int64)
-    return None if len(first) == len(same_as) or (same_as == np.arange(len(same_as))).all() else same_as
+    """For each row of an array of encodings, the index of the first row with exactly the same encoding; None
+    when all differ (a method's own rule, columns included: ``Encoder.same_rows``)."""
+    return search.first_of_equal_rows(encodings)
 
 
 def result_from_pairs(paths: Sequence[str], encodings: np.ndarray, digests: Sequence[str], pairs: search.Pairs,

@@ -30,7 +30,7 @@ class MethodChoice(click.Choice):
 
     def convert(self, value, param, ctx):
         name = super().convert(value, param, ctx)
-        why = getattr(get_encoder(name), "unavailable", lambda: None)()  # e.g. an optional dependency missing
+        why = get_encoder(name).unavailable()  # e.g. an optional dependency missing
         if why:
             self.fail(why, param, ctx)
         return name

@@ -2,32 +2,50 @@
 
 An encoder is everything the rest of imagetwins knows about a method: its name, what it produces
 (``bits``: uint64 words compared by Hamming distance; ``vectors``: float32 rows compared by cosine
-similarity), the kind of score its matches carry, its default threshold, its identity (stored with an
-index so encodings made differently are never mixed), how it turns a decoded image into a row (as a
-stage of the one encoding loop, :func:`imagetwins.encoding.encode_files`) and the search it uses,
-all pairs and query-vs-reference. The finder, the index, Dask, ``tune``, ``plot``, the report and
-the imagededup-style classes all ask the registry (:mod:`imagetwins.encoders`) for one.
+similarity; ``columns``: a composite method's own row type, e.g. ``copies``' hashes, vectors and
+references to stored features, handled through :meth:`Encoder.concat`, :meth:`Encoder.take`,
+:meth:`Encoder.same_rows` and the blobs, never as an array of objects), the kind of score its matches
+carry, its default threshold, its identity (stored with an index so encodings made differently are
+never mixed), how it turns a decoded image into a row (as a stage of the one encoding loop,
+:func:`imagetwins.encoding.encode_files`) and the search it uses, all pairs and query-vs-reference.
+The finder, the index, Dask, ``tune``, ``plot``, the report and the imagededup-style classes all ask
+the registry (:mod:`imagetwins.encoders`) for one.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
+import inspect
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from PIL import Image
 
 from imagetwins import search
-from imagetwins.encoding import DECODE_TIMEOUT, encode_files
+from imagetwins.encoding import DECODE_TIMEOUT, Stage, encode_files
 from imagetwins.io import ReadFailure
 from imagetwins.pairscores import PairScores
 from imagetwins.scores import DISTANCE, SIMILARITY, ScoreKind
 
-__all__ = ["BitsEncoder", "Encoded", "Encoder", "ScoreKind", "VectorEncoder"]
+__all__ = ["BitsEncoder", "Encoded", "Encoder", "Rows", "ScoreKind", "VectorEncoder"]
+
+#: a method's rows: an array (bits, vectors) or a composite method's columns (``copies``: ``CopyRows``); only
+#: the method's own :meth:`Encoder.concat` / :meth:`Encoder.take` / :meth:`Encoder.same_rows` look inside
+Rows = Any
+
+
+def _dropping_pair_scores(method):
+    """``method`` (a plug-in's ``pairs`` or ``query`` without a ``pair_scores`` parameter) taking and ignoring it."""
+    @functools.wraps(method)
+    def call(self, *args, pair_scores=None, **kwargs):
+        return method(self, *args, **kwargs)
+
+    return call
 
 
 
@@ -37,21 +55,22 @@ class Encoded:
     keep-rule facts, :class:`imagetwins.facts.ImageFacts`, from the same decode)."""
 
     paths: list[str]
-    encodings: np.ndarray
+    encodings: Rows
     digests: list[str]
     failures: list[ReadFailure]
     facts: list = field(default_factory=list)
 
 
-class Encoder(ABC):
+class Encoder(Stage, ABC):
     """One duplicate-finding method. Subclass :class:`BitsEncoder` or :class:`VectorEncoder`, not this.
 
     Attributes
     ----------
     name : str
         What users type (``-m NAME``); the key in the registry and in an index.
-    output : {'bits', 'vectors'}
-        What a row is: uint64 words, or float32 values.
+    output : {'bits', 'vectors', 'columns'}
+        What a row is: uint64 words, float32 values, or a composite method's columns (its own row type: only
+        the encoder joins, picks and compares its rows).
     score_kind : ScoreKind
         What a match's score means (:mod:`imagetwins.scores`: ``DISTANCE``, ``SIMILARITY``, ``CONFIDENCE``;
         a plug-in may give its name, ``"distance"`` or ``"similarity"``).
@@ -67,7 +86,7 @@ class Encoder(ABC):
     """
 
     name: str
-    output: Literal["bits", "vectors"]
+    output: Literal["bits", "vectors", "columns"]
     score_kind: ScoreKind
     default_threshold: float
     min_side: int = 0
@@ -79,9 +98,9 @@ class Encoder(ABC):
     exif_orientation: bool = True
     #: None for a method whose pair scores cost nothing worth keeping (every built-in but ``copies``).
     #: A method that spends real time per pair (a verification stage) names the definition of its score
-    #: here, changed whenever its scores would change; then its :meth:`pairs` and :meth:`query` accept
-    #: ``pair_scores`` (:class:`imagetwins.pairscores.PairScores`, scores kept by the index or the
-    #: per-folder cache under this version), and the finder and the index pass it.
+    #: here, changed whenever its scores would change; its :meth:`pairs` and :meth:`query` then get a
+    #: :class:`imagetwins.pairscores.PairScores` (scores kept by the index or the per-folder cache under
+    #: this version) as ``pair_scores`` from the finder and the index; other methods get None there.
     pair_score_version: str | None = None
     #: the keep rule (:data:`imagetwins.keep.KEEP_RULES`) that picks a group's keeper when the user names none:
     #: ``original`` for copies; ``best`` (the sharpest, best exposed, largest shot) for a method of re-shots
@@ -90,6 +109,20 @@ class Encoder(ABC):
     #: groups are different photos for a person to choose among (re-shots) says why here, in one line: ``remove``
     #: then refuses to plan from a scan and only applies a plan a person made or reviewed (``--plan``)
     removal_needs_review: str | None = None
+    #: every row's blob has the same length (bits, vectors): a blob of another length in an index is damage
+    fixed_blob_size: bool = True
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        # a plug-in written before ``pair_scores`` was part of every signature: it takes it, and drops it
+        for name in ("pairs", "query"):
+            method = cls.__dict__.get(name)
+            if method is not None and "pair_scores" not in inspect.signature(method).parameters:
+                setattr(cls, name, _dropping_pair_scores(method))
+
+    def unavailable(self) -> str | None:
+        """Why this method cannot run here (an optional dependency missing), or None."""
+        return None
 
     def on_stored_pixels(self) -> Encoder:
         """This method on the pixels as stored, ignoring the EXIF orientation tag, as imagededup 0.3 does.
@@ -112,8 +145,23 @@ class Encoder(ABC):
         """Prepared images -> one row each."""
 
     @abstractmethod
-    def empty(self) -> np.ndarray:
+    def empty(self) -> Rows:
         """Zero rows of the right shape and dtype."""
+
+    # -- rows: what encode_batch makes, the index loads and the search takes (arrays, unless output is 'columns')
+    def concat(self, parts: Sequence[Rows]) -> Rows:
+        """The rows of ``parts`` one after another (batches, index chunks, Dask partitions)."""
+        return np.concatenate(parts) if len(parts) else self.empty()
+
+    def take(self, rows: Rows, index: np.ndarray) -> Rows:
+        """The rows at ``index`` (integer positions), in that order."""
+        return np.asarray(rows)[index]
+
+    def same_rows(self, rows: Rows, digests: Sequence[str]) -> np.ndarray | None:
+        """For each row the first row encoded exactly alike (so the search runs once per encoding), or None
+        when all differ. ``digests``: the files' content digests (a method whose rows cannot be compared
+        byte for byte may go by them: byte-identical files encode alike)."""
+        return search.first_of_equal_rows(rows)
 
     @abstractmethod
     def identity(self) -> dict:
@@ -188,7 +236,7 @@ class Encoder(ABC):
 
     def loosest_threshold(self) -> float:
         """The threshold at which every pair matches, so that any pair's score comes back."""
-        return self.kind.loosest(getattr(self, "nbits", 64))
+        return self.kind.loosest(64)
 
     @abstractmethod
     def sweep_thresholds(self) -> list[float]:
@@ -196,19 +244,19 @@ class Encoder(ABC):
 
     # -- search ---------------------------------------------------------------------------------------------
     @abstractmethod
-    def pairs(self, encodings: np.ndarray, threshold: float, workers: int | None = None, progress: bool = False,
+    def pairs(self, encodings: Rows, threshold: float, workers: int | None = None, progress: bool = False,
               paths: Sequence[str] | None = None, pair_scores: PairScores | None = None) -> search.Pairs:
         """All matching pairs ``i < j`` of ``encodings``, each with its score.
 
         ``paths`` (the files the rows came from, when known) lets a method re-score candidate pairs
         by looking at the images again (a verification stage); the built-in methods do not need it.
-        ``pair_scores`` is only passed to a method with a :attr:`pair_score_version`: the scores already
+        ``pair_scores`` is None unless the method has a :attr:`pair_score_version`: then the scores already
         known for pairs of these rows (``lookup(left, right)``, NaN where unknown), and where to keep
-        new ones (``remember(left, right, scores)``); a method without one may leave it out of its signature.
+        new ones (``remember(left, right, scores)``).
         """
 
     @abstractmethod
-    def query(self, queries: np.ndarray, database: np.ndarray, threshold: float, workers: int | None = None,
+    def query(self, queries: Rows, database: Rows, threshold: float, workers: int | None = None,
               query_paths: Sequence[str] | None = None, database_paths: Sequence[str] | None = None,
               pair_scores: PairScores | None = None) -> search.Pairs:
         """All matching ``(query row, database row)`` pairs, each with its score (``pair_scores``: as in
@@ -246,6 +294,9 @@ class BitsEncoder(Encoder):
     def check_threshold(self, threshold: float) -> int:
         return self.kind.check_threshold(threshold, self.nbits, self.name)
 
+    def loosest_threshold(self) -> int:
+        return self.kind.loosest(self.nbits)
+
     def sweep_thresholds(self) -> list[int]:
         # 0..24 of 64 bits; the same share (in steps of 1/64 of the width) for wider hashes
         if self.nbits == 64:
@@ -253,11 +304,12 @@ class BitsEncoder(Encoder):
         return list(range(0, int(self.nbits * 0.47) + 1, self.words))
 
     def pairs(self, encodings: np.ndarray, threshold: float, workers: int | None = None, progress: bool = False,
-              paths: Sequence[str] | None = None) -> search.Pairs:
+              paths: Sequence[str] | None = None, pair_scores: PairScores | None = None) -> search.Pairs:
         return search.hamming_pairs(encodings, int(threshold), workers, progress=progress)
 
     def query(self, queries: np.ndarray, database: np.ndarray, threshold: float, workers: int | None = None,
-              query_paths: Sequence[str] | None = None, database_paths: Sequence[str] | None = None) -> search.Pairs:
+              query_paths: Sequence[str] | None = None, database_paths: Sequence[str] | None = None,
+              pair_scores: PairScores | None = None) -> search.Pairs:
         return search.hamming_query(queries, database, int(threshold), workers)
 
 
@@ -285,13 +337,14 @@ class VectorEncoder(Encoder):
         return [round(x, 2) for x in np.arange(0.99, 0.59, -0.01)]
 
     def pairs(self, encodings: np.ndarray, threshold: float, workers: int | None = None, progress: bool = False,
-              paths: Sequence[str] | None = None) -> search.Pairs:
+              paths: Sequence[str] | None = None, pair_scores: PairScores | None = None) -> search.Pairs:
         if not len(encodings):
             return search.Pairs.empty(np.float32, SIMILARITY)
         return search.cosine_pairs(encodings, threshold, progress=progress)
 
     def query(self, queries: np.ndarray, database: np.ndarray, threshold: float, workers: int | None = None,
-              query_paths: Sequence[str] | None = None, database_paths: Sequence[str] | None = None) -> search.Pairs:
+              query_paths: Sequence[str] | None = None, database_paths: Sequence[str] | None = None,
+              pair_scores: PairScores | None = None) -> search.Pairs:
         if not len(queries) or not len(database):
             return search.Pairs.empty(np.float32, SIMILARITY)
         return search.cosine_query(queries, database, threshold)

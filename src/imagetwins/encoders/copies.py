@@ -1,11 +1,12 @@
 """``copies``: the dihedral hash and the CNN propose pairs, geometric verification decides (:mod:`imagetwins.copies`).
 
-A row is one :class:`~imagetwins.copies.CopyRecord` (an object array holds them): the image's dihedral
-hash, its one-orientation CNN vector and its local features (about 50 KB), so the index and the
-per-folder cache keep the features and a re-run verifies without decoding again. During a run the
-features wait in a scratch file (:mod:`imagetwins.spill`), read back for each pair verified; memory holds
-the hash and the vector (about 5 KB an image). A match's score is
-the verification confidence in [0, 1] (1 for pairs the hash alone is sure of).
+The rows are columns (:class:`~imagetwins.copies.CopyRows`): the images' dihedral hashes, their
+one-orientation CNN vectors and a reference to each one's local features (about 50 KB) in a feature store;
+``rows[i]`` is one image's :class:`~imagetwins.copies.CopyRecord`, which is what the index and the
+per-folder cache keep as a blob, so a re-run verifies without decoding again. During a run the features
+wait in a scratch file (:mod:`imagetwins.spill`), read back for each pair verified; memory holds the hash
+and the vector (about 5 KB an image), in two arrays. A match's score is the verification confidence in
+[0, 1] (1 for pairs the hash alone is sure of).
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ class CopiesEncoder(Encoder):
     """The ``copies`` method (see :mod:`imagetwins.copies`)."""
 
     name = copies.COPIES_METHOD
-    output = "records"
+    output = "columns"
+    fixed_blob_size = False  # a record's blob holds its features: their size varies
     score_kind = CONFIDENCE
     default_threshold = verify.DEFAULT_CONFIDENCE
     batch_size = 32
@@ -79,14 +81,26 @@ class CopiesEncoder(Encoder):
         vectors = self.embedder.embed_arrays(np.stack(inputs)).astype(copies.VECTOR_DTYPE)
         alt = {i: (words[len(prepared) + k], vectors[len(prepared) + k], prepared[i][3][2])
                for k, i in enumerate(with_alt)}
-        out = np.empty(len(prepared), dtype=object)
+        records = []
         for i, p in enumerate(prepared):
-            out[i] = copies.CopyRecord.spilled(words[i], vectors[i], p[2], alt.get(i))
-            out[i].capture = p[4]
-        return out
+            records.append(copies.CopyRecord.spilled(words[i], vectors[i], p[2], alt.get(i)))
+            records[-1].capture = p[4]
+        return copies.CopyRows.of(records)
 
-    def empty(self) -> np.ndarray:
-        return np.empty(0, dtype=object)
+    def empty(self) -> copies.CopyRows:
+        return copies.CopyRows.empty()
+
+    # -- rows are columns, not an array: how they are joined, picked and told apart
+    def concat(self, parts: Sequence[copies.CopyRows]) -> copies.CopyRows:
+        return copies.CopyRows.concat(parts)
+
+    def take(self, rows: copies.CopyRows, index: np.ndarray) -> copies.CopyRows:
+        return copies.CopyRows.of(rows).take(index)
+
+    def same_rows(self, rows: copies.CopyRows, digests: Sequence[str]) -> np.ndarray | None:
+        # two files encode alike when their bytes are alike: 3,000 copies of one JPEG made 4.5 million candidate
+        # pairs (2 GB, growing with the square of the copies); the features are not compared
+        return search.first_of_equal_keys(digests)
 
     def identity(self) -> dict:
         return {"method": self.name, "hash": "dihedral", "model": self.embedder.config.name, "orientations": 1,
@@ -98,20 +112,16 @@ class CopiesEncoder(Encoder):
     def to_blob(self, row) -> bytes:
         return row.to_bytes()
 
-    def from_blobs(self, blobs: Sequence[bytes]) -> np.ndarray:
-        out = np.empty(len(blobs), dtype=object)
-        for i, b in enumerate(blobs):
-            out[i] = copies.CopyRecord.from_bytes(bytes(b))
-        return out
+    def from_blobs(self, blobs: Sequence[bytes]) -> copies.CopyRows:
+        return copies.CopyRows.of([copies.CopyRecord.from_bytes(bytes(b)) for b in blobs])
 
     #: an index reads a record's hash, vector and capture stamp when it loads; its features when a pair is verified
     head_bytes = copies.HEAD_BYTES
 
-    def from_heads(self, heads: Sequence[bytes], lengths: Sequence[int], keys: Sequence[int], store) -> np.ndarray:
-        out = np.empty(len(heads), dtype=object)
-        for i, (h, n, k) in enumerate(zip(heads, lengths, keys)):
-            out[i] = copies.CopyRecord.from_head(h, int(n), store, int(k))
-        return out
+    def from_heads(self, heads: Sequence[bytes], lengths: Sequence[int], keys: Sequence[int], store
+                   ) -> copies.CopyRows:
+        return copies.CopyRows.of([copies.CopyRecord.from_head(h, int(n), store, int(k))
+                                   for h, n, k in zip(heads, lengths, keys)])
 
     def stored_part(self, blob: bytes, part: int) -> bytes:
         return copies.features_part(blob, part)
@@ -133,14 +143,14 @@ class CopiesEncoder(Encoder):
               paths: Sequence[str] | None = None, pair_scores: PairScores | None = None) -> search.Pairs:
         if len(encodings) < 2:
             return search.Pairs.empty(np.float32, CONFIDENCE)
-        return copies.copy_pairs(list(encodings), threshold, workers, pair_scores=pair_scores, progress=progress)
+        return copies.copy_pairs(encodings, threshold, workers, pair_scores=pair_scores, progress=progress)
 
     def query(self, queries: np.ndarray, database: np.ndarray, threshold: float, workers: int | None = None,
               query_paths: Sequence[str] | None = None, database_paths: Sequence[str] | None = None,
               pair_scores: PairScores | None = None) -> search.Pairs:
         if not len(queries) or not len(database):
             return search.Pairs.empty(np.float32, CONFIDENCE)
-        return copies.copy_query(list(queries), list(database), threshold, workers, pair_scores=pair_scores)
+        return copies.copy_query(queries, database, threshold, workers, pair_scores=pair_scores)
 
 
 #: registered by :mod:`imagetwins.encoders`

@@ -8,6 +8,7 @@ import numpy as np
 
 from imagetwins import hashing, search
 from imagetwins.encoders.hashes import HashEncoder
+from imagetwins.pairscores import PairScores
 
 __all__ = ["DihedralEncoder"]
 
@@ -16,11 +17,12 @@ class DihedralEncoder(HashEncoder):
     """One hash is stored per image; the search tries the 8 orientations of each query exactly."""
 
     def pairs(self, encodings: np.ndarray, threshold: float, workers: int | None = None, progress: bool = False,
-              paths: Sequence[str] | None = None) -> search.Pairs:
+              paths: Sequence[str] | None = None, pair_scores: PairScores | None = None) -> search.Pairs:
         return search.dihedral_pairs(encodings, int(threshold), workers, progress=progress)
 
     def query(self, queries: np.ndarray, database: np.ndarray, threshold: float, workers: int | None = None,
-              query_paths: Sequence[str] | None = None, database_paths: Sequence[str] | None = None) -> search.Pairs:
+              query_paths: Sequence[str] | None = None, database_paths: Sequence[str] | None = None,
+              pair_scores: PairScores | None = None) -> search.Pairs:
         return search.dihedral_query(queries, database, int(threshold), workers)
 
 

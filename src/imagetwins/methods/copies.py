@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from imagetwins import search as _search
-from imagetwins.copies import COPIES_METHOD, CopyRecord
+from imagetwins.copies import COPIES_METHOD, CopyRecord, CopyRows
 from imagetwins.encoders import get_encoder
 from imagetwins.io import find_images
 from imagetwins.methods.hashing import save_json
@@ -89,7 +89,7 @@ class Copies:
                 raise ValueError("encoding_map values must come from Copies.encode_images")
         else:
             raise ValueError("Provide either an image directory or encodings!")
-        pairs = get_encoder(COPIES_METHOD).pairs(np.asarray(records, dtype=object), min_similarity_threshold,
+        pairs = get_encoder(COPIES_METHOD).pairs(CopyRows.of(records), min_similarity_threshold,
                                                  workers=num_sim_workers or None)
         self.results = _search.duplicate_map(names, pairs, scores=scores, larger_is_closer=True)
         if outfile:

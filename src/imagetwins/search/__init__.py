@@ -25,7 +25,14 @@ from imagetwins.search.cosine import (
     similarity_threshold,
 )
 from imagetwins.search.dihedral import closest_per_pair, dihedral_pairs, dihedral_query, dihedral_variants
-from imagetwins.search.groups import connected_components, equal_key_pairs, groups_from_labels, groups_from_pairs
+from imagetwins.search.groups import (
+    connected_components,
+    equal_key_pairs,
+    first_of_equal_keys,
+    first_of_equal_rows,
+    groups_from_labels,
+    groups_from_pairs,
+)
 from imagetwins.search.hamming import as_hashes, bits_threshold, hamming_pairs, hamming_query
 from imagetwins.search.imagededup import duplicate_map, files_to_remove
 from imagetwins.search.multi_index import MultiIndexPlan, plan_multi_index
@@ -35,6 +42,7 @@ __all__ = [
     "COSINE_BLOCK", "MultiIndexPlan", "Pairs", "approximate_topk", "as_hashes", "as_vectors", "bits_threshold",
     "closest_per_pair", "connected_components", "cosine_pairs", "cosine_query", "cosine_topk", "dihedral_pairs",
     "dihedral_query", "dihedral_variants", "duplicate_map", "equal_key_pairs", "files_to_remove",
+    "first_of_equal_keys", "first_of_equal_rows",
     "groups_from_labels", "groups_from_pairs", "hamming_pairs", "hamming_query",
     "plan_multi_index", "run_blocks", "similarity_threshold", "union_pairs",
 ]

@@ -8,7 +8,29 @@ import numpy as np
 
 from imagetwins.search.pairs import Pairs
 
-__all__ = ["connected_components", "equal_key_pairs", "groups_from_labels", "groups_from_pairs"]
+__all__ = ["connected_components", "equal_key_pairs", "first_of_equal_keys", "first_of_equal_rows",
+           "groups_from_labels", "groups_from_pairs"]
+
+
+def first_of_equal_rows(rows: np.ndarray) -> np.ndarray | None:
+    """For each row of an array, the index of the first row with exactly the same bytes; None when all differ."""
+    arr = np.ascontiguousarray(rows)
+    if len(arr) < 2:
+        return None
+    flat = arr.reshape(len(arr), -1)
+    keys = flat.view(np.dtype((np.void, flat.dtype.itemsize * flat.shape[1]))).ravel()
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    if len(first) == len(arr):
+        return None
+    return first[inverse.ravel()].astype(np.int64)
+
+
+def first_of_equal_keys(keys: Sequence[str]) -> np.ndarray | None:
+    """:func:`first_of_equal_rows` by key (e.g. content digests; an empty key is like no other); None when all
+    differ."""
+    first: dict[str, int] = {}
+    same_as = np.array([first.setdefault(k, i) if k else i for i, k in enumerate(keys)], np.int64)
+    return None if len(first) == len(same_as) or (same_as == np.arange(len(same_as))).all() else same_as
 
 
 def equal_key_pairs(keys: Sequence[str]) -> Pairs:
