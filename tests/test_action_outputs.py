@@ -39,7 +39,7 @@ def _commands(album: Path, out: Path) -> dict[str, list[str]]:
         "find --report": ["find", str(album), "--no-cache", "--report", str(out)],
         "report -o": ["report", str(album), "--no-cache", "-o", str(out)],
         "explain --json": ["explain", str(a), str(album / "copy.jpg"), "-m", "phash", "--json", str(out)],
-        "explain -p": ["explain", str(a), str(b), "-m", "phash", "-p", str(out)],
+        "explain -p": ["explain", str(a), str(b), "-m", "copies", "-p", str(out)],
         "plot -o": ["plot", str(album), "copy.jpg", "-o", str(out)],
     }
 

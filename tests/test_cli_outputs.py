@@ -147,6 +147,21 @@ def test_index_stats_tune_explain_json_go_through_the_json_writer(album: Path, t
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)  # stdout holds the JSON alone
     assert [s["method"] for s in doc["scores"]] == ["phash"] and doc["scores"][0]["duplicate"] is True
+    assert doc["verification"] is None and doc["why_not_copies"] == []  # a hash verifies nothing
+
+
+def test_explain_shows_a_verification_only_for_a_method_that_verifies(album: Path, tmp_path: Path) -> None:
+    a, b = album / "beach.jpg", album / "beach_small.jpg"
+    res = run("explain", a, b, "-m", "phash")
+    assert res.exit_code == 0 and "phash" in res.stdout and "verification" not in res.stdout, res.output
+    res = run("explain", a, b, "-m", "phash", "-p", tmp_path / "why.png")
+    assert res.exit_code == 2 and "--picture" in res.output and "-m copies" in res.output
+    assert not (tmp_path / "why.png").exists()
+    res = run("explain", a, b, "-m", "phash", "-m", "copies", "-p", tmp_path / "why.png", "--json", tmp_path / "w.json")
+    assert res.exit_code == 0, res.output
+    doc = json.loads((tmp_path / "w.json").read_text())
+    assert [s["method"] for s in doc["scores"]] == ["phash", "copies"] and doc["verification"]["confidence"] > 0.9
+    assert (tmp_path / "why.png").stat().st_size > 1000
 
 
 def test_every_format_is_offered_by_every_command_that_writes_what_it_holds() -> None:

@@ -1,14 +1,18 @@
 """Why two files are (or are not) called copies: every method's score for one pair, and a picture.
 
-``imagetwins explain A B`` prints :func:`explain_pair` and saves :func:`match_picture`: the two images
-side by side with the feature matches that verification kept drawn between them.
+``imagetwins explain A B`` prints :func:`explain` and saves :func:`match_picture`: the two images side by
+side with the feature matches that verification kept drawn between them. Each method is asked for its own
+score of the pair (the registry's ``pairs`` at its loosest threshold) and for the look at the pictures
+behind it (``Encoder.check_pair``): only a method that verifies (``copies``) has one, so explaining a
+hash decodes the two files for that hash alone.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -20,7 +24,8 @@ from imagetwins.io import ImageReadError, open_image
 from imagetwins.scores import DISTANCE, ScoreKind, Verdict
 from imagetwins.writing import open_output
 
-__all__ = ["MethodScore", "explain_pair", "match_picture", "pair_features", "pair_records", "verdict_reason",
+__all__ = ["Explanation", "MethodScore", "explain", "explain_pair", "match_picture", "pair_features", "pair_records",
+           "verdict_reason",
            "why_not_copies"]
 
 
@@ -40,9 +45,30 @@ class MethodScore:
                 "duplicate": self.duplicate, "unit": self.unit}
 
 
-def explain_pair(path_a: str | os.PathLike, path_b: str | os.PathLike, methods: Sequence[str] | None = None
-                 ) -> tuple[list[MethodScore], verify.Verification]:
-    """Every registered method's score for the pair, judged at its default threshold, and the verification.
+@dataclass
+class Explanation:
+    """Every asked method's score for one pair, and the check of the pictures behind the first that verifies.
+
+    ``verification`` is None when no asked method looks at the pictures (hashes, CNN); ``verified_by`` names
+    the method that made it and ``rows`` are that method's rows of the two files (what :func:`match_picture`
+    draws, so nothing is encoded twice).
+    """
+
+    scores: list[MethodScore]
+    verification: verify.Verification | None = None
+    verified_by: str | None = None
+    rows: Any = field(default=None, repr=False)
+
+    @property
+    def verified_score(self) -> float | None:
+        """The verifying method's own score of the pair (0 when its search did not even propose it)."""
+        return next((s.score for s in self.scores if s.method == self.verified_by), None)
+
+
+def explain(path_a: str | os.PathLike, path_b: str | os.PathLike, methods: Sequence[str] | None = None
+            ) -> Explanation:
+    """Each method's score for the pair, judged at its default threshold, and the verification of the first
+    method that verifies (none: ``verification`` is None and no picture is looked at).
 
     Parameters
     ----------
@@ -59,25 +85,39 @@ def explain_pair(path_a: str | os.PathLike, path_b: str | os.PathLike, methods: 
     from imagetwins.encoders import encoder_names, get_encoder
 
     open_image(path_a), open_image(path_b)  # one clear error for an unreadable file, before any method
-    scores = []
-    records = None
+    out = Explanation([])
     for name in methods or encoder_names():
         encoder = get_encoder(name)
         enc = encoder.encode_files([path_a, path_b], workers=2, warn=False)
         if enc.failures:
             raise ImageReadError(enc.failures[0].path, enc.failures[0].reason)
-        if name == COPIES_METHOD:
-            records = enc.encodings
         pairs = encoder.pairs(enc.encodings, encoder.loosest_threshold(), workers=1, paths=enc.paths)
         if len(pairs):
             score = float(pairs.score[0])
         else:  # not even proposed (a method with candidates, such as copies)
             score = encoder.kind.never
         duplicate = bool(encoder.within(np.array([score]), encoder.default_threshold)[0])
-        scores.append(MethodScore(encoder.name, round(score, 4), encoder.default_threshold, duplicate,
-                                  encoder.score_unit, encoder.kind))
-    v = verify_records(*pair_records(path_a, path_b, records), keep_matches=True)
-    return scores, v
+        out.scores.append(MethodScore(encoder.name, round(score, 4), encoder.default_threshold, duplicate,
+                                      encoder.score_unit, encoder.kind))
+        if out.verification is None:
+            checked = encoder.check_pair(enc.encodings)
+            if checked is not None:
+                out.verification, out.verified_by, out.rows = checked, encoder.name, enc.encodings
+    return out
+
+
+def explain_pair(path_a: str | os.PathLike, path_b: str | os.PathLike, methods: Sequence[str] | None = None
+                 ) -> tuple[list[MethodScore], verify.Verification | None]:
+    """:func:`explain` as ``(scores, verification)``; the verification is None when no asked method verifies
+    (``methods=["phash"]``: the hash's score alone, nothing else decoded or loaded).
+
+    Raises
+    ------
+    imagetwins.io.ImageReadError
+        If either file cannot be decoded.
+    """
+    found = explain(path_a, path_b, methods)
+    return found.scores, found.verification
 
 
 def why_not_copies(v: verify.Verification, copies_score: float | None = None,
@@ -175,10 +215,12 @@ def pair_features(path_a: str | os.PathLike, path_b: str | os.PathLike, records=
 
 
 def match_picture(path_a: str | os.PathLike, path_b: str | os.PathLike, out: str | os.PathLike,
-                  verification: verify.Verification | None = None, side: int = verify.FEATURE_SIDE) -> None:
-    """Save a PNG: A and B side by side at the feature size, each kept match joined by a line."""
+                  verification: verify.Verification | None = None, side: int = verify.FEATURE_SIDE,
+                  records=None) -> None:
+    """Save a PNG: A and B side by side at the feature size, each kept match joined by a line (``records``:
+    the two files' ``copies`` rows when already encoded, e.g. :attr:`Explanation.rows`)."""
     a, b = open_image(path_a), open_image(path_b)
-    ra, rb = pair_records(path_a, path_b)
+    ra, rb = pair_records(path_a, path_b, records)
     v = verification if verification is not None and verification.matches else verify_records(
         ra, rb, keep_matches=True)
     # the check may have been made on the picture cut out of a canvas: draw what was compared

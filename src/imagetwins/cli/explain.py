@@ -15,35 +15,42 @@ from imagetwins.text import printable
 @click.argument("file_a", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.argument("file_b", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--picture", "-p", type=OutputFile(), default=None,
-              help="Save the matched features of the two images as a PNG.")
+              help="Save the matched features of the two images as a PNG (a method that verifies: copies).")
 @file_option("json", help="Write the scores as JSON ('-' for stdout).")
 @click.option("--method", "-m", "methods", multiple=True, type=MethodChoice(),
               help="Only these methods (repeat the option); default every method.")
 def explain(file_a: Path, file_b: Path, picture: Path | None, json_out: Path | None, methods: tuple[str, ...]) -> None:
     """Why FILE_A and FILE_B are (or are not) called duplicates: every method's score for the pair.
 
+    The verification (the feature matches and why the pair is or is not a copy) is shown for a method
+    that verifies (copies, part of the default); -m phash alone prints the hash's distance only.
+
     \b
     Example:
       imagetwins explain photo.jpg shop/photo-cropped.jpg -p why.png
     """
-    from imagetwins.explain import explain_pair, match_picture, verdict_reason, why_not_copies
+    from imagetwins.explain import explain, match_picture, verdict_reason, why_not_copies
     from imagetwins.io import ImageReadError
 
     try:
-        scores, v = explain_pair(file_a, file_b, methods=list(methods) or None)
+        found = explain(file_a, file_b, methods=list(methods) or None)
+        v = found.verification
         if picture is not None:
+            if v is None:
+                raise click.UsageError(f"--picture draws what a verification matched, and none of "
+                                       f"{', '.join(methods)} verifies: add -m copies")
             with writing(picture):  # /dev/full, a FIFO nobody reads, a full disk: one line naming it
-                match_picture(file_a, file_b, picture, verification=v)
+                match_picture(file_a, file_b, picture, verification=v, records=found.rows)
     except ImageReadError as exc:
         raise click.ClickException(printable(f"{exc.path}: {exc.reason}")) from None
     except ImportError as exc:  # OpenCV (the [copies] extra) missing
         raise click.ClickException(str(exc)) from None
-    copies_score = next((s.score for s in scores if s.method == "copies"), None)
-    why = why_not_copies(v, copies_score)
-    verdict, reason = verdict_reason(v)
+    scores = found.scores
+    why = [] if v is None else why_not_copies(v, found.verified_score)
+    verdict, reason = (None, None) if v is None else verdict_reason(v)
     if json_out is not None:
         write_json({"a": str(file_a), "b": str(file_b), "scores": [s.to_dict() for s in scores],
-                    "verification": v.to_dict(), "verdict": verdict, "verdict_reason": reason,
+                    "verification": None if v is None else v.to_dict(), "verdict": verdict, "verdict_reason": reason,
                     "why_not_copies": why}, json_out)
         if str(json_out) == "-":  # stdout holds the data alone
             return
@@ -53,6 +60,8 @@ def explain(file_a: Path, file_b: Path, picture: Path | None, json_out: Path | N
         shown = f"{s.unit} {s.score:.3f}" if s.kind.larger_is_closer else f"{s.score:g} {s.unit}"
         rule = f">= {s.threshold:g}" if s.kind.larger_is_closer else f"<= {s.threshold:g}"
         echo(f"  {s.method:9s} {shown:18s} (duplicate if {rule}): {'DUPLICATE' if s.duplicate else 'no'}")
+    if v is None:
+        return
     echo(f"  verification: {v.inliers} feature matches agree on one {'mirrored ' if v.mirrored else ''}"
                f"transform ({v.inlier_ratio:.0%} of matches); it covers {v.coverage_a:.0%} of the first image "
                f"and {v.coverage_b:.0%} of the second; {v.agreement:.0%} of the overlap agrees pixel for pixel")

@@ -262,6 +262,12 @@ class Encoder(Stage, ABC):
         """All matching ``(query row, database row)`` pairs, each with its score (``pair_scores``: as in
         :meth:`pairs`, ``left`` indexing the queries and ``right`` the database)."""
 
+    def check_pair(self, rows: Rows) -> Any | None:
+        """The look at the pictures behind this method's score of rows 0 and 1 (``imagetwins explain``): a
+        :class:`imagetwins.verify.Verification` with its matches for a method that verifies, None for one that
+        compares encodings alone (every built-in but ``copies``)."""
+        return None
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}: {self.output}, {self.score_kind}, t={self.default_threshold}>"
 

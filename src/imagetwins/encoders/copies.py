@@ -126,6 +126,11 @@ class CopiesEncoder(Encoder):
     def stored_part(self, blob: bytes, part: int) -> bytes:
         return copies.features_part(blob, part)
 
+    def check_pair(self, rows: copies.CopyRows) -> verify.Verification:
+        """The verification of rows 0 and 1 with its matches: the very check the search makes (the same decode,
+        features and, for a picture on a canvas, the picture cut out)."""
+        return copies.verify_records(rows[0], rows[1], keep_matches=True)
+
     def check_threshold(self, threshold: float) -> float:
         return self.kind.check_threshold(threshold, method=self.name)
 
