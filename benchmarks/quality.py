@@ -1,6 +1,7 @@
 """Held-out quality benchmark: copies found, look-alikes refused, on photos nothing was tuned on.
 
     python benchmarks/quality.py            # about 5 minutes on 2 cores; writes BENCHMARKS.md
+                                            # (its target rows through quality_table.set_values)
     python benchmarks/quality.py --fit      # also refits verify.CALIBRATION on the fit split and prints it
 
 Sources (``../shared/datasets``), each turned into a transformed set by ``imagetwins.edits`` (every
@@ -33,6 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+import quality_table  # noqa: E402
 from _common import write_section  # noqa: E402
 
 from imagetwins import copies, hashing, search, verify  # noqa: E402
@@ -384,10 +386,12 @@ def families_main(args) -> None:
     fpos, ffam, fneg = family_pairs(fit_sets)
     hpos, hfam, hneg = family_pairs(held_sets)
     hgrp = np.concatenate([_grouped_with_original(files_by_set[n], scores[n], default) for n in held_sets])
+    held_family_recall: dict[str, float] = {}
     for fam in FAMILIES:
         f_r = float((fpos[ffam == fam] >= default).mean()) if (ffam == fam).any() else float("nan")
         h = hpos[hfam == fam]
         h_r = float((h >= default).mean()) if len(h) else float("nan")
+        held_family_recall[fam] = h_r
         g = hgrp[hfam == fam]
         floor = FAMILY_FLOOR_SMALL.get(fam, FAMILY_FLOOR)
         lines.append(f"| {fam} | {f_r:.2f} | {h_r:.2f} ({int((h >= default).sum())}/{len(h)}) | "
@@ -399,6 +403,7 @@ def families_main(args) -> None:
               "| split | recall @ default | precision @ default | best recall @ P >= 99.5 % (threshold) | "
               "best recall @ P >= 99.9 % (threshold) |", "| --- | ---: | ---: | ---: | ---: |"]
     grid = np.round(np.arange(0.05, 1.0001, 0.01), 2)
+    held_best: dict[float, tuple[float, float] | None] = {}
     for split, pos, neg in (("fit", fpos, np.concatenate([fneg, uk_neg["fit"]])),
                             ("held-out", hpos, np.concatenate([hneg, uk_neg["held-out"], hol]))):
         tp = np.array([(pos >= t).sum() for t in grid])
@@ -406,14 +411,19 @@ def families_main(args) -> None:
         prec = np.where(tp + fp > 0, tp / np.maximum(tp + fp, 1), 1.0)
         rec = tp / max(len(pos), 1)
 
-        def best(target, prec=prec, rec=rec):
+        def best(target, prec=prec, rec=rec, split=split):
             ok = np.flatnonzero(prec >= target)
+            if split == "held-out":
+                held_best[target] = None if not len(ok) else (float(rec[ok[np.argmax(rec[ok])]]),
+                                                              float(grid[ok[np.argmax(rec[ok])]]))
             if not len(ok):
                 return "none reaches it"
             k = ok[np.argmax(rec[ok])]
             return f"{rec[k]:.3f} ({grid[k]:g})"
 
         d_tp, d_fp = int((pos >= default).sum()), int((neg >= default).sum())
+        if split == "held-out":
+            held_default = (d_tp / max(len(pos), 1), d_tp / max(d_tp + d_fp, 1), d_fp)
         lines.append(f"| {split} | {d_tp / max(len(pos), 1):.3f} | {d_tp / max(d_tp + d_fp, 1):.4f} "
                      f"({d_fp} false of {len(neg):,} pairs) | {best(0.995)} | {best(0.999)} |")
     called = hol >= default
@@ -431,8 +441,45 @@ def families_main(args) -> None:
         f"{n} {cpu[n]:.0f} s for {len(files_by_set[n])} images" for n in sets) + "."]
     table = "\n".join(lines)
     print(table)
+    values, measured = family_rows(held_best, held_default, held_family_recall, same_scene, identical, called)
+    print("quality table rows:", values, flush=True)
     if not args.no_write:
         write_section("quality-families", "Quality on everyday edit families (held out)", table)
+        quality_table.set_values(values, measured)
+
+
+def family_rows(held_best: dict, held_default: tuple, held_family_recall: dict, same_scene: np.ndarray,
+                identical: np.ndarray, called: np.ndarray) -> tuple[dict, dict]:
+    """The quality table's rows measured by ``--families`` (values and their 'measured' text)."""
+    values, measured = {}, {}
+    for target, row in ((0.995, "families-heldout-best-recall-995"), (0.999, "families-heldout-best-recall-999")):
+        if held_best.get(target) is not None:
+            r, t = held_best[target]
+            values[row] = round(r, 3)
+            measured[row] = f"**{r:.3f}** (threshold {t:g})"
+    r, p, false = held_default
+    if "families-heldout-best-recall-995" in measured:
+        measured["families-heldout-best-recall-995"] += (f"; at the default {verify.DEFAULT_CONFIDENCE:g}: R {r:.3f}, "
+                                                         f"P {p:.3f} ({false} false pairs)")
+    known = {f: v for f, v in held_family_recall.items() if np.isfinite(v)}
+    if known:
+        ranked = sorted(known, key=known.get)
+        values["families-heldout-weakest-family"] = round(known[ranked[0]], 2)
+        measured["families-heldout-weakest-family"] = (f"{ranked[0]} **{known[ranked[0]]:.2f}**, "
+                                                       + ", ".join(f"{f} {known[f]:.2f}" for f in ranked[1:4])
+                                                       + f"; the other {max(len(ranked) - 4, 0)} families "
+                                                       f"{min((known[f] for f in ranked[4:]), default=1):.2f}-1.00")
+    scenes = int(same_scene.sum())
+    shots = int((called & same_scene).sum())
+    values["reshots-called-copies-share"] = round(shots / max(scenes, 1), 4)
+    measured["reshots-called-copies-share"] = (f"**{shots} of {scenes}** ({shots / max(scenes, 1):.1%}) holidays-half "
+                                               "same-scene pairs")
+    pairs = int((~identical).sum())
+    false = int((called & ~identical).sum())
+    values["families-lookalikes-per-100000"] = round(false / max(pairs, 1) * 1e5, 1)
+    measured["families-lookalikes-per-100000"] = (f"holidays-half **{false / max(pairs, 1) * 1e5:.1f}** "
+                                                  f"({false} of {pairs:,} pairs)")
+    return values, measured
 
 
 def main() -> None:
@@ -594,10 +641,12 @@ def main() -> None:
               f"object, {all_pairs:,} pairs in all), false pairs at each method's default:", "",
               "| method | same-object pairs called copies | all pairs called copies | per 10,000 pairs |",
               "| --- | ---: | ---: | ---: |"]
+    lookalike_hits = {}
     for method in methods:
         s = methods[method][la]
         hit = s <= defaults[method] if method == "dihedral" else s >= defaults[method]
         hit = np.triu(hit, 1)
+        lookalike_hits[method] = (int(hit.sum()), int((hit & same_object).sum()), int(same_object.sum()), all_pairs)
         lines.append(f"| {method} | {int((hit & same_object).sum())} of {int(same_object.sum())} | "
                      f"{int(hit.sum())} | {hit.sum() / all_pairs * 1e4:.2f} |")
 
@@ -623,6 +672,7 @@ def main() -> None:
     # ranking: CNN on ukbench-600 groups (N-S score: group members in the top 4, of 4)
     lines += ["", "Retrieval on ukbench-600 (all 150 objects; rank all 599 others): N-S score (of 4) and MAP:", "",
               "| method | N-S score | MAP |", "| --- | ---: | ---: |"]
+    ranking = {}
     for method in ("cnn (8 orientations)", CNN1):
         if method not in methods:
             continue
@@ -639,6 +689,7 @@ def main() -> None:
             hits = np.cumsum(rel)
             aps.append(float((hits[rel] / (np.flatnonzero(rel) + 1)).mean()))
         lines.append(f"| {method} | {ns:.2f} | {np.mean(aps):.3f} |")
+        ranking[method] = (float(ns), float(np.mean(aps)))
 
     proposed = []
     for n in fit_sets + held_sets:
@@ -653,8 +704,50 @@ def main() -> None:
               "need no check). Speed: see the copies-speed section (`benchmarks/bench_copies.py`)."]
     table = "\n".join(lines)
     print(table)
+    values, measured = {}, {}
+    res, grouped = evaluate("copies", held_sets), evaluate("copies", held_sets, True)
+    best, best_g = best_at(res), best_at(grouped)
+    p, r, _ = at(res, defaults["copies"])
+    pg, rg, _ = at(grouped, defaults["copies"])
+    groups = f"{best_g[2]:.3f}" if best_g else "none reaches it"
+    values["copies-heldout-default-precision"] = round(p, 4)
+    measured["copies-heldout-default-precision"] = f"P **{p:.3f}**, R **{r:.3f}**; groups P {pg:.3f}, R {rg:.3f}"
+    if best:
+        values["copies-heldout-best-recall"] = round(best[2], 3)
+        measured["copies-heldout-best-recall"] = f"**{best[2]:.3f}** best (pairs), {groups} (groups `find` reports)"
+        gap = round((best[2] - r) * 100, 1)
+        values["copies-heldout-default-recall-gap"] = gap
+        measured["copies-heldout-default-recall-gap"] = (f"{r:.3f} vs best {best[2]:.3f}: **{gap:.1f}** points "
+                                                         f"(groups: {rg:.3f}, best {groups})")
+    hits, same, objects, pairs = lookalike_hits["copies"]
+    values["lookalikes-false-pairs-per-10000"] = round(hits / pairs * 1e4, 2)
+    measured["lookalikes-false-pairs-per-10000"] = (
+        f"`copies` **{hits}** of {pairs:,} ukbench pairs ({same} of {objects} same-object pairs); "
+        + "; ".join(f"`{m}` {h} ({h / n * 1e4:.1f} per 10,000)" for m, (h, _, _, n) in lookalike_hits.items()
+                    if m != "copies"))
+    cnn8 = "cnn (8 orientations)"
+    if cnn8 in methods:
+        p8, _, _ = at(evaluate(cnn8, held_sets), defaults[cnn8])
+        per_source = ", ".join(f"{n} {at(evaluate(cnn8, (n,)), defaults[cnn8])[0]:.3f}" for n in copy_held)
+        values["cnn-heldout-default-precision"] = round(p8, 2)
+        measured["cnn-heldout-default-precision"] = (f"P {p8:.2f} pooled with look-alikes present (a global CNN "
+                                                     f"vector ranks views of one object first); per source "
+                                                     f"without them: {per_source} (default {defaults[cnn8]:g})")
+        ns8, map8 = ranking[cnn8]
+        ns1, map1 = ranking.get(CNN1, (float("nan"), float("nan")))
+        values["cnn-ukbench-map"], values["cnn-ukbench-ns"] = round(map8, 3), round(ns8, 2)
+        measured["cnn-ukbench-map"] = f"`cnn` MAP **{map8:.3f}** (one orientation: {map1:.3f})"
+        measured["cnn-ukbench-ns"] = f"`cnn` N-S **{ns8:.2f}** (one orientation: {ns1:.2f})"
+    hb = best_at(evaluate("dihedral", held_sets))
+    if hb:
+        _, hr, _ = at(evaluate("dihedral", held_sets), defaults["dihedral"])
+        values["best-hash-heldout-recall"] = round(hb[2], 3)
+        measured["best-hash-heldout-recall"] = (f"`dihedral` **{hb[2]:.3f}** ({hr:.3f} at its default "
+                                                f"{defaults['dihedral']:g})")
+    print("quality table rows:", values, flush=True)
     if not args.no_write:
         write_section("quality-heldout", "Quality on held-out photos: copies, not look-alikes", table)
+        quality_table.set_values(values, measured)  # the target rows, and BENCHMARKS.md's table made from them
     (work / "last-results.json").write_text(json.dumps({"lines": lines}))
 
 

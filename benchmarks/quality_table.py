@@ -8,7 +8,8 @@
 ``benchmarks/quality_table.json`` holds one row per number imagetwins is held to: what is measured, the
 limit, the value last measured and by what. Rows measured by a test are checked against their limit on
 every run of ``pytest -m quality`` (``tests/quality_limits.py`` reads the limits); rows measured by a
-benchmark (``benchmarks/quality.py``) are updated here when it is re-run, then this script is run.
+benchmark are written by it through :func:`set_values` when it is re-run (``benchmarks/quality.py`` and
+``--families``: values, the 'measured' text, and this section of BENCHMARKS.md made again).
 """
 
 from __future__ import annotations

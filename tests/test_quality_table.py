@@ -44,3 +44,35 @@ def test_a_row_that_is_not_met_says_so() -> None:
     table = quality_table.render(rows)
     assert "| t | >= 0.99 | 0.53 | **not met** | `x` |" in table
     assert "| u |  | two | reported | `x` |" in table
+
+
+def test_the_benchmark_writes_every_row_it_is_named_for_through_set_values() -> None:
+    """benchmarks/quality.py updates its rows of the table (quality_table.set_values), not BENCHMARKS.md's
+    table by hand: every row measured by it is named in its source, and it calls set_values."""
+    source = (REPO / "benchmarks" / "quality.py").read_text(encoding="utf-8")
+    tree = ast.parse(source)
+    named = {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
+    mine = {row_id for row_id, row in ROWS.items() if row["by"] == "benchmarks/quality.py"}
+    assert mine and mine <= named, sorted(mine - named)
+    calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and ast.unparse(n.func) == "quality_table.set_values"]
+    assert len(calls) == 2  # the held-out run and --families
+
+
+def test_family_rows_are_computed_from_the_measured_pairs() -> None:
+    import importlib.util
+
+    import numpy as np
+
+    spec = importlib.util.spec_from_file_location("quality_bench", REPO / "benchmarks" / "quality.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    same_scene = np.array([True, True, True, True, False, False])
+    identical = np.array([False, False, False, False, False, True])
+    called = np.array([True, False, False, False, True, True])
+    values, measured = bench.family_rows({0.995: (0.9, 0.95), 0.999: None}, (0.87, 0.99, 3),
+                                         {"crop": 0.95, "screenshot": 0.67, "combo": float("nan")}, same_scene,
+                                         identical, called)
+    assert values == {"families-heldout-best-recall-995": 0.9, "families-heldout-weakest-family": 0.67,
+                      "reshots-called-copies-share": 0.25, "families-lookalikes-per-100000": 40000.0}
+    assert measured["families-heldout-weakest-family"].startswith("screenshot **0.67**, crop 0.95")
+    assert set(values) <= set(ROWS)
