@@ -137,3 +137,23 @@ def test_fsspec_urls_are_read_on_the_workers(client, folder: Path) -> None:
     spread = find_duplicates_dask(f"file://{folder}", client=client, partition_size=11)
     assert all(f.startswith("file://") for f in spread.files)
     assert _canon(spread) == _canon(single)
+
+
+@pytest.mark.integration
+def test_a_session_gives_the_dask_run_its_progress(client, folder: Path) -> None:
+    """The session is passed to the Dask stage as to the local one: its progress bar (here a caller's) is advanced
+    by each partition's files as the cluster encodes them."""
+    from imagetwins.session import Session
+
+    class Bar:
+        def __init__(self):
+            self.n = 0
+
+        def update(self, n):
+            self.n += n
+
+    bar = Bar()
+    with Session(None, workers=2, progress=bar) as session:
+        spread = find_duplicates_dask(folder, "phash", client=client, partition_size=9, session=session)
+    assert bar.n == len(spread.files) + len(spread.failures) and _canon(spread) == _canon(
+        find_duplicate_groups(folder, "phash", recursive=True))

@@ -130,3 +130,39 @@ def test_the_front_door_finds_copies_by_default_as_the_cli_does(folder: Path) ->
 
     assert ["forest.jpg", "forest_mirrored.jpg"] in names(result)
     assert ["forest.jpg", "forest_mirrored.jpg"] not in names(hashed)
+
+
+def test_the_session_is_passed_to_index_update_and_tune(folder: Path, tmp_path: Path) -> None:
+    """Index update and the threshold sweep take the run's session: its index, workers and progress, and its
+    pair-score store (copies' verifications are made once across the sweeps that share it)."""
+    from imagetwins.evaluation import sweep
+    from imagetwins.pairscores import MemoryPairScores
+
+    with imagetwins.open_session(db=tmp_path / "s.db", methods=["phash"], workers=2) as session:
+        stats = session.update(folder)
+        assert stats.added == 9 and session.index.stats()["encodings"]["phash"] == 9
+        assert session.update(folder).unchanged == 9
+    with imagetwins.open_session(cache=False) as session, pytest.raises(ValueError, match="no index"):
+        session.update(folder)
+
+    from PIL import Image
+
+    with Image.open(folder / "forest.jpg") as im:  # a crop: a pair the hash is not sure of, so it is verified
+        im.crop((0, 0, im.width * 2 // 3, im.height * 2 // 3)).save(folder / "forest_crop.jpg", quality=90)
+    truth = {"forest.jpg": ["forest_crop.jpg", "forest_mirrored.jpg"],
+             "forest_crop.jpg": ["forest.jpg", "forest_mirrored.jpg"],
+             "forest_mirrored.jpg": ["forest.jpg", "forest_crop.jpg"]}
+    class Counted(MemoryPairScores):
+        put = 0
+
+        def put_pair_scores(self, method, version, items):
+            Counted.put += len(items)
+            super().put_pair_scores(method, version, items)
+
+    with imagetwins.open_session(cache=False, workers=2) as session:
+        session.pair_scores = Counted()
+        first = sweep(truth, folder, methods=["copies"], session=session)
+        verified = Counted.put
+        again = sweep(truth, folder, methods=["copies"], session=session)
+    assert verified > 0 and Counted.put == verified  # the second sweep verified no pair again
+    assert [(p.threshold, p.recall) for p in first.points] == [(p.threshold, p.recall) for p in again.points]

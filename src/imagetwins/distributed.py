@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -22,6 +23,9 @@ from imagetwins import search
 from imagetwins.encoders import Encoder, get_encoder
 from imagetwins.encoding import encode_files
 from imagetwins.io import DEFAULT_MAX_BYTES, ImageReadError, ReadFailure, read_bytes
+
+if TYPE_CHECKING:
+    from imagetwins.session import Session
 
 
 def _is_url(path: str) -> bool:
@@ -135,6 +139,7 @@ def find_duplicates_dask(
     client=None,
     partition_size: int = 2000,
     recursive: bool = True,
+    session: Session | None = None,
 ):
     """Find duplicate groups with the encoding and the search spread over a Dask cluster.
 
@@ -151,6 +156,10 @@ def find_duplicates_dask(
         Default: the current client (``distributed.get_client()``).
     partition_size : int
         Files per partition (one encoding task; the search holds two partitions per task).
+    session : Session, optional
+        The run's session (:func:`imagetwins.open_session`): its progress (``True``, or a caller's tqdm-like
+        bar: advanced by the files of each partition as it is encoded on the cluster), and, when there is no
+        ``client`` and no current one, its workers as the processes of a local cluster made for this run.
 
     Returns
     -------
@@ -158,10 +167,24 @@ def find_duplicates_dask(
     """
     from distributed import get_client
 
+    start = time.perf_counter()
+    own = None
+    if client is None and session is not None:
+        try:
+            client = get_client()
+        except ValueError:  # no cluster yet: one on this machine, the session's workers as its processes
+            client = own = local_client(session.workers or 2)
+    try:
+        return _find_on(client or get_client(), root, method, threshold, partition_size, recursive, session, start)
+    finally:
+        if own is not None:
+            own.close()
+            own.cluster.close()
+
+
+def _find_on(client, root, method, threshold, partition_size, recursive, session, start):
     from imagetwins.results import result_from_pairs
 
-    start = time.perf_counter()
-    client = client or get_client()
     encoder = get_encoder(method)
     threshold = encoder.threshold_or_default(threshold)
     skipped: list[ReadFailure] = []
@@ -170,7 +193,9 @@ def find_duplicates_dask(
     parts = [files[i:i + partition_size] for i in range(0, len(files), partition_size)]
     encoded = client.map(encode_partition, parts, method=encoder, pure=False)
     # sizes are needed for global offsets; the encodings themselves stay on the workers
-    sizes = client.gather(client.map(lambda e: len(e["paths"]), encoded))
+    counted = client.map(lambda e: len(e["paths"]), encoded)
+    _follow(counted, [len(p) for p in parts], session.progress if session is not None else False)
+    sizes = client.gather(counted)
     offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
     results = _search_blocks(client, encoded, offsets, encoder, threshold)
     meta = client.gather(client.map(lambda e: (e["paths"], e["digests"], e["failures"], e["encodings"]), encoded))
@@ -183,6 +208,27 @@ def find_duplicates_dask(
     result = result_from_pairs(paths, encodings, digests, _gather_pairs(results, encoder), encoder, threshold)
     return result.replace(failures=sorted(skipped + failures, key=lambda f: f.path),
                           seconds=time.perf_counter() - start)  # the whole run, as find_duplicate_groups reports
+
+
+def _follow(futures: list, files: list[int], progress) -> None:
+    """Advance ``progress`` (``True``: a bar of its own; or a caller's tqdm-like bar) by each partition's files as
+    its encoding finishes on the cluster."""
+    if not progress or not futures:
+        return
+    from distributed import as_completed
+
+    bar = progress
+    if progress is True:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=sum(files), unit="img", desc="encoding (Dask)", leave=False)
+    size = {f.key: n for f, n in zip(futures, files)}
+    try:
+        for future in as_completed(futures):
+            bar.update(size[future.key])
+    finally:
+        if bar is not progress:
+            bar.close()
 
 
 def local_client(n_workers: int = 2):

@@ -13,8 +13,12 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from imagetwins.session import Session
 
 
 class MapValidationError(ValueError, AssertionError):
@@ -363,6 +367,7 @@ def sweep(
     target_precision: float = 0.99,
     workers: int | None = None,
     progress: bool = False,
+    session: Session | None = None,
 ) -> SweepResult:
     """Try every method at every threshold on labelled images and recommend one.
 
@@ -380,6 +385,12 @@ def sweep(
         hashes, 0..120 in steps of 4 for 256-bit, cosine similarities 0.99 down to 0.60 for vectors.
     target_precision : float
         The recommendation maximises recall among points at or above this pair precision.
+    workers, progress : optional
+        Threads and progress bars (default: the ``session``'s).
+    session : Session, optional
+        The run's session (:func:`imagetwins.open_session`): its workers and progress where not given, and its
+        pair-score store, so a method that verifies its pairs (``copies``) verifies each pair once across
+        the runs that share it.
 
     Returns
     -------
@@ -389,7 +400,11 @@ def sweep(
     """
     from imagetwins.encoders import encoder_names, get_encoder
     from imagetwins.encoding import encode_files
+    from imagetwins.pairscores import for_method
 
+    if session is not None:
+        workers = session.workers if workers is None else workers
+        progress = progress or session.progress
     gt = load_ground_truth(ground_truth)
     root = Path(image_dir)
     names = sorted(gt)
@@ -408,7 +423,9 @@ def sweep(
         ts = encoder.sweep_thresholds()
         if thresholds and encoder.name in thresholds:  # loosest last, as the encoder gives them
             ts = sorted(thresholds[encoder.name], key=lambda t: -float(encoder.best_first(np.array([t]))[0]))
-        pairs = encoder.pairs(enc.by_method[encoder.name], ts[-1], workers=workers, paths=enc.paths)
+        pairs = encoder.pairs(enc.by_method[encoder.name], ts[-1], workers=workers, paths=enc.paths,
+                              pair_scores=for_method(encoder, session.pair_scores if session else None,
+                                                     enc.digests))
         scores = pairs.score.astype(np.float64)
         is_true = np.fromiter(((int(a), int(b)) in truth for a, b in zip(pairs.left, pairs.right)), dtype=bool,
                               count=len(pairs))

@@ -26,7 +26,7 @@ from imagetwins.results import (
     QueryResult,
     Scan,
     groups_from_encodings,
-    match_query,
+    query_images,
     result_from_pairs,
     search_scan,
 )
@@ -362,16 +362,10 @@ def find_against(
         ref_paths, ref_encodings, ref_digests, ref_failures, ref_name, store = _reference(
             reference, encoder, recursive, workers, progress, cache, stack,
             session.index if session is not None and cache else None)
-        skipped: list[ReadFailure] = []  # links, FIFOs, devices among the images: reported, never read
-        if isinstance(images, (str, os.PathLike)):
-            p = Path(images)
-            files = find_images(p, recursive=recursive, skipped=skipped) if p.is_dir() else [p]
-        else:
-            files = [Path(f) for f in images]
-        enc = encoder.encode_files(files, workers=workers, progress=progress, warn=False)
-        # the reference's index (or cache) also keeps the costly pair scores of a method with a verification
-        matches = match_query(encoder, enc.paths, enc.encodings, ref_paths, ref_encodings, threshold, workers,
-                              score_store=store, query_digests=enc.digests, reference_digests=ref_digests)
+        # the one query step (index query too); skipped: links, FIFOs, devices among the images, reported, never
+        # read; the reference's index (or cache) also keeps the costly pair scores of a method that verifies
+        matches, enc, skipped = query_images(encoder, images, ref_paths, ref_encodings, threshold, workers, progress,
+                                             recursive, score_store=store, reference_digests=ref_digests)
     if remembered:
         qkey = {p: content_key(d) for p, d in zip(enc.paths, enc.digests)}
         rkey = {p: content_key(d) for p, d in zip(ref_paths, ref_digests or [])}

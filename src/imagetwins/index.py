@@ -33,7 +33,7 @@ from imagetwins.encoding import encode_files
 from imagetwins.facts import FACTS_VERSION, ImageFacts
 from imagetwins.io import ReadFailure, find_images
 from imagetwins.raw import CRASHED
-from imagetwins.results import FindResult, groups_from_encodings, match_query
+from imagetwins.results import FindResult, groups_from_encodings, query_images
 from imagetwins.userdirs import cache_folder as user_cache_folder
 from imagetwins.writing import describe_mode
 
@@ -1013,18 +1013,11 @@ class Index:
             Sorted by query, then closest first: bits apart for hashes (an int), cosine similarity
             for vector methods (a float).
         """
-        encoder = get_encoder(method)
-        threshold = encoder.threshold_or_default(threshold)
-        if isinstance(images, (str, os.PathLike)):
-            p = Path(images)
-            skipped: list[ReadFailure] = []  # links, FIFOs, devices: left alone, as find --against does, and said
-            images = find_images(p, recursive=True, skipped=skipped) if p.is_dir() else [p]
-            for f in skipped:
-                warnings.warn(f"skipped {f.path}: {f.reason}", stacklevel=2)
-        paths, stored = self.load(encoder)
-        enc = encoder.encode_files(list(images), workers=workers, warn=True)
-        found = match_query(encoder, enc.paths, enc.encodings, paths, stored, threshold, workers, score_store=self,
-                            query_digests=enc.digests, reference_digests=self.digests(paths))
+        paths, stored = self.load(method)
+        found, enc, skipped = query_images(method, images, paths, stored, threshold, workers, score_store=self,
+                                           reference_digests=self.digests(paths))
+        for f in skipped + enc.failures:  # links, FIFOs, devices left alone, as find --against does; unreadable
+            warnings.warn(f"skipped {f.path}: {f.reason}", stacklevel=2)
         return [(q, r, score) for q, ms in found.items() for r, score in ms]
 
     def stats(self) -> dict:

@@ -10,21 +10,22 @@ import json
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TextIO
 
 import numpy as np
 
 from imagetwins import search
 from imagetwins.digests import Digest
-from imagetwins.encoders import Encoder, get_encoder
+from imagetwins.encoders import Encoded, Encoder, Rows, get_encoder
 from imagetwins.hardlinks import same_file
-from imagetwins.io import ReadFailure
+from imagetwins.io import ReadFailure, find_images
 from imagetwins.pairscores import PairScoreStore, for_method
 from imagetwins.placeholders import split_placeholders
 from imagetwins.scores import DISTANCE, SIMILARITY, ScoreKind
 
 __all__ = ["WEAKEST_MATCH", "DuplicateGroup", "FindResult", "QueryResult", "Scan", "groups_from_encodings",
-           "match_query", "result_from_pairs", "same_encoding", "search_scan", "write_json"]
+           "match_query", "query_images", "result_from_pairs", "same_encoding", "search_scan", "write_json"]
 
 
 #: how each score kind names a group's weakest match in every output (JSON, CSV, report); kept for old
@@ -375,6 +376,31 @@ def match_query(encoder: str | Encoder, query_paths: Sequence[str], queries: np.
             continue  # the reference holds the query itself (overlapping folders): not a duplicate of itself
         out.setdefault(query, []).append((found, as_score(pairs.score[k])))
     return out
+
+
+def query_images(encoder: str | Encoder, images: Sequence[str | os.PathLike] | str | os.PathLike,
+                 reference_paths: Sequence[str], reference: Rows, threshold: float | None = None,
+                 workers: int | None = None, progress: bool = False, recursive: bool = True,
+                 score_store: PairScoreStore | None = None, reference_digests: Sequence[str] | None = None
+                 ) -> tuple[dict[str, list[tuple[str, float]]], Encoded, list[ReadFailure]]:
+    """The one query step of ``find --against``/``check`` and ``index query``: new images (a folder, walked as
+    :func:`imagetwins.io.find_images` walks it; one file; or explicit files) encoded, never stored, and
+    matched against reference rows (:func:`match_query`).
+
+    Returns (matches, the images' :class:`~imagetwins.encoders.Encoded`, the links, FIFOs and devices left
+    alone among them: reported, never read).
+    """
+    encoder = get_encoder(encoder)
+    skipped: list[ReadFailure] = []
+    if isinstance(images, (str, os.PathLike)):
+        p = Path(images)
+        files = find_images(p, recursive=recursive, skipped=skipped) if p.is_dir() else [p]
+    else:
+        files = [Path(f) for f in images]
+    enc = encoder.encode_files(files, workers=workers, progress=progress, warn=False)
+    matches = match_query(encoder, enc.paths, enc.encodings, reference_paths, reference, threshold, workers,
+                          score_store=score_store, query_digests=enc.digests, reference_digests=reference_digests)
+    return matches, enc, skipped
 
 
 def _same_file(a: str, b: str, identity: dict[str, object]) -> bool:

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from imagetwins.encoders import Encoder, get_encoder
-from imagetwins.index import Index, IndexFileError, open_folder_cache
+from imagetwins.index import Index, IndexFileError, UpdateStats, open_folder_cache
 from imagetwins.pairscores import MemoryPairScores, PairScoreStore
 
 __all__ = ["Session", "open_session"]
@@ -63,6 +63,22 @@ class Session:
 
             self._spill = current_spill()
         return self._spill
+
+    def update(self, folder: str | os.PathLike, methods: Sequence[str | Encoder] | None = None,
+               recursive: bool = True, follow_symlinks: bool = False) -> UpdateStats:
+        """The index update stage: bring the session's index in line with ``folder`` on the session's workers,
+        with its progress (:meth:`imagetwins.index.Index.update`; ``methods`` adds methods to the index).
+
+        Raises
+        ------
+        ValueError
+            The session has no index (opened with ``cache=False``, or its cache could not be opened).
+        """
+        if self.index is None:
+            raise ValueError("this session keeps no index to update (opened without a cache or db)")
+        names = None if methods is None else [get_encoder(m).name for m in methods]
+        return self.index.update(folder, recursive=recursive, workers=self.workers, progress=self.progress,
+                                 methods=names, follow_symlinks=follow_symlinks)
 
     def close(self) -> None:
         """Close what the session opened (an index it was handed is left open); safe to call twice."""

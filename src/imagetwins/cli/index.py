@@ -69,6 +69,7 @@ def index_update(directory: Path, db_path: Path, methods: tuple[str, ...], recur
     Unreadable files are named with the reason.
     """
     from imagetwins.index import IndexFileError
+    from imagetwins.session import Session
 
     # encodings an older imagetwins made with other parameters are made again here (the user asked for an
     # update; the other methods, pair scores of other methods and decisions the index holds are kept)
@@ -80,10 +81,10 @@ def index_update(directory: Path, db_path: Path, methods: tuple[str, ...], recur
             return (f"interrupted (Ctrl-C): {plural(idx.stored, 'file')} encoded and kept in {db_path}; "
                     f"'imagetwins index update {directory} --db {db_path}' encodes the rest")
 
+        session = Session(idx, workers, show_progress(quiet))  # the run's stores, workers and progress
         try:
             with on_interrupt(done):
-                st = idx.update(directory, recursive=recursive, workers=workers, progress=show_progress(quiet),
-                                methods=wanted)
+                st = session.update(directory, methods=wanted, recursive=recursive)
         except IndexFileError as exc:
             raise click.ClickException(str(exc)) from None
         # (and those that failed only this time: a decode past its time limit, a decoder that crashed)

@@ -19,10 +19,10 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from imagetwins.encoders.base import BitsEncoder, Encoded, Encoder, ScoreKind, VectorEncoder
+from imagetwins.encoders.base import BitsEncoder, Encoded, Encoder, Rows, ScoreKind, VectorEncoder
 from imagetwins.search import Pairs
 
-__all__ = ["DEFAULT_METHOD", "BitsEncoder", "Encoded", "Encoder", "ScoreKind", "VectorEncoder", "encoder_names",
+__all__ = ["DEFAULT_METHOD", "BitsEncoder", "Encoded", "Encoder", "Rows", "ScoreKind", "VectorEncoder", "encoder_names",
            "get_encoder", "method_pairs", "method_query", "register", "registered", "unregister"]
 
 #: the method used where none is named: by the front door's ``find``, ``find_against`` and ``check`` and by the
