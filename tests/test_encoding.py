@@ -10,11 +10,11 @@ import pytest
 from PIL import Image
 
 from imagetwins.encoders import get_encoder
-from imagetwins.encoding import encode_files
+from imagetwins.encoding import Stage, encode_files
 from imagetwins.hashing import hash_files
 
 
-class CountingStage:
+class CountingStage(Stage):
     """A stage that records how often it is asked to prepare an image, and what size it got."""
 
     name = "count"
