@@ -181,14 +181,14 @@ def main() -> None:
     ap.add_argument("--old", required=True, help="git revision to compare against")
     ap.add_argument("--new", default=str(ROOT), help="source checkout to measure (default: this one)")
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--only", help="run the cases whose name contains this")
+    ap.add_argument("--only", action="append", help="run the cases whose name contains this (repeatable)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         old_src, new_src = export(args.old, Path(tmp)), Path(args.new) / "src"
         print(f"old: {args.old}   new: {args.new}   best of {args.rounds} interleaved runs each\n")
         print("| case | old | new | speed new/old | CPU s old / new (ratio) |\n| --- | ---: | ---: | ---: | ---: |")
         for name, (code, unit) in CASES.items():
-            if args.only and args.only not in name:
+            if args.only and not any(o in name for o in args.only):
                 continue
             best, cpu = {}, {}
             for _ in range(args.rounds):
