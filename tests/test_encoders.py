@@ -174,3 +174,31 @@ def test_a_users_model_is_a_method(album: Path, tmp_path: Path) -> None:
         with registered(other, replace=True), pytest.raises(IndexMismatchError, match="other parameters"):
             Index(tmp_path / "m.db", methods=["blockmeans"])
     assert "blockmeans" not in encoder_names()
+
+
+@pytest.mark.unit
+def test_a_plugin_search_written_without_pair_scores_is_called_through_the_one_interface() -> None:
+    """Every caller passes ``pair_scores`` (None for a method without a ``pair_score_version``); a plug-in whose
+    ``pairs``/``query`` predate the parameter keeps working: it is wrapped when the class is made."""
+    from imagetwins.results import groups_from_encodings, match_query
+
+    class Old(ColourHistogram):
+        name = "oldsearch"
+        calls: list[str] = []
+
+        def pairs(self, encodings, threshold, workers=None, progress=False, paths=None):
+            Old.calls.append("pairs")
+            return super().pairs(encodings, threshold, workers, progress, paths)
+
+        def query(self, queries, database, threshold, workers=None, query_paths=None, database_paths=None):
+            Old.calls.append("query")
+            return super().query(queries, database, threshold, workers, query_paths, database_paths)
+
+    rows = np.array([0, 1, 2**40 - 1, 0], np.uint64)
+    with registered(Old()) as old:
+        result = groups_from_encodings(["a", "b", "c", "d"], rows, ["", "", "", ""], old, 3)
+        found = match_query(old, ["q"], rows[:1], ["a", "b", "c"], rows[:3], 3, query_digests=["x"],
+                            reference_digests=["y", "z", "w"])
+    assert Old.calls == ["pairs", "query"]
+    assert [g.files for g in result.groups] == [["a", "b", "d"]] and [r for r, _ in found["q"]] == ["a", "b"]
+    assert old.pair_score_version is None and old.unavailable() is None and old.check_pair(rows) is None
