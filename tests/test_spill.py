@@ -165,7 +165,7 @@ def test_copies_rows_are_columns_with_feature_references(folder: Path, tmp_path:
     rows = enc.encodings
     assert isinstance(rows, CopyRows) and not isinstance(rows, np.ndarray) and len(rows) == len(files)
     assert rows.hashes.dtype == np.uint64 and rows.hashes.shape == (len(files), 4)
-    assert rows.vectors.dtype == np.float32 and rows.vectors.shape[0] == len(files)
+    assert rows.vectors.dtype == copies.VECTOR_DTYPE and rows.vectors.shape[0] == len(files)
     with_canvas = np.flatnonzero(rows.alt_of >= 0).tolist()
     assert len(files) - 1 in with_canvas  # the picture on a background has its picture cut out as columns too
     blobs = [r.to_bytes() for r in rows]

@@ -333,7 +333,7 @@ def features_part(data: bytes, part: int) -> bytes:
 class CopyRows:
     """The rows of the ``copies`` method as columns: what its encoder makes, the index loads and the search takes.
 
-    ``hashes`` (N, 4) uint64 (dihedral), ``vectors`` (N, d) float32 (CNN, one orientation), and for the
+    ``hashes`` (N, 4) uint64 (dihedral), ``vectors`` (N, d) (CNN, one orientation; :data:`VECTOR_DTYPE`), and for the
     verification features a reference into a feature store per row (:mod:`imagetwins.spill`: the store, the
     offset and the length; a row whose features could not be spilled holds them in memory). The pictures cut
     from a canvas are columns of their own: ``alt_of`` (N,) gives each row's alternate (-1: none) in
@@ -360,8 +360,8 @@ class CopyRows:
     @classmethod
     def empty(cls, dim: int = 0) -> CopyRows:
         e3 = np.empty((0, 3), np.int64)
-        return cls(np.empty((0, 4), np.uint64), np.empty((0, dim), np.float32), (), e3, None,
-                   np.empty(0, np.int64), np.empty((0, 4), np.uint64), np.empty((0, dim), np.float32), e3, None, [])
+        return cls(np.empty((0, 4), np.uint64), np.empty((0, dim), VECTOR_DTYPE), (), e3, None,
+                   np.empty(0, np.int64), np.empty((0, 4), np.uint64), np.empty((0, dim), VECTOR_DTYPE), e3, None, [])
 
     @classmethod
     def of(cls, records: CopyRows | Sequence[CopyRecord]) -> CopyRows:
@@ -389,15 +389,14 @@ class CopyRows:
         alt_where = np.array([ref(records[i]._spill if records[i]._alt_features is None else None,
                                   records[i]._alt_offset, records[i]._alt_length, records[i]._alt_features, k,
                                   alt_held) for k, i in enumerate(with_alt)], np.int64).reshape(-1, 3)
-        d = len(records[0].vector)
-        return cls(np.stack([r.hash for r in records]).astype(np.uint64),
-                   np.stack([r.vector for r in records]).astype(np.float32),
+        vectors = np.stack([r.vector for r in records])  # as held (VECTOR_DTYPE; records made by hand: their own)
+        return cls(np.stack([r.hash for r in records]).astype(np.uint64), vectors,
                    tuple(s for _, s in sorted(stores.values(), key=lambda x: x[0])), where,
                    held if (where[:, 0] < 0).any() else None, alt_of,
                    np.stack([records[i].alt_hash for i in with_alt]).astype(np.uint64) if with_alt
                    else np.empty((0, 4), np.uint64),
-                   np.stack([records[i].alt_vector for i in with_alt]).astype(np.float32) if with_alt
-                   else np.empty((0, d), np.float32),
+                   np.stack([records[i].alt_vector for i in with_alt]).astype(vectors.dtype) if with_alt
+                   else np.empty((0, vectors.shape[1]), vectors.dtype),
                    alt_where, alt_held if len(alt_where) and (alt_where[:, 0] < 0).any() else None,
                    [r.capture for r in records])
 
