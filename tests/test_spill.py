@@ -174,6 +174,9 @@ def test_copies_rows_are_columns_with_feature_references(folder: Path, tmp_path:
     assert [r.to_bytes() for r in rows[2:5]] == blobs[2:5]
     joined = CopyRows.concat([rows[:3], rows[3:]])
     assert [r.to_bytes() for r in joined] == blobs and joined.alt_of.tolist() == rows.alt_of.tolist()
+    for made in (rows, joined):  # images' and canvas pictures' vectors in one array: searched together, no copy
+        _, searched, _ = copies._extended(made.hashes, made.vectors, made.alternates())
+        assert np.shares_memory(searched, made.vectors) and len(searched) == len(made) + len(made.alt_hashes)
     back = pickle.loads(pickle.dumps(rows))
     assert isinstance(back, CopyRows) and [r.to_bytes() for r in back] == blobs
     stacked = CopyRows.of(list(rows))  # records (imagededup-style encoding maps) stack into the same columns

@@ -389,14 +389,21 @@ class CopyRows:
         alt_where = np.array([ref(records[i]._spill if records[i]._alt_features is None else None,
                                   records[i]._alt_offset, records[i]._alt_length, records[i]._alt_features, k,
                                   alt_held) for k, i in enumerate(with_alt)], np.int64).reshape(-1, 3)
-        vectors = np.stack([r.vector for r in records])  # as held (VECTOR_DTYPE; records made by hand: their own)
+        # the vectors as held (VECTOR_DTYPE; records made by hand: their own), the images' and then their canvas
+        # pictures' in one array, so that the search of both together copies neither (_joined)
+        dtype = np.result_type(*{np.asarray(r.vector).dtype for r in records})
+        both = np.empty((len(records) + len(with_alt), len(records[0].vector)), dtype)
+        for i, r in enumerate(records):
+            both[i] = r.vector
+        for k, i in enumerate(with_alt):
+            both[len(records) + k] = records[i].alt_vector
+        vectors = both[:len(records)]
         return cls(np.stack([r.hash for r in records]).astype(np.uint64), vectors,
                    tuple(s for _, s in sorted(stores.values(), key=lambda x: x[0])), where,
                    held if (where[:, 0] < 0).any() else None, alt_of,
                    np.stack([records[i].alt_hash for i in with_alt]).astype(np.uint64) if with_alt
                    else np.empty((0, 4), np.uint64),
-                   np.stack([records[i].alt_vector for i in with_alt]).astype(vectors.dtype) if with_alt
-                   else np.empty((0, vectors.shape[1]), vectors.dtype),
+                   both[len(records):],
                    alt_where, alt_held if len(alt_where) and (alt_where[:, 0] < 0).any() else None,
                    [r.capture for r in records])
 
@@ -491,16 +498,21 @@ class CopyRows:
             held = [x for p in parts for x in (p._held or [None] * len(p))]
         if any(p._alt_held is not None for p in parts):
             alt_held = [x for p in parts for x in (p._alt_held or [None] * len(p.alt_hashes))]
-        return cls(np.concatenate([p.hashes for p in parts]), np.concatenate([p.vectors for p in parts]),
+        # images' vectors, then their canvas pictures', in one array (see of)
+        n = sum(len(p) for p in parts)
+        both = np.concatenate([p.vectors for p in parts] + [p.alt_vectors for p in parts])
+        return cls(np.concatenate([p.hashes for p in parts]), both[:n],
                    tuple(stores), np.concatenate(where), held, np.concatenate(alt_of),
-                   np.concatenate([p.alt_hashes for p in parts]), np.concatenate([p.alt_vectors for p in parts]),
+                   np.concatenate([p.alt_hashes for p in parts]), both[n:],
                    np.concatenate(alt_where), alt_held, [c for p in parts for c in p.captures])
 
     def alternates(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(owner row, hashes (M, 4), vectors (M, d)) of the pictures cut from a canvas, by owner row."""
-        owners = np.flatnonzero(self.alt_of >= 0)
+        owners = np.flatnonzero(self.alt_of >= 0).astype(np.int64)
         at = self.alt_of[owners]
-        return owners.astype(np.int64), self.alt_hashes[at], self.alt_vectors[at]
+        if np.array_equal(at, np.arange(len(self.alt_hashes))):  # in owner order (as made and picked): no copy
+            return owners, self.alt_hashes, self.alt_vectors
+        return owners, self.alt_hashes[at], self.alt_vectors[at]
 
     def __getstate__(self) -> tuple:
         return list(self)  # records pickle with their features (CopyRecord.__getstate__)
@@ -617,7 +629,9 @@ def _joined(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def stack_rows(records: CopyRows | Sequence[CopyRecord]) -> tuple[np.ndarray, np.ndarray, CopyRows, tuple]:
     """:func:`stack` and :func:`alternates` at once: (hashes, vectors, rows, alternates), the columns of
-    :class:`CopyRows` as they are."""
+    :class:`CopyRows` as they are; rows made in one go (:meth:`CopyRows.of`, the encoder, the index) hold the
+    vectors of images and of their pictures cut from a canvas in one array, so the search of both together
+    copies none of them (:func:`_joined`)."""
     rows = CopyRows.of(records)
     return rows.hashes, rows.vectors, rows, rows.alternates()
 
