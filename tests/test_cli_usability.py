@@ -234,3 +234,22 @@ def test_report_summary_counts_the_groups_the_page_shows(tmp_path: Path, dataset
         assert res.exit_code == 0, res.output
         assert f"1 duplicate group holding {shown} files -> {page}" in res.output
     assert run("find", album, "-m", "phash").output.count("holding 3 files") == 1
+
+
+def test_undo_says_what_is_left_and_a_second_undo_says_it_was_undone(tmp_path: Path, album: Path) -> None:
+    # after 'undo' the quarantine folder stays (its journal, the folders it made) and nothing said whether it
+    # could go; a second undo of it said "restored 0 files", as if the files were lost
+    before = tree_digest(album)
+    res = run("remove", album, "-m", "phash", "--apply")
+    assert res.exit_code == 0 and "moved 4 files to " in res.output, res.output
+    quarantine = Path(res.output.split(" to ", 1)[1].split(";", 1)[0])
+    res = run("undo", quarantine)
+    assert res.exit_code == 0, res.output
+    assert res.output.strip() == (f"restored 4 files; {quarantine} now holds only the journal of that run: "
+                                  f"delete it when you like")
+    assert tree_digest(album) == before
+    assert not [p for p in quarantine.rglob("*") if p.is_file() and p.suffix.lower() in (".jpg", ".png")]
+    res = run("undo", quarantine)
+    assert res.exit_code == 0, res.output
+    assert res.output.strip() == f"nothing to restore: every file moved into {quarantine} is back already"
+    assert tree_digest(album) == before

@@ -428,8 +428,14 @@ def undo(manifest: Path, quiet: bool) -> None:
     if not quiet or out.failed:
         what = plural(len(out.done) - out.folders, 'file') + (f" and {plural(out.folders, 'folder')}" if out.folders
                                                                else "")
-        echo(f"restored {what}" + (f", {len(out.failed)} failed" if out.failed else ""),
-              err=bool(out.failed))
+        where = out.manifest.parent if out.manifest is not None else manifest
+        if not out.done and not out.failed:  # a second undo, or a quarantine nothing was moved into
+            echo(f"nothing to restore: every file moved into {where} is back already")
+        else:
+            # the quarantine keeps its journal (and the folders it made): say so, and that it may go
+            kept = "" if out.failed else f"; {where} now holds only the journal of that run: delete it when you like"
+            echo(f"restored {what}" + (f", {len(out.failed)} failed" if out.failed else kept),
+                  err=bool(out.failed))
     if out.failed:
         sys.exit(EXIT_ERROR)
 
