@@ -200,3 +200,29 @@ def test_scores_say_what_they_are(tmp_path: Path) -> None:
     copies = report_data(find_duplicate_groups(tmp_path / "images", method="copies"))
     assert copies["score_unit"] == "confidence"
     assert all(0 <= v <= 1 for g in copies["groups"] for row in g["scores"] for v in row if v is not None)
+
+
+@pytest.mark.cli
+def test_the_page_counts_in_the_singular_too(tmp_path: Path, datasets: Path, browser) -> None:
+    # a stranger's family folder read "1 folders are copies of other folders" above the groups
+    from selenium.webdriver.common.by import By
+
+    lib = tmp_path / "lib"
+    (lib / "Photos").mkdir(parents=True)
+    (lib / "Backup").mkdir()
+    photo = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[0]
+    for folder in ("Photos", "Backup"):  # one picture four times: one group, and Backup a copy of Photos
+        for name in ("a.jpg", "b.jpg"):
+            shutil.copy(photo, lib / folder / name)
+    (lib / "broken.jpg").write_bytes(photo.read_bytes()[:2000])
+    page = tmp_path / "review.html"
+    res = CliRunner().invoke(main, ["report", str(lib), "-r", "-m", "phash", "--no-cache", "-o", str(page)])
+    assert res.exit_code == 0, res.output
+    browser.get(page.as_uri())
+    summary = browser.find_element(By.ID, "summary").text
+    assert summary.startswith("4 images, 1 duplicate group holding 4 files \u00b7 phash"), summary
+    folders = browser.find_element(By.CSS_SELECTOR, "#folders summary").get_attribute("textContent")
+    assert folders.startswith("1 folder is a copy of another folder ("), folders
+    assert browser.find_element(By.CSS_SELECTOR, "#unreadable summary").get_attribute("textContent") == \
+        "1 unreadable file"
+    assert not [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
