@@ -149,9 +149,11 @@ class SimilarEncoder(VectorEncoder):
         if len(encodings) < 2:
             return search.Pairs.empty(np.float32, SIMILARITY)
         vectors = np.ascontiguousarray(encodings, dtype=np.float32)
-        near = search.cosine_pairs(vectors, min(float(threshold), CHECK_FROM))
-        nearest = search.cosine_topk(vectors, vectors, CHECK_NEIGHBOURS, exclude_self=True)[0]
-        return self._scored(near, nearest, None, threshold, workers, paths, paths, pair_scores)
+        found = search.cosine_pairs(vectors, threshold, progress=progress)
+        idx, sims = search.cosine_topk(vectors, vectors, CHECK_NEIGHBOURS, exclude_self=True)
+        rows = np.repeat(np.arange(len(vectors)), idx.shape[1])
+        near = _candidates(rows, idx.ravel(), sims.ravel(), symmetric=True)
+        return self._scored(found, near, threshold, workers, paths, paths, pair_scores)
 
     def query(self, queries: np.ndarray, database: np.ndarray, threshold: float, workers: int | None = None,
               query_paths: Sequence[str] | None = None, database_paths: Sequence[str] | None = None,
@@ -160,40 +162,59 @@ class SimilarEncoder(VectorEncoder):
             return search.Pairs.empty(np.float32, SIMILARITY)
         q = np.ascontiguousarray(queries, dtype=np.float32)
         db = np.ascontiguousarray(database, dtype=np.float32)
-        near = search.cosine_query(q, db, min(float(threshold), CHECK_FROM))
-        nearest_db = search.cosine_topk(q, db, CHECK_NEIGHBOURS)[0]
-        nearest_q = search.cosine_topk(db, q, CHECK_NEIGHBOURS)[0]
-        return self._scored(near, nearest_db, nearest_q, threshold, workers, query_paths, database_paths, pair_scores)
+        found = search.cosine_query(q, db, threshold)
+        to_db, s_db = search.cosine_topk(q, db, CHECK_NEIGHBOURS)
+        to_q, s_q = search.cosine_topk(db, q, CHECK_NEIGHBOURS)
+        near = _candidates(np.concatenate([np.repeat(np.arange(len(q)), to_db.shape[1]), to_q.ravel()]),
+                           np.concatenate([to_db.ravel(), np.repeat(np.arange(len(db)), to_q.shape[1])]),
+                           np.concatenate([s_db.ravel(), s_q.ravel()]), symmetric=False)
+        return self._scored(found, near, threshold, workers, query_paths, database_paths, pair_scores)
 
-    def _scored(self, near: search.Pairs, nearest: np.ndarray, nearest_back: np.ndarray | None, threshold: float,
+    def _scored(self, found: search.Pairs, near: tuple[np.ndarray, np.ndarray, np.ndarray], threshold: float,
                 workers: int | None, left_paths: Sequence[str] | None, right_paths: Sequence[str] | None,
                 pair_scores: PairScores | None) -> search.Pairs:
-        """``near`` (cosine pairs down to :data:`CHECK_FROM`) scored with their keypoint matches where counted:
-        pairs among each side's :data:`CHECK_NEIGHBOURS` nearest (``nearest``: left row -> right rows;
-        ``nearest_back``: right row -> left rows, None when both sides are the same rows)."""
-        left, right, cos = near.left, near.right, near.score.astype(np.float32)
-        back = nearest if nearest_back is None else nearest_back
-        close = np.zeros(len(left), bool)
-        for k in range(nearest.shape[1]):
-            close |= nearest[left, k] == right
-        for k in range(back.shape[1]):
-            close |= back[right, k] == left
-        check = np.flatnonzero(close & (cos >= CHECK_FROM) & (cos < 1.0))
+        """The pairs within ``threshold`` by their vectors (``found``) and the near pairs whose keypoint matches are
+        counted (``near``: each photo's :data:`CHECK_NEIGHBOURS` nearest with a cosine >= :data:`CHECK_FROM`),
+        scored with those matches (:func:`combined_score`): the search never holds more pairs than those (a
+        library's pairs above CHECK_FROM alone can be a few per cent of all its pairs)."""
+        left = np.concatenate([found.left, near[0]]).astype(np.int64)
+        right = np.concatenate([found.right, near[1]]).astype(np.int64)
+        cos = np.concatenate([found.score, near[2]]).astype(np.float32)
+        check = np.concatenate([np.zeros(len(found.left), bool), np.ones(len(near[0]), bool)])
+        # one row per pair (a near pair is often found too): the pair keys sorted, checks first
+        key = left * (max(int(right.max(initial=0)), 0) + 1) + right
+        order = np.lexsort((~check, key))
+        first = np.ones(len(order), bool)
+        first[1:] = key[order][1:] != key[order][:-1]
+        keep = order[first]
+        left, right, cos, check = left[keep], right[keep], cos[keep], check[keep]
         matches = np.zeros(len(left), np.float64)
-        if len(check):
-            known = np.full(len(check), np.nan) if pair_scores is None else pair_scores.lookup(left[check],
-                                                                                               right[check])
+        todo_rows = np.flatnonzero(check & (cos < 1.0))
+        if len(todo_rows):
+            known = np.full(len(todo_rows), np.nan) if pair_scores is None else \
+                pair_scores.lookup(left[todo_rows], right[todo_rows])
             todo = np.flatnonzero(np.isnan(known))
             if len(todo) and left_paths is not None and right_paths is not None:
-                known[todo] = _count_matches([left_paths[i] for i in left[check[todo]]],
-                                             [right_paths[j] for j in right[check[todo]]], workers)
+                known[todo] = _count_matches([left_paths[i] for i in left[todo_rows[todo]]],
+                                             [right_paths[j] for j in right[todo_rows[todo]]], workers)
                 if pair_scores is not None:
                     done = todo[~np.isnan(known[todo])]
-                    pair_scores.remember(left[check[done]], right[check[done]], known[done])
-            matches[check] = np.nan_to_num(known, nan=0.0)
+                    pair_scores.remember(left[todo_rows[done]], right[todo_rows[done]], known[done])
+            matches[todo_rows] = np.nan_to_num(known, nan=0.0)
         score = combined_score(cos, matches)
-        keep = score >= threshold
-        return search.Pairs(left[keep], right[keep], score[keep], SIMILARITY)
+        within = score >= threshold
+        return search.Pairs(left[within], right[within], score[within], SIMILARITY)
+
+
+def _candidates(left: np.ndarray, right: np.ndarray, cosine: np.ndarray, symmetric: bool
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Near pairs (``cosine >= CHECK_FROM``) as ``(left, right, cosine)``; ``symmetric``: rows of one collection, each
+    pair once as ``left < right``."""
+    near = cosine >= CHECK_FROM
+    left, right, cosine = left[near], right[near], cosine[near]
+    if symmetric:
+        left, right = np.minimum(left, right), np.maximum(left, right)
+    return left, right, cosine
 
 
 def combined_score(cosine: np.ndarray, matches: np.ndarray) -> np.ndarray:
