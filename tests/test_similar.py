@@ -174,3 +174,17 @@ def test_matches_on_a_repeated_texture_do_not_lift_unrelated_pictures():
     found = imagetwins.find(EXAMPLES, method="similar", workers=2)
     groups = {frozenset(Path(p).stem.split("_")[0] for p in g.files) for g in found.groups}
     assert groups == {frozenset({"beach"}), frozenset({"city"}), frozenset({"forest"})}, groups
+
+
+@pytest.mark.integration
+def test_the_library_plans_no_removal_from_a_similar_scan(tmp_path):
+    """The API's own removal planner refuses a re-shot scan, as the CLI does (the groups are a person's to decide)."""
+    from imagetwins.quarantine import plan_removal
+
+    for name in ("beach.jpg", "beach_small.jpg", "city.jpg"):
+        shutil.copyfile(EXAMPLES / name, tmp_path / name)
+    result = imagetwins.find(tmp_path, method="similar", workers=2)
+    assert len(result.groups) == 1
+    with pytest.raises(ValueError, match="no removal planned from a scan with this method"):
+        plan_removal(result, roots=[tmp_path])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["beach.jpg", "beach_small.jpg", "city.jpg"]

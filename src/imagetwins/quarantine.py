@@ -145,7 +145,19 @@ def plan_removal(result: FindResult, roots: Sequence[str | os.PathLike],
     refused (with the reason) and never count as the copy that is kept. A hard link of the kept file
     is not moved either (it frees nothing). ``decisions`` (from :func:`imagetwins.keep.decide_result`)
     are used where they were made among such files only, and made again otherwise.
+
+    Raises ``ValueError`` for a result of a method whose groups a person must review (its encoder's
+    ``removal_needs_review``: re-shots, ``similar``): their removal is planned by a person (:mod:`imagetwins.plan`,
+    ``remove --plan``), never from a scan.
     """
+    from imagetwins.encoders import get_encoder
+
+    try:
+        why = get_encoder(result.method).removal_needs_review
+    except ValueError:  # a method not registered here (a result made elsewhere): nothing known against it
+        why = None
+    if why:
+        raise ValueError(f"no removal planned from a scan with this method: {why}")
     scanned = dict(zip(result.files, result.digests)) if result.digests else {}
     if decisions is None:  # keepers decided once, and every group made a star around its keeper
         result = decide_keepers(result, keep_in=keep_in, rule=rule, raw_sidecars=raw_sidecars)
