@@ -253,3 +253,26 @@ def test_undo_says_what_is_left_and_a_second_undo_says_it_was_undone(tmp_path: P
     assert res.exit_code == 0, res.output
     assert res.output.strip() == f"nothing to restore: every file moved into {quarantine} is back already"
     assert tree_digest(album) == before
+
+
+def test_remove_dry_run_says_how_many_groups_were_decided_earlier(tmp_path: Path, album: Path) -> None:
+    # a group skipped in the review page is no longer listed by 'remove -r' (its files stay): find said "N groups
+    # decided earlier" but remove said nothing, so the group seemed lost
+    plan = tmp_path / "plan.json"
+    assert run("find", album, "-m", "phash", "--json", plan, "-q").exit_code == 0
+    doc = json.loads(plan.read_text())
+    assert len(doc["groups"]) == 2
+    city = next(g for g in doc["groups"] if any(Path(f).name == "city.jpg" for f in g["files"]))
+    city["skip"] = True  # (no byte copy in it: a decision is about two contents, see imagetwins.decisions)
+    skipped = city["files"]
+    plan.write_text(json.dumps(doc))
+    res = run("remove", album, "--plan", plan)  # a dry run remembers what the plan decided
+    assert res.exit_code == 0, res.output
+    res = run("remove", album, "-m", "phash")
+    assert res.exit_code == 0, res.output
+    assert not any(Path(f).name in line for f in skipped for line in res.stdout.splitlines()
+                   if line.startswith("would move"))
+    assert ("2 groups decided earlier: moved as decided, or left alone (see 'imagetwins decisions list')"
+            in res.stdout), res.output
+    res = run("remove", album, "-m", "phash", "--ignore-decisions")
+    assert "decided earlier" not in res.output

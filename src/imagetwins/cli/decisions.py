@@ -63,6 +63,18 @@ def load_remembered(db_path: Path | None, ignore: bool, quiet: bool, strict: boo
     return remembered
 
 
+def count_decided_earlier(result) -> int:
+    """How many groups of a scan's ``result`` an earlier plan decided (``find`` marks them; ``remove`` keeps them
+    as decided: its dry run says how many, so a group that is no longer listed is not a surprise)."""
+    remembered = result.decided  # None: no store read, or it failed
+    if not remembered:
+        return 0
+    from imagetwins.decisions import key_map
+
+    key_of = key_map(result)
+    return sum(remembered.status(g.files, key_of) is not None for g in result.groups)
+
+
 def remember_plan(db_path: Path | None, groups, moves, dry_run: bool, quiet: bool) -> None:
     """Keep what a plan decided. A store that cannot be written: a warning in a dry run; with --apply an error
     before anything moves (a later scan would not know what was decided)."""

@@ -24,7 +24,7 @@ from imagetwins.cli._common import (
 )
 from imagetwins.cli._outputs import Requested, groups_output, output_options
 from imagetwins.cli._scan import decide, hint_if_empty, note_keep_in_outside, scan
-from imagetwins.cli.decisions import ignore_decisions_option, load_remembered, remember_plan
+from imagetwins.cli.decisions import count_decided_earlier, ignore_decisions_option, load_remembered, remember_plan
 from imagetwins.text import printable
 
 
@@ -204,6 +204,10 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
             linked = f", each replaced by a {link} link to its kept copy" if link else ""
             echo(f"dry run: {what} would {where}{linked}; add --apply to do it")
             if plan_file is None:
+                decided = count_decided_earlier(result)
+                if decided:  # skipped groups and kept keepers move nothing, and are not listed above
+                    echo(f"{plural(decided, 'group')} decided earlier: moved as decided, or left alone (see "
+                         "'imagetwins decisions list')")
                 hint_if_empty(result, directory, recursive)
         refused = _merge_metadata([(k, src) for src, _, k in plan.moves] + _folder_files_with_keepers(folder_moves),
                                   directory, None, quiet) if merge_metadata else 0
