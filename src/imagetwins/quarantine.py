@@ -87,6 +87,8 @@ class Outcome:
     failed: list[tuple[str, str]] = field(default_factory=list)  # (path, why)
     manifest: Path | None = None
     folders: int = 0  # of ``done``: how many are whole folders (imagetwins.folders), not files
+    #: XMP sidecars moved with their image, not counted in ``done``: (the image's place, sidecar from, to)
+    sidecars: list[tuple[str, str, str]] = field(default_factory=list)
     #: the clones (``link="clone"``) made, recorded when the run ends (:mod:`imagetwins.placeholders`)
     placeholders: list = field(default_factory=list)
 
@@ -580,6 +582,74 @@ def _move_one(rel: Path, folder_fd: int, src_s: str, root: Path, qdir: Path, pla
     out.done.append((entry["from"], str(dst)))
     if link is not None:
         _link_in_place(real, Path(os.path.abspath(keeper)), link, entry, journal, key, out, folder_fd, keeper_sha)
+    else:  # (a link in its place keeps the name: its sidecars stay with it)
+        _move_sidecars(rel, folder_fd, real, dst, root, group, keeper, journal, key, out, stop)
+
+
+def sidecars_of(folder: int | str | os.PathLike, name: str) -> list[str]:
+    """The XMP sidecars of the file ``name`` in ``folder`` (a path or an open folder) that no other file there
+    uses: ``IMG.jpg.xmp`` (its own) and ``IMG.xmp`` when no other file named ``IMG.*`` stands beside it (a RAW +
+    JPEG pair shares one); ``.xmp`` or ``.XMP``, as :func:`imagetwins.metadata.read_metadata` reads them. Names
+    only: whether each is a regular file is checked where it moves."""
+    stem, found = os.path.splitext(name)[0], []
+    dir_fd = folder if isinstance(folder, int) else None
+    base = "" if dir_fd is not None else os.fspath(folder)
+    seen: set[tuple[int, int]] = set()
+    for own, side in [(True, name + ext) for ext in (".xmp", ".XMP")] + \
+                     ([(False, stem + ext) for ext in (".xmp", ".XMP")] if stem != name else []):
+        try:
+            st = os.stat(os.path.join(base, side), dir_fd=dir_fd, follow_symlinks=False)
+        except OSError:
+            continue
+        if (st.st_dev, st.st_ino) in seen:  # (a file system that ignores case: one file under both names)
+            continue
+        if not own:
+            others = os.listdir(dir_fd if dir_fd is not None else base)
+            if any(o != name and os.path.splitext(o)[0] == stem and os.path.splitext(o)[1].lower() != ".xmp"
+                   for o in others):
+                continue  # another image still uses it: it stays beside that one
+        seen.add((st.st_dev, st.st_ino))
+        found.append(side)
+    return found
+
+
+def _move_sidecars(rel: Path, folder_fd: int, real: Path, dst: Path, root: Path, group: int, keeper: str, journal,
+                   key: bytes, out: Outcome, stop: _Stop | None) -> None:
+    """After ``real`` moved to ``dst``: its XMP sidecars (:func:`sidecars_of`) follow it into the quarantine,
+    each verified and journalled as a move of its own (``sidecar_of``), so ``undo`` puts it back; named after
+    ``dst`` (``IMG.1.jpg`` -> ``IMG.1.jpg.xmp``) so that the quarantined image's metadata is read with them. A
+    sidecar that is a link, a FIFO or not readable stays in place, said in ``out.failed``."""
+    for side in sidecars_of(folder_fd, rel.name):
+        place = real.with_name(side)
+        own = side[:-4] == rel.name
+        target = _free_name(dst.with_name((dst.name if own else dst.stem) + side[-4:]))
+        try:
+            st = os.stat(side, dir_fd=folder_fd, follow_symlinks=False)
+            if not stat.S_ISREG(st.st_mode):
+                out.failed.append((str(place), f"its XMP sidecar is {describe_mode(st.st_mode)}, not a file: left in "
+                                               f"place (the image moved to {dst})"))
+                continue
+            digest, identity, size = _digest_and_identity(side, dir_fd=folder_fd)
+        except OSError as exc:
+            out.failed.append((str(place), f"its XMP sidecar cannot be read ({exc.strerror or exc}): left in place"))
+            continue
+        entry = {"op": "move", "from": str(place), "to": str(target), "root": str(root)}
+        _append(journal, key, {**entry, "state": "planned", "bytes": size, "sha256": digest, "group": group,
+                               "kept": keeper, "sidecar_of": str(real)})
+
+        def journal_partial(name: str, entry=entry, target=target) -> None:
+            _append(journal, key, {**entry, "state": "copying", "partial": str(target.parent / name)})
+
+        try:
+            _move(Path(side), target, digest, identity, dir_fd=folder_fd, stop=stop, on_partial=journal_partial)
+        except InterruptedError:
+            raise
+        except OSError as exc:
+            _append(journal, key, {**entry, "state": "failed", "why": exc.strerror or str(exc)})
+            out.failed.append((str(place), f"its XMP sidecar was not moved ({exc.strerror or exc}): left in place"))
+            continue
+        _append(journal, key, {**entry, "state": "done"})
+        out.sidecars.append((str(real), str(place), str(target)))
 
 
 def _trash_one(rel: Path, folder_fd: int, src: Path, digest: str, identity: tuple[int, int], size: int, root: Path,

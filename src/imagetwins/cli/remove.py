@@ -190,7 +190,9 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
     if not apply_:
         if not quiet and not requested.to_stdout:
             for src, group, keeper in plan.moves:
-                echo(f"would move {src}   (group {group}, keeping {keeper})")
+                sides = _sidecars_with(src) if link is None and not to_trash else []
+                echo(f"would move {src}   (group {group}, keeping {keeper})"
+                     + "".join(f"\n  with its XMP sidecar {s}" for s in sides))
             for m in folder_moves:
                 sidecars = len(m.files) - len(m.copies)
                 echo(f"would move the folder {m.folder} as a whole ({plural(len(m.copies), 'image')}, each with a "
@@ -256,10 +258,23 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
     unwritten = _merge_metadata(_moved_with_keepers(plan, out), directory, quarantine, quiet) if merge_metadata else 0
     if not quiet:
         echo(_trashed_phrase(len(out.done), quarantine, out.manifest) if to_trash else
-             f"moved {plural(len(out.done), 'file')} to {quarantine}"
+             f"moved {plural(len(out.done), 'file')}"
+             + (f" (and {plural(len(out.sidecars), 'XMP sidecar')} of them)" if out.sidecars else "")
+             + f" to {quarantine}"
              + (_linked_phrase(link, len(out.linked), out.copied) if link else "")
              + f"; undo with: imagetwins undo {out.manifest}")
     _exit_if_refused(len(plan.refused), len(out.failed) + unwritten, False, quiet)
+
+
+def _sidecars_with(src: str) -> list[str]:
+    """The XMP sidecars that would move into the quarantine with ``src`` (for the dry run)."""
+    from imagetwins.quarantine import sidecars_of
+
+    folder, name = os.path.split(src)
+    try:
+        return [os.path.join(folder, s) for s in sidecars_of(folder or ".", name)]
+    except OSError:
+        return []
 
 
 def _plan_asks_merge(plan_file: Path) -> bool:
@@ -277,7 +292,8 @@ def _plan_asks_merge(plan_file: Path) -> bool:
 def _moved_with_keepers(plan, out) -> list[tuple[str, str, str]]:
     """(keeper, where each moved file lies now, where it lay) for the files that did move."""
     keeper_of = {os.path.realpath(src): k for src, _, k in plan.moves}
-    return [(keeper_of[os.path.realpath(src)], dst, src) for src, dst in out.done
+    with_sidecars = {image for image, _, _ in out.sidecars}  # (their sidecars moved too: read beside them there)
+    return [(keeper_of[os.path.realpath(src)], dst, dst if src in with_sidecars else src) for src, dst in out.done
             if os.path.realpath(src) in keeper_of and os.path.isabs(dst)]
 
 

@@ -1,0 +1,143 @@
+"""A single file moved into the quarantine takes its own XMP sidecars with it (``IMG.jpg.xmp``; ``IMG.xmp`` when no
+other file there uses it), each verified and journalled, put back by undo. Before, the image moved and its sidecar
+stayed in the library with no image beside it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from imagetwins.cli import main
+from imagetwins.quarantine import Plan, apply_plan, sha256_file, undo
+
+PHOTO = "photos-public/images/bsds_100075.jpg"
+OTHER = "photos-public/images/bsds_101027.jpg"
+XMP = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+       b'<rdf:Description xmlns:xmp="http://ns.adobe.com/xap/1.0/" xmp:Rating="%d"/></rdf:RDF></x:xmpmeta>')
+
+
+def sha(p: Path) -> str:
+    return hashlib.sha256(p.read_bytes()).hexdigest()
+
+
+def tree(folder: Path) -> dict[str, str]:
+    return {p.relative_to(folder).as_posix(): sha(p) for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def lib(tmp_path: Path, datasets: Path) -> Path:
+    """keep.jpg (a real photo) and copy.jpg, its byte-identical copy."""
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    shutil.copy(datasets / PHOTO, lib / "keep.jpg")
+    shutil.copy(datasets / PHOTO, lib / "copy.jpg")
+    return lib
+
+
+def _plan(lib: Path, *names: str) -> Plan:
+    keeper = str(lib / "keep.jpg")
+    moves = [(str(lib / n), 1, keeper) for n in names]
+    return Plan(moves=moves, keepers=[keeper], expected={p: sha256_file(p) for p in [keeper, *(m[0] for m in moves)]})
+
+
+@pytest.mark.integration
+def test_own_sidecars_follow_the_image_and_come_back_with_undo(tmp_path: Path, lib: Path) -> None:
+    (lib / "copy.jpg.xmp").write_bytes(XMP % 1)
+    (lib / "copy.XMP").write_bytes(XMP % 2)  # IMG.xmp, in capitals: no other copy.* uses it
+    (lib / "keep.jpg.xmp").write_bytes(XMP % 5)  # the keeper's own: stays
+    before = tree(lib)
+    q = tmp_path / "q"
+    out = apply_plan(_plan(lib, "copy.jpg"), lib, q)
+    assert out.failed == [] and len(out.done) == 1  # (sidecars are not counted as moved images)
+    assert sorted(p.name for p in lib.iterdir()) == ["keep.jpg", "keep.jpg.xmp"]
+    assert sorted(p.name for p in q.iterdir() if not p.name.startswith("manifest")) == [
+        "copy.XMP", "copy.jpg", "copy.jpg.xmp"]
+    assert (q / "copy.jpg.xmp").read_bytes() == XMP % 1
+    journal = [json.loads(line) for line in (q / "manifest.jsonl").read_text().splitlines()]
+    assert {e["from"] for e in journal if e.get("sidecar_of")} == {str(lib / "copy.jpg.xmp"), str(lib / "copy.XMP")}
+    res = undo(q)
+    assert res.failed == [] and tree(lib) == before
+
+
+@pytest.mark.integration
+def test_a_sidecar_another_image_uses_stays(tmp_path: Path, lib: Path, datasets: Path) -> None:
+    """IMG.xmp is shared by IMG.jpg and IMG.dng (a RAW + JPEG pair): it stays while the other file stays."""
+    shutil.copy(datasets / OTHER, lib / "copy.dng")  # (any other file named copy.*)
+    (lib / "copy.xmp").write_bytes(XMP % 3)
+    out = apply_plan(_plan(lib, "copy.jpg"), lib, tmp_path / "q")
+    assert out.failed == [] and out.sidecars == []
+    assert sorted(p.name for p in lib.iterdir()) == ["copy.dng", "copy.xmp", "keep.jpg"]
+
+
+@pytest.mark.integration
+def test_a_sidecar_that_is_a_link_or_fifo_stays_and_is_named(tmp_path: Path, lib: Path) -> None:
+    outside = tmp_path / "outside.xmp"
+    outside.write_bytes(XMP % 4)
+    (lib / "copy.jpg.xmp").symlink_to(outside)
+    os.mkfifo(lib / "copy.xmp")  # (a FIFO: never opened, so nothing hangs)
+    q = tmp_path / "q"
+    out = apply_plan(_plan(lib, "copy.jpg"), lib, q)
+    assert len(out.done) == 1 and out.sidecars == []
+    assert sorted(w for _, w in out.failed) == [
+        f"its XMP sidecar is a FIFO, not a file: left in place (the image moved to {q / 'copy.jpg'})",
+        f"its XMP sidecar is a symbolic link, not a file: left in place (the image moved to {q / 'copy.jpg'})"]
+    assert (lib / "copy.jpg.xmp").is_symlink() and outside.read_bytes() == XMP % 4
+
+
+@pytest.mark.integration
+def test_a_name_taken_in_the_quarantine_keeps_image_and_sidecar_together(tmp_path: Path, lib: Path) -> None:
+    """The image moves to ``copy.1.jpg`` when ``copy.jpg`` is taken; its sidecar is named after it."""
+    (lib / "copy.jpg.xmp").write_bytes(XMP % 1)
+    q2 = tmp_path / "q2"
+    q2.mkdir(mode=0o700)
+    (q2 / "copy.jpg").write_bytes(b"something else of the user's")
+    (q2 / "copy.jpg.xmp").write_bytes(b"and its sidecar")
+    out = apply_plan(_plan(lib, "copy.jpg"), lib, q2)
+    assert out.failed == [] and out.sidecars == [(str(lib / "copy.jpg"), str(lib / "copy.jpg.xmp"),
+                                                  str(q2 / "copy.1.jpg.xmp"))]
+    assert (q2 / "copy.1.jpg.xmp").read_bytes() == XMP % 1 and (q2 / "copy.jpg.xmp").read_bytes() == b"and its sidecar"
+
+
+@pytest.mark.integration
+def test_across_devices_the_sidecar_is_copied_verified_and_undone(lib: Path) -> None:
+    if not os.path.isdir("/dev/shm") or os.stat("/dev/shm").st_dev == os.stat(lib).st_dev:
+        pytest.skip("needs /dev/shm on another device than the temporary folder")
+    (lib / "copy.jpg.xmp").write_bytes(XMP % 1)
+    before = tree(lib)
+    with tempfile.TemporaryDirectory(dir="/dev/shm") as shm:
+        q = Path(shm) / "q"
+        out = apply_plan(_plan(lib, "copy.jpg"), lib, q)
+        assert out.failed == [] and len(out.sidecars) == 1
+        assert (q / "copy.jpg.xmp").read_bytes() == XMP % 1 and not (lib / "copy.jpg.xmp").exists()
+        assert not [p for p in q.iterdir() if p.name.endswith(".partial")]
+        assert undo(q).failed == [] and tree(lib) == before
+
+
+@pytest.mark.cli
+def test_remove_says_and_moves_the_sidecar(tmp_path: Path, lib: Path) -> None:
+    (lib / "copy.jpg.xmp").write_bytes(XMP % 1)
+    plan = tmp_path / "plan.json"
+    run = CliRunner().invoke
+    assert run(main, ["find", str(lib), "--json", str(plan)]).exit_code == 0
+    doc = json.loads(plan.read_text())
+    doc["groups"][0]["keep"] = str(lib / "keep.jpg")
+    plan.write_text(json.dumps(doc))
+    res = run(main, ["remove", str(lib), "--plan", str(plan)])
+    assert res.exit_code == 0 and f"with its XMP sidecar {lib / 'copy.jpg.xmp'}" in res.output
+    q = tmp_path / "q"
+    res = run(main, ["remove", str(lib), "--plan", str(plan), "--apply", "--move-to", str(q)])
+    assert res.exit_code == 0, res.output
+    assert "moved 1 file (and 1 XMP sidecar of them)" in res.output
+    assert sorted(p.name for p in lib.iterdir()) == ["keep.jpg"]
+    assert run(main, ["undo", str(q)]).exit_code == 0
+    assert sorted(p.name for p in lib.iterdir()) == ["copy.jpg", "copy.jpg.xmp", "keep.jpg"]
+    with Image.open(lib / "copy.jpg") as im:  # (the photo itself is back whole)
+        im.load()
