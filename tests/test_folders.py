@@ -449,3 +449,31 @@ def test_a_folders_xmp_sidecars_move_with_it(tmp_path: Path, library: Path) -> N
     assert got3.keywords == ["lake"] and got3.rating == 4 and got4.title == "Pier"
     assert run("undo", q).exit_code == 0
     assert _tree(library) == before
+
+
+@pytest.mark.cli
+def test_a_folder_of_edits_is_a_copy_under_copies_not_under_phash(tmp_path: Path, datasets: Path) -> None:
+    # what 'folders --help' says: with the default method a folder of a person's own edits (mirrored, cropped,
+    # grey) is listed as a copy of its originals -- a stranger's "Edited" folder was, while the help said only
+    # re-encoded and resized copies count; with -m phash it is not
+    lib = tmp_path / "lib"
+    (lib / "Photos").mkdir(parents=True)
+    (lib / "Edited").mkdir()
+    photos = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[:5]
+    for p in photos:
+        shutil.copy2(p, lib / "Photos" / p.name)
+    with Image.open(photos[0]) as im:
+        im.transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(lib / "Edited" / "mirrored.jpg", quality=90)
+    with Image.open(photos[1]) as im:
+        w, h = im.size
+        im.crop((w // 8, h // 8, w - w // 8, h - h // 8)).save(lib / "Edited" / "cropped.jpg", quality=90)
+    with Image.open(photos[2]) as im:
+        im.convert("L").save(lib / "Edited" / "grey.jpg", quality=90)
+    res = run("folders", lib, "-r", "--no-cache")
+    assert res.exit_code == 0, res.output
+    assert "Edited  is a copy of  Photos: all images copied (3 of 3, 0 byte-identical)" in res.output, res.output
+    res = run("folders", lib, "-r", "--no-cache", "-m", "phash")
+    assert res.exit_code == 0 and "Edited" not in res.output, res.output
+    help_text = " ".join(run("folders", "--help").output.split())
+    assert "whose images all (or nearly all) have a copy in another folder" in help_text
+    assert "a folder of your own edits is listed as a copy of its originals" in help_text

@@ -32,11 +32,13 @@ def _size(n: int) -> str:
 def folders(directory: Path, json_out: Path | None, min_share: float, method: str, threshold: float | None,
             recursive: bool, workers: int | None, no_cache: bool, quiet: bool, follow_symlinks: bool = False,
             ignore_decisions: bool = False) -> None:
-    """List folders of DIRECTORY that hold copies of all (or nearly all) the images of another folder.
+    """List folders of DIRECTORY whose images all (or nearly all) have a copy in another folder.
 
-    A folder counts with its sub-folders. Byte-identical files are copies under any method; --method adds
-    re-encoded and resized copies. Largest reclaimable size first; each line says how much of the folder
-    is copied ("identical": both hold the same pictures byte for byte). Nothing is moved: write a plan with
+    A folder counts with its sub-folders. Byte-identical files are copies under any method; --method
+    decides which other copies count: with copies (the default) also crops, captions, flips, grey and
+    other edits of a picture, so a folder of your own edits is listed as a copy of its originals; with
+    -m phash only resized and re-saved ones. Largest reclaimable size first; each line says how much of
+    the folder is copied ("identical": both hold the same pictures byte for byte). Nothing is moved: write a plan with
     --json and apply it with 'imagetwins remove DIRECTORY --plan FILE' (a folder moves only when every file
     in it has a copy outside it; undo puts it back).
 
