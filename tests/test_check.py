@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -107,3 +108,30 @@ def test_the_ml_leakage_example_gates_on_an_incomplete_check(ml: Path, tmp_path:
     assert example.main(ml / "train", ml / "test") == 0
     (tmp_path / "typo").mkdir()
     assert example.main(ml / "train", tmp_path / "typo") == 1  # nothing read: no pass
+
+
+@pytest.mark.cli
+def test_a_check_says_when_a_remembered_decision_set_a_match_aside(ml: Path, tmp_path: Path) -> None:
+    # a "not a duplicate" remembered from a review (decisions live in the user's data folder, for every folder)
+    # took a real leak out of 'check' without a word: the exit code and the count looked like a clean check
+    def run(*args):
+        return CliRunner().invoke(main, [str(a) for a in args])
+
+    train0 = sorted((ml / "train").rglob("*.jpg"))[0]
+    shutil.copy(train0, ml / "test" / "class0" / "copy.jpg")  # a second leak, left as it is
+    plan = tmp_path / "plan.json"
+    assert run("find", ml, "-r", "-m", "dihedral", "--json", plan, "-q").exit_code == 0
+    doc = json.loads(plan.read_text())
+    group = next(g for g in doc["groups"] if any(Path(f).name == "leak.jpg" for f in g["files"]))
+    group["not_duplicate"] = [f for f in group["files"] if f != group["keep"]]  # (leak.jpg is the keeper)
+    plan.write_text(json.dumps(doc))
+    res = run("remove", ml, "--plan", plan)  # a dry run remembers the plan's decisions
+    assert res.exit_code == 0, res.output
+    res = run("check", ml / "test", "--against", ml / "train", "-r", "-m", "dihedral")
+    assert res.exit_code == 3 and "copy.jpg" in res.stdout and "leak.jpg" not in res.stdout, res.output
+    assert ("note: 1 match left out: marked 'not a duplicate' in an earlier plan (see 'imagetwins decisions list'; "
+            "--ignore-decisions checks without them)") in res.stderr, res.output
+    res = run("check", ml / "test", "--against", ml / "train", "-r", "-m", "dihedral", "--ignore-decisions")
+    assert res.exit_code == 3 and "leak.jpg" in res.stdout and "left out" not in res.output, res.output
+    res = run("find", ml / "test", "--against", ml / "train", "-r", "-m", "dihedral")
+    assert res.exit_code == 0 and "1 match left out" in res.stderr, res.output

@@ -370,9 +370,12 @@ def find_against(
         qkey = {p: content_key(d) for p, d in zip(enc.paths, enc.digests)}
         rkey = {p: content_key(d) for p, d in zip(ref_paths, ref_digests or [])}
         remembered = remembered.for_keys({*qkey.values(), *rkey.values()})
+    set_aside = 0
     if remembered:
+        before = sum(len(ms) for ms in matches.values())
         matches = {q: kept for q, ms in matches.items()
                    if (kept := [(r, s) for r, s in ms if not remembered.not_duplicate(qkey.get(q), rkey.get(r))])}
+        set_aside = before - sum(len(ms) for ms in matches.values())  # said, so that a check never hides one
     return QueryResult(encoder.name, threshold, encoder.score_kind, enc.paths, ref_name, len(ref_paths), matches,
                        sorted(skipped + enc.failures, key=lambda f: f.path), time.perf_counter() - start,
-                       ref_failures)
+                       ref_failures, set_aside)

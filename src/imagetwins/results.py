@@ -321,6 +321,8 @@ class QueryResult:
     seconds: float = 0.0
     #: reference images that could not be read (so could not be compared)
     reference_failures: list[ReadFailure] = field(default_factory=list)
+    #: matches left out because a person marked the two "not a duplicate" in an earlier plan (imagetwins.decisions)
+    set_aside: int = 0
 
     def missing_matches(self) -> list[str]:
         """Matched reference files that are no longer where the reference says: an index made before they

@@ -101,6 +101,9 @@ def run_check(test: Path, against: Path, method: str, threshold: float | None, r
              f"among the {plural(result.reference_images, 'image')} of {against} ({method}, threshold "
              f"{result.threshold}); {unreadable} unreadable"
              + (f", {len(result.reference_failures)} unreadable in {against}" if result.reference_failures else ""))
+    if result.set_aside and not quiet:  # a leak check must not drop a match without a word
+        echo(f"note: {plural(result.set_aside, 'match', 'matches')} left out: marked 'not a duplicate' in an earlier "
+             "plan (see 'imagetwins decisions list'; --ignore-decisions checks without them)", err=True)
     missing = result.missing_matches()
     if missing and not quiet:
         echo(f"warning: {plural(len(missing), 'matched file')} of {against} no longer exist where it says "
