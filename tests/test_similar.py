@@ -117,11 +117,18 @@ def test_find_similar_suggests_the_best_shot_and_the_plan_applies(reshots, tmp_p
     doc = json.loads(plan.read_text())
     (group,) = doc["groups"]
     best = max(scene, key=lambda n: shots.shot_score(work / n))
-    assert Path(group["keep"]).name == best  # the keep rule 'best' by default
+    assert Path(group["suggested_keep"]).name == best  # the keep rule 'best' by default: a suggestion only
+    assert group["keep"] is None and "person" in doc["review_needed"]
     page = tmp_path / "review.html"
     out = CliRunner().invoke(main, ["report", str(work), "-m", "similar", "-o", str(page), "--no-cache"])
     assert out.exit_code == 0, out.output
     assert '"keep_rule":"best"' in page.read_text() and "suggested best shot" in page.read_text()
+    out = CliRunner().invoke(main, ["remove", str(work), "--plan", str(plan), "--apply", "--move-to",
+                                    str(tmp_path / "q")])  # the plan as find wrote it: nobody chose a keeper
+    assert out.exit_code == 1 and "has no keeper marked" in out.output
+    assert all((work / n).exists() for n in scene)
+    group["keep"] = group["suggested_keep"]  # a person agrees with the suggestion
+    plan.write_text(json.dumps(doc))
     out = CliRunner().invoke(main, ["remove", str(work), "--plan", str(plan), "--apply", "--move-to",
                                     str(tmp_path / "q")])
     assert out.exit_code == 0, out.output

@@ -100,6 +100,9 @@ def plan_document(result, decisions, root: str | os.PathLike) -> dict:
             "base": os.getcwd(), **data}
     remembered = getattr(result, "decided", None)
     key_of = key_map(result) if remembered else {}
+    review = needs_review(result.method)
+    if review:  # (re-shots: a plan of this scan moves nothing until a person writes each group's keep)
+        data["review_needed"] = review
     for g, d in zip(data["groups"], decisions):
         g["keep"] = d.keeper
         g["also_keep"] = d.keep[1:]
@@ -109,7 +112,20 @@ def plan_document(result, decisions, root: str | os.PathLike) -> dict:
             g["remembered"] = status
             if status == "skip":
                 g["skip"] = True
+        elif review:
+            g["keep"], g["suggested_keep"] = None, d.keeper
     return data
+
+
+def needs_review(method: str) -> str | None:
+    """Why ``method``'s groups must be decided by a person before anything of them moves
+    (``Encoder.removal_needs_review``: re-shots), or None."""
+    from imagetwins.encoders import get_encoder
+
+    try:
+        return get_encoder(method).removal_needs_review
+    except ValueError:  # a method not registered in this process
+        return None
 
 
 def _completed(path: str, digest: str) -> str:
@@ -311,7 +327,8 @@ def check_plan(root: str | os.PathLike, groups: Sequence[PlannedGroup]) -> Check
             out.skipped_groups += 1
             continue
         if g.keep is None:
-            out.refused += [(f, f"group {g.number} has no keeper marked") for f in g.to_move or g.files]
+            out.refused += [(f, f"group {g.number} has no keeper marked (a person sets its 'keep')")
+                            for f in g.to_move or g.files]
             continue
         if g.keep not in g.files:
             out.refused += [(f, f"group {g.number}'s keeper is not one of its files") for f in g.files]

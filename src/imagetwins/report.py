@@ -33,7 +33,7 @@ from imagetwins.digests import Digest
 from imagetwins.io import ImageReadError, content_digest, open_image, read_bytes
 from imagetwins.keep import FileInfo, decide_keepers
 from imagetwins.pairscores import PairScoreStore, for_method
-from imagetwins.plan import PLAN_VERSION
+from imagetwins.plan import PLAN_VERSION, needs_review
 from imagetwins.results import FindResult
 from imagetwins.session import Session
 from imagetwins.writing import open_output, output_folder, write_in_folder
@@ -244,7 +244,7 @@ def _report_data(result: FindResult, workers: int | None, progress: bool, keep_r
         "imagetwins_plan": PLAN_VERSION, "root": str(root), "base": str(root), "thumbs_dir": link_dir,
         "method": result.method, "threshold": result.threshold, "score_kind": str(result.score_kind),
         "score_unit": result.score_unit,
-        "images": len(result.files), "keep_rule": keep_rule,
+        "images": len(result.files), "keep_rule": keep_rule, "review_needed": needs_review(result.method),
         "unreadable": [{"path": f.path, "reason": f.reason} for f in result.failures],
         "groups": groups, "folders": folders, "generated": time.strftime("%Y-%m-%d %H:%M"),
         "sep": os.sep,  # the page names a file by the last part after this only (a POSIX name may hold "\\")

@@ -1,0 +1,69 @@
+"""Re-shots (-m similar) never move without a person's decision, by any route: the review page's export leaves a
+group nobody decided alone (it exported it as suggested, so its re-shots moved); ``find --json``'s plan names the
+suggested shot but no keeper (applied unedited, it moved them). The CLI route is in test_similar.py."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from imagetwins.finder import find_duplicate_groups
+from imagetwins.plan import check_plan, load_plan, plan_document
+from imagetwins.report import report_data
+
+pytestmark = pytest.mark.integration
+PAGE = Path(__file__).resolve().parents[1] / "src" / "imagetwins" / "report_page.html"
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "images"
+
+
+@pytest.fixture(scope="module")
+def scanned(tmp_path_factory) -> tuple[Path, object]:
+    album = tmp_path_factory.mktemp("album")
+    for p in EXAMPLES.iterdir():
+        shutil.copy(p, album / p.name)
+    result = find_duplicate_groups(album, "similar")
+    assert len(result.groups) >= 2
+    return album, result
+
+
+def test_an_unedited_find_plan_of_reshots_moves_nothing(scanned, tmp_path: Path) -> None:
+    from imagetwins.keep import decide_keepers
+
+    album, result = scanned
+    result = decide_keepers(result, rule="best")
+    doc = plan_document(result, result.decisions, album)
+    assert doc["review_needed"] and all(g["keep"] is None and g["suggested_keep"] in g["files"]
+                                        for g in doc["groups"])
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps(doc))
+    checked = check_plan(album, load_plan(plan, folder=album)[1])
+    assert checked.moves == [] and {f for f, _ in checked.refused} == {f for g in doc["groups"] for f in g["files"]}
+
+
+def test_the_page_exports_an_open_reshot_group_as_left_alone(scanned, tmp_path: Path, browser) -> None:
+    from selenium.webdriver.common.by import By
+
+    album, result = scanned
+    data = report_data(result, root=album, keep_rule="best")
+    assert data["review_needed"]
+    page = tmp_path / "review.html"
+    head, _, tail = PAGE.read_text(encoding="utf-8").partition("__DATA__")
+    payload = json.dumps(data).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    page.write_text(head.replace("__TITLE__", "reshots") + payload + tail, encoding="utf-8")
+    browser.get(page.as_uri())
+    body = browser.find_element(By.TAG_NAME, "body")
+    body.send_keys("n")
+    body.send_keys("a")  # a person accepts one group as suggested; the others stay open
+    plan = json.loads(browser.execute_script("exportPlan(); return window.imagetwinsExport;"))
+    decided = [g for g in plan["groups"] if not g["skip"]]
+    assert len(decided) == 1 and decided[0]["keep"] in decided[0]["files"]
+    left = [g for g in plan["groups"] if g["skip"]]
+    assert len(left) == len(data["groups"]) - 1 and all(g["keep"] is None for g in left)
+    exported = tmp_path / "decisions.json"
+    exported.write_text(json.dumps(plan))
+    checked = check_plan(album, load_plan(exported, folder=album)[1])
+    moved = {Path(f).name for f, _, _, _ in checked.moves}
+    assert moved and moved <= {Path(f).name for f in decided[0]["files"]} and checked.skipped_groups == len(left)
