@@ -384,6 +384,8 @@ def _move(src: Path, dst: Path, digest: str, identity: tuple[int, int] | None = 
 
 #: the name an unfinished copy across devices has beside its destination
 PARTIAL = ".partial"
+#: after ``.`` and the folder's name: an unfinished copy of a whole folder across devices, beside its destination
+FOLDER_PARTIAL = ".imagetwins-partial"
 
 
 def _copy_across(src: Path, dst: Path, digest: str, identity: tuple[int, int] | None = None,
@@ -1132,6 +1134,9 @@ def _clear_partials(e: dict, qdir: Path, out: Outcome) -> None:
     partials = e.get("partials") or ()
     if not partials:
         return
+    if e.get("op") == "folder":
+        _clear_folder_partials(e, qdir, out)
+        return
     src, dst, root = (Path(os.path.normpath(e[k])) for k in ("to", "from", "root"))
     whole = _holds(src, e["sha256"], e["bytes"]) or _holds(dst, e["sha256"], e["bytes"])
     for p in partials:
@@ -1153,6 +1158,37 @@ def _clear_partials(e: dict, qdir: Path, out: Outcome) -> None:
         else:
             out.failed.append((str(partial), "an unfinished copy, and no whole copy of its file was found: left "
                                              "alone"))
+
+
+def _clear_folder_partials(e: dict, qdir: Path, out: Outcome) -> None:
+    """Remove the unfinished copies of a whole folder that a killed move (in the quarantine) or a killed undo (beside
+    the folder's place) left, journalled by name: each only when it is a real folder there named after the folder,
+    holding nothing but files of the listing with their recorded bytes, and a whole copy of the folder stands in the
+    quarantine or at its place; else it is named and left alone."""
+    import shutil
+
+    src, dst, root = (Path(os.path.normpath(e[k])) for k in ("to", "from", "root"))
+    files = e.get("files")
+    if not isinstance(files, dict) or _tree_digest(files) != e["sha256"]:
+        return  # (refused with its own line by the restore)
+    for p in e.get("partials") or ():
+        partial = Path(os.path.normpath(p))
+        named = partial.name.endswith(FOLDER_PARTIAL)  # (.NAME.imagetwins-partial, .NAME.1.imagetwins-partial)
+        ours = named and (partial.name.startswith(f".{src.name}.") and _inside_without_links(qdir, partial)
+                          and partial.parent == src.parent or partial.name.startswith(f".{dst.name}.")
+                          and _inside_without_links(root, partial) and partial.parent == dst.parent)
+        if not ours:
+            out.failed.append((str(partial), "refused: not an unfinished copy of this quarantine"))
+            continue
+        if _standing(partial) is None:
+            continue  # finished (renamed into place), or cleared already
+        held = _tree(partial) if _standing(partial) == "a folder" else "not a folder"
+        whole = any(not isinstance(t, str) and t[0] == files for t in (_tree(src), _tree(dst)) if t is not None)
+        if isinstance(held, str) or any(files.get(n) != d for n, d in held[0].items()) or not whole:
+            out.failed.append((str(partial), "an unfinished copy of a folder, left alone (it holds other files, or no "
+                                             "whole copy of the folder was found)"))
+            continue
+        shutil.rmtree(partial, ignore_errors=True)
 
 
 def _restore(e: dict, qdir: Path, journal, key: bytes, out: Outcome, stop: _Stop | None = None) -> None:
@@ -1387,7 +1423,8 @@ def _move_folder(m, root: Path, qdir: Path, journal, key: bytes, out: Outcome) -
         finally:
             os.close(parent_fd)
     if across:
-        why = _move_folder_across(src, dst, files, root, rel)
+        why = _move_folder_across(src, dst, files, root, rel, on_partial=lambda made: _append(
+            journal, key, {**entry, "state": "copying", "partial": str(made)}))
         if why is not None:
             _append(journal, key, {**entry, "state": "failed"})
             out.failed.append((m.folder, why))
@@ -1478,13 +1515,16 @@ def _remove_tree(root: Path, rel: Path, files: dict[str, str]) -> list[str]:
     return gone
 
 
-def _move_folder_across(src: Path, dst: Path, files: dict[str, str], root: Path, rel: Path) -> str | None:
+def _move_folder_across(src: Path, dst: Path, files: dict[str, str], root: Path, rel: Path,
+                        on_partial=None) -> str | None:
     """A folder moved onto another device: copied into the quarantine beside ``dst`` and verified, renamed to
     ``dst``, read again (unchanged since the check), then its files and folders removed. None when done, else why
     not, with everything where it was (the copy removed; files already removed put back from it)."""
     import shutil
 
-    partial = _free_name(dst.with_name(f".{dst.name}.imagetwins-partial"))
+    partial = _free_name(dst.with_name(f".{dst.name}{FOLDER_PARTIAL}"))
+    if on_partial is not None:
+        on_partial(partial)  # (journalled first: a later undo clears it if this run is killed while copying)
     try:
         _copy_tree(src, partial, files)
         os.rename(partial, dst)  # (within the quarantine: one device)
@@ -1518,6 +1558,8 @@ def _move_folder_across(src: Path, dst: Path, files: dict[str, str], root: Path,
 def _restore_folder(e: dict, qdir: Path, journal, key: bytes, out: Outcome) -> None:
     """Put a folder moved by :func:`apply_folder_moves` back: from this quarantine, onto an empty place inside
     the scanned folder reached through real folders, its files the bytes that were moved."""
+    import shutil
+
     src, dst, root = (Path(os.path.normpath(e[k])) for k in ("to", "from", "root"))
     files = e.get("files")
     if not isinstance(files, dict) or _tree_digest(files) != e["sha256"]:
@@ -1550,6 +1592,14 @@ def _restore_folder(e: dict, qdir: Path, journal, key: bytes, out: Outcome) -> N
         out.done.append((str(src), str(dst)))
         out.folders += 1
         return
+    if at_dst == "a folder" and e["done"] and _back_already(src, dst, files):
+        # an undo killed after its copy across devices was renamed into place, before the quarantine's copy went:
+        # every file is back, verified; the rest of the quarantine's copy (copies of those) is removed
+        shutil.rmtree(src, ignore_errors=True)
+        _append(journal, key, {"op": "folder", "state": "restored", "from": e["from"], "to": e["to"]})
+        out.done.append((str(src), str(dst)))
+        out.folders += 1
+        return
     if at_dst is not None:
         out.failed.append((str(dst), f"its original place is taken by {at_dst}: left alone"))
         return
@@ -1568,7 +1618,9 @@ def _restore_folder(e: dict, qdir: Path, journal, key: bytes, out: Outcome) -> N
         except OSError as exc:
             if exc.errno != errno.EXDEV:
                 raise
-            why = _restore_folder_across(src, dst, files, folder_fd)
+            why = _restore_folder_across(src, dst, files, folder_fd, on_partial=lambda made: _append(
+                journal, key, {"op": "folder", "state": "copying", "from": e["from"], "to": e["to"],
+                               "partial": str(dst.parent / made.name)}))
             if why is not None:
                 out.failed.append((str(src), why))
                 return
@@ -1577,6 +1629,14 @@ def _restore_folder(e: dict, qdir: Path, journal, key: bytes, out: Outcome) -> N
     _append(journal, key, {"op": "folder", "state": "restored", "from": e["from"], "to": e["to"]})
     out.done.append((str(src), str(dst)))
     out.folders += 1
+
+
+def _back_already(src: Path, dst: Path, files: dict[str, str]) -> bool:
+    """Whether the folder at ``dst`` is exactly the moved one (every file of the listing, no other, same bytes) and
+    the quarantine's ``src`` holds nothing but files of it (the rest of a copy being removed when undo stopped)."""
+    back, left = _tree(dst), _tree(src)
+    return (not isinstance(back, str) and back[0] == files and not isinstance(left, str)
+            and all(files.get(name) == digest for name, digest in left[0].items()))
 
 
 def _finish_back(src: Path, dst: Path, files: dict[str, str], root: Path) -> str | None:
@@ -1612,13 +1672,16 @@ def _finish_back(src: Path, dst: Path, files: dict[str, str], root: Path) -> str
     return None
 
 
-def _restore_folder_across(src: Path, dst: Path, files: dict[str, str], folder_fd: int) -> str | None:
+def _restore_folder_across(src: Path, dst: Path, files: dict[str, str], folder_fd: int,
+                           on_partial=None) -> str | None:
     """A folder moved across devices put back: copied from the quarantine into a new folder beside ``dst`` (in the
     open folder ``folder_fd``), verified, renamed to ``dst``, then the quarantine's copy removed. None when done,
     else why not (nothing changed in the scanned folder)."""
     import shutil
 
-    partial = _free_name(Path(f".{dst.name}.imagetwins-partial"), folder_fd)
+    partial = _free_name(Path(f".{dst.name}{FOLDER_PARTIAL}"), folder_fd)
+    if on_partial is not None:
+        on_partial(partial)  # (journalled first: a later undo clears it if this one is killed while copying)
     # (made through the open folder: a folder on the way swapped for a link since the check cannot redirect it)
     made = Path(f"/proc/self/fd/{folder_fd}") / partial if os.path.isdir("/proc/self/fd") else dst.parent / partial
     try:
