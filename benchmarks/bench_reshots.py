@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+import quality_table  # noqa: E402
 from _common import write_section  # noqa: E402
 
 from imagetwins import copies, verify  # noqa: E402
@@ -152,6 +153,14 @@ def main() -> None:
     print(table)
     if not args.no_write:
         write_section("reshots", "Re-shots called copies (`benchmarks/bench_reshots.py`)", table)
+        held = rows["held-out"]
+        share = held["copies"] / max(held["pairs"], 1)
+        quality_table.set_values({"reshots-heldout-called-copies-share": round(share, 4)}, {
+            "reshots-heldout-called-copies-share": (
+                f"**{held['copies']} of {held['pairs']}** ({share:.1%}; 12 of 200 before the frame rules; the ones "
+                f"left are zoomed re-shots, one frame inside the other); tuning groups {rows['tuning']['copies']} of "
+                f"{rows['tuning']['pairs']}; the camera sequence: "
+                f"{'; '.join(f'{label}: {v}' for label, _, v in seq)}")})
 
 
 if __name__ == "__main__":
