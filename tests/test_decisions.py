@@ -336,3 +336,40 @@ def test_forget_finds_both_sides_of_a_pair_through_an_index(tmp_path: Path) -> N
     with sqlite3.connect(path) as db:
         plan = " ".join(str(r) for r in db.execute(f"EXPLAIN QUERY PLAN DELETE FROM {_TABLE} WHERE b = ?", ("x",)))
     assert f"{_TABLE}_b" in plan, plan
+
+
+@pytest.mark.cli
+def test_a_skipped_group_keeps_its_byte_identical_copies_too(tmp_path: Path, album: Path) -> None:
+    """A stranger skipped ("keep every file of it") a group of beach.jpg, beach_copy.jpg (the same bytes) and
+    beach_small.jpg: only 'left alone: beach / beach_small' was remembered, and the next remove moved beach_copy.jpg.
+    A skip now says that every copy of that content is kept, byte copies included, and list/export/forget show it."""
+    shutil.copy(album / "p2.jpg", album / "p2_copy.jpg")
+    plan = tmp_path / "plan.json"
+    assert run("find", album, "--json", plan).exit_code == 0
+    doc = json.loads(plan.read_text())
+    (group,) = [g for g in doc["groups"] if any(f.endswith("p2_copy.jpg") for f in g["files"])]
+    assert len(group["files"]) == 3
+    group["skip"] = True
+    plan.write_text(json.dumps(doc))
+    res = run("remove", album, "--plan", plan)
+    assert res.exit_code == 0 and "remembered 5 decisions" in res.stderr, res.output  # 3 keepers, 2 skips
+    listed = run("decisions", "list").output
+    assert "every byte copy kept: " in listed and "p2_copy.jpg" in listed, listed
+    # find shows the group as decided; the remove that follows leaves all three where they are
+    doc = json.loads(run("find", album, "--json", "-").stdout)
+    assert [g.get("remembered") for g in doc["groups"] if len(g["files"]) == 3] == ["skip"]
+    res = run("remove", album, "--apply", "--move-to", tmp_path / "q")
+    assert res.exit_code == 0, res.output
+    assert {"p2.jpg", "p2_copy.jpg", "p2_small.jpg"} <= {p.name for p in album.iterdir()}
+    assert len(list(album.iterdir())) == 3 + 3  # the other three groups lost their small copies
+    # export and import carry it; forgetting the content forgets it
+    exported = tmp_path / "mine.json"
+    assert run("decisions", "export", exported).exit_code == 0
+    rows = json.loads(exported.read_text())["decisions"]
+    assert [r["verdict"] for r in rows if r["a"] == r["b"]] == ["skip"]
+    assert run("decisions", "forget", "--all").exit_code == 0
+    assert run("decisions", "import", exported).exit_code == 0
+    assert any(r.a == r.b for r in DecisionStore().records())
+    res = run("decisions", "forget", album / "p2_copy.jpg")
+    assert res.exit_code == 0 and "forgot 2 decisions" in res.output, res.output
+    assert len(DecisionStore().records()) == 3 and not any(r.a == r.b for r in DecisionStore().records())

@@ -9,7 +9,9 @@ a rebuilt cache. Three verdicts:
     before groups are made, so a group held together only by it falls apart);
 ``skip``
     the person looked and left the pair alone: both are kept, and a group made only of decided pairs is
-    shown as *decided*, not as new;
+    shown as *decided*, not as new. A skip of a content *with itself* (``a == b``) keeps every byte-identical
+    copy of it: a skipped group that held two files with the same bytes ("keep every file of it") would
+    otherwise lose one of them to the next ``remove``, since a pair of one content has nothing to tell apart;
 ``keep``
     the person chose which of the two to keep (``keeper``): every later ``remove`` keeps that content,
     whatever the keep rule says.
@@ -145,7 +147,9 @@ class Remembered:
         return out
 
     def verdict(self, x: str | None, y: str | None) -> tuple[str, str | None] | None:
-        if not x or not y or x == y:
+        """What was decided about contents ``x`` and ``y`` (``x == y``: a ``skip`` that keeps every byte copy of
+        the content, or None)."""
+        if not x or not y:
             return None
         return self.pairs.get((x, y) if x < y else (y, x))
 
@@ -192,9 +196,9 @@ class Remembered:
         verdicts = []
         for p in paths[1:]:
             kp = key_of.get(p)
-            if kp == k and k is not None:
-                continue  # a byte-identical copy of the keeper: nothing to decide about it
             v = self.verdict(k, kp)
+            if v is None and kp == k and k is not None:
+                continue  # a byte-identical copy of the keeper, never kept by a skip: nothing to decide about it
             if v is None:
                 return None
             verdicts.append(v[0])
@@ -205,10 +209,13 @@ class Remembered:
 
 def _valid(a, b, verdict, keeper) -> tuple[str, str, str, str | None] | None:
     """A row as (a, b, verdict, keeper) in order, a row that makes no sense as ``skip``; None when its contents
-    cannot be read at all (it can concern no file)."""
+    cannot be read at all (it can concern no file). A content with itself can only be ``skip`` (keep every byte
+    copy of it)."""
     a, b = content_key(a), content_key(b)
-    if a is None or b is None or a == b:
+    if a is None or b is None:
         return None
+    if a == b:
+        return a, b, "skip", None
     if a > b:
         a, b = b, a
     keeper = content_key(keeper) if keeper is not None else None
@@ -399,9 +406,10 @@ class DecisionStore:
 def records_from_plan(groups, moves: Iterable[tuple[str, int, str, str]] | None = None) -> list[Record]:
     """The decisions a plan states (:func:`imagetwins.plan.load_plan`'s groups).
 
-    ``skip`` groups: every file left alone with the group's keeper (or first file); ``not_duplicate``: each
-    with the keeper; ``also_keep``: each left alone with the keeper (``skip``); the chosen keeper over each file
-    that moves. ``moves`` (from
+    ``skip`` groups: every file left alone with the group's keeper (or first file), and every content that has
+    byte-identical copies in the group left alone with itself (so no later ``remove`` moves one of them);
+    ``not_duplicate``: each with the keeper; ``also_keep``: each left alone with the keeper (``skip``; a byte copy
+    of the keeper: the keeper's content with itself); the chosen keeper over each file that moves. ``moves`` (from
     :func:`imagetwins.plan.check_plan`) limits the keeper decisions to files proven to be the bytes the plan
     names (a keeper decision changes which file moves; the others can only keep more); None takes the plan
     as it stands (``decisions import`` of a plan a person chose to trust).
@@ -425,10 +433,22 @@ def records_from_plan(groups, moves: Iterable[tuple[str, int, str, str]] | None 
             apart = set(getattr(g, "not_duplicate", ()))
             said += [(f, "skip", None) for f in getattr(g, "leave", ()) if f not in apart]
             said += [(f, "keep", ka) for f in g.to_move if verified is None or (f, g.number) in verified]
+        selves: dict[str, tuple[str, str]] = {}  # content -> two of its files, kept both
+        if g.skip:
+            first: dict[str, str] = {}
+            for f in g.files:
+                kf = content_key(g.sha256.get(f))
+                if kf is not None and kf in first:
+                    selves.setdefault(kf, (first[kf], f))
+                elif kf is not None:
+                    first[kf] = f
         for f, verdict, keeper in said:
             kf = content_key(g.sha256.get(f))
             if kf is not None and kf != ka:
                 out.append(Record.of(ka, kf, verdict, keeper, anchor, f, now))
+            elif kf == ka and verdict == "skip":
+                selves.setdefault(ka, (anchor, f))
+        out += [Record.of(k, k, "skip", None, x, y, now) for k, (x, y) in selves.items()]
     return out
 
 

@@ -141,6 +141,8 @@ def list_(db_path: Path | None, json_out: Path | None) -> None:
             echo(f"{when}  keep {kept or r.keeper}  over  {other or (r.b if r.keeper == r.a else r.a)}")
         else:
             word = {"not_duplicate": "not a duplicate", "skip": "left alone"}.get(r.verdict, f"? {r.verdict}")
+            if r.a == r.b:  # a skipped group's byte-identical copies: none of them moves for being the other
+                word = "every byte copy kept"
             echo(f"{when}  {word}: {r.a_name or r.a}  /  {r.b_name or r.b}")
     echo(f"{plural(len(records), 'decision')} in {store.path}")
 
