@@ -207,3 +207,23 @@ def test_a_moved_files_own_sidecar_is_read_where_it_lay(tmp_path: Path, group: P
     res = run("remove", group, "--plan", plan, "--merge-metadata", "--apply", "--move-to", tmp_path / "q")
     assert res.exit_code == 0, res.output
     assert "from its sidecar" in read_metadata(group / "keeper.png").keywords
+
+
+@pytest.mark.cli
+def test_nothing_to_carry_is_said_in_one_line(tmp_path: Path, datasets: Path) -> None:
+    """A stranger's remove --merge-metadata of copies that knew nothing their keepers lacked printed not a word about
+    sidecars (was the flag honoured?); it now says there was no metadata to carry, in the dry run and with --apply."""
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    with Image.open(sorted((datasets / "photos-public" / "images").glob("*.jpg"))[0]) as im:
+        im.save(lib / "photo.png")  # neither file carries any metadata
+        im.reduce(2).save(lib / "photo_small.jpg", quality=85)
+    res = run("remove", lib, "--merge-metadata")
+    assert res.exit_code == 0 and "would move" in res.output, res.output
+    lines = [ln for ln in res.output.splitlines() if "no metadata to carry" in ln]
+    assert len(lines) == 1, res.output
+    res = run("remove", lib, "--merge-metadata", "--apply", "--move-to", tmp_path / "q")
+    assert res.exit_code == 0 and res.output.count("no metadata to carry") == 1, res.output
+    assert sorted(p.name for p in lib.iterdir()) == ["photo.png"]
+    res = run("remove", lib, "--merge-metadata", "--quiet")
+    assert "no metadata" not in res.output

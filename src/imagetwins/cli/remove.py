@@ -325,6 +325,9 @@ def _merge_metadata(moved: list[tuple[str, ...]], directory: Path, quarantine: P
         echo(f"warning: {path}: {why}", err=True)
     for side, why in refused:
         echo(f"warning: no sidecar {side}: {why}", err=True)
+    if moved and not writes and not refused and not unread and not quiet:
+        # (said, so that a run that writes nothing still shows the flag was honoured)
+        echo("no metadata to carry: every keeper already holds what its moved copies hold")
     if quarantine is None:
         for side, _, previous, add in writes if not quiet else ():
             echo(f"would {'add to' if previous is not None else 'write'} {side}: {', '.join(add.names())}")
