@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from imagetwins import search
+from imagetwins.io import load_stored_npz
 from imagetwins.pairscores import PairScores
 
 __all__ = ["CandidateMemo", "CandidateState", "SearchCounts", "row_keys", "search_rows"]
@@ -103,7 +104,7 @@ class CandidateState:
     def from_bytes(cls, data: bytes) -> CandidateState:
         """Inverse of :meth:`to_bytes`; ``ValueError`` for anything that is not a consistent state."""
         try:
-            with np.load(io.BytesIO(data), allow_pickle=False) as z:
+            with load_stored_npz(data) as z:  # (an edited row cannot unpack to gigabytes)
                 state = cls(*(z[name] for name in ("keys", "hash_left", "hash_right", "hash_dist", "nb_idx",
                                                    "nb_sim", "pair_left", "pair_right", "pair_conf")))
         except Exception as exc:  # a damaged or edited row: the search is made in full again

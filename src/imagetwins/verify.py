@@ -22,7 +22,6 @@ on the other sources (BENCHMARKS.md). :data:`DEFAULT_CONFIDENCE` is the threshol
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 import struct
 import threading
@@ -34,7 +33,15 @@ import numpy as np
 from PIL import Image
 
 from imagetwins.hashing import DECODE_MIN_SIDE
-from imagetwins.io import ImageReadError, ReadFailure, content_digest, open_image, quiet_decoder_warnings, read_bytes
+from imagetwins.io import (
+    ImageReadError,
+    ReadFailure,
+    content_digest,
+    load_stored_npz,
+    open_image,
+    quiet_decoder_warnings,
+    read_bytes,
+)
 from imagetwins.scores import Verdict
 
 cv2 = None  # imported on first use: OpenCV takes about a second to import, and hash-only runs never need it
@@ -260,7 +267,7 @@ class ImageFeatures:
     @classmethod
     def _from_npz(cls, data: bytes) -> ImageFeatures:
         try:
-            with np.load(io.BytesIO(data), allow_pickle=False) as z:
+            with load_stored_npz(data) as z:  # (an edited row cannot unpack to gigabytes)
                 if int(z["version"]) != FEATURES_VERSION:
                     raise ValueError(f"features version {int(z['version'])}, expected {FEATURES_VERSION}")
                 return cls((int(z["size"][0]), int(z["size"][1])), z["points"].astype(np.float32),
