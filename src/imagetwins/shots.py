@@ -18,6 +18,7 @@ under- and over-exposure, downscale and noise) and are reported on the others (`
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 
@@ -78,9 +79,19 @@ def shot_score(path: str | os.PathLike, side: int = SIDE) -> float:
     """:attr:`ShotQuality.score` of one file, decoded upright and measured at long side ``side`` (the largest
     long side of the shots compared, at most :data:`MAX_SIDE`); ``-inf`` when it cannot be read (it is then never
     suggested)."""
+    side = max(8, min(int(side), MAX_SIDE))
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return float("-inf")
+    # the keep stage asks again for each star it splits a group into: one decode per file, size and version
+    return _score(os.fspath(path), side, st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+@functools.lru_cache(maxsize=4096)
+def _score(path: str, side: int, size: int, mtime_ns: int, inode: int) -> float:
     from imagetwins.io import ImageReadError, open_image
 
-    side = max(8, min(int(side), MAX_SIDE))
     try:
         img = open_image(path, min_size=1, min_long_side=side)
     except (ImageReadError, OSError, ValueError):
