@@ -152,3 +152,30 @@ def test_a_clone_killed_midway_leaves_nothing_after_undo(tmp_path: Path, album: 
     res = CliRunner().invoke(main, ["undo", str(q)])
     assert res.exit_code == 0, res.output
     assert not tmp.exists() and _digests(album) == before
+
+
+def test_a_link_whose_name_says_another_format_is_noted(tmp_path: Path, datasets: Path) -> None:
+    """A stranger's remove --link left Edited/s400.webp holding the keeper's JPEG bytes without a word: a program that
+    opens s400.webp by its extension gets a JPEG. The dry run and the summary now note each such link (the layout
+    stays: undo puts the WEBP back under its name); a copy named .jpeg for a .jpg keeper is no mismatch."""
+    from PIL import Image
+
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    with Image.open(sorted((datasets / "photos-public" / "images").glob("*.jpg"))[0]) as im:
+        im.save(lib / "photo.jpg", quality=95)
+        im.reduce(2).save(lib / "s400.webp", quality=80)
+    shutil.copy(lib / "photo.jpg", lib / "same.jpeg")
+    res = CliRunner().invoke(main, ["remove", str(lib), "--link", "sym"])
+    assert res.exit_code == 0, res.output
+    notes = [ln for ln in res.output.splitlines() if "note:" in ln]
+    assert len(notes) == 1 and "s400.webp" in notes[0] and "JPEG" in notes[0] and "WEBP" in notes[0], res.output
+    assert "same.jpeg" not in notes[0]
+    res = CliRunner().invoke(main, ["remove", str(lib), "--link", "sym", "--apply", "--move-to", str(tmp_path / "q")])
+    assert res.exit_code == 0, res.output
+    assert sum("note:" in ln and "s400.webp" in ln for ln in res.output.splitlines()) == 1, res.output
+    with Image.open(lib / "s400.webp") as im:
+        assert im.format == "JPEG"  # what the note warns of
+    assert CliRunner().invoke(main, ["undo", str(tmp_path / "q")]).exit_code == 0
+    with Image.open(lib / "s400.webp") as im:
+        assert im.format == "WEBP"

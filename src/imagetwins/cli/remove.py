@@ -205,6 +205,8 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
                                                       else "")
             linked = f", each replaced by a {link} link to its kept copy" if link else ""
             echo(f"dry run: {what} would {where}{linked}; add --apply to do it")
+            if link:
+                _note_format_mismatches([(src, keeper) for src, _, keeper in plan.moves], "would hold")
             if plan_file is None:
                 decided = count_decided_earlier(result)
                 if decided:  # skipped groups and kept keepers move nothing, and are not listed above
@@ -263,6 +265,8 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
              + f" to {quarantine}"
              + (_linked_phrase(link, len(out.linked), out.copied) if link else "")
              + f"; undo with: imagetwins undo {out.manifest}")
+        if link:
+            _note_format_mismatches(out.linked, "holds")
     _exit_if_refused(len(plan.refused), len(out.failed) + unwritten, False, quiet)
 
 
@@ -359,6 +363,37 @@ def _trashed_phrase(sent: int, quarantine: Path, manifest: Path | None) -> str:
     back = (f"undo with: imagetwins undo {manifest}" if FREEDESKTOP else
             "put them back with the trash's own 'put back'")
     return f"sent {plural(sent, 'file')} to the system trash; journal in {quarantine}; {back}"
+
+
+def _format_mismatches(places: list[tuple[str, str]]) -> list[tuple[str, str, str]]:
+    """(place, the format its name says, the keeper's format) for each ``--link`` place whose extension names
+    another format than its keeper's bytes (``Edited/s400.webp`` linked to a JPEG): a program that goes by the
+    extension opens the wrong decoder. The keeper's format is read from its header (no decode); the same or an
+    equivalent extension (``.jpeg`` for ``.jpg``) is never a mismatch."""
+    from PIL import Image
+
+    by_ext = Image.registered_extensions()
+    out = []
+    for place, keeper in places:
+        ext, kext = os.path.splitext(place)[1].lower(), os.path.splitext(keeper)[1].lower()
+        named = by_ext.get(ext, ext.lstrip(".").upper() or "no extension")
+        if ext == kext or named == by_ext.get(kext, kext.lstrip(".").upper()):
+            continue
+        try:
+            with Image.open(keeper) as im:
+                fmt = im.format or ""
+        except Exception:  # (HEIC without its plugin, RAW, gone since: the keeper's extension says it)
+            fmt = by_ext.get(kext, kext.lstrip(".").upper())
+        if fmt and fmt != named:
+            out.append((place, named, fmt))
+    return out
+
+
+def _note_format_mismatches(places: list[tuple[str, str]], verb: str) -> None:
+    """One line per ``--link`` place whose name says another format than the bytes it gets (docs/review.md)."""
+    for place, named, fmt in _format_mismatches(places):
+        echo(f"note: the link {place} {verb} the keeper's {fmt} bytes under a name that says {named}: a program "
+             "that goes by the extension may not open it (undo puts the original back)")
 
 
 def _linked_phrase(link: str, made: int, copied: int) -> str:
