@@ -227,14 +227,16 @@ HOLIDAYS = DATASETS / "holidays-half"
 #: held-out thresholds of the issue: every family >= 0.85 at the default, thumbnails and small crops >= 0.70
 FAMILY_FLOOR = 0.85
 FAMILY_FLOOR_SMALL = {"thumbnail": 0.70, "crop_small": 0.70}
+#: bumped when the family sets change (2: a seed per source), so that cached sets and encodings are made anew
+FAMILY_SET_VERSION = 2
 
 
 def build_families(work: Path, per_source: int) -> dict[str, list[Path]]:
     """One copy per family of each original (so groups of 13, as a crowded folder has), as many distractors
-    as originals; made once per size in ``work/families-N``."""
+    as originals; made once per size in ``work/families-vV-N``."""
     from imagetwins.edits import FAMILIES
 
-    base = work / f"families-{per_source}"
+    base = work / f"families-v{FAMILY_SET_VERSION}-{per_source}"
     sources = {
         "fam-photos-public": sorted((DATASETS / "photos-public" / "images").glob("*.jpg")),  # FIT
         "fam-ukbench": [uk_file(g, 0) for g in range(75, 150)],  # one view per held-out object: no look-alikes
@@ -255,7 +257,10 @@ def build_families(work: Path, per_source: int) -> dict[str, list[Path]]:
                         img.save(small / p.name, quality=92)
                 photos = sorted(small.glob("*.jpg"))
             n_orig = min(per_source, len(photos) // 2)
-            make_transformed_set(photos[: 2 * n_orig], out, n_originals=n_orig, seed=24, table=FAMILIES)
+            # each source its own seed: with one seed for all, original k drew the same edit parameters (and the
+            # same combination of families) in every source, so the held-out sets held ~20 distinct combos 3 times
+            make_transformed_set(photos[: 2 * n_orig], out, n_originals=n_orig, seed=24 + list(sources).index(name),
+                                 table=FAMILIES)
         sets[name] = sorted(out.glob("*.jpg"))
     sets["holidays-half"] = sorted((HOLIDAYS / "images").glob("*.jpg"))
     sets["ukbench-600"] = [uk_file(g, v) for g in range(150) for v in range(4)]
@@ -305,7 +310,8 @@ def families_main(args) -> None:
     held_sets = ("fam-ukbench", "fam-camera-photos", "fam-imagededup-testdata")
     scores, files_by_set, cpu, datas = {}, {}, {}, {}
     for name, files in sets.items():
-        data = encode_set(f"{name}-{args.family_originals}" if name.startswith("fam-") else name, files, work,
+        data = encode_set(f"{name}-v{FAMILY_SET_VERSION}-{args.family_originals}" if name.startswith("fam-")
+                          else name, files, work,
                           args.workers, False, args.reverify)
         cpu[name] = float(data.get("cpu", np.nan))  # as measured when the set was encoded
         files_by_set[name] = [Path(p) for p in data["paths"].tolist()]
@@ -363,7 +369,11 @@ def families_main(args) -> None:
              f"fewer).{fitted}", "",
              "Each original gets one copy of every family (groups of 13 images, as a folder with many copies of "
              "one picture), drawn by `imagetwins.edits.FAMILIES` with random parameters over each family's whole "
-             "range; as many distractor photos as originals. FIT split: fam-photos-public and ukbench-600 "
+             "range; as many distractor photos as originals. Each source draws with a seed of its own (24 for "
+             "fam-photos-public, then 25, 26, 27; family sets v2): with one seed for all sources, original k got the "
+             "same parameters and the same combination of families in every source, so the held-out combo pairs "
+             "were ~20 recipes counted up to 3 times (combo then 0.58, colour_shift 0.89). FIT split: "
+             "fam-photos-public and ukbench-600 "
              "groups 0-74 (look-alikes). HELD-OUT: fam-ukbench (view 0 of groups 75-149), fam-camera-photos "
              "(1024 px), fam-imagededup-testdata, ukbench-600 groups 75-149 and holidays-half (real re-shots of "
              "one scene: negatives; its groups at even positions were looked at when the frame rules of "
