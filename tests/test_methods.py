@@ -115,3 +115,32 @@ def test_num_enc_workers_is_warned_about_only_when_set(datasets: Path) -> None:
         ph.find_duplicates(encoding_map=enc, max_distance_threshold=10, scores=True)
     with pytest.warns(RuntimeWarning, match="num_enc_workers"):
         ph.find_duplicates(encoding_map=enc, num_enc_workers=2)
+
+
+def test_a_skipped_file_is_one_clean_line_that_leaves_the_progress_bar_whole(datasets: Path, tmp_path: Path) -> None:
+    """The Python API printed a skipped file as Python's two-line warning, pointing at an internal line
+    ('hashing.py:149: UserWarning: skipped ...corrupt.jpg ...' then '  result = _hashing.hash_files('), written into
+    the middle of the running progress bar. Now: one line, the file and the reason, on a line of its own (the bar is
+    cleared first and drawn again after), and a category of its own that a caller can filter."""
+    import re
+    import shutil
+    import subprocess
+    import sys
+
+    from imagetwins.io import SkippedFileWarning
+
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    mixed = datasets / "imagededup-testdata/mixed_images"
+    for p in sorted(mixed.iterdir()):
+        shutil.copy(p, folder / p.name)
+    code = ("from imagetwins.methods import PHash\n"
+            f"PHash(verbose=True).encode_images({str(folder)!r})\n")
+    err = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300).stderr
+    segments = [s for s in err.replace("\r", "\n").split("\n") if "corrupt" in s or "hash_files" in s]
+    assert len(segments) == 1, err
+    assert segments[0].startswith("<imagetwins>") and "SkippedFileWarning: skipped " in segments[0], err
+    assert re.search(r"skipped \S*ukbench09268_corrupt\.jpg: \w", segments[0]), err  # the file, then the reason
+    assert "hashing.py" not in err and "result =" not in err, err
+    with pytest.warns(SkippedFileWarning, match="ukbench09268_corrupt.jpg"):
+        PHash(verbose=False).encode_images(folder)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import queue
 import threading
-import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -24,7 +23,15 @@ import numpy as np
 from PIL import Image
 
 from imagetwins.facts import ImageFacts, image_facts
-from imagetwins.io import ImageReadError, ReadFailure, content_digest, decode_image, quiet_decoder_warnings, read_bytes
+from imagetwins.io import (
+    ImageReadError,
+    ReadFailure,
+    content_digest,
+    decode_image,
+    quiet_decoder_warnings,
+    read_bytes,
+    warn_skipped,
+)
 from imagetwins.workers import thread_count
 
 __all__ = ["DECODE_TIMEOUT", "Encodings", "Stage", "encode_files"]
@@ -236,7 +243,7 @@ def encode_files(
                         if part is not result:
                             result.failures.append(out)
                         if warn:
-                            warnings.warn(f"skipped {out.path}: {out.reason}", UserWarning, stacklevel=3)
+                            warn_skipped(out.path, out.reason)
                         continue
                     digest, arrays, found = out
                     part.paths.append(path)

@@ -31,7 +31,7 @@ from imagetwins.digests import Digest
 from imagetwins.encoders import Encoder, get_encoder
 from imagetwins.encoding import encode_files
 from imagetwins.facts import FACTS_VERSION, ImageFacts
-from imagetwins.io import ReadFailure, find_images
+from imagetwins.io import ReadFailure, find_images, warn_skipped
 from imagetwins.raw import CRASHED
 from imagetwins.results import FindResult, groups_from_encodings, query_images
 from imagetwins.userdirs import cache_folder as user_cache_folder
@@ -1017,7 +1017,7 @@ class Index:
         found, enc, skipped = query_images(method, images, paths, stored, threshold, workers, score_store=self,
                                            reference_digests=self.digests(paths))
         for f in skipped + enc.failures:  # links, FIFOs, devices left alone, as find --against does; unreadable
-            warnings.warn(f"skipped {f.path}: {f.reason}", stacklevel=2)
+            warn_skipped(f.path, f.reason)
         return [(q, r, score) for q, ms in found.items() for r, score in ms]
 
     def stats(self) -> dict:

@@ -147,6 +147,35 @@ class ReadFailure:
     transient: bool = False
 
 
+class SkippedFileWarning(UserWarning):
+    """A file the run left out (unreadable, a link left alone, too slow to decode), with the reason.
+
+    Shown as one line, ``<imagetwins>:0: SkippedFileWarning: skipped PATH: REASON``, never with a source line of
+    imagetwins; filter it like any warning (``warnings.simplefilter("ignore", SkippedFileWarning)``); the result's
+    ``failures`` list the same files. The command line shows it as ``warning: skipped PATH: REASON``."""
+
+
+def warn_skipped(path: str | os.PathLike, reason: str) -> None:
+    """Say that ``path`` was left out, and why: one :class:`SkippedFileWarning` line that leaves a running tqdm
+    progress bar whole (the bar is cleared, the line written, the bar drawn again).
+
+    It is given as coming from ``<imagetwins>``, not from the library line that noticed it: Python prints the
+    source line of a warning's location, which was an internal call (``result = _hashing.hash_files(``) that says
+    nothing to the caller. (The command line prints warnings as ``warning: ...`` lines itself.)"""
+    message = f"skipped {os.fspath(path)}: {reason}"
+    try:
+        from tqdm import tqdm
+    except ImportError:  # (a dependency; only the bar's redraw needs it)
+        tqdm = None
+    if tqdm is None:
+        warnings.warn_explicit(message, SkippedFileWarning, "<imagetwins>", 0, module="imagetwins")
+        return
+    import sys
+
+    with tqdm.external_write_mode(file=sys.stderr):
+        warnings.warn_explicit(message, SkippedFileWarning, "<imagetwins>", 0, module="imagetwins")
+
+
 def skipped_link(failure: ReadFailure) -> bool:
     """Whether ``failure`` is a symbolic link the scan left alone (see :func:`find_images`), not a file that
     could not be read."""

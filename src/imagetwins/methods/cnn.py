@@ -17,7 +17,7 @@ import numpy as np
 from imagetwins import search as _search
 from imagetwins.embedding import CNN_DEFAULT_SIMILARITY, Embedder, ModelConfig, vectors_from_map
 from imagetwins.encoders.model import ModelEncoder
-from imagetwins.io import ImageReadError, find_images, open_image, quiet_decoder_warnings
+from imagetwins.io import ImageReadError, find_images, open_image, quiet_decoder_warnings, warn_skipped
 from imagetwins.methods.hashing import (
     EncodingMapError,
     check_encoding_map,
@@ -67,7 +67,7 @@ class CNN:
                 with quiet_decoder_warnings():
                     img = open_image(image_file, min_size=self.embedder.config.input_size)
             except ImageReadError as exc:
-                warnings.warn(f"skipped {exc.path}: {exc.reason}", stacklevel=2)
+                warn_skipped(exc.path, exc.reason)
                 return None
             return self.embedder.embed_image(img)[None]
         if isinstance(image_array, np.ndarray):  # checked by imagetwins.io.image_from_array

@@ -21,7 +21,7 @@ from imagetwins import search as _search
 from imagetwins.encoders import get_encoder
 
 # ImageArrayError: arrays are checked in one place, imagetwins.io.image_from_array
-from imagetwins.io import ImageArrayError, ImageReadError, find_images, open_image, quiet_decoder_warnings
+from imagetwins.io import ImageArrayError, ImageReadError, find_images, open_image, quiet_decoder_warnings, warn_skipped
 
 __all__ = ["AHash", "DHash", "DihedralHash", "EncodingMapError", "Hashing", "ImageArrayError", "ImageDirError",
            "PHash", "WHash", "check_encoding_map", "check_image_dir", "image_file_path", "save_json"]
@@ -124,7 +124,7 @@ class Hashing:
                     img = open_image(path, min_size=_hashing.DECODE_MIN_SIDE,
                                      exif_orientation=not self.ignore_exif_orientation)
             except ImageReadError as exc:
-                warnings.warn(f"skipped {exc.path}: {exc.reason}", stacklevel=2)
+                warn_skipped(exc.path, exc.reason)
                 return None
             return _hashing.to_hex(_hashing.hash_image(img, self.method))
         if isinstance(image_array, np.ndarray):
