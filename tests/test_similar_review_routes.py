@@ -14,7 +14,6 @@ from imagetwins.finder import find_duplicate_groups
 from imagetwins.plan import check_plan, load_plan, plan_document
 from imagetwins.report import report_data
 
-pytestmark = pytest.mark.integration
 PAGE = Path(__file__).resolve().parents[1] / "src" / "imagetwins" / "report_page.html"
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "images"
 
@@ -29,6 +28,7 @@ def scanned(tmp_path_factory) -> tuple[Path, object]:
     return album, result
 
 
+@pytest.mark.integration
 def test_an_unedited_find_plan_of_reshots_moves_nothing(scanned, tmp_path: Path) -> None:
     from imagetwins.keep import decide_keepers
 
@@ -43,6 +43,7 @@ def test_an_unedited_find_plan_of_reshots_moves_nothing(scanned, tmp_path: Path)
     assert checked.moves == [] and {f for f, _ in checked.refused} == {f for g in doc["groups"] for f in g["files"]}
 
 
+@pytest.mark.integration
 def test_the_page_exports_an_open_reshot_group_as_left_alone(scanned, tmp_path: Path, browser) -> None:
     from selenium.webdriver.common.by import By
 
@@ -67,3 +68,32 @@ def test_the_page_exports_an_open_reshot_group_as_left_alone(scanned, tmp_path: 
     checked = check_plan(album, load_plan(exported, folder=album)[1])
     moved = {Path(f).name for f, _, _, _ in checked.moves}
     assert moved and moved <= {Path(f).name for f in decided[0]["files"]} and checked.skipped_groups == len(left)
+
+
+@pytest.mark.cli
+def test_no_folder_moves_by_a_similar_scan(tmp_path: Path) -> None:
+    """``folders -m similar`` listed a folder of other shots of the same scenes as "a copy of" another, and
+    ``remove --plan`` of its --json moved that folder whole (14 holidays-half re-shots, in a trial): a re-shot
+    folder is other photos. Now the command is a usage error and such a plan moves no folder."""
+    from click.testing import CliRunner
+
+    from imagetwins.cli import main
+    from imagetwins.folders import find_duplicate_folders, folders_document
+
+    lib = tmp_path / "lib"
+    for folder, names in (("A", ("beach.jpg", "city.jpg", "forest.jpg")),
+                          ("B", ("beach_small.jpg", "city_brighter.png", "forest_mirrored.jpg"))):
+        (lib / folder).mkdir(parents=True)
+        for n in names:
+            shutil.copy(EXAMPLES / n, lib / folder / n)
+    res = CliRunner().invoke(main, ["folders", str(lib), "-r", "-m", "similar"])
+    assert res.exit_code == 2 and "re-shots" in res.output
+    result = find_duplicate_groups(lib, "similar", recursive=True)
+    pairs = find_duplicate_folders(result, lib)
+    assert pairs  # (the scan itself does pair the folders)
+    plan = tmp_path / "folders.json"
+    plan.write_text(json.dumps(folders_document(pairs, result, lib)))
+    res = CliRunner().invoke(main, ["remove", str(lib), "--plan", str(plan), "--apply", "--move-to",
+                                    str(tmp_path / "q")])
+    assert res.exit_code == 1 and "re-shots" in res.output and "Traceback" not in res.output
+    assert len(list(lib.rglob("*.*"))) == 6

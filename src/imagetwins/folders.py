@@ -292,6 +292,11 @@ def load_folder_plan(path: str | os.PathLike, folder: str | os.PathLike) -> list
     entries = doc.get("folders") or []
     if not isinstance(entries, list):
         raise FolderPlanError(f"{source}: 'folders' must be a list")
+    from imagetwins.plan import needs_review
+
+    if entries and isinstance(doc.get("method"), str) and needs_review(doc["method"]):
+        raise FolderPlanError(f"{source}: its folders were found with -m {doc['method']}, whose matches are "
+                              "re-shots (other photos), not copies: no folder moves by it")
     out = []
     for n, e in enumerate(entries, 1):
         if not isinstance(e, dict) or not isinstance(e.get("files"), dict):

@@ -239,7 +239,8 @@ def _report_data(result: FindResult, workers: int | None, progress: bool, keep_r
     from imagetwins.folders import find_duplicate_folders
 
     folders = [{"remove": p.redundant, "copy_of": p.copy_of, "how": p.describe(), "reclaimable_bytes": p.reclaimable}
-               for p in find_duplicate_folders(result, given)]  # (backups of backups: one folder, not 3,000 groups)
+               for p in find_duplicate_folders(result, given)  # (backups of backups: one folder, not 3,000 groups)
+               if not needs_review(result.method)]  # (a folder of re-shots is not a copy of another)
     return {
         "imagetwins_plan": PLAN_VERSION, "root": str(root), "base": str(root), "thumbs_dir": link_dir,
         "method": result.method, "threshold": result.threshold, "score_kind": str(result.score_kind),

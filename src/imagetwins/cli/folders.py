@@ -49,7 +49,11 @@ def folders(directory: Path, json_out: Path | None, min_share: float, method: st
       imagetwins remove ~/Pictures --plan folders.json --apply
     """
     from imagetwins.folders import find_duplicate_folders, folders_document
+    from imagetwins.plan import needs_review
 
+    if needs_review(method):  # (a folder of re-shots holds other photos: never "a copy" to remove as a whole)
+        raise click.UsageError(f"folders lists folders of copies: -m {method} finds re-shots of one scene, other "
+                               "photos (use -m copies, the default, or a hash method)")
     if not recursive:
         echo("note: without --recursive only DIRECTORY's own images are read, so no folder can be compared; "
              "add -r", err=True)
