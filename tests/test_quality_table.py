@@ -76,3 +76,24 @@ def test_family_rows_are_computed_from_the_measured_pairs() -> None:
                       "reshots-called-copies-share": 0.25, "families-lookalikes-per-100000": 40000.0}
     assert measured["families-heldout-weakest-family"].startswith("screenshot **0.67**, crop 0.95")
     assert set(values) <= set(ROWS)
+
+
+def test_family_sets_draw_each_source_with_a_seed_of_its_own(tmp_path: Path, monkeypatch) -> None:
+    """With one seed for every source, original k got the same edit parameters and the same combination of
+    families in each source: the held-out combo pairs were ~20 recipes counted up to 3 times."""
+    import quality
+
+    seeds = {}
+
+    def record(photos, out, n_originals, seed, table) -> None:
+        seeds[Path(out).name] = seed
+        Path(out).mkdir(parents=True)
+        (Path(out) / "ground_truth.json").write_text("{}")
+
+    monkeypatch.setattr(quality, "make_transformed_set", record)
+    (tmp_path / "camera-1024").mkdir()  # no resizing of the camera photos for this
+    quality.build_families(tmp_path, 1)
+    assert seeds["fam-photos-public"] == 24  # the fit split's set as it was
+    assert len(set(seeds.values())) == len(seeds) == 4
+    # sets made with one seed for all are not read as these (a folder of their own)
+    assert (tmp_path / f"families-v{quality.FAMILY_SET_VERSION}-1" / "fam-ukbench").is_dir()
