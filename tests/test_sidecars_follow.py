@@ -141,3 +141,21 @@ def test_remove_says_and_moves_the_sidecar(tmp_path: Path, lib: Path) -> None:
     assert sorted(p.name for p in lib.iterdir()) == ["copy.jpg", "copy.jpg.xmp", "keep.jpg"]
     with Image.open(lib / "copy.jpg") as im:  # (the photo itself is back whole)
         im.load()
+
+
+@pytest.mark.integration
+def test_a_sidecar_waits_in_the_quarantine_while_its_image_cannot_go_back(tmp_path: Path, lib: Path,
+                                                                           datasets: Path) -> None:
+    """Another picture now stands at the image's name: undo leaves the image in the quarantine, and its sidecar
+    with it (beside that other picture it would describe the wrong photo); once the place is free, both go back."""
+    (lib / "copy.jpg.xmp").write_bytes(XMP % 1)
+    q = tmp_path / "q"
+    apply_plan(_plan(lib, "copy.jpg"), lib, q)
+    shutil.copy(datasets / OTHER, lib / "copy.jpg")  # a new photo saved under the old name
+    res = undo(q)
+    assert not (lib / "copy.jpg.xmp").exists() and (q / "copy.jpg.xmp").read_bytes() == XMP % 1
+    assert any("XMP sidecar left in the quarantine" in why for _, why in res.failed)
+    (lib / "copy.jpg").unlink()
+    res = undo(q)
+    assert res.failed == [] and (lib / "copy.jpg.xmp").read_bytes() == XMP % 1
+    assert sha(lib / "copy.jpg") == sha(lib / "keep.jpg")

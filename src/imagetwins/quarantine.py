@@ -1099,6 +1099,12 @@ def undo(manifest: str | os.PathLike) -> Outcome:
             try:
                 _clear_partials(e, qdir, out)
                 _clear_clone_tmp(e)
+                if e.get("sidecar_of") and e.get("done") and not e.get("restored") and not _image_back(e, entries,
+                                                                                                     out):
+                    # (beside whatever took its image's place, it would describe another picture)
+                    out.failed.append((e["to"], f"an XMP sidecar left in the quarantine: its image "
+                                                f"{e['sidecar_of']} is not back"))
+                    continue
                 if not e.get("restored"):
                     _restore(e, qdir, journal, key, out, stop)
             except InterruptedError:
@@ -1108,6 +1114,13 @@ def undo(manifest: str | os.PathLike) -> Outcome:
     if stop.signum:
         raise Interrupted(out, sum(not e.get("restored") for e in todo), stop.signum)
     return out
+
+
+def _image_back(sidecar: dict, entries: list[dict], out: Outcome) -> bool:
+    """Whether the image a sidecar moved with was put back (by an earlier undo or this one)."""
+    image = os.path.normpath(sidecar["sidecar_of"])
+    return any(os.path.normpath(e["from"]) == image and e.get("restored") for e in entries) or \
+        any(os.path.normpath(back) == image for _, back in out.done)
 
 
 def _clear_clone_tmp(e: dict) -> None:
