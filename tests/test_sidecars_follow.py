@@ -131,7 +131,7 @@ def test_remove_says_and_moves_the_sidecar(tmp_path: Path, lib: Path) -> None:
     doc["groups"][0]["keep"] = str(lib / "keep.jpg")
     plan.write_text(json.dumps(doc))
     res = run(main, ["remove", str(lib), "--plan", str(plan)])
-    assert res.exit_code == 0 and f"with its XMP sidecar {lib / 'copy.jpg.xmp'}" in res.output
+    assert res.exit_code == 0 and f"\n  with its XMP sidecar {lib / 'copy.jpg.xmp'}\n" in res.output
     q = tmp_path / "q"
     res = run(main, ["remove", str(lib), "--plan", str(plan), "--apply", "--move-to", str(q)])
     assert res.exit_code == 0, res.output

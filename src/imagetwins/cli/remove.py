@@ -191,8 +191,9 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
         if not quiet and not requested.to_stdout:
             for src, group, keeper in plan.moves:
                 sides = _sidecars_with(src) if link is None and not to_trash else []
-                echo(f"would move {src}   (group {group}, keeping {keeper})"
-                     + "".join(f"\n  with its XMP sidecar {s}" for s in sides))
+                echo(f"would move {src}   (group {group}, keeping {keeper})")
+                for side in sides:  # (a line each: echo shows a newline inside a line as \n)
+                    echo(f"  with its XMP sidecar {side}")
             for m in folder_moves:
                 sidecars = len(m.files) - len(m.copies)
                 echo(f"would move the folder {m.folder} as a whole ({plural(len(m.copies), 'image')}, each with a "
