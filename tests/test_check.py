@@ -135,3 +135,49 @@ def test_a_check_says_when_a_remembered_decision_set_a_match_aside(ml: Path, tmp
     assert res.exit_code == 3 and "leak.jpg" in res.stdout and "left out" not in res.output, res.output
     res = run("find", ml / "test", "--against", ml / "train", "-r", "-m", "dihedral")
     assert res.exit_code == 0 and "1 match left out" in res.stderr, res.output
+
+
+@pytest.mark.integration
+def test_a_second_check_decodes_neither_side(ml: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stranger's 'check TEST --against REF' took 2.6 CPU s on every run for 108 test images: only the reference
+    was cached, the test folder decoded again each time. The test side now goes through the same per-folder cache
+    as 'find' (same file, same digest: no decode); the answer is the same, an unreadable test image still counted,
+    and a test image changed since is read again (only it)."""
+    from PIL import ImageFile
+
+    from imagetwins import io
+
+    some_photo = next((ml / "train" / "class0").iterdir())
+    (ml / "test" / "class0" / "broken.jpg").write_bytes(some_photo.read_bytes()[:900])  # cut short
+    first = check(ml / "test", ml / "train", method="dihedral", recursive=True)
+    assert first.unreadable == 1 and len(first.leaks) == 1
+
+    decodes = {"loads": 0, "opens": 0}
+    load, open_image = ImageFile.ImageFile.load, io.open_image
+
+    def counting_load(im, *a, **k):
+        decodes["loads"] += 1
+        return load(im, *a, **k)
+
+    def counting_open(*a, **k):
+        decodes["opens"] += 1
+        return open_image(*a, **k)
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", counting_load)
+    monkeypatch.setattr(io, "open_image", counting_open)
+    again = check(ml / "test", ml / "train", method="dihedral", recursive=True)
+    assert decodes == {"loads": 0, "opens": 0}
+    assert again.leaks == first.leaks and again.unreadable == 1
+    assert sorted(again.query.images) == sorted(first.query.images)
+    assert again.reasons_incomplete == first.reasons_incomplete
+    # one test image replaced by another photo: read again, and the answer follows it
+    leak = ml / "test" / "class1" / "leak.jpg"
+    shutil.copy(ml / "test" / "class0" / sorted(p.name for p in (ml / "test" / "class0").glob("ukbench*"))[0], leak)
+    decodes.update(loads=0)
+    third = check(ml / "test", ml / "train", method="dihedral", recursive=True)
+    changed = decodes["loads"]
+    decodes.update(loads=0)
+    cold = check(ml / "test", ml / "train", method="dihedral", recursive=True, cache=False)
+    assert cold.leaks == third.leaks == {}  # the leak is gone with the file that was one
+    # the warm run decodes only the changed file (3 loads, measured), the cold one both folders (more than 3x that)
+    assert 0 < changed and changed * 3 <= decodes["loads"], (changed, decodes)

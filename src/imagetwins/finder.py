@@ -26,6 +26,7 @@ from imagetwins.results import (
     QueryResult,
     Scan,
     groups_from_encodings,
+    match_query,
     query_images,
     result_from_pairs,
     search_scan,
@@ -295,6 +296,41 @@ def _reference(reference: str | os.PathLike | Index, encoder: Encoder, recursive
             os.fspath(reference), None)
 
 
+def _query_through_cache(images, reference, encoder: Encoder, recursive: bool, workers: int | None, progress: bool,
+                         stack: ExitStack, reference_store: Index | None) -> Encoded | None:
+    """The images of ``find_against`` when they are a folder: through that folder's cache (the one ``find`` keeps;
+    the reference's own when both are one folder), so an image whose file and digest the cache knows is not decoded
+    again. None (the images are then encoded, never stored) for files rather than a folder, or a cache that cannot
+    be used (one warning said so)."""
+    if not isinstance(images, (str, os.PathLike)) or not Path(images).is_dir():
+        return None
+    same = (reference_store is not None and isinstance(reference, (str, os.PathLike)) and
+            Path(reference).is_dir() and Path(reference).resolve() == Path(images).resolve())
+    idx = reference_store if same else _folder_cache_or_none(images, encoder)
+    if idx is None:
+        return None
+    if not same:
+        stack.enter_context(idx)
+    try:
+        stats = idx.update(images, recursive=recursive, workers=workers, progress=progress, methods=[encoder.name])
+        names, encodings = idx.load(encoder, root=images)
+        digests = idx.digests(names)
+        failed = idx.errors(images) + [(f.path, f.reason) for f in stats.failures if f.transient]
+    except _CACHE_TROUBLE as exc:
+        if not _cache_did_it(exc):
+            raise
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        warnings.warn(f"going on without the cache {idx.path} ({reason}); every image of {os.fspath(images)} is "
+                      "decoded this time", stacklevel=4)
+        return None
+    # the cache keeps resolved absolute paths; show them under the folder as the caller named it
+    real = str(Path(images).resolve())
+    paths = [os.path.join(os.fspath(images), os.path.relpath(n, real)) for n in names]
+    failures = [ReadFailure(os.path.join(os.fspath(images), os.path.relpath(p, real)), r)
+                for p, r in sorted(set(failed))]
+    return Encoded(paths, encodings, list(digests), failures)
+
+
 def _warn_unhealthy(index: Index, encoder: Encoder) -> None:
     """One warning for each way a reference index may answer wrongly (half-built, older than its folder)."""
     for line in index.health(encoder):
@@ -318,7 +354,9 @@ def find_against(
     Parameters
     ----------
     images : path or sequence of paths
-        A folder (scanned; ``recursive`` for sub-folders), one image file, or explicit files. They are
+        A folder (scanned; ``recursive`` for sub-folders), one image file, or explicit files. A folder's
+        encodings are kept in its per-folder cache (as :func:`find_duplicate_groups` keeps them) unless
+        ``cache`` is False or a ``session`` is given, so a second check decodes only what changed; files are
         encoded, never stored.
     reference : path or Index
         A folder, an index file (opened read-only: nothing is added to it) or an open
@@ -331,8 +369,8 @@ def find_against(
     recursive : bool
         Scan sub-folders of ``images`` and of a reference folder.
     cache : bool
-        Keep a reference folder's encodings in its per-folder cache (:func:`imagetwins.index.default_cache_path`),
-        so the next check only encodes what changed there.
+        Keep a reference folder's encodings, and those of a folder of ``images``, in their per-folder caches
+        (:func:`imagetwins.index.default_cache_path`), so the next check only encodes what changed there.
     session : imagetwins.session.Session, optional
         The run's stores and workers (:func:`imagetwins.open_session` on the reference folder): its index is
         the reference folder's cache (used, not opened again), its workers and progress are used where not given.
@@ -362,10 +400,21 @@ def find_against(
         ref_paths, ref_encodings, ref_digests, ref_failures, ref_name, store = _reference(
             reference, encoder, recursive, workers, progress, cache, stack,
             session.index if session is not None and cache else None)
-        # the one query step (index query too); skipped: links, FIFOs, devices among the images, reported, never
-        # read; the reference's index (or cache) also keeps the costly pair scores of a method that verifies
-        matches, enc, skipped = query_images(encoder, images, ref_paths, ref_encodings, threshold, workers, progress,
-                                             recursive, score_store=store, reference_digests=ref_digests)
+        # a folder of images goes through its own cache, as find's scan does: a second check decodes nothing (a
+        # session's run opens no store but the session's, which holds the reference)
+        cached = _query_through_cache(images, reference, encoder, recursive, workers, progress, stack,
+                                      store) if cache and session is None else None
+        if cached is not None:
+            enc, skipped = cached, []
+            matches = match_query(encoder, enc.paths, enc.encodings, ref_paths, ref_encodings, threshold, workers,
+                                  score_store=store, query_digests=enc.digests, reference_digests=ref_digests)
+        else:
+            # the one query step (index query too); skipped: links, FIFOs, devices among the images, reported,
+            # never read; the reference's index (or cache) also keeps the costly pair scores of a method that
+            # verifies
+            matches, enc, skipped = query_images(encoder, images, ref_paths, ref_encodings, threshold, workers,
+                                                 progress, recursive, score_store=store,
+                                                 reference_digests=ref_digests)
     if remembered:
         qkey = {p: content_key(d) for p, d in zip(enc.paths, enc.digests)}
         rkey = {p: content_key(d) for p, d in zip(ref_paths, ref_digests or [])}
