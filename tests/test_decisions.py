@@ -373,3 +373,27 @@ def test_a_skipped_group_keeps_its_byte_identical_copies_too(tmp_path: Path, alb
     res = run("decisions", "forget", album / "p2_copy.jpg")
     assert res.exit_code == 0 and "forgot 2 decisions" in res.output, res.output
     assert len(DecisionStore().records()) == 3 and not any(r.a == r.b for r in DecisionStore().records())
+
+
+@pytest.mark.unit
+def test_a_byte_copy_of_the_keeper_kept_beside_it_is_remembered_with_itself() -> None:
+    """``also_keep`` of a byte copy of the keeper (a reference folder's twin, one a person added) said nothing: the
+    copy has the keeper's content, and a content with itself was no pair. It is now a skip of that content with
+    itself; the copy that moves stays a keeper decision; a row of one content can only be a skip."""
+    from types import SimpleNamespace
+
+    from imagetwins.decisions import Record, Remembered, _valid, records_from_plan
+
+    a, b = "a" * 64, "b" * 64
+    g = SimpleNamespace(keep="k.jpg", files=["k.jpg", "twin.jpg", "small.jpg"], skip=False, number=1,
+                        sha256={"k.jpg": a, "twin.jpg": a, "small.jpg": b}, not_duplicate=[], leave=["twin.jpg"],
+                        to_move=["small.jpg"])
+    records = records_from_plan([g])
+    assert sorted((r.a == r.b, r.verdict) for r in records) == [(False, "keep"), (True, "skip")]
+    remembered = Remembered(pairs={(r.a, r.b): (r.verdict, r.keeper) for r in records})
+    key_of = {"k.jpg": a[:32], "twin.jpg": a[:32], "small.jpg": b[:32]}
+    assert remembered.kept_beside("k.jpg", g.files, key_of) == ["twin.jpg"]
+    assert _valid(a, a, "not_duplicate", None) == (a[:32], a[:32], "skip", None)  # (edited: keeps more, never less)
+    assert _valid(a, a, "keep", a) == (a[:32], a[:32], "skip", None)
+    assert not Remembered(pairs={(a[:32], a[:32]): ("skip", None)}).not_duplicate(a[:32], a[:32])
+    assert Record.of(a[:32], a[:32], "skip").a == Record.of(a[:32], a[:32], "skip").b
