@@ -985,32 +985,32 @@ def _scored_candidates(records, threshold, workers, hash_sure, pair_scores, chec
     known = _Known(left, right, len(records))
     top_k = candidates.get("top_k", TOP_K)
     cnn_candidate = candidates.get("cnn_candidate", CNN_CANDIDATE)
+
+    def check_more(more_l: np.ndarray, more_r: np.ndarray) -> None:
+        """Verify pairs proposed after the first search (no hash distance: 256) and add them to the run's."""
+        nonlocal left, right, dist, conf, scored_now
+        more_d = np.full(len(more_l), 256, np.int32)
+        more_p = memo.scores(more_l, more_r) if memo is not None else None
+        scored_now = scored_now or more_p is None or bool(np.isnan(more_p).any())
+        more_c = _confidences(sides, sides, more_l, more_r, more_d, workers, hash_sure, pair_scores, checks, bar,
+                              more_p)
+        left, right = np.concatenate([left, more_l]), np.concatenate([right, more_r])
+        dist, conf = np.concatenate([dist, more_d]), np.concatenate([conf, more_c])
+
     for _ in range(rounds):
         hit = conf >= threshold
         labels = search.connected_components(len(records), left[hit], right[hit])
         more_l, more_r = _starved(labels, owner, nb, sims, top_k, cnn_candidate, known)
         if not len(more_l):
             break
-        more_d = np.full(len(more_l), 256, np.int32)
-        more_p = memo.scores(more_l, more_r) if memo is not None else None
-        scored_now = scored_now or more_p is None or bool(np.isnan(more_p).any())
-        more_c = _confidences(sides, sides, more_l, more_r, more_d, workers, hash_sure, pair_scores, checks, bar,
-                              more_p)
-        left, right = np.concatenate([left, more_l]), np.concatenate([right, more_r])
-        dist, conf = np.concatenate([dist, more_d]), np.concatenate([conf, more_c])
+        check_more(more_l, more_r)
     # each copy checked against its group's most central members: in a crowd the copies fill one another's
     # neighbour places, so a copy is often grouped through another copy and never compared with the picture it
     # was made from (_unchecked_to_hubs)
     hit = conf >= threshold
     more_l, more_r = _unchecked_to_hubs(vectors, left[hit], right[hit], known, top_k)
     if len(more_l):
-        more_d = np.full(len(more_l), 256, np.int32)
-        more_p = memo.scores(more_l, more_r) if memo is not None else None
-        scored_now = scored_now or more_p is None or bool(np.isnan(more_p).any())
-        more_c = _confidences(sides, sides, more_l, more_r, more_d, workers, hash_sure, pair_scores, checks, bar,
-                              more_p)
-        left, right = np.concatenate([left, more_l]), np.concatenate([right, more_r])
-        dist, conf = np.concatenate([dist, more_d]), np.concatenate([conf, more_c])
+        check_more(more_l, more_r)
     if memo is not None:
         memo.keep(left, right, conf, scored_now)
     return left, right, dist, conf
