@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,3 +55,25 @@ def link_photo(src: Path, dst: Path) -> None:
         os.link(src, dst)
     except OSError:
         shutil.copy(src, dst)
+
+
+def run_imagetwins(args: list[str], cache: Path, src: Path) -> tuple[int, str, dict]:
+    """One ``imagetwins`` command in a fresh process with its cache in ``cache``: its exit code, its stderr, and
+    wall, CPU and peak RSS with the stages its ``--timings`` (``-v``) lines print."""
+    env = dict(os.environ, PYTHONPATH=str(src), XDG_CACHE_HOME=str(cache))
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # as installed: modules compiled once, not on every run (~1 CPU s)
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "imagetwins", *args], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    err = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    out = {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss": usage.ru_maxrss / 1024, "stages": {}}
+    for line in err.splitlines():
+        if line.startswith("cpu and peak memory by stage: "):
+            for name, cpu, mb in re.findall(r"(\w+) (\d+\.\d+) s (\d+) MB", line):
+                out["stages"].setdefault(name, {}).update(cpu=float(cpu), rss=float(mb))
+        elif line.startswith("time: "):
+            for name, sec in re.findall(r"(\w+) (\d+\.\d+) s", line.split("=", 1)[1]):
+                out["stages"].setdefault(name, {})["wall"] = float(sec)
+    return os.waitstatus_to_exitcode(status), err, out

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -34,31 +33,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from _common import write_section  # noqa: E402
+from _common import run_imagetwins, write_section  # noqa: E402
 
 SRC = ROOT / "src"
 
 
 def run(args: list[str], cache: Path) -> dict:
     """One ``imagetwins`` command in a fresh process: wall, CPU, peak RSS, and its --timings stages."""
-    env = dict(os.environ, PYTHONPATH=str(SRC), XDG_CACHE_HOME=str(cache))
-    t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "imagetwins", *args], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
-    err = proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t0
-    code = os.waitstatus_to_exitcode(status)
+    code, err, out = run_imagetwins(args, cache, SRC)
     if code not in (0, 3) and not (code == 1 and "Error" not in err):
         sys.exit(f"{' '.join(args)} failed ({code}):\n{err[-2000:]}")
-    out = {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss": usage.ru_maxrss / 1024, "stages": {}}
-    for line in err.splitlines():
-        if line.startswith("cpu and peak memory by stage: "):
-            for name, cpu, mb in re.findall(r"(\w+) (\d+\.\d+) s (\d+) MB", line):
-                out["stages"].setdefault(name, {}).update(cpu=float(cpu), rss=float(mb))
-        elif line.startswith("time: "):
-            for name, s in re.findall(r"(\w+) (\d+\.\d+) s", line.split("=", 1)[1]):
-                out["stages"].setdefault(name, {})["wall"] = float(s)
     return out
 
 
