@@ -195,3 +195,20 @@ def test_the_library_plans_no_removal_from_a_similar_scan(tmp_path):
     with pytest.raises(ValueError, match="no removal planned from a scan with this method"):
         plan_removal(result, roots=[tmp_path])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["beach.jpg", "beach_small.jpg", "city.jpg"]
+
+
+@pytest.mark.cli
+def test_explain_calls_a_similar_match_the_same_scene_not_a_duplicate(reshots):
+    folder, names = reshots
+    from imagetwins.cli import main
+
+    res = CliRunner().invoke(main, ["explain", str(folder / names[0]), str(folder / names[1]), "-m", "similar",
+                                    "-m", "phash"])
+    assert res.exit_code == 0, res.output
+    similar_line = next(line for line in res.output.splitlines() if line.strip().startswith("similar"))
+    assert "(same scene if >= " in similar_line and similar_line.rstrip().endswith("SAME SCENE")
+    phash_line = next(line for line in res.output.splitlines() if line.strip().startswith("phash"))
+    assert "(duplicate if <= " in phash_line
+    res = CliRunner().invoke(main, ["explain", str(folder / names[0]), str(folder / names[1]), "-m", "similar",
+                                    "--json", "-"])
+    assert json.loads(res.output)["scores"][0]["match_name"] == "same scene"

@@ -39,10 +39,11 @@ class MethodScore:
     duplicate: bool
     unit: str  # the score kind's unit: "bits" (smaller is closer), "cosine similarity" / "confidence" (larger)
     kind: ScoreKind = DISTANCE  # what the score means (imagetwins.scores)
+    match_name: str = "duplicate"  # what the method calls a pair within its threshold (Encoder.match_name)
 
     def to_dict(self) -> dict:
         return {"method": self.method, "score": self.score, "threshold": self.threshold,
-                "duplicate": self.duplicate, "unit": self.unit}
+                "duplicate": self.duplicate, "match_name": self.match_name, "unit": self.unit}
 
 
 @dataclass
@@ -98,7 +99,7 @@ def explain(path_a: str | os.PathLike, path_b: str | os.PathLike, methods: Seque
             score = encoder.kind.never
         duplicate = bool(encoder.within(np.array([score]), encoder.default_threshold)[0])
         out.scores.append(MethodScore(encoder.name, round(score, 4), encoder.default_threshold, duplicate,
-                                      encoder.score_unit, encoder.kind))
+                                      encoder.score_unit, encoder.kind, encoder.match_name))
         if out.verification is None:
             checked = encoder.check_pair(enc.encodings)
             if checked is not None:

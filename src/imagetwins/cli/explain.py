@@ -59,7 +59,7 @@ def explain(file_a: Path, file_b: Path, picture: Path | None, json_out: Path | N
     for s in scores:
         shown = f"{s.unit} {s.score:.3f}" if s.kind.larger_is_closer else f"{s.score:g} {s.unit}"
         rule = f">= {s.threshold:g}" if s.kind.larger_is_closer else f"<= {s.threshold:g}"
-        echo(f"  {s.method:9s} {shown:18s} (duplicate if {rule}): {'DUPLICATE' if s.duplicate else 'no'}")
+        echo(f"  {s.method:9s} {shown:18s} ({s.match_name} if {rule}): {s.match_name.upper() if s.duplicate else 'no'}")
     if v is None:
         return
     echo(f"  verification: {v.inliers} feature matches agree on one {'mirrored ' if v.mirrored else ''}"

@@ -109,6 +109,9 @@ class Encoder(Stage, ABC):
     #: groups are different photos for a person to choose among (re-shots) says why here, in one line: ``remove``
     #: then refuses to plan from a scan and only applies a plan a person made or reviewed (``--plan``)
     removal_needs_review: str | None = None
+    #: what a pair within the threshold is called where one pair is explained (``explain``): a "duplicate", or for
+    #: a method of re-shots "same scene"
+    match_name: str = "duplicate"
     #: every row's blob has the same length (bits, vectors): a blob of another length in an index is damage
     fixed_blob_size: bool = True
 

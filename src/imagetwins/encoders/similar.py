@@ -93,6 +93,7 @@ class SimilarEncoder(VectorEncoder):
     min_long_side = SIDE
     batch_size = 16
     keep_rule = "best"
+    match_name = "same scene"
     removal_needs_review = (f"-m similar groups re-shots of one scene (verdict '{Verdict.RESHOT}': different photos, "
                             "not copies): "
                             "nothing is removed without a person's choice. Review them with 'imagetwins report DIR "
