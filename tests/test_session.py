@@ -77,6 +77,11 @@ def test_the_front_door_has_the_library_verbs() -> None:
 
     assert imagetwins.register_method is register and imagetwins.find is find and imagetwins.check is check
     assert callable(imagetwins.check)
+    from imagetwins.io import SkippedFileWarning
+    from imagetwins.scores import Verdict
+
+    assert imagetwins.Verdict is Verdict and imagetwins.Verdict("re-shot") is Verdict.RESHOT
+    assert imagetwins.SkippedFileWarning is SkippedFileWarning
 
 
 def test_index_query_says_which_files_it_left_alone(folder: Path, tmp_path: Path) -> None:

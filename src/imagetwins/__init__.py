@@ -39,6 +39,8 @@ _VERBS = {
     "method_names": ("imagetwins.encoders", "encoder_names"),
     "FindResult": ("imagetwins.results", "FindResult"),
     "ScoreKind": ("imagetwins.scores", "ScoreKind"),
+    "Verdict": ("imagetwins.scores", "Verdict"),
+    "SkippedFileWarning": ("imagetwins.io", "SkippedFileWarning"),
     "Digest": ("imagetwins.digests", "Digest"),
 }
 
