@@ -191,3 +191,20 @@ def test_copies_rows_are_columns_with_feature_references(folder: Path, tmp_path:
         idx.update(tmp_path)
         paths, loaded = idx.load("copies")
     assert isinstance(loaded, CopyRows) and sorted(r.to_bytes() for r in loaded) == sorted(blobs)
+
+
+def test_a_spill_file_nobody_holds_is_closed_without_a_resource_warning(spill_home: Path) -> None:
+    import warnings
+
+    f = spill.SpillFile()
+    f.put(b"features")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ResourceWarning)  # an unclosed file would be reported on collection
+        unraisable = []
+        old_hook, sys.unraisablehook = sys.unraisablehook, unraisable.append
+        try:
+            del f
+            gc.collect()
+        finally:
+            sys.unraisablehook = old_hook
+    assert unraisable == []

@@ -52,6 +52,9 @@ class SpillFile:
     def __init__(self, folder: str | os.PathLike | None = None) -> None:
         self._file = _open_scratch(folder)
         self._fd = self._file.fileno()
+        # a run's records hold the spill file and nothing closes it when they go (current_spill); closed when it is
+        # collected, so its space is freed without an "unclosed file" ResourceWarning
+        weakref.finalize(self, self._file.close)
         self._size = 0
         self._lock = threading.Lock()
         self.pid = os.getpid()  # a forked child shares the file's blocks: it reads them, but writes its own file
