@@ -19,6 +19,22 @@ def _camera_photos(datasets: Path, n: int) -> list[Path]:
     return sorted((datasets / "camera-photos" / "images").glob("*.jpg"))[:n]
 
 
+def _train_and_leak(tmp_path: Path, datasets: Path, n: int, leaked: int, size: tuple[int, int], quality: int,
+                    name: str) -> tuple[Path, Path, list[Path]]:
+    """``train/`` with the first ``n`` photos-public photos and ``test/`` with a shrunk, re-encoded copy of the
+    ``leaked``-th of them named ``name``: the folders and the photos."""
+    train, test = tmp_path / "train", tmp_path / "test"
+    train.mkdir()
+    test.mkdir()
+    photos = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[:n]
+    for p in photos:
+        shutil.copy(p, train / p.name)
+    with Image.open(photos[leaked]) as im:
+        im.thumbnail(size)
+        im.save(test / name, quality=quality)
+    return train, test, photos
+
+
 def _run(*args: str):
     res = CliRunner().invoke(main, [str(a) for a in args])
     assert res.exit_code == 0, res.output
@@ -87,15 +103,7 @@ def test_copies_scores_are_called_confidences_when_checking_a_test_set(tmp_path:
     """'check -m copies' and 'index query -m copies' printed a verification confidence as "similarity 0.970",
     while 'find' and 'explain' call it a confidence."""
     pytest.importorskip("cv2")
-    train, test = tmp_path / "train", tmp_path / "test"
-    train.mkdir()
-    test.mkdir()
-    photos = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[:3]
-    for p in photos:
-        shutil.copy(p, train / p.name)
-    with Image.open(photos[0]) as im:
-        im.thumbnail((200, 200))
-        im.save(test / "leak_small.jpg", quality=70)
+    train, test, photos = _train_and_leak(tmp_path, datasets, 3, 0, (200, 200), 70, "leak_small.jpg")
     shutil.copy(sorted((datasets / "photos-public" / "images").glob("*.jpg"))[10], test / "unique.jpg")
 
     res = CliRunner().invoke(main, ["check", str(test), "--against", str(train), "-m", "copies", "--no-cache"])
@@ -137,15 +145,7 @@ def test_index_update_makes_again_what_an_older_imagetwins_encoded_differently(t
     the only way offered was to delete it (with its other methods and the team's decisions)."""
     import sqlite3
 
-    train, test = tmp_path / "train", tmp_path / "test"
-    train.mkdir()
-    test.mkdir()
-    photos = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[:4]
-    for p in photos:
-        shutil.copy(p, train / p.name)
-    with Image.open(photos[1]) as im:
-        im.thumbnail((240, 240))
-        im.save(test / "upload.jpg", quality=75)
+    train, test, photos = _train_and_leak(tmp_path, datasets, 4, 1, (240, 240), 75, "upload.jpg")
     db = tmp_path / "catalogue.db"
     _run("index", "update", train, "--db", db, "-m", "copies", "-m", "phash")
     with sqlite3.connect(db) as con:  # what an older imagetwins wrote: another encoder identity for copies
