@@ -159,3 +159,61 @@ def test_a_sidecar_waits_in_the_quarantine_while_its_image_cannot_go_back(tmp_pa
     res = undo(q)
     assert res.failed == [] and (lib / "copy.jpg.xmp").read_bytes() == XMP % 1
     assert sha(lib / "copy.jpg") == sha(lib / "keep.jpg")
+
+
+@pytest.fixture
+def home_trash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A home trash of our own on the library's device ($XDG_DATA_HOME in tmp_path)."""
+    from imagetwins import trash
+
+    if not trash.FREEDESKTOP:
+        pytest.skip("this platform's trash is not the freedesktop folder")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "share"))
+    return tmp_path / "share" / "Trash"
+
+
+@pytest.mark.integration
+def test_to_trash_the_sidecars_go_with_the_image_and_come_back(tmp_path: Path, lib: Path, home_trash: Path) -> None:
+    """--to-trash left copy.jpg.xmp and copy.xmp in the library, describing a photo that was gone. They now go to
+    the trash beside the image, under its trashed name (copy 1.jpg when copy.jpg is taken there), each with its own
+    .trashinfo (the desktop's "put back" knows them), and undo puts them back once the image is back."""
+    (lib / "copy.jpg.xmp").write_bytes(XMP % 1)
+    (lib / "copy.XMP").write_bytes(XMP % 2)
+    (lib / "keep.jpg.xmp").write_bytes(XMP % 5)  # the keeper's own: stays
+    (home_trash / "files").mkdir(parents=True)
+    (home_trash / "info").mkdir()
+    (home_trash / "files" / "copy.jpg").write_bytes(b"the owner's older copy.jpg")  # a name taken in the trash
+    (home_trash / "info" / "copy.jpg.trashinfo").write_text("[Trash Info]\nPath=/elsewhere/copy.jpg\n")
+    before = tree(lib)
+    q = tmp_path / "journal"
+    out = apply_plan(_plan(lib, "copy.jpg"), lib, q, to_trash=True)
+    assert out.failed == [] and len(out.done) == 1
+    assert sorted(p.name for p in lib.iterdir()) == ["keep.jpg", "keep.jpg.xmp"]
+    files = home_trash / "files"
+    assert sorted(p.name for p in files.iterdir()) == ["copy 1.XMP", "copy 1.jpg", "copy 1.jpg.xmp", "copy.jpg"]
+    assert (files / "copy 1.jpg.xmp").read_bytes() == XMP % 1 and (files / "copy 1.XMP").read_bytes() == XMP % 2
+    info = (home_trash / "info" / "copy 1.jpg.xmp.trashinfo").read_text()
+    assert f"Path={lib / 'copy.jpg.xmp'}\n" in info
+    assert sorted(out.sidecars) == [(str(lib / "copy.jpg"), str(lib / "copy.XMP"), str(files / "copy 1.XMP")),
+                                    (str(lib / "copy.jpg"), str(lib / "copy.jpg.xmp"), str(files / "copy 1.jpg.xmp"))]
+    res = undo(q)
+    assert res.failed == [] and tree(lib) == before
+    assert sorted(p.name for p in files.iterdir()) == ["copy.jpg"]  # the owner's own file stays
+    assert sorted(p.name for p in (home_trash / "info").iterdir()) == ["copy.jpg.trashinfo"]
+
+
+@pytest.mark.cli
+def test_remove_to_trash_says_and_sends_the_sidecar(tmp_path: Path, lib: Path, home_trash: Path) -> None:
+    (lib / "copy.jpg.xmp").write_bytes(XMP % 1)
+    run = CliRunner().invoke
+    args = ["remove", str(lib), "-m", "phash", "--no-cache", "--keep", "oldest", "--to-trash"]
+    os.utime(lib / "copy.jpg", (2_000_000_000, 2_000_000_000))  # (the newer of the two: the one that goes)
+    res = run(main, args)
+    assert res.exit_code == 0 and f"\n  with its XMP sidecar {lib / 'copy.jpg.xmp'}\n" in res.output, res.output
+    res = run(main, [*args, "--apply", "--move-to", str(tmp_path / "journal")])
+    assert res.exit_code == 0, res.output
+    assert "sent 1 file (and 1 XMP sidecar of them) to the system trash" in res.output
+    assert sorted(p.name for p in lib.iterdir()) == ["keep.jpg"]
+    assert (home_trash / "files" / "copy.jpg.xmp").read_bytes() == XMP % 1
+    assert run(main, ["undo", str(tmp_path / "journal")]).exit_code == 0
+    assert sorted(p.name for p in lib.iterdir()) == ["copy.jpg", "copy.jpg.xmp", "keep.jpg"]

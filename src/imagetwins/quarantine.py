@@ -87,8 +87,12 @@ class Outcome:
     failed: list[tuple[str, str]] = field(default_factory=list)  # (path, why)
     manifest: Path | None = None
     folders: int = 0  # of ``done``: how many are whole folders (imagetwins.folders), not files
-    #: XMP sidecars moved with their image, not counted in ``done``: (the image's place, sidecar from, to)
+    #: XMP sidecars moved with their image, not counted in ``done``: (the image's place, sidecar from, to; ``to`` is
+    #: "the system trash" where that trash does not say where)
     sidecars: list[tuple[str, str, str]] = field(default_factory=list)
+    #: XMP sidecars of a moved image left in place because another file there uses them too (``IMG.xmp`` of
+    #: ``IMG.jpg`` beside ``IMG.dng``): (the image's place, the sidecar); ``--merge-metadata`` reads them as well
+    shared_sidecars: list[tuple[str, str]] = field(default_factory=list)
     #: the clones (``link="clone"``) made, recorded when the run ends (:mod:`imagetwins.placeholders`)
     placeholders: list = field(default_factory=list)
 
@@ -593,7 +597,13 @@ def sidecars_of(folder: int | str | os.PathLike, name: str) -> list[str]:
     uses: ``IMG.jpg.xmp`` (its own) and ``IMG.xmp`` when no other file named ``IMG.*`` stands beside it (a RAW +
     JPEG pair shares one); ``.xmp`` or ``.XMP``, as :func:`imagetwins.metadata.read_metadata` reads them. Names
     only: whether each is a regular file is checked where it moves."""
-    stem, found = os.path.splitext(name)[0], []
+    return _sidecar_names(folder, name)[0]
+
+
+def _sidecar_names(folder: int | str | os.PathLike, name: str) -> tuple[list[str], list[str]]:
+    """(the sidecars of ``name`` that move with it: :func:`sidecars_of`; those that stay because another file named
+    ``IMG.*`` uses them too)."""
+    stem, found, shared = os.path.splitext(name)[0], [], []
     dir_fd = folder if isinstance(folder, int) else None
     base = "" if dir_fd is not None else os.fspath(folder)
     seen: set[tuple[int, int]] = set()
@@ -605,26 +615,33 @@ def sidecars_of(folder: int | str | os.PathLike, name: str) -> list[str]:
             continue
         if (st.st_dev, st.st_ino) in seen:  # (a file system that ignores case: one file under both names)
             continue
+        seen.add((st.st_dev, st.st_ino))
         if not own:
             others = os.listdir(dir_fd if dir_fd is not None else base)
             if any(o != name and os.path.splitext(o)[0] == stem and os.path.splitext(o)[1].lower() != ".xmp"
                    for o in others):
-                continue  # another image still uses it: it stays beside that one
-        seen.add((st.st_dev, st.st_ino))
+                shared.append(side)  # another image still uses it: it stays beside that one
+                continue
         found.append(side)
-    return found
+    return found, shared
 
 
 def _move_sidecars(rel: Path, folder_fd: int, real: Path, dst: Path, root: Path, group: int, keeper: str, journal,
-                   key: bytes, out: Outcome, stop: _Stop | None) -> None:
-    """After ``real`` moved to ``dst``: its XMP sidecars (:func:`sidecars_of`) follow it into the quarantine,
-    each verified and journalled as a move of its own (``sidecar_of``), so ``undo`` puts it back; named after
-    ``dst`` (``IMG.1.jpg`` -> ``IMG.1.jpg.xmp``) so that the quarantined image's metadata is read with them. A
-    sidecar that is a link, a FIFO or not readable stays in place, said in ``out.failed``."""
-    for side in sidecars_of(folder_fd, rel.name):
+                   key: bytes, out: Outcome, stop: _Stop | None, trash=None) -> None:
+    """After ``real`` moved to ``dst``: its XMP sidecars (:func:`sidecars_of`) follow it, into the quarantine or
+    (``trash``: a :class:`imagetwins.trash.TrashFolder`) into the same trash, each verified and journalled as a
+    move of its own (``sidecar_of``), so ``undo`` puts it back after its image; named after ``dst``
+    (``IMG.1.jpg`` -> ``IMG.1.jpg.xmp``, ``IMG 1.jpg`` -> ``IMG 1.jpg.xmp`` in a trash) so that the moved image's
+    metadata is read with them. A sidecar that is a link, a FIFO, a folder or not readable stays in place, said in
+    ``out.failed``; one another file uses too stays, noted in ``out.shared_sidecars``."""
+    from imagetwins.trash import release
+
+    follow, shared = _sidecar_names(folder_fd, rel.name)
+    out.shared_sidecars += [(str(real), str(real.with_name(side))) for side in shared]
+    for side in follow:
         place = real.with_name(side)
         own = side[:-4] == rel.name
-        target = _free_name(dst.with_name((dst.name if own else dst.stem) + side[-4:]))
+        name = (dst.name if own else dst.stem) + side[-4:]
         try:
             st = os.stat(side, dir_fd=folder_fd, follow_symlinks=False)
             if not stat.S_ISREG(st.st_mode):
@@ -635,9 +652,20 @@ def _move_sidecars(rel: Path, folder_fd: int, real: Path, dst: Path, root: Path,
         except OSError as exc:
             out.failed.append((str(place), f"its XMP sidecar cannot be read ({exc.strerror or exc}): left in place"))
             continue
-        entry = {"op": "move", "from": str(place), "to": str(target), "root": str(root)}
+        info = None
+        if trash is None:
+            target = _free_name(dst.with_name(name))
+            entry = {"op": "move", "from": str(place), "to": str(target), "root": str(root)}
+        else:
+            try:
+                target, info = trash.reserve(place, name=name)
+            except OSError as exc:
+                out.failed.append((str(place), f"its XMP sidecar was not trashed ({exc.strerror or exc}): left in "
+                                               "place"))
+                continue
+            entry = {"op": "trash", "from": str(place), "to": str(target), "root": str(root)}
         _append(journal, key, {**entry, "state": "planned", "bytes": size, "sha256": digest, "group": group,
-                               "kept": keeper, "sidecar_of": str(real)})
+                               "kept": keeper, "sidecar_of": str(real), **({"info": str(info)} if info else {})})
 
         def journal_partial(name: str, entry=entry, target=target) -> None:
             _append(journal, key, {**entry, "state": "copying", "partial": str(target.parent / name)})
@@ -645,8 +673,12 @@ def _move_sidecars(rel: Path, folder_fd: int, real: Path, dst: Path, root: Path,
         try:
             _move(Path(side), target, digest, identity, dir_fd=folder_fd, stop=stop, on_partial=journal_partial)
         except InterruptedError:
+            if info is not None:
+                release(info)
             raise
         except OSError as exc:
+            if info is not None:
+                release(info)
             _append(journal, key, {**entry, "state": "failed", "why": exc.strerror or str(exc)})
             out.failed.append((str(place), f"its XMP sidecar was not moved ({exc.strerror or exc}): left in place"))
             continue
@@ -670,6 +702,7 @@ def _trash_one(rel: Path, folder_fd: int, src: Path, digest: str, identity: tupl
         send_to_trash(src)
         _append(journal, key, {**entry, "state": "done"})
         out.done.append((real, "the system trash"))
+        _send_sidecars(rel, folder_fd, src, root, group, keeper, journal, key, out)
         return
     if identity[0] not in trashes:
         try:
@@ -696,6 +729,35 @@ def _trash_one(rel: Path, folder_fd: int, src: Path, digest: str, identity: tupl
         raise
     _append(journal, key, {**entry, "state": "done"})
     out.done.append((real, str(dst)))
+    _move_sidecars(rel, folder_fd, src, dst, root, group, keeper, journal, key, out, stop, trash=trash)
+
+
+def _send_sidecars(rel: Path, folder_fd: int, src: Path, root: Path, group: int, keeper: str, journal, key: bytes,
+                   out: Outcome) -> None:
+    """The XMP sidecars of a file sent through send2trash (macOS, Windows) go the same way, each journalled; that
+    trash does not say where, so they are put back with its own "put back", as their image is."""
+    from imagetwins.trash import send_to_trash
+
+    follow, shared = _sidecar_names(folder_fd, rel.name)
+    out.shared_sidecars += [(str(src), str(src.with_name(side))) for side in shared]
+    for side in follow:
+        place = src.with_name(side)
+        try:
+            st = os.stat(side, dir_fd=folder_fd, follow_symlinks=False)
+            if not stat.S_ISREG(st.st_mode):
+                out.failed.append((str(place), f"its XMP sidecar is {describe_mode(st.st_mode)}, not a file: left in "
+                                               "place (the image went to the system trash)"))
+                continue
+            digest, _, size = _digest_and_identity(side, dir_fd=folder_fd)
+            entry = {"op": "trash", "from": str(place), "to": "", "root": str(root)}
+            _append(journal, key, {**entry, "state": "planned", "bytes": size, "sha256": digest, "group": group,
+                                   "kept": keeper, "sidecar_of": str(src)})
+            send_to_trash(place)
+        except OSError as exc:
+            out.failed.append((str(place), f"its XMP sidecar was not trashed ({exc.strerror or exc}): left in place"))
+            continue
+        _append(journal, key, {**entry, "state": "done"})
+        out.sidecars.append((str(src), str(place), "the system trash"))
 
 
 def _same_device(a: str | os.PathLike, b: str | os.PathLike) -> bool:

@@ -67,16 +67,19 @@ class TrashFolder:
         check_own(self.files, "the trash folder")
         check_own(self.info, "the trash folder")
 
-    def reserve(self, original: Path) -> tuple[Path, Path]:
+    def reserve(self, original: Path, name: str | None = None) -> tuple[Path, Path]:
         """A free name for ``original`` in ``files/``: its ``.trashinfo`` is created first (``O_EXCL``, as the
-        specification asks, so two programs never take one name) and holds the original path. Returns
-        (where the file is to go, its ``.trashinfo``); :func:`release` it if the file does not go."""
-        stem, ext = os.path.splitext(original.name)
+        specification asks, so two programs never take one name) and holds the original path. ``name``: the name
+        wanted in the trash (default: the original's; an XMP sidecar takes its image's trashed name, ``IMG 1.jpg``
+        -> ``IMG 1.jpg.xmp``), ``STEM 1.EXT``... after it when taken. Returns (where the file is to go, its
+        ``.trashinfo``); :func:`release` it if the file does not go."""
+        wanted = original.name if name is None else name
+        stem, ext = os.path.splitext(wanted)
         record = self._record(original)
         info_fd = os.open(self.info, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _NOFOLLOW | _CLOEXEC)
         try:
             for counter in range(100_000):
-                name = original.name if counter == 0 else f"{stem} {counter}{ext}"
+                name = wanted if counter == 0 else f"{stem} {counter}{ext}"
                 if os.path.lexists(self.files / name):
                     continue
                 try:
@@ -94,7 +97,7 @@ class TrashFolder:
                 return self.files / name, self.info / (name + ".trashinfo")
         finally:
             os.close(info_fd)
-        raise FileExistsError(errno.EEXIST, f"no free name for {original.name} in the trash {self.folder}")
+        raise FileExistsError(errno.EEXIST, f"no free name for {wanted} in the trash {self.folder}")
 
     def _record(self, original: Path) -> bytes:
         path = os.fsencode(original)

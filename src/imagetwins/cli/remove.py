@@ -190,7 +190,7 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
     if not apply_:
         if not quiet and not requested.to_stdout:
             for src, group, keeper in plan.moves:
-                sides = _sidecars_with(src) if link is None and not to_trash else []
+                sides = _sidecars_with(src) if link is None else []  # (a link keeps the name: they stay)
                 echo(f"would move {src}   (group {group}, keeping {keeper})")
                 for side in sides:  # (a line each: echo shows a newline inside a line as \n)
                     echo(f"  with its XMP sidecar {side}")
@@ -260,7 +260,7 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
         echo(f"error: could not move {path}: {why}", err=True)
     unwritten = _merge_metadata(_moved_with_keepers(plan, out), directory, quarantine, quiet) if merge_metadata else 0
     if not quiet:
-        echo(_trashed_phrase(len(out.done), quarantine, out.manifest) if to_trash else
+        echo(_trashed_phrase(len(out.done), quarantine, out.manifest, len(out.sidecars)) if to_trash else
              f"moved {plural(len(out.done), 'file')}"
              + (f" (and {plural(len(out.sidecars), 'XMP sidecar')} of them)" if out.sidecars else "")
              + f" to {quarantine}"
@@ -356,14 +356,15 @@ def _stopped(stop, to_trash: bool, quarantine: Path) -> None:
                        f"{where} before stopping; undo with: imagetwins undo {stop.outcome.manifest}")
 
 
-def _trashed_phrase(sent: int, quarantine: Path, manifest: Path | None) -> str:
+def _trashed_phrase(sent: int, quarantine: Path, manifest: Path | None, sidecars: int = 0) -> str:
     """The summary of ``--to-trash``: how to put the files back (the journal knows where each lies in a
     freedesktop trash, which imagetwins keeps itself; macOS's and Windows' trash do not say)."""
     from imagetwins.trash import FREEDESKTOP
 
     back = (f"undo with: imagetwins undo {manifest}" if FREEDESKTOP else
             "put them back with the trash's own 'put back'")
-    return f"sent {plural(sent, 'file')} to the system trash; journal in {quarantine}; {back}"
+    with_them = f" (and {plural(sidecars, 'XMP sidecar')} of them)" if sidecars else ""
+    return f"sent {plural(sent, 'file')}{with_them} to the system trash; journal in {quarantine}; {back}"
 
 
 def _format_mismatches(places: list[tuple[str, str]]) -> list[tuple[str, str, str]]:
