@@ -293,11 +293,14 @@ def _read_sidecar(path: Path) -> bytes | None:
 
 def read_metadata(path: str | os.PathLike, sidecars: bool = True,
                   unread: list[tuple[str, str]] | None = None,
-                  placed: str | os.PathLike | None = None) -> PhotoMetadata:
+                  placed: str | os.PathLike | None = None,
+                  sidecar_files: Sequence[str | os.PathLike] = ()) -> PhotoMetadata:
     """Everything :class:`PhotoMetadata` holds of one file: its EXIF, IPTC and XMP, then (``sidecars``) its XMP
     sidecars (``IMG.jpg.xmp``, ``IMG.xmp``, or ``.XMP``), looked for beside ``placed`` when given (where a file
-    moved into the quarantine lay: its sidecars stayed there). A file that cannot be read has none (an empty
-    record). XMP larger than :data:`XMP_MAX_BYTES` is not read: ``(file, why)`` is added to ``unread`` when given."""
+    moved into the quarantine lay: what stayed there), and the ``sidecar_files`` named (where its sidecars lie now:
+    those that moved with it, a shared ``IMG.xmp`` another file keeps). A file that cannot be read has none (an
+    empty record). XMP larger than :data:`XMP_MAX_BYTES` is not read: ``(file, why)`` is added to ``unread`` when
+    given."""
     from PIL import Image
 
     from imagetwins.io import open_regular_file
@@ -318,8 +321,9 @@ def read_metadata(path: str | os.PathLike, sidecars: bool = True,
     if sidecars:
         p = Path(path if placed is None else placed)
         names = (sidecar_path(p), p.with_suffix(SIDECAR_SUFFIX))  # (and in capitals, as Windows tools write it)
-        for side in dict.fromkeys([*names, *(n.with_name(n.name[:-4] + ".XMP") for n in names)]):
-            if side == p:
+        beside = [*names, *(n.with_name(n.name[:-4] + ".XMP") for n in names)]
+        for side in dict.fromkeys([*(Path(os.path.normpath(f)) for f in sidecar_files), *beside]):
+            if side == p or side == Path(path):
                 continue
             try:
                 data = _read_sidecar(side)
@@ -384,20 +388,23 @@ def sidecar_bytes(add: PhotoMetadata, existing: bytes | None = None) -> bytes:
     return x.serialize_to_str(omit_packet_wrapper=False).encode("utf-8")
 
 
-def sidecar_writes(moved: Sequence[tuple[str, ...]], unread: list[tuple[str, str]] | None = None
+def sidecar_writes(moved: Sequence[tuple], unread: list[tuple[str, str]] | None = None
                    ) -> tuple[list[tuple[Path, bytes, bytes | None, PhotoMetadata]], list[tuple[str, str]]]:
-    """The sidecars to write for ``(keeper, removed file[, where it lay])`` (each removed file read where it lies
-    now: in place for a dry run, in the quarantine after the move; its sidecars where it lay):
+    """The sidecars to write for ``(keeper, removed file[, where it lay[, where its sidecars lie now]])`` (each
+    removed file read where it lies now: in place for a dry run, in the quarantine after the move; its sidecars
+    looked for where it lay, and read where they lie now: moved with it, or a shared ``IMG.xmp`` left in place):
     ``([(sidecar, bytes, previous bytes or None, what it adds)], [(sidecar, why none is written)])``. A keeper
     that lacks nothing gets none. XMP too large to read (:data:`XMP_MAX_BYTES`) is named in ``unread`` (file,
     why); a keeper's own sidecar that large is left alone (refused)."""
-    by_keeper: dict[str, list[tuple[str, str]]] = {}
+    by_keeper: dict[str, list[tuple[str, str, Sequence[str]]]] = {}
     for keeper, removed, *placed in moved:
-        by_keeper.setdefault(keeper, []).append((removed, placed[0] if placed else removed))
+        by_keeper.setdefault(keeper, []).append((removed, placed[0] if placed else removed,
+                                                 placed[1] if len(placed) > 1 else ()))
     writes, refused = [], []
     for keeper, removed in by_keeper.items():
         add = missing_from(read_metadata(keeper, unread=unread),
-                           [read_metadata(f, unread=unread, placed=at) for f, at in removed])
+                           [read_metadata(f, unread=unread, placed=at, sidecar_files=sides)
+                            for f, at, sides in removed])
         if not add:
             continue
         side = sidecar_path(keeper)

@@ -96,6 +96,13 @@ class Outcome:
     #: the clones (``link="clone"``) made, recorded when the run ends (:mod:`imagetwins.placeholders`)
     placeholders: list = field(default_factory=list)
 
+    def sidecars_now(self, image: str) -> list[str]:
+        """Where the XMP sidecars of the moved ``image`` (its place, as in ``done``) lie now: those that moved with
+        it, and a shared one left in place for another file (or, when that file moved later, where it took it)."""
+        moved_to = {side: to for _, side, to in self.sidecars}
+        return [p for p in [to for img, _, to in self.sidecars if img == image] +
+                [moved_to.get(side, side) for img, side in self.shared_sidecars if img == image] if os.path.isabs(p)]
+
 
 def sha256_file(path: str | os.PathLike) -> str:
     """SHA-256 (hex) of a regular file; links are not followed and FIFOs/devices refused (``OSError``)."""

@@ -294,11 +294,12 @@ def _plan_asks_merge(plan_file: Path) -> bool:
     return isinstance(doc, dict) and doc.get("merge_metadata") is True
 
 
-def _moved_with_keepers(plan, out) -> list[tuple[str, str, str]]:
-    """(keeper, where each moved file lies now, where it lay) for the files that did move."""
+def _moved_with_keepers(plan, out) -> list[tuple[str, str, str, list[str]]]:
+    """(keeper, where each moved file lies now, where it lay, where its XMP sidecars lie now) for the files that did
+    move: a sidecar that moved with it and a shared ``IMG.xmp`` that stayed for another file are both read, and what
+    still stands beside its old place (a sidecar of a file with a link in its place, one that could not move)."""
     keeper_of = {os.path.realpath(src): k for src, _, k in plan.moves}
-    with_sidecars = {image for image, _, _ in out.sidecars}  # (their sidecars moved too: read beside them there)
-    return [(keeper_of[os.path.realpath(src)], dst, dst if src in with_sidecars else src) for src, dst in out.done
+    return [(keeper_of[os.path.realpath(src)], dst, src, out.sidecars_now(src)) for src, dst in out.done
             if os.path.realpath(src) in keeper_of and os.path.isabs(dst)]
 
 
