@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import threading
-import warnings
 from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -30,6 +29,7 @@ import numpy as np
 
 from imagetwins import search
 from imagetwins.candidates import KEY_BYTES, CandidateMemo, search_rows
+from imagetwins.io import warn_line
 from imagetwins.pairscores import PairScores
 from imagetwins.scores import CONFIDENCE
 from imagetwins.spill import SpillFile, current_spill
@@ -582,8 +582,7 @@ def _warn_unspilled(exc: OSError) -> None:
     global _warned_unspilled
     if not _warned_unspilled:
         _warned_unspilled = True
-        warnings.warn(f"copies: cannot write the scratch file for image features ({exc}); keeping them in memory",
-                      UserWarning, stacklevel=3)
+        warn_line(f"copies: cannot write the scratch file for image features ({exc}); keeping them in memory")
 
 
 def stack(records: CopyRows | Sequence[CopyRecord]) -> tuple[np.ndarray, np.ndarray, CopyRows]:
@@ -859,9 +858,9 @@ def _verify_or_none(features_a: Sequence, features_b: Sequence, i: int, j: int,
     except Exception as exc:  # cv2.error, ValueError, ZeroDivisionError ... on features no extract() made
         if not _warned_unverifiable:
             _warned_unverifiable = True
-            warnings.warn(f"copies: some pairs could not be verified (damaged image features: {type(exc).__name__}: "
-                          f"{str(exc).splitlines()[0][:120]}); they count as not copies. 'imagetwins cache clear' "
-                          "or a fresh 'index update' makes the features again", stacklevel=2)
+            warn_line(f"copies: some pairs could not be verified (damaged image features: {type(exc).__name__}: "
+                      f"{str(exc).splitlines()[0][:120]}); they count as not copies. 'imagetwins cache clear' "
+                      "or a fresh 'index update' makes the features again")
         return None
 
 

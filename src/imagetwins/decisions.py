@@ -138,9 +138,9 @@ class Remembered:
         except DecisionStoreError as exc:
             if self.on_error is not None:
                 return self.on_error(exc)
-            import warnings
+            from imagetwins.io import warn_line
 
-            warnings.warn(f"{exc}; remembered decisions are not applied this time", stacklevel=3)
+            warn_line(f"{exc}; remembered decisions are not applied this time")
             return None
         if self.on_loaded is not None:
             self.on_loaded(out)
@@ -555,7 +555,7 @@ def remembered_from(decisions, strict: bool = False) -> Remembered | None:
     except DecisionStoreError as exc:
         if strict:
             raise
-        import warnings
+        from imagetwins.io import warn_line
 
-        warnings.warn(f"{exc}; remembered decisions are not applied this time", stacklevel=3)
+        warn_line(f"{exc}; remembered decisions are not applied this time")
         return None

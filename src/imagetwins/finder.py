@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-import warnings
 from collections.abc import Sequence
 from contextlib import ExitStack, nullcontext
 from pathlib import Path
@@ -19,7 +18,7 @@ import numpy as np
 from imagetwins import search, timing
 from imagetwins.encoders import DEFAULT_METHOD, Encoded, Encoder, get_encoder
 from imagetwins.index import Index, IndexDamagedError, IndexFileError, open_folder_cache
-from imagetwins.io import ReadFailure, find_images
+from imagetwins.io import ReadFailure, find_images, warn_line
 from imagetwins.results import (
     DuplicateGroup,
     FindResult,
@@ -184,15 +183,14 @@ def _through_cache(folder: str | os.PathLike, method: str | Encoder, threshold: 
                 raise
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             if attempt == 1 and cache.rebuild_stale and _damage(exc):
-                warnings.warn(f"the cache {cache.path} is damaged ({reason}); it is made again", stacklevel=3)
+                warn_line(f"the cache {cache.path} is damaged ({reason}); it is made again")
                 try:
                     cache.reset()
                     continue
                 except IndexFileError as again:
                     reason = str(again)
             what = "the cache" if cache.rebuild_stale else "the index"
-            warnings.warn(f"going on without {what} {cache.path} ({reason}); every image is decoded this time",
-                          stacklevel=3)
+            warn_line(f"going on without {what} {cache.path} ({reason}); every image is decoded this time")
             return None
     # the index keeps resolved absolute paths; show them under the folder as the caller named it
     real = str(Path(folder).resolve())
@@ -251,7 +249,7 @@ def _folder_cache_or_none(folder: str | os.PathLike, encoder: Encoder) -> Index 
     try:
         return open_folder_cache(folder, methods=[encoder])
     except IndexFileError as exc:
-        warnings.warn(f"no cache this time ({exc}); every image of {os.fspath(folder)} is decoded", stacklevel=3)
+        warn_line(f"no cache this time ({exc}); every image of {os.fspath(folder)} is decoded")
         return None
 
 
@@ -320,8 +318,8 @@ def _query_through_cache(images, reference, encoder: Encoder, recursive: bool, w
         if not _cache_did_it(exc):
             raise
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        warnings.warn(f"going on without the cache {idx.path} ({reason}); every image of {os.fspath(images)} is "
-                      "decoded this time", stacklevel=4)
+        warn_line(f"going on without the cache {idx.path} ({reason}); every image of {os.fspath(images)} is "
+                  "decoded this time")
         return None
     # the cache keeps resolved absolute paths; show them under the folder as the caller named it
     real = str(Path(images).resolve())
@@ -334,7 +332,7 @@ def _query_through_cache(images, reference, encoder: Encoder, recursive: bool, w
 def _warn_unhealthy(index: Index, encoder: Encoder) -> None:
     """One warning for each way a reference index may answer wrongly (half-built, older than its folder)."""
     for line in index.health(encoder):
-        warnings.warn(line, stacklevel=4)
+        warn_line(line)
 
 
 def find_against(

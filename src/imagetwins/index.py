@@ -17,7 +17,6 @@ import sqlite3
 import stat
 import threading
 import time
-import warnings
 import weakref
 from collections import Counter
 from collections.abc import Sequence
@@ -31,7 +30,7 @@ from imagetwins.digests import Digest
 from imagetwins.encoders import Encoder, get_encoder
 from imagetwins.encoding import encode_files
 from imagetwins.facts import FACTS_VERSION, ImageFacts
-from imagetwins.io import ReadFailure, find_images, warn_skipped
+from imagetwins.io import ReadFailure, find_images, warn_line, warn_skipped
 from imagetwins.raw import CRASHED
 from imagetwins.results import FindResult, groups_from_encodings, query_images
 from imagetwins.userdirs import cache_folder as user_cache_folder
@@ -850,8 +849,8 @@ class Index:
         self.damaged.update((p, f"its stored {encoder.name} encoding is damaged; 'imagetwins index update' "
                                 "makes it again") for p in bad)
         if made_again:
-            warnings.warn(f"{len(made_again):,} damaged {encoder.name} encodings in {self.path} were made again from "
-                          "their files", stacklevel=4)
+            warn_line(f"{len(made_again):,} damaged {encoder.name} encodings in {self.path} were made again from "
+                      "their files")
 
         good.sort(key=lambda g: g[0])
         paths = [_from_db(p) for p, _ in good]
@@ -899,8 +898,7 @@ class Index:
                 db.executemany("INSERT OR REPLACE INTO facts VALUES (?, ?, ?)",
                                [(bytes.fromhex(d)[:16], FACTS_VERSION, f.to_bytes()) for d, f in items])
         except sqlite3.Error as exc:
-            warnings.warn(f"image facts not kept in {self.path} ({exc}); they are read again next time",
-                          stacklevel=2)
+            warn_line(f"image facts not kept in {self.path} ({exc}); they are read again next time")
 
     # -- pair scores (imagetwins.pairscores.PairScoreStore) -----------------------------------------
     def get_pair_scores(self, method: str, version: str, keys: Sequence[tuple[bytes, bytes]]
@@ -936,8 +934,7 @@ class Index:
                 db.executemany("INSERT OR REPLACE INTO pair_scores VALUES (?, ?, ?, ?, ?)",
                                [(method, a, b, version, float(s)) for a, b, s in items])
         except sqlite3.Error as exc:
-            warnings.warn(f"pair scores not kept in {self.path} ({exc}); they are computed again next time",
-                          stacklevel=2)
+            warn_line(f"pair scores not kept in {self.path} ({exc}); they are computed again next time")
 
     # -- the candidate search kept between runs (imagetwins.candidates; pairscores.CandidateStore) ---------------
     def get_candidate_state(self, method: str) -> tuple[str, bytes] | None:
@@ -958,8 +955,7 @@ class Index:
             with self._transaction() as db:
                 db.execute("INSERT OR REPLACE INTO candidates VALUES (?, ?, ?)", (method, version, state))
         except sqlite3.Error as exc:
-            warnings.warn(f"the candidate search was not kept in {self.path} ({exc}); it is made in full next time",
-                          stacklevel=2)
+            warn_line(f"the candidate search was not kept in {self.path} ({exc}); it is made in full next time")
 
     def pair_scores(self, method: str | None = None) -> list[tuple[str, str, str, str, object]]:
         """Every kept pair score (of ``method``, or all), to inspect what the index holds: ``(method, a, b,
@@ -1168,7 +1164,7 @@ def open_folder_cache(folder: str | os.PathLike, methods: Sequence[str | Encoder
         if not (isinstance(exc, IndexDamagedError) or "malformed" in str(exc)) or path.is_symlink() \
                 or not path.is_file():
             raise
-        warnings.warn(f"{exc}; the cache is made again", stacklevel=2)
+        warn_line(f"{exc}; the cache is made again")
         for q in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
             try:
                 q.unlink()

@@ -156,24 +156,34 @@ class SkippedFileWarning(UserWarning):
 
 
 def warn_skipped(path: str | os.PathLike, reason: str) -> None:
-    """Say that ``path`` was left out, and why: one :class:`SkippedFileWarning` line that leaves a running tqdm
-    progress bar whole (the bar is cleared, the line written, the bar drawn again).
+    """Say that ``path`` was left out, and why: one :class:`SkippedFileWarning` line (:func:`warn_line`)."""
+    warn_line(f"skipped {os.fspath(path)}: {reason}", SkippedFileWarning)
+
+
+def warn_line(message: str, category: type[Warning] = UserWarning) -> None:
+    """One warning of the library (a damaged cache, a folder that cannot be listed, ...) as one line that leaves a
+    running tqdm progress bar whole (the bar is cleared, the line written, the bar drawn again):
+    ``<imagetwins>:0: UserWarning: MESSAGE``, the message's control characters (a newline in a file name) shown as
+    escapes.
 
     It is given as coming from ``<imagetwins>``, not from the library line that noticed it: Python prints the
-    source line of a warning's location, which was an internal call (``result = _hashing.hash_files(``) that says
-    nothing to the caller. (The command line prints warnings as ``warning: ...`` lines itself.)"""
-    message = f"skipped {os.fspath(path)}: {reason}"
+    source line of a warning's location, which was an internal line (``files = (find_images(Path(paths), ...``,
+    ``return Session(open_folder_cache(...``) that says nothing to the caller. Filter them by module
+    ``imagetwins`` or by category. (The command line prints warnings as ``warning: ...`` lines itself.)"""
+    from imagetwins.text import printable
+
+    message = printable(str(message))
     try:
         from tqdm import tqdm
     except ImportError:  # (a dependency; only the bar's redraw needs it)
         tqdm = None
     if tqdm is None:
-        warnings.warn_explicit(message, SkippedFileWarning, "<imagetwins>", 0, module="imagetwins")
+        warnings.warn_explicit(message, category, "<imagetwins>", 0, module="imagetwins")
         return
     import sys
 
     with tqdm.external_write_mode(file=sys.stderr):
-        warnings.warn_explicit(message, SkippedFileWarning, "<imagetwins>", 0, module="imagetwins")
+        warnings.warn_explicit(message, category, "<imagetwins>", 0, module="imagetwins")
 
 
 def skipped_link(failure: ReadFailure) -> bool:
@@ -254,7 +264,7 @@ def find_images(
         try:
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
         except OSError as exc:
-            warnings.warn(f"{folder}: cannot list folder ({exc.strerror or exc})", stacklevel=2)
+            warn_line(f"{folder}: cannot list folder ({exc.strerror or exc})")
             continue
         names = {e.name for e in entries}
         if folder != root and all(m in names for m in QUARANTINE_MARKERS):

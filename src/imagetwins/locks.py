@@ -22,7 +22,6 @@ import errno
 import os
 import re
 import threading
-import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -89,8 +88,10 @@ def _take(folder: Path, exclusive: bool, changing: Path) -> tuple[int, int] | No
                 if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
                     if held is None:  # (ENOLCK, EINVAL, EBADF: a file system without flock) nothing to exclude with
                         if folder == changing:
-                            warnings.warn(f"cannot lock {folder} ({exc.strerror}): another run could change it "
-                                          "meanwhile", stacklevel=2)
+                            from imagetwins.io import warn_line
+
+                            warn_line(f"cannot lock {folder} ({exc.strerror}): another run could change it "
+                                      "meanwhile")
                         return None
                     raise
                 pid = _holder_pid(st)

@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
 from imagetwins.encoders import Encoder, get_encoder
 from imagetwins.index import Index, IndexFileError, UpdateStats, open_folder_cache
+from imagetwins.io import warn_line
 from imagetwins.pairscores import MemoryPairScores, PairScoreStore
 
 __all__ = ["Session", "open_session"]
@@ -135,5 +135,5 @@ def open_session(folder: str | os.PathLike | None = None, methods: Sequence[str 
         try:
             return Session(open_folder_cache(folder, methods=names), workers, progress, owns_index=True)
         except (IndexFileError, OSError, sqlite3.Error) as exc:
-            warnings.warn(f"no cache this time ({exc}); every image of {os.fspath(folder)} is decoded", stacklevel=2)
+            warn_line(f"no cache this time ({exc}); every image of {os.fspath(folder)} is decoded")
     return Session(None, workers, progress)
