@@ -22,6 +22,12 @@ takes a plan or an export. Where they live: one small SQLite file in the user's 
 (:func:`default_store_path`; not the cache folder, so ``imagetwins cache clear`` keeps them), or, with
 an explicit index (``--db``), a table inside that index file, so a shared index carries its own.
 
+**Older stores.** A store written before a skip kept byte copies (no table ``remembered_decisions_format``) cannot
+say which skipped groups held byte-identical copies: a content's copy beside the group's keeper left no row at all.
+It is brought up to date when it is opened (:data:`FORMAT`): every content of a ``skip`` row is also left alone with
+itself, so each byte copy of it is kept (the safe side: more is kept, never less; ``decisions list`` shows these
+rows, ``decisions forget`` takes them away). A store that cannot be written gets the same rows in memory.
+
 A decision can only make ``remove`` keep more, never move more: a verdict read from a row edited into
 nonsense (an unknown verdict, a keeper that is neither content) counts as ``skip`` (both kept); a store
 that cannot be read stops ``remove`` with one line (``--ignore-decisions`` goes on without it), while
@@ -43,13 +49,17 @@ from pathlib import Path
 from imagetwins.userdirs import data_folder
 
 __all__ = ["VERDICTS", "DecisionStoreError", "Record", "Remembered", "DecisionStore", "default_store_path",
-           "content_key", "records_from_plan", "apply_decisions", "EXPORT_VERSION"]
+           "content_key", "records_from_plan", "apply_decisions", "EXPORT_VERSION", "FORMAT"]
 
 #: the verdicts a pair of contents can have
 VERDICTS = ("not_duplicate", "skip", "keep")
 #: the format version of ``imagetwins decisions export``
 EXPORT_VERSION = 1
 _TABLE = "remembered_decisions"
+#: the store's format, kept in its table ``remembered_decisions_format``: 2 since a skip of a content with itself keeps
+#: its byte copies; a store without that table was written before (it is brought up to date when opened)
+FORMAT = 2
+_FORMAT_TABLE = f"{_TABLE}_format"
 _KEY = re.compile(r"^[0-9a-f]{32}$")
 #: contents asked of the store in one ``IN (...)`` (SQLite allows 32,766 parameters; fewer keep a query small)
 _BATCH = 500
@@ -246,6 +256,9 @@ class DecisionStore:
 
     def __init__(self, path: str | os.PathLike | None = None) -> None:
         self.path = Path(path) if path is not None else default_store_path()
+        #: an older store that could not be brought up to date (read-only): its byte-copy rows are made in memory
+        self.legacy = False
+        self._opened = False
 
     def _connect(self, write: bool) -> sqlite3.Connection | None:
         if not write and not self.path.exists():
@@ -275,7 +288,9 @@ class DecisionStore:
     @contextlib.contextmanager
     def _reading(self) -> Iterator[sqlite3.Connection | None]:
         """The store opened for reading, or None when there is no store or no decision table yet; a SQLite error
-        meanwhile is one line (:class:`DecisionStoreError`), and the store is closed after."""
+        meanwhile is one line (:class:`DecisionStoreError`), and the store is closed after. An older store is brought
+        up to date first (:meth:`_upgrade_on_open`)."""
+        self._upgrade_on_open()
         db = self._connect(write=False)
         if db is None:
             yield None
@@ -287,6 +302,50 @@ class DecisionStore:
             raise DecisionStoreError(self._why(exc)) from None
         finally:
             db.close()
+
+    def _upgrade_on_open(self) -> None:
+        """Bring a store written before :data:`FORMAT` up to date, once per object (:meth:`_upgrade`); one that
+        cannot be written is marked :attr:`legacy` (its byte-copy rows are then made in memory when it is read)."""
+        if self._opened:
+            return
+        self._opened = True
+        db = self._connect(write=False)
+        if db is None:
+            return
+        try:
+            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        except sqlite3.Error as exc:
+            raise DecisionStoreError(self._why(exc)) from None
+        finally:
+            db.close()
+        if _TABLE not in tables or _FORMAT_TABLE in tables:
+            return
+        try:
+            db = self._connect(write=True)
+            try:
+                with db:
+                    db.execute("BEGIN IMMEDIATE")
+                    self._upgrade(db)
+            finally:
+                db.close()
+        except (DecisionStoreError, sqlite3.Error):  # a read-only file or folder: the same rows, in memory
+            self.legacy = True
+
+    @staticmethod
+    def _upgrade(db: sqlite3.Connection) -> int:
+        """In a transaction: a store without its format table gets :func:`_byte_copy_rows` (a row already there is
+        kept) and the table, saying :data:`FORMAT`; how many rows were added."""
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if _FORMAT_TABLE in tables:
+            return 0
+        added = []
+        if _TABLE in tables:
+            added = _byte_copy_rows(db.execute(f"SELECT a, b, verdict, keeper, a_name, b_name, made FROM {_TABLE}"))
+            db.executemany(f"INSERT OR IGNORE INTO {_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?)", added)
+        db.execute(f"CREATE TABLE IF NOT EXISTS {_FORMAT_TABLE} (version INTEGER NOT NULL)")
+        db.execute(f"DELETE FROM {_FORMAT_TABLE}")
+        db.execute(f"INSERT INTO {_FORMAT_TABLE} VALUES (?)", (FORMAT,))
+        return len(added)
 
     def _rows(self, columns: str) -> list[tuple]:
         """Every row's ``columns``, oldest first (none when there is no store or no table yet)."""
@@ -327,7 +386,12 @@ class DecisionStore:
         those about two of these contents (what a scan of them can use)."""
         out = Remembered(source=str(self.path))
         wanted = None if keys is None else {k for k in keys if k is not None}
-        rows = self._rows("a, b, verdict, keeper") if wanted is None else self._rows_about(wanted)
+        self._upgrade_on_open()  # (first: whether it is a legacy store is known after)
+        if self.legacy:  # (its byte-copy rows, made from every row: a row about a content may name one not scanned)
+            stored = self._rows("a, b, verdict, keeper, a_name, b_name, made")
+            rows = [row[:4] for row in stored + _byte_copy_rows(stored)]
+        else:
+            rows = self._rows("a, b, verdict, keeper") if wanted is None else self._rows_about(wanted)
         for a, b, verdict, keeper in rows:
             row = _valid(a, b, verdict, keeper)
             if row is None or (wanted is not None and (row[0] not in wanted or row[1] not in wanted)):
@@ -339,7 +403,10 @@ class DecisionStore:
 
     def records(self) -> list[Record]:
         """Every row, as stored (for ``decisions list`` and ``export``), oldest first."""
+        self._upgrade_on_open()
         rows = self._rows("a, b, verdict, keeper, a_name, b_name, made")
+        if self.legacy:
+            rows += _byte_copy_rows(rows)
         return [Record(str(a), str(b), str(v), k, str(an or ""), str(bn or ""), _made(m, 0.0)) for a, b, v, k, an, bn, m
                 in rows]
 
@@ -361,6 +428,7 @@ class DecisionStore:
                 db.execute(f"CREATE TABLE IF NOT EXISTS {_TABLE} (a TEXT NOT NULL, b TEXT NOT NULL, verdict TEXT NOT "
                            "NULL, keeper TEXT, a_name TEXT, b_name TEXT, made REAL, PRIMARY KEY (a, b))")
                 db.execute(_B_INDEX)
+                self._upgrade(db)  # (an older store first; a new one is marked as of this format)
                 db.executemany(f"INSERT OR REPLACE INTO {_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
         except sqlite3.Error as exc:
             raise DecisionStoreError(self._why(exc)) from None
@@ -389,6 +457,7 @@ class DecisionStore:
                 return 0
             with db:
                 db.execute("BEGIN IMMEDIATE")
+                self._upgrade(db)  # (an older store's byte-copy rows first: forgetting a content forgets them too)
                 if keys is None:
                     return db.execute(f"DELETE FROM {_TABLE}").rowcount
                 db.execute(_B_INDEX)  # (a store made before the index: made now, once)
@@ -401,6 +470,23 @@ class DecisionStore:
             raise DecisionStoreError(self._why(exc)) from None
         finally:
             db.close()
+
+
+def _byte_copy_rows(rows: Iterable[tuple]) -> list[tuple]:
+    """For a store written before :data:`FORMAT`: ``(k, k, "skip", None, name, name, made)`` for each content ``k`` of
+    a row that counts as ``skip`` (:func:`_valid`) and has no such row yet: each of its byte copies is kept. ``rows``:
+    ``(a, b, verdict, keeper, a_name, b_name, made)`` as stored."""
+    rows = list(rows)
+    have = {content_key(a) for a, b, *_ in rows if content_key(a) is not None and content_key(a) == content_key(b)}
+    out: dict[str, tuple] = {}
+    for a, b, verdict, keeper, a_name, b_name, made in rows:
+        row = _valid(a, b, verdict, keeper)
+        if row is None or row[2] != "skip" or row[0] == row[1]:
+            continue
+        for k, name in ((content_key(a), a_name), (content_key(b), b_name)):
+            if k not in have and k not in out:
+                out[k] = (k, k, "skip", None, _storable(name), _storable(name), _made(made, 0.0))
+    return list(out.values())
 
 
 def records_from_plan(groups, moves: Iterable[tuple[str, int, str, str]] | None = None) -> list[Record]:
