@@ -188,3 +188,44 @@ def test_a_reshot_with_a_moving_part_is_not_an_overlay(datasets: Path, pair: tup
     a, b = (verify.extract(open_image(folder / name)) for name in pair)
     v = verify.verify_pair(a, b)
     assert v.overlay == 0.0 and v.confidence < copies.DEFAULT_CONFIDENCE, v.to_dict()
+
+
+@pytest.mark.parametrize("k, seed", [(61, 2), (122, 5)])
+def test_a_screenshot_whose_buttons_touch_the_picture_is_cut_out(datasets: Path, k: int, seed: int) -> None:
+    """A small picture on a phone screen with its like/share buttons a few screen pixels under it: at the 160 px
+    the canvas is first looked for at, the blur joins the buttons to the picture (no clean quadrilateral), so
+    the screen is looked at again at FINE_SIDE, where they stay apart; the picture cut out is the photo's
+    shape and verifies as a copy of it."""
+    import io
+
+    from imagetwins import canvas, verify
+
+    photos = sorted((datasets / "photos-public" / "images").glob("*.jpg"))
+    img = open_image(photos[k])
+    data = io.BytesIO()
+    edits.screenshot(img, np.random.default_rng([k, seed])).save(data, "JPEG", quality=90)
+    # decoded as the copies method decodes it (long side 320 at least)
+    shot = open_image(data.getvalue(), min_size=192, min_long_side=verify.FEATURE_SIDE)
+    picture = canvas.upright_picture(shot)
+    assert picture is not None
+    assert picture.width / picture.height == pytest.approx(img.width / img.height, rel=0.06)
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(canvas, "FINE_SIDE", canvas.SIDE)  # only the 160 px look
+        assert canvas.upright_picture(shot) is None
+    a, b = _encode_images([img, shot])
+    assert b.alt_features is not None  # the method encodes the picture cut out too
+    v = verify.verify_pair(a.features, b.alt_features)
+    assert v.confidence >= copies.DEFAULT_CONFIDENCE, v.to_dict()
+    assert copies.verify_records(a, b).confidence >= copies.DEFAULT_CONFIDENCE
+
+
+def _encode_images(images: list) -> list:
+    """The copies records of PIL images, as the method makes them from their files (JPEG, quality 92)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        files = []
+        for n, im in enumerate(images):
+            files.append(Path(folder) / f"{n}.jpg")
+            im.save(files[-1], quality=92)
+        return _encode(files)

@@ -30,6 +30,11 @@ MIN_CANVAS = 0.15
 #: the picture region is opened with a square of this side (px) so that buttons and captions a few pixels
 #: off the picture do not join it
 OPEN = 4
+#: an image whose content (what the canvas leaves) is under this share is mostly canvas (a screen): a wider
+#: opening is tried, and a finer look at FINE_SIDE px
+MOSTLY_CANVAS = 0.45
+#: side (px) of the second, finer look at a mostly-canvas image
+FINE_SIDE = 320
 
 
 def picture_region(img: Image.Image, grey: np.ndarray | None = None
@@ -38,41 +43,70 @@ def picture_region(img: Image.Image, grey: np.ndarray | None = None
     image has no canvas (or none this can tell from the picture's own flat parts).
 
     ``grey``: a small grey copy of ``img`` already at hand (the verification thumbnail), looked in instead
-    of making one (:data:`SIDE`).
+    of making one (:data:`SIDE`). An image that is mostly canvas (a screenshot) is looked at at
+    :data:`FINE_SIDE` first.
     """
+    if grey is None:
+        grey = _grey(img, SIDE)
+    content = _content(grey)
+    if content is None:
+        return None
+    found = None
+    if content.mean() < MOSTLY_CANVAS and min(FINE_SIDE, max(img.size)) > max(grey.shape):
+        # a screenshot's buttons and caption sit a few screen pixels under its picture: at 160 px the blur joins
+        # them to it (the region is no quadrilateral, or one with the buttons in it); at FINE_SIDE they stay apart
+        fine = _grey(img, FINE_SIDE)
+        fine_content = _content(fine)
+        found = None if fine_content is None else _picture_in(fine_content)
+        if found is not None:
+            grey = fine
+    if found is None:
+        found = _picture_in(content)
+    if found is None:
+        return None
+    (cx, cy), (rw, rh), angle = found
+    s = img.width / grey.shape[1]
+    return (cx * s, cy * s), (rw * s, rh * s), float(angle)
+
+
+def _grey(img: Image.Image, side: int) -> np.ndarray:
+    small = img.convert("L")
+    small.thumbnail((side, side), Image.Resampling.BOX)
+    return np.asarray(small)
+
+
+def _content(grey: np.ndarray) -> np.ndarray | None:
+    """What the flood fill from the edge does not reach (1) in ``grey``, or None when that leaves no canvas."""
     import cv2
 
-    if grey is None:
-        small = img.convert("L")
-        small.thumbnail((SIDE, SIDE), Image.Resampling.BOX)
-        grey = np.asarray(small)
     a = cv2.GaussianBlur(np.ascontiguousarray(grey, dtype=np.uint8), (0, 0), 1.0)
     h, w = a.shape[:2]
     if min(h, w) < 16:
         return None
     mask = np.zeros((h + 2, w + 2), np.uint8)
     flags = 4 | cv2.FLOODFILL_MASK_ONLY | cv2.FLOODFILL_FIXED_RANGE | (255 << 8)
-    step = 6
+    step = 6 * max(1, max(h, w) // SIDE)
     edge = ([(x, 0) for x in range(0, w, step)] + [(x, h - 1) for x in range(0, w, step)]
             + [(0, y) for y in range(0, h, step)] + [(w - 1, y) for y in range(0, h, step)])
     for x, y in edge:
         if not mask[y + 1, x + 1]:
             cv2.floodFill(a, mask, (x, y), 0, TOLERANCE, TOLERANCE, flags)
     content = (mask[1:-1, 1:-1] == 0).astype(np.uint8)
-    if content.mean() > 1 - MIN_CANVAS:
-        return None
+    return None if content.mean() > 1 - MIN_CANVAS else content
+
+
+def _picture_in(content: np.ndarray):
+    """The picture's rotated rectangle in ``content`` (see :func:`_content`), in its pixels, or None."""
+    import cv2
+
     # opened so that buttons and captions a few pixels off the picture do not join it; a second, wider opening
     # when they still do (a screenshot's buttons a pixel or two under a small picture, on a screen that is
     # mostly canvas: a photo's own flat parts are rarely so large)
-    for side in (OPEN, 2 * OPEN - 1) if content.mean() < 0.45 else (OPEN,):
+    for side in (OPEN, 2 * OPEN - 1) if content.mean() < MOSTLY_CANVAS else (OPEN,):
         found = _clean_quadrilateral(cv2.morphologyEx(content, cv2.MORPH_OPEN, np.ones((side, side), np.uint8)))
         if found is not None:
-            break
-    else:
-        return None
-    (cx, cy), (rw, rh), angle = found
-    s = img.width / w
-    return (cx * s, cy * s), (rw * s, rh * s), float(angle)
+            return found
+    return None
 
 
 def _clean_quadrilateral(content: np.ndarray):

@@ -107,7 +107,8 @@ class CopiesEncoder(Encoder):
                 "cnn_side": copies.CNN_SIDE,
                 "feature_side": verify.FEATURE_SIDE, "max_features": verify.MAX_FEATURES,
                 "thumb_side": verify.THUMB_SIDE, "features_version": verify.FEATURES_VERSION, "version": 5,
-                "canvas": [canvas.TOLERANCE, canvas.MIN_FILL, canvas.MIN_CANVAS]}
+                "canvas": [canvas.TOLERANCE, canvas.MIN_FILL, canvas.MIN_CANVAS, canvas.MOSTLY_CANVAS,
+                           canvas.FINE_SIDE]}
 
     def to_blob(self, row) -> bytes:
         return row.to_bytes()
@@ -141,7 +142,8 @@ class CopiesEncoder(Encoder):
     def pair_score_version(self) -> str:
         """Verification confidences are kept per pair of contents under :func:`imagetwins.verify.verdict_version`."""
         # the canvas constants and how a pair's pictures cut out are checked are part of a kept score too
-        canvas_key = f"canvas{canvas.TOLERANCE}-{canvas.MIN_FILL}-{canvas.MIN_CANVAS}-{canvas.OPEN}"
+        canvas_key = (f"canvas{canvas.TOLERANCE}-{canvas.MIN_FILL}-{canvas.MIN_CANVAS}-{canvas.OPEN}"
+                      f"-{canvas.MOSTLY_CANVAS}-{canvas.FINE_SIDE}")
         return f"{verify.verdict_version()}-{canvas_key}-capture1-alt2"
 
     def pairs(self, encodings: np.ndarray, threshold: float, workers: int | None = None, progress: bool = False,
