@@ -84,3 +84,37 @@ def damage_encoding(db: Path, file_name: str, method: str, damage: Callable[[byt
         fid, blob = con.execute("SELECT e.file_id, e.value FROM encodings e JOIN files f ON f.id = e.file_id "
                                 "WHERE f.name = ? AND e.method = ?", (file_name, method)).fetchone()
         con.execute("UPDATE encodings SET value = ? WHERE file_id = ? AND method = ?", (damage(blob), fid, method))
+
+
+def encoding_of(db: Path, file_name: str, method: str) -> bytes:
+    """The stored ``method`` blob of the file called ``file_name``."""
+    with _file(db) as con:
+        return con.execute("SELECT e.value FROM encodings e JOIN files f ON f.id = e.file_id WHERE f.name = ? AND "
+                           "e.method = ?", (file_name, method)).fetchone()[0]
+
+
+def store_as_older_imagetwins(db: Path, file_name: str, method: str, blob: bytes | None) -> None:
+    """What an imagetwins that keeps no row heads does to a file's encoding: replace it (``INSERT OR REPLACE``, as its
+    update stores a changed file) or, with None, delete it."""
+    with _file(db) as con:
+        [fid] = con.execute("SELECT id FROM files WHERE name = ?", (file_name,)).fetchone()
+        if blob is None:
+            con.execute("DELETE FROM encodings WHERE file_id = ? AND method = ?", (fid, method))
+        else:
+            con.execute("INSERT OR REPLACE INTO encodings VALUES (?, ?, ?)", (fid, method, blob))
+
+
+def row_heads(db: Path, method: str) -> dict[str, bytes]:
+    """The row heads kept for ``method``, by file name (none in a file made before they were kept)."""
+    with _file(db) as con:
+        if "encoding_heads" not in {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}:
+            return {}
+        return dict(con.execute("SELECT f.name, h.value FROM encoding_heads h JOIN files f ON f.id = h.file_id "
+                                "WHERE h.method = ?", (method,)).fetchall())
+
+
+def set_row_head(db: Path, file_name: str, method: str, value: object) -> None:
+    """Replace the kept row head of the file called ``file_name`` by ``value`` (any SQLite value: damage)."""
+    with _file(db) as con:
+        con.execute("UPDATE encoding_heads SET value = ? WHERE method = ? AND file_id = "
+                    "(SELECT id FROM files WHERE name = ?)", (value, method, file_name))

@@ -55,7 +55,17 @@ class ImageFacts:
     def from_bytes(cls, data: bytes) -> ImageFacts:
         """Inverse of :meth:`to_bytes`; ``ValueError`` for anything else."""
         try:
-            w, h, fmt, taken, camera, border = json.loads(bytes(data))
+            fields = json.loads(bytes(data))
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"not image facts ({exc})") from None
+        return cls.from_fields(fields)
+
+    @classmethod
+    def from_fields(cls, fields: object) -> ImageFacts:
+        """Facts from the JSON value :meth:`to_bytes` writes, parsed (an index parses many in one text); ``ValueError``
+        for anything else."""
+        try:
+            w, h, fmt, taken, camera, border = fields
             facts = cls(int(w), int(h), str(fmt), None if taken is None else float(taken), bool(camera),
                         None if border is None else (float(border[0]), float(border[1])))
         except (TypeError, ValueError, IndexError, KeyError) as exc:

@@ -193,11 +193,32 @@ CREATE TABLE IF NOT EXISTS facts (
     version TEXT NOT NULL,
     value BLOB NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS encoding_heads (
+    file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+    method TEXT NOT NULL,
+    value BLOB NOT NULL,
+    UNIQUE (file_id, method)
+);
+CREATE TRIGGER IF NOT EXISTS encoding_heads_stale_on_insert AFTER INSERT ON encodings BEGIN
+    DELETE FROM encoding_heads WHERE file_id = NEW.file_id AND method = NEW.method; END;
+CREATE TRIGGER IF NOT EXISTS encoding_heads_stale_on_update AFTER UPDATE ON encodings BEGIN
+    DELETE FROM encoding_heads
+    WHERE file_id IN (OLD.file_id, NEW.file_id) AND method IN (OLD.method, NEW.method); END;
+CREATE TRIGGER IF NOT EXISTS encoding_heads_stale_on_delete AFTER DELETE ON encodings BEGIN
+    DELETE FROM encoding_heads WHERE file_id = OLD.file_id AND method = OLD.method; END;
 """
 
 # ``encodings_held``: which methods a file has, without reading the encodings' rows (a ``copies`` row is ~58 KB, one
 # b-tree leaf each: the update's "what does each file hold" read 20,000 of them, 7.6 s on a cold cache; with the
 # index 2,000 files took 0.017 s instead of 1.36 s). Made by any writable open of a file made before.
+# ``encoding_heads``: what loading a row needs (``Encoder.head_of``: ``copies``' hash, vector, capture stamp, without
+# the ~50 KB of features that follow them in its blob), one small row per (file, method) whose encoder has heads, so
+# that ``load`` never reads a features blob (reading the heads out of the blobs cost ~1 CPU s a 5,000 rows, most of
+# it SQLite reading each ~55 KB blob whole). A derived copy: written with each encoding; the triggers drop a head
+# whenever its encoding is written or deleted by anyone (an older imagetwins too, which knows no heads), and
+# ``load`` makes the heads that are missing from the blobs (once, kept when the index is writable: the migration of
+# an index made before). No new version: older readers ignore the table, a read-only open of an older file reads
+# the heads out of the blobs as before.
 # Columns added the same way (no new version): ``files.ctime_ns`` and ``files.inode`` (change detection that does
 # not trust size + mtime alone). A writable open adds them to a file made before; its rows hold NULL there until
 # the next update records them (such a row is trusted once by size and mtime, as before).
@@ -327,6 +348,8 @@ class Index:
         self.stored = 0
         self.methods = [_method_name(m) for m in methods]
         self._cache: dict[str, tuple[list[str], np.ndarray]] = {}
+        #: the content digests read with the rows a load gave (path -> digest): :meth:`digests` of them reads nothing
+        self._loaded_digests: dict[str, Digest] = {}
         self._verified: set[str] = set()
         self._stores: weakref.WeakSet[StoredParts] = weakref.WeakSet()  # closed with the index
         self.db: sqlite3.Connection | None = None
@@ -542,6 +565,7 @@ class Index:
         except sqlite3.Error as exc:
             raise self._explain(exc) from None
         self._cache.clear()
+        self._loaded_digests.clear()
         stats.seconds = time.perf_counter() - start
         return stats
 
@@ -726,6 +750,22 @@ class Index:
                 if ok:
                     db.executemany("INSERT OR REPLACE INTO encodings VALUES (?, ?, ?)",
                                    [(fid, m, blob) for m, blob in values[path].items()])
+                    heads = [(fid, m, head) for m, blob in values[path].items()
+                             if (head := self._head_of(m, blob, len(blob))) is not None]
+                    if heads:  # (after the encodings: their trigger drops the head each write makes stale)
+                        db.executemany("INSERT OR REPLACE INTO encoding_heads VALUES (?, ?, ?)", heads)
+
+    @staticmethod
+    def _head_of(method: str, data: object, length: int) -> bytes | None:
+        """The head the index keeps of a stored blob (:attr:`Encoder.head_bytes`), or None: the method keeps
+        none, or the blob is damaged (its load reads it whole and goes the way of :meth:`_load_damaged`)."""
+        encoder = get_encoder(method)
+        if not encoder.head_bytes or not isinstance(data, bytes):
+            return None
+        try:
+            return encoder.head_of(data, length)
+        except ValueError:
+            return None
 
     # -- reading --------------------------------------------------------------------------------
     def load(self, method: str | Encoder, root: str | os.PathLike | None = None) -> tuple[list[str], np.ndarray]:
@@ -742,6 +782,11 @@ class Index:
         key = f"{name}|{root}"
         if key in self._cache:
             return self._cache[key]
+        encoder = get_encoder(name)
+        if encoder.head_bytes:
+            out = self._load_heads(encoder, root)
+            self._cache[key] = out
+            return out
         sql = ("SELECT f.path, e.value FROM encodings e JOIN file_paths f ON f.id = e.file_id "
                "WHERE e.method = ?")
         args: list = [name]
@@ -749,11 +794,6 @@ class Index:
             where, more = self._under(root)
             sql += " AND " + where
             args += more
-        encoder = get_encoder(name)
-        if encoder.head_bytes:
-            out = self._load_heads(encoder, sql.split(" WHERE ", 1)[1], args)
-            self._cache[key] = out
-            return out
         cursor = self.db.execute(sql + " ORDER BY f.path", args)
         # a chunk of blobs at a time: copies' records are ~50 KB each and go to the spill file as they are read,
         # so holding every blob at once made the peak grow by ~60 KB an image (4,000 images: 311 MB)
@@ -774,37 +814,109 @@ class Index:
         self._cache[key] = (paths, hashes)
         return paths, hashes
 
-    def _load_heads(self, encoder: Encoder, where: str, args: list) -> tuple[list[str], np.ndarray]:
+    def _load_heads(self, encoder: Encoder, root: str | os.PathLike | None) -> tuple[list[str], np.ndarray]:
         """:meth:`load` of a method whose blobs end in bulky parts (:attr:`Encoder.head_bytes`: ``copies``' features):
-        only each blob's head is read (no ~50 KB of features an image to parse and copy to the spill file on every
-        run; at 100,000 images that was minutes); the parts are read from here when needed (:class:`StoredParts`).
-        A chunk with a damaged head is read whole and goes the way of :meth:`_load_damaged`."""
+        only the heads kept beside the blobs are read (table ``encoding_heads``), never a blob; the parts are read
+        from here when needed (:class:`StoredParts`). Heads missing (an index made before they were kept, or
+        written by an older imagetwins since) are made from the blobs' starts and kept (:meth:`_heads`). A chunk
+        with a damaged head is read whole and goes the way of :meth:`_load_damaged`."""
         store = StoredParts(self, encoder)
         self._stores.add(store)
-        cursor = self.db.execute(
-            "SELECT f.path, substr(e.value, 1, ?), length(e.value), f.id, f.digest FROM encodings e "
-            f"JOIN file_paths f ON f.id = e.file_id WHERE {where} ORDER BY f.path", [encoder.head_bytes, *args])
+        sql = ("SELECT f.id, f.path, f.digest FROM file_paths f WHERE EXISTS (SELECT 1 FROM encodings e {} "
+               "WHERE e.file_id = f.id AND e.method = ?)")
+        args: list = [encoder.name]
+        if root is not None:
+            where, more = self._under(root)
+            sql += " AND " + where
+            args += more
+        # the files in path order first (small rows), then their heads by id: an ORDER BY over the heads
+        # themselves would carry every head through SQLite's sorter. Which files hold the method is asked of the
+        # index encodings_held: SQLite's own choice, the encodings' key, seeks into the ~55 KB rows (0.34 CPU s
+        # for 5,000 files against 0.02)
+        try:
+            listed = self.db.execute(sql.format("INDEXED BY encodings_held") + " ORDER BY f.path", args).fetchall()
+        except sqlite3.OperationalError:  # no such index: an index made before it, opened read-only
+            listed = self.db.execute(sql.format("") + " ORDER BY f.path", args).fetchall()
         paths: list[str] = []
         parts: list[np.ndarray] = []
         ids: list[int] = []
         digests: list[bytes] = []
-        while rows := cursor.fetchmany(_LOAD_CHUNK):
+        for at in range(0, len(listed), _LOAD_CHUNK):
+            rows = listed[at:at + _LOAD_CHUNK]
+            keys = [r[0] for r in rows]
             try:
-                part = encoder.from_heads([r[1] for r in rows], [r[2] for r in rows], [r[3] for r in rows], store)
-                names = [_from_db(r[0]) for r in rows]
-                if len(part) != len(rows):
-                    raise ValueError("stored encodings of different lengths")
-                ids += [r[3] for r in rows]
-                digests += [r[4] if isinstance(r[4], bytes) else b"" for r in rows]
-            except Exception:  # a damaged head: the chunk read whole, a damaged blob made again or left out
-                whole = [(r[0], self.db.execute("SELECT value FROM encodings WHERE file_id = ? AND method = ?",
-                                                (r[3], encoder.name)).fetchone()[0]) for r in rows]
+                try:
+                    part = self._rows_from_heads(encoder, keys, store, remake=False)
+                except Exception:  # a kept head damaged (an edit, a disk error): made again from the blobs
+                    part = self._rows_from_heads(encoder, keys, store, remake=True)
+                names = [_from_db(r[1]) for r in rows]
+                ids += keys
+                digests += [r[2] if isinstance(r[2], bytes) else b"" for r in rows]
+                self._loaded_digests.update(zip(names, (Digest(_digest_hex(r[2])) for r in rows)))
+            except Exception:  # a damaged head or blob: the chunk read whole, a damaged blob made again or left out
+                whole = [(r[1], (self.db.execute("SELECT value FROM encodings WHERE file_id = ? AND method = ?",
+                                                 (r[0], encoder.name)).fetchone() or (None,))[0]) for r in rows]
                 names, part = self._load_damaged(encoder, whole)
             paths += names
             if len(part):
                 parts.append(part)
         store.expect(ids, digests)
         return paths, encoder.concat(parts)
+
+    def _rows_from_heads(self, encoder: Encoder, keys: list[int], store: StoredParts, remake: bool) -> np.ndarray:
+        heads = self._heads(encoder, keys, remake)
+        if len(heads) != len(keys):
+            raise ValueError("a damaged stored encoding")
+        part = encoder.from_heads([heads[k] for k in keys], keys, store)
+        if len(part) != len(keys):
+            raise ValueError("stored encodings of different lengths")
+        return part
+
+    def _heads(self, encoder: Encoder, keys: list[int], remake: bool = False) -> dict[int, bytes]:
+        """The kept heads of ``encoder``'s encodings of the files ``keys``; those missing (all with ``remake``) are
+        made from the blobs' starts (:meth:`Encoder.head_of`) and kept when the index is writable, in one transaction
+        with the read (no other writer changes a blob between the two). A file whose blob is damaged has none."""
+        marks = ",".join("?" * len(keys))
+        try:
+            found = {k: v for k, v in self.db.execute(
+                f"SELECT file_id, value FROM encoding_heads WHERE method = ? AND file_id IN ({marks})",
+                [encoder.name, *keys]) if isinstance(v, bytes)}
+            kept = True
+        except sqlite3.OperationalError:  # no such table: an index made before heads were kept, opened read-only
+            found, kept = {}, False
+        if remake:
+            found = {}
+        missing = [k for k in keys if k not in found]
+        if not missing:
+            return found
+
+        def make(db: sqlite3.Connection) -> dict[int, bytes]:
+            out = {}
+            marks = ",".join("?" * len(missing))
+            for key, data, length in db.execute(
+                    f"SELECT file_id, substr(value, 1, ?), length(value) FROM encodings WHERE method = ? AND "
+                    f"file_id IN ({marks})", [encoder.head_bytes, encoder.name, *missing]):
+                head = self._head_of(encoder.name, data, length) if isinstance(length, int) else None
+                if head is None and isinstance(length, int) and length > encoder.head_bytes:  # a longer head
+                    whole = db.execute("SELECT value FROM encodings WHERE method = ? AND file_id = ?",
+                                       (encoder.name, key)).fetchone()
+                    head = self._head_of(encoder.name, whole[0], length) if whole else None
+                if head is not None:
+                    out[key] = head
+            return out
+
+        if kept and not self.readonly:
+            try:
+                with self._transaction() as db:
+                    made = make(db)
+                    db.executemany("INSERT OR REPLACE INTO encoding_heads VALUES (?, ?, ?)",
+                                   [(k, encoder.name, h) for k, h in made.items()])
+            except sqlite3.Error:  # not kept (a full disk, locked too long): made again next time
+                made = make(self.db)
+        else:
+            made = make(self.db)
+        found.update(made)
+        return found
 
     def _load_damaged(self, encoder: Encoder, rows: list) -> tuple[list[str], np.ndarray]:
         """Rows decoded one by one: a file whose blob cannot be read back is encoded again (writable index) or
@@ -860,6 +972,8 @@ class Index:
     def digests(self, paths: Sequence[str]) -> list[Digest]:
         """Content digests of indexed paths, in the given order: the first 128 bits of each SHA-256
         (:class:`~imagetwins.digests.Digest` prefixes; '' where unknown)."""
+        if paths and all(p in self._loaded_digests for p in paths):  # read with the rows: as they were loaded
+            return [self._loaded_digests[p] for p in paths]
         wanted = {_to_db(p) for p in paths}
         found = {_from_db(p): Digest(_digest_hex(d))  # (a blob that is no 16-byte digest: unknown)
                  for p, d in self.db.execute("SELECT path, digest FROM file_paths WHERE digest IS NOT NULL")
@@ -876,14 +990,21 @@ class Index:
         try:
             for i in range(0, len(keys), 500):
                 chunk = keys[i:i + 500]
-                for key, version, value in self.db.execute(
+                rows = [(bytes(key), value) for key, version, value in self.db.execute(
                         f"SELECT digest, version, value FROM facts WHERE digest IN ({','.join('?' * len(chunk))})",
-                        chunk):
-                    if version == FACTS_VERSION:
-                        try:
-                            out[bytes(key)] = ImageFacts.from_bytes(value)
-                        except ValueError:
-                            continue
+                        chunk) if version == FACTS_VERSION]
+                try:  # one JSON text for the chunk (a parse of each row's was most of the cost: 100,000 at a load)
+                    fields = json.loads(b"[" + b",".join(value for _, value in rows) + b"]")
+                    if len(fields) != len(rows):
+                        raise ValueError("not one value a row")
+                except (ValueError, TypeError):  # a damaged row (or one that is no blob): each row on its own
+                    fields = [value for _, value in rows]
+                for (key, _), value in zip(rows, fields):
+                    try:
+                        out[key] = ImageFacts.from_fields(value) if isinstance(value, list) else \
+                            ImageFacts.from_bytes(value)
+                    except ValueError:
+                        continue
         except sqlite3.OperationalError:  # no such table (an index made before, opened read-only)
             return {}
         return {d: out[k] for d in digests if d and (k := bytes.fromhex(d)[:16]) in out}
@@ -1124,6 +1245,7 @@ class Index:
             except OSError as exc:
                 raise IndexFileError(f"cannot delete the damaged cache {q}: {exc.strerror or exc}") from None
         self._cache.clear()
+        self._loaded_digests.clear()
         self._verified.clear()
         self.damaged.clear()
         try:

@@ -193,13 +193,19 @@ class Encoder(Stage, ABC):
 
     #: None for a method whose stored rows are read whole (every built-in but ``copies``). A method whose blobs
     #: end in bulky parts needed only now and then (``copies``' features, ~50 KB, needed when a pair is
-    #: verified) gives how many leading bytes of a blob hold the rest: the index then reads only those when it
-    #: loads (:meth:`from_heads`) and the bulky parts on demand (:meth:`stored_part`).
+    #: verified) gives how many leading bytes of a blob hold the rest: the index keeps each blob's
+    #: :meth:`head_of` beside it and a load reads only those (:meth:`from_heads`), the bulky parts on demand
+    #: (:meth:`stored_part`).
     head_bytes: int | None = None
 
-    def from_heads(self, heads: Sequence[bytes], lengths: Sequence[int], keys: Sequence[int], store) -> np.ndarray:
-        """Rows from the first :attr:`head_bytes` of stored blobs (``lengths``: their whole lengths); the bulky
-        parts stay stored, ``store.get(key, part)`` reads one back. ``ValueError`` for a damaged blob."""
+    def head_of(self, data: bytes, length: int) -> bytes:
+        """The head the index keeps of a stored blob: what :meth:`from_heads` needs, from the blob's first
+        :attr:`head_bytes` (or all of it; ``length``: its whole length). ``ValueError`` for a damaged blob."""
+        raise NotImplementedError(f"{self.name} reads its stored rows whole")
+
+    def from_heads(self, heads: Sequence[bytes], keys: Sequence[int], store) -> np.ndarray:
+        """Rows from :meth:`head_of` heads; the bulky parts stay stored, ``store.get(key, part)`` reads one back.
+        ``ValueError`` for a damaged head."""
         raise NotImplementedError(f"{self.name} reads its stored rows whole")
 
     def stored_part(self, blob: bytes, part: int) -> bytes:

@@ -119,10 +119,11 @@ class CopiesEncoder(Encoder):
     #: an index reads a record's hash, vector and capture stamp when it loads; its features when a pair is verified
     head_bytes = copies.HEAD_BYTES
 
-    def from_heads(self, heads: Sequence[bytes], lengths: Sequence[int], keys: Sequence[int], store
-                   ) -> copies.CopyRows:
-        return copies.CopyRows.of([copies.CopyRecord.from_head(h, int(n), store, int(k))
-                                   for h, n, k in zip(heads, lengths, keys)])
+    def head_of(self, data: bytes, length: int) -> bytes:
+        return copies.row_head(data, length)
+
+    def from_heads(self, heads: Sequence[bytes], keys: Sequence[int], store) -> copies.CopyRows:
+        return copies.rows_from_heads(heads, keys, store)
 
     def stored_part(self, blob: bytes, part: int) -> bytes:
         return copies.features_part(blob, part)
