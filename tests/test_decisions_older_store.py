@@ -98,3 +98,17 @@ def test_remove_with_an_older_store_keeps_the_skipped_groups_byte_copy(tmp_path:
     assert sorted(p.name for p in album.iterdir()) == ["b.jpg", "b_copy.jpg", "b_gray.jpg", "c.jpg"]
     listed = run(main, ["decisions", "list"]).output
     assert listed.count("every byte copy kept") == 2, listed
+
+
+@pytest.mark.unit
+def test_a_format_table_edited_into_nonsense_is_brought_up_to_date_again(tmp_path: Path) -> None:
+    path = _old_store(tmp_path / "decisions.db")
+    DecisionStore(path).load()
+    with sqlite3.connect(path) as db:
+        db.execute("DELETE FROM remembered_decisions WHERE a = b")
+        db.execute("UPDATE remembered_decisions_format SET version = 'two'")
+    db.close()
+    assert DecisionStore(path).load().verdict(B, B) == ("skip", None)  # (only ever more kept)
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT version FROM remembered_decisions_format").fetchall() == [(FORMAT,)]
+    db.close()

@@ -217,3 +217,64 @@ def test_remove_to_trash_says_and_sends_the_sidecar(tmp_path: Path, lib: Path, h
     assert (home_trash / "files" / "copy.jpg.xmp").read_bytes() == XMP % 1
     assert run(main, ["undo", str(tmp_path / "journal")]).exit_code == 0
     assert sorted(p.name for p in lib.iterdir()) == ["copy.jpg", "copy.jpg.xmp", "keep.jpg"]
+
+
+@pytest.mark.integration
+def test_to_trash_hostile_sidecars_stay_named_and_nothing_hangs(tmp_path: Path, lib: Path, datasets: Path,
+                                                                 home_trash: Path) -> None:
+    """A sidecar that is a link to a file in another folder, a FIFO, a folder; an image and sidecar whose names hold
+    a newline and a byte that is not UTF-8: the regular sidecar goes to the trash with its image (the .trashinfo
+    names it, percent-encoded), the others stay where they are, each named, and nothing is opened that could block."""
+    odd = os.fsdecode(b"c\xffo\npy.jpg")
+    shutil.move(lib / "copy.jpg", lib / odd)
+    (lib / (odd + ".xmp")).write_bytes(XMP % 1)
+    (lib / os.fsdecode(b"c\xffo\npy.XMP")).mkdir()  # a folder at the other sidecar name
+    shutil.copy(datasets / PHOTO, lib / "d.jpg")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "d.jpg.xmp").write_bytes(XMP % 4)
+    (lib / "d.jpg.xmp").symlink_to(elsewhere / "d.jpg.xmp")
+    os.mkfifo(lib / "d.xmp")
+    q = tmp_path / "journal"
+    out = apply_plan(_plan(lib, odd, "d.jpg"), lib, q, to_trash=True)
+    files = home_trash / "files"
+    assert len(out.done) == 2 and [s[2] for s in out.sidecars] == [str(files / (odd + ".xmp"))]
+    assert sorted(why.split(":")[0] for _, why in out.failed) == [
+        "its XMP sidecar is a FIFO, not a file", "its XMP sidecar is a folder, not a file",
+        "its XMP sidecar is a symbolic link, not a file"]
+    assert (files / (odd + ".xmp")).read_bytes() == XMP % 1
+    assert "Path=" + str(lib).replace(os.sep, "/") + "/c%FFo%0Apy.jpg.xmp\n" in \
+        (home_trash / "info" / (odd + ".xmp.trashinfo")).read_text()
+    assert (lib / "d.jpg.xmp").is_symlink() and (elsewhere / "d.jpg.xmp").read_bytes() == XMP % 4
+    assert sorted(p.name for p in elsewhere.iterdir()) == ["d.jpg.xmp"]  # nothing written outside
+    res = undo(q)
+    assert res.failed == [] and (lib / (odd + ".xmp")).read_bytes() == XMP % 1 and (lib / odd).is_file()
+    assert list(files.iterdir()) == [] and list((home_trash / "info").iterdir()) == []
+
+
+@pytest.mark.integration
+def test_a_sidecar_replaced_while_it_moves_stays_in_place(tmp_path: Path, lib: Path, home_trash: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """darktable saves a sidecar by writing a new file over its name: one saved after it was checked and before it
+    went is another file, which stays in place whole (its trash name given back); the image still goes."""
+    from imagetwins import quarantine
+
+    side = lib / "copy.jpg.xmp"
+    side.write_bytes(XMP % 1)
+    real = quarantine._digest_and_identity
+
+    def then_saved_again(path, dir_fd=None):
+        got = real(path, dir_fd)
+        if str(path) == "copy.jpg.xmp":  # (checked: now the program saves it again, a new file over the name)
+            (lib / "new.tmp").write_bytes(XMP % 2)
+            os.replace(lib / "new.tmp", side)
+        return got
+
+    monkeypatch.setattr(quarantine, "_digest_and_identity", then_saved_again)
+    out = apply_plan(_plan(lib, "copy.jpg"), lib, tmp_path / "journal", to_trash=True)
+    assert len(out.done) == 1 and out.sidecars == []
+    assert [why for _, why in out.failed] == ["its XMP sidecar was not moved (replaced by another file while being "
+                                              "moved): left in place"]
+    assert side.read_bytes() == XMP % 2
+    assert sorted(p.name for p in (home_trash / "files").iterdir()) == ["copy.jpg"]
+    assert sorted(p.name for p in (home_trash / "info").iterdir()) == ["copy.jpg.trashinfo"]

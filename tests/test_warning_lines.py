@@ -73,3 +73,21 @@ def test_the_command_line_says_each_in_one_warning_line(tmp_path: Path) -> None:
     assert lines == [line for line in lines if line.startswith("warning: ")], lines
     assert [line.split(": ", 1)[0] for line in lines] == ["warning", "warning"], lines
     assert lines[1] == f"warning: {tmp_path / 'lib' / 'sub'}: cannot list folder (Permission denied)"
+
+
+@pytest.mark.unit
+def test_a_name_with_a_newline_stays_on_one_line(tmp_path: Path) -> None:
+    import warnings
+
+    from imagetwins.io import find_images
+
+    (tmp_path / "a\nb").mkdir()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        from unittest import mock
+
+        with mock.patch("os.scandir", side_effect=PermissionError(13, "Permission denied")):
+            list(find_images(tmp_path / "a\nb"))
+    (w,) = caught
+    text = warnings.formatwarning(w.message, w.category, w.filename, w.lineno, w.line)
+    assert text == f"<imagetwins>:0: UserWarning: {tmp_path}/a\\nb: cannot list folder (Permission denied)\n"

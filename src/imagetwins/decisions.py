@@ -314,11 +314,12 @@ class DecisionStore:
             return
         try:
             tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            current = _TABLE not in tables or _format_of(db) >= FORMAT
         except sqlite3.Error as exc:
             raise DecisionStoreError(self._why(exc)) from None
         finally:
             db.close()
-        if _TABLE not in tables or _FORMAT_TABLE in tables:
+        if current:
             return
         try:
             db = self._connect(write=True)
@@ -336,7 +337,7 @@ class DecisionStore:
         """In a transaction: a store without its format table gets :func:`_byte_copy_rows` (a row already there is
         kept) and the table, saying :data:`FORMAT`; how many rows were added."""
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        if _FORMAT_TABLE in tables:
+        if _format_of(db) >= FORMAT:
             return 0
         added = []
         if _TABLE in tables:
@@ -470,6 +471,16 @@ class DecisionStore:
             raise DecisionStoreError(self._why(exc)) from None
         finally:
             db.close()
+
+
+def _format_of(db: sqlite3.Connection) -> int:
+    """The format a store says it has (:data:`FORMAT`): 1 without a format table (written before it), 0 for one
+    edited into something that is not a format (brought up to date again: that can only keep more)."""
+    if not db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (_FORMAT_TABLE,)).fetchone():
+        return 1
+    rows = db.execute(f"SELECT version FROM {_FORMAT_TABLE}").fetchall()
+    version = rows[0][0] if len(rows) == 1 else None
+    return version if isinstance(version, int) and not isinstance(version, bool) else 0
 
 
 def _byte_copy_rows(rows: Iterable[tuple]) -> list[tuple]:

@@ -687,7 +687,8 @@ def _move_sidecars(rel: Path, folder_fd: int, real: Path, dst: Path, root: Path,
             if info is not None:
                 release(info)
             _append(journal, key, {**entry, "state": "failed", "why": exc.strerror or str(exc)})
-            out.failed.append((str(place), f"its XMP sidecar was not moved ({exc.strerror or exc}): left in place"))
+            why = str(exc.strerror or exc).removesuffix(": left in place")
+            out.failed.append((str(place), f"its XMP sidecar was not moved ({why}): left in place"))
             continue
         _append(journal, key, {**entry, "state": "done"})
         out.sidecars.append((str(real), str(place), str(target)))
