@@ -278,3 +278,19 @@ def test_a_sidecar_replaced_while_it_moves_stays_in_place(tmp_path: Path, lib: P
     assert side.read_bytes() == XMP % 2
     assert sorted(p.name for p in (home_trash / "files").iterdir()) == ["copy.jpg"]
     assert sorted(p.name for p in (home_trash / "info").iterdir()) == ["copy.jpg.trashinfo"]
+
+
+@pytest.mark.integration
+def test_undo_after_the_desktop_put_the_image_back_brings_its_sidecar(tmp_path: Path, lib: Path,
+                                                                      home_trash: Path) -> None:
+    """The photo was put back with the desktop trash's own "put back" (its sidecar left in the trash): undo then puts
+    the sidecar back beside it (it said 'left in the quarantine: its image ... is not back')."""
+    (lib / "copy.jpg.xmp").write_bytes(XMP % 1)
+    before = tree(lib)
+    q = tmp_path / "journal"
+    apply_plan(_plan(lib, "copy.jpg"), lib, q, to_trash=True)
+    os.rename(home_trash / "files" / "copy.jpg", lib / "copy.jpg")  # the desktop's "put back" of the photo alone
+    (home_trash / "info" / "copy.jpg.trashinfo").unlink()
+    res = undo(q)
+    assert res.failed == [] and tree(lib) == before
+    assert list((home_trash / "files").iterdir()) == [] and list((home_trash / "info").iterdir()) == []

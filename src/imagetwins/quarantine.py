@@ -1172,8 +1172,9 @@ def undo(manifest: str | os.PathLike) -> Outcome:
                 if e.get("sidecar_of") and e.get("done") and not e.get("restored") and not _image_back(e, entries,
                                                                                                      out):
                     # (beside whatever took its image's place, it would describe another picture)
-                    out.failed.append((e["to"], f"an XMP sidecar left in the quarantine: its image "
-                                                f"{e['sidecar_of']} is not back"))
+                    where = "the trash" if e.get("op") == "trash" else "the quarantine"
+                    out.failed.append((e["to"] or e["from"], f"an XMP sidecar left in {where}: its image "
+                                                             f"{e['sidecar_of']} is not back"))
                     continue
                 if not e.get("restored"):
                     _restore(e, qdir, journal, key, out, stop)
@@ -1187,10 +1188,12 @@ def undo(manifest: str | os.PathLike) -> Outcome:
 
 
 def _image_back(sidecar: dict, entries: list[dict], out: Outcome) -> bool:
-    """Whether the image a sidecar moved with was put back (by an earlier undo or this one)."""
+    """Whether the image a sidecar moved with was put back (by an earlier undo or this one), or stands at its place
+    again with the bytes that moved (put back by hand, or by the desktop trash's own "put back")."""
     image = os.path.normpath(sidecar["sidecar_of"])
-    return any(os.path.normpath(e["from"]) == image and e.get("restored") for e in entries) or \
-        any(os.path.normpath(back) == image for _, back in out.done)
+    return any(os.path.normpath(e["from"]) == image and (e.get("restored") or _holds(Path(image), e["sha256"],
+                                                                                     e["bytes"])) for e in entries) \
+        or any(os.path.normpath(back) == image for _, back in out.done)
 
 
 def _clear_clone_tmp(e: dict) -> None:
