@@ -8,6 +8,7 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 import tempfile
 from pathlib import Path
 
@@ -294,3 +295,49 @@ def test_undo_after_the_desktop_put_the_image_back_brings_its_sidecar(tmp_path: 
     res = undo(q)
     assert res.failed == [] and tree(lib) == before
     assert list((home_trash / "files").iterdir()) == [] and list((home_trash / "info").iterdir()) == []
+
+
+@pytest.mark.integration
+def test_through_send2trash_the_sidecars_go_the_same_way(tmp_path: Path, lib: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """macOS and Windows: send2trash takes the photo and then its sidecars (a FIFO sidecar stays, never opened);
+    that trash does not say where, so undo names each for the trash's own "put back"."""
+    from imagetwins import trash
+
+    sent: list[str] = []
+    bin_ = tmp_path / "bin"
+    bin_.mkdir()
+
+    def send_to_trash(path) -> None:
+        sent.append(os.fspath(path))
+        shutil.move(path, bin_ / Path(path).name)
+
+    monkeypatch.setattr(trash, "FREEDESKTOP", False)
+    monkeypatch.setattr(trash, "send_to_trash", send_to_trash)
+    (lib / "copy.jpg.xmp").write_bytes(XMP % 1)
+    os.mkfifo(lib / "copy.xmp")
+    q = tmp_path / "journal"
+    out = apply_plan(_plan(lib, "copy.jpg"), lib, q, to_trash=True)
+    assert sent == [str(lib / "copy.jpg"), str(lib / "copy.jpg.xmp")]
+    assert out.sidecars == [(str(lib / "copy.jpg"), str(lib / "copy.jpg.xmp"), "the system trash")]
+    assert [why.split(":")[0] for _, why in out.failed] == ["its XMP sidecar is a FIFO, not a file"]
+    assert (bin_ / "copy.jpg.xmp").read_bytes() == XMP % 1
+    res = undo(q)
+    assert sorted(why for _, why in res.failed) == [
+        f"an XMP sidecar left in the trash: its image {lib / 'copy.jpg'} is not back",
+        "in the system trash, which does not say where: put it back from there"]
+
+
+@pytest.mark.cli
+def test_a_sidecar_left_behind_is_said_as_a_sidecar_not_as_a_file_not_moved(tmp_path: Path, lib: Path,
+                                                                           home_trash: Path) -> None:
+    """The photo went; its sidecar, a FIFO, stayed: the summary said 'error: 1 file not moved (1 failed)' under
+    'sent 1 file'. Now it says what stayed; the exit code is still 1 (not everything went)."""
+    os.mkfifo(lib / "copy.jpg.xmp")
+    os.utime(lib / "copy.jpg", (2_000_000_000, 2_000_000_000))
+    res = CliRunner().invoke(main, ["remove", str(lib), "-m", "phash", "--no-cache", "--keep", "oldest", "--apply",
+                                    "--to-trash", "--move-to", str(tmp_path / "journal")])
+    assert res.exit_code == 1
+    assert "sent 1 file to the system trash" in res.output
+    assert res.output.strip().endswith("error: 1 XMP sidecar not moved with its file (each named above)"), res.output
+    assert "file not moved" not in res.output and stat.S_ISFIFO(os.lstat(lib / "copy.jpg.xmp").st_mode)

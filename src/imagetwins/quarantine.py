@@ -93,6 +93,8 @@ class Outcome:
     #: XMP sidecars of a moved image left in place because another file there uses them too (``IMG.xmp`` of
     #: ``IMG.jpg`` beside ``IMG.dng``): (the image's place, the sidecar); ``--merge-metadata`` reads them as well
     shared_sidecars: list[tuple[str, str]] = field(default_factory=list)
+    #: of ``failed``: the XMP sidecars that stayed behind their moved image (a link, a FIFO, unreadable, replaced)
+    sidecars_left: list[str] = field(default_factory=list)
     #: the clones (``link="clone"``) made, recorded when the run ends (:mod:`imagetwins.placeholders`)
     placeholders: list = field(default_factory=list)
 
@@ -652,12 +654,12 @@ def _move_sidecars(rel: Path, folder_fd: int, real: Path, dst: Path, root: Path,
         try:
             st = os.stat(side, dir_fd=folder_fd, follow_symlinks=False)
             if not stat.S_ISREG(st.st_mode):
-                out.failed.append((str(place), f"its XMP sidecar is {describe_mode(st.st_mode)}, not a file: left in "
-                                               f"place (the image moved to {dst})"))
+                _sidecar_left(out, place, f"its XMP sidecar is {describe_mode(st.st_mode)}, not a file: left in "
+                                          f"place (the image moved to {dst})")
                 continue
             digest, identity, size = _digest_and_identity(side, dir_fd=folder_fd)
         except OSError as exc:
-            out.failed.append((str(place), f"its XMP sidecar cannot be read ({exc.strerror or exc}): left in place"))
+            _sidecar_left(out, place, f"its XMP sidecar cannot be read ({exc.strerror or exc}): left in place")
             continue
         info = None
         if trash is None:
@@ -667,8 +669,7 @@ def _move_sidecars(rel: Path, folder_fd: int, real: Path, dst: Path, root: Path,
             try:
                 target, info = trash.reserve(place, name=name)
             except OSError as exc:
-                out.failed.append((str(place), f"its XMP sidecar was not trashed ({exc.strerror or exc}): left in "
-                                               "place"))
+                _sidecar_left(out, place, f"its XMP sidecar was not trashed ({exc.strerror or exc}): left in place")
                 continue
             entry = {"op": "trash", "from": str(place), "to": str(target), "root": str(root)}
         _append(journal, key, {**entry, "state": "planned", "bytes": size, "sha256": digest, "group": group,
@@ -688,10 +689,16 @@ def _move_sidecars(rel: Path, folder_fd: int, real: Path, dst: Path, root: Path,
                 release(info)
             _append(journal, key, {**entry, "state": "failed", "why": exc.strerror or str(exc)})
             why = str(exc.strerror or exc).removesuffix(": left in place")
-            out.failed.append((str(place), f"its XMP sidecar was not moved ({why}): left in place"))
+            _sidecar_left(out, place, f"its XMP sidecar was not moved ({why}): left in place")
             continue
         _append(journal, key, {**entry, "state": "done"})
         out.sidecars.append((str(real), str(place), str(target)))
+
+
+def _sidecar_left(out: Outcome, place: Path, why: str) -> None:
+    """A sidecar that stays behind its moved image: said (``failed``), and counted apart (``sidecars_left``)."""
+    out.failed.append((str(place), why))
+    out.sidecars_left.append(str(place))
 
 
 def _trash_one(rel: Path, folder_fd: int, src: Path, digest: str, identity: tuple[int, int], size: int, root: Path,
@@ -753,16 +760,21 @@ def _send_sidecars(rel: Path, folder_fd: int, src: Path, root: Path, group: int,
         try:
             st = os.stat(side, dir_fd=folder_fd, follow_symlinks=False)
             if not stat.S_ISREG(st.st_mode):
-                out.failed.append((str(place), f"its XMP sidecar is {describe_mode(st.st_mode)}, not a file: left in "
-                                               "place (the image went to the system trash)"))
+                _sidecar_left(out, place, f"its XMP sidecar is {describe_mode(st.st_mode)}, not a file: left in "
+                                          "place (the image went to the system trash)")
                 continue
             digest, _, size = _digest_and_identity(side, dir_fd=folder_fd)
-            entry = {"op": "trash", "from": str(place), "to": "", "root": str(root)}
-            _append(journal, key, {**entry, "state": "planned", "bytes": size, "sha256": digest, "group": group,
-                                   "kept": keeper, "sidecar_of": str(src)})
-            send_to_trash(place)
         except OSError as exc:
-            out.failed.append((str(place), f"its XMP sidecar was not trashed ({exc.strerror or exc}): left in place"))
+            _sidecar_left(out, place, f"its XMP sidecar cannot be read ({exc.strerror or exc}): left in place")
+            continue
+        entry = {"op": "trash", "from": str(place), "to": "", "root": str(root)}
+        _append(journal, key, {**entry, "state": "planned", "bytes": size, "sha256": digest, "group": group,
+                               "kept": keeper, "sidecar_of": str(src)})
+        try:
+            send_to_trash(place)
+        except OSError as exc:  # (so that undo does not send the person to the trash for it)
+            _append(journal, key, {**entry, "state": "failed", "why": exc.strerror or str(exc)})
+            _sidecar_left(out, place, f"its XMP sidecar was not trashed ({exc.strerror or exc}): left in place")
             continue
         _append(journal, key, {**entry, "state": "done"})
         out.sidecars.append((str(src), str(place), "the system trash"))
@@ -1288,6 +1300,8 @@ def _restore(e: dict, qdir: Path, journal, key: bytes, out: Outcome, stop: _Stop
         from imagetwins.trash import TrashFolder, trash_info
 
         if not e["to"]:
+            if e.get("failed") or not e.get("done") and os.path.lexists(e["from"]):
+                return  # never sent: it is where it was
             out.failed.append((e["from"], "in the system trash, which does not say where: put it back from there"))
             return
         trashed = Path(os.path.normpath(e["to"]))

@@ -241,7 +241,7 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
             echo(f"moved {plural(len(done.done) if done else 0, 'file')} and "
                  f"{plural(len(moved.done), 'folder')} to {quarantine}; undo with: imagetwins undo {moved.manifest}")
         _exit_if_refused(len(plan.refused), len(done.failed if done else []) + unwritten, False, quiet,
-                         (len(folders_refused), len(moved.failed)))
+                         (len(folders_refused), len(moved.failed)), len(done.sidecars_left if done else []))
         return
     if not plan.moves:
         echo("nothing to move")
@@ -268,7 +268,8 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
              + f"; undo with: imagetwins undo {out.manifest}")
         if link:
             _note_format_mismatches(out.linked, "holds")
-    _exit_if_refused(len(plan.refused), len(out.failed) + unwritten, False, quiet)
+    _exit_if_refused(len(plan.refused), len(out.failed) + unwritten, False, quiet,
+                     sidecars_left=len(out.sidecars_left))
 
 
 def _sidecars_with(src: str) -> list[str]:
@@ -446,11 +447,13 @@ def _inside(path: str, folder: str) -> bool:
     return os.path.realpath(path).startswith(os.path.realpath(folder) + os.sep)
 
 
-def _exit_if_refused(refused: int, failed: int, dry_run: bool, quiet: bool, folders: tuple[int, int] = (0, 0)
-                     ) -> None:
-    """``remove``'s one summary line and exit code 1 when any file of the plan (or whole folder: ``folders``,
-    refused and failed) was refused or failed to move."""
+def _exit_if_refused(refused: int, failed: int, dry_run: bool, quiet: bool, folders: tuple[int, int] = (0, 0),
+                     sidecars_left: int = 0) -> None:
+    """``remove``'s summary line and exit code 1 when any file of the plan (or whole folder: ``folders``, refused and
+    failed) was refused or failed to move; and one line more when an XMP sidecar stayed behind its moved file
+    (``sidecars_left``, counted in ``failed``)."""
     refused_folders, failed_folders = folders
+    failed -= sidecars_left
     if refused or failed or refused_folders or failed_folders:
         said = refused + refused_folders, failed + failed_folders
         why = ", ".join(p for p in (f"{said[0]} refused" if said[0] else "", f"{said[1]} failed" if said[1] else "")
@@ -459,6 +462,11 @@ def _exit_if_refused(refused: int, failed: int, dry_run: bool, quiet: bool, fold
                                                            (refused + failed, "file")) if n)
         echo(f"error: {what} {'would not move' if dry_run else 'not moved'} ({why}"
              f"{'' if quiet else ', each named above'})", err=True)
+    if sidecars_left:  # (the files moved; a sidecar of theirs that is a link, a FIFO ... stayed)
+        whose = "its file" if sidecars_left == 1 else "their files"
+        echo(f"error: {plural(sidecars_left, 'XMP sidecar')} not moved with {whose}"
+             f"{'' if quiet else ' (each named above)'}", err=True)
+    if refused or failed or refused_folders or failed_folders or sidecars_left:
         sys.exit(EXIT_REFUSED)
 
 
