@@ -5,6 +5,7 @@ only the sidecars beside the moved image were read, so a shared ``IMG.xmp`` was 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -79,3 +80,20 @@ def test_a_shared_sidecar_taken_by_the_last_of_its_files_is_still_read_for_the_f
     assert refused == [] and [(w[0].name, w[3].rating, w[3].title) for w in writes] == [("keep.jpg.xmp", 3, "Harbour")]
     assert undo(q).failed == []
     assert sorted(p.name for p in lib.iterdir()) == ["copy.dng", "copy.jpg", "copy.jpg.xmp", "copy.xmp", "keep.jpg"]
+
+
+@pytest.mark.unit
+def test_sidecars_named_for_reading_that_are_a_fifo_a_link_or_a_folder_are_not_read(tmp_path: Path) -> None:
+    """A shared IMG.xmp left in place is read where it stands: a FIFO there is not waited on, a link not followed
+    (to a sidecar in another folder), a folder not read; the image's own metadata is still read."""
+    from conftest import synthetic_photo
+
+    synthetic_photo().save(tmp_path / "IMG.jpg", quality=90, xmp=sidecar_bytes(PhotoMetadata(rating=2)))
+    os.mkfifo(tmp_path / "IMG.xmp")
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "x.xmp").write_bytes(sidecar_bytes(PhotoMetadata(title="private")))
+    (tmp_path / "IMG.jpg.xmp").symlink_to(tmp_path / "other" / "x.xmp")
+    (tmp_path / "IMG.XMP").mkdir()
+    got = read_metadata(tmp_path / "IMG.jpg", sidecar_files=[tmp_path / "IMG.xmp", tmp_path / "IMG.jpg.xmp",
+                                                              tmp_path / "IMG.XMP"])
+    assert (got.rating, got.title) == (2, None)
