@@ -75,11 +75,16 @@ def child_build(db: Path, sample: Path, n: int) -> None:
                       "row_bytes": sum(map(len, blobs)) / len(blobs)}))
 
 
-def child_load(db: Path) -> None:
+def child_load(db: Path, adopt: bool = False) -> None:
     from imagetwins.encoders import get_encoder
     from imagetwins.index import Index
 
     get_encoder("copies").head_bytes  # noqa: B018  (its modules imported before the clock starts: the load alone)
+    if adopt:  # the stored rows taken as this code's (--adopt-identity)
+        with sqlite3.connect(db) as con:
+            con.execute("UPDATE encoders SET identity = ? WHERE method = 'copies'",
+                        (json.dumps(get_encoder("copies").identity(), sort_keys=True),))
+        con.close()
     t, w = time.process_time(), time.perf_counter()
     with Index(db, methods=["copies"]) as idx:
         t_open, w_open = time.process_time() - t, time.perf_counter() - w
@@ -113,13 +118,16 @@ def main() -> None:
     ap.add_argument("--loads", type=int, default=2, help="loads of each index, each in a fresh process")
     ap.add_argument("--keep", action="store_true", help="keep the indexes made")
     ap.add_argument("--reuse", action="store_true", help="load the index of that size kept by an earlier run (--keep)")
+    ap.add_argument("--adopt-identity", action="store_true",
+                    help="load rows written by a code whose copies parameters differ as this code's (the storage "
+                         "layout measured, not a change of parameters, which an explicit index refuses)")
     ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         what, *rest = args.child
         {"sample": lambda: child_sample(Path(rest[0]), Path(rest[1])),
          "build": lambda: child_build(Path(rest[0]), Path(rest[1]), int(rest[2])),
-         "load": lambda: child_load(Path(rest[0]))}[what]()
+         "load": lambda: child_load(Path(rest[0]), len(rest) > 1)}[what]()
         return
     build_src = args.build_src or args.src
     args.workdir.mkdir(parents=True, exist_ok=True)
@@ -138,7 +146,7 @@ def main() -> None:
             print(f"{n:,} rows: built in {built['build_cpu']:.1f} CPU s, {built['bytes'] / 1e6:.0f} MB "
                   f"({built['row_bytes'] / 1e3:.1f} KB a row)", flush=True)
         for k in range(args.loads):
-            r = _child(args.src, "load", str(db))
+            r = _child(args.src, "load", str(db), *(["adopt"] if args.adopt_identity else []))
             print(f"  load {k + 1}: {r['cpu']:.2f} CPU s ({r['wall']:.2f} s wall; open {r['open_cpu']:.2f} CPU s), "
                   f"peak {r['rss_mb']:.0f} MB, {r['rows']:,} rows, {r['facts']:,} facts", flush=True)
         if not args.keep:
