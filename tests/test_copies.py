@@ -199,12 +199,12 @@ def test_imagededup_style_class(album: Path) -> None:
 
 @pytest.mark.cli
 def test_without_opencv_the_method_is_one_clear_line(album: Path, monkeypatch) -> None:
+    import sys
+
     import imagetwins.verify as verify
 
-    def missing():
-        raise ImportError(verify.OPENCV_MISSING)
-
-    monkeypatch.setattr(verify, "_require_cv2", missing)
+    monkeypatch.setattr(verify, "cv2", None)  # not imported yet, and not importable
+    monkeypatch.setitem(sys.modules, "cv2", None)
     out = CliRunner().invoke(main, ["find", str(album), "-m", "copies", "--no-cache"])
     assert out.exit_code == 2 and "pip install opencv-python-headless" in out.output and "Traceback" not in out.output
     with pytest.raises(ImportError, match="opencv-python-headless"):

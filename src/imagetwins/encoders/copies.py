@@ -59,7 +59,7 @@ class CopiesEncoder(Encoder):
         # runs on the decoding threads: the feature extraction (the costly part) is parallel there; without
         # OpenCV nothing is extracted and encode_batch stops the run with one message (not one per file)
         # serialised here, on the threads, and spilled by encode_batch: the run holds where they are, not them
-        if not verify.opencv_available():
+        if not verify.opencv_imports():
             return self.dihedral.thumbnail(img), self.embedder.prepare(img), None, None, None
         grey = img.convert("L")  # once, for the hash and the features
         extracted = verify.extract(grey)
