@@ -1,10 +1,14 @@
 """A home library: camera-size photos, each method's first scan and warm re-run, a scale run, an incremental run.
 
-    nice -n 10 python benchmarks/bench_home.py [--photos 1000] [--heic 5] [--methods phash,copies]
+    nice -n 10 python benchmarks/bench_home.py [--photos 1000] [--heic 5] [--dng 5] [--methods phash,copies]
         [--small 5000,10000] [--workdir /tmp/imagetwins-home] [--no-write]
 
 The library (``home_library.py``): unique 2-16 MP camera JPEGs with camera EXIF (a tenth stored sideways),
-and a few 2 MP HEICs; no DNGs (no DNG writer that LibRaw reads is at hand: said in BENCHMARKS.md).
+a few 2 MP HEICs and a few DNGs at camera sizes (real Bayer DNGs with a 1,024 px preview, written from the
+pictures' pixels: ``home_library.write_dng``).
+
+0. The DNGs alone: each registered method (``--dng-methods``) finds in the folder of the library's DNGs, no
+   cache, in a fresh process: every DNG read (none among the files it could not read), and its CPU seconds.
 
 1. Each method on the library as a user runs it, each command in a fresh process with an empty cache
    folder: ``imagetwins find DIR -m M -q --timings`` (first scan), then the same again (warm re-run, nothing
@@ -23,6 +27,7 @@ Writes the ``home-library`` section of BENCHMARKS.md.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -72,11 +77,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--photos", type=int, default=1000)
     ap.add_argument("--heic", type=int, default=5)
+    ap.add_argument("--dng", type=int, default=5, help="DNGs among the photos")
+    ap.add_argument("--dng-methods", default="all", help="methods run on the DNGs alone ('all': every registered one)")
     ap.add_argument("--methods", default="phash,copies")
     ap.add_argument("--small", default="5000,10000", help="sizes of the scale run (small pictures)")
     ap.add_argument("--new", type=int, default=1000, help="camera photos added in the incremental run")
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/imagetwins-home"))
-    ap.add_argument("--skip", default="", help="parts to skip: scan,scale,incremental")
+    ap.add_argument("--skip", default="", help="parts to skip: dng,scan,scale,incremental")
     ap.add_argument("--src", type=Path, default=None,
                     help="time this copy of imagetwins' src/ (a snapshot: a checkout that changes during the run "
                          "would mix versions)")
@@ -89,21 +96,54 @@ def main() -> None:
     skip = set(a.skip.split(",")) - {""}
     work = a.workdir
     work.mkdir(parents=True, exist_ok=True)
-    lib = work / f"library-{a.photos}-{a.heic}"
+    lib = work / (f"library-{a.photos}-{a.heic}" + (f"-{a.dng}" if a.dng else ""))
     if not lib.is_dir() or len(list(lib.iterdir())) != a.photos:
         for extra in sorted(lib.glob("IMG_*"))[a.photos:] if lib.is_dir() else []:
             extra.unlink()
-        make(lib, a.photos, heic=a.heic)
+        make(lib, a.photos, heic=a.heic, dng=a.dng)
     size_mb = sum(p.stat().st_size for p in lib.iterdir()) / 1e6
     lines = [f"Measured {time.strftime('%Y-%m-%d %H:%M')} UTC on the shared 2-core machine, 2 workers, `nice -n 10`; "
              f"load average at the start {load_text()} (other engineers' jobs: wall times and images/s are low "
              "and noisy, CPU seconds are the steadier figure). Command: `python benchmarks/bench_home.py "
-             f"--photos {a.photos} --heic {a.heic} --methods {a.methods} --small {a.small} --new {a.new}"
-             + (f" --skip {a.skip}" if a.skip else "") + "`.", "",
-             f"The library: {a.photos} unique pictures ({a.photos - a.heic} camera-size JPEGs of 2-16 MP, median "
-             f"about 5 MP, with camera EXIF, a tenth stored sideways; {a.heic} HEICs of 2 MP; {size_mb:.0f} MB), "
-             "made by `benchmarks/home_library.py` from mosaics of the shared photos with camera grain. No DNGs: "
-             "nothing at hand writes a DNG that LibRaw reads (RAW decoding is covered by tests/test_raw.py).", ""]
+             f"--photos {a.photos} --heic {a.heic} --dng {a.dng} --methods {a.methods} --small {a.small} "
+             f"--new {a.new}" + (f" --skip {a.skip}" if a.skip else "") + "`.", "",
+             f"The library: {a.photos} unique pictures ({a.photos - a.heic - a.dng} camera-size JPEGs of 2-16 MP, "
+             f"median about 5 MP, with camera EXIF, a tenth stored sideways; {a.heic} HEICs of 2 MP; {a.dng} DNGs "
+             f"at camera sizes; {size_mb:.0f} MB), made by `benchmarks/home_library.py` from mosaics of the shared "
+             "photos with camera grain. The DNGs are real DNG 1.4 files (a 16-bit RGGB Bayer mosaic, the camera "
+             "named, a 1,024 px RGB preview in IFD0 as DNG Converter writes one) made from the pictures' pixels, "
+             "since the datasets hold no DNG: LibRaw decodes them, from the preview where it is large enough for "
+             "the method, else by demosaicing the mosaic (at half size).", ""]
+    dngs = sorted(lib.glob("*.dng"))
+    if dngs and "dng" not in skip:
+        # (asked of a child: imported here, imagetwins' modules would count in the measured children's peak RSS)
+        names = subprocess.run([sys.executable, "-c", "from imagetwins.encoders import encoder_names; "
+                                "print(','.join(encoder_names()))"], env=dict(os.environ, PYTHONPATH=str(SRC)),
+                               capture_output=True, text=True, check=True).stdout.strip()
+        folder = work / f"dngs-{a.photos}-{a.dng}"
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir()
+        for p in dngs:
+            os.link(p, folder / p.name)
+        lines += [f"The library's {len(dngs)} DNGs alone, each method (`find DNGS -m M --no-cache -q -v --json OUT`, "
+                  "a fresh process each): every DNG read?", "",
+                  "| method | DNGs read | could not read | CPU s | CPU ms / DNG | peak RSS MB |",
+                  "| --- | ---: | --- | ---: | ---: | ---: |"]
+        for m in (names if a.dng_methods == "all" else a.dng_methods).split(","):
+            out = work / f"dngs-{m}.json"
+            code, err, r = run_imagetwins(["find", str(folder), "-m", m, "--no-cache", "-q", "-v", "--json", str(out)],
+                                          work / "cache-dng", SRC)
+            unread = [line for line in err.splitlines() if line.startswith("warning:") or "could not" in line]
+            if code not in (0, 3) or not out.is_file():
+                last = err.strip().splitlines()[-1][:120] if err.strip() else ""
+                lines.append(f"| `{m}` | failed (exit {code}) | {last} | | | |")
+                continue
+            failed = json.loads(out.read_text()).get("unreadable") or []
+            print(m, "dngs", r, unread, flush=True)
+            lines.append(f"| `{m}` | {len(dngs) - len(failed)} of {len(dngs)} | "
+                         f"{'; '.join(map(str, failed))[:200] or 'none'} | {r['cpu']:.1f} | "
+                         f"{1000 * r['cpu'] / len(dngs):.0f} | {r['rss']:.0f} |")
+        lines.append("")
     if "scan" not in skip:
         lines += ["| method | run | wall s | images/s | CPU s | CPU ms / image | peak RSS MB | by stage: wall / CPU / "
                   "peak RSS reached |", "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |"]

@@ -8,7 +8,8 @@ as a baseline JPEG (quality 88-95) with camera EXIF (make, model, capture date, 
 stored sideways with EXIF orientation 6, as phones do). No two pictures share a crop, so the library has
 no copies: every pair a method proposes is a look-alike its verification must turn away, as in a real
 library. A few are HEIC (pillow-heif; encoding HEIC is slow, so they are 2 MP; with a 320 px thumbnail from
-which pillow-heif can decode, since the first home-library run).
+which pillow-heif can decode, since the first home-library run), and a few DNG (:func:`write_dng`: a real Bayer
+DNG with a 1,024 px preview, at the library's camera sizes).
 
 Small pictures for the 100,000-image scale run are made the same way at 160-320 px a side.
 """
@@ -122,14 +123,59 @@ def exif_for(rng: random.Random, size: tuple[int, int], orientation: int) -> Ima
     return exif
 
 
+# linear sRGB -> XYZ (D65) inverted: the DNG's ColorMatrix1 (XYZ -> camera), so LibRaw renders sRGB again
+_XYZ_TO_SRGB = ((32406, -15372, -4986), (-9689, 18758, 415), (557, -2040, 10570))
+#: the long side of a DNG's embedded preview (as Adobe's DNG Converter writes its "medium" one); 0: none
+DNG_PREVIEW_SIDE = 1024
+
+
+def write_dng(img: Image.Image, make: str, model: str, out: Path, orientation: int = 1,
+              preview_side: int = DNG_PREVIEW_SIDE) -> None:
+    """A real DNG 1.4 of ``img`` (the picture as stored, ``orientation`` its TIFF orientation): a 16-bit RGGB Bayer
+    mosaic of its linear light (tifffile), naming the camera, with an uncompressed RGB preview of
+    ``preview_side`` pixels a side in IFD0 and the mosaic in a SubIFD, as cameras and converters lay DNGs out (their
+    previews are JPEG; no TIFF JPEG encoder is at hand). LibRaw (rawpy) decodes it: the preview where it is large
+    enough for the method, else the mosaic demosaiced. Its pixels come from the JPEG-like picture, not a sensor (no
+    DNG is among the datasets)."""
+    import numpy as np
+    import tifffile
+
+    level = np.arange(256) / 255.0
+    linear = np.where(level <= 0.04045, level / 12.92, ((level + 0.055) / 1.055) ** 2.4)
+    lut = np.round(linear * 65535).astype(np.uint16)
+    rgb = np.asarray(img.convert("RGB"))
+    h, w = rgb.shape[0] & ~1, rgb.shape[1] & ~1  # (whole 2 x 2 cells)
+    cfa = np.empty((h, w), np.uint16)
+    cfa[0::2, 0::2] = lut[rgb[0:h:2, 0:w:2, 0]]
+    cfa[0::2, 1::2] = lut[rgb[0:h:2, 1:w:2, 1]]
+    cfa[1::2, 0::2] = lut[rgb[1:h:2, 0:w:2, 1]]
+    cfa[1::2, 1::2] = lut[rgb[1:h:2, 1:w:2, 2]]
+    matrix = [v for row in _XYZ_TO_SRGB for c in row for v in (c, 10000)]
+    camera = [(271, "s", 0, make, True), (272, "s", 0, model, True), (274, "H", 1, orientation, True),
+              (50706, "B", 4, (1, 4, 0, 0), True), (50707, "B", 4, (1, 1, 0, 0), True),  # DNG version 1.4
+              (50708, "s", 0, f"{make} {model}", True), (50721, "2i", 9, matrix, True), (50778, "H", 1, 21, True),
+              (50728, "2I", 3, [1, 1, 1, 1, 1, 1], True)]
+    mosaic = [(33421, "H", 2, (2, 2), True), (33422, "B", 4, (0, 1, 1, 2), True),  # CFA: RGGB
+              (50710, "B", 3, (0, 1, 2), True), (50711, "H", 1, 1, True), (50717, "I", 1, 65535, True)]
+    with tifffile.TiffWriter(out) as tw:
+        if preview_side:
+            small = img.convert("RGB")
+            small.thumbnail((preview_side, preview_side))
+            tw.write(np.asarray(small), photometric="rgb", subfiletype=1, subifds=1, extratags=camera)
+            tw.write(cfa, photometric=32803, subfiletype=0, extratags=mosaic)
+        else:
+            tw.write(cfa, photometric=32803, subfiletype=0, extratags=camera + mosaic)
+
+
 def make_library(folder: Path, count: int, seed: int = 0, small: bool = False, heic: int = 0,
-                 start: int = 0) -> list[Path]:
-    """``count`` unique pictures in ``folder`` (``IMG_<n>.jpg``; ``heic`` of them ``.heic``)."""
+                 start: int = 0, dng: int = 0) -> list[Path]:
+    """``count`` unique pictures in ``folder`` (``IMG_<n>.jpg``; the first ``heic`` of them ``.heic``, the ``dng``
+    after those ``.dng``: :func:`write_dng`, their camera named as the JPEGs' EXIF names it)."""
     folder.mkdir(parents=True, exist_ok=True)
     src = _Sources()
     out = []
     for n in range(start, start + count):
-        done = [folder / f"IMG_{n:06d}.{ext}" for ext in ("jpg", "heic")]
+        done = [folder / f"IMG_{n:06d}.{ext}" for ext in ("jpg", "heic", "dng")]
         if any(p.exists() for p in done):  # made by an earlier, interrupted run: each picture depends on n alone
             out += [p for p in done if p.exists()]
             continue
@@ -141,8 +187,11 @@ def make_library(folder: Path, count: int, seed: int = 0, small: bool = False, h
             img = img.transpose(Image.Transpose.ROTATE_90)
         exif = exif_for(rng, img.size, orientation)
         is_heic = n - start < heic
-        path = folder / f"IMG_{n:06d}.{'heic' if is_heic else 'jpg'}"
-        if is_heic:
+        is_dng = not is_heic and n - start < heic + dng
+        path = folder / f"IMG_{n:06d}.{'heic' if is_heic else 'dng' if is_dng else 'jpg'}"
+        if is_dng:
+            write_dng(img, exif[0x010F], exif[0x0110], path, orientation)
+        elif is_heic:
             import pillow_heif
 
             pillow_heif.register_heif_opener()

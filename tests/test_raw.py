@@ -139,3 +139,60 @@ def test_a_dng_is_kept_over_its_camera_jpeg_under_another_name(tmp_path: Path, d
     assert (file_info(raw).width, file_info(raw).height) == (file_info(jpeg).width, file_info(jpeg).height)
     [d] = decide_groups([[str(jpeg), str(raw)]])
     assert d.keeper == str(raw) and d.remove == [str(jpeg)]
+
+
+def write_bayer_dng(photo: Path, out: Path, preview_side: int) -> Path:
+    """A DNG as cameras and converters lay them out (``benchmarks/home_library.write_dng``, the home library's):
+    a 16-bit RGGB Bayer mosaic of the photo's linear light in a SubIFD, an RGB preview of ``preview_side`` pixels a
+    side in IFD0 (0: none, the mosaic alone)."""
+    rgb = np.asarray(Image.open(photo).convert("RGB"))
+    x = rgb / 255.0
+    sensor = np.round(np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4) * 65535).astype(np.uint16)
+    h, w = rgb.shape[0] & ~1, rgb.shape[1] & ~1
+    cfa = np.empty((h, w), np.uint16)
+    cfa[0::2, 0::2], cfa[0::2, 1::2] = sensor[0:h:2, 0:w:2, 0], sensor[0:h:2, 1:w:2, 1]
+    cfa[1::2, 0::2], cfa[1::2, 1::2] = sensor[1:h:2, 0:w:2, 1], sensor[1:h:2, 1:w:2, 2]
+    srgb = ((32406, -15372, -4986), (-9689, 18758, 415), (557, -2040, 10570))  # XYZ -> linear sRGB, x 10,000
+    camera = [(50706, "B", 4, (1, 4, 0, 0), True), (50707, "B", 4, (1, 1, 0, 0), True),
+              (50708, "s", 0, "imagetwins test camera", True), (50778, "H", 1, 21, True),
+              (50721, "2i", 9, [v for row in srgb for c in row for v in (c, 10000)], True)]
+    mosaic = [(33421, "H", 2, (2, 2), True), (33422, "B", 4, (0, 1, 1, 2), True), (50710, "B", 3, (0, 1, 2), True),
+              (50711, "H", 1, 1, True), (50717, "I", 1, 65535, True)]
+    with tifffile.TiffWriter(out) as tw:
+        if preview_side:
+            small = Image.open(photo).convert("RGB")
+            small.thumbnail((preview_side, preview_side))
+            tw.write(np.asarray(small), photometric="rgb", subfiletype=1, subifds=1, extratags=camera)
+            tw.write(cfa, photometric=32803, subfiletype=0, extratags=mosaic)
+        else:
+            tw.write(cfa, photometric=32803, subfiletype=0, extratags=camera + mosaic)
+    return out
+
+
+@pytest.fixture(scope="module")
+def bayer_card(tmp_path_factory, datasets: Path) -> Path:
+    """IMG_1.jpg and IMG_1.dng (a Bayer DNG of it whose 200 px preview is too small for most methods: they
+    demosaic), IMG_2.dng (no preview) and IMG_3.dng (a preview as large as the photo), two other photos."""
+    root = tmp_path_factory.mktemp("bayer-card")
+    photos = sorted((datasets / "photos-public" / "images").glob("*.jpg"))
+    shutil.copy(photos[0], root / "IMG_1.jpg")
+    write_bayer_dng(photos[0], root / "IMG_1.dng", preview_side=200)
+    write_bayer_dng(photos[1], root / "IMG_2.dng", preview_side=0)
+    write_bayer_dng(photos[2], root / "IMG_3.dng", preview_side=max(Image.open(photos[2]).size))
+    for p in photos[3:5]:
+        shutil.copy(p, root / p.name)
+    return root
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("method", ["phash", "ahash", "dhash", "whash", "dihedral", "cnn", "copies", "similar"])
+def test_every_method_reads_bayer_dngs(bayer_card: Path, method: str) -> None:
+    from imagetwins.encoders import encoder_names
+    from imagetwins.finder import find_duplicate_groups
+
+    assert method in encoder_names()
+    result = find_duplicate_groups(bayer_card, method, workers=2, decisions=False)
+    assert not result.failures, result.failures
+    assert {Path(f).name for f in result.files} >= {"IMG_1.dng", "IMG_2.dng", "IMG_3.dng", "IMG_1.jpg"}
+    if method in ("phash", "copies"):  # the demosaiced DNG is its JPEG's picture
+        assert any({"IMG_1.dng", "IMG_1.jpg"} <= {Path(f).name for f in g.files} for g in result.groups), result.groups
