@@ -158,10 +158,15 @@ class SkippedFileWarning(UserWarning):
 
 def warn_skipped(path: str | os.PathLike, reason: str) -> None:
     """Say that ``path`` was left out, and why: one :class:`SkippedFileWarning` line (:func:`warn_line`)."""
-    warn_line(f"skipped {os.fspath(path)}: {reason}", SkippedFileWarning)
+    warn_line(f"skipped {os.fspath(path)}: {reason}", SkippedFileWarning, once=False)
 
 
-def warn_line(message: str, category: type[Warning] = UserWarning) -> None:
+#: the warnings :func:`warn_line` gave once (Python's registry of a warning's location: the same text is shown once,
+#: as ``warnings.warn`` shows it once per line of code, unless the filters say otherwise)
+_SHOWN: dict = {}
+
+
+def warn_line(message: str, category: type[Warning] = UserWarning, once: bool = True) -> None:
     """One warning of the library (a damaged cache, a folder that cannot be listed, ...) as one line that leaves a
     running tqdm progress bar whole (the bar is cleared, the line written, the bar drawn again):
     ``<imagetwins>:0: UserWarning: MESSAGE``, the message's control characters (a newline in a file name) shown as
@@ -170,7 +175,8 @@ def warn_line(message: str, category: type[Warning] = UserWarning) -> None:
     It is given as coming from ``<imagetwins>``, not from the library line that noticed it: Python prints the
     source line of a warning's location, which was an internal line (``files = (find_images(Path(paths), ...``,
     ``return Session(open_folder_cache(...``) that says nothing to the caller. Filter them by module
-    ``imagetwins`` or by category. (The command line prints warnings as ``warning: ...`` lines itself.)"""
+    ``imagetwins`` or by category. (The command line prints warnings as ``warning: ...`` lines itself.) ``once``: the
+    same text is shown once (Python's default for a warning), else every time (a skipped file of each run)."""
     from imagetwins.text import printable
 
     message = printable(str(message))
@@ -179,12 +185,14 @@ def warn_line(message: str, category: type[Warning] = UserWarning) -> None:
     except ImportError:  # (a dependency; only the bar's redraw needs it)
         tqdm = None
     if tqdm is None:
-        warnings.warn_explicit(message, category, "<imagetwins>", 0, module="imagetwins")
+        warnings.warn_explicit(message, category, "<imagetwins>", 0, module="imagetwins",
+                               registry=_SHOWN if once else None)
         return
     import sys
 
     with tqdm.external_write_mode(file=sys.stderr):
-        warnings.warn_explicit(message, category, "<imagetwins>", 0, module="imagetwins")
+        warnings.warn_explicit(message, category, "<imagetwins>", 0, module="imagetwins",
+                               registry=_SHOWN if once else None)
 
 
 def skipped_link(failure: ReadFailure) -> bool:
