@@ -341,3 +341,30 @@ def test_a_sidecar_left_behind_is_said_as_a_sidecar_not_as_a_file_not_moved(tmp_
     assert "sent 1 file to the system trash" in res.output
     assert res.output.strip().endswith("error: 1 XMP sidecar not moved with its file (each named above)"), res.output
     assert "file not moved" not in res.output and stat.S_ISFIFO(os.lstat(lib / "copy.jpg.xmp").st_mode)
+
+
+@pytest.mark.integration
+def test_a_sidecar_written_in_place_while_it_moves_comes_back_with_undo(tmp_path: Path, lib: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A program writes into the sidecar (the same file) between its check and its move: it moves with its new bytes,
+    and the journal lists those, so undo puts them back (it refused: 'changed in quarantine (checksum differs)')."""
+    from imagetwins import quarantine
+
+    side = lib / "copy.jpg.xmp"
+    side.write_bytes(XMP % 1)
+    real = quarantine._digest_and_identity
+
+    def then_written_in_place(path, dir_fd=None):
+        got = real(path, dir_fd)
+        if str(path) == "copy.jpg.xmp":
+            with open(side, "r+b") as fh:  # (the same inode: not a replacement)
+                fh.write(XMP % 7)
+        return got
+
+    monkeypatch.setattr(quarantine, "_digest_and_identity", then_written_in_place)
+    q = tmp_path / "q"
+    out = apply_plan(_plan(lib, "copy.jpg"), lib, q)
+    monkeypatch.setattr(quarantine, "_digest_and_identity", real)
+    assert out.failed == [] and (q / "copy.jpg.xmp").read_bytes() == XMP % 7
+    res = undo(q)
+    assert res.failed == [] and side.read_bytes() == XMP % 7

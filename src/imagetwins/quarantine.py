@@ -691,6 +691,13 @@ def _move_sidecars(rel: Path, folder_fd: int, real: Path, dst: Path, root: Path,
             why = str(exc.strerror or exc).removesuffix(": left in place")
             _sidecar_left(out, place, f"its XMP sidecar was not moved ({why}): left in place")
             continue
+        try:  # written in place (same file) between its check and its move: the journal lists the bytes that moved,
+            now, _, now_size = _digest_and_identity(target)  # so that undo puts them back (a few KB read again)
+        except OSError:
+            now, now_size = digest, size
+        if now != digest:
+            _append(journal, key, {**entry, "state": "planned", "bytes": now_size, "sha256": now, "group": group,
+                                   "kept": keeper, "sidecar_of": str(real), **({"info": str(info)} if info else {})})
         _append(journal, key, {**entry, "state": "done"})
         out.sidecars.append((str(real), str(place), str(target)))
 
