@@ -251,3 +251,24 @@ def test_overlays_over_a_keystoned_or_turned_copy_are_left_out(datasets: Path, k
     with pytest.MonkeyPatch.context() as m:
         m.setattr(verify, "OVERLAY_REST_LIGHTING", 0.02)
         assert copies.verify_records(a, b).confidence < copies.DEFAULT_CONFIDENCE
+
+
+@pytest.mark.parametrize("k", [116, 148])
+def test_a_cropped_keystone_copy_showing_its_surround_is_one_capture(datasets: Path, k: int) -> None:
+    """A photo of a screen or print, then cropped: the crop shows the screen's flat surround beyond the original's
+    frame, and neither frame covers the other (the framing rule of two shots of one scene capped it at 0.5). That
+    surround is padding, one flat colour the picture does not continue, not more of the scene."""
+    from imagetwins import verify
+
+    photos = sorted((datasets / "photos-public" / "images").glob("*.jpg"))
+    img = open_image(photos[k])
+    rng = np.random.default_rng([99, k - 100])
+    copy = edits.FAMILIES["crop_small"](edits.FAMILIES["keystone"](img, rng), rng)
+    a, b = _encode_images([img, copy])
+    v = copies.verify_records(a, b)
+    assert v.padded == (False, True) and max(v.frame_cover_a, v.frame_cover_b) < verify.FRAMING_COVER, v.to_dict()
+    assert v.confidence >= copies.DEFAULT_CONFIDENCE and v.not_one_capture is None, v.to_dict()
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(verify, "PADDING_FLAT", 1.01)  # no padding
+        plain = copies.verify_records(a, b)
+    assert plain.not_one_capture == "framing" and plain.confidence <= verify.NOT_ONE_CAPTURE

@@ -143,6 +143,16 @@ FRAMING_COVER = 0.985
 FRAMING_ANGLE = 5.0
 PART_COVER = 0.6
 NOT_ONE_CAPTURE = 0.5
+#: a frame's part beyond the other's is *padding*, not more of the scene, when at least PADDING_FLAT of its thumbnail
+#: pixels (PADDING_MARGIN px clear of the other's frame, PADDING_MIN_PIXELS at least) lie within PADDING_SPREAD grey
+#: levels of their median, and at most PADDING_CONTINUES of the picture's pixels along the edge inside do (the
+#: picture does not go on in that colour): a keystoned copy (a photo of a screen or print) cropped shows its
+#: surround beyond the original, and the framing rule capped it. The frame rules then count that frame as covered
+PADDING_SPREAD = 6
+PADDING_FLAT = 0.95
+PADDING_CONTINUES = 0.5
+PADDING_MARGIN = 2
+PADDING_MIN_PIXELS = 100
 #: the calibrated measurements (:meth:`Verification.measurements` gives these, then the frame cover and rotation
 #: the rules above read)
 CALIBRATED = 7
@@ -403,19 +413,32 @@ class Verification:
     #: where each image's frame reaches beyond the other's once aligned ("left", "top right" ...; None where it
     #: lies inside): for ``a``, then for ``b``
     beyond: tuple[str | None, str | None] = (None, None)
+    #: whether what each image shows beyond the other's frame is one flat colour that the picture inside does not
+    #: continue (:data:`PADDING_SPREAD`): the surround of a photographed screen or print, a padding, not more of the
+    #: scene; for ``a``, then for ``b``. The frame rules count such a frame as covered
+    padded: tuple[bool, bool] = (False, False)
 
     @property
     def not_one_capture(self) -> str | None:
         """The frame rule that says the two pictures are not one capture, whatever their pixels: ``"framing"``
         (two framings of one scene: each shows part of it the other lacks, see :data:`FRAMING_COVER`), ``"part"``
         (they share only a part, :data:`PART_COVER`), or None."""
-        return _not_one_capture(max(self.frame_cover_a, self.frame_cover_b), self.rotation, self.transform is None)
+        return _not_one_capture(self.frame_cover, self.rotation, self.transform is None)
+
+    @property
+    def frame_cover(self) -> float:
+        """The larger of the two frame covers the frame rules read: a frame whose part beyond the other's is padding
+        (:attr:`padded`) counts as covered."""
+        covers = [1.0 if pad and cover > 0 else cover
+                  for cover, pad in zip((self.frame_cover_a, self.frame_cover_b), self.padded)]
+        return max(covers)
 
     def swapped(self) -> Verification:
         """The same check seen from the other image: ``b`` against ``a``."""
         transform = None if self.transform is None else _require_cv2().invertAffineTransform(self.transform)
         return replace(self, coverage_a=self.coverage_b, coverage_b=self.coverage_a, transform=transform,
                        frame_cover_a=self.frame_cover_b, frame_cover_b=self.frame_cover_a, beyond=self.beyond[::-1],
+                       padded=self.padded[::-1],
                        matches=[(q, p) for p, q in self.matches], cut_from_canvas=self.cut_from_canvas[::-1],
                        disagreement=None if self.disagreement is None else (1 - self.disagreement[0],
                                                                             *self.disagreement[1:]))
@@ -446,7 +469,7 @@ class Verification:
         intercept; :data:`CALIBRATED` of them), then the frame rules' (the larger frame cover, the rotation)."""
         return np.array([np.log1p(self.inliers), self.inlier_ratio, self.agreement, self.strict_agreement,
                          self.median_ncc, min(self.coverage_a, self.coverage_b), self.lighting_residual,
-                         max(self.frame_cover_a, self.frame_cover_b), self.rotation], dtype=np.float64)
+                         self.frame_cover, self.rotation], dtype=np.float64)
 
     def to_dict(self) -> dict:
         return {"confidence": round(self.confidence, 4), "inliers": self.inliers,
@@ -456,7 +479,7 @@ class Verification:
                 "lighting_residual": round(self.lighting_residual, 3), "mirrored": self.mirrored,
                 "overlay": round(self.overlay, 3), "frame_cover_a": round(self.frame_cover_a, 3),
                 "frame_cover_b": round(self.frame_cover_b, 3), "rotation": round(self.rotation, 1),
-                "not_one_capture": self.not_one_capture, "beyond": list(self.beyond),
+                "not_one_capture": self.not_one_capture, "beyond": list(self.beyond), "padded": list(self.padded),
                 "cut_from_canvas": list(self.cut_from_canvas),
                 "different_captures": self.different_captures,
                 "verdict": self.verdict(),
@@ -556,11 +579,37 @@ def _frames(a: ImageFeatures, b: ImageFeatures, transform: np.ndarray, mirrored:
     if back is not None and np.all(back[:, 2] > 1e-9):
         beyond_a = _beyond(_clip_to_rect(back[:, :2] / back[:, 2:], float(wa), float(ha)), float(wa), float(ha))
     v.beyond = (beyond_a, _beyond(_clip_to_rect(mapped, float(wb), float(hb)), float(wb), float(hb)))
+    v.padded = (back is not None and v.frame_cover_a < FRAMING_COVER and _padding_beyond(a, back[:, :2] / back[:, 2:]),
+                v.frame_cover_b < FRAMING_COVER and _padding_beyond(b, mapped))
     lin = h[:2, :2] / h[2, 2]
     if mirrored:
         v.rotation = 180.0
     else:
         v.rotation = abs(float(np.degrees(np.arctan2(lin[1, 0] - lin[0, 1], lin[0, 0] + lin[1, 1]))))
+
+
+def _padding_beyond(x: ImageFeatures, other: np.ndarray) -> bool:
+    """Whether what ``x`` shows outside ``other`` (the other image's frame, a quadrilateral in ``x``'s feature frame)
+    is padding: one flat colour (:data:`PADDING_SPREAD`) that the picture just inside does not continue. Looked at
+    in ``x``'s thumbnail, :data:`PADDING_MARGIN` px clear of the frame's edge (where the alignment and the blur mix
+    the two)."""
+    thumb = x.thumbnail
+    scale = thumb.shape[1] / x.size[0]
+    poly = np.round(other * scale * 16).astype(np.int32)  # 4 bits of sub-pixel precision for fillConvexPoly
+    inside = np.zeros(thumb.shape, np.uint8)
+    cv2.fillConvexPoly(inside, poly, 1, lineType=cv2.LINE_8, shift=4)
+    kernel = np.ones((2 * PADDING_MARGIN + 1, 2 * PADDING_MARGIN + 1), np.uint8)
+    grown = cv2.dilate(inside, kernel)
+    outside = grown == 0
+    strip = (inside > 0) & ~(cv2.erode(inside, kernel, borderType=cv2.BORDER_CONSTANT, borderValue=1) > 0)
+    if outside.sum() < PADDING_MIN_PIXELS or strip.sum() < PADDING_MIN_PIXELS:
+        return False
+    values = thumb[outside].astype(np.int16)
+    level = int(np.median(values))
+    if float((np.abs(values - level) <= PADDING_SPREAD).mean()) < PADDING_FLAT:
+        return False
+    # the picture along the edge is not the same flat colour going on (a sky or a wall seen further by a re-shot)
+    return float((np.abs(thumb[strip].astype(np.int16) - level) <= PADDING_SPREAD).mean()) <= PADDING_CONTINUES
 
 
 _per_thread = threading.local()  # OpenCV's detector objects are not documented as thread-safe
