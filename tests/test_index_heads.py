@@ -144,3 +144,28 @@ def test_a_damaged_head_is_read_around_never_a_traceback(before, damage) -> None
     assert again == paths and not idx.damaged
     _same_rows(rows, _whole(before, paths))
     assert row_heads(before, "copies")["camera.jpg"] == head  # made again from its blob
+
+
+def test_heads_that_cannot_be_kept_are_read_anyway_and_not_waited_for_again(before, monkeypatch) -> None:
+    import sqlite3
+
+    from imagetwins import index
+
+    monkeypatch.setattr(index, "_LOAD_CHUNK", 2)  # three chunks of the five rows
+    with Index(before, methods=["copies"]) as idx:  # (the table made; no head yet)
+        other = sqlite3.connect(before, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # another writer holds the file for the whole load
+        try:
+            idx.db.execute("PRAGMA busy_timeout = 50")
+            calls = []
+            idx.db.set_trace_callback(lambda sql: calls.append(sql) if sql.startswith("BEGIN") else None)
+            paths, rows = idx.load("copies")
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+    assert len(calls) == 1, calls  # tried once, not once a chunk
+    assert row_heads(before, "copies") == {}
+    _same_rows(rows, _whole(before, paths))
+    with Index(before, methods=["copies"]) as idx:  # the file free again: kept by the next load
+        idx.load("copies")
+    assert set(row_heads(before, "copies")) == {Path(p).name for p in paths}

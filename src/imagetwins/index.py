@@ -348,6 +348,8 @@ class Index:
         self.stored = 0
         self.methods = [_method_name(m) for m in methods]
         self._cache: dict[str, tuple[list[str], np.ndarray]] = {}
+        #: heads made by a load could not be kept (a full disk, another writer holding the file): not tried again
+        self._heads_not_kept = False
         #: the content digests read with the rows a load gave (path -> digest): :meth:`digests` of them reads nothing
         self._loaded_digests: dict[str, Digest] = {}
         self._verified: set[str] = set()
@@ -905,13 +907,14 @@ class Index:
                     out[key] = head
             return out
 
-        if kept and not self.readonly:
+        if kept and not self.readonly and not self._heads_not_kept:
             try:
                 with self._transaction() as db:
                     made = make(db)
                     db.executemany("INSERT OR REPLACE INTO encoding_heads VALUES (?, ?, ?)",
                                    [(k, encoder.name, h) for k, h in made.items()])
-            except sqlite3.Error:  # not kept (a full disk, locked too long): made again next time
+            except sqlite3.Error:  # not kept (a full disk, locked too long): made again next time; not tried again
+                self._heads_not_kept = True  # while this index is open (each chunk would wait for the lock again)
                 made = make(self.db)
         else:
             made = make(self.db)
