@@ -141,7 +141,12 @@ def main() -> None:
               f"re-shot: {other[Verdict.RESHOT]} (a re-shot verdict is given only to pairs the check sees; most "
               "same-scene pairs are never proposed or aligned, so the verdict is no re-shot finder on its own).",
               "", "Held-out same-scene pairs still called copies: "
-              + (", ".join(rows["held-out"]["named"]) or "none") + ".", "",
+              + (", ".join(rows["held-out"]["named"]) or "none") + " (zoomed and tripod re-shots: one frame inside "
+              "the other, as a crop's). Signals measured on the tuning split to tell them from copies, none adopted: "
+              "lens distortion and a detail ratio (`benchmarks/probe_zoom_reshots.py`), residual block shifts, fine "
+              "texture at 160 px and at full size, light over the frame (`benchmarks/probe_reshot_signals.py`): the "
+              "two sections below. EXIF is used where both files have a camera stamp (`copies.different_captures`: "
+              "the camera sequence below); holidays-half has none.", "",
               "Camera sequence (camera-photos, two Pixel 5 frames 17 s apart; held out):", "",
               "| the two frames | confidence | verdict |", "| --- | ---: | --- |"]
     lines += [f"| {label} | {c:.3f} | {v} |" for label, c, v in seq]
