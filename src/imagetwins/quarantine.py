@@ -1201,9 +1201,49 @@ def undo(manifest: str | os.PathLike) -> Outcome:
                 break
             except OSError as exc:
                 out.failed.append((e["to"], exc.strerror or str(exc)))
+        if not stop.signum:
+            out.failed += [(f, "still in the quarantine, and no journal line undo can use names it (the journal "
+                               "was cut short or edited?): not restored, left there; put it back by hand")
+                           for f in _unnamed_files(qdir, entries)]
     if stop.signum:
         raise Interrupted(out, sum(not e.get("restored") for e in todo), stop.signum)
     return out
+
+
+def _unnamed_files(qdir: Path, entries: list[dict]) -> list[str]:
+    """What the quarantine holds that no usable journal entry names (its own files, each entry's file or folder
+    and unfinished copies aside): a journal cut short or edited leaves such files behind, and saying nothing
+    would let the user delete the quarantine "holding only the journal" with them in it. Compared by identity
+    (device, inode), not by spelling: the journal may name the quarantine through a link above it."""
+    named = set()
+    for e in entries:
+        for p in (e.get("to"), *(e.get("partials") or ())):
+            try:
+                st = os.lstat(p) if p else None
+            except (OSError, ValueError):
+                continue
+            if st is not None:
+                named.add((st.st_dev, st.st_ino))
+    found = []
+    for dirpath, dirnames, filenames in os.walk(qdir, followlinks=False):
+        keep = []
+        for name in sorted(dirnames):
+            st = os.lstat(os.path.join(dirpath, name))
+            if (st.st_dev, st.st_ino) in named:
+                continue  # a folder moved whole
+            if stat.S_ISDIR(st.st_mode):
+                keep.append(name)
+            else:  # (a link to a folder: listed, never followed)
+                found.append(os.path.join(dirpath, name))
+        dirnames[:] = keep
+        for name in sorted(filenames):
+            full = os.path.join(dirpath, name)
+            if dirpath == str(qdir) and name in _OWN_FILES:
+                continue
+            st = os.lstat(full)
+            if (st.st_dev, st.st_ino) not in named:
+                found.append(full)
+    return found
 
 
 def _image_back(sidecar: dict, entries: list[dict], out: Outcome) -> bool:
