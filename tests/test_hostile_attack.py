@@ -55,3 +55,45 @@ def test_undo_of_a_journal_cut_short_names_the_files_it_leaves_in_the_quarantine
     assert res.exit_code == 0, res.output
     assert _digests(album) == before
 
+
+def _icon_with_png_frame(side: int) -> bytes:
+    """An .ico whose directory says 256 x 256 but whose PNG frame is ``side`` x ``side`` RGBA (blank: it packs
+    into little; 12000 x 12000 is 560 KB)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    rows = zlib.compress(b"\0" * ((4 * side + 1) * side), 9)
+    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 8, 6, 0, 0, 0))
+           + chunk(b"IDAT", rows) + chunk(b"IEND", b""))
+    return struct.pack("<HHH", 0, 1, 1) + struct.pack("<BBBBHHII", 0, 0, 0, 0, 1, 32, len(png), 22) + png
+
+
+@pytest.mark.unit
+def test_an_icon_frame_larger_than_its_directory_says_is_held_to_the_limits_before_decoding(monkeypatch) -> None:
+    """Pillow decodes an icon's frame while *opening* it, at the frame's own size, whatever the directory says (at
+    most 256 x 256): a 560 KB .ico with a 12000 x 12000 frame took 1.2 GB of memory, outside the shared decode
+    budget (so one a thread), before the size limit refused it. Now the frames' own headers are read first."""
+    from PIL import IcoImagePlugin
+
+    from imagetwins import io as tio
+
+    loads: list[int] = []
+    real_load = IcoImagePlugin.IcoImageFile.load
+
+    def load(self):
+        loads.append(tio.DECODE_BUDGET.used)
+        return real_load(self)
+
+    monkeypatch.setattr(IcoImagePlugin.IcoImageFile, "load", load)
+    bomb = _icon_with_png_frame(2000)  # 2000 x 2000 RGBA: 36 MB at the peak, over a 20 MB limit
+    with pytest.raises(tio.ImageReadError, match=r"an icon frame of 2000x2000 RGBA: 36,000,000 bytes > limit"):
+        tio.open_image(bomb, max_decoded_bytes=20_000_000)
+    assert loads == []  # refused before Pillow decoded anything
+    with tio.quiet_decoder_warnings():  # (Pillow: "Image was not the expected size")
+        img = tio.open_image(bomb, max_decoded_bytes=40_000_000)  # within the limit: decoded, its cost held first
+    assert img.size == (2000, 2000)
+    assert loads and loads[0] >= tio.decode_cost("RGBA", 2000, 2000)
+    assert tio.DECODE_BUDGET.used == 0

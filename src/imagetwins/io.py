@@ -17,7 +17,7 @@ import sys
 import threading
 import warnings
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -730,11 +730,64 @@ def _exif_turns(exif: Image.Exif | None) -> tuple:
         return ()
 
 
+#: an icon file (ICO) starts with these bytes: reserved 0, type 1
+_ICO_MAGIC = b"\x00\x00\x01\x00"
+_PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def _icon_frame_size(data: bytes) -> tuple[int, int] | None:
+    """The largest frame of an icon (ICO) file as its frames' own headers give it (None: not an icon). The
+    icon's directory says at most 256 x 256, but a PNG frame inside may be 12000 x 12000, and Pillow decodes
+    that frame when it opens the file, before any limit here could look at its size."""
+    if data[:4] != _ICO_MAGIC or len(data) < 6:
+        return None
+    largest = (0, 0)
+    for k in range(int.from_bytes(data[4:6], "little")):
+        entry = data[6 + 16 * k:22 + 16 * k]
+        if len(entry) < 16:
+            break
+        offset = int.from_bytes(entry[12:16], "little")
+        frame = data[offset:offset + 24]
+        if frame[:8] == _PNG_MAGIC and len(frame) >= 24:
+            size = (int.from_bytes(frame[16:20], "big"), int.from_bytes(frame[20:24], "big"))
+        elif len(frame) >= 12 and int.from_bytes(frame[:4], "little") == 12:  # (an OS/2 bitmap header)
+            size = (int.from_bytes(frame[4:6], "little"), int.from_bytes(frame[6:8], "little") // 2)
+        elif len(frame) >= 12:  # a bitmap, its height counting the transparency mask too
+            size = (abs(int.from_bytes(frame[4:8], "little", signed=True)),
+                    abs(int.from_bytes(frame[8:12], "little", signed=True)) // 2)
+        else:
+            continue
+        largest = max(largest, size, key=lambda s: s[0] * s[1])
+    return largest
+
+
 def _decode(data: bytes, name, min_size: int | None, max_pixels: int, max_decoded_bytes: int,
             exif_orientation: bool = True, formats: list[str] | None = None,
             turn: Image.Transpose | None = None, min_long_side: int = 0, header: bool = False):
     """Pillow's decode of ``data`` under the limits, holding its cost in :data:`DECODE_BUDGET`; with ``header``
-    the image and its :class:`Header`."""
+    the image and its :class:`Header`. An icon is decoded by Pillow as it is opened: its frames' sizes are
+    checked, and its cost held, before (a 560 KB .ico took 1.2 GB, outside the budget, then was refused)."""
+    icon = _icon_frame_size(data)
+    if icon is None:
+        return _decode_held(data, name, min_size, max_pixels, max_decoded_bytes, exif_orientation, formats, turn,
+                            min_long_side, header, held=False)
+    width, height = icon
+    if width * height > max_pixels:
+        raise ImageReadError(name, f"image too large (an icon frame of {width}x{height} pixels > limit "
+                                   f"{max_pixels:,})")
+    cost = decode_cost("RGBA", width, height)
+    if cost > max_decoded_bytes:
+        raise ImageReadError(name, f"image too large to decode (an icon frame of {width}x{height} RGBA: "
+                                   f"{cost:,} bytes > limit {max_decoded_bytes:,})")
+    with DECODE_BUDGET.hold(cost):
+        return _decode_held(data, name, min_size, max_pixels, max_decoded_bytes, exif_orientation, formats, turn,
+                            min_long_side, header, held=True)
+
+
+def _decode_held(data: bytes, name, min_size: int | None, max_pixels: int, max_decoded_bytes: int,
+                 exif_orientation: bool, formats: list[str] | None, turn: Image.Transpose | None,
+                 min_long_side: int, header: bool, held: bool):
+    """:func:`_decode`; ``held``: its cost is held in :data:`DECODE_BUDGET` already."""
     try:
         img = Image.open(io.BytesIO(data), formats=formats or allowed_formats())
         width, height = img.size
@@ -751,7 +804,7 @@ def _decode(data: bytes, name, min_size: int | None, max_pixels: int, max_decode
         if decoded > max_decoded_bytes:
             raise ImageReadError(name, f"image too large to decode ({width}x{height} {img.mode}: "
                                        f"{decoded:,} bytes > limit {max_decoded_bytes:,})")
-        with DECODE_BUDGET.hold(decoded):
+        with nullcontext() if held else DECODE_BUDGET.hold(decoded):
             img.load()
             for method in turns:
                 img = img.transpose(method)
