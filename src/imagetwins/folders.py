@@ -17,6 +17,7 @@ itself through a link, and a folder reached through a link is never moved.
 
 from __future__ import annotations
 
+import math
 import os
 import stat
 from collections import defaultdict
@@ -123,24 +124,55 @@ def find_duplicate_folders(result, root: str | os.PathLike, min_share: float = M
         if r is not None:
             for a in _ancestors(r):
                 images[a] += 1
-    copies = _copies(result, files, digests)
-    covered: dict[tuple[str, str], dict[int, int]] = defaultdict(dict)  # (R, O) -> file -> its best copy
-    for i, mates in copies.items():
-        fi = files[i]
-        if fi is None:
-            continue
-        for r in _ancestors(fi)[:-1]:  # (the scanned folder itself is never redundant)
-            for j in mates:
+    copies = _Copies(result, files, digests)
+    above = [_ancestors(f) if f is not None else [] for f in files]  # each file's folders, innermost first
+    members: dict[str, list[int]] = defaultdict(list)  # folder -> the files under it (with a copy somewhere)
+    for i in range(len(files)):
+        if i in copies:
+            for r in above[i][:-1]:  # (the scanned folder itself is never redundant)
+                members[r].append(i)
+
+    def coverage(r: str, among: Sequence[int], only: set[str] | None = None) -> dict[str, dict[int, int]]:
+        """Folder -> each file of ``among`` (under ``r``) -> its best copy in that folder, outside ``r``
+        (byte-identical first); with ``only``, those folders alone."""
+        got: dict[str, dict[int, int]] = defaultdict(dict)
+        parent = r.rpartition("/")[0]
+        for i in among:
+            for j in copies[i]:
                 fj = files[j]
                 if fj is None or _under(fj, r):
                     continue  # a copy inside the folder itself goes with it
                 exact = bool(digests[i]) and digests[i] == digests[j]
-                for o in _ancestors(fj):
-                    if _under(o, r) or (_under(r, o) and o != r.rpartition("/")[0]):
+                for o in above[j]:
+                    if only is not None and o not in only:
+                        continue
+                    if _under(o, r) or (_under(r, o) and o != parent):
                         continue  # O inside R goes with it; O holding R: only R's own parent (a backup inside it)
-                    best = covered[(r, o)].get(i)
+                    best = got[o].get(i)
                     if best is None or (exact and digests[best] != digests[i]):
-                        covered[(r, o)][i] = j
+                        got[o][i] = j
+        return got
+
+    # Folder R is covered by O when O holds a copy of at least min_share of R's images. Listing every (R, O)
+    # with one copy grew with the square of the folders (a logo in each of 1,500 folders: 2.25 million pairs,
+    # 0.93 GB): R is looked at alone, and only with the folders that can reach the share. Any such folder
+    # covers at least one of any (images - needed + 1) of R's files, so the files with the fewest copies name
+    # the candidates (in a folder whose own picture has no copy anywhere, the logo's copies name none).
+    qualified: dict[tuple[str, str], dict[int, int]] = {}
+    for r, among in members.items():
+        if images[r] < min_images:
+            continue
+        needed = math.ceil(min_share * images[r])
+        if len(among) < needed:
+            continue  # too many of its images have no copy anywhere
+        # of the files with a copy somewhere, len(among) - needed may go without one in O
+        rarest = sorted(among, key=copies.count)[:len(among) - needed + 1]
+        candidates = set(coverage(r, rarest))
+        if not candidates:
+            continue
+        for o, got in coverage(r, among, candidates).items():
+            if len(got) >= min_share * images[r]:
+                qualified[(r, o)] = got
     sizes: dict[int, tuple[int, tuple[int, int] | None]] = {}
 
     def size(i: int) -> tuple[int, tuple[int, int] | None]:
@@ -152,36 +184,39 @@ def find_duplicate_folders(result, root: str | os.PathLike, min_share: float = M
                 sizes[i] = (0, None)
         return sizes[i]
 
-    qualified = {k: v for k, v in covered.items() if images[k[0]] >= min_images and len(v) >= min_share * images[k[0]]}
     # the narrowest folder holding the copies (a parent of it holds them too), and no pair inside a listed one
-    candidates: dict[str, list[str]] = defaultdict(list)
+    candidates_of: dict[str, list[str]] = defaultdict(list)
     for r, o in qualified:
-        candidates[r].append(o)
+        candidates_of[r].append(o)
     chosen: dict[str, str] = {}
-    for r, os_ in candidates.items():  # most copies; of those the narrowest, then the shallowest, then by name
+    for r, os_ in candidates_of.items():  # most copies; of those the narrowest, then the shallowest, then by name
         most = max(len(qualified[(r, o)]) for o in os_)
         best = [o for o in os_ if len(qualified[(r, o)]) == most]
-        best = [o for o in best if not any(o2 != o and _under(o2, o) for o2 in best)]
+        wider = {a for o2 in best if o2 for a in _ancestors(o2)}  # a folder holding another of them (was N^2)
+        best = [o for o in best if o not in wider]
         chosen[r] = min(best, key=lambda o: (o.count("/"), o))
     pairs = []
     index = {f: k for k, f in enumerate(files) if f is not None}
+    # a folder inside one listed already goes with it (a pair whose copies are anywhere in the scanned folder
+    # names no folder, and hides no narrower pair)
+    holding = {r for r, o in chosen.items() if o != ""}
+    failed_under: dict[str, list[str]] = defaultdict(list)
+    for x in failed:
+        for a in _ancestors(x)[:-1]:
+            failed_under[a].append(x)
     for r, o in chosen.items():
-        # a folder inside one listed already goes with it (a pair whose copies are anywhere in the scanned folder
-        # names no folder, and hides no narrower pair)
-        outer = any(r2 != r and o2 != "" and _under(r, r2) for r2, o2 in chosen.items())
-        if outer:
+        if any(a in holding for a in _ancestors(r)):
             continue
         got = qualified[(r, o)]
         exact = sum(bool(digests[i]) and digests[i] == digests[j] for i, j in got.items())
         reclaim = sum(size(i)[0] for i, j in got.items() if size(i)[1] is None or size(i)[1] != size(j)[1])
-        back = covered.get((o, r), {})
+        back = coverage(o, members.get(o, []), {r}).get(r, {}) if o else {}
         identical = (len(got) == images[r] == images[o] == len(back) and exact == len(got))
-        members = sorted(f for f in files if f is not None and _under(f, r))
+        members_r = sorted(f for f in files if f is not None and _under(f, r)) if images[r] > len(got) else []
         pairs.append(FolderPair(
             r, o, images[r], len(got), exact, identical, reclaim,
             {files[i]: (digests[i], files[j], digests[j]) for i, j in sorted(got.items(), key=lambda x: files[x[0]])},
-            [f for f in members if index[f] not in got]
-            + sorted(x for x in failed if _under(x, r))))
+            [f for f in members_r if index[f] not in got] + sorted(failed_under.get(r, ()))))
     # two folders holding each other's copies: list one, never both (moving both would move every copy). The
     # one whose files lie deeper goes (a backup is filed further down), then the longer path
     def depth(p: FolderPair) -> float:
@@ -195,42 +230,56 @@ def find_duplicate_folders(result, root: str | os.PathLike, min_share: float = M
     return sorted(out, key=lambda p: (-p.reclaimable, p.redundant))
 
 
-def _copies(result, files: list[str | None], digests: list) -> dict[int, list[int]]:
+class _Copies:
     """Each file's copies (indices), as ``result.iter_pairs()`` pairs them, without listing every pair: files with
     one encoding (``result.same_as``) copy each other, and a match between two such classes makes every file of
     one a copy of every file of the other. Files of one class in one folder are interchangeable as copies here
     (same folders above them), so in each folder one is named: one with the file's own bytes where there is one.
     6,000 identical images in two folders: 18 million pairs were put in sets (4.5 GB, 2 CPU minutes); 6,000 with
-    one hash but other bytes: 37 CPU s; now a few copies a file."""
-    import numpy as np
+    one hash but other bytes: 37 CPU s; now a few copies a file. A file's copies are named when asked for
+    (``copies[i]``), not for every file at once: a logo in each of 10,000 folders has 10,000 copies a file, and
+    the folders it lies in are rarely asked about (see :func:`find_duplicate_folders`)."""
 
-    n = len(files)
-    same_as = np.asarray(result.same_as) if result.same_as is not None else np.arange(n)
-    linked: dict[int, set[int]] = defaultdict(set)
-    m = result.matches
-    for a, b in zip(same_as[m.left].tolist(), same_as[m.right].tolist()):
-        if a != b:
-            linked[a].add(b)
-            linked[b].add(a)
-    classes = same_as.tolist()
-    # class -> folder -> two of its files; class -> (folder, content) -> two of its files with those bytes
-    anyone: dict[int, dict[str | None, list[int]]] = defaultdict(dict)
-    exact: dict[int, dict[tuple, list[int]]] = defaultdict(dict)
-    for i, c in enumerate(classes):
-        folder = files[i].rpartition("/")[0] if files[i] is not None else None
-        for bucket in (anyone[c].setdefault(folder, []), exact[c].setdefault((folder, digests[i]), [])):
-            if len(bucket) < 2:
-                bucket.append(i)
-    out: dict[int, list[int]] = {}
-    for i, c in enumerate(classes):
-        mates = []
-        for k in (c, *linked.get(c, ())):
-            for folder, some in anyone[k].items():  # in each folder: a file with i's bytes if one is there
-                same = [j for j in exact[k].get((folder, digests[i]), ()) if j != i] if digests[i] else []
+    def __init__(self, result, files: list[str | None], digests: list) -> None:
+        import numpy as np
+
+        n = len(files)
+        same_as = np.asarray(result.same_as) if result.same_as is not None else np.arange(n)
+        self.linked: dict[int, set[int]] = defaultdict(set)
+        m = result.matches
+        for a, b in zip(same_as[m.left].tolist(), same_as[m.right].tolist()):
+            if a != b:
+                self.linked[a].add(b)
+                self.linked[b].add(a)
+        self.classes = same_as.tolist()
+        self.digests = digests
+        # class -> folder -> two of its files; class -> (folder, content) -> two of its files with those bytes
+        self.anyone: dict[int, dict[str | None, list[int]]] = defaultdict(dict)
+        self.exact: dict[int, dict[tuple, list[int]]] = defaultdict(dict)
+        self.members: dict[int, int] = defaultdict(int)
+        for i, c in enumerate(self.classes):
+            folder = files[i].rpartition("/")[0] if files[i] is not None else None
+            self.members[c] += 1
+            for bucket in (self.anyone[c].setdefault(folder, []), self.exact[c].setdefault((folder, digests[i]), [])):
+                if len(bucket) < 2:
+                    bucket.append(i)
+
+    def __contains__(self, i: int) -> bool:
+        """Has file ``i`` any copy?"""
+        c = self.classes[i]
+        return self.members[c] > 1 or bool(self.linked.get(c))
+
+    def count(self, i: int) -> int:
+        """About how many copies ``copies[i]`` names (within a factor of two), without naming them."""
+        return sum(2 * len(self.anyone[k]) for k in (self.classes[i], *self.linked.get(self.classes[i], ())))
+
+    def __getitem__(self, i: int) -> list[int]:
+        c, digest, mates = self.classes[i], self.digests[i], []
+        for k in (c, *self.linked.get(c, ())):
+            for folder, some in self.anyone[k].items():  # in each folder: a file with i's bytes if one is there
+                same = [j for j in self.exact[k].get((folder, digest), ()) if j != i] if digest else []
                 mates += same or [j for j in some if j != i]
-        if mates:
-            out[i] = mates
-    return out
+        return mates
 
 
 def _overlap(a: str, b: str) -> bool:
