@@ -165,3 +165,49 @@ def test_an_icon_frame_larger_than_its_directory_says_is_held_to_the_limits_befo
     assert img.size == (2000, 2000)
     assert loads and loads[0] >= tio.decode_cost("RGBA", 2000, 2000)
     assert tio.DECODE_BUDGET.used == 0
+
+
+#: ``remove --apply`` whose journal meets a real file-size limit (RLIMIT_FSIZE: writes past it fail with EFBIG, the one
+#: that reaches it is cut short, as on a full disk) from its fifth line on: two files moved and confirmed by then
+FULL_JOURNAL = """
+import os, resource, signal, sys
+import imagetwins.quarantine as q
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+real, calls = q._append, []
+def append(journal, key, entry):
+    calls.append(entry)
+    if len(calls) == 5:
+        room = os.fstat(journal.fileno()).st_size + 100
+        resource.setrlimit(resource.RLIMIT_FSIZE, (room, resource.RLIM_INFINITY))
+    return real(journal, key, entry)
+q._append = append
+from imagetwins.cli import main
+main(["remove", sys.argv[1], "-m", "phash", "--no-cache", "--apply", "--move-to", sys.argv[2]])
+"""
+
+
+@pytest.mark.cli
+def test_a_disk_that_fills_up_during_remove_stops_it_with_one_line_and_undo_restores(tmp_path: Path) -> None:
+    """The quarantine's disk fills up while its journal grows (moves on one disk need no room, journal lines
+    do): each next file failed with 'No space left on device', then a traceback; the journal kept half a line,
+    onto which the next line would be glued if room came back. Now the half line is taken back, the run stops at
+    once with one line, and the files moved so far are undone from the journal. (A real 1 MB tmpfs filled to its
+    last pages gives the same: 'stopped after 12 of 19 files'.)"""
+    import subprocess
+    import sys
+
+    album = _album(tmp_path / "album", 6)
+    before = _digests(album)
+    quarantine = tmp_path / "q"
+    proc = subprocess.run([sys.executable, "-c", FULL_JOURNAL, str(album), str(quarantine)], capture_output=True,
+                          text=True, timeout=300)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 1 and "Traceback" not in out, out
+    assert "error: cannot write the quarantine's journal (No space left on device): stopped after 2 of 5 files" in out
+    assert "moved 2 files" in out
+    journal = (quarantine / "manifest.jsonl").read_text()
+    assert journal.endswith("\n") and journal.count("\n") == 4  # whole lines only: planned + done, twice
+    assert len(list(quarantine.glob("*.png"))) == 2
+    res = _run("undo", str(quarantine))
+    assert res.exit_code == 0, res.output
+    assert _digests(album) == before

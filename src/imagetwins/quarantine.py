@@ -62,6 +62,12 @@ class QuarantineError(ValueError):
     """A quarantine folder that cannot be used safely, or something that is not a quarantine."""
 
 
+class JournalError(QuarantineError):
+    """The quarantine's journal cannot be written (a full disk): nothing more may move, since a move the journal
+    does not record could not be undone. ``apply_plan``, ``apply_folder_moves`` and ``undo`` stop and say so in
+    ``Outcome.stopped``."""
+
+
 @dataclass
 class Plan:
     """What ``remove`` would do: (source, group number, kept file) per file to move.
@@ -97,6 +103,8 @@ class Outcome:
     sidecars_left: list[str] = field(default_factory=list)
     #: the clones (``link="clone"``) made, recorded when the run ends (:mod:`imagetwins.placeholders`)
     placeholders: list = field(default_factory=list)
+    #: why the run stopped before the end (:class:`JournalError`: the journal could not be written); None: it did not
+    stopped: str | None = None
 
     def sidecars_now(self, image: str) -> list[str]:
         """Where the XMP sidecars of the moved ``image`` (its place, as in ``done``) lie now: those that moved with
@@ -293,10 +301,16 @@ def _key(qdir: Path, create: bool) -> bytes:
         except FileExistsError:
             pass
         else:
-            with open(fd, "wb") as fh:
-                fh.write(secrets.token_bytes(32))
-                fh.flush()
-                os.fsync(fh.fileno())
+            try:
+                with open(fd, "wb") as fh:
+                    fh.write(secrets.token_bytes(32))
+                    fh.flush()
+                    os.fsync(fh.fileno())
+            except OSError as exc:  # a full disk: no half key left for a later run to sign with
+                with contextlib.suppress(OSError):
+                    os.unlink(path)
+                raise QuarantineError(f"{path}: cannot write the quarantine's key ({exc.strerror or exc}); nothing "
+                                      "was moved") from None
     try:
         check_own_file(path, "the quarantine's key", secret=True)  # whoever can read it can sign journal lines
         with open_regular_file(path, follow_symlinks=False) as fh:
@@ -339,9 +353,19 @@ def _open_journal(qdir: Path):
 
 
 def _append(journal, key: bytes, entry: dict) -> None:
-    journal.write(json.dumps(_sign(key, entry)) + "\n")  # ASCII: odd bytes in names become \\udcXX escapes
-    journal.flush()
-    os.fsync(journal.fileno())
+    """One signed line, whole or not at all: a write the disk cuts short (full) is taken back, so no half line
+    stays for the next line to be glued onto, and :class:`JournalError` stops the run."""
+    line = (json.dumps(_sign(key, entry)) + "\n").encode("ascii")  # ASCII: odd bytes in names become \\udcXX escapes
+    fd = journal.fileno()
+    end = os.lseek(fd, 0, os.SEEK_END)
+    try:
+        if os.write(fd, line) != len(line):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        os.fsync(fd)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, end)
+        raise JournalError(f"cannot write the quarantine's journal ({exc.strerror or exc})") from None
 
 
 def _free_name(target: Path, dir_fd: int | None = None) -> Path:
@@ -520,6 +544,8 @@ def apply_plan(plan: Plan, root: str | os.PathLike, quarantine: str | os.PathLik
             with _open_journal(qdir) as journal:
                 try:
                     _apply_moves(plan, given, root, qdir, link, to_trash, journal, key, out, stop)
+                except JournalError as exc:
+                    out.stopped = str(exc)
                 finally:
                     _write_summary(qdir, root, key)
                     _record_placeholders(out)
@@ -593,8 +619,10 @@ def _move_one(rel: Path, folder_fd: int, src_s: str, root: Path, qdir: Path, pla
     except OSError as exc:  # not moved: said in the journal, so undo knows there is nothing to put back
         _append(journal, key, {**entry, "state": "failed", "why": exc.strerror or str(exc)})
         raise
-    _append(journal, key, {**entry, "state": "done"})
-    out.done.append((entry["from"], str(dst)))
+    try:
+        _append(journal, key, {**entry, "state": "done"})
+    finally:  # (moved even when its confirmation cannot be written: undo finds it by its planned line)
+        out.done.append((entry["from"], str(dst)))
     if link is not None:
         _link_in_place(real, Path(os.path.abspath(keeper)), link, entry, journal, key, out, folder_fd, keeper_sha)
     else:  # (a link in its place keeps the name: its sidecars stay with it)
@@ -737,8 +765,12 @@ def _trash_one(rel: Path, folder_fd: int, src: Path, digest: str, identity: tupl
         return
     dst, info = trash.reserve(src)
     entry = {"op": "trash", "from": real, "to": str(dst), "root": str(root)}
-    _append(journal, key, {**entry, "state": "planned", "bytes": size, "sha256": digest, "group": group,
-                           "kept": keeper, "info": str(info)})
+    try:
+        _append(journal, key, {**entry, "state": "planned", "bytes": size, "sha256": digest, "group": group,
+                               "kept": keeper, "info": str(info)})
+    except JournalError:
+        release(info)  # (the name reserved in the trash: no file will go there)
+        raise
 
     def journal_partial(name: str) -> None:  # (a trash on another device) so that undo can clear an unfinished copy
         _append(journal, key, {**entry, "state": "copying", "partial": str(dst.parent / name)})
@@ -1085,9 +1117,16 @@ def _write_summary(qdir: Path, root: Path, key: bytes) -> None:
     tmp = qdir / (SUMMARY + ".tmp")
     if os.path.lexists(tmp):
         os.unlink(tmp)  # a leftover or a planted link: removed, never written through
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, 0o600)
-    with open(fd, "w", encoding="ascii") as fh:
-        fh.write(json.dumps(summary, indent=2))
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, 0o600)
+        with open(fd, "w", encoding="ascii") as fh:
+            fh.write(json.dumps(summary, indent=2))
+    except OSError as exc:  # a full disk: the summary is for people; undo reads the journal
+        if exc.errno == errno.EEXIST:
+            raise
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        return
     os.replace(tmp, qdir / SUMMARY)
 
 
@@ -1199,9 +1238,12 @@ def undo(manifest: str | os.PathLike) -> Outcome:
                     _restore(e, qdir, journal, key, out, stop)
             except InterruptedError:
                 break
+            except JournalError as exc:
+                out.stopped = str(exc)
+                break
             except OSError as exc:
                 out.failed.append((e["to"], exc.strerror or str(exc)))
-        if not stop.signum:
+        if not stop.signum and not out.stopped:
             out.failed += [(f, "still in the quarantine, and no journal line undo can use names it (the journal "
                                "was cut short or edited?): not restored, left there; put it back by hand")
                            for f in _unnamed_files(qdir, entries)]
@@ -1522,6 +1564,9 @@ def apply_folder_moves(moves, root: str | os.PathLike, quarantine: str | os.Path
                         _move_folder(m, root, qdir, journal, key, out)
                     except OSError as exc:
                         out.failed.append((m.folder, exc.strerror or str(exc)))
+                    except JournalError as exc:
+                        out.stopped = str(exc)
+                        break
             _write_summary(qdir, root, key)
     if stop.signum:
         raise Interrupted(out, len(moves), stop.signum, what="folder")

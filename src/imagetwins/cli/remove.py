@@ -219,7 +219,7 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
         _exit_if_refused(len(plan.refused) + refused, 0, True, quiet, (len(folders_refused), 0))
         return
     if folder_moves:
-        from imagetwins.quarantine import apply_folder_moves
+        from imagetwins.quarantine import Outcome, apply_folder_moves
 
         try:
             if plan.moves:  # (the files first: a folder never holds a keeper of theirs, see _folder_moves)
@@ -227,21 +227,29 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
                 _applied.append(done.manifest)
             else:
                 done = None
-            moved = apply_folder_moves(folder_moves, directory, quarantine)
+            if done is not None and done.stopped:  # (its journal cannot be written: no folder moves either)
+                moved = Outcome(manifest=done.manifest, stopped=done.stopped)
+            else:
+                moved = apply_folder_moves(folder_moves, directory, quarantine)
             _applied.append(moved.manifest)
         except Interrupted as stop:
             _stopped(stop, to_trash, quarantine)
         failed = (done.failed if done else []) + moved.failed
         for path, why in failed:
             echo(f"error: could not move {path}: {why}", err=True)
+        _say_stopped(done, len(plan.moves))
+        _say_stopped(moved, len(folder_moves), "folder")
         moved_files = (_moved_with_keepers(plan, done) if done is not None else []) + \
             _folder_files_with_keepers(folder_moves, moved)
         unwritten = _merge_metadata(moved_files, directory, quarantine, quiet) if merge_metadata else 0
         if not quiet:
             echo(f"moved {plural(len(done.done) if done else 0, 'file')} and "
                  f"{plural(len(moved.done), 'folder')} to {quarantine}; undo with: imagetwins undo {moved.manifest}")
-        _exit_if_refused(len(plan.refused), len(done.failed if done else []) + unwritten, False, quiet,
-                         (len(folders_refused), len(moved.failed)), len(done.sidecars_left if done else []))
+        _exit_if_refused(len(plan.refused), len(done.failed if done else []) + unwritten
+                         + (len(plan.moves) - len(done.done) if done and done.stopped else 0), False, quiet,
+                         (len(folders_refused), len(moved.failed) + (len(folder_moves) - len(moved.done)
+                                                                     if moved.stopped else 0)),
+                         len(done.sidecars_left if done else []))
         return
     if not plan.moves:
         echo("nothing to move")
@@ -258,6 +266,7 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
         _stopped(stop, to_trash, quarantine)
     for path, why in out.failed:
         echo(f"error: could not move {path}: {why}", err=True)
+    _say_stopped(out, len(plan.moves))
     unwritten = _merge_metadata(_moved_with_keepers(plan, out), directory, quarantine, quiet) if merge_metadata else 0
     if not quiet:
         echo(_trashed_phrase(len(out.done), quarantine, out.manifest, len(out.sidecars)) if to_trash else
@@ -268,8 +277,16 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
              + f"; undo with: imagetwins undo {out.manifest}")
         if link:
             _note_format_mismatches(out.linked, "holds")
-    _exit_if_refused(len(plan.refused), len(out.failed) + unwritten, False, quiet,
+    _exit_if_refused(len(plan.refused), len(out.failed) + unwritten + (len(plan.moves) - len(out.done)
+                                                                      if out.stopped else 0), False, quiet,
                      sidecars_left=len(out.sidecars_left))
+
+
+def _say_stopped(out, total: int, what: str = "file") -> None:
+    """One line when the run stopped early because its journal could not be written (a full disk)."""
+    if out is not None and out.stopped:
+        echo(f"error: {out.stopped}: stopped after {len(out.done)} of {plural(total, what)}; the rest stay where "
+             "they are", err=True)
 
 
 def _sidecars_with(src: str) -> list[str]:
@@ -494,6 +511,9 @@ def undo(manifest: Path, quiet: bool) -> None:
                            f"the rest is still in {stop.outcome.manifest.parent}: run the same undo again")
     for path, why in out.failed:
         echo(f"error: could not restore {path}: {why}", err=True)
+    if out.stopped:
+        echo(f"error: {out.stopped}: stopped; run the same undo again once there is room", err=True)
+        out.failed.append((str(out.manifest), out.stopped))
     if not quiet or out.failed:
         what = plural(len(out.done) - out.folders, 'file') + (f" and {plural(out.folders, 'folder')}" if out.folders
                                                                else "")
