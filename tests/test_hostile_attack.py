@@ -4,6 +4,7 @@ a folder-copy search over thousands of folders sharing one picture, an icon that
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -208,6 +209,36 @@ def test_a_disk_that_fills_up_during_remove_stops_it_with_one_line_and_undo_rest
     journal = (quarantine / "manifest.jsonl").read_text()
     assert journal.endswith("\n") and journal.count("\n") == 4  # whole lines only: planned + done, twice
     assert len(list(quarantine.glob("*.png"))) == 2
+    res = _run("undo", str(quarantine))
+    assert res.exit_code == 0, res.output
+    assert _digests(album) == before
+
+
+@pytest.mark.cli
+@pytest.mark.parametrize("name", [b"ph\xffoto", b"L" * 250], ids=["not-utf8", "250-bytes"])
+def test_a_folder_named_with_any_bytes_gets_its_cache_and_placeholders(tmp_path: Path, name: bytes) -> None:
+    """The per-folder cache was named after the folder: a folder whose name is not UTF-8 made every `find`,
+    `report` and `remove` of it a traceback (UnicodeEncodeError in default_cache_path, then in the cache's own
+    record of its folder); a 250-byte name gave 'File name too long' and no cache, ever. `remove --link` of a
+    file with such a name moved it and left the copy, then a traceback recording the copy (placeholders.db), and
+    `undo` took the copy away and stopped with a traceback before putting the file back."""
+    from imagetwins.index import default_cache_path
+    from imagetwins.text import printable
+
+    album = _album(Path(os.fsdecode(bytes(tmp_path) + b"/" + name)), 2)
+    (album / "a1.png").rename(album / os.fsdecode(b"b\xfe.png"))
+    before = _digests(album)
+    for _ in range(2):
+        res = _run("find", str(album), "-m", "phash")
+        assert res.exit_code == 0 and "1 duplicate group" in res.output and "warning" not in res.output, res.output
+    assert default_cache_path(album).is_file()
+    res = _run("cache", "list")
+    assert res.exit_code == 0 and printable(str(album)) in res.output, res.output  # (the folder it is for)
+    quarantine = tmp_path / "q"
+    res = _run("remove", str(album), "-m", "phash", "--apply", "--link", "--move-to", str(quarantine))
+    assert res.exit_code == 0, res.output
+    res = _run("find", str(album), "-m", "phash")
+    assert res.exit_code == 0 and "0 duplicate groups" in res.output and "left in moved files' places" in res.output
     res = _run("undo", str(quarantine))
     assert res.exit_code == 0, res.output
     assert _digests(album) == before

@@ -33,6 +33,7 @@ from imagetwins.facts import FACTS_VERSION, ImageFacts
 from imagetwins.io import ReadFailure, find_images, warn_line, warn_skipped
 from imagetwins.raw import CRASHED
 from imagetwins.results import FindResult, groups_from_encodings, query_images
+from imagetwins.text import from_sqlite, to_sqlite
 from imagetwins.userdirs import cache_folder as user_cache_folder
 from imagetwins.writing import describe_mode
 
@@ -87,21 +88,8 @@ def encoder_identity(method: str | Encoder) -> dict:
     return get_encoder(method).identity()
 
 
-# File names are bytes; Python shows the bytes that are not UTF-8 as lone surrogates (U+DC80..U+DCFF),
-# which SQLite text cannot hold. They are stored as the private-use code points U+10FF80..U+10FFFF
-# instead (never seen in real names) and mapped back on reading, so every name round-trips.
-_RAW_BYTE = re.compile("[\udc80-\udcff]")
-_STORED_BYTE = re.compile("[\U0010ff80-\U0010ffff]")
-_TO_DB = {0xDC80 + i: 0x10FF80 + i for i in range(128)}
-_FROM_DB = {v: k for k, v in _TO_DB.items()}
-
-
-def _to_db(text: str) -> str:
-    return text.translate(_TO_DB) if _RAW_BYTE.search(text) else text
-
-
-def _from_db(text: str) -> str:
-    return text.translate(_FROM_DB) if _STORED_BYTE.search(text) else text
+# File names that are not UTF-8 (lone surrogates in Python) are kept as SQLite text through imagetwins.text
+_to_db, _from_db = to_sqlite, from_sqlite
 
 
 def _method_name(method: str | Encoder) -> str:
@@ -1273,8 +1261,16 @@ def default_cache_path(folder: str | os.PathLike) -> Path:
     """Where ``imagetwins find`` keeps its cache for a folder: the user cache dir, one file per folder."""
     import hashlib
 
-    key = hashlib.sha256(str(Path(folder).resolve()).encode()).hexdigest()[:16]
-    return cache_folder() / f"{Path(folder).resolve().name or 'root'}-{key}.db"
+    real = Path(folder).resolve()
+    key = hashlib.sha256(os.fsencode(real)).hexdigest()[:16]  # (a name that is not UTF-8: its own bytes)
+    name = real.name or "root"
+    while len(os.fsencode(name)) > _CACHE_NAME_BYTES:  # the cache's name and its -wal must fit in 255 bytes
+        name = name[:-1]
+    return cache_folder() / f"{name}-{key}.db"
+
+
+#: how much of the folder's name a cache's file name keeps (-KEY.db-wal takes 24 more of the 255 bytes)
+_CACHE_NAME_BYTES = 200
 
 
 def open_folder_cache(folder: str | os.PathLike, methods: Sequence[str | Encoder]) -> Index:
@@ -1300,7 +1296,7 @@ def open_folder_cache(folder: str | os.PathLike, methods: Sequence[str | Encoder
         idx = Index(path, methods=methods, create_folder=True, rebuild_stale=True)
     try:
         with idx._transaction():
-            idx.db.execute("INSERT OR IGNORE INTO meta VALUES ('folder', ?)", (str(Path(folder).resolve()),))
+            idx.db.execute("INSERT OR IGNORE INTO meta VALUES ('folder', ?)", (_to_db(str(Path(folder).resolve())),))
     except sqlite3.Error as exc:
         idx.close()
         raise idx._explain(exc) from None
@@ -1339,7 +1335,7 @@ def list_caches() -> list[CacheInfo]:
             with Index(path, methods=[], readonly=True) as idx:
                 row = idx.db.execute("SELECT value FROM meta WHERE key='folder'").fetchone()
                 files = idx.db.execute("SELECT count(*) FROM files").fetchone()[0]
-                out.append(CacheInfo(path, row[0] if row else None, files, idx.stored_methods(), size))
+                out.append(CacheInfo(path, _from_db(row[0]) if row else None, files, idx.stored_methods(), size))
         except IndexFileError as exc:
             out.append(CacheInfo(path, None, 0, [], size, str(exc)))
     return out

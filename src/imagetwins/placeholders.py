@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from imagetwins.digests import Digest
+from imagetwins.text import from_sqlite, to_sqlite
 from imagetwins.userdirs import data_folder
 
 if TYPE_CHECKING:
@@ -96,7 +97,8 @@ class PlaceholderStore:
 
     def add(self, made: Iterable[Placeholder]) -> bool:
         """Record placeholders (a newer one at a path replaces the older); False when the store cannot be written."""
-        rows = [(p.path, p.dev, p.ino, p.size, p.mtime_ns, p.keeper_sha256, p.keeper) for p in made]
+        rows = [(to_sqlite(p.path), p.dev, p.ino, p.size, p.mtime_ns, p.keeper_sha256, to_sqlite(p.keeper))
+                for p in made]  # (names that are not UTF-8 too: SQLite text cannot hold them as Python has them)
         if not rows:
             return True
         db = self._connect(write=True)
@@ -113,7 +115,7 @@ class PlaceholderStore:
 
     def forget(self, paths: Iterable[str]) -> None:
         """Drop the records of these paths (``undo`` took the placeholders away)."""
-        paths = [(p,) for p in paths]
+        paths = [(to_sqlite(p),) for p in paths]
         if not paths or (db := self._connect(write=True)) is None:
             return
         try:
@@ -131,12 +133,13 @@ class PlaceholderStore:
         out: dict[str, Placeholder] = {}
         try:
             for i in range(0, len(paths), 500):
-                chunk = list(paths[i:i + 500])
+                chunk = [to_sqlite(p) for p in paths[i:i + 500]]
                 rows = db.execute(f"SELECT path, dev, ino, size, mtime_ns, keeper_sha256, keeper FROM {_TABLE} "
                                   f"WHERE path IN ({','.join('?' * len(chunk))})", chunk).fetchall()
                 for r in rows:
-                    out[r[0]] = Placeholder(str(r[0]), int(r[1]), int(r[2]), int(r[3]), int(r[4]), str(r[5]),
-                                            str(r[6]))
+                    path = from_sqlite(str(r[0]))
+                    out[path] = Placeholder(path, int(r[1]), int(r[2]), int(r[3]), int(r[4]), str(r[5]),
+                                            from_sqlite(str(r[6])))
         except (sqlite3.Error, TypeError, ValueError):
             return {}
         finally:

@@ -8,9 +8,10 @@ output. :func:`csv_cell` neutralises spreadsheet formulas as OWASP recommends.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
-__all__ = ["csv_cell", "printable"]
+__all__ = ["csv_cell", "printable", "to_sqlite", "from_sqlite"]
 
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 # joiners are format characters too, but emoji need them and they move no text
@@ -51,3 +52,22 @@ def csv_cell(value):
     if isinstance(value, str) and value.startswith(_FORMULA_START):
         return "'" + value
     return value
+
+
+# File names are bytes; Python shows the bytes that are not UTF-8 as lone surrogates (U+DC80..U+DCFF),
+# which SQLite text cannot hold. They are stored as the private-use code points U+10FF80..U+10FFFF
+# instead (never seen in real names) and mapped back on reading, so every name round-trips.
+_RAW_BYTE = re.compile("[\udc80-\udcff]")
+_STORED_BYTE = re.compile("[\U0010ff80-\U0010ffff]")
+_TO_DB = {0xDC80 + i: 0x10FF80 + i for i in range(128)}
+_FROM_DB = {v: k for k, v in _TO_DB.items()}
+
+
+def to_sqlite(name: str) -> str:
+    """A file name (or path) as SQLite text can hold it, whatever bytes it has (:func:`from_sqlite` reverses it)."""
+    return name.translate(_TO_DB) if _RAW_BYTE.search(name) else name
+
+
+def from_sqlite(text: str) -> str:
+    """The file name :func:`to_sqlite` stored."""
+    return text.translate(_FROM_DB) if _STORED_BYTE.search(text) else text
