@@ -242,3 +242,49 @@ def test_a_folder_named_with_any_bytes_gets_its_cache_and_placeholders(tmp_path:
     res = _run("undo", str(quarantine))
     assert res.exit_code == 0, res.output
     assert _digests(album) == before
+
+
+@pytest.mark.unit
+def test_header_reads_hold_an_icon_to_the_limits_too(tmp_path: Path, monkeypatch) -> None:
+    """The keep rules read a file's header again when the scan's facts are not at hand (a plan, a keeper changed):
+    Pillow decoded an icon's whole frame there too, with no limit at all."""
+    from PIL import IcoImagePlugin
+
+    from imagetwins import io as tio
+    from imagetwins.keep import file_info
+
+    loads: list[int] = []
+    real_load = IcoImagePlugin.IcoImageFile.load
+    monkeypatch.setattr(IcoImagePlugin.IcoImageFile, "load", lambda self: loads.append(1) or real_load(self))
+    monkeypatch.setattr(tio, "DEFAULT_MAX_DECODED_BYTES", 20_000_000)  # (a 2000 x 2000 frame stands for a bomb)
+    bomb = tmp_path / "icon.ico"
+    bomb.write_bytes(_icon_with_png_frame(2000))
+    info = file_info(bomb)
+    assert loads == [] and (info.width, info.height) == (0, 0)  # not decoded; ranked last, as a file it cannot read
+    small = tmp_path / "small.ico"
+    small.write_bytes(_icon_with_png_frame(64))
+    with tio.quiet_decoder_warnings():
+        assert (file_info(small).width, file_info(small).height) == (64, 64)
+
+
+@pytest.mark.cli
+def test_link_note_never_waits_on_a_keeper_swapped_for_a_fifo(tmp_path: Path) -> None:
+    """`remove --link` says when a place gets bytes of another format than its name says, opening the keeper by
+    name: a keeper swapped for a FIFO since the scan (dry run or --apply) kept the run waiting for ever."""
+    import threading
+
+    from imagetwins.cli.remove import _format_mismatches
+
+    fifo = tmp_path / "keeper.png"
+    os.mkfifo(fifo)
+    answer: list = []
+    worker = threading.Thread(target=lambda: answer.append(_format_mismatches([(str(tmp_path / "b.jpg"),
+                                                                                str(fifo))])), daemon=True)
+    worker.start()
+    worker.join(20)
+    stuck = worker.is_alive()
+    if stuck:  # (let the waiting open return, so the test ends)
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        worker.join(5)
+    assert not stuck
+    assert answer == [[(str(tmp_path / "b.jpg"), "JPEG", "PNG")]]  # the name's format said

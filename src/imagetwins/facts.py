@@ -196,7 +196,9 @@ def image_facts(data: bytes, path: str, decoded: Image.Image, upright: bool = Tr
             head = _from_header(header.size, header.format, header.exif)
             quarter = (head[0], head[1]) != tuple(header.size)
         else:
-            with Image.open(io.BytesIO(data)) as im:
+            from imagetwins.io import open_header
+
+            with open_header(data) as im:  # (an icon decodes on opening: within the limits)
                 head = header_facts(im)
                 quarter = (head[0], head[1]) != im.size
     except Exception:  # odd EXIF: the decoded size, no date (it decoded, so it is ranked, not dropped)

@@ -761,6 +761,27 @@ def _icon_frame_size(data: bytes) -> tuple[int, int] | None:
     return largest
 
 
+@contextmanager
+def open_header(source, name=None, formats: list[str] | None = None) -> Iterator[Image.Image]:
+    """Pillow's image of ``source`` (an open binary file, or bytes) opened for its header alone (size, format,
+    EXIF), among :data:`RASTER_FORMATS` (or ``formats``). An icon, which Pillow decodes while opening, is opened
+    only within the scan's limits and with its cost held in :data:`DECODE_BUDGET` (else :class:`ImageReadError`)."""
+    fh = io.BytesIO(source) if isinstance(source, bytes) else source
+    start = fh.tell()
+    icon = fh.read(4) == _ICO_MAGIC
+    fh.seek(start)
+    held = nullcontext()
+    if icon:
+        data = fh.read(DEFAULT_MAX_BYTES + 1)
+        width, height = _icon_frame_size(data) or (0, 0)
+        cost = decode_cost("RGBA", width, height)
+        if len(data) > DEFAULT_MAX_BYTES or width * height > DEFAULT_MAX_PIXELS or cost > DEFAULT_MAX_DECODED_BYTES:
+            raise ImageReadError(name, f"image too large to decode (an icon frame of {width}x{height} RGBA)")
+        fh, held = io.BytesIO(data), DECODE_BUDGET.hold(cost)
+    with held, Image.open(fh, formats=formats or allowed_formats()) as im:
+        yield im
+
+
 def _decode(data: bytes, name, min_size: int | None, max_pixels: int, max_decoded_bytes: int,
             exif_orientation: bool = True, formats: list[str] | None = None,
             turn: Image.Transpose | None = None, min_long_side: int = 0, header: bool = False):

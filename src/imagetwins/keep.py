@@ -52,7 +52,7 @@ from imagetwins import facts as _facts
 from imagetwins.decisions import Remembered, key_map
 from imagetwins.digests import Digest
 from imagetwins.facts import ImageFacts
-from imagetwins.io import allowed_formats, open_regular_file
+from imagetwins.io import open_header, open_regular_file
 from imagetwins.raw import is_raw_name
 from imagetwins.timing import stage
 
@@ -161,7 +161,7 @@ def file_info(path: str | os.PathLike) -> FileInfo:
         if is_raw_name(path):
             return _raw_file_info(path, fh, st)
         try:
-            with Image.open(fh, formats=allowed_formats()) as im:
+            with open_header(fh, path) as im:  # (an icon decodes on opening: within the limits)
                 w, h, fmt, taken, camera = _facts.header_facts(im)
         except Exception:  # a file we could hash but not re-open (changed, odd EXIF): rank it last
             pass
@@ -294,7 +294,7 @@ def _jpeg_coarseness(path: str) -> float | None:
     """The sum of a JPEG's luminance quantisation table (read from its header: no pixels decoded), lower for
     finer quantisation; None where it cannot be read."""
     try:
-        with open_regular_file(path) as fh, Image.open(fh) as im:
+        with open_regular_file(path) as fh, Image.open(fh, formats=["JPEG", "MPO"]) as im:
             tables = getattr(im, "quantization", None)
             return float(sum(tables[0])) if tables else None
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):

@@ -393,6 +393,8 @@ def _format_mismatches(places: list[tuple[str, str]]) -> list[tuple[str, str, st
     equivalent extension (``.jpeg`` for ``.jpg``) is never a mismatch."""
     from PIL import Image
 
+    from imagetwins.io import open_header, open_regular_file
+
     by_ext = Image.registered_extensions()
     out = []
     for place, keeper in places:
@@ -400,8 +402,8 @@ def _format_mismatches(places: list[tuple[str, str]]) -> list[tuple[str, str, st
         named = by_ext.get(ext, ext.lstrip(".").upper() or "no extension")
         if ext == kext or named == by_ext.get(kext, kext.lstrip(".").upper()):
             continue
-        try:
-            with Image.open(keeper) as im:
+        try:  # (a regular file only, never waited on: the keeper may have been swapped for a FIFO since the scan)
+            with open_regular_file(keeper) as fh, open_header(fh, keeper) as im:
                 fmt = im.format or ""
         except Exception:  # (HEIC without its plugin, RAW, gone since: the keeper's extension says it)
             fmt = by_ext.get(kext, kext.lstrip(".").upper())
