@@ -288,3 +288,46 @@ def test_link_note_never_waits_on_a_keeper_swapped_for_a_fifo(tmp_path: Path) ->
         worker.join(5)
     assert not stuck
     assert answer == [[(str(tmp_path / "b.jpg"), "JPEG", "PNG")]]  # the name's format said
+
+
+@pytest.mark.cli
+@pytest.mark.parametrize("across", [False, True], ids=["same-disk", "across-devices"])
+def test_a_file_whose_name_cannot_be_removed_leaves_no_second_copy_in_the_quarantine(tmp_path: Path, monkeypatch,
+                                                                                     across: bool) -> None:
+    """The last step of a move, removing the original's name, fails (a folder the user may not change, a file
+    made immutable): the file was said 'could not move' and stayed, but its new name (same disk) or its verified
+    copy (across devices) stayed in the quarantine too, journalled as failed; undo then said 'an identical file
+    already stands there: the quarantined copy stays'. Now the quarantine gives it back."""
+    import errno
+
+    import imagetwins.quarantine as q
+
+    album = _album(tmp_path / "album", 3)
+    before = _digests(album)
+    real_unlink, real_link, real_rename = os.unlink, os.link, os.rename
+
+    def unlink(path, *, dir_fd=None):
+        if dir_fd is not None and os.fspath(path) == "a2.png":
+            raise PermissionError(errno.EPERM, "Operation not permitted")
+        return real_unlink(path, dir_fd=dir_fd)
+
+    def cross_device(real):  # (between two names in one folder they still work: a copy's final name)
+        def op(src, dst, **kwargs):
+            if not across or (kwargs.get("src_dir_fd") == kwargs.get("dst_dir_fd")
+                              and Path(src).parent == Path(dst).parent):
+                return real(src, dst, **kwargs)
+            raise OSError(errno.EXDEV, "Invalid cross-device link")
+        return op
+
+    monkeypatch.setattr(q.os, "unlink", unlink)
+    monkeypatch.setattr(q.os, "link", cross_device(real_link))
+    monkeypatch.setattr(q.os, "rename", cross_device(real_rename))
+    quarantine = tmp_path / "q"
+    res = _run("remove", str(album), "-m", "phash", "--no-cache", "--apply", "--move-to", str(quarantine))
+    monkeypatch.undo()
+    assert res.exit_code == 1 and "a2.png: Operation not permitted" in res.output, res.output
+    assert (album / "a2.png").is_file() and not (album / "a1.png").exists()
+    assert sorted(p.name for p in quarantine.iterdir() if p.suffix == ".png") == ["a1.png"]
+    res = _run("undo", str(quarantine))
+    assert res.exit_code == 0, res.output
+    assert _digests(album) == before

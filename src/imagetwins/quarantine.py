@@ -416,7 +416,25 @@ def _move(src: Path, dst: Path, digest: str, identity: tuple[int, int] | None = 
         if (st.st_dev, st.st_ino) != identity:
             os.unlink(dst, dir_fd=dst_dir_fd)
             raise OSError(errno.EAGAIN, "replaced by another file while being moved: left in place")
-    os.unlink(src, dir_fd=dir_fd)
+    _unlink_original(src, dst, identity, dir_fd, dst_dir_fd)
+
+
+def _unlink_original(src: Path, dst: Path, identity: tuple[int, int] | None, dir_fd: int | None,
+                     dst_dir_fd: int | None) -> None:
+    """The last step of a move: the original's name goes. Where it cannot (a folder others own, an immutable
+    file), the original stays whole and so the new name or copy at ``dst`` is taken back, not left in the
+    quarantine as a second copy journalled 'failed'; unless the original is no longer there (then ``dst``
+    holds the only copy)."""
+    try:
+        os.unlink(src, dir_fd=dir_fd)
+    except OSError:
+        try:
+            st = os.stat(src, dir_fd=dir_fd, follow_symlinks=False)
+            if identity is not None and (st.st_dev, st.st_ino) == identity:
+                os.unlink(dst, dir_fd=dst_dir_fd)
+        except OSError:
+            pass
+        raise
 
 
 #: the name an unfinished copy across devices has beside its destination
@@ -462,7 +480,7 @@ def _copy_across(src: Path, dst: Path, digest: str, identity: tuple[int, int] | 
         if (st.st_dev, st.st_ino) != identity:  # the copy stays: it holds the verified bytes
             raise OSError(errno.EAGAIN, f"replaced by another file while being copied: that file left in place, "
                                         f"the copy of the checked one kept at {dst}")
-    os.unlink(src, dir_fd=dir_fd)
+    _unlink_original(src, dst, identity, dir_fd, dst_dir_fd)
 
 
 def _copy_bytes(fin, fout, stop: _Stop | None = None) -> None:
