@@ -331,3 +331,50 @@ def test_a_file_whose_name_cannot_be_removed_leaves_no_second_copy_in_the_quaran
     res = _run("undo", str(quarantine))
     assert res.exit_code == 0, res.output
     assert _digests(album) == before
+
+
+def _copied_folders(base: Path) -> Path:
+    """``lib/A`` and ``lib/B/deep`` holding the same two pictures: ``folders`` lists B as a copy of A."""
+    for folder in (base / "lib" / "A", base / "lib" / "B" / "deep"):
+        folder.mkdir(parents=True)
+        for seed in (1, 2):
+            synthetic_photo(96, 72, seed).save(folder / f"p{seed}.png")
+    return base / "lib"
+
+
+@pytest.mark.cli
+def test_a_file_written_into_a_folder_as_it_moves_comes_back_with_it(tmp_path: Path, monkeypatch) -> None:
+    """A folder moves whole when every file in it has a copy elsewhere, checked right before the rename: a photo a
+    sync program writes into it after that check went into the quarantine with it, and `undo` then refused the
+    whole folder ('changed in quarantine (its files differ from those moved): left there'). Now a folder found
+    holding more after its rename is put back at once; one that gains a file in the quarantine comes back whole."""
+    import imagetwins.quarantine as q
+
+    lib = _copied_folders(tmp_path)
+    plan = tmp_path / "folders.json"
+    res = _run("folders", str(lib), "-r", "-m", "phash", "--no-cache", "--json", str(plan))
+    assert res.exit_code == 0 and "B  is a copy of  A" in res.output, res.output
+    real_rename = os.rename
+
+    def rename(src, dst, **kwargs):  # a new photo lands in the folder between its last check and its rename
+        if kwargs.get("src_dir_fd") is not None and os.fspath(src) == "B":
+            (lib / "B" / "new.png").write_bytes(b"a photo the sync program just wrote")
+        return real_rename(src, dst, **kwargs)
+
+    monkeypatch.setattr(q.os, "rename", rename)
+    quarantine = tmp_path / "q"
+    res = _run("remove", str(lib), "--plan", str(plan), "--apply", "--move-to", str(quarantine))
+    monkeypatch.undo()
+    assert res.exit_code == 1 and "a file was written into it while it moved (put back)" in res.output, res.output
+    assert (lib / "B" / "new.png").is_file() and not (quarantine / "B").exists()
+    # moved, then a file lands in it in the quarantine (a program whose current folder it was): undo brings all
+    (lib / "B" / "new.png").unlink()
+    before = _digests(lib)
+    res = _run("remove", str(lib), "--plan", str(plan), "--apply", "--move-to", str(quarantine))
+    assert res.exit_code == 0 and not (lib / "B").exists(), res.output
+    (quarantine / "B" / "later.png").write_bytes(b"written after the move")
+    res = _run("undo", str(quarantine))
+    assert res.exit_code == 0, res.output
+    assert (lib / "B" / "later.png").read_bytes() == b"written after the move"
+    (lib / "B" / "later.png").unlink()
+    assert _digests(lib) == before

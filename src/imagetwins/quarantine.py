@@ -1626,6 +1626,13 @@ def _move_folder(m, root: Path, qdir: Path, journal, key: bytes, out: Outcome) -
         parent_fd = _folder_fd(root, rel.parent)
         try:
             os.rename(rel.name, dst, src_dir_fd=parent_fd)
+            moved = _tree(dst)
+            if isinstance(moved, str) or moved[0] != files:  # a file written into it since the check went with it
+                if not _lexists(rel.name, parent_fd):
+                    os.rename(dst, rel.name, dst_dir_fd=parent_fd)
+                    _append(journal, key, {**entry, "state": "failed"})
+                    out.failed.append((m.folder, "not moved: a file was written into it while it moved (put back)"))
+                    return
         except OSError as exc:
             if exc.errno != errno.EXDEV:
                 raise
@@ -1814,9 +1821,11 @@ def _restore_folder(e: dict, qdir: Path, journal, key: bytes, out: Outcome) -> N
         out.failed.append((str(dst), f"its original place is taken by {at_dst}: left alone"))
         return
     tree = _tree(src)
-    if isinstance(tree, str) or tree[0] != files:
+    if isinstance(tree, str) or any(tree[0].get(f) != d for f, d in files.items()):
         out.failed.append((str(src), "changed in quarantine (its files differ from those moved): left there"))
         return
+    # a file more than the journal lists was written into the folder as it moved (a sync program): back with it
+    files = tree[0]
     folder_fd = _folder_on_way_back(root, dst, out)
     if folder_fd is None:
         return
