@@ -82,6 +82,14 @@ def make_small(folder: Path, start: int, stop: int, seed: int = 0) -> None:
         mosaic(src, rng, (long, long * 3 // 4)).save(folder / f"s{n:06d}.jpg", quality=rng.randint(85, 92))
 
 
+def make_small_apart(folder: Path, start: int, stop: int) -> None:
+    """:func:`make_small` in a child process: the decoded sources (~250 MB) would otherwise stay in this process,
+    and a command started from it inherits that as its peak RSS (Linux keeps ``ru_maxrss`` across fork and exec)."""
+    code = (f"import sys; sys.path.insert(0, {str(ROOT / 'benchmarks')!r}); from pathlib import Path; "
+            f"from bench_scale import make_small; make_small(Path({str(folder)!r}), {start}, {stop})")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
 def drop_candidate_search(db: Path) -> None:
     """Forget the kept candidate search, so the next find searches everything (as a first search does)."""
     with sqlite3.connect(db) as con:
@@ -101,7 +109,7 @@ def scale(work: Path, sizes: list[int], new: int, cache: Path) -> list[str]:
     for n in sizes:
         folder, db = work / f"small-{n}", work / f"small-{n}.db"
         t = time.perf_counter()
-        make_small(folder, 0, n)
+        make_small_apart(folder, 0, n)
         for extra in sorted(folder.glob("s*.jpg"))[n:]:  # left by an incremental run
             extra.unlink()
         print(f"{n} pictures ready ({time.perf_counter() - t:.0f} s)", flush=True)
@@ -125,7 +133,7 @@ def scale(work: Path, sizes: list[int], new: int, cache: Path) -> list[str]:
     if new:
         n = sizes[-1]
         folder, db = work / f"small-{n}", work / f"small-{n}.db"
-        make_small(folder, n, n + new)
+        make_small_apart(folder, n, n + new)
         up = run(["index", "update", str(folder), "--db", str(db), "-m", "copies", "-q"], cache)
         found = run(["find", str(folder), "--db", str(db), "-m", "copies", "-q", "-v", "--json",
                      str(work / "out.json")], cache)
@@ -138,6 +146,54 @@ def scale(work: Path, sizes: list[int], new: int, cache: Path) -> list[str]:
                  f"{up['cpu'] + found['cpu']:.1f} | {stages_text(found)} |"]
         print("\n".join(text[-3:]), flush=True)
     return text
+
+
+def grow(work: Path, sizes: list[int], new: int, cache: Path, log: Path, src_file: Path | None = None) -> list[dict]:
+    """One folder grown through ``sizes`` (then ``new`` more): at each size ``index update`` (only the pictures
+    added since the last size are encoded) and ``find`` with the kept candidate search dropped (a first search of
+    everything; pairs scored before keep their confidence); then the incremental run: ``new`` pictures added,
+    ``index update`` and ``find`` with the kept search (only the new rows searched against all), end to end.
+    Each result is appended to ``log`` (JSON lines) as it is measured. ``src_file``: a file naming the source tree
+    the finds run (waited for: the index may be built while the search code is still being changed)."""
+    import json
+
+    folder, db = work / "grown", work / "grown.db"
+    results = []
+
+    def record(kind: str, n: int, added: int, r: dict) -> None:
+        r = dict(r, kind=kind, images=n, added=added, at=time.strftime("%H:%M:%S"), load=os.getloadavg()[0])
+        results.append(r)
+        with log.open("a") as f:
+            f.write(json.dumps(r) + "\n")
+        print(json.dumps(r), flush=True)
+
+    def find_src() -> Path:
+        if src_file is None:
+            return SRC
+        while not src_file.exists():
+            time.sleep(20)
+        return Path(src_file.read_text().strip())
+
+    def cmd(args: list[str], src: Path) -> dict:
+        code, err, out = run_imagetwins(args, cache, src)
+        if code not in (0, 1, 3) or "Traceback" in err:
+            sys.exit(f"{' '.join(args)} failed ({code}):\n{err[-2000:]}")
+        return out
+
+    have = 0
+    for n in [*sizes, sizes[-1] + new]:
+        make_small_apart(folder, have, n)
+        src = find_src() if n > sizes[-1] else SRC
+        up = cmd(["index", "update", str(folder), "--db", str(db), "-m", "copies", "-q"], src)
+        record("update", n, n - have, up)
+        src = find_src()
+        if n <= sizes[-1]:
+            drop_candidate_search(db)
+        found = cmd(["find", str(folder), "--db", str(db), "-m", "copies", "-q", "-v", "--json",
+                     str(work / f"found-{n}.json")], src)
+        record("find" if n <= sizes[-1] else "incremental find", n, n - have, found)
+        have = n
+    return results
 
 
 def warm(work: Path, count: int, methods: list[str], cache: Path) -> list[str]:
@@ -216,6 +272,9 @@ def main() -> None:
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/imagetwins-scale"))
     ap.add_argument("--check-vectors", nargs=2, type=Path, metavar=("DB", "DIR"),
                     help="compare the pairs proposed and found with float16 and float32 vectors on an index")
+    ap.add_argument("--grow", action="store_true",
+                    help="one folder grown through --sizes, then --new more (see grow()); log in WORKDIR/grow.jsonl")
+    ap.add_argument("--src-file", type=Path, help="--grow: a file naming the source tree the finds run (waited for)")
     ap.add_argument("--no-write", action="store_true")
     a = ap.parse_args()
     work = a.workdir
@@ -228,6 +287,9 @@ def main() -> None:
     if a.check_vectors:
         text += check_vectors(*a.check_vectors)
     sizes = [int(x) for x in a.sizes.split(",") if x]
+    if a.grow:
+        grow(work, sizes, a.new, cache, work / "grow.jsonl", a.src_file)
+        return
     if sizes:
         text += scale(work, sizes, a.new, cache)
     if a.camera:

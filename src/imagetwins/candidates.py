@@ -10,6 +10,14 @@ on every run. Their answers for rows already searched do not change when rows ar
   old rows, kept) and of its nearest among the new rows (searched now), merged;
 - a pair's verification confidence is kept with the pair (the same as the pair score store's).
 
+The hash pairs are bounded per row (``hash_per_row``): pairs within the sure distance (copies without a
+check, so free) are all kept, and of the others only each row's closest ``hash_per_row`` (a pair stays when it
+is among the closest of either of its rows, :func:`closest_hash_pairs`). Within a fixed number of bits the
+pairs of a row grow with the library (on real photos 1 pair an image at 1,300 images within 96 bits, so ~80 at
+100,000), and each of them is a verification. The bound keeps the same exactness: an old row's closest among all
+are the closest of its kept pairs and of its pairs with the new rows, and a row that had a kept pair with a row
+now gone is searched again against all (its closest may have had a hole).
+
 So a :class:`CandidateState` keeps, per row (keyed by content digest: a renamed or moved file keeps its
 place), its neighbour list and the hash pairs and scored pairs among the rows; :func:`search_rows` then compares
 only the new rows against all rows and old rows against the new ones. A row whose list named a row that is
@@ -29,10 +37,11 @@ from imagetwins import search
 from imagetwins.io import load_stored_npz
 from imagetwins.pairscores import PairScores
 
-__all__ = ["CandidateMemo", "CandidateState", "SearchCounts", "row_keys", "search_rows"]
+__all__ = ["CandidateMemo", "CandidateState", "SearchCounts", "closest_hash_pairs", "row_keys", "search_rows"]
 
-#: changes whenever what a kept state means changes (2: similarities of half-float vectors)
-STATE_VERSION = 2
+#: changes whenever what a kept state means changes (2: similarities of half-float vectors; 3: hash pairs bounded
+#: per row)
+STATE_VERSION = 3
 #: bytes of a row key: the content's 16-byte digest key, then 0 for the image, 1 for the picture cut from its canvas
 KEY_BYTES = 17
 
@@ -157,6 +166,38 @@ def _positions(keys: np.ndarray, wanted: np.ndarray) -> np.ndarray:
     return out
 
 
+def closest_hash_pairs(left: np.ndarray, right: np.ndarray, dist: np.ndarray, rows: int, per_row: int | None,
+                       sure: int, rank: np.ndarray | None = None) -> np.ndarray:
+    """Mask of the hash pairs kept under the bound: every pair within ``sure`` bits, and each other pair that is
+    among the ``per_row`` closest (not sure) pairs of its left or of its right row. Equal distances are ordered by
+    ``rank`` of the other row (e.g. its content key's rank: the same order whatever the rows' positions), then by
+    position. ``per_row`` None: all kept."""
+    keep = np.ones(len(left), bool)
+    if per_row is None or not len(left):
+        return keep
+    free = dist <= sure
+    cand = np.flatnonzero(~free)
+    if not len(cand):
+        return keep
+    keep[cand] = False
+    pid = np.concatenate([cand, cand])
+    row = np.concatenate([left[cand], right[cand]])
+    other = np.concatenate([right[cand], left[cand]])
+    d = np.concatenate([dist[cand], dist[cand]])
+    tie = other if rank is None else rank[other]
+    order = np.lexsort((other, tie, d, row))
+    row = row[order]
+    start = np.r_[0, np.flatnonzero(row[1:] != row[:-1]) + 1]
+    place = np.arange(len(row)) - np.repeat(start, np.diff(np.r_[start, len(row)]))
+    keep[pid[order][place < per_row]] = True
+    return keep
+
+
+def _key_rank(keys: np.ndarray) -> np.ndarray:
+    """Each row's place in the order of the keys (equal keys, e.g. empty ones, share it)."""
+    return np.unique(keys, return_inverse=True)[1].reshape(-1).astype(np.int64)
+
+
 def _topk_excluding(queries: np.ndarray, rows: np.ndarray, database: np.ndarray, depth: int
                     ) -> tuple[np.ndarray, np.ndarray]:
     """Each query's ``depth`` nearest database rows, its own row (``rows``) left out, best first."""
@@ -179,25 +220,30 @@ def _merge(idx_a, sim_a, idx_b, sim_b, depth: int) -> tuple[np.ndarray, np.ndarr
 
 
 def search_rows(hashes: np.ndarray, vectors: np.ndarray, keys: np.ndarray, hash_candidate: int, depth: int,
-           workers: int | None = None, state: CandidateState | None = None
-           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, SearchCounts]:
+                workers: int | None = None, state: CandidateState | None = None, hash_per_row: int | None = None,
+                hash_sure: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, SearchCounts]:
     """The hash pairs and neighbour lists of all rows: ``(hash left, hash right, hash distance, neighbour
     rows (R, depth'), similarities, counts)``, with ``depth' = min(depth, R - 1)``.
 
-    With ``state`` (the search of an earlier set of rows, with the same ``depth``), only new rows are
+    With ``state`` (the search of an earlier set of rows, with the same ``depth`` and bound), only new rows are
     searched against all and old rows against the new ones; without, everything against everything.
+    ``hash_per_row``: the hash pairs farther than ``hash_sure`` bits kept per row (:func:`closest_hash_pairs`;
+    None: all).
     """
     r = len(hashes)
     depth = min(depth, r - 1)
     counts = SearchCounts(rows=r)
     pos = _positions(state.keys, keys) if state is not None and state.depth >= depth else None
+    rank = _key_rank(keys) if hash_per_row is not None else None
     if pos is None or not (pos >= 0).any():
         hp = search.dihedral_pairs(hashes, hash_candidate, workers)
+        dist = hp.distance.astype(np.int32)
+        keep = closest_hash_pairs(hp.left, hp.right, dist, r, hash_per_row, hash_sure, rank)
         idx, sims = search.cosine_topk(vectors, vectors, k=depth, exclude_self=True)
         counts.hash_compared = r * (r - 1) // 2
         counts.cnn_compared = r * r
         counts.new_rows = r
-        return hp.left, hp.right, hp.distance.astype(np.int32), idx, sims, counts
+        return hp.left[keep], hp.right[keep], dist[keep], idx, sims, counts
     # stored row -> current row (-1: gone); current rows that are old
     old_now = np.full(len(state.keys), -1, np.int64)
     old_now[pos[pos >= 0]] = np.flatnonzero(pos >= 0)
@@ -225,14 +271,23 @@ def search_rows(hashes: np.ndarray, vectors: np.ndarray, keys: np.ndarray, hash_
             idx[kept], sims[kept] = _merge(old_idx, old_sim, new[ni], ns, depth)
         else:
             idx[kept], sims[kept] = old_idx, old_sim
-    # hash pairs: old x old as kept, new x all searched now
+    # hash pairs: old x old as kept, new x all searched now; under a bound, an old row that had a kept pair with
+    # a row now gone is searched against all again (its closest pairs may have had a hole)
     hl, hr = old_now[state.hash_left], old_now[state.hash_right]
     stay = (hl >= 0) & (hr >= 0)
+    query = ~is_old
+    if hash_per_row is not None:
+        torn = np.zeros(r, bool)
+        torn[hl[(hl >= 0) & (hr < 0)]] = True
+        torn[hr[(hr >= 0) & (hl < 0)]] = True
+        counts.searched_again += int((torn & ~again).sum())
+        query |= torn
     parts_l, parts_r, parts_d = [hl[stay]], [hr[stay]], [state.hash_dist[stay]]
-    if len(new):
-        hp = search.dihedral_query(hashes[new], hashes, hash_candidate, workers)
-        counts.hash_compared += len(new) * r
-        a, b = new[hp.left], hp.right
+    asked = np.flatnonzero(query)
+    if len(asked):
+        hp = search.dihedral_query(hashes[asked], hashes, hash_candidate, workers)
+        counts.hash_compared += len(asked) * r
+        a, b = asked[hp.left], hp.right
         other = a != b
         parts_l.append(a[other])
         parts_r.append(b[other])
@@ -245,7 +300,9 @@ def search_rows(hashes: np.ndarray, vectors: np.ndarray, keys: np.ndarray, hash_
     first = np.ones(len(pair), bool)
     first[1:] = pair[1:] != pair[:-1]
     pair, dist = pair[first], dist[first]
-    return pair // r, pair % r, dist, idx, sims, counts
+    left, right = pair // r, pair % r
+    keep = closest_hash_pairs(left, right, dist, r, hash_per_row, hash_sure, rank)
+    return left[keep], right[keep], dist[keep], idx, sims, counts
 
 
 class CandidateMemo:
@@ -265,9 +322,11 @@ class CandidateMemo:
         """Keys of the searched rows: the first ``images`` are the images, the others pictures cut from canvases."""
         return row_keys(self.pair_scores.left_keys, owner, np.arange(len(owner)) >= images)
 
-    def state(self, hash_candidate: int, depth: int) -> CandidateState | None:
+    def state(self, hash_candidate: int, depth: int, hash_per_row: int | None = None, hash_sure: int = 0
+              ) -> CandidateState | None:
         """The kept state of a search with these parameters, or None (none kept, other parameters, damaged)."""
-        self._version = f"{self.pair_scores.version}|state{STATE_VERSION}|hash{int(hash_candidate)}|depth{int(depth)}"
+        self._version = (f"{self.pair_scores.version}|state{STATE_VERSION}|hash{int(hash_candidate)}|depth{int(depth)}"
+                         f"|per_row{hash_per_row}|sure{int(hash_sure)}")
         if self._read is False:
             self._read = self.pair_scores.candidate_state()
         self._state = None

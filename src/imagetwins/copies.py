@@ -6,7 +6,8 @@ both only *propose* pairs, generously, and :mod:`imagetwins.verify` decides:
 
 - the dihedral hash proposes pairs within :data:`HASH_CANDIDATE` bits; those within :data:`HASH_SURE`
   are copies without a check (the hash is exact about them, and it is what finds flat images that
-  have no features to match);
+  have no features to match); of the others each image keeps its :data:`HASH_PER_ROW` closest, so
+  the checks per image do not grow with the library;
 - the CNN (one orientation; the hash and the verification handle flips and turns), run at
   :data:`CNN_SIDE` pixels, proposes each image's :data:`TOP_K` nearest neighbours with cosine similarity
   >= :data:`CNN_CANDIDATE`, so a crowd of look-alikes costs at most ``TOP_K`` checks per image;
@@ -28,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from imagetwins import search
-from imagetwins.candidates import KEY_BYTES, CandidateMemo, search_rows
+from imagetwins.candidates import KEY_BYTES, CandidateMemo, closest_hash_pairs, search_rows
 from imagetwins.io import warn_line
 from imagetwins.pairscores import PairScores
 from imagetwins.scores import CONFIDENCE
@@ -52,6 +53,7 @@ __all__ = [
     "CopyRows",
     "DEFAULT_CONFIDENCE",
     "HASH_CANDIDATE",
+    "HASH_PER_ROW",
     "HASH_SURE",
     "TOP_K",
     "VECTOR_DTYPE",
@@ -75,6 +77,12 @@ COPIES_METHOD = "copies"
 HASH_SURE = 40
 #: dihedral distances at or under which a pair is proposed for verification
 HASH_CANDIDATE = 96
+#: hash pairs farther than HASH_SURE kept per image (and per picture cut from a canvas): its closest, a pair staying
+#: when it is among the closest of either image (:func:`imagetwins.candidates.closest_hash_pairs`). Within
+#: HASH_CANDIDATE bits the pairs of an image grow with the library (1 an image among 1,272 real photos, ~80 at
+#: 100,000); look-alikes nearer than a copy at 80 bits are ~2 among 100,000 real photos. Pairs within HASH_SURE are
+#: all kept: they are copies without a check, and groups of near-identical images stay whole
+HASH_PER_ROW = 8
 #: cosine similarity (CNN, one orientation) at or above which a neighbour is proposed
 CNN_CANDIDATE = 0.5
 #: CNN neighbours proposed per image
@@ -738,8 +746,12 @@ def _first_others(owner_of_row: np.ndarray, nb_owner: np.ndarray, sims: np.ndarr
 
 def candidate_pairs(hashes: np.ndarray, vectors: np.ndarray, workers: int | None = None,
                     hash_candidate: int = HASH_CANDIDATE, cnn_candidate: float = CNN_CANDIDATE,
-                    top_k: int = TOP_K, alt=None, neighbours: int | None = None, memo: CandidateMemo | None = None):
+                    top_k: int = TOP_K, alt=None, neighbours: int | None = None, memo: CandidateMemo | None = None,
+                    hash_per_row: int | None = HASH_PER_ROW, hash_sure: int = HASH_SURE):
     """Pairs ``i < j`` proposed by the hash or the CNN: (left, right, dihedral distance; 256 where unknown).
+
+    The hash pairs farther than ``hash_sure`` are the ``hash_per_row`` closest of each searched row
+    (:func:`imagetwins.candidates.closest_hash_pairs`; None: all).
 
     ``alt``: :func:`alternates` of the records, searched with them (a pair one of whose alternates proposed
     it gets distance 256: it is always verified). ``neighbours``: also return the CNN neighbour lists
@@ -758,8 +770,9 @@ def candidate_pairs(hashes: np.ndarray, vectors: np.ndarray, workers: int | None
     depth = max(top_k + extra, neighbours or 0)
     # everything against everything, or with a memo of an earlier run only the new rows (imagetwins.candidates)
     keys = memo.row_keys(owner, n) if memo is not None else np.zeros(len(owner), f"S{KEY_BYTES}")
-    state = memo.state(hash_candidate, depth) if memo is not None else None
-    h_left, h_right, h_dist, idx, sims, counts = search_rows(eh, ev, keys, hash_candidate, depth, workers, state)
+    state = memo.state(hash_candidate, depth, hash_per_row, hash_sure) if memo is not None else None
+    h_left, h_right, h_dist, idx, sims, counts = search_rows(eh, ev, keys, hash_candidate, depth, workers, state,
+                                                             hash_per_row, hash_sure)
     if memo is not None:
         memo.searched(keys, h_left, h_right, h_dist, idx, sims, counts)
     hl, hr = owner[h_left], owner[h_right]
@@ -781,9 +794,11 @@ def candidate_pairs(hashes: np.ndarray, vectors: np.ndarray, workers: int | None
 
 def candidate_query(query_hashes: np.ndarray, query_vectors: np.ndarray, hashes: np.ndarray, vectors: np.ndarray,
                     workers: int | None = None, hash_candidate: int = HASH_CANDIDATE,
-                    cnn_candidate: float = CNN_CANDIDATE, top_k: int = TOP_K, query_alt=None, alt=None
+                    cnn_candidate: float = CNN_CANDIDATE, top_k: int = TOP_K, query_alt=None, alt=None,
+                    hash_per_row: int | None = HASH_PER_ROW, hash_sure: int = HASH_SURE
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(query, database)`` pairs proposed by the hash or the CNN, as :func:`candidate_pairs`."""
+    """``(query, database)`` pairs proposed by the hash or the CNN, as :func:`candidate_pairs` (the hash pairs
+    bounded as there, each query row and each database row counting as a row)."""
     n, nq = len(hashes), len(query_hashes)
     if not nq or not n:
         e = np.empty(0, np.int64)
@@ -791,6 +806,9 @@ def candidate_query(query_hashes: np.ndarray, query_vectors: np.ndarray, hashes:
     qh, qv, qown = _extended(query_hashes, query_vectors, query_alt)
     dh, dv, down = _extended(hashes, vectors, alt)
     hp = search.dihedral_query(qh, dh, hash_candidate, workers)
+    bound = closest_hash_pairs(hp.left, hp.right + len(qh), hp.distance.astype(np.int32), len(qh) + len(dh),
+                               hash_per_row, hash_sure)
+    hp = search.Pairs(hp.left[bound], hp.right[bound], hp.distance[bound])
     hd = np.where((hp.left >= nq) | (hp.right >= n), 256, hp.distance).astype(np.int32)
     idx, sims = search.cosine_topk(qv, dv, k=top_k + (1 if len(down) > n else 0))
     nb = down[idx]
@@ -1071,7 +1089,8 @@ def _scored_candidates(records, threshold, workers, hash_sure, pair_scores, chec
     # searched, and the pairs it scored keep their confidence (imagetwins.candidates)
     memo = CandidateMemo(pair_scores) if pair_scores is not None and pair_scores.searches_itself else None
     left, right, dist, (owner, nb, sims) = candidate_pairs(hashes, vectors, workers, alt=alt,
-                                                           neighbours=NEIGHBOURS_DEEP, memo=memo, **candidates)
+                                                           neighbours=NEIGHBOURS_DEEP, memo=memo, hash_sure=hash_sure,
+                                                           **candidates)
     prior = memo.scores(left, right) if memo is not None else None
     scored_now = prior is None or bool(np.isnan(prior[dist > hash_sure]).any())
     conf = _confidences(sides, sides, left, right, dist, workers, hash_sure, pair_scores, checks, bar, prior)
