@@ -14,6 +14,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+#: the real images beside the repository (read-only), and the held-out/fit split of holidays-half among them
+DATASETS = ROOT.parent / "shared" / "datasets"
+HOLIDAYS = DATASETS / "holidays-half"
 
 # Each case runs in a fresh interpreter and prints one JSON line: {"seconds": ..., "n": ..., "rss_mb": ...}
 PRELUDE = """

@@ -177,41 +177,19 @@ def make_group(src: Path, kind: str, folder: Path, rng: random.Random) -> tuple[
     return original, copy
 
 
-# linear sRGB -> XYZ (D65) inverted: the DNG's ColorMatrix1 (XYZ -> camera), so LibRaw renders sRGB again
-_XYZ_TO_SRGB = ((32406, -15372, -4986), (-9689, 18758, 415), (557, -2040, 10570))
-
-
 def _synthetic_dng(upright: Image.Image, exif: bytes, out: Path) -> None:
-    """A real DNG (a 16-bit RGGB Bayer mosaic, DNG 1.4 tags, written with tifffile) made from a camera JPEG's
-    displayed pixels, naming the camera the JPEG's EXIF names: what a camera in RAW+JPEG mode leaves beside
-    its JPEG, except that its pixels came from the JPEG (no DNG is among the datasets). LibRaw (rawpy)
-    decodes it, so imagetwins reads its size as it reads a camera's."""
-    import numpy as np
-    import tifffile
+    """A real DNG 1.4 (:func:`home_library.write_dng`: a 16-bit RGGB Bayer mosaic, no preview) made from a camera
+    JPEG's displayed pixels, naming the camera the JPEG's EXIF names: what a camera in RAW+JPEG mode leaves beside
+    its JPEG, except that its pixels came from the JPEG (no DNG is among the datasets). LibRaw (rawpy) decodes it,
+    so imagetwins reads its size as it reads a camera's."""
+    from home_library import write_dng
 
     e = Image.Exif()
     if exif:
         e.load(exif)
     make = str(e.get(0x010F) or "Camera").strip(" \x00") or "Camera"
     model = str(e.get(0x0110) or "Model").strip(" \x00") or "Model"
-    level = np.arange(256) / 255.0
-    linear = np.where(level <= 0.04045, level / 12.92, ((level + 0.055) / 1.055) ** 2.4)
-    lut = np.round(linear * 65535).astype(np.uint16)
-    rgb = np.asarray(upright)
-    h, w = rgb.shape[0] & ~1, rgb.shape[1] & ~1  # (whole 2 x 2 cells)
-    cfa = np.empty((h, w), np.uint16)
-    cfa[0::2, 0::2] = lut[rgb[0:h:2, 0:w:2, 0]]
-    cfa[0::2, 1::2] = lut[rgb[0:h:2, 1:w:2, 1]]
-    cfa[1::2, 0::2] = lut[rgb[1:h:2, 0:w:2, 1]]
-    cfa[1::2, 1::2] = lut[rgb[1:h:2, 1:w:2, 2]]
-    matrix = [v for row in _XYZ_TO_SRGB for c in row for v in (c, 10000)]
-    tags = [(271, "s", 0, make, True), (272, "s", 0, model, True),
-            (33421, "H", 2, (2, 2), True), (33422, "B", 4, (0, 1, 1, 2), True),  # CFA: RGGB
-            (50706, "B", 4, (1, 4, 0, 0), True), (50707, "B", 4, (1, 1, 0, 0), True),  # DNG version 1.4
-            (50708, "s", 0, f"{make} {model}", True), (50710, "B", 3, (0, 1, 2), True), (50711, "H", 1, 1, True),
-            (50717, "I", 1, 65535, True), (50721, "2i", 9, matrix, True), (50778, "H", 1, 21, True),
-            (50728, "2I", 3, [1, 1, 1, 1, 1, 1], True)]
-    tifffile.imwrite(out, cfa, photometric=32803, subfiletype=0, extratags=tags)
+    write_dng(upright, make, model, out, preview_side=0)
 
 
 def _halved(src: Path, folder: Path) -> Path:

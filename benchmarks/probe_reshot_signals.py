@@ -56,15 +56,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from _common import write_section  # noqa: E402
+from _common import DATASETS, HOLIDAYS, write_section  # noqa: E402
 
 from imagetwins import copies, verify  # noqa: E402
 from imagetwins.edits import FAMILIES, edit_of, make_transformed_set  # noqa: E402
 from imagetwins.encoders import get_encoder  # noqa: E402
 from imagetwins.io import open_image  # noqa: E402
 
-DATASETS = ROOT.parent / "shared" / "datasets"
-HOLIDAYS = DATASETS / "holidays-half"
 RESHOT_FLOOR = 0.3
 BLOCK = 12
 

@@ -45,12 +45,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from _common import write_section  # noqa: E402
+from _common import DATASETS, HOLIDAYS, write_section  # noqa: E402
 
 from imagetwins import edits, verify  # noqa: E402
 
-DATASETS = ROOT.parent / "shared" / "datasets"
-HOLIDAYS = DATASETS / "holidays-half"
 RESHOT_FLOOR = 0.85
 
 

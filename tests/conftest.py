@@ -162,6 +162,18 @@ def fake_cnn():
 
 
 @pytest.fixture
+def home_trash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A home trash of our own on tmp_path's device ($XDG_DATA_HOME in tmp_path): where ``--to-trash`` sends files
+    (the folder itself is not made). Skipped where the platform's trash is not the freedesktop folder."""
+    from imagetwins import trash
+
+    if not trash.FREEDESKTOP:
+        pytest.skip("this platform's trash is not the freedesktop folder")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "share"))
+    return tmp_path / "share" / "Trash"
+
+
+@pytest.fixture
 def browser(tmp_path: Path):
     """A headless Chromium (selenium) that downloads into ``driver.downloads`` and keeps the page's console log
     (``driver.get_log("browser")``); skipped where chromium-driver is not installed (.ci/run installs it)."""

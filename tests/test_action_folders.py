@@ -154,14 +154,6 @@ def test_undo_refuses_a_quarantine_others_could_have_written(tmp_path: Path, alb
 
 # -- the trash ------------------------------------------------------------------------------------------------
 
-@pytest.fixture
-def home_trash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    if not trash_mod.FREEDESKTOP:
-        pytest.skip("this platform's trash is not a freedesktop folder")
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "share"))
-    return tmp_path / "share" / "Trash"
-
-
 def _journal(q: Path) -> list[dict]:
     return [json.loads(x) for x in (q / "manifest.jsonl").read_text().splitlines()]
 

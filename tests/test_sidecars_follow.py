@@ -162,17 +162,6 @@ def test_a_sidecar_waits_in_the_quarantine_while_its_image_cannot_go_back(tmp_pa
     assert sha(lib / "copy.jpg") == sha(lib / "keep.jpg")
 
 
-@pytest.fixture
-def home_trash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A home trash of our own on the library's device ($XDG_DATA_HOME in tmp_path)."""
-    from imagetwins import trash
-
-    if not trash.FREEDESKTOP:
-        pytest.skip("this platform's trash is not the freedesktop folder")
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "share"))
-    return tmp_path / "share" / "Trash"
-
-
 @pytest.mark.integration
 def test_to_trash_the_sidecars_go_with_the_image_and_come_back(tmp_path: Path, lib: Path, home_trash: Path) -> None:
     """--to-trash left copy.jpg.xmp and copy.xmp in the library, describing a photo that was gone. They now go to
