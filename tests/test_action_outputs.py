@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from imagetwins.cli import main
 from imagetwins.finder import find_duplicate_groups
 from imagetwins.report import write_html_report
-from imagetwins.writing import OutputRefused
+from imagetwins.writing import OUTPUT_FOLDER_MARK, OutputRefused
 
 pytestmark = pytest.mark.cli
 
@@ -122,6 +122,7 @@ def test_the_review_pages_files_folder_is_never_followed(tmp_path: Path, album: 
         write_html_report(result, page, embed=False)
     (tmp_path / "review_files").unlink()
     (tmp_path / "review_files").mkdir()
+    (tmp_path / "review_files" / OUTPUT_FOLDER_MARK).touch()  # (a folder an earlier page made)
     victim = tmp_path / "victim.jpg"
     victim.write_bytes(b"keep me")
     (tmp_path / "review_files" / "0.jpg").symlink_to(victim)  # a thumbnail's name planted as a link

@@ -378,3 +378,26 @@ def test_a_file_written_into_a_folder_as_it_moves_comes_back_with_it(tmp_path: P
     assert (lib / "B" / "later.png").read_bytes() == b"written after the move"
     (lib / "B" / "later.png").unlink()
     assert _digests(lib) == before
+
+
+@pytest.mark.cli
+def test_the_review_pages_files_folder_never_replaces_files_it_did_not_write(tmp_path: Path, monkeypatch) -> None:
+    """A review page of many groups puts its thumbnails in PAGE_files/ beside it as 0.jpg, 1.jpg, ...: a folder of
+    that name already there (a page saved by a browser as 2019.html + 2019_files/, someone's photos 0.jpg, 1.jpg)
+    had those files deleted and replaced by thumbnails, though the user never named that folder."""
+    import imagetwins.report as report
+
+    monkeypatch.setattr(report, "EMBED_MAX_GROUPS", 0)  # (thumbnails in files from the first group on)
+    album = _album(tmp_path / "album", 2)
+    saved = tmp_path / "2019_files"
+    saved.mkdir()
+    (saved / "0.jpg").write_bytes(b"someone's own picture")
+    page = tmp_path / "2019.html"
+    res = _run("report", str(album), "-m", "phash", "--no-cache", "-o", str(page))
+    assert res.exit_code == 1 and "2019_files already holds files imagetwins did not write" in res.output
+    assert [p.name for p in saved.iterdir()] == ["0.jpg"] and (saved / "0.jpg").read_bytes() == b"someone's own picture"
+    other = tmp_path / "review.html"  # a folder it makes is its own: written, and again next time
+    for _ in range(2):
+        res = _run("report", str(album), "-m", "phash", "--no-cache", "-o", str(other))
+        assert res.exit_code == 0, res.output
+    assert (tmp_path / "review_files" / "0.jpg").read_bytes()[:2] == b"\xff\xd8"

@@ -136,10 +136,16 @@ def open_output(path: str | os.PathLike, binary: bool = False, **text: str) -> I
         raise
 
 
+#: the file that marks an output folder as made by imagetwins (its files may be replaced by the next output)
+OUTPUT_FOLDER_MARK = ".imagetwins-output"
+
+
 def output_folder(folder: str | os.PathLike) -> int:
     """Make (or check) an output folder and open it without following links: a descriptor to write in with
     :func:`write_in_folder` (close it after). Raises :class:`OutputRefused` if a link or a non-folder stands
-    there."""
+    there, or a folder imagetwins did not make that holds anything: the user never named it (``PAGE_files``
+    beside a page), so files there (a page saved by a browser, someone's ``1.jpg``) are never replaced. A folder
+    made (or found empty) is marked (:data:`OUTPUT_FOLDER_MARK`) as ours for the next output."""
     folder = Path(folder)
     try:
         os.mkdir(folder)
@@ -149,11 +155,25 @@ def output_folder(folder: str | os.PathLike) -> int:
             raise OutputRefused(errno.EPERM, f"{folder} is {describe_mode(mode)}: refused, nothing is written "
                                              "through or into it") from None
     try:
-        return os.open(folder, os.O_RDONLY | _DIRECTORY | _NOFOLLOW | _CLOEXEC)
+        fd = os.open(folder, os.O_RDONLY | _DIRECTORY | _NOFOLLOW | _CLOEXEC)
     except OSError as exc:
         if exc.errno in (errno.ELOOP, errno.ENOTDIR):  # swapped for a link since the check
             raise OutputRefused(errno.EPERM, f"{folder} is not a real folder: refused") from None
         raise
+    try:
+        try:
+            os.stat(OUTPUT_FOLDER_MARK, dir_fd=fd, follow_symlinks=False)
+        except FileNotFoundError:
+            if os.listdir(fd):
+                raise OutputRefused(errno.EEXIST, f"{folder} already holds files imagetwins did not write: refused, "
+                                                  "nothing is written into it (name the page otherwise, or move "
+                                                  "that folder away)") from None
+            os.close(os.open(OUTPUT_FOLDER_MARK, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, 0o644,
+                             dir_fd=fd))
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 def write_in_folder(folder_fd: int, name: str, data: bytes) -> None:
