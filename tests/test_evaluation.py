@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 
 from imagetwins.evaluation import (
+    SweepPoint,
+    SweepResult,
     average_precision,
     evaluate,
     groups_to_map,
@@ -155,3 +157,24 @@ def test_sweep_can_include_a_vector_method(tmp_path: Path, datasets: Path, fake_
     assert recalls == sorted(recalls) and recalls[-1] == 1.0  # 0.99 down to 0.60
     cnn = result.best("cnn")
     assert cnn is not None and cnn.precision >= 0.99 and 0.6 <= cnn.threshold <= 0.99
+
+
+def _flat_sweep(thresholds: list[float], defaults: dict[str, float], positives: int = 10) -> SweepResult:
+    """copies at every threshold perfect on a small sample, as a 10-pair labelled folder gives."""
+    points = [SweepPoint("copies", t, 1.0, 1.0, 1.0, positives, positives) for t in thresholds]
+    return SweepResult(points, positives, 40, 0.99, defaults=defaults)
+
+
+@pytest.mark.unit
+def test_a_tie_on_a_small_sample_keeps_the_methods_default() -> None:
+    # a user's 10 labelled pairs: every threshold 0.50-0.98 is perfect; the middle (0.74, or 0.51 as a user saw)
+    # was recommended, far looser than the default measured on thousands of pairs
+    ts = [round(0.98 - 0.01 * i, 2) for i in range(49)]
+    assert _flat_sweep(ts, {"copies": 0.92}).recommendation.threshold == 0.92
+    # the default outside the plateau: its nearest end
+    assert _flat_sweep([0.5, 0.6, 0.7, 0.8], {"copies": 0.92}).recommendation.threshold == 0.8
+    # no default known (an older caller): the middle, as before
+    assert _flat_sweep([0.5, 0.6, 0.7, 0.8, 0.9], {}).recommendation.threshold == 0.7
+    table = _flat_sweep(ts, {"copies": 0.92}).table()
+    assert "recommended: --method copies --threshold 0.92" in table and "10 labelled pairs are few" in table
+    assert "are few" not in _flat_sweep(ts, {"copies": 0.92}, positives=40).table()

@@ -20,6 +20,8 @@ from imagetwins.cli._common import (
 from imagetwins.cli._outputs import file_option
 from imagetwins.encoders import encoder_names
 
+LARGE_LABELLED_GROUP = 20  # more files than this in one "set of duplicates" is most likely not a labelled set
+
 
 @click.command()
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
@@ -69,6 +71,11 @@ def tune(directory: Path, truth: Path | None, methods: tuple[str, ...], target_p
             "images at the top level), or give --truth FILE")
     for path in result.unreadable:
         echo(f"warning: skipped unreadable {path}", err=True)
+    largest = max(len(dups) + 1 for dups in ground_truth.values())
+    if largest > LARGE_LABELLED_GROUP and truth is None:  # a photo library's year folders, not labelled sets
+        echo(f"warning: a sub-folder of {directory} holds {largest} files that tune counts as copies of each "
+             "other: tune reads each sub-folder as one set of duplicates (label a sample that way, or give "
+             "--truth FILE)", err=True)
     if plot_out is not None:
         with writing(plot_out):
             result.plot(plot_out)
