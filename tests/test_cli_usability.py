@@ -276,3 +276,22 @@ def test_remove_dry_run_says_how_many_groups_were_decided_earlier(tmp_path: Path
             in res.stdout), res.output
     res = run("remove", album, "-m", "phash", "--ignore-decisions")
     assert "decided earlier" not in res.output
+
+
+def test_tune_on_a_photo_library_warns_that_sub_folders_are_read_as_sets(tmp_path: Path) -> None:
+    # a user ran tune on ~/Pictures: its year folders became "sets of duplicates" (7,097 pairs) without a word
+    import numpy as np
+    from PIL import Image
+
+    year = tmp_path / "2019"
+    year.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(22):
+        Image.fromarray(rng.integers(0, 255, (24, 24, 3), dtype=np.uint8)).save(year / f"{i}.png")
+    res = CliRunner().invoke(main, ["tune", str(tmp_path), "-q"])
+    assert res.exit_code == 0, res.output
+    assert "holds 22 files that tune counts as copies of each other" in res.output
+    (year / "0.png").rename(tmp_path / "0.png")
+    for p in sorted(year.iterdir())[:2]:
+        p.unlink()
+    assert "counts as copies" not in CliRunner().invoke(main, ["tune", str(tmp_path), "-q"]).output
