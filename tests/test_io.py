@@ -174,3 +174,13 @@ def test_heic_when_extra_installed(tmp_path: Path, photo: Path) -> None:
     small.save(tmp_path / "x.heic")
     out = open_image(tmp_path / "x.heic")
     assert out.size == (120, 80)
+
+
+@pytest.mark.unit
+def test_find_images_says_a_missing_folder_does_not_exist(tmp_path: Path) -> None:
+    # the API said "NotADirectoryError: not a folder: photos" for a mistyped path
+    with pytest.raises(FileNotFoundError, match="no such folder"):
+        find_images(tmp_path / "photos")
+    (tmp_path / "file.jpg").write_bytes(b"x")
+    with pytest.raises(NotADirectoryError, match="not a folder"):
+        find_images(tmp_path / "file.jpg")

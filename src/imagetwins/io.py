@@ -273,6 +273,8 @@ def find_images(
     """
     root = Path(root)
     if not root.is_dir():
+        if not os.path.lexists(root):  # a mistyped path says so, not "not a folder"
+            raise FileNotFoundError(errno.ENOENT, "no such folder", str(root))
         raise NotADirectoryError(f"not a folder: {root}")
     real_root = root.resolve()
     exts = None if extensions is None else {e.lower() for e in extensions}
