@@ -156,6 +156,12 @@ class Encoder(Stage, ABC):
         """The rows of ``parts`` one after another (batches, index chunks, Dask partitions)."""
         return np.concatenate(parts) if len(parts) else self.empty()
 
+    def filler(self, n: int):
+        """Somewhere to put at most ``n`` rows part by part (an index's chunks as it reads them): ``add(part)``
+        each, then ``rows()``, what :meth:`concat` of the parts gives. This one keeps the parts and joins them at
+        the end; a method whose rows are large fills its columns as they come (``copies``)."""
+        return _JoinAtEnd(self.concat)
+
     def take(self, rows: Rows, index: np.ndarray) -> Rows:
         """The rows at ``index`` (integer positions), in that order."""
         return np.asarray(rows)[index]
@@ -363,3 +369,17 @@ class VectorEncoder(Encoder):
         if not len(queries) or not len(database):
             return search.Pairs.empty(np.float32, SIMILARITY)
         return search.cosine_query(queries, database, threshold)
+
+
+class _JoinAtEnd:
+    """:meth:`Encoder.filler`'s default: the parts kept, joined by ``concat`` when the rows are asked for."""
+
+    def __init__(self, concat) -> None:
+        self._concat, self._parts = concat, []
+
+    def add(self, part) -> None:
+        if len(part):
+            self._parts.append(part)
+
+    def rows(self):
+        return self._concat(self._parts)

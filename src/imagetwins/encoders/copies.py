@@ -94,6 +94,9 @@ class CopiesEncoder(Encoder):
     def concat(self, parts: Sequence[copies.CopyRows]) -> copies.CopyRows:
         return copies.CopyRows.concat(parts)
 
+    def filler(self, n: int) -> copies.CopyRowsFiller:
+        return copies.CopyRows.filler(n)
+
     def take(self, rows: copies.CopyRows, index: np.ndarray) -> copies.CopyRows:
         return copies.CopyRows.of(rows).take(index)
 
