@@ -56,6 +56,9 @@ RASTER_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "TIFF", "BMP", "DIB", "PPM", "IC
 QUARANTINE_SUFFIX = ".imagetwins-quarantine"
 #: A folder holding both of these is a quarantine (``--move-to`` anywhere); never scanned as photos.
 QUARANTINE_MARKERS = ("manifest.jsonl", "manifest.key")
+#: A folder holding this file was written by imagetwins itself (the review page's ``<page>_files/`` thumbnails);
+#: never scanned as photos: ``report DIR -r -o DIR/review.html`` must not feed its thumbnails to the next ``find``.
+OUTPUT_MARKER = ".imagetwins-output"
 
 # bytes Pillow keeps per pixel in memory, by mode (multi-band modes are stored 4 bytes a pixel)
 _MODE_BYTES = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2, "I;16N": 2}
@@ -269,7 +272,8 @@ def find_images(
     -------
     list of pathlib.Path
         Files whose names do not start with a dot (hidden files and folders are skipped), and no
-        quarantine folder of ``imagetwins remove``.
+        quarantine folder of ``imagetwins remove`` nor folder imagetwins wrote (one holding
+        :data:`OUTPUT_MARKER`: the review page's thumbnails).
     """
     root = Path(root)
     if not root.is_dir():
@@ -305,8 +309,8 @@ def find_images(
             warn_line(f"{folder}: cannot list folder ({exc.strerror or exc})")
             continue
         names = {e.name for e in entries}
-        if folder != root and all(m in names for m in QUARANTINE_MARKERS):
-            continue  # a quarantine made by --move-to: its files are not photos to deduplicate again
+        if folder != root and (all(m in names for m in QUARANTINE_MARKERS) or OUTPUT_MARKER in names):
+            continue  # a quarantine made by --move-to, or thumbnails we wrote: not photos to deduplicate again
         subfolders = []
         for entry in entries:
             if entry.name.startswith("."):

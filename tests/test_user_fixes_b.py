@@ -1,0 +1,39 @@
+"""What a new user met (second batch): outputs imagetwins writes, pipes, caches, driven on real images."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from imagetwins.cli import main
+
+
+def _photos(tmp_path: Path, datasets: Path, n: int = 3) -> Path:
+    folder = tmp_path / "lib"
+    (folder / "sub").mkdir(parents=True)
+    photos = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[:n]
+    shutil.copyfile(photos[0], folder / "a.jpg")
+    shutil.copyfile(photos[0], folder / "sub" / "a copy.jpg")
+    for k, p in enumerate(photos[1:]):
+        shutil.copyfile(p, folder / f"other{k}.jpg")
+    return folder
+
+
+@pytest.mark.cli
+def test_review_page_thumbnails_are_never_scanned_as_photos(tmp_path: Path, datasets: Path) -> None:
+    import imagetwins
+    from imagetwins.io import find_images
+    from imagetwins.report import write_html_report
+
+    folder = _photos(tmp_path, datasets)
+    before = find_images(folder, recursive=True)
+    result = imagetwins.find(folder, recursive=True, method="phash", keep="original")
+    assert len(result.groups) == 1
+    write_html_report(result, folder / "review.html", embed=False)  # thumbnails in folder/review_files/
+    assert sorted(p.name for p in (folder / "review_files").iterdir() if p.suffix == ".jpg") == ["0.jpg", "1.jpg"]
+    assert find_images(folder, recursive=True) == before  # the thumbnails are ours, not photos
+    res = CliRunner().invoke(main, ["find", str(folder), "-r", "-m", "phash", "--no-cache"])
+    assert res.exit_code == 0 and "4 images read" in res.output, res.output
