@@ -166,8 +166,8 @@ def test_explain_shows_a_verification_only_for_a_method_that_verifies(album: Pat
 
 def test_every_format_is_offered_by_every_command_that_writes_what_it_holds() -> None:
     """A format registered in imagetwins.outputs is an option of each command writing groups or matches."""
-    commands = {"find": main.commands["find"], "report": main.commands["report"], "remove": main.commands["remove"],
-                "check": main.commands["check"], "index query": main.commands["index"].commands["query"]}
+    commands = {name: main.get_command(None, name) for name in ("find", "report", "remove", "check")}
+    commands["index query"] = main.get_command(None, "index").commands["query"]
     kinds = {"find": ("groups", "matches"), "report": ("groups",), "remove": ("groups",), "check": ("matches",),
              "index query": ("matches",)}
     for name, cmd in commands.items():

@@ -35,7 +35,8 @@ def render() -> str:
              "```text", _help(main, "imagetwins"), "```\n"]
 
     def walk(group, prefix: str) -> None:
-        for name, cmd in sorted(group.commands.items()):
+        for name in group.list_commands(None):  # (imagetwins' commands are loaded when asked for)
+            cmd = group.get_command(None, name)
             full = f"{prefix} {name}"
             parts.extend([f"## `{full}`\n", "```text", _help(cmd, full), "```\n"])
             if hasattr(cmd, "commands"):
