@@ -37,3 +37,21 @@ def test_review_page_thumbnails_are_never_scanned_as_photos(tmp_path: Path, data
     assert find_images(folder, recursive=True) == before  # the thumbnails are ours, not photos
     res = CliRunner().invoke(main, ["find", str(folder), "-r", "-m", "phash", "--no-cache"])
     assert res.exit_code == 0 and "4 images read" in res.output, res.output
+
+
+@pytest.mark.cli
+@pytest.mark.parametrize("extra", [[], ["--csv", "-", "-q"]])
+def test_stdout_closed_by_its_reader_stops_quietly(tmp_path: Path, datasets: Path, extra: list[str]) -> None:
+    """`imagetwins find DIR | head`: the reader goes away; no traceback, no error line, exit 141 (as SIGPIPE)."""
+    import os
+    import subprocess
+    import sys
+
+    folder = _photos(tmp_path, datasets)
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).parents[1] / "src"))
+    proc = subprocess.Popen([sys.executable, "-m", "imagetwins", "find", str(folder), "-r", "-m", "phash",
+                             "--no-cache", *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    proc.stdout.close()  # the reader is gone before the first line is written
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141, err
+    assert "Traceback" not in err and "Broken pipe" not in err and "error" not in err, err

@@ -28,6 +28,7 @@ import click  # noqa: E402
 
 from imagetwins import __version__  # noqa: E402
 from imagetwins.cli._common import (  # noqa: F401, E402  (kept importable from imagetwins.cli)
+    EXIT_BROKEN_PIPE,
     EXIT_DUPLICATES,
     EXIT_ERROR,
     EXIT_OK,
@@ -80,6 +81,9 @@ class _SafeMessages(click.Group):
         except KeyboardInterrupt:
             echo(printable(interrupted_line()), err=True)
             raise SystemExit(EXIT_INTERRUPTED) from None
+        except BrokenPipeError:
+            # stdout's reader went away (`imagetwins find DIR | head`): stop quietly, as Unix tools killed by SIGPIPE
+            raise SystemExit(EXIT_BROKEN_PIPE) from None
 
     def __call__(self, *args, **kwargs):
         # the command-line entry point (tests call .main): an interrupted run ends without Python's shutdown, which

@@ -45,6 +45,7 @@ EXIT_ERROR = 1
 EXIT_REFUSED = 1  # remove: a file of the plan was refused or could not be moved (each named, then one summary)
 # click uses 2 for usage errors (bad option, missing folder)
 EXIT_DUPLICATES = 3  # with --fail-on-duplicates: duplicates (or leaks) were found
+EXIT_BROKEN_PIPE = 141  # stdout closed by the reader (`| head`): stopped quietly, as a tool killed by SIGPIPE (128+13)
 
 
 class OutputFile(click.Path):

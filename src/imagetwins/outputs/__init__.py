@@ -46,6 +46,8 @@ def write(name: str, what: Groups | Matches, to: str | os.PathLike) -> None:
         The format cannot hold ``what`` (a review page of matches), or cannot go to standard output.
     OutputError
         The file could not be written (one line).
+    BrokenPipeError
+        Standard output (``-``) was closed by its reader (``| head``).
     """
     fmt = FORMATS[name]
     kind = "groups" if isinstance(what, Groups) else "matches"
@@ -57,6 +59,10 @@ def write(name: str, what: Groups | Matches, to: str | os.PathLike) -> None:
         raise ValueError(f"the {name} output cannot go to standard output ('-')")
     try:
         writer(what, target)
+    except BrokenPipeError:
+        if target.is_stdout:
+            raise  # the reader of stdout went away (`| head`): not a file that failed; the CLI stops quietly
+        raise OutputError(f"cannot write {target.path}: Broken pipe") from None
     except OSError as exc:
         raise OutputError(f"cannot write {target.path}: {exc.strerror or exc}") from None
 
