@@ -55,3 +55,20 @@ def test_stdout_closed_by_its_reader_stops_quietly(tmp_path: Path, datasets: Pat
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=120) == 141, err
     assert "Traceback" not in err and "Broken pipe" not in err and "error" not in err, err
+
+
+@pytest.mark.cli
+def test_two_outputs_naming_one_file_is_a_usage_error(tmp_path: Path, datasets: Path, monkeypatch) -> None:
+    folder = _photos(tmp_path, datasets)
+    monkeypatch.chdir(tmp_path)
+    res = CliRunner().invoke(main, ["find", str(folder), "-r", "-m", "phash", "--no-cache", "--csv", "out.csv",
+                                    "--json", str(tmp_path / "out.csv"), "-q"])
+    line = res.output.strip().splitlines()[-1]
+    assert res.exit_code == 2 and "--csv" in line and "--json" in line and "both write" in line, res.output
+    assert not (tmp_path / "out.csv").exists()
+    res = CliRunner().invoke(main, ["report", str(folder), "-r", "-m", "phash", "--no-cache", "-o", "r.html",
+                                    "--json", "r.html"])
+    assert res.exit_code == 2 and "--output and --json both write" in res.output, res.output
+    res = CliRunner().invoke(main, ["find", str(folder), "-r", "-m", "phash", "--no-cache", "--csv", "a.csv",
+                                    "--json", "a.json", "-q"])
+    assert res.exit_code == 0 and (tmp_path / "a.csv").exists() and (tmp_path / "a.json").exists(), res.output

@@ -5,6 +5,7 @@ offered by each of them with no change here."""
 from __future__ import annotations
 
 import functools
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,6 +45,20 @@ class Requested:
                     outputs.write(name, what, path)
             except outputs.OutputError as exc:
                 raise click.ClickException(str(exc)) from None
+
+
+def refuse_one_file_twice(named: dict[str, Path]) -> None:
+    """A usage error when two output options name one file (``--csv out.csv --json out.csv``: the second replaced
+    the first, silently); ``named``: option -> file."""
+    seen: dict[str, str] = {}
+    for option, path in named.items():
+        if str(path) == "-":
+            continue  # (two on stdout: said before)
+        real = os.path.normcase(os.path.realpath(path))
+        if real in seen:
+            raise click.UsageError(f"{seen[real]} and {option} both write {path}: the second would replace the "
+                                   f"first; give each its own file")
+        seen[real] = option
 
 
 def file_option(name: str, help: str):
@@ -86,6 +101,7 @@ def output_options(*kinds: str, exclude: tuple[str, ...] = ()):
                                            f"would replace or pose as a picture: give a {n} file name")
             if len(on_stdout) > 1:
                 raise click.UsageError(f"{' and '.join(on_stdout)} cannot both go to stdout ('-')")
+            refuse_one_file_twice({outputs.FORMATS[n].option: p for n, p in files.items()})
             if pairs and "json" not in files:
                 raise click.UsageError("--pairs adds every matching pair to the --json output: give --json too")
             return f(*args, requested=Requested(files, pairs), **kwargs)

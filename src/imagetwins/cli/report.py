@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from imagetwins.cli._common import OutputFile, echo, keep_options, keep_rule_for, plural, scan_options
-from imagetwins.cli._outputs import Requested, groups_output, output_options
+from imagetwins.cli._outputs import Requested, groups_output, output_options, refuse_one_file_twice
 from imagetwins.cli._scan import decide, hint_if_empty, note_keep_in_outside, scan
 from imagetwins.cli.decisions import ignore_decisions_option, load_remembered
 
@@ -41,6 +41,7 @@ def report(directory: Path, output: Path, requested: Requested, keep_in: tuple[P
     if str(output) == "-":
         raise click.UsageError("--output: the review page is a file (with its thumbnails beside it when large), "
                                "not stdout ('-'): give a name")
+    refuse_one_file_twice({"--output": output, **dict(zip(requested.options(), requested.files.values()))})
     keep_rule = keep_rule_for(keep_rule, method)
     note_keep_in_outside(directory, keep_in, quiet)
     result = scan(directory, method, threshold, recursive, workers, no_cache, quiet, follow_symlinks=follow_symlinks,
