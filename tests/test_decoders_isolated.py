@@ -122,7 +122,7 @@ def test_a_folder_holding_rawpy_py_is_not_imported_by_the_worker(card: Path, mon
     trap.mkdir()
     (trap / "rawpy.py").write_text(f"open({str(tmp_path / 'ran')!r}, 'w').write('x')\n")
     monkeypatch.chdir(trap)
-    raw._stop_all()
+    raw.stop_workers()
     assert open_image(card / "IMG_2.dng", min_size=192).size[0] > 100
     assert not (tmp_path / "ran").exists()
 

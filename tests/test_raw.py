@@ -196,3 +196,47 @@ def test_every_method_reads_bayer_dngs(bayer_card: Path, method: str) -> None:
     assert {Path(f).name for f in result.files} >= {"IMG_1.dng", "IMG_2.dng", "IMG_3.dng", "IMG_1.jpg"}
     if method in ("phash", "copies"):  # the demosaiced DNG is its JPEG's picture
         assert any({"IMG_1.dng", "IMG_1.jpg"} <= {Path(f).name for f in g.files} for g in result.groups), result.groups
+
+
+# a process that takes over the run's orphans (Linux: PR_SET_CHILD_SUBREAPER) runs the command, then waits for any
+_OUTLIVED = """
+import ctypes, json, os, resource, subprocess, sys, time
+if ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0) != 0:
+    sys.exit("no subreaper")
+run = subprocess.run([sys.executable, "-m", "imagetwins", "find", sys.argv[1], "-m", "phash", "-q"],
+                     capture_output=True, text=True)
+outlived, end = [], time.monotonic() + 5
+while time.monotonic() < end:
+    try:
+        pid, _ = os.waitpid(-1, os.WNOHANG)
+    except ChildProcessError:
+        break
+    if pid:
+        outlived.append(pid)
+    else:
+        time.sleep(0.02)
+print(json.dumps({"exit": run.returncode, "err": run.stderr, "outlived": outlived}))
+"""
+
+
+@pytest.mark.cli
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="Linux's child subreaper")
+def test_no_raw_decoder_process_outlives_a_cli_run(tmp_path: Path) -> None:
+    """LibRaw's worker processes are ended and waited for when a command ends (its end skips Python's atexit):
+    before, they ended by themselves after it, orphans whose CPU time no one counted."""
+    import subprocess
+    import sys
+
+    from conftest import synthetic_photo
+
+    folder = tmp_path / "raws"
+    folder.mkdir()
+    for n in range(3):
+        synthetic_photo(seed=n).save(tmp_path / f"{n}.png")
+        write_bayer_dng(tmp_path / f"{n}.png", folder / f"IMG_{n}.dng", preview_side=0)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    out = subprocess.run([sys.executable, "-c", _OUTLIVED, str(folder)], capture_output=True, text=True, env=env,
+                         timeout=300, check=True)
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got["exit"] == 0 and "error" not in got["err"], got["err"]
+    assert got["outlived"] == []

@@ -9,7 +9,7 @@ can make it segfault (byte-flip fuzzing found such DNGs), and then only that wor
 ``decoder crashed`` and a new worker takes the next RAW file. A worker also has the decode time limit: one stuck
 in LibRaw is killed. The JPEG preview comes back as bytes and is decoded here by Pillow (at reduced scale, under
 the decode memory budget, like any JPEG). Workers start on the first RAW file (about 0.1 s each), are reused, and
-end with the process; other formats never pay for them.
+are ended and waited for when the run ends (:func:`stop_workers`); other formats never pay for them.
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ import threading
 import time
 from pathlib import Path
 
-__all__ = ["RAW_EXTENSIONS", "RawDecodeError", "RawUnavailable", "decode_raw", "is_raw_name", "raw_size"]
+__all__ = ["RAW_EXTENSIONS", "RawDecodeError", "RawUnavailable", "decode_raw", "is_raw_name", "raw_size",
+           "stop_workers"]
 
 RAW_EXTENSIONS = frozenset({
     ".dng", ".cr2", ".cr3", ".crw", ".nef", ".nrw", ".arw", ".srf", ".sr2", ".orf", ".rw2", ".raf", ".pef",
@@ -79,6 +80,8 @@ class _Worker:
         # (LibRaw prints its complaints about damaged files on stderr: each file gets one reason from us instead)
         self.proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.DEVNULL, env=env, close_fds=True)
+        with _lock:
+            _live.add(self)
 
     def ask(self, op: str, args: tuple, timeout: float | None) -> tuple:
         body = pickle.dumps((op, args), protocol=pickle.HIGHEST_PROTOCOL)
@@ -109,6 +112,9 @@ class _Worker:
         return b"".join(chunks)
 
     def stop(self) -> None:
+        """End the process (killed) and wait for it."""
+        with _lock:
+            _live.discard(self)
         for fh in (self.proc.stdin, self.proc.stdout):
             try:
                 fh.close()
@@ -145,12 +151,14 @@ class _WorkerTimeout(Exception):
 
 
 _idle: list[_Worker] = []
+_live: set[_Worker] = set()  # every worker started and not stopped: idle, or decoding for a thread
 _lock = threading.Lock()
 
 
 def _reset_after_fork() -> None:  # a forked child (Dask, multiprocessing) starts its own workers
     global _lock
     _idle.clear()
+    _live.clear()
     _lock = threading.Lock()
 
 
@@ -159,9 +167,14 @@ if hasattr(os, "register_at_fork"):
 
 
 @atexit.register
-def _stop_all() -> None:
+def stop_workers() -> None:
+    """End every LibRaw worker process and wait for it, so that none outlives the run and their CPU time is this
+    process's children's (``resource.RUSAGE_CHILDREN``). Killed, idle or not: a worker keeps nothing to save, and
+    one told to finish took 70-200 ms (its interpreter's shutdown) where a kill takes a few. The next RAW file
+    starts a new worker. The command line calls this before it ends (without Python's shutdown, so without
+    ``atexit``)."""
     with _lock:
-        workers, _idle[:] = list(_idle), []
+        workers, _idle[:] = list(_live), []
     for w in workers:
         w.stop()
 
@@ -173,6 +186,8 @@ def _ask(op: str, args: tuple, timeout: float | None) -> tuple:
     with _lock:
         worker = _idle.pop() if _idle else None
     if worker is None or worker.proc.poll() is not None:
+        if worker is not None:  # (ended while idle: reaped)
+            worker.stop()
         try:
             worker = _Worker()
         except OSError as exc:
