@@ -72,3 +72,39 @@ def test_two_outputs_naming_one_file_is_a_usage_error(tmp_path: Path, datasets: 
     res = CliRunner().invoke(main, ["find", str(folder), "-r", "-m", "phash", "--no-cache", "--csv", "a.csv",
                                     "--json", "a.json", "-q"])
     assert res.exit_code == 0 and (tmp_path / "a.csv").exists() and (tmp_path / "a.json").exists(), res.output
+
+
+@pytest.mark.integration
+def test_files_moved_away_and_back_keep_their_cached_rows(tmp_path: Path, datasets: Path) -> None:
+    """remove --apply then undo: the same bytes, size and mtime, a new ctime (a new inode across devices). The
+    rows stand (no decode); a file whose bytes changed under the same size and mtime is read again."""
+    import os
+
+    from imagetwins.index import Index
+
+    folder = _photos(tmp_path, datasets, n=4)
+    with Index(tmp_path / "i.db", ["phash"]) as index:
+        assert index.update(folder).added == 5
+        away = tmp_path / "away"
+        away.mkdir()
+        names = sorted(p.name for p in folder.glob("*.jpg"))
+        for name in names:  # renamed away and back: a new ctime
+            os.rename(folder / name, away / name)
+            os.rename(away / name, folder / name)
+        copied = folder / "other0.jpg"  # a copy put back with its dates: a new inode too
+        st = copied.stat()
+        data = copied.read_bytes()
+        copied.unlink()
+        copied.write_bytes(data)
+        os.utime(copied, ns=(st.st_atime_ns, st.st_mtime_ns))
+        stats = index.update(folder)
+        assert (stats.unchanged, stats.changed, stats.added) == (5, 0, 0)
+        edited = folder / "other1.jpg"  # same size and mtime, other bytes: never trusted
+        st = edited.stat()
+        data = bytearray(edited.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        edited.write_bytes(bytes(data))
+        os.utime(edited, ns=(st.st_atime_ns, st.st_mtime_ns))
+        stats = index.update(folder)
+        assert (stats.unchanged, stats.changed) == (4, 1)
+        assert index.update(folder).unchanged == 5  # its new row trusted from then on

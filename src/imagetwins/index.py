@@ -10,6 +10,7 @@ method into one numpy array and reuse :mod:`imagetwins.search`.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -30,7 +31,7 @@ from imagetwins.digests import Digest
 from imagetwins.encoders import Encoder, get_encoder
 from imagetwins.encoding import encode_files
 from imagetwins.facts import FACTS_VERSION, ImageFacts
-from imagetwins.io import ReadFailure, find_images, warn_line, warn_skipped
+from imagetwins.io import ImageReadError, ReadFailure, find_images, read_bytes, warn_line, warn_skipped
 from imagetwins.raw import CRASHED
 from imagetwins.results import FindResult, groups_from_encodings, query_images
 from imagetwins.text import from_sqlite, to_sqlite
@@ -114,6 +115,21 @@ def changed_since(stored: tuple, now: FileState) -> bool:
     if (stored[0], stored[1]) != now[:2]:
         return True
     return any(old is not None and old != new for old, new in zip(stored[2:], now[2:]))
+
+
+def _same_bytes_moved(path: str, old: tuple, now: FileState) -> bool:
+    """Whether a file whose size and mtime are what the index recorded, but not its ctime or inode, still holds the
+    recorded bytes: its SHA-256 read again (a read, no decode) against the stored digest. A file ``remove`` moved
+    and ``undo`` put back keeps its size and mtime and gets a new ctime (a new inode across devices): its row is
+    good. Changed bytes never match: the file is read and encoded again."""
+    stored, error, digest = old[1], old[2], old[4]
+    if digest is None or error is not None or (stored[0], stored[1]) != now[:2] or now[0] < 0:
+        return False
+    try:
+        data = read_bytes(path)
+    except ImageReadError:
+        return False
+    return hashlib.sha256(data).digest()[:len(digest)] == bytes(digest)
 
 
 @dataclass
@@ -578,10 +594,10 @@ class Index:
                 on_disk[str(p)] = _NO_STATE  # a broken link or a vanished file: recorded with its reason
         where, args = self._under(root)
         known = {
-            _from_db(path): (fid, (size, mtime, ctime, inode), error, set(held.split(",")) if held else set())
-            for fid, path, size, mtime, ctime, inode, error, held in self.db.execute(
+            _from_db(path): (fid, (size, mtime, ctime, inode), error, set(held.split(",")) if held else set(), digest)
+            for fid, path, size, mtime, ctime, inode, error, held, digest in self.db.execute(
                 "SELECT f.id, f.path, f.size, f.mtime_ns, x.ctime_ns, x.inode, f.error, "
-                "(SELECT group_concat(e.method) FROM encodings e WHERE e.file_id=f.id) "
+                "(SELECT group_concat(e.method) FROM encodings e WHERE e.file_id=f.id), f.digest "
                 f"FROM file_paths f JOIN files x ON x.id = f.id WHERE {where}", args)
         }
         gone = [fid for path, (fid, *_rest) in known.items() if path not in on_disk]
@@ -592,6 +608,11 @@ class Index:
         first_seen: list[tuple[int, int, int]] = []  # rows made before ctime and inode were kept: recorded now
         for path, state in on_disk.items():
             old = known.get(path)
+            if old is not None and changed_since(old[1], state) and _same_bytes_moved(path, old, state):
+                # moved away and back (remove, then undo), copied back with its dates: the same bytes under a new
+                # ctime or inode (the SHA-256 read again says so): the row stands, with the file's new state
+                first_seen.append((state[2], state[3], old[0]))
+                old = (old[0], state, *old[2:])
             if old is None or changed_since(old[1], state):
                 todo.setdefault(tuple(wanted), []).append(path)
                 fresh.add(path)
