@@ -86,6 +86,14 @@ def damage_encoding(db: Path, file_name: str, method: str, damage: Callable[[byt
         con.execute("UPDATE encodings SET value = ? WHERE file_id = ? AND method = ?", (damage(blob), fid, method))
 
 
+def rewrite_encodings(db: Path, method: str, change: Callable[[bytes], bytes]) -> None:
+    """Replace every stored ``method`` encoding by ``change(stored bytes)`` (as another imagetwins would store it)."""
+    with _file(db) as con:
+        rows = con.execute("SELECT file_id, value FROM encodings WHERE method = ?", (method,)).fetchall()
+        con.executemany("UPDATE encodings SET value = ? WHERE file_id = ? AND method = ?",
+                        [(change(blob), fid, method) for fid, blob in rows])
+
+
 def encoding_of(db: Path, file_name: str, method: str) -> bytes:
     """The stored ``method`` blob of the file called ``file_name``."""
     with _file(db) as con:

@@ -11,7 +11,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from index_files import encoding_of, rewrite_identity, row_heads, set_row_head, store_as_older_imagetwins, tables
+from features_versions import record_from_version_2
+from index_files import (
+    encoding_of,
+    rewrite_encodings,
+    rewrite_identity,
+    row_heads,
+    set_row_head,
+    store_as_older_imagetwins,
+    tables,
+)
 
 from imagetwins import copies
 from imagetwins.decisions import DecisionStore
@@ -32,6 +41,7 @@ def before(tmp_path: Path) -> Path:
     db = tmp_path / "before.db"
     shutil.copyfile(FIXTURE, db)
     rewrite_identity(db, "copies", lambda _: get_encoder("copies").identity())
+    rewrite_encodings(db, "copies", record_from_version_2)  # its features, written before they held colour
     return db
 
 

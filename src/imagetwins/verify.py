@@ -6,13 +6,17 @@ relation. This module checks that relation for one pair:
 
 1. **Local features**, computed once per image (:func:`extract`) at a bounded size: ORB keypoints and
    binary descriptors of the image *and of its mirror* (ORB is rotation- but not mirror-invariant),
-   plus a small grey thumbnail. :class:`ImageFeatures` serialises to bytes for the index cache.
+   plus a small grey thumbnail and a smaller colour one (chroma). :class:`ImageFeatures` serialises to bytes
+   for the index cache.
 2. **Matching** with a ratio test, then a RANSAC fit of a full affine transform (crops, padding,
    aspect changes, rotations, mirrors and quarter turns are all affine).
 3. **Dense check**: the thumbnail of one image is warped onto the other with that transform and the
    two are compared cell by cell (normalised cross-correlation). Different photos that carry the same
    caption or logo, or the same flat object photographed twice, can give dozens of consistent
-   inliers; they rarely agree over the whole overlap, pixel for pixel. Copies do.
+   inliers; they rarely agree over the whole overlap, pixel for pixel. Copies do. The cells' mean brightness
+   must follow one global change: of brightness and contrast, or of colour (one image's grey cells against the
+   other's colour cells: a hue turn, a tint, sepia), which a second photo of a flat object under other light
+   does not.
 
 The verdict is one **confidence** in [0, 1], a logistic model of those measurements fitted by
 ``benchmarks/quality.py`` on photos-public edits and half of ukbench-600's look-alikes, and measured
@@ -66,6 +70,20 @@ FEATURE_SIDE = 320
 MAX_FEATURES = 500
 #: long side (px) of the grey thumbnail used by the dense check
 THUMB_SIDE = 160
+#: long side (px) of the colour thumbnail: the image's chroma (Cb, Cr), for the colour lighting fit
+#: (:func:`_colour_lighting_residual`); the grey thumbnail gives the luma
+COLOUR_SIDE = 40
+#: the colour lighting fit (:func:`_colour_lighting_residual`): a copy whose colours were changed (a hue turn, a tint,
+#: saturation, sepia) keeps its picture's structure, but each colour's grey level moves its own way, which the grey
+#: fit cannot follow. Its residual replaces the grey fit's where it leaves at most COLOUR_GAIN of it (a colour change
+#: explains most of what the grey fit leaves; a look-alike's or a re-shot's other light is explained a little by any
+#: two more coefficients: on the fit split of ``benchmarks/quality.py --families``, the copies it lifts over the
+#: default keep 0.12-0.57 of the grey residual, the ukbench look-alikes 0.81 or more; re-shots of one scene (even
+#: holidays-half groups) 0.46-0.63, none of them lifted over the default), and is tried only where the cells agree as
+#: much as COLOUR_FIT_AGREEMENT (strict agreement: under it, no lighting makes a copy at the default, and most pairs
+#: checked are not copies: the fit's cost stays on copies)
+COLOUR_GAIN = 0.6
+COLOUR_FIT_AGREEMENT = 0.75
 #: Lowe's ratio test
 RATIO = 0.8
 #: RANSAC reprojection tolerance, in pixels of the FEATURE_SIDE frame
@@ -111,15 +129,16 @@ OVERLAY_FLAT_SHARE = 0.3
 OVERLAY_REST_AGREES = 0.97
 OVERLAY_REST_LIGHTING = 0.02
 #: the version of the features' definition; stored with cached features, which are recomputed when it changes
-FEATURES_VERSION = 2  # 2: keypoints stored strongest first (the quick look takes the first ones)
+FEATURES_VERSION = 3  # 2: keypoints stored strongest first (the quick look takes the first ones); 3: a colour
+# thumbnail (COLOUR_SIDE)
 #: the version of what :func:`verify_pair` computes from given features: part of :func:`verdict_version`, which
 #: keys the confidences the index keeps per pair. Bump it with any change of the code that changes a confidence
 #: (the module's constants, FEATURES_VERSION and CALIBRATION included, and OpenCV's version are in the key already)
-VERDICT_VERSION = 7  # 2: the quick look before the full match; 3: the lighting fit refitted until a caption drops
+VERDICT_VERSION = 8  # 2: the quick look before the full match; 3: the lighting fit refitted until a caption drops
 # out; 4: symmetric (the pair is checked in one canonical order), keypoints at the stored (half float) precision;
 # 5: a perspective alignment where the affine one leaves part of the picture disagreeing; 6: overlays left out
 # (OVERLAY_MAX); 7: two framings of one scene and pictures sharing only a part are not copies (FRAMING_COVER,
-# PART_COVER)
+# PART_COVER); 8: the colour lighting fit (COLOUR_GAIN)
 
 #: logistic model behind :attr:`Verification.confidence` (fitted by ``benchmarks/quality.py --fit`` with each
 #: weight's sign fixed: more agreement can only raise the confidence, a lighting mismatch only lower it):
@@ -252,7 +271,7 @@ def _require_cv2():
 
 @dataclass
 class ImageFeatures:
-    """What verification needs of one image: keypoints of it and of its mirror, and a grey thumbnail.
+    """What verification needs of one image: keypoints of it and of its mirror, a grey thumbnail and a colour one.
 
     Keypoint coordinates are in a frame whose long side is :data:`FEATURE_SIDE` pixels (``size``);
     mirrored keypoints are already mapped back into the unmirrored frame, so a fit against them is an
@@ -265,6 +284,9 @@ class ImageFeatures:
     mirror_points: np.ndarray
     mirror_descriptors: np.ndarray
     thumbnail: np.ndarray  # (h, w) uint8, long side THUMB_SIDE
+    #: (h, w, 2) uint8, the chroma (Cb, Cr) with the long side COLOUR_SIDE; None: no colour known (the colour
+    #: lighting fit is not tried for a pair with such an image)
+    colour: np.ndarray | None = None
     #: :func:`order_key` of these features, made on first use (the same features meet several partners in a run)
     _order_key: bytes | None = field(default=None, init=False, repr=False, compare=False)
 
@@ -272,16 +294,20 @@ class ImageFeatures:
         """Compact serialisation (about 40 KB) for a cache; read back with :meth:`from_bytes`.
 
         A fixed header (:data:`_HEADER`: magic, version, frame size, keypoint counts, descriptor width,
-        thumbnail shape) and the raw little-endian arrays: reading 600 of them takes milliseconds, where
-        ``np.load`` of an ``.npz`` (the format before, still read) took about a second.
+        thumbnail shape, colour thumbnail shape) and the raw little-endian arrays: reading 600 of them takes
+        milliseconds, where ``np.load`` of an ``.npz`` (the format before, still read) took about a second.
         """
         mp, md = self.mirror_points, self.mirror_descriptors
         th, tw = self.thumbnail.shape
+        ch, cw = (0, 0) if self.colour is None else self.colour.shape[:2]
         head = _HEADER.pack(_MAGIC, FEATURES_VERSION, int(self.size[0]), int(self.size[1]), len(self.points),
-                            len(mp), self.descriptors.shape[1] if self.descriptors.ndim == 2 else 32, th, tw)
-        return b"".join([head, self.points.astype("<f2").tobytes(), np.ascontiguousarray(self.descriptors).tobytes(),
-                         mp.astype("<f2").tobytes(), np.ascontiguousarray(md).tobytes(),
-                         np.ascontiguousarray(self.thumbnail).tobytes()])
+                            len(mp), self.descriptors.shape[1] if self.descriptors.ndim == 2 else 32, th, tw, ch, cw)
+        parts = [head, self.points.astype("<f2").tobytes(), np.ascontiguousarray(self.descriptors).tobytes(),
+                 mp.astype("<f2").tobytes(), np.ascontiguousarray(md).tobytes(),
+                 np.ascontiguousarray(self.thumbnail).tobytes()]
+        if self.colour is not None:
+            parts.append(np.ascontiguousarray(self.colour, dtype=np.uint8).tobytes())
+        return b"".join(parts)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> ImageFeatures:
@@ -289,28 +315,33 @@ class ImageFeatures:
         data = bytes(data)
         if data[:2] == b"PK":  # an .npz, as written before the raw format
             return cls._from_npz(data)
-        if len(data) < _HEADER.size or data[:4] != _MAGIC:
+        if len(data) < 8 or data[:4] != _MAGIC:
             raise ValueError("not serialised image features")
-        _, version, width, height, n, m, d, th, tw = _HEADER.unpack_from(data)
-        if version != FEATURES_VERSION:
+        version = _stored_version(data)
+        if version != FEATURES_VERSION:  # before the colour thumbnail (2), the header was shorter: not read on
             raise ValueError(f"features version {version}, expected {FEATURES_VERSION}")
+        if len(data) < _HEADER.size:
+            raise ValueError("not serialised image features")
+        _, version, width, height, n, m, d, th, tw, ch, cw = _HEADER.unpack_from(data)
         # what extract() can make, no more: a well-formed but odd header (descriptors of another width, an empty
         # thumbnail, a zero frame) made OpenCV or numpy raise in the middle of a run's verification
         if d != 32 or not (0 < width <= 4 * FEATURE_SIDE and 0 < height <= 4 * FEATURE_SIDE) \
-                or not (0 < th <= 4 * THUMB_SIDE and 0 < tw <= 4 * THUMB_SIDE) or max(n, m) > 4 * MAX_FEATURES:
+                or not (0 < th <= 4 * THUMB_SIDE and 0 < tw <= 4 * THUMB_SIDE) or max(n, m) > 4 * MAX_FEATURES \
+                or not ((ch, cw) == (0, 0) or (0 < ch <= 4 * COLOUR_SIDE and 0 < cw <= 4 * COLOUR_SIDE)):
             raise ValueError(f"not image features made here (frame {width}x{height}, {n}+{m} keypoints of {d} bytes, "
-                             f"thumbnail {tw}x{th})")
-        sizes = [4 * n, d * n, 4 * m, d * m, th * tw]
+                             f"thumbnail {tw}x{th}, colour {cw}x{ch})")
+        sizes = [4 * n, d * n, 4 * m, d * m, th * tw, 2 * ch * cw]
         if _HEADER.size + sum(sizes) != len(data):
             raise ValueError("not serialised image features (wrong length)")
         parts, at = [], _HEADER.size
         for size in sizes:
             parts.append(data[at:at + size])
             at += size
+        colour = np.frombuffer(parts[5], np.uint8).reshape(ch, cw, 2) if ch else None
         return cls((width, height), np.frombuffer(parts[0], "<f2").reshape(n, 2).astype(np.float32),
                    np.frombuffer(parts[1], np.uint8).reshape(n, d), np.frombuffer(parts[2], "<f2").reshape(m, 2)
                    .astype(np.float32), np.frombuffer(parts[3], np.uint8).reshape(m, d),
-                   np.frombuffer(parts[4], np.uint8).reshape(th, tw))
+                   np.frombuffer(parts[4], np.uint8).reshape(th, tw), colour)
 
     @classmethod
     def _from_npz(cls, data: bytes) -> ImageFeatures:
@@ -320,7 +351,7 @@ class ImageFeatures:
                     raise ValueError(f"features version {int(z['version'])}, expected {FEATURES_VERSION}")
                 return cls((int(z["size"][0]), int(z["size"][1])), z["points"].astype(np.float32),
                            z["descriptors"], z["mirror_points"].astype(np.float32), z["mirror_descriptors"],
-                           z["thumbnail"])
+                           z["thumbnail"], z["colour"] if "colour" in z.files else None)
         except ValueError:
             raise
         except Exception as exc:  # zipfile.BadZipFile, OSError, KeyError, EOFError ...: damaged bytes
@@ -328,9 +359,14 @@ class ImageFeatures:
 
 
 #: :meth:`ImageFeatures.to_bytes`'s header: magic, features version, frame width and height, keypoints of the
-#: image and of its mirror, descriptor bytes, thumbnail height and width
-_HEADER = struct.Struct("<4s8I")
+#: image and of its mirror, descriptor bytes, thumbnail height and width, colour thumbnail height and width
+_HEADER = struct.Struct("<4s10I")
 _MAGIC = b"ITF\x00"
+
+
+def _stored_version(head: bytes) -> int:
+    """The features version of a raw header (the word after the magic, in every version's header)."""
+    return int.from_bytes(head[4:8], "little")
 
 
 def verify_header_bytes() -> int:
@@ -340,11 +376,12 @@ def verify_header_bytes() -> int:
 
 def features_length(head: bytes) -> int | None:
     """The whole length of serialised features (:meth:`ImageFeatures.to_bytes`) whose header is ``head``, or None
-    when ``head`` is not such a header (too short, another format: nothing can be said from it)."""
-    if len(head) < _HEADER.size or head[:4] != _MAGIC:
+    when ``head`` is not such a header (too short, another format or features version: nothing can be said from
+    it; reading them says why they cannot be used)."""
+    if len(head) < _HEADER.size or head[:4] != _MAGIC or _stored_version(head) != FEATURES_VERSION:
         return None
-    _, _, _, _, n, m, d, th, tw = _HEADER.unpack_from(head)
-    return _HEADER.size + 4 * n + d * n + 4 * m + d * m + th * tw
+    _, _, _, _, n, m, d, th, tw, ch, cw = _HEADER.unpack_from(head)
+    return _HEADER.size + 4 * n + d * n + 4 * m + d * m + th * tw + 2 * ch * cw
 
 
 @dataclass
@@ -643,19 +680,33 @@ def _detect(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return points, descriptors[order]
 
 
-def extract(image: Image.Image | np.ndarray) -> ImageFeatures:
-    """Features of one image (PIL image or ``(H, W[, 3])`` uint8 array), at a bounded size."""
+def extract(image: Image.Image | np.ndarray, grey: Image.Image | None = None) -> ImageFeatures:
+    """Features of one image (PIL image or ``(H, W[, 3])`` uint8 array), at a bounded size; ``grey``: the image
+    already converted to grey ("L"), when the caller has it."""
     _require_cv2()
     if isinstance(image, np.ndarray):
         image = Image.fromarray(np.asarray(image, dtype=np.uint8))
-    grey = image if image.mode == "L" else image.convert("L")  # once, for the features and the thumbnail
+    if grey is None:
+        grey = image if image.mode == "L" else image.convert("L")  # once, for the features and the thumbnail
     gray = _scaled(grey, FEATURE_SIDE, Image.Resampling.BILINEAR)
     points, descriptors = _detect(gray)
     mirror_points, mirror_descriptors = _detect(np.ascontiguousarray(gray[:, ::-1]))
     mirror_points[:, 0] = (gray.shape[1] - 1 - mirror_points[:, 0]).astype(np.float16)
     thumb = _scaled(grey, THUMB_SIDE, Image.Resampling.BOX)
     return ImageFeatures((gray.shape[1], gray.shape[0]), points, descriptors, mirror_points, mirror_descriptors,
-                         np.ascontiguousarray(thumb))
+                         np.ascontiguousarray(thumb), colour_thumbnail(image))
+
+
+def colour_thumbnail(image: Image.Image) -> np.ndarray | None:
+    """The chroma of ``image`` (Cb, Cr as JPEG defines them, the luma being the grey thumbnail's) with the long side
+    :data:`COLOUR_SIDE`: (h, w, 2) uint8; None for a grey image ("L", "1", "I;16" ...: nothing to fit)."""
+    if Image.getmodebase(image.mode) == "L":  # grey, bilevel, 16-bit or float grey
+        return None
+    w, h = image.size
+    s = COLOUR_SIDE / max(w, h)
+    small = (image if image.mode == "RGB" else image.convert("RGB")).resize(
+        (max(1, round(w * s)), max(1, round(h * s))), Image.Resampling.BOX)
+    return np.ascontiguousarray(np.asarray(small.convert("YCbCr"))[:, :, 1:])
 
 
 def _fit(pa: np.ndarray, da: np.ndarray, pb: np.ndarray, db: np.ndarray, min_matches: int = MIN_MATCHES,
@@ -715,6 +766,7 @@ def _dense(a: ImageFeatures, b: ImageFeatures, matrix: np.ndarray, v: Verificati
             hm = np.linalg.inv(hm)
         warped = cv2.warpPerspective(fs, hm, (w, h), flags=cv2.INTER_LINEAR, borderValue=0)
         inside = cv2.warpPerspective(np.ones_like(fs), hm, (w, h), flags=cv2.INTER_NEAREST, borderValue=0) > 0
+        m = hm
     overlap = float(inside.sum())
     cover_dst = overlap / inside.size
     cover_src = min(1.0, overlap / max(det * src.size, 1.0))
@@ -747,6 +799,12 @@ def _dense(a: ImageFeatures, b: ImageFeatures, matrix: np.ndarray, v: Verificati
     v.agreement = float((ncc >= 0.5).mean())
     v.strict_agreement = float((ncc >= 0.8).mean())
     v.median_ncc = float(np.median(ncc))
+    colours = (b.colour, a.colour) if swap else (a.colour, b.colour)
+    if v.strict_agreement >= COLOUR_FIT_AGREEMENT and colours[0] is not None and colours[1] is not None:
+        chroma_src, chroma_dst = _chroma_cells(*colours, src.shape, dst.shape, cm.shape, m)
+        colour = _colour_lighting_residual(mean_a[cm], chroma_src[cm], mean_b[cm], chroma_dst[cm])
+        if colour <= COLOUR_GAIN * v.lighting_residual:
+            v.lighting_residual = colour
     if lighting is not None and v.strict_agreement < OVERLAY_REST_AGREES:
         _outside_overlays(v, ncc_cells, textured, cm, mean_a, mean_b, sa, sb, lighting)
 
@@ -812,6 +870,89 @@ def _lighting_fit(x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray | Non
     return float(min(1.0, _percentile(r, 75) / (float(y.std()) + 1.0))), coef
 
 
+def _robust_residuals(design: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """For each of k fits ``y[i] ~ design[i] @ coef`` (``design`` (k, n, c), ``y`` (k, n)): the residual of the
+    least-squares fit refitted without the worst fifth of the rows until it converges on the picture (captions,
+    logos), the 75th percentile of the absolute residuals over the spread of ``y[i]``: what :func:`_lighting_fit`
+    measures, for several fits at once (1.0 with fewer than 10 rows). Solved on the normal equations, with a
+    ridge too small to matter but where a column is constant (a grey picture's chroma: no colour to fit)."""
+    k, n, c = design.shape
+    if n < 10:
+        return np.ones(k)
+    keep = np.ones((k, n))
+    for _ in range(4):  # a caption band pulls the first fit; refitting on the rest converges on the picture
+        weighted = design * keep[..., None]
+        normal = weighted.transpose(0, 2, 1) @ design
+        normal += np.eye(c) * (1e-9 * normal.diagonal(axis1=1, axis2=2).max(axis=1))[:, None, None]
+        coef = np.linalg.solve(normal, (weighted.transpose(0, 2, 1) @ y[..., None]))
+        r = np.abs(y - (design @ coef)[..., 0])
+        keep = (r <= _percentiles(r, 80)[:, None]).astype(np.float64)
+    return np.minimum(1.0, _percentiles(r, 75) / (y.std(axis=1) + 1.0))
+
+
+def _percentiles(values: np.ndarray, q: float) -> np.ndarray:
+    """:func:`_percentile` of each row of a 2-D float array without NaN, at once (the same floats)."""
+    n = values.shape[1]
+    virtual = (n - 1) * (q / 100)
+    below = min(int(np.floor(virtual)), n - 2)
+    part = np.partition(values, (below, below + 1), axis=1)
+    a, b, t = part[:, below], part[:, below + 1], virtual - below
+    if t >= 1:
+        return b
+    return np.where(t >= 0.5, b - (b - a) * (1 - t), a + (b - a) * t)
+
+
+def _colour_to_grey(colour: np.ndarray, grey_shape: tuple[int, int]) -> np.ndarray:
+    """The 3 x 3 map from a colour thumbnail's pixel coordinates to its grey thumbnail's (``grey_shape``): both show
+    the whole picture, pixel centres at whole numbers (OpenCV's convention)."""
+    (ch, cw), (gh, gw) = colour.shape[:2], grey_shape
+    return np.array([[gw / cw, 0.0, 0.5 * gw / cw - 0.5], [0.0, gh / ch, 0.5 * gh / ch - 0.5], [0.0, 0.0, 1.0]])
+
+
+#: grey thumbnail pixels -> cell indices: cell k's pixels are CELL k ... CELL k + CELL - 1, its centre at k
+_GREY_TO_CELLS = np.array([[1 / CELL, 0.0, -(CELL - 1) / (2 * CELL)], [0.0, 1 / CELL, -(CELL - 1) / (2 * CELL)],
+                           [0.0, 0.0, 1.0]])
+
+
+def _chroma_cells(colour_src: np.ndarray, colour_dst: np.ndarray, src_shape: tuple[int, int],
+                  dst_shape: tuple[int, int], cells: tuple[int, int],
+                  warp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The chroma (Cb, Cr) of the two images at the centres of :func:`_dense`'s grid of ``cells`` (rows, columns),
+    each a (rows, cols, 2) float array: the destination's colour thumbnail read at its cells' centres, the source's
+    through ``warp`` (the dense check's map of the source's grey thumbnail, ``src_shape``, onto the destination's,
+    ``dst_shape``: 2 x 3 affine or 3 x 3 homography). A colour thumbnail is a quarter of the grey one (colour
+    changes slowly over a picture): a cell is two of its pixels, read between them (their mean)."""
+    rows, cols = cells
+    h = np.vstack([warp, [0.0, 0.0, 1.0]]) if warp.shape == (2, 3) else np.asarray(warp, np.float64)
+    to_dst = _GREY_TO_CELLS @ _colour_to_grey(colour_dst, dst_shape)
+    to_src = _GREY_TO_CELLS @ h @ _colour_to_grey(colour_src, src_shape)
+    dst = cv2.warpAffine(colour_dst.astype(np.float32), to_dst[:2], (cols, rows), flags=cv2.INTER_LINEAR,
+                         borderMode=cv2.BORDER_REPLICATE)
+    if warp.shape == (2, 3):
+        src = cv2.warpAffine(colour_src.astype(np.float32), to_src[:2], (cols, rows), flags=cv2.INTER_LINEAR,
+                             borderMode=cv2.BORDER_REPLICATE)
+    else:
+        src = cv2.warpPerspective(colour_src.astype(np.float32), to_src, (cols, rows), flags=cv2.INTER_LINEAR,
+                                  borderMode=cv2.BORDER_REPLICATE)
+    return src, dst
+
+
+def _colour_lighting_residual(grey_a: np.ndarray, chroma_a: np.ndarray, grey_b: np.ndarray,
+                              chroma_b: np.ndarray) -> float:
+    """How far two aligned pictures' cell means are from one *colour* change (a hue turn, a tint, saturation,
+    a channel mixer): one image's grey cell means against the other's colour cell means (luma ``grey_*`` (n,) and
+    chroma ``chroma_*`` (n, 2): the span of R, G, B; four coefficients with the offset), fitted as robustly as the
+    grey fit (:func:`_robust_residuals`), both ways; the smaller residual.
+
+    A colour edit moves each colour's grey level its own way (a hue turn darkens the reds and lightens the
+    blues), which one brightness change over the grey cells cannot follow; the copy's grey is still (nearly) a
+    linear mix of the original's R, G and B, a re-shot's is not.
+    """
+    ones = np.ones_like(grey_a, dtype=np.float64)
+    design = np.stack([np.column_stack([grey_a, chroma_a, ones]), np.column_stack([grey_b, chroma_b, ones])])
+    return float(_robust_residuals(design.astype(np.float64), np.stack([grey_b, grey_a]).astype(np.float64)).min())
+
+
 def _quick_inliers(a: ImageFeatures, b: ImageFeatures, mirrored: bool) -> int:
     """Inliers of a fit between the strongest keypoints only (see :data:`QUICK_A`), tried both ways: a
     crop blown up shows the original's strongest structures at a coarser scale, so one direction can
@@ -837,8 +978,9 @@ def order_key(features: ImageFeatures) -> bytes:
     if features._order_key is not None:
         return features._order_key
     h = hashlib.sha256(np.asarray(features.size, dtype=np.int64).tobytes())
-    for arr in (features.points, features.descriptors, features.mirror_points, features.mirror_descriptors,
-                features.thumbnail):
+    arrays = [features.points, features.descriptors, features.mirror_points, features.mirror_descriptors,
+              features.thumbnail] + ([] if features.colour is None else [features.colour])
+    for arr in arrays:
         arr = np.ascontiguousarray(arr)
         h.update(str(arr.dtype).encode() + np.asarray(arr.shape, dtype=np.int64).tobytes())
         h.update(arr.tobytes())

@@ -62,7 +62,7 @@ class CopiesEncoder(Encoder):
         if not verify.opencv_imports():
             return self.dihedral.thumbnail(img), self.embedder.prepare(img), None, None, None
         grey = img.convert("L")  # once, for the hash and the features
-        extracted = verify.extract(grey)
+        extracted = verify.extract(img, grey=grey)
         features = extracted.to_bytes()
         # a picture on a canvas (a rotated copy's grown canvas, a screenshot, a background): the picture cut
         # out and turned upright is encoded too, and proposed and verified as well as the whole image
@@ -109,7 +109,8 @@ class CopiesEncoder(Encoder):
         return {"method": self.name, "hash": "dihedral", "model": self.embedder.config.name, "orientations": 1,
                 "cnn_side": copies.CNN_SIDE,
                 "feature_side": verify.FEATURE_SIDE, "max_features": verify.MAX_FEATURES,
-                "thumb_side": verify.THUMB_SIDE, "features_version": verify.FEATURES_VERSION, "version": 5,
+                "thumb_side": verify.THUMB_SIDE,
+                "colour_side": verify.COLOUR_SIDE, "features_version": verify.FEATURES_VERSION, "version": 5,
                 "canvas": [canvas.TOLERANCE, canvas.MIN_FILL, canvas.MIN_CANVAS, canvas.MOSTLY_CANVAS,
                            canvas.FINE_SIDE]}
 
