@@ -108,3 +108,40 @@ def test_files_moved_away_and_back_keep_their_cached_rows(tmp_path: Path, datase
         stats = index.update(folder)
         assert (stats.unchanged, stats.changed) == (4, 1)
         assert index.update(folder).unchanged == 5  # its new row trusted from then on
+
+
+@pytest.mark.integration
+def test_a_sub_folder_takes_its_rows_from_the_parent_folders_cache(tmp_path: Path, datasets: Path,
+                                                                   monkeypatch) -> None:
+    """`find big -r` then `find big/a`: big/a's files are not read again; a file changed since is."""
+    import os
+
+    import numpy as np
+
+    from imagetwins import index as index_module
+    from imagetwins.index import open_folder_cache
+
+    folder = _photos(tmp_path, datasets, n=4)
+    sub = folder / "sub"
+    for p in sorted((datasets / "photos-public" / "images").glob("*.jpg"))[10:13]:
+        shutil.copyfile(p, sub / p.name)
+    with open_folder_cache(folder, ["phash"]) as parent:
+        assert parent.update(folder, recursive=True).added == 8
+        want = parent.load("phash")
+    edited = sub / sorted(p.name for p in sub.glob("bsds*"))[0]
+    os.utime(edited, ns=(0, 10**18))  # changed since the parent's scan: read again
+    read: list[str] = []
+    encode_files = index_module.encode_files
+
+    def counting(paths, *args, **kwargs):
+        read.extend(paths)
+        return encode_files(paths, *args, **kwargs)
+
+    monkeypatch.setattr(index_module, "encode_files", counting)
+    with open_folder_cache(sub, ["phash"]) as child:
+        assert child.update(sub, recursive=True).added == 4
+        got = child.load("phash")
+    assert read == [str(edited)]
+    rows = dict(zip(want[0], want[1]))
+    for path, row in zip(*got):
+        assert np.array_equal(row, rows[path])

@@ -358,6 +358,9 @@ class Index:
         self._loaded_digests: dict[str, Digest] = {}
         self._verified: set[str] = set()
         self._stores: weakref.WeakSet[StoredParts] = weakref.WeakSet()  # closed with the index
+        #: caches of folders above this one's (a per-folder cache's: :func:`open_folder_cache`), read-only: a file
+        #: new here takes its row from one of them when its size, mtime, ctime and inode are the ones recorded there
+        self.donors: list[Path] = []
         self.db: sqlite3.Connection | None = None
         try:
             self.db = self._connect(create_folder)
@@ -665,6 +668,13 @@ class Index:
             self._store([*part.paths, *failures], on_disk, values, digests, failures, fresh)
             self.stored += len(part.paths) + len(failures)
 
+        if self.donors and tuple(wanted) in todo:
+            new = [p for p in todo[tuple(wanted)] if p not in not_read]
+            adopted = self._adopt(new, wanted, on_disk, fresh)
+            if adopted:
+                todo[tuple(wanted)] = [p for p in todo[tuple(wanted)] if p not in adopted]
+                if bar is not None:
+                    bar.update(len(adopted))
         for which, paths in todo.items():
             refused = [p for p in paths if p in not_read]
             if refused:
@@ -689,6 +699,55 @@ class Index:
             with self._transaction() as db:
                 db.execute("DELETE FROM meta WHERE key = ?", (f"updating:{_to_db(str(root))}",))
         return stats
+
+    def _adopt(self, paths: list[str], methods: list[str], on_disk: dict, fresh: set[str]) -> set[str]:
+        """Store, without reading them, the files of ``paths`` that a cache in :attr:`donors` (opened read-only)
+        holds with every one of ``methods`` made with the same parameters, and whose size, mtime, ctime and inode
+        are the ones recorded there (the rule this cache applies to its own rows); returns those paths."""
+        adopted: set[str] = set()
+        want = {m: json.dumps(encoder_identity(m), sort_keys=True) for m in methods}
+        for donor in self.donors:
+            left = [p for p in paths if p not in adopted]
+            if not left:
+                break
+            try:
+                db = sqlite3.connect(f"{donor.resolve().as_uri()}?mode=ro", uri=True)
+            except (sqlite3.Error, OSError, ValueError):
+                continue
+            try:
+                schema = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+                theirs = dict(db.execute("SELECT method, identity FROM encoders").fetchall())
+                if schema != (str(SCHEMA_VERSION),) or any(theirs.get(m) != w for m, w in want.items()):
+                    continue  # other parameters: its rows are not ours
+                for i in range(0, len(left), STORE_BATCH):
+                    values: dict[str, dict[str, bytes]] = {}
+                    digests: dict[str, str] = {}
+                    facts: list[tuple] = []
+                    for path in left[i:i + STORE_BATCH]:
+                        row = db.execute("SELECT x.id, x.size, x.mtime_ns, x.ctime_ns, x.inode, x.digest, x.error "
+                                         "FROM file_paths f JOIN files x ON x.id = f.id WHERE f.path = ?",
+                                         (_to_db(path),)).fetchone()
+                        if row is None or row[6] is not None or row[5] is None or tuple(row[1:5]) != on_disk[path]:
+                            continue
+                        blobs = dict(db.execute(
+                            f"SELECT method, value FROM encodings WHERE file_id = ? AND method IN "
+                            f"({','.join('?' * len(methods))})", (row[0], *methods)).fetchall())
+                        if len(blobs) != len(methods):
+                            continue
+                        values[path], digests[path] = blobs, bytes(row[5]).hex()
+                        facts += db.execute("SELECT digest, version, value FROM facts WHERE digest = ? AND version = ?",
+                                            (row[5], FACTS_VERSION)).fetchall()
+                    if values:
+                        self._store(list(values), on_disk, values, digests, {}, fresh)
+                        with self._transaction() as own:
+                            own.executemany("INSERT OR IGNORE INTO facts VALUES (?, ?, ?)", facts)
+                        self.stored += len(values)
+                        adopted.update(values)
+            except sqlite3.Error:
+                continue  # a cache that cannot be read is only not used
+            finally:
+                db.close()
+        return adopted
 
     def _set_meta(self, key: str, value: str) -> None:
         with self._transaction() as db:
@@ -1315,6 +1374,8 @@ def open_folder_cache(folder: str | os.PathLike, methods: Sequence[str | Encoder
             except OSError as err:
                 raise IndexFileError(f"cannot delete the damaged cache {q}: {err.strerror or err}") from None
         idx = Index(path, methods=methods, create_folder=True, rebuild_stale=True)
+    real = Path(folder).resolve()
+    idx.donors = [c for c in map(default_cache_path, real.parents) if c.is_file() and not c.is_symlink()]
     try:
         with idx._transaction():
             idx.db.execute("INSERT OR IGNORE INTO meta VALUES ('folder', ?)", (_to_db(str(Path(folder).resolve())),))
