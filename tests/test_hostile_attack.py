@@ -401,3 +401,46 @@ def test_the_review_pages_files_folder_never_replaces_files_it_did_not_write(tmp
         res = _run("report", str(album), "-m", "phash", "--no-cache", "-o", str(other))
         assert res.exit_code == 0, res.output
     assert (tmp_path / "review_files" / "0.jpg").read_bytes()[:2] == b"\xff\xd8"
+
+
+@pytest.mark.cli
+@pytest.mark.parametrize("how", ["link", "across-devices", "name-taken"])
+def test_a_name_of_255_bytes_moves_across_devices_gets_its_clone_and_a_free_name(tmp_path: Path, monkeypatch,
+                                                                                 how: str) -> None:
+    """A photo whose name takes the 255 bytes a name may have (85 CJK characters) could not be moved across
+    devices ('NAME.partial': File name too long), got no clone with --link ('could not move ...: moved to
+    quarantine, but no clone copy made (File name too long)') and no free name in a quarantine already holding
+    one ('NAME.1.png'). The names imagetwins makes beside it are shortened now."""
+    import errno
+
+    import imagetwins.quarantine as q
+
+    long = "x" * 251 + ".png"
+    albums = [_album(tmp_path / f"album{k}", 2) for k in range(2 if how == "name-taken" else 1)]
+    for album in albums:
+        (album / "a1.png").rename(album / long)
+    before = [_digests(album) for album in albums]
+    real_link, real_rename = os.link, os.rename
+
+    def cross_device(real):  # (between two names in one folder they still work: a copy's final name)
+        def op(src, dst, **kwargs):
+            if kwargs.get("src_dir_fd") == kwargs.get("dst_dir_fd") and Path(src).parent == Path(dst).parent:
+                return real(src, dst, **kwargs)
+            raise OSError(errno.EXDEV, "Invalid cross-device link")
+        return op
+
+    if how == "across-devices":  # (undo copies back across devices too)
+        monkeypatch.setattr(q.os, "link", cross_device(real_link))
+        monkeypatch.setattr(q.os, "rename", cross_device(real_rename))
+    quarantine = tmp_path / "q"
+    for album in albums:
+        res = _run("remove", str(album), "-m", "phash", "--no-cache", "--apply", "--move-to", str(quarantine),
+                   *(["--link"] if how == "link" else []))
+        assert res.exit_code == 0 and "File name too long" not in res.output, res.output
+    if how == "link":  # the clone stands at the old name
+        assert (albums[0] / long).read_bytes() == (albums[0] / "a0.png").read_bytes()
+    else:
+        assert len([p for p in quarantine.iterdir() if p.suffix == ".png"]) == len(albums)
+    res = _run("undo", str(quarantine))
+    assert res.exit_code == 0, res.output
+    assert [_digests(album) for album in albums] == before

@@ -368,11 +368,38 @@ def _append(journal, key: bytes, entry: dict) -> None:
         raise JournalError(f"cannot write the quarantine's journal ({exc.strerror or exc})") from None
 
 
+#: the longest name of one file most file systems take (bytes)
+NAME_MAX = 255
+
+
+def _fitting(prefix: str, name: str, suffix: str, room: int = 0) -> str:
+    """``prefix + name + suffix``, the name's stem shortened (and marked ``~``) where the whole would pass
+    :data:`NAME_MAX` less ``room`` bytes: a photo named with 250 bytes (85 CJK characters) could not be moved
+    across devices (``NAME.partial``), get a clone (``.NAME.imagetwins-clone``) or a free name (``NAME.1``)."""
+    full = prefix + name + suffix
+    if len(os.fsencode(full)) <= NAME_MAX - room:
+        return full
+    stem, ext = os.path.splitext(name)
+    if len(os.fsencode(ext)) > 32:
+        stem, ext = name, ""
+    while stem and len(os.fsencode(f"{prefix}{stem}~{ext}{suffix}")) > NAME_MAX - room:
+        stem = stem[:-1]
+    return f"{prefix}{stem}~{ext}{suffix}"
+
+
+_CLONE = ".imagetwins-clone"
+
+
+def _clone_tmp_name(name: str) -> str:
+    """The hidden name a clone is made under beside the place ``name`` before it is renamed there."""
+    return _fitting(".", name, _CLONE, room=8)
+
+
 def _free_name(target: Path, dir_fd: int | None = None) -> Path:
     if not _lexists(target, dir_fd):
         return target
     for k in range(1, 10_000):
-        candidate = target.with_name(f"{target.stem}.{k}{target.suffix}")
+        candidate = target.with_name(_fitting("", target.stem, f".{k}{target.suffix}"))
         if not _lexists(candidate, dir_fd):
             return candidate
     raise FileExistsError(target)
@@ -448,7 +475,7 @@ def _copy_across(src: Path, dst: Path, digest: str, identity: tuple[int, int] | 
                  on_partial=None) -> None:
     """A verified copy to ``dst`` (never overwriting, fsynced), then ``src`` unlinked; on any failure or a stop
     the copy is removed and ``src`` stays."""
-    partial = _free_name(dst.with_name(dst.name + PARTIAL), dst_dir_fd)
+    partial = _free_name(dst.with_name(_fitting("", dst.name, PARTIAL, room=8)), dst_dir_fd)
     if on_partial is not None:
         on_partial(partial.name)
     try:
@@ -904,7 +931,7 @@ def _clone(keeper: Path, place: Path, folder_fd: int | None, keeper_sha: str | N
     else a real copy. Made under a temporary name (journalled, so undo clears it after a crash), checked
     against the keeper's SHA-256, then given the place's name without overwriting. Returns what the journal
     keeps of it: ``how`` (clone/copy) and its ``inode``."""
-    tmp = _free_name(place.with_name(f".{place.name}.imagetwins-clone"), folder_fd)
+    tmp = _free_name(place.with_name(_clone_tmp_name(place.name)), folder_fd)
     _append(journal, key, {**entry, "state": "linking", "link": "clone", "tmp": str(tmp)})
     how = "copy"
     try:
@@ -1323,7 +1350,8 @@ def _clear_clone_tmp(e: dict) -> None:
         return
     tmp, place = Path(os.path.normpath(tmp)), Path(os.path.normpath(e["from"]))
     root = Path(os.path.normpath(e["root"]))
-    if tmp.parent != place.parent or not tmp.name.startswith(f".{place.name}.imagetwins-clone") \
+    if tmp.parent != place.parent or not tmp.name.startswith(_clone_tmp_name(place.name)[:-len(_CLONE)]) \
+            or not tmp.name.endswith(_CLONE) \
             or not _inside_without_links(root, tmp):
         return
     try:
@@ -1877,7 +1905,7 @@ def _finish_back(src: Path, dst: Path, files: dict[str, str], root: Path) -> str
         for name in sorted(set(files) - set(left[0])):
             place = rel / name
             fd = _folder_fd(root, place.parent)
-            partial = _free_name(Path(place.name + PARTIAL), fd)
+            partial = _free_name(Path(_fitting("", place.name, PARTIAL, room=8)), fd)
             try:  # (under a name of its own until verified, then linked to its place: never a half file there)
                 _copy_verified(src / name, Path(f"/proc/self/fd/{fd}") / partial.name, files[name])
                 os.link(partial.name, place.name, src_dir_fd=fd, dst_dir_fd=fd, follow_symlinks=False)
