@@ -125,7 +125,7 @@ def test_a_check_says_when_a_remembered_decision_set_a_match_aside(ml: Path, tmp
     group = next(g for g in doc["groups"] if any(Path(f).name == "leak.jpg" for f in g["files"]))
     group["not_duplicate"] = [f for f in group["files"] if f != group["keep"]]  # (leak.jpg is the keeper)
     plan.write_text(json.dumps(doc))
-    res = run("remove", ml, "--plan", plan)  # a dry run remembers the plan's decisions
+    res = run("decisions", "import", plan)  # (as 'remove --plan --apply' remembers them)
     assert res.exit_code == 0, res.output
     res = run("check", ml / "test", "--against", ml / "train", "-r", "-m", "dihedral")
     assert res.exit_code == 3 and "copy.jpg" in res.stdout and "leak.jpg" not in res.stdout, res.output

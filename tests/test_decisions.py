@@ -43,7 +43,8 @@ def _groups(album: Path, *args: str) -> list[list[str]]:
 
 def _decide(album: Path, tmp_path: Path, *args: str) -> Path:
     """A find --json plan edited as a person would: p0_small is not a duplicate of p0, the small copy of p1 is kept,
-    the group of p2 skipped; p3's group as the keep rule says. Applied by a dry run, which remembers it."""
+    the group of p2 skipped; p3's group as the keep rule says (the tool's suggestion: not remembered). Imported (a dry
+    run remembers nothing)."""
     plan = tmp_path / "plan.json"
     assert run("find", album, "--json", plan).exit_code == 0
     doc = json.loads(plan.read_text())
@@ -52,9 +53,21 @@ def _decide(album: Path, tmp_path: Path, *args: str) -> Path:
     by_first["p0.jpg"]["not_duplicate"] = [str(album / "p0_small.jpg")]
     by_first["p1.jpg"]["keep"] = str(album / "p1_small.jpg")
     by_first["p2.jpg"]["skip"] = True
+    by_first["p3.jpg"]["reviewed"] = True  # accepted as shown (the review page's "a")
     plan.write_text(json.dumps(doc))
-    res = run("remove", album, "--plan", plan, *args)
+    res = run("decisions", "import", plan, *args)
     assert res.exit_code == 0, res.output
+    return plan
+
+
+def _accepted_plan(album: Path, tmp_path: Path) -> Path:
+    """A find --json plan whose every group a person accepted as shown (so --apply remembers each)."""
+    plan = tmp_path / "plan.json"
+    assert run("find", album, "--json", plan).exit_code == 0
+    doc = json.loads(plan.read_text())
+    for g in doc["groups"]:
+        g["reviewed"] = True
+    plan.write_text(json.dumps(doc))
     return plan
 
 
@@ -207,13 +220,12 @@ def test_a_corrupt_store_is_one_line_and_remove_moves_nothing(tmp_path: Path, al
 @pytest.mark.cli
 def test_an_unwritable_store_warns_in_a_dry_run_and_stops_an_apply(tmp_path: Path, album: Path,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    plan = tmp_path / "plan.json"
-    assert run("find", album, "--json", plan).exit_code == 0
+    plan = _accepted_plan(album, tmp_path)
     blocker = tmp_path / "data-is-a-file"
     blocker.write_text("x")
     monkeypatch.setenv("XDG_DATA_HOME", str(blocker))  # the store's folder cannot be made (root cannot either)
-    res = run("remove", album, "--plan", plan)
-    assert res.exit_code == 0 and "are not remembered" in res.stderr and "4 files would move" in res.output
+    res = run("remove", album, "--plan", plan)  # (a dry run writes nothing: it cannot know yet)
+    assert res.exit_code == 0 and "4 files would move" in res.output
     res = run("remove", album, "--plan", plan, "--apply", "--move-to", tmp_path / "q")
     assert res.exit_code == 1 and "nothing moved" in res.output and len(list(album.iterdir())) == 8
     res = run("remove", album, "--plan", plan, "--apply", "--move-to", tmp_path / "q", "--ignore-decisions")
@@ -246,10 +258,10 @@ def test_a_store_that_is_a_link_or_a_folder_is_left_alone(tmp_path: Path, album:
     store.parent.mkdir(parents=True, exist_ok=True)
     target = tmp_path / "elsewhere.db"
     os.symlink(target, store)
-    plan = tmp_path / "plan.json"
-    assert run("find", album, "--json", plan).exit_code == 0
-    res = run("remove", album, "--plan", plan)
-    assert "symbolic link" in res.stderr and not target.exists()
+    plan = _accepted_plan(album, tmp_path)
+    res = run("remove", album, "--plan", plan, "--apply", "--move-to", tmp_path / "q")
+    assert res.exit_code == 1 and "symbolic link" in res.output and not target.exists()
+    assert len(list(album.iterdir())) == 8
     os.unlink(store)
     store.mkdir()
     res = run("find", album)
@@ -351,8 +363,8 @@ def test_a_skipped_group_keeps_its_byte_identical_copies_too(tmp_path: Path, alb
     assert len(group["files"]) == 3
     group["skip"] = True
     plan.write_text(json.dumps(doc))
-    res = run("remove", album, "--plan", plan)
-    assert res.exit_code == 0 and "remembered 5 decisions" in res.stderr, res.output  # 3 keepers, 2 skips
+    res = run("decisions", "import", plan)
+    assert res.exit_code == 0 and "remembered 2 decisions" in res.output, res.output  # 2 skips (the rest: suggested)
     listed = run("decisions", "list").output
     assert "every byte copy kept: " in listed and "p2_copy.jpg" in listed, listed
     # find shows the group as decided; the remove that follows leaves all three where they are
@@ -372,7 +384,7 @@ def test_a_skipped_group_keeps_its_byte_identical_copies_too(tmp_path: Path, alb
     assert any(r.a == r.b for r in DecisionStore().records())
     res = run("decisions", "forget", album / "p2_copy.jpg")
     assert res.exit_code == 0 and "forgot 2 decisions" in res.output, res.output
-    assert len(DecisionStore().records()) == 3 and not any(r.a == r.b for r in DecisionStore().records())
+    assert DecisionStore().records() == []
 
 
 @pytest.mark.unit

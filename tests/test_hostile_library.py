@@ -186,6 +186,9 @@ def test_a_plan_of_files_whose_names_are_not_utf8_is_remembered(tmp_path: Path, 
         im.reduce(2).save(copy, quality=85)
     plan = tmp_path / "plan.json"
     assert run("find", root, "--json", plan).exit_code == 0
+    doc = json.loads(plan.read_text())
+    doc["groups"][0]["reviewed"] = True  # a person accepted it (only that is remembered)
+    plan.write_text(json.dumps(doc))
     for extra in ((), ("--apply",)):
         res = run("remove", root, "--plan", plan, *extra)
         _no_traceback(res)

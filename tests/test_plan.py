@@ -17,7 +17,7 @@ from imagetwins.cli import main
 
 pytestmark = pytest.mark.cli
 
-QUARANTINE_OWN = {"manifest.json", "manifest.jsonl", "manifest.key"}  # journal, summary, signing key
+QUARANTINE_OWN = {"manifest.json", "manifest.jsonl", "manifest.key", "manifest.decisions.json"}
 
 
 @pytest.fixture

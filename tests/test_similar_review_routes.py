@@ -61,6 +61,8 @@ def test_the_page_exports_an_open_reshot_group_as_left_alone(scanned, tmp_path: 
     plan = json.loads(browser.execute_script("exportPlan(); return window.imagetwinsExport;"))
     decided = [g for g in plan["groups"] if not g["skip"]]
     assert len(decided) == 1 and decided[0]["keep"] in decided[0]["files"]
+    # only the group a person accepted says it was decided (remove --plan --apply remembers only that one)
+    assert decided[0]["reviewed"] is True and [g["reviewed"] for g in plan["groups"]].count(True) == 1
     left = [g for g in plan["groups"] if g["skip"]]
     assert len(left) == len(data["groups"]) - 1 and all(g["keep"] is None for g in left)
     exported = tmp_path / "decisions.json"

@@ -55,8 +55,12 @@ def test_a_group_of_byte_identical_files_is_new_not_decided_earlier(tmp_path: Pa
         up.resize((up.width // 3, up.height // 3)).save(lib / "IMG_0002_small.jpg", quality=85)
     plan = tmp_path / "plan.json"
     _run("find", lib, "--no-cache", "--json", plan, "-q")
-    # a person looks at the plan and applies it (a dry run remembers too): the keeper of IMG_0002 over its copy
-    res = _run("remove", lib, "--plan", plan)
+    # a person accepts the plan's groups and imports it: the keeper of IMG_0002 over its copy
+    doc = json.loads(plan.read_text())
+    for g in doc["groups"]:
+        g["reviewed"] = True
+    plan.write_text(json.dumps(doc))
+    res = _run("decisions", "import", plan)
     assert "remembered 1 decision" in res.output, res.output
 
     res = _run("find", lib, "--no-cache")

@@ -16,9 +16,12 @@ a rebuilt cache. Three verdicts:
     the person chose which of the two to keep (``keeper``): every later ``remove`` keeps that content,
     whatever the keep rule says.
 
-Where they come from: ``imagetwins remove --plan`` (dry run or ``--apply``) remembers the plan's
-decisions (the review page's export or an edited ``find --json``) and ``imagetwins decisions import``
-takes a plan or an export. Where they live: one small SQLite file in the user's *data* folder
+Where they come from: ``imagetwins remove --plan --apply`` remembers what a person decided in the plan (the
+review page's export: the groups changed or accepted there, ``reviewed``; an edited ``find --json``: the groups
+whose keep, skip or not_duplicate differ from what was written; the tool's own suggestions are not remembered; a
+dry run remembers nothing) and ``imagetwins decisions import`` takes a plan (the same groups) or an export.
+``imagetwins undo`` forgets what the run it undoes remembered. Where they live: one small SQLite file in the
+user's *data* folder
 (:func:`default_store_path`; not the cache folder, so ``imagetwins cache clear`` keeps them), or, with
 an explicit index (``--db``), a table inside that index file, so a shared index carries its own.
 
@@ -437,6 +440,56 @@ class DecisionStore:
             db.close()
         return len(rows)
 
+    def remember_undoably(self, records: Sequence[Record]) -> Remembering:
+        """:meth:`remember`, and what it replaced: the rows these pairs had before (``undo`` puts them back,
+        :meth:`take_back`)."""
+        records = list(records)
+        before: list[Record] = []
+        if records:
+            pairs = {(r.a, r.b) for r in records}
+            keys = {k for pair in pairs for k in pair}
+            with self._reading() as db:
+                if db is not None:
+                    ordered = sorted(keys)
+                    for i in range(0, len(ordered), _BATCH):
+                        batch = ordered[i:i + _BATCH]
+                        before += [Record(str(a), str(b), str(v), k, str(an or ""), str(bn or ""), _made(m, 0.0))
+                                   for a, b, v, k, an, bn, m in db.execute(
+                                       f"SELECT a, b, verdict, keeper, a_name, b_name, made FROM {_TABLE} WHERE a IN "
+                                       f"({','.join('?' * len(batch))})", batch) if (a, b) in pairs]
+        self.remember(records)
+        return Remembering(str(self.path), records, before)
+
+    def take_back(self, done: Remembering) -> int:
+        """Forget what one :meth:`remember_undoably` wrote (a row since replaced by a later decision stays) and put
+        back the rows it replaced; how many of its rows went."""
+        db = self._connect(write=False)
+        if db is None:
+            return 0
+        db.close()
+        db = self._connect(write=True)
+        try:
+            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            if _TABLE not in tables:
+                return 0
+            gone = 0
+            with db:
+                db.execute("BEGIN IMMEDIATE")
+                for r in done.written:
+                    cur = db.execute(f"DELETE FROM {_TABLE} WHERE a = ? AND b = ? AND verdict = ? AND keeper IS ? "
+                                     "AND abs(made - ?) < 0.001", (r.a, r.b, r.verdict, r.keeper, r.made))
+                    gone += cur.rowcount
+                    if cur.rowcount:
+                        for old in done.before:
+                            if (old.a, old.b) == (r.a, r.b):
+                                db.execute(f"INSERT OR REPLACE INTO {_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                           (old.a, old.b, old.verdict, old.keeper, old.a_name, old.b_name, old.made))
+            return gone
+        except sqlite3.Error as exc:
+            raise DecisionStoreError(self._why(exc)) from None
+        finally:
+            db.close()
+
     def _ours(self, db: sqlite3.Connection) -> None:
         """Refuse to add a table to another program's database: the file must be empty, a decision store, or an
         imagetwins index (table ``meta``)."""
@@ -471,6 +524,36 @@ class DecisionStore:
             raise DecisionStoreError(self._why(exc)) from None
         finally:
             db.close()
+
+
+@dataclass
+class Remembering:
+    """What one ``remove --plan --apply`` remembered (``written``) and the rows of those pairs it replaced
+    (``before``), kept beside the run's journal so that ``undo`` forgets them (:meth:`DecisionStore.take_back`)."""
+
+    store: str
+    written: list[Record]
+    before: list[Record]
+
+    def to_dict(self) -> dict:
+        return {"imagetwins_remembered": 1, "store": self.store, "written": [r.to_dict() for r in self.written],
+                "before": [r.to_dict() for r in self.before]}
+
+    @classmethod
+    def from_dict(cls, doc) -> Remembering:
+        """ValueError when ``doc`` is not one (an edited file)."""
+        if not isinstance(doc, dict) or doc.get("imagetwins_remembered") != 1 or not isinstance(doc.get("store"), str):
+            raise ValueError("not a record of remembered decisions")
+        lists = []
+        for name in ("written", "before"):
+            rows = doc.get(name)
+            if not isinstance(rows, list) or not all(isinstance(d, dict) for d in rows):
+                raise ValueError("not a record of remembered decisions")
+            lists.append([Record(str(d.get("a")), str(d.get("b")), str(d.get("verdict")),
+                                 d.get("keeper") if isinstance(d.get("keeper"), str) else None,
+                                 str(d.get("a_name") or ""), str(d.get("b_name") or ""), _made(d.get("made"), 0.0))
+                          for d in rows])
+        return cls(doc["store"], *lists)
 
 
 def _format_of(db: sqlite3.Connection) -> int:
@@ -515,6 +598,8 @@ def records_from_plan(groups, moves: Iterable[tuple[str, int, str, str]] | None 
     now = time.time()
     out: list[Record] = []
     for g in groups:
+        if getattr(g, "decided", None) is False:  # the tool's suggestion, which no person decided: not remembered
+            continue
         anchor = g.keep if g.keep is not None else (g.files[0] if g.files else None)
         ka = content_key(g.sha256.get(anchor)) if anchor else None
         if ka is None:
@@ -543,10 +628,16 @@ def records_from_plan(groups, moves: Iterable[tuple[str, int, str, str]] | None 
             kf = content_key(g.sha256.get(f))
             if kf is not None and kf != ka:
                 out.append(Record.of(ka, kf, verdict, keeper, anchor, f, now))
-            elif kf == ka and verdict == "skip":
+            elif kf == ka and verdict in ("skip", "not_duplicate"):
+                # a byte copy of the keeper said to be no duplicate: one content cannot be told apart from itself,
+                # so every byte copy of it is kept (a skip of the content with itself), never moved for the other
                 selves.setdefault(ka, (anchor, f))
         out += [Record.of(k, k, "skip", None, x, y, now) for k, (x, y) in selves.items()]
-    return out
+    unique: dict[tuple[str, str], Record] = {}  # (two groups naming one pair of contents: one row, the later)
+    for r in out:
+        unique.pop((r.a, r.b), None)
+        unique[(r.a, r.b)] = r
+    return list(unique.values())
 
 
 #: the latest time a decision can have been made (the year 3000): a later one, or NaN, is an edit

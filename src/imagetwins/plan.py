@@ -13,6 +13,11 @@ link to ``root``) and ``base`` (the folder relative paths are relative to), and 
     other paths left where they are (reference-folder files; files a reviewer said are not duplicates);
 ``skip``
     true: leave the whole group alone;
+``suggested_keep``, ``suggested_also_keep``, ``reviewed``
+    what the tool suggested (``find --json``) and whether a person decided the group (the review page's export:
+    true for a group a person changed or accepted): only a group a person decided is remembered by
+    ``remove --plan --apply`` (:mod:`imagetwins.decisions`); a group that says neither (a plan written before
+    these fields) is remembered as a whole;
 ``sha256``
     ``{path: digest}``: the full SHA-256 of the bytes scanned (``find --json`` completes the first 32 hex
     digits an index or the folder cache keeps by reading the file again; the review page's export may
@@ -63,6 +68,9 @@ class PlannedGroup:
     skip: bool
     sha256: dict[str, str]
     not_duplicate: list[str] = field(default_factory=list)  # (also in leave) what a reviewer said is no copy
+    #: whether a person decided this group (``reviewed``, or ``keep``/``skip``/``not_duplicate`` edited away from
+    #: what ``find --json`` wrote); None: the plan does not say (written before these fields)
+    decided: bool | None = None
     #: a file of the group -> its other names (hard links) the scan found (the plan's ``already_linked``): they
     #: move with it where they are still the same file, since one name alone frees nothing
     linked: dict[str, list[str]] = field(default_factory=dict)
@@ -107,14 +115,31 @@ def plan_document(result, decisions, root: str | os.PathLike) -> dict:
         g["keep"] = d.keeper
         g["also_keep"] = d.keep[1:]
         g["sha256"] = {f: _completed(f, digest) for f, digest in g["sha256"].items()}
+        # (so that an edit can be told from the suggestion: decided_by_person)
+        g["suggested_keep"], g["suggested_also_keep"] = d.keeper, list(g["also_keep"])
         status = remembered.status(g["files"], key_of) if remembered else None
         if status is not None:  # every file of it was decided on earlier (imagetwins.decisions)
             g["remembered"] = status
             if status == "skip":
                 g["skip"] = True
         elif review:
-            g["keep"], g["suggested_keep"] = None, d.keeper
+            g["keep"] = None
     return data
+
+
+def decided_by_person(group: dict, review_needed: bool = False) -> bool | None:
+    """Whether a person decided a plan's group: the review page says so (``reviewed``: changed or accepted); in a
+    ``find --json`` plan, a keep other than the one written (``suggested_keep``, or none where the method needs
+    review), a skip not written for a group remembered as skipped, or a file marked ``not_duplicate``. None: the
+    group says neither (a plan written before these fields)."""
+    reviewed = group.get("reviewed")
+    if isinstance(reviewed, bool):
+        return reviewed
+    if "suggested_keep" not in group:
+        return None
+    written = None if review_needed else group.get("suggested_keep")
+    return bool(group.get("keep") != written or (group.get("skip") and group.get("remembered") != "skip")
+                or group.get("not_duplicate") or group.get("also_keep") != group.get("suggested_also_keep"))
 
 
 def needs_review(method: str) -> str | None:
@@ -226,7 +251,8 @@ def load_plan(path: str | os.PathLike, folder: str | os.PathLike | None = None) 
             _name(k, f"group {n}'s sha256", source)
         groups.append(PlannedGroup(n, [where(f) for f in files], where(keep) if keep is not None else None,
                                    [where(f) for f in leave], bool(g.get("skip", False)),
-                                   {where(k): v for k, v in digests.items()}, [where(f) for f in not_duplicate]))
+                                   {where(k): v for k, v in digests.items()}, [where(f) for f in not_duplicate],
+                                   decided=decided_by_person(g, bool(doc.get("review_needed")))))
     linked = doc.get("already_linked") or []
     if not isinstance(linked, list) or not all(isinstance(n, list) for n in linked):
         raise PlanError(f"{source}: 'already_linked' must be a list of lists of paths")

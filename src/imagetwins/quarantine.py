@@ -53,7 +53,9 @@ __all__ = ["JOURNAL", "KEY", "LINK_KINDS", "SUMMARY", "Interrupted", "Outcome", 
 JOURNAL = "manifest.jsonl"
 SUMMARY = "manifest.json"
 KEY = "manifest.key"
-_OWN_FILES = (JOURNAL, SUMMARY, KEY, SUMMARY + ".tmp")
+#: what a ``remove --plan --apply`` remembered (:class:`imagetwins.decisions.Remembering`), signed: undo forgets it
+DECISIONS = "manifest.decisions.json"
+_OWN_FILES = (JOURNAL, SUMMARY, KEY, SUMMARY + ".tmp", DECISIONS, DECISIONS + ".tmp")
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 
@@ -1231,6 +1233,37 @@ def _quarantine_folder(manifest: str | os.PathLike) -> Path:
     except UnsafeFolder as exc:
         raise QuarantineError(exc.strerror) from None
     return qdir.resolve()
+
+
+def write_run_decisions(manifest: str | os.PathLike, doc: dict) -> None:
+    """Keep beside a run's journal what it remembered (signed with the quarantine's key, so an edit is refused);
+    OSError when it cannot be written."""
+    qdir = Path(manifest).parent
+    signed = _sign(_key(qdir, create=False), doc)
+    tmp = qdir / (DECISIONS + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _NOFOLLOW | _CLOEXEC, 0o600)
+    with open(fd, "w", encoding="ascii") as fh:
+        fh.write(json.dumps(signed))
+    os.replace(tmp, qdir / DECISIONS)
+
+
+def take_run_decisions(manifest: str | os.PathLike) -> dict | None:
+    """What the run of this quarantine remembered (:func:`write_run_decisions`), taken out of it (the file goes, so
+    a second undo does not take it back twice); None when there is none; QuarantineError when it is not ours."""
+    qdir = _quarantine_folder(manifest)
+    path = qdir / DECISIONS
+    if not os.path.lexists(path):
+        return None
+    key = _key(qdir, create=False)
+    try:
+        with open_regular_file(path, follow_symlinks=False) as fh:
+            doc = json.loads(fh.read(16 * 1024 * 1024))
+    except (OSError, ValueError) as exc:
+        raise QuarantineError(f"{path}: cannot read it ({getattr(exc, 'strerror', None) or exc})") from None
+    if not isinstance(doc, dict) or not _signed_ok(key, doc):
+        raise QuarantineError(f"{path}: not signed by this quarantine (edited?): the decisions of that run are kept")
+    os.unlink(path)
+    return {k: v for k, v in doc.items() if k != "mac"}
 
 
 def undo(manifest: str | os.PathLike) -> Outcome:

@@ -75,31 +75,48 @@ def count_decided_earlier(result) -> int:
     return sum(remembered.status(g.files, key_of) is not None for g in result.groups)
 
 
-def remember_plan(db_path: Path | None, groups, moves, dry_run: bool, quiet: bool) -> None:
-    """Keep what a plan decided. A store that cannot be written: a warning in a dry run; with --apply an error
-    before anything moves (a later scan would not know what was decided)."""
+def remember_plan(db_path: Path | None, groups, moves, dry_run: bool, quiet: bool):
+    """Keep what a person decided in a plan (:func:`imagetwins.decisions.records_from_plan`), with ``--apply`` only:
+    a dry run changes nothing on disk, it says what ``--apply`` would remember. A store that cannot be written: a
+    warning in a dry run; with --apply an error before anything moves (a later scan would not know what was
+    decided). Returns what was written and the rows it replaced (:class:`imagetwins.decisions.Remembering`, for
+    ``undo`` to forget them), or None."""
     from imagetwins.decisions import DecisionStoreError, records_from_plan
 
     store = store_for(db_path)
     records = records_from_plan(groups, moves)
+    unsaid = sum(getattr(g, "decided", None) is None for g in groups)
+    if dry_run:
+        try:
+            store.pending()
+        except DecisionStoreError as exc:
+            echo(f"warning: {exc}: the plan's decisions would not be remembered", err=True)
+            return None
+        if records and not quiet:
+            echo(f"note: --apply would remember {plural(len(records), 'decision')} of this plan in {store.path} "
+                 "(a dry run remembers nothing)", err=True)
+        return None
     try:
-        store.remember(records)
+        done = store.remember_undoably(records)
     except DecisionStoreError as exc:
-        if not dry_run:
-            raise click.ClickException(f"{exc}: the plan's decisions cannot be remembered, so nothing moved "
-                                       "('--ignore-decisions' applies the plan without remembering it)") from None
-        echo(f"warning: {exc}: the plan's decisions are not remembered", err=True)
-        return
+        raise click.ClickException(f"{exc}: the plan's decisions cannot be remembered, so nothing moved "
+                                   "('--ignore-decisions' applies the plan without remembering it)") from None
     if records and not quiet:
         echo(f"remembered {plural(len(records), 'decision')} in {store.path} (see 'imagetwins decisions list')",
              err=True)
+        if unsaid:
+            echo(f"note: this plan does not say which of its groups a person decided (written before 'reviewed' "
+                 f"and 'suggested_keep'): {plural(unsaid, 'group')} remembered as they stand ('imagetwins "
+                 "decisions forget' takes a decision back)", err=True)
+    return done
 
 
 @click.group()
 def decisions() -> None:
     """See, forget, export and import the decisions remembered from your plans.
 
-    'remove --plan' (dry run or --apply) remembers what a plan decided, by the files' contents (SHA-256):
+    'remove --plan --apply' remembers what you decided in a plan (the groups you changed or accepted in the review
+    page; in an edited 'find --json', the groups you edited), by the files' contents (SHA-256); 'undo' forgets them:
     two files marked "not a duplicate" are never grouped again, a skipped group shows as decided, and the
     keeper you chose is kept by every later 'remove', after renames, moves, another --method or a cleared
     cache. They live in your user data folder (not the cache); with '--db INDEX' in that index file.

@@ -153,6 +153,7 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
             _xmp()
         except MetadataUnavailable as exc:
             raise click.ClickException(str(exc)) from None
+    remembered_now = None  # what this run remembered (its undo forgets it)
     if plan_file is not None:
         from imagetwins.plan import PlanError, check_plan, load_plan
 
@@ -161,8 +162,8 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
         except PlanError as exc:
             raise click.ClickException(printable(str(exc))) from None
         checked = check_plan(directory, groups)
-        if not ignore_decisions:  # what the plan decided sticks (imagetwins.decisions)
-            remember_plan(None, groups, checked.moves, not apply_, quiet)
+        if not ignore_decisions:  # what a person decided in the plan sticks, from --apply on (imagetwins.decisions)
+            remembered_now = remember_plan(None, groups, checked.moves, not apply_, quiet)
         plan = checked.to_removal()
         folder_moves, folders_refused = _folder_moves(plan_file, directory, plan, link, to_trash)
     quarantine = move_to or default_quarantine(directory)
@@ -234,6 +235,7 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
             _applied.append(moved.manifest)
         except Interrupted as stop:
             _stopped(stop, to_trash, quarantine)
+        _journal_decisions(remembered_now, moved.manifest, quiet)
         failed = (done.failed if done else []) + moved.failed
         for path, why in failed:
             echo(f"error: could not move {path}: {why}", err=True)
@@ -264,6 +266,7 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
         raise click.ClickException(str(exc)) from None
     except Interrupted as stop:
         _stopped(stop, to_trash, quarantine)
+    _journal_decisions(remembered_now, out.manifest, quiet)
     for path, why in out.failed:
         echo(f"error: could not move {path}: {why}", err=True)
     _say_stopped(out, len(plan.moves))
@@ -280,6 +283,21 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
     _exit_if_refused(len(plan.refused), len(out.failed) + unwritten + (len(plan.moves) - len(out.done)
                                                                       if out.stopped else 0), False, quiet,
                      sidecars_left=len(out.sidecars_left))
+
+
+def _journal_decisions(remembered, manifest, quiet: bool) -> None:
+    """Keep what this run remembered beside its journal, so that ``undo`` forgets it (the user undid the action)."""
+    if remembered is None or not remembered.written or manifest is None:
+        return
+    from imagetwins.quarantine import QuarantineError, write_run_decisions
+
+    try:
+        write_run_decisions(manifest, remembered.to_dict())
+    except (OSError, QuarantineError) as exc:
+        if not quiet:
+            why = getattr(exc, "strerror", None) or exc
+            echo(f"warning: cannot note the remembered decisions beside the journal ({why}): undo will not forget "
+                 "them ('imagetwins decisions forget' does)", err=True)
 
 
 def _say_stopped(out, total: int, what: str = "file") -> None:
@@ -513,6 +531,8 @@ def undo(manifest: Path, quiet: bool) -> None:
                            f"the rest is still in {stop.outcome.manifest.parent}: run the same undo again")
     for path, why in out.failed:
         echo(f"error: could not restore {path}: {why}", err=True)
+    if out.done or not out.failed:
+        _forget_run_decisions(manifest, quiet)
     if out.stopped:
         echo(f"error: {out.stopped}: stopped; run the same undo again once there is room", err=True)
         out.failed.append((str(out.manifest), out.stopped))
@@ -529,6 +549,26 @@ def undo(manifest: Path, quiet: bool) -> None:
                   err=bool(out.failed))
     if out.failed:
         sys.exit(EXIT_ERROR)
+
+
+def _forget_run_decisions(manifest: Path, quiet: bool) -> None:
+    """Forget the decisions the undone run remembered (``remove --plan --apply``), and say so in one line."""
+    from imagetwins.decisions import DecisionStore, DecisionStoreError, Remembering
+    from imagetwins.quarantine import QuarantineError, take_run_decisions
+
+    try:
+        doc = take_run_decisions(manifest)
+        if doc is None:
+            return
+        done = Remembering.from_dict(doc)
+        gone = DecisionStore(done.store).take_back(done)
+    except (QuarantineError, DecisionStoreError, ValueError) as exc:
+        echo(f"warning: the decisions that run remembered are kept: {exc} ('imagetwins decisions forget' takes them "
+             "back)", err=True)
+        return
+    if not quiet:
+        echo(f"forgot the {plural(gone, 'decision')} that run remembered ('imagetwins decisions list' shows what is "
+             "left)")
 
 
 #: exit status after Ctrl-C (SIGINT) or SIGTERM: 128 + the signal's number, as shells report it
