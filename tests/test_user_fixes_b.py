@@ -145,3 +145,39 @@ def test_a_sub_folder_takes_its_rows_from_the_parent_folders_cache(tmp_path: Pat
     rows = dict(zip(want[0], want[1]))
     for path, row in zip(*got):
         assert np.array_equal(row, rows[path])
+
+
+@pytest.mark.cli
+def test_every_plan_names_the_whole_sha256_also_through_the_cache(tmp_path: Path, datasets: Path) -> None:
+    """find --json wrote 64 hex digits; folders --json and the review page's plan the cache's 32."""
+    import json
+    import re
+
+    folder = tmp_path / "lib"
+    photos = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[:2]
+    for sub in ("a", "b"):
+        (folder / sub).mkdir(parents=True)
+        for p in photos:
+            shutil.copyfile(p, folder / sub / p.name)
+    args = [str(folder), "-r", "-m", "phash"]
+    assert CliRunner().invoke(main, ["find", *args, "-q"]).exit_code == 0  # the cache holds 32 digits now
+    res = CliRunner().invoke(main, ["folders", *args, "--json", str(tmp_path / "f.json"), "-q"])
+    assert res.exit_code == 0, res.output
+    plan = json.loads((tmp_path / "f.json").read_text())
+    digests = [d for f in plan["folders"] for v in f["files"].values() for d in (v["sha256"], v["copy_sha256"])]
+    assert len(digests) == 4 and all(re.fullmatch("[0-9a-f]{64}", d) for d in digests), digests
+    res = CliRunner().invoke(main, ["report", *args, "-o", str(tmp_path / "r.html"), "-q"])
+    assert res.exit_code == 0, res.output
+    page = (tmp_path / "r.html").read_text()
+    shown = re.findall(r'"sha256":"([0-9a-f]*)"', page)
+    assert len(shown) == 4 and all(len(d) == 64 for d in shown), shown
+
+
+@pytest.mark.cli
+def test_csv_names_copies_scores_confidence(tmp_path: Path, datasets: Path) -> None:
+    folder = _photos(tmp_path, datasets)
+    res = CliRunner().invoke(main, ["find", str(folder), "-r", "--no-cache", "--csv", "-", "-q"])
+    assert res.exit_code == 0 and res.stdout.splitlines()[0] == "group,path,exact,confidence,keep", res.output
+    res = CliRunner().invoke(main, ["check", str(folder / "sub"), "--against", str(folder), "--no-cache", "--csv",
+                                    "-", "-q"])
+    assert res.stdout.splitlines()[0] == "query,match,confidence", res.output

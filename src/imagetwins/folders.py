@@ -289,14 +289,22 @@ def _overlap(a: str, b: str) -> bool:
 def folders_document(pairs: Sequence[FolderPair], result, root: str | os.PathLike) -> dict:
     """The plan ``imagetwins folders --json`` writes (:mod:`imagetwins.plan` format, ``"folders"`` added, paths
     relative to the scanned folder): ``remove --plan`` moves each complete folder, ``"skip": true`` keeps it."""
+    from imagetwins.digests import Digest
     from imagetwins.plan import PLAN_VERSION
+    from imagetwins.quarantine import sha256_file
+
+    base = Path(root).resolve()
+
+    def full(rel: str, digest: str) -> str:  # whole SHA-256s, as find --json (the cache keeps 32 hex digits)
+        return str(Digest(digest).completed(base / rel, sha256_file)) if digest else digest
 
     return {"imagetwins_plan": PLAN_VERSION, "root": str(Path(root).resolve()), "scanned_as": os.path.abspath(root),
             "base": str(Path(root).resolve()), "method": result.method, "threshold": result.threshold, "groups": [],
             "folders": [{"remove": p.redundant, "copy_of": p.copy_of, "images": p.images, "copied": p.copied,
                          "share": round(p.share, 4), "identical": p.identical, "byte_identical": p.byte_identical,
                          "reclaimable_bytes": p.reclaimable, "skip": not p.complete,
-                         "files": {f: {"sha256": d, "copy": c, "copy_sha256": cd} for f, (d, c, cd) in p.files.items()},
+                         "files": {f: {"sha256": full(f, d), "copy": c, "copy_sha256": full(c, cd)}
+                                   for f, (d, c, cd) in p.files.items()},
                          "without_copy": p.without_copy} for p in pairs]}
 
 

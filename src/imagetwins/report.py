@@ -49,14 +49,18 @@ EMBED_MAX_GROUPS = 500
 SCORE_TABLE_MAX_FILES = 300
 
 
-def _thumbnail_jpeg(path: str | os.PathLike, size: int = THUMB, scanned: str = "") -> bytes | None:
+def _thumbnail_jpeg(path: str | os.PathLike, size: int = THUMB, scanned: str = "",
+                    full: list[str] | None = None) -> bytes | None:
     """A small JPEG of the image; None if it cannot be read, or if its bytes are not the ``scanned``
     SHA-256 (hex, or its first 32 digits) any more: a file swapped for a link to a private photo after
-    the scan is never shown."""
+    the scan is never shown. ``full`` receives the bytes' whole SHA-256 when they are the scanned ones."""
     try:
         data = read_bytes(path)
-        if scanned and not Digest(scanned).same_content(content_digest(data)):
+        digest = content_digest(data)
+        if scanned and not Digest(scanned).same_content(digest):
             return None
+        if full is not None:
+            full.append(digest)
         img = open_image(data, min_size=size, path_for_messages=path)
     except ImageReadError:
         return None
@@ -66,10 +70,11 @@ def _thumbnail_jpeg(path: str | os.PathLike, size: int = THUMB, scanned: str = "
     return buf.getvalue()
 
 
-def thumbnail_data_uri(path: str | os.PathLike, size: int = THUMB, scanned: str = "") -> str:
+def thumbnail_data_uri(path: str | os.PathLike, size: int = THUMB, scanned: str = "",
+                       full: list[str] | None = None) -> str:
     """A small JPEG of the image as a ``data:`` URI ('' if it cannot be read any more, or is not the
-    ``scanned`` content)."""
-    data = _thumbnail_jpeg(path, size, scanned)
+    ``scanned`` content; ``full``: as :func:`_thumbnail_jpeg`)."""
+    data = _thumbnail_jpeg(path, size, scanned, full)
     return "" if data is None else "data:image/jpeg;base64," + base64.b64encode(data).decode("ascii")
 
 
@@ -175,12 +180,16 @@ def _report_data(result: FindResult, workers: int | None, progress: bool, keep_r
         write_in_folder(folder_fd, OUTPUT_MARKER, b"written by imagetwins: review page thumbnails, not photos\n")
         link_dir = urllib.parse.quote(thumbs_dir.name)
 
+    # each file's whole SHA-256, from the bytes its thumbnail is made of (the cache keeps 32 hex digits of it):
+    # the page's plan names every content as find --json does
+    full: list[list[str]] = [[] for _ in files]
+
     def one(k_path: tuple[int, str]) -> str | int | None:
         k, path = k_path
         if thumbs_dir is None:
-            out: str | int | None = thumbnail_data_uri(path, scanned=scanned[k])
+            out: str | int | None = thumbnail_data_uri(path, scanned=scanned[k], full=full[k])
         else:
-            data = _thumbnail_jpeg(path, scanned=scanned[k])
+            data = _thumbnail_jpeg(path, scanned=scanned[k], full=full[k])
             out = None
             if data is not None:
                 write_in_folder(folder_fd, f"{k}.jpg", data)  # (a link planted there is replaced, not followed)
@@ -218,6 +227,7 @@ def _report_data(result: FindResult, workers: int | None, progress: bool, keep_r
     for g, d in zip(result.groups, decisions):
         cards = []
         for path, digest in zip(g.files, g.digests or [""] * len(g.files)):
+            digest = full[k][0] if full[k] else digest  # (not read again: the scanned digest, maybe 32 digits)
             i = infos[path]
             if not isinstance(i, FileInfo):
                 i = FileInfo(path, 0, 0, 0, 0.0)

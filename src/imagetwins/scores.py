@@ -147,6 +147,12 @@ class ScoreKind(str):
         return f"min_{self}" if self.larger_is_closer else f"max_{self}"
 
     @property
+    def column(self) -> str:
+        """The CSV column of a score of this kind: ``distance``, ``similarity``, ``confidence`` (the CSV names what
+        its numbers are; JSON keeps writing a confidence as a similarity, as it always did)."""
+        return self.unit if self is CONFIDENCE else str(self)
+
+    @property
     def dtype(self) -> type:
         """The dtype a search gives scores of this kind."""
         return np.uint16 if self.whole else np.float32

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv as _csv
 
 from imagetwins.outputs._base import Format, Groups, Matches, Target
+from imagetwins.scores import ScoreKind
 from imagetwins.text import csv_cell
 
 
@@ -18,18 +19,18 @@ def _write(target: Target, header: list[str], rows) -> None:
 
 def write_groups(what: Groups, target: Target) -> None:
     result = what.result
-    _write(target, ["group", "path", "exact", result.score_kind, "keep"],
+    _write(target, ["group", "path", "exact", ScoreKind.of(result.score_kind).column, "keep"],
            ([gi, path, int(g.exact), score, int(path in d.keep)]
             for gi, (g, d) in enumerate(zip(result.groups, what.decisions), 1)
             for path, score in zip(g.files, g.scores or [g.score_field()[1]] * len(g.files))))
 
 
 def write_matches(what: Matches, target: Target) -> None:
-    _write(target, ["query", "match", what.result.score_kind], what.result.rows())
+    _write(target, ["query", "match", ScoreKind.of(what.result.score_kind).column], what.result.rows())
 
 
 FORMAT = Format(
     "csv", groups=write_groups, matches=write_matches, option="--csv",
     groups_help="Write one row per file in a group ('-' for stdout): group,path,exact,distance (similarity for "
-                "vector methods: the file's own score against its group's keeper),keep.",
-    matches_help="Write one row per match ('-' for stdout): query,match,distance (or similarity).")
+                "vector methods, confidence for copies: the file's own score against its group's keeper),keep.",
+    matches_help="Write one row per match ('-' for stdout): query,match,distance (or similarity, or confidence).")
