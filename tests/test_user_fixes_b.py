@@ -181,3 +181,17 @@ def test_csv_names_copies_scores_confidence(tmp_path: Path, datasets: Path) -> N
     res = CliRunner().invoke(main, ["check", str(folder / "sub"), "--against", str(folder), "--no-cache", "--csv",
                                     "-", "-q"])
     assert res.stdout.splitlines()[0] == "query,match,confidence", res.output
+
+
+@pytest.mark.cli
+def test_explain_says_same_file_and_byte_identical(tmp_path: Path, datasets: Path) -> None:
+    import json
+
+    folder = _photos(tmp_path, datasets)
+    a, copy, other = folder / "a.jpg", folder / "sub" / "a copy.jpg", folder / "other0.jpg"
+    res = CliRunner().invoke(main, ["explain", str(a), str(a), "-m", "phash"])
+    assert res.exit_code == 0 and "the same file: both names lead to one file" in res.output, res.output
+    res = CliRunner().invoke(main, ["explain", str(a), str(copy), "-m", "phash", "--json", "-"])
+    assert res.exit_code == 0 and json.loads(res.stdout)["identical"] == "byte-identical", res.output
+    res = CliRunner().invoke(main, ["explain", str(a), str(other), "-m", "phash"])
+    assert res.exit_code == 0 and "same file" not in res.output and "byte-identical" not in res.output, res.output

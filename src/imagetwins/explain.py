@@ -20,7 +20,7 @@ from PIL import Image, ImageDraw
 from imagetwins import verify
 from imagetwins.canvas import upright_picture
 from imagetwins.copies import COPIES_METHOD, verify_records
-from imagetwins.io import ImageReadError, open_image
+from imagetwins.io import ImageReadError, content_digest, open_image, read_bytes
 from imagetwins.scores import DISTANCE, ScoreKind, Verdict
 from imagetwins.writing import open_output
 
@@ -59,11 +59,24 @@ class Explanation:
     verification: verify.Verification | None = None
     verified_by: str | None = None
     rows: Any = field(default=None, repr=False)
+    #: ``"same file"`` (both names lead to one file: one inode), ``"byte-identical"`` (two files, one SHA-256),
+    #: or None: what holds before any method looks at the pictures
+    identical: str | None = None
 
     @property
     def verified_score(self) -> float | None:
         """The verifying method's own score of the pair (0 when its search did not even propose it)."""
         return next((s.score for s in self.scores if s.method == self.verified_by), None)
+
+
+def _identical(path_a: str | os.PathLike, path_b: str | os.PathLike) -> str | None:
+    """``"same file"`` when both names lead to one file, ``"byte-identical"`` when two files hold the same bytes."""
+    a, b = os.stat(path_a), os.stat(path_b)
+    if (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino):
+        return "same file"
+    if a.st_size == b.st_size and content_digest(read_bytes(path_a)) == content_digest(read_bytes(path_b)):
+        return "byte-identical"
+    return None
 
 
 def explain(path_a: str | os.PathLike, path_b: str | os.PathLike, methods: Sequence[str] | None = None
@@ -86,7 +99,7 @@ def explain(path_a: str | os.PathLike, path_b: str | os.PathLike, methods: Seque
     from imagetwins.encoders import encoder_names, get_encoder
 
     open_image(path_a), open_image(path_b)  # one clear error for an unreadable file, before any method
-    out = Explanation([])
+    out = Explanation([], identical=_identical(path_a, path_b))
     for name in methods or encoder_names():
         encoder = get_encoder(name)
         enc = encoder.encode_files([path_a, path_b], workers=2, warn=False)

@@ -50,12 +50,17 @@ def explain(file_a: Path, file_b: Path, picture: Path | None, json_out: Path | N
     verdict, reason = (None, None) if v is None else verdict_reason(v)
     if json_out is not None:
         write_json({"a": str(file_a), "b": str(file_b), "scores": [s.to_dict() for s in scores],
+                    "identical": found.identical,
                     "verification": None if v is None else v.to_dict(), "verdict": verdict, "verdict_reason": reason,
                     "why_not_copies": why}, json_out)
         if str(json_out) == "-":  # stdout holds the data alone
             return
     echo(str(file_a))
     echo(str(file_b))
+    if found.identical == "same file":
+        echo("  the same file: both names lead to one file (one inode)")
+    elif found.identical == "byte-identical":
+        echo("  byte-identical: two files holding the same bytes (SHA-256)")
     for s in scores:
         shown = f"{s.unit} {s.score:.3f}" if s.kind.larger_is_closer else f"{s.score:g} {s.unit}"
         rule = f">= {s.threshold:g}" if s.kind.larger_is_closer else f"<= {s.threshold:g}"
