@@ -724,9 +724,10 @@ class Index:
                     digests: dict[str, str] = {}
                     facts: list[tuple] = []
                     for path in left[i:i + STORE_BATCH]:
+                        folder, name = os.path.split(_to_db(path))  # (through the unique keys: no table scan)
                         row = db.execute("SELECT x.id, x.size, x.mtime_ns, x.ctime_ns, x.inode, x.digest, x.error "
-                                         "FROM file_paths f JOIN files x ON x.id = f.id WHERE f.path = ?",
-                                         (_to_db(path),)).fetchone()
+                                         "FROM dirs d JOIN files x ON x.dir_id = d.id WHERE d.path = ? AND x.name = ?",
+                                         (folder, name)).fetchone()
                         if row is None or row[6] is not None or row[5] is None or tuple(row[1:5]) != on_disk[path]:
                             continue
                         blobs = dict(db.execute(
