@@ -35,6 +35,10 @@ def test_review_page_thumbnails_are_never_scanned_as_photos(tmp_path: Path, data
     write_html_report(result, folder / "review.html", embed=False)  # thumbnails in folder/review_files/
     assert sorted(p.name for p in (folder / "review_files").iterdir() if p.suffix == ".jpg") == ["0.jpg", "1.jpg"]
     assert find_images(folder, recursive=True) == before  # the thumbnails are ours, not photos
+    from imagetwins.io import OUTPUT_MARKER
+    from imagetwins.writing import OUTPUT_FOLDER_MARK
+
+    assert OUTPUT_MARKER == OUTPUT_FOLDER_MARK  # the mark the writer leaves is the one the scan skips
     res = CliRunner().invoke(main, ["find", str(folder), "-r", "-m", "phash", "--no-cache"])
     assert res.exit_code == 0 and "4 images read" in res.output, res.output
 

@@ -58,7 +58,7 @@ QUARANTINE_SUFFIX = ".imagetwins-quarantine"
 QUARANTINE_MARKERS = ("manifest.jsonl", "manifest.key")
 #: A folder holding this file was written by imagetwins itself (the review page's ``<page>_files/`` thumbnails);
 #: never scanned as photos: ``report DIR -r -o DIR/review.html`` must not feed its thumbnails to the next ``find``.
-OUTPUT_MARKER = ".imagetwins-output"
+OUTPUT_MARKER = ".imagetwins-output"  # (the name writing.OUTPUT_FOLDER_MARK writes: io imports nothing of writing)
 
 # bytes Pillow keeps per pixel in memory, by mode (multi-band modes are stored 4 bytes a pixel)
 _MODE_BYTES = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2, "I;16N": 2}

@@ -30,7 +30,7 @@ from PIL import Image
 
 from imagetwins.decisions import key_map
 from imagetwins.digests import Digest
-from imagetwins.io import OUTPUT_MARKER, ImageReadError, content_digest, open_image, read_bytes
+from imagetwins.io import ImageReadError, content_digest, open_image, read_bytes
 from imagetwins.keep import FileInfo, decide_keepers
 from imagetwins.pairscores import PairScoreStore, for_method
 from imagetwins.plan import PLAN_VERSION, needs_review
@@ -175,9 +175,9 @@ def _report_data(result: FindResult, workers: int | None, progress: bool, keep_r
     folder_fd = None
     if thumbs_dir is not None:
         thumbs_dir = Path(thumbs_dir)
-        folder_fd = output_folder(thumbs_dir)  # a real folder, opened without following links
-        # marked as ours first, so no later scan takes the thumbnails for photos (io.find_images skips it)
-        write_in_folder(folder_fd, OUTPUT_MARKER, b"written by imagetwins: review page thumbnails, not photos\n")
+        # a real folder, opened without following links, marked as ours (writing.OUTPUT_FOLDER_MARK): no later scan
+        # takes the thumbnails for photos (io.find_images skips a folder so marked)
+        folder_fd = output_folder(thumbs_dir)
         link_dir = urllib.parse.quote(thumbs_dir.name)
 
     # each file's whole SHA-256, from the bytes its thumbnail is made of (the cache keeps 32 hex digits of it):
