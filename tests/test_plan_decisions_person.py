@@ -121,3 +121,21 @@ def test_undo_forgets_what_the_run_remembered(tmp_path: Path, album: Path) -> No
     assert "p0.jpg   (" not in res.output and "would move" in res.output, res.output
     res = run("undo", tmp_path / "q")  # a second undo: nothing to forget twice
     assert "forgot" not in res.output
+
+
+@pytest.mark.cli
+def test_folders_and_remove_pick_the_same_side_of_two_identical_folders(tmp_path: Path, datasets: Path) -> None:
+    """Two identical folders a/ and b/: 'folders -r' said "a is a copy of b" (a would move) while 'remove -r' kept
+    a/ and moved b/. One rule now (keep.place_order): both move b/."""
+    root = tmp_path / "big"
+    for side in ("a", "b"):
+        (root / side).mkdir(parents=True)
+        for p in sorted((datasets / "photos-public" / "images").glob("*.jpg"))[:3]:
+            shutil.copy(p, root / side / p.name)
+    res = run("folders", root, "-r", "--json", "-")
+    assert res.exit_code == 0, res.output
+    (entry,) = json.loads(res.stdout)["folders"]
+    res = run("remove", root, "-r")
+    assert res.exit_code == 0, res.output
+    moving = {Path(ln.split()[2]).parent.name for ln in res.output.splitlines() if ln.startswith("would move ")}
+    assert moving == {entry["remove"]} == {"b"} and entry["copy_of"] == "a", (moving, entry)

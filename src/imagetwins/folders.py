@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from imagetwins.io import skipped_link
+from imagetwins.keep import place_order
 
 __all__ = ["FolderPair", "find_duplicate_folders", "folders_document", "FolderMove", "load_folder_plan",
            "check_folder_plan", "MIN_SHARE"]
@@ -222,6 +223,13 @@ def find_duplicate_folders(result, root: str | os.PathLike, min_share: float = M
     def depth(p: FolderPair) -> float:
         return sum(f.count("/") for f in p.files) / max(1, len(p.files))
 
+    # two identical folders (byte for byte) at one depth: the one 'remove' would empty goes, by the rule remove
+    # decides two files alike with (keep.place_order: the longer path, then the later name goes); 'folders' named
+    # a/ of two identical a/ and b/, and remove kept a/ and moved b/
+    mirror = {(p.redundant, p.copy_of): p for p in pairs}
+    pairs = [p for p in pairs if not (p.identical and (m := mirror.get((p.copy_of, p.redundant))) is not None
+                                      and m.identical and depth(m) == depth(p)
+                                      and place_order(p.redundant) < place_order(m.redundant))]
     out: list[FolderPair] = []
     for p in sorted(pairs, key=lambda p: (-depth(p), -len(p.redundant), p.redundant)):
         if any(_overlap(p.redundant, q.copy_of) and _overlap(q.redundant, p.copy_of) for q in out):

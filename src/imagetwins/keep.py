@@ -210,7 +210,7 @@ def _original_key(f: FileInfo, camera_format_present: bool, source_format_presen
     # beside a JPEG the camera wrote, any other same-size file (re-save, conversion) was made from it
     after_written = bool(written) and f.path not in written and f.format not in _RAW_FORMATS
     return (-f.pixels, derived, converted, after_written, int(f.captured // 60), looks_like_a_copy(f.path),
-            len(os.path.basename(f.path)), _depth(f.path), len(f.path), f.path)
+            len(os.path.basename(f.path)), *place_order(f.path))
 
 
 _RAW_FORMATS = frozenset({"DNG", "RAW"})
@@ -283,6 +283,14 @@ def _depth(path: str) -> int:
     is usually filed further down, ``Backup/old/2019/x.jpg`` beside ``2019/x.jpg``), as ``imagetwins folders``
     decides for whole folders."""
     return os.path.normpath(path).count(os.sep)
+
+
+def place_order(path: str) -> tuple:
+    """Of two copies alike in everything else, the one whose key is smaller stays and the other goes: the shallower,
+    then the shorter path, then the earlier name. The one rule for files (the keep rules' last terms) and for whole
+    folders (``imagetwins folders``: of two folders holding each other's copies, the one that ``remove`` would empty
+    is the one listed as the copy), so the two commands never pick opposite sides."""
+    return _depth(path), len(path), path
 
 
 #: how many leading terms of the ``original`` rule's sort key (enlarged, pixels, derived, converted, beside a
