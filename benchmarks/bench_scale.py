@@ -3,6 +3,10 @@ added to an indexed library, and a warm re-run of camera-size photos (issue #25)
 
     nice -n 10 python benchmarks/bench_scale.py [--sizes 2000,5000,20000] [--new 1000] [--camera 1000]
         [--workdir /tmp/imagetwins-scale] [--no-write]
+    nice -n 10 python benchmarks/bench_scale.py --grow --sizes 20000,100000 --new 1000 [--src-file F]
+
+``--grow``: one folder grown through the sizes, so each picture is encoded once (see :func:`grow`); each
+result is a JSON line in WORKDIR/grow.jsonl as soon as it is measured (nothing written to BENCHMARKS.md).
 
 1. Small pictures (64-128 px mosaics of crops of the shared photos, ``make_small``: about 1 ms each, so a
    100,000-image library is made in minutes; no two share a crop, so there are no copies and every proposed
