@@ -177,8 +177,9 @@ def test_every_format_is_offered_by_every_command_that_writes_what_it_holds() ->
                                                                                   fmt.name == "html"):
                 assert fmt.option in options, f"{name} lacks {fmt.option}"
     # one declaration each: --json means a file (or '-') on every command that has it
-    def walk(group):
-        for cmd in group.commands.values():
+    def walk(group):  # through list_commands/get_command: the commands are loaded when asked for
+        for name in group.list_commands(None):
+            cmd = group.get_command(None, name)
             yield cmd
             yield from walk(cmd) if isinstance(cmd, click.Group) else ()
 
