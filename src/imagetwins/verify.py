@@ -973,18 +973,20 @@ def order_key(features: ImageFeatures) -> bytes:
 
     Equal keys mean equal features (SHA-256), for which the order does not matter either. Kept on the object
     once made (an image is checked against several candidates, and each check hashed both images' arrays
-    again): features are not changed after they are made.
+    again): features are not changed after they are made. The colour thumbnail's digest comes after that of the
+    rest, so it decides only between features alike in all else: the order of every other pair is the one it was
+    before features held colour (the RANSAC draws of a check depend on it).
     """
     if features._order_key is not None:
         return features._order_key
     h = hashlib.sha256(np.asarray(features.size, dtype=np.int64).tobytes())
-    arrays = [features.points, features.descriptors, features.mirror_points, features.mirror_descriptors,
-              features.thumbnail] + ([] if features.colour is None else [features.colour])
-    for arr in arrays:
+    for arr in (features.points, features.descriptors, features.mirror_points, features.mirror_descriptors,
+                features.thumbnail):
         arr = np.ascontiguousarray(arr)
         h.update(str(arr.dtype).encode() + np.asarray(arr.shape, dtype=np.int64).tobytes())
         h.update(arr.tobytes())
-    features._order_key = h.digest()
+    colour = b"" if features.colour is None else np.ascontiguousarray(features.colour).tobytes()
+    features._order_key = h.digest() + hashlib.sha256(colour).digest()
     return features._order_key
 
 
