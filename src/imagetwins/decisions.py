@@ -460,18 +460,31 @@ class DecisionStore:
         self.remember(records)
         return Remembering(str(self.path), records, before)
 
-    def take_back(self, done: Remembering) -> int:
-        """Forget what one :meth:`remember_undoably` wrote (a row since replaced by a later decision stays) and put
-        back the rows it replaced; how many of its rows went."""
+    def _open_to_change(self) -> sqlite3.Connection | None:
+        """A writable connection to a store that holds decisions; None where there is none (nothing is made: forgetting
+        or taking back creates no file)."""
         db = self._connect(write=False)
         if db is None:
-            return 0
+            return None
         db.close()
         db = self._connect(write=True)
         try:
             tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-            if _TABLE not in tables:
-                return 0
+        except sqlite3.Error as exc:
+            db.close()
+            raise DecisionStoreError(self._why(exc)) from None
+        if _TABLE not in tables:
+            db.close()
+            return None
+        return db
+
+    def take_back(self, done: Remembering) -> int:
+        """Forget what one :meth:`remember_undoably` wrote (a row since replaced by a later decision stays) and put
+        back the rows it replaced; how many of its rows went."""
+        db = self._open_to_change()
+        if db is None:
+            return 0
+        try:
             gone = 0
             with db:
                 db.execute("BEGIN IMMEDIATE")
@@ -500,15 +513,10 @@ class DecisionStore:
 
     def forget(self, keys: Iterable[str] | None = None) -> int:
         """Forget the decisions about these contents (every decision when ``keys`` is None); how many went."""
-        db = self._connect(write=False)
+        db = self._open_to_change()
         if db is None:
             return 0
-        db.close()
-        db = self._connect(write=True)
         try:
-            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-            if _TABLE not in tables:
-                return 0
             with db:
                 db.execute("BEGIN IMMEDIATE")
                 self._upgrade(db)  # (an older store's byte-copy rows first: forgetting a content forgets them too)
