@@ -47,7 +47,8 @@ from imagetwins.decisions import key_map
 from imagetwins.digests import Digest
 from imagetwins.text import printable
 
-__all__ = ["PLAN_VERSION", "PlanError", "PlannedGroup", "CheckedPlan", "plan_document", "load_plan", "check_plan"]
+__all__ = ["PLAN_VERSION", "NO_KEEPER_YET", "PlanError", "PlannedGroup", "CheckedPlan", "plan_document", "load_plan",
+           "check_plan", "awaiting_keeper"]
 
 #: the format version written as ``imagetwins_plan``
 PLAN_VERSION = 1
@@ -91,6 +92,8 @@ class CheckedPlan:
     moves: list[tuple[str, int, str, str]] = field(default_factory=list)
     refused: list[tuple[str, str]] = field(default_factory=list)
     skipped_groups: int = 0
+    #: groups left alone with no keeper as ``find --json`` wrote them (re-shots: :data:`NO_KEEPER_YET`)
+    awaiting_groups: int = 0
     keepers: dict[str, str] = field(default_factory=dict)  # keeper -> its scanned SHA-256
 
     def to_removal(self):
@@ -111,7 +114,7 @@ def plan_document(result, decisions, root: str | os.PathLike) -> dict:
     review = needs_review(result.method)
     if review:  # (re-shots: a plan of this scan moves nothing until a person writes each group's keep)
         data["review_needed"] = review
-    for g, d in zip(data["groups"], decisions):
+    for g, d, awaiting in zip(data["groups"], decisions, awaiting_keeper(result)):
         g["keep"] = d.keeper
         g["also_keep"] = d.keep[1:]
         g["sha256"] = {f: _completed(f, digest) for f, digest in g["sha256"].items()}
@@ -122,9 +125,28 @@ def plan_document(result, decisions, root: str | os.PathLike) -> dict:
             g["remembered"] = status
             if status == "skip":
                 g["skip"] = True
-        elif review:
+        if awaiting:
             g["keep"] = None
     return data
+
+
+#: how every output says that a group has no keeper until a person picks one (text, CSV, JSON's
+#: ``review_needed``, the review page, ``remove --plan``)
+NO_KEEPER_YET = "no keeper until a person picks one"
+
+
+def awaiting_keeper(result) -> list[bool]:
+    """Per group of ``result``: whether it has no keeper until a person picks one. True for the groups of a
+    method whose removal needs review (``Encoder.removal_needs_review``: re-shots) that no earlier decision
+    covers; their keep rule only *suggests* a keeper. Every output asks this, so that none shows a keeper
+    another writes as ``null``."""
+    if not needs_review(result.method):
+        return [False] * len(result.groups)
+    remembered = getattr(result, "decided", None)
+    if not remembered:
+        return [True] * len(result.groups)
+    key_of = key_map(result)
+    return [remembered.status(g.files, key_of) is None for g in result.groups]
 
 
 def decided_by_person(group: dict, review_needed: bool = False) -> bool | None:
@@ -342,6 +364,8 @@ def check_plan(root: str | os.PathLike, groups: Sequence[PlannedGroup]) -> Check
     A group moves nothing when its keeper is missing, not among its files, outside ``root``, or not
     the scanned bytes any more. A file moves only when a group lists it, it is a regular file inside
     ``root`` reached without a symbolic link, is not kept by any group, and still has the scanned bytes.
+    A group with no keeper as ``find --json`` wrote it (re-shots, :func:`awaiting_keeper`) is counted in
+    ``awaiting_groups``, not refused: a plan nobody edited moves nothing and warns of nothing.
     """
     real_root = Path(root).resolve()
     out = CheckedPlan(real_root)
@@ -351,6 +375,9 @@ def check_plan(root: str | os.PathLike, groups: Sequence[PlannedGroup]) -> Check
     for g in groups:
         if g.skip:
             out.skipped_groups += 1
+            continue
+        if g.keep is None and g.decided is False:  # as find wrote it (re-shots): for a person to choose, not refused
+            out.awaiting_groups += 1
             continue
         if g.keep is None:
             out.refused += [(f, f"group {g.number} has no keeper marked (a person sets its 'keep')")

@@ -33,7 +33,7 @@ from imagetwins.digests import Digest
 from imagetwins.io import ImageReadError, content_digest, open_image, read_bytes
 from imagetwins.keep import FileInfo, decide_keepers
 from imagetwins.pairscores import PairScoreStore, for_method
-from imagetwins.plan import PLAN_VERSION, needs_review
+from imagetwins.plan import NO_KEEPER_YET, PLAN_VERSION, awaiting_keeper, needs_review
 from imagetwins.results import FindResult
 from imagetwins.session import Session
 from imagetwins.writing import open_output, output_folder, write_in_folder
@@ -224,7 +224,7 @@ def _report_data(result: FindResult, workers: int | None, progress: bool, keep_r
     groups, k = [], 0
     remembered = getattr(result, "decided", None)  # decisions made earlier (imagetwins.decisions)
     key_of = key_map(result) if remembered else {}
-    for g, d in zip(result.groups, decisions):
+    for g, d, awaiting in zip(result.groups, decisions, awaiting_keeper(result)):
         cards = []
         for path, digest in zip(g.files, g.digests or [""] * len(g.files)):
             digest = full[k][0] if full[k] else digest  # (not read again: the scanned digest, maybe 32 digits)
@@ -242,7 +242,9 @@ def _report_data(result: FindResult, workers: int | None, progress: bool, keep_r
             scores = [[None] * len(members)] * len(members)
         else:
             scores = _score_matrix(result, members, store)
-        groups.append({"exact": g.exact, **dict([g.score_field()]), "how": g.describe(result.score_unit),
+        # awaiting: no keeper until a person picks one (re-shots); "keep" is then the suggested keeper
+        how = g.describe(result.score_unit, "the suggested keeper" if awaiting else "the keeper")
+        groups.append({"exact": g.exact, **dict([g.score_field()]), "how": how, "awaiting": awaiting,
                        "files": cards,
                        "keep": g.files.index(d.keeper) if d.keeper in g.files else -1,
                        "also_keep": [g.files.index(p) for p in d.keep[1:]], "scores": scores,
@@ -258,6 +260,7 @@ def _report_data(result: FindResult, workers: int | None, progress: bool, keep_r
         "method": result.method, "threshold": result.threshold, "score_kind": str(result.score_kind),
         "score_unit": result.score_unit,
         "images": len(result.files), "keep_rule": keep_rule, "review_needed": needs_review(result.method),
+        "no_keeper_yet": NO_KEEPER_YET,
         "unreadable": [{"path": f.path, "reason": f.reason} for f in result.failures],
         "groups": groups, "folders": folders, "generated": time.strftime("%Y-%m-%d %H:%M"),
         "sep": os.sep,  # the page names a file by the last part after this only (a POSIX name may hold "\\")

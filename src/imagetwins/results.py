@@ -69,18 +69,19 @@ class DuplicateGroup:
         """``(name, value)`` of the weakest match as outputs write it: ``max_distance`` or ``min_similarity``."""
         return self.score_kind.weakest_field, self.score_kind.value(self.score)
 
-    def describe(self, unit: str | None = None) -> str:
+    def describe(self, unit: str | None = None, keeper: str = "the keeper") -> str:
         """One phrase for people: how close the files are (``unit``: what a similarity is called; default the
-        score kind's own unit)."""
+        score kind's own unit; ``keeper``: what the file the scores are taken against is called, e.g. "the
+        suggested keeper" where a person picks the keeper)."""
         if self.exact:
             return "byte-identical files"
-        to = " to the keeper" if self.scores else ""
+        to = f" to {keeper}" if self.scores else ""
         if self.score_kind.larger_is_closer:
             return f"{unit or self.score_kind.unit} >= {self.score:.3f}{to}"
         if self.score == 0:
             return "identical hashes"
         bits = self.score_kind.format(self.score)
-        return f"up to {bits} from the keeper" if self.scores else f"up to {bits} apart"
+        return f"up to {bits} from {keeper}" if self.scores else f"up to {bits} apart"
 
 
 @dataclass(frozen=True)

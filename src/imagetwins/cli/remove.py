@@ -155,13 +155,16 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
             raise click.ClickException(str(exc)) from None
     remembered_now = None  # what this run remembered (its undo forgets it)
     if plan_file is not None:
-        from imagetwins.plan import PlanError, check_plan, load_plan
+        from imagetwins.plan import NO_KEEPER_YET, PlanError, check_plan, load_plan
 
         try:
             _, groups = load_plan(plan_file, folder=directory)
         except PlanError as exc:
             raise click.ClickException(printable(str(exc))) from None
         checked = check_plan(directory, groups)
+        if checked.awaiting_groups and not quiet:  # (one line, not a warning per file: nothing is wrong)
+            echo(f"{plural(checked.awaiting_groups, 'group')} left alone: {NO_KEEPER_YET} (set a group's 'keep' "
+                 "in the plan, or review them with 'imagetwins report')")
         if not ignore_decisions:  # what a person decided in the plan sticks, from --apply on (imagetwins.decisions)
             remembered_now = remember_plan(None, groups, checked.moves, not apply_, quiet)
         plan = checked.to_removal()

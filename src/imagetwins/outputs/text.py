@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from imagetwins.outputs._base import Format, Groups, Matches, Target
+from imagetwins.plan import NO_KEEPER_YET, awaiting_keeper
 from imagetwins.text import printable
 
 
@@ -44,11 +45,16 @@ def write_groups(what: Groups, target: Target) -> None:
     with target.open() as fh:
         bold = _bold(fh)
         decided = list(what.decided_earlier) or [False] * len(result.groups)
-        for gi, (g, d, earlier) in enumerate(zip(result.groups, what.decisions, decided), 1):
-            fh.write(bold(printable(f"group {gi}: {_plural(len(g.files), 'file')}, {g.describe(result.score_unit)}"
+        for gi, (g, d, earlier, awaiting) in enumerate(zip(result.groups, what.decisions, decided,
+                                                           awaiting_keeper(result)), 1):
+            # (re-shots: the keep rule only suggests; the JSON plan's keep is null, the CSV's keep column empty)
+            how = (f"{g.describe(result.score_unit, 'the suggested keeper')}; {NO_KEEPER_YET}" if awaiting
+                   else g.describe(result.score_unit))
+            fh.write(bold(printable(f"group {gi}: {_plural(len(g.files), 'file')}, {how}"
                                     + (" (decided earlier)" if earlier else ""))) + "\n")
             for path in g.files:
-                fh.write(printable(f"  {'keep' if path in d.keep else '    '}  {path}") + "\n")
+                mark = ("suggested" if path == d.keeper else "") if awaiting else "keep" if path in d.keep else ""
+                fh.write(printable(f"  {mark:<{9 if awaiting else 4}}  {path}") + "\n")
 
 
 def write_matches(what: Matches, target: Target) -> None:

@@ -1,0 +1,61 @@
+"""What a new user met (third batch), driven on real images: re-shot groups said the same way in every output,
+explain's one number per pair, ..."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from imagetwins.cli import main
+
+# two holidays-half scenes, two shots each: re-shots, not copies
+RESHOTS = ("100000.jpg", "100001.jpg", "100400.jpg", "100401.jpg")
+
+
+def _reshots(tmp_path: Path, datasets: Path) -> Path:
+    folder = tmp_path / "trip"
+    folder.mkdir()
+    for name in RESHOTS:
+        shutil.copyfile(datasets / "holidays-half" / "images" / name, folder / name)
+    return folder
+
+
+@pytest.mark.cli
+def test_reshot_groups_have_no_keeper_in_every_output_and_an_untouched_plan_dry_runs_quietly(
+        tmp_path: Path, datasets: Path) -> None:
+    folder = _reshots(tmp_path, datasets)
+    plan, table, lines, page = (tmp_path / n for n in ("plan.json", "groups.csv", "groups.ndjson", "review.html"))
+    out = CliRunner().invoke(main, ["find", str(folder), "-m", "similar", "--no-cache", "--json", str(plan),
+                                    "--csv", str(table), "--ndjson", str(lines), "--report", str(page)])
+    assert out.exit_code == 0, out.output
+    doc = json.loads(plan.read_text())
+    assert len(doc["groups"]) == 2
+    suggested = {g["suggested_keep"] for g in doc["groups"]}
+    assert all(g["keep"] is None for g in doc["groups"]) and len(suggested) == 2
+    # text: no file marked 'keep'; the suggestion named as one, and the group says a person picks
+    marked = re.findall(r"^  (\S+)\s+(/.+)$", out.output, re.M)
+    assert marked and {m for m, _ in marked} == {"suggested"} and {p for _, p in marked} == suggested
+    assert out.output.count("no keeper until a person picks one") == 2
+    # CSV: keep empty (JSON's null), suggested_keep 1 for the suggestion
+    rows = list(csv.DictReader(io.StringIO(table.read_text())))
+    assert {r["keep"] for r in rows} == {""} and {r["path"] for r in rows if r["suggested_keep"] == "1"} == suggested
+    assert all(json.loads(line)["keep"] is None for line in lines.read_text().splitlines())
+    # the review page: the groups are awaiting a person (the page labels their suggestion so)
+    data = json.loads(re.search(r'<script id="data" type="application/json">(.*?)</script>', page.read_text(),
+                                re.S).group(1))
+    assert [g["awaiting"] for g in data["groups"]] == [True, True]
+    assert data["no_keeper_yet"] == "no keeper until a person picks one"
+    # the plan as find wrote it: a dry run and --apply move nothing, warn of nothing, and say why in one line
+    for extra in ([], ["--apply", "--move-to", str(tmp_path / "q")]):
+        out = CliRunner().invoke(main, ["remove", str(folder), "--plan", str(plan), *extra])
+        assert out.exit_code == 0, out.output
+        assert "warning" not in out.output and "error" not in out.output
+        assert "2 groups left alone: no keeper until a person picks one" in out.output
+    assert sorted(p.name for p in folder.iterdir()) == sorted(RESHOTS)
