@@ -59,3 +59,30 @@ def test_reshot_groups_have_no_keeper_in_every_output_and_an_untouched_plan_dry_
         assert "warning" not in out.output and "error" not in out.output
         assert "2 groups left alone: no keeper until a person picks one" in out.output
     assert sorted(p.name for p in folder.iterdir()) == sorted(RESHOTS)
+
+
+@pytest.mark.cli
+def test_explain_gives_one_pair_one_confidence_and_names_each_agreement(tmp_path: Path, datasets: Path) -> None:
+    """A small, strongly compressed copy is hash-sure: copies scores it 1.000 unchecked while the check says 0.978;
+    explain printed both as 'confidence', and two agreements (NCC >= 0.5 and >= 0.8) both as 'agrees pixel for
+    pixel' (100 % and 94 % of one overlap)."""
+    from PIL import Image
+
+    photo = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[3]
+    a, b = tmp_path / "a.jpg", tmp_path / "b.jpg"
+    shutil.copyfile(photo, a)
+    with Image.open(photo) as im:
+        im.convert("RGB").resize((im.width // 3, im.height // 3)).save(b, quality=40)
+    out = CliRunner().invoke(main, ["explain", str(a), str(b), "-m", "copies"])
+    assert out.exit_code == 0, out.output
+    numbers = re.findall(r"confidence (\d\.\d{3})", out.output)
+    score = re.search(r"copies\s+confidence (\d\.\d{3})", out.output).group(1)
+    checked = [n for n in numbers if n != score]
+    # every other confidence shown is named as the check's, in the line that says why the two differ
+    assert checked and "hash-sure" in out.output  # (this pair is one: its two numbers differ)
+    assert all(re.search(rf"the check alone: .*confidence {n}", out.output) for n in checked)
+    assert "pixel for pixel" not in out.output
+    assert "agrees loosely (NCC >= 0.5)" in out.output and "closely (NCC >= 0.8)" in out.output
+    doc = json.loads(CliRunner().invoke(main, ["explain", str(a), str(b), "-m", "copies", "--json", "-"]).output)
+    (copies,) = doc["scores"]
+    assert (copies["basis"] is None) == (copies["score"] == round(doc["verification"]["confidence"], 4))

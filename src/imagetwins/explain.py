@@ -40,10 +40,13 @@ class MethodScore:
     unit: str  # the score kind's unit: "bits" (smaller is closer), "cosine similarity" / "confidence" (larger)
     kind: ScoreKind = DISTANCE  # what the score means (imagetwins.scores)
     match_name: str = "duplicate"  # what the method calls a pair within its threshold (Encoder.match_name)
+    #: why the score is not the verification's confidence (``Encoder.score_basis``: copies' hash-sure pairs score 1
+    #: unchecked), or None: the score is the verification's own, one number for the pair
+    basis: str | None = None
 
     def to_dict(self) -> dict:
         return {"method": self.method, "score": self.score, "threshold": self.threshold,
-                "duplicate": self.duplicate, "match_name": self.match_name, "unit": self.unit}
+                "duplicate": self.duplicate, "match_name": self.match_name, "unit": self.unit, "basis": self.basis}
 
 
 @dataclass
@@ -67,6 +70,11 @@ class Explanation:
     def verified_score(self) -> float | None:
         """The verifying method's own score of the pair (0 when its search did not even propose it)."""
         return next((s.score for s in self.scores if s.method == self.verified_by), None)
+
+    @property
+    def score_basis(self) -> str | None:
+        """Why the verifying method's score is not the verification's confidence (:attr:`MethodScore.basis`)."""
+        return next((s.basis for s in self.scores if s.method == self.verified_by), None)
 
 
 def _identical(path_a: str | os.PathLike, path_b: str | os.PathLike) -> str | None:
@@ -111,12 +119,15 @@ def explain(path_a: str | os.PathLike, path_b: str | os.PathLike, methods: Seque
         else:  # not even proposed (a method with candidates, such as copies)
             score = encoder.kind.never
         duplicate = bool(encoder.within(np.array([score]), encoder.default_threshold)[0])
-        out.scores.append(MethodScore(encoder.name, round(score, 4), encoder.default_threshold, duplicate,
-                                      encoder.score_unit, encoder.kind, encoder.match_name))
+        found = MethodScore(encoder.name, round(score, 4), encoder.default_threshold, duplicate,
+                            encoder.score_unit, encoder.kind, encoder.match_name)
+        out.scores.append(found)
         if out.verification is None:
             checked = encoder.check_pair(enc.encodings)
             if checked is not None:
                 out.verification, out.verified_by, out.rows = checked, encoder.name, enc.encodings
+                if found.score != round(checked.confidence, 4):  # two numbers for one pair: say why
+                    found.basis = encoder.score_basis(enc.encodings)
     return out
 
 
@@ -191,14 +202,20 @@ def why_not_copies(v: verify.Verification, copies_score: float | None = None,
     return why
 
 
-def verdict_reason(v: verify.Verification, threshold: float = verify.DEFAULT_CONFIDENCE) -> tuple[Verdict, str]:
+def verdict_reason(v: verify.Verification, threshold: float = verify.DEFAULT_CONFIDENCE,
+                   basis: str | None = None) -> tuple[Verdict, str]:
     """The pair's :class:`~imagetwins.scores.Verdict` at ``threshold`` and why, in one line: which check decided
-    it and on which part of the picture."""
+    it and on which part of the picture. ``basis``: why the method's score is not the check's
+    (:attr:`MethodScore.basis`: a hash-sure pair is a copy whatever the check says; the check's confidence is then
+    named as the check's)."""
+    if basis is not None:
+        checked, why = verdict_reason(v, threshold)
+        return Verdict.COPY, f"{basis}; the check alone: {checked}: {why}"
     verdict = v.verdict(threshold)
     if verdict is Verdict.COPY:
         image = "first" if v.coverage_a >= v.coverage_b else "second"
-        return verdict, (f"one capture: {v.strict_agreement:.0%} of the overlap agrees pixel for pixel once aligned "
-                         f"by one {'mirrored ' if v.mirrored else ''}transform, which covers "
+        return verdict, (f"one capture: {v.strict_agreement:.0%} of the overlap agrees closely (NCC >= 0.8) once "
+                         f"aligned by one {'mirrored ' if v.mirrored else ''}transform, which covers "
                          f"{max(v.coverage_a, v.coverage_b):.0%} of the {image} image (confidence "
                          f"{v.confidence:.3f} >= {threshold:g})")
     why = why_not_copies(v, threshold=threshold) or [f"confidence {v.confidence:.3f} < {threshold:g}"]
@@ -257,7 +274,7 @@ def match_picture(path_a: str | os.PathLike, path_b: str | os.PathLike, out: str
         draw.line((xa, ya + 22, xb + ia.width + gap, yb + 22), fill=colour, width=1)
         draw.ellipse((xa - 2, ya + 20, xa + 2, ya + 24), outline=colour)
         draw.ellipse((xb + ia.width + gap - 2, yb + 20, xb + ia.width + gap + 2, yb + 24), outline=colour)
-    draw.text((4, 4), f"{v.inliers} matches kept{' (mirrored)' if v.mirrored else ''}, "
-                      f"agreement {v.agreement:.2f}, confidence {v.confidence:.3f}", fill=(0, 0, 0))
+    draw.text((4, 4), f"{v.inliers} matches kept{' (mirrored)' if v.mirrored else ''}, agreeing "
+                      f"{v.strict_agreement:.0%} closely, confidence {v.confidence:.3f}", fill=(0, 0, 0))
     with open_output(out, binary=True) as fh:  # never through a link planted at that name
         canvas.save(fh, format="PNG")

@@ -46,8 +46,9 @@ def explain(file_a: Path, file_b: Path, picture: Path | None, json_out: Path | N
     except ImportError as exc:  # OpenCV (the [copies] extra) missing
         raise click.ClickException(str(exc)) from None
     scores = found.scores
-    why = [] if v is None else why_not_copies(v, found.verified_score)
-    verdict, reason = (None, None) if v is None else verdict_reason(v)
+    basis = found.score_basis  # (a hash-sure pair: its score is not the check's; both named)
+    why = [] if v is None or basis else why_not_copies(v, found.verified_score)
+    verdict, reason = (None, None) if v is None else verdict_reason(v, basis=basis)
     if json_out is not None:
         write_json({"a": str(file_a), "b": str(file_b), "scores": [s.to_dict() for s in scores],
                     "identical": found.identical,
@@ -65,11 +66,15 @@ def explain(file_a: Path, file_b: Path, picture: Path | None, json_out: Path | N
         shown = f"{s.unit} {s.score:.3f}" if s.kind.larger_is_closer else f"{s.score:g} {s.unit}"
         rule = f">= {s.threshold:g}" if s.kind.larger_is_closer else f"<= {s.threshold:g}"
         echo(f"  {s.method:9s} {shown:18s} ({s.match_name} if {rule}): {s.match_name.upper() if s.duplicate else 'no'}")
+        if s.basis:
+            echo(f"  {'':9s} ({s.basis})")
     if v is None:
         return
+    # (two agreements, each named by its NCC bar: the loose one rules the geometry, the close one the verdict)
     echo(f"  verification: {v.inliers} feature matches agree on one {'mirrored ' if v.mirrored else ''}"
                f"transform ({v.inlier_ratio:.0%} of matches); it covers {v.coverage_a:.0%} of the first image "
-               f"and {v.coverage_b:.0%} of the second; {v.agreement:.0%} of the overlap agrees pixel for pixel")
+               f"and {v.coverage_b:.0%} of the second; of the overlap {v.agreement:.0%} agrees loosely (NCC >= 0.5), "
+               f"{v.strict_agreement:.0%} closely (NCC >= 0.8)")
     if any(v.cut_from_canvas):
         echo("  (checked on the picture cut out of its canvas: "
              + " and ".join(n for n, cut in zip(("the first image", "the second image"), v.cut_from_canvas) if cut)

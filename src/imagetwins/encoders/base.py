@@ -283,6 +283,12 @@ class Encoder(Stage, ABC):
         compares encodings alone (every built-in but ``copies``)."""
         return None
 
+    def score_basis(self, rows: Rows) -> str | None:
+        """Why this method's search scores rows 0 and 1 without the look :meth:`check_pair` takes, in words
+        (``copies``: a pair whose hashes are close enough to be sure is a copy unchecked), or None: the score is
+        the look's own (``imagetwins explain`` then shows one number for the pair)."""
+        return None
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}: {self.output}, {self.score_kind}, t={self.default_threshold}>"
 

@@ -137,6 +137,19 @@ class CopiesEncoder(Encoder):
         features and, for a picture on a canvas, the picture cut out)."""
         return copies.verify_records(rows[0], rows[1], keep_matches=True)
 
+    def score_basis(self, rows: copies.CopyRows) -> str | None:
+        """A pair whose dihedral hashes (an image's own or its picture cut from a canvas, in any of the 8
+        orientations) are within :data:`~imagetwins.copies.HASH_SURE` bits scores 1 unchecked."""
+        a, b = rows[0], rows[1]
+        mine = np.stack([h for h in (a.hash, a.alt_hash) if h is not None]).astype(np.uint64)
+        theirs = np.stack([h for h in (b.hash, b.alt_hash) if h is not None]).astype(np.uint64)
+        apart = search.dihedral_variants(mine).reshape(-1, 1, 4) ^ theirs[None]
+        bits = int(np.unpackbits(apart.view(np.uint8), axis=-1).sum(axis=-1).min())
+        if bits > copies.HASH_SURE:
+            return None
+        return (f"hash-sure: their dihedral hashes are {bits} bits apart (<= {copies.HASH_SURE}), so the search "
+                "calls them copies without the check")
+
     def check_threshold(self, threshold: float) -> float:
         return self.kind.check_threshold(threshold, method=self.name)
 
