@@ -86,3 +86,30 @@ def test_explain_gives_one_pair_one_confidence_and_names_each_agreement(tmp_path
     doc = json.loads(CliRunner().invoke(main, ["explain", str(a), str(b), "-m", "copies", "--json", "-"]).output)
     (copies,) = doc["scores"]
     assert (copies["basis"] is None) == (copies["score"] == round(doc["verification"]["confidence"], 4))
+
+
+@pytest.mark.integration
+def test_the_review_page_says_why_d_on_the_keeper_does_nothing(tmp_path: Path, datasets: Path, browser) -> None:
+    from PIL import Image
+    from selenium.webdriver.common.by import By
+
+    from imagetwins.finder import find_duplicate_groups
+    from imagetwins.report import write_html_report
+
+    album = tmp_path / "album"
+    album.mkdir()
+    photo = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[0]
+    shutil.copy(photo, album / "a.jpg")
+    with Image.open(photo) as im:
+        im.reduce(2).save(album / "a_half.jpg", quality=90)
+    page = write_html_report(find_duplicate_groups(album, "phash"), tmp_path / "review.html", root=album)
+    browser.get(page.as_uri())
+    notice = browser.find_element(By.ID, "notice")
+    assert not notice.is_displayed()
+    keeper = browser.find_element(By.CSS_SELECTOR, ".file.keep")
+    browser.find_element(By.TAG_NAME, "body").send_keys(str(int(keeper.get_attribute("data-file")) + 1))  # on it
+    browser.find_element(By.TAG_NAME, "body").send_keys("d")
+    assert notice.is_displayed() and "keeper" in notice.text and "it stays" in notice.text
+    assert browser.find_elements(By.CSS_SELECTOR, ".file.notdup") == []  # and nothing changed
+    plan = json.loads(browser.execute_script("exportPlan(); return window.imagetwinsExport;"))
+    assert plan["groups"][0]["not_duplicate"] == []
