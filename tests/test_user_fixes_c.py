@@ -8,6 +8,7 @@ import io
 import json
 import re
 import shutil
+import warnings
 from pathlib import Path
 
 import pytest
@@ -113,3 +114,55 @@ def test_the_review_page_says_why_d_on_the_keeper_does_nothing(tmp_path: Path, d
     assert browser.find_elements(By.CSS_SELECTOR, ".file.notdup") == []  # and nothing changed
     plan = json.loads(browser.execute_script("exportPlan(); return window.imagetwinsExport;"))
     assert plan["groups"][0]["not_duplicate"] == []
+
+
+@pytest.mark.cli
+def test_the_command_line_and_the_library_read_the_same_files(tmp_path: Path, datasets: Path) -> None:
+    """imagededup's format folder holds a JPEG named .svg: the imagededup-style classes read every file (an .svg
+    that is a JPEG, and every sidecar, warned about one by one) while the command line and imagetwins.find took
+    their extension list (and skipped the .svg). One list now, and a file named otherwise is read where its bytes
+    are an image's."""
+    import imagetwins
+    from imagetwins.methods import PHash
+
+    folder = tmp_path / "formats"
+    shutil.copytree(datasets / "imagededup-testdata" / "formats_images", folder)
+    shutil.copyfile(folder / "ukbench09380.jpeg", folder / "no extension")
+    (folder / "ukbench09380.jpeg.xmp").write_text("<x:xmpmeta xmlns:x='adobe:ns:meta/'/>")
+    (folder / "notes").write_text("not a picture")
+    (folder / "drawing.svg").write_text("<svg xmlns='http://www.w3.org/2000/svg'/>")
+    expected = sorted(p.name for p in (datasets / "imagededup-testdata" / "formats_images").iterdir()) + \
+        ["no extension"]
+    with warnings.catch_warnings(record=True) as caught:  # (the sidecar, notes and a real SVG: not read at all)
+        warnings.simplefilter("always")
+        api = sorted(PHash(verbose=False).encode_images(folder))
+    assert [str(w.message) for w in caught] == []
+    assert sorted(api) == sorted(expected)
+    assert sorted(Path(f).name for f in imagetwins.find(folder, method="phash").files) == sorted(expected)
+    plan = tmp_path / "plan.json"
+    out = CliRunner().invoke(main, ["find", str(folder), "-m", "phash", "--no-cache", "--json", str(plan)])
+    assert out.exit_code == 0 and "unreadable" not in out.output.replace("0 unreadable", ""), out.output
+    assert f"{len(expected)} images read, 0 unreadable" in out.output
+    grouped = {Path(f).name for g in json.loads(plan.read_text())["groups"] for f in g["files"]}
+    assert {"ukbench09380.svg", "no extension", "ukbench09380.bmp"} <= grouped
+
+
+
+@pytest.mark.unit
+def test_an_image_is_told_by_its_first_bytes_whatever_its_name(tmp_path: Path) -> None:
+    import os
+
+    import numpy as np
+    from PIL import Image
+
+    from imagetwins.io import looks_like_image
+
+    img = Image.fromarray(np.arange(48 * 32 * 3, dtype=np.uint8).reshape(32, 48, 3))
+    for fmt in ("JPEG", "PNG", "GIF", "TIFF", "WEBP", "BMP", "PPM", "JPEG2000"):
+        img.save(tmp_path / f"picture-{fmt}", format=fmt)
+        assert looks_like_image(tmp_path / f"picture-{fmt}"), fmt
+    (tmp_path / "notes").write_text("BM is not enough, P3 neither")
+    (tmp_path / "empty").write_bytes(b"")
+    os.mkfifo(tmp_path / "fifo")  # (never opened to wait for a writer)
+    os.symlink(tmp_path / "picture-JPEG", tmp_path / "link")  # (links are the walk's to decide)
+    assert not any(looks_like_image(tmp_path / n) for n in ("notes", "empty", "fifo", "link", "missing"))

@@ -26,12 +26,50 @@ from PIL import Image, UnidentifiedImageError
 
 from imagetwins.raw import RAW_EXTENSIONS, RawDecodeError, RawUnavailable, decode_raw, is_raw_name
 
+#: The one list of image file names, for the command line and the library alike (:func:`find_images`): a file
+#: named otherwise is still an image when its first bytes say so (:func:`looks_like_image`: a JPEG saved as .svg,
+#: a photo without an extension), unless its name is one of :data:`NOT_IMAGE_EXTENSIONS`.
 IMAGE_EXTENSIONS = frozenset(
     {
         ".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".bmp", ".dib", ".gif", ".tif", ".tiff", ".webp",
         ".ppm", ".pgm", ".pbm", ".pnm", ".mpo", ".heic", ".heif", ".avif", ".jp2", ".ico", ".tga",
     }
 ) | RAW_EXTENSIONS  # camera RAW: decoded by imagetwins.raw (imagetwins[raw]); named unreadable without it
+#: names never opened to look for a picture: what lies beside photos (sidecars, videos, documents, our own files)
+NOT_IMAGE_EXTENSIONS = frozenset({
+    ".xmp", ".aae", ".thm", ".json", ".jsonl", ".txt", ".csv", ".md", ".html", ".htm", ".xml", ".log", ".ini",
+    ".db", ".sqlite", ".key", ".pdf", ".zip", ".mov", ".mp4", ".m4v", ".avi", ".mkv", ".mts", ".3gp", ".wmv",
+    ".mp3", ".wav", ".m4a", ".pp3", ".dop", ".lrcat", ".partial",
+})
+#: the first bytes of the raster formats imagetwins decodes (``RIFF....WEBP`` and ``....ftyp`` are checked apart)
+_SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"II*\x00", b"MM\x00*",
+               b"\x00\x00\x00\x0cjP  \r\n\x87\n", b"\xffO\xffQ")
+_HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1", b"avif", b"avis")
+
+
+def looks_like_image(path: str | os.PathLike) -> bool:
+    """Whether a file's first bytes are those of a raster image (JPEG, PNG, GIF, TIFF and the RAW files built on
+    it, WebP, BMP, PNM, HEIF/AVIF, JPEG 2000), whatever its name says; never blocks (a FIFO is not read)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return False
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return False
+        head = os.read(fd, 32)
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    if head.startswith(_SIGNATURES) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP"):
+        return True
+    if head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS:
+        return True
+    if head[:2] == b"BM" and len(head) >= 18 and int.from_bytes(head[14:18], "little") in (12, 40, 52, 56, 64, 108,
+                                                                                           124):
+        return True
+    return len(head) >= 3 and head[0:1] == b"P" and head[1:2] in b"123456" and head[2:3] in b" \t\r\n#"
 
 #: Images with more pixels than this are refused (decompression-bomb guard). Pillow itself refuses
 #: twice its ``MAX_IMAGE_PIXELS`` (about 179 MP), so that is the ceiling.
@@ -262,7 +300,11 @@ def find_images(
     recursive : bool
         Descend into sub-folders (folder trees of any depth; each real folder is visited once).
     extensions : set of str or None
-        Lower-case suffixes (with the dot) that count as images; ``None`` takes every regular file.
+        Lower-case suffixes (with the dot) that count as images. The default, :data:`IMAGE_EXTENSIONS`, is the
+        list the command line and the library's every entry point (``imagetwins.find``, the imagededup-style
+        classes) use; with it, a regular file named otherwise counts too when its first bytes are an image's
+        (:func:`looks_like_image`; not a name of :data:`NOT_IMAGE_EXTENSIONS`). ``None`` takes every regular
+        file.
     follow_symlinks : bool
         Follow symbolic links to files and folders outside ``root``. Links inside ``root`` are skipped.
     skipped : list, optional
@@ -282,6 +324,7 @@ def find_images(
         raise NotADirectoryError(f"not a folder: {root}")
     real_root = root.resolve()
     exts = None if extensions is None else {e.lower() for e in extensions}
+    by_content = exts == IMAGE_EXTENSIONS  # (a list of one's own is taken as it is)
     seen_dirs: set[tuple[int, int]] = set()
     found: list[Path] = []
 
@@ -322,7 +365,7 @@ def find_images(
                     if recursive and not entry.name.endswith(QUARANTINE_SUFFIX):
                         subfolders.append(Path(entry.path))
                 elif entry.is_file(follow_symlinks=False):
-                    if wanted(entry.name):
+                    if wanted(entry.name) or (by_content and _named_otherwise_but_an_image(entry)):
                         found.append(Path(entry.path))
                 elif wanted(entry.name):
                     skip(entry.path, _not_regular(entry.stat(follow_symlinks=False).st_mode))
@@ -331,6 +374,11 @@ def find_images(
         stack.extend(reversed(subfolders))
     found.sort()
     return found
+
+
+def _named_otherwise_but_an_image(entry: os.DirEntry) -> bool:
+    """A regular file whose name is no image's, nor of a kind never looked into, whose bytes begin as an image's."""
+    return os.path.splitext(entry.name)[1].lower() not in NOT_IMAGE_EXTENSIONS and looks_like_image(entry.path)
 
 
 def _link_entry(entry: os.DirEntry, real_root: Path, follow: bool, wanted, found: list, subfolders: list, skip,

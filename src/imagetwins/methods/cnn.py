@@ -76,7 +76,7 @@ class CNN:
 
     def _encode_dir(self, image_dir, recursive: bool, num_enc_workers: int):
         root = check_image_dir(image_dir)
-        files = find_images(root, recursive=recursive, extensions=None)
+        files = find_images(root, recursive=recursive)
         result = self.embedder.embed_files(files, workers=num_enc_workers or None, progress=self.verbose)
         return [str(Path(p).relative_to(root)) for p in result.paths], result.vectors
 

@@ -42,7 +42,7 @@ class Copies:
         if image_dir is None or not os.path.isdir(image_dir):
             raise ValueError("Please provide a valid directory path!")
         root = Path(image_dir)
-        files = find_images(root, recursive=recursive, extensions=None)
+        files = find_images(root, recursive=recursive)
         enc = get_encoder(COPIES_METHOD).encode_files(files, workers=num_enc_workers or None, progress=self.verbose)
         return [str(Path(p).relative_to(root)) for p in enc.paths], enc.encodings
 

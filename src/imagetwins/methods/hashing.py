@@ -144,8 +144,9 @@ class Hashing:
 
     def _encode_dir(self, image_dir, recursive: bool, num_enc_workers: int):
         root = check_image_dir(image_dir)
-        # Every non-hidden file, as imagededup does: a photo saved without its extension still counts.
-        files = find_images(root, recursive=recursive, extensions=None)
+        # the one file list of the command line and the library (io.IMAGE_EXTENSIONS, and a file named otherwise whose
+        # bytes are an image's: a photo saved without its extension still counts, as in imagededup)
+        files = find_images(root, recursive=recursive)
         result = _hashing.hash_files(
             files, methods=(self.method,), workers=num_enc_workers, progress=self.verbose,
             exif_orientation=not self.ignore_exif_orientation,
