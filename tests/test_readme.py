@@ -32,7 +32,7 @@ def workdir(tmp_path_factory, datasets: Path) -> Path:
 
 @pytest.mark.unit
 def test_the_readme_has_the_snippets_this_test_runs() -> None:
-    assert len(SNIPPETS) == 3
+    assert len(SNIPPETS) == 4
     assert all("import" in s for s in SNIPPETS)
 
 

@@ -166,3 +166,28 @@ def test_an_image_is_told_by_its_first_bytes_whatever_its_name(tmp_path: Path) -
     os.mkfifo(tmp_path / "fifo")  # (never opened to wait for a writer)
     os.symlink(tmp_path / "picture-JPEG", tmp_path / "link")  # (links are the walk's to decide)
     assert not any(looks_like_image(tmp_path / n) for n in ("notes", "empty", "fifo", "link", "missing"))
+
+
+@pytest.mark.integration
+def test_the_library_finds_through_the_folders_cache_by_default(tmp_path: Path, datasets: Path, monkeypatch) -> None:
+    """imagetwins.find without a session decoded every image on every call (42 s where the command line, through
+    its per-folder cache, took 0.6 s): now it keeps the same cache by default; cache=False keeps nothing."""
+    import imagetwins
+    from imagetwins import encoding
+    from imagetwins.userdirs import cache_folder
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for photo in sorted((datasets / "camera-photos" / "images").glob("*.jpg"))[:3]:
+        shutil.copyfile(photo, folder / photo.name)
+    shutil.copyfile(folder / sorted(p.name for p in folder.iterdir())[0], folder / "copy.jpg")
+    first = imagetwins.find(folder, keep="original")
+    assert len(first.groups) == 1 and list(Path(cache_folder()).glob("photos-*.db"))
+
+    decoded = []
+    real = encoding.decode_image
+    monkeypatch.setattr(encoding, "decode_image", lambda *a, **k: decoded.append(1) or real(*a, **k))
+    again = imagetwins.find(folder, keep="original")
+    assert decoded == [] and [g.files for g in again.groups] == [g.files for g in first.groups]
+    imagetwins.find(folder, method="phash", cache=False)
+    assert len(decoded) == 4  # every image, nothing kept

@@ -133,22 +133,38 @@ def _find_groups(paths, method, threshold, recursive, workers, progress, cache, 
 def find(paths: str | os.PathLike | Sequence[str | os.PathLike], method: str | Encoder = DEFAULT_METHOD,
          threshold: float | None = None, *, recursive: bool = False, keep: str | None = None,
          keep_in: Sequence[str | os.PathLike] = (), session: Session | None = None, workers: int | None = None,
-         progress: bool = False, follow_symlinks: bool = False, decisions=True) -> FindResult:
+         progress: bool = False, follow_symlinks: bool = False, decisions=True, cache: bool = True) -> FindResult:
     """The library's ``find``: duplicate groups in a folder or among files, and with ``keep`` the keepers.
 
-    :func:`find_duplicate_groups` through the ``session``'s stores (none: no index, nothing kept), then
-    with ``keep`` (a rule of :data:`imagetwins.keep.KEEP_RULES`) the keep stage
-    (:func:`imagetwins.keep.decide_keepers`): the result's groups are stars around their keepers and
-    ``result.decisions`` says what to keep. ``method`` defaults to :data:`imagetwins.encoders.DEFAULT_METHOD`
-    (``copies``, as the CLI's ``find``; :func:`find_duplicate_groups` keeps ``phash``). Other parameters
-    (``decisions``: the remembered ones) as in :func:`find_duplicate_groups`.
+    :func:`find_duplicate_groups` through the ``session``'s stores, then with ``keep`` (a rule of
+    :data:`imagetwins.keep.KEEP_RULES`) the keep stage (:func:`imagetwins.keep.decide_keepers`): the result's
+    groups are stars around their keepers and ``result.decisions`` says what to keep. ``method`` defaults to
+    :data:`imagetwins.encoders.DEFAULT_METHOD` (``copies``, as the CLI's ``find``; :func:`find_duplicate_groups`
+    keeps ``phash``). Other parameters (``decisions``: the remembered ones) as in :func:`find_duplicate_groups`.
+
+    The cache: without a ``session``, a folder is scanned through its per-folder cache, the one the command
+    line keeps (in the user's cache folder, :func:`imagetwins.userdirs.cache_folder`; made on the first run):
+    a second call reads only new and changed files (1,000 camera photos with ``copies``: 0.45 CPU s instead of
+    about a minute). ``cache=False`` decodes every image and keeps nothing (as ``--no-cache``); a list of files
+    and a method given as an :class:`~imagetwins.encoders.Encoder` object rather than by name go without one.
+    ``copies`` keeps about 65 KB an image there (6.5 GB at 100,000 photos); ``imagetwins cache clear`` removes
+    it. With a ``session`` (:func:`imagetwins.open_session`: its folder's cache, an index file as ``db=``, or
+    ``cache=False``) the session decides, and several calls share it.
 
     Examples
     --------
     >>> import imagetwins                                                  # doctest: +SKIP
-    >>> with imagetwins.open_session("photos/") as s:                       # doctest: +SKIP
+    >>> result = imagetwins.find("photos/", keep="original")   # its cache: fast the 2nd time  # doctest: +SKIP
+    >>> with imagetwins.open_session("photos/", ["copies"]) as s:            # doctest: +SKIP
     ...     result = imagetwins.find("photos/", keep="original", session=s)
     """
+    if session is None and cache and isinstance(method, str) and isinstance(paths, (str, os.PathLike)) \
+            and Path(paths).is_dir():
+        from imagetwins.session import open_session
+
+        with open_session(paths, [method], workers=workers, progress=progress) as own:
+            return find(paths, method, threshold, recursive=recursive, keep=keep, keep_in=keep_in, session=own,
+                        follow_symlinks=follow_symlinks, decisions=decisions)
     result = find_duplicate_groups(paths, method, threshold, recursive=recursive, workers=workers, progress=progress,
                                    follow_symlinks=follow_symlinks, session=session, decisions=decisions)
     if keep is None:
