@@ -59,9 +59,9 @@ class Calls:
         monkeypatch.setattr(copies_module, "verify_records", counted)
 
 
-def _find(folder: Path):
+def _find(folder: Path, workers: int = 2):
     with open_folder_cache(folder, ["copies"]) as cache:
-        return find_duplicate_groups(folder, "copies", cache=cache, workers=2)
+        return find_duplicate_groups(folder, "copies", cache=cache, workers=workers)
 
 
 def _rows(folder: Path) -> list[tuple]:
@@ -263,3 +263,46 @@ def test_the_review_page_keeps_and_reuses_its_scores(album: Path, tmp_path: Path
     assert all(g["scores"][0][1] == g["min_similarity"] for g in data["groups"] if len(g["files"]) == 2)
     Calls(monkeypatch, refuse=True)
     assert [g["scores"] for g in report_data(_find(folder), root=folder)["groups"]] == tables
+
+
+@pytest.mark.integration
+def test_a_find_stopped_while_verifying_keeps_its_search_and_the_pairs_verified(album: Path, tmp_path: Path,
+                                                                                   monkeypatch) -> None:
+    """A first find of a large library verifies for an hour: stopped (Ctrl-C) during it, the next run searches
+    nothing again and verifies only the pairs not yet verified (each chunk's scores are kept as it ends)."""
+    from imagetwins import candidates
+
+    monkeypatch.setattr(copies_module, "VERIFY_CHUNK", 1)
+    with monkeypatch.context() as m:
+        everything = Calls(m)
+        shutil.copytree(album, tmp_path / "counted")
+        _find(tmp_path / "counted")
+    folder = tmp_path / "photos"
+    shutil.copytree(album, folder)
+    assert len(everything.pairs) > 2, "too few pairs to stop the verification half way"
+    real = copies_module.verify_records
+    checked = []
+
+    def stopped_after_two(a, b, *args, **kwargs):
+        if len(checked) >= 2:
+            raise KeyboardInterrupt
+        checked.append(a)
+        return real(a, b, *args, **kwargs)
+
+    with monkeypatch.context() as m:
+        m.setattr(copies_module, "verify_records", stopped_after_two)
+        with pytest.raises(KeyboardInterrupt):
+            _find(folder, workers=1)
+    kept = _rows(folder)
+    assert len(kept) == 2  # two chunks of one pair; the third was stopped
+    with Index(default_cache_path(folder), methods=[], readonly=True) as idx:
+        assert idx.get_candidate_state("copies") is not None
+
+    def searched_in_full(*args, **kwargs):
+        raise AssertionError("the kept search was not used")
+
+    monkeypatch.setattr(candidates.search, "dihedral_pairs", searched_in_full)
+    again = Calls(monkeypatch)
+    assert _groups(_find(folder)) == EXPECTED
+    assert len(again.pairs) == len(everything.pairs) - 2
+    assert len(_rows(folder)) == len(everything.pairs)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -1010,14 +1010,24 @@ class VerifyProgress:
             self.bar.close()
 
 
+#: pairs verified between two writes of their scores to the store (a first find of 100,000 images verifies ~1 M
+#: pairs, an hour on 2 cores: one stopped keeps what it verified, up to the last chunk)
+VERIFY_CHUNK = 4096
+
+
 def _verified_confidences(features_a: Sequence, features_b: Sequence, left: np.ndarray, right: np.ndarray,
-                          workers: int | None, chunk: int = 4096, progress: Any = None) -> np.ndarray:
-    """:func:`verify_pairs`' confidences alone, ``chunk`` pairs at a time (memory: the floats, not the checks)."""
+                          workers: int | None, chunk: int | None = None, progress: Any = None,
+                          done: Callable[[slice, np.ndarray], None] | None = None) -> np.ndarray:
+    """:func:`verify_pairs`' confidences alone, ``chunk`` pairs at a time (default :data:`VERIFY_CHUNK`; memory: the
+    floats, not the checks); ``done(span, confidences)`` is called as each chunk is verified (to keep its scores)."""
+    chunk = chunk or VERIFY_CHUNK
     out = np.empty(len(left), np.float64)
     for k in range(0, len(left), chunk):
         out[k:k + chunk] = [np.nan if v is None else v.confidence  # None: damaged features (one warning)
                             for v in verify_pairs(features_a, features_b, left[k:k + chunk], right[k:k + chunk],
                                                   workers, progress)]
+        if done is not None:
+            done(slice(k, k + chunk), out[k:k + chunk])
     return out
 
 
@@ -1077,19 +1087,24 @@ def _confidences(features_a, features_b, left, right, dist, workers: int | None,
     todo = np.isnan(known)
     if bar is not None:
         bar.add(int(todo.sum()))
+    todo_l, todo_r = left[need[todo]], right[need[todo]]
+
+    def keep_scores(span: slice, scores: np.ndarray) -> None:
+        # a pair that could not be verified (NaN: damaged features) is not remembered, and is not a copy
+        ok = ~np.isnan(scores)
+        if pair_scores is not None and ok.any():
+            pair_scores.remember(todo_l[span][ok], todo_r[span][ok], scores[ok])
+
     with stage("verify"):
-        if checks is None:  # the confidences alone, a chunk of pairs at a time: a Verification holds ~1 KB
-            known[todo] = _verified_confidences(features_a, features_b, left[need[todo]], right[need[todo]],
-                                                workers, progress=bar)
+        if checks is None:  # the confidences alone, a chunk of pairs at a time (a Verification holds ~1 KB), each
+            # chunk's scores kept as it is verified: a run stopped during a long verification loses little
+            known[todo] = _verified_confidences(features_a, features_b, todo_l, todo_r, workers, progress=bar,
+                                                done=keep_scores)
         else:
-            checked = verify_pairs(features_a, features_b, left[need[todo]], right[need[todo]], workers, bar)
+            checked = verify_pairs(features_a, features_b, todo_l, todo_r, workers, bar)
             known[todo] = [np.nan if v is None else v.confidence for v in checked]
-            checks.update((k, v) for k, v in zip(zip(left[need[todo]].tolist(), right[need[todo]].tolist()),
-                                                 checked) if v is not None)
-    # a pair that could not be verified (NaN: damaged features) is not remembered, and is not a copy
-    done = todo & ~np.isnan(known)
-    if pair_scores is not None and done.any():
-        pair_scores.remember(left[need[done]], right[need[done]], known[done])
+            checks.update((k, v) for k, v in zip(zip(todo_l.tolist(), todo_r.tolist()), checked) if v is not None)
+            keep_scores(slice(None), known[todo])
     known[np.isnan(known)] = 0.0
     conf[need] = known
     sure = np.flatnonzero(dist <= hash_sure)
@@ -1097,6 +1112,12 @@ def _confidences(features_a, features_b, left, right, dist, workers: int | None,
         other = [k for k in sure.tolist() if different_captures(features_a[left[k]], features_b[right[k]])]
         conf[other] = 0.0
     return conf
+
+
+def _unscored(prior: np.ndarray | None, dist: np.ndarray, hash_sure: int) -> int:
+    """How many pairs to verify have no kept confidence (the pair scores are not asked)."""
+    need = dist > hash_sure
+    return int(need.sum()) if prior is None else int(np.isnan(prior[need]).sum())
 
 
 class _Known:
@@ -1178,6 +1199,10 @@ def _scored_candidates(records, threshold, workers, hash_sure, pair_scores, chec
                                                            **candidates)
     prior = memo.scores(left, right) if memo is not None else None
     scored_now = prior is None or bool(np.isnan(prior[dist > hash_sure]).any())
+    if memo is not None and _unscored(prior, dist, hash_sure) > VERIFY_CHUNK:
+        # a long verification ahead (a first find of a large library): the search is kept before it, so a run
+        # stopped during it searches nothing again, and finds the pairs verified so far in the pair scores
+        memo.keep(left, right, np.full(len(left), np.nan) if prior is None else prior, True)
     conf = _confidences(sides, sides, left, right, dist, workers, hash_sure, pair_scores, checks, bar, prior)
     known = _Known(left, right, len(records))
     top_k = candidates.get("top_k", TOP_K)

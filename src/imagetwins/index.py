@@ -354,6 +354,8 @@ class Index:
         self._cache: dict[str, tuple[list[str], np.ndarray]] = {}
         #: heads made by a load could not be kept (a full disk, another writer holding the file): not tried again
         self._heads_not_kept = False
+        #: (method, version) whose scores of other versions this connection has dropped (put_pair_scores)
+        self._pair_versions_kept: set[tuple[str, str]] = set()
         #: the content digests read with the rows a load gave (path -> digest): :meth:`digests` of them reads nothing
         self._loaded_digests: dict[str, Digest] = {}
         self._verified: set[str] = set()
@@ -1123,9 +1125,12 @@ class Index:
             return
         try:
             with self._transaction() as db:
-                db.execute("DELETE FROM pair_scores WHERE method = ? AND version != ?", (method, version))
+                if (method, version) not in self._pair_versions_kept:  # once: a search keeps its scores chunk by
+                    # chunk, and each delete reads all of the method's rows (~1 M after a first find of 100,000)
+                    db.execute("DELETE FROM pair_scores WHERE method = ? AND version != ?", (method, version))
                 db.executemany("INSERT OR REPLACE INTO pair_scores VALUES (?, ?, ?, ?, ?)",
                                [(method, a, b, version, float(s)) for a, b, s in items])
+            self._pair_versions_kept.add((method, version))
         except sqlite3.Error as exc:
             warn_line(f"pair scores not kept in {self.path} ({exc}); they are computed again next time")
 
