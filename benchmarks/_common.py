@@ -60,13 +60,15 @@ def link_photo(src: Path, dst: Path) -> None:
         shutil.copy(src, dst)
 
 
-def run_imagetwins(args: list[str], cache: Path, src: Path) -> tuple[int, str, dict]:
+def run_imagetwins(args: list[str], cache: Path, src: Path, main: Path | None = None) -> tuple[int, str, dict]:
     """One ``imagetwins`` command in a fresh process with its cache in ``cache``: its exit code, its stderr, and
-    wall, CPU and peak RSS with the stages its ``--timings`` (``-v``) lines print."""
+    wall, CPU and peak RSS with the stages its ``--timings`` (``-v``) lines print. ``main``: a script run instead
+    of ``python -m imagetwins`` (with the same arguments)."""
     env = dict(os.environ, PYTHONPATH=str(src), XDG_CACHE_HOME=str(cache))
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # as installed: modules compiled once, not on every run (~1 CPU s)
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "imagetwins", *args], env=env, stdout=subprocess.DEVNULL,
+    entry = ["-m", "imagetwins"] if main is None else [str(main)]
+    proc = subprocess.Popen([sys.executable, *entry, *args], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
     err = proc.stderr.read()
     _, status, usage = os.wait4(proc.pid, 0)

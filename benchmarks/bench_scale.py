@@ -4,6 +4,7 @@ added to an indexed library, and a warm re-run of camera-size photos (issue #25)
     nice -n 10 python benchmarks/bench_scale.py [--sizes 2000,5000,20000] [--new 1000] [--camera 1000]
         [--workdir /tmp/imagetwins-scale] [--no-write]
     nice -n 10 python benchmarks/bench_scale.py --grow --sizes 20000,100000 --new 1000 [--src-file F]
+    nice -n 10 python benchmarks/bench_scale.py --search-only-first 100000 --new 1000 [--workdir W]
 
 ``--grow``: one folder grown through the sizes, so each picture is encoded once (see :func:`grow`); each
 result is a JSON line in WORKDIR/grow.jsonl as soon as it is measured (nothing written to BENCHMARKS.md).
@@ -22,6 +23,10 @@ result is a JSON line in WORKDIR/grow.jsonl as soon as it is measured (nothing w
    camera EXIF), ``find DIR -m M`` once to fill the per-folder cache, then again with nothing changed: wall,
    CPU and the stages, per method.
 
+``--search-only-first N``: a library too large to verify on this machine in the time there is (see
+:func:`search_only_first`): the first find's search and memory measured with the verification left out, the
+incremental run measured in full (JSON lines in WORKDIR/search-only-first.jsonl).
+
 Writes the ``scale`` section of BENCHMARKS.md.
 """
 
@@ -30,6 +35,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import re
 import sqlite3
 import subprocess
 import sys
@@ -200,6 +206,61 @@ def grow(work: Path, sizes: list[int], new: int, cache: Path, log: Path, src_fil
     return results
 
 
+NO_VERIFICATION = ROOT / "benchmarks" / "_no_verification.py"
+
+
+def pair_scores_kept(db: Path) -> int:
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as con:
+        return con.execute("SELECT count(*) FROM pair_scores WHERE method = 'copies'").fetchone()[0]
+
+
+def search_only_first(work: Path, n: int, new: int, cache: Path, log: Path) -> list[dict]:
+    """A library too large to verify here in full: ``n`` pictures (``make_small``, folder WORKDIR/grown) through
+    ``index update``; a first ``find`` with the verification left out (``_no_verification.py``: the scan, load,
+    search and peak memory of a first find, and how many pairs it would verify); then the incremental run for
+    real: ``new`` pictures added, ``index update`` and ``find`` (only the new rows searched against all, their
+    pairs verified: the rate of a verification at this size, CPU s over the pairs it kept). Each result is a JSON
+    line in ``log`` as soon as it is measured."""
+    import json
+
+    folder, db = work / "grown", work / "grown.db"
+    results = []
+
+    def record(kind: str, images: int, r: dict, **extra) -> None:
+        r = dict(r, kind=kind, images=images, at=time.strftime("%H:%M:%S"), load=os.getloadavg()[0], **extra)
+        results.append(r)
+        with log.open("a") as f:
+            f.write(json.dumps(r) + "\n")
+        print(json.dumps(r), flush=True)
+
+    def cmd(args: list[str], main: Path | None = None) -> tuple[dict, str]:
+        code, err, out = run_imagetwins(args, cache, SRC, main)
+        if code not in (0, 1, 3) or "Traceback" in err:
+            sys.exit(f"{' '.join(args)} failed ({code}):\n{err[-2000:]}")
+        return out, err
+
+    make_small_apart(folder, 0, n)
+    for extra in sorted(folder.glob("s*.jpg"))[n:]:  # left by an incremental run
+        extra.unlink()
+    update = ["index", "update", str(folder), "--db", str(db), "-m", "copies", "-q"]
+    find = ["find", str(folder), "--db", str(db), "-m", "copies", "-q", "-v", "--json", str(work / "found.json")]
+    record("update", n, cmd(update)[0])
+    drop_candidate_search(db)
+    out, err = cmd(find, NO_VERIFICATION)
+    proposed = re.findall(r"pairs proposed for verification: (\d+)", err)
+    record("first find, verification left out", n, out, pairs=int(proposed[-1]) if proposed else 0)
+    if new:
+        make_small_apart(folder, n, n + new)
+        record("incremental update", n + new, cmd(update)[0], added=new)
+        before = pair_scores_kept(db)
+        out, _ = cmd(find)
+        verified = pair_scores_kept(db) - before
+        cpu = out["stages"].get("verify", {}).get("cpu", 0.0)
+        record("incremental find", n + new, out, added=new, pairs=verified,
+               ms_a_pair=1000 * cpu / verified if verified else None)
+    return results
+
+
 def warm(work: Path, count: int, methods: list[str], cache: Path) -> list[str]:
     lib = work / f"camera-{count}"
     have = len(list(lib.glob("*.jpg"))) if lib.is_dir() else 0
@@ -279,6 +340,8 @@ def main() -> None:
     ap.add_argument("--grow", action="store_true",
                     help="one folder grown through --sizes, then --new more (see grow()); log in WORKDIR/grow.jsonl")
     ap.add_argument("--src-file", type=Path, help="--grow: a file naming the source tree the finds run (waited for)")
+    ap.add_argument("--search-only-first", type=int, metavar="N",
+                    help="N pictures, a first find without verification, then --new for real (search_only_first())")
     ap.add_argument("--no-write", action="store_true")
     a = ap.parse_args()
     work = a.workdir
@@ -293,6 +356,9 @@ def main() -> None:
     sizes = [int(x) for x in a.sizes.split(",") if x]
     if a.grow:
         grow(work, sizes, a.new, cache, work / "grow.jsonl", a.src_file)
+        return
+    if a.search_only_first:
+        search_only_first(work, a.search_only_first, a.new, cache, work / "search-only-first.jsonl")
         return
     if sizes:
         text += scale(work, sizes, a.new, cache)
