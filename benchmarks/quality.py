@@ -170,21 +170,26 @@ def verified_candidates(records: list, workers: int) -> dict:
     ``copy_pairs`` does at the default confidence), each with its verification measurements, and the time."""
     t0 = time.perf_counter()
     checks: dict = {}
-    left, right, dist, _ = copies.scored_candidates(records, verify.DEFAULT_CONFIDENCE, workers, checks=checks)
+    left, right, dist, conf = copies.scored_candidates(records, verify.DEFAULT_CONFIDENCE, workers, checks=checks)
     t1 = time.perf_counter()
     width = len(verify.Verification().measurements())
     meas = np.zeros((len(left), width))
     for k, key in enumerate(zip(left.tolist(), right.tolist())):
         if key in checks:
             meas[k] = checks[key].measurements()
-    return {"left": left, "right": right, "dist": dist, "meas": meas, "t_candidates": 0.0,
+    # the hash-sure pairs' scores as the method gives them: 1, or a check's that overruled the hash
+    # (copies.HASH_OVERRULE); the others are made again from "meas" (so that --fit can recalibrate them)
+    sure_conf = np.where(dist <= copies.HASH_SURE, conf, np.nan)
+    return {"left": left, "right": right, "dist": dist, "meas": meas, "sure_conf": sure_conf, "t_candidates": 0.0,
             "t_verify": t1 - t0, "checked": len(checks)}
 
 
 def copies_matrix(n: int, cand: dict) -> np.ndarray:
-    """The copies method's score for every pair: confidence where proposed (1 for hash-sure pairs), else 0."""
+    """The copies method's score for every pair: confidence where proposed (hash-sure pairs: 1 unless a check
+    overruled the hash, as the method scores them), else 0."""
     conf = verify.confidence_from(cand["meas"]).astype(np.float32) if len(cand["meas"]) else np.zeros(0, np.float32)
-    conf[cand["dist"] <= copies.HASH_SURE] = 1.0
+    sure = cand["dist"] <= copies.HASH_SURE
+    conf[sure] = cand["sure_conf"][sure] if "sure_conf" in cand else 1.0
     score = np.zeros((n, n), np.float32)
     score[cand["left"], cand["right"]] = conf
     score[cand["right"], cand["left"]] = conf
@@ -196,7 +201,8 @@ def encode_set(name: str, files: list[Path], work: Path, workers: int, cnn8: boo
     cache = work / f"cache-{name}.npz"
     if cache.exists() and not reverify:
         z = np.load(cache, allow_pickle=False)
-        if (not cnn8 or "v8" in z) and z["meas"].shape[1] == len(verify.Verification().measurements()):
+        width = len(verify.Verification().measurements())
+        if (not cnn8 or "v8" in z) and "sure_conf" in z and z["meas"].shape[1] == width:
             return {k: z[k] for k in z.files}
     t0, c0 = time.perf_counter(), time.process_time()
     enc = get_encoder(copies.COPIES_METHOD).for_workers(workers).encode_files(files, workers=workers, warn=False)

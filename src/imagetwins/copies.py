@@ -5,13 +5,15 @@ rotations; the CNN sees through those but calls different photos of one kind of 
 both only *propose* pairs, generously, and :mod:`imagetwins.verify` decides:
 
 - the dihedral hash proposes pairs within :data:`HASH_CANDIDATE` bits; those within :data:`HASH_SURE`
-  are copies without a check (the hash is exact about them, and it is what finds flat images that
-  have no features to match); of the others each image keeps its :data:`HASH_PER_ROW` closest, so
-  the checks per image do not grow with the library;
+  are copies (the hash is exact about them, and it is what finds flat images that have no features to
+  match), checked only beyond :data:`HASH_UNCHECKED` bits, where two shots from nearly the same spot can
+  be that near: the check overrules the hash only where it sees another capture; of the others each
+  image keeps its :data:`HASH_PER_ROW` closest, so the checks per image do not grow with the library;
 - the CNN (one orientation; the hash and the verification handle flips and turns), run at
   :data:`CNN_SIDE` pixels, proposes each image's :data:`TOP_K` nearest neighbours with cosine similarity
   >= :data:`CNN_CANDIDATE`, so a crowd of look-alikes costs at most ``TOP_K`` checks per image;
-- every proposed pair is verified; its score is the verification confidence (1.0 for hash-sure pairs).
+- every proposed pair is verified; its score is the verification confidence (1.0 for hash-sure pairs the
+  check did not overrule).
 
 Each file is decoded once for all three encodings (:class:`CopyRecord`); the registered method is
 :class:`imagetwins.encoders.copies.CopiesEncoder`.
@@ -54,7 +56,10 @@ __all__ = [
     "DEFAULT_CONFIDENCE",
     "HASH_CANDIDATE",
     "HASH_PER_ROW",
+    "HASH_OVERRULE",
+    "HASH_OVERRULE_COVER",
     "HASH_SURE",
+    "HASH_UNCHECKED",
     "TOP_K",
     "VECTOR_DTYPE",
     "candidate_pairs",
@@ -73,8 +78,21 @@ __all__ = [
 
 #: the method's name on the command line and in the index
 COPIES_METHOD = "copies"
-#: dihedral distances (of 256 bits) at or under which a pair is a copy without a check
+#: dihedral distances (of 256 bits) at or under which a pair is a copy without a check (but see HASH_UNCHECKED)
 HASH_SURE = 40
+#: hash-sure pairs farther than this are checked too, and the check overrules the hash where it sees another capture:
+#: it aligned the two pictures (:attr:`~imagetwins.verify.Verification.same_scene`), gives at most HASH_OVERRULE, and
+#: one frame shows part of the scene the other lacks (it covers less than HASH_OVERRULE_COVER of it: the camera moved).
+#: Two shots of one scene from nearly the same spot can be that near (ukbench 00061/00062, bottles on a shelf, 38
+#: bits: 63 % of the overlap agrees, confidence 0.26, frame cover 0.91; 0.49 and 0.95 against a re-saved copy of
+#: 00061: the cover is known to a few hundredths); copies this near keep one frame (the fit split's copies within
+#: HASH_SURE: 95 % cover 0.98 or more of each other; those checked at 0.7 or less, two heavy edits stacked such as
+#: meme text over a colour shift, 0.99-1.0) (BENCHMARKS.md, "Hash-sure pairs checked"). Where the
+#: check cannot align them (flat pictures without features) the hash's word stands; a pair whose images are already
+#: joined by nearer pairs (a crowd of near-identical images) is not checked (:func:`_sure_band`)
+HASH_UNCHECKED = 30
+HASH_OVERRULE = 0.7
+HASH_OVERRULE_COVER = 0.975
 #: dihedral distances at or under which a pair is proposed for verification
 HASH_CANDIDATE = 96
 #: hash pairs farther than HASH_SURE kept per image (and per picture cut from a canvas): its closest, a pair staying
@@ -1107,6 +1125,7 @@ def _confidences(features_a, features_b, left, right, dist, workers: int | None,
             keep_scores(slice(None), known[todo])
     known[np.isnan(known)] = 0.0
     conf[need] = known
+    _check_sure_band(features_a, features_b, left, right, dist, conf, workers, hash_sure, pair_scores, checks, bar)
     sure = np.flatnonzero(dist <= hash_sure)
     if len(sure):  # a burst frame can be within the hash's sure distance: two captures are never copies
         other = [k for k in sure.tolist() if different_captures(features_a[left[k]], features_b[right[k]])]
@@ -1118,6 +1137,105 @@ def _unscored(prior: np.ndarray | None, dist: np.ndarray, hash_sure: int) -> int
     """How many pairs to verify have no kept confidence (the pair scores are not asked)."""
     need = dist > hash_sure
     return int(need.sum()) if prior is None else int(np.isnan(prior[need]).sum())
+
+
+def _check_sure_band(features_a, features_b, left, right, dist, conf, workers: int | None, hash_sure: int,
+                     pair_scores: PairScores | None, checks: dict | None, bar: VerifyProgress | None) -> None:
+    """The hash-sure pairs farther than :data:`HASH_UNCHECKED` bits, checked where their images are not joined
+    already (:func:`_sure_band`); a check that sees another capture (:func:`_overrules_hash`) replaces the hash's 1
+    in ``conf`` (in place). The outcome (1, or the check's confidence) is kept in
+    ``pair_scores`` as any checked pair's."""
+    unchecked = min(HASH_UNCHECKED, hash_sure)
+    band = np.flatnonzero((dist <= hash_sure) & (dist > unchecked))
+    if not len(band):
+        return
+    known = pair_scores.lookup(left[band], right[band]) if pair_scores is not None else np.full(len(band), np.nan)
+    known[(known < 0) | (known > 1)] = np.nan
+    conf[band[~np.isnan(known)]] = known[~np.isnan(known)]
+    # one image set (a search) or two (a query: the database's images after the queries')
+    offset = 0 if features_a is features_b else int(left.max()) + 1
+    nodes = max(int(left.max()), int(right.max()) + offset) + 1
+    joined = _Joined(nodes)
+    near = np.flatnonzero(dist <= unchecked)
+    for i, j in zip(left[near].tolist(), (right[near] + offset).tolist()):
+        joined.union(i, j)
+    for k in band[~np.isnan(known)].tolist():  # the outcome known: a copy joins its two images
+        if conf[k] > HASH_OVERRULE:
+            joined.union(int(left[k]), int(right[k]) + offset)
+    todo = band[np.isnan(known)]
+    todo = todo[np.lexsort((right[todo], left[todo], dist[todo]))]  # nearest first, in a fixed order
+    while len(todo):
+        pick, rest = _sure_band(todo, left, right + offset, joined)
+        if not len(pick):
+            break
+        if bar is not None:
+            bar.add(len(pick))
+        with stage("verify"):
+            checked = verify_pairs(features_a, features_b, left[pick], right[pick], workers, bar)
+        out = np.ones(len(pick))
+        for n, (k, v) in enumerate(zip(pick.tolist(), checked)):
+            if v is None:
+                continue  # damaged features (one warning): the hash's word stands, not remembered
+            if checks is not None:
+                checks[(int(left[k]), int(right[k]))] = v
+            if _overrules_hash(v):
+                out[n] = v.confidence
+            else:
+                joined.union(int(left[k]), int(right[k]) + offset)
+        conf[pick] = out
+        ok = np.array([v is not None for v in checked], bool)
+        if pair_scores is not None and ok.any():
+            pair_scores.remember(left[pick[ok]], right[pick[ok]], out[ok])
+        todo = rest
+
+
+def _overrules_hash(v: Verification) -> bool:
+    """Whether a check of a hash-sure pair sees another capture (:data:`HASH_UNCHECKED`)."""
+    return (v.same_scene and v.confidence <= HASH_OVERRULE
+            and min(v.frame_cover_a, v.frame_cover_b) < HASH_OVERRULE_COVER)
+
+
+def _sure_band(todo: np.ndarray, left: np.ndarray, right: np.ndarray, joined: _Joined) -> tuple[np.ndarray, np.ndarray]:
+    """Of the band pairs ``todo`` (indices, nearest first) those to check now and those left for the next round:
+    a pair whose images are joined already is a copy without a check (its 1 stays); the others are taken as a
+    spanning forest would take them (each joining two groups not yet joined, as if every pair taken were a copy),
+    the rest wait for these checks. A crowd of near-identical images costs at most one check per image."""
+    trial = joined.copy()
+    pick, rest = [], []
+    for k in todo.tolist():
+        i, j = int(left[k]), int(right[k])
+        if joined.find(i) == joined.find(j):
+            continue
+        if trial.find(i) != trial.find(j):
+            trial.union(i, j)
+            pick.append(k)
+        else:
+            rest.append(k)
+    return np.array(pick, np.int64), np.array(rest, np.int64)
+
+
+class _Joined:
+    """Union-find over ``n`` images (path halving)."""
+
+    def __init__(self, n: int) -> None:
+        self.parent = list(range(n))
+
+    def copy(self) -> _Joined:
+        out = _Joined(0)
+        out.parent = list(self.parent)
+        return out
+
+    def find(self, i: int) -> int:
+        parent = self.parent
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    def union(self, i: int, j: int) -> None:
+        a, b = self.find(i), self.find(j)
+        if a != b:
+            self.parent[max(a, b)] = min(a, b)
 
 
 class _Known:

@@ -139,7 +139,9 @@ class CopiesEncoder(Encoder):
 
     def score_basis(self, rows: copies.CopyRows) -> str | None:
         """A pair whose dihedral hashes (an image's own or its picture cut from a canvas, in any of the 8
-        orientations) are within :data:`~imagetwins.copies.HASH_SURE` bits scores 1 unchecked."""
+        orientations) are within :data:`~imagetwins.copies.HASH_SURE` bits scores 1: unchecked within
+        :data:`~imagetwins.copies.HASH_UNCHECKED`, else checked, the check not seeing another capture (where it
+        does, the score is the check's confidence and no basis is asked for)."""
         a, b = rows[0], rows[1]
         mine = np.stack([h for h in (a.hash, a.alt_hash) if h is not None]).astype(np.uint64)
         theirs = np.stack([h for h in (b.hash, b.alt_hash) if h is not None]).astype(np.uint64)
@@ -147,8 +149,12 @@ class CopiesEncoder(Encoder):
         bits = int(np.unpackbits(apart.view(np.uint8), axis=-1).sum(axis=-1).min())
         if bits > copies.HASH_SURE:
             return None
+        if bits <= copies.HASH_UNCHECKED:
+            return (f"hash-sure: their dihedral hashes are {bits} bits apart (<= {copies.HASH_UNCHECKED}), so the "
+                    "search calls them copies without the check")
         return (f"hash-sure: their dihedral hashes are {bits} bits apart (<= {copies.HASH_SURE}), so the search "
-                "calls them copies without the check")
+                f"calls them copies unless the check sees another capture (one frame moved off the other, confidence "
+                f"<= {copies.HASH_OVERRULE}); it does not here")
 
     def check_threshold(self, threshold: float) -> float:
         return self.kind.check_threshold(threshold, method=self.name)
@@ -162,7 +168,9 @@ class CopiesEncoder(Encoder):
         # the canvas constants and how a pair's pictures cut out are checked are part of a kept score too
         canvas_key = (f"canvas{canvas.TOLERANCE}-{canvas.MIN_FILL}-{canvas.MIN_CANVAS}-{canvas.OPEN}"
                       f"-{canvas.MOSTLY_CANVAS}-{canvas.FINE_SIDE}")
-        return f"{verify.verdict_version()}-{canvas_key}-capture1-alt2"
+        # and which hash-sure pairs are checked (copies.HASH_UNCHECKED, HASH_OVERRULE, HASH_OVERRULE_COVER)
+        return (f"{verify.verdict_version()}-{canvas_key}-capture1-alt2"
+                f"-sure{copies.HASH_UNCHECKED}-{copies.HASH_OVERRULE}-{copies.HASH_OVERRULE_COVER}")
 
     def pairs(self, encodings: np.ndarray, threshold: float, workers: int | None = None, progress: bool = False,
               paths: Sequence[str] | None = None, pair_scores: PairScores | None = None) -> search.Pairs:
