@@ -55,7 +55,7 @@ def test_a_byte_copy_and_a_hard_link_in_overlapping_folders(tmp_path: Path, data
     # the index does the same: a file indexed is not a duplicate of itself
     db = tmp_path / "ml.db"
     assert CliRunner().invoke(main, ["index", "update", str(ml / "train"), "--db", str(db)]).exit_code == 0
-    res = CliRunner().invoke(main, ["index", "query", str(ml), "--db", str(db), "--json", "-"])
+    res = CliRunner().invoke(main, ["index", "query", str(ml), "-r", "--db", str(db), "--json", "-"])
     assert res.exit_code == 0, res.output
     indexed = json.loads(res.stdout)
     assert [Path(m["query"]).name for m in indexed["matches"]] == ["leak.jpg"]

@@ -155,9 +155,9 @@ def test_kill_9_mid_update_then_resume(tmp_path: Path, datasets: Path) -> None:
 def test_cli_index_commands_and_find_cache(tmp_path: Path, collection: Path) -> None:
     runner = CliRunner()
     db = tmp_path / "cli.db"
-    res = runner.invoke(main, ["index", "update", str(collection), "--db", str(db), "-m", "phash"])
+    res = runner.invoke(main, ["index", "update", str(collection), "-r", "--db", str(db), "-m", "phash"])
     assert res.exit_code == 0 and "43 added" in res.output and "1 unreadable" in res.output
-    res = runner.invoke(main, ["index", "update", str(collection), "--db", str(db)])
+    res = runner.invoke(main, ["index", "update", str(collection), "-r", "--db", str(db)])
     assert "43 unchanged" in res.output
     res = runner.invoke(main, ["index", "query", str(collection / "small_copy.jpg"), "--db", str(db), "--json", "-"])
     # its original; the indexed small_copy.jpg is the query itself, not a duplicate of it

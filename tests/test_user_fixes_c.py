@@ -191,3 +191,30 @@ def test_the_library_finds_through_the_folders_cache_by_default(tmp_path: Path, 
     assert decoded == [] and [g.files for g in again.groups] == [g.files for g in first.groups]
     imagetwins.find(folder, method="phash", cache=False)
     assert len(decoded) == 4  # every image, nothing kept
+
+
+@pytest.mark.cli
+def test_index_update_takes_sub_folders_with_r_as_find_does(tmp_path: Path, datasets: Path) -> None:
+    """`index update DIR` took DIR's sub-folders while `find DIR` needs -r: now both need -r, and an update without
+    it of an index that holds the sub-folders is a usage error rather than forgetting them."""
+    folder = tmp_path / "catalogue"
+    (folder / "sub").mkdir(parents=True)
+    photos = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[:2]
+    shutil.copyfile(photos[0], folder / "top.jpg")
+    shutil.copyfile(photos[1], folder / "sub" / "below.jpg")
+    db = tmp_path / "catalogue.db"
+
+    def update(*extra: str):
+        return CliRunner().invoke(main, ["index", "update", str(folder), "--db", str(db), "-m", "phash", *extra])
+
+    out = update()
+    assert out.exit_code == 0 and "1 added" in out.output, out.output  # DIR's own images, as find DIR
+    out = update("-r")
+    assert out.exit_code == 0 and "1 added" in out.output and "1 unchanged" in out.output, out.output
+    out = update()
+    assert out.exit_code == 2 and "add -r" in out.output and "--no-recursive" in out.output, out.output
+    assert "0 added, 0 changed, 0 removed, 2 unchanged" in update("-r").output  # the refusal forgot nothing
+    out = update("--no-recursive")
+    assert out.exit_code == 0 and "1 removed" in out.output, out.output
+    query = CliRunner().invoke(main, ["index", "query", str(folder), "--db", str(db), "--json", "-"])
+    assert query.exit_code == 0 and "below.jpg" not in query.output  # index query: -r too

@@ -756,6 +756,16 @@ class Index:
         with self._transaction() as db:
             db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
+    def holds_below(self, root: str | os.PathLike) -> bool:
+        """Whether the index holds files in sub-folders of ``root`` (an update of ``root`` without its sub-folders
+        forgets them: ``index update`` asks the user to say which)."""
+        prefix = _to_db(str(Path(root).resolve()).rstrip(os.sep) + os.sep)
+        try:
+            return self.db.execute("SELECT 1 FROM file_paths WHERE substr(dir, 1, ?) = ? LIMIT 1",
+                                   (len(prefix), prefix)).fetchone() is not None
+        except sqlite3.Error:
+            return False
+
     @staticmethod
     def _under(root: str | os.PathLike) -> tuple[str, list]:
         """SQL condition (on ``file_paths``) for files in ``root`` or below it."""
@@ -1245,7 +1255,13 @@ class Index:
                                         "OR key LIKE 'root:%'").fetchall())
         except (sqlite3.Error, ValueError) as exc:
             return [f"cannot tell whether {self.path} is up to date ({exc})"]
-        fix = f"'imagetwins index update {{}} --db {self.path}'"
+        def fix(root: str) -> str:  # (with -r where the folder's last update took its sub-folders)
+            try:
+                below = bool(json.loads(meta.get(f"root:{_to_db(root)}", "{}")).get("recursive"))
+            except (ValueError, TypeError, AttributeError):
+                below = False
+            return f"'imagetwins index update {root}{' -r' if below else ''} --db {self.path}'"
+
         for key, value in sorted(meta.items()):
             if not key.startswith("updating:"):
                 continue
@@ -1256,7 +1272,7 @@ class Index:
                 todo = 0
             lines.append(f"{self.path} was left half-built: an update of {root} was interrupted with up to "
                          f"{todo:,} files still to encode, so matches among them are missing; finish it with "
-                         + fix.format(root))
+                         + fix(root))
         if method is not None:
             name = _method_name(method)
             try:
@@ -1268,7 +1284,7 @@ class Index:
             if have < readable and not lines:
                 lines.append(f"{self.path}: {readable - have:,} of {readable:,} readable files have no {name} "
                              f"encoding, so matches among them are missing; add them with "
-                             + fix.format("DIR") + f" -m {name}")
+                             + fix("DIR")[:-1] + f" -m {name}'")
         changed = gone = added = 0
         roots = [(_from_db(k.removeprefix("root:")), v) for k, v in meta.items() if k.startswith("root:")]
         try:
@@ -1305,7 +1321,7 @@ class Index:
             parts = [f"{n:,} {what}" for n, what in ((changed, "changed"), (gone, "deleted"), (added, "added"))
                      if n]
             lines.append(f"{self.path} is older than its folder: {', '.join(parts)} since its last update, so "
-                         f"answers about them are stale or missing; run " + fix.format(where))
+                         f"answers about them are stale or missing; run " + fix(where))
         return lines
 
     def reset(self) -> None:

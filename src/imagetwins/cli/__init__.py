@@ -117,7 +117,7 @@ def main() -> None:
       imagetwins remove photos/ -r --apply        # move extras to quarantine (undo: imagetwins undo)
       imagetwins check test/ --against train/ -r  # exit 3 if a test image leaks from train/
       imagetwins tune labelled/                   # which method and threshold suit your images
-      imagetwins index update catalogue/ --db catalogue.db
+      imagetwins index update catalogue/ -r --db catalogue.db
     """
     warnings.showwarning = _one_line_warning
     # Pillow's own notices (corrupt EXIF while the keeper reads capture dates, ...) name no file; every

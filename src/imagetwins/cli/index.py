@@ -14,6 +14,7 @@ from imagetwins.cli._common import (
     echo,
     plural,
     quiet_option,
+    recursive_option,
     show_progress,
     threshold_option,
     workers_option,
@@ -30,7 +31,7 @@ def index() -> None:
 
     \b
     Examples:
-      imagetwins index update catalogue/ --db catalogue.db
+      imagetwins index update catalogue/ -r --db catalogue.db
       imagetwins index query new_upload.jpg --db catalogue.db
       imagetwins index stats --db catalogue.db
     """
@@ -57,12 +58,14 @@ def _open_index(db_path: Path, methods: tuple[str, ...] | list[str], readonly: b
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @_db_option
 @_methods_option
-@click.option("--recursive/--no-recursive", "-r", default=True, show_default=True, help="Include sub-folders.")
+@click.option("--recursive/--no-recursive", "-r", default=None,
+              help="Include sub-folders (-r, as find -r); --no-recursive forgets the index's images in them. "
+                   "Neither: DIRECTORY's own images, and a usage error when the index holds its sub-folders.")
 @workers_option
 @quiet_option
-def index_update(directory: Path, db_path: Path, methods: tuple[str, ...], recursive: bool, workers: int | None,
-                 quiet: bool) -> None:
-    """Add new and changed images under DIRECTORY to the index; forget deleted ones.
+def index_update(directory: Path, db_path: Path, methods: tuple[str, ...], recursive: bool | None,
+                 workers: int | None, quiet: bool) -> None:
+    """Add new and changed images in DIRECTORY (with -r, its sub-folders too) to the index; forget deleted ones.
 
     Every method the index already holds is kept up to date too, so no encoding goes stale (encodings an
     older imagetwins made differently are made again); -m adds a method (default for a new index: copies).
@@ -74,12 +77,19 @@ def index_update(directory: Path, db_path: Path, methods: tuple[str, ...], recur
     # encodings an older imagetwins made with other parameters are made again here (the user asked for an
     # update; the other methods, pair scores of other methods and decisions the index holds are kept)
     with _open_index(db_path, methods, rebuild_stale=True) as idx:
+        if recursive is None:  # (as find: sub-folders with -r; an update without them would forget what it holds)
+            if idx.holds_below(directory):
+                raise click.UsageError(
+                    f"{db_path} holds images in sub-folders of {directory} (an update with -r made it): add -r to "
+                    "keep them up to date, or --no-recursive to forget them")
+            recursive = False
         # a new index opened without -m holds what find uses by default
         wanted = None if methods or idx.stored_methods() else [DEFAULT_METHOD]
 
         def done() -> str:
             return (f"interrupted (Ctrl-C): {plural(idx.stored, 'file')} encoded and kept in {db_path}; "
-                    f"'imagetwins index update {directory} --db {db_path}' encodes the rest")
+                    f"'imagetwins index update {directory}{' -r' if recursive else ''} --db {db_path}' encodes the "
+                    "rest")
 
         session = Session(idx, workers, show_progress(quiet))  # the run's stores, workers and progress
         try:
@@ -105,10 +115,12 @@ def index_update(directory: Path, db_path: Path, methods: tuple[str, ...], recur
               help=f"Method to compare with [default: the one the index holds; {DEFAULT_METHOD} when it holds "
                    "several].")
 @threshold_option
+@recursive_option
 @output_options("matches")
-def index_query(images: Path, db_path: Path, method: str | None, threshold: int | None,
+def index_query(images: Path, db_path: Path, method: str | None, threshold: int | None, recursive: bool,
                 requested: Requested) -> None:
-    """Which indexed images duplicate IMAGES (a file or a folder)? Nothing is added to the index.
+    """Which indexed images duplicate IMAGES (a file, or a folder: with -r its sub-folders too)? Nothing is added
+    to the index.
 
     Each image with a match is printed with its matches, as 'imagetwins check' prints them; --json,
     --csv and --ndjson write them in the shapes 'check' writes ('-' for stdout).
@@ -122,7 +134,7 @@ def index_query(images: Path, db_path: Path, method: str | None, threshold: int 
             method = held[0] if len(held) == 1 else DEFAULT_METHOD
         threshold = check_threshold(method, threshold)
         try:
-            result = find_against(images, idx, method, threshold, recursive=True)
+            result = find_against(images, idx, method, threshold, recursive=recursive)
         except IndexFileError as exc:
             raise click.ClickException(str(exc)) from None
     for f in result.failures:
