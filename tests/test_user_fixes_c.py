@@ -218,3 +218,61 @@ def test_index_update_takes_sub_folders_with_r_as_find_does(tmp_path: Path, data
     assert out.exit_code == 0 and "1 removed" in out.output, out.output
     query = CliRunner().invoke(main, ["index", "query", str(folder), "--db", str(db), "--json", "-"])
     assert query.exit_code == 0 and "below.jpg" not in query.output  # index query: -r too
+
+
+@pytest.mark.unit
+def test_the_damaged_features_warning_names_the_file(tmp_path: Path) -> None:
+    """'copies: some pairs could not be verified (damaged image features ...)' named no file: now each file whose
+    features cannot be used is named once (both of a pair when the check itself failed on them)."""
+    import numpy as np
+    from conftest import synthetic_photo
+
+    from imagetwins import copies, verify
+
+    good = verify.extract(synthetic_photo(320, 240, seed=1))
+    odd = verify.ImageFeatures(good.size, good.points, good.descriptors[:, :16].copy(), good.mirror_points,
+                               good.mirror_descriptors[:, :16].copy(), good.thumbnail)
+
+    class Unreadable:  # a record whose stored features no longer read back
+        @property
+        def features(self):
+            raise ValueError("not a copies record (truncated or damaged features)")
+
+    a, b, c = (str(tmp_path / n) for n in ("a.jpg", "b.jpg", "c.jpg"))
+    with pytest.warns(UserWarning) as caught, copies.naming([a, b, c]):
+        checked = copies.verify_pairs([odd, good, Unreadable()], [odd, good, Unreadable()],
+                                      np.array([0, 1, 0]), np.array([1, 2, 2]), workers=1)
+    assert checked == [None, None, None]
+    lines = [str(w.message) for w in caught]
+    assert any(f"{a} or {b}: its pairs could not be verified" in x for x in lines)  # the check failed: either
+    assert sum(f"copies: {c}: its pairs could not be verified" in x for x in lines) == 1  # once, though twice met
+    assert all("damaged image features" in x for x in lines)
+
+
+@pytest.mark.cli
+def test_caches_and_indexes_are_the_owners_alone(tmp_path: Path, datasets: Path) -> None:
+    """A cache holds the paths of a person's photos: it was written 0644 in a 0755 folder."""
+    import os
+    import stat
+
+    from imagetwins.index import default_cache_path
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for photo in sorted((datasets / "photos-public" / "images").glob("*.jpg"))[:2]:
+        shutil.copyfile(photo, folder / photo.name)
+
+    def mode(path: Path) -> int:
+        return stat.S_IMODE(os.stat(path).st_mode)
+
+    assert CliRunner().invoke(main, ["find", str(folder), "-m", "phash"]).exit_code == 0
+    cache = default_cache_path(folder)
+    assert mode(cache) == 0o600 and mode(cache.parent) == 0o700
+    assert all(mode(p) == 0o600 for p in cache.parent.glob(cache.name + "-*"))
+    os.chmod(cache, 0o644)  # a cache made before: made private when next opened
+    os.chmod(cache.parent, 0o755)
+    assert CliRunner().invoke(main, ["find", str(folder), "-m", "phash"]).exit_code == 0
+    assert mode(cache) == 0o600 and mode(cache.parent) == 0o700
+    db = tmp_path / "named.db"
+    assert CliRunner().invoke(main, ["index", "update", str(folder), "--db", str(db), "-m", "phash"]).exit_code == 0
+    assert mode(db) == 0o600

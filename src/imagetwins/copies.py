@@ -24,8 +24,10 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import numpy as np
@@ -1061,8 +1063,9 @@ def verify_pairs(features_a: Sequence, features_b: Sequence, left: np.ndarray, r
         return []
     out = []
     cache = FeaturesCache()
+    names = _names.get()  # (read here: the pool's threads do not see this thread's context)
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        for v in pool.map(lambda ij: _verify_or_none(features_a, features_b, ij[0], ij[1], cache), jobs):
+        for v in pool.map(lambda ij: _verify_or_none(features_a, features_b, ij[0], ij[1], cache, names), jobs):
             out.append(v)
             if progress is not None:
                 progress.update(1)
@@ -1070,22 +1073,63 @@ def verify_pairs(features_a: Sequence, features_b: Sequence, left: np.ndarray, r
 
 
 _warned_unverifiable = False
+#: the files whose damaged features were named in a warning already (one line each, as any unreadable file)
+_named_damaged: set[str] = set()
+_damaged_lock = threading.Lock()
+#: the paths of the rows being searched (``features_a``'s and ``features_b``'s), set by :func:`naming` around a search,
+#: so that a warning names the file whose features are damaged
+_names: ContextVar[tuple[Sequence[str] | None, Sequence[str] | None]] = ContextVar("copies_names",
+                                                                                   default=(None, None))
+
+
+@contextmanager
+def naming(paths_a: Sequence[str] | None, paths_b: Sequence[str] | None = None) -> Iterator[None]:
+    """Name the rows of the searches made inside (``paths_b``: a query's database rows; default ``paths_a``), so
+    that a pair whose stored features cannot be used is reported with its file."""
+    token = _names.set((paths_a, paths_a if paths_b is None else paths_b))
+    try:
+        yield
+    finally:
+        _names.reset(token)
+
+
+def _unusable(row) -> bool:
+    """Whether a row's stored features cannot be read back (a record reads them from the spill file or its blob)."""
+    try:
+        getattr(row, "features", None)
+        getattr(row, "alt_features", None)
+    except Exception:  # (what from_bytes or the spill file raise on bytes no extract() made)
+        return True
+    return False
 
 
 def _verify_or_none(features_a: Sequence, features_b: Sequence, i: int, j: int,
-                    cache: FeaturesCache | None = None) -> Verification | None:
+                    cache: FeaturesCache | None = None, names: tuple | None = None) -> Verification | None:
     """:func:`verify_records` of one pair, or None when its stored features cannot be used (a damaged or edited
     cache row that still reads back, spill file trouble): that pair is not a copy this run and is not remembered;
-    one warning per run, never a traceback."""
+    one warning naming the file (``names``: the paths of both sides' rows, :func:`naming`; without them one warning
+    per process), never a traceback."""
     global _warned_unverifiable
     try:
         return verify_records(features_a[i], features_b[j], cache=cache)
     except Exception as exc:  # cv2.error, ValueError, ZeroDivisionError ... on features no extract() made
-        if not _warned_unverifiable:
-            _warned_unverifiable = True
-            warn_line(f"copies: some pairs could not be verified (damaged image features: {type(exc).__name__}: "
-                      f"{str(exc).splitlines()[0][:120]}); they count as not copies. 'imagetwins cache clear' "
-                      "or a fresh 'index update' makes the features again")
+        why = f"{type(exc).__name__}: {str(exc).splitlines()[0][:120]}"
+        paths_a, paths_b = names or (None, None)
+        if paths_a is None or paths_b is None:
+            if not _warned_unverifiable:
+                _warned_unverifiable = True
+                warn_line(f"copies: some pairs could not be verified (damaged image features: {why}); they count "
+                          "as not copies. 'imagetwins cache clear' or a fresh 'index update' makes the features again")
+            return None
+        bad = [p for p, row in ((paths_a[i], features_a[i]), (paths_b[j], features_b[j])) if _unusable(row)]
+        for path in bad or [f"{paths_a[i]} or {paths_b[j]}"]:  # (the check itself failed: either may be it)
+            with _damaged_lock:
+                if path in _named_damaged:
+                    continue
+                _named_damaged.add(path)
+            warn_line(f"copies: {path}: its pairs could not be verified (damaged image features: {why}); they "
+                      "count as not copies. 'imagetwins cache clear' or a fresh 'index update' makes the features "
+                      "again")
         return None
 
 

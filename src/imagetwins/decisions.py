@@ -272,7 +272,12 @@ class DecisionStore:
             raise DecisionStoreError(f"the decision store {self.path} is not a file")
         try:
             if write:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                if not self.path.exists():  # (the paths of a person's photos: the owner's alone, as the caches)
+                    try:
+                        os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600))
+                    except FileExistsError:
+                        pass
                 db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             else:
                 db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=30,

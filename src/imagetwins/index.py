@@ -412,7 +412,7 @@ class Index:
             if not create_folder:
                 raise IndexFileError(f"cannot create the index {self.path}: the folder {parent} does not exist")
             try:
-                parent.mkdir(parents=True, exist_ok=True)
+                parent.mkdir(parents=True, exist_ok=True, mode=0o700)  # (its files' names say which folders)
             except OSError as exc:
                 raise IndexFileError(f"cannot create the folder of the index {self.path}: "
                                      f"{exc.strerror or exc}") from None
@@ -422,6 +422,15 @@ class Index:
                     pass
             except OSError as exc:
                 raise IndexFileError(f"cannot write to the index {self.path}: {exc.strerror or exc}") from None
+        else:  # a new index holds the paths of a person's photos: the owner's alone (SQLite gives its -wal and
+            # -shm the same mode), as the decision store and the quarantine's journal
+            try:
+                os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0),
+                                 0o600))
+            except FileExistsError:
+                pass
+            except OSError as exc:
+                raise IndexFileError(f"cannot create the index {self.path}: {exc.strerror or exc}") from None
         db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
         db.text_factory = _text
         return db
@@ -1396,6 +1405,7 @@ def open_folder_cache(folder: str | os.PathLike, methods: Sequence[str | Encoder
             except OSError as err:
                 raise IndexFileError(f"cannot delete the damaged cache {q}: {err.strerror or err}") from None
         idx = Index(path, methods=methods, create_folder=True, rebuild_stale=True)
+    _owner_only(path)  # (a cache made before it was private: made so)
     real = Path(folder).resolve()
     idx.donors = [c for c in map(default_cache_path, real.parents) if c.is_file() and not c.is_symlink()]
     try:
@@ -1405,6 +1415,19 @@ def open_folder_cache(folder: str | os.PathLike, methods: Sequence[str | Encoder
         idx.close()
         raise idx._explain(exc) from None
     return idx
+
+
+def _owner_only(cache: Path) -> None:
+    """A per-folder cache, its -wal and -shm, readable by their owner alone, and the cache folder listable by them
+    alone (caches made before they were private were 0644 in a 0755 folder); nothing else is touched."""
+    for path in (cache.parent, cache, Path(f"{cache}-wal"), Path(f"{cache}-shm")):
+        try:
+            st = os.lstat(path)
+            if stat.S_ISLNK(st.st_mode) or st.st_uid != os.getuid() or stat.S_IMODE(st.st_mode) & 0o077 == 0:
+                continue
+            os.chmod(path, stat.S_IMODE(st.st_mode) & ~0o077)
+        except (OSError, AttributeError):  # (gone, or a system without owners: Windows)
+            continue
 
 
 #: a cache file's name: the folder's name, 16 hex digits of the SHA-256 of its path, .db

@@ -176,14 +176,16 @@ class CopiesEncoder(Encoder):
               paths: Sequence[str] | None = None, pair_scores: PairScores | None = None) -> search.Pairs:
         if len(encodings) < 2:
             return search.Pairs.empty(np.float32, CONFIDENCE)
-        return copies.copy_pairs(encodings, threshold, workers, pair_scores=pair_scores, progress=progress)
+        with copies.naming(paths):  # (a warning about a row's damaged features names its file)
+            return copies.copy_pairs(encodings, threshold, workers, pair_scores=pair_scores, progress=progress)
 
     def query(self, queries: np.ndarray, database: np.ndarray, threshold: float, workers: int | None = None,
               query_paths: Sequence[str] | None = None, database_paths: Sequence[str] | None = None,
               pair_scores: PairScores | None = None) -> search.Pairs:
         if not len(queries) or not len(database):
             return search.Pairs.empty(np.float32, CONFIDENCE)
-        return copies.copy_query(queries, database, threshold, workers, pair_scores=pair_scores)
+        with copies.naming(query_paths, database_paths):
+            return copies.copy_query(queries, database, threshold, workers, pair_scores=pair_scores)
 
 
 #: registered by :mod:`imagetwins.encoders`
