@@ -276,3 +276,19 @@ def test_caches_and_indexes_are_the_owners_alone(tmp_path: Path, datasets: Path)
     db = tmp_path / "named.db"
     assert CliRunner().invoke(main, ["index", "update", str(folder), "--db", str(db), "-m", "phash"]).exit_code == 0
     assert mode(db) == 0o600
+
+
+@pytest.mark.unit
+def test_every_docs_page_is_in_the_nav_and_strict_counts_warnings() -> None:
+    """A page outside mkdocs' nav was built but reachable from no menu (mkdocs says so at INFO level), and CI's
+    'mkdocs build --strict -q' counted no warning at all (mkdocs 1.6's -q drops them before --strict sees them)."""
+    repo = Path(__file__).resolve().parents[1]
+    config = (repo / "mkdocs.yml").read_text(encoding="utf-8")
+    nav = set(re.findall(r"^  - [^:\n]+: (\S+\.md)$", config, re.M))
+    excluded = set(re.search(r"exclude_docs: \|\n((?:  .*\n)+)", config).group(1).split())
+    pages = {p.name for p in (repo / "docs").glob("*.md")} | {"benchmarks.md"}  # (benchmarks.md: made by the hook)
+    assert pages - excluded == nav, "every docs page in the nav, or excluded (never shipped)"
+    assert re.search(r"omitted_files: warn", config) and re.search(r"not_found: warn", config)
+    ci = (repo / ".ci" / "run").read_text(encoding="utf-8")
+    build = [line for line in ci.splitlines() if "mkdocs build" in line and not line.lstrip().startswith("#")]
+    assert build and all("--strict" in line and not re.search(r"\s(-q|--quiet)\b", line) for line in build)
