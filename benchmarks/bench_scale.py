@@ -5,6 +5,7 @@ added to an indexed library, and a warm re-run of camera-size photos (issue #25)
         [--workdir /tmp/imagetwins-scale] [--no-write]
     nice -n 10 python benchmarks/bench_scale.py --grow --sizes 20000,100000 --new 1000 [--src-file F]
     nice -n 10 python benchmarks/bench_scale.py --search-only-first 100000 --new 1000 [--workdir W]
+    nice -n 10 python benchmarks/bench_scale.py --new-search 100000 --new 1000
 
 ``--grow``: one folder grown through the sizes, so each picture is encoded once (see :func:`grow`); each
 result is a JSON line in WORKDIR/grow.jsonl as soon as it is measured (nothing written to BENCHMARKS.md).
@@ -261,6 +262,35 @@ def search_only_first(work: Path, n: int, new: int, cache: Path, log: Path) -> l
     return results
 
 
+def new_search(n: int, new: int) -> list[str]:
+    """The kernels an incremental search runs for ``new`` rows against ``n`` kept ones (``candidates.search_rows``
+    with a kept state), on random rows of the real shapes (1280 float16 CNN values, 256-bit hashes): the new rows'
+    nearest among all, the kept rows' nearest among the new, the new rows' dihedral hash pairs with all."""
+    import numpy as np
+
+    sys.path.insert(0, str(SRC))
+    from imagetwins import search
+    from imagetwins.copies import HASH_CANDIDATE, NEIGHBOURS_DEEP
+
+    rng = np.random.default_rng(0)
+    v = rng.standard_normal((n + new, 1280)).astype(np.float32)
+    v = (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float16)
+    h = rng.integers(0, 2**63, (n + new, 4), dtype=np.int64).astype(np.uint64)
+    fresh, kept = np.arange(n, n + new), np.arange(n)
+    lines = []
+    for name, f in ((f"new against all (cosine, top {NEIGHBOURS_DEEP + 1})",
+                     lambda: search.cosine_topk(v[fresh], v, k=NEIGHBOURS_DEEP + 1)),
+                    (f"kept against new (cosine, top {NEIGHBOURS_DEEP})",
+                     lambda: search.cosine_topk(v[kept], v[fresh], k=NEIGHBOURS_DEEP)),
+                    (f"new against all (dihedral hash, {HASH_CANDIDATE} bits)",
+                     lambda: search.dihedral_query(h[fresh], h, HASH_CANDIDATE, 2))):
+        t, w = time.process_time(), time.perf_counter()
+        f()
+        lines.append(f"{n:,} + {new:,}: {name}: {time.process_time() - t:.1f} CPU s, {time.perf_counter() - w:.1f} s")
+        print(lines[-1], flush=True)
+    return lines
+
+
 def warm(work: Path, count: int, methods: list[str], cache: Path) -> list[str]:
     lib = work / f"camera-{count}"
     have = len(list(lib.glob("*.jpg"))) if lib.is_dir() else 0
@@ -340,6 +370,8 @@ def main() -> None:
     ap.add_argument("--grow", action="store_true",
                     help="one folder grown through --sizes, then --new more (see grow()); log in WORKDIR/grow.jsonl")
     ap.add_argument("--src-file", type=Path, help="--grow: a file naming the source tree the finds run (waited for)")
+    ap.add_argument("--new-search", type=int, metavar="N",
+                    help="time the kernels of searching --new random rows against N kept ones (new_search())")
     ap.add_argument("--search-only-first", type=int, metavar="N",
                     help="N pictures, a first find without verification, then --new for real (search_only_first())")
     ap.add_argument("--no-write", action="store_true")
@@ -356,6 +388,9 @@ def main() -> None:
     sizes = [int(x) for x in a.sizes.split(",") if x]
     if a.grow:
         grow(work, sizes, a.new, cache, work / "grow.jsonl", a.src_file)
+        return
+    if a.new_search:
+        new_search(a.new_search, a.new)
         return
     if a.search_only_first:
         search_only_first(work, a.search_only_first, a.new, cache, work / "search-only-first.jsonl")
