@@ -173,10 +173,15 @@ def why_not_copies(v: verify.Verification, copies_score: float | None = None,
                        f"shows part of the scene the other lacks{where}, as a camera moved between two shots; a "
                        f"copy's picture is part of the other's or holds all of it (confidence capped at "
                        f"{verify.NOT_ONE_CAPTURE:g})")
-        else:
+        elif rule == "part":
             why.append(f"they share only a part: {which} (a copy covers at least {verify.PART_COVER:.0%} of one of "
                        f"them; two collages holding one picture do not; confidence capped at "
                        f"{verify.NOT_ONE_CAPTURE:g})")
+        else:
+            why.append(f"another light: once aligned, the brightness of the overlap follows no one global brightness "
+                       f"or colour change (residual {v.lighting_residual:.2f}; copies leave under "
+                       f"{verify.LIGHTING_CAP:g}): a second photo of the same thing under its own light, not a copy of "
+                       f"one capture (confidence capped at {verify.NOT_ONE_CAPTURE:g})")
     if v.inliers < verify.QUICK_INLIERS or v.transform is None:
         return ["too few local features match in any one geometric arrangement: the pictures share no "
                 "copied part (different photos, or one too small or too flat to match)"]
@@ -193,7 +198,7 @@ def why_not_copies(v: verify.Verification, copies_score: float | None = None,
         why.append(f"once aligned, {v.strict_agreement:.0%} of the textured overlap agrees closely (NCC >= 0.8; a "
                    f"copy: 90 % or more){where}: a different moment or viewpoint, a perspective change the "
                    "affine alignment does not follow, or overlays (text, stickers) over much of the picture")
-    if v.lighting_residual > 0.25:
+    if v.lighting_residual > 0.25 and rule != "light":
         why.append(f"the brightness of the overlap does not follow one global brightness/contrast change "
                    f"(residual {v.lighting_residual:.2f}; a copy: under 0.15): lit differently, as a second "
                    "photo of the same thing is")
