@@ -292,3 +292,26 @@ def test_every_docs_page_is_in_the_nav_and_strict_counts_warnings() -> None:
     ci = (repo / ".ci" / "run").read_text(encoding="utf-8")
     build = [line for line in ci.splitlines() if "mkdocs build" in line and not line.lstrip().startswith("#")]
     assert build and all("--strict" in line and not re.search(r"\s(-q|--quiet)\b", line) for line in build)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("screen_format", ["png", "jpg"])
+def test_a_small_photo_on_a_phone_screen_is_a_copy_of_it(tmp_path: Path, datasets: Path, screen_format: str) -> None:
+    """A 400 x 226 photo pasted on a 1080 x 1920 black screen (a phone screenshot of a small picture) is 4.4 % of
+    the screen: the canvas cut-out asked the picture to be 10 % of the image, so nothing was cut out and the two
+    were never proposed."""
+    from PIL import Image
+
+    import imagetwins
+
+    photos = sorted((datasets / "camera-photos" / "images").glob("*.jpg"))[:3]
+    for k, photo in enumerate(photos):
+        with Image.open(photo) as im:
+            small = im.convert("RGB").resize((400, 226), Image.Resampling.LANCZOS)
+        small.save(tmp_path / f"photo{k}.jpg", quality=90)
+        screen = Image.new("RGB", (1080, 1920), (0, 0, 0))
+        screen.paste(small, (340, 847))
+        screen.save(tmp_path / f"screenshot{k}.{screen_format}")
+    result = imagetwins.find(tmp_path, method="copies")
+    assert sorted(sorted(Path(f).name for f in g.files) for g in result.groups) == \
+        [[f"photo{k}.jpg", f"screenshot{k}.{screen_format}"] for k in range(3)]

@@ -112,7 +112,8 @@ class CopiesEncoder(Encoder):
                 "thumb_side": verify.THUMB_SIDE,
                 "colour_side": verify.COLOUR_SIDE, "features_version": verify.FEATURES_VERSION, "version": 5,
                 "canvas": [canvas.TOLERANCE, canvas.MIN_FILL, canvas.MIN_CANVAS, canvas.MOSTLY_CANVAS,
-                           canvas.FINE_SIDE]}
+                           canvas.FINE_SIDE, canvas.MIN_PICTURE, canvas.MIN_PICTURE_ON_SCREEN, canvas.SCREEN_ASPECT,
+                           canvas.SCREEN_PICTURE_ASPECT, canvas.EDGE_SHARE, canvas.EDGE_TRIM]}
 
     def to_blob(self, row) -> bytes:
         return row.to_bytes()
@@ -167,7 +168,8 @@ class CopiesEncoder(Encoder):
         """Verification confidences are kept per pair of contents under :func:`imagetwins.verify.verdict_version`."""
         # the canvas constants and how a pair's pictures cut out are checked are part of a kept score too
         canvas_key = (f"canvas{canvas.TOLERANCE}-{canvas.MIN_FILL}-{canvas.MIN_CANVAS}-{canvas.OPEN}"
-                      f"-{canvas.MOSTLY_CANVAS}-{canvas.FINE_SIDE}")
+                      f"-{canvas.MOSTLY_CANVAS}-{canvas.FINE_SIDE}-{canvas.MIN_PICTURE}-{canvas.MIN_PICTURE_ON_SCREEN}"
+                      f"-{canvas.SCREEN_ASPECT}-{canvas.SCREEN_PICTURE_ASPECT}-{canvas.EDGE_SHARE}-{canvas.EDGE_TRIM}")
         # and which hash-sure pairs are checked (copies.HASH_UNCHECKED, HASH_OVERRULE, HASH_OVERRULE_COVER)
         return (f"{verify.verdict_version()}-{canvas_key}-capture1-alt2"
                 f"-sure{copies.HASH_UNCHECKED}-{copies.HASH_OVERRULE}-{copies.HASH_OVERRULE_COVER}")
