@@ -78,7 +78,7 @@ def main() -> None:
         folder = tmp / "photos"
         make_folder(folder, args.files)
         db = tmp / "photos.db"
-        cli = [sys.executable, "-m", "imagetwins", "index", "update", str(folder), "--db", str(db), "-q"]
+        cli = [sys.executable, "-m", "imagetwins", "index", "update", str(folder), "-r", "--db", str(db), "-q"]
         first = timed(cli)
         second = timed(cli)
         with Index(db) as idx:
