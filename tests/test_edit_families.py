@@ -231,11 +231,13 @@ def _encode_images(images: list) -> list:
         return _encode(files)
 
 
-@pytest.mark.parametrize("k", [116, 148])
+@pytest.mark.parametrize("k", [116, 148, 110, 177])
 def test_a_cropped_keystone_copy_showing_its_surround_is_one_capture(datasets: Path, k: int) -> None:
     """A photo of a screen or print, then cropped: the crop shows the screen's flat surround beyond the original's
     frame, and neither frame covers the other (the framing rule of two shots of one scene capped it at 0.5). That
-    surround is padding, one flat colour the picture does not continue, not more of the scene."""
+    surround is padding, one flat colour the picture does not continue, not more of the scene. (110, 177: the
+    picture's band right at the edge, where the keystone's fitted frame is a pixel off, mixed in the surround's
+    colour and read as the picture going on in it; it is looked at PADDING_MARGIN px clear of the edge.)"""
     from imagetwins import verify
 
     photos = sorted((datasets / "photos-public" / "images").glob("*.jpg"))
@@ -250,3 +252,49 @@ def test_a_cropped_keystone_copy_showing_its_surround_is_one_capture(datasets: P
         m.setattr(verify, "PADDING_FLAT", 1.01)  # no padding
         plain = copies.verify_records(a, b)
     assert plain.not_one_capture == "framing" and plain.confidence <= verify.NOT_ONE_CAPTURE
+
+
+@pytest.mark.parametrize("k, recipe", [(23, ("keystone", "stickers")), (24, ("keystone", "stickers")),
+                                       (26, ("rotate_any", "meme_text")), (29, ("rotate_any", "stickers")),
+                                       (38, ("rotate_crop_inside", "stickers"))])
+def test_overlays_over_a_resampled_copy_are_left_out(datasets: Path, k: int, recipe: tuple[str, ...]) -> None:
+    """Stickers or meme letters over a keystoned or turned copy: the rest of the picture agrees, but resampling
+    leaves its cells 0.02-0.07 off one brightness change (a copy at the same geometry: within 0.01), so the
+    overlays were not left out and the pair fell under the default. A resampled cell's mean moves with its own
+    texture (OVERLAY_REST_TEXTURE), where other light moves flat cells too."""
+    from imagetwins import verify
+
+    photos = sorted((datasets / "photos-public" / "images").glob("*.jpg"))
+    img = open_image(photos[k])
+    rng = np.random.default_rng([7, k])
+    copy = img
+    for name in recipe:
+        copy = edits.FAMILIES[name](copy, rng)
+    a, b = _encode_images([img, copy])
+    v = copies.verify_records(a, b)
+    assert v.overlay > 0 and v.confidence >= copies.DEFAULT_CONFIDENCE, v.to_dict()
+    assert v.lighting_residual > verify.OVERLAY_REST_LIGHTING, v.to_dict()  # the rest is off by resampling
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(verify, "OVERLAY_REST_TEXTURE", 0.0)  # the rest must follow one brightness change within 0.02
+        plain = copies.verify_records(a, b)
+    assert plain.overlay == 0.0 and plain.confidence < copies.DEFAULT_CONFIDENCE, plain.to_dict()
+
+
+def test_a_reshot_of_a_flat_object_is_not_taken_for_an_overlaid_copy(datasets: Path, tmp_path: Path) -> None:
+    """Two ukbench photos of one rug (no EXIF: pixels only): the floor around it, seen from another spot, disagrees
+    where a sticker would, and the rest agrees; but its cells are off the lighting fit where they are flat too
+    (other light, not resampling), so nothing is left out as an overlay and the pair is no copy."""
+    from imagetwins import verify
+
+    folder = datasets / "ukbench-600" / "images"
+    files = []
+    for n in (58, 59):
+        files.append(tmp_path / f"{n}.png")  # the decoded pixels, without the camera's stamp
+        open_image(folder / f"ukbench{n:05d}.jpg").save(files[-1])
+    a, b = _encode(files)
+    v = copies.verify_records(a, b)
+    assert v.overlay == 0.0 and v.confidence < copies.DEFAULT_CONFIDENCE, v.to_dict()
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(verify, "OVERLAY_REST_TEXTURE", 1e9)  # any rest that agrees, however lit
+        loose = copies.verify_records(a, b)
+    assert loose.overlay > 0 and loose.confidence >= copies.DEFAULT_CONFIDENCE, loose.to_dict()

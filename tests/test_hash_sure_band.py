@@ -68,12 +68,13 @@ def test_a_captioned_copy_in_the_band_stays_a_copy(tmp_path: Path, datasets: Pat
 
 
 def test_two_heavily_edited_copies_checked_low_keep_the_hash(tmp_path: Path, datasets: Path) -> None:
-    """Two copies of one photo, a colour shift and a meme caption, 36 bits apart: the check gives them 0.43 (the
+    """Two copies of one photo, a colour shift and a meme caption, 39 bits apart: the check gives them 0.42 (the
     caption over the changed colours), but they keep one frame (each covers the other): not another capture, so the
-    hash's word stands and they are copies."""
+    hash's word stands and they are copies. (Seed 1200's pair, 36 bits, is checked 0.97 since the caption is left out
+    as an overlay over the recoloured picture: verify.OVERLAY_REST_TEXTURE.)"""
     img = Image.open(sorted((datasets / "photos-public" / "images").glob("*.jpg"))[200]).convert("RGB")
     for name in ("colour_shift", "meme_text"):
-        edits.FAMILIES[name](img, np.random.default_rng(1200)).convert("RGB").save(tmp_path / f"{name}.jpg",
+        edits.FAMILIES[name](img, np.random.default_rng(1201)).convert("RGB").save(tmp_path / f"{name}.jpg",
                                                                                   quality=90)
     rec = _encode([tmp_path / "colour_shift.jpg", tmp_path / "meme_text.jpg"])
     a, b = rec["colour_shift"], rec["meme_text"]

@@ -120,7 +120,12 @@ BLUR_SIGMA = 1.0
 #: <= OVERLAY_REST_LIGHTING: a copy's rest follows one brightness change within 0.01 as a rule; two photos of one
 #: flat object under other light, their backgrounds taken for overlays, left 0.03-0.05: 0.05 lifted 9 of 60 overlaid
 #: keystoned, turned or shrunk copies of photos-public photos but made 5 pairs of held-out ukbench views of one object
-#: (their EXIF dropped) copies at 0.97, so it stays). Measured in BENCHMARKS.md
+#: (their EXIF dropped) copies at 0.97, so it stays), or each cell's departure from the rest's lighting fit is small
+#: against the cell's own contrast (median of |residual| / (contrast + 2) <= OVERLAY_REST_TEXTURE): a copy that was
+#: resampled (turned, keystoned, shrunk: the rest 0.02-0.07 off one brightness change) moves a cell's mean in
+#: proportion to its texture, where other light moves flat cells as much as textured ones (fit split of
+#: ``benchmarks/quality.py --families``: overlaid copies lifted by it 0.03-0.09, re-shots and ukbench views of one
+#: object that pass every other overlay condition 0.25 or more). Measured in BENCHMARKS.md
 OVERLAY_OFF = 0.25
 OVERLAY_MIN = 0.2
 OVERLAY_MAX = 0.6
@@ -128,17 +133,20 @@ OVERLAY_FLAT = 0.35
 OVERLAY_FLAT_SHARE = 0.3
 OVERLAY_REST_AGREES = 0.97
 OVERLAY_REST_LIGHTING = 0.02
+OVERLAY_REST_TEXTURE = 0.1
 #: the version of the features' definition; stored with cached features, which are recomputed when it changes
 FEATURES_VERSION = 3  # 2: keypoints stored strongest first (the quick look takes the first ones); 3: a colour
 # thumbnail (COLOUR_SIDE)
 #: the version of what :func:`verify_pair` computes from given features: part of :func:`verdict_version`, which
 #: keys the confidences the index keeps per pair. Bump it with any change of the code that changes a confidence
 #: (the module's constants, FEATURES_VERSION and CALIBRATION included, and OpenCV's version are in the key already)
-VERDICT_VERSION = 9  # 2: the quick look before the full match; 3: the lighting fit refitted until a caption drops
+VERDICT_VERSION = 10  # 2: the quick look before the full match; 3: the lighting fit refitted until a caption drops
 # out; 4: symmetric (the pair is checked in one canonical order), keypoints at the stored (half float) precision;
 # 5: a perspective alignment where the affine one leaves part of the picture disagreeing; 6: overlays left out
 # (OVERLAY_MAX); 7: two framings of one scene and pictures sharing only a part are not copies (FRAMING_COVER,
-# PART_COVER); 8: the colour lighting fit (COLOUR_GAIN); 9: another light is not one capture (LIGHTING_CAP)
+# PART_COVER); 8: the colour lighting fit (COLOUR_GAIN); 9: another light is not one capture (LIGHTING_CAP); 10: padding
+# looked for clear of the frame's edge inside too (PADDING_MARGIN), overlays over a resampled copy
+# (OVERLAY_REST_TEXTURE)
 
 #: logistic model behind :attr:`Verification.confidence` (fitted by ``benchmarks/quality.py --fit`` with each
 #: weight's sign fixed: more agreement can only raise the confidence, a lighting mismatch only lower it):
@@ -172,9 +180,11 @@ NOT_ONE_CAPTURE = 0.5
 LIGHTING_CAP = 0.14
 #: a frame's part beyond the other's is *padding*, not more of the scene, when at least PADDING_FLAT of its thumbnail
 #: pixels (PADDING_MARGIN px clear of the other's frame, PADDING_MIN_PIXELS at least) lie within PADDING_SPREAD grey
-#: levels of their median, and at most PADDING_CONTINUES of the picture's pixels along the edge inside do (the
-#: picture does not go on in that colour): a keystoned copy (a photo of a screen or print) cropped shows its
-#: surround beyond the original, and the framing rule capped it. The frame rules then count that frame as covered
+#: levels of their median, and at most PADDING_CONTINUES of the picture's pixels in a band as wide along the edge
+#: inside, as clear of it, do (the picture does not go on in that colour; the band at the edge itself mixes the two:
+#: a keystoned copy's frame, placed by a fit of matches inside it, is a pixel or two off): a keystoned copy (a photo
+#: of a screen or print) cropped shows its surround beyond the original, and the framing rule capped it. The frame
+#: rules then count that frame as covered
 PADDING_SPREAD = 6
 PADDING_FLAT = 0.95
 PADDING_CONTINUES = 0.5
@@ -650,7 +660,9 @@ def _padding_beyond(x: ImageFeatures, other: np.ndarray) -> bool:
     kernel = np.ones((2 * PADDING_MARGIN + 1, 2 * PADDING_MARGIN + 1), np.uint8)
     grown = cv2.dilate(inside, kernel)
     outside = grown == 0
-    strip = (inside > 0) & ~(cv2.erode(inside, kernel, borderType=cv2.BORDER_CONSTANT, borderValue=1) > 0)
+    # the picture's band PADDING_MARGIN px clear of the edge inside, as the outside is clear of it outside
+    clear = cv2.erode(inside, kernel, borderType=cv2.BORDER_CONSTANT, borderValue=1) > 0
+    strip = clear & ~(cv2.erode(clear.astype(np.uint8), kernel, borderType=cv2.BORDER_CONSTANT, borderValue=1) > 0)
     if outside.sum() < PADDING_MIN_PIXELS or strip.sum() < PADDING_MIN_PIXELS:
         return False
     values = thumb[outside].astype(np.int16)
@@ -842,9 +854,18 @@ def _outside_overlays(v: Verification, ncc_cells: np.ndarray, textured: np.ndarr
     if not OVERLAY_MIN <= share <= OVERLAY_MAX or rest.sum() < 10:
         return
     strict = float((ncc_cells[rest] >= 0.8).mean())
-    residual, _ = _lighting_fit(mean_a[cm & ~covered], mean_b[cm & ~covered])
-    if strict >= OVERLAY_REST_AGREES and residual <= OVERLAY_REST_LIGHTING and strict >= v.strict_agreement:
-        v.strict_agreement, v.lighting_residual, v.overlay = strict, min(residual, v.lighting_residual), share
+    if strict < OVERLAY_REST_AGREES or strict < v.strict_agreement:
+        return
+    kept = cm & ~covered
+    residual, fit = _lighting_fit(mean_a[kept], mean_b[kept])
+    if residual > OVERLAY_REST_LIGHTING:
+        if fit is None:
+            return
+        # a resampled copy's cell means move with their texture; other light moves the flat cells too
+        off_fit = np.abs(mean_b[kept] - (fit[0] * mean_a[kept] + fit[1]))
+        if float(np.median(off_fit / (np.maximum(sa, sb)[kept] + 2.0))) > OVERLAY_REST_TEXTURE:
+            return
+    v.strict_agreement, v.lighting_residual, v.overlay = strict, min(residual, v.lighting_residual), share
 
 
 def _percentile(values: np.ndarray, q: float) -> float:
