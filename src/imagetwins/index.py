@@ -430,7 +430,7 @@ class Index:
             except FileExistsError:
                 pass
             except OSError as exc:
-                raise IndexFileError(f"cannot create the index {self.path}: {exc.strerror or exc}") from None
+                raise IndexFileError(f"cannot write the index {self.path} ({exc.strerror or exc})") from None
         db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
         db.text_factory = _text
         return db
