@@ -291,6 +291,33 @@ def new_search(n: int, new: int) -> list[str]:
     return lines
 
 
+def bound_memory(m: int, n: int = 100_000) -> str:
+    """Peak RSS that ``candidates.closest_hash_pairs`` adds on ``m`` random hash pairs beyond the sure distance
+    among ``n`` rows (a first find of 100,000 mosaics holds ~11 M before the bound), in a fresh process."""
+    code = f"""
+import resource, sys, time
+import numpy as np
+sys.path.insert(0, {str(SRC)!r})
+from imagetwins.candidates import closest_hash_pairs, _key_rank
+rng = np.random.default_rng(0)
+n, m = {n}, {m}
+left = rng.integers(0, n - 1, m)
+right = np.minimum(left + 1 + rng.integers(0, n, m), n - 1)
+dist = rng.integers(41, 97, m).astype(np.int32)
+rank = _key_rank(np.array([rng.bytes(16) + b"\\0" for _ in range(n)], dtype="S17"))
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+t = time.process_time()
+keep = closest_hash_pairs(left, right, dist, n, 8, 40, rank)
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+cpu = time.process_time() - t
+print(f"closest_hash_pairs, {{m:,}} pairs of {{n:,}} rows: peak RSS {{base:.0f}} MB before (inputs included), "
+      f"{{peak:.0f}} MB after (+{{peak - base:.0f}} MB), {{int(keep.sum()):,}} kept, {{cpu:.1f}} CPU s")
+"""
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout.strip()
+    print(out, flush=True)
+    return out
+
+
 def warm(work: Path, count: int, methods: list[str], cache: Path) -> list[str]:
     lib = work / f"camera-{count}"
     have = len(list(lib.glob("*.jpg"))) if lib.is_dir() else 0
@@ -370,6 +397,8 @@ def main() -> None:
     ap.add_argument("--grow", action="store_true",
                     help="one folder grown through --sizes, then --new more (see grow()); log in WORKDIR/grow.jsonl")
     ap.add_argument("--src-file", type=Path, help="--grow: a file naming the source tree the finds run (waited for)")
+    ap.add_argument("--bound-memory", type=float, metavar="M",
+                    help="peak memory of the per-row hash bound on M random pairs of 100,000 rows (bound_memory())")
     ap.add_argument("--new-search", type=int, metavar="N",
                     help="time the kernels of searching --new random rows against N kept ones (new_search())")
     ap.add_argument("--search-only-first", type=int, metavar="N",
@@ -388,6 +417,9 @@ def main() -> None:
     sizes = [int(x) for x in a.sizes.split(",") if x]
     if a.grow:
         grow(work, sizes, a.new, cache, work / "grow.jsonl", a.src_file)
+        return
+    if a.bound_memory:
+        bound_memory(int(a.bound_memory))
         return
     if a.new_search:
         new_search(a.new_search, a.new)

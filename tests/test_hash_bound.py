@@ -57,6 +57,25 @@ def _crowded(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray, 
 
 
 @pytest.mark.unit
+def test_the_bound_taken_a_block_of_rows_at_a_time_keeps_the_same_pairs(monkeypatch) -> None:
+    """The rows are bounded a block at a time (memory: 11 M hash pairs at 100,000 pictures); any block size gives the
+    pairs one block gives, equal distances and repeated pairs included."""
+    rng = np.random.default_rng(5)
+    n, m = 500, 6000
+    left = rng.integers(0, n - 1, m)
+    right = np.minimum(left + 1 + rng.integers(0, 40, m), n - 1)
+    dist = rng.integers(30, 60, m).astype(np.int32)  # many equal distances, some sure pairs
+    rank = rng.integers(0, n // 3, n)  # equal keys too
+    for per_row in (1, 4):
+        monkeypatch.setattr(candidates, "BOUND_HALF_PAIRS", 1 << 30)
+        whole = candidates.closest_hash_pairs(left, right, dist, n, per_row, 40, rank)
+        assert 0 < whole.sum() < m
+        for block in (1, 13, 500):
+            monkeypatch.setattr(candidates, "BOUND_HALF_PAIRS", block)
+            np.testing.assert_array_equal(candidates.closest_hash_pairs(left, right, dist, n, per_row, 40, rank), whole)
+
+
+@pytest.mark.unit
 @pytest.mark.parametrize("removed", [0, 7])
 def test_under_the_bound_the_kept_search_plus_new_rows_is_the_search_of_everything(removed: int) -> None:
     rng = np.random.default_rng(10 + removed)
