@@ -241,7 +241,8 @@ def _opencv_version() -> str:
         spec = None
     for folder in (spec.submodule_search_locations or []) if spec is not None else []:
         try:
-            text = open(os.path.join(folder, "version.py"), encoding="utf-8").read(4096)
+            with open(os.path.join(folder, "version.py"), encoding="utf-8") as version_file:
+                text = version_file.read(4096)
         except OSError:
             continue
         found = re.search(r'^opencv_version\s*=\s*["\']([0-9]+(?:\.[0-9]+){0,2})', text, re.MULTILINE)

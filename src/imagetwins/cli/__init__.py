@@ -55,6 +55,18 @@ _COMMANDS = {"find": ("find", "find"), "check": ("check", "check"), "report": ("
              "cache": ("cache", "cache"), "decisions": ("decisions", "decisions"), "folders": ("folders", "folders")}
 
 
+def _raised_by_interrupt(exc: BaseException) -> bool:
+    """Whether ``exc`` was raised while handling, or directly from, a KeyboardInterrupt."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, KeyboardInterrupt):
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return False
+
+
 class _SafeMessages(click.Group):
     """Error lines name files too: their control characters and raw bytes are shown as escapes there as well.
     Ctrl-C ends any command with exit 130 after one line saying what was done (:mod:`imagetwins.cli._interrupt`).
@@ -79,6 +91,13 @@ class _SafeMessages(click.Group):
             exc.message = printable(exc.message)
             raise
         except KeyboardInterrupt:
+            echo(printable(interrupted_line()), err=True)
+            raise SystemExit(EXIT_INTERRUPTED) from None
+        except ImportError as exc:
+            # a Ctrl-C while a compiled module (ONNX Runtime, OpenCV) initialises comes back as ImportError
+            # ("initialization failed") raised from the KeyboardInterrupt: still an interruption, not a failure
+            if not _raised_by_interrupt(exc):
+                raise
             echo(printable(interrupted_line()), err=True)
             raise SystemExit(EXIT_INTERRUPTED) from None
         except BrokenPipeError:
