@@ -1388,6 +1388,10 @@ def open_folder_cache(folder: str | os.PathLike, methods: Sequence[str | Encoder
     """The per-folder cache of ``folder`` (made if missing), which remembers the folder it is for. A cache damaged
     beyond use (a field no imagetwins wrote, SQLite's "malformed") is deleted and made again, with one warning."""
     path = default_cache_path(folder)
+    for q in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):  # SQLite would write through a link (an empty file
+        if q.is_symlink():  # it points at became a cache; a missing one was made), wherever it leads
+            raise IndexFileError(f"the cache {q} is a symbolic link, not a file imagetwins made: left as it is and "
+                                 "not written through")
     try:
         idx = Index(path, methods=methods, create_folder=True, rebuild_stale=True)
     except IndexMismatchError:
@@ -1419,15 +1423,27 @@ def open_folder_cache(folder: str | os.PathLike, methods: Sequence[str | Encoder
 
 def _owner_only(cache: Path) -> None:
     """A per-folder cache, its -wal and -shm, readable by their owner alone, and the cache folder listable by them
-    alone (caches made before they were private were 0644 in a 0755 folder); nothing else is touched."""
+    alone (caches made before they were private were 0644 in a 0755 folder); nothing else is touched: each is
+    changed through a descriptor opened without following a link (a name that became a link after it was looked
+    at is not followed to the file it points at), and only a regular file or folder of this user's."""
+    nofollow = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
     for path in (cache.parent, cache, Path(f"{cache}-wal"), Path(f"{cache}-shm")):
         try:
             st = os.lstat(path)
-            if stat.S_ISLNK(st.st_mode) or st.st_uid != os.getuid() or stat.S_IMODE(st.st_mode) & 0o077 == 0:
+            if not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)):  # (a link, FIFO or device: never opened)
                 continue
-            os.chmod(path, stat.S_IMODE(st.st_mode) & ~0o077)
-        except (OSError, AttributeError):  # (gone, or a system without owners: Windows)
+            fd = os.open(path, nofollow)
+        except OSError:  # (gone, or a link by now)
             continue
+        try:
+            st = os.fstat(fd)
+            if (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)) and st.st_uid == os.getuid() \
+                    and stat.S_IMODE(st.st_mode) & 0o077:
+                os.fchmod(fd, stat.S_IMODE(st.st_mode) & ~0o077)
+        except (OSError, AttributeError):  # (a system without owners or fchmod: Windows)
+            pass
+        finally:
+            os.close(fd)
 
 
 #: a cache file's name: the folder's name, 16 hex digits of the SHA-256 of its path, .db

@@ -1,0 +1,101 @@
+"""A hostile file system against the newest code that touches files: the per-folder caches made private (64e72b5)
+and kept by the library by default (3b8887d), the file list that reads first bytes (99d455e), the photo metadata
+read before a remove, ``index query`` and the trash. Each case: what happened, and that it no longer does."""
+
+from __future__ import annotations
+
+import os
+import stat
+import warnings
+from pathlib import Path
+
+import pytest
+from conftest import synthetic_photo
+
+
+def _album(folder: Path, copies: int = 2) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    synthetic_photo(96, 72, 0).save(folder / "a0.png")
+    for k in range(1, copies):
+        (folder / f"a{k}.png").write_bytes((folder / "a0.png").read_bytes())
+    return folder
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("how", ["to-an-empty-file", "dangling", "its-wal", "its-shm"])
+def test_a_cache_that_is_a_symbolic_link_is_never_written_through(tmp_path: Path, how: str) -> None:
+    """SQLite follows a link: a per-folder cache that was a link to an empty file the user owns (a ~/.hushlogin)
+    turned that file into a cache (0644: the photos' paths readable by all), and a link to a missing file made one
+    there, outside the cache folder. A -wal or -shm link only said 'cannot write to the index ... or its folder
+    (unable to open database file)'. Now the link is left as it is, one line names it, and the run goes on."""
+    import imagetwins
+    from imagetwins.index import default_cache_path
+
+    album = _album(tmp_path / "album")
+    elsewhere = tmp_path / "home" / "empty-file"
+    elsewhere.parent.mkdir()
+    cache = default_cache_path(album)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    if how == "dangling":
+        os.symlink(elsewhere, cache)
+    else:
+        elsewhere.write_bytes(b"")
+        os.chmod(elsewhere, 0o644)
+        if how in ("its-wal", "its-shm"):
+            imagetwins.find(album, method="phash")  # (a cache made as it should be first)
+        os.symlink(elsewhere, {"to-an-empty-file": cache, "its-wal": Path(f"{cache}-wal"),
+                               "its-shm": Path(f"{cache}-shm")}[how])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = imagetwins.find(album, method="phash")
+    assert [len(g.files) for g in result.groups] == [2]  # the run went on without the cache
+    said = [str(w.message) for w in caught]
+    assert len(said) == 1 and "is a symbolic link" in said[0] and "no cache this time" in said[0], said
+    if how == "dangling":
+        assert not os.path.lexists(elsewhere)
+    else:
+        assert elsewhere.read_bytes() == b"" and stat.S_IMODE(elsewhere.stat().st_mode) == 0o644
+    assert sorted(p.name for p in elsewhere.parent.iterdir()) == ([] if how == "dangling" else ["empty-file"])
+
+
+@pytest.mark.unit
+def test_a_cache_swapped_for_a_link_while_made_private_changes_nothing_it_points_at(tmp_path: Path,
+                                                                                      monkeypatch) -> None:
+    """An older 0644 cache is made private when opened: the mode was looked at (lstat) and then changed by name
+    (chmod follows a link), so a name that became a link in between had its target made 0600. Now the change goes
+    through a descriptor opened without following links."""
+    from imagetwins import index
+
+    cache = tmp_path / "cache" / "album-0123456789abcdef.db"
+    cache.parent.mkdir(mode=0o700)
+    target = tmp_path / "bashrc"
+    target.write_text("alias ll='ls -l'\n")
+    os.chmod(target, 0o644)
+    os.symlink(target, cache)
+    real_lstat = os.lstat
+    looked = os.lstat(target)
+
+    def lstat_before_the_swap(path, *args, **kwargs):  # what lstat saw a moment before the name became a link
+        return looked if Path(path) == cache else real_lstat(path, *args, **kwargs)
+
+    monkeypatch.setattr(index.os, "lstat", lstat_before_the_swap)
+    index._owner_only(cache)
+    assert stat.S_IMODE(real_lstat(target).st_mode) == 0o644
+
+
+@pytest.mark.unit
+def test_an_old_cache_is_still_made_private(tmp_path: Path) -> None:
+    """The change through a descriptor still does its job (a 0644 cache in a 0755 folder becomes 0600 / 0700) and
+    touches nothing but regular files and folders: a FIFO named as the cache's -wal was made 0600 too."""
+    from imagetwins import index
+
+    folder = tmp_path / "cache"
+    folder.mkdir(mode=0o755)
+    os.chmod(folder, 0o755)
+    cache = folder / "album-0123456789abcdef.db"
+    cache.write_bytes(b"")
+    os.chmod(cache, 0o644)
+    os.mkfifo(f"{cache}-wal", 0o644)
+    index._owner_only(cache)
+    assert stat.S_IMODE(cache.stat().st_mode) == 0o600 and stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert stat.S_IMODE(os.lstat(f"{cache}-wal").st_mode) == 0o644
