@@ -99,3 +99,27 @@ def test_an_old_cache_is_still_made_private(tmp_path: Path) -> None:
     index._owner_only(cache)
     assert stat.S_IMODE(cache.stat().st_mode) == 0o600 and stat.S_IMODE(folder.stat().st_mode) == 0o700
     assert stat.S_IMODE(os.lstat(f"{cache}-wal").st_mode) == 0o644
+
+
+@pytest.mark.unit
+def test_photo_metadata_is_read_from_the_raster_formats_alone(tmp_path: Path, monkeypatch) -> None:
+    """read_metadata (the keeper's and each removed file's EXIF, IPTC and XMP, before a remove) opened a file with
+    any of Pillow's plugins: an EPS there (a file swapped after the scan, a name that lies) was parsed by the EPS
+    plugin, whose loading runs Ghostscript on the file. Now only the raster formats the scan decodes are opened."""
+    from PIL import EpsImagePlugin
+
+    from imagetwins.metadata import read_metadata
+
+    opened = []
+    real_open = EpsImagePlugin.EpsImageFile._open
+    monkeypatch.setattr(EpsImagePlugin.EpsImageFile, "_open", lambda self: opened.append(1) or real_open(self))
+    eps = tmp_path / "IMG_0001.jpg"
+    eps.write_bytes(b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 16 16\n%%EndComments\nshowpage\n%%EOF\n")
+    assert read_metadata(eps, sidecars=False) == read_metadata(tmp_path / "missing.jpg", sidecars=False)
+    assert opened == []
+    jpeg = tmp_path / "real.jpg"  # (a JPEG's metadata is still read)
+    img = synthetic_photo(64, 48, 1)
+    exif = img.getexif()
+    exif[0x010F] = "Camera Maker"
+    img.save(jpeg, exif=exif)
+    assert read_metadata(jpeg, sidecars=False) != read_metadata(tmp_path / "missing.jpg", sidecars=False)

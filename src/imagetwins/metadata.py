@@ -303,11 +303,11 @@ def read_metadata(path: str | os.PathLike, sidecars: bool = True,
     given."""
     from PIL import Image
 
-    from imagetwins.io import open_regular_file
+    from imagetwins.io import ImageReadError, open_header, open_regular_file
 
     out = PhotoMetadata()
-    try:
-        with open_regular_file(path) as fh, Image.open(fh) as img:
+    try:  # (only the raster formats the scan reads: Pillow's every plugin would parse anything, an EPS too)
+        with open_regular_file(path) as fh, open_header(fh, path) as img:
             _from_exif(img, out)
             _from_iptc(img, out)
             packet = img.info.get("xmp") or img.info.get("XML:com.adobe.xmp")
@@ -316,7 +316,7 @@ def read_metadata(path: str | os.PathLike, sidecars: bool = True,
                     unread.append((str(path), "its embedded " + _too_large(len(packet))))
             elif packet:
                 _from_xmp(packet, out)
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError, ImageReadError):
         pass
     if sidecars:
         p = Path(path if placed is None else placed)
