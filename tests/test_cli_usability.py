@@ -175,7 +175,8 @@ def test_index_query_with_an_unreadable_image_warns_in_one_line(tmp_path: Path, 
     (bad / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not a jpeg")
     shutil.copy(album / "beach.jpg", bad / "beach.jpg")
     res = run("index", "query", bad, "--db", db)
-    assert res.exit_code == 0
+    assert res.exit_code == 1  # (incomplete, as check: one image was not compared)
+    assert f"error: 1 image of {bad} could not be read, so not checked" in res.output
     warned = [x for x in res.output.splitlines() if x.startswith("warning:")]
     assert warned == [f"warning: skipped {bad / 'broken.jpg'}: truncated or incomplete image data"]
     with Index(db, readonly=True) as idx:

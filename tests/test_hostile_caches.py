@@ -10,7 +10,10 @@ import warnings
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from conftest import synthetic_photo
+
+from imagetwins.cli import main
 
 
 def _album(folder: Path, copies: int = 2) -> Path:
@@ -123,3 +126,27 @@ def test_photo_metadata_is_read_from_the_raster_formats_alone(tmp_path: Path, mo
     exif[0x010F] = "Camera Maker"
     img.save(jpeg, exif=exif)
     assert read_metadata(jpeg, sidecars=False) != read_metadata(tmp_path / "missing.jpg", sidecars=False)
+
+
+@pytest.mark.cli
+def test_index_query_of_what_cannot_be_read_exits_1_as_check(tmp_path: Path) -> None:
+    """`index query FIFO --db X` said "warning: skipped FIFO ..." and "0 matches", exit 0, where `check FIFO --against
+    X` exits 1 (incomplete): a script read "no duplicate" from a query that read nothing. Now it is check's rule:
+    no image read, or an image unreadable, is one error line and exit 1; the matches found are still written."""
+    album = _album(tmp_path / "album")
+    db = tmp_path / "album.db"
+    assert CliRunner().invoke(main, ["index", "update", str(album), "--db", str(db), "-m", "phash"]).exit_code == 0
+    fifo = tmp_path / "upload.jpg"
+    os.mkfifo(fifo)
+    res = CliRunner().invoke(main, ["index", "query", str(fifo), "--db", str(db)])
+    assert res.exit_code == 1 and "FIFO" in res.output and "error: no image read in" in res.output, res.output
+    assert "Traceback" not in res.output
+    uploads = tmp_path / "uploads"
+    uploads.mkdir()
+    (uploads / "copy.png").write_bytes((album / "a0.png").read_bytes())
+    (uploads / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 20)
+    res = CliRunner().invoke(main, ["index", "query", str(uploads), "--db", str(db), "--csv", "-"])
+    assert res.exit_code == 1 and "1 image of" in res.output and "could not be read" in res.output, res.output
+    assert res.stdout.count("copy.png") == 2  # (its two matches, written all the same)
+    (uploads / "broken.png").unlink()
+    assert CliRunner().invoke(main, ["index", "query", str(uploads), "--db", str(db)]).exit_code == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -9,6 +10,7 @@ import click
 from imagetwins import outputs
 from imagetwins.cli._common import (
     DEFAULT_METHOD,
+    EXIT_ERROR,
     MethodChoice,
     check_threshold,
     echo,
@@ -123,9 +125,10 @@ def index_query(images: Path, db_path: Path, method: str | None, threshold: int 
     to the index.
 
     Each image with a match is printed with its matches, as 'imagetwins check' prints them; --json,
-    --csv and --ndjson write them in the shapes 'check' writes ('-' for stdout).
+    --csv and --ndjson write them in the shapes 'check' writes ('-' for stdout). Exit code 1 when the query was
+    incomplete, as 'check': no image read in IMAGES, an image of it unreadable, or an empty index.
     """
-    from imagetwins.finder import find_against
+    from imagetwins.check import check
     from imagetwins.index import IndexFileError
 
     with _open_index(db_path, [], readonly=True) as idx:
@@ -134,18 +137,20 @@ def index_query(images: Path, db_path: Path, method: str | None, threshold: int 
             method = held[0] if len(held) == 1 else DEFAULT_METHOD
         threshold = check_threshold(method, threshold)
         try:
-            result = find_against(images, idx, method, threshold, recursive=recursive)
+            checked = check(images, idx, method, threshold, recursive=recursive)
         except IndexFileError as exc:
             raise click.ClickException(str(exc)) from None
+    result = checked.query
     for f in result.failures:
         echo(f"warning: skipped {f.path}: {f.reason}", err=True)
     found = outputs.Matches(result)
     requested.write(found)
-    if requested.to_stdout:  # stdout holds the data alone
-        return
-    write_text(found)
-    rows = result.rows()
-    echo(plural(len(rows), "match", "matches"), err=True)
+    if not requested.to_stdout:  # (stdout holds the data alone)
+        write_text(found)
+        echo(plural(len(result.rows()), "match", "matches"), err=True)
+    if not checked.complete:  # a script must not read "no match" from a query that read nothing (check's rule)
+        echo("error: " + "; ".join(checked.reasons_incomplete), err=True)
+        sys.exit(EXIT_ERROR)
 
 
 @index.command("stats")
