@@ -150,3 +150,32 @@ def test_index_query_of_what_cannot_be_read_exits_1_as_check(tmp_path: Path) -> 
     assert res.stdout.count("copy.png") == 2  # (its two matches, written all the same)
     (uploads / "broken.png").unlink()
     assert CliRunner().invoke(main, ["index", "query", str(uploads), "--db", str(db)]).exit_code == 0
+
+
+@pytest.mark.cli
+def test_a_photo_named_with_250_bytes_goes_to_the_trash_and_comes_back(tmp_path: Path, home_trash: Path) -> None:
+    """`remove --to-trash` of a photo named with 250 bytes (an 82-character Japanese title) failed with "File name
+    too long": its NAME.trashinfo needs 10 bytes more than a name may hold. The name in the trash is now shortened
+    to fit (marked ~; the specification lets it differ), the .trashinfo holds the original path whole, its sidecar
+    goes with it, and undo puts both back under their own names."""
+    from urllib.parse import unquote
+
+    album = _album(tmp_path / "album")
+    long_name = "写" * 82 + ".png"  # 250 bytes
+    os.rename(album / "a1.png", album / long_name)
+    (album / "a0.png").rename(album / "keep.png")
+    (album / f"{long_name}.xmp").write_text("<x:xmpmeta xmlns:x='adobe:ns:meta/'/>")  # 254 bytes
+    res = CliRunner().invoke(main, ["remove", str(album), "-m", "phash", "--no-cache",
+                                    "--to-trash", "--apply"])
+    assert res.exit_code == 0 and "sent 1 file (and 1 XMP sidecar of them)" in res.output, res.output
+    assert sorted(p.name for p in album.iterdir()) == ["keep.png"]
+    infos = sorted((home_trash / "info").iterdir())
+    assert len(infos) == 2 and all(len(os.fsencode(p.name)) <= 255 for p in infos)
+    originals = sorted(unquote(p.read_text().split("Path=")[1].split("\n")[0]) for p in infos)
+    assert originals == [str(album / long_name), str(album / f"{long_name}.xmp")]
+    assert all("~" in p.name for p in (home_trash / "files").iterdir())
+    journal = next(tmp_path.glob("album.imagetwins-quarantine/*/manifest.jsonl"))
+    res = CliRunner().invoke(main, ["undo", str(journal)])
+    assert res.exit_code == 0 and "restored 2 files" in res.output, res.output
+    assert sorted(p.name for p in album.iterdir()) == sorted(["keep.png", long_name, f"{long_name}.xmp"])
+    assert list((home_trash / "files").iterdir()) == []

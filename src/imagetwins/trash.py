@@ -74,12 +74,11 @@ class TrashFolder:
         -> ``IMG 1.jpg.xmp``), ``STEM 1.EXT``... after it when taken. Returns (where the file is to go, its
         ``.trashinfo``); :func:`release` it if the file does not go."""
         wanted = original.name if name is None else name
-        stem, ext = os.path.splitext(wanted)
         record = self._record(original)
         info_fd = os.open(self.info, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _NOFOLLOW | _CLOEXEC)
         try:
             for counter in range(100_000):
-                name = wanted if counter == 0 else f"{stem} {counter}{ext}"
+                name = trashed_name(wanted, counter)
                 if os.path.lexists(self.files / name):
                     continue
                 try:
@@ -107,6 +106,28 @@ class TrashFolder:
                 path = os.path.relpath(path, top)  # relative to the top of the mount: the disk may move
         return (b"[Trash Info]\nPath=" + quote(path, safe="/").encode("ascii")
                 + b"\nDeletionDate=" + time.strftime("%Y-%m-%dT%H:%M:%S").encode("ascii") + b"\n")
+
+
+#: the longest name of one file most file systems take (bytes), ``NAME.trashinfo`` included
+NAME_MAX = 255
+_INFO_SUFFIX = ".trashinfo"
+
+
+def trashed_name(wanted: str, counter: int = 0) -> str:
+    """The name a file goes under in ``files/``: ``wanted``, or ``STEM COUNTER.EXT`` when that is taken; its stem
+    shortened (and marked ``~``) where ``NAME.trashinfo`` would pass :data:`NAME_MAX` bytes (a photo named with 250
+    bytes could not be trashed: "File name too long"). The specification lets the name differ from the original's:
+    the ``.trashinfo`` holds the original path, whole, and undo and the trash's "put back" go by it."""
+    stem, ext = os.path.splitext(wanted)
+    if len(os.fsencode(ext)) > 32:  # (no extension worth keeping)
+        stem, ext = wanted, ""
+    tail = f" {counter}" if counter else ""
+    name = f"{stem}{tail}{ext}"
+    if len(os.fsencode(name + _INFO_SUFFIX)) <= NAME_MAX:
+        return name
+    while stem and len(os.fsencode(f"{stem}~{tail}{ext}{_INFO_SUFFIX}")) > NAME_MAX:
+        stem = stem[:-1]
+    return f"{stem}~{tail}{ext}"
 
 
 def release(info: Path) -> None:
