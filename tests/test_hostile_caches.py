@@ -179,3 +179,18 @@ def test_a_photo_named_with_250_bytes_goes_to_the_trash_and_comes_back(tmp_path:
     assert res.exit_code == 0 and "restored 2 files" in res.output, res.output
     assert sorted(p.name for p in album.iterdir()) == sorted(["keep.png", long_name, f"{long_name}.xmp"])
     assert list((home_trash / "files").iterdir()) == []
+
+
+@pytest.mark.unit
+def test_a_note_that_begins_like_a_pnm_header_is_not_taken_for_a_picture(tmp_path: Path) -> None:
+    """With the default names every other file is read for its first bytes: a note without an extension that began
+    "P1 " (P1 to P6 and a space: the PNM header) was listed as an image and warned about on every run ("cannot
+    decode (ValueError: invalid literal for int() with base 10: b'tasks')"). A PNM's header goes on with its width
+    or a comment; a note does not."""
+    from imagetwins.io import find_images
+
+    (tmp_path / "todo").write_bytes(b"P1 tasks for the weekend\n")
+    (tmp_path / "agenda").write_bytes(b"P2\tmeeting at ten\n")
+    synthetic_photo(16, 12).save(tmp_path / "portable", format="PPM")  # (P6, width, height: still a picture)
+    (tmp_path / "grey").write_bytes(b"P2\n# made by hand\n2 1\n255\n0 255\n")
+    assert [p.name for p in find_images(tmp_path)] == ["grey", "portable"]

@@ -12,6 +12,7 @@ import errno
 import hashlib
 import io
 import os
+import re
 import stat
 import sys
 import threading
@@ -69,7 +70,8 @@ def looks_like_image(path: str | os.PathLike) -> bool:
     if head[:2] == b"BM" and len(head) >= 18 and int.from_bytes(head[14:18], "little") in (12, 40, 52, 56, 64, 108,
                                                                                            124):
         return True
-    return len(head) >= 3 and head[0:1] == b"P" and head[1:2] in b"123456" and head[2:3] in b" \t\r\n#"
+    # PNM: P1-P6, white space, then the width or a comment (a note that begins "P1 tasks" is no picture)
+    return re.match(rb"P[1-6](#|[ \t\r\n]+[0-9#])", head) is not None
 
 #: Images with more pixels than this are refused (decompression-bomb guard). Pillow itself refuses
 #: twice its ``MAX_IMAGE_PIXELS`` (about 179 MP), so that is the ceiling.
