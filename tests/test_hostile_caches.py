@@ -194,3 +194,32 @@ def test_a_note_that_begins_like_a_pnm_header_is_not_taken_for_a_picture(tmp_pat
     synthetic_photo(16, 12).save(tmp_path / "portable", format="PPM")  # (P6, width, height: still a picture)
     (tmp_path / "grey").write_bytes(b"P2\n# made by hand\n2 1\n255\n0 255\n")
     assert [p.name for p in find_images(tmp_path)] == ["grey", "portable"]
+
+
+@pytest.mark.cli
+def test_an_index_is_never_made_through_a_link_to_nothing_or_to_an_empty_file(tmp_path: Path) -> None:
+    """`index update DIR --db LINK`: a link to a missing file had SQLite make the index wherever the link led, one
+    to an empty file wrote an index into it; a -wal beside the index that was a link said only "cannot write to
+    the index ... or its folder (unable to open database file)". Now each is one line naming it, exit 1, nothing
+    written; a link to an index (a catalogue kept on another disk) is still used."""
+    album = _album(tmp_path / "album")
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "empty").write_bytes(b"")
+    os.symlink(home / "missing.db", tmp_path / "to-nothing.db")
+    os.symlink(home / "empty", tmp_path / "to-empty.db")
+    for link, says in (("to-nothing.db", "a symbolic link to nothing"), ("to-empty.db", "a symbolic link to an empty")):
+        res = CliRunner().invoke(main, ["index", "update", str(album), "--db", str(tmp_path / link), "-m", "phash"])
+        assert res.exit_code == 1 and says in res.output and "Traceback" not in res.output, res.output
+    assert sorted(p.name for p in home.iterdir()) == ["empty"] and (home / "empty").read_bytes() == b""
+    real = home / "catalogue.db"
+    assert CliRunner().invoke(main, ["index", "update", str(album), "--db", str(real), "-m", "phash"]).exit_code == 0
+    os.symlink(real, tmp_path / "catalogue.db")
+    res = CliRunner().invoke(main, ["index", "update", str(album), "--db", str(tmp_path / "catalogue.db")])
+    assert res.exit_code == 0, res.output
+    for leftover in home.glob("catalogue.db-*"):
+        leftover.unlink()
+    os.symlink(home / "empty", f"{real}-wal")
+    res = CliRunner().invoke(main, ["index", "update", str(album), "--db", str(real)])
+    assert res.exit_code == 1 and "catalogue.db-wal beside it is a symbolic link" in res.output, res.output
+    assert (home / "empty").read_bytes() == b""

@@ -407,6 +407,15 @@ class Index:
                 db.execute("SELECT count(*) FROM sqlite_master").fetchone()
             db.text_factory = _text
             return db
+        for q in (Path(f"{self.path}-wal"), Path(f"{self.path}-shm")):  # (SQLite refuses them, in words that blame
+            if q.is_symlink():  # the index or its folder)
+                raise IndexFileError(f"cannot write to the index {self.path}: {q.name} beside it is a symbolic link, "
+                                     "left as it is")
+        if self.path.is_symlink() and (mode is None or os.stat(self.path).st_size == 0):
+            # a link to an index is used (a catalogue kept on another disk); one to nothing, or to an empty file, would
+            # have SQLite make an index wherever it leads, or write one into a file that is not one
+            raise IndexFileError(f"{self.path} is a symbolic link to {'an empty file' if mode else 'nothing'}, not "
+                                 "to an index: no index is made through it")
         parent = self.path.parent
         if not parent.is_dir():
             if not create_folder:
