@@ -223,3 +223,26 @@ def test_an_index_is_never_made_through_a_link_to_nothing_or_to_an_empty_file(tm
     res = CliRunner().invoke(main, ["index", "update", str(album), "--db", str(real)])
     assert res.exit_code == 1 and "catalogue.db-wal beside it is a symbolic link" in res.output, res.output
     assert (home / "empty").read_bytes() == b""
+
+
+@pytest.mark.cli
+@pytest.mark.parametrize("name", [b"My $(touch PWNED) photos", b"ph\xff\noto's"], ids=["command", "bytes-newline"])
+def test_the_undo_hint_pasted_into_a_shell_names_the_journal_and_runs_nothing_else(tmp_path: Path, name: bytes) -> None:
+    """"undo with: imagetwins undo JOURNAL" printed the journal's path as it is: under a folder named
+    `My $(touch PWNED) photos`, the line pasted into a shell ran `touch PWNED` (and then failed on the spaces); a
+    name with a newline or a byte that is not UTF-8 was shown escaped (`ph\\xff\\noto`), which a shell reads as
+    other bytes. Each command a hint gives now quotes its paths (text.shell_word: '...' or $'...')."""
+    import shutil
+    import subprocess
+
+    bash = shutil.which("bash")
+    if bash is None:
+        pytest.skip("no bash to paste the hint into")
+    album = _album(Path(os.fsdecode(os.fsencode(tmp_path) + b"/" + name)))
+    res = CliRunner().invoke(main, ["remove", str(album), "-m", "phash", "--no-cache", "--apply"])
+    assert res.exit_code == 0, res.output
+    hint = res.output.strip().splitlines()[-1].split("undo with: imagetwins undo ", 1)[1]
+    journal = next(Path(f"{album}.imagetwins-quarantine").glob("*/manifest.jsonl"))
+    pasted = subprocess.run([bash, "-c", "printf '%s\\0' " + hint], cwd=tmp_path, capture_output=True, timeout=30)
+    assert pasted.stdout == os.fsencode(journal) + b"\0", (hint, pasted)
+    assert not (tmp_path / "PWNED").exists()

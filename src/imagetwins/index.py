@@ -34,7 +34,7 @@ from imagetwins.facts import FACTS_VERSION, ImageFacts
 from imagetwins.io import ImageReadError, ReadFailure, find_images, read_bytes, warn_line, warn_skipped
 from imagetwins.raw import CRASHED
 from imagetwins.results import FindResult, groups_from_encodings, query_images
-from imagetwins.text import from_sqlite, to_sqlite
+from imagetwins.text import from_sqlite, shell_word, to_sqlite
 from imagetwins.userdirs import cache_folder as user_cache_folder
 from imagetwins.writing import describe_mode
 
@@ -396,7 +396,7 @@ class Index:
         if self.readonly:
             if not self.path.is_file():
                 raise IndexFileError(f"no index at {self.path}; make one with 'imagetwins index update DIR "
-                                     f"--db {self.path}'")
+                                     f"--db {shell_word(self.path)}'")
             # mode=ro never writes; immutable=1 reads a WAL index whose folder we may not write to either
             uri = self.path.resolve().as_uri()
             try:
@@ -512,7 +512,8 @@ class Index:
             if m in stored and stored[m] != want:
                 raise IndexMismatchError(
                     f"{self.path} holds {m} encodings made with other parameters ({stored[m]}); this "
-                    f"imagetwins makes {want}. 'imagetwins index update DIR --db {self.path}' makes them again "
+                    f"imagetwins makes {want}. 'imagetwins index update DIR --db {shell_word(self.path)}' makes them "
+                    "again "
                     f"(keeping its other methods and decisions), or use another --db."
                 )
         new = [m for m in todo if m not in stored]
@@ -530,7 +531,8 @@ class Index:
             has = ", ".join(held) if held else "no encodings yet"
             raise IndexMismatchError(
                 f"{self.path} holds no {name} encodings (it holds: {has}); add them with "
-                f"'imagetwins index update DIR --db {self.path} -m {name}', or ask for one of those methods")
+                f"'imagetwins index update DIR --db {shell_word(self.path)} -m {name}', or ask for one of those "
+                "methods")
         self._check_encoders([name])
         return name
 
@@ -1278,7 +1280,7 @@ class Index:
                 below = bool(json.loads(meta.get(f"root:{_to_db(root)}", "{}")).get("recursive"))
             except (ValueError, TypeError, AttributeError):
                 below = False
-            return f"'imagetwins index update {root}{' -r' if below else ''} --db {self.path}'"
+            return f"'imagetwins index update {shell_word(root)}{' -r' if below else ''} --db {shell_word(self.path)}'"
 
         for key, value in sorted(meta.items()):
             if not key.startswith("updating:"):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["csv_cell", "printable", "to_sqlite", "from_sqlite"]
+__all__ = ["csv_cell", "printable", "shell_word", "to_sqlite", "from_sqlite"]
 
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 # joiners are format characters too, but emoji need them and they move no text
@@ -45,6 +45,28 @@ def printable(text: str) -> str:
     if text.isprintable():
         return text
     return "".join(_escape(ch) if _unsafe(ch) else ch for ch in text)
+
+
+_SHELL_SAFE = re.compile(r"[A-Za-z0-9@%+=:,./_-]+")
+
+
+def shell_word(path: object) -> str:
+    """``path`` as one word a POSIX shell reads back as that path: for the commands a hint tells the user to run
+    (``undo with: imagetwins undo JOURNAL``), which they paste. Plain names stay as they are; others are quoted
+    (a folder named ``My $(touch x) photos`` pasted unquoted ran ``touch x``); one holding control characters or
+    bytes that are not UTF-8 is written ``$'...'`` with escapes (bash, zsh, ksh), so the line stays one
+    printable line and still names the very bytes.
+
+    >>> shell_word("/photos/a b.jpg"), shell_word("x\\ny")
+    ("'/photos/a b.jpg'", "$'x\\\\ny'")
+    """
+    text = str(path)
+    if _SHELL_SAFE.fullmatch(text):
+        return text
+    if not any(_unsafe(ch) for ch in text):
+        return "'" + text.replace("'", "'\"'\"'") + "'"
+    return "$'" + "".join(_escape(ch) if _unsafe(ch) else "\\\\" if ch == "\\" else "\\'" if ch == "'" else ch
+                          for ch in text) + "'"
 
 
 def csv_cell(value):

@@ -25,6 +25,7 @@ from imagetwins.cli._interrupt import on_interrupt
 from imagetwins.cli._outputs import Requested, output_options, write_text
 from imagetwins.outputs import Target
 from imagetwins.outputs.json import write_document
+from imagetwins.text import shell_word
 
 
 @click.group()
@@ -90,8 +91,8 @@ def index_update(directory: Path, db_path: Path, methods: tuple[str, ...], recur
 
         def done() -> str:
             return (f"interrupted (Ctrl-C): {plural(idx.stored, 'file')} encoded and kept in {db_path}; "
-                    f"'imagetwins index update {directory}{' -r' if recursive else ''} --db {db_path}' encodes the "
-                    "rest")
+                    f"'imagetwins index update {shell_word(directory)}{' -r' if recursive else ''} "
+                    f"--db {shell_word(db_path)}' encodes the rest")
 
         session = Session(idx, workers, show_progress(quiet))  # the run's stores, workers and progress
         try:

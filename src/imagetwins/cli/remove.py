@@ -25,7 +25,7 @@ from imagetwins.cli._common import (
 from imagetwins.cli._outputs import Requested, groups_output, output_options
 from imagetwins.cli._scan import decide, hint_if_empty, note_keep_in_outside, scan
 from imagetwins.cli.decisions import count_decided_earlier, ignore_decisions_option, load_remembered, remember_plan
-from imagetwins.text import printable
+from imagetwins.text import printable, shell_word
 
 
 @click.command()
@@ -249,7 +249,8 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
         unwritten = _merge_metadata(moved_files, directory, quarantine, quiet) if merge_metadata else 0
         if not quiet:
             echo(f"moved {plural(len(done.done) if done else 0, 'file')} and "
-                 f"{plural(len(moved.done), 'folder')} to {quarantine}; undo with: imagetwins undo {moved.manifest}")
+                 f"{plural(len(moved.done), 'folder')} to {quarantine}; undo with: imagetwins undo "
+                 f"{shell_word(moved.manifest)}")
         _exit_if_refused(len(plan.refused), len(done.failed if done else []) + unwritten
                          + (len(plan.moves) - len(done.done) if done and done.stopped else 0), False, quiet,
                          (len(folders_refused), len(moved.failed) + (len(folder_moves) - len(moved.done)
@@ -280,7 +281,7 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
              + (f" (and {plural(len(out.sidecars), 'XMP sidecar')} of them)" if out.sidecars else "")
              + f" to {quarantine}"
              + (_linked_phrase(link, len(out.linked), out.copied) if link else "")
-             + f"; undo with: imagetwins undo {out.manifest}")
+             + f"; undo with: imagetwins undo {shell_word(out.manifest)}")
         if link:
             _note_format_mismatches(out.linked, "holds")
     _exit_if_refused(len(plan.refused), len(out.failed) + unwritten + (len(plan.moves) - len(out.done)
@@ -393,7 +394,7 @@ def _stopped(stop, to_trash: bool, quarantine: Path) -> None:
     where = "to the system trash" if to_trash else f"to {quarantine}"
     _interrupted(stop, f"{'sent' if to_trash else 'moved'} {len(stop.outcome.done)} of "
                        f"{plural(stop.total, stop.what)} "
-                       f"{where} before stopping; undo with: imagetwins undo {stop.outcome.manifest}")
+                       f"{where} before stopping; undo with: imagetwins undo {shell_word(stop.outcome.manifest)}")
 
 
 def _trashed_phrase(sent: int, quarantine: Path, manifest: Path | None, sidecars: int = 0) -> str:
@@ -401,7 +402,7 @@ def _trashed_phrase(sent: int, quarantine: Path, manifest: Path | None, sidecars
     freedesktop trash, which imagetwins keeps itself; macOS's and Windows' trash do not say)."""
     from imagetwins.trash import FREEDESKTOP
 
-    back = (f"undo with: imagetwins undo {manifest}" if FREEDESKTOP else
+    back = (f"undo with: imagetwins undo {shell_word(manifest)}" if FREEDESKTOP else
             "put them back with the trash's own 'put back'")
     with_them = f" (and {plural(sidecars, 'XMP sidecar')} of them)" if sidecars else ""
     return f"sent {plural(sent, 'file')}{with_them} to the system trash; journal in {quarantine}; {back}"
@@ -608,7 +609,7 @@ def _stoppable(before: str) -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
     if terminated:
         if _applied:  # after the moves (merging metadata, printing): they are done, and undone with
-            echo(f"interrupted after the moves; undo with: imagetwins undo {_applied[-1]}", err=True)
+            echo(f"interrupted after the moves; undo with: imagetwins undo {shell_word(_applied[-1])}", err=True)
         else:
             echo(f"interrupted: {before}", err=True)
         sys.exit(_exit_status(signal.SIGINT))
