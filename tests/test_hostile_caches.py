@@ -246,3 +246,27 @@ def test_the_undo_hint_pasted_into_a_shell_names_the_journal_and_runs_nothing_el
     pasted = subprocess.run([bash, "-c", "printf '%s\\0' " + hint], cwd=tmp_path, capture_output=True, timeout=30)
     assert pasted.stdout == os.fsencode(journal) + b"\0", (hint, pasted)
     assert not (tmp_path / "PWNED").exists()
+
+
+@pytest.mark.cli
+def test_an_index_that_forgot_a_sub_folder_no_longer_says_it_is_older_than_it(tmp_path: Path) -> None:
+    """`index update lib/2023 --db X`, then `index update lib --db X` (a usage error: X holds lib's sub-folders; it
+    said "an update with -r made it", though none had) and, as it advises, `--no-recursive`: lib/2023's images were
+    forgotten but not the update of lib/2023, so every query after said "X is older than its folder: 1 added since
+    its last update ... run 'imagetwins index update DIR --db X'", and following that changed nothing. Now the
+    updates of the sub-folders are forgotten with their images."""
+    lib = tmp_path / "lib"
+    _album(lib / "2023", 1)
+    synthetic_photo(96, 72, 5).save(lib / "top.png")
+    db = str(tmp_path / "lib.db")
+
+    def run(*args: str):
+        return CliRunner().invoke(main, [*args, "--db", db])
+
+    assert run("index", "update", str(lib / "2023"), "-m", "phash").exit_code == 0
+    res = run("index", "update", str(lib))
+    assert res.exit_code == 2 and "or of a sub-folder" in res.output, res.output
+    assert run("index", "update", str(lib), "--no-recursive").exit_code == 0
+    (tmp_path / "upload.png").write_bytes((lib / "top.png").read_bytes())
+    res = run("index", "query", str(tmp_path / "upload.png"))
+    assert res.exit_code == 0 and "older than its folder" not in res.output and "1 match" in res.output, res.output

@@ -667,6 +667,12 @@ class Index:
         if first_seen:
             with self._transaction() as db:
                 db.executemany("UPDATE files SET ctime_ns = ?, inode = ? WHERE id = ?", first_seen)
+        if not recursive:  # the sub-folders' files were forgotten: so are the updates of those sub-folders (their
+            # folders stayed in the index's record, and it said "N added" and "half-built" of them for ever after)
+            below = _to_db(str(root).rstrip(os.sep) + os.sep)
+            with self._transaction() as db:
+                for kind in ("root:", "updating:"):
+                    db.execute("DELETE FROM meta WHERE substr(key, 1, ?) = ?", (len(kind + below), kind + below))
         stats.removed = len(gone)
         total = sum(len(v) for v in todo.values())
         bar = None

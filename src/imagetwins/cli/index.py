@@ -83,7 +83,8 @@ def index_update(directory: Path, db_path: Path, methods: tuple[str, ...], recur
         if recursive is None:  # (as find: sub-folders with -r; an update without them would forget what it holds)
             if idx.holds_below(directory):
                 raise click.UsageError(
-                    f"{db_path} holds images in sub-folders of {directory} (an update with -r made it): add -r to "
+                    f"{db_path} holds images in sub-folders of {directory} (an update with -r, or of a sub-folder, "
+                    "made it): add -r to "
                     "keep them up to date, or --no-recursive to forget them")
             recursive = False
         # a new index opened without -m holds what find uses by default
