@@ -270,3 +270,22 @@ def test_an_index_that_forgot_a_sub_folder_no_longer_says_it_is_older_than_it(tm
     (tmp_path / "upload.png").write_bytes((lib / "top.png").read_bytes())
     res = run("index", "query", str(tmp_path / "upload.png"))
     assert res.exit_code == 0 and "older than its folder" not in res.output and "1 match" in res.output, res.output
+
+
+@pytest.mark.cli
+def test_a_new_file_under_two_updates_of_an_index_is_counted_once_and_the_hint_names_the_folder(tmp_path: Path
+                                                                                                 ) -> None:
+    """`index update lib/2023`, then `index update lib -r`: one photo added to lib/2023 afterwards was "2 added" (each
+    update's folder counted it), and the hint said 'imagetwins index update DIR --db X'. Now the folder updated
+    again with a folder above it is that one's: "1 added", 'imagetwins index update LIB -r --db X'."""
+    lib = tmp_path / "lib"
+    _album(lib / "2023", 1)
+    synthetic_photo(96, 72, 5).save(lib / "top.png")
+    db = str(tmp_path / "lib.db")
+    for args in ([str(lib / "2023"), "-m", "phash"], [str(lib), "-r"]):
+        assert CliRunner().invoke(main, ["index", "update", *args, "--db", db]).exit_code == 0
+    synthetic_photo(96, 72, 9).save(lib / "2023" / "new.png")
+    (tmp_path / "upload.png").write_bytes((lib / "top.png").read_bytes())
+    res = CliRunner().invoke(main, ["index", "query", str(tmp_path / "upload.png"), "--db", db])
+    assert res.exit_code == 0 and "older than its folder: 1 added since" in res.output, res.output
+    assert f"run 'imagetwins index update {lib} -r --db {db}'" in res.output, res.output

@@ -1331,6 +1331,17 @@ class Index:
                 continue
             if size != -1 and changed_since((size, mtime, ctime, inode), file_state(st)):
                 changed += 1
+        def takes_below(value: str) -> bool:
+            try:
+                return bool(json.loads(value).get("recursive", True))
+            except (ValueError, TypeError, AttributeError):
+                return False
+
+        # a folder updated on its own and again with a folder above it (-r) is listed once, as part of that one
+        roots = [(root, value) for root, value in roots
+                 if not any(above != root and takes_below(how) and Path(root).is_relative_to(above)
+                            for above, how in roots)]
+        new: set[str] = set()
         for root, value in roots:
             try:
                 how = json.loads(value)
@@ -1339,7 +1350,8 @@ class Index:
                                     follow_symlinks=bool(how.get("follow", False)))
             except (OSError, ValueError, TypeError, AttributeError):
                 continue  # the folder is gone: its files count as deleted above
-            added += sum(1 for p in [*map(str, found), *(f.path for f in listed)] if p not in indexed)
+            new.update(p for p in [*map(str, found), *(f.path for f in listed)] if p not in indexed)
+        added = len(new)
         if lines and any("half-built" in line for line in lines):
             return lines  # finishing the update also brings it up to date
         if changed or gone or added:
