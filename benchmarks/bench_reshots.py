@@ -144,8 +144,11 @@ def main() -> None:
               + (", ".join(rows["held-out"]["named"]) or "none") + " (zoomed and tripod re-shots: one frame inside "
               "the other, as a crop's). Signals measured on the tuning split to tell them from copies, none adopted: "
               "lens distortion and a detail ratio (`benchmarks/probe_zoom_reshots.py`), residual block shifts, fine "
-              "texture at 160 px and at full size, light over the frame (`benchmarks/probe_reshot_signals.py`): the "
-              "two sections below. EXIF is used where both files have a camera stamp (`copies.different_captures`: "
+              "texture at 160 px and at full size, light over the frame (`benchmarks/probe_reshot_signals.py`), "
+              "parallax left by a plane, a refined alignment's light, keypoint repeatability, colour "
+              "(`benchmarks/probe_parallax_light.py`), a second motion, sub-pixel geometry and detail above the wide "
+              "view's resolution in the files' own pixels (`benchmarks/probe_native_geometry.py`): the sections "
+              "below. EXIF is used where both files have a camera stamp (`copies.different_captures`: "
               "the camera sequence below); holidays-half has none.", "",
               "Camera sequence (camera-photos, two Pixel 5 frames 17 s apart; held out):", "",
               "| the two frames | confidence | verdict |", "| --- | ---: | --- |"]
@@ -163,8 +166,9 @@ def main() -> None:
         quality_table.set_values({"reshots-heldout-called-copies-share": round(share, 4)}, {
             "reshots-heldout-called-copies-share": (
                 f"**{held['copies']} of {held['pairs']}** ({share:.1%}; 12 of 200 before the frame rules; the ones "
-                f"left are zoomed re-shots, one frame inside the other); tuning groups {rows['tuning']['copies']} of "
-                f"{rows['tuning']['pairs']}; the camera sequence: "
+                f"left are zoomed re-shots, one frame inside the other: no signal measured in their pixels separates "
+                f"them from copies, BENCHMARKS 'in the files' own pixels'); tuning groups "
+                f"{rows['tuning']['copies']} of {rows['tuning']['pairs']}; the camera sequence: "
                 f"{'; '.join(f'{label}: {v}' for label, _, v in seq)}")})
 
 
