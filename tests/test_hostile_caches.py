@@ -289,3 +289,23 @@ def test_a_new_file_under_two_updates_of_an_index_is_counted_once_and_the_hint_n
     res = CliRunner().invoke(main, ["index", "query", str(tmp_path / "upload.png"), "--db", db])
     assert res.exit_code == 0 and "older than its folder: 1 added since" in res.output, res.output
     assert f"run 'imagetwins index update {lib} -r --db {db}'" in res.output, res.output
+
+
+@pytest.mark.unit
+def test_a_followed_link_to_a_photo_without_an_extension_is_read_as_the_photo_itself_would_be(tmp_path: Path) -> None:
+    """A photo without an extension is listed by its first bytes, but a link to one outside the folder was not, even
+    with follow_symlinks: the one rule for files did not hold for the links one asked to follow. Now it does; a link
+    not followed still opens nothing outside the folder, and a followed link to a FIFO is not read for its bytes."""
+    from imagetwins.io import find_images
+
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    synthetic_photo(32, 24).save(outside / "IMG_0001", format="JPEG")
+    os.mkfifo(outside / "pipe")
+    folder = tmp_path / "album"
+    folder.mkdir()
+    os.symlink(outside / "IMG_0001", folder / "photo")
+    os.symlink(outside / "pipe", folder / "stream")
+    os.symlink(outside / "IMG_0001", folder / "photo.txt")  # (a name never looked into)
+    assert [p.name for p in find_images(folder, follow_symlinks=True)] == ["photo"]
+    assert find_images(folder) == []

@@ -362,7 +362,8 @@ def find_images(
                 continue
             try:
                 if entry.is_symlink():
-                    _link_entry(entry, real_root, follow_symlinks, wanted, found, subfolders, skip, recursive)
+                    _link_entry(entry, real_root, follow_symlinks, wanted, found, subfolders, skip, recursive,
+                                by_content)
                 elif entry.is_dir(follow_symlinks=False):
                     if recursive and not entry.name.endswith(QUARANTINE_SUFFIX):
                         subfolders.append(Path(entry.path))
@@ -384,8 +385,10 @@ def _named_otherwise_but_an_image(entry: os.DirEntry) -> bool:
 
 
 def _link_entry(entry: os.DirEntry, real_root: Path, follow: bool, wanted, found: list, subfolders: list, skip,
-                recursive: bool) -> None:
-    """Decide what a symbolic link found while listing stands for (see :func:`find_images`)."""
+                recursive: bool, by_content: bool = False) -> None:
+    """Decide what a symbolic link found while listing stands for (see :func:`find_images`); ``by_content``: a link
+    followed out of the folder to a file named otherwise is taken when its first bytes are an image's, as a file
+    (the target is opened only when the link is to be followed)."""
     try:
         target = Path(entry.path).resolve(strict=True)
         is_dir = target.is_dir()
@@ -395,13 +398,16 @@ def _link_entry(entry: os.DirEntry, real_root: Path, follow: bool, wanted, found
         return
     if is_dir and not recursive:
         return
-    if not is_dir and not wanted(entry.name):
+    outside = not (target == real_root or target.is_relative_to(real_root))
+    if not is_dir and not wanted(entry.name) and not (
+            follow and by_content and outside and os.path.splitext(entry.name)[1].lower() not in NOT_IMAGE_EXTENSIONS
+            and looks_like_image(target)):
         return
     # (the target is not named: a report may be shared, and where the link leads is not its business)
     mode = target.stat().st_mode
     kind = ("folder" if is_dir else "file" if stat.S_ISREG(mode)
             else _not_regular(mode).split(",")[0].removeprefix("a ").removeprefix("not a "))
-    if target == real_root or target.is_relative_to(real_root):
+    if not outside:
         if not is_dir:  # (a link to a folder inside is a loop or a second way in: silently one visit)
             skip(entry.path, "symbolic link to a file inside the scanned folder: scanned there, not through the link")
     elif not follow:
