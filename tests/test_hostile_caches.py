@@ -309,3 +309,33 @@ def test_a_followed_link_to_a_photo_without_an_extension_is_read_as_the_photo_it
     os.symlink(outside / "IMG_0001", folder / "photo.txt")  # (a name never looked into)
     assert [p.name for p in find_images(folder, follow_symlinks=True)] == ["photo"]
     assert find_images(folder) == []
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("whose", ["folder", "cache"])
+def test_a_cache_or_cache_folder_of_another_user_is_left_alone(tmp_path: Path, whose: str) -> None:
+    """A cache folder another user made (a shared XDG_CACHE_HOME=/tmp: they may swap our caches for forged ones), or
+    a cache file of theirs in ours, was used as ours: written into, read as ours; a root run in a user's cache folder
+    (sudo keeping HOME, a container's mounted cache) left root's files there, which the user cannot open. Now it is
+    left as it is with one line naming it and its owner, and the run goes on without a cache."""
+    import imagetwins
+    from imagetwins.index import default_cache_path
+
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        pytest.skip("making a file another user's takes root")
+    album = _album(tmp_path / "album")
+    imagetwins.find(album, method="phash")
+    cache = default_cache_path(album)
+    other = 65534  # nobody
+    os.chown(cache.parent if whose == "folder" else cache, other, -1)
+    if whose == "folder":
+        os.chmod(cache.parent, 0o777)
+    before = {p.name: (p.stat().st_mtime_ns, p.stat().st_size) for p in cache.parent.iterdir()}
+    synthetic_photo(96, 72, 3).save(album / "new.png")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = imagetwins.find(album, method="phash")
+    assert [len(g.files) for g in result.groups] == [2]
+    said = [str(w.message) for w in caught]
+    assert len(said) == 1 and f"belongs to another user (uid {other})" in said[0] and "no cache" in said[0], said
+    assert {p.name: (p.stat().st_mtime_ns, p.stat().st_size) for p in cache.parent.iterdir()} == before

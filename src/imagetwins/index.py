@@ -1421,6 +1421,13 @@ def open_folder_cache(folder: str | os.PathLike, methods: Sequence[str | Encoder
         if q.is_symlink():  # it points at became a cache; a missing one was made), wherever it leads
             raise IndexFileError(f"the cache {q} is a symbolic link, not a file imagetwins made: left as it is and "
                                  "not written through")
+    for q, what in ((path.parent, "cache folder"), (path, "cache"), (Path(f"{path}-wal"), "cache's journal"),
+                    (Path(f"{path}-shm"), "cache's journal")):
+        # another user's cache folder (a shared XDG_CACHE_HOME=/tmp) could swap our caches for forged ones, and one
+        # of theirs would be read as ours; a root run in a user's cache folder left files its user cannot open
+        owner = _owner_if_other(q)
+        if owner is not None:
+            raise IndexFileError(f"the {what} {q} belongs to another user (uid {owner}): left as it is")
     try:
         idx = Index(path, methods=methods, create_folder=True, rebuild_stale=True)
     except IndexMismatchError:
@@ -1448,6 +1455,18 @@ def open_folder_cache(folder: str | os.PathLike, methods: Sequence[str | Encoder
         idx.close()
         raise idx._explain(exc) from None
     return idx
+
+
+def _owner_if_other(path: Path) -> int | None:
+    """The owner of ``path`` (links followed: a cache folder linked elsewhere is judged by where it leads) when it is
+    not this process's user; None when it is, when nothing is there, or on a system without owners."""
+    if not hasattr(os, "geteuid"):
+        return None
+    try:
+        uid = os.stat(path).st_uid
+    except OSError:
+        return None
+    return None if uid == os.geteuid() else uid
 
 
 def _owner_only(cache: Path) -> None:
