@@ -196,3 +196,25 @@ def test_images_and_their_pictures_cut_from_a_canvas_are_searched_without_a_copy
     # arrays made apart are joined into a new one
     _, ev2, _ = copies._extended(hashes, vectors.copy(), (alt[0], alt[1], alt[2].copy()))
     np.testing.assert_array_equal(ev2, ev)
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("held", [candidates.HITS_HELD, 8])
+def test_the_kept_rows_nearest_new_rows_read_off_the_new_rows_products_in_small_blocks(monkeypatch, held) -> None:
+    # blocks of 64 x 96 similarities: the new rows' products come in many blocks, each kept row's best new rows
+    # gathered across them (and, with ``held`` 8, cut to each row's best again and again)
+    from imagetwins.search import cosine
+
+    monkeypatch.setattr(cosine, "TOPK_ROWS", 64)
+    monkeypatch.setattr(cosine, "TOPK_COLS", 96)
+    monkeypatch.setattr(candidates, "HITS_HELD", held)
+    rng = np.random.default_rng(7)
+    hashes, vectors, keys = _rows(rng, 600)
+    old = np.arange(300)
+    state = _state(hashes[old], vectors[old], keys[old], 12)
+    full = candidates.search_rows(hashes, vectors, keys, 40, 12)
+    part = candidates.search_rows(hashes, vectors, keys, 40, 12, state=state)  # 300 new rows: as many as the kept
+    np.testing.assert_array_equal(full[3], part[3])
+    np.testing.assert_allclose(full[4], part[4], atol=1e-6)
+    changed = (part[3][:300] != state.nb_idx[:, :12]).any(axis=1)
+    assert changed.sum() > 100  # most kept rows took new rows into their lists

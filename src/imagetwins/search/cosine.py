@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from imagetwins.scores import SIMILARITY
@@ -91,12 +93,16 @@ TOPK_ROWS, TOPK_COLS = 512, 4096
 
 
 def cosine_topk(queries: np.ndarray, database: np.ndarray, k: int = 10,
-                exclude_self: bool = False) -> tuple[np.ndarray, np.ndarray]:
+                exclude_self: bool = False,
+                each_block: Callable[[int, int, np.ndarray], None] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The ``k`` most similar database vectors for each query: (indices, similarities), best first.
 
     With ``exclude_self`` (queries are the database), each vector's own row is skipped. Vectors may be
     float32 or float16 (kept as they are: each block is made float32 as it is used, so the search holds no
     float32 copy of them all); memory beyond the vectors is the (queries, ``k``) best so far and one block.
+    ``each_block(first query, first database row, similarities)`` is shown each block of similarities as it is
+    computed (before ``exclude_self`` touches it; not to be changed), for a caller that wants more from the same
+    products (the other direction's nearest).
     """
     q = _as_search_vectors(queries, "queries")
     db = _as_search_vectors(database, "database")
@@ -113,6 +119,8 @@ def cosine_topk(queries: np.ndarray, database: np.ndarray, k: int = 10,
         for a in range(0, len(q), TOPK_ROWS):
             qa = np.ascontiguousarray(q[a:a + TOPK_ROWS], dtype=np.float32)
             sim = qa @ block.T
+            if each_block is not None:
+                each_block(a, c, sim)
             if exclude_self:
                 rows = np.arange(len(qa))
                 own = rows + a - c
