@@ -73,3 +73,27 @@ def test_checks_in_cache_order_read_each_row_once_and_answer_in_the_order_asked(
     assert [v.confidence for v in checked] == [v.confidence for v in plain]
     assert checked[6].confidence >= verify.DEFAULT_CONFIDENCE  # (old 3, new 0): the crop, a copy
     assert read_in_order == 2 + 24  # each new row once, each old row once for each of its pairs
+
+
+def test_a_check_for_its_confidence_alone_gives_the_confidence_of_the_full_check() -> None:
+    from PIL import ImageOps
+
+    photo = synthetic_photo(320, 240, seed=5)
+    pictures = [photo, photo.crop((0, 0, 224, 240)), photo.crop((96, 0, 320, 240)),  # two framings of one photo
+                edits.EDITS["crop_half"](photo, np.random.default_rng(2)), ImageOps.mirror(photo),
+                photo.resize((200, 150)), synthetic_photo(320, 240, seed=6)]
+    features = [verify.extract(p) for p in pictures]
+    skipped = measured = 0
+    for i in range(len(features)):
+        for j in range(len(features)):
+            if i == j:
+                continue
+            full = verify.verify_pair(features[i], features[j])
+            alone = verify.verify_pair(features[i], features[j], confidence_only=True)
+            assert alone.confidence == full.confidence, (i, j)
+            if alone.inliers >= 3 and alone.frame_cover_a == 0 < full.frame_cover_a:
+                skipped += 1  # the frames were not measured: they could not change it
+            measured += alone.frame_cover_a > 0
+    assert measured and skipped  # both ways were taken
+    framings = verify.verify_pair(features[1], features[2])  # a calibrated ~0.98 that the frame rules cap
+    assert framings.not_one_capture == "part" and framings.confidence == verify.NOT_ONE_CAPTURE

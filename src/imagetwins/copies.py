@@ -972,17 +972,19 @@ class FeaturesCache:
         return sides
 
 
-def verify_records(a, b, keep_matches: bool = False, cache: FeaturesCache | None = None) -> Verification:
+def verify_records(a, b, keep_matches: bool = False, cache: FeaturesCache | None = None, *,
+                   confidence_only: bool = False) -> Verification:
     """The check of a pair of records (or bare features): the whole images and, where that falls short of
     :data:`DEFAULT_CONFIDENCE` and an image is on a canvas, the picture cut out of it (a screenshot's
     picture may be a sixth of the screen): the best of those; ``cut_from_canvas`` says which was used.
     Symmetric, as :func:`~imagetwins.verify.verify_pair`. Two captures (:func:`different_captures`) are 0.
-    ``cache``: where the records' features are kept between checks (:class:`FeaturesCache`)."""
+    ``cache``: where the records' features are kept between checks (:class:`FeaturesCache`). ``confidence_only``:
+    as :func:`~imagetwins.verify.verify_pair`'s (the same confidence; what it does not need left unmeasured)."""
     if different_captures(a, b):
         return Verification(different_captures=True)
     fa, aa = _sides(a) if cache is None else cache.sides(a)
     fb, ab = _sides(b) if cache is None else cache.sides(b)
-    best = verify_pair(fa, fb, keep_matches)
+    best = verify_pair(fa, fb, keep_matches, confidence_only=confidence_only)
     # the pictures cut out only where the whole images fall short, stage by stage; each stage is symmetric in
     # a and b, so the answer is too
     for tries in (((aa, fb, (True, False)), (fa, ab, (False, True))), ((aa, ab, (True, True)),)):
@@ -990,7 +992,7 @@ def verify_records(a, b, keep_matches: bool = False, cache: FeaturesCache | None
             break
         for x, y, cut in tries:
             if x is not None and y is not None:
-                v = verify_pair(x, y, keep_matches)
+                v = verify_pair(x, y, keep_matches, confidence_only=confidence_only)
                 if v.confidence > best.confidence:
                     best, v.cut_from_canvas = v, cut
     return best
@@ -1045,7 +1047,7 @@ def _verified_confidences(features_a: Sequence, features_b: Sequence, left: np.n
     for k in range(0, len(left), chunk):
         out[k:k + chunk] = [np.nan if v is None else v.confidence  # None: damaged features (one warning)
                             for v in verify_pairs(features_a, features_b, left[k:k + chunk], right[k:k + chunk],
-                                                  workers, progress)]
+                                                  workers, progress, confidence_only=True)]
         if done is not None:
             done(slice(k, k + chunk), out[k:k + chunk])
     return out
@@ -1075,12 +1077,14 @@ def cache_order(left: np.ndarray, right: np.ndarray, same_rows: bool = True) -> 
 
 
 def verify_pairs(features_a: Sequence, features_b: Sequence, left: np.ndarray, right: np.ndarray,
-                 workers: int | None = None, progress: Any = None) -> list[Verification | None]:
+                 workers: int | None = None, progress: Any = None, *,
+                 confidence_only: bool = False) -> list[Verification | None]:
     """Verify ``features_a[left[k]]`` against ``features_b[right[k]]`` for every k (records or bare features:
     :func:`verify_records`), on threads (OpenCV releases the GIL); None for a pair whose features cannot be used
     (one warning). ``progress`` (an object with ``update(n)``, e.g. :class:`VerifyProgress`) is advanced by one
     as each pair is checked. The pairs are checked in :func:`cache_order` (each row's features read once) and
-    answered in the order given."""
+    answered in the order given. ``confidence_only``: only the confidences are wanted (see
+    :func:`~imagetwins.verify.verify_pair`)."""
     workers = default_workers() if not workers or workers < 1 else workers
     left, right = np.asarray(left, np.int64), np.asarray(right, np.int64)
     if not len(left):
@@ -1092,7 +1096,8 @@ def verify_pairs(features_a: Sequence, features_b: Sequence, left: np.ndarray, r
     names = _names.get()  # (read here: the pool's threads do not see this thread's context)
     with ThreadPoolExecutor(max_workers=workers) as pool:
         for k, v in zip(order.tolist(),
-                        pool.map(lambda ij: _verify_or_none(features_a, features_b, ij[0], ij[1], cache, names), jobs)):
+                        pool.map(lambda ij: _verify_or_none(features_a, features_b, ij[0], ij[1], cache, names,
+                                                              confidence_only), jobs)):
             out[k] = v
             if progress is not None:
                 progress.update(1)
@@ -1131,14 +1136,15 @@ def _unusable(row) -> bool:
 
 
 def _verify_or_none(features_a: Sequence, features_b: Sequence, i: int, j: int,
-                    cache: FeaturesCache | None = None, names: tuple | None = None) -> Verification | None:
+                    cache: FeaturesCache | None = None, names: tuple | None = None,
+                    confidence_only: bool = False) -> Verification | None:
     """:func:`verify_records` of one pair, or None when its stored features cannot be used (a damaged or edited
     cache row that still reads back, spill file trouble): that pair is not a copy this run and is not remembered;
     one warning naming the file (``names``: the paths of both sides' rows, :func:`naming`; without them one warning
     per process), never a traceback."""
     global _warned_unverifiable
     try:
-        return verify_records(features_a[i], features_b[j], cache=cache)
+        return verify_records(features_a[i], features_b[j], cache=cache, confidence_only=confidence_only)
     except Exception as exc:  # cv2.error, ValueError, ZeroDivisionError ... on features no extract() made
         why = f"{type(exc).__name__}: {str(exc).splitlines()[0][:120]}"
         paths_a, paths_b = names or (None, None)

@@ -1025,7 +1025,8 @@ def order_key(features: ImageFeatures) -> bytes:
     return features._order_key
 
 
-def verify_pair(a: ImageFeatures, b: ImageFeatures, keep_matches: bool = False) -> Verification:
+def verify_pair(a: ImageFeatures, b: ImageFeatures, keep_matches: bool = False, *,
+                confidence_only: bool = False) -> Verification:
     """Check whether one of ``a`` and ``b`` is a geometric copy of the other. Symmetric, exactly.
 
     The ratio test and the RANSAC fit look from one image to the other, so checking ``a`` against ``b`` and
@@ -1041,6 +1042,11 @@ def verify_pair(a: ImageFeatures, b: ImageFeatures, keep_matches: bool = False) 
         From :func:`extract` (or a cache).
     keep_matches : bool
         Keep the inlier matches (:attr:`Verification.matches`) for a picture.
+    confidence_only : bool
+        Only the ``confidence`` is wanted (a search's pair scores): the frames (:attr:`Verification.frame_cover_a`
+        ... :attr:`Verification.padded`, :attr:`Verification.rotation`) are left unmeasured where they cannot
+        change it, a pair whose calibrated confidence is :data:`NOT_ONE_CAPTURE` or less (the frame rules only cap
+        a confidence at that). The confidence is the very one of a full check.
 
     Returns
     -------
@@ -1049,11 +1055,12 @@ def verify_pair(a: ImageFeatures, b: ImageFeatures, keep_matches: bool = False) 
         orientation, or no transform could be fitted.
     """
     if order_key(b) < order_key(a):
-        return _verify_ordered(b, a, keep_matches).swapped()
-    return _verify_ordered(a, b, keep_matches)
+        return _verify_ordered(b, a, keep_matches, confidence_only).swapped()
+    return _verify_ordered(a, b, keep_matches, confidence_only)
 
 
-def _verify_ordered(a: ImageFeatures, b: ImageFeatures, keep_matches: bool = False) -> Verification:
+def _verify_ordered(a: ImageFeatures, b: ImageFeatures, keep_matches: bool = False,
+                    confidence_only: bool = False) -> Verification:
     """Check ``a`` against ``b`` in that order (see :func:`verify_pair`).
 
     """
@@ -1085,6 +1092,13 @@ def _verify_ordered(a: ImageFeatures, b: ImageFeatures, keep_matches: bool = Fal
         aligned = matrix
         if v.strict_agreement < PERSPECTIVE_BELOW and v.inliers >= PERSPECTIVE_INLIERS:
             aligned = _perspective(a, b, matrix, mask, qi, ti, mirrored, v)
+        if confidence_only:
+            # the frame rules cap a confidence at NOT_ONE_CAPTURE, never lower: at or under it they change nothing
+            # (most pairs that pass the quick look; the frames were ~1/5 of a full check)
+            calibrated = float(confidence_from(v.measurements()[:CALIBRATED]))
+            if calibrated <= NOT_ONE_CAPTURE:
+                v.confidence = calibrated
+                return v
         _frames(a, b, aligned, mirrored, v)
     v.confidence = float(confidence_from(v.measurements()))
     return v
