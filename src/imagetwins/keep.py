@@ -15,8 +15,10 @@ quantised (a re-encode adds bytes, not picture); then the older capture date (EX
 modification time, compared to the minute so that copies made in the same minute tie); then, between JPEGs
 tied so far, the more finely quantised (a messenger's re-encode; read from the headers of tied files only);
 then a name that is not a copy's ("x copy.jpg", "x (1).jpg", "Copy of x.jpg"); then the shorter name; then the
-file fewer folders deep (a backup is filed further down, as ``imagetwins folders`` decides); then the shorter
-path; then the path. Measured on held-out originals in ``benchmarks/bench_keeper.py``.
+file outside a folder that ``imagetwins folders`` lists as a copy of another (``Backup/x.jpg`` goes beside
+``Photos/2019/x.jpg`` when ``Backup`` holds copies of ``Photos/2019``'s pictures: one rule for folders and
+files, :mod:`imagetwins.folder_copies`); then the file fewer folders deep; then the shorter path; then the path.
+Measured on held-out originals in ``benchmarks/bench_keeper.py``.
 
 ``largest`` / ``smallest``: the biggest / smallest file on disk, ties broken by ``original``.
 ``newest`` / ``oldest``: the latest / earliest capture date, ties broken by ``original``.
@@ -52,6 +54,7 @@ from imagetwins import facts as _facts
 from imagetwins.decisions import Remembered, key_map
 from imagetwins.digests import Digest
 from imagetwins.facts import ImageFacts
+from imagetwins.folder_copies import CopiedFolders, place_order
 from imagetwins.io import open_header, open_regular_file
 from imagetwins.raw import is_raw_name
 from imagetwins.timing import stage
@@ -276,21 +279,6 @@ def _camera_written_among(pool: Sequence[FileInfo]) -> frozenset[str]:
         counts[f.pixels] = counts.get(f.pixels, 0) + 1
     return frozenset(f.path for f in pool if f.camera and f.format in _JPEG_FORMATS and counts[f.pixels] > 1
                      and camera_written(f.path))
-
-
-def _depth(path: str) -> int:
-    """How many folders deep a file lies: of byte-identical copies, the one filed further down goes (a backup
-    is usually filed further down, ``Backup/old/2019/x.jpg`` beside ``2019/x.jpg``), as ``imagetwins folders``
-    decides for whole folders."""
-    return os.path.normpath(path).count(os.sep)
-
-
-def place_order(path: str) -> tuple:
-    """Of two copies alike in everything else, the one whose key is smaller stays and the other goes: the shallower,
-    then the shorter path, then the earlier name. The one rule for files (the keep rules' last terms) and for whole
-    folders (``imagetwins folders``: of two folders holding each other's copies, the one that ``remove`` would empty
-    is the one listed as the copy), so the two commands never pick opposite sides."""
-    return _depth(path), len(path), path
 
 
 #: how many leading terms of the ``original`` rule's sort key (enlarged, pixels, derived, converted, beside a
@@ -565,10 +553,13 @@ def _inside(path: str, folders: Sequence[Path]) -> bool:
 
 
 def choose_keeper(infos: Sequence[FileInfo], keep_in: Sequence[str | os.PathLike] = (),
-                  rule: str = "original", score: Scorer | None = None, prefer: Collection[str] = ()) -> FileInfo:
+                  rule: str = "original", score: Scorer | None = None, prefer: Collection[str] = (),
+                  places: CopiedFolders | None = None) -> FileInfo:
     """The one file to keep from a group (see the module docstring for the rules); ``score`` as in
     :func:`enlarged_from`; ``prefer``: files a person chose to keep (:mod:`imagetwins.decisions`), chosen among
-    before the rule, after reference folders."""
+    before the rule, after reference folders; ``places``: the search's folders that are copies of others
+    (:class:`imagetwins.folder_copies.CopiedFolders`), asked only where files tie on every term before their
+    places (without: the place alone, :func:`imagetwins.folder_copies.place_order`)."""
     if not infos:
         raise ValueError("an empty group has nothing to keep")
     if rule not in KEEP_RULES:
@@ -591,9 +582,27 @@ def choose_keeper(infos: Sequence[FileInfo], keep_in: Sequence[str | os.PathLike
         side = max(max(f.width, f.height) for f in pool)
         shots = {f.path: shot_score(f.path, side) for f in pool}
     key = _sort_key(rule, camera, enlarged, source, written, any(f.format in _RAW_FORMATS for f in infos), shots)
+    key = _placed(key, pool, places)
     if rule != "original" or len(pool) < 2:
         return min(pool, key=key)
     return _finer_jpeg(sorted(pool, key=key), key)
+
+
+_PLACE_TERMS = len(place_order(""))
+
+
+def _placed(key, pool: Sequence[FileInfo], places: CopiedFolders | None):
+    """``key`` with its place terms (:func:`place_order`, last) preceded by whether the file lies in a folder that
+    is a copy of another (``places``), where two files of ``pool`` in different folders tie on every term before
+    them: the folders are looked for only then."""
+    if places is None or len(pool) < 2:
+        return key
+    heads: dict[tuple, str] = {}
+    for f in pool:
+        head, folder = key(f)[:-_PLACE_TERMS], os.path.dirname(os.path.abspath(f.path))
+        if heads.setdefault(head, folder) != folder:
+            return lambda f: key(f)[:-_PLACE_TERMS] + places.order(f.path)
+    return key
 
 
 def _raw_pairs(paths: Sequence[str], kept: Sequence[str]) -> list[str]:
@@ -611,7 +620,7 @@ def _raw_pairs(paths: Sequence[str], kept: Sequence[str]) -> list[str]:
 def decide(infos: Sequence[FileInfo], keep_in: Sequence[str | os.PathLike] = (), rule: str = "original",
            unreadable: Sequence[tuple[str, str]] = (), raw_sidecars: bool = True,
            score: Scorer | None = None, remembered: Remembered | None = None,
-           key_of: Mapping[str, str | None] | None = None) -> Decision:
+           key_of: Mapping[str, str | None] | None = None, places: CopiedFolders | None = None) -> Decision:
     """Keep the keeper and every file in a reference folder; the rest may be removed.
 
     With ``raw_sidecars`` (default) a RAW file and the JPEG the camera wrote beside it (same folder,
@@ -624,7 +633,7 @@ def decide(infos: Sequence[FileInfo], keep_in: Sequence[str | os.PathLike] = (),
         return Decision(files, [], [], list(unreadable))
     paths = [f.path for f in infos]
     prefer = remembered.chosen(paths, key_of or {}) if remembered is not None else set()
-    keeper = choose_keeper(infos, keep_in, rule, score, prefer)
+    keeper = choose_keeper(infos, keep_in, rule, score, prefer, places)
     folders = [Path(f).resolve() for f in keep_in]
     keep = [keeper.path] + [f.path for f in infos if f.path != keeper.path and _inside(f.path, folders)]
     if remembered is not None:
@@ -867,6 +876,7 @@ def _stars(result: FindResult, sets: list[list[str]], keep_in: Sequence[str | os
     from imagetwins.results import DuplicateGroup
 
     graph = _MatchGraph(result)
+    places = CopiedFolders(result)  # (found only if some group ties down to its files' places)
     remembered = getattr(result, "decided", None)  # decisions a person made earlier (imagetwins.decisions)
     key_of = key_map(result) if remembered is not None else {}
     index = {p: i for i, p in enumerate(result.files)}
@@ -879,13 +889,13 @@ def _stars(result: FindResult, sets: list[list[str]], keep_in: Sequence[str | os
         ok = [infos[p] for p in files if isinstance(infos[p], FileInfo)]
         if not ok or any(p not in index for p in files):  # nothing readable to keep, or not from this search
             bad = [(p, infos[p]) for p in files if not isinstance(infos[p], FileInfo)]
-            d = decide(ok, keep_in, rule, bad, raw_sidecars, score, remembered, key_of)
+            d = decide(ok, keep_in, rule, bad, raw_sidecars, score, remembered, key_of, places)
             g = DuplicateGroup(files, kind.exact, False, kind, [digests[index[p]] if p in index
                                                                 else "" for p in files])
             out.append((g, d))
             continue
         keeper = choose_keeper(ok, keep_in, rule, score,
-                               remembered.chosen([f.path for f in ok], key_of) if remembered else ()).path
+                               remembered.chosen([f.path for f in ok], key_of) if remembered else (), places).path
         k = index[keeper]
         star, scores, rest = [keeper], [kind.exact], []
         for p in files:
@@ -904,7 +914,7 @@ def _stars(result: FindResult, sets: list[list[str]], keep_in: Sequence[str | os
             continue
         members = [infos[p] for p in star if isinstance(infos[p], FileInfo)]
         bad = [(p, infos[p]) for p in star if not isinstance(infos[p], FileInfo)]
-        d = decide(members, keep_in, rule, bad, raw_sidecars, score, remembered, key_of)
+        d = decide(members, keep_in, rule, bad, raw_sidecars, score, remembered, key_of, places)
         d.files = star
         ds = [digests[index[p]] for p in star]
         g = DuplicateGroup(star, kind.value(kind.weakest(scores)), bool(ds[0]) and len(set(ds)) == 1, kind, ds,

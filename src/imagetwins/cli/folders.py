@@ -67,7 +67,10 @@ def folders(directory: Path, json_out: Path | None, min_share: float, method: st
     if quiet:
         return
     for p in pairs:
-        echo(f"{p.redundant}  is a copy of  {p.copy_of or '.'}: {p.describe()}, {_size(p.reclaimable)} to reclaim")
+        # (a folder whose copies lie in several folders of DIR, none holding them all: 'a copy of .' read as a
+        # folder copying the one that holds it)
+        of = p.copy_of or f"pictures elsewhere in {directory}"
+        echo(f"{p.redundant}  is a copy of  {of}: {p.describe()}, {_size(p.reclaimable)} to reclaim")
         if not p.complete:
             echo(f"    without a copy there: {', '.join(p.without_copy[:3])}"
                  + (f" and {len(p.without_copy) - 3} more" if len(p.without_copy) > 3 else ""))
