@@ -18,6 +18,11 @@ link to ``root``) and ``base`` (the folder relative paths are relative to), and 
     true for a group a person changed or accepted): only a group a person decided is remembered by
     ``remove --plan --apply`` (:mod:`imagetwins.decisions`); a group that says neither (a plan written before
     these fields) is remembered as a whole;
+``unreviewed``
+    the review page's export: nobody reviewed the group (still open, or left alone for now in bulk). It is left
+    alone and not remembered, whatever its ``keep`` and ``skip`` say; in a review page's export
+    (``"source": "review page"``) made before this field, so is every group that says ``"reviewed": false`` (those
+    moved as suggested). ``remove --plan`` counts them in one line;
 ``sha256``
     ``{path: digest}``: the full SHA-256 of the bytes scanned (``find --json`` completes the first 32 hex
     digits an index or the folder cache keeps by reading the file again; the review page's export may
@@ -75,6 +80,8 @@ class PlannedGroup:
     #: a file of the group -> its other names (hard links) the scan found (the plan's ``already_linked``): they
     #: move with it where they are still the same file, since one name alone frees nothing
     linked: dict[str, list[str]] = field(default_factory=dict)
+    #: nobody reviewed it on the review page: left alone, never moved as suggested, not remembered
+    unreviewed: bool = False
 
     @property
     def to_move(self) -> list[str]:
@@ -94,6 +101,8 @@ class CheckedPlan:
     skipped_groups: int = 0
     #: groups left alone with no keeper as ``find --json`` wrote them (re-shots: :data:`NO_KEEPER_YET`)
     awaiting_groups: int = 0
+    #: groups of a review page's export that nobody reviewed: left alone (:attr:`PlannedGroup.unreviewed`)
+    unreviewed_groups: int = 0
     keepers: dict[str, str] = field(default_factory=dict)  # keeper -> its scanned SHA-256
 
     def to_removal(self):
@@ -254,6 +263,7 @@ def load_plan(path: str | os.PathLike, folder: str | os.PathLike | None = None) 
                 return os.path.normpath(os.path.join(str(real), os.path.relpath(full, name)))
         return p
 
+    from_page = doc.get("source") == "review page"
     groups = []
     for n, g in enumerate(groups_in, 1):
         if not isinstance(g, dict):
@@ -271,10 +281,16 @@ def load_plan(path: str | os.PathLike, folder: str | os.PathLike | None = None) 
             raise PlanError(f"{source}: group {n}'s sha256 must map paths to digests")
         for k in digests:
             _name(k, f"group {n}'s sha256", source)
+        decided = decided_by_person(g, bool(doc.get("review_needed")))
+        # nobody reviewed it on the page: left alone, whatever keep/skip say (a page before 'unreviewed' wrote such a
+        # group with its suggested keeper, and it moved)
+        unreviewed = g.get("unreviewed")
+        if not isinstance(unreviewed, bool):  # (a page before the field: a group it calls not reviewed)
+            unreviewed = from_page and decided is False
         groups.append(PlannedGroup(n, [where(f) for f in files], where(keep) if keep is not None else None,
-                                   [where(f) for f in leave], bool(g.get("skip", False)),
+                                   [where(f) for f in leave], bool(g.get("skip", False)) or unreviewed,
                                    {where(k): v for k, v in digests.items()}, [where(f) for f in not_duplicate],
-                                   decided=decided_by_person(g, bool(doc.get("review_needed")))))
+                                   decided=False if unreviewed else decided, unreviewed=unreviewed))
     linked = doc.get("already_linked") or []
     if not isinstance(linked, list) or not all(isinstance(n, list) for n in linked):
         raise PlanError(f"{source}: 'already_linked' must be a list of lists of paths")
@@ -373,6 +389,9 @@ def check_plan(root: str | os.PathLike, groups: Sequence[PlannedGroup]) -> Check
     seen: set[str] = set()
     hashed: dict = {}  # each file read once per check
     for g in groups:
+        if g.unreviewed:
+            out.unreviewed_groups += 1
+            continue
         if g.skip:
             out.skipped_groups += 1
             continue

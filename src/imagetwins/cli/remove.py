@@ -165,6 +165,10 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
         if checked.awaiting_groups and not quiet:  # (one line, not a warning per file: nothing is wrong)
             echo(f"{plural(checked.awaiting_groups, 'group')} left alone: {NO_KEEPER_YET} (set a group's 'keep' "
                  "in the plan, or review them with 'imagetwins report')")
+        if checked.unreviewed_groups and not quiet:  # (the review page's safe default: one line, nothing wrong)
+            echo(f"{plural(checked.unreviewed_groups, 'group')} nobody reviewed on the review page left alone, and not "
+                 "remembered (to move them as suggested, accept them on the page: a, or the Accept buttons, then "
+                 "export again)")
         if not ignore_decisions:  # what a person decided in the plan sticks, from --apply on (imagetwins.decisions)
             remembered_now = remember_plan(None, groups, checked.moves, not apply_, quiet)
         plan = checked.to_removal()
