@@ -8,21 +8,19 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from imagetwins.finder import find_duplicate_groups
-from imagetwins.keep import decide_groups
+import imagetwins
 from imagetwins.report import write_html_report
 
 
 def main(catalogue: Path, out_dir: Path) -> dict:
-    # The dihedral hash also catches mirrored, rotated and padded product shots.
-    result = find_duplicate_groups(catalogue, method="dihedral", recursive=True)
+    # The default method, copies (as 'imagetwins find'), also catches mirrored, rotated, cropped and padded product
+    # shots, each verified; keep="original": highest resolution, camera format over a re-save, oldest, shortest name
+    result = imagetwins.find(catalogue, recursive=True, keep="original")
     out_dir.mkdir(parents=True, exist_ok=True)
     page = write_html_report(result, out_dir / "catalogue-review.html")
-    # the original of each group: highest resolution, camera format over a re-save, oldest, shortest name
-    decisions = decide_groups([g.files for g in result.groups])
-    keep = {g.files[0]: d.keeper for g, d in zip(result.groups, decisions)}
+    keep = {g.files[0]: d.keeper for g, d in zip(result.groups, result.decisions)}
     print(f"{len(result.groups)} groups of near-duplicate product photos; review page: {page}")
-    for d in decisions:
+    for d in result.decisions:
         print(f"keep {d.keeper} ({len(d.remove)} other copies)")
     return {"groups": result.groups, "keep": keep, "report": page}
 

@@ -1,6 +1,9 @@
 """ML leakage: which test images duplicate training images? Fail the pipeline if any do, or if the check
 could not look at everything (an empty or mistyped folder, an unreadable test image).
 
+The check uses the default method, ``copies`` (as ``imagetwins check``): exact, resized, re-encoded, cropped,
+mirrored and turned copies, each verified. A hash (``method="dihedral"``) is faster but misses crops.
+
 Usage: python examples/ml_leakage.py TRAIN_DIR TEST_DIR
 """
 
@@ -12,20 +15,20 @@ from pathlib import Path
 from imagetwins.check import check
 
 
-def leaks(train: Path, test: Path, method: str = "dihedral") -> dict[str, list[str]]:
+def leaks(train: Path, test: Path) -> dict[str, list[str]]:
     """Test image -> the training images it duplicates."""
-    result = check(test, against=train, method=method, recursive=True)
+    result = check(test, against=train, recursive=True)
     return {image: [path for path, _ in matches] for image, matches in result.leaks.items()}
 
 
 def main(train: Path, test: Path) -> int:
-    result = check(test, against=train, method="dihedral", recursive=True)  # mirrors and quarter turns too
+    result = check(test, against=train, recursive=True)  # crops, mirrors, quarter turns, resizes too
     for test_image, matches in result.leaks.items():
         print(f"LEAK {test_image} duplicates {', '.join(path for path, _ in matches)}")
     print(f"{len(result.leaks)} leaking test images")
     for why in result.reasons_incomplete:  # "0 leaks" from a check that read nothing is no pass
         print(f"INCOMPLETE: {why}", file=sys.stderr)
-    # the same from the command line: imagetwins check TEST --against TRAIN -r -m dihedral
+    # the same from the command line: imagetwins check TEST --against TRAIN -r
     return 3 if result.leaks else 0 if result.complete else 1
 
 

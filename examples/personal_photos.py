@@ -1,4 +1,8 @@
-"""Personal photos: group burst shots and edited copies, move the extras to quarantine, undo.
+"""Personal photos: group edited copies (resized, re-saved, cropped, turned, converted), move the extras to a
+quarantine, undo.
+
+Burst shots and re-shots of one scene are other photos, not copies: ``imagetwins report DIR -r -m similar`` groups
+them for a person to choose (nothing of them is moved from a scan).
 
 Usage: python examples/personal_photos.py PHOTOS_DIR [--apply]
 """
@@ -8,13 +12,14 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from imagetwins.finder import find_duplicate_groups
+import imagetwins
 from imagetwins.quarantine import apply_plan, default_quarantine, plan_removal, undo
 
 
 def main(photos: Path, apply: bool = False, then_undo: bool = False) -> dict:
-    result = find_duplicate_groups(photos, method="phash", threshold=10, recursive=True)
-    plan = plan_removal(result, roots=[photos])  # keeps the original (imagetwins.keep)
+    # the default method, copies (as 'imagetwins find'); keep="original": the file each copy was made from stays
+    result = imagetwins.find(photos, recursive=True, keep="original")
+    plan = plan_removal(result, roots=[photos], decisions=result.decisions)
     for src, group, keeper in plan.moves:
         print(f"group {group}: would move {src}, keeping {keeper}")
     out = {"plan": plan}
