@@ -50,7 +50,8 @@ def test_ml_leakage(tmp_path: Path, datasets: Path) -> None:
     Image.open(photos[5]).rotate(90, expand=True).save(test / "rotated_copy.jpg")
     with Image.open(photos[9]) as im:  # a crop leaks too (the example used a hash, blind to it: CLI-only catch)
         w, h = im.size
-        im.crop((w // 8, h // 8, w // 8 + int(w * 0.75), h // 8 + int(h * 0.75))).save(test / "crop_leak.jpg", quality=90)
+        crop = im.crop((w // 8, h // 8, w // 8 + int(w * 0.75), h // 8 + int(h * 0.75)))
+        crop.save(test / "crop_leak.jpg", quality=90)
     shutil.copy(photos[300], test / "new.jpg")
     mod = _load("ml_leakage")
     assert mod.main(train, test) == 3

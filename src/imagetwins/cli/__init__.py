@@ -67,6 +67,15 @@ def _raised_by_interrupt(exc: BaseException) -> bool:
     return False
 
 
+def _first_interrupt(signum, frame) -> None:
+    """Ctrl-C raises KeyboardInterrupt once; every later one is ignored, so the first one's exit (its line, exit
+    130) runs to its end: a second Ctrl-C (or a terminal repeating it) landed in the handling of the first's
+    SystemExit and printed a traceback. (Commands that stop between two files, ``remove``, set handlers of their
+    own meanwhile.)"""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
 class _SafeMessages(click.Group):
     """Error lines name files too: their control characters and raw bytes are shown as escapes there as well.
     Ctrl-C ends any command with exit 130 after one line saying what was done (:mod:`imagetwins.cli._interrupt`).
@@ -107,14 +116,20 @@ class _SafeMessages(click.Group):
     def __call__(self, *args, **kwargs):
         # the command-line entry point (tests call .main): an interrupted run ends without Python's shutdown, which
         # aborted (exit 134) while decoding threads were inside ONNX Runtime or OpenCV
-        signal.signal(signal.SIGINT, signal.default_int_handler)  # (the start-up handler below until now)
+        signal.signal(signal.SIGINT, _first_interrupt)  # (the start-up handler above until now)
         try:
-            self.main(*args, **kwargs)
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-            if code != 0 and not isinstance(exc.code, int):
-                echo(str(exc.code), err=True)
+            try:
+                self.main(*args, **kwargs)
+                code = 0
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+                if code != 0 and not isinstance(exc.code, int):
+                    echo(str(exc.code), err=True)
+        except KeyboardInterrupt:
+            # a Ctrl-C while an exit was under way, its line said already (one after 'remove' stopped between two
+            # files with handlers of its own, which reached the handling of its SystemExit)
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            code = EXIT_INTERRUPTED
         # the work is done and said (or interrupted and said): the process ends here, without Python's shutdown,
         # which stops daemon threads still inside ONNX Runtime or OpenCV (a decode past its time limit, an
         # interrupted batch) in a way that made glibc abort ("FATAL: exception not rethrown", exit 134); a Ctrl-C

@@ -1,0 +1,56 @@
+"""The stranger's small findings (new user, README and docs only): each test failed before its fix."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import imagetwins
+from imagetwins.cli import main
+
+SRC = str(Path(imagetwins.__file__).resolve().parents[1])  # (the code under test, in the child process too)
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+# a second Ctrl-C lands while the first one's exit is under way (its line being printed): it printed a traceback
+# (KeyboardInterrupt during the handling of SystemExit) or "Aborted!" with exit 1
+_TWO_CTRL_C = """
+import os, signal, sys, threading
+import imagetwins.cli as cli
+first = cli.interrupted_line
+def line():
+    os.kill(os.getpid(), signal.SIGINT)  # the second Ctrl-C, while the first one's line is being made
+    return first()
+cli.interrupted_line = line
+threading.Timer(float(sys.argv[1]), lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+sys.argv = ["imagetwins", *sys.argv[2:]]
+cli.main()
+"""
+
+
+@pytest.mark.cli
+def test_a_second_ctrl_c_during_the_exit_is_still_one_line_and_130(tmp_path: Path, datasets: Path) -> None:
+    pytest.importorskip("cv2")
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for p in sorted((datasets / "camera-photos" / "images").glob("*.jpg"))[:12]:
+        shutil.copy(p, photos / p.name)
+    env = {**os.environ, "PYTHONPATH": SRC, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    for after in (0.5, 1.5):
+        proc = subprocess.run([sys.executable, "-c", _TWO_CTRL_C, str(after), "find", str(photos), "-m", "copies",
+                               "--no-cache", "-q"], env=env, capture_output=True, text=True, timeout=300)
+        if proc.returncode == 0:
+            continue  # done before the first Ctrl-C (a fast machine)
+        out = proc.stdout + proc.stderr
+        assert proc.returncode == 130 and "Traceback" not in out and "Aborted" not in out, (after, out)
+        [line] = out.strip().splitlines()
+        assert line.startswith("interrupted (Ctrl-C)") and line.endswith("was changed"), out
