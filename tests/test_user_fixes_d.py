@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -54,3 +55,31 @@ def test_a_second_ctrl_c_during_the_exit_is_still_one_line_and_130(tmp_path: Pat
         assert proc.returncode == 130 and "Traceback" not in out and "Aborted" not in out, (after, out)
         [line] = out.strip().splitlines()
         assert line.startswith("interrupted (Ctrl-C)") and line.endswith("was changed"), out
+
+
+@pytest.mark.cli
+def test_follow_symlinks_find_and_remove_keep_the_same_file_and_remove_exits_0(tmp_path: Path, datasets: Path) -> None:
+    """fam8/linkdir, a link to a folder outside holding byte copies: 'find --follow-symlinks' kept the copy reached
+    through the link, 'remove --follow-symlinks' refused it (15 warnings), kept another and exited 1."""
+    fam, outside = tmp_path / "fam8", tmp_path / "outside"
+    (fam / "2020" / "summer").mkdir(parents=True)
+    (fam / "2019").mkdir()
+    outside.mkdir()
+    photos = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[30:34]
+    for p in photos:
+        shutil.copy(p, fam / "2020" / "summer" / p.name)
+        shutil.copy(p, outside / p.name)
+    shutil.copy(photos[0], fam / "2019" / photos[0].name)  # one group with two files inside
+    (fam / "linkdir").symlink_to(outside, target_is_directory=True)
+    doc = json.loads(run("find", fam, "-r", "--follow-symlinks", "--json", "-").stdout)
+    kept = {g["keep"] for g in doc["groups"]}
+    assert len(doc["groups"]) == 4 and not any("linkdir" in k for k in kept), kept
+    res = run("remove", fam, "-r", "--follow-symlinks")
+    assert res.exit_code == 0, res.output
+    moving = [ln.split()[2] for ln in res.output.splitlines() if ln.startswith("would move ")]
+    keeping = {ln.split("keeping ")[1].rstrip(")") for ln in res.output.splitlines() if ln.startswith("would move ")}
+    assert len(moving) == 1 and "linkdir" not in moving[0] and keeping <= kept, res.output
+    assert "warning" not in res.output and "error" not in res.output, res.output
+    assert "note: 4 files reached through a followed symbolic link stay where they are" in res.output, res.output
+    res = run("remove", fam, "-r", "--follow-symlinks", "--apply", "--move-to", tmp_path / "q")
+    assert res.exit_code == 0 and sorted(p.name for p in outside.iterdir()) == sorted(p.name for p in photos)

@@ -547,6 +547,24 @@ def _sort_key(rule: str, camera_format_present: bool, enlarged: frozenset[str] =
     return key
 
 
+def through_links(paths: Sequence[str], roots: Sequence[str | os.PathLike]) -> frozenset[str]:
+    """The files of ``paths`` that lie outside every one of ``roots`` once links are resolved: reached through a
+    symbolic link a scan followed (``follow_symlinks`` follows only links leading outside). ``remove`` neither moves
+    nor keeps such a file in place of another (:func:`imagetwins.quarantine.why_not_movable`), so no keep decision
+    chooses one while its group has another file."""
+    real_roots = [Path(r).resolve() for r in roots]
+    out = set()
+    for p in paths:
+        try:
+            real = Path(p).resolve()
+        except (OSError, RuntimeError):  # (a loop: not one to keep either)
+            out.add(p)
+            continue
+        if not any(real.is_relative_to(r) for r in real_roots):
+            out.add(p)
+    return frozenset(out)
+
+
 def _inside(path: str, folders: Sequence[Path]) -> bool:
     real = Path(path).resolve()
     return any(real.is_relative_to(f) for f in folders)
@@ -554,12 +572,14 @@ def _inside(path: str, folders: Sequence[Path]) -> bool:
 
 def choose_keeper(infos: Sequence[FileInfo], keep_in: Sequence[str | os.PathLike] = (),
                   rule: str = "original", score: Scorer | None = None, prefer: Collection[str] = (),
-                  places: CopiedFolders | None = None) -> FileInfo:
+                  places: CopiedFolders | None = None, avoid: Collection[str] = ()) -> FileInfo:
     """The one file to keep from a group (see the module docstring for the rules); ``score`` as in
     :func:`enlarged_from`; ``prefer``: files a person chose to keep (:mod:`imagetwins.decisions`), chosen among
     before the rule, after reference folders; ``places``: the search's folders that are copies of others
     (:class:`imagetwins.folder_copies.CopiedFolders`), asked only where files tie on every term before their
-    places (without: the place alone, :func:`imagetwins.folder_copies.place_order`)."""
+    places (without: the place alone, :func:`imagetwins.folder_copies.place_order`); ``avoid``: files never
+    chosen while another file of the group may be (reached through a followed symbolic link, :func:`through_links`:
+    ``remove`` never moves nor keeps one, so ``find`` keeps one of the others too)."""
     if not infos:
         raise ValueError("an empty group has nothing to keep")
     if rule not in KEEP_RULES:
@@ -567,6 +587,8 @@ def choose_keeper(infos: Sequence[FileInfo], keep_in: Sequence[str | os.PathLike
     folders = [Path(f).resolve() for f in keep_in]
     pool = ([f for f in infos if _inside(f.path, folders)] or [f for f in infos if f.path in prefer]
             or list(infos))
+    if avoid:
+        pool = [f for f in pool if f.path not in avoid] or pool
     camera = any(f.format in _CAMERA_FORMATS for f in infos)
     enlarged = frozenset()
     if rule == "original" and len(pool) > 1:
@@ -620,7 +642,8 @@ def _raw_pairs(paths: Sequence[str], kept: Sequence[str]) -> list[str]:
 def decide(infos: Sequence[FileInfo], keep_in: Sequence[str | os.PathLike] = (), rule: str = "original",
            unreadable: Sequence[tuple[str, str]] = (), raw_sidecars: bool = True,
            score: Scorer | None = None, remembered: Remembered | None = None,
-           key_of: Mapping[str, str | None] | None = None, places: CopiedFolders | None = None) -> Decision:
+           key_of: Mapping[str, str | None] | None = None, places: CopiedFolders | None = None,
+           avoid: Collection[str] = ()) -> Decision:
     """Keep the keeper and every file in a reference folder; the rest may be removed.
 
     With ``raw_sidecars`` (default) a RAW file and the JPEG the camera wrote beside it (same folder,
@@ -633,7 +656,7 @@ def decide(infos: Sequence[FileInfo], keep_in: Sequence[str | os.PathLike] = (),
         return Decision(files, [], [], list(unreadable))
     paths = [f.path for f in infos]
     prefer = remembered.chosen(paths, key_of or {}) if remembered is not None else set()
-    keeper = choose_keeper(infos, keep_in, rule, score, prefer, places)
+    keeper = choose_keeper(infos, keep_in, rule, score, prefer, places, avoid)
     folders = [Path(f).resolve() for f in keep_in]
     keep = [keeper.path] + [f.path for f in infos if f.path != keeper.path and _inside(f.path, folders)]
     if remembered is not None:
@@ -750,7 +773,7 @@ def decide_groups(groups: Sequence[Sequence[str]], keep_in: Sequence[str | os.Pa
 def decide_keepers(result: FindResult, keep_in: Sequence[str | os.PathLike] = (), rule: str = "original", *,
                    infos: Mapping[str, FileInfo | str] | None = None, workers: int | None = None,
                    raw_sidecars: bool = True, store: PairScoreStore | None = None,
-                   session: Session | None = None) -> FindResult:
+                   session: Session | None = None, roots: Sequence[str | os.PathLike] = ()) -> FindResult:
     """The keep stage: each group's keeper decided, every group made a star around it; a new result.
 
     ``result`` is left as it is. The new result's ``groups`` are the stars, ``components`` the connected
@@ -766,7 +789,9 @@ def decide_keepers(result: FindResult, keep_in: Sequence[str | os.PathLike] = ()
     scan's facts (:func:`result_infos`). The enlargement scores of
     the ``original`` rule are kept in ``store``, else the ``session``'s (:func:`imagetwins.open_session`: the
     run's index or cache, whose workers are used too), else in the index the result came from
-    (``result.index_path``, opened again by name), so a re-run decodes nothing again.
+    (``result.index_path``, opened again by name), so a re-run decodes nothing again. ``roots``: the scanned
+    folders, given where symbolic links were followed: a file reached through one (:func:`through_links`) is the
+    keeper only where no other file of its group can be, as ``remove`` decides.
     """
     index = None
     if session is not None:
@@ -775,7 +800,8 @@ def decide_keepers(result: FindResult, keep_in: Sequence[str | os.PathLike] = ()
         index = session.index
     if rule not in KEEP_RULES:
         raise ValueError(f"unknown keep rule {rule!r}; expected one of {', '.join(KEEP_RULES)}")
-    policy = (rule, tuple(os.fspath(f) for f in keep_in), bool(raw_sidecars))
+    policy = (rule, tuple(os.fspath(f) for f in keep_in), bool(raw_sidecars)) + (
+        (tuple(os.fspath(r) for r in roots),) if roots else ())
     if result.decisions is not None and result.keep_policy == policy:
         return result
     components = result.components if result.components is not None else result.groups
@@ -783,7 +809,7 @@ def decide_keepers(result: FindResult, keep_in: Sequence[str | os.PathLike] = ()
     with stage("keep"):
         if infos is None:
             infos = result_infos(result, [p for g in sets for p in g], workers, index)
-        groups, decisions = _decide_sets(result, sets, keep_in, rule, infos, raw_sidecars, store)
+        groups, decisions = _decide_sets(result, sets, keep_in, rule, infos, raw_sidecars, store, roots)
     return result.replace(groups=groups, components=components, decisions=decisions, keep_policy=policy,
                           file_infos=dict(infos))
 
@@ -813,12 +839,13 @@ def decide_result(result: FindResult, keep_in: Sequence[str | os.PathLike] = (),
 
 
 def _decide_sets(result: FindResult, sets: list[list[str]], keep_in: Sequence[str | os.PathLike], rule: str,
-                 infos: Mapping[str, FileInfo | str], raw_sidecars: bool, store: PairScoreStore | None
-                 ) -> tuple[list, list[Decision]]:
+                 infos: Mapping[str, FileInfo | str], raw_sidecars: bool, store: PairScoreStore | None,
+                 roots: Sequence[str | os.PathLike] = ()) -> tuple[list, list[Decision]]:
     """Stars and decisions for ``sets`` of paths of ``result`` (see :func:`decide_keepers`)."""
     kept = _KeptScores.open(result, store) if rule == "original" else None
     try:
-        return _stars(result, sets, keep_in, rule, infos, raw_sidecars, kept)
+        avoid = through_links([p for g in sets for p in g], roots) if roots else frozenset()
+        return _stars(result, sets, keep_in, rule, infos, raw_sidecars, kept, avoid)
     finally:
         if kept is not None:
             kept.close()
@@ -871,8 +898,8 @@ class _KeptScores:
 
 
 def _stars(result: FindResult, sets: list[list[str]], keep_in: Sequence[str | os.PathLike], rule: str,
-           infos: Mapping[str, FileInfo | str], raw_sidecars: bool, score: Scorer | None
-           ) -> tuple[list, list[Decision]]:
+           infos: Mapping[str, FileInfo | str], raw_sidecars: bool, score: Scorer | None,
+           avoid: Collection[str] = frozenset()) -> tuple[list, list[Decision]]:
     from imagetwins.results import DuplicateGroup
 
     graph = _MatchGraph(result)
@@ -889,13 +916,14 @@ def _stars(result: FindResult, sets: list[list[str]], keep_in: Sequence[str | os
         ok = [infos[p] for p in files if isinstance(infos[p], FileInfo)]
         if not ok or any(p not in index for p in files):  # nothing readable to keep, or not from this search
             bad = [(p, infos[p]) for p in files if not isinstance(infos[p], FileInfo)]
-            d = decide(ok, keep_in, rule, bad, raw_sidecars, score, remembered, key_of, places)
+            d = decide(ok, keep_in, rule, bad, raw_sidecars, score, remembered, key_of, places, avoid)
             g = DuplicateGroup(files, kind.exact, False, kind, [digests[index[p]] if p in index
                                                                 else "" for p in files])
             out.append((g, d))
             continue
         keeper = choose_keeper(ok, keep_in, rule, score,
-                               remembered.chosen([f.path for f in ok], key_of) if remembered else (), places).path
+                               remembered.chosen([f.path for f in ok], key_of) if remembered else (), places,
+                               avoid).path
         k = index[keeper]
         star, scores, rest = [keeper], [kind.exact], []
         for p in files:
@@ -914,7 +942,7 @@ def _stars(result: FindResult, sets: list[list[str]], keep_in: Sequence[str | os
             continue
         members = [infos[p] for p in star if isinstance(infos[p], FileInfo)]
         bad = [(p, infos[p]) for p in star if not isinstance(infos[p], FileInfo)]
-        d = decide(members, keep_in, rule, bad, raw_sidecars, score, remembered, key_of, places)
+        d = decide(members, keep_in, rule, bad, raw_sidecars, score, remembered, key_of, places, avoid)
         d.files = star
         ds = [digests[index[p]] for p in star]
         g = DuplicateGroup(star, kind.value(kind.weakest(scores)), bool(ds[0]) and len(set(ds)) == 1, kind, ds,

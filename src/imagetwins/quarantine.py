@@ -83,6 +83,8 @@ class Plan:
     keepers: list[str]
     refused: list[tuple[str, str]] = field(default_factory=list)  # (path, why)
     expected: dict[str, str] = field(default_factory=dict)  # path -> SHA-256 it must still have (moves, keepers)
+    #: files reached through a symbolic link the scan was asked to follow: left where they are, as asked (not refused)
+    through_links: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -137,6 +139,11 @@ def _same_content(full: str, scanned: str | None) -> bool:
     return Digest(full).is_full and Digest(full).same_content(scanned)
 
 
+#: why_not_movable's reasons for a file reached through a symbolic link (to it, or to a folder above it)
+A_LINK = "a symbolic link: never moved, never kept as the copy of its target"
+THROUGH_A_FOLDER_LINK = "reached through a symbolic link to a folder: never moved, never kept as a copy"
+
+
 def why_not_movable(path: str | os.PathLike, roots: Sequence[str | os.PathLike]) -> str | None:
     """Why ``path`` may be neither moved nor kept in place of others (None: it may): it must be a regular file
     inside one of ``roots`` (each as named, maybe a link to the folder, or its real path) reached from there
@@ -148,7 +155,7 @@ def why_not_movable(path: str | os.PathLike, roots: Sequence[str | os.PathLike])
     except (OSError, RuntimeError) as exc:
         return f"cannot read it now ({getattr(exc, 'strerror', None) or exc})"
     if stat.S_ISLNK(st.st_mode):
-        return "a symbolic link: never moved, never kept as the copy of its target"
+        return A_LINK
     if not stat.S_ISREG(st.st_mode):
         return "not a regular file now"
     for root in roots:
@@ -157,19 +164,23 @@ def why_not_movable(path: str | os.PathLike, roots: Sequence[str | os.PathLike])
             if p.is_relative_to(base):
                 if real == resolved / p.relative_to(base):
                     return None
-                return "reached through a symbolic link to a folder: never moved, never kept as a copy"
+                return THROUGH_A_FOLDER_LINK
     return "outside the scanned folders"
 
 
 def plan_removal(result: FindResult, roots: Sequence[str | os.PathLike],
                  keep_in: Sequence[str | os.PathLike] = (), rule: str = "original",
-                 decisions: Sequence[Decision] | None = None, raw_sidecars: bool = True) -> Plan:
+                 decisions: Sequence[Decision] | None = None, raw_sidecars: bool = True,
+                 followed_links: bool = False) -> Plan:
     """List the files to move: each group's non-kept files (see :mod:`imagetwins.keep`).
 
     Only regular files inside ``roots``, reached without a symbolic link, take part: the others are
     refused (with the reason) and never count as the copy that is kept. A hard link of the kept file
     is not moved either (it frees nothing). ``decisions`` (from :func:`imagetwins.keep.decide_result`)
-    are used where they were made among such files only, and made again otherwise.
+    are used where they were made among such files only, and made again otherwise. ``followed_links``: the scan
+    followed symbolic links, as asked: a file reached through one is left where it is (``Plan.through_links``),
+    not refused, and the keepers are chosen among the others (as :func:`imagetwins.keep.decide_keepers` with
+    ``roots`` chooses them for ``find``).
 
     Raises ``ValueError`` for a result of a method whose groups a person must review (its encoder's
     ``removal_needs_review``: re-shots, ``similar``): their removal is planned by a person (:mod:`imagetwins.plan`,
@@ -185,9 +196,11 @@ def plan_removal(result: FindResult, roots: Sequence[str | os.PathLike],
         raise ValueError(f"no removal planned from a scan with this method: {why}")
     scanned = dict(zip(result.files, result.digests)) if result.digests else {}
     if decisions is None:  # keepers decided once, and every group made a star around its keeper
-        result = decide_keepers(result, keep_in=keep_in, rule=rule, raw_sidecars=raw_sidecars)
+        result = decide_keepers(result, keep_in=keep_in, rule=rule, raw_sidecars=raw_sidecars,
+                                roots=roots if followed_links else ())
         decisions = result.decisions
     refused: list[tuple[str, str]] = []
+    through: list[str] = []
     final: list[Decision] = []
     for group, d in zip(result.groups, decisions):
         ok = []
@@ -195,6 +208,8 @@ def plan_removal(result: FindResult, roots: Sequence[str | os.PathLike],
             why = why_not_movable(f, roots)
             if why is None:
                 ok.append(f)
+            elif followed_links and why in (A_LINK, THROUGH_A_FOLDER_LINK):
+                through.append(f)
             else:
                 refused.append((f, why))
         if len(ok) == len(group.files):
@@ -223,7 +238,7 @@ def plan_removal(result: FindResult, roots: Sequence[str | os.PathLike],
                 if why_not_movable(other, roots) is None:
                     moves.append((other, gi, d.keeper))
                     digests[other] = digests[path]  # (the same file)
-    return Plan(moves, keepers, refused, expected=digests)
+    return Plan(moves, keepers, refused, expected=digests, through_links=through)
 
 
 def _inode(path: str) -> tuple[int, int] | None:

@@ -115,7 +115,8 @@ quiet_option = click.option(
 follow_option = click.option(
     "--follow-symlinks", is_flag=True,
     help="Follow symbolic links that lead out of DIRECTORY (default: each is reported and skipped). Links "
-         "inside it never count as copies, and remove never moves a file reached through a link.")
+         "inside it never count as copies; a file reached through a link is never the keeper while its group has "
+         "another file, and remove leaves it where it is (one note line).")
 
 
 def scan_options(f):

@@ -78,13 +78,17 @@ def note_keep_in_outside(directory: Path | None, keep_in: tuple[Path, ...], quie
                   "nothing here", err=True)
 
 
-def decide(result, keep_rule: str, keep_in: tuple[Path, ...], workers: int | None, raw_pairs: str = "keep"):
+def decide(result, keep_rule: str, keep_in: tuple[Path, ...], workers: int | None, raw_pairs: str = "keep",
+           followed: Path | None = None):
     """The result with the keep policy's verdict per group (``.decisions``), decided once per run (a review
-    page written from it reuses them); groups become stars around their keepers (see imagetwins.keep)."""
+    page written from it reuses them); groups become stars around their keepers (see imagetwins.keep).
+    ``followed``: the folder scanned with --follow-symlinks: a file reached through a link is the keeper only
+    where its group has no other file (remove never moves nor keeps one: find, report and remove agree)."""
     from imagetwins.keep import decide_keepers
 
     return decide_keepers(result, keep_in=keep_in, rule=keep_rule, workers=workers,
-                          raw_sidecars=raw_pairs == "keep", session=run_session())
+                          raw_sidecars=raw_pairs == "keep", session=run_session(),
+                          roots=(followed,) if followed is not None else ())
 
 
 _SESSION = "imagetwins.session"
