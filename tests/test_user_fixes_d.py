@@ -83,3 +83,39 @@ def test_follow_symlinks_find_and_remove_keep_the_same_file_and_remove_exits_0(t
     assert "note: 4 files reached through a followed symbolic link stay where they are" in res.output, res.output
     res = run("remove", fam, "-r", "--follow-symlinks", "--apply", "--move-to", tmp_path / "q")
     assert res.exit_code == 0 and sorted(p.name for p in outside.iterdir()) == sorted(p.name for p in photos)
+
+
+@pytest.mark.cli
+def test_the_best_shot_is_never_an_edited_copy_of_another_file_of_its_group(tmp_path: Path, datasets: Path) -> None:
+    """'find -m similar' suggested Edited/x_grey.jpg over its colour original, a crop over the camera original, a PNG
+    re-save over the camera JPEG, a quality-85 re-save over the original (the best-shot score saw only sharpness and
+    exposure). Copies of one capture are now one candidate, the file the original rule keeps."""
+    from PIL import Image, ImageOps
+
+    fam = tmp_path / "family"
+    (fam / "2019").mkdir(parents=True)
+    (fam / "Edited").mkdir()
+    cameras = datasets / "camera-photos" / "images"
+    photos = datasets / "photos-public" / "images"
+    for src in (cameras / "mei__Canon_PowerShot_A80.jpg", cameras / "mei__Canon_PowerShot_G11.jpg",
+                photos / "bsds_104010.jpg", photos / "bsds_105019.jpg",
+                datasets / "holidays-half" / "images" / "101401.jpg"):
+        shutil.copy(src, fam / "2019" / src.name)
+    with Image.open(fam / "2019" / "mei__Canon_PowerShot_A80.jpg") as im:
+        up = ImageOps.exif_transpose(im)
+        w, h = up.size
+        up.crop((w // 8, h // 8, w // 8 + 3 * w // 4, h // 8 + 3 * h // 4)).save(
+            fam / "Edited" / "mei__Canon_PowerShot_A80_crop.jpg", quality=92)
+        ImageOps.mirror(up).save(fam / "Edited" / "mei__Canon_PowerShot_A80_mirror.jpg", quality=92)
+    with Image.open(fam / "2019" / "mei__Canon_PowerShot_G11.jpg") as im:
+        im.save(fam / "Edited" / "mei__Canon_PowerShot_G11.png")
+    for name in ("bsds_104010", "101401"):
+        with Image.open(fam / "2019" / f"{name}.jpg") as im:  # (finer than the original: the grey one won on quality)
+            im.convert("L").save(fam / "Edited" / f"{name}_grey.jpg", quality=95)
+    with Image.open(fam / "2019" / "bsds_105019.jpg") as im:
+        im.save(fam / "Edited" / "bsds_105019_resaved.jpg", quality=85)
+    res = run("find", fam, "-r", "-m", "similar", "--json", "-")
+    assert res.exit_code == 0, res.output
+    groups = json.loads(res.stdout)["groups"]
+    suggested = sorted(Path(g["suggested_keep"]).relative_to(fam).as_posix() for g in groups)
+    assert len(groups) == 5 and all(s.startswith("2019/") for s in suggested), suggested

@@ -286,21 +286,22 @@ def _camera_written_among(pool: Sequence[FileInfo]) -> frozenset[str]:
 _TIED_BEFORE_QUALITY = 6
 
 
-def _jpeg_coarseness(path: str) -> float | None:
-    """The sum of a JPEG's luminance quantisation table (read from its header: no pixels decoded), lower for
-    finer quantisation; None where it cannot be read."""
+def _jpeg_coarseness(path: str) -> tuple[bool, float] | None:
+    """Whether a JPEG holds one grey channel, and the sum of its luminance quantisation table (read from its header:
+    no pixels decoded), lower for finer quantisation; None where it cannot be read."""
     try:
         with open_regular_file(path) as fh, Image.open(fh, formats=["JPEG", "MPO"]) as im:
             tables = getattr(im, "quantization", None)
-            return float(sum(tables[0])) if tables else None
+            return (im.mode in ("L", "1"), float(sum(tables[0]))) if tables else None
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
         return None
 
 
 def _finer_jpeg(ranked: Sequence[FileInfo], key) -> FileInfo:
     """Of files tied on every term of the ``original`` rule down to the capture minute, all JPEGs (a messenger's
-    or an editor's re-encode of the same size, dates stripped or equal), the one quantised most finely: a
-    re-encode never adds detail, and a person keeps the better one. Only ties are read."""
+    or an editor's re-encode of the same size, dates stripped or equal), a colour one before a grey one (a grey
+    conversion, however finely saved, lost the colour), then the one quantised most finely: a re-encode never adds
+    detail, and a person keeps the better one. Only ties are read."""
     best = ranked[0]
     tied = [f for f in ranked if key(f)[:_TIED_BEFORE_QUALITY] == key(best)[:_TIED_BEFORE_QUALITY]]
     if len(tied) < 2 or any(f.format != "JPEG" for f in tied):
@@ -589,6 +590,17 @@ def choose_keeper(infos: Sequence[FileInfo], keep_in: Sequence[str | os.PathLike
             or list(infos))
     if avoid:
         pool = [f for f in pool if f.path not in avoid] or pool
+    if rule == "best" and len(pool) > 1:
+        return _best_shot(pool, infos, score, places)
+    key = _rule_key(rule, pool, infos, score, places)
+    if rule != "original" or len(pool) < 2:
+        return min(pool, key=key)
+    return _finer_jpeg(sorted(pool, key=key), key)
+
+
+def _rule_key(rule: str, pool: Sequence[FileInfo], infos: Sequence[FileInfo], score: Scorer | None,
+              places: CopiedFolders | None, shots: Mapping[str, float] | None = None):
+    """The sort key of ``rule`` over ``pool`` (the candidates; ``infos``: the whole group), smallest kept."""
     camera = any(f.format in _CAMERA_FORMATS for f in infos)
     enlarged = frozenset()
     if rule == "original" and len(pool) > 1:
@@ -596,18 +608,46 @@ def choose_keeper(infos: Sequence[FileInfo], keep_in: Sequence[str | os.PathLike
         enlarged = frozenset(enlarged_from(pool, score)) | frozenset(padded_copies(pool))
     source = any(f.format in _SOURCE_FORMATS for f in infos)
     written = _camera_written_among(pool) if len(pool) > 1 else frozenset()
-    shots = None
-    if rule == "best" and len(pool) > 1:
-        from imagetwins.shots import shot_score
-
-        # all measured at the largest one's size: a downscaled shot then lacks the detail a blurred one lacks
-        side = max(max(f.width, f.height) for f in pool)
-        shots = {f.path: shot_score(f.path, side) for f in pool}
     key = _sort_key(rule, camera, enlarged, source, written, any(f.format in _RAW_FORMATS for f in infos), shots)
-    key = _placed(key, pool, places)
-    if rule != "original" or len(pool) < 2:
-        return min(pool, key=key)
-    return _finer_jpeg(sorted(pool, key=key), key)
+    return _placed(key, pool, places)
+
+
+def _best_shot(pool: Sequence[FileInfo], infos: Sequence[FileInfo], score: Scorer | None,
+               places: CopiedFolders | None) -> FileInfo:
+    """The ``best`` rule: the best shot among the group's captures. Copies of one capture (a grey, cropped, mirrored
+    or re-saved copy beside the shot it was made from, :func:`imagetwins.shots.captures`) are one candidate, the file
+    the ``original`` rule keeps of them, so an edited copy never outranks its original on sharpness or exposure;
+    only where that rule ties down to names and places (copies of one size, format, quality and date: a blurred or
+    darkened copy) does the shot decide among them too. Every shot is measured at the largest file's size: a
+    downscaled shot then lacks the detail a blurred one lacks."""
+    from imagetwins.shots import captures, shot_score
+
+    side = max(max(f.width, f.height) for f in infos)
+    measured: dict[str, float] = {}
+
+    def shot(f: FileInfo) -> float:
+        if f.path not in measured:
+            measured[f.path] = shot_score(f.path, side)
+        return measured[f.path]
+
+    def grade(f: FileInfo):
+        return _jpeg_coarseness(f.path) if f.format == "JPEG" else None
+
+    by_path = {f.path: f for f in pool}
+    candidates = []
+    for capture in captures(list(by_path)):
+        members = [by_path[p] for p in capture]
+        if len(members) > 1:
+            key = _rule_key("original", members, members, score, places)
+            first = _finer_jpeg(sorted(members, key=key), key)
+            tied = [f for f in members if key(f)[:_TIED_BEFORE_QUALITY] == key(first)[:_TIED_BEFORE_QUALITY]
+                    and grade(f) == grade(first)]
+            members = [min(tied, key=lambda f: (-shot(f), key(f)))] if len(tied) > 1 else [first]
+        candidates += members
+    if len(candidates) == 1:
+        return candidates[0]
+    key = _rule_key("best", candidates, infos, score, places, {f.path: shot(f) for f in candidates})
+    return min(candidates, key=key)
 
 
 _PLACE_TERMS = len(place_order(""))

@@ -12,6 +12,10 @@ one does:
 - noise: sensor noise raises the Laplacian as detail does, but evenly: its median absolute value (robust noise
   level, over the picture's contrast) is a penalty, and how heavy-tailed it is (edges: a few large values) a bonus.
 
+A group of re-shots may hold copies of one capture too (a grey, cropped, mirrored or re-saved copy beside its
+original): the score chooses only among different captures (:func:`captures`), each represented by the file the
+``original`` rule keeps of it, so an edited copy never outranks its original.
+
 The weights were fitted on degraded copies of photos-public's first 125 photos (the mean share right over blur,
 under- and over-exposure, downscale and noise) and are reported on the others (``benchmarks/bench_best_shot.py``).
 """
@@ -20,12 +24,13 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
 
-__all__ = ["SIDE", "ShotQuality", "shot_quality", "shot_score"]
+__all__ = ["SIDE", "ShotQuality", "captures", "shot_quality", "shot_score"]
 
 #: the long side a shot is measured at when no other is asked, and the most a group's shots are measured at
 SIDE = 512
@@ -97,3 +102,38 @@ def _score(path: str, side: int, size: int, mtime_ns: int, inode: int) -> float:
     except (ImageReadError, OSError, ValueError):
         return float("-inf")
     return shot_quality(img, side=side).score
+
+
+def captures(paths: Sequence[str], workers: int | None = None) -> list[list[str]]:
+    """``paths`` split into captures: files the ``copies`` method calls copies of one another (a grey, cropped,
+    mirrored, re-saved or resized copy and its original; joined through any chain of copies), each a list in the
+    order given; a file that cannot be read is a capture of its own. The files are encoded and verified as the
+    ``copies`` method does (its decode, hash, CNN and check), so the re-shots it tells from copies stay apart."""
+    if len(paths) < 2:
+        return [list(paths)]
+    from imagetwins.encoders import get_encoder
+
+    encoder = get_encoder("copies")
+    enc = encoder.encode_files(list(paths), workers=workers, warn=False)
+    parent = list(range(len(paths)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    at = {str(p): i for i, p in enumerate(paths)}
+    rows = [at[str(p)] for p in enc.paths]
+    if len(rows) > 1:
+        found = encoder.pairs(enc.encodings, encoder.default_threshold, workers=workers, paths=list(enc.paths))
+        for a, b in zip(np.asarray(found.left).tolist(), np.asarray(found.right).tolist()):
+            parent[root(rows[a])] = root(rows[b])
+    digests: dict[str, int] = {}
+    for i, d in zip(rows, enc.digests):  # (byte copies: one capture, whatever the search pairs)
+        if d:
+            parent[root(i)] = root(digests.setdefault(d, i))
+    out: dict[int, list[str]] = {}
+    for i, p in enumerate(paths):
+        out.setdefault(root(i), []).append(p)
+    return list(out.values())

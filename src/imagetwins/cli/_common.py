@@ -143,7 +143,7 @@ def keep_options(f):
                              "lossless re-save, then the older capture date, then a name that is not a copy's "
                              "('x copy.jpg', 'x (1).jpg'), then the shorter name; "
                              "largest/smallest file; newest/oldest capture date; best = the best shot "
-                             "(sharpness, exposure, resolution).")(f)
+                             "(sharpness, exposure, resolution; of copies of one shot, the original).")(f)
 
 
 def keep_rule_for(keep_rule: str | None, method: str) -> str:
