@@ -1,0 +1,97 @@
+"""Copies made by two or three everyday edits in a row (issue 24, ``edits.FAMILIES["combo"]``), each the kind the
+verification used to miss, against look-alikes it must still refuse. The copies are random combinations of
+photos-public photos (the fit split: the rules were chosen on such pairs), drawn as ``quality.py --families`` draws
+them; the look-alikes are ukbench views of one object with their camera stamps dropped (pixels alone decide).
+
+- A colour edit with a gamma bends the grey levels; the colour fit follows a gamma (``verify.COLOUR_GAIN``).
+- A crop of a picture set on a gradient background shows some of the background beyond the original: padding, not
+  more of the scene (``verify.PADDING_GRADIENT_CONTINUES``).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+
+from imagetwins import copies, edits, verify  # noqa: E402
+from imagetwins.encoders import get_encoder  # noqa: E402
+from imagetwins.io import open_image  # noqa: E402
+from imagetwins.scores import Verdict  # noqa: E402
+
+pytestmark = pytest.mark.integration
+
+#: (photos-public photo, what edits.combo draws for it with the seed [4242, photo - 40])
+COMBOS = {
+    120: ("blur_noise", "colour_shift", "rotate_any"),
+    235: ("rotate_crop_inside", "colour_shift", "rotate_any"),
+    198: ("on_background", "crop_small"),
+    248: ("on_background", "crop_small"),
+}
+
+
+@pytest.fixture(scope="module")
+def records(tmp_path_factory, datasets: Path) -> dict[str, copies.CopyRecord]:
+    import quality
+
+    folder = tmp_path_factory.mktemp("combos")
+    photos = sorted((datasets / "photos-public" / "images").glob("*.jpg"))
+    for k in COMBOS:
+        img = open_image(photos[k])
+        img.save(folder / f"p{k}.jpg", quality=92)
+        edits.FAMILIES["combo"](img, np.random.default_rng([4242, k - 40])).save(folder / f"p{k}_combo.jpg",
+                                                                                 quality=92)
+    src = datasets / "ukbench-600" / "images"
+    for n in (62, 63):
+        (folder / f"v{n}.jpg").write_bytes(quality.without_capture_stamp((src / f"ukbench{n:05d}.jpg").read_bytes()))
+    enc = get_encoder(copies.COPIES_METHOD).encode_files(sorted(folder.glob("*.jpg")), workers=2, warn=False)
+    assert not enc.failures
+    return {Path(p).stem: r for p, r in zip(enc.paths, enc.encodings)}
+
+
+def test_the_combinations_are_the_ones_named() -> None:
+    """edits.combo draws the families named in COMBOS for these seeds (the draws happen before any edit)."""
+    for k, recipe in COMBOS.items():
+        rng = np.random.default_rng([4242, k - 40])
+        n = int(rng.integers(2, 4))
+        inner = [f for f in edits._COMBINABLE if f not in ("screenshot", "thumbnail")]
+        chosen = [str(f) for f in rng.choice(inner, n - 1, replace=False)]
+        chosen.append(str(rng.choice([f for f in edits._COMBINABLE if f not in chosen])))
+        assert tuple(chosen) == recipe
+
+
+@pytest.mark.parametrize("k", [120, 235])
+def test_a_colour_edit_with_a_gamma_is_followed(records, k: int) -> None:
+    """Both copies are turned and recoloured (hue, saturation and gamma): the colour fit with a gamma leaves their
+    cells under LIGHTING_CAP, a linear one above it (another light, capped)."""
+    v = copies.verify_records(records[f"p{k}"], records[f"p{k}_combo"])
+    assert v.lighting_residual < verify.LIGHTING_CAP and v.not_one_capture is None, v.to_dict()
+    assert v.confidence >= verify.DEFAULT_CONFIDENCE
+    grey_a = np.linspace(10, 240, 60)
+    chroma_a = np.column_stack([np.full(60, 128.0), np.full(60, 128.0)]) + np.sin(np.arange(60))[:, None] * 20
+    # a pure gamma of a picture's grey levels: the fit with the square follows it, as no linear one can
+    grey_b = 255 * (grey_a / 255) ** 1.5
+    assert verify._colour_lighting_residual(grey_a, chroma_a, grey_b, chroma_a) < 0.03  # linear: 0.13
+
+
+@pytest.mark.parametrize("k", [198, 248])
+def test_a_crop_of_a_picture_on_a_gradient_shows_padding(records, k: int) -> None:
+    v = copies.verify_records(records[f"p{k}"], records[f"p{k}_combo"])
+    assert any(v.padded) and v.not_one_capture is None, v.to_dict()
+    assert v.confidence >= verify.DEFAULT_CONFIDENCE and v.verdict() is Verdict.COPY
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(verify, "PADDING_GRADIENT_CONTINUES", -1.0)  # a flat colour alone is padding
+        flat = copies.verify_records(records[f"p{k}"], records[f"p{k}_combo"])
+    assert flat.not_one_capture in ("framing", "part") and flat.confidence <= verify.NOT_ONE_CAPTURE
+
+
+def test_two_views_of_one_scene_stay_apart(records) -> None:
+    """Two ukbench views without their EXIF: bottles on a counter, the camera moved a little (the counter beyond the
+    other's frame is a smooth gradient, but the picture goes on in it)."""
+    v = copies.verify_records(records["v62"], records["v63"])
+    assert v.confidence < verify.DEFAULT_CONFIDENCE and v.verdict() is not Verdict.COPY, v.to_dict()
+    assert not any(v.padded)
