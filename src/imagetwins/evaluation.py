@@ -243,7 +243,9 @@ def evaluate(ground_truth_map: Mapping | None = None, retrieved_map: Mapping | N
     -------
     dict
         ``{'map': float, 'ndcg': float, 'jaccard': float, 'precision': array, 'recall': array,
-        'f1_score': array, 'support': array}`` (or the subset that ``metric`` names).
+        'f1_score': array}`` (or the subset that ``metric`` names): imagededup's keys exactly, so code that
+        checks them keeps working. Each class's support (pair counts) is
+        ``classification_from_counts(*pair_counts(gt, retrieved))['support']``.
     """
     if duplicate_map is not None:
         if retrieved_map is not None:
@@ -260,7 +262,8 @@ def evaluate(ground_truth_map: Mapping | None = None, retrieved_map: Mapping | N
         if metric in (name, "all"):
             out[name] = float(np.mean([fn(gt[k], rt[k]) for k in gt])) if gt else 0.0
     if metric in ("classification", "all"):
-        out.update(classification_from_counts(*pair_counts(gt, rt)))
+        counted = classification_from_counts(*pair_counts(gt, rt))
+        out.update((k, counted[k]) for k in ("precision", "recall", "f1_score"))  # (imagededup's keys, no more)
     return out
 
 
