@@ -196,6 +196,7 @@ def test_explain_says_same_file_and_byte_identical(tmp_path: Path, datasets: Pat
     a, copy, other = folder / "a.jpg", folder / "sub" / "a copy.jpg", folder / "other0.jpg"
     res = CliRunner().invoke(main, ["explain", str(a), str(a), "-m", "phash"])
     assert res.exit_code == 0 and "the same file: both names lead to one file" in res.output, res.output
+    assert "DUPLICATE" not in res.output and "phash" not in res.output, res.output  # (it went on: "duplicate")
     res = CliRunner().invoke(main, ["explain", str(a), str(copy), "-m", "phash", "--json", "-"])
     assert res.exit_code == 0 and json.loads(res.stdout)["identical"] == "byte-identical", res.output
     res = CliRunner().invoke(main, ["explain", str(a), str(other), "-m", "phash"])

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -119,3 +120,64 @@ def test_the_best_shot_is_never_an_edited_copy_of_another_file_of_its_group(tmp_
     groups = json.loads(res.stdout)["groups"]
     suggested = sorted(Path(g["suggested_keep"]).relative_to(fam).as_posix() for g in groups)
     assert len(groups) == 5 and all(s.startswith("2019/") for s in suggested), suggested
+
+
+@pytest.mark.cli
+def test_pairs_with_against_says_one_thing(tmp_path: Path, datasets: Path) -> None:
+    """'--pairs' with --against said "give --json too", and with --json "not supported with --against"."""
+    folder = tmp_path / "a"
+    folder.mkdir()
+    shutil.copy(sorted((datasets / "photos-public" / "images").glob("*.jpg"))[0], folder / "x.jpg")
+    for extra in ([], ["--json", "-"]):
+        res = run("find", folder, "--against", folder, "--pairs", *extra)
+        assert res.exit_code == 2 and "--pairs is not supported with --against" in res.output, res.output
+        assert "give --json too" not in res.output
+
+
+@pytest.mark.cli
+def test_undo_counts_a_refused_journal_line_apart_from_the_file(tmp_path: Path, datasets: Path) -> None:
+    """One journal line edited: undo said 'restored 3 files, 2 failed' (the line and the file it names), 1 file."""
+    album = tmp_path / "album"
+    album.mkdir()
+    for p in sorted((datasets / "photos-public" / "images").glob("*.jpg"))[40:44]:
+        shutil.copy(p, album / p.name)
+        shutil.copy(p, album / f"copy_{p.name}")
+    q = tmp_path / "q"
+    assert run("remove", album, "--apply", "--move-to", q).exit_code == 0
+    journal = q / "manifest.jsonl"
+    first, rest = journal.read_text().split("\n", 1)
+    entry = json.loads(first)
+    entry["bytes"] += 1  # an edit: the line's signature no longer matches
+    journal.write_text(json.dumps(entry) + "\n" + rest)
+    res = run("undo", q)
+    assert res.exit_code == 1 and res.output.strip().splitlines()[-1] == \
+        "restored 3 files, 1 failed, 1 journal line refused", res.output
+
+
+@pytest.mark.integration
+def test_the_review_page_names_unreadable_files_as_it_names_the_groups(tmp_path: Path, datasets: Path,
+                                                                       monkeypatch) -> None:
+    """Group paths were relative to the scanned folder, unreadable ones to the working folder (family/Phone/x)."""
+    from imagetwins.report import report_data
+
+    fam = tmp_path / "family"
+    (fam / "Phone").mkdir(parents=True)
+    photo = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[0]
+    shutil.copy(photo, fam / "Phone" / "a.jpg")
+    shutil.copy(photo, fam / "Phone" / "b.jpg")
+    (fam / "Phone" / "broken.jpg").write_bytes(photo.read_bytes()[:300])
+    monkeypatch.chdir(tmp_path)
+    result = imagetwins.find(Path("family"), recursive=True, keep="original", cache=False)
+    data = report_data(result, root=Path("family"))
+    assert {f["path"] for g in data["groups"] for f in g["files"]} == {"Phone/a.jpg", "Phone/b.jpg"}
+    assert [u["path"] for u in data["unreadable"]] == ["Phone/broken.jpg"], data["unreadable"]
+
+
+@pytest.mark.unit
+def test_the_plot_shows_a_score_to_three_places() -> None:
+    """plot printed 'score 0.9791983366012573' (and a long name ran off the top of the figure)."""
+    from imagetwins.report import _plot_score, _wrapped
+
+    assert _plot_score(0.9791983366012573) == "0.979" and _plot_score(3) == "3" and _plot_score(1.0) == "1.000"
+    assert _plot_score(np.uint16(12)) == "12" and _plot_score(np.float32(0.5)) == "0.500"
+    assert all(len(line) <= 32 for line in _wrapped("x" * 70).splitlines()) and _wrapped("a.jpg") == "a.jpg"

@@ -261,7 +261,8 @@ def _report_data(result: FindResult, workers: int | None, progress: bool, keep_r
         "score_unit": result.score_unit,
         "images": len(result.files), "keep_rule": keep_rule, "review_needed": needs_review(result.method),
         "no_keeper_yet": NO_KEEPER_YET,
-        "unreadable": [{"path": f.path, "reason": f.reason} for f in result.failures],
+        # (relative to the scanned folder, as the groups' paths: they were relative to the working folder)
+        "unreadable": [{"path": shown(f.path), "reason": f.reason} for f in result.failures],
         "groups": groups, "folders": folders, "generated": time.strftime("%Y-%m-%d %H:%M"),
         "sep": os.sep,  # the page names a file by the last part after this only (a POSIX name may hold "\\")
     }
@@ -294,6 +295,18 @@ def write_html_report(result: FindResult, outfile: str | os.PathLike, keep_in: S
     with open_output(out, encoding="utf-8") as fh:  # never through a link planted at the page's name
         fh.write(page)
     return out
+
+
+def _plot_score(score) -> str:
+    """A score as the plot shows it: bits as a whole number, a similarity or confidence to 3 places."""
+    if isinstance(score, (int, np.integer)) or float(score).is_integer() and abs(float(score)) > 1:
+        return str(int(score))
+    return f"{float(score):.3f}"
+
+
+def _wrapped(name: str, width: int = 32) -> str:
+    """A long name on lines of at most ``width`` characters (cut anywhere: names have no spaces to wrap at)."""
+    return "\n".join(name[i:i + width] for i in range(0, len(name), width)) or name
 
 
 def plot_duplicates(image_dir: str | os.PathLike, duplicate_map: dict, filename: str,
@@ -337,12 +350,13 @@ def plot_duplicates(image_dir: str | os.PathLike, duplicate_map: dict, filename:
             ax.imshow(open_image(root / name, min_size=512))
         except ImageReadError as exc:
             ax.text(0.5, 0.5, f"unreadable:\n{exc.reason}", ha="center", va="center", wrap=True)
-        label = "original" if score is None else f"score {score}"
-        ax.set_title(f"{name}\n{label}", fontsize=9, color="black" if score is None else "#b45309")
+        # (a float score was printed with 16 digits, and a long name ran off the figure's top edge)
+        label = "original" if score is None else f"score {_plot_score(score)}"
+        ax.set_title(f"{_wrapped(str(name))}\n{label}", fontsize=9, color="black" if score is None else "#b45309")
     fig.tight_layout()
     if outfile is not None:
         with open_output(outfile, binary=True) as fh:
-            fig.savefig(fh, dpi=100, format=Path(outfile).suffix.lstrip(".").lower() or "png")
+            fig.savefig(fh, dpi=100, format=Path(outfile).suffix.lstrip(".").lower() or "png", bbox_inches="tight")
         plt.close(fig)
     else:
         plt.show()

@@ -102,6 +102,8 @@ def output_options(*kinds: str, exclude: tuple[str, ...] = ()):
             if len(on_stdout) > 1:
                 raise click.UsageError(f"{' and '.join(on_stdout)} cannot both go to stdout ('-')")
             refuse_one_file_twice({outputs.FORMATS[n].option: p for n, p in files.items()})
+            if pairs and kwargs.get("against") is not None:  # (said first: --json alone would not make it work)
+                raise click.UsageError("--pairs is not supported with --against: the JSON lists each image's matches")
             if pairs and "json" not in files:
                 raise click.UsageError("--pairs adds every matching pair to the --json output: give --json too")
             return f(*args, requested=Requested(files, pairs), **kwargs)

@@ -58,8 +58,10 @@ def explain(file_a: Path, file_b: Path, picture: Path | None, json_out: Path | N
             return
     echo(str(file_a))
     echo(str(file_b))
-    if found.identical == "same file":
-        echo("  the same file: both names lead to one file (one inode)")
+    if found.identical == "same file":  # (every method's score said "duplicate": a file compared with itself)
+        echo("  the same file: both names lead to one file (one inode); a file is never a duplicate of itself, "
+             "so no method is asked")
+        return
     elif found.identical == "byte-identical":
         echo("  byte-identical: two files holding the same bytes (SHA-256)")
     for s in scores:
