@@ -75,6 +75,11 @@ def test_follow_symlinks_find_and_remove_keep_the_same_file_and_remove_exits_0(t
     doc = json.loads(run("find", fam, "-r", "--follow-symlinks", "--json", "-").stdout)
     kept = {g["keep"] for g in doc["groups"]}
     assert len(doc["groups"]) == 4 and not any("linkdir" in k for k in kept), kept
+    page = tmp_path / "review.html"  # the review page keeps the same files (its keep stage is not run again)
+    assert run("report", fam, "-r", "--follow-symlinks", "-o", page).exit_code == 0
+    text = page.read_text()
+    data = json.loads(text.split('<script id="data" type="application/json">', 1)[1].split("</script>", 1)[0])
+    assert not any("linkdir" in g["files"][g["keep"]]["path"] for g in data["groups"]), data["groups"]
     res = run("remove", fam, "-r", "--follow-symlinks")
     assert res.exit_code == 0, res.output
     moving = [ln.split()[2] for ln in res.output.splitlines() if ln.startswith("would move ")]

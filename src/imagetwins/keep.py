@@ -842,7 +842,10 @@ def decide_keepers(result: FindResult, keep_in: Sequence[str | os.PathLike] = ()
         raise ValueError(f"unknown keep rule {rule!r}; expected one of {', '.join(KEEP_RULES)}")
     policy = (rule, tuple(os.fspath(f) for f in keep_in), bool(raw_sidecars)) + (
         (tuple(os.fspath(r) for r in roots),) if roots else ())
-    if result.decisions is not None and result.keep_policy == policy:
+    # (a result decided with ``roots`` is reused by a caller that names none: the review page of 'report
+    # --follow-symlinks' shows the keepers 'remove' keeps)
+    if result.decisions is not None and result.keep_policy is not None and (
+            result.keep_policy == policy or (not roots and result.keep_policy[:3] == policy)):
         return result
     components = result.components if result.components is not None else result.groups
     sets = [list(g.files) for g in components]
