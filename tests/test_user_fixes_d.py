@@ -186,3 +186,18 @@ def test_the_plot_shows_a_score_to_three_places() -> None:
     assert _plot_score(0.9791983366012573) == "0.979" and _plot_score(3) == "3" and _plot_score(1.0) == "1.000"
     assert _plot_score(np.uint16(12)) == "12" and _plot_score(np.float32(0.5)) == "0.500"
     assert all(len(line) <= 32 for line in _wrapped("x" * 70).splitlines()) and _wrapped("a.jpg") == "a.jpg"
+
+
+@pytest.mark.cli
+def test_no_cache_is_kept_for_a_folder_without_images(tmp_path: Path, datasets: Path) -> None:
+    """'find Empty/' made a cache of 0 files that 'cache list' then listed for ever."""
+    empty, photos = tmp_path / "Empty", tmp_path / "photos"
+    empty.mkdir()
+    photos.mkdir()
+    shutil.copy(sorted((datasets / "photos-public" / "images").glob("*.jpg"))[0], photos / "a.jpg")
+    for args in (["find", empty, "-q"], ["find", photos, "-m", "phash", "-q"]):
+        assert run(*args).exit_code == 0
+    with imagetwins.open_session(empty, ["phash"]) as session:  # the library's own session too
+        assert session.index is not None
+    listed = run("cache", "list").output
+    assert str(photos) in listed and str(empty) not in listed and "1 cache," in listed, listed

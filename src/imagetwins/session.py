@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from imagetwins.encoders import Encoder, get_encoder
-from imagetwins.index import Index, IndexFileError, UpdateStats, open_folder_cache
+from imagetwins.index import Index, IndexFileError, UpdateStats, default_cache_path, open_folder_cache
 from imagetwins.io import warn_line
 from imagetwins.pairscores import MemoryPairScores, PairScoreStore
 
@@ -46,13 +46,16 @@ class Session:
     """
 
     def __init__(self, index: Index | None = None, workers: int | None = None, progress: bool = False,
-                 owns_index: bool = False) -> None:
+                 owns_index: bool = False, made_cache: bool = False) -> None:
         self.index = index
         self.workers = workers
         self.progress = progress
         self.pair_scores: PairScoreStore = index if index is not None else MemoryPairScores()
         self._owns_index = owns_index
         self._spill = None
+        #: a per-folder cache this session made: deleted on close if it holds no file (an empty folder's cache
+        #: was kept, and 'cache list' listed caches of 0 files)
+        self._made_cache = made_cache and owns_index
 
     @property
     def spill(self):
@@ -83,9 +86,22 @@ class Session:
     def close(self) -> None:
         """Close what the session opened (an index it was handed is left open); safe to call twice."""
         if self._owns_index and self.index is not None:
+            empty = self._made_cache and self._holds_no_file()
             self.index.close()
+            if empty:
+                for q in (self.index.path, Path(f"{self.index.path}-wal"), Path(f"{self.index.path}-shm")):
+                    try:
+                        q.unlink()
+                    except OSError:  # (gone already, or not ours to delete: a cache, left as it is)
+                        pass
         self._owns_index = False
         self._spill = None
+
+    def _holds_no_file(self) -> bool:
+        try:
+            return self.index.db.execute("SELECT count(*) FROM files").fetchone()[0] == 0
+        except (sqlite3.Error, AttributeError):
+            return False
 
     def __enter__(self) -> Session:
         return self
@@ -132,8 +148,10 @@ def open_session(folder: str | os.PathLike | None = None, methods: Sequence[str 
         return Session(Index(db, methods=[] if readonly else names, readonly=readonly), workers, progress,
                        owns_index=True)
     if folder is not None and cache and Path(folder).is_dir():
+        made = not default_cache_path(folder).exists()
         try:
-            return Session(open_folder_cache(folder, methods=names), workers, progress, owns_index=True)
+            return Session(open_folder_cache(folder, methods=names), workers, progress, owns_index=True,
+                           made_cache=made)
         except (IndexFileError, OSError, sqlite3.Error) as exc:
             warn_line(f"no cache this time ({exc}); every image of {os.fspath(folder)} is decoded")
     return Session(None, workers, progress)

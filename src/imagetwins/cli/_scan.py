@@ -112,11 +112,12 @@ def scan(directory: Path, method: str, threshold: float | None, recursive: bool,
     the command ends, so the keep decisions and the review page use the index the search used."""
     from imagetwins.encoders import get_encoder
     from imagetwins.finder import find_duplicate_groups
-    from imagetwins.index import Index, IndexFileError, open_folder_cache
+    from imagetwins.index import Index, IndexFileError, default_cache_path, open_folder_cache
     from imagetwins.session import Session
 
     threshold = check_threshold(method, threshold)
     cache = None
+    made = not no_cache and db_path is None and not default_cache_path(directory).exists()
     if not no_cache:
         try:
             cache = (Index(db_path, methods=[method]) if db_path is not None
@@ -125,7 +126,8 @@ def scan(directory: Path, method: str, threshold: float | None, recursive: bool,
             if db_path is not None:
                 raise click.ClickException(str(exc)) from None
             echo(f"warning: no cache this time ({exc}); every image is decoded", err=True)
-    session = Session(cache, workers, show_progress(quiet), owns_index=True)
+    # (a cache made now for a folder that holds no image is deleted when the command ends: 'cache list' listed them)
+    session = Session(cache, workers, show_progress(quiet), owns_index=True, made_cache=made)
     ctx = click.get_current_context(silent=True)
     if ctx is not None:
         ctx.meta[_SESSION] = session
