@@ -201,3 +201,15 @@ def test_no_cache_is_kept_for_a_folder_without_images(tmp_path: Path, datasets: 
         assert session.index is not None
     listed = run("cache", "list").output
     assert str(photos) in listed and str(empty) not in listed and "1 cache," in listed, listed
+
+
+@pytest.mark.cli
+def test_check_of_a_folder_against_itself_is_a_usage_error(tmp_path: Path, datasets: Path) -> None:
+    """'check ml/test --against ml/test -r' printed a note and passed (exit 0): a gate a typo turns green."""
+    folder = tmp_path / "test"
+    folder.mkdir()
+    shutil.copy(sorted((datasets / "photos-public" / "images").glob("*.jpg"))[0], folder / "a.jpg")
+    for against in (folder, tmp_path / "." / "test"):
+        res = run("check", folder, "--against", against, "-r", "-m", "phash")
+        assert res.exit_code == 2 and "are the same folder" in res.output, res.output
+    assert run("find", folder, "--against", folder, "-m", "phash").exit_code == 0  # (find lists; it is no gate)

@@ -32,6 +32,7 @@ from imagetwins.cli._common import (
 from imagetwins.cli._outputs import Requested, output_options, write_text
 from imagetwins.cli._scan import warn_skipped
 from imagetwins.cli.decisions import ignore_decisions_option, load_remembered
+from imagetwins.text import printable
 
 
 @click.command()
@@ -64,6 +65,11 @@ def check(test: Path, against: Path, method: str, threshold: float | None, recur
       imagetwins check data/test --against train.db -m dihedral --json leaks.json
       imagetwins check new_upload.jpg --against catalogue/ --ndjson -
     """
+    if test.is_dir() and against.is_dir() and test.resolve() == against.resolve():
+        # (it printed a note and passed, exit 0: a gate run on one folder twice is a mistyped command, not a pass)
+        raise click.UsageError(f"{printable(str(test))} and --against {printable(str(against))} are the same folder: "
+                               "a leak check needs a test set and another reference (duplicates within one "
+                               "folder: imagetwins find)")
     method = reference_method(method, against)
     run_check(test, against, method, check_threshold(method, threshold), recursive, workers, no_cache, requested,
               gate=True, quiet=quiet, decisions=load_remembered(None, ignore_decisions, quiet),
