@@ -557,11 +557,9 @@ def through_links(paths: Sequence[str], roots: Sequence[str | os.PathLike]) -> f
     out = set()
     for p in paths:
         try:
-            real = Path(p).resolve()
+            if not _inside(p, real_roots):
+                out.add(p)
         except (OSError, RuntimeError):  # (a loop: not one to keep either)
-            out.add(p)
-            continue
-        if not any(real.is_relative_to(r) for r in real_roots):
             out.add(p)
     return frozenset(out)
 

@@ -99,13 +99,10 @@ class _SafeMessages(click.Group):
         except click.ClickException as exc:
             exc.message = printable(exc.message)
             raise
-        except KeyboardInterrupt:
-            echo(printable(interrupted_line()), err=True)
-            raise SystemExit(EXIT_INTERRUPTED) from None
-        except ImportError as exc:
+        except (KeyboardInterrupt, ImportError) as exc:
             # a Ctrl-C while a compiled module (ONNX Runtime, OpenCV) initialises comes back as ImportError
             # ("initialization failed") raised from the KeyboardInterrupt: still an interruption, not a failure
-            if not _raised_by_interrupt(exc):
+            if isinstance(exc, ImportError) and not _raised_by_interrupt(exc):
                 raise
             echo(printable(interrupted_line()), err=True)
             raise SystemExit(EXIT_INTERRUPTED) from None
