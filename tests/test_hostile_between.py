@@ -5,6 +5,7 @@ folder of thousands of photos with their XMP sidecars (docs/reliability.md, "Hos
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 import pytest
@@ -59,3 +60,73 @@ def test_a_journal_whose_last_line_a_crash_cut_short_still_records_the_next_run(
     assert len(back.done) == 2
     assert file_digests(root) == {**before, "copy/a.png": _sha(first[0])}
     assert not undo(q).failed  # and nothing malformed to report the next time
+
+
+def _write_before_the_move(monkeypatch, name: str, extra: bytes = b"edited") -> None:
+    """Another program appends to ``name`` after remove checked its bytes and before it moves (an editor saving in
+    place, a sync tool still writing): the hook runs once, in ``quarantine._move``, before the real move."""
+    real = quarantine._move
+    done = []
+
+    def written_first(src, dst, digest, identity=None, dir_fd=None, **kw):
+        if not done and Path(src).name == name:
+            done.append(True)
+            fd = os.open(Path(src).name if dir_fd is not None else src, os.O_WRONLY | os.O_APPEND, dir_fd=dir_fd)
+            os.write(fd, extra)
+            os.close(fd)
+        return real(src, dst, digest, identity, dir_fd=dir_fd, **kw)
+
+    monkeypatch.setattr(quarantine, "_move", written_first)
+
+
+@pytest.mark.parametrize("to_trash", [False, True])
+def test_a_file_written_to_as_it_moves_is_put_back_not_left_in_the_quarantine(tmp_path: Path, monkeypatch,
+                                                                               to_trash: bool) -> None:
+    """The file was read (SHA-256 as scanned) and then written to before it moved: the quarantine (or the trash) then
+    held the only copy of the edit, journalled with the scanned digest, so undo refused it ("changed in quarantine")
+    and the run said it moved a duplicate. Now the bytes are read again when its size or time moved: such a file
+    is put back in its place, said, and undo has nothing of it to do."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    root = tmp_path / "album"
+    keeper, copy = _pair(root, "a.png")
+    plan = _plan((keeper, copy))
+    _write_before_the_move(monkeypatch, "a.png")
+    out = apply_plan(plan, root, tmp_path / "q", to_trash=to_trash)
+    assert not out.done
+    assert [p for p, _ in out.failed] == [str(copy)]
+    assert "written to while it moved" in out.failed[0][1]
+    assert copy.read_bytes() == keeper.read_bytes() + b"edited"  # the edit is where it was
+    assert not list((tmp_path / "q").rglob("*.png")) and not list((tmp_path / "data").rglob("*.png"))
+    back = undo(tmp_path / "q")
+    assert not back.failed and not back.done
+
+
+def test_a_file_written_to_after_its_copy_across_devices_is_left_in_place(tmp_path: Path, monkeypatch) -> None:
+    """Across devices a file is copied, the copy checked against the bytes checked, then the original's name goes:
+    a write between the copy and that unlink went with the original (the copy in the quarantine has the bytes from
+    before). Now the original stays where it was written to, and the copy is taken back."""
+    import errno
+
+    root = tmp_path / "album"
+    keeper, copy = _pair(root, "a.png")
+    real_link, real_digest = os.link, quarantine._digest_and_identity
+
+    def no_link_across(src, dst, *, src_dir_fd=None, dst_dir_fd=None, follow_symlinks=True):
+        if src_dir_fd != dst_dir_fd:  # (the file's folder -> the quarantine: another device)
+            raise OSError(errno.EXDEV, "Invalid cross-device link")
+        return real_link(src, dst, src_dir_fd=src_dir_fd, dst_dir_fd=dst_dir_fd, follow_symlinks=follow_symlinks)
+
+    def written_meanwhile(path, dir_fd=None):  # (the copy read back, before the original's name goes)
+        if str(path).endswith(quarantine.PARTIAL):
+            with open(copy, "ab") as fh:
+                fh.write(b"edited")
+        return real_digest(path, dir_fd)
+
+    monkeypatch.setattr(os, "link", no_link_across)
+    monkeypatch.setattr(quarantine, "_digest_and_identity", written_meanwhile)
+    out = apply_plan(_plan((keeper, copy)), root, tmp_path / "q")
+    assert not out.done and [p for p, _ in out.failed] == [str(copy)], out
+    assert "written to while it was copied" in out.failed[0][1]
+    assert copy.read_bytes() == keeper.read_bytes() + b"edited"
+    assert not list((tmp_path / "q").rglob("*.png"))
+    assert not undo(tmp_path / "q").failed

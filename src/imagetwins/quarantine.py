@@ -554,10 +554,13 @@ def _copy_across(src: Path, dst: Path, digest: str, identity: tuple[int, int] | 
         if _lexists(partial, dst_dir_fd):
             os.unlink(partial, dir_fd=dst_dir_fd)
     if identity is not None:  # the file copied is still the one at src: only then does src go
-        st = os.stat(src, dir_fd=dir_fd, follow_symlinks=False)
-        if (st.st_dev, st.st_ino) != identity:  # the copy stays: it holds the verified bytes
+        now = os.stat(src, dir_fd=dir_fd, follow_symlinks=False)
+        if (now.st_dev, now.st_ino) != identity:  # the copy stays: it holds the verified bytes
             raise OSError(errno.EAGAIN, f"replaced by another file while being copied: that file left in place, "
                                         f"the copy of the checked one kept at {dst}")
+        if (now.st_size, now.st_mtime_ns) != (st.st_size, st.st_mtime_ns):  # (the edit would go with the original)
+            os.unlink(dst, dir_fd=dst_dir_fd)
+            raise OSError(errno.EAGAIN, "written to while it was copied (no longer the bytes checked): left in place")
     _unlink_original(src, dst, identity, dir_fd, dst_dir_fd)
 
 
@@ -694,6 +697,7 @@ def _move_one(rel: Path, folder_fd: int, src_s: str, root: Path, qdir: Path, pla
               link: str | None, to_trash: bool, journal, key: bytes, out: Outcome, stop: _Stop | None = None,
               trashes: dict | None = None, keeper_sha: str | None = None) -> None:
     """Move ``root / rel`` (``rel.name`` in the open folder ``folder_fd``), verified, into the quarantine."""
+    before = os.stat(rel.name, dir_fd=folder_fd, follow_symlinks=False)  # (to notice a write while it moves)
     digest, identity, size = _digest_and_identity(rel.name, dir_fd=folder_fd)
     if not _same_content(digest, plan.expected.get(src_s)):
         out.failed.append((src_s, "not moved: its content changed since the scan"))
@@ -701,12 +705,12 @@ def _move_one(rel: Path, folder_fd: int, src_s: str, root: Path, qdir: Path, pla
     real = root / rel  # a real path: every folder below root was opened without following a link
     if to_trash:
         _trash_one(rel, folder_fd, real, digest, identity, size, root, group, keeper, journal, key, out, stop,
-                   trashes if trashes is not None else {})
+                   trashes if trashes is not None else {}, before)
         return
     dst = _free_name(_make_dirs(qdir, rel.parent) / rel.name)
     entry = {"op": "move", "from": str(real), "to": str(dst), "root": str(root)}
-    _append(journal, key, {**entry, "state": "planned", "bytes": size, "sha256": digest, "group": group,
-                           "kept": keeper})
+    planned = {**entry, "state": "planned", "bytes": size, "sha256": digest, "group": group, "kept": keeper}
+    _append(journal, key, planned)
     def journal_partial(name: str) -> None:  # (across devices) so that undo can clear a copy left unfinished
         _append(journal, key, {**entry, "state": "copying", "partial": str(dst.parent / name)})
 
@@ -715,6 +719,8 @@ def _move_one(rel: Path, folder_fd: int, src_s: str, root: Path, qdir: Path, pla
     except OSError as exc:  # not moved: said in the journal, so undo knows there is nothing to put back
         _append(journal, key, {**entry, "state": "failed", "why": exc.strerror or str(exc)})
         raise
+    if _written_while_moving(dst, before, rel, folder_fd, planned, journal, key, out):
+        return
     try:
         _append(journal, key, {**entry, "state": "done"})
     finally:  # (moved even when its confirmation cannot be written: undo finds it by its planned line)
@@ -723,6 +729,38 @@ def _move_one(rel: Path, folder_fd: int, src_s: str, root: Path, qdir: Path, pla
         _link_in_place(real, Path(os.path.abspath(keeper)), link, entry, journal, key, out, folder_fd, keeper_sha)
     else:  # (a link in its place keeps the name: its sidecars stay with it)
         _move_sidecars(rel, folder_fd, real, dst, root, group, keeper, journal, key, out, stop)
+
+
+def _written_while_moving(dst: Path, before: os.stat_result, rel: Path, folder_fd: int, planned: dict, journal,
+                          key: bytes, out: Outcome) -> bool:
+    """Whether the file just moved to ``dst`` was written to between the check of its bytes (``planned``: its journal
+    line, with that SHA-256; ``before``: its stat before that read) and its move (an editor saving in place, a sync
+    tool still writing): then the quarantine (or trash) would hold the only copy of that edit, which is no duplicate
+    of the keeper, journalled with bytes it no longer has (undo refused it). Its bytes are read again only when its
+    size or mtime moved; such a file is put back in its place (never over anything) and said; where its place was
+    taken meanwhile it stays, journalled with the bytes it holds now, for undo. (Across devices the copy is checked
+    against the bytes checked, and the original is left where it was written to: ``_copy_across``.)"""
+    try:
+        st = os.stat(dst, follow_symlinks=False)
+        if (st.st_size, st.st_mtime_ns) == (before.st_size, before.st_mtime_ns):
+            return False
+        now, identity, size = _digest_and_identity(dst)
+    except OSError:
+        return False
+    if now == planned["sha256"]:
+        return False
+    entry = {k: planned[k] for k in ("op", "from", "to", "root")}
+    _append(journal, key, {**planned, "bytes": size, "sha256": now})  # (what it holds: undo puts that back)
+    try:
+        _move(dst, Path(rel.name), now, identity, dst_dir_fd=folder_fd)
+    except OSError as exc:
+        _append(journal, key, {**entry, "state": "done"})
+        out.failed.append((entry["from"], f"written to while it moved, and its place was taken meanwhile "
+                                          f"({exc.strerror or exc}): it stays at {dst}; undo puts it back"))
+        return True
+    _append(journal, key, {**entry, "state": "failed", "why": "written to while it moved: put back"})
+    out.failed.append((entry["from"], "not moved: written to while it moved (no longer the bytes checked): put back"))
+    return True
 
 
 def sidecars_of(folder: int | str | os.PathLike, name: str) -> list[str]:
@@ -834,7 +872,7 @@ def _sidecar_left(out: Outcome, place: Path, why: str) -> None:
 
 def _trash_one(rel: Path, folder_fd: int, src: Path, digest: str, identity: tuple[int, int], size: int, root: Path,
                group: int, keeper: str, journal, key: bytes, out: Outcome, stop: _Stop | None,
-               trashes: dict) -> None:
+               trashes: dict, before: os.stat_result | None = None) -> None:
     """Send one verified file to the system trash, journalled as a move: on freedesktop systems into the trash
     folder of its device (:func:`imagetwins.trash.trash_folder_for`) under a name reserved first, so the
     journal records where it really goes; elsewhere through send2trash (which does not say where)."""
@@ -861,9 +899,10 @@ def _trash_one(rel: Path, folder_fd: int, src: Path, digest: str, identity: tupl
         return
     dst, info = trash.reserve(src)
     entry = {"op": "trash", "from": real, "to": str(dst), "root": str(root)}
+    planned = {**entry, "state": "planned", "bytes": size, "sha256": digest, "group": group, "kept": keeper,
+               "info": str(info)}
     try:
-        _append(journal, key, {**entry, "state": "planned", "bytes": size, "sha256": digest, "group": group,
-                               "kept": keeper, "info": str(info)})
+        _append(journal, key, planned)
     except JournalError:
         release(info)  # (the name reserved in the trash: no file will go there)
         raise
@@ -877,6 +916,10 @@ def _trash_one(rel: Path, folder_fd: int, src: Path, digest: str, identity: tupl
         release(info)
         _append(journal, key, {**entry, "state": "failed", "why": exc.strerror or str(exc)})
         raise
+    if before is not None and _written_while_moving(dst, before, rel, folder_fd, planned, journal, key, out):
+        if not os.path.lexists(dst):
+            release(info)
+        return
     _append(journal, key, {**entry, "state": "done"})
     out.done.append((real, str(dst)))
     _move_sidecars(rel, folder_fd, src, dst, root, group, keeper, journal, key, out, stop, trash=trash)
