@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import queue
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -38,6 +39,9 @@ __all__ = ["DECODE_TIMEOUT", "Encodings", "Stage", "encode_files"]
 
 #: seconds one file may take to read and decode before it is reported and skipped
 DECODE_TIMEOUT = 60.0
+#: with ``on_batch``, the files ready are handed over at least this often, even mid-batch: a batch of a slow method
+#: (32 files of ``copies`` on a busy machine) took longer than a user waits before Ctrl-C, and nothing was kept
+ON_BATCH_SECONDS = 1.0
 
 
 class Stage:
@@ -189,7 +193,9 @@ def encode_files(
         rules weigh) from the same read and decode (``Encodings.facts``).
     on_batch : callable, optional
         Called with each batch's :class:`Encodings` as soon as it is encoded (the index stores it then, so an
-        interrupted run keeps what was done). The returned value then holds only the failures.
+        interrupted run keeps what was done), and with the files ready so far whenever ``ON_BATCH_SECONDS``
+        passed since the last call (an interruption then loses about that much work). The returned value then
+        holds only the failures.
 
     Returns
     -------
@@ -222,16 +228,38 @@ def encode_files(
         return [pool.submit(_load, p, stages, min_side, read, exif_orientation, facts, min_long)
                 for p in batch]
 
+    class Part:  # what is decoded and not yet encoded
+        def __init__(self) -> None:
+            self.out = Encodings() if on_batch is not None else result
+            self.prepared: list[list[np.ndarray]] = [[] for _ in stages]
+            self.files = 0  # files taken, failures included (the bar's count)
+
+    def encode(part: Part) -> None:
+        if on_batch is not None:
+            part.out.by_method = {stage.name: stage.encode_batch(slot) if slot else stage.empty()
+                                  for stage, slot in zip(stages, part.prepared)}
+            on_batch(part.out)
+        else:
+            for stage, slot in zip(stages, part.prepared):
+                if slot:
+                    chunks[stage.name].append(stage.encode_batch(slot))
+        if bar is not None:
+            bar.update(part.files)
+
     try:
         with quiet_decoder_warnings():
             pending = submit(batches[0]) if batches else []
+            handed = time.monotonic()
             for k, batch in enumerate(batches):
                 futures = pending
                 # decode the next batch while this one is encoded
                 pending = submit(batches[k + 1]) if k + 1 < len(batches) else []
-                prepared: list[list[np.ndarray]] = [[] for _ in stages]
-                part = Encodings() if on_batch is not None else result
+                part = Part()
                 for path, future in zip(batch, futures):
+                    if on_batch is not None and part.out.paths and time.monotonic() - handed >= ON_BATCH_SECONDS:
+                        encode(part)  # (what is ready is kept now, not at the batch's end)
+                        handed, part = time.monotonic(), Part()
+                    part.files += 1
                     try:
                         out = future.result(timeout=timeout)
                     except FutureTimeout:
@@ -239,29 +267,21 @@ def encode_files(
                         # (transient: says nothing about the file, so no cache may remember it as unreadable)
                         out = ReadFailure(path, f"took longer than {timeout:g} s to decode", transient=True)
                     if isinstance(out, ReadFailure):
-                        part.failures.append(out)
-                        if part is not result:
+                        part.out.failures.append(out)
+                        if part.out is not result:
                             result.failures.append(out)
                         if warn:
                             warn_skipped(out.path, out.reason)
                         continue
                     digest, arrays, found = out
-                    part.paths.append(path)
-                    part.digests.append(digest)
+                    part.out.paths.append(path)
+                    part.out.digests.append(digest)
                     if facts:
-                        part.facts.append(found)
-                    for slot, array in zip(prepared, arrays):
+                        part.out.facts.append(found)
+                    for slot, array in zip(part.prepared, arrays):
                         slot.append(array)
-                if on_batch is not None:
-                    part.by_method = {stage.name: stage.encode_batch(slot) if slot else stage.empty()
-                                      for stage, slot in zip(stages, prepared)}
-                    on_batch(part)
-                else:
-                    for stage, slot in zip(stages, prepared):
-                        if slot:
-                            chunks[stage.name].append(stage.encode_batch(slot))
-                if bar is not None:
-                    bar.update(len(batch))
+                encode(part)
+                handed = time.monotonic()
     finally:
         pool.shutdown()
         if bar is not None and bar is not progress:
