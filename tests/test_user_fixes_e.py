@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -67,3 +68,67 @@ def test_an_update_interrupted_in_its_first_batch_keeps_what_was_encoded(tmp_pat
         assert len(idx.load("slowhash")[0]) == kept
         again = idx.update(folder, workers=1)
     assert (again.added, again.unchanged) == (20 - kept, kept)
+
+
+def _run(*args):
+    from click.testing import CliRunner
+
+    from imagetwins.cli import main
+
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+@pytest.fixture
+def linked_album(tmp_path: Path, datasets: Path) -> Path:
+    """``album/2020`` holds 3 photos; ``album/linkdir`` is a link to a folder outside holding byte copies of them."""
+    root, outside = tmp_path / "album", tmp_path / "outside"
+    (root / "2020").mkdir(parents=True)
+    outside.mkdir()
+    for p in sorted((datasets / "photos-public" / "images").glob("*.jpg"))[:3]:
+        (root / "2020" / p.name).write_bytes(p.read_bytes())
+        (outside / p.name).write_bytes(p.read_bytes())
+    (root / "linkdir").symlink_to(outside, target_is_directory=True)
+    return root
+
+
+@pytest.mark.cli
+def test_a_plan_made_with_follow_symlinks_leaves_the_linked_files_as_remove_does(tmp_path: Path,
+                                                                                 linked_album: Path) -> None:
+    """A ``find --json`` plan (the review page's export too) of a scan with ``--follow-symlinks`` listed the files
+    reached through the link to move; ``remove --plan`` refused each ("reached through a symbolic link to a folder")
+    and exited 1, where ``remove --follow-symlinks`` leaves them with one note and exits 0."""
+    plan = tmp_path / "plan.json"
+    assert _run("find", linked_album, "-r", "--follow-symlinks", "-m", "phash", "--json", plan).exit_code == 0
+    linked = sorted(str(p) for p in (linked_album / "linkdir").iterdir())
+    doc = json.loads(plan.read_text())
+    assert sorted(f for g in doc["groups"] for f in g["through_links"]) == linked
+    for args in ((), ("--apply", "--move-to", tmp_path / "q")):
+        res = _run("remove", linked_album, "--plan", plan, *args)
+        assert res.exit_code == 0, res.output
+        assert "warning" not in res.output and "refused" not in res.output, res.output
+        assert "note: 3 files reached through a followed symbolic link stay where they are" in res.output
+    assert sorted(str(p) for p in (linked_album / "linkdir").iterdir()) == linked  # nothing moved through the link
+    assert len(list((linked_album / "2020").iterdir())) == 3 and not (tmp_path / "q").exists()
+
+
+@pytest.mark.cli
+def test_the_review_page_of_a_followed_scan_shows_and_exports_linked_files_as_staying(
+        tmp_path: Path, linked_album: Path, browser) -> None:
+    from selenium.webdriver.common.by import By
+
+    page = tmp_path / "review.html"
+    assert _run("report", linked_album, "-r", "--follow-symlinks", "-m", "phash", "-o", page).exit_code == 0
+    browser.get(page.as_uri())
+    assert browser.find_element(By.TAG_NAME, "body").text.count("stays: reached through a followed symbolic link") == 3
+    browser.find_element(By.ID, "bulk-exact").click()  # accept the 3 groups of byte copies
+    browser.find_element(By.ID, "export").click()
+    deadline = time.monotonic() + 20
+    while not (found := list(browser.downloads.glob("imagetwins-decisions*.json"))) or not found[0].stat().st_size:
+        assert time.monotonic() < deadline, "no export"
+        time.sleep(0.1)
+    doc = json.loads(found[0].read_text())
+    assert all(g["reviewed"] and len(g["through_links"]) == 1 for g in doc["groups"]), doc["groups"]
+    res = _run("remove", linked_album, "--plan", found[0])
+    assert res.exit_code == 0 and "would move /" not in res.output, res.output
+    assert "note: 3 files reached through a followed symbolic link stay where they are" in res.output
+

@@ -564,6 +564,15 @@ def through_links(paths: Sequence[str], roots: Sequence[str | os.PathLike]) -> f
     return frozenset(out)
 
 
+def followed_through_links(result: FindResult, paths: Sequence[str]) -> frozenset[str]:
+    """The files of ``paths`` reached through a symbolic link the scan of ``result`` followed (``--follow-symlinks``:
+    its keepers were decided with the scanned folders, ``decide_keepers(roots=...)``); none for a scan that followed
+    no link. Every output that says what ``remove`` does with a group's files asks this (a plan, the review page)."""
+    policy = result.keep_policy
+    roots = policy[3] if policy is not None and len(policy) > 3 else ()
+    return through_links(paths, roots) if roots else frozenset()
+
+
 def _inside(path: str, folders: Sequence[Path]) -> bool:
     real = Path(path).resolve()
     return any(real.is_relative_to(f) for f in folders)

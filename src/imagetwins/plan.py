@@ -11,6 +11,10 @@ link to ``root``) and ``base`` (the folder relative paths are relative to), and 
     the keeper (a path from ``files``; a person may change it);
 ``also_keep``, ``not_duplicate``
     other paths left where they are (reference-folder files; files a reviewer said are not duplicates);
+``through_links``
+    files reached through a symbolic link the scan followed (``--follow-symlinks``): left where they are, as
+    ``remove --follow-symlinks`` leaves them (``remove`` never moves a file through a link), and counted in one
+    note, not refused;
 ``skip``
     true: leave the whole group alone;
 ``suggested_keep``, ``suggested_also_keep``, ``reviewed``
@@ -82,12 +86,14 @@ class PlannedGroup:
     linked: dict[str, list[str]] = field(default_factory=dict)
     #: nobody reviewed it on the review page: left alone, never moved as suggested, not remembered
     unreviewed: bool = False
+    #: reached through a symbolic link the scan followed: left where they are (the plan's ``through_links``)
+    through_links: list[str] = field(default_factory=list)
 
     @property
     def to_move(self) -> list[str]:
         if self.skip or self.keep is None:
             return []
-        leave = set(self.leave)  # (a list: a plan listing 40,000 files to leave took 45 s)
+        leave = {*self.leave, *self.through_links}  # (a list: a plan listing 40,000 files to leave took 45 s)
         return [f for f in dict.fromkeys(self.files) if f != self.keep and f not in leave]
 
 
@@ -104,17 +110,22 @@ class CheckedPlan:
     #: groups of a review page's export that nobody reviewed: left alone (:attr:`PlannedGroup.unreviewed`)
     unreviewed_groups: int = 0
     keepers: dict[str, str] = field(default_factory=dict)  # keeper -> its scanned SHA-256
+    #: files reached through a followed symbolic link, left where they are (:attr:`PlannedGroup.through_links`)
+    through_links: list[str] = field(default_factory=list)
 
     def to_removal(self):
         """As a :class:`imagetwins.quarantine.Plan` whose moves check the scanned digests once more."""
         from imagetwins.quarantine import Plan
 
         return Plan([(f, n, k) for f, n, k, _ in self.moves], sorted({k for _, _, k, _ in self.moves}),
-                    list(self.refused), expected={**self.keepers, **{f: d for f, _, _, d in self.moves}})
+                    list(self.refused), expected={**self.keepers, **{f: d for f, _, _, d in self.moves}},
+                    through_links=list(self.through_links))
 
 
 def plan_document(result, decisions, root: str | os.PathLike) -> dict:
     """The ``find --json`` document of a :class:`~imagetwins.results.FindResult` and its keep decisions."""
+    from imagetwins.keep import followed_through_links
+
     data = result.to_dict(pairs=False)  # (pairs grow with the square of a group: written only when asked)
     data = {"imagetwins_plan": PLAN_VERSION, "root": str(Path(root).resolve()), "scanned_as": os.path.abspath(root),
             "base": os.getcwd(), **data}
@@ -136,6 +147,9 @@ def plan_document(result, decisions, root: str | os.PathLike) -> dict:
                 g["skip"] = True
         if awaiting:
             g["keep"] = None
+        linked = followed_through_links(result, g["files"])
+        if linked:  # (--follow-symlinks: found, and left where they are)
+            g["through_links"] = [f for f in g["files"] if f in linked]
     return data
 
 
@@ -276,6 +290,7 @@ def load_plan(path: str | os.PathLike, folder: str | os.PathLike | None = None) 
             _name(keep, f"group {n}'s keep", source)
         not_duplicate = _paths(g.get("not_duplicate"), f"group {n}'s not_duplicate", source)
         leave = _paths(g.get("also_keep"), f"group {n}'s also_keep", source) + not_duplicate
+        through = _paths(g.get("through_links"), f"group {n}'s through_links", source)
         digests = g.get("sha256") or {}
         if not isinstance(digests, dict) or not all(isinstance(v, str) for v in digests.values()):
             raise PlanError(f"{source}: group {n}'s sha256 must map paths to digests")
@@ -290,7 +305,8 @@ def load_plan(path: str | os.PathLike, folder: str | os.PathLike | None = None) 
         groups.append(PlannedGroup(n, [where(f) for f in files], where(keep) if keep is not None else None,
                                    [where(f) for f in leave], bool(g.get("skip", False)) or unreviewed,
                                    {where(k): v for k, v in digests.items()}, [where(f) for f in not_duplicate],
-                                   decided=False if unreviewed else decided, unreviewed=unreviewed))
+                                   decided=False if unreviewed else decided, unreviewed=unreviewed,
+                                   through_links=[where(f) for f in through]))
     linked = doc.get("already_linked") or []
     if not isinstance(linked, list) or not all(isinstance(n, list) for n in linked):
         raise PlanError(f"{source}: 'already_linked' must be a list of lists of paths")
@@ -379,7 +395,9 @@ def check_plan(root: str | os.PathLike, groups: Sequence[PlannedGroup]) -> Check
 
     A group moves nothing when its keeper is missing, not among its files, outside ``root``, or not
     the scanned bytes any more. A file moves only when a group lists it, it is a regular file inside
-    ``root`` reached without a symbolic link, is not kept by any group, and still has the scanned bytes.
+    ``root`` reached without a symbolic link, is not kept by any group, and still has the scanned bytes. A file the
+    plan says was reached through a followed link (``through_links``) is left where it is (``through_links``), not
+    refused: an edit that lists another file there only keeps it.
     A group with no keeper as ``find --json`` wrote it (re-shots, :func:`awaiting_keeper`) is counted in
     ``awaiting_groups``, not refused: a plan nobody edited moves nothing and warns of nothing.
     """
@@ -410,6 +428,9 @@ def check_plan(root: str | os.PathLike, groups: Sequence[PlannedGroup]) -> Check
             out.refused += [(f, f"its keeper {g.keep} cannot be trusted: {why}") for f in g.to_move]
             continue
         out.keepers[g.keep] = g.sha256[g.keep]
+        leave = set(g.leave)
+        out.through_links += [f for f in dict.fromkeys(g.through_links) if f in g.files and f != g.keep
+                              and f not in leave]  # (said once; only ever left where they are)
         kept_inode = _inode(g.keep)
         for f in g.to_move:
             real = os.path.realpath(f)

@@ -31,7 +31,7 @@ from PIL import Image
 from imagetwins.decisions import key_map
 from imagetwins.digests import Digest
 from imagetwins.io import ImageReadError, content_digest, open_image, read_bytes
-from imagetwins.keep import FileInfo, decide_keepers
+from imagetwins.keep import FileInfo, decide_keepers, followed_through_links
 from imagetwins.pairscores import PairScoreStore, for_method
 from imagetwins.plan import NO_KEEPER_YET, PLAN_VERSION, awaiting_keeper, needs_review
 from imagetwins.results import FindResult
@@ -225,6 +225,7 @@ def _report_data(result: FindResult, workers: int | None, progress: bool, keep_r
     remembered = getattr(result, "decided", None)  # decisions made earlier (imagetwins.decisions)
     key_of = key_map(result) if remembered else {}
     for g, d, awaiting in zip(result.groups, decisions, awaiting_keeper(result)):
+        linked = followed_through_links(result, g.files)
         cards = []
         for path, digest in zip(g.files, g.digests or [""] * len(g.files)):
             digest = full[k][0] if full[k] else digest  # (not read again: the scanned digest, maybe 32 digits)
@@ -248,6 +249,8 @@ def _report_data(result: FindResult, workers: int | None, progress: bool, keep_r
                        "files": cards,
                        "keep": g.files.index(d.keeper) if d.keeper in g.files else -1,
                        "also_keep": [g.files.index(p) for p in d.keep[1:]], "scores": scores,
+                       # (--follow-symlinks: found, shown, and left where they are, as 'remove' leaves them)
+                       "through_links": [k for k, p in enumerate(g.files) if p in linked],
                        "remembered": remembered.status(g.files, key_of) if remembered else None})
     groups.sort(key=lambda g: g["remembered"] is not None)  # new groups first, those decided earlier apart after
     from imagetwins.folders import find_duplicate_folders

@@ -191,13 +191,13 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
                                       quiet))
         plan = plan_removal(result, roots=[directory], keep_in=keep_in, rule=keep_rule, decisions=decisions,
                             raw_sidecars=raw_pairs == "keep", followed_links=follow_symlinks)
-        if plan.through_links and not quiet:  # (--follow-symlinks: found and shown, never moved through a link)
-            echo(f"note: {plural(len(plan.through_links), 'file')} reached through a followed symbolic link "
-                 f"{'stays' if len(plan.through_links) == 1 else 'stay'} where "
-                 f"{'it is' if len(plan.through_links) == 1 else 'they are'} (remove never moves a file through a "
-                 f"link, nor keeps one in place of another), e.g. {plan.through_links[0]}", err=True)
     if plan_file is None:
         folder_moves, folders_refused = [], []
+    if plan.through_links and not quiet:  # (--follow-symlinks, or a plan made with it: never moved through a link)
+        echo(f"note: {plural(len(plan.through_links), 'file')} reached through a followed symbolic link "
+             f"{'stays' if len(plan.through_links) == 1 else 'stay'} where "
+             f"{'it is' if len(plan.through_links) == 1 else 'they are'} (remove never moves a file through a "
+             f"link, nor keeps one in place of another), e.g. {plan.through_links[0]}", err=True)
     for path, why in plan.refused + folders_refused if not quiet else ():
         echo(f"warning: not moving {path}: {why}", err=True)
     if not apply_:
