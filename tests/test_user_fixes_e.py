@@ -132,3 +132,19 @@ def test_the_review_page_of_a_followed_scan_shows_and_exports_linked_files_as_st
     assert res.exit_code == 0 and "would move /" not in res.output, res.output
     assert "note: 3 files reached through a followed symbolic link stay where they are" in res.output
 
+
+@pytest.mark.unit
+def test_a_file_taken_by_its_bytes_is_never_kept_in_place_of_one_named_as_an_image(tmp_path: Path) -> None:
+    """Content sniffing lists ``IMG.bak`` (a backup) and ``a`` (no extension); their shorter names made them the
+    keepers, and ``remove`` would have moved the photos ``IMG_0001.jpg`` and ``holiday.jpg`` away, leaving only the
+    backup and the nameless file. They are still found and shown; the copy kept is the one named as an image."""
+    import imagetwins
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for k, (photo, other) in enumerate((("IMG_0001.jpg", "IMG.bak"), ("holiday.jpg", "a"))):
+        synthetic_photo(seed=k).save(folder / photo, quality=90)
+        (folder / other).write_bytes((folder / photo).read_bytes())
+    result = imagetwins.find(folder, "phash", keep="original", cache=False)
+    assert sorted((Path(d.keeper).name, [Path(p).name for p in d.remove]) for d in result.decisions) == [
+        ("IMG_0001.jpg", ["IMG.bak"]), ("holiday.jpg", ["a"])]

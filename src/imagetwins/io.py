@@ -48,6 +48,13 @@ _SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"II
 _HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1", b"avif", b"avis")
 
 
+def named_as_image(path: str | os.PathLike) -> bool:
+    """Whether a file's name is an image's (:data:`IMAGE_EXTENSIONS`): not a file :func:`find_images` took by its
+    first bytes alone (``IMG.jpg.bak``, a photo without an extension), which the keep rules never keep in place of
+    one that is."""
+    return os.path.splitext(os.fspath(path))[1].lower() in IMAGE_EXTENSIONS
+
+
 def looks_like_image(path: str | os.PathLike) -> bool:
     """Whether a file's first bytes are those of a raster image (JPEG, PNG, GIF, TIFF and the RAW files built on
     it, WebP, BMP, PNM, HEIF/AVIF, JPEG 2000), whatever its name says; never blocks (a FIFO is not read)."""

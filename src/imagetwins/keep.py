@@ -55,7 +55,7 @@ from imagetwins.decisions import Remembered, key_map
 from imagetwins.digests import Digest
 from imagetwins.facts import ImageFacts
 from imagetwins.folder_copies import CopiedFolders, place_order
-from imagetwins.io import open_header, open_regular_file
+from imagetwins.io import named_as_image, open_header, open_regular_file
 from imagetwins.raw import is_raw_name
 from imagetwins.timing import stage
 
@@ -587,7 +587,8 @@ def choose_keeper(infos: Sequence[FileInfo], keep_in: Sequence[str | os.PathLike
     (:class:`imagetwins.folder_copies.CopiedFolders`), asked only where files tie on every term before their
     places (without: the place alone, :func:`imagetwins.folder_copies.place_order`); ``avoid``: files never
     chosen while another file of the group may be (reached through a followed symbolic link, :func:`through_links`:
-    ``remove`` never moves nor keeps one, so ``find`` keeps one of the others too)."""
+    ``remove`` never moves nor keeps one, so ``find`` keeps one of the others too). Then a file named as an image
+    (:func:`imagetwins.io.named_as_image`) is kept before one found by its first bytes alone (``IMG.jpg.bak``)."""
     if not infos:
         raise ValueError("an empty group has nothing to keep")
     if rule not in KEEP_RULES:
@@ -597,6 +598,9 @@ def choose_keeper(infos: Sequence[FileInfo], keep_in: Sequence[str | os.PathLike
             or list(infos))
     if avoid:
         pool = [f for f in pool if f.path not in avoid] or pool
+    # a file taken by its bytes under another name (a backup, IMG.jpg.bak; no extension) is never the copy left in
+    # place of one named as an image: applications, and the person, look for the photo under an image's name
+    pool = [f for f in pool if named_as_image(f.path)] or pool
     if rule == "best" and len(pool) > 1:
         return _best_shot(pool, infos, score, places)
     key = _rule_key(rule, pool, infos, score, places)
