@@ -130,3 +130,28 @@ def test_a_file_written_to_after_its_copy_across_devices_is_left_in_place(tmp_pa
     assert copy.read_bytes() == keeper.read_bytes() + b"edited"
     assert not list((tmp_path / "q").rglob("*.png"))
     assert not undo(tmp_path / "q").failed
+
+
+def test_a_sidecar_swapped_for_a_huge_file_before_it_is_written_is_not_read_whole(tmp_path: Path) -> None:
+    """--merge-metadata reads the keeper's XMP sidecar (at most 2 MB), then writes the new one where the same bytes
+    still stand: the file standing there was read whole to compare, so one swapped meanwhile for a sparse file of
+    any size was read into memory (1 GB of memory for a 1 GB file). Now at most the previous bytes and one more are
+    read: a file of another size is "changed", whatever it holds."""
+    import tracemalloc
+
+    from imagetwins.quarantine import write_sidecars
+
+    root = tmp_path / "album"
+    root.mkdir()
+    side = root / "a.jpg.xmp"
+    with open(side, "wb") as fh:
+        fh.truncate(64 << 20)  # sparse: no disk, 64 MB to read
+    tracemalloc.start()
+    try:
+        out = write_sidecars([(str(side), b"<x:xmpmeta/>", b"<old/>")], root, tmp_path / "q")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert [p for p, _ in out.failed] == [str(side)] and "changed" in out.failed[0][1]
+    assert peak < 8 << 20, f"{peak / 1e6:.0f} MB"
+    assert side.stat().st_size == 64 << 20

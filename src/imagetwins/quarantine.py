@@ -2133,9 +2133,9 @@ def _write_sidecar(path: Path, data: bytes, previous: bytes | None, given: Path,
     folder_fd = _folder_fd(root, rel.parent)
     try:
         before = None
-        if standing == "a file":
-            with open_regular_file(rel.name, follow_symlinks=False, dir_fd=folder_fd) as fh:
-                before = fh.read()
+        if standing == "a file":  # (at most the previous bytes and one more: a file swapped for a huge one meanwhile
+            with open_regular_file(rel.name, follow_symlinks=False, dir_fd=folder_fd) as fh:  # is not read whole)
+                before = fh.read(len(previous or b"") + 1)
         if before != previous:
             out.failed.append((str(path), "no sidecar written: it changed while the metadata was gathered"))
             return
