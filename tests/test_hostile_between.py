@@ -155,3 +155,29 @@ def test_a_sidecar_swapped_for_a_huge_file_before_it_is_written_is_not_read_whol
     assert [p for p, _ in out.failed] == [str(side)] and "changed" in out.failed[0][1]
     assert peak < 8 << 20, f"{peak / 1e6:.0f} MB"
     assert side.stat().st_size == 64 << 20
+
+
+@pytest.mark.parametrize("to_trash", [False, True])
+def test_a_folder_of_photos_with_their_sidecars_is_listed_once_not_once_a_file(tmp_path: Path, monkeypatch,
+                                                                               to_trash: bool) -> None:
+    """Whether another file uses ``IMG.xmp`` (``IMG.dng`` beside ``IMG.jpg``) was asked by listing the folder for
+    every moved file that has one: 3,000 moves out of a folder of 12,000 names took 35 CPU s, a folder of 20,000
+    photos and their sidecars 74 ms a file. Now each folder is listed once, and again only when something other
+    than this run changed it; the sidecars still go with their files, and a shared one still stays."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    root = tmp_path / "album"
+    pairs = [_pair(root, f"IMG_{k:03d}.png", k) for k in range(60)]
+    for _, copy in pairs:
+        copy.with_suffix(".xmp").write_text(f"<x:xmpmeta>{copy.name}</x:xmpmeta>")
+    shared = pairs[0][1].with_suffix(".dng")  # IMG_000.dng uses IMG_000.xmp too: it stays
+    shared.write_bytes(b"raw")
+    listed = []
+    real_listdir = os.listdir
+    monkeypatch.setattr(os, "listdir", lambda folder=".": listed.append(folder) or real_listdir(folder))
+    out = apply_plan(_plan(*pairs), root, tmp_path / "q", to_trash=to_trash)
+    assert len(out.done) == 60 and not out.failed, out.failed
+    assert len(out.sidecars) == 59 and out.shared_sidecars == [(str(pairs[0][1]), str(pairs[0][1].with_suffix(".xmp")))]
+    assert sorted(p.name for p in (root / "copy").iterdir()) == ["IMG_000.dng", "IMG_000.xmp"]
+    assert len(listed) <= 3, len(listed)
+    back = undo(tmp_path / "q")
+    assert not back.failed and len(back.done) == 60 + 59

@@ -202,8 +202,11 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
         echo(f"warning: not moving {path}: {why}", err=True)
     if not apply_:
         if not quiet and not requested.to_stdout:
+            from imagetwins.quarantine import FolderListings
+
+            listings = FolderListings()  # (each folder listed once, not once per file)
             for src, group, keeper in plan.moves:
-                sides = _sidecars_with(src) if link is None else []  # (a link keeps the name: they stay)
+                sides = _sidecars_with(src, listings) if link is None else []  # (a link keeps the name: they stay)
                 echo(f"would move {src}   (group {group}, keeping {keeper})")
                 for side in sides:  # (a line each: echo shows a newline inside a line as \n)
                     echo(f"  with its XMP sidecar {side}")
@@ -320,13 +323,13 @@ def _say_stopped(out, total: int, what: str = "file") -> None:
              "they are", err=True)
 
 
-def _sidecars_with(src: str) -> list[str]:
+def _sidecars_with(src: str, listings=None) -> list[str]:
     """The XMP sidecars that would move into the quarantine with ``src`` (for the dry run)."""
     from imagetwins.quarantine import sidecars_of
 
     folder, name = os.path.split(src)
     try:
-        return [os.path.join(folder, s) for s in sidecars_of(folder or ".", name)]
+        return [os.path.join(folder, s) for s in sidecars_of(folder or ".", name, listings)]
     except OSError:
         return []
 
