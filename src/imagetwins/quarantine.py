@@ -355,7 +355,7 @@ def _signed_ok(key: bytes, entry: dict) -> bool:
 
 def _open_journal(qdir: Path):
     try:
-        fd = os.open(qdir / JOURNAL, os.O_RDWR | os.O_APPEND | os.O_CREAT | _NOFOLLOW | _CLOEXEC
+        fd = os.open(qdir / JOURNAL, os.O_WRONLY | os.O_APPEND | os.O_CREAT | _NOFOLLOW | _CLOEXEC
                      | getattr(os, "O_NONBLOCK", 0), 0o600)  # (O_NONBLOCK: a FIFO there is refused, not waited on)
     except OSError as exc:  # ELOOP: a symbolic link planted as the journal
         raise QuarantineError(f"{qdir / JOURNAL}: cannot open the journal safely ({exc.strerror or exc})") from None
@@ -367,31 +367,46 @@ def _open_journal(qdir: Path):
         os.close(fd)
         raise QuarantineError(f"{qdir / JOURNAL} {why}: refused")
     try:
-        _end_cut_line(fd, st.st_size)
+        _end_cut_line(qdir / JOURNAL, fd, st)
     except OSError as exc:
         os.close(fd)
         raise JournalError(f"cannot write the quarantine's journal ({exc.strerror or exc})") from None
     return open(fd, "w", encoding="ascii")
 
 
-def _end_cut_line(fd: int, size: int) -> None:
+def _end_cut_line(path: Path, fd: int, st: os.stat_result) -> None:
     """Make the journal end with a whole line before anything is appended. A crash can cut the last line short
     (``_read_journal`` skips it, as the last line): the next line appended right after its bytes was glued to it,
     unreadable too, and the move it recorded could not be undone. A cut line that is not JSON is taken away (it
     was being written when the run stopped: its move had not begun, and no line of it can be checked); a whole
-    line that only lacks its newline (an edit) gets one."""
-    if size == 0 or os.pread(fd, 1, size - 1) == b"\n":
+    line that only lacks its newline (an edit) gets one. ``fd``: the journal open for appending (``st``: its stat);
+    it is read through a second descriptor of the same file."""
+    size = st.st_size
+    if size == 0:
+        return
+    rfd = os.open(path, os.O_RDONLY | _NOFOLLOW | _CLOEXEC | getattr(os, "O_NONBLOCK", 0))
+    try:
+        now = os.fstat(rfd)
+        if (now.st_dev, now.st_ino) != (st.st_dev, st.st_ino):
+            raise OSError(errno.EAGAIN, "the journal was replaced while it was opened")
+        _end_cut_line_read(rfd, fd, size)
+    finally:
+        os.close(rfd)
+
+
+def _end_cut_line_read(rfd: int, fd: int, size: int) -> None:
+    if os.pread(rfd, 1, size - 1) == b"\n":
         return
     start = size
     while start > 0:  # back to the newline before the last line (a folder's line may be long)
         step = min(start, 1 << 16)
-        chunk = os.pread(fd, step, start - step)
+        chunk = os.pread(rfd, step, start - step)
         cut = chunk.rfind(b"\n")
         if cut >= 0:
             start = start - step + cut + 1
             break
         start -= step
-    tail = os.pread(fd, size - start, start)
+    tail = os.pread(rfd, size - start, start)
     try:
         whole = isinstance(json.loads(tail), dict)
     except ValueError:
