@@ -181,3 +181,35 @@ def test_a_folder_of_photos_with_their_sidecars_is_listed_once_not_once_a_file(t
     assert len(listed) <= 3, len(listed)
     back = undo(tmp_path / "q")
     assert not back.failed and len(back.done) == 60 + 59
+
+
+def test_a_folder_plan_of_photos_with_their_sidecars_is_checked_in_linear_time(tmp_path: Path, monkeypatch) -> None:
+    """Before a whole folder moves (``folders`` plan), each file in it the plan does not list must be an XMP sidecar
+    of one it lists: an ``IMG.xmp`` was compared with every listed file in turn (a folder of 5,000 photos with their
+    sidecars: 25 million comparisons). Now with each listed file's folder and stem, once."""
+    from imagetwins import folders
+
+    n = 400
+    (tmp_path / "A").mkdir()
+    (tmp_path / "B").mkdir()
+    files = {}
+    for k in range(n):
+        data = f"picture {k}".encode()
+        (tmp_path / "A" / f"IMG_{k}.png").write_bytes(data)
+        (tmp_path / "B" / f"IMG_{k}.png").write_bytes(data)
+        (tmp_path / "B" / f"IMG_{k}.xmp").write_text("<x:xmpmeta/>")
+        digest = hashlib.sha256(data).hexdigest()
+        files[f"B/IMG_{k}.png"] = (digest, f"A/IMG_{k}.png", digest)
+    entry = {"remove": "B", "copy_of": "A", "skip": False, "files": files, "number": 1}
+    calls = 0
+    real = os.path.splitext
+
+    def counted(path):
+        nonlocal calls
+        calls += 1
+        return real(path)
+
+    monkeypatch.setattr(os.path, "splitext", counted)
+    moves, refused = folders.check_folder_plan(tmp_path, [entry])
+    assert not refused and len(moves) == 1 and len(moves[0].files) == 2 * n
+    assert calls < 20 * n, calls

@@ -159,16 +159,21 @@ def _lies_in(path: str, folder: str, root: Path) -> bool:
     return False
 
 
-def _sidecar_of_listed(path: str, listed: dict) -> bool:
-    """Is ``path`` an XMP sidecar (``IMG.jpg.xmp``, ``IMG.xmp``; any case of ``.xmp``) of a file in ``listed``?"""
+def _sidecar_of_listed(path: str, listed: dict, stems: set[str] | None = None) -> bool:
+    """Is ``path`` an XMP sidecar (``IMG.jpg.xmp``, ``IMG.xmp``; any case of ``.xmp``) of a file in ``listed``?
+    ``stems``: :func:`_listed_stems` of ``listed`` (made once for a folder: comparing each ``IMG.xmp`` with every
+    listed file was quadratic in the folder's size)."""
     base, ext = os.path.splitext(path)
     if ext.lower() != ".xmp":
         return False
     if base in listed:  # IMG.jpg.xmp
         return True
-    folder = os.path.dirname(path)
-    stem = os.path.basename(base)
-    return any(os.path.dirname(f) == folder and os.path.splitext(os.path.basename(f))[0] == stem for f in listed)
+    return base in (stems if stems is not None else _listed_stems(listed))  # IMG.xmp
+
+
+def _listed_stems(listed: dict) -> set[str]:
+    """Each listed file's path without its extension (``A/IMG`` of ``A/IMG.jpg``)."""
+    return {os.path.splitext(f)[0] for f in listed}
 
 
 def check_folder_plan(root: str | os.PathLike,
@@ -196,6 +201,7 @@ def check_folder_plan(root: str | os.PathLike,
             why = next((f"{name}'s file {f} is not inside it" for f in listed if not _under(
                 os.path.relpath(f, real_root).replace(os.sep, "/"), e["remove"])), None)
         sidecars: dict[str, str] = {}
+        stems = _listed_stems(listed)
         if why is None:
             for dirpath, dirnames, filenames in os.walk(name, followlinks=False):
                 for d in dirnames:
@@ -205,7 +211,7 @@ def check_folder_plan(root: str | os.PathLike,
                     full = os.path.join(dirpath, f)
                     if full in listed:
                         continue
-                    if _sidecar_of_listed(full, listed):
+                    if _sidecar_of_listed(full, listed, stems):
                         try:
                             sidecars[full] = sha256_file(full)  # (a link or FIFO there: refused by the read)
                             continue
