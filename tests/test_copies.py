@@ -128,7 +128,7 @@ def test_cli_find_against_and_explain(album: Path, tmp_path: Path) -> None:
     out = runner.invoke(main, ["find", str(album), "-r", "-m", "copies", "--no-cache", "--json", "-", "--pairs"])
     assert out.exit_code == 0, out.output
     data = json.loads(out.output)
-    assert len(data["groups"]) == 3 and all(0.5 <= p["similarity"] <= 1 for p in data["pairs"])
+    assert len(data["groups"]) == 3 and all(0.5 <= p["confidence"] <= 1 for p in data["pairs"])
     assert all(p["verdict"] == "copy" for p in data["pairs"])  # the pictures were checked: each pair is a copy
     # the text output names the score for what it is: a verification confidence, not a cosine
     text = runner.invoke(main, ["find", str(album), "-r", "-m", "copies", "--no-cache"]).output

@@ -260,7 +260,7 @@ def test_the_review_page_keeps_and_reuses_its_scores(album: Path, tmp_path: Path
         data = report_data(result, root=folder)
         tables = [g["scores"] for g in data["groups"]]
     assert all(t[0][1] is not None and t[0][1] == t[1][0] for t in tables)
-    assert all(g["scores"][0][1] == g["min_similarity"] for g in data["groups"] if len(g["files"]) == 2)
+    assert all(g["scores"][0][1] == g["min_confidence"] for g in data["groups"] if len(g["files"]) == 2)
     Calls(monkeypatch, refuse=True)
     assert [g["scores"] for g in report_data(_find(folder), root=folder)["groups"]] == tables
 

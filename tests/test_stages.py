@@ -33,7 +33,7 @@ def test_score_kinds_answer_every_question_about_scores() -> None:
     assert DISTANCE.value(np.uint16(3)) == 3 and type(DISTANCE.value(np.uint16(3))) is int
     assert SIMILARITY.value(np.float32(0.953125)) == 0.9531
     assert (DISTANCE.weakest_field, SIMILARITY.weakest_field, CONFIDENCE.weakest_field) == \
-        ("max_distance", "min_similarity", "min_similarity")
+        ("max_distance", "min_similarity", "min_confidence")
     # validation in one place, one line saying what is allowed
     assert DISTANCE.check_threshold(10.0, 64, "phash") == 10
     for kind, bad, message in ((DISTANCE, 65, "whole bits, 0..64"), (DISTANCE, 2.5, "whole bits"),
@@ -43,11 +43,12 @@ def test_score_kinds_answer_every_question_about_scores() -> None:
             kind.check_threshold(bad)
 
 
-def test_a_score_kind_is_the_name_outputs_have_always_written() -> None:
-    """Programs compared kinds with strings and JSON holds their names: both keep working; a confidence is
-    written as a similarity, as before, but keeps its own unit."""
-    assert DISTANCE == "distance" and SIMILARITY == "similarity" and CONFIDENCE == "similarity"
-    assert json.dumps({"score_kind": CONFIDENCE, DISTANCE: 3}) == '{"score_kind": "similarity", "distance": 3}'
+def test_a_score_kind_is_the_name_outputs_write() -> None:
+    """Programs compare kinds with strings and JSON holds their names: one name per kind (a confidence was written
+    as a similarity in JSON and as a confidence in CSV)."""
+    assert DISTANCE == "distance" and SIMILARITY == "similarity" and CONFIDENCE == "confidence"
+    assert CONFIDENCE != SIMILARITY and ScoreKind.of("confidence") is CONFIDENCE
+    assert json.dumps({"score_kind": CONFIDENCE, DISTANCE: 3}) == '{"score_kind": "confidence", "distance": 3}'
     assert ScoreKind.of("distance") is DISTANCE and ScoreKind.of(CONFIDENCE) is CONFIDENCE
     assert CONFIDENCE.unit == "confidence" and SIMILARITY.unit == "cosine similarity"
     with pytest.raises(ValueError, match="distance, similarity, confidence"):
@@ -56,7 +57,10 @@ def test_a_score_kind_is_the_name_outputs_have_always_written() -> None:
     import pickle
 
     assert pickle.loads(pickle.dumps(CONFIDENCE)) is CONFIDENCE
-    # joined pairs keep the kind of their first part (a confidence stays a confidence)
+    # an empty part of another kind joins (it holds no score); two kinds of scores never do
+    with pytest.raises(ValueError, match="different score kinds"):
+        Pairs.concat([Pairs(np.array([0]), np.array([1]), np.array([0.9], np.float32), CONFIDENCE),
+                      Pairs(np.array([0]), np.array([2]), np.array([0.8], np.float32), SIMILARITY)])
     joined = Pairs.concat([Pairs(np.array([0]), np.array([1]), np.array([0.9], np.float32), CONFIDENCE),
                            Pairs.empty(np.float32, SIMILARITY)])
     assert joined.kind is CONFIDENCE

@@ -148,3 +148,33 @@ def test_a_file_taken_by_its_bytes_is_never_kept_in_place_of_one_named_as_an_ima
     result = imagetwins.find(folder, "phash", keep="original", cache=False)
     assert sorted((Path(d.keeper).name, [Path(p).name for p in d.remove]) for d in result.decisions) == [
         ("IMG_0001.jpg", ["IMG.bak"]), ("holiday.jpg", ["a"])]
+
+
+@pytest.mark.cli
+def test_a_copies_score_has_one_name_in_every_output(tmp_path: Path, datasets: Path) -> None:
+    """``check -m copies --json`` wrote the score as "similarity" (and ``find --json`` "min_similarity"), ``--csv``
+    headed it "confidence": one name per score kind now, the kind's own (``ScoreKind``)."""
+    import csv
+
+    ref, test = tmp_path / "ref", tmp_path / "test"
+    ref.mkdir()
+    test.mkdir()
+    photos = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[:3]
+    for p in photos:
+        (ref / p.name).write_bytes(p.read_bytes())
+    with Image.open(photos[0]) as im:
+        im.reduce(2).save(test / "small.jpg", quality=90)
+        im.reduce(2).save(ref / "small_copy.jpg", quality=90)
+    res = _run("check", test, "--against", ref, "--json", tmp_path / "c.json", "--csv", tmp_path / "c.csv")
+    assert res.exit_code == 3, res.output
+    doc = json.loads((tmp_path / "c.json").read_text())
+    with open(tmp_path / "c.csv", newline="") as fh:
+        header = next(csv.reader(fh))
+    assert doc["score_kind"] == header[-1] == "confidence" and "confidence" in doc["matches"][0]["matches"][0]
+    res = _run("find", ref, "--json", tmp_path / "f.json", "--csv", tmp_path / "f.csv", "--pairs")
+    doc = json.loads((tmp_path / "f.json").read_text())
+    with open(tmp_path / "f.csv", newline="") as fh:
+        header = next(csv.reader(fh))
+    assert doc["score_kind"] == header[3] == "confidence", (doc["score_kind"], header)
+    assert "min_confidence" in doc["groups"][0] and "confidence" in doc["pairs"][0]
+    assert "(confidence " in res.output or "confidence >=" in res.output, res.output

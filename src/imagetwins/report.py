@@ -261,7 +261,8 @@ def _report_data(result: FindResult, workers: int | None, progress: bool, keep_r
     return {
         "imagetwins_plan": PLAN_VERSION, "root": str(root), "base": str(root), "thumbs_dir": link_dir,
         "method": result.method, "threshold": result.threshold, "score_kind": str(result.score_kind),
-        "score_unit": result.score_unit,
+        "score_unit": result.score_unit, "larger_is_closer": result.score_kind.larger_is_closer,
+        "weakest_field": result.score_kind.weakest_field,
         "images": len(result.files), "keep_rule": keep_rule, "review_needed": needs_review(result.method),
         "no_keeper_yet": NO_KEEPER_YET,
         # (relative to the scanned folder, as the groups' paths: they were relative to the working folder)

@@ -22,7 +22,7 @@ from imagetwins.hardlinks import same_file
 from imagetwins.io import ReadFailure, find_images
 from imagetwins.pairscores import PairScoreStore, for_method
 from imagetwins.placeholders import split_placeholders
-from imagetwins.scores import DISTANCE, SIMILARITY, ScoreKind
+from imagetwins.scores import CONFIDENCE, DISTANCE, SIMILARITY, ScoreKind
 
 __all__ = ["WEAKEST_MATCH", "DuplicateGroup", "FindResult", "QueryResult", "Scan", "groups_from_encodings",
            "match_query", "query_images", "result_from_pairs", "same_encoding", "search_scan", "write_json"]
@@ -30,7 +30,7 @@ __all__ = ["WEAKEST_MATCH", "DuplicateGroup", "FindResult", "QueryResult", "Scan
 
 #: how each score kind names a group's weakest match in every output (JSON, CSV, report); kept for old
 #: imports: it is :attr:`imagetwins.scores.ScoreKind.weakest_field`
-WEAKEST_MATCH = {str(k): k.weakest_field for k in (DISTANCE, SIMILARITY)}
+WEAKEST_MATCH = {str(k): k.weakest_field for k in (DISTANCE, SIMILARITY, CONFIDENCE)}
 
 
 @dataclass

@@ -13,9 +13,10 @@ which every pair matches (:meth:`ScoreKind.loosest`), a group's weakest match (:
 how a score is written in JSON/CSV (:meth:`ScoreKind.value`) and for people (:meth:`ScoreKind.format`),
 and which thresholds are valid (:meth:`ScoreKind.check_threshold`).
 
-A kind *is* the string written in outputs (``"distance"`` or ``"similarity"``; a confidence is written as
-a similarity, as it always was), so ``kind == "distance"``, ``{kind: score}`` and ``json.dumps(kind)``
-keep working for programs written before.
+A kind *is* the one name every output writes for it (``"distance"``, ``"similarity"``, ``"confidence"``: JSON's
+``score_kind``, its group field ``max_distance`` / ``min_similarity`` / ``min_confidence`` and match keys, the CSV
+column, the text), so ``kind == "distance"``, ``{kind: score}`` and ``json.dumps(kind)`` work. (A confidence was
+written as a similarity in JSON and as a confidence in CSV before 0.1.0.)
 
 A pair the pictures were checked for (``copies``' verification) also gets one of three answers, a
 :class:`Verdict`: :data:`Verdict.COPY` (made from one capture: safe to remove), :data:`Verdict.RESHOT`
@@ -147,12 +148,6 @@ class ScoreKind(str):
         return f"min_{self}" if self.larger_is_closer else f"max_{self}"
 
     @property
-    def column(self) -> str:
-        """The CSV column of a score of this kind: ``distance``, ``similarity``, ``confidence`` (the CSV names what
-        its numbers are; JSON keeps writing a confidence as a similarity, as it always did)."""
-        return self.unit if self is CONFIDENCE else str(self)
-
-    @property
     def dtype(self) -> type:
         """The dtype a search gives scores of this kind."""
         return np.uint16 if self.whole else np.float32
@@ -166,7 +161,7 @@ class ScoreKind(str):
         if self.whole:
             n = int(score)
             return "1 bit" if n == 1 else f"{n} bits"
-        return f"{'confidence' if self is CONFIDENCE else 'similarity'} {float(score):.3f}"
+        return f"{self} {float(score):.3f}"
 
     # -- validating ----------------------------------------------------------------------------------------
     def check_threshold(self, threshold: float, nbits: int = 64, method: str = "this method") -> float:
@@ -189,11 +184,10 @@ class ScoreKind(str):
 DISTANCE = ScoreKind("distance", "bits", False, 0, 0, 64, True)
 #: cosine similarity of two vectors: larger is closer
 SIMILARITY = ScoreKind("similarity", "cosine similarity", True, 1.0, -1.0, 1.0, False)
-#: a calibrated probability that two files are copies (written as a similarity in outputs): larger is closer; a
-#: match is a copy (the pictures were checked)
-CONFIDENCE = ScoreKind("similarity", "confidence", True, 1.0, 0.0, 1.0, False, Verdict.COPY)
+#: a calibrated probability that two files are copies: larger is closer; a match is a copy (the pictures were checked)
+CONFIDENCE = ScoreKind("confidence", "confidence", True, 1.0, 0.0, 1.0, False, Verdict.COPY)
 
-_BY_NAME = {"distance": DISTANCE, "similarity": SIMILARITY, "confidence": CONFIDENCE}
+_BY_NAME = {str(k): k for k in (DISTANCE, SIMILARITY, CONFIDENCE)}
 _BY_UNIT = {k.unit: k for k in (DISTANCE, SIMILARITY, CONFIDENCE)}
 
 

@@ -22,14 +22,14 @@ def write_groups(what: Groups, target: Target) -> None:
     result = what.result
     # keep: 1 or 0, empty where the group has no keeper until a person picks one (re-shots: the JSON plan's null);
     # suggested_keep: the keep rule's choice (the JSON plan's suggested_keep)
-    _write(target, ["group", "path", "exact", ScoreKind.of(result.score_kind).column, "keep", "suggested_keep"],
+    _write(target, ["group", "path", "exact", str(ScoreKind.of(result.score_kind)), "keep", "suggested_keep"],
            ([gi, path, int(g.exact), score, "" if awaiting else int(path in d.keep), int(path in d.keep)]
             for gi, (g, d, awaiting) in enumerate(zip(result.groups, what.decisions, awaiting_keeper(result)), 1)
             for path, score in zip(g.files, g.scores or [g.score_field()[1]] * len(g.files))))
 
 
 def write_matches(what: Matches, target: Target) -> None:
-    _write(target, ["query", "match", ScoreKind.of(what.result.score_kind).column], what.result.rows())
+    _write(target, ["query", "match", str(ScoreKind.of(what.result.score_kind))], what.result.rows())
 
 
 FORMAT = Format(

@@ -33,5 +33,5 @@ def write_matches(what: Matches, target: Target) -> None:
 FORMAT = Format(
     "ndjson", groups=write_groups, matches=write_matches, option="--ndjson",
     groups_help="Write one JSON object per line, one per group ('-' for stdout): group, files, keep, also_keep, "
-                "exact, max_distance (or min_similarity), sha256, method, score_kind.",
+                "exact, max_distance (min_similarity, min_confidence), sha256, method, score_kind.",
     matches_help="Write one JSON object per line, one per image with a match ('-' for stdout): query, matches.")

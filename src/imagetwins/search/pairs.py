@@ -13,7 +13,7 @@ from imagetwins.scores import DISTANCE, ScoreKind
 __all__ = ["SCORE_KINDS", "Pairs", "run_blocks", "union_pairs"]
 
 #: the names of score kinds (see :class:`imagetwins.scores.ScoreKind`)
-SCORE_KINDS = ("distance", "similarity")
+SCORE_KINDS = ("distance", "similarity", "confidence")
 
 
 @dataclass
@@ -48,11 +48,12 @@ class Pairs:
 
     @classmethod
     def concat(cls, parts: Sequence[Pairs]) -> Pairs:
-        kinds = {p.kind for p in parts}  # (a confidence is written as a similarity: they join)
-        if len(kinds) > 1:
-            raise ValueError("cannot join distance pairs and similarity pairs")
         kind = parts[0].kind if parts else DISTANCE
-        parts = [p for p in parts if len(p)]
+        parts = [p for p in parts if len(p)]  # (an empty part holds no score: its kind does not matter)
+        kinds = {p.kind for p in parts}
+        if len(kinds) > 1:
+            raise ValueError(f"cannot join pairs of different score kinds ({', '.join(sorted(kinds))})")
+        kind = parts[0].kind if parts else kind
         if not parts:
             return cls.empty(kind=kind)
         return cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("left", "right", "score")), kind)
