@@ -178,3 +178,21 @@ def test_a_copies_score_has_one_name_in_every_output(tmp_path: Path, datasets: P
     assert doc["score_kind"] == header[3] == "confidence", (doc["score_kind"], header)
     assert "min_confidence" in doc["groups"][0] and "confidence" in doc["pairs"][0]
     assert "(confidence " in res.output or "confidence >=" in res.output, res.output
+
+
+@pytest.mark.cli
+def test_undo_counts_files_and_journal_lines_by_what_they_are_not_by_their_names(tmp_path: Path,
+                                                                               datasets: Path) -> None:
+    """undo told a refused journal line from a file that failed by the text of its name ("<journal>, line N"): a
+    photo named ``manifest.jsonl, line 1.jpg`` missing from the quarantine was counted as a journal line refused."""
+    album, q = tmp_path / "album", tmp_path / "q"
+    album.mkdir()
+    photo = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[40]
+    (album / "a.jpg").write_bytes(photo.read_bytes())
+    (album / "manifest.jsonl, line 1.jpg").write_bytes(photo.read_bytes())
+    res = _run("remove", album, "-m", "phash", "--apply", "--move-to", q)
+    assert res.exit_code == 0 and "moved 1 file" in res.output, res.output
+    (q / "manifest.jsonl, line 1.jpg").unlink()
+    res = _run("undo", q)
+    assert res.exit_code == 1 and res.output.strip().splitlines()[-1] == "restored 0 files, 1 failed", res.output
+

@@ -105,6 +105,9 @@ class Outcome:
     shared_sidecars: list[tuple[str, str]] = field(default_factory=list)
     #: of ``failed``: the XMP sidecars that stayed behind their moved image (a link, a FIFO, unreadable, replaced)
     sidecars_left: list[str] = field(default_factory=list)
+    #: of ``failed`` (``undo``): the journal lines refused (edited, malformed), each as ``failed`` names it
+    #: (``"<journal>, line N"``): lines, not files
+    refused_lines: list[str] = field(default_factory=list)
     #: the clones (``link="clone"``) made, recorded when the run ends (:mod:`imagetwins.placeholders`)
     placeholders: list = field(default_factory=list)
     #: why the run stopped before the end (:class:`JournalError`: the journal could not be written); None: it did not
@@ -1450,12 +1453,12 @@ def undo(manifest: str | os.PathLike) -> Outcome:
     qdir = _quarantine_folder(manifest)
     key = _key(qdir, create=False)
     entries, problems = _read_journal(qdir, key)
-    out = Outcome(manifest=qdir / JOURNAL, failed=list(problems))
+    out = Outcome(manifest=qdir / JOURNAL, failed=list(problems), refused_lines=[where for where, _ in problems])
     roots = sorted({os.path.normpath(e["root"]) for e in entries if not e.get("restored")})
     roots = [r for r in roots if os.path.isabs(r) and os.path.isdir(r) and not os.path.islink(r)]
     with changing([*roots, qdir]), _deferred_signals() as stop, _open_journal(qdir) as journal:
         entries, problems = _read_journal(qdir, key)  # again, now that no other run can change it
-        out.failed = list(problems)
+        out.failed, out.refused_lines = list(problems), [where for where, _ in problems]
         todo = [e for e in entries if not e.get("restored") or e.get("partials") or e.get("clone_tmp")]
         for e in todo:
             if stop.signum:

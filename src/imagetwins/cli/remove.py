@@ -562,7 +562,7 @@ def undo(manifest: Path, quiet: bool) -> None:
             # the quarantine keeps its journal (and the folders it made): say so, and that it may go
             kept = "" if out.failed else f"; {where} now holds only the journal of that run: delete it when you like"
             # (a refused journal line and the file it named were counted as 2 failed files: count each kind)
-            lines = sum(1 for path, _ in out.failed if str(path).startswith(f"{out.manifest}, line "))
+            lines = len(out.refused_lines)
             files = len(out.failed) - lines
             failed = ", ".join(x for x in (f"{files} failed" if files else "",
                                            f"{plural(lines, 'journal line')} refused" if lines else "") if x)
