@@ -196,3 +196,42 @@ def test_undo_counts_files_and_journal_lines_by_what_they_are_not_by_their_names
     res = _run("undo", q)
     assert res.exit_code == 1 and res.output.strip().splitlines()[-1] == "restored 0 files, 1 failed", res.output
 
+
+class BytesPath:
+    """An ``os.PathLike`` whose path is bytes (as ``os.DirEntry`` of a bytes scan gives)."""
+
+    def __init__(self, path: bytes) -> None:
+        self.path = path
+
+    def __fspath__(self) -> bytes:
+        return self.path
+
+
+@pytest.mark.unit
+def test_the_library_takes_paths_as_bytes_with_any_bytes_in_their_names(tmp_path: Path) -> None:
+    """``imagetwins.find(b"dir")`` raised TypeError deep inside (the bytes were taken for a list of numbers). A path
+    as bytes or a bytes ``os.PathLike`` works wherever a str does, a name that is not UTF-8 included; anything else
+    that is no path is one TypeError saying so."""
+    import os
+
+    import imagetwins
+
+    folder = os.fsencode(tmp_path) + b"/caf\xe9 \xff"  # (not UTF-8)
+    os.mkdir(folder)
+    synthetic_photo(seed=1).save(os.fsdecode(folder + b"/a.jpg"), quality=90)
+    with open(folder + b"/a.jpg", "rb") as src, open(folder + b"/b\xe9.jpg", "wb") as dst:
+        dst.write(src.read())
+    for given in (folder, BytesPath(folder)):
+        for cache in (True, False):
+            result = imagetwins.find(given, "phash", cache=cache)
+            assert [sorted(os.fsencode(p) for p in g.files) for g in result.groups] == [
+                [folder + b"/a.jpg", folder + b"/b\xe9.jpg"]], (given, cache)
+    found = imagetwins.find_against([folder + b"/a.jpg"], folder, "phash", cache=False)
+    assert [os.fsencode(p) for p, _ in found.matches[os.fsdecode(folder + b"/a.jpg")]] == [folder + b"/b\xe9.jpg"]
+    assert not imagetwins.check(folder + b"/a.jpg", folder, "phash").passed
+    assert len(imagetwins.encode([folder + b"/a.jpg"], "phash").paths) == 1
+    with pytest.raises(TypeError, match="a folder or file .* or a list of them, not int"):
+        imagetwins.find(42, "phash")
+    with pytest.raises(TypeError, match="a path is a str, bytes or os.PathLike, not float"):
+        imagetwins.find([1.5], "phash")
+

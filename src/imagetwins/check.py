@@ -15,7 +15,7 @@ from pathlib import Path
 from imagetwins.encoders import DEFAULT_METHOD, Encoder
 from imagetwins.finder import find_against
 from imagetwins.index import Index
-from imagetwins.io import skipped_link
+from imagetwins.io import given_paths, path_text, skipped_link
 from imagetwins.results import QueryResult
 
 __all__ = ["CheckResult", "check"]
@@ -97,6 +97,8 @@ def check(test: str | os.PathLike | Sequence[str | os.PathLike], against: str | 
     >>> if not result.passed:  # doctest: +SKIP
     ...     raise SystemExit(f"leaks: {len(result.leaks)}; incomplete: {result.reasons_incomplete}")
     """
+    test = given_paths(test)  # (bytes, os.PathLike: str from here on, for the names said too)
+    against = against if isinstance(against, Index) else path_text(against)
     query = find_against(test, against, method, threshold, recursive=recursive, workers=workers,
                          progress=progress, cache=cache, decisions=decisions)
     test_name = str(test) if isinstance(test, (str, os.PathLike)) else f"the {len(test)} files given"

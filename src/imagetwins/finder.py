@@ -18,7 +18,7 @@ import numpy as np
 from imagetwins import search, timing
 from imagetwins.encoders import DEFAULT_METHOD, Encoded, Encoder, get_encoder
 from imagetwins.index import Index, IndexDamagedError, IndexFileError, open_folder_cache
-from imagetwins.io import ReadFailure, find_images, warn_line
+from imagetwins.io import ReadFailure, find_images, given_paths, path_text, warn_line
 from imagetwins.results import (
     DuplicateGroup,
     FindResult,
@@ -93,6 +93,7 @@ def find_duplicate_groups(
     """
     from imagetwins.decisions import apply_decisions, remembered_from
 
+    paths = given_paths(paths)  # (bytes, os.PathLike: str from here on)
     if session is not None:
         workers = session.workers if workers is None else workers
         progress = progress or session.progress
@@ -158,8 +159,8 @@ def find(paths: str | os.PathLike | Sequence[str | os.PathLike], method: str | E
     >>> with imagetwins.open_session("photos/", ["copies"]) as s:            # doctest: +SKIP
     ...     result = imagetwins.find("photos/", keep="original", session=s)
     """
-    if session is None and cache and isinstance(method, str) and isinstance(paths, (str, os.PathLike)) \
-            and Path(paths).is_dir():
+    paths = given_paths(paths)
+    if session is None and cache and isinstance(method, str) and isinstance(paths, str) and Path(paths).is_dir():
         from imagetwins.session import open_session
 
         with open_session(paths, [method], workers=workers, progress=progress) as own:
@@ -245,7 +246,9 @@ def encode(files: Sequence[str | os.PathLike], method: str | Encoder = "phash", 
     if session is not None:
         workers = session.workers if workers is None else workers
         progress = progress or session.progress
-    return get_encoder(method).encode_files(files, workers=workers, progress=progress, warn=False)
+    files = given_paths(files)
+    return get_encoder(method).encode_files([files] if isinstance(files, str) else files, workers=workers,
+                                            progress=progress, warn=False)
 
 
 def find_duplicates_map(image_dir: str | os.PathLike, method: str | Encoder = "phash", threshold: float | None = None,
@@ -403,6 +406,8 @@ def find_against(
     """
     from imagetwins.decisions import content_key, remembered_from
 
+    images = given_paths(images)
+    reference = reference if isinstance(reference, Index) else path_text(reference)
     start = time.perf_counter()
     if session is not None:
         workers = session.workers if workers is None else workers

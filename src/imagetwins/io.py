@@ -48,6 +48,29 @@ _SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"II
 _HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1", b"avif", b"avis")
 
 
+def path_text(path: str | bytes | os.PathLike) -> str:
+    """A path given as ``str``, ``bytes`` or ``os.PathLike`` (of either), as the ``str`` every imagetwins function works
+    with: bytes that are not UTF-8 are kept through surrogate escapes (``os.fsdecode``), so a name with any bytes
+    reaches the very file. Anything else is a ``TypeError`` saying what was given."""
+    try:
+        return os.fsdecode(os.fspath(path))
+    except TypeError:
+        raise TypeError(f"a path is a str, bytes or os.PathLike, not {type(path).__name__}") from None
+
+
+def given_paths(paths: str | bytes | os.PathLike | Iterable[str | bytes | os.PathLike]) -> str | list[str]:
+    """What a caller gave as "a folder, one file, or files" in the ``str`` terms of :func:`path_text`: one path
+    (``str``, ``bytes``, ``os.PathLike``) as a ``str``, several as a list of them. The one check of the paths the
+    library's verbs take (``imagetwins.find``, ``find_against``, ``check``, ``encode``, ``open_session``):
+    ``b"photos"`` was taken for a list of numbers."""
+    if isinstance(paths, (str, bytes, os.PathLike)):
+        return path_text(paths)
+    if not isinstance(paths, Iterable):
+        raise TypeError(f"paths are a folder or file (str, bytes, os.PathLike) or a list of them, not "
+                        f"{type(paths).__name__}")
+    return [path_text(p) for p in paths]
+
+
 def named_as_image(path: str | os.PathLike) -> bool:
     """Whether a file's name is an image's (:data:`IMAGE_EXTENSIONS`): not a file :func:`find_images` took by its
     first bytes alone (``IMG.jpg.bak``, a photo without an extension), which the keep rules never keep in place of

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from imagetwins.encoders import Encoder, get_encoder
 from imagetwins.index import Index, IndexFileError, UpdateStats, default_cache_path, open_folder_cache
-from imagetwins.io import warn_line
+from imagetwins.io import path_text, warn_line
 from imagetwins.pairscores import MemoryPairScores, PairScoreStore
 
 __all__ = ["Session", "open_session"]
@@ -142,6 +142,7 @@ def open_session(folder: str | os.PathLike | None = None, methods: Sequence[str 
     Session
     """
     names = [get_encoder(m).name for m in methods]
+    folder = path_text(folder) if folder is not None else None  # (bytes, os.PathLike: str from here on)
     if isinstance(db, Index):
         return Session(db, workers, progress, owns_index=False)
     if db is not None:
