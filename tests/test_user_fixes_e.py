@@ -235,3 +235,37 @@ def test_the_library_takes_paths_as_bytes_with_any_bytes_in_their_names(tmp_path
     with pytest.raises(TypeError, match="a path is a str, bytes or os.PathLike, not float"):
         imagetwins.find([1.5], "phash")
 
+
+@pytest.mark.unit
+def test_a_file_without_an_extension_that_cannot_be_read_is_named_with_its_reason(tmp_path: Path,
+                                                                                 monkeypatch) -> None:
+    """A chmod 000 photo without an extension was left out without a word (its first bytes could not be read, so it
+    was taken for no image), where an unreadable ``x.jpg`` is named with its reason. (Run as root, the refusal a
+    user meets is simulated.)"""
+    import os
+
+    import imagetwins
+    from imagetwins import io
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    synthetic_photo(seed=3).save(folder / "a.jpg", quality=90)
+    (folder / "scan0001").write_bytes((folder / "a.jpg").read_bytes())
+    (folder / "scan0001").chmod(0)
+    if os.geteuid() == 0:  # root reads it anyway: refuse it as the kernel refuses a user
+        read_head = io._read_head
+
+        def refused(path):
+            if os.fspath(path).endswith("scan0001"):
+                raise PermissionError(13, "Permission denied")
+            return read_head(path)
+
+        monkeypatch.setattr(io, "_read_head", refused)
+    try:
+        for cache in (False, True):
+            result = imagetwins.find(folder, "phash", cache=cache)
+            assert [(Path(f.path).name, f.reason) for f in result.failures] == [
+                ("scan0001", "cannot read its first bytes to tell whether it is an image (Permission denied): "
+                             "not read")], cache
+    finally:
+        (folder / "scan0001").chmod(0o644)

@@ -80,19 +80,25 @@ def named_as_image(path: str | os.PathLike) -> bool:
 
 def looks_like_image(path: str | os.PathLike) -> bool:
     """Whether a file's first bytes are those of a raster image (JPEG, PNG, GIF, TIFF and the RAW files built on
-    it, WebP, BMP, PNM, HEIF/AVIF, JPEG 2000), whatever its name says; never blocks (a FIFO is not read)."""
+    it, WebP, BMP, PNM, HEIF/AVIF, JPEG 2000), whatever its name says; never blocks (a FIFO is not read). A file that
+    cannot be read is not one (:func:`find_images` names it, with the reason)."""
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+        return _head_is_image(_read_head(path))
     except OSError:
         return False
+
+
+def _read_head(path: str | os.PathLike) -> bytes:
+    """The first 32 bytes of a regular file (``b""`` for anything else), not following a link, never blocking;
+    ``OSError`` when it cannot be opened or read."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return False
-        head = os.read(fd, 32)
-    except OSError:
-        return False
+        return os.read(fd, 32) if stat.S_ISREG(os.fstat(fd).st_mode) else b""
     finally:
         os.close(fd)
+
+
+def _head_is_image(head: bytes) -> bool:
     if head.startswith(_SIGNATURES) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP"):
         return True
     if head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS:
@@ -398,7 +404,8 @@ def find_images(
                     if recursive and not entry.name.endswith(QUARANTINE_SUFFIX):
                         subfolders.append(Path(entry.path))
                 elif entry.is_file(follow_symlinks=False):
-                    if wanted(entry.name) or (by_content and _named_otherwise_but_an_image(entry)):
+                    if wanted(entry.name) or (by_content and _named_otherwise_but_an_image(entry.name, entry.path,
+                                                                                             skip)):
                         found.append(Path(entry.path))
                 elif wanted(entry.name):
                     skip(entry.path, _not_regular(entry.stat(follow_symlinks=False).st_mode))
@@ -409,9 +416,20 @@ def find_images(
     return found
 
 
-def _named_otherwise_but_an_image(entry: os.DirEntry) -> bool:
-    """A regular file whose name is no image's, nor of a kind never looked into, whose bytes begin as an image's."""
-    return os.path.splitext(entry.name)[1].lower() not in NOT_IMAGE_EXTENSIONS and looks_like_image(entry.path)
+def _named_otherwise_but_an_image(name: str, path: str | os.PathLike, skip) -> bool:
+    """A regular file whose name is no image's, nor of a kind never looked into, whose bytes begin as an image's. One
+    that cannot be read (no read permission: a chmod 000 photo without an extension) is named with the reason
+    (``skip``), as an unreadable file named as an image is: it was left out without a word."""
+    if os.path.splitext(name)[1].lower() in NOT_IMAGE_EXTENSIONS:
+        return False
+    try:
+        return _head_is_image(_read_head(path))
+    except FileNotFoundError:  # (gone since it was listed)
+        return False
+    except OSError as exc:
+        skip(os.fspath(path), f"cannot read its first bytes to tell whether it is an image "
+                              f"({exc.strerror or exc}): not read")
+        return False
 
 
 def _link_entry(entry: os.DirEntry, real_root: Path, follow: bool, wanted, found: list, subfolders: list, skip,
@@ -430,8 +448,8 @@ def _link_entry(entry: os.DirEntry, real_root: Path, follow: bool, wanted, found
         return
     outside = not (target == real_root or target.is_relative_to(real_root))
     if not is_dir and not wanted(entry.name) and not (
-            follow and by_content and outside and os.path.splitext(entry.name)[1].lower() not in NOT_IMAGE_EXTENSIONS
-            and looks_like_image(target)):
+            follow and by_content and outside
+            and _named_otherwise_but_an_image(entry.name, target, lambda _, why: skip(entry.path, why))):
         return
     # (the target is not named: a report may be shared, and where the link leads is not its business)
     mode = target.stat().st_mode
