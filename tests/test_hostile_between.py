@@ -213,3 +213,29 @@ def test_a_folder_plan_of_photos_with_their_sidecars_is_checked_in_linear_time(t
     moves, refused = folders.check_folder_plan(tmp_path, [entry])
     assert not refused and len(moves) == 1 and len(moves[0].files) == 2 * n
     assert calls < 20 * n, calls
+
+
+@pytest.mark.parametrize("how", ["named through a link above it", "moved since"])
+def test_undo_of_a_quarantine_named_through_a_link_or_moved_since(tmp_path: Path, how: str) -> None:
+    """The journal names each file where the run put it, as the quarantine was named: through a link to a folder
+    above it (``--move-to ~/external/q`` with ``external`` a link to a disk; ``/tmp`` on macOS), or at a place the
+    quarantine has left (moved to another disk to free space). Undo reached the quarantine by its real path, found
+    every file "not a file of this quarantine" and then each again "still in the quarantine ... put it back by
+    hand": nothing came back. Now each journalled path is read relative to the quarantine it was written in."""
+    root = tmp_path / "album"
+    pairs = [_pair(root, f"a{k}.png", k) for k in range(3)]
+    (root / "copy" / "a0.png.xmp").write_text("<x:xmpmeta/>")  # (a sidecar moves too)
+    before = file_digests(root)
+    (tmp_path / "disk" / "undo").mkdir(parents=True)
+    (tmp_path / "link").symlink_to(tmp_path / "disk")
+    q = tmp_path / "link" / "undo" / "q"  # (a link right above the quarantine is refused)
+    out = apply_plan(_plan(*pairs), root, q)
+    assert len(out.done) == 3 and len(out.sidecars) == 1 and not out.failed
+    if how == "moved since":
+        (tmp_path / "disk" / "undo" / "q").rename(tmp_path / "elsewhere")
+        q = tmp_path / "elsewhere"
+    back = undo(q)
+    assert not back.failed, back.failed
+    assert len(back.done) == 4
+    assert file_digests(root) == before
+    assert not undo(q).failed and not undo(q).done  # a second undo: nothing left, nothing to say

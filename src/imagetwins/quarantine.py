@@ -1270,9 +1270,19 @@ def _deferred_signals() -> Iterator[_Stop]:
 
 
 def _read_journal(qdir: Path, key: bytes) -> tuple[list[dict], list[tuple[str, str]]]:
-    """Signed planned moves, each with ``done``/``restored`` set as confirmed, and the lines refused."""
+    """Signed planned moves, each with ``done``/``restored`` set as confirmed, and the lines refused. A path in the
+    quarantine that a line names under another folder than ``qdir`` (the quarantine named through a link above it
+    when the run wrote it, or moved since) is read under ``qdir`` (:func:`_written_in`)."""
     entries: dict[tuple[str, str], dict] = {}
     problems: list[tuple[str, str]] = []
+    was: dict[str, str] = {}  # the quarantine's folder as lines name it -> qdir
+
+    def here(path: str) -> str:
+        for old, new in was.items():
+            if path == old or path.startswith(old.rstrip(os.sep) + os.sep):
+                return new + path[len(old):]
+        return path
+
     with open_regular_file(qdir / JOURNAL, follow_symlinks=False) as fh:
         lines = fh.read().split(b"\n")
     while lines and not lines[-1].strip():
@@ -1295,6 +1305,12 @@ def _read_journal(qdir: Path, key: bytes) -> tuple[list[dict], list[tuple[str, s
             problems.append((where, f"entry for {e['from']} is not signed with this quarantine's key (edited?): "
                                     "refused"))
             continue
+        if state == "planned" and (old := _written_in(e, qdir)) is not None:
+            was.setdefault(old, str(qdir))
+        if was:
+            e = {**e, "to": here(e["to"]), **({"partial": here(e["partial"])} if isinstance(e.get("partial"), str)
+                                              else {})}
+            ident = (e["from"], e["to"])
         if state == "planned":
             if not (isinstance(e.get("root"), str) and isinstance(e.get("sha256"), str)
                     and isinstance(e.get("bytes"), int)):
@@ -1314,6 +1330,36 @@ def _read_journal(qdir: Path, key: bytes) -> tuple[list[dict], list[tuple[str, s
         elif ident in entries and state == "linking" and isinstance(e.get("tmp"), str):
             entries[ident]["clone_tmp"] = e["tmp"]
     return list(entries.values()), problems
+
+
+def _written_in(e: dict, qdir: Path) -> str | None:
+    """The quarantine folder a planned line names its file in, where that is not ``qdir`` but is ``qdir`` still: the
+    same folder through a link above it, or a folder no longer there (``qdir`` moved since). None: it is ``qdir``,
+    the line names no place in a quarantine, or that place is another folder now. A file of ``root/REL`` goes to
+    ``QUARANTINE/REL`` (a sidecar written over, its previous bytes to ``QUARANTINE/sidecars/REL.before``), so the
+    folder is what stands before those parts."""
+    op, to, frm, root = (e.get(k) for k in ("op", "to", "from", "root"))
+    if op not in ("move", "folder", "sidecar") or not all(isinstance(v, str) and os.path.isabs(v)
+                                                         for v in (to, frm, root)):
+        return None
+    to_path = Path(os.path.normpath(to))
+    if to_path.is_relative_to(qdir):
+        return None
+    try:
+        rel = Path(os.path.normpath(frm)).relative_to(os.path.normpath(root))
+    except ValueError:
+        return None
+    inner = Path("sidecars", rel.parent) if op == "sidecar" else rel.parent
+    depth = len(inner.parts) + 1
+    if not rel.parts or len(to_path.parts) <= depth or Path(*to_path.parts[-depth:-1] or ".") != inner:
+        return None
+    old = Path(*to_path.parts[:-depth])
+    try:
+        if os.path.lexists(old) and old.resolve() != qdir:
+            return None
+    except (OSError, RuntimeError):
+        return None
+    return str(old)
 
 
 def _write_summary(qdir: Path, root: Path, key: bytes) -> None:
