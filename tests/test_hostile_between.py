@@ -239,3 +239,26 @@ def test_undo_of_a_quarantine_named_through_a_link_or_moved_since(tmp_path: Path
     assert len(back.done) == 4
     assert file_digests(root) == before
     assert not undo(q).failed and not undo(q).done  # a second undo: nothing left, nothing to say
+
+
+def test_a_long_named_file_whose_name_is_taken_in_the_quarantine_takes_its_sidecar_along(tmp_path: Path) -> None:
+    """A photo named with 250 bytes and its sidecar ``NAME.xmp`` (254): where the quarantine already held that name
+    (an earlier run into the same --move-to), the photo went in as ``NAME.1.png`` and its sidecar was to be
+    ``NAME.1.png.xmp``, 256 bytes: "File name too long" was said of the photo, which had moved, and the sidecar
+    stayed behind. Now the sidecar's name is shortened as the photo's is."""
+    root = tmp_path / "album"
+    name = "p" * 246 + ".png"
+    keeper, copy = _pair(root, name)
+    side = copy.with_name(name + ".xmp")
+    side.write_text("<x:xmpmeta/>")
+    q = tmp_path / "q"
+    (q / "copy").mkdir(parents=True)
+    (q / "copy" / name).write_bytes(b"an earlier run's file")
+    out = apply_plan(_plan((keeper, copy)), root, q)
+    assert not out.failed, out.failed
+    assert len(out.done) == 1 and len(out.sidecars) == 1
+    assert not side.exists() and not copy.exists()
+    back = undo(q)
+    assert [p for p, _ in back.failed] == [str(q / "copy" / name)]  # (the earlier run's file: no line of this journal)
+    assert len(back.done) == 2
+    assert side.read_text() == "<x:xmpmeta/>" and copy.read_bytes() == keeper.read_bytes()

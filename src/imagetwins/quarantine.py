@@ -878,7 +878,8 @@ def _move_sidecars(rel: Path, folder_fd: int, real: Path, dst: Path, root: Path,
     for side in follow:
         place = real.with_name(side)
         own = side[:-4] == rel.name
-        name = (dst.name if own else dst.stem) + side[-4:]
+        # (fitted: a long name that took NAME.1.png in the quarantine leaves no room for NAME.1.png.xmp)
+        name = _fitting("", dst.name if own else dst.stem, side[-4:])
         try:
             st = os.stat(side, dir_fd=folder_fd, follow_symlinks=False)
             if not stat.S_ISREG(st.st_mode):
