@@ -262,3 +262,19 @@ def test_a_long_named_file_whose_name_is_taken_in_the_quarantine_takes_its_sidec
     assert [p for p, _ in back.failed] == [str(q / "copy" / name)]  # (the earlier run's file: no line of this journal)
     assert len(back.done) == 2
     assert side.read_text() == "<x:xmpmeta/>" and copy.read_bytes() == keeper.read_bytes()
+
+
+def test_undo_of_the_folder_holding_every_run_names_the_runs(tmp_path: Path) -> None:
+    """``undo photos.imagetwins-quarantine`` (the folder beside the photos, not one run's folder in it) said only
+    "is not a quarantine: it holds no manifest.jsonl". Now it names the latest run to undo, as a command."""
+    from imagetwins.quarantine import QuarantineError
+
+    root = tmp_path / "album"
+    first, second = _pair(root, "a.png", 0), _pair(root, "b.png", 1)
+    apply_plan(_plan(first), root, tmp_path / "album.imagetwins-quarantine" / "20240101-120000")
+    with pytest.raises(QuarantineError, match="holds the quarantine of one run: imagetwins undo .*20240101-120000$"):
+        undo(tmp_path / "album.imagetwins-quarantine")
+    apply_plan(_plan(second), root, tmp_path / "album.imagetwins-quarantine" / "20240102-120000")
+    with pytest.raises(QuarantineError, match="of 2 runs: undo one of them, the latest with: imagetwins undo "
+                                              ".*20240102-120000$"):
+        undo(tmp_path / "album.imagetwins-quarantine")

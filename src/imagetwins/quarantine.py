@@ -44,6 +44,7 @@ from imagetwins.io import QUARANTINE_SUFFIX, content_digest, open_regular_file
 from imagetwins.keep import Decision, decide_keepers, decide_result
 from imagetwins.ownfolders import UnsafeFolder, check_own, check_own_file, check_parent, make_own_dirs
 from imagetwins.results import FindResult
+from imagetwins.text import shell_word
 from imagetwins.writing import describe_mode
 
 __all__ = ["JOURNAL", "KEY", "LINK_KINDS", "SUMMARY", "FolderListings", "Interrupted", "Outcome", "Plan",
@@ -1433,7 +1434,11 @@ def _quarantine_folder(manifest: str | os.PathLike) -> Path:
     try:
         mode = os.lstat(qdir / JOURNAL).st_mode
     except FileNotFoundError:
-        raise QuarantineError(f"{qdir} is not a quarantine: it holds no {JOURNAL}") from None
+        runs = _runs_in(qdir)
+        hint = (f"; it holds the quarantines of {len(runs)} runs: undo one of them, the latest with: imagetwins undo "
+                f"{shell_word(str(runs[-1]))}" if len(runs) > 1 else
+                f"; it holds the quarantine of one run: imagetwins undo {shell_word(str(runs[0]))}" if runs else "")
+        raise QuarantineError(f"{qdir} is not a quarantine: it holds no {JOURNAL}{hint}") from None
     if not stat.S_ISREG(mode):
         raise QuarantineError(f"{qdir / JOURNAL} is not a regular file")
     try:  # another user's quarantine (or one others may write into) could hold their files and journal lines
@@ -1441,6 +1446,17 @@ def _quarantine_folder(manifest: str | os.PathLike) -> Path:
     except UnsafeFolder as exc:
         raise QuarantineError(exc.strerror) from None
     return qdir.resolve()
+
+
+def _runs_in(folder: Path) -> list[Path]:
+    """The quarantines of single runs right inside ``folder`` (``DIR.imagetwins-quarantine/<time>``), oldest first
+    by name (the default names sort by time); none where it cannot be listed."""
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError:
+        return []
+    return [Path(e.path) for e in entries if e.is_dir(follow_symlinks=False)
+            and os.path.isfile(os.path.join(e.path, JOURNAL))]
 
 
 def write_run_decisions(manifest: str | os.PathLike, doc: dict) -> None:
