@@ -278,3 +278,27 @@ def test_undo_of_the_folder_holding_every_run_names_the_runs(tmp_path: Path) -> 
     with pytest.raises(QuarantineError, match="of 2 runs: undo one of them, the latest with: imagetwins undo "
                                               ".*20240102-120000$"):
         undo(tmp_path / "album.imagetwins-quarantine")
+
+
+def test_three_identical_folders_are_each_a_copy_of_the_one_that_stays(tmp_path: Path) -> None:
+    """Three identical folders (an album and two backups): ``folders`` chose the folder holding the copies by name
+    (``Album 2019`` before ``Pics``) but which of two identical folders goes by place (the longer path), so it said
+    "Album 2019 is a copy of Pics" and "Zed is a copy of Album 2019": applied, the second was refused ("the plan also
+    moves the folder holding its copies"), exit 1, one backup left. Now each points at the folder that stays."""
+    import numpy as np
+
+    from imagetwins.folders import find_duplicate_folders
+    from imagetwins.results import FindResult
+    from imagetwins.search import Pairs
+
+    files, digests, same_as = [], [], []
+    for folder in ("Zed", "Pics", "Album 2019"):
+        for k, name in enumerate(("a.jpg", "b.jpg")):
+            files.append(str(tmp_path / folder / name))
+            digests.append(f"{k:064x}")
+            same_as.append(k)
+    empty = np.zeros(0, np.int64)
+    result = FindResult("phash", 10, files, np.zeros((len(files), 1), np.uint64), Pairs(empty, empty, empty), [],
+                        digests=digests, same_as=np.asarray(same_as))
+    pairs = find_duplicate_folders(result, tmp_path)
+    assert sorted((p.redundant, p.copy_of) for p in pairs) == [("Album 2019", "Zed"), ("Pics", "Zed")]

@@ -191,12 +191,14 @@ def find_duplicate_folders(result, root: str | os.PathLike, min_share: float = M
     for r, o in qualified:
         candidates_of[r].append(o)
     chosen: dict[str, str] = {}
-    for r, os_ in candidates_of.items():  # most copies; of those the narrowest, then the shallowest, then by name
+    for r, os_ in candidates_of.items():  # most copies; of those the narrowest, then the one that stays by place
         most = max(len(qualified[(r, o)]) for o in os_)
         best = [o for o in os_ if len(qualified[(r, o)]) == most]
         wider = {a for o2 in best if o2 for a in _ancestors(o2)}  # a folder holding another of them (was N^2)
         best = [o for o in best if o not in wider]
-        chosen[r] = min(best, key=lambda o: (o.count("/"), o))
+        # (place_order, as two identical folders are told apart below: chosen by name, three identical folders
+        # made a chain, 'Zed is a copy of Album 2019' while 'Album 2019 is a copy of Pics', and remove kept two)
+        chosen[r] = min(best, key=place_order)
     pairs = []
     index = {f: k for k, f in enumerate(files) if f is not None}
     # a folder inside one listed already goes with it (a pair whose copies are anywhere in the scanned folder
