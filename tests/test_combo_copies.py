@@ -6,6 +6,8 @@ them; the look-alikes are ukbench views of one object with their camera stamps d
 - A colour edit with a gamma bends the grey levels; the colour fit follows a gamma (``verify.COLOUR_GAIN``).
 - A crop of a picture set on a gradient background shows some of the background beyond the original: padding, not
   more of the scene (``verify.PADDING_GRADIENT_CONTINUES``).
+- Stickers or meme letters over a copy whose colours were changed too: the overlays are the cells off the colour fit
+  (``verify.OVERLAY_OFF``), where the grey fit counted every recoloured cell among them.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ COMBOS = {
     235: ("rotate_crop_inside", "colour_shift", "rotate_any"),
     198: ("on_background", "crop_small"),
     248: ("on_background", "crop_small"),
+    90: ("meme_text", "colour_shift", "stickers"),
+    171: ("colour_shift", "meme_text", "keystone"),
 }
 
 
@@ -48,6 +52,8 @@ def records(tmp_path_factory, datasets: Path) -> dict[str, copies.CopyRecord]:
     src = datasets / "ukbench-600" / "images"
     for n in (62, 63):
         (folder / f"v{n}.jpg").write_bytes(quality.without_capture_stamp((src / f"ukbench{n:05d}.jpg").read_bytes()))
+    for name in ("114400", "114401"):  # holidays-half, an even (tuning) group: no EXIF
+        (folder / f"h{name}.jpg").write_bytes((datasets / "holidays-half" / "images" / f"{name}.jpg").read_bytes())
     enc = get_encoder(copies.COPIES_METHOD).encode_files(sorted(folder.glob("*.jpg")), workers=2, warn=False)
     assert not enc.failures
     return {Path(p).stem: r for p, r in zip(enc.paths, enc.encodings)}
@@ -95,3 +101,27 @@ def test_two_views_of_one_scene_stay_apart(records) -> None:
     v = copies.verify_records(records["v62"], records["v63"])
     assert v.confidence < verify.DEFAULT_CONFIDENCE and v.verdict() is not Verdict.COPY, v.to_dict()
     assert not any(v.padded)
+
+
+@pytest.mark.parametrize("k", [90, 171])
+def test_overlays_over_a_recoloured_copy(records, k: int) -> None:
+    """Meme letters (and stickers) over a copy whose colours were changed: the grey fit takes every recoloured cell
+    for an overlay (too many of them) or for another light (capped); the colour fit finds the letters alone."""
+    v = copies.verify_records(records[f"p{k}"], records[f"p{k}_combo"])
+    assert v.overlay > 0 and v.not_one_capture is None, v.to_dict()
+    assert v.confidence >= verify.DEFAULT_CONFIDENCE and v.verdict() is Verdict.COPY
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(verify, "_overlay_share", lambda off, cells: 1.0)  # no overlays looked for off the colour fit
+        grey = copies.verify_records(records[f"p{k}"], records[f"p{k}_combo"])
+    assert grey.confidence < verify.DEFAULT_CONFIDENCE, grey.to_dict()
+
+
+def test_a_reshot_is_no_recoloured_copy_with_overlays(records, monkeypatch) -> None:
+    """Two holidays-half shots of one street seconds apart (people walked, the camera moved): the colour fit is tried
+    for overlays and finds none; still a re-shot."""
+    tried = []
+    colour_model = verify._colour_model
+    monkeypatch.setattr(verify, "_colour_model", lambda *args: tried.append(1) or colour_model(*args))
+    v = copies.verify_records(records["h114400"], records["h114401"])
+    assert tried and v.overlay == 0, v.to_dict()
+    assert v.confidence < verify.DEFAULT_CONFIDENCE and v.verdict() is Verdict.RESHOT
