@@ -23,11 +23,11 @@ def _sha(path: Path) -> str:
 
 
 def _pair(folder: Path, name: str, seed: int = 0) -> tuple[Path, Path]:
-    """``keep/NAME`` and its byte copy ``copy/NAME`` in ``folder``."""
+    """``keep/NAME`` and its byte copy ``copy/NAME`` in ``folder`` (a PNG, whatever the name)."""
     (folder / "keep").mkdir(parents=True, exist_ok=True)
     (folder / "copy").mkdir(parents=True, exist_ok=True)
     keeper, copy = folder / "keep" / name, folder / "copy" / name
-    synthetic_photo(64, 48, seed).save(keeper)
+    synthetic_photo(64, 48, seed).save(keeper, "PNG")
     copy.write_bytes(keeper.read_bytes())
     return keeper, copy
 
@@ -302,3 +302,20 @@ def test_three_identical_folders_are_each_a_copy_of_the_one_that_stays(tmp_path:
                         digests=digests, same_as=np.asarray(same_as))
     pairs = find_duplicate_folders(result, tmp_path)
     assert sorted((p.redundant, p.copy_of) for p in pairs) == [("Album 2019", "Zed"), ("Pics", "Zed")]
+
+
+def test_a_photo_without_an_extension_leaves_the_sidecar_of_its_namesake(tmp_path: Path) -> None:
+    """A photo without an extension (``photo``: found by its first bytes) beside ``photo.jpg`` and that one's sidecar
+    ``photo.xmp``: the sidecar was taken for ``photo``'s own (``photo`` + ``.xmp``) and went into the quarantine
+    with it, leaving ``photo.jpg``, which stays, without its metadata. Now it stays beside the file that uses it
+    too, as ``IMG.xmp`` beside ``IMG.dng`` does."""
+    root = tmp_path / "album"
+    keeper, copy = _pair(root, "photo")
+    other = copy.with_name("photo.jpg")
+    synthetic_photo(64, 48, 7).save(other, "JPEG")
+    side = copy.with_name("photo.xmp")
+    side.write_text("<x:xmpmeta>photo.jpg</x:xmpmeta>")
+    out = apply_plan(_plan((keeper, copy)), root, tmp_path / "q")
+    assert len(out.done) == 1 and not out.failed
+    assert side.exists() and not out.sidecars
+    assert out.shared_sidecars == [(str(copy), str(side))]

@@ -853,7 +853,7 @@ def _sidecar_names(folder: int | str | os.PathLike, name: str,
         if (st.st_dev, st.st_ino) in seen:  # (a file system that ignores case: one file under both names)
             continue
         seen.add((st.st_dev, st.st_ino))
-        if not own:
+        if not own or stem == name:  # (a name without an extension: photo.xmp is photo.jpg's sidecar too)
             folder_now = dir_fd if dir_fd is not None else base
             others = (listings or FolderListings()).by_stem(folder_now).get(stem, ())
             if any(o != name and os.path.splitext(o)[1].lower() != ".xmp" for o in others):
