@@ -319,3 +319,21 @@ def test_a_photo_without_an_extension_leaves_the_sidecar_of_its_namesake(tmp_pat
     assert len(out.done) == 1 and not out.failed
     assert side.exists() and not out.sidecars
     assert out.shared_sidecars == [(str(copy), str(side))]
+
+
+def test_merge_metadata_never_writes_a_keeper_without_an_extension_into_its_namesakes_sidecar(tmp_path: Path) -> None:
+    """The sidecar of a keeper is its name then ``.xmp``: for a keeper without an extension (``photo``, found by its
+    first bytes) that is ``photo.xmp``, the sidecar ``photo.jpg`` beside it uses (Lightroom's ``IMG.xmp``): the moved
+    copy's rating, date and GPS were merged into the other photo's metadata. Now no sidecar is written there."""
+    pytest.importorskip("libxmp", exc_type=Exception)
+    from imagetwins.metadata import PhotoMetadata, sidecar_bytes, sidecar_writes
+
+    root = tmp_path / "album"
+    keeper, copy = _pair(root, "photo")
+    synthetic_photo(64, 48, 7).save(keeper.with_name("photo.jpg"), "JPEG")
+    theirs = keeper.with_name("photo.xmp")
+    theirs.write_bytes(sidecar_bytes(PhotoMetadata(title="Harbour")))
+    copy.with_name("photo.xmp").write_bytes(sidecar_bytes(PhotoMetadata(rating=3)))  # (the copy's own: photo.xmp)
+    writes, refused = sidecar_writes([(str(keeper), str(copy))])
+    assert not writes
+    assert [p for p, _ in refused] == [str(theirs)] and "photo.jpg" in refused[0][1]

@@ -388,6 +388,20 @@ def sidecar_bytes(add: PhotoMetadata, existing: bytes | None = None) -> bytes:
     return x.serialize_to_str(omit_packet_wrapper=False).encode("utf-8")
 
 
+def _namesake(keeper: str | os.PathLike) -> str | None:
+    """Another file whose ``IMG.xmp`` sidecar a keeper without an extension (``IMG``, found by its first bytes) would
+    write: ``IMG.jpg`` beside it (not an ``.xmp``), or None."""
+    folder, name = os.path.split(os.fspath(keeper))
+    if os.path.splitext(name)[1]:
+        return None
+    try:
+        others = os.listdir(folder or ".")
+    except OSError:
+        return None
+    return next((os.path.join(folder, o) for o in sorted(others) if o != name and os.path.splitext(o)[0] == name
+                 and os.path.splitext(o)[1].lower() != SIDECAR_SUFFIX), None)
+
+
 def sidecar_writes(moved: Sequence[tuple], unread: list[tuple[str, str]] | None = None
                    ) -> tuple[list[tuple[Path, bytes, bytes | None, PhotoMetadata]], list[tuple[str, str]]]:
     """The sidecars to write for ``(keeper, removed file[, where it lay[, where its sidecars lie now]])`` (each
@@ -408,6 +422,10 @@ def sidecar_writes(moved: Sequence[tuple], unread: list[tuple[str, str]] | None 
         if not add:
             continue
         side = sidecar_path(keeper)
+        if (other := _namesake(keeper)) is not None:
+            refused.append((str(side), f"that name is also the sidecar of {other} (IMG.xmp beside IMG.jpg), which "
+                                       "another program reads: nothing written for a keeper without an extension"))
+            continue
         if os.path.islink(side):
             refused.append((str(side), "a symbolic link stands at the sidecar's name: nothing written through it"))
             continue
