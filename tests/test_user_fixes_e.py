@@ -269,3 +269,23 @@ def test_a_file_without_an_extension_that_cannot_be_read_is_named_with_its_reaso
                              "not read")], cache
     finally:
         (folder / "scan0001").chmod(0o644)
+
+
+@pytest.mark.unit
+def test_the_imagededup_classes_draw_bars_on_a_terminal_not_into_a_log(tmp_path: Path, capsys, monkeypatch) -> None:
+    """``PHash()`` (``verbose=True``, imagededup's default) drew its tqdm bars into a log file or a CI job's output
+    (carriage-return redraws); only ``verbose=False`` kept them out. Bars are drawn where the command line draws them:
+    on a terminal (or in a notebook)."""
+    import sys
+
+    from imagetwins.methods import PHash
+
+    for k in range(3):
+        synthetic_photo(seed=k).save(tmp_path / f"p{k}.png")
+    assert len(PHash().encode_images(image_dir=tmp_path)) == 3
+    assert "encoding" not in capsys.readouterr().err  # (stderr is captured here: not a terminal)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    PHash().encode_images(image_dir=tmp_path)
+    assert "encoding" in capsys.readouterr().err  # on a terminal, as imagededup
+    PHash(verbose=False).encode_images(image_dir=tmp_path)
+    assert "encoding" not in capsys.readouterr().err

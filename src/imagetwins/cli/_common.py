@@ -86,7 +86,9 @@ def need_matplotlib() -> None:
 
 
 def show_progress(quiet: bool) -> bool:
-    return not quiet and sys.stderr.isatty()
+    from imagetwins.io import progress_shown
+
+    return progress_shown(not quiet)
 
 
 # -- options shared by several commands, declared once ------------------------------------------------------

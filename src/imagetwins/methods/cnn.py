@@ -17,7 +17,14 @@ import numpy as np
 from imagetwins import search as _search
 from imagetwins.embedding import CNN_DEFAULT_SIMILARITY, Embedder, ModelConfig, vectors_from_map
 from imagetwins.encoders.model import ModelEncoder
-from imagetwins.io import ImageReadError, find_images, open_image, quiet_decoder_warnings, warn_skipped
+from imagetwins.io import (
+    ImageReadError,
+    find_images,
+    open_image,
+    progress_shown,
+    quiet_decoder_warnings,
+    warn_skipped,
+)
 from imagetwins.methods.hashing import (
     EncodingMapError,
     check_encoding_map,
@@ -32,7 +39,8 @@ class CNN:
     Parameters
     ----------
     verbose : bool
-        Show progress bars.
+        Show progress bars (as imagededup), where a person watches them: on a terminal or in a notebook, not in a
+        log (:func:`imagetwins.io.progress_shown`).
     model_config : ModelConfig or callable, optional
         An ONNX model description, or ``f((N, H, W, 3) uint8) -> (N, d)``. Default: bundled EfficientNet-Lite0.
     orientations : {1, 2, 4, 8}
@@ -77,7 +85,8 @@ class CNN:
     def _encode_dir(self, image_dir, recursive: bool, num_enc_workers: int):
         root = check_image_dir(image_dir)
         files = find_images(root, recursive=recursive)
-        result = self.embedder.embed_files(files, workers=num_enc_workers or None, progress=self.verbose)
+        result = self.embedder.embed_files(files, workers=num_enc_workers or None,
+                                           progress=progress_shown(self.verbose))
         return [str(Path(p).relative_to(root)) for p in result.paths], result.vectors
 
     def encode_images(self, image_dir=None, recursive: bool = False, num_enc_workers: int = cpu_count()) -> dict:

@@ -17,7 +17,7 @@ import numpy as np
 from imagetwins import search as _search
 from imagetwins.copies import COPIES_METHOD, CopyRecord, CopyRows
 from imagetwins.encoders import get_encoder
-from imagetwins.io import find_images
+from imagetwins.io import find_images, progress_shown
 from imagetwins.methods.hashing import save_json
 from imagetwins.verify import DEFAULT_CONFIDENCE
 
@@ -28,7 +28,8 @@ class Copies:
     Parameters
     ----------
     verbose : bool
-        Show progress bars.
+        Show progress bars (as imagededup), where a person watches them: on a terminal or in a notebook, not in a
+        log (:func:`imagetwins.io.progress_shown`).
     """
 
     def __init__(self, verbose: bool = True) -> None:
@@ -43,7 +44,8 @@ class Copies:
             raise ValueError("Please provide a valid directory path!")
         root = Path(image_dir)
         files = find_images(root, recursive=recursive)
-        enc = get_encoder(COPIES_METHOD).encode_files(files, workers=num_enc_workers or None, progress=self.verbose)
+        enc = get_encoder(COPIES_METHOD).encode_files(files, workers=num_enc_workers or None,
+                                                      progress=progress_shown(self.verbose))
         return [str(Path(p).relative_to(root)) for p in enc.paths], enc.encodings
 
     def encode_images(self, image_dir=None, recursive: bool = False, num_enc_workers: int = cpu_count()) -> dict:

@@ -21,7 +21,15 @@ from imagetwins import search as _search
 from imagetwins.encoders import get_encoder
 
 # ImageArrayError: arrays are checked in one place, imagetwins.io.image_from_array
-from imagetwins.io import ImageArrayError, ImageReadError, find_images, open_image, quiet_decoder_warnings, warn_skipped
+from imagetwins.io import (
+    ImageArrayError,
+    ImageReadError,
+    find_images,
+    open_image,
+    progress_shown,
+    quiet_decoder_warnings,
+    warn_skipped,
+)
 
 __all__ = ["AHash", "DHash", "DihedralHash", "EncodingMapError", "Hashing", "ImageArrayError", "ImageDirError",
            "PHash", "WHash", "check_encoding_map", "check_image_dir", "image_file_path", "save_json"]
@@ -77,7 +85,8 @@ class Hashing:
     Parameters
     ----------
     verbose : bool
-        Show progress bars.
+        Show progress bars (as imagededup), where a person watches them: on a terminal or in a notebook, not in a
+        log (:func:`imagetwins.io.progress_shown`).
     ignore_exif_orientation : bool
         Hash the pixels as stored, ignoring the EXIF orientation tag, as imagededup 0.3 does: hashes
         of sideways-stored camera photos then equal imagededup's. Default ``False``: pictures are
@@ -148,7 +157,7 @@ class Hashing:
         # bytes are an image's: a photo saved without its extension still counts, as in imagededup)
         files = find_images(root, recursive=recursive)
         result = _hashing.hash_files(
-            files, methods=(self.method,), workers=num_enc_workers, progress=self.verbose,
+            files, methods=(self.method,), workers=num_enc_workers, progress=progress_shown(self.verbose),
             exif_orientation=not self.ignore_exif_orientation,
         )
         names = [str(Path(p).relative_to(root)) for p in result.paths]
