@@ -117,9 +117,18 @@ class Outcome:
     def sidecars_now(self, image: str) -> list[str]:
         """Where the XMP sidecars of the moved ``image`` (its place, as in ``done``) lie now: those that moved with
         it, and a shared one left in place for another file (or, when that file moved later, where it took it)."""
+        return self.sidecars_by_image().get(image, [])
+
+    def sidecars_by_image(self) -> dict[str, list[str]]:
+        """:meth:`sidecars_now` of every moved image at once (asked of each image in turn, it read every sidecar of
+        the run for each: quadratic, 5,000 moves 3.3 CPU s)."""
         moved_to = {side: to for _, side, to in self.sidecars}
-        return [p for p in [to for img, _, to in self.sidecars if img == image] +
-                [moved_to.get(side, side) for img, side in self.shared_sidecars if img == image] if os.path.isabs(p)]
+        now: dict[str, list[str]] = {}
+        for img, _, to in self.sidecars:
+            now.setdefault(img, []).append(to)
+        for img, side in self.shared_sidecars:
+            now.setdefault(img, []).append(moved_to.get(side, side))
+        return {img: [p for p in places if os.path.isabs(p)] for img, places in now.items()}
 
 
 def sha256_file(path: str | os.PathLike) -> str:

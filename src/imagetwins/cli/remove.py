@@ -351,7 +351,8 @@ def _moved_with_keepers(plan, out) -> list[tuple[str, str, str, list[str]]]:
     move: a sidecar that moved with it and a shared ``IMG.xmp`` that stayed for another file are both read, and what
     still stands beside its old place (a sidecar of a file with a link in its place, one that could not move)."""
     keeper_of = {os.path.realpath(src): k for src, _, k in plan.moves}
-    return [(keeper_of[os.path.realpath(src)], dst, src, out.sidecars_now(src)) for src, dst in out.done
+    sidecars = out.sidecars_by_image()
+    return [(keeper_of[os.path.realpath(src)], dst, src, sidecars.get(src, [])) for src, dst in out.done
             if os.path.realpath(src) in keeper_of and os.path.isabs(dst)]
 
 
