@@ -369,3 +369,30 @@ def test_thousands_of_files_of_one_name_go_to_the_trash_in_linear_time(tmp_path:
     assert len(set(names)) == n and "IMG_0001 3.JPG" not in names
     assert names[:3] == ["IMG_0001.JPG", "IMG_0001 1.JPG", "IMG_0001 2.JPG"]
     assert calls < 3 * n, calls
+
+
+def test_undo_of_thousands_of_photos_with_their_sidecars_is_linear(tmp_path: Path, monkeypatch) -> None:
+    """Undo puts a sidecar back only once its image is back: that was asked by comparing the sidecar's image with
+    every journal entry and every file restored so far (3,000 photos with their sidecars: 9 million comparisons,
+    about a minute). Now the entries are indexed by place once."""
+    root = tmp_path / "album"
+    pairs = [_pair(root, f"IMG_{k:03d}.png", k) for k in range(80)]
+    for _, copy in pairs:
+        copy.with_name(copy.name + ".xmp").write_text("<x:xmpmeta/>")
+    before = file_digests(root)
+    q = tmp_path / "q"
+    assert len(apply_plan(_plan(*pairs), root, q).sidecars) == 80
+    calls = 0
+    real = os.path.normpath
+
+    def counted(path):
+        nonlocal calls
+        calls += 1
+        return real(path)
+
+    monkeypatch.setattr(os.path, "normpath", counted)
+    back = undo(q)
+    monkeypatch.undo()
+    assert not back.failed and len(back.done) == 160
+    assert file_digests(root) == before
+    assert calls < 20 * 160, calls  # (before: 7,924; 11 a file now)

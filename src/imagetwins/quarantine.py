@@ -1532,14 +1532,14 @@ def undo(manifest: str | os.PathLike) -> Outcome:
         entries, problems = _read_journal(qdir, key)  # again, now that no other run can change it
         out.failed, out.refused_lines = list(problems), [where for where, _ in problems]
         todo = [e for e in entries if not e.get("restored") or e.get("partials") or e.get("clone_tmp")]
+        images = _ImagesBack(entries, out)
         for e in todo:
             if stop.signum:
                 break
             try:
                 _clear_partials(e, qdir, out)
                 _clear_clone_tmp(e)
-                if e.get("sidecar_of") and e.get("done") and not e.get("restored") and not _image_back(e, entries,
-                                                                                                     out):
+                if e.get("sidecar_of") and e.get("done") and not e.get("restored") and not images.back(e):
                     # (beside whatever took its image's place, it would describe another picture)
                     where = "the trash" if e.get("op") == "trash" else "the quarantine"
                     out.failed.append((e["to"] or e["from"], f"an XMP sidecar left in {where}: its image "
@@ -1599,13 +1599,24 @@ def _unnamed_files(qdir: Path, entries: list[dict]) -> list[str]:
     return found
 
 
-def _image_back(sidecar: dict, entries: list[dict], out: Outcome) -> bool:
+class _ImagesBack:
     """Whether the image a sidecar moved with was put back (by an earlier undo or this one), or stands at its place
-    again with the bytes that moved (put back by hand, or by the desktop trash's own "put back")."""
-    image = os.path.normpath(sidecar["sidecar_of"])
-    return any(os.path.normpath(e["from"]) == image and (e.get("restored") or _holds(Path(image), e["sha256"],
-                                                                                     e["bytes"])) for e in entries) \
-        or any(os.path.normpath(back) == image for _, back in out.done)
+    again with the bytes that moved (put back by hand, or by the desktop trash's own "put back"). The entries are
+    indexed by place once, and this undo's restorations as it goes: asked of each sidecar, looking through every
+    entry and every restoration was quadratic (3,000 photos with their sidecars: 9 million comparisons)."""
+
+    def __init__(self, entries: list[dict], out: Outcome) -> None:
+        self.by_place: dict[str, list[dict]] = {}
+        for e in entries:
+            self.by_place.setdefault(os.path.normpath(e["from"]), []).append(e)
+        self.out, self.counted, self.restored = out, 0, set()
+
+    def back(self, sidecar: dict) -> bool:
+        image = os.path.normpath(sidecar["sidecar_of"])
+        self.restored.update(os.path.normpath(back) for _, back in self.out.done[self.counted:])
+        self.counted = len(self.out.done)
+        return any(e.get("restored") or _holds(Path(image), e["sha256"], e["bytes"])
+                   for e in self.by_place.get(image, ())) or image in self.restored
 
 
 def _clear_clone_tmp(e: dict) -> None:
