@@ -479,26 +479,41 @@ def _folder_moves(plan_file: Path, directory: Path, plan, link: str | None, to_t
         raise click.UsageError("a plan with folders moves them into the quarantine: not with --link or --to-trash")
     moves, refused = check_folder_plan(directory, entries)
     moving = {os.path.realpath(src) for src, _, _ in plan.moves}
-    keepers = {os.path.realpath(k) for k in plan.keepers}
+    # each path's folders, real paths, once: asked of every pair of folders (and of every keeper), resolving them
+    # again each time was quadratic in the folders of a plan (300 folders of 20 photos: 3.6 million realpath calls)
+    kept_in: dict[str, str] = {}  # a folder -> a keeper of the plan's file moves inside it
+    for k in sorted(os.path.realpath(k) for k in plan.keepers):
+        for folder in _folders_above(k):
+            kept_in.setdefault(folder, k)
     ok = []
+    moving_folders: set[str] = set()  # the real paths of the folders that move
+    copies_in: set[str] = set()  # every folder holding a copy that a moving folder leaves behind
     for m in moves:
-        inner = [k for k in keepers if k.startswith(m.folder + os.sep)]
-        lost = [c for c in m.copies.values() if os.path.realpath(c) in moving]
-        if inner:
-            refused.append((m.folder, f"it holds {inner[0]}, which the plan keeps in place of other files"))
+        folder = os.path.realpath(m.folder)
+        copies = [os.path.realpath(c) for c in m.copies.values()]
+        lost = [c for c, real in zip(m.copies.values(), copies) if real in moving]
+        if folder in kept_in:
+            refused.append((m.folder, f"it holds {kept_in[folder]}, which the plan keeps in place of other files"))
         elif lost:
             refused.append((m.folder, f"the plan moves {lost[0]}, a copy this folder leaves behind"))
-        elif any(_inside(c, o.folder) for o in ok for c in m.copies.values()) or \
-                any(_inside(c, m.folder) for o in ok for c in o.copies.values()):
+        elif any(f in moving_folders for c in copies for f in _folders_above(c)) or folder in copies_in:
             refused.append((m.folder, "the plan also moves the folder holding its copies, or one whose copies "
                                            "it holds: one of the two stays"))
         else:
             ok.append(m)
+            moving_folders.add(folder)
+            copies_in.update(f for c in copies for f in _folders_above(c))
     return ok, refused
 
 
-def _inside(path: str, folder: str) -> bool:
-    return os.path.realpath(path).startswith(os.path.realpath(folder) + os.sep)
+def _folders_above(path: str) -> list[str]:
+    """The folders holding ``path`` (a real path), innermost first."""
+    out = []
+    parent = os.path.dirname(path)
+    while parent and parent != path:
+        out.append(parent)
+        path, parent = parent, os.path.dirname(parent)
+    return out
 
 
 def _exit_if_refused(refused: int, failed: int, dry_run: bool, quiet: bool, folders: tuple[int, int] = (0, 0),
