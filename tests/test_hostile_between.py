@@ -396,3 +396,38 @@ def test_undo_of_thousands_of_photos_with_their_sidecars_is_linear(tmp_path: Pat
     assert not back.failed and len(back.done) == 160
     assert file_digests(root) == before
     assert calls < 20 * 160, calls  # (before: 7,924; 11 a file now)
+
+
+def test_a_folder_deeper_than_a_path_can_name_is_said_not_skipped_silently(tmp_path: Path, monkeypatch) -> None:
+    """Folders nested past the longest path the system takes (4,096 bytes: 900 folders named ``dddd``): the walk
+    could not look at the first one too deep and went on without a word, so a photo down there was never scanned
+    and the run said nothing (``1 image read``). Now that folder is named in one warning line with the reason, as
+    a folder that cannot be listed is."""
+    import warnings
+
+    from imagetwins.io import find_images
+
+    deep = tmp_path / "deep"
+    deep.mkdir()
+    (deep / "top.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    monkeypatch.chdir(deep)  # (and back to where the tests run, after)
+    depth = 0
+    try:
+        while depth < 900:
+            os.mkdir("dddd")
+            os.chdir("dddd")
+            depth += 1
+        with open("low.png", "wb") as fh:
+            fh.write(b"\x89PNG\r\n\x1a\n")
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            found = find_images(deep, recursive=True)
+        assert [p.name for p in found] == ["top.png"]
+        said = [str(w.message) for w in seen if "cannot list folder" in str(w.message)]
+        assert len(said) == 1 and "name too long" in said[0].lower(), said
+    finally:  # bottom up, without recursion (rmtree meets the same limit)
+        if os.path.exists("low.png"):
+            os.unlink("low.png")
+        for _ in range(depth):
+            os.chdir("..")
+            os.rmdir("dddd")

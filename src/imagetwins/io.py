@@ -393,7 +393,9 @@ def find_images(
         folder = stack.pop()
         try:
             st = folder.stat()
-        except OSError:
+        except OSError as exc:  # (one deeper than a path can name: said, as a folder that cannot be listed; it
+            if exc.errno != errno.ENOENT:  # was skipped without a word, with every photo under it)
+                warn_line(f"{folder}: cannot list folder ({exc.strerror or exc})")
             continue
         key = (st.st_dev, st.st_ino)
         if key in seen_dirs:  # a second link to the same folder
