@@ -431,3 +431,17 @@ def test_a_folder_deeper_than_a_path_can_name_is_said_not_skipped_silently(tmp_p
         for _ in range(depth):
             os.chdir("..")
             os.rmdir("dddd")
+
+
+def test_a_last_line_that_is_none_of_ours_is_kept_and_ended(tmp_path: Path) -> None:
+    """Only the start of a line imagetwins writes (or the zeros a crash leaves) is taken away before appending: the
+    bytes of anything else at the journal's name (written by hand, another program) stay, ended by a newline."""
+    root = tmp_path / "album"
+    q = tmp_path / "q"
+    assert not apply_plan(_plan(_pair(root, "a.png", 0)), root, q).failed
+    journal = q / quarantine.JOURNAL
+    journal.write_bytes(journal.read_bytes() + b"a note of mine")
+    assert not apply_plan(_plan(_pair(root, "b.png", 1)), root, q).failed
+    assert b"\na note of mine\n" in journal.read_bytes()
+    back = undo(q)
+    assert len(back.done) == 2 and [why for _, why in back.failed] == ["malformed journal line: skipped"]

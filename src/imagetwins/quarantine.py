@@ -390,10 +390,10 @@ def _open_journal(qdir: Path):
 def _end_cut_line(path: Path, fd: int, st: os.stat_result) -> None:
     """Make the journal end with a whole line before anything is appended. A crash can cut the last line short
     (``_read_journal`` skips it, as the last line): the next line appended right after its bytes was glued to it,
-    unreadable too, and the move it recorded could not be undone. A cut line that is not JSON is taken away (it
-    was being written when the run stopped: its move had not begun, and no line of it can be checked); a whole
-    line that only lacks its newline (an edit) gets one. ``fd``: the journal open for appending (``st``: its stat);
-    it is read through a second descriptor of the same file."""
+    unreadable too, and the move it recorded could not be undone. A cut line of ours that is not JSON is taken away
+    (it was being written when the run stopped: its move had not begun, and no line of it can be checked); a whole
+    line that only lacks its newline (an edit), or bytes that are no line of ours, get one. ``fd``: the journal
+    open for appending (``st``: its stat); it is read through a second descriptor of the same file."""
     size = st.st_size
     if size == 0:
         return
@@ -424,7 +424,10 @@ def _end_cut_line_read(rfd: int, fd: int, size: int) -> None:
         whole = isinstance(json.loads(tail), dict)
     except ValueError:
         whole = False
-    if whole:
+    # only the start of a line of ours (every one begins {"op": ...), or the zeros a crash can leave, is taken away:
+    # bytes of anything else (a file of another program at that name) are kept, ended with a newline
+    ours = tail.startswith(b'{"op": "') or not tail.strip(b"\0")
+    if whole or not ours:
         os.write(fd, b"\n")
     else:
         os.ftruncate(fd, start)
