@@ -445,3 +445,30 @@ def test_a_last_line_that_is_none_of_ours_is_kept_and_ended(tmp_path: Path) -> N
     assert b"\na note of mine\n" in journal.read_bytes()
     back = undo(q)
     assert len(back.done) == 2 and [why for _, why in back.failed] == ["malformed journal line: skipped"]
+
+
+def test_a_folder_is_not_moved_when_a_copy_it_leaves_behind_changed_after_the_check(tmp_path: Path) -> None:
+    """A whole folder moves when every image in it has its copy elsewhere: the copies were read when the plan was
+    checked, but right before the move only their being there was looked at, so a copy written to in between (an
+    editor saving over ``Photos/x.jpg``) left the folder's file, moved, the only copy of those bytes. Now a copy
+    whose size or times moved is read again, and the folder stays when it changed."""
+    from imagetwins.folders import check_folder_plan
+    from imagetwins.quarantine import apply_folder_moves
+
+    files = {}
+    for k in range(2):
+        data = f"picture {k}".encode()
+        for folder in ("Photos", "Backup"):
+            (tmp_path / folder).mkdir(exist_ok=True)
+            (tmp_path / folder / f"p{k}.jpg").write_bytes(data)
+        digest = hashlib.sha256(data).hexdigest()
+        files[f"Backup/p{k}.jpg"] = (digest, f"Photos/p{k}.jpg", digest)
+    entry = {"remove": "Backup", "copy_of": "Photos", "skip": False, "files": files, "number": 1}
+    moves, refused = check_folder_plan(tmp_path, [entry])
+    assert len(moves) == 1 and not refused
+    with open(tmp_path / "Photos" / "p1.jpg", "ab") as fh:
+        fh.write(b" edited")
+    out = apply_folder_moves(moves, tmp_path, tmp_path.parent / f"{tmp_path.name}-q")
+    assert not out.done and [f for f, _ in out.failed] == [str(tmp_path / "Backup")]
+    assert "changed since the check" in out.failed[0][1]
+    assert (tmp_path / "Backup" / "p1.jpg").read_bytes() == b"picture 1"

@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from imagetwins.folder_copies import (  # noqa: F401  (found there; importable from here as before)
@@ -63,12 +63,16 @@ def folders_document(pairs: Sequence[FolderPair], result, root: str | os.PathLik
 @dataclass
 class FolderMove:
     """A folder that may move as a whole: ``folder`` (absolute, real), its files (absolute) -> SHA-256 checked
-    just now (its images and their XMP sidecars), and the copies its images leave behind."""
+    just now (its images and their XMP sidecars), and the copies its images leave behind; ``copy_digests``: each
+    copy's SHA-256 as checked, with its identity, size and times then (``copy_states``), so that the move can tell
+    a copy changed since (read again only then)."""
 
     folder: str
     copy_of: str
     files: dict[str, str]
     copies: dict[str, str]
+    copy_digests: dict[str, str] = field(default_factory=dict)
+    copy_states: dict[str, tuple] = field(default_factory=dict)
 
 
 class FolderPlanError(ValueError):
@@ -187,7 +191,7 @@ def check_folder_plan(root: str | os.PathLike,
     and each has its copy outside the folder, inside ``root`` without links, with the copy's recorded SHA-256.
     """
     from imagetwins.plan import _unchanged  # (the plan's own check of one file: digest, link, gone)
-    from imagetwins.quarantine import sha256_file, why_not_movable
+    from imagetwins.quarantine import _state_of, sha256_file, why_not_movable
 
     real_root = Path(root).resolve()
     moves, refused = [], []
@@ -221,7 +225,7 @@ def check_folder_plan(root: str | os.PathLike,
                                   "elsewhere: move or remove that first")
                 if why:
                     break
-        files, copies = {}, {}
+        files, copies, copy_digests, copy_states = {}, {}, {}, {}
         if why is None:
             for f, (digest, copy_rel, copy_digest) in listed.items():
                 copy = str(real_root / copy_rel)
@@ -235,10 +239,13 @@ def check_folder_plan(root: str | os.PathLike,
                     break
                 files[f] = digest
                 copies[f] = copy
+                copy_digests[copy] = copy_digest
+                copy_states[copy] = _state_of(copy)
         if why is None and not files:
             why = "the plan lists no image in it"
         if why is None:
-            moves.append(FolderMove(name, str(real_root / e["copy_of"]), {**files, **sidecars}, copies))
+            moves.append(FolderMove(name, str(real_root / e["copy_of"]), {**files, **sidecars}, copies, copy_digests,
+                                    copy_states))
         else:
             refused.append((name, why))
     return moves, refused

@@ -1918,6 +1918,10 @@ def _move_folder(m, root: Path, qdir: Path, journal, key: bytes, out: Outcome) -
     if gone:
         out.failed.append((m.folder, f"not moved: the copy {gone[0]} is gone or not a regular file"))
         return
+    changed = [c for c in m.copies.values() if _copy_changed(c, m)]
+    if changed:  # (the folder would take the only copy of those bytes with it)
+        out.failed.append((m.folder, f"not moved: the copy {changed[0]} changed since the check"))
+        return
     rel = src.relative_to(root)
     # another device (or another mount of one): a verified copy, then the files removed
     across = os.stat(src).st_dev != os.stat(qdir).st_dev
@@ -1956,6 +1960,31 @@ def _move_folder(m, root: Path, qdir: Path, journal, key: bytes, out: Outcome) -
             return
     _append(journal, key, {**entry, "state": "done"})
     out.done.append((str(src), str(dst)))
+
+
+def _state_of(path: str | os.PathLike) -> tuple | None:
+    """A file's identity, size and times, its own (no link followed; None: gone): what changes when it is written
+    to (the ctime, even where the mtime is put back)."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
+
+
+def _copy_changed(copy: str, m) -> bool:
+    """Whether a copy a folder leaves behind changed since :func:`imagetwins.folders.check_folder_plan` read it: its
+    identity, size and times are compared, its bytes read again only where they moved (a copy written to between the
+    check and the move of the folder left that folder's file, moved, the only copy of its bytes)."""
+    want = getattr(m, "copy_digests", {}).get(copy)
+    if want is None:
+        return False  # (a move made without the digests: the check before is all there is)
+    if _state_of(copy) == getattr(m, "copy_states", {}).get(copy):
+        return False
+    try:
+        return not _same_content(sha256_file(copy), want)
+    except OSError:
+        return True
 
 
 def _read_only_folder(folder: Path) -> str | None:
