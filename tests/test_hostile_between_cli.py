@@ -52,3 +52,23 @@ def test_a_plan_of_hundreds_of_folders_is_checked_in_linear_time(tmp_path: Path,
     assert res.exit_code == 0, res.output
     assert f"0 files and {n} folders would move" in res.output
     assert calls < 20 * n * per, calls
+
+
+def test_the_dry_run_names_only_the_sidecars_that_would_move(tmp_path: Path) -> None:
+    """The dry run said "with its XMP sidecar X" for a sidecar that is a symbolic link (to /dev/zero) or a FIFO, which
+    ``--apply`` leaves in place (`its XMP sidecar is a symbolic link, not a file`): now only those that move."""
+    import shutil
+
+    from conftest import synthetic_photo
+
+    album = tmp_path / "album"
+    (album / "a").mkdir(parents=True)
+    (album / "b").mkdir()
+    synthetic_photo(64, 48, 0).save(album / "a" / "x.png")
+    shutil.copy(album / "a" / "x.png", album / "b" / "x.png")
+    shutil.copy(album / "a" / "x.png", album / "b" / "y.png")
+    (album / "b" / "x.png.xmp").symlink_to("/dev/zero")
+    os.mkfifo(album / "b" / "y.png.xmp")
+    res = CliRunner().invoke(main, ["remove", str(album), "-r", "-m", "phash", "--no-cache"])
+    assert res.exit_code == 0, res.output
+    assert "would move" in res.output and "with its XMP sidecar" not in res.output, res.output

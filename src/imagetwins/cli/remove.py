@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import stat
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -324,14 +325,23 @@ def _say_stopped(out, total: int, what: str = "file") -> None:
 
 
 def _sidecars_with(src: str, listings=None) -> list[str]:
-    """The XMP sidecars that would move into the quarantine with ``src`` (for the dry run)."""
+    """The XMP sidecars that would move into the quarantine with ``src`` (for the dry run): regular files only, as
+    ``--apply`` moves them (a link or a FIFO there stays, said then)."""
     from imagetwins.quarantine import sidecars_of
 
     folder, name = os.path.split(src)
     try:
-        return [os.path.join(folder, s) for s in sidecars_of(folder or ".", name, listings)]
+        sides = [os.path.join(folder, s) for s in sidecars_of(folder or ".", name, listings)]
     except OSError:
         return []
+    return [s for s in sides if _regular(s)]
+
+
+def _regular(path: str) -> bool:
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
 
 
 def _plan_asks_merge(plan_file: Path) -> bool:
