@@ -164,3 +164,19 @@ def test_duplicate_map_shape_and_order() -> None:
 def test_equal_key_pairs() -> None:
     p = search.equal_key_pairs(["x", "y", "x", "x", "z"])
     assert _as_set(p) == {(0, 2, 0), (0, 3, 0)}
+
+
+@pytest.mark.parametrize("bits, radius", [(3, 0), (8, 1), (8, 3), (11, 2), (16, 1), (16, 2)])
+def test_the_planners_candidate_count_is_the_sum_over_probes(bits: int, radius: int) -> None:
+    """The planner counts a chunk's candidates through an XOR convolution (few probes: one gather each);
+    either way, each key's count is the sum of its buckets' sizes over the probes, written out here."""
+    from imagetwins.search.multi_index import _patterns, _xor_sums
+
+    rng = np.random.default_rng(bits * 10 + radius)
+    counts = rng.integers(0, 1000, 1 << bits) * (rng.random(1 << bits) < 0.3)
+    probes = _patterns(bits, radius)
+    idx = np.arange(1 << bits)
+    want = np.zeros(1 << bits, np.int64)
+    for p in probes.tolist():
+        want += counts[idx ^ p]
+    assert np.array_equal(_xor_sums(counts, probes), want)
