@@ -14,7 +14,8 @@ link to ``root``) and ``base`` (the folder relative paths are relative to), and 
 ``through_links``
     files reached through a symbolic link the scan followed (``--follow-symlinks``): left where they are, as
     ``remove --follow-symlinks`` leaves them (``remove`` never moves a file through a link), and counted in one
-    note, not refused;
+    note, not refused (the field of :attr:`LeftAlone.THROUGH_LINK <imagetwins.leftalone.LeftAlone>`: each reason
+    a file is left alone for has its field here);
 ``skip``
     true: leave the whole group alone;
 ``suggested_keep``, ``suggested_also_keep``, ``reviewed``
@@ -54,10 +55,11 @@ from pathlib import Path
 
 from imagetwins.decisions import key_map
 from imagetwins.digests import Digest
+from imagetwins.leftalone import GroupLeftAlone, LeftAlone
 from imagetwins.text import printable
 
 __all__ = ["PLAN_VERSION", "NO_KEEPER_YET", "PlanError", "PlannedGroup", "CheckedPlan", "plan_document", "load_plan",
-           "check_plan", "awaiting_keeper"]
+           "check_plan", "awaiting_keeper", "left_alone"]
 
 #: the format version written as ``imagetwins_plan``
 PLAN_VERSION = 1
@@ -86,14 +88,20 @@ class PlannedGroup:
     linked: dict[str, list[str]] = field(default_factory=dict)
     #: nobody reviewed it on the review page: left alone, never moved as suggested, not remembered
     unreviewed: bool = False
-    #: reached through a symbolic link the scan followed: left where they are (the plan's ``through_links``)
-    through_links: list[str] = field(default_factory=list)
+    #: files left where they are for a file's own reason (:class:`LeftAlone`), as the reason's plan field lists them
+    left_alone: dict[LeftAlone, list[str]] = field(default_factory=dict)
+
+    @property
+    def through_links(self) -> list[str]:
+        """Reached through a symbolic link the scan followed: left where they are (the plan's ``through_links``)."""
+        return self.left_alone.get(LeftAlone.THROUGH_LINK, [])
 
     @property
     def to_move(self) -> list[str]:
         if self.skip or self.keep is None:
             return []
-        leave = {*self.leave, *self.through_links}  # (a list: a plan listing 40,000 files to leave took 45 s)
+        # (a set: a plan listing 40,000 files to leave took 45 s as a list)
+        leave = {*self.leave, *(f for files in self.left_alone.values() for f in files)}
         return [f for f in dict.fromkeys(self.files) if f != self.keep and f not in leave]
 
 
@@ -105,13 +113,26 @@ class CheckedPlan:
     moves: list[tuple[str, int, str, str]] = field(default_factory=list)
     refused: list[tuple[str, str]] = field(default_factory=list)
     skipped_groups: int = 0
-    #: groups left alone with no keeper as ``find --json`` wrote them (re-shots: :data:`NO_KEEPER_YET`)
-    awaiting_groups: int = 0
-    #: groups of a review page's export that nobody reviewed: left alone (:attr:`PlannedGroup.unreviewed`)
-    unreviewed_groups: int = 0
     keepers: dict[str, str] = field(default_factory=dict)  # keeper -> its scanned SHA-256
-    #: files reached through a followed symbolic link, left where they are (:attr:`PlannedGroup.through_links`)
-    through_links: list[str] = field(default_factory=list)
+    #: what is left alone, by reason (:class:`LeftAlone`): the group numbers of a whole group's reason (no keeper
+    #: as ``find --json`` wrote it, re-shots; a review page's group nobody reviewed), the files of a file's own
+    #: (reached through a followed symbolic link); each said in one line, none refused
+    left_alone: dict[LeftAlone, list] = field(default_factory=dict)
+
+    @property
+    def awaiting_groups(self) -> int:
+        """Groups left alone with no keeper as ``find --json`` wrote them (re-shots: :data:`NO_KEEPER_YET`)."""
+        return len(self.left_alone.get(LeftAlone.AWAITING_KEEPER, ()))
+
+    @property
+    def unreviewed_groups(self) -> int:
+        """Groups of a review page's export that nobody reviewed: left alone (:attr:`PlannedGroup.unreviewed`)."""
+        return len(self.left_alone.get(LeftAlone.UNREVIEWED, ()))
+
+    @property
+    def through_links(self) -> list[str]:
+        """Files reached through a followed symbolic link, left where they are (:attr:`PlannedGroup.through_links`)."""
+        return self.left_alone.get(LeftAlone.THROUGH_LINK, [])
 
     def to_removal(self):
         """As a :class:`imagetwins.quarantine.Plan` whose moves check the scanned digests once more."""
@@ -119,13 +140,11 @@ class CheckedPlan:
 
         return Plan([(f, n, k) for f, n, k, _ in self.moves], sorted({k for _, _, k, _ in self.moves}),
                     list(self.refused), expected={**self.keepers, **{f: d for f, _, _, d in self.moves}},
-                    through_links=list(self.through_links))
+                    left_alone={why: list(files) for why, files in self.left_alone.items() if not why.whole_group})
 
 
 def plan_document(result, decisions, root: str | os.PathLike) -> dict:
     """The ``find --json`` document of a :class:`~imagetwins.results.FindResult` and its keep decisions."""
-    from imagetwins.keep import followed_through_links
-
     data = result.to_dict(pairs=False)  # (pairs grow with the square of a group: written only when asked)
     data = {"imagetwins_plan": PLAN_VERSION, "root": str(Path(root).resolve()), "scanned_as": os.path.abspath(root),
             "base": os.getcwd(), **data}
@@ -134,7 +153,7 @@ def plan_document(result, decisions, root: str | os.PathLike) -> dict:
     review = needs_review(result.method)
     if review:  # (re-shots: a plan of this scan moves nothing until a person writes each group's keep)
         data["review_needed"] = review
-    for g, d, awaiting in zip(data["groups"], decisions, awaiting_keeper(result)):
+    for g, d, stays in zip(data["groups"], decisions, left_alone(result)):
         g["keep"] = d.keeper
         g["also_keep"] = d.keep[1:]
         g["sha256"] = {f: _completed(f, digest) for f, digest in g["sha256"].items()}
@@ -145,31 +164,45 @@ def plan_document(result, decisions, root: str | os.PathLike) -> dict:
             g["remembered"] = status
             if status == "skip":
                 g["skip"] = True
-        if awaiting:
+        if stays.group is LeftAlone.AWAITING_KEEPER:  # (the plan's way to say it: no keeper, review_needed)
             g["keep"] = None
-        linked = followed_through_links(result, g["files"])
-        if linked:  # (--follow-symlinks: found, and left where they are)
-            g["through_links"] = [f for f in g["files"] if f in linked]
+        for why, files in stays.listed().items():  # (--follow-symlinks: found, and left where they are)
+            if why.plan_field:
+                g[why.plan_field] = files
     return data
 
 
 #: how every output says that a group has no keeper until a person picks one (text, CSV, JSON's
 #: ``review_needed``, the review page, ``remove --plan``)
-NO_KEEPER_YET = "no keeper until a person picks one"
+NO_KEEPER_YET = LeftAlone.AWAITING_KEEPER.sentence
+
+
+def left_alone(result) -> list[GroupLeftAlone]:
+    """Per group of ``result`` (a :class:`~imagetwins.results.FindResult` with its keepers decided): what stays
+    where it is without a decision, and why (:class:`LeftAlone`). A whole group awaits its keeper where the method's
+    removal needs review (``Encoder.removal_needs_review``: re-shots) and no earlier decision covers it (the keep
+    rule only *suggests* one); a file reached through a symbolic link the scan followed stays
+    (:func:`imagetwins.keep.followed_through_links`). Every output asks this, so that none shows a keeper another
+    writes as ``null``, nor moves a file another says stays."""
+    from imagetwins.keep import followed_through_links
+
+    awaiting = [False] * len(result.groups)
+    if needs_review(result.method):
+        remembered = getattr(result, "decided", None)
+        key_of = key_map(result) if remembered else {}
+        awaiting = [not remembered or remembered.status(g.files, key_of) is None for g in result.groups]
+    out = []
+    for g, waits in zip(result.groups, awaiting):
+        linked = followed_through_links(result, g.files)
+        out.append(GroupLeftAlone(LeftAlone.AWAITING_KEEPER if waits else None,
+                                  {f: LeftAlone.THROUGH_LINK for f in g.files if f in linked}))
+    return out
 
 
 def awaiting_keeper(result) -> list[bool]:
-    """Per group of ``result``: whether it has no keeper until a person picks one. True for the groups of a
-    method whose removal needs review (``Encoder.removal_needs_review``: re-shots) that no earlier decision
-    covers; their keep rule only *suggests* a keeper. Every output asks this, so that none shows a keeper
-    another writes as ``null``."""
-    if not needs_review(result.method):
-        return [False] * len(result.groups)
-    remembered = getattr(result, "decided", None)
-    if not remembered:
-        return [True] * len(result.groups)
-    key_of = key_map(result)
-    return [remembered.status(g.files, key_of) is None for g in result.groups]
+    """Per group of ``result``: whether it has no keeper until a person picks one (:func:`left_alone`'s
+    :attr:`LeftAlone.AWAITING_KEEPER`)."""
+    return [stays.group is LeftAlone.AWAITING_KEEPER for stays in left_alone(result)]
 
 
 def decided_by_person(group: dict, review_needed: bool = False) -> bool | None:
@@ -290,7 +323,8 @@ def load_plan(path: str | os.PathLike, folder: str | os.PathLike | None = None) 
             _name(keep, f"group {n}'s keep", source)
         not_duplicate = _paths(g.get("not_duplicate"), f"group {n}'s not_duplicate", source)
         leave = _paths(g.get("also_keep"), f"group {n}'s also_keep", source) + not_duplicate
-        through = _paths(g.get("through_links"), f"group {n}'s through_links", source)
+        stays = {why: _paths(g.get(why.plan_field), f"group {n}'s {why.plan_field}", source)
+                 for why in LeftAlone if not why.whole_group and why.plan_field}
         digests = g.get("sha256") or {}
         if not isinstance(digests, dict) or not all(isinstance(v, str) for v in digests.values()):
             raise PlanError(f"{source}: group {n}'s sha256 must map paths to digests")
@@ -306,7 +340,7 @@ def load_plan(path: str | os.PathLike, folder: str | os.PathLike | None = None) 
                                    [where(f) for f in leave], bool(g.get("skip", False)) or unreviewed,
                                    {where(k): v for k, v in digests.items()}, [where(f) for f in not_duplicate],
                                    decided=False if unreviewed else decided, unreviewed=unreviewed,
-                                   through_links=[where(f) for f in through]))
+                                   left_alone={why: [where(f) for f in fs] for why, fs in stays.items() if fs}))
     linked = doc.get("already_linked") or []
     if not isinstance(linked, list) or not all(isinstance(n, list) for n in linked):
         raise PlanError(f"{source}: 'already_linked' must be a list of lists of paths")
@@ -395,11 +429,11 @@ def check_plan(root: str | os.PathLike, groups: Sequence[PlannedGroup]) -> Check
 
     A group moves nothing when its keeper is missing, not among its files, outside ``root``, or not
     the scanned bytes any more. A file moves only when a group lists it, it is a regular file inside
-    ``root`` reached without a symbolic link, is not kept by any group, and still has the scanned bytes. A file the
-    plan says was reached through a followed link (``through_links``) is left where it is (``through_links``), not
-    refused: an edit that lists another file there only keeps it.
-    A group with no keeper as ``find --json`` wrote it (re-shots, :func:`awaiting_keeper`) is counted in
-    ``awaiting_groups``, not refused: a plan nobody edited moves nothing and warns of nothing.
+    ``root`` reached without a symbolic link, is not kept by any group, and still has the scanned bytes.
+    What the plan leaves alone is counted in ``left_alone`` by reason (:class:`LeftAlone`), never refused: a group
+    with no keeper as ``find --json`` wrote it (re-shots, :func:`awaiting_keeper`), one nobody reviewed on the review
+    page (its group number), a file a reason's field lists (``through_links``: reached through a followed link;
+    an edit that lists another file there only keeps it). A plan nobody edited moves nothing and warns of nothing.
     """
     real_root = Path(root).resolve()
     out = CheckedPlan(real_root)
@@ -408,13 +442,13 @@ def check_plan(root: str | os.PathLike, groups: Sequence[PlannedGroup]) -> Check
     hashed: dict = {}  # each file read once per check
     for g in groups:
         if g.unreviewed:
-            out.unreviewed_groups += 1
+            out.left_alone.setdefault(LeftAlone.UNREVIEWED, []).append(g.number)
             continue
         if g.skip:
             out.skipped_groups += 1
             continue
         if g.keep is None and g.decided is False:  # as find wrote it (re-shots): for a person to choose, not refused
-            out.awaiting_groups += 1
+            out.left_alone.setdefault(LeftAlone.AWAITING_KEEPER, []).append(g.number)
             continue
         if g.keep is None:
             out.refused += [(f, f"group {g.number} has no keeper marked (a person sets its 'keep')")
@@ -423,14 +457,16 @@ def check_plan(root: str | os.PathLike, groups: Sequence[PlannedGroup]) -> Check
         if g.keep not in g.files:
             out.refused += [(f, f"group {g.number}'s keeper is not one of its files") for f in g.files]
             continue
+        leave = set(g.leave)
+        for why, files in g.left_alone.items():  # (said once; only ever left where they are, whatever the keeper)
+            out.left_alone.setdefault(why, []).extend(
+                f for f in dict.fromkeys(files) if f in g.files and f not in leave and (f != g.keep or
+                                                                                     why.keeper_refusal))
         why = _placed(g.keep, root) or _unchanged(g.keep, g.sha256, hashed)
         if why is not None:
             out.refused += [(f, f"its keeper {g.keep} cannot be trusted: {why}") for f in g.to_move]
             continue
         out.keepers[g.keep] = g.sha256[g.keep]
-        leave = set(g.leave)
-        out.through_links += [f for f in dict.fromkeys(g.through_links) if f in g.files and f != g.keep
-                              and f not in leave]  # (said once; only ever left where they are)
         kept_inode = _inode(g.keep)
         for f in g.to_move:
             real = os.path.realpath(f)

@@ -42,6 +42,7 @@ from pathlib import Path
 from imagetwins.digests import Digest
 from imagetwins.io import QUARANTINE_SUFFIX, content_digest, open_regular_file
 from imagetwins.keep import Decision, decide_keepers, decide_result
+from imagetwins.leftalone import LeftAlone
 from imagetwins.ownfolders import UnsafeFolder, check_own, check_own_file, check_parent, make_own_dirs
 from imagetwins.results import FindResult
 from imagetwins.text import shell_word
@@ -84,8 +85,14 @@ class Plan:
     keepers: list[str]
     refused: list[tuple[str, str]] = field(default_factory=list)  # (path, why)
     expected: dict[str, str] = field(default_factory=dict)  # path -> SHA-256 it must still have (moves, keepers)
-    #: files reached through a symbolic link the scan was asked to follow: left where they are, as asked (not refused)
-    through_links: list[str] = field(default_factory=list)
+    #: files left where they are without a decision, by reason (:class:`imagetwins.leftalone.LeftAlone`): said
+    #: in one line each, not refused
+    left_alone: dict[LeftAlone, list[str]] = field(default_factory=dict)
+
+    @property
+    def through_links(self) -> list[str]:
+        """Files reached through a symbolic link the scan was asked to follow: left where they are, as asked."""
+        return self.left_alone.get(LeftAlone.THROUGH_LINK, [])
 
 
 @dataclass
@@ -251,7 +258,8 @@ def plan_removal(result: FindResult, roots: Sequence[str | os.PathLike],
                 if why_not_movable(other, roots) is None:
                     moves.append((other, gi, d.keeper))
                     digests[other] = digests[path]  # (the same file)
-    return Plan(moves, keepers, refused, expected=digests, through_links=through)
+    return Plan(moves, keepers, refused, expected=digests,
+                left_alone={LeftAlone.THROUGH_LINK: through} if through else {})
 
 
 def _inode(path: str) -> tuple[int, int] | None:

@@ -31,9 +31,10 @@ from PIL import Image
 from imagetwins.decisions import key_map
 from imagetwins.digests import Digest
 from imagetwins.io import ImageReadError, content_digest, open_image, read_bytes
-from imagetwins.keep import FileInfo, decide_keepers, followed_through_links
+from imagetwins.keep import FileInfo, decide_keepers
+from imagetwins.leftalone import LeftAlone
 from imagetwins.pairscores import PairScoreStore, for_method
-from imagetwins.plan import NO_KEEPER_YET, PLAN_VERSION, awaiting_keeper, needs_review
+from imagetwins.plan import PLAN_VERSION, left_alone, needs_review
 from imagetwins.results import FindResult
 from imagetwins.session import Session
 from imagetwins.writing import open_output, output_folder, write_in_folder
@@ -224,8 +225,8 @@ def _report_data(result: FindResult, workers: int | None, progress: bool, keep_r
     groups, k = [], 0
     remembered = getattr(result, "decided", None)  # decisions made earlier (imagetwins.decisions)
     key_of = key_map(result) if remembered else {}
-    for g, d, awaiting in zip(result.groups, decisions, awaiting_keeper(result)):
-        linked = followed_through_links(result, g.files)
+    for g, d, stays in zip(result.groups, decisions, left_alone(result)):
+        awaiting = stays.group is LeftAlone.AWAITING_KEEPER
         cards = []
         for path, digest in zip(g.files, g.digests or [""] * len(g.files)):
             digest = full[k][0] if full[k] else digest  # (not read again: the scanned digest, maybe 32 digits)
@@ -235,6 +236,8 @@ def _report_data(result: FindResult, workers: int | None, progress: bool, keep_r
             cards.append({"path": shown(path), "width": i.width, "height": i.height, "bytes": i.size,
                           "time": int(i.captured), "taken": i.taken is not None, "sha256": digest,
                           "thumb": thumbs[k]})
+            if path in stays.files:  # (--follow-symlinks: found, shown, and left where 'remove' leaves them)
+                cards[-1]["left_alone"] = stays.files[path].value
             k += 1
         members = [index.get(p, -1) for p in g.files]
         if len(members) > SCORE_TABLE_MAX_FILES:
@@ -249,8 +252,6 @@ def _report_data(result: FindResult, workers: int | None, progress: bool, keep_r
                        "files": cards,
                        "keep": g.files.index(d.keeper) if d.keeper in g.files else -1,
                        "also_keep": [g.files.index(p) for p in d.keep[1:]], "scores": scores,
-                       # (--follow-symlinks: found, shown, and left where they are, as 'remove' leaves them)
-                       "through_links": [k for k, p in enumerate(g.files) if p in linked],
                        "remembered": remembered.status(g.files, key_of) if remembered else None})
     groups.sort(key=lambda g: g["remembered"] is not None)  # new groups first, those decided earlier apart after
     from imagetwins.folders import find_duplicate_folders
@@ -264,7 +265,11 @@ def _report_data(result: FindResult, workers: int | None, progress: bool, keep_r
         "score_unit": result.score_unit, "larger_is_closer": result.score_kind.larger_is_closer,
         "weakest_field": result.score_kind.weakest_field,
         "images": len(result.files), "keep_rule": keep_rule, "review_needed": needs_review(result.method),
-        "no_keeper_yet": NO_KEEPER_YET,
+        "no_keeper_yet": LeftAlone.AWAITING_KEEPER.sentence,
+        # a file's own reasons to stay (a card's left_alone): what its badge says, the export's field, and why a
+        # person may not keep it (said the moment they pick it)
+        "left_alone": {why.value: {"label": why.label, "sentence": why.sentence, "plan_field": why.plan_field,
+                                   "keeper_refusal": why.keeper_refusal} for why in LeftAlone if not why.whole_group},
         # (relative to the scanned folder, as the groups' paths: they were relative to the working folder)
         "unreadable": [{"path": shown(f.path), "reason": f.reason} for f in result.failures],
         "groups": groups, "folders": folders, "generated": time.strftime("%Y-%m-%d %H:%M"),

@@ -116,6 +116,16 @@ def remove(directory: Path | None, apply_: bool, plan_file: Path | None, move_to
                 recursive, workers, no_cache, quiet, raw_pairs, follow_symlinks, ignore_decisions, merge_metadata)
 
 
+def _say_left_alone(left_alone: dict, quiet: bool) -> None:
+    """One line per reason something is left alone (:class:`imagetwins.leftalone.LeftAlone`): ``left_alone`` maps
+    each to its groups (a whole group's reason) or files; said in the order of the reasons."""
+    from imagetwins.leftalone import LeftAlone
+
+    for why in LeftAlone if not quiet else ():
+        if items := left_alone.get(why):
+            echo(why.summary(len(items), str(items[0])), err=why.note)
+
+
 def _refuse_unreviewed(method: str) -> None:
     """A usage error when ``method``'s groups are for a person to choose among (``Encoder.removal_needs_review``:
     re-shots), so that nothing is planned for removal from a scan alone; the line says why and what to do."""
@@ -156,20 +166,16 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
             raise click.ClickException(str(exc)) from None
     remembered_now = None  # what this run remembered (its undo forgets it)
     if plan_file is not None:
-        from imagetwins.plan import NO_KEEPER_YET, PlanError, check_plan, load_plan
+        from imagetwins.plan import PlanError, check_plan, load_plan
 
         try:
             _, groups = load_plan(plan_file, folder=directory)
         except PlanError as exc:
             raise click.ClickException(printable(str(exc))) from None
         checked = check_plan(directory, groups)
-        if checked.awaiting_groups and not quiet:  # (one line, not a warning per file: nothing is wrong)
-            echo(f"{plural(checked.awaiting_groups, 'group')} left alone: {NO_KEEPER_YET} (set a group's 'keep' "
-                 "in the plan, or review them with 'imagetwins report')")
-        if checked.unreviewed_groups and not quiet:  # (the review page's safe default: one line, nothing wrong)
-            echo(f"{plural(checked.unreviewed_groups, 'group')} nobody reviewed on the review page left alone, and not "
-                 "remembered (to move them as suggested, accept them on the page: a, or the Accept buttons, then "
-                 "export again)")
+        # (groups left alone: no keeper yet, nobody reviewed them: one line each, not a warning per file: nothing is
+        # wrong; the files left alone are said below, for both routes)
+        _say_left_alone({why: n for why, n in checked.left_alone.items() if why.whole_group}, quiet)
         if not ignore_decisions:  # what a person decided in the plan sticks, from --apply on (imagetwins.decisions)
             remembered_now = remember_plan(None, groups, checked.moves, not apply_, quiet)
         plan = checked.to_removal()
@@ -194,11 +200,7 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
                             raw_sidecars=raw_pairs == "keep", followed_links=follow_symlinks)
     if plan_file is None:
         folder_moves, folders_refused = [], []
-    if plan.through_links and not quiet:  # (--follow-symlinks, or a plan made with it: never moved through a link)
-        echo(f"note: {plural(len(plan.through_links), 'file')} reached through a followed symbolic link "
-             f"{'stays' if len(plan.through_links) == 1 else 'stay'} where "
-             f"{'it is' if len(plan.through_links) == 1 else 'they are'} (remove never moves a file through a "
-             f"link, nor keeps one in place of another), e.g. {plan.through_links[0]}", err=True)
+    _say_left_alone(plan.left_alone, quiet)  # (--follow-symlinks, or a plan made with it: never moved through a link)
     for path, why in plan.refused + folders_refused if not quiet else ():
         echo(f"warning: not moving {path}: {why}", err=True)
     if not apply_:

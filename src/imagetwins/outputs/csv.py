@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv as _csv
 
 from imagetwins.outputs._base import Format, Groups, Matches, Target
-from imagetwins.plan import awaiting_keeper
+from imagetwins.plan import left_alone
 from imagetwins.scores import ScoreKind
 from imagetwins.text import csv_cell
 
@@ -18,13 +18,21 @@ def _write(target: Target, header: list[str], rows) -> None:
         writer.writerows([csv_cell(v) for v in row] for row in rows)
 
 
+def _keep_cell(path: str, kept, stays) -> int | str:
+    """1 where ``path`` stays where it is (kept, or left alone for a file's own reason: reached through a followed
+    link, the JSON plan's through_links), 0 where it moves, empty where its whole group is left alone (no keeper
+    until a person picks one, re-shots: the JSON plan's null)."""
+    if stays.group is not None:
+        return ""
+    return int(path in kept or stays.of(path) is not None)
+
+
 def write_groups(what: Groups, target: Target) -> None:
     result = what.result
-    # keep: 1 or 0, empty where the group has no keeper until a person picks one (re-shots: the JSON plan's null);
     # suggested_keep: the keep rule's choice (the JSON plan's suggested_keep)
     _write(target, ["group", "path", "exact", str(ScoreKind.of(result.score_kind)), "keep", "suggested_keep"],
-           ([gi, path, int(g.exact), score, "" if awaiting else int(path in d.keep), int(path in d.keep)]
-            for gi, (g, d, awaiting) in enumerate(zip(result.groups, what.decisions, awaiting_keeper(result)), 1)
+           ([gi, path, int(g.exact), score, _keep_cell(path, d.keep, stays), int(path in d.keep)]
+            for gi, (g, d, stays) in enumerate(zip(result.groups, what.decisions, left_alone(result)), 1)
             for path, score in zip(g.files, g.scores or [g.score_field()[1]] * len(g.files))))
 
 
@@ -36,5 +44,6 @@ FORMAT = Format(
     "csv", groups=write_groups, matches=write_matches, option="--csv",
     groups_help="Write one row per file in a group ('-' for stdout): group,path,exact,distance (similarity for "
                 "vector methods, confidence for copies: the file's own score against its group's keeper),keep "
-                "(1/0; empty where a person picks the keeper: -m similar),suggested_keep (1/0).",
+                "(1: stays where it is, kept or reached through a followed symbolic link; 0: moves; empty where a "
+                "person picks the keeper: -m similar),suggested_keep (1/0).",
     matches_help="Write one row per match ('-' for stdout): query,match,distance (or similarity, or confidence).")

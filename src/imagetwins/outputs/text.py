@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from imagetwins.outputs._base import Format, Groups, Matches, Target
-from imagetwins.plan import NO_KEEPER_YET, awaiting_keeper
+from imagetwins.plan import left_alone
 from imagetwins.text import printable
 
 
@@ -45,16 +45,21 @@ def write_groups(what: Groups, target: Target) -> None:
     with target.open() as fh:
         bold = _bold(fh)
         decided = list(what.decided_earlier) or [False] * len(result.groups)
-        for gi, (g, d, earlier, awaiting) in enumerate(zip(result.groups, what.decisions, decided,
-                                                           awaiting_keeper(result)), 1):
+        for gi, (g, d, earlier, stays) in enumerate(zip(result.groups, what.decisions, decided,
+                                                         left_alone(result)), 1):
             # (re-shots: the keep rule only suggests; the JSON plan's keep is null, the CSV's keep column empty)
-            how = (f"{g.describe(result.score_unit, 'the suggested keeper')}; {NO_KEEPER_YET}" if awaiting
+            how = (f"{g.describe(result.score_unit, 'the suggested keeper')}; {stays.group.sentence}" if stays.group
                    else g.describe(result.score_unit))
             fh.write(bold(printable(f"group {gi}: {_plural(len(g.files), 'file')}, {how}"
                                     + (" (decided earlier)" if earlier else ""))) + "\n")
-            for path in g.files:
-                mark = ("suggested" if path == d.keeper else "") if awaiting else "keep" if path in d.keep else ""
-                fh.write(printable(f"  {mark:<{9 if awaiting else 4}}  {path}") + "\n")
+            # (a file left alone for its own reason, reached through a followed link: 'stays', and why)
+            marks = [("suggested" if path == d.keeper else "", "") if stays.group
+                     else ("keep", "") if path in d.keep
+                     else ("stays", f"  ({why.sentence})") if (why := stays.of(path)) is not None
+                     else ("", "") for path in g.files]
+            width = 9 if stays.group else max(4, *(len(m) for m, _ in marks))
+            for path, (mark, reason) in zip(g.files, marks):
+                fh.write(printable(f"  {mark:<{width}}  {path}{reason}") + "\n")
 
 
 def write_matches(what: Matches, target: Target) -> None:
