@@ -4,6 +4,7 @@ they only hide until the function runs), and cheap entry points."""
 from __future__ import annotations
 
 import ast
+import functools
 import subprocess
 import sys
 from pathlib import Path
@@ -51,12 +52,19 @@ def named_modules(tree: ast.AST, modules: dict[str, Path]) -> list[str]:
 
 def import_graph() -> dict[str, set[str]]:
     """Module -> the imagetwins modules it imports, anywhere in its source (module level, functions, methods).
+    A fresh copy of the graph read once per test run (the sources do not change meanwhile; reading them took
+    ~2 CPU s, and four tests ask).
 
     ``from package import name`` counts as importing ``package.name`` when that is a module, else
     ``package``; ``importlib.import_module("imagetwins....")`` with a constant name counts too, and one with
     a name computed at run time counts as importing every imagetwins module named in a string of that source
     (:func:`named_modules`), so a lazy alias cannot hide an edge.
     """
+    return {name: set(edges) for name, edges in _read_import_graph().items()}
+
+
+@functools.cache
+def _read_import_graph() -> dict[str, frozenset[str]]:
     modules = _modules()
     graph: dict[str, set[str]] = {m: set() for m in modules}
     for name, path in modules.items():
@@ -85,7 +93,7 @@ def import_graph() -> dict[str, set[str]]:
                     t = t.rpartition(".")[0]
                 if t and t != name and t.startswith("imagetwins"):
                     graph[name].add(t)
-    return graph
+    return {name: frozenset(edges) for name, edges in graph.items()}
 
 
 def find_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
