@@ -6,6 +6,7 @@ added to an indexed library, and a warm re-run of camera-size photos (issue #25)
     nice -n 10 python benchmarks/bench_scale.py --grow --sizes 20000,100000 --new 1000 [--src-file F]
     nice -n 10 python benchmarks/bench_scale.py --search-only-first 100000 --new 1000 [--workdir W]
     nice -n 10 python benchmarks/bench_scale.py --new-search 100000 --new 1000
+    nice -n 10 python benchmarks/bench_scale.py --matching
 
 ``--grow``: one folder grown through the sizes, so each picture is encoded once (see :func:`grow`); each
 result is a JSON line in WORKDIR/grow.jsonl as soon as it is measured (nothing written to BENCHMARKS.md).
@@ -306,6 +307,39 @@ def new_search(n: int, new: int) -> list[str]:
     return lines
 
 
+def matching_speed(reps: int = 5) -> list[str]:
+    """CPU microseconds of one ratio-test matching (the two nearest descriptors of each query descriptor) at the sizes
+    a check asks for (the quick look 64 x 256, the wider look 128 x 500, the full match 500 x 500), OpenCV's
+    ``batchDistance`` against ``imagetwins.matching.nearest_two``, on random 32-byte descriptors, alternated; the best
+    of ``reps`` rounds of each (a loaded machine only adds)."""
+    import cv2
+    import numpy as np
+
+    sys.path.insert(0, str(SRC))
+    from imagetwins import matching
+
+    cv2.setNumThreads(0)
+    assert matching._get_session() is not None, "onnxruntime cannot run the matching graph here"
+    rng = np.random.default_rng(0)
+    lines = []
+    for n, m, calls in ((64, 256, 2000), (128, 500, 500), (500, 500, 200)):
+        q = rng.integers(0, 256, (n, 32), dtype=np.uint8)
+        b = rng.integers(0, 256, (m, 32), dtype=np.uint8)
+        best = {"batchDistance": float("inf"), "nearest_two": float("inf")}
+        for _ in range(reps):
+            for name, f in (("batchDistance", lambda q, b: cv2.batchDistance(q, b, cv2.CV_32S,
+                                                                              normType=cv2.NORM_HAMMING, K=2)),
+                            ("nearest_two", matching.nearest_two)):
+                t = time.process_time()
+                for _ in range(calls):
+                    f(q, b)
+                best[name] = min(best[name], (time.process_time() - t) / calls)
+        lines.append(f"{n} x {m} descriptors: OpenCV batchDistance {1e6 * best['batchDistance']:.0f} us, "
+                     f"nearest_two {1e6 * best['nearest_two']:.0f} us")
+        print(lines[-1], flush=True)
+    return lines
+
+
 def bound_memory(m: int, n: int = 100_000) -> str:
     """Peak RSS that ``candidates.closest_hash_pairs`` adds on ``m`` random hash pairs beyond the sure distance
     among ``n`` rows (a first find of 100,000 mosaics holds ~11 M before the bound), in a fresh process."""
@@ -418,6 +452,8 @@ def main() -> None:
                     help="time the kernels of searching --new random rows against N kept ones (new_search())")
     ap.add_argument("--search-only-first", type=int, metavar="N",
                     help="N pictures, a first find without verification, then --new for real (search_only_first())")
+    ap.add_argument("--matching", action="store_true",
+                    help="time the ratio test's descriptor matching, OpenCV against imagetwins.matching")
     ap.add_argument("--no-write", action="store_true")
     a = ap.parse_args()
     work = a.workdir
@@ -435,6 +471,9 @@ def main() -> None:
         return
     if a.bound_memory:
         bound_memory(int(a.bound_memory))
+        return
+    if a.matching:
+        matching_speed()
         return
     if a.new_search:
         new_search(a.new_search, a.new)

@@ -46,6 +46,7 @@ from imagetwins.io import (
     quiet_decoder_warnings,
     read_bytes,
 )
+from imagetwins.matching import nearest_two
 from imagetwins.scores import Verdict
 
 cv2 = None  # imported on first use: OpenCV takes about a second to import, and hash-only runs never need it
@@ -790,14 +791,14 @@ def _fit(pa: np.ndarray, da: np.ndarray, pb: np.ndarray, db: np.ndarray, min_mat
     """Ratio-test matches a -> b and a RANSAC affine fit: (matrix, inlier mask, matched index pairs) or None."""
     if len(da) < 2 or len(db) < 2:
         return None
-    # the two nearest descriptors of each of a's, as arrays: the ratio test is one comparison (knnMatch gives
-    # DMatch objects to walk in Python; about as fast overall)
-    dist, nearest = cv2.batchDistance(da, db, cv2.CV_32S, normType=cv2.NORM_HAMMING, K=2)
+    # the two nearest descriptors of each of a's, as arrays: the ratio test is one comparison (OpenCV's
+    # batchDistance's very numbers, from one integer matrix product: imagetwins.matching)
+    dist, nearest = nearest_two(da, db)
     good = dist[:, 0] < RATIO * dist[:, 1]
     if int(good.sum()) < min_matches:
         return None
     qi = np.flatnonzero(good)
-    ti = nearest[good, 0]
+    ti = nearest[good]
     matrix, mask = cv2.estimateAffine2D(pa[qi], pb[ti], method=cv2.RANSAC, ransacReprojThreshold=RANSAC_PIXELS,
                                         maxIters=iterations, confidence=0.99)
     if matrix is None or mask is None:

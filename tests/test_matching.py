@@ -1,0 +1,69 @@
+"""The ratio test's descriptor matching (``imagetwins.matching.nearest_two``): onnxruntime's integer product gives
+OpenCV's ``batchDistance`` numbers, so a check's answer does not depend on which computed them (issue #25: the
+matching was more than half of a verification's time)."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from conftest import synthetic_photo
+
+from imagetwins import edits, matching, verify
+
+pytestmark = pytest.mark.unit
+
+
+def _opencv(query: np.ndarray, base: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    dist, nearest = cv2.batchDistance(query, base, cv2.CV_32S, normType=cv2.NORM_HAMMING, K=2)
+    return dist, nearest[:, 0]
+
+
+def _same_matches(query: np.ndarray, base: np.ndarray) -> None:
+    dist, nearest = matching.nearest_two(query, base)
+    want, want_nearest = _opencv(query, base)
+    assert dist.dtype == np.int32 and dist.shape == (len(query), 2)
+    np.testing.assert_array_equal(dist, want)
+    # the nearest is the same wherever it is the only one that near (a tie fails the ratio test either way)
+    alone = dist[:, 0] < dist[:, 1]
+    np.testing.assert_array_equal(nearest[alone], want_nearest[alone])
+    good = dist[:, 0] < verify.RATIO * dist[:, 1]
+    np.testing.assert_array_equal(nearest[good], want_nearest[good])
+
+
+def test_the_integer_product_gives_opencvs_distances_on_random_and_extreme_descriptors() -> None:
+    assert matching._get_session() is not None  # onnxruntime is a dependency: the fast path is the one tested
+    rng = np.random.default_rng(0)
+    for n, m in ((1, 2), (2, 2), (64, 256), (128, 500), (500, 500), (37, 3)):
+        query = rng.integers(0, 256, (n, 32), dtype=np.uint8)
+        base = rng.integers(0, 256, (m, 32), dtype=np.uint8)
+        _same_matches(query, base)
+    # all bits set and none (the largest and smallest bit counts), equal descriptors (distance 0), exact ties
+    base = rng.integers(0, 256, (50, 32), dtype=np.uint8)
+    base[0], base[1], base[7] = 255, 0, base[5]
+    query = np.vstack([np.full(32, 255, np.uint8), np.zeros(32, np.uint8), base[5], base[9] ^ 1,
+                       rng.integers(0, 256, (20, 32), dtype=np.uint8)])
+    _same_matches(query, base)
+    dist, nearest = matching.nearest_two(query[2:3], base)
+    assert dist.tolist() == [[0, 0]]  # base 5 and base 7: a tie, which the ratio test refuses
+    assert not dist[0, 0] < verify.RATIO * dist[0, 1]
+
+
+def test_real_keypoints_match_as_opencv_matches_them_and_checks_give_the_same_answers() -> None:
+    photo = synthetic_photo(320, 240, seed=3)
+    pictures = [photo, edits.EDITS["crop_half"](photo, np.random.default_rng(1)),
+                edits.EDITS["tilt"](photo, np.random.default_rng(2)), synthetic_photo(320, 240, seed=4)]
+    features = [verify.extract(p) for p in pictures]
+    for a in features:
+        for b in features:
+            for da, db in ((a.descriptors, b.descriptors), (a.descriptors[:64], b.mirror_descriptors[:256])):
+                _same_matches(da, db)
+    checks = [verify.verify_pair(a, b).confidence for a in features for b in features]
+    session = matching._session
+    try:
+        matching._session = False  # OpenCV's batchDistance, as where onnxruntime cannot run the graph
+        assert [verify.verify_pair(a, b).confidence for a in features for b in features] == checks
+    finally:
+        matching._session = session
+    assert checks[1] >= verify.DEFAULT_CONFIDENCE  # the crop is a copy, the other photo is not
+    assert checks[3] < verify.DEFAULT_CONFIDENCE
