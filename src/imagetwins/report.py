@@ -19,6 +19,7 @@ import html
 import io
 import json
 import os
+import threading
 import time
 import urllib.parse
 from collections.abc import Sequence
@@ -50,18 +51,34 @@ EMBED_MAX_GROUPS = 500
 SCORE_TABLE_MAX_FILES = 300
 
 
-def _thumbnail_jpeg(path: str | os.PathLike, size: int = THUMB, scanned: str = "",
-                    full: list[str] | None = None) -> bytes | None:
-    """A small JPEG of the image; None if it cannot be read, or if its bytes are not the ``scanned``
-    SHA-256 (hex, or its first 32 digits) any more: a file swapped for a link to a private photo after
-    the scan is never shown. ``full`` receives the bytes' whole SHA-256 when they are the scanned ones."""
+class _Thumb:
+    """One content's thumbnail on the page: made by the first thread that reads the content, waited for by the rest."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.uri = ""
+        self.ok = False
+        self.done = threading.Event()
+
+
+def _checked_bytes(path: str | os.PathLike, scanned: str = "", full: list[str] | None = None) -> bytes | None:
+    """The file's bytes; None if it cannot be read, or if they are not the ``scanned`` SHA-256 (hex, or its first 32
+    digits) any more. ``full`` receives the bytes' whole SHA-256 when they are the scanned ones."""
     try:
         data = read_bytes(path)
-        digest = content_digest(data)
-        if scanned and not Digest(scanned).same_content(digest):
-            return None
-        if full is not None:
-            full.append(digest)
+    except ImageReadError:
+        return None
+    digest = content_digest(data)
+    if scanned and not Digest(scanned).same_content(digest):
+        return None
+    if full is not None:
+        full.append(digest)
+    return data
+
+
+def _jpeg_of(data: bytes, path: str | os.PathLike, size: int = THUMB) -> bytes | None:
+    """A small JPEG of an image's bytes (None when they cannot be decoded)."""
+    try:
         img = open_image(data, min_size=size, path_for_messages=path)
     except ImageReadError:
         return None
@@ -69,6 +86,15 @@ def _thumbnail_jpeg(path: str | os.PathLike, size: int = THUMB, scanned: str = "
     buf = io.BytesIO()
     img.save(buf, format="JPEG", quality=70)
     return buf.getvalue()
+
+
+def _thumbnail_jpeg(path: str | os.PathLike, size: int = THUMB, scanned: str = "",
+                    full: list[str] | None = None) -> bytes | None:
+    """A small JPEG of the image; None if it cannot be read, or if its bytes are not the ``scanned``
+    SHA-256 (hex, or its first 32 digits) any more: a file swapped for a link to a private photo after
+    the scan is never shown. ``full`` receives the bytes' whole SHA-256 when they are the scanned ones."""
+    data = _checked_bytes(path, scanned, full)
+    return None if data is None else _jpeg_of(data, path, size)
 
 
 def thumbnail_data_uri(path: str | os.PathLike, size: int = THUMB, scanned: str = "",
@@ -138,8 +164,9 @@ def report_data(result: FindResult, keep_in: Sequence[str | os.PathLike] = (), w
                 root: str | os.PathLike | None = None, session: Session | None = None) -> dict:
     """Everything the page shows, as plain data (groups sorted by size, largest first).
 
-    With ``thumbs_dir`` the thumbnails are written there as ``<n>.jpg`` and each card holds the
-    file's number, so that the page links ``<thumbs_dir>/<n>.jpg`` instead of embedding a ``data:`` URI.
+    One thumbnail per content (SHA-256), not per file: each card's ``thumb`` names it (None: the file could not be
+    shown), and ``thumbs`` maps the names to ``data:`` URIs; with ``thumbs_dir`` they are written there as
+    ``<name>.jpg`` instead and the page links ``<thumbs_dir>/<name>.jpg``.
     With a ``session`` (:func:`imagetwins.open_session`) its stores keep the pair scores and its workers are
     used; without, the index the result came from (``result.index_path``) is opened again by name.
     """
@@ -184,20 +211,40 @@ def _report_data(result: FindResult, workers: int | None, progress: bool, keep_r
     # each file's whole SHA-256, from the bytes its thumbnail is made of (the cache keeps 32 hex digits of it):
     # the page's plan names every content as find --json does
     full: list[list[str]] = [[] for _ in files]
+    # one thumbnail per content, not per file: every file is read and its bytes checked against the scan, but
+    # 3,000 copies of one photo are decoded and embedded once, each card naming its content's thumbnail
+    made: dict[str, _Thumb] = {}
+    made_lock = threading.Lock()
 
-    def one(k_path: tuple[int, str]) -> str | int | None:
+    def one(k_path: tuple[int, str]) -> str | None:
         k, path = k_path
-        if thumbs_dir is None:
-            out: str | int | None = thumbnail_data_uri(path, scanned=scanned[k], full=full[k])
-        else:
-            data = _thumbnail_jpeg(path, scanned=scanned[k], full=full[k])
-            out = None
-            if data is not None:
-                write_in_folder(folder_fd, f"{k}.jpg", data)  # (a link planted there is replaced, not followed)
-                out = k  # the page links <thumbs_dir>/<k>.jpg
-        if bar is not None:
-            bar.update(1)
-        return out
+        try:
+            data = _checked_bytes(path, scanned[k], full[k])
+            if data is None:
+                return None
+            digest = full[k][0]
+            with made_lock:
+                thumb = made.get(digest)
+                mine = thumb is None
+                if mine:
+                    thumb = made[digest] = _Thumb(str(len(made)))
+            if mine:
+                try:
+                    jpeg = _jpeg_of(data, path)
+                    if jpeg is not None:
+                        if thumbs_dir is None:
+                            thumb.uri = "data:image/jpeg;base64," + base64.b64encode(jpeg).decode("ascii")
+                        else:  # (a link planted there is replaced, not followed)
+                            write_in_folder(folder_fd, f"{thumb.name}.jpg", jpeg)
+                        thumb.ok = True
+                finally:
+                    thumb.done.set()
+            else:
+                thumb.done.wait()
+            return thumb.name if thumb.ok else None
+        finally:
+            if bar is not None:
+                bar.update(1)
 
     try:
         with ThreadPoolExecutor(max_workers=thread_count(workers)) as pool:
@@ -205,6 +252,8 @@ def _report_data(result: FindResult, workers: int | None, progress: bool, keep_r
     finally:
         if folder_fd is not None:
             os.close(folder_fd)
+    # the page's distinct thumbnails by name (embedded), each card's "thumb" one of these names or null
+    embedded = {t.name: t.uri for t in made.values() if t.ok} if thumbs_dir is None else {}
     if bar is not None:
         bar.close()
     if root is None:
@@ -261,6 +310,7 @@ def _report_data(result: FindResult, workers: int | None, progress: bool, keep_r
                if not needs_review(result.method)]  # (a folder of re-shots is not a copy of another)
     return {
         "imagetwins_plan": PLAN_VERSION, "root": str(root), "base": str(root), "thumbs_dir": link_dir,
+        "thumbs": embedded,
         "method": result.method, "threshold": result.threshold, "score_kind": str(result.score_kind),
         "score_unit": result.score_unit, "larger_is_closer": result.score_kind.larger_is_closer,
         "weakest_field": result.score_kind.weakest_field,
