@@ -178,11 +178,14 @@ class Remembered:
         """The files of a group whose content a person chose to keep over another content of the group."""
         keys = {key_of.get(p) for p in paths} - {None}
         won = set()
-        for x in keys:
-            for y in keys:
-                v = self.verdict(x, y) if x < y else None
-                if v is not None and v[0] == "keep" and v[1] in (x, y):
-                    won.add(v[1])
+        if len(keys) * len(keys) > 2 * len(self.pairs):  # (a crowd of contents: the decisions, not every two)
+            twos = [(x, y) for x, y in self.pairs if x in keys and y in keys]
+        else:
+            twos = [(x, y) for x in keys for y in keys if x < y]
+        for x, y in twos:
+            v = self.verdict(x, y)
+            if v is not None and v[0] == "keep" and v[1] in (x, y):
+                won.add(v[1])
         return {p for p in paths if key_of.get(p) in won}
 
     def kept_beside(self, keeper: str, paths: Sequence[str], key_of: Mapping[str, str | None]) -> list[str]:
@@ -716,13 +719,15 @@ def apply_decisions(result, remembered: Remembered | None):
     same_as = result.same_as
     matches = result.matches
     if same_as is not None:
-        # two contents said apart but with one encoding are joined through their class: list its pairs
-        classes: dict[int, set[str]] = {}
-        for i, c in enumerate(same_as.tolist()):
-            if keys[i] in involved:
-                classes.setdefault(c, set()).add(keys[i])
-        if any(remembered.not_duplicate(x, y) for ks in classes.values() for x in ks for y in ks if x < y):
-            matches, same_as = result.pairs, None
+        # two contents said apart but with one encoding are joined through their class: their pairs are listed
+        # (files said apart from anything become classes of their own), the rest of each class stays one node
+        classes: dict[str, set[int]] = {}
+        for k, c in zip(keys, same_as.tolist()):
+            if k in involved:
+                classes.setdefault(k, set()).add(c)
+        if any(v[0] == "not_duplicate" and classes.get(x, set()) & classes.get(y, set())
+               for (x, y), v in remembered.pairs.items()):
+            matches, same_as = _apart_pairs(result, keys, remembered)
     drop = np.array([remembered.not_duplicate(keys[i], keys[j])
                      for i, j in zip(matches.left.tolist(), matches.right.tolist())], dtype=bool)
     if not drop.any():
@@ -732,6 +737,63 @@ def apply_decisions(result, remembered: Remembered | None):
                             same_as=same_as)
     return new.replace(failures=result.failures, seconds=result.seconds, index_path=result.index_path,
                        decided=remembered, facts=result.facts, timings=result.timings)
+
+
+def _apart_pairs(result, keys: list[str | None], remembered: Remembered):
+    """``result``'s matches with every file whose content has a ``not_duplicate`` decision taken out of its class of
+    one encoding (``same_as``) and matched explicitly: with the rest of its class (one node), with its class's other
+    such files, and with every node its class matched. The same matches as :attr:`FindResult.pairs` lists, up to
+    files the decisions cannot tell apart, so a class of thousands of byte-different files with one encoding costs
+    pairs in proportion to the files said apart, not the square of the class. Returns (matches, new ``same_as``)."""
+    import numpy as np
+
+    from imagetwins import search
+
+    apart_keys = {k for (x, y), v in remembered.pairs.items() if v[0] == "not_duplicate" for k in (x, y)}
+    old = np.asarray(result.same_as, np.int64)
+    n = len(old)
+    apart = np.array([k in apart_keys for k in keys], dtype=bool)
+    new = old.copy()
+    nodes: dict[int, list[int]] = {}  # an old class -> its nodes now: the rest's first file, then each file apart
+    order = np.argsort(old, kind="stable")
+    cuts = np.flatnonzero(np.diff(old[order])) + 1
+    for members in np.split(order, cuts) if n else []:
+        out = members[apart[members]]
+        if not len(out):
+            continue
+        rest = members[~apart[members]]
+        new[out] = out
+        if len(rest):
+            new[rest] = rest[0]
+        nodes[int(old[members[0]])] = ([int(rest[0])] if len(rest) else []) + out.tolist()
+    m = result.matches
+    kind = m.kind
+    exact = kind.exact
+    left: list[int] = []
+    right: list[int] = []
+    score: list[float] = []
+    for firsts in nodes.values():  # inside a class: every two of its nodes match exactly
+        for a in range(len(firsts)):
+            for b in range(a + 1, len(firsts)):
+                left.append(firsts[a])
+                right.append(firsts[b])
+                score.append(exact)
+    ca, cb = old[np.asarray(m.left, np.int64)], old[np.asarray(m.right, np.int64)]
+    seen: set[tuple[int, int]] = set()
+    for a, b, sc in zip(ca.tolist(), cb.tolist(), m.score.tolist()):
+        if a == b:
+            continue  # (a class's own star and byte copies: made again above and by result_from_pairs)
+        if (min(a, b), max(a, b)) in seen:
+            continue
+        seen.add((min(a, b), max(a, b)))
+        for x in nodes.get(a, [a]):  # the classes' every node matches as their first files did
+            for y in nodes.get(b, [b]):
+                left.append(min(x, y))
+                right.append(max(x, y))
+                score.append(sc)
+    pairs = search.Pairs(np.asarray(left, np.int64), np.asarray(right, np.int64),
+                         np.asarray(score, m.score.dtype), kind)
+    return pairs, new
 
 
 def key_map(result) -> dict[str, str | None]:

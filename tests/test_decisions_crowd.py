@@ -1,0 +1,57 @@
+"""Decisions about a few files of a crowd with one encoding: applied without listing every pair of the crowd."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from imagetwins.decisions import Remembered, apply_decisions, content_key
+from imagetwins.results import groups_from_encodings
+
+pytestmark = pytest.mark.unit
+
+
+def _crowd(tmp_path: Path, n: int):
+    """``n`` byte-different files with one phash (hash 0), and an outsider 3 bits away that matches them all."""
+    paths = []
+    for k in range(n + 1):
+        p = tmp_path / f"f{k:05d}.jpg"
+        p.write_bytes(b"")
+        paths.append(str(p))
+    hashes = np.zeros(n + 1, np.uint64)
+    hashes[n] = np.uint64(0b111)
+    digests = [f"{k + 1:032x}" + "0" * 32 for k in range(n + 1)]  # (a content key is the first 32 digits)
+    return groups_from_encodings(paths, hashes, digests, "phash", threshold=10)
+
+
+def _said(result, verdicts: dict[tuple[int, int], str]) -> Remembered:
+    keys = [content_key(d) for d in result.digests]
+    return Remembered({(min(keys[i], keys[j]), max(keys[i], keys[j])): (v, None) for (i, j), v in verdicts.items()})
+
+
+def _pair_set(pairs) -> set[tuple[int, int]]:
+    return set(zip(pairs.left.tolist(), pairs.right.tolist()))
+
+
+def test_the_same_pairs_as_listing_every_pair(tmp_path: Path) -> None:
+    result = _crowd(tmp_path, 8)
+    outsider = 8
+    said = {(1, 2): "not_duplicate", (3, outsider): "not_duplicate", (4, 5): "skip", (0, 6): "not_duplicate"}
+    out = apply_decisions(result, _said(result, said))
+    # what listing every pair of the class and dropping those said apart gives
+    expected = _pair_set(result.pairs) - {p for p, v in said.items() if v == "not_duplicate"}
+    assert _pair_set(out.pairs) == expected
+    assert [sorted(g.files) for g in out.groups] == [sorted(result.files)]
+
+
+def test_a_crowd_of_one_encoding_is_not_made_every_pair(tmp_path: Path) -> None:
+    n = 3000
+    result = _crowd(tmp_path, n)
+    out = apply_decisions(result, _said(result, {(5, 7): "not_duplicate"}))
+    assert len(out.matches) < 3 * n  # was every pair of the crowd: 4.5 million
+    pairs = _pair_set(out.matches)
+    assert (5, 7) not in pairs and (0, 5) in pairs and (0, 7) in pairs and (5, n) in pairs and (7, n) in pairs
+    assert out.same_as[5] == 5 and out.same_as[7] == 7 and out.same_as[6] == 0
+    assert len(out.groups) == 1 and len(out.groups[0].files) == n + 1
