@@ -14,8 +14,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-#: the real images beside the repository (read-only), and the held-out/fit split of holidays-half among them
-DATASETS = ROOT.parent / "shared" / "datasets"
+#: the real images beside the repository (read-only), or wherever IMAGETWINS_DATASETS points (as the tests read
+#: them), and the held-out/fit split of holidays-half among them
+DATASETS = Path(os.environ.get("IMAGETWINS_DATASETS") or ROOT.parent / "shared" / "datasets")
 HOLIDAYS = DATASETS / "holidays-half"
 
 # Each case runs in a fresh interpreter and prints one JSON line: {"seconds": ..., "n": ..., "rss_mb": ...}

@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import quality_table  # noqa: E402
-from _common import write_section  # noqa: E402
+from _common import DATASETS, write_section  # noqa: E402
 
 from imagetwins import copies, hashing, search, verify  # noqa: E402
 from imagetwins.edits import EDITS, edit_of, make_transformed_set  # noqa: E402
@@ -44,7 +44,6 @@ from imagetwins.embedding import CNN_DEFAULT_SIMILARITY  # noqa: E402
 from imagetwins.encoders import get_encoder  # noqa: E402
 from imagetwins.io import open_image  # noqa: E402
 
-DATASETS = ROOT.parent / "shared" / "datasets"
 TARGET = 0.995
 #: the copies method's proposer: the CNN at one orientation and copies.CNN_SIDE px
 #: (the `cnn` method is 8 orientations at 224)

@@ -53,12 +53,13 @@ def test_two_shots_of_one_shelf_within_the_sure_distance_are_not_copies(tmp_path
 
 
 def test_a_captioned_copy_in_the_band_stays_a_copy(tmp_path: Path, datasets: Path) -> None:
-    """A photo and its meme-captioned copy, 37 bits apart: the check alone says 0.87 (the letters hide part of the
-    picture), under the default, but it does not overrule the hash: still a copy, at 1."""
-    photo = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[213]
+    """A photo and its meme-captioned copy, 36 bits apart: the check alone says 0.85 (the letters hide part of the
+    picture), under the default, but it does not overrule the hash: still a copy, at 1. (Most captioned copies of
+    these photos are checked 0.98 since overlays are looked for off the colour fit too; this one is not.)"""
+    photo = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[234]
     img = Image.open(photo).convert("RGB")
     img.save(tmp_path / "orig.jpg", quality=92)
-    edits.FAMILIES["meme_text"](img, np.random.default_rng(213)).convert("RGB").save(tmp_path / "meme.jpg", quality=90)
+    edits.FAMILIES["meme_text"](img, np.random.default_rng(236)).convert("RGB").save(tmp_path / "meme.jpg", quality=90)
     rec = _encode([tmp_path / "orig.jpg", tmp_path / "meme.jpg"])
     assert copies.HASH_UNCHECKED < _distance(rec["orig"], rec["meme"]) <= copies.HASH_SURE
     v = copies.verify_records(rec["orig"], rec["meme"])
@@ -68,11 +69,11 @@ def test_a_captioned_copy_in_the_band_stays_a_copy(tmp_path: Path, datasets: Pat
 
 
 def test_two_heavily_edited_copies_checked_low_keep_the_hash(tmp_path: Path, datasets: Path) -> None:
-    """Two copies of one photo, a colour shift and a meme caption, 39 bits apart: the check gives them 0.42 (the
+    """Two copies of one photo, a colour shift and a meme caption, 39 bits apart: the check gives them 0.50 (the
     caption over the changed colours), but they keep one frame (each covers the other): not another capture, so the
-    hash's word stands and they are copies. (Seed 1200's pair, 36 bits, is checked 0.97 since the caption is left out
-    as an overlay over the recoloured picture: verify.OVERLAY_REST_TEXTURE.)"""
-    img = Image.open(sorted((datasets / "photos-public" / "images").glob("*.jpg"))[200]).convert("RGB")
+    hash's word stands and they are copies. (Photo 200's pair with this seed, 39 bits, is checked 0.97 since the
+    caption is found as an overlay off the colour fit: verify.OVERLAY_REST_TEXTURE and the colour retry.)"""
+    img = Image.open(sorted((datasets / "photos-public" / "images").glob("*.jpg"))[242]).convert("RGB")
     for name in ("colour_shift", "meme_text"):
         edits.FAMILIES[name](img, np.random.default_rng(1201)).convert("RGB").save(tmp_path / f"{name}.jpg",
                                                                                   quality=90)
