@@ -35,10 +35,13 @@ def _pair_set(pairs) -> set[tuple[int, int]]:
     return set(zip(pairs.left.tolist(), pairs.right.tolist()))
 
 
-def test_the_same_pairs_as_listing_every_pair(tmp_path: Path) -> None:
-    result = _crowd(tmp_path, 8)
-    outsider = 8
-    said = {(1, 2): "not_duplicate", (3, outsider): "not_duplicate", (4, 5): "skip", (0, 6): "not_duplicate"}
+@pytest.mark.parametrize("said", [
+    {(1, 2): "not_duplicate", (3, 8): "not_duplicate", (4, 5): "skip", (0, 6): "not_duplicate"},
+    {(3, 8): "not_duplicate"},  # only a file of the class and the outsider (was: not applied, 3 and 8 still matched)
+    {(0, 8): "not_duplicate", (4, 8): "keep"},
+])
+def test_the_same_pairs_as_listing_every_pair(tmp_path: Path, said: dict) -> None:
+    result = _crowd(tmp_path, 8)  # files 0-7 one encoding, 8 the outsider
     out = apply_decisions(result, _said(result, said))
     # what listing every pair of the class and dropping those said apart gives
     expected = _pair_set(result.pairs) - {p for p, v in said.items() if v == "not_duplicate"}

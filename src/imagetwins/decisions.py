@@ -718,16 +718,11 @@ def apply_decisions(result, remembered: Remembered | None):
 
     same_as = result.same_as
     matches = result.matches
-    if same_as is not None:
-        # two contents said apart but with one encoding are joined through their class: their pairs are listed
-        # (files said apart from anything become classes of their own), the rest of each class stays one node
-        classes: dict[str, set[int]] = {}
-        for k, c in zip(keys, same_as.tolist()):
-            if k in involved:
-                classes.setdefault(k, set()).add(c)
-        if any(v[0] == "not_duplicate" and classes.get(x, set()) & classes.get(y, set())
-               for (x, y), v in remembered.pairs.items()):
-            matches, same_as = _apart_pairs(result, keys, remembered)
+    if same_as is not None and any(v[0] == "not_duplicate" for v in remembered.pairs.values()):
+        # a file said apart from another is joined to it through its class of one encoding (the class's first file
+        # holds its matches): files said apart from anything become classes of their own, matched explicitly,
+        # the rest of each class stays one node
+        matches, same_as = _apart_pairs(result, keys, remembered)
     drop = np.array([remembered.not_duplicate(keys[i], keys[j])
                      for i, j in zip(matches.left.tolist(), matches.right.tolist())], dtype=bool)
     if not drop.any():
