@@ -145,6 +145,19 @@ class FakeModel:
 
 
 @pytest.fixture
+def linked_album(tmp_path: Path, datasets: Path) -> Path:
+    """``album/2020`` holds 3 photos; ``album/linkdir`` is a link to a folder outside holding byte copies of them."""
+    root, outside = tmp_path / "album", tmp_path / "outside"
+    (root / "2020").mkdir(parents=True)
+    outside.mkdir()
+    for p in sorted((datasets / "photos-public" / "images").glob("*.jpg"))[:3]:
+        (root / "2020" / p.name).write_bytes(p.read_bytes())
+        (outside / p.name).write_bytes(p.read_bytes())
+    (root / "linkdir").symlink_to(outside, target_is_directory=True)
+    return root
+
+
+@pytest.fixture
 def fake_cnn():
     """The ``cnn`` method with :class:`FakeModel` in place of the bundled network (same name and threshold),
     for tests of the plumbing around vectors: index, cache, Dask, --against, tune. One orientation: summed

@@ -78,19 +78,6 @@ def _run(*args):
     return CliRunner().invoke(main, [str(a) for a in args])
 
 
-@pytest.fixture
-def linked_album(tmp_path: Path, datasets: Path) -> Path:
-    """``album/2020`` holds 3 photos; ``album/linkdir`` is a link to a folder outside holding byte copies of them."""
-    root, outside = tmp_path / "album", tmp_path / "outside"
-    (root / "2020").mkdir(parents=True)
-    outside.mkdir()
-    for p in sorted((datasets / "photos-public" / "images").glob("*.jpg"))[:3]:
-        (root / "2020" / p.name).write_bytes(p.read_bytes())
-        (outside / p.name).write_bytes(p.read_bytes())
-    (root / "linkdir").symlink_to(outside, target_is_directory=True)
-    return root
-
-
 @pytest.mark.cli
 def test_a_plan_made_with_follow_symlinks_leaves_the_linked_files_as_remove_does(tmp_path: Path,
                                                                                  linked_album: Path) -> None:
