@@ -28,7 +28,8 @@ from io import BytesIO
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DATASETS = ROOT.parent / "shared" / "datasets"
+from _common import DATASETS  # noqa: E402
+
 PHOTOS = DATASETS / "photos-public" / "images"
 CAMERA = DATASETS / "camera-photos" / "images"
 

@@ -22,10 +22,11 @@ from PIL import Image, ImageFilter
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from _common import DATASETS  # noqa: E402
+
 from imagetwins.io import open_image  # noqa: E402
 from imagetwins.keep import choose_keeper, file_info  # noqa: E402
 
-DATASETS = ROOT.parent / "shared" / "datasets"
 KINDS = ("blur", "under", "over", "downscale")
 
 

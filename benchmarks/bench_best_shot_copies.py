@@ -31,7 +31,8 @@ import numpy as np
 from PIL import Image, ImageOps
 
 ROOT = Path(__file__).resolve().parents[1]
-DATASETS = ROOT.parent / "shared" / "datasets"
+from _common import DATASETS  # noqa: E402
+
 KINDS = ("grey", "crop", "mirror", "png", "resave", "half")
 
 

@@ -21,10 +21,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from _common import link_photo, run_case, write_section  # noqa: E402
-
-DATASETS = ROOT.parent / "shared" / "datasets"
-
+from _common import (  # noqa: E402
+    DATASETS,
+    link_photo,
+    run_case,
+    write_section,
+)
 
 OURS = """
 from imagetwins.methods import CNN

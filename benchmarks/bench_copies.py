@@ -33,14 +33,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from _common import write_section  # noqa: E402
+from _common import DATASETS, write_section  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from imagetwins import copies  # noqa: E402
 from imagetwins.encoders import get_encoder  # noqa: E402
 from imagetwins.finder import find_duplicate_groups  # noqa: E402
 
-DATASETS = ROOT.parent / "shared" / "datasets"
 ROUNDS = 3
 
 

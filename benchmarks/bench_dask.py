@@ -22,11 +22,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from _common import write_section  # noqa: E402
+from _common import DATASETS, write_section  # noqa: E402
 
 from imagetwins.distributed import encode_partition, find_duplicates_dask, local_client, pairs_dask  # noqa: E402
-
-DATASETS = ROOT.parent / "shared" / "datasets"
 
 
 def peak_rss_mb() -> float:

@@ -18,7 +18,9 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PHOTOS = ROOT.parent / "shared" / "datasets" / "photos-public" / "images"
+from _common import DATASETS  # noqa: E402
+
+PHOTOS = DATASETS / "photos-public" / "images"
 
 
 def build(path: Path, rows: int) -> None:

@@ -29,11 +29,11 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import quality  # noqa: E402
+from _common import DATASETS  # noqa: E402
 from bench_scale import make_small  # noqa: E402
 
 from imagetwins import copies, hashing, search  # noqa: E402
 
-DATASETS = ROOT.parent / "shared" / "datasets"
 REAL = ("photos-public", "ukbench-600", "holidays-half")
 _HASHES: dict[str, np.ndarray] = {}
 

@@ -19,9 +19,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from _common import run_case, write_section  # noqa: E402
+from _common import (  # noqa: E402
+    DATASETS,
+    run_case,
+    write_section,
+)
 
-DATASETS = ROOT.parent / "shared" / "datasets"
 SETS = {
     "camera-photos (23 JPEGs, 2-12 MP)": DATASETS / "camera-photos" / "images",
     "photos-public (250 JPEGs, 481x321)": DATASETS / "photos-public" / "images",

@@ -25,11 +25,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from _common import link_photo, write_section  # noqa: E402
+from _common import (  # noqa: E402
+    DATASETS,
+    link_photo,
+    write_section,
+)
 
 from imagetwins.index import Index  # noqa: E402
-
-DATASETS = ROOT.parent / "shared" / "datasets"
 
 
 def make_folder(dest: Path, n: int) -> None:

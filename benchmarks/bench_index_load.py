@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DATASETS = ROOT.parent / "shared" / "datasets"
+from _common import DATASETS  # noqa: E402
 
 
 def child_sample(db: Path, folder: Path) -> None:

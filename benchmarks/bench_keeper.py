@@ -59,9 +59,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from _common import DATASETS as DATA  # noqa: E402
+
 from imagetwins import keep  # noqa: E402
 
-DATA = ROOT.parent / "shared" / "datasets"
 DNG_KIND = "DNG (synthetic) + its camera JPEG"
 KINDS = ["re-export, metadata stripped", "HEIC original -> JPEG", "HEIC original -> JPEG, stripped", "messenger",
          "screenshot", "padded", "upscaled", "PNG re-save", "AVIF q60, EXIF kept", "editor re-save q97, EXIF kept",

@@ -25,9 +25,11 @@ from pathlib import Path
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import ROOT, write_section  # noqa: E402
-
-DATASETS = ROOT.parent / "shared" / "datasets"
+from _common import (  # noqa: E402
+    DATASETS,
+    ROOT,
+    write_section,
+)
 
 CASE = """
 import json, resource, sys, time

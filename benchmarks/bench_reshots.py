@@ -33,14 +33,13 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import quality_table  # noqa: E402
-from _common import write_section  # noqa: E402
+from _common import DATASETS, write_section  # noqa: E402
 
 from imagetwins import copies, verify  # noqa: E402
 from imagetwins.encoders import get_encoder  # noqa: E402
 from imagetwins.io import content_digest  # noqa: E402
 from imagetwins.scores import Verdict  # noqa: E402
 
-DATASETS = ROOT.parent / "shared" / "datasets"
 HOLIDAYS = DATASETS / "holidays-half"
 FRAMES = ("cartridgeocr__PXL_20210515_181305750.jpg", "cartridgeocr__PXL_20210515_181322806.jpg")
 

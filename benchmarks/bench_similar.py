@@ -31,12 +31,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from _common import write_section  # noqa: E402
+from _common import DATASETS, write_section  # noqa: E402
 
 from imagetwins.encoders import get_encoder  # noqa: E402
 from imagetwins.evaluation import evaluate  # noqa: E402
 
-DATASETS = ROOT.parent / "shared" / "datasets"
 HOLIDAYS = DATASETS / "holidays-half"
 UKBENCH = DATASETS / "ukbench-600"
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from PIL import Image, ImageChops
 
 ROOT = Path(__file__).resolve().parents[1]
-DATASETS = ROOT.parent / "shared" / "datasets"
+from _common import DATASETS  # noqa: E402
 
 #: (share of the library, smallest MP, largest MP)
 SIZES = [(0.35, 2.0, 4.0), (0.35, 4.0, 8.0), (0.2, 8.0, 12.0), (0.1, 12.0, 16.0)]

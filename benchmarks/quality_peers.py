@@ -26,13 +26,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from _common import write_section  # noqa: E402
+from _common import DATASETS, write_section  # noqa: E402
 
 from imagetwins import hashing  # noqa: E402
 from imagetwins.edits import EDITS, edit_of, make_transformed_set  # noqa: E402
 from imagetwins.evaluation import load_ground_truth  # noqa: E402
 
-DATASETS = ROOT.parent / "shared" / "datasets"
 TARGET = 0.995
 #: the 14 edits this set was built with (imagetwins.edits has more since; quality.py uses them all)
 EDIT_NAMES = list(EDITS)[:14]

@@ -29,9 +29,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from _common import DATASETS as DATA  # noqa: E402
+
 from imagetwins import keep  # noqa: E402
 
-DATA = ROOT.parent / "shared" / "datasets"
 R = Image.Resampling
 
 
