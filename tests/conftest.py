@@ -13,6 +13,7 @@ import csv
 import json
 import os
 import shutil
+import time
 from pathlib import Path
 
 import numpy as np
@@ -184,6 +185,16 @@ def home_trash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         pytest.skip("this platform's trash is not the freedesktop folder")
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "share"))
     return tmp_path / "share" / "Trash"
+
+
+def exported_decisions(browser, timeout: float = 20.0) -> Path:
+    """The review page's export (``imagetwins-decisions*.json``) once the browser has written it whole; fails after
+    ``timeout`` seconds without one."""
+    deadline = time.monotonic() + timeout
+    while not (found := list(browser.downloads.glob("imagetwins-decisions*.json"))) or not found[0].stat().st_size:
+        assert time.monotonic() < deadline, "the page exported nothing"
+        time.sleep(0.1)
+    return found[0]
 
 
 @pytest.fixture

@@ -6,10 +6,10 @@ from __future__ import annotations
 import csv
 import io
 import json
-import time
 from pathlib import Path
 
 import pytest
+from conftest import exported_decisions
 
 from imagetwins.leftalone import GroupLeftAlone, LeftAlone
 from imagetwins.plan import NO_KEEPER_YET, PlannedGroup, check_plan
@@ -114,10 +114,7 @@ def test_the_review_page_refuses_a_file_reached_through_a_link_as_the_keeper(tmp
     assert badges() == before
     browser.find_element(By.ID, "bulk-exact").click()  # accept the 3 groups of byte copies
     browser.find_element(By.ID, "export").click()
-    deadline = time.monotonic() + 20
-    while not (found := list(browser.downloads.glob("imagetwins-decisions*.json"))) or not found[0].stat().st_size:
-        assert time.monotonic() < deadline, "no export"
-        time.sleep(0.1)
+    found = [exported_decisions(browser)]
     doc = json.loads(found[0].read_text())
     assert all("linkdir" not in g["keep"] and g["through_links"] == [f for f in g["files"] if "linkdir" in f]
                for g in doc["groups"]), doc["groups"]

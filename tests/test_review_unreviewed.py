@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import json
 import shutil
-import time
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import exported_decisions
 from PIL import Image
 
 from imagetwins.cli import main
@@ -44,14 +44,9 @@ def _export(browser, press) -> dict:
     for old in browser.downloads.glob("*.json"):
         old.unlink()
     press()
-    deadline = time.time() + 20
-    while time.time() < deadline:
-        found = list(browser.downloads.glob("imagetwins-decisions*.json"))
-        if found and found[0].stat().st_size:
-            break
-        time.sleep(0.1)
+    found = exported_decisions(browser)
     notice = browser.find_element(By.ID, "notice").text
-    return {"plan": json.loads(found[0].read_text()), "path": found[0], "notice": notice}
+    return {"plan": json.loads(found.read_text()), "path": found, "notice": notice}
 
 
 def _moving(output: str) -> list[str]:

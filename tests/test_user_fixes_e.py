@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import synthetic_photo
+from conftest import exported_decisions, synthetic_photo
 from PIL import Image
 
 from imagetwins.encoders import BitsEncoder, registered
@@ -109,10 +109,7 @@ def test_the_review_page_of_a_followed_scan_shows_and_exports_linked_files_as_st
     assert browser.find_element(By.TAG_NAME, "body").text.count("stays: reached through a followed symbolic link") == 3
     browser.find_element(By.ID, "bulk-exact").click()  # accept the 3 groups of byte copies
     browser.find_element(By.ID, "export").click()
-    deadline = time.monotonic() + 20
-    while not (found := list(browser.downloads.glob("imagetwins-decisions*.json"))) or not found[0].stat().st_size:
-        assert time.monotonic() < deadline, "no export"
-        time.sleep(0.1)
+    found = [exported_decisions(browser)]
     doc = json.loads(found[0].read_text())
     assert all(g["reviewed"] and len(g["through_links"]) == 1 for g in doc["groups"]), doc["groups"]
     res = _run("remove", linked_album, "--plan", found[0])
