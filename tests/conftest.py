@@ -187,6 +187,21 @@ def home_trash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path / "share" / "Trash"
 
 
+class CallCount:
+    """``owner.name`` replaced (through ``monkeypatch``) by a wrapper that counts its calls in :attr:`calls`: how the
+    tests of work that grew with the square of the files count what a run does."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, owner: object, name: str) -> None:
+        self.calls = 0
+        real = getattr(owner, name)
+
+        def counted(*args, **kwargs):
+            self.calls += 1
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(owner, name, counted)
+
+
 def exported_decisions(browser, timeout: float = 20.0) -> Path:
     """The review page's export (``imagetwins-decisions*.json``) once the browser has written it whole; fails after
     ``timeout`` seconds without one."""

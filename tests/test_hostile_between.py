@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import synthetic_photo
+from conftest import CallCount, synthetic_photo
 from tree_digests import file_digests
 
 from imagetwins import quarantine
@@ -201,18 +201,10 @@ def test_a_folder_plan_of_photos_with_their_sidecars_is_checked_in_linear_time(t
         digest = hashlib.sha256(data).hexdigest()
         files[f"B/IMG_{k}.png"] = (digest, f"A/IMG_{k}.png", digest)
     entry = {"remove": "B", "copy_of": "A", "skip": False, "files": files, "number": 1}
-    calls = 0
-    real = os.path.splitext
-
-    def counted(path):
-        nonlocal calls
-        calls += 1
-        return real(path)
-
-    monkeypatch.setattr(os.path, "splitext", counted)
+    splitext = CallCount(monkeypatch, os.path, "splitext")
     moves, refused = folders.check_folder_plan(tmp_path, [entry])
     assert not refused and len(moves) == 1 and len(moves[0].files) == 2 * n
-    assert calls < 20 * n, calls
+    assert splitext.calls < 20 * n, splitext.calls
 
 
 @pytest.mark.parametrize("how", ["named through a link above it", "moved since"])
@@ -350,15 +342,7 @@ def test_thousands_of_files_of_one_name_go_to_the_trash_in_linear_time(tmp_path:
     for sub in ("", "files", "info"):
         (folder / sub).mkdir(mode=0o700, exist_ok=True)
     (folder / "files" / "IMG_0001 3.JPG").write_bytes(b"another tool's")  # (taken without a record)
-    calls = 0
-    real = trash_module.trashed_name
-
-    def counted(wanted: str, counter: int = 0) -> str:
-        nonlocal calls
-        calls += 1
-        return real(wanted, counter)
-
-    monkeypatch.setattr(trash_module, "trashed_name", counted)
+    trashed_name = CallCount(monkeypatch, trash_module, "trashed_name")
     trash = TrashFolder(folder, None)
     n = 300
     names = []
@@ -368,7 +352,7 @@ def test_thousands_of_files_of_one_name_go_to_the_trash_in_linear_time(tmp_path:
         names.append(dst.name)
     assert len(set(names)) == n and "IMG_0001 3.JPG" not in names
     assert names[:3] == ["IMG_0001.JPG", "IMG_0001 1.JPG", "IMG_0001 2.JPG"]
-    assert calls < 3 * n, calls
+    assert trashed_name.calls < 3 * n, trashed_name.calls
 
 
 def test_undo_of_thousands_of_photos_with_their_sidecars_is_linear(tmp_path: Path, monkeypatch) -> None:
@@ -382,20 +366,12 @@ def test_undo_of_thousands_of_photos_with_their_sidecars_is_linear(tmp_path: Pat
     before = file_digests(root)
     q = tmp_path / "q"
     assert len(apply_plan(_plan(*pairs), root, q).sidecars) == 80
-    calls = 0
-    real = os.path.normpath
-
-    def counted(path):
-        nonlocal calls
-        calls += 1
-        return real(path)
-
-    monkeypatch.setattr(os.path, "normpath", counted)
+    normpath = CallCount(monkeypatch, os.path, "normpath")
     back = undo(q)
     monkeypatch.undo()
     assert not back.failed and len(back.done) == 160
     assert file_digests(root) == before
-    assert calls < 20 * 160, calls  # (before: 7,924; 11 a file now)
+    assert normpath.calls < 20 * 160, normpath.calls  # (before: 7,924; 11 a file now)
 
 
 def test_a_folder_deeper_than_a_path_can_name_is_said_not_skipped_silently(tmp_path: Path, monkeypatch) -> None:

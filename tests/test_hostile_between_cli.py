@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import CallCount
 
 from imagetwins.cli import main
 
@@ -38,20 +39,12 @@ def test_a_plan_of_hundreds_of_folders_is_checked_in_linear_time(tmp_path: Path,
     plan = tmp_path.parent / f"{tmp_path.name}-plan.json"
     plan.write_text(json.dumps({"imagetwins_plan": 1, "root": str(tmp_path.resolve()), "groups": [],
                                 "folders": folders}))
-    calls = 0
-    real = os.path.realpath
-
-    def counted(path, *args, **kw):
-        nonlocal calls
-        calls += 1
-        return real(path, *args, **kw)
-
-    monkeypatch.setattr(os.path, "realpath", counted)
+    realpath = CallCount(monkeypatch, os.path, "realpath")
     res = CliRunner().invoke(main, ["remove", str(tmp_path), "--plan", str(plan)])
     monkeypatch.undo()
     assert res.exit_code == 0, res.output
     assert f"0 files and {n} folders would move" in res.output
-    assert calls < 20 * n * per, calls
+    assert realpath.calls < 20 * n * per, realpath.calls
 
 
 def test_the_dry_run_names_only_the_sidecars_that_would_move(tmp_path: Path) -> None:

@@ -965,7 +965,8 @@ def _colour_model(grey_a: np.ndarray, chroma_a: np.ndarray, grey_b: np.ndarray, 
 
 
 def _colour_design(grey: np.ndarray, chroma: np.ndarray) -> np.ndarray:
-    """Design rows of the colour lighting fit (:func:`_colour_lighting_residual`): grey, chroma, 1, grey² / 255."""
+    """Design rows of the colour lighting fit (:func:`_colour_lighting_residual`): grey, chroma, 1, grey² / 255 (a
+    gamma change: the grey level's square over 255, the same range as the grey level, for the normal equations)."""
     grey = grey.astype(np.float64)
     return np.concatenate([grey[..., None], chroma.astype(np.float64), np.ones_like(grey)[..., None],
                            (grey ** 2 / 255)[..., None]], -1)
@@ -1087,12 +1088,8 @@ def _colour_lighting_residual(grey_a: np.ndarray, chroma_a: np.ndarray, grey_b: 
     blues), which one brightness change over the grey cells cannot follow; the copy's grey is still (nearly) a
     linear mix of the original's R, G and B, a re-shot's is not.
     """
-    ones = np.ones_like(grey_a, dtype=np.float64)
-    # a gamma change: the grey level's square (over 255: the same range as the grey level, for the normal equations)
-    gamma_a, gamma_b = grey_a.astype(np.float64) ** 2 / 255, grey_b.astype(np.float64) ** 2 / 255
-    design = np.stack([np.column_stack([grey_a, chroma_a, ones, gamma_a]),
-                       np.column_stack([grey_b, chroma_b, ones, gamma_b])])
-    return float(_robust_residuals(design.astype(np.float64), np.stack([grey_b, grey_a]).astype(np.float64)).min())
+    design = np.stack([_colour_design(grey_a, chroma_a), _colour_design(grey_b, chroma_b)])
+    return float(_robust_residuals(design, np.stack([grey_b, grey_a]).astype(np.float64)).min())
 
 
 def _quick_inliers(a: ImageFeatures, b: ImageFeatures, mirrored: bool) -> int:
