@@ -1984,10 +1984,10 @@ def _copy_changed(copy: str, m) -> bool:
     """Whether a copy a folder leaves behind changed since :func:`imagetwins.folders.check_folder_plan` read it: its
     identity, size and times are compared, its bytes read again only where they moved (a copy written to between the
     check and the move of the folder left that folder's file, moved, the only copy of its bytes)."""
-    want = getattr(m, "copy_digests", {}).get(copy)
+    want = m.copy_digests.get(copy)
     if want is None:
         return False  # (a move made without the digests: the check before is all there is)
-    if _state_of(copy) == getattr(m, "copy_states", {}).get(copy):
+    if _state_of(copy) == m.copy_states.get(copy):
         return False
     try:
         return not _same_content(sha256_file(copy), want)
