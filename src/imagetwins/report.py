@@ -102,7 +102,11 @@ def thumbnail_data_uri(path: str | os.PathLike, size: int = THUMB, scanned: str 
     """A small JPEG of the image as a ``data:`` URI ('' if it cannot be read any more, or is not the
     ``scanned`` content; ``full``: as :func:`_thumbnail_jpeg`)."""
     data = _thumbnail_jpeg(path, size, scanned, full)
-    return "" if data is None else "data:image/jpeg;base64," + base64.b64encode(data).decode("ascii")
+    return "" if data is None else _data_uri(data)
+
+
+def _data_uri(jpeg: bytes) -> str:
+    return "data:image/jpeg;base64," + base64.b64encode(jpeg).decode("ascii")
 
 
 def _kept_pair_scores(result: FindResult) -> PairScoreStore | None:
@@ -233,7 +237,7 @@ def _report_data(result: FindResult, workers: int | None, progress: bool, keep_r
                     jpeg = _jpeg_of(data, path)
                     if jpeg is not None:
                         if thumbs_dir is None:
-                            thumb.uri = "data:image/jpeg;base64," + base64.b64encode(jpeg).decode("ascii")
+                            thumb.uri = _data_uri(jpeg)
                         else:  # (a link planted there is replaced, not followed)
                             write_in_folder(folder_fd, f"{thumb.name}.jpg", jpeg)
                         thumb.ok = True
