@@ -1,0 +1,52 @@
+"""User-facing defects left alone by the session before (each test failed before its fix)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+
+def _run(*args):
+    from click.testing import CliRunner
+
+    from imagetwins.cli import main
+
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+@pytest.mark.cli
+def test_the_review_page_does_not_offer_keep_this_on_a_file_reached_through_a_link(tmp_path: Path,
+                                                                                   linked_album: Path,
+                                                                                   datasets: Path, browser) -> None:
+    """A file reached through a followed link always stays, and the page refuses it as the keeper (a notice); its
+    card still offered "Keep this". The button is now disabled there, with the reason beside it; the other files'
+    buttons still keep. A group wholly reached through the link keeps one of its files (nothing of it moves): that
+    card is not refused."""
+    from selenium.webdriver.common.by import By
+
+    fourth = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[3].read_bytes()
+    for name in ("only_outside.jpg", "only_outside (1).jpg"):  # a group wholly through the link
+        (tmp_path / "outside" / name).write_bytes(fourth)
+    page = tmp_path / "review.html"
+    res = _run("report", linked_album, "-r", "--follow-symlinks", "-m", "phash", "--no-cache", "-o", page)
+    assert res.exit_code == 0, res.output
+    browser.get(page.as_uri())
+    cards = browser.find_elements(By.CSS_SELECTOR, ".file")
+    linked = [c for c in cards if "linkdir" in c.text and "only_outside" not in c.text]
+    plain = [c for c in cards if "linkdir" not in c.text]
+    assert len(linked) == 3 and len(plain) == 3
+    wholly = [c for c in cards if "only_outside" in c.text]
+    assert len(wholly) == 2
+    kept = [c for c in wholly if c.find_element(By.CLASS_NAME, "badge").text == "KEEP"]
+    assert len(kept) == 1 and not kept[0].find_elements(By.CLASS_NAME, "why-not-keeper")
+    other = next(c for c in wholly if c is not kept[0])
+    assert not other.find_element(By.CLASS_NAME, "keep-btn").is_enabled()
+    for card in linked:
+        button = card.find_element(By.CLASS_NAME, "keep-btn")
+        assert not button.is_enabled(), card.text
+        why = card.find_element(By.CLASS_NAME, "why-not-keeper")
+        assert why.is_displayed() and "cannot be this group's keeper" in why.text, why.text
+    for card in plain:
+        assert card.find_element(By.CLASS_NAME, "keep-btn").is_enabled()
+        assert not card.find_elements(By.CLASS_NAME, "why-not-keeper")
