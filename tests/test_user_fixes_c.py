@@ -47,6 +47,7 @@ def test_reshot_groups_have_no_keeper_in_every_output_and_an_untouched_plan_dry_
     # CSV: keep empty (JSON's null), suggested_keep 1 for the suggestion
     rows = list(csv.DictReader(io.StringIO(table.read_text())))
     assert {r["keep"] for r in rows} == {""} and {r["path"] for r in rows if r["suggested_keep"] == "1"} == suggested
+    assert {r["left_alone"] for r in rows} == {"awaiting_keeper"}  # (the reason, LeftAlone's key)
     assert all(json.loads(line)["keep"] is None for line in lines.read_text().splitlines())
     # the review page: the groups are awaiting a person (the page labels their suggestion so)
     data = json.loads(re.search(r'<script id="data" type="application/json">(.*?)</script>', page.read_text(),

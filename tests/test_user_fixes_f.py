@@ -50,3 +50,24 @@ def test_the_review_page_does_not_offer_keep_this_on_a_file_reached_through_a_li
     for card in plain:
         assert card.find_element(By.CLASS_NAME, "keep-btn").is_enabled()
         assert not card.find_elements(By.CLASS_NAME, "why-not-keeper")
+
+
+@pytest.mark.cli
+def test_the_csv_says_why_a_file_is_left_alone(tmp_path: Path, linked_album: Path) -> None:
+    """The JSON plan names the files reached through a followed link (``through_links``) and the page badges them;
+    the CSV said only keep=1, as for a keeper. Its ``left_alone`` column now gives the reason's key
+    (:class:`imagetwins.leftalone.LeftAlone`), empty for a file kept or moved."""
+    import csv
+    import io
+    import json
+
+    res = _run("find", linked_album, "-r", "--follow-symlinks", "-m", "phash", "--no-cache", "--csv", "-",
+               "--json", tmp_path / "plan.json")
+    assert res.exit_code == 0, res.output
+    rows = list(csv.DictReader(io.StringIO(res.stdout)))
+    assert list(rows[0]) == ["group", "path", "exact", "distance", "keep", "suggested_keep", "left_alone"]
+    doc = json.loads((tmp_path / "plan.json").read_text())
+    staying = {f for g in doc["groups"] for f in g["through_links"]}
+    assert len(rows) == 6 and len(staying) == 3
+    assert {r["path"]: r["left_alone"] for r in rows} == {
+        r["path"]: "through_link" if r["path"] in staying else "" for r in rows}

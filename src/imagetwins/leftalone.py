@@ -7,9 +7,10 @@ A group's keeper, its reference-folder files (``also_keep``) and the files a per
 reason that covers its whole group (no keeper until a person picks one; nobody reviewed the group) or that file
 alone (reached through a followed symbolic link). :func:`imagetwins.plan.left_alone` says which, per group of a
 scan; a plan carries them in each reason's field (:attr:`LeftAlone.plan_field`). Every writer says them through
-this type: the text (``stays``), CSV (``keep`` 1, or empty for a whole group), JSON and NDJSON (the plan fields),
-the review page (its badge; a file that can never be the keeper is refused the moment a person picks it) and
-``remove`` (one line per reason). A new reason is one entry here.
+this type: the text (``stays``), CSV (``keep`` 1, or empty for a whole group; its ``left_alone`` column: the key),
+JSON and NDJSON (the plan fields), the review page (its badge; a file that can never be the keeper is offered no
+*Keep this* and is refused the moment a person picks it) and ``remove`` (one line per reason). A new reason is one
+entry here.
 """
 
 from __future__ import annotations

@@ -27,11 +27,21 @@ def _keep_cell(path: str, kept, stays) -> int | str:
     return int(path in kept or stays.of(path) is not None)
 
 
+def _left_alone_cell(path: str, stays) -> str:
+    """Why ``path`` stays where it is without a decision: the reason's key (:class:`imagetwins.leftalone.LeftAlone`:
+    ``through_link``, ``awaiting_keeper`` on every file of such a group), empty for a file kept or moved."""
+    why = stays.of(path)
+    return "" if why is None else why.value
+
+
 def write_groups(what: Groups, target: Target) -> None:
     result = what.result
-    # suggested_keep: the keep rule's choice (the JSON plan's suggested_keep)
-    _write(target, ["group", "path", "exact", str(ScoreKind.of(result.score_kind)), "keep", "suggested_keep"],
-           ([gi, path, int(g.exact), score, _keep_cell(path, d.keep, stays), int(path in d.keep)]
+    # suggested_keep: the keep rule's choice (the JSON plan's suggested_keep); left_alone: why a file stays without a
+    # decision (the JSON plan's fields for it, the review page's badge)
+    _write(target, ["group", "path", "exact", str(ScoreKind.of(result.score_kind)), "keep", "suggested_keep",
+                    "left_alone"],
+           ([gi, path, int(g.exact), score, _keep_cell(path, d.keep, stays), int(path in d.keep),
+             _left_alone_cell(path, stays)]
             for gi, (g, d, stays) in enumerate(zip(result.groups, what.decisions, left_alone(result)), 1)
             for path, score in zip(g.files, g.scores or [g.score_field()[1]] * len(g.files))))
 
@@ -45,5 +55,7 @@ FORMAT = Format(
     groups_help="Write one row per file in a group ('-' for stdout): group,path,exact,distance (similarity for "
                 "vector methods, confidence for copies: the file's own score against its group's keeper),keep "
                 "(1: stays where it is, kept or reached through a followed symbolic link; 0: moves; empty where a "
-                "person picks the keeper: -m similar),suggested_keep (1/0).",
+                "person picks the keeper: -m similar),suggested_keep (1/0),left_alone (why a file stays without a "
+                "decision: through_link, reached through a followed symbolic link; awaiting_keeper, a person picks "
+                "the keeper; empty otherwise).",
     matches_help="Write one row per match ('-' for stdout): query,match,distance (or similarity, or confidence).")
