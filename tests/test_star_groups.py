@@ -70,7 +70,7 @@ def test_whash_groups_hold_no_member_beyond_the_threshold_from_the_keeper(tmp_pa
     rows = (tmp_path / "r.csv").read_text().splitlines()[1:]
     keepers = {n: where[g["keep"]] for n, g in enumerate(groups, 1)}
     for row in rows:
-        gi, path, _exact, score, _keep, _suggested = row.split(",")
+        gi, path, _exact, score, _keep, _suggested, _left_alone = row.split(",")
         assert int(score) == dist[keepers[int(gi)], where[path]]
     # and remove moves nothing that is not within the threshold of the file it keeps
     res = CliRunner().invoke(main, ["remove", str(folder), "-m", "whash", "-t", str(THRESHOLD), "--no-cache"])
