@@ -71,3 +71,31 @@ def test_the_csv_says_why_a_file_is_left_alone(tmp_path: Path, linked_album: Pat
     assert len(rows) == 6 and len(staying) == 3
     assert {r["path"]: r["left_alone"] for r in rows} == {
         r["path"]: "through_link" if r["path"] in staying else "" for r in rows}
+
+
+@pytest.mark.cli
+def test_keep_in_a_folder_whose_only_copy_is_not_named_as_an_image_moves_no_photo(tmp_path: Path,
+                                                                                 datasets: Path) -> None:
+    """``--keep-in backup`` where ``backup`` holds the only copy there as ``IMG.bak`` (found by its bytes): the .bak
+    became the keeper and ``remove`` moved ``photos/IMG_0001.jpg``, leaving the photo only under a backup's name
+    (3746346 never keeps such a file in place of an image-named copy; ``--keep-in`` did). The reference folder's
+    file is still never touched, and the photo stays too: nothing moves. A reference folder holding an image-named
+    copy still decides as before."""
+    photo = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[0].read_bytes()
+    other = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[1].read_bytes()
+    root = tmp_path / "album"
+    (root / "photos").mkdir(parents=True)
+    (root / "backup").mkdir()
+    (root / "photos" / "IMG_0001.jpg").write_bytes(photo)
+    (root / "backup" / "IMG.bak").write_bytes(photo)
+    (root / "photos" / "b.jpg").write_bytes(other)  # a second group: the reference folder holds an image-named copy
+    (root / "backup" / "b.jpg").write_bytes(other)
+    res = _run("remove", root, "-r", "-m", "phash", "--no-cache", "--keep-in", root / "backup")
+    assert res.exit_code == 0, res.output
+    assert "IMG_0001.jpg" not in "\n".join(ln for ln in res.output.splitlines() if "would move" in ln), res.output
+    assert "would move" in res.output and str(root / "photos" / "b.jpg") in res.output, res.output
+    assert "note: 1 group has no file named as an image in --keep-in" in res.output, res.output
+    res = _run("remove", root, "-r", "-m", "phash", "--no-cache", "--keep-in", root / "backup", "--apply")
+    assert res.exit_code == 0, res.output
+    assert (root / "photos" / "IMG_0001.jpg").read_bytes() == photo and (root / "backup" / "IMG.bak").exists()
+    assert not (root / "photos" / "b.jpg").exists() and (root / "backup" / "b.jpg").exists()

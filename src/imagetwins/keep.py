@@ -573,6 +573,22 @@ def followed_through_links(result: FindResult, paths: Sequence[str]) -> frozense
     return through_links(paths, roots) if roots else frozenset()
 
 
+def keepers_beside_unnamed_references(decisions: Sequence[Decision], keep_in: Sequence[str | os.PathLike]
+                                      ) -> list[tuple[str, str]]:
+    """(keeper, reference file) of each group whose keeper lies outside the reference folders ``keep_in`` although
+    files of it lie inside: those are all named as no image (``IMG.jpg.bak``, :func:`choose_keeper`), so they stay
+    beside an image-named keeper. What the CLI says in a note, so that ``--keep-in`` is not thought ignored."""
+    folders = [Path(f).resolve() for f in keep_in]
+    out = []
+    if not folders:
+        return out
+    for d in decisions:
+        inside = [p for p in d.keep[1:] if _inside(p, folders)]
+        if d.keeper is not None and inside and not _inside(d.keeper, folders) and not any(map(named_as_image, inside)):
+            out.append((d.keeper, inside[0]))
+    return out
+
+
 def _inside(path: str, folders: Sequence[Path]) -> bool:
     real = Path(path).resolve()
     return any(real.is_relative_to(f) for f in folders)
@@ -588,14 +604,21 @@ def choose_keeper(infos: Sequence[FileInfo], keep_in: Sequence[str | os.PathLike
     places (without: the place alone, :func:`imagetwins.folder_copies.place_order`); ``avoid``: files never
     chosen while another file of the group may be (reached through a followed symbolic link, :func:`through_links`:
     ``remove`` never moves nor keeps one, so ``find`` keeps one of the others too). Then a file named as an image
-    (:func:`imagetwins.io.named_as_image`) is kept before one found by its first bytes alone (``IMG.jpg.bak``)."""
+    (:func:`imagetwins.io.named_as_image`) is kept before one found by its first bytes alone (``IMG.jpg.bak``); a
+    reference folder holding only such files gives no keeper of them where the group has an image-named file (one
+    not to ``avoid``): the keeper is chosen as without the folder, whose files :func:`decide` keeps all the same."""
     if not infos:
         raise ValueError("an empty group has nothing to keep")
     if rule not in KEEP_RULES:
         raise ValueError(f"unknown keep rule {rule!r}; expected one of {', '.join(KEEP_RULES)}")
     folders = [Path(f).resolve() for f in keep_in]
-    pool = ([f for f in infos if _inside(f.path, folders)] or [f for f in infos if f.path in prefer]
-            or list(infos))
+    inside = [f for f in infos if _inside(f.path, folders)]
+    if inside and not any(named_as_image(f.path) for f in inside) and any(
+            named_as_image(f.path) and f.path not in avoid for f in infos):
+        # a reference folder whose only copies are taken by their bytes (IMG.jpg.bak): they are kept (decide keeps
+        # every file there) but are not the keeper, or the photo's one image-named copy elsewhere would move
+        inside = []
+    pool = inside or [f for f in infos if f.path in prefer] or list(infos)
     if avoid:
         pool = [f for f in pool if f.path not in avoid] or pool
     # a file taken by its bytes under another name (a backup, IMG.jpg.bak; no extension) is never the copy left in

@@ -79,16 +79,25 @@ def note_keep_in_outside(directory: Path | None, keep_in: tuple[Path, ...], quie
 
 
 def decide(result, keep_rule: str, keep_in: tuple[Path, ...], workers: int | None, raw_pairs: str = "keep",
-           followed: Path | None = None):
+           followed: Path | None = None, quiet: bool = False):
     """The result with the keep policy's verdict per group (``.decisions``), decided once per run (a review
     page written from it reuses them); groups become stars around their keepers (see imagetwins.keep).
     ``followed``: the folder scanned with --follow-symlinks: a file reached through a link is the keeper only
-    where its group has no other file (remove never moves nor keeps one: find, report and remove agree)."""
-    from imagetwins.keep import decide_keepers
+    where its group has no other file (remove never moves nor keeps one: find, report and remove agree).
+    A group whose --keep-in files are all named as no image keeps an image-named copy too: one note says so."""
+    from imagetwins.keep import decide_keepers, keepers_beside_unnamed_references
 
-    return decide_keepers(result, keep_in=keep_in, rule=keep_rule, workers=workers,
-                          raw_sidecars=raw_pairs == "keep", session=run_session(),
-                          roots=(followed,) if followed is not None else ())
+    result = decide_keepers(result, keep_in=keep_in, rule=keep_rule, workers=workers,
+                            raw_sidecars=raw_pairs == "keep", session=run_session(),
+                            roots=(followed,) if followed is not None else ())
+    beside = keepers_beside_unnamed_references(result.decisions, keep_in) if keep_in and not quiet else []
+    if beside:
+        keeper, reference = beside[0]
+        echo(f"note: {plural(len(beside), 'group')} {'has' if len(beside) == 1 else 'have'} no file named as an image "
+             f"in --keep-in: {'its files there stay' if len(beside) == 1 else 'their files there stay'}, and the "
+             f"keeper is an image-named copy outside (a file found by its bytes, such as a backup, is never kept in "
+             f"place of a photo), e.g. {reference} beside {keeper}", err=True)
+    return result
 
 
 _SESSION = "imagetwins.session"

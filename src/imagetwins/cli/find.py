@@ -134,7 +134,7 @@ def find(directory: Path, method: str, threshold: int, recursive: bool, requeste
                       db_path, exif_orientation=not ignore_exif_orientation, follow_symlinks=follow_symlinks,
                       decisions=remembered)
     result = decide(result, keep_rule, keep_in, workers, raw_pairs,  # once: the review page reuses them
-                    directory if follow_symlinks else None)
+                    directory if follow_symlinks else None, quiet=quiet)
     decisions = result.decisions
     decided_earlier = ()
     remembered = result.decided  # read for the contents the scan found (None: none, or the store failed)

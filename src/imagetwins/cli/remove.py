@@ -192,7 +192,8 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
         result = scan(directory, method, threshold, recursive, workers, no_cache, quiet,
                       follow_symlinks=follow_symlinks,
                       decisions=load_remembered(None, ignore_decisions, quiet, strict=True))
-        result = decide(result, keep_rule, keep_in, workers, raw_pairs, directory if follow_symlinks else None)
+        result = decide(result, keep_rule, keep_in, workers, raw_pairs, directory if follow_symlinks else None,
+                        quiet=quiet)
         decisions = result.decisions
         requested.write(groups_output(result, decisions, directory, requested, keep_in, keep_rule, raw_pairs, workers,
                                       quiet))

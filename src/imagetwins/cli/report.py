@@ -48,7 +48,8 @@ def report(directory: Path, output: Path, requested: Requested, keep_in: tuple[P
                   decisions=load_remembered(None, ignore_decisions, quiet))
     # decided once: the page and the other outputs reuse these, and the summary below counts the groups as the
     # page shows them (stars around their keepers: a file that matches only another member leaves the group)
-    result = decide(result, keep_rule, keep_in, workers, raw_pairs, directory if follow_symlinks else None)
+    result = decide(result, keep_rule, keep_in, workers, raw_pairs, directory if follow_symlinks else None,
+                    quiet=quiet)
     decisions = result.decisions
     found = groups_output(result, decisions, directory, requested, keep_in, keep_rule, raw_pairs, workers, quiet)
     Requested({"html": output}).write(found)
