@@ -126,3 +126,15 @@ def set_row_head(db: Path, file_name: str, method: str, value: object) -> None:
     with _file(db) as con:
         con.execute("UPDATE encoding_heads SET value = ? WHERE method = ? AND file_id = "
                     "(SELECT id FROM files WHERE name = ?)", (value, method, file_name))
+
+
+def damage_table(db: Path, table: str) -> None:
+    """Overwrite the first bytes of ``table``'s root page with garbage (a disk error, a crash of the disk's cache):
+    SQLite opens the file, and any read of that table says "database disk image is malformed"."""
+    with _file(db) as con:
+        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        size = con.execute("PRAGMA page_size").fetchone()[0]
+        root = con.execute("SELECT rootpage FROM sqlite_master WHERE name = ?", (table,)).fetchone()[0]
+    with open(db, "r+b") as fh:
+        fh.seek((root - 1) * size)
+        fh.write(b"\xff" * 64)

@@ -10,6 +10,7 @@ method into one numpy array and reuse :mod:`imagetwins.search`.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -55,6 +56,20 @@ class IndexFileError(RuntimeError):
 class IndexDamagedError(IndexFileError):
     """A field of the index holds what no imagetwins wrote (an edit, a disk error): a per-folder cache is made
     again (:meth:`Index.reset`), an index opened read-only is not used."""
+
+
+def _explained(method):
+    """An SQLite error raised while ``method`` reads the file (a damaged page: "database disk image is malformed"; a
+    disk error) comes out as one :class:`IndexFileError` line naming the index, as its opening does, never as
+    SQLite's own exception from deep inside a query (a traceback at the command line)."""
+    @functools.wraps(method)
+    def explained(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.Error as exc:
+            raise self._explain(exc) from None
+
+    return explained
 
 
 def _schema_number(value: object) -> int | None:
@@ -378,6 +393,8 @@ class Index:
     def _explain(self, exc: sqlite3.Error) -> IndexFileError:
         """One line for a SQLite error: which file, and what it means for the user."""
         msg = str(exc)
+        if "malformed" in msg:  # (a per-folder cache so damaged is made again: open_folder_cache, finder)
+            return IndexDamagedError(f"cannot use the index {self.path}: {msg} (the file is damaged)")
         if "not a database" in msg:
             return IndexFileError(f"{self.path} is not an imagetwins index (not an SQLite file)")
         if "readonly" in msg or "read-only" in msg:
@@ -490,6 +507,7 @@ class Index:
                     self.db.execute(stmt)
             self.db.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION),))
 
+    @_explained
     def stored_methods(self) -> list[str]:
         """The methods this index holds encodings for (its registered encoders)."""
         return sorted(r[0] for r in self.db.execute("SELECT method FROM encoders"))
@@ -877,6 +895,7 @@ class Index:
             return None
 
     # -- reading --------------------------------------------------------------------------------
+    @_explained
     def load(self, method: str | Encoder, root: str | os.PathLike | None = None) -> tuple[list[str], np.ndarray]:
         """All paths with an encoding of ``method`` (optionally under ``root``) and their encodings:
         hashes (``(N,)`` or ``(N, words)`` uint64) or vectors (``(N, d)`` float32).
@@ -1079,6 +1098,7 @@ class Index:
         out = encoder.empty() if not good else encoder.from_blobs([encoder.to_blob(v) for _, v in good])
         return paths, out
 
+    @_explained
     def digests(self, paths: Sequence[str]) -> list[Digest]:
         """Content digests of indexed paths, in the given order: the first 128 bits of each SHA-256
         (:class:`~imagetwins.digests.Digest` prefixes; '' where unknown)."""
@@ -1091,6 +1111,7 @@ class Index:
         return [found.get(p, Digest()) for p in paths]
 
     # -- keep-rule facts per content (imagetwins.facts) ---------------------------------------------
+    @_explained
     def facts(self, digests: Sequence[str]) -> dict[str, ImageFacts]:
         """Stored :class:`~imagetwins.facts.ImageFacts` of contents (hex digests, as :meth:`digests` gives them)
         under today's :data:`~imagetwins.facts.FACTS_VERSION`; those without any are left out (an index made
@@ -1132,6 +1153,7 @@ class Index:
             warn_line(f"image facts not kept in {self.path} ({exc}); they are read again next time")
 
     # -- pair scores (imagetwins.pairscores.PairScoreStore) -----------------------------------------
+    @_explained
     def get_pair_scores(self, method: str, version: str, keys: Sequence[tuple[bytes, bytes]]
                         ) -> dict[tuple[bytes, bytes], float]:
         """Stored scores of the pairs of content digests ``keys`` under ``version`` (see :mod:`imagetwins.pairscores`).
@@ -1171,6 +1193,7 @@ class Index:
             warn_line(f"pair scores not kept in {self.path} ({exc}); they are computed again next time")
 
     # -- the candidate search kept between runs (imagetwins.candidates; pairscores.CandidateStore) ---------------
+    @_explained
     def get_candidate_state(self, method: str) -> tuple[str, bytes] | None:
         """``(version, state)`` of ``method``'s last candidate search over this index, or None."""
         try:
@@ -1191,6 +1214,7 @@ class Index:
         except sqlite3.Error as exc:
             warn_line(f"the candidate search was not kept in {self.path} ({exc}); it is made in full next time")
 
+    @_explained
     def pair_scores(self, method: str | None = None) -> list[tuple[str, str, str, str, object]]:
         """Every kept pair score (of ``method``, or all), to inspect what the index holds: ``(method, a, b,
         version, score)`` with the two content digests in hex, ordered by method, a, b. A row is given as
@@ -1214,6 +1238,7 @@ class Index:
             db.execute("DELETE FROM pair_scores WHERE a NOT IN (SELECT digest FROM files WHERE digest IS NOT NULL) "
                        "OR b NOT IN (SELECT digest FROM files WHERE digest IS NOT NULL)")
 
+    @_explained
     def errors(self, root: str | os.PathLike | None = None) -> list[tuple[str, str]]:
         """(path, reason) of every indexed file that could not be read."""
         sql, args = "SELECT path, error FROM file_paths WHERE error IS NOT NULL", []
@@ -1226,6 +1251,7 @@ class Index:
             found = sorted(found + [(p, r) for p, r in self.damaged.items() if p.startswith(real)])
         return found
 
+    @_explained
     def find_duplicates(self, method: str | Encoder = "phash", threshold: float | None = None,
                         root: str | os.PathLike | None = None, workers: int | None = None) -> FindResult:
         """Duplicate groups among the indexed files (optionally those under ``root``)."""
@@ -1233,6 +1259,7 @@ class Index:
         result = groups_from_encodings(paths, hashes, self.digests(paths), method, threshold, workers, score_store=self)
         return result.replace(index_path=str(self.path))
 
+    @_explained
     def query(self, images: Sequence[str | os.PathLike] | str | os.PathLike, method: str | Encoder = "phash",
               threshold: float | None = None, workers: int | None = None) -> list[tuple[str, str, float]]:
         """Indexed files that match new images (which are encoded but not stored).
@@ -1250,6 +1277,7 @@ class Index:
             warn_skipped(f.path, f.reason)
         return [(q, r, score) for q, ms in found.items() for r, score in ms]
 
+    @_explained
     def stats(self) -> dict:
         """Counts, size on disk, the unreadable files with their reasons, and per method how many
         readable files lack its encoding (stale until the next ``update``)."""
@@ -1317,9 +1345,12 @@ class Index:
             rows = self.db.execute("SELECT f.path, f.size, f.mtime_ns, x.ctime_ns, x.inode FROM file_paths f "
                                    "JOIN files x ON x.id = f.id").fetchall()
         except sqlite3.OperationalError:  # an index made before ctime and inode were kept, opened read-only
-            rows = [(*r, None, None) for r in self.db.execute("SELECT path, size, mtime_ns FROM file_paths")]
-        except sqlite3.Error:
-            rows = []
+            try:
+                rows = [(*r, None, None) for r in self.db.execute("SELECT path, size, mtime_ns FROM file_paths")]
+            except sqlite3.Error as exc:
+                return [*lines, f"cannot tell whether {self.path} is up to date ({exc})"]
+        except sqlite3.Error as exc:  # (a damaged page: not "every file added since")
+            return [*lines, f"cannot tell whether {self.path} is up to date ({exc})"]
         indexed = set()
         for path, size, mtime, ctime, inode in rows:
             path = _from_db(path)

@@ -159,6 +159,11 @@ def index_query(images: Path, db_path: Path, method: str | None, threshold: int 
 @_db_option
 def index_stats(db_path: Path) -> None:
     """Files, encodings per method, unreadable files (with the reason) and size of an index."""
+    from imagetwins.index import IndexFileError
+
     with _open_index(db_path, [], readonly=True) as idx:
-        stats = idx.stats()
+        try:
+            stats = idx.stats()
+        except IndexFileError as exc:  # (a damaged page: one line)
+            raise click.ClickException(str(exc)) from None
     write_document(stats, Target("-"))
