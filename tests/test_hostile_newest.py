@@ -47,3 +47,25 @@ def test_a_damaged_index_is_one_error_naming_it_not_sqlites_exception(tmp_path: 
     with pytest.raises(IndexDamagedError, match="malformed"):
         imagetwins.check(album / "p0.png", db, method="phash")
 
+
+def test_the_thumbnail_folder_of_a_page_whose_name_is_not_utf8_is_linked_by_its_bytes(tmp_path: Path) -> None:
+    """A review page named with bytes that are not UTF-8 (a name from an old disk, b'r\\xe9sum\\xe9.html' in Latin-1)
+    and thumbnails beside it (a big library): urllib's quote of the folder's name raised UnicodeEncodeError after
+    the whole scan, a traceback, with the thumbnail folder made and no page. Now the link is the name's own bytes
+    percent-encoded, which a browser opens as that file."""
+    import json
+    import urllib.parse
+
+    from imagetwins.finder import find_duplicate_groups
+    from imagetwins.report import write_html_report
+
+    album, _ = _indexed(tmp_path, 3)
+    result = find_duplicate_groups(album, "phash")
+    assert len(result.groups) == 3
+    page = Path(os.fsdecode(bytes(tmp_path) + b"/r\xe9sum\xe9.html"))
+    write_html_report(result, page, embed=False)
+    data = json.loads(page.read_text(encoding="utf-8").split('type="application/json">')[1].split("</script>")[0])
+    folder = page.with_name(page.stem + "_files")
+    assert urllib.parse.unquote_to_bytes(data["thumbs_dir"]) == os.fsencode(folder.name)
+    cards = [f["thumb"] for g in data["groups"] for f in g["files"]]
+    assert len(cards) == 6 and all((folder / f"{name}.jpg").is_file() for name in cards)

@@ -210,7 +210,7 @@ def _report_data(result: FindResult, workers: int | None, progress: bool, keep_r
         # a real folder, opened without following links, marked as ours (writing.OUTPUT_FOLDER_MARK): no later scan
         # takes the thumbnails for photos (io.find_images skips a folder so marked)
         folder_fd = output_folder(thumbs_dir)
-        link_dir = urllib.parse.quote(thumbs_dir.name)
+        link_dir = urllib.parse.quote(os.fsencode(thumbs_dir.name))  # (a name's own bytes, UTF-8 or not)
 
     # each file's whole SHA-256, from the bytes its thumbnail is made of (the cache keeps 32 hex digits of it):
     # the page's plan names every content as find --json does
