@@ -99,3 +99,38 @@ def test_keep_in_a_folder_whose_only_copy_is_not_named_as_an_image_moves_no_phot
     assert res.exit_code == 0, res.output
     assert (root / "photos" / "IMG_0001.jpg").read_bytes() == photo and (root / "backup" / "IMG.bak").exists()
     assert not (root / "photos" / "b.jpg").exists() and (root / "backup" / "b.jpg").exists()
+
+
+@pytest.mark.cli
+def test_against_an_index_prints_the_matches_as_the_other_forms_do(tmp_path: Path, datasets: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """``find test --against ref`` printed ``= ref/x.jpg``; ``--against ref.db`` (and ``check``, ``index query``)
+    printed the same match as ``= /abs/.../ref/x.jpg``: the index keeps real absolute paths. A reference file under
+    the working folder is now named from it in every form; one outside it stays absolute."""
+    import csv
+    import io
+    import json
+
+    photos = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[:3]
+    monkeypatch.chdir(tmp_path)
+    Path("ref").mkdir()
+    Path("test").mkdir()
+    for p in photos:
+        (Path("ref") / p.name).write_bytes(p.read_bytes())
+    (Path("test") / "leak.jpg").write_bytes(photos[0].read_bytes())
+    assert _run("index", "update", "ref", "-m", "phash", "--db", "ref.db").exit_code == 0
+    want = f"ref/{photos[0].name}"
+    for args in (("find", "test", "--against", "ref"), ("find", "test", "--against", "ref.db"),
+                 ("check", "test", "--against", "ref.db"), ("index", "query", "test", "--db", "ref.db")):
+        res = _run(*args, "-m", "phash", *(["--no-cache"] if args[0] == "find" else []), "--csv", "out.csv",
+                   "--json", "out.json")
+        assert res.exit_code in (0, 3), (args, res.output)
+        assert f"  = {want}  (0 bits)" in res.stdout, (args, res.output)
+        rows = list(csv.DictReader(io.StringIO(Path("out.csv").read_text())))
+        assert [(r["query"], r["match"]) for r in rows] == [("test/leak.jpg", want)], (args, rows)
+        doc = json.loads(Path("out.json").read_text())
+        assert [m["path"] for q in doc["matches"] for m in q["matches"]] == [want], (args, doc)
+    monkeypatch.chdir(tmp_path / "test")  # the reference lies outside the working folder: its real path
+    res = _run("find", ".", "--against", "../ref.db", "-m", "phash", "--no-cache", "--csv", "-")
+    assert [r["match"] for r in csv.DictReader(io.StringIO(res.stdout))] == [
+        str((tmp_path / "ref" / photos[0].name).resolve())], res.output

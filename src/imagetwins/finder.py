@@ -272,6 +272,22 @@ def _folder_cache_or_none(folder: str | os.PathLike, encoder: Encoder) -> Index 
         return None
 
 
+def _named_from_here(paths: list[str]) -> list[str]:
+    """An index's paths (real and absolute) as a person names them from the working folder: relative to it where
+    they lie beneath it (``ref/x.jpg``, as ``--against ref`` shows the folder's files), else as they are."""
+    try:
+        here = os.getcwd().rstrip(os.sep) + os.sep
+    except OSError:  # (the working folder was deleted)
+        return paths
+    if here == os.sep:  # (from the root every path lies beneath: as they are)
+        return paths
+    return [p[len(here):] if p.startswith(here) and len(p) > len(here) else p for p in paths]
+
+
+def _from_here(path: str) -> str:
+    return _named_from_here([path])[0]
+
+
 def _reference(reference: str | os.PathLike | Index, encoder: Encoder, recursive: bool, workers: int | None,
                progress: bool, cache: bool, stack: ExitStack, session_index: Index | None = None
                ) -> tuple[list[str], np.ndarray, list[str] | None, list[ReadFailure], str, Index | None]:
@@ -282,14 +298,14 @@ def _reference(reference: str | os.PathLike | Index, encoder: Encoder, recursive
     if isinstance(reference, Index):
         _warn_unhealthy(reference, encoder)
         ref_paths, ref_encodings = reference.load(encoder)
-        return (ref_paths, ref_encodings, reference.digests(ref_paths),
-                [ReadFailure(p, r) for p, r in reference.errors()], str(reference.path), reference)
+        return (_named_from_here(ref_paths), ref_encodings, reference.digests(ref_paths),
+                [ReadFailure(_from_here(p), r) for p, r in reference.errors()], str(reference.path), reference)
     if not Path(reference).is_dir():
         idx = stack.enter_context(Index(reference, methods=[], readonly=True))
         ref_paths, ref_encodings = idx.load(encoder)
         _warn_unhealthy(idx, encoder)
-        return (ref_paths, ref_encodings, idx.digests(ref_paths), [ReadFailure(p, r) for p, r in idx.errors()],
-                os.fspath(reference), idx)
+        return (_named_from_here(ref_paths), ref_encodings, idx.digests(ref_paths),
+                [ReadFailure(_from_here(p), r) for p, r in idx.errors()], os.fspath(reference), idx)
     idx = None
     if session_index is not None:
         idx = session_index
@@ -377,7 +393,8 @@ def find_against(
         encoded, never stored.
     reference : path or Index
         A folder, an index file (opened read-only: nothing is added to it) or an open
-        :class:`~imagetwins.index.Index`.
+        :class:`~imagetwins.index.Index`. A folder's files are named under the folder as given; an index's
+        (which keeps real absolute paths) relative to the working folder where they lie beneath it, else as kept.
     method : str or Encoder
         A registered method; default :data:`imagetwins.encoders.DEFAULT_METHOD` (``copies``, as ``imagetwins
         check``).
