@@ -134,3 +134,106 @@ def test_against_an_index_prints_the_matches_as_the_other_forms_do(tmp_path: Pat
     res = _run("find", ".", "--against", "../ref.db", "-m", "phash", "--no-cache", "--csv", "-")
     assert [r["match"] for r in csv.DictReader(io.StringIO(res.stdout))] == [
         str((tmp_path / "ref" / photos[0].name).resolve())], res.output
+
+
+@pytest.mark.integration
+def test_a_rewritten_review_page_removes_the_thumbnails_it_no_longer_shows(tmp_path: Path, datasets: Path) -> None:
+    """Each page written with thumbnails beside it (``<page>_files/``) left the earlier page's there: 4 groups, then
+    2, left 4 thumbnails, 2 of them shown by nothing. The thumbnails the tool wrote and the new page does not show
+    are removed now; nothing else there is touched (a user's file, a link, a thumbnail a person replaced), and a
+    page embedding its thumbnails empties the folder of the tool's files (and removes it when nothing else is
+    there)."""
+    import os
+    import re
+
+    import imagetwins
+    from imagetwins.report import write_html_report
+
+    photos = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[:4]
+    album = tmp_path / "album"
+    album.mkdir()
+    for p in photos:  # 4 groups of byte copies: 4 thumbnails
+        (album / p.name).write_bytes(p.read_bytes())
+        (album / f"copy_{p.name}").write_bytes(p.read_bytes())
+    page = tmp_path / "review.html"
+    files = tmp_path / "review_files"
+
+    def shown() -> set[str]:
+        return set(re.findall(r'"thumb":"(\d+)"', page.read_text()))
+
+    write_html_report(imagetwins.find(album, "phash", cache=False), page, embed=False)
+    assert {p.name for p in files.glob("*.jpg")} == {f"{n}.jpg" for n in shown()} and len(shown()) == 4
+    (files / "notes.txt").write_text("mine")  # what a person put there
+    (files / "9.jpg").write_bytes(b"a picture of mine, under a thumbnail's kind of name")
+    victim = tmp_path / "victim.jpg"
+    victim.write_bytes(b"keep me")
+    (files / "8.jpg").symlink_to(victim)
+    replaced = files / "3.jpg"  # a thumbnail a person replaced with a file of their own
+    replaced.unlink()
+    replaced.write_bytes(b"my own 3.jpg")
+    for p in photos[2:]:
+        (album / p.name).unlink()
+        (album / f"copy_{p.name}").unlink()
+    write_html_report(imagetwins.find(album, "phash", cache=False), page, embed=False)
+    assert len(shown()) == 2
+    ours = {f"{n}.jpg" for n in shown()}
+    assert {p.name for p in files.iterdir() if not p.name.startswith(".")} == ours | {
+        "notes.txt", "9.jpg", "8.jpg", "3.jpg"}, sorted(os.listdir(files))
+    assert replaced.read_bytes() == b"my own 3.jpg" and victim.read_bytes() == b"keep me"
+    assert (files / "8.jpg").is_symlink()
+    write_html_report(imagetwins.find(album, "phash", cache=False), page, embed=True)  # no thumbnail beside it
+    assert {p.name for p in files.iterdir() if not p.name.startswith(".")} == {"notes.txt", "9.jpg", "8.jpg", "3.jpg"}
+    alone = tmp_path / "alone.html"
+    write_html_report(imagetwins.find(album, "phash", cache=False), alone, embed=False)
+    assert len(list((tmp_path / "alone_files").glob("*.jpg"))) == 2
+    write_html_report(imagetwins.find(album, "phash", cache=False), alone, embed=True)
+    assert not (tmp_path / "alone_files").exists()
+
+
+@pytest.mark.unit
+def test_an_edited_or_planted_mark_makes_nothing_outside_the_tools_files_removed(tmp_path: Path) -> None:
+    """The output folder's mark records what the tool wrote there; a mark edited to name a file outside the folder,
+    the mark itself, or a file of the right name that is another since, or a mark that is a link, removes nothing."""
+    import json
+    import os
+
+    from imagetwins.writing import (
+        OUTPUT_FOLDER_MARK,
+        clear_output_folder,
+        output_folder,
+        record_written,
+        write_in_folder,
+        written_in_folder,
+    )
+
+    folder = tmp_path / "page_files"
+    victim = tmp_path / "victim.jpg"
+    victim.write_bytes(b"keep me")
+    fd = output_folder(folder)
+    try:
+        ours = write_in_folder(fd, "0.jpg", b"thumb")
+        st = os.stat(victim)
+        record_written(fd, {"0.jpg": ours})
+        assert written_in_folder(fd) == {"0.jpg": ours}
+    finally:
+        os.close(fd)
+    forged = {"written": {"../victim.jpg": [st.st_ino, st.st_size], OUTPUT_FOLDER_MARK: [1, 1], ".": [1, 1],
+                          "0.jpg": list(ours)}}
+    (folder / OUTPUT_FOLDER_MARK).write_text(json.dumps(forged))
+    clear_output_folder(folder)
+    assert victim.read_bytes() == b"keep me" and not folder.exists()  # only 0.jpg was the tool's
+    fd = output_folder(folder)
+    try:
+        ours = write_in_folder(fd, "0.jpg", b"thumb")
+    finally:
+        os.close(fd)
+    (folder / OUTPUT_FOLDER_MARK).unlink()
+    elsewhere = tmp_path / "mark.json"
+    elsewhere.write_text(json.dumps({"written": {"0.jpg": list(ours)}}))
+    (folder / OUTPUT_FOLDER_MARK).symlink_to(elsewhere)  # a mark planted as a link: not read, not followed
+    clear_output_folder(folder)
+    assert (folder / "0.jpg").exists() and elsewhere.exists()
+    clear_output_folder(tmp_path / "missing_files")  # nothing there: nothing happens
+    (tmp_path / "link_files").symlink_to(folder)  # a link to the folder: not followed
+    clear_output_folder(tmp_path / "link_files")
+    assert (folder / "0.jpg").exists()

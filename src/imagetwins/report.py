@@ -38,7 +38,16 @@ from imagetwins.pairscores import PairScoreStore, for_method
 from imagetwins.plan import PLAN_VERSION, left_alone, needs_review
 from imagetwins.results import FindResult
 from imagetwins.session import Session
-from imagetwins.writing import open_output, output_folder, write_in_folder
+from imagetwins.writing import (
+    Written,
+    clear_output_folder,
+    open_output,
+    output_folder,
+    record_written,
+    remove_written,
+    write_in_folder,
+    written_in_folder,
+)
 
 __all__ = ["THUMB", "EMBED_MAX_GROUPS", "thumbnail_data_uri", "report_data", "write_html_report",
            "plot_duplicates"]
@@ -58,6 +67,7 @@ class _Thumb:
         self.name = name
         self.uri = ""
         self.ok = False
+        self.written: Written | None = None  # (written into <page>_files/: what its mark records of the file)
         self.done = threading.Event()
 
 
@@ -211,6 +221,9 @@ def _report_data(result: FindResult, workers: int | None, progress: bool, keep_r
         # takes the thumbnails for photos (io.find_images skips a folder so marked)
         folder_fd = output_folder(thumbs_dir)
         link_dir = urllib.parse.quote(os.fsencode(thumbs_dir.name))  # (a name's own bytes, UTF-8 or not)
+        # the thumbnails an earlier page wrote there (the folder's mark records them): those this page does not
+        # show are removed once it is made, and nothing else in the folder (a person's files, links) is touched
+        before = written_in_folder(folder_fd)
 
     # each file's whole SHA-256, from the bytes its thumbnail is made of (the cache keeps 32 hex digits of it):
     # the page's plan names every content as find --json does
@@ -239,7 +252,7 @@ def _report_data(result: FindResult, workers: int | None, progress: bool, keep_r
                         if thumbs_dir is None:
                             thumb.uri = _data_uri(jpeg)
                         else:  # (a link planted there is replaced, not followed)
-                            write_in_folder(folder_fd, f"{thumb.name}.jpg", jpeg)
+                            thumb.written = write_in_folder(folder_fd, f"{thumb.name}.jpg", jpeg)
                         thumb.ok = True
                 finally:
                     thumb.done.set()
@@ -250,12 +263,22 @@ def _report_data(result: FindResult, workers: int | None, progress: bool, keep_r
             if bar is not None:
                 bar.update(1)
 
+    done = False
     try:
         with ThreadPoolExecutor(max_workers=thread_count(workers)) as pool:
             thumbs = list(pool.map(one, enumerate(files)))
+        done = True
     finally:
         if folder_fd is not None:
-            os.close(folder_fd)
+            try:
+                now = {f"{t.name}.jpg": t.written for t in made.values() if t.written is not None}
+                if done:
+                    remove_written(folder_fd, before, keep=now)
+                    record_written(folder_fd, now)
+                else:  # (cut short: the earlier page's and this one's are both the tool's, for the next page)
+                    record_written(folder_fd, {**before, **now})
+            finally:
+                os.close(folder_fd)
     # the page's distinct thumbnails by name (embedded), each card's "thumb" one of these names or null
     embedded = {t.name: t.uri for t in made.values() if t.ok} if thumbs_dir is None else {}
     if bar is not None:
@@ -357,6 +380,8 @@ def write_html_report(result: FindResult, outfile: str | os.PathLike, keep_in: S
     page = head.replace("__TITLE__", html.escape(title)) + payload + tail
     with open_output(out, encoding="utf-8") as fh:  # never through a link planted at the page's name
         fh.write(page)
+    if embed:  # the thumbnails an earlier page of this name wrote beside it: shown by nothing now
+        clear_output_folder(out.with_name(out.stem + "_files"))
     return out
 
 

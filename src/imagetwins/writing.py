@@ -8,22 +8,26 @@ at the name is refused with one line (:class:`OutputRefused`); a FIFO or charact
 else goes to a new file made beside the name with ``O_CREAT | O_EXCL | O_NOFOLLOW``, renamed over it at the
 end (a rename replaces whatever stands at the name, a link included, and never writes through it; a hard
 link planted there keeps the other name's bytes). An output folder (the review page's thumbnails) must be a
-real folder, and each file in it is made new, relative to the folder opened without following links.
+real folder, and each file in it is made new, relative to the folder opened without following links; its mark
+records the files written (name, inode, size), so that the next output removes those it no longer uses and never
+anything else there.
 """
 
 from __future__ import annotations
 
 import errno
+import json
 import os
 import re
 import secrets
 import stat
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
+from typing import IO, NamedTuple
 
-__all__ = ["OutputRefused", "check_output_name", "describe_mode", "open_output", "output_folder", "write_in_folder"]
+__all__ = ["OutputRefused", "Written", "check_output_name", "clear_output_folder", "describe_mode", "open_output",
+           "output_folder", "record_written", "remove_written", "write_in_folder", "written_in_folder"]
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
@@ -176,9 +180,10 @@ def output_folder(folder: str | os.PathLike) -> int:
     return fd
 
 
-def write_in_folder(folder_fd: int, name: str, data: bytes) -> None:
+def write_in_folder(folder_fd: int, name: str, data: bytes) -> Written:
     """Write ``name`` in the folder ``folder_fd`` as a new file: whatever stands at the name (an older output,
-    a planted link) is removed first, never written through."""
+    a planted link) is removed first, never written through. Returns what the folder's mark records of it
+    (:func:`record_written`)."""
     try:
         st = os.lstat(name, dir_fd=folder_fd)
     except FileNotFoundError:
@@ -190,3 +195,118 @@ def write_in_folder(folder_fd: int, name: str, data: bytes) -> None:
     fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, 0o666, dir_fd=folder_fd)
     with open(fd, "wb") as fh:
         fh.write(data)
+        fh.flush()
+        st = os.fstat(fh.fileno())
+    return Written(st.st_ino, st.st_size)
+
+
+class Written(NamedTuple):
+    """What an output folder's mark records of a file the tool wrote there (:func:`write_in_folder`): a file at that
+    name with another inode or size is someone else's since, and never removed."""
+
+    inode: int
+    size: int
+
+
+#: the most bytes of an output folder's mark read (its record of the files written there)
+_MARK_MAX_BYTES = 64 * 1024 * 1024
+
+
+def _plain_name(name: object) -> bool:
+    """A name in the folder itself (no separator, not '.', '..' nor the mark): what a record may name for removal."""
+    return (isinstance(name, str) and name not in ("", ".", "..", OUTPUT_FOLDER_MARK) and "/" not in name
+            and os.sep not in name and "\0" not in name)
+
+
+def written_in_folder(folder_fd: int) -> dict[str, Written]:
+    """The files the tool wrote into an output folder last time, as its mark records them (:func:`record_written`):
+    name -> :class:`Written`. Empty for a mark that records nothing (one an older version left empty), is a link or
+    not a regular file, or cannot be read: nothing is then known to be the tool's."""
+    try:
+        fd = os.open(OUTPUT_FOLDER_MARK, os.O_RDONLY | _NOFOLLOW | _CLOEXEC | getattr(os, "O_NONBLOCK", 0),
+                     dir_fd=folder_fd)
+    except OSError:
+        return {}
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > _MARK_MAX_BYTES:
+            return {}
+        with open(os.dup(fd), "rb") as fh:
+            text = fh.read(_MARK_MAX_BYTES + 1)
+    except OSError:
+        return {}
+    finally:
+        os.close(fd)
+    try:
+        doc = json.loads(text) if text.strip() else {}
+        files = doc.get("written", {}) if isinstance(doc, dict) else {}
+        return {name: Written(int(v[0]), int(v[1])) for name, v in files.items()
+                if _plain_name(name) and isinstance(v, list) and len(v) == 2
+                and all(isinstance(x, int) and not isinstance(x, bool) for x in v)}
+    except (ValueError, AttributeError, TypeError):
+        return {}
+
+
+def record_written(folder_fd: int, written: dict[str, Written]) -> None:
+    """Make the folder's mark record ``written`` (the files the tool wrote there now), replacing it at once (a new
+    file renamed over it: never written through a link planted there). A mark that cannot be written only records
+    nothing: no file there is then removed later (:func:`remove_written`)."""
+    tmp = f"{OUTPUT_FOLDER_MARK}.{secrets.token_hex(6)}.tmp"
+    body = json.dumps({"written": {n: list(w) for n, w in sorted(written.items())}}, separators=(",", ":"))
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, 0o644, dir_fd=folder_fd)
+        with open(fd, "w", encoding="utf-8") as fh:
+            fh.write(body)
+        os.replace(tmp, OUTPUT_FOLDER_MARK, src_dir_fd=folder_fd, dst_dir_fd=folder_fd)
+    except OSError:
+        try:
+            os.unlink(tmp, dir_fd=folder_fd)
+        except OSError:
+            pass
+
+
+def remove_written(folder_fd: int, recorded: dict[str, Written], keep: Collection[str] = ()) -> None:
+    """Remove the files of ``recorded`` (what the tool wrote there before) but ``keep``, each only where the file at
+    its name is still the one written: a regular file of the recorded inode and size (a link, a folder, a file a
+    person put there under that name since are left as they are)."""
+    for name, was in recorded.items():
+        if name in keep or not _plain_name(name):
+            continue
+        try:
+            st = os.lstat(name, dir_fd=folder_fd)
+            if stat.S_ISREG(st.st_mode) and (st.st_ino, st.st_size) == tuple(was):
+                os.unlink(name, dir_fd=folder_fd)
+        except OSError:
+            continue
+
+
+def clear_output_folder(folder: str | os.PathLike) -> None:
+    """Remove from an output folder the files the tool wrote there (:func:`remove_written`) when no output uses them
+    any more (a review page now embedding its thumbnails), and the folder itself when nothing else is left in it.
+    Nothing happens where the name is no real folder marked as the tool's."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | _DIRECTORY | _NOFOLLOW | _CLOEXEC)
+    except OSError:
+        return
+    try:
+        try:
+            os.stat(OUTPUT_FOLDER_MARK, dir_fd=fd, follow_symlinks=False)
+        except OSError:
+            return  # not a folder the tool made: none of it is touched
+        recorded = written_in_folder(fd)
+        if not recorded:
+            return
+        remove_written(fd, recorded)
+        if os.listdir(fd) == [OUTPUT_FOLDER_MARK]:
+            os.unlink(OUTPUT_FOLDER_MARK, dir_fd=fd)
+            try:
+                os.rmdir(folder)
+                return
+            except OSError:  # (something was put there meanwhile, or the name is another folder now: marked again)
+                os.close(os.open(OUTPUT_FOLDER_MARK, os.O_WRONLY | os.O_CREAT | _NOFOLLOW | _CLOEXEC, 0o644,
+                                 dir_fd=fd))
+        record_written(fd, {})
+    except OSError:
+        return
+    finally:
+        os.close(fd)
