@@ -237,3 +237,45 @@ def test_an_edited_or_planted_mark_makes_nothing_outside_the_tools_files_removed
     (tmp_path / "link_files").symlink_to(folder)  # a link to the folder: not followed
     clear_output_folder(tmp_path / "link_files")
     assert (folder / "0.jpg").exists()
+
+
+@pytest.mark.cli
+def test_find_with_an_index_file_takes_the_rows_of_the_folders_cache(tmp_path: Path, datasets: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """``find DIR`` fills DIR's per-folder cache; ``find DIR --db new.db`` then decoded every image again. It now
+    takes the rows the cache holds (same parameters, the file unchanged since: the cache's own rule), so only a file
+    changed since is read; the groups are the same. A sub-folder's index takes them from its parent's cache too."""
+    import json
+    import os
+
+    from imagetwins import index as index_module
+
+    folder = tmp_path / "photos"
+    (folder / "sub").mkdir(parents=True)
+    photos = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[:6]
+    for p in photos[:3]:
+        (folder / p.name).write_bytes(p.read_bytes())
+        (folder / "sub" / f"copy_{p.name}").write_bytes(p.read_bytes())
+    for p in photos[3:]:
+        (folder / "sub" / p.name).write_bytes(p.read_bytes())
+    res = _run("find", folder, "-r", "-m", "phash", "--json", tmp_path / "plain.json")
+    assert res.exit_code == 0, res.output
+    edited = folder / "sub" / photos[4].name
+    os.utime(edited, ns=(0, 10**18))  # changed since the cache's scan: read again
+    read: list[str] = []
+    encode_files = index_module.encode_files
+
+    def counting(paths, *args, **kwargs):
+        read.extend(paths)
+        return encode_files(paths, *args, **kwargs)
+
+    monkeypatch.setattr(index_module, "encode_files", counting)
+    res = _run("find", folder, "-r", "-m", "phash", "--db", tmp_path / "new.db", "--json", tmp_path / "db.json")
+    assert res.exit_code == 0, res.output
+    assert read == [str(edited.resolve())]
+    groups = [json.loads((tmp_path / n).read_text())["groups"] for n in ("plain.json", "db.json")]
+    assert [(g["files"], g["keep"]) for g in groups[0]] == [(g["files"], g["keep"]) for g in groups[1]]
+    assert len(groups[0]) == 3
+    read.clear()
+    res = _run("find", folder / "sub", "-m", "phash", "--db", tmp_path / "sub.db")  # (the parent's cache lends)
+    assert res.exit_code == 0 and read == [str(edited.resolve())], (res.output, read)

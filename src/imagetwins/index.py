@@ -1477,8 +1477,7 @@ def open_folder_cache(folder: str | os.PathLike, methods: Sequence[str | Encoder
                 raise IndexFileError(f"cannot delete the damaged cache {q}: {err.strerror or err}") from None
         idx = Index(path, methods=methods, create_folder=True, rebuild_stale=True)
     _owner_only(path)  # (a cache made before it was private: made so)
-    real = Path(folder).resolve()
-    idx.donors = [c for c in map(default_cache_path, real.parents) if c.is_file() and not c.is_symlink()]
+    idx.donors = folder_cache_donors(folder, own=False)
     try:
         with idx._transaction():
             idx.db.execute("INSERT OR IGNORE INTO meta VALUES ('folder', ?)", (_to_db(str(Path(folder).resolve())),))
@@ -1486,6 +1485,25 @@ def open_folder_cache(folder: str | os.PathLike, methods: Sequence[str | Encoder
         idx.close()
         raise idx._explain(exc) from None
     return idx
+
+
+def folder_cache_donors(folder: str | os.PathLike, own: bool = True, besides: str | os.PathLike | None = None
+                        ) -> list[Path]:
+    """The per-folder caches an index of ``folder`` may take rows from (:attr:`Index.donors`: read-only, a row only
+    where the file is unchanged since and the method's parameters are the same): ``folder``'s own cache (``own``:
+    for an index file, ``find DIR --db FILE`` after a plain ``find DIR``) and its parent folders', nearest first.
+    Only regular files of this user, never a link; never ``besides`` (the index itself)."""
+    real = Path(folder).resolve()
+
+    def itself(cache: Path) -> bool:
+        try:
+            return besides is not None and os.path.samefile(cache, besides)
+        except OSError:  # (the index not made yet: not this cache)
+            return False
+
+    return [cache for cache in map(default_cache_path, [real, *real.parents] if own else real.parents)
+            if cache.is_file() and not cache.is_symlink() and _owner_if_other(cache) is None
+            and _owner_if_other(cache.parent) is None and not itself(cache)]
 
 
 def _owner_if_other(path: Path) -> int | None:

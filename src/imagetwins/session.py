@@ -22,7 +22,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from imagetwins.encoders import Encoder, get_encoder
-from imagetwins.index import Index, IndexFileError, UpdateStats, default_cache_path, open_folder_cache
+from imagetwins.index import (
+    Index,
+    IndexFileError,
+    UpdateStats,
+    default_cache_path,
+    folder_cache_donors,
+    open_folder_cache,
+)
 from imagetwins.io import path_text, warn_line
 from imagetwins.pairscores import MemoryPairScores, PairScoreStore
 
@@ -146,8 +153,10 @@ def open_session(folder: str | os.PathLike | None = None, methods: Sequence[str 
     if isinstance(db, Index):
         return Session(db, workers, progress, owns_index=False)
     if db is not None:
-        return Session(Index(db, methods=[] if readonly else names, readonly=readonly), workers, progress,
-                       owns_index=True)
+        index = Index(db, methods=[] if readonly else names, readonly=readonly)
+        if folder is not None and not readonly:  # the folder's cache (or one above it) lends its rows
+            index.donors = folder_cache_donors(folder, besides=db)
+        return Session(index, workers, progress, owns_index=True)
     if folder is not None and cache and Path(folder).is_dir():
         made = not default_cache_path(folder).exists()
         try:
