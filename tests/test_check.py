@@ -137,6 +137,14 @@ def test_a_check_says_when_a_remembered_decision_set_a_match_aside(ml: Path, tmp
     assert res.exit_code == 0 and "1 match left out" in res.stderr, res.output
 
 
+@pytest.mark.cli
+def test_check_help_says_what_ignore_decisions_does_to_a_check() -> None:
+    # a check has matches, not groups: its --help said "Show every group again" (a stranger's reading of it)
+    text = " ".join(CliRunner().invoke(main, ["check", "--help"]).output.split())
+    option = text[text.index("--ignore-decisions"):]
+    assert "group" not in option[:200] and "not a duplicate" in option[:200], option[:200]
+
+
 @pytest.mark.integration
 def test_a_second_check_decodes_neither_side(ml: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A stranger's 'check TEST --against REF' took 2.6 CPU s on every run for 108 test images: only the reference

@@ -31,7 +31,7 @@ from imagetwins.cli._common import (
 )
 from imagetwins.cli._outputs import Requested, output_options, write_text
 from imagetwins.cli._scan import warn_skipped
-from imagetwins.cli.decisions import ignore_decisions_option, load_remembered
+from imagetwins.cli.decisions import check_ignore_decisions_option, load_remembered
 from imagetwins.text import printable
 
 
@@ -47,7 +47,7 @@ from imagetwins.text import printable
 @no_cache_option
 @quiet_option
 @timings_option
-@ignore_decisions_option
+@check_ignore_decisions_option
 def check(test: Path, against: Path, method: str, threshold: float | None, recursive: bool, requested: Requested,
           workers: int | None, no_cache: bool, quiet: bool, show_timings: bool = False,
           ignore_decisions: bool = False) -> None:

@@ -15,6 +15,11 @@ ignore_decisions_option = click.option(
     "--ignore-decisions", is_flag=True,
     help="Show every group again: the decisions remembered from earlier plans ('imagetwins decisions list') are "
          "neither applied nor recorded.")
+#: ... as 'check' says it: a check reports matches, and what a remembered decision does there is leave one out
+check_ignore_decisions_option = click.option(
+    "--ignore-decisions", is_flag=True,
+    help="Report every match, also of pairs marked 'not a duplicate' in an earlier plan ('imagetwins decisions "
+         "list'), which a check otherwise leaves out (with a note saying how many).")
 
 _db_option = click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path),
                           help="The decisions kept in this index file (as 'find --db' keeps them) instead of your "
