@@ -54,3 +54,16 @@ def test_tune_method_adds_to_the_hashes(tmp_path: Path) -> None:
     assert "every hash; `-m cnn -m copies` adds those" in readme
     help_text = " ".join(CliRunner().invoke(main, ["tune", "--help"]).output.split())
     assert "every hash is always tried" in help_text
+
+
+def test_readme_and_help_give_the_keep_rules_enlargement_gate() -> None:
+    """README and --keep's help said "an enlarged copy ranks after the file it was made from"; a stranger's
+    4 %-larger listing copy was kept over its product shot: only copies of at least 1.4x the pixels are tested."""
+    from imagetwins import keep
+
+    gate = f"{keep._ENLARGED_MIN_PIXEL_RATIO}x the pixels"
+    readme = " ".join((REPO / "README.md").read_text(encoding="utf-8").split())
+    assert f"an enlarged copy of {gate} or more" in readme
+    assert "enlarged by a few per cent outranks it" in readme
+    text = " ".join(CliRunner().invoke(main, ["find", "--help"]).output.split())
+    assert f"an enlarged copy of {gate} or more" in text

@@ -140,10 +140,10 @@ def keep_options(f):
                      help="Reference folder (repeatable): files in it are always kept, never touched.")(f)
     return click.option("--keep", "keep_rule", type=click.Choice(KEEP_RULES), default=None,
                         help="Which file of a group to keep (default: the method's own, original; best for "
-                             "-m similar): original = highest resolution (an enlarged or "
-                             "padded copy ranks after the file it was made from), then the camera format over a "
-                             "lossless re-save, then the older capture date, then a name that is not a copy's "
-                             "('x copy.jpg', 'x (1).jpg'), then the shorter name; "
+                             "-m similar): original = highest resolution (an enlarged copy of 1.4x the pixels or "
+                             "more, or a padded copy, ranks after the file it was made from), then the camera "
+                             "format over a lossless re-save, then the older capture date, then a name that is "
+                             "not a copy's ('x copy.jpg', 'x (1).jpg'), then the shorter name; "
                              "largest/smallest file; newest/oldest capture date; best = the best shot "
                              "(sharpness, exposure, resolution; of copies of one shot, the original).")(f)
 
