@@ -279,3 +279,62 @@ def test_find_with_an_index_file_takes_the_rows_of_the_folders_cache(tmp_path: P
     read.clear()
     res = _run("find", folder / "sub", "-m", "phash", "--db", tmp_path / "sub.db")  # (the parent's cache lends)
     assert res.exit_code == 0 and read == [str(edited.resolve())], (res.output, read)
+
+
+@pytest.mark.integration
+def test_byte_identical_files_are_decoded_once_per_scan(tmp_path: Path, datasets: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each of 1,000 byte copies of a photo was decoded again (~7 ms each). A file whose bytes were already decoded in
+    the scan now takes that encoding: each content is decoded once, and every file gets the rows, digest and facts
+    it got before, across batches too, for a method of arrays and one of columns (``copies``). A copy named as a raw
+    file is decoded on its own (its name picks the decoder); copies of an unreadable file each get its reason."""
+    import numpy as np
+
+    from imagetwins import encoding
+    from imagetwins.encoders import get_encoder
+
+    photos = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[:3]
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    paths = []
+    for k in range(12):  # 3 photos, each 4 times, interleaved: copies land in other batches than their first
+        p = photos[k % 3]
+        paths.append(folder / f"{k:02}_{p.name}")
+        paths[-1].write_bytes(p.read_bytes())
+    paths.append(folder / "raw_named.cr2")  # (the same bytes as the first photo: its name asks for LibRaw)
+    paths[-1].write_bytes(photos[0].read_bytes())
+    for k in range(3):  # an unreadable file, three times
+        paths.append(folder / f"broken_{k}.jpg")
+        paths[-1].write_bytes(photos[1].read_bytes()[:600])
+    decoded: list[str] = []
+    decode = encoding.decode_image
+
+    def counting(data, *args, **kwargs):
+        decoded.append(kwargs.get("path_for_messages"))
+        return decode(data, *args, **kwargs)
+
+    for name in ("phash", "copies"):
+        encoder = get_encoder(name)
+        one_by_one = [encoding.encode_files([p], [encoder], workers=1, facts=True, warn=False) for p in paths]
+        monkeypatch.setattr(encoding, "decode_image", counting)
+        decoded.clear()
+        together = encoding.encode_files(paths, [encoder], workers=2, batch_size=4, facts=True, warn=False)
+        monkeypatch.setattr(encoding, "decode_image", decode)
+        assert len(decoded) == 3 + 1 + 1, decoded  # 3 photos, the raw-named one, the broken bytes once
+        ok = [e for e in one_by_one if e.paths]
+        assert together.paths == [e.paths[0] for e in ok]
+        assert together.digests == [e.digests[0] for e in ok]
+        assert together.facts == [e.facts[0] for e in ok]
+        assert sorted((f.path, f.reason) for f in together.failures) == sorted(
+            (f.path, f.reason) for e in one_by_one for f in e.failures)
+        assert len(together.failures) == 3 + ("raw_named.cr2" not in "".join(together.paths))
+        rows = together.by_method[name]
+        for k, e in enumerate(ok):
+            mine, alone = encoder.take(rows, np.array([k])), e.by_method[name]
+            if name == "phash":
+                assert np.array_equal(mine, alone)
+            else:
+                assert np.array_equal(mine.hashes, alone.hashes) and np.array_equal(mine.vectors, alone.vectors)
+                a, b = mine.record(0), alone.record(0)
+                assert a.features_bytes() == b.features_bytes() and mine.captures == alone.captures
+                assert (a.alt_hash is None) == (b.alt_hash is None)

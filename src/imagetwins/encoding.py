@@ -5,7 +5,9 @@ decoded on threads (Pillow and ONNX Runtime release the GIL), each decoded image
 requested :class:`Stage` (so one decode serves several methods), and each stage encodes a batch at a
 time, so memory is bounded by two batches of prepared inputs. The next batch decodes while this one
 is encoded. A file that cannot be read, or takes longer than ``timeout`` seconds to decode, becomes a
-:class:`~imagetwins.io.ReadFailure` with its reason; the run goes on.
+:class:`~imagetwins.io.ReadFailure` with its reason; the run goes on. Each content (SHA-256) is decoded once per
+call: a byte copy of a file decoded already takes its rows, facts or reason for failing (1,000 copies of a photo
+are one decode, not 1,000).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from imagetwins.io import (
     read_bytes,
     warn_skipped,
 )
+from imagetwins.raw import is_raw_name
 from imagetwins.workers import thread_count
 
 __all__ = ["DECODE_TIMEOUT", "Encodings", "Stage", "encode_files"]
@@ -75,6 +78,11 @@ class Stage:
     def concat(self, parts: Sequence) -> Any:
         """The rows of ``parts`` one after another."""
         return np.concatenate(parts) if len(parts) else self.empty()
+
+    def take(self, rows: Any, index: np.ndarray) -> Any:
+        """The rows at ``index`` (integer positions), in that order (a file whose bytes were encoded already in this
+        run takes that row)."""
+        return np.asarray(rows)[index]
 
 
 @dataclass
@@ -139,20 +147,68 @@ class DecodePool:
             self._tasks.put(None)
 
 
+@dataclass(frozen=True)
+class _Decoded:
+    """A file decoded and prepared (the first of its content in the run, :class:`_Claims`)."""
+
+    key: tuple[str, bool]
+    digest: str
+    arrays: list
+    facts: ImageFacts | None
+
+
+@dataclass(frozen=True)
+class _Failed:
+    """A file read whose bytes could not be decoded: every file of the same bytes gets the same reason."""
+
+    key: tuple[str, bool]
+    failure: ReadFailure
+
+
+@dataclass(frozen=True)
+class _SameBytes:
+    """A file whose bytes another file of the run, at position ``first``, was claimed to decode: not decoded."""
+
+    key: tuple[str, bool]
+    digest: str
+    first: int
+
+
+class _Claims:
+    """Which file of a run decodes each content: its key (the SHA-256, and whether the name asks for the raw
+    decoder, which the name picks) -> the position of the first file read with it. Byte copies are decoded once."""
+
+    def __init__(self) -> None:
+        self._first: dict[tuple[str, bool], int] = {}
+        self._lock = threading.Lock()
+
+    def claim(self, key: tuple[str, bool], position: int) -> int:
+        with self._lock:
+            return self._first.setdefault(key, position)
+
+
 def _load(path: str, stages: Sequence[Stage], min_side: int, read: Callable[[str], bytes], exif: bool = True,
-          facts: bool = False, min_long: int = 0):
+          facts: bool = False, min_long: int = 0, claims: _Claims | None = None, position: int = 0):
+    key = None
     try:
         data = read(path)
+        digest = content_digest(data)
+        key = (digest, is_raw_name(path))
+        if claims is not None:
+            first = claims.claim(key, position)
+            if first != position:  # another file of these very bytes is decoded: its encoding is taken
+                return _SameBytes(key, digest, first)
         img, header = decode_image(data, min_size=min_side, path_for_messages=path, exif_orientation=exif,
                                    min_long_side=min_long)
         # the keep rules' facts from this very read, decode and header parse: choosing a keeper decodes nothing
         # again, and the file is not opened a second time for its EXIF
         found = image_facts(data, path, img, upright=exif, header=header) if facts else None
-        return content_digest(data), [s.prepare(img) for s in stages], found
+        return _Decoded(key, digest, [s.prepare(img) for s in stages], found)
     except ImageReadError as exc:
-        return ReadFailure(str(path), exc.reason, transient=getattr(exc, "transient", False))
+        failure = ReadFailure(str(path), exc.reason, transient=getattr(exc, "transient", False))
     except Exception as exc:  # anything else one odd file provokes (or a network error) must not end the run
-        return ReadFailure(str(path), f"cannot process ({type(exc).__name__}: {exc})")
+        failure = ReadFailure(str(path), f"cannot process ({type(exc).__name__}: {exc})")
+    return failure if key is None or failure.transient else _Failed(key, failure)
 
 
 def encode_files(
@@ -223,64 +279,156 @@ def encode_files(
         bar = progress  # the caller's bar, spanning several calls (the index encodes in chunks)
     batches = [paths[i:i + batch_size] for i in range(0, len(paths), batch_size)]
     pool = DecodePool(workers)
+    # byte copies are decoded once: the first file read with a content decodes it, the others take its rows. What
+    # is kept for that: each content's rows object and row (rows are small; a run without on_batch keeps them all
+    # anyway), the reason of contents that could not be decoded, and the futures of the batches in flight
+    claims = _Claims()
+    encoded: dict[tuple[str, bool], tuple[dict[str, Any], int, ImageFacts | None]] = {}
+    failed: dict[tuple[str, bool], ReadFailure] = {}
+    gave_up: dict[int, ReadFailure] = {}  # (by position: a failure read before its content was known, or transient)
+    in_flight: dict[int, Future] = {}
+    starts = list(range(0, len(paths), batch_size))
 
-    def submit(batch: list[str]) -> list[Future]:
-        return [pool.submit(_load, p, stages, min_side, read, exif_orientation, facts, min_long)
-                for p in batch]
+    def submit(k: int) -> list[Future]:
+        futures = [pool.submit(_load, p, stages, min_side, read, exif_orientation, facts, min_long, claims,
+                               starts[k] + i) for i, p in enumerate(batches[k])]
+        in_flight.update(zip(range(starts[k], starts[k] + len(futures)), futures))
+        return futures
 
     class Part:  # what is decoded and not yet encoded
         def __init__(self) -> None:
             self.out = Encodings() if on_batch is not None else result
             self.prepared: list[list[np.ndarray]] = [[] for _ in stages]
+            self.slot: dict[tuple[str, bool], int] = {}  # each content new in this part: its prepared slot
+            self.keys: list[tuple[str, bool]] = []  # ... and the content of each slot
+            self.rows: list[tuple[str, Any]] = []  # each file's row: ("new", slot) or ("old", content key)
+            self.found: list[ImageFacts | None] = []  # each file's facts
+            self.slot_found: dict[tuple[str, bool], ImageFacts | None] = {}  # each new content's
             self.files = 0  # files taken, failures included (the bar's count)
 
+        def add(self, path: str, decoded: _Decoded, found: ImageFacts | None) -> None:
+            """``path`` with the rows of ``decoded``'s content: an earlier part's row, or a slot of this part."""
+            key = decoded.key
+            if key in encoded:
+                self.rows.append(("old", key))
+            else:
+                if key not in self.slot:
+                    self.slot[key] = len(self.keys)
+                    self.slot_found[key] = found
+                    self.keys.append(key)
+                    for slot, array in zip(self.prepared, decoded.arrays):
+                        slot.append(array)
+                self.rows.append(("new", self.slot[key]))
+            self.found.append(found)
+            self.out.paths.append(path)
+            self.out.digests.append(decoded.digest)
+            if facts:
+                self.out.facts.append(found)
+
+    def rows_of(part: Part, s: int) -> Any:
+        """The part's rows for ``stages[s]``, one per file: its new contents encoded once, the others taken."""
+        stage = stages[s]
+        new = stage.encode_batch(part.prepared[s]) if part.keys else stage.empty()
+        if part.rows == [("new", j) for j in range(len(part.keys))]:
+            return new  # (every file a content of its own, as in most runs)
+        pieces, where, taken = [new], [], {}
+        for kind, ref in part.rows:
+            if kind == "new":
+                where.append(ref)
+                continue
+            rows, at, _ = encoded[ref]
+            group = taken.setdefault(id(rows[stage.name]), (rows[stage.name], []))
+            where.append((id(rows[stage.name]), len(group[1])))
+            group[1].append(at)
+        offsets, total = {}, len(part.keys)
+        for ident, (rows, ats) in taken.items():  # (one take per earlier rows object)
+            offsets[ident] = total
+            pieces.append(stage.take(rows, np.asarray(ats, np.int64)))
+            total += len(ats)
+        order = np.asarray([w if isinstance(w, int) else offsets[w[0]] + w[1] for w in where], np.int64)
+        return stage.take(stage.concat(pieces), order)
+
     def encode(part: Part) -> None:
+        by_method = {stage.name: rows_of(part, s) for s, stage in enumerate(stages)}
+        for i, (kind, ref) in enumerate(part.rows):
+            key = part.keys[ref] if kind == "new" else ref
+            if key not in encoded:  # (a later file of this content takes this row)
+                encoded[key] = (by_method, i, part.found[i])
         if on_batch is not None:
-            part.out.by_method = {stage.name: stage.encode_batch(slot) if slot else stage.empty()
-                                  for stage, slot in zip(stages, part.prepared)}
+            part.out.by_method = by_method
             on_batch(part.out)
         else:
-            for stage, slot in zip(stages, part.prepared):
-                if slot:
-                    chunks[stage.name].append(stage.encode_batch(slot))
+            for stage in stages:
+                if part.rows:
+                    chunks[stage.name].append(by_method[stage.name])
         if bar is not None:
             bar.update(part.files)
 
+    def facts_of(decoded: _Decoded, part: Part) -> ImageFacts | None:
+        """The facts of a file of ``decoded``'s content: its own decode's, or those of the content's first file."""
+        if decoded.key in encoded:
+            return encoded[decoded.key][2]
+        if decoded.key in part.slot:
+            return part.slot_found[decoded.key]
+        return decoded.facts
+
+    def same_bytes(out: _SameBytes, path: str, part: Part) -> _Decoded | _Failed | ReadFailure:
+        """What a file whose content another file decodes gets: that content's rows (known, or coming: the first
+        file may lie later in the order, read first by another thread), or its reason for failing."""
+        if out.key in failed:
+            return _Failed(out.key, ReadFailure(path, failed[out.key].reason))
+        if out.key in encoded or out.key in part.slot:
+            return _Decoded(out.key, out.digest, [], None)  # (its rows are known: taken)
+        first = in_flight.get(out.first)
+        got = outcome(first, path) if first is not None else gave_up.get(out.first)
+        if isinstance(got, _Decoded):
+            return got
+        if isinstance(got, _Failed):
+            return _Failed(out.key, ReadFailure(path, got.failure.reason))
+        # the first file gave up for a reason that says nothing of the bytes (a time limit): so does this one
+        reason = got.reason if isinstance(got, ReadFailure) else f"took longer than {timeout:g} s to decode"
+        return ReadFailure(path, reason, transient=True)
+
+    def outcome(future: Future, path: str):
+        try:
+            return future.result(timeout=timeout)
+        except FutureTimeout:
+            # the decoder thread cannot be killed; it finishes on its own while the run goes on
+            # (transient: says nothing about the file, so no cache may remember it as unreadable)
+            return ReadFailure(path, f"took longer than {timeout:g} s to decode", transient=True)
+
     try:
         with quiet_decoder_warnings():
-            pending = submit(batches[0]) if batches else []
+            pending = submit(0) if batches else []
             handed = time.monotonic()
             for k, batch in enumerate(batches):
                 futures = pending
                 # decode the next batch while this one is encoded
-                pending = submit(batches[k + 1]) if k + 1 < len(batches) else []
+                pending = submit(k + 1) if k + 1 < len(batches) else []
                 part = Part()
-                for path, future in zip(batch, futures):
+                for i, (path, future) in enumerate(zip(batch, futures)):
                     if on_batch is not None and part.out.paths and time.monotonic() - handed >= ON_BATCH_SECONDS:
                         encode(part)  # (what is ready is kept now, not at the batch's end)
                         handed, part = time.monotonic(), Part()
                     part.files += 1
-                    try:
-                        out = future.result(timeout=timeout)
-                    except FutureTimeout:
-                        # the decoder thread cannot be killed; it finishes on its own while the run goes on
-                        # (transient: says nothing about the file, so no cache may remember it as unreadable)
-                        out = ReadFailure(path, f"took longer than {timeout:g} s to decode", transient=True)
+                    out = outcome(future, path)
+                    if isinstance(out, _SameBytes):  # the bytes of a file decoded (or being decoded) for the run
+                        out = same_bytes(out, path, part)
+                    if isinstance(out, _Failed):
+                        failed.setdefault(out.key, out.failure)
+                        out = ReadFailure(path, out.failure.reason, out.failure.transient)
                     if isinstance(out, ReadFailure):
+                        gave_up[starts[k] + i] = out
                         part.out.failures.append(out)
                         if part.out is not result:
                             result.failures.append(out)
                         if warn:
                             warn_skipped(out.path, out.reason)
                         continue
-                    digest, arrays, found = out
-                    part.out.paths.append(path)
-                    part.out.digests.append(digest)
-                    if facts:
-                        part.out.facts.append(found)
-                    for slot, array in zip(part.prepared, arrays):
-                        slot.append(array)
+                    part.add(path, out, facts_of(out, part))
                 encode(part)
+                for i in range(starts[k], starts[k] + len(batch)):  # (its results are in the rows now)
+                    in_flight.pop(i, None)
                 handed = time.monotonic()
     finally:
         pool.shutdown()
