@@ -212,3 +212,19 @@ def test_explain_calls_a_similar_match_the_same_scene_not_a_duplicate(reshots):
     res = CliRunner().invoke(main, ["explain", str(folder / names[0]), str(folder / names[1]), "-m", "similar",
                                     "--json", "-"])
     assert json.loads(res.output)["scores"][0]["match_name"] == "same scene"
+
+
+@pytest.mark.cli
+def test_find_and_report_call_similar_groups_same_scene_not_duplicates(reshots, tmp_path):
+    """A stranger's 'find -m similar' ended "15 duplicate groups holding 33 files" above groups the same run
+    calls re-shots, never duplicates: the summary names them as the method does."""
+    from imagetwins.cli import main
+
+    folder, scene = reshots
+    out = CliRunner().invoke(main, ["find", str(folder), "-m", "similar"])
+    assert out.exit_code == 0 and "1 same-scene group holding" in out.output, out.output
+    assert "duplicate group" not in out.output
+    out = CliRunner().invoke(main, ["report", str(folder), "-m", "similar", "-o", str(tmp_path / "r.html")])
+    assert out.exit_code == 0 and "1 same-scene group holding" in out.output, out.output
+    out = CliRunner().invoke(main, ["find", str(folder), "-m", "phash", "-t", "0"])
+    assert out.exit_code == 0 and "duplicate groups holding" in out.output, out.output

@@ -203,6 +203,14 @@ def plural(n: int, word: str, plural: str | None = None) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {plural or word + 's'}"
 
 
+def groups_found(n: int, method: str) -> str:
+    """``3 duplicate groups``; ``3 same-scene groups`` where the method groups re-shots for a person to sort out
+    (``Encoder.removal_needs_review``): the summary line must not call them duplicates."""
+    from imagetwins.plan import needs_review
+
+    return plural(n, "same-scene group" if needs_review(method) else "duplicate group")
+
+
 def command_seconds(result=None) -> float:
     """Wall seconds of the command so far (scan, search, verification, keeper checks, outputs: the stages of
     :mod:`imagetwins.timing` the CLI opens around every command); a result's own time outside the CLI."""

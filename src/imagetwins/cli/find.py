@@ -18,6 +18,7 @@ from imagetwins.cli._common import (
     echo,
     exit_for,
     follow_option,
+    groups_found,
     keep_options,
     keep_rule_for,
     method_option,
@@ -154,7 +155,7 @@ def find(directory: Path, method: str, threshold: int, recursive: bool, requeste
     echo(
         f"{plural(len(result.files), 'image')} read, "
         f"{sum(not skipped_link(f) for f in result.failures)} unreadable, "
-        f"{plural(len(result.groups), 'duplicate group')} holding {plural(result.files_in_groups, 'file')} "
+        f"{groups_found(len(result.groups), result.method)} holding {plural(result.files_in_groups, 'file')} "
         f"({command_seconds(result):.1f} s, {method}, threshold {result.threshold})"  # the whole command's time
     )
     if any(decided_earlier):

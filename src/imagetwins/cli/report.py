@@ -6,7 +6,15 @@ from pathlib import Path
 
 import click
 
-from imagetwins.cli._common import OutputFile, echo, keep_options, keep_rule_for, plural, scan_options
+from imagetwins.cli._common import (
+    OutputFile,
+    echo,
+    groups_found,
+    keep_options,
+    keep_rule_for,
+    plural,
+    scan_options,
+)
 from imagetwins.cli._outputs import Requested, groups_output, output_options, refuse_one_file_twice
 from imagetwins.cli._scan import decide, hint_if_empty, note_keep_in_outside, scan
 from imagetwins.cli.decisions import ignore_decisions_option, load_remembered
@@ -55,6 +63,6 @@ def report(directory: Path, output: Path, requested: Requested, keep_in: tuple[P
     Requested({"html": output}).write(found)
     requested.write(found)
     if not quiet and not requested.to_stdout:
-        echo(f"{plural(len(result.groups), 'duplicate group')} holding {plural(result.files_in_groups, 'file')}"
+        echo(f"{groups_found(len(result.groups), result.method)} holding {plural(result.files_in_groups, 'file')}"
               f" -> {output}")
         hint_if_empty(result, directory, recursive)
