@@ -41,3 +41,31 @@ def test_a_damaged_index_is_one_line_in_every_command_that_reads_it(tmp_path: Pa
         assert res.exception is None or isinstance(res.exception, SystemExit), (args, res.exception)
         assert "Traceback" not in res.output and f"{db}: database disk image is malformed" in res.output, res.output
         assert "added since" not in res.output, res.output
+
+
+def test_the_hint_after_an_interrupted_update_of_a_folder_named_like_an_option_can_be_pasted(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C during 'index update -- -r --db x.db' (a folder named '-r', given after '--'): the hint said
+    'imagetwins index update -r --db x.db', which takes '-r' for --recursive and names no folder. Now './-r'."""
+    import shlex
+
+    from imagetwins import encoding
+
+    folder = tmp_path / "-r"
+    folder.mkdir()
+    for k in range(3):
+        synthetic_photo(64, 48, k).save(folder / f"p{k}.png")
+    monkeypatch.chdir(tmp_path)
+    load = encoding._load
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(encoding, "_load", interrupted)
+    res = CliRunner().invoke(main, ["index", "update", "-m", "phash", "--db", "x.db", "--", "-r"])
+    assert res.exit_code == 130, res.output
+    hint = res.output.split("'imagetwins ")[1].split("'")[0]
+    assert hint == "index update ./-r --db x.db", res.output
+    monkeypatch.setattr(encoding, "_load", load)
+    res = CliRunner().invoke(main, shlex.split(hint))
+    assert res.exit_code == 0 and "3 added" in res.output, res.output

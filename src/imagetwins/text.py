@@ -59,8 +59,13 @@ def shell_word(path: object) -> str:
 
     >>> shell_word("/photos/a b.jpg"), shell_word("x\\ny")
     ("'/photos/a b.jpg'", "$'x\\\\ny'")
+
+    A relative path that starts with ``-`` (a folder named ``-r``) is written ``./-r``: pasted as it was, the
+    command would take it for an option.
     """
     text = str(path)
+    if text.startswith("-"):
+        text = "./" + text
     if _SHELL_SAFE.fullmatch(text):
         return text
     if not any(_unsafe(ch) for ch in text):
