@@ -246,6 +246,7 @@ def test_a_long_named_file_whose_name_is_taken_in_the_quarantine_takes_its_sidec
     q = tmp_path / "q"
     (q / "copy").mkdir(parents=True)
     (q / "copy" / name).write_bytes(b"an earlier run's file")
+    (q / quarantine.JOURNAL).touch()  # (an earlier run's quarantine: a folder of other files is refused)
     out = apply_plan(_plan((keeper, copy)), root, q)
     assert not out.failed, out.failed
     assert len(out.done) == 1 and len(out.sidecars) == 1

@@ -4,6 +4,7 @@ tests/test_hostile_newest_cli.py."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -69,3 +70,38 @@ def test_the_thumbnail_folder_of_a_page_whose_name_is_not_utf8_is_linked_by_its_
     assert urllib.parse.unquote_to_bytes(data["thumbs_dir"]) == os.fsencode(folder.name)
     cards = [f["thumb"] for g in data["groups"] for f in g["files"]]
     assert len(cards) == 6 and all((folder / f"{name}.jpg").is_file() for name in cards)
+
+
+def test_a_quarantine_is_never_made_in_a_folder_of_someone_s_own_files(tmp_path: Path) -> None:
+    """remove --move-to ~/Pictures/2019 (a folder of the person's photos, outside the scanned one): the quarantine was
+    made there, so every later scan of a folder above skipped those photos (a quarantine is not scanned: 'find
+    parent -r' read 1 image of 3), and undo called each of them 'still in the quarantine ... put it back by hand'.
+    Now such a folder is refused before anything moves; a new, empty or earlier quarantine folder is used as
+    before."""
+    from tree_digests import file_digests
+
+    from imagetwins.quarantine import Plan, QuarantineError, apply_plan, undo
+
+    album, _ = _indexed(tmp_path, 1)
+    pictures = tmp_path / "Pictures"
+    pictures.mkdir()
+    synthetic_photo(80, 60, 7).save(pictures / "beach.png")
+    (pictures / "notes.txt").write_text("mine")
+    keeper, copy = album / "p0.png", album / "p0 copy.png"
+    sha = hashlib.sha256(keeper.read_bytes()).hexdigest()
+    plan = Plan([(str(copy), 1, str(keeper))], [str(keeper)], expected={str(keeper): sha, str(copy): sha})
+    before = file_digests(tmp_path)
+    with pytest.raises(QuarantineError, match="already holds other files"):
+        apply_plan(plan, album, pictures)
+    assert file_digests(tmp_path) == before
+    q = tmp_path / "q"
+    for target in (q, q):  # a new folder, then the same quarantine again
+        out = apply_plan(plan, album, target)
+        assert not out.failed
+        copy.write_bytes(keeper.read_bytes())
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert not apply_plan(plan, album, empty).failed
+    assert not copy.exists()
+    assert not undo(empty).failed and copy.is_file()
+

@@ -69,3 +69,22 @@ def test_the_hint_after_an_interrupted_update_of_a_folder_named_like_an_option_c
     monkeypatch.setattr(encoding, "_load", load)
     res = CliRunner().invoke(main, shlex.split(hint))
     assert res.exit_code == 0 and "3 added" in res.output, res.output
+
+
+def test_remove_refuses_to_make_its_quarantine_in_a_folder_of_other_files(tmp_path: Path) -> None:
+    """remove DIR --apply --move-to ~/Documents: the quarantine's journal went among the person's files, every later
+    scan above skipped that folder, and undo listed each of their files as one it could not put back. Now a usage
+    error (exit 2) before the scan; nothing moves."""
+    album = tmp_path / "album"
+    album.mkdir()
+    synthetic_photo(96, 72, 1).save(album / "a.png")
+    (album / "b.png").write_bytes((album / "a.png").read_bytes())
+    documents = tmp_path / "Documents"
+    (documents / "taxes").mkdir(parents=True)
+    (documents / "notes.txt").write_text("mine")
+    res = CliRunner().invoke(main, ["remove", str(album), "-m", "phash", "--no-cache", "--apply",
+                                    "--move-to", str(documents)])
+    assert res.exit_code == 2, res.output
+    assert "already holds other files (notes.txt, taxes)" in res.output and "Traceback" not in res.output
+    assert sorted(p.name for p in album.iterdir()) == ["a.png", "b.png"]
+    assert sorted(p.name for p in documents.iterdir()) == ["notes.txt", "taxes"]

@@ -99,8 +99,9 @@ def test_a_name_taken_in_the_quarantine_keeps_image_and_sidecar_together(tmp_pat
     (lib / "copy.jpg.xmp").write_bytes(XMP % 1)
     q2 = tmp_path / "q2"
     q2.mkdir(mode=0o700)
-    (q2 / "copy.jpg").write_bytes(b"something else of the user's")
+    (q2 / "copy.jpg").write_bytes(b"an earlier run's file")
     (q2 / "copy.jpg.xmp").write_bytes(b"and its sidecar")
+    (q2 / "manifest.jsonl").touch()  # (an earlier run's quarantine: a folder of other files is refused)
     out = apply_plan(_plan(lib, "copy.jpg"), lib, q2)
     assert out.failed == [] and out.sidecars == [(str(lib / "copy.jpg"), str(lib / "copy.jpg.xmp"),
                                                   str(q2 / "copy.1.jpg.xmp"))]

@@ -105,6 +105,7 @@ def test_remove_never_takes_the_last_copy_and_handles_name_clashes(tmp_path: Pat
     quarantine = tmp_path / "q"
     (quarantine / "trip").mkdir(parents=True)
     (quarantine / "trip" / "copy.jpg").write_bytes(b"already here")
+    (quarantine / "manifest.jsonl").touch()  # (an earlier run's quarantine: a folder of other files is refused)
     runner = CliRunner()
     res = runner.invoke(main, ["remove", str(album), "-r", "--apply", "--move-to", str(quarantine), "-t", "0"])
     assert res.exit_code == 0, res.output

@@ -294,6 +294,7 @@ def check_quarantine(quarantine: str | os.PathLike, roots: Sequence[str | os.Pat
                                   "outside it (a later run would find the quarantined files again)")
         if r.is_relative_to(real):
             raise QuarantineError(f"the quarantine {q} contains the scanned folder {root}")
+    _refuse_someone_elses_folder(q)
     try:  # the quarantine if it exists, else the folder it will be made in, must be the user's own
         existing = next(p for p in (q, *q.parents) if os.path.lexists(p))
         if existing == q:
@@ -303,6 +304,23 @@ def check_quarantine(quarantine: str | os.PathLike, roots: Sequence[str | os.Pat
     except UnsafeFolder as exc:
         raise QuarantineError(exc.strerror) from None
     return q
+
+
+def _refuse_someone_elses_folder(q: Path) -> None:
+    """:class:`QuarantineError` where ``q`` is a folder that holds anything and is no quarantine (none of a
+    quarantine's own files, ``manifest.*``; not named ``*.imagetwins-quarantine``): ``--move-to ~/Documents``. Made
+    a quarantine there, the person's own files would be hidden from every later scan of a folder above it (a
+    quarantine is skipped), and undo would call each of them a file of the run it cannot put back."""
+    try:
+        names = os.listdir(q) if q.is_dir() and not q.is_symlink() else []
+    except OSError:
+        return  # (cannot be listed: the checks below and the move itself say why)
+    if not names or q.name.endswith(QUARANTINE_SUFFIX) or any(m in names for m in _OWN_FILES):
+        return
+    shown = ", ".join(sorted(names)[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    raise QuarantineError(f"the quarantine {q} is a folder that already holds other files ({shown}): "
+                          "choose a new or empty folder (a quarantine is skipped by later scans, and undo would take "
+                          "those files for its own)")
 
 
 def _make_dirs(base: Path, rel: Path) -> Path:

@@ -37,7 +37,8 @@ from imagetwins.text import printable, shell_word
                    "the plan must have been made of DIRECTORY, nothing outside DIRECTORY moves, and every file "
                    "and its keeper are checked to be still what was scanned (SHA-256) before it moves.")
 @click.option("--move-to", type=click.Path(file_okay=False, path_type=Path),
-              help="Quarantine folder [default: DIRECTORY.imagetwins-quarantine/<time> beside DIRECTORY].")
+              help="Quarantine folder: a new or empty one, or an earlier quarantine (never a folder of other "
+                   "files) [default: DIRECTORY.imagetwins-quarantine/<time> beside DIRECTORY].")
 @click.option("--link", "link", type=click.Choice(["clone", "hard", "sym"]), is_flag=False, flag_value="clone",
               default=None,
               help="Also leave the kept picture in each moved file's place, so albums and programs that use the old "
