@@ -4,6 +4,7 @@ the name is refused with one line before any work, and nothing lands where a lin
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import stat
@@ -125,15 +126,17 @@ def test_the_review_pages_files_folder_is_never_followed(tmp_path: Path, album: 
     (tmp_path / "review_files" / OUTPUT_FOLDER_MARK).touch()  # (a folder an earlier page made)
     victim = tmp_path / "victim.jpg"
     victim.write_bytes(b"keep me")
-    (tmp_path / "review_files" / "0.jpg").symlink_to(victim)  # a thumbnail's name planted as a link
+    # a thumbnail is named by its content's SHA-256 digits
+    name = hashlib.sha256(Path(result.groups[0].files[0]).read_bytes()).hexdigest()[:32] + ".jpg"
+    (tmp_path / "review_files" / name).symlink_to(victim)  # a thumbnail's name planted as a link
     (tmp_path / "review_files" / "1.jpg").symlink_to(tmp_path / "dangling.jpg")
     write_html_report(result, page, embed=False)
     assert victim.read_bytes() == b"keep me" and not (tmp_path / "dangling.jpg").exists()
-    # one content, one thumbnail (0.jpg): the planted 1.jpg is no name the page writes, left as it was, never followed
+    # one thumbnail per content: the planted 1.jpg is no name the page writes, left as it was, never followed
     thumbs = sorted(p for p in (tmp_path / "review_files").iterdir() if p.name != "1.jpg")
     assert thumbs and all(p.is_file() and not p.is_symlink() for p in thumbs)
     assert (tmp_path / "review_files" / "1.jpg").is_symlink()
-    assert (tmp_path / "review_files" / "0.jpg").read_bytes()[:2] == b"\xff\xd8"  # a JPEG thumbnail
+    assert (tmp_path / "review_files" / name).read_bytes()[:2] == b"\xff\xd8"  # a JPEG thumbnail
     res = CliRunner().invoke(main, ["report", str(album), "--no-cache", "-o", str(page)])
     assert res.exit_code == 0, res.output
 

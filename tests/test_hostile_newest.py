@@ -105,3 +105,43 @@ def test_a_quarantine_is_never_made_in_a_folder_of_someone_s_own_files(tmp_path:
     assert not copy.exists()
     assert not undo(empty).failed and copy.is_file()
 
+
+def test_a_report_cut_short_never_leaves_the_earlier_page_showing_other_files_pictures(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The thumbnails beside a page were named 0.jpg, 1.jpg... in the order their contents were first read. A second
+    report to the same page (the folder changed: a photo added, whose name sorts first) cut short by Ctrl-C while it
+    wrote thumbnails left the first page in place, its 0.jpg now the new photo's: the page showed a card one file's
+    name and another's picture, and a person reviewing it chose keepers by pictures of other files. Now a thumbnail
+    is named by its content (SHA-256 digits): a name always shows the same picture."""
+    import json
+
+    import imagetwins.report as report
+    from imagetwins.finder import find_duplicate_groups
+
+    album, _ = _indexed(tmp_path, 3)
+    page = tmp_path / "review.html"
+    report.write_html_report(find_duplicate_groups(album, "phash"), page, embed=False, workers=1)
+
+    def shown() -> dict[str, bytes]:
+        data = json.loads(page.read_text(encoding="utf-8").split('type="application/json">')[1].split("</script>")[0])
+        folder = tmp_path / data["thumbs_dir"]
+        return {f["path"]: (folder / f"{f['thumb']}.jpg").read_bytes() for g in data["groups"] for f in g["files"]}
+
+    before = shown()
+    assert len(before) == 6 and len(set(before.values())) == 3
+    synthetic_photo(96, 72, 50).save(album / "a new.png")
+    (album / "a new copy.png").write_bytes((album / "a new.png").read_bytes())
+    result = find_duplicate_groups(album, "phash")
+    made = report._jpeg_of
+    calls = []
+
+    def interrupted(*args, **kwargs):
+        calls.append(args)
+        if len(calls) > 2:
+            raise KeyboardInterrupt
+        return made(*args, **kwargs)
+
+    monkeypatch.setattr(report, "_jpeg_of", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        report.write_html_report(result, page, embed=False, workers=1)
+    assert shown() == before

@@ -53,6 +53,8 @@ __all__ = ["THUMB", "EMBED_MAX_GROUPS", "thumbnail_data_uri", "report_data", "wr
            "plot_duplicates"]
 
 THUMB = 240
+#: a thumbnail is named by the first hex digits of its content's SHA-256 (``<page>_files/<digits>.jpg``)
+THUMB_NAME_DIGITS = 32
 #: above this many groups thumbnails are files beside the page rather than embedded in it
 EMBED_MAX_GROUPS = 500
 #: groups larger than this get no every-file-against-every-file score table (it grows with the square
@@ -61,7 +63,8 @@ SCORE_TABLE_MAX_FILES = 300
 
 
 class _Thumb:
-    """One content's thumbnail on the page: made by the first thread that reads the content, waited for by the rest."""
+    """One content's thumbnail on the page, named by the content: made by the first thread that reads the content,
+    waited for by the rest."""
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -244,7 +247,9 @@ def _report_data(result: FindResult, workers: int | None, progress: bool, keep_r
                 thumb = made.get(digest)
                 mine = thumb is None
                 if mine:
-                    thumb = made[digest] = _Thumb(str(len(made)))
+                    # named by its content, never by a count: a name means one picture in every page and run (a
+                    # run cut short, or another run's page beside, never shows one card another file's picture)
+                    thumb = made[digest] = _Thumb(digest[:THUMB_NAME_DIGITS])
             if mine:
                 try:
                     jpeg = _jpeg_of(data, path)
