@@ -143,6 +143,7 @@ def test_a_rewritten_review_page_removes_the_thumbnails_it_no_longer_shows(tmp_p
     are removed now; nothing else there is touched (a user's file, a link, a thumbnail a person replaced), and a
     page embedding its thumbnails empties the folder of the tool's files (and removes it when nothing else is
     there)."""
+    import hashlib
     import os
     import re
 
@@ -159,7 +160,7 @@ def test_a_rewritten_review_page_removes_the_thumbnails_it_no_longer_shows(tmp_p
     files = tmp_path / "review_files"
 
     def shown() -> set[str]:
-        return set(re.findall(r'"thumb":"(\d+)"', page.read_text()))
+        return set(re.findall(r'"thumb":"([0-9a-f]+)"', page.read_text()))
 
     write_html_report(imagetwins.find(album, "phash", cache=False), page, embed=False)
     assert {p.name for p in files.glob("*.jpg")} == {f"{n}.jpg" for n in shown()} and len(shown()) == 4
@@ -168,7 +169,9 @@ def test_a_rewritten_review_page_removes_the_thumbnails_it_no_longer_shows(tmp_p
     victim = tmp_path / "victim.jpg"
     victim.write_bytes(b"keep me")
     (files / "8.jpg").symlink_to(victim)
-    replaced = files / "3.jpg"  # a thumbnail a person replaced with a file of their own
+    # a thumbnail a person replaced with a file of their own (one of a photo the next page no longer shows: named by
+    # its content's SHA-256 digits)
+    replaced = files / f"{hashlib.sha256(photos[3].read_bytes()).hexdigest()[:32]}.jpg"
     replaced.unlink()
     replaced.write_bytes(b"my own 3.jpg")
     for p in photos[2:]:
@@ -178,11 +181,12 @@ def test_a_rewritten_review_page_removes_the_thumbnails_it_no_longer_shows(tmp_p
     assert len(shown()) == 2
     ours = {f"{n}.jpg" for n in shown()}
     assert {p.name for p in files.iterdir() if not p.name.startswith(".")} == ours | {
-        "notes.txt", "9.jpg", "8.jpg", "3.jpg"}, sorted(os.listdir(files))
+        "notes.txt", "9.jpg", "8.jpg", replaced.name}, sorted(os.listdir(files))
     assert replaced.read_bytes() == b"my own 3.jpg" and victim.read_bytes() == b"keep me"
     assert (files / "8.jpg").is_symlink()
     write_html_report(imagetwins.find(album, "phash", cache=False), page, embed=True)  # no thumbnail beside it
-    assert {p.name for p in files.iterdir() if not p.name.startswith(".")} == {"notes.txt", "9.jpg", "8.jpg", "3.jpg"}
+    assert {p.name for p in files.iterdir() if not p.name.startswith(".")} == {"notes.txt", "9.jpg", "8.jpg",
+                                                                               replaced.name}
     alone = tmp_path / "alone.html"
     write_html_report(imagetwins.find(album, "phash", cache=False), alone, embed=False)
     assert len(list((tmp_path / "alone_files").glob("*.jpg"))) == 2

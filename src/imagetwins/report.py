@@ -183,7 +183,8 @@ def report_data(result: FindResult, keep_in: Sequence[str | os.PathLike] = (), w
 
     One thumbnail per content (SHA-256), not per file: each card's ``thumb`` names it (None: the file could not be
     shown), and ``thumbs`` maps the names to ``data:`` URIs; with ``thumbs_dir`` they are written there as
-    ``<name>.jpg`` instead and the page links ``<thumbs_dir>/<name>.jpg``.
+    ``<name>.jpg`` instead and the page links ``<thumbs_dir>/<name>.jpg``. A name is the content's first
+    :data:`THUMB_NAME_DIGITS` hex digits of its SHA-256.
     With a ``session`` (:func:`imagetwins.open_session`) its stores keep the pair scores and its workers are
     used; without, the index the result came from (``result.index_path``) is opened again by name.
     """
