@@ -220,3 +220,22 @@ def test_cnn_default_threshold_is_imagededups(datasets: Path, tmp_path: Path) ->
     assert len(to_remove) == 1 and to_remove[0] in ("view0.jpg", "view0_copy.jpg")
     # at the 0.75 this default replaced, views of the object are listed for removal too
     assert len(cnn.find_duplicates_to_remove(encoding_map=encodings, min_similarity_threshold=0.75)) > 1
+
+
+@pytest.mark.unit
+def test_an_outfile_that_cannot_be_written_is_refused_before_any_image_is_read(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stranger's find_duplicates(image_dir=..., outfile="/no/such/x.json") encoded the whole folder, then
+    failed with FileNotFoundError at the end, the work thrown away. The same error types as imagededup's (an
+    ``except`` written for it still catches them), raised before anything is decoded."""
+    from imagetwins.methods import Copies
+
+    images = Path(__file__).resolve().parents[1] / "examples" / "images"
+    for cls in (PHash, DihedralHash, CNN, Copies):
+        monkeypatch.setattr(cls, "_encode_dir", lambda *a, **k: pytest.fail("decoded before the outfile was checked"))
+        method = cls(verbose=False) if cls is not Copies else cls()
+        for call in (method.find_duplicates, method.find_duplicates_to_remove):
+            with pytest.raises(FileNotFoundError, match="the folder /no/such does not exist"):
+                call(image_dir=images, outfile="/no/such/x.json")
+            with pytest.raises(IsADirectoryError):
+                call(image_dir=images, outfile=str(tmp_path))

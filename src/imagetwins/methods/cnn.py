@@ -29,6 +29,7 @@ from imagetwins.methods.hashing import (
     EncodingMapError,
     check_encoding_map,
     check_image_dir,
+    check_outfile,
     save_json,
 )
 
@@ -118,6 +119,7 @@ class CNN:
         if min_similarity_threshold is None:
             min_similarity_threshold = self.default_threshold
         self._check_threshold_bounds(min_similarity_threshold)
+        check_outfile(outfile)
         if image_dir:
             names, vectors = self._encode_dir(image_dir, recursive, num_enc_workers or 0)
         elif encoding_map:
@@ -147,6 +149,7 @@ class CNN:
                                   recursive: bool | None = False, num_enc_workers: int | None = None,
                                   num_sim_workers: int = cpu_count()) -> list:
         """Files to remove so that one of each duplicate set remains (nothing is deleted here)."""
+        check_outfile(outfile)
         result = self.find_duplicates(image_dir=image_dir, encoding_map=encoding_map,
                                       min_similarity_threshold=min_similarity_threshold, scores=False,
                                       recursive=recursive, num_enc_workers=num_enc_workers,

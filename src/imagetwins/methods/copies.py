@@ -18,7 +18,7 @@ from imagetwins import search as _search
 from imagetwins.copies import COPIES_METHOD, CopyRecord, CopyRows
 from imagetwins.encoders import get_encoder
 from imagetwins.io import find_images, progress_shown
-from imagetwins.methods.hashing import save_json
+from imagetwins.methods.hashing import check_outfile, save_json
 from imagetwins.verify import DEFAULT_CONFIDENCE
 
 
@@ -82,6 +82,7 @@ class Copies:
         if min_similarity_threshold is None:
             min_similarity_threshold = self.default_threshold
         self._check_threshold(min_similarity_threshold)
+        check_outfile(outfile)
         if image_dir:
             names, records = self._encode_dir(image_dir, recursive, num_enc_workers)
         elif encoding_map:
@@ -103,6 +104,7 @@ class Copies:
                                   recursive: bool | None = False, num_enc_workers: int = 0,
                                   num_sim_workers: int = cpu_count()) -> list:
         """Files to remove so that one of each set of copies remains (nothing is deleted here)."""
+        check_outfile(outfile)
         result = self.find_duplicates(image_dir=image_dir, encoding_map=encoding_map,
                                       min_similarity_threshold=min_similarity_threshold, scores=False,
                                       recursive=recursive, num_enc_workers=num_enc_workers,

@@ -8,6 +8,7 @@ To hash the stored pixels as imagededup does, pass ``ignore_exif_orientation=Tru
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import warnings
@@ -71,6 +72,20 @@ def check_encoding_map(encoding_map: object) -> dict:
         if not isinstance(key, str):
             raise EncodingMapError(f"encoding_map keys must be file names (str), got {key!r}")
     return encoding_map
+
+
+def check_outfile(filename: str | os.PathLike | None) -> None:
+    """Refuse an ``outfile`` that cannot be written before any image is read: the error ``open`` gives (as
+    imagededup's, at the end of the run), given before the encoding it would throw away (a stranger's
+    ``find_duplicates(image_dir=..., outfile="/no/such/x.json")`` encoded a whole folder, then failed)."""
+    if not filename:
+        return
+    path = Path(filename)  # (TypeError for a list or a number, as open() says it)
+    if not path.parent.is_dir():
+        raise FileNotFoundError(errno.ENOENT, f"cannot write outfile: the folder {path.parent} does not exist",
+                                os.fspath(filename))
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "cannot write outfile: it is a folder", os.fspath(filename))
 
 
 def save_json(results: dict | list, filename: str | os.PathLike) -> None:
@@ -214,6 +229,7 @@ class Hashing:
         if max_distance_threshold is None:
             max_distance_threshold = encoder.default_threshold
         self._check_hamming_distance_bounds(max_distance_threshold, encoder.nbits)
+        check_outfile(outfile)
         if image_dir:
             names, result = self._encode_dir(image_dir, recursive,
                                              cpu_count() if num_enc_workers is None else num_enc_workers)
@@ -249,6 +265,7 @@ class Hashing:
         num_dist_workers: int = cpu_count(),
     ) -> list:
         """Files to remove so that one image of each duplicate set remains (nothing is deleted here)."""
+        check_outfile(outfile)
         result = self.find_duplicates(
             image_dir=image_dir,
             encoding_map=encoding_map,
