@@ -117,7 +117,14 @@ def test_a_keystone_copy_needs_the_perspective_alignment(family_folder) -> None:
 
 def test_a_group_of_fifty_copies_is_found_whole(tmp_path: Path, datasets: Path) -> None:
     """50 copies of one photo fill every CNN neighbour place of one another: the hard ones (screenshots,
-    rotations, pictures on a background) must still be proposed and grouped."""
+    rotations, pictures on a background) must still be proposed and grouped: every copy that verifies against
+    the original when the two are checked directly ends in its group.
+
+    What this guards: the grouping of a crowd of one photo's copies as a whole (copies found through copies), not
+    the re-proposal in particular: without it (``rounds=0``) and without the hub checks this folder is still found
+    whole (measured: no copy lost, 489 pairs checked instead of 552). Copies lost to the proposer are those of a
+    folder of look-alikes, where the CNN ranks a heavily edited copy behind other photos
+    (``benchmarks/bench_proposer.py``)."""
     photos = sorted((datasets / "photos-public" / "images").glob("*.jpg"))
     img = open_image(photos[40])
     files = [tmp_path / "original.jpg"]
@@ -134,12 +141,14 @@ def test_a_group_of_fifty_copies_is_found_whole(tmp_path: Path, datasets: Path) 
     hit = conf >= copies.DEFAULT_CONFIDENCE
     labels = search.connected_components(len(records), left[hit], right[hit])
     in_group = labels == labels[0]
-    missed = [p.name for p, g in zip(files[:50], in_group[:50]) if not g]
-    assert len(missed) <= 2, missed
+    verifies = [copies.verify_records(records[0], records[i]).confidence >= copies.DEFAULT_CONFIDENCE
+                for i in range(1, 50)]
+    assert sum(verifies) >= 40  # the premise: most copies are copies the verification sees
+    missed = [p.name for p, v, g in zip(files[1:50], verifies, in_group[1:50]) if v and not g]
+    assert missed == []
     assert not in_group[50:].any()
-    # the re-proposal walks past the crowd: the original's first neighbours are all its own group's, and it is
-    # verified against more than those (its pairs beyond the hash's sure distance are the ones verified; read
-    # off this run, not a second one collecting the checks: the same 28 pairs, 10 CPU s less)
+    # the original is verified against more pairs than its first TOP_K neighbours (its pairs beyond the hash's
+    # sure distance are the ones verified; read off this run, not a second one collecting the checks)
     verified = ((left == 0) | (right == 0)) & (dist > copies.HASH_SURE)
     assert verified.sum() > copies.TOP_K
 
