@@ -88,3 +88,33 @@ def test_remove_refuses_to_make_its_quarantine_in_a_folder_of_other_files(tmp_pa
     assert "already holds other files (notes.txt, taxes)" in res.output and "Traceback" not in res.output
     assert sorted(p.name for p in album.iterdir()) == ["a.png", "b.png"]
     assert sorted(p.name for p in documents.iterdir()) == ["notes.txt", "taxes"]
+
+
+def test_no_output_replaces_a_photo(tmp_path: Path) -> None:
+    """--json / --csv / report -o / decisions export naming a photo without an image's name (IMG_0001, 'holiday':
+    found by its first bytes, read by the very scan) replaced it with the document: the photo was gone. explain A B
+    -p A replaced the photo it explained with the picture of the matches. Each is now a usage error (exit 2), before
+    any work; nothing is written."""
+    from tree_digests import file_digests
+
+    album = tmp_path / "album"
+    album.mkdir()
+    synthetic_photo(96, 72, 1).save(album / "a.png")
+    (album / "IMG_0001").write_bytes((album / "a.png").read_bytes())
+    synthetic_photo(96, 72, 2).save(album / "holiday", "JPEG")  # a unique photo, no extension
+    before = file_digests(album)
+    runner = CliRunner()
+    for args in (["find", str(album), "-m", "phash", "--no-cache", "--json", str(album / "holiday")],
+                 ["find", str(album), "-m", "phash", "--no-cache", "--csv", str(album / "IMG_0001")],
+                 ["report", str(album), "-m", "phash", "--no-cache", "-o", str(album / "holiday")],
+                 ["decisions", "export", str(album / "holiday")],
+                 ["explain", str(album / "a.png"), str(album / "holiday"), "-p", str(album / "a.png")],
+                 ["explain", str(album / "IMG_0001"), str(album / "holiday"), "-p", str(album / "holiday")]):
+        res = runner.invoke(main, args)
+        assert res.exit_code == 2, (args, res.output)
+        assert "would replace it: give a new file name" in res.output, (args, res.output)
+    assert file_digests(album) == before
+    out = tmp_path / "plan.json"
+    for _ in range(2):  # an earlier output of the same name is replaced as before
+        res = runner.invoke(main, ["find", str(album), "-m", "phash", "--no-cache", "--json", str(out)])
+        assert res.exit_code == 0, res.output

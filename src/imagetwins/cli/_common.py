@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import click
@@ -49,10 +50,14 @@ EXIT_BROKEN_PIPE = 141  # stdout closed by the reader (`| head`): stopped quietl
 
 
 class OutputFile(click.Path):
-    """A file the command will write: its folder must exist, checked before any work is done."""
+    """A file the command will write: its folder must exist, checked before any work is done. A document (JSON,
+    CSV, a page: not ``picture``) never replaces an image: a file standing at the name whose first bytes are an
+    image's (a photo without an image's name, ``IMG_0001``, which the scan itself reads) is a usage error; a picture
+    output (``picture``: a PNG) is checked against the files its command reads (:func:`refuse_picture_over`)."""
 
-    def __init__(self, allow_dash: bool = False) -> None:
+    def __init__(self, allow_dash: bool = False, picture: bool = False) -> None:
         super().__init__(dir_okay=False, path_type=Path, allow_dash=allow_dash)
+        self.picture = picture
 
     def convert(self, value, param, ctx):
         path = super().convert(value, param, ctx)
@@ -66,7 +71,27 @@ class OutputFile(click.Path):
                 check_output_name(path)
             except OutputRefused as exc:
                 raise click.ClickException(f"cannot write {name} {exc.strerror}") from None
+            from imagetwins.io import looks_like_image
+
+            if not self.picture and looks_like_image(path):  # (`--json photos/IMG_0001`: the photo was replaced)
+                self.fail(f"{path} is an image (its first bytes say so), and the output would replace it: give a "
+                          "new file name", param, ctx)
         return path
+
+
+def refuse_picture_over(option: str, picture: Path | None, read: Sequence[Path] = (), within: Path | None = None
+                        ) -> None:
+    """A usage error where the picture output ``picture`` would replace a file the command reads: one of ``read``
+    (``explain A B -p A``), or an image in the folder ``within`` it scans (``plot DIR X -o DIR/x.png``)."""
+    if picture is None or not picture.is_file():
+        return
+    from imagetwins.io import looks_like_image
+
+    if any(p.exists() and os.path.samefile(p, picture) for p in read) or (
+            within is not None and looks_like_image(picture)
+            and picture.resolve().is_relative_to(within.resolve())):
+        raise click.UsageError(f"{option} {picture}: that is an image this command reads, and the picture would "
+                               "replace it: give a new file name")
 
 
 @contextlib.contextmanager

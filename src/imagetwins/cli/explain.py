@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from imagetwins.cli._common import MethodChoice, OutputFile, echo, write_json, writing
+from imagetwins.cli._common import MethodChoice, OutputFile, echo, refuse_picture_over, write_json, writing
 from imagetwins.cli._outputs import file_option
 from imagetwins.text import printable
 
@@ -14,7 +14,7 @@ from imagetwins.text import printable
 @click.command()
 @click.argument("file_a", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.argument("file_b", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--picture", "-p", type=OutputFile(), default=None,
+@click.option("--picture", "-p", type=OutputFile(picture=True), default=None,
               help="Save the matched features of the two images as a PNG (a method that verifies: copies).")
 @file_option("json", help="Write the scores as JSON ('-' for stdout).")
 @click.option("--method", "-m", "methods", multiple=True, type=MethodChoice(),
@@ -31,6 +31,8 @@ def explain(file_a: Path, file_b: Path, picture: Path | None, json_out: Path | N
     """
     from imagetwins.explain import explain, match_picture, verdict_reason, why_not_copies
     from imagetwins.io import ImageReadError
+
+    refuse_picture_over("--picture", picture, read=[file_a, file_b])  # (`-p a.jpg` replaced the photo explained)
 
     try:
         found = explain(file_a, file_b, methods=list(methods) or None)

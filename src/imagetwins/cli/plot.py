@@ -15,6 +15,7 @@ from imagetwins.cli._common import (
     need_matplotlib,
     plural,
     recursive_option,
+    refuse_picture_over,
     threshold_option,
     writing,
 )
@@ -23,7 +24,7 @@ from imagetwins.cli._common import (
 @click.command()
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.argument("filename")
-@click.option("--output", "-o", type=OutputFile(), default=None,
+@click.option("--output", "-o", type=OutputFile(picture=True), default=None,
               help="Save the picture (PNG) instead of showing it.")
 @method_option
 @threshold_option
@@ -35,6 +36,7 @@ def plot(directory: Path, filename: str, output: Path | None, method: str, thres
     from imagetwins.report import plot_duplicates
 
     threshold = check_threshold(method, threshold)
+    refuse_picture_over("--output", output, within=directory)
     need_matplotlib()
     filename = _name_in(directory, filename, recursive)
     found = find_duplicates_map(directory, method=method, threshold=threshold, recursive=recursive)

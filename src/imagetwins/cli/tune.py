@@ -12,6 +12,7 @@ from imagetwins.cli._common import (
     OutputFile,
     echo,
     need_matplotlib,
+    refuse_picture_over,
     show_progress,
     workers_option,
     write_json,
@@ -33,7 +34,7 @@ LARGE_LABELLED_GROUP = 20  # more files than this in one "set of duplicates" is 
                    "them (slower).")
 @click.option("--target-precision", type=click.FloatRange(0, 1), default=0.99, show_default=True,
               help="Recommend the highest recall at or above this pair precision.")
-@click.option("--plot", "plot_out", type=OutputFile(),
+@click.option("--plot", "plot_out", type=OutputFile(picture=True),
               help="Write a precision-recall plot (PNG).")
 @file_option("json", help="Write every (method, threshold) point as JSON ('-' for stdout).")
 @workers_option
@@ -55,6 +56,7 @@ def tune(directory: Path, truth: Path | None, methods: tuple[str, ...], target_p
     """
     from imagetwins.evaluation import load_ground_truth, sweep
 
+    refuse_picture_over("--plot", plot_out, within=directory)
     if plot_out is not None:
         need_matplotlib()
     try:
