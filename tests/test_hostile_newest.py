@@ -145,3 +145,34 @@ def test_a_report_cut_short_never_leaves_the_earlier_page_showing_other_files_pi
     with pytest.raises(KeyboardInterrupt):
         report.write_html_report(result, page, embed=False, workers=1)
     assert shown() == before
+
+
+def test_a_page_never_removes_the_thumbnails_of_another_page_of_the_same_stem(tmp_path: Path) -> None:
+    """review.html (thumbnails beside it, in review_files/) and review.htm (or 'review', 'review.v2'): the folder is
+    named from the stem, so both use review_files/. Writing review.htm with its thumbnails embedded cleared the
+    folder of every thumbnail the tool had written there, review.html's: that page showed no picture any more. The
+    folder's mark now records each page's thumbnails, and a page removes only its own."""
+    from imagetwins.finder import find_duplicate_groups
+    from imagetwins.report import write_html_report
+
+    album, _ = _indexed(tmp_path, 3)
+    result = find_duplicate_groups(album, "phash")
+    html, htm = tmp_path / "review.html", tmp_path / "review.htm"
+    write_html_report(result, html, embed=False)
+    thumbs = sorted((tmp_path / "review_files").glob("*.jpg"))
+    assert len(thumbs) == 3
+    write_html_report(result, htm, embed=True)
+    assert sorted((tmp_path / "review_files").glob("*.jpg")) == thumbs
+    write_html_report(result, htm, embed=False)  # both pages there: one thumbnail per content, shared
+    write_html_report(result, htm, embed=True)
+    assert sorted((tmp_path / "review_files").glob("*.jpg")) == thumbs
+    write_html_report(result, html, embed=True)  # no page uses the folder now: it goes
+    assert not (tmp_path / "review_files").exists()
+    # (each page's record follows a shared thumbnail written again by the other: the last page removes it, wherever
+    # the file system puts the new file)
+    write_html_report(result, html, embed=False)
+    write_html_report(result, htm, embed=False)
+    (tmp_path / "review_files" / "spare.jpg").write_bytes(b"a file of mine")  # taking the freed inode, maybe
+    write_html_report(result, htm, embed=True)
+    write_html_report(result, html, embed=True)
+    assert [p.name for p in (tmp_path / "review_files").iterdir() if not p.name.startswith(".")] == ["spare.jpg"]

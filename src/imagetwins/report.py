@@ -46,6 +46,7 @@ from imagetwins.writing import (
     record_written,
     remove_written,
     write_in_folder,
+    written_by_others,
     written_in_folder,
 )
 
@@ -178,13 +179,14 @@ def _score_matrix(result: FindResult, members: list[int], store: PairScoreStore 
 def report_data(result: FindResult, keep_in: Sequence[str | os.PathLike] = (), workers: int | None = None,
                 progress: bool = False, keep_rule: str = "original", thumbs_dir: str | os.PathLike | None = None,
                 raw_sidecars: bool = True,
-                root: str | os.PathLike | None = None, session: Session | None = None) -> dict:
+                root: str | os.PathLike | None = None, session: Session | None = None, page: str = "") -> dict:
     """Everything the page shows, as plain data (groups sorted by size, largest first).
 
     One thumbnail per content (SHA-256), not per file: each card's ``thumb`` names it (None: the file could not be
     shown), and ``thumbs`` maps the names to ``data:`` URIs; with ``thumbs_dir`` they are written there as
     ``<name>.jpg`` instead and the page links ``<thumbs_dir>/<name>.jpg``. A name is the content's first
-    :data:`THUMB_NAME_DIGITS` hex digits of its SHA-256.
+    :data:`THUMB_NAME_DIGITS` hex digits of its SHA-256; ``page``: the name of the page they serve (the folder's
+    mark records each page's thumbnails, and a page removes only its own that it no longer shows).
     With a ``session`` (:func:`imagetwins.open_session`) its stores keep the pair scores and its workers are
     used; without, the index the result came from (``result.index_path``) is opened again by name.
     """
@@ -198,7 +200,7 @@ def report_data(result: FindResult, keep_in: Sequence[str | os.PathLike] = (), w
     try:
         result = decide_keepers(result, keep_in=keep_in, rule=keep_rule, workers=workers, raw_sidecars=raw_sidecars,
                                 session=session)
-        return _report_data(result, workers, progress, keep_rule, thumbs_dir, root, store)
+        return _report_data(result, workers, progress, keep_rule, thumbs_dir, root, store, page)
     finally:
         if store is not None and session is None:
             store.close()
@@ -206,7 +208,7 @@ def report_data(result: FindResult, keep_in: Sequence[str | os.PathLike] = (), w
 
 def _report_data(result: FindResult, workers: int | None, progress: bool, keep_rule: str,
                  thumbs_dir: str | os.PathLike | None, root: str | os.PathLike | None,
-                 store: PairScoreStore | None) -> dict:
+                 store: PairScoreStore | None, page: str = "") -> dict:
     from imagetwins.workers import thread_count
 
     infos, decisions = result.file_infos, result.decisions
@@ -227,7 +229,9 @@ def _report_data(result: FindResult, workers: int | None, progress: bool, keep_r
         link_dir = urllib.parse.quote(os.fsencode(thumbs_dir.name))  # (a name's own bytes, UTF-8 or not)
         # the thumbnails an earlier page wrote there (the folder's mark records them): those this page does not
         # show are removed once it is made, and nothing else in the folder (a person's files, links) is touched
-        before = written_in_folder(folder_fd)
+        before = written_in_folder(folder_fd, page)
+        # (another page of the same stem, review.htm beside review.html, shares the folder: its thumbnails stay)
+        others = written_by_others(folder_fd, page)
 
     # each file's whole SHA-256, from the bytes its thumbnail is made of (the cache keeps 32 hex digits of it):
     # the page's plan names every content as find --json does
@@ -279,10 +283,10 @@ def _report_data(result: FindResult, workers: int | None, progress: bool, keep_r
             try:
                 now = {f"{t.name}.jpg": t.written for t in made.values() if t.written is not None}
                 if done:
-                    remove_written(folder_fd, before, keep=now)
-                    record_written(folder_fd, now)
+                    remove_written(folder_fd, before, keep={*now, *others})
+                    record_written(folder_fd, now, page)
                 else:  # (cut short: the earlier page's and this one's are both the tool's, for the next page)
-                    record_written(folder_fd, {**before, **now})
+                    record_written(folder_fd, {**before, **now}, page)
             finally:
                 os.close(folder_fd)
     # the page's distinct thumbnails by name (embedded), each card's "thumb" one of these names or null
@@ -378,7 +382,7 @@ def write_html_report(result: FindResult, outfile: str | os.PathLike, keep_in: S
         embed = len(result.groups) <= EMBED_MAX_GROUPS
     thumbs_dir = None if embed else out.with_name(out.stem + "_files")
     data = report_data(result, keep_in=keep_in, workers=workers, progress=progress, keep_rule=keep_rule,
-                       raw_sidecars=raw_sidecars, thumbs_dir=thumbs_dir, root=root, session=session)
+                       raw_sidecars=raw_sidecars, thumbs_dir=thumbs_dir, root=root, session=session, page=out.name)
     # "<" never appears raw inside the script element, so no file name can end it early
     payload = json.dumps(data, separators=(",", ":")).replace("<", "\\u003c").replace(">", "\\u003e") \
         .replace("&", "\\u0026")
@@ -387,7 +391,7 @@ def write_html_report(result: FindResult, outfile: str | os.PathLike, keep_in: S
     with open_output(out, encoding="utf-8") as fh:  # never through a link planted at the page's name
         fh.write(page)
     if embed:  # the thumbnails an earlier page of this name wrote beside it: shown by nothing now
-        clear_output_folder(out.with_name(out.stem + "_files"))
+        clear_output_folder(out.with_name(out.stem + "_files"), out.name)
     return out
 
 

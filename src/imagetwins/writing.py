@@ -27,7 +27,8 @@ from pathlib import Path
 from typing import IO, NamedTuple
 
 __all__ = ["OutputRefused", "Written", "check_output_name", "clear_output_folder", "describe_mode", "open_output",
-           "output_folder", "record_written", "remove_written", "write_in_folder", "written_in_folder"]
+           "output_folder", "record_written", "remove_written", "write_in_folder", "written_by_others",
+           "written_in_folder"]
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
@@ -218,10 +219,30 @@ def _plain_name(name: object) -> bool:
             and os.sep not in name and "\0" not in name)
 
 
-def written_in_folder(folder_fd: int) -> dict[str, Written]:
-    """The files the tool wrote into an output folder last time, as its mark records them (:func:`record_written`):
-    name -> :class:`Written`. Empty for a mark that records nothing (one an older version left empty), is a link or
-    not a regular file, or cannot be read: nothing is then known to be the tool's."""
+def _records(text: bytes) -> dict[str, dict[str, Written]]:
+    """A mark's records: each output (a page's name) -> the files it wrote there. An older mark's single
+    ``written`` record is the output ``""`` (whichever page writes there next takes it for its own)."""
+    def files(of: object) -> dict[str, Written]:
+        if not isinstance(of, dict):
+            return {}
+        return {name: Written(int(v[0]), int(v[1])) for name, v in of.items()
+                if _plain_name(name) and isinstance(v, list) and len(v) == 2
+                and all(isinstance(x, int) and not isinstance(x, bool) for x in v)}
+
+    try:
+        doc = json.loads(text) if text.strip() else {}
+        if not isinstance(doc, dict):
+            return {}
+        found = {str(k): files(v) for k, v in doc.get("pages", {}).items()} if isinstance(doc.get("pages"), dict) \
+            else {}
+        if "written" in doc:
+            found[""] = {**found.get("", {}), **files(doc["written"])}
+        return {k: v for k, v in found.items() if v}
+    except (ValueError, AttributeError, TypeError):
+        return {}
+
+
+def _read_records(folder_fd: int) -> dict[str, dict[str, Written]]:
     try:
         fd = os.open(OUTPUT_FOLDER_MARK, os.O_RDONLY | _NOFOLLOW | _CLOEXEC | getattr(os, "O_NONBLOCK", 0),
                      dir_fd=folder_fd)
@@ -237,22 +258,37 @@ def written_in_folder(folder_fd: int) -> dict[str, Written]:
         return {}
     finally:
         os.close(fd)
-    try:
-        doc = json.loads(text) if text.strip() else {}
-        files = doc.get("written", {}) if isinstance(doc, dict) else {}
-        return {name: Written(int(v[0]), int(v[1])) for name, v in files.items()
-                if _plain_name(name) and isinstance(v, list) and len(v) == 2
-                and all(isinstance(x, int) and not isinstance(x, bool) for x in v)}
-    except (ValueError, AttributeError, TypeError):
-        return {}
+    return _records(text)
 
 
-def record_written(folder_fd: int, written: dict[str, Written]) -> None:
-    """Make the folder's mark record ``written`` (the files the tool wrote there now), replacing it at once (a new
-    file renamed over it: never written through a link planted there). A mark that cannot be written only records
-    nothing: no file there is then removed later (:func:`remove_written`)."""
+def written_in_folder(folder_fd: int, page: str = "") -> dict[str, Written]:
+    """The files the tool wrote into an output folder last time for the output ``page`` (a review page's name), as
+    its mark records them (:func:`record_written`): name -> :class:`Written`. Empty for a mark that records nothing
+    (one an older version left empty), is a link or not a regular file, or cannot be read: nothing is then known to
+    be the tool's."""
+    records = _read_records(folder_fd)
+    return {**records.get("", {}), **records.get(page, {})}
+
+
+def written_by_others(folder_fd: int, page: str = "") -> set[str]:
+    """The names the folder's mark records for outputs other than ``page``: two pages of one stem (``review.html``,
+    ``review.htm``) share ``review_files/``, and one never removes the other's thumbnails."""
+    return {name for other, files in _read_records(folder_fd).items() if other not in ("", page) for name in files}
+
+
+def record_written(folder_fd: int, written: dict[str, Written], page: str = "") -> None:
+    """Make the folder's mark record ``written`` (the files the tool wrote there now) for the output ``page``,
+    keeping what it records of other outputs, replacing it at once (a new file renamed over it: never written
+    through a link planted there). A mark that cannot be written only records nothing: no file there is then
+    removed later (:func:`remove_written`)."""
+    records = _read_records(folder_fd)
+    records.pop("", None)  # (an older mark's record: the page writing now took it for its own)
+    for files in records.values():  # a file another output records was written anew (the same content): as now
+        files.update((name, was) for name, was in written.items() if name in files)
+    records[page] = dict(written)
     tmp = f"{OUTPUT_FOLDER_MARK}.{secrets.token_hex(6)}.tmp"
-    body = json.dumps({"written": {n: list(w) for n, w in sorted(written.items())}}, separators=(",", ":"))
+    body = json.dumps({"pages": {p: {n: list(w) for n, w in sorted(files.items())}
+                                 for p, files in sorted(records.items()) if files}}, separators=(",", ":"))
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, 0o644, dir_fd=folder_fd)
         with open(fd, "w", encoding="utf-8") as fh:
@@ -280,10 +316,11 @@ def remove_written(folder_fd: int, recorded: dict[str, Written], keep: Collectio
             continue
 
 
-def clear_output_folder(folder: str | os.PathLike) -> None:
-    """Remove from an output folder the files the tool wrote there (:func:`remove_written`) when no output uses them
-    any more (a review page now embedding its thumbnails), and the folder itself when nothing else is left in it.
-    Nothing happens where the name is no real folder marked as the tool's."""
+def clear_output_folder(folder: str | os.PathLike, page: str = "") -> None:
+    """Remove from an output folder the files the tool wrote there for the output ``page`` (:func:`remove_written`)
+    when it uses them no more (a review page now embedding its thumbnails), those another output's record names
+    excepted, and the folder itself when nothing else is left in it. Nothing happens where the name is no real
+    folder marked as the tool's."""
     try:
         fd = os.open(folder, os.O_RDONLY | _DIRECTORY | _NOFOLLOW | _CLOEXEC)
     except OSError:
@@ -293,11 +330,12 @@ def clear_output_folder(folder: str | os.PathLike) -> None:
             os.stat(OUTPUT_FOLDER_MARK, dir_fd=fd, follow_symlinks=False)
         except OSError:
             return  # not a folder the tool made: none of it is touched
-        recorded = written_in_folder(fd)
+        recorded = written_in_folder(fd, page)
         if not recorded:
             return
-        remove_written(fd, recorded)
-        if os.listdir(fd) == [OUTPUT_FOLDER_MARK]:
+        others = written_by_others(fd, page)
+        remove_written(fd, recorded, keep=others)
+        if not others and os.listdir(fd) == [OUTPUT_FOLDER_MARK]:
             os.unlink(OUTPUT_FOLDER_MARK, dir_fd=fd)
             try:
                 os.rmdir(folder)
@@ -305,7 +343,7 @@ def clear_output_folder(folder: str | os.PathLike) -> None:
             except OSError:  # (something was put there meanwhile, or the name is another folder now: marked again)
                 os.close(os.open(OUTPUT_FOLDER_MARK, os.O_WRONLY | os.O_CREAT | _NOFOLLOW | _CLOEXEC, 0o644,
                                  dir_fd=fd))
-        record_written(fd, {})
+        record_written(fd, {}, page)
     except OSError:
         return
     finally:
