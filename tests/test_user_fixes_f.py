@@ -283,6 +283,12 @@ def test_find_with_an_index_file_takes_the_rows_of_the_folders_cache(tmp_path: P
     read.clear()
     res = _run("find", folder / "sub", "-m", "phash", "--db", tmp_path / "sub.db")  # (the parent's cache lends)
     assert res.exit_code == 0 and read == [str(edited.resolve())], (res.output, read)
+    read.clear()
+    import imagetwins
+
+    with imagetwins.open_session(folder, ["phash"], db=tmp_path / "api.db") as session:  # the library's route
+        found = imagetwins.find(folder, "phash", recursive=True, session=session)
+    assert read == [str(edited.resolve())] and len(found.groups) == 3
 
 
 @pytest.mark.integration
