@@ -101,6 +101,7 @@ def test_a_quarantine_is_never_made_in_a_folder_of_someone_s_own_files(tmp_path:
         copy.write_bytes(keeper.read_bytes())
     empty = tmp_path / "empty"
     empty.mkdir()
+    (empty / ".DS_Store").write_bytes(b"\0\0\0\1Bud1")  # (a folder made in the Finder: empty all the same)
     assert not apply_plan(plan, album, empty).failed
     assert not copy.exists()
     assert not undo(empty).failed and copy.is_file()

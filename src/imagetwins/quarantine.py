@@ -306,6 +306,10 @@ def check_quarantine(quarantine: str | os.PathLike, roots: Sequence[str | os.Pat
     return q
 
 
+#: what a file manager leaves in a folder it showed (an empty folder made in the Finder holds .DS_Store): still empty
+_FOLDER_LITTER = frozenset({".DS_Store", "Thumbs.db", "desktop.ini", ".directory", ".localized"})
+
+
 def _refuse_someone_elses_folder(q: Path) -> None:
     """:class:`QuarantineError` where ``q`` is a folder that holds anything and is no quarantine (none of a
     quarantine's own files, ``manifest.*``; not named ``*.imagetwins-quarantine``): ``--move-to ~/Documents``. Made
@@ -315,6 +319,7 @@ def _refuse_someone_elses_folder(q: Path) -> None:
         names = os.listdir(q) if q.is_dir() and not q.is_symlink() else []
     except OSError:
         return  # (cannot be listed: the checks below and the move itself say why)
+    names = [n for n in names if n not in _FOLDER_LITTER]
     if not names or q.name.endswith(QUARANTINE_SUFFIX) or any(m in names for m in _OWN_FILES):
         return
     shown = ", ".join(sorted(names)[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
@@ -1620,8 +1625,8 @@ def _unnamed_files(qdir: Path, entries: list[dict]) -> list[str]:
         dirnames[:] = keep
         for name in sorted(filenames):
             full = os.path.join(dirpath, name)
-            if dirpath == str(qdir) and name in _OWN_FILES:
-                continue
+            if dirpath == str(qdir) and name in _OWN_FILES or name in _FOLDER_LITTER:
+                continue  # (a file manager's .DS_Store is no file of the run's)
             st = os.lstat(full)
             if (st.st_dev, st.st_ino) not in named:
                 found.append(full)
