@@ -3,6 +3,7 @@
     python benchmarks/bench_proposer.py                # the method as it is (~3 CPU min with the encoding)
     python benchmarks/bench_proposer.py --votes        # and with descriptor votes added (a prototype, below)
     python benchmarks/bench_proposer.py --lookalikes   # the cost on ukbench groups 0-74 (look-alikes, re-shots)
+    python benchmarks/bench_proposer.py --votes --source heldout   # HELD OUT: ukbench groups 75-149 as originals
 
 FIT split only (issue 24: choose here, report held out): photos-public photos 40-249 (``quality.py --families``
 uses 0-39), each saved as it is and as two random combinations of 2-3 edit families (``edits.combo`` with the seeds
@@ -10,6 +11,8 @@ uses 0-39), each saved as it is and as two random combinations of 2-3 edit famil
 user's would be. A copy *verifies* when ``copies.verify_records(original, copy)`` reaches the default confidence;
 it is *found* when the method run on the whole folder puts it in its original's group; *lost* otherwise. "pairs
 checked": the candidate pairs verified (beyond the hash's sure distance). CPU: user+sys of this process.
+HELD OUT (``--source heldout``): the same with ukbench groups 75-149 (300 views, 4 of each object, camera stamps
+left out) as the originals: a folder of look-alikes and re-shots, where a match across objects is a wrong copy.
 
 ``--votes``: a prototype proposer, measured here and not in the method: each image's 64 strongest ORB descriptors
 (those of its picture cut from a canvas too; mirrored ones on the other side), 8 hash tables of 24 of the 256 bits,
@@ -58,19 +61,26 @@ def encoded(work: Path, name: str, files) -> list:
     return records
 
 
-def fit_folder(work: Path) -> tuple[list[str], list]:
-    """(names, records): x{k}_orig.jpg and x{k}_c{seed}.jpg for photos-public 40-249."""
-    folder = work / "fit"
-    if not (work / "fit.pkl").exists():
+def photos_of(source: str) -> list[Path]:
+    """The originals: FIT photos-public 40-249, or HELD-OUT ukbench groups 75-149 (4 views of each object)."""
+    if source == "heldout":
+        return [DATASETS / "ukbench-600" / "images" / f"ukbench{i:05d}.jpg" for i in range(300, 600)]
+    return sorted((DATASETS / "photos-public" / "images").glob("*.jpg"))[40:250]
+
+
+def pool_folder(work: Path, source: str) -> tuple[list[str], list]:
+    """(names, records): x{k}_orig.jpg and x{k}_c{seed}.jpg for each original of ``source``."""
+    name = "fit" if source == "fit" else source
+    folder = work / name
+    if not (work / f"{name}.pkl").exists():
         folder.mkdir(parents=True, exist_ok=True)
-        photos = sorted((DATASETS / "photos-public" / "images").glob("*.jpg"))[40:250]
-        for k, p in enumerate(photos):
+        for k, p in enumerate(photos_of(source)):
             img = open_image(p)
             img.save(folder / f"x{k:03d}_orig.jpg", quality=92)
             for seed in POOLS:
                 edits.combo(img, np.random.default_rng([seed, k])).save(folder / f"x{k:03d}_c{seed}.jpg", quality=92)
     files = sorted(folder.glob("*.jpg"))
-    return [p.name for p in files], encoded(work, "fit", files)
+    return [p.name for p in files], encoded(work, name, files)
 
 
 def vote_pairs(records, strongest: int = 64, tables: int = 8, bits: int = 24, bucket: int = 32, seed: int = 7):
@@ -167,8 +177,11 @@ def cnn_rank(records, a: int, b: int) -> tuple[float, int]:
 
 
 def fit_main(args, work: Path) -> None:
-    names, records = fit_folder(work)
-    direct_file = work / "direct.json"
+    names, records = pool_folder(work, args.source)
+    if args.source != "fit":  # views of one object are re-shots, never copies: their capture stamps left out
+        for r in records:
+            r.capture = None
+    direct_file = work / ("direct.json" if args.source == "fit" else f"direct-{args.source}.json")
     if direct_file.exists():
         direct = json.loads(direct_file.read_text())
     else:
@@ -188,9 +201,12 @@ def fit_main(args, work: Path) -> None:
             labels = search.connected_components(len(recs), left[hit], right[hit])
             lost = [(a, b) for a, b in truth if labels[a] != labels[b]]
             group = np.array([name[:4] for name in sub])
+            if args.source == "heldout":  # 4 views of one object: k // 4
+                group = np.array([str(int(name[1:4]) // 4) for name in sub])
             wrong = int((group[left[hit]] != group[right[hit]]).sum())
-            print(f"pool {seed}{f' + votes (k={k})' if k else ''}: {len(recs)} images, copies that verify "
-                  f"{len(truth)}, found {len(truth) - len(lost)}, lost {len(lost)}, matches across photos {wrong}, "
+            print(f"{args.source} pool {seed}{f' + votes (k={k})' if k else ''}: {len(recs)} images, copies that "
+                  f"verify {len(truth)}, found {len(truth) - len(lost)}, lost {len(lost)}, matches across "
+                  f"{'objects' if args.source == 'heldout' else 'photos'} {wrong}, "
                   f"pairs checked {int((dist > copies.HASH_SURE).sum())}, {seconds:.1f} CPU s", flush=True)
             if not k and args.ranks:
                 for a, b in lost:
@@ -218,6 +234,8 @@ def main() -> None:
     ap.add_argument("--votes-k", type=int, default=2, help="pairs the prototype proposes per image (default 2)")
     ap.add_argument("--ranks", action="store_true", help="the CNN similarity and place of each lost copy")
     ap.add_argument("--lookalikes", action="store_true", help="the cost on ukbench groups 0-74 instead")
+    ap.add_argument("--source", choices=("fit", "heldout"), default="fit",
+                    help="the originals: photos-public 40-249 (fit), or ukbench groups 75-149 (held out, 300 views)")
     args = ap.parse_args()
     work = Path(args.workdir)
     work.mkdir(parents=True, exist_ok=True)
