@@ -177,3 +177,27 @@ def test_a_page_never_removes_the_thumbnails_of_another_page_of_the_same_stem(tm
     write_html_report(result, htm, embed=True)
     write_html_report(result, html, embed=True)
     assert [p.name for p in (tmp_path / "review_files").iterdir() if not p.name.startswith(".")] == ["spare.jpg"]
+
+
+def test_the_page_and_the_plan_are_written_from_a_deleted_working_folder(tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """A terminal left in a folder deleted since (a card unmounted, a temporary folder cleaned): the scan of an
+    absolute path worked, but the review page lost every thumbnail (Pillow's save asks os.getcwd()) and the JSON
+    plan raised FileNotFoundError (its 'base' was os.getcwd()): 'cannot write review.html: No such file or
+    directory', of a folder that exists. Both are written now; the plan's base is then the scanned folder."""
+    import json
+
+    from imagetwins.plan import plan_document
+    from imagetwins.report import write_html_report
+
+    album, _ = _indexed(tmp_path, 2)
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    monkeypatch.chdir(gone)
+    gone.rmdir()
+    result = imagetwins.find(album, method="phash", cache=False, keep="original")
+    page = tmp_path / "review.html"
+    write_html_report(result, page)
+    data = json.loads(page.read_text(encoding="utf-8").split('type="application/json">')[1].split("</script>")[0])
+    assert len(data["thumbs"]) == 2 and all(f["thumb"] for g in data["groups"] for f in g["files"])
+    assert plan_document(result, result.decisions, album)["base"] == str(album.resolve())

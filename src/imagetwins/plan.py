@@ -146,8 +146,12 @@ class CheckedPlan:
 def plan_document(result, decisions, root: str | os.PathLike) -> dict:
     """The ``find --json`` document of a :class:`~imagetwins.results.FindResult` and its keep decisions."""
     data = result.to_dict(pairs=False)  # (pairs grow with the square of a group: written only when asked)
+    try:
+        base = os.getcwd()
+    except OSError:  # run from a working folder deleted since (every path it was given is absolute): the root
+        base = str(Path(root).resolve())
     data = {"imagetwins_plan": PLAN_VERSION, "root": str(Path(root).resolve()), "scanned_as": os.path.abspath(root),
-            "base": os.getcwd(), **data}
+            "base": base, **data}
     remembered = getattr(result, "decided", None)
     key_of = key_map(result) if remembered else {}
     review = needs_review(result.method)

@@ -27,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageFile
 
 from imagetwins.decisions import key_map
 from imagetwins.digests import Digest
@@ -97,6 +97,8 @@ def _jpeg_of(data: bytes, path: str | os.PathLike, size: int = THUMB) -> bytes |
     except ImageReadError:
         return None
     img.thumbnail((size, size), Image.Resampling.LANCZOS)
+    if isinstance(img, ImageFile.ImageFile):  # (Pillow's save of a file-backed image asks os.getcwd(): from a
+        img = img.copy()  # working folder deleted meanwhile, every thumbnail failed and the page was not written)
     buf = io.BytesIO()
     img.save(buf, format="JPEG", quality=70)
     return buf.getvalue()
