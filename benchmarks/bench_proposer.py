@@ -4,6 +4,7 @@
     python benchmarks/bench_proposer.py --votes        # and with descriptor votes added (a prototype, below)
     python benchmarks/bench_proposer.py --lookalikes   # the cost on ukbench groups 0-74 (look-alikes, re-shots)
     python benchmarks/bench_proposer.py --votes --source heldout   # HELD OUT: ukbench groups 75-149 as originals
+    python benchmarks/bench_proposer.py --vote-scale   # the prototype's vote search on 420 to 1,830 images
 
 FIT split only (issue 24: choose here, report held out): photos-public photos 40-249 (``quality.py --families``
 uses 0-39), each saved as it is and as two random combinations of 2-3 edit families (``edits.combo`` with the seeds
@@ -227,6 +228,34 @@ def lookalikes_main(args, work: Path) -> None:
               f"{int((hit & (left // 4 == right // 4)).sum())}), {seconds:.1f} CPU s", flush=True)
 
 
+def vote_scale_main(args, work: Path) -> None:
+    """The prototype's vote search on growing sets (the fit folder, the held-out folder, ukbench 0-74 together):
+    its cost, the image pairs with a vote, and the fit copies among an image's 2 most voted, per key length."""
+    names, fit = pool_folder(work, "fit")
+    _, held = pool_folder(work, "heldout")
+    views = encoded(work, "ukbench-fit", [DATASETS / "ukbench-600" / "images" / f"ukbench{i:05d}.jpg"
+                                          for i in range(300)])
+    direct = json.loads((work / "direct.json").read_text())
+    at = {name: i for i, name in enumerate(names)}
+    truth = [(at[name[:4] + "_orig.jpg"], i) for i, name in enumerate(names)
+             if "_c" in name and direct[name] >= copies.DEFAULT_CONFIDENCE]
+    everything = fit + held + views
+    for bits, tables, n in ((24, 8, 420), (24, 8, 840), (24, 8, len(everything)), (32, 8, len(everything)),
+                            (32, 16, len(everything))):
+        t = cpu()
+        left, right, count = vote_pairs(everything[:n], bits=bits, tables=tables)
+        seconds = cpu() - t
+        rows, cols = np.concatenate([left, right]), np.concatenate([right, left])
+        order = np.lexsort((-np.concatenate([count, count]), rows))
+        rows, cols = rows[order], cols[order]
+        first = np.r_[0, np.flatnonzero(rows[1:] != rows[:-1]) + 1]
+        best = {int(rows[f]): set(cols[f:f + 2].tolist()) for f in first}
+        got = sum(1 for o, c in truth if max(o, c) < n and (c in best.get(o, ()) or o in best.get(c, ())))
+        print(f"{n} images, {tables} tables of {bits} bits: {seconds:.2f} CPU s, image pairs with a vote {len(left)} "
+              f"({int((count >= 3).sum())} with 3 or more); fit copies among an image's 2 most voted: {got} of "
+              f"{sum(1 for o, c in truth if max(o, c) < n)}", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--workdir", default="/tmp/imagetwins-proposer")
@@ -234,12 +263,14 @@ def main() -> None:
     ap.add_argument("--votes-k", type=int, default=2, help="pairs the prototype proposes per image (default 2)")
     ap.add_argument("--ranks", action="store_true", help="the CNN similarity and place of each lost copy")
     ap.add_argument("--lookalikes", action="store_true", help="the cost on ukbench groups 0-74 instead")
+    ap.add_argument("--vote-scale", action="store_true",
+                    help="the prototype's vote search on 420 to 1,830 images (after the other runs made their folders)")
     ap.add_argument("--source", choices=("fit", "heldout"), default="fit",
                     help="the originals: photos-public 40-249 (fit), or ukbench groups 75-149 (held out, 300 views)")
     args = ap.parse_args()
     work = Path(args.workdir)
     work.mkdir(parents=True, exist_ok=True)
-    (lookalikes_main if args.lookalikes else fit_main)(args, work)
+    (vote_scale_main if args.vote_scale else lookalikes_main if args.lookalikes else fit_main)(args, work)
 
 
 if __name__ == "__main__":
