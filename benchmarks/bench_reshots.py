@@ -146,8 +146,9 @@ def main() -> None:
               "texture at 160 px and at full size, light over the frame (`benchmarks/probe_reshot_signals.py`), "
               "parallax left by a plane, a refined alignment's light, keypoint repeatability, colour "
               "(`benchmarks/probe_parallax_light.py`), a second motion, sub-pixel geometry and detail above the wide "
-              "view's resolution in the files' own pixels (`benchmarks/probe_native_geometry.py`): the sections "
-              "below. EXIF is used where both files have a camera stamp (`copies.different_captures`: "
+              "view's resolution in the files' own pixels (`benchmarks/probe_native_geometry.py`), the fine residual "
+              "left once the finer view is brought onto the coarser one's grid (`benchmarks/probe_shared_noise.py`): "
+              "the sections below. EXIF is used where both files have a camera stamp (`copies.different_captures`: "
               "the camera sequence below); holidays-half has none.", "",
               "Camera sequence (camera-photos, two Pixel 5 frames 17 s apart; held out):", "",
               "| the two frames | confidence | verdict |", "| --- | ---: | --- |"]
