@@ -71,11 +71,12 @@ class OutputFile(click.Path):
                 check_output_name(path)
             except OutputRefused as exc:
                 raise click.ClickException(f"cannot write {name} {exc.strerror}") from None
-            from imagetwins.io import looks_like_image
+            from imagetwins.io import IMAGE_EXTENSIONS, looks_like_image
 
             if not self.picture and looks_like_image(path):  # (`--json photos/IMG_0001`: the photo was replaced)
-                self.fail(f"{path} is an image (its first bytes say so), and the output would replace it: give a "
-                          "new file name", param, ctx)
+                what = ("that is an image's name and an image" if path.suffix.lower() in IMAGE_EXTENSIONS else
+                        "that is an image (its first bytes say so)")
+                self.fail(f"{path}: {what}, and the output would replace it: give a new file name", param, ctx)
         return path
 
 
