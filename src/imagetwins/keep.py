@@ -656,12 +656,13 @@ def _best_shot(pool: Sequence[FileInfo], infos: Sequence[FileInfo], score: Score
     downscaled shot then lacks the detail a blurred one lacks."""
     from imagetwins.shots import captures, shot_score
 
+    kept = score if isinstance(score, _KeptScores) else None  # (the run's store: a re-run measures nothing again)
     side = max(max(f.width, f.height) for f in infos)
     measured: dict[str, float] = {}
 
     def shot(f: FileInfo) -> float:
         if f.path not in measured:
-            measured[f.path] = shot_score(f.path, side)
+            measured[f.path] = kept.shot(f, side) if kept is not None else shot_score(f.path, side)
         return measured[f.path]
 
     def grade(f: FileInfo):
@@ -669,7 +670,7 @@ def _best_shot(pool: Sequence[FileInfo], infos: Sequence[FileInfo], score: Score
 
     by_path = {f.path: f for f in pool}
     candidates = []
-    for capture in captures(list(by_path)):
+    for capture in (kept.captures if kept is not None else captures)(list(by_path)):
         members = [by_path[p] for p in capture]
         if len(members) > 1:
             key = _rule_key("original", members, members, score, places)
@@ -919,7 +920,7 @@ def _decide_sets(result: FindResult, sets: list[list[str]], keep_in: Sequence[st
                  infos: Mapping[str, FileInfo | str], raw_sidecars: bool, store: PairScoreStore | None,
                  roots: Sequence[str | os.PathLike] = ()) -> tuple[list, list[Decision]]:
     """Stars and decisions for ``sets`` of paths of ``result`` (see :func:`decide_keepers`)."""
-    kept = _KeptScores.open(result, store) if rule == "original" else None
+    kept = _KeptScores.open(result, store) if rule in ("original", "best") else None
     try:
         avoid = through_links([p for g in sets for p in g], roots) if roots else frozenset()
         return _stars(result, sets, keep_in, rule, infos, raw_sidecars, kept, avoid)
@@ -929,14 +930,24 @@ def _decide_sets(result: FindResult, sets: list[list[str]], keep_in: Sequence[st
 
 
 class _KeptScores:
-    """Enlargement scores kept in the index a search came from (:mod:`imagetwins.pairscores`), looked up by the
-    two files' scanned contents; computed (and kept) where none is."""
+    """The keep stage's costly measurements kept in the store a search's run holds (:mod:`imagetwins.pairscores`:
+    the session's index, folder cache or memory; else the index the result came from), looked up by the files'
+    scanned contents and computed (and kept) where none is: the ``original`` rule's enlargement scores (a pair),
+    the ``best`` rule's shot scores (a file: its digest twice, :func:`imagetwins.shots.shot_method`) and the
+    ``copies`` links that tell its captures apart (a pair: 1 linked, 0 not; kept for every pair of a group once
+    it has been searched, so a re-run reads the whole group's answer and encodes nothing). A file edited since
+    has another content: it is measured again."""
 
     METHOD = "keep:enlargement"
     VERSION = f"2-{_COMPARE_SIDE}-{_COMPARE_LARGER_SIDE}"  # (bump when enlargement_score changes)
+    #: the most contents of one group whose capture links are kept (every pair of them is a row)
+    MAX_LINKED = 400
 
     def __init__(self, store, keys: dict[str, bytes | None], owned: bool) -> None:
-        self.store, self.keys, self.new, self.owned = store, keys, [], owned
+        self.store, self.keys, self.owned = store, keys, owned
+        self.new: dict[tuple[str, str], list[tuple[bytes, bytes, float]]] = {}
+        self.known: dict[tuple[str, bytes, bytes], float] = {}  # (what this run measured or read: star by star)
+        self._capture_version: str | None = None
 
     @classmethod
     def open(cls, result: FindResult, store: PairScoreStore | None = None) -> _KeptScores | None:
@@ -954,21 +965,83 @@ class _KeptScores:
         except IndexFileError:
             return None
 
+    def _lookup(self, method: str, version: str, keys: Sequence[tuple[bytes, bytes]]) -> dict[tuple[bytes, bytes],
+                                                                                              float]:
+        out = {k: self.known[(method, *k)] for k in keys if (method, *k) in self.known}
+        wanted = [k for k in keys if k not in out]
+        if wanted:
+            for k, got in self.store.get_pair_scores(method, version, wanted).items():
+                if isinstance(got, float) and not math.isnan(got):
+                    out[k] = self.known[(method, *k)] = got
+        return out
+
+    def _keep(self, method: str, version: str, items: Sequence[tuple[bytes, bytes, float]]) -> None:
+        for a, b, value in items:
+            self.known[(method, a, b)] = value
+        self.new.setdefault((method, version), []).extend(items)
+
     def __call__(self, larger: FileInfo, smaller: FileInfo) -> float | None:
         a, b = self.keys.get(larger.path), self.keys.get(smaller.path)
         if a is None or b is None:
             return _enlargement_score(larger, smaller)
-        got = self.store.get_pair_scores(self.METHOD, self.VERSION, [(a, b)]).get((a, b))
-        if isinstance(got, float) and math.isfinite(got):
+        got = self._lookup(self.METHOD, self.VERSION, [(a, b)]).get((a, b))
+        if got is not None and math.isfinite(got):
             return got
         found = _enlargement_score(larger, smaller)
         if found is not None:  # (no verdict, e.g. unreadable now: asked again next time)
-            self.new.append((a, b, found))
+            self._keep(self.METHOD, self.VERSION, [(a, b, found)])
         return found
+
+    def shot(self, f: FileInfo, side: int) -> float:
+        """:func:`imagetwins.shots.shot_score` of ``f`` at ``side``, kept by its content."""
+        from imagetwins.shots import SHOT_VERSION, shot_method, shot_score
+
+        a = self.keys.get(f.path)
+        if a is None:
+            return shot_score(f.path, side)
+        method = shot_method(side)
+        got = self._lookup(method, SHOT_VERSION, [(a, a)]).get((a, a))
+        if got is not None and math.isfinite(got):
+            return got
+        found = shot_score(f.path, side)
+        if math.isfinite(found):  # (unreadable now: measured again next time)
+            self._keep(method, SHOT_VERSION, [(a, a, found)])
+        return found
+
+    def captures(self, paths: Sequence[str]) -> list[list[str]]:
+        """:func:`imagetwins.shots.captures` of ``paths``, from the links kept for every pair of their contents
+        where all are; else searched now, and the links found kept."""
+        from imagetwins.shots import CAPTURE_LINKS, capture_links, capture_version, captures, linked_groups
+
+        if len(paths) < 2:
+            return [list(paths)]
+        keys = [self.keys.get(p) for p in paths]
+        distinct = sorted({k for k in keys if k is not None})
+        if None in keys or len(distinct) > self.MAX_LINKED:
+            return captures(paths)
+        if self._capture_version is None:
+            self._capture_version = capture_version()
+        version = self._capture_version
+        pairs = [(a, b) for i, a in enumerate(distinct) for b in distinct[i + 1:]]
+        got = self._lookup(CAPTURE_LINKS, version, pairs)
+        if len(got) == len(pairs):  # every pair known: the same bytes are one capture, the rest as linked
+            first: dict[bytes, int] = {}
+            links = [(first.setdefault(k, i), i) for i, k in enumerate(keys) if first.setdefault(k, i) != i]
+            links += [(first[a], first[b]) for (a, b), v in got.items() if v >= 0.5]
+            return linked_groups(paths, links)
+        found = capture_links(paths)
+        # kept only for files read as they were scanned (a file changed since: its links belong to no content kept)
+        read = {i for i, d in enumerate(found.digests) if d is not None and Digest(d).key == keys[i]}
+        linked = {(min(keys[i], keys[j]), max(keys[i], keys[j])) for i, j in found.links if i in read and j in read}
+        seen = {keys[i] for i in read}
+        self._keep(CAPTURE_LINKS, version, [(a, b, 1.0 if (a, b) in linked else 0.0) for a, b in pairs
+                                            if a in seen and b in seen and (a, b) not in got])
+        return linked_groups(paths, found.links)
 
     def close(self) -> None:
         try:
-            self.store.put_pair_scores(self.METHOD, self.VERSION, self.new)
+            for (method, version), items in self.new.items():
+                self.store.put_pair_scores(method, version, items)
         finally:
             if self.owned:
                 self.store.close()

@@ -24,13 +24,14 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
 
-__all__ = ["SIDE", "ShotQuality", "captures", "shot_quality", "shot_score"]
+__all__ = ["CAPTURE_LINKS", "SHOT_SCORES", "SIDE", "CaptureLinks", "ShotQuality", "capture_links", "capture_version",
+           "captures", "linked_groups", "measured_side", "shot_method", "shot_quality", "shot_score"]
 
 #: the long side a shot is measured at when no other is asked, and the most a group's shots are measured at
 SIDE = 512
@@ -84,7 +85,7 @@ def shot_score(path: str | os.PathLike, side: int = SIDE) -> float:
     """:attr:`ShotQuality.score` of one file, decoded upright and measured at long side ``side`` (the largest
     long side of the shots compared, at most :data:`MAX_SIDE`); ``-inf`` when it cannot be read (it is then never
     suggested)."""
-    side = max(8, min(int(side), MAX_SIDE))
+    side = measured_side(side)
     try:
         st = os.stat(path)
     except (OSError, ValueError):
@@ -104,17 +105,80 @@ def _score(path: str, side: int, size: int, mtime_ns: int, inode: int) -> float:
     return shot_quality(img, side=side).score
 
 
-def captures(paths: Sequence[str], workers: int | None = None) -> list[list[str]]:
-    """``paths`` split into captures: files the ``copies`` method calls copies of one another (a grey, cropped,
-    mirrored, re-saved or resized copy and its original; joined through any chain of copies), each a list in the
-    order given; a file that cannot be read is a capture of its own. The files are encoded and verified as the
-    ``copies`` method does (its decode, hash, CNN and check), so the re-shots it tells from copies stay apart."""
-    if len(paths) < 2:
-        return [list(paths)]
+def measured_side(side: int) -> int:
+    """The long side a shot is measured at when the largest of its group is ``side``: at least 8, at most
+    :data:`MAX_SIDE`."""
+    return max(8, min(int(side), MAX_SIDE))
+
+
+#: the names under which the keep stage keeps its measurements in a pair-score store (the index or folder cache,
+#: :mod:`imagetwins.pairscores`), keyed by the files' content digests: a file's shot score (its digest twice; one
+#: name per measuring side) and whether the ``copies`` method links two files as copies of one capture
+SHOT_SCORES = "keep:shot"
+CAPTURE_LINKS = "keep:capture"
+#: bump when shot_quality or the score's weights change
+SHOT_VERSION = f"1-{CLIPPED_WEIGHT}-{EXPOSURE_WEIGHT}-{NOISE_WEIGHT}-{TAIL_WEIGHT}-{_MIDDLE}"
+
+
+def shot_method(side: int) -> str:
+    """The store's name for shot scores measured at long side ``side`` (:func:`measured_side`)."""
+    return f"{SHOT_SCORES}@{measured_side(side)}"
+
+
+def capture_version() -> str:
+    """What the kept capture links depend on: the ``copies`` method's identity, pair-score version and threshold
+    (a new ``copies`` may link other files)."""
+    import hashlib
+    import json
+
+    from imagetwins.encoders import get_encoder
+
+    encoder = get_encoder("copies")
+    text = json.dumps([encoder.identity(), encoder.pair_score_version, encoder.default_threshold], sort_keys=True,
+                      default=str)
+    return "1-" + hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class CaptureLinks:
+    """What :func:`capture_links` found: each path's content digest as read (None: unreadable now) and the pairs
+    of positions ``(i, j)``, ``i < j``, the ``copies`` method links directly (a match, or the same bytes)."""
+
+    digests: list[str | None]
+    links: frozenset[tuple[int, int]]
+
+
+def capture_links(paths: Sequence[str], workers: int | None = None) -> CaptureLinks:
+    """The files encoded and searched as the ``copies`` method does (its decode, hash, CNN and check): which of
+    them it links as copies of one capture (see :func:`captures`)."""
     from imagetwins.encoders import get_encoder
 
     encoder = get_encoder("copies")
     enc = encoder.encode_files(list(paths), workers=workers, warn=False)
+    at = {str(p): i for i, p in enumerate(paths)}
+    rows = [at[str(p)] for p in enc.paths]
+    digests: list[str | None] = [None] * len(paths)
+    for i, d in zip(rows, enc.digests):
+        digests[i] = d or None
+    links: set[tuple[int, int]] = set()
+    if len(rows) > 1:
+        found = encoder.pairs(enc.encodings, encoder.default_threshold, workers=workers, paths=list(enc.paths))
+        for a, b in zip(np.asarray(found.left).tolist(), np.asarray(found.right).tolist()):
+            i, j = rows[a], rows[b]
+            if i != j:
+                links.add((min(i, j), max(i, j)))
+    first: dict[str, int] = {}
+    for i, d in enumerate(digests):  # (byte copies: one capture, whatever the search pairs)
+        if d:
+            j = first.setdefault(d, i)
+            if j != i:
+                links.add((j, i))
+    return CaptureLinks(digests, frozenset(links))
+
+
+def linked_groups(paths: Sequence[str], links: Iterable[tuple[int, int]]) -> list[list[str]]:
+    """``paths`` split into the sets ``links`` (pairs of positions) join through any chain, each in the order
+    given, the sets in the order of their first file."""
     parent = list(range(len(paths)))
 
     def root(i: int) -> int:
@@ -123,17 +187,20 @@ def captures(paths: Sequence[str], workers: int | None = None) -> list[list[str]
             i = parent[i]
         return i
 
-    at = {str(p): i for i, p in enumerate(paths)}
-    rows = [at[str(p)] for p in enc.paths]
-    if len(rows) > 1:
-        found = encoder.pairs(enc.encodings, encoder.default_threshold, workers=workers, paths=list(enc.paths))
-        for a, b in zip(np.asarray(found.left).tolist(), np.asarray(found.right).tolist()):
-            parent[root(rows[a])] = root(rows[b])
-    digests: dict[str, int] = {}
-    for i, d in zip(rows, enc.digests):  # (byte copies: one capture, whatever the search pairs)
-        if d:
-            parent[root(i)] = root(digests.setdefault(d, i))
+    for a, b in links:
+        parent[root(a)] = root(b)
     out: dict[int, list[str]] = {}
     for i, p in enumerate(paths):
         out.setdefault(root(i), []).append(p)
     return list(out.values())
+
+
+def captures(paths: Sequence[str], workers: int | None = None) -> list[list[str]]:
+    """``paths`` split into captures: files the ``copies`` method calls copies of one another (a grey, cropped,
+    mirrored, re-saved or resized copy and its original; joined through any chain of copies), each a list in the
+    order given; a file that cannot be read is a capture of its own. The files are encoded and verified as the
+    ``copies`` method does (its decode, hash, CNN and check), so the re-shots it tells from copies stay apart.
+    The keep stage keeps the links it found (:data:`CAPTURE_LINKS`), so a re-run encodes nothing again."""
+    if len(paths) < 2:
+        return [list(paths)]
+    return linked_groups(paths, capture_links(paths, workers).links)
