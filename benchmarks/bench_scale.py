@@ -23,7 +23,8 @@ result is a JSON line in WORKDIR/grow.jsonl as soon as it is measured (nothing w
    kept candidate search used: only the new rows are searched against all), end to end.
 3. Warm re-run: ``--camera`` unique camera-size photos (``home_library.make_library``: 2-16 MP JPEGs with
    camera EXIF), ``find DIR -m M`` once to fill the per-folder cache, then again with nothing changed: wall,
-   CPU and the stages, per method.
+   CPU and the stages, per method (``--methods copies,phash,similar``: ``similar``'s warm run reads its keep
+   stage's shot scores and capture links from the cache too).
 
 ``--search-only-first N``: a library too large to verify on this machine in the time there is (see
 :func:`search_only_first`): the first find's search and memory measured with the verification left out, the
@@ -439,7 +440,8 @@ def main() -> None:
     ap.add_argument("--sizes", default="2000,5000,20000", help="sizes of the scale run (small pictures)")
     ap.add_argument("--new", type=int, default=1000, help="pictures added in the incremental run (0: none)")
     ap.add_argument("--camera", type=int, default=1000, help="camera photos of the warm re-run (0: none)")
-    ap.add_argument("--methods", default="copies,phash", help="methods of the warm re-run")
+    ap.add_argument("--methods", default="copies,phash",
+                    help="methods of the warm re-run (any registered method: copies,phash,similar)")
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/imagetwins-scale"))
     ap.add_argument("--check-vectors", nargs=2, type=Path, metavar=("DB", "DIR"),
                     help="compare the pairs proposed and found with float16 and float32 vectors on an index")

@@ -24,7 +24,9 @@ Measured on held-out originals in ``benchmarks/bench_keeper.py``.
 ``newest`` / ``oldest``: the latest / earliest capture date, ties broken by ``original``.
 ``best``: the best shot of a scene (re-shots, the ``similar`` method's default): the highest
 :func:`imagetwins.shots.shot_score` (sharpness, exposure, resolution; each file of the group decoded once more,
-at the largest one's size, at most 1024 px), ties broken by ``original``.
+at the largest one's size, at most 1024 px), ties broken by ``original``. The scores and the ``copies`` links that
+tell a group's captures apart are kept in the run's store by content, as the enlargement scores are: a re-run
+decodes nothing, an edited file is measured again.
 
 Reference folders (``keep_in=``) come before any rule: every file inside one is kept and never
 touched, and when a group has one there, the keeper is chosen among them.
