@@ -380,9 +380,9 @@ class ImageFeatures:
         sizes = [4 * n, d * n, 4 * m, d * m, th * tw, 2 * ch * cw]
         if _HEADER.size + sum(sizes) != len(data):
             raise ValueError("not serialised image features (wrong length)")
-        parts, at = [], _HEADER.size
+        parts, at, view = [], _HEADER.size, memoryview(data)  # (views: the arrays are read in place, not copied)
         for size in sizes:
-            parts.append(data[at:at + size])
+            parts.append(view[at:at + size])
             at += size
         colour = np.frombuffer(parts[5], np.uint8).reshape(ch, cw, 2) if ch else None
         return cls((width, height), np.frombuffer(parts[0], "<f2").reshape(n, 2).astype(np.float32),
@@ -1118,6 +1118,17 @@ def _quick_fit(a: ImageFeatures, b: ImageFeatures, mirrored: bool, strongest: in
     return best
 
 
+_dtype_names: dict[np.dtype, bytes] = {}
+
+
+def _dtype_name(dtype: np.dtype) -> bytes:
+    """``str(dtype).encode()``, kept: numpy makes the name anew each time (a third of :func:`order_key`)."""
+    name = _dtype_names.get(dtype)
+    if name is None:
+        name = _dtype_names[dtype] = str(dtype).encode()
+    return name
+
+
 def order_key(features: ImageFeatures) -> bytes:
     """A digest of every array of ``features``: :func:`verify_pair` checks a pair in the order of these keys.
 
@@ -1133,10 +1144,10 @@ def order_key(features: ImageFeatures) -> bytes:
     for arr in (features.points, features.descriptors, features.mirror_points, features.mirror_descriptors,
                 features.thumbnail):
         arr = np.ascontiguousarray(arr)
-        h.update(str(arr.dtype).encode() + np.asarray(arr.shape, dtype=np.int64).tobytes())
-        h.update(arr.tobytes())
-    colour = b"" if features.colour is None else np.ascontiguousarray(features.colour).tobytes()
-    features._order_key = h.digest() + hashlib.sha256(colour).digest()
+        h.update(_dtype_name(arr.dtype) + np.asarray(arr.shape, dtype=np.int64).tobytes())
+        h.update(arr.data)  # (the bytes of tobytes(), without copying them)
+    colour = hashlib.sha256() if features.colour is None else hashlib.sha256(np.ascontiguousarray(features.colour).data)
+    features._order_key = h.digest() + colour.digest()
     return features._order_key
 
 
