@@ -6,6 +6,7 @@ import numpy as np
 
 from imagetwins.search.hamming import BlockScanner, as_hashes, bits_threshold
 from imagetwins.search.pairs import Pairs
+from imagetwins.search.products import PRODUCT_MIN, within_by_products
 from imagetwins.workers import thread_count
 
 __all__ = ["closest_per_pair", "dihedral_pairs", "dihedral_query", "dihedral_variants"]
@@ -49,7 +50,13 @@ def dihedral_query(queries: np.ndarray, database: np.ndarray, threshold: int, wo
     q = as_hashes(queries, "queries")
     db = as_hashes(database, "database")
     t = bits_threshold(threshold, 256)
-    raw = BlockScanner(dihedral_variants(q).reshape(-1, 4), db, t, triangle=False).run(thread_count(workers))
+    variants = dihedral_variants(q).reshape(-1, 4)
+    raw = None
+    if len(variants) * len(db) >= PRODUCT_MIN and db.ndim == 2 and db.shape[1] == 4:
+        # the same pairs and distances from an integer matrix product (search.products), several times faster
+        raw = within_by_products(variants, db, t, thread_count(workers))
+    if raw is None:
+        raw = BlockScanner(variants, db, t, triangle=False).run(thread_count(workers))
     return closest_per_pair(Pairs(raw.left // 8, raw.right, raw.score))
 
 
