@@ -8,6 +8,10 @@ them; the look-alikes are ukbench views of one object with their camera stamps d
   more of the scene (``verify.PADDING_GRADIENT_CONTINUES``).
 - Stickers or meme letters over a copy whose colours were changed too: the overlays are the cells off the colour fit
   (``verify.OVERLAY_OFF``), where the grey fit counted every recoloured cell among them.
+- A strong keystone leaves the affine fit's inliers in one part of the picture: the homography is refitted to every
+  match it explains (``verify.GUIDED_ROUNDS``), but only kept where the alignment is one a copy gives (a second photo
+  of a flat object is a homography of the first too), and only tried where enough of the picture agrees already
+  (``verify.GUIDED_AGREEMENT``: its cost stays off most pairs that are no copies).
 """
 
 from __future__ import annotations
@@ -35,6 +39,8 @@ COMBOS = {
     248: ("on_background", "crop_small"),
     90: ("meme_text", "colour_shift", "stickers"),
     171: ("colour_shift", "meme_text", "keystone"),
+    153: ("keystone", "blur_noise", "crop_small"),
+    244: ("keystone", "stickers"),
 }
 
 
@@ -50,7 +56,7 @@ def records(tmp_path_factory, datasets: Path) -> dict[str, copies.CopyRecord]:
         edits.FAMILIES["combo"](img, np.random.default_rng([4242, k - 40])).save(folder / f"p{k}_combo.jpg",
                                                                                  quality=92)
     src = datasets / "ukbench-600" / "images"
-    for n in (62, 63):
+    for n in (62, 63, 4, 6, 44, 45, 46, 9, 10):
         (folder / f"v{n}.jpg").write_bytes(quality.without_capture_stamp((src / f"ukbench{n:05d}.jpg").read_bytes()))
     for name in ("114400", "114401"):  # holidays-half, an even (tuning) group: no EXIF
         (folder / f"h{name}.jpg").write_bytes((datasets / "holidays-half" / "images" / f"{name}.jpg").read_bytes())
@@ -125,3 +131,49 @@ def test_a_reshot_is_no_recoloured_copy_with_overlays(records, monkeypatch) -> N
     v = copies.verify_records(records["h114400"], records["h114401"])
     assert tried and v.overlay == 0, v.to_dict()
     assert v.confidence < verify.DEFAULT_CONFIDENCE and v.verdict() is Verdict.RESHOT
+
+
+@pytest.mark.parametrize("k", [153, 244])
+def test_a_strong_keystone_is_followed_by_the_refitted_homography(records, k: int) -> None:
+    """A keystoned copy (cropped and blurred, or with stickers): the homography of the affine fit's inliers leaves
+    part of the picture misaligned; refitted to every match it explains, the picture agrees."""
+    v = copies.verify_records(records[f"p{k}"], records[f"p{k}_combo"])
+    assert v.confidence >= verify.DEFAULT_CONFIDENCE and v.verdict() is Verdict.COPY, v.to_dict()
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(verify, "GUIDED_ROUNDS", 0)  # the homography of the affine fit's inliers alone
+        before = copies.verify_records(records[f"p{k}"], records[f"p{k}_combo"])
+    assert before.confidence < verify.DEFAULT_CONFIDENCE and before.strict_agreement < v.strict_agreement
+
+
+def test_a_flat_object_photographed_twice_is_not_aligned_as_a_copy(records, monkeypatch) -> None:
+    """Two ukbench views of one object, EXIF dropped: the homography refitted to more of their matches aligns them
+    nearly as well as a copy (a second photo of a flat object is a homography of the first), but it is not an
+    alignment a copy gives (neither frame holds the other; the cells depart from one lighting change as other light
+    does): the refit is not kept, and they stay under the default."""
+    refits = []
+    guided = verify._guided_homography
+    monkeypatch.setattr(verify, "_guided_homography", lambda *args: refits.append(guided(*args)) or refits[-1])
+    v = copies.verify_records(records["v4"], records["v6"])
+    assert any(h is not None for h in refits), "no refit tried"
+    assert v.confidence < verify.DEFAULT_CONFIDENCE and v.verdict() is not Verdict.COPY, v.to_dict()
+    with pytest.MonkeyPatch.context() as m:  # the refit kept whatever it gives (FRAMING_COVER 0: no framing rule)
+        m.setattr(verify, "OVERLAY_REST_TEXTURE", 10.0)
+        m.setattr(verify, "FRAMING_COVER", 0.0)
+        trusting = copies.verify_records(records["v4"], records["v6"])
+    assert trusting.confidence >= verify.DEFAULT_CONFIDENCE, trusting.to_dict()
+
+
+@pytest.mark.parametrize("pair", [("v44", "v45"), ("v45", "v46"), ("v9", "v10")])
+def test_the_refit_is_not_tried_where_it_cannot_make_a_copy(records, monkeypatch, pair) -> None:
+    """Two ukbench views of one object (EXIF dropped) reach the homography, but under GUIDED_AGREEMENT of their cells
+    agree (44/45, 45/46) or their confidence is under GUIDED_FROM (9/10, whose cells agree 0.82): the refit is not
+    tried. Tried (both gates at 0), it changes nothing."""
+    refits = []
+    guided = verify._guided_homography
+    monkeypatch.setattr(verify, "_guided_homography", lambda *args: refits.append(guided(*args)) or refits[-1])
+    v = copies.verify_records(records[pair[0]], records[pair[1]])
+    assert not refits and (v.agreement < verify.GUIDED_AGREEMENT or v.confidence < verify.GUIDED_FROM), v.to_dict()
+    monkeypatch.setattr(verify, "GUIDED_AGREEMENT", 0.0)
+    monkeypatch.setattr(verify, "GUIDED_FROM", 0.0)
+    tried = copies.verify_records(records[pair[0]], records[pair[1]])
+    assert refits and tried.confidence == v.confidence < verify.DEFAULT_CONFIDENCE
