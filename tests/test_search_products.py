@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from imagetwins import matching
-from imagetwins.search import dihedral_query, dihedral_variants, products
+from imagetwins.search import dihedral_pairs, dihedral_query, dihedral_variants, products
 from imagetwins.search.dihedral import closest_per_pair
 from imagetwins.search.hamming import BlockScanner
 from imagetwins.search.pairs import Pairs
@@ -58,3 +58,18 @@ def test_without_onnxruntime_the_scan_answers(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(matching, "_session", False)  # as where onnxruntime cannot run the graph
     assert products.within_by_products(dihedral_variants(queries).reshape(-1, 4), database, 40, 2) is None
     _same(dihedral_query(queries, database, 40, 2), want)
+
+
+def test_all_pairs_of_one_set_through_the_product_are_the_scans() -> None:
+    rng = np.random.default_rng(2)
+    hashes = _hashes(rng, products.COLUMNS + 300)
+    near = rng.choice(len(hashes), 120, replace=False)
+    hashes[near[:60]] = hashes[near[60:]] ^ (np.uint64(1) << rng.integers(0, 64, (60, 4)).astype(np.uint64))
+    hashes[near[100:110]] = dihedral_variants(hashes[near[110:120]])[:, 3]  # turned copies, later and earlier
+    hashes[5] = hashes[4000] = 0
+    assert 8 * len(hashes) * len(hashes) // 2 >= products.PRODUCT_MIN  # dihedral_pairs takes the product
+    for threshold in (4, 96):
+        raw = BlockScanner(dihedral_variants(hashes).reshape(-1, 4), hashes, threshold, triangle=True, group=8).run(2)
+        want = closest_per_pair(Pairs(raw.left // 8, raw.right, raw.score))
+        assert len(want) > 0
+        _same(dihedral_pairs(hashes, threshold, 2), want)

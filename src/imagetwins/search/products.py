@@ -29,9 +29,12 @@ def _as_bytes(words: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(words).view(np.uint8).reshape(len(words), -1)
 
 
-def within_by_products(rows: np.ndarray, cols: np.ndarray, threshold: int, workers: int) -> Pairs | None:
+def within_by_products(rows: np.ndarray, cols: np.ndarray, threshold: int, workers: int,
+                       group: int | None = None, progress: bool = False) -> Pairs | None:
     """Every ``(row, col)`` whose hashes (``(N, 4)`` uint64 words each) are within ``threshold`` bits, with the
-    distance (uint16, as the scan gives it), in no particular order; None where onnxruntime cannot compute it."""
+    distance (uint16, as the scan gives it), in no particular order; None where onnxruntime cannot compute it.
+    ``group``: rows and columns are one set, row ``r`` being column ``r // group`` in one of ``group`` forms, and only
+    the pairs with a later column are wanted (each unordered pair once, as the scan's ``triangle``)."""
     session = matching.session()
     if session is None:
         return None
@@ -45,15 +48,20 @@ def within_by_products(rows: np.ndarray, cols: np.ndarray, threshold: int, worke
     def scan(c0: int) -> Pairs:
         columns = matching.base_form(base[c0:c0 + COLUMNS])
         found = []
-        for r0 in range(0, len(query), ROWS):
+        # (with ``group``, rows whose column is at or after this block's last have no pair in it)
+        last = len(query) if group is None else min(len(query), (c0 + len(columns) - 1) * group)
+        for r0 in range(0, last, ROWS):
             # (the bits of a block of rows unpacked here, not all at once: memory stays a block's, whatever the rows)
             score = session.run(None, {"query": matching.query_form(query[r0:r0 + ROWS]), "base": columns})[0]
             near = score >= need[r0:r0 + ROWS]
             if not near.any():  # the common case: nothing close in this block
                 continue
             ii, jj = np.nonzero(near)
+            if group is not None:
+                later = jj + c0 > (ii + r0) // group
+                ii, jj = ii[later], jj[later]
             dist = (need[r0 + ii, 0] + np.int32(threshold) - score[ii, jj]).astype(np.uint16)
             found.append(Pairs((ii + r0).astype(np.int64), (jj + c0).astype(np.int64), dist))
         return Pairs.concat(found)
 
-    return run_blocks(scan, list(range(0, len(base), COLUMNS)), workers)
+    return run_blocks(scan, list(range(0, len(base), COLUMNS)), workers, progress)
