@@ -178,13 +178,10 @@ def _grey(path: str) -> np.ndarray:
         return np.asarray(ImageOps.exif_transpose(im).convert("L"), np.float32)
 
 
-def native(pa: str, pb: str, fa: verify.ImageFeatures, fb: verify.ImageFeatures, blur: float = 0.0) -> dict | None:
-    """Signals 2 and 3 (module docstring) for one pair, or None where the pair cannot be aligned in its files;
-    ``blur``: a Gaussian blur (sigma, px on the wide view's grid) of both views before the blocks are matched."""
-    w = verify.verify_pair(fa, fb, keep_matches=True)
-    if len(w.matches) < 8 or any(w.cut_from_canvas) or w.mirrored:
-        return None
-    ga, gb = _grey(pa), _grey(pb)
+def file_homography(w, fa: verify.ImageFeatures, fb: verify.ImageFeatures, ga: np.ndarray, gb: np.ndarray):
+    """The check's matches (``w.matches``, on the features' thumbnails) brought onto the files' own pixels ``ga``,
+    ``gb`` and the homography a -> b fitted to them (RANSAC), with the area scale of its linear part; None where
+    there is none."""
     sa, sb = ga.shape[1] / fa.size[0], gb.shape[1] / fb.size[0]
     src = np.array([m[0] for m in w.matches], np.float64) * sa
     dst = np.array([m[1] for m in w.matches], np.float64) * sb
@@ -194,6 +191,20 @@ def native(pa: str, pb: str, fa: verify.ImageFeatures, fb: verify.ImageFeatures,
     det = abs(float(np.linalg.det(h[:2, :2] / h[2, 2])))
     if not np.isfinite(det) or det <= 0:
         return None
+    return h, det
+
+
+def native(pa: str, pb: str, fa: verify.ImageFeatures, fb: verify.ImageFeatures, blur: float = 0.0) -> dict | None:
+    """Signals 2 and 3 (module docstring) for one pair, or None where the pair cannot be aligned in its files;
+    ``blur``: a Gaussian blur (sigma, px on the wide view's grid) of both views before the blocks are matched."""
+    w = verify.verify_pair(fa, fb, keep_matches=True)
+    if len(w.matches) < 8 or any(w.cut_from_canvas) or w.mirrored:
+        return None
+    ga, gb = _grey(pa), _grey(pb)
+    fit = file_homography(w, fa, fb, ga, gb)
+    if fit is None:
+        return None
+    h, det = fit
     lo, hi, to_lo = (ga, gb, np.linalg.inv(h)) if det > 1 else (gb, ga, h)
     s = float(np.sqrt(max(det, 1 / det)))
     hib = cv2.GaussianBlur(hi, (0, 0), 0.5 * s) if s > 1.2 else hi

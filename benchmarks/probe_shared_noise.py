@@ -84,15 +84,10 @@ def align(pa: str, pb: str, fa: verify.ImageFeatures, fb: verify.ImageFeatures):
     if len(w.matches) < 8 or any(w.cut_from_canvas) or w.mirrored:
         return None
     (ga, qa), (gb, qb) = _load(pa), _load(pb)
-    sa, sb = ga.shape[1] / fa.size[0], gb.shape[1] / fb.size[0]
-    src = np.array([m[0] for m in w.matches], np.float64) * sa
-    dst = np.array([m[1] for m in w.matches], np.float64) * sb
-    h, _ = cv2.findHomography(src, dst, cv2.RANSAC, 3.0 * sb)
-    if h is None:
+    fit = geometry.file_homography(w, fa, fb, ga, gb)
+    if fit is None:
         return None
-    det = abs(float(np.linalg.det(h[:2, :2] / h[2, 2])))
-    if not np.isfinite(det) or det <= 0:
-        return None
+    h, det = fit
     lo, hi, to_lo, q = (ga, gb, np.linalg.inv(h), qa) if det > 1 else (gb, ga, h, qb)
     s = float(np.sqrt(max(det, 1 / det)))
     hib = cv2.GaussianBlur(hi, (0, 0), 0.5 * np.sqrt(s * s - 1)) if s > 1.05 else hi

@@ -188,18 +188,42 @@ def home_trash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 class CallCount:
-    """``owner.name`` replaced (through ``monkeypatch``) by a wrapper that counts its calls in :attr:`calls`: how the
-    tests of work that grew with the square of the files count what a run does."""
+    """``owner.name`` replaced (through ``monkeypatch``) by a wrapper that counts its calls in :attr:`calls` and keeps
+    each call's first argument in :attr:`firsts`: how the tests of work that grew with the square of the files count
+    what a run does, and the tests of "decodes nothing" see what was read."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, owner: object, name: str) -> None:
         self.calls = 0
+        self.firsts: list = []
         real = getattr(owner, name)
 
         def counted(*args, **kwargs):
             self.calls += 1
+            self.firsts.append(args[0] if args else None)
             return real(*args, **kwargs)
 
         monkeypatch.setattr(owner, name, counted)
+
+
+class Decodes:
+    """Counts pixel decodes anywhere (Pillow's ``ImageFile.load``) and calls of ``imagetwins.io.open_image``: what
+    the "a warm re-run decodes nothing" tests assert on."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from PIL import ImageFile
+
+        from imagetwins import io
+
+        self._loads = CallCount(monkeypatch, ImageFile.ImageFile, "load")
+        self._opens = CallCount(monkeypatch, io, "open_image")
+
+    @property
+    def loads(self) -> int:
+        return self._loads.calls
+
+    @property
+    def opens(self) -> int:
+        return self._opens.calls
 
 
 def exported_decisions(browser, timeout: float = 20.0) -> Path:

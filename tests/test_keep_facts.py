@@ -6,7 +6,8 @@ import time
 from pathlib import Path
 
 import pytest
-from PIL import Image, ImageFile, ImageOps
+from conftest import Decodes
+from PIL import Image, ImageOps
 
 from imagetwins import facts, io, keep
 from imagetwins.finder import find_duplicate_groups
@@ -42,25 +43,6 @@ def grouped(tmp_path: Path, datasets: Path) -> Path:
     return folder
 
 
-class _Decodes:
-    """Counts pixel decodes anywhere (Pillow's ImageFile.load) and calls of io.open_image."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.loads = self.opens = 0
-        load, open_image = ImageFile.ImageFile.load, io.open_image
-
-        def counting_load(im, *a, **k):
-            self.loads += 1
-            return load(im, *a, **k)
-
-        def counting_open(*a, **k):
-            self.opens += 1
-            return open_image(*a, **k)
-
-        monkeypatch.setattr(ImageFile.ImageFile, "load", counting_load)
-        monkeypatch.setattr(io, "open_image", counting_open)
-
-
 def _run(folder: Path, db: Path):
     with Index(db, methods=["phash"]) as cache:
         result = find_duplicate_groups(folder, "phash", cache=cache)
@@ -72,7 +54,7 @@ def test_a_warm_rerun_of_grouped_camera_photos_decodes_nothing(grouped: Path, tm
     db = tmp_path / "i.db"
     first, first_decisions = _run(grouped, db)
     assert len(first.groups) == 3 and all(len(g.files) == 2 for g in first.groups)
-    counted = _Decodes(monkeypatch)
+    counted = Decodes(monkeypatch)
     again, decisions = _run(grouped, db)
     assert counted.loads == 0 and counted.opens == 0
     assert [d.keep for d in decisions] == [d.keep for d in first_decisions]
@@ -124,7 +106,7 @@ def test_a_cache_made_before_facts_were_kept_measures_once_then_never(grouped: P
     with Index(db, methods=[]) as store:
         store.db.execute("DELETE FROM facts")  # as an index written before facts were kept
     _run(grouped, db)  # measures the grouped files once and keeps their facts
-    counted = _Decodes(monkeypatch)
+    counted = Decodes(monkeypatch)
     _run(grouped, db)
     assert counted.loads == 0
 

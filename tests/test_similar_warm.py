@@ -10,7 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageFile, ImageOps, JpegImagePlugin
+from conftest import CallCount, Decodes
+from PIL import Image, ImageOps, JpegImagePlugin
 
 import imagetwins
 from imagetwins import io, shots
@@ -39,29 +40,16 @@ def scenes(tmp_path: Path, datasets: Path) -> Path:
     return folder
 
 
-class _Decodes:
-    """Counts pixel decodes anywhere (Pillow's ImageFile.load), calls of io.open_image and the shots scored."""
+class _Decodes(Decodes):
+    """Decodes, and the names of the shots scored."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.loads = self.opens = 0
-        self.scored: list[str] = []
-        load, open_image, shot_score = ImageFile.ImageFile.load, io.open_image, shots.shot_score
+        super().__init__(monkeypatch)
+        self.shot_scores = CallCount(monkeypatch, shots, "shot_score")
 
-        def counting_load(im, *a, **k):
-            self.loads += 1
-            return load(im, *a, **k)
-
-        def counting_open(*a, **k):
-            self.opens += 1
-            return open_image(*a, **k)
-
-        def counting_score(path, *a, **k):
-            self.scored.append(Path(path).name)
-            return shot_score(path, *a, **k)
-
-        monkeypatch.setattr(ImageFile.ImageFile, "load", counting_load)
-        monkeypatch.setattr(io, "open_image", counting_open)
-        monkeypatch.setattr(shots, "shot_score", counting_score)
+    @property
+    def scored(self) -> list[str]:
+        return [Path(path).name for path in self.shot_scores.firsts]
 
 
 def _run(folder: Path, db: Path):
@@ -99,7 +87,7 @@ def test_an_edited_photo_is_scored_again_and_only_it(scenes: Path, tmp_path: Pat
         darker = Image.fromarray((np.asarray(im.convert("RGB"), np.float32) * 0.9).astype(np.uint8))
         darker.save(edited, qtables=im.quantization, subsampling=JpegImagePlugin.get_sampling(im),
                     exif=im.info.get("exif", b""))
-    counted.scored.clear()
+    counted.shot_scores.firsts.clear()
     again = _run(scenes, db)
     assert edited.name in {Path(p).name for d in again.decisions for p in d.files}
     assert counted.scored == [edited.name]  # its score measured again, every other one read from the index

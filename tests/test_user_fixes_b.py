@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import shutil
+from itertools import chain
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import CallCount
 
 from imagetwins.cli import main
 
@@ -135,18 +137,11 @@ def test_a_sub_folder_takes_its_rows_from_the_parent_folders_cache(tmp_path: Pat
         want = parent.load("phash")
     edited = sub / sorted(p.name for p in sub.glob("bsds*"))[0]
     os.utime(edited, ns=(0, 10**18))  # changed since the parent's scan: read again
-    read: list[str] = []
-    encode_files = index_module.encode_files
-
-    def counting(paths, *args, **kwargs):
-        read.extend(paths)
-        return encode_files(paths, *args, **kwargs)
-
-    monkeypatch.setattr(index_module, "encode_files", counting)
+    encoded = CallCount(monkeypatch, index_module, "encode_files")
     with open_folder_cache(sub, ["phash"]) as child:
         assert child.update(sub, recursive=True).added == 4
         got = child.load("phash")
-    assert read == [str(edited)]
+    assert [*chain.from_iterable(encoded.firsts)] == [str(edited)]
     rows = dict(zip(want[0], want[1]))
     for path, row in zip(*got):
         assert np.array_equal(row, rows[path])

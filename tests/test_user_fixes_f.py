@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from itertools import chain
 from pathlib import Path
 
 import pytest
+from conftest import CallCount
 
 
 def _run(*args):
@@ -266,29 +268,23 @@ def test_find_with_an_index_file_takes_the_rows_of_the_folders_cache(tmp_path: P
     assert res.exit_code == 0, res.output
     edited = folder / "sub" / photos[4].name
     os.utime(edited, ns=(0, 10**18))  # changed since the cache's scan: read again
-    read: list[str] = []
-    encode_files = index_module.encode_files
-
-    def counting(paths, *args, **kwargs):
-        read.extend(paths)
-        return encode_files(paths, *args, **kwargs)
-
-    monkeypatch.setattr(index_module, "encode_files", counting)
+    encoded = CallCount(monkeypatch, index_module, "encode_files")
     res = _run("find", folder, "-r", "-m", "phash", "--db", tmp_path / "new.db", "--json", tmp_path / "db.json")
     assert res.exit_code == 0, res.output
-    assert read == [str(edited.resolve())]
+    assert [*chain.from_iterable(encoded.firsts)] == [str(edited.resolve())]
     groups = [json.loads((tmp_path / n).read_text())["groups"] for n in ("plain.json", "db.json")]
     assert [(g["files"], g["keep"]) for g in groups[0]] == [(g["files"], g["keep"]) for g in groups[1]]
     assert len(groups[0]) == 3
-    read.clear()
+    encoded.firsts.clear()
     res = _run("find", folder / "sub", "-m", "phash", "--db", tmp_path / "sub.db")  # (the parent's cache lends)
-    assert res.exit_code == 0 and read == [str(edited.resolve())], (res.output, read)
-    read.clear()
+    assert res.exit_code == 0, res.output
+    assert [*chain.from_iterable(encoded.firsts)] == [str(edited.resolve())]
+    encoded.firsts.clear()
     import imagetwins
 
     with imagetwins.open_session(folder, ["phash"], db=tmp_path / "api.db") as session:  # the library's route
         found = imagetwins.find(folder, "phash", recursive=True, session=session)
-    assert read == [str(edited.resolve())] and len(found.groups) == 3
+    assert [*chain.from_iterable(encoded.firsts)] == [str(edited.resolve())] and len(found.groups) == 3
 
 
 @pytest.mark.integration
