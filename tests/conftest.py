@@ -205,6 +205,23 @@ class CallCount:
         monkeypatch.setattr(owner, name, counted)
 
 
+def indexed_album(tmp_path: Path, n: int = 6, twice: bool = False) -> tuple[Path, Path]:
+    """A folder ``album`` of ``n`` synthetic photos (each with a byte copy when ``twice``) and its phash index
+    ``photos.db``, closed: what the damaged-index tests damage."""
+    from imagetwins.index import Index
+
+    album = tmp_path / "album"
+    album.mkdir()
+    for k in range(n):
+        synthetic_photo(96, 72, k).save(album / f"p{k}.png")
+        if twice:
+            (album / f"p{k} copy.png").write_bytes((album / f"p{k}.png").read_bytes())
+    db = tmp_path / "photos.db"
+    with Index(db, methods=["phash"]) as idx:
+        idx.update(album)
+    return album, db
+
+
 class Decodes:
     """Counts pixel decodes anywhere (Pillow's ``ImageFile.load``) and calls of ``imagetwins.io.open_image``: what
     the "a warm re-run decodes nothing" tests assert on."""

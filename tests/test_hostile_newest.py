@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import synthetic_photo
+from conftest import indexed_album, synthetic_photo
 from index_files import damage_table
 
 import imagetwins
@@ -18,25 +18,12 @@ from imagetwins.index import Index, IndexDamagedError
 pytestmark = pytest.mark.unit
 
 
-def _indexed(tmp_path: Path, n: int = 6) -> tuple[Path, Path]:
-    """A folder of ``n`` photos (each twice) and its phash index, closed."""
-    album = tmp_path / "album"
-    album.mkdir()
-    for k in range(n):
-        synthetic_photo(96, 72, k).save(album / f"p{k}.png")
-        (album / f"p{k} copy.png").write_bytes((album / f"p{k}.png").read_bytes())
-    db = tmp_path / "photos.db"
-    with Index(db, methods=["phash"]) as idx:
-        idx.update(album)
-    return album, db
-
-
 @pytest.mark.parametrize("table", ["files", "dirs", "encodings"])
 def test_a_damaged_index_is_one_error_naming_it_not_sqlites_exception(tmp_path: Path, table: str) -> None:
     """A page of the index damaged on disk: SQLite opens the file, and only a query of that table fails. Every
     read of the index (load, digests, errors, stats, check against it) raised sqlite3.DatabaseError from inside
     a query, a traceback at the command line; now an IndexDamagedError (an IndexFileError) names the file."""
-    album, db = _indexed(tmp_path)
+    album, db = indexed_album(tmp_path, twice=True)
     damage_table(db, table)
     with Index(db, methods=[], readonly=True) as idx:
         for read in (lambda: idx.load("phash"), lambda: idx.digests([str(album / "p0.png")] * 2),
@@ -60,7 +47,7 @@ def test_the_thumbnail_folder_of_a_page_whose_name_is_not_utf8_is_linked_by_its_
     from imagetwins.finder import find_duplicate_groups
     from imagetwins.report import write_html_report
 
-    album, _ = _indexed(tmp_path, 3)
+    album, _ = indexed_album(tmp_path, 3, twice=True)
     result = find_duplicate_groups(album, "phash")
     assert len(result.groups) == 3
     page = Path(os.fsdecode(bytes(tmp_path) + b"/r\xe9sum\xe9.html"))
@@ -82,7 +69,7 @@ def test_a_quarantine_is_never_made_in_a_folder_of_someone_s_own_files(tmp_path:
 
     from imagetwins.quarantine import Plan, QuarantineError, apply_plan, undo
 
-    album, _ = _indexed(tmp_path, 1)
+    album, _ = indexed_album(tmp_path, 1, twice=True)
     pictures = tmp_path / "Pictures"
     pictures.mkdir()
     synthetic_photo(80, 60, 7).save(pictures / "beach.png")
@@ -119,7 +106,7 @@ def test_a_report_cut_short_never_leaves_the_earlier_page_showing_other_files_pi
     import imagetwins.report as report
     from imagetwins.finder import find_duplicate_groups
 
-    album, _ = _indexed(tmp_path, 3)
+    album, _ = indexed_album(tmp_path, 3, twice=True)
     page = tmp_path / "review.html"
     report.write_html_report(find_duplicate_groups(album, "phash"), page, embed=False, workers=1)
 
@@ -156,7 +143,7 @@ def test_a_page_never_removes_the_thumbnails_of_another_page_of_the_same_stem(tm
     from imagetwins.finder import find_duplicate_groups
     from imagetwins.report import write_html_report
 
-    album, _ = _indexed(tmp_path, 3)
+    album, _ = indexed_album(tmp_path, 3, twice=True)
     result = find_duplicate_groups(album, "phash")
     html, htm = tmp_path / "review.html", tmp_path / "review.htm"
     write_html_report(result, html, embed=False)
@@ -190,7 +177,7 @@ def test_the_page_and_the_plan_are_written_from_a_deleted_working_folder(tmp_pat
     from imagetwins.plan import plan_document
     from imagetwins.report import write_html_report
 
-    album, _ = _indexed(tmp_path, 2)
+    album, _ = indexed_album(tmp_path, 2, twice=True)
     gone = tmp_path / "gone"
     gone.mkdir()
     monkeypatch.chdir(gone)

@@ -7,31 +7,19 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import synthetic_photo
+from conftest import indexed_album, synthetic_photo
 from index_files import damage_table
 
 from imagetwins.cli import main
-from imagetwins.index import Index
 
 pytestmark = pytest.mark.cli
-
-
-def _indexed(tmp_path: Path, n: int = 6) -> tuple[Path, Path]:
-    album = tmp_path / "album"
-    album.mkdir()
-    for k in range(n):
-        synthetic_photo(96, 72, k).save(album / f"p{k}.png")
-    db = tmp_path / "photos.db"
-    with Index(db, methods=["phash"]) as idx:
-        idx.update(album)
-    return album, db
 
 
 def test_a_damaged_index_is_one_line_in_every_command_that_reads_it(tmp_path: Path) -> None:
     """index stats, index query and check --against a .db whose files table a disk error damaged: each printed
     SQLite's traceback ("sqlite3.DatabaseError: database disk image is malformed"); now one line naming the file,
     exit 1, and no claim that every file was added since the last update."""
-    album, db = _indexed(tmp_path)
+    album, db = indexed_album(tmp_path)
     damage_table(db, "files")
     runner = CliRunner()
     for args in (["index", "stats", "--db", str(db)], ["index", "query", str(album / "p0.png"), "--db", str(db)],
