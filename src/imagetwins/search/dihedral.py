@@ -57,8 +57,9 @@ def dihedral_query(queries: np.ndarray, database: np.ndarray, threshold: int, wo
     t = bits_threshold(threshold, 256)
     variants = dihedral_variants(q).reshape(-1, 4)
     raw = None
-    if len(variants) * len(db) >= PRODUCT_MIN and db.ndim == 2 and db.shape[1] == 4:
-        # the same pairs and distances from an integer matrix product (search.products), several times faster
+    if len(variants) * len(db) >= PRODUCT_MIN:
+        # the same pairs and distances from an integer matrix product (search.products), several times faster;
+        # None (the scan then) where the database's hashes are not 256 bits wide or onnxruntime cannot run it
         raw = within_by_products(variants, db, t, thread_count(workers))
     if raw is None:
         raw = BlockScanner(variants, db, t, triangle=False).run(thread_count(workers))
