@@ -49,7 +49,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from imagetwins.userdirs import data_folder
+from imagetwins.userdirs import check_home, data_folder
 
 __all__ = ["VERDICTS", "DecisionStoreError", "Record", "Remembered", "DecisionStore", "default_store_path",
            "content_key", "records_from_plan", "apply_decisions", "EXPORT_VERSION", "FORMAT"]
@@ -275,6 +275,7 @@ class DecisionStore:
             raise DecisionStoreError(f"the decision store {self.path} is not a file")
         try:
             if write:
+                check_home(self.path.parent)  # (HOME=/nonexistent: said, never a home folder made)
                 self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
                 if not self.path.exists():  # (the paths of a person's photos: the owner's alone, as the caches)
                     try:

@@ -36,6 +36,7 @@ from imagetwins.io import ImageReadError, ReadFailure, find_images, read_bytes, 
 from imagetwins.raw import CRASHED
 from imagetwins.results import FindResult, groups_from_encodings, query_images
 from imagetwins.text import from_sqlite, shell_word, to_sqlite
+from imagetwins.userdirs import NoHomeFolder, check_home
 from imagetwins.userdirs import cache_folder as user_cache_folder
 from imagetwins.writing import describe_mode
 
@@ -438,7 +439,10 @@ class Index:
             if not create_folder:
                 raise IndexFileError(f"cannot create the index {self.path}: the folder {parent} does not exist")
             try:
+                check_home(parent)  # (HOME=/nonexistent: no cache, rather than a home folder made for it)
                 parent.mkdir(parents=True, exist_ok=True, mode=0o700)  # (its files' names say which folders)
+            except NoHomeFolder as exc:
+                raise IndexFileError(f"cannot create the index {self.path}: {exc.strerror}") from None
             except OSError as exc:
                 raise IndexFileError(f"cannot create the folder of the index {self.path}: "
                                      f"{exc.strerror or exc}") from None

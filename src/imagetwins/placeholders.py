@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING
 
 from imagetwins.digests import Digest
 from imagetwins.text import from_sqlite, to_sqlite
-from imagetwins.userdirs import data_folder
+from imagetwins.userdirs import check_home, data_folder
 
 if TYPE_CHECKING:
     from imagetwins.results import DuplicateGroup
@@ -83,6 +83,7 @@ class PlaceholderStore:
             return None
         try:
             if write:
+                check_home(self.path.parent)
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
                 db.execute(f"CREATE TABLE IF NOT EXISTS {_TABLE} (path TEXT PRIMARY KEY, dev INTEGER, ino INTEGER, "

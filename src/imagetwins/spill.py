@@ -19,7 +19,7 @@ import threading
 import weakref
 from pathlib import Path
 
-from imagetwins.userdirs import cache_folder
+from imagetwins.userdirs import cache_folder, check_home
 
 __all__ = ["SpillFile", "current_spill", "spill_folder"]
 
@@ -33,6 +33,7 @@ def _open_scratch(folder: str | os.PathLike | None):
     if folder is None:
         folder = spill_folder()
         try:
+            check_home(folder)  # (no home folder: the system's temporary folder, never a home made for it)
             Path(folder).mkdir(parents=True, exist_ok=True, mode=0o700)
             return tempfile.TemporaryFile(dir=folder, prefix=".imagetwins-spill-")
         except OSError:

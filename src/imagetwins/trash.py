@@ -31,6 +31,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from imagetwins.ownfolders import UnsafeFolder, check_own, make_own_dirs
+from imagetwins.userdirs import check_home
 
 __all__ = ["FREEDESKTOP", "TrashFolder", "TrashUnavailable", "send_to_trash", "trash_folder_for", "trash_info"]
 
@@ -205,6 +206,7 @@ def trash_folder_for(path: str | os.PathLike, device: int | None = None) -> Tras
                 if exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOENT):
                     raise
         # no trash can be made on that device: the home trash, the file copied there
+    check_home(home)  # (HOME=/nonexistent: no home trash, rather than a home folder made for it)
     trash = TrashFolder(make_own_dirs(home, "trash folder"), None)
     make_own_dirs(trash.files, "trash folder", parents=False)
     make_own_dirs(trash.info, "trash folder", parents=False)
