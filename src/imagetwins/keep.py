@@ -339,23 +339,33 @@ def enlargement_score(larger: FileInfo, smaller: FileInfo) -> float | None:
 
 @functools.lru_cache(maxsize=256)
 def _enlargement_score(larger: FileInfo, smaller: FileInfo) -> float | None:
+    return _enlargement_of(larger, smaller)
+
+
+def _enlargement_of(larger: FileInfo, smaller: FileInfo, larger_bytes: bytes | None = None,
+                    smaller_bytes: bytes | None = None) -> float | None:
+    """:func:`enlargement_score`, of the files' bytes given (read already: the content a score is kept for), else
+    of the files as they are now."""
     # the larger one (a JPEG) at the smallest DCT scale still 1.4 times the smaller: a thumbnail's original is
     # decoded at 1/8, a 2x enlargement at full size
-    big = _decode(larger.path, min_size=math.ceil(1.4 * max(smaller.width, smaller.height)))
-    small = _decode(smaller.path) if big is not None else None
+    big = _decode(larger.path, min_size=math.ceil(1.4 * max(smaller.width, smaller.height)), data=larger_bytes)
+    small = _decode(smaller.path, data=smaller_bytes) if big is not None else None
     if big is None or small is None:  # unreadable now, changed, too large, too slow: no verdict, ranks kept
         return None
     # the JPEG noise floor, from the larger file's own luminance table: only where it was decoded at full size
     # (a reduced DCT decode averages its quantisation noise away)
-    table = (_luminance_table(larger.path) if larger.format in _JPEG_FORMATS
+    table = (_luminance_table(larger.path, larger_bytes) if larger.format in _JPEG_FORMATS
              and big.size == (larger.width, larger.height) else None)
     return _unexplained_detail(big, small.convert("L"), table)
 
 
-def _luminance_table(path: str) -> tuple[int, ...] | None:
+def _luminance_table(path: str, data: bytes | None = None) -> tuple[int, ...] | None:
     """A JPEG's luminance quantisation table (64 values, from its header: no pixels decoded), or None."""
+    import io
+
     try:
-        with open_regular_file(path) as fh, Image.open(fh, formats=["JPEG", "MPO"]) as im:
+        with (open_regular_file(path) if data is None else io.BytesIO(data)) as fh, \
+                Image.open(fh, formats=["JPEG", "MPO"]) as im:
             tables = getattr(im, "quantization", None) or {}
             table = tables.get(0)
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
@@ -410,15 +420,17 @@ def _unexplained_detail(big: Image.Image, small: Image.Image,
     return unexplained / detail
 
 
-def _decode(path: str, min_size: int | None = None):
-    """One file decoded as the scan decodes it: the same pixel, size and memory limits (``io.open_image``) and,
-    on a daemon thread, the same time limit (``encoding.DECODE_TIMEOUT``); None when it fails or is too slow."""
+def _decode(path: str, min_size: int | None = None, data: bytes | None = None):
+    """One file (or its bytes ``data``, read already) decoded as the scan decodes it: the same pixel, size and memory
+    limits (``io.open_image``) and, on a daemon thread, the same time limit (``encoding.DECODE_TIMEOUT``); None when
+    it fails or is too slow."""
     from imagetwins import encoding
     from imagetwins.io import open_image  # (io decodes; keep otherwise only reads headers)
 
     pool = encoding.DecodePool(1)
     try:
-        return pool.submit(open_image, path, min_size).result(timeout=encoding.DECODE_TIMEOUT)
+        return pool.submit(functools.partial(open_image, path if data is None else data, min_size,
+                                             path_for_messages=path)).result(timeout=encoding.DECODE_TIMEOUT)
     except Exception:  # ImageReadError, a decoder's own error, or the time limit
         return None
     finally:
@@ -931,6 +943,20 @@ def _decide_sets(result: FindResult, sets: list[list[str]], keep_in: Sequence[st
             kept.close()
 
 
+def _as_scanned(path: str, key: bytes) -> bytes | None:
+    """The bytes of ``path`` when they are still the content the scan read (``key``: the first 128 bits of their
+    SHA-256), else None: a score measured on them may be kept under that content; one measured on a file changed
+    since (a photo edited while a long run verified its pairs) would stand for the scanned content in every later
+    run."""
+    from imagetwins.io import ImageReadError, read_bytes
+
+    try:
+        data = read_bytes(path)
+    except ImageReadError:
+        return None
+    return data if Digest.of_bytes(data).key == key else None
+
+
 class _KeptScores:
     """The keep stage's costly measurements kept in the store a search's run holds (:mod:`imagetwins.pairscores`:
     the session's index, folder cache or memory; else the index the result came from), looked up by the files'
@@ -989,7 +1015,10 @@ class _KeptScores:
         got = self._lookup(self.METHOD, self.VERSION, [(a, b)]).get((a, b))
         if got is not None and math.isfinite(got):
             return got
-        found = _enlargement_score(larger, smaller)
+        big, small = _as_scanned(larger.path, a), _as_scanned(smaller.path, b)
+        if big is None or small is None:  # changed since the scan: measured as it is now, kept for no content
+            return _enlargement_score(larger, smaller)
+        found = _enlargement_of(larger, smaller, big, small)
         if found is not None:  # (no verdict, e.g. unreadable now: asked again next time)
             self._keep(self.METHOD, self.VERSION, [(a, b, found)])
         return found
@@ -1005,7 +1034,10 @@ class _KeptScores:
         got = self._lookup(method, SHOT_VERSION, [(a, a)]).get((a, a))
         if got is not None and math.isfinite(got):
             return got
-        found = shot_score(f.path, side)
+        data = _as_scanned(f.path, a)
+        if data is None:  # changed since the scan: measured as it is now, kept for no content
+            return shot_score(f.path, side)
+        found = shot_score(f.path, side, data=data)
         if math.isfinite(found):  # (unreadable now: measured again next time)
             self._keep(method, SHOT_VERSION, [(a, a, found)])
         return found

@@ -81,11 +81,13 @@ def shot_quality(img: Image.Image, pixels: int | None = None, side: int = SIDE) 
     return ShotQuality(sharpness, clipped, exposure, noise, tail, int(pixels if pixels is not None else w * h))
 
 
-def shot_score(path: str | os.PathLike, side: int = SIDE) -> float:
-    """:attr:`ShotQuality.score` of one file, decoded upright and measured at long side ``side`` (the largest
-    long side of the shots compared, at most :data:`MAX_SIDE`); ``-inf`` when it cannot be read (it is then never
-    suggested)."""
+def shot_score(path: str | os.PathLike, side: int = SIDE, data: bytes | None = None) -> float:
+    """:attr:`ShotQuality.score` of one file (of its bytes ``data`` when they were read already), decoded upright
+    and measured at long side ``side`` (the largest long side of the shots compared, at most :data:`MAX_SIDE`);
+    ``-inf`` when it cannot be read (it is then never suggested)."""
     side = measured_side(side)
+    if data is not None:
+        return _measured(data, os.fspath(path), side)
     try:
         st = os.stat(path)
     except (OSError, ValueError):
@@ -96,10 +98,14 @@ def shot_score(path: str | os.PathLike, side: int = SIDE) -> float:
 
 @functools.lru_cache(maxsize=4096)
 def _score(path: str, side: int, size: int, mtime_ns: int, inode: int) -> float:
+    return _measured(path, path, side)
+
+
+def _measured(source: str | bytes, path: str, side: int) -> float:
     from imagetwins.io import ImageReadError, open_image
 
     try:
-        img = open_image(path, min_size=1, min_long_side=side)
+        img = open_image(source, min_size=1, min_long_side=side, path_for_messages=path)
     except (ImageReadError, OSError, ValueError):
         return float("-inf")
     return shot_quality(img, side=side).score

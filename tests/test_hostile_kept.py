@@ -1,0 +1,61 @@
+"""An attack pass on what a run keeps for the next one (docs/reliability.md, "Hostile ground"): the keep stage's
+scores kept in the index by content, a file changed between the scan and the keep stage."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import synthetic_photo
+from PIL import Image, ImageFilter
+
+import imagetwins
+from imagetwins import keep
+
+pytestmark = pytest.mark.unit
+
+
+def _album(tmp_path: Path, rule: str) -> tuple[Path, Path]:
+    """Two files of one picture and the one the rule keeps first: an original and its 2x enlargement (``original``:
+    the original is kept), or a shot and a slightly blurred copy (``best``: the sharp one)."""
+    album = tmp_path / "album"
+    album.mkdir()
+    picture = synthetic_photo(400, 300, 3)
+    picture.save(album / "a.png")
+    if rule == "original":
+        picture.resize((800, 600), Image.Resampling.BICUBIC).save(album / "b.png")
+    else:
+        picture.filter(ImageFilter.GaussianBlur(1.5)).save(album / "b.png")
+    return album, album / "a.png"
+
+
+def _keepers(album: Path, db: Path, rule: str, meanwhile=None) -> list[str]:
+    with imagetwins.open_session(album, ["phash"], db=db, workers=1) as session:
+        found = imagetwins.find(album, "phash", session=session)
+        if meanwhile is not None:
+            meanwhile()
+        decided = keep.decide_keepers(found, rule=rule, session=session)
+    return [Path(d.keeper).name for d in decided.decisions]
+
+
+@pytest.mark.parametrize("rule", ["original", "best"])
+def test_a_photo_changed_between_the_scan_and_the_keep_stage_leaves_no_score_for_the_content_scanned(
+        tmp_path: Path, rule: str) -> None:
+    """The keep stage measures the files again (an enlargement's lost detail, a shot's sharpness) and keeps the
+    score in the index under the content the scan read, so a re-run decodes nothing. A photo edited in between (a
+    blurred save while a long run verified its pairs) was measured as it is now and its score kept for the content
+    scanned: once the photo was put back, every later run read that score and kept the enlargement (``original``)
+    or the blurred shot (``best``) instead of the photo, which ``remove`` then moves away. Now a score is measured
+    on the bytes whose SHA-256 is the scanned one, and kept only then."""
+    album, photo = _album(tmp_path, rule)
+    assert _keepers(album, tmp_path / "cold.db", rule) == ["a.png"]
+    scanned = photo.read_bytes()
+    db = tmp_path / "kept.db"
+
+    def blurred() -> None:
+        with Image.open(photo) as im:
+            im.filter(ImageFilter.GaussianBlur(4)).save(photo, format="PNG")
+
+    assert _keepers(album, db, rule, meanwhile=blurred) == ["b.png"]  # (the photo as it is now: blurred)
+    photo.write_bytes(scanned)  # put back
+    assert _keepers(album, db, rule) == ["a.png"]
