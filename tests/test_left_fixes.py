@@ -73,3 +73,92 @@ def test_no_home_folder_library_runs_without_a_cache_and_makes_no_home(tmp_path:
     assert spill.get(spill.put(b"spilled"), 7) == b"spilled"
     spill.close()
     assert not no_home.exists()
+
+
+def _within(seconds: float, fifo: Path, call):
+    """``call()``'s answer or exception, failing the test if it is still waiting on ``fifo`` after ``seconds`` (then
+    a writer is opened and closed, so the waiting thread ends)."""
+    import os
+    import threading
+
+    out: dict = {}
+
+    def go() -> None:
+        try:
+            out["value"] = call()
+        except BaseException as exc:  # noqa: BLE001  (handed to the test)
+            out["error"] = exc
+
+    thread = threading.Thread(target=go, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))  # the reader blocked in open() goes on, reads nothing
+        thread.join(10)
+        pytest.fail(f"blocked on the FIFO {fifo}")
+    return out
+
+
+@pytest.fixture
+def fifo_models(tmp_path: Path, monkeypatch) -> Path:
+    """A models folder whose every file is a FIFO, in place of the packaged one."""
+    import os
+
+    import imagetwins.embedding as embedding
+
+    folder = tmp_path / "models"
+    folder.mkdir()
+    for name in ("efficientnet_lite0.onnx", "hamming_scores.onnx", "report_page.html"):
+        os.mkfifo(folder / name)
+    monkeypatch.setattr(embedding, "MODEL_DIR", folder)
+    return folder
+
+
+@pytest.mark.unit
+def test_a_fifo_in_place_of_a_packaged_model_is_refused_never_waited_on(fifo_models: Path, monkeypatch) -> None:
+    import imagetwins.matching as matching
+    from imagetwins.embedding import Embedder, ModelConfig, ModelFileError
+
+    monkeypatch.setattr(matching, "MODEL", fifo_models / "hamming_scores.onnx")
+    monkeypatch.setattr(matching, "_session", None)
+    out = _within(20, fifo_models / "hamming_scores.onnx", matching.session)
+    assert out == {"value": None}  # OpenCV's matching instead, as with no onnxruntime
+    import numpy as np
+
+    embedder = Embedder(ModelConfig(path=fifo_models / "efficientnet_lite0.onnx", input_size=64))
+    out = _within(20, fifo_models / "efficientnet_lite0.onnx",
+                  lambda: embedder.embed_arrays(np.zeros((1, 64, 64, 3), np.uint8)))
+    assert isinstance(out.get("error"), ModelFileError), out
+    assert "not a regular file" in out["error"].strerror and "reinstall imagetwins" in out["error"].strerror
+
+
+@pytest.mark.unit
+def test_a_fifo_in_place_of_the_packaged_review_page_is_refused_before_any_work(fifo_models: Path, tmp_path: Path,
+                                                                                monkeypatch) -> None:
+    import imagetwins.report as report
+    from imagetwins.io import PackagedFileError
+
+    monkeypatch.setattr(report, "_PAGE_FILE", fifo_models / "report_page.html")
+    monkeypatch.setattr(report, "report_data", lambda *a, **k: pytest.fail("work done before the template was read"))
+    out = _within(20, fifo_models / "report_page.html",
+                  lambda: report.write_html_report(object(), tmp_path / "page.html"))
+    assert isinstance(out.get("error"), PackagedFileError), out
+    assert "reinstall imagetwins" in str(out["error"]) and not (tmp_path / "page.html").exists()
+
+
+@pytest.mark.cli
+def test_a_fifo_in_place_of_the_packaged_model_is_one_line_from_the_cli(album: Path, fifo_models: Path,
+                                                                        monkeypatch) -> None:
+    import dataclasses
+
+    from imagetwins.encoders import get_encoder
+
+    embedder = get_encoder("copies").embedder
+    monkeypatch.setattr(embedder, "config", dataclasses.replace(embedder.config,
+                                                                path=fifo_models / "efficientnet_lite0.onnx"))
+    monkeypatch.setattr(embedder, "_session", None)
+    out = _within(60, fifo_models / "efficientnet_lite0.onnx", lambda: run("find", album, "--no-cache"))
+    res = out["value"]
+    assert res.exit_code == 1, res.output
+    assert res.output.splitlines()[-1].startswith("Error: cannot read the model ") and "Traceback" not in res.output
+    assert "a FIFO" in res.output and "reinstall imagetwins" in res.output

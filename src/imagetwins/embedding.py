@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image
 
 from imagetwins.encoding import Stage, encode_files
-from imagetwins.io import ReadFailure, image_from_array
+from imagetwins.io import ReadFailure, image_from_array, open_regular_file
 
 MODEL_DIR = Path(__file__).parent / "models"
 DEFAULT_MODEL = MODEL_DIR / "efficientnet_lite0.onnx"
@@ -128,6 +128,33 @@ def onnxruntime():
     return ort
 
 
+class ModelFileError(OSError):
+    """An ONNX model file that cannot be read as one: missing, or not a regular file (a FIFO in its place would have
+    onnxruntime wait for a writer for ever, a device would be read without end)."""
+
+
+def inference_session(path: str | os.PathLike, options):
+    """An ``onnxruntime.InferenceSession`` (CPU) of the ONNX file ``path``, opened only if it is a regular file
+    (:func:`imagetwins.io.open_regular_file`, which never blocks). A file shipped in the package (``models/``) is
+    read through that very check and handed over as bytes; another is checked, then opened by onnxruntime by its
+    path (its external weights lie beside it).
+
+    Raises
+    ------
+    ModelFileError
+        One line: which model file and why it cannot be read.
+    """
+    ort = onnxruntime()
+    packaged = os.path.dirname(os.path.abspath(path)) == os.path.abspath(MODEL_DIR)
+    try:
+        with open_regular_file(path) as fh:
+            source = fh.read() if packaged else os.fspath(path)
+    except OSError as exc:
+        why = f"cannot read the model {os.fspath(path)}: {exc.strerror or exc}"
+        raise ModelFileError(exc.errno, why + ("; reinstall imagetwins" if packaged else "")) from None
+    return ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
+
+
 class Embedder(Stage):
     """Embeds images with an ONNX model (the bundled one by default) or any callable.
 
@@ -170,7 +197,7 @@ class Embedder(Stage):
         if self.model is not None:
             raise ValueError("feature maps come from an ONNX model, not from a callable")
         if self._session is None:
-            ort = onnxruntime()
+            ort = onnxruntime()  # (its options, before the model file is opened)
 
             from imagetwins.workers import thread_count
 
@@ -180,7 +207,7 @@ class Embedder(Stage):
             # no busy-waiting between runs: the model shares the cores with the decoding threads, and spinning
             # ORT threads burned their CPU time (find -m copies, 200 camera JPEGs: 11.5 -> 10.3 CPU s)
             opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-            self._session = ort.InferenceSession(str(self.config.path), opts, providers=["CPUExecutionProvider"])
+            self._session = inference_session(self.config.path, opts)
             self._input = self._session.get_inputs()[0].name
         mean = np.asarray(self.config.mean, np.float32).reshape(1, -1, 1, 1)
         std = np.asarray(self.config.std, np.float32).reshape(1, -1, 1, 1)

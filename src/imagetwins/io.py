@@ -532,6 +532,27 @@ def open_regular_file(path: str | os.PathLike, follow_symlinks: bool = True,
         raise
 
 
+class PackagedFileError(OSError):
+    """A file imagetwins ships (the review page's template, a model) that cannot be read as one: missing, or not a
+    regular file (a FIFO in its place would be waited on for ever). One line, saying to reinstall."""
+
+
+def read_packaged_file(path: str | os.PathLike) -> bytes:
+    """The bytes of a file shipped in the package, read only if it is a regular file (:func:`open_regular_file`).
+
+    Raises
+    ------
+    PackagedFileError
+        Which file and why, ending "reinstall imagetwins".
+    """
+    try:
+        with open_regular_file(path) as fh:
+            return fh.read()
+    except OSError as exc:
+        raise PackagedFileError(exc.errno, f"cannot read {os.fspath(path)}, a file of imagetwins: "
+                                           f"{exc.strerror or exc}; reinstall imagetwins") from None
+
+
 def load_stored_npz(data: bytes):
     """``np.load`` of ``.npz`` bytes that imagetwins wrote itself (``np.savez``: every member stored, none
     compressed), for a cache or index row that anyone may have edited. A member that is compressed, or members

@@ -48,7 +48,7 @@ def base_form(descriptors: np.ndarray) -> np.ndarray:
 
 
 def _make_session():
-    from imagetwins.embedding import onnxruntime
+    from imagetwins.embedding import inference_session, onnxruntime
 
     ort = onnxruntime()
     opts = ort.SessionOptions()
@@ -56,7 +56,7 @@ def _make_session():
     opts.intra_op_num_threads = 1
     opts.inter_op_num_threads = 1
     opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    session = ort.InferenceSession(str(MODEL), opts, providers=["CPUExecutionProvider"])
+    session = inference_session(MODEL, opts)  # (a FIFO in its place: refused, never waited on)
     # the product checked once against numpy's popcount (an onnxruntime that computed it otherwise is not used)
     rng = np.random.default_rng(0)
     q, b = rng.integers(0, 256, (7, 32), dtype=np.uint8), rng.integers(0, 256, (300, 32), dtype=np.uint8)

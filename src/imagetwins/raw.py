@@ -15,10 +15,12 @@ are ended and waited for when the run ends (:func:`stop_workers`); other formats
 from __future__ import annotations
 
 import atexit
+import errno
 import importlib.util
 import os
 import pickle
 import select
+import stat
 import struct
 import subprocess
 import sys
@@ -72,6 +74,8 @@ class _Worker:
     """One LibRaw process: requests on its stdin, answers on its stdout."""
 
     def __init__(self) -> None:
+        if not stat.S_ISREG(os.stat(_WORKER_FILE).st_mode):  # a FIFO in its place would have the worker wait for ever
+            raise OSError(errno.EINVAL, f"{_WORKER_FILE} is not a regular file; reinstall imagetwins")
         # run as a script with the current folder off the path: a scanned folder holding 'rawpy.py' or 'numpy.py'
         # must not be imported, and nothing of imagetwins is needed there
         code = ("import runpy, sys; sys.path[:] = [p for p in sys.path if p not in ('', '.')]; "

@@ -31,7 +31,7 @@ from PIL import Image, ImageFile
 
 from imagetwins.decisions import key_map
 from imagetwins.digests import Digest
-from imagetwins.io import ImageReadError, content_digest, open_image, read_bytes
+from imagetwins.io import ImageReadError, content_digest, open_image, read_bytes, read_packaged_file
 from imagetwins.keep import FileInfo, decide_keepers
 from imagetwins.leftalone import LeftAlone
 from imagetwins.pairscores import PairScoreStore, for_method
@@ -380,6 +380,8 @@ def write_html_report(result: FindResult, outfile: str | os.PathLike, keep_in: S
     names (default: the folder holding all the files).
     """
     out = Path(outfile)
+    # the page's template first: a FIFO in its place is refused, never waited on, and before any work
+    head, _, tail = read_packaged_file(_PAGE_FILE).decode("utf-8").partition("__DATA__")
     if embed is None:
         embed = len(result.groups) <= EMBED_MAX_GROUPS
     thumbs_dir = None if embed else out.with_name(out.stem + "_files")
@@ -388,7 +390,6 @@ def write_html_report(result: FindResult, outfile: str | os.PathLike, keep_in: S
     # "<" never appears raw inside the script element, so no file name can end it early
     payload = json.dumps(data, separators=(",", ":")).replace("<", "\\u003c").replace(">", "\\u003e") \
         .replace("&", "\\u0026")
-    head, _, tail = _PAGE_FILE.read_text(encoding="utf-8").partition("__DATA__")
     page = head.replace("__TITLE__", html.escape(title)) + payload + tail
     with open_output(out, encoding="utf-8") as fh:  # never through a link planted at the page's name
         fh.write(page)

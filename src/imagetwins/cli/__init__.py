@@ -109,6 +109,15 @@ class _SafeMessages(click.Group):
         except BrokenPipeError:
             # stdout's reader went away (`imagetwins find DIR | head`): stop quietly, as Unix tools killed by SIGPIPE
             raise SystemExit(EXIT_BROKEN_PIPE) from None
+        except OSError as exc:
+            # a model or packaged file that cannot be read (a FIFO in place of the packaged model): one line, not a
+            # traceback (the classes taken from the loaded modules: importing them here loads numpy for every command)
+            unreadable = tuple(getattr(sys.modules[module], name) for module, name in (
+                ("imagetwins.embedding", "ModelFileError"), ("imagetwins.io", "PackagedFileError"))
+                if module in sys.modules)
+            if not isinstance(exc, unreadable):
+                raise
+            raise click.ClickException(printable(exc.strerror or str(exc))) from None
 
     def __call__(self, *args, **kwargs):
         # the command-line entry point (tests call .main): an interrupted run ends without Python's shutdown, which
