@@ -3,6 +3,7 @@ scores kept in the index by content, a file changed between the scan and the kee
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,8 @@ def _album(tmp_path: Path, rule: str) -> tuple[Path, Path]:
         picture.resize((800, 600), Image.Resampling.BICUBIC).save(album / "b.png")
     else:
         picture.filter(ImageFilter.GaussianBlur(1.5)).save(album / "b.png")
+    for name in ("a.png", "b.png"):  # (one time: the older file of one capture is its original)
+        os.utime(album / name, (1_600_000_000, 1_600_000_000))
     return album, album / "a.png"
 
 
@@ -49,13 +52,15 @@ def test_a_photo_changed_between_the_scan_and_the_keep_stage_leaves_no_score_for
     on the bytes whose SHA-256 is the scanned one, and kept only then."""
     album, photo = _album(tmp_path, rule)
     assert _keepers(album, tmp_path / "cold.db", rule) == ["a.png"]
-    scanned = photo.read_bytes()
+    scanned, when = photo.read_bytes(), photo.stat()
     db = tmp_path / "kept.db"
 
     def blurred() -> None:
         with Image.open(photo) as im:
             im.filter(ImageFilter.GaussianBlur(4)).save(photo, format="PNG")
+        os.utime(photo, ns=(when.st_atime_ns, when.st_mtime_ns))  # (saved keeping its time, as exiftool -P does)
 
     assert _keepers(album, db, rule, meanwhile=blurred) == ["b.png"]  # (the photo as it is now: blurred)
     photo.write_bytes(scanned)  # put back
+    os.utime(photo, ns=(when.st_atime_ns, when.st_mtime_ns))
     assert _keepers(album, db, rule) == ["a.png"]
