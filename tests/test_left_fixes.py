@@ -162,3 +162,33 @@ def test_a_fifo_in_place_of_the_packaged_model_is_one_line_from_the_cli(album: P
     assert res.exit_code == 1, res.output
     assert res.output.splitlines()[-1].startswith("Error: cannot read the model ") and "Traceback" not in res.output
     assert "a FIFO" in res.output and "reinstall imagetwins" in res.output
+
+
+@pytest.mark.cli
+@pytest.mark.parametrize("command", ["report", "find"])
+@pytest.mark.parametrize("standing", ["file", "link", "foreign folder"])
+def test_the_page_files_folder_is_checked_before_any_work(album: Path, tmp_path: Path, monkeypatch, command: str,
+                                                          standing: str) -> None:
+    import imagetwins.finder
+
+    page = tmp_path / "page.html"
+    folder = tmp_path / "page_files"
+    if standing == "file":
+        folder.write_bytes(b"someone's")
+    elif standing == "link":
+        (tmp_path / "elsewhere").mkdir()
+        folder.symlink_to(tmp_path / "elsewhere")
+    else:
+        folder.mkdir()
+        (folder / "1.jpg").write_bytes(b"a browser's saved page")
+
+    def no_scan(*args, **kwargs):
+        raise AssertionError("scanned before the page's folder was checked")
+
+    monkeypatch.setattr(imagetwins.finder, "find_duplicate_groups", no_scan)
+    args = ["report", album, "-o", page] if command == "report" else ["find", album, "--report", page]
+    res = run(*args)
+    option = "--output" if command == "report" else "--report"
+    assert res.exit_code == 1, res.output
+    assert res.output.startswith(f"Error: cannot write {option} {page}: {folder} ") and res.output.count("\n") == 1
+    assert "thumbnails go there" in res.output and not page.exists()

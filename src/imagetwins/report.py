@@ -40,9 +40,11 @@ from imagetwins.results import FindResult
 from imagetwins.session import Session
 from imagetwins.writing import (
     Written,
+    check_page_folder,
     clear_output_folder,
     open_output,
     output_folder,
+    page_folder,
     record_written,
     remove_written,
     write_in_folder,
@@ -384,7 +386,9 @@ def write_html_report(result: FindResult, outfile: str | os.PathLike, keep_in: S
     head, _, tail = read_packaged_file(_PAGE_FILE).decode("utf-8").partition("__DATA__")
     if embed is None:
         embed = len(result.groups) <= EMBED_MAX_GROUPS
-    thumbs_dir = None if embed else out.with_name(out.stem + "_files")
+    thumbs_dir = None if embed else page_folder(out)
+    if thumbs_dir is not None:  # (before the keep decisions and thumbnails: not after them)
+        check_page_folder(out)
     data = report_data(result, keep_in=keep_in, workers=workers, progress=progress, keep_rule=keep_rule,
                        raw_sidecars=raw_sidecars, thumbs_dir=thumbs_dir, root=root, session=session, page=out.name)
     # "<" never appears raw inside the script element, so no file name can end it early
@@ -394,7 +398,7 @@ def write_html_report(result: FindResult, outfile: str | os.PathLike, keep_in: S
     with open_output(out, encoding="utf-8") as fh:  # never through a link planted at the page's name
         fh.write(page)
     if embed:  # the thumbnails an earlier page of this name wrote beside it: shown by nothing now
-        clear_output_folder(out.with_name(out.stem + "_files"), out.name)
+        clear_output_folder(page_folder(out), out.name)
     return out
 
 

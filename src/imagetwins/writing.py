@@ -26,9 +26,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, NamedTuple
 
-__all__ = ["OutputRefused", "Written", "check_output_name", "clear_output_folder", "describe_mode", "open_output",
-           "output_folder", "record_written", "remove_written", "write_in_folder", "written_by_others",
-           "written_in_folder"]
+__all__ = ["OutputRefused", "Written", "check_output_folder", "check_output_name", "check_page_folder",
+           "clear_output_folder", "describe_mode", "open_output", "output_folder", "page_folder", "record_written",
+           "remove_written", "write_in_folder", "written_by_others", "written_in_folder"]
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
@@ -179,6 +179,43 @@ def output_folder(folder: str | os.PathLike) -> int:
         os.close(fd)
         raise
     return fd
+
+
+def check_output_folder(folder: str | os.PathLike, why: str = "") -> None:
+    """Raise :class:`OutputRefused` for what :func:`output_folder` would refuse (a link or a non-folder there, a
+    folder imagetwins did not make that holds anything) and for a folder that cannot be made or written in, checked
+    without making or changing anything: before the work whose output goes there. ``why`` ends each message (what
+    the folder is for)."""
+    folder = Path(folder)
+    tail = f" ({why})" if why else ""
+    try:
+        st = os.lstat(folder)
+    except FileNotFoundError:
+        parent = folder.parent
+        if not os.access(parent, os.W_OK | os.X_OK):
+            raise OutputRefused(errno.EACCES, f"{folder} cannot be made: {parent} is not writable{tail}") from None
+        return
+    if not stat.S_ISDIR(st.st_mode):
+        raise OutputRefused(errno.EPERM, f"{folder} is {describe_mode(st.st_mode)}: refused, nothing is written "
+                                         f"through or into it{tail}")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise OutputRefused(errno.EACCES, f"{folder} is not writable{tail}")
+    if not os.path.lexists(folder / OUTPUT_FOLDER_MARK) and os.listdir(folder):
+        raise OutputRefused(errno.EEXIST, f"{folder} already holds files imagetwins did not write: refused, nothing "
+                                          f"is written into it (name the page otherwise, or move that folder "
+                                          f"away){tail}")
+
+
+def page_folder(page: str | os.PathLike) -> Path:
+    """The folder beside a review page that holds its thumbnails when they are not embedded: ``<page>_files``."""
+    page = Path(page)
+    return page.with_name(page.stem + "_files")
+
+
+def check_page_folder(page: str | os.PathLike) -> None:
+    """:func:`check_output_folder` of the page's :func:`page_folder`, before any work: the page writes its
+    thumbnails there above 500 groups, which is known only at the end of a scan."""
+    check_output_folder(page_folder(page), "the page's thumbnails go there above 500 groups")
 
 
 def write_in_folder(folder_fd: int, name: str, data: bytes) -> Written:

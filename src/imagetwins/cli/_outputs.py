@@ -47,6 +47,20 @@ class Requested:
                 raise click.ClickException(str(exc)) from None
 
 
+def check_before_work(files: dict[str, Path], option: str | None = None) -> None:
+    """Each format's own check of its file (:attr:`imagetwins.outputs.Format.check`: the review page's
+    ``<page>_files/`` folder), before any work: one line, not a refusal at the end of a long scan. ``option``: the
+    name the message gives the option (default the format's, ``--report``; ``report`` names its page ``--output``)."""
+    for name, path in files.items():
+        fmt = outputs.FORMATS[name]
+        if fmt.check is None or str(path) == "-":
+            continue
+        try:
+            fmt.check(Path(path))
+        except OSError as exc:
+            raise click.ClickException(f"cannot write {option or fmt.option} {path}: {exc.strerror or exc}") from None
+
+
 def refuse_one_file_twice(named: dict[str, Path]) -> None:
     """A usage error when two output options name one file (``--csv out.csv --json out.csv``: the second replaced
     the first, silently); ``named``: option -> file."""
@@ -102,6 +116,7 @@ def output_options(*kinds: str, exclude: tuple[str, ...] = ()):
             if len(on_stdout) > 1:
                 raise click.UsageError(f"{' and '.join(on_stdout)} cannot both go to stdout ('-')")
             refuse_one_file_twice({outputs.FORMATS[n].option: p for n, p in files.items()})
+            check_before_work(files)
             if pairs and kwargs.get("against") is not None:  # (said first: --json alone would not make it work)
                 raise click.UsageError("--pairs is not supported with --against: the JSON lists each image's matches")
             if pairs and "json" not in files:

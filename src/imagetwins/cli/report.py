@@ -15,7 +15,13 @@ from imagetwins.cli._common import (
     plural,
     scan_options,
 )
-from imagetwins.cli._outputs import Requested, groups_output, output_options, refuse_one_file_twice
+from imagetwins.cli._outputs import (
+    Requested,
+    check_before_work,
+    groups_output,
+    output_options,
+    refuse_one_file_twice,
+)
 from imagetwins.cli._scan import decide, hint_if_empty, note_keep_in_outside, scan
 from imagetwins.cli.decisions import ignore_decisions_option, load_remembered
 
@@ -50,6 +56,7 @@ def report(directory: Path, output: Path, requested: Requested, keep_in: tuple[P
         raise click.UsageError("--output: the review page is a file (with its thumbnails beside it when large), "
                                "not stdout ('-'): give a name")
     refuse_one_file_twice({"--output": output, **dict(zip(requested.options(), requested.files.values()))})
+    check_before_work({"html": output}, "--output")  # (its <page>_files/ folder: before the scan, not after it)
     keep_rule = keep_rule_for(keep_rule, method)
     note_keep_in_outside(directory, keep_in, quiet)
     result = scan(directory, method, threshold, recursive, workers, no_cache, quiet, follow_symlinks=follow_symlinks,

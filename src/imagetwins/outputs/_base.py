@@ -101,7 +101,9 @@ class Format:
     ``groups`` / ``matches``: ``writer(what, target)`` for :class:`Groups` / :class:`Matches`, or None when
     the format cannot hold that. ``option``: the command-line option (``--NAME``; None: not offered as
     one, e.g. the text on the terminal). ``stdout``: whether ``-`` (standard output) is allowed.
-    ``groups_help`` / ``matches_help``: what the file holds, for ``--help``.
+    ``groups_help`` / ``matches_help``: what the file holds, for ``--help``. ``check``: what the format checks of
+    its file's name before any work (``check(path)`` raises ``OSError`` whose ``strerror`` says why: the review
+    page's ``<page>_files/`` folder), None when the name alone decides.
     """
 
     name: str
@@ -111,3 +113,4 @@ class Format:
     stdout: bool = True
     groups_help: str = ""
     matches_help: str = ""
+    check: Callable[[Path], None] | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from imagetwins.outputs._base import Format, Groups, Target
+from imagetwins.writing import check_page_folder
 
 
 def write_groups(what: Groups, target: Target) -> None:
@@ -14,4 +15,4 @@ def write_groups(what: Groups, target: Target) -> None:
 
 
 FORMAT = Format("html", groups=write_groups, option="--report", stdout=False,
-                groups_help="Also write an HTML review page (see 'imagetwins report').")
+                groups_help="Also write an HTML review page (see 'imagetwins report').", check=check_page_folder)
