@@ -192,3 +192,17 @@ def test_the_page_files_folder_is_checked_before_any_work(album: Path, tmp_path:
     assert res.exit_code == 1, res.output
     assert res.output.startswith(f"Error: cannot write {option} {page}: {folder} ") and res.output.count("\n") == 1
     assert "thumbnails go there" in res.output and not page.exists()
+
+
+@pytest.mark.cli
+def test_remove_plan_dry_run_shows_paths_as_the_folder_was_typed_as_the_scan_does(album: Path, monkeypatch) -> None:
+    monkeypatch.chdir(album.parent)
+    assert run("find", "album", "--json", "plan.json").exit_code == 0
+    scanned = run("remove", "album")
+    planned = run("remove", "album", "--plan", "plan.json")
+    assert scanned.exit_code == 0 and planned.exit_code == 0, (scanned.output, planned.output)
+    lines = [line for line in planned.output.splitlines() if line.startswith("would move ")]
+    assert len(lines) == 5 and all(line.startswith("would move album/") for line in lines), planned.output
+    assert lines == [line for line in scanned.output.splitlines() if line.startswith("would move ")]
+    assert [line for line in planned.output.splitlines() if str(album) in line] == \
+        [line for line in scanned.output.splitlines() if str(album) in line]  # (only where the quarantine goes)

@@ -117,6 +117,22 @@ def remove(directory: Path | None, apply_: bool, plan_file: Path | None, move_to
                 recursive, workers, no_cache, quiet, raw_pairs, follow_symlinks, ignore_decisions, merge_metadata)
 
 
+def _as_typed(directory: Path):
+    """A function showing a path under ``directory`` as the person named the folder (``family/2023/a.jpg``, as a scan
+    of ``family`` lists it): a plan's paths are checked as real, absolute paths (:func:`imagetwins.plan.check_plan`),
+    and the dry run of ``--plan`` read otherwise than the scan's. A path elsewhere, or already relative, is kept."""
+    real = os.path.realpath(directory)
+    typed = os.fspath(directory)
+
+    def shown(path: str) -> str:
+        path = os.fspath(path)
+        if os.path.isabs(path) and path.startswith(real.rstrip(os.sep) + os.sep):
+            return os.path.join(typed, os.path.relpath(path, real))
+        return path
+
+    return shown
+
+
 def _say_left_alone(left_alone: dict, quiet: bool) -> None:
     """One line per reason something is left alone (:class:`imagetwins.leftalone.LeftAlone`): ``left_alone`` maps
     each to its groups (a whole group's reason) or files; said in the order of the reasons."""
@@ -203,8 +219,9 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
     if plan_file is None:
         folder_moves, folders_refused = [], []
     _say_left_alone(plan.left_alone, quiet)  # (--follow-symlinks, or a plan made with it: never moved through a link)
+    shown = _as_typed(directory)  # (a plan's paths are real, absolute ones: shown as the scan shows them)
     for path, why in plan.refused + folders_refused if not quiet else ():
-        echo(f"warning: not moving {path}: {why}", err=True)
+        echo(f"warning: not moving {shown(path)}: {why}", err=True)
     if not apply_:
         if not quiet and not requested.to_stdout:
             from imagetwins.quarantine import FolderListings
@@ -212,14 +229,14 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
             listings = FolderListings()  # (each folder listed once, not once per file)
             for src, group, keeper in plan.moves:
                 sides = _sidecars_with(src, listings) if link is None else []  # (a link keeps the name: they stay)
-                echo(f"would move {src}   (group {group}, keeping {keeper})")
+                echo(f"would move {shown(src)}   (group {group}, keeping {shown(keeper)})")
                 for side in sides:  # (a line each: echo shows a newline inside a line as \n)
-                    echo(f"  with its XMP sidecar {side}")
+                    echo(f"  with its XMP sidecar {shown(side)}")
             for m in folder_moves:
                 sidecars = len(m.files) - len(m.copies)
-                echo(f"would move the folder {m.folder} as a whole ({plural(len(m.copies), 'image')}, each with a "
-                     f"copy in {m.copy_of}" + (f"; and {plural(sidecars, 'XMP sidecar')} of them" if sidecars else "")
-                     + ")")
+                echo(f"would move the folder {shown(m.folder)} as a whole ({plural(len(m.copies), 'image')}, each "
+                     f"with a copy in {shown(m.copy_of)}"
+                     + (f"; and {plural(sidecars, 'XMP sidecar')} of them" if sidecars else "") + ")")
             # the default quarantine is named by the time of --apply, not this run's: say so, not a name never used
             where = ("go to the system trash" if to_trash else f"move to {quarantine}" if move_to is not None
                      else f"move into {quarantine.parent}/<a new folder named by the time of --apply>")
@@ -258,7 +275,7 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
         _journal_decisions(remembered_now, moved.manifest, quiet)
         failed = (done.failed if done else []) + moved.failed
         for path, why in failed:
-            echo(f"error: could not move {path}: {why}", err=True)
+            echo(f"error: could not move {shown(path)}: {why}", err=True)
         _say_stopped(done, len(plan.moves))
         _say_stopped(moved, len(folder_moves), "folder")
         moved_files = (_moved_with_keepers(plan, done) if done is not None else []) + \
@@ -289,7 +306,7 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
         _stopped(stop, to_trash, quarantine)
     _journal_decisions(remembered_now, out.manifest, quiet)
     for path, why in out.failed:
-        echo(f"error: could not move {path}: {why}", err=True)
+        echo(f"error: could not move {shown(path)}: {why}", err=True)
     _say_stopped(out, len(plan.moves))
     unwritten = _merge_metadata(_moved_with_keepers(plan, out), directory, quarantine, quiet) if merge_metadata else 0
     if not quiet:
