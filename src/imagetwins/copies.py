@@ -22,6 +22,7 @@ Each file is decoded once for all three encodings (:class:`CopyRecord`); the reg
 from __future__ import annotations
 
 import json
+import queue
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
@@ -47,7 +48,7 @@ from imagetwins.verify import (
     verify_header_bytes,
     verify_pair,
 )
-from imagetwins.workers import default_workers
+from imagetwins.workers import default_workers, thread_count
 
 __all__ = [
     "CNN_CANDIDATE",
@@ -1039,18 +1040,165 @@ VERIFY_CHUNK = 4096
 
 def _verified_confidences(features_a: Sequence, features_b: Sequence, left: np.ndarray, right: np.ndarray,
                           workers: int | None, chunk: int | None = None, progress: Any = None,
-                          done: Callable[[slice, np.ndarray], None] | None = None) -> np.ndarray:
+                          done: Callable[[slice | np.ndarray, np.ndarray], None] | None = None) -> np.ndarray:
     """:func:`verify_pairs`' confidences alone, ``chunk`` pairs at a time (default :data:`VERIFY_CHUNK`; memory: the
-    floats, not the checks); ``done(span, confidences)`` is called as each chunk is verified (to keep its scores)."""
+    floats, not the checks); ``done(span, confidences)`` is called as each chunk is verified (to keep its scores;
+    ``span``: a slice of the pairs, or their indices). :data:`PROCESS_PAIRS` pairs or more on two CPUs or more
+    (``workers`` as for threads) are checked in worker processes (:func:`_verify_in_processes`: the same
+    confidences); what they leave (a process that could not start or ended: one line) is checked here."""
     chunk = chunk or VERIFY_CHUNK
     out = np.empty(len(left), np.float64)
-    for k in range(0, len(left), chunk):
-        out[k:k + chunk] = [np.nan if v is None else v.confidence  # None: damaged features (one warning)
-                            for v in verify_pairs(features_a, features_b, left[k:k + chunk], right[k:k + chunk],
-                                                  workers, progress, confidence_only=True)]
+    rest: np.ndarray | None = None  # None: all of them
+    processes = _processes_for(len(left), workers)
+    if processes:
+        answered = _verify_in_processes(features_a, features_b, left, right, processes, chunk, out, progress, done)
+        if answered.all():
+            return out
+        rest = np.flatnonzero(~answered)
+    for k in range(0, len(left) if rest is None else len(rest), chunk):
+        span = slice(k, k + chunk) if rest is None else rest[k:k + chunk]
+        out[span] = [np.nan if v is None else v.confidence  # None: damaged features (one warning)
+                     for v in verify_pairs(features_a, features_b, left[span], right[span], workers, progress,
+                                           confidence_only=True)]
         if done is not None:
-            done(slice(k, k + chunk), out[k:k + chunk])
+            done(span, out[span])
     return out
+
+
+#: pairs from which a verification runs in worker processes (fewer are checked on this process's threads: starting
+#: a process, which imports numpy, OpenCV and onnxruntime, costs ~0.5 CPU s, the time of ~100 checks)
+PROCESS_PAIRS = 2000
+#: pairs sent to a worker process at a time (their rows' features with them: ~50 KB a row)
+PROCESS_BATCH = 32
+
+
+def _processes_for(pairs: int, workers: int | None) -> int:
+    """Worker processes for a verification of ``pairs`` pairs: as many as threads would be used
+    (:func:`~imagetwins.workers.thread_count`), or 0 (this process's threads) for one CPU or too few pairs."""
+    n = thread_count(workers)
+    return n if n >= 2 and pairs >= PROCESS_PAIRS else 0
+
+
+def _payload(x) -> tuple:
+    """What a worker process needs of one row: its features' stored bytes (the very bytes this process would parse),
+    the features themselves where they are held in memory, or why they cannot be read."""
+    try:
+        if isinstance(x, ImageFeatures):
+            return ("bare", x)
+        if isinstance(x, CopyRecord) and not x.in_memory:
+            return ("bytes", x.features_bytes(), x._alt_bytes(), x.capture)
+        return ("objects", x.features, x.alt_features, _capture(x))
+    except Exception as exc:  # (spill file or index trouble: that row's pairs are not verified, one warning)
+        return ("error", f"{type(exc).__name__}: {str(exc).splitlines()[0][:120]}" if str(exc) else type(exc).__name__)
+
+
+def _batch_request(features_a: Sequence, features_b: Sequence, left: np.ndarray, right: np.ndarray
+                   ) -> tuple[list, list]:
+    """(rows, pairs) of one batch for a worker process: each row named once, pairs as indices into the rows."""
+    rows: list = []
+    at: dict[tuple[int, int], int] = {}
+    b_side = 0 if features_a is features_b else 1
+
+    def row(side: int, seq: Sequence, i: int) -> int:
+        k = at.get((side, i))
+        if k is None:
+            k = at[(side, i)] = len(rows)
+            rows.append(_payload(seq[i]))
+        return k
+
+    pairs = [(row(0, features_a, i), row(b_side, features_b, j)) for i, j in zip(left.tolist(), right.tolist())]
+    return rows, pairs
+
+
+def _verify_in_processes(features_a: Sequence, features_b: Sequence, left: np.ndarray, right: np.ndarray,
+                         processes: int, chunk: int, out: np.ndarray, progress: Any = None,
+                         done: Callable[[slice | np.ndarray, np.ndarray], None] | None = None) -> np.ndarray:
+    """Check the pairs in ``processes`` worker processes (:mod:`imagetwins.verify_processes`), batches of
+    :data:`PROCESS_BATCH` pairs in :func:`cache_order`, each process fed by a thread of this one; the confidences go
+    into ``out`` (NaN for a pair whose features cannot be used: one warning naming the file, as in threads), and
+    ``done`` gets each chunk of ``chunk`` pairs once all of it is answered. Returns which pairs were answered: where a
+    process could not start or ended, one line says so and the rest are left to the caller."""
+    from imagetwins.verify_processes import Worker, WorkerFailed
+
+    answered = np.zeros(len(left), bool)
+    order = cache_order(left, right, features_a is features_b)
+    batches = [order[k:k + PROCESS_BATCH] for k in range(0, len(order), PROCESS_BATCH)]
+    waiting = np.bincount(np.arange(len(left)) // chunk)  # pairs of each chunk not answered yet
+    names = _names.get()
+    pool: list = []
+    try:
+        try:
+            for _ in range(processes):
+                pool.append(Worker())
+            for w in pool:
+                w.wait_ready()
+        except WorkerFailed as exc:
+            warn_line(f"copies: {exc}; verifying in this process instead")
+            return answered
+        taken = iter(range(len(batches)))
+        take = threading.Lock()
+        stop = threading.Event()
+        results: queue.SimpleQueue = queue.SimpleQueue()
+
+        def feed(worker) -> None:
+            sent = None  # the batch sent and not answered yet
+            try:
+                while True:
+                    b = None
+                    if not stop.is_set():
+                        with take:
+                            b = next(taken, None)
+                    if b is not None:  # sent before the last one's answers come: the process need not wait for it
+                        idx = batches[b]
+                        worker.send(*_batch_request(features_a, features_b, left[idx], right[idx]))
+                    if sent is not None:
+                        results.put((sent, worker.answers()))
+                    if b is None:
+                        break
+                    sent = b
+            except BaseException as exc:  # WorkerFailed, or anything else: said (or raised) by the caller's thread
+                results.put((None, exc))
+            results.put((None, None))
+
+        feeders = [threading.Thread(target=feed, args=(w,), daemon=True) for w in pool]
+        for t in feeders:
+            t.start()
+        running, failed = len(feeders), None
+        try:
+            while running:
+                b, answers = results.get()
+                if b is None:
+                    if answers is None:
+                        running -= 1
+                    elif failed is None:
+                        failed = answers
+                        stop.set()
+                    continue
+                idx = batches[b]
+                for k, a in zip(idx.tolist(), answers):
+                    if isinstance(a, str):  # the check raised: damaged features
+                        _unverifiable(features_a, features_b, int(left[k]), int(right[k]), names, a)
+                        out[k] = np.nan
+                    else:
+                        out[k] = a
+                answered[idx] = True
+                if progress is not None:
+                    progress.update(len(idx))
+                for c in np.unique(idx // chunk).tolist():
+                    waiting[c] -= int(np.count_nonzero(idx // chunk == c))
+                    if waiting[c] == 0 and done is not None:
+                        span = slice(c * chunk, (c + 1) * chunk)
+                        done(span, out[span])
+        finally:
+            stop.set()
+        if isinstance(failed, WorkerFailed):
+            warn_line(f"copies: {failed}; verifying the {int((~answered).sum()):,} pairs left in this process")
+        elif failed is not None:
+            raise failed
+        return answered
+    finally:
+        for w in pool:
+            w.stop()
 
 
 def cache_order(left: np.ndarray, right: np.ndarray, same_rows: bool = True) -> np.ndarray:
@@ -1140,30 +1288,35 @@ def _verify_or_none(features_a: Sequence, features_b: Sequence, i: int, j: int,
                     confidence_only: bool = False) -> Verification | None:
     """:func:`verify_records` of one pair, or None when its stored features cannot be used (a damaged or edited
     cache row that still reads back, spill file trouble): that pair is not a copy this run and is not remembered;
-    one warning naming the file (``names``: the paths of both sides' rows, :func:`naming`; without them one warning
-    per process), never a traceback."""
-    global _warned_unverifiable
+    one warning naming the file (:func:`_unverifiable`), never a traceback."""
     try:
         return verify_records(features_a[i], features_b[j], cache=cache, confidence_only=confidence_only)
     except Exception as exc:  # cv2.error, ValueError, ZeroDivisionError ... on features no extract() made
-        why = f"{type(exc).__name__}: {str(exc).splitlines()[0][:120]}"
-        paths_a, paths_b = names or (None, None)
-        if paths_a is None or paths_b is None:
-            if not _warned_unverifiable:
-                _warned_unverifiable = True
-                warn_line(f"copies: some pairs could not be verified (damaged image features: {why}); they count "
-                          "as not copies. 'imagetwins cache clear' or a fresh 'index update' makes the features again")
-            return None
-        bad = [p for p, row in ((paths_a[i], features_a[i]), (paths_b[j], features_b[j])) if _unusable(row)]
-        for path in bad or [f"{paths_a[i]} or {paths_b[j]}"]:  # (the check itself failed: either may be it)
-            with _damaged_lock:
-                if path in _named_damaged:
-                    continue
-                _named_damaged.add(path)
-            warn_line(f"copies: {path}: its pairs could not be verified (damaged image features: {why}); they "
-                      "count as not copies. 'imagetwins cache clear' or a fresh 'index update' makes the features "
-                      "again")
+        _unverifiable(features_a, features_b, i, j, names, f"{type(exc).__name__}: {str(exc).splitlines()[0][:120]}"
+                      if str(exc) else type(exc).__name__)
         return None
+
+
+def _unverifiable(features_a: Sequence, features_b: Sequence, i: int, j: int, names: tuple | None, why: str) -> None:
+    """One warning for a pair whose check failed on its features (``why``), naming the file whose features cannot be
+    read back (``names``: the paths of both sides' rows, :func:`naming`; without them one warning per process)."""
+    global _warned_unverifiable
+    paths_a, paths_b = names or (None, None)
+    if paths_a is None or paths_b is None:
+        if not _warned_unverifiable:
+            _warned_unverifiable = True
+            warn_line(f"copies: some pairs could not be verified (damaged image features: {why}); they count "
+                      "as not copies. 'imagetwins cache clear' or a fresh 'index update' makes the features again")
+        return
+    bad = [p for p, row in ((paths_a[i], features_a[i]), (paths_b[j], features_b[j])) if _unusable(row)]
+    for path in bad or [f"{paths_a[i]} or {paths_b[j]}"]:  # (the check itself failed: either may be it)
+        with _damaged_lock:
+            if path in _named_damaged:
+                continue
+            _named_damaged.add(path)
+        warn_line(f"copies: {path}: its pairs could not be verified (damaged image features: {why}); they "
+                  "count as not copies. 'imagetwins cache clear' or a fresh 'index update' makes the features "
+                  "again")
 
 
 def _confidences(features_a, features_b, left, right, dist, workers: int | None, hash_sure: int,

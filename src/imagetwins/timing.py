@@ -24,7 +24,8 @@ class Timings:
 
     def __init__(self) -> None:
         self.stages: dict[str, float] = {}
-        #: CPU seconds of this process (all threads) per stage, inner stages taken out as for wall time
+        #: CPU seconds of this process (all threads) and of the child processes it waited for (the verification's
+        #: worker processes) per stage, inner stages taken out as for wall time
         self.cpu: dict[str, float] = {}
         #: the process's peak resident memory (MB) when each stage last ended (what it had reached by then)
         self.peak_mb: dict[str, float] = {}
@@ -61,13 +62,13 @@ class Timings:
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
-        frame = [name, time.perf_counter(), 0.0, time.process_time(), 0.0]
+        frame = [name, time.perf_counter(), 0.0, _cpu(), 0.0]
         self._stack.append(frame)
         try:
             yield
         finally:
             self._stack.pop()
-            spent, cpu = time.perf_counter() - frame[1], time.process_time() - frame[3]
+            spent, cpu = time.perf_counter() - frame[1], _cpu() - frame[3]
             self.add(name, spent - frame[2])
             self.cpu[name] = self.cpu.get(name, 0.0) + cpu - frame[4]
             self.peak_mb[name] = _peak_mb()
@@ -90,6 +91,17 @@ def stage(name: str) -> Iterator[None]:
 def current() -> Timings | None:
     """The :class:`Timings` open in this context, if any."""
     return _current.get()
+
+
+def _cpu() -> float:
+    """CPU seconds of this process and of its child processes that ended and were waited for."""
+    cpu = time.process_time()
+    try:
+        import resource
+    except ImportError:  # Windows: this process alone
+        return cpu
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return cpu + children.ru_utime + children.ru_stime
 
 
 def _peak_mb() -> float:

@@ -44,14 +44,15 @@ def interrupted_line() -> str:
 
 def exit_now(code: int) -> None:
     """End the process with ``code`` without Python's shutdown (see the module docstring); output flushed first,
-    LibRaw's worker processes (if any were started) ended and waited for: none outlives the run, and their CPU time
-    is counted as this process's children's."""
-    raw = sys.modules.get("imagetwins.raw")
-    if raw is not None:
-        try:
-            raw.stop_workers()
-        except Exception:  # (ending anyway)
-            pass
+    LibRaw's and the verification's worker processes (if any are running) ended and waited for: none outlives the
+    run, and their CPU time is counted as this process's children's."""
+    for name in ("imagetwins.raw", "imagetwins.verify_processes"):  # LibRaw's, the verification's
+        module = sys.modules.get(name)
+        if module is not None:
+            try:
+                module.stop_workers()
+            except Exception:  # (ending anyway)
+                pass
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()

@@ -1,0 +1,119 @@
+"""The process that checks candidate pairs of ``copies`` for :mod:`imagetwins.verify_processes` (never imported by
+imagetwins itself: started as ``python -c "... serve()"``).
+
+A check is OpenCV and onnxruntime calls glued by numpy and Python; in threads the Python parts hold the GIL, so two
+threads kept ~1.6 of 2 cores busy. Here each process checks its own pairs. Requests and answers are length-prefixed
+pickles on stdin and stdout (both ends ours). A request is ``("verify", rows, pairs)``: the rows' features as the
+parent read them (the stored bytes, or the objects where the parent held them in memory) and pairs of indices
+into ``rows``; the answer is one item a pair, the confidence of
+:func:`imagetwins.copies.verify_records(confidence_only=True) <imagetwins.copies.verify_records>` or, where the
+check raised, the reason as a string. The very function the threads run, on the very bytes: the same confidences.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import struct
+import sys
+
+_LEN = struct.Struct("<Q")
+
+
+def _read_exact(fh, n: int) -> bytes | None:
+    chunks = []
+    while n:
+        chunk = fh.read(n)
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        n -= len(chunk)
+    return b"".join(chunks)
+
+
+def _rows(payloads: list) -> list:
+    """The rows of a request: a :class:`~imagetwins.copies.CopyRecord` holding its features (parsed here once for all
+    the request's pairs), bare features as sent, or why the row cannot be used (a string: its pairs fail)."""
+    from imagetwins.copies import CopyRecord
+    from imagetwins.verify import ImageFeatures
+
+    out = []
+    for kind, *rest in payloads:
+        try:
+            if kind == "error":  # the parent could not read the row
+                out.append(rest[0])
+                continue
+            if kind == "bare":
+                out.append(rest[0])
+                continue
+            features, alt, capture = rest
+            rec = CopyRecord.__new__(CopyRecord)
+            rec.hash = rec.vector = rec.alt_vector = None
+            rec._spill, rec._offset, rec._length, rec._alt_offset, rec._alt_length = None, 0, 0, 0, 0
+            rec._features = ImageFeatures.from_bytes(features) if kind == "bytes" else features
+            rec.alt_hash = None if alt is None else True  # (a check reads only whether there is an alternate)
+            rec._alt_features = None if alt is None else (ImageFeatures.from_bytes(alt) if kind == "bytes" else alt)
+            rec.capture = capture
+            out.append(rec)
+        except Exception as exc:  # damaged stored bytes: the pairs of this row are not verified
+            out.append(_why(exc))
+    return out
+
+
+def _why(exc: BaseException) -> str:
+    """The reason a warning gives, as :func:`imagetwins.copies._verify_or_none` words it."""
+    return f"{type(exc).__name__}: {str(exc).splitlines()[0][:120]}" if str(exc) else type(exc).__name__
+
+
+def _answer(rows: list, pairs: list) -> list:
+    from imagetwins.copies import verify_records
+
+    out = []
+    for i, j in pairs:
+        a, b = rows[i], rows[j]
+        bad = a if isinstance(a, str) else b if isinstance(b, str) else None
+        if bad is not None:
+            out.append(bad)
+            continue
+        try:
+            out.append(verify_records(a, b, confidence_only=True).confidence)
+        except Exception as exc:  # cv2.error, ValueError ... on features no extract() made
+            out.append(_why(exc))
+    return out
+
+
+def serve() -> None:
+    # Ctrl-C goes to the whole foreground process group: the parent says what was done and ends this process
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    sys.stdout = sys.stderr  # nothing printed by a library may land in the answers
+
+    def send(answer) -> bool:
+        out = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
+        try:
+            stdout.write(_LEN.pack(len(out)) + out)
+            stdout.flush()
+        except (BrokenPipeError, OSError):
+            return False
+        return True
+
+    try:
+        from imagetwins.verify import _require_cv2
+
+        _require_cv2()
+    except Exception as exc:
+        send(("error", _why(exc)))
+        return
+    if not send(("ready", os.getpid())):
+        return
+    while True:
+        head = _read_exact(stdin, _LEN.size)
+        if head is None:
+            return
+        body = _read_exact(stdin, _LEN.unpack(head)[0])
+        if body is None:
+            return
+        _, payloads, pairs = pickle.loads(body)  # (from our own parent)
+        if not send(("done", _answer(_rows(payloads), pairs))):
+            return

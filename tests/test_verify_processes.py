@@ -1,0 +1,153 @@
+"""The checks of a long verification in worker processes (``copies._verify_in_processes``, issue #25): the very
+confidences of the threads, the threads where processes are not worth it, and one line, not a hang, when a process
+cannot start or ends."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from conftest import synthetic_photo
+from PIL import ImageOps
+
+from imagetwins import copies, edits, timing, verify, verify_processes
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.fixture(scope="module")
+def rows() -> list:
+    """Records of photos, their copies (a crop, a mirror, a smaller one, a tilt) and others: a record whose features
+    are in the spill file (bytes), one holding them in memory, bare features."""
+    photos = [synthetic_photo(240, 180, seed=s) for s in range(5)]
+    rng = np.random.default_rng(3)
+    pictures = photos + [edits.EDITS["crop_half"](photos[0], rng), ImageOps.mirror(photos[1]),
+                         photos[2].resize((160, 120)), edits.EDITS["small_rotation"](photos[3], rng)]
+    features = [verify.extract(p) for p in pictures]
+    out: list = [copies.CopyRecord.spilled(np.zeros(4, np.uint64), np.zeros(8, np.float32), f.to_bytes())
+                 for f in features[:-2]]
+    out.append(copies.CopyRecord(np.zeros(4, np.uint64), np.zeros(8, np.float32), features[-2]))
+    out.append(features[-1])
+    return out
+
+
+def _all_pairs(n: int) -> tuple[np.ndarray, np.ndarray]:
+    left, right = np.triu_indices(n, 1)
+    return left.astype(np.int64), right.astype(np.int64)
+
+
+def _threads(rows, left, right) -> np.ndarray:
+    return np.array([v.confidence for v in copies.verify_pairs(rows, rows, left, right, workers=2,
+                                                               confidence_only=True)])
+
+
+@pytest.fixture
+def in_processes(monkeypatch):
+    """Processes from the first pair, a few pairs a batch, scores kept a chunk at a time."""
+    monkeypatch.setattr(copies, "PROCESS_PAIRS", 1)
+    monkeypatch.setattr(copies, "PROCESS_BATCH", 4)
+    monkeypatch.setattr(copies, "VERIFY_CHUNK", 10)
+
+
+def test_processes_give_the_very_confidences_of_the_threads(rows, in_processes) -> None:
+    left, right = _all_pairs(len(rows))
+    kept: list = []
+
+    class Bar:
+        n = 0
+
+        def update(self, n: int = 1) -> None:
+            self.n += n
+
+    def done(span, scores) -> None:
+        kept.append((np.arange(len(left))[span], scores.copy()))
+
+    bar = Bar()
+    got = copies._verified_confidences(rows, rows, left, right, workers=2, progress=bar, done=done)
+    want = _threads(rows, left, right)
+    assert got.tolist() == want.tolist()  # the same floats, every one
+    assert (want >= verify.DEFAULT_CONFIDENCE).sum() >= 3 and (want < 0.5).sum() >= 20  # copies and others
+    assert bar.n == len(left)
+    done = np.concatenate([k for k, _ in kept])
+    assert sorted(done.tolist()) == list(range(len(left)))  # each pair's score kept once
+    assert all(s.tolist() == want[k].tolist() for k, s in kept)
+    assert not verify_processes._live  # every process ended and waited for
+
+
+def test_few_pairs_or_one_cpu_are_checked_in_this_process(rows, monkeypatch) -> None:
+    def no_process(*args, **kwargs):
+        raise AssertionError("a worker process was started")
+
+    monkeypatch.setattr(verify_processes, "Worker", no_process)
+    left, right = _all_pairs(len(rows))
+    want = _threads(rows, left, right)
+    assert copies._verified_confidences(rows, rows, left, right, workers=2).tolist() == want.tolist()  # < 2,000
+    monkeypatch.setattr(copies, "PROCESS_PAIRS", 1)
+    assert copies._verified_confidences(rows, rows, left, right, workers=1).tolist() == want.tolist()
+    assert copies._processes_for(10**6, 1) == 0
+    assert copies._processes_for(copies.PROCESS_PAIRS - 1, None) == 0 or copies.PROCESS_PAIRS <= 1
+
+
+def _child(monkeypatch, code: str) -> None:
+    monkeypatch.setattr(verify_processes, "_child_code", lambda: code)
+
+
+def test_a_process_that_cannot_start_is_one_line_and_the_checks_go_on_here(rows, in_processes, monkeypatch) -> None:
+    _child(monkeypatch, "import sys; sys.exit(3)")
+    left, right = _all_pairs(len(rows))
+    with pytest.warns(UserWarning) as caught:
+        got = copies._verified_confidences(rows, rows, left, right, workers=2)
+    assert got.tolist() == _threads(rows, left, right).tolist()
+    lines = [str(w.message) for w in caught]
+    assert lines == ["copies: a verification process ended (exit code 3); verifying in this process instead"]
+    assert not verify_processes._live
+
+
+def test_a_process_that_dies_while_checking_is_one_line_not_a_hang(rows, in_processes, monkeypatch) -> None:
+    # ready, answers its first batch, then killed by a signal at its second
+    root = verify_processes._PACKAGE_ROOT
+    _child(monkeypatch, f"import os, sys; sys.path.insert(0, {root!r}); import imagetwins._verify_worker as w; "
+                        "answer, calls = w._answer, []\n"
+                        "def dying(rows, pairs):\n"
+                        "    calls.append(1)\n"
+                        "    if len(calls) > 1: os.kill(os.getpid(), 9)\n"
+                        "    return answer(rows, pairs)\n"
+                        "w._answer = dying; w.serve()")
+    left, right = _all_pairs(len(rows))
+    with pytest.warns(UserWarning) as caught:
+        got = copies._verified_confidences(rows, rows, left, right, workers=2)
+    assert got.tolist() == _threads(rows, left, right).tolist()
+    lines = [str(w.message) for w in caught]
+    assert len(lines) == 1 and lines[0].startswith("copies: a verification process ended (SIGKILL); verifying the ")
+    assert lines[0].endswith(" pairs left in this process")
+    assert not verify_processes._live
+
+
+def test_damaged_features_are_named_as_in_threads(tmp_path, in_processes) -> None:
+    good = verify.extract(synthetic_photo(320, 240, seed=1))
+    odd = verify.ImageFeatures(good.size, good.points, good.descriptors[:, :16].copy(), good.mirror_points,
+                               good.mirror_descriptors[:, :16].copy(), good.thumbnail)
+
+    class Unreadable:  # a record whose stored features no longer read back
+        @property
+        def features(self):
+            raise ValueError("not a copies record (truncated or damaged features)")
+
+    a, b, c = (str(tmp_path / n) for n in ("a.jpg", "b.jpg", "c.jpg"))
+    rows = [odd, good, Unreadable()]
+    with pytest.warns(UserWarning) as caught, copies.naming([a, b, c]):
+        got = copies._verified_confidences(rows, rows, np.array([0, 1, 0]), np.array([1, 2, 2]), workers=2)
+    assert np.isnan(got).all()
+    lines = [str(w.message) for w in caught]
+    assert any(f"{a} or {b}: its pairs could not be verified" in x for x in lines)  # the check failed: either
+    assert sum(f"copies: {c}: its pairs could not be verified" in x for x in lines) == 1  # once, though twice met
+    assert all("damaged image features" in x for x in lines)
+
+
+def test_a_stage_counts_the_cpu_of_the_processes_it_waited_for() -> None:
+    with timing.Timings() as t, timing.stage("verify"):
+        subprocess.run([sys.executable, "-c", "import time\nt = time.process_time()\n"
+                        "while time.process_time() - t < 0.4: pass"], check=True)
+    assert t.cpu["verify"] >= 0.35
