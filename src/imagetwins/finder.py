@@ -190,10 +190,10 @@ def _through_cache(folder: str | os.PathLike, method: str | Encoder, threshold: 
                 stats = cache.update(folder, recursive=recursive, workers=workers, progress=progress,
                                      methods=[method], follow_symlinks=follow_symlinks)
             with stage("load"):
-                names, hashes = cache.load(method, root=folder)
+                names, hashes = cache.load(method, root=folder, recursive=recursive)
                 digests = cache.digests(names)
                 facts = cache.facts(digests)
-            failed = cache.errors(folder) + [(f.path, f.reason) for f in stats.failures if f.transient]
+            failed = cache.errors(folder, recursive) + [(f.path, f.reason) for f in stats.failures if f.transient]
             break
         except _CACHE_TROUBLE as exc:
             if not _cache_did_it(exc):
@@ -314,8 +314,8 @@ def _reference(reference: str | os.PathLike | Index, encoder: Encoder, recursive
     if idx is not None:
         stats = idx.update(reference, recursive=recursive, workers=workers, progress=progress,
                            methods=[encoder.name])
-        names, ref_encodings = idx.load(encoder, root=reference)
-        failed = idx.errors(reference) + [(f.path, f.reason) for f in stats.failures if f.transient]
+        names, ref_encodings = idx.load(encoder, root=reference, recursive=recursive)
+        failed = idx.errors(reference, recursive) + [(f.path, f.reason) for f in stats.failures if f.transient]
         # the cache keeps resolved absolute paths; show them under the folder as the caller named it
         real = str(Path(reference).resolve())
         ref_paths = [os.path.join(os.fspath(reference), os.path.relpath(n, real)) for n in names]
@@ -346,9 +346,9 @@ def _query_through_cache(images, reference, encoder: Encoder, recursive: bool, w
         stack.enter_context(idx)
     try:
         stats = idx.update(images, recursive=recursive, workers=workers, progress=progress, methods=[encoder.name])
-        names, encodings = idx.load(encoder, root=images)
+        names, encodings = idx.load(encoder, root=images, recursive=recursive)
         digests = idx.digests(names)
-        failed = idx.errors(images) + [(f.path, f.reason) for f in stats.failures if f.transient]
+        failed = idx.errors(images, recursive) + [(f.path, f.reason) for f in stats.failures if f.transient]
     except _CACHE_TROUBLE as exc:
         if not _cache_did_it(exc):
             raise

@@ -591,13 +591,20 @@ class Index:
     # -- writing --------------------------------------------------------------------------------
     def update(self, root: str | os.PathLike, recursive: bool = True, workers: int | None = None,
                progress: bool = False, methods: Sequence[str] | None = None,
-               follow_symlinks: bool = False) -> UpdateStats:
+               follow_symlinks: bool = False, forget_below: bool = False) -> UpdateStats:
         """Bring the index in line with the files under ``root``: encode new and changed files, forget
         deleted ones. Unchanged files are not read; unreadable files are remembered with their reason
         (and retried once they change).
 
         Parameters
         ----------
+        recursive : bool
+            Take ``root``'s sub-folders too. Without them only ``root``'s own files are brought up to date, and what
+            the index holds of its sub-folders is kept as it is (a run without ``-r`` once, then with it again,
+            reads nothing twice), unless ``forget_below``.
+        forget_below : bool
+            With ``recursive`` False: forget the files the index holds in ``root``'s sub-folders
+            (``index update --no-recursive``).
         follow_symlinks : bool
             Follow symbolic links that lead out of ``root`` (see :func:`imagetwins.io.find_images`);
             by default each is remembered as skipped.
@@ -614,7 +621,8 @@ class Index:
             {*self.methods, *self.stored_methods()}) or ["phash"]
         try:
             self._check_encoders(wanted)
-            stats = self._update(Path(root).resolve(), recursive, workers, progress, wanted, follow_symlinks)
+            stats = self._update(Path(root).resolve(), recursive, workers, progress, wanted, follow_symlinks,
+                                 forget_below)
         except sqlite3.Error as exc:
             raise self._explain(exc) from None
         self._cache.clear()
@@ -623,7 +631,7 @@ class Index:
         return stats
 
     def _update(self, root: Path, recursive: bool, workers: int | None, progress: bool,
-                wanted: list[str], follow_symlinks: bool = False) -> UpdateStats:
+                wanted: list[str], follow_symlinks: bool = False, forget_below: bool = False) -> UpdateStats:
         stats = UpdateStats()
         on_disk: dict[str, tuple[int, int, int, int]] = {}
         skipped: list[ReadFailure] = []
@@ -639,7 +647,9 @@ class Index:
                 on_disk[str(p)] = file_state(p.stat())
             except OSError:
                 on_disk[str(p)] = _NO_STATE  # a broken link or a vanished file: recorded with its reason
-        where, args = self._under(root)
+        # without the sub-folders, what is held of them is theirs to keep unless asked to forget it
+        keep_below = not recursive and not forget_below
+        where, args = self._under(root, recursive=not keep_below)
         known = {
             _from_db(path): (fid, (size, mtime, ctime, inode), error, set(held.split(",")) if held else set(), digest)
             for fid, path, size, mtime, ctime, inode, error, held, digest in self.db.execute(
@@ -689,8 +699,9 @@ class Index:
         if first_seen:
             with self._transaction() as db:
                 db.executemany("UPDATE files SET ctime_ns = ?, inode = ? WHERE id = ?", first_seen)
-        if not recursive:  # the sub-folders' files were forgotten: so are the updates of those sub-folders (their
-            # folders stayed in the index's record, and it said "N added" and "half-built" of them for ever after)
+        if forget_below and not recursive:
+            # the sub-folders' files were forgotten: so are the updates of those sub-folders (their folders stayed in
+            # the index's record, and it said "N added" and "half-built" of them for ever after)
             below = _to_db(str(root).rstrip(os.sep) + os.sep)
             with self._transaction() as db:
                 for kind in ("root:", "updating:"):
@@ -704,7 +715,9 @@ class Index:
             bar = tqdm(total=total, unit="img", desc="indexing", leave=False)
         # what this update is for, kept until it ends: an update cut short (Ctrl-C, kill -9, a full disk) leaves its
         # marker, so a query can say the index is half-built (what was stored so far is kept and used)
-        self._set_meta(f"root:{_to_db(str(root))}", json.dumps({"recursive": recursive, "follow": follow_symlinks}))
+        # (an update that kept the sub-folders' files leaves a record that takes them in as it was: they are held)
+        took_below = recursive or (keep_below and self._took_below(root))
+        self._set_meta(f"root:{_to_db(str(root))}", json.dumps({"recursive": took_below, "follow": follow_symlinks}))
         if total:
             self._set_meta(f"updating:{_to_db(str(root))}", json.dumps({"files": total, "methods": wanted,
                                                                         "started": time.time()}))
@@ -804,6 +817,14 @@ class Index:
         with self._transaction() as db:
             db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
+    def _took_below(self, root: Path) -> bool:
+        """Whether the last update of ``root`` took its sub-folders in (its ``root:`` record)."""
+        try:
+            row = self.db.execute("SELECT value FROM meta WHERE key = ?", (f"root:{_to_db(str(root))}",)).fetchone()
+            return row is not None and bool(json.loads(row[0]).get("recursive"))
+        except (sqlite3.Error, ValueError, TypeError, AttributeError):
+            return False
+
     def holds_below(self, root: str | os.PathLike) -> bool:
         """Whether the index holds files in sub-folders of ``root`` (an update of ``root`` without its sub-folders
         forgets them: ``index update`` asks the user to say which)."""
@@ -815,11 +836,13 @@ class Index:
             return False
 
     @staticmethod
-    def _under(root: str | os.PathLike) -> tuple[str, list]:
-        """SQL condition (on ``file_paths``) for files in ``root`` or below it."""
+    def _under(root: str | os.PathLike, recursive: bool = True) -> tuple[str, list]:
+        """SQL condition (on ``file_paths``) for files in ``root`` or below it (``recursive`` False: in ``root``)."""
         real = str(Path(root).resolve()).rstrip(os.sep) or os.sep
         prefix = real.rstrip(os.sep) + os.sep
         real, prefix = _to_db(real), _to_db(prefix)
+        if not recursive:
+            return "(dir = ?)", [real]
         return "(dir = ? OR substr(dir, 1, ?) = ?)", [real, len(prefix), prefix]
 
     def _dir_id(self, db: sqlite3.Connection, folder: str) -> int:
@@ -900,9 +923,11 @@ class Index:
 
     # -- reading --------------------------------------------------------------------------------
     @_explained
-    def load(self, method: str | Encoder, root: str | os.PathLike | None = None) -> tuple[list[str], np.ndarray]:
-        """All paths with an encoding of ``method`` (optionally under ``root``) and their encodings:
-        hashes (``(N,)`` or ``(N, words)`` uint64) or vectors (``(N, d)`` float32).
+    def load(self, method: str | Encoder, root: str | os.PathLike | None = None,
+             recursive: bool = True) -> tuple[list[str], np.ndarray]:
+        """All paths with an encoding of ``method`` (optionally under ``root``; ``recursive`` False: in ``root``
+        itself, not its sub-folders) and their encodings: hashes (``(N,)`` or ``(N, words)`` uint64) or vectors
+        (``(N, d)`` float32).
 
         Raises
         ------
@@ -911,19 +936,19 @@ class Index:
             answer that would read as "no duplicates".
         """
         name = self.require(method)
-        key = f"{name}|{root}"
+        key = f"{name}|{root}|{recursive}"
         if key in self._cache:
             return self._cache[key]
         encoder = get_encoder(name)
         if encoder.head_bytes:
-            out = self._load_heads(encoder, root)
+            out = self._load_heads(encoder, root, recursive)
             self._cache[key] = out
             return out
         sql = ("SELECT f.path, e.value FROM encodings e JOIN file_paths f ON f.id = e.file_id "
                "WHERE e.method = ?")
         args: list = [name]
         if root is not None:
-            where, more = self._under(root)
+            where, more = self._under(root, recursive)
             sql += " AND " + where
             args += more
         cursor = self.db.execute(sql + " ORDER BY f.path", args)
@@ -946,7 +971,8 @@ class Index:
         self._cache[key] = (paths, hashes)
         return paths, hashes
 
-    def _load_heads(self, encoder: Encoder, root: str | os.PathLike | None) -> tuple[list[str], np.ndarray]:
+    def _load_heads(self, encoder: Encoder, root: str | os.PathLike | None,
+                    recursive: bool = True) -> tuple[list[str], np.ndarray]:
         """:meth:`load` of a method whose blobs end in bulky parts (:attr:`Encoder.head_bytes`: ``copies``' features):
         only the heads kept beside the blobs are read (table ``encoding_heads``), never a blob; the parts are read
         from here when needed (:class:`StoredParts`). Heads missing (an index made before they were kept, or
@@ -958,7 +984,7 @@ class Index:
                "WHERE e.file_id = f.id AND e.method = ?)")
         args: list = [encoder.name]
         if root is not None:
-            where, more = self._under(root)
+            where, more = self._under(root, recursive)
             sql += " AND " + where
             args += more
         # the files in path order first (small rows), then their heads by id: an ORDER BY over the heads
@@ -1243,16 +1269,18 @@ class Index:
                        "OR b NOT IN (SELECT digest FROM files WHERE digest IS NOT NULL)")
 
     @_explained
-    def errors(self, root: str | os.PathLike | None = None) -> list[tuple[str, str]]:
-        """(path, reason) of every indexed file that could not be read."""
+    def errors(self, root: str | os.PathLike | None = None, recursive: bool = True) -> list[tuple[str, str]]:
+        """(path, reason) of every indexed file that could not be read (optionally under ``root``; ``recursive``
+        False: in ``root`` itself)."""
         sql, args = "SELECT path, error FROM file_paths WHERE error IS NOT NULL", []
         if root is not None:
-            where, args = self._under(root)
+            where, args = self._under(root, recursive)
             sql += " AND " + where
         found = [(_from_db(p), _from_db(e)) for p, e in self.db.execute(sql + " ORDER BY path", args)]
         if self.damaged:
             real = str(Path(root).resolve()).rstrip(os.sep) + os.sep if root is not None else ""
-            found = sorted(found + [(p, r) for p, r in self.damaged.items() if p.startswith(real)])
+            found = sorted(found + [(p, r) for p, r in self.damaged.items() if p.startswith(real) and (
+                recursive or root is None or os.path.dirname(p) == real.rstrip(os.sep))])
         return found
 
     @_explained

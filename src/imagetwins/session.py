@@ -75,9 +75,10 @@ class Session:
         return self._spill
 
     def update(self, folder: str | os.PathLike, methods: Sequence[str | Encoder] | None = None,
-               recursive: bool = True, follow_symlinks: bool = False) -> UpdateStats:
+               recursive: bool = True, follow_symlinks: bool = False, forget_below: bool = False) -> UpdateStats:
         """The index update stage: bring the session's index in line with ``folder`` on the session's workers,
-        with its progress (:meth:`imagetwins.index.Index.update`; ``methods`` adds methods to the index).
+        with its progress (:meth:`imagetwins.index.Index.update`; ``methods`` adds methods to the index; without
+        ``recursive``, ``forget_below`` forgets what the index holds of the folder's sub-folders).
 
         Raises
         ------
@@ -88,7 +89,7 @@ class Session:
             raise ValueError("this session keeps no index to update (opened without a cache or db)")
         names = None if methods is None else [get_encoder(m).name for m in methods]
         return self.index.update(folder, recursive=recursive, workers=self.workers, progress=self.progress,
-                                 methods=names, follow_symlinks=follow_symlinks)
+                                 methods=names, follow_symlinks=follow_symlinks, forget_below=forget_below)
 
     def close(self) -> None:
         """Close what the session opened (an index it was handed is left open); safe to call twice."""

@@ -98,7 +98,7 @@ def index_update(directory: Path, db_path: Path, methods: tuple[str, ...], recur
         session = Session(idx, workers, show_progress(quiet))  # the run's stores, workers and progress
         try:
             with on_interrupt(done):
-                st = session.update(directory, methods=wanted, recursive=recursive)
+                st = session.update(directory, methods=wanted, recursive=recursive, forget_below=not recursive)
         except IndexFileError as exc:
             raise click.ClickException(str(exc)) from None
         # (and those that failed only this time: a decode past its time limit, a decoder that crashed)
