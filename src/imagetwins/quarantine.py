@@ -2284,20 +2284,35 @@ def _restore_folder_across(src: Path, dst: Path, files: dict[str, str], folder_f
 
 
 # -- sidecars beside keepers (imagetwins.metadata): written, journalled, taken back by undo ------------------------
-def _write_new(folder_fd: int, name: str, data: bytes) -> None:
+def _write_new(folder_fd: int, name: str, data: bytes, mode: int | None = None) -> None:
     """``data`` as the file ``name`` of the open folder: written beside it under a fresh name, then renamed over
-    (a rename replaces a link standing there, never writes through it)."""
+    (a rename replaces a link standing there, never writes through it). ``mode``: its permissions (those of the
+    file it replaces, or of the photo it describes: an owner-only file stays owner-only), else 0644 less the umask."""
     tmp = _free_name(Path(name + ".imagetwins-new"), folder_fd)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, 0o644, dir_fd=folder_fd)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, 0o644 if mode is None else 0o600,
+                 dir_fd=folder_fd)
     try:
         with open(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
+            if mode is not None:
+                os.fchmod(fh.fileno(), mode)
             os.fsync(fh.fileno())
         os.replace(tmp, name, src_dir_fd=folder_fd, dst_dir_fd=folder_fd)
     finally:
         if _lexists(tmp, folder_fd):
             os.unlink(tmp, dir_fd=folder_fd)
+
+
+def _described_mode(folder_fd: int, name: str) -> int | None:
+    """The permissions a new sidecar ``name`` (``IMG.jpg.xmp``) of the open folder takes: those of the photo it
+    describes (``IMG.jpg``), less any execute bit, so that the date and place of an owner-only photo are no more
+    readable than it is; None (0644 less the umask) where no regular file of that name stands."""
+    try:
+        st = os.stat(name.removesuffix(".xmp"), dir_fd=folder_fd, follow_symlinks=False)
+    except (OSError, ValueError):
+        return None
+    return stat.S_IMODE(st.st_mode) & 0o666 if stat.S_ISREG(st.st_mode) and name.endswith(".xmp") else None
 
 
 def write_sidecars(writes, root: str | os.PathLike, quarantine: str | os.PathLike) -> Outcome:
@@ -2348,9 +2363,11 @@ def _write_sidecar(path: Path, data: bytes, previous: bytes | None, given: Path,
     folder_fd = _folder_fd(root, rel.parent)
     try:
         before = None
+        mode = _described_mode(folder_fd, rel.name)
         if standing == "a file":  # (at most the previous bytes and one more: a file swapped for a huge one meanwhile
             with open_regular_file(rel.name, follow_symlinks=False, dir_fd=folder_fd) as fh:  # is not read whole)
                 before = fh.read(len(previous or b"") + 1)
+                mode = stat.S_IMODE(os.fstat(fh.fileno()).st_mode) & 0o777
         if before != previous:
             out.failed.append((str(path), "no sidecar written: it changed while the metadata was gathered"))
             return
@@ -2364,7 +2381,7 @@ def _write_sidecar(path: Path, data: bytes, previous: bytes | None, given: Path,
         entry = {"op": "sidecar", "from": str(root / rel), "to": str(backup), "root": str(root)}
         _append(journal, key, {**entry, "state": "planned", "bytes": len(data), "sha256": content_digest(data),
                                "before_sha256": content_digest(before) if before is not None else None})
-        _write_new(folder_fd, rel.name, data)
+        _write_new(folder_fd, rel.name, data, mode)
         _append(journal, key, {**entry, "state": "done"})
         out.done.append((str(root / rel), "written"))
     finally:
@@ -2398,7 +2415,8 @@ def _restore_sidecar(e: dict, qdir: Path, journal, key: bytes, out: Outcome) -> 
             if content_digest(data) != before:
                 out.failed.append((str(backup), "the previous sidecar kept in quarantine changed: left there"))
                 return
-            _write_new(folder_fd, place.name, data)
+            # (the permissions of the sidecar written, which kept the previous one's)
+            _write_new(folder_fd, place.name, data, stat.S_IMODE(os.lstat(place).st_mode) & 0o777)
     finally:
         os.close(folder_fd)
     _append(journal, key, {"op": "sidecar", "state": "restored", "from": e["from"], "to": e["to"]})
