@@ -53,7 +53,7 @@ def test_tune_method_adds_to_the_hashes(tmp_path: Path) -> None:
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     assert "every hash; `-m cnn -m copies` adds those" in readme
     help_text = " ".join(CliRunner().invoke(main, ["tune", "--help"]).output.split())
-    assert "every hash is always tried" in help_text
+    assert f"every hash ({', '.join(encoder_names('bits'))}) is always tried" in help_text
 
 
 def test_readme_and_help_give_the_keep_rules_enlargement_gate() -> None:

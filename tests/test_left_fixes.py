@@ -206,3 +206,32 @@ def test_remove_plan_dry_run_shows_paths_as_the_folder_was_typed_as_the_scan_doe
     assert lines == [line for line in scanned.output.splitlines() if line.startswith("would move ")]
     assert [line for line in planned.output.splitlines() if str(album) in line] == \
         [line for line in scanned.output.splitlines() if str(album) in line]  # (only where the quarantine goes)
+
+
+def _option_help(command: str, option: str) -> str:
+    """The help of one option of ``imagetwins COMMAND --help``, on one line."""
+    import re
+
+    text = run(command, "--help").output
+    block = re.search(rf"\n  ({option}.*?)(?=\n  -)", text, re.S).group(1)
+    return " ".join(block.split())
+
+
+@pytest.mark.cli
+@pytest.mark.parametrize("command", ["check", "plot"])
+def test_method_help_of_check_and_plot_says_nothing_of_groups_keepers_or_removal(command: str) -> None:
+    said = _option_help(command, "-m, --method")
+    for untrue in ("grouped for review", "best shot", "remove --plan", "removed"):
+        assert untrue not in said, said
+    assert "similar:" in said and ("counts as a match" if command == "check" else "are shown") in said
+    assert ("index file holding one method" in said) == (command == "check")
+    threshold = _option_help(command, "-t, --threshold")
+    assert "confidence (copies)" in threshold and "cosine similarity (cnn, similar)" in threshold, threshold
+    assert _option_help("find", "-m, --method").count("remove --plan") == 1  # (find's groups: as before)
+
+
+@pytest.mark.cli
+def test_tune_method_help_names_every_method_it_adds_and_every_hash_it_always_tries() -> None:
+    said = _option_help("tune", "-m, --method")
+    assert "(phash, ahash, dhash, whash, dihedral) is always tried" in said, said
+    assert "name cnn, copies or similar to add them" in said, said

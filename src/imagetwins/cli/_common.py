@@ -17,6 +17,19 @@ from imagetwins.text import printable
 _DEFAULT_THRESHOLDS = ", ".join(f"{n} {get_encoder(n).default_threshold}" for n in encoder_names())
 
 
+def _threshold_meaning() -> str:
+    """What a threshold is, per kind of score, naming the methods of each (a plug-in's too): for --threshold's help."""
+    by_kind: dict = {}
+    for n in encoder_names():
+        by_kind.setdefault(get_encoder(n).kind, []).append(n)
+    parts = []
+    for kind, names in by_kind.items():
+        unit = "Hamming distance" if kind.whole else kind.unit  # (bits: a Hamming distance)
+        parts.append(f"{'smallest' if kind.larger_is_closer else 'largest'} {unit} ({', '.join(names)})")
+    text = ", ".join(parts[:-1]) + (" or " if len(parts) > 1 else "") + parts[-1]
+    return text[0].upper() + text[1:]
+
+
 class MethodChoice(click.Choice):
     """``--method``: any registered method (:mod:`imagetwins.encoders`), read when the command line is parsed,
     so a method registered by a plug-in is accepted too."""
@@ -120,18 +133,29 @@ def show_progress(quiet: bool) -> bool:
 # -- options shared by several commands, declared once ------------------------------------------------------
 # DEFAULT_METHOD (imagetwins.encoders): what find, report, remove, check and index update use unless -m says
 # otherwise, as the library's front door does
-method_option = click.option(
-    "--method", "-m", type=MethodChoice(), default=DEFAULT_METHOD, show_default=True,
-    help="Method used to compare images: copies (the default: copies confirmed on the pictures, through crops, "
-         "padding, flips, turns and captions, never look-alikes), a hash (phash, about 2-3x faster on camera "
-         "photos, finds resized and re-saved copies only; dihedral also matches flips and turns), or cnn for CNN "
-         "embeddings (slower; also pairs different photos of one subject), or similar: re-shots of one scene (burst "
-         "frames, the same view again) grouped for review, the best shot suggested, removed only through a plan "
-         "a person made (remove --plan).")
+#: what -m's methods find, said once; each command's -m help ends it with what ``similar`` does there
+_METHODS_HELP = (
+    "copies (the default: copies confirmed on the pictures, through crops, padding, flips, turns and captions, never "
+    "look-alikes), a hash (phash, about 2-3x faster on camera photos, finds resized and re-saved copies only; "
+    "dihedral also matches flips and turns), or cnn for CNN embeddings (slower; also pairs different photos of one "
+    "subject), or similar: ")
+
+
+def method_option_with(what: str, similar: str, default_note: str = ""):
+    """``--method/-m`` with help saying what it is used for here (``what``) and what ``similar`` does in this
+    command (``similar``): its groups for review and removal only through a plan mean nothing to a check or a
+    plot. ``default_note``: a word on the default where the command may choose another (an index's method)."""
+    return click.option("--method", "-m", type=MethodChoice(), default=DEFAULT_METHOD, show_default=True,
+                        help=f"Method used to {what}: {_METHODS_HELP}{similar}.{default_note}")
+
+
+# find, report and remove: the groups of a folder
+method_option = method_option_with(
+    "compare images", "re-shots of one scene (burst frames, the same view again) grouped for review, the best shot "
+    "suggested, removed only through a plan a person made (remove --plan)")
 threshold_option = click.option(
     "--threshold", "-t", type=float, default=None,
-    help="Largest Hamming distance (hashes) or smallest cosine similarity (vector methods) that counts as a "
-         f"duplicate [default: {_DEFAULT_THRESHOLDS}].")
+    help=f"{_threshold_meaning()} that counts as a duplicate [default: {_DEFAULT_THRESHOLDS}].")
 recursive_option = click.option("--recursive", "-r", is_flag=True, help="Scan sub-folders too.")
 workers_option = click.option("--workers", "-j", type=click.IntRange(1), default=None,
                                help="Threads (default: all CPUs).")

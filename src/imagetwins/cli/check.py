@@ -17,7 +17,7 @@ from imagetwins.cli._common import (
     EXIT_ERROR,
     check_threshold,
     echo,
-    method_option,
+    method_option_with,
     no_cache_option,
     plural,
     quiet_option,
@@ -39,7 +39,9 @@ from imagetwins.text import printable
 @click.argument("test", type=click.Path(exists=True, path_type=Path))
 @click.option("--against", required=True, type=click.Path(exists=True, path_type=Path),
               help="The reference: a folder or an index file (.db, opened read-only).")
-@method_option
+@method_option_with("compare the images with the reference",
+                    "another shot of one scene (burst frames, the same view again) counts as a match",
+                    " --against an index file holding one method: that method, unless -m names another.")
 @threshold_option
 @recursive_option
 @output_options("matches")

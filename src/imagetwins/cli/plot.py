@@ -11,7 +11,7 @@ from imagetwins.cli._common import (
     OutputFile,
     check_threshold,
     echo,
-    method_option,
+    method_option_with,
     need_matplotlib,
     plural,
     recursive_option,
@@ -26,7 +26,8 @@ from imagetwins.cli._common import (
 @click.argument("filename")
 @click.option("--output", "-o", type=OutputFile(picture=True), default=None,
               help="Save the picture (PNG) instead of showing it.")
-@method_option
+@method_option_with("find FILENAME's duplicates", "other shots of its scene (burst frames, the same view again) "
+                    "are shown")
 @threshold_option
 @recursive_option
 def plot(directory: Path, filename: str, output: Path | None, method: str, threshold: float | None,

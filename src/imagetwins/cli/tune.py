@@ -24,14 +24,20 @@ from imagetwins.encoders import encoder_names
 LARGE_LABELLED_GROUP = 20  # more files than this in one "set of duplicates" is most likely not a labelled set
 
 
+def _others_named() -> str:
+    """The methods -m adds to the hashes (cnn, copies or similar; a plug-in's too), for the help."""
+    others = [n for n in encoder_names() if n not in encoder_names("bits")]
+    return ", ".join(others[:-1]) + " or " + others[-1] if len(others) > 1 else "".join(others) or "another"
+
+
 @click.command()
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--truth", type=click.Path(exists=True, path_type=Path),
               help="Ground truth: JSON ({file: [duplicates]} or a list of groups). Default: each sub-folder "
                    "of DIRECTORY is one group of duplicates.")
 @click.option("--method", "-m", "methods", multiple=True, type=MethodChoice(),
-              help="Also try this method (repeatable): every hash is always tried; name cnn or copies to add "
-                   "them (slower).")
+              help=f"Also try this method (repeatable): every hash ({', '.join(encoder_names('bits'))}) is always "
+                   f"tried; name {_others_named()} to add them (slower).")
 @click.option("--target-precision", type=click.FloatRange(0, 1), default=0.99, show_default=True,
               help="Recommend the highest recall at or above this pair precision.")
 @click.option("--plot", "plot_out", type=OutputFile(picture=True),
