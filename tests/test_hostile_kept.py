@@ -12,6 +12,7 @@ from PIL import Image, ImageFilter
 
 import imagetwins
 from imagetwins import keep
+from imagetwins.index import clear_caches, default_cache_path, list_caches
 
 pytestmark = pytest.mark.unit
 
@@ -64,3 +65,19 @@ def test_a_photo_changed_between_the_scan_and_the_keep_stage_leaves_no_score_for
     photo.write_bytes(scanned)  # put back
     os.utime(photo, ns=(when.st_atime_ns, when.st_mtime_ns))
     assert _keepers(album, db, rule) == ["a.png"]
+
+
+def test_the_cache_of_a_folder_named_with_a_newline_is_listed_and_cleared(tmp_path: Path) -> None:
+    """A folder's cache is named after the folder, a newline and all (``holiday\\n2019``, made by a script or another
+    system). ``cache list`` did not list that cache and ``cache clear --all`` left it (its name did not match the
+    pattern of a cache's name): the file names and encodings of that folder stayed on disk after the user cleared
+    every cache. Now it is listed and deleted like any other."""
+    folder = tmp_path / "holiday\n\x1b[2019"
+    folder.mkdir()
+    synthetic_photo(64, 48).save(folder / "a.png")
+    imagetwins.find(folder, "phash")
+    cache = default_cache_path(folder)
+    assert cache.is_file()
+    assert [c.folder for c in list_caches()] == [str(folder)]
+    assert cache in clear_caches()
+    assert not cache.exists()

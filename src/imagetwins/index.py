@@ -1575,8 +1575,8 @@ def _owner_only(cache: Path) -> None:
             os.close(fd)
 
 
-#: a cache file's name: the folder's name, 16 hex digits of the SHA-256 of its path, .db
-_CACHE_NAME = re.compile(r".+-[0-9a-f]{16}\.db")
+#: a cache file's name: the folder's name (any characters, a newline too), 16 hex digits of the SHA-256 of its path, .db
+_CACHE_NAME = re.compile(r".+-[0-9a-f]{16}\.db", re.DOTALL)
 
 
 @dataclass
