@@ -81,3 +81,31 @@ def test_find_without_recursive_does_not_empty_an_index_file(tmp_path: Path) -> 
     assert json.loads(stats.output)["files"] == 3, stats.output
     update = CliRunner().invoke(main, ["index", "update", str(album), "-r", "--db", str(db)])
     assert "0 added, 0 changed, 0 removed, 3 unchanged" in update.output, update.output
+
+
+@pytest.mark.cli
+def test_the_review_page_of_re_shots_calls_them_same_scene_groups(tmp_path: Path, browser) -> None:
+    """``report -m similar`` printed "19 same-scene groups holding 41 files -> similar.html", and the page it wrote
+    was headed "imagetwins: duplicate review" with "19 duplicate groups holding 41 files": re-shots are not
+    duplicates (remove refuses them without a person's plan)."""
+    from click.testing import CliRunner
+    from selenium.webdriver.common.by import By
+
+    from imagetwins.cli import main
+
+    album = _album_with_a_sub_folder(tmp_path)
+    page = tmp_path / "shots.html"
+    res = CliRunner().invoke(main, ["report", str(album), "-r", "-m", "similar", "-o", str(page)])
+    assert res.exit_code == 0, res.output
+    said = res.output.split(" -> ")[0]  # "1 same-scene group holding N files": the page says the same
+    assert said.startswith("1 same-scene group holding "), res.output
+    browser.get(page.as_uri())
+    summary = browser.find_element(By.ID, "summary").text
+    assert summary.startswith(f"3 images, {said} \u00b7 similar"), summary
+    assert browser.find_element(By.CSS_SELECTOR, "header h1").text == "imagetwins: same-scene review"
+    copies = tmp_path / "copies.html"  # (the page of copies stays as it was)
+    assert CliRunner().invoke(main, ["report", str(album), "-r", "-m", "phash", "-o", str(copies)]).exit_code == 0
+    browser.get(copies.as_uri())
+    assert browser.find_element(By.ID, "summary").text.startswith("3 images, 1 duplicate group holding 2 files")
+    assert browser.find_element(By.CSS_SELECTOR, "header h1").text == "imagetwins: duplicate review"
+    assert not [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
