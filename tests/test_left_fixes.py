@@ -235,3 +235,53 @@ def test_tune_method_help_names_every_method_it_adds_and_every_hash_it_always_tr
     said = _option_help("tune", "-m, --method")
     assert "(phash, ahash, dhash, whash, dihedral) is always tried" in said, said
     assert "name cnn, copies or similar to add them" in said, said
+
+
+@pytest.fixture
+def photo_at_a_plain_name(tmp_path: Path) -> Path:
+    """A photo without an image's name (``IMG_0001``, as a camera card's export may leave it)."""
+    from conftest import synthetic_photo
+
+    path = tmp_path / "IMG_0001"
+    synthetic_photo(seed=3).save(path, format="JPEG")
+    return path
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("writer", ["find_duplicates", "find_duplicates_to_remove", "outputs.json", "outputs.csv",
+                                    "outputs.ndjson", "write_html_report"])
+def test_library_writers_refuse_to_replace_a_photo_with_one_clear_exception(tmp_path: Path, monkeypatch,
+                                                                            photo_at_a_plain_name: Path,
+                                                                            writer: str) -> None:
+    from conftest import synthetic_photo
+
+    import imagetwins
+    import imagetwins.encoding
+    from imagetwins import outputs
+    from imagetwins.methods import PHash
+    from imagetwins.report import write_html_report
+    from imagetwins.writing import OutputRefused, ReplacesImage
+
+    folder = tmp_path / "pics"
+    folder.mkdir()
+    synthetic_photo(seed=1).save(folder / "a.jpg")
+    shutil.copy(folder / "a.jpg", folder / "b.jpg")
+    before = photo_at_a_plain_name.read_bytes()
+    result = imagetwins.find(folder, "phash", keep="original", cache=False)
+    encoded = []
+    real_encode = imagetwins.encoding.encode_files
+    monkeypatch.setattr(imagetwins.encoding, "encode_files", lambda *a, **k: encoded.append(1) or real_encode(*a, **k))
+    for target in (photo_at_a_plain_name, tmp_path / "dups.jpg"):
+        with pytest.raises(ReplacesImage) as refused:
+            if writer.startswith("find_duplicates"):
+                getattr(PHash(verbose=False), writer)(image_dir=folder, outfile=target)
+            elif writer.startswith("outputs."):
+                outputs.write(writer.split(".")[1], outputs.Groups(result, result.decisions, folder), target)
+            else:
+                write_html_report(result, target)
+        assert isinstance(refused.value, OutputRefused) and isinstance(refused.value, OSError)
+        assert str(target) in str(refused.value) and "give" in str(refused.value)
+    assert photo_at_a_plain_name.read_bytes() == before and not (tmp_path / "dups.jpg").exists()
+    assert not encoded  # refused before any image was read
+    outputs.write("json", outputs.Groups(result, result.decisions, folder), tmp_path / "dups.json")  # (a document)
+    assert json.loads((tmp_path / "dups.json").read_text())["groups"]

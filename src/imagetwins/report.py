@@ -46,6 +46,7 @@ from imagetwins.writing import (
     output_folder,
     page_folder,
     record_written,
+    refuse_image_target,
     remove_written,
     write_in_folder,
     written_by_others,
@@ -382,6 +383,7 @@ def write_html_report(result: FindResult, outfile: str | os.PathLike, keep_in: S
     names (default: the folder holding all the files).
     """
     out = Path(outfile)
+    refuse_image_target(out, "the review page")  # (a photo at that name: refused, not replaced)
     # the page's template first: a FIFO in its place is refused, never waited on, and before any work
     head, _, tail = read_packaged_file(_PAGE_FILE).decode("utf-8").partition("__DATA__")
     if embed is None:

@@ -26,9 +26,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, NamedTuple
 
-__all__ = ["OutputRefused", "Written", "check_output_folder", "check_output_name", "check_page_folder",
+__all__ = ["OutputRefused", "ReplacesImage", "Written", "check_output_folder", "check_output_name", "check_page_folder",
            "clear_output_folder", "describe_mode", "open_output", "output_folder", "page_folder", "record_written",
-           "remove_written", "write_in_folder", "written_by_others", "written_in_folder"]
+           "refuse_image_target", "remove_written", "write_in_folder", "written_by_others", "written_in_folder"]
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
@@ -37,6 +37,29 @@ _DIRECTORY = getattr(os, "O_DIRECTORY", 0)
 
 class OutputRefused(OSError):
     """An output name that is a link, a folder, a FIFO or a device: nothing is written (one line)."""
+
+
+class ReplacesImage(OutputRefused):
+    """A document output (JSON, CSV, NDJSON, the review page, an imagededup-style ``outfile``) named where an image
+    stands, or with an image's name: refused before anything is read or written (the command line's usage error,
+    for the library). ``find_duplicates(image_dir="photos", outfile="photos/IMG_0001")`` replaced a photo the scan
+    had just read."""
+
+
+def refuse_image_target(path: str | os.PathLike, what: str = "the output") -> None:
+    """Raise :class:`ReplacesImage` when writing the document ``what`` at ``path`` would replace an image (a file
+    whose first bytes are an image's, whatever its name) or pose as one (an image's extension: a later scan reads
+    it as a picture that cannot be decoded)."""
+    from imagetwins.io import IMAGE_EXTENSIONS, looks_like_image  # (io loads Pillow: only when asked)
+
+    named = Path(path).suffix.lower() in IMAGE_EXTENSIONS
+    if looks_like_image(path):
+        how = "that is an image's name and an image" if named else "that is an image (its first bytes say so)"
+        raise ReplacesImage(errno.EEXIST, f"{os.fspath(path)}: {how}, and {what} would replace it: give a new file "
+                                          "name")
+    if named:
+        raise ReplacesImage(errno.EINVAL, f"{os.fspath(path)}: that is an image's name, and {what} would pose as a "
+                                          "picture: give another file name")
 
 
 def describe_mode(mode: int) -> str:

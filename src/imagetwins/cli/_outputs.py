@@ -45,15 +45,25 @@ class Requested:
                     outputs.write(name, what, path)
             except outputs.OutputError as exc:
                 raise click.ClickException(str(exc)) from None
+            except OSError as exc:  # (a photo put at the name since the command line was read: ReplacesImage)
+                raise click.ClickException(f"cannot write {exc.strerror or exc}") from None
 
 
 def check_before_work(files: dict[str, Path], option: str | None = None) -> None:
     """Each format's own check of its file (:attr:`imagetwins.outputs.Format.check`: the review page's
     ``<page>_files/`` folder), before any work: one line, not a refusal at the end of a long scan. ``option``: the
     name the message gives the option (default the format's, ``--report``; ``report`` names its page ``--output``)."""
+    from imagetwins.writing import ReplacesImage, refuse_image_target
+
     for name, path in files.items():
         fmt = outputs.FORMATS[name]
-        if fmt.check is None or str(path) == "-":
+        if str(path) == "-":
+            continue
+        try:  # (every format is a document: never over a photo, nor named as one; `report -o review.jpg`)
+            refuse_image_target(path, f"the {name} output")
+        except ReplacesImage as exc:
+            raise click.UsageError(f"{option or fmt.option} {exc.strerror}") from None
+        if fmt.check is None:
             continue
         try:
             fmt.check(Path(path))

@@ -31,6 +31,7 @@ from imagetwins.io import (
     quiet_decoder_warnings,
     warn_skipped,
 )
+from imagetwins.writing import refuse_image_target
 
 __all__ = ["AHash", "DHash", "DihedralHash", "EncodingMapError", "Hashing", "ImageArrayError", "ImageDirError",
            "PHash", "WHash", "check_encoding_map", "check_image_dir", "image_file_path", "save_json"]
@@ -86,6 +87,7 @@ def check_outfile(filename: str | os.PathLike | None) -> None:
                                 os.fspath(filename))
     if path.is_dir():
         raise IsADirectoryError(errno.EISDIR, "cannot write outfile: it is a folder", os.fspath(filename))
+    refuse_image_target(path, "outfile")  # (imagededup replaced the photo: ReplacesImage, nothing read or written)
 
 
 def save_json(results: dict | list, filename: str | os.PathLike) -> None:

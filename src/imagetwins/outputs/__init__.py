@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 
 from imagetwins.outputs._base import Format, Groups, Matches, OutputError, Target, Writer
+from imagetwins.writing import refuse_image_target
 
 __all__ = ["FORMATS", "Format", "Groups", "Matches", "OutputError", "Target", "Writer", "formats_for", "register",
            "write"]
@@ -46,6 +47,8 @@ def write(name: str, what: Groups | Matches, to: str | os.PathLike) -> None:
         The format cannot hold ``what`` (a review page of matches), or cannot go to standard output.
     OutputError
         The file could not be written (one line).
+    imagetwins.writing.ReplacesImage
+        ``to`` is an image, or has an image's name: nothing is written (:func:`imagetwins.writing.refuse_image_target`).
     BrokenPipeError
         Standard output (``-``) was closed by its reader (``| head``).
     """
@@ -57,6 +60,8 @@ def write(name: str, what: Groups | Matches, to: str | os.PathLike) -> None:
     target = Target(to)
     if target.is_stdout and not fmt.stdout:
         raise ValueError(f"the {name} output cannot go to standard output ('-')")
+    if not target.is_stdout:
+        refuse_image_target(target.path, f"the {name} output")  # (the command line refused it when parsing)
     try:
         writer(what, target)
     except BrokenPipeError:
