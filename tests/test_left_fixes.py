@@ -285,3 +285,59 @@ def test_library_writers_refuse_to_replace_a_photo_with_one_clear_exception(tmp_
     assert not encoded  # refused before any image was read
     outputs.write("json", outputs.Groups(result, result.decisions, folder), tmp_path / "dups.json")  # (a document)
     assert json.loads((tmp_path / "dups.json").read_text())["groups"]
+
+
+@pytest.mark.unit
+def test_make_transformed_set_says_in_one_line_when_asked_for_more_originals_than_photos(tmp_path: Path) -> None:
+    import warnings
+
+    from conftest import synthetic_photo
+
+    from imagetwins.edits import make_transformed_set
+
+    photos = []
+    for k in range(3):
+        photos.append(tmp_path / f"p{k}.jpg")
+        synthetic_photo(seed=k).save(photos[-1])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        truth = make_transformed_set(photos, tmp_path / "bench", n_originals=50, edits=["hflip"])
+    said = [str(w.message) for w in caught]
+    assert said == ["make_transformed_set: n_originals=50 asked, 3 photos given: 3 originals with edited copies and "
+                    "no distractor"], said
+    assert len(truth) == 6  # (as before: every photo an original)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        make_transformed_set(photos, tmp_path / "bench2", n_originals=3, edits=["hflip"])
+        make_transformed_set(photos, tmp_path / "bench3", edits=["hflip"])
+    assert not caught  # (what was asked: nothing to say)
+
+
+@pytest.mark.unit
+def test_make_transformed_set_shows_progress_where_a_person_watches(tmp_path: Path, monkeypatch,
+                                                                            capsys) -> None:
+    from conftest import synthetic_photo
+
+    import imagetwins.io
+    from imagetwins.edits import make_transformed_set
+
+    for k in range(4):
+        synthetic_photo(seed=k).save(tmp_path / f"p{k}.jpg")
+    monkeypatch.setattr(imagetwins.io, "progress_shown", lambda asked=True: asked)  # (stderr taken for a terminal)
+    make_transformed_set(sorted(tmp_path.glob("p*.jpg")), tmp_path / "bench", edits=["hflip"], progress=True)
+    err = capsys.readouterr().err
+    assert "editing" in err and "/4 " in err, err
+    make_transformed_set(sorted(tmp_path.glob("p*.jpg")), tmp_path / "bench2", edits=["hflip"])
+    assert capsys.readouterr().err == ""  # (the library's default: no bar)
+
+
+@pytest.mark.unit
+def test_the_readmes_measure_a_method_snippet_shows_progress_and_asks_for_no_more_photos_than_there_are() -> None:
+    import re
+
+    snippet = next(s for s in re.findall(r"```python\n(.*?)```", (REPO / "README.md").read_text(encoding="utf-8"),
+                                         re.S) if "make_transformed_set(" in s)
+    assert "n_originals=50" not in snippet
+    for call in ("make_transformed_set(", "sweep("):
+        line = next(x for x in snippet.splitlines() if call in x and not x.startswith(("from", "#")))
+        assert "progress=True" in line, line

@@ -445,6 +445,7 @@ def make_transformed_set(
     truth_file: str | os.PathLike | None = None,
     edits_per_original: int | None = None,
     table: dict[str, Edit] | None = None,
+    progress: bool = False,
 ) -> dict[str, list[str]]:
     """Build a labelled near-duplicate set from distinct photos.
 
@@ -455,7 +456,8 @@ def make_transformed_set(
     out_dir : path
         Created if needed; receives the images and ``ground_truth.json``.
     n_originals : int, optional
-        How many photos get edited copies; the rest are distractors. Default: half.
+        How many photos get edited copies; the rest are distractors. Default: half. More than there are photos:
+        every photo, no distractor, and one warning line saying so.
     edits : sequence of str, optional
         Names from :data:`EDITS`; default all.
     seed : int
@@ -469,6 +471,9 @@ def make_transformed_set(
         copies rather than one crowd of all edits); default every edit.
     table : dict, optional
         Where ``edits`` are looked up: :data:`EDITS` (default) or :data:`FAMILIES` (everyday edits).
+    progress : bool
+        A progress bar, one step a photo (where a person watches: :func:`imagetwins.io.progress_shown`); 25 edits of
+        each of 23 camera photos took minutes.
 
     Returns
     -------
@@ -478,7 +483,7 @@ def make_transformed_set(
         distractor.
     """
     from imagetwins.evaluation import groups_to_map
-    from imagetwins.io import open_image
+    from imagetwins.io import progress_shown, warn_line
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -491,31 +496,52 @@ def make_transformed_set(
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(photos))
     n_orig = len(photos) // 2 if n_originals is None else min(n_originals, len(photos))
-    groups = []
-    for rank, idx in enumerate(order):
-        img = open_image(photos[idx])
-        if rank >= n_orig:
-            name = f"d{rank:04d}.jpg"
-            img.save(out / name, quality=92)
-            groups.append([name])
-            continue
-        group = [f"g{rank:04d}_orig.jpg"]
-        img.save(out / group[0], quality=92)
-        chosen = names
-        if edits_per_original is not None:
-            pick = np.random.default_rng([seed, rank]).choice(len(names), min(edits_per_original, len(names)),
-                                                              replace=False)
-            chosen = [names[k] for k in sorted(pick)]
-        for edit in chosen:
-            edited = table[edit](img, np.random.default_rng([seed, rank, names.index(edit)]))
-            fname = f"g{rank:04d}_{edit}.jpg"
-            edited.save(out / fname, quality=92)
-            group.append(fname)
-        groups.append(group)
+    if n_originals is not None and n_originals > len(photos):  # (it made fewer groups and no distractor, silently)
+        warn_line(f"make_transformed_set: n_originals={n_originals} asked, {len(photos)} photos given: "
+                  f"{n_orig} originals with edited copies and no distractor")
+    bar = None
+    if progress_shown(progress):
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(photos), unit="photo", desc="editing", leave=False)
+    try:
+        groups = _edited_groups(photos, order, n_orig, out, names, table, seed, edits_per_original, bar)
+    finally:
+        if bar is not None:
+            bar.close()
     truth = groups_to_map(groups)
     dest = Path(truth_file) if truth_file is not None else out / "ground_truth.json"
     dest.write_text(json.dumps(truth, indent=1, sort_keys=True))
     return truth
+
+
+def _edited_groups(photos, order, n_orig, out, names, table, seed, edits_per_original, bar) -> list[list[str]]:
+    """The files of :func:`make_transformed_set`, written: one group per photo (a distractor's holds it alone)."""
+    from imagetwins.io import open_image
+
+    groups = []
+    for rank, idx in enumerate(order):
+        img = open_image(photos[idx])
+        if rank >= n_orig:
+            group = [f"d{rank:04d}.jpg"]
+            img.save(out / group[0], quality=92)
+        else:
+            group = [f"g{rank:04d}_orig.jpg"]
+            img.save(out / group[0], quality=92)
+            chosen = names
+            if edits_per_original is not None:
+                pick = np.random.default_rng([seed, rank]).choice(len(names), min(edits_per_original, len(names)),
+                                                                  replace=False)
+                chosen = [names[k] for k in sorted(pick)]
+            for edit in chosen:
+                edited = table[edit](img, np.random.default_rng([seed, rank, names.index(edit)]))
+                fname = f"g{rank:04d}_{edit}.jpg"
+                edited.save(out / fname, quality=92)
+                group.append(fname)
+        groups.append(group)
+        if bar is not None:
+            bar.update(1)
+    return groups
 
 
 def edit_of(file_name: str) -> str | None:
