@@ -138,3 +138,23 @@ def damage_table(db: Path, table: str) -> None:
     with open(db, "r+b") as fh:
         fh.seek((root - 1) * size)
         fh.write(b"\xff" * 64)
+
+
+def replace_view_with_one_that_never_ends(db: Path) -> None:
+    """As if someone had handed over an index whose ``file_paths`` view joins every row with a recursive count that
+    never stops: any query naming the view runs for ever."""
+    with _file(db) as con:
+        con.executescript("""
+            DROP VIEW file_paths;
+            CREATE VIEW file_paths AS
+                WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c)
+                SELECT f.id AS id, d.path || '/' || f.name AS path, d.path AS dir, f.size AS size,
+                       f.mtime_ns AS mtime_ns, f.digest AS digest, f.error AS error
+                FROM files f JOIN dirs d ON d.id = f.dir_id, c;
+            """)
+
+
+def add_trigger(db: Path, name: str, table: str, body: str) -> None:
+    """A trigger of someone else's in the index: ``body`` runs after every insert into ``table``."""
+    with _file(db) as con:
+        con.execute(f"CREATE TRIGGER {name} AFTER INSERT ON {table} BEGIN {body}; END")

@@ -4,15 +4,17 @@ scores kept in the index by content, a file changed between the scan and the kee
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import pytest
-from conftest import synthetic_photo
+from conftest import indexed_album, synthetic_photo
+from index_files import add_trigger, replace_view_with_one_that_never_ends
 from PIL import Image, ImageFilter
 
 import imagetwins
 from imagetwins import keep
-from imagetwins.index import clear_caches, default_cache_path, list_caches
+from imagetwins.index import Index, IndexFileError, clear_caches, default_cache_path, list_caches
 
 pytestmark = pytest.mark.unit
 
@@ -81,3 +83,34 @@ def test_the_cache_of_a_folder_named_with_a_newline_is_listed_and_cleared(tmp_pa
     assert [c.folder for c in list_caches()] == [str(folder)]
     assert cache in clear_caches()
     assert not cache.exists()
+
+
+@pytest.mark.parametrize("readonly", [True, False])
+@pytest.mark.parametrize("damage", ["view", "trigger"])
+def test_an_index_with_sql_of_someone_else_s_is_refused_before_it_runs(tmp_path: Path, damage: str,
+                                                                        readonly: bool) -> None:
+    """An index someone else made (a reference collection to ``check --against``, a catalogue to ``find --db``) may
+    hold SQL of its own: a view named as imagetwins' that never ends, a trigger that empties a table on each insert.
+    SQLite runs it inside imagetwins' own queries: ``index stats``, ``check --against`` and ``find --db`` of such a
+    file ran for ever, and its triggers changed what was stored. Now such a file is one IndexFileError naming it,
+    refused before any query runs."""
+    album, db = indexed_album(tmp_path)
+    if damage == "view":
+        replace_view_with_one_that_never_ends(db)
+    else:
+        add_trigger(db, "forget", "encodings", "DELETE FROM encodings")
+    (album / "new.png").write_bytes((album / "p0.png").read_bytes())
+    done = threading.Event()
+
+    def opened() -> None:
+        try:
+            with Index(db, methods=["phash"], readonly=readonly) as idx:
+                idx.stats() if readonly else idx.update(album)
+        except IndexFileError as exc:
+            assert "is not an imagetwins index" in str(exc) and damage in str(exc) and str(db) in str(exc)
+            done.set()
+
+    worker = threading.Thread(target=opened, daemon=True)
+    worker.start()
+    worker.join(timeout=60)
+    assert done.is_set()

@@ -228,6 +228,29 @@ CREATE TRIGGER IF NOT EXISTS encoding_heads_stale_on_delete AFTER DELETE ON enco
     DELETE FROM encoding_heads WHERE file_id = OLD.file_id AND method = OLD.method; END;
 """
 
+def _normal_sql(sql: object) -> str:
+    """A CREATE statement as ``sqlite_master`` keeps it (without ``IF NOT EXISTS``), its white space made one."""
+    return " ".join(str(sql).replace(" IF NOT EXISTS", "").split()).rstrip(";")
+
+
+#: the views and triggers imagetwins makes: (type, name) -> their SQL (:func:`_normal_sql`)
+_OWN_CODE = {(kind.lower(), name): _normal_sql(stmt)
+             for stmt in _SCHEMA.strip().split(";\n")
+             for kind, name in [stmt.split()[1:2] + stmt.split()[5:6]] if kind in ("VIEW", "TRIGGER")}
+
+
+def _foreign_code(db: sqlite3.Connection) -> str | None:
+    """A view, trigger or virtual table of the file ``db`` that imagetwins does not make ('view NAME'), else None.
+    Their SQL runs inside ours (a view in every query that names it, a trigger on every write, a virtual table's
+    module on every read): an index someone else made, with a view that never ends or a trigger that empties a table,
+    hangs or changes each run that opens it."""
+    for kind, name, sql in db.execute("SELECT type, name, sql FROM sqlite_master WHERE type IN ('view', 'trigger') "
+                                      "OR (type = 'table' AND sql LIKE 'CREATE VIRTUAL %')"):
+        if kind == "table" or _OWN_CODE.get((kind, name)) != _normal_sql(sql):
+            return f"{'virtual table' if kind == 'table' else kind} {name}"
+    return None
+
+
 # ``encodings_held``: which methods a file has, without reading the encodings' rows (a ``copies`` row is ~58 KB, one
 # b-tree leaf each: the update's "what does each file hold" read 20,000 of them, 7.6 s on a cold cache; with the
 # index 2,000 files took 0.017 s instead of 1.36 s). Made by any writable open of a file made before.
@@ -471,6 +494,10 @@ class Index:
         if tables and "meta" not in tables:
             raise IndexFileError(f"{self.path} is an SQLite file but not an imagetwins index; "
                                  "it is left untouched")
+        foreign = _foreign_code(self.db)
+        if foreign is not None:
+            raise IndexFileError(f"{self.path} is not an imagetwins index: its {foreign} is none imagetwins makes (SQL "
+                                 "that would run inside every read or write of it); it is left untouched")
         if self.readonly:
             if not tables:
                 raise IndexFileError(f"{self.path} is an empty file, not an imagetwins index")
@@ -778,6 +805,8 @@ class Index:
             except (sqlite3.Error, OSError, ValueError):
                 continue
             try:
+                if _foreign_code(db) is not None:
+                    continue  # (SQL of someone else's would run inside the reads below)
                 schema = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
                 theirs = dict(db.execute("SELECT method, identity FROM encoders").fetchall())
                 if schema != (str(SCHEMA_VERSION),) or any(theirs.get(m) != w for m, w in want.items()):
