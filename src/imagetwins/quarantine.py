@@ -113,6 +113,11 @@ class Outcome:
     shared_sidecars: list[tuple[str, str]] = field(default_factory=list)
     #: of ``failed``: the XMP sidecars that stayed behind their moved image (a link, a FIFO, unreadable, replaced)
     sidecars_left: list[str] = field(default_factory=list)
+    #: of ``failed``: what went wrong after a file moved, not a file left unmoved: a moved file with no link or copy
+    #: made in its place (``link=``: a full disk), the record of the copies made (:mod:`imagetwins.placeholders`)
+    after_move: list[str] = field(default_factory=list)
+    #: of ``after_move``: the moved files with nothing in their place
+    no_link: list[str] = field(default_factory=list)
     #: of ``failed`` (``undo``): the journal lines refused (edited, malformed), each as ``failed`` names it
     #: (``"<journal>, line N"``): lines, not files
     refused_lines: list[str] = field(default_factory=list)
@@ -1093,7 +1098,9 @@ def _link_in_place(place: Path, keeper: Path, kind: str, entry: dict, journal, k
             extra = _clone(keeper, place, folder_fd, keeper_sha, entry, journal, key)
     except OSError as exc:
         out.failed.append((str(place), f"moved to quarantine, but no {kind} {'copy' if kind == 'clone' else 'link'} "
-                                       f"made ({exc.strerror or exc})"))
+                                       f"made in its place ({exc.strerror or exc}); undo puts it back"))
+        out.after_move.append(str(place))
+        out.no_link.append(str(place))
         return
     _append(journal, key, {**entry, "state": "linked", "link": kind, "target": target, "kept_sha256": keeper_sha,
                            **extra})
@@ -1125,8 +1132,10 @@ def _record_placeholders(out: Outcome) -> None:
     from imagetwins.placeholders import PlaceholderStore
 
     if out.placeholders and not PlaceholderStore().add(out.placeholders):
-        out.failed.append((str(PlaceholderStore().path), f"{len(out.placeholders)} copies left in moved files' places "
-                           "could not be recorded: the next find will offer them as duplicates again"))
+        store = str(PlaceholderStore().path)
+        out.failed.append((store, f"{len(out.placeholders)} copies left in moved files' places could not be recorded: "
+                                  "the next find will offer them as duplicates again"))
+        out.after_move.append(store)
 
 
 #: Linux's ioctl that makes a file share another's blocks, copy-on-write (btrfs, XFS, bcachefs, ...)

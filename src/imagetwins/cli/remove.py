@@ -273,9 +273,8 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
         except Interrupted as stop:
             _stopped(stop, to_trash, quarantine)
         _journal_decisions(remembered_now, moved.manifest, quiet)
-        failed = (done.failed if done else []) + moved.failed
-        for path, why in failed:
-            echo(f"error: could not move {shown(path)}: {why}", err=True)
+        _say_failed(done, shown)
+        _say_failed(moved, shown)
         _say_stopped(done, len(plan.moves))
         _say_stopped(moved, len(folder_moves), "folder")
         moved_files = (_moved_with_keepers(plan, done) if done is not None else []) + \
@@ -289,7 +288,7 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
                          + (len(plan.moves) - len(done.done) if done and done.stopped else 0), False, quiet,
                          (len(folders_refused), len(moved.failed) + (len(folder_moves) - len(moved.done)
                                                                      if moved.stopped else 0)),
-                         len(done.sidecars_left if done else []))
+                         len(done.sidecars_left if done else []), done)
         return
     if not plan.moves:
         echo("nothing to move")
@@ -305,8 +304,7 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
     except Interrupted as stop:
         _stopped(stop, to_trash, quarantine)
     _journal_decisions(remembered_now, out.manifest, quiet)
-    for path, why in out.failed:
-        echo(f"error: could not move {shown(path)}: {why}", err=True)
+    _say_failed(out, shown)
     _say_stopped(out, len(plan.moves))
     unwritten = _merge_metadata(_moved_with_keepers(plan, out), directory, quarantine, quiet) if merge_metadata else 0
     if not quiet:
@@ -314,13 +312,21 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
              f"moved {plural(len(out.done), 'file')}"
              + (f" (and {plural(len(out.sidecars), 'XMP sidecar')} of them)" if out.sidecars else "")
              + f" to {quarantine}"
-             + (_linked_phrase(link, len(out.linked), out.copied) if link else "")
+             + (_linked_phrase(link, len(out.linked), out.copied, len(out.done)) if link else "")
              + f"; undo with: imagetwins undo {shell_word(out.manifest)}")
         if link:
             _note_format_mismatches(out.linked, "holds")
     _exit_if_refused(len(plan.refused), len(out.failed) + unwritten + (len(plan.moves) - len(out.done)
                                                                       if out.stopped else 0), False, quiet,
-                     sidecars_left=len(out.sidecars_left))
+                     sidecars_left=len(out.sidecars_left), moved=out)
+
+
+def _say_failed(out, shown) -> None:
+    """One line for each file of ``out`` (an Outcome, or None) that could not move, or whose place was left without
+    its link after it moved (and the record of the copies made, where it could not be written)."""
+    after = set(out.after_move) if out is not None else set()
+    for path, why in out.failed if out is not None else ():
+        echo(f"error: {shown(path) if path in after else 'could not move ' + shown(path)}: {why}", err=True)
 
 
 def _journal_decisions(remembered, manifest, quiet: bool) -> None:
@@ -485,15 +491,19 @@ def _note_format_mismatches(places: list[tuple[str, str]], verb: str) -> None:
              "that goes by the extension may not open it (undo puts the original back)")
 
 
-def _linked_phrase(link: str, made: int, copied: int) -> str:
-    """What ``--link`` left in the moved files' places, for the summary line."""
+def _linked_phrase(link: str, made: int, copied: int, moved: int | None = None) -> str:
+    """What ``--link`` left in the moved files' places, for the summary line (``moved``: of how many files, where
+    some places got nothing: a full disk)."""
+    if made == 0 and moved:
+        return ""  # (none: each place is named with the reason)
+    each = "each" if moved is None or made >= moved else f"{made} of them"
     if link != "clone":
-        return f", each replaced by a {link} link to its kept copy ({made} made), sharing the kept file's bytes"
+        return f", {each} replaced by a {link} link to its kept copy ({made} made), sharing the kept file's bytes"
     if copied == 0:
-        return f", each replaced by a copy-on-write clone of its kept copy ({made} made)"
+        return f", {each} replaced by a copy-on-write clone of its kept copy ({made} made)"
     clones = f"{plural(made - copied, 'copy-on-write clone')} and " if made > copied else ""
-    return (f", each replaced by a copy of its kept copy ({clones}{plural(copied, 'real copy', 'real copies')}: this "
-            "file system cannot share blocks, so they take their own space)")
+    return (f", {each} replaced by a copy of its kept copy ({clones}{plural(copied, 'real copy', 'real copies')}: "
+            "this file system cannot share blocks, so they take their own space)")
 
 
 def _folder_moves(plan_file: Path, directory: Path, plan, link: str | None, to_trash: bool) -> list:
@@ -548,12 +558,18 @@ def _folders_above(path: str) -> list[str]:
 
 
 def _exit_if_refused(refused: int, failed: int, dry_run: bool, quiet: bool, folders: tuple[int, int] = (0, 0),
-                     sidecars_left: int = 0) -> None:
+                     sidecars_left: int = 0, moved=None) -> None:
     """``remove``'s summary line and exit code 1 when any file of the plan (or whole folder: ``folders``, refused and
     failed) was refused or failed to move; and one line more when an XMP sidecar stayed behind its moved file
-    (``sidecars_left``, counted in ``failed``)."""
+    (``sidecars_left``, counted in ``failed``), or ``moved`` (the Outcome) says what went wrong after files moved
+    (``after_move``, counted in ``failed``: no link or copy made in their places)."""
     refused_folders, failed_folders = folders
-    failed -= sidecars_left
+    after = moved.after_move if moved is not None else []
+    failed -= sidecars_left + len(after)
+    if moved is not None and moved.no_link:
+        one = len(moved.no_link) == 1
+        echo(f"error: {plural(len(moved.no_link), 'file')} moved with nothing left in {'its' if one else 'their'} "
+             f"place{'' if quiet else ' (each named above)'}; undo puts {'it' if one else 'them'} back", err=True)
     if refused or failed or refused_folders or failed_folders:
         said = refused + refused_folders, failed + failed_folders
         why = ", ".join(p for p in (f"{said[0]} refused" if said[0] else "", f"{said[1]} failed" if said[1] else "")
@@ -566,7 +582,7 @@ def _exit_if_refused(refused: int, failed: int, dry_run: bool, quiet: bool, fold
         whose = "its file" if sidecars_left == 1 else "their files"
         echo(f"error: {plural(sidecars_left, 'XMP sidecar')} not moved with {whose}"
              f"{'' if quiet else ' (each named above)'}", err=True)
-    if refused or failed or refused_folders or failed_folders or sidecars_left:
+    if refused or failed or refused_folders or failed_folders or sidecars_left or after:
         sys.exit(EXIT_REFUSED)
 
 
