@@ -472,8 +472,8 @@ def make_transformed_set(
     table : dict, optional
         Where ``edits`` are looked up: :data:`EDITS` (default) or :data:`FAMILIES` (everyday edits).
     progress : bool
-        A progress bar, one step a photo (where a person watches: :func:`imagetwins.io.progress_shown`); 25 edits of
-        each of 23 camera photos took minutes.
+        A progress bar on stderr, one step a photo, as :func:`imagetwins.evaluation.sweep` draws its own (25 edits of
+        each of 23 camera photos took minutes).
 
     Returns
     -------
@@ -483,7 +483,7 @@ def make_transformed_set(
         distractor.
     """
     from imagetwins.evaluation import groups_to_map
-    from imagetwins.io import progress_shown, warn_line
+    from imagetwins.io import warn_line
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -500,7 +500,7 @@ def make_transformed_set(
         warn_line(f"make_transformed_set: n_originals={n_originals} asked, {len(photos)} photos given: "
                   f"{n_orig} originals with edited copies and no distractor")
     bar = None
-    if progress_shown(progress):
+    if progress:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=len(photos), unit="photo", desc="editing", leave=False)
