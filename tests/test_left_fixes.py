@@ -314,16 +314,13 @@ def test_make_transformed_set_says_in_one_line_when_asked_for_more_originals_tha
 
 
 @pytest.mark.unit
-def test_make_transformed_set_shows_progress_where_a_person_watches(tmp_path: Path, monkeypatch,
-                                                                            capsys) -> None:
+def test_make_transformed_set_shows_progress_when_asked(tmp_path: Path, capsys) -> None:
     from conftest import synthetic_photo
 
-    import imagetwins.io
     from imagetwins.edits import make_transformed_set
 
     for k in range(4):
         synthetic_photo(seed=k).save(tmp_path / f"p{k}.jpg")
-    monkeypatch.setattr(imagetwins.io, "progress_shown", lambda asked=True: asked)  # (stderr taken for a terminal)
     make_transformed_set(sorted(tmp_path.glob("p*.jpg")), tmp_path / "bench", edits=["hflip"], progress=True)
     err = capsys.readouterr().err
     assert "editing" in err and "/4 " in err, err
@@ -341,3 +338,29 @@ def test_the_readmes_measure_a_method_snippet_shows_progress_and_asks_for_no_mor
     for call in ("make_transformed_set(", "sweep("):
         line = next(x for x in snippet.splitlines() if call in x and not x.startswith(("from", "#")))
         assert "progress=True" in line, line
+
+
+@pytest.mark.unit
+def test_an_index_file_beside_a_folder_cache_takes_its_pair_scores_too(tmp_path: Path, monkeypatch) -> None:
+    from conftest import CallCount, synthetic_photo
+
+    import imagetwins
+    from imagetwins.index import Index
+    from imagetwins.pairscores import PairScores
+
+    folder = tmp_path / "album"
+    folder.mkdir()
+    for k in range(2):
+        img = synthetic_photo(seed=k)
+        img.save(folder / f"p{k}.jpg", quality=92)
+        img.resize((224, 168)).save(folder / f"p{k}_small.jpg", quality=80)
+        img.crop((30, 20, 290, 220)).save(folder / f"p{k}_crop.jpg", quality=85)
+    first = imagetwins.find(folder, "copies", keep="original")  # (the folder's cache: encodings and pair scores)
+    assert len(first.groups) == 2
+    remembered = CallCount(monkeypatch, PairScores, "remember")
+    with imagetwins.open_session(folder, ["copies"], db=tmp_path / "photos.db") as session:
+        again = imagetwins.find(folder, "copies", keep="original", session=session)
+    assert [sorted(g.files) for g in again.groups] == [sorted(g.files) for g in first.groups]
+    assert remembered.calls == 0  # no pair verified (nor keep score made) again: all taken from the folder's cache
+    with Index(tmp_path / "photos.db", methods=[], readonly=True) as index:
+        assert {m for m, *_ in index.pair_scores()} >= {"copies"}

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import math
 import os
 import re
 import sqlite3
@@ -793,10 +794,13 @@ class Index:
     def _adopt(self, paths: list[str], methods: list[str], on_disk: dict, fresh: set[str]) -> set[str]:
         """Store, without reading them, the files of ``paths`` that a cache in :attr:`donors` (opened read-only)
         holds with every one of ``methods`` made with the same parameters, and whose size, mtime, ctime and inode
-        are the ones recorded there (the rule this cache applies to its own rows); returns those paths."""
+        are the ones recorded there (the rule this cache applies to its own rows); returns those paths. The
+        donor's pair scores of two contents taken so are taken too (:meth:`_adopt_pair_scores`): a ``--db`` run
+        beside a folder's cache verified every pair again."""
         adopted: set[str] = set()
         want = {m: json.dumps(encoder_identity(m), sort_keys=True) for m in methods}
         for donor in self.donors:
+            taken: set[bytes] = set()  # (the contents taken from this donor: its pair scores of them are taken too)
             left = [p for p in paths if p not in adopted]
             if not left:
                 break
@@ -836,11 +840,31 @@ class Index:
                             own.executemany("INSERT OR IGNORE INTO facts VALUES (?, ?, ?)", facts)
                         self.stored += len(values)
                         adopted.update(values)
+                        taken.update(bytes.fromhex(d) for d in digests.values())
+                self._adopt_pair_scores(db, taken)
             except sqlite3.Error:
                 continue  # a cache that cannot be read is only not used
             finally:
                 db.close()
         return adopted
+
+    def _adopt_pair_scores(self, donor: sqlite3.Connection, contents: set[bytes]) -> None:
+        """Copy the ``donor``'s pair scores (every method's, under their versions: a lookup asks for its own
+        version) of pairs whose two contents are both in ``contents``, the digests of rows taken from it: a score
+        belongs to the two contents, not to a file. Rows that are not a score (an edited cache) are left out."""
+        if not contents or self.readonly:
+            return
+        firsts = sorted(contents)
+        rows = []
+        for i in range(0, len(firsts), 500):
+            chunk = firsts[i:i + 500]
+            rows += [(m, a, b, v, s) for m, a, b, v, s in donor.execute(
+                f"SELECT method, a, b, version, score FROM pair_scores WHERE a IN ({','.join('?' * len(chunk))})",
+                chunk) if b in contents and isinstance(m, str) and isinstance(v, str) and isinstance(s, float)
+                and math.isfinite(s)]
+        if rows:
+            with self._transaction() as own:
+                own.executemany("INSERT OR IGNORE INTO pair_scores VALUES (?, ?, ?, ?, ?)", rows)
 
     def _set_meta(self, key: str, value: str) -> None:
         with self._transaction() as db:
