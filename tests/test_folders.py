@@ -366,10 +366,10 @@ def test_folder_move_sidecars_meet_a_link_and_an_unwritable_folder(tmp_path: Pat
     before = _tree(lib)
     real_write = quarantine._write_new
 
-    def write_new(folder_fd, name, data):
+    def write_new(folder_fd, name, data, mode=None):
         if name == "p2.jpg.xmp":
             raise PermissionError(13, "Permission denied")
-        return real_write(folder_fd, name, data)
+        return real_write(folder_fd, name, data, mode)
 
     monkeypatch.setattr(quarantine, "_write_new", write_new)
     q = tmp_path / "q"
