@@ -132,9 +132,11 @@ RASTER_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "TIFF", "BMP", "DIB", "PPM", "IC
 QUARANTINE_SUFFIX = ".imagetwins-quarantine"
 #: A folder holding both of these is a quarantine (``--move-to`` anywhere); never scanned as photos.
 QUARANTINE_MARKERS = ("manifest.jsonl", "manifest.key")
-#: A folder holding this file was written by imagetwins itself (the review page's ``<page>_files/`` thumbnails);
-#: never scanned as photos: ``report DIR -r -o DIR/review.html`` must not feed its thumbnails to the next ``find``.
-OUTPUT_MARKER = ".imagetwins-output"  # (the name writing.OUTPUT_FOLDER_MARK writes: io imports nothing of writing)
+#: A folder holding this file was written by imagetwins itself (the review page's ``<page>_files/`` thumbnails): the
+#: files it records (:func:`imagetwins.outputmark.recorded_outputs`) are never scanned as photos: ``report DIR -r -o
+#: DIR/review.html`` must not feed its thumbnails to the next ``find``. Anything else there is (a mark planted in a
+#: folder of photos hid them all, and ``check`` passed with their leaks unseen).
+OUTPUT_MARKER = ".imagetwins-output"  # (the name writing.OUTPUT_FOLDER_MARK writes)
 
 # bytes Pillow keeps per pixel in memory, by mode (multi-band modes are stored 4 bytes a pixel)
 _MODE_BYTES = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2, "I;16N": 2}
@@ -367,8 +369,8 @@ def find_images(
     -------
     list of pathlib.Path
         Files whose names do not start with a dot (hidden files and folders are skipped), and no
-        quarantine folder of ``imagetwins remove`` nor folder imagetwins wrote (one holding
-        :data:`OUTPUT_MARKER`: the review page's thumbnails).
+        quarantine folder of ``imagetwins remove`` nor file imagetwins wrote (the review page's thumbnails, which
+        the :data:`OUTPUT_MARKER` of their folder records).
     """
     root = Path(root)
     if not root.is_dir():
@@ -407,13 +409,20 @@ def find_images(
             warn_line(f"{folder}: cannot list folder ({exc.strerror or exc})")
             continue
         names = {e.name for e in entries}
-        if folder != root and (all(m in names for m in QUARANTINE_MARKERS) or OUTPUT_MARKER in names):
-            continue  # a quarantine made by --move-to, or thumbnails we wrote: not photos to deduplicate again
+        if folder != root and all(m in names for m in QUARANTINE_MARKERS):
+            continue  # a quarantine made by --move-to: not photos to deduplicate again
+        ours = set()
+        if folder != root and OUTPUT_MARKER in names:  # thumbnails we wrote: these files alone are left out
+            from imagetwins.outputmark import recorded_outputs
+
+            ours = recorded_outputs(folder)
         subfolders = []
         for entry in entries:
             if entry.name.startswith("."):
                 continue
             try:
+                if ours and (entry.name, *_identity(entry)) in ours:
+                    continue
                 if entry.is_symlink():
                     _link_entry(entry, real_root, follow_symlinks, wanted, found, subfolders, skip, recursive,
                                 by_content)
@@ -431,6 +440,12 @@ def find_images(
         stack.extend(reversed(subfolders))
     found.sort()
     return found
+
+
+def _identity(entry: os.DirEntry) -> tuple[int, int]:
+    """The inode and size of a folder entry itself (a link's own), as an output folder's mark records them."""
+    st = entry.stat(follow_symlinks=False)
+    return st.st_ino, st.st_size
 
 
 def _named_otherwise_but_an_image(name: str, path: str | os.PathLike, skip) -> bool:

@@ -24,7 +24,9 @@ import stat
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, NamedTuple
+from typing import IO
+
+from imagetwins.outputmark import OUTPUT_FOLDER_MARK, Written, plain_name, read_records
 
 __all__ = ["OutputRefused", "ReplacesImage", "Written", "check_output_folder", "check_output_name", "check_page_folder",
            "clear_output_folder", "describe_mode", "open_output", "output_folder", "page_folder", "record_written",
@@ -164,8 +166,6 @@ def open_output(path: str | os.PathLike, binary: bool = False, **text: str) -> I
         raise
 
 
-#: the file that marks an output folder as made by imagetwins (its files may be replaced by the next output)
-OUTPUT_FOLDER_MARK = ".imagetwins-output"
 
 
 def output_folder(folder: str | os.PathLike) -> int:
@@ -261,79 +261,19 @@ def write_in_folder(folder_fd: int, name: str, data: bytes) -> Written:
     return Written(st.st_ino, st.st_size)
 
 
-class Written(NamedTuple):
-    """What an output folder's mark records of a file the tool wrote there (:func:`write_in_folder`): a file at that
-    name with another inode or size is someone else's since, and never removed."""
-
-    inode: int
-    size: int
-
-
-#: the most bytes of an output folder's mark read (its record of the files written there)
-_MARK_MAX_BYTES = 64 * 1024 * 1024
-
-
-def _plain_name(name: object) -> bool:
-    """A name in the folder itself (no separator, not '.', '..' nor the mark): what a record may name for removal."""
-    return (isinstance(name, str) and name not in ("", ".", "..", OUTPUT_FOLDER_MARK) and "/" not in name
-            and os.sep not in name and "\0" not in name)
-
-
-def _records(text: bytes) -> dict[str, dict[str, Written]]:
-    """A mark's records: each output (a page's name) -> the files it wrote there. An older mark's single
-    ``written`` record is the output ``""`` (whichever page writes there next takes it for its own)."""
-    def files(of: object) -> dict[str, Written]:
-        if not isinstance(of, dict):
-            return {}
-        return {name: Written(int(v[0]), int(v[1])) for name, v in of.items()
-                if _plain_name(name) and isinstance(v, list) and len(v) == 2
-                and all(isinstance(x, int) and not isinstance(x, bool) for x in v)}
-
-    try:
-        doc = json.loads(text) if text.strip() else {}
-        if not isinstance(doc, dict):
-            return {}
-        found = {str(k): files(v) for k, v in doc.get("pages", {}).items()} if isinstance(doc.get("pages"), dict) \
-            else {}
-        if "written" in doc:
-            found[""] = {**found.get("", {}), **files(doc["written"])}
-        return {k: v for k, v in found.items() if v}
-    except (ValueError, AttributeError, TypeError):
-        return {}
-
-
-def _read_records(folder_fd: int) -> dict[str, dict[str, Written]]:
-    try:
-        fd = os.open(OUTPUT_FOLDER_MARK, os.O_RDONLY | _NOFOLLOW | _CLOEXEC | getattr(os, "O_NONBLOCK", 0),
-                     dir_fd=folder_fd)
-    except OSError:
-        return {}
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_size > _MARK_MAX_BYTES:
-            return {}
-        with open(os.dup(fd), "rb") as fh:
-            text = fh.read(_MARK_MAX_BYTES + 1)
-    except OSError:
-        return {}
-    finally:
-        os.close(fd)
-    return _records(text)
-
-
 def written_in_folder(folder_fd: int, page: str = "") -> dict[str, Written]:
     """The files the tool wrote into an output folder last time for the output ``page`` (a review page's name), as
     its mark records them (:func:`record_written`): name -> :class:`Written`. Empty for a mark that records nothing
     (one an older version left empty), is a link or not a regular file, or cannot be read: nothing is then known to
     be the tool's."""
-    records = _read_records(folder_fd)
+    records = read_records(folder_fd)
     return {**records.get("", {}), **records.get(page, {})}
 
 
 def written_by_others(folder_fd: int, page: str = "") -> set[str]:
     """The names the folder's mark records for outputs other than ``page``: two pages of one stem (``review.html``,
     ``review.htm``) share ``review_files/``, and one never removes the other's thumbnails."""
-    return {name for other, files in _read_records(folder_fd).items() if other not in ("", page) for name in files}
+    return {name for other, files in read_records(folder_fd).items() if other not in ("", page) for name in files}
 
 
 def record_written(folder_fd: int, written: dict[str, Written], page: str = "") -> None:
@@ -341,7 +281,7 @@ def record_written(folder_fd: int, written: dict[str, Written], page: str = "") 
     keeping what it records of other outputs, replacing it at once (a new file renamed over it: never written
     through a link planted there). A mark that cannot be written only records nothing: no file there is then
     removed later (:func:`remove_written`)."""
-    records = _read_records(folder_fd)
+    records = read_records(folder_fd)
     records.pop("", None)  # (an older mark's record: the page writing now took it for its own)
     for files in records.values():  # a file another output records was written anew (the same content): as now
         files.update((name, was) for name, was in written.items() if name in files)
@@ -366,7 +306,7 @@ def remove_written(folder_fd: int, recorded: dict[str, Written], keep: Collectio
     its name is still the one written: a regular file of the recorded inode and size (a link, a folder, a file a
     person put there under that name since are left as they are)."""
     for name, was in recorded.items():
-        if name in keep or not _plain_name(name):
+        if name in keep or not plain_name(name):
             continue
         try:
             st = os.lstat(name, dir_fd=folder_fd)

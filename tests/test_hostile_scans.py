@@ -1,0 +1,49 @@
+"""An attack pass on what a scan leaves out (docs/reliability.md, "Hostile ground"): the mark of a folder imagetwins
+wrote, planted in a folder of photos."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from conftest import synthetic_photo
+
+import imagetwins
+from imagetwins.io import OUTPUT_MARKER, find_images
+from imagetwins.writing import Written, record_written
+
+pytestmark = pytest.mark.unit
+
+
+def test_a_planted_output_mark_hides_no_photo_from_a_check(tmp_path: Path) -> None:
+    """A scan leaves out the review page's thumbnails: the folder imagetwins wrote them into holds its mark
+    (``.imagetwins-output``). Every folder holding a file of that name was left out whole, without a word: an empty
+    file of that name dropped into a class folder of a test set (by anyone who can write there) made ``check test
+    --against train -r`` pass with three test images that are training images. Now only the files the mark records
+    (name, inode and size: the thumbnails written there) are left out."""
+    train, test = tmp_path / "train", tmp_path / "test"
+    for folder in (train, test / "cat", test / "dog"):
+        folder.mkdir(parents=True)
+    for k in range(3):
+        picture = synthetic_photo(160, 120, k)
+        picture.save(train / f"t{k}.jpg", quality=95)
+        picture.save(test / "cat" / f"leak{k}.jpg", quality=80)
+        synthetic_photo(160, 120, 50 + k).save(test / "dog" / f"d{k}.jpg", quality=90)
+    (test / "cat" / OUTPUT_MARKER).touch()
+    found = imagetwins.check(test, train, method="phash", recursive=True, cache=False)
+    assert sorted(Path(p).name for p in found.leaks) == ["leak0.jpg", "leak1.jpg", "leak2.jpg"]
+    assert not found.passed
+
+    # a mark that records a file (the thumbnail a page wrote there) leaves out that file alone, as it is
+    thumbs = tmp_path / "review_files"
+    thumbs.mkdir()
+    synthetic_photo(64, 48, 1).save(thumbs / "0123.jpg")
+    synthetic_photo(64, 48, 2).save(thumbs / "mine.jpg")
+    st = (thumbs / "0123.jpg").stat()
+    fd = os.open(thumbs, os.O_RDONLY)
+    try:
+        record_written(fd, {"0123.jpg": Written(st.st_ino, st.st_size)}, "review.html")
+    finally:
+        os.close(fd)
+    assert [p.name for p in find_images(tmp_path, recursive=True) if p.parent == thumbs] == ["mine.jpg"]
