@@ -1017,9 +1017,11 @@ class VerifyProgress:
             if self.progress is True:
                 from tqdm.auto import tqdm
 
-                self.bar = tqdm(total=0, unit="pair", desc="verifying", leave=False)
-            else:
-                self.bar = self.progress
+                # made with its first total: a bar drawn before it has one reads "verifying: 0pair" (tqdm's
+                # count without a total, unit glued on)
+                self.bar = tqdm(total=n, unit="pair", desc="verifying", leave=False)
+                return
+            self.bar = self.progress
         self.bar.total = (getattr(self.bar, "total", None) or 0) + n
         if hasattr(self.bar, "refresh"):
             self.bar.refresh()
