@@ -47,3 +47,35 @@ def test_a_planted_output_mark_hides_no_photo_from_a_check(tmp_path: Path) -> No
     finally:
         os.close(fd)
     assert [p.name for p in find_images(tmp_path, recursive=True) if p.parent == thumbs] == ["mine.jpg"]
+
+
+def test_a_quarantine_or_output_mark_another_user_planted_hides_nothing(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """A scan leaves out imagetwins' quarantines (a folder named ``*.imagetwins-quarantine``, or holding
+    ``manifest.jsonl`` and ``manifest.key``) and the thumbnails an output folder's mark records. Another user who can
+    write into a shared folder (a test set's class folders) planted either, and the images there were left out of
+    ``find`` and ``check`` without a word. Now only a quarantine or mark of this user's own counts (a run as root
+    takes any user's)."""
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        pytest.skip("making a file another user's takes root")
+    me, other = 4242, 65534
+    test = tmp_path / "test"
+    planted = {"cat": test / "cat", "named": test / "cat.imagetwins-quarantine", "thumbs": test / "dog"}
+    for folder in (*planted.values(), test / "mine.imagetwins-quarantine"):
+        folder.mkdir(parents=True)
+        synthetic_photo(96, 72, len(folder.name)).save(folder / "image.jpg")
+    for name in ("manifest.jsonl", "manifest.key"):
+        (planted["cat"] / name).touch()
+    st = (planted["thumbs"] / "image.jpg").stat()
+    fd = os.open(planted["thumbs"], os.O_RDONLY)
+    try:
+        record_written(fd, {"image.jpg": Written(st.st_ino, st.st_size)}, "review.html")
+    finally:
+        os.close(fd)
+    for path in (planted["cat"], planted["cat"] / "manifest.key", planted["named"],
+                 planted["thumbs"] / OUTPUT_MARKER):
+        os.chown(path, other, -1)
+    os.chown(test / "mine.imagetwins-quarantine", me, -1)
+    monkeypatch.setattr(os, "geteuid", lambda: me)
+    found = sorted(p.parent.name for p in find_images(test, recursive=True))
+    assert found == ["cat", "cat.imagetwins-quarantine", "dog"]  # (the quarantine of this user's stays out)

@@ -409,13 +409,14 @@ def find_images(
             warn_line(f"{folder}: cannot list folder ({exc.strerror or exc})")
             continue
         names = {e.name for e in entries}
-        if folder != root and all(m in names for m in QUARANTINE_MARKERS):
+        if folder != root and all(m in names for m in QUARANTINE_MARKERS) and _mine(folder) \
+                and _mine(folder / QUARANTINE_MARKERS[1]):
             continue  # a quarantine made by --move-to: not photos to deduplicate again
         ours = set()
-        if folder != root and OUTPUT_MARKER in names:  # thumbnails we wrote: these files alone are left out
+        if folder != root and OUTPUT_MARKER in names and _mine(folder / OUTPUT_MARKER):
             from imagetwins.outputmark import recorded_outputs
 
-            ours = recorded_outputs(folder)
+            ours = recorded_outputs(folder)  # thumbnails we wrote: these files alone are left out
         subfolders = []
         for entry in entries:
             if entry.name.startswith("."):
@@ -427,7 +428,7 @@ def find_images(
                     _link_entry(entry, real_root, follow_symlinks, wanted, found, subfolders, skip, recursive,
                                 by_content)
                 elif entry.is_dir(follow_symlinks=False):
-                    if recursive and not entry.name.endswith(QUARANTINE_SUFFIX):
+                    if recursive and not (entry.name.endswith(QUARANTINE_SUFFIX) and _mine(entry.path)):
                         subfolders.append(Path(entry.path))
                 elif entry.is_file(follow_symlinks=False):
                     if wanted(entry.name) or (by_content and _named_otherwise_but_an_image(entry.name, entry.path,
@@ -440,6 +441,19 @@ def find_images(
         stack.extend(reversed(subfolders))
     found.sort()
     return found
+
+
+def _mine(path: str | os.PathLike) -> bool:
+    """Whether ``path`` itself (no link followed) is this user's, as the quarantines and output marks imagetwins makes
+    are (root's runs take any user's for theirs): a folder a scan leaves out as a quarantine, or whose files it
+    leaves out as thumbnails, must be; one another user planted in a folder they share (a test set's class folder)
+    hid its images from ``check``."""
+    if not hasattr(os, "geteuid") or os.geteuid() == 0:
+        return True
+    try:
+        return os.lstat(path).st_uid == os.geteuid()
+    except OSError:
+        return False
 
 
 def _identity(entry: os.DirEntry) -> tuple[int, int]:
