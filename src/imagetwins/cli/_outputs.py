@@ -45,6 +45,8 @@ class Requested:
                     outputs.write(name, what, path)
             except outputs.OutputError as exc:
                 raise click.ClickException(str(exc)) from None
+            except BrokenPipeError:  # (stdout closed by its reader, '--csv - | head': the quiet exit 141 above)
+                raise
             except OSError as exc:  # (a photo put at the name since the command line was read: ReplacesImage)
                 raise click.ClickException(f"cannot write {exc.strerror or exc}") from None
 
