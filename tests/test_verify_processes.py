@@ -151,3 +151,15 @@ def test_a_stage_counts_the_cpu_of_the_processes_it_waited_for() -> None:
         subprocess.run([sys.executable, "-c", "import time\nt = time.process_time()\n"
                         "while time.process_time() - t < 0.4: pass"], check=True)
     assert t.cpu["verify"] >= 0.35
+
+
+def test_a_process_that_never_says_it_is_ready_is_stopped_after_the_time_limit(rows, in_processes, monkeypatch) -> None:
+    _child(monkeypatch, "import time; time.sleep(60)")
+    monkeypatch.setattr(verify_processes, "START_TIMEOUT", 0.5)
+    left, right = _all_pairs(len(rows))
+    with pytest.warns(UserWarning) as caught:
+        got = copies._verified_confidences(rows, rows, left, right, workers=2)
+    assert got.tolist() == _threads(rows, left, right).tolist()
+    assert [str(w.message) for w in caught] == [
+        "copies: a verification process did not start within 0.5 s; verifying in this process instead"]
+    assert not verify_processes._live

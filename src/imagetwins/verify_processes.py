@@ -100,7 +100,14 @@ class Worker:
             raise WorkerFailed("a verification process was stopped") from None
         chunks = []
         while n:
-            ready, _, _ = select.select([fd], [], [], timeout)
+            # a time limit only for the start (poll: select cannot watch a descriptor numbered past 1,024, which a
+            # run holding many files may reach; where there is no poll, a plain read waits)
+            if timeout is not None and hasattr(select, "poll"):
+                poller = select.poll()
+                poller.register(fd, select.POLLIN)
+                ready = poller.poll(timeout * 1000)
+            else:
+                ready = [fd]
             if not ready:
                 self.stop()
                 raise WorkerFailed(f"a verification process did not start within {timeout:g} s")
