@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+import re
+import shutil
+from pathlib import Path
+
 import pytest
+from click.testing import CliRunner
 
 from imagetwins import copies
+from imagetwins.cli import main
 
 
 @pytest.mark.unit
@@ -16,4 +25,37 @@ def test_the_verification_bar_never_reads_zero_pair(capsys: pytest.CaptureFixtur
     bar.close()
     drawn = capsys.readouterr().err
     assert "verifying" in drawn and "/8" in drawn
-    assert "0pair" not in drawn and "/0" not in drawn
+    # (without a total tqdm draws "verifying: 0pair [00:00, ?pair/s]")
+    assert not re.search(r"verifying: \d+pair", drawn) and not re.search(r"\d/0 ", drawn), drawn
+
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "images"
+
+
+def _reference_and_test(tmp_path: Path) -> tuple[Path, Path]:
+    """The example photos as the reference, and a test folder holding one of them (beach_small.jpg's picture)."""
+    ref, test = tmp_path / "ref", tmp_path / "test"
+    shutil.copytree(EXAMPLES, ref)
+    test.mkdir()
+    shutil.copy(EXAMPLES / "beach_small.jpg", test / "upload.jpg")
+    return ref, test
+
+
+@pytest.mark.cli
+@pytest.mark.parametrize("method, verdict", [("copies", "copy"), ("phash", None)])
+def test_find_against_gives_a_match_the_same_fields_in_json_csv_and_ndjson(tmp_path: Path, method: str,
+                                                                           verdict: str | None) -> None:
+    ref, test = _reference_and_test(tmp_path)
+    out = {f: tmp_path / f"m.{f}" for f in ("json", "csv", "ndjson")}
+    res = CliRunner().invoke(main, ["find", str(test), "--against", str(ref), "-m", method, "--no-cache", "-q",
+                                    *(a for f, p in out.items() for a in (f"--{f}", str(p)))])
+    assert res.exit_code in (0, 3), res.output
+    from_json = [m for q in json.loads(out["json"].read_text())["matches"] for m in q["matches"]]
+    from_ndjson = [m for line in out["ndjson"].read_text().splitlines() for m in json.loads(line)["matches"]]
+    from_csv = list(csv.DictReader(io.StringIO(out["csv"].read_text())))
+    assert from_json and from_json == from_ndjson and len(from_csv) == len(from_json)
+    fields = [k for k in from_json[0] if k != "path"]
+    assert list(from_csv[0])[2:] == fields  # query, match, then the very fields of a JSON match
+    assert ("verdict" in fields) == (verdict is not None)
+    assert all(m.get("verdict") == verdict for m in from_json)
+    assert all(r.get("verdict") == verdict for r in from_csv)

@@ -334,18 +334,30 @@ class QueryResult:
         """``(query, reference match, score)`` rows, by query, closest first."""
         return [(q, r, score) for q, ms in self.matches.items() for r, score in ms]
 
-    def to_dict(self) -> dict:
-        """Plain data for JSON output; scores under their kind's name, with ``"verdict"`` (``"copy"``) where the
-        method checked the pictures (:attr:`ScoreKind.match_verdict`)."""
+    def match_fields(self) -> list[str]:
+        """The fields every output gives a match after its path (JSON and NDJSON keys, CSV columns): the score under
+        its kind's name, then ``verdict`` (``"copy"``) where the method checked the pictures
+        (:attr:`ScoreKind.match_verdict`; a hash or vector only says two images look alike: no verdict)."""
         kind = ScoreKind.of(self.score_kind)
-        verdict = {} if kind.match_verdict is None else {"verdict": kind.match_verdict}
+        return [str(kind)] + ([] if kind.match_verdict is None else ["verdict"])
+
+    def match_values(self, score: float) -> list:
+        """A match's values of :meth:`match_fields`."""
+        verdict = ScoreKind.of(self.score_kind).match_verdict
+        return [score] + ([] if verdict is None else [str(verdict)])
+
+    def match_record(self, path: str, score: float) -> dict:
+        """One match as the documents write it (JSON, NDJSON): ``path`` and :meth:`match_fields`."""
+        return {"path": path, **dict(zip(self.match_fields(), self.match_values(score)))}
+
+    def to_dict(self) -> dict:
+        """Plain data for JSON output; each match a :meth:`match_record`."""
         return {"method": self.method, "threshold": self.threshold, "score_kind": self.score_kind,
                 "images": len(self.images), "reference": self.reference, "reference_images": self.reference_images,
                 "with_duplicates": len(self.matches),
                 "unreadable": [{"path": f.path, "reason": f.reason} for f in self.failures],
                 "reference_unreadable": [{"path": f.path, "reason": f.reason} for f in self.reference_failures],
-                "matches": [{"query": q, "matches": [{"path": r, self.score_kind: score, **verdict}
-                                                        for r, score in ms]}
+                "matches": [{"query": q, "matches": [self.match_record(r, score) for r, score in ms]}
                             for q, ms in self.matches.items()],
                 "seconds": round(self.seconds, 3)}
 

@@ -47,7 +47,9 @@ def write_groups(what: Groups, target: Target) -> None:
 
 
 def write_matches(what: Matches, target: Target) -> None:
-    _write(target, ["query", "match", str(ScoreKind.of(what.result.score_kind))], what.result.rows())
+    result = what.result  # the fields of a match as JSON and NDJSON give them: score, verdict where checked
+    _write(target, ["query", "match", *result.match_fields()],
+           ([q, r, *result.match_values(score)] for q, r, score in result.rows()))
 
 
 FORMAT = Format(
@@ -58,4 +60,5 @@ FORMAT = Format(
                 "person picks the keeper: -m similar),suggested_keep (1/0),left_alone (why a file stays without a "
                 "decision: through_link, reached through a followed symbolic link; awaiting_keeper, a person picks "
                 "the keeper; empty otherwise).",
-    matches_help="Write one row per match ('-' for stdout): query,match,distance (or similarity, or confidence).")
+    matches_help="Write one row per match ('-' for stdout): query,match,distance (or similarity, or confidence), "
+                 "and verdict (copy) where the method checked the pictures (copies).")

@@ -28,4 +28,5 @@ FORMAT = Format(
     "json", groups=write_groups, matches=write_matches, option="--json",
     groups_help="Write groups and unreadable files as JSON ('-' for stdout): the decisions file of "
                 "'remove --plan'.",
-    matches_help="Write each image's matches as JSON ('-' for stdout; key 'matches').")
+    matches_help="Write each image's matches as JSON ('-' for stdout; key 'matches', each match: path, distance, "
+                 "similarity or confidence, and verdict (copy) where the method checked the pictures).")

@@ -27,11 +27,13 @@ def write_matches(what: Matches, target: Target) -> None:
     with target.open() as fh:
         for q, ms in result.matches.items():
             fh.write(json.dumps({"query": q, "method": result.method, "score_kind": result.score_kind,
-                                 "matches": [{"path": r, result.score_kind: s} for r, s in ms]}) + "\n")
+                                 "matches": [result.match_record(r, s) for r, s in ms]}) + "\n")
 
 
 FORMAT = Format(
     "ndjson", groups=write_groups, matches=write_matches, option="--ndjson",
     groups_help="Write one JSON object per line, one per group ('-' for stdout): group, files, keep, also_keep, "
                 "exact, max_distance (min_similarity, min_confidence), sha256, method, score_kind.",
-    matches_help="Write one JSON object per line, one per image with a match ('-' for stdout): query, matches.")
+    matches_help="Write one JSON object per line, one per image with a match ('-' for stdout): query, method, "
+                 "score_kind, matches (each: path, "
+                 "distance, similarity or confidence, and verdict (copy) where the method checked the pictures).")
