@@ -364,3 +364,16 @@ def test_an_index_file_beside_a_folder_cache_takes_its_pair_scores_too(tmp_path:
     assert remembered.calls == 0  # no pair verified (nor keep score made) again: all taken from the folder's cache
     with Index(tmp_path / "photos.db", methods=[], readonly=True) as index:
         assert {m for m, *_ in index.pair_scores()} >= {"copies"}
+
+
+@pytest.mark.cli
+def test_every_document_option_refuses_an_images_name_as_find_json_did(album: Path, tmp_path: Path) -> None:
+    labelled = tmp_path / "labelled"
+    (labelled / "beach").mkdir(parents=True)
+    for name in ("beach.jpg", "beach_copy.jpg"):
+        shutil.copy(album / name, labelled / "beach" / name)
+    for args in (["tune", labelled, "--json", tmp_path / "points.jpg"],
+                 ["decisions", "export", tmp_path / "decided.png"]):
+        res = run(*args)
+        assert res.exit_code == 2 and "that is an image's name" in res.output, (args, res.output)
+        assert not list(tmp_path.glob("points.jpg")) and not list(tmp_path.glob("decided.png"))

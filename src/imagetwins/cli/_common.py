@@ -65,7 +65,8 @@ EXIT_BROKEN_PIPE = 141  # stdout closed by the reader (`| head`): stopped quietl
 class OutputFile(click.Path):
     """A file the command will write: its folder must exist, checked before any work is done. A document (JSON,
     CSV, a page: not ``picture``) never replaces an image: a file standing at the name whose first bytes are an
-    image's (a photo without an image's name, ``IMG_0001``, which the scan itself reads) is a usage error; a picture
+    image's (a photo without an image's name, ``IMG_0001``, which the scan itself reads), or a name with an image's
+    extension, is a usage error (:func:`imagetwins.writing.refuse_image_target`, the library's rule); a picture
     output (``picture``: a PNG) is checked against the files its command reads (:func:`refuse_picture_over`)."""
 
     def __init__(self, allow_dash: bool = False, picture: bool = False) -> None:
@@ -84,12 +85,13 @@ class OutputFile(click.Path):
                 check_output_name(path)
             except OutputRefused as exc:
                 raise click.ClickException(f"cannot write {name} {exc.strerror}") from None
-            from imagetwins.io import IMAGE_EXTENSIONS, looks_like_image
+            from imagetwins.writing import ReplacesImage, refuse_image_target
 
-            if not self.picture and looks_like_image(path):  # (`--json photos/IMG_0001`: the photo was replaced)
-                what = ("that is an image's name and an image" if path.suffix.lower() in IMAGE_EXTENSIONS else
-                        "that is an image (its first bytes say so)")
-                self.fail(f"{path}: {what}, and the output would replace it: give a new file name", param, ctx)
+            try:  # (`--json photos/IMG_0001`: the photo was replaced; `tune --json out.jpg` posed as a picture)
+                if not self.picture:
+                    refuse_image_target(path)
+            except ReplacesImage as exc:
+                self.fail(exc.strerror, param, ctx)
         return path
 
 
