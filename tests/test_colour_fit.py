@@ -163,3 +163,45 @@ def test_the_chroma_of_both_images_is_read_at_the_same_places() -> None:
     shifted = warp + np.array([[0.0, 0.0, 2.0], [0.0, 0.0, 0.0]])  # two grey pixels to the right
     assert np.abs(verify._chroma_cells(colour_src, colour_dst, src_shape, dst_shape, cells, shifted)[0]
                   - dst).mean() > 1.5 * error.mean()
+
+
+def _hsv_turned(rgb: np.ndarray, degrees: float, saturation: float, gamma: float) -> np.ndarray:
+    """RGB cell means through the families' colour shift (``edits.colour_shift``): the hue turned in HSV, the
+    saturation scaled, each channel through a gamma."""
+    import colorsys
+
+    out = [colorsys.hsv_to_rgb((h + degrees / 360) % 1, min(1.0, s * saturation), v)
+           for h, s, v in (colorsys.rgb_to_hsv(*c) for c in rgb / 255)]
+    return 255 * np.array(out) ** gamma
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_colour_edit_moves_the_colours_and_another_light_does_not(seed: int) -> None:
+    """verify._colour_change, the gate of the quadratic fit and the recoloured comparison (COLOUR_CHANGE): a hue turn
+    of 30 degrees or more moves the cells' colours past it, a white balance (one shift of every colour, noise on top)
+    or light of another strength in each cell does not; the same either way round."""
+    rng = np.random.default_rng(seed)
+    rgb = _cells(seed)
+    _, ca = _ycc(rgb)
+    for degrees in (30, 90, 150):
+        _, cb = _ycc(_hsv_turned(rgb, degrees, 1.0, 1.0))
+        assert verify._colour_change(ca, cb) >= verify.COLOUR_CHANGE
+        assert verify._colour_change(cb, ca) == pytest.approx(verify._colour_change(ca, cb))
+    white_balance = ca + np.array([6.0, -9.0]) + rng.normal(0, 2, ca.shape)
+    _, shaded = _ycc(rgb * rng.uniform(0.7, 1.2, (len(rgb), 1)))
+    assert verify._colour_change(ca, white_balance) < verify.COLOUR_CHANGE / 3
+    assert verify._colour_change(ca, shaded) < verify.COLOUR_CHANGE / 2
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_quadratic_colour_fit_follows_a_hue_turn_in_hsv(seed: int) -> None:
+    """A hue turned in HSV, with saturation and gamma, is no linear map of the colours: the quadratic fit leaves less
+    of it than the linear one; other pictures it does not absorb either."""
+    rgb = _cells(seed)
+    ya, ca = _ycc(rgb)
+    for degrees, saturation, gamma in ((150, 1.6, 1.4), (90, 0.5, 0.7)):
+        yb, cb = _ycc(_hsv_turned(rgb, degrees, saturation, gamma))
+        linear = verify._colour_lighting_residual(ya, ca, yb, cb)
+        assert verify._colour_lighting_residual(ya, ca, yb, cb, quadratic=True) < 0.8 * linear
+    yb, cb = _ycc(_cells(seed + 10))
+    assert verify._colour_lighting_residual(ya, ca, yb, cb, quadratic=True) > 0.3

@@ -16,7 +16,8 @@ relation. This module checks that relation for one pair:
    inliers; they rarely agree over the whole overlap, pixel for pixel. Copies do. The cells' mean brightness
    must follow one global change: of brightness and contrast, or of colour (one image's grey cells against the
    other's colour cells: a hue turn, a tint, sepia), which a second photo of a flat object under other light
-   does not.
+   does not. Where the colours themselves moved (a colour edit), the cells are compared again on the picture
+   recoloured by that change: a hue turn swaps which of two colours is the lighter, and the grey texture with it.
 
 The verdict is one **confidence** in [0, 1], a logistic model of those measurements fitted by
 ``benchmarks/quality.py`` on photos-public edits and half of ukbench-600's look-alikes, and measured
@@ -85,6 +86,23 @@ COLOUR_SIDE = 40
 #: checked are not copies: the fit's cost stays on copies)
 COLOUR_GAIN = 0.6
 COLOUR_FIT_AGREEMENT = 0.75
+#: where the colours changed (:func:`_colour_change` of the aligned cells' chroma at least COLOUR_CHANGE: a hue turn,
+#: sepia, a tint, as a colour edit gives; a re-shot or a second view of one object keeps its colours, under the same
+#: light or another), the colour fit does more: it is tried from a strict agreement of COLOUR_CHANGED_AGREEMENT (a hue
+#: turn changes the grey texture itself where two colours meet: the grey NCC counts fewer cells agreeing than there
+#: are), its design is quadratic in the colour (:func:`_colour_design`: the grey levels of a hue turn and a gamma bend
+#: with the colour, where a linear mix of the colour can only tilt them), the cells are compared again on the picture
+#: the fit recoloured, pixel by pixel (:func:`_recoloured`), and overlays over such a copy are the cells that disagree
+#: once recoloured. The fit split's negatives whose colour fit ran before (holidays-half's even groups, ukbench 0-74
+#: without EXIF, strict agreement 0.75 or more: 215 checks) move their colours 0.43 at most (0.12 and 0.08 for the
+#: re-shot and the view pair that an ungated quadratic fit made copies), and of the 10 that pass the gate from an
+#: agreement of 0.5 none is over 0.44 or moved; the combinations of photos-public photos with a colour shift move
+#: theirs 0.23-1.75 (all but 2 of their misses 0.37 or more). Chosen on the fit split: 2 x 210 random
+#: combinations of photos-public photos 40-249 against their originals 318 -> 328 copies (the quadratic fit +4, the
+#: recoloured comparison and the lower agreement +4, the overlays +2), no fit negative's confidence moved; measured in
+#: BENCHMARKS.md
+COLOUR_CHANGE = 0.35
+COLOUR_CHANGED_AGREEMENT = 0.5
 #: The colour fit follows a gamma too: one more coefficient, for the square of the source's grey level (a colour edit
 #: often changes the gamma as well, which bends the grey levels where a linear fit can only tilt them). Chosen on the
 #: fit split (210 random combinations of photos-public photos 40-249 verified against their originals: 151 -> 154
@@ -179,7 +197,7 @@ FEATURES_VERSION = 3  # 2: keypoints stored strongest first (the quick look take
 #: the version of what :func:`verify_pair` computes from given features: part of :func:`verdict_version`, which
 #: keys the confidences the index keeps per pair. Bump it with any change of the code that changes a confidence
 #: (the module's constants, FEATURES_VERSION and CALIBRATION included, and OpenCV's version are in the key already)
-VERDICT_VERSION = 13  # 2: the quick look before the full match; 3: the lighting fit refitted until a caption drops
+VERDICT_VERSION = 14  # 2: the quick look before the full match; 3: the lighting fit refitted until a caption drops
 # out; 4: symmetric (the pair is checked in one canonical order), keypoints at the stored (half float) precision;
 # 5: a perspective alignment where the affine one leaves part of the picture disagreeing; 6: overlays left out
 # (OVERLAY_MAX); 7: two framings of one scene and pictures sharing only a part are not copies (FRAMING_COVER,
@@ -187,7 +205,8 @@ VERDICT_VERSION = 13  # 2: the quick look before the full match; 3: the lighting
 # looked for clear of the frame's edge inside too (PADDING_MARGIN), overlays over a resampled copy
 # (OVERLAY_REST_TEXTURE); 11: the colour fit follows a gamma, padding may be a gradient (PADDING_GRADIENT_CONTINUES),
 # a wider quick look for a pair one match short (QUICK_WIDE_A); 12: overlays found off the colour fit too (OVERLAY_OFF);
-# 13: the homography refitted to every match it explains (GUIDED_ROUNDS) where the pair may be a copy
+# 13: the homography refitted to every match it explains (GUIDED_ROUNDS) where the pair may be a copy; 14: where the
+# colours changed, the colour fit quadratic, tried from a lower agreement, the cells compared recoloured (COLOUR_CHANGE)
 
 #: logistic model behind :attr:`Verification.confidence` (fitted by ``benchmarks/quality.py --fit`` with each
 #: weight's sign fixed: more agreement can only raise the confidence, a lighting mismatch only lower it):
@@ -926,11 +945,17 @@ def _dense(a: ImageFeatures, b: ImageFeatures, matrix: np.ndarray, v: Verificati
     v.median_ncc = float(np.median(ncc))
     colours = (b.colour, a.colour) if swap else (a.colour, b.colour)
     chroma_src = chroma_dst = None
-    if v.strict_agreement >= COLOUR_FIT_AGREEMENT and colours[0] is not None and colours[1] is not None:
+    changed = False
+    if v.strict_agreement >= min(COLOUR_FIT_AGREEMENT, COLOUR_CHANGED_AGREEMENT) and colours[0] is not None \
+            and colours[1] is not None:
         chroma_src, chroma_dst = _chroma_cells(*colours, src.shape, dst.shape, cm.shape, m)
-        colour = _colour_lighting_residual(mean_a[cm], chroma_src[cm], mean_b[cm], chroma_dst[cm])
-        if colour <= COLOUR_GAIN * v.lighting_residual:
-            v.lighting_residual = colour
+        changed = _colour_change(chroma_src[cm], chroma_dst[cm]) >= COLOUR_CHANGE
+        if v.strict_agreement >= COLOUR_FIT_AGREEMENT or changed:
+            colour, direction, coef = _colour_fit(mean_a[cm], chroma_src[cm], mean_b[cm], chroma_dst[cm], changed)
+            if colour <= COLOUR_GAIN * v.lighting_residual:
+                v.lighting_residual = colour
+                if changed:
+                    _recoloured(v, colours, src.shape, m, warped, fd, textured, direction, coef)
     if lighting is not None and v.strict_agreement < OVERLAY_REST_AGREES:
         grey = (mean_b, np.stack([mean_a, np.ones_like(mean_a)], -1), lighting)
         # overlays over a copy whose colours were changed too: the cells off the *colour* change are the overlays
@@ -941,8 +966,11 @@ def _dense(a: ImageFeatures, b: ImageFeatures, matrix: np.ndarray, v: Verificati
                 and _overlay_share(textured & (ncc_cells < 0.5), cm) <= OVERLAY_MAX:
             if chroma_src is None:
                 chroma_src, chroma_dst = _chroma_cells(*colours, src.shape, dst.shape, cm.shape, m)
-            _outside_overlays(v, ncc_cells, textured, cm, sa, sb,
-                              _colour_model(mean_a, chroma_src, mean_b, chroma_dst, cm))
+                changed = _colour_change(chroma_src[cm], chroma_dst[cm]) >= COLOUR_CHANGE
+            model = _colour_model(mean_a, chroma_src, mean_b, chroma_dst, cm, changed)
+            if changed:  # the overlays are the cells that disagree once recoloured
+                ncc_cells = _recoloured_ncc(colours, src.shape, m, warped, fd, model[3], model[2])
+            _outside_overlays(v, ncc_cells, textured, cm, sa, sb, model)
     return departure
 
 
@@ -951,8 +979,8 @@ def _outside_overlays(v: Verification, ncc_cells: np.ndarray, textured: np.ndarr
     """Leave overlays out of ``v``'s strict agreement and lighting residual where the rules of
     :data:`OVERLAY_MAX` hold (cell grids of :func:`_dense`: NCC, textured and compared cells, each side's cell
     contrasts; ``model``: the lighting model, (the cell means it predicts, the cells' design rows, the global fit's
-    coefficients)). Returns whether it did."""
-    target, design, coef = model
+    coefficients), and for the colour model which way it looks). Returns whether it did."""
+    target, design, coef = model[:3]
     spread = float(target[cm].std()) + 1.0
     off = (textured & (ncc_cells < 0.5)) | (cm & (np.abs(target - design @ coef) > OVERLAY_OFF * spread))
     if not off.any():
@@ -1002,23 +1030,78 @@ def _model_fit(design: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray | N
 
 
 def _colour_model(grey_a: np.ndarray, chroma_a: np.ndarray, grey_b: np.ndarray, chroma_b: np.ndarray,
-                  cells: np.ndarray) -> tuple:
+                  cells: np.ndarray, quadratic: bool = False) -> tuple:
     """The colour lighting model over the grid (as :func:`_outside_overlays` takes a model): the direction of
-    :func:`_colour_lighting_residual`'s two with the smaller residual over ``cells``."""
-    designs = [_colour_design(grey_a, chroma_a), _colour_design(grey_b, chroma_b)]
+    :func:`_colour_lighting_residual`'s two with the smaller residual over ``cells`` (``quadratic``: see
+    :func:`_colour_design`), and which it is (0: ``b``'s grey from ``a``'s colour, 1: the other way)."""
+    designs = [_colour_design(grey_a, chroma_a, quadratic), _colour_design(grey_b, chroma_b, quadratic)]
     targets = [grey_b.astype(np.float64), grey_a.astype(np.float64)]
     residual, coef = _robust_residuals(np.stack([d[cells] for d in designs]), np.stack([t[cells] for t in targets]),
                                        coefficients=True)
     k = int(np.argmin(residual))
-    return targets[k], designs[k], coef[k]
+    return targets[k], designs[k], coef[k], k
 
 
-def _colour_design(grey: np.ndarray, chroma: np.ndarray) -> np.ndarray:
+def _colour_design(grey: np.ndarray, chroma: np.ndarray, quadratic: bool = False) -> np.ndarray:
     """Design rows of the colour lighting fit (:func:`_colour_lighting_residual`): grey, chroma, 1, grey² / 255 (a
-    gamma change: the grey level's square over 255, the same range as the grey level, for the normal equations)."""
+    gamma change: the grey level's square over 255, the same range as the grey level, for the normal equations);
+    ``quadratic`` (where the colours changed, :data:`COLOUR_CHANGE`): the other second-order terms of the colour too
+    (the chroma's squares and product, and each times the grey level; chroma about its neutral 128), scaled alike."""
     grey = grey.astype(np.float64)
-    return np.concatenate([grey[..., None], chroma.astype(np.float64), np.ones_like(grey)[..., None],
-                           (grey ** 2 / 255)[..., None]], -1)
+    columns = [grey[..., None], chroma.astype(np.float64), np.ones_like(grey)[..., None], (grey ** 2 / 255)[..., None]]
+    if quadratic:
+        cb, cr = chroma[..., 0].astype(np.float64) - 128, chroma[..., 1].astype(np.float64) - 128
+        columns.append(np.stack([cb * cb / 128, cr * cr / 128, cb * cr / 128, grey * cb / 255, grey * cr / 255], -1))
+    return np.concatenate(columns, -1)
+
+
+def _colour_change(chroma_a: np.ndarray, chroma_b: np.ndarray) -> float:
+    """How far the colours of aligned cells moved ((n, 2) chroma each): the median distance between the cells' chroma
+    once their median shift (a white balance) is taken off, over the chroma spread of the more colourful picture (+1).
+    A colour edit moves the colours (a hue turn 30-180 degrees: 0.4 or more as a rule); a second photo of the thing
+    keeps them (see :data:`COLOUR_CHANGE`). Symmetric."""
+    shift = chroma_b.astype(np.float64) - chroma_a
+    shift -= np.median(shift, 0)
+    spread = max(float(np.sqrt(((c - c.mean(0)) ** 2).sum(1).mean())) for c in (chroma_a.astype(np.float64),
+                                                                                  chroma_b.astype(np.float64)))
+    return float(np.median(np.linalg.norm(shift, axis=1)) / (spread + 1.0))
+
+
+def _recoloured_ncc(colours: tuple[np.ndarray, np.ndarray], src_shape: tuple[int, int], warp: np.ndarray,
+                    warped: np.ndarray, fd: np.ndarray, direction: int, coef: np.ndarray) -> np.ndarray:
+    """NCC of :func:`_dense`'s cells compared again, one side recoloured by the quadratic colour fit (``direction``
+    0: the source's grey and colour predict the destination's grey, 1: the other way; ``coef``: the fit's, see
+    :func:`_colour_design`), pixel by pixel (the colour thumbnail read between its pixels: colour changes slowly over
+    a picture). A hue turn swaps which of two colours is the lighter, and a cell where they meet no longer correlates
+    in grey; recoloured, it does again. ``colours``: the colour thumbnails of the source and the destination, ``warp``
+    the source's grey thumbnail -> the destination's (2 x 3 or 3 x 3), ``warped`` and ``fd`` the two blurred grey
+    thumbnails on the destination's grid. Returns the grid of cell NCCs (as :func:`_dense`'s)."""
+    h, w = fd.shape
+    if direction == 0:
+        hm = np.vstack([warp, [0.0, 0.0, 1.0]]) if warp.shape == (2, 3) else np.asarray(warp, np.float64)
+        chroma = cv2.warpPerspective(colours[0].astype(np.float32), hm @ _colour_to_grey(colours[0], src_shape),
+                                     (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        predicted, other = _colour_design(warped, chroma, True) @ coef, fd
+    else:
+        chroma = cv2.resize(colours[1].astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
+        predicted, other = _colour_design(fd, chroma, True) @ coef, warped
+    ca, cb = _cells(predicted.astype(np.float32)), _cells(other)
+    ca = ca - ca.mean(-1)[..., None]
+    cb = cb - cb.mean(-1)[..., None]
+    return (ca * cb).mean(-1) / np.maximum(np.sqrt((ca * ca).mean(-1) * (cb * cb).mean(-1)), 1e-6)
+
+
+def _recoloured(v: Verification, colours: tuple[np.ndarray, np.ndarray], src_shape: tuple[int, int],
+                warp: np.ndarray, warped: np.ndarray, fd: np.ndarray, textured: np.ndarray, direction: int,
+                coef: np.ndarray) -> None:
+    """Raise ``v``'s agreements and median NCC where more of the ``textured`` cells agree recoloured
+    (:func:`_recoloured_ncc`, the same arguments)."""
+    ncc = _recoloured_ncc(colours, src_shape, warp, warped, fd, direction, coef)[textured]
+    strict = float((ncc >= 0.8).mean())
+    if strict > v.strict_agreement:
+        v.strict_agreement = strict
+        v.agreement = max(v.agreement, float((ncc >= 0.5).mean()))
+        v.median_ncc = max(v.median_ncc, float(np.median(ncc)))
 
 
 def _percentile(values: np.ndarray, q: float) -> float:
@@ -1126,19 +1209,29 @@ def _chroma_cells(colour_src: np.ndarray, colour_dst: np.ndarray, src_shape: tup
 
 
 def _colour_lighting_residual(grey_a: np.ndarray, chroma_a: np.ndarray, grey_b: np.ndarray,
-                              chroma_b: np.ndarray) -> float:
+                              chroma_b: np.ndarray, quadratic: bool = False) -> float:
     """How far two aligned pictures' cell means are from one *colour* change (a hue turn, a tint, saturation,
     a channel mixer): one image's grey cell means against the other's colour cell means (luma ``grey_*`` (n,) and
     chroma ``chroma_*`` (n, 2): the span of R, G, B; four coefficients with the offset, and one for the grey level's
-    square: a gamma change, see :data:`COLOUR_GAIN`), fitted as robustly as the
-    grey fit (:func:`_robust_residuals`), both ways; the smaller residual.
+    square: a gamma change, see :data:`COLOUR_GAIN`; ``quadratic``: every second-order term, see
+    :data:`COLOUR_CHANGE`), fitted as robustly as the grey fit (:func:`_robust_residuals`), both ways; the smaller
+    residual.
 
     A colour edit moves each colour's grey level its own way (a hue turn darkens the reds and lightens the
     blues), which one brightness change over the grey cells cannot follow; the copy's grey is still (nearly) a
     linear mix of the original's R, G and B, a re-shot's is not.
     """
-    design = np.stack([_colour_design(grey_a, chroma_a), _colour_design(grey_b, chroma_b)])
-    return float(_robust_residuals(design, np.stack([grey_b, grey_a]).astype(np.float64)).min())
+    return _colour_fit(grey_a, chroma_a, grey_b, chroma_b, quadratic)[0]
+
+
+def _colour_fit(grey_a: np.ndarray, chroma_a: np.ndarray, grey_b: np.ndarray, chroma_b: np.ndarray,
+                quadratic: bool = False) -> tuple[float, int, np.ndarray]:
+    """:func:`_colour_lighting_residual`, the direction it took (0: ``b``'s grey from ``a``'s colour, 1: the other
+    way) and that fit's coefficients (of :func:`_colour_design`)."""
+    design = np.stack([_colour_design(grey_a, chroma_a, quadratic), _colour_design(grey_b, chroma_b, quadratic)])
+    residual, coef = _robust_residuals(design, np.stack([grey_b, grey_a]).astype(np.float64), coefficients=True)
+    k = int(np.argmin(residual))
+    return float(residual[k]), k, coef[k]
 
 
 def _quick_inliers(a: ImageFeatures, b: ImageFeatures, mirrored: bool) -> int:
