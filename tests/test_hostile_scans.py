@@ -79,3 +79,31 @@ def test_a_quarantine_or_output_mark_another_user_planted_hides_nothing(tmp_path
     monkeypatch.setattr(os, "geteuid", lambda: me)
     found = sorted(p.parent.name for p in find_images(test, recursive=True))
     assert found == ["cat", "cat.imagetwins-quarantine", "dog"]  # (the quarantine of this user's stays out)
+
+
+def test_the_files_a_scan_reads_at_once_hold_no_more_than_the_read_budget(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file is read whole (up to 512 MB) and kept until it is decoded. Each decoding thread held its own: a folder
+    of 500 MB scans, or of sparse files named ``.jpg`` (read as zeros in a blink), took 500 MB a thread, 8 GB on 16
+    cores, whatever the decoding budget said. Now the bytes read at once are held in one budget the threads share
+    (here made 80 MB: two threads never hold two 60 MB files at once)."""
+    import tracemalloc
+
+    from imagetwins import io
+    from imagetwins.encoders import get_encoder
+    from imagetwins.encoding import encode_files
+
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    for k in range(4):
+        with open(folder / f"scan{k}.jpg", "wb") as fh:
+            fh.truncate(60 << 20)
+    monkeypatch.setattr(io, "READ_BUDGET", io.DecodeBudget(80 << 20), raising=False)
+    tracemalloc.start()
+    try:
+        out = encode_files(sorted(folder.iterdir()), [get_encoder("phash")], workers=2, warn=False)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(out.failures) == 4  # (zeros: no image)
+    assert peak < 100 << 20, f"{peak / 2**20:.0f} MB held at once"

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from imagetwins import io
 from imagetwins.facts import ImageFacts, image_facts
 from imagetwins.io import (
     ImageReadError,
@@ -187,8 +188,23 @@ class _Claims:
             return self._first.setdefault(key, position)
 
 
+def _size_on_disk(path: str) -> int:
+    """A local file's size (0 for anything else: a URL a Dask reader fetches, a file gone)."""
+    try:
+        return os.stat(path).st_size
+    except (OSError, ValueError, TypeError):
+        return 0
+
+
 def _load(path: str, stages: Sequence[Stage], min_side: int, read: Callable[[str], bytes], exif: bool = True,
           facts: bool = False, min_long: int = 0, claims: _Claims | None = None, position: int = 0):
+    # the file's bytes are held from the read to the end of its decode: counted in the budget the threads share
+    with io.READ_BUDGET.hold(_size_on_disk(path)):
+        return _load_held(path, stages, min_side, read, exif, facts, min_long, claims, position)
+
+
+def _load_held(path: str, stages: Sequence[Stage], min_side: int, read: Callable[[str], bytes], exif: bool = True,
+               facts: bool = False, min_long: int = 0, claims: _Claims | None = None, position: int = 0):
     key = None
     try:
         data = read(path)

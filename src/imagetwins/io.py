@@ -178,6 +178,12 @@ class DecodeBudget:
 
 #: the budget every :func:`open_image` in this process shares
 DECODE_BUDGET = DecodeBudget(DEFAULT_DECODE_BUDGET)
+#: What the files a scan's threads read at once may hold (:data:`READ_BUDGET`): a file is read whole (up to
+#: :data:`DEFAULT_MAX_BYTES`) and kept until decoded, so every thread reading a 500 MB scan (or a sparse file named
+#: .jpg) held 500 MB each: 16 threads, 8 GB
+DEFAULT_READ_BUDGET = 1 << 30
+#: the budget the files read for a scan hold while each is read and decoded (:mod:`imagetwins.encoding`)
+READ_BUDGET = DecodeBudget(DEFAULT_READ_BUDGET)
 
 
 def decode_cost(mode: str, width: int, height: int, fmt: str | None = None, turned: bool = False,
