@@ -59,3 +59,23 @@ def test_find_against_gives_a_match_the_same_fields_in_json_csv_and_ndjson(tmp_p
     assert ("verdict" in fields) == (verdict is not None)
     assert all(m.get("verdict") == verdict for m in from_json)
     assert all(r.get("verdict") == verdict for r in from_csv)
+
+
+@pytest.mark.cli
+def test_index_query_honours_quiet_and_timings_as_check_does(tmp_path: Path) -> None:
+    ref, test = _reference_and_test(tmp_path)
+    db = tmp_path / "ref.db"
+    (test / "notes.jpg").write_bytes(b"not a picture")  # one unreadable file: a warning, and the query incomplete
+    runner = CliRunner()
+    assert runner.invoke(main, ["index", "update", str(ref), "-m", "phash", "--db", str(db), "-q"]).exit_code == 0
+    loud = runner.invoke(main, ["index", "query", str(test), "--db", str(db)])
+    assert loud.exit_code == 1 and "upload.jpg" in loud.stdout and "warning: skipped" in loud.stderr, loud.output
+    quiet = runner.invoke(main, ["index", "query", str(test), "--db", str(db), "-q"])
+    # nothing but the error: the exit code still tells
+    assert quiet.exit_code == 1 and quiet.stdout == "", quiet.output
+    assert [line.split(":")[0] for line in quiet.stderr.splitlines()] == ["error"], quiet.stderr
+    (test / "notes.jpg").unlink()
+    timed = runner.invoke(main, ["index", "query", str(test), "--db", str(db), "-v"])
+    assert timed.exit_code == 0 and "upload.jpg" in timed.stdout, timed.output
+    assert any(line.startswith("time: ") for line in timed.stderr.splitlines()), timed.stderr
+    assert not any(line.startswith("time: ") for line in loud.stderr.splitlines()), loud.stderr

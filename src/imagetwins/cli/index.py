@@ -17,8 +17,10 @@ from imagetwins.cli._common import (
     plural,
     quiet_option,
     recursive_option,
+    say_timings,
     show_progress,
     threshold_option,
+    timings_option,
     workers_option,
 )
 from imagetwins.cli._interrupt import on_interrupt
@@ -121,16 +123,20 @@ def index_update(directory: Path, db_path: Path, methods: tuple[str, ...], recur
 @threshold_option
 @recursive_option
 @output_options("matches")
+@quiet_option
+@timings_option
 def index_query(images: Path, db_path: Path, method: str | None, threshold: int | None, recursive: bool,
-                requested: Requested) -> None:
+                requested: Requested, quiet: bool = False, show_timings: bool = False) -> None:
     """Which indexed images duplicate IMAGES (a file, or a folder: with -r its sub-folders too)? Nothing is added
     to the index.
 
     Each image with a match is printed with its matches, as 'imagetwins check' prints them; --json,
     --csv and --ndjson write them in the shapes 'check' writes ('-' for stdout). Exit code 1 when the query was
-    incomplete, as 'check': no image read in IMAGES, an image of it unreadable, or an empty index.
+    incomplete, as 'check': no image read in IMAGES, an image of it unreadable, or an empty index (said with -q
+    too: an error).
     """
     from imagetwins.check import check
+    from imagetwins.cli._scan import warn_skipped
     from imagetwins.index import IndexFileError
 
     with _open_index(db_path, [], readonly=True) as idx:
@@ -139,17 +145,17 @@ def index_query(images: Path, db_path: Path, method: str | None, threshold: int 
             method = held[0] if len(held) == 1 else DEFAULT_METHOD
         threshold = check_threshold(method, threshold)
         try:
-            checked = check(images, idx, method, threshold, recursive=recursive)
+            checked = check(images, idx, method, threshold, recursive=recursive, progress=show_progress(quiet))
         except IndexFileError as exc:
             raise click.ClickException(str(exc)) from None
     result = checked.query
-    for f in result.failures:
-        echo(f"warning: skipped {f.path}: {f.reason}", err=True)
+    warn_skipped(result.failures, quiet, follow_hint=False)
     found = outputs.Matches(result)
     requested.write(found)
-    if not requested.to_stdout:  # (stdout holds the data alone)
+    if not quiet and not requested.to_stdout:  # (stdout holds the data alone)
         write_text(found)
         echo(plural(len(result.rows()), "match", "matches"), err=True)
+    say_timings(show_timings)
     if not checked.complete:  # a script must not read "no match" from a query that read nothing (check's rule)
         echo("error: " + "; ".join(checked.reasons_incomplete), err=True)
         sys.exit(EXIT_ERROR)
