@@ -978,6 +978,7 @@ class _KeptScores:
         self.store, self.keys, self.owned = store, keys, owned
         self.new: dict[tuple[str, str], list[tuple[bytes, bytes, float]]] = {}
         self.known: dict[tuple[str, bytes, bytes], float] = {}  # (what this run measured or read: star by star)
+        self.no_verdict: set[tuple[bytes, bytes]] = set()  # (enlargements measured this run without a verdict)
         self._capture_version: str | None = None
 
     @classmethod
@@ -1018,12 +1019,16 @@ class _KeptScores:
         got = self._lookup(self.METHOD, self.VERSION, [(a, b)]).get((a, b))
         if got is not None and math.isfinite(got):
             return got
+        if (a, b) in self.no_verdict:  # (asked again for each star a group is split into: decoded once)
+            return None
         big, small = _as_scanned(larger.path, a), _as_scanned(smaller.path, b)
         if big is None or small is None:  # changed since the scan: measured as it is now, kept for no content
             return _enlargement_score(larger, smaller)
         found = _enlargement_of(larger, smaller, big, small)
-        if found is not None:  # (no verdict, e.g. unreadable now: asked again next time)
+        if found is not None:  # (no verdict, e.g. nothing to measure: asked again next run)
             self._keep(self.METHOD, self.VERSION, [(a, b, found)])
+        else:
+            self.no_verdict.add((a, b))
         return found
 
     def shot(self, f: FileInfo, side: int) -> float:
