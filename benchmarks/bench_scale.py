@@ -5,6 +5,7 @@ added to an indexed library, and a warm re-run of camera-size photos (issue #25)
         [--workdir /tmp/imagetwins-scale] [--no-write]
     nice -n 10 python benchmarks/bench_scale.py --grow --sizes 20000,100000 --new 1000 [--src-file F]
     nice -n 10 python benchmarks/bench_scale.py --search-only-first 100000 --new 1000 [--workdir W]
+    nice -n 10 python benchmarks/bench_scale.py --into-index DB DIR --new 1000 [--workdir W]
     nice -n 10 python benchmarks/bench_scale.py --new-search 100000 --new 1000
     nice -n 10 python benchmarks/bench_scale.py --matching
 
@@ -264,6 +265,74 @@ def search_only_first(work: Path, n: int, new: int, cache: Path, log: Path) -> l
     return results
 
 
+def into_index(work: Path, index: Path, folder: Path, new: int, cache: Path, log: Path) -> list[dict]:
+    """``new`` pictures into a kept index of ``make_small`` pictures (``--into-index DB DIR``, e.g. the 100,000-picture
+    index a search-only first find left with its candidate search), on a copy of it in WORKDIR: the index's
+    pictures whose files are gone (an earlier run's new ones, removed since) are made again, the very bytes
+    (``make_small`` depends on the number alone), with the size and mtime the index recorded, so the update keeps their
+    rows; ``new`` pictures after the highest number are added; then ``index update`` and ``find`` (only the new rows
+    searched against all, their pairs verified), each a fresh process. Every picture made here is removed again, and
+    the copy too. Each result is a JSON line in ``log``."""
+    import json
+
+    results = []
+
+    def record(kind: str, r: dict, **extra) -> None:
+        r = dict(r, kind=kind, at=time.strftime("%H:%M:%S"), load=os.getloadavg()[0], **extra)
+        results.append(r)
+        with log.open("a") as f:
+            f.write(json.dumps(r) + "\n")
+        print(json.dumps(r), flush=True)
+
+    db = work / "into.db"
+    for suffix in ("", "-wal", "-shm"):
+        (work / f"into.db{suffix}").unlink(missing_ok=True)
+    src = sqlite3.connect(f"file:{index}?mode=ro", uri=True)
+    dst = sqlite3.connect(db)
+    src.backup(dst)  # (a consistent copy, its write-ahead log included)
+    dst.close()
+    src.close()
+    with sqlite3.connect(db) as con:
+        rows = con.execute("SELECT path, size, mtime_ns FROM file_paths WHERE dir = ?", (str(folder),)).fetchall()
+    on_disk = {p.name for p in folder.glob("s*.jpg")}
+    gone = [(Path(p), size, mtime) for p, size, mtime in rows if Path(p).name not in on_disk]
+    numbers = [int(m.group(1)) for p, _, _ in rows if (m := re.fullmatch(r"s(\d+)\.jpg", Path(p).name))]
+    made: list[Path] = []
+    try:
+        if gone:  # (make_small makes only the pictures of the range that are missing)
+            again = [int(re.fullmatch(r"s(\d+)\.jpg", p.name).group(1)) for p, _, _ in gone]
+            made += [folder / f"s{n:06d}.jpg" for n in range(min(again), max(again) + 1)
+                     if f"s{n:06d}.jpg" not in on_disk]
+            make_small_apart(folder, min(again), max(again) + 1)
+            wanted = {p.name for p, _, _ in gone}
+            for p in made:  # (a number of the range the index does not hold: not one of its pictures)
+                if p.name not in wanted:
+                    p.unlink()
+        for p, size, mtime in gone:
+            if p.stat().st_size != size:
+                sys.exit(f"{p} made again is not the picture the index holds ({p.stat().st_size} bytes, not {size})")
+            os.utime(p, ns=(mtime, mtime))
+        start = max(numbers) + 1
+        make_small_apart(folder, start, start + new)
+        made += [folder / f"s{n:06d}.jpg" for n in range(start, start + new)]
+        record("state", {}, indexed=len(rows), made_again=len(gone), added=new)
+        update = ["index", "update", str(folder), "--db", str(db), "-m", "copies", "-q"]
+        record("incremental update", run(update, cache), added=new)
+        before = pair_scores_kept(db)
+        find = ["find", str(folder), "--db", str(db), "-m", "copies", "-q", "-v", "--json", str(work / "into.json")]
+        out = run(find, cache)
+        verified = pair_scores_kept(db) - before
+        cpu = out["stages"].get("verify", {}).get("cpu", 0.0)
+        record("incremental find", out, added=new, pairs=verified,
+               ms_a_pair=1000 * cpu / verified if verified else None)
+    finally:
+        for p in made:
+            p.unlink(missing_ok=True)
+        for suffix in ("", "-wal", "-shm"):
+            (work / f"into.db{suffix}").unlink(missing_ok=True)
+    return results
+
+
 def new_search(n: int, new: int) -> list[str]:
     """The kernels an incremental search runs for ``new`` rows against ``n`` kept ones (``candidates.search_rows``
     with a kept state), on random rows of the real shapes (1280 float16 CNN values, 256-bit hashes): the new rows'
@@ -454,6 +523,8 @@ def main() -> None:
                     help="time the kernels of searching --new random rows against N kept ones (new_search())")
     ap.add_argument("--search-only-first", type=int, metavar="N",
                     help="N pictures, a first find without verification, then --new for real (search_only_first())")
+    ap.add_argument("--into-index", nargs=2, type=Path, metavar=("DB", "DIR"),
+                    help="--new pictures into a copy of a kept index of DIR's make_small pictures (into_index())")
     ap.add_argument("--matching", action="store_true",
                     help="time the ratio test's descriptor matching, OpenCV against imagetwins.matching")
     ap.add_argument("--no-write", action="store_true")
@@ -479,6 +550,9 @@ def main() -> None:
         return
     if a.new_search:
         new_search(a.new_search, a.new)
+        return
+    if a.into_index:
+        into_index(work, a.into_index[0], a.into_index[1].resolve(), a.new, cache, work / "into-index.jsonl")
         return
     if a.search_only_first:
         search_only_first(work, a.search_only_first, a.new, cache, work / "search-only-first.jsonl")
