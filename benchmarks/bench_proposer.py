@@ -1,10 +1,11 @@
 """Copies lost to the proposer: verifiable copies that ``copies`` never proposes in a folder of look-alikes.
 
-    python benchmarks/bench_proposer.py                # the method as it is (~3 CPU min with the encoding)
-    python benchmarks/bench_proposer.py --votes        # and with descriptor votes added (a prototype, below)
-    python benchmarks/bench_proposer.py --lookalikes   # the cost on ukbench groups 0-74 (look-alikes, re-shots)
+    python benchmarks/bench_proposer.py                # the method without its descriptor votes (~3 CPU min with
+                                                       # the encoding, kept in --workdir)
+    python benchmarks/bench_proposer.py --votes        # and the method as it is (votes, copies.VOTE_K an image)
+    python benchmarks/bench_proposer.py --lookalikes --votes   # the cost on ukbench groups 0-74 (look-alikes)
     python benchmarks/bench_proposer.py --votes --source heldout   # HELD OUT: ukbench groups 75-149 as originals
-    python benchmarks/bench_proposer.py --vote-scale   # the prototype's vote search on 420 to 1,830 images
+    python benchmarks/bench_proposer.py --vote-scale   # the vote search on 420 to 1,830 images, and on crowds
 
 FIT split only (issue 24: choose here, report held out): photos-public photos 40-249 (``quality.py --families``
 uses 0-39), each saved as it is and as two random combinations of 2-3 edit families (``edits.combo`` with the seeds
@@ -15,11 +16,12 @@ checked": the candidate pairs verified (beyond the hash's sure distance). CPU: u
 HELD OUT (``--source heldout``): the same with ukbench groups 75-149 (300 views, 4 of each object, camera stamps
 left out) as the originals: a folder of look-alikes and re-shots, where a match across objects is a wrong copy.
 
-``--votes``: a prototype proposer, measured here and not in the method: each image's 64 strongest ORB descriptors
-(those of its picture cut from a canvas too; mirrored ones on the other side), 8 hash tables of 24 of the 256 bits,
-a vote for (descriptor, other image) when they share a bucket (buckets over 32 entries skipped); each image
-proposes its ``--votes-k`` images with the most votes (at least 3). It needs every image's descriptors, which an
-incremental run does not read for the images already indexed (their heads hold hashes and CNN vectors only).
+``--votes``: the method's descriptor votes (``copies.vote_lists`` / ``copies._voted``; the prototype measured here
+first is in git history, 3455579): each image's 64 strongest ORB descriptors (those of its picture cut from a canvas
+too; mirrored ones only voted for), 8 hash tables of 4 of the 32 bytes, a vote for (descriptor, other image) when
+they share a bucket (a bucket of more than 32 entries: each entry against its first 32, by the images' hashes);
+each image proposes its ``--votes-k`` most voted partners (at least 3 votes) outside its group so far. Without
+``--votes`` the method runs with ``vote_k=0``: its proposal before the votes.
 """
 
 from __future__ import annotations
@@ -84,83 +86,12 @@ def pool_folder(work: Path, source: str) -> tuple[list[str], list]:
     return [p.name for p in files], encoded(work, name, files)
 
 
-def vote_pairs(records, strongest: int = 64, tables: int = 8, bits: int = 24, bucket: int = 32, seed: int = 7):
-    """(left, right, votes) of image pairs sharing a bucket of the descriptor hash (the prototype, see above)."""
-    desc, owner, query = [], [], []
-    for i, r in enumerate(records):
-        for f in (r.features, r.alt_features):
-            if f is None:
-                continue
-            for d, q in ((f.descriptors[:strongest], True), (f.mirror_descriptors[:strongest], False)):
-                desc.append(d)
-                owner.append(np.full(len(d), i))
-                query.append(np.full(len(d), q))
-    desc, owner, query = np.concatenate(desc), np.concatenate(owner), np.concatenate(query)
-    n = len(records)
-    unpacked = np.unpackbits(desc, axis=1)
-    rng = np.random.default_rng(seed)
-    weights = 1 << np.arange(bits, dtype=np.int64)
-    votes = []
-    for _ in range(tables):
-        key = unpacked[:, rng.choice(256, bits, replace=False)].astype(np.int64) @ weights
-        order = np.argsort(key, kind="stable")
-        ks = key[order]
-        starts = np.flatnonzero(np.r_[True, ks[1:] != ks[:-1]])
-        sizes = np.diff(np.r_[starts, len(ks)])
-        for s in range(2, bucket + 1):
-            at = starts[sizes == s]
-            if not len(at):
-                continue
-            a, c = np.triu_indices(s, 1)
-            a, c = order[at[:, None] + a].ravel(), order[at[:, None] + c].ravel()
-            other = owner[a] != owner[c]
-            a, c = a[other], c[other]
-            votes += [a[query[a]] * n + owner[c[query[a]]], c[query[c]] * n + owner[a[query[c]]]]
-    if not votes:
-        e = np.empty(0, np.int64)
-        return e, e, e
-    u = np.unique(np.concatenate(votes))
-    i, j = owner[u // n], u % n
-    pairs, count = np.unique(np.minimum(i, j) * n + np.maximum(i, j), return_counts=True)
-    return pairs // n, pairs % n, count
-
-
-def vote_proposals(records, k: int, least: int = 3) -> tuple[np.ndarray, np.ndarray]:
-    """Each image's ``k`` partners with the most votes (at least ``least``): pairs ``i < j``."""
-    left, right, count = vote_pairs(records)
-    keep = count >= least
-    rows = np.concatenate([left[keep], right[keep]])
-    cols = np.concatenate([right[keep], left[keep]])
-    v = np.concatenate([count[keep], count[keep]])
-    order = np.lexsort((cols, -v, rows))
-    rows, cols = rows[order], cols[order]
-    first = np.r_[0, np.flatnonzero(rows[1:] != rows[:-1]) + 1]
-    rank = np.arange(len(rows)) - np.repeat(first, np.diff(np.r_[first, len(rows)]))
-    n = len(records)
-    pairs = np.unique(np.minimum(rows, cols)[rank < k] * n + np.maximum(rows, cols)[rank < k])
-    return pairs // n, pairs % n
-
-
 def run(records, votes_k: int = 0, **kw):
-    """copies.scored_candidates on ``records``, with the prototype's pairs added to the proposal when votes_k."""
-    original = copies.candidate_pairs
-
-    def with_votes(hashes, vectors, *a, **k):
-        out = original(hashes, vectors, *a, **k)
-        left, right = vote_proposals(records, votes_k)
-        n = len(hashes)
-        keys, dist = copies._unique(np.concatenate([out[0] * n + out[1], left * n + right]),
-                                    np.concatenate([out[2], np.full(len(left), 256, np.int32)]))
-        return (keys // n, keys % n, dist) + tuple(out[3:])
-
-    if votes_k:
-        copies.candidate_pairs = with_votes
-    try:
-        t = cpu()
-        left, right, dist, conf = copies.scored_candidates(records, copies.DEFAULT_CONFIDENCE, 2, **kw)
-        return left, right, dist, conf, cpu() - t
-    finally:
-        copies.candidate_pairs = original
+    """copies.scored_candidates on ``records``, the descriptor votes proposing ``votes_k`` partners an image (0:
+    the method without them)."""
+    t = cpu()
+    left, right, dist, conf = copies.scored_candidates(records, copies.DEFAULT_CONFIDENCE, 2, vote_k=votes_k, **kw)
+    return left, right, dist, conf, cpu() - t
 
 
 def cnn_rank(records, a: int, b: int) -> tuple[float, int]:
@@ -229,42 +160,59 @@ def lookalikes_main(args, work: Path) -> None:
 
 
 def vote_scale_main(args, work: Path) -> None:
-    """The prototype's vote search on growing sets (the fit folder, the held-out folder, ukbench 0-74 together):
-    its cost, the image pairs with a vote, and the fit copies among an image's 2 most voted, per key length."""
+    """The method's vote search (copies.vote_lists: entries, votes, each image's lists) on growing sets (the fit
+    folder, the held-out folder, ukbench 0-74 together), and on crowds of near-identical shots made from one photo's
+    vote block (each shot keeps a random 80 % of the descriptors, each bit flipped with probability 0.02): its CPU,
+    the image pairs with a vote, the most an image has, and the pairs the votes may add at most (copies.VOTE_K an
+    image)."""
     names, fit = pool_folder(work, "fit")
     _, held = pool_folder(work, "heldout")
     views = encoded(work, "ukbench-fit", [DATASETS / "ukbench-600" / "images" / f"ukbench{i:05d}.jpg"
                                           for i in range(300)])
-    direct = json.loads((work / "direct.json").read_text())
-    at = {name: i for i, name in enumerate(names)}
-    truth = [(at[name[:4] + "_orig.jpg"], i) for i, name in enumerate(names)
-             if "_c" in name and direct[name] >= copies.DEFAULT_CONFIDENCE]
-    everything = fit + held + views
-    for bits, tables, n in ((24, 8, 420), (24, 8, 840), (24, 8, len(everything)), (32, 8, len(everything)),
-                            (32, 16, len(everything))):
+    everything = copies.CopyRows.of(fit + held + views)
+
+    def measure(rows, label: str) -> None:
         t = cpu()
-        left, right, count = vote_pairs(everything[:n], bits=bits, tables=tables)
+        row, partner, votes = copies.vote_lists(rows)
         seconds = cpu() - t
-        rows, cols = np.concatenate([left, right]), np.concatenate([right, left])
-        order = np.lexsort((-np.concatenate([count, count]), rows))
-        rows, cols = rows[order], cols[order]
-        first = np.r_[0, np.flatnonzero(rows[1:] != rows[:-1]) + 1]
-        best = {int(rows[f]): set(cols[f:f + 2].tolist()) for f in first}
-        got = sum(1 for o, c in truth if max(o, c) < n and (c in best.get(o, ()) or o in best.get(c, ())))
-        print(f"{n} images, {tables} tables of {bits} bits: {seconds:.2f} CPU s, image pairs with a vote {len(left)} "
-              f"({int((count >= 3).sum())} with 3 or more); fit copies among an image's 2 most voted: {got} of "
-              f"{sum(1 for o, c in truth if max(o, c) < n)}", flush=True)
+        t = cpu()
+        left, right, count = search.descriptor_votes(*copies.vote_entries(rows), copies._content_priority(rows.hashes),
+                                                     copies.VOTE_TABLES, copies.VOTE_CROWD, budget=copies.VOTE_BUDGET)
+        per_image = np.bincount(np.concatenate([left, right]), minlength=len(rows))
+        print(f"{label}: {len(rows)} images, vote lists {seconds:.2f} CPU s; image pairs with a vote {len(left):,} "
+              f"({int((count >= copies.VOTE_LEAST).sum()):,} with {copies.VOTE_LEAST} or more), at most "
+              f"{int(per_image.max())} an image; listed {len(row):,}; pairs the votes may add at most "
+              f"{copies.VOTE_K * len(rows):,}", flush=True)
+
+    for n in (420, 840, len(everything)):
+        measure(everything.take(np.arange(n)), "real photos")
+    rng = np.random.default_rng(11)
+    block = everything.votes[0]
+    for n in (250, 500, 1000):
+        blocks = np.repeat(block[None], n, axis=0)
+        body = blocks[:, 2:].reshape(n, 2, copies.VOTE_STRONGEST, 32)
+        bits = np.unpackbits(body, axis=-1)
+        bits ^= (rng.random(bits.shape) < 0.02).astype(np.uint8)
+        body[:] = np.packbits(bits, axis=-1)
+        keep = rng.random((n, 2, copies.VOTE_STRONGEST)) < 0.8  # (the kept ones first: a block's layout)
+        order = np.argsort(~keep, axis=-1, kind="stable")
+        body[:] = np.take_along_axis(body, order[..., None], axis=2)
+        blocks[:, :2] = np.minimum(keep.sum(axis=-1), blocks[:, :2])
+        rows = copies.CopyRows.of([copies.CopyRecord(rng.integers(0, 2**63, 4, dtype=np.uint64),
+                                                     np.zeros(8, np.float32), None) for _ in range(n)])
+        rows.votes = blocks
+        measure(rows, "a crowd of near-identical shots")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--workdir", default="/tmp/imagetwins-proposer")
     ap.add_argument("--votes", action="store_true", help="also with the descriptor-vote prototype's pairs added")
-    ap.add_argument("--votes-k", type=int, default=2, help="pairs the prototype proposes per image (default 2)")
+    ap.add_argument("--votes-k", type=int, default=2, help="partners the votes propose per image (default 2)")
     ap.add_argument("--ranks", action="store_true", help="the CNN similarity and place of each lost copy")
     ap.add_argument("--lookalikes", action="store_true", help="the cost on ukbench groups 0-74 instead")
     ap.add_argument("--vote-scale", action="store_true",
-                    help="the prototype's vote search on 420 to 1,830 images (after the other runs made their folders)")
+                    help="the vote search on 420 to 1,830 images and on crowds (after the other runs made the folders)")
     ap.add_argument("--source", choices=("fit", "heldout"), default="fit",
                     help="the originals: photos-public 40-249 (fit), or ukbench groups 75-149 (held out, 300 views)")
     args = ap.parse_args()

@@ -24,6 +24,7 @@ import argparse
 import io
 import json
 import os
+import pickle
 import sys
 import time
 from pathlib import Path
@@ -45,6 +46,9 @@ from imagetwins.encoders import get_encoder  # noqa: E402
 from imagetwins.io import open_image  # noqa: E402
 
 TARGET = 0.995
+#: --votes-k (None: the method's copies.VOTE_K) and --reuse-encodings
+VOTE_K: int | None = None
+REUSE_ENCODINGS = False
 #: the copies method's proposer: the CNN at one orientation and copies.CNN_SIDE px
 #: (the `cnn` method is 8 orientations at 224)
 CNN1 = f"cnn (1 orientation, {copies.CNN_SIDE} px)"
@@ -169,7 +173,8 @@ def verified_candidates(records: list, workers: int) -> dict:
     ``copy_pairs`` does at the default confidence), each with its verification measurements, and the time."""
     t0 = time.perf_counter()
     checks: dict = {}
-    left, right, dist, conf = copies.scored_candidates(records, verify.DEFAULT_CONFIDENCE, workers, checks=checks)
+    left, right, dist, conf = copies.scored_candidates(records, verify.DEFAULT_CONFIDENCE, workers, checks=checks,
+                                                       vote_k=VOTE_K)
     t1 = time.perf_counter()
     width = len(verify.Verification().measurements())
     meas = np.zeros((len(left), width))
@@ -204,15 +209,22 @@ def encode_set(name: str, files: list[Path], work: Path, workers: int, cnn8: boo
         if (not cnn8 or "v8" in z) and "sure_conf" in z and z["meas"].shape[1] == width:
             return {k: z[k] for k in z.files}
     t0, c0 = time.perf_counter(), time.process_time()
-    enc = get_encoder(copies.COPIES_METHOD).for_workers(workers).encode_files(files, workers=workers, warn=False)
-    t_enc = time.perf_counter() - t0
-    assert not enc.failures, enc.failures
-    hashes, vectors, _ = copies.stack(enc.encodings)
-    cand = verified_candidates(list(enc.encodings), workers)
-    out = {"paths": np.array(enc.paths), "hashes": hashes, "v1": vectors, "t_encode": t_enc, **cand,
+    kept = work / f"records-{name}.pkl"  # the encodings, kept for --reuse-encodings (features included: ~50 KB each)
+    if REUSE_ENCODINGS and kept.exists():
+        paths, records, t_enc = pickle.loads(kept.read_bytes())
+    else:
+        enc = get_encoder(copies.COPIES_METHOD).for_workers(workers).encode_files(files, workers=workers, warn=False)
+        t_enc = time.perf_counter() - t0
+        assert not enc.failures, enc.failures
+        paths, records = list(enc.paths), list(enc.encodings)
+        if REUSE_ENCODINGS:
+            kept.write_bytes(pickle.dumps((paths, records, t_enc)))
+    hashes, vectors, _ = copies.stack(records)
+    cand = verified_candidates(records, workers)
+    out = {"paths": np.array(paths), "hashes": hashes, "v1": vectors, "t_encode": t_enc, **cand,
            "cpu": time.process_time() - c0}  # CPU seconds of this process: encode, propose, verify
     if cnn8:
-        out["v8"] = get_encoder("cnn").for_workers(workers).encode_files(enc.paths, workers=workers,
+        out["v8"] = get_encoder("cnn").for_workers(workers).encode_files(paths, workers=workers,
                                                                          warn=False).encodings
     np.savez(cache, **out)
     return out
@@ -603,7 +615,15 @@ def main() -> None:
                          "re-shots (holidays-half) and look-alikes as negatives")
     ap.add_argument("--family-originals", type=int, default=30,
                     help="originals per source for --families (each gets 12 copies; default 30: ~1,900 images)")
+    ap.add_argument("--votes-k", type=int, default=None,
+                    help="the partners the copies method's descriptor votes propose an image (default copies.VOTE_K; "
+                         "0: the proposal without them)")
+    ap.add_argument("--reuse-encodings", action="store_true",
+                    help="keep each set's copies encodings in the work folder (records-*.pkl) and, when kept, "
+                         "verify again from them without encoding (to compare proposals on the same encodings)")
     args = ap.parse_args()
+    global VOTE_K, REUSE_ENCODINGS
+    VOTE_K, REUSE_ENCODINGS = args.votes_k, args.reuse_encodings
     if args.families:
         families_main(args)
         return

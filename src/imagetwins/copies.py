@@ -115,6 +115,29 @@ VECTOR_DTYPE = np.float16
 #: input side of the CNN here: it only proposes, so it runs at 160 px rather than the ``cnn`` method's 224
 #: (half the cost; on the fit split 7 of 943 copies found at 224 were no longer proposed, held out 1 of 661)
 CNN_SIDE = 160
+#: the descriptor votes (:func:`voted_pairs`): each image's (and each picture cut from a canvas's) strongest
+#: VOTE_STRONGEST ORB descriptors vote, and as many of its mirror's are voted for; VOTE_TABLES keys a descriptor
+#: (:mod:`imagetwins.search.votes`: 4 of its 32 bytes each); a bucket compared pair by pair up to VOTE_CROWD
+#: entries (beyond: each entry against its first VOTE_CROWD, in the order of the images' hashes); an image pair
+#: proposed when it has VOTE_LEAST votes or more, each image proposing its VOTE_K most voted partners outside its
+#: group (one per group) among its VOTE_DEPTH most voted. Copies far from their original for the CNN (below
+#: CNN_CANDIDATE, or behind look-alikes) share descriptors with it all the same (BENCHMARKS.md, "Descriptor votes")
+VOTE_STRONGEST = 64
+VOTE_TABLES = 8
+VOTE_CROWD = 32
+#: entry pairs a vote table compares at most, per entry (:func:`imagetwins.search.votes.descriptor_votes`' budget):
+#: where more keys collide (a large library: 4,000 mosaics of crops of the shared photos compare 0.59 an entry at a
+#: crowd of 32, 1,830 photos and copies 0.12), the crowd is halved, so the search grows linearly
+VOTE_BUDGET = 0.5
+#: the most images a search votes among: the vote search runs over every row on each run (not kept between runs), and
+#: its cost grows faster than the rows (4,000 small mosaics: 1.5 CPU s, 0.8 M image pairs with a vote, doubling
+#: ~2.7x); a larger library is proposed without the votes until an incremental vote state keeps it bounded
+VOTE_MAX_ROWS = 10_000
+VOTE_LEAST = 3
+VOTE_K = 2
+VOTE_DEPTH = 8
+#: bytes of one vote block (:func:`vote_block`): the two counts, then the descriptors and the mirror's, padded
+VOTE_WIDTH = 2 + 2 * VOTE_STRONGEST * 32
 
 
 class CopyRecord:
@@ -132,7 +155,7 @@ class CopyRecord:
     """
 
     __slots__ = ("hash", "vector", "_features", "_spill", "_offset", "_length", "alt_hash", "alt_vector",
-                 "_alt_features", "_alt_offset", "_alt_length", "capture")
+                 "_alt_features", "_alt_offset", "_alt_length", "capture", "votes", "alt_votes")
 
     def __init__(self, hash: np.ndarray, vector: np.ndarray, features: ImageFeatures,
                  alt: tuple[np.ndarray, np.ndarray, ImageFeatures] | None = None) -> None:
@@ -144,13 +167,22 @@ class CopyRecord:
         self.alt_hash, self.alt_vector, self._alt_features = alt if alt is not None else (None, None, None)
         self._alt_offset = self._alt_length = 0
         self.capture: tuple[str, ...] | None = None  # the camera's capture stamp (capture_of), if any
+        # the descriptors that vote (vote_block), of the image and of its picture cut from a canvas
+        self.votes = vote_block(features)
+        self.alt_votes = None if alt is None else vote_block(alt[2])
 
     @classmethod
     def spilled(cls, hash: np.ndarray, vector: np.ndarray, features: bytes,
-                alt: tuple[np.ndarray, np.ndarray, bytes] | None = None) -> CopyRecord:
-        """A record whose features (:meth:`ImageFeatures.to_bytes`, already checked) go to the spill file."""
+                alt: tuple[np.ndarray, np.ndarray, bytes] | None = None,
+                votes: tuple[np.ndarray, np.ndarray | None] | None = None) -> CopyRecord:
+        """A record whose features (:meth:`ImageFeatures.to_bytes`, already checked) go to the spill file.
+        ``votes``: the image's and the alternate's :func:`vote_block` (made from the features when not given)."""
         rec = cls.__new__(cls)
         rec.hash, rec.vector = hash, vector
+        if votes is None:
+            votes = (vote_block(ImageFeatures.from_bytes(features)),
+                     None if alt is None else vote_block(ImageFeatures.from_bytes(alt[2])))
+        rec.votes, rec.alt_votes = votes
         rec._features, rec._spill, rec._offset, rec._length = None, None, 0, len(features)
         rec.alt_hash, rec.alt_vector, rec._alt_features = (None, None, None) if alt is None else (alt[0], alt[1], None)
         rec._alt_offset, rec._alt_length = 0, 0 if alt is None else len(alt[2])
@@ -245,7 +277,8 @@ class CopyRecord:
         features = ImageFeatures.from_bytes(raw)  # checks them (and reads the .npz written before)
         if raw[:2] == b"PK":
             raw = features.to_bytes()  # spilled in today's format, read back fast
-        rec = cls.spilled(head.hash, head.vector, raw, alt)
+        rec = cls.spilled(head.hash, head.vector, raw, alt, (vote_block(features), None if alt is None else
+                                                               vote_block(ImageFeatures.from_bytes(alt[2]))))
         rec.capture = head.capture
         return rec
 
@@ -259,6 +292,7 @@ class CopyRecord:
         head = _parse_head(data, length)
         rec = cls.__new__(cls)
         rec.hash, rec.vector, rec.capture = head.hash, head.vector, head.capture
+        rec.votes = rec.alt_votes = None  # (read with the features: vote_blocks_of)
         rec._features, rec._spill, rec._offset, rec._length = None, store, key, 0
         rec.alt_hash, rec.alt_vector, rec._alt_features = head.alt_hash, head.alt_vector, None
         rec._alt_offset, rec._alt_length = key, 1
@@ -267,12 +301,14 @@ class CopyRecord:
     def __getstate__(self) -> tuple:
         # pickled (Dask) with the features themselves: the spill file is this process's alone
         alt = None if self.alt_hash is None else (self.alt_hash, self.alt_vector, self._alt_bytes())
-        return self.hash, self.vector, self.features_bytes(), alt, self.capture
+        return self.hash, self.vector, self.features_bytes(), alt, self.capture, vote_blocks_of(self)
 
     def __setstate__(self, state: tuple) -> None:
         hash, vector, raw = state[:3]
-        rec = CopyRecord.spilled(hash, vector, raw, state[3] if len(state) > 3 else None)
+        rec = CopyRecord.spilled(hash, vector, raw, state[3] if len(state) > 3 else None,
+                                 state[5] if len(state) > 5 else None)
         self.hash, self.vector, self.capture = rec.hash, rec.vector, state[4] if len(state) > 4 else None
+        self.votes, self.alt_votes = rec.votes, rec.alt_votes
         self._features, self._spill, self._offset, self._length = rec._features, rec._spill, rec._offset, rec._length
         self.alt_hash, self.alt_vector, self._alt_features = rec.alt_hash, rec.alt_vector, rec._alt_features
         self._alt_offset, self._alt_length = rec._alt_offset, rec._alt_length
@@ -281,6 +317,44 @@ class CopyRecord:
         where = "in memory" if self._features is not None else f"spilled, {self._length} bytes"
         alt = ", with the picture cut from its canvas" if self.alt_hash is not None else ""
         return f"CopyRecord(hash={self.hash!r}, vector=<{len(self.vector)} floats>, features {where}{alt})"
+
+
+def vote_block(features: ImageFeatures | bytes | None) -> np.ndarray:
+    """The descriptors of one image (or picture cut from a canvas) that the descriptor votes use, as one block of
+    :data:`VOTE_WIDTH` bytes: how many of its strongest descriptors and of its mirror's there are (at most
+    :data:`VOTE_STRONGEST` each; 2 bytes), then those descriptors and the mirror's, each padded to
+    ``VOTE_STRONGEST * 32`` bytes. Features unknown (None): a block of none."""
+    out = np.zeros(VOTE_WIDTH, np.uint8)
+    if features is None:
+        return out
+    if not isinstance(features, ImageFeatures):
+        features = ImageFeatures.from_bytes(features)
+    at = 2
+    for k, d in enumerate((features.descriptors, features.mirror_descriptors)):
+        d = np.asarray(d)
+        if d.ndim == 2 and d.shape[1] == 32 and d.dtype == np.uint8:
+            d = d[:VOTE_STRONGEST]
+            out[k] = len(d)
+            out[at:at + d.size] = d.ravel()
+        at += VOTE_STRONGEST * 32
+    return out
+
+
+def vote_descriptors(block: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(descriptors (n, 32) uint8, which of them vote (n,) bool) of a :func:`vote_block`: the image's strongest
+    vote, its mirror's are only voted for."""
+    q, m = int(block[0]), int(block[1])
+    body = block[2:].reshape(2, VOTE_STRONGEST, 32)
+    return np.concatenate([body[0, :q], body[1, :m]]), np.r_[np.ones(q, bool), np.zeros(m, bool)]
+
+
+def vote_blocks_of(rec: CopyRecord) -> tuple[np.ndarray, np.ndarray | None]:
+    """A record's vote blocks (the image's, the alternate's or None), made from its features where it holds none."""
+    votes = rec.votes if rec.votes is not None else vote_block(rec.features)
+    alt = rec.alt_votes
+    if alt is None and rec.alt_hash is not None:
+        alt = vote_block(rec.alt_features)
+    return votes, alt
 
 
 #: the vector length's top bit in :meth:`CopyRecord.to_bytes`: an alternate follows; the next: a capture stamp
@@ -346,24 +420,29 @@ def _check_features_length(data: bytes, at: int, length: int) -> None:
         raise ValueError("not a copies record (truncated or damaged features)")
 
 
-#: the start of a row head (:func:`row_head`): an index holding heads of another layout makes them again
-ROW_HEAD_MAGIC = b"ITH1"
+#: the start of a row head (:func:`row_head`): an index holding heads of another layout makes them again (ITH1:
+#: before the vote blocks)
+ROW_HEAD_MAGIC = b"ITH2"
 
 
 def row_head(data: bytes, length: int | None = None) -> bytes:
     """What loading a stored record needs, in a fixed layout an index keeps beside the record
     (:meth:`imagetwins.index.Index.load` reads these, never the record's ~50 KB of features): the magic, the
     vector length with the alternate and capture flags (uint32), the hash (4 x uint64), the vector as loaded
-    (unit length, :data:`VECTOR_DTYPE`), then the alternate's hash and vector if any, then the capture stamp
-    (uint32 length, JSON) if any. ``data``: the start of a :meth:`CopyRecord.to_bytes` (at least
-    :data:`HEAD_BYTES`, or all of it) of ``length`` bytes in all; ``ValueError`` as :meth:`CopyRecord.from_head`."""
+    (unit length, :data:`VECTOR_DTYPE`), the :func:`vote_block` of its features, then the alternate's hash, vector
+    and vote block if any, then the capture stamp (uint32 length, JSON) if any. ``data``: a whole
+    :meth:`CopyRecord.to_bytes` of ``length`` bytes (the vote blocks are made from its features: a start alone is
+    a ``ValueError``, and the index reads the whole record); ``ValueError`` as :meth:`CopyRecord.from_head`."""
     head = _parse_head(data, length)
+    if len(data) < (len(data) if length is None else length):
+        raise ValueError("a row head is made from the whole record (its vote blocks from the features)")
     d = len(head.vector)
     flags = (_ALT_FLAG if head.alt_hash is not None else 0) | (_CAPTURE_FLAG if head.capture is not None else 0)
     parts = [ROW_HEAD_MAGIC, np.uint32(d | flags).astype("<u4").tobytes(), head.hash.astype("<u8").tobytes(),
-             head.vector.astype("<f2").tobytes()]
+             head.vector.astype("<f2").tobytes(), vote_block(bytes(data[head.features_at:])).tobytes()]
     if head.alt_hash is not None:
-        parts += [head.alt_hash.astype("<u8").tobytes(), head.alt_vector.astype("<f2").tobytes()]
+        parts += [head.alt_hash.astype("<u8").tobytes(), head.alt_vector.astype("<f2").tobytes(),
+                  vote_block(bytes(data[head.alt_at:head.alt_at + head.alt_length])).tobytes()]
     if head.capture is not None:
         stamp = json.dumps(list(head.capture)).encode()
         parts += [np.uint32(len(stamp)).astype("<u4").tobytes(), stamp]
@@ -379,6 +458,8 @@ class CopyRowsFiller:
     def __init__(self, n: int) -> None:
         self._n, self._filled = n, 0
         self._hashes = np.empty((n, 4), np.uint64)
+        # the vote blocks, held where the rows are few enough to vote (VOTE_MAX_ROWS: 4 KB a row, 400 MB at 100,000)
+        self._votes: np.ndarray | None = np.empty((n, VOTE_WIDTH), np.uint8) if n <= VOTE_MAX_ROWS else None
         self._where = np.empty((n, 3), np.int64)
         self._alt_of = np.full(n, -1, np.int64)
         self._vectors: np.ndarray | None = None  # (n, d), made by the first part (its d and dtype)
@@ -398,6 +479,11 @@ class CopyRowsFiller:
         if self._vectors is None:
             self._vectors = np.empty((self._n, part.vectors.shape[1]), part.vectors.dtype)
         self._hashes[at:at + k] = part.hashes
+        if self._votes is not None:
+            if part.votes is None:
+                self._votes = None
+            else:
+                self._votes[at:at + k] = part.votes
         self._vectors[at:at + k] = part.vectors
         remap = np.full(len(part._stores) + 1, -1, np.int64)  # the last entry: -1 (held in memory) stays -1
         for j, store in enumerate(part._stores):
@@ -427,7 +513,7 @@ class CopyRowsFiller:
         # the images' vectors, then their canvas pictures', in one array (see CopyRows.of): grown in place (a
         # large array's realloc moves its pages, it does not copy them)
         vectors.resize((n + self._alt_count, vectors.shape[1]), refcheck=False)
-        alt_where, alt_held, alt_hashes, at = [], [], [], n
+        alt_where, alt_held, alt_hashes, alt_votes, at = [], [], [], [], n
         for p in self._alts:
             remap = np.array([next(i for i, s in enumerate(self._stores) if s is store) for store in p._stores]
                              + [-1], np.int64)
@@ -435,6 +521,7 @@ class CopyRowsFiller:
             w[:, 0] = remap[w[:, 0]]
             alt_where.append(w)
             alt_hashes.append(p.alt_hashes)
+            alt_votes.append(p.alt_votes)
             vectors[at:at + len(p.alt_hashes)] = p.alt_vectors
             at += len(p.alt_hashes)
         if any(p._alt_held is not None for p in self._alts):
@@ -445,9 +532,20 @@ class CopyRowsFiller:
         rows = CopyRows(self._hashes[:n], vectors[:n], tuple(self._stores), self._where[:n],
                         self._held, self._alt_of[:n],
                         np.concatenate(alt_hashes) if alt_hashes else np.empty((0, 4), np.uint64), vectors[n:],
-                        np.concatenate(alt_where) if alt_where else e3, alt_held, self._captures)
+                        np.concatenate(alt_where) if alt_where else e3, alt_held, self._captures,
+                        None if self._votes is None else self._votes[:n],
+                        None if self._votes is None else np.concatenate(alt_votes) if alt_votes
+                        else np.empty((0, VOTE_WIDTH), np.uint8))
         self._alts = []
         return rows
+
+
+def _joined_votes(parts: Sequence[CopyRows], n: int) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The vote blocks of ``parts`` (``n`` rows in all) joined, or None where a part holds none or the rows are more
+    than :data:`VOTE_MAX_ROWS`."""
+    if n > VOTE_MAX_ROWS or any(p.votes is None for p in parts):
+        return None, None
+    return np.concatenate([p.votes for p in parts]), np.concatenate([p.alt_votes for p in parts])
 
 
 def rows_from_heads(heads: Sequence[bytes], keys: Sequence[int], store) -> CopyRows:
@@ -461,7 +559,8 @@ def rows_from_heads(heads: Sequence[bytes], keys: Sequence[int], store) -> CopyR
     if len(first) < 8 or first[:4] != ROW_HEAD_MAGIC:
         raise ValueError("not a copies row head")
     d = int.from_bytes(first[4:8], "little") & ~(_ALT_FLAG | _CAPTURE_FLAG)
-    fixed = 40 + 2 * d
+    fixed = 40 + 2 * d + VOTE_WIDTH
+    alt_end = fixed + 32 + 2 * d + VOTE_WIDTH  # where an alternate's part ends
     block = np.frombuffer(b"".join([h[:fixed] for h in heads]), np.uint8)
     if block.size != n * fixed:
         raise ValueError("copies row heads of different lengths")
@@ -478,20 +577,23 @@ def rows_from_heads(heads: Sequence[bytes], keys: Sequence[int], store) -> CopyR
         raise ValueError("copies row heads of damaged lengths")
     with_alt = np.flatnonzero(has_alt)
     both = np.empty((n + len(with_alt), d), VECTOR_DTYPE)  # images' vectors, then their canvas pictures' (see of)
-    both[:n] = block[:, 40:].copy().view("<f2")
+    both[:n] = block[:, 40:40 + 2 * d].copy().view("<f2")
+    votes = block[:, 40 + 2 * d:].copy()
     alt_hashes = np.empty((len(with_alt), 4), np.uint64)
+    alt_votes = np.empty((len(with_alt), VOTE_WIDTH), np.uint8)
     captures: list = [None] * n
     for k, i in enumerate(with_alt.tolist()):
         h = heads[i]
-        if len(h) < 2 * fixed - 8:
+        if len(h) < alt_end:
             raise ValueError("copies row head with a truncated alternate")
         alt_hashes[k] = np.frombuffer(h[fixed:fixed + 32], "<u8")
-        both[n + k] = np.frombuffer(h[fixed + 32:2 * fixed - 8], "<f2")
+        both[n + k] = np.frombuffer(h[fixed + 32:fixed + 32 + 2 * d], "<f2")
+        alt_votes[k] = np.frombuffer(h[fixed + 32 + 2 * d:alt_end], np.uint8)
     stamped = np.flatnonzero(has_capture).tolist()
     stamps = []
     for i in stamped:
         h = heads[i]
-        at = 2 * fixed - 8 if has_alt[i] else fixed
+        at = alt_end if has_alt[i] else fixed
         size = int.from_bytes(h[at:at + 4], "little") if len(h) >= at + 4 else -1
         if size < 0 or len(h) != at + 4 + size:
             raise ValueError("copies row head with a damaged capture stamp")
@@ -504,8 +606,11 @@ def rows_from_heads(heads: Sequence[bytes], keys: Sequence[int], store) -> CopyR
         raise ValueError("copies row head with a damaged capture stamp") from exc
     for i, value in zip(stamped, values):
         captures[i] = tuple(map(str, value))
-    if (lengths[has_alt & ~has_capture] != 2 * fixed - 8).any():
+    if (lengths[has_alt & ~has_capture] != alt_end).any():
         raise ValueError("copies row heads of damaged lengths")
+    for v in (votes, alt_votes):  # (counts no vote_block can hold: a damaged head)
+        if len(v) and (v[:, :2] > VOTE_STRONGEST).any():
+            raise ValueError("copies row head with damaged vote blocks")
     # written from a checked record (unit length or all zero); what damage can leave is told by the bits alone (a
     # float16 exponent of all ones: inf or NaN), as a norm would need every vector made float32 (~0.1 s a 5,000)
     if ((both.view(np.uint16) & 0x7C00) == 0x7C00).any():
@@ -517,7 +622,7 @@ def rows_from_heads(heads: Sequence[bytes], keys: Sequence[int], store) -> CopyR
     alt_of = np.full(n, -1, np.int64)
     alt_of[with_alt] = np.arange(len(with_alt))
     return CopyRows(block[:, 8:40].copy().view("<u8").astype(np.uint64), both[:n], (store,), where, None, alt_of,
-                    alt_hashes, both[n:], alt_where, None, captures)
+                    alt_hashes, both[n:], alt_where, None, captures, votes, alt_votes)
 
 
 def features_part(data: bytes, part: int) -> bytes:
@@ -541,7 +646,10 @@ class CopyRows:
     offset and the length; a row whose features could not be spilled holds them in memory). The pictures cut
     from a canvas are columns of their own: ``alt_of`` (N,) gives each row's alternate (-1: none) in
     ``alt_hashes`` / ``alt_vectors`` (M rows) and their features' references. ``captures`` is each row's camera
-    stamp (:func:`capture_of`; None for most). No Python object per row: a million rows are a few arrays.
+    stamp (:func:`capture_of`; None for most). ``votes`` (N, :data:`VOTE_WIDTH`) and ``alt_votes`` (M, ...) uint8:
+    the descriptors that vote (:func:`vote_block`; 4 KB a row, so that a search never reads the features for them),
+    or None: not held (rows made, loaded or joined to more than :data:`VOTE_MAX_ROWS`, which do not vote). No
+    Python object per row: a million rows are a few arrays.
 
     ``rows[i]`` is the :class:`CopyRecord` of one row (a view: its features stay where they are),
     ``rows[index_array]`` / ``rows[a:b]`` / :meth:`take` a subset, :meth:`concat` joins parts, and iterating
@@ -549,22 +657,27 @@ class CopyRows:
     """
 
     __slots__ = ("hashes", "vectors", "_stores", "_where", "_held", "alt_of", "alt_hashes", "alt_vectors",
-                 "_alt_where", "_alt_held", "captures")
+                 "_alt_where", "_alt_held", "captures", "votes", "alt_votes")
 
     def __init__(self, hashes: np.ndarray, vectors: np.ndarray, stores: tuple, where: np.ndarray,
                  held: list | None, alt_of: np.ndarray, alt_hashes: np.ndarray, alt_vectors: np.ndarray,
-                 alt_where: np.ndarray, alt_held: list | None, captures: list) -> None:
+                 alt_where: np.ndarray, alt_held: list | None, captures: list, votes: np.ndarray | None = None,
+                 alt_votes: np.ndarray | None = None) -> None:
         self.hashes, self.vectors = hashes, vectors
         self._stores, self._where, self._held = stores, where, held  # where: (store or -1 held, offset, length)
         self.alt_of, self.alt_hashes, self.alt_vectors = alt_of, alt_hashes, alt_vectors
         self._alt_where, self._alt_held = alt_where, alt_held
         self.captures = captures
+        self.votes = votes
+        self.alt_votes = None if votes is None else (
+            np.zeros((len(alt_hashes), VOTE_WIDTH), np.uint8) if alt_votes is None else alt_votes)
 
     @classmethod
     def empty(cls, dim: int = 0) -> CopyRows:
         e3 = np.empty((0, 3), np.int64)
         return cls(np.empty((0, 4), np.uint64), np.empty((0, dim), VECTOR_DTYPE), (), e3, None,
-                   np.empty(0, np.int64), np.empty((0, 4), np.uint64), np.empty((0, dim), VECTOR_DTYPE), e3, None, [])
+                   np.empty(0, np.int64), np.empty((0, 4), np.uint64), np.empty((0, dim), VECTOR_DTYPE), e3, None, [],
+                   np.empty((0, VOTE_WIDTH), np.uint8), np.empty((0, VOTE_WIDTH), np.uint8))
 
     @classmethod
     def of(cls, records: CopyRows | Sequence[CopyRecord]) -> CopyRows:
@@ -601,6 +714,7 @@ class CopyRows:
         for k, i in enumerate(with_alt):
             both[len(records) + k] = records[i].alt_vector
         vectors = both[:len(records)]
+        blocks = [vote_blocks_of(r) for r in records] if len(records) <= VOTE_MAX_ROWS else None
         return cls(np.stack([r.hash for r in records]).astype(np.uint64), vectors,
                    tuple(s for _, s in sorted(stores.values(), key=lambda x: x[0])), where,
                    held if (where[:, 0] < 0).any() else None, alt_of,
@@ -608,7 +722,9 @@ class CopyRows:
                    else np.empty((0, 4), np.uint64),
                    both[len(records):],
                    alt_where, alt_held if len(alt_where) and (alt_where[:, 0] < 0).any() else None,
-                   [r.capture for r in records])
+                   [r.capture for r in records], None if blocks is None else np.stack([b[0] for b in blocks]),
+                   None if blocks is None else np.stack([blocks[i][1] for i in with_alt]) if with_alt
+                   else np.empty((0, VOTE_WIDTH), np.uint8))
 
     def __len__(self) -> int:
         return len(self.hashes)
@@ -617,7 +733,7 @@ class CopyRows:
     def nbytes(self) -> int:
         """Bytes the columns hold in memory (the spilled features not counted)."""
         return sum(a.nbytes for a in (self.hashes, self.vectors, self._where, self.alt_of, self.alt_hashes,
-                                      self.alt_vectors, self._alt_where))
+                                      self.alt_vectors, self._alt_where, self.votes, self.alt_votes) if a is not None)
 
     def __getitem__(self, key):
         if isinstance(key, (int, np.integer)):
@@ -635,13 +751,15 @@ class CopyRows:
         i %= n
         rec = CopyRecord.__new__(CopyRecord)
         rec.hash, rec.vector, rec.capture = self.hashes[i], self.vectors[i], self.captures[i]
+        rec.votes = None if self.votes is None else self.votes[i]
         rec._spill, rec._features, rec._offset, rec._length = self._ref(self._where[i], self._held, i)
         a = int(self.alt_of[i])
         if a < 0:
-            rec.alt_hash = rec.alt_vector = rec._alt_features = None
+            rec.alt_hash = rec.alt_vector = rec._alt_features = rec.alt_votes = None
             rec._alt_offset = rec._alt_length = 0
         else:
             rec.alt_hash, rec.alt_vector = self.alt_hashes[a], self.alt_vectors[a]
+            rec.alt_votes = None if self.alt_votes is None else self.alt_votes[a]
             spill, rec._alt_features, rec._alt_offset, rec._alt_length = self._ref(self._alt_where[a], self._alt_held,
                                                                                    a)
             if rec._spill is None:
@@ -669,7 +787,8 @@ class CopyRows:
                         None if self._held is None else [self._held[i] for i in index.tolist()], alt_of,
                         self.alt_hashes[alt_rows], self.alt_vectors[alt_rows], self._alt_where[alt_rows],
                         None if self._alt_held is None else [self._alt_held[i] for i in alt_rows.tolist()],
-                        [self.captures[i] for i in index.tolist()])
+                        [self.captures[i] for i in index.tolist()], None if self.votes is None else self.votes[index],
+                        None if self.votes is None else self.alt_votes[alt_rows])
 
     @classmethod
     def concat(cls, parts: Sequence[CopyRows]) -> CopyRows:
@@ -707,7 +826,8 @@ class CopyRows:
         return cls(np.concatenate([p.hashes for p in parts]), both[:n],
                    tuple(stores), np.concatenate(where), held, np.concatenate(alt_of),
                    np.concatenate([p.alt_hashes for p in parts]), both[n:],
-                   np.concatenate(alt_where), alt_held, [c for p in parts for c in p.captures])
+                   np.concatenate(alt_where), alt_held, [c for p in parts for c in p.captures],
+                   *_joined_votes(parts, n))
 
     @classmethod
     def filler(cls, n: int) -> CopyRowsFiller:
@@ -728,7 +848,8 @@ class CopyRows:
     def __setstate__(self, records: list) -> None:
         rows = CopyRows.of(records)
         CopyRows.__init__(self, rows.hashes, rows.vectors, rows._stores, rows._where, rows._held, rows.alt_of,
-                          rows.alt_hashes, rows.alt_vectors, rows._alt_where, rows._alt_held, rows.captures)
+                          rows.alt_hashes, rows.alt_vectors, rows._alt_where, rows._alt_held, rows.captures,
+                          rows.votes, rows.alt_votes)
 
     def __repr__(self) -> str:
         return (f"CopyRows({len(self)} rows, {self.vectors.shape[1] if self.vectors.ndim == 2 else 0}-d vectors, "
@@ -1525,6 +1646,91 @@ def _starved(labels: np.ndarray, owner: np.ndarray, nb: np.ndarray, sims: np.nda
     return np.array(left, np.int64), np.array(right, np.int64)
 
 
+def _content_priority(hashes: np.ndarray) -> np.ndarray:
+    """A number per image drawn from its dihedral hash (the order of a crowded vote bucket, the order of equally
+    voted partners): the same for the same content whatever the image's place among the rows."""
+    h = np.asarray(hashes, np.uint64)
+    mixed = np.zeros(len(h), np.uint64)
+    for w, odd in enumerate((0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93)):
+        mixed ^= h[:, w] * np.uint64(odd)  # (wraps: a multiplication modulo 2**64)
+        mixed ^= mixed >> np.uint64(29)
+    return mixed
+
+
+def vote_entries(rows: CopyRows) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The rows' vote blocks as the entries of :func:`imagetwins.search.descriptor_votes`: (descriptors (E, 32),
+    owner image (E,), votes (E,): the strongest descriptors vote, the mirror's do not); each image's entries, then
+    the pictures cut from a canvas' (each as its image's)."""
+    owners = np.concatenate([np.arange(len(rows), dtype=np.int64), np.flatnonzero(rows.alt_of >= 0)])
+    blocks = (rows.votes, rows.alt_votes[rows.alt_of[rows.alt_of >= 0]]) if len(rows.alt_votes) else (rows.votes,)
+    desc, owner, query = [], [], []
+    at = 0
+    for block in blocks:
+        body = block[:, 2:].reshape(len(block), 2, VOTE_STRONGEST, 32)
+        valid = np.arange(VOTE_STRONGEST)[None, None, :] < block[:, :2, None]  # (rows, side, descriptor)
+        desc.append(body[valid])
+        owner.append(np.broadcast_to(owners[at:at + len(block), None, None], valid.shape)[valid])
+        query.append(np.broadcast_to(np.array([True, False])[None, :, None], valid.shape)[valid])
+        at += len(block)
+    return np.concatenate(desc), np.concatenate(owner), np.concatenate(query)
+
+
+def vote_lists(rows: CopyRows | Sequence[CopyRecord], least: int = VOTE_LEAST, depth: int = VOTE_DEPTH
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each image's most voted partners (:mod:`imagetwins.search.votes` over the rows' :func:`vote_block` blocks:
+    an image's and its picture cut from a canvas's descriptors vote as the image's): ``(row, partner, votes)``, the
+    partners with ``least`` votes or more, at most ``depth`` a row, sorted by row, then most votes first (equal
+    votes: by :func:`_content_priority`, so the lists are the same whatever the rows' order)."""
+    rows = CopyRows.of(rows)
+    n = len(rows)
+    e = np.empty(0, np.int64)
+    if n < 2 or rows.votes is None:  # (not held: more rows than VOTE_MAX_ROWS)
+        return e, e, e
+    priority = _content_priority(rows.hashes)
+    with stage("votes"):
+        left, right, count = search.descriptor_votes(*vote_entries(rows), priority, VOTE_TABLES, VOTE_CROWD,
+                                                     budget=VOTE_BUDGET)
+    keep = count >= least
+    r = np.concatenate([left[keep], right[keep]])
+    p = np.concatenate([right[keep], left[keep]])
+    v = np.concatenate([count[keep], count[keep]])
+    rank = np.empty(n, np.int64)
+    rank[np.lexsort((np.arange(n), priority))] = np.arange(n)
+    order = np.lexsort((rank[p], -v, r))
+    r, p, v = r[order], p[order], v[order]
+    start = np.r_[0, np.flatnonzero(r[1:] != r[:-1]) + 1] if len(r) else e
+    place = np.arange(len(r)) - np.repeat(start, np.diff(np.r_[start, len(r)]))
+    keep = place < depth
+    return r[keep], p[keep], v[keep]
+
+
+def _voted(labels: np.ndarray, row: np.ndarray, partner: np.ndarray, k: int, known: _Known | set
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs the descriptor votes propose: each image's first ``k`` partners of :func:`vote_lists` (``row``,
+    ``partner``, best first) that lie in groups other than its own (``labels``: the copies found so far), one
+    partner per group, the pairs not proposed before. At most ``k`` checks an image; none for an image whose
+    voted partners are all grouped with it already (a crowd of copies of one photo)."""
+    e = np.empty(0, np.int64)
+    if not len(row) or k <= 0:
+        return e, e
+    other = labels[partner] != labels[row]
+    row, partner = row[other], partner[other]
+    n = len(labels)
+    _, first = np.unique(row * n + labels[partner], return_index=True)  # each row's best of each other group
+    first = np.sort(first)
+    row, partner = row[first], partner[first]
+    start = np.r_[0, np.flatnonzero(row[1:] != row[:-1]) + 1] if len(row) else e
+    place = np.arange(len(row)) - np.repeat(start, np.diff(np.r_[start, len(row)]))
+    row, partner = row[place < k], partner[place < k]
+    out_l, out_r = [], []
+    for i, j in zip(np.minimum(row, partner).tolist(), np.maximum(row, partner).tolist()):
+        if (i, j) not in known:
+            known.add((i, j))
+            out_l.append(i)
+            out_r.append(j)
+    return np.array(out_l, np.int64), np.array(out_r, np.int64)
+
+
 #: CNN neighbours looked at when copies already grouped crowd an image's first :data:`TOP_K` (see
 #: :func:`copy_pairs`); rounds of such proposals
 NEIGHBOURS_DEEP = 32
@@ -1533,19 +1739,23 @@ REPROPOSE_ROUNDS = 2
 
 def scored_candidates(records: Sequence, threshold: float = DEFAULT_CONFIDENCE, workers: int | None = None,
                       hash_sure: int = HASH_SURE, pair_scores: PairScores | None = None, checks: dict | None = None,
-                      rounds: int = REPROPOSE_ROUNDS, progress: bool | Any = False,
+                      rounds: int = REPROPOSE_ROUNDS, progress: bool | Any = False, vote_k: int | None = None,
                       **candidates) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Every proposed pair ``i < j`` of ``records`` with its dihedral distance and confidence: (left, right,
-    dist, confidence). See :func:`copy_pairs`; ``checks`` collects the verifications made."""
+    dist, confidence). See :func:`copy_pairs`; ``checks`` collects the verifications made; ``vote_k``: the
+    partners outside its group each image's descriptor votes propose (default :data:`VOTE_K`; 0: none,
+    :func:`_voted`)."""
+    vote_k = VOTE_K if vote_k is None else vote_k
     bar = VerifyProgress(progress)
     try:
-        return _scored_candidates(records, threshold, workers, hash_sure, pair_scores, checks, rounds, bar,
+        return _scored_candidates(records, threshold, workers, hash_sure, pair_scores, checks, rounds, bar, vote_k,
                                   **candidates)
     finally:
         bar.close()
 
 
-def _scored_candidates(records, threshold, workers, hash_sure, pair_scores, checks, rounds, bar, **candidates):
+def _scored_candidates(records, threshold, workers, hash_sure, pair_scores, checks, rounds, bar, vote_k,
+                       **candidates):
     hashes, vectors, sides, alt = stack_rows(records)  # (CopyRows: its columns, no copy)
     # the candidate search of an earlier run over these contents, kept with the pair scores: only new rows are
     # searched, and the pairs it scored keep their confidence (imagetwins.candidates)
@@ -1575,6 +1785,15 @@ def _scored_candidates(records, threshold, workers, hash_sure, pair_scores, chec
         left, right = np.concatenate([left, more_l]), np.concatenate([right, more_r])
         dist, conf = np.concatenate([dist, more_d]), np.concatenate([conf, more_c])
 
+    if vote_k > 0 and len(records) <= VOTE_MAX_ROWS:
+        # copies that neither the hash nor the CNN proposed (far for both, or behind look-alikes) share descriptors
+        # with their original: each image's most voted partners outside its group so far (vote_lists, _voted)
+        voted_row, voted_partner, _ = vote_lists(sides)
+        hit = conf >= threshold
+        labels = search.connected_components(len(records), left[hit], right[hit])
+        more_l, more_r = _voted(labels, voted_row, voted_partner, vote_k, known)
+        if len(more_l):
+            check_more(more_l, more_r)
     for _ in range(rounds):
         hit = conf >= threshold
         labels = search.connected_components(len(records), left[hit], right[hit])
@@ -1637,7 +1856,12 @@ def copy_pairs(records: CopyRows | Sequence[CopyRecord], threshold: float = DEFA
 
     Candidates cannot starve: when an image's first ``top_k`` CNN neighbours are copies already grouped with
     it (13 copies of one photo fill every place), it proposes again from its :data:`NEIGHBOURS_DEEP` nearest,
-    one image per *other* group (:func:`_starved`), for up to :data:`REPROPOSE_ROUNDS` rounds.
+    one image per *other* group (:func:`_starved`), for up to :data:`REPROPOSE_ROUNDS` rounds. Before those
+    rounds, the descriptor votes (:func:`vote_lists`) propose each image's :data:`VOTE_K` most voted partners
+    outside its group (:func:`_voted`): copies the hash and the CNN both miss (a heavy edit, a crop, a picture
+    behind look-alikes) share ORB descriptors with their original. The votes are searched over every row each
+    run (their blocks are kept in the row heads), so an incremental run's answer is a full run's; not above
+    :data:`VOTE_MAX_ROWS` images.
 
     ``progress`` (as in :func:`imagetwins.encoding.encode_files`: ``True`` or a caller's tqdm-like bar) counts
     the pairs verified (:class:`VerifyProgress`).

@@ -60,17 +60,21 @@ class CopiesEncoder(Encoder):
         # OpenCV nothing is extracted and encode_batch stops the run with one message (not one per file)
         # serialised here, on the threads, and spilled by encode_batch: the run holds where they are, not them
         if not verify.opencv_imports():
-            return self.dihedral.thumbnail(img), self.embedder.prepare(img), None, None, None
+            return self.dihedral.thumbnail(img), self.embedder.prepare(img), None, None, None, None
         grey = img.convert("L")  # once, for the hash and the features
         extracted = verify.extract(img, grey=grey)
         features = extracted.to_bytes()
         # a picture on a canvas (a rotated copy's grown canvas, a screenshot, a background): the picture cut
         # out and turned upright is encoded too, and proposed and verified as well as the whole image
         picture = canvas.upright_picture(img, extracted.thumbnail)
-        alt = None
+        alt = alt_votes = None
         if picture is not None:
-            alt = (self.dihedral.thumbnail(picture), self.embedder.prepare(picture), verify.extract(picture).to_bytes())
-        return self.dihedral.thumbnail(grey), self.embedder.prepare(img), features, alt, copies.capture_of(img)
+            picture_features = verify.extract(picture)
+            alt = (self.dihedral.thumbnail(picture), self.embedder.prepare(picture), picture_features.to_bytes())
+            alt_votes = copies.vote_block(picture_features)
+        # the descriptors that vote (copies.vote_lists), made here from the features extracted, not parsed again
+        return (self.dihedral.thumbnail(grey), self.embedder.prepare(img), features, alt, copies.capture_of(img),
+                (copies.vote_block(extracted), alt_votes))
 
     def encode_batch(self, prepared: list) -> np.ndarray:
         verify._require_cv2()
@@ -83,7 +87,7 @@ class CopiesEncoder(Encoder):
                for k, i in enumerate(with_alt)}
         records = []
         for i, p in enumerate(prepared):
-            records.append(copies.CopyRecord.spilled(words[i], vectors[i], p[2], alt.get(i)))
+            records.append(copies.CopyRecord.spilled(words[i], vectors[i], p[2], alt.get(i), p[5]))
             records[-1].capture = p[4]
         return copies.CopyRows.of(records)
 

@@ -8,6 +8,7 @@ One module per job; every public name is re-exported here, so ``from imagetwins.
 - :mod:`.dihedral` -- 256-bit dihedral hashes matched in all 8 orientations;
 - :mod:`.cosine` -- blocked cosine similarity for vectors, exact top-k, faiss top-k;
 - :mod:`.groups` -- byte-identical pairs, connected components, groups largest first;
+- :mod:`.votes` -- image pairs sharing binary descriptors (hash tables of descriptor bytes, votes);
 - :mod:`.imagededup` -- imagededup's ``{name: [matches]}`` shape and its removal rule.
 
 Nothing here knows about methods, files or images: callers pass arrays.
@@ -37,11 +38,12 @@ from imagetwins.search.hamming import as_hashes, bits_threshold, hamming_pairs, 
 from imagetwins.search.imagededup import duplicate_map, files_to_remove
 from imagetwins.search.multi_index import MultiIndexPlan, plan_multi_index
 from imagetwins.search.pairs import Pairs, run_blocks, union_pairs
+from imagetwins.search.votes import descriptor_votes
 
 __all__ = [
     "COSINE_BLOCK", "MultiIndexPlan", "Pairs", "approximate_topk", "as_hashes", "as_vectors", "bits_threshold",
     "closest_per_pair", "connected_components", "cosine_pairs", "cosine_query", "cosine_topk", "dihedral_pairs",
-    "dihedral_query", "dihedral_variants", "duplicate_map", "equal_key_pairs", "files_to_remove",
+    "descriptor_votes", "dihedral_query", "dihedral_variants", "duplicate_map", "equal_key_pairs", "files_to_remove",
     "first_of_equal_keys", "first_of_equal_rows",
     "groups_from_labels", "groups_from_pairs", "hamming_pairs", "hamming_query",
     "plan_multi_index", "run_blocks", "similarity_threshold", "union_pairs",
