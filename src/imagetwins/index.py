@@ -1666,11 +1666,14 @@ def list_caches() -> list[CacheInfo]:
     return out
 
 
-def clear_caches(folders: Sequence[str | os.PathLike] | None = None) -> list[Path]:
+def clear_caches(folders: Sequence[str | os.PathLike] | None = None,
+                 failed: list[tuple[Path, str]] | None = None) -> list[Path]:
     """Delete the per-folder caches of ``folders`` (all caches when None); returns the files deleted.
 
     Only cache files are touched (names made by :func:`default_cache_path`, with their SQLite -wal and
-    -shm companions); the scanned folders are never touched.
+    -shm companions); the scanned folders are never touched. A file that cannot be deleted (a folder at a
+    companion's name, a cache folder that is not writable) is left, with the reason in ``failed`` (path, why), and
+    the others are deleted.
     """
     if folders is None:
         targets = _cache_files()
@@ -1684,4 +1687,7 @@ def clear_caches(folders: Sequence[str | os.PathLike] | None = None) -> list[Pat
                 gone.append(q)
             except FileNotFoundError:
                 continue
+            except OSError as exc:
+                if failed is not None:
+                    failed.append((q, exc.strerror or str(exc)))
     return gone

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
 
-from imagetwins.cli._common import echo, plural
+from imagetwins.cli._common import EXIT_ERROR, echo, plural
 
 
 @click.group()
@@ -57,6 +58,11 @@ def cache_clear(folders: tuple[Path, ...], all_: bool) -> None:
     for folder in folders:
         if not default_cache_path(folder).is_file():
             echo(f"note: no cache for {folder}")
-    gone = clear_caches(None if all_ else list(folders))
+    failed: list = []
+    gone = clear_caches(None if all_ else list(folders), failed)
     caches = [p for p in gone if p.suffix == ".db"]
     echo(f"deleted {plural(len(caches), 'cache')} from {cache_folder()}")
+    for path, why in failed:
+        echo(f"error: cannot delete {path}: {why}", err=True)
+    if failed:
+        sys.exit(EXIT_ERROR)
