@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import re
+import shlex
 import shutil
 from pathlib import Path
 
@@ -79,3 +80,19 @@ def test_index_query_honours_quiet_and_timings_as_check_does(tmp_path: Path) -> 
     assert timed.exit_code == 0 and "upload.jpg" in timed.stdout, timed.output
     assert any(line.startswith("time: ") for line in timed.stderr.splitlines()), timed.stderr
     assert not any(line.startswith("time: ") for line in loud.stderr.splitlines()), loud.stderr
+
+
+@pytest.mark.cli
+def test_remove_similar_refuses_a_dry_run_saying_what_to_run_for_this_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "my photos"
+    shutil.copytree(EXAMPLES, folder)
+    res = CliRunner().invoke(main, ["remove", str(folder), "-m", "similar"])
+    assert res.exit_code == 2 and "a dry run too" in res.output, res.output
+    said = " ".join(res.output.split())
+    named = shlex.quote(str(folder))  # the commands name this folder as a shell takes it, ready to run
+    for command in (f"imagetwins report {named} -m similar", f"imagetwins find {named} -m similar --json plan.json",
+                    f"imagetwins remove {named} --plan plan.json"):
+        assert command in said, said
+    assert not re.search(r"\bDIR\b", said) and " -r" not in said
+    deep = CliRunner().invoke(main, ["remove", str(folder), "-m", "similar", "-r"])
+    assert deep.exit_code == 2 and "with -r" in " ".join(deep.output.split()), deep.output

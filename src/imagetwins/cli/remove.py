@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import stat
 import sys
@@ -103,7 +104,7 @@ def remove(directory: Path | None, apply_: bool, plan_file: Path | None, move_to
                         "keep_in", "raw_pairs"], "does nothing with --plan: the plan's decisions are applied, "
                        "nothing is scanned")
     else:
-        _refuse_unreviewed(method)
+        _refuse_unreviewed(method, directory, recursive)
         keep_rule = keep_rule_for(keep_rule, method)
     if to_trash:
         from imagetwins.trash import TrashUnavailable, check_trash_usable
@@ -143,9 +144,11 @@ def _say_left_alone(left_alone: dict, quiet: bool) -> None:
             echo(why.summary(len(items), str(items[0])), err=why.note)
 
 
-def _refuse_unreviewed(method: str) -> None:
+def _refuse_unreviewed(method: str, directory: Path, recursive: bool) -> None:
     """A usage error when ``method``'s groups are for a person to choose among (``Encoder.removal_needs_review``:
-    re-shots), so that nothing is planned for removal from a scan alone; the line says why and what to do."""
+    re-shots), so that nothing is planned for removal from a scan alone, a dry run included (the plan to review is
+    what report and find --json write); the line says why and what to do, the commands naming this folder (the
+    reason's DIR) so that they can be run as they are."""
     from imagetwins.encoders import get_encoder
 
     try:
@@ -153,7 +156,9 @@ def _refuse_unreviewed(method: str) -> None:
     except ValueError:  # an unknown method: the scan says so in its own words
         return
     if why:
-        raise click.UsageError(f"remove needs --plan with this method: {why}")
+        todo = re.sub(r"\bDIR\b", lambda _: shell_word(str(directory)), why)
+        scan = " (report and find with -r, as here, for the sub-folders)" if recursive else ""
+        raise click.UsageError(f"remove needs --plan with this method, a dry run too: {todo}{scan}")
 
 
 def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path | None, link: str | None,

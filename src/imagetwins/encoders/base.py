@@ -107,7 +107,8 @@ class Encoder(Stage, ABC):
     keep_rule: str = "original"
     #: None for a method whose groups ``remove`` may act on from a scan (copies of one picture). A method whose
     #: groups are different photos for a person to choose among (re-shots) says why here, in one line: ``remove``
-    #: then refuses to plan from a scan and only applies a plan a person made or reviewed (``--plan``)
+    #: then refuses to plan from a scan, a dry run too, and only applies a plan a person made or reviewed (``--plan``);
+    #: the word DIR in it stands for the folder (the command line names the user's own there)
     removal_needs_review: str | None = None
     #: what a pair within the threshold is called where one pair is explained (``explain``): a "duplicate", or for
     #: a method of re-shots "same scene"

@@ -97,8 +97,8 @@ class SimilarEncoder(VectorEncoder):
     removal_needs_review = (f"-m similar groups re-shots of one scene (verdict '{Verdict.RESHOT}': different photos, "
                             "not copies): "
                             "nothing is removed without a person's choice. Review them with 'imagetwins report DIR "
-                            "-m similar' (or 'find -m similar --json plan.json' and edit it), then apply that "
-                            "plan with 'imagetwins remove DIR --plan plan.json'")
+                            "-m similar' (or 'imagetwins find DIR -m similar --json plan.json' and set each group's "
+                            "keep), then apply that plan with 'imagetwins remove DIR --plan plan.json'")
 
     def __init__(self, threads: int | None = None) -> None:
         self.embedder = Embedder(ModelConfig(input_size=SIDE), orientations=1, threads=threads)
