@@ -114,3 +114,17 @@ def test_an_index_with_sql_of_someone_else_s_is_refused_before_it_runs(tmp_path:
     worker.start()
     worker.join(timeout=60)
     assert done.is_set()
+
+
+def test_a_folder_cache_given_sql_of_someone_else_s_is_made_again(tmp_path: Path) -> None:
+    """The same SQL planted in a per-folder cache (a cache folder restored from someone else's backup): the cache
+    was refused on every run ('no cache this time'), each run decoding every image again until the user cleared it.
+    A per-folder cache holds nothing that cannot be made again: it is deleted and made again, with one warning."""
+    album, _ = indexed_album(tmp_path)
+    imagetwins.find(album, "phash")
+    cache = default_cache_path(album)
+    add_trigger(cache, "forget", "encodings", "DELETE FROM encodings")
+    with pytest.warns(UserWarning, match="trigger forget is none imagetwins makes .*; the cache is made again"):
+        imagetwins.find(album, "phash")
+    with Index(cache, methods=[], readonly=True) as idx:
+        assert idx.stats()["files"] == 6

@@ -60,6 +60,11 @@ class IndexDamagedError(IndexFileError):
     again (:meth:`Index.reset`), an index opened read-only is not used."""
 
 
+class ForeignCodeError(IndexFileError):
+    """The file holds a view, trigger or virtual table that imagetwins does not make (:func:`_foreign_code`): never
+    opened further (left untouched); a per-folder cache so changed is made again (:func:`open_folder_cache`)."""
+
+
 def _explained(method):
     """An SQLite error raised while ``method`` reads the file (a damaged page: "database disk image is malformed"; a
     disk error) comes out as one :class:`IndexFileError` line naming the index, as its opening does, never as
@@ -497,8 +502,8 @@ class Index:
                                  "it is left untouched")
         foreign = _foreign_code(self.db)
         if foreign is not None:
-            raise IndexFileError(f"{self.path} is not an imagetwins index: its {foreign} is none imagetwins makes (SQL "
-                                 "that would run inside every read or write of it); it is left untouched")
+            raise ForeignCodeError(f"{self.path} is not an imagetwins index: its {foreign} is none imagetwins makes "
+                                   "(SQL that would run inside every read or write of it); it is left untouched")
         if self.readonly:
             if not tables:
                 raise IndexFileError(f"{self.path} is an empty file, not an imagetwins index")
@@ -1549,10 +1554,10 @@ def open_folder_cache(folder: str | os.PathLike, methods: Sequence[str | Encoder
     except IndexMismatchError:
         raise
     except IndexFileError as exc:
-        if not (isinstance(exc, IndexDamagedError) or "malformed" in str(exc)) or path.is_symlink() \
-                or not path.is_file():
+        damaged = isinstance(exc, (IndexDamagedError, ForeignCodeError)) or "malformed" in str(exc)
+        if not damaged or path.is_symlink() or not path.is_file():
             raise
-        warn_line(f"{exc}; the cache is made again")
+        warn_line(f"{str(exc).removesuffix('; it is left untouched')}; the cache is made again")
         for q in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
             try:
                 q.unlink()
