@@ -366,6 +366,55 @@ def test_an_index_file_beside_a_folder_cache_takes_its_pair_scores_too(tmp_path:
         assert {m for m, *_ in index.pair_scores()} >= {"copies"}
 
 
+def _without_app1(data: bytes) -> bytes:
+    """A JPEG's bytes with its APP1 segments (EXIF, XMP) left out, the compressed picture untouched: a camera photo
+    whose metadata an export stripped (benchmarks/quality.py does the same)."""
+    out, k = bytearray(data[:2]), 2
+    while k < len(data):
+        marker = data[k + 1]
+        if marker == 0xDA:  # the compressed picture and what follows, as it is
+            out += data[k:]
+            break
+        length = int.from_bytes(data[k + 2:k + 4], "big")
+        if marker != 0xE1:
+            out += data[k:k + 2 + length]
+        k += 2 + length
+    return bytes(out)
+
+
+@pytest.mark.integration
+def test_an_exif_stripped_camera_original_stays_the_keeper_beside_its_own_08x_copy(tmp_path: Path,
+                                                                                    datasets: Path) -> None:
+    """A stranger's run (benchmarks/tune_keeper.py --slight-cameras, 1 of 23): this soft phone photo, its EXIF
+    stripped, lost the keeper choice to its own copy 0.8x a side (1.56x the pixels: tested for an enlargement).
+    Its centre holds no detail above its JPEG noise beyond the copy's (noise floor 0.66 of the copy's detail),
+    so the floor took off all of the difference and it scored 0.000: when the noise is most of the detail there
+    is no telling, and the larger file is kept."""
+    import os
+
+    from PIL import Image
+
+    import imagetwins
+    from imagetwins.keep import choose_keeper, file_info
+
+    folder = tmp_path / "album"
+    folder.mkdir()
+    original = folder / "IMG_2014.jpg"
+    original.write_bytes(_without_app1((datasets / "camera-photos" / "images" / "exifr__xmp_depth_map.jpg")
+                                       .read_bytes()))
+    with Image.open(original) as im:
+        assert not im.getexif() and "xmp" not in im.info
+        rgb = im.convert("RGB")
+    copy = folder / "IMG_2014 small.jpg"
+    rgb.resize((round(rgb.width / 1.25), round(rgb.height / 1.25)), Image.Resampling.LANCZOS).save(copy, quality=90)
+    for p in (original, copy):
+        os.utime(p, (1_600_000_000, 1_600_000_000))  # (no date to go by)
+    assert not file_info(original).camera
+    assert choose_keeper([file_info(copy), file_info(original)]).path == str(original)
+    result = imagetwins.find(folder, "copies", keep="original", cache=False)
+    assert [d.keeper for d in result.decisions] == [str(original)]
+
+
 @pytest.mark.cli
 def test_every_document_option_refuses_an_images_name_as_find_json_did(album: Path, tmp_path: Path) -> None:
     labelled = tmp_path / "labelled"
