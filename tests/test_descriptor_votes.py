@@ -220,3 +220,24 @@ def test_rows_beyond_the_votes_limit_hold_no_vote_blocks(monkeypatch) -> None:
     np.testing.assert_array_equal(filler.rows().votes, few.votes)
     assert many.take([0, 1]).votes is None and many[0].votes is None
     assert [len(x) for x in copies.vote_lists(many)] == [0, 0, 0]
+
+
+@pytest.mark.integration
+def test_check_against_a_crowded_folder_finds_the_hard_copy(tmp_path: Path, datasets: Path, monkeypatch) -> None:
+    # check TEST --against REF: the query proposes each test image's most voted reference images too
+    pytest.importorskip("cv2")
+    from imagetwins.finder import find_against
+
+    reference = tmp_path / "train"
+    reference.mkdir()
+    hard = _crowd(reference, datasets, easy=10)
+    test = tmp_path / "test"
+    test.mkdir()
+    hard.rename(test / "hard.jpg")
+    found = find_against(test, reference, "copies", workers=2, cache=False, decisions=False)
+    names = [Path(m).name for m, _ in found.matches.get(str(test / "hard.jpg"), [])]
+    assert names and all(n.startswith(("original", "easy")) for n in names), found.matches
+    with monkeypatch.context() as m:  # without the votes: the hash and the CNN alone miss it
+        m.setattr(copies, "VOTE_K", 0)
+        before = find_against(test, reference, "copies", workers=2, cache=False, decisions=False)
+    assert not any(before.matches.values())

@@ -1872,14 +1872,37 @@ def copy_pairs(records: CopyRows | Sequence[CopyRecord], threshold: float = DEFA
     return search.Pairs(left[keep].astype(np.int64), right[keep].astype(np.int64), conf[keep], CONFIDENCE)
 
 
+def _voted_query(queries: CopyRows, database: CopyRows, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(query, database)`` pairs the descriptor votes propose: each query's first ``k`` database partners of
+    :func:`vote_lists` over both sets together (none above :data:`VOTE_MAX_ROWS` rows in all, or where either set
+    holds no vote blocks)."""
+    e = np.empty(0, np.int64)
+    nq = len(queries)
+    if k <= 0 or nq + len(database) > VOTE_MAX_ROWS or queries.votes is None or database.votes is None:
+        return e, e
+    row, partner, _ = vote_lists(CopyRows.concat([queries, database]))
+    keep = (row < nq) & (partner >= nq)
+    row, partner = row[keep], partner[keep]
+    start = np.r_[0, np.flatnonzero(row[1:] != row[:-1]) + 1] if len(row) else e
+    place = np.arange(len(row)) - np.repeat(start, np.diff(np.r_[start, len(row)]))
+    return row[place < k], partner[place < k] - nq
+
+
 def copy_query(queries: CopyRows | Sequence[CopyRecord], database: CopyRows | Sequence[CopyRecord],
                threshold: float = DEFAULT_CONFIDENCE, workers: int | None = None, hash_sure: int = HASH_SURE,
-               pair_scores: PairScores | None = None, **candidates) -> search.Pairs:
-    """``(query, database)`` copies: the same proposal and verification, across two sets."""
+               pair_scores: PairScores | None = None, vote_k: int | None = None, **candidates) -> search.Pairs:
+    """``(query, database)`` copies: the same proposal and verification, across two sets; the descriptor votes
+    propose each query's ``vote_k`` (default :data:`VOTE_K`) most voted database images too (:func:`_voted_query`)."""
     qh, qv, qf = stack(queries)
     dh, dv, df = stack(database)
     left, right, dist = candidate_query(qh, qv, dh, dv, workers, query_alt=qf.alternates(), alt=df.alternates(),
                                         **candidates)
+    more_l, more_r = _voted_query(qf, df, VOTE_K if vote_k is None else vote_k)
+    if len(more_l):
+        n = len(dh)
+        keys, dist = _unique(np.concatenate([left * n + right, more_l * n + more_r]),
+                             np.concatenate([dist, np.full(len(more_l), 256, np.int32)]))
+        left, right = keys // n, keys % n
     conf = _confidences(qf, df, left, right, dist, workers, hash_sure, pair_scores)
     keep = conf >= threshold
     return search.Pairs(left[keep].astype(np.int64), right[keep].astype(np.int64), conf[keep], CONFIDENCE)
