@@ -96,3 +96,30 @@ def test_remove_similar_refuses_a_dry_run_saying_what_to_run_for_this_folder(tmp
     assert not re.search(r"\bDIR\b", said) and " -r" not in said
     deep = CliRunner().invoke(main, ["remove", str(folder), "-m", "similar", "-r"])
     assert deep.exit_code == 2 and "with -r" in " ".join(deep.output.split()), deep.output
+
+
+@pytest.mark.cli
+@pytest.mark.parametrize("method", ["copies", "phash"])
+def test_text_marks_the_byte_copies_of_a_mixed_group_as_the_json_sha256_say(tmp_path: Path, method: str) -> None:
+    folder = tmp_path / "album"
+    shutil.copytree(EXAMPLES, folder)
+    shutil.copy(folder / "beach_small.jpg", folder / "small again.jpg")
+    plan = tmp_path / "plan.json"
+    res = CliRunner().invoke(main, ["find", str(folder), "-m", method, "--no-cache", "--json", str(plan)])
+    assert res.exit_code == 0, res.output
+    group = next(g for g in json.loads(plan.read_text())["groups"] if g["keep"].endswith("beach.jpg"))
+    digests = group["sha256"]
+    shown = [line for line in res.stdout.splitlines() if line.startswith("  ")]
+    for path in group["files"]:
+        line = next(line for line in shown if line.endswith(path) or f"{path}  (" in line)
+        name = Path(path).name
+        if name == "beach_copy.jpg":  # (the example's byte copy of beach.jpg)
+            assert line.endswith("(byte-identical to the keeper)"), line
+        elif name == "small again.jpg":
+            assert line.endswith(f"(byte-identical to {folder / 'beach_small.jpg'})"), line
+        else:  # the keeper, and the first file of each other content: no mark
+            assert "byte-identical" not in line, line
+        first_of_its_bytes = group["files"].index(next(p for p in group["files"] if digests[p] == digests[path]))
+        assert ("byte-identical" in line) == (path != group["keep"] and group["files"].index(path) > first_of_its_bytes
+                                              or (path != group["keep"] and digests[path] == digests[group["keep"]]))
+    assert "group 1: 4 files" in res.stdout and "byte-identical to" in res.stdout

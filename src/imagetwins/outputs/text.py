@@ -40,6 +40,23 @@ def _bold(fh) -> object:
     return (lambda s: f"\x1b[1m{s}\x1b[0m") if tty else (lambda s: s)
 
 
+def _byte_copies(g, first: str | None) -> dict[str, str]:
+    """The files of a group that is not all one content which hold the very bytes of another of its files (the JSON
+    plan's equal ``sha256``): each -> the words naming that file (``first``, the keeper or suggested one, when it is
+    theirs; else the first file listed with them)."""
+    if g.exact or len(g.digests) != len(g.files):
+        return {}
+    out: dict[str, str] = {}
+    seen: dict[str, str] = {}  # content (the first 128 bits: an index keeps no more) -> the first file holding it
+    for i in sorted(range(len(g.files)), key=lambda i: g.files[i] != first):  # the keeper's content named first
+        if not g.digests[i]:
+            continue
+        holder = seen.setdefault(str(g.digests[i])[:32].lower(), g.files[i])
+        if holder != g.files[i]:
+            out[g.files[i]] = "the keeper" if holder == first else holder
+    return out
+
+
 def write_groups(what: Groups, target: Target) -> None:
     result = what.result
     with target.open() as fh:
@@ -58,8 +75,13 @@ def write_groups(what: Groups, target: Target) -> None:
                      else ("stays", f"  ({why.sentence})") if (why := stays.of(path)) is not None
                      else ("", "") for path in g.files]
             width = 9 if stays.group else max(4, *(len(m) for m, _ in marks))
+            # (a group of copies holding byte copies too: which are, as the JSON plan's equal sha256 say)
+            copies = _byte_copies(g, d.keeper)
             for path, (mark, reason) in zip(g.files, marks):
-                fh.write(printable(f"  {mark:<{width}}  {path}{reason}") + "\n")
+                same = copies.get(path)
+                same = "" if same is None else ("  (byte-identical to the suggested keeper)" if stays.group and
+                                                same == "the keeper" else f"  (byte-identical to {same})")
+                fh.write(printable(f"  {mark:<{width}}  {path}{reason}{same}") + "\n")
 
 
 def write_matches(what: Matches, target: Target) -> None:
