@@ -426,3 +426,32 @@ def test_every_document_option_refuses_an_images_name_as_find_json_did(album: Pa
         res = run(*args)
         assert res.exit_code == 2 and "that is an image's name" in res.output, (args, res.output)
         assert not list(tmp_path.glob("points.jpg")) and not list(tmp_path.glob("decided.png"))
+
+
+@pytest.mark.unit
+def test_byte_copies_in_different_chunks_of_an_index_update_are_decoded_once(tmp_path: Path, monkeypatch) -> None:
+    from conftest import Decodes, synthetic_photo
+
+    import imagetwins.index as index_module
+    from imagetwins.index import Index
+
+    folder = tmp_path / "album"
+    folder.mkdir()
+    for k in range(12):  # a_00 .. a_11 first in the folder's order, their byte copies z_00 .. z_11 last
+        synthetic_photo(64, 48, seed=k).save(folder / f"a_{k:02d}.png")
+        shutil.copy(folder / f"a_{k:02d}.png", folder / f"z_{k:02d}.png")
+    alone = tmp_path / "originals"
+    alone.mkdir()
+    for k in range(12):
+        shutil.copy(folder / f"a_{k:02d}.png", alone / f"a_{k:02d}.png")
+    monkeypatch.setattr(index_module, "BATCH", 1)  # chunks of 16 files (4,096 in a real run): a_ and z_ apart
+    decodes = Decodes(monkeypatch)
+    with Index(tmp_path / "originals.db", methods=["phash"]) as idx:
+        idx.update(alone)
+    once = decodes.loads  # (what decoding the 12 contents once costs)
+    with Index(tmp_path / "photos.db", methods=["phash"]) as idx:
+        idx.update(folder)
+        names, hashes = idx.load("phash", root=folder)
+    assert decodes.loads - once == once  # the copies in a later chunk were decoded again (80 Pillow loads, not 48)
+    rows = dict(zip((Path(n).name for n in names), hashes.tolist()))
+    assert len(rows) == 24 and all(rows[f"a_{k:02d}.png"] == rows[f"z_{k:02d}.png"] for k in range(12))

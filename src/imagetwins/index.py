@@ -22,7 +22,7 @@ import threading
 import time
 import weakref
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -122,6 +122,23 @@ def _method_name(method: str | Encoder) -> str:
 #: a file's state as the index compares it: size, mtime, ctime (ns) and inode
 FileState = tuple[int, int, int, int]
 _NO_STATE: FileState = (-1, -1, -1, -1)
+
+
+def _chunks_by_size(paths: list[str], on_disk: dict, size: int) -> Iterator[list[str]]:
+    """``paths`` in chunks of about ``size`` files (one ``encode_files`` call each: bounded lists of futures), byte
+    copies in one chunk: ``encode_files`` decodes a content once per call, and copies 4,096 files apart were decoded
+    again. Files of one size (every byte copy of a content has its size) go to one chunk, up to twice ``size`` (a
+    folder of thousands of same-size files is still cut); each chunk keeps the folder order of its files."""
+    position = {p: i for i, p in enumerate(paths)}
+    by_size = sorted(paths, key=lambda p: (on_disk.get(p, (-1,))[0], position[p]))
+    start = 0
+    while start < len(by_size):
+        end = min(start + size, len(by_size))
+        while end < len(by_size) and end < start + 2 * size and \
+                on_disk.get(by_size[end], (-1,))[0] == on_disk.get(by_size[end - 1], (-1,))[0]:
+            end += 1  # (to the end of a run of one size)
+        yield sorted(by_size[start:end], key=position.__getitem__)
+        start = end
 
 
 def file_state(st: os.stat_result) -> FileState:
@@ -783,8 +800,8 @@ class Index:
             paths = [p for p in paths if p not in not_read]
             encoders = [get_encoder(m).for_workers(workers) for m in which]
             size = min([STORE_BATCH, *(e.batch_size for e in encoders)])
-            for i in range(0, len(paths), BATCH * 16):  # (bounded lists of futures; stored batch by batch)
-                encode_files(paths[i:i + BATCH * 16], encoders, workers=workers, warn=False,
+            for chunk in _chunks_by_size(paths, on_disk, BATCH * 16):  # (bounded; stored batch by batch)
+                encode_files(chunk, encoders, workers=workers, warn=False,
                              timeout=encoding.DECODE_TIMEOUT, progress=bar or False, on_batch=keep, batch_size=size,
                              facts=True)
         if bar is not None:
