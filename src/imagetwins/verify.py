@@ -98,9 +98,9 @@ COLOUR_FIT_AGREEMENT = 0.75
 #: re-shot and the view pair that an ungated quadratic fit made copies), and of the 10 that pass the gate from an
 #: agreement of 0.5 none is over 0.44 or moved; the combinations of photos-public photos with a colour shift move
 #: theirs 0.23-1.75 (all but 2 of their misses 0.37 or more). Chosen on the fit split: 2 x 210 random
-#: combinations of photos-public photos 40-249 against their originals 318 -> 328 copies (the quadratic fit +4, the
-#: recoloured comparison and the lower agreement +4, the overlays +2), no fit negative's confidence moved; measured in
-#: BENCHMARKS.md
+#: combinations of photos-public photos 40-249 against their originals 318 -> 329 copies (the quadratic fit +4, the
+#: recoloured comparison and the lower agreement +4, the overlays +2, the recoloured cell means' lighting residual +1),
+#: no fit negative's confidence moved; measured in BENCHMARKS.md
 COLOUR_CHANGE = 0.35
 COLOUR_CHANGED_AGREEMENT = 0.5
 #: The colour fit follows a gamma too: one more coefficient, for the square of the source's grey level (a colour edit
@@ -197,7 +197,7 @@ FEATURES_VERSION = 3  # 2: keypoints stored strongest first (the quick look take
 #: the version of what :func:`verify_pair` computes from given features: part of :func:`verdict_version`, which
 #: keys the confidences the index keeps per pair. Bump it with any change of the code that changes a confidence
 #: (the module's constants, FEATURES_VERSION and CALIBRATION included, and OpenCV's version are in the key already)
-VERDICT_VERSION = 14  # 2: the quick look before the full match; 3: the lighting fit refitted until a caption drops
+VERDICT_VERSION = 15  # 2: the quick look before the full match; 3: the lighting fit refitted until a caption drops
 # out; 4: symmetric (the pair is checked in one canonical order), keypoints at the stored (half float) precision;
 # 5: a perspective alignment where the affine one leaves part of the picture disagreeing; 6: overlays left out
 # (OVERLAY_MAX); 7: two framings of one scene and pictures sharing only a part are not copies (FRAMING_COVER,
@@ -207,6 +207,7 @@ VERDICT_VERSION = 14  # 2: the quick look before the full match; 3: the lighting
 # a wider quick look for a pair one match short (QUICK_WIDE_A); 12: overlays found off the colour fit too (OVERLAY_OFF);
 # 13: the homography refitted to every match it explains (GUIDED_ROUNDS) where the pair may be a copy; 14: where the
 # colours changed, the colour fit quadratic, tried from a lower agreement, the cells compared recoloured (COLOUR_CHANGE)
+# 15: the lighting residual of the recoloured cell means too
 
 #: logistic model behind :attr:`Verification.confidence` (fitted by ``benchmarks/quality.py --fit`` with each
 #: weight's sign fixed: more agreement can only raise the confidence, a lighting mismatch only lower it):
@@ -955,7 +956,7 @@ def _dense(a: ImageFeatures, b: ImageFeatures, matrix: np.ndarray, v: Verificati
             if colour <= COLOUR_GAIN * v.lighting_residual:
                 v.lighting_residual = colour
                 if changed:
-                    _recoloured(v, colours, src.shape, m, warped, fd, textured, direction, coef)
+                    _recoloured(v, colours, src.shape, m, warped, fd, textured, cm, direction, coef)
     if lighting is not None and v.strict_agreement < OVERLAY_REST_AGREES:
         grey = (mean_b, np.stack([mean_a, np.ones_like(mean_a)], -1), lighting)
         # overlays over a copy whose colours were changed too: the cells off the *colour* change are the overlays
@@ -969,7 +970,7 @@ def _dense(a: ImageFeatures, b: ImageFeatures, matrix: np.ndarray, v: Verificati
                 changed = _colour_change(chroma_src[cm], chroma_dst[cm]) >= COLOUR_CHANGE
             model = _colour_model(mean_a, chroma_src, mean_b, chroma_dst, cm, changed)
             if changed:  # the overlays are the cells that disagree once recoloured
-                ncc_cells = _recoloured_ncc(colours, src.shape, m, warped, fd, model[3], model[2])
+                ncc_cells = _recoloured_ncc(colours, src.shape, m, warped, fd, model[3], model[2])[0]
             _outside_overlays(v, ncc_cells, textured, cm, sa, sb, model)
     return departure
 
@@ -1068,14 +1069,16 @@ def _colour_change(chroma_a: np.ndarray, chroma_b: np.ndarray) -> float:
 
 
 def _recoloured_ncc(colours: tuple[np.ndarray, np.ndarray], src_shape: tuple[int, int], warp: np.ndarray,
-                    warped: np.ndarray, fd: np.ndarray, direction: int, coef: np.ndarray) -> np.ndarray:
+                    warped: np.ndarray, fd: np.ndarray, direction: int,
+                    coef: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """NCC of :func:`_dense`'s cells compared again, one side recoloured by the quadratic colour fit (``direction``
     0: the source's grey and colour predict the destination's grey, 1: the other way; ``coef``: the fit's, see
     :func:`_colour_design`), pixel by pixel (the colour thumbnail read between its pixels: colour changes slowly over
     a picture). A hue turn swaps which of two colours is the lighter, and a cell where they meet no longer correlates
     in grey; recoloured, it does again. ``colours``: the colour thumbnails of the source and the destination, ``warp``
     the source's grey thumbnail -> the destination's (2 x 3 or 3 x 3), ``warped`` and ``fd`` the two blurred grey
-    thumbnails on the destination's grid. Returns the grid of cell NCCs (as :func:`_dense`'s)."""
+    thumbnails on the destination's grid. Returns the grid of cell NCCs (as :func:`_dense`'s), and the cell means of
+    the recoloured side and of the other."""
     h, w = fd.shape
     if direction == 0:
         hm = np.vstack([warp, [0.0, 0.0, 1.0]]) if warp.shape == (2, 3) else np.asarray(warp, np.float64)
@@ -1086,22 +1089,29 @@ def _recoloured_ncc(colours: tuple[np.ndarray, np.ndarray], src_shape: tuple[int
         chroma = cv2.resize(colours[1].astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
         predicted, other = _colour_design(fd, chroma, True) @ coef, warped
     ca, cb = _cells(predicted.astype(np.float32)), _cells(other)
-    ca = ca - ca.mean(-1)[..., None]
-    cb = cb - cb.mean(-1)[..., None]
-    return (ca * cb).mean(-1) / np.maximum(np.sqrt((ca * ca).mean(-1) * (cb * cb).mean(-1)), 1e-6)
+    mean_a, mean_b = ca.mean(-1), cb.mean(-1)
+    ca = ca - mean_a[..., None]
+    cb = cb - mean_b[..., None]
+    return (ca * cb).mean(-1) / np.maximum(np.sqrt((ca * ca).mean(-1) * (cb * cb).mean(-1)), 1e-6), mean_a, mean_b
 
 
 def _recoloured(v: Verification, colours: tuple[np.ndarray, np.ndarray], src_shape: tuple[int, int],
-                warp: np.ndarray, warped: np.ndarray, fd: np.ndarray, textured: np.ndarray, direction: int,
-                coef: np.ndarray) -> None:
+                warp: np.ndarray, warped: np.ndarray, fd: np.ndarray, textured: np.ndarray, compared: np.ndarray,
+                direction: int, coef: np.ndarray) -> None:
     """Raise ``v``'s agreements and median NCC where more of the ``textured`` cells agree recoloured
-    (:func:`_recoloured_ncc`, the same arguments)."""
-    ncc = _recoloured_ncc(colours, src_shape, warp, warped, fd, direction, coef)[textured]
+    (:func:`_recoloured_ncc`, the same arguments), and lower its lighting residual where the recoloured cells' means
+    follow one brightness change more closely (the grey fit's, over the ``compared`` cells): the colour fit is made
+    on cell means, and the grey levels of a colour edit bend within a cell too, which the means of the picture
+    recoloured pixel by pixel follow."""
+    grid, mean_a, mean_b = _recoloured_ncc(colours, src_shape, warp, warped, fd, direction, coef)
+    light = _lighting_residual(mean_a[compared], mean_b[compared])
+    ncc = grid[textured]
     strict = float((ncc >= 0.8).mean())
     if strict > v.strict_agreement:
         v.strict_agreement = strict
         v.agreement = max(v.agreement, float((ncc >= 0.5).mean()))
         v.median_ncc = max(v.median_ncc, float(np.median(ncc)))
+    v.lighting_residual = min(v.lighting_residual, light)
 
 
 def _percentile(values: np.ndarray, q: float) -> float:
