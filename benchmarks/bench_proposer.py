@@ -6,6 +6,7 @@
     python benchmarks/bench_proposer.py --lookalikes --votes   # the cost on ukbench groups 0-74 (look-alikes)
     python benchmarks/bench_proposer.py --votes --source heldout   # HELD OUT: ukbench groups 75-149 as originals
     python benchmarks/bench_proposer.py --vote-scale   # the vote search on 420 to 1,830 images, and on crowds
+    python benchmarks/bench_proposer.py --vote-mosaics 8000   # ... on 1,000 to 8,000 of bench_scale's mosaics
 
 FIT split only (issue 24: choose here, report held out): photos-public photos 40-249 (``quality.py --families``
 uses 0-39), each saved as it is and as two random combinations of 2-3 edit families (``edits.combo`` with the seeds
@@ -204,6 +205,43 @@ def vote_scale_main(args, work: Path) -> None:
         measure(rows, "a crowd of near-identical shots")
 
 
+def vote_mosaics_main(args, work: Path) -> None:
+    """The vote search (copies.vote_lists) on the first 1,000, 2,000, ... of ``--vote-mosaics`` N pictures made as
+    bench_scale.py's 100,000-picture rig makes them (make_small: 2 x 2 mosaics of crops of the shared photos,
+    64-128 px), their vote blocks from verify.extract (kept in the work folder): CPU, pairs with a vote, peak RSS."""
+    from bench_scale import make_small
+
+    from imagetwins import verify
+
+    n_all = args.vote_mosaics
+    folder = work / "mosaics"
+    make_small(folder, 0, n_all)
+    kept = work / f"mosaic-votes-{n_all}.npy"
+    if kept.exists():
+        blocks = np.load(kept)
+    else:
+        t = cpu()
+        blocks = np.stack([copies.vote_block(verify.extract(open_image(folder / f"s{n:06d}.jpg")))
+                           for n in range(n_all)])
+        print(f"features of {n_all} mosaics: {cpu() - t:.0f} CPU s", flush=True)
+        np.save(kept, blocks)
+    rng = np.random.default_rng(0)
+    n = 1000
+    while n <= n_all:
+        rows = copies.CopyRows.of([copies.CopyRecord(rng.integers(0, 2**63, 4, dtype=np.uint64),
+                                                     np.zeros(8, np.float32), None) for _ in range(n)])
+        rows.votes = blocks[:n]
+        t = cpu()
+        row, _, _ = copies.vote_lists(rows)
+        seconds = cpu() - t
+        left, _, count = search.descriptor_votes(*copies.vote_entries(rows), copies._content_priority(rows.hashes),
+                                                 copies.VOTE_TABLES, copies.VOTE_CROWD, budget=copies.VOTE_BUDGET)
+        print(f"{n} mosaics: vote lists {seconds:.2f} CPU s, pairs with a vote {len(left):,} "
+              f"({int((count >= copies.VOTE_LEAST).sum()):,} with {copies.VOTE_LEAST}+), listed {len(row):,}, "
+              f"peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB", flush=True)
+        n *= 2
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--workdir", default="/tmp/imagetwins-proposer")
@@ -213,12 +251,15 @@ def main() -> None:
     ap.add_argument("--lookalikes", action="store_true", help="the cost on ukbench groups 0-74 instead")
     ap.add_argument("--vote-scale", action="store_true",
                     help="the vote search on 420 to 1,830 images and on crowds (after the other runs made the folders)")
+    ap.add_argument("--vote-mosaics", type=int, default=0, metavar="N",
+                    help="the vote search on 1,000 ... N of bench_scale.py's mosaics (made in the work folder)")
     ap.add_argument("--source", choices=("fit", "heldout"), default="fit",
                     help="the originals: photos-public 40-249 (fit), or ukbench groups 75-149 (held out, 300 views)")
     args = ap.parse_args()
     work = Path(args.workdir)
     work.mkdir(parents=True, exist_ok=True)
-    (vote_scale_main if args.vote_scale else lookalikes_main if args.lookalikes else fit_main)(args, work)
+    (vote_mosaics_main if args.vote_mosaics else vote_scale_main if args.vote_scale else lookalikes_main
+     if args.lookalikes else fit_main)(args, work)
 
 
 if __name__ == "__main__":
