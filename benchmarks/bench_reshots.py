@@ -140,8 +140,17 @@ def main() -> None:
               f"re-shot: {other[Verdict.RESHOT]} (a re-shot verdict is given only to pairs the check sees; most "
               "same-scene pairs are never proposed or aligned, so the verdict is no re-shot finder on its own).",
               "", "Held-out same-scene pairs still called copies: "
-              + (", ".join(rows["held-out"]["named"]) or "none") + " (zoomed and tripod re-shots: one frame inside "
-              "the other, as a crop's). Signals measured on the tuning split to tell them from copies, none adopted: "
+              + (", ".join(rows["held-out"]["named"]) or "none") + "; tuning: "
+              + (", ".join(rows["tuning"]["named"]) or "none") + ". Before the detail rule (`verify.DETAIL_CAP`, "
+              "VERDICT_VERSION 16: a picture inside the other's frame holding detail finer than the other file holds "
+              "is not made from it; main at 1d4c726, the same command) held-out 4 of 200 (101400.jpg/101401.jpg, "
+              "112600.jpg/112601.jpg, 112600.jpg/112602.jpg, 112601.jpg/112602.jpg), tuning 8 of 299 (6 on dd0bb9f, "
+              "before the proposer's descriptor votes): zoomed "
+              "re-shots, one frame inside the other as a crop's (`benchmarks/probe_inner_detail.py`). What is left: "
+              "re-shots zoomed too little for the files' pixels to show it (the inner picture at under "
+              f"{verify.DETAIL_MIN_SCALE:g} of the other's pixels, or its spectrum past the other file's resolution "
+              "under the cap) and tripod re-shots of one framing. Signals measured on the tuning split before, none "
+              "adopted: "
               "lens distortion and a detail ratio (`benchmarks/probe_zoom_reshots.py`), residual block shifts, fine "
               "texture at 160 px and at full size, light over the frame (`benchmarks/probe_reshot_signals.py`), "
               "parallax left by a plane, a refined alignment's light, keypoint repeatability, colour "
@@ -165,9 +174,9 @@ def main() -> None:
         share = held["copies"] / max(held["pairs"], 1)
         quality_table.set_values({"reshots-heldout-called-copies-share": round(share, 4)}, {
             "reshots-heldout-called-copies-share": (
-                f"**{held['copies']} of {held['pairs']}** ({share:.1%}; 12 of 200 before the frame rules; the ones "
-                f"left are zoomed re-shots, one frame inside the other: no signal measured in their pixels separates "
-                f"them from copies, BENCHMARKS 'in the files' own pixels'); tuning groups "
+                f"**{held['copies']} of {held['pairs']}** ({share:.1%}; 12 of 200 before the frame rules, 4 before "
+                f"the detail rule `verify.DETAIL_CAP`: zoomed re-shots, one frame inside the other holding detail "
+                f"finer than the other file); tuning groups "
                 f"{rows['tuning']['copies']} of {rows['tuning']['pairs']}; the camera sequence: "
                 f"{'; '.join(f'{label}: {v}' for label, _, v in seq)}")})
 

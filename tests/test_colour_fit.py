@@ -135,7 +135,7 @@ def _version_2_bytes(f: verify.ImageFeatures) -> bytes:
 
 def test_features_of_the_version_before_are_refused_by_their_version() -> None:
     old = _version_2_bytes(_features(None))
-    with pytest.raises(ValueError, match="features version 2, expected 3"):
+    with pytest.raises(ValueError, match=f"features version 2, expected {verify.FEATURES_VERSION}"):
         verify.ImageFeatures.from_bytes(old)
     # their header says nothing about a length in today's terms (so a stored record is not called truncated)
     assert verify.features_length(old[:verify.verify_header_bytes()]) is None

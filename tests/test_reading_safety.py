@@ -104,7 +104,7 @@ def test_odd_but_well_formed_copies_features_are_no_traceback(album: Path) -> No
         head = 36 + 4 * int.from_bytes(blob[32:36], "little")
         n, m = 3, 2
         d, th, tw, w, h = [(16, 8, 8, 320, 200), (32, 1, 1, 320, 200), (32, 8, 8, 0, 0)][k % 3]
-        body = _HEADER.pack(_MAGIC, FEATURES_VERSION, w, h, n, m, d, th, tw, 0, 0) + bytes(
+        body = _HEADER.pack(_MAGIC, FEATURES_VERSION, w, h, n, m, d, th, tw, 0, 0, 0, 0, 0.0) + bytes(
             4 * n + d * n + 4 * m + d * m + th * tw)
         con.execute("UPDATE encodings SET value=? WHERE file_id=? AND method='copies'", (blob[:head] + body, fid))
     con.execute("DELETE FROM pair_scores")

@@ -177,6 +177,15 @@ def why_not_copies(v: verify.Verification, copies_score: float | None = None,
             why.append(f"they share only a part: {which} (a copy covers at least {verify.PART_COVER:.0%} of one of "
                        f"them; two collages holding one picture do not; confidence capped at "
                        f"{verify.NOT_ONE_CAPTURE:g})")
+        elif rule == "detail":
+            inner, outer = ("first", "second") if v.inner == 0 else ("second", "first")
+            why.append(f"the inner picture has detail the outer one lacks: not made from it. The {inner} image lies "
+                       f"inside the {outer}'s frame ({which}) and spans {v.inner_scale:.2f} of its file's pixels for "
+                       f"each of the {outer}'s, with detail finer than the {outer} file holds (its spectrum goes on "
+                       f"past the {outer}'s resolution: {v.inner_detail:.2f}, where a crop blown up falls under "
+                       f"{verify.DETAIL_CAP:g}); so it is not cut from the {outer}, and the {outer} shows more of the "
+                       f"scene than the {inner}: neither file can be made from the other, a zoomed second shot "
+                       f"(confidence capped at {verify.NOT_ONE_CAPTURE:g})")
         else:
             why.append(f"another light: once aligned, the brightness of the overlap follows no one global brightness "
                        f"or colour change (residual {v.lighting_residual:.2f}; copies leave under "

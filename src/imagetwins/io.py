@@ -965,6 +965,21 @@ def open_header(source, name=None, formats: list[str] | None = None) -> Iterator
         yield im
 
 
+#: the key of a decoded image's ``info`` that holds the long side of the picture as the file stores it (before a
+#: reduced-scale decode); :func:`decoded_scale` reads it
+STORED_SIDE = "imagetwins.stored_side"
+
+
+def decoded_scale(img: Image.Image) -> float:
+    """Decoded pixels per pixel of the file for an image from :func:`open_image` / :func:`decode_image` (1 where the
+    file was decoded at its full size, 1/8 for a JPEG decoded at an eighth); 1 for an image that did not come from a
+    file here (a program's own picture is its full size)."""
+    stored = img.info.get(STORED_SIDE)
+    if not isinstance(stored, int) or stored <= 0:
+        return 1.0
+    return min(1.0, max(img.size) / stored)
+
+
 def _decode(data: bytes, name, min_size: int | None, max_pixels: int, max_decoded_bytes: int,
             exif_orientation: bool = True, formats: list[str] | None = None,
             turn: Image.Transpose | None = None, min_long_side: int = 0, header: bool = False):
@@ -1015,6 +1030,9 @@ def _decode_held(data: bytes, name, min_size: int | None, max_pixels: int, max_d
             if turn is not None:
                 img = img.transpose(turn)
             out = _to_rgb(img)
+        # how many of the file's own pixels a decoded pixel stands for (a JPEG decoded at 1/8 has fewer): the copies
+        # check asks whether one picture holds detail finer than the other file holds (decoded_scale)
+        out.info[STORED_SIDE] = max(width, height)
         return (out, Header((width, height), fmt, exif)) if header else out
     except ImageReadError:
         raise

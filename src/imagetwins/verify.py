@@ -26,6 +26,7 @@ on the other sources (BENCHMARKS.md). :data:`DEFAULT_CONFIDENCE` is the threshol
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import struct
@@ -42,6 +43,7 @@ from imagetwins.io import (
     ImageReadError,
     ReadFailure,
     content_digest,
+    decoded_scale,
     load_stored_npz,
     open_image,
     quiet_decoder_warnings,
@@ -192,12 +194,12 @@ OVERLAY_REST_AGREES = 0.97
 OVERLAY_REST_LIGHTING = 0.02
 OVERLAY_REST_TEXTURE = 0.1
 #: the version of the features' definition; stored with cached features, which are recomputed when it changes
-FEATURES_VERSION = 3  # 2: keypoints stored strongest first (the quick look takes the first ones); 3: a colour
-# thumbnail (COLOUR_SIDE)
+FEATURES_VERSION = 4  # 2: keypoints stored strongest first (the quick look takes the first ones); 3: a colour
+# thumbnail (COLOUR_SIDE); 4: the picture's long side in the file's own pixels and its grey spectrum (SPECTRUM_SIDE)
 #: the version of what :func:`verify_pair` computes from given features: part of :func:`verdict_version`, which
 #: keys the confidences the index keeps per pair. Bump it with any change of the code that changes a confidence
 #: (the module's constants, FEATURES_VERSION and CALIBRATION included, and OpenCV's version are in the key already)
-VERDICT_VERSION = 15  # 2: the quick look before the full match; 3: the lighting fit refitted until a caption drops
+VERDICT_VERSION = 16  # 2: the quick look before the full match; 3: the lighting fit refitted until a caption drops
 # out; 4: symmetric (the pair is checked in one canonical order), keypoints at the stored (half float) precision;
 # 5: a perspective alignment where the affine one leaves part of the picture disagreeing; 6: overlays left out
 # (OVERLAY_MAX); 7: two framings of one scene and pictures sharing only a part are not copies (FRAMING_COVER,
@@ -208,6 +210,7 @@ VERDICT_VERSION = 15  # 2: the quick look before the full match; 3: the lighting
 # 13: the homography refitted to every match it explains (GUIDED_ROUNDS) where the pair may be a copy; 14: where the
 # colours changed, the colour fit quadratic, tried from a lower agreement, the cells compared recoloured (COLOUR_CHANGE)
 # 15: the lighting residual of the recoloured cell means too
+# 16: a picture inside the other that holds detail finer than the other file holds is not made from it (DETAIL_CAP)
 
 #: logistic model behind :attr:`Verification.confidence` (fitted by ``benchmarks/quality.py --fit`` with each
 #: weight's sign fixed: more agreement can only raise the confidence, a lighting mismatch only lower it):
@@ -256,8 +259,34 @@ PADDING_CONTINUES = 0.5
 PADDING_GRADIENT_CONTINUES = 0.3
 PADDING_MARGIN = 2
 PADDING_MIN_PIXELS = 100
+#: a fourth rule, on detail (issue 24: a copy is a file that can be made from the other): where one picture lies inside
+#: the other's frame (its frame cover FRAMING_COVER or more, the other's under DETAIL_OUTER_COVER and not padding: the
+#: other shows more of the scene; tuning re-shots 0.13-0.75, where a screenshot's picture cut out against its original
+#: leaves 0.93-0.95; and what the other shows beyond it is scene, not a surround: at most DETAIL_SCENE_FLAT of its
+#: thumbnail pixels within PADDING_SPREAD grey levels of their median, where the tuning re-shots have 0.02-0.16 and the
+#: fit split's originals inside a screenshot, a keystone with stickers or a combination on a canvas 0.55-0.93)
+#: and shows the shared part at DETAIL_MIN_SCALE or more of the other file's own pixels (the files' stored sizes,
+#: not the decoded ones: a crop of a large photo keeps its pixels), the inner picture cannot be that other file's crop
+#: unless it was blown up: then it holds nothing finer than the other file's pixels, and its grey spectrum falls off a
+#: cliff at the frequency the other file resolves. Real detail beyond it (a zoomed second shot of the scene) keeps
+#: the spectrum going: the mean power times f^2 just above that frequency (DETAIL_ABOVE) over that just below
+#: (DETAIL_BELOW), in log10, at DETAIL_CAP or more says the inner picture has detail the outer lacks: neither file
+#: can be made from the other (the outer shows more of the scene), so the pair is capped at NOT_ONE_CAPTURE and its
+#: verdict is re-shot. Each image keeps the radial power spectrum of its grey picture (long side at most
+#: SPECTRUM_SIDE, SPECTRUM_BINS bins up to the Nyquist frequency, a Hann window). Chosen on the tuning
+#: split (``benchmarks/probe_inner_detail.py``; measured in BENCHMARKS.md, "A picture finer than the other
+#: file")
+DETAIL_MIN_SCALE = 1.12
+DETAIL_OUTER_COVER = 0.85
+DETAIL_SCENE_FLAT = 0.35
+DETAIL_BELOW = (0.7, 0.95)
+DETAIL_ABOVE = (1.05, 1.4)
+DETAIL_TOP = 0.47
+DETAIL_CAP = -0.30
+SPECTRUM_SIDE = 512
+SPECTRUM_BINS = 40
 #: the calibrated measurements (:meth:`Verification.measurements` gives these, then the frame cover and rotation
-#: the rules above read)
+#: the rules above read, then the inner picture's detail)
 CALIBRATED = 7
 #: a pair that is not a copy shows one scene (:attr:`Verification.same_scene`, a re-shot) with at least this many
 #: feature matches in one arrangement, covering at least SCENE_COVERAGE of each image (measured in BENCHMARKS.md,
@@ -373,6 +402,14 @@ class ImageFeatures:
     #: (h, w, 2) uint8, the chroma (Cb, Cr) with the long side COLOUR_SIDE; None: no colour known (the colour
     #: lighting fit is not tried for a pair with such an image)
     colour: np.ndarray | None = None
+    #: the picture's long side in the pixels of the file it came from (a JPEG decoded at 1/8 holds 8 times more than
+    #: the features saw); 0: not known (the detail rule, :data:`DETAIL_CAP`, is not tried for a pair with it)
+    native_side: float = 0.0
+    #: (SPECTRUM_BINS,) float16: log10 of the radial power spectrum of the grey picture scaled to ``spectrum_side`` on
+    #: its long side (at most :data:`SPECTRUM_SIDE`), bin k holding the frequencies k/2B to (k+1)/2B cycles a pixel;
+    #: None: not known
+    spectrum: np.ndarray | None = None
+    spectrum_side: int = 0
     #: :func:`order_key` of these features, made on first use (the same features meet several partners in a run)
     _order_key: bytes | None = field(default=None, init=False, repr=False, compare=False)
 
@@ -386,13 +423,17 @@ class ImageFeatures:
         mp, md = self.mirror_points, self.mirror_descriptors
         th, tw = self.thumbnail.shape
         ch, cw = (0, 0) if self.colour is None else self.colour.shape[:2]
+        bins = 0 if self.spectrum is None else len(self.spectrum)
         head = _HEADER.pack(_MAGIC, FEATURES_VERSION, int(self.size[0]), int(self.size[1]), len(self.points),
-                            len(mp), self.descriptors.shape[1] if self.descriptors.ndim == 2 else 32, th, tw, ch, cw)
+                            len(mp), self.descriptors.shape[1] if self.descriptors.ndim == 2 else 32, th, tw, ch, cw,
+                            int(self.spectrum_side) if bins else 0, bins, float(self.native_side))
         parts = [head, self.points.astype("<f2").tobytes(), np.ascontiguousarray(self.descriptors).tobytes(),
                  mp.astype("<f2").tobytes(), np.ascontiguousarray(md).tobytes(),
                  np.ascontiguousarray(self.thumbnail).tobytes()]
         if self.colour is not None:
             parts.append(np.ascontiguousarray(self.colour, dtype=np.uint8).tobytes())
+        if bins:
+            parts.append(np.asarray(self.spectrum, dtype="<f2").tobytes())
         return b"".join(parts)
 
     @classmethod
@@ -408,15 +449,17 @@ class ImageFeatures:
             raise ValueError(f"features version {version}, expected {FEATURES_VERSION}")
         if len(data) < _HEADER.size:
             raise ValueError("not serialised image features")
-        _, version, width, height, n, m, d, th, tw, ch, cw = _HEADER.unpack_from(data)
+        _, version, width, height, n, m, d, th, tw, ch, cw, side, bins, native = _HEADER.unpack_from(data)
         # what extract() can make, no more: a well-formed but odd header (descriptors of another width, an empty
         # thumbnail, a zero frame) made OpenCV or numpy raise in the middle of a run's verification
         if d != 32 or not (0 < width <= 4 * FEATURE_SIDE and 0 < height <= 4 * FEATURE_SIDE) \
                 or not (0 < th <= 4 * THUMB_SIDE and 0 < tw <= 4 * THUMB_SIDE) or max(n, m) > 4 * MAX_FEATURES \
-                or not ((ch, cw) == (0, 0) or (0 < ch <= 4 * COLOUR_SIDE and 0 < cw <= 4 * COLOUR_SIDE)):
+                or not ((ch, cw) == (0, 0) or (0 < ch <= 4 * COLOUR_SIDE and 0 < cw <= 4 * COLOUR_SIDE)) \
+                or not ((side, bins) == (0, 0) or (0 < side <= 4 * SPECTRUM_SIDE and 0 < bins <= 4 * SPECTRUM_BINS)) \
+                or not (np.isfinite(native) and 0 <= native < 2 ** 24):
             raise ValueError(f"not image features made here (frame {width}x{height}, {n}+{m} keypoints of {d} bytes, "
-                             f"thumbnail {tw}x{th}, colour {cw}x{ch})")
-        sizes = [4 * n, d * n, 4 * m, d * m, th * tw, 2 * ch * cw]
+                             f"thumbnail {tw}x{th}, colour {cw}x{ch}, spectrum {bins} at {side}, side {native})")
+        sizes = [4 * n, d * n, 4 * m, d * m, th * tw, 2 * ch * cw, 2 * bins]
         if _HEADER.size + sum(sizes) != len(data):
             raise ValueError("not serialised image features (wrong length)")
         parts, at, view = [], _HEADER.size, memoryview(data)  # (views: the arrays are read in place, not copied)
@@ -424,10 +467,13 @@ class ImageFeatures:
             parts.append(view[at:at + size])
             at += size
         colour = np.frombuffer(parts[5], np.uint8).reshape(ch, cw, 2) if ch else None
+        spectrum = np.frombuffer(parts[6], "<f2") if bins else None
+        if spectrum is not None and not np.all(np.isfinite(spectrum)):
+            raise ValueError("not image features made here (a spectrum that is not finite)")
         return cls((width, height), np.frombuffer(parts[0], "<f2").reshape(n, 2).astype(np.float32),
                    np.frombuffer(parts[1], np.uint8).reshape(n, d), np.frombuffer(parts[2], "<f2").reshape(m, 2)
                    .astype(np.float32), np.frombuffer(parts[3], np.uint8).reshape(m, d),
-                   np.frombuffer(parts[4], np.uint8).reshape(th, tw), colour)
+                   np.frombuffer(parts[4], np.uint8).reshape(th, tw), colour, float(native), spectrum, side)
 
     @classmethod
     def _from_npz(cls, data: bytes) -> ImageFeatures:
@@ -445,8 +491,9 @@ class ImageFeatures:
 
 
 #: :meth:`ImageFeatures.to_bytes`'s header: magic, features version, frame width and height, keypoints of the
-#: image and of its mirror, descriptor bytes, thumbnail height and width, colour thumbnail height and width
-_HEADER = struct.Struct("<4s10I")
+#: image and of its mirror, descriptor bytes, thumbnail height and width, colour thumbnail height and width, the
+#: spectrum's picture side and bins, the picture's long side in the file's pixels
+_HEADER = struct.Struct("<4s12If")
 _MAGIC = b"ITF\x00"
 
 
@@ -466,8 +513,8 @@ def features_length(head: bytes) -> int | None:
     it; reading them says why they cannot be used)."""
     if len(head) < _HEADER.size or head[:4] != _MAGIC or _stored_version(head) != FEATURES_VERSION:
         return None
-    _, _, _, _, n, m, d, th, tw, ch, cw = _HEADER.unpack_from(head)
-    return _HEADER.size + 4 * n + d * n + 4 * m + d * m + th * tw + 2 * ch * cw
+    _, _, _, _, n, m, d, th, tw, ch, cw, _, bins, _ = _HEADER.unpack_from(head)
+    return _HEADER.size + 4 * n + d * n + 4 * m + d * m + th * tw + 2 * ch * cw + 2 * bins
 
 
 @dataclass
@@ -539,14 +586,23 @@ class Verification:
     #: continue (:data:`PADDING_SPREAD`): the surround of a photographed screen or print, a padding, not more of the
     #: scene; for ``a``, then for ``b``. The frame rules count such a frame as covered
     padded: tuple[bool, bool] = (False, False)
+    #: the detail rule (:data:`DETAIL_CAP`): the picture lying inside the other's frame (0: ``a``, 1: ``b``; None where
+    #: neither does, or the rule could not be measured), how many of its file's pixels span one of the other file's
+    #: (``inner_scale``), and how its spectrum goes on past the frequency the other file resolves (``inner_detail``,
+    #: log10; -inf where not measured: it is, only where the calibrated confidence is over :data:`NOT_ONE_CAPTURE`)
+    inner: int | None = None
+    inner_scale: float = 0.0
+    inner_detail: float = float("-inf")
 
     @property
     def not_one_capture(self) -> str | None:
         """The rule that says the two pictures are not one capture, whatever the calibrated model makes of their
         pixels: ``"framing"`` (two framings of one scene: each shows part of it the other lacks, see
         :data:`FRAMING_COVER`), ``"part"`` (they share only a part, :data:`PART_COVER`), ``"light"`` (the cells'
-        brightness follows no one global change: another light, :data:`LIGHTING_CAP`), or None."""
-        return _not_one_capture(self.frame_cover, self.rotation, self.transform is None, self.lighting_residual)
+        brightness follows no one global change: another light, :data:`LIGHTING_CAP`), ``"detail"`` (the picture inside
+        the other holds detail finer than the other file: not made from it, :data:`DETAIL_CAP`), or None."""
+        return _not_one_capture(self.frame_cover, self.rotation, self.transform is None, self.lighting_residual,
+                                self.inner_detail)
 
     @property
     def frame_cover(self) -> float:
@@ -561,7 +617,7 @@ class Verification:
         transform = None if self.transform is None else _require_cv2().invertAffineTransform(self.transform)
         return replace(self, coverage_a=self.coverage_b, coverage_b=self.coverage_a, transform=transform,
                        frame_cover_a=self.frame_cover_b, frame_cover_b=self.frame_cover_a, beyond=self.beyond[::-1],
-                       padded=self.padded[::-1],
+                       padded=self.padded[::-1], inner=None if self.inner is None else 1 - self.inner,
                        matches=[(q, p) for p, q in self.matches], cut_from_canvas=self.cut_from_canvas[::-1],
                        disagreement=None if self.disagreement is None else (1 - self.disagreement[0],
                                                                             *self.disagreement[1:]))
@@ -583,16 +639,20 @@ class Verification:
         """
         if self.confidence >= threshold and not self.different_captures:
             return Verdict.COPY
-        if self.not_one_capture == "part" and not self.different_captures:
+        rule = self.not_one_capture
+        if rule == "part" and not self.different_captures:
             return Verdict.UNRELATED  # two pictures holding one picture in common (collages) are no re-shots
+        if rule == "detail":  # (measured only where the pixels agree as a copy's: one scene, but neither file can be
+            return Verdict.RESHOT  # made from the other)
         return Verdict.RESHOT if self.same_scene else Verdict.UNRELATED
 
     def measurements(self) -> np.ndarray:
         """The inputs of :func:`confidence_from`: the calibrated model's in :data:`CALIBRATION` order (without the
-        intercept; :data:`CALIBRATED` of them), then the frame rules' (the larger frame cover, the rotation)."""
+        intercept; :data:`CALIBRATED` of them), then the frame rules' (the larger frame cover, the rotation), then the
+        detail rule's (:attr:`inner_detail`)."""
         return np.array([np.log1p(self.inliers), self.inlier_ratio, self.agreement, self.strict_agreement,
                          self.median_ncc, min(self.coverage_a, self.coverage_b), self.lighting_residual,
-                         self.frame_cover, self.rotation], dtype=np.float64)
+                         self.frame_cover, self.rotation, self.inner_detail], dtype=np.float64)
 
     def to_dict(self) -> dict:
         return {"confidence": round(self.confidence, 4), "inliers": self.inliers,
@@ -604,6 +664,8 @@ class Verification:
                 "frame_cover_b": round(self.frame_cover_b, 3), "rotation": round(self.rotation, 1),
                 "not_one_capture": self.not_one_capture, "beyond": list(self.beyond), "padded": list(self.padded),
                 "cut_from_canvas": list(self.cut_from_canvas),
+                "inner": None if self.inner is None else "ab"[self.inner], "inner_scale": round(self.inner_scale, 3),
+                "inner_detail": None if not np.isfinite(self.inner_detail) else round(self.inner_detail, 3),
                 "different_captures": self.different_captures,
                 "verdict": self.verdict(),
                 "disagreement": None if self.disagreement is None else {
@@ -614,7 +676,8 @@ class Verification:
 def confidence_from(measurements: np.ndarray, calibration: Sequence[float] | None = None) -> np.ndarray:
     """The logistic model: ``measurements`` (n, 7) or (7,) -> confidence in [0, 1] (default :data:`CALIBRATION`);
     given the frame rules' inputs too ((n, 9) or (9,), :meth:`Verification.measurements`), a pair that is not one
-    capture (:data:`FRAMING_COVER`, :data:`PART_COVER`, :data:`LIGHTING_CAP`) is capped at :data:`NOT_ONE_CAPTURE`."""
+    capture (:data:`FRAMING_COVER`, :data:`PART_COVER`, :data:`LIGHTING_CAP`; with the detail rule's input too,
+    (n, 10), :data:`DETAIL_CAP`) is capped at :data:`NOT_ONE_CAPTURE`."""
     w = np.asarray(CALIBRATION if calibration is None else calibration, dtype=np.float64)
     m = np.asarray(measurements, dtype=np.float64)
     z = w[0] + m[..., :len(w) - 1] @ w[1:]
@@ -623,6 +686,8 @@ def confidence_from(measurements: np.ndarray, calibration: Sequence[float] | Non
         cover, rotation = m[..., len(w) - 1], m[..., len(w)]
         capped = (cover < PART_COVER) | ((cover < FRAMING_COVER) & (rotation < FRAMING_ANGLE))
         capped |= m[..., CALIBRATED - 1] >= LIGHTING_CAP  # (the lighting residual: see Verification.measurements)
+        if m.shape[-1] > len(w) + 1:
+            capped |= m[..., len(w) + 1] >= DETAIL_CAP  # (-inf where not measured: never)
         capped &= cover > 0  # nothing aligned: the model's answer (0) stands
         conf = np.where(capped, np.minimum(conf, NOT_ONE_CAPTURE), conf)
     return conf
@@ -669,13 +734,16 @@ def _beyond(shared: np.ndarray, width: float, height: float) -> str | None:
     return "all round" if len(sides) == 4 else " and ".join(sides)
 
 
-def _not_one_capture(cover: float, rotation: float, unaligned: bool = False, lighting: float = 0.0) -> str | None:
+def _not_one_capture(cover: float, rotation: float, unaligned: bool = False, lighting: float = 0.0,
+                     detail: float = float("-inf")) -> str | None:
     if unaligned or cover <= 0:
         return None
     if cover < PART_COVER:
         return "part"
     if cover < FRAMING_COVER and rotation < FRAMING_ANGLE:
         return "framing"
+    if detail >= DETAIL_CAP:
+        return "detail"
     if lighting >= LIGHTING_CAP:
         return "light"
     return None
@@ -735,6 +803,68 @@ def _frames(a: ImageFeatures, b: ImageFeatures, transform: np.ndarray, mirrored:
         v.rotation = 180.0
     else:
         v.rotation = abs(float(np.degrees(np.arctan2(lin[1, 0] - lin[0, 1], lin[0, 0] + lin[1, 1]))))
+
+
+def _inner_detail(a: ImageFeatures, b: ImageFeatures, transform: np.ndarray, v: Verification) -> None:
+    """The detail rule's measurements (:data:`DETAIL_CAP`) of ``v``: ``inner``, ``inner_scale``, ``inner_detail``,
+    from the frames (``v.frame_cover_a/b``, ``v.padded``, measured first) and ``transform`` (a's feature frame ->
+    b's)."""
+    covers = (v.frame_cover_a, v.frame_cover_b)
+    k = int(covers[1] > covers[0])  # the picture inside the other's frame, if one is
+    inner, outer = (a, b) if k == 0 else (b, a)
+    if covers[k] < FRAMING_COVER or covers[1 - k] >= DETAIL_OUTER_COVER or v.padded[1 - k] \
+            or inner.spectrum is None or inner.native_side <= 0 or outer.native_side <= 0:
+        return
+    h = np.vstack([transform, [0.0, 0.0, 1.0]]) if transform.shape == (2, 3) else np.asarray(transform, np.float64)
+    try:
+        hab = h if k == 0 else np.linalg.inv(h)  # the inner's feature frame -> the outer's
+    except np.linalg.LinAlgError:
+        return
+    corners = np.array([[0, 0, 1], [inner.size[0], 0, 1], [inner.size[0], inner.size[1], 1], [0, inner.size[1], 1]],
+                       np.float64) @ hab.T
+    if not np.all(np.isfinite(corners)) or np.any(corners[:, 2] <= 1e-9):
+        return
+    flat = _flat_share(outer, corners[:, :2] / corners[:, 2:])
+    if flat is None or flat > DETAIL_SCENE_FLAT:
+        return  # what the outer shows beyond the inner is a surround (a screenshot's bars, a keystone's), no scene
+    centre = np.array([inner.size[0] / 2, inner.size[1] / 2, 1.0])
+    p = hab @ centre
+    if not np.all(np.isfinite(p)) or abs(p[2]) < 1e-9:
+        return
+    jacobian = (hab[:2, :2] * p[2] - np.outer(p[:2], hab[2, :2])) / p[2] ** 2
+    spread = float(np.sqrt(abs(np.linalg.det(jacobian))))  # outer feature pixels per inner feature pixel
+    if not np.isfinite(spread) or spread <= 0:
+        return
+    # the inner file's pixels per outer file pixel over the shared part
+    scale = (inner.native_side / max(inner.size)) / (spread * outer.native_side / max(outer.size))
+    v.inner, v.inner_scale = k, scale
+    if scale < DETAIL_MIN_SCALE:
+        return
+    # the outer file's Nyquist frequency, in cycles per pixel of the inner's spectrum picture
+    cutoff = 0.5 * (inner.native_side / inner.spectrum_side) / scale
+    bins = len(inner.spectrum)
+    freq = (np.arange(bins) + 0.5) / bins * 0.5
+    above = (freq >= DETAIL_ABOVE[0] * cutoff) & (freq <= min(DETAIL_ABOVE[1] * cutoff, DETAIL_TOP))
+    below = (freq >= DETAIL_BELOW[0] * cutoff) & (freq <= DETAIL_BELOW[1] * cutoff)
+    if not above.any() or not below.any():
+        return
+    weighted = 10.0 ** inner.spectrum.astype(np.float64) * freq ** 2  # (a natural picture's power falls as 1/f^2)
+    v.inner_detail = float(np.log10(max(weighted[above].mean(), 1e-30) / max(weighted[below].mean(), 1e-30)))
+
+
+def _flat_share(x: ImageFeatures, other: np.ndarray) -> float | None:
+    """The share of what ``x`` shows outside ``other`` (a quadrilateral in ``x``'s feature frame), looked at in its
+    thumbnail :data:`PADDING_MARGIN` px clear of the edge, that lies within :data:`PADDING_SPREAD` grey levels of its
+    median (None: fewer than :data:`PADDING_MIN_PIXELS` such pixels)."""
+    thumb = x.thumbnail
+    scale = thumb.shape[1] / x.size[0]
+    inside = np.zeros(thumb.shape, np.uint8)
+    cv2.fillConvexPoly(inside, np.round(other * scale * 16).astype(np.int32), 1, lineType=cv2.LINE_8, shift=4)
+    outside = cv2.dilate(inside, np.ones((2 * PADDING_MARGIN + 1, 2 * PADDING_MARGIN + 1), np.uint8)) == 0
+    if outside.sum() < PADDING_MIN_PIXELS:
+        return None
+    values = thumb[outside].astype(np.float64)
+    return float((np.abs(values - np.median(values)) <= PADDING_SPREAD).mean())
 
 
 def _padding_beyond(x: ImageFeatures, other: np.ndarray) -> bool:
@@ -819,12 +949,41 @@ def _detect(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return points, descriptors[order]
 
 
-def extract(image: Image.Image | np.ndarray, grey: Image.Image | None = None) -> ImageFeatures:
+def spectrum(grey: Image.Image) -> tuple[np.ndarray, int]:
+    """The radial power spectrum of a grey picture (its long side scaled to at most :data:`SPECTRUM_SIDE`, a Hann
+    window, the mean taken out): (log10 of the mean power in each of :data:`SPECTRUM_BINS` equal bins from 0 to half a
+    cycle a pixel, as float16; the long side it was measured at)."""
+    if max(grey.size) > SPECTRUM_SIDE:
+        grey = Image.fromarray(_scaled(grey, SPECTRUM_SIDE, Image.Resampling.BOX))
+    g = np.asarray(grey, dtype=np.float64)  # (numpy's transform of float64 takes half the time of float32's here)
+    h, w = g.shape
+    which, window_y, window_x = _spectrum_grid(h, w)
+    f = np.fft.rfft2((g - g.mean()) * window_y * window_x)
+    power = (f.real ** 2 + f.imag ** 2).ravel()
+    inside = which < SPECTRUM_BINS
+    total = np.bincount(which[inside], power[inside], SPECTRUM_BINS)
+    count = np.bincount(which[inside], None, SPECTRUM_BINS)
+    return np.log10(total / np.maximum(count, 1) + 1e-3).astype(np.float16), max(w, h)
+
+
+@functools.lru_cache(maxsize=16)
+def _spectrum_grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For an h x w picture: each frequency's bin (SPECTRUM_BINS: beyond half a cycle a pixel) and the Hann windows."""
+    radius = np.sqrt(np.fft.rfftfreq(w)[None, :] ** 2 + np.fft.fftfreq(h)[:, None] ** 2)
+    which = np.minimum((radius * (2 * SPECTRUM_BINS)).astype(np.int64), SPECTRUM_BINS).ravel()
+    return which, np.hanning(h)[:, None], np.hanning(w)[None, :]
+
+
+def extract(image: Image.Image | np.ndarray, grey: Image.Image | None = None, scale: float | None = None
+            ) -> ImageFeatures:
     """Features of one image (PIL image or ``(H, W[, 3])`` uint8 array), at a bounded size; ``grey``: the image
-    already converted to grey ("L"), when the caller has it."""
+    already converted to grey ("L"), when the caller has it; ``scale``: its pixels per pixel of the file it came from
+    (default: :func:`imagetwins.io.decoded_scale`, 1 for a picture that came from no file here)."""
     _require_cv2()
     if isinstance(image, np.ndarray):
         image = Image.fromarray(np.asarray(image, dtype=np.uint8))
+    if scale is None:
+        scale = decoded_scale(image)
     if grey is None:
         grey = image if image.mode == "L" else image.convert("L")  # once, for the features and the thumbnail
     gray = _scaled(grey, FEATURE_SIDE, Image.Resampling.BILINEAR)
@@ -832,8 +991,9 @@ def extract(image: Image.Image | np.ndarray, grey: Image.Image | None = None) ->
     mirror_points, mirror_descriptors = _detect(np.ascontiguousarray(gray[:, ::-1]))
     mirror_points[:, 0] = (gray.shape[1] - 1 - mirror_points[:, 0]).astype(np.float16)
     thumb = _scaled(grey, THUMB_SIDE, Image.Resampling.BOX)
+    power, side = spectrum(grey)
     return ImageFeatures((gray.shape[1], gray.shape[0]), points, descriptors, mirror_points, mirror_descriptors,
-                         np.ascontiguousarray(thumb), colour_thumbnail(image))
+                         np.ascontiguousarray(thumb), colour_thumbnail(image), max(image.size) / scale, power, side)
 
 
 def colour_thumbnail(image: Image.Image) -> np.ndarray | None:
@@ -1378,6 +1538,8 @@ def _verify_ordered(a: ImageFeatures, b: ImageFeatures, keep_matches: bool = Fal
                 v.confidence = calibrated
                 return v
         _frames(a, b, aligned, mirrored, v)
+        if float(confidence_from(v.measurements()[:CALIBRATED])) > NOT_ONE_CAPTURE:
+            _inner_detail(a, b, aligned, v)  # (it caps at NOT_ONE_CAPTURE: measured only where that can matter)
     v.confidence = float(confidence_from(v.measurements()))
     return v
 

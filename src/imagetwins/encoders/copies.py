@@ -19,6 +19,7 @@ from PIL import Image
 from imagetwins import canvas, copies, hashing, search, verify
 from imagetwins.embedding import Embedder, ModelConfig
 from imagetwins.encoders.base import Encoder
+from imagetwins.io import decoded_scale
 from imagetwins.pairscores import PairScores
 from imagetwins.scores import CONFIDENCE
 
@@ -69,7 +70,8 @@ class CopiesEncoder(Encoder):
         picture = canvas.upright_picture(img, extracted.thumbnail)
         alt = alt_votes = None
         if picture is not None:
-            picture_features = verify.extract(picture)
+            # (the picture is cut from the decoded image: its pixels stand for the file's as the image's do)
+            picture_features = verify.extract(picture, scale=decoded_scale(img))
             alt = (self.dihedral.thumbnail(picture), self.embedder.prepare(picture), picture_features.to_bytes())
             alt_votes = copies.vote_block(picture_features)
         # the descriptors that vote (copies.vote_lists), made here from the features extracted, not parsed again
