@@ -80,3 +80,14 @@ def test_a_real_border_with_a_caption_still_counts_and_a_photo_without_one_is_un
     shot = _screenshot(photo)
     share, aspect = border_of(shot)
     assert share > 0.5 and abs(aspect / (photo.width / photo.height) - 1) < 0.03
+
+
+def test_a_cut_out_png_beats_its_jpeg_on_white(tmp_path: Path, datasets: Path, rng) -> None:
+    # a product on a transparent ground and that picture flattened on white (the benchmark's cut-out kind): the
+    # alpha is what the JPEG lacks, so the PNG is no re-save of it
+    for n, photo in enumerate(sorted((datasets / "ukbench-600/images").glob("*.jpg"))[:16:4]):
+        folder = tmp_path / f"{n}"
+        folder.mkdir()
+        original, copy = make_group(photo, "cut-out PNG (alpha) -> JPEG on white", folder, rng)
+        assert original.suffix == ".png" and copy.suffix == ".jpg"
+        assert _kept(original, copy)

@@ -2,7 +2,8 @@
 
 :class:`ImageFacts` holds a file's displayed size (EXIF orientation applied, at full size, whatever size
 the scan decoded it at), its format, its EXIF capture date, whether the EXIF names the camera that made
-exactly this file, and its uniform border (padding, letterbox) measured on the scan's reduced decode.
+exactly this file, its uniform border (padding, letterbox) measured on the scan's reduced decode, and whether it
+is translucent (an alpha channel that leaves some pixel less than opaque: what its copy flattened on white lacks).
 :func:`image_facts` makes them from the bytes the scan read and the picture it decoded; the index and the
 per-folder cache keep them by content digest (:meth:`imagetwins.index.Index.facts`), so choosing the keeper
 of a group reads neither the pixels nor the header again (:mod:`imagetwins.keep`).
@@ -23,7 +24,7 @@ from imagetwins.raw import is_raw_name, raw_size
 __all__ = ["FACTS_VERSION", "ImageFacts", "border_of", "exif_date", "header_facts", "image_facts"]
 
 #: changes whenever what :func:`image_facts` measures changes (stored facts of another version are measured again)
-FACTS_VERSION = "2"  # 2: a border may hold a short stretch of other lines (screenshots)
+FACTS_VERSION = "3"  # 2: a border may hold a short stretch of other lines (screenshots); 3: translucent
 
 _EXIF_IFD = 0x8769
 _DATETIME_ORIGINAL = 36867
@@ -37,7 +38,8 @@ BORDER_SIDE = 256
 @dataclass(frozen=True)
 class ImageFacts:
     """One image's keep-rule facts (see the module docstring). ``border``: (share of the picture that is a
-    uniform border, aspect ratio of what is inside it), or None when it could not be measured."""
+    uniform border, aspect ratio of what is inside it), or None when it could not be measured. ``translucent``:
+    some pixel is less than fully opaque (:attr:`imagetwins.io.Header.translucent`)."""
 
     width: int
     height: int
@@ -45,10 +47,11 @@ class ImageFacts:
     taken: float | None = None
     camera: bool = False
     border: tuple[float, float] | None = None
+    translucent: bool = False
 
     def to_bytes(self) -> bytes:
         return json.dumps([self.width, self.height, self.format, self.taken, self.camera,
-                           None if self.border is None else list(self.border)],
+                           None if self.border is None else list(self.border), self.translucent],
                           separators=(",", ":")).encode()
 
     @classmethod
@@ -65,9 +68,11 @@ class ImageFacts:
         """Facts from the JSON value :meth:`to_bytes` writes, parsed (an index parses many in one text); ``ValueError``
         for anything else."""
         try:
-            w, h, fmt, taken, camera, border = fields
+            w, h, fmt, taken, camera, border, translucent = fields
+            if not isinstance(translucent, bool):
+                raise TypeError("translucent is not true or false")
             facts = cls(int(w), int(h), str(fmt), None if taken is None else float(taken), bool(camera),
-                        None if border is None else (float(border[0]), float(border[1])))
+                        None if border is None else (float(border[0]), float(border[1])), translucent)
         except (TypeError, ValueError, IndexError, KeyError) as exc:
             raise ValueError(f"not image facts ({exc})") from None
         if facts.width < 0 or facts.height < 0:
@@ -187,7 +192,8 @@ def image_facts(data: bytes, path: str, decoded: Image.Image, upright: bool = Tr
     """The facts of a file from the bytes the scan read and the (possibly reduced) picture it decoded: the
     header as the decode read it (``header``: :class:`imagetwins.io.Header` with its EXIF), else parsed again
     from those bytes (no pixels); the border measured on ``decoded`` (``upright``: turned by its EXIF
-    orientation, as the scan does unless asked for the stored pixels)."""
+    orientation, as the scan does unless asked for the stored pixels); translucent as the decode found it
+    (``header.translucent``; without a header, False)."""
     quarter = False
     try:
         if is_raw_name(path):
@@ -208,4 +214,4 @@ def image_facts(data: bytes, path: str, decoded: Image.Image, upright: bool = Tr
         border: tuple[float, float] | None = (share, 1.0 / aspect if quarter and not upright else aspect)
     except Exception:
         border = None
-    return ImageFacts(*head, border=border)
+    return ImageFacts(*head, border=border, translucent=bool(header is not None and header.translucent))

@@ -695,32 +695,42 @@ def content_digest(data: bytes) -> str:
 
 def _to_rgb(img: Image.Image) -> Image.Image:
     """Convert any Pillow mode to 8-bit RGB; transparent areas become white."""
+    return _flattened(img)[0]
+
+
+def may_be_translucent(img: Image.Image) -> bool:
+    """Does the opened (not yet decoded) image have an alpha channel or a transparent colour that decoding flattens
+    on white? Only its pixels say whether any is less than opaque (:attr:`Header.translucent`)."""
+    return img.mode in _ALPHA_MODES or (img.mode in ("P", "L") and "transparency" in img.info)
+
+
+def _flattened(img: Image.Image) -> tuple[Image.Image, bool]:
+    """:func:`_to_rgb`, and whether the picture was translucent: an alpha channel (or a transparent colour) that
+    leaves some pixel less than fully opaque, which flattening on white lost (the keep rules' fact)."""
     mode = img.mode
-    if mode == "RGB":
-        return img
+    if mode == "RGB":  # (a transparent colour of an RGB picture is not applied: its pixels as stored)
+        return img, False
     if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
         # 16-bit data spans 0..65535; Pillow's own conversion clips at 255 and turns photos white.
         # Integer arithmetic in place: float64 copies cost 8 bytes a pixel (4 GB for a 13000^2 PNG).
         arr = np.asarray(img)
         if arr.max(initial=0) > 255:
             arr = np.right_shift(np.clip(arr, 0, 65535), 8)  # high byte, in the array's own integer type
-        return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8)).convert("RGB")
+        return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8)).convert("RGB"), False
     if mode == "F":
         arr = np.nan_to_num(np.asarray(img, dtype=np.float32), nan=0.0, posinf=255.0, neginf=0.0)
         if arr.size and arr.max() <= 1.0:
             arr *= 255.0
-        return Image.fromarray(np.clip(arr + 0.5, 0, 255).astype(np.uint8)).convert("RGB")
-    has_alpha = mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
-        mode in ("P", "L", "RGB") and "transparency" in img.info
-    )
-    if has_alpha:
+        return Image.fromarray(np.clip(arr + 0.5, 0, 255).astype(np.uint8)).convert("RGB"), False
+    if may_be_translucent(img):
         # pasted through its alpha onto white: the same pixels as alpha_composite (checked on RGBA, LA and P
         # images), without its RGBA background, result and copies (20 -> 9 bytes a pixel for RGBA)
         rgba = img if mode == "RGBA" else img.convert("RGBA")
+        alpha = rgba.getchannel("A")
         out = Image.new("RGB", rgba.size, (255, 255, 255))
-        out.paste(rgba, mask=rgba.getchannel("A"))
-        return out
-    return img.convert("RGB")
+        out.paste(rgba, mask=alpha)
+        return out, alpha.getextrema()[0] < 255
+    return img.convert("RGB"), False
 
 
 def allowed_formats() -> list[str]:
@@ -831,6 +841,9 @@ class Header:
     size: tuple[int, int]
     format: str
     exif: Image.Exif | None = None
+    #: some pixel was less than fully opaque (an alpha channel or transparent colour that means something):
+    #: the decoded picture, flattened on white, lacks it
+    translucent: bool = False
 
 
 def open_image(
@@ -1029,11 +1042,11 @@ def _decode_held(data: bytes, name, min_size: int | None, max_pixels: int, max_d
                 img = img.transpose(method)
             if turn is not None:
                 img = img.transpose(turn)
-            out = _to_rgb(img)
+            out, translucent = _flattened(img)
         # how many of the file's own pixels a decoded pixel stands for (a JPEG decoded at 1/8 has fewer): the copies
         # check asks whether one picture holds detail finer than the other file holds (decoded_scale)
         out.info[STORED_SIDE] = max(width, height)
-        return (out, Header((width, height), fmt, exif)) if header else out
+        return (out, Header((width, height), fmt, exif, translucent)) if header else out
     except ImageReadError:
         raise
     except UnidentifiedImageError as exc:

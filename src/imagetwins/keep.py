@@ -2,22 +2,24 @@
 
 Rules (``rule=``):
 
-``original`` (the default): an original beats its conversion. Highest resolution first, except that an
-enlargement of a smaller file of the group ranks after the files it could have been made from
-(:func:`enlarged_from`), and a padded or letterboxed copy after the files without such a border
-(:func:`padded_copies`; a border may hold a phone's status bar, so a screenshot of a photo counts); then the
-format the others were derived from (a lossy camera format such as JPEG beats a lossless re-save such as PNG
-or BMP of the same size, and a HEIC, AVIF, DNG or raw file beats a JPEG of the same size: its conversion,
-unless that JPEG is the camera's own); then a JPEG the camera wrote (:func:`camera_written`: its EXIF names
-the camera and no editor, and it is not laid out as a generic encoder writes one) before any other file of its
-size but a raw file: a HEIC, AVIF or WebP conversion of it or a re-save keeping its EXIF, however finely
-quantised (a re-encode adds bytes, not picture); then the older capture date (EXIF DateTimeOriginal, else the
-modification time, compared to the minute so that copies made in the same minute tie); then, between JPEGs
-tied so far, the more finely quantised (a messenger's re-encode; read from the headers of tied files only);
-then a name that is not a copy's ("x copy.jpg", "x (1).jpg", "Copy of x.jpg"); then the shorter name; then the
-file outside a folder that ``imagetwins folders`` lists as a copy of another (``Backup/x.jpg`` goes beside
-``Photos/2019/x.jpg`` when ``Backup`` holds copies of ``Photos/2019``'s pictures: one rule for folders and
-files, :mod:`imagetwins.folder_copies`); then the file fewer folders deep; then the shorter path; then the path.
+``original`` (the default): an original beats its conversion. Highest resolution first, except that an enlargement
+of a smaller file of the group ranks after the files it could have been made from (:func:`enlarged_from`), and a
+padded or letterboxed copy after the files without such a border (:func:`padded_copies`; a border may hold a
+phone's status bar, so a screenshot of a photo counts); then the format the others were derived from (a lossy
+camera format such as JPEG beats a lossless re-save such as PNG or BMP of the same size, and a HEIC, AVIF, DNG or
+raw file beats a JPEG of the same size: its conversion, unless that JPEG is the camera's own; a translucent file,
+whose alpha leaves some pixel less than opaque, is no re-save or conversion: it holds what its copy flattened on
+white lacks); then a JPEG the camera wrote (:func:`camera_written`: its EXIF names the camera and no editor, and it
+is not laid out as a generic encoder writes one) before any other file of its size but a raw file: a HEIC, AVIF or
+WebP conversion of it or a re-save keeping its EXIF, however finely quantised (a re-encode adds bytes, not
+picture); then a translucent file before an opaque one of its size (a product cut out on a transparent ground
+before its JPEG on white); then the older capture date (EXIF DateTimeOriginal, else the modification time, compared
+to the minute so that copies made in the same minute tie); then, between JPEGs tied so far, the more finely
+quantised (a messenger's re-encode; read from the headers of tied files only); then a name that is not a copy's
+("x copy.jpg", "x (1).jpg", "Copy of x.jpg"); then the shorter name; then the file outside a folder that
+``imagetwins folders`` lists as a copy of another (``Backup/x.jpg`` goes beside ``Photos/2019/x.jpg`` when
+``Backup`` holds copies of ``Photos/2019``'s pictures: one rule for folders and files,
+:mod:`imagetwins.folder_copies`); then the file fewer folders deep; then the shorter path; then the path.
 Measured on held-out originals in ``benchmarks/bench_keeper.py``.
 
 ``largest`` / ``smallest``: the biggest / smallest file on disk, ties broken by ``original``.
@@ -57,7 +59,7 @@ from imagetwins.decisions import Remembered, key_map
 from imagetwins.digests import Digest
 from imagetwins.facts import ImageFacts
 from imagetwins.folder_copies import CopiedFolders, place_order
-from imagetwins.io import named_as_image, open_header, open_regular_file
+from imagetwins.io import decode_image, may_be_translucent, named_as_image, open_header, open_regular_file
 from imagetwins.raw import is_raw_name
 from imagetwins.timing import stage
 
@@ -129,6 +131,7 @@ class FileInfo:
     camera: bool = False  # EXIF names the camera, and the size it records is this file's
     border: tuple[float, float] | None = None
     measured: bool = False  # border is what the scan measured (else measured by decoding when needed)
+    translucent: bool = False  # some pixel less than opaque: a copy flattened on white lacks its alpha
 
     @property
     def pixels(self) -> int:
@@ -164,7 +167,7 @@ def file_info(path: str | os.PathLike) -> FileInfo:
     0x0 pixels (it ranks last).
     """
     w = h = 0
-    taken, fmt, camera = None, "", False
+    taken, fmt, camera, translucent = None, "", False, False
     with open_regular_file(path) as fh:  # never blocks on a FIFO put there since the scan
         st = os.fstat(fh.fileno())
         if is_raw_name(path):
@@ -172,9 +175,14 @@ def file_info(path: str | os.PathLike) -> FileInfo:
         try:
             with open_header(fh, path) as im:  # (an icon decodes on opening: within the limits)
                 w, h, fmt, taken, camera = _facts.header_facts(im)
+                alpha = may_be_translucent(im)
+            if alpha:  # only the pixels say whether the alpha means something: decoded under the limits
+                fh.seek(0)
+                header = decode_image(fh.read(), min_size=_facts.BORDER_SIDE, path_for_messages=path)[1]
+                translucent = header is not None and header.translucent
         except Exception:  # a file we could hash but not re-open (changed, odd EXIF): rank it last
             pass
-    return FileInfo(str(path), w, h, st.st_size, st.st_mtime, taken, fmt, camera)
+    return FileInfo(str(path), w, h, st.st_size, st.st_mtime, taken, fmt, camera, translucent=translucent)
 
 
 def _raw_file_info(path: str | os.PathLike, fh, st: os.stat_result) -> FileInfo:
@@ -196,7 +204,7 @@ def _info_from_facts(path: str, facts: ImageFacts) -> FileInfo | str:
     except OSError as exc:
         return f"cannot read it now ({exc.strerror or exc})"
     return FileInfo(str(path), facts.width, facts.height, st.st_size, st.st_mtime, facts.taken, facts.format,
-                    facts.camera, facts.border, True)
+                    facts.camera, facts.border, True, facts.translucent)
 
 
 #: names file managers and people give copies: "x copy.jpg", "x - Copy.jpg", "Copy of x.jpg", "x (1).jpg",
@@ -211,15 +219,17 @@ def looks_like_a_copy(path: str) -> bool:
 
 def _original_key(f: FileInfo, camera_format_present: bool, source_format_present: bool = False,
                   written: frozenset[str] = frozenset(), raw_present: bool = False) -> tuple:
-    derived = camera_format_present and f.format not in _CAMERA_FORMATS
+    # a translucent file (a product cut out on a transparent ground) holds its alpha, which no camera writes and
+    # its copy flattened on white (a JPEG) lacks: it is neither a re-save nor a conversion of an opaque file
+    derived = camera_format_present and f.format not in _CAMERA_FORMATS and not f.translucent
     # a camera's own JPEG beside a same-size HEIC/AVIF is the original, the other its conversion; beside a raw
     # file or DNG it is still the camera's second output
     converted = (source_format_present and f.format not in _SOURCE_FORMATS
-                 and (f.path not in written or raw_present))
+                 and (f.path not in written or raw_present) and not f.translucent)
     # beside a JPEG the camera wrote, any other same-size file (re-save, conversion) was made from it
     after_written = bool(written) and f.path not in written and f.format not in _RAW_FORMATS
-    return (-f.pixels, derived, converted, after_written, int(f.captured // 60), looks_like_a_copy(f.path),
-            len(os.path.basename(f.path)), *place_order(f.path))
+    return (-f.pixels, derived, converted, after_written, not f.translucent, int(f.captured // 60),
+            looks_like_a_copy(f.path), len(os.path.basename(f.path)), *place_order(f.path))
 
 
 _RAW_FORMATS = frozenset({"DNG", "RAW"})
@@ -288,8 +298,8 @@ def _camera_written_among(pool: Sequence[FileInfo]) -> frozenset[str]:
 
 
 #: how many leading terms of the ``original`` rule's sort key (enlarged, pixels, derived, converted, beside a
-#: camera's own JPEG, capture minute) must tie before JPEG quality is looked at (:func:`_finer_jpeg`)
-_TIED_BEFORE_QUALITY = 6
+#: camera's own JPEG, opaque, capture minute) must tie before JPEG quality is looked at (:func:`_finer_jpeg`)
+_TIED_BEFORE_QUALITY = 7
 
 
 def _jpeg_coarseness(path: str) -> tuple[bool, float] | None:
@@ -809,13 +819,13 @@ def _measure_and_keep(result: FindResult, paths: list[str], digest_of: Mapping[s
     them, under the scan's limits, and kept in the cache when the file is still what was scanned."""
     from imagetwins import encoding
     from imagetwins.index import Index, IndexFileError
-    from imagetwins.io import content_digest, open_image, read_bytes
+    from imagetwins.io import content_digest, read_bytes
     from imagetwins.workers import thread_count
 
     def measure(path: str) -> tuple[str, ImageFacts]:
         data = read_bytes(path)
-        img = open_image(data, min_size=_facts.BORDER_SIDE, path_for_messages=path)
-        return content_digest(data), _facts.image_facts(data, path, img)
+        img, header = decode_image(data, min_size=_facts.BORDER_SIDE, path_for_messages=path)
+        return content_digest(data), _facts.image_facts(data, path, img, header=header)
 
     pool = encoding.DecodePool(thread_count(workers))
     futures = [pool.submit(measure, p) for p in paths]

@@ -194,7 +194,8 @@ def keep_options(f):
                         help="Which file of a group to keep (default: the method's own, original; best for "
                              "-m similar): original = highest resolution (an enlarged copy of 1.4x the pixels or "
                              "more, or a padded copy, ranks after the file it was made from), then the camera "
-                             "format over a lossless re-save, then the older capture date, then a name that is "
+                             "format over a lossless re-save (but a file with transparency over its copy flattened on "
+                             "white), then the older capture date, then a name that is "
                              "not a copy's ('x copy.jpg', 'x (1).jpg'), then the shorter name; "
                              "largest/smallest file; newest/oldest capture date; best = the best shot "
                              "(sharpness, exposure, resolution; of copies of one shot, the original).")(f)
