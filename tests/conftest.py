@@ -222,6 +222,21 @@ def indexed_album(tmp_path: Path, n: int = 6, twice: bool = False) -> tuple[Path
     return album, db
 
 
+def find_through_index(folder: Path, db: Path) -> tuple[set[frozenset[str]], set[tuple]]:
+    """``copies`` over ``folder`` through the index file ``db``: its groups (sets of file names) and every scored
+    pair (two names in order, the score to 4 places), to compare an incremental find with a full one."""
+    from imagetwins.finder import find_duplicate_groups
+    from imagetwins.index import Index
+
+    with Index(db, methods=["copies"]) as index:
+        result = find_duplicate_groups(folder, "copies", cache=index, workers=2, decisions=False)
+    groups = {frozenset(Path(f).name for f in g.files) for g in result.groups}
+    names = [Path(f).name for f in result.files]
+    matches = {(*sorted((names[i], names[j])), round(s, 4)) for p in result.iter_pairs()
+               for i, j, s in zip(p.left.tolist(), p.right.tolist(), p.score.tolist())}
+    return groups, matches
+
+
 class Decodes:
     """Counts pixel decodes anywhere (Pillow's ``ImageFile.load``) and calls of ``imagetwins.io.open_image``: what
     the "a warm re-run decodes nothing" tests assert on."""

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import find_through_index
 
 from imagetwins import copies, edits
 from imagetwins.search.votes import descriptor_votes, table_keys
@@ -144,19 +145,6 @@ def _crowd(folder: Path, datasets: Path, easy: int = 40) -> Path:
     return hard
 
 
-def _find(folder: Path, db: Path):
-    from imagetwins.finder import find_duplicate_groups
-    from imagetwins.index import Index
-
-    with Index(db, methods=["copies"]) as index:
-        result = find_duplicate_groups(folder, "copies", cache=index, workers=2, decisions=False)
-    groups = {frozenset(Path(f).name for f in g.files) for g in result.groups}
-    names = [Path(f).name for f in result.files]
-    matches = {(*sorted((names[i], names[j])), round(s, 4)) for p in result.iter_pairs()
-               for i, j, s in zip(p.left.tolist(), p.right.tolist(), p.score.tolist())}
-    return groups, matches
-
-
 def _group_of(groups, name: str) -> frozenset:
     return next((g for g in groups if name in g), frozenset({name}))
 
@@ -169,24 +157,24 @@ def test_a_hard_copy_of_a_crowded_photo_is_found_and_an_incremental_find_is_a_fu
     folder.mkdir()
     hard = _crowd(folder, datasets)
     db = tmp_path / "shop.db"
-    groups, _ = _find(folder, db)
+    groups, _ = find_through_index(folder, db)
     crowd = _group_of(groups, "original.jpg")
     assert len(crowd) == 41  # the original and its 40 easy copies
     hard.rename(folder / "hard.jpg")  # the hard copy arrives: an incremental find
 
-    incremental = _find(folder, db)
+    incremental = find_through_index(folder, db)
     assert "hard.jpg" in _group_of(incremental[0], "original.jpg")
     assert not any(g & {f"other{k}.jpg" for k in range(10, 16)} for g in incremental[0])
-    assert incremental == _find(folder, tmp_path / "full.db")  # a full find of the same folder: the same answer
+    assert incremental == find_through_index(folder, tmp_path / "full.db")  # a full find of the folder: the same
 
     with monkeypatch.context() as m:  # the proposal before the votes: the hash and the CNN alone miss it
         m.setattr(copies, "VOTE_K", 0)
-        before, _ = _find(folder, db)
+        before, _ = find_through_index(folder, db)
     assert "hard.jpg" not in _group_of(before, "original.jpg")
     assert _group_of(before, "original.jpg") == crowd
     with monkeypatch.context() as m:  # above copies.VOTE_MAX_ROWS images, no votes: the same as without them
         m.setattr(copies, "VOTE_MAX_ROWS", 40)
-        assert _find(folder, db)[0] == before
+        assert find_through_index(folder, db)[0] == before
 
 
 @pytest.mark.unit

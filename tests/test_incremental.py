@@ -8,12 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import find_through_index
 from index_files import set_candidate_state
 from PIL import Image
 
 from imagetwins import candidates, edits, search
-from imagetwins.finder import find_duplicate_groups
-from imagetwins.index import Index
 
 pytest.importorskip("cv2")
 
@@ -65,16 +64,6 @@ class Compared:
         monkeypatch.setattr(search, "cosine_topk", nearest)
 
 
-def _run(folder: Path, db: Path):
-    with Index(db, methods=["copies"]) as index:
-        result = find_duplicate_groups(folder, "copies", cache=index, workers=2, decisions=False)
-    groups = {frozenset(Path(f).name for f in g.files) for g in result.groups}
-    names = [Path(f).name for f in result.files]
-    matches = {(*sorted((names[i], names[j])), round(s, 4)) for p in result.iter_pairs()
-               for i, j, s in zip(p.left.tolist(), p.right.tolist(), p.score.tolist())}
-    return groups, matches
-
-
 @pytest.mark.integration
 def test_new_photos_are_searched_against_all_and_the_answer_is_a_full_search(tmp_path: Path, datasets: Path,
                                                                              monkeypatch) -> None:
@@ -85,14 +74,14 @@ def test_new_photos_are_searched_against_all_and_the_answer_is_a_full_search(tmp
     db = tmp_path / "library.db"
     with monkeypatch.context() as m:
         first = Compared(m)
-        _run(folder, db)
+        find_through_index(folder, db)
     rows = len(list(folder.iterdir()))
     assert first.full_hash >= rows * (rows - 1) // 2  # the first search compares everything (the counter counts)
 
     added = _add(folder, photos, NEW, NEW_COPIES)
     with monkeypatch.context() as m:
         again = Compared(m)
-        groups, matches = _run(folder, db)
+        groups, matches = find_through_index(folder, db)
     total = rows + len(added)
     # only the new rows (images, and pictures cut from a canvas: at most two rows an image) against all
     assert again.full_hash == 0
@@ -103,14 +92,14 @@ def test_new_photos_are_searched_against_all_and_the_answer_is_a_full_search(tmp
     # the copies that came with the new photos are found, and the answer is that of a search of everything
     assert {f"{photos[100].stem}_hflip.jpg", photos[100].name} <= next(g for g in groups
                                                                                if photos[100].name in g)
-    fresh_groups, fresh_matches = _run(folder, tmp_path / "fresh.db")
+    fresh_groups, fresh_matches = find_through_index(folder, tmp_path / "fresh.db")
     assert groups == fresh_groups
     assert matches == fresh_matches
 
     # nothing new: nothing is searched, the same answer
     with monkeypatch.context() as m:
         still = Compared(m)
-        assert _run(folder, db) == (groups, matches)
+        assert find_through_index(folder, db) == (groups, matches)
     assert still.full_hash == still.hash == still.cnn == 0
 
 
@@ -121,21 +110,21 @@ def test_a_removed_photo_leaves_the_answer_of_a_full_search(tmp_path: Path, data
     folder.mkdir()
     made = _add(folder, photos, OLD, OLD_COPIES)
     db = tmp_path / "library.db"
-    _run(folder, db)
+    find_through_index(folder, db)
     made[5].unlink()  # a photo in others' neighbour lists: those rows are searched again
     made[-1].unlink()  # a copy: its group goes
     _add(folder, photos, NEW[:1], NEW_COPIES[:1])
     with monkeypatch.context() as m:
         again = Compared(m)
-        got = _run(folder, db)
+        got = find_through_index(folder, db)
     assert again.full_hash == 0
-    assert got == _run(folder, tmp_path / "fresh.db")
+    assert got == find_through_index(folder, tmp_path / "fresh.db")
     # a damaged kept search (an edited or broken file) is searched in full again: the same answer, no error
     for damage in (b"not a state", np.zeros(3).tobytes(), "text"):
         set_candidate_state(db, "copies", damage)
         with monkeypatch.context() as m:
             full = Compared(m)
-            assert _run(folder, db) == got
+            assert find_through_index(folder, db) == got
         assert full.full_hash > 0
 
 

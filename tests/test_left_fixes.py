@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from imagetwins.cli import main
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))  # quality.without_capture_stamp
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -366,22 +369,6 @@ def test_an_index_file_beside_a_folder_cache_takes_its_pair_scores_too(tmp_path:
         assert {m for m, *_ in index.pair_scores()} >= {"copies"}
 
 
-def _without_app1(data: bytes) -> bytes:
-    """A JPEG's bytes with its APP1 segments (EXIF, XMP) left out, the compressed picture untouched: a camera photo
-    whose metadata an export stripped (benchmarks/quality.py does the same)."""
-    out, k = bytearray(data[:2]), 2
-    while k < len(data):
-        marker = data[k + 1]
-        if marker == 0xDA:  # the compressed picture and what follows, as it is
-            out += data[k:]
-            break
-        length = int.from_bytes(data[k + 2:k + 4], "big")
-        if marker != 0xE1:
-            out += data[k:k + 2 + length]
-        k += 2 + length
-    return bytes(out)
-
-
 @pytest.mark.integration
 def test_an_exif_stripped_camera_original_stays_the_keeper_beside_its_own_08x_copy(tmp_path: Path,
                                                                                     datasets: Path) -> None:
@@ -392,6 +379,7 @@ def test_an_exif_stripped_camera_original_stays_the_keeper_beside_its_own_08x_co
     is no telling, and the larger file is kept."""
     import os
 
+    import quality  # (benchmarks/: EXIF and XMP left out, the compressed picture as it is)
     from PIL import Image
 
     import imagetwins
@@ -400,8 +388,8 @@ def test_an_exif_stripped_camera_original_stays_the_keeper_beside_its_own_08x_co
     folder = tmp_path / "album"
     folder.mkdir()
     original = folder / "IMG_2014.jpg"
-    original.write_bytes(_without_app1((datasets / "camera-photos" / "images" / "exifr__xmp_depth_map.jpg")
-                                       .read_bytes()))
+    camera = datasets / "camera-photos" / "images" / "exifr__xmp_depth_map.jpg"
+    original.write_bytes(quality.without_capture_stamp(camera.read_bytes()))
     with Image.open(original) as im:
         assert not im.getexif() and "xmp" not in im.info
         rgb = im.convert("RGB")
