@@ -222,6 +222,33 @@ def indexed_album(tmp_path: Path, n: int = 6, twice: bool = False) -> tuple[Path
     return album, db
 
 
+class _UnreadableRecord:
+    """A copies record whose stored features no longer read back."""
+
+    @property
+    def features(self):
+        raise ValueError("not a copies record (truncated or damaged features)")
+
+
+def damaged_feature_rows() -> list:
+    """Three copies rows: features whose descriptors are cut to 16 bytes (the check itself fails on them), good
+    features, and a record whose features cannot be read; checked as pairs (0, 1), (1, 2), (0, 2)."""
+    from imagetwins import verify
+
+    good = verify.extract(synthetic_photo(320, 240, seed=1))
+    odd = verify.ImageFeatures(good.size, good.points, good.descriptors[:, :16].copy(), good.mirror_points,
+                               good.mirror_descriptors[:, :16].copy(), good.thumbnail)
+    return [odd, good, _UnreadableRecord()]
+
+
+def assert_damaged_rows_named(lines: list[str], a: str, b: str, c: str) -> None:
+    """The warnings of checking :func:`damaged_feature_rows` named ``a``, ``b``, ``c``: the pair whose check failed
+    names both of its files, the unreadable record is named once though met twice."""
+    assert any(f"{a} or {b}: its pairs could not be verified" in x for x in lines)
+    assert sum(f"copies: {c}: its pairs could not be verified" in x for x in lines) == 1
+    assert all("damaged image features" in x for x in lines)
+
+
 def find_through_index(folder: Path, db: Path) -> tuple[set[frozenset[str]], set[tuple]]:
     """``copies`` over ``folder`` through the index file ``db``: its groups (sets of file names) and every scored
     pair (two names in order, the score to 4 places), to compare an incremental find with a full one."""

@@ -226,28 +226,16 @@ def test_the_damaged_features_warning_names_the_file(tmp_path: Path) -> None:
     """'copies: some pairs could not be verified (damaged image features ...)' named no file: now each file whose
     features cannot be used is named once (both of a pair when the check itself failed on them)."""
     import numpy as np
-    from conftest import synthetic_photo
+    from conftest import assert_damaged_rows_named, damaged_feature_rows
 
-    from imagetwins import copies, verify
-
-    good = verify.extract(synthetic_photo(320, 240, seed=1))
-    odd = verify.ImageFeatures(good.size, good.points, good.descriptors[:, :16].copy(), good.mirror_points,
-                               good.mirror_descriptors[:, :16].copy(), good.thumbnail)
-
-    class Unreadable:  # a record whose stored features no longer read back
-        @property
-        def features(self):
-            raise ValueError("not a copies record (truncated or damaged features)")
+    from imagetwins import copies
 
     a, b, c = (str(tmp_path / n) for n in ("a.jpg", "b.jpg", "c.jpg"))
+    rows = damaged_feature_rows()
     with pytest.warns(UserWarning) as caught, copies.naming([a, b, c]):
-        checked = copies.verify_pairs([odd, good, Unreadable()], [odd, good, Unreadable()],
-                                      np.array([0, 1, 0]), np.array([1, 2, 2]), workers=1)
+        checked = copies.verify_pairs(rows, rows, np.array([0, 1, 0]), np.array([1, 2, 2]), workers=1)
     assert checked == [None, None, None]
-    lines = [str(w.message) for w in caught]
-    assert any(f"{a} or {b}: its pairs could not be verified" in x for x in lines)  # the check failed: either
-    assert sum(f"copies: {c}: its pairs could not be verified" in x for x in lines) == 1  # once, though twice met
-    assert all("damaged image features" in x for x in lines)
+    assert_damaged_rows_named([str(w.message) for w in caught], a, b, c)
 
 
 @pytest.mark.cli

@@ -9,7 +9,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import synthetic_photo
+from conftest import assert_damaged_rows_named, damaged_feature_rows, synthetic_photo
 from PIL import ImageOps
 
 from imagetwins import copies, edits, timing, verify, verify_processes
@@ -126,24 +126,12 @@ def test_a_process_that_dies_while_checking_is_one_line_not_a_hang(rows, in_proc
 
 
 def test_damaged_features_are_named_as_in_threads(tmp_path, in_processes) -> None:
-    good = verify.extract(synthetic_photo(320, 240, seed=1))
-    odd = verify.ImageFeatures(good.size, good.points, good.descriptors[:, :16].copy(), good.mirror_points,
-                               good.mirror_descriptors[:, :16].copy(), good.thumbnail)
-
-    class Unreadable:  # a record whose stored features no longer read back
-        @property
-        def features(self):
-            raise ValueError("not a copies record (truncated or damaged features)")
-
     a, b, c = (str(tmp_path / n) for n in ("a.jpg", "b.jpg", "c.jpg"))
-    rows = [odd, good, Unreadable()]
+    rows = damaged_feature_rows()
     with pytest.warns(UserWarning) as caught, copies.naming([a, b, c]):
         got = copies._verified_confidences(rows, rows, np.array([0, 1, 0]), np.array([1, 2, 2]), workers=2)
     assert np.isnan(got).all()
-    lines = [str(w.message) for w in caught]
-    assert any(f"{a} or {b}: its pairs could not be verified" in x for x in lines)  # the check failed: either
-    assert sum(f"copies: {c}: its pairs could not be verified" in x for x in lines) == 1  # once, though twice met
-    assert all("damaged image features" in x for x in lines)
+    assert_damaged_rows_named([str(w.message) for w in caught], a, b, c)
 
 
 def test_a_stage_counts_the_cpu_of_the_processes_it_waited_for() -> None:
