@@ -19,7 +19,7 @@ import signal
 import struct
 import sys
 
-_LEN = struct.Struct("<Q")
+_LEN = struct.Struct("<Q")  # (the framing of imagetwins._pipe_workers, copied: this script imports nothing of it)
 
 
 def _read_exact(fh, n: int) -> bytes | None:

@@ -13,23 +13,10 @@ check raised, the reason as a string. The very function the threads run, on the 
 from __future__ import annotations
 
 import os
-import pickle
 import signal
-import struct
 import sys
 
-_LEN = struct.Struct("<Q")
-
-
-def _read_exact(fh, n: int) -> bytes | None:
-    chunks = []
-    while n:
-        chunk = fh.read(n)
-        if not chunk:
-            return None
-        chunks.append(chunk)
-        n -= len(chunk)
-    return b"".join(chunks)
+from imagetwins._pipe_workers import read_message, write_message
 
 
 def _rows(payloads: list) -> list:
@@ -90,13 +77,7 @@ def serve() -> None:
     sys.stdout = sys.stderr  # nothing printed by a library may land in the answers
 
     def send(answer) -> bool:
-        out = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
-        try:
-            stdout.write(_LEN.pack(len(out)) + out)
-            stdout.flush()
-        except (BrokenPipeError, OSError):
-            return False
-        return True
+        return write_message(stdout, answer)
 
     try:
         from imagetwins.verify import _require_cv2
@@ -108,12 +89,9 @@ def serve() -> None:
     if not send(("ready", os.getpid())):
         return
     while True:
-        head = _read_exact(stdin, _LEN.size)
-        if head is None:
+        request = read_message(stdin)
+        if request is None:
             return
-        body = _read_exact(stdin, _LEN.unpack(head)[0])
-        if body is None:
-            return
-        _, payloads, pairs = pickle.loads(body)  # (from our own parent)
+        _, payloads, pairs = request
         if not send(("done", _answer(_rows(payloads), pairs))):
             return

@@ -14,19 +14,14 @@ are ended and waited for when the run ends (:func:`stop_workers`); other formats
 
 from __future__ import annotations
 
-import atexit
 import errno
 import importlib.util
 import os
-import pickle
-import select
 import stat
-import struct
-import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
+
+from imagetwins._pipe_workers import LiveWorkers, PipeWorker, WorkerEnded, WorkerTimedOut, signal_name
 
 __all__ = ["RAW_EXTENSIONS", "RawDecodeError", "RawUnavailable", "decode_raw", "is_raw_name", "raw_size",
            "stop_workers"]
@@ -57,7 +52,6 @@ RAW_TIMEOUT = 60.0
 CRASHED = "decoder crashed"
 
 _WORKER_FILE = Path(__file__).with_name("_raw_worker.py")
-_LEN = struct.Struct("<Q")
 
 
 def is_raw_name(name: str | os.PathLike | None) -> bool:
@@ -70,7 +64,7 @@ def _require_rawpy() -> None:
         raise RawUnavailable('a camera RAW file: pip install "imagetwins[raw]" to read it')
 
 
-class _Worker:
+class _Worker(PipeWorker):
     """One LibRaw process: requests on its stdin, answers on its stdout."""
 
     def __init__(self) -> None:
@@ -81,114 +75,38 @@ class _Worker:
         code = ("import runpy, sys; sys.path[:] = [p for p in sys.path if p not in ('', '.')]; "
                 f"runpy.run_path({str(_WORKER_FILE)!r}, run_name='__main__')")
         env = {**os.environ, "IMAGETWINS_RAW_WORKER": "1"}
-        # (LibRaw prints its complaints about damaged files on stderr: each file gets one reason from us instead)
-        self.proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.DEVNULL, env=env, close_fds=True)
-        with _lock:
-            _live.add(self)
+        super().__init__([sys.executable, "-c", code], env, _live)
 
     def ask(self, op: str, args: tuple, timeout: float | None) -> tuple:
-        body = pickle.dumps((op, args), protocol=pickle.HIGHEST_PROTOCOL)
-        try:
-            self.proc.stdin.write(_LEN.pack(len(body)) + body)
-            self.proc.stdin.flush()
-        except (BrokenPipeError, OSError) as exc:
-            raise _WorkerDied from exc
-        deadline = None if timeout is None else time.monotonic() + timeout
-        head = self._read(_LEN.size, deadline)
-        return pickle.loads(self._read(_LEN.unpack(head)[0], deadline))  # our own worker's answer
-
-    def _read(self, n: int, deadline: float | None) -> bytes:
-        fd = self.proc.stdout.fileno()
-        chunks = []
-        while n:
-            wait = None if deadline is None else deadline - time.monotonic()
-            if wait is not None and wait <= 0:
-                raise _WorkerTimeout
-            ready, _, _ = select.select([fd], [], [], wait)
-            if not ready:
-                raise _WorkerTimeout
-            chunk = os.read(fd, min(n, 1 << 20))
-            if not chunk:
-                raise _WorkerDied
-            chunks.append(chunk)
-            n -= len(chunk)
-        return b"".join(chunks)
-
-    def stop(self) -> None:
-        """End the process (killed) and wait for it."""
-        with _lock:
-            _live.discard(self)
-        for fh in (self.proc.stdin, self.proc.stdout):
-            try:
-                fh.close()
-            except OSError:
-                pass
-        if self.proc.poll() is None:
-            self.proc.kill()
-        try:
-            self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
+        self.write((op, args))
+        return self.read(timeout)
 
     def how_it_ended(self) -> str:
-        try:
-            code = self.proc.wait(timeout=2)
-        except subprocess.TimeoutExpired:
+        code = self.exit_code(2)
+        if code is None:
             return CRASHED
         if code < 0:
-            try:
-                import signal
-
-                return f"{CRASHED}: {signal.Signals(-code).name}"
-            except ValueError:
-                return f"{CRASHED}: signal {-code}"
+            return f"{CRASHED}: {signal_name(code)}"
         return f"{CRASHED}: exit code {code}"
 
 
-class _WorkerDied(Exception):
-    pass
+_live = LiveWorkers()  # every worker started and not stopped: idle, or decoding for a thread
 
 
-class _WorkerTimeout(Exception):
-    pass
-
-
-_idle: list[_Worker] = []
-_live: set[_Worker] = set()  # every worker started and not stopped: idle, or decoding for a thread
-_lock = threading.Lock()
-
-
-def _reset_after_fork() -> None:  # a forked child (Dask, multiprocessing) starts its own workers
-    global _lock
-    _idle.clear()
-    _live.clear()
-    _lock = threading.Lock()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_reset_after_fork)
-
-
-@atexit.register
 def stop_workers() -> None:
     """End every LibRaw worker process and wait for it, so that none outlives the run and their CPU time is this
     process's children's (``resource.RUSAGE_CHILDREN``). Killed, idle or not: a worker keeps nothing to save, and
     one told to finish took 70-200 ms (its interpreter's shutdown) where a kill takes a few. The next RAW file
-    starts a new worker. The command line calls this before it ends (without Python's shutdown, so without
-    ``atexit``)."""
-    with _lock:
-        workers, _idle[:] = list(_live), []
-    for w in workers:
-        w.stop()
+    starts a new worker. Called at exit (:mod:`imagetwins._pipe_workers`), and by the command line before it ends
+    (without Python's shutdown, so without ``atexit``)."""
+    _live.stop_all()
 
 
 def _ask(op: str, args: tuple, timeout: float | None) -> tuple:
     """Run one request on an idle worker (a new one when none is idle); a worker that dies or runs past
     ``timeout`` is ended, and the request's file gets the reason."""
     _require_rawpy()
-    with _lock:
-        worker = _idle.pop() if _idle else None
+    worker = _live.take_idle()
     if worker is None or worker.proc.poll() is not None:
         if worker is not None:  # (ended while idle: reaped)
             worker.stop()
@@ -198,18 +116,17 @@ def _ask(op: str, args: tuple, timeout: float | None) -> tuple:
             raise RawDecodeError(f"cannot start the RAW decoder ({exc.strerror or exc})") from None
     try:
         answer = worker.ask(op, args, timeout)
-    except _WorkerDied:
+    except WorkerEnded:
         reason = worker.how_it_ended()
         worker.stop()
         raise RawDecodeError(reason) from None
-    except _WorkerTimeout:
+    except WorkerTimedOut:
         worker.stop()
         raise RawDecodeError(f"took longer than {timeout:g} s to decode (decoder stopped)", transient=True) from None
     except BaseException:  # Ctrl-C while waiting: the worker may be mid-answer; it is not reused
         worker.stop()
         raise
-    with _lock:
-        _idle.append(worker)
+    _live.put_idle(worker)
     if answer[0] == "error":
         raise RawDecodeError(answer[1])
     return answer

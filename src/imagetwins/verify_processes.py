@@ -18,19 +18,21 @@ with the reason; the caller checks what is left in this process.
 
 from __future__ import annotations
 
-import atexit
 import os
-import pickle
-import select
-import struct
-import subprocess
 import sys
-import threading
 from pathlib import Path
+
+from imagetwins._pipe_workers import (
+    LiveWorkers,
+    PipeWorker,
+    WorkerEnded,
+    WorkerStopped,
+    WorkerTimedOut,
+    signal_name,
+)
 
 __all__ = ["WorkerFailed", "Worker", "stop_workers"]
 
-_LEN = struct.Struct("<Q")
 #: the folder holding the imagetwins package this process runs: the workers import that one, whatever the path
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[1])
 #: seconds a new process may take to import OpenCV, numpy and onnxruntime and say it is ready
@@ -48,11 +50,10 @@ def _child_code() -> str:
             "from imagetwins._verify_worker import serve; serve()")
 
 
-_live: set[Worker] = set()
-_lock = threading.Lock()
+_live = LiveWorkers()
 
 
-class Worker:
+class Worker(PipeWorker):
     """One checking process: :meth:`send` sends a batch, :meth:`answers` waits for the answers (a batch may be sent
     before the last one is answered: the process reads it as soon as it is free)."""
 
@@ -60,17 +61,18 @@ class Worker:
         # one thread each: the processes are the parallelism (oversubscribed BLAS or OpenCV pools only contend)
         env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
         try:
-            self.proc = subprocess.Popen([sys.executable, "-c", _child_code()], stdin=subprocess.PIPE,
-                                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, close_fds=True)
+            super().__init__([sys.executable, "-c", _child_code()], env, _live)
         except OSError as exc:
             raise WorkerFailed(f"cannot start a verification process ({exc.strerror or exc})") from None
-        with _lock:
-            _live.add(self)
         self.started = False
 
     def wait_ready(self) -> None:
         """Wait until the process has imported what a check needs (:class:`WorkerFailed` if it cannot)."""
-        answer = self._receive(START_TIMEOUT)
+        try:
+            answer = self._receive(START_TIMEOUT)
+        except WorkerTimedOut:
+            self.stop()
+            raise WorkerFailed(f"a verification process did not start within {START_TIMEOUT:g} s") from None
         if answer[0] != "ready":
             self.stop()
             raise WorkerFailed(f"a verification process could not start ({answer[1]})")
@@ -78,11 +80,9 @@ class Worker:
 
     def send(self, payloads: list, pairs: list) -> None:
         """Send a batch: ``pairs`` as indices into ``payloads`` (the rows); :meth:`answers` gives its answers."""
-        body = pickle.dumps(("verify", payloads, pairs), protocol=pickle.HIGHEST_PROTOCOL)
         try:
-            self.proc.stdin.write(_LEN.pack(len(body)) + body)
-            self.proc.stdin.flush()
-        except (BrokenPipeError, OSError, ValueError):
+            self.write(("verify", payloads, pairs))
+        except WorkerEnded:
             raise WorkerFailed(self.how_it_ended()) from None
 
     def answers(self) -> list:
@@ -90,83 +90,27 @@ class Worker:
         return self._receive(None)[1]
 
     def _receive(self, timeout: float | None) -> tuple:
-        head = self._read(_LEN.size, timeout)
-        return pickle.loads(self._read(_LEN.unpack(head)[0], timeout))  # our own worker's answer
-
-    def _read(self, n: int, timeout: float | None) -> bytes:
+        # (a time limit only for the start)
         try:
-            fd = self.proc.stdout.fileno()
-        except ValueError:  # closed: stopped meanwhile
+            return self.read(timeout)
+        except WorkerStopped:
             raise WorkerFailed("a verification process was stopped") from None
-        chunks = []
-        while n:
-            # a time limit only for the start (poll: select cannot watch a descriptor numbered past 1,024, which a
-            # run holding many files may reach; where there is no poll, a plain read waits)
-            if timeout is not None and hasattr(select, "poll"):
-                poller = select.poll()
-                poller.register(fd, select.POLLIN)
-                ready = poller.poll(timeout * 1000)
-            else:
-                ready = [fd]
-            if not ready:
-                self.stop()
-                raise WorkerFailed(f"a verification process did not start within {timeout:g} s")
-            chunk = os.read(fd, min(n, 1 << 20))
-            if not chunk:
-                raise WorkerFailed(self.how_it_ended())
-            chunks.append(chunk)
-            n -= len(chunk)
-        return b"".join(chunks)
+        except WorkerEnded:
+            raise WorkerFailed(self.how_it_ended()) from None
 
     def how_it_ended(self) -> str:
         """One line: how the process ended (it is waited for)."""
-        try:
-            code = self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
+        code = self.exit_code(5)
+        if code is None:
             return "a verification process stopped answering"
         self.stop()
         if code < 0:
-            import signal
-
-            try:
-                name = signal.Signals(-code).name
-            except ValueError:
-                name = f"signal {-code}"
-            return f"a verification process ended ({name})"
+            return f"a verification process ended ({signal_name(code)})"
         return f"a verification process ended (exit code {code})"
 
-    def stop(self) -> None:
-        """End the process (killed: it keeps nothing to save) and wait for it."""
-        with _lock:
-            _live.discard(self)
-        for fh in (self.proc.stdin, self.proc.stdout):
-            try:
-                fh.close()
-            except (OSError, ValueError):
-                pass
-        if self.proc.poll() is None:
-            self.proc.kill()
-        try:
-            self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
 
-
-def _reset_after_fork() -> None:  # a forked child (Dask, multiprocessing) has none of these processes
-    global _lock
-    _live.clear()
-    _lock = threading.Lock()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_reset_after_fork)
-
-
-@atexit.register
 def stop_workers() -> None:
     """End every verification process still running (a verification stopped by Ctrl-C or an error) and wait for
-    it. The command line calls this before it ends without Python's shutdown."""
-    with _lock:
-        workers = list(_live)
-    for w in workers:
-        w.stop()
+    it. Called at exit (:mod:`imagetwins._pipe_workers`), and by the command line before it ends without Python's
+    shutdown."""
+    _live.stop_all()
