@@ -421,14 +421,19 @@ _COMBINABLE = ("rotate_any", "rotate_crop_inside", "keystone", "on_background", 
                "blur_noise", "colour_shift", "crop_small", "screenshot", "thumbnail")
 
 
-def combo(img: Image.Image, rng: np.random.Generator) -> Image.Image:
-    """2-3 different families one after the other (a screenshot or a thumbnail only as the last)."""
+def combo_recipe(rng: np.random.Generator) -> tuple[str, ...]:
+    """The 2-3 different families :func:`combo` applies with ``rng`` (drawn first, before any edit's own draws): a
+    screenshot or a thumbnail only as the last."""
     n = int(rng.integers(2, 4))
     inner = [f for f in _COMBINABLE if f not in ("screenshot", "thumbnail")]
-    chosen = list(rng.choice(inner, n - 1, replace=False))
-    last = [f for f in _COMBINABLE if f not in chosen]
-    chosen.append(str(rng.choice(last)))
-    for name in chosen:
+    chosen = [str(f) for f in rng.choice(inner, n - 1, replace=False)]
+    chosen.append(str(rng.choice([f for f in _COMBINABLE if f not in chosen])))
+    return tuple(chosen)
+
+
+def combo(img: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """2-3 different families one after the other (a screenshot or a thumbnail only as the last)."""
+    for name in combo_recipe(rng):
         img = FAMILIES[name](img, rng)
     return img
 
