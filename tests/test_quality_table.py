@@ -97,3 +97,41 @@ def test_family_sets_draw_each_source_with_a_seed_of_its_own(tmp_path: Path, mon
     assert len(set(seeds.values())) == len(seeds) == 4
     # sets made with one seed for all are not read as these (a folder of their own)
     assert (tmp_path / f"families-v{quality.FAMILY_SET_VERSION}-1" / "fam-ukbench").is_dir()
+
+
+def test_family_rows_report_held_out_negatives_next_to_all_negatives() -> None:
+    """--families' best recall with only holidays-half's held-out (odd) groups as re-shot negatives is its own
+    pair of rows, next to the figure over every group, never instead of it."""
+    import importlib.util
+
+    import numpy as np
+
+    spec = importlib.util.spec_from_file_location("quality_bench", REPO / "benchmarks" / "quality.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    flags = np.array([False, False])
+    values, measured = bench.family_rows({0.995: (0.49, 0.98), 0.999: (0.49, 0.98)}, (0.97, 0.99, 4), {}, flags,
+                                         flags, flags, {0.995: (0.97, 0.92), 0.999: None})
+    assert values["families-heldout-best-recall-995"] == 0.49
+    assert values["families-heldout-best-recall-999"] == 0.49
+    assert values["families-heldout-best-recall-995-heldout-negatives"] == 0.97
+    assert "families-heldout-best-recall-999-heldout-negatives" not in values
+    assert "odd (held-out) groups only" in measured["families-heldout-best-recall-995-heldout-negatives"]
+    assert "every holidays-half group" in measured["families-heldout-best-recall-995"]
+    assert set(values) <= set(ROWS)
+
+
+def test_holidays_held_out_groups_are_bench_reshots_odd_positions() -> None:
+    import importlib.util
+    import json
+
+    spec = importlib.util.spec_from_file_location("quality_bench", REPO / "benchmarks" / "quality.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    groups_file = bench.HOLIDAYS / "groundtruth_groups.json"
+    if not groups_file.is_file():
+        pytest.skip("holidays-half is not here")
+    groups = json.loads(groups_file.read_text())
+    ordered = sorted(groups)
+    files = [Path(groups[ordered[0]][0]), Path(groups[ordered[1]][0]), Path("not-in-any-group.jpg")]
+    assert bench.holidays_heldout(files).tolist() == [False, True, False]
