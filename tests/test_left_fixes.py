@@ -443,3 +443,14 @@ def test_byte_copies_in_different_chunks_of_an_index_update_are_decoded_once(tmp
     assert decodes.loads - once == once  # the copies in a later chunk were decoded again (80 Pillow loads, not 48)
     rows = dict(zip((Path(n).name for n in names), hashes.tolist()))
     assert len(rows) == 24 and all(rows[f"a_{k:02d}.png"] == rows[f"z_{k:02d}.png"] for k in range(12))
+
+
+@pytest.mark.cli
+def test_no_home_folder_said_once_by_check_not_once_per_folder(album: Path, no_home: Path, tmp_path: Path) -> None:
+    reference = tmp_path / "reference"
+    shutil.copytree(album, reference)
+    res = run("check", album, "--against", reference)
+    said = [line for line in res.output.splitlines() if "home folder" in line]
+    assert len(said) == 1 and said[0].startswith("warning: no cache this time") and str(no_home) in said[0], res.output
+    assert res.exit_code == 3 and "Traceback" not in res.output, res.output
+    assert not no_home.exists()

@@ -17,7 +17,7 @@ import numpy as np
 
 from imagetwins import search, timing
 from imagetwins.encoders import DEFAULT_METHOD, Encoded, Encoder, get_encoder
-from imagetwins.index import Index, IndexDamagedError, IndexFileError, open_folder_cache
+from imagetwins.index import Index, IndexDamagedError, IndexFileError, open_folder_cache, warn_no_cache
 from imagetwins.io import ReadFailure, find_images, given_paths, path_text, warn_line
 from imagetwins.results import (
     DuplicateGroup,
@@ -268,7 +268,7 @@ def _folder_cache_or_none(folder: str | os.PathLike, encoder: Encoder) -> Index 
     try:
         return open_folder_cache(folder, methods=[encoder])
     except IndexFileError as exc:
-        warn_line(f"no cache this time ({exc}); every image of {os.fspath(folder)} is decoded")
+        warn_no_cache(exc, folder)
         return None
 
 

@@ -60,6 +60,15 @@ class IndexDamagedError(IndexFileError):
     again (:meth:`Index.reset`), an index opened read-only is not used."""
 
 
+class NoHomeCacheError(IndexFileError):
+    """A per-folder cache is not made: it would lie in a home folder that does not exist (``HOME=/nonexistent``).
+    ``home_reason`` says so without the cache's name: the same for every folder of a run, said once."""
+
+    def __init__(self, message: str, home_reason: str) -> None:
+        super().__init__(message)
+        self.home_reason = home_reason
+
+
 class ForeignCodeError(IndexFileError):
     """The file holds a view, trigger or virtual table that imagetwins does not make (:func:`_foreign_code`): never
     opened further (left untouched); a per-folder cache so changed is made again (:func:`open_folder_cache`)."""
@@ -488,7 +497,7 @@ class Index:
                 check_home(parent)  # (HOME=/nonexistent: no cache, rather than a home folder made for it)
                 parent.mkdir(parents=True, exist_ok=True, mode=0o700)  # (its files' names say which folders)
             except NoHomeFolder as exc:
-                raise IndexFileError(f"cannot create the index {self.path}: {exc.strerror}") from None
+                raise NoHomeCacheError(f"cannot create the index {self.path}: {exc.strerror}", exc.strerror) from None
             except OSError as exc:
                 raise IndexFileError(f"cannot create the folder of the index {self.path}: "
                                      f"{exc.strerror or exc}") from None
@@ -1549,6 +1558,32 @@ def default_cache_path(folder: str | os.PathLike) -> Path:
 
 #: how much of the folder's name a cache's file name keeps (-KEY.db-wal takes 24 more of the 255 bytes)
 _CACHE_NAME_BYTES = 200
+
+
+#: the missing home folders already said in this process (Python's own once-only registry of warnings is emptied
+#: whenever a filter changes, and reading an image changes them)
+_NO_HOME_SAID: set[str] = set()
+
+
+def no_cache_line(exc: Exception, folder: str | os.PathLike | None = None) -> str | None:
+    """The warning said when a folder's cache cannot be used and the run goes on without it; None where it was said.
+
+    A missing home folder is said without the cache's or the folder's name, once: one line for the run, not one per
+    folder (``check``: the test set's and the reference's)."""
+    if isinstance(exc, NoHomeCacheError):
+        if exc.home_reason in _NO_HOME_SAID:
+            return None
+        _NO_HOME_SAID.add(exc.home_reason)
+        return f"no cache this time ({exc.home_reason}); every image is decoded"
+    of = f" of {os.fspath(folder)}" if folder is not None else ""
+    return f"no cache this time ({exc}); every image{of} is decoded"
+
+
+def warn_no_cache(exc: Exception, folder: str | os.PathLike | None = None) -> None:
+    """Warn (:func:`no_cache_line`) that ``folder`` is searched without its cache."""
+    line = no_cache_line(exc, folder)
+    if line is not None:
+        warn_line(line)
 
 
 def open_folder_cache(folder: str | os.PathLike, methods: Sequence[str | Encoder]) -> Index:

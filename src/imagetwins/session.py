@@ -29,8 +29,9 @@ from imagetwins.index import (
     default_cache_path,
     folder_cache_donors,
     open_folder_cache,
+    warn_no_cache,
 )
-from imagetwins.io import path_text, warn_line
+from imagetwins.io import path_text
 from imagetwins.pairscores import MemoryPairScores, PairScoreStore
 
 __all__ = ["Session", "open_session"]
@@ -164,5 +165,5 @@ def open_session(folder: str | os.PathLike | None = None, methods: Sequence[str 
             return Session(open_folder_cache(folder, methods=names), workers, progress, owns_index=True,
                            made_cache=made)
         except (IndexFileError, OSError, sqlite3.Error) as exc:
-            warn_line(f"no cache this time ({exc}); every image of {os.fspath(folder)} is decoded")
+            warn_no_cache(exc, folder)
     return Session(None, workers, progress)

@@ -121,7 +121,14 @@ def scan(directory: Path, method: str, threshold: float | None, recursive: bool,
     the command ends, so the keep decisions and the review page use the index the search used."""
     from imagetwins.encoders import get_encoder
     from imagetwins.finder import find_duplicate_groups
-    from imagetwins.index import Index, IndexFileError, default_cache_path, folder_cache_donors, open_folder_cache
+    from imagetwins.index import (
+        Index,
+        IndexFileError,
+        default_cache_path,
+        folder_cache_donors,
+        no_cache_line,
+        open_folder_cache,
+    )
     from imagetwins.session import Session
 
     threshold = check_threshold(method, threshold)
@@ -134,7 +141,8 @@ def scan(directory: Path, method: str, threshold: float | None, recursive: bool,
         except (IndexFileError, OSError, sqlite3.Error) as exc:
             if db_path is not None:
                 raise click.ClickException(str(exc)) from None
-            echo(f"warning: no cache this time ({exc}); every image is decoded", err=True)
+            if (line := no_cache_line(exc)) is not None:
+                echo(f"warning: {line}", err=True)
         if cache is not None and db_path is not None:  # (rows a plain 'find' of the folder, or of one above it, kept)
             cache.donors = folder_cache_donors(directory, besides=db_path)
     # (a cache made now for a folder that holds no image is deleted when the command ends: 'cache list' listed them)
