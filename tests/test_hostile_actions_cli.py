@@ -54,3 +54,28 @@ def test_files_moved_whose_places_got_no_copy_on_a_full_disk_are_said_moved(tmp_
     back = runner.invoke(main, ["undo", str(tmp_path / "q")])
     assert back.exit_code == 0, back.output
     assert _tree(folder) == before
+
+
+@pytest.mark.parametrize("modes", [(0o600, 0o644), (0o644, 0o600)])
+def test_the_copy_in_a_moved_files_place_keeps_that_files_permissions(tmp_path: Path, modes: tuple[int, int]) -> None:
+    """``remove --apply --link clone`` gave the copy put at the moved file's name the keeper's permissions: an
+    owner-only keeper made a name others could read unreadable to them, and a private file's name readable. Now the
+    copy carries the moved file's own permission bits; undo puts the file back byte for byte, with its mode."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    synthetic_photo(160, 120, 7).save(folder / "a.jpg", quality=95)
+    (folder / "b.jpg").write_bytes((folder / "a.jpg").read_bytes())
+    for name, mode in zip(("a.jpg", "b.jpg"), modes):
+        (folder / name).chmod(mode)
+    before = {p.name: (p.read_bytes(), p.stat().st_mode & 0o7777) for p in folder.iterdir()}
+    runner = CliRunner()
+    moved = runner.invoke(main, ["remove", str(folder), "-m", "phash", "--apply", "--link", "clone",
+                                 "--move-to", str(tmp_path / "q")])
+    assert moved.exit_code == 0, moved.output
+    gone = [p.name for p in (tmp_path / "q").rglob("*.jpg")]
+    assert len(gone) == 1, gone
+    after = {p.name: (p.read_bytes(), p.stat().st_mode & 0o7777) for p in folder.iterdir()}
+    assert after == before  # the same bytes (identical files) and each name its own mode
+    back = runner.invoke(main, ["undo", str(tmp_path / "q")])
+    assert back.exit_code == 0, back.output
+    assert {p.name: (p.read_bytes(), p.stat().st_mode & 0o7777) for p in folder.iterdir()} == before

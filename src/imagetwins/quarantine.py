@@ -796,7 +796,8 @@ def _move_one(rel: Path, folder_fd: int, src_s: str, root: Path, qdir: Path, pla
     finally:  # (moved even when its confirmation cannot be written: undo finds it by its planned line)
         out.done.append((entry["from"], str(dst)))
     if link is not None:
-        _link_in_place(real, Path(os.path.abspath(keeper)), link, entry, journal, key, out, folder_fd, keeper_sha)
+        _link_in_place(real, Path(os.path.abspath(keeper)), link, entry, journal, key, out, folder_fd, keeper_sha,
+                       stat.S_IMODE(before.st_mode))
     else:  # (a link in its place keeps the name: its sidecars stay with it)
         _move_sidecars(rel, folder_fd, real, dst, root, group, keeper, journal, key, out, stop, listings=listings)
 
@@ -1082,10 +1083,11 @@ def _same_device(a: str | os.PathLike, b: str | os.PathLike) -> bool:
 
 
 def _link_in_place(place: Path, keeper: Path, kind: str, entry: dict, journal, key: bytes, out: Outcome,
-                   folder_fd: int | None = None, keeper_sha: str | None = None) -> None:
+                   folder_fd: int | None = None, keeper_sha: str | None = None, mode: int | None = None) -> None:
     """Put a link to (or a clone of) ``keeper`` where a file was just moved from, journalled with the keeper's
     SHA-256 so that undo can tell its own link from anything else and notice a keeper written through it;
-    ``folder_fd``: the open folder of ``place``, where the link is made."""
+    ``folder_fd``: the open folder of ``place``, where the link is made; ``mode``: the moved file's permissions,
+    which a clone at its name gets (not the keeper's: a private keeper would hide a name others could read)."""
     target = os.path.relpath(keeper.resolve(), place.parent) if kind == "sym" else str(keeper)
     name = place.name if folder_fd is not None else place
     extra: dict = {}
@@ -1095,7 +1097,7 @@ def _link_in_place(place: Path, keeper: Path, kind: str, entry: dict, journal, k
         elif kind == "hard":
             os.link(keeper, name, dst_dir_fd=folder_fd, follow_symlinks=False)
         else:
-            extra = _clone(keeper, place, folder_fd, keeper_sha, entry, journal, key)
+            extra = _clone(keeper, place, folder_fd, keeper_sha, entry, journal, key, mode)
     except OSError as exc:
         out.failed.append((str(place), f"moved to quarantine, but no {kind} {'copy' if kind == 'clone' else 'link'} "
                                        f"made in its place ({exc.strerror or exc}); undo puts it back"))
@@ -1143,11 +1145,12 @@ _FICLONE = 0x40049409
 
 
 def _clone(keeper: Path, place: Path, folder_fd: int | None, keeper_sha: str | None, entry: dict, journal,
-           key: bytes) -> dict:
+           key: bytes, mode: int | None = None) -> dict:
     """A copy of ``keeper`` at ``place``: a copy-on-write clone (``FICLONE``) where the file system makes one,
     else a real copy. Made under a temporary name (journalled, so undo clears it after a crash), checked
-    against the keeper's SHA-256, then given the place's name without overwriting. Returns what the journal
-    keeps of it: ``how`` (clone/copy) and its ``inode``."""
+    against the keeper's SHA-256, then given the place's name without overwriting; its permissions are ``mode``
+    (the moved file's read/write/execute bits; None: the keeper's). Returns what the journal keeps of it: ``how``
+    (clone/copy) and its ``inode``."""
     tmp = _free_name(place.with_name(_clone_tmp_name(place.name)), folder_fd)
     _append(journal, key, {**entry, "state": "linking", "link": "clone", "tmp": str(tmp)})
     how = "copy"
@@ -1166,7 +1169,8 @@ def _clone(keeper: Path, place: Path, folder_fd: int | None, keeper_sha: str | N
                 except OSError:  # EOPNOTSUPP, EXDEV, EINVAL...: this file system cannot share blocks
                     _copy_bytes(fin, fout)
                 fout.flush()
-                os.fchmod(fout.fileno(), stat.S_IMODE(st.st_mode))
+                # (the name's permission bits, never a set-user-id bit: the bytes are the keeper's)
+                os.fchmod(fout.fileno(), stat.S_IMODE(st.st_mode) if mode is None else mode & 0o777)
                 os.utime(fout.fileno(), ns=(st.st_atime_ns, st.st_mtime_ns))
                 os.fsync(fout.fileno())
         digest, identity, _ = _digest_and_identity(tmp.name, dir_fd=folder_fd)
