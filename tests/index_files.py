@@ -158,3 +158,16 @@ def add_trigger(db: Path, name: str, table: str, body: str) -> None:
     """A trigger of someone else's in the index: ``body`` runs after every insert into ``table``."""
     with _file(db) as con:
         con.execute(f"CREATE TRIGGER {name} AFTER INSERT ON {table} BEGIN {body}; END")
+
+
+def drop_table(db: Path, table: str) -> None:
+    """Drop ``table`` (``meta``: what says the file is an index) as another program or a hand edit could."""
+    with _file(db) as con:
+        con.execute(f"DROP TABLE {table}")
+
+
+def reshape_table(db: Path, table: str) -> None:
+    """Make ``table`` again with one column of another name (its rows gone): a table no imagetwins wrote."""
+    with _file(db) as con:
+        con.execute(f"DROP TABLE {table}")
+        con.execute(f"CREATE TABLE {table} (x)")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from conftest import indexed_album, synthetic_photo
-from index_files import add_trigger, replace_view_with_one_that_never_ends
+from index_files import add_trigger, drop_table, replace_view_with_one_that_never_ends, reshape_table
 from PIL import Image, ImageFilter
 
 import imagetwins
@@ -128,3 +128,28 @@ def test_a_folder_cache_given_sql_of_someone_else_s_is_made_again(tmp_path: Path
         imagetwins.find(album, "phash")
     with Index(cache, methods=[], readonly=True) as idx:
         assert idx.stats()["files"] == 6
+
+
+@pytest.mark.parametrize(("damage", "table"), [(drop_table, "meta"), (reshape_table, "meta"),
+                                               (reshape_table, "pair_scores"), (reshape_table, "files")])
+def test_a_folder_cache_whose_tables_were_altered_is_made_again_an_index_given_is_left(tmp_path: Path, damage,
+                                                                                          table: str) -> None:
+    """A per-folder cache whose own tables were altered (``meta`` dropped: 'an SQLite file but not an imagetwins
+    index'; ``pair_scores`` made again another shape: 'pair scores not kept', every run) was refused on every run
+    and never made again, each run decoding every image (or scoring every pair) again. A per-folder cache is ours
+    to delete: it is made again, with one warning. An index named by the user (``--db``) is refused in one line and
+    never changed."""
+    album, db = indexed_album(tmp_path)
+    imagetwins.find(album, "phash")
+    cache = default_cache_path(album)
+    damage(cache, table)
+    with pytest.warns(UserWarning, match=rf"{cache}.* is damaged .*table {table}.*; the cache is made again"):
+        assert len(imagetwins.find(album, "phash").files) == 6
+    with Index(cache, methods=[], readonly=True) as idx:
+        assert idx.stats()["files"] == 6
+    damage(db, table)
+    before = db.read_bytes()
+    for readonly in (False, True):
+        with pytest.raises(IndexFileError, match=rf"{db}.* (damaged|not an imagetwins index)"):
+            Index(db, methods=["phash"], readonly=readonly)
+    assert db.read_bytes() == before

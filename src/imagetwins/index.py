@@ -23,6 +23,7 @@ import time
 import weakref
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -307,6 +308,34 @@ _ADDED_COLUMNS = {"files": [("ctime_ns", "INTEGER"), ("inode", "INTEGER")]}
 _MIGRATIONS: dict[int, list[str]] = {}
 
 
+@functools.cache
+def _own_columns() -> dict[str, frozenset[str]]:
+    """Each table imagetwins makes -> the columns every imagetwins that made it wrote (those added later,
+    ``_ADDED_COLUMNS``, left out: a file made before lacks them until a writable open adds them)."""
+    with closing(sqlite3.connect(":memory:")) as db:
+        db.executescript(_SCHEMA)
+        added = {(t, c) for t, cols in _ADDED_COLUMNS.items() for c, _ in cols}
+        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        return {t: frozenset(r[1] for r in db.execute(f"PRAGMA table_info({t})") if (t, r[1]) not in added)
+                for t in tables}
+
+
+def _altered_table(db: sqlite3.Connection, tables: set[str]) -> str | None:
+    """What was done to a table of ours in the file ``db`` (holding ``tables``) that no imagetwins does, else None:
+    the ``meta`` table dropped while others of ours remain, a table of ours without a column every imagetwins
+    writes (dropped and made again another shape, a column dropped). Tables missing altogether are not damage
+    (a file made before they existed: a writable open makes them)."""
+    own = _own_columns()
+    if "meta" not in tables:
+        return "its table meta is missing" if tables & own.keys() else None
+    for table in sorted(tables & own.keys()):
+        have = {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
+        missing = sorted(own[table] - have)
+        if missing:
+            return f"its table {table} lacks the column{'s' if len(missing) > 1 else ''} {', '.join(missing)}"
+    return None
+
+
 #: rows read from the database at a time by :meth:`Index.load`
 _LOAD_CHUNK = 512
 
@@ -523,6 +552,9 @@ class Index:
     # -- schema ---------------------------------------------------------------------------------
     def _init_schema(self) -> None:
         tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        altered = _altered_table(self.db, tables) if tables else None
+        if altered is not None:  # (an index of ours changed by hand or by another program: a cache is made again)
+            raise IndexDamagedError(f"{self.path} is damaged ({altered}); it is left untouched")
         if tables and "meta" not in tables:
             raise IndexFileError(f"{self.path} is an SQLite file but not an imagetwins index; "
                                  "it is left untouched")
