@@ -205,6 +205,13 @@ class PipeWorker:
             pass
 
 
+def exception_line(exc: BaseException) -> str:
+    """An exception in one line (its type, then the first line of its message, at most 120 characters): what a worker
+    answers when a request fails, worded as the parent words the same failure on its own threads."""
+    text = str(exc)
+    return f"{type(exc).__name__}: {text.splitlines()[0][:120]}" if text else type(exc).__name__
+
+
 def signal_name(code: int) -> str:
     """How a negative exit code (the signal that ended a process) is said: ``SIGKILL``, or ``signal 99``."""
     import signal

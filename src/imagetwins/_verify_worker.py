@@ -16,7 +16,7 @@ import os
 import signal
 import sys
 
-from imagetwins._pipe_workers import read_message, write_message
+from imagetwins._pipe_workers import exception_line, read_message, write_message
 
 
 def _rows(payloads: list) -> list:
@@ -44,13 +44,8 @@ def _rows(payloads: list) -> list:
             rec.capture = capture
             out.append(rec)
         except Exception as exc:  # damaged stored bytes: the pairs of this row are not verified
-            out.append(_why(exc))
+            out.append(exception_line(exc))
     return out
-
-
-def _why(exc: BaseException) -> str:
-    """The reason a warning gives, as :func:`imagetwins.copies._verify_or_none` words it."""
-    return f"{type(exc).__name__}: {str(exc).splitlines()[0][:120]}" if str(exc) else type(exc).__name__
 
 
 def _answer(rows: list, pairs: list) -> list:
@@ -66,7 +61,7 @@ def _answer(rows: list, pairs: list) -> list:
         try:
             out.append(verify_records(a, b, confidence_only=True).confidence)
         except Exception as exc:  # cv2.error, ValueError ... on features no extract() made
-            out.append(_why(exc))
+            out.append(exception_line(exc))
     return out
 
 
@@ -84,7 +79,7 @@ def serve() -> None:
 
         _require_cv2()
     except Exception as exc:
-        send(("error", _why(exc)))
+        send(("error", exception_line(exc)))
         return
     if not send(("ready", os.getpid())):
         return

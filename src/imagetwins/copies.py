@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from imagetwins import search
+from imagetwins._pipe_workers import exception_line
 from imagetwins.candidates import KEY_BYTES, CandidateMemo, closest_hash_pairs, search_rows
 from imagetwins.io import warn_line
 from imagetwins.pairscores import PairScores
@@ -1212,7 +1213,7 @@ def _payload(x) -> tuple:
             return ("bytes", x.features_bytes(), x._alt_bytes(), x.capture)
         return ("objects", x.features, x.alt_features, _capture(x))
     except Exception as exc:  # (spill file or index trouble: that row's pairs are not verified, one warning)
-        return ("error", f"{type(exc).__name__}: {str(exc).splitlines()[0][:120]}" if str(exc) else type(exc).__name__)
+        return ("error", exception_line(exc))
 
 
 def _batch_request(features_a: Sequence, features_b: Sequence, left: np.ndarray, right: np.ndarray
@@ -1415,8 +1416,7 @@ def _verify_or_none(features_a: Sequence, features_b: Sequence, i: int, j: int,
     try:
         return verify_records(features_a[i], features_b[j], cache=cache, confidence_only=confidence_only)
     except Exception as exc:  # cv2.error, ValueError, ZeroDivisionError ... on features no extract() made
-        _unverifiable(features_a, features_b, i, j, names, f"{type(exc).__name__}: {str(exc).splitlines()[0][:120]}"
-                      if str(exc) else type(exc).__name__)
+        _unverifiable(features_a, features_b, i, j, names, exception_line(exc))
         return None
 
 
