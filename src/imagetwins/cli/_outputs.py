@@ -13,7 +13,6 @@ import click
 
 from imagetwins import outputs
 from imagetwins.cli._common import OutputFile, show_progress
-from imagetwins.io import IMAGE_EXTENSIONS
 from imagetwins.timing import stage
 
 
@@ -55,17 +54,9 @@ def check_before_work(files: dict[str, Path], option: str | None = None) -> None
     """Each format's own check of its file (:attr:`imagetwins.outputs.Format.check`: the review page's
     ``<page>_files/`` folder), before any work: one line, not a refusal at the end of a long scan. ``option``: the
     name the message gives the option (default the format's, ``--report``; ``report`` names its page ``--output``)."""
-    from imagetwins.writing import ReplacesImage, refuse_image_target
-
-    for name, path in files.items():
+    for name, path in files.items():  # (an image at or as the name: refused already, by OutputFile)
         fmt = outputs.FORMATS[name]
-        if str(path) == "-":
-            continue
-        try:  # (every format is a document: never over a photo, nor named as one; `report -o review.jpg`)
-            refuse_image_target(path, f"the {name} output")
-        except ReplacesImage as exc:
-            raise click.UsageError(f"{option or fmt.option} {exc.strerror}") from None
-        if fmt.check is None:
+        if str(path) == "-" or fmt.check is None:
             continue
         try:
             fmt.check(Path(path))
@@ -121,10 +112,6 @@ def output_options(*kinds: str, exclude: tuple[str, ...] = ()):
             for n, p in files.items():
                 if str(p) == "-" and not outputs.FORMATS[n].stdout:
                     raise click.UsageError(f"{outputs.FORMATS[n].option} writes a file, not stdout ('-'): give a name")
-            for n, p in files.items():  # `find lib --json lib/x.jpg` replaced a photo the scan had just read
-                if str(p) != "-" and Path(p).suffix.lower() in IMAGE_EXTENSIONS:
-                    raise click.UsageError(f"{outputs.FORMATS[n].option} {p}: that is an image's name, and the output "
-                                           f"would replace or pose as a picture: give a {n} file name")
             if len(on_stdout) > 1:
                 raise click.UsageError(f"{' and '.join(on_stdout)} cannot both go to stdout ('-')")
             refuse_one_file_twice({outputs.FORMATS[n].option: p for n, p in files.items()})
