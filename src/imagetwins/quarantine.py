@@ -2376,11 +2376,12 @@ def _write_sidecar(path: Path, data: bytes, previous: bytes | None, given: Path,
     folder_fd = _folder_fd(root, rel.parent)
     try:
         before = None
-        mode = _described_mode(folder_fd, rel.name)
         if standing == "a file":  # (at most the previous bytes and one more: a file swapped for a huge one meanwhile
             with open_regular_file(rel.name, follow_symlinks=False, dir_fd=folder_fd) as fh:  # is not read whole)
                 before = fh.read(len(previous or b"") + 1)
-                mode = stat.S_IMODE(os.fstat(fh.fileno()).st_mode) & 0o777
+                mode = stat.S_IMODE(os.fstat(fh.fileno()).st_mode) & 0o777  # the one it replaces keeps its own
+        else:
+            mode = _described_mode(folder_fd, rel.name)
         if before != previous:
             out.failed.append((str(path), "no sidecar written: it changed while the metadata was gathered"))
             return
