@@ -749,6 +749,13 @@ def _not_one_capture(cover: float, rotation: float, unaligned: bool = False, lig
     return None
 
 
+def _homogeneous(transform: np.ndarray) -> np.ndarray:
+    """A fitted transform as a 3 x 3 matrix: an affine one (2 x 3) with its last row added, a homography as it is."""
+    if transform.shape == (2, 3):
+        return np.vstack([transform, [0.0, 0.0, 1.0]])
+    return np.asarray(transform, np.float64)
+
+
 def _frame_covers(a: ImageFeatures, b: ImageFeatures, h: np.ndarray):
     """The frames under ``h`` (3 x 3, a's feature frame -> b's): (a's corners in b's frame, b's corners in a's frame
     with their homogeneous coordinate (None where ``h`` is singular), the share of a's frame inside b's, the share of
@@ -786,7 +793,7 @@ def _one_frame_holds_the_other(a: ImageFeatures, b: ImageFeatures, h: np.ndarray
 def _frames(a: ImageFeatures, b: ImageFeatures, transform: np.ndarray, mirrored: bool, v: Verification) -> None:
     """``frame_cover_a/b`` and ``rotation`` of ``v`` from ``transform`` (2 x 3 affine or 3 x 3 homography, a's
     feature frame -> b's): the frames as polygons, intersected exactly."""
-    h = np.vstack([transform, [0.0, 0.0, 1.0]]) if transform.shape == (2, 3) else np.asarray(transform, np.float64)
+    h = _homogeneous(transform)
     (wa, ha), (wb, hb) = a.size, b.size
     covers = _frame_covers(a, b, h)
     if covers is None:
@@ -815,7 +822,7 @@ def _inner_detail(a: ImageFeatures, b: ImageFeatures, transform: np.ndarray, v: 
     if covers[k] < FRAMING_COVER or covers[1 - k] >= DETAIL_OUTER_COVER or v.padded[1 - k] \
             or inner.spectrum is None or inner.native_side <= 0 or outer.native_side <= 0:
         return
-    h = np.vstack([transform, [0.0, 0.0, 1.0]]) if transform.shape == (2, 3) else np.asarray(transform, np.float64)
+    h = _homogeneous(transform)
     try:
         hab = h if k == 0 else np.linalg.inv(h)  # the inner's feature frame -> the outer's
     except np.linalg.LinAlgError:
@@ -1241,7 +1248,7 @@ def _recoloured_ncc(colours: tuple[np.ndarray, np.ndarray], src_shape: tuple[int
     the recoloured side and of the other."""
     h, w = fd.shape
     if direction == 0:
-        hm = np.vstack([warp, [0.0, 0.0, 1.0]]) if warp.shape == (2, 3) else np.asarray(warp, np.float64)
+        hm = _homogeneous(warp)
         chroma = cv2.warpPerspective(colours[0].astype(np.float32), hm @ _colour_to_grey(colours[0], src_shape),
                                      (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         predicted, other = _colour_design(warped, chroma, True) @ coef, fd
@@ -1364,7 +1371,7 @@ def _chroma_cells(colour_src: np.ndarray, colour_dst: np.ndarray, src_shape: tup
     ``dst_shape``: 2 x 3 affine or 3 x 3 homography). A colour thumbnail is a quarter of the grey one (colour
     changes slowly over a picture): a cell is two of its pixels, read between them (their mean)."""
     rows, cols = cells
-    h = np.vstack([warp, [0.0, 0.0, 1.0]]) if warp.shape == (2, 3) else np.asarray(warp, np.float64)
+    h = _homogeneous(warp)
     to_dst = _GREY_TO_CELLS @ _colour_to_grey(colour_dst, dst_shape)
     to_src = _GREY_TO_CELLS @ h @ _colour_to_grey(colour_src, src_shape)
     dst = cv2.warpAffine(colour_dst.astype(np.float32), to_dst[:2], (cols, rows), flags=cv2.INTER_LINEAR,
