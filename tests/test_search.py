@@ -164,6 +164,8 @@ def test_duplicate_map_shape_and_order() -> None:
 def test_equal_key_pairs() -> None:
     p = search.equal_key_pairs(["x", "y", "x", "x", "z"])
     assert _as_set(p) == {(0, 2, 0), (0, 3, 0)}
+    # a key not known (None, empty: a file whose digest was not read) is like no other
+    assert _as_set(search.equal_key_pairs([None, "x", None, "", "x", ""])) == {(1, 4, 0)}
 
 
 @pytest.mark.parametrize("bits, radius", [(3, 0), (8, 1), (8, 3), (11, 2), (16, 1), (16, 2)])

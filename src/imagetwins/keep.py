@@ -1067,14 +1067,8 @@ class _KeptScores:
     def captures(self, paths: Sequence[str]) -> list[list[str]]:
         """:func:`imagetwins.shots.captures` of ``paths``, from the links kept for every pair of their contents
         where all are; else searched now, and the links found kept."""
-        from imagetwins.shots import (
-            CAPTURE_LINKS,
-            capture_links,
-            capture_version,
-            captures,
-            linked_groups,
-            same_content_links,
-        )
+        from imagetwins import search
+        from imagetwins.shots import CAPTURE_LINKS, capture_links, capture_version, captures, linked_groups
 
         if len(paths) < 2:
             return [list(paths)]
@@ -1088,7 +1082,8 @@ class _KeptScores:
         pairs = [(a, b) for i, a in enumerate(distinct) for b in distinct[i + 1:]]
         got = self._lookup(CAPTURE_LINKS, version, pairs)
         if len(got) == len(pairs):  # every pair known: the same bytes are one capture, the rest as linked
-            links = same_content_links(keys)
+            exact = search.equal_key_pairs(keys)
+            links = list(zip(exact.left.tolist(), exact.right.tolist()))
             first = {k: keys.index(k) for k in distinct}
             links += [(first[a], first[b]) for (a, b), v in got.items() if v >= 0.5]
             return linked_groups(paths, links)

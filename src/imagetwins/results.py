@@ -494,7 +494,7 @@ def result_from_pairs(paths: Sequence[str], encodings: np.ndarray, digests: Sequ
     digests = [Digest(d) for d in digests]
     # Byte-identical files hash alike, so they are already among the pairs; the digest pass adds the
     # "exact" label and keeps them grouped even at threshold 0 under any future hash.
-    exact = search.equal_key_pairs([d or f"unknown:{i}" for i, d in enumerate(digests)])
+    exact = search.equal_key_pairs(digests)  # (a file whose digest is not known: none)
     exact = search.Pairs(exact.left, exact.right, np.full(len(exact), encoder.exact_score, pairs.score.dtype), kind)
     merged = search.union_pairs(pairs, exact)
     n = len(paths)

@@ -31,8 +31,7 @@ import numpy as np
 from PIL import Image
 
 __all__ = ["CAPTURE_LINKS", "SHOT_SCORES", "SIDE", "CaptureLinks", "ShotQuality", "capture_links", "capture_version",
-           "captures", "linked_groups", "measured_side", "same_content_links", "shot_method", "shot_quality",
-           "shot_score"]
+           "captures", "linked_groups", "measured_side", "shot_method", "shot_quality", "shot_score"]
 
 #: the long side a shot is measured at when no other is asked, and the most a group's shots are measured at
 SIDE = 512
@@ -158,6 +157,7 @@ class CaptureLinks:
 def capture_links(paths: Sequence[str], workers: int | None = None) -> CaptureLinks:
     """The files encoded and searched as the ``copies`` method does (its decode, hash, CNN and check): which of
     them it links as copies of one capture (see :func:`captures`)."""
+    from imagetwins import search
     from imagetwins.encoders import get_encoder
 
     encoder = get_encoder("copies")
@@ -174,21 +174,10 @@ def capture_links(paths: Sequence[str], workers: int | None = None) -> CaptureLi
             i, j = rows[a], rows[b]
             if i != j:
                 links.add((min(i, j), max(i, j)))
-    links.update(same_content_links(digests))  # (byte copies: one capture, whatever the search pairs)
+    exact = search.equal_key_pairs(digests)  # (byte copies: one capture, whatever the search pairs)
+    links.update(zip(exact.left.tolist(), exact.right.tolist()))
     return CaptureLinks(digests, frozenset(links))
 
-
-def same_content_links(keys: Sequence) -> list[tuple[int, int]]:
-    """(position of the first, position) for each file whose content key (a digest; None or empty: not known) an
-    earlier file has: files of the same bytes are one capture."""
-    first: dict = {}
-    links = []
-    for i, k in enumerate(keys):
-        if k:
-            j = first.setdefault(k, i)
-            if j != i:
-                links.append((j, i))
-    return links
 
 
 def linked_groups(paths: Sequence[str], links: Iterable[tuple[int, int]]) -> list[list[str]]:

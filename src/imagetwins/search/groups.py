@@ -34,10 +34,13 @@ def first_of_equal_keys(keys: Sequence[str]) -> np.ndarray | None:
 
 
 def equal_key_pairs(keys: Sequence[str]) -> Pairs:
-    """Pairs ``i < j`` whose keys are equal (e.g. content digests: byte-identical files)."""
+    """Pairs ``i < j`` whose keys are equal (e.g. content digests: byte-identical files), ``i`` the first of its
+    key; an empty key (None, "": not known) is like no other."""
     first: dict[str, int] = {}
     left, right = [], []
     for j, k in enumerate(keys):
+        if not k:
+            continue
         i = first.setdefault(k, j)
         if i != j:
             left.append(i)
