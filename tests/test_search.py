@@ -168,6 +168,11 @@ def test_equal_key_pairs() -> None:
     assert _as_set(search.equal_key_pairs([None, "x", None, "", "x", ""])) == {(1, 4, 0)}
 
 
+def test_places_in_runs() -> None:
+    assert search.places_in_runs(np.array([3, 3, 5, 7, 7, 7])).tolist() == [0, 1, 0, 0, 1, 2]
+    assert search.places_in_runs(np.zeros(0, np.int64)).tolist() == []
+
+
 @pytest.mark.parametrize("bits, radius", [(3, 0), (8, 1), (8, 3), (11, 2), (16, 1), (16, 2)])
 def test_the_planners_candidate_count_is_the_sum_over_probes(bits: int, radius: int) -> None:
     """The planner counts a chunk's candidates through an XOR convolution (few probes: one gather each);

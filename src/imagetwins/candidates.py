@@ -198,9 +198,7 @@ def closest_hash_pairs(left: np.ndarray, right: np.ndarray, dist: np.ndarray, ro
         tie = other if rank is None else rank[other]
         order = np.lexsort((other, tie, d, row))
         row = row[order]
-        start = np.r_[0, np.flatnonzero(row[1:] != row[:-1]) + 1]
-        place = np.arange(len(row)) - np.repeat(start, np.diff(np.r_[start, len(row)]))
-        keep[cand[pid[order][place < per_row]]] = True
+        keep[cand[pid[order][search.places_in_runs(row) < per_row]]] = True
     return keep
 
 
@@ -229,9 +227,7 @@ def _closest_per_row(row: np.ndarray, other: np.ndarray, sim: np.ndarray, depth:
     ``other`` first), sorted by row, then best first."""
     order = np.lexsort((other, -sim, row))
     row, other, sim = row[order], other[order], sim[order]
-    start = np.r_[0, np.flatnonzero(row[1:] != row[:-1]) + 1] if len(row) else np.zeros(0, np.int64)
-    place = np.arange(len(row)) - np.repeat(start, np.diff(np.r_[start, len(row)]))
-    keep = place < depth
+    keep = search.places_in_runs(row) < depth
     return row[keep], other[keep], sim[keep]
 
 

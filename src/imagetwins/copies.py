@@ -1698,9 +1698,7 @@ def vote_lists(rows: CopyRows | Sequence[CopyRecord], least: int = VOTE_LEAST, d
     rank[np.lexsort((np.arange(n), priority))] = np.arange(n)
     order = np.lexsort((rank[p], -v, r))
     r, p, v = r[order], p[order], v[order]
-    start = np.r_[0, np.flatnonzero(r[1:] != r[:-1]) + 1] if len(r) else e
-    place = np.arange(len(r)) - np.repeat(start, np.diff(np.r_[start, len(r)]))
-    keep = place < depth
+    keep = search.places_in_runs(r) < depth
     return r[keep], p[keep], v[keep]
 
 
@@ -1719,9 +1717,8 @@ def _voted(labels: np.ndarray, row: np.ndarray, partner: np.ndarray, k: int, kno
     _, first = np.unique(row * n + labels[partner], return_index=True)  # each row's best of each other group
     first = np.sort(first)
     row, partner = row[first], partner[first]
-    start = np.r_[0, np.flatnonzero(row[1:] != row[:-1]) + 1] if len(row) else e
-    place = np.arange(len(row)) - np.repeat(start, np.diff(np.r_[start, len(row)]))
-    row, partner = row[place < k], partner[place < k]
+    first_k = search.places_in_runs(row) < k
+    row, partner = row[first_k], partner[first_k]
     out_l, out_r = [], []
     for i, j in zip(np.minimum(row, partner).tolist(), np.maximum(row, partner).tolist()):
         if (i, j) not in known:
@@ -1883,9 +1880,8 @@ def _voted_query(queries: CopyRows, database: CopyRows, k: int) -> tuple[np.ndar
     row, partner, _ = vote_lists(CopyRows.concat([queries, database]))
     keep = (row < nq) & (partner >= nq)
     row, partner = row[keep], partner[keep]
-    start = np.r_[0, np.flatnonzero(row[1:] != row[:-1]) + 1] if len(row) else e
-    place = np.arange(len(row)) - np.repeat(start, np.diff(np.r_[start, len(row)]))
-    return row[place < k], partner[place < k] - nq
+    first_k = search.places_in_runs(row) < k
+    return row[first_k], partner[first_k] - nq
 
 
 def copy_query(queries: CopyRows | Sequence[CopyRecord], database: CopyRows | Sequence[CopyRecord],

@@ -9,7 +9,7 @@ import numpy as np
 from imagetwins.search.pairs import Pairs
 
 __all__ = ["connected_components", "equal_key_pairs", "first_of_equal_keys", "first_of_equal_rows",
-           "groups_from_labels", "groups_from_pairs"]
+           "groups_from_labels", "groups_from_pairs", "places_in_runs"]
 
 
 def first_of_equal_rows(rows: np.ndarray) -> np.ndarray | None:
@@ -47,6 +47,15 @@ def equal_key_pairs(keys: Sequence[str]) -> Pairs:
             right.append(j)
     n = len(left)
     return Pairs(np.array(left, np.int64), np.array(right, np.int64), np.zeros(n, np.uint8))
+
+
+def places_in_runs(keys: np.ndarray) -> np.ndarray:
+    """Each entry's place in its run of equal ``keys`` (sorted, or grouped: 0 for a run's first entry, then 1, 2 ...),
+    e.g. to keep each row's first ``k`` entries: ``entries[places_in_runs(rows) < k]``."""
+    if not len(keys):
+        return np.zeros(0, np.int64)
+    start = np.r_[0, np.flatnonzero(keys[1:] != keys[:-1]) + 1]
+    return np.arange(len(keys)) - np.repeat(start, np.diff(np.r_[start, len(keys)]))
 
 
 def connected_components(n: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
