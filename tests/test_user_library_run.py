@@ -162,10 +162,10 @@ def test_index_update_makes_again_what_an_older_imagetwins_encoded_differently(t
 
     res = CliRunner().invoke(main, ["check", str(test), "--against", str(db), "-m", "copies"])
     assert res.exit_code == 1 and "Traceback" not in res.output, res.output
-    assert f"imagetwins index update DIR --db {db}" in res.output and "delete" not in res.output, res.output
+    assert f"imagetwins index update {train} --db {db}" in res.output and "delete" not in res.output, res.output
 
     res = _run("index", "update", train, "--db", db)
-    assert "4 given the methods they lacked" in res.output, res.output
+    assert "4 made again for this imagetwins" in res.output, res.output
     with sqlite3.connect(db) as con:
         assert con.execute("SELECT count(*) FROM encodings WHERE method = 'phash'").fetchone()[0] == phash_rows
     con.close()

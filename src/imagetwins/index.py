@@ -129,6 +129,16 @@ def _method_name(method: str | Encoder) -> str:
     return get_encoder(method).name
 
 
+def _root_how(value: object) -> tuple[bool, bool]:
+    """(recursive, follow symbolic links) of a ``root:`` meta record's value, the way the update of that folder
+    went; (False, False) for a value no imagetwins wrote."""
+    try:
+        how = json.loads(value)
+        return bool(how.get("recursive")), bool(how.get("follow", False))
+    except (ValueError, TypeError, AttributeError):
+        return False, False
+
+
 #: a file's state as the index compares it: size, mtime, ctime (ns) and inode
 FileState = tuple[int, int, int, int]
 _NO_STATE: FileState = (-1, -1, -1, -1)
@@ -192,6 +202,8 @@ class UpdateStats:
     unreadable: int = 0
     #: unchanged files that were encoded with a method they lacked
     completed: int = 0
+    #: unchanged files whose encodings an older imagetwins made were made again (an upgrade: ``Index(upgrade=True)``)
+    remade: int = 0
     seconds: float = 0.0
     #: files that could not be read in this run, with the reason
     failures: list[ReadFailure] = field(default_factory=list)
@@ -228,6 +240,11 @@ CREATE TABLE IF NOT EXISTS encodings (
     PRIMARY KEY (file_id, method)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS encodings_held ON encodings (file_id, method);
+CREATE TABLE IF NOT EXISTS stale_encodings (
+    file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+    method TEXT NOT NULL,
+    PRIMARY KEY (file_id, method)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS pair_scores (
     method TEXT NOT NULL,
     a BLOB NOT NULL,
@@ -295,6 +312,12 @@ def _foreign_code(db: sqlite3.Connection) -> str | None:
 # ``load`` makes the heads that are missing from the blobs (once, kept when the index is writable: the migration of
 # an index made before). No new version: older readers ignore the table, a read-only open of an older file reads
 # the heads out of the blobs as before.
+# ``stale_encodings``: the rows of a method an older imagetwins encoded with other parameters that an upgrade
+# (``index update --db``, :meth:`Index.update` of an index opened with ``upgrade``) has still to make again. Marked
+# in one transaction when the upgrade starts (meta ``upgrade:METHOD`` holds the identity it upgrades to), each
+# marker dropped with the transaction that stores its row's new encoding, the encoder's identity switched only
+# once none is left: an upgrade cut short (Ctrl-C, a full disk) keeps every old row it has not replaced, and the
+# next update goes on with those alone. Until then every other use refuses the file, as before the upgrade.
 # Columns added the same way (no new version): ``files.ctime_ns`` and ``files.inode`` (change detection that does
 # not trust size + mtime alone). A writable open adds them to a file made before; its rows hold NULL there until
 # the next update records them (such a row is trusted once by size and mtime, as before).
@@ -427,6 +450,11 @@ class Index:
         Drop the encodings (and pair scores) of a method stored with other parameters and make them
         again on the next :meth:`update`, instead of refusing the file: for a cache, which holds nothing
         that cannot be made again (the per-folder caches; an explicit ``--db`` is refused instead).
+    upgrade : bool
+        Let :meth:`update` make again, in place, the encodings of a method stored with other parameters (an
+        older imagetwins): only those rows, each old one kept until its new one is stored, so an upgrade cut
+        short loses nothing and the next update goes on with what is left (``index update --db``). Every other
+        use of such a method is refused until no old row is left (:meth:`outdated`, :meth:`update_commands`).
 
     Raises
     ------
@@ -442,10 +470,15 @@ class Index:
     """
 
     def __init__(self, path: str | os.PathLike, methods: Sequence[str | Encoder] = ("phash",), readonly: bool = False,
-                 create_folder: bool = False, rebuild_stale: bool = False) -> None:
+                 create_folder: bool = False, rebuild_stale: bool = False, upgrade: bool = False) -> None:
         self.path = Path(path)
         self.readonly = readonly
         self.rebuild_stale = rebuild_stale and not readonly
+        self.upgrade = upgrade and not readonly
+        #: method -> the identity an upgrade of this index makes its old rows again with (:attr:`upgrade`)
+        self._upgrading: dict[str, str] = {}
+        #: method -> rows an update left with an older imagetwins's encoding (not under the folder it updated)
+        self.upgrade_left: dict[str, int] = {}
         #: (path, reason) of files whose stored encoding could not be read back and was not made again
         self.damaged: dict[str, str] = {}
         #: files stored by :meth:`update` since the index was opened (said when an update is interrupted)
@@ -467,7 +500,7 @@ class Index:
         try:
             self.db = self._connect(create_folder)
             self._init_schema()
-            self._check_encoders(self.methods)
+            self._check_encoders(self.methods, upgrade=self.upgrade, begin=False)
         except sqlite3.Error as exc:
             self.close()
             raise self._explain(exc) from None
@@ -607,14 +640,22 @@ class Index:
         """The methods this index holds encodings for (its registered encoders)."""
         return sorted(r[0] for r in self.db.execute("SELECT method FROM encoders"))
 
-    def _check_encoders(self, methods: Sequence[str]) -> None:
-        """Refuse methods stored with other parameters; register new ones (unless read-only)."""
+    def _check_encoders(self, methods: Sequence[str], upgrade: bool = False, begin: bool = True) -> None:
+        """Refuse methods stored with other parameters (with ``upgrade``, on an index opened with :attr:`upgrade`:
+        mark their rows to be made again instead, :meth:`_begin_upgrade`, when ``begin``, else leave them to the
+        update that does); register new ones (unless read-only)."""
         todo = [m for m in methods if m not in self._verified]
         if not todo:
             return
         stored = dict(self.db.execute("SELECT method, identity FROM encoders").fetchall())
+        old: set[str] = set()  # (to make again: checked again once that is done)
         for m in todo:
             want = json.dumps(encoder_identity(m), sort_keys=True)
+            if m in stored and stored[m] != want and upgrade and self.upgrade:
+                if begin:
+                    self._begin_upgrade(m, want)
+                old.add(m)
+                continue
             if m in stored and stored[m] != want and self.rebuild_stale:
                 with self._transaction() as db:  # a cache: what it held for m is made again by the next update
                     db.execute("DELETE FROM encodings WHERE method = ?", (m,))
@@ -623,18 +664,92 @@ class Index:
                     db.execute("UPDATE encoders SET identity = ? WHERE method = ?", (want, m))
                 stored[m] = want
             if m in stored and stored[m] != want:
-                raise IndexMismatchError(
-                    f"{self.path} holds {m} encodings made with other parameters ({stored[m]}); this "
-                    f"imagetwins makes {want}. 'imagetwins index update DIR --db {shell_word(self.path)}' makes them "
-                    "again "
-                    f"(keeping its other methods and decisions), or use another --db."
-                )
+                raise IndexMismatchError(self._outdated_line(m, stored[m], want))
         new = [m for m in todo if m not in stored]
         if new and not self.readonly:
             with self._transaction():
                 self.db.executemany("INSERT OR IGNORE INTO encoders VALUES (?, ?)",
                                     [(m, json.dumps(encoder_identity(m), sort_keys=True)) for m in new])
-        self._verified.update(m for m in todo if m in stored or not self.readonly)
+        self._verified.update(m for m in todo if m not in old and (m in stored or not self.readonly))
+
+    def _outdated_line(self, method: str, stored: str, want: str) -> str:
+        """The one line refusing ``method``'s rows made with other parameters (``stored``), naming the commands that
+        make them again (an upgrade begun and cut short: how many rows it has left)."""
+        run = " and ".join(f"'{c}'" for c in self.update_commands())
+        try:
+            begun = self.db.execute("SELECT value FROM meta WHERE key = ?", (f"upgrade:{method}",)).fetchone()
+            left = self.db.execute("SELECT count(*) FROM stale_encodings WHERE method = ?", (method,)).fetchone()[0]
+        except sqlite3.Error:  # (a file made before the table, opened read-only: no upgrade begun)
+            begun, left = None, 0
+        if begun is not None and begun[0] == want:
+            return (f"{self.path}: the upgrade of its {method} encodings to this imagetwins is unfinished ({left:,} "
+                    f"still an older imagetwins's: cut short, or in folders not updated since); {run} goes on with "
+                    "them (the ones made again are kept)")
+        return (f"{self.path} holds {method} encodings made by an older imagetwins or with other parameters "
+                f"({stored}); this imagetwins makes {want}. {run} makes them again in place (each old one kept until "
+                "its new one is stored, with the index's other methods and decisions), or use another --db.")
+
+    def _begin_upgrade(self, method: str, want: str) -> None:
+        """Mark every row of ``method`` to be made again with the identity ``want`` (once: an upgrade cut short
+        goes on with the rows it left marked); the identity stays the old one until none is left."""
+        with self._transaction() as db:
+            row = db.execute("SELECT value FROM meta WHERE key = ?", (f"upgrade:{method}",)).fetchone()
+            if row is None or row[0] != want:  # (another upgrade cut short: its rows are not this one's either)
+                db.execute("DELETE FROM stale_encodings WHERE method = ?", (method,))
+                db.execute("INSERT INTO stale_encodings SELECT file_id, method FROM encodings WHERE method = ?",
+                           (method,))
+                db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (f"upgrade:{method}", want))
+        self._upgrading[method] = want
+
+    def _finish_upgrades(self) -> None:
+        """Switch each method upgraded whose every old row was made again to this imagetwins's identity (its pair
+        scores and kept candidate search, made from the old rows, dropped); count the rows left of the others."""
+        for method, want in list(self._upgrading.items()):
+            with self._transaction() as db:
+                left = db.execute("SELECT count(*) FROM stale_encodings WHERE method = ?", (method,)).fetchone()[0]
+                if not left:
+                    db.execute("DELETE FROM pair_scores WHERE method = ?", (method,))
+                    db.execute("DELETE FROM candidates WHERE method = ?", (method,))
+                    db.execute("UPDATE encoders SET identity = ? WHERE method = ?", (want, method))
+                    db.execute("DELETE FROM meta WHERE key = ?", (f"upgrade:{method}",))
+            if left:
+                self.upgrade_left[method] = left
+            else:
+                self.upgrade_left.pop(method, None)
+                del self._upgrading[method]
+                self._verified.add(method)
+
+    @_explained
+    def outdated(self, methods: Sequence[str | Encoder] = ()) -> dict[str, int]:
+        """Method -> how many of its rows an older imagetwins (or other parameters) made, which an upgrade
+        (:attr:`upgrade`, ``index update --db``) makes again: every method the index holds, and ``methods``."""
+        stored = dict(self.db.execute("SELECT method, identity FROM encoders").fetchall())
+        out = {}
+        for m in sorted({*stored, *map(_method_name, methods)} & stored.keys()):
+            want = json.dumps(encoder_identity(m), sort_keys=True)
+            if stored[m] == want:
+                continue
+            begun = self.db.execute("SELECT value FROM meta WHERE key = ?", (f"upgrade:{m}",)).fetchone()
+            if begun is not None and begun[0] == want:
+                out[m] = self.db.execute("SELECT count(*) FROM stale_encodings WHERE method = ?", (m,)).fetchone()[0]
+            else:
+                out[m] = self.db.execute("SELECT count(*) FROM encodings WHERE method = ?", (m,)).fetchone()[0]
+        return out
+
+    def update_commands(self) -> list[str]:
+        """The ``imagetwins index update`` command lines that bring this index up to date: one per folder it was
+        updated from (``root:`` records; with -r where that update took the sub-folders, a folder inside one
+        taken so left out); the ``DIR`` placeholder when it records none."""
+        try:
+            roots = {_from_db(k.removeprefix("root:")): _root_how(v)[0] for k, v in self.db.execute(
+                "SELECT key, value FROM meta WHERE key LIKE 'root:%'")}
+        except sqlite3.Error:
+            roots = {}
+        tops = [r for r in sorted(roots) if not any(
+            above != r and below and Path(r).is_relative_to(above) for above, below in roots.items())]
+        db = shell_word(self.path)
+        return [f"imagetwins index update {shell_word(r)}{' -r' if roots[r] else ''} --db {db}" for r in tops] or [
+            f"imagetwins index update DIR --db {db}"]
 
     def require(self, method: str) -> str:
         """The stored name of ``method``; :class:`IndexMismatchError` naming the methods held if it is not held."""
@@ -711,7 +826,7 @@ class Index:
         wanted = [_method_name(m) for m in methods] if methods is not None else sorted(
             {*self.methods, *self.stored_methods()}) or ["phash"]
         try:
-            self._check_encoders(wanted)
+            self._check_encoders(wanted, upgrade=True)
             stats = self._update(Path(root).resolve(), recursive, workers, progress, wanted, follow_symlinks,
                                  forget_below)
         except sqlite3.Error as exc:
@@ -741,11 +856,16 @@ class Index:
         # without the sub-folders, what is held of them is theirs to keep unless asked to forget it
         keep_below = not recursive and not forget_below
         where, args = self._under(root, recursive=not keep_below)
+        # (a row an upgrade has still to make again counts as missing: :meth:`_begin_upgrade`)
+        stale = "(SELECT group_concat(s.method) FROM stale_encodings s WHERE s.file_id=f.id)" if self._upgrading \
+            else "NULL"
         known = {
-            _from_db(path): (fid, (size, mtime, ctime, inode), error, set(held.split(",")) if held else set(), digest)
-            for fid, path, size, mtime, ctime, inode, error, held, digest in self.db.execute(
+            _from_db(path): (fid, (size, mtime, ctime, inode), error,
+                             (set(held.split(",")) if held else set()) - (set(old.split(",")) if old else set()),
+                             digest)
+            for fid, path, size, mtime, ctime, inode, error, held, old, digest in self.db.execute(
                 "SELECT f.id, f.path, f.size, f.mtime_ns, x.ctime_ns, x.inode, f.error, "
-                "(SELECT group_concat(e.method) FROM encodings e WHERE e.file_id=f.id), f.digest "
+                f"(SELECT group_concat(e.method) FROM encodings e WHERE e.file_id=f.id), {stale}, f.digest "
                 f"FROM file_paths f JOIN files x ON x.id = f.id WHERE {where}", args)
         }
         gone = [fid for path, (fid, *_rest) in known.items() if path not in on_disk]
@@ -780,7 +900,10 @@ class Index:
             missing = tuple(m for m in wanted if m not in old[3])
             if missing and old[2] is None:
                 todo.setdefault(missing, []).append(path)
-                stats.completed += 1
+                if self._upgrading.keys() & set(missing):
+                    stats.remade += 1
+                else:
+                    stats.completed += 1
             else:
                 stats.unchanged += 1
         for i in range(0, len(gone), 900):
@@ -852,6 +975,7 @@ class Index:
         if total:
             with self._transaction() as db:
                 db.execute("DELETE FROM meta WHERE key = ?", (f"updating:{_to_db(str(root))}",))
+        self._finish_upgrades()
         return stats
 
     def _adopt(self, paths: list[str], methods: list[str], on_disk: dict, fresh: set[str]) -> set[str]:
@@ -1017,7 +1141,12 @@ class Index:
                 fid = row[0]
                 if path in fresh or not ok:
                     db.execute("DELETE FROM encodings WHERE file_id=?", (fid,))
+                    if self._upgrading:
+                        db.execute("DELETE FROM stale_encodings WHERE file_id=?", (fid,))
                 if ok:
+                    if self._upgrading:  # (its old row, if any, replaced in this transaction: no longer to make)
+                        db.executemany("DELETE FROM stale_encodings WHERE file_id=? AND method=?",
+                                       [(fid, m) for m in values[path]])
                     db.executemany("INSERT OR REPLACE INTO encodings VALUES (?, ?, ?)",
                                    [(fid, m, blob) for m, blob in values[path].items()])
                     heads = [(fid, m, head) for m, blob in values[path].items()

@@ -50,11 +50,11 @@ _methods_option = click.option("--method", "-m", "methods", multiple=True, type=
 
 
 def _open_index(db_path: Path, methods: tuple[str, ...] | list[str], readonly: bool = False,
-                rebuild_stale: bool = False):
+                upgrade: bool = False):
     from imagetwins.index import Index, IndexFileError
 
     try:
-        return Index(db_path, methods=list(methods), readonly=readonly, rebuild_stale=rebuild_stale)
+        return Index(db_path, methods=list(methods), readonly=readonly, upgrade=upgrade)
     except IndexFileError as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -72,16 +72,19 @@ def index_update(directory: Path, db_path: Path, methods: tuple[str, ...], recur
                  workers: int | None, quiet: bool) -> None:
     """Add new and changed images in DIRECTORY (with -r, its sub-folders too) to the index; forget deleted ones.
 
-    Every method the index already holds is kept up to date too, so no encoding goes stale (encodings an
-    older imagetwins made differently are made again); -m adds a method (default for a new index: copies).
-    Unreadable files are named with the reason.
+    Every method the index already holds is kept up to date too, so no encoding goes stale; -m adds a method
+    (default for a new index: copies). Unreadable files are named with the reason.
+
+    An index an older imagetwins made is upgraded in place: only its encodings made differently are made again,
+    each old one kept until its new one is stored (Ctrl-C or a full disk loses nothing; the same command goes on
+    with what is left); its other methods, files and decisions are kept.
     """
     from imagetwins.index import IndexFileError
     from imagetwins.session import Session
 
-    # encodings an older imagetwins made with other parameters are made again here (the user asked for an
-    # update; the other methods, pair scores of other methods and decisions the index holds are kept)
-    with _open_index(db_path, methods, rebuild_stale=True) as idx:
+    # encodings an older imagetwins made with other parameters are made again here, row by row (the user asked
+    # for an update; the other methods, pair scores of other methods and decisions the index holds are kept)
+    with _open_index(db_path, methods, upgrade=True) as idx:
         if recursive is None:  # (as find: sub-folders with -r; an update without them would forget what it holds)
             if idx.holds_below(directory):
                 raise click.UsageError(
@@ -97,21 +100,36 @@ def index_update(directory: Path, db_path: Path, methods: tuple[str, ...], recur
                     f"'imagetwins index update {shell_word(directory)}{' -r' if recursive else ''} "
                     f"--db {shell_word(db_path)}' encodes the rest")
 
+        try:
+            outdated = idx.outdated(methods)
+        except IndexFileError as exc:
+            raise click.ClickException(str(exc)) from None
+        if outdated and not quiet:
+            echo(f"upgrading {db_path}: " + ", ".join(f"{n:,} {m}" for m, n in outdated.items())
+                 + " encodings an older imagetwins made are made again (each old one kept until its new one is "
+                 "stored: Ctrl-C loses nothing, and this command goes on with the rest)", err=True)
         session = Session(idx, workers, show_progress(quiet))  # the run's stores, workers and progress
         try:
             with on_interrupt(done):
                 st = session.update(directory, methods=wanted, recursive=recursive, forget_below=not recursive)
         except IndexFileError as exc:
             raise click.ClickException(str(exc)) from None
+        left = dict(idx.upgrade_left)
+        commands = " and ".join(f"'{c}'" for c in idx.update_commands()) if left else ""
         # (and those that failed only this time: a decode past its time limit, a decoder that crashed)
         errors = sorted({*idx.errors(directory), *((f.path, f.reason) for f in st.failures if f.transient)})
         held = idx.stored_methods()
     for path, reason in errors:
         echo(f"warning: unreadable {path}: {reason}", err=True)
+    if left:  # (files of other folders the index holds, or read only this time: still the older imagetwins's)
+        echo(f"warning: {', '.join(f'{n:,} {m}' for m, n in left.items())} encodings of files not updated now "
+             f"are still an older imagetwins's, and {db_path} is refused until they are made again: run {commands}",
+             err=True)
     if not quiet:
         completed = f", {st.completed} given the methods they lacked" if st.completed else ""
+        remade = f", {st.remade} made again for this imagetwins" if st.remade else ""
         echo(f"{st.added} added, {st.changed} changed, {st.removed} removed, {st.unchanged} unchanged"
-                   f"{completed}, {len(errors)} unreadable ({st.seconds:.1f} s, {', '.join(held)}) -> {db_path}")
+             f"{completed}{remade}, {len(errors)} unreadable ({st.seconds:.1f} s, {', '.join(held)}) -> {db_path}")
 
 
 @index.command("query")
