@@ -71,8 +71,9 @@ class _Worker(PipeWorker):
         if not stat.S_ISREG(os.stat(_WORKER_FILE).st_mode):  # a FIFO in its place would have the worker wait for ever
             raise OSError(errno.EINVAL, f"{_WORKER_FILE} is not a regular file; reinstall imagetwins")
         # run as a script with the current folder off the path: a scanned folder holding 'rawpy.py' or 'numpy.py'
-        # must not be imported, and nothing of imagetwins is needed there
-        code = ("import runpy, sys; sys.path[:] = [p for p in sys.path if p not in ('', '.')]; "
+        # must not be imported, and nothing of imagetwins is needed there. Nothing is imported before the path is
+        # cleaned but sys (built in): 'import runpy' first read a 'runpy.py' there where runpy is not frozen (3.10)
+        code = ("import sys; sys.path[:] = [p for p in sys.path if p not in ('', '.')]; import runpy; "
                 f"runpy.run_path({str(_WORKER_FILE)!r}, run_name='__main__')")
         env = {**os.environ, "IMAGETWINS_RAW_WORKER": "1"}
         super().__init__([sys.executable, "-c", code], env, _live)
