@@ -3,13 +3,17 @@ folder and a hostile or broken process on the other end of the pipe (the attack 
 
 from __future__ import annotations
 
-import os
 import sys
+import threading
+import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
+from conftest import synthetic_photo
+from PIL import ImageOps
 
-from imagetwins import raw
+from imagetwins import copies, edits, raw, verify, verify_processes
 
 pytestmark = pytest.mark.unit
 
@@ -44,3 +48,90 @@ def test_the_raw_worker_imports_nothing_from_the_current_folder_before_it_leaves
     finally:
         raw.stop_workers()
     assert not ran.exists(), ran.read_text()
+
+
+def _pairs_checked_within(seconds: float, rows, left, right) -> np.ndarray:
+    """The processes' confidences of the pairs, or a failure if they do not come within ``seconds`` (the processes
+    are then killed, so that the test ends)."""
+    got: list = []
+    caught: list = []
+
+    def run() -> None:
+        try:
+            with warnings.catch_warnings(record=True) as said:
+                warnings.simplefilter("always")
+                got.append(copies._verified_confidences(rows, rows, left, right, workers=2))
+            caught.extend(str(w.message) for w in said)
+        except BaseException as exc:  # noqa: BLE001 (said by the test)
+            got.append(exc)
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    t.join(seconds)
+    if t.is_alive():
+        verify_processes.stop_workers()
+        t.join(30)
+        pytest.fail(f"the verification hung (over {seconds:g} s)")
+    if isinstance(got[0], BaseException):
+        raise got[0]
+    return got[0], caught
+
+
+@pytest.fixture(scope="module")
+def rows() -> list:
+    """Features of photos and their copies (a crop, a mirror, a smaller one), as the spill file holds them."""
+    photos = [synthetic_photo(240, 180, seed=s) for s in range(4)]
+    rng = np.random.default_rng(3)
+    pictures = photos + [edits.EDITS["crop_half"](photos[0], rng), ImageOps.mirror(photos[1]),
+                         photos[2].resize((160, 120))]
+    return [copies.CopyRecord.spilled(np.zeros(4, np.uint64), np.zeros(8, np.float32), verify.extract(p).to_bytes())
+            for p in pictures]
+
+
+@pytest.fixture
+def in_processes(monkeypatch):
+    monkeypatch.setattr(copies, "PROCESS_PAIRS", 1)
+    monkeypatch.setattr(copies, "PROCESS_BATCH", 4)
+
+
+def _worker_whose_checks_do(monkeypatch, statement: str) -> None:
+    """Worker processes that run ``statement`` (Python, ``os`` imported) inside every check, then check."""
+    root = verify_processes._PACKAGE_ROOT
+    monkeypatch.setattr(verify_processes, "_child_code", lambda: (
+        f"import os, sys; sys.path.insert(0, {root!r}); import imagetwins._verify_worker as w; answer = w._answer\n"
+        "def check(rows, pairs):\n"
+        f"    {statement}\n"
+        "    return answer(rows, pairs)\n"
+        "w._answer = check; w.serve()"))
+
+
+def test_a_library_printing_to_the_workers_stdout_does_not_corrupt_its_answers(rows, in_processes, monkeypatch
+                                                                               ) -> None:
+    """A C library in the worker (OpenCV, onnxruntime, a plug-in's) writing a line to file descriptor 1: the worker's
+    answers went there, so the parent read 'libfoo: ' as the length of the next answer and waited for ever for
+    its 8 x 10^18 bytes (a hang of `find`, no line, no way out but Ctrl-C)."""
+    _worker_whose_checks_do(monkeypatch, "os.write(1, b'libfoo: a warning printed by C code\\n')")
+    left, right = np.triu_indices(len(rows), 1)
+    got, said = _pairs_checked_within(60, rows, left, right)
+    want = [v.confidence for v in copies.verify_pairs(rows, rows, left, right, workers=1, confidence_only=True)]
+    assert got.tolist() == want and said == []
+    assert not verify_processes._live
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="file descriptors")
+def test_libraw_printing_to_the_workers_stdout_does_not_corrupt_its_answer(tmp_path: Path, monkeypatch) -> None:
+    """LibRaw is C: what it prints goes to file descriptor 1, where the worker's answers went."""
+    pytest.importorskip("rawpy")
+    noisy = tmp_path / "noisy_worker.py"
+    noisy.write_text("import os, runpy, rawpy\nimread = rawpy.imread\n"
+                     "def loud(*args, **kwargs):\n    os.write(1, b'LibRaw: unexpected tag 0x1234\\n')\n"
+                     "    return imread(*args, **kwargs)\n"
+                     f"rawpy.imread = loud\nrunpy.run_path({str(raw._WORKER_FILE)!r}, run_name='__main__')\n")
+    monkeypatch.setattr(raw, "_WORKER_FILE", noisy)
+    raw.stop_workers()
+    try:
+        for _ in range(2):  # (the same worker, its answers still in step)
+            with pytest.raises(raw.RawDecodeError, match="cannot decode this RAW file"):
+                raw.raw_size(b"II*\0 not a raw file at all", timeout=30)
+    finally:
+        raw.stop_workers()

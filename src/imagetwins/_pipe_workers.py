@@ -19,6 +19,7 @@ import pickle
 import select
 import struct
 import subprocess
+import sys
 import threading
 import time
 import weakref
@@ -49,6 +50,18 @@ def read_message(fh: BinaryIO) -> object | None:
     head = _read_exact(fh, LENGTH.size)
     body = None if head is None else _read_exact(fh, LENGTH.unpack(head)[0])
     return None if body is None else pickle.loads(body)  # (from our own parent)
+
+
+def answers_channel() -> BinaryIO:
+    """The child's end of its answers: the pipe to the parent, moved off file descriptor 1, which then goes where
+    stderr goes (nowhere), so that nothing printed there, by Python (``sys.stdout``) or by C code (OpenCV,
+    onnxruntime, a plug-in: ``printf``), lands among the answers: the parent took such a line for the length of
+    the next answer and waited for ever for its 10^18 bytes."""
+    sys.stdout.flush()
+    channel = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    return channel
 
 
 def write_message(fh: BinaryIO, message: object) -> bool:

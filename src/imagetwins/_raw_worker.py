@@ -82,8 +82,13 @@ def serve() -> None:
     # Ctrl-C goes to the whole foreground process group: the parent says what was done; this process ends when its
     # parent closes the pipe (or dies)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
-    sys.stdout = sys.stderr  # nothing printed by a library may land in the answers
+    # nothing printed by a library may land in the answers, by Python or by LibRaw's C (file descriptor 1 goes to
+    # stderr; the answers on a descriptor of their own: imagetwins._pipe_workers.answers_channel, copied)
+    stdin = sys.stdin.buffer
+    sys.stdout.flush()
+    stdout = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
     while True:
         head = _read_exact(stdin, _LEN.size)
         if head is None:

@@ -16,7 +16,7 @@ import os
 import signal
 import sys
 
-from imagetwins._pipe_workers import exception_line, read_message, write_message
+from imagetwins._pipe_workers import answers_channel, exception_line, read_message, write_message
 
 
 def _rows(payloads: list) -> list:
@@ -68,8 +68,7 @@ def _answer(rows: list, pairs: list) -> list:
 def serve() -> None:
     # Ctrl-C goes to the whole foreground process group: the parent says what was done and ends this process
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
-    sys.stdout = sys.stderr  # nothing printed by a library may land in the answers
+    stdin, stdout = sys.stdin.buffer, answers_channel()  # nothing printed by a library may land in the answers
 
     def send(answer) -> bool:
         return write_message(stdout, answer)
