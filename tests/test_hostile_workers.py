@@ -118,6 +118,30 @@ def test_a_library_printing_to_the_workers_stdout_does_not_corrupt_its_answers(r
     assert not verify_processes._live
 
 
+@pytest.mark.parametrize("garbage", [b"libfoo: a line that is no answer\n", (64).to_bytes(8, "little") + b"\0" * 64],
+                         ids=["text", "no-pickle"])
+def test_a_worker_answering_garbage_is_one_line_and_the_checks_go_on_here(rows, in_processes, monkeypatch,
+                                                                          garbage: bytes) -> None:
+    """Bytes on the answers' pipe that are not a message of ours (text: a length of 10^18; a length and bytes that
+    are no pickle): a hang, or an UnpicklingError out of `find` (a traceback). Now the process is stopped, one
+    line, and the pairs left are checked in this process."""
+    root = verify_processes._PACKAGE_ROOT
+    monkeypatch.setattr(verify_processes, "_child_code", lambda: (
+        f"import sys; sys.path.insert(0, {root!r}); import imagetwins._verify_worker as w; write = w.write_message\n"
+        "def garbled(fh, message):\n"
+        "    if message[0] == 'done':\n"
+        f"        fh.write({garbage!r}); fh.flush()\n"
+        "    return write(fh, message)\n"
+        "w.write_message = garbled; w.serve()"))
+    left, right = np.triu_indices(len(rows), 1)
+    got, said = _pairs_checked_within(60, rows, left, right)
+    want = [v.confidence for v in copies.verify_pairs(rows, rows, left, right, workers=1, confidence_only=True)]
+    assert got.tolist() == want
+    assert len(said) == 1 and said[0].startswith(
+        "copies: a verification process answered with bytes that are no answer (stopped); verifying the "), said
+    assert not verify_processes._live
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="file descriptors")
 def test_libraw_printing_to_the_workers_stdout_does_not_corrupt_its_answer(tmp_path: Path, monkeypatch) -> None:
     """LibRaw is C: what it prints goes to file descriptor 1, where the worker's answers went."""

@@ -26,6 +26,9 @@ import weakref
 from typing import BinaryIO
 
 LENGTH = struct.Struct("<Q")
+#: no message of ours comes near this many bytes (a batch of features, a RAW file's pixels): a longer length is not
+#: ours (eight bytes of text read as a length are at least 2 x 10^18)
+MAX_MESSAGE = 1 << 40
 
 
 def framed(message: object) -> bytes:
@@ -84,6 +87,10 @@ class WorkerStopped(WorkerEnded):
 
 class WorkerTimedOut(Exception):
     """No answer within the time limit."""
+
+
+class WorkerGarbled(Exception):
+    """The process wrote something that is not a message of ours (it is stopped: what follows cannot be trusted)."""
 
 
 class LiveWorkers:
@@ -166,10 +173,19 @@ class PipeWorker:
 
     def read(self, timeout: float | None) -> object:
         """The next answer, within ``timeout`` seconds (None: no limit): :class:`WorkerTimedOut` past it,
-        :class:`WorkerEnded` if the process has closed its end."""
+        :class:`WorkerEnded` if the process has closed its end, :class:`WorkerGarbled` (the process stopped) if what
+        came is not a message."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        head = self._read(LENGTH.size, deadline)
-        return pickle.loads(self._read(LENGTH.unpack(head)[0], deadline))  # our own worker's answer
+        length = LENGTH.unpack(self._read(LENGTH.size, deadline))[0]
+        if length > MAX_MESSAGE:
+            self.stop()
+            raise WorkerGarbled
+        body = self._read(length, deadline)
+        try:
+            return pickle.loads(body)  # our own worker's answer
+        except Exception:  # (UnpicklingError, EOFError, ... : bytes that are no pickle)
+            self.stop()
+            raise WorkerGarbled from None
 
     def _read(self, n: int, deadline: float | None) -> bytes:
         try:

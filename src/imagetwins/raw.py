@@ -21,7 +21,7 @@ import stat
 import sys
 from pathlib import Path
 
-from imagetwins._pipe_workers import LiveWorkers, PipeWorker, WorkerEnded, WorkerTimedOut, signal_name
+from imagetwins._pipe_workers import LiveWorkers, PipeWorker, WorkerEnded, WorkerGarbled, WorkerTimedOut, signal_name
 
 __all__ = ["RAW_EXTENSIONS", "RawDecodeError", "RawUnavailable", "decode_raw", "is_raw_name", "raw_size",
            "stop_workers"]
@@ -121,6 +121,8 @@ def _ask(op: str, args: tuple, timeout: float | None) -> tuple:
         reason = worker.how_it_ended()
         worker.stop()
         raise RawDecodeError(reason) from None
+    except WorkerGarbled:
+        raise RawDecodeError(f"{CRASHED}: it answered with bytes that are no answer (stopped)") from None
     except WorkerTimedOut:
         worker.stop()
         raise RawDecodeError(f"took longer than {timeout:g} s to decode (decoder stopped)", transient=True) from None

@@ -26,6 +26,7 @@ from imagetwins._pipe_workers import (
     LiveWorkers,
     PipeWorker,
     WorkerEnded,
+    WorkerGarbled,
     WorkerStopped,
     WorkerTimedOut,
     signal_name,
@@ -95,6 +96,8 @@ class Worker(PipeWorker):
             return self.read(timeout)
         except WorkerStopped:
             raise WorkerFailed("a verification process was stopped") from None
+        except WorkerGarbled:
+            raise WorkerFailed("a verification process answered with bytes that are no answer (stopped)") from None
         except WorkerEnded:
             raise WorkerFailed(self.how_it_ended()) from None
 
