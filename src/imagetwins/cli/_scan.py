@@ -15,7 +15,12 @@ from imagetwins.io import skipped_link
 def hint_if_empty(result, directory: Path, recursive: bool) -> None:
     """find, report and remove say the same when a folder holds no image (only sub-folders, say)."""
     if not result.files and not result.failures:
-        echo(f"note: no image files found in {directory}" + ("" if recursive else " (try --recursive)"))
+        note_no_images(directory, recursive)
+
+
+def note_no_images(directory: Path, recursive: bool) -> None:
+    """The one line of every command that found no image file in ``directory`` (index update too)."""
+    echo(f"note: no image files found in {directory}" + ("" if recursive else " (try --recursive)"))
 
 
 def warn_skipped(failures, quiet: bool, follow_hint: bool = True) -> int:

@@ -79,6 +79,7 @@ def index_update(directory: Path, db_path: Path, methods: tuple[str, ...], recur
     each old one kept until its new one is stored (Ctrl-C or a full disk loses nothing; the same command goes on
     with what is left); its other methods, files and decisions are kept.
     """
+    from imagetwins.cli._scan import note_no_images
     from imagetwins.index import IndexFileError
     from imagetwins.session import Session
 
@@ -130,6 +131,8 @@ def index_update(directory: Path, db_path: Path, methods: tuple[str, ...], recur
         remade = f", {st.remade} made again for this imagetwins" if st.remade else ""
         echo(f"{st.added} added, {st.changed} changed, {st.removed} removed, {st.unchanged} unchanged"
              f"{completed}{remade}, {len(errors)} unreadable ({st.seconds:.1f} s, {', '.join(held)}) -> {db_path}")
+        if not (st.added or st.changed or st.unchanged or st.remade or errors or st.failures):
+            note_no_images(directory, recursive)
 
 
 @index.command("query")

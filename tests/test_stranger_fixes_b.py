@@ -1,0 +1,36 @@
+"""What a new user met with imagetwins on a second afternoon (README and --help only, a fresh venv): a shop, an ML
+engineer, a family photo library and an imagededup user. Each test failed before its fix."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import synthetic_photo
+
+from imagetwins.cli import main
+
+
+def _catalogue_in_sub_folders(tmp_path: Path) -> Path:
+    """``catalogue/shoes/a.png`` and its byte copy ``catalogue/bags/a.png``: no image at the top."""
+    catalogue = tmp_path / "catalogue"
+    for sub in ("shoes", "bags"):
+        (catalogue / sub).mkdir(parents=True)
+        synthetic_photo(96, 72, 0).save(catalogue / sub / "a.png")
+    return catalogue
+
+
+@pytest.mark.cli
+def test_index_update_of_a_folder_of_sub_folders_without_recursive_says_try_recursive(tmp_path: Path) -> None:
+    """``imagetwins index update catalogue/ --db catalogue.db`` (the README's line without -r) on a catalogue kept in
+    sub-folders said '0 added, 0 changed, ...' and exit 0, nothing else: find, report, remove and folders say
+    'note: no image files found in catalogue (try --recursive)'."""
+    catalogue = _catalogue_in_sub_folders(tmp_path)
+    db = tmp_path / "catalogue.db"
+    run = CliRunner().invoke(main, ["index", "update", str(catalogue), "--db", str(db), "-m", "phash"])
+    assert run.exit_code == 0, run.output
+    assert f"note: no image files found in {catalogue} (try --recursive)" in run.output
+    quiet = CliRunner().invoke(main, ["index", "update", str(catalogue), "--db", str(db), "-m", "phash", "-q"])
+    assert quiet.exit_code == 0 and quiet.output == ""
+    full = CliRunner().invoke(main, ["index", "update", str(catalogue), "-r", "--db", str(db), "-m", "phash"])
+    assert full.exit_code == 0 and "2 added" in full.output and "note:" not in full.output, full.output
