@@ -34,3 +34,27 @@ def test_index_update_of_a_folder_of_sub_folders_without_recursive_says_try_recu
     assert quiet.exit_code == 0 and quiet.output == ""
     full = CliRunner().invoke(main, ["index", "update", str(catalogue), "-r", "--db", str(db), "-m", "phash"])
     assert full.exit_code == 0 and "2 added" in full.output and "note:" not in full.output, full.output
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("cls_name", ["PHash", "DihedralHash", "CNN", "Copies"])
+def test_imagededup_classes_say_why_a_folder_of_sub_folders_gave_nothing(tmp_path: Path, cls_name: str) -> None:
+    """README's first Python lines on a folder whose photos lie in sub-folders: ``encode_images(image_dir=...)``
+    returned {} without a word, and ``find_duplicates(encoding_map=encodings)`` then raised 'Provide either an image
+    directory or encodings!' (the encodings were given: they were empty). Now encode_images warns once, naming the
+    folder and recursive=True, and the empty map's ValueError (imagededup's type) says it is empty."""
+    import imagetwins.methods as methods
+
+    catalogue = _catalogue_in_sub_folders(tmp_path)
+    method = getattr(methods, cls_name)(verbose=False)
+    with pytest.warns(UserWarning, match=r"no image files found in .*catalogue \(its sub-folders are not read: "
+                                         r"recursive=True reads them\)"):
+        encodings = method.encode_images(image_dir=catalogue)
+    assert encodings == {}
+    with pytest.raises(ValueError, match="encoding_map is empty: no image to compare"):
+        method.find_duplicates(encoding_map=encodings)
+    with pytest.raises(ValueError, match="encoding_map is empty"):
+        method.find_duplicates_to_remove(encoding_map=encodings)
+    with pytest.raises(ValueError, match="Provide either an image directory or encodings!"):
+        method.find_duplicates()
+    assert len(method.encode_images(image_dir=catalogue, recursive=True)) == 2

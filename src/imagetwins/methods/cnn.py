@@ -19,7 +19,6 @@ from imagetwins.embedding import CNN_DEFAULT_SIMILARITY, Embedder, ModelConfig, 
 from imagetwins.encoders.model import ModelEncoder
 from imagetwins.io import (
     ImageReadError,
-    find_images,
     open_image,
     progress_shown,
     quiet_decoder_warnings,
@@ -30,6 +29,8 @@ from imagetwins.methods.hashing import (
     check_encoding_map,
     check_image_dir,
     check_outfile,
+    images_in,
+    no_input_error,
     save_json,
 )
 
@@ -85,7 +86,7 @@ class CNN:
 
     def _encode_dir(self, image_dir, recursive: bool, num_enc_workers: int):
         root = check_image_dir(image_dir)
-        files = find_images(root, recursive=recursive)
+        files = images_in(root, recursive)
         result = self.embedder.embed_files(files, workers=num_enc_workers or None,
                                            progress=progress_shown(self.verbose))
         return [str(Path(p).relative_to(root)) for p in result.paths], result.vectors
@@ -136,7 +137,7 @@ class CNN:
             norms = np.linalg.norm(vectors, axis=1, keepdims=True)
             vectors = vectors / np.maximum(norms, 1e-12)
         else:
-            raise ValueError("Provide either an image directory or encodings!")
+            raise no_input_error(encoding_map)
         encoder = ModelEncoder("imagededup-model", self.embedder, self.default_threshold)
         pairs = encoder.pairs(vectors, min_similarity_threshold, workers=num_sim_workers)
         self.results = _search.duplicate_map(names, pairs, scores=scores)

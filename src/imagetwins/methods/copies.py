@@ -17,8 +17,8 @@ import numpy as np
 from imagetwins import search as _search
 from imagetwins.copies import COPIES_METHOD, CopyRecord, CopyRows
 from imagetwins.encoders import get_encoder
-from imagetwins.io import find_images, progress_shown
-from imagetwins.methods.hashing import check_outfile, save_json
+from imagetwins.io import progress_shown
+from imagetwins.methods.hashing import check_outfile, images_in, no_input_error, save_json
 from imagetwins.verify import DEFAULT_CONFIDENCE
 
 
@@ -43,7 +43,7 @@ class Copies:
         if image_dir is None or not os.path.isdir(image_dir):
             raise ValueError("Please provide a valid directory path!")
         root = Path(image_dir)
-        files = find_images(root, recursive=recursive)
+        files = images_in(root, recursive)
         enc = get_encoder(COPIES_METHOD).encode_files(files, workers=num_enc_workers or None,
                                                       progress=progress_shown(self.verbose))
         return [str(Path(p).relative_to(root)) for p in enc.paths], enc.encodings
@@ -91,7 +91,7 @@ class Copies:
             if not all(isinstance(r, CopyRecord) for r in records):
                 raise ValueError("encoding_map values must come from Copies.encode_images")
         else:
-            raise ValueError("Provide either an image directory or encodings!")
+            raise no_input_error(encoding_map)
         pairs = get_encoder(COPIES_METHOD).pairs(CopyRows.of(records), min_similarity_threshold,
                                                  workers=num_sim_workers or None)
         self.results = _search.duplicate_map(names, pairs, scores=scores, larger_is_closer=True)

@@ -29,12 +29,14 @@ from imagetwins.io import (
     open_image,
     progress_shown,
     quiet_decoder_warnings,
+    warn_line,
     warn_skipped,
 )
 from imagetwins.writing import refuse_image_target
 
 __all__ = ["AHash", "DHash", "DihedralHash", "EncodingMapError", "Hashing", "ImageArrayError", "ImageDirError",
-           "PHash", "WHash", "check_encoding_map", "check_image_dir", "image_file_path", "save_json"]
+           "PHash", "WHash", "check_encoding_map", "check_image_dir", "image_file_path", "images_in", "no_input_error",
+           "save_json"]
 
 
 class ImageDirError(ValueError, TypeError, AttributeError):
@@ -62,6 +64,34 @@ def check_image_dir(image_dir: object) -> Path:
             and os.path.isdir(image_dir):
         return Path(os.fsdecode(os.fspath(image_dir)))
     raise ImageDirError("Please provide a valid directory path!")
+
+
+def images_in(root: Path, recursive: bool) -> list[Path]:
+    """The image files an imagededup-style class encodes in ``root`` (:func:`imagetwins.io.find_images`), and a
+    warning when there is none: imagededup returned ``{}`` without a word, and a folder whose photos lie in
+    sub-folders read without ``recursive=True`` looked like a folder without duplicates."""
+    files = find_images(root, recursive=recursive)
+    if not files:
+        unread = " (its sub-folders are not read: recursive=True reads them)" if not recursive and \
+            _has_sub_folder(root) else ""
+        warn_line(f"no image files found in {root}{unread}", once=False)
+    return files
+
+
+def _has_sub_folder(root: Path) -> bool:
+    try:
+        with os.scandir(root) as entries:
+            return any(entry.is_dir(follow_symlinks=False) for entry in entries)
+    except OSError:
+        return False
+
+
+def no_input_error(encoding_map: object) -> ValueError:
+    """The ``ValueError`` (imagededup's type) of a ``find_duplicates`` given neither a folder nor encodings; an empty
+    dict of encodings is named as such (imagededup said 'Provide either ...' to a caller who had given them)."""
+    if isinstance(encoding_map, dict) and not encoding_map:
+        return ValueError("encoding_map is empty: no image to compare (encode_images found none in its folder)")
+    return ValueError("Provide either an image directory or encodings!")
 
 
 def check_encoding_map(encoding_map: object) -> dict:
@@ -172,7 +202,7 @@ class Hashing:
         root = check_image_dir(image_dir)
         # the one file list of the command line and the library (io.IMAGE_EXTENSIONS, and a file named otherwise whose
         # bytes are an image's: a photo saved without its extension still counts, as in imagededup)
-        files = find_images(root, recursive=recursive)
+        files = images_in(root, recursive)
         result = _hashing.hash_files(
             files, methods=(self.method,), workers=num_enc_workers, progress=progress_shown(self.verbose),
             exif_orientation=not self.ignore_exif_orientation,
@@ -249,7 +279,7 @@ class Hashing:
             except ValueError as exc:
                 raise EncodingMapError(str(exc)) from None
         else:
-            raise ValueError("Provide either an image directory or encodings!")
+            raise no_input_error(encoding_map)
         pairs = encoder.pairs(hashes, max_distance_threshold, workers=max(1, num_dist_workers))
         self.results = _search.duplicate_map(names, pairs, scores=scores)
         if outfile:
