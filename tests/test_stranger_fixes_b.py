@@ -58,3 +58,28 @@ def test_imagededup_classes_say_why_a_folder_of_sub_folders_gave_nothing(tmp_pat
     with pytest.raises(ValueError, match="Provide either an image directory or encodings!"):
         method.find_duplicates()
     assert len(method.encode_images(image_dir=catalogue, recursive=True)) == 2
+
+
+@pytest.mark.cli
+def test_undo_of_the_cleaned_folder_names_its_quarantines(tmp_path: Path) -> None:
+    """``imagetwins undo ~/Pictures`` (the folder remove --apply moved files out of, not its quarantine) said only
+    'is not a quarantine: it holds no manifest.jsonl'; the runs to undo lie beside it, in
+    ~/Pictures.imagetwins-quarantine/<time>. Now the line names them and the undo command of the latest."""
+    from imagetwins.text import shell_word
+
+    album = tmp_path / "album"
+    album.mkdir()
+    synthetic_photo(96, 72, 0).save(album / "a.png")
+    (album / "a copy.png").write_bytes((album / "a.png").read_bytes())
+    removed = CliRunner().invoke(main, ["remove", str(album), "-m", "phash", "--apply"])
+    assert removed.exit_code == 0, removed.output
+    runs = sorted((tmp_path / "album.imagetwins-quarantine").iterdir())
+    assert len(runs) == 1
+    wrong = CliRunner().invoke(main, ["undo", str(album)])
+    assert wrong.exit_code == 1
+    assert "is not a quarantine" in wrong.output
+    assert f"files were moved out of it into {tmp_path / 'album.imagetwins-quarantine'}" in wrong.output, wrong.output
+    assert f"imagetwins undo {shell_word(str(runs[0]))}" in wrong.output
+    assert (album / "a copy.png").exists() is False, "nothing is restored by the refused undo"
+    right = CliRunner().invoke(main, ["undo", str(runs[0])])
+    assert right.exit_code == 0 and (album / "a copy.png").exists(), right.output

@@ -1490,11 +1490,7 @@ def _quarantine_folder(manifest: str | os.PathLike) -> Path:
     try:
         mode = os.lstat(qdir / JOURNAL).st_mode
     except FileNotFoundError:
-        runs = _runs_in(qdir)
-        hint = (f"; it holds the quarantines of {len(runs)} runs: undo one of them, the latest with: imagetwins undo "
-                f"{shell_word(str(runs[-1]))}" if len(runs) > 1 else
-                f"; it holds the quarantine of one run: imagetwins undo {shell_word(str(runs[0]))}" if runs else "")
-        raise QuarantineError(f"{qdir} is not a quarantine: it holds no {JOURNAL}{hint}") from None
+        raise QuarantineError(f"{qdir} is not a quarantine: it holds no {JOURNAL}{_runs_hint(qdir)}") from None
     if not stat.S_ISREG(mode):
         raise QuarantineError(f"{qdir / JOURNAL} is not a regular file")
     try:  # another user's quarantine (or one others may write into) could hold their files and journal lines
@@ -1502,6 +1498,24 @@ def _quarantine_folder(manifest: str | os.PathLike) -> Path:
     except UnsafeFolder as exc:
         raise QuarantineError(exc.strerror) from None
     return qdir.resolve()
+
+
+def _runs_hint(folder: Path) -> str:
+    """Where the runs to undo are, for an undo given ``folder``, which is no run's quarantine: the runs inside it (a
+    folder's ``DIR.imagetwins-quarantine``), else those beside it when it is a folder files were moved out of (the
+    folder 'remove --apply' cleaned: ``imagetwins undo ~/Pictures``); '' when there are none."""
+    runs = _runs_in(folder)
+    if runs:
+        where = "it holds"
+    else:
+        real = folder.resolve()
+        beside = real.parent / f"{real.name}{QUARANTINE_SUFFIX}"
+        runs = _runs_in(beside)
+        where = f"files were moved out of it into {beside}, which holds"
+    if len(runs) > 1:
+        return (f"; {where} the quarantines of {len(runs)} runs: undo one of them, the latest with: imagetwins undo "
+                f"{shell_word(str(runs[-1]))}")
+    return f"; {where} the quarantine of one run: imagetwins undo {shell_word(str(runs[0]))}" if runs else ""
 
 
 def _runs_in(folder: Path) -> list[Path]:
