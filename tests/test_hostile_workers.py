@@ -3,8 +3,11 @@ folder and a hostile or broken process on the other end of the pipe (the attack 
 
 from __future__ import annotations
 
+import signal
+import subprocess
 import sys
 import threading
+import time
 import warnings
 from pathlib import Path
 
@@ -159,3 +162,49 @@ def test_libraw_printing_to_the_workers_stdout_does_not_corrupt_its_answer(tmp_p
                 raw.raw_size(b"II*\0 not a raw file at all", timeout=30)
     finally:
         raw.stop_workers()
+
+
+_STUCK_CHECKS = """
+import sys, numpy as np
+sys.path[:0] = [{src!r}, {tests!r}]
+from conftest import synthetic_photo
+from imagetwins import copies, verify, verify_processes
+rows = [copies.CopyRecord.spilled(np.zeros(4, np.uint64), np.zeros(8, np.float32),
+                                  verify.extract(synthetic_photo(240, 180, seed=s)).to_bytes()) for s in range(6)]
+root = verify_processes._PACKAGE_ROOT
+verify_processes._child_code = lambda: (
+    f"import sys, time; sys.path.insert(0, {{root!r}}); import imagetwins._verify_worker as w\\n"
+    "def stuck(rows, pairs):\\n    time.sleep(3600)\\n"
+    "w._answer = stuck; w.serve()")
+copies.PROCESS_PAIRS, copies.PROCESS_BATCH = 1, 4
+left, right = np.triu_indices(len(rows), 1)
+print("checking", flush=True)
+try:
+    copies._verified_confidences(rows, rows, left, right, workers=2)
+except KeyboardInterrupt:
+    print("interrupted", len(verify_processes._live), flush=True)
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT")
+def test_ctrl_c_stops_a_verification_whose_worker_is_stuck(tmp_path: Path) -> None:
+    """A worker stuck in a check stops reading its pipe; the thread feeding it blocks writing the next batch, holding
+    the pipe's lock, and Ctrl-C's clean-up closed that pipe before killing the process: it waited for the lock,
+    for ever (`find` could be stopped only by kill -9)."""
+    tests = str(Path(__file__).resolve().parent)
+    src = str(Path(verify_processes._PACKAGE_ROOT))
+    proc = subprocess.Popen([sys.executable, "-c", _STUCK_CHECKS.format(src=src, tests=tests)],
+                            stdout=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        assert proc.stdout.readline() == "checking\n"
+        time.sleep(8)  # (the workers started, stuck in their first batch, the feeders blocked writing)
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        pytest.fail("still running 30 s after Ctrl-C")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert out == "interrupted 0\n"

@@ -221,17 +221,19 @@ class PipeWorker:
     def stop(self) -> None:
         """End the process (killed: it keeps nothing to save) and wait for it."""
         self._live.discard(self)
-        for fh in (self.proc.stdin, self.proc.stdout):
-            try:
-                fh.close()
-            except (OSError, ValueError):
-                pass
+        # killed before its pipes are closed: a thread blocked writing to a process that stopped reading (stuck in
+        # a check) holds the pipe's lock, and closing it first waited for that thread, for ever (Ctrl-C hung)
         if self.proc.poll() is None:
             self.proc.kill()
         try:
             self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             pass
+        for fh in (self.proc.stdin, self.proc.stdout):
+            try:
+                fh.close()
+            except (OSError, ValueError):
+                pass
 
 
 def exception_line(exc: BaseException) -> str:
