@@ -83,3 +83,32 @@ def test_undo_of_the_cleaned_folder_names_its_quarantines(tmp_path: Path) -> Non
     assert (album / "a copy.png").exists() is False, "nothing is restored by the refused undo"
     right = CliRunner().invoke(main, ["undo", str(runs[0])])
     assert right.exit_code == 0 and (album / "a copy.png").exists(), right.output
+
+
+def _commands(group=main, path=()):
+    for name in group.list_commands(None):
+        cmd = group.get_command(None, name)
+        yield (*path, name), cmd
+        if hasattr(cmd, "list_commands"):
+            yield from _commands(cmd, (*path, name))
+
+
+@pytest.mark.cli
+def test_every_command_help_shows_examples_of_itself() -> None:
+    """``imagetwins undo --help`` and ``plot --help`` (and the index, cache and decisions sub-commands) had no
+    example: a new user read 'MANIFEST: the quarantine folder or its manifest file' and guessed. Every command's
+    --help now shows examples, at least one of them running that very command."""
+    import re
+    import shlex
+
+    lacking = []
+    for path, _cmd in _commands():
+        text = CliRunner().invoke(main, [*path, "--help"], terminal_width=200).output
+        if not re.search(r"Examples?:", text):
+            lacking.append(" ".join(path))
+            continue
+        block = re.split(r"Examples?:", text, maxsplit=1)[1].split("\n\n", 1)[0]
+        lines = [line.split("#", 1)[0].strip() for line in block.strip().splitlines()]
+        runs_itself = [line for line in lines if shlex.split(line)[:1 + len(path)] == ["imagetwins", *path]]
+        assert runs_itself, (path, lines)
+    assert not lacking, f"no example in --help of: {', '.join(lacking)}"

@@ -28,7 +28,12 @@ def cache() -> None:
 
 @cache.command("list")
 def cache_list() -> None:
-    """One line per cache: folder, files, methods, size (and 'gone' when the folder no longer exists)."""
+    """One line per cache: folder, files, methods, size (and 'gone' when the folder no longer exists).
+
+    \b
+    Example:
+      imagetwins cache list
+    """
     from imagetwins.index import cache_folder, list_caches
 
     caches = list_caches()
@@ -48,7 +53,13 @@ def cache_list() -> None:
 @click.argument("folders", nargs=-1, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--all", "all_", is_flag=True, help="Delete every cache, not only those of FOLDERS.")
 def cache_clear(folders: tuple[Path, ...], all_: bool) -> None:
-    """Delete the caches of FOLDERS (or --all of them); the folders themselves are not touched."""
+    """Delete the caches of FOLDERS (or --all of them); the folders themselves are not touched.
+
+    \b
+    Examples:
+      imagetwins cache clear ~/Pictures
+      imagetwins cache clear --all
+    """
     from imagetwins.index import cache_folder, clear_caches, default_cache_path
 
     if not folders and not all_:

@@ -149,7 +149,13 @@ def _open(db_path: Path | None):
 @_db_option
 @file_option("json", help="Write them as JSON ('-' for stdout).")
 def list_(db_path: Path | None, json_out: Path | None) -> None:
-    """Every remembered decision, oldest first, with the names the files had then."""
+    """Every remembered decision, oldest first, with the names the files had then.
+
+    \b
+    Examples:
+      imagetwins decisions list
+      imagetwins decisions list --db catalogue.db --json -
+    """
     from imagetwins.decisions import export_document
 
     store, records = _open(db_path)
@@ -175,7 +181,13 @@ def list_(db_path: Path | None, json_out: Path | None) -> None:
 @_db_option
 @quiet_option
 def forget(files: tuple[Path, ...], all_: bool, db_path: Path | None, quiet: bool) -> None:
-    """Forget the decisions about FILES' contents (or a content's 32 hex digits), or --all."""
+    """Forget the decisions about FILES' contents (or a content's 32 hex digits), or --all.
+
+    \b
+    Examples:
+      imagetwins decisions forget ~/Pictures/IMG_0001.jpg   # decisions about this picture's content
+      imagetwins decisions forget --all
+    """
     from imagetwins.decisions import DecisionStoreError, content_key
     from imagetwins.quarantine import sha256_file
 
@@ -205,7 +217,12 @@ def forget(files: tuple[Path, ...], all_: bool, db_path: Path | None, quiet: boo
 @click.argument("output", type=OutputFile(allow_dash=True))
 @_db_option
 def export(output: Path, db_path: Path | None) -> None:
-    """Write every remembered decision to OUTPUT (JSON; '-' for stdout), for 'decisions import' elsewhere."""
+    """Write every remembered decision to OUTPUT (JSON; '-' for stdout), for 'decisions import' elsewhere.
+
+    \b
+    Example:
+      imagetwins decisions export mine.json
+    """
     from imagetwins.decisions import export_document
 
     store, records = _open(db_path)
@@ -218,7 +235,13 @@ def export(output: Path, db_path: Path | None) -> None:
 @quiet_option
 def import_(source: Path, db_path: Path | None, quiet: bool) -> None:
     """Remember the decisions of SOURCE: a 'decisions export' file, or a plan (the review page's export, an edited
-    'find --json'). A later decision about the same two contents replaces an earlier one."""
+    'find --json'). A later decision about the same two contents replaces an earlier one.
+
+    \b
+    Examples:
+      imagetwins decisions import mine.json                   # a 'decisions export' file
+      imagetwins decisions import imagetwins-decisions.json   # a review page's export
+    """
     from imagetwins.decisions import DecisionStoreError, load_export, records_from_plan
     from imagetwins.io import read_json_file
     from imagetwins.plan import PlanError, load_plan

@@ -78,6 +78,11 @@ def index_update(directory: Path, db_path: Path, methods: tuple[str, ...], recur
     An index an older imagetwins made is upgraded in place: only its encodings made differently are made again,
     each old one kept until its new one is stored (Ctrl-C or a full disk loses nothing; the same command goes on
     with what is left); its other methods, files and decisions are kept.
+
+    \b
+    Examples:
+      imagetwins index update catalogue/ -r --db catalogue.db          # copies, what find uses by default
+      imagetwins index update catalogue/ -r --db catalogue.db -m phash  # and phash: resized and re-saved copies
     """
     from imagetwins.cli._scan import note_no_images
     from imagetwins.index import IndexFileError
@@ -155,6 +160,11 @@ def index_query(images: Path, db_path: Path, method: str | None, threshold: int 
     --csv and --ndjson write them in the shapes 'check' writes ('-' for stdout). Exit code 1 when the query was
     incomplete, as 'check': no image read in IMAGES, an image of it unreadable, or an empty index (said with -q
     too: an error).
+
+    \b
+    Examples:
+      imagetwins index query upload.jpg --db catalogue.db
+      imagetwins index query uploads/ -r --db catalogue.db --json matches.json
     """
     from imagetwins.check import check
     from imagetwins.cli._scan import warn_skipped
@@ -185,7 +195,12 @@ def index_query(images: Path, db_path: Path, method: str | None, threshold: int 
 @index.command("stats")
 @_db_option
 def index_stats(db_path: Path) -> None:
-    """Files, encodings per method, unreadable files (with the reason) and size of an index."""
+    """Files, encodings per method, unreadable files (with the reason) and size of an index, as JSON.
+
+    \b
+    Example:
+      imagetwins index stats --db catalogue.db
+    """
     from imagetwins.index import IndexFileError
 
     with _open_index(db_path, [], readonly=True) as idx:

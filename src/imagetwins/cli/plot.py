@@ -32,7 +32,13 @@ from imagetwins.cli._common import (
 @recursive_option
 def plot(directory: Path, filename: str, output: Path | None, method: str, threshold: float | None,
          recursive: bool) -> None:
-    """Show FILENAME (in DIRECTORY) beside its duplicates, as imagededup's plot_duplicates does."""
+    """Show FILENAME (in DIRECTORY) beside its duplicates, as imagededup's plot_duplicates does.
+
+    \b
+    Examples:
+      imagetwins plot photos/ IMG_0001.jpg -o dups.png      # needs pip install "imagetwins[plot]"
+      imagetwins plot photos/ 2019/IMG_0001.jpg -r -m phash  # a file in a sub-folder: its path in DIRECTORY
+    """
     from imagetwins.finder import find_duplicates_map
     from imagetwins.report import plot_duplicates
 

@@ -598,7 +598,13 @@ def _exit_if_refused(refused: int, failed: int, dry_run: bool, quiet: bool, fold
 def undo(manifest: Path, quiet: bool) -> None:
     """Put back every file that 'imagetwins remove --apply' moved (MANIFEST: the quarantine folder or
     its manifest file). Each file's SHA-256 is checked; nothing is overwritten. Exit code 0: everything
-    was restored; 1: anything was refused or could not be restored (each is named, then one summary)."""
+    was restored; 1: anything was refused or could not be restored (each is named, then one summary).
+
+    \b
+    Examples:
+      imagetwins undo ~/Pictures.imagetwins-quarantine/20260105-142301   # the folder 'remove --apply' named
+      imagetwins undo ~/Pictures.imagetwins-quarantine/20260105-142301/manifest.jsonl
+    """
     from imagetwins.locks import FolderBusy
     from imagetwins.quarantine import Interrupted, QuarantineError
     from imagetwins.quarantine import undo as undo_moves
