@@ -1,0 +1,114 @@
+"""The copies encoder made cheaper without changing a byte it stores (issue #25): each part that was rewritten for
+speed against the way it was written before, kept here as the reference. A difference here means stored features
+would change (an index of them would mix two kinds): bump ``verify.FEATURES_VERSION`` instead of loosening these."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from imagetwins import hashing, verify
+from imagetwins.io import open_image
+
+
+def _trim_before(gray: np.ndarray, tolerance: float = 12.0, share: float = 0.97,
+                 max_trim: float = 0.35) -> tuple[int, int, int, int]:
+    """hashing.trim_uniform_border as it was: the whole picture compared with the border colour."""
+    h, w = gray.shape
+    ring = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]]).astype(np.float64)
+    colour = np.median(ring)
+    near = np.abs(gray.astype(np.float64) - colour) <= tolerance
+    rows_border = near.mean(axis=1) >= share
+    cols_border = near.mean(axis=0) >= share
+
+    def run(flags: np.ndarray, limit: int) -> int:
+        n = 0
+        while n < limit and flags[n]:
+            n += 1
+        return n
+
+    top, bottom = run(rows_border, int(h * max_trim)), run(rows_border[::-1], int(h * max_trim))
+    left, right = run(cols_border, int(w * max_trim)), run(cols_border[::-1], int(w * max_trim))
+    return left, top, w - right, h - bottom
+
+
+def _spectrum_before(grey: Image.Image) -> tuple[np.ndarray, int]:
+    """verify.spectrum as it was: a new array at each step, the bins counted on each call."""
+    if max(grey.size) > verify.SPECTRUM_SIDE:
+        grey = Image.fromarray(verify._scaled(grey, verify.SPECTRUM_SIDE, Image.Resampling.BOX))
+    g = np.asarray(grey, dtype=np.float64)
+    h, w = g.shape
+    radius = np.sqrt(np.fft.rfftfreq(w)[None, :] ** 2 + np.fft.fftfreq(h)[:, None] ** 2)
+    which = np.minimum((radius * (2 * verify.SPECTRUM_BINS)).astype(np.int64), verify.SPECTRUM_BINS).ravel()
+    f = np.fft.rfft2((g - g.mean()) * np.hanning(h)[:, None] * np.hanning(w)[None, :])
+    power = (f.real ** 2 + f.imag ** 2).ravel()
+    inside = which < verify.SPECTRUM_BINS
+    total = np.bincount(which[inside], power[inside], verify.SPECTRUM_BINS)
+    count = np.bincount(which[inside], None, verify.SPECTRUM_BINS)
+    return np.log10(total / np.maximum(count, 1) + 1e-3).astype(np.float16), max(w, h)
+
+
+def _detect_before(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """verify._detect as it was: the responses and points read through Python lists."""
+    keypoints, descriptors = verify._orb().detectAndCompute(gray, None)
+    order = np.argsort([-k.response for k in keypoints], kind="stable")
+    points = np.array([k.pt for k in keypoints], dtype=np.float32)[order].astype(np.float16).astype(np.float32)
+    return points, descriptors[order]
+
+
+def _bordered(rng: np.random.Generator, h: int, w: int, sides: tuple[int, int, int, int], colour: int) -> np.ndarray:
+    inside = rng.integers(0, 256, (h, w)).astype(np.uint8)
+    top, bottom, left, right = sides
+    out = np.full((h + top + bottom, w + left + right), colour, np.uint8)
+    out += rng.integers(-9, 10, out.shape).astype(np.uint8)  # a border near, not at, one colour
+    out[top:top + h, left:left + w] = inside
+    return out
+
+
+@pytest.mark.unit
+def test_trim_uniform_border_is_the_whole_picture_answer() -> None:
+    rng = np.random.default_rng(25)
+    cases = [_bordered(rng, 40, 60, tuple(rng.integers(0, 30, 4)), int(rng.integers(10, 245))) for _ in range(60)]
+    cases += [np.full((50, 70), 200, np.uint8),  # all border: each side stops at its limit
+              np.zeros((1, 9), np.uint8), np.zeros((9, 1), np.uint8),
+              _bordered(rng, 5, 5, (40, 0, 0, 40), 0),  # more border than a side may lose
+              rng.integers(0, 256, (64, 48)).astype(np.uint8)]  # no border
+    for k, gray in enumerate(cases):
+        assert hashing.trim_uniform_border(gray) == _trim_before(gray), k
+        assert hashing.trim_uniform_border(gray, tolerance=3.5, share=0.5, max_trim=0.2) == _trim_before(
+            gray, tolerance=3.5, share=0.5, max_trim=0.2), k
+
+
+@pytest.mark.unit
+def test_spectrum_is_the_same_to_the_bit() -> None:
+    rng = np.random.default_rng(7)
+    # sides with large prime factors (as the scaled decodes of a camera library have), and one over SPECTRUM_SIDE
+    for h, w in [(259, 345), (277, 369), (271, 361), (384, 512), (431, 574), (700, 523), (17, 3), (1, 40)]:
+        smooth = np.cumsum(np.cumsum(rng.normal(0, 1, (h, w)), 0), 1)
+        grey = Image.fromarray(np.clip(128 + smooth * 100 / max(np.abs(smooth).max(), 1), 0, 255).astype(np.uint8))
+        for _ in range(2):  # the second time from the cached grid
+            got, side = verify.spectrum(grey)
+            want, want_side = _spectrum_before(grey)
+            assert side == want_side and got.dtype == want.dtype
+            assert got.tobytes() == want.tobytes(), (h, w)
+
+
+@pytest.mark.integration
+def test_features_of_real_photos_are_the_same_to_the_bit(datasets: Path) -> None:
+    files = sorted((datasets / "camera-photos" / "images").glob("*.jpg"))[:4]
+    assert len(files) == 4
+    for f in files:
+        img = open_image(f, min_size=192, min_long_side=verify.FEATURE_SIDE)
+        gray = verify._scaled(img.convert("L"), verify.FEATURE_SIDE, Image.Resampling.BILINEAR)
+        for g in (gray, np.ascontiguousarray(gray[:, ::-1])):
+            points, descriptors = verify._detect(g)
+            want_points, want_descriptors = _detect_before(g)
+            assert len(points) > 100
+            assert points.tobytes() == want_points.tobytes() and descriptors.tobytes() == want_descriptors.tobytes()
+        got, _ = verify.spectrum(img.convert("L"))
+        assert got.tobytes() == _spectrum_before(img.convert("L"))[0].tobytes()
+        grey = np.asarray(img.convert("L"))
+        assert hashing.trim_uniform_border(grey) == _trim_before(grey)
