@@ -112,3 +112,60 @@ def test_every_command_help_shows_examples_of_itself() -> None:
         runs_itself = [line for line in lines if shlex.split(line)[:1 + len(path)] == ["imagetwins", *path]]
         assert runs_itself, (path, lines)
     assert not lacking, f"no example in --help of: {', '.join(lacking)}"
+
+
+@pytest.mark.unit
+def test_a_heic_photo_without_the_heif_extra_names_the_extra(tmp_path: Path, monkeypatch) -> None:
+    """A family library's iPhone photos (.heic) with 'pip install .' alone (no [heif] extra) were each 'skipped
+    x.heic: not an image, or a format Pillow cannot read', as a corrupt file is; a camera RAW file without
+    [raw] says which extra reads it. Now a HEIF file says so too."""
+    pillow_heif = pytest.importorskip("pillow_heif")
+    from PIL import Image
+
+    from imagetwins.io import ImageReadError, open_image
+
+    pillow_heif.register_heif_opener()  # (to write one)
+    synthetic_photo(96, 72, 0).save(tmp_path / "IMG_0001.heic")
+    assert open_image(tmp_path / "IMG_0001.heic").size == (96, 72)
+    monkeypatch.delitem(Image.OPEN, "HEIF", raising=False)  # as a Pillow without pillow-heif
+    with pytest.raises(ImageReadError) as err:
+        open_image(tmp_path / "IMG_0001.heic")
+    assert err.value.reason == 'a HEIC/HEIF photo: pip install "imagetwins[heif]" to read it'
+    (tmp_path / "notes.heic").write_bytes(b"not a picture at all")
+    with pytest.raises(ImageReadError) as err:
+        open_image(tmp_path / "notes.heic")
+    assert err.value.reason == "not an image, or a format Pillow cannot read"
+
+
+@pytest.mark.unit
+def test_photos_skipped_for_a_missing_extra_are_read_once_it_is_installed(tmp_path: Path, monkeypatch) -> None:
+    """The folder's cache remembered a HEIC (or RAW) file skipped for want of its extra as unreadable: after
+    'pip install "imagetwins[heif]"', as the line said, every re-run still skipped it with the same line. Such a
+    failure says nothing about the file, so no cache keeps it: the next run reads the file."""
+    pillow_heif = pytest.importorskip("pillow_heif")
+    from PIL import Image
+
+    import imagetwins
+    import imagetwins.raw
+    from imagetwins.io import ImageReadError, open_image
+
+    pillow_heif.register_heif_opener()
+    album = tmp_path / "iphone"
+    album.mkdir()
+    synthetic_photo(96, 72, 0).save(album / "IMG_0001.heic")
+    synthetic_photo(96, 72, 0).save(album / "IMG_0001.png")
+    with monkeypatch.context() as without_extra:
+        without_extra.delitem(Image.OPEN, "HEIF", raising=False)
+        before = imagetwins.find(album, "phash")
+        assert [f.path for f in before.failures] == [str(album / "IMG_0001.heic")] and before.groups == []
+    after = imagetwins.find(album, "phash")  # the extra installed since
+    assert after.failures == [] and [len(g.files) for g in after.groups] == [2]
+
+    def no_rawpy() -> None:
+        raise imagetwins.raw.RawUnavailable('a camera RAW file: pip install "imagetwins[raw]" to read it')
+
+    monkeypatch.setattr(imagetwins.raw, "_require_rawpy", no_rawpy)
+    (tmp_path / "IMG_0002.dng").write_bytes(b"II*\0" + bytes(64))
+    with pytest.raises(ImageReadError) as err:
+        open_image(tmp_path / "IMG_0002.dng")
+    assert "imagetwins[raw]" in err.value.reason and err.value.transient

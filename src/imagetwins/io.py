@@ -216,7 +216,8 @@ _TRANSPOSE_FOR_ORIENTATION = {
 
 class ImageReadError(Exception):
     """A file could not be read or decoded as an image; ``reason`` says why in a few words. ``transient``: the
-    reason may not hold next time (a decoder that crashed or ran past its time limit), so no cache remembers it."""
+    reason may not hold next time (a decoder that crashed or ran past its time limit, or the extra that reads the
+    format not installed yet), so no cache remembers it."""
 
     def __init__(self, path: str | os.PathLike | None, reason: str, transient: bool = False) -> None:
         self.path = None if path is None else str(path)
@@ -812,8 +813,8 @@ def _open_raw(data: bytes, name, min_size: int | None, max_pixels: int, max_deco
     try:
         kind, payload, flip = decode_raw(data, min_size=min_size, max_pixels=max_pixels,
                                          max_decoded_bytes=max_decoded_bytes)
-    except RawUnavailable as exc:
-        raise ImageReadError(name, str(exc)) from None
+    except RawUnavailable as exc:  # (transient: read once the extra is installed, so no cache keeps it)
+        raise ImageReadError(name, str(exc), transient=True) from None
     except RawDecodeError as exc:  # (past the time limit: transient, like any decode that takes too long)
         raise ImageReadError(name, str(exc), transient=exc.transient) from None
     turn = _RAW_FLIP.get(flip)
@@ -1050,6 +1051,9 @@ def _decode_held(data: bytes, name, min_size: int | None, max_pixels: int, max_d
     except ImageReadError:
         raise
     except UnidentifiedImageError as exc:
+        if _is_heif(data[:16]) and "HEIF" not in Image.OPEN:  # (an iPhone's photo, not a damaged file)
+            raise ImageReadError(name, 'a HEIC/HEIF photo: pip install "imagetwins[heif]" to read it',
+                                 transient=True) from exc  # (read once the extra is installed: no cache keeps it)
         raise ImageReadError(name, "not an image, or a format Pillow cannot read") from exc
     except Image.DecompressionBombError as exc:
         raise ImageReadError(name, f"image too large (decompression-bomb guard: {exc})") from exc
