@@ -171,3 +171,11 @@ def reshape_table(db: Path, table: str) -> None:
     with _file(db) as con:
         con.execute(f"DROP TABLE {table}")
         con.execute(f"CREATE TABLE {table} (x)")
+
+
+def set_json_values(db: Path, value: bytes) -> None:
+    """Every stored JSON text (each file's facts, each scanned folder's ``root:`` record) replaced by ``value``: an
+    edit or damage that leaves text no imagetwins wrote."""
+    with _file(db) as con:
+        con.execute("UPDATE facts SET value = ?", (value,))
+        con.execute("UPDATE meta SET value = ? WHERE key LIKE 'root:%'", (value.decode(),))

@@ -40,6 +40,7 @@ from imagetwins.io import warn_line
 from imagetwins.pairscores import PairScores
 from imagetwins.scores import CONFIDENCE
 from imagetwins.spill import SpillFile, current_spill
+from imagetwins.text import loads_json
 from imagetwins.timing import stage
 from imagetwins.verify import (
     DEFAULT_CONFIDENCE,
@@ -392,7 +393,7 @@ def _parse_head(data: bytes, length: int | None = None) -> _Head:
         if n < 0 or len(data) < end + 4 + n:
             raise ValueError("not a copies record (damaged capture stamp)")
         try:
-            out.capture = tuple(str(x) for x in json.loads(bytes(data[end + 4:end + 4 + n])))
+            out.capture = tuple(str(x) for x in loads_json(bytes(data[end + 4:end + 4 + n])))
         except (ValueError, TypeError) as exc:
             raise ValueError("not a copies record (damaged capture stamp)") from exc
         end += 4 + n
@@ -600,7 +601,7 @@ def rows_from_heads(heads: Sequence[bytes], keys: Sequence[int], store) -> CopyR
             raise ValueError("copies row head with a damaged capture stamp")
         stamps.append(h[at + 4:])
     try:  # one JSON text for them all (a parse each was half the cost of a load)
-        values = json.loads(b"[" + b",".join(stamps) + b"]") if stamps else []
+        values = loads_json(b"[" + b",".join(stamps) + b"]") if stamps else []
         if len(values) != len(stamped) or not all(isinstance(v, list) for v in values):
             raise ValueError("not one stamp a row")
     except (ValueError, TypeError) as exc:

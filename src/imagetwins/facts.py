@@ -20,6 +20,7 @@ import numpy as np
 from PIL import Image
 
 from imagetwins.raw import is_raw_name, raw_size
+from imagetwins.text import loads_json
 
 __all__ = ["FACTS_VERSION", "ImageFacts", "border_of", "exif_date", "header_facts", "image_facts"]
 
@@ -58,7 +59,7 @@ class ImageFacts:
     def from_bytes(cls, data: bytes) -> ImageFacts:
         """Inverse of :meth:`to_bytes`; ``ValueError`` for anything else."""
         try:
-            fields = json.loads(bytes(data))
+            fields = loads_json(bytes(data))
         except (TypeError, ValueError) as exc:
             raise ValueError(f"not image facts ({exc})") from None
         return cls.from_fields(fields)

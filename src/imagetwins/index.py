@@ -37,7 +37,7 @@ from imagetwins.facts import FACTS_VERSION, ImageFacts
 from imagetwins.io import ImageReadError, ReadFailure, find_images, read_bytes, warn_line, warn_skipped
 from imagetwins.raw import CRASHED
 from imagetwins.results import FindResult, groups_from_encodings, query_images
-from imagetwins.text import from_sqlite, shell_word, to_sqlite
+from imagetwins.text import from_sqlite, loads_json, shell_word, to_sqlite
 from imagetwins.userdirs import NoHomeFolder, check_home
 from imagetwins.userdirs import cache_folder as user_cache_folder
 from imagetwins.writing import describe_mode
@@ -133,7 +133,7 @@ def _root_how(value: object) -> tuple[bool, bool]:
     """(recursive, follow symbolic links) of a ``root:`` meta record's value, the way the update of that folder
     went; (False, False) for a value no imagetwins wrote."""
     try:
-        how = json.loads(value)
+        how = loads_json(value)
         return bool(how.get("recursive")), bool(how.get("follow", False))
     except (ValueError, TypeError, AttributeError):
         return False, False
@@ -1061,7 +1061,7 @@ class Index:
         """Whether the last update of ``root`` took its sub-folders in (its ``root:`` record)."""
         try:
             row = self.db.execute("SELECT value FROM meta WHERE key = ?", (f"root:{_to_db(str(root))}",)).fetchone()
-            return row is not None and bool(json.loads(row[0]).get("recursive"))
+            return row is not None and bool(loads_json(row[0]).get("recursive"))
         except (sqlite3.Error, ValueError, TypeError, AttributeError):
             return False
 
@@ -1400,7 +1400,7 @@ class Index:
                         f"SELECT digest, version, value FROM facts WHERE digest IN ({','.join('?' * len(chunk))})",
                         chunk) if version == FACTS_VERSION]
                 try:  # one JSON text for the chunk (a parse of each row's was most of the cost: 100,000 at a load)
-                    fields = json.loads(b"[" + b",".join(value for _, value in rows) + b"]")
+                    fields = loads_json(b"[" + b",".join(value for _, value in rows) + b"]")
                     if len(fields) != len(rows):
                         raise ValueError("not one value a row")
                 except (ValueError, TypeError):  # a damaged row (or one that is no blob): each row on its own
@@ -1588,7 +1588,7 @@ class Index:
             return [f"cannot tell whether {self.path} is up to date ({exc})"]
         def fix(root: str) -> str:  # (with -r where the folder's last update took its sub-folders)
             try:
-                below = bool(json.loads(meta.get(f"root:{_to_db(root)}", "{}")).get("recursive"))
+                below = bool(loads_json(meta.get(f"root:{_to_db(root)}", "{}")).get("recursive"))
             except (ValueError, TypeError, AttributeError):
                 below = False
             return f"'imagetwins index update {shell_word(root)}{' -r' if below else ''} --db {shell_word(self.path)}'"
@@ -1598,7 +1598,7 @@ class Index:
                 continue
             root = _from_db(key.removeprefix("updating:"))
             try:
-                todo = int(json.loads(value).get("files", 0))
+                todo = int(loads_json(value).get("files", 0))
             except (ValueError, TypeError, AttributeError):
                 todo = 0
             lines.append(f"{self.path} was left half-built: an update of {root} was interrupted with up to "
@@ -1641,7 +1641,7 @@ class Index:
                 changed += 1
         def takes_below(value: str) -> bool:
             try:
-                return bool(json.loads(value).get("recursive", True))
+                return bool(loads_json(value).get("recursive", True))
             except (ValueError, TypeError, AttributeError):
                 return False
 
@@ -1652,7 +1652,7 @@ class Index:
         new: set[str] = set()
         for root, value in roots:
             try:
-                how = json.loads(value)
+                how = loads_json(value)
                 listed: list[ReadFailure] = []
                 found = find_images(root, recursive=bool(how.get("recursive", True)), skipped=listed,
                                     follow_symlinks=bool(how.get("follow", False)))

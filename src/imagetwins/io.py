@@ -680,13 +680,9 @@ def read_json_file(path: str | os.PathLike) -> object:
     ------
     OSError, UnicodeDecodeError, json.JSONDecodeError
     """
-    import json
+    from imagetwins.text import loads_json
 
-    text = read_user_file(path)  # (regular files only, within the size limit)
-    try:
-        return json.loads(text)
-    except RecursionError:
-        raise json.JSONDecodeError("nested too deeply", text[:1], 0) from None
+    return loads_json(read_user_file(path))  # (regular files only, within the size limit)
 
 
 def content_digest(data: bytes) -> str:

@@ -1,14 +1,16 @@
 """The mark of a folder imagetwins writes outputs into (the review page's ``<page>_files/`` thumbnails): the file
 :data:`OUTPUT_FOLDER_MARK` says the folder is the tool's, and records, per output, each file written there (name,
 inode, size). :mod:`imagetwins.writing` writes and reads it; :mod:`imagetwins.io`'s scan leaves out the files it
-records (:func:`recorded_outputs`), and nothing else of that folder. Imports nothing of imagetwins."""
+records (:func:`recorded_outputs`), and nothing else of that folder. Imports nothing of imagetwins but
+:mod:`imagetwins.text`."""
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 from typing import NamedTuple
+
+from imagetwins.text import loads_json
 
 __all__ = ["MARK_MAX_BYTES", "OUTPUT_FOLDER_MARK", "Written", "parse_records", "plain_name", "read_records",
            "recorded_outputs"]
@@ -50,7 +52,7 @@ def parse_records(text: bytes) -> dict[str, dict[str, Written]]:
                 and all(isinstance(x, int) and not isinstance(x, bool) for x in v)}
 
     try:
-        doc = json.loads(text) if text.strip() else {}
+        doc = loads_json(text) if text.strip() else {}
         if not isinstance(doc, dict):
             return {}
         found = {str(k): files(v) for k, v in doc.get("pages", {}).items()} if isinstance(doc.get("pages"), dict) \

@@ -45,7 +45,7 @@ from imagetwins.keep import Decision, decide_keepers, decide_result
 from imagetwins.leftalone import LeftAlone
 from imagetwins.ownfolders import UnsafeFolder, check_own, check_own_file, check_parent, make_own_dirs
 from imagetwins.results import FindResult
-from imagetwins.text import shell_word
+from imagetwins.text import loads_json, shell_word
 from imagetwins.writing import describe_mode
 
 __all__ = ["JOURNAL", "KEY", "LINK_KINDS", "SUMMARY", "FolderListings", "Interrupted", "Outcome", "Plan",
@@ -457,7 +457,7 @@ def _end_cut_line_read(rfd: int, fd: int, size: int) -> None:
         start -= step
     tail = os.pread(rfd, size - start, start)
     try:
-        whole = isinstance(json.loads(tail), dict)
+        whole = isinstance(loads_json(tail), dict)
     except ValueError:
         whole = False
     # only the start of a line of ours (every one begins {"op": ...), or the zeros a crash can leave, is taken away:
@@ -1348,7 +1348,7 @@ def _read_journal(qdir: Path, key: bytes) -> tuple[list[dict], list[tuple[str, s
     for n, raw in enumerate(lines, 1):
         where = f"{qdir / JOURNAL}, line {n}"
         try:
-            e = json.loads(raw)
+            e = loads_json(raw)
             if not isinstance(e, dict):
                 raise ValueError("not an object")
             ident = (e["from"], e["to"])
@@ -1551,7 +1551,7 @@ def take_run_decisions(manifest: str | os.PathLike) -> dict | None:
     key = _key(qdir, create=False)
     try:
         with open_regular_file(path, follow_symlinks=False) as fh:
-            doc = json.loads(fh.read(16 * 1024 * 1024))
+            doc = loads_json(fh.read(16 * 1024 * 1024))
     except (OSError, ValueError) as exc:
         raise QuarantineError(f"{path}: cannot read it ({getattr(exc, 'strerror', None) or exc})") from None
     if not isinstance(doc, dict) or not _signed_ok(key, doc):

@@ -3,7 +3,8 @@
 A file name may hold any byte but ``/`` and NUL: carriage returns, escape sequences that rewrite the
 terminal, right-to-left overrides, bytes that are not UTF-8. :func:`printable` shows such characters
 as escapes (``\\r``, ``\\x1b``, ``\\u202e``, ``\\xff`` for a raw byte), so a name can never fake a line of
-output. :func:`csv_cell` neutralises spreadsheet formulas as OWASP recommends.
+output. :func:`csv_cell` neutralises spreadsheet formulas as OWASP recommends. :func:`loads_json` parses JSON text
+read back from a file anyone may have edited (a journal, a plan, an index row) without a traceback.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["csv_cell", "printable", "shell_word", "to_sqlite", "from_sqlite"]
+__all__ = ["csv_cell", "loads_json", "printable", "shell_word", "to_sqlite", "from_sqlite"]
 
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 # joiners are format characters too, but emoji need them and they move no text
@@ -98,3 +99,16 @@ def to_sqlite(name: str) -> str:
 def from_sqlite(text: str) -> str:
     """The file name :func:`to_sqlite` stored."""
     return text.translate(_FROM_DB) if _STORED_BYTE.search(text) else text
+
+
+def loads_json(data: str | bytes | bytearray) -> object:
+    """``json.loads`` for text read back from a file (a quarantine's journal, a plan, an output folder's mark, an
+    index row): a document nested too deeply for Python's parser (``[[[[...``) is a :class:`json.JSONDecodeError`
+    (a ``ValueError``) like any other malformed text; it was a ``RecursionError``, which every caller's
+    ``except ValueError`` let through as a traceback."""
+    import json
+
+    try:
+        return json.loads(data)
+    except RecursionError:
+        raise json.JSONDecodeError("nested too deeply", "", 0) from None
