@@ -169,3 +169,24 @@ def test_photos_skipped_for_a_missing_extra_are_read_once_it_is_installed(tmp_pa
     with pytest.raises(ImageReadError) as err:
         open_image(tmp_path / "IMG_0002.dng")
     assert "imagetwins[raw]" in err.value.reason and err.value.transient
+
+
+@pytest.mark.cli
+def test_a_query_for_a_method_the_index_lacks_is_one_error_naming_the_indexed_folder(tmp_path: Path) -> None:
+    """``index query uploads/ --db catalogue.db -m phash`` on an index of copies said it twice (a warning that 2 of
+    2 files have no phash encoding, then the error that the index holds none), and both told to run
+    'imagetwins index update DIR --db catalogue.db -m phash' although the index knows its folder (and that it was
+    updated with -r)."""
+    from imagetwins.text import shell_word
+
+    catalogue = _catalogue_in_sub_folders(tmp_path)
+    db = tmp_path / "catalogue.db"
+    made = CliRunner().invoke(main, ["index", "update", str(catalogue), "-r", "--db", str(db), "-m", "dhash"])
+    assert made.exit_code == 0, made.output
+    asked = CliRunner().invoke(main, ["index", "query", str(catalogue / "bags" / "a.png"), "--db", str(db),
+                                      "-m", "phash"])
+    assert asked.exit_code == 1
+    assert asked.output.count("phash encoding") == 1, asked.output
+    assert f"'imagetwins index update {shell_word(str(catalogue))} -r --db {shell_word(str(db))} -m phash'" \
+        in asked.output, asked.output
+    assert " DIR " not in asked.output

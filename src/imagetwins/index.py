@@ -751,6 +751,10 @@ class Index:
         return [f"imagetwins index update {shell_word(r)}{' -r' if roots[r] else ''} --db {db}" for r in tops] or [
             f"imagetwins index update DIR --db {db}"]
 
+    def adding_commands(self, method: str) -> str:
+        """The quoted ``index update`` command lines (of :meth:`update_commands`) that add ``method``'s encodings."""
+        return " and ".join(f"'{command} -m {method}'" for command in self.update_commands())
+
     def require(self, method: str) -> str:
         """The stored name of ``method``; :class:`IndexMismatchError` naming the methods held if it is not held."""
         name = _method_name(method)
@@ -759,8 +763,7 @@ class Index:
             has = ", ".join(held) if held else "no encodings yet"
             raise IndexMismatchError(
                 f"{self.path} holds no {name} encodings (it holds: {has}); add them with "
-                f"'imagetwins index update DIR --db {shell_word(self.path)} -m {name}', or ask for one of those "
-                "methods")
+                f"{self.adding_commands(name)}, or ask for one of those methods")
         self._check_encoders([name])
         return name
 
@@ -1612,10 +1615,11 @@ class Index:
                     "WHERE error IS NULL", (name,)).fetchone()
             except sqlite3.Error:
                 readable = have = 0
-            if have < readable and not lines:
+            # (a method the index does not hold at all is require()'s one error, not this warning too)
+            if have < readable and not lines and name in self.stored_methods():
                 lines.append(f"{self.path}: {readable - have:,} of {readable:,} readable files have no {name} "
                              f"encoding, so matches among them are missing; add them with "
-                             + fix("DIR")[:-1] + f" -m {name}'")
+                             + self.adding_commands(name))
         changed = gone = added = 0
         roots = [(_from_db(k.removeprefix("root:")), v) for k, v in meta.items() if k.startswith("root:")]
         try:
