@@ -18,7 +18,10 @@ from imagetwins.cli import main
 
 
 @pytest.mark.unit
-def test_the_verification_bar_never_reads_zero_pair(capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_verification_bar_never_reads_zero_pair(capsys: pytest.CaptureFixture[str], monkeypatch) -> None:
+    from imagetwins import progress
+
+    monkeypatch.setattr(progress, "watched", lambda: True)  # (the bar on a terminal; in a log: plain lines)
     bar = copies.VerifyProgress(True)
     bar.add(5)
     bar.update(2)

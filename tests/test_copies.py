@@ -86,7 +86,10 @@ def test_verification_reports_its_total_and_advances_to_it(album: Path) -> None:
 
 
 @pytest.mark.integration
-def test_find_shows_a_verification_bar_with_progress_only(album: Path, capsys) -> None:
+def test_find_shows_a_verification_bar_with_progress_only(album: Path, capsys, monkeypatch) -> None:
+    from imagetwins import progress
+
+    monkeypatch.setattr(progress, "watched", lambda: True)  # (the bar on a terminal; in a log: plain lines)
     found = find_duplicate_groups(album, "copies", recursive=True, workers=2, progress=True)
     shown = capsys.readouterr().err
     assert "verifying" in shown and "encoding" in shown

@@ -317,10 +317,13 @@ def test_make_transformed_set_says_in_one_line_when_asked_for_more_originals_tha
 
 
 @pytest.mark.unit
-def test_make_transformed_set_shows_progress_when_asked(tmp_path: Path, capsys) -> None:
+def test_make_transformed_set_shows_progress_when_asked(tmp_path: Path, capsys, monkeypatch) -> None:
     from conftest import synthetic_photo
 
+    from imagetwins import progress
     from imagetwins.edits import make_transformed_set
+
+    monkeypatch.setattr(progress, "watched", lambda: True)  # (the bar on a terminal; in a log: plain lines)
 
     for k in range(4):
         synthetic_photo(seed=k).save(tmp_path / f"p{k}.jpg")

@@ -119,6 +119,7 @@ def test_the_keep_stage_shows_its_progress(tmp_path: Path, monkeypatch: pytest.M
     import tqdm.auto
 
     import imagetwins
+    from imagetwins import progress
     from imagetwins.keep import decide_keepers
     from imagetwins.session import Session
 
@@ -139,6 +140,7 @@ def test_the_keep_stage_shows_its_progress(tmp_path: Path, monkeypatch: pytest.M
     found = imagetwins.find(album, "phash", recursive=True)
     assert sorted(len(g.files) for g in found.groups) == [2, 2]
     monkeypatch.setattr(tqdm.auto, "tqdm", Recorded)
+    monkeypatch.setattr(progress, "watched", lambda: True)  # (a terminal's bar; in a log: plain lines)
     decided = decide_keepers(found, rule="best", session=Session(progress=True))
     keeping = [(total, bar.seen) for desc, total, bar in bars if desc == "keeping"]
     assert keeping == [(4, 4)], bars

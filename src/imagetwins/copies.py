@@ -1138,11 +1138,11 @@ class VerifyProgress:
             return
         if self.bar is None:
             if self.progress is True:
-                from tqdm.auto import tqdm
+                from imagetwins.progress import progress_bar
 
                 # made with its first total: a bar drawn before it has one reads "verifying: 0pair" (tqdm's
                 # count without a total, unit glued on)
-                self.bar = tqdm(total=n, unit="pair", desc="verifying", leave=False)
+                self.bar = progress_bar(total=n, unit="pair", desc="verifying")
                 return
             self.bar = self.progress
         self.bar.total = (getattr(self.bar, "total", None) or 0) + n

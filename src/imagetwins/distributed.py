@@ -219,9 +219,9 @@ def _follow(futures: list, files: list[int], progress) -> None:
 
     bar = progress
     if progress is True:
-        from tqdm.auto import tqdm
+        from imagetwins.progress import progress_bar
 
-        bar = tqdm(total=sum(files), unit="img", desc="encoding (Dask)", leave=False)
+        bar = progress_bar(total=sum(files), unit="img", desc="encoding (Dask)")
     size = {f.key: n for f, n in zip(futures, files)}
     try:
         for future in as_completed(futures):

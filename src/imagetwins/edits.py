@@ -506,9 +506,9 @@ def make_transformed_set(
                   f"{n_orig} originals with edited copies and no distractor")
     bar = None
     if progress:
-        from tqdm.auto import tqdm
+        from imagetwins.progress import progress_bar
 
-        bar = tqdm(total=len(photos), unit="photo", desc="editing", leave=False)
+        bar = progress_bar(total=len(photos), unit="photo", desc="editing")
     try:
         groups = _edited_groups(photos, order, n_orig, out, names, table, seed, edits_per_original, bar)
     finally:

@@ -288,9 +288,9 @@ def encode_files(
     chunks: dict[str, list[np.ndarray]] = {s.name: [] for s in stages}
     bar = None
     if progress is True:
-        from tqdm.auto import tqdm
+        from imagetwins.progress import progress_bar
 
-        bar = tqdm(total=len(paths), unit="img", desc="encoding", leave=False)
+        bar = progress_bar(total=len(paths), unit="img", desc="encoding")
     elif progress:
         bar = progress  # the caller's bar, spanning several calls (the index encodes in chunks)
     batches = [paths[i:i + batch_size] for i in range(0, len(paths), batch_size)]

@@ -927,9 +927,9 @@ class Index:
         total = sum(len(v) for v in todo.values())
         bar = None
         if progress and total:
-            from tqdm.auto import tqdm
+            from imagetwins.progress import progress_bar
 
-            bar = tqdm(total=total, unit="img", desc="indexing", leave=False)
+            bar = progress_bar(total=total, unit="img", desc="indexing")
         # what this update is for, kept until it ends: an update cut short (Ctrl-C, kill -9, a full disk) leaves its
         # marker, so a query can say the index is half-built (what was stored so far is kept and used)
         # (an update that kept the sub-folders' files leaves a record that takes them in as it was: they are held)

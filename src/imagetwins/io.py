@@ -285,17 +285,13 @@ def warn_line(message: str, category: type[Warning] = UserWarning, once: bool = 
 
 def progress_shown(asked: bool = True) -> bool:
     """Whether progress bars asked for are drawn: only where a person watches them, on a terminal (stderr) or in a
-    notebook (tqdm draws a widget there). In a log (a pipe, a file, a CI job) a bar is hundreds of carriage-return
-    redraws, so none is drawn. The command line's rule, and the imagededup-style classes' ``verbose`` (imagededup
-    draws its bars anywhere)."""
-    if not asked:
-        return False
-    stream = sys.stderr
-    try:
-        on_terminal = stream is not None and stream.isatty()
-    except (AttributeError, ValueError):  # (a replaced or closed stderr)
-        on_terminal = False
-    return on_terminal or "ipykernel" in sys.modules
+    notebook (tqdm draws a widget there; :func:`imagetwins.progress.watched`). In a log (a pipe, a file, a CI job) a
+    bar is hundreds of carriage-return redraws, so none is drawn: the imagededup-style classes' ``verbose``
+    (imagededup draws its bars anywhere). (The command line asks for progress anywhere but with -q: in a log its
+    stages write a plain line now and then, :class:`imagetwins.progress.LogProgress`.)"""
+    from imagetwins.progress import watched
+
+    return asked and watched()
 
 
 def skipped_link(failure: ReadFailure) -> bool:

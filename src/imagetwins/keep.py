@@ -1123,9 +1123,9 @@ def _stars(result: FindResult, sets: list[list[str]], keep_in: Sequence[str | os
     # that takes less shows none (tqdm closes a bar left open by an error when it is collected)
     bar = None
     if progress and todo:
-        from tqdm.auto import tqdm
+        from imagetwins.progress import progress_bar
 
-        bar = tqdm(total=sum(len(s) for s in todo), unit="img", desc="keeping", leave=False, delay=1.0)
+        bar = progress_bar(total=sum(len(s) for s in todo), unit="img", desc="keeping", delay=1.0)
     while todo:
         files = todo.pop()
         ok = [infos[p] for p in files if isinstance(infos[p], FileInfo)]

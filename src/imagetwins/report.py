@@ -221,9 +221,9 @@ def _report_data(result: FindResult, workers: int | None, progress: bool, keep_r
     scanned = [d for g in result.groups for d in (g.digests or [""] * len(g.files))]
     bar = None
     if progress and files:
-        from tqdm.auto import tqdm
+        from imagetwins.progress import progress_bar
 
-        bar = tqdm(total=len(files), unit="img", desc="thumbnails", leave=False)
+        bar = progress_bar(total=len(files), unit="img", desc="thumbnails")
     link_dir = None
     folder_fd = None
     if thumbs_dir is not None:

@@ -127,9 +127,9 @@ def need_matplotlib() -> None:
 
 
 def show_progress(quiet: bool) -> bool:
-    from imagetwins.io import progress_shown
-
-    return progress_shown(not quiet)
+    """Progress unless -q: a bar on a terminal, in a log (nohup, cron: stderr not a terminal) a plain line on
+    stderr now and then (:func:`imagetwins.progress.progress_bar`), never on stdout."""
+    return not quiet
 
 
 # -- options shared by several commands, declared once ------------------------------------------------------

@@ -44,11 +44,14 @@ def cosine_pairs(vectors: np.ndarray, threshold: float = 0.9, progress: bool = F
     t = similarity_threshold(threshold)
     found = []
     starts = range(0, len(x), COSINE_BLOCK)
+    bar = None
     if progress and len(starts) > 1:
-        from tqdm.auto import tqdm
+        from imagetwins.progress import progress_bar
 
-        starts = tqdm(starts, desc="searching", unit="block", leave=False)
+        bar = progress_bar(total=len(starts), desc="searching", unit="block")
     for a in starts:
+        if bar is not None and a:
+            bar.update(1)
         for c in range(a, len(x), 8 * COSINE_BLOCK):
             sim = x[a:a + COSINE_BLOCK] @ x[c:c + 8 * COSINE_BLOCK].T
             ii, jj = np.nonzero(sim >= t)
@@ -57,6 +60,9 @@ def cosine_pairs(vectors: np.ndarray, threshold: float = 0.9, progress: bool = F
             if keep.any():
                 found.append(Pairs(gi[keep].astype(np.int64), gj[keep].astype(np.int64),
                                    sim[ii[keep], jj[keep]].astype(np.float32), SIMILARITY))
+    if bar is not None:
+        bar.update(1)
+        bar.close()
     return Pairs.concat(found).sorted() if found else Pairs.empty(np.float32, SIMILARITY)
 
 

@@ -78,9 +78,9 @@ def run_blocks(fn: Callable[[object], Pairs], tasks: list, workers: int, progres
     """Run ``fn`` over tasks on threads (numpy releases the GIL), with an optional progress bar."""
     bar = None
     if progress and len(tasks) > 1:
-        from tqdm.auto import tqdm
+        from imagetwins.progress import progress_bar
 
-        bar = tqdm(total=len(tasks), desc="searching", unit="block", leave=False)
+        bar = progress_bar(total=len(tasks), desc="searching", unit="block")
     out = []
     try:
         if workers <= 1 or len(tasks) <= 1:
