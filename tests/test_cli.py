@@ -133,7 +133,7 @@ def test_hash_outputs_write_bits_apart(tmp_path: Path) -> None:
     assert all(isinstance(g["max_distance"], int) for g in data["groups"])
     with open(tmp_path / "out.csv", newline="") as fh:
         header = next(csv.reader(fh))
-    assert header == ["group", "path", "exact", "distance", "keep", "suggested_keep", "left_alone"]
+    assert header == ["group", "path", "exact", "distance", "keep", "suggested_keep", "left_alone", "sha256"]
 
 
 def test_unwritable_cache_dir_falls_back_to_no_cache(tmp_path: Path, monkeypatch) -> None:

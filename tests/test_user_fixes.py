@@ -22,7 +22,7 @@ def test_csv_dash_goes_to_stdout(tmp_path: Path, datasets: Path, monkeypatch) ->
     assert res.exit_code == 0, res.output
     assert not (tmp_path / "-").exists()
     rows = list(csv.reader(io.StringIO(res.stdout)))
-    assert rows[0] == ["group", "path", "exact", "distance", "keep", "suggested_keep", "left_alone"]
+    assert rows[0] == ["group", "path", "exact", "distance", "keep", "suggested_keep", "left_alone", "sha256"]
     assert [Path(r[1]).name for r in rows[1:]] == ["ukbench00120.jpg", "ukbench00120_resize.jpg"]
     assert [r[3] for r in rows[1:]] == ["0", "2"]  # each file's own distance to the keeper (listed first)
     both = CliRunner().invoke(main, ["find", str(src), "-m", "phash", "--no-cache", "--csv", "-", "--json", "-"])

@@ -177,7 +177,7 @@ def test_every_plan_names_the_whole_sha256_also_through_the_cache(tmp_path: Path
 def test_csv_names_copies_scores_confidence(tmp_path: Path, datasets: Path) -> None:
     folder = _photos(tmp_path, datasets)
     res = CliRunner().invoke(main, ["find", str(folder), "-r", "--no-cache", "--csv", "-", "-q"])
-    header = "group,path,exact,confidence,keep,suggested_keep,left_alone"
+    header = "group,path,exact,confidence,keep,suggested_keep,left_alone,sha256"
     assert res.exit_code == 0 and res.stdout.splitlines()[0] == header, res.output
     res = CliRunner().invoke(main, ["check", str(folder / "sub"), "--against", str(folder), "--no-cache", "--csv",
                                     "-", "-q"])

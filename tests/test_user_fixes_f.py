@@ -67,7 +67,7 @@ def test_the_csv_says_why_a_file_is_left_alone(tmp_path: Path, linked_album: Pat
                "--json", tmp_path / "plan.json")
     assert res.exit_code == 0, res.output
     rows = list(csv.DictReader(io.StringIO(res.stdout)))
-    assert list(rows[0]) == ["group", "path", "exact", "distance", "keep", "suggested_keep", "left_alone"]
+    assert list(rows[0]) == ["group", "path", "exact", "distance", "keep", "suggested_keep", "left_alone", "sha256"]
     doc = json.loads((tmp_path / "plan.json").read_text())
     staying = {f for g in doc["groups"] for f in g["through_links"]}
     assert len(rows) == 6 and len(staying) == 3

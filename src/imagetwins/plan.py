@@ -160,7 +160,7 @@ def plan_document(result, decisions, root: str | os.PathLike) -> dict:
     for g, d, stays in zip(data["groups"], decisions, left_alone(result)):
         g["keep"] = d.keeper
         g["also_keep"] = d.keep[1:]
-        g["sha256"] = {f: _completed(f, digest) for f, digest in g["sha256"].items()}
+        g["sha256"] = {f: completed_sha256(f, digest) for f, digest in g["sha256"].items()}
         # (so that an edit can be told from the suggestion: decided_by_person)
         g["suggested_keep"], g["suggested_also_keep"] = d.keeper, list(g["also_keep"])
         status = remembered.status(g["files"], key_of) if remembered else None
@@ -235,10 +235,11 @@ def needs_review(method: str) -> str | None:
         return None
 
 
-def _completed(path: str, digest: str) -> str:
+def completed_sha256(path: str, digest: str) -> str:
     """The full SHA-256 where the scan only kept its first 32 hex digits (the cache and index do): the file
     is read again and its digest written only if it begins with the scanned one (else the file changed
-    since, and the scanned prefix stays, which :func:`check_plan` will refuse)."""
+    since, and the scanned prefix stays, which :func:`check_plan` will refuse). What the JSON plan and the CSV's
+    ``sha256`` column write."""
     return str(Digest(digest).completed(path, _sha256))
 
 

@@ -319,7 +319,8 @@ def _report_data(result: FindResult, workers: int | None, progress: bool, keep_r
     for g, d, stays in zip(result.groups, decisions, left_alone(result)):
         awaiting = stays.group is LeftAlone.AWAITING_KEEPER
         cards = []
-        for path, digest in zip(g.files, g.digests or [""] * len(g.files)):
+        same = g.byte_copies()  # (a group of edited copies holding byte copies too: each card names them)
+        for path, digest, copies in zip(g.files, g.digests or [""] * len(g.files), same):
             digest = full[k][0] if full[k] else digest  # (not read again: the scanned digest, maybe 32 digits)
             i = infos[path]
             if not isinstance(i, FileInfo):
@@ -329,6 +330,8 @@ def _report_data(result: FindResult, workers: int | None, progress: bool, keep_r
                           "thumb": thumbs[k]})
             if path in stays.files:  # (--follow-symlinks: found, shown, and left where 'remove' leaves them)
                 cards[-1]["left_alone"] = stays.files[path].value
+            if copies:  # the other cards of the group with these very bytes
+                cards[-1]["same_bytes"] = copies
             k += 1
         members = [index.get(p, -1) for p in g.files]
         if len(members) > SCORE_TABLE_MAX_FILES:

@@ -83,6 +83,20 @@ class DuplicateGroup:
         bits = self.score_kind.format(self.score)
         return f"up to {bits} from {keeper}" if self.scores else f"up to {bits} apart"
 
+    def byte_copies(self) -> list[list[int]]:
+        """For each file, the other files of the group holding its very bytes (equal content digests, compared on
+        the first 128 bits an index keeps), in the group's order: the byte copies inside a group of edited copies,
+        which every output marks (the text's "byte-identical to", the CSV's and JSON's equal ``sha256``, the review
+        page's cards). Empty lists for an exact group (every file is) and a file whose digest is not known."""
+        if self.exact or len(self.digests) != len(self.files):
+            return [[] for _ in self.files]
+        holders: dict[str, list[int]] = {}
+        for i, d in enumerate(self.digests):
+            if d.known:
+                holders.setdefault(str(d.prefix).lower(), []).append(i)
+        return [[j for j in holders.get(str(d.prefix).lower(), []) if j != i] if d.known else []
+                for i, d in enumerate(self.digests)]
+
 
 @dataclass(frozen=True)
 class Scan:

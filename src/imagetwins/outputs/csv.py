@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv as _csv
 
 from imagetwins.outputs._base import Format, Groups, Matches, Target
-from imagetwins.plan import left_alone
+from imagetwins.plan import completed_sha256, left_alone
 from imagetwins.scores import ScoreKind
 from imagetwins.text import csv_cell
 
@@ -37,13 +37,15 @@ def _left_alone_cell(path: str, stays) -> str:
 def write_groups(what: Groups, target: Target) -> None:
     result = what.result
     # suggested_keep: the keep rule's choice (the JSON plan's suggested_keep); left_alone: why a file stays without a
-    # decision (the JSON plan's fields for it, the review page's badge)
+    # decision (the JSON plan's fields for it, the review page's badge); sha256: the JSON plan's (equal in two rows of
+    # a group of edited copies: byte copies, which the text marks "byte-identical to")
     _write(target, ["group", "path", "exact", str(ScoreKind.of(result.score_kind)), "keep", "suggested_keep",
-                    "left_alone"],
+                    "left_alone", "sha256"],
            ([gi, path, int(g.exact), score, _keep_cell(path, d.keep, stays), int(path in d.keep),
-             _left_alone_cell(path, stays)]
+             _left_alone_cell(path, stays), completed_sha256(path, digest)]
             for gi, (g, d, stays) in enumerate(zip(result.groups, what.decisions, left_alone(result)), 1)
-            for path, score in zip(g.files, g.scores or [g.score_field()[1]] * len(g.files))))
+            for path, score, digest in zip(g.files, g.scores or [g.score_field()[1]] * len(g.files),
+                                           g.digests or [""] * len(g.files))))
 
 
 def write_matches(what: Matches, target: Target) -> None:
@@ -59,6 +61,7 @@ FORMAT = Format(
                 "(1: stays where it is, kept or reached through a followed symbolic link; 0: moves; empty where a "
                 "person picks the keeper: -m similar),suggested_keep (1/0),left_alone (why a file stays without a "
                 "decision: through_link, reached through a followed symbolic link; awaiting_keeper, a person picks "
-                "the keeper; empty otherwise).",
+                "the keeper; empty otherwise),sha256 (of the file's bytes, as the JSON plan's: equal for byte "
+                "copies).",
     matches_help="Write one row per match ('-' for stdout): query,match,distance (or similarity, or confidence), "
                  "and verdict (copy) where the method checked the pictures (copies).")

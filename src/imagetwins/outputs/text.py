@@ -44,16 +44,12 @@ def _byte_copies(g, first: str | None) -> dict[str, str]:
     """The files of a group that is not all one content which hold the very bytes of another of its files (the JSON
     plan's equal ``sha256``): each -> the words naming that file (``first``, the keeper or suggested one, when it is
     theirs; else the first file listed with them)."""
-    if g.exact or len(g.digests) != len(g.files):
-        return {}
     out: dict[str, str] = {}
-    seen: dict[str, str] = {}  # content (the first 128 bits: an index keeps no more) -> the first file holding it
-    for i in sorted(range(len(g.files)), key=lambda i: g.files[i] != first):  # the keeper's content named first
-        if not g.digests[i]:
-            continue
-        holder = seen.setdefault(str(g.digests[i])[:32].lower(), g.files[i])
-        if holder != g.files[i]:
-            out[g.files[i]] = "the keeper" if holder == first else holder
+    for i, others in enumerate(g.byte_copies()):
+        if others:  # (the keeper's content named after it, else after the first file listed with it)
+            holder = g.files[min([i, *others], key=lambda j: (g.files[j] != first, j))]
+            if holder != g.files[i]:
+                out[g.files[i]] = "the keeper" if holder == first else holder
     return out
 
 

@@ -1,0 +1,85 @@
+"""Byte copies inside a group of edited copies (an original, its resized copy, and the original copied again byte for
+byte): the text said "byte-identical to" and the JSON plan's sha256 were equal, but the CSV had no sha256 column and
+the review page marked nothing. Now the CSV writes each file's sha256 (as the JSON plan), and the page's cards say
+which card holds the same bytes (the keeper's named first, following the keeper a person picks)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from imagetwins.cli import main
+
+
+@pytest.fixture
+def mixed(tmp_path: Path, datasets: Path) -> Path:
+    """An original photo, its copy at half size (a re-save: other bytes), the original byte for byte under another
+    name, and an unrelated photo."""
+    photos = sorted((datasets / "photos-public" / "images").glob("*.jpg"))
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    shutil.copyfile(photos[0], folder / "a_original.jpg")
+    shutil.copyfile(photos[0], folder / "b_backup.jpg")
+    with Image.open(photos[0]) as im:
+        im.resize((im.width // 2, im.height // 2)).save(folder / "c_half.jpg", quality=90)
+    shutil.copyfile(photos[5], folder / "d_other.jpg")
+    return folder
+
+
+def _csv_rows(folder: Path) -> list[dict]:
+    res = CliRunner().invoke(main, ["find", str(folder), "-m", "phash", "--csv", "-", "-q"])
+    assert res.exit_code == 0, res.output
+    return list(csv.DictReader(io.StringIO(res.stdout)))
+
+
+@pytest.mark.cli
+def test_the_csv_writes_each_files_sha256_as_the_json_plan_does(mixed: Path) -> None:
+    for run in ("first", "from the cache"):  # (the cache keeps 128 bits: completed from the file, as JSON does)
+        rows = _csv_rows(mixed)
+        assert list(rows[0]) == ["group", "path", "exact", "distance", "keep", "suggested_keep", "left_alone",
+                                 "sha256"], run
+        sha = {Path(r["path"]).name: r["sha256"] for r in rows}
+        assert set(sha) == {"a_original.jpg", "b_backup.jpg", "c_half.jpg"} and {r["exact"] for r in rows} == {"0"}
+        assert sha["a_original.jpg"] == sha["b_backup.jpg"] != sha["c_half.jpg"], (run, sha)
+        assert all(len(d) == 64 for d in sha.values()), (run, sha)
+        res = CliRunner().invoke(main, ["find", str(mixed), "-m", "phash", "--json", "-", "-q"])
+        [group] = json.loads(res.stdout)["groups"]
+        assert {Path(p).name: d for p, d in group["sha256"].items()} == sha
+
+
+@pytest.mark.cli
+def test_the_review_page_marks_the_byte_copies_of_a_group_of_edited_copies(mixed: Path, tmp_path: Path,
+                                                                          browser) -> None:
+    from selenium.webdriver.common.by import By
+
+    page = tmp_path / "review.html"
+    res = CliRunner().invoke(main, ["report", str(mixed), "-m", "phash", "-o", str(page), "-q"])
+    assert res.exit_code == 0, res.output
+    browser.get(page.as_uri())
+
+    def marks() -> dict[str, str]:
+        out = {}
+        for c in browser.find_elements(By.CSS_SELECTOR, ".file"):
+            same = c.find_elements(By.CSS_SELECTOR, ".same-bytes")
+            out[c.find_element(By.CSS_SELECTOR, ".name").text] = same[0].text if same else ""
+        return out
+
+    keeper = next(c.find_element(By.CSS_SELECTOR, ".name").text
+                  for c in browser.find_elements(By.CSS_SELECTOR, ".file.keep"))
+    assert keeper in ("a_original.jpg", "b_backup.jpg")  # (the larger picture is kept)
+    other = ({"a_original.jpg", "b_backup.jpg"} - {keeper}).pop()
+    # (before: no card said so; the page's data held each card's sha256 only)
+    assert marks() == {keeper: f"byte-identical to {other}", other: "byte-identical to the keeper", "c_half.jpg": ""}
+    half = next(c for c in browser.find_elements(By.CSS_SELECTOR, ".file")
+                if c.find_element(By.CSS_SELECTOR, ".name").text == "c_half.jpg")
+    half.find_element(By.CSS_SELECTOR, "img").click()  # a person keeps the half-size copy instead
+    assert marks() == {"a_original.jpg": "byte-identical to b_backup.jpg",
+                       "b_backup.jpg": "byte-identical to a_original.jpg", "c_half.jpg": ""}
+    assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
