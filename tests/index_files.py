@@ -179,3 +179,11 @@ def set_json_values(db: Path, value: bytes) -> None:
     with _file(db) as con:
         con.execute("UPDATE facts SET value = ?", (value,))
         con.execute("UPDATE meta SET value = ? WHERE key LIKE 'root:%'", (value.decode(),))
+
+
+def rewrite_root_records(db: Path, change: Callable[[dict], dict]) -> None:
+    """Replace the value of every ``root:`` record (how each folder's last update went: ``recursive``, ``follow``) by
+    ``change(its value)``, as a hand edit or another program could."""
+    with _file(db) as con:
+        for key, value in con.execute("SELECT key, value FROM meta WHERE key LIKE 'root:%'").fetchall():
+            con.execute("UPDATE meta SET value = ? WHERE key = ?", (json.dumps(change(json.loads(value))), key))

@@ -1771,10 +1771,19 @@ def _scored_candidates(records, threshold, workers, hash_sure, pair_scores, chec
     known = _Known(left, right, len(records))
     top_k = candidates.get("top_k", TOP_K)
     cnn_candidate = candidates.get("cnn_candidate", CNN_CANDIDATE)
+    labels: np.ndarray | None = None  # the groups of the matches so far (made again only after more checks)
+
+    def groups() -> np.ndarray:
+        nonlocal labels
+        if labels is None:
+            hit = conf >= threshold
+            labels = search.connected_components(len(records), left[hit], right[hit])
+        return labels
 
     def check_more(more_l: np.ndarray, more_r: np.ndarray) -> None:
         """Verify pairs proposed after the first search (no hash distance: 256) and add them to the run's."""
-        nonlocal left, right, dist, conf, scored_now
+        nonlocal left, right, dist, conf, scored_now, labels
+        labels = None
         more_d = np.full(len(more_l), 256, np.int32)
         more_p = memo.scores(more_l, more_r) if memo is not None else None
         scored_now = scored_now or more_p is None or bool(np.isnan(more_p).any())
@@ -1787,15 +1796,11 @@ def _scored_candidates(records, threshold, workers, hash_sure, pair_scores, chec
         # copies that neither the hash nor the CNN proposed (far for both, or behind look-alikes) share descriptors
         # with their original: each image's most voted partners outside its group so far (vote_lists, _voted)
         voted_row, voted_partner, _ = vote_lists(sides)
-        hit = conf >= threshold
-        labels = search.connected_components(len(records), left[hit], right[hit])
-        more_l, more_r = _voted(labels, voted_row, voted_partner, vote_k, known)
+        more_l, more_r = _voted(groups(), voted_row, voted_partner, vote_k, known)
         if len(more_l):
             check_more(more_l, more_r)
-    for _ in range(rounds):
-        hit = conf >= threshold
-        labels = search.connected_components(len(records), left[hit], right[hit])
-        more_l, more_r = _starved(labels, owner, nb, sims, top_k, cnn_candidate, known)
+    for _ in range(rounds):  # (the votes' groups where they added no pair)
+        more_l, more_r = _starved(groups(), owner, nb, sims, top_k, cnn_candidate, known)
         if not len(more_l):
             break
         check_more(more_l, more_r)

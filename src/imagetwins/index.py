@@ -139,6 +139,15 @@ def _root_how(value: object) -> tuple[bool, bool]:
         return False, False
 
 
+def _updated_roots(meta: dict[str, str]) -> list[tuple[str, bool, bool]]:
+    """The folders an index was updated from, by its ``root:`` records among ``meta`` (key -> value): (folder, with
+    its sub-folders, following links), sorted; a folder updated on its own and again with a folder above it (-r) is
+    left out, as part of that one."""
+    roots = sorted((_from_db(k.removeprefix("root:")), *_root_how(v)) for k, v in meta.items() if k.startswith("root:"))
+    return [(root, below, follow) for root, below, follow in roots
+            if not any(above != root and takes and Path(root).is_relative_to(above) for above, takes, _ in roots)]
+
+
 #: a file's state as the index compares it: size, mtime, ctime (ns) and inode
 FileState = tuple[int, int, int, int]
 _NO_STATE: FileState = (-1, -1, -1, -1)
@@ -741,15 +750,12 @@ class Index:
         updated from (``root:`` records; with -r where that update took the sub-folders, a folder inside one
         taken so left out); the ``DIR`` placeholder when it records none."""
         try:
-            roots = {_from_db(k.removeprefix("root:")): _root_how(v)[0] for k, v in self.db.execute(
-                "SELECT key, value FROM meta WHERE key LIKE 'root:%'")}
+            roots = _updated_roots(dict(self.db.execute("SELECT key, value FROM meta WHERE key LIKE 'root:%'")))
         except sqlite3.Error:
-            roots = {}
-        tops = [r for r in sorted(roots) if not any(
-            above != r and below and Path(r).is_relative_to(above) for above, below in roots.items())]
+            roots = []
         db = shell_word(self.path)
-        return [f"imagetwins index update {shell_word(r)}{' -r' if roots[r] else ''} --db {db}" for r in tops] or [
-            f"imagetwins index update DIR --db {db}"]
+        return [f"imagetwins index update {shell_word(r)}{' -r' if below else ''} --db {db}" for r, below, _ in roots
+                ] or [f"imagetwins index update DIR --db {db}"]
 
     def adding_commands(self, method: str) -> str:
         """The quoted ``index update`` command lines (of :meth:`update_commands`) that add ``method``'s encodings."""
@@ -1064,9 +1070,9 @@ class Index:
         """Whether the last update of ``root`` took its sub-folders in (its ``root:`` record)."""
         try:
             row = self.db.execute("SELECT value FROM meta WHERE key = ?", (f"root:{_to_db(str(root))}",)).fetchone()
-            return row is not None and bool(loads_json(row[0]).get("recursive"))
-        except (sqlite3.Error, ValueError, TypeError, AttributeError):
+        except sqlite3.Error:
             return False
+        return row is not None and _root_how(row[0])[0]
 
     def holds_below(self, root: str | os.PathLike) -> bool:
         """Whether the index holds files in sub-folders of ``root`` (an update of ``root`` without its sub-folders
@@ -1590,10 +1596,7 @@ class Index:
         except (sqlite3.Error, ValueError) as exc:
             return [f"cannot tell whether {self.path} is up to date ({exc})"]
         def fix(root: str) -> str:  # (with -r where the folder's last update took its sub-folders)
-            try:
-                below = bool(loads_json(meta.get(f"root:{_to_db(root)}", "{}")).get("recursive"))
-            except (ValueError, TypeError, AttributeError):
-                below = False
+            below = _root_how(meta.get(f"root:{_to_db(root)}"))[0]
             return f"'imagetwins index update {shell_word(root)}{' -r' if below else ''} --db {shell_word(self.path)}'"
 
         for key, value in sorted(meta.items()):
@@ -1621,7 +1624,7 @@ class Index:
                              f"encoding, so matches among them are missing; add them with "
                              + self.adding_commands(name))
         changed = gone = added = 0
-        roots = [(_from_db(k.removeprefix("root:")), v) for k, v in meta.items() if k.startswith("root:")]
+        roots = _updated_roots(meta)
         try:
             rows = self.db.execute("SELECT f.path, f.size, f.mtime_ns, x.ctime_ns, x.inode FROM file_paths f "
                                    "JOIN files x ON x.id = f.id").fetchall()
@@ -1643,24 +1646,12 @@ class Index:
                 continue
             if size != -1 and changed_since((size, mtime, ctime, inode), file_state(st)):
                 changed += 1
-        def takes_below(value: str) -> bool:
-            try:
-                return bool(loads_json(value).get("recursive", True))
-            except (ValueError, TypeError, AttributeError):
-                return False
-
-        # a folder updated on its own and again with a folder above it (-r) is listed once, as part of that one
-        roots = [(root, value) for root, value in roots
-                 if not any(above != root and takes_below(how) and Path(root).is_relative_to(above)
-                            for above, how in roots)]
         new: set[str] = set()
-        for root, value in roots:
+        for root, below, follow in roots:
             try:
-                how = loads_json(value)
                 listed: list[ReadFailure] = []
-                found = find_images(root, recursive=bool(how.get("recursive", True)), skipped=listed,
-                                    follow_symlinks=bool(how.get("follow", False)))
-            except (OSError, ValueError, TypeError, AttributeError):
+                found = find_images(root, recursive=below, skipped=listed, follow_symlinks=follow)
+            except (OSError, ValueError):
                 continue  # the folder is gone: its files count as deleted above
             new.update(p for p in [*map(str, found), *(f.path for f in listed)] if p not in indexed)
         added = len(new)

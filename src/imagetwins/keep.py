@@ -993,6 +993,8 @@ class _KeptScores:
         self.new: dict[tuple[str, str], list[tuple[bytes, bytes, float]]] = {}
         self.known: dict[tuple[str, bytes, bytes], float] = {}  # (what this run measured or read: star by star)
         self.no_verdict: set[tuple[bytes, bytes]] = set()  # (enlargements measured this run without a verdict)
+        # (once per keep stage, not per process: the copies encoder can be swapped (encoders.register(...,
+        # replace=True)) and verify's constants, which its pair-score version hashes, changed between runs)
         self._capture_version: str | None = None
 
     @classmethod
