@@ -190,3 +190,47 @@ def test_a_query_for_a_method_the_index_lacks_is_one_error_naming_the_indexed_fo
     assert f"'imagetwins index update {shell_word(str(catalogue))} -r --db {shell_word(str(db))} -m phash'" \
         in asked.output, asked.output
     assert " DIR " not in asked.output
+
+
+@pytest.mark.cli
+def test_remove_apply_and_undo_show_their_progress(tmp_path: Path, monkeypatch) -> None:
+    """``remove -r --apply`` moved 161 camera photos (each and its keeper checked by SHA-256, each move journalled)
+    in 6.5 s, and ``undo`` put them back in 15 s (a loaded 2-core machine), with nothing on the terminal until the
+    last line: at 20,000 duplicates, minutes of silence. Each now draws a bar ('moving', 'restoring', over the
+    files; shown after a second where progress is shown, as the scan's), counted to the end."""
+    import tqdm.auto
+
+    import imagetwins.cli.remove
+
+    bars: list = []
+
+    class Recorded(tqdm.auto.tqdm):
+        def __init__(self, *args, **kwargs):
+            shown = not kwargs.pop("disable", False)
+            super().__init__(*args, disable=True, **kwargs)
+            self.seen = 0
+            if shown:
+                bars.append((kwargs.get("desc"), kwargs.get("total"), self))
+
+        def update(self, n=1):
+            self.seen += n
+            return super().update(n)
+
+    album = tmp_path / "album"
+    album.mkdir()
+    for i in range(2):
+        synthetic_photo(96, 72, i).save(album / f"p{i}.png")
+        for copy in ("a", "b"):
+            (album / f"p{i} {copy}.png").write_bytes((album / f"p{i}.png").read_bytes())
+    monkeypatch.setattr(tqdm.auto, "tqdm", Recorded)
+    monkeypatch.setattr(imagetwins.cli.remove, "show_progress", lambda quiet: not quiet)
+    moved = CliRunner().invoke(main, ["remove", str(album), "-m", "phash", "--apply"])
+    assert moved.exit_code == 0, moved.output
+    assert [(total, bar.seen) for desc, total, bar in bars if desc == "moving"] == [(4, 4)], bars
+    run = next((tmp_path / "album.imagetwins-quarantine").iterdir())
+    back = CliRunner().invoke(main, ["undo", str(run)])
+    assert back.exit_code == 0, back.output
+    assert [(total, bar.seen) for desc, total, bar in bars if desc == "restoring"] == [(4, 4)], bars
+    bars.clear()
+    quiet = CliRunner().invoke(main, ["remove", str(album), "-m", "phash", "--apply", "-q"])
+    assert quiet.exit_code == 0 and not [b for b in bars if b[0] in ("moving", "restoring")]

@@ -661,7 +661,7 @@ LINK_KINDS = ("clone", "hard", "sym")
 
 
 def apply_plan(plan: Plan, root: str | os.PathLike, quarantine: str | os.PathLike,
-               link: str | None = None, to_trash: bool = False) -> Outcome:
+               link: str | None = None, to_trash: bool = False, progress: bool = False) -> Outcome:
     """Move the planned files into ``quarantine`` (relative paths under ``root`` preserved).
 
     The folder and the quarantine are locked for the run (:mod:`imagetwins.locks`): another run that
@@ -683,6 +683,8 @@ def apply_plan(plan: Plan, root: str | os.PathLike, quarantine: str | os.PathLik
 
     Ctrl-C or SIGTERM (in the main thread) lets the file being moved finish (a copy across devices is
     abandoned, its original untouched) and then raises :class:`Interrupted`, which says what was done.
+
+    ``progress``: a bar over the planned files ('moving', on stderr, drawn after a second).
 
     Raises
     ------
@@ -709,7 +711,8 @@ def apply_plan(plan: Plan, root: str | os.PathLike, quarantine: str | os.PathLik
             out = Outcome(manifest=qdir / JOURNAL)
             with _open_journal(qdir) as journal:
                 try:
-                    _apply_moves(plan, given, root, qdir, link, to_trash, journal, key, out, stop)
+                    with _bar(len(plan.moves), "moving", progress) as bar:
+                        _apply_moves(plan, given, root, qdir, link, to_trash, journal, key, out, stop, bar)
                 except JournalError as exc:
                     out.stopped = str(exc)
                 finally:
@@ -720,14 +723,23 @@ def apply_plan(plan: Plan, root: str | os.PathLike, quarantine: str | os.PathLik
     return out
 
 
+def _bar(total: int, desc: str, shown: bool):
+    """A progress bar over ``total`` files (moves, restores) where ``shown``, drawn after a second (a quick run
+    shows none) and cleared at the end; else a bar that draws nothing. Advanced with ``update(1)``."""
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit="file", desc=desc, leave=False, delay=1.0, disable=not (shown and total))
+
+
 def _apply_moves(plan: Plan, given: Path, root: Path, qdir: Path, link: str | None, to_trash: bool, journal,
-                 key: bytes, out: Outcome, stop: _Stop) -> None:
+                 key: bytes, out: Outcome, stop: _Stop, bar) -> None:
     keepers = _Keepers(given, plan.expected)
     trashes: dict = {}  # device -> its trash folder (or why it may not be used)
     listings = FolderListings()  # each folder's names, for the sidecars' question "does another IMG.* use IMG.xmp?"
     for src_s, group, keeper in plan.moves:
         if stop.signum:
             return
+        bar.update(1)  # (counted as it is begun: a file refused or failed is done with too)
         try:
             why = why_not_movable(src_s, [given]) or keepers.why_not(keeper, src_s)
             if why is not None:
@@ -1560,7 +1572,7 @@ def take_run_decisions(manifest: str | os.PathLike) -> dict | None:
     return {k: v for k, v in doc.items() if k != "mac"}
 
 
-def undo(manifest: str | os.PathLike) -> Outcome:
+def undo(manifest: str | os.PathLike, progress: bool = False) -> Outcome:
     """Put every quarantined file back where it was, verifying its SHA-256.
 
     ``manifest`` is the quarantine folder, its ``manifest.jsonl`` or its ``manifest.json``. Files
@@ -1572,7 +1584,8 @@ def undo(manifest: str | os.PathLike) -> Outcome:
     across devices left are removed once a whole copy of their file is known to exist.
 
     The quarantine and the scanned folder are locked while undo runs (:mod:`imagetwins.locks`).
-    Ctrl-C or SIGTERM (main thread) stops between two files with :class:`Interrupted`.
+    Ctrl-C or SIGTERM (main thread) stops between two files with :class:`Interrupted`. ``progress``: a bar over the
+    journal's entries to restore ('restoring', on stderr, drawn after a second).
 
     Raises
     ------
@@ -1594,9 +1607,11 @@ def undo(manifest: str | os.PathLike) -> Outcome:
         out.failed, out.refused_lines = list(problems), [where for where, _ in problems]
         todo = [e for e in entries if not e.get("restored") or e.get("partials") or e.get("clone_tmp")]
         images = _ImagesBack(entries, out)
+        bar = _bar(len(todo), "restoring", progress)
         for e in todo:
             if stop.signum:
                 break
+            bar.update(1)
             try:
                 _clear_partials(e, qdir, out)
                 _clear_clone_tmp(e)
@@ -1615,6 +1630,7 @@ def undo(manifest: str | os.PathLike) -> Outcome:
                 break
             except OSError as exc:
                 out.failed.append((e["to"], exc.strerror or str(exc)))
+        bar.close()
         if not stop.signum and not out.stopped:
             out.failed += [(f, "still in the quarantine, and no journal line undo can use names it (the journal "
                                "was cut short or edited?): not restored, left there; put it back by hand")

@@ -23,6 +23,7 @@ from imagetwins.cli._common import (
     quiet_option,
     refuse_options,
     scan_options,
+    show_progress,
 )
 from imagetwins.cli._outputs import Requested, groups_output, output_options
 from imagetwins.cli._scan import decide, hint_if_empty, note_keep_in_outside, scan
@@ -266,7 +267,8 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
 
         try:
             if plan.moves:  # (the files first: a folder never holds a keeper of theirs, see _folder_moves)
-                done = apply_plan(plan, directory, quarantine, link=link, to_trash=to_trash)
+                done = apply_plan(plan, directory, quarantine, link=link, to_trash=to_trash,
+                                  progress=show_progress(quiet))
                 _applied.append(done.manifest)
             else:
                 done = None
@@ -302,7 +304,7 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
         _exit_if_refused(len(plan.refused), 0, False, quiet, (len(folders_refused), 0))
         return
     try:
-        out = apply_plan(plan, directory, quarantine, link=link, to_trash=to_trash)
+        out = apply_plan(plan, directory, quarantine, link=link, to_trash=to_trash, progress=show_progress(quiet))
         _applied.append(out.manifest)
     except (QuarantineError, TrashUnavailable) as exc:
         raise click.ClickException(str(exc)) from None
@@ -611,7 +613,7 @@ def undo(manifest: Path, quiet: bool) -> None:
 
     try:
         with _stoppable("nothing restored"):
-            out = undo_moves(manifest)
+            out = undo_moves(manifest, progress=show_progress(quiet))
     except (QuarantineError, FolderBusy) as exc:
         raise click.ClickException(str(exc)) from None
     except Interrupted as stop:
