@@ -208,3 +208,19 @@ def test_ctrl_c_stops_a_verification_whose_worker_is_stuck(tmp_path: Path) -> No
             proc.kill()
             proc.wait()
     assert out == "interrupted 0\n"
+
+
+def test_a_worker_that_stops_answering_is_stopped_and_its_pairs_checked_here(rows, in_processes, monkeypatch) -> None:
+    """Thousands of pairs and one worker stuck in a check (or stopped: kill -STOP): the run waited for it for ever
+    (Ctrl-C was the only way out). Now a worker holding a batch without answering for
+    ``verify_processes.ANSWER_TIMEOUT`` seconds is stopped, one line says so, and what is left is checked here."""
+    monkeypatch.setattr(verify_processes, "ANSWER_TIMEOUT", 3.0, raising=False)
+    monkeypatch.setattr(copies, "ANSWER_WATCH", 0.5, raising=False)
+    _worker_whose_checks_do(monkeypatch, "import time; time.sleep(3600)")
+    left, right = np.triu_indices(len(rows), 1)
+    got, said = _pairs_checked_within(90, rows, left, right)
+    want = [v.confidence for v in copies.verify_pairs(rows, rows, left, right, workers=1, confidence_only=True)]
+    assert got.tolist() == want
+    assert len(said) == 1 and said[0].startswith(
+        "copies: a verification process gave no answer in 3 s (stopped); verifying the "), said
+    assert not verify_processes._live

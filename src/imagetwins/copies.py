@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import queue
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -1195,6 +1196,8 @@ def _verified_confidences(features_a: Sequence, features_b: Sequence, left: np.n
 PROCESS_PAIRS = 2000
 #: pairs sent to a worker process at a time (their rows' features with them: ~50 KB a row)
 PROCESS_BATCH = 32
+#: seconds between looks for a worker process that stopped answering (verify_processes.ANSWER_TIMEOUT)
+ANSWER_WATCH = 5.0
 
 
 def _processes_for(pairs: int, workers: int | None) -> int:
@@ -1243,7 +1246,7 @@ def _verify_in_processes(features_a: Sequence, features_b: Sequence, left: np.nd
     into ``out`` (NaN for a pair whose features cannot be used: one warning naming the file, as in threads), and
     ``done`` gets each chunk of ``chunk`` pairs once all of it is answered. Returns which pairs were answered: where a
     process could not start or ended, one line says so and the rest are left to the caller."""
-    from imagetwins.verify_processes import Worker, WorkerFailed
+    from imagetwins.verify_processes import ANSWER_TIMEOUT, Worker, WorkerFailed
 
     answered = np.zeros(len(left), bool)
     order = cache_order(left, right, features_a is features_b)
@@ -1277,7 +1280,7 @@ def _verify_in_processes(features_a: Sequence, features_b: Sequence, left: np.nd
                         idx = batches[b]
                         worker.send(*_batch_request(features_a, features_b, left[idx], right[idx]))
                     if sent is not None:
-                        results.put((sent, worker.answers()))
+                        results.put((sent, worker.answers(more=b is not None)))
                     if b is None:
                         break
                     sent = b
@@ -1291,7 +1294,13 @@ def _verify_in_processes(features_a: Sequence, features_b: Sequence, left: np.nd
         running, failed = len(feeders), None
         try:
             while running:
-                b, answers = results.get()
+                try:  # (a process that stops answering is stopped: its feeder then says so)
+                    b, answers = results.get(timeout=min(ANSWER_WATCH, ANSWER_TIMEOUT))
+                except queue.Empty:
+                    now = time.monotonic()
+                    for w in pool:
+                        w.stop_if_silent(now)
+                    continue
                 if b is None:
                     if answers is None:
                         running -= 1

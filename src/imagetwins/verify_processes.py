@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 
 from imagetwins._pipe_workers import (
@@ -38,6 +39,9 @@ __all__ = ["WorkerFailed", "Worker", "stop_workers"]
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[1])
 #: seconds a new process may take to import OpenCV, numpy and onnxruntime and say it is ready
 START_TIMEOUT = 120.0
+#: seconds a process may go without answering while it holds a batch (~32 checks, well under a second each even on
+#: a loaded machine): past it, it is stuck (or stopped: kill -STOP) and is stopped, so the run goes on
+ANSWER_TIMEOUT = 600.0
 
 
 class WorkerFailed(Exception):
@@ -66,6 +70,9 @@ class Worker(PipeWorker):
         except OSError as exc:
             raise WorkerFailed(f"cannot start a verification process ({exc.strerror or exc})") from None
         self.started = False
+        #: when the process last answered (or became ready) while a batch was out; None: it holds none
+        self.heard: float | None = None
+        self.silent = False
 
     def wait_ready(self) -> None:
         """Wait until the process has imported what a check needs (:class:`WorkerFailed` if it cannot)."""
@@ -78,6 +85,16 @@ class Worker(PipeWorker):
             self.stop()
             raise WorkerFailed(f"a verification process could not start ({answer[1]})")
         self.started = True
+        self.heard = time.monotonic()
+
+    def stop_if_silent(self, now: float) -> bool:
+        """Stop the process if it has not answered for :data:`ANSWER_TIMEOUT` seconds while it holds a batch
+        (its feeding thread then gets a :class:`WorkerFailed` saying so); whether it was stopped."""
+        if self.heard is None or now - self.heard <= ANSWER_TIMEOUT:
+            return False
+        self.silent = True
+        self.stop()
+        return True
 
     def send(self, payloads: list, pairs: list) -> None:
         """Send a batch: ``pairs`` as indices into ``payloads`` (the rows); :meth:`answers` gives its answers."""
@@ -86,9 +103,12 @@ class Worker(PipeWorker):
         except WorkerEnded:
             raise WorkerFailed(self.how_it_ended()) from None
 
-    def answers(self) -> list:
-        """The answers to the oldest batch sent and not answered: a confidence or a reason, one a pair."""
-        return self._receive(None)[1]
+    def answers(self, more: bool = False) -> list:
+        """The answers to the oldest batch sent and not answered: a confidence or a reason, one a pair. ``more``:
+        another batch is still out (its wait for an answer starts now)."""
+        answer = self._receive(None)[1]
+        self.heard = time.monotonic() if more else None
+        return answer
 
     def _receive(self, timeout: float | None) -> tuple:
         # (a time limit only for the start)
@@ -104,6 +124,8 @@ class Worker(PipeWorker):
     def how_it_ended(self) -> str:
         """One line: how the process ended (it is waited for)."""
         code = self.exit_code(5)
+        if self.silent:
+            return f"a verification process gave no answer in {ANSWER_TIMEOUT:g} s (stopped)"
         if code is None:
             return "a verification process stopped answering"
         self.stop()
