@@ -67,3 +67,36 @@ def test_real_keypoints_match_as_opencv_matches_them_and_checks_give_the_same_an
         matching._session = session
     assert checks[1] >= verify.DEFAULT_CONFIDENCE  # the crop is a copy, the other photo is not
     assert checks[3] < verify.DEFAULT_CONFIDENCE
+
+
+def test_matches_at_two_places_are_what_opencvs_ransac_fits_nothing_to() -> None:
+    """verify._fit answers None without RANSAC where the matched keypoints of one side lie at two places or fewer
+    (several keypoints matched to one; ~1.7 ms of draws each): OpenCV's RANSAC refuses every sample of such points
+    and fits nothing, and fits where there are three places."""
+    rng = np.random.default_rng(5)
+    for trial in range(200):
+        n = int(rng.integers(4, 14))
+        spread = rng.uniform(0, 320, (n, 2)).astype(np.float32)
+        places = rng.uniform(0, 320, (2, 2)).astype(np.float32)
+        at_two = places[rng.integers(0, 1 if trial % 7 == 0 else 2, n)]  # (one place, now and then)
+        for src, dst in ((spread, at_two), (at_two, spread)):
+            assert verify._two_places_at_most(at_two) and not verify._two_places_at_most(spread)
+            matrix, _ = cv2.estimateAffine2D(src, dst, method=cv2.RANSAC, ransacReprojThreshold=verify.RANSAC_PIXELS,
+                                             maxIters=500, confidence=0.99)
+            assert matrix is None, trial
+        three = at_two.copy()
+        three[int(rng.integers(0, n))] = rng.uniform(0, 320, 2).astype(np.float32)  # a third place
+        if len({tuple(p) for p in three.tolist()}) == 3:
+            assert not verify._two_places_at_most(three)
+            matrix, _ = cv2.estimateAffine2D(spread, three, method=cv2.RANSAC,
+                                             ransacReprojThreshold=verify.RANSAC_PIXELS, maxIters=500, confidence=0.99)
+            assert matrix is not None, trial
+
+
+def test_a_fit_with_and_without_ransacs_draws_at_two_places_is_the_same(monkeypatch) -> None:
+    photo = synthetic_photo(320, 240, seed=7)
+    features = [verify.extract(p) for p in (photo, edits.EDITS["crop_half"](photo, np.random.default_rng(1)),
+                                            synthetic_photo(320, 240, seed=8))]
+    checks = [verify.verify_pair(a, b).to_dict() for a in features for b in features]
+    monkeypatch.setattr(verify, "_two_places_at_most", lambda points: False)  # RANSAC asked every time
+    assert [verify.verify_pair(a, b).to_dict() for a in features for b in features] == checks

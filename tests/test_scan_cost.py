@@ -178,3 +178,15 @@ def test_the_percentile_of_the_lighting_check_is_numpys_to_the_bit() -> None:
             for q in (0, 25, 50, 75, 80, 99.9, 100):
                 assert verify._percentile(values, q) == np.percentile(values, q), (n, q)
     assert np.isnan(verify._percentile(np.array([1.0, np.nan, 3.0]), 80))
+
+
+def test_the_median_of_the_dense_check_is_numpys_to_the_bit() -> None:
+    rng = np.random.default_rng(1)
+    for n in [*range(1, 40), 399, 400, 401]:
+        for values in (rng.random(n) * 200, rng.integers(0, 4, n).astype(np.float64), np.abs(rng.normal(0, 9, n)),
+                       (rng.random(n) * 2 - 1).astype(np.float32), rng.integers(0, 3, n).astype(np.float32) / 3):
+            want = float(np.median(values))
+            got = verify._median(values)
+            assert got == want and type(got) is float, (n, values.dtype, got, want)
+    assert np.isnan(verify._median(np.array([1.0, np.nan, 3.0])))
+    assert np.isnan(verify._median(np.array([1.0, np.nan, 3.0], np.float32)))

@@ -790,32 +790,66 @@ def _one_frame_holds_the_other(a: ImageFeatures, b: ImageFeatures, h: np.ndarray
         or (cover_b > 0 and _padding_beyond(b, mapped))
 
 
-def _frames(a: ImageFeatures, b: ImageFeatures, transform: np.ndarray, mirrored: bool, v: Verification) -> None:
+def _frames(a: ImageFeatures, b: ImageFeatures, transform: np.ndarray, mirrored: bool, v: Verification
+            ) -> _Frames | None:
     """``frame_cover_a/b`` and ``rotation`` of ``v`` from ``transform`` (2 x 3 affine or 3 x 3 homography, a's
-    feature frame -> b's): the frames as polygons, intersected exactly."""
+    feature frame -> b's): the frames as polygons, intersected exactly. Returns what :func:`_inner_detail` reads of
+    them (None where the frames could not be measured)."""
     h = _homogeneous(transform)
     (wa, ha), (wb, hb) = a.size, b.size
     covers = _frame_covers(a, b, h)
     if covers is None:
-        return
+        return None
     mapped, back, v.frame_cover_a, v.frame_cover_b = covers
+    frames = _Frames(mapped, back)
     beyond_a = None
     if back is not None and np.all(back[:, 2] > 1e-9):
         beyond_a = _beyond(_clip_to_rect(back[:, :2] / back[:, 2:], float(wa), float(ha)), float(wa), float(ha))
     v.beyond = (beyond_a, _beyond(_clip_to_rect(mapped, float(wb), float(hb)), float(wb), float(hb)))
-    v.padded = (back is not None and v.frame_cover_a < FRAMING_COVER and _padding_beyond(a, back[:, :2] / back[:, 2:]),
-                v.frame_cover_b < FRAMING_COVER and _padding_beyond(b, mapped))
+    v.padded = (back is not None and v.frame_cover_a < FRAMING_COVER
+                and _padding_beyond(a, frames.quad(1), frames.outside(0, a)),
+                v.frame_cover_b < FRAMING_COVER and _padding_beyond(b, mapped, frames.outside(1, b)))
     lin = h[:2, :2] / h[2, 2]
     if mirrored:
         v.rotation = 180.0
     else:
         v.rotation = abs(float(np.degrees(np.arctan2(lin[1, 0] - lin[0, 1], lin[0, 0] + lin[1, 1]))))
+    return frames
 
 
-def _inner_detail(a: ImageFeatures, b: ImageFeatures, transform: np.ndarray, v: Verification) -> None:
+class _Frames:
+    """The frames :func:`_frames` measured, for :func:`_inner_detail` too: ``a``'s corners in ``b``'s feature frame
+    (``mapped``), ``b``'s in ``a``'s with their homogeneous coordinate (``back``, None where the map is singular), and
+    each image's pixels beyond the other's frame (:func:`_outside`), made once for the padding and the detail rule."""
+
+    def __init__(self, mapped: np.ndarray, back: np.ndarray | None) -> None:
+        self.mapped, self.back = mapped, back
+        self._outside: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+
+    def quad(self, k: int) -> np.ndarray:
+        """Image ``k``'s frame (0: ``a``, 1: ``b``) in the other's feature frame, as the frame rules take it."""
+        return self.mapped if k == 0 else self.back[:, :2] / self.back[:, 2:]
+
+    def corners(self, k: int) -> np.ndarray | None:
+        """:meth:`quad`, or None where its corners are no finite points (``b``'s through a map that sends one to
+        infinity; ``a``'s are finite, or :func:`_frame_covers` measured nothing)."""
+        if k == 1 and (self.back is None or not np.all(np.isfinite(self.back)) or np.any(self.back[:, 2] <= 1e-9)):
+            return None
+        return self.quad(k)
+
+    def outside(self, k: int, x: ImageFeatures) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:func:`_outside` of ``x`` (image ``k``) and the other image's frame."""
+        region = self._outside.get(k)
+        if region is None:
+            region = self._outside[k] = _outside(x, self.quad(1 - k))
+        return region
+
+
+def _inner_detail(a: ImageFeatures, b: ImageFeatures, transform: np.ndarray, v: Verification,
+                  frames: _Frames) -> None:
     """The detail rule's measurements (:data:`DETAIL_CAP`) of ``v``: ``inner``, ``inner_scale``, ``inner_detail``,
-    from the frames (``v.frame_cover_a/b``, ``v.padded``, measured first) and ``transform`` (a's feature frame ->
-    b's)."""
+    from the frames (``v.frame_cover_a/b``, ``v.padded``, and ``frames``, :func:`_frames`' answer, measured first)
+    and ``transform`` (a's feature frame -> b's)."""
     covers = (v.frame_cover_a, v.frame_cover_b)
     k = int(covers[1] > covers[0])  # the picture inside the other's frame, if one is
     inner, outer = (a, b) if k == 0 else (b, a)
@@ -827,11 +861,9 @@ def _inner_detail(a: ImageFeatures, b: ImageFeatures, transform: np.ndarray, v: 
         hab = h if k == 0 else np.linalg.inv(h)  # the inner's feature frame -> the outer's
     except np.linalg.LinAlgError:
         return
-    corners = np.array([[0, 0, 1], [inner.size[0], 0, 1], [inner.size[0], inner.size[1], 1], [0, inner.size[1], 1]],
-                       np.float64) @ hab.T
-    if not np.all(np.isfinite(corners)) or np.any(corners[:, 2] <= 1e-9):
+    if frames.corners(k) is None:  # (the inner's corners in the outer's frame, mapped by hab in _frame_covers)
         return
-    flat = _flat_share(outer, corners[:, :2] / corners[:, 2:])
+    flat = _flat_share(frames.outside(1 - k, outer))
     if flat is None or flat > DETAIL_SCENE_FLAT:
         return  # what the outer shows beyond the inner is a surround (a screenshot's bars, a keystone's), no scene
     centre = np.array([inner.size[0] / 2, inner.size[1] / 2, 1.0])
@@ -859,41 +891,45 @@ def _inner_detail(a: ImageFeatures, b: ImageFeatures, transform: np.ndarray, v: 
     v.inner_detail = float(np.log10(max(weighted[above].mean(), 1e-30) / max(weighted[below].mean(), 1e-30)))
 
 
-def _flat_share(x: ImageFeatures, other: np.ndarray) -> float | None:
-    """The share of what ``x`` shows outside ``other`` (a quadrilateral in ``x``'s feature frame), looked at in its
-    thumbnail :data:`PADDING_MARGIN` px clear of the edge, that lies within :data:`PADDING_SPREAD` grey levels of its
-    median (None: fewer than :data:`PADDING_MIN_PIXELS` such pixels)."""
-    thumb = x.thumbnail
-    scale = thumb.shape[1] / x.size[0]
-    inside = np.zeros(thumb.shape, np.uint8)
-    cv2.fillConvexPoly(inside, np.round(other * scale * 16).astype(np.int32), 1, lineType=cv2.LINE_8, shift=4)
-    outside = cv2.dilate(inside, np.ones((2 * PADDING_MARGIN + 1, 2 * PADDING_MARGIN + 1), np.uint8)) == 0
-    if outside.sum() < PADDING_MIN_PIXELS:
-        return None
-    values = thumb[outside].astype(np.float64)
-    return float((np.abs(values - np.median(values)) <= PADDING_SPREAD).mean())
-
-
-def _padding_beyond(x: ImageFeatures, other: np.ndarray) -> bool:
-    """Whether what ``x`` shows outside ``other`` (the other image's frame, a quadrilateral in ``x``'s feature frame)
-    is padding: one flat colour or gradient (:data:`PADDING_SPREAD`) that the picture just inside does not continue.
-    Looked at in ``x``'s thumbnail, :data:`PADDING_MARGIN` px clear of the frame's edge (where the alignment and the
-    blur mix the two)."""
+def _outside(x: ImageFeatures, other: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What :func:`_padding_beyond` and :func:`_flat_share` look at: ``x``'s thumbnail, its pixels inside ``other`` (a
+    quadrilateral in ``x``'s feature frame; 1 inside, 0 out) and those :data:`PADDING_MARGIN` px clear of it outside
+    (bool: where the alignment and the blur do not mix the two)."""
     thumb = x.thumbnail
     scale = thumb.shape[1] / x.size[0]
     poly = np.round(other * scale * 16).astype(np.int32)  # 4 bits of sub-pixel precision for fillConvexPoly
     inside = np.zeros(thumb.shape, np.uint8)
     cv2.fillConvexPoly(inside, poly, 1, lineType=cv2.LINE_8, shift=4)
     kernel = np.ones((2 * PADDING_MARGIN + 1, 2 * PADDING_MARGIN + 1), np.uint8)
-    grown = cv2.dilate(inside, kernel)
-    outside = grown == 0
+    return thumb, inside, cv2.dilate(inside, kernel) == 0
+
+
+def _flat_share(region: tuple[np.ndarray, np.ndarray, np.ndarray]) -> float | None:
+    """The share of what an image shows outside the other's frame (``region``: :func:`_outside`'s), looked at in its
+    thumbnail :data:`PADDING_MARGIN` px clear of the edge, that lies within :data:`PADDING_SPREAD` grey levels of its
+    median (None: fewer than :data:`PADDING_MIN_PIXELS` such pixels)."""
+    thumb, _, outside = region
+    if outside.sum() < PADDING_MIN_PIXELS:
+        return None
+    values = thumb[outside].astype(np.float64)
+    return float((np.abs(values - _median(values)) <= PADDING_SPREAD).mean())
+
+
+def _padding_beyond(x: ImageFeatures, other: np.ndarray,
+                    region: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> bool:
+    """Whether what ``x`` shows outside ``other`` (the other image's frame, a quadrilateral in ``x``'s feature frame)
+    is padding: one flat colour or gradient (:data:`PADDING_SPREAD`) that the picture just inside does not continue.
+    Looked at in ``x``'s thumbnail, :data:`PADDING_MARGIN` px clear of the frame's edge (where the alignment and the
+    blur mix the two). ``region``: :func:`_outside` of ``x`` and ``other``, where it was made already."""
+    thumb, inside, outside = region if region is not None else _outside(x, other)
+    kernel = np.ones((2 * PADDING_MARGIN + 1, 2 * PADDING_MARGIN + 1), np.uint8)
     # the picture's band PADDING_MARGIN px clear of the edge inside, as the outside is clear of it outside
     clear = cv2.erode(inside, kernel, borderType=cv2.BORDER_CONSTANT, borderValue=1) > 0
     strip = clear & ~(cv2.erode(clear.astype(np.uint8), kernel, borderType=cv2.BORDER_CONSTANT, borderValue=1) > 0)
     if outside.sum() < PADDING_MIN_PIXELS or strip.sum() < PADDING_MIN_PIXELS:
         return False
     values = thumb[outside].astype(np.float64)
-    flat = float(np.median(values))
+    flat = _median(values)
     gradient = _gradient(thumb, outside)
     for level, continues in ((lambda mask: flat, PADDING_CONTINUES), (gradient, PADDING_GRADIENT_CONTINUES)):
         # the picture along the edge is not the same colour or gradient going on (a sky or a wall seen further by a
@@ -1037,12 +1073,26 @@ def _fit(pa: np.ndarray, da: np.ndarray, pb: np.ndarray, db: np.ndarray, min_mat
         return None
     qi = np.flatnonzero(good)
     ti = nearest[good]
+    if _two_places_at_most(pa[qi]) or _two_places_at_most(pb[ti]):
+        return None  # what OpenCV's RANSAC answers after 10,000 draws (see _two_places_at_most)
     matrix, mask = cv2.estimateAffine2D(pa[qi], pb[ti], method=cv2.RANSAC, ransacReprojThreshold=RANSAC_PIXELS,
                                         maxIters=iterations, confidence=0.99)
     if matrix is None or mask is None:
         return None
     mask = mask.ravel().astype(bool)
     return matrix, mask, qi, ti
+
+
+def _two_places_at_most(points: np.ndarray) -> bool:
+    """Whether the matched keypoints ``points`` ((n, 2) float32, n >= 3) lie at two places or fewer (several of one
+    image's keypoints matched to one of the other's; keypoints of two pyramid levels at one place). Every three of
+    them then hold two at one place, which OpenCV's RANSAC refuses as a sample (``haveCollinearPoints``: their cross
+    product is exactly 0), so it draws 10,000 samples and fits nothing: :func:`_fit` answers None without it (~1.7 ms
+    of a quick look's RANSAC, on one quick fit in ten of the look-alikes a search proposes). Places are told apart by
+    their bits (0.0 and -0.0 count as two: at worst RANSAC is asked)."""
+    places = np.ascontiguousarray(points, np.float32).view(np.uint64).ravel()
+    others = places[places != places[0]]
+    return not len(others) or bool((others == others[0]).all())
 
 
 def _cells(x: np.ndarray) -> np.ndarray:
@@ -1102,8 +1152,8 @@ def _dense(a: ImageFeatures, b: ImageFeatures, matrix: np.ndarray, v: Verificati
     ca = ca - mean_a[..., None]
     cb = cb - mean_b[..., None]
     sa, sb = np.sqrt((ca * ca).mean(-1)), np.sqrt((cb * cb).mean(-1))
-    departure = 1.0 if lighting is None else float(np.median(
-        np.abs(mean_b[cm] - (lighting[0] * mean_a[cm] + lighting[1])) / (np.maximum(sa, sb)[cm] + 2.0)))
+    departure = 1.0 if lighting is None else _median(
+        np.abs(mean_b[cm] - (lighting[0] * mean_a[cm] + lighting[1])) / (np.maximum(sa, sb)[cm] + 2.0))
     textured = cm & (sa > 3) & (sb > 3)  # flat cells (sky, walls) say nothing either way
     if not textured.any():
         return departure
@@ -1119,20 +1169,22 @@ def _dense(a: ImageFeatures, b: ImageFeatures, matrix: np.ndarray, v: Verificati
         v.disagreement = (0 if swap else 1, where, float(bad.sum() / textured.sum()))
     v.agreement = float((ncc >= 0.5).mean())
     v.strict_agreement = float((ncc >= 0.8).mean())
-    v.median_ncc = float(np.median(ncc))
+    v.median_ncc = _median(ncc)
     colours = (b.colour, a.colour) if swap else (a.colour, b.colour)
     chroma_src = chroma_dst = None
     changed = False
+    fitted = recoloured = None  # the colour fit's (direction, coefficients) and the cells' NCC recoloured by it
     if v.strict_agreement >= min(COLOUR_FIT_AGREEMENT, COLOUR_CHANGED_AGREEMENT) and colours[0] is not None \
             and colours[1] is not None:
         chroma_src, chroma_dst = _chroma_cells(*colours, src.shape, dst.shape, cm.shape, m)
         changed = _colour_change(chroma_src[cm], chroma_dst[cm]) >= COLOUR_CHANGE
         if v.strict_agreement >= COLOUR_FIT_AGREEMENT or changed:
             colour, direction, coef = _colour_fit(mean_a[cm], chroma_src[cm], mean_b[cm], chroma_dst[cm], changed)
+            fitted = (direction, coef)
             if colour <= COLOUR_GAIN * v.lighting_residual:
                 v.lighting_residual = colour
                 if changed:
-                    _recoloured(v, colours, src.shape, m, warped, fd, textured, cm, direction, coef)
+                    recoloured = _recoloured(v, colours, src.shape, m, warped, fd, textured, cm, direction, coef)
     if lighting is not None and v.strict_agreement < OVERLAY_REST_AGREES:
         grey = (mean_b, np.stack([mean_a, np.ones_like(mean_a)], -1), lighting)
         # overlays over a copy whose colours were changed too: the cells off the *colour* change are the overlays
@@ -1144,9 +1196,10 @@ def _dense(a: ImageFeatures, b: ImageFeatures, matrix: np.ndarray, v: Verificati
             if chroma_src is None:
                 chroma_src, chroma_dst = _chroma_cells(*colours, src.shape, dst.shape, cm.shape, m)
                 changed = _colour_change(chroma_src[cm], chroma_dst[cm]) >= COLOUR_CHANGE
-            model = _colour_model(mean_a, chroma_src, mean_b, chroma_dst, cm, changed)
+            model = _colour_model(mean_a, chroma_src, mean_b, chroma_dst, cm, changed, fitted)
             if changed:  # the overlays are the cells that disagree once recoloured
-                ncc_cells = _recoloured_ncc(colours, src.shape, m, warped, fd, model[3], model[2])[0]
+                ncc_cells = recoloured if recoloured is not None else \
+                    _recoloured_ncc(colours, src.shape, m, warped, fd, model[3], model[2])[0]
             _outside_overlays(v, ncc_cells, textured, cm, sa, sb, model)
     return departure
 
@@ -1180,7 +1233,7 @@ def _outside_overlays(v: Verification, ncc_cells: np.ndarray, textured: np.ndarr
             return False
         # a resampled copy's cell means move with their texture; other light moves the flat cells too
         off_fit = np.abs(target[kept] - design[kept] @ fit)
-        if float(np.median(off_fit / (np.maximum(sa, sb)[kept] + 2.0))) > OVERLAY_REST_TEXTURE:
+        if _median(off_fit / (np.maximum(sa, sb)[kept] + 2.0)) > OVERLAY_REST_TEXTURE:
             return False
     v.strict_agreement, v.lighting_residual, v.overlay = strict, min(residual, v.lighting_residual), share
     return True
@@ -1207,10 +1260,16 @@ def _model_fit(design: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray | N
 
 
 def _colour_model(grey_a: np.ndarray, chroma_a: np.ndarray, grey_b: np.ndarray, chroma_b: np.ndarray,
-                  cells: np.ndarray, quadratic: bool = False) -> tuple:
+                  cells: np.ndarray, quadratic: bool = False, fitted: tuple[int, np.ndarray] | None = None) -> tuple:
     """The colour lighting model over the grid (as :func:`_outside_overlays` takes a model): the direction of
     :func:`_colour_lighting_residual`'s two with the smaller residual over ``cells`` (``quadratic``: see
-    :func:`_colour_design`), and which it is (0: ``b``'s grey from ``a``'s colour, 1: the other way)."""
+    :func:`_colour_design`), and which it is (0: ``b``'s grey from ``a``'s colour, 1: the other way). ``fitted``:
+    that fit's (direction, coefficients) where :func:`_colour_fit` made it already over these cells (the same rows:
+    the same numbers), so only the chosen direction's design rows are made."""
+    if fitted is not None:
+        k, coef = fitted
+        grey, chroma, target = (grey_a, chroma_a, grey_b) if k == 0 else (grey_b, chroma_b, grey_a)
+        return target.astype(np.float64), _colour_design(grey, chroma, quadratic), coef, k
     designs = [_colour_design(grey_a, chroma_a, quadratic), _colour_design(grey_b, chroma_b, quadratic)]
     targets = [grey_b.astype(np.float64), grey_a.astype(np.float64)]
     residual, coef = _robust_residuals(np.stack([d[cells] for d in designs]), np.stack([t[cells] for t in targets]),
@@ -1241,7 +1300,7 @@ def _colour_change(chroma_a: np.ndarray, chroma_b: np.ndarray) -> float:
     shift -= np.median(shift, 0)
     spread = max(float(np.sqrt(((c - c.mean(0)) ** 2).sum(1).mean())) for c in (chroma_a.astype(np.float64),
                                                                                   chroma_b.astype(np.float64)))
-    return float(np.median(np.linalg.norm(shift, axis=1)) / (spread + 1.0))
+    return _median(np.linalg.norm(shift, axis=1)) / (spread + 1.0)
 
 
 def _recoloured_ncc(colours: tuple[np.ndarray, np.ndarray], src_shape: tuple[int, int], warp: np.ndarray,
@@ -1273,7 +1332,7 @@ def _recoloured_ncc(colours: tuple[np.ndarray, np.ndarray], src_shape: tuple[int
 
 def _recoloured(v: Verification, colours: tuple[np.ndarray, np.ndarray], src_shape: tuple[int, int],
                 warp: np.ndarray, warped: np.ndarray, fd: np.ndarray, textured: np.ndarray, compared: np.ndarray,
-                direction: int, coef: np.ndarray) -> None:
+                direction: int, coef: np.ndarray) -> np.ndarray:
     """Raise ``v``'s agreements and median NCC where more of the ``textured`` cells agree recoloured
     (:func:`_recoloured_ncc`, the same arguments), and lower its lighting residual where the recoloured cells' means
     follow one brightness change more closely (the grey fit's, over the ``compared`` cells): the colour fit is made
@@ -1286,8 +1345,9 @@ def _recoloured(v: Verification, colours: tuple[np.ndarray, np.ndarray], src_sha
     if strict > v.strict_agreement:
         v.strict_agreement = strict
         v.agreement = max(v.agreement, float((ncc >= 0.5).mean()))
-        v.median_ncc = max(v.median_ncc, float(np.median(ncc)))
+        v.median_ncc = max(v.median_ncc, _median(ncc))
     v.lighting_residual = min(v.lighting_residual, light)
+    return grid
 
 
 def _percentile(values: np.ndarray, q: float) -> float:
@@ -1305,6 +1365,21 @@ def _percentile(values: np.ndarray, q: float) -> float:
     a, b, t = float(part[below]), float(part[below + 1]), virtual - below
     diff = b - a
     return b - diff * (1 - t) if t >= 0.5 else a + diff * t
+
+
+def _median(values: np.ndarray) -> float:
+    """``float(np.median(values))``, the very same float, for a 1-D float array: numpy's general code (its NaN check
+    and indexing around one partition and a mean) cost ~0.1 ms a call, four or five calls a dense check (tests/
+    test_scan_cost.py holds them equal). The middle one, or the mean of the middle two as numpy takes it (in the
+    array's own type)."""
+    n = len(values)
+    if n == 0 or np.isnan(values).any():
+        return float(np.median(values))
+    k = n // 2
+    if n % 2:
+        return float(np.partition(values, k)[k])
+    part = np.partition(values, (k - 1, k))
+    return float(part[k - 1:k + 1].mean())
 
 
 def _lighting_residual(x: np.ndarray, y: np.ndarray) -> float:
@@ -1553,9 +1628,9 @@ def _verify_ordered(a: ImageFeatures, b: ImageFeatures, keep_matches: bool = Fal
             if calibrated <= NOT_ONE_CAPTURE:
                 v.confidence = calibrated
                 return v
-        _frames(a, b, aligned, mirrored, v)
-        if float(confidence_from(v.measurements()[:CALIBRATED])) > NOT_ONE_CAPTURE:
-            _inner_detail(a, b, aligned, v)  # (it caps at NOT_ONE_CAPTURE: measured only where that can matter)
+        frames = _frames(a, b, aligned, mirrored, v)
+        if frames is not None and float(confidence_from(v.measurements()[:CALIBRATED])) > NOT_ONE_CAPTURE:
+            _inner_detail(a, b, aligned, v, frames)  # (it caps at NOT_ONE_CAPTURE: measured only where that can matter)
     v.confidence = float(confidence_from(v.measurements()))
     return v
 
