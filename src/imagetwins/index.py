@@ -35,7 +35,7 @@ from imagetwins.encoders import Encoder, get_encoder
 from imagetwins.encoding import encode_files
 from imagetwins.facts import FACTS_VERSION, ImageFacts
 from imagetwins.io import ImageReadError, ReadFailure, find_images, read_bytes, warn_line, warn_skipped
-from imagetwins.raw import CRASHED
+from imagetwins.raw import CRASHED, is_raw_name
 from imagetwins.results import FindResult, groups_from_encodings, query_images
 from imagetwins.text import from_sqlite, loads_json, shell_word, to_sqlite
 from imagetwins.userdirs import NoHomeFolder, check_home
@@ -213,13 +213,16 @@ class UpdateStats:
     completed: int = 0
     #: unchanged files whose encodings an older imagetwins made were made again (an upgrade: ``Index(upgrade=True)``)
     remade: int = 0
+    #: new or changed files (counted in ``added`` / ``changed``) whose bytes a stored row holds (a file renamed,
+    #: moved to another folder, or put back by ``undo``): that row's encodings taken, nothing decoded
+    reused: int = 0
     seconds: float = 0.0
     #: files that could not be read in this run, with the reason
     failures: list[ReadFailure] = field(default_factory=list)
 
     @property
     def encoded(self) -> int:
-        return self.added + self.changed
+        return self.added + self.changed - self.reused
 
 
 _SCHEMA = """
@@ -915,6 +918,14 @@ class Index:
                     stats.completed += 1
             else:
                 stats.unchanged += 1
+        if tuple(wanted) in todo:  # (before the rows of files gone are deleted: a moved file's row is one of them)
+            moved = self._reuse_contents([p for p in todo[tuple(wanted)] if p in fresh and p not in not_read],
+                                         wanted, on_disk, fresh)
+            if moved:
+                stats.reused += len(moved)
+                todo[tuple(wanted)] = [p for p in todo[tuple(wanted)] if p not in moved]
+                if not todo[tuple(wanted)]:
+                    del todo[tuple(wanted)]
         for i in range(0, len(gone), 900):
             with self._transaction():
                 chunk = gone[i:i + 900]
@@ -1043,6 +1054,65 @@ class Index:
             finally:
                 db.close()
         return adopted
+
+    def _reuse_contents(self, paths: list[str], methods: list[str], on_disk: dict, fresh: set[str]) -> set[str]:
+        """Store, without decoding them, the files of ``paths`` (new or changed) whose bytes a row of this index
+        already holds with every one of ``methods`` (not stale: made with the identity the index holds now): that
+        row's encodings are copied, and its facts and pair scores, kept by content digest, are theirs already.
+        Returns those paths. A file is read and its SHA-256 taken only where a stored row of its size exists (a
+        first scan reads nothing more); the bytes decide (a file of that size but other bytes is encoded)."""
+        reused: set[str] = set()
+        by_size: dict[int, list[str]] = {}
+        for path in paths:
+            if on_disk[path][0] >= 0:
+                by_size.setdefault(on_disk[path][0], []).append(path)
+        sizes = sorted(by_size)
+        # size -> (digest, RAW name) -> file ids: a content is decoded as RAW or not by its name (as encode_files
+        # keys its byte copies), so a .jpg renamed .dng is decoded again
+        stored: dict[int, dict[tuple[bytes, bool], list[int]]] = {}
+        for i in range(0, len(sizes), 900):
+            chunk = sizes[i:i + 900]
+            for fid, name, size, digest in self.db.execute(
+                    f"SELECT id, name, size, digest FROM files WHERE error IS NULL AND digest IS NOT NULL "
+                    f"AND size IN ({','.join('?' * len(chunk))})", chunk):
+                if isinstance(digest, bytes) and len(digest) == 16 and isinstance(name, str):
+                    stored.setdefault(size, {}).setdefault((digest, is_raw_name(name)), []).append(fid)
+        candidates = [p for size in stored for p in by_size[size]]
+        position = {p: i for i, p in enumerate(paths)}
+        candidates.sort(key=position.__getitem__)
+        stale = ("AND NOT EXISTS (SELECT 1 FROM stale_encodings s WHERE s.file_id = e.file_id "
+                 "AND s.method = e.method)") if self._upgrading else ""
+        for i in range(0, len(candidates), STORE_BATCH):
+            source: dict[str, tuple[bytes, list[int]]] = {}
+            for path in candidates[i:i + STORE_BATCH]:
+                try:
+                    digest = hashlib.sha256(read_bytes(path)).digest()[:16]
+                except ImageReadError:
+                    continue  # (encoded as any new file: its reason is recorded there)
+                ids = stored[on_disk[path][0]].get((digest, is_raw_name(path)))
+                if ids:
+                    source[path] = (digest, ids)
+            wanted_ids = sorted({fid for _, ids in source.values() for fid in ids})
+            blobs: dict[int, dict[str, bytes]] = {}
+            for j in range(0, len(wanted_ids), 900):
+                chunk = wanted_ids[j:j + 900]
+                for fid, method, value in self.db.execute(
+                        f"SELECT e.file_id, e.method, e.value FROM encodings e WHERE e.file_id IN "
+                        f"({','.join('?' * len(chunk))}) AND e.method IN ({','.join('?' * len(methods))}) {stale}",
+                        (*chunk, *methods)):
+                    if isinstance(value, bytes):
+                        blobs.setdefault(fid, {})[method] = value
+            values: dict[str, dict[str, bytes]] = {}
+            digests: dict[str, str] = {}
+            for path, (digest, ids) in source.items():
+                whole = next((blobs[fid] for fid in ids if len(blobs.get(fid, ())) == len(methods)), None)
+                if whole is not None:
+                    values[path], digests[path] = dict(whole), digest.hex()
+            if values:
+                self._store(list(values), on_disk, values, digests, {}, fresh)
+                self.stored += len(values)
+                reused.update(values)
+        return reused
 
     def _adopt_pair_scores(self, donor: sqlite3.Connection, contents: set[bytes]) -> None:
         """Copy the ``donor``'s pair scores (every method's, under their versions: a lookup asks for its own
