@@ -156,7 +156,10 @@ def test_a_fifo_in_place_of_the_packaged_model_is_one_line_from_the_cli(album: P
 
     from imagetwins.encoders import get_encoder
 
-    embedder = get_encoder("copies").embedder
+    encoder = get_encoder("copies")
+    embedder = encoder.embedder
+    # a scan asks for the encoder of its thread count (another instance, another embedder since 5915861): this one
+    monkeypatch.setattr(encoder, "for_workers", lambda workers: encoder)
     monkeypatch.setattr(embedder, "config", dataclasses.replace(embedder.config,
                                                                 path=fifo_models / "efficientnet_lite0.onnx"))
     monkeypatch.setattr(embedder, "_session", None)

@@ -104,3 +104,27 @@ def test_find_in_a_log_writes_progress_lines_on_stderr_only_and_none_with_q(tmp_
     assert quiet.exit_code == 0 and "encoding" not in quiet.stderr, quiet.stderr
     res = CliRunner().invoke(main, ["index", "update", str(folder), "-m", "phash", "--db", str(tmp_path / "i.db")])
     assert res.exit_code == 0 and any(x.startswith("indexing: 13/13 img (100 %)") for x in res.stderr.splitlines())
+
+
+@pytest.mark.cli
+def test_remove_and_undo_in_a_log_write_plain_progress_lines(tmp_path: Path, monkeypatch) -> None:
+    """The moves' and restores' bars (quarantine._bar) went to tqdm wherever progress was asked: in a log, its
+    carriage-return redraws, or nothing before the end."""
+    from conftest import synthetic_photo
+
+    from imagetwins.cli import main
+
+    album = tmp_path / "album"
+    album.mkdir()
+    for i in range(2):
+        synthetic_photo(96, 72, i).save(album / f"p{i}.png")
+        for copy in ("a", "b"):
+            (album / f"p{i} {copy}.png").write_bytes((album / f"p{i}.png").read_bytes())
+    monkeypatch.setattr(progress, "LOG_FIRST", 0.0)
+    monkeypatch.setattr(progress, "LOG_GAP", 0.0)
+    moved = CliRunner().invoke(main, ["remove", str(album), "-m", "phash", "--apply", "--no-cache"])
+    assert moved.exit_code == 0, moved.output
+    assert "moving: 4/4 file (100 %)" in moved.stderr and "\r" not in moved.stderr, moved.stderr
+    run = next((tmp_path / "album.imagetwins-quarantine").iterdir())
+    back = CliRunner().invoke(main, ["undo", str(run)])
+    assert back.exit_code == 0 and "restoring: 4/4 file (100 %)" in back.stderr, back.stderr

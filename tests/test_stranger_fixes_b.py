@@ -201,6 +201,7 @@ def test_remove_apply_and_undo_show_their_progress(tmp_path: Path, monkeypatch) 
     import tqdm.auto
 
     import imagetwins.cli.remove
+    from imagetwins import progress
 
     bars: list = []
 
@@ -224,6 +225,7 @@ def test_remove_apply_and_undo_show_their_progress(tmp_path: Path, monkeypatch) 
             (album / f"p{i} {copy}.png").write_bytes((album / f"p{i}.png").read_bytes())
     monkeypatch.setattr(tqdm.auto, "tqdm", Recorded)
     monkeypatch.setattr(imagetwins.cli.remove, "show_progress", lambda quiet: not quiet)
+    monkeypatch.setattr(progress, "watched", lambda: True)  # (a terminal's bar; in a log: plain lines)
     moved = CliRunner().invoke(main, ["remove", str(album), "-m", "phash", "--apply"])
     assert moved.exit_code == 0, moved.output
     assert [(total, bar.seen) for desc, total, bar in bars if desc == "moving"] == [(4, 4)], bars

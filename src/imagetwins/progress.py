@@ -59,7 +59,7 @@ def _duration(seconds: float) -> str:
 
 class LogProgress:
     """A stage's progress as plain lines on stderr (see the module's docstring); the part of tqdm's interface the
-    stages use: ``update``, ``refresh``, ``close``, ``total``, ``n``."""
+    stages use: ``update``, ``refresh``, ``close``, ``total``, ``n``, and ``with``."""
 
     def __init__(self, total: int | None = None, unit: str = "it", desc: str = "") -> None:
         self.total, self.unit, self.desc = total, unit, desc
@@ -77,6 +77,12 @@ class LogProgress:
         step = int(self.n / self.total / LOG_STEP) if self.total else 0
         if now - self._said_at >= LOG_EVERY or step > self._said_step:
             self._say(now, step)
+
+    def __enter__(self) -> LogProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def refresh(self) -> None:
         """(a bar redraws; a log line waits for the next update)"""

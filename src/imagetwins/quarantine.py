@@ -725,10 +725,15 @@ def apply_plan(plan: Plan, root: str | os.PathLike, quarantine: str | os.PathLik
 
 def _bar(total: int, desc: str, shown: bool):
     """A progress bar over ``total`` files (moves, restores) where ``shown``, drawn after a second (a quick run
-    shows none) and cleared at the end; else a bar that draws nothing. Advanced with ``update(1)``."""
+    shows none) and cleared at the end, plain lines now and then in a log (:func:`imagetwins.progress.progress_bar`);
+    else a bar that draws nothing. Advanced with ``update(1)``."""
+    if shown and total:
+        from imagetwins.progress import progress_bar
+
+        return progress_bar(total=total, unit="file", desc=desc, delay=1.0)
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, unit="file", desc=desc, leave=False, delay=1.0, disable=not (shown and total))
+    return tqdm(total=total, unit="file", desc=desc, leave=False, disable=True)
 
 
 def _apply_moves(plan: Plan, given: Path, root: Path, qdir: Path, link: str | None, to_trash: bool, journal,
