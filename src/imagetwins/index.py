@@ -1090,8 +1090,8 @@ class Index:
                 except ImageReadError:
                     continue  # (encoded as any new file: its reason is recorded there)
                 ids = stored[on_disk[path][0]].get((digest, is_raw_name(path)))
-                if ids:
-                    source[path] = (digest, ids)
+                if ids:  # (a few rows of that content, not every one: thousands of byte copies read no more blobs)
+                    source[path] = (digest, ids[:3])
             wanted_ids = sorted({fid for _, ids in source.values() for fid in ids})
             blobs: dict[int, dict[str, bytes]] = {}
             for j in range(0, len(wanted_ids), 900):
