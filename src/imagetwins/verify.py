@@ -138,6 +138,18 @@ QUICK_INLIERS = 4
 QUICK_WIDE_A = 128
 QUICK_WIDE_B = 500
 QUICK_WIDE_INLIERS = 6
+#: the full match from b to a as well, where a to b (the canonical order's) leaves the pair short of the default with
+#: fewer than CONFIDENT_INLIERS inliers. The ratio test keeps a's descriptors clearly nearest one of b's; a crop blown
+#: up, overlays or a colour edit on one side leave other descriptors clear from b's side, and RANSAC draws from those
+#: (the quick look looks both ways already; the full match did not). The check of the other fit is kept where its
+#: confidence is higher (over NOT_ONE_CAPTURE) and it is an alignment a copy gives: one frame (nearly) whole inside
+#: the other, padding counted (FRAMING_COVER), at any rotation; a second fit is a second chance for a re-shot's chance
+#: alignment too (a holidays-half re-shot of the tuning half, 112403/112408, aligned on its mountains with the lake
+#: left out as overlays: 0.97, neither frame inside the other). Chosen on the fit split (``benchmarks/
+#: probe_combo_fit.py``: 6 x 210 random combinations of photos-public photos 40-249 against their originals 924 ->
+#: 949 copies; no confidence of the 1,642 fit negatives, holidays-half's even groups and ukbench 0-74 without EXIF,
+#: moved by more than 0.005); measured in BENCHMARKS.md ("The full match both ways")
+REVERSE_FIT = True
 #: a perspective (homography) alignment is tried when fewer cells than this agree closely under the affine one
 #: and the affine fit has at least PERSPECTIVE_INLIERS inliers (a keystone copy: a photo of a screen or print)
 PERSPECTIVE_BELOW = 0.9
@@ -199,7 +211,7 @@ FEATURES_VERSION = 4  # 2: keypoints stored strongest first (the quick look take
 #: the version of what :func:`verify_pair` computes from given features: part of :func:`verdict_version`, which
 #: keys the confidences the index keeps per pair. Bump it with any change of the code that changes a confidence
 #: (the module's constants, FEATURES_VERSION and CALIBRATION included, and OpenCV's version are in the key already)
-VERDICT_VERSION = 16  # 2: the quick look before the full match; 3: the lighting fit refitted until a caption drops
+VERDICT_VERSION = 17  # 2: the quick look before the full match; 3: the lighting fit refitted until a caption drops
 # out; 4: symmetric (the pair is checked in one canonical order), keypoints at the stored (half float) precision;
 # 5: a perspective alignment where the affine one leaves part of the picture disagreeing; 6: overlays left out
 # (OVERLAY_MAX); 7: two framings of one scene and pictures sharing only a part are not copies (FRAMING_COVER,
@@ -211,6 +223,7 @@ VERDICT_VERSION = 16  # 2: the quick look before the full match; 3: the lighting
 # colours changed, the colour fit quadratic, tried from a lower agreement, the cells compared recoloured (COLOUR_CHANGE)
 # 15: the lighting residual of the recoloured cell means too
 # 16: a picture inside the other that holds detail finer than the other file holds is not made from it (DETAIL_CAP)
+# 17: the full match from b to a too where a to b leaves the pair short with few inliers (REVERSE_FIT)
 
 #: logistic model behind :attr:`Verification.confidence` (fitted by ``benchmarks/quality.py --fit`` with each
 #: weight's sign fixed: more agreement can only raise the confidence, a lighting mismatch only lower it):
@@ -1608,7 +1621,31 @@ def _verify_ordered(a: ImageFeatures, b: ImageFeatures, keep_matches: bool = Fal
             best, mirrored = other, not first
     if best is None:
         return v
-    matrix, mask, qi, ti = best
+    v = _checked(a, b, best, mirrored, keep_matches, confidence_only)
+    if REVERSE_FIT and v.confidence < DEFAULT_CONFIDENCE and v.inliers < CONFIDENT_INLIERS:
+        # the match the other way: the ratio test keeps other matches from b's side (a crop blown up, overlays or a
+        # colour edit on one side leave each image's nearest descriptors in the other unlike), and RANSAC then draws
+        # from them; the quick look looks both ways already, the full match did not
+        side = sides[int(mirrored)]
+        other = _fit(side[0], side[1], a.points, a.descriptors)
+        if other is not None and int(other[1].sum()) >= 3:
+            matrix, mask, qi, ti = other
+            w = _checked(a, b, (cv2.invertAffineTransform(matrix), mask, ti, qi), mirrored, keep_matches,
+                         confidence_only)
+            # kept only as an alignment a copy gives, one frame (nearly) whole inside the other (padding counted),
+            # at any rotation: a second fit is a second chance for a re-shot's chance alignment too
+            if w.confidence > max(v.confidence, NOT_ONE_CAPTURE) and w.frame_cover >= FRAMING_COVER:
+                v = w
+    return v
+
+
+def _checked(a: ImageFeatures, b: ImageFeatures, fit: tuple, mirrored: bool, keep_matches: bool,
+             confidence_only: bool) -> Verification:
+    """The check of ``a`` against ``b`` (see :func:`_verify_ordered`) once a transform is fitted: ``fit`` is
+    (matrix a -> b, inlier mask, a's matched keypoints, b's), as :func:`_fit` gives it, ``mirrored`` whether b's
+    mirrored keypoints were matched."""
+    matrix, mask, qi, ti = fit
+    v = Verification()
     v.inliers = int(mask.sum())
     v.inlier_ratio = v.inliers / len(mask)
     v.mirrored = mirrored
