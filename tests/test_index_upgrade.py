@@ -99,10 +99,8 @@ def test_an_upgrade_cut_short_keeps_every_old_row_and_the_next_goes_on_with_the_
     assert tmp.exists()
 
 
-@pytest.mark.integration
-def test_a_full_disk_during_an_upgrade_loses_nothing(library, monkeypatch) -> None:
-    folder, db = library
-    old_phash = _rows(db, "phash")
+def _disk_full_after_one_batch(monkeypatch):
+    """Index stores batches of 4 rows, and the disk fills after the first; gives the real ``Index._store``."""
     monkeypatch.setattr(index_module, "STORE_BATCH", 4)
     store, calls = Index._store, []
 
@@ -113,6 +111,14 @@ def test_a_full_disk_during_an_upgrade_loses_nothing(library, monkeypatch) -> No
         return store(self, *args, **kwargs)
 
     monkeypatch.setattr(Index, "_store", full_disk)
+    return store
+
+
+@pytest.mark.integration
+def test_a_full_disk_during_an_upgrade_loses_nothing(library, monkeypatch) -> None:
+    folder, db = library
+    old_phash = _rows(db, "phash")
+    store = _disk_full_after_one_batch(monkeypatch)
     with Index(db, methods=[], upgrade=True) as idx, pytest.raises(IndexFileError):
         idx.update(folder, workers=1)
     monkeypatch.setattr(Index, "_store", store)
@@ -178,16 +184,7 @@ def test_index_update_on_a_full_disk_keeps_the_old_rows_it_has_not_replaced(libr
     4 of the 9)."""
     folder, db = library
     old = _rows(db, "phash")
-    monkeypatch.setattr(index_module, "STORE_BATCH", 4)
-    store, calls = Index._store, []
-
-    def full_disk(self, *args, **kwargs):
-        calls.append(1)
-        if len(calls) > 1:
-            raise sqlite3.OperationalError("database or disk is full")
-        return store(self, *args, **kwargs)
-
-    monkeypatch.setattr(Index, "_store", full_disk)
+    store = _disk_full_after_one_batch(monkeypatch)
     res = CliRunner().invoke(main_command(), ["index", "update", str(folder), "-r", "--db", str(db), "--workers", "1"])
     assert res.exit_code == 1 and "Traceback" not in res.output and "full" in res.output, res.output
     assert _rows(db, "phash").keys() == old.keys()
