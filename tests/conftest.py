@@ -322,3 +322,19 @@ def browser(tmp_path: Path):
         yield driver
     finally:
         driver.quit()
+
+
+def save_combos(folder: Path, datasets: Path, indices) -> None:
+    """photos-public photo ``k`` as ``p{k}.jpg`` and its ``edits.combo`` (seed [4242, k - 40], as
+    ``bench_proposer.py``'s pools) as ``p{k}_combo.jpg``, both JPEG 92, for each ``k`` in ``indices``."""
+    import numpy as np
+
+    from imagetwins import edits
+    from imagetwins.io import open_image
+
+    photos = sorted((datasets / "photos-public" / "images").glob("*.jpg"))
+    for k in indices:
+        img = open_image(photos[k])
+        img.save(folder / f"p{k}.jpg", quality=92)
+        edits.FAMILIES["combo"](img, np.random.default_rng([4242, k - 40])).save(folder / f"p{k}_combo.jpg",
+                                                                                 quality=92)

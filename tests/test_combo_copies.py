@@ -24,9 +24,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
+from conftest import save_combos  # noqa: E402
+
 from imagetwins import copies, edits, verify  # noqa: E402
 from imagetwins.encoders import get_encoder  # noqa: E402
-from imagetwins.io import open_image  # noqa: E402
 from imagetwins.scores import Verdict  # noqa: E402
 
 pytestmark = pytest.mark.integration
@@ -49,12 +50,7 @@ def records(tmp_path_factory, datasets: Path) -> dict[str, copies.CopyRecord]:
     import quality
 
     folder = tmp_path_factory.mktemp("combos")
-    photos = sorted((datasets / "photos-public" / "images").glob("*.jpg"))
-    for k in COMBOS:
-        img = open_image(photos[k])
-        img.save(folder / f"p{k}.jpg", quality=92)
-        edits.FAMILIES["combo"](img, np.random.default_rng([4242, k - 40])).save(folder / f"p{k}_combo.jpg",
-                                                                                 quality=92)
+    save_combos(folder, datasets, COMBOS)
     src = datasets / "ukbench-600" / "images"
     for n in (62, 63, 4, 6, 44, 45, 46, 9, 10):
         (folder / f"v{n}.jpg").write_bytes(quality.without_capture_stamp((src / f"ukbench{n:05d}.jpg").read_bytes()))

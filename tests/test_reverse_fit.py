@@ -15,10 +15,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import save_combos
 
 from imagetwins import copies, edits, verify
 from imagetwins.encoders import get_encoder
-from imagetwins.io import open_image
 from imagetwins.scores import Verdict
 
 pytestmark = pytest.mark.integration
@@ -34,12 +34,7 @@ COMBOS = {
 @pytest.fixture(scope="module")
 def records(tmp_path_factory, datasets: Path) -> dict[str, copies.CopyRecord]:
     folder = tmp_path_factory.mktemp("reverse")
-    photos = sorted((datasets / "photos-public" / "images").glob("*.jpg"))
-    for k in COMBOS:
-        img = open_image(photos[k])
-        img.save(folder / f"p{k}.jpg", quality=92)
-        edits.FAMILIES["combo"](img, np.random.default_rng([4242, k - 40])).save(folder / f"p{k}_combo.jpg",
-                                                                                 quality=92)
+    save_combos(folder, datasets, COMBOS)
     for name in ("112403", "112408"):  # holidays-half, an even (tuning) group: no EXIF
         (folder / f"h{name}.jpg").write_bytes((datasets / "holidays-half" / "images" / f"{name}.jpg").read_bytes())
     enc = get_encoder(copies.COPIES_METHOD).encode_files(sorted(folder.glob("*.jpg")), workers=2, warn=False)
