@@ -152,7 +152,7 @@ def test_damaged_verdict_rows_are_verified_again_without_an_error(album: Path, t
     keys = [(a, b) for _, a, b, _, _ in _rows(folder)]
     set_pair_score(cache, "copies", *keys[0], "not a number")
     set_pair_score(cache, "copies", *keys[1], 7.5)  # not a confidence
-    set_pair_score(cache, "copies", *keys[2], -0.5)
+    set_pair_score(cache, "copies", *keys[2], -1.5)  # (-0.5 is a kept 0.5 marked recoloured: scores.stored_score)
     # a row that names no file
     set_pair_score(cache, "copies", "00", "0102", 0.5, version=get_encoder("copies").pair_score_version)
     # the kept candidate search holds the confidences too (imagetwins.candidates): without it, the store is read

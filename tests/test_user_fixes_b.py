@@ -177,11 +177,11 @@ def test_every_plan_names_the_whole_sha256_also_through_the_cache(tmp_path: Path
 def test_csv_names_copies_scores_confidence(tmp_path: Path, datasets: Path) -> None:
     folder = _photos(tmp_path, datasets)
     res = CliRunner().invoke(main, ["find", str(folder), "-r", "--no-cache", "--csv", "-", "-q"])
-    header = "group,path,exact,confidence,keep,suggested_keep,left_alone,sha256"
+    header = "group,path,exact,confidence,keep,suggested_keep,left_alone,sha256,recoloured"  # (copies' mark last)
     assert res.exit_code == 0 and res.stdout.splitlines()[0] == header, res.output
     res = CliRunner().invoke(main, ["check", str(folder / "sub"), "--against", str(folder), "--no-cache", "--csv",
                                     "-", "-q"])
-    assert res.stdout.splitlines()[0] == "query,match,confidence,verdict", res.output
+    assert res.stdout.splitlines()[0] == "query,match,confidence,verdict,recoloured", res.output
 
 
 @pytest.mark.cli

@@ -39,8 +39,9 @@ def _all_pairs(n: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _threads(rows, left, right) -> np.ndarray:
-    return np.array([v.confidence for v in copies.verify_pairs(rows, rows, left, right, workers=2,
-                                                               confidence_only=True)])
+    """The threads' confidences with their marks, as a store keeps them (what the processes answer too)."""
+    return np.array([v.kept for v in copies.verify_pairs(rows, rows, left, right, workers=2,
+                                                         confidence_only=True)])
 
 
 @pytest.fixture

@@ -5,7 +5,8 @@ A check is OpenCV and onnxruntime calls glued by numpy and Python; in threads th
 threads kept ~1.6 of 2 cores busy. Here each process checks its own pairs. Requests and answers are length-prefixed
 pickles on stdin and stdout (both ends ours). A request is ``("verify", rows, pairs)``: the rows' features as the
 parent read them (the stored bytes, or the objects where the parent held them in memory) and pairs of indices
-into ``rows``; the answer is one item a pair, the confidence of
+into ``rows``; the answer is one item a pair, the confidence (with its marks, as a store keeps them:
+:attr:`imagetwins.verify.Verification.kept`) of
 :func:`imagetwins.copies.verify_records(confidence_only=True) <imagetwins.copies.verify_records>` or, where the
 check raised, the reason as a string. The very function the threads run, on the very bytes: the same confidences.
 """
@@ -59,7 +60,7 @@ def _answer(rows: list, pairs: list) -> list:
             out.append(bad)
             continue
         try:
-            out.append(verify_records(a, b, confidence_only=True).confidence)
+            out.append(verify_records(a, b, confidence_only=True).kept)
         except Exception as exc:  # cv2.error, ValueError ... on features no extract() made
             out.append(exception_line(exc))
     return out

@@ -8,7 +8,7 @@ on every run. Their answers for rows already searched do not change when rows ar
 - a hash pair of two old rows is still a hash pair (the distance is the pair's own);
 - an old row's nearest neighbours among all rows are the nearest of its old list (the nearest among the
   old rows, kept) and of its nearest among the new rows (searched now), merged;
-- a pair's verification confidence is kept with the pair (the same as the pair score store's).
+- a pair's verification confidence is kept with the pair, with its marks (the same as the pair score store's).
 
 The hash pairs are bounded per row (``hash_per_row``): pairs within the sure distance (copies without a
 check, so free) are all kept, and of the others only each row's closest ``hash_per_row`` (a pair stays when it
@@ -81,7 +81,8 @@ class CandidateState:
     nb_idx, nb_sim : (R, depth) arrays
         Each row's nearest rows (itself left out) and their cosine similarities, best first.
     pair_left, pair_right, pair_conf : (P,) arrays
-        Image pairs scored (rows of images, i.e. of keys ending in 0) and their confidence.
+        Image pairs scored (rows of images, i.e. of keys ending in 0) and their confidence, with its marks as the
+        pair score store keeps them (:func:`imagetwins.scores.stored_score`: negative where recoloured).
     """
 
     def __init__(self, keys, hash_left, hash_right, hash_dist, nb_idx, nb_sim, pair_left=None, pair_right=None,

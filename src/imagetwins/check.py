@@ -65,7 +65,8 @@ class CheckResult:
 
 def check(test: str | os.PathLike | Sequence[str | os.PathLike], against: str | os.PathLike | Index,
           method: str | Encoder = DEFAULT_METHOD, threshold: float | None = None, recursive: bool = False,
-          workers: int | None = None, progress: bool = False, cache: bool = True, decisions=True) -> CheckResult:
+          workers: int | None = None, progress: bool = False, cache: bool = True, decisions=True,
+          colour_variants: str | None = None) -> CheckResult:
     """Check whether images of ``test`` duplicate images of ``against`` (e.g. test images leaking from training).
 
     Parameters
@@ -74,7 +75,7 @@ def check(test: str | os.PathLike | Sequence[str | os.PathLike], against: str | 
         A folder (sub-folders with ``recursive``), one image file, or explicit image files: the images checked.
     against : path or Index
         The reference: a folder, an index file (opened read-only) or an open :class:`~imagetwins.index.Index`.
-    method, threshold, workers, progress, cache, decisions
+    method, threshold, workers, progress, cache, decisions, colour_variants
         As in :func:`imagetwins.finder.find_against` (``method``: ``copies`` unless named, as the CLI's ``check``;
         ``decisions``: the pairs a person said are not duplicates
         are not leaks; False ignores them).
@@ -100,7 +101,7 @@ def check(test: str | os.PathLike | Sequence[str | os.PathLike], against: str | 
     test = given_paths(test)  # (bytes, os.PathLike: str from here on, for the names said too)
     against = against if isinstance(against, Index) else path_text(against)
     query = find_against(test, against, method, threshold, recursive=recursive, workers=workers,
-                         progress=progress, cache=cache, decisions=decisions)
+                         progress=progress, cache=cache, decisions=decisions, colour_variants=colour_variants)
     test_name = str(test) if isinstance(test, (str, os.PathLike)) else f"the {len(test)} files given"
     against_name = getattr(against, "path", against)
     reference_is_folder = isinstance(against_name, (str, os.PathLike)) and Path(against_name).is_dir()

@@ -39,14 +39,18 @@ from imagetwins._pipe_workers import exception_line
 from imagetwins.candidates import KEY_BYTES, CandidateMemo, closest_hash_pairs, search_rows
 from imagetwins.io import warn_line
 from imagetwins.pairscores import PairScores
-from imagetwins.scores import CONFIDENCE
+from imagetwins.scores import CONFIDENCE, from_stored, stored_score
 from imagetwins.spill import SpillFile, current_spill
 from imagetwins.text import loads_json
 from imagetwins.timing import stage
 from imagetwins.verify import (
     DEFAULT_CONFIDENCE,
+    RECOLOURED_SHARE,
+    SIGNATURE_BINS,
+    SIGNATURES_DIFFER,
     ImageFeatures,
     Verification,
+    colour_signature,
     features_length,
     verify_header_bytes,
     verify_pair,
@@ -1167,7 +1171,8 @@ VERIFY_CHUNK = 4096
 def _verified_confidences(features_a: Sequence, features_b: Sequence, left: np.ndarray, right: np.ndarray,
                           workers: int | None, chunk: int | None = None, progress: Any = None,
                           done: Callable[[slice | np.ndarray, np.ndarray], None] | None = None) -> np.ndarray:
-    """:func:`verify_pairs`' confidences alone, ``chunk`` pairs at a time (default :data:`VERIFY_CHUNK`; memory: the
+    """:func:`verify_pairs`' confidences alone (with their marks, as a store keeps them: :attr:`Verification.kept`),
+    ``chunk`` pairs at a time (default :data:`VERIFY_CHUNK`; memory: the
     floats, not the checks); ``done(span, confidences)`` is called as each chunk is verified (to keep its scores;
     ``span``: a slice of the pairs, or their indices). :data:`PROCESS_PAIRS` pairs or more on two CPUs or more
     (``workers`` as for threads) are checked in worker processes (:func:`_verify_in_processes`: the same
@@ -1183,7 +1188,7 @@ def _verified_confidences(features_a: Sequence, features_b: Sequence, left: np.n
         rest = np.flatnonzero(~answered)
     for k in range(0, len(left) if rest is None else len(rest), chunk):
         span = slice(k, k + chunk) if rest is None else rest[k:k + chunk]
-        out[span] = [np.nan if v is None else v.confidence  # None: damaged features (one warning)
+        out[span] = [np.nan if v is None else v.kept  # None: damaged features (one warning)
                      for v in verify_pairs(features_a, features_b, left[span], right[span], workers, progress,
                                            confidence_only=True)]
         if done is not None:
@@ -1454,17 +1459,20 @@ def _unverifiable(features_a: Sequence, features_b: Sequence, i: int, j: int, na
 
 def _confidences(features_a, features_b, left, right, dist, workers: int | None, hash_sure: int,
                  pair_scores: PairScores | None = None, checks: dict | None = None,
-                 bar: VerifyProgress | None = None, prior: np.ndarray | None = None) -> np.ndarray:
-    """Each pair's confidence: 1 for hash-sure pairs, else kept or verified now (``checks`` gets each new
-    :class:`Verification` by pair; ``bar`` counts the pairs verified now). ``prior``: confidences already known
-    for some pairs (the kept candidate search's; NaN where none), taken as they are."""
+                 bar: VerifyProgress | None = None, prior: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Each pair's confidence and marks (:class:`~imagetwins.scores.Mark` bits): 1 for hash-sure pairs, else kept or
+    verified now (``checks`` gets each new :class:`Verification` by pair; ``bar`` counts the pairs verified now).
+    ``prior``: confidences already known for some pairs (the kept candidate search's, with their marks as a store
+    keeps them; NaN where none), taken as they are. A hash-sure pair's marks come from a look at its colours
+    (:func:`_sure_marks`)."""
     conf = np.ones(len(left), np.float32)
+    marks = np.zeros(len(left), np.uint8)
     need = np.flatnonzero(dist > hash_sure)
     known = np.full(len(need), np.nan) if prior is None or checks is not None else prior[need].astype(np.float64)
     ask = np.flatnonzero(np.isnan(known))
     if pair_scores is not None and len(ask):
         known[ask] = pair_scores.lookup(left[need[ask]], right[need[ask]])
-    known[(known < 0) | (known > 1)] = np.nan  # not a confidence: a damaged store, checked again
+    known[(known < -1) | (known > 1)] = np.nan  # not a confidence: a damaged store, checked again
     todo = np.isnan(known)
     if bar is not None:
         bar.add(int(todo.sum()))
@@ -1488,18 +1496,20 @@ def _confidences(features_a, features_b, left, right, dist, workers: int | None,
                                                 done=keep_scores)[back]
         else:
             checked = verify_pairs(features_a, features_b, todo_l, todo_r, workers, bar)
-            scores = np.array([np.nan if v is None else v.confidence for v in checked], np.float64)
+            scores = np.array([np.nan if v is None else v.kept for v in checked], np.float64)
             known[todo] = scores[back]
             checks.update((k, v) for k, v in zip(zip(todo_l.tolist(), todo_r.tolist()), checked) if v is not None)
             keep_scores(slice(None), scores)
     known[np.isnan(known)] = 0.0
-    conf[need] = known
-    _check_sure_band(features_a, features_b, left, right, dist, conf, workers, hash_sure, pair_scores, checks, bar)
+    conf[need], marks[need] = from_stored(known)
+    _check_sure_band(features_a, features_b, left, right, dist, conf, marks, workers, hash_sure, pair_scores, checks,
+                     bar)
     sure = np.flatnonzero(dist <= hash_sure)
     if len(sure):  # a burst frame can be within the hash's sure distance: two captures are never copies
         other = [k for k in sure.tolist() if different_captures(features_a[left[k]], features_b[right[k]])]
         conf[other] = 0.0
-    return conf
+        marks[other] = 0
+    return conf, marks
 
 
 def _unscored(prior: np.ndarray | None, dist: np.ndarray, hash_sure: int) -> int:
@@ -1508,19 +1518,33 @@ def _unscored(prior: np.ndarray | None, dist: np.ndarray, hash_sure: int) -> int
     return int(need.sum()) if prior is None else int(np.isnan(prior[need]).sum())
 
 
-def _check_sure_band(features_a, features_b, left, right, dist, conf, workers: int | None, hash_sure: int,
+def _check_sure_band(features_a, features_b, left, right, dist, conf, marks, workers: int | None, hash_sure: int,
                      pair_scores: PairScores | None, checks: dict | None, bar: VerifyProgress | None) -> None:
     """The hash-sure pairs farther than :data:`HASH_UNCHECKED` bits, checked where their images are not joined
     already (:func:`_sure_band`); a check that sees another capture (:func:`_overrules_hash`) replaces the hash's 1
-    in ``conf`` (in place). The outcome (1, or the check's confidence) is kept in
-    ``pair_scores`` as any checked pair's."""
+    in ``conf`` (in place). The outcome (1, or the check's confidence, with the check's marks) is kept in
+    ``pair_scores`` as any checked pair's; the marks of the hash-sure pairs left unchecked come from
+    :func:`_sure_marks` (``marks``, in place)."""
     unchecked = min(HASH_UNCHECKED, hash_sure)
+    sure = np.flatnonzero(dist <= hash_sure)
     band = np.flatnonzero((dist <= hash_sure) & (dist > unchecked))
-    if not len(band):
-        return
+    looked = np.zeros(len(left), bool)  # the hash-sure pairs whose marks are known
+    if len(band):
+        _check_band(features_a, features_b, left, right, dist, conf, marks, looked, band, unchecked, workers,
+                    pair_scores, checks, bar)
+    rest = sure[~looked[sure]]
+    if len(rest):
+        marks[rest] = _sure_marks(features_a, features_b, left[rest], right[rest], workers, pair_scores, bar)
+
+
+def _check_band(features_a, features_b, left, right, dist, conf, marks, looked, band, unchecked, workers,
+                pair_scores, checks, bar) -> None:
+    """:func:`_check_sure_band`'s checks of the ``band`` pairs (``looked``: set where a pair's marks are known)."""
     known = pair_scores.lookup(left[band], right[band]) if pair_scores is not None else np.full(len(band), np.nan)
-    known[(known < 0) | (known > 1)] = np.nan
-    conf[band[~np.isnan(known)]] = known[~np.isnan(known)]
+    known[(known < -1) | (known > 1)] = np.nan
+    has = ~np.isnan(known)
+    conf[band[has]], marks[band[has]] = from_stored(known[has])
+    looked[band[has]] = True
     # one image set (a search) or two (a query: the database's images after the queries')
     offset = 0 if features_a is features_b else int(left.max()) + 1
     nodes = max(int(left.max()), int(right.max()) + offset) + 1
@@ -1548,14 +1572,73 @@ def _check_sure_band(features_a, features_b, left, right, dist, conf, workers: i
             if checks is not None:
                 checks[(int(left[k]), int(right[k]))] = v
             if _overrules_hash(v):
-                out[n] = v.confidence
+                out[n] = v.kept
             else:
+                out[n] = stored_score(1.0, v.marks)
                 joined.union(int(left[k]), int(right[k]) + offset)
-        conf[pick] = out
+        conf[pick], marks[pick] = from_stored(out)
         ok = np.array([v is not None for v in checked], bool)
+        looked[pick[ok]] = True
         if pair_scores is not None and ok.any():
             pair_scores.remember(left[pick[ok]], right[pick[ok]], out[ok])
         todo = rest
+
+
+def _sure_marks(features_a, features_b, left: np.ndarray, right: np.ndarray, workers: int | None,
+                pair_scores: PairScores | None, bar: VerifyProgress | None) -> np.ndarray:
+    """The marks of hash-sure pairs no check looked at (their confidence stays the hash's 1): kept ones from
+    ``pair_scores``; else where the two images' colours may differ (:func:`imagetwins.verify.colour_signature`, read
+    once a row, :data:`imagetwins.verify.SIGNATURES_DIFFER`; neither nearly grey) the pair is checked for its marks
+    alone (a hue turned on a product's area barely moves the grey hash); the outcome (1 and the marks) is kept as a
+    checked pair's."""
+    marks = np.zeros(len(left), np.uint8)
+    known = pair_scores.lookup(left, right) if pair_scores is not None else np.full(len(left), np.nan)
+    known[(known < -1) | (known > 1)] = np.nan
+    has = ~np.isnan(known)
+    marks[has] = from_stored(known[has])[1]
+    todo = np.flatnonzero(~has)
+    if not len(todo):
+        return marks
+    # each row's colour signature read once (a grey image's: zeros; NaN: damaged features, such a pair is checked and
+    # the check names the damage); the pairs compared in one array
+    sides = [(features_a, left[todo])] if features_a is features_b else [(features_a, left[todo]),
+                                                                         (features_b, right[todo])]
+    signatures = []
+    for features, rows in sides:
+        want = np.unique(rows) if features_a is not features_b else np.unique(np.r_[left[todo], right[todo]])
+        table = np.full((int(want.max()) + 1, SIGNATURE_BINS + 1), np.nan)
+        for i in want.tolist():
+            try:
+                table[i] = colour_signature(_sides(features[i])[0])
+            except Exception:  # damaged features: the verification names them, if it comes to one
+                continue
+        signatures.append(table)
+    sa = signatures[0][left[todo]]
+    sb = (signatures[0] if len(signatures) == 1 else signatures[1])[right[todo]]
+    apart = np.abs(sa[:, :SIGNATURE_BINS] - sb[:, :SIGNATURE_BINS]).sum(1)
+    # a side with little colour (a grey or nearly grey copy) cannot have RECOLOURED_SHARE of its cells turned
+    colourless = np.minimum(sa[:, SIGNATURE_BINS], sb[:, SIGNATURE_BINS]) < RECOLOURED_SHARE / 2
+    differ = todo[~(apart < SIGNATURES_DIFFER) & ~colourless].tolist()  # (NaN: damaged, checked)
+    out = np.full(len(left), np.nan)
+    out[todo] = 1.0
+    if differ:
+        pick = np.array(differ, np.int64)
+        if bar is not None:
+            bar.add(len(pick))
+        with stage("verify"):
+            checked = verify_pairs(features_a, features_b, left[pick], right[pick], workers, bar,
+                                   confidence_only=True)
+        for k, v in zip(pick.tolist(), checked):
+            if v is None:
+                out[k] = np.nan  # damaged features (one warning): no mark, not remembered
+            else:
+                marks[k] = v.marks
+                out[k] = stored_score(1.0, v.marks)
+    keep = np.flatnonzero(~np.isnan(out))
+    keep = keep[~has[keep]]
+    if pair_scores is not None and len(keep):
+        pair_scores.remember(left[keep], right[keep], out[keep])
+    return marks
 
 
 def _overrules_hash(v: Verification) -> bool:
@@ -1747,16 +1830,18 @@ REPROPOSE_ROUNDS = 2
 def scored_candidates(records: Sequence, threshold: float = DEFAULT_CONFIDENCE, workers: int | None = None,
                       hash_sure: int = HASH_SURE, pair_scores: PairScores | None = None, checks: dict | None = None,
                       rounds: int = REPROPOSE_ROUNDS, progress: bool | Any = False, vote_k: int | None = None,
-                      **candidates) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+                      with_marks: bool = False, **candidates) -> tuple[np.ndarray, ...]:
     """Every proposed pair ``i < j`` of ``records`` with its dihedral distance and confidence: (left, right,
-    dist, confidence). See :func:`copy_pairs`; ``checks`` collects the verifications made; ``vote_k``: the
+    dist, confidence), and with ``with_marks`` each pair's marks (:class:`~imagetwins.scores.Mark` bits) after them.
+    See :func:`copy_pairs`; ``checks`` collects the verifications made; ``vote_k``: the
     partners outside its group each image's descriptor votes propose (default :data:`VOTE_K`; 0: none,
     :func:`_voted`)."""
     vote_k = VOTE_K if vote_k is None else vote_k
     bar = VerifyProgress(progress)
     try:
-        return _scored_candidates(records, threshold, workers, hash_sure, pair_scores, checks, rounds, bar, vote_k,
-                                  **candidates)
+        found = _scored_candidates(records, threshold, workers, hash_sure, pair_scores, checks, rounds, bar, vote_k,
+                                   **candidates)
+        return found if with_marks else found[:4]
     finally:
         bar.close()
 
@@ -1776,7 +1861,7 @@ def _scored_candidates(records, threshold, workers, hash_sure, pair_scores, chec
         # a long verification ahead (a first find of a large library): the search is kept before it, so a run
         # stopped during it searches nothing again, and finds the pairs verified so far in the pair scores
         memo.keep(left, right, np.full(len(left), np.nan) if prior is None else prior, True)
-    conf = _confidences(sides, sides, left, right, dist, workers, hash_sure, pair_scores, checks, bar, prior)
+    conf, marks = _confidences(sides, sides, left, right, dist, workers, hash_sure, pair_scores, checks, bar, prior)
     known = _Known(left, right, len(records))
     top_k = candidates.get("top_k", TOP_K)
     cnn_candidate = candidates.get("cnn_candidate", CNN_CANDIDATE)
@@ -1791,15 +1876,16 @@ def _scored_candidates(records, threshold, workers, hash_sure, pair_scores, chec
 
     def check_more(more_l: np.ndarray, more_r: np.ndarray) -> None:
         """Verify pairs proposed after the first search (no hash distance: 256) and add them to the run's."""
-        nonlocal left, right, dist, conf, scored_now, labels
+        nonlocal left, right, dist, conf, marks, scored_now, labels
         labels = None
         more_d = np.full(len(more_l), 256, np.int32)
         more_p = memo.scores(more_l, more_r) if memo is not None else None
         scored_now = scored_now or more_p is None or bool(np.isnan(more_p).any())
-        more_c = _confidences(sides, sides, more_l, more_r, more_d, workers, hash_sure, pair_scores, checks, bar,
-                              more_p)
+        more_c, more_m = _confidences(sides, sides, more_l, more_r, more_d, workers, hash_sure, pair_scores, checks,
+                                      bar, more_p)
         left, right = np.concatenate([left, more_l]), np.concatenate([right, more_r])
         dist, conf = np.concatenate([dist, more_d]), np.concatenate([conf, more_c])
+        marks = np.concatenate([marks, more_m])
 
     if vote_k > 0 and len(records) <= VOTE_MAX_ROWS:
         # copies that neither the hash nor the CNN proposed (far for both, or behind look-alikes) share descriptors
@@ -1821,8 +1907,14 @@ def _scored_candidates(records, threshold, workers, hash_sure, pair_scores, chec
     if len(more_l):
         check_more(more_l, more_r)
     if memo is not None:
-        memo.keep(left, right, conf, scored_now)
-    return left, right, dist, conf
+        memo.keep(left, right, _kept(conf, marks), scored_now)
+    return left, right, dist, conf, marks
+
+
+def _kept(conf: np.ndarray, marks: np.ndarray) -> np.ndarray:
+    """Confidences with their marks as a store keeps them (:func:`imagetwins.scores.stored_score`; NaN stays)."""
+    return np.array([stored_score(c, m) for c, m in zip(np.asarray(conf).tolist(), np.asarray(marks).tolist())],
+                    np.float64)
 
 
 def _unchecked_to_hubs(vectors: np.ndarray, left: np.ndarray, right: np.ndarray, known: _Known | set, hubs: int
@@ -1878,10 +1970,11 @@ def copy_pairs(records: CopyRows | Sequence[CopyRecord], threshold: float = DEFA
     ``progress`` (as in :func:`imagetwins.encoding.encode_files`: ``True`` or a caller's tqdm-like bar) counts
     the pairs verified (:class:`VerifyProgress`).
     """
-    left, right, _, conf = scored_candidates(records, threshold, workers, hash_sure, pair_scores,
-                                             progress=progress, **candidates)
+    left, right, _, conf, marks = scored_candidates(records, threshold, workers, hash_sure, pair_scores,
+                                                    progress=progress, with_marks=True, **candidates)
     keep = conf >= threshold
-    return search.Pairs(left[keep].astype(np.int64), right[keep].astype(np.int64), conf[keep], CONFIDENCE)
+    return search.Pairs(left[keep].astype(np.int64), right[keep].astype(np.int64), conf[keep], CONFIDENCE,
+                        marks[keep])
 
 
 def _voted_query(queries: CopyRows, database: CopyRows, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -1914,6 +2007,7 @@ def copy_query(queries: CopyRows | Sequence[CopyRecord], database: CopyRows | Se
         keys, dist = _unique(np.concatenate([left * n + right, more_l * n + more_r]),
                              np.concatenate([dist, np.full(len(more_l), 256, np.int32)]))
         left, right = keys // n, keys % n
-    conf = _confidences(qf, df, left, right, dist, workers, hash_sure, pair_scores)
+    conf, marks = _confidences(qf, df, left, right, dist, workers, hash_sure, pair_scores)
     keep = conf >= threshold
-    return search.Pairs(left[keep].astype(np.int64), right[keep].astype(np.int64), conf[keep], CONFIDENCE)
+    return search.Pairs(left[keep].astype(np.int64), right[keep].astype(np.int64), conf[keep], CONFIDENCE,
+                        marks[keep])

@@ -714,7 +714,6 @@ def apply_decisions(result, remembered: Remembered | None):
         return result
     import numpy as np
 
-    from imagetwins import search
     from imagetwins.results import result_from_pairs
 
     same_as = result.same_as
@@ -728,7 +727,7 @@ def apply_decisions(result, remembered: Remembered | None):
                      for i, j in zip(matches.left.tolist(), matches.right.tolist())], dtype=bool)
     if not drop.any():
         return result
-    kept = search.Pairs(matches.left[~drop], matches.right[~drop], matches.score[~drop], matches.kind)
+    kept = matches.take(~drop)
     new = result_from_pairs(result.files, result.hashes, result.digests, kept, result.method, result.threshold,
                             same_as=same_as)
     return new.replace(failures=result.failures, seconds=result.seconds, index_path=result.index_path,
@@ -768,15 +767,17 @@ def _apart_pairs(result, keys: list[str | None], remembered: Remembered):
     left: list[int] = []
     right: list[int] = []
     score: list[float] = []
+    marks: list[int] = []
     for firsts in nodes.values():  # inside a class: every two of its nodes match exactly
         for a in range(len(firsts)):
             for b in range(a + 1, len(firsts)):
                 left.append(firsts[a])
                 right.append(firsts[b])
                 score.append(exact)
+                marks.append(0)
     ca, cb = old[np.asarray(m.left, np.int64)], old[np.asarray(m.right, np.int64)]
     seen: set[tuple[int, int]] = set()
-    for a, b, sc in zip(ca.tolist(), cb.tolist(), m.score.tolist()):
+    for a, b, sc, mk in zip(ca.tolist(), cb.tolist(), m.score.tolist(), m.mark_bits.tolist()):
         if a == b:
             continue  # (a class's own star and byte copies: made again above and by result_from_pairs)
         if (min(a, b), max(a, b)) in seen:
@@ -787,8 +788,10 @@ def _apart_pairs(result, keys: list[str | None], remembered: Remembered):
                 left.append(min(x, y))
                 right.append(max(x, y))
                 score.append(sc)
+                marks.append(mk)
     pairs = search.Pairs(np.asarray(left, np.int64), np.asarray(right, np.int64),
-                         np.asarray(score, m.score.dtype), kind)
+                         np.asarray(score, m.score.dtype), kind,
+                         None if m.marks is None else np.asarray(marks, np.uint8))
     return pairs, new
 
 

@@ -83,7 +83,8 @@ def encode_partition(paths: Sequence[str], method: str | Encoder) -> dict:
 
 def search_block(a: dict, b: dict | None, method: str | Encoder, threshold: float, offset_a: int,
                  offset_b: int) -> tuple:
-    """Pairs within one partition (``b`` None) or between two, in global indices.
+    """Pairs within one partition (``b`` None) or between two, in global indices: (left, right, score, marks), the
+    marks None where the method gives none (:attr:`imagetwins.search.Pairs.marks`).
 
     A partition is :func:`encode_partition`'s dict, or a bare array of encodings.
     """
@@ -96,7 +97,7 @@ def search_block(a: dict, b: dict | None, method: str | Encoder, threshold: floa
         pairs = encoder.query(a["encodings"], b["encodings"], threshold, workers=1, query_paths=a.get("paths"),
                               database_paths=b.get("paths"))
     other = offset_a if b is None else offset_b
-    return pairs.left + offset_a, pairs.right + other, pairs.score
+    return pairs.left + offset_a, pairs.right + other, pairs.score, pairs.marks
 
 
 def _search_blocks(client, encoded: list, offsets: np.ndarray, method: str | Encoder, threshold: float) -> list:
@@ -128,7 +129,7 @@ def _gather_pairs(results: list, encoder: Encoder) -> search.Pairs:
     kind = encoder.kind
     dtype = kind.dtype
     pairs = search.Pairs.concat([search.Pairs(np.asarray(a, np.int64), np.asarray(b, np.int64),
-                                              np.asarray(d).astype(dtype), kind) for a, b, d in results])
+                                              np.asarray(d).astype(dtype), kind, m) for a, b, d, m in results])
     return pairs.sorted() if len(pairs) else search.Pairs.empty(dtype, kind)
 
 

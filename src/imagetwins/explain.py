@@ -21,12 +21,11 @@ from imagetwins import verify
 from imagetwins.canvas import upright_picture
 from imagetwins.copies import COPIES_METHOD, verify_records
 from imagetwins.io import ImageReadError, content_digest, open_image, read_bytes
-from imagetwins.scores import DISTANCE, ScoreKind, Verdict
+from imagetwins.scores import DISTANCE, Mark, ScoreKind, Verdict
 from imagetwins.writing import open_output
 
 __all__ = ["Explanation", "MethodScore", "explain", "explain_pair", "match_picture", "pair_features", "pair_records",
-           "verdict_reason",
-           "why_not_copies"]
+           "recoloured_line", "verdict_reason", "why_not_copies"]
 
 
 @dataclass
@@ -214,6 +213,14 @@ def why_not_copies(v: verify.Verification, copies_score: float | None = None,
     if not why:
         why.append(f"all checks are near their limits together (confidence {v.confidence:.3f})")
     return why
+
+
+def recoloured_line(v: verify.Verification) -> str:
+    """The line saying a pair was compared after recolouring (:data:`imagetwins.scores.Mark.RECOLOURED`): how much of
+    the picture had its hue turned; what ``--colour-variants apart`` keeps apart."""
+    return (f"compared after recolouring: {v.turned:.0%} of the compared picture has its colours turned "
+            f"(hue {verify.RECOLOURED_TURN:g} degrees or more); a colour variant, marked {Mark.RECOLOURED} "
+            "(--colour-variants apart keeps such pairs apart)")
 
 
 def verdict_reason(v: verify.Verification, threshold: float = verify.DEFAULT_CONFIDENCE,

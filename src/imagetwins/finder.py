@@ -51,6 +51,7 @@ def find_duplicate_groups(
     follow_symlinks: bool = False,
     decisions=True,
     session: Session | None = None,
+    colour_variants: str | None = None,
 ) -> FindResult:
     """Find groups of duplicate images in a folder or a list of files.
 
@@ -85,6 +86,10 @@ def find_duplicate_groups(
     session : imagetwins.session.Session, optional
         The run's stores, workers and progress (:func:`imagetwins.open_session`): its index is the cache,
         its workers and progress are used where ``workers`` / ``progress`` are not given.
+    colour_variants : {"copies", "apart"}, optional
+        Whether pairs compared after recolouring (``copies``' mark ``recoloured``: a colour variant of one picture,
+        :class:`imagetwins.scores.ColourVariants`) are copies (``"copies"``, the default) or kept apart (``"apart"``:
+        a shop's colour variants of a product).
 
     Returns
     -------
@@ -92,7 +97,10 @@ def find_duplicate_groups(
         Byte-identical files are always grouped, whatever the threshold.
     """
     from imagetwins.decisions import apply_decisions, remembered_from
+    from imagetwins.results import colour_variants_apart
+    from imagetwins.scores import ColourVariants
 
+    colour_variants = ColourVariants.of(colour_variants)  # (a bad name: ValueError before any work)
     paths = given_paths(paths)  # (bytes, os.PathLike: str from here on)
     if session is not None:
         workers = session.workers if workers is None else workers
@@ -104,7 +112,7 @@ def find_duplicate_groups(
         before = dict(clock.stages)
         start = time.perf_counter()
         result = _find_groups(paths, method, threshold, recursive, workers, progress, cache, follow_symlinks)
-        result = apply_decisions(result, remembered)
+        result = apply_decisions(colour_variants_apart(result, colour_variants), remembered)
         timings = {k: v - before.get(k, 0.0) for k, v in clock.stages.items() if v > before.get(k, 0.0)}
         return result.replace(seconds=time.perf_counter() - start, timings=timings)
 
@@ -134,14 +142,16 @@ def _find_groups(paths, method, threshold, recursive, workers, progress, cache, 
 def find(paths: str | os.PathLike | Sequence[str | os.PathLike], method: str | Encoder = DEFAULT_METHOD,
          threshold: float | None = None, *, recursive: bool = False, keep: str | None = None,
          keep_in: Sequence[str | os.PathLike] = (), session: Session | None = None, workers: int | None = None,
-         progress: bool = False, follow_symlinks: bool = False, decisions=True, cache: bool = True) -> FindResult:
+         progress: bool = False, follow_symlinks: bool = False, decisions=True, cache: bool = True,
+         colour_variants: str | None = None) -> FindResult:
     """The library's ``find``: duplicate groups in a folder or among files, and with ``keep`` the keepers.
 
     :func:`find_duplicate_groups` through the ``session``'s stores, then with ``keep`` (a rule of
     :data:`imagetwins.keep.KEEP_RULES`) the keep stage (:func:`imagetwins.keep.decide_keepers`): the result's
     groups are stars around their keepers and ``result.decisions`` says what to keep. ``method`` defaults to
     :data:`imagetwins.encoders.DEFAULT_METHOD` (``copies``, as the CLI's ``find``; :func:`find_duplicate_groups`
-    keeps ``phash``). Other parameters (``decisions``: the remembered ones) as in :func:`find_duplicate_groups`.
+    keeps ``phash``). Other parameters (``decisions``: the remembered ones; ``colour_variants``) as in
+    :func:`find_duplicate_groups`.
 
     The cache: without a ``session``, a folder is scanned through its per-folder cache, the one the command
     line keeps (in the user's cache folder, :func:`imagetwins.userdirs.cache_folder`; made on the first run):
@@ -165,9 +175,10 @@ def find(paths: str | os.PathLike | Sequence[str | os.PathLike], method: str | E
 
         with open_session(paths, [method], workers=workers, progress=progress) as own:
             return find(paths, method, threshold, recursive=recursive, keep=keep, keep_in=keep_in, session=own,
-                        follow_symlinks=follow_symlinks, decisions=decisions)
+                        follow_symlinks=follow_symlinks, decisions=decisions, colour_variants=colour_variants)
     result = find_duplicate_groups(paths, method, threshold, recursive=recursive, workers=workers, progress=progress,
-                                   follow_symlinks=follow_symlinks, session=session, decisions=decisions)
+                                   follow_symlinks=follow_symlinks, session=session, decisions=decisions,
+                                   colour_variants=colour_variants)
     if keep is None:
         return result
     from imagetwins.keep import decide_keepers
@@ -381,6 +392,7 @@ def find_against(
     cache: bool = True,
     decisions=True,
     session: Session | None = None,
+    colour_variants: str | None = None,
 ) -> QueryResult:
     """Which of ``images`` duplicate something in ``reference`` (e.g. test images leaking from training)?
 
@@ -411,6 +423,8 @@ def find_against(
     decisions : bool, path, DecisionStore or Remembered
         As in :func:`find_duplicate_groups`: a match between two contents remembered as no duplicates is
         left out.
+    colour_variants : {"copies", "apart"}, optional
+        As in :func:`find_duplicate_groups`: ``"apart"`` leaves out the recoloured matches (colour variants).
 
     Returns
     -------
@@ -422,7 +436,9 @@ def find_against(
         The reference index cannot be used (not an index, lacks ``method``, ...), in one line.
     """
     from imagetwins.decisions import content_key, remembered_from
+    from imagetwins.scores import ColourVariants
 
+    colour_variants = ColourVariants.of(colour_variants)  # (a bad name: ValueError before any work)
     images = given_paths(images)
     reference = reference if isinstance(reference, Index) else path_text(reference)
     start = time.perf_counter()
@@ -443,19 +459,21 @@ def find_against(
         if cached is not None:
             enc, skipped = cached, []
             matches = match_query(encoder, enc.paths, enc.encodings, ref_paths, ref_encodings, threshold, workers,
-                                  score_store=store, query_digests=enc.digests, reference_digests=ref_digests)
+                                  score_store=store, query_digests=enc.digests, reference_digests=ref_digests,
+                                  colour_variants=colour_variants)
         else:
             # the one query step (index query too); skipped: links, FIFOs, devices among the images, reported,
             # never read; the reference's index (or cache) also keeps the costly pair scores of a method that
             # verifies
             matches, enc, skipped = query_images(encoder, images, ref_paths, ref_encodings, threshold, workers,
                                                  progress, recursive, score_store=store,
-                                                 reference_digests=ref_digests)
+                                                 reference_digests=ref_digests, colour_variants=colour_variants)
     if remembered:
         qkey = {p: content_key(d) for p, d in zip(enc.paths, enc.digests)}
         rkey = {p: content_key(d) for p, d in zip(ref_paths, ref_digests or [])}
         remembered = remembered.for_keys({*qkey.values(), *rkey.values()})
     set_aside = 0
+    marks = dict(getattr(matches, "marks", {}))
     if remembered:
         before = sum(len(ms) for ms in matches.values())
         matches = {q: kept for q, ms in matches.items()
@@ -463,4 +481,4 @@ def find_against(
         set_aside = before - sum(len(ms) for ms in matches.values())  # said, so that a check never hides one
     return QueryResult(encoder.name, threshold, encoder.score_kind, enc.paths, ref_name, len(ref_paths), matches,
                        sorted(skipped + enc.failures, key=lambda f: f.path), time.perf_counter() - start,
-                       ref_failures, set_aside)
+                       ref_failures, set_aside, {k: m for k, m in marks.items() if k[0] in matches})

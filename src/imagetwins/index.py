@@ -36,7 +36,8 @@ from imagetwins.encoding import encode_files
 from imagetwins.facts import FACTS_VERSION, ImageFacts
 from imagetwins.io import ImageReadError, ReadFailure, find_images, read_bytes, warn_line, warn_skipped
 from imagetwins.raw import CRASHED, is_raw_name
-from imagetwins.results import FindResult, groups_from_encodings, query_images
+from imagetwins.results import FindResult, colour_variants_apart, groups_from_encodings, query_images
+from imagetwins.scores import ColourVariants
 from imagetwins.text import from_sqlite, loads_json, shell_word, to_sqlite
 from imagetwins.userdirs import NoHomeFolder, check_home
 from imagetwins.userdirs import cache_folder as user_cache_folder
@@ -1609,16 +1610,21 @@ class Index:
 
     @_explained
     def find_duplicates(self, method: str | Encoder = "phash", threshold: float | None = None,
-                        root: str | os.PathLike | None = None, workers: int | None = None) -> FindResult:
-        """Duplicate groups among the indexed files (optionally those under ``root``)."""
+                        root: str | os.PathLike | None = None, workers: int | None = None,
+                        colour_variants: str | None = None) -> FindResult:
+        """Duplicate groups among the indexed files (optionally those under ``root``); ``colour_variants``
+        (:class:`imagetwins.scores.ColourVariants`): ``"apart"`` leaves the recoloured matches out."""
+        choice = ColourVariants.of(colour_variants)
         paths, hashes = self.load(method, root)
         result = groups_from_encodings(paths, hashes, self.digests(paths), method, threshold, workers, score_store=self)
-        return result.replace(index_path=str(self.path))
+        return colour_variants_apart(result, choice).replace(index_path=str(self.path))
 
     @_explained
     def query(self, images: Sequence[str | os.PathLike] | str | os.PathLike, method: str | Encoder = "phash",
-              threshold: float | None = None, workers: int | None = None) -> list[tuple[str, str, float]]:
-        """Indexed files that match new images (which are encoded but not stored).
+              threshold: float | None = None, workers: int | None = None,
+              colour_variants: str | None = None) -> list[tuple[str, str, float]]:
+        """Indexed files that match new images (which are encoded but not stored); ``colour_variants``
+        (:class:`imagetwins.scores.ColourVariants`): ``"apart"`` leaves out the recoloured matches.
 
         Returns
         -------
@@ -1628,7 +1634,7 @@ class Index:
         """
         paths, stored = self.load(method)
         found, enc, skipped = query_images(method, images, paths, stored, threshold, workers, score_store=self,
-                                           reference_digests=self.digests(paths))
+                                           reference_digests=self.digests(paths), colour_variants=colour_variants)
         for f in skipped + enc.failures:  # links, FIFOs, devices left alone, as find --against does; unreadable
             warn_skipped(f.path, f.reason)
         return [(q, r, score) for q, ms in found.items() for r, score in ms]

@@ -61,6 +61,7 @@ from imagetwins.facts import ImageFacts
 from imagetwins.folder_copies import CopiedFolders, place_order
 from imagetwins.io import decode_image, may_be_translucent, named_as_image, open_header, open_regular_file
 from imagetwins.raw import is_raw_name
+from imagetwins.scores import Mark
 from imagetwins.timing import stage
 
 if TYPE_CHECKING:
@@ -1142,9 +1143,9 @@ def _stars(result: FindResult, sets: list[list[str]], keep_in: Sequence[str | os
             continue
         keeper = choose_keeper(ok, keep_in, rule, score,
                                remembered.chosen([f.path for f in ok], key_of) if remembered else (), places,
-                               avoid).path
+                               _avoid_recoloured(graph, files, index, ok, avoid)).path
         k = index[keeper]
-        star, scores, rest = [keeper], [kind.exact], []
+        star, scores, marks, rest = [keeper], [kind.exact], [0], []
         for p in files:
             if p == keeper:
                 continue
@@ -1156,6 +1157,7 @@ def _stars(result: FindResult, sets: list[list[str]], keep_in: Sequence[str | os
             else:
                 star.append(p)
                 scores.append(s)
+                marks.append(graph.marks(k, index[p]))
         again = graph.components([index[p] for p in rest], result.files)
         todo.extend(again)
         if bar is not None:  # (what is grouped again is counted when its own star is made)
@@ -1168,12 +1170,25 @@ def _stars(result: FindResult, sets: list[list[str]], keep_in: Sequence[str | os
         d.files = star
         ds = [digests[index[p]] for p in star]
         g = DuplicateGroup(star, kind.value(kind.weakest(scores)), bool(ds[0]) and len(set(ds)) == 1, kind, ds,
-                           [kind.value(s) for s in scores])
+                           [kind.value(s) for s in scores], marks if any(marks) else [])
         out.append((g, d))
     if bar is not None:
         bar.close()
     out.sort(key=lambda gd: (-len(gd[0].files), index.get(gd[0].files[0], -1)))
     return [g for g, _ in out], [d for _, d in out]
+
+
+def _avoid_recoloured(graph: _MatchGraph, files: Sequence[str], index: dict, ok: Sequence[FileInfo],
+                      avoid: Collection[str]) -> Collection[str]:
+    """``avoid`` and the group's recoloured members (:meth:`_MatchGraph.recoloured_members`): never the keeper while a
+    member that is not one can be (a colour variant is kept only where nothing else is: the keeper rule then decides
+    among them)."""
+    colour = graph.recoloured_members([index[p] for p in files], files)
+    if not colour:
+        return avoid
+    if all(f.path in avoid or f.path in colour for f in ok):
+        return avoid
+    return set(avoid) | colour
 
 
 class _MatchGraph:
@@ -1191,10 +1206,16 @@ class _MatchGraph:
         self.exact = m.kind.exact
         # one dict of node pairs: no more entries than the matches the search already holds
         self.edges: dict[tuple[int, int], float] = {}
-        for x, y, s in zip(a.tolist(), b.tolist(), score.tolist()):
+        #: the marks of the edges that carry any (Mark bits), with the closest match's score
+        self.edge_marks: dict[tuple[int, int], int] = {}
+        for x, y, s, mk in zip(a.tolist(), b.tolist(), score.tolist(), m.mark_bits[keep].tolist()):
             old = self.edges.get((x, y))
             if old is None or self.kind.closer(s, old):
                 self.edges[(x, y)] = s
+                if mk:
+                    self.edge_marks[(x, y)] = mk
+                else:
+                    self.edge_marks.pop((x, y), None)
         self.neighbours: dict[int, set[int]] = {}
         for x, y in self.edges:
             self.neighbours.setdefault(x, set()).add(y)
@@ -1206,6 +1227,29 @@ class _MatchGraph:
         if x == y:
             return self.exact
         return self.edges.get((min(x, y), max(x, y)))
+
+    def marks(self, i: int, j: int) -> int:
+        """The marks of the direct match of files ``i`` and ``j`` (:class:`~imagetwins.scores.Mark` bits; 0: none)."""
+        x, y = int(self.node[i]), int(self.node[j])
+        return self.edge_marks.get((min(x, y), max(x, y)), 0)
+
+    def recoloured_members(self, members: list[int], files: Sequence[str]) -> set[str]:
+        """Of a group's ``members`` (file indices), the files whose every direct match in the group is recoloured
+        (:data:`~imagetwins.scores.Mark.RECOLOURED`), where some match in it is not: the colour variants of a picture
+        the others share. Empty where no match is marked, or every one is (two files alone: the mark is the pair's,
+        it does not say which one was recoloured)."""
+        if not self.edge_marks:
+            return set()
+        nodes = {int(self.node[i]) for i in members}
+        plain: set[int] = set()
+        marked: set[int] = set()
+        for x in nodes:
+            for y in self.neighbours.get(x, ()):
+                if y in nodes:
+                    (marked if Mark.RECOLOURED.on(self.edge_marks.get((min(x, y), max(x, y)), 0)) else plain).add(x)
+        if not plain:
+            return set()
+        return {files[k] for k, i in enumerate(members) if int(self.node[i]) in marked - plain}
 
     def components(self, members: list[int], files: Sequence[str]) -> list[list[str]]:
         """The connected parts (two files or more) of ``members`` by their direct matches."""

@@ -146,16 +146,20 @@ def _kept_pair_scores(result: FindResult) -> PairScoreStore | None:
         return None
 
 
-def _score_matrix(result: FindResult, members: list[int], store: PairScoreStore | None = None
-                  ) -> list[list[float | None]]:
+def _score_matrix(result: FindResult, members: list[int], store: PairScoreStore | None = None,
+                  recoloured: list | None = None) -> list[list[float | None]]:
     """Every file's score against every other file of its group (None where it cannot be computed).
 
     The search only reports matches within the threshold, and a group is connected by matches, so
     two of its files may never have been compared; here every pair is scored with the loosest
     threshold so the page can show any file against whichever keeper a person picks. A method that
-    keeps its pair scores (``copies``) takes them from ``store`` and keeps the new ones there.
+    keeps its pair scores (``copies``) takes them from ``store`` and keeps the new ones there. ``recoloured``
+    (a list) gets the pairs ``[i, j]`` compared after recolouring (:data:`imagetwins.scores.Mark.RECOLOURED`).
     """
     from imagetwins.encoders import get_encoder
+    from imagetwins.scores import Mark
+
+    recoloured = [] if recoloured is None else recoloured
 
     n = len(members)
     out: list[list[float | None]] = [[None] * n for _ in range(n)]
@@ -169,13 +173,20 @@ def _score_matrix(result: FindResult, members: list[int], store: PairScoreStore 
         digests = [result.digests[i] for i in members] if result.digests else None
         pairs = encoder.query(enc, enc, encoder.loosest_threshold(), workers=1,
                               pair_scores=for_method(encoder, store, digests, digests))
-        for i, j, d in zip(pairs.left.tolist(), pairs.right.tolist(), pairs.score.tolist()):
+        for i, j, d, m in zip(pairs.left.tolist(), pairs.right.tolist(), pairs.score.tolist(),
+                              pairs.mark_bits.tolist()):
             out[i][j] = kind.value(d)
+            if i != j and Mark.RECOLOURED.on(m):
+                recoloured.append([i, j])
     else:  # a method not registered in this process (a result made elsewhere): the matches found
         where = {f: k for k, f in enumerate(members)}
-        for i, j, d in zip(result.pairs.left.tolist(), result.pairs.right.tolist(), result.pairs.score.tolist()):
+        found = result.pairs
+        for i, j, d, m in zip(found.left.tolist(), found.right.tolist(), found.score.tolist(),
+                              found.mark_bits.tolist()):
             if i in where and j in where:
                 out[where[i]][where[j]] = out[where[j]][where[i]] = kind.value(d)
+                if Mark.RECOLOURED.on(m):
+                    recoloured += [[where[i], where[j]], [where[j], where[i]]]
     for k in range(n):
         out[k][k] = None
     return out
@@ -334,18 +345,24 @@ def _report_data(result: FindResult, workers: int | None, progress: bool, keep_r
                 cards[-1]["same_bytes"] = copies
             k += 1
         members = [index.get(p, -1) for p in g.files]
+        # pairs [i, j] compared after recolouring (each file against whichever keeper a person picks); the keep
+        # stage's own (each file against the keeper) where the table is not made
+        recoloured = [[0, k] for k, m in enumerate(g.marks) if k and m] + [[k, 0] for k, m in enumerate(g.marks)
+                                                                         if k and m]
         if len(members) > SCORE_TABLE_MAX_FILES:
             scores: list = [[] for _ in members]
         elif -1 in members:
             scores = [[None] * len(members)] * len(members)
         else:
-            scores = _score_matrix(result, members, store)
+            recoloured = []
+            scores = _score_matrix(result, members, store, recoloured)
         # awaiting: no keeper until a person picks one (re-shots); "keep" is then the suggested keeper
         how = g.describe(result.score_unit, "the suggested keeper" if awaiting else "the keeper")
         groups.append({"exact": g.exact, **dict([g.score_field()]), "how": how, "awaiting": awaiting,
                        "files": cards,
                        "keep": g.files.index(d.keeper) if d.keeper in g.files else -1,
                        "also_keep": [g.files.index(p) for p in d.keep[1:]], "scores": scores,
+                       "recoloured": recoloured,
                        "remembered": remembered.status(g.files, key_of) if remembered else None})
     groups.sort(key=lambda g: g["remembered"] is not None)  # new groups first, those decided earlier apart after
     from imagetwins.folders import find_duplicate_folders

@@ -22,10 +22,11 @@ from imagetwins.hardlinks import same_file
 from imagetwins.io import ReadFailure, find_images
 from imagetwins.pairscores import PairScoreStore, for_method
 from imagetwins.placeholders import split_placeholders
-from imagetwins.scores import CONFIDENCE, DISTANCE, SIMILARITY, ScoreKind
+from imagetwins.scores import CONFIDENCE, DISTANCE, SIMILARITY, ColourVariants, Mark, ScoreKind
 
-__all__ = ["WEAKEST_MATCH", "DuplicateGroup", "FindResult", "QueryResult", "Scan", "groups_from_encodings",
-           "match_query", "query_images", "result_from_pairs", "same_encoding", "search_scan", "write_json"]
+__all__ = ["WEAKEST_MATCH", "DuplicateGroup", "FindResult", "QueryResult", "Scan", "colour_variants_apart",
+           "groups_from_encodings", "match_query", "QueryMatches", "query_images", "result_from_pairs", "same_encoding",
+           "search_scan", "write_json"]
 
 
 #: how each score kind names a group's weakest match in every output (JSON, CSV, report); kept for old
@@ -50,10 +51,19 @@ class DuplicateGroup:
     score_kind: ScoreKind = DISTANCE
     digests: list[Digest] = field(default_factory=list)  # content digest of each file as scanned ('' if unknown)
     scores: list[float] = field(default_factory=list)  # each file's score against the keeper (star groups)
+    #: each file's marks against the keeper (star groups; :class:`~imagetwins.scores.Mark` bits, 0 for the keeper);
+    #: empty where the matches carry none
+    marks: list[int] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.score_kind = ScoreKind.of(self.score_kind)
         self.digests = [Digest(d) for d in self.digests]
+
+    @property
+    def recoloured(self) -> list[str]:
+        """The files compared with the keeper after recolouring (:data:`~imagetwins.scores.Mark.RECOLOURED`): colour
+        variants of it (star groups; empty before the keepers are decided)."""
+        return [f for f, m in zip(self.files, self.marks) if Mark.RECOLOURED.on(m)]
 
     @property
     def max_distance(self) -> int | None:
@@ -234,7 +244,7 @@ class FindResult:
         cuts = np.flatnonzero(np.diff(same_as[order])) + 1
         members = {int(m[0]): m for m in np.split(order, cuts)}  # first file -> every file with its encoding
 
-        def product(a: np.ndarray, b: np.ndarray, score, within: bool) -> Iterator[search.Pairs]:
+        def product(a: np.ndarray, b: np.ndarray, score, within: bool, mark: int = 0) -> Iterator[search.Pairs]:
             rows = max(1, chunk // max(1, len(b)))
             for r0 in range(0, len(a), rows):
                 for k in range(r0, min(len(a), r0 + rows)):
@@ -242,7 +252,8 @@ class FindResult:
                     if len(other):
                         left, right = np.minimum(a[k], other), np.maximum(a[k], other)
                         yield search.Pairs(left.astype(np.int64), right.astype(np.int64),
-                                           np.full(len(other), score, dtype), kind)
+                                           np.full(len(other), score, dtype), kind,
+                                           np.full(len(other), mark, np.uint8) if mark else None)
 
         def batched(parts: Iterator[search.Pairs]) -> Iterator[search.Pairs]:
             buf, size = [], 0
@@ -263,23 +274,26 @@ class FindResult:
             ca, cb = same_as[m.left], same_as[m.right]
             across = ca != cb
             seen: set[tuple[int, int]] = set()
-            for a, b, s in zip(ca[across].tolist(), cb[across].tolist(), m.score[across].tolist()):
+            for a, b, s, mk in zip(ca[across].tolist(), cb[across].tolist(), m.score[across].tolist(),
+                                   m.mark_bits[across].tolist()):
                 key = (min(a, b), max(a, b))
                 if key not in seen:  # (a digest match and a search match may join the same two encodings)
                     seen.add(key)
-                    yield from product(members[a], members[b], s, within=False)
+                    yield from product(members[a], members[b], s, within=False, mark=mk)
 
         yield from batched(every())
 
     def pair_records(self) -> Iterator[dict]:
         """Each match as ``{"a", "b", <score kind>: score}``, one at a time; with ``"verdict"`` (``"copy"``)
-        where the method checked the pictures (:attr:`ScoreKind.match_verdict`)."""
+        where the method checked the pictures (:attr:`ScoreKind.match_verdict`), and ``"marks"`` (e.g.
+        ``["recoloured"]``, :class:`~imagetwins.scores.Mark`) where the pair carries any."""
         kind = self.score_kind
         name = str(kind)
         verdict = {} if kind.match_verdict is None else {"verdict": kind.match_verdict}
         for p in self.iter_pairs():
-            for i, j, d in zip(p.left.tolist(), p.right.tolist(), p.score.tolist()):
-                yield {"a": self.files[i], "b": self.files[j], name: kind.value(d), **verdict}
+            for i, j, d, m in zip(p.left.tolist(), p.right.tolist(), p.score.tolist(), p.mark_bits.tolist()):
+                yield {"a": self.files[i], "b": self.files[j], name: kind.value(d), **verdict,
+                       **({"marks": Mark.names(m)} if m else {})}
 
     def to_dict(self, pairs: bool = True) -> dict:
         """Plain data for JSON output; scores are written under their kind's name. ``pairs=False``
@@ -291,7 +305,8 @@ class FindResult:
             "images": len(self.files),
             "unreadable": [{"path": f.path, "reason": f.reason} for f in self.failures],
             "groups": [{"files": g.files, "exact": g.exact, **dict([g.score_field()]),
-                        "sha256": dict(zip(g.files, g.digests))} for g in self.groups],
+                        "sha256": dict(zip(g.files, g.digests)),
+                        **({"recoloured": g.recoloured} if g.recoloured else {})} for g in self.groups],
             "seconds": round(self.seconds, 3),
         }
         if self.already_linked:
@@ -338,6 +353,12 @@ class QueryResult:
     reference_failures: list[ReadFailure] = field(default_factory=list)
     #: matches left out because a person marked the two "not a duplicate" in an earlier plan (imagetwins.decisions)
     set_aside: int = 0
+    #: the marks of the matches that carry any (:class:`~imagetwins.scores.Mark` bits), by (query, reference path)
+    marks: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    def marks_of(self, query: str, path: str) -> int:
+        """The marks of the match of ``query`` with ``path`` (0: none)."""
+        return self.marks.get((query, path), 0)
 
     def missing_matches(self) -> list[str]:
         """Matched reference files that are no longer where the reference says: an index made before they
@@ -353,16 +374,18 @@ class QueryResult:
         its kind's name, then ``verdict`` (``"copy"``) where the method checked the pictures
         (:attr:`ScoreKind.match_verdict`; a hash or vector only says two images look alike: no verdict)."""
         kind = ScoreKind.of(self.score_kind)
-        return [str(kind)] + ([] if kind.match_verdict is None else ["verdict"])
+        return [str(kind)] + ([] if kind.match_verdict is None else ["verdict", str(Mark.RECOLOURED)])
 
-    def match_values(self, score: float) -> list:
-        """A match's values of :meth:`match_fields`."""
+    def match_values(self, score: float, marks: int = 0) -> list:
+        """A match's values of :meth:`match_fields` (``marks``: the match's, :meth:`marks_of`)."""
         verdict = ScoreKind.of(self.score_kind).match_verdict
-        return [score] + ([] if verdict is None else [str(verdict)])
+        return [score] + ([] if verdict is None else [str(verdict), Mark.RECOLOURED.on(int(marks))])
 
-    def match_record(self, path: str, score: float) -> dict:
-        """One match as the documents write it (JSON, NDJSON): ``path`` and :meth:`match_fields`."""
-        return {"path": path, **dict(zip(self.match_fields(), self.match_values(score)))}
+    def match_record(self, path: str, score: float, query: str | None = None) -> dict:
+        """One match as the documents write it (JSON, NDJSON): ``path`` and :meth:`match_fields` (``query``: the
+        image matched, whose match's marks are said)."""
+        marks = 0 if query is None else self.marks_of(query, path)
+        return {"path": path, **dict(zip(self.match_fields(), self.match_values(score, marks)))}
 
     def to_dict(self) -> dict:
         """Plain data for JSON output; each match a :meth:`match_record`."""
@@ -371,15 +394,25 @@ class QueryResult:
                 "with_duplicates": len(self.matches),
                 "unreadable": [{"path": f.path, "reason": f.reason} for f in self.failures],
                 "reference_unreadable": [{"path": f.path, "reason": f.reason} for f in self.reference_failures],
-                "matches": [{"query": q, "matches": [self.match_record(r, score) for r, score in ms]}
+                "matches": [{"query": q, "matches": [self.match_record(r, score, q) for r, score in ms]}
                             for q, ms in self.matches.items()],
                 "seconds": round(self.seconds, 3)}
+
+
+class QueryMatches(dict):
+    """What :func:`match_query` gives: query path -> its matches ``[(reference path, score)]``, closest first (a
+    ``dict``), and ``marks``: the marks of the matches that carry any, by (query, reference path)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.marks: dict[tuple[str, str], int] = {}
 
 
 def match_query(encoder: str | Encoder, query_paths: Sequence[str], queries: np.ndarray, reference_paths: Sequence[str],
                 reference: np.ndarray, threshold: float | None = None, workers: int | None = None,
                 score_store: PairScoreStore | None = None, query_digests: Sequence[str] | None = None,
-                reference_digests: Sequence[str] | None = None) -> dict[str, list[tuple[str, float]]]:
+                reference_digests: Sequence[str] | None = None,
+                colour_variants: str | ColourVariants | None = None) -> QueryMatches:
     """The one query step: each query that matches the reference -> its matches, closest first.
 
     Used by :meth:`imagetwins.index.Index.query`, :func:`imagetwins.finder.find_against` and so by
@@ -387,34 +420,43 @@ def match_query(encoder: str | Encoder, query_paths: Sequence[str], queries: np.
     (same path once resolved, or same device and inode: a hard link); a byte-identical other file does.
     Scores are ints (bits apart) or floats (similarities, rounded to 4 places). With ``score_store`` and
     both sides' content digests, a method that keeps its pair scores (``copies``) reuses those stored there
-    and keeps the new ones (:mod:`imagetwins.pairscores`).
+    and keeps the new ones (:mod:`imagetwins.pairscores`). ``colour_variants``
+    (:class:`~imagetwins.scores.ColourVariants`): ``apart`` leaves out the recoloured matches.
     """
     encoder = get_encoder(encoder)
     threshold = encoder.threshold_or_default(threshold)
-    out: dict[str, list[tuple[str, float]]] = {}
+    choice = ColourVariants.of(colour_variants)
+    out = QueryMatches()
     if not len(query_paths) or not len(reference_paths):
         return out
     scores = for_method(encoder, score_store, query_digests, reference_digests) if reference_digests else None
     pairs = encoder.query(queries, reference, threshold, workers, query_paths=list(query_paths),
                           database_paths=list(reference_paths), pair_scores=scores)
+    keeps = choice.keeps(pairs.marks)
+    if keeps is not None:
+        pairs = pairs.take(keeps)
     as_score = pairs.kind.value
+    marks = pairs.mark_bits
     identity: dict[str, object] = {}  # only files that matched are looked at
     for k in np.lexsort((encoder.best_first(pairs.score), pairs.left)).tolist():
         query, found = query_paths[pairs.left[k]], reference_paths[pairs.right[k]]
         if _same_file(query, found, identity):
             continue  # the reference holds the query itself (overlapping folders): not a duplicate of itself
         out.setdefault(query, []).append((found, as_score(pairs.score[k])))
+        if marks[k]:
+            out.marks[(query, found)] = int(marks[k])
     return out
 
 
 def query_images(encoder: str | Encoder, images: Sequence[str | os.PathLike] | str | os.PathLike,
                  reference_paths: Sequence[str], reference: Rows, threshold: float | None = None,
                  workers: int | None = None, progress: bool = False, recursive: bool = True,
-                 score_store: PairScoreStore | None = None, reference_digests: Sequence[str] | None = None
-                 ) -> tuple[dict[str, list[tuple[str, float]]], Encoded, list[ReadFailure]]:
+                 score_store: PairScoreStore | None = None, reference_digests: Sequence[str] | None = None,
+                 colour_variants: str | ColourVariants | None = None
+                 ) -> tuple[QueryMatches, Encoded, list[ReadFailure]]:
     """The one query step of ``find --against``/``check`` and ``index query``: new images (a folder, walked as
     :func:`imagetwins.io.find_images` walks it; one file; or explicit files) encoded, never stored, and
-    matched against reference rows (:func:`match_query`).
+    matched against reference rows (:func:`match_query`, with ``colour_variants``).
 
     Returns (matches, the images' :class:`~imagetwins.encoders.Encoded`, the links, FIFOs and devices left
     alone among them: reported, never read).
@@ -428,7 +470,8 @@ def query_images(encoder: str | Encoder, images: Sequence[str | os.PathLike] | s
         files = [Path(f) for f in images]
     enc = encoder.encode_files(files, workers=workers, progress=progress, warn=False)
     matches = match_query(encoder, enc.paths, enc.encodings, reference_paths, reference, threshold, workers,
-                          score_store=score_store, query_digests=enc.digests, reference_digests=reference_digests)
+                          score_store=score_store, query_digests=enc.digests, reference_digests=reference_digests,
+                          colour_variants=colour_variants)
     return matches, enc, skipped
 
 
@@ -473,7 +516,7 @@ def groups_from_encodings(
         found = encoder.pairs(encoder.take(hashes, firsts), threshold, workers=workers, progress=progress,
                               paths=[paths[i] for i in firsts],
                               pair_scores=for_method(encoder, score_store, [digests[i] for i in firsts]))
-        pairs = search.Pairs(firsts[found.left], firsts[found.right], found.score, found.kind)
+        pairs = search.Pairs(firsts[found.left], firsts[found.right], found.score, found.kind, found.marks)
     return result_from_pairs(paths, hashes, digests, pairs, encoder, threshold, same_as=same_as)
 
 
@@ -531,6 +574,20 @@ def result_from_pairs(paths: Sequence[str], encodings: np.ndarray, digests: Sequ
     groups, placeholders = split_placeholders(groups)
     return FindResult(encoder.name, threshold, paths, encodings, merged, groups, digests=digests, same_as=same_as,
                       already_linked=linked, placeholders=placeholders)
+
+
+def colour_variants_apart(result: FindResult, colour_variants: str | ColourVariants | None) -> FindResult:
+    """``result`` under ``colour_variants`` (:class:`~imagetwins.scores.ColourVariants`, validated there): as it is
+    for ``copies`` (the default); for ``apart`` the recoloured matches (:data:`~imagetwins.scores.Mark.RECOLOURED`)
+    dropped and the groups made again (a shop's colour variants are not copies). Byte copies stay grouped."""
+    choice = ColourVariants.of(colour_variants)
+    keeps = choice.keeps(result.matches.marks)
+    if keeps is None or keeps.all():
+        return result
+    new = result_from_pairs(result.files, result.hashes, result.digests, result.matches.take(keeps), result.method,
+                            result.threshold, same_as=result.same_as)
+    return new.replace(failures=result.failures, seconds=result.seconds, index_path=result.index_path,
+                       decided=result.decided, facts=result.facts, timings=result.timings)
 
 
 def split_hard_links(groups: Sequence[DuplicateGroup]) -> tuple[list[DuplicateGroup], list[list[str]]]:

@@ -22,6 +22,12 @@ A pair the pictures were checked for (``copies``' verification) also gets one of
 :class:`Verdict`: :data:`Verdict.COPY` (made from one capture: safe to remove), :data:`Verdict.RESHOT`
 (the same scene, another capture: a person picks) or :data:`Verdict.UNRELATED`. A verdict *is* the string
 written in outputs (``"copy"``, ``"re-shot"``, ``"unrelated"``).
+
+A copy pair may carry a :class:`Mark`: :data:`Mark.RECOLOURED` (one picture is the other with its colours turned, on
+the whole picture or a part: a shop's colour variants of one product shot). It is kept with the pair's score
+(:func:`stored_score` / :func:`from_stored`: the pair-score cache and the index keep both in one number), written by
+every output, and :class:`ColourVariants` (``--colour-variants``) says whether such pairs are copies (the default) or
+kept apart.
 """
 
 from __future__ import annotations
@@ -30,7 +36,8 @@ from enum import Enum
 
 import numpy as np
 
-__all__ = ["CONFIDENCE", "DISTANCE", "SIMILARITY", "ScoreKind", "Verdict"]
+__all__ = ["CONFIDENCE", "DISTANCE", "SIMILARITY", "ColourVariants", "Mark", "ScoreKind", "Verdict", "from_stored",
+           "stored_score"]
 
 
 class Verdict(str, Enum):
@@ -63,6 +70,90 @@ class Verdict(str, Enum):
             return cls(name)
         except ValueError:
             raise ValueError(f"a verdict is one of copy, re-shot, unrelated; not {name!r}") from None
+
+
+class Mark(str, Enum):
+    """What a checked pair's comparison needed, said beside its score (a ``str``: its name in outputs).
+
+    Marks of a set of pairs are one ``uint8`` per pair (:attr:`bit` set where the mark is; ``search.Pairs.marks``).
+    """
+
+    #: one picture is the other with its colours turned (a hue turn of the whole picture or of a part, e.g. a product
+    #: shown in another colour; :attr:`imagetwins.verify.Verification.recoloured`): the pair was compared after
+    #: recolouring. A grey or sepia copy is not: its colours were taken away or toned into one, not turned
+    RECOLOURED = "recoloured"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def bit(self) -> int:
+        """This mark's bit in a pair's marks (``uint8``)."""
+        return 1 << list(Mark).index(self)
+
+    def on(self, marks) -> np.ndarray | bool:
+        """Where ``marks`` (an array of pairs' marks, or one pair's int) carry this mark."""
+        m = np.asarray(marks)
+        out = (m.astype(np.int64) & self.bit) != 0
+        return bool(out) if out.ndim == 0 else out
+
+    @staticmethod
+    def names(marks: int) -> list[str]:
+        """The marks set in one pair's ``marks`` (an int), as outputs list them."""
+        return [str(m) for m in Mark if int(marks) & m.bit]
+
+    @property
+    def explained(self) -> str:
+        """What the mark means, for people (``explain``, the review page)."""
+        return "compared after recolouring: one picture is the other with its colours turned (a colour variant)"
+
+
+def stored_score(score: float, marks: int = 0) -> float:
+    """How a pair-score store keeps a confidence and its marks in one number (:func:`from_stored` reads it back):
+    the confidence itself, negated where :data:`Mark.RECOLOURED` is set (exact: a sign; a confidence of 0 keeps no
+    mark). Pair scores of other methods have no marks and are kept as they are."""
+    score = float(score)
+    return -score if Mark.RECOLOURED.on(int(marks)) and score > 0 else score
+
+
+def from_stored(values) -> tuple[np.ndarray, np.ndarray]:
+    """``(scores, marks)`` of stored values (:func:`stored_score`; NaN stays NaN, with no mark)."""
+    v = np.asarray(values, np.float64)
+    marks = np.where(v < 0, Mark.RECOLOURED.bit, 0).astype(np.uint8)
+    return np.abs(v), marks
+
+
+class ColourVariants(str, Enum):
+    """Whether recoloured pairs (:data:`Mark.RECOLOURED`) are copies: the one option ``--colour-variants`` of find,
+    report, remove, check and index query (``colour_variants=`` of the library's verbs), validated by :meth:`of`."""
+
+    #: a colour variant is a copy (made from one capture): grouped, marked ``recoloured`` (the default)
+    COPIES = "copies"
+    #: colour variants are kept apart (a shop's catalogue: each colour of a product is its own picture); a
+    #: recoloured pair is no match
+    APART = "apart"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @classmethod
+    def of(cls, name: str | ColourVariants | None) -> ColourVariants:
+        """The choice named ``name`` (None: :data:`COPIES`), or ``ValueError`` naming the choices."""
+        if name is None:
+            return cls.COPIES
+        try:
+            return cls(name)
+        except ValueError:
+            raise ValueError(f"colour variants are one of {', '.join(c.value for c in cls)}; not {name!r}") from None
+
+    def keeps(self, marks) -> np.ndarray:
+        """Which pairs of ``marks`` (one ``uint8`` each; None: no marks) stay matches under this choice."""
+        if marks is None:
+            return None
+        m = np.asarray(marks)
+        if self is ColourVariants.APART:
+            return ~Mark.RECOLOURED.on(m) if m.ndim else np.array(not Mark.RECOLOURED.on(m))
+        return np.ones(m.shape, bool)
 
 
 class ScoreKind(str):

@@ -50,7 +50,7 @@ from imagetwins.io import (
     read_bytes,
 )
 from imagetwins.matching import nearest_two
-from imagetwins.scores import Verdict
+from imagetwins.scores import Mark, Verdict, stored_score
 
 cv2 = None  # imported on first use: OpenCV takes about a second to import, and hash-only runs never need it
 
@@ -105,6 +105,29 @@ COLOUR_FIT_AGREEMENT = 0.75
 #: no fit negative's confidence moved; measured in BENCHMARKS.md
 COLOUR_CHANGE = 0.35
 COLOUR_CHANGED_AGREEMENT = 0.5
+#: the mark ``recoloured`` (:attr:`Verification.recoloured`, :data:`imagetwins.scores.Mark.RECOLOURED`): one picture is
+#: the other with its colours turned, on the whole picture or on a part (a product shown in another colour): at least
+#: RECOLOURED_SHARE of the compared cells agree in grey (or are flat) and are coloured on both sides (chroma
+#: RECOLOURED_CHROMA or more, of 128) with hues RECOLOURED_TURN degrees apart or more. Never a confidence's input: the
+#: same confidences with it. On copies of 37 photos (photos-public 200-224, ukbench 300-599 every 24th) by every edit
+#: family of ``imagetwins.edits`` found at the default: of 373 copies of the families that keep the colours, one has
+#: 0.069 of its cells turned (stickers over a coloured part), the others 0; a hue turned on an ellipse over 28 % of
+#: a photos-public photo turns 0.20-0.27 of its cells (one photo with little colour there: 0.046), a whole-picture
+#: hue turn 0.17-0.90
+RECOLOURED_SHARE = 0.1
+RECOLOURED_CHROMA = 12.0
+RECOLOURED_TURN = 40.0
+#: a picture whose colours follow its grey level within RECOLOURED_TONED of their spread is toned (sepia: 0.05-0.07 on
+#: 5 photos-public photos, their originals and hue-turned copies 0.4-0.95): a toned copy of a photo in colours is not
+#: recoloured (its colours were replaced by one, not turned)
+RECOLOURED_TONED = 0.2
+#: a hash-sure pair (a copy without a check) is checked for its marks alone where the two images' colour signatures
+#: (:func:`colour_signature`) are SIGNATURES_DIFFER or more apart (L1 of the hue bins) and both images are coloured
+#: (RECOLOURED_SHARE / 2 of their pixels or more): a hue turned on RECOLOURED_SHARE of the picture moves at least
+#: that share of its colours by RECOLOURED_TURN, more than one bin, so at least twice that share of the bins' weight
+#: (at least RECOLOURED_SHARE of it is coloured: 0.2 of the colour) apart
+SIGNATURES_DIFFER = 0.1
+SIGNATURE_BINS = 12
 #: The colour fit follows a gamma too: one more coefficient, for the square of the source's grey level (a colour edit
 #: often changes the gamma as well, which bends the grey levels where a linear fit can only tilt them). Chosen on the
 #: fit split (210 random combinations of photos-public photos 40-249 verified against their originals: 151 -> 154
@@ -214,7 +237,7 @@ FEATURES_VERSION = 4  # 2: keypoints stored strongest first (the quick look take
 #: the version of what :func:`verify_pair` computes from given features: part of :func:`verdict_version`, which
 #: keys the confidences the index keeps per pair. Bump it with any change of the code that changes a confidence
 #: (the module's constants, FEATURES_VERSION and CALIBRATION included, and OpenCV's version are in the key already)
-VERDICT_VERSION = 18  # 2: the quick look before the full match; 3: the lighting fit refitted until a caption drops
+VERDICT_VERSION = 19  # 2: the quick look before the full match; 3: the lighting fit refitted until a caption drops
 # out; 4: symmetric (the pair is checked in one canonical order), keypoints at the stored (half float) precision;
 # 5: a perspective alignment where the affine one leaves part of the picture disagreeing; 6: overlays left out
 # (OVERLAY_MAX); 7: two framings of one scene and pictures sharing only a part are not copies (FRAMING_COVER,
@@ -228,6 +251,8 @@ VERDICT_VERSION = 18  # 2: the quick look before the full match; 3: the lighting
 # 16: a picture inside the other that holds detail finer than the other file holds is not made from it (DETAIL_CAP)
 # 17: the full match from b to a too where a to b leaves the pair short with few inliers (REVERSE_FIT)
 # 18: REVERSE_FIT off again (no held-out gain for +21-24 % a check)
+# 19: the mark recoloured kept with the confidence (RECOLOURED_SHARE; the sign of a kept score, scores.stored_score);
+# no confidence changed
 
 #: logistic model behind :attr:`Verification.confidence` (fitted by ``benchmarks/quality.py --fit`` with each
 #: weight's sign fixed: more agreement can only raise the confidence, a lighting mismatch only lower it):
@@ -610,6 +635,26 @@ class Verification:
     inner: int | None = None
     inner_scale: float = 0.0
     inner_detail: float = float("-inf")
+    #: the share of the compared cells whose colour was turned (:func:`_turned_share`); :attr:`recoloured` reads it
+    turned: float = 0.0
+
+    @property
+    def recoloured(self) -> bool:
+        """Whether one picture is the other with its colours turned (:data:`RECOLOURED_SHARE`): a colour variant
+        of the same capture (a product shown in another colour). Read by the mark
+        :data:`imagetwins.scores.Mark.RECOLOURED`; the confidence does not read it. A grey or sepia copy is not:
+        its colours were taken away or toned into one, not turned."""
+        return self.turned >= RECOLOURED_SHARE
+
+    @property
+    def marks(self) -> int:
+        """The pair's marks (:class:`~imagetwins.scores.Mark` bits): RECOLOURED where :attr:`recoloured`."""
+        return Mark.RECOLOURED.bit if self.recoloured else 0
+
+    @property
+    def kept(self) -> float:
+        """The confidence and the marks as a pair-score store keeps them (:func:`imagetwins.scores.stored_score`)."""
+        return stored_score(self.confidence, self.marks)
 
     @property
     def not_one_capture(self) -> str | None:
@@ -684,6 +729,7 @@ class Verification:
                 "inner": None if self.inner is None else "ab"[self.inner], "inner_scale": round(self.inner_scale, 3),
                 "inner_detail": None if not np.isfinite(self.inner_detail) else round(self.inner_detail, 3),
                 "different_captures": self.different_captures,
+                "turned": round(self.turned, 3), "recoloured": self.recoloured,
                 "verdict": self.verdict(),
                 "disagreement": None if self.disagreement is None else {
                     "image": "ab"[self.disagreement[0]], "region": self.disagreement[1],
@@ -1077,6 +1123,26 @@ def colour_thumbnail(image: Image.Image) -> np.ndarray | None:
     return np.ascontiguousarray(np.asarray(small.convert("YCbCr"))[:, :, 1:])
 
 
+def colour_signature(features: ImageFeatures) -> np.ndarray:
+    """How the colour thumbnail's colours fall into :data:`SIGNATURE_BINS` hue bins, each pixel weighted by its
+    chroma (so a change of brightness, contrast or saturation, which scales the chroma, leaves it), the bins summing
+    to 1; then the share of its pixels coloured as :data:`RECOLOURED_CHROMA` asks. A grey picture (or none known):
+    zeros. Blind to where the colours are: a flipped, turned or slightly cropped copy keeps it, a hue turn moves it
+    (:data:`SIGNATURES_DIFFER`)."""
+    out = np.zeros(SIGNATURE_BINS + 1)
+    if features.colour is None:
+        return out
+    c = features.colour.reshape(-1, 2).astype(np.float64) - 128.0
+    chroma = np.hypot(c[:, 0], c[:, 1])
+    weight = np.where(chroma >= RECOLOURED_CHROMA / 2, chroma, 0.0)  # (a grey pixel's hue is noise)
+    if weight.sum() > 0:
+        hue = np.arctan2(c[:, 1], c[:, 0])
+        bins = np.floor((hue + np.pi) / (2 * np.pi) * SIGNATURE_BINS).astype(np.int64) % SIGNATURE_BINS
+        out[:SIGNATURE_BINS] = np.bincount(bins, weight, SIGNATURE_BINS) / weight.sum()
+    out[SIGNATURE_BINS] = float((chroma >= RECOLOURED_CHROMA).mean())
+    return out
+
+
 def _fit(pa: np.ndarray, da: np.ndarray, pb: np.ndarray, db: np.ndarray, min_matches: int = MIN_MATCHES,
          iterations: int = 2000):
     """Ratio-test matches a -> b and a RANSAC affine fit: (matrix, inlier mask, matched index pairs) or None."""
@@ -1188,6 +1254,9 @@ def _dense(a: ImageFeatures, b: ImageFeatures, matrix: np.ndarray, v: Verificati
     v.strict_agreement = float((ncc >= 0.8).mean())
     v.median_ncc = _median(ncc)
     colours = (b.colour, a.colour) if swap else (a.colour, b.colour)
+    if colours[0] is not None and colours[1] is not None:  # (the same either way round: what the mark reads)
+        v.turned = _turned_share(*_chroma_cells(*colours, src.shape, dst.shape, cm.shape, m), mean_a, mean_b,
+                                 cm & ~(textured & (ncc_cells < 0.5)), cm)
     chroma_src = chroma_dst = None
     changed = False
     fitted = recoloured = None  # the colour fit's (direction, coefficients) and the cells' NCC recoloured by it
@@ -1318,6 +1387,40 @@ def _colour_change(chroma_a: np.ndarray, chroma_b: np.ndarray) -> float:
     spread = max(float(np.sqrt(((c - c.mean(0)) ** 2).sum(1).mean())) for c in (chroma_a.astype(np.float64),
                                                                                   chroma_b.astype(np.float64)))
     return _median(np.linalg.norm(shift, axis=1)) / (spread + 1.0)
+
+
+def _turned_share(chroma_src: np.ndarray, chroma_dst: np.ndarray, grey_src: np.ndarray, grey_dst: np.ndarray,
+                  agreeing: np.ndarray, compared: np.ndarray) -> float:
+    """The share of the ``compared`` cells (bool grid) whose hue was turned (:data:`RECOLOURED_TURN`): among the
+    ``agreeing`` ones (their grey texture agrees, or they are flat), those coloured on both sides
+    (:data:`RECOLOURED_CHROMA`) whose hue differs by RECOLOURED_TURN or more (a part turned one way, the rest
+    another: two variants of one picture), unless one side is toned and the other is not (:data:`RECOLOURED_TONED`:
+    sepia). Grey cells count on neither
+    side: a grey copy has no hue to turn. ``grey_*``: the cells' grey means. Symmetric in the two sides. 0 where
+    nothing was compared."""
+    total = int(compared.sum())
+    if not total:
+        return 0.0
+    src = chroma_src[agreeing].astype(np.float64) - 128.0
+    dst = chroma_dst[agreeing].astype(np.float64) - 128.0
+    coloured = (np.hypot(*src.T) >= RECOLOURED_CHROMA) & (np.hypot(*dst.T) >= RECOLOURED_CHROMA)
+    turn = np.arctan2(dst[coloured, 1], dst[coloured, 0]) - np.arctan2(src[coloured, 1], src[coloured, 0])
+    turned = np.abs(np.angle(np.exp(1j * turn))) >= np.radians(RECOLOURED_TURN)
+    if not turned.any():
+        return 0.0
+    tones = [_toned(c, g[agreeing]) for c, g in ((src, grey_src), (dst, grey_dst))]
+    if min(tones) <= RECOLOURED_TONED < max(tones):  # one side toned (sepia, a duotone), the other in colours
+        return 0.0
+    return float(turned.sum() / total)
+
+
+def _toned(chroma: np.ndarray, grey: np.ndarray) -> float:
+    """How far cells' chroma ((n, 2), centred) is from a linear function of their grey level ((n,)), over its spread
+    (+1): near 0 for a toned picture (sepia, a duotone: each grey level has its one colour), 0.4 or more for a
+    photo's colours (:data:`RECOLOURED_TONED`)."""
+    design = np.stack([grey.astype(np.float64), np.ones(len(grey))], -1)
+    rest = chroma - design @ np.linalg.lstsq(design, chroma, rcond=None)[0]
+    return float(np.sqrt((rest ** 2).sum(1).mean()) / (np.sqrt(((chroma - chroma.mean(0)) ** 2).sum(1).mean()) + 1.0))
 
 
 def _recoloured_ncc(colours: tuple[np.ndarray, np.ndarray], src_shape: tuple[int, int], warp: np.ndarray,
@@ -1700,7 +1803,7 @@ def _perspective(a: ImageFeatures, b: ImageFeatures, matrix: np.ndarray, mask: n
                 w, hmat = g, guided
     if w.strict_agreement > v.strict_agreement:
         for name in ("coverage_a", "coverage_b", "agreement", "strict_agreement", "median_ncc", "lighting_residual",
-                     "disagreement", "overlay"):
+                     "disagreement", "overlay", "turned"):
             setattr(v, name, getattr(w, name))
         return hmat
     return matrix

@@ -173,6 +173,21 @@ follow_option = click.option(
          "another file, and remove leaves it where it is (one note line).")
 
 
+def _colour_variants_option():
+    from imagetwins.scores import ColourVariants
+
+    return click.option(
+        "--colour-variants", type=click.Choice([c.value for c in ColourVariants]), default=ColourVariants.COPIES.value,
+        show_default=True,
+        help="Pairs that copies compared after recolouring (one picture is the other with its colours turned, "
+             "on the whole picture or a part: marked 'recoloured' in every output): copies (one capture), or apart "
+             "(a shop's colour variants of a product: never grouped). A grey or sepia copy is no colour variant.")
+
+
+#: --colour-variants, one option for find, report and remove (scores.ColourVariants: the choices and their check)
+colour_variants_option = _colour_variants_option()
+
+
 def scan_options(f):
     """Options shared by the commands that scan a folder for duplicates."""
     for opt in reversed([method_option, threshold_option, recursive_option, workers_option, no_cache_option,

@@ -118,9 +118,10 @@ def run_session():
 
 def scan(directory: Path, method: str, threshold: float | None, recursive: bool, workers: int | None,
           no_cache: bool, quiet: bool, db_path: Path | None = None, exif_orientation: bool = True,
-          follow_symlinks: bool = False, decisions=False):
+          follow_symlinks: bool = False, decisions=False, colour_variants: str | None = None):
     """Find the groups (through the cache unless ``no_cache``) and report unreadable files; ``decisions``: the
-    remembered decisions to honour (:func:`imagetwins.cli.decisions.load_remembered`), False none.
+    remembered decisions to honour (:func:`imagetwins.cli.decisions.load_remembered`), False none;
+    ``colour_variants``: ``--colour-variants`` (:class:`imagetwins.scores.ColourVariants`).
 
     The run's session (:func:`run_session`: the cache or index, its pair scores, the workers) stays open until
     the command ends, so the keep decisions and the review page use the index the search used."""
@@ -165,7 +166,8 @@ def scan(directory: Path, method: str, threshold: float | None, recursive: bool,
         encoder = get_encoder(method) if exif_orientation else get_encoder(method).on_stored_pixels()
         with on_interrupt(done):
             result = find_duplicate_groups(directory, method=encoder, threshold=threshold, recursive=recursive,
-                                           follow_symlinks=follow_symlinks, session=session, decisions=decisions)
+                                           follow_symlinks=follow_symlinks, session=session, decisions=decisions,
+                                           colour_variants=colour_variants)
     except IndexFileError as exc:
         session.close()
         raise click.ClickException(str(exc)) from None

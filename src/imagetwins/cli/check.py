@@ -16,6 +16,7 @@ from imagetwins.cli._common import (
     EXIT_DUPLICATES,
     EXIT_ERROR,
     check_threshold,
+    colour_variants_option,
     echo,
     method_option_with,
     no_cache_option,
@@ -50,9 +51,10 @@ from imagetwins.text import printable
 @quiet_option
 @timings_option
 @check_ignore_decisions_option
+@colour_variants_option
 def check(test: Path, against: Path, method: str, threshold: float | None, recursive: bool, requested: Requested,
           workers: int | None, no_cache: bool, quiet: bool, show_timings: bool = False,
-          ignore_decisions: bool = False) -> None:
+          ignore_decisions: bool = False, colour_variants: str = "copies") -> None:
     """Check that no image of TEST (a folder or one image) duplicates an image of the reference --against.
 
     Every image of TEST that has a duplicate there is named with its matches. The check fails when it
@@ -75,12 +77,12 @@ def check(test: Path, against: Path, method: str, threshold: float | None, recur
     method = reference_method(method, against)
     run_check(test, against, method, check_threshold(method, threshold), recursive, workers, no_cache, requested,
               gate=True, quiet=quiet, decisions=load_remembered(None, ignore_decisions, quiet),
-              show_timings=show_timings)
+              show_timings=show_timings, colour_variants=colour_variants)
 
 
 def run_check(test: Path, against: Path, method: str, threshold: float | None, recursive: bool, workers: int | None,
               no_cache: bool, requested: Requested, gate: bool, quiet: bool, decisions=True,
-              show_timings: bool = False) -> None:
+              show_timings: bool = False, colour_variants: str | None = None) -> None:
     """The check, its outputs and its exit code; ``gate``: exit 3 on a leak and 1 when incomplete (``check``,
     ``find --against --fail-on-duplicates``), else 0 with a note. ``decisions``: the remembered decisions to honour
     (:func:`imagetwins.cli.decisions.load_remembered`; False: none)."""
@@ -89,7 +91,8 @@ def run_check(test: Path, against: Path, method: str, threshold: float | None, r
 
     try:
         checked = check_images(test, against, method, threshold, recursive=recursive, workers=workers,
-                               progress=show_progress(quiet), cache=not no_cache, decisions=decisions)
+                               progress=show_progress(quiet), cache=not no_cache, decisions=decisions,
+                               colour_variants=colour_variants)
     except IndexFileError as exc:
         raise click.ClickException(str(exc)) from None
     result = checked.query

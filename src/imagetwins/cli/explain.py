@@ -29,7 +29,7 @@ def explain(file_a: Path, file_b: Path, picture: Path | None, json_out: Path | N
     Example:
       imagetwins explain photo.jpg shop/photo-cropped.jpg -p why.png
     """
-    from imagetwins.explain import explain, match_picture, verdict_reason, why_not_copies
+    from imagetwins.explain import explain, match_picture, recoloured_line, verdict_reason, why_not_copies
     from imagetwins.io import ImageReadError
 
     refuse_picture_over("--picture", picture, read=[file_a, file_b])  # (`-p a.jpg` replaced the photo explained)
@@ -86,6 +86,8 @@ def explain(file_a: Path, file_b: Path, picture: Path | None, json_out: Path | N
     if v.overlay > 0:
         echo(f"  (overlays such as stickers or letters cover {v.overlay:.0%} of the compared picture: left out, "
              f"{v.strict_agreement:.0%} of the rest agrees closely)")
+    if v.recoloured:  # (the mark a search keeps with the pair: scores.Mark.RECOLOURED, --colour-variants)
+        echo(f"  {recoloured_line(v)}")
     echo(f"  verdict: {verdict}: {reason}")
     for line in why:
         echo(f"  why not a copy: {line}")

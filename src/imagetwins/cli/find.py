@@ -14,6 +14,7 @@ from imagetwins.cli._common import (
     EXIT_DUPLICATES,
     EXIT_ERROR,
     check_threshold,
+    colour_variants_option,
     command_seconds,
     echo,
     exit_for,
@@ -79,12 +80,13 @@ from imagetwins.io import skipped_link
 @timings_option
 @quiet_option
 @keep_options
+@colour_variants_option
 @ignore_decisions_option
 def find(directory: Path, method: str, threshold: int, recursive: bool, requested: Requested, workers: int | None,
          db_path: Path | None, no_cache: bool, against: Path | None, fail_on_duplicates: bool, scheduler: str | None,
          dask_workers: int | None, ignore_exif_orientation: bool, quiet: bool, keep_rule: str,
          keep_in: tuple[Path, ...], raw_pairs: str = "keep", follow_symlinks: bool = False,
-         ignore_decisions: bool = False, show_timings: bool = False) -> None:
+         ignore_decisions: bool = False, show_timings: bool = False, colour_variants: str = "copies") -> None:
     """Find groups of duplicate images in DIRECTORY.
 
     Byte-identical files are always grouped; other images are grouped when the method finds them copies
@@ -115,7 +117,8 @@ def find(directory: Path, method: str, threshold: int, recursive: bool, requeste
     remembered = load_remembered(db_path, ignore_decisions, quiet)
     if against is not None:
         run_check(directory, against, method, threshold, recursive, workers, no_cache, requested,
-                  gate=fail_on_duplicates, quiet=quiet, decisions=remembered, show_timings=show_timings)
+                  gate=fail_on_duplicates, quiet=quiet, decisions=remembered, show_timings=show_timings,
+                  colour_variants=colour_variants)
         return
     note_keep_in_outside(directory, keep_in, quiet)
     if scheduler or dask_workers:
@@ -127,13 +130,15 @@ def find(directory: Path, method: str, threshold: int, recursive: bool, requeste
         from imagetwins.decisions import apply_decisions
 
         result = find_on_dask(directory, method, threshold, recursive, scheduler, dask_workers)
-        result = apply_decisions(result, remembered or None)
+        from imagetwins.results import colour_variants_apart
+
+        result = apply_decisions(colour_variants_apart(result, colour_variants), remembered or None)
         warn_skipped(result.failures, quiet)
         note_already_linked(result, quiet)
     else:
         result = scan(directory, method, threshold, recursive, workers, no_cache or ignore_exif_orientation, quiet,
                       db_path, exif_orientation=not ignore_exif_orientation, follow_symlinks=follow_symlinks,
-                      decisions=remembered)
+                      decisions=remembered, colour_variants=colour_variants)
     result = decide(result, keep_rule, keep_in, workers, raw_pairs,  # once: the review page reuses them
                     directory if follow_symlinks else None, quiet=quiet)
     decisions = result.decisions

@@ -13,6 +13,7 @@ from imagetwins.cli._common import (
     EXIT_ERROR,
     MethodChoice,
     check_threshold,
+    colour_variants_option,
     echo,
     plural,
     quiet_option,
@@ -152,8 +153,10 @@ def index_update(directory: Path, db_path: Path, methods: tuple[str, ...], recur
 @output_options("matches")
 @quiet_option
 @timings_option
+@colour_variants_option
 def index_query(images: Path, db_path: Path, method: str | None, threshold: int | None, recursive: bool,
-                requested: Requested, quiet: bool = False, show_timings: bool = False) -> None:
+                requested: Requested, quiet: bool = False, show_timings: bool = False,
+                colour_variants: str = "copies") -> None:
     """Which indexed images duplicate IMAGES (a file, or a folder: with -r its sub-folders too)? Nothing is added
     to the index.
 
@@ -177,7 +180,8 @@ def index_query(images: Path, db_path: Path, method: str | None, threshold: int 
             method = held[0] if len(held) == 1 else DEFAULT_METHOD
         threshold = check_threshold(method, threshold)
         try:
-            checked = check(images, idx, method, threshold, recursive=recursive, progress=show_progress(quiet))
+            checked = check(images, idx, method, threshold, recursive=recursive, progress=show_progress(quiet),
+                            colour_variants=colour_variants)
         except IndexFileError as exc:
             raise click.ClickException(str(exc)) from None
     result = checked.query

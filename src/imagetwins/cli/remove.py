@@ -16,6 +16,7 @@ import click
 from imagetwins.cli._common import (
     EXIT_ERROR,
     EXIT_REFUSED,
+    colour_variants_option,
     echo,
     keep_options,
     keep_rule_for,
@@ -61,12 +62,14 @@ from imagetwins.text import printable, shell_word
 @output_options("groups")
 @keep_options
 @scan_options
+@colour_variants_option
 @ignore_decisions_option
 def remove(directory: Path | None, apply_: bool, plan_file: Path | None, move_to: Path | None, link: str | None,
            to_trash: bool, requested: Requested,
            keep_in: tuple[Path, ...], keep_rule: str, method: str, threshold: int | None, recursive: bool,
            workers: int | None, no_cache: bool, quiet: bool, raw_pairs: str = "keep",
-           follow_symlinks: bool = False, ignore_decisions: bool = False, merge_metadata: bool = False) -> None:
+           follow_symlinks: bool = False, ignore_decisions: bool = False, merge_metadata: bool = False,
+           colour_variants: str = "copies") -> None:
     """Move duplicates out of DIRECTORY into a quarantine folder, keeping one file per group.
 
     Without --apply nothing is touched: the plan is printed. With --apply files are moved (never
@@ -102,8 +105,8 @@ def remove(directory: Path | None, apply_: bool, plan_file: Path | None, move_to
                                "a dry run without them, or use 'imagetwins find')")
     if plan_file is not None:
         refuse_options(["method", "threshold", "recursive", "workers", "no_cache", "follow_symlinks", "keep_rule",
-                        "keep_in", "raw_pairs"], "does nothing with --plan: the plan's decisions are applied, "
-                       "nothing is scanned")
+                        "keep_in", "raw_pairs", "colour_variants"],
+                       "does nothing with --plan: the plan's decisions are applied, nothing is scanned")
     else:
         _refuse_unreviewed(method, directory, recursive)
         keep_rule = keep_rule_for(keep_rule, method)
@@ -116,7 +119,8 @@ def remove(directory: Path | None, apply_: bool, plan_file: Path | None, move_to
             raise click.ClickException(str(exc)) from None
     with _stoppable("nothing moved"), _locked([directory] if apply_ else []):
         _remove(directory, apply_, plan_file, move_to, link, to_trash, requested, keep_in, keep_rule, method, threshold,
-                recursive, workers, no_cache, quiet, raw_pairs, follow_symlinks, ignore_decisions, merge_metadata)
+                recursive, workers, no_cache, quiet, raw_pairs, follow_symlinks, ignore_decisions, merge_metadata,
+                colour_variants=colour_variants)
 
 
 def _as_typed(directory: Path):
@@ -165,7 +169,8 @@ def _refuse_unreviewed(method: str, directory: Path, recursive: bool) -> None:
 def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path | None, link: str | None,
             to_trash: bool, requested: Requested, keep_in: tuple[Path, ...], keep_rule: str, method: str,
             threshold: int | None, recursive: bool, workers: int | None, no_cache: bool, quiet: bool, raw_pairs: str,
-            follow_symlinks: bool, ignore_decisions: bool, merge_metadata: bool = False) -> None:
+            follow_symlinks: bool, ignore_decisions: bool, merge_metadata: bool = False,
+            colour_variants: str = "copies") -> None:
     from imagetwins.quarantine import (
         Interrupted,
         QuarantineError,
@@ -214,7 +219,8 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
         note_keep_in_outside(directory, keep_in, quiet)
         result = scan(directory, method, threshold, recursive, workers, no_cache, quiet,
                       follow_symlinks=follow_symlinks,
-                      decisions=load_remembered(None, ignore_decisions, quiet, strict=True))
+                      decisions=load_remembered(None, ignore_decisions, quiet, strict=True),
+                      colour_variants=colour_variants)
         result = decide(result, keep_rule, keep_in, workers, raw_pairs, directory if follow_symlinks else None,
                         quiet=quiet)
         decisions = result.decisions
@@ -222,8 +228,10 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
                                       quiet))
         plan = plan_removal(result, roots=[directory], keep_in=keep_in, rule=keep_rule, decisions=decisions,
                             raw_sidecars=raw_pairs == "keep", followed_links=follow_symlinks)
+    variants: set[str] = set()  # colour variants of their keepers (scores.Mark.RECOLOURED): said on their lines
     if plan_file is None:
         folder_moves, folders_refused = [], []
+        variants = {os.path.realpath(f) for g in result.groups for f in g.recoloured}
     _say_left_alone(plan.left_alone, quiet)  # (--follow-symlinks, or a plan made with it: never moved through a link)
     shown = _as_typed(directory)  # (a plan's paths are real, absolute ones: shown as the scan shows them)
     for path, why in plan.refused + folders_refused if not quiet else ():
@@ -235,7 +243,8 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
             listings = FolderListings()  # (each folder listed once, not once per file)
             for src, group, keeper in plan.moves:
                 sides = _sidecars_with(src, listings) if link is None else []  # (a link keeps the name: they stay)
-                echo(f"would move {shown(src)}   (group {group}, keeping {shown(keeper)})")
+                colour = ", recoloured: a colour variant of it" if os.path.realpath(src) in variants else ""
+                echo(f"would move {shown(src)}   (group {group}, keeping {shown(keeper)}{colour})")
                 for side in sides:  # (a line each: echo shows a newline inside a line as \n)
                     echo(f"  with its XMP sidecar {shown(side)}")
             for m in folder_moves:

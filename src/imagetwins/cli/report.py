@@ -8,6 +8,7 @@ import click
 
 from imagetwins.cli._common import (
     OutputFile,
+    colour_variants_option,
     echo,
     groups_found,
     keep_options,
@@ -33,10 +34,12 @@ from imagetwins.cli.decisions import ignore_decisions_option, load_remembered
 @output_options("groups", exclude=("html",))
 @keep_options
 @scan_options
+@colour_variants_option
 @ignore_decisions_option
 def report(directory: Path, output: Path, requested: Requested, keep_in: tuple[Path, ...], keep_rule: str,
            method: str, threshold: int | None, recursive: bool, workers: int | None, no_cache: bool, quiet: bool,
-           raw_pairs: str = "keep", follow_symlinks: bool = False, ignore_decisions: bool = False) -> None:
+           raw_pairs: str = "keep", follow_symlinks: bool = False, ignore_decisions: bool = False,
+           colour_variants: str = "copies") -> None:
     """Write an HTML page to review the duplicate groups in DIRECTORY.
 
     One file that opens offline in any browser (thumbnails embedded; above 500 groups in a
@@ -60,7 +63,7 @@ def report(directory: Path, output: Path, requested: Requested, keep_in: tuple[P
     keep_rule = keep_rule_for(keep_rule, method)
     note_keep_in_outside(directory, keep_in, quiet)
     result = scan(directory, method, threshold, recursive, workers, no_cache, quiet, follow_symlinks=follow_symlinks,
-                  decisions=load_remembered(None, ignore_decisions, quiet))
+                  decisions=load_remembered(None, ignore_decisions, quiet), colour_variants=colour_variants)
     # decided once: the page and the other outputs reuse these, and the summary below counts the groups as the
     # page shows them (stars around their keepers: a file that matches only another member leaves the group)
     result = decide(result, keep_rule, keep_in, workers, raw_pairs, directory if follow_symlinks else None,

@@ -188,9 +188,11 @@ class CopiesEncoder(Encoder):
         canvas_key = (f"canvas{canvas.TOLERANCE}-{canvas.MIN_FILL}-{canvas.MIN_CANVAS}-{canvas.OPEN}"
                       f"-{canvas.MOSTLY_CANVAS}-{canvas.FINE_SIDE}-{canvas.MIN_PICTURE}-{canvas.MIN_PICTURE_ON_SCREEN}"
                       f"-{canvas.SCREEN_ASPECT}-{canvas.SCREEN_PICTURE_ASPECT}-{canvas.EDGE_SHARE}-{canvas.EDGE_TRIM}")
-        # and which hash-sure pairs are checked (copies.HASH_UNCHECKED, HASH_OVERRULE, HASH_OVERRULE_COVER)
+        # and which hash-sure pairs are checked (copies.HASH_UNCHECKED, HASH_OVERRULE, HASH_OVERRULE_COVER), for
+        # their marks too (verify.SIGNATURES_DIFFER: a hash-sure pair's marks are kept with its 1)
         return (f"{verify.verdict_version()}-{canvas_key}-capture1-alt2"
-                f"-sure{copies.HASH_UNCHECKED}-{copies.HASH_OVERRULE}-{copies.HASH_OVERRULE_COVER}")
+                f"-sure{copies.HASH_UNCHECKED}-{copies.HASH_OVERRULE}-{copies.HASH_OVERRULE_COVER}"
+                f"-marks{verify.SIGNATURES_DIFFER}")
 
     def pairs(self, encodings: np.ndarray, threshold: float, workers: int | None = None, progress: bool = False,
               paths: Sequence[str] | None = None, pair_scores: PairScores | None = None) -> search.Pairs:

@@ -6,7 +6,7 @@ import csv as _csv
 
 from imagetwins.outputs._base import Format, Groups, Matches, Target
 from imagetwins.plan import completed_sha256, left_alone
-from imagetwins.scores import ScoreKind
+from imagetwins.scores import Mark, ScoreKind
 from imagetwins.text import csv_cell
 
 
@@ -38,20 +38,26 @@ def write_groups(what: Groups, target: Target) -> None:
     result = what.result
     # suggested_keep: the keep rule's choice (the JSON plan's suggested_keep); left_alone: why a file stays without a
     # decision (the JSON plan's fields for it, the review page's badge); sha256: the JSON plan's (equal in two rows of
-    # a group of edited copies: byte copies, which the text marks "byte-identical to")
-    _write(target, ["group", "path", "exact", str(ScoreKind.of(result.score_kind)), "keep", "suggested_keep",
-                    "left_alone", "sha256"],
+    # a group of edited copies: byte copies, which the text marks "byte-identical to"); recoloured (a method that
+    # checks the pictures: copies): 1 for a file compared with its keeper after recolouring (a colour variant:
+    # scores.Mark.RECOLOURED)
+    kind = ScoreKind.of(result.score_kind)
+    marked = kind.match_verdict is not None
+    _write(target, ["group", "path", "exact", str(kind), "keep", "suggested_keep", "left_alone", "sha256"]
+           + ([str(Mark.RECOLOURED)] if marked else []),
            ([gi, path, int(g.exact), score, _keep_cell(path, d.keep, stays), int(path in d.keep),
              _left_alone_cell(path, stays), completed_sha256(path, digest)]
+            + ([int(Mark.RECOLOURED.on(mark))] if marked else [])
             for gi, (g, d, stays) in enumerate(zip(result.groups, what.decisions, left_alone(result)), 1)
-            for path, score, digest in zip(g.files, g.scores or [g.score_field()[1]] * len(g.files),
-                                           g.digests or [""] * len(g.files))))
+            for path, score, digest, mark in zip(g.files, g.scores or [g.score_field()[1]] * len(g.files),
+                                                 g.digests or [""] * len(g.files), g.marks or [0] * len(g.files))))
 
 
 def write_matches(what: Matches, target: Target) -> None:
     result = what.result  # the fields of a match as JSON and NDJSON give them: score, verdict where checked
     _write(target, ["query", "match", *result.match_fields()],
-           ([q, r, *result.match_values(score)] for q, r, score in result.rows()))
+           ([q, r, *(int(v) if isinstance(v, bool) else v for v in result.match_values(score, result.marks_of(q, r)))]
+            for q, r, score in result.rows()))
 
 
 FORMAT = Format(
@@ -62,6 +68,7 @@ FORMAT = Format(
                 "person picks the keeper: -m similar),suggested_keep (1/0),left_alone (why a file stays without a "
                 "decision: through_link, reached through a followed symbolic link; awaiting_keeper, a person picks "
                 "the keeper; empty otherwise),sha256 (of the file's bytes, as the JSON plan's: equal for byte "
-                "copies).",
+                "copies), and for copies recoloured (1: compared with the keeper after recolouring, a colour "
+                "variant of it; 0 otherwise).",
     matches_help="Write one row per match ('-' for stdout): query,match,distance (or similarity, or confidence), "
                  "and verdict (copy) where the method checked the pictures (copies).")

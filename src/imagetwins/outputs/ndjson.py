@@ -27,7 +27,7 @@ def write_matches(what: Matches, target: Target) -> None:
     with target.open() as fh:
         for q, ms in result.matches.items():
             fh.write(json.dumps({"query": q, "method": result.method, "score_kind": result.score_kind,
-                                 "matches": [result.match_record(r, s) for r, s in ms]}) + "\n")
+                                 "matches": [result.match_record(r, s, q) for r, s in ms]}) + "\n")
 
 
 FORMAT = Format(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from imagetwins.outputs._base import Format, Groups, Matches, Target
 from imagetwins.plan import left_alone
+from imagetwins.scores import Mark
 from imagetwins.text import printable
 
 
@@ -73,11 +74,14 @@ def write_groups(what: Groups, target: Target) -> None:
             width = 9 if stays.group else max(4, *(len(m) for m, _ in marks))
             # (a group of copies holding byte copies too: which are, as the JSON plan's equal sha256 say)
             copies = _byte_copies(g, d.keeper)
+            # (a colour variant of the keeper: compared after recolouring, scores.Mark.RECOLOURED)
+            recoloured = set(g.recoloured)
             for path, (mark, reason) in zip(g.files, marks):
                 same = copies.get(path)
                 same = "" if same is None else ("  (byte-identical to the suggested keeper)" if stays.group and
                                                 same == "the keeper" else f"  (byte-identical to {same})")
-                fh.write(printable(f"  {mark:<{width}}  {path}{reason}{same}") + "\n")
+                colour = f"  ({Mark.RECOLOURED}: colours turned from the keeper's)" if path in recoloured else ""
+                fh.write(printable(f"  {mark:<{width}}  {path}{reason}{same}{colour}") + "\n")
 
 
 def write_matches(what: Matches, target: Target) -> None:
@@ -88,7 +92,8 @@ def write_matches(what: Matches, target: Target) -> None:
         for q, ms in result.matches.items():
             fh.write(bold(printable(q)) + "\n")
             for p, s in ms:
-                fh.write(printable(f"  = {p}  ({score_text(result.score_kind, s, unit)})") + "\n")
+                colour = f", {Mark.RECOLOURED}" if Mark.RECOLOURED.on(result.marks_of(q, p)) else ""
+                fh.write(printable(f"  = {p}  ({score_text(result.score_kind, s, unit)}{colour})") + "\n")
 
 
 FORMAT = Format("text", groups=write_groups, matches=write_matches)

@@ -21,13 +21,16 @@ class Pairs:
     """Matches as aligned arrays: ``left[k]`` and ``right[k]`` match with ``score[k]``.
 
     ``kind`` says what the score is (a :class:`~imagetwins.scores.ScoreKind`; its name is accepted):
-    a distance (bits apart: smaller is closer), a similarity or a confidence (larger is closer).
+    a distance (bits apart: smaller is closer), a similarity or a confidence (larger is closer). ``marks``: what
+    each pair's check needed (one ``uint8`` of :class:`~imagetwins.scores.Mark` bits per pair; None: no pair has
+    any, as for every method but ``copies``).
     """
 
     left: np.ndarray
     right: np.ndarray
     score: np.ndarray
     kind: ScoreKind = DISTANCE
+    marks: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.kind = ScoreKind.of(self.kind)
@@ -56,12 +59,25 @@ class Pairs:
         kind = parts[0].kind if parts else kind
         if not parts:
             return cls.empty(kind=kind)
-        return cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("left", "right", "score")), kind)
+        marks = None
+        if any(p.marks is not None for p in parts):
+            marks = np.concatenate([p.mark_bits for p in parts])
+        return cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("left", "right", "score")), kind,
+                   marks)
+
+    @property
+    def mark_bits(self) -> np.ndarray:
+        """Each pair's marks (``uint8``; zeros where the pairs carry none)."""
+        return np.zeros(len(self.left), np.uint8) if self.marks is None else np.asarray(self.marks, np.uint8)
+
+    def take(self, which) -> Pairs:
+        """The pairs selected by ``which`` (a bool mask or indices), marks and all."""
+        return Pairs(self.left[which], self.right[which], self.score[which], self.kind,
+                     None if self.marks is None else np.asarray(self.marks)[which])
 
     def sorted(self) -> Pairs:
         """The same pairs ordered by ``(left, right)``."""
-        order = np.lexsort((self.right, self.left))
-        return Pairs(self.left[order], self.right[order], self.score[order], self.kind)
+        return self.take(np.lexsort((self.right, self.left)))
 
 
 def union_pairs(a: Pairs, b: Pairs) -> Pairs:
@@ -71,7 +87,7 @@ def union_pairs(a: Pairs, b: Pairs) -> Pairs:
     both = Pairs.concat([a, b])
     key = both.left * (int(both.right.max(initial=0)) + 1) + both.right
     _, first = np.unique(key, return_index=True)
-    return Pairs(both.left[first], both.right[first], both.score[first], both.kind)
+    return both.take(first)
 
 
 def run_blocks(fn: Callable[[object], Pairs], tasks: list, workers: int, progress: bool = False) -> Pairs:
