@@ -116,7 +116,7 @@ def test_a_library_printing_to_the_workers_stdout_does_not_corrupt_its_answers(r
     _worker_whose_checks_do(monkeypatch, "os.write(1, b'libfoo: a warning printed by C code\\n')")
     left, right = np.triu_indices(len(rows), 1)
     got, said = _pairs_checked_within(60, rows, left, right)
-    want = [v.confidence for v in copies.verify_pairs(rows, rows, left, right, workers=1, confidence_only=True)]
+    want = [v.kept for v in copies.verify_pairs(rows, rows, left, right, workers=1, confidence_only=True)]
     assert got.tolist() == want and said == []
     assert not verify_processes._live
 
@@ -138,7 +138,7 @@ def test_a_worker_answering_garbage_is_one_line_and_the_checks_go_on_here(rows, 
         "w.write_message = garbled; w.serve()"))
     left, right = np.triu_indices(len(rows), 1)
     got, said = _pairs_checked_within(60, rows, left, right)
-    want = [v.confidence for v in copies.verify_pairs(rows, rows, left, right, workers=1, confidence_only=True)]
+    want = [v.kept for v in copies.verify_pairs(rows, rows, left, right, workers=1, confidence_only=True)]
     assert got.tolist() == want
     assert len(said) == 1 and said[0].startswith(
         "copies: a verification process answered with bytes that are no answer (stopped); verifying the "), said
@@ -219,7 +219,7 @@ def test_a_worker_that_stops_answering_is_stopped_and_its_pairs_checked_here(row
     _worker_whose_checks_do(monkeypatch, "import time; time.sleep(3600)")
     left, right = np.triu_indices(len(rows), 1)
     got, said = _pairs_checked_within(90, rows, left, right)
-    want = [v.confidence for v in copies.verify_pairs(rows, rows, left, right, workers=1, confidence_only=True)]
+    want = [v.kept for v in copies.verify_pairs(rows, rows, left, right, workers=1, confidence_only=True)]
     assert got.tolist() == want
     assert len(said) == 1 and said[0].startswith(
         "copies: a verification process gave no answer in 3 s (stopped); verifying the "), said
