@@ -224,3 +224,45 @@ def test_a_worker_that_stops_answering_is_stopped_and_its_pairs_checked_here(row
     assert len(said) == 1 and said[0].startswith(
         "copies: a verification process gave no answer in 3 s (stopped); verifying the "), said
     assert not verify_processes._live
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads a process's state in /proc")
+def test_a_stuck_worker_ends_when_its_parent_is_killed(tmp_path: Path) -> None:
+    """A parent killed with -9 (the OOM killer, a user's kill -9) stops nobody: a worker in a check that never ends
+    (C code stuck on a hostile file's features) went on for ever, holding a core; it reads no stdin to see the
+    parent go. Now it ends within seconds of its parent."""
+    parent = tmp_path / "parent.py"
+    parent.write_text(
+        "import sys, time\n"
+        f"sys.path.insert(0, {str(verify_processes._PACKAGE_ROOT)!r})\n"
+        "import imagetwins.verify_processes as vp\n"
+        "root = vp._PACKAGE_ROOT\n"
+        "vp._child_code = lambda: (f'import sys, time; sys.path.insert(0, {root!r}); '\n"
+        "                          'import imagetwins._verify_worker as w; '\n"
+        "                          'w._answer = lambda rows, pairs: time.sleep(3600); w.serve()')\n"
+        "w = vp.Worker(); w.wait_ready(); w.send([], [(0, 0)])\n"
+        "print(w.proc.pid, flush=True)\n"
+        "time.sleep(3600)\n")
+    proc = subprocess.Popen([sys.executable, str(parent)], stdout=subprocess.PIPE, text=True)
+    try:
+        worker = int(proc.stdout.readline())
+        time.sleep(1.5)
+        assert _running(worker), "the worker should be stuck in its check"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        deadline = time.monotonic() + 20
+        while _running(worker) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not _running(worker), "the worker outlived its parent"
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def _running(pid: int) -> bool:
+    """Whether process ``pid`` is there and not a zombie waiting to be reaped."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")

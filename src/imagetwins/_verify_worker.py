@@ -16,6 +16,8 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import threading
+import time
 
 from imagetwins._pipe_workers import answers_channel, exception_line, read_message, write_message
 
@@ -66,9 +68,28 @@ def _answer(rows: list, pairs: list) -> list:
     return out
 
 
+#: seconds between two looks at whether the parent is still there
+PARENT_WATCH = 1.0
+
+
+def _end_with_parent(parent: int) -> None:
+    """Exit when the process that started this one is gone: a parent killed with -9 stops nobody, and a check stuck
+    in C code (or in a hostile file's features) would go on for ever, holding a core; a free worker sees its stdin
+    close, a busy one does not. (A thread, not prctl's death signal, which follows the parent THREAD that started
+    the process, and a Linux-only one.)"""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_WATCH)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 def serve() -> None:
     # Ctrl-C goes to the whole foreground process group: the parent says what was done and ends this process
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _end_with_parent(os.getppid())
     stdin, stdout = sys.stdin.buffer, answers_channel()  # nothing printed by a library may land in the answers
 
     def send(answer) -> bool:
