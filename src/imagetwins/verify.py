@@ -1254,15 +1254,15 @@ def _dense(a: ImageFeatures, b: ImageFeatures, matrix: np.ndarray, v: Verificati
     v.strict_agreement = float((ncc >= 0.8).mean())
     v.median_ncc = _median(ncc)
     colours = (b.colour, a.colour) if swap else (a.colour, b.colour)
-    if colours[0] is not None and colours[1] is not None:  # (the same either way round: what the mark reads)
-        v.turned = _turned_share(*_chroma_cells(*colours, src.shape, dst.shape, cm.shape, m), mean_a, mean_b,
-                                 cm & ~(textured & (ncc_cells < 0.5)), cm)
+    coloured = colours[0] is not None and colours[1] is not None
     chroma_src = chroma_dst = None
-    changed = False
-    fitted = recoloured = None  # the colour fit's (direction, coefficients) and the cells' NCC recoloured by it
-    if v.strict_agreement >= min(COLOUR_FIT_AGREEMENT, COLOUR_CHANGED_AGREEMENT) and colours[0] is not None \
-            and colours[1] is not None:
+    if coloured:  # the cells' chroma, read once: the mark, the colour fit and the overlays' colour model
         chroma_src, chroma_dst = _chroma_cells(*colours, src.shape, dst.shape, cm.shape, m)
+        # (the same either way round: what the mark reads)
+        v.turned = _turned_share(chroma_src, chroma_dst, mean_a, mean_b, cm & ~(textured & (ncc_cells < 0.5)), cm)
+    changed = None  # whether the colours moved as a colour edit moves them (COLOUR_CHANGE), once measured
+    fitted = recoloured = None  # the colour fit's (direction, coefficients) and the cells' NCC recoloured by it
+    if v.strict_agreement >= min(COLOUR_FIT_AGREEMENT, COLOUR_CHANGED_AGREEMENT) and coloured:
         changed = _colour_change(chroma_src[cm], chroma_dst[cm]) >= COLOUR_CHANGE
         if v.strict_agreement >= COLOUR_FIT_AGREEMENT or changed:
             colour, direction, coef = _colour_fit(mean_a[cm], chroma_src[cm], mean_b[cm], chroma_dst[cm], changed)
@@ -1276,11 +1276,9 @@ def _dense(a: ImageFeatures, b: ImageFeatures, matrix: np.ndarray, v: Verificati
         # overlays over a copy whose colours were changed too: the cells off the *colour* change are the overlays
         # (the grey fit puts every cell whose colour moved its own way among them), and the rest follows it. Tried
         # where the grey model finds none, unless the cells that disagree alone cover too much already
-        if not _outside_overlays(v, ncc_cells, textured, cm, sa, sb, grey) \
-                and colours[0] is not None and colours[1] is not None \
+        if not _outside_overlays(v, ncc_cells, textured, cm, sa, sb, grey) and coloured \
                 and _overlay_share(textured & (ncc_cells < 0.5), cm) <= OVERLAY_MAX:
-            if chroma_src is None:
-                chroma_src, chroma_dst = _chroma_cells(*colours, src.shape, dst.shape, cm.shape, m)
+            if changed is None:
                 changed = _colour_change(chroma_src[cm], chroma_dst[cm]) >= COLOUR_CHANGE
             model = _colour_model(mean_a, chroma_src, mean_b, chroma_dst, cm, changed, fitted)
             if changed:  # the overlays are the cells that disagree once recoloured
