@@ -338,3 +338,14 @@ def save_combos(folder: Path, datasets: Path, indices) -> None:
         img.save(folder / f"p{k}.jpg", quality=92)
         edits.FAMILIES["combo"](img, np.random.default_rng([4242, k - 40])).save(folder / f"p{k}_combo.jpg",
                                                                                  quality=92)
+
+
+def byte_copies_album(tmp_path: Path) -> Path:
+    """``tmp_path/album``: two small synthetic photos, each with two byte copies ('p0 a.png', 'p0 b.png')."""
+    album = tmp_path / "album"
+    album.mkdir()
+    for i in range(2):
+        synthetic_photo(96, 72, i).save(album / f"p{i}.png")
+        for copy in ("a", "b"):
+            (album / f"p{i} {copy}.png").write_bytes((album / f"p{i}.png").read_bytes())
+    return album

@@ -97,6 +97,11 @@ def in_processes(monkeypatch):
     monkeypatch.setattr(copies, "PROCESS_BATCH", 4)
 
 
+def _checked_here(rows, left, right) -> list:
+    """The pairs' kept values (confidence and marks) checked in this process, as the processes answer them."""
+    return [v.kept for v in copies.verify_pairs(rows, rows, left, right, workers=1, confidence_only=True)]
+
+
 def _worker_whose_checks_do(monkeypatch, statement: str) -> None:
     """Worker processes that run ``statement`` (Python, ``os`` imported) inside every check, then check."""
     root = verify_processes._PACKAGE_ROOT
@@ -116,7 +121,7 @@ def test_a_library_printing_to_the_workers_stdout_does_not_corrupt_its_answers(r
     _worker_whose_checks_do(monkeypatch, "os.write(1, b'libfoo: a warning printed by C code\\n')")
     left, right = np.triu_indices(len(rows), 1)
     got, said = _pairs_checked_within(60, rows, left, right)
-    want = [v.kept for v in copies.verify_pairs(rows, rows, left, right, workers=1, confidence_only=True)]
+    want = _checked_here(rows, left, right)
     assert got.tolist() == want and said == []
     assert not verify_processes._live
 
@@ -138,7 +143,7 @@ def test_a_worker_answering_garbage_is_one_line_and_the_checks_go_on_here(rows, 
         "w.write_message = garbled; w.serve()"))
     left, right = np.triu_indices(len(rows), 1)
     got, said = _pairs_checked_within(60, rows, left, right)
-    want = [v.kept for v in copies.verify_pairs(rows, rows, left, right, workers=1, confidence_only=True)]
+    want = _checked_here(rows, left, right)
     assert got.tolist() == want
     assert len(said) == 1 and said[0].startswith(
         "copies: a verification process answered with bytes that are no answer (stopped); verifying the "), said
@@ -219,7 +224,7 @@ def test_a_worker_that_stops_answering_is_stopped_and_its_pairs_checked_here(row
     _worker_whose_checks_do(monkeypatch, "import time; time.sleep(3600)")
     left, right = np.triu_indices(len(rows), 1)
     got, said = _pairs_checked_within(90, rows, left, right)
-    want = [v.kept for v in copies.verify_pairs(rows, rows, left, right, workers=1, confidence_only=True)]
+    want = _checked_here(rows, left, right)
     assert got.tolist() == want
     assert len(said) == 1 and said[0].startswith(
         "copies: a verification process gave no answer in 3 s (stopped); verifying the "), said

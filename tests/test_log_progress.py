@@ -110,16 +110,11 @@ def test_find_in_a_log_writes_progress_lines_on_stderr_only_and_none_with_q(tmp_
 def test_remove_and_undo_in_a_log_write_plain_progress_lines(tmp_path: Path, monkeypatch) -> None:
     """The moves' and restores' bars (quarantine._bar) went to tqdm wherever progress was asked: in a log, its
     carriage-return redraws, or nothing before the end."""
-    from conftest import synthetic_photo
+    from conftest import byte_copies_album
 
     from imagetwins.cli import main
 
-    album = tmp_path / "album"
-    album.mkdir()
-    for i in range(2):
-        synthetic_photo(96, 72, i).save(album / f"p{i}.png")
-        for copy in ("a", "b"):
-            (album / f"p{i} {copy}.png").write_bytes((album / f"p{i}.png").read_bytes())
+    album = byte_copies_album(tmp_path)
     monkeypatch.setattr(progress, "LOG_FIRST", 0.0)
     monkeypatch.setattr(progress, "LOG_GAP", 0.0)
     moved = CliRunner().invoke(main, ["remove", str(album), "-m", "phash", "--apply", "--no-cache"])

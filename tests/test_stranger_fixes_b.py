@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import synthetic_photo
+from conftest import byte_copies_album, synthetic_photo
 
 from imagetwins.cli import main
 
@@ -217,12 +217,7 @@ def test_remove_apply_and_undo_show_their_progress(tmp_path: Path, monkeypatch) 
             self.seen += n
             return super().update(n)
 
-    album = tmp_path / "album"
-    album.mkdir()
-    for i in range(2):
-        synthetic_photo(96, 72, i).save(album / f"p{i}.png")
-        for copy in ("a", "b"):
-            (album / f"p{i} {copy}.png").write_bytes((album / f"p{i}.png").read_bytes())
+    album = byte_copies_album(tmp_path)
     monkeypatch.setattr(tqdm.auto, "tqdm", Recorded)
     monkeypatch.setattr(imagetwins.cli.remove, "show_progress", lambda quiet: not quiet)
     monkeypatch.setattr(progress, "watched", lambda: True)  # (a terminal's bar; in a log: plain lines)
