@@ -125,6 +125,27 @@ def test_read_only_index_is_read_but_never_written(album: Path, phash_db: Path) 
     assert digest(phash_db) == before
 
 
+def test_query_exit_code_tells_a_match_only_when_asked_as_find_against_does(tmp_path: Path, datasets: Path,
+                                                                           album: Path, phash_db: Path) -> None:
+    """``index query`` answers (0, matches or not) unless --fail-on-duplicates asks a script's gate: then 3 on a
+    match, as ``check`` and ``find --against --fail-on-duplicates`` (there was no way to read a match from its code)."""
+    match = album / "ukbench00120_resize.jpg"
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    shutil.copy(datasets / "ukbench-600" / "images" / "ukbench00000.jpg", alone / "other.jpg")
+    assert run("index", "query", match, "--db", phash_db).exit_code == 0
+    res = run("index", "query", match, "--db", phash_db, "--fail-on-duplicates")
+    assert res.exit_code == 3, res.output
+    assert "ukbench00120.jpg" in res.output
+    assert run("check", match, "--against", phash_db).exit_code == 3
+    res = run("index", "query", alone, "--db", phash_db, "--fail-on-duplicates")
+    assert res.exit_code == 0 and "0 matches" in res.output, res.output
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    res = run("index", "query", empty, "--db", phash_db, "--fail-on-duplicates")
+    assert res.exit_code == 1 and "no image read" in res.output, res.output
+
+
 def test_new_index_in_a_folder_that_cannot_be_written(tmp_path: Path, album: Path) -> None:
     locked = tmp_path / "locked"
     locked.mkdir()

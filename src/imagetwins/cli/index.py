@@ -10,11 +10,13 @@ import click
 from imagetwins import outputs
 from imagetwins.cli._common import (
     DEFAULT_METHOD,
+    EXIT_DUPLICATES,
     EXIT_ERROR,
     MethodChoice,
     check_threshold,
     colour_variants_option,
     echo,
+    exit_for,
     plural,
     quiet_option,
     recursive_option,
@@ -151,19 +153,24 @@ def index_update(directory: Path, db_path: Path, methods: tuple[str, ...], recur
 @threshold_option
 @recursive_option
 @output_options("matches")
+@click.option("--fail-on-duplicates", is_flag=True,
+              help=f"Exit with code {EXIT_DUPLICATES} when an image of IMAGES matches (for pipelines; "
+                   "'imagetwins check IMAGES --against DB' does so always).")
 @quiet_option
 @timings_option
 @colour_variants_option
 def index_query(images: Path, db_path: Path, method: str | None, threshold: int | None, recursive: bool,
-                requested: Requested, quiet: bool = False, show_timings: bool = False,
-                colour_variants: str = "copies") -> None:
+                requested: Requested, fail_on_duplicates: bool = False, quiet: bool = False,
+                show_timings: bool = False, colour_variants: str = "copies") -> None:
     """Which indexed images duplicate IMAGES (a file, or a folder: with -r its sub-folders too)? Nothing is added
     to the index.
 
     Each image with a match is printed with its matches, as 'imagetwins check' prints them; --json,
-    --csv and --ndjson write them in the shapes 'check' writes ('-' for stdout). Exit code 1 when the query was
-    incomplete, as 'check': no image read in IMAGES, an image of it unreadable, or an empty index (said with -q
-    too: an error).
+    --csv and --ndjson write them in the shapes 'check' writes ('-' for stdout).
+
+    Exit codes: 0 the query answered, matches or not (as 'find --against'; with --fail-on-duplicates 3 when an
+    image matches, as 'check' always does), 1 the query incomplete, as 'check': no image read in IMAGES, an
+    image of it unreadable, or an empty index (said with -q too: an error), 2 bad usage.
 
     \b
     Examples:
@@ -194,6 +201,8 @@ def index_query(images: Path, db_path: Path, method: str | None, threshold: int 
     say_timings(show_timings)
     if not checked.complete:  # a script must not read "no match" from a query that read nothing (check's rule)
         echo("error: " + "; ".join(checked.reasons_incomplete), err=True)
+    exit_for(fail_on_duplicates, bool(checked.leaks))  # (a match found outweighs the rest, as in check)
+    if not checked.complete:
         sys.exit(EXIT_ERROR)
 
 
