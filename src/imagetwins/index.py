@@ -1083,6 +1083,9 @@ class Index:
         candidates.sort(key=position.__getitem__)
         stale = ("AND NOT EXISTS (SELECT 1 FROM stale_encodings s WHERE s.file_id = e.file_id "
                  "AND s.method = e.method)") if self._upgrading else ""
+        # rows this loop has rewritten with another content (a changed file's own row, kept by its path): names
+        # shifted along a sequence (1 -> 2, 2 -> 3 ...) rewrite a row a later batch would copy as its old content's
+        rewritten: set[int] = set()
         for i in range(0, len(candidates), STORE_BATCH):
             source: dict[str, tuple[bytes, list[int]]] = {}
             for path in candidates[i:i + STORE_BATCH]:
@@ -1090,7 +1093,8 @@ class Index:
                     digest = hashlib.sha256(read_bytes(path)).digest()[:16]
                 except ImageReadError:
                     continue  # (encoded as any new file: its reason is recorded there)
-                ids = stored[on_disk[path][0]].get((digest, is_raw_name(path)))
+                ids = [fid for fid in stored[on_disk[path][0]].get((digest, is_raw_name(path)), ())
+                       if fid not in rewritten]
                 if ids:  # (a few rows of that content, not every one: thousands of byte copies read no more blobs)
                     source[path] = (digest, ids[:3])
             wanted_ids = sorted({fid for _, ids in source.values() for fid in ids})
@@ -1110,7 +1114,7 @@ class Index:
                 if whole is not None:
                     values[path], digests[path] = dict(whole), digest.hex()
             if values:
-                self._store(list(values), on_disk, values, digests, {}, fresh)
+                rewritten.update(self._store(list(values), on_disk, values, digests, {}, fresh))
                 self.stored += len(values)
                 reused.update(values)
         return reused
@@ -1198,9 +1202,10 @@ class Index:
         return values, digests, failures, [f for f in enc.failures if f.transient]
 
     def _store(self, batch: list[str], stat_of: dict, values: dict, digests: dict, failures: dict,
-               fresh: set[str]) -> None:
+               fresh: set[str]) -> list[int]:
         """Write a batch. A ``fresh`` (new or changed) file loses its old encodings of every method;
-        another only gains the methods encoded now."""
+        another only gains the methods encoded now. Returns the ids of the rows written."""
+        written: list[int] = []
         with self._transaction() as db:
             dir_ids: dict[str, int] = {}
             for path in batch:
@@ -1219,6 +1224,7 @@ class Index:
                     "inode=excluded.inode RETURNING id",
                     (dir_ids[folder], name, size, mtime, digest, error, ctime, inode)).fetchone()
                 fid = row[0]
+                written.append(fid)
                 if path in fresh or not ok:
                     db.execute("DELETE FROM encodings WHERE file_id=?", (fid,))
                     if self._upgrading:
@@ -1233,6 +1239,7 @@ class Index:
                              if (head := self._head_of(m, blob, len(blob))) is not None]
                     if heads:  # (after the encodings: their trigger drops the head each write makes stale)
                         db.executemany("INSERT OR REPLACE INTO encoding_heads VALUES (?, ?, ?)", heads)
+        return written
 
     @staticmethod
     def _head_of(method: str, data: object, length: int) -> bytes | None:

@@ -1,0 +1,53 @@
+"""An attack pass on the index's reuse of stored rows by content (a renamed or moved file takes the row holding its
+bytes, :meth:`imagetwins.index.Index._reuse_contents`) and on the files changed between a scan and an action: names
+shifted along a numbered sequence, swapped, files replaced while the update reads them."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from conftest import synthetic_photo
+
+from imagetwins import index as index_module
+from imagetwins.index import Index
+
+pytestmark = pytest.mark.unit
+
+
+def _rows(db: Path) -> dict[str, bytes]:
+    """Each file's stored phash row, by path."""
+    with Index(db, ["phash"], readonly=True) as ix:
+        paths, rows = ix.load("phash")
+    return {p: r.tobytes() for p, r in zip(paths, rows)}
+
+
+def _index(db: Path, folder: Path):
+    with Index(db, ["phash"]) as ix:
+        return ix.update(folder, workers=1)
+
+
+def test_names_shifted_along_a_sequence_each_take_their_own_contents_row(tmp_path: Path, monkeypatch) -> None:
+    """A numbered sequence renumbered by one (a picture put in front: 0 -> 1, 1 -> 2, ...): each name now holds the
+    bytes the name before it held. The reuse stored its rows 64 files at a time (STORE_BATCH), and a later batch
+    copied the row of a file an earlier batch had already rewritten with another content's encodings: the file
+    after each batch boundary took the encodings of the picture two before it, and a find showed two different
+    pictures as a group of identical hashes. Now a row rewritten in this update is not a source."""
+    monkeypatch.setattr(index_module, "STORE_BATCH", 2)
+    album = tmp_path / "album"
+    album.mkdir()
+    for k in range(7):
+        synthetic_photo(64, 48, k).save(album / f"img{k}.png")
+    db = tmp_path / "ix.db"
+    _index(db, album)
+    os.rename(album / "img6.png", album / "spare")
+    for k in range(5, -1, -1):
+        os.rename(album / f"img{k}.png", album / f"img{k + 1}.png")
+    os.rename(album / "spare", album / "img0.png")
+    stats = _index(db, album)
+    assert stats.changed == 7
+    fresh = tmp_path / "fresh.db"
+    _index(fresh, album)
+    assert _rows(db) == _rows(fresh)
+    assert len(set(_rows(db).values())) == 7  # (no two pictures share a row)
