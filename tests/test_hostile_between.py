@@ -273,6 +273,31 @@ def test_undo_of_the_folder_holding_every_run_names_the_runs(tmp_path: Path) -> 
         undo(tmp_path / "album.imagetwins-quarantine")
 
 
+def test_undo_of_the_folder_holding_every_run_names_only_runs_left_to_undo(tmp_path: Path) -> None:
+    """The hint named "the latest" run to undo even when that run, or every run, was undone already (an undo of it
+    then restores nothing). Now it names the latest run with files still away, or says each is undone."""
+    from imagetwins.quarantine import QuarantineError
+
+    root, runs = tmp_path / "album", tmp_path / "album.imagetwins-quarantine"
+    for n, stamp in enumerate(("20240101-120000", "20240102-120000", "20240103-120000")):
+        assert not apply_plan(_plan(_pair(root, f"{n}.png", n)), root, runs / stamp).failed
+    assert not undo(runs / "20240103-120000").failed
+    with pytest.raises(QuarantineError, match="of 3 runs, 1 undone already: undo one of the 2 left, the latest with: "
+                                              "imagetwins undo .*20240102-120000$"):
+        undo(runs)
+    assert not undo(runs / "20240101-120000").failed
+    with pytest.raises(QuarantineError, match="of 3 runs, 2 undone already: undo the one left with: "
+                                              "imagetwins undo .*20240102-120000$"):
+        undo(runs)
+    assert not undo(runs / "20240102-120000").failed
+    with pytest.raises(QuarantineError, match="of 3 runs, each undone already: nothing is left to put back$"):
+        undo(runs)
+    with pytest.raises(QuarantineError, match="files were moved out of it into .*, which holds the quarantines of 3 "
+                                              "runs, each undone already"):
+        undo(root)
+    assert sorted(p.name for p in (root / "copy").iterdir()) == ["0.png", "1.png", "2.png"]
+
+
 def test_three_identical_folders_are_each_a_copy_of_the_one_that_stays(tmp_path: Path) -> None:
     """Three identical folders (an album and two backups): ``folders`` chose the folder holding the copies by name
     (``Album 2019`` before ``Pics``) but which of two identical folders goes by place (the longer path), so it said

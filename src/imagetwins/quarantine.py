@@ -1529,10 +1529,33 @@ def _runs_hint(folder: Path) -> str:
         beside = real.parent / f"{real.name}{QUARANTINE_SUFFIX}"
         runs = _runs_in(beside)
         where = f"files were moved out of it into {beside}, which holds"
-    if len(runs) > 1:
-        return (f"; {where} the quarantines of {len(runs)} runs: undo one of them, the latest with: imagetwins undo "
-                f"{shell_word(str(runs[-1]))}")
-    return f"; {where} the quarantine of one run: imagetwins undo {shell_word(str(runs[0]))}" if runs else ""
+    if not runs:
+        return ""
+    left = [run for run in runs if _left_to_undo(run)]
+    undone = len(runs) - len(left)
+    if len(runs) == 1:
+        return (f"; {where} the quarantine of one run: imagetwins undo {shell_word(str(runs[0]))}" if left else
+                f"; {where} the quarantine of one run, undone already: nothing in it is left to put back")
+    if not left:
+        return f"; {where} the quarantines of {len(runs)} runs, each undone already: nothing is left to put back"
+    command = f"imagetwins undo {shell_word(str(left[-1]))}"
+    if not undone:
+        return f"; {where} the quarantines of {len(runs)} runs: undo one of them, the latest with: {command}"
+    some = f"; {where} the quarantines of {len(runs)} runs, {undone} undone already"
+    if len(left) == 1:
+        return f"{some}: undo the one left with: {command}"
+    return f"{some}: undo one of the {len(left)} left, the latest with: {command}"
+
+
+def _left_to_undo(run: Path) -> bool:
+    """Does a run's journal name anything an undo of it would still put back or clear (a move not restored and not
+    failed, an unfinished copy)? True where the journal or key cannot be read: undo itself then says why."""
+    try:
+        entries, _ = _read_journal(run, _key(run, create=False))
+    except (QuarantineError, OSError):
+        return True
+    return any(not (e.get("restored") or e.get("failed")) or e.get("partials") or e.get("clone_tmp")
+               for e in entries)
 
 
 def _runs_in(folder: Path) -> list[Path]:
