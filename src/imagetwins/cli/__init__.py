@@ -86,8 +86,11 @@ class _SafeMessages(click.Group):
 
     def get_command(self, ctx: click.Context | None, cmd_name: str) -> click.Command | None:
         if cmd_name not in self.commands and cmd_name in _COMMANDS:
+            from imagetwins.timing import stage
+
             module, attr = _COMMANDS[cmd_name]
-            self.add_command(getattr(importlib.import_module(f"imagetwins.cli.{module}"), attr), cmd_name)
+            with stage("start"):  # (loading the command's modules: most of a warm run's time, it was "other")
+                self.add_command(getattr(importlib.import_module(f"imagetwins.cli.{module}"), attr), cmd_name)
         return self.commands.get(cmd_name)
 
     def invoke(self, ctx: click.Context):

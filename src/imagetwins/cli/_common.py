@@ -290,8 +290,9 @@ def command_seconds(result=None) -> float:
 
 timings_option = click.option(
     "--timings", "-v", "show_timings", is_flag=True,
-    help="Also say where the time went, stage by stage (scan, load, search, verify, keep, output), on stderr "
-         "(-v for short).")
+    help="Also say where the time went, stage by stage (start: loading the command's modules; open: the cache and "
+         "the remembered decisions; scan, load, search, verify, keep, output; other: the rest, chiefly modules "
+         "loaded on first use), on stderr (-v for short).")
 
 
 def say_timings(show: bool) -> None:

@@ -125,32 +125,37 @@ def scan(directory: Path, method: str, threshold: float | None, recursive: bool,
 
     The run's session (:func:`run_session`: the cache or index, its pair scores, the workers) stays open until
     the command ends, so the keep decisions and the review page use the index the search used."""
-    from imagetwins.encoders import get_encoder
-    from imagetwins.finder import find_duplicate_groups
-    from imagetwins.index import (
-        Index,
-        IndexFileError,
-        default_cache_path,
-        folder_cache_donors,
-        no_cache_line,
-        open_folder_cache,
-    )
-    from imagetwins.session import Session
+    from imagetwins.timing import stage
+
+    with stage("start"):  # (the library's modules, loaded on first use)
+        from imagetwins.encoders import get_encoder
+        from imagetwins.finder import find_duplicate_groups
+        from imagetwins.index import (
+            Index,
+            IndexFileError,
+            default_cache_path,
+            folder_cache_donors,
+            no_cache_line,
+            open_folder_cache,
+        )
+        from imagetwins.session import Session
 
     threshold = check_threshold(method, threshold)
     cache = None
     made = not no_cache and db_path is None and not default_cache_path(directory).exists()
     if not no_cache:
         try:
-            cache = (Index(db_path, methods=[method]) if db_path is not None
-                     else open_folder_cache(directory, methods=[method]))
+            with stage("open"):
+                cache = (Index(db_path, methods=[method]) if db_path is not None
+                         else open_folder_cache(directory, methods=[method]))
         except (IndexFileError, OSError, sqlite3.Error) as exc:
             if db_path is not None:
                 raise click.ClickException(str(exc)) from None
             if (line := no_cache_line(exc)) is not None:
                 echo(f"warning: {line}", err=True)
         if cache is not None and db_path is not None:  # (rows a plain 'find' of the folder, or of one above it, kept)
-            cache.donors = folder_cache_donors(directory, besides=db_path)
+            with stage("open"):
+                cache.donors = folder_cache_donors(directory, besides=db_path)
     # (a cache made now for a folder that holds no image is deleted when the command ends: 'cache list' listed them)
     session = Session(cache, workers, show_progress(quiet), owns_index=True, made_cache=made)
     ctx = click.get_current_context(silent=True)

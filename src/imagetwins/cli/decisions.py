@@ -38,10 +38,12 @@ def load_remembered(db_path: Path | None, ignore: bool, quiet: bool, strict: boo
     """The remembered decisions for a scan (False: none). A store that cannot be read: with ``strict`` (remove)
     one error line and exit, since going on could move what a person said to keep; else one warning line."""
     from imagetwins.decisions import DecisionStoreError
+    from imagetwins.timing import stage
 
     if ignore:
         return False
-    store = store_for(db_path)
+    with stage("open"):
+        store = store_for(db_path)
 
     def failed(exc: DecisionStoreError):
         if strict:
@@ -59,7 +61,8 @@ def load_remembered(db_path: Path | None, ignore: bool, quiet: bool, strict: boo
     # checked now (a store that cannot be opened is one line before any work); read after the scan, only the
     # decisions about the contents it found (a store of a million decisions is not loaded whole)
     try:
-        remembered = store.pending()
+        with stage("open"):
+            remembered = store.pending()
     except DecisionStoreError as exc:
         return failed(exc) or False
     if remembered is None:
