@@ -256,3 +256,43 @@ def test_colour_variants_is_checked_in_one_place_and_pairs_keep_their_marks() ->
     joined = Pairs.concat([p, Pairs(np.array([5]), np.array([6]), np.array([1.0], np.float32), "confidence")])
     assert joined.marks.tolist() == [0, Mark.RECOLOURED.bit, 0, 0]
     assert Mark.names(Mark.RECOLOURED.bit) == ["recoloured"] and Mark.names(0) == []
+
+
+@pytest.mark.cli
+def test_remove_plan_lines_say_recoloured_as_the_plan_says(folder: Path, tmp_path: Path, browser) -> None:
+    """``remove --plan``'s dry run said nothing of a colour variant where the scan's dry run and the review page say
+    'recoloured'. Now a plan carries them (find --json's group ``recoloured``; the review page's export, of the keeper
+    picked) and its lines say so; a keep edited away from the one they were written against says nothing."""
+    from selenium.webdriver.common.by import By
+
+    album = tmp_path / "album"
+    album.mkdir()
+    for name in ("p90.jpg", "p90_a85.jpg", "p90_q60.jpg"):
+        (album / name).write_bytes((folder / name).read_bytes())
+    run = CliRunner().invoke
+
+    def lines(plan: Path) -> dict[str, str]:
+        dry = run(main, ["remove", str(album), "--plan", str(plan), "--ignore-decisions"])
+        assert dry.exit_code == 0, dry.output
+        return {Path(x.split()[2]).name: x for x in dry.output.splitlines() if x.startswith("would move")}
+
+    found = run(main, ["find", str(album), "--ignore-decisions", "--json", str(tmp_path / "plan.json")])
+    assert found.exit_code == 0, found.output
+    moves = lines(tmp_path / "plan.json")
+    assert moves["p90_a85.jpg"].endswith("keeping " + str(album / "p90.jpg") + ", recoloured: a colour variant of it)")
+    assert "recoloured" not in moves["p90_q60.jpg"]
+    doc = json.loads((tmp_path / "plan.json").read_text())
+    doc["groups"][0]["keep"] = next(f for f in doc["groups"][0]["files"] if f.endswith("p90_q60.jpg"))
+    (tmp_path / "edited.json").write_text(json.dumps(doc))
+    assert not any("recoloured" in x for x in lines(tmp_path / "edited.json").values())
+
+    page = tmp_path / "review.html"
+    assert run(main, ["report", str(album), "--ignore-decisions", "-o", str(page)]).exit_code == 0
+    browser.get(page.as_uri())
+    browser.find_element(By.TAG_NAME, "body").send_keys("a")  # accepted as suggested
+    exported = json.loads(browser.execute_script("exportPlan(); return window.imagetwinsExport;"))
+    assert [Path(f).name for f in exported["groups"][0]["recoloured"]] == ["p90_a85.jpg"]
+    (tmp_path / "page.json").write_text(json.dumps(exported))
+    moves = lines(tmp_path / "page.json")
+    assert moves["p90_a85.jpg"].endswith("recoloured: a colour variant of it)")
+    assert "recoloured" not in moves["p90_q60.jpg"]

@@ -90,6 +90,9 @@ class PlannedGroup:
     unreviewed: bool = False
     #: files left where they are for a file's own reason (:class:`LeftAlone`), as the reason's plan field lists them
     left_alone: dict[LeftAlone, list[str]] = field(default_factory=dict)
+    #: files the plan says were compared with ``keep`` after recolouring (its ``recoloured``, :data:`Mark.RECOLOURED`:
+    #: colour variants of it); none where the plan's keep is not the one they were written against
+    recoloured: list[str] = field(default_factory=list)
 
     @property
     def through_links(self) -> list[str]:
@@ -336,6 +339,11 @@ def load_plan(path: str | os.PathLike, folder: str | os.PathLike | None = None) 
         for k in digests:
             _name(k, f"group {n}'s sha256", source)
         decided = decided_by_person(g, bool(doc.get("review_needed")))
+        # (find --json writes them against the keeper it suggests, the review page against the keeper picked: a keep
+        # edited away from the suggested one leaves them unsaid, since the pair with the new keeper was not marked)
+        recoloured = _paths(g.get("recoloured"), f"group {n}'s recoloured", source)
+        if "suggested_keep" in g and keep != g.get("suggested_keep"):
+            recoloured = []
         # nobody reviewed it on the page: left alone, whatever keep/skip say (a page before 'unreviewed' wrote such a
         # group with its suggested keeper, and it moved)
         unreviewed = g.get("unreviewed")
@@ -345,7 +353,8 @@ def load_plan(path: str | os.PathLike, folder: str | os.PathLike | None = None) 
                                    [where(f) for f in leave], bool(g.get("skip", False)) or unreviewed,
                                    {where(k): v for k, v in digests.items()}, [where(f) for f in not_duplicate],
                                    decided=False if unreviewed else decided, unreviewed=unreviewed,
-                                   left_alone={why: [where(f) for f in fs] for why, fs in stays.items() if fs}))
+                                   left_alone={why: [where(f) for f in fs] for why, fs in stays.items() if fs},
+                                   recoloured=[where(f) for f in recoloured]))
     linked = doc.get("already_linked") or []
     if not isinstance(linked, list) or not all(isinstance(n, list) for n in linked):
         raise PlanError(f"{source}: 'already_linked' must be a list of lists of paths")

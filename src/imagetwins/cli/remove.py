@@ -232,6 +232,8 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
     if plan_file is None:
         folder_moves, folders_refused = [], []
         variants = {os.path.realpath(f) for g in result.groups for f in g.recoloured}
+    else:  # (as the plan says: find --json's group 'recoloured', the review page's export of the keeper picked)
+        variants = {os.path.realpath(f) for g in groups for f in g.recoloured}
     _say_left_alone(plan.left_alone, quiet)  # (--follow-symlinks, or a plan made with it: never moved through a link)
     shown = _as_typed(directory)  # (a plan's paths are real, absolute ones: shown as the scan shows them)
     for path, why in plan.refused + folders_refused if not quiet else ():
