@@ -23,6 +23,16 @@ def _rows(db: Path) -> dict[str, bytes]:
     return {p: r.tobytes() for p, r in zip(paths, rows)}
 
 
+def _stored(db: Path) -> tuple:
+    """What an index file holds of its phash rows: their identity and blobs (read as another program would)."""
+    import sqlite3
+    from contextlib import closing
+
+    with closing(sqlite3.connect(db)) as con:
+        return (con.execute("SELECT identity FROM encoders WHERE method = 'phash'").fetchall(),
+                sorted(con.execute("SELECT file_id, value FROM encodings WHERE method = 'phash'").fetchall()))
+
+
 def _index(db: Path, folder: Path):
     with Index(db, ["phash"]) as ix:
         return ix.update(folder, workers=1)
@@ -51,3 +61,36 @@ def test_names_shifted_along_a_sequence_each_take_their_own_contents_row(tmp_pat
     _index(fresh, album)
     assert _rows(db) == _rows(fresh)
     assert len(set(_rows(db).values())) == 7  # (no two pictures share a row)
+
+
+def test_an_index_a_newer_imagetwins_made_is_refused_not_made_older_in_place(tmp_path: Path) -> None:
+    """A catalogue a newer imagetwins wrote (a method's version above this one's: two installs sharing one --db, a
+    laptop's and a server's cron job). 'index update --db' took every such row for an older imagetwins's, said
+    "encodings an older imagetwins made are made again", and wrote this imagetwins's older rows over them: the newer
+    install then made them all again, and the two did so in turn for ever (~50 ms a photo with copies). Now it is
+    refused, in one line saying which is newer, and nothing in the file changes; a folder's cache is still made
+    again (it is this installation's own)."""
+    from index_files import rewrite_identity
+
+    from imagetwins.index import IndexMismatchError
+
+    album = tmp_path / "album"
+    album.mkdir()
+    for k in range(3):
+        synthetic_photo(64, 48, k).save(album / f"p{k}.png")
+    db = tmp_path / "catalogue.db"
+    _index(db, album)
+    rewrite_identity(db, "phash", lambda ident: {**ident, "version": ident["version"] + 1})
+    before = _stored(db)
+    for methods, upgrade in ((["phash"], True), (["phash"], False), ([], True)):  # ([]: 'index update' without -m)
+        with pytest.raises(IndexMismatchError) as caught:
+            with Index(db, methods, upgrade=upgrade) as ix:
+                ix.outdated()
+                ix.update(album, workers=1)
+        line = str(caught.value)
+        assert "newer imagetwins" in line and "older" not in line and "index update" not in line
+        assert "\n" not in line
+    assert _stored(db) == before
+    with Index(db, ["phash"], rebuild_stale=True) as ix:  # (a cache)
+        assert ix.update(album, workers=1).added == 0
+        assert len(ix.load("phash")[0]) == 3

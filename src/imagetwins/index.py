@@ -126,6 +126,23 @@ def encoder_identity(method: str | Encoder) -> dict:
 _to_db, _from_db = to_sqlite, from_sqlite
 
 
+def _newer(stored: str, want: str) -> str | None:
+    """Which version number of a method's stored identity (JSON) is above this imagetwins's (``want``), as
+    ``version 2 > 1``: rows a newer imagetwins made; None when none is (an older imagetwins's, other parameters, or
+    an identity that is not one)."""
+    try:
+        theirs, ours = json.loads(stored), json.loads(want)
+    except ValueError:
+        return None
+    if not isinstance(theirs, dict) or not isinstance(ours, dict):
+        return None
+    for key in sorted(ours):
+        old, new = theirs.get(key), ours[key]
+        if (key == "version" or key.endswith("_version")) and type(old) is int and type(new) is int and old > new:
+            return f"{key} {old} > {new}"
+    return None
+
+
 def _method_name(method: str | Encoder) -> str:
     return get_encoder(method).name
 
@@ -664,6 +681,8 @@ class Index:
         old: set[str] = set()  # (to make again: checked again once that is done)
         for m in todo:
             want = json.dumps(encoder_identity(m), sort_keys=True)
+            if m in stored and stored[m] != want:
+                self._refuse_newer(m, stored[m], want)
             if m in stored and stored[m] != want and upgrade and self.upgrade:
                 if begin:
                     self._begin_upgrade(m, want)
@@ -684,6 +703,16 @@ class Index:
                 self.db.executemany("INSERT OR IGNORE INTO encoders VALUES (?, ?)",
                                     [(m, json.dumps(encoder_identity(m), sort_keys=True)) for m in new])
         self._verified.update(m for m in todo if m not in old and (m in stored or not self.readonly))
+
+    def _refuse_newer(self, method: str, stored: str, want: str) -> None:
+        """Refuse ``method``'s rows a newer imagetwins made (:func:`_newer`), unless the index is a cache (made
+        again, as any other): an upgrade in place would make them older, and the newer imagetwins would make them
+        again in turn, for ever."""
+        newer = None if self.rebuild_stale else _newer(stored, want)
+        if newer:
+            raise IndexMismatchError(f"{self.path} holds {method} encodings a newer imagetwins made ({newer}): this "
+                                     "imagetwins cannot use them and leaves them as they are; upgrade imagetwins, or "
+                                     "use another --db")
 
     def _outdated_line(self, method: str, stored: str, want: str) -> str:
         """The one line refusing ``method``'s rows made with other parameters (``stored``), naming the commands that
@@ -742,6 +771,7 @@ class Index:
             want = json.dumps(encoder_identity(m), sort_keys=True)
             if stored[m] == want:
                 continue
+            self._refuse_newer(m, stored[m], want)
             begun = self.db.execute("SELECT value FROM meta WHERE key = ?", (f"upgrade:{m}",)).fetchone()
             if begun is not None and begun[0] == want:
                 out[m] = self.db.execute("SELECT count(*) FROM stale_encodings WHERE method = ?", (m,)).fetchone()[0]
