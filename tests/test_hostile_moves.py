@@ -94,3 +94,36 @@ def test_an_index_a_newer_imagetwins_made_is_refused_not_made_older_in_place(tmp
     with Index(db, ["phash"], rebuild_stale=True) as ix:  # (a cache)
         assert ix.update(album, workers=1).added == 0
         assert len(ix.load("phash")[0]) == 3
+
+
+def test_a_row_another_update_rewrote_meanwhile_is_not_copied_as_its_old_content(tmp_path: Path, monkeypatch) -> None:
+    """Two updates of one folder at once (a cron job and a person's 'index update') after names shifted along a
+    sequence: the first found which rows held each content, then read the files; meanwhile the second stored the
+    whole folder, rewriting those rows with the contents their names now hold. The first then copied a row by the
+    content it had held and stored the picture before as the file after it (the two processes' rows differed, and
+    the last writer's were wrong). Now a row is copied only while it still holds that content (its digest read
+    with its encodings)."""
+    album = tmp_path / "album"
+    album.mkdir()
+    for k in range(4):
+        synthetic_photo(64, 48, k).save(album / f"img{k}.png")
+    db = tmp_path / "ix.db"
+    _index(db, album)
+    os.rename(album / "img3.png", album / "spare")
+    for k in range(2, -1, -1):
+        os.rename(album / f"img{k}.png", album / f"img{k + 1}.png")
+    os.rename(album / "spare", album / "img0.png")
+    read, other = index_module.read_bytes, []
+
+    def read_while_another_updates(path, *args, **kwargs):
+        if not other:  # (the other process's update, run once, between this one's listing and its reads)
+            other.append(True)
+            _index(db, album)
+        return read(path, *args, **kwargs)
+
+    monkeypatch.setattr(index_module, "read_bytes", read_while_another_updates)
+    _index(db, album)
+    assert other
+    fresh = tmp_path / "fresh.db"
+    _index(fresh, album)
+    assert _rows(db) == _rows(fresh)

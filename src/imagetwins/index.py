@@ -1127,15 +1127,17 @@ class Index:
                        if fid not in rewritten]
                 if ids:  # (a few rows of that content, not every one: thousands of byte copies read no more blobs)
                     source[path] = (digest, ids[:3])
-            wanted_ids = sorted({fid for _, ids in source.values() for fid in ids})
+            holds = {fid: digest for digest, ids in source.values() for fid in ids}
+            wanted_ids = sorted(holds)
             blobs: dict[int, dict[str, bytes]] = {}
             for j in range(0, len(wanted_ids), 900):
                 chunk = wanted_ids[j:j + 900]
-                for fid, method, value in self.db.execute(
-                        f"SELECT e.file_id, e.method, e.value FROM encodings e WHERE e.file_id IN "
-                        f"({','.join('?' * len(chunk))}) AND e.method IN ({','.join('?' * len(methods))}) {stale}",
-                        (*chunk, *methods)):
-                    if isinstance(value, bytes):
+                # (with the row's digest, in one read: another update of this index may have rewritten it since)
+                for fid, method, value, digest in self.db.execute(
+                        f"SELECT e.file_id, e.method, e.value, f.digest FROM encodings e JOIN files f ON f.id = "
+                        f"e.file_id WHERE e.file_id IN ({','.join('?' * len(chunk))}) AND e.method IN "
+                        f"({','.join('?' * len(methods))}) {stale}", (*chunk, *methods)):
+                    if isinstance(value, bytes) and digest == holds[fid]:
                         blobs.setdefault(fid, {})[method] = value
             values: dict[str, dict[str, bytes]] = {}
             digests: dict[str, str] = {}
