@@ -3,6 +3,7 @@ folder and a hostile or broken process on the other end of the pipe (the attack 
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -262,6 +263,41 @@ def test_a_stuck_worker_ends_when_its_parent_is_killed(tmp_path: Path) -> None:
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_a_stuck_raw_worker_ends_when_its_parent_is_killed(tmp_path: Path) -> None:
+    """The LibRaw worker had no watch on its parent (the verification's got one, a95b610): LibRaw stuck on a hostile
+    file is ended by the parent's time limit, but a parent killed with -9 left it running for ever. Now it ends within
+    seconds of its parent. (The worker's own script, its decode made to never return.)"""
+    stuck = tmp_path / "_raw_worker.py"
+    stuck.write_text(raw._WORKER_FILE.read_text().replace(
+        "def _decode(", "def _decode(*args):\n    import time\n\n    time.sleep(3600)\n\n\ndef _real_decode(", 1))
+    parent = tmp_path / "parent.py"
+    parent.write_text(
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        f"sys.path.insert(0, {str(Path(raw.__file__).parents[1])!r})\n"
+        "import imagetwins.raw as raw\n"
+        f"raw._WORKER_FILE = Path({str(stuck)!r})\n"
+        "w = raw._Worker(); w.write(('decode', (b'II*\\0', None, None, None)))\n"
+        "print(w.proc.pid, flush=True)\n"
+        "time.sleep(3600)\n")
+    proc = subprocess.Popen([sys.executable, str(parent)], stdout=subprocess.PIPE, text=True)
+    try:
+        worker = int(proc.stdout.readline())
+        time.sleep(1.5)
+        assert _running(worker), "the worker should be stuck in its decode"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        deadline = time.monotonic() + 20
+        while _running(worker) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not _running(worker), "the LibRaw worker outlived its parent"
+    finally:
+        proc.kill()
+        proc.wait()
+        if _running(worker):
+            os.kill(worker, signal.SIGKILL)
 
 
 def _running(pid: int) -> bool:

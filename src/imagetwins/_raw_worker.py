@@ -18,6 +18,8 @@ import pickle
 import signal
 import struct
 import sys
+import threading
+import time
 
 _LEN = struct.Struct("<Q")  # (the framing of imagetwins._pipe_workers, copied: this script imports nothing of it)
 
@@ -78,10 +80,30 @@ def _size(data: bytes) -> tuple:
         return ("size", (h, w) if raw.sizes.flip in (5, 6) else (w, h))
 
 
+#: seconds between two looks at whether the parent is still there (imagetwins._verify_worker's, copied)
+PARENT_WATCH = 1.0
+
+
+def _end_with_parent(parent: int) -> None:
+    """Exit when the process that started this one is gone: a parent killed with -9 stops nobody, and LibRaw stuck
+    on a hostile file (the parent's time limit ends it only while the parent lives) would go on for ever, holding a
+    core; an idle worker sees its stdin close, a busy one does not. rawpy lets go of the GIL inside LibRaw, so this
+    thread runs meanwhile. (A thread, not prctl's death signal, which follows the parent THREAD that started the
+    process, and a Linux-only one.)"""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_WATCH)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 def serve() -> None:
     # Ctrl-C goes to the whole foreground process group: the parent says what was done; this process ends when its
-    # parent closes the pipe (or dies)
+    # parent closes the pipe, or is gone
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _end_with_parent(os.getppid())
     # nothing printed by a library may land in the answers, by Python or by LibRaw's C (file descriptor 1 goes to
     # stderr; the answers on a descriptor of their own: imagetwins._pipe_workers.answers_channel, copied)
     stdin = sys.stdin.buffer
