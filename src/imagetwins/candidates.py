@@ -257,7 +257,7 @@ class _NewAboveFloor:
         rows = slice(a, a + sim.shape[0])
         beats = sim > self.floor[c:c + sim.shape[1]]
         beats &= self.new_of_fresh[rows, None]
-        qi, ci = np.nonzero(beats)
+        qi, ci = search.cells(beats)
         if not len(qi):
             return
         part = _closest_per_row(self.kept_at[c + ci], self.fresh[a + qi], sim[qi, ci], self.depth)

@@ -39,7 +39,7 @@ from imagetwins._pipe_workers import exception_line
 from imagetwins.candidates import KEY_BYTES, CandidateMemo, closest_hash_pairs, search_rows
 from imagetwins.io import warn_line
 from imagetwins.pairscores import PairScores
-from imagetwins.scores import CONFIDENCE, from_stored, stored_score
+from imagetwins.scores import CONFIDENCE, from_stored, stored_score, stored_scores
 from imagetwins.spill import SpillFile, current_spill
 from imagetwins.text import loads_json
 from imagetwins.timing import stage
@@ -1913,8 +1913,7 @@ def _scored_candidates(records, threshold, workers, hash_sure, pair_scores, chec
 
 def _kept(conf: np.ndarray, marks: np.ndarray) -> np.ndarray:
     """Confidences with their marks as a store keeps them (:func:`imagetwins.scores.stored_score`; NaN stays)."""
-    return np.array([stored_score(c, m) for c, m in zip(np.asarray(conf).tolist(), np.asarray(marks).tolist())],
-                    np.float64)
+    return stored_scores(conf, marks)
 
 
 def _unchecked_to_hubs(vectors: np.ndarray, left: np.ndarray, right: np.ndarray, known: _Known | set, hubs: int

@@ -37,7 +37,7 @@ from enum import Enum
 import numpy as np
 
 __all__ = ["CONFIDENCE", "DISTANCE", "SIMILARITY", "ColourVariants", "Mark", "ScoreKind", "Verdict", "from_stored",
-           "stored_score"]
+           "stored_score", "stored_scores"]
 
 
 class Verdict(str, Enum):
@@ -114,6 +114,13 @@ def stored_score(score: float, marks: int = 0) -> float:
     mark). Pair scores of other methods have no marks and are kept as they are."""
     score = float(score)
     return -score if Mark.RECOLOURED.on(int(marks)) and score > 0 else score
+
+
+def stored_scores(scores, marks) -> np.ndarray:
+    """:func:`stored_score` of arrays of pairs' scores and marks at once (float64; NaN stays). The loop over a search's
+    pairs took ~6 CPU s at 1,080,101 pairs (1,000 new pictures among 100,000)."""
+    v = np.asarray(scores, np.float64)
+    return np.where(Mark.RECOLOURED.on(np.asarray(marks)) & (v > 0), -v, v)
 
 
 def from_stored(values) -> tuple[np.ndarray, np.ndarray]:

@@ -38,11 +38,11 @@ from imagetwins.search.groups import (
 from imagetwins.search.hamming import as_hashes, bits_threshold, hamming_pairs, hamming_query
 from imagetwins.search.imagededup import duplicate_map, files_to_remove
 from imagetwins.search.multi_index import MultiIndexPlan, plan_multi_index
-from imagetwins.search.pairs import Pairs, run_blocks, union_pairs
+from imagetwins.search.pairs import Pairs, cells, run_blocks, union_pairs
 from imagetwins.search.votes import descriptor_votes
 
 __all__ = [
-    "COSINE_BLOCK", "MultiIndexPlan", "Pairs", "approximate_topk", "as_hashes", "as_vectors", "bits_threshold",
+    "COSINE_BLOCK", "MultiIndexPlan", "Pairs", "approximate_topk", "as_hashes", "as_vectors", "bits_threshold", "cells",
     "closest_per_pair", "connected_components", "cosine_pairs", "cosine_query", "cosine_topk", "dihedral_pairs",
     "descriptor_votes", "dihedral_query", "dihedral_variants", "duplicate_map", "equal_key_pairs", "files_to_remove",
     "first_of_equal_keys", "first_of_equal_rows", "places_in_runs",

@@ -7,7 +7,8 @@ from collections.abc import Callable
 import numpy as np
 
 from imagetwins.scores import SIMILARITY
-from imagetwins.search.pairs import Pairs
+from imagetwins.search.groups import places_in_runs
+from imagetwins.search.pairs import Pairs, cells
 
 __all__ = ["COSINE_BLOCK", "TOPK_COLS", "TOPK_ROWS", "approximate_topk", "as_vectors", "cosine_pairs", "cosine_query",
            "cosine_topk",
@@ -54,7 +55,7 @@ def cosine_pairs(vectors: np.ndarray, threshold: float = 0.9, progress: bool = F
             bar.update(1)
         for c in range(a, len(x), 8 * COSINE_BLOCK):
             sim = x[a:a + COSINE_BLOCK] @ x[c:c + 8 * COSINE_BLOCK].T
-            ii, jj = np.nonzero(sim >= t)
+            ii, jj = cells(sim >= t)
             gi, gj = ii + a, jj + c
             keep = gj > gi
             if keep.any():
@@ -75,7 +76,7 @@ def cosine_query(queries: np.ndarray, database: np.ndarray, threshold: float = 0
     for a in range(0, len(q), COSINE_BLOCK):
         for c in range(0, len(db), 8 * COSINE_BLOCK):
             sim = q[a:a + COSINE_BLOCK] @ db[c:c + 8 * COSINE_BLOCK].T
-            ii, jj = np.nonzero(sim >= t)
+            ii, jj = cells(sim >= t)
             if len(ii):
                 found.append(Pairs((ii + a).astype(np.int64), (jj + c).astype(np.int64),
                                    sim[ii, jj].astype(np.float32), SIMILARITY))
@@ -91,17 +92,37 @@ def _as_search_vectors(x: np.ndarray, name: str) -> np.ndarray:
     return as_vectors(arr, name)
 
 
-#: rows and columns of one block of :func:`cosine_topk`'s similarities (8 MiB of float32, and its selection's
-#: 16 MiB of indices); each block of database vectors is made float32 once (float16 vectors: 21 MB for 4,096 of
-#: 1,280 floats). The blocks of 256 x 65,536 before took ~300 MB at the peak of a search of 2,000 vectors;
-#: 512 x 4,096 was the fastest of five shapes on 6,000 vectors (1.65 CPU s against 1.67 before; 256 x 4,096: 2.27)
+#: rows and columns of one block of :func:`cosine_topk`'s similarities (8 MiB of float32); each block of database
+#: vectors is made float32 once (float16 vectors: 21 MB for 4,096 of 1,280 floats). The blocks of 256 x 65,536 before
+#: took ~300 MB at the peak of a search of 2,000 vectors; 512 x 4,096 was the fastest of five shapes on 6,000 vectors
+#: (1.65 CPU s against 1.67 before; 256 x 4,096: 2.27)
 TOPK_ROWS, TOPK_COLS = 512, 4096
+#: bytes of float32 queries made once for the whole search (beyond: a block of them at a time, for each block of
+#: the database)
+QUERIES_HELD = 64 << 20
+
+
+def _merge_best(best_idx: np.ndarray, best_sim: np.ndarray, rows: np.ndarray, idx: np.ndarray, sim: np.ndarray
+                ) -> None:
+    """Entries (``rows``, ``idx``, ``sim``) merged into the lists ``best_*`` (each row's ``k`` best, sorted by
+    similarity, then lower index first), in place."""
+    k = best_idx.shape[1]
+    touched = np.unique(rows)
+    r = np.concatenate([np.repeat(touched, k), rows])
+    j = np.concatenate([best_idx[touched].ravel(), idx])
+    v = np.concatenate([best_sim[touched].ravel(), sim])
+    # (a place not yet filled, index -1, goes after every entry of its similarity, -inf)
+    order = np.lexsort((np.where(j < 0, np.iinfo(np.int64).max, j), -v, r))
+    first = places_in_runs(r[order]) < k
+    best_idx[touched] = j[order][first].reshape(-1, k)
+    best_sim[touched] = v[order][first].reshape(-1, k)
 
 
 def cosine_topk(queries: np.ndarray, database: np.ndarray, k: int = 10,
                 exclude_self: bool = False,
                 each_block: Callable[[int, int, np.ndarray], None] | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """The ``k`` most similar database vectors for each query: (indices, similarities), best first.
+    """The ``k`` most similar database vectors for each query: (indices, similarities), best first (equal
+    similarities: the lower index first).
 
     With ``exclude_self`` (queries are the database), each vector's own row is skipped. Vectors may be
     float32 or float16 (kept as they are: each block is made float32 as it is used, so the search holds no
@@ -109,21 +130,25 @@ def cosine_topk(queries: np.ndarray, database: np.ndarray, k: int = 10,
     ``each_block(first query, first database row, similarities)`` is shown each block of similarities as it is
     computed (before ``exclude_self`` touches it; not to be changed), for a caller that wants more from the same
     products (the other direction's nearest).
+
+    A block's similarities are looked at only where they beat the query's ``k``-th best so far (one comparison
+    each): after the first blocks few do, and only those are sorted into the lists. A selection
+    (``argpartition``) of every block cost as much as a fifth of the products (1,000 queries among 101,000
+    vectors: ~1 of ~5 CPU s).
     """
     q = _as_search_vectors(queries, "queries")
     db = _as_search_vectors(database, "database")
     k = min(k, len(db) - (1 if exclude_self else 0))
     if k <= 0:
         return np.empty((len(q), max(k, 0)), np.int64), np.empty((len(q), max(k, 0)), np.float32)
-    best_idx = np.zeros((len(q), 0), np.int64)
-    best_sim = np.zeros((len(q), 0), np.float32)
+    best_idx = np.full((len(q), k), -1, np.int64)
+    best_sim = np.full((len(q), k), -np.inf, np.float32)
+    held = q.dtype == np.float32 or q.size * 4 <= QUERIES_HELD
+    q32 = np.ascontiguousarray(q, dtype=np.float32) if held else None
     for c in range(0, len(db), TOPK_COLS):
         block = np.ascontiguousarray(db[c:c + TOPK_COLS], dtype=np.float32)
-        width = min(k, best_sim.shape[1] + len(block))
-        new_idx = np.empty((len(q), width), np.int64)
-        new_sim = np.empty((len(q), width), np.float32)
         for a in range(0, len(q), TOPK_ROWS):
-            qa = np.ascontiguousarray(q[a:a + TOPK_ROWS], dtype=np.float32)
+            qa = q32[a:a + TOPK_ROWS] if held else np.ascontiguousarray(q[a:a + TOPK_ROWS], dtype=np.float32)
             sim = qa @ block.T
             if each_block is not None:
                 each_block(a, c, sim)
@@ -132,19 +157,24 @@ def cosine_topk(queries: np.ndarray, database: np.ndarray, k: int = 10,
                 own = rows + a - c
                 inside = (own >= 0) & (own < sim.shape[1])
                 sim[rows[inside], own[inside]] = -np.inf
-            kept = best_sim.shape[1]
-            cand_sim = np.concatenate([best_sim[a:a + TOPK_ROWS], sim], axis=1)
-            del sim
-            part = np.argpartition(-cand_sim, width - 1, axis=1)[:, :width] if width < cand_sim.shape[1] else \
-                np.broadcast_to(np.arange(width), (len(qa), width))
-            new_sim[a:a + len(qa)] = np.take_along_axis(cand_sim, part, axis=1)
-            # a place < kept is one of the best so far, another the block's column (place - kept)
-            was = np.take_along_axis(best_idx[a:a + TOPK_ROWS], np.minimum(part, max(kept - 1, 0)), axis=1) \
-                if kept else 0
-            new_idx[a:a + len(qa)] = np.where(part < kept, was, part - kept + c)
-        best_idx, best_sim = new_idx, new_sim
-    order = np.argsort(-best_sim, axis=1, kind="stable")
-    return np.take_along_axis(best_idx, order, axis=1), np.take_along_axis(best_sim, order, axis=1)
+            floor = best_sim[a:a + len(qa), k - 1]
+            if k < sim.shape[1] and np.isneginf(floor).any():
+                # (a list not yet full, as at the first block: only the block's k best can enter it, ties
+                # included; its k-th similarity from a partial sort)
+                floor = np.maximum(floor, np.partition(sim, sim.shape[1] - k, axis=1)[:, sim.shape[1] - k])
+                ii, jj = cells(sim >= floor[:, None])
+            else:  # (equal to the k-th best: a later index, not taken)
+                ii, jj = cells(sim > floor[:, None])
+            if len(ii):
+                _merge_best(best_idx, best_sim, ii + a, jj + c, sim[ii, jj])
+    for r in np.flatnonzero(best_idx[:, -1] < 0):  # (only vectors that are not finite: NaN similarities, last)
+        sim = db.astype(np.float32) @ np.asarray(q[r], np.float32)
+        sim[np.isnan(sim)] = -np.inf
+        if exclude_self:
+            sim[r] = np.nan
+        order = np.argsort(-sim, kind="stable")[:k]
+        best_idx[r], best_sim[r] = order, sim[order]
+    return best_idx, best_sim
 
 
 def approximate_topk(queries: np.ndarray, database: np.ndarray, k: int = 10, exclude_self: bool = False,

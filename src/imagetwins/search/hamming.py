@@ -15,7 +15,7 @@ import threading
 import numpy as np
 
 from imagetwins.search.multi_index import NS_PER_PAIR, blocked_cost, plan_multi_index
-from imagetwins.search.pairs import Pairs, run_blocks
+from imagetwins.search.pairs import Pairs, cells, run_blocks
 from imagetwins.workers import thread_count
 
 __all__ = ["COL_BLOCK", "ROW_BLOCK", "BlockScanner", "as_hashes", "bits_threshold", "hamming_pairs", "hamming_query"]
@@ -93,7 +93,7 @@ class BlockScanner:
             c = self._distances(q, self.cols[c0 : c0 + COL_BLOCK])
             if c.min() > self.threshold:  # the common case: nothing close in this block
                 continue
-            ii, jj = np.nonzero(c <= self.threshold)
+            ii, jj = cells(c <= self.threshold)
             gi, gj = ii + r0, jj + c0
             if self.triangle:
                 keep = gj > gi // self.group

@@ -10,10 +10,17 @@ import numpy as np
 
 from imagetwins.scores import DISTANCE, ScoreKind
 
-__all__ = ["SCORE_KINDS", "Pairs", "run_blocks", "union_pairs"]
+__all__ = ["SCORE_KINDS", "Pairs", "cells", "run_blocks", "union_pairs"]
 
 #: the names of score kinds (see :class:`imagetwins.scores.ScoreKind`)
 SCORE_KINDS = ("distance", "similarity", "confidence")
+
+
+def cells(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.nonzero`` of a 2-D mask (row, column of each true cell, in row order), through the flat positions: numpy
+    2's 2-D ``nonzero`` took ~13x as long (7.7 vs 0.6 ms on a 512 x 4,096 block with 10 cells set; 3.3 of the
+    6.3 CPU s of 1,000 new rows' dihedral search among 101,000)."""
+    return np.divmod(np.flatnonzero(mask), mask.shape[1])
 
 
 @dataclass

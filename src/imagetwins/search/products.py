@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from imagetwins import matching
-from imagetwins.search.pairs import Pairs, run_blocks
+from imagetwins.search.pairs import Pairs, cells, run_blocks
 
 __all__ = ["PRODUCT_MIN", "within_by_products"]
 
@@ -56,7 +56,7 @@ def within_by_products(rows: np.ndarray, cols: np.ndarray, threshold: int, worke
             near = score >= need[r0:r0 + ROWS]
             if not near.any():  # the common case: nothing close in this block
                 continue
-            ii, jj = np.nonzero(near)
+            ii, jj = cells(near)
             if group is not None:
                 later = jj + c0 > (ii + r0) // group
                 ii, jj = ii[later], jj[later]
