@@ -296,3 +296,18 @@ def test_remove_plan_lines_say_recoloured_as_the_plan_says(folder: Path, tmp_pat
     moves = lines(tmp_path / "page.json")
     assert moves["p90_a85.jpg"].endswith("recoloured: a colour variant of it)")
     assert "recoloured" not in moves["p90_q60.jpg"]
+
+
+@pytest.mark.integration
+def test_the_hash_sure_colour_look_reads_colour_thumbnails_alone(records, monkeypatch) -> None:
+    """``_sure_marks`` parsed each hash-sure row's whole features (and its alternate's) to read its colour thumbnail,
+    and a pair it then checked parsed them again. Now the look reads the colour thumbnail alone: the features are
+    parsed only for the pairs checked, and the marks are those of before."""
+    from conftest import CallCount
+
+    rows = [records[name] for name in ("p90", "p90_q60", "p90_h170", "p56", "p56_q60")]
+    left, right = np.array([0, 0, 3]), np.array([1, 2, 4])  # a plain copy, a colour variant, another plain copy
+    parsed = CallCount(monkeypatch, verify.ImageFeatures, "from_bytes")
+    marks = copies._sure_marks(rows, rows, left, right, 1, None, None)
+    assert [Mark.RECOLOURED.on(m) for m in marks] == [False, True, False]
+    assert parsed.calls == 2  # p90's and p90_h170's, for their check alone

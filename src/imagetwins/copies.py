@@ -50,7 +50,7 @@ from imagetwins.verify import (
     SIGNATURES_DIFFER,
     ImageFeatures,
     Verification,
-    colour_signature,
+    colour_signature_of,
     features_length,
     verify_header_bytes,
     verify_pair,
@@ -222,6 +222,13 @@ class CopyRecord:
         if self._alt_features is not None:
             return self._alt_features
         return ImageFeatures.from_bytes(self._spill.get(self._alt_offset, self._alt_length))
+
+    def colour_thumbnail(self) -> np.ndarray | None:
+        """The features' colour thumbnail (:attr:`ImageFeatures.colour`) alone: read back, nothing else of the
+        features parsed, the alternate's not read (what :func:`imagetwins.verify.colour_signature` needs)."""
+        if self._features is not None:
+            return self._features.colour
+        return ImageFeatures.colour_from_bytes(self._spill.get(self._offset, self._length))
 
     def features_ref(self) -> tuple[Any, int, int]:
         """Where the features are: (the store, and where in it; or the features object held, 0, 0). The same for
@@ -1599,8 +1606,8 @@ def _sure_marks(features_a, features_b, left: np.ndarray, right: np.ndarray, wor
     todo = np.flatnonzero(~has)
     if not len(todo):
         return marks
-    # each row's colour signature read once (a grey image's: zeros; NaN: damaged features, such a pair is checked and
-    # the check names the damage); the pairs compared in one array
+    # each row's colour signature read once from its colour thumbnail alone (a grey image's: zeros; NaN: damaged
+    # features, such a pair is checked and the check names the damage); the pairs compared in one array
     sides = [(features_a, left[todo])] if features_a is features_b else [(features_a, left[todo]),
                                                                          (features_b, right[todo])]
     signatures = []
@@ -1609,7 +1616,8 @@ def _sure_marks(features_a, features_b, left: np.ndarray, right: np.ndarray, wor
         table = np.full((int(want.max()) + 1, SIGNATURE_BINS + 1), np.nan)
         for i in want.tolist():
             try:
-                table[i] = colour_signature(_sides(features[i])[0])
+                row = features[i]
+                table[i] = colour_signature_of(row.colour if isinstance(row, ImageFeatures) else row.colour_thumbnail())
             except Exception:  # damaged features: the verification names them, if it comes to one
                 continue
         signatures.append(table)

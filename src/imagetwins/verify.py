@@ -484,30 +484,7 @@ class ImageFeatures:
         data = bytes(data)
         if data[:2] == b"PK":  # an .npz, as written before the raw format
             return cls._from_npz(data)
-        if len(data) < 8 or data[:4] != _MAGIC:
-            raise ValueError("not serialised image features")
-        version = _stored_version(data)
-        if version != FEATURES_VERSION:  # before the colour thumbnail (2), the header was shorter: not read on
-            raise ValueError(f"features version {version}, expected {FEATURES_VERSION}")
-        if len(data) < _HEADER.size:
-            raise ValueError("not serialised image features")
-        _, version, width, height, n, m, d, th, tw, ch, cw, side, bins, native = _HEADER.unpack_from(data)
-        # what extract() can make, no more: a well-formed but odd header (descriptors of another width, an empty
-        # thumbnail, a zero frame) made OpenCV or numpy raise in the middle of a run's verification
-        if d != 32 or not (0 < width <= 4 * FEATURE_SIDE and 0 < height <= 4 * FEATURE_SIDE) \
-                or not (0 < th <= 4 * THUMB_SIDE and 0 < tw <= 4 * THUMB_SIDE) or max(n, m) > 4 * MAX_FEATURES \
-                or not ((ch, cw) == (0, 0) or (0 < ch <= 4 * COLOUR_SIDE and 0 < cw <= 4 * COLOUR_SIDE)) \
-                or not ((side, bins) == (0, 0) or (0 < side <= 4 * SPECTRUM_SIDE and 0 < bins <= 4 * SPECTRUM_BINS)) \
-                or not (np.isfinite(native) and 0 <= native < 2 ** 24):
-            raise ValueError(f"not image features made here (frame {width}x{height}, {n}+{m} keypoints of {d} bytes, "
-                             f"thumbnail {tw}x{th}, colour {cw}x{ch}, spectrum {bins} at {side}, side {native})")
-        sizes = [4 * n, d * n, 4 * m, d * m, th * tw, 2 * ch * cw, 2 * bins]
-        if _HEADER.size + sum(sizes) != len(data):
-            raise ValueError("not serialised image features (wrong length)")
-        parts, at, view = [], _HEADER.size, memoryview(data)  # (views: the arrays are read in place, not copied)
-        for size in sizes:
-            parts.append(view[at:at + size])
-            at += size
+        (width, height, n, m, d, th, tw, ch, cw, side, bins, native), parts = _stored_parts(data)
         colour = np.frombuffer(parts[5], np.uint8).reshape(ch, cw, 2) if ch else None
         spectrum = np.frombuffer(parts[6], "<f2") if bins else None
         if spectrum is not None and not np.all(np.isfinite(spectrum)):
@@ -516,6 +493,16 @@ class ImageFeatures:
                    np.frombuffer(parts[1], np.uint8).reshape(n, d), np.frombuffer(parts[2], "<f2").reshape(m, 2)
                    .astype(np.float32), np.frombuffer(parts[3], np.uint8).reshape(m, d),
                    np.frombuffer(parts[4], np.uint8).reshape(th, tw), colour, float(native), spectrum, side)
+
+    @staticmethod
+    def colour_from_bytes(data: bytes) -> np.ndarray | None:
+        """The colour thumbnail (:attr:`colour`) of serialised features alone, checked as :meth:`from_bytes` checks
+        them (the same ``ValueError``), nothing else parsed: what :func:`colour_signature` reads."""
+        if data[:2] == b"PK":
+            return ImageFeatures.from_bytes(data).colour
+        fields, parts = _stored_parts(data)
+        ch, cw = fields[7], fields[8]
+        return np.frombuffer(parts[5], np.uint8).reshape(ch, cw, 2) if ch else None
 
     @classmethod
     def _from_npz(cls, data: bytes) -> ImageFeatures:
@@ -537,6 +524,38 @@ class ImageFeatures:
 #: spectrum's picture side and bins, the picture's long side in the file's pixels
 _HEADER = struct.Struct("<4s12If")
 _MAGIC = b"ITF\x00"
+
+
+def _stored_parts(data: bytes) -> tuple[tuple, list[memoryview]]:
+    """The header's fields (frame width and height, keypoints, descriptor bytes, thumbnail height and width, colour
+    thumbnail height and width, spectrum side and bins, native side) and the arrays' bytes in place (points,
+    descriptors, mirror points, mirror descriptors, thumbnail, colour, spectrum) of :meth:`ImageFeatures.to_bytes`'s
+    raw format, checked: ``ValueError`` for bytes of another version, or not such features at all."""
+    if len(data) < 8 or data[:4] != _MAGIC:
+        raise ValueError("not serialised image features")
+    version = _stored_version(data)
+    if version != FEATURES_VERSION:  # before the colour thumbnail (2), the header was shorter: not read on
+        raise ValueError(f"features version {version}, expected {FEATURES_VERSION}")
+    if len(data) < _HEADER.size:
+        raise ValueError("not serialised image features")
+    _, version, width, height, n, m, d, th, tw, ch, cw, side, bins, native = _HEADER.unpack_from(data)
+    # what extract() can make, no more: a well-formed but odd header (descriptors of another width, an empty
+    # thumbnail, a zero frame) made OpenCV or numpy raise in the middle of a run's verification
+    if d != 32 or not (0 < width <= 4 * FEATURE_SIDE and 0 < height <= 4 * FEATURE_SIDE) \
+            or not (0 < th <= 4 * THUMB_SIDE and 0 < tw <= 4 * THUMB_SIDE) or max(n, m) > 4 * MAX_FEATURES \
+            or not ((ch, cw) == (0, 0) or (0 < ch <= 4 * COLOUR_SIDE and 0 < cw <= 4 * COLOUR_SIDE)) \
+            or not ((side, bins) == (0, 0) or (0 < side <= 4 * SPECTRUM_SIDE and 0 < bins <= 4 * SPECTRUM_BINS)) \
+            or not (np.isfinite(native) and 0 <= native < 2 ** 24):
+        raise ValueError(f"not image features made here (frame {width}x{height}, {n}+{m} keypoints of {d} bytes, "
+                         f"thumbnail {tw}x{th}, colour {cw}x{ch}, spectrum {bins} at {side}, side {native})")
+    sizes = [4 * n, d * n, 4 * m, d * m, th * tw, 2 * ch * cw, 2 * bins]
+    if _HEADER.size + sum(sizes) != len(data):
+        raise ValueError("not serialised image features (wrong length)")
+    parts, at, view = [], _HEADER.size, memoryview(data)  # (views: the arrays are read in place, not copied)
+    for size in sizes:
+        parts.append(view[at:at + size])
+        at += size
+    return (width, height, n, m, d, th, tw, ch, cw, side, bins, native), parts
 
 
 def _stored_version(head: bytes) -> int:
@@ -1129,10 +1148,15 @@ def colour_signature(features: ImageFeatures) -> np.ndarray:
     to 1; then the share of its pixels coloured as :data:`RECOLOURED_CHROMA` asks. A grey picture (or none known):
     zeros. Blind to where the colours are: a flipped, turned or slightly cropped copy keeps it, a hue turn moves it
     (:data:`SIGNATURES_DIFFER`)."""
+    return colour_signature_of(features.colour)
+
+
+def colour_signature_of(colour: np.ndarray | None) -> np.ndarray:
+    """:func:`colour_signature` of a colour thumbnail (:attr:`ImageFeatures.colour`; None: zeros)."""
     out = np.zeros(SIGNATURE_BINS + 1)
-    if features.colour is None:
+    if colour is None:
         return out
-    c = features.colour.reshape(-1, 2).astype(np.float64) - 128.0
+    c = colour.reshape(-1, 2).astype(np.float64) - 128.0
     chroma = np.hypot(c[:, 0], c[:, 1])
     weight = np.where(chroma >= RECOLOURED_CHROMA / 2, chroma, 0.0)  # (a grey pixel's hue is noise)
     if weight.sum() > 0:
