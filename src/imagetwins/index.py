@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import json
 import math
 import os
@@ -22,7 +23,7 @@ import threading
 import time
 import weakref
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -912,6 +913,7 @@ class Index:
                 f"FROM file_paths f JOIN files x ON x.id = f.id WHERE {where}", args)
         }
         gone = [fid for path, (fid, *_rest) in known.items() if path not in on_disk]
+        stats.removed = len(gone)  # (a row a moved file takes is one of them: its file is gone from that path)
         # (methods to encode) -> files; a new or changed file gets every wanted method, an unchanged
         # one only those it lacks
         todo: dict[tuple[str, ...], list[str]] = {}
@@ -950,8 +952,10 @@ class Index:
             else:
                 stats.unchanged += 1
         if tuple(wanted) in todo:  # (before the rows of files gone are deleted: a moved file's row is one of them)
+            free = set(gone)  # (a new file takes the row of a file gone with its bytes whole: no copy)
             moved = self._reuse_contents([p for p in todo[tuple(wanted)] if p in fresh and p not in not_read],
-                                         wanted, on_disk, fresh)
+                                         wanted, on_disk, fresh, free, known.keys())
+            gone = [fid for fid in gone if fid in free]
             if moved:
                 stats.reused += len(moved)
                 todo[tuple(wanted)] = [p for p in todo[tuple(wanted)] if p not in moved]
@@ -971,7 +975,6 @@ class Index:
             with self._transaction() as db:
                 for kind in ("root:", "updating:"):
                     db.execute("DELETE FROM meta WHERE substr(key, 1, ?) = ?", (len(kind + below), kind + below))
-        stats.removed = len(gone)
         total = sum(len(v) for v in todo.values())
         bar = None
         if progress and total:
@@ -1086,12 +1089,18 @@ class Index:
                 db.close()
         return adopted
 
-    def _reuse_contents(self, paths: list[str], methods: list[str], on_disk: dict, fresh: set[str]) -> set[str]:
+    def _reuse_contents(self, paths: list[str], methods: list[str], on_disk: dict, fresh: set[str],
+                        free: set[int] | None = None, held: Collection[str] = ()) -> set[str]:
         """Store, without decoding them, the files of ``paths`` (new or changed) whose bytes a row of this index
         already holds with every one of ``methods`` (not stale: made with the identity the index holds now): that
         row's encodings are copied, and its facts and pair scores, kept by content digest, are theirs already.
         Returns those paths. A file is read and its SHA-256 taken only where a stored row of its size exists (a
-        first scan reads nothing more); the bytes decide (a file of that size but other bytes is encoded)."""
+        first scan reads nothing more); the bytes decide (a file of that size but other bytes is encoded).
+
+        ``free``: the rows of files gone (deleted after this); a file with no row yet (not in ``held``) takes one of
+        them holding its bytes as it is, renamed, which leaves ``free``: a reorganised library's rows are moved,
+        not copied (copied, the index file grew by all it held, and SQLite keeps the pages freed after)."""
+        free = set() if free is None else free
         reused: set[str] = set()
         by_size: dict[int, list[str]] = {}
         for path in paths:
@@ -1116,40 +1125,89 @@ class Index:
         # rows this loop has rewritten with another content (a changed file's own row, kept by its path): names
         # shifted along a sequence (1 -> 2, 2 -> 3 ...) rewrite a row a later batch would copy as its old content's
         rewritten: set[int] = set()
+        spare: dict[tuple[bytes, bool], list[int]] = {}  # (a content's rows of files gone, not yet taken)
         for i in range(0, len(candidates), STORE_BATCH):
-            source: dict[str, tuple[bytes, list[int]]] = {}
+            # path -> (digest, the row of a file gone it takes whole, or None; a few rows to copy instead)
+            source: dict[str, tuple[bytes, int | None, list[int]]] = {}
             for path in candidates[i:i + STORE_BATCH]:
                 try:
                     digest = hashlib.sha256(read_bytes(path)).digest()[:16]
                 except ImageReadError:
                     continue  # (encoded as any new file: its reason is recorded there)
-                ids = [fid for fid in stored[on_disk[path][0]].get((digest, is_raw_name(path)), ())
-                       if fid not in rewritten]
-                if ids:  # (a few rows of that content, not every one: thousands of byte copies read no more blobs)
-                    source[path] = (digest, ids[:3])
-            holds = {fid: digest for digest, ids in source.values() for fid in ids}
-            wanted_ids = sorted(holds)
-            blobs: dict[int, dict[str, bytes]] = {}
-            for j in range(0, len(wanted_ids), 900):
-                chunk = wanted_ids[j:j + 900]
-                # (with the row's digest, in one read: another update of this index may have rewritten it since)
-                for fid, method, value, digest in self.db.execute(
-                        f"SELECT e.file_id, e.method, e.value, f.digest FROM encodings e JOIN files f ON f.id = "
-                        f"e.file_id WHERE e.file_id IN ({','.join('?' * len(chunk))}) AND e.method IN "
-                        f"({','.join('?' * len(methods))}) {stale}", (*chunk, *methods)):
-                    if isinstance(value, bytes) and digest == holds[fid]:
-                        blobs.setdefault(fid, {})[method] = value
+                key = (digest, is_raw_name(path))
+                rows = stored[on_disk[path][0]].get(key, ())
+                own = None
+                if rows and path not in held:  # (a file with no row yet: one of a file gone is renamed its)
+                    if key not in spare:
+                        spare[key] = [fid for fid in rows if fid in free]
+                    while spare[key] and own is None:
+                        fid = spare[key].pop()
+                        own = fid if fid in free and fid not in rewritten else None
+                # (a few rows of that content, not every one: thousands of byte copies read no more blobs)
+                ids = list(itertools.islice((fid for fid in rows if fid not in rewritten), 3))
+                if ids:
+                    source[path] = (digest, own, ids)
+            owned = {own: digest for digest, own, _ in source.values() if own is not None}
+            whole = {fid for fid, held_methods in self._blobs_holding(owned, methods, stale, values=False).items()
+                     if len(held_methods) == len(methods)}
+            renamed = [(path, own, on_disk[path], digest) for path, (digest, own, _) in source.items()
+                       if own in whole]
+            done = self._rename_rows(renamed)
+            free.difference_update(own for path, own, *_ in renamed if path in done)
+            reused.update(done)
+            self.stored += len(done)
+            # the others copy a row of their content (the blobs read for them only)
+            holds = {fid: digest for path, (digest, _, ids) in source.items() if path not in done for fid in ids}
+            blobs = self._blobs_holding(holds, methods, stale)
             values: dict[str, dict[str, bytes]] = {}
             digests: dict[str, str] = {}
-            for path, (digest, ids) in source.items():
-                whole = next((blobs[fid] for fid in ids if len(blobs.get(fid, ())) == len(methods)), None)
-                if whole is not None:
-                    values[path], digests[path] = dict(whole), digest.hex()
+            for path, (digest, _own, ids) in source.items():
+                if path in done:
+                    continue
+                fid = next((fid for fid in ids if len(blobs.get(fid, ())) == len(methods)), None)
+                if fid is not None:
+                    values[path], digests[path] = dict(blobs[fid]), digest.hex()
             if values:
                 rewritten.update(self._store(list(values), on_disk, values, digests, {}, fresh))
                 self.stored += len(values)
                 reused.update(values)
         return reused
+
+    def _blobs_holding(self, holds: dict[int, bytes], methods: list[str], stale: str, values: bool = True
+                       ) -> dict[int, dict[str, bytes]]:
+        """Row id -> method -> blob (``values`` False: None) of the rows ``holds`` maps to a digest, for each row
+        that still holds that digest (read with its encodings, in one read: another update of this index may have
+        rewritten it since); ``stale``: the condition leaving out encodings an upgrade has still to make again."""
+        out: dict[int, dict[str, bytes]] = {}
+        ids = sorted(holds)
+        for j in range(0, len(ids), 900):
+            chunk = ids[j:j + 900]
+            for fid, method, value, digest in self.db.execute(
+                    f"SELECT e.file_id, e.method, {'e.value' if values else 'NULL'}, f.digest FROM encodings e "
+                    f"JOIN files f ON f.id = e.file_id WHERE e.file_id IN ({','.join('?' * len(chunk))}) AND "
+                    f"e.method IN ({','.join('?' * len(methods))}) {stale}", (*chunk, *methods)):
+                if (isinstance(value, bytes) or not values) and digest == holds[fid]:
+                    out.setdefault(fid, {})[method] = value
+        return out
+
+    def _rename_rows(self, renamed: list[tuple[str, int, FileState, bytes]]) -> set[str]:
+        """Give each row ``fid`` of ``renamed`` (a file gone) to ``path``, a file with no row holding the same bytes
+        (``digest``), with its ``state``; its encodings, heads and marks stay. Returns the paths done: not one whose
+        row holds other bytes now, or whose name has a row (another update of this index meanwhile)."""
+        done: set[str] = set()
+        if not renamed:
+            return done
+        with self._transaction() as db:
+            for path, fid, state, digest in renamed:
+                folder, name = os.path.split(_to_db(path))
+                try:
+                    if db.execute("UPDATE files SET dir_id = ?, name = ?, size = ?, mtime_ns = ?, ctime_ns = ?, "
+                                  "inode = ? WHERE id = ? AND digest = ? AND error IS NULL",
+                                  (self._dir_id(db, folder), name, *state, fid, digest)).rowcount == 1:
+                        done.add(path)
+                except sqlite3.IntegrityError:  # (a row of that name made meanwhile: this statement alone undone)
+                    pass
+        return done
 
     def _adopt_pair_scores(self, donor: sqlite3.Connection, contents: set[bytes]) -> None:
         """Copy the ``donor``'s pair scores (every method's, under their versions: a lookup asks for its own
