@@ -18,6 +18,7 @@ import imagetwins
 from imagetwins import shots
 from imagetwins.encoders import get_encoder
 from imagetwins.encoders.similar import regions
+from imagetwins.text import shell_word
 
 # a holidays-half scene shot twice (another moment and framing): not a copy, a re-shot
 SCENE = "1026"
@@ -228,3 +229,24 @@ def test_find_and_report_call_similar_groups_same_scene_not_duplicates(reshots, 
     assert out.exit_code == 0 and "1 same-scene group holding" in out.output, out.output
     out = CliRunner().invoke(main, ["find", str(folder), "-m", "phash", "-t", "0"])
     assert out.exit_code == 0 and "duplicate groups holding" in out.output, out.output
+
+
+@pytest.mark.cli
+@pytest.mark.parametrize("recursive", [True, False])
+def test_remove_similar_refusal_names_commands_that_run_as_they_are(tmp_path, recursive):
+    # the refusal names the review and plan commands for this folder: with -r where this remove had it (a review
+    # of the top folder alone would leave out the sub-folders' groups), never on remove --plan, which refuses -r
+    from imagetwins.cli import main
+
+    folder = tmp_path / "My Photos"
+    (folder / "2024").mkdir(parents=True)
+    args = ["remove", str(folder), "-m", "similar"] + (["-r"] if recursive else [])
+    out = CliRunner().invoke(main, args)
+    assert out.exit_code == 2, out.output
+    text = " ".join(out.output.split())
+    quoted = shell_word(str(folder))
+    r = " -r" if recursive else ""
+    assert f"'imagetwins report {quoted}{r} -m similar'" in text
+    assert f"'imagetwins find {quoted}{r} -m similar --json plan.json'" in text
+    assert f"'imagetwins remove {quoted} --plan plan.json'" in text
+    assert "as here" not in text

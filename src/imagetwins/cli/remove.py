@@ -153,7 +153,8 @@ def _refuse_unreviewed(method: str, directory: Path, recursive: bool) -> None:
     """A usage error when ``method``'s groups are for a person to choose among (``Encoder.removal_needs_review``:
     re-shots), so that nothing is planned for removal from a scan alone, a dry run included (the plan to review is
     what report and find --json write); the line says why and what to do, the commands naming this folder (the
-    reason's DIR) so that they can be run as they are."""
+    reason's DIR, with -r where this command has it: the review and the plan must see the same sub-folders) so that
+    they can be run as they are."""
     from imagetwins.encoders import get_encoder
 
     try:
@@ -161,9 +162,11 @@ def _refuse_unreviewed(method: str, directory: Path, recursive: bool) -> None:
     except ValueError:  # an unknown method: the scan says so in its own words
         return
     if why:
-        todo = re.sub(r"\bDIR\b", lambda _: shell_word(str(directory)), why)
-        scan = " (report and find with -r, as here, for the sub-folders)" if recursive else ""
-        raise click.UsageError(f"remove needs --plan with this method, a dry run too: {todo}{scan}")
+        folder = shell_word(str(directory))
+        # only the scans (report, find) take -r; remove --plan moves what the plan names, wherever it lies
+        todo = re.sub(r"\b(report|find) DIR\b", lambda m: f"{m[1]} {folder}{' -r' if recursive else ''}", why)
+        todo = re.sub(r"\bDIR\b", lambda _: folder, todo)
+        raise click.UsageError(f"remove needs --plan with this method, a dry run too: {todo}")
 
 
 def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path | None, link: str | None,
