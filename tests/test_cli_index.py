@@ -245,3 +245,16 @@ def test_a_fifo_named_as_the_index_is_named_as_such(tmp_path: Path, command: lis
     res = run(*(part.format(q=q, db=db) for part in command))
     assert res.exit_code == 1, res.output
     one_clear_line(res, "is a FIFO, not an index file")
+
+
+def test_update_says_a_renamed_file_and_a_byte_copy_were_not_decoded_again(tmp_path: Path, album: Path) -> None:
+    # a file renamed and a byte copy of another are counted as added; the note after the counts says how many of
+    # those were taken from rows the index held under another name (it said "moved or renamed" of a byte copy too)
+    db = tmp_path / "moves.db"
+    assert run("index", "update", album, "--db", db, "-m", "phash").exit_code == 0
+    (album / "ukbench00120.jpg").rename(album / "renamed.jpg")
+    shutil.copy(album / "ukbench09268.jpg", album / "copy of 09268.jpg")
+    res = run("index", "update", album, "--db", db)
+    assert res.exit_code == 0, res.output
+    assert "2 added, 0 changed (2 of them already indexed under another name: not decoded again), 1 removed" \
+        in res.output, res.output

@@ -137,7 +137,9 @@ def index_update(directory: Path, db_path: Path, methods: tuple[str, ...], recur
     if not quiet:
         completed = f", {st.completed} given the methods they lacked" if st.completed else ""
         remade = f", {st.remade} made again for this imagetwins" if st.remade else ""
-        reused = f" ({st.reused} moved or renamed: not decoded again)" if st.reused else ""
+        # (counted among the added and changed: a renamed or moved file is also one removed, a byte copy is not)
+        reused = (f" ({st.reused} of them already indexed under another name: not decoded again)" if st.reused
+                  else "")
         echo(f"{st.added} added, {st.changed} changed{reused}, {st.removed} removed, {st.unchanged} unchanged"
              f"{completed}{remade}, {len(errors)} unreadable ({st.seconds:.1f} s, {', '.join(held)}) -> {db_path}")
         if not (st.added or st.changed or st.unchanged or st.remade or errors or st.failures):
