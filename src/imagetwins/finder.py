@@ -222,12 +222,29 @@ def _through_cache(folder: str | os.PathLike, method: str | Encoder, threshold: 
             return None
     # the index keeps resolved absolute paths; show them under the folder as the caller named it
     real = str(Path(folder).resolve())
-    shown = [os.path.join(os.fspath(folder), os.path.relpath(n, real)) for n in names]
+    shown = shown_under(folder, real, names)
     failures = [ReadFailure(os.path.join(os.fspath(folder), os.path.relpath(p, real)), r)
                 for p, r in sorted(set(failed))]
     scan = Scan(get_encoder(method).name, shown, hashes, digests, failures, str(cache.path), facts)
     with stage("search"):
         return search_scan(scan, method, threshold, workers, progress, score_store=cache)
+
+
+def shown_under(folder: str | os.PathLike, real: str, names: list[str]) -> list[str]:
+    """``names`` (resolved paths under ``real``, the folder resolved) as paths under ``folder`` as the caller named it:
+    ``os.path.join(folder, os.path.relpath(name, real))``, with the relative part cut off the name's own string where
+    it plainly is one (no ``.`` part, no empty part: os.path.relpath made both paths absolute and normal again for each
+    name, ~1 CPU s at 100,000)."""
+    base = os.fspath(folder)
+    head = real.rstrip(os.sep) + os.sep
+    out = []
+    for name in names:
+        rest = name[len(head):] if name.startswith(head) else ""
+        if not rest or rest.startswith((".", os.sep)) or rest.endswith(os.sep) or os.sep + "." in rest \
+                or os.sep + os.sep in rest:
+            rest = os.path.relpath(name, real)
+        out.append(os.path.join(base, rest))
+    return out
 
 
 def _cache_did_it(exc: BaseException) -> bool:
@@ -329,7 +346,7 @@ def _reference(reference: str | os.PathLike | Index, encoder: Encoder, recursive
         failed = idx.errors(reference, recursive) + [(f.path, f.reason) for f in stats.failures if f.transient]
         # the cache keeps resolved absolute paths; show them under the folder as the caller named it
         real = str(Path(reference).resolve())
-        ref_paths = [os.path.join(os.fspath(reference), os.path.relpath(n, real)) for n in names]
+        ref_paths = shown_under(reference, real, names)
         ref_failures = [ReadFailure(os.path.join(os.fspath(reference), os.path.relpath(p, real)), r)
                         for p, r in sorted(set(failed))]
         return ref_paths, ref_encodings, idx.digests(names), ref_failures, os.fspath(reference), idx
@@ -369,7 +386,7 @@ def _query_through_cache(images, reference, encoder: Encoder, recursive: bool, w
         return None
     # the cache keeps resolved absolute paths; show them under the folder as the caller named it
     real = str(Path(images).resolve())
-    paths = [os.path.join(os.fspath(images), os.path.relpath(n, real)) for n in names]
+    paths = shown_under(images, real, names)
     failures = [ReadFailure(os.path.join(os.fspath(images), os.path.relpath(p, real)), r)
                 for p, r in sorted(set(failed))]
     return Encoded(paths, encodings, list(digests), failures)

@@ -35,7 +35,7 @@ from imagetwins.digests import Digest
 from imagetwins.encoders import Encoder, get_encoder
 from imagetwins.encoding import encode_files
 from imagetwins.facts import FACTS_VERSION, ImageFacts
-from imagetwins.io import ImageReadError, ReadFailure, find_images, read_bytes, warn_line, warn_skipped
+from imagetwins.io import ImageReadError, ReadFailure, find_image_paths, read_bytes, warn_line, warn_skipped
 from imagetwins.raw import CRASHED, is_raw_name
 from imagetwins.results import FindResult, colour_variants_apart, groups_from_encodings, query_images
 from imagetwins.scores import ColourVariants
@@ -885,18 +885,18 @@ class Index:
         stats = UpdateStats()
         on_disk: dict[str, tuple[int, int, int, int]] = {}
         skipped: list[ReadFailure] = []
-        found = find_images(root, recursive=recursive, skipped=skipped, follow_symlinks=follow_symlinks)
+        found = find_image_paths(root, recursive=recursive, skipped=skipped, follow_symlinks=follow_symlinks)
         not_read = {f.path: f.reason for f in skipped}
         for path in not_read:  # links, FIFOs, devices: remembered with the reason, never read
             try:
                 on_disk[path] = file_state(os.lstat(path))
             except OSError:
                 on_disk[path] = _NO_STATE
-        for p in found:
+        for path in found:
             try:
-                on_disk[str(p)] = file_state(p.stat())
+                on_disk[path] = file_state(os.stat(path))
             except OSError:
-                on_disk[str(p)] = _NO_STATE  # a broken link or a vanished file: recorded with its reason
+                on_disk[path] = _NO_STATE  # a broken link or a vanished file: recorded with its reason
         # without the sub-folders, what is held of them is theirs to keep unless asked to forget it
         keep_below = not recursive and not forget_below
         where, args = self._under(root, recursive=not keep_below)
@@ -1823,10 +1823,10 @@ class Index:
         for root, below, follow in roots:
             try:
                 listed: list[ReadFailure] = []
-                found = find_images(root, recursive=below, skipped=listed, follow_symlinks=follow)
+                found = find_image_paths(root, recursive=below, skipped=listed, follow_symlinks=follow)
             except (OSError, ValueError):
                 continue  # the folder is gone: its files count as deleted above
-            new.update(p for p in [*map(str, found), *(f.path for f in listed)] if p not in indexed)
+            new.update(p for p in [*found, *(f.path for f in listed)] if p not in indexed)
         added = len(new)
         if lines and any("half-built" in line for line in lines):
             return lines  # finishing the update also brings it up to date

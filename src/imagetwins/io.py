@@ -346,6 +346,25 @@ def find_images(
     skipped: list[ReadFailure] | None = None,
 ) -> list[Path]:
     """List the image files in a folder, sorted by path, never leaving it unless told to.
+    :func:`find_image_paths` as ``pathlib.Path`` objects (see there)."""
+    return [Path(p) for p in find_image_paths(root, recursive, extensions, follow_symlinks, skipped)]
+
+
+def _path_order(path: str) -> list[str]:
+    """The sort key of a listed path: its parts, as ``pathlib.Path`` orders paths (``a/b`` before ``a-b``)."""
+    return path.split(os.sep)
+
+
+def find_image_paths(
+    root: str | os.PathLike,
+    recursive: bool = False,
+    extensions: Iterable[str] | None = IMAGE_EXTENSIONS,
+    follow_symlinks: bool = False,
+    skipped: list[ReadFailure] | None = None,
+) -> list[str]:
+    """List the image files in a folder, sorted by path (as ``pathlib.Path`` sorts them), never leaving it unless
+    told to: the paths as ``str`` (the folder's own path joined with the names; at 100,000 files a ``Path`` each, and
+    sorting them, was ~1 CPU s of the 1.4 a listing took).
 
     A symbolic link is never a copy of its target. Links are not listed by default (each one is
     reported in ``skipped``); links pointing into the scanned folder are never listed, since what they
@@ -370,7 +389,7 @@ def find_images(
 
     Returns
     -------
-    list of pathlib.Path
+    list of str
         Files whose names do not start with a dot (hidden files and folders are skipped), and no
         quarantine folder of ``imagetwins remove`` nor file imagetwins wrote (the review page's thumbnails, which
         the :data:`OUTPUT_MARKER` of their folder records).
@@ -384,7 +403,7 @@ def find_images(
     exts = None if extensions is None else {e.lower() for e in extensions}
     by_content = exts == IMAGE_EXTENSIONS  # (a list of one's own is taken as it is)
     seen_dirs: set[tuple[int, int]] = set()
-    found: list[Path] = []
+    found: list[str] = []
 
     def skip(path: str, reason: str) -> None:
         if skipped is not None:
@@ -436,13 +455,13 @@ def find_images(
                 elif entry.is_file(follow_symlinks=False):
                     if wanted(entry.name) or (by_content and _named_otherwise_but_an_image(entry.name, entry.path,
                                                                                              skip)):
-                        found.append(Path(entry.path))
+                        found.append(entry.path)
                 elif wanted(entry.name):
                     skip(entry.path, _not_regular(entry.stat(follow_symlinks=False).st_mode))
             except OSError:
                 continue
         stack.extend(reversed(subfolders))
-    found.sort()
+    found.sort(key=_path_order)
     return found
 
 
@@ -512,7 +531,7 @@ def _link_entry(entry: os.DirEntry, real_root: Path, follow: bool, wanted, found
     elif is_dir:
         subfolders.append(Path(entry.path))
     elif target.is_file():
-        found.append(Path(entry.path))
+        found.append(entry.path)
     else:
         skip(entry.path, _not_regular(target.stat().st_mode))
 
