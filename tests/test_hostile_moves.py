@@ -166,3 +166,42 @@ def test_files_moved_into_a_new_folder_keep_their_rows_and_the_index_does_not_gr
         ix.update(album, workers=1)
         assert dict(zip(paths, (r.tobytes() for r in rows))) == dict(
             zip(*(lambda p, r: (p, [x.tobytes() for x in r]))(*ix.load("cnn"))))
+
+
+def test_an_upgrade_a_newer_imagetwins_left_unfinished_is_refused_not_read_as_this_ones(tmp_path: Path,
+                                                                                       monkeypatch) -> None:
+    """A newer imagetwins began upgrading a catalogue and stopped (Ctrl-C, or it updated one folder of several):
+    the method's identity stays this imagetwins's until every row is made again, so this imagetwins took the file
+    for its own and read the rows the newer one had made as its own (other bits, other features: wrong matches,
+    silently). Now an upgrade to another identity begun and unfinished is refused in one line; a folder's cache
+    makes the method again."""
+    from imagetwins.encoders import get_encoder
+    from imagetwins.index import IndexMismatchError
+
+    album = tmp_path / "album"
+    (album / "sub").mkdir(parents=True)
+    for k in range(4):
+        synthetic_photo(64, 48, k).save(album / ("sub" if k >= 2 else "") / f"p{k}.png")
+    db = tmp_path / "catalogue.db"
+    with Index(db, ["phash"]) as ix:
+        ix.update(album, workers=1)
+    ours = _rows(db)
+    encoder = get_encoder("phash")
+    identity, encode = type(encoder).identity, type(encoder).encode_batch
+    with monkeypatch.context() as newer:  # (a newer imagetwins: its phash is another, and says so)
+        newer.setattr(type(encoder), "identity", lambda self: {**identity(self), "version": 99})
+        newer.setattr(type(encoder), "encode_batch", lambda self, prepared: ~encode(self, prepared))
+        with Index(db, [], upgrade=True) as ix:
+            ix.update(album / "sub", workers=1)  # (one folder of the two: the upgrade unfinished)
+            assert ix.upgrade_left == {"phash": 2}
+    for opened in (lambda: Index(db, ["phash"]), lambda: Index(db, ["phash"], upgrade=True),
+                   lambda: Index(db, ["phash"], readonly=True)):
+        with pytest.raises(IndexMismatchError) as caught:
+            with opened() as ix:
+                ix.load("phash")
+        assert "unfinished" in str(caught.value) and "\n" not in str(caught.value)
+    cache = tmp_path / "cache.db"
+    cache.write_bytes(db.read_bytes())
+    with Index(cache, ["phash"], rebuild_stale=True) as ix:
+        ix.update(album, workers=1)
+    assert _rows(cache) == ours

@@ -679,9 +679,13 @@ class Index:
         if not todo:
             return
         stored = dict(self.db.execute("SELECT method, identity FROM encoders").fetchall())
+        upgrades = dict(self.db.execute("SELECT substr(key, 9), value FROM meta WHERE substr(key, 1, 8) = 'upgrade:'"))
         old: set[str] = set()  # (to make again: checked again once that is done)
         for m in todo:
             want = json.dumps(encoder_identity(m), sort_keys=True)
+            if m in stored and stored[m] == want and upgrades.get(m, want) != want:
+                self._other_upgrade(m, upgrades[m])
+                stored.pop(m)  # (a cache: the method made again, as new)
             if m in stored and stored[m] != want:
                 self._refuse_newer(m, stored[m], want)
             if m in stored and stored[m] != want and upgrade and self.upgrade:
@@ -704,6 +708,23 @@ class Index:
                 self.db.executemany("INSERT OR IGNORE INTO encoders VALUES (?, ?)",
                                     [(m, json.dumps(encoder_identity(m), sort_keys=True)) for m in new])
         self._verified.update(m for m in todo if m not in old and (m in stored or not self.readonly))
+
+    def _other_upgrade(self, method: str, other: str) -> None:
+        """``method``'s rows are this imagetwins's identity, but another imagetwins (making ``other``) began an upgrade
+        of them and left it unfinished: the rows it made again are its own, not this one's. Refused (a cache: the
+        method's rows are dropped, to be made again as a method new to it)."""
+        if self.rebuild_stale:
+            with self._transaction() as db:
+                for table in ("encodings", "stale_encodings", "pair_scores", "candidates", "encoders"):
+                    db.execute(f"DELETE FROM {table} WHERE method = ?", (method,))
+                db.execute("DELETE FROM meta WHERE key = ?", (f"upgrade:{method}",))
+            return
+        made = self.db.execute("SELECT (SELECT count(*) FROM encodings WHERE method = ?) - (SELECT count(*) FROM "
+                               "stale_encodings WHERE method = ?)", (method, method)).fetchone()[0]
+        run = " and ".join(f"'{c}'" for c in self.update_commands())
+        raise IndexMismatchError(f"{self.path}: another imagetwins's upgrade of its {method} encodings is unfinished "
+                                 f"({made:,} made again by it, {other}): this imagetwins cannot use them; finish it "
+                                 f"with that imagetwins ({run}), or use another --db")
 
     def _refuse_newer(self, method: str, stored: str, want: str) -> None:
         """Refuse ``method``'s rows a newer imagetwins made (:func:`_newer`), unless the index is a cache (made
