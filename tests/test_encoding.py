@@ -83,3 +83,28 @@ def test_every_file_failing_is_reported_not_raised(tmp_path: Path) -> None:
     out = get_encoder("phash").encode_files(bad, warn=False)
     assert out.paths == [] and [f.path for f in out.failures] == [str(p) for p in bad]
     assert out.encodings.shape == (0,)
+
+
+@pytest.mark.unit
+def test_a_known_digest_stands_only_while_the_file_is_as_it_was(tmp_path: Path) -> None:
+    """``known_digests`` (the index's look for a stored row of the same bytes read the file already): the digest given
+    is taken while the file's state is the one given, and the bytes are hashed again once the file changed."""
+    import hashlib
+    import os
+
+    from conftest import synthetic_photo
+
+    from imagetwins.encoding import file_state
+
+    photo = tmp_path / "a.png"
+    synthetic_photo(64, 48, 0).save(photo)
+    real = hashlib.sha256(photo.read_bytes()).hexdigest()
+    told = "0" * 64  # (a digest no file has: shows which one was taken)
+    stage = get_encoder("phash")
+    as_it_was = encode_files([photo], [stage], workers=1, known_digests={str(photo): (told, file_state(str(photo)))})
+    assert as_it_was.digests == [told]
+    before = file_state(str(photo))
+    synthetic_photo(64, 48, 1).save(photo)  # (written since the digest was taken)
+    os.utime(photo, ns=(before[3], before[3]))  # (its mtime put back: the ctime still moved)
+    changed = encode_files([photo], [stage], workers=1, known_digests={str(photo): (told, before)})
+    assert changed.digests == [hashlib.sha256(photo.read_bytes()).hexdigest()] != [real]

@@ -113,6 +113,38 @@ def test_a_file_swapped_for_other_bytes_of_the_same_size_is_decoded(tmp_path: Pa
 
 
 @pytest.mark.integration
+def test_a_file_read_for_a_stored_row_and_not_matched_is_hashed_once(tmp_path: Path, library: Path,
+                                                                      decodes: list[str], monkeypatch) -> None:
+    """A new file of a stored row's size is read and its SHA-256 taken to look for that row; without a match it was
+    hashed again when encoded (a camera's RAW files often share one size: each new one hashed twice). The digest taken
+    is used while the file's state (inode, size, mtime, ctime) stays that one; the stored digest is the file's."""
+    import hashlib
+
+    db = tmp_path / "ix.db"
+    _update(db, library)
+    name = sorted(n for n in os.listdir(library) if n.startswith("bsds"))[5]
+    data = bytearray((library / name).read_bytes())
+    data[len(data) // 2] ^= 0x55  # (a new scan of the same size)
+    (library / f"new {name}").write_bytes(bytes(data))
+    sha256 = hashlib.sha256
+    hashed: list[int] = []
+
+    def counted(*args, **kwargs):
+        if args and len(args[0]) == len(data) and bytes(args[0]) == bytes(data):
+            hashed.append(1)
+        return sha256(*args, **kwargs)
+
+    monkeypatch.setattr(hashlib, "sha256", counted)
+    decodes.clear()
+    stats = _update(db, library)
+    assert stats.reused == 0 and stats.added == 1
+    assert [Path(p).name for p in decodes] == [f"new {name}"]
+    assert len(hashed) == 1
+    with Index(db, readonly=True) as ix:
+        assert ix.digests([str(library / f"new {name}")])[0] == sha256(bytes(data)).hexdigest()[:32]
+
+
+@pytest.mark.integration
 def test_a_rename_to_a_raw_name_is_decoded_again(tmp_path: Path, library: Path, decodes: list[str]) -> None:
     """A content is decoded as a camera RAW or not by its name: the stored row of a .jpg is not a .dng's."""
     db = tmp_path / "ix.db"

@@ -16,7 +16,7 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
@@ -196,19 +196,35 @@ def _size_on_disk(path: str) -> int:
         return 0
 
 
+def file_state(path: str) -> tuple | None:
+    """What changes whenever a file's bytes do (device, inode, size, mtime and ctime in ns: a write moves the ctime,
+    which no program sets back), of the file ``path`` leads to; None where it cannot be had."""
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError, TypeError):
+        return None
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
+
+
 def _load(path: str, stages: Sequence[Stage], min_side: int, read: Callable[[str], bytes], exif: bool = True,
-          facts: bool = False, min_long: int = 0, claims: _Claims | None = None, position: int = 0):
+          facts: bool = False, min_long: int = 0, claims: _Claims | None = None, position: int = 0,
+          known: tuple[str, tuple] | None = None):
     # the file's bytes are held from the read to the end of its decode: counted in the budget the threads share
     with io.READ_BUDGET.hold(_size_on_disk(path)):
-        return _load_held(path, stages, min_side, read, exif, facts, min_long, claims, position)
+        return _load_held(path, stages, min_side, read, exif, facts, min_long, claims, position, known)
 
 
 def _load_held(path: str, stages: Sequence[Stage], min_side: int, read: Callable[[str], bytes], exif: bool = True,
-               facts: bool = False, min_long: int = 0, claims: _Claims | None = None, position: int = 0):
+               facts: bool = False, min_long: int = 0, claims: _Claims | None = None, position: int = 0,
+               known: tuple[str, tuple] | None = None):
     key = None
     try:
+        before = file_state(path) if known is not None else None
         data = read(path)
-        digest = content_digest(data)
+        # a digest taken of this file before (known: it, and the file's state then) stands while the file's state
+        # is that one on both sides of this read: its bytes are not hashed again
+        same = known is not None and before == known[1] and file_state(path) == known[1]
+        digest = known[0] if same else content_digest(data)
         key = (digest, is_raw_name(path))
         if claims is not None:
             first = claims.claim(key, position)
@@ -238,6 +254,7 @@ def encode_files(
     read: Callable[[str], bytes] = read_bytes,
     facts: bool = False,
     on_batch: Callable[[Encodings], None] | None = None,
+    known_digests: Mapping[str, tuple[str, tuple]] | None = None,
 ) -> Encodings:
     """Decode each file once and encode it with every stage, in batches, on ``workers`` threads.
 
@@ -268,6 +285,10 @@ def encode_files(
         interrupted run keeps what was done), and with the files ready so far whenever ``ON_BATCH_SECONDS``
         passed since the last call (an interruption then loses about that much work). The returned value then
         holds only the failures.
+    known_digests : mapping, optional
+        path -> (its SHA-256 as hex, :func:`file_state` when that was taken): the digest of a file read for it
+        already (the index's look for a stored row of its bytes); used where the file's state is still that one
+        before and after this read, else the bytes are hashed as any file's.
 
     Returns
     -------
@@ -307,7 +328,8 @@ def encode_files(
 
     def submit(k: int) -> list[Future]:
         futures = [pool.submit(_load, p, stages, min_side, read, exif_orientation, facts, min_long, claims,
-                               starts[k] + i) for i, p in enumerate(batches[k])]
+                               starts[k] + i, known_digests.get(p) if known_digests else None)
+                   for i, p in enumerate(batches[k])]
         in_flight.update(zip(range(starts[k], starts[k] + len(futures)), futures))
         return futures
 

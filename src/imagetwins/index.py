@@ -972,10 +972,11 @@ class Index:
                     stats.completed += 1
             else:
                 stats.unchanged += 1
+        hashed: dict[str, tuple[str, tuple]] = {}  # (files read for that and not taken: their SHA-256 known)
         if tuple(wanted) in todo:  # (before the rows of files gone are deleted: a moved file's row is one of them)
             free = set(gone)  # (a new file takes the row of a file gone with its bytes whole: no copy)
-            moved = self._reuse_contents([p for p in todo[tuple(wanted)] if p in fresh and p not in not_read],
-                                         wanted, on_disk, fresh, free, known.keys())
+            moved, hashed = self._reuse_contents([p for p in todo[tuple(wanted)] if p in fresh and p not in not_read],
+                                                 wanted, on_disk, fresh, free, known.keys())
             gone = [fid for fid in gone if fid in free]
             if moved:
                 stats.reused += len(moved)
@@ -1042,7 +1043,7 @@ class Index:
             for chunk in _chunks_by_size(paths, on_disk, BATCH * 16):  # (bounded; stored batch by batch)
                 encode_files(chunk, encoders, workers=workers, warn=False,
                              timeout=encoding.DECODE_TIMEOUT, progress=bar or False, on_batch=keep, batch_size=size,
-                             facts=True)
+                             facts=True, known_digests=hashed)
         if bar is not None:
             bar.close()
         if stats.removed or stats.changed:
@@ -1111,18 +1112,22 @@ class Index:
         return adopted
 
     def _reuse_contents(self, paths: list[str], methods: list[str], on_disk: dict, fresh: set[str],
-                        free: set[int] | None = None, held: Collection[str] = ()) -> set[str]:
+                        free: set[int] | None = None, held: Collection[str] = ()
+                        ) -> tuple[set[str], dict[str, tuple[str, tuple]]]:
         """Store, without decoding them, the files of ``paths`` (new or changed) whose bytes a row of this index
         already holds with every one of ``methods`` (not stale: made with the identity the index holds now): that
         row's encodings are copied, and its facts and pair scores, kept by content digest, are theirs already.
-        Returns those paths. A file is read and its SHA-256 taken only where a stored row of its size exists (a
-        first scan reads nothing more); the bytes decide (a file of that size but other bytes is encoded).
+        Returns those paths, and the SHA-256 (hex) of each file read and not so stored with its
+        :func:`encoding.file_state` then (``encode_files``' ``known_digests``: it is not hashed twice). A file is
+        read and its SHA-256 taken only where a stored row of its size exists (a first scan reads nothing more); the
+        bytes decide (a file of that size but other bytes is encoded).
 
         ``free``: the rows of files gone (deleted after this); a file with no row yet (not in ``held``) takes one of
         them holding its bytes as it is, renamed, which leaves ``free``: a reorganised library's rows are moved,
         not copied (copied, the index file grew by all it held, and SQLite keeps the pages freed after)."""
         free = set() if free is None else free
         reused: set[str] = set()
+        hashed: dict[str, tuple[str, tuple]] = {}
         by_size: dict[int, list[str]] = {}
         for path in paths:
             if on_disk[path][0] >= 0:
@@ -1152,9 +1157,13 @@ class Index:
             source: dict[str, tuple[bytes, int | None, list[int]]] = {}
             for path in candidates[i:i + STORE_BATCH]:
                 try:
-                    digest = hashlib.sha256(read_bytes(path)).digest()[:16]
+                    state = encoding.file_state(path)
+                    full = hashlib.sha256(read_bytes(path)).hexdigest()
                 except ImageReadError:
                     continue  # (encoded as any new file: its reason is recorded there)
+                if state is not None and encoding.file_state(path) == state:  # (not written to while read)
+                    hashed[path] = (full, state)
+                digest = bytes.fromhex(full)[:16]
                 key = (digest, is_raw_name(path))
                 rows = stored[on_disk[path][0]].get(key, ())
                 own = None
@@ -1192,7 +1201,7 @@ class Index:
                 rewritten.update(self._store(list(values), on_disk, values, digests, {}, fresh))
                 self.stored += len(values)
                 reused.update(values)
-        return reused
+        return reused, {p: h for p, h in hashed.items() if p not in reused}
 
     def _blobs_holding(self, holds: dict[int, bytes], methods: list[str], stale: str, values: bool = True
                        ) -> dict[int, dict[str, bytes]]:
