@@ -106,3 +106,25 @@ def test_an_older_page_export_of_an_unreviewed_group_moves_nothing(tmp_path: Pat
     res = run("remove", album, "--plan", plan, "--apply", "--move-to", tmp_path / "q")
     assert res.exit_code == 0 and "4 groups nobody reviewed" in res.output, res.output
     assert len(list(album.rglob("*.jpg"))) == 10 and DecisionStore().records() == []
+
+
+@pytest.mark.cli
+def test_the_export_says_it_is_in_the_download_folder_and_the_command_to_apply_it(tmp_path: Path, album: Path,
+                                                                                   browser) -> None:
+    """The page's export lands in the browser's download folder, while the README and the page said
+    'remove ~/Pictures --plan imagetwins-decisions.json' as if it were in the current folder (no such file there).
+    The notice says where it went and the command; every documented command names the download folder."""
+    from selenium.webdriver.common.by import By
+
+    page = tmp_path / "review.html"
+    assert run("report", album, "-r", "-o", page).exit_code == 0
+    browser.get(page.as_uri())
+    got = _export(browser, lambda: browser.find_element(By.ID, "export").click())
+    assert got["path"].parent == browser.downloads and got["path"].parent != page.parent  # (the premise)
+    assert "saved it in its download folder" in got["notice"], got["notice"]
+    assert f"imagetwins remove {album.resolve()} --plan ~/Downloads/imagetwins-decisions.json" in got["notice"]
+    repo = Path(__file__).resolve().parents[1]
+    for doc in ("README.md", "docs/review.md", "docs/cli.md"):
+        for line in (repo / doc).read_text(encoding="utf-8").splitlines():
+            if "imagetwins-decisions.json" in line and line.lstrip().startswith("imagetwins "):
+                assert "~/Downloads/imagetwins-decisions.json" in line, (doc, line)

@@ -134,7 +134,7 @@ def decisions() -> None:
       imagetwins decisions list
       imagetwins decisions forget ~/Pictures/IMG_0001.jpg     # decisions about this picture's content
       imagetwins decisions export mine.json
-      imagetwins decisions import imagetwins-decisions.json   # a review page's export, or an export
+      imagetwins decisions import ~/Downloads/imagetwins-decisions.json   # a review page's export, or an export
     """
 
 
@@ -243,7 +243,7 @@ def import_(source: Path, db_path: Path | None, quiet: bool) -> None:
     \b
     Examples:
       imagetwins decisions import mine.json                   # a 'decisions export' file
-      imagetwins decisions import imagetwins-decisions.json   # a review page's export
+      imagetwins decisions import ~/Downloads/imagetwins-decisions.json   # a review page's export
     """
     from imagetwins.decisions import DecisionStoreError, load_export, records_from_plan
     from imagetwins.io import read_json_file

@@ -46,14 +46,15 @@ def report(directory: Path, output: Path, requested: Requested, keep_in: tuple[P
     <page>_files/ folder beside it): groups side by side, largest first, with displayed size, file
     size, capture date, path, each file's score against the keeper, and which file would be kept.
     Click a picture to keep it, mark a file "not a duplicate", skip a group (or use the keyboard),
-    then "Export decisions" and apply them with 'imagetwins remove DIRECTORY --plan FILE'.
+    then "Export decisions" (saved in your browser's download folder) and apply them with 'imagetwins
+    remove DIRECTORY --plan FILE'.
 
     \b
     Examples:
       imagetwins report ~/Pictures -r -o review.html
       imagetwins report shop/ --method dihedral --keep-in shop/master
       imagetwins report ~/Pictures -r --json plan.json   # the page and the plan from one scan
-      imagetwins remove ~/Pictures --plan imagetwins-decisions.json --apply   # what you decided in the page
+      imagetwins remove ~/Pictures --plan ~/Downloads/imagetwins-decisions.json --apply   # the page's export
     """
     if str(output) == "-":
         raise click.UsageError("--output: the review page is a file (with its thumbnails beside it when large), "
