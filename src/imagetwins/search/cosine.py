@@ -83,6 +83,21 @@ def cosine_query(queries: np.ndarray, database: np.ndarray, threshold: float = 0
     return Pairs.concat(found).sorted() if found else Pairs.empty(np.float32, SIMILARITY)
 
 
+_HALF_TABLE: np.ndarray | None = None
+
+
+def _as_float32(x: np.ndarray) -> np.ndarray:
+    """A block of vectors as contiguous float32; float16 through a table of all 65,536 halves (exact, NaN and
+    infinities included): numpy's cast of half floats branches on each value, and CNN vectors are ~29 % zeros
+    (ReLU): 0.55 against 1.01 CPU s for 25 blocks of 4,096 x 1,280."""
+    global _HALF_TABLE
+    if x.dtype != np.float16:
+        return np.ascontiguousarray(x, dtype=np.float32)
+    if _HALF_TABLE is None:
+        _HALF_TABLE = np.arange(1 << 16, dtype=np.uint16).view(np.float16).astype(np.float32)
+    return _HALF_TABLE[np.ascontiguousarray(x).view(np.uint16)]
+
+
 def _as_search_vectors(x: np.ndarray, name: str) -> np.ndarray:
     """Vectors for :func:`cosine_topk`: float16 kept as it is (half the memory; converted a block at a time),
     anything else as :func:`as_vectors`."""
@@ -144,11 +159,11 @@ def cosine_topk(queries: np.ndarray, database: np.ndarray, k: int = 10,
     best_idx = np.full((len(q), k), -1, np.int64)
     best_sim = np.full((len(q), k), -np.inf, np.float32)
     held = q.dtype == np.float32 or q.size * 4 <= QUERIES_HELD
-    q32 = np.ascontiguousarray(q, dtype=np.float32) if held else None
+    q32 = _as_float32(q) if held else None
     for c in range(0, len(db), TOPK_COLS):
-        block = np.ascontiguousarray(db[c:c + TOPK_COLS], dtype=np.float32)
+        block = _as_float32(db[c:c + TOPK_COLS])
         for a in range(0, len(q), TOPK_ROWS):
-            qa = q32[a:a + TOPK_ROWS] if held else np.ascontiguousarray(q[a:a + TOPK_ROWS], dtype=np.float32)
+            qa = q32[a:a + TOPK_ROWS] if held else _as_float32(q[a:a + TOPK_ROWS])
             sim = qa @ block.T
             if each_block is not None:
                 each_block(a, c, sim)
