@@ -60,8 +60,9 @@ def main() -> None:
         grey = timed("grey conversion", img.convert, "L")
         gray = timed("features: scale to 320 px", verify._scaled, grey, verify.FEATURE_SIDE,
                      Image.Resampling.BILINEAR)
-        timed("features: ORB", verify._detect, gray)
-        timed("features: ORB of the mirror", verify._detect, np.ascontiguousarray(gray[:, ::-1]))
+        keypoints, found = timed("features: ORB", verify._keypoints, gray)
+        timed("features: ORB points in order", verify._ordered, keypoints, found)
+        timed("features: ORB of the mirror", verify._mirror_detect, gray, keypoints)
         thumb = timed("features: grey thumbnail", verify._scaled, grey, verify.THUMB_SIDE, Image.Resampling.BOX)
         timed("features: spectrum", verify.spectrum, grey)
         timed("features: colour thumbnail", verify.colour_thumbnail, img)

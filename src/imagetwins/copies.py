@@ -119,9 +119,11 @@ TOP_K = 6
 #: On 1,472 photos (photos-public, ukbench, holidays-half and 200 edited copies) the pairs proposed and found are
 #: those of float32 vectors (benchmarks/bench_scale.py --check-vectors); similarities differ by < 1e-4
 VECTOR_DTYPE = np.float16
-#: input side of the CNN here: it only proposes, so it runs at 160 px rather than the ``cnn`` method's 224
-#: (half the cost; on the fit split 7 of 943 copies found at 224 were no longer proposed, held out 1 of 661)
-CNN_SIDE = 160
+#: input side of the CNN here: it only proposes, so it runs at 128 px rather than the ``cnn`` method's 224
+#: (224 -> 160: half the cost; on the fit split 7 of 943 copies found at 224 were no longer proposed, held out 1 of
+#: 661. 160 -> 128 (issue #25): ~2.5 of ~8.5 CPU ms an image less, and `quality.py --families` found every family cell,
+#: precision and negative the same, the descriptor votes and the hash proposing what the CNN no longer ranks first)
+CNN_SIDE = 128
 #: the descriptor votes (:func:`voted_pairs`): each image's (and each picture cut from a canvas's) strongest
 #: VOTE_STRONGEST ORB descriptors vote, and as many of its mirror's are voted for; VOTE_TABLES keys a descriptor
 #: (:mod:`imagetwins.search.votes`: 4 of its 32 bytes each); a bucket compared pair by pair up to VOTE_CROWD
