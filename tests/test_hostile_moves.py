@@ -205,3 +205,34 @@ def test_an_upgrade_a_newer_imagetwins_left_unfinished_is_refused_not_read_as_th
     with Index(cache, ["phash"], rebuild_stale=True) as ix:
         ix.update(album, workers=1)
     assert _rows(cache) == ours
+
+
+def test_two_updates_moving_one_folder_at_once_leave_every_file_its_row(tmp_path: Path, monkeypatch) -> None:
+    """A folder of a photo and its byte copy moved into a new folder, and two updates of it at once: each found the
+    rows of the files gone, and the second renamed the row the first had just given to one copy to the other copy,
+    leaving the first copy with no row at all (a find through the index left it out until the next update)."""
+    album = tmp_path / "album"
+    album.mkdir()
+    synthetic_photo(64, 48, 0).save(album / "a.png")
+    (album / "b.png").write_bytes((album / "a.png").read_bytes())
+    db = tmp_path / "ix.db"
+    _index(db, album)
+    (album / "new").mkdir()
+    os.rename(album / "a.png", album / "new" / "b.png")  # (each name now holds the other's row's bytes)
+    os.rename(album / "b.png", album / "new" / "a.png")
+    read, other = index_module.read_bytes, []
+
+    def read_while_another_updates(path, *args, **kwargs):
+        if not other:
+            other.append(True)
+            with monkeypatch.context() as mp:  # (the other process: its own order of the files)
+                mp.setattr(index_module, "read_bytes", read)
+                mp.setattr(index_module, "find_image_paths", lambda *a, **k: sorted(find(*a, **k), reverse=True))
+                _index(db, album)
+        return read(path, *args, **kwargs)
+
+    find = index_module.find_image_paths
+    monkeypatch.setattr(index_module, "read_bytes", read_while_another_updates)
+    _index(db, album)
+    assert other
+    assert sorted(_rows(db)) == sorted(str(p) for p in (album / "new").iterdir())

@@ -933,7 +933,7 @@ class Index:
                 f"(SELECT group_concat(e.method) FROM encodings e WHERE e.file_id=f.id), {stale}, f.digest "
                 f"FROM file_paths f JOIN files x ON x.id = f.id WHERE {where}", args)
         }
-        gone = [fid for path, (fid, *_rest) in known.items() if path not in on_disk]
+        gone = {fid: path for path, (fid, *_rest) in known.items() if path not in on_disk}
         stats.removed = len(gone)  # (a row a moved file takes is one of them: its file is gone from that path)
         # (methods to encode) -> files; a new or changed file gets every wanted method, an unchanged
         # one only those it lacks
@@ -974,19 +974,21 @@ class Index:
                 stats.unchanged += 1
         hashed: dict[str, tuple[str, tuple]] = {}  # (files read for that and not taken: their SHA-256 known)
         if tuple(wanted) in todo:  # (before the rows of files gone are deleted: a moved file's row is one of them)
-            free = set(gone)  # (a new file takes the row of a file gone with its bytes whole: no copy)
+            free = dict(gone)  # (a new file takes the row of a file gone with its bytes whole: no copy)
             moved, hashed = self._reuse_contents([p for p in todo[tuple(wanted)] if p in fresh and p not in not_read],
                                                  wanted, on_disk, fresh, free, known.keys())
-            gone = [fid for fid in gone if fid in free]
+            gone = {fid: path for fid, path in gone.items() if fid in free}
             if moved:
                 stats.reused += len(moved)
                 todo[tuple(wanted)] = [p for p in todo[tuple(wanted)] if p not in moved]
                 if not todo[tuple(wanted)]:
                     del todo[tuple(wanted)]
-        for i in range(0, len(gone), 900):
-            with self._transaction():
-                chunk = gone[i:i + 900]
-                self.db.execute(f"DELETE FROM files WHERE id IN ({','.join('?' * len(chunk))})", chunk)
+        # (a row still at the path that is gone: another update of this index may have given it to a moved file)
+        gone_rows = [(fid, *os.path.split(_to_db(path))) for fid, path in gone.items()]
+        for i in range(0, len(gone_rows), 900):
+            with self._transaction() as db:
+                db.executemany("DELETE FROM files WHERE id = ? AND dir_id = (SELECT id FROM dirs WHERE path = ?) "
+                               "AND name = ?", gone_rows[i:i + 900])
         if first_seen:
             with self._transaction() as db:
                 db.executemany("UPDATE files SET ctime_ns = ?, inode = ? WHERE id = ?", first_seen)
@@ -1112,7 +1114,7 @@ class Index:
         return adopted
 
     def _reuse_contents(self, paths: list[str], methods: list[str], on_disk: dict, fresh: set[str],
-                        free: set[int] | None = None, held: Collection[str] = ()
+                        free: dict[int, str] | None = None, held: Collection[str] = ()
                         ) -> tuple[set[str], dict[str, tuple[str, tuple]]]:
         """Store, without decoding them, the files of ``paths`` (new or changed) whose bytes a row of this index
         already holds with every one of ``methods`` (not stale: made with the identity the index holds now): that
@@ -1122,10 +1124,11 @@ class Index:
         read and its SHA-256 taken only where a stored row of its size exists (a first scan reads nothing more); the
         bytes decide (a file of that size but other bytes is encoded).
 
-        ``free``: the rows of files gone (deleted after this); a file with no row yet (not in ``held``) takes one of
-        them holding its bytes as it is, renamed, which leaves ``free``: a reorganised library's rows are moved,
-        not copied (copied, the index file grew by all it held, and SQLite keeps the pages freed after)."""
-        free = set() if free is None else free
+        ``free``: the rows of files gone (deleted after this), with their paths; a file with no row yet (not in
+        ``held``) takes one of them holding its bytes as it is, renamed, which leaves ``free``: a reorganised
+        library's rows are moved, not copied (copied, the index file grew by all it held, and SQLite keeps the pages
+        freed after)."""
+        free = {} if free is None else free
         reused: set[str] = set()
         hashed: dict[str, tuple[str, tuple]] = {}
         by_size: dict[int, list[str]] = {}
@@ -1180,10 +1183,12 @@ class Index:
             owned = {own: digest for digest, own, _ in source.values() if own is not None}
             whole = {fid for fid, held_methods in self._blobs_holding(owned, methods, stale, values=False).items()
                      if len(held_methods) == len(methods)}
-            renamed = [(path, own, on_disk[path], digest) for path, (digest, own, _) in source.items()
+            renamed = [(path, own, on_disk[path], digest, free[own]) for path, (digest, own, _) in source.items()
                        if own in whole]
             done = self._rename_rows(renamed)
-            free.difference_update(own for path, own, *_ in renamed if path in done)
+            for path, own, *_ in renamed:
+                if path in done:
+                    del free[own]
             reused.update(done)
             self.stored += len(done)
             # the others copy a row of their content (the blobs read for them only)
@@ -1220,20 +1225,23 @@ class Index:
                     out.setdefault(fid, {})[method] = value
         return out
 
-    def _rename_rows(self, renamed: list[tuple[str, int, FileState, bytes]]) -> set[str]:
-        """Give each row ``fid`` of ``renamed`` (a file gone) to ``path``, a file with no row holding the same bytes
-        (``digest``), with its ``state``; its encodings, heads and marks stay. Returns the paths done: not one whose
-        row holds other bytes now, or whose name has a row (another update of this index meanwhile)."""
+    def _rename_rows(self, renamed: list[tuple[str, int, FileState, bytes, str]]) -> set[str]:
+        """Give each row ``fid`` of ``renamed`` (a file gone, at ``old``) to ``path``, a file with no row holding the
+        same bytes (``digest``), with its ``state``; its encodings, heads and marks stay. Returns the paths done: not
+        one whose row holds other bytes now, is no longer at ``old``, or whose name has a row (another update of this
+        index meanwhile)."""
         done: set[str] = set()
         if not renamed:
             return done
         with self._transaction() as db:
-            for path, fid, state, digest in renamed:
+            for path, fid, state, digest, old in renamed:
                 folder, name = os.path.split(_to_db(path))
                 try:
                     if db.execute("UPDATE files SET dir_id = ?, name = ?, size = ?, mtime_ns = ?, ctime_ns = ?, "
-                                  "inode = ? WHERE id = ? AND digest = ? AND error IS NULL",
-                                  (self._dir_id(db, folder), name, *state, fid, digest)).rowcount == 1:
+                                  "inode = ? WHERE id = ? AND digest = ? AND error IS NULL AND dir_id = (SELECT id "
+                                  "FROM dirs WHERE path = ?) AND name = ?",
+                                  (self._dir_id(db, folder), name, *state, fid, digest,
+                                   *os.path.split(_to_db(old)))).rowcount == 1:
                         done.add(path)
                 except sqlite3.IntegrityError:  # (a row of that name made meanwhile: this statement alone undone)
                     pass
