@@ -187,3 +187,12 @@ def rewrite_root_records(db: Path, change: Callable[[dict], dict]) -> None:
     with _file(db) as con:
         for key, value in con.execute("SELECT key, value FROM meta WHERE key LIKE 'root:%'").fetchall():
             con.execute("UPDATE meta SET value = ? WHERE key = ?", (json.dumps(change(json.loads(value))), key))
+
+
+def store_as_unreadable(db: Path, file_name: str, reason: str) -> None:
+    """What an older imagetwins kept of a file it could not read: its reason, no digest, no encoding (a cache made
+    before f97b9e3 so kept a RAW or HEIC file whose extra was not installed)."""
+    with _file(db) as con:
+        [fid] = con.execute("SELECT id FROM files WHERE name = ?", (file_name,)).fetchone()
+        con.execute("DELETE FROM encodings WHERE file_id = ?", (fid,))
+        con.execute("UPDATE files SET error = ?, digest = NULL WHERE id = ?", (reason, fid))

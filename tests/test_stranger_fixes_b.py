@@ -171,6 +171,55 @@ def test_photos_skipped_for_a_missing_extra_are_read_once_it_is_installed(tmp_pa
     assert "imagetwins[raw]" in err.value.reason and err.value.transient
 
 
+@pytest.mark.unit
+def test_a_cache_made_before_reads_what_waited_for_an_extra_once_it_is_there(tmp_path: Path, monkeypatch) -> None:
+    """A cache made before f97b9e3 kept a RAW file's 'pip install "imagetwins[raw]"' and a HEIC photo's failure (said
+    then as any unidentified file's) as the files' reasons: after installing the extra they stayed unreadable until
+    the file changed or 'cache clear'. Now an update reads such a file again where the extra is there, once: a
+    damaged HEIC file's reason is its own since, and nothing is read again on the next update."""
+    pillow_heif = pytest.importorskip("pillow_heif")
+    pytest.importorskip("rawpy")
+    from index_files import store_as_unreadable
+
+    from imagetwins import encoding, io
+    from imagetwins.index import Index
+    from imagetwins.raw import RAW_EXTRA_MISSING
+
+    pillow_heif.register_heif_opener()
+    album = tmp_path / "iphone"
+    album.mkdir()
+    synthetic_photo(96, 72, 0).save(album / "IMG_0001.heic")
+    synthetic_photo(96, 72, 0).save(album / "IMG_0001.png")
+    (album / "broken.heic").write_bytes((album / "IMG_0001.heic").read_bytes()[:40] + bytes(200))
+    (album / "IMG_0002.dng").write_bytes(b"II*\0" + bytes(64))
+    (album / "notes.heic").write_bytes(b"a text file, named as a photo")
+    db = tmp_path / "old.db"
+    with Index(db, ["phash"]) as ix:
+        ix.update(album, workers=1)
+    for name in ("IMG_0001.heic", "broken.heic", "notes.heic"):  # (as that imagetwins said them)
+        store_as_unreadable(db, name, io.UNIDENTIFIED)
+    store_as_unreadable(db, "IMG_0002.dng", RAW_EXTRA_MISSING)
+    decoded: list[str] = []
+    decode = encoding.decode_image
+
+    def counted(data, *args, **kwargs):
+        decoded.append(Path(kwargs.get("path_for_messages", "?")).name)
+        return decode(data, *args, **kwargs)
+
+    monkeypatch.setattr(encoding, "decode_image", counted)
+    with Index(db, ["phash"]) as ix:
+        ix.update(album, workers=1)
+        errors = {Path(p).name: reason for p, reason in ix.errors(album)}
+    assert sorted(decoded) == ["IMG_0001.heic", "IMG_0002.dng", "broken.heic"]
+    assert "IMG_0001.heic" not in errors
+    assert errors["broken.heic"] == "a HEIC/HEIF file pillow-heif cannot read (damaged?)"
+    assert "imagetwins[raw]" not in errors["IMG_0002.dng"] and errors["notes.heic"] == io.UNIDENTIFIED
+    decoded.clear()
+    with Index(db, ["phash"]) as ix:
+        ix.update(album, workers=1)
+    assert decoded == []
+
+
 @pytest.mark.cli
 def test_a_query_for_a_method_the_index_lacks_is_one_error_naming_the_indexed_folder(tmp_path: Path) -> None:
     """``index query uploads/ --db catalogue.db -m phash`` on an index of copies said it twice (a warning that 2 of

@@ -35,7 +35,15 @@ from imagetwins.digests import Digest
 from imagetwins.encoders import Encoder, get_encoder
 from imagetwins.encoding import encode_files
 from imagetwins.facts import FACTS_VERSION, ImageFacts
-from imagetwins.io import ImageReadError, ReadFailure, find_image_paths, read_bytes, warn_line, warn_skipped
+from imagetwins.io import (
+    ImageReadError,
+    ReadFailure,
+    find_image_paths,
+    read_bytes,
+    waits_for_extra,
+    warn_line,
+    warn_skipped,
+)
 from imagetwins.raw import CRASHED, is_raw_name
 from imagetwins.results import FindResult, colour_variants_apart, groups_from_encodings, query_images
 from imagetwins.scores import ColourVariants
@@ -957,8 +965,9 @@ class Index:
                 continue
             if old[1][2] is None or old[1][3] is None:
                 first_seen.append((state[2], state[3], old[0]))
-            if old[2] is not None and str(old[2]).startswith(CRASHED):
-                # LibRaw's crashes were intermittent: a file whose decoder died is tried again on each update
+            if old[2] is not None and (str(old[2]).startswith(CRASHED) or waits_for_extra(path, str(old[2]))):
+                # LibRaw's crashes were intermittent: a file whose decoder died is tried again on each update; and
+                # one a cache made before recorded as waiting for an extra installed since is read now
                 todo.setdefault(tuple(wanted), []).append(path)
                 fresh.add(path)
                 stats.unchanged += 1

@@ -25,7 +25,15 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from imagetwins.raw import RAW_EXTENSIONS, RawDecodeError, RawUnavailable, decode_raw, is_raw_name
+from imagetwins.raw import (
+    RAW_EXTENSIONS,
+    RAW_EXTRA_MISSING,
+    RawDecodeError,
+    RawUnavailable,
+    decode_raw,
+    is_raw_name,
+    rawpy_available,
+)
 
 #: The one list of image file names, for the command line and the library alike (:func:`find_images`): a file
 #: named otherwise is still an image when its first bytes say so (:func:`looks_like_image`: a JPEG saved as .svg,
@@ -298,6 +306,33 @@ def skipped_link(failure: ReadFailure) -> bool:
     """Whether ``failure`` is a symbolic link the scan left alone (see :func:`find_images`), not a file that
     could not be read."""
     return failure.reason == "broken symbolic link" or failure.reason.startswith("symbolic link to a ")
+
+
+#: the reason of a file no decoder here identifies (damaged, or a format none reads)
+UNIDENTIFIED = "not an image, or a format Pillow cannot read"
+#: the reason of a HEIC/HEIF photo where the [heif] extra is not installed (transient: no cache keeps it)
+HEIF_EXTRA_MISSING = 'a HEIC/HEIF photo: pip install "imagetwins[heif]" to read it'
+
+
+def waits_for_extra(path: str, reason: str) -> bool:
+    """Whether a failure a cache recorded for ``path`` came from an optional dependency missing then and installed
+    now, so that the file is to be read again (the index does, as it does a crash's): a RAW file's without [raw], a
+    HEIC photo's without [heif]. Caches made before those reasons were transient kept them; a HEIC photo's was said
+    as :data:`UNIDENTIFIED` then, which a HEIF file's own bytes tell apart (its first 16 read: a HEIF file read
+    with the extra is never said so now, so a damaged one is read again once)."""
+    if reason == RAW_EXTRA_MISSING:
+        return rawpy_available()
+    if reason not in (HEIF_EXTRA_MISSING, UNIDENTIFIED) or "HEIF" not in Image.OPEN:
+        return False
+    if reason == HEIF_EXTRA_MISSING:
+        return True
+    if os.path.splitext(path)[1].lower() not in (".heic", ".heics", ".heif", ".heifs", ".hif"):
+        return False  # (a HEIC photo with another name stays as it was said: nothing is read for every such file)
+    try:
+        with open_regular_file(path) as fh:
+            return _is_heif(fh.read(16))
+    except OSError:
+        return False
 
 
 #: the ``ftyp`` brands of the files pillow-heif opens (its own ``_is_supported_heif``)
@@ -1063,9 +1098,11 @@ def _decode_held(data: bytes, name, min_size: int | None, max_pixels: int, max_d
         raise
     except UnidentifiedImageError as exc:
         if _is_heif(data[:16]) and "HEIF" not in Image.OPEN:  # (an iPhone's photo, not a damaged file)
-            raise ImageReadError(name, 'a HEIC/HEIF photo: pip install "imagetwins[heif]" to read it',
+            raise ImageReadError(name, HEIF_EXTRA_MISSING,
                                  transient=True) from exc  # (read once the extra is installed: no cache keeps it)
-        raise ImageReadError(name, "not an image, or a format Pillow cannot read") from exc
+        if _is_heif(data[:16]):  # (said apart from UNIDENTIFIED: see waits_for_extra)
+            raise ImageReadError(name, "a HEIC/HEIF file pillow-heif cannot read (damaged?)") from exc
+        raise ImageReadError(name, UNIDENTIFIED) from exc
     except Image.DecompressionBombError as exc:
         raise ImageReadError(name, f"image too large (decompression-bomb guard: {exc})") from exc
     except OSError as exc:

@@ -59,9 +59,21 @@ def is_raw_name(name: str | os.PathLike | None) -> bool:
     return name is not None and os.path.splitext(os.fspath(name))[1].lower() in RAW_EXTENSIONS
 
 
+#: what a RAW file is said to be when rawpy is not installed (a cache made before that reason was transient kept it)
+RAW_EXTRA_MISSING = 'a camera RAW file: pip install "imagetwins[raw]" to read it'
+
+
+def rawpy_available() -> bool:
+    """Whether the [raw] extra (rawpy) is installed, found without importing it."""
+    try:
+        return importlib.util.find_spec("rawpy") is not None
+    except (ImportError, ValueError):
+        return False
+
+
 def _require_rawpy() -> None:
-    if importlib.util.find_spec("rawpy") is None:
-        raise RawUnavailable('a camera RAW file: pip install "imagetwins[raw]" to read it')
+    if not rawpy_available():
+        raise RawUnavailable(RAW_EXTRA_MISSING)
 
 
 class _Worker(PipeWorker):
