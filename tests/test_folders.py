@@ -482,3 +482,25 @@ def test_a_folder_of_edits_is_a_copy_under_copies_not_under_phash(tmp_path: Path
     help_text = " ".join(run("folders", "--help").output.split())
     assert "whose images all (or nearly all) have a copy in another folder" in help_text
     assert "a folder of your own edits is listed as a copy of its originals" in help_text
+
+
+@pytest.mark.cli
+def test_a_folder_of_copies_from_all_over_is_said_with_the_folder_as_named(tmp_path: Path, datasets: Path,
+                                                                          monkeypatch) -> None:
+    # a folder whose images have their copies in several folders is "a copy of pictures elsewhere in lib": the dry
+    # run of its move said "each with a copy in /tmp/.../lib", the real path, where every other line of the same
+    # dry run shows the folder as the person named it
+    src = sorted((datasets / "photos-public" / "images").glob("*.jpg"))
+    for i, year in enumerate(("2019", "2021")):
+        (tmp_path / "lib" / year).mkdir(parents=True)
+        shutil.copy(src[i], tmp_path / "lib" / year / f"p{i}.jpg")
+    (tmp_path / "lib" / "Shared").mkdir()
+    for i, year in enumerate(("2019", "2021")):
+        shutil.copy(src[i], tmp_path / "lib" / "Shared" / f"from {year}.jpg")
+    monkeypatch.chdir(tmp_path)
+    plan = tmp_path / "folders.json"
+    assert run("folders", "lib", "-r", *PHASH, "--json", plan).exit_code == 0
+    res = run("remove", "lib", "--plan", plan)
+    assert res.exit_code == 0, res.output
+    line = next(x for x in res.output.splitlines() if "would move the folder lib/Shared" in x)
+    assert line.endswith("(2 images, each with a copy in lib)"), line

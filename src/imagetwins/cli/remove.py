@@ -126,12 +126,16 @@ def remove(directory: Path | None, apply_: bool, plan_file: Path | None, move_to
 def _as_typed(directory: Path):
     """A function showing a path under ``directory`` as the person named the folder (``family/2023/a.jpg``, as a scan
     of ``family`` lists it): a plan's paths are checked as real, absolute paths (:func:`imagetwins.plan.check_plan`),
-    and the dry run of ``--plan`` read otherwise than the scan's. A path elsewhere, or already relative, is kept."""
+    and the dry run of ``--plan`` read otherwise than the scan's. The folder itself is shown as named (a folder of
+    copies whose originals lie across ``family``: "each with a copy in family"). A path elsewhere, or already
+    relative, is kept."""
     real = os.path.realpath(directory)
     typed = os.fspath(directory)
 
     def shown(path: str) -> str:
         path = os.fspath(path)
+        if path == real:
+            return typed
         if os.path.isabs(path) and path.startswith(real.rstrip(os.sep) + os.sep):
             return os.path.join(typed, os.path.relpath(path, real))
         return path
