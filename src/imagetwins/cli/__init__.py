@@ -42,8 +42,15 @@ from imagetwins.text import printable  # noqa: E402
 
 
 def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    """Python warnings (a skipped file, a library's notice) as one 'warning:' line, without source lines."""
+    """Python warnings (a skipped file, a library's notice) as one 'warning:' line, without source lines; a folder a
+    scan leaves out on purpose (:class:`imagetwins.io.LeftOutNotice`) as a 'note:' line, none under -q."""
     text = " ".join(str(message).split())
+    left_out = sys.modules.get("imagetwins.io")
+    if left_out is not None and issubclass(category, left_out.LeftOutNotice):
+        ctx = click.get_current_context(silent=True)
+        if ctx is None or not ctx.params.get("quiet"):
+            echo(f"note: {text}", err=True)
+        return
     echo(f"warning: {text}", err=True)
 
 
