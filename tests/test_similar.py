@@ -250,3 +250,35 @@ def test_remove_similar_refusal_names_commands_that_run_as_they_are(tmp_path, re
     assert f"'imagetwins find {quoted}{r} -m similar --json plan.json'" in text
     assert f"'imagetwins remove {quoted} --plan plan.json'" in text
     assert "as here" not in text
+
+
+@pytest.mark.integration
+def test_the_keypoint_matching_of_a_similar_search_shows_its_progress(reshots, monkeypatch):
+    # the search re-reads every photo near another one and counts keypoint matches of each near pair (17 ms an
+    # image: half an hour of CPU at 100,000 photos), with no bar nor log line between encoding's and keeping's
+    from imagetwins import progress
+
+    folder, _ = reshots
+    bars = []
+
+    class Recorder:
+        def __init__(self, total, unit, desc, **_):
+            self.total, self.desc, self.done, self.closed = total, desc, 0, False
+            bars.append(self)
+
+        def update(self, n=1):
+            self.done += n
+
+        def close(self):
+            self.closed = True
+
+    monkeypatch.setattr(progress, "progress_bar", Recorder)
+    encoder = get_encoder("similar")
+    enc = encoder.encode_files(sorted(str(p) for p in folder.glob("*.jpg")), workers=2)
+    found = encoder.pairs(enc.encodings, encoder.default_threshold, workers=2, progress=True, paths=list(enc.paths))
+    assert len(found.left)  # (the scene's shots pair up)
+    (bar,) = [b for b in bars if b.desc == "matching keypoints"]
+    assert bar.total > len(enc.paths) // 2 and bar.done == bar.total and bar.closed
+    bars.clear()
+    encoder.pairs(enc.encodings, encoder.default_threshold, workers=2, paths=list(enc.paths))
+    assert not bars  # (none unless asked: the library's default)

@@ -31,7 +31,7 @@ import hashlib
 import os
 import struct
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
@@ -1930,9 +1930,11 @@ def _features_of(path: str) -> tuple[str, ImageFeatures] | ReadFailure:
         return ReadFailure(str(path), f"cannot process ({type(exc).__name__}: {exc})")
 
 
-def features_for_files(paths: Sequence[str | os.PathLike], workers: int | None = None
+def features_for_files(paths: Sequence[str | os.PathLike], workers: int | None = None,
+                       on_done: Callable[[int], object] | None = None
                        ) -> tuple[dict[str, ImageFeatures], list[ReadFailure]]:
-    """Decode files on ``workers`` threads (OpenCV and Pillow release the GIL) and extract their features.
+    """Decode files on ``workers`` threads (OpenCV and Pillow release the GIL) and extract their features;
+    ``on_done(1)`` after each file (a progress bar's ``update``).
 
     Returns
     -------
@@ -1950,6 +1952,8 @@ def features_for_files(paths: Sequence[str | os.PathLike], workers: int | None =
                 failures.append(res)
             else:
                 out[os.fspath(path)] = res[1]
+            if on_done is not None:
+                on_done(1)
     return out, failures
 
 

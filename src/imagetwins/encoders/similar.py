@@ -154,7 +154,7 @@ class SimilarEncoder(VectorEncoder):
         idx, sims = search.cosine_topk(vectors, vectors, CHECK_NEIGHBOURS, exclude_self=True)
         rows = np.repeat(np.arange(len(vectors)), idx.shape[1])
         near = _candidates(rows, idx.ravel(), sims.ravel(), symmetric=True)
-        return self._scored(found, near, threshold, workers, paths, paths, pair_scores)
+        return self._scored(found, near, threshold, workers, paths, paths, pair_scores, progress)
 
     def query(self, queries: np.ndarray, database: np.ndarray, threshold: float, workers: int | None = None,
               query_paths: Sequence[str] | None = None, database_paths: Sequence[str] | None = None,
@@ -173,7 +173,7 @@ class SimilarEncoder(VectorEncoder):
 
     def _scored(self, found: search.Pairs, near: tuple[np.ndarray, np.ndarray, np.ndarray], threshold: float,
                 workers: int | None, left_paths: Sequence[str] | None, right_paths: Sequence[str] | None,
-                pair_scores: PairScores | None) -> search.Pairs:
+                pair_scores: PairScores | None, progress: bool = False) -> search.Pairs:
         """The pairs within ``threshold`` by their vectors (``found``) and the near pairs whose keypoint matches are
         counted (``near``: each photo's :data:`CHECK_NEIGHBOURS` nearest with a cosine >= :data:`CHECK_FROM`),
         scored with those matches (:func:`combined_score`): the search never holds more pairs than those (a
@@ -197,7 +197,7 @@ class SimilarEncoder(VectorEncoder):
             todo = np.flatnonzero(np.isnan(known))
             if len(todo) and left_paths is not None and right_paths is not None:
                 known[todo] = _count_matches([left_paths[i] for i in left[todo_rows[todo]]],
-                                             [right_paths[j] for j in right[todo_rows[todo]]], workers)
+                                             [right_paths[j] for j in right[todo_rows[todo]]], workers, progress)
                 if pair_scores is not None:
                     done = todo[~np.isnan(known[todo])]
                     pair_scores.remember(left[todo_rows[done]], right[todo_rows[done]], known[done])
@@ -227,17 +227,31 @@ def combined_score(cosine: np.ndarray, matches: np.ndarray) -> np.ndarray:
     return (cosine + (1.0 - cosine) * MATCHES_WEIGHT * share).astype(np.float32)
 
 
-def _count_matches(left: list[str], right: list[str], workers: int | None) -> np.ndarray:
-    """Consistent keypoint matches of each pair of files (NaN where a file cannot be read: never kept)."""
+def _count_matches(left: list[str], right: list[str], workers: int | None, progress: bool = False) -> np.ndarray:
+    """Consistent keypoint matches of each pair of files (NaN where a file cannot be read: never kept); ``progress``:
+    a bar over the files read again (the most of it: 17 ms an image) and then the pairs (at 100,000 photos half an
+    hour of CPU, which went without a word between the encoding's bar and the keeping's)."""
     files = sorted(set(left) | set(right))
-    features, _ = verify.features_for_files(files, workers)
-    out = np.full(len(left), np.nan)
-    pairs = [(k, features.get(a), features.get(b)) for k, (a, b) in enumerate(zip(left, right))]
-    with ThreadPoolExecutor(max_workers=thread_count(workers)) as pool:
-        for k, n in zip([k for k, fa, fb in pairs if fa is not None and fb is not None],
-                        pool.map(lambda p: verify.consistent_matches(p[1], p[2]),
-                                 [p for p in pairs if p[1] is not None and p[2] is not None])):
-            out[k] = n
+    bar = None
+    if progress:
+        from imagetwins.progress import progress_bar
+
+        bar = progress_bar(total=len(files) + len(left), unit="step", desc="matching keypoints")
+    try:
+        features, _ = verify.features_for_files(files, workers, on_done=bar.update if bar is not None else None)
+        out = np.full(len(left), np.nan)
+        pairs = [(k, features.get(a), features.get(b)) for k, (a, b) in enumerate(zip(left, right))]
+        readable = [p for p in pairs if p[1] is not None and p[2] is not None]
+        if bar is not None:
+            bar.update(len(pairs) - len(readable))
+        with ThreadPoolExecutor(max_workers=thread_count(workers)) as pool:
+            for (k, _a, _b), n in zip(readable, pool.map(lambda p: verify.consistent_matches(p[1], p[2]), readable)):
+                out[k] = n
+                if bar is not None:
+                    bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
     return out
 
 
