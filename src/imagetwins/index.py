@@ -1402,12 +1402,30 @@ class Index:
         ------
         IndexMismatchError
             The index holds no encodings of ``method`` (naming those it holds), rather than an empty
-            answer that would read as "no duplicates".
+            answer that would read as "no duplicates"; also where the method is registered but none of the
+            index's readable files has its encoding (``Index(path)`` registers its default ``phash`` in an index
+            ``index update`` made with ``copies``: a query of it answered ``[]``, "no match", without a word).
         """
         name = self.require(method)
         key = f"{name}|{root}|{recursive}"
-        if key in self._cache:
-            return self._cache[key]
+        paths, encodings = self._cache[key] if key in self._cache else self._load(name, key, root, recursive)
+        if root is None and not paths:
+            self._refuse_unfilled(name)
+        return paths, encodings
+
+    def _refuse_unfilled(self, name: str) -> None:
+        """:class:`IndexMismatchError` when the index holds readable files but none with ``name``'s encoding (asked
+        only of an empty load, so a load that finds rows costs nothing more)."""
+        if not self.db.execute("SELECT EXISTS (SELECT 1 FROM files WHERE error IS NULL)").fetchone()[0]:
+            return  # (no file, or none readable: the empty answer is the true one)
+        others = [m for m in self.stored_methods() if m != name]  # (the encoders table: no scan of the encodings)
+        has = ", ".join(others) if others else "no other method"
+        raise IndexMismatchError(
+            f"{self.path} holds no {name} encodings: none of its files has one (it holds: {has}); add them with "
+            f"{self.adding_commands(name)}, or ask for one of those methods")
+
+    def _load(self, name: str, key: str, root: str | os.PathLike | None,
+              recursive: bool) -> tuple[list[str], np.ndarray]:
         encoder = get_encoder(name)
         if encoder.head_bytes:
             out = self._load_heads(encoder, root, recursive)
