@@ -474,3 +474,26 @@ def test_a_folder_is_not_moved_when_a_copy_it_leaves_behind_changed_after_the_ch
     assert not out.done and [f for f, _ in out.failed] == [str(tmp_path / "Backup")]
     assert "changed since the check" in out.failed[0][1]
     assert (tmp_path / "Backup" / "p1.jpg").read_bytes() == b"picture 1"
+
+
+def test_a_link_run_undone_in_full_is_not_named_as_left_to_undo(tmp_path: Path) -> None:
+    """A --link run journals the temporary name of each copy it leaves in a moved file's place; once undone in full,
+    the hint of ``undo FOLDER`` still named it as the run left to undo ("undo the one left with: imagetwins undo
+    ...") and that undo said "nothing to restore": the journalled name counted as an unfinished copy, there or not."""
+    from imagetwins.quarantine import QuarantineError
+
+    root, runs = tmp_path / "album", tmp_path / "album.imagetwins-quarantine"
+    assert not apply_plan(_plan(_pair(root, "a.png", 0)), root, runs / "20240101-120000", link="clone").failed
+    with pytest.raises(QuarantineError, match="the quarantine of one run: imagetwins undo .*20240101-120000$"):
+        undo(root)
+    assert not undo(runs / "20240101-120000").failed
+    with pytest.raises(QuarantineError, match="the quarantine of one run, undone already: nothing in it is left"):
+        undo(root)
+    # an unfinished copy still there (a run killed while making it) is left to clear: named again
+    entries, _ = quarantine._read_journal(runs / "20240101-120000", quarantine._key(runs / "20240101-120000",
+                                                                                  create=False))
+    (tmp := Path(entries[0]["clone_tmp"])).write_bytes(b"half a copy")
+    with pytest.raises(QuarantineError, match="the quarantine of one run: imagetwins undo .*20240101-120000$"):
+        undo(root)
+    undo(runs / "20240101-120000")
+    assert not tmp.exists()

@@ -1554,8 +1554,14 @@ def _left_to_undo(run: Path) -> bool:
         entries, _ = _read_journal(run, _key(run, create=False))
     except (QuarantineError, OSError):
         return True
-    return any(not (e.get("restored") or e.get("failed")) or e.get("partials") or e.get("clone_tmp")
-               for e in entries)
+    return any(not (e.get("restored") or e.get("failed")) or _leftovers(e) for e in entries)
+
+
+def _leftovers(e: dict) -> bool:
+    """Whether an unfinished copy a journal line names is still there for undo to clear. Every ``--link`` (clone)
+    entry names the temporary name its copy was made under, and a move across devices its partial copy, also once
+    done: a run of them undone in full was named as the one 'left' to undo, whose undo then said nothing was left."""
+    return any(isinstance(p, str) and os.path.lexists(p) for p in (*(e.get("partials") or ()), e.get("clone_tmp")))
 
 
 def _runs_in(folder: Path) -> list[Path]:
