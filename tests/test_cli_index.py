@@ -258,3 +258,19 @@ def test_update_says_a_renamed_file_and_a_byte_copy_were_not_decoded_again(tmp_p
     assert res.exit_code == 0, res.output
     assert "2 added, 0 changed (2 of them already indexed under another name: not decoded again), 1 removed" \
         in res.output, res.output
+
+
+def test_adding_a_method_to_every_indexed_image_does_not_say_there_are_none(tmp_path: Path) -> None:
+    # an update that gives every image the method it lacked (-m added to an index of readable images) counts them
+    # as "given the methods they lacked", not as unchanged: it then also said "note: no image files found in DIR"
+    from conftest import synthetic_photo
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for seed in range(3):
+        synthetic_photo(seed=seed).save(folder / f"p{seed}.jpg")
+    db = tmp_path / "x.db"
+    assert run("index", "update", folder, "--db", db, "-m", "phash").exit_code == 0
+    res = run("index", "update", folder, "--db", db, "-m", "dihedral")
+    assert res.exit_code == 0, res.output
+    assert "3 given the methods they lacked" in res.output and "no image files found" not in res.output, res.output

@@ -142,7 +142,7 @@ def index_update(directory: Path, db_path: Path, methods: tuple[str, ...], recur
                   else "")
         echo(f"{st.added} added, {st.changed} changed{reused}, {st.removed} removed, {st.unchanged} unchanged"
              f"{completed}{remade}, {len(errors)} unreadable ({st.seconds:.1f} s, {', '.join(held)}) -> {db_path}")
-        if not (st.added or st.changed or st.unchanged or st.remade or errors or st.failures):
+        if not (st.added or st.changed or st.unchanged or st.completed or st.remade or errors or st.failures):
             note_no_images(directory, recursive)
 
 
