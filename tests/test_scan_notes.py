@@ -45,3 +45,18 @@ def test_find_notes_the_quarantine_it_leaves_out_and_quiet_silences_it(tmp_path:
     assert "1 image read, 0 unreadable" in out.output  # (a note, not a file counted unreadable)
     quiet = CliRunner().invoke(main, ["find", str(root), "-r", "--no-cache", "-q"])
     assert quiet.exit_code == 0 and quiet.output == "", quiet.output
+
+
+@pytest.mark.unit
+def test_a_quarantine_holding_only_journals_is_left_out_without_a_note(tmp_path: Path) -> None:
+    # every run undone: the quarantine keeps the runs' journals only, and a note on each later find of the folder
+    # above would name a folder that leaves nothing out
+    root = _tree(tmp_path)
+    run = root / "Pictures.imagetwins-quarantine" / "20260101-120000"
+    (run / "a copy.jpg").unlink()
+    for name in ("manifest.jsonl", "manifest.json", "manifest.key"):
+        (run / name).write_text("{}")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert [p.name for p in find_images(root, recursive=True)] == ["a.jpg"]
+    assert not [w for w in caught if issubclass(w.category, LeftOutNotice)]

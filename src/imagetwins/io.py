@@ -512,9 +512,20 @@ def find_image_paths(
 
 def _say_quarantine_left_out(folder: str | os.PathLike) -> None:
     """One line for a quarantine a scan leaves out: its files were counted nowhere (``120 images read`` of a tree
-    holding 135), and a folder so named in an extracted dataset hid its images from ``check`` without a word."""
-    warn_line(f"left out {os.fspath(folder)}: a quarantine of 'imagetwins remove' (the duplicates it moved), "
-              "not scanned", LeftOutNotice)
+    holding 135), and a folder so named in an extracted dataset hid its images from ``check`` without a word. None
+    for a quarantine holding only its runs' journals (every run undone): nothing is left out there."""
+    if _holds_moved_files(folder):
+        warn_line(f"left out {os.fspath(folder)}: a quarantine of 'imagetwins remove' (the duplicates it moved), "
+                  "not scanned", LeftOutNotice)
+
+
+def _holds_moved_files(folder: str | os.PathLike) -> bool:
+    """Whether a quarantine holds a file other than its runs' own (``manifest.*``: journal, key, summary), looked
+    for until the first one (a run's files lie below its journal: the walk stops at once)."""
+    for _, _, names in os.walk(folder):
+        if any(not name.startswith("manifest.") for name in names):
+            return True
+    return False
 
 
 def _mine(path: str | os.PathLike) -> bool:
