@@ -950,12 +950,14 @@ class Index:
         first_seen: list[tuple[int, int, int]] = []  # rows made before ctime and inode were kept: recorded now
         for path, state in on_disk.items():
             old = known.get(path)
-            if old is not None and changed_since(old[1], state) and _same_bytes_moved(path, old, state):
+            changed = old is None or changed_since(old[1], state)
+            if old is not None and changed and _same_bytes_moved(path, old, state):
                 # moved away and back (remove, then undo), copied back with its dates: the same bytes under a new
                 # ctime or inode (the SHA-256 read again says so): the row stands, with the file's new state
                 first_seen.append((state[2], state[3], old[0]))
                 old = (old[0], state, *old[2:])
-            if old is None or changed_since(old[1], state):
+                changed = False
+            if changed:
                 todo.setdefault(tuple(wanted), []).append(path)
                 fresh.add(path)
                 if old is None:

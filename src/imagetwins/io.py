@@ -452,7 +452,12 @@ def find_image_paths(
             skipped.append(ReadFailure(path, reason))
 
     def wanted(name: str) -> bool:
-        return exts is None or os.path.splitext(name)[1].lower() in exts
+        # (os.path.splitext's suffix, without its call: a name's leading dots start no suffix)
+        if exts is None:
+            return True
+        dot = name.rfind(".")
+        suffix = name[dot:] if dot > 0 and (name[0] != "." or name[:dot].lstrip(".")) else ""
+        return suffix.lower() in exts
 
     stack = [root]  # explicit stack: a 1,000-level tree must not hit Python's recursion limit
     while stack:
