@@ -23,7 +23,7 @@ import threading
 import time
 import weakref
 from collections import Counter
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -987,7 +987,8 @@ class Index:
         if tuple(wanted) in todo:  # (before the rows of files gone are deleted: a moved file's row is one of them)
             free = dict(gone)  # (a new file takes the row of a file gone with its bytes whole: no copy)
             moved, hashed = self._reuse_contents([p for p in todo[tuple(wanted)] if p in fresh and p not in not_read],
-                                                 wanted, on_disk, fresh, free, known.keys())
+                                                 wanted, on_disk, fresh, free,
+                                                 {path: row[0] for path, row in known.items()})
             gone = {fid: path for fid, path in gone.items() if fid in free}
             if moved:
                 stats.reused += len(moved)
@@ -1125,7 +1126,7 @@ class Index:
         return adopted
 
     def _reuse_contents(self, paths: list[str], methods: list[str], on_disk: dict, fresh: set[str],
-                        free: dict[int, str] | None = None, held: Collection[str] = ()
+                        free: dict[int, str] | None = None, held: Mapping[str, int] | None = None
                         ) -> tuple[set[str], dict[str, tuple[str, tuple]]]:
         """Store, without decoding them, the files of ``paths`` (new or changed) whose bytes a row of this index
         already holds with every one of ``methods`` (not stale: made with the identity the index holds now): that
@@ -1136,10 +1137,13 @@ class Index:
         bytes decide (a file of that size but other bytes is encoded).
 
         ``free``: the rows of files gone (deleted after this), with their paths; a file with no row yet (not in
-        ``held``) takes one of them holding its bytes as it is, renamed, which leaves ``free``: a reorganised
-        library's rows are moved, not copied (copied, the index file grew by all it held, and SQLite keeps the pages
-        freed after)."""
+        ``held``, path -> its row) takes one of them holding its bytes as it is, renamed, which leaves ``free``: a
+        reorganised library's rows are moved, not copied (copied, the index file grew by all it held, and SQLite
+        keeps the pages freed after). A file whose own row holds its bytes (a new mtime, a hard link to the same
+        bytes) only gives that row its new state."""
         free = {} if free is None else free
+        held = {} if held is None else held
+        row_sets: dict[tuple[bytes, bool], set[int]] = {}  # (a content's rows, as a set: is a file's own one of them)
         reused: set[str] = set()
         hashed: dict[str, tuple[str, tuple]] = {}
         by_size: dict[int, list[str]] = {}
@@ -1181,7 +1185,11 @@ class Index:
                 key = (digest, is_raw_name(path))
                 rows = stored[on_disk[path][0]].get(key, ())
                 own = None
-                if rows and path not in held:  # (a file with no row yet: one of a file gone is renamed its)
+                if rows and path in held:  # (its own row, if it holds these bytes: given the file's new state)
+                    if key not in row_sets:
+                        row_sets[key] = set(rows)
+                    own = held[path] if held[path] in row_sets[key] and held[path] not in rewritten else None
+                elif rows:  # (a file with no row yet: one of a file gone is renamed its)
                     if key not in spare:
                         spare[key] = [fid for fid in rows if fid in free]
                     while spare[key] and own is None:
@@ -1194,12 +1202,12 @@ class Index:
             owned = {own: digest for digest, own, _ in source.values() if own is not None}
             whole = {fid for fid, held_methods in self._blobs_holding(owned, methods, stale, values=False).items()
                      if len(held_methods) == len(methods)}
-            renamed = [(path, own, on_disk[path], digest, free[own]) for path, (digest, own, _) in source.items()
-                       if own in whole]
+            renamed = [(path, own, on_disk[path], digest, free.get(own, path))
+                       for path, (digest, own, _) in source.items() if own in whole]
             done = self._rename_rows(renamed)
             for path, own, *_ in renamed:
                 if path in done:
-                    del free[own]
+                    free.pop(own, None)
             reused.update(done)
             self.stored += len(done)
             # the others copy a row of their content (the blobs read for them only)
