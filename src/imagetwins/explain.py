@@ -193,6 +193,9 @@ def why_not_copies(v: verify.Verification, copies_score: float | None = None,
     if v.inliers < verify.QUICK_INLIERS or v.transform is None:
         return ["too few local features match in any one geometric arrangement: the pictures share no "
                 "copied part (different photos, or one too small or too flat to match)"]
+    if not v.compared:  # (aligned, but not compared cell by cell: verify.FULL_INLIERS, verify.EARLY_PART_COVER)
+        return why or [f"only {v.inliers} feature matches agree on one transform (fewer than {verify.FULL_INLIERS}: "
+                       "the pictures were not compared cell by cell)"]
     if v.inliers < 20:
         why.append(f"only {v.inliers} feature matches agree on one transform (a copy usually has 40 or more)")
     if min(v.coverage_a, v.coverage_b) < 0.2:

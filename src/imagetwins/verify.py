@@ -176,6 +176,25 @@ QUICK_WIDE_INLIERS = 6
 #: candidate pairs 2.83 -> 3.43 CPU ms), against #24's "no slower per image" and #25's verification budget; kept for
 #: ``probe_combo_fit.py`` and a wider quick look that might make it pay
 REVERSE_FIT = False
+#: the full match (500 keypoints against 500, both orientations where the quick look found either) needs this many
+#: inliers before the pictures are compared cell by cell (:func:`_dense`, ~2 ms with the lighting fits): three are any
+#: three matches, and a copy's full match finds more than the wide look asks (QUICK_WIDE_INLIERS). Fewer: the
+#: calibrated model's answer with nothing compared (about 0). Chosen on the fit split (``/tmp/gate`` probes, reported
+#: in BENCHMARKS.md "Cheaper to turn away"): of the 2,301 checks reaching the default among 1,260 combinations of
+#: photos-public photos 40-249 against their originals, fam-photos-public's 1,560 copy pairs, the fit negatives and
+#: their candidate pairs, the fewest inliers was 6; checks with 3-5 inliers are 15 % of an incremental run's pairs
+#: (the rig of 1,000 new into 100,000) and 7 % of a first scan's (camera photos), each ~2.3 ms of dense check saved
+FULL_INLIERS = 6
+#: the part rule (PART_COVER) read before the pixels are compared, under the full match's affine map: where neither
+#: frame lies EARLY_PART_COVER or more inside the other, and neither reaches beyond the other's with padding only
+#: (:func:`_padding_beyond`: a crop of a picture set on a background), the two share a part at most, and the frame
+#: rules would cap the pair at NOT_ONE_CAPTURE whatever its cells say; it is not compared cell by cell (the calibrated
+#: model's answer with nothing compared, about 0; the frames and the rule recorded). Below PART_COVER by a margin for
+#: a homography (PERSPECTIVE_BELOW) that could move a frame. Chosen on the fit split (as FULL_INLIERS): the affine
+#: cover of every check reaching the default was 0.60 or more but for crops of a picture on a background (0.50-0.55,
+#: padded); checks sharing a part are ~8 % of an incremental run's CPU (mosaics of crops of shared photos, 10+
+#: inliers, ~12 ms each with the perspective fit and the frames) and ~10 % of a first scan's
+EARLY_PART_COVER = 0.5
 #: a perspective (homography) alignment is tried when fewer cells than this agree closely under the affine one
 #: and the affine fit has at least PERSPECTIVE_INLIERS inliers (a keystone copy: a photo of a screen or print)
 PERSPECTIVE_BELOW = 0.9
@@ -239,7 +258,7 @@ FEATURES_VERSION = 5  # 2: keypoints stored strongest first (the quick look take
 #: the version of what :func:`verify_pair` computes from given features: part of :func:`verdict_version`, which
 #: keys the confidences the index keeps per pair. Bump it with any change of the code that changes a confidence
 #: (the module's constants, FEATURES_VERSION and CALIBRATION included, and OpenCV's version are in the key already)
-VERDICT_VERSION = 19  # 2: the quick look before the full match; 3: the lighting fit refitted until a caption drops
+VERDICT_VERSION = 20  # 2: the quick look before the full match; 3: the lighting fit refitted until a caption drops
 # out; 4: symmetric (the pair is checked in one canonical order), keypoints at the stored (half float) precision;
 # 5: a perspective alignment where the affine one leaves part of the picture disagreeing; 6: overlays left out
 # (OVERLAY_MAX); 7: two framings of one scene and pictures sharing only a part are not copies (FRAMING_COVER,
@@ -255,6 +274,8 @@ VERDICT_VERSION = 19  # 2: the quick look before the full match; 3: the lighting
 # 18: REVERSE_FIT off again (no held-out gain for +21-24 % a check)
 # 19: the mark recoloured kept with the confidence (RECOLOURED_SHARE; the sign of a kept score, scores.stored_score);
 # no confidence changed
+# 20: a full match with fewer than FULL_INLIERS inliers, or whose frames share a part at most (EARLY_PART_COVER), is
+# not compared cell by cell (cheaper to turn away: their confidences, all under NOT_ONE_CAPTURE, become ~0)
 
 #: logistic model behind :attr:`Verification.confidence` (fitted by ``benchmarks/quality.py --fit`` with each
 #: weight's sign fixed: more agreement can only raise the confidence, a lighting mismatch only lower it):
@@ -658,6 +679,10 @@ class Verification:
     inner_detail: float = float("-inf")
     #: the share of the compared cells whose colour was turned (:func:`_turned_share`); :attr:`recoloured` reads it
     turned: float = 0.0
+    #: whether the aligned pictures were compared cell by cell (:func:`_dense`): not where no transform was fitted, the
+    #: full match found fewer than :data:`FULL_INLIERS` inliers, or the frames share a part at most
+    #: (:data:`EARLY_PART_COVER`); the agreements and the lighting residual are then not measured
+    compared: bool = False
 
     @property
     def recoloured(self) -> bool:
@@ -1848,7 +1873,8 @@ def _checked(a: ImageFeatures, b: ImageFeatures, fit: tuple, mirrored: bool, kee
     if keep_matches:
         pb = b.mirror_points if mirrored else b.points
         v.matches = [(tuple(p), tuple(q)) for p, q in zip(a.points[qi[mask]].tolist(), pb[ti[mask]].tolist())]
-    if v.inliers >= 3:
+    if v.inliers >= FULL_INLIERS and not _shares_a_part(a, b, matrix, v):
+        v.compared = True
         _dense(a, b, matrix, v)
         aligned = matrix
         if v.strict_agreement < PERSPECTIVE_BELOW and v.inliers >= PERSPECTIVE_INLIERS:
@@ -1865,6 +1891,25 @@ def _checked(a: ImageFeatures, b: ImageFeatures, fit: tuple, mirrored: bool, kee
             _inner_detail(a, b, aligned, v, frames)  # (it caps at NOT_ONE_CAPTURE: measured only where that can matter)
     v.confidence = float(confidence_from(v.measurements()))
     return v
+
+
+def _shares_a_part(a: ImageFeatures, b: ImageFeatures, matrix: np.ndarray, v: Verification) -> bool:
+    """Whether under the full match's affine ``matrix`` (a's feature frame -> b's) the two frames share a part at most
+    (:data:`EARLY_PART_COVER`, padding counted as :func:`_frames` counts it): then the frames go into ``v``
+    (``frame_cover_a/b``, and ``coverage_a/b``, the exact polygons' shares the thumbnails' pixels would measure), and
+    the pair is not compared cell by cell."""
+    covers = _frame_covers(a, b, _homogeneous(matrix))
+    if covers is None:
+        return False
+    mapped, back, cover_a, cover_b = covers
+    if max(cover_a, cover_b) >= EARLY_PART_COVER:
+        return False
+    if (back is not None and cover_a > 0 and _padding_beyond(a, back[:, :2] / back[:, 2:])) \
+            or (cover_b > 0 and _padding_beyond(b, mapped)):
+        return False
+    v.frame_cover_a, v.frame_cover_b = cover_a, cover_b
+    v.coverage_a, v.coverage_b = cover_a, cover_b
+    return True
 
 
 def _perspective(a: ImageFeatures, b: ImageFeatures, matrix: np.ndarray, mask: np.ndarray, qi: np.ndarray,

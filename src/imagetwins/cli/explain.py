@@ -77,8 +77,9 @@ def explain(file_a: Path, file_b: Path, picture: Path | None, json_out: Path | N
     # (two agreements, each named by its NCC bar: the loose one rules the geometry, the close one the verdict)
     echo(f"  verification: {v.inliers} feature matches agree on one {'mirrored ' if v.mirrored else ''}"
                f"transform ({v.inlier_ratio:.0%} of matches); it covers {v.coverage_a:.0%} of the first image "
-               f"and {v.coverage_b:.0%} of the second; of the overlap {v.agreement:.0%} agrees loosely (NCC >= 0.5), "
-               f"{v.strict_agreement:.0%} closely (NCC >= 0.8)")
+               f"and {v.coverage_b:.0%} of the second; "
+               + (f"of the overlap {v.agreement:.0%} agrees loosely (NCC >= 0.5), {v.strict_agreement:.0%} closely "
+                  "(NCC >= 0.8)" if v.compared else "the pictures were not compared cell by cell"))
     if any(v.cut_from_canvas):
         echo("  (checked on the picture cut out of its canvas: "
              + " and ".join(n for n, cut in zip(("the first image", "the second image"), v.cut_from_canvas) if cut)
