@@ -324,9 +324,10 @@ def browser(tmp_path: Path):
         driver.quit()
 
 
-def save_combos(folder: Path, datasets: Path, indices) -> None:
-    """photos-public photo ``k`` as ``p{k}.jpg`` and its ``edits.combo`` (seed [4242, k - 40], as
-    ``bench_proposer.py``'s pools) as ``p{k}_combo.jpg``, both JPEG 92, for each ``k`` in ``indices``."""
+def save_combos(folder: Path, datasets: Path, indices, seed: int = 4242) -> None:
+    """photos-public photo ``k`` as ``p{k}.jpg`` and its ``edits.combo`` (seed [``seed``, k - 40], as
+    ``bench_proposer.py``'s and ``probe_combo_fit.py``'s pools) as ``p{k}_combo.jpg``, both JPEG 92, for each ``k`` in
+    ``indices``."""
     import numpy as np
 
     from imagetwins import edits
@@ -336,7 +337,7 @@ def save_combos(folder: Path, datasets: Path, indices) -> None:
     for k in indices:
         img = open_image(photos[k])
         img.save(folder / f"p{k}.jpg", quality=92)
-        edits.FAMILIES["combo"](img, np.random.default_rng([4242, k - 40])).save(folder / f"p{k}_combo.jpg",
+        edits.FAMILIES["combo"](img, np.random.default_rng([seed, k - 40])).save(folder / f"p{k}_combo.jpg",
                                                                                  quality=92)
 
 

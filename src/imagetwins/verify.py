@@ -105,6 +105,15 @@ COLOUR_FIT_AGREEMENT = 0.75
 #: no fit negative's confidence moved; measured in BENCHMARKS.md
 COLOUR_CHANGE = 0.35
 COLOUR_CHANGED_AGREEMENT = 0.5
+#: where the colours changed, the colour fit's residual is also measured with the hue's harmonics (the chroma's angle
+#: times COLOUR_HARMONICS, each scaled by the chroma's length: :func:`_colour_harmonics`) in its design, and the smaller
+#: kept. A hue turn in HSV moves each colour's grey level by a periodic function of its hue, times its chroma: the
+#: quadratic terms give it the second harmonic at the chroma's square only. The recolouring (:func:`_recoloured`) keeps
+#: the quadratic fit's coefficients: read pixel by pixel, a hue's angle is noise where the colour is faint. Chosen on
+#: the fit split (``benchmarks/probe_combo_fit.py``, 6 x 210 random combinations of photos-public photos 40-249 against
+#: their originals: +3 copies; the 1,642 fit negatives called copies unchanged, two re-shots of holidays-half's even
+#: groups 0.006-0.02 -> 0.18-0.21); measured in BENCHMARKS.md
+COLOUR_HARMONICS = (2, 3)
 #: the mark ``recoloured`` (:attr:`Verification.recoloured`, :data:`imagetwins.scores.Mark.RECOLOURED`): one picture is
 #: the other with its colours turned, on the whole picture or on a part (a product shown in another colour): at least
 #: RECOLOURED_SHARE of the compared cells agree in grey (or are flat) and are coloured on both sides (chroma
@@ -201,7 +210,9 @@ PERSPECTIVE_BELOW = 0.9
 PERSPECTIVE_INLIERS = 15
 #: where the homography of the affine fit's inliers still leaves PERSPECTIVE_BELOW, it is refitted to every match it
 #: explains (:func:`_guided_homography`, at most GUIDED_ROUNDS times) and the refit kept where more of the picture
-#: agrees and the alignment is one a copy gives: the cells' brightness departs from one lighting change only as
+#: agrees and the alignment is one a copy gives: the cells' brightness departs from one lighting change (the colour
+#: fit's, where the check keeps that one: a copy whose colours were changed departs from the grey fit by its colours;
+#: fit split, ``benchmarks/probe_combo_fit.py``: +2 copies, no fit negative moved) only as
 #: resampling moves it (in proportion to each cell's contrast, OVERLAY_REST_TEXTURE: other light moves flat cells
 #: too) and one frame holds the other (FRAMING_COVER, padding counted: a copy is part of the other or holds all of
 #: it). A second photo of a flat object is a homography of the first too: without these two conditions the refit made
@@ -258,7 +269,7 @@ FEATURES_VERSION = 5  # 2: keypoints stored strongest first (the quick look take
 #: the version of what :func:`verify_pair` computes from given features: part of :func:`verdict_version`, which
 #: keys the confidences the index keeps per pair. Bump it with any change of the code that changes a confidence
 #: (the module's constants, FEATURES_VERSION and CALIBRATION included, and OpenCV's version are in the key already)
-VERDICT_VERSION = 20  # 2: the quick look before the full match; 3: the lighting fit refitted until a caption drops
+VERDICT_VERSION = 21  # 2: the quick look before the full match; 3: the lighting fit refitted until a caption drops
 # out; 4: symmetric (the pair is checked in one canonical order), keypoints at the stored (half float) precision;
 # 5: a perspective alignment where the affine one leaves part of the picture disagreeing; 6: overlays left out
 # (OVERLAY_MAX); 7: two framings of one scene and pictures sharing only a part are not copies (FRAMING_COVER,
@@ -276,6 +287,9 @@ VERDICT_VERSION = 20  # 2: the quick look before the full match; 3: the lighting
 # no confidence changed
 # 20: a full match with fewer than FULL_INLIERS inliers, or whose frames share a part at most (EARLY_PART_COVER), is
 # not compared cell by cell (cheaper to turn away: their confidences, all under NOT_ONE_CAPTURE, become ~0)
+# 21: the colour fit's residual with the hue's harmonics where the colours changed (COLOUR_HARMONICS), the guided
+# refit's departure from the colour fit where that one is kept, a background in a gradient is no scene
+# (DETAIL_SCENE_GRADIENT)
 
 #: logistic model behind :attr:`Verification.confidence` (fitted by ``benchmarks/quality.py --fit`` with each
 #: weight's sign fixed: more agreement can only raise the confidence, a lighting mismatch only lower it):
@@ -344,6 +358,15 @@ PADDING_MIN_PIXELS = 100
 DETAIL_MIN_SCALE = 1.12
 DETAIL_OUTER_COVER = 0.85
 DETAIL_SCENE_FLAT = 0.35
+#: ... nor is a background in a gradient scene: where DETAIL_SCENE_GRADIENT or more of those pixels lie within
+#: PADDING_SPREAD grey levels of the plane fitted to them (:func:`_gradient`), the rule is not applied (a picture set
+#: on a background in a gradient, then shown in a screenshot or keystoned: the cut picture keeps the background, which
+#: no flat colour fits). Chosen on the fit split (``benchmarks/probe_combo_fit.py``: the fit negatives the rule caps,
+#: re-shots of holidays-half's even groups and ukbench 0-74 views without EXIF, 0.07-0.49; the copies it capped on a
+#: gradient 0.52-0.93: +5 copies, no fit negative's confidence moved); measured in BENCHMARKS.md
+DETAIL_SCENE_GRADIENT = 0.65
+#: (the plane is fitted to every GRADIENT_STRIDE-th of those pixels, in row order: a share needs no more)
+GRADIENT_STRIDE = 3
 DETAIL_BELOW = (0.7, 0.95)
 DETAIL_ABOVE = (1.05, 1.4)
 DETAIL_TOP = 0.47
@@ -972,7 +995,8 @@ def _inner_detail(a: ImageFeatures, b: ImageFeatures, transform: np.ndarray, v: 
         return
     if frames.corners(k) is None:  # (the inner's corners in the outer's frame, mapped by hab in _frame_covers)
         return
-    flat = _flat_share(frames.outside(1 - k, outer))
+    region = frames.outside(1 - k, outer)
+    flat = _flat_share(region)
     if flat is None or flat > DETAIL_SCENE_FLAT:
         return  # what the outer shows beyond the inner is a surround (a screenshot's bars, a keystone's), no scene
     centre = np.array([inner.size[0] / 2, inner.size[1] / 2, 1.0])
@@ -997,7 +1021,13 @@ def _inner_detail(a: ImageFeatures, b: ImageFeatures, transform: np.ndarray, v: 
     if not above.any() or not below.any():
         return
     weighted = 10.0 ** inner.spectrum.astype(np.float64) * freq ** 2  # (a natural picture's power falls as 1/f^2)
-    v.inner_detail = float(np.log10(max(weighted[above].mean(), 1e-30) / max(weighted[below].mean(), 1e-30)))
+    detail = float(np.log10(max(weighted[above].mean(), 1e-30) / max(weighted[below].mean(), 1e-30)))
+    if detail >= DETAIL_CAP and _gradient_share(region) >= DETAIL_SCENE_GRADIENT:
+        # a background in a gradient (a picture set on one, as designers do) is no scene either: as a flat surround
+        # (looked at only where the rule would cap: the plane's fit costs ~3 ms)
+        v.inner, v.inner_scale = None, 0.0
+        return
+    v.inner_detail = detail
 
 
 def _outside(x: ImageFeatures, other: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -1022,6 +1052,29 @@ def _flat_share(region: tuple[np.ndarray, np.ndarray, np.ndarray]) -> float | No
         return None
     values = thumb[outside].astype(np.float64)
     return float((np.abs(values - _median(values)) <= PADDING_SPREAD).mean())
+
+
+def _gradient_share(region: tuple[np.ndarray, np.ndarray, np.ndarray]) -> float:
+    """As :func:`_flat_share` (of a region it measured), the share within :data:`PADDING_SPREAD` grey levels of the
+    plane of grey levels fitted to it (:func:`_gradient`)."""
+    thumb, _, outside = region
+    ys, xs = np.nonzero(outside)
+    ys, xs = ys[::GRADIENT_STRIDE], xs[::GRADIENT_STRIDE]  # (a share: every third pixel tells it as well)
+    values = thumb[ys, xs].astype(np.float64)
+    design = np.column_stack([np.ones_like(values), xs, ys])
+    # _gradient's fit (refitted twice on the closest nine tenths), on the normal equations: a third of lstsq's time
+    try:
+        coef = np.linalg.solve(design.T @ design, design.T @ values)
+        for _ in range(2):
+            off = np.abs(values - design @ coef)
+            near = off <= max(_percentile(off, 90), 1.0)
+            sub = np.ascontiguousarray(design[near].T)
+            coef = np.linalg.solve(sub @ sub.T, sub @ values[near])
+        level = design @ coef
+    except np.linalg.LinAlgError:  # the pixels on one line: lstsq's least-norm plane
+        values = thumb[outside].astype(np.float64)
+        level = _gradient(thumb, outside)(outside)
+    return float((np.abs(values - level) <= PADDING_SPREAD).mean())
 
 
 def _padding_beyond(x: ImageFeatures, other: np.ndarray,
@@ -1299,7 +1352,7 @@ def _cells(x: np.ndarray) -> np.ndarray:
 
 
 def _dense(a: ImageFeatures, b: ImageFeatures, matrix: np.ndarray, v: Verification,
-           homography: np.ndarray | None = None) -> float:
+           homography: np.ndarray | None = None, departure_read: bool = False) -> float:
     """Warp one thumbnail onto the other and compare them cell by cell; fills coverage and agreement in ``v``.
 
     The image that shows the shared content larger is the one warped (shrunk) onto the other, so a
@@ -1309,7 +1362,8 @@ def _dense(a: ImageFeatures, b: ImageFeatures, matrix: np.ndarray, v: Verificati
 
     Returns how far the cells' means are from the global grey lighting fit against their own contrast (the median
     of ``|residual| / (contrast + 2)``, as :data:`OVERLAY_REST_TEXTURE` reads it): small where the alignment is right
-    and only resampling moves them; 1.0 where nothing was compared.
+    and only resampling moves them; 1.0 where nothing was compared. ``departure_read``: the caller reads it (the
+    guided refit), so where the check keeps the colour fit's lighting, the departure from that one is measured too.
     """
     ta, tb = a.thumbnail, b.thumbnail
     sa_, sb_ = ta.shape[1] / a.size[0], tb.shape[1] / b.size[0]
@@ -1384,6 +1438,13 @@ def _dense(a: ImageFeatures, b: ImageFeatures, matrix: np.ndarray, v: Verificati
             fitted = (direction, coef)
             if colour <= COLOUR_GAIN * v.lighting_residual:
                 v.lighting_residual = colour
+                if departure_read:
+                    # the departure from the lighting this check keeps: a copy whose colours were changed departs
+                    # from the grey fit by its colours, not by resampling
+                    target, source = (mean_b[cm], (mean_a[cm], chroma_src[cm])) if direction == 0 else \
+                        (mean_a[cm], (mean_b[cm], chroma_dst[cm]))
+                    departure = min(departure, _median(np.abs(target - _colour_design(*source, changed) @ coef)
+                                                       / (np.maximum(sa, sb)[cm] + 2.0)))
                 if changed:
                     recoloured = _recoloured(v, colours, src.shape, m, warped, fd, textured, cm, direction, coef)
     if lighting is not None and v.strict_agreement < OVERLAY_REST_AGREES:
@@ -1723,9 +1784,22 @@ def _colour_fit(grey_a: np.ndarray, chroma_a: np.ndarray, grey_b: np.ndarray, ch
     """:func:`_colour_lighting_residual`, the direction it took (0: ``b``'s grey from ``a``'s colour, 1: the other
     way) and that fit's coefficients (of :func:`_colour_design`)."""
     design = np.stack([_colour_design(grey_a, chroma_a, quadratic), _colour_design(grey_b, chroma_b, quadratic)])
-    residual, coef = _robust_residuals(design, np.stack([grey_b, grey_a]).astype(np.float64), coefficients=True)
+    targets = np.stack([grey_b, grey_a]).astype(np.float64)
+    residual, coef = _robust_residuals(design, targets, coefficients=True)
     k = int(np.argmin(residual))
-    return float(residual[k]), k, coef[k]
+    if not quadratic or not COLOUR_HARMONICS:
+        return float(residual[k]), k, coef[k]
+    # the hue's harmonics too (COLOUR_HARMONICS), for the residual alone: the recolouring keeps the quadratic fit
+    harmonics = np.concatenate([design, np.stack([_colour_harmonics(chroma_a), _colour_harmonics(chroma_b)])], -1)
+    return min(float(residual[k]), float(_robust_residuals(harmonics, targets).min())), k, coef[k]
+
+
+def _colour_harmonics(chroma: np.ndarray) -> np.ndarray:
+    """The hue's harmonics of :data:`COLOUR_HARMONICS` as design columns ((n, 2) chroma -> (n, 2 x harmonics)): the
+    cosine and sine of each multiple of the chroma's angle, times the chroma's length (0 at grey: no hue there)."""
+    cb, cr = chroma[..., 0].astype(np.float64) - 128, chroma[..., 1].astype(np.float64) - 128
+    length, angle = np.hypot(cb, cr), np.arctan2(cr, cb)
+    return np.stack([length * f(k * angle) for k in COLOUR_HARMONICS for f in (np.cos, np.sin)], -1)
 
 
 def _quick_inliers(a: ImageFeatures, b: ImageFeatures, mirrored: bool) -> int:
@@ -1931,7 +2005,7 @@ def _perspective(a: ImageFeatures, b: ImageFeatures, matrix: np.ndarray, mask: n
         # the frames first: they cost less than a dense comparison, and most pairs refused fail them
         if guided is not None and _one_frame_holds_the_other(a, b, guided):
             g = Verification(v.inliers, v.inlier_ratio, mirrored=v.mirrored, transform=v.transform)
-            departure = _dense(a, b, matrix, g, homography=guided)
+            departure = _dense(a, b, matrix, g, homography=guided, departure_read=True)
             if g.strict_agreement > w.strict_agreement and departure <= OVERLAY_REST_TEXTURE:
                 w, hmat = g, guided
     if w.strict_agreement > v.strict_agreement:
