@@ -77,3 +77,17 @@ def test_stored_scores_as_stored_score() -> None:
     got = stored_scores(conf, marks)
     np.testing.assert_array_equal(got, want)
     np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+
+
+def test_packed_lexsort_is_lexsort() -> None:
+    from imagetwins.candidates import _lexsort
+
+    rng = np.random.default_rng(4)
+    for _ in range(100):
+        n = int(rng.integers(0, 2000))
+        keys = tuple(rng.integers(0, int(rng.choice([2, 7, 100, 5000])), n) for _ in range(4))
+        np.testing.assert_array_equal(_lexsort(keys), np.lexsort(keys))
+    wide = tuple(rng.integers(0, 2**40, 500) for _ in range(3))  # (bits that do not fit: np.lexsort itself)
+    np.testing.assert_array_equal(_lexsort(wide), np.lexsort(wide))
+    signed = (rng.integers(-5, 5, 300), rng.integers(0, 5, 300))
+    np.testing.assert_array_equal(_lexsort(signed), np.lexsort(signed))
