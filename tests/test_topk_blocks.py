@@ -80,8 +80,7 @@ def test_stored_scores_as_stored_score() -> None:
 
 
 def test_packed_lexsort_is_lexsort() -> None:
-    from imagetwins.candidates import _lexsort
-
+    _lexsort = search.lexsort_ints
     rng = np.random.default_rng(4)
     for _ in range(100):
         n = int(rng.integers(0, 2000))

@@ -197,29 +197,10 @@ def closest_hash_pairs(left: np.ndarray, right: np.ndarray, dist: np.ndarray, ro
         other = np.concatenate([cr[on_l], cl[on_r]])
         d = np.concatenate([cd[on_l], cd[on_r]])
         tie = other if rank is None else rank[other]
-        order = _lexsort((other, tie, d, row))
+        order = search.lexsort_ints((other, tie, d, row))
         row = row[order]
         keep[cand[pid[order][search.places_in_runs(row) < per_row]]] = True
     return keep
-
-
-def _lexsort(keys: tuple[np.ndarray, ...]) -> np.ndarray:
-    """``np.lexsort(keys)`` (the last key first) of integer keys, through one int64 key where they are all
-    non-negative and their bits fit in 63: the same order (a stable sort of keys that are equal only where every key
-    is), ~3.5x faster (1,080,101 hash pairs at 101,000 + 1,000 new: 0.75 -> 0.21 CPU s a sort, two a search)."""
-    n = len(keys[0])
-    if not n:
-        return np.lexsort(keys)
-    if any(int(k.min()) < 0 for k in keys):
-        return np.lexsort(keys)
-    widths = [int(k.max()).bit_length() for k in keys]
-    if sum(widths) > 63:
-        return np.lexsort(keys)
-    packed = np.zeros(n, np.int64)
-    for k, w in zip(reversed(keys), reversed(widths)):  # (the first sort key in the highest bits)
-        packed <<= w
-        packed |= k.astype(np.int64)
-    return np.argsort(packed, kind="stable")
 
 
 def _key_rank(keys: np.ndarray) -> np.ndarray:
@@ -391,7 +372,7 @@ def search_rows(hashes: np.ndarray, vectors: np.ndarray, keys: np.ndarray, hash_
     left, right, dist = np.concatenate(parts_l), np.concatenate(parts_r), np.concatenate(parts_d).astype(np.int32)
     lo, hi = np.minimum(left, right), np.maximum(left, right)
     pair = lo * r + hi
-    order = np.lexsort((dist, pair))
+    order = search.lexsort_ints((dist, pair))
     pair, dist = pair[order], dist[order]
     first = np.ones(len(pair), bool)
     first[1:] = pair[1:] != pair[:-1]

@@ -944,7 +944,7 @@ def alternates(records: CopyRows | Sequence[CopyRecord]) -> tuple[np.ndarray, np
 
 def _unique(keys: np.ndarray, dist: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """One entry per key, the smallest distance kept."""
-    order = np.lexsort((dist, keys))
+    order = search.lexsort_ints((dist, keys))
     keys, dist = keys[order], dist[order]
     first = np.ones(len(keys), bool)
     first[1:] = keys[1:] != keys[:-1]

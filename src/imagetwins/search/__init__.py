@@ -33,6 +33,7 @@ from imagetwins.search.groups import (
     first_of_equal_rows,
     groups_from_labels,
     groups_from_pairs,
+    lexsort_ints,
     places_in_runs,
 )
 from imagetwins.search.hamming import as_hashes, bits_threshold, hamming_pairs, hamming_query
@@ -45,7 +46,7 @@ __all__ = [
     "COSINE_BLOCK", "MultiIndexPlan", "Pairs", "approximate_topk", "as_hashes", "as_vectors", "bits_threshold", "cells",
     "closest_per_pair", "connected_components", "cosine_pairs", "cosine_query", "cosine_topk", "dihedral_pairs",
     "descriptor_votes", "dihedral_query", "dihedral_variants", "duplicate_map", "equal_key_pairs", "files_to_remove",
-    "first_of_equal_keys", "first_of_equal_rows", "places_in_runs",
+    "first_of_equal_keys", "first_of_equal_rows", "lexsort_ints", "places_in_runs",
     "groups_from_labels", "groups_from_pairs", "hamming_pairs", "hamming_query",
     "plan_multi_index", "run_blocks", "similarity_threshold", "union_pairs",
 ]
