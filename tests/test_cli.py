@@ -47,7 +47,8 @@ def test_exact_copies_are_grouped_even_at_threshold_zero(tmp_path: Path, dataset
     for p in photos:
         shutil.copy(p, tmp_path / p.name)
     shutil.copy(photos[0], tmp_path / "copy_of_first.jpg")
-    res = CliRunner().invoke(main, ["find", str(tmp_path), "-t", "0", "--json", "-"])
+    # a hash's strictest threshold (distance 0); copies' -t 0 is a confidence floor of 0, every proposed pair
+    res = CliRunner().invoke(main, ["find", str(tmp_path), "-m", "phash", "-t", "0", "--json", "-"])
     data = json.loads(res.output)
     assert len(data["groups"]) == 1 and data["groups"][0]["exact"] is True
     assert sorted(Path(p).name for p in data["groups"][0]["files"]) == sorted(["copy_of_first.jpg", photos[0].name])

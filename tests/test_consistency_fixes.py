@@ -98,7 +98,10 @@ def test_remove_similar_refuses_a_dry_run_saying_what_to_run_for_this_folder(tmp
         assert command in said, said
     assert not re.search(r"\bDIR\b", said) and " -r" not in said
     deep = CliRunner().invoke(main, ["remove", str(folder), "-m", "similar", "-r"])
-    assert deep.exit_code == 2 and "with -r" in " ".join(deep.output.split()), deep.output
+    deep_said = " ".join(deep.output.split())
+    # 19f1763: the commands named for a recursive remove carry -r themselves, ready to run as printed
+    assert deep.exit_code == 2 and f"imagetwins report {named} -r -m similar" in deep_said, deep_said
+    assert f"imagetwins find {named} -r -m similar --json plan.json" in deep_said, deep_said
 
 
 @pytest.mark.cli
