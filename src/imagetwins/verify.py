@@ -913,10 +913,15 @@ def _one_frame_holds_the_other(a: ImageFeatures, b: ImageFeatures, h: np.ndarray
     """Whether :attr:`Verification.frame_cover` under ``h`` (3 x 3) reaches :data:`FRAMING_COVER`, as :func:`_frames`
     would measure it, with the padding (the costly part) looked for only where the frames alone do not say."""
     covers = _frame_covers(a, b, h)
-    if covers is None:
-        return False
+    return covers is not None and _holds(a, b, covers, FRAMING_COVER)
+
+
+def _holds(a: ImageFeatures, b: ImageFeatures, covers: tuple, least: float) -> bool:
+    """Whether one frame of :func:`_frame_covers`' ``covers`` lies ``least`` or more inside the other, or reaches
+    beyond it with padding only (:func:`_padding_beyond`, the costly part: looked for only where the frames alone do
+    not say)."""
     mapped, back, cover_a, cover_b = covers
-    if max(cover_a, cover_b) >= FRAMING_COVER:
+    if max(cover_a, cover_b) >= least:
         return True
     return (back is not None and cover_a > 0 and _padding_beyond(a, back[:, :2] / back[:, 2:])) \
         or (cover_b > 0 and _padding_beyond(b, mapped))
@@ -1172,8 +1177,9 @@ def _mirror_detect(gray: np.ndarray, keypoints) -> tuple[np.ndarray, np.ndarray]
     """:func:`_detect` of the mirrored picture ``gray[:, ::-1]``, given ``gray``'s keypoints: ORB finds the mirror
     image of each of them there (its FAST test, integer Harris response and pyramid are symmetric), so they are
     mirrored (at their pyramid level, whose width OpenCV rounds) and only described there, not looked for again:
-    2.9 instead of 4.8 CPU ms a 320 px picture, the same points and descriptors to the bit (tests/test_encode_parity.py
-    on real photos; where ORB keeps another number of them, the mirror is looked for as before)."""
+    2.9 instead of 4.8 CPU ms a 320 px picture, the same points (tests/test_encode_parity.py on real photos) and the
+    same descriptors but for a bit or two of one descriptor in ~1 % of pictures, where ORB's float32 angle rounds
+    another way (why FEATURES_VERSION 5); where ORB keeps another number of them, the mirror is looked for as before."""
     mirrored = np.ascontiguousarray(gray[:, ::-1])
     if not len(keypoints):
         return _detect(mirrored)
@@ -1973,14 +1979,9 @@ def _shares_a_part(a: ImageFeatures, b: ImageFeatures, matrix: np.ndarray, v: Ve
     (``frame_cover_a/b``, and ``coverage_a/b``, the exact polygons' shares the thumbnails' pixels would measure), and
     the pair is not compared cell by cell."""
     covers = _frame_covers(a, b, _homogeneous(matrix))
-    if covers is None:
+    if covers is None or _holds(a, b, covers, EARLY_PART_COVER):
         return False
-    mapped, back, cover_a, cover_b = covers
-    if max(cover_a, cover_b) >= EARLY_PART_COVER:
-        return False
-    if (back is not None and cover_a > 0 and _padding_beyond(a, back[:, :2] / back[:, 2:])) \
-            or (cover_b > 0 and _padding_beyond(b, mapped)):
-        return False
+    cover_a, cover_b = covers[2:]
     v.frame_cover_a, v.frame_cover_b = cover_a, cover_b
     v.coverage_a, v.coverage_b = cover_a, cover_b
     return True
