@@ -1917,13 +1917,8 @@ def _scored_candidates(records, threshold, workers, hash_sure, pair_scores, chec
     if len(more_l):
         check_more(more_l, more_r)
     if memo is not None:
-        memo.keep(left, right, _kept(conf, marks), scored_now)
+        memo.keep(left, right, stored_scores(conf, marks), scored_now)
     return left, right, dist, conf, marks
-
-
-def _kept(conf: np.ndarray, marks: np.ndarray) -> np.ndarray:
-    """Confidences with their marks as a store keeps them (:func:`imagetwins.scores.stored_score`; NaN stays)."""
-    return stored_scores(conf, marks)
 
 
 def _unchecked_to_hubs(vectors: np.ndarray, left: np.ndarray, right: np.ndarray, known: _Known | set, hubs: int

@@ -222,8 +222,7 @@ def _through_cache(folder: str | os.PathLike, method: str | Encoder, threshold: 
     # the index keeps resolved absolute paths; show them under the folder as the caller named it
     real = str(Path(folder).resolve())
     shown = shown_under(folder, real, names)
-    failures = [ReadFailure(os.path.join(os.fspath(folder), os.path.relpath(p, real)), r)
-                for p, r in sorted(set(failed))]
+    failures = _failures_under(folder, real, failed)
     scan = Scan(get_encoder(method).name, shown, hashes, digests, failures, str(cache.path), {})
     with stage("search"):
         result = search_scan(scan, method, threshold, workers, progress, score_store=cache)
@@ -254,6 +253,14 @@ def shown_under(folder: str | os.PathLike, real: str, names: list[str]) -> list[
             rest = os.path.relpath(name, real)
         out.append(os.path.join(base, rest))
     return out
+
+
+def _failures_under(folder: str | os.PathLike, real: str, failed: list[tuple[str, str]]) -> list[ReadFailure]:
+    """The failures an index recorded (resolved path, reason), once each, sorted, their paths shown under ``folder``
+    as :func:`shown_under` shows the files."""
+    listed = sorted(set(failed))
+    return [ReadFailure(shown, reason)
+            for shown, (_, reason) in zip(shown_under(folder, real, [path for path, _ in listed]), listed)]
 
 
 def _cache_did_it(exc: BaseException) -> bool:
@@ -356,8 +363,7 @@ def _reference(reference: str | os.PathLike | Index, encoder: Encoder, recursive
         # the cache keeps resolved absolute paths; show them under the folder as the caller named it
         real = str(Path(reference).resolve())
         ref_paths = shown_under(reference, real, names)
-        ref_failures = [ReadFailure(os.path.join(os.fspath(reference), os.path.relpath(p, real)), r)
-                        for p, r in sorted(set(failed))]
+        ref_failures = _failures_under(reference, real, failed)
         return ref_paths, ref_encodings, idx.digests(names), ref_failures, os.fspath(reference), idx
     ref_skipped: list[ReadFailure] = []
     enc = encoder.encode_files(find_images(Path(reference), recursive=recursive, skipped=ref_skipped),
@@ -396,8 +402,7 @@ def _query_through_cache(images, reference, encoder: Encoder, recursive: bool, w
     # the cache keeps resolved absolute paths; show them under the folder as the caller named it
     real = str(Path(images).resolve())
     paths = shown_under(images, real, names)
-    failures = [ReadFailure(os.path.join(os.fspath(images), os.path.relpath(p, real)), r)
-                for p, r in sorted(set(failed))]
+    failures = _failures_under(images, real, failed)
     return Encoded(paths, encodings, list(digests), failures)
 
 

@@ -182,8 +182,10 @@ def cosine_topk(queries: np.ndarray, database: np.ndarray, k: int = 10,
                 ii, jj = cells(sim > floor[:, None])
             if len(ii):
                 _merge_best(best_idx, best_sim, ii + a, jj + c, sim[ii, jj])
-    for r in np.flatnonzero(best_idx[:, -1] < 0):  # (only vectors that are not finite: NaN similarities, last)
-        sim = db.astype(np.float32) @ np.asarray(q[r], np.float32)
+    unfilled = np.flatnonzero(best_idx[:, -1] < 0)  # (only vectors that are not finite: NaN similarities, last)
+    db32 = db.astype(np.float32) if len(unfilled) else None  # (made once, not once a row)
+    for r in unfilled:
+        sim = db32 @ np.asarray(q[r], np.float32)
         sim[np.isnan(sim)] = -np.inf
         if exclude_self:
             sim[r] = np.nan
