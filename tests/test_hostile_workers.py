@@ -249,20 +249,7 @@ def test_a_stuck_worker_ends_when_its_parent_is_killed(tmp_path: Path) -> None:
         "w = vp.Worker(); w.wait_ready(); w.send([], [(0, 0)])\n"
         "print(w.proc.pid, flush=True)\n"
         "time.sleep(3600)\n")
-    proc = subprocess.Popen([sys.executable, str(parent)], stdout=subprocess.PIPE, text=True)
-    try:
-        worker = int(proc.stdout.readline())
-        time.sleep(1.5)
-        assert _running(worker), "the worker should be stuck in its check"
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(10)
-        deadline = time.monotonic() + 20
-        while _running(worker) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert not _running(worker), "the worker outlived its parent"
-    finally:
-        proc.kill()
-        proc.wait()
+    _assert_the_worker_ends_with_its_parent(parent, "the worker")
 
 
 def test_a_stuck_raw_worker_ends_when_its_parent_is_killed(tmp_path: Path) -> None:
@@ -282,21 +269,28 @@ def test_a_stuck_raw_worker_ends_when_its_parent_is_killed(tmp_path: Path) -> No
         "w = raw._Worker(); w.write(('decode', (b'II*\\0', None, None, None)))\n"
         "print(w.proc.pid, flush=True)\n"
         "time.sleep(3600)\n")
+    _assert_the_worker_ends_with_its_parent(parent, "the LibRaw worker")
+
+
+def _assert_the_worker_ends_with_its_parent(parent: Path, what: str) -> None:
+    """Run ``parent`` (a script that starts a worker stuck in its work and prints the worker's pid), kill it with -9,
+    and assert the stuck worker is gone within 20 s."""
     proc = subprocess.Popen([sys.executable, str(parent)], stdout=subprocess.PIPE, text=True)
+    worker = None
     try:
         worker = int(proc.stdout.readline())
         time.sleep(1.5)
-        assert _running(worker), "the worker should be stuck in its decode"
+        assert _running(worker), f"{what} should be stuck in its work"
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
         deadline = time.monotonic() + 20
         while _running(worker) and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert not _running(worker), "the LibRaw worker outlived its parent"
+        assert not _running(worker), f"{what} outlived its parent"
     finally:
         proc.kill()
         proc.wait()
-        if _running(worker):
+        if worker is not None and _running(worker):
             os.kill(worker, signal.SIGKILL)
 
 
