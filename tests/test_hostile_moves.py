@@ -38,6 +38,15 @@ def _index(db: Path, folder: Path):
         return ix.update(folder, workers=1)
 
 
+def _shift_names_by_one(album: Path, n: int) -> None:
+    """img0 ... img{n-1}.png renumbered by one, the last put in front (a picture inserted at the start): each name now
+    holds the bytes the name before it held."""
+    os.rename(album / f"img{n - 1}.png", album / "spare")
+    for k in range(n - 2, -1, -1):
+        os.rename(album / f"img{k}.png", album / f"img{k + 1}.png")
+    os.rename(album / "spare", album / "img0.png")
+
+
 def test_names_shifted_along_a_sequence_each_take_their_own_contents_row(tmp_path: Path, monkeypatch) -> None:
     """A numbered sequence renumbered by one (a picture put in front: 0 -> 1, 1 -> 2, ...): each name now holds the
     bytes the name before it held. The reuse stored its rows 64 files at a time (STORE_BATCH), and a later batch
@@ -51,10 +60,7 @@ def test_names_shifted_along_a_sequence_each_take_their_own_contents_row(tmp_pat
         synthetic_photo(64, 48, k).save(album / f"img{k}.png")
     db = tmp_path / "ix.db"
     _index(db, album)
-    os.rename(album / "img6.png", album / "spare")
-    for k in range(5, -1, -1):
-        os.rename(album / f"img{k}.png", album / f"img{k + 1}.png")
-    os.rename(album / "spare", album / "img0.png")
+    _shift_names_by_one(album, 7)
     stats = _index(db, album)
     assert stats.changed == 7
     fresh = tmp_path / "fresh.db"
@@ -109,10 +115,7 @@ def test_a_row_another_update_rewrote_meanwhile_is_not_copied_as_its_old_content
         synthetic_photo(64, 48, k).save(album / f"img{k}.png")
     db = tmp_path / "ix.db"
     _index(db, album)
-    os.rename(album / "img3.png", album / "spare")
-    for k in range(2, -1, -1):
-        os.rename(album / f"img{k}.png", album / f"img{k + 1}.png")
-    os.rename(album / "spare", album / "img0.png")
+    _shift_names_by_one(album, 4)
     read, other = index_module.read_bytes, []
 
     def read_while_another_updates(path, *args, **kwargs):
