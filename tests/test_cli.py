@@ -47,11 +47,28 @@ def test_exact_copies_are_grouped_even_at_threshold_zero(tmp_path: Path, dataset
     for p in photos:
         shutil.copy(p, tmp_path / p.name)
     shutil.copy(photos[0], tmp_path / "copy_of_first.jpg")
-    # a hash's strictest threshold (distance 0); copies' -t 0 is a confidence floor of 0, every proposed pair
+    # a hash's strictest threshold (distance 0); copies refuses -t 0 (it would take every proposed pair)
     res = CliRunner().invoke(main, ["find", str(tmp_path), "-m", "phash", "-t", "0", "--json", "-"])
     data = json.loads(res.output)
     assert len(data["groups"]) == 1 and data["groups"][0]["exact"] is True
     assert sorted(Path(p).name for p in data["groups"][0]["files"]) == sorted(["copy_of_first.jpg", photos[0].name])
+
+
+def test_a_copies_threshold_of_zero_is_one_usage_error(tmp_path: Path) -> None:
+    """``-m copies -t 0`` grouped every pair the search proposed (unrelated photos at confidence ~0): refused in one
+    line by every command that takes a threshold, before anything is read."""
+    runner = CliRunner()
+    (tmp_path / "ref").mkdir()
+    for args in (["find", str(tmp_path), "-t", "0"], ["find", str(tmp_path), "-m", "copies", "-t", "0.0"],
+                 ["check", str(tmp_path), "--against", str(tmp_path / "ref"), "-t", "0"],
+                 ["remove", str(tmp_path), "-t", "0"]):
+        res = runner.invoke(main, args)
+        assert res.exit_code == 2, (args, res.output)
+        errors = [line for line in res.output.splitlines() if line.startswith("Error")]
+        assert errors == ["Error: Invalid value for --threshold: copies thresholds are verification confidences in "
+                          "0..1, above 0 (0 would take every pair the search proposes, copies or not)"], res.output
+    assert runner.invoke(main, ["find", str(tmp_path), "-t", "0.01"]).exit_code == 0
+    assert runner.invoke(main, ["find", str(tmp_path), "-m", "phash", "-t", "0"]).exit_code == 0
 
 
 def test_errors_exit_non_zero(tmp_path: Path) -> None:

@@ -43,6 +43,32 @@ def test_score_kinds_answer_every_question_about_scores() -> None:
             kind.check_threshold(bad)
 
 
+def test_a_confidence_threshold_of_zero_is_refused_in_every_door(tmp_path: Path) -> None:
+    """A confidence floor of 0 took every pair the search proposed (the check turns pairs away at about 0): ``find
+    -m copies -t 0`` grouped unrelated photos. 0 is refused, in the one check every door goes through; a hash's 0
+    (the strictest) and a cosine of 0 stay valid, as in imagededup."""
+    import imagetwins
+    from imagetwins.methods import CNN, PHash
+    from imagetwins.methods.copies import Copies
+
+    for zero in (0, 0.0, -0.0):
+        with pytest.raises(ValueError, match=r"in 0\.\.1, above 0 \(0 would take every pair the search proposes"):
+            CONFIDENCE.check_threshold(zero, method="copies")
+    assert CONFIDENCE.check_threshold(1e-6) == 1e-6 and CONFIDENCE.check_threshold(1) == 1.0
+    assert DISTANCE.check_threshold(0) == 0 and SIMILARITY.check_threshold(0) == 0.0
+    assert CONFIDENCE.never == 0 and not CONFIDENCE.within(CONFIDENCE.never, 1e-6)
+    (tmp_path / "empty").mkdir()
+    for call in (lambda: imagetwins.find(tmp_path / "empty", "copies", 0),
+                 lambda: imagetwins.find_against(tmp_path / "empty", tmp_path / "empty", "copies", 0.0),
+                 lambda: Copies().find_duplicates(tmp_path / "empty", min_similarity_threshold=0.0)):
+        with pytest.raises(ValueError, match="above 0"):
+            call()
+    with pytest.raises(TypeError, match="Threshold must be a float"):
+        Copies().find_duplicates(tmp_path / "empty", min_similarity_threshold=1)
+    PHash._check_hamming_distance_bounds(0)  # imagededup's classes keep their ranges
+    CNN._check_threshold_bounds(0.0)
+
+
 def test_a_score_kind_is_the_name_outputs_write() -> None:
     """Programs compare kinds with strings and JSON holds their names: one name per kind (a confidence was written
     as a similarity in JSON and as a confidence in CSV)."""

@@ -107,11 +107,11 @@ def test_remove_never_takes_the_last_copy_and_handles_name_clashes(tmp_path: Pat
     (quarantine / "trip" / "copy.jpg").write_bytes(b"already here")
     (quarantine / "manifest.jsonl").touch()  # (an earlier run's quarantine: a folder of other files is refused)
     runner = CliRunner()
-    res = runner.invoke(main, ["remove", str(album), "-r", "--apply", "--move-to", str(quarantine), "-t", "0"])
+    res = runner.invoke(main, ["remove", str(album), "-r", "--apply", "--move-to", str(quarantine)])
     assert res.exit_code == 0, res.output
     assert (quarantine / "trip" / "copy.1.jpg").exists()  # no overwrite
     assert (quarantine / "trip" / "copy.jpg").read_bytes() == b"already here"
-    res = runner.invoke(main, ["remove", str(album), "-r", "--apply", "--move-to", str(quarantine), "-t", "0"])
+    res = runner.invoke(main, ["remove", str(album), "-r", "--apply", "--move-to", str(quarantine)])
     assert "nothing to move" in res.output
 
 

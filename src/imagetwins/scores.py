@@ -171,16 +171,19 @@ class ScoreKind(str):
     exact: float  # the score of two byte-identical files
     low: float  # the range of valid thresholds
     high: float
+    #: ``low`` itself is no valid threshold: a confidence of 0 would take every pair the search proposes (those the
+    #: check turned away score about 0), copies or not; a person asking for it means "the loosest", not that
+    low_open: bool
     whole: bool  # scores and thresholds are whole numbers (bits)
     #: what a match of this kind is, where the pictures were checked (a confidence: :data:`Verdict.COPY`); None
     #: for a hash or vector that only says two images look alike
     match_verdict: Verdict | None
 
     def __new__(cls, name: str, unit: str, larger_is_closer: bool, exact: float, low: float, high: float,
-                whole: bool, match_verdict: Verdict | None = None) -> ScoreKind:
+                whole: bool, match_verdict: Verdict | None = None, low_open: bool = False) -> ScoreKind:
         self = super().__new__(cls, name)
         self.unit, self.larger_is_closer, self.exact = unit, larger_is_closer, exact
-        self.low, self.high, self.whole = low, high, whole
+        self.low, self.high, self.whole, self.low_open = low, high, whole, low_open
         self.match_verdict = match_verdict
         return self
 
@@ -229,7 +232,8 @@ class ScoreKind(str):
         return float(s.min() if self.larger_is_closer else s.max())
 
     def loosest(self, nbits: int = 64) -> float:
-        """The threshold at which every pair matches (``nbits``: a hash's width, for distances)."""
+        """The threshold at which every pair matches (``nbits``: a hash's width, for distances); the search's own, a
+        confidence's no threshold a person may give (:attr:`low_open`)."""
         if self.whole:
             return nbits
         return self.low
@@ -268,13 +272,16 @@ class ScoreKind(str):
         try:
             ok = not isinstance(threshold, bool) and self.low <= threshold <= high
             ok = ok and (not self.whole or threshold == int(threshold))
+            ok = ok and not (self.low_open and threshold == self.low)
         except (TypeError, ValueError):
             ok = False
         if not ok:
             if self.whole:
                 raise ValueError(f"{method} thresholds are whole bits, 0..{nbits}")
             plural = "cosine similarities" if self is SIMILARITY else "verification confidences"
-            raise ValueError(f"{method} thresholds are {plural} in {self.low:g}..{self.high:g}")
+            above = (f", above {self.low:g} ({self.low:g} would take every pair the search proposes, copies or not)"
+                     if self.low_open else "")
+            raise ValueError(f"{method} thresholds are {plural} in {self.low:g}..{self.high:g}{above}")
         return int(threshold) if self.whole else float(threshold)
 
 
@@ -283,7 +290,7 @@ DISTANCE = ScoreKind("distance", "bits", False, 0, 0, 64, True)
 #: cosine similarity of two vectors: larger is closer
 SIMILARITY = ScoreKind("similarity", "cosine similarity", True, 1.0, -1.0, 1.0, False)
 #: a calibrated probability that two files are copies: larger is closer; a match is a copy (the pictures were checked)
-CONFIDENCE = ScoreKind("confidence", "confidence", True, 1.0, 0.0, 1.0, False, Verdict.COPY)
+CONFIDENCE = ScoreKind("confidence", "confidence", True, 1.0, 0.0, 1.0, False, Verdict.COPY, low_open=True)
 
 _BY_NAME = {str(k): k for k in (DISTANCE, SIMILARITY, CONFIDENCE)}
 _BY_UNIT = {k.unit: k for k in (DISTANCE, SIMILARITY, CONFIDENCE)}

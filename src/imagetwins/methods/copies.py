@@ -19,6 +19,7 @@ from imagetwins.copies import COPIES_METHOD, CopyRecord, CopyRows
 from imagetwins.encoders import get_encoder
 from imagetwins.io import progress_shown
 from imagetwins.methods.hashing import check_outfile, images_in, no_input_error, save_json
+from imagetwins.scores import CONFIDENCE
 from imagetwins.verify import DEFAULT_CONFIDENCE
 
 
@@ -57,9 +58,8 @@ class Copies:
     @staticmethod
     def _check_threshold(thresh: float) -> None:
         if not isinstance(thresh, float):
-            raise TypeError("Threshold must be a float between 0.0 and 1.0")
-        if not 0.0 <= thresh <= 1.0:
-            raise ValueError("Threshold must be a float between 0.0 and 1.0")
+            raise TypeError("Threshold must be a float above 0.0, at most 1.0")
+        CONFIDENCE.check_threshold(thresh, method="Copies")  # the one check of a confidence (0 refused)
 
     def find_duplicates(self, image_dir=None, encoding_map: dict | None = None,
                         min_similarity_threshold: float | None = None, scores: bool = False,
@@ -70,7 +70,8 @@ class Copies:
         Parameters
         ----------
         min_similarity_threshold : float, optional
-            Verification confidence in [0, 1] a pair needs; default :attr:`default_threshold`.
+            Verification confidence in (0, 1] a pair needs; default :attr:`default_threshold`. 0 is refused: it would
+            take every pair the search proposes, copies or not.
         scores : bool
             Return ``(name, confidence)`` tuples.
 
