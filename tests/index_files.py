@@ -1,16 +1,22 @@
 """What other writers and damage do to an index file, for the hostile tests: the one place tests touch the
 index's SQL. Everything else reads an index through its API (``Index.stats``, ``load``, ``digests``,
 ``pair_scores``, ``errors``); these functions stand for what no API should offer: an index written by an
-imagetwins with other parameters or a newer schema, one made before a table existed, a damaged row.
+imagetwins with other parameters or a newer schema, one made before a table existed, a damaged row; and an index
+no one may write (:func:`read_only`).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import sqlite3
+import subprocess
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
+
+import pytest
 
 
 @contextmanager
@@ -196,3 +202,38 @@ def store_as_unreadable(db: Path, file_name: str, reason: str) -> None:
         [fid] = con.execute("SELECT id FROM files WHERE name = ?", (file_name,)).fetchone()
         con.execute("DELETE FROM encodings WHERE file_id = ?", (fid,))
         con.execute("UPDATE files SET error = ?, digest = NULL WHERE id = ?", (reason, fid))
+
+
+@contextmanager
+def held_by_a_writer(db: Path) -> Iterator[None]:
+    """As if another imagetwins were storing into ``db`` (an update under way): its write lock held meanwhile."""
+    con = sqlite3.connect(db, isolation_level=None, timeout=30)
+    try:
+        con.execute("BEGIN IMMEDIATE")
+        yield
+    finally:
+        if con.in_transaction:
+            con.execute("ROLLBACK")
+        con.close()
+
+
+@contextmanager
+def read_only(*paths: Path) -> Iterator[None]:
+    """Make files and folders unwritable, even for root (chattr +i), and undo it afterwards."""
+    if os.geteuid() != 0:
+        modes = [p.stat().st_mode for p in paths]
+        for p in paths:
+            p.chmod(0o555 if p.is_dir() else 0o444)
+        try:
+            yield
+        finally:
+            for p, m in zip(paths, modes):
+                p.chmod(m)
+        return
+    if shutil.which("chattr") is None or subprocess.run(["chattr", "+i", *map(str, paths)],
+                                                        capture_output=True).returncode:
+        pytest.skip("running as root on a file system without chattr +i: cannot make a file read-only")
+    try:
+        yield
+    finally:
+        subprocess.run(["chattr", "-i", *map(str, paths)], check=True)

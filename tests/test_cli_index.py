@@ -3,19 +3,16 @@ does not hold, and keeping every stored method and the per-folder cache complete
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
 import re
 import shutil
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from index_files import someone_elses_database
+from index_files import read_only, someone_elses_database
 
 from imagetwins.cli import main
 from imagetwins.index import Index, default_cache_path
@@ -40,28 +37,6 @@ def one_clear_line(res, *words: str) -> None:
 
 def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-@contextlib.contextmanager
-def read_only(*paths: Path) -> Iterator[None]:
-    """Make files and folders unwritable, even for root (chattr +i), and undo it afterwards."""
-    if os.geteuid() != 0:
-        modes = [p.stat().st_mode for p in paths]
-        for p in paths:
-            p.chmod(0o555 if p.is_dir() else 0o444)
-        try:
-            yield
-        finally:
-            for p, m in zip(paths, modes):
-                p.chmod(m)
-        return
-    if shutil.which("chattr") is None or subprocess.run(["chattr", "+i", *map(str, paths)],
-                                                        capture_output=True).returncode:
-        pytest.skip("running as root on a file system without chattr +i: cannot make a file read-only")
-    try:
-        yield
-    finally:
-        subprocess.run(["chattr", "-i", *map(str, paths)], check=True)
 
 
 @pytest.fixture

@@ -7,13 +7,14 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from index_files import rewrite_identity, set_schema_version
+from index_files import held_by_a_writer, read_only, rewrite_identity, set_schema_version
 
 from imagetwins.cli import main
 from imagetwins.finder import find_duplicate_groups
@@ -85,6 +86,62 @@ def test_query_equals_find_duplicates(tmp_path: Path, collection: Path) -> None:
     for i, j in zip(result.pairs.left.tolist(), result.pairs.right.tolist()):
         expected |= {(result.files[i], result.files[j]), (result.files[j], result.files[i])}
     assert matched == expected and len(expected) == 4
+
+
+def _index_files(db: Path) -> dict[str, tuple[bytes, int]]:
+    return {q.name: (q.read_bytes(), q.stat().st_mtime_ns) for q in sorted(db.parent.glob(db.name + "*"))}
+
+
+@pytest.mark.integration
+def test_opening_an_index_writes_nothing_and_a_read_only_one_is_queried(tmp_path: Path, datasets: Path) -> None:
+    """``Index(path)`` registered its default ``phash`` in an index made with another method: the file changed though
+    nothing was stored; and every open took the write lock (for its schema), so an open while another process
+    updated the index waited for it (up to a minute). Opening writes nothing and takes no lock; a method is
+    registered by the update that stores it; an index no one may write (mode 0444 in a read-only folder, chattr +i
+    for root) is still opened read-only and queried."""
+    from PIL import Image
+
+    photos = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[:6]
+    folder, outside = tmp_path / "photos", tmp_path / "new"
+    folder.mkdir()
+    outside.mkdir()
+    for p in photos:
+        shutil.copy(p, folder / p.name)
+    Image.open(photos[0]).resize((240, 160)).save(outside / "small.jpg", quality=85)
+    db = tmp_path / "idx" / "dhash.db"
+    db.parent.mkdir()
+    with Index(db, methods=["dhash"]) as idx:
+        idx.update(folder)
+    before = _index_files(db)
+    want = [(str(outside / "small.jpg"), str(folder / photos[0].name))]
+    for methods in (("phash",), ("dhash", "ahash"), ()):
+        with Index(db, methods=methods) as idx:
+            assert idx.stored_methods() == ["dhash"]
+            assert [(q, r) for q, r, _ in idx.query(outside, "dhash")] == want
+            assert idx.stats()["encodings"] == {"dhash": 6}
+            idx.find_duplicates("dhash")
+        assert _index_files(db) == before, f"opening with {methods} wrote the index"
+    with held_by_a_writer(db):
+        opened: list[list[str]] = []
+
+        def open_it() -> None:
+            with Index(db, methods=["dhash"]) as idx:
+                opened.append(idx.stored_methods())
+
+        opener = threading.Thread(target=open_it, daemon=True)
+        opener.start()
+        opener.join(10)
+        assert opened == [["dhash"]], "opening waited for another process's update"
+    with read_only(db, db.parent):
+        with Index(db, methods=["dhash"], readonly=True) as idx:
+            assert [(q, r) for q, r, _ in idx.query(outside, "dhash")] == want
+            assert idx.stats()["files"] == 6
+        with pytest.raises(IndexFileError, match="cannot write to the index"):
+            Index(db)
+    assert _index_files(db) == before
+    with Index(db) as idx:  # (phash, the default, is registered by the update that stores it)
+        stats = idx.update(folder)
+        assert stats.completed == 6 and idx.stored_methods() == ["dhash", "phash"]
 
 
 @pytest.mark.unit

@@ -371,6 +371,12 @@ _MIGRATIONS: dict[int, list[str]] = {}
 
 
 @functools.cache
+def _schema_objects() -> frozenset[tuple[str, str]]:
+    """(type, name) of every table, view, index and trigger :data:`_SCHEMA` makes, as ``sqlite_master`` lists them."""
+    return frozenset(re.findall(r"CREATE (TABLE|VIEW|INDEX|TRIGGER) IF NOT EXISTS (\w+)", _SCHEMA))
+
+
+@functools.cache
 def _own_columns() -> dict[str, frozenset[str]]:
     """Each table imagetwins makes -> the columns every imagetwins that made it wrote (those added later,
     ``_ADDED_COLUMNS``, left out: a file made before lacks them until a writable open adds them)."""
@@ -479,7 +485,8 @@ class Index:
         imagetwins index (text, corrupt, someone else's SQLite database) is refused and left untouched.
     methods : sequence of str
         Methods this index keeps. An index made with other parameters for the same method name is
-        refused rather than silently mixed.
+        refused rather than silently mixed. A new index is made with them; opening an index already made
+        writes nothing (a method new to it is registered by the :meth:`update` that stores it).
     readonly : bool
         Open for reading only (``query``, ``load``, ``stats``): nothing is ever written, and a
         read-only file or folder works.
@@ -538,8 +545,9 @@ class Index:
         self.db: sqlite3.Connection | None = None
         try:
             self.db = self._connect(create_folder)
-            self._init_schema()
-            self._check_encoders(self.methods, upgrade=self.upgrade, begin=False)
+            made = self._init_schema()
+            # (a new index is made with its methods; an index already there is not written by opening it)
+            self._check_encoders(self.methods, upgrade=self.upgrade, begin=False, register=made)
         except sqlite3.Error as exc:
             self.close()
             raise self._explain(exc) from None
@@ -622,7 +630,9 @@ class Index:
         return db
 
     # -- schema ---------------------------------------------------------------------------------
-    def _init_schema(self) -> None:
+    def _init_schema(self) -> bool:
+        """Check the file is an index of ours (and make or migrate its schema where it may be written); whether the
+        file was no index yet (made now)."""
         tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         altered = _altered_table(self.db, tables) if tables else None
         if altered is not None:  # (an index of ours changed by hand or by another program: a cache is made again)
@@ -644,11 +654,23 @@ class Index:
             if _schema_number(row[0]) != SCHEMA_VERSION:
                 raise IndexMismatchError(f"{self.path} has index schema {row[0]}; this "
                                          f"imagetwins reads schema {SCHEMA_VERSION}")
-            return
-        # only now that the file is known to be ours (or empty) may it be changed
-        self.db.execute("PRAGMA journal_mode=WAL")
+            return False
+        row = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() if tables else None
+        version = None if row is None else _schema_number(row[0])
+        if row is not None and version is None:
+            raise IndexDamagedError(f"{self.path} is damaged (its schema version is {_shown(row)})")
+        if version is not None and version > SCHEMA_VERSION:
+            raise IndexMismatchError(f"{self.path} was written by a newer imagetwins (schema {version} > "
+                                     f"{SCHEMA_VERSION}); upgrade imagetwins")
+        # only now that the file is known to be ours (or empty) may it be changed, and only where it must be: an index
+        # of this schema is opened without a write (a backup's copy, a file another reader holds)
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA foreign_keys=ON")
+        if version == SCHEMA_VERSION and self._schema_complete():
+            if self.db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                self.db.execute("PRAGMA journal_mode=WAL")
+            return False
+        self.db.execute("PRAGMA journal_mode=WAL")
         with self._transaction():
             for stmt in _SCHEMA.strip().split(";\n"):
                 if stmt.strip():
@@ -658,31 +680,37 @@ class Index:
                 for column, kind in columns:
                     if column not in have:
                         self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
-            row = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
             if row is None:
                 self.db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
                 self.db.execute("INSERT INTO meta VALUES ('created', ?)", (time.strftime("%Y-%m-%dT%H:%M:%S"),))
-                return
-            version = _schema_number(row[0])
-            if version is None:
-                raise IndexDamagedError(f"{self.path} is damaged (its schema version is {_shown(row)})")
-            if version > SCHEMA_VERSION:
-                raise IndexMismatchError(f"{self.path} was written by a newer imagetwins (schema {version} > "
-                                  f"{SCHEMA_VERSION}); upgrade imagetwins")
+                return True
             for v in range(version + 1, SCHEMA_VERSION + 1):
                 for stmt in _MIGRATIONS.get(v, []):
                     self.db.execute(stmt)
-            self.db.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION),))
+            if version != SCHEMA_VERSION:
+                self.db.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION),))
+        return False
+
+    def _schema_complete(self) -> bool:
+        """Whether the file holds every table, index, view, trigger and column of :data:`_SCHEMA` (an index an older
+        imagetwins of this schema made may lack one added since: made on open)."""
+        held = set(self.db.execute("SELECT upper(type), name FROM sqlite_master"))
+        if not _schema_objects() <= held:
+            return False
+        return all({r[1] for r in self.db.execute(f"PRAGMA table_info({table})")} >= {c for c, _ in columns}
+                   for table, columns in _ADDED_COLUMNS.items())
 
     @_explained
     def stored_methods(self) -> list[str]:
         """The methods this index holds encodings for (its registered encoders)."""
         return sorted(r[0] for r in self.db.execute("SELECT method FROM encoders"))
 
-    def _check_encoders(self, methods: Sequence[str], upgrade: bool = False, begin: bool = True) -> None:
+    def _check_encoders(self, methods: Sequence[str], upgrade: bool = False, begin: bool = True,
+                        register: bool = True) -> None:
         """Refuse methods stored with other parameters (with ``upgrade``, on an index opened with :attr:`upgrade`:
         mark their rows to be made again instead, :meth:`_begin_upgrade`, when ``begin``, else leave them to the
-        update that does); register new ones (unless read-only)."""
+        update that does); register new ones (unless read-only, or not ``register``: opening an index writes
+        nothing, a method new to it is registered by the update that stores its encodings)."""
         todo = [m for m in methods if m not in self._verified]
         if not todo:
             return
@@ -711,11 +739,12 @@ class Index:
             if m in stored and stored[m] != want:
                 raise IndexMismatchError(self._outdated_line(m, stored[m], want))
         new = [m for m in todo if m not in stored]
-        if new and not self.readonly:
+        registered = register and not self.readonly
+        if new and registered:
             with self._transaction():
                 self.db.executemany("INSERT OR IGNORE INTO encoders VALUES (?, ?)",
                                     [(m, json.dumps(encoder_identity(m), sort_keys=True)) for m in new])
-        self._verified.update(m for m in todo if m not in old and (m in stored or not self.readonly))
+        self._verified.update(m for m in todo if m not in old and (m in stored or registered))
 
     def _other_upgrade(self, method: str, other: str) -> None:
         """``method``'s rows are this imagetwins's identity, but another imagetwins (making ``other``) began an upgrade
@@ -1413,8 +1442,8 @@ class Index:
         IndexMismatchError
             The index holds no encodings of ``method`` (naming those it holds), rather than an empty
             answer that would read as "no duplicates"; also where the method is registered but none of the
-            index's readable files has its encoding (``Index(path)`` registers its default ``phash`` in an index
-            ``index update`` made with ``copies``: a query of it answered ``[]``, "no match", without a word).
+            index's readable files has its encoding (a method registered by an update that stored none of its
+            encodings: a query of it answered ``[]``, "no match", without a word).
         """
         name = self.require(method)
         key = f"{name}|{root}|{recursive}"
