@@ -19,6 +19,20 @@ ROOT = Path(__file__).resolve().parents[1]
 DATASETS = Path(os.environ.get("IMAGETWINS_DATASETS") or ROOT.parent / "shared" / "datasets")
 HOLIDAYS = DATASETS / "holidays-half"
 
+
+def need_datasets(*folders: str, script: str = "") -> None:
+    """Stop with one line naming the first of ``folders`` (under :data:`DATASETS`, e.g. ``"photos-public/images"``)
+    that holds no JPEG: a copy of the repository without ``../shared`` found no photos and went on to fail deep
+    inside a measurement (or to measure nothing)."""
+    for folder in folders:
+        path = DATASETS / folder
+        if not path.is_dir() or next(path.glob("*.jpg"), None) is None:
+            how = ("IMAGETWINS_DATASETS" if os.environ.get("IMAGETWINS_DATASETS")
+                   else "../shared/datasets beside the repository; or set IMAGETWINS_DATASETS")
+            what = "holds no JPEG" if path.is_dir() else "is missing"
+            sys.exit(f"{script or Path(sys.argv[0]).name}: the dataset folder {path} {what} (the datasets are read "
+                     f"from {DATASETS}: {how})")
+
 # Each case runs in a fresh interpreter and prints one JSON line: {"seconds": ..., "n": ..., "rss_mb": ...}
 PRELUDE = """
 import json, resource, sys, time

@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import quality_table  # noqa: E402
-from _common import DATASETS, write_section  # noqa: E402
+from _common import DATASETS, need_datasets, write_section  # noqa: E402
 
 from imagetwins import copies, hashing, search, verify  # noqa: E402
 from imagetwins.edits import EDITS, edit_of, make_transformed_set  # noqa: E402
@@ -586,7 +586,17 @@ def families_main(args) -> None:
     print("quality table rows:", values, flush=True)
     if not args.no_write:
         write_section("quality-families", "Quality on everyday edit families (held out)", table)
-        quality_table.set_values(values, measured)
+        write_rows(values, measured)
+
+
+def write_rows(values: dict[str, float], measured: dict[str, str]) -> None:
+    """The target rows into quality_table.json, and BENCHMARKS.md's table made from them: a row's hand-written text
+    is kept while its value holds, else set aside (said here, to be merged by hand); this run's texts printed."""
+    for row_id, text in measured.items():
+        print(f"  {row_id}: {text}")
+    for row_id in quality_table.set_values(values, measured):
+        print(f"quality_table.json: {row_id}'s value changed; its hand-written text is kept under 'earlier': merge "
+              "what still holds into 'measured'", flush=True)
 
 
 def family_rows(held_best: dict, held_default: tuple, held_family_recall: dict, same_scene: np.ndarray,
@@ -655,6 +665,8 @@ def main() -> None:
     args = ap.parse_args()
     global VOTE_K, REUSE_ENCODINGS
     VOTE_K, REUSE_ENCODINGS = args.votes_k, args.reuse_encodings
+    need_datasets("photos-public/images", "ukbench-600/images", "camera-photos/images",
+                  "imagededup-testdata/base_images", *(["holidays-half/images"] if args.families else []))
     if args.families:
         families_main(args)
         return
@@ -910,7 +922,7 @@ def main() -> None:
     print("quality table rows:", values, flush=True)
     if not args.no_write:
         write_section("quality-heldout", "Quality on held-out photos: copies, not look-alikes", table)
-        quality_table.set_values(values, measured)  # the target rows, and BENCHMARKS.md's table made from them
+        write_rows(values, measured)
     (work / "last-results.json").write_text(json.dumps({"lines": lines}))
 
 

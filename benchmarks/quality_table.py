@@ -9,7 +9,8 @@
 limit, the value last measured and by what. Rows measured by a test are checked against their limit on
 every run of ``pytest -m quality`` (``tests/quality_limits.py`` reads the limits); rows measured by a
 benchmark are written by it through :func:`set_values` when it is re-run (``benchmarks/quality.py`` and
-``--families``: values, the 'measured' text, and this section of BENCHMARKS.md made again).
+``--families``: values, the 'measured' text, and this section of BENCHMARKS.md made again; a 'measured' text a
+person wrote is kept, or set aside in the row's 'earlier' when the value changes).
 """
 
 from __future__ import annotations
@@ -88,28 +89,44 @@ def record(log: Path, path: Path = TABLE) -> list[str]:
     return updated
 
 
-def set_values(values: dict[str, float], measured: dict[str, str] | None = None, path: Path = TABLE) -> None:
-    """For a benchmark that measured some rows: set their values (and the 'measured' text where given; a row
-    whose value changes without a new text shows the bare number), write the table and BENCHMARKS.md's section.
-    E.g. at the end of benchmarks/quality.py: ``quality_table.set_values({"cnn-ukbench-map": 0.994})``."""
+def set_values(values: dict[str, float], measured: dict[str, str] | None = None, path: Path = TABLE) -> list[str]:
+    """For a benchmark that measured some rows: set their values and 'measured' texts, write the table and
+    BENCHMARKS.md's section. E.g. at the end of benchmarks/quality.py: ``quality_table.set_values({"cnn-ukbench-map":
+    0.994})``. Returns the ids of the rows whose hand-written text the new value set aside, to be merged by hand.
+
+    A row's text is the benchmark's (``measured``, else the bare number) unless a person wrote it: a text other than
+    the one this function last wrote there (kept in the row's ``generated``) is theirs. Theirs is never replaced
+    without a trace: while the row's value stays what it was it is kept (it speaks of this very number); where the
+    value changes, the benchmark's text takes its place and theirs goes to the row's ``earlier`` (with the value it
+    spoke of), which BENCHMARKS.md does not show."""
     table = json.loads(path.read_text(encoding="utf-8"))
     known = {row["id"]: row for row in table["rows"]}
     unknown = set(values) - set(known)
     if unknown:
         raise KeyError(f"no such rows in {path.name}: {', '.join(sorted(unknown))}")
+    set_aside = []
     for row_id, value in values.items():
         row = known[row_id]
-        if row["value"] != value:
-            row["measured"] = None
-        row["value"] = value
-        if measured and row_id in measured:
-            row["measured"] = measured[row_id]
+        text = (measured or {}).get(row_id)
+        written = row.get("measured")
+        by_hand = written is not None and written != row.get("generated")
+        if by_hand and row["value"] == value:
+            continue
+        if by_hand:
+            row["earlier"] = {"value": row["value"], "measured": written}
+            set_aside.append(row_id)
+        row["value"], row["measured"] = value, text
+        if text is None:
+            row.pop("generated", None)
+        else:
+            row["generated"] = text
     path.write_text(json.dumps(table, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     if path == TABLE:
         sys.path.insert(0, str(ROOT / "benchmarks"))
         from _common import write_section
 
         write_section(SECTION, TITLE, render(load()))
+    return set_aside
 
 
 def main() -> int:

@@ -239,3 +239,23 @@ def test_explain_asks_each_method_and_loads_no_verification_for_a_hash(album: Pa
     found = explain(a, b, ["dihedral", "copies"])
     assert found.verified_by == "copies" and len(found.rows) == 2
     assert found.verification.confidence >= 0.9 and found.verified_score == found.scores[1].score
+
+
+@pytest.mark.unit
+def test_fewer_than_two_images_have_no_pairs_in_every_door(tmp_path: Path) -> None:
+    """``copies.scored_candidates`` / ``copy_pairs`` (what the benchmarks call) unpacked the candidate search's
+    missing neighbour lists for fewer than two rows (a TypeError traceback from ``benchmarks/quality.py`` run where
+    it found no photos); the search answers no pair, as ``find`` of one image does."""
+    from conftest import synthetic_photo
+
+    from imagetwins import copies
+
+    synthetic_photo(seed=3).save(tmp_path / "one.jpg")
+    rows = get_encoder("copies").encode_files([tmp_path / "one.jpg"]).encodings
+    for records in ([], rows, list(rows)):
+        found = copies.scored_candidates(records, with_marks=True)
+        assert [(len(a), a.dtype) for a in found] == [(0, np.int64), (0, np.int64), (0, np.int32), (0, np.float32),
+                                                      (0, np.uint8)]
+        assert len(copies.copy_pairs(records)) == 0
+    assert find_duplicate_groups(tmp_path, "copies").groups == []
+    assert Copies(verbose=False).find_duplicates(tmp_path) == {"one.jpg": []}

@@ -1858,6 +1858,9 @@ def scored_candidates(records: Sequence, threshold: float = DEFAULT_CONFIDENCE, 
 
 def _scored_candidates(records, threshold, workers, hash_sure, pair_scores, checks, rounds, bar, vote_k,
                        **candidates):
+    if len(records) < 2:  # no pair (one image; a benchmark that found no photos): no search, nothing to check
+        e = np.empty(0, np.int64)
+        return e, e, np.empty(0, np.int32), np.empty(0, np.float32), np.empty(0, np.uint8)
     hashes, vectors, sides, alt = stack_rows(records)  # (CopyRows: its columns, no copy)
     # the candidate search of an earlier run over these contents, kept with the pair scores: only new rows are
     # searched, and the pairs it scored keep their confidence (imagetwins.candidates)

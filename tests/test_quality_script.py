@@ -1,0 +1,63 @@
+"""benchmarks/quality.py and its table writer, without running a measurement: a copy of the repository without the
+datasets is told so in one line, and a re-run keeps the 'measured' text a person wrote in quality_table.json."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+import quality_table  # noqa: E402
+
+pytestmark = pytest.mark.unit
+
+
+def test_quality_without_the_datasets_names_the_missing_folder_in_one_line(tmp_path: Path) -> None:
+    """Run from a copy of the repository without ../shared, quality.py found no photos, made sets of nothing and
+    ended in a traceback deep inside the copies search (or a read of a missing ukbench file)."""
+    for families in ([], ["--families"]):
+        run = subprocess.run([sys.executable, str(REPO / "benchmarks" / "quality.py"), "--no-write", "--workdir",
+                              str(tmp_path / "work"), *families], capture_output=True, text=True, timeout=120,
+                             env={**os.environ, "IMAGETWINS_DATASETS": str(tmp_path / "none")})
+        assert run.returncode != 0 and run.stdout == ""
+        assert run.stderr.splitlines() == [
+            f"quality.py: the dataset folder {tmp_path / 'none' / 'photos-public' / 'images'} is missing (the datasets "
+            f"are read from {tmp_path / 'none'}: IMAGETWINS_DATASETS)"], run.stderr
+        assert not (tmp_path / "work").exists()
+
+
+def _table(path: Path, *rows: dict) -> Path:
+    path.write_text(json.dumps({"about": "a test", "rows": [
+        {"id": r["id"], "by": "benchmarks/quality.py", "target": "t", "op": ">=", "limit": 0.5, **r} for r in rows]}))
+    return path
+
+
+def test_a_rerun_keeps_the_text_a_person_wrote(tmp_path: Path) -> None:
+    """quality.py's write replaced each row's 'measured' text with its own shorter one, losing what a person had
+    added (which re-shots were the false pairs, what the EXIF decides). A hand-written text stays while its value
+    holds; where the value changes it is set aside in 'earlier' and named; a text the benchmark wrote is replaced."""
+    table = _table(tmp_path / "t.json",
+                   {"id": "same", "value": 0.9, "measured": "**0.9** (4 false pairs: 108400/108401 ...)"},
+                   {"id": "moved", "value": 0.8, "measured": "**0.8**, all re-shots of the tuning groups"},
+                   {"id": "bare", "value": 0.7, "measured": None})
+    set_aside = quality_table.set_values({"same": 0.9, "moved": 0.85, "bare": 0.75},
+                                         {"same": "**0.9**", "moved": "**0.85**", "bare": "**0.75**"}, path=table)
+    rows = quality_table.load(table)
+    assert set_aside == ["moved"]
+    assert rows["same"]["measured"] == "**0.9** (4 false pairs: 108400/108401 ...)" and "earlier" not in rows["same"]
+    assert rows["moved"]["measured"] == "**0.85**" and rows["moved"]["value"] == 0.85
+    assert rows["moved"]["earlier"] == {"value": 0.8, "measured": "**0.8**, all re-shots of the tuning groups"}
+    assert rows["bare"]["measured"] == "**0.75**"
+    # the benchmark's own text is its to replace, the value the same or not
+    assert quality_table.set_values({"moved": 0.85, "bare": 0.76}, {"moved": "**0.850**", "bare": "**0.76**"},
+                                    path=table) == []
+    rows = quality_table.load(table)
+    assert (rows["moved"]["measured"], rows["bare"]["measured"]) == ("**0.850**", "**0.76**")
+    assert "| **0.850** |" in quality_table.render(rows) and "earlier" not in quality_table.render(rows)
