@@ -158,6 +158,72 @@ def test_bad_input_raises_a_clear_reason(tmp_path: Path, photo: Path, make, reas
     assert str(bad) in str(info.value)
 
 
+def _tiff_header_bomb(width: int, height: int, compression: int) -> bytes:
+    """A one-strip grey TIFF that declares ``width`` x ``height`` and holds 300 compressed bytes (8: deflate, 5: LZW
+    of nothing sensible): Pillow hands it to libtiff, which says what is wrong on stderr by itself."""
+    payload = zlib.compress(bytes(300)) if compression == 8 else b"\x80\x00\x20\x40\x7f" * 8
+    tags = [(256, 4, width), (257, 4, height), (258, 3, 8), (259, 3, compression), (262, 3, 1), (273, 4, 0),
+            (277, 3, 1), (278, 4, height), (279, 4, len(payload))]
+    data_at = 8 + 2 + 12 * len(tags) + 4
+    ifd = b"".join(struct.pack("<HHIHH", tag, kind, 1, value, 0) if kind == 3 else
+                   struct.pack("<HHII", tag, kind, 1, data_at if tag == 273 else value) for tag, kind, value in tags)
+    return b"II*\x00" + struct.pack("<IH", 8, len(tags)) + ifd + struct.pack("<I", 0) + payload
+
+
+@pytest.mark.unit
+def test_huge_declared_sizes_are_one_line_and_no_library_prints_its_own(tmp_path: Path, capfd) -> None:
+    """A file declaring 100-144 million pixels (above Pillow's warning limit, below ours) had Pillow print its
+    DecompressionBombWarning beside our reason, and a TIFF's damaged data had libtiff print its own line on stderr
+    ("ZIPDecode: Not enough data at scanline 0 ..."): the reason is ours alone, in one line, libtiff's words in it;
+    a program's own Pillow decode still hears libtiff (its handlers are only ours while we decode)."""
+    import warnings
+
+    cases = {"bomb.png": (_png_header_only(12_000, 12_000), "corrupt image data|truncated"),
+             "zip.tif": (_tiff_header_bomb(10_000, 10_000, 8), r"corrupt image data \(libtiff: ZIPDecode: Not enough "
+                                                                  r"data at scanline 0 \(short 99999700 bytes\)\)"),
+             "lzw.tif": (_tiff_header_bomb(4_000, 4_000, 5), r"corrupt image data \(libtiff: .*code"),
+             "huge.tif": (_tiff_header_bomb(100_000, 100_000, 8),
+                          r"image too large \(10,000,000,000 pixels > limit 178,956,970: Pillow's")}
+    capfd.readouterr()
+    for name, (data, reason) in cases.items():
+        (tmp_path / name).write_bytes(data)
+        with warnings.catch_warnings(record=True) as shown:
+            warnings.simplefilter("always")
+            for source in (tmp_path / name, data):
+                with pytest.raises(ImageReadError, match=reason) as info:
+                    open_image(source, path_for_messages=None if isinstance(source, Path) else tmp_path / name)
+                assert str(info.value).count("\n") == 0 and str(info.value).startswith(str(tmp_path / name))
+        assert [str(w.message) for w in shown] == [], name
+    assert capfd.readouterr() == ("", ""), "a library printed beside our reason"
+    from imagetwins import decoder_messages
+
+    if decoder_messages._tiff_state.get("installed"):  # (a program's own decode, outside ours: as before)
+        with pytest.raises(OSError), warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            Image.open(io.BytesIO(cases["zip.tif"][0])).load()
+        assert "ZIPDecode: Not enough data" in capfd.readouterr().err
+
+
+@pytest.mark.unit
+def test_quiet_decoder_warnings_overlapping_in_any_order_put_the_filters_back() -> None:
+    """Each decode now keeps Pillow's warnings quiet itself (open_image from a program's threads, not only the
+    encoding loop): ``warnings.catch_warnings`` left in another order than entered (thread A in, B in, A out, B
+    out) kept B's copy of the filters for good. Overlapping quiet spells end with the filters as they were."""
+    import warnings
+
+    from imagetwins.io import quiet_decoder_warnings
+
+    before = list(warnings.filters)
+    first, second = quiet_decoder_warnings(), quiet_decoder_warnings()
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)
+    with warnings.catch_warnings(record=True) as shown:  # (still quiet: the second spell goes on)
+        warnings.warn_explicit("bomb", Image.DecompressionBombWarning, "Image.py", 1, module="PIL.Image")
+    second.__exit__(None, None, None)
+    assert shown == [] and warnings.filters == before
+
+
 @pytest.mark.unit
 def test_directory_named_like_an_image(tmp_path: Path) -> None:
     (tmp_path / "x.jpg").mkdir()

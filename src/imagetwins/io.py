@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from imagetwins.decoder_messages import libtiff_messages, quiet_decoder_warnings
 from imagetwins.raw import (
     RAW_EXTENSIONS,
     RAW_EXTRA_MISSING,
@@ -610,20 +611,6 @@ def _not_regular(mode: int) -> str:
     return f"{kind}, not a regular file: not read"
 
 
-@contextmanager
-def quiet_decoder_warnings() -> Iterator[None]:
-    """Silence Pillow's own warnings (corrupt EXIF, palette transparency, bomb size) while decoding.
-
-    Every file we cannot use is reported once, with its reason, by us; Pillow's extra warnings would
-    only repeat or muddle that. Enter this in the thread that starts the decoding workers: warning
-    filters are process-wide, and changing them from worker threads is not safe.
-    """
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", module=r"PIL\.")
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        yield
-
-
 def open_regular_file(path: str | os.PathLike, follow_symlinks: bool = True,
                       dir_fd: int | None = None) -> io.BufferedReader:
     """Open a file for reading only if it is a regular file, checked on the opened file itself.
@@ -986,10 +973,11 @@ def decode_image(
     data = source if isinstance(source, bytes) else read_bytes(source)
     if not data:
         raise ImageReadError(name, "empty file (0 bytes)")
-    if is_raw_name(name):
-        return _open_raw(data, name, min_size, max_pixels, max_decoded_bytes, min_long_side), None
-    return _decode(data, name, min_size, max_pixels, max_decoded_bytes, exif_orientation,
-                   min_long_side=min_long_side, header=True)
+    with quiet_decoder_warnings():  # (a file we cannot use is one line of ours, never Pillow's warning too)
+        if is_raw_name(name):
+            return _open_raw(data, name, min_size, max_pixels, max_decoded_bytes, min_long_side), None
+        return _decode(data, name, min_size, max_pixels, max_decoded_bytes, exif_orientation,
+                       min_long_side=min_long_side, header=True)
 
 
 def _exif_of(img: Image.Image) -> Image.Exif | None:
@@ -1041,7 +1029,9 @@ def _icon_frame_size(data: bytes) -> tuple[int, int] | None:
 def open_header(source, name=None, formats: list[str] | None = None) -> Iterator[Image.Image]:
     """Pillow's image of ``source`` (an open binary file, or bytes) opened for its header alone (size, format,
     EXIF), among :data:`RASTER_FORMATS` (or ``formats``). An icon, which Pillow decodes while opening, is opened
-    only within the scan's limits and with its cost held in :data:`DECODE_BUDGET` (else :class:`ImageReadError`)."""
+    only within the scan's limits and with its cost held in :data:`DECODE_BUDGET` (else :class:`ImageReadError`).
+    Pillow's warnings (a header declaring more pixels than Pillow's limit) are not shown: the caller says what it
+    cannot use."""
     fh = io.BytesIO(source) if isinstance(source, bytes) else source
     start = fh.tell()
     icon = fh.read(4) == _ICO_MAGIC
@@ -1054,7 +1044,7 @@ def open_header(source, name=None, formats: list[str] | None = None) -> Iterator
         if len(data) > DEFAULT_MAX_BYTES or width * height > DEFAULT_MAX_PIXELS or cost > DEFAULT_MAX_DECODED_BYTES:
             raise ImageReadError(name, f"image too large to decode (an icon frame of {width}x{height} RGBA)")
         fh, held = io.BytesIO(data), DECODE_BUDGET.hold(cost)
-    with held, Image.open(fh, formats=formats or allowed_formats()) as im:
+    with quiet_decoder_warnings(), held, Image.open(fh, formats=formats or allowed_formats()) as im:
         yield im
 
 
@@ -1100,6 +1090,15 @@ def _decode_held(data: bytes, name, min_size: int | None, max_pixels: int, max_d
                  exif_orientation: bool, formats: list[str] | None, turn: Image.Transpose | None,
                  min_long_side: int, header: bool, held: bool):
     """:func:`_decode`; ``held``: its cost is held in :data:`DECODE_BUDGET` already."""
+    with libtiff_messages() as said:  # (libtiff's own lines, never on stderr: the reason of a failure)
+        return _decode_said(data, name, min_size, max_pixels, max_decoded_bytes, exif_orientation, formats, turn,
+                            min_long_side, header, held, said)
+
+
+def _decode_said(data: bytes, name, min_size: int | None, max_pixels: int, max_decoded_bytes: int,
+                 exif_orientation: bool, formats: list[str] | None, turn: Image.Transpose | None,
+                 min_long_side: int, header: bool, held: bool, said: list[str]):
+    """:func:`_decode_held`; ``said``: what libtiff says meanwhile."""
     try:
         img = Image.open(io.BytesIO(data), formats=formats or allowed_formats())
         width, height = img.size
@@ -1137,11 +1136,15 @@ def _decode_held(data: bytes, name, min_size: int | None, max_pixels: int, max_d
             raise ImageReadError(name, "a HEIC/HEIF file pillow-heif cannot read (damaged?)") from exc
         raise ImageReadError(name, UNIDENTIFIED) from exc
     except Image.DecompressionBombError as exc:
-        raise ImageReadError(name, f"image too large (decompression-bomb guard: {exc})") from exc
+        sizes = re.match(r"Image size \((\d+) pixels\) exceeds limit of (\d+) pixels", str(exc))
+        said = f"{int(sizes[1]):,} pixels > limit {int(sizes[2]):,}" if sizes else str(exc)
+        raise ImageReadError(name, f"image too large ({said}: Pillow's decompression-bomb guard)") from exc
     except OSError as exc:
         msg = str(exc)
         if "truncated" in msg.lower():
             raise ImageReadError(name, "truncated or incomplete image data") from exc
+        if said:  # (libtiff's words, not Pillow's "decoder error -2")
+            msg = f"libtiff: {said[0]}"
         raise ImageReadError(name, f"corrupt image data ({msg})") from exc
     except MemoryError as exc:
         raise ImageReadError(name, "not enough memory to decode") from exc

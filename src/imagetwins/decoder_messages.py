@@ -1,0 +1,142 @@
+"""What the decoders say while imagetwins decodes, kept off the terminal: a file we cannot use is reported once, by
+us, with its name and reason (:class:`imagetwins.io.ImageReadError`); the libraries' own lines would only repeat or
+muddle that.
+
+- Pillow's warnings (``DecompressionBombWarning`` for a picture between Pillow's limit and ours, corrupt EXIF,
+  palette transparency) are ignored while any decode of ours runs (:func:`quiet_decoder_warnings`): the warning
+  filters are process-wide, so the first decode to start sets them and the last to end puts them back (entered
+  and left from any thread, in any order).
+- libtiff (which Pillow uses for compressed TIFFs) prints its errors and warnings on stderr from C ("ZIPDecode: Not
+  enough data at scanline 0", "tempfile.tif: Using code not yet in table"): its handlers are replaced, once, by
+  one that keeps each decoding thread's messages (:func:`libtiff_messages`: a failure's reason) and passes every
+  other thread's on to the handlers that were there (a program's own Pillow decode prints as before).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import sys
+import threading
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from PIL import Image
+
+_quiet_lock = threading.Lock()
+_quiet_depth = 0
+_quiet_filters: warnings.catch_warnings | None = None
+
+
+@contextmanager
+def quiet_decoder_warnings() -> Iterator[None]:
+    """Ignore Pillow's own warnings (corrupt EXIF, palette transparency, bomb size) while decoding, from any thread:
+    the filters are set when the first of the decodes under way starts and put back when the last ends
+    (``warnings.catch_warnings`` alone is not safe across threads: one left before another put back filters that
+    then stayed)."""
+    global _quiet_depth, _quiet_filters
+    with _quiet_lock:
+        if _quiet_depth == 0:
+            _quiet_filters = warnings.catch_warnings()
+            _quiet_filters.__enter__()
+            warnings.filterwarnings("ignore", module=r"PIL\.")
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        _quiet_depth += 1
+    try:
+        yield
+    finally:
+        with _quiet_lock:
+            _quiet_depth -= 1
+            if _quiet_depth == 0:
+                _quiet_filters.__exit__(None, None, None)
+                _quiet_filters = None
+
+
+# -- libtiff ------------------------------------------------------------------------------------------------------
+#: libtiff's handler type: (module, printf format, va_list)
+_TIFF_HANDLER = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_void_p)
+_MESSAGE_BYTES = 300
+_tiff_local = threading.local()
+_tiff_lock = threading.Lock()
+_tiff_state: dict = {}  # "installed": bool; the callbacks and the handlers they replaced, kept alive
+
+
+def _libtiff() -> ctypes.CDLL | None:
+    """The libtiff Pillow's decoder is linked with, as loaded in this process (Linux: /proc/self/maps; else the
+    copy beside Pillow in its wheel); None where there is none to be found (its lines then still print)."""
+    import PIL._imaging  # noqa: F401  (loads libtiff with Pillow's decoders)
+
+    paths: list[str] = []
+    try:
+        with open("/proc/self/maps", encoding="utf-8", errors="replace") as maps:
+            paths = [line.split(None, 5)[-1].strip() for line in maps if "libtiff" in line.rsplit("/", 1)[-1]]
+    except OSError:
+        pass
+    if not paths:
+        pil = Path(Image.__file__).resolve().parent
+        paths = [str(p) for folder in (pil.parent / "pillow.libs", pil / ".dylibs") if folder.is_dir()
+                 for p in folder.glob("libtiff*")]
+    for path in paths:
+        try:
+            return ctypes.CDLL(path)
+        except OSError:
+            continue
+    return None
+
+
+def _install_libtiff_handlers() -> None:
+    """Replace libtiff's error and warning handlers (once per process); nothing where libtiff or the C library's
+    ``vsnprintf`` cannot be found (Windows)."""
+    with _tiff_lock:
+        if _tiff_state.get("installed") is not None:
+            return
+        _tiff_state["installed"] = False
+        if sys.platform == "win32":
+            return
+        try:
+            lib = _libtiff()
+            vsnprintf = ctypes.CDLL(None).vsnprintf
+        except (OSError, AttributeError, ImportError):
+            return
+        if lib is None:
+            return
+        vsnprintf.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_void_p]
+        kept = []
+        for setter_name in ("TIFFSetErrorHandler", "TIFFSetWarningHandler"):
+            setter = getattr(lib, setter_name, None)
+            if setter is None:
+                continue
+            setter.restype, setter.argtypes = ctypes.c_void_p, [ctypes.c_void_p]
+            before: list[_TIFF_HANDLER | None] = [None]
+
+            def handler(module, fmt, ap, before=before):
+                messages = getattr(_tiff_local, "messages", None)
+                if messages is None:  # not one of our decodes: as libtiff would have
+                    if before[0] is not None:
+                        before[0](module, fmt, ap)
+                    return
+                text = ctypes.create_string_buffer(_MESSAGE_BYTES)
+                vsnprintf(text, _MESSAGE_BYTES, fmt, ap)
+                line = text.value.decode("utf-8", "replace")
+                where = (module or b"").decode("utf-8", "replace")
+                # (the file's name is Pillow's "tempfile.tif": said by the caller, with the real name)
+                messages.append(f"{where}: {line}" if where and where != "tempfile.tif" else line)
+
+            callback = _TIFF_HANDLER(handler)
+            previous = setter(ctypes.cast(callback, ctypes.c_void_p))
+            before[0] = _TIFF_HANDLER(previous) if previous else None
+            kept.append(callback)
+        _tiff_state.update(installed=True, callbacks=kept)
+
+
+@contextmanager
+def libtiff_messages() -> Iterator[list[str]]:
+    """The messages libtiff gives while this thread decodes inside (a list, filled as they come), never printed."""
+    _install_libtiff_handlers()
+    outer = getattr(_tiff_local, "messages", None)
+    _tiff_local.messages = messages = [] if outer is None else outer
+    try:
+        yield messages
+    finally:
+        _tiff_local.messages = outer
