@@ -1061,20 +1061,11 @@ def _flat_share(region: tuple[np.ndarray, np.ndarray, np.ndarray]) -> float | No
 
 def _gradient_share(region: tuple[np.ndarray, np.ndarray, np.ndarray]) -> float:
     """As :func:`_flat_share` (of a region it measured), the share within :data:`PADDING_SPREAD` grey levels of the
-    plane of grey levels fitted to it (:func:`_gradient`)."""
+    plane of grey levels fitted to it (:func:`_plane`: every :data:`GRADIENT_STRIDE`-th pixel, a share tells as well,
+    on the normal equations, a third of lstsq's time)."""
     thumb, _, outside = region
-    ys, xs = np.nonzero(outside)
-    ys, xs = ys[::GRADIENT_STRIDE], xs[::GRADIENT_STRIDE]  # (a share: every third pixel tells it as well)
-    values = thumb[ys, xs].astype(np.float64)
-    design = np.column_stack([np.ones_like(values), xs, ys])
-    # _gradient's fit (refitted twice on the closest nine tenths), on the normal equations: a third of lstsq's time
     try:
-        coef = np.linalg.solve(design.T @ design, design.T @ values)
-        for _ in range(2):
-            off = np.abs(values - design @ coef)
-            near = off <= max(_percentile(off, 90), 1.0)
-            sub = np.ascontiguousarray(design[near].T)
-            coef = np.linalg.solve(sub @ sub.T, sub @ values[near])
+        values, design, coef = _plane(thumb, outside, GRADIENT_STRIDE, normal=True)
         level = design @ coef
     except np.linalg.LinAlgError:  # the pixels on one line: lstsq's least-norm plane
         values = thumb[outside].astype(np.float64)
@@ -1107,18 +1098,35 @@ def _padding_beyond(x: ImageFeatures, other: np.ndarray,
     return False
 
 
-def _gradient(image: np.ndarray, where: np.ndarray):
-    """The plane of grey levels ``a + b x + c y`` that fits ``image`` over the pixels ``where`` (least squares, refitted
-    twice on the closest nine tenths: a few stray pixels do not tilt it); returns the plane as a function of a mask of
-    pixels (their levels on it, in the mask's order)."""
+def _plane(image: np.ndarray, where: np.ndarray, stride: int = 1, normal: bool = False
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The plane of grey levels ``a + b x + c y`` that fits ``image`` over the pixels ``where`` (every ``stride``-th),
+    least squares refitted twice on the closest nine tenths (a few stray pixels do not tilt it): (the pixels' levels,
+    their design rows ``1, x, y``, the coefficients). ``normal``: solved on the normal equations (``LinAlgError``
+    where the pixels lie on one line), else by lstsq."""
     ys, xs = np.nonzero(where)
-    values = image[where].astype(np.float64)
+    ys, xs = ys[::stride], xs[::stride]
+    values = image[ys, xs].astype(np.float64)
     design = np.column_stack([np.ones_like(values), xs, ys])
-    coef = np.linalg.lstsq(design, values, rcond=None)[0]
+    if normal:
+        coef = np.linalg.solve(design.T @ design, design.T @ values)
+    else:
+        coef = np.linalg.lstsq(design, values, rcond=None)[0]
     for _ in range(2):
         off = np.abs(values - design @ coef)
-        keep = off <= max(_percentile(off, 90), 1.0)
-        coef = np.linalg.lstsq(design[keep], values[keep], rcond=None)[0]
+        near = off <= max(_percentile(off, 90), 1.0)
+        if normal:
+            sub = np.ascontiguousarray(design[near].T)
+            coef = np.linalg.solve(sub @ sub.T, sub @ values[near])
+        else:
+            coef = np.linalg.lstsq(design[near], values[near], rcond=None)[0]
+    return values, design, coef
+
+
+def _gradient(image: np.ndarray, where: np.ndarray):
+    """The plane of grey levels that fits ``image`` over the pixels ``where`` (:func:`_plane`, by lstsq) as a
+    function of a mask of pixels (their levels on it, in the mask's order)."""
+    coef = _plane(image, where)[2]
 
     def level(mask: np.ndarray) -> np.ndarray:
         my, mx = np.nonzero(mask)
