@@ -73,7 +73,8 @@ def expected_section(rows: dict[str, dict]) -> str:
 
 def record(log: Path, path: Path = TABLE) -> list[str]:
     """Set each test-measured row's value to the worst value logged for it (the lowest for a lower limit, the
-    highest for an upper one); returns the ids updated."""
+    highest for an upper one); returns the ids updated. A row's hand-written text is kept while its value holds, else
+    set aside in 'earlier' (as :func:`set_values`): it spoke of the old number."""
     seen: dict[str, list[float]] = {}
     for line in log.read_text(encoding="utf-8").splitlines():
         row_id, _, value = line.partition("\t")
@@ -83,10 +84,27 @@ def record(log: Path, path: Path = TABLE) -> list[str]:
     for row in table["rows"]:
         if row["id"] in seen and row["by"].startswith("tests/"):
             worst = min if row["op"] in (">=", ">") else max
-            row["value"] = round(worst(seen[row["id"]]), 4)
+            _set(row, round(worst(seen[row["id"]]), 4))
             updated.append(row["id"])
     path.write_text(json.dumps(table, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return updated
+
+
+def _set(row: dict, value: float, text: str | None = None) -> bool:
+    """Give ``row`` its new ``value`` and 'measured' ``text`` (None: the bare number), keeping a text a person wrote
+    (see :func:`set_values`); whether theirs was set aside in 'earlier'."""
+    written = row.get("measured")
+    by_hand = written is not None and written != row.get("generated")
+    if by_hand and row["value"] == value:
+        return False
+    if by_hand:
+        row["earlier"] = {"value": row["value"], "measured": written}
+    row["value"], row["measured"] = value, text
+    if text is None:
+        row.pop("generated", None)
+    else:
+        row["generated"] = text
+    return by_hand
 
 
 def set_values(values: dict[str, float], measured: dict[str, str] | None = None, path: Path = TABLE) -> list[str]:
@@ -104,22 +122,7 @@ def set_values(values: dict[str, float], measured: dict[str, str] | None = None,
     unknown = set(values) - set(known)
     if unknown:
         raise KeyError(f"no such rows in {path.name}: {', '.join(sorted(unknown))}")
-    set_aside = []
-    for row_id, value in values.items():
-        row = known[row_id]
-        text = (measured or {}).get(row_id)
-        written = row.get("measured")
-        by_hand = written is not None and written != row.get("generated")
-        if by_hand and row["value"] == value:
-            continue
-        if by_hand:
-            row["earlier"] = {"value": row["value"], "measured": written}
-            set_aside.append(row_id)
-        row["value"], row["measured"] = value, text
-        if text is None:
-            row.pop("generated", None)
-        else:
-            row["generated"] = text
+    set_aside = [row_id for row_id, value in values.items() if _set(known[row_id], value, (measured or {}).get(row_id))]
     path.write_text(json.dumps(table, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     if path == TABLE:
         sys.path.insert(0, str(ROOT / "benchmarks"))

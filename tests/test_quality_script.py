@@ -61,3 +61,21 @@ def test_a_rerun_keeps_the_text_a_person_wrote(tmp_path: Path) -> None:
     rows = quality_table.load(table)
     assert (rows["moved"]["measured"], rows["bare"]["measured"]) == ("**0.850**", "**0.76**")
     assert "| **0.850** |" in quality_table.render(rows) and "earlier" not in quality_table.render(rows)
+
+
+def test_recording_the_tests_values_sets_a_stale_hand_written_text_aside(tmp_path: Path) -> None:
+    """``quality_table.py --record`` changed a test row's value under a hand-written text that spoke of the old one
+    (BENCHMARKS.md then showed the old number): the text is kept while the value holds, else set aside."""
+    table = _table(tmp_path / "t.json", {"id": "same", "value": 0.93, "measured": "**0.933** (198 photos)"},
+                   {"id": "moved", "value": 0.99, "measured": "**0.992** (131 of 132 pairs)"})
+    rows = quality_table.load(table)
+    for row in rows.values():
+        row["by"] = "tests/test_x.py"
+    table.write_text(json.dumps({"about": "a test", "rows": list(rows.values())}))
+    log = tmp_path / "q.log"
+    log.write_text("same\t0.93\nmoved\t0.97\nmoved\t0.98\n")
+    assert quality_table.record(log, table) == ["same", "moved"]
+    rows = quality_table.load(table)
+    assert rows["same"]["measured"] == "**0.933** (198 photos)" and rows["same"]["value"] == 0.93
+    assert rows["moved"]["value"] == 0.97 and rows["moved"]["measured"] is None
+    assert rows["moved"]["earlier"] == {"value": 0.99, "measured": "**0.992** (131 of 132 pairs)"}
