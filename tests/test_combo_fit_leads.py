@@ -7,6 +7,8 @@
 - A copy whose hue was turned: the colour fit's residual with the hue's harmonics (``verify.COLOUR_HARMONICS``).
 - A keystoned copy whose colours were changed: the guided homography's cells depart from the colour fit, not the grey
   one (``verify._dense``'s departure).
+- Copies whose colours were changed, the cells compared recoloured *or* in grey, cell by cell (VERDICT_VERSION 22:
+  ``verify.RECOLOURED_OR_GREY``).
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ COMBOS = {
     (5454, 158): ("on_background", "screenshot"),
     (5454, 174): ("colour_shift", "meme_text", "rotate_crop_inside"),
     (5252, 162): ("stickers", "colour_shift", "keystone"),
+    (4343, 70): ("keystone", "colour_shift", "blur_noise"),
+    (5454, 57): ("crop_small", "colour_shift", "thumbnail"),
 }
 #: holidays-half re-shots of even (tuning) groups whose colour fit the harmonics explain more of (0.006-0.02 -> ~0.2)
 RESHOTS = (("112403", "112408"), ("126803", "126804"))
@@ -98,3 +102,14 @@ def test_the_hue_harmonics_follow_a_hue_turn() -> None:
 def test_re_shots_stay_apart(records, pair) -> None:
     v = copies.verify_records(records[f"h{pair[0]}"], records[f"h{pair[1]}"])
     assert v.confidence < 0.3, v.to_dict()
+
+
+@pytest.mark.parametrize("k", [70, 57])
+def test_a_recoloured_copy_agrees_cell_by_cell_recoloured_or_in_grey(records, k: int, monkeypatch) -> None:
+    """The recolouring reads the colour at a quarter of the grey thumbnail's side: some cells agree in grey and not
+    recoloured, others the other way; counted cell by cell, more agree than in either alone."""
+    v = copies.verify_records(records[f"p{k}"], records[f"p{k}_combo"])
+    assert v.confidence >= verify.DEFAULT_CONFIDENCE, v.to_dict()
+    monkeypatch.setattr(verify, "RECOLOURED_OR_GREY", False)
+    w = copies.verify_records(records[f"p{k}"], records[f"p{k}_combo"])
+    assert w.confidence < verify.DEFAULT_CONFIDENCE and w.strict_agreement < v.strict_agreement, w.to_dict()

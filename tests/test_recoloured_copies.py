@@ -110,11 +110,13 @@ def test_the_recoloured_cells_light_follows_one_change(records, monkeypatch) -> 
     """A crop of a photo set on a background and recoloured: the colour fit on the cells' means leaves 0.13 (a colour
     edit bends the grey levels inside a cell too); the means of the picture recoloured pixel by pixel follow one
     brightness change within 0.09, and the copy is found (0.92 without that). (The colour fit with the hue's harmonics,
-    ``verify.COLOUR_HARMONICS``, leaves 0.11 of the cells' means: left out here, as it came later.)"""
+    ``verify.COLOUR_HARMONICS``, leaves 0.11 of the cells' means, and the cells counted agreeing recoloured or in grey,
+    ``verify.RECOLOURED_OR_GREY``, raise its agreement: both left out here, as they came later.)"""
     v = copies.verify_records(records["p57"], records["p57_combo"])
     assert v.confidence >= verify.DEFAULT_CONFIDENCE and v.lighting_residual < 0.1, v.to_dict()
     monkeypatch.setattr(verify, "_lighting_residual", lambda *args: 1.0)  # the recoloured means not looked at
     monkeypatch.setattr(verify, "COLOUR_HARMONICS", ())
+    monkeypatch.setattr(verify, "RECOLOURED_OR_GREY", False)
     cell_means = copies.verify_records(records["p57"], records["p57_combo"])
     assert cell_means.lighting_residual > 0.12 and cell_means.confidence < verify.DEFAULT_CONFIDENCE
 

@@ -114,6 +114,16 @@ COLOUR_CHANGED_AGREEMENT = 0.5
 #: their originals: +3 copies; the 1,642 fit negatives called copies unchanged, two re-shots of holidays-half's even
 #: groups 0.006-0.02 -> 0.18-0.21); measured in BENCHMARKS.md
 COLOUR_HARMONICS = (2, 3)
+#: a cell of a copy whose colours were changed agrees where it agrees recoloured (:func:`_recoloured`) *or* in grey:
+#: the recolouring reads the colour from a thumbnail a quarter of the grey one's side, so where two colours meet
+#: within a cell, or where the colour fit's curve misses a colour the picture has little of, it predicts the grey
+#: level wrong where the grey texture itself agrees (a colour the edit left about as light as it was); the share of
+#: cells agreeing had been the larger of the two shares, each over every cell. Only where the colours changed and the
+#: colour fit explains the light (:data:`COLOUR_CHANGE`, :data:`COLOUR_GAIN`): 4 of the 1,651 fit negatives get there
+#: (re-shots of holidays-half's even groups, 0.006-0.21), and none of their confidences moved. Chosen on the fit split
+#: (``benchmarks/probe_combo_fit.py``, 6 x 210 random combinations of photos-public photos 40-249 against their
+#: originals: 934 -> 936 copies, 40 confidences up, none down); measured in BENCHMARKS.md
+RECOLOURED_OR_GREY = True
 #: the mark ``recoloured`` (:attr:`Verification.recoloured`, :data:`imagetwins.scores.Mark.RECOLOURED`): one picture is
 #: the other with its colours turned, on the whole picture or on a part (a product shown in another colour): at least
 #: RECOLOURED_SHARE of the compared cells agree in grey (or are flat) and are coloured on both sides (chroma
@@ -269,7 +279,7 @@ FEATURES_VERSION = 5  # 2: keypoints stored strongest first (the quick look take
 #: the version of what :func:`verify_pair` computes from given features: part of :func:`verdict_version`, which
 #: keys the confidences the index keeps per pair. Bump it with any change of the code that changes a confidence
 #: (the module's constants, FEATURES_VERSION and CALIBRATION included, and OpenCV's version are in the key already)
-VERDICT_VERSION = 21  # 2: the quick look before the full match; 3: the lighting fit refitted until a caption drops
+VERDICT_VERSION = 22  # 2: the quick look before the full match; 3: the lighting fit refitted until a caption drops
 # out; 4: symmetric (the pair is checked in one canonical order), keypoints at the stored (half float) precision;
 # 5: a perspective alignment where the affine one leaves part of the picture disagreeing; 6: overlays left out
 # (OVERLAY_MAX); 7: two framings of one scene and pictures sharing only a part are not copies (FRAMING_COVER,
@@ -290,6 +300,8 @@ VERDICT_VERSION = 21  # 2: the quick look before the full match; 3: the lighting
 # 21: the colour fit's residual with the hue's harmonics where the colours changed (COLOUR_HARMONICS), the guided
 # refit's departure from the colour fit where that one is kept, a background in a gradient is no scene
 # (DETAIL_SCENE_GRADIENT)
+# 22: where the colours changed and the colour fit explains the light, a cell agrees recoloured or in grey
+# (RECOLOURED_OR_GREY)
 
 #: logistic model behind :attr:`Verification.confidence` (fitted by ``benchmarks/quality.py --fit`` with each
 #: weight's sign fixed: more agreement can only raise the confidence, a lighting mismatch only lower it):
@@ -1460,7 +1472,8 @@ def _dense(a: ImageFeatures, b: ImageFeatures, matrix: np.ndarray, v: Verificati
                     departure = min(departure, _median(np.abs(target - _colour_design(*source, changed) @ coef)
                                                        / (np.maximum(sa, sb)[cm] + 2.0)))
                 if changed:
-                    recoloured = _recoloured(v, colours, src.shape, m, warped, fd, textured, cm, direction, coef)
+                    recoloured = _recoloured(v, colours, src.shape, m, warped, fd, textured, cm, direction, coef,
+                                             ncc_cells)
     if lighting is not None and v.strict_agreement < OVERLAY_REST_AGREES:
         grey = (mean_b, np.stack([mean_a, np.ones_like(mean_a)], -1), lighting)
         # overlays over a copy whose colours were changed too: the cells off the *colour* change are the overlays
@@ -1640,15 +1653,16 @@ def _recoloured_ncc(colours: tuple[np.ndarray, np.ndarray], src_shape: tuple[int
 
 def _recoloured(v: Verification, colours: tuple[np.ndarray, np.ndarray], src_shape: tuple[int, int],
                 warp: np.ndarray, warped: np.ndarray, fd: np.ndarray, textured: np.ndarray, compared: np.ndarray,
-                direction: int, coef: np.ndarray) -> np.ndarray:
+                direction: int, coef: np.ndarray, grey_ncc: np.ndarray) -> np.ndarray:
     """Raise ``v``'s agreements and median NCC where more of the ``textured`` cells agree recoloured
-    (:func:`_recoloured_ncc`, the same arguments), and lower its lighting residual where the recoloured cells' means
-    follow one brightness change more closely (the grey fit's, over the ``compared`` cells): the colour fit is made
-    on cell means, and the grey levels of a colour edit bend within a cell too, which the means of the picture
-    recoloured pixel by pixel follow."""
+    (:func:`_recoloured_ncc`, the same arguments) or in grey (``grey_ncc``, the grid of the cells' grey NCC), cell by
+    cell (:data:`RECOLOURED_OR_GREY`), and lower its lighting residual where the recoloured cells' means follow one
+    brightness change more closely (the grey fit's, over the ``compared`` cells): the colour fit is made on cell means,
+    and the grey levels of a colour edit bend within a cell too, which the means of the picture recoloured pixel by
+    pixel follow."""
     grid, mean_a, mean_b = _recoloured_ncc(colours, src_shape, warp, warped, fd, direction, coef)
     light = _lighting_residual(mean_a[compared], mean_b[compared])
-    ncc = grid[textured]
+    ncc = (np.maximum(grid, grey_ncc) if RECOLOURED_OR_GREY else grid)[textured]
     strict = float((ncc >= 0.8).mean())
     if strict > v.strict_agreement:
         v.strict_agreement = strict
