@@ -7,9 +7,10 @@ muddle that.
   filters are process-wide, so the first decode to start sets them and the last to end puts them back (entered
   and left from any thread, in any order).
 - libtiff (which Pillow uses for compressed TIFFs) prints its errors and warnings on stderr from C ("ZIPDecode: Not
-  enough data at scanline 0", "tempfile.tif: Using code not yet in table"): its handlers are replaced, once, by
-  one that keeps each decoding thread's messages (:func:`libtiff_messages`: a failure's reason) and passes every
-  other thread's on to the handlers that were there (a program's own Pillow decode prints as before).
+  enough data at scanline 0", "tempfile.tif: Using code not yet in table"): its handlers (looked up through Pillow's
+  own decoder library, so the libtiff Pillow uses) are replaced, once, by one that keeps each decoding thread's
+  messages (:func:`libtiff_messages`: a failure's reason) and passes every other thread's on to the handlers that
+  were there (a program's own Pillow decode prints as before).
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import threading
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 from PIL import Image
 
@@ -63,26 +63,17 @@ _tiff_state: dict = {}  # "installed": bool; the callbacks and the handlers they
 
 
 def _libtiff() -> ctypes.CDLL | None:
-    """The libtiff Pillow's decoder is linked with, as loaded in this process (Linux: /proc/self/maps; else the
-    copy beside Pillow in its wheel); None where there is none to be found (its lines then still print)."""
-    import PIL._imaging  # noqa: F401  (loads libtiff with Pillow's decoders)
+    """Pillow's decoders as a library whose symbols resolve as theirs do (its own, then what it was linked with): the
+    libtiff Pillow uses, bundled in its wheel or the system's, never another program's copy loaded beside it; None
+    where its ``TIFFSetErrorHandler`` cannot be found (libtiff's lines then still print)."""
+    import PIL._imaging
 
-    paths: list[str] = []
     try:
-        with open("/proc/self/maps", encoding="utf-8", errors="replace") as maps:
-            paths = [line.split(None, 5)[-1].strip() for line in maps if "libtiff" in line.rsplit("/", 1)[-1]]
-    except OSError:
-        pass
-    if not paths:
-        pil = Path(Image.__file__).resolve().parent
-        paths = [str(p) for folder in (pil.parent / "pillow.libs", pil / ".dylibs") if folder.is_dir()
-                 for p in folder.glob("libtiff*")]
-    for path in paths:
-        try:
-            return ctypes.CDLL(path)
-        except OSError:
-            continue
-    return None
+        lib = ctypes.CDLL(PIL._imaging.__file__)
+        lib.TIFFSetErrorHandler  # noqa: B018  (found, or AttributeError)
+    except (OSError, AttributeError):
+        return None
+    return lib
 
 
 def _install_libtiff_handlers() -> None:
@@ -97,7 +88,7 @@ def _install_libtiff_handlers() -> None:
         try:
             lib = _libtiff()
             vsnprintf = ctypes.CDLL(None).vsnprintf
-        except (OSError, AttributeError, ImportError):
+        except (OSError, AttributeError, ImportError):  # (no C library to format libtiff's messages with)
             return
         if lib is None:
             return
