@@ -70,3 +70,20 @@ def test_groups_and_imagededup_map_agree(reference: Path) -> None:
     assert len(found) == 13 and len(result.groups) == 1
     a, b = (os.path.relpath(f, reference) for f in result.groups[0].files)
     assert found[a] == [(b, 0)] and found[b] == [(a, 0)]
+
+
+def test_results_print_as_a_summary_not_every_file(reference: Path, new_images: Path, tmp_path: Path,
+                                                   monkeypatch) -> None:
+    # print(result) in a notebook gave the generated repr: every file, digest, encoding row and file fact
+    # (tens of kilobytes for 12 photos, megabytes for a library)
+    import imagetwins
+
+    monkeypatch.chdir(tmp_path)
+    found = imagetwins.find("train", "phash", recursive=True, cache=False)
+    assert repr(found).startswith("<FindResult phash, threshold 10: 12 files, 0 groups holding 0 files")
+    checked = imagetwins.check("test", "train", "phash", recursive=True, cache=False)
+    assert repr(checked) == ("<CheckResult leaks: 2 of 2 images of test duplicate images of train, 0 unreadable>")
+    assert repr(checked.query).startswith("<QueryResult phash, threshold 10: 2 of 2 images with a duplicate among "
+                                          "the 12 of train, 0 unreadable, ")
+    for text in (repr(found), repr(checked), repr(checked.query)):
+        assert len(text) < 200 and "sub" not in text  # no file named

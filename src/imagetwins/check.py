@@ -21,7 +21,7 @@ from imagetwins.results import QueryResult
 __all__ = ["CheckResult", "check"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class CheckResult:
     """What a leak check found, and whether it could look at everything it was given.
 
@@ -41,6 +41,13 @@ class CheckResult:
     test: str
     against: str
     reasons_incomplete: tuple[str, ...]
+
+    def __repr__(self) -> str:
+        # a summary, as QueryResult's (the generated one listed every test image)
+        state = ", ".join([w for w, on in (("leaks", bool(self.leaks)), ("incomplete", not self.complete)) if on]
+                          or ["passed"])
+        return (f"<CheckResult {state}: {len(self.leaks):,} of {len(self.query.images):,} images of {self.test} "
+                f"duplicate images of {self.against}, {self.unreadable:,} unreadable>")
 
     @property
     def complete(self) -> bool:

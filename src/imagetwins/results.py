@@ -144,7 +144,7 @@ class Scan:
         object.__setattr__(self, "digests", _digest_list(self.digests))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class FindResult:
     """What a run found, stage by stage; frozen: a later stage makes a new result, never changes this one.
 
@@ -201,6 +201,13 @@ class FindResult:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "digests", _digest_list(self.digests))
+
+    def __repr__(self) -> str:
+        # a summary: the generated repr printed every file, digest, encoding row and file fact (megabytes for a
+        # library, in a notebook cell or a log); the fields themselves hold the rest
+        return (f"<FindResult {self.method}, threshold {self.threshold}: {len(self.files):,} files, "
+                f"{len(self.groups):,} groups holding {self.files_in_groups:,} files, "
+                f"{len(self.failures):,} unreadable, {self.seconds:.2f} s>")
 
     @property
     def encodings(self) -> np.ndarray:
@@ -341,7 +348,7 @@ def write_json(data: dict, out: TextIO, pair_records: Iterable[dict] | None = No
     out.write("\n  ]\n}\n")
 
 
-@dataclass
+@dataclass(repr=False)
 class QueryResult:
     """Outcome of checking new images against a reference (:func:`imagetwins.finder.find_against`).
 
@@ -364,6 +371,12 @@ class QueryResult:
     set_aside: int = 0
     #: the marks of the matches that carry any (:class:`~imagetwins.scores.Mark` bits), by (query, reference path)
     marks: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        # a summary, as FindResult's: the generated one listed every query image
+        return (f"<QueryResult {self.method}, threshold {self.threshold}: {len(self.matches):,} of "
+                f"{len(self.images):,} images with a duplicate among the {self.reference_images:,} of "
+                f"{self.reference}, {len(self.failures):,} unreadable, {self.seconds:.2f} s>")
 
     def marks_of(self, query: str, path: str) -> int:
         """The marks of the match of ``query`` with ``path`` (0: none)."""
