@@ -655,13 +655,7 @@ class Index:
                 raise IndexMismatchError(f"{self.path} has index schema {row[0]}; this "
                                          f"imagetwins reads schema {SCHEMA_VERSION}")
             return False
-        row = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() if tables else None
-        version = None if row is None else _schema_number(row[0])
-        if row is not None and version is None:
-            raise IndexDamagedError(f"{self.path} is damaged (its schema version is {_shown(row)})")
-        if version is not None and version > SCHEMA_VERSION:
-            raise IndexMismatchError(f"{self.path} was written by a newer imagetwins (schema {version} > "
-                                     f"{SCHEMA_VERSION}); upgrade imagetwins")
+        version = self._stored_schema() if tables else None
         # only now that the file is known to be ours (or empty) may it be changed, and only where it must be: an index
         # of this schema is opened without a write (a backup's copy, a file another reader holds)
         self.db.execute("PRAGMA synchronous=NORMAL")
@@ -672,6 +666,8 @@ class Index:
             return False
         self.db.execute("PRAGMA journal_mode=WAL")
         with self._transaction():
+            # (looked at again under the lock: another process may have made the index since, two first runs at once)
+            version = self._stored_schema()
             for stmt in _SCHEMA.strip().split(";\n"):
                 if stmt.strip():
                     self.db.execute(stmt)
@@ -680,7 +676,7 @@ class Index:
                 for column, kind in columns:
                     if column not in have:
                         self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
-            if row is None:
+            if version is None:
                 self.db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
                 self.db.execute("INSERT INTO meta VALUES ('created', ?)", (time.strftime("%Y-%m-%dT%H:%M:%S"),))
                 return True
@@ -690,6 +686,19 @@ class Index:
             if version != SCHEMA_VERSION:
                 self.db.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION),))
         return False
+
+    def _stored_schema(self) -> int | None:
+        """The schema version the file records (None: no index made in it yet); a damaged or newer one refused."""
+        if self.db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'").fetchone() is None:
+            return None
+        row = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        version = None if row is None else _schema_number(row[0])
+        if row is not None and version is None:
+            raise IndexDamagedError(f"{self.path} is damaged (its schema version is {_shown(row)})")
+        if version is not None and version > SCHEMA_VERSION:
+            raise IndexMismatchError(f"{self.path} was written by a newer imagetwins (schema {version} > "
+                                     f"{SCHEMA_VERSION}); upgrade imagetwins")
+        return version
 
     def _schema_complete(self) -> bool:
         """Whether the file holds every table, index, view, trigger and column of :data:`_SCHEMA` (an index an older
