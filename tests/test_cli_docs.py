@@ -67,3 +67,14 @@ def test_readme_and_help_give_the_keep_rules_enlargement_gate() -> None:
     assert "enlarged by a few per cent outranks it" in readme
     text = " ".join(CliRunner().invoke(main, ["find", "--help"]).output.split())
     assert f"an enlarged copy of {gate} or more" in text
+
+
+def test_every_plot_example_says_it_needs_the_plot_extra() -> None:
+    """A stranger's fresh 'pip install .' ran the README's 'imagetwins tune labelled/ --plot pr.png' and got
+    'plots need matplotlib': the example, the concepts page and --plot's help now say so before the run."""
+    help_text = " ".join(CliRunner().invoke(main, ["tune", "--help"]).output.split())
+    assert 'Write a precision-recall plot (PNG; needs matplotlib: pip install "imagetwins[plot]")' in help_text
+    for page in ("README.md", "docs/concepts.md"):
+        lines = [line for line in (REPO / page).read_text(encoding="utf-8").splitlines() if "tune" in line
+                 and "--plot pr.png" in line]
+        assert lines and all("[plot]" in line for line in lines), (page, lines)

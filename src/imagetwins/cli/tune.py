@@ -41,7 +41,7 @@ def _others_named() -> str:
 @click.option("--target-precision", type=click.FloatRange(0, 1), default=0.99, show_default=True,
               help="Recommend the highest recall at or above this pair precision.")
 @click.option("--plot", "plot_out", type=OutputFile(picture=True),
-              help="Write a precision-recall plot (PNG).")
+              help='Write a precision-recall plot (PNG; needs matplotlib: pip install "imagetwins[plot]").')
 @file_option("json", help="Write every (method, threshold) point as JSON ('-' for stdout).")
 @workers_option
 @click.option("--quiet", "-q", is_flag=True, help="Print only the recommendation.")
