@@ -1548,13 +1548,25 @@ class Index:
                 digests += [r[2] if isinstance(r[2], bytes) else b"" for r in rows]
                 self._loaded_digests.update(zip(names, (Digest(_digest_hex(r[2])) for r in rows)))
             except Exception:  # a damaged head or blob: the chunk read whole, a damaged blob made again or left out
-                whole = [(r[1], (self.db.execute("SELECT value FROM encodings WHERE file_id = ? AND method = ?",
-                                                 (r[0], encoder.name)).fetchone() or (None,))[0]) for r in rows]
-                names, part = self._load_damaged(encoder, whole)
+                names, part = self._load_damaged(encoder, self._chunk_whole(encoder, rows))
             paths += names
             rows_of.add(part)
         store.expect(ids, digests)
         return paths, rows_of.rows()
+
+    def _chunk_whole(self, encoder: Encoder, rows: list) -> list[tuple[str, object]]:
+        """(path, blob) of each listed row ``(id, path, digest)`` of a chunk whose heads could not all be read; a row
+        another update deleted or gave other bytes since it was listed (its file gone, changed) is left out, not
+        taken for a damaged one (find --db said 'its stored copies encoding is damaged' of a file deleted meanwhile)."""
+        whole = []
+        for fid, path, digest in rows:
+            blob = self.db.execute("SELECT value FROM encodings WHERE file_id = ? AND method = ?",
+                                   (fid, encoder.name)).fetchone()
+            if blob is None and self.db.execute("SELECT 1 FROM files WHERE id = ? AND digest IS ?",
+                                                (fid, digest)).fetchone() is None:
+                continue
+            whole.append((path, None if blob is None else blob[0]))
+        return whole
 
     def _rows_from_heads(self, encoder: Encoder, keys: list[int], store: StoredParts, remake: bool) -> np.ndarray:
         heads = self._heads(encoder, keys, remake)
