@@ -45,6 +45,7 @@ from imagetwins.text import loads_json
 from imagetwins.timing import stage
 from imagetwins.verify import (
     DEFAULT_CONFIDENCE,
+    NOT_ONE_CAPTURE,
     RECOLOURED_SHARE,
     SIGNATURE_BINS,
     SIGNATURES_DIFFER,
@@ -77,6 +78,7 @@ __all__ = [
     "capture_of",
     "different_captures",
     "candidate_query",
+    "check_pairs",
     "copy_pairs",
     "copy_query",
     "scored_candidates",
@@ -1912,6 +1914,11 @@ def _scored_candidates(records, threshold, workers, hash_sure, pair_scores, chec
         if not len(more_l):
             break
         check_more(more_l, more_r)
+    # an image refused by members of a group as not made from them (a crop at the original's pixels beside the
+    # original's smaller copies) checked against the picture of that group with the most pixels (_refused_to_largest)
+    more_l, more_r = _refused_to_largest(groups(), left, right, conf, sides, hashes, known)
+    if len(more_l):
+        check_more(more_l, more_r)
     # each copy checked against its group's most central members: in a crowd the copies fill one another's
     # neighbour places, so a copy is often grouped through another copy and never compared with the picture it
     # was made from (_unchecked_to_hubs)
@@ -1922,6 +1929,57 @@ def _scored_candidates(records, threshold, workers, hash_sure, pair_scores, chec
     if memo is not None:
         memo.keep(left, right, stored_scores(conf, marks), scored_now)
     return left, right, dist, conf, marks
+
+
+def _native_side(row) -> float:
+    """A row's long side in its file's own pixels (:attr:`~imagetwins.verify.ImageFeatures.native_side`; 0 where its
+    features cannot be read back: never chosen over a row whose can)."""
+    try:
+        return float(row.features.native_side)
+    except Exception:  # (damaged stored features: the check of its pairs says so, once)
+        return 0.0
+
+
+def _refused_to_largest(labels: np.ndarray, left: np.ndarray, right: np.ndarray, conf: np.ndarray, rows,
+                        hashes: np.ndarray, known: _Known | set) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (image, the picture with the most pixels of another group) for each image whose check against a member
+    of that group was capped at :data:`~imagetwins.verify.NOT_ONE_CAPTURE`: the two show one picture, aligned, but
+    neither file can be made from the other. Two copies of one larger original are such a pair (the detail rule: a
+    crop at the original's pixels and a shrunk whole); in a crowd of the original's smaller copies the crop's
+    neighbours are all those copies, each refuses it, and the crop was never compared with the original (nor with
+    anything it was made from): it went into no group. The file a group's copies were made from holds the most
+    pixels of them (the original, or an enlargement of it), so that one is checked (its file's long side,
+    :attr:`~imagetwins.verify.ImageFeatures.native_side`, read for the members of such groups only; ties by content,
+    so the answer does not depend on the rows' order). Only images in no group yet, at most one check per image
+    and group refusing it; a re-shot refused by an image alone (the framing rules cap the same way) costs
+    nothing."""
+    e = np.empty(0, np.int64)
+    size = np.bincount(labels)
+    refused = np.flatnonzero((conf == np.float32(NOT_ONE_CAPTURE)) & (labels[left] != labels[right]))
+    # (an image alone, refused by a group of two or more: one in a group already is checked against its keeper
+    # when its group is made a star, imagetwins.keep)
+    wanted = sorted({(int(i), int(labels[j])) for k in refused.tolist()
+                     for i, j in ((left[k], right[k]), (right[k], left[k])) if size[labels[i]] == 1 < size[labels[j]]})
+    if not wanted:
+        return e, e
+    members = np.flatnonzero(np.isin(labels, np.array(sorted({g for _, g in wanted}), np.int64)))
+    priority = _content_priority(hashes[members])
+    sides = np.array([_native_side(rows[int(i)]) for i in members.tolist()])
+    # the largest picture of each group: sorted by group, then side and content priority, the last of each group
+    order = np.lexsort((priority, sides, labels[members]))
+    last = np.r_[labels[members][order][1:] != labels[members][order][:-1], True]
+    largest = {int(labels[m]): int(m) for m in members[order][last].tolist()}
+    out_l, out_r = [], []
+    for i, g in wanted:
+        m = largest.get(g)
+        if m is None or m == i:
+            continue
+        key = (min(i, m), max(i, m))
+        if key not in known:
+            known.add(key)
+            out_l.append(key[0])
+            out_r.append(key[1])
+    return np.array(out_l, np.int64), np.array(out_r, np.int64)
 
 
 def _unchecked_to_hubs(vectors: np.ndarray, left: np.ndarray, right: np.ndarray, known: _Known | set, hubs: int
@@ -1982,6 +2040,21 @@ def copy_pairs(records: CopyRows | Sequence[CopyRecord], threshold: float = DEFA
     keep = conf >= threshold
     return search.Pairs(left[keep].astype(np.int64), right[keep].astype(np.int64), conf[keep], CONFIDENCE,
                         marks[keep])
+
+
+def check_pairs(records: CopyRows | Sequence[CopyRecord], left: np.ndarray, right: np.ndarray,
+                workers: int | None = None, pair_scores: PairScores | None = None) -> search.Pairs:
+    """Pairs ``(left[k], right[k])`` of ``records`` that the search did not propose, each with its confidence and
+    marks (every pair, copies or not): checked as the search checks the pairs it proposes after its first round
+    (no hash distance: a hash-sure pair is always proposed), confidences kept in ``pair_scores`` reused and new
+    ones kept there, so a pair's score is the one a search proposing it gives. The keep stage's check of a grouped
+    file against its group's keeper (:mod:`imagetwins.keep`)."""
+    left, right = np.asarray(left, np.int64), np.asarray(right, np.int64)
+    if not len(left):
+        return search.Pairs.empty(np.float32, CONFIDENCE)
+    conf, marks = _confidences(records, records, left, right, np.full(len(left), 256, np.int32), workers, HASH_SURE,
+                               pair_scores)
+    return search.Pairs(left, right, conf, CONFIDENCE, marks)
 
 
 def _voted_query(queries: CopyRows, database: CopyRows, k: int) -> tuple[np.ndarray, np.ndarray]:

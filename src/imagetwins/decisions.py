@@ -731,7 +731,8 @@ def apply_decisions(result, remembered: Remembered | None):
     new = result_from_pairs(result.files, result.hashes, result.digests, kept, result.method, result.threshold,
                             same_as=same_as)
     return new.replace(failures=result.failures, seconds=result.seconds, index_path=result.index_path,
-                       decided=remembered, facts=result.facts, timings=result.timings)
+                       decided=remembered, facts=result.facts, timings=result.timings,
+                       colour_variants=result.colour_variants)
 
 
 def _apart_pairs(result, keys: list[str | None], remembered: Remembered):

@@ -36,7 +36,9 @@ touched, and when a group has one there, the keeper is chosen among them.
 Groups are stars around their keeper (:func:`decide_result`): matches are not transitive (A looks
 like B and B like C does not make C a copy of A), so a file joins a keeper's group only when it
 matches the keeper itself; the others of a connected set of matches form groups of their own, each
-around its own keeper.
+around its own keeper. Where the method's search compares only the pairs it proposes (``copies``), a file of
+the set never compared with the keeper is compared now (:class:`_KeeperChecks`), so a copy is not left out of
+every group for want of a look.
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ import numpy as np
 from PIL import Image
 
 from imagetwins import facts as _facts
+from imagetwins import search
 from imagetwins.decisions import Remembered, key_map
 from imagetwins.digests import Digest
 from imagetwins.facts import ImageFacts
@@ -918,9 +921,12 @@ def decide_keepers(result: FindResult, keep_in: Sequence[str | os.PathLike] = ()
     with stage("keep"):
         if infos is None:
             infos = result_infos(result, [p for g in sets for p in g], workers, index)
-        groups, decisions = _decide_sets(result, sets, keep_in, rule, infos, raw_sidecars, store, roots, progress)
+        groups, decisions, found = _decide_checked(result, sets, keep_in, rule, infos, raw_sidecars, store, roots,
+                                                   progress, workers)
+    # (the pairs checked now that matched join the search's: every member of a star has its match with the keeper)
+    matches = result.matches if found is None else search.union_pairs(result.matches, found)
     return result.replace(groups=groups, components=components, decisions=decisions, keep_policy=policy,
-                          file_infos=dict(infos))
+                          file_infos=dict(infos), matches=matches)
 
 
 def decide_result(result: FindResult, keep_in: Sequence[str | os.PathLike] = (), rule: str = "original",
@@ -952,10 +958,21 @@ def _decide_sets(result: FindResult, sets: list[list[str]], keep_in: Sequence[st
                  roots: Sequence[str | os.PathLike] = (), progress: bool = False) -> tuple[list, list[Decision]]:
     """Stars and decisions for ``sets`` of paths of ``result`` (see :func:`decide_keepers`); ``progress``: a bar
     over the grouped files (the ``best`` rule scores every shot: 16 s of a 30 s run on 74 camera photos)."""
+    return _decide_checked(result, sets, keep_in, rule, infos, raw_sidecars, store, roots, progress)[:2]
+
+
+def _decide_checked(result: FindResult, sets: list[list[str]], keep_in: Sequence[str | os.PathLike], rule: str,
+                    infos: Mapping[str, FileInfo | str], raw_sidecars: bool, store: PairScoreStore | None,
+                    roots: Sequence[str | os.PathLike] = (), progress: bool = False, workers: int | None = None
+                    ) -> tuple[list, list[Decision], object | None]:
+    """:func:`_decide_sets`, and the pairs the keepers were checked against now and found matches
+    (:class:`_KeeperChecks`; a :class:`~imagetwins.search.Pairs`, or None where none was)."""
     kept = _KeptScores.open(result, store) if rule in ("original", "best") else None
+    checks = _KeeperChecks(result, store if store is not None else kept.store if kept is not None else None, workers)
     try:
         avoid = through_links([p for g in sets for p in g], roots) if roots else frozenset()
-        return _stars(result, sets, keep_in, rule, infos, raw_sidecars, kept, avoid, progress)
+        groups, decisions = _stars(result, sets, keep_in, rule, infos, raw_sidecars, kept, avoid, progress, checks)
+        return groups, decisions, checks.matches()
     finally:
         if kept is not None:
             kept.close()
@@ -1110,10 +1127,11 @@ class _KeptScores:
 
 def _stars(result: FindResult, sets: list[list[str]], keep_in: Sequence[str | os.PathLike], rule: str,
            infos: Mapping[str, FileInfo | str], raw_sidecars: bool, score: Scorer | None,
-           avoid: Collection[str] = frozenset(), progress: bool = False) -> tuple[list, list[Decision]]:
+           avoid: Collection[str] = frozenset(), progress: bool = False, checks: _KeeperChecks | None = None
+           ) -> tuple[list, list[Decision]]:
     from imagetwins.results import DuplicateGroup
 
-    graph = _MatchGraph(result)
+    graph = _MatchGraph(result) if checks is None else checks.graph
     places = CopiedFolders(result)  # (found only if some group ties down to its files' places)
     remembered = getattr(result, "decided", None)  # decisions a person made earlier (imagetwins.decisions)
     key_of = key_map(result) if remembered is not None else {}
@@ -1158,6 +1176,13 @@ def _stars(result: FindResult, sets: list[list[str]], keep_in: Sequence[str | os
                 star.append(p)
                 scores.append(s)
                 marks.append(graph.marks(k, index[p]))
+        if rest and checks is not None:  # the files the search never compared with the keeper: compared now
+            joined = checks.join(k, [index[p] for p in rest])
+            for p in [p for p in rest if index[p] in joined]:
+                star.append(p)
+                scores.append(graph.score(k, index[p]))
+                marks.append(graph.marks(k, index[p]))
+            rest = [p for p in rest if index[p] not in joined]
         again = graph.components([index[p] for p in rest], result.files)
         todo.extend(again)
         if bar is not None:  # (what is grouped again is counted when its own star is made)
@@ -1191,6 +1216,91 @@ def _avoid_recoloured(graph: _MatchGraph, files: Sequence[str], index: dict, ok:
     return set(avoid) | colour
 
 
+#: the most keepers one grouped file is checked against where the search never compared the two (each star a
+#: connected set is split into checks its files against that star's keeper, once): a crowd of n files costs at most
+#: this many checks a file, never n^2 (1,000 copies of one picture: at most 3,000, most of them joined by the first)
+KEEPER_CHECKS = 3
+
+
+class _KeeperChecks:
+    """The keeper of a connected set of matches checked against the files of the set that the search never compared
+    with it (:meth:`imagetwins.encoders.Encoder.score_pairs`), before the set is made a star around it.
+
+    A method whose search proposes candidates and checks only those (``copies``) joins two files only where it
+    compared them, so a file may belong to a set through one other copy alone: a crop matched to one of 50 resized
+    copies of a photo, never compared with the copy kept, went into no group at all when the set was made a star
+    around the keeper (its one match left with the keeper's star). A file the check finds a copy of the keeper
+    joins the keeper's star; one it finds none goes on with the files left, as before. The pairs a person said are
+    ``not_duplicate`` (remembered decisions, ``result.decided``) are not checked, and a recoloured pair is no match
+    where ``result.colour_variants`` keeps colour variants apart. A file is checked against at most
+    :data:`KEEPER_CHECKS` keepers, and two contents once (byte copies are one node). For a method whose search gives
+    every pair within the threshold (hashes, vectors) nothing is checked."""
+
+    def __init__(self, result: FindResult, store: PairScoreStore | None, workers: int | None) -> None:
+        from imagetwins.scores import ColourVariants
+
+        self.graph = _MatchGraph(result)
+        self.result, self.store, self.workers = result, store, workers
+        self.unknown = True  # (False once the method says its search gave every match: nothing is checked)
+        self.apart = ColourVariants.of(getattr(result, "colour_variants", None)) is ColourVariants.APART
+        self.remembered = getattr(result, "decided", None)
+        self.keys = key_map(result) if self.remembered is not None else {}
+        self.asked: dict[int, int] = {}  # node -> keepers it was checked against
+        self.checked: set[tuple[int, int]] = set()  # node pairs checked
+        self.found: list[tuple[int, int, float, int]] = []  # the node pairs checked that matched
+
+    def join(self, keeper: int, rest: Sequence[int]) -> set[int]:
+        """Of the files ``rest`` (indices into the result's files), those the check finds copies of ``keeper``'s
+        (their matches added to the graph)."""
+        if not self.unknown or len(self.result.hashes) != len(self.result.files):
+            return set()
+        graph, files = self.graph, self.result.files
+        k = int(graph.node[keeper])
+        nodes: dict[int, list[int]] = {}
+        for i in rest:
+            x = int(graph.node[i])
+            if x == k or (min(k, x), max(k, x)) in self.checked or self.asked.get(x, 0) >= KEEPER_CHECKS:
+                continue
+            if self.remembered is not None and self.remembered.not_duplicate(self.keys.get(files[keeper]),
+                                                                             self.keys.get(files[i])):
+                continue
+            nodes.setdefault(x, []).append(i)
+        if not nodes:
+            return set()
+        ask = sorted(nodes)
+        for x in ask:
+            self.asked[x] = self.asked.get(x, 0) + 1
+            self.checked.add((min(k, x), max(k, x)))
+        left = np.array([min(k, x) for x in ask], np.int64)
+        right = np.array([max(k, x) for x in ask], np.int64)
+        from imagetwins.results import score_pairs
+
+        got = score_pairs(self.result, left, right, self.store, self.workers)
+        if got is None:  # the search gave every match: nothing is unknown
+            self.unknown = False
+            return set()
+        kind = graph.kind
+        within = kind.within(np.asarray(got.score), self.result.threshold)
+        joined: set[int] = set()
+        for a, b, score, mark, ok in zip(got.left.tolist(), got.right.tolist(), got.score.tolist(),
+                                         got.mark_bits.tolist(), within.tolist()):
+            if not ok or (self.apart and Mark.RECOLOURED.on(mark)):
+                continue
+            graph.add(a, b, score, mark)
+            self.found.append((a, b, score, mark))
+            joined.update(nodes[b if a == k else a])
+        return joined
+
+    def matches(self):
+        """The pairs checked that matched, as the search's matches (None: none)."""
+        if not self.found:
+            return None
+        a, b, score, mark = zip(*self.found)
+        dtype = self.result.matches.score.dtype
+        return search.Pairs(np.array(a, np.int64), np.array(b, np.int64), np.array(score, dtype), self.graph.kind,
+                            np.array(mark, np.uint8))
+
+
 class _MatchGraph:
     """Which files of a search matched directly, and how closely (files with one encoding as one node)."""
 
@@ -1220,6 +1330,15 @@ class _MatchGraph:
         for x, y in self.edges:
             self.neighbours.setdefault(x, set()).add(y)
             self.neighbours.setdefault(y, set()).add(x)
+
+    def add(self, x: int, y: int, score: float, marks: int = 0) -> None:
+        """A match of nodes ``x`` and ``y`` found after the search (:class:`_KeeperChecks`)."""
+        key = (min(x, y), max(x, y))
+        self.edges[key] = score
+        if marks:
+            self.edge_marks[key] = marks
+        self.neighbours.setdefault(key[0], set()).add(key[1])
+        self.neighbours.setdefault(key[1], set()).add(key[0])
 
     def score(self, i: int, j: int) -> float | None:
         """The score of files ``i`` and ``j`` if they matched directly, else None."""

@@ -26,7 +26,7 @@ from imagetwins.scores import CONFIDENCE, DISTANCE, SIMILARITY, ColourVariants, 
 
 __all__ = ["WEAKEST_MATCH", "DuplicateGroup", "FindResult", "QueryResult", "Scan", "colour_variants_apart",
            "groups_from_encodings", "match_query", "QueryMatches", "query_images", "result_from_pairs", "same_encoding",
-           "search_scan", "write_json"]
+           "score_pairs", "search_scan", "write_json"]
 
 
 #: how each score kind names a group's weakest match in every output (JSON, CSV, report); kept for old
@@ -198,6 +198,9 @@ class FindResult:
     decisions: list | None = None
     keep_policy: tuple | None = None  # (rule, reference folders, raw sidecars) the decisions were made with
     file_infos: dict | None = None
+    #: the ``colour_variants`` choice the matches were taken under (:class:`~imagetwins.scores.ColourVariants`,
+    #: :func:`colour_variants_apart`): a pair the keep stage checks later is a match under the same choice
+    colour_variants: ColourVariants = ColourVariants.COPIES
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "digests", _digest_list(self.digests))
@@ -542,6 +545,21 @@ def groups_from_encodings(
     return result_from_pairs(paths, hashes, digests, pairs, encoder, threshold, same_as=same_as)
 
 
+def score_pairs(result: FindResult, left: np.ndarray, right: np.ndarray, store: PairScoreStore | None = None,
+                workers: int | None = None) -> search.Pairs | None:
+    """The scores of pairs of ``result``'s files (``left[k]``, ``right[k]``) that its search did not return, as
+    its method scores them (:meth:`Encoder.score_pairs`: ``copies`` checks them now, its confidences kept in
+    ``store``), or None: the method's search returned every pair within the threshold (a hash's, a vector's), or
+    the method is not registered here."""
+    try:
+        encoder = get_encoder(result.method)
+    except ValueError:  # (a result made elsewhere, with a method this process does not know)
+        return None
+    pair_scores = for_method(encoder, store, [str(d) for d in result.digests]) if result.digests else None
+    return encoder.score_pairs(result.hashes, np.asarray(left, np.int64), np.asarray(right, np.int64),
+                               workers=workers, paths=result.files, pair_scores=pair_scores)
+
+
 def search_scan(scan: Scan, method: str | Encoder | None = None, threshold: float | None = None,
                 workers: int | None = None, progress: bool = False,
                 score_store: PairScoreStore | None = None) -> FindResult:
@@ -605,11 +623,11 @@ def colour_variants_apart(result: FindResult, colour_variants: str | ColourVaria
     choice = ColourVariants.of(colour_variants)
     keeps = choice.keeps(result.matches.marks)
     if keeps is None or keeps.all():
-        return result
+        return result if result.colour_variants is choice else result.replace(colour_variants=choice)
     new = result_from_pairs(result.files, result.hashes, result.digests, result.matches.take(keeps), result.method,
                             result.threshold, same_as=result.same_as)
     return new.replace(failures=result.failures, seconds=result.seconds, index_path=result.index_path,
-                       decided=result.decided, facts=result.facts, timings=result.timings)
+                       decided=result.decided, facts=result.facts, timings=result.timings, colour_variants=choice)
 
 
 def split_hard_links(groups: Sequence[DuplicateGroup]) -> tuple[list[DuplicateGroup], list[list[str]]]:

@@ -278,6 +278,17 @@ class Encoder(Stage, ABC):
         """All matching ``(query row, database row)`` pairs, each with its score (``pair_scores``: as in
         :meth:`pairs`, ``left`` indexing the queries and ``right`` the database)."""
 
+    def score_pairs(self, rows: Rows, left: np.ndarray, right: np.ndarray, workers: int | None = None,
+                    paths: Sequence[str] | None = None, pair_scores: PairScores | None = None
+                    ) -> search.Pairs | None:
+        """The scores of pairs ``(left[k], right[k])`` of ``rows`` that :meth:`pairs` did not return, for a stage
+        after the search that needs them (the keep stage: a grouped file against its group's keeper), or None: this
+        method's search returns every pair within the threshold (a hash's, a vector's), so a pair it did not return
+        is no match (every built-in but ``copies``, whose search proposes candidates and checks only those: a pair
+        never proposed is unknown until checked). Scores as :meth:`pairs` gives them, every pair returned (within
+        the threshold or not); ``pair_scores``, ``paths`` and ``workers`` as there."""
+        return None
+
     def check_pair(self, rows: Rows) -> Any | None:
         """The look at the pictures behind this method's score of rows 0 and 1 (``imagetwins explain``): a
         :class:`imagetwins.verify.Verification` with its matches for a method that verifies, None for one that

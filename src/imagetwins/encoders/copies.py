@@ -201,6 +201,13 @@ class CopiesEncoder(Encoder):
         with copies.naming(paths):  # (a warning about a row's damaged features names its file)
             return copies.copy_pairs(encodings, threshold, workers, pair_scores=pair_scores, progress=progress)
 
+    def score_pairs(self, rows: copies.CopyRows, left: np.ndarray, right: np.ndarray, workers: int | None = None,
+                    paths: Sequence[str] | None = None, pair_scores: PairScores | None = None) -> search.Pairs:
+        """Pairs the search did not propose, checked now as it checks a pair proposed after its first round
+        (:func:`imagetwins.copies.check_pairs`): kept confidences reused, new ones kept."""
+        with copies.naming(paths):
+            return copies.check_pairs(rows, left, right, workers, pair_scores)
+
     def query(self, queries: np.ndarray, database: np.ndarray, threshold: float, workers: int | None = None,
               query_paths: Sequence[str] | None = None, database_paths: Sequence[str] | None = None,
               pair_scores: PairScores | None = None) -> search.Pairs:
