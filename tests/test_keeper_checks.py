@@ -203,3 +203,25 @@ def test_an_image_refused_by_a_groups_smaller_copies_is_checked_against_its_larg
     assert list(zip(more_l.tolist(), more_r.tolist())) == [(1, 3)] and (1, 3) in known
     again = copies._refused_to_largest(labels, left, right, conf, rows, hashes, known)
     assert not len(again[0])
+
+
+@pytest.mark.cli
+def test_remove_plan_apply_moves_the_crop_and_leaves_its_keeper(crowd: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from click.testing import CliRunner
+
+    from imagetwins.cli import main
+
+    folder = tmp_path / "photos"
+    shutil.copytree(crowd, folder)
+    plan_file = tmp_path / "plan.json"
+    res = CliRunner().invoke(main, ["find", str(folder), "--no-cache", "--json", str(plan_file)])
+    assert res.exit_code == 0, res.output
+    group = next(g for g in json.loads(plan_file.read_text())["groups"]
+                 if any(f.endswith("crop80.jpg") for f in g["files"]))
+    q = tmp_path / "q"
+    res = CliRunner().invoke(main, ["remove", str(folder), "--plan", str(plan_file), "--apply", "--move-to", str(q)])
+    assert res.exit_code == 0, res.output
+    assert not (folder / "crop80.jpg").exists() and any(p.name == "crop80.jpg" for p in q.rglob("*.jpg"))
+    assert Path(group["keep"]).exists() and sorted(p.name for p in folder.iterdir()) == [Path(group["keep"]).name]
