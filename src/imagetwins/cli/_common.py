@@ -196,6 +196,28 @@ def scan_options(f):
     return f
 
 
+class FolderPath(click.Path):
+    """A folder a command reads: :class:`click.Path` with ``file_okay=False``, which refuses a regular file only, and
+    here also a FIFO, a device or a socket, or a link to one (``find /dev/zero`` went on to a traceback)."""
+
+    def __init__(self, exists: bool = True) -> None:
+        super().__init__(exists=exists, file_okay=False, path_type=Path)
+
+    def convert(self, value, param, ctx):  # noqa: ANN001, ANN201 (click's signature)
+        import stat
+
+        from imagetwins.writing import describe_mode
+
+        path = super().convert(value, param, ctx)
+        try:
+            mode = os.stat(path).st_mode
+        except OSError:  # (missing: click's exists check said so, or it may be made)
+            return path
+        if not stat.S_ISDIR(mode):
+            self.fail(f"{click.format_filename(path)!r} is {describe_mode(mode)}, not a folder", param, ctx)
+        return path
+
+
 def keep_options(f):
     """--keep and --keep-in, the same on find, report and remove."""
     from imagetwins.keep import KEEP_RULES
@@ -203,7 +225,7 @@ def keep_options(f):
     f = click.option("--raw-pairs", type=click.Choice(["keep", "one"]), default="keep", show_default=True,
                      help="A camera RAW file and the JPEG written beside it (same name): keep both, or treat "
                           "them as duplicates and keep one.")(f)
-    f = click.option("--keep-in", multiple=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+    f = click.option("--keep-in", multiple=True, type=FolderPath(),
                      help="Reference folder (repeatable): files in it are always kept, never touched.")(f)
     return click.option("--keep", "keep_rule", type=click.Choice(KEEP_RULES), default=None,
                         help="Which file of a group to keep (default: the method's own, original; best for "

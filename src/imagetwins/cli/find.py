@@ -13,6 +13,7 @@ import click
 from imagetwins.cli._common import (
     EXIT_DUPLICATES,
     EXIT_ERROR,
+    FolderPath,
     check_threshold,
     colour_variants_option,
     command_seconds,
@@ -50,7 +51,7 @@ from imagetwins.io import skipped_link
 
 
 @click.command()
-@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("directory", type=FolderPath())
 @method_option
 @threshold_option
 @recursive_option

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from imagetwins.cli._common import echo, plural, scan_options, write_json
+from imagetwins.cli._common import FolderPath, echo, plural, scan_options, write_json
 from imagetwins.cli._outputs import file_option
 from imagetwins.cli._scan import hint_if_empty, scan
 from imagetwins.cli.decisions import ignore_decisions_option, load_remembered
@@ -21,7 +21,7 @@ def _size(n: int) -> str:
 
 
 @click.command()
-@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("directory", type=FolderPath())
 @file_option("json",
              help="Write the pairs as a plan ('-' for stdout): 'remove DIRECTORY --plan FILE' moves each folder "
                   "whose images all have a copy, as a whole, into the quarantine ('skip': true keeps one).")

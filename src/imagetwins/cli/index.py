@@ -12,6 +12,7 @@ from imagetwins.cli._common import (
     DEFAULT_METHOD,
     EXIT_DUPLICATES,
     EXIT_ERROR,
+    FolderPath,
     MethodChoice,
     check_threshold,
     colour_variants_option,
@@ -63,7 +64,7 @@ def _open_index(db_path: Path, methods: tuple[str, ...] | list[str], readonly: b
 
 
 @index.command("update")
-@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("directory", type=FolderPath())
 @_db_option
 @_methods_option
 @click.option("--recursive/--no-recursive", "-r", default=None,

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from imagetwins.cli._common import (
+    FolderPath,
     OutputFile,
     check_threshold,
     echo,
@@ -22,7 +23,7 @@ from imagetwins.cli._common import (
 
 
 @click.command()
-@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("directory", type=FolderPath())
 @click.argument("filename")
 @click.option("--output", "-o", type=OutputFile(picture=True), default=None,
               help="Save the picture (PNG) instead of showing it.")

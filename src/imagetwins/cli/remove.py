@@ -16,6 +16,7 @@ import click
 from imagetwins.cli._common import (
     EXIT_ERROR,
     EXIT_REFUSED,
+    FolderPath,
     colour_variants_option,
     echo,
     keep_options,
@@ -33,7 +34,7 @@ from imagetwins.text import printable, shell_word
 
 
 @click.command()
-@click.argument("directory", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("directory", required=False, type=FolderPath())
 @click.option("--apply", "apply_", is_flag=True, help="Really move the files (default: only show the plan).")
 @click.option("--plan", "plan_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Apply these decisions (from 'find --json' or the review page's Export) instead of scanning: "

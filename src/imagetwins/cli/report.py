@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from imagetwins.cli._common import (
+    FolderPath,
     OutputFile,
     colour_variants_option,
     echo,
@@ -28,7 +29,7 @@ from imagetwins.cli.decisions import ignore_decisions_option, load_remembered
 
 
 @click.command()
-@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("directory", type=FolderPath())
 @click.option("--output", "-o", type=OutputFile(), default=Path("report.html"),
               show_default=True, help="Where to write the page.")
 @output_options("groups", exclude=("html",))

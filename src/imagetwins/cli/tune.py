@@ -8,6 +8,7 @@ import click
 
 from imagetwins.cli._common import (
     DEFAULT_METHOD,
+    FolderPath,
     MethodChoice,
     OutputFile,
     echo,
@@ -31,7 +32,7 @@ def _others_named() -> str:
 
 
 @click.command()
-@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("directory", type=FolderPath())
 @click.option("--truth", type=click.Path(exists=True, path_type=Path),
               help="Ground truth: JSON ({file: [duplicates]} or a list of groups). Default: each sub-folder "
                    "of DIRECTORY is one group of duplicates.")
