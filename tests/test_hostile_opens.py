@@ -68,3 +68,19 @@ def test_a_file_another_update_deletes_during_a_load_is_left_out_not_called_dama
         assert idx.damaged == {} and not idx.errors()
         assert len(paths) == len(rows) and str(folder / "p0.png") not in paths
         assert {Path(p).name for p in paths} == {"p1.png", "p2.png", "p3.png"}
+
+
+def test_stats_of_an_index_deleted_while_open_is_a_count_not_a_traceback(tmp_path: Path) -> None:
+    """``Index.stats`` stat'ed the file and its -wal after asking whether the -wal was there: the last connection
+    of another process deletes the -wal as it closes, and 'cache clear' deletes the file of an index still open;
+    either was a FileNotFoundError out of stats() (index stats). What is gone counts 0 bytes."""
+    folder = tmp_path / "album"
+    folder.mkdir()
+    synthetic_photo(96, 72).save(folder / "a.png")
+    db = tmp_path / "album.db"
+    with Index(db, methods=["phash"]) as idx:
+        idx.update(folder)
+        for q in (db, Path(f"{db}-wal"), Path(f"{db}-shm")):
+            q.unlink(missing_ok=True)
+        stats = idx.stats()
+        assert (stats["files"], stats["bytes"]) == (1, 0)

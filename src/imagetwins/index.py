@@ -1871,8 +1871,7 @@ class Index:
         readable = files - len(errors)
         if not self.readonly:
             self.db.execute("PRAGMA wal_checkpoint(PASSIVE)")
-        size = self.path.stat().st_size + sum(
-            Path(str(self.path) + s).stat().st_size for s in ("-wal",) if Path(str(self.path) + s).exists())
+        size = sum(_size_on_disk(q) for q in (self.path, Path(f"{self.path}-wal")))
         return {"path": str(self.path), "files": files, "unreadable": len(errors),
                 "encodings": {m: per_method.get(m, 0) for m in self.stored_methods()},
                 "missing_encodings": {m: readable - per_method.get(m, 0) for m in self.stored_methods()
@@ -1991,6 +1990,15 @@ class Index:
     def integrity_check(self) -> str:
         """SQLite's own ``PRAGMA integrity_check`` ('ok' when the file is sound)."""
         return self.db.execute("PRAGMA integrity_check").fetchone()[0]
+
+
+def _size_on_disk(path: Path) -> int:
+    """Bytes of ``path``; 0 where there is none (the -wal of an index no one writes, deleted by the last connection to
+    close it, another process's, between a look and a stat; an index file deleted while open)."""
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def cache_folder() -> Path:
