@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -152,3 +153,50 @@ def test_a_process_that_never_says_it_is_ready_is_stopped_after_the_time_limit(r
     assert [str(w.message) for w in caught] == [
         "copies: a verification process did not start within 0.5 s; verifying in this process instead"]
     assert not verify_processes._live
+
+
+def test_a_row_named_in_several_batches_is_read_from_its_store_once(rows, in_processes, monkeypatch) -> None:
+    """Each batch names its rows' bytes; a row of an index was read from the index file again for every batch naming
+    it (~0.15-0.4 ms a read, most of the feeding): now once, later batches read it back from a scratch file. The
+    very confidences of the threads."""
+    left, right = _all_pairs(len(rows))
+    reads: list[int] = []
+    payload = copies._payload
+
+    def counted(x):
+        reads.append(id(x))
+        return payload(x)
+
+    monkeypatch.setattr(copies, "_payload", counted)
+    got = copies._verified_confidences(rows, rows, left, right, workers=2)
+    assert got.tolist() == _threads(rows, left, right).tolist()
+    stored = {id(r) for r in rows if isinstance(r, copies.CopyRecord) and not r.in_memory}
+    order = copies.cache_order(left, right)
+    batches = [order[k:k + copies.PROCESS_BATCH] for k in range(0, len(order), copies.PROCESS_BATCH)]
+    named = Counter(i for b in batches for i in set(left[b].tolist()) | set(right[b].tolist()))
+    assert any(named[i] >= 2 for i, r in enumerate(rows) if id(r) in stored)  # (what is tested)
+    assert all(reads.count(s) == 1 for s in stored)
+
+
+def test_without_room_for_the_scratch_file_each_batch_reads_its_rows_again(rows, in_processes, monkeypatch) -> None:
+    def no_room(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(copies, "SpillFile", no_room)
+    left, right = _all_pairs(len(rows))
+    got = copies._verified_confidences(rows, rows, left, right, workers=2)
+    assert got.tolist() == _threads(rows, left, right).tolist()
+
+
+def test_rows_are_kept_for_their_next_batches_up_to_a_size(rows, in_processes, monkeypatch) -> None:
+    """A first find names nearly every row again: the scratch file stops at ROWS_KEPT_BYTES (the rest are read from
+    their store again), the same confidences."""
+    monkeypatch.setattr(copies, "ROWS_KEPT_BYTES", 1)
+    reads: list[int] = []
+    payload = copies._payload
+    monkeypatch.setattr(copies, "_payload", lambda x: reads.append(id(x)) or payload(x))
+    left, right = _all_pairs(len(rows))
+    got = copies._verified_confidences(rows, rows, left, right, workers=2)
+    assert got.tolist() == _threads(rows, left, right).tolist()
+    stored = [id(r) for r in rows if isinstance(r, copies.CopyRecord) and not r.in_memory]
+    assert sum(reads.count(s) > 1 for s in stored) >= len(stored) - 1  # one row kept, the others read again

@@ -1236,9 +1236,10 @@ def _payload(x) -> tuple:
         return ("error", exception_line(exc))
 
 
-def _batch_request(features_a: Sequence, features_b: Sequence, left: np.ndarray, right: np.ndarray
-                   ) -> tuple[list, list]:
-    """(rows, pairs) of one batch for a worker process: each row named once, pairs as indices into the rows."""
+def _batch_request(features_a: Sequence, features_b: Sequence, left: np.ndarray, right: np.ndarray,
+                   rows_read: _RowsRead | None = None) -> tuple[list, list]:
+    """(rows, pairs) of one batch for a worker process: each row named once, pairs as indices into the rows.
+    ``rows_read``: where the rows' stored bytes are read (else :func:`_payload` of each)."""
     rows: list = []
     at: dict[tuple[int, int], int] = {}
     b_side = 0 if features_a is features_b else 1
@@ -1247,11 +1248,98 @@ def _batch_request(features_a: Sequence, features_b: Sequence, left: np.ndarray,
         k = at.get((side, i))
         if k is None:
             k = at[(side, i)] = len(rows)
-            rows.append(_payload(seq[i]))
+            rows.append(_payload(seq[i]) if rows_read is None else rows_read.payload(side, seq, i))
         return k
 
     pairs = [(row(0, features_a, i), row(b_side, features_b, j)) for i, j in zip(left.tolist(), right.tolist())]
     return rows, pairs
+
+
+#: the most bytes of rows :class:`_RowsRead` keeps in its scratch file (an incremental find of 1,000 new pictures
+#: into 100,000 keeps ~0.3-0.5 GB; a first find names nearly every row again, ~50 KB each)
+ROWS_KEPT_BYTES = 1 << 30
+
+
+class _RowsRead:
+    """The payloads (:func:`_payload`) of one verification's rows, each row's stored bytes read from its store once: a
+    row named in more than one batch (``uses``: the rows, as ``side * n + i``, named in two batches or more; ``n``
+    the size of side 0) is written to a scratch file (:class:`~imagetwins.spill.SpillFile`) at its first read and
+    read back from there for its next batches, up to :data:`ROWS_KEPT_BYTES` (the file is freed with this object,
+    once the feeding threads are done with it). The very bytes: a row of an index is read from the index file, where
+    each read of a ~55 KB features row went down a b-tree comparing the key with whole rows (~0.15-0.2 ms; an
+    incremental find of 1,000 new pictures named ~19,000 rows in its batches, ~9,000 of them distinct)."""
+
+    def __init__(self, uses: set[int], n: int) -> None:
+        self._uses, self._n = uses, n
+        self._kept: dict[int, tuple] = {}  # row -> ("kept", features (offset, length), alternate's or None, capture)
+        self._reading: dict[int, threading.Event] = {}  # rows being read by a feeding thread
+        self._lock = threading.Lock()
+        self._spill: SpillFile | None = None
+        self._failed = False
+
+    def payload(self, side: int, seq: Sequence, i: int) -> tuple:
+        key = side * self._n + i
+        if key not in self._uses:
+            return _payload(seq[i])
+        with self._lock:  # (two feeding threads asking for one row: the second waits for the first's read)
+            kept = self._kept.get(key)
+            reading = None if kept is not None else self._reading.get(key)
+            if kept is None and reading is None:
+                self._reading[key] = threading.Event()
+        if reading is not None:
+            reading.wait()
+            with self._lock:
+                kept = self._kept.get(key)
+        if kept is not None:
+            try:
+                spill = self._spill
+                _, (at, length), alt, capture = kept
+                return ("bytes", spill.get(at, length), None if alt is None else spill.get(*alt), capture)
+            except OSError:  # (the scratch file cannot be read back: read from the store again)
+                return _payload(seq[i])
+        if reading is not None:  # (the first read was not kept: an error, or no room)
+            return _payload(seq[i])
+        try:
+            out = _payload(seq[i])
+            if out[0] == "bytes" and not self._failed:
+                self._keep(key, out)
+            return out
+        finally:
+            with self._lock:
+                done = self._reading.pop(key)
+            done.set()
+
+    def _keep(self, key: int, out: tuple) -> None:
+        _, features, alt, capture = out
+        try:
+            with self._lock:
+                if self._spill is None:
+                    self._spill = SpillFile()
+            spill = self._spill
+            if spill.size >= ROWS_KEPT_BYTES:  # (a first find names most rows again: the rest are read again)
+                self._failed = True
+                return
+            where = (spill.put(features), len(features))
+            alt_where = None if alt is None else (spill.put(alt), len(alt))
+        except OSError:  # no room for a scratch file: each batch reads its rows from their store, as before
+            self._failed = True
+            return
+        with self._lock:
+            self._kept[key] = ("kept", where, alt_where, capture)
+
+
+def _rows_named_again(batches: list[np.ndarray], left: np.ndarray, right: np.ndarray, same_rows: bool,
+                      n: int) -> set[int]:
+    """The rows (``side * n + i``, as :class:`_RowsRead` names them) that the pairs of more than one of ``batches``
+    name."""
+    if not batches:
+        return set()
+    which = np.repeat(np.arange(len(batches)), [len(b) for b in batches])
+    order = np.concatenate(batches)
+    rows = np.concatenate([left[order], right[order] + (0 if same_rows else n)])
+    named = np.unique(np.stack([rows, np.concatenate([which, which])], axis=1), axis=0)[:, 0]  # (row, batch) once
+    counts = np.bincount(named)
+    return set(np.flatnonzero(counts >= 2).tolist())
 
 
 def _verify_in_processes(features_a: Sequence, features_b: Sequence, left: np.ndarray, right: np.ndarray,
@@ -1267,6 +1355,8 @@ def _verify_in_processes(features_a: Sequence, features_b: Sequence, left: np.nd
     answered = np.zeros(len(left), bool)
     order = cache_order(left, right, features_a is features_b)
     batches = [order[k:k + PROCESS_BATCH] for k in range(0, len(order), PROCESS_BATCH)]
+    n = int(left.max()) + 1 if len(left) else 0
+    rows_read = _RowsRead(_rows_named_again(batches, left, right, features_a is features_b, n), n)
     waiting = np.bincount(np.arange(len(left)) // chunk)  # pairs of each chunk not answered yet
     names = _names.get()
     pool: list = []
@@ -1294,7 +1384,7 @@ def _verify_in_processes(features_a: Sequence, features_b: Sequence, left: np.nd
                             b = next(taken, None)
                     if b is not None:  # sent before the last one's answers come: the process need not wait for it
                         idx = batches[b]
-                        worker.send(*_batch_request(features_a, features_b, left[idx], right[idx]))
+                        worker.send(*_batch_request(features_a, features_b, left[idx], right[idx], rows_read))
                     if sent is not None:
                         results.put((sent, worker.answers(more=b is not None)))
                     if b is None:
