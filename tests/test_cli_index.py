@@ -249,3 +249,21 @@ def test_adding_a_method_to_every_indexed_image_does_not_say_there_are_none(tmp_
     res = run("index", "update", folder, "--db", db, "-m", "dihedral")
     assert res.exit_code == 0, res.output
     assert "3 given the methods they lacked" in res.output and "no image files found" not in res.output, res.output
+
+
+def test_index_update_names_unreadable_files_as_the_folder_was_named(tmp_path: Path, datasets: Path,
+                                                                     monkeypatch) -> None:
+    """A newcomer's 'index update shop -r --db cat.db' warned 'unreadable /tmp/.../shop/broken.jpg' (the index's
+    resolved path) where find, check and find --against name the same file 'shop/broken.jpg'."""
+    shop = tmp_path / "shop" / "sub"
+    shop.mkdir(parents=True)
+    photo = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[0]
+    shutil.copy(photo, shop.parent / "a.jpg")
+    (shop / "broken.jpg").write_bytes(photo.read_bytes()[:2000])
+    monkeypatch.chdir(tmp_path)
+    for _ in range(2):  # the first update reads it, the second finds it recorded
+        res = run("index", "update", "shop", "-r", "--db", "cat.db", "-m", "phash")
+        assert res.exit_code == 0, res.output
+        warnings = [line for line in res.output.splitlines() if line.startswith("warning:")]
+        assert warnings == [f"warning: unreadable {os.path.join('shop', 'sub', 'broken.jpg')}: truncated or "
+                            "incomplete image data"], res.output

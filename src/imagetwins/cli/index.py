@@ -89,6 +89,7 @@ def index_update(directory: Path, db_path: Path, methods: tuple[str, ...], recur
       imagetwins index update catalogue/ -r --db catalogue.db -m phash  # and phash: resized and re-saved copies
     """
     from imagetwins.cli._scan import note_no_images
+    from imagetwins.finder import shown_under
     from imagetwins.index import IndexFileError
     from imagetwins.session import Session
 
@@ -129,7 +130,9 @@ def index_update(directory: Path, db_path: Path, methods: tuple[str, ...], recur
         # (and those that failed only this time: a decode past its time limit, a decoder that crashed)
         errors = sorted({*idx.errors(directory), *((f.path, f.reason) for f in st.failures if f.transient)})
         held = idx.stored_methods()
-    for path, reason in errors:
+    # the index keeps resolved paths; said under the folder as it was named, as find and check say them
+    shown = shown_under(directory, str(Path(directory).resolve()), [path for path, _ in errors])
+    for path, (_, reason) in zip(shown, errors):
         echo(f"warning: unreadable {path}: {reason}", err=True)
     if left:  # (files of other folders the index holds, or read only this time: still the older imagetwins's)
         echo(f"warning: {', '.join(f'{n:,} {m}' for m, n in left.items())} encodings of files not updated now "
