@@ -146,7 +146,14 @@ def main() -> None:
               "is not made from it; main at 1d4c726, the same command) held-out 4 of 200 (101400.jpg/101401.jpg, "
               "112600.jpg/112601.jpg, 112600.jpg/112602.jpg, 112601.jpg/112602.jpg), tuning 8 of 299 (6 on dd0bb9f, "
               "before the proposer's descriptor votes): zoomed "
-              "re-shots, one frame inside the other as a crop's (`benchmarks/probe_inner_detail.py`). What is left: "
+              "re-shots, one frame inside the other as a crop's (`benchmarks/probe_inner_detail.py`). Before "
+              "VERDICT_VERSION 23 (main at c9de352, the same command) held-out 0 of 200, tuning 4 of 299: it reads "
+              "the framing rule's angle from a quarter turn too (119604.jpg/119605.jpg, one shot taken with the "
+              "camera on its side: two framings turned 90.8 degrees, let through as a rotated copy) and the detail "
+              "rule's spectrum against a band well below the other file's resolution, clear of the roll-off a "
+              "blown-up crop's interpolation puts just below it (108400.jpg/108401.jpg and 126806.jpg/126807.jpg, "
+              "zoomed re-shots of a hazy and a dark scene: -0.36 and -0.35 against the old band, under its cap "
+              "-0.30; -0.46 and -0.49 against the new one, over its cap -0.55). What is left: "
               "re-shots zoomed too little for the files' pixels to show it (the inner picture at under "
               f"{verify.DETAIL_MIN_SCALE:g} of the other's pixels, or its spectrum past the other file's resolution "
               "under the cap) and tripod re-shots of one framing. Signals measured on the tuning split before, none "
@@ -176,8 +183,9 @@ def main() -> None:
             "reshots-heldout-called-copies-share": (
                 f"**{held['copies']} of {held['pairs']}** ({share:.1%}; 12 of 200 before the frame rules, 4 before "
                 f"the detail rule `verify.DETAIL_CAP`: zoomed re-shots, one frame inside the other holding detail "
-                f"finer than the other file); tuning groups "
-                f"{rows['tuning']['copies']} of {rows['tuning']['pairs']}; the camera sequence: "
+                f"finer than the other file; 0 of 200 before VERDICT_VERSION 23 too); tuning groups "
+                f"{rows['tuning']['copies']} of {rows['tuning']['pairs']} (4 before VERDICT_VERSION 23); the camera "
+                f"sequence: "
                 f"{'; '.join(f'{label}: {v}' for label, _, v in seq)}")})
 
 

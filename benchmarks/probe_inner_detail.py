@@ -9,7 +9,8 @@ scene does (and so does a crop of a larger original beside a smaller copy of it:
 other either). The check measures, as the copies method decodes the files (``verify.extract`` through the
 reduced-scale decode), the inner picture's scale against the other file's pixels (``Verification.inner_scale``) and
 how its grey spectrum goes on past the frequency the other file resolves (``Verification.inner_detail``: log10 of
-the power times f^2 just above over just below); ``DETAIL_CAP`` was chosen here, on TUNING data only:
+the power times f^2 just above over well below, ``verify.DETAIL_ABOVE`` and ``DETAIL_BELOW``); ``DETAIL_CAP`` and
+the bands were chosen here, on TUNING data only:
 
 - re-shots: holidays-half same-scene pairs of groups at EVEN positions in sorted group-id order (the split of
   ``bench_reshots.py``) that the check aligns one inside the other (rows with a measured detail);
@@ -19,7 +20,9 @@ the power times f^2 just above over just below); ``DETAIL_CAP`` was chosen here,
   quality 70-95, checked against the original saved at quality 95. Such a crop can be made from the original: the
   rule must leave it a copy.
 
-The held-out groups (odd positions) are printed as measured, not used to choose.
+The held-out groups (odd positions) are printed as measured, not used to choose; so are crops blown up the same
+way (another seed) from sources nothing was tuned on: one photo of each of the first 30 odd holidays-half groups,
+view 1 of ukbench-600 groups 75-94 and the first 10 of imagededup-testdata's base images.
 """
 
 from __future__ import annotations
@@ -78,11 +81,17 @@ def reshots() -> list[dict]:
     return out
 
 
-def blown_up() -> list[dict]:
+def blown_up(held_out: bool = False) -> list[dict]:
     groups = json.loads((HOLIDAYS / "groundtruth_groups.json").read_text())
-    photos = sorted((DATASETS / "photos-public" / "images").glob("*.jpg"))[:20]  # FIT
-    photos += [HOLIDAYS / "images" / groups[g][0] for k, g in enumerate(sorted(groups)) if k % 2 == 0][:30]
-    rng = np.random.default_rng(5)
+    if held_out:  # sources and groups nothing was tuned on: holidays odd groups, ukbench 75-149, imagededup's
+        photos = [HOLIDAYS / "images" / groups[g][0] for k, g in enumerate(sorted(groups)) if k % 2 == 1][:30]
+        photos += [DATASETS / "ukbench-600" / "images" / f"ukbench{4 * g + 1:05d}.jpg" for g in range(75, 95)]
+        photos += sorted((DATASETS / "imagededup-testdata" / "base_images").glob("*.jpg"))[:10]
+    else:
+        photos = sorted((DATASETS / "photos-public" / "images").glob("*.jpg"))[:20]  # FIT
+        photos += [HOLIDAYS / "images" / groups[g][0] for k, g in enumerate(sorted(groups)) if k % 2 == 0][:30]
+    rng = np.random.default_rng(6 if held_out else 5)
+    split = " (held-out)" if held_out else ""
     out = []
     for p in photos:
         original = open_image(p)
@@ -98,7 +107,7 @@ def blown_up() -> list[dict]:
                 up = up.filter(ImageFilter.UnsharpMask(radius=float(rng.uniform(1, 3)),
                                                        percent=int(rng.integers(50, 200)), threshold=2))
             v = verify.verify_pair(fo, features(jpeg(up, int(rng.integers(70, 96)))))
-            out.append(row(f"crop blown up ({resample.name.lower()}{', sharpened' if sharp else ''})",
+            out.append(row(f"crop blown up{split} ({resample.name.lower()}{', sharpened' if sharp else ''})",
                            f"{p.name} x{1 / f:.2f}", v))
     return out
 
@@ -113,16 +122,17 @@ def main() -> None:
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args()
     c0 = time.process_time()
-    rows = reshots() + blown_up()
+    rows = reshots() + blown_up() + blown_up(held_out=True)
     cpu = time.process_time() - c0
     cap = verify.DETAIL_CAP
     lines = [f"Measured {time.strftime('%Y-%m-%d')}, 2 cores shared with other work. Command: "
              "`python benchmarks/probe_inner_detail.py` (its docstring says what is measured). TUNING data chose "
              f"`verify.DETAIL_CAP` = {cap:g} (holidays-half even groups, FIT photos-public photos and even holidays "
-             f"photos cropped and blown up); held-out re-shots printed as measured. Detail: log10 of the inner "
-             f"picture's spectral power times f^2 just past the frequency the other file resolves over just below "
-             f"it; measured where the inner picture spans at least {verify.DETAIL_MIN_SCALE:g} of the other file's "
-             "pixels.", "",
+             f"photos cropped and blown up); held-out re-shots and held-out blown-up crops printed as measured. "
+             f"Detail: log10 of the inner picture's spectral power times f^2 just past the frequency the other file "
+             f"resolves ({verify.DETAIL_ABOVE[0]:g}-{verify.DETAIL_ABOVE[1]:g} of it) over well below it "
+             f"({verify.DETAIL_BELOW[0]:g}-{verify.DETAIL_BELOW[1]:g}); measured where the inner picture spans at "
+             f"least {verify.DETAIL_MIN_SCALE:g} of the other file's pixels.", "",
              "| pairs | aligned one inside the other | detail measured | detail min / median / max | at or over the "
              f"cap | called copies (>= {verify.DEFAULT_CONFIDENCE:g}) without the rule -> with it |",
              "| --- | ---: | ---: | --- | ---: | ---: |"]
@@ -134,7 +144,8 @@ def main() -> None:
         t = verify.DEFAULT_CONFIDENCE
         lines.append(f"| {kind} | {len(rs)} | {len(measured)} | {spread(rs)} | {len(over)} | "
                      f"{sum(r['before'] >= t for r in rs)} -> {sum(r['confidence'] >= t for r in rs)} |")
-    blown = [r for r in rows if r["kind"].startswith("crop")]
+    blown = [r for r in rows if r["kind"].startswith("crop") and "held-out" not in r["kind"]]
+    held = [r for r in rows if r["kind"].startswith("crop blown up (held-out)") and r["detail"] is not None]
     top = sorted((r for r in blown if r["detail"] is not None), key=lambda r: -r["detail"])[:3]
     lines += ["", "Re-shots one by one (pair: confidence without the rule -> with it, scale, detail): " + "; ".join(
         f"{r['kind'].split('(')[1][:-1]} {r['pair']}: {r['before']:.3f} -> {r['confidence']:.3f}, {r['scale']:.2f}, "
@@ -142,6 +153,8 @@ def main() -> None:
         for r in rows if r["kind"].startswith("re-shot")) + ".",
         "", "Blown-up crops nearest the cap: " + "; ".join(
         f"{r['pair']} ({r['kind']}): {r['detail']:.2f}" for r in top) + ".",
+        "", "Held-out blown-up crops nearest the cap: " + "; ".join(
+        f"{r['pair']} ({r['kind']}): {r['detail']:.2f}" for r in sorted(held, key=lambda r: -r["detail"])[:3]) + ".",
         "", f"CPU (user+sys): {cpu:.0f} s."]
     table = "\n".join(lines)
     print(table)

@@ -140,3 +140,21 @@ def test_the_features_keep_the_files_own_size_and_spectrum() -> None:
     damaged[-2:] = np.array([np.inf], "<f2").tobytes()
     with pytest.raises(ValueError):
         verify.ImageFeatures.from_bytes(bytes(damaged))
+
+
+#: a zoomed second shot of a hazy scene (holidays-half group 1084, a TUNING group: even position), 1.47 times the
+#: first file's pixels: the haze leaves little detail anywhere near the first file's resolution, so measured against
+#: the band just below that frequency (0.7-0.95 of it, where a blown-up crop's interpolation already rolls off) its
+#: spectrum looked like a blown-up crop's (-0.36, under the cap then, -0.30): called a copy (0.951)
+HAZE_OUTER, HAZE_INNER = "108400.jpg", "108401.jpg"
+
+
+@pytest.mark.integration
+def test_a_zoomed_reshot_of_a_hazy_scene_is_not_a_copy(datasets: Path) -> None:
+    src = datasets / "holidays-half" / "images"
+    rec = _records([src / HAZE_OUTER, src / HAZE_INNER])
+    v = copies.verify_records(rec[HAZE_OUTER], rec[HAZE_INNER])
+    assert v.inner == 1 and 1.3 < v.inner_scale < 1.7
+    assert v.inner_detail >= verify.DETAIL_CAP and v.not_one_capture == "detail", v.to_dict()
+    assert v.verdict() is Verdict.RESHOT and v.confidence <= verify.NOT_ONE_CAPTURE
+    assert verify.confidence_from(v.measurements()[:-1]) >= verify.DEFAULT_CONFIDENCE  # a copy without the rule

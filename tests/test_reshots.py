@@ -216,3 +216,54 @@ def test_explain_names_the_frame_rule(scene) -> None:
     v = copies.verify_records(scene["records"]["b"], scene["records"]["a"])
     assert v.beyond == ("bottom", "top") and "(the first at its bottom and the second at its top)" in out.output
     assert "copies    confidence 0.500" in out.output
+
+
+#: two shots of one scene, one of them stored on its side (holidays-half group 1196, a TUNING group: even position):
+#: turned 90.8 degrees, each frame shows part of the scene the other lacks; the check called it a copy (0.959) while
+#: the framing rule read only rotations under FRAMING_ANGLE from upright, not from a quarter turn
+SIDEWAYS_A, SIDEWAYS_B = "119604.jpg", "119605.jpg"
+
+
+@pytest.mark.integration
+def test_a_reshot_with_the_camera_on_its_side_is_not_a_copy(datasets: Path, tmp_path: Path) -> None:
+    from imagetwins import verify
+    from imagetwins.scores import Verdict
+
+    src = datasets / "holidays-half" / "images"
+    b = Image.open(src / SIDEWAYS_B).convert("RGB")
+    w, h = b.size
+    # a copy of the second shot turned a quarter and cropped (80 % of the area), and one turned 88 degrees on a
+    # canvas grown to fit: one frame inside the other, made from one capture
+    b.transpose(Image.Transpose.ROTATE_90).crop((int(0.05 * h), int(0.06 * w), int(0.95 * h), int(0.95 * w))) \
+        .save(tmp_path / "b_turned_crop.jpg", quality=85)
+    b.rotate(88, resample=Image.Resampling.BICUBIC, expand=True).save(tmp_path / "b_turned_88.jpg", quality=90)
+    files = [src / SIDEWAYS_A, src / SIDEWAYS_B, tmp_path / "b_turned_crop.jpg", tmp_path / "b_turned_88.jpg"]
+    enc = get_encoder("copies").encode_files(files, workers=2, warn=False)
+    assert not enc.failures
+    rec = dict(zip((Path(p).name for p in enc.paths), enc.encodings))
+    v, u = copies.verify_records(rec[SIDEWAYS_A], rec[SIDEWAYS_B]), copies.verify_records(rec[SIDEWAYS_B],
+                                                                                          rec[SIDEWAYS_A])
+    assert 85 < v.rotation < 95 and max(v.frame_cover_a, v.frame_cover_b) < verify.FRAMING_COVER, v.to_dict()
+    assert v.strict_agreement > 0.9  # pixel for pixel, they agree as a copy would
+    assert verify.confidence_from(v.measurements()) <= verify.NOT_ONE_CAPTURE < verify.confidence_from(
+        v.measurements()[:verify.CALIBRATED])  # the calibrated model alone called it a copy
+    assert v.not_one_capture == "framing" and v.verdict() is u.verdict() is Verdict.RESHOT
+    assert v.confidence == u.confidence <= verify.NOT_ONE_CAPTURE
+    for copy in ("b_turned_crop.jpg", "b_turned_88.jpg"):
+        c = copies.verify_records(rec[SIDEWAYS_B], rec[copy])
+        assert 80 < c.rotation < 95 and c.not_one_capture is None, (copy, c.to_dict())
+        assert c.verdict() is Verdict.COPY and c.confidence >= copies.DEFAULT_CONFIDENCE, (copy, c.to_dict())
+
+
+@pytest.mark.unit
+def test_the_framing_angle_is_read_from_upright_or_a_quarter_turn() -> None:
+    from imagetwins import verify
+
+    off = verify._off_camera_axes(np.array([0.0, 3.0, 45.0, 86.0, 90.0, 93.5, 135.0, 180.0]))
+    assert off.tolist() == [0.0, 3.0, 45.0, 4.0, 0.0, 3.5, 45.0, 90.0]  # a mirrored match (180): never a framing
+    # two framings of one scene, neither frame covering the other: capped upright and on its side, not at 45 degrees
+    # nor mirrored (the calibrated part: every cell agreeing, no lighting residual)
+    m = np.array([[1.0, 1, 1, 1, 1, 1, 0, 0.9, r, -np.inf] for r in (1.0, 45.0, 91.0, 180.0)])
+    conf = verify.confidence_from(m)
+    assert conf[0] <= verify.NOT_ONE_CAPTURE and conf[2] <= verify.NOT_ONE_CAPTURE
+    assert conf[1] > verify.DEFAULT_CONFIDENCE and conf[3] > verify.DEFAULT_CONFIDENCE

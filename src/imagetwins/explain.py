@@ -168,7 +168,8 @@ def why_not_copies(v: verify.Verification, copies_score: float | None = None,
         if rule == "framing":
             parts = [f"the {name} at its {side}" for name, side in zip(("first", "second"), v.beyond) if side]
             where = f" ({' and '.join(parts)})" if parts else ""
-            why.append(f"two framings of one scene: {which}, at a rotation of {v.rotation:.1f} degrees, so each "
+            turn = " (the camera on its side for one shot)" if v.rotation >= 45 else ""
+            why.append(f"two framings of one scene: {which}, at a rotation of {v.rotation:.1f} degrees{turn}, so each "
                        f"shows part of the scene the other lacks{where}, as a camera moved between two shots; a "
                        f"copy's picture is part of the other's or holds all of it (confidence capped at "
                        f"{verify.NOT_ONE_CAPTURE:g})")

@@ -279,7 +279,7 @@ FEATURES_VERSION = 5  # 2: keypoints stored strongest first (the quick look take
 #: the version of what :func:`verify_pair` computes from given features: part of :func:`verdict_version`, which
 #: keys the confidences the index keeps per pair. Bump it with any change of the code that changes a confidence
 #: (the module's constants, FEATURES_VERSION and CALIBRATION included, and OpenCV's version are in the key already)
-VERDICT_VERSION = 22  # 2: the quick look before the full match; 3: the lighting fit refitted until a caption drops
+VERDICT_VERSION = 23  # 2: the quick look before the full match; 3: the lighting fit refitted until a caption drops
 # out; 4: symmetric (the pair is checked in one canonical order), keypoints at the stored (half float) precision;
 # 5: a perspective alignment where the affine one leaves part of the picture disagreeing; 6: overlays left out
 # (OVERLAY_MAX); 7: two framings of one scene and pictures sharing only a part are not copies (FRAMING_COVER,
@@ -302,6 +302,8 @@ VERDICT_VERSION = 22  # 2: the quick look before the full match; 3: the lighting
 # (DETAIL_SCENE_GRADIENT)
 # 22: where the colours changed and the colour fit explains the light, a cell agrees recoloured or in grey
 # (RECOLOURED_OR_GREY)
+# 23: the framing rule's angle measured from the nearest quarter turn (a camera held upright or on its side:
+# FRAMING_ANGLE), the detail rule's reference band moved below an enlargement's roll-off (DETAIL_BELOW, DETAIL_CAP)
 
 #: logistic model behind :attr:`Verification.confidence` (fitted by ``benchmarks/quality.py --fit`` with each
 #: weight's sign fixed: more agreement can only raise the confidence, a lighting mismatch only lower it):
@@ -315,9 +317,12 @@ DEFAULT_CONFIDENCE = 0.92
 #: share of each image's frame inside the other's, exact from the transform). A copy is made from one capture: its
 #: picture is part of the other's (a crop) or holds all of it (a frame, a canvas, a caption band), so it covers
 #: (nearly) all of at least one of the two frames. (1) *Two framings*: neither frame covers FRAMING_COVER of the
-#: other, at a rotation under FRAMING_ANGLE degrees and no mirror: each picture shows part of the scene the other
+#: other, at a rotation under FRAMING_ANGLE degrees from upright or from a quarter turn (a camera held on its side
+#: for one of the shots; :func:`_off_camera_axes`) and no mirror: each picture shows part of the scene the other
 #: lacks, as a camera moved between two shots does (holidays-half re-shots, even groups: 8 of the 14 called copies
-#: at 0.92; no copy of photos-public's edits, whose same-size rotations start at 5 degrees). (2) *A shared part*:
+#: at 0.92, and 119604/119605 turned 90.8 degrees; no copy of photos-public's edits, whose same-size rotations
+#: start at 5 degrees and reach 25; a copy turned by any angle on a grown canvas holds all of the other's frame,
+#: one cropped inside the turned picture lies inside it). (2) *A shared part*:
 #: neither covers PART_COVER of the other (two collages sharing one picture). Either caps the confidence at
 #: NOT_ONE_CAPTURE (measured in BENCHMARKS.md, "Re-shots called copies")
 FRAMING_COVER = 0.985
@@ -360,13 +365,14 @@ PADDING_MIN_PIXELS = 100
 #: not the decoded ones: a crop of a large photo keeps its pixels), the inner picture cannot be that other file's crop
 #: unless it was blown up: then it holds nothing finer than the other file's pixels, and its grey spectrum falls off a
 #: cliff at the frequency the other file resolves. Real detail beyond it (a zoomed second shot of the scene) keeps
-#: the spectrum going: the mean power times f^2 just above that frequency (DETAIL_ABOVE) over that just below
-#: (DETAIL_BELOW), in log10, at DETAIL_CAP or more says the inner picture has detail the outer lacks: neither file
-#: can be made from the other (the outer shows more of the scene), so the pair is capped at NOT_ONE_CAPTURE and its
-#: verdict is re-shot. Each image keeps the radial power spectrum of its grey picture (long side at most
-#: SPECTRUM_SIDE, SPECTRUM_BINS bins up to the Nyquist frequency, a Hann window). Chosen on the tuning
-#: split (``benchmarks/probe_inner_detail.py``; measured in BENCHMARKS.md, "A picture finer than the other
-#: file")
+#: the spectrum going: the mean power times f^2 just above that frequency (DETAIL_ABOVE) over that well below it
+#: (DETAIL_BELOW: clear of the roll-off an enlargement's interpolation already puts on the band just below the
+#: frequency, which made a zoomed re-shot of a hazy or dark scene look like a blown-up crop: VERDICT_VERSION 23, was
+#: 0.7-0.95 of it with DETAIL_CAP -0.30), in log10, at DETAIL_CAP or more says the inner picture has detail the outer
+#: lacks: neither file can be made from the other (the outer shows more of the scene), so the pair is capped at
+#: NOT_ONE_CAPTURE and its verdict is re-shot. Each image keeps the radial power spectrum of its grey picture (long
+#: side at most SPECTRUM_SIDE, SPECTRUM_BINS bins up to the Nyquist frequency, a Hann window). Chosen on the tuning
+#: split (``benchmarks/probe_inner_detail.py``; measured in BENCHMARKS.md, "A picture finer than the other file")
 DETAIL_MIN_SCALE = 1.12
 DETAIL_OUTER_COVER = 0.85
 DETAIL_SCENE_FLAT = 0.35
@@ -379,10 +385,10 @@ DETAIL_SCENE_FLAT = 0.35
 DETAIL_SCENE_GRADIENT = 0.65
 #: (the plane is fitted to every GRADIENT_STRIDE-th of those pixels, in row order: a share needs no more)
 GRADIENT_STRIDE = 3
-DETAIL_BELOW = (0.7, 0.95)
+DETAIL_BELOW = (0.5, 0.7)
 DETAIL_ABOVE = (1.05, 1.4)
 DETAIL_TOP = 0.47
-DETAIL_CAP = -0.30
+DETAIL_CAP = -0.55
 SPECTRUM_SIDE = 512
 SPECTRUM_BINS = 40
 #: the calibrated measurements (:meth:`Verification.measurements` gives these, then the frame cover and rotation
@@ -828,7 +834,7 @@ def confidence_from(measurements: np.ndarray, calibration: Sequence[float] | Non
     conf = 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
     if m.shape[-1] > len(w) - 1:
         cover, rotation = m[..., len(w) - 1], m[..., len(w)]
-        capped = (cover < PART_COVER) | ((cover < FRAMING_COVER) & (rotation < FRAMING_ANGLE))
+        capped = (cover < PART_COVER) | ((cover < FRAMING_COVER) & (_off_camera_axes(rotation) < FRAMING_ANGLE))
         capped |= m[..., CALIBRATED - 1] >= LIGHTING_CAP  # (the lighting residual: see Verification.measurements)
         if m.shape[-1] > len(w) + 1:
             capped |= m[..., len(w) + 1] >= DETAIL_CAP  # (-inf where not measured: never)
@@ -878,13 +884,20 @@ def _beyond(shared: np.ndarray, width: float, height: float) -> str | None:
     return "all round" if len(sides) == 4 else " and ".join(sides)
 
 
+def _off_camera_axes(rotation):
+    """Degrees from upright or from a quarter turn either way, whichever is nearer, of a rotation in 0-180 (a float or
+    an array): a camera held on its side for one shot turns the scene by about 90 degrees. A mirrored match (180)
+    stays 90 away: never a camera's framing."""
+    return np.minimum(rotation, np.abs(np.subtract(rotation, 90.0)))
+
+
 def _not_one_capture(cover: float, rotation: float, unaligned: bool = False, lighting: float = 0.0,
                      detail: float = float("-inf")) -> str | None:
     if unaligned or cover <= 0:
         return None
     if cover < PART_COVER:
         return "part"
-    if cover < FRAMING_COVER and rotation < FRAMING_ANGLE:
+    if cover < FRAMING_COVER and _off_camera_axes(rotation) < FRAMING_ANGLE:
         return "framing"
     if detail >= DETAIL_CAP:
         return "detail"
