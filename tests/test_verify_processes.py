@@ -200,3 +200,18 @@ def test_rows_are_kept_for_their_next_batches_up_to_a_size(rows, in_processes, m
     assert got.tolist() == _threads(rows, left, right).tolist()
     stored = [id(r) for r in rows if isinstance(r, copies.CopyRecord) and not r.in_memory]
     assert sum(reads.count(s) > 1 for s in stored) >= len(stored) - 1  # one row kept, the others read again
+
+
+def test_a_query_against_other_rows_reads_each_row_once_too(rows, in_processes, monkeypatch) -> None:
+    """A query (two sets of rows, the same row objects on both sides here): each side's row is its own, read once."""
+    queries, database = list(rows[:6]), list(rows[3:])
+    left, right = (x.ravel() for x in np.meshgrid(np.arange(len(queries)), np.arange(len(database)), indexing="ij"))
+    reads: list[int] = []
+    payload = copies._payload
+    monkeypatch.setattr(copies, "_payload", lambda x: reads.append(id(x)) or payload(x))
+    got = copies._verified_confidences(queries, database, left, right, workers=2)
+    want = [v.kept for v in copies.verify_pairs(queries, database, left, right, workers=2, confidence_only=True)]
+    assert got.tolist() == want
+    stored = {id(r) for r in rows if isinstance(r, copies.CopyRecord) and not r.in_memory}
+    # (rows 3-5 are on both sides: read once as a query and once as a database row)
+    assert all(reads.count(s) == (2 if any(s == id(r) for r in rows[3:6]) else 1) for s in stored)
