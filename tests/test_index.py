@@ -43,9 +43,10 @@ def test_update_encodes_only_what_changed(tmp_path: Path, collection: Path, data
     db = tmp_path / "i.db"
     with Index(db, methods=["phash", "dihedral"]) as idx:
         first = idx.update(collection)
-        assert (first.added, first.unreadable) == (43, 1)
+        assert (first.added, first.unreadable) == (42, 1)  # added: encoded and stored
         again = idx.update(collection)
-        assert (again.added, again.changed, again.removed, again.unchanged) == (0, 0, 0, 43)
+        assert (again.added, again.changed, again.removed, again.unchanged) == (0, 0, 0, 42)
+        assert (again.unreadable, again.known_unreadable) == (0, 1)  # known, not read again
         # add one, change one, delete one
         shutil.copy(sorted((datasets / "photos-public/images").glob("*.jpg"))[100], collection / "new.jpg")
         changed = collection / "small_copy.jpg"
@@ -53,7 +54,7 @@ def test_update_encodes_only_what_changed(tmp_path: Path, collection: Path, data
         os.utime(changed, ns=(time.time_ns(), time.time_ns() + 10**9))
         (collection / "sub" / "byte_copy.jpg").unlink()
         third = idx.update(collection)
-        assert (third.added, third.changed, third.removed, third.unchanged) == (1, 1, 1, 41)
+        assert (third.added, third.changed, third.removed, third.unchanged) == (1, 1, 1, 40)
         paths, hashes = idx.load("phash")
         assert len(paths) == 42 and hashes.dtype == np.uint64  # 43 files, one unreadable
         fresh = hash_files(sorted(Path(p) for p in paths), methods=("phash",))
@@ -215,9 +216,9 @@ def test_cli_index_commands_and_find_cache(tmp_path: Path, collection: Path) -> 
     runner = CliRunner()
     db = tmp_path / "cli.db"
     res = runner.invoke(main, ["index", "update", str(collection), "-r", "--db", str(db), "-m", "phash"])
-    assert res.exit_code == 0 and "43 added" in res.output and "1 unreadable" in res.output
+    assert res.exit_code == 0 and "42 added" in res.output and "1 unreadable (new" in res.output
     res = runner.invoke(main, ["index", "update", str(collection), "-r", "--db", str(db)])
-    assert "43 unchanged" in res.output
+    assert "42 unchanged, 1 unreadable (known before" in res.output
     res = runner.invoke(main, ["index", "query", str(collection / "small_copy.jpg"), "--db", str(db), "--json", "-"])
     # its original; the indexed small_copy.jpg is the query itself, not a duplicate of it
     assert res.exit_code == 0 and [m["path"] for q in __import__("json").loads(res.stdout)["matches"]
@@ -236,8 +237,8 @@ def test_cnn_vectors_are_cached_too(tmp_path: Path, collection: Path, fake_cnn) 
     db = tmp_path / "cnn.db"
     with Index(db, methods=["cnn", "phash"]) as idx:
         first = idx.update(collection)
-        assert (first.added, first.unreadable) == (43, 1)
-        assert idx.update(collection).unchanged == 43
+        assert (first.added, first.unreadable) == (42, 1)
+        assert idx.update(collection).unchanged == 42
         paths, vectors = idx.load("cnn")
         assert vectors.shape == (42, 14 * 14 * 3) and vectors.dtype == np.float32
         assert np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)

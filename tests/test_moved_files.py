@@ -153,7 +153,8 @@ def test_a_rename_to_a_raw_name_is_decoded_again(tmp_path: Path, library: Path, 
     os.rename(library / name, library / "camera.dng")
     decodes.clear()
     stats = _update(db, library)
-    assert stats.reused == 0 and stats.added == 1
+    # (added: decoded and stored; a JPEG named .dng that LibRaw refuses is counted unreadable instead)
+    assert stats.reused == 0 and (stats.added, stats.unreadable) in ((1, 0), (0, 1))
     assert decodes == [str(library / "camera.dng")] or stats.unreadable == 1
 
 

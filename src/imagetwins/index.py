@@ -231,11 +231,17 @@ def _same_bytes_moved(path: str, old: tuple, now: FileState) -> bool:
 class UpdateStats:
     """What one :meth:`Index.update` did."""
 
+    #: new files encoded and stored (a new file that could not be read is counted in ``unreadable`` instead)
     added: int = 0
+    #: changed files encoded again and stored (one that could not be read now: in ``unreadable``)
     changed: int = 0
     removed: int = 0
+    #: readable files not changed since the last update (not read)
     unchanged: int = 0
+    #: files found unreadable in this run: new, changed, or read again (with the reason, in ``failures``)
     unreadable: int = 0
+    #: unchanged files the index already knew to be unreadable: not read again (their reasons: :meth:`Index.errors`)
+    known_unreadable: int = 0
     #: unchanged files that were encoded with a method they lacked
     completed: int = 0
     #: unchanged files whose encodings an older imagetwins made were made again (an upgrade: ``Index(upgrade=True)``)
@@ -985,6 +991,18 @@ class Index:
         # one only those it lacks
         todo: dict[tuple[str, ...], list[str]] = {}
         fresh: set[str] = set()
+        # the count each file to read was put in ("added", "changed", ...): one it cannot read moves to the unreadable
+        counted: dict[str, str] = {}
+
+        def unreadable(paths) -> None:
+            for p in paths:
+                which = counted.pop(p, None)
+                if which is not None:
+                    setattr(stats, which, getattr(stats, which) - 1)
+                if which == "unchanged":  # a file recorded unreadable read again (a crashed decoder): still it
+                    stats.known_unreadable += 1
+                else:
+                    stats.unreadable += 1
         first_seen: list[tuple[int, int, int]] = []  # rows made before ctime and inode were kept: recorded now
         for path, state in on_disk.items():
             old = known.get(path)
@@ -1000,8 +1018,10 @@ class Index:
                 fresh.add(path)
                 if old is None:
                     stats.added += 1
+                    counted[path] = "added"
                 else:
                     stats.changed += 1
+                    counted[path] = "changed"
                 continue
             if old[1][2] is None or old[1][3] is None:
                 first_seen.append((state[2], state[3], old[0]))
@@ -1011,14 +1031,15 @@ class Index:
                 todo.setdefault(tuple(wanted), []).append(path)
                 fresh.add(path)
                 stats.unchanged += 1
+                counted[path] = "unchanged"
                 continue
             missing = tuple(m for m in wanted if m not in old[3])
             if missing and old[2] is None:
                 todo.setdefault(missing, []).append(path)
-                if self._upgrading.keys() & set(missing):
-                    stats.remade += 1
-                else:
-                    stats.completed += 1
+                counted[path] = "remade" if self._upgrading.keys() & set(missing) else "completed"
+                setattr(stats, counted[path], getattr(stats, counted[path]) + 1)
+            elif old[2] is not None:
+                stats.known_unreadable += 1
             else:
                 stats.unchanged += 1
         hashed: dict[str, tuple[str, tuple]] = {}  # (files read for that and not taken: their SHA-256 known)
@@ -1067,7 +1088,7 @@ class Index:
         def keep(part: encoding.Encodings) -> None:
             """Store one decoding batch at once (its own transaction): an interrupted update keeps it."""
             values, digests, failures, retry = self._collect(part, encoders)
-            stats.unreadable += len(failures) + len(retry)
+            unreadable([*failures, *(f.path for f in retry)])
             stats.failures += [ReadFailure(p, r) for p, r in failures.items()] + retry
             # a timeout says nothing about the file: not remembered, so the next run tries it again
             self._store([*part.paths, *failures], on_disk, values, digests, failures, fresh)
@@ -1083,7 +1104,7 @@ class Index:
         for which, paths in todo.items():
             refused = [p for p in paths if p in not_read]
             if refused:
-                stats.unreadable += len(refused)
+                unreadable(refused)
                 stats.failures += [ReadFailure(p, not_read[p]) for p in refused]
                 self._store(refused, on_disk, {}, {}, not_read, fresh)
                 self.stored += len(refused)

@@ -145,9 +145,25 @@ def index_update(directory: Path, db_path: Path, methods: tuple[str, ...], recur
         reused = (f" ({st.reused} of them already indexed under another name: not decoded again)" if st.reused
                   else "")
         echo(f"{st.added} added, {st.changed} changed{reused}, {st.removed} removed, {st.unchanged} unchanged"
-             f"{completed}{remade}, {len(errors)} unreadable ({st.seconds:.1f} s, {', '.join(held)}) -> {db_path}")
-        if not (st.added or st.changed or st.unchanged or st.completed or st.remade or errors or st.failures):
+             f"{completed}{remade}, {unreadable_counts(len(errors), st.unreadable)} ({st.seconds:.1f} s, "
+             f"{', '.join(held)}) -> {db_path}")
+        if not (st.added or st.changed or st.unchanged or st.completed or st.remade or errors or st.failures
+                or st.known_unreadable):
             note_no_images(directory, recursive)
+
+
+def unreadable_counts(total: int, new: int) -> str:
+    """The summary's unreadable files: every one the folder holds (each named in a warning line, as ``find`` names
+    them every run), and how many of them this run found (new or changed files) rather than knew already.
+    ``added`` and ``changed`` count only the files encoded and stored."""
+    new = min(new, total)
+    if not total:
+        return "0 unreadable"
+    if new == total:
+        return f"{total} unreadable (new this run)"
+    if not new:
+        return f"{total} unreadable (known before: not read again)"
+    return f"{total} unreadable ({new} new this run, {total - new} known before)"
 
 
 @index.command("query")
