@@ -41,3 +41,31 @@ def test_index_update_counts_what_this_run_did(tmp_path: Path) -> None:
     find = CliRunner().invoke(main, ["find", str(folder), "--db", str(db), "-m", "phash"])
     assert "4 images read, 2 unreadable" in find.output, find.output
 
+
+@pytest.mark.unit
+def test_an_index_prints_its_file_methods_and_files_without_writing(tmp_path: Path) -> None:
+    """``imagetwins.Index(path)`` printed as ``<imagetwins.index.Index object at 0x...>``."""
+    import os
+
+    import numpy as np
+    from PIL import Image
+
+    import imagetwins
+
+    rng = np.random.default_rng(7)
+    for k in range(3):
+        Image.fromarray(rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(tmp_path / f"{k}.png")
+    db = tmp_path / "photos.db"
+    with imagetwins.Index(db, methods=["phash"]) as idx:
+        assert repr(idx) == f"<Index {str(db)!r}: 0 files, phash>"  # (a new index is made with its methods)
+        idx.update(tmp_path)
+        assert repr(idx) == f"<Index {str(db)!r}: 3 files, phash>"
+    assert repr(idx) == f"<Index {str(db)!r}, closed>"
+    before = {p.name: (p.stat().st_mtime_ns, p.stat().st_size) for p in tmp_path.glob("photos.db*")}
+    for readonly in (True, False):  # (opening an index already made, and printing it, write nothing)
+        with imagetwins.Index(db, methods=["phash", "dhash"], readonly=readonly) as idx:
+            assert repr(idx) == (f"<Index {str(db)!r}{' read-only' if readonly else ''}: 3 files, phash "
+                                 "(opened for dhash: stored by the next update)>")
+    assert {p.name: (p.stat().st_mtime_ns, p.stat().st_size) for p in tmp_path.glob("photos.db*")} == before
+    assert os.path.getsize(db) > 0
+

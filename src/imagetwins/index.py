@@ -561,6 +561,23 @@ class Index:
             self.close()
             raise
 
+    def __repr__(self) -> str:
+        # (a notebook or a log shows the index: its file, what it holds, how many files; two small reads, no
+        # load of encodings and nothing written)
+        flags = " read-only" if self.readonly else ""
+        if self.db is None:
+            return f"<Index {str(self.path)!r}{flags}, closed>"
+        try:
+            held = [r[0] for r in self.db.execute("SELECT method FROM encoders ORDER BY method")]
+            files = self.db.execute("SELECT count(*) FROM files").fetchone()[0]
+        except sqlite3.Error as exc:  # (a repr never raises: a file deleted or damaged meanwhile)
+            return f"<Index {str(self.path)!r}{flags}: cannot be read ({exc})>"
+        opened = [m for m in self.methods if m not in held]
+        methods = ", ".join(held) or "no method yet"
+        if opened:
+            methods += f" (opened for {', '.join(opened)}: stored by the next update)"
+        return f"<Index {str(self.path)!r}{flags}: {files:,} {'file' if files == 1 else 'files'}, {methods}>"
+
     def _explain(self, exc: sqlite3.Error) -> IndexFileError:
         """One line for a SQLite error: which file, and what it means for the user."""
         msg = str(exc)
