@@ -69,3 +69,27 @@ def test_an_index_prints_its_file_methods_and_files_without_writing(tmp_path: Pa
     assert {p.name: (p.stat().st_mtime_ns, p.stat().st_size) for p in tmp_path.glob("photos.db*")} == before
     assert os.path.getsize(db) > 0
 
+
+@pytest.mark.unit
+def test_decisions_without_keep_say_to_pass_keep() -> None:
+    """The README's loop ``for group, decision in zip(result.groups, result.decisions)`` on a result found without
+    ``keep=`` failed with "'NoneType' object is not iterable"; it now says how to have keepers chosen."""
+    import pickle
+
+    import numpy as np
+
+    from imagetwins.keep import decide_keepers
+    from imagetwins.results import NOT_DECIDED, result_from_pairs
+    from imagetwins.search import Pairs
+
+    pairs = Pairs(np.array([0, 2]), np.array([1, 3]), np.array([2, 5], np.uint8))
+    result = result_from_pairs(["a.jpg", "b.jpg", "c.jpg", "d.jpg"], np.zeros(4, np.uint64), ["1", "2", "3", "4"],
+                               pairs, "phash", 8)
+    assert len(result.groups) == 2 and not result.decisions and result.decisions is NOT_DECIDED
+    for use in (lambda d: list(zip(result.groups, d)), len, lambda d: d[0]):
+        with pytest.raises(TypeError, match=r"keep='original'.*decide_keepers"):
+            use(result.decisions)
+    assert pickle.loads(pickle.dumps(result)).decisions is NOT_DECIDED
+    assert repr(result.decisions) == "NOT_DECIDED"
+    decided = decide_keepers(result, infos={f: "missing" for f in result.files})
+    assert len(list(zip(decided.groups, decided.decisions))) == 2

@@ -45,7 +45,7 @@ def test_the_index_is_opened_once_per_run(folder: Path, tmp_path: Path, opened: 
         result = imagetwins.find(folder, "phash", keep="original", session=session)
         write_html_report(result, tmp_path / "r.html", session=session, root=folder)
     assert opened == [str(db)], opened  # keep and the review page used the session's index
-    assert result.decisions is not None and result.index_path == str(db) and len(result.groups) == 2
+    assert result.decisions and result.index_path == str(db) and len(result.groups) == 2
     assert session.index.db is None  # closed with the session, which opened it
     # the keep rule's enlargement scores and the search's encodings went to the session's index
     with index_module.Index(db, methods=[], readonly=True) as idx:
@@ -58,7 +58,7 @@ def test_a_session_without_an_index_keeps_pair_scores_in_memory(folder: Path) ->
     with imagetwins.open_session(folder, cache=False) as session:
         assert session.index is None and isinstance(session.pair_scores, MemoryPairScores)
         plain = imagetwins.find(folder, "phash", session=session)
-    assert plain.index_path is None and plain.decisions is None and len(plain.groups) == 2
+    assert plain.index_path is None and not plain.decisions and len(plain.groups) == 2
     # an Index handed over is used and left open
     with index_module.Index(folder.parent / "mine.db", methods=["phash"]) as idx:
         with imagetwins.open_session(db=idx) as session:

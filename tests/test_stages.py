@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from imagetwins.digests import Digest
-from imagetwins.results import FindResult, Scan, result_from_pairs, search_scan
+from imagetwins.results import NOT_DECIDED, FindResult, Scan, result_from_pairs, search_scan
 from imagetwins.scores import CONFIDENCE, DISTANCE, SIMILARITY, ScoreKind
 from imagetwins.search import Pairs
 
@@ -134,7 +134,7 @@ def test_results_are_frozen_and_each_stage_makes_a_new_one(tmp_path: Path) -> No
                                     for g in r.groups])
     before = [list(g.files) for g in r.groups]
     decided = decide_keepers(r)
-    assert decided is not r and r.decisions is None and decided.decisions is not None
+    assert decided is not r and r.decisions is NOT_DECIDED and decided.decisions
     assert [list(g.files) for g in r.groups] == before and r.components is None  # the input is unchanged
     assert decided.components == r.groups and len(decided.decisions) == len(decided.groups)
     # 0-1 and 1-2 match, 0-2 do not: the keeper's star is split (a file joins only a keeper it matches)

@@ -148,7 +148,9 @@ def find(paths: str | os.PathLike | Sequence[str | os.PathLike], method: str | E
 
     :func:`find_duplicate_groups` through the ``session``'s stores, then with ``keep`` (a rule of
     :data:`imagetwins.keep.KEEP_RULES`) the keep stage (:func:`imagetwins.keep.decide_keepers`): the result's
-    groups are stars around their keepers and ``result.decisions`` says what to keep. ``method`` defaults to
+    groups are stars around their keepers and ``result.decisions`` says what to keep (without ``keep`` it is
+    :data:`imagetwins.results.NOT_DECIDED`: false, and iterating it raises a ``TypeError`` saying to pass ``keep``;
+    the groups are then the connected sets of the matches). ``method`` defaults to
     :data:`imagetwins.encoders.DEFAULT_METHOD` (``copies``, as the CLI's ``find``; :func:`find_duplicate_groups`
     keeps ``phash``). Other parameters (``decisions``: the remembered ones; ``colour_variants``) as in
     :func:`find_duplicate_groups`.

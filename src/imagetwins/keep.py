@@ -913,7 +913,7 @@ def decide_keepers(result: FindResult, keep_in: Sequence[str | os.PathLike] = ()
         (tuple(os.fspath(r) for r in roots),) if roots else ())
     # (a result decided with ``roots`` is reused by a caller that names none: the review page of 'report
     # --follow-symlinks' shows the keepers 'remove' keeps)
-    if result.decisions is not None and result.keep_policy is not None and (
+    if result.keep_policy is not None and (
             result.keep_policy == policy or (not roots and result.keep_policy[:3] == policy)):
         return result
     components = result.components if result.components is not None else result.groups

@@ -44,7 +44,7 @@ from imagetwins.io import QUARANTINE_SUFFIX, content_digest, open_regular_file
 from imagetwins.keep import Decision, decide_keepers, decide_result
 from imagetwins.leftalone import LeftAlone
 from imagetwins.ownfolders import UnsafeFolder, check_own, check_own_file, check_parent, make_own_dirs
-from imagetwins.results import FindResult
+from imagetwins.results import NOT_DECIDED, FindResult
 from imagetwins.text import loads_json, shell_word
 from imagetwins.writing import describe_mode
 
@@ -220,7 +220,7 @@ def plan_removal(result: FindResult, roots: Sequence[str | os.PathLike],
     if why:
         raise ValueError(f"no removal planned from a scan with this method: {why}")
     scanned = dict(zip(result.files, result.digests)) if result.digests else {}
-    if decisions is None:  # keepers decided once, and every group made a star around its keeper
+    if decisions is None or decisions is NOT_DECIDED:  # keepers decided once, each group a star around its keeper
         result = decide_keepers(result, keep_in=keep_in, rule=rule, raw_sidecars=raw_sidecars,
                                 roots=roots if followed_links else ())
         decisions = result.decisions

@@ -144,6 +144,45 @@ class Scan:
         object.__setattr__(self, "digests", _digest_list(self.digests))
 
 
+class NotDecided:
+    """:attr:`FindResult.decisions` before the keep stage ran (:data:`NOT_DECIDED`, the one instance): false, and
+    iterating, ``len`` or indexing it raises one ``TypeError`` saying how to have keepers chosen. (It was None, and
+    the README's ``zip(result.groups, result.decisions)`` without ``keep=`` said "'NoneType' object is not
+    iterable".)"""
+
+    _one: NotDecided | None = None
+    MESSAGE = ("no file to keep was chosen in this result's groups: imagetwins.find(..., keep='original') chooses "
+               "one per group (the rules: imagetwins.keep.KEEP_RULES), as imagetwins.keep.decide_keepers(result) "
+               "does for a result already found")
+
+    def __new__(cls) -> NotDecided:
+        if cls._one is None:
+            cls._one = super().__new__(cls)
+        return cls._one
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __iter__(self):
+        raise TypeError(self.MESSAGE)
+
+    def __len__(self) -> int:
+        raise TypeError(self.MESSAGE)
+
+    def __getitem__(self, key):
+        raise TypeError(self.MESSAGE)
+
+    def __reduce__(self) -> str:
+        return "NOT_DECIDED"  # (pickled as this module's name: one instance in every process, Dask's too)
+
+    def __repr__(self) -> str:
+        return "NOT_DECIDED"
+
+
+#: :attr:`FindResult.decisions` of a result whose keepers were not chosen (no ``keep=``): see :class:`NotDecided`
+NOT_DECIDED = NotDecided()
+
+
 @dataclass(frozen=True, repr=False)
 class FindResult:
     """What a run found, stage by stage; frozen: a later stage makes a new result, never changes this one.
@@ -194,8 +233,9 @@ class FindResult:
     #: the connected components of the matches (the groups before the keepers were decided); None: ``groups``
     components: list[DuplicateGroup] | None = None
     #: the keep stage (:func:`imagetwins.keep.decide_keepers`): one :class:`imagetwins.keep.Decision` per group, the
-    #: rule, the reference folders and each file's :class:`imagetwins.keep.FileInfo` it was decided on
-    decisions: list | None = None
+    #: rule, the reference folders and each file's :class:`imagetwins.keep.FileInfo` it was decided on; before it
+    #: (``imagetwins.find`` without ``keep=``) :data:`NOT_DECIDED`, false, which says so when iterated
+    decisions: list | NotDecided = NOT_DECIDED
     keep_policy: tuple | None = None  # (rule, reference folders, raw sidecars) the decisions were made with
     file_infos: dict | None = None
     #: the ``colour_variants`` choice the matches were taken under (:class:`~imagetwins.scores.ColourVariants`,
