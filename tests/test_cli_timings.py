@@ -22,7 +22,7 @@ def test_the_summary_counts_the_keeper_checks_and_timings_split_the_run(tmp_path
     for p in sorted((datasets / "photos-public" / "images").glob("*.jpg"))[:4]:
         shutil.copy(p, folder / p.name)
         shutil.copy(p, folder / f"copy of {p.name}")
-    slow = keep._decide_sets
+    slow = keep._decide_checked
 
     def slow_keep(*a, **k):  # a keeper check that takes a second must show in the summary line
         import time
@@ -30,7 +30,7 @@ def test_the_summary_counts_the_keeper_checks_and_timings_split_the_run(tmp_path
         time.sleep(1.0)
         return slow(*a, **k)
 
-    monkeypatch.setattr(keep, "_decide_sets", slow_keep)
+    monkeypatch.setattr(keep, "_decide_checked", slow_keep)
     res = CliRunner().invoke(main, ["find", str(folder), "-m", "phash", "--timings"])
     assert res.exit_code == 0, res.output
     summary = re.search(r"\((\d+\.\d) s, phash", res.stdout)
