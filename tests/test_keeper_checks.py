@@ -225,3 +225,19 @@ def test_remove_plan_apply_moves_the_crop_and_leaves_its_keeper(crowd: Path, tmp
     assert res.exit_code == 0, res.output
     assert not (folder / "crop80.jpg").exists() and any(p.name == "crop80.jpg" for p in q.rglob("*.jpg"))
     assert Path(group["keep"]).exists() and sorted(p.name for p in folder.iterdir()) == [Path(group["keep"]).name]
+
+
+@pytest.mark.unit
+def test_the_decision_keeps_the_stars_keeper_not_its_colour_variant() -> None:
+    """A group's colour variant (every match of it recoloured) is never the keeper while another member can be: the
+    star is made around the plain file, and its decision keeps that file too (it kept the larger variant before)."""
+    files = ["/nowhere/k.png", "/nowhere/r.png", "/nowhere/p.png"]
+    pairs = search.Pairs(np.array([0, 0]), np.array([1, 2]), np.array([3.0, 2.0]), get_encoder("phash").kind,
+                         np.array([Mark.RECOLOURED.bit, 0], np.uint8))
+    result = result_from_pairs(files, np.arange(3, dtype=np.uint64), [f"{i:064x}" for i in (1, 2, 3)], pairs,
+                               "phash", 10)
+    infos = {p: keep.FileInfo(p, 100, 100, size, 1000.0, format="PNG", measured=True)
+             for p, size in zip(files, (2000, 9000, 1000))}
+    decided = keep.decide_keepers(result, rule="largest", infos=infos)
+    assert [g.files[0] for g in decided.groups] == [files[0]]
+    assert decided.decisions[0].keeper == files[0] and files[1] in decided.decisions[0].remove

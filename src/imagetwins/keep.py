@@ -1159,9 +1159,10 @@ def _stars(result: FindResult, sets: list[list[str]], keep_in: Sequence[str | os
             if bar is not None:
                 bar.update(len(files))
             continue
+        shun = _avoid_recoloured(graph, files, index, ok, avoid)
         keeper = choose_keeper(ok, keep_in, rule, score,
                                remembered.chosen([f.path for f in ok], key_of) if remembered else (), places,
-                               _avoid_recoloured(graph, files, index, ok, avoid)).path
+                               shun).path
         k = index[keeper]
         star, scores, marks, rest = [keeper], [kind.exact], [0], []
         for p in files:
@@ -1191,7 +1192,7 @@ def _stars(result: FindResult, sets: list[list[str]], keep_in: Sequence[str | os
             continue
         members = [infos[p] for p in star if isinstance(infos[p], FileInfo)]
         bad = [(p, infos[p]) for p in star if not isinstance(infos[p], FileInfo)]
-        d = decide(members, keep_in, rule, bad, raw_sidecars, score, remembered, key_of, places, avoid)
+        d = decide(members, keep_in, rule, bad, raw_sidecars, score, remembered, key_of, places, shun)
         d.files = star
         ds = [digests[index[p]] for p in star]
         g = DuplicateGroup(star, kind.value(kind.weakest(scores)), bool(ds[0]) and len(set(ds)) == 1, kind, ds,
