@@ -120,8 +120,10 @@ class CopiesEncoder(Encoder):
 
     def same_rows(self, rows: copies.CopyRows, digests: Sequence[str]) -> np.ndarray | None:
         # two files encode alike when their bytes are alike: 3,000 copies of one JPEG made 4.5 million candidate
-        # pairs (2 GB, growing with the square of the copies); the features are not compared
-        return search.first_of_equal_keys(digests)
+        # pairs (2 GB, growing with the square of the copies); and when their pixels are: one picture saved again with
+        # other metadata has other bytes but the very same record (copies.first_of_equal_records: hash and vector
+        # compared first, the features read only where those are equal)
+        return copies.first_of_equal_records(rows, search.first_of_equal_keys(digests))
 
     def identity(self) -> dict:
         return {"method": self.name, "hash": "dihedral", "model": self.embedder.config.name, "orientations": 1,
