@@ -183,3 +183,62 @@ def test_a_tie_on_a_small_sample_keeps_the_methods_default() -> None:
     table = _flat_sweep(ts, {"copies": 0.92}).table()
     assert "recommended: --method copies --threshold 0.92" in table and "10 labelled pairs are few" in table
     assert "are few" not in _flat_sweep(ts, {"copies": 0.92}, positives=40).table()
+
+
+@pytest.mark.unit
+def test_sweep_searches_identical_files_once_and_counts_every_pair(tmp_path: Path, monkeypatch) -> None:
+    """60 saves of one picture (30 byte copies, 30 with another text chunk) labelled as one set, a resized pair and
+    three unrelated pictures: the sweep searched every two of the 60 (1,770 pairs, 2 million for 2,000; tune 26.5
+    CPU s, 0.92 GB) where find searches their encoding once. Now each encoding is searched once and the points are
+    counted as if every pair were there: equal to a brute-force count over every pair of files."""
+    from conftest import synthetic_photo
+    from PIL import PngImagePlugin
+
+    from imagetwins.encoders import get_encoder
+
+    crowd = tmp_path / "crowd"
+    crowd.mkdir()
+    picture = synthetic_photo(160, 120, seed=1)
+    picture.save(crowd / "b00.png")
+    for i in range(1, 30):
+        shutil.copy(crowd / "b00.png", crowd / f"b{i:02d}.png")
+    for i in range(30):
+        info = PngImagePlugin.PngInfo()
+        info.add_text("k", str(i))
+        picture.save(crowd / f"p{i:02d}.png", pnginfo=info)
+    pair = tmp_path / "pair"
+    pair.mkdir()
+    other = synthetic_photo(200, 150, seed=2)
+    other.save(pair / "a.png")
+    other.resize((150, 112)).save(pair / "b.png")
+    for s in (3, 4, 5):
+        synthetic_photo(160, 120, seed=s).save(tmp_path / f"u{s}.png")
+
+    searched: list[int] = []
+    phash = type(get_encoder("phash"))
+    real_pairs = phash.pairs
+
+    def counting_pairs(self, encodings, threshold, **kw):
+        found = real_pairs(self, encodings, threshold, **kw)
+        searched.append(len(found))
+        return found
+
+    monkeypatch.setattr(phash, "pairs", counting_pairs)
+    result = sweep(tmp_path, tmp_path, methods=["phash"], target_precision=0.99)
+    assert searched and max(searched) < 20  # the crowd's encoding once: was 1,770 + the rest
+
+    names = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.png"))
+    hashes = get_encoder("phash").encode_files([tmp_path / n for n in names], workers=1, warn=False).encodings
+    bits = np.unpackbits(np.asarray(hashes).view(np.uint8).reshape(len(names), -1), axis=1)
+    groups = {n: n.split("/")[0] if "/" in n else n for n in names}
+    expected = []
+    for t in get_encoder("phash").sweep_thresholds():
+        retrieved = correct = 0
+        for i, j in itertools.combinations(range(len(names)), 2):
+            if int((bits[i] != bits[j]).sum()) <= t:
+                retrieved += 1
+                correct += groups[names[i]] == groups[names[j]]
+        expected.append((t, retrieved, correct))
+    assert result.positives == 60 * 59 // 2 + 1
+    assert [(p.threshold, p.retrieved, p.correct) for p in result.points] == expected
+    assert expected[0][1] >= 60 * 59 // 2  # every pair of the crowd counted, not one per encoding

@@ -106,15 +106,20 @@ def load_ground_truth(source: Mapping | str | os.PathLike) -> dict[str, list[str
 
 def _check_truth_shape(data: object, where: str) -> None:
     """Names are relative file-name strings; every group or map value is a list of them."""
+    checked: set[str] = set()  # (a labelled set of 2,000 names 4 million times in a map: each checked once)
+
     def check_name(name: object, context: str) -> None:
         if isinstance(name, (list, tuple)) and len(name) == 2 and isinstance(name[1], (int, float)):
             name = name[0]  # (name, score) as find_duplicates(scores=True) writes it
+        if isinstance(name, str) and name in checked:
+            return
         if not isinstance(name, str):
             raise ValueError(f"{where}: file names must be strings, got {name!r} ({type(name).__name__}) "
                              f"{context}")
         if os.path.isabs(name):
             raise ValueError(f"{where}: file names are relative to the image folder, got the absolute "
                              f"path {name!r} {context}")
+        checked.add(name)
 
     if isinstance(data, dict):
         for key, value in data.items():
@@ -207,6 +212,37 @@ def pair_counts(gt: dict[str, list[str]], retrieved: dict[str, list[str]]) -> tu
     n = len(gt)
     g, r = _pairs(gt), _pairs(retrieved)
     return n * (n - 1) // 2, len(g), len(r), len(g & r)
+
+
+def _truth_pairs(gt: Mapping[str, Sequence[str]], names: Sequence[str]) -> tuple[np.ndarray, int]:
+    """The ground truth's pairs as positions in ``names`` (an ``(m, 2)`` array, each pair once) and how many there
+    are (those naming a file missing from ``names`` counted, not listed), as :func:`_pairs` counts them, without a
+    Python tuple per pair (a labelled set of 2,000 copies holds 2 million)."""
+    place = {name: i for i, name in enumerate(names)}
+    extra: dict[str, int] = {}
+    a, b = [], []
+    for k, vals in gt.items():
+        i = place[k] if k in place else extra.setdefault(k, len(place) + len(extra))
+        for v in vals:
+            a.append(i)
+            b.append(place[v] if v in place else extra.setdefault(v, len(place) + len(extra)))
+    left, right = np.asarray(a, np.int64), np.asarray(b, np.int64)
+    keys = np.sort(np.minimum(left, right) * (len(place) + len(extra)) + np.maximum(left, right))
+    keys = keys[np.r_[True, keys[1:] != keys[:-1]]] if len(keys) else keys  # (np.unique: 5 s for 4 million)
+    pairs = np.stack(np.divmod(keys, max(1, len(place) + len(extra))), axis=1).reshape(-1, 2)
+    listed = (pairs < len(place)).all(axis=1) & (pairs[:, 0] != pairs[:, 1])  # (a file is no pair with itself)
+    return pairs[listed], len(keys)
+
+
+def _counts_between(a: np.ndarray, b: np.ndarray, left: np.ndarray, right: np.ndarray, n: int) -> np.ndarray:
+    """For each pair of classes (``left[k]``, ``right[k]``, unordered; a class with itself too), how many of the
+    pairs (``a[j]``, ``b[j]``) join those two classes."""
+    keys, counts = np.unique(np.minimum(a, b) * n + np.maximum(a, b), return_counts=True)
+    want = np.minimum(left, right) * n + np.maximum(left, right)
+    if not len(keys):
+        return np.zeros(len(want), np.int64)
+    at = np.minimum(np.searchsorted(keys, want), len(keys) - 1)
+    return np.where(keys[at] == want, counts[at], 0).astype(np.int64)
 
 
 def _safe_div(a: float, b: float) -> float:
@@ -427,28 +463,42 @@ def sweep(
     names = sorted(gt)
     encoders = [get_encoder(m) for m in (encoder_names("bits") if methods is None else methods)]
     files = [root / n for n in names]
-    positives = len(_pairs(gt))  # unreadable files' pairs count as missed
+    truth, positives = _truth_pairs(gt, names)  # unreadable files' pairs count as missed
     points: list[SweepPoint] = []
     # one decode per image for every method tried
     enc = encode_files(files, [e.for_workers(workers) for e in encoders], workers=workers, progress=progress,
                        warn=False)
     unreadable = {f.path for f in enc.failures}
-    index_of = {Path(p).relative_to(root).as_posix(): i for i, p in enumerate(enc.paths)}
-    truth = {(index_of[a], index_of[b]) for a, b in _pairs(gt) if a in index_of and b in index_of}
-    truth |= {(b, a) for a, b in truth}
+    position = {Path(p).relative_to(root).as_posix(): i for i, p in enumerate(enc.paths)}
+    at = np.array([position.get(n, -1) for n in names], np.int64)  # name -> row searched (-1: unreadable)
+    truth = at[truth]
+    truth = truth[(truth >= 0).all(axis=1)]
+    n = len(enc.paths)
     for encoder in encoders:
         ts = encoder.sweep_thresholds()
         if thresholds and encoder.name in thresholds:  # loosest last, as the encoder gives them
             ts = sorted(thresholds[encoder.name], key=lambda t: -float(encoder.best_first(np.array([t]))[0]))
-        pairs = encoder.pairs(enc.by_method[encoder.name], ts[-1], workers=workers, paths=enc.paths,
+        rows = enc.by_method[encoder.name]
+        # rows encoded alike (byte copies; for copies also the same pixels saved with other bytes) are searched
+        # once, as find searches them: 2,000 of them made 2 million pairs here. Each pair of their encodings
+        # stands for every pair of their files, counted arithmetically (the metrics are those of every pair).
+        same_as = encoder.same_rows(rows, enc.digests)
+        same_as = np.arange(n, dtype=np.int64) if same_as is None else np.asarray(same_as, np.int64)
+        firsts = np.flatnonzero(same_as == np.arange(n))
+        found = encoder.pairs(encoder.take(rows, firsts), ts[-1], workers=workers,
+                              paths=[enc.paths[i] for i in firsts],
                               pair_scores=for_method(encoder, session.pair_scores if session else None,
-                                                     enc.digests))
-        scores = pairs.score.astype(np.float64)
-        is_true = np.fromiter(((int(a), int(b)) in truth for a, b in zip(pairs.left, pairs.right)), dtype=bool,
-                              count=len(pairs))
+                                                     [enc.digests[i] for i in firsts]))
+        size = np.bincount(same_as, minlength=n).astype(np.int64)
+        alike = firsts[size[firsts] > 1]  # the files of one encoding match each other exactly
+        left = np.concatenate([firsts[found.left], alike])
+        right = np.concatenate([firsts[found.right], alike])
+        scores = np.concatenate([found.score.astype(np.float64), np.full(len(alike), float(encoder.exact_score))])
+        weight = np.where(left == right, size[left] * (size[left] - 1) // 2, size[left] * size[right])
+        true = _counts_between(same_as[truth[:, 0]], same_as[truth[:, 1]], left, right, n)
         for t in ts:
             within = encoder.within(scores, t)
-            retrieved, correct = int(within.sum()), int((within & is_true).sum())
+            retrieved, correct = int(weight[within].sum()), int(true[within].sum())
             p = _safe_div(correct, retrieved) if retrieved else 1.0
             r = _safe_div(correct, positives)
             points.append(SweepPoint(encoder.name, t, p, r, _safe_div(2 * p * r, p + r), retrieved, correct))
