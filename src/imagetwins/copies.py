@@ -46,6 +46,7 @@ from imagetwins.text import loads_json
 from imagetwins.timing import stage
 from imagetwins.verify import (
     DEFAULT_CONFIDENCE,
+    MIN_MATCHES,
     NOT_ONE_CAPTURE,
     RECOLOURED_SHARE,
     SIGNATURE_BINS,
@@ -53,6 +54,7 @@ from imagetwins.verify import (
     ImageFeatures,
     Verification,
     colour_signature_of,
+    features_keypoints,
     features_length,
     verify_header_bytes,
     verify_pair,
@@ -949,6 +951,54 @@ def different_captures(a, b) -> bool:
     return ca[2] != cb[2] or bool(ca[3] and cb[3] and ca[3] != cb[3])
 
 
+#: a flat picture (a solid colour, a blank "no image" card): its grey and colour thumbnails spread (standard deviation)
+#: under FLAT_SPREAD levels of 255 and it has fewer keypoints than the check needs (verify.MIN_MATCHES). Its hash
+#: says nothing of its colour (a solid red, blue, white and near-black picture hashed 0 bits apart, called copies at
+#: 1.0 and removed but one), so two flat pictures hash-sure are copies only where their mean grey and colour levels
+#: are within FLAT_TONE_APART of each other (a re-encoded or resized copy moves them a level or two)
+FLAT_SPREAD = 6.0
+FLAT_TONE_APART = 16.0
+
+
+def flat_tone(x: CopyRecord | ImageFeatures) -> tuple[float, tuple[float, float] | None] | None:
+    """A flat picture's (see :data:`FLAT_SPREAD`) mean grey level and mean colour (None for a grey image); None
+    for any other picture. A record's features are read only where their header counts too few keypoints."""
+    if isinstance(x, CopyRecord):
+        store, offset, length = x.features_ref()
+        if not isinstance(store, ImageFeatures):
+            n = features_keypoints(store.get(offset, min(length, verify_header_bytes())))
+            if n is not None and n >= MIN_MATCHES:
+                return None
+        try:
+            features = x.features
+        except (OSError, ValueError):  # damaged features: the check names them
+            return None
+    else:
+        features = x
+    if len(features.points) >= MIN_MATCHES:
+        return None
+    grey = np.asarray(features.thumbnail, np.float32)
+    if grey.size == 0 or float(grey.std()) >= FLAT_SPREAD:
+        return None
+    colour = None
+    if features.colour is not None:
+        c = np.asarray(features.colour, np.float32).reshape(-1, 2)
+        if c.size == 0 or float(c.std(axis=0).max()) >= FLAT_SPREAD:
+            return None
+        colour = (float(c[:, 0].mean()), float(c[:, 1].mean()))
+    return float(grey.mean()), colour
+
+
+def flat_pictures_apart(ta, tb) -> bool:
+    """Whether two :func:`flat_tone` results are two flat pictures of other tones (never copies of each other)."""
+    if ta is None or tb is None:
+        return False
+    if abs(ta[0] - tb[0]) > FLAT_TONE_APART:
+        return True
+    return ta[1] is not None and tb[1] is not None and max(abs(ta[1][0] - tb[1][0]),
+                                                            abs(ta[1][1] - tb[1][1])) > FLAT_TONE_APART
+
+
 def _capture(x: CopyRecord | ImageFeatures) -> tuple[str, ...] | None:
     """A record's capture stamp; bare features (no file behind them) have none."""
     return x.capture if isinstance(x, CopyRecord) else None
@@ -1646,8 +1696,18 @@ def _confidences(features_a, features_b, left, right, dist, workers: int | None,
     _check_sure_band(features_a, features_b, left, right, dist, conf, marks, workers, hash_sure, pair_scores, checks,
                      bar)
     sure = np.flatnonzero(dist <= hash_sure)
-    if len(sure):  # a burst frame can be within the hash's sure distance: two captures are never copies
-        other = [k for k in sure.tolist() if different_captures(features_a[left[k]], features_b[right[k]])]
+    if len(sure):  # a burst frame can be within the hash's sure distance: two captures are never copies; nor are two
+        # flat pictures of other colours, whose hashes say nothing of their colour (each row's tone looked at once)
+        tones: dict[tuple[int, int], Any] = {}
+
+        def tone(side: int, i: int):
+            if (side, i) not in tones:
+                tones[(side, i)] = flat_tone((features_a, features_b)[side][i])
+            return tones[(side, i)]
+
+        side_b = 0 if features_a is features_b else 1
+        other = [k for k in sure.tolist() if different_captures(features_a[left[k]], features_b[right[k]])
+                 or flat_pictures_apart(tone(0, int(left[k])), tone(side_b, int(right[k])))]
         conf[other] = 0.0
         marks[other] = 0
     return conf, marks

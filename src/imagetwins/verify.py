@@ -632,6 +632,14 @@ def verify_header_bytes() -> int:
     return _HEADER.size
 
 
+def features_keypoints(head: bytes) -> int | None:
+    """The keypoints of serialised features whose header is ``head`` (None: not such a header, as
+    :func:`features_length`)."""
+    if len(head) < _HEADER.size or head[:4] != _MAGIC or _stored_version(head) != FEATURES_VERSION:
+        return None
+    return int(_HEADER.unpack_from(head)[4])
+
+
 def features_length(head: bytes) -> int | None:
     """The whole length of serialised features (:meth:`ImageFeatures.to_bytes`) whose header is ``head``, or None
     when ``head`` is not such a header (too short, another format or features version: nothing can be said from
