@@ -84,3 +84,31 @@ def test_stats_of_an_index_deleted_while_open_is_a_count_not_a_traceback(tmp_pat
             q.unlink(missing_ok=True)
         stats = idx.stats()
         assert (stats["files"], stats["bytes"]) == (1, 0)
+
+
+def test_the_repr_of_an_index_with_edited_method_names_is_one_safe_line(tmp_path: Path) -> None:
+    """An index file someone else made or edited (shared with the photos): its ``encoders`` rows are whatever they
+    wrote. The repr (1473ecc) put a method's name in raw, so printing the index in a notebook or a REPL sent an
+    escape sequence and a forged second line to the terminal, and a name stored as a BLOB made the repr raise
+    TypeError ('a repr never raises')."""
+    import sqlite3
+
+    db = tmp_path / "shared.db"
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    synthetic_photo(64, 48, seed=1).save(folder / "a.png")
+    with Index(db) as idx:
+        idx.update(folder)
+    con = sqlite3.connect(db)
+    con.execute("INSERT INTO encoders (method, identity) VALUES (?, '{}')", ("x\x1b[2J\n<Index 'fake'>",))
+    con.execute("INSERT INTO encoders (method, identity) VALUES (?, '{}')", (b"\xff\x00blob",))
+    con.commit()
+    con.close()
+    for readonly in (True, False):
+        idx = Index(db, readonly=readonly)
+        try:
+            shown = repr(idx)
+        finally:
+            idx.close()
+        assert shown.isprintable() and "\n" not in shown and "\x1b" not in shown, shown
+        assert "x\\x1b[2J\\n<Index 'fake'>" in shown and "1 file" in shown

@@ -47,7 +47,7 @@ from imagetwins.io import (
 from imagetwins.raw import CRASHED, is_raw_name
 from imagetwins.results import FindResult, colour_variants_apart, groups_from_encodings, query_images
 from imagetwins.scores import ColourVariants
-from imagetwins.text import from_sqlite, loads_json, shell_word, to_sqlite
+from imagetwins.text import from_sqlite, loads_json, printable, shell_word, to_sqlite
 from imagetwins.userdirs import NoHomeFolder, check_home
 from imagetwins.userdirs import cache_folder as user_cache_folder
 from imagetwins.writing import describe_mode
@@ -573,7 +573,8 @@ class Index:
         except sqlite3.Error as exc:  # (a repr never raises: a file deleted or damaged meanwhile)
             return f"<Index {str(self.path)!r}{flags}: cannot be read ({exc})>"
         opened = [m for m in self.methods if m not in held]
-        methods = ", ".join(held) or "no method yet"
+        # (a file someone else made or edited holds any name, or a BLOB: shown escaped, never raw to the terminal)
+        methods = ", ".join(printable(m if isinstance(m, str) else repr(m)) for m in held) or "no method yet"
         if opened:
             methods += f" (opened for {', '.join(opened)}: stored by the next update)"
         return f"<Index {str(self.path)!r}{flags}: {files:,} {'file' if files == 1 else 'files'}, {methods}>"
