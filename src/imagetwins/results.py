@@ -550,7 +550,13 @@ def _same_file(a: str, b: str, identity: dict[str, object]) -> bool:
                 identity[p] = (st.st_dev, st.st_ino)
             except OSError:
                 identity[p] = os.path.realpath(p)
-    return identity[a] == identity[b] or os.path.realpath(a) == os.path.realpath(b)
+    ia, ib = identity[a], identity[b]
+    if isinstance(ia, tuple) and isinstance(ib, tuple):
+        # both found: one device and inode is one file, whatever the names (a link resolves to its file's). Each
+        # match resolved both paths again (two realpath calls, 45 us): 1,000 copies queried against 2,000 copies
+        # of one picture, a million matches, spent 40 of their 50 CPU s here
+        return ia == ib
+    return ia == ib or os.path.realpath(a) == os.path.realpath(b)
 
 
 def groups_from_encodings(
