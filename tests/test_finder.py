@@ -87,3 +87,17 @@ def test_results_print_as_a_summary_not_every_file(reference: Path, new_images: 
                                           "the 12 of train, 0 unreadable, ")
     for text in (repr(found), repr(checked), repr(checked.query)):
         assert len(text) < 200 and "sub" not in text  # no file named
+
+
+def test_a_summary_of_one_says_one_not_ones(tmp_path: Path) -> None:
+    # "1 groups holding 1 files" (attack2 on b646285's summaries)
+    from PIL import Image
+
+    import imagetwins
+
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(tmp_path / "a.png")
+    found = imagetwins.find(tmp_path, "phash", cache=False)
+    assert repr(found).startswith("<FindResult phash, threshold 10: 1 file, 0 groups holding 0 files")
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(tmp_path / "b.png")
+    found = imagetwins.find(tmp_path, "phash", cache=False)
+    assert repr(found).startswith("<FindResult phash, threshold 10: 2 files, 1 group holding 2 files")

@@ -17,6 +17,7 @@ from imagetwins.finder import find_against
 from imagetwins.index import Index
 from imagetwins.io import given_paths, path_text, skipped_link
 from imagetwins.results import QueryResult
+from imagetwins.text import counted
 
 __all__ = ["CheckResult", "check"]
 
@@ -46,7 +47,8 @@ class CheckResult:
         # a summary, as QueryResult's (the generated one listed every test image)
         state = ", ".join([w for w, on in (("leaks", bool(self.leaks)), ("incomplete", not self.complete)) if on]
                           or ["passed"])
-        return (f"<CheckResult {state}: {len(self.leaks):,} of {len(self.query.images):,} images of {self.test} "
+        images = counted(len(self.query.images), "image")
+        return (f"<CheckResult {state}: {len(self.leaks):,} of {images} of {self.test} "
                 f"duplicate images of {self.against}, {self.unreadable:,} unreadable>")
 
     @property

@@ -23,6 +23,7 @@ from imagetwins.io import ReadFailure, find_images
 from imagetwins.pairscores import PairScoreStore, for_method
 from imagetwins.placeholders import split_placeholders
 from imagetwins.scores import CONFIDENCE, DISTANCE, SIMILARITY, ColourVariants, Mark, ScoreKind
+from imagetwins.text import counted
 
 __all__ = ["WEAKEST_MATCH", "DuplicateGroup", "FindResult", "QueryResult", "Scan", "colour_variants_apart",
            "groups_from_encodings", "match_query", "QueryMatches", "query_images", "result_from_pairs", "same_encoding",
@@ -248,8 +249,8 @@ class FindResult:
     def __repr__(self) -> str:
         # a summary: the generated repr printed every file, digest, encoding row and file fact (megabytes for a
         # library, in a notebook cell or a log); the fields themselves hold the rest
-        return (f"<FindResult {self.method}, threshold {self.threshold}: {len(self.files):,} files, "
-                f"{len(self.groups):,} groups holding {self.files_in_groups:,} files, "
+        return (f"<FindResult {self.method}, threshold {self.threshold}: {counted(len(self.files), 'file')}, "
+                f"{counted(len(self.groups), 'group')} holding {counted(self.files_in_groups, 'file')}, "
                 f"{len(self.failures):,} unreadable, {self.seconds:.2f} s>")
 
     @property
@@ -418,7 +419,7 @@ class QueryResult:
     def __repr__(self) -> str:
         # a summary, as FindResult's: the generated one listed every query image
         return (f"<QueryResult {self.method}, threshold {self.threshold}: {len(self.matches):,} of "
-                f"{len(self.images):,} images with a duplicate among the {self.reference_images:,} of "
+                f"{counted(len(self.images), 'image')} with a duplicate among the {self.reference_images:,} of "
                 f"{self.reference}, {len(self.failures):,} unreadable, {self.seconds:.2f} s>")
 
     def marks_of(self, query: str, path: str) -> int:

@@ -112,3 +112,8 @@ def loads_json(data: str | bytes | bytearray) -> object:
         return json.loads(data)
     except RecursionError:
         raise json.JSONDecodeError("nested too deeply", "", 0) from None
+
+
+def counted(n: int, word: str, plural: str | None = None) -> str:
+    """``1 file``, ``2 files``, ``1,234 files`` (``plural`` where adding an s is wrong)."""
+    return f"{n:,} {word}" if n == 1 else f"{n:,} {plural or word + 's'}"
