@@ -119,6 +119,20 @@ def _private_data_dir(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("xdg-data")))
 
 
+def saved_many_times(picture: Image.Image, folder: Path, byte_copies: int, same_pixels: int) -> None:
+    """One picture saved again and again in ``folder``: ``byte_copies`` byte-identical PNGs (``b00.png`` ...) and
+    ``same_pixels`` PNGs of its pixels with another text chunk each (``p00.png`` ...: other bytes)."""
+    from PIL import PngImagePlugin
+
+    picture.save(folder / "b00.png")
+    for i in range(1, byte_copies):
+        shutil.copy(folder / "b00.png", folder / f"b{i:02d}.png")
+    for i in range(same_pixels):
+        info = PngImagePlugin.PngInfo()
+        info.add_text("k", str(i))
+        picture.save(folder / f"p{i:02d}.png", pnginfo=info)
+
+
 def synthetic_photo(width: int = 320, height: int = 240, seed: int = 0) -> Image.Image:
     """A photo-like RGB picture for unit tests: random colour fields at three scales (what the hashes see)
     plus per-pixel noise (sigma 10, like a camera's), so that an original holds detail its enlargement lacks:

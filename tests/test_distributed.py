@@ -157,3 +157,29 @@ def test_a_session_gives_the_dask_run_its_progress(client, folder: Path) -> None
         spread = find_duplicates_dask(folder, "phash", client=client, partition_size=9, session=session)
     assert bar.n == len(spread.files) + len(spread.failures) and _canon(spread) == _canon(
         find_duplicate_groups(folder, "phash", recursive=True))
+
+
+@pytest.mark.integration
+def test_identical_files_are_searched_once_across_partitions(client, tmp_path: Path, datasets: Path) -> None:
+    """40 byte copies and 40 same-pixel saves of one picture spread over partitions of 25, beside other photos: the
+    search returned every two of them (3,160 pairs gathered to the client; 2,000 copies: 2 million) where a local run
+    searches their encoding once. Now a star, as locally: the same groups and every pair on request."""
+    from conftest import saved_many_times
+
+    photos = sorted((datasets / "photos-public" / "images").glob("*.jpg"))
+    with Image.open(photos[3]) as im:
+        picture = im.convert("RGB")
+    picture.thumbnail((200, 200))
+    saved_many_times(picture, tmp_path, 40, 40)
+    for p in photos[10:16]:
+        shutil.copy(p, tmp_path / p.name)
+    shutil.copy(photos[10], tmp_path / "z_copy.jpg")  # a byte copy named after the crowd: the last partition
+    local = find_duplicate_groups(tmp_path, "phash")
+    got = find_duplicates_dask(tmp_path, "phash", client=client, partition_size=25)
+    assert _canon(got) == _canon(local)
+    assert len(got.matches) < 2 * 80  # a star: was 3,160 + the photo's pair
+    want = local.pairs
+    pairs = got.pairs
+    assert len(pairs) == 80 * 79 // 2 + 1
+    assert np.array_equal(pairs.left, want.left) and np.array_equal(pairs.right, want.right)
+    assert np.array_equal(pairs.score, want.score)

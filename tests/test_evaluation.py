@@ -191,21 +191,13 @@ def test_sweep_searches_identical_files_once_and_counts_every_pair(tmp_path: Pat
     three unrelated pictures: the sweep searched every two of the 60 (1,770 pairs, 2 million for 2,000; tune 26.5
     CPU s, 0.92 GB) where find searches their encoding once. Now each encoding is searched once and the points are
     counted as if every pair were there: equal to a brute-force count over every pair of files."""
-    from conftest import synthetic_photo
-    from PIL import PngImagePlugin
+    from conftest import saved_many_times, synthetic_photo
 
     from imagetwins.encoders import get_encoder
 
     crowd = tmp_path / "crowd"
     crowd.mkdir()
-    picture = synthetic_photo(160, 120, seed=1)
-    picture.save(crowd / "b00.png")
-    for i in range(1, 30):
-        shutil.copy(crowd / "b00.png", crowd / f"b{i:02d}.png")
-    for i in range(30):
-        info = PngImagePlugin.PngInfo()
-        info.add_text("k", str(i))
-        picture.save(crowd / f"p{i:02d}.png", pnginfo=info)
+    saved_many_times(synthetic_photo(160, 120, seed=1), crowd, 30, 30)
     pair = tmp_path / "pair"
     pair.mkdir()
     other = synthetic_photo(200, 150, seed=2)

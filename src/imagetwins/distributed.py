@@ -81,32 +81,55 @@ def encode_partition(paths: Sequence[str], method: str | Encoder) -> dict:
             "failures": [(f.path, f.reason) for f in enc.failures]}
 
 
+def _rows_of(part: dict | None, encoder: Encoder, rows: np.ndarray | None) -> dict | None:
+    """The partition's rows at ``rows`` (local positions), or the partition itself (``rows`` None)."""
+    if part is None or rows is None:
+        return part
+    paths = part.get("paths")
+    return {"encodings": encoder.take(part["encodings"], rows),
+            "paths": None if paths is None else [paths[i] for i in rows.tolist()]}
+
+
 def search_block(a: dict, b: dict | None, method: str | Encoder, threshold: float, offset_a: int,
-                 offset_b: int) -> tuple:
+                 offset_b: int, rows_a: np.ndarray | None = None, rows_b: np.ndarray | None = None) -> tuple:
     """Pairs within one partition (``b`` None) or between two, in global indices: (left, right, score, marks), the
     marks None where the method gives none (:attr:`imagetwins.search.Pairs.marks`).
 
-    A partition is :func:`encode_partition`'s dict, or a bare array of encodings.
+    A partition is :func:`encode_partition`'s dict, or a bare array of encodings. ``rows_a`` / ``rows_b``: the
+    positions in each partition to search (the first file of each encoding; None: all).
     """
     encoder = get_encoder(method)
     a = a if isinstance(a, dict) else {"encodings": a}
     b = b if b is None or isinstance(b, dict) else {"encodings": b}
+    a, b = _rows_of(a, encoder, rows_a), _rows_of(b, encoder, rows_a if b is None else rows_b)
     if b is None:
         pairs = encoder.pairs(a["encodings"], threshold, workers=1, paths=a.get("paths"))
     else:
         pairs = encoder.query(a["encodings"], b["encodings"], threshold, workers=1, query_paths=a.get("paths"),
                               database_paths=b.get("paths"))
+    left, right = pairs.left, pairs.right
+    if rows_a is not None:
+        left = rows_a[left]
+        right = rows_a[right] if b is None else right
+    if rows_b is not None and b is not None:
+        right = rows_b[right]
     other = offset_a if b is None else offset_b
-    return pairs.left + offset_a, pairs.right + other, pairs.score, pairs.marks
+    return left + offset_a, right + other, pairs.score, pairs.marks
 
 
-def _search_blocks(client, encoded: list, offsets: np.ndarray, method: str | Encoder, threshold: float) -> list:
-    """One task per pair of partitions i <= j; each holds at most two blocks of encodings."""
+def _search_blocks(client, encoded: list, offsets: np.ndarray, method: str | Encoder, threshold: float,
+                   rows: list | None = None) -> list:
+    """One task per pair of partitions i <= j; each holds at most two blocks of encodings. ``rows``: per partition
+    the positions to search (None: all)."""
+    rows = rows or [None] * len(encoded)
     blocks = []
     for i in range(len(encoded)):
         for j in range(i, len(encoded)):
+            if rows[i] is not None and not len(rows[i]) or rows[j] is not None and not len(rows[j]):
+                continue  # (a partition whose files all share earlier files' encodings)
             blocks.append(client.submit(search_block, encoded[i], None if i == j else encoded[j], method,
-                                        threshold, int(offsets[i]), int(offsets[j]), pure=False))
+                                        threshold, int(offsets[i]), int(offsets[j]), rows[i],
+                                        None if i == j else rows[j], pure=False))
     return client.gather(blocks)
 
 
@@ -198,7 +221,6 @@ def _find_on(client, root, method, threshold, partition_size, recursive, session
     _follow(counted, [len(p) for p in parts], session.progress if session is not None else False)
     sizes = client.gather(counted)
     offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
-    results = _search_blocks(client, encoded, offsets, encoder, threshold)
     meta = client.gather(client.map(lambda e: (e["paths"], e["digests"], e["failures"], e["encodings"]), encoded))
     paths = [p for m in meta for p in m[0]]
     digests = [d for m in meta for d in m[1]]
@@ -206,7 +228,16 @@ def _find_on(client, root, method, threshold, partition_size, recursive, session
     # the encodings come back too, so the result is the one a local run gives (the review page's score table
     # re-scores every pair of a group from them)
     encodings = encoder.concat([m[3] for m in meta if len(m[3])])
-    result = result_from_pairs(paths, encodings, digests, _gather_pairs(results, encoder), encoder, threshold)
+    # files encoded alike (byte copies; for copies the same pixels saved with other bytes) are searched once, as a
+    # local run searches them (2,000 of them were 2 million pairs gathered to the client), joined as a star
+    same_as = encoder.same_rows(encodings, digests) if len(paths) else None
+    rows = None
+    if same_as is not None:
+        first = same_as == np.arange(len(paths))
+        rows = [np.flatnonzero(first[offsets[i]:offsets[i + 1]]) for i in range(len(encoded))]
+    results = _search_blocks(client, encoded, offsets, encoder, threshold, rows)
+    result = result_from_pairs(paths, encodings, digests, _gather_pairs(results, encoder), encoder, threshold,
+                               same_as=same_as)
     return result.replace(failures=sorted(skipped + failures, key=lambda f: f.path),
                           seconds=time.perf_counter() - start)  # the whole run, as find_duplicate_groups reports
 
