@@ -50,3 +50,40 @@ def test_every_query_copy_matches_every_reference_copy_without_resolving_paths_p
     assert all(len(m) == 40 for q, m in result.matches.items() if not q.endswith("q00.png"))
     assert "r39.png" not in {Path(r).name for r, _ in result.matches[str(query / "q00.png")]}
     assert len(calls) < 30 + 40 + 20  # a path at most once (was 2 a match: 2,398)
+
+
+def _query_result(queries: int, copies: int):
+    from imagetwins.results import QueryMatches, QueryResult
+    from imagetwins.scores import CONFIDENCE
+
+    matches = QueryMatches({f"q/{i:04d} ü \u2028.png": [(f"r/{j:04d}.png", 1.0) for j in range(copies)]
+                            for i in range(queries)})
+    matches.marks[("q/0000 ü \u2028.png", "r/0001.png")] = 1
+    return QueryResult("copies", 0.92, CONFIDENCE, [f"q/{i}" for i in range(queries + 3)], "r", copies, matches)
+
+
+@pytest.mark.unit
+def test_the_json_of_every_match_is_written_a_query_at_a_time(tmp_path: Path) -> None:
+    """--json of a query wrote json.dumps of the whole document: 500 copies against 2,000 (a million matches) took
+    1.10 GB (0.2 GB for the matches themselves). It is now written one query's matches at a time, the same text."""
+    import json
+    import tracemalloc
+
+    from imagetwins.outputs._base import Matches, Target
+    from imagetwins.outputs.json import write_matches
+
+    for queries, copies in ((0, 5), (1, 1), (3, 4)):
+        result = _query_result(queries, copies)
+        write_matches(Matches(result), Target(tmp_path / "m.json"))
+        assert (tmp_path / "m.json").read_text(encoding="utf-8") == json.dumps(result.to_dict(), indent=2) + "\n"
+
+    result = _query_result(40, 500)  # 20,000 matches
+    tracemalloc.start()
+    try:
+        write_matches(Matches(result), Target(tmp_path / "big.json"))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 1_500_000, peak  # one query's matches at a time (the whole document: 22.8 MB on main)
+    assert json.loads((tmp_path / "big.json").read_text(encoding="utf-8")) == json.loads(
+        json.dumps(result.to_dict()))

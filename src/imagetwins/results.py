@@ -6,8 +6,10 @@ Shared by the finder, the index and Dask, so none of them imports another for it
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import os
+import textwrap
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -378,8 +380,30 @@ class FindResult:
         return data
 
 
-def write_json(data: dict, out: TextIO, pair_records: Iterable[dict] | None = None) -> None:
-    """``data`` as indented JSON, with ``"pairs"`` streamed from ``pair_records`` (bounded memory)."""
+_STREAMED = "\x00streamed here\x00"  # (a string no document holds: json.dumps writes it escaped)
+
+
+def write_json(data: dict, out: TextIO, pair_records: Iterable[dict] | None = None,
+               streamed: tuple[str, Iterable[dict]] | None = None) -> None:
+    """``data`` as indented JSON, with ``"pairs"`` streamed from ``pair_records`` (bounded memory). Or
+    ``streamed``: (a key of ``data``, its items), the list written one item at a time where ``data[key]`` stands,
+    the text that of ``json.dumps(data, indent=2)`` with the whole list there."""
+    if streamed is not None:
+        key, items = streamed
+        marker = json.dumps(_STREAMED)
+        text = json.dumps({**data, key: [_STREAMED]}, indent=2)
+        at = text.index(marker)
+        line = text.rindex("\n", 0, at) + 1
+        items = iter(items)
+        first = next(items, None)
+        if first is None:  # an empty list is written "[]", as json.dumps writes it
+            out.write(json.dumps({**data, key: []}, indent=2) + "\n")
+            return
+        out.write(text[:line])
+        for k, item in enumerate(itertools.chain([first], items)):
+            out.write((",\n" if k else "") + textwrap.indent(json.dumps(item, indent=2), text[line:at]))
+        out.write(text[at + len(marker):] + "\n")
+        return
     text = json.dumps(data, indent=2)
     if pair_records is None:
         out.write(text + "\n")
@@ -453,15 +477,21 @@ class QueryResult:
         marks = 0 if query is None else self.marks_of(query, path)
         return {"path": path, **dict(zip(self.match_fields(), self.match_values(score, marks)))}
 
-    def to_dict(self) -> dict:
-        """Plain data for JSON output; each match a :meth:`match_record`."""
+    def match_entries(self) -> Iterator[dict]:
+        """Each query image with a duplicate and its matches (:meth:`match_record`), one at a time."""
+        for q, ms in self.matches.items():
+            yield {"query": q, "matches": [self.match_record(r, score, q) for r, score in ms]}
+
+    def to_dict(self, matches: bool = True) -> dict:
+        """Plain data for JSON output; each match a :meth:`match_record`. ``matches=False``: ``"matches"`` left
+        empty (:meth:`match_entries` gives them one query at a time: 1,000 copies queried against 1,000 copies are
+        a million matches)."""
         return {"method": self.method, "threshold": self.threshold, "score_kind": self.score_kind,
                 "images": len(self.images), "reference": self.reference, "reference_images": self.reference_images,
                 "with_duplicates": len(self.matches),
                 "unreadable": [{"path": f.path, "reason": f.reason} for f in self.failures],
                 "reference_unreadable": [{"path": f.path, "reason": f.reason} for f in self.reference_failures],
-                "matches": [{"query": q, "matches": [self.match_record(r, score, q) for r, score in ms]}
-                            for q, ms in self.matches.items()],
+                "matches": list(self.match_entries()) if matches else [],
                 "seconds": round(self.seconds, 3)}
 
 

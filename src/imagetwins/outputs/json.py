@@ -7,10 +7,11 @@ from imagetwins.outputs._base import Format, Groups, Matches, Target
 from imagetwins.results import write_json
 
 
-def write_document(data: dict, target: Target, pair_records=None) -> None:
-    """``data`` as indented JSON; ``pair_records`` streamed in as ``"pairs"`` (bounded memory)."""
+def write_document(data: dict, target: Target, pair_records=None, streamed=None) -> None:
+    """``data`` as indented JSON; ``pair_records`` streamed in as ``"pairs"``, or ``streamed`` (key, items) in
+    place of ``data[key]`` (bounded memory)."""
     with target.open() as fh:
-        write_json(data, fh, pair_records)
+        write_json(data, fh, pair_records, streamed)
 
 
 def write_groups(what: Groups, target: Target) -> None:
@@ -21,7 +22,8 @@ def write_groups(what: Groups, target: Target) -> None:
 
 
 def write_matches(what: Matches, target: Target) -> None:
-    write_document(what.result.to_dict(), target)
+    # one query's matches at a time: N copies queried against M copies are N x M matches, every one listed
+    write_document(what.result.to_dict(matches=False), target, streamed=("matches", what.result.match_entries()))
 
 
 FORMAT = Format(
