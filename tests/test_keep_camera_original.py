@@ -89,3 +89,32 @@ def test_an_editor_named_in_the_exif_is_no_camera(datasets: Path, tmp_path: Path
         im.save(tmp_path / "edited.jpg", quality=100, exif=exif.tobytes())
     assert camera_written(str(src))
     assert not camera_written(str(tmp_path / "edited.jpg"))
+
+
+def test_a_jpeg_declaring_a_huge_size_reads_its_header_without_pillows_warning(tmp_path: Path, datasets: Path) -> None:
+    """The keep rules read a JPEG's header (camera EXIF, quantisation tables) with Pillow directly: a JPEG declaring
+    96 million pixels (above Pillow's 89 MP warning, below our limit) had Pillow print its DecompressionBombWarning
+    to a program using the API (io's decodes were quieted in f368651, these three header reads were not)."""
+    import io
+    import warnings
+
+    from imagetwins import keep
+
+    data = bytearray((datasets / "camera-photos" / "images" / CANON).read_bytes())
+    sof = 2  # the frame header, walked to segment by segment (the EXIF thumbnail holds one of its own)
+    while data[sof + 1] not in (0xC0, 0xC1, 0xC2):
+        sof += 2 + int.from_bytes(data[sof + 2:sof + 4], "big")
+    data[sof + 5:sof + 9] = (8_000).to_bytes(2, "big") + (12_000).to_bytes(2, "big")  # height, width
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        with Image.open(io.BytesIO(bytes(data))) as im:
+            assert im.size == (12_000, 8_000)
+    huge = tmp_path / "huge.jpg"
+    huge.write_bytes(bytes(data))
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter("always")
+        written = camera_written(str(huge))
+        tables = keep._luminance_table(str(huge))
+        coarseness = keep._jpeg_coarseness(str(huge))
+    assert [str(w.message) for w in shown] == []
+    assert written and tables is not None and len(tables) == 64 and coarseness is not None  # (read all the same)

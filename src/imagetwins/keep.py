@@ -59,6 +59,7 @@ from PIL import Image
 from imagetwins import facts as _facts
 from imagetwins import search
 from imagetwins.decisions import Remembered, key_map
+from imagetwins.decoder_messages import quiet_decoder_warnings
 from imagetwins.digests import Digest
 from imagetwins.facts import ImageFacts
 from imagetwins.folder_copies import CopiedFolders, place_order
@@ -275,7 +276,7 @@ def camera_written(path: str) -> bool:
         with open_regular_file(path) as fh:
             head = fh.read(12)
             fh.seek(0)
-            with Image.open(fh, formats=["JPEG", "MPO"]) as im:
+            with quiet_decoder_warnings(), Image.open(fh, formats=["JPEG", "MPO"]) as im:
                 exif = im.getexif()
                 tables = getattr(im, "quantization", None) or {}
                 luminance = tables.get(0)
@@ -310,7 +311,7 @@ def _jpeg_coarseness(path: str) -> tuple[bool, float] | None:
     """Whether a JPEG holds one grey channel, and the sum of its luminance quantisation table (read from its header:
     no pixels decoded), lower for finer quantisation; None where it cannot be read."""
     try:
-        with open_regular_file(path) as fh, Image.open(fh, formats=["JPEG", "MPO"]) as im:
+        with open_regular_file(path) as fh, quiet_decoder_warnings(), Image.open(fh, formats=["JPEG", "MPO"]) as im:
             tables = getattr(im, "quantization", None)
             return (im.mode in ("L", "1"), float(sum(tables[0]))) if tables else None
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
@@ -383,7 +384,7 @@ def _luminance_table(path: str, data: bytes | None = None) -> tuple[int, ...] | 
 
     try:
         with (open_regular_file(path) if data is None else io.BytesIO(data)) as fh, \
-                Image.open(fh, formats=["JPEG", "MPO"]) as im:
+                quiet_decoder_warnings(), Image.open(fh, formats=["JPEG", "MPO"]) as im:
             tables = getattr(im, "quantization", None) or {}
             table = tables.get(0)
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
