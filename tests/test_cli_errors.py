@@ -153,3 +153,23 @@ def test_a_leak_check_with_an_unreadable_test_image_fails(datasets: Path, tmp_pa
     (test / "dog" / photos[5].name).unlink()  # now it is the only image
     res = run("find", test, "--against", train, "-r", "--fail-on-duplicates")
     assert res.exit_code == 1 and "(1 unreadable)" in res.output, res.output
+
+
+def test_a_file_on_the_way_to_an_output_or_index_is_named_not_called_a_missing_folder(tmp_path: Path) -> None:
+    # '--db notes.txt/x.db' said "the folder notes.txt does not exist" though notes.txt is there: a file
+    from PIL import Image
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    Image.new("RGB", (32, 32), (10, 200, 30)).save(photos / "a.png")
+    notes = tmp_path / "notes.txt"
+    notes.write_text("mine")
+    for args in (("index", "update", photos, "--db", notes / "x.db", "-m", "phash"),
+                 ("find", photos, "-m", "phash", "--json", notes / "deeper" / "out.json")):
+        res = run(*args)
+        assert res.exit_code != 0 and "Traceback" not in res.output
+        assert f"{notes} is a file, not a folder" in res.output, res.output
+        assert "does not exist" not in res.output
+    res = run("find", photos, "-m", "phash", "--json", tmp_path / "missing" / "out.json")
+    assert f"the folder {tmp_path / 'missing'} does not exist" in res.output
+    assert notes.read_text() == "mine"

@@ -39,6 +39,7 @@ from imagetwins.io import (
     ImageReadError,
     ReadFailure,
     find_image_paths,
+    no_folder_reason,
     read_bytes,
     waits_for_extra,
     warn_line,
@@ -625,7 +626,7 @@ class Index:
         parent = self.path.parent
         if not parent.is_dir():
             if not create_folder:
-                raise IndexFileError(f"cannot create the index {self.path}: the folder {parent} does not exist")
+                raise IndexFileError(f"cannot create the index {self.path}: {no_folder_reason(parent)}")
             try:
                 check_home(parent)  # (HOME=/nonexistent: no cache, rather than a home folder made for it)
                 parent.mkdir(parents=True, exist_ok=True, mode=0o700)  # (its files' names say which folders)

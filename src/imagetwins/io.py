@@ -67,6 +67,17 @@ def path_text(path: str | bytes | os.PathLike) -> str:
         raise TypeError(f"a path is a str, bytes or os.PathLike, not {type(path).__name__}") from None
 
 
+def no_folder_reason(folder: Path) -> str:
+    """Why nothing can be made in ``folder``, which is not a folder: it is not there, or the nearest thing on its way
+    that is there is a file (``--db notes.txt/x.db``), not a folder."""
+    for there in (folder, *folder.parents):
+        if there.is_symlink() or there.exists():
+            if there.is_dir():
+                break
+            return f"{there} is a file, not a folder" if there.is_file() else f"{there} is not a folder"
+    return f"the folder {folder} does not exist"
+
+
 def given_paths(paths: str | bytes | os.PathLike | Iterable[str | bytes | os.PathLike]) -> str | list[str]:
     """What a caller gave as "a folder, one file, or files" in the ``str`` terms of :func:`path_text`: one path
     (``str``, ``bytes``, ``os.PathLike``) as a ``str``, several as a list of them. The one check of the paths the

@@ -77,7 +77,9 @@ class OutputFile(click.Path):
         path = super().convert(value, param, ctx)
         name = param.opts[0] if param is not None else "output"
         if str(path) != "-" and not path.absolute().parent.is_dir():
-            raise click.ClickException(f"cannot write {name} {path}: the folder {path.parent} does not exist")
+            from imagetwins.io import no_folder_reason
+
+            raise click.ClickException(f"cannot write {name} {path}: {no_folder_reason(path.parent)}")
         if str(path) != "-":
             from imagetwins.writing import OutputRefused, check_output_name
 
