@@ -101,7 +101,7 @@ def search_block(a: dict, b: dict | None, method: str | Encoder, threshold: floa
     encoder = get_encoder(method)
     a = a if isinstance(a, dict) else {"encodings": a}
     b = b if b is None or isinstance(b, dict) else {"encodings": b}
-    a, b = _rows_of(a, encoder, rows_a), _rows_of(b, encoder, rows_a if b is None else rows_b)
+    a, b = _rows_of(a, encoder, rows_a), _rows_of(b, encoder, rows_b)
     if b is None:
         pairs = encoder.pairs(a["encodings"], threshold, workers=1, paths=a.get("paths"))
     else:

@@ -48,7 +48,7 @@ from imagetwins.io import (
 from imagetwins.raw import CRASHED, is_raw_name
 from imagetwins.results import FindResult, colour_variants_apart, groups_from_encodings, query_images
 from imagetwins.scores import ColourVariants
-from imagetwins.text import from_sqlite, loads_json, printable, shell_word, to_sqlite
+from imagetwins.text import counted, from_sqlite, loads_json, printable, shell_word, to_sqlite
 from imagetwins.userdirs import NoHomeFolder, check_home
 from imagetwins.userdirs import cache_folder as user_cache_folder
 from imagetwins.writing import describe_mode
@@ -578,7 +578,7 @@ class Index:
         methods = ", ".join(printable(m if isinstance(m, str) else repr(m)) for m in held) or "no method yet"
         if opened:
             methods += f" (opened for {', '.join(opened)}: stored by the next update)"
-        return f"<Index {str(self.path)!r}{flags}: {files:,} {'file' if files == 1 else 'files'}, {methods}>"
+        return f"<Index {str(self.path)!r}{flags}: {counted(files, 'file')}, {methods}>"
 
     def _explain(self, exc: sqlite3.Error) -> IndexFileError:
         """One line for a SQLite error: which file, and what it means for the user."""

@@ -947,27 +947,21 @@ def decide_result(result: FindResult, keep_in: Sequence[str | os.PathLike] = (),
         with stage("keep"):
             if infos is None:
                 infos = result_infos(result, [p for g in sets for p in g], workers)
-            return _decide_sets(result, sets, keep_in, rule, infos, raw_sidecars, None)[1]
+            return _decide_checked(result, sets, keep_in, rule, infos, raw_sidecars, None)[1]
     decided = decide_keepers(result, keep_in, rule, infos=infos, workers=workers, raw_sidecars=raw_sidecars)
     for name in ("groups", "components", "decisions", "keep_policy", "file_infos"):  # (the legacy behaviour)
         object.__setattr__(result, name, getattr(decided, name))
     return decided.decisions
 
 
-def _decide_sets(result: FindResult, sets: list[list[str]], keep_in: Sequence[str | os.PathLike], rule: str,
-                 infos: Mapping[str, FileInfo | str], raw_sidecars: bool, store: PairScoreStore | None,
-                 roots: Sequence[str | os.PathLike] = (), progress: bool = False) -> tuple[list, list[Decision]]:
-    """Stars and decisions for ``sets`` of paths of ``result`` (see :func:`decide_keepers`); ``progress``: a bar
-    over the grouped files (the ``best`` rule scores every shot: 16 s of a 30 s run on 74 camera photos)."""
-    return _decide_checked(result, sets, keep_in, rule, infos, raw_sidecars, store, roots, progress)[:2]
-
-
 def _decide_checked(result: FindResult, sets: list[list[str]], keep_in: Sequence[str | os.PathLike], rule: str,
                     infos: Mapping[str, FileInfo | str], raw_sidecars: bool, store: PairScoreStore | None,
                     roots: Sequence[str | os.PathLike] = (), progress: bool = False, workers: int | None = None
                     ) -> tuple[list, list[Decision], object | None]:
-    """:func:`_decide_sets`, and the pairs the keepers were checked against now and found matches
-    (:class:`_KeeperChecks`; a :class:`~imagetwins.search.Pairs`, or None where none was)."""
+    """Stars and decisions for ``sets`` of paths of ``result`` (see :func:`decide_keepers`), and the pairs the keepers
+    were checked against now and found matches (:class:`_KeeperChecks`; a :class:`~imagetwins.search.Pairs`, or None
+    where none was); ``progress``: a bar over the grouped files (the ``best`` rule scores every shot: 16 s of a 30 s
+    run on 74 camera photos)."""
     kept = _KeptScores.open(result, store) if rule in ("original", "best") else None
     checks = _KeeperChecks(result, store if store is not None else kept.store if kept is not None else None, workers)
     try:

@@ -635,19 +635,27 @@ def verify_header_bytes() -> int:
 def features_keypoints(head: bytes) -> int | None:
     """The keypoints of serialised features whose header is ``head`` (None: not such a header, as
     :func:`features_length`)."""
-    if len(head) < _HEADER.size or head[:4] != _MAGIC or _stored_version(head) != FEATURES_VERSION:
-        return None
-    return int(_HEADER.unpack_from(head)[4])
+    fields = _header_fields(head)
+    return None if fields is None else int(fields[4])
 
 
 def features_length(head: bytes) -> int | None:
     """The whole length of serialised features (:meth:`ImageFeatures.to_bytes`) whose header is ``head``, or None
     when ``head`` is not such a header (too short, another format or features version: nothing can be said from
     it; reading them says why they cannot be used)."""
+    fields = _header_fields(head)
+    if fields is None:
+        return None
+    _, _, _, _, n, m, d, th, tw, ch, cw, _, bins, _ = fields
+    return _HEADER.size + 4 * n + d * n + 4 * m + d * m + th * tw + 2 * ch * cw + 2 * bins
+
+
+def _header_fields(head: bytes) -> tuple | None:
+    """The fields of a features header ``head`` of this :data:`FEATURES_VERSION` (None: too short, another format or
+    features version)."""
     if len(head) < _HEADER.size or head[:4] != _MAGIC or _stored_version(head) != FEATURES_VERSION:
         return None
-    _, _, _, _, n, m, d, th, tw, ch, cw, _, bins, _ = _HEADER.unpack_from(head)
-    return _HEADER.size + 4 * n + d * n + 4 * m + d * m + th * tw + 2 * ch * cw + 2 * bins
+    return _HEADER.unpack_from(head)
 
 
 @dataclass
