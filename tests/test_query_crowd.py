@@ -87,3 +87,26 @@ def test_the_json_of_every_match_is_written_a_query_at_a_time(tmp_path: Path) ->
     assert peak < 1_500_000, peak  # one query's matches at a time (the whole document: 22.8 MB on main)
     assert json.loads((tmp_path / "big.json").read_text(encoding="utf-8")) == json.loads(
         json.dumps(result.to_dict()))
+
+
+@pytest.mark.unit
+def test_a_finds_pairs_are_streamed_by_the_same_writer_one_compact_line_each(tmp_path: Path) -> None:
+    """write_json had two streaming paths (a find's appended "pairs", a query's "matches" in place): one primitive
+    now, an item format each. The pairs' text is json.dumps of the document with each pair on one line; no pair at
+    all is written "[]" as json.dumps writes it (the pairs' own path wrote "[\\n  ]")."""
+    import io
+    import json
+
+    from imagetwins.results import write_json
+
+    data = {"method": "phash", "groups": [{"files": ["a ü.png", "b\u2028.png"]}], "seconds": 0.1}
+    pairs = [{"a": "a ü.png", "b": "b\u2028.png", "distance": 0}, {"a": "a ü.png", "b": "c.png", "distance": 3}]
+    for records in (pairs, pairs[:1], []):
+        out = io.StringIO()
+        write_json(data, out, ("pairs", iter(records)), item_indent=None)
+        whole = json.dumps({**data, "pairs": records}, indent=2)
+        if records:  # json.dumps puts each pair's fields on lines of their own; the stream one pair a line
+            whole = whole.replace(json.dumps(records, indent=2).replace("\n", "\n  "),
+                                  "[\n" + ",\n".join("    " + json.dumps(r) for r in records) + "\n  ]")
+        assert out.getvalue() == whole + "\n"
+        assert json.loads(out.getvalue()) == {**data, "pairs": records}

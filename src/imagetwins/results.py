@@ -383,37 +383,37 @@ class FindResult:
 _STREAMED = "\x00streamed here\x00"  # (a string no document holds: json.dumps writes it escaped)
 
 
-def write_json(data: dict, out: TextIO, pair_records: Iterable[dict] | None = None,
-               streamed: tuple[str, Iterable[dict]] | None = None) -> None:
-    """``data`` as indented JSON, with ``"pairs"`` streamed from ``pair_records`` (bounded memory). Or
-    ``streamed``: (a key of ``data``, its items), the list written one item at a time where ``data[key]`` stands,
-    the text that of ``json.dumps(data, indent=2)`` with the whole list there."""
-    if streamed is not None:
-        key, items = streamed
-        marker = json.dumps(_STREAMED)
-        text = json.dumps({**data, key: [_STREAMED]}, indent=2)
-        at = text.index(marker)
-        line = text.rindex("\n", 0, at) + 1
-        items = iter(items)
-        first = next(items, None)
-        if first is None:  # an empty list is written "[]", as json.dumps writes it
-            out.write(json.dumps({**data, key: []}, indent=2) + "\n")
-            return
-        out.write(text[:line])
-        for k, item in enumerate(itertools.chain([first], items)):
-            out.write((",\n" if k else "") + textwrap.indent(json.dumps(item, indent=2), text[line:at]))
-        out.write(text[at + len(marker):] + "\n")
+def write_json(data: dict, out: TextIO, streamed: tuple[str, Iterable[dict]] | None = None,
+               item_indent: int | None = 2) -> None:
+    """``data`` as indented JSON (``json.dumps(data, indent=2)``), with one list streamed (bounded memory).
+
+    Parameters
+    ----------
+    streamed
+        (a key, its items): the list written one item at a time where ``data[key]`` stands (at the end when
+        ``data`` has no such key); an empty list is written ``[]``, as ``json.dumps`` writes it.
+    item_indent
+        How each item is written: ``json.dumps(item, indent=item_indent)`` at the list's depth; 2 gives the
+        text of ``json.dumps`` with the whole list there, None one compact line an item (a find's
+        ``"pairs"``: N copies of one picture make N(N-1)/2 of them).
+    """
+    if streamed is None:
+        out.write(json.dumps(data, indent=2) + "\n")
         return
-    text = json.dumps(data, indent=2)
-    if pair_records is None:
-        out.write(text + "\n")
+    key, items = streamed
+    items = iter(items)
+    first = next(items, None)
+    if first is None:
+        out.write(json.dumps({**data, key: []}, indent=2) + "\n")
         return
-    out.write(text[:text.rindex("}")].rstrip() + ',\n  "pairs": [')
-    sep = "\n    "
-    for record in pair_records:
-        out.write(sep + json.dumps(record))
-        sep = ",\n    "
-    out.write("\n  ]\n}\n")
+    marker = json.dumps(_STREAMED)
+    text = json.dumps({**data, key: [_STREAMED]}, indent=2)
+    at = text.index(marker)
+    line = text.rindex("\n", 0, at) + 1
+    out.write(text[:line])
+    for k, item in enumerate(itertools.chain([first], items)):
+        out.write((",\n" if k else "") + textwrap.indent(json.dumps(item, indent=item_indent), text[line:at]))
+    out.write(text[at + len(marker):] + "\n")
 
 
 @dataclass(repr=False)

@@ -7,18 +7,19 @@ from imagetwins.outputs._base import Format, Groups, Matches, Target
 from imagetwins.results import write_json
 
 
-def write_document(data: dict, target: Target, pair_records=None, streamed=None) -> None:
-    """``data`` as indented JSON; ``pair_records`` streamed in as ``"pairs"``, or ``streamed`` (key, items) in
-    place of ``data[key]`` (bounded memory)."""
+def write_document(data: dict, target: Target, streamed=None, item_indent: int | None = 2) -> None:
+    """``data`` as indented JSON; ``streamed`` (key, items) written one item at a time in place of ``data[key]``
+    (bounded memory), each item as ``json.dumps(item, indent=item_indent)`` (:func:`results.write_json`)."""
     with target.open() as fh:
-        write_json(data, fh, pair_records, streamed)
+        write_json(data, fh, streamed, item_indent)
 
 
 def write_groups(what: Groups, target: Target) -> None:
     from imagetwins.plan import plan_document
 
+    # every pair one compact line: N copies of one picture make N(N-1)/2 of them
     write_document(plan_document(what.result, what.decisions, what.root), target,
-                   what.result.pair_records() if what.pairs else None)
+                   ("pairs", what.result.pair_records()) if what.pairs else None, item_indent=None)
 
 
 def write_matches(what: Matches, target: Target) -> None:
