@@ -98,6 +98,21 @@ def test_paths_are_shown_the_same_with_and_without_the_cache(tmp_path: Path, alb
         assert all(p.startswith(str(album) if ref == str(album) else "album/") for p in refs[0])
 
 
+def test_counts_of_a_thousand_or_more_have_separators_in_every_line(tmp_path: Path, album: Path) -> None:
+    """cli._common.plural and outputs.text._plural were text.counted without the thousands separator: the summary
+    said '1000 images read ... holding 1000 files' where the API's reprs (counted) say '1,000 files'. One now."""
+    many = tmp_path / "many"
+    many.mkdir()
+    for i in range(1000):  # byte copies: decoded once
+        shutil.copy(album / "city.jpg", many / f"c{i:04d}.jpg")
+    res = run("find", many, "-m", "phash", "--no-cache")
+    assert res.exit_code == 0, res.output
+    assert "group 1: 1,000 files" in res.output
+    assert "1,000 images read, 0 unreadable, 1 duplicate group holding 1,000 files" in res.output
+    res = run("index", "update", many, "-m", "phash", "--db", tmp_path / "many.db")
+    assert res.exit_code == 0 and "1,000 added, 0 changed" in res.output, res.output
+
+
 def test_plurals(tmp_path: Path, album: Path) -> None:
     one = tmp_path / "one"
     one.mkdir()

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from imagetwins.encoders import DEFAULT_METHOD, encoder_names, get_encoder
-from imagetwins.text import printable
+from imagetwins.text import counted, printable
 
 #: each method's default threshold, for the help texts
 _DEFAULT_THRESHOLDS = ", ".join(f"{n} {get_encoder(n).default_threshold}" for n in encoder_names())
@@ -290,17 +290,12 @@ def exit_for(fail_on_duplicates: bool, found: bool) -> None:
 
 
 
-def plural(n: int, word: str, plural: str | None = None) -> str:
-    """``1 file``, ``2 files`` (``plural`` where adding an s is wrong)."""
-    return f"{n} {word}" if n == 1 else f"{n} {plural or word + 's'}"
-
-
 def groups_found(n: int, method: str) -> str:
     """``3 duplicate groups``; ``3 same-scene groups`` where the method groups re-shots for a person to sort out
     (``Encoder.removal_needs_review``): the summary line must not call them duplicates."""
     from imagetwins.plan import needs_review
 
-    return plural(n, "same-scene group" if needs_review(method) else "duplicate group")
+    return counted(n, "same-scene group" if needs_review(method) else "duplicate group")
 
 
 def command_seconds(result=None) -> float:

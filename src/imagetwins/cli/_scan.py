@@ -7,9 +7,10 @@ from pathlib import Path
 
 import click
 
-from imagetwins.cli._common import check_threshold, echo, plural, show_progress
+from imagetwins.cli._common import check_threshold, echo, show_progress
 from imagetwins.cli._interrupt import on_interrupt
 from imagetwins.io import skipped_link
+from imagetwins.text import counted
 
 
 def hint_if_empty(result, directory: Path, recursive: bool) -> None:
@@ -32,7 +33,7 @@ def warn_skipped(failures, quiet: bool, follow_hint: bool = True) -> int:
         for f in unreadable:
             echo(f"warning: skipped {f.path}: {f.reason}", err=True)
         if links:
-            echo(f"note: {plural(len(links), 'symbolic link')} skipped (a link is never a copy of its target"
+            echo(f"note: {counted(len(links), 'symbolic link')} skipped (a link is never a copy of its target"
                   + ("; --follow-symlinks follows those leading out of the folder)" if follow_hint else ")"),
                   err=True)
     return len(unreadable)
@@ -43,12 +44,12 @@ def note_already_linked(result, quiet: bool) -> None:
     """One note for the names that are hard links of another name in a group (one file: not a duplicate)."""
     extra = sum(len(names) - 1 for names in getattr(result, "already_linked", ()))
     if extra and not quiet:
-        echo(f"note: {plural(extra, 'file name')} {'is a hard link' if extra == 1 else 'are hard links'} to another "
+        echo(f"note: {counted(extra, 'file name')} {'is a hard link' if extra == 1 else 'are hard links'} to another "
              "name of the same file: already linked, not duplicates (nothing to remove; 'find --json' lists them "
              "as already_linked)", err=True)
     copies = sum(len(names) - 1 for names in getattr(result, "placeholders", ()))
     if copies and not quiet:
-        echo(f"note: {plural(copies, 'file')} {'is a copy' if copies == 1 else 'are copies'} that 'remove --link' "
+        echo(f"note: {counted(copies, 'file')} {'is a copy' if copies == 1 else 'are copies'} that 'remove --link' "
              "left in moved files' places, unchanged since: handled already, not duplicates ('find --json' lists "
              "them as placeholders)", err=True)
 
@@ -98,7 +99,7 @@ def decide(result, keep_rule: str, keep_in: tuple[Path, ...], workers: int | Non
     beside = keepers_beside_unnamed_references(result.decisions, keep_in) if keep_in and not quiet else []
     if beside:
         keeper, reference = beside[0]
-        echo(f"note: {plural(len(beside), 'group')} {'has' if len(beside) == 1 else 'have'} no file named as an image "
+        echo(f"note: {counted(len(beside), 'group')} {'has' if len(beside) == 1 else 'have'} no file named as an image "
              f"in --keep-in: {'its files there stay' if len(beside) == 1 else 'their files there stay'}, and the "
              f"keeper is an image-named copy outside (a file found by its bytes, such as a backup, is never kept in "
              f"place of a photo), e.g. {reference} beside {keeper}", err=True)
@@ -164,7 +165,8 @@ def scan(directory: Path, method: str, threshold: float | None, recursive: bool,
         ctx.call_on_close(session.close)
 
     def done() -> str:
-        kept = f"; the cache keeps the {plural(cache.stored, 'image')} encoded so far" if cache and cache.stored else ""
+        kept = (f"; the cache keeps the {counted(cache.stored, 'image')} encoded so far"
+                if cache and cache.stored else "")
         return f"interrupted (Ctrl-C) while scanning {directory}: no file was changed{kept}"
 
     try:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from imagetwins.cli._common import EXIT_ERROR, echo, plural
+from imagetwins.cli._common import EXIT_ERROR, echo
+from imagetwins.text import counted
 
 
 @click.group()
@@ -43,10 +44,10 @@ def cache_list() -> None:
             continue
         folder = c.folder or "(folder not recorded)"
         gone = "  (gone)" if c.folder and not Path(c.folder).is_dir() else ""
-        echo(f"{folder}{gone}  {plural(c.files, 'file')}  {', '.join(c.methods) or 'no methods'}  "
+        echo(f"{folder}{gone}  {counted(c.files, 'file')}  {', '.join(c.methods) or 'no methods'}  "
               f"{c.bytes / 1e6:.1f} MB  {c.path}")
     total = sum(c.bytes for c in caches)
-    echo(f"{plural(len(caches), 'cache')}, {total / 1e6:.1f} MB in {cache_folder()}", err=True)
+    echo(f"{counted(len(caches), 'cache')}, {total / 1e6:.1f} MB in {cache_folder()}", err=True)
 
 
 @cache.command("clear")
@@ -72,7 +73,7 @@ def cache_clear(folders: tuple[Path, ...], all_: bool) -> None:
     failed: list = []
     gone = clear_caches(None if all_ else list(folders), failed)
     caches = [p for p in gone if p.suffix == ".db"]
-    echo(f"deleted {plural(len(caches), 'cache')} from {cache_folder()}")
+    echo(f"deleted {counted(len(caches), 'cache')} from {cache_folder()}")
     for path, why in failed:
         echo(f"error: cannot delete {path}: {why}", err=True)
     if failed:

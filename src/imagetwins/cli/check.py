@@ -20,7 +20,6 @@ from imagetwins.cli._common import (
     echo,
     method_option_with,
     no_cache_option,
-    plural,
     quiet_option,
     recursive_option,
     reference_method,
@@ -33,7 +32,7 @@ from imagetwins.cli._common import (
 from imagetwins.cli._outputs import Requested, output_options, write_text
 from imagetwins.cli._scan import warn_skipped
 from imagetwins.cli.decisions import check_ignore_decisions_option, load_remembered
-from imagetwins.text import printable
+from imagetwins.text import counted, printable
 
 
 @click.command()
@@ -108,16 +107,16 @@ def run_check(test: Path, against: Path, method: str, threshold: float | None, r
     if not quiet and not requested.to_stdout:
         write_text(found)
         verb = "has" if len(result.matches) == 1 else "have"
-        echo(f"{len(result.matches)} of {plural(len(result.images), 'image')} in {test} {verb} a duplicate "
-             f"among the {plural(result.reference_images, 'image')} of {against} ({method}, threshold "
+        echo(f"{len(result.matches):,} of {counted(len(result.images), 'image')} in {test} {verb} a duplicate "
+             f"among the {counted(result.reference_images, 'image')} of {against} ({method}, threshold "
              f"{result.threshold}); {unreadable} unreadable"
              + (f", {len(result.reference_failures)} unreadable in {against}" if result.reference_failures else ""))
     if result.set_aside and not quiet:  # a leak check must not drop a match without a word
-        echo(f"note: {plural(result.set_aside, 'match', 'matches')} left out: marked 'not a duplicate' in an earlier "
+        echo(f"note: {counted(result.set_aside, 'match', 'matches')} left out: marked 'not a duplicate' in an earlier "
              "plan (see 'imagetwins decisions list'; --ignore-decisions checks without them)", err=True)
     missing = result.missing_matches()
     if missing and not quiet:
-        echo(f"warning: {plural(len(missing), 'matched file')} of {against} no longer exist where it says "
+        echo(f"warning: {counted(len(missing), 'matched file')} of {against} no longer exist where it says "
              f"(first: {missing[0]}); run 'imagetwins index update' on it", err=True)
     # a pipeline must not read "0 leaks" from a check that did not run
     if checked.reasons_incomplete and not (quiet and not gate):

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import click
 
-from imagetwins.cli._common import OutputFile, echo, plural, quiet_option, write_json
+from imagetwins.cli._common import OutputFile, echo, quiet_option, write_json
 from imagetwins.cli._outputs import file_option
+from imagetwins.text import counted
 
 ignore_decisions_option = click.option(
     "--ignore-decisions", is_flag=True,
@@ -54,7 +55,7 @@ def load_remembered(db_path: Path | None, ignore: bool, quiet: bool, strict: boo
 
     def loaded(remembered) -> None:
         if remembered.unsure and not quiet:
-            echo(f"note: {plural(remembered.unsure, 'remembered decision')} in {store.path} "
+            echo(f"note: {counted(remembered.unsure, 'remembered decision')} in {store.path} "
                  f"{'makes' if remembered.unsure == 1 else 'make'} no sense (edited by hand?): both files of each "
                  "are kept", err=True)
 
@@ -101,7 +102,7 @@ def remember_plan(db_path: Path | None, groups, moves, dry_run: bool, quiet: boo
             echo(f"warning: {exc}: the plan's decisions would not be remembered", err=True)
             return None
         if records and not quiet:
-            echo(f"note: --apply would remember {plural(len(records), 'decision')} of this plan in {store.path} "
+            echo(f"note: --apply would remember {counted(len(records), 'decision')} of this plan in {store.path} "
                  "(a dry run remembers nothing)", err=True)
         return None
     try:
@@ -110,11 +111,11 @@ def remember_plan(db_path: Path | None, groups, moves, dry_run: bool, quiet: boo
         raise click.ClickException(f"{exc}: the plan's decisions cannot be remembered, so nothing moved "
                                    "('--ignore-decisions' applies the plan without remembering it)") from None
     if records and not quiet:
-        echo(f"remembered {plural(len(records), 'decision')} in {store.path} (see 'imagetwins decisions list')",
+        echo(f"remembered {counted(len(records), 'decision')} in {store.path} (see 'imagetwins decisions list')",
              err=True)
         if unsaid:
             echo(f"note: this plan does not say which of its groups a person decided (written before 'reviewed' "
-                 f"and 'suggested_keep'): {plural(unsaid, 'group')} remembered as they stand ('imagetwins "
+                 f"and 'suggested_keep'): {counted(unsaid, 'group')} remembered as they stand ('imagetwins "
                  "decisions forget' takes a decision back)", err=True)
     return done
 
@@ -175,7 +176,7 @@ def list_(db_path: Path | None, json_out: Path | None) -> None:
             if r.a == r.b:  # a skipped group's byte-identical copies: none of them moves for being the other
                 word = "every byte copy kept"
             echo(f"{when}  {word}: {r.a_name or r.a}  /  {r.b_name or r.b}")
-    echo(f"{plural(len(records), 'decision')} in {store.path}")
+    echo(f"{counted(len(records), 'decision')} in {store.path}")
 
 
 @decisions.command()
@@ -213,7 +214,7 @@ def forget(files: tuple[Path, ...], all_: bool, db_path: Path | None, quiet: boo
     except DecisionStoreError as exc:
         raise click.ClickException(str(exc)) from None
     if not quiet:
-        echo(f"forgot {plural(gone, 'decision')}")
+        echo(f"forgot {counted(gone, 'decision')}")
 
 
 @decisions.command()
@@ -262,4 +263,4 @@ def import_(source: Path, db_path: Path | None, quiet: bool) -> None:
     except DecisionStoreError as exc:
         raise click.ClickException(str(exc)) from None
     if not quiet:
-        echo(f"remembered {plural(n, 'decision')}")
+        echo(f"remembered {counted(n, 'decision')}")

@@ -25,7 +25,6 @@ from imagetwins.cli._common import (
     keep_rule_for,
     method_option,
     no_cache_option,
-    plural,
     quiet_option,
     recursive_option,
     reference_method,
@@ -48,6 +47,7 @@ from imagetwins.cli._scan import (
 from imagetwins.cli.check import run_check
 from imagetwins.cli.decisions import ignore_decisions_option, load_remembered
 from imagetwins.io import skipped_link
+from imagetwins.text import counted
 
 
 @click.command()
@@ -159,13 +159,13 @@ def find(directory: Path, method: str, threshold: int, recursive: bool, requeste
         return
     write_text(found)
     echo(
-        f"{plural(len(result.files), 'image')} read, "
-        f"{sum(not skipped_link(f) for f in result.failures)} unreadable, "
-        f"{groups_found(len(result.groups), result.method)} holding {plural(result.files_in_groups, 'file')} "
+        f"{counted(len(result.files), 'image')} read, "
+        f"{sum(not skipped_link(f) for f in result.failures):,} unreadable, "
+        f"{groups_found(len(result.groups), result.method)} holding {counted(result.files_in_groups, 'file')} "
         f"({command_seconds(result):.1f} s, {method}, threshold {result.threshold})"  # the whole command's time
     )
     if any(decided_earlier):
-        echo(f"{plural(sum(decided_earlier), 'group')} decided earlier (see 'imagetwins decisions list'; "
+        echo(f"{counted(sum(decided_earlier), 'group')} decided earlier (see 'imagetwins decisions list'; "
              "--ignore-decisions shows everything as new)")
     hint_if_empty(result, directory, recursive)
     if "html" in requested.files:

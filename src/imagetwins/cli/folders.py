@@ -6,10 +6,11 @@ from pathlib import Path
 
 import click
 
-from imagetwins.cli._common import FolderPath, echo, plural, scan_options, write_json
+from imagetwins.cli._common import FolderPath, echo, scan_options, write_json
 from imagetwins.cli._outputs import file_option
 from imagetwins.cli._scan import hint_if_empty, scan
 from imagetwins.cli.decisions import ignore_decisions_option, load_remembered
+from imagetwins.text import counted
 
 
 def _size(n: int) -> str:
@@ -74,7 +75,7 @@ def folders(directory: Path, json_out: Path | None, min_share: float, method: st
         if not p.complete:
             echo(f"    without a copy there: {', '.join(p.without_copy[:3])}"
                  + (f" and {len(p.without_copy) - 3} more" if len(p.without_copy) > 3 else ""))
-    echo(f"{plural(len(pairs), 'folder')} with copies of another, "
+    echo(f"{counted(len(pairs), 'folder')} with copies of another, "
          f"{_size(sum(p.reclaimable for p in pairs if p.complete))} to reclaim from those complete "
-         f"({plural(len(result.files), 'image')} read, {result.method})")
+         f"({counted(len(result.files), 'image')} read, {result.method})")
     hint_if_empty(result, directory, recursive)

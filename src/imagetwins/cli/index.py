@@ -18,7 +18,6 @@ from imagetwins.cli._common import (
     colour_variants_option,
     echo,
     exit_for,
-    plural,
     quiet_option,
     recursive_option,
     say_timings,
@@ -31,7 +30,7 @@ from imagetwins.cli._interrupt import on_interrupt
 from imagetwins.cli._outputs import Requested, output_options, write_text
 from imagetwins.outputs import Target
 from imagetwins.outputs.json import write_document
-from imagetwins.text import shell_word
+from imagetwins.text import counted, shell_word
 
 
 @click.group()
@@ -107,7 +106,7 @@ def index_update(directory: Path, db_path: Path, methods: tuple[str, ...], recur
         wanted = None if methods or idx.stored_methods() else [DEFAULT_METHOD]
 
         def done() -> str:
-            return (f"interrupted (Ctrl-C): {plural(idx.stored, 'file')} encoded and kept in {db_path}; "
+            return (f"interrupted (Ctrl-C): {counted(idx.stored, 'file')} encoded and kept in {db_path}; "
                     f"'imagetwins index update {shell_word(directory)}{' -r' if recursive else ''} "
                     f"--db {shell_word(db_path)}' encodes the rest")
 
@@ -139,12 +138,12 @@ def index_update(directory: Path, db_path: Path, methods: tuple[str, ...], recur
              f"are still an older imagetwins's, and {db_path} is refused until they are made again: run {commands}",
              err=True)
     if not quiet:
-        completed = f", {st.completed} given the methods they lacked" if st.completed else ""
-        remade = f", {st.remade} made again for this imagetwins" if st.remade else ""
+        completed = f", {st.completed:,} given the methods they lacked" if st.completed else ""
+        remade = f", {st.remade:,} made again for this imagetwins" if st.remade else ""
         # (counted among the added and changed: a renamed or moved file is also one removed, a byte copy is not)
-        reused = (f" ({st.reused} of them already indexed under another name: not decoded again)" if st.reused
+        reused = (f" ({st.reused:,} of them already indexed under another name: not decoded again)" if st.reused
                   else "")
-        echo(f"{st.added} added, {st.changed} changed{reused}, {st.removed} removed, {st.unchanged} unchanged"
+        echo(f"{st.added:,} added, {st.changed:,} changed{reused}, {st.removed:,} removed, {st.unchanged:,} unchanged"
              f"{completed}{remade}, {unreadable_counts(len(errors), st.unreadable)} ({st.seconds:.1f} s, "
              f"{', '.join(held)}) -> {db_path}")
         if not (st.added or st.changed or st.unchanged or st.completed or st.remade or errors or st.failures
@@ -160,10 +159,10 @@ def unreadable_counts(total: int, new: int) -> str:
     if not total:
         return "0 unreadable"
     if new == total:
-        return f"{total} unreadable (new this run)"
+        return f"{total:,} unreadable (new this run)"
     if not new:
-        return f"{total} unreadable (known before: not read again)"
-    return f"{total} unreadable ({new} new this run, {total - new} known before)"
+        return f"{total:,} unreadable (known before: not read again)"
+    return f"{total:,} unreadable ({new:,} new this run, {total - new:,} known before)"
 
 
 @index.command("query")
@@ -219,7 +218,7 @@ def index_query(images: Path, db_path: Path, method: str | None, threshold: int 
     requested.write(found)
     if not quiet and not requested.to_stdout:  # (stdout holds the data alone)
         write_text(found)
-        echo(plural(len(result.rows()), "match", "matches"), err=True)
+        echo(counted(len(result.rows()), "match", "matches"), err=True)
     say_timings(show_timings)
     if not checked.complete:  # a script must not read "no match" from a query that read nothing (check's rule)
         echo("error: " + "; ".join(checked.reasons_incomplete), err=True)

@@ -14,12 +14,12 @@ from imagetwins.cli._common import (
     echo,
     method_option_with,
     need_matplotlib,
-    plural,
     recursive_option,
     refuse_picture_over,
     threshold_option,
     writing,
 )
+from imagetwins.text import counted
 
 
 @click.command()
@@ -56,7 +56,7 @@ def plot(directory: Path, filename: str, output: Path | None, method: str, thres
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     if output is not None:
-        echo(f"{plural(len(found[filename]), 'duplicate')} of {filename} -> {output}")
+        echo(f"{counted(len(found[filename]), 'duplicate')} of {filename} -> {output}")
 
 
 def _name_in(directory: Path, filename: str, recursive: bool) -> str:

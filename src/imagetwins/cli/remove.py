@@ -21,7 +21,6 @@ from imagetwins.cli._common import (
     echo,
     keep_options,
     keep_rule_for,
-    plural,
     quiet_option,
     refuse_options,
     scan_options,
@@ -30,7 +29,7 @@ from imagetwins.cli._common import (
 from imagetwins.cli._outputs import Requested, groups_output, output_options
 from imagetwins.cli._scan import decide, hint_if_empty, note_keep_in_outside, scan
 from imagetwins.cli.decisions import count_decided_earlier, ignore_decisions_option, load_remembered, remember_plan
-from imagetwins.text import printable, shell_word
+from imagetwins.text import counted, printable, shell_word
 
 
 @click.command()
@@ -259,13 +258,13 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
                     echo(f"  with its XMP sidecar {shown(side)}")
             for m in folder_moves:
                 sidecars = len(m.files) - len(m.copies)
-                echo(f"would move the folder {shown(m.folder)} as a whole ({plural(len(m.copies), 'image')}, each "
+                echo(f"would move the folder {shown(m.folder)} as a whole ({counted(len(m.copies), 'image')}, each "
                      f"with a copy in {shown(m.copy_of)}"
-                     + (f"; and {plural(sidecars, 'XMP sidecar')} of them" if sidecars else "") + ")")
+                     + (f"; and {counted(sidecars, 'XMP sidecar')} of them" if sidecars else "") + ")")
             # the default quarantine is named by the time of --apply, not this run's: say so, not a name never used
             where = ("go to the system trash" if to_trash else f"move to {quarantine}" if move_to is not None
                      else f"move into {quarantine.parent}/<a new folder named by the time of --apply>")
-            what = plural(len(plan.moves), 'file') + (f" and {plural(len(folder_moves), 'folder')}" if folder_moves
+            what = counted(len(plan.moves), 'file') + (f" and {counted(len(folder_moves), 'folder')}" if folder_moves
                                                       else "")
             linked = f", each replaced by a {link} link to its kept copy" if link else ""
             echo(f"dry run: {what} would {where}{linked}; add --apply to do it")
@@ -274,7 +273,7 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
             if plan_file is None:
                 decided = count_decided_earlier(result)
                 if decided:  # skipped groups and kept keepers move nothing, and are not listed above
-                    echo(f"{plural(decided, 'group')} decided earlier: moved as decided, or left alone (see "
+                    echo(f"{counted(decided, 'group')} decided earlier: moved as decided, or left alone (see "
                          "'imagetwins decisions list')")
                 hint_if_empty(result, directory, recursive)
         refused = _merge_metadata([(k, src) for src, _, k in plan.moves] + _folder_files_with_keepers(folder_moves),
@@ -307,8 +306,8 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
             _folder_files_with_keepers(folder_moves, moved)
         unwritten = _merge_metadata(moved_files, directory, quarantine, quiet) if merge_metadata else 0
         if not quiet:
-            echo(f"moved {plural(len(done.done) if done else 0, 'file')} and "
-                 f"{plural(len(moved.done), 'folder')} to {quarantine}; undo with: imagetwins undo "
+            echo(f"moved {counted(len(done.done) if done else 0, 'file')} and "
+                 f"{counted(len(moved.done), 'folder')} to {quarantine}; undo with: imagetwins undo "
                  f"{shell_word(moved.manifest)}")
         _exit_if_refused(len(plan.refused), len(done.failed if done else []) + unwritten
                          + (len(plan.moves) - len(done.done) if done and done.stopped else 0), False, quiet,
@@ -335,8 +334,8 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
     unwritten = _merge_metadata(_moved_with_keepers(plan, out), directory, quarantine, quiet) if merge_metadata else 0
     if not quiet:
         echo(_trashed_phrase(len(out.done), quarantine, out.manifest, len(out.sidecars)) if to_trash else
-             f"moved {plural(len(out.done), 'file')}"
-             + (f" (and {plural(len(out.sidecars), 'XMP sidecar')} of them)" if out.sidecars else "")
+             f"moved {counted(len(out.done), 'file')}"
+             + (f" (and {counted(len(out.sidecars), 'XMP sidecar')} of them)" if out.sidecars else "")
              + f" to {quarantine}"
              + (_linked_phrase(link, len(out.linked), out.copied, len(out.done)) if link else "")
              + f"; undo with: imagetwins undo {shell_word(out.manifest)}")
@@ -373,7 +372,7 @@ def _journal_decisions(remembered, manifest, quiet: bool) -> None:
 def _say_stopped(out, total: int, what: str = "file") -> None:
     """One line when the run stopped early because its journal could not be written (a full disk)."""
     if out is not None and out.stopped:
-        echo(f"error: {out.stopped}: stopped after {len(out.done)} of {plural(total, what)}; the rest stay where "
+        echo(f"error: {out.stopped}: stopped after {len(out.done):,} of {counted(total, what)}; the rest stay where "
              "they are", err=True)
 
 
@@ -458,7 +457,7 @@ def _merge_metadata(moved: list[tuple[str, ...]], directory: Path, quarantine: P
     for side, why in out.failed:
         echo(f"error: no sidecar {side}: {why}", err=True)
     if not quiet and writes:
-        echo(f"wrote {plural(len(out.done), 'XMP sidecar')} beside the keepers with what the moved files knew and "
+        echo(f"wrote {counted(len(out.done), 'XMP sidecar')} beside the keepers with what the moved files knew and "
              "they lacked (undo takes them back)")
     return len(refused) + len(out.failed)
 
@@ -468,8 +467,8 @@ def _stopped(stop, to_trash: bool, quarantine: Path) -> None:
     for path, why in stop.outcome.failed:
         echo(f"error: could not move {path}: {why}", err=True)
     where = "to the system trash" if to_trash else f"to {quarantine}"
-    _interrupted(stop, f"{'sent' if to_trash else 'moved'} {len(stop.outcome.done)} of "
-                       f"{plural(stop.total, stop.what)} "
+    _interrupted(stop, f"{'sent' if to_trash else 'moved'} {len(stop.outcome.done):,} of "
+                       f"{counted(stop.total, stop.what)} "
                        f"{where} before stopping; undo with: imagetwins undo {shell_word(stop.outcome.manifest)}")
 
 
@@ -480,8 +479,8 @@ def _trashed_phrase(sent: int, quarantine: Path, manifest: Path | None, sidecars
 
     back = (f"undo with: imagetwins undo {shell_word(manifest)}" if FREEDESKTOP else
             "put them back with the trash's own 'put back'")
-    with_them = f" (and {plural(sidecars, 'XMP sidecar')} of them)" if sidecars else ""
-    return f"sent {plural(sent, 'file')}{with_them} to the system trash; journal in {quarantine}; {back}"
+    with_them = f" (and {counted(sidecars, 'XMP sidecar')} of them)" if sidecars else ""
+    return f"sent {counted(sent, 'file')}{with_them} to the system trash; journal in {quarantine}; {back}"
 
 
 def _format_mismatches(places: list[tuple[str, str]]) -> list[tuple[str, str, str]]:
@@ -522,13 +521,13 @@ def _linked_phrase(link: str, made: int, copied: int, moved: int | None = None) 
     some places got nothing: a full disk)."""
     if made == 0 and moved:
         return ""  # (none: each place is named with the reason)
-    each = "each" if moved is None or made >= moved else f"{made} of them"
+    each = "each" if moved is None or made >= moved else f"{made:,} of them"
     if link != "clone":
-        return f", {each} replaced by a {link} link to its kept copy ({made} made), sharing the kept file's bytes"
+        return f", {each} replaced by a {link} link to its kept copy ({made:,} made), sharing the kept file's bytes"
     if copied == 0:
-        return f", {each} replaced by a copy-on-write clone of its kept copy ({made} made)"
-    clones = f"{plural(made - copied, 'copy-on-write clone')} and " if made > copied else ""
-    return (f", {each} replaced by a copy of its kept copy ({clones}{plural(copied, 'real copy', 'real copies')}: "
+        return f", {each} replaced by a copy-on-write clone of its kept copy ({made:,} made)"
+    clones = f"{counted(made - copied, 'copy-on-write clone')} and " if made > copied else ""
+    return (f", {each} replaced by a copy of its kept copy ({clones}{counted(copied, 'real copy', 'real copies')}: "
             "this file system cannot share blocks, so they take their own space)")
 
 
@@ -594,19 +593,19 @@ def _exit_if_refused(refused: int, failed: int, dry_run: bool, quiet: bool, fold
     failed -= sidecars_left + len(after)
     if moved is not None and moved.no_link:
         one = len(moved.no_link) == 1
-        echo(f"error: {plural(len(moved.no_link), 'file')} moved with nothing left in {'its' if one else 'their'} "
+        echo(f"error: {counted(len(moved.no_link), 'file')} moved with nothing left in {'its' if one else 'their'} "
              f"place{'' if quiet else ' (each named above)'}; undo puts {'it' if one else 'them'} back", err=True)
     if refused or failed or refused_folders or failed_folders:
         said = refused + refused_folders, failed + failed_folders
         why = ", ".join(p for p in (f"{said[0]} refused" if said[0] else "", f"{said[1]} failed" if said[1] else "")
                         if p)
-        what = " and ".join(plural(n, kind) for n, kind in ((refused_folders + failed_folders, "folder"),
+        what = " and ".join(counted(n, kind) for n, kind in ((refused_folders + failed_folders, "folder"),
                                                            (refused + failed, "file")) if n)
         echo(f"error: {what} {'would not move' if dry_run else 'not moved'} ({why}"
              f"{'' if quiet else ', each named above'})", err=True)
     if sidecars_left:  # (the files moved; a sidecar of theirs that is a link, a FIFO ... stayed)
         whose = "its file" if sidecars_left == 1 else "their files"
-        echo(f"error: {plural(sidecars_left, 'XMP sidecar')} not moved with {whose}"
+        echo(f"error: {counted(sidecars_left, 'XMP sidecar')} not moved with {whose}"
              f"{'' if quiet else ' (each named above)'}", err=True)
     if refused or failed or refused_folders or failed_folders or sidecars_left or after:
         sys.exit(EXIT_REFUSED)
@@ -638,7 +637,7 @@ def undo(manifest: Path, quiet: bool) -> None:
     except Interrupted as stop:
         for path, why in stop.outcome.failed:
             echo(f"error: could not restore {path}: {why}", err=True)
-        _interrupted(stop, f"restored {len(stop.outcome.done)} of {plural(stop.total, 'file')} before stopping; "
+        _interrupted(stop, f"restored {len(stop.outcome.done):,} of {counted(stop.total, 'file')} before stopping; "
                            f"the rest is still in {stop.outcome.manifest.parent}: run the same undo again")
     for path, why in out.failed:
         echo(f"error: could not restore {path}: {why}", err=True)
@@ -648,7 +647,7 @@ def undo(manifest: Path, quiet: bool) -> None:
         echo(f"error: {out.stopped}: stopped; run the same undo again once there is room", err=True)
         out.failed.append((str(out.manifest), out.stopped))
     if not quiet or out.failed:
-        what = plural(len(out.done) - out.folders, 'file') + (f" and {plural(out.folders, 'folder')}" if out.folders
+        what = counted(len(out.done) - out.folders, 'file') + (f" and {counted(out.folders, 'folder')}" if out.folders
                                                                else "")
         where = out.manifest.parent if out.manifest is not None else manifest
         if not out.done and not out.failed:  # a second undo, or a quarantine nothing was moved into
@@ -660,7 +659,7 @@ def undo(manifest: Path, quiet: bool) -> None:
             lines = len(out.refused_lines)
             files = len(out.failed) - lines
             failed = ", ".join(x for x in (f"{files} failed" if files else "",
-                                           f"{plural(lines, 'journal line')} refused" if lines else "") if x)
+                                           f"{counted(lines, 'journal line')} refused" if lines else "") if x)
             echo(f"restored {what}" + (f", {failed}" if out.failed else kept), err=bool(out.failed))
     if out.failed:
         sys.exit(EXIT_ERROR)
@@ -682,7 +681,7 @@ def _forget_run_decisions(manifest: Path, quiet: bool) -> None:
              "back)", err=True)
         return
     if not quiet:
-        echo(f"forgot the {plural(gone, 'decision')} that run remembered ('imagetwins decisions list' shows what is "
+        echo(f"forgot the {counted(gone, 'decision')} that run remembered ('imagetwins decisions list' shows what is "
              "left)")
 
 

@@ -14,7 +14,6 @@ from imagetwins.cli._common import (
     groups_found,
     keep_options,
     keep_rule_for,
-    plural,
     scan_options,
 )
 from imagetwins.cli._outputs import (
@@ -26,6 +25,7 @@ from imagetwins.cli._outputs import (
 )
 from imagetwins.cli._scan import decide, hint_if_empty, note_keep_in_outside, scan
 from imagetwins.cli.decisions import ignore_decisions_option, load_remembered
+from imagetwins.text import counted
 
 
 @click.command()
@@ -75,6 +75,6 @@ def report(directory: Path, output: Path, requested: Requested, keep_in: tuple[P
     Requested({"html": output}).write(found)
     requested.write(found)
     if not quiet and not requested.to_stdout:
-        echo(f"{groups_found(len(result.groups), result.method)} holding {plural(result.files_in_groups, 'file')}"
+        echo(f"{groups_found(len(result.groups), result.method)} holding {counted(result.files_in_groups, 'file')}"
               f" -> {output}")
         hint_if_empty(result, directory, recursive)

@@ -5,11 +5,7 @@ from __future__ import annotations
 from imagetwins.outputs._base import Format, Groups, Matches, Target
 from imagetwins.plan import left_alone
 from imagetwins.scores import Mark
-from imagetwins.text import printable
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+from imagetwins.text import counted, printable
 
 
 def score_text(kind: str, score: float, unit: str | None = None) -> str:
@@ -64,7 +60,7 @@ def write_groups(what: Groups, target: Target) -> None:
             # (re-shots: the keep rule only suggests; the JSON plan's keep is null, the CSV's keep column empty)
             how = (f"{g.describe(result.score_unit, 'the suggested keeper')}; {stays.group.sentence}" if stays.group
                    else g.describe(result.score_unit))
-            fh.write(bold(printable(f"group {gi}: {_plural(len(g.files), 'file')}, {how}"
+            fh.write(bold(printable(f"group {gi}: {counted(len(g.files), 'file')}, {how}"
                                     + (" (decided earlier)" if earlier else ""))) + "\n")
             # (a file left alone for its own reason, reached through a followed link: 'stays', and why)
             marks = [("suggested" if path == d.keeper else "", "") if stays.group
