@@ -173,3 +173,24 @@ def test_a_file_on_the_way_to_an_output_or_index_is_named_not_called_a_missing_f
     res = run("find", photos, "-m", "phash", "--json", tmp_path / "missing" / "out.json")
     assert f"the folder {tmp_path / 'missing'} does not exist" in res.output
     assert notes.read_text() == "mine"
+
+
+def test_a_name_longer_than_the_file_system_allows_is_one_line(tmp_path: Path) -> None:
+    # an output, --db or --move-to named with a 300-byte name (a generated name, ~85 CJK characters) ended in an
+    # OSError traceback from the first look at it (os.lstat, pathlib's exists / is_symlink): ENAMETOOLONG
+    from PIL import Image
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    Image.new("RGB", (32, 32), (10, 200, 30)).save(photos / "a.png")
+    Image.new("RGB", (32, 32), (10, 200, 30)).save(photos / "b.png", optimize=True)
+    long = tmp_path / ("x" * 300)
+    for args in (("find", photos, "-m", "phash", "--no-cache", "--json", f"{long}.json"),
+                 ("report", photos, "-m", "phash", "--no-cache", "-o", f"{long}.html"),
+                 ("find", photos, "-m", "phash", "--db", f"{long}.db"),
+                 ("find", photos, "-m", "phash", "--db", long / "x.db"),
+                 ("index", "query", photos, "--db", f"{long}.db"),
+                 ("remove", photos, "-m", "phash", "--no-cache", "--apply", "--move-to", long)):
+        res = run(*args)
+        one_clear_line(res, "File name too long", "x" * 300)
+    assert sorted(p.name for p in photos.iterdir()) == ["a.png", "b.png"]

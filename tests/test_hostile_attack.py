@@ -216,6 +216,39 @@ def test_a_disk_that_fills_up_during_remove_stops_it_with_one_line_and_undo_rest
 
 
 @pytest.mark.cli
+def test_files_that_failed_before_a_full_disk_stopped_the_journal_are_counted_once(tmp_path: Path,
+                                                                                   monkeypatch) -> None:
+    """A quarantine on a small disk: the first files fail to copy there ('No space left on device', each named), then
+    the journal itself cannot be written and the run stops. The summary said '27 files not moved' of 16 planned and
+    'stopped after 1 of 16 files' after 13 were tried (a 3 MB tmpfs, 8 photos + 16 edits): the failed files were
+    counted again among those never tried. Now each planned file is counted once."""
+    import errno
+
+    import imagetwins.quarantine as q
+
+    album = _album(tmp_path / "album", 6)  # one group: 5 files to move
+    before = _digests(album)
+    calls = []
+
+    def full_disk(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    def append(journal, key, entry):
+        calls.append(entry["state"])
+        if len(calls) == 7:  # planned + failed for three files, then the fourth's planned line finds no room
+            raise q.JournalError("cannot write the quarantine's journal (No space left on device)")
+
+    monkeypatch.setattr(q, "_move", full_disk)
+    monkeypatch.setattr(q, "_append", append)
+    res = _run("remove", str(album), "-m", "phash", "--no-cache", "--apply", "--move-to", str(tmp_path / "q"))
+    assert res.exit_code == 1 and "Traceback" not in res.output, res.output
+    assert res.output.count("No space left on device\n") == 3, res.output  # the three that failed, each named
+    assert "stopped after 3 of 5 files; the rest stay where they are" in res.output, res.output
+    assert "error: 5 files not moved (5 failed" in res.output, res.output
+    assert _digests(album) == before
+
+
+@pytest.mark.cli
 @pytest.mark.parametrize("name", [b"ph\xffoto", b"L" * 250], ids=["not-utf8", "250-bytes"])
 def test_a_folder_named_with_any_bytes_gets_its_cache_and_placeholders(tmp_path: Path, name: bytes) -> None:
     """The per-folder cache was named after the folder: a folder whose name is not UTF-8 made every `find`,

@@ -6,6 +6,7 @@ command is one module here plus one entry in ``_COMMANDS`` below (loaded when it
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import sys
@@ -120,6 +121,11 @@ class _SafeMessages(click.Group):
             # stdout's reader went away (`imagetwins find DIR | head`): stop quietly, as Unix tools killed by SIGPIPE
             raise SystemExit(EXIT_BROKEN_PIPE) from None
         except OSError as exc:
+            if exc.errno == errno.ENAMETOOLONG and exc.filename is not None:
+                # a name the user gave (an output, --db, --move-to) longer than the file system takes: every check
+                # of it (pathlib's exists / is_symlink, os.lstat) raised this, before any work
+                raise click.ClickException(printable(f"cannot use {os.fsdecode(exc.filename)}: {exc.strerror} (a "
+                                                     "name in it is longer than the file system allows)")) from None
             # a model or packaged file that cannot be read (a FIFO in place of the packaged model): one line, not a
             # traceback (the classes taken from the loaded modules: importing them here loads numpy for every command)
             unreadable = tuple(getattr(sys.modules[module], name) for module, name in (

@@ -310,9 +310,8 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
                  f"{counted(len(moved.done), 'folder')} to {quarantine}; undo with: imagetwins undo "
                  f"{shell_word(moved.manifest)}")
         _exit_if_refused(len(plan.refused), len(done.failed if done else []) + unwritten
-                         + (len(plan.moves) - len(done.done) if done and done.stopped else 0), False, quiet,
-                         (len(folders_refused), len(moved.failed) + (len(folder_moves) - len(moved.done)
-                                                                     if moved.stopped else 0)),
+                         + _never_tried(done, len(plan.moves)), False, quiet,
+                         (len(folders_refused), len(moved.failed) + _never_tried(moved, len(folder_moves))),
                          len(done.sidecars_left if done else []), done)
         return
     if not plan.moves:
@@ -341,8 +340,7 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
              + f"; undo with: imagetwins undo {shell_word(out.manifest)}")
         if link:
             _note_format_mismatches(out.linked, "holds")
-    _exit_if_refused(len(plan.refused), len(out.failed) + unwritten + (len(plan.moves) - len(out.done)
-                                                                      if out.stopped else 0), False, quiet,
+    _exit_if_refused(len(plan.refused), len(out.failed) + unwritten + _never_tried(out, len(plan.moves)), False, quiet,
                      sidecars_left=len(out.sidecars_left), moved=out)
 
 
@@ -369,11 +367,21 @@ def _journal_decisions(remembered, manifest, quiet: bool) -> None:
                  "them ('imagetwins decisions forget' does)", err=True)
 
 
+def _never_tried(out, total: int) -> int:
+    """How many of the ``total`` planned moves a run that stopped early (``out.stopped``: its journal could not be
+    written) never began: neither moved nor among its failures (those are counted once, as failed: a full disk
+    fails files before the journal's turn comes, and '27 files not moved' was said of 16 planned)."""
+    if out is None or not out.stopped:
+        return 0
+    unmoved = len(out.failed) - len(out.after_move) - len(out.sidecars_left)  # (those two moved: said apart)
+    return max(0, total - len(out.done) - unmoved)
+
+
 def _say_stopped(out, total: int, what: str = "file") -> None:
     """One line when the run stopped early because its journal could not be written (a full disk)."""
     if out is not None and out.stopped:
-        echo(f"error: {out.stopped}: stopped after {len(out.done):,} of {counted(total, what)}; the rest stay where "
-             "they are", err=True)
+        echo(f"error: {out.stopped}: stopped after {total - _never_tried(out, total):,} of {counted(total, what)}; "
+             "the rest stay where they are", err=True)
 
 
 def _sidecars_with(src: str, listings=None) -> list[str]:
