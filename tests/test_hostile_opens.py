@@ -112,3 +112,43 @@ def test_the_repr_of_an_index_with_edited_method_names_is_one_safe_line(tmp_path
             idx.close()
         assert shown.isprintable() and "\n" not in shown and "\x1b" not in shown, shown
         assert "x\\x1b[2J\\n<Index 'fake'>" in shown and "1 file" in shown
+
+
+def test_saves_of_one_picture_another_update_changes_during_a_find_are_no_traceback(tmp_path: Path,
+                                                                                    monkeypatch) -> None:
+    """``find --db`` of a folder holding one picture saved with other bytes (same pixels, another PNG text chunk):
+    an ``index update`` of another process between the load and the search (one save replaced by another picture)
+    left the loaded row's stored features unreadable ('the stored copies encoding changed during the run', a
+    ValueError), and two readers of the features that every such row goes through raised it: the same-pixels join
+    (``copies.first_of_equal_records``, 2dd24bb) and the flat-picture look at hash-sure pairs (``copies.flat_tone``'s
+    header read). Now that row is a row of its own, its pairs said once as not verified, as every damaged row's."""
+    from PIL import PngImagePlugin
+
+    from imagetwins import copies
+    from imagetwins.encoders import copies as copies_encoder
+    from imagetwins.finder import find
+    from imagetwins.session import open_session
+
+    folder = tmp_path / "album"
+    folder.mkdir()
+    picture = synthetic_photo(160, 120, seed=3)
+    for k in range(4):
+        info = PngImagePlugin.PngInfo()
+        info.add_text("save", str(k))
+        picture.save(folder / f"s{k}.png", pnginfo=info)
+    db = tmp_path / "album.db"
+    with Index(db, methods=["copies"]) as idx:
+        assert idx.update(folder).added == 4
+    real = copies.first_of_equal_records
+
+    def another_update_first(rows, same_as=None):
+        synthetic_photo(160, 120, seed=9).save(folder / "s1.png")
+        with Index(db, methods=["copies"]) as other:
+            assert other.update(folder).changed == 1
+        return real(rows, same_as)
+
+    monkeypatch.setattr(copies_encoder.copies, "first_of_equal_records", another_update_first)
+    with open_session(methods=["copies"], db=db) as session, \
+            pytest.warns(UserWarning, match="s1.png: its pairs could not be verified"):
+        result = find(folder, method="copies", session=session, decisions=False)
+    assert {Path(p).name for g in result.groups for p in g.files} >= {"s0.png", "s2.png", "s3.png"}

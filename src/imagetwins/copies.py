@@ -908,8 +908,11 @@ def first_of_equal_records(rows: CopyRows | Sequence[CopyRecord], same_as: np.nd
         by_features: dict[bytes, int] = {}
         for i in alike:  # (in row order: the first row of each record is its smallest)
             rec = rows.record(i)
-            digest = hashlib.sha256(rec.features_bytes())
-            digest.update(rec._alt_bytes() or b"")
+            try:
+                digest = hashlib.sha256(rec.features_bytes())
+                digest.update(rec._alt_bytes() or b"")
+            except Exception:  # (its stored features changed during the run, another process updated the index, or
+                continue  # are damaged: a row of its own, whose checks say so once, as every such row's)
             first_of[i] = by_features.setdefault(digest.digest(), i)
     merged = first_of[base]
     return None if (merged == np.arange(n)).all() else merged
@@ -964,12 +967,12 @@ def flat_tone(x: CopyRecord | ImageFeatures) -> tuple[float, tuple[float, float]
     """A flat picture's (see :data:`FLAT_SPREAD`) mean grey level and mean colour (None for a grey image); None
     for any other picture. A record's features are read only where their header counts too few keypoints."""
     if isinstance(x, CopyRecord):
-        store, offset, length = x.features_ref()
-        if not isinstance(store, ImageFeatures):
-            n = features_keypoints(store.get(offset, min(length, verify_header_bytes())))
-            if n is not None and n >= MIN_MATCHES:
-                return None
-        try:
+        try:  # (the header too: a row another process's index update changed since it was loaded is a ValueError)
+            store, offset, length = x.features_ref()
+            if not isinstance(store, ImageFeatures):
+                n = features_keypoints(store.get(offset, min(length, verify_header_bytes())))
+                if n is not None and n >= MIN_MATCHES:
+                    return None
             features = x.features
         except (OSError, ValueError):  # damaged features: the check names them
             return None
