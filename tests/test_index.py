@@ -19,7 +19,7 @@ from index_files import held_by_a_writer, read_only, rewrite_identity, set_schem
 from imagetwins.cli import main
 from imagetwins.finder import find_duplicate_groups
 from imagetwins.hashing import hash_files
-from imagetwins.index import Index, IndexFileError, IndexMismatchError
+from imagetwins.index import Index, IndexFileError, IndexMismatchError, IndexUnwritableError
 
 
 @pytest.fixture
@@ -137,9 +137,25 @@ def test_opening_an_index_writes_nothing_and_a_read_only_one_is_queried(tmp_path
         with Index(db, methods=["dhash"], readonly=True) as idx:
             assert [(q, r) for q, r, _ in idx.query(outside, "dhash")] == want
             assert idx.stats()["files"] == 6
-        with pytest.raises(IndexFileError, match="cannot write to the index"):
-            Index(db)
+        # a plain Index(path) reads it too (it said "cannot write to the index"): read-only, saying why; an update
+        # is refused in one line, and readonly=False refuses the file at once
+        with Index(db) as idx:
+            assert idx.readonly and idx.unwritable
+            assert [(q, r) for q, r, _ in idx.query(outside, "dhash")] == want
+            assert len(idx.find_duplicates("dhash").files) == 6
+            with pytest.raises(IndexFileError, match=r"cannot write to the index .*dhash\.db: .*\(opened read-only\)"):
+                idx.update(folder)
+        with pytest.raises(IndexUnwritableError, match="cannot write to the index"):
+            Index(db, readonly=False)
     assert _index_files(db) == before
+    Index(db).close()  # (the last to close it: the -wal and -shm that read-only readers leave are removed)
+    assert sorted(os.listdir(db.parent)) == ["dhash.db"]
+    kept = db.read_bytes()
+    for unwritable in (db.parent, db):  # its folder alone (no -shm can be made), or the file alone
+        with read_only(unwritable):
+            with Index(db, methods=["dhash"]) as idx:
+                assert idx.readonly and [(q, r) for q, r, _ in idx.query(outside, "dhash")] == want
+    assert db.read_bytes() == kept
     with Index(db) as idx:  # (phash, the default, is registered by the update that stores it)
         stats = idx.update(folder)
         assert stats.completed == 6 and idx.stored_methods() == ["dhash", "phash"]

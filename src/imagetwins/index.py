@@ -10,6 +10,7 @@ method into one numpy array and reuse :mod:`imagetwins.search`.
 
 from __future__ import annotations
 
+import errno
 import functools
 import hashlib
 import itertools
@@ -65,6 +66,15 @@ class IndexFileError(RuntimeError):
 
     The message is one line naming the file and the reason.
     """
+
+
+class IndexUnwritableError(IndexFileError):
+    """The index file is there but cannot be written (a read-only file, folder or file system): ``Index(path)``
+    opens it read-only instead (:attr:`Index.unwritable`: ``reason``); ``readonly=False`` refuses it with this line."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class IndexDamagedError(IndexFileError):
@@ -494,9 +504,12 @@ class Index:
         Methods this index keeps. An index made with other parameters for the same method name is
         refused rather than silently mixed. A new index is made with them; opening an index already made
         writes nothing (a method new to it is registered by the :meth:`update` that stores it).
-    readonly : bool
-        Open for reading only (``query``, ``load``, ``stats``): nothing is ever written, and a
-        read-only file or folder works.
+    readonly : bool or None
+        True: open for reading only (``query``, ``load``, ``stats``): nothing is ever written, and a
+        read-only file or folder works. None (the default): read and write, or read-only where the index
+        file is there but cannot be written (a read-only file, folder or file system; :attr:`unwritable`
+        says why, and :meth:`update` refuses in one line). False: read and write, or
+        :class:`IndexUnwritableError`.
     create_folder : bool
         Create the file's folder if missing (the per-folder caches do; an explicit ``--db`` does not).
     rebuild_stale : bool
@@ -522,10 +535,13 @@ class Index:
     >>> result = idx.find_duplicates("phash", threshold=10)   # doctest: +SKIP
     """
 
-    def __init__(self, path: str | os.PathLike, methods: Sequence[str | Encoder] = ("phash",), readonly: bool = False,
-                 create_folder: bool = False, rebuild_stale: bool = False, upgrade: bool = False) -> None:
+    def __init__(self, path: str | os.PathLike, methods: Sequence[str | Encoder] = ("phash",),
+                 readonly: bool | None = None, create_folder: bool = False, rebuild_stale: bool = False,
+                 upgrade: bool = False) -> None:
         self.path = Path(path)
-        self.readonly = readonly
+        self.readonly = bool(readonly)
+        #: why an index opened with ``readonly=None`` was opened read-only: its file cannot be written (None: it can)
+        self.unwritable: str | None = None
         self.rebuild_stale = rebuild_stale and not readonly
         self.upgrade = upgrade and not readonly
         #: method -> the identity an upgrade of this index makes its old rows again with (:attr:`upgrade`)
@@ -550,6 +566,17 @@ class Index:
         #: new here takes its row from one of them when its size, mtime, ctime and inode are the ones recorded there
         self.donors: list[Path] = []
         self.db: sqlite3.Connection | None = None
+        try:
+            self._open(create_folder)
+        except IndexUnwritableError as exc:
+            if readonly is not None:
+                raise
+            # (an index on a read-only disk, a backup's copy, a file another user shares: read as it is)
+            self.unwritable = exc.reason
+            self.readonly, self.rebuild_stale, self.upgrade = True, False, False
+            self._open(create_folder)
+
+    def _open(self, create_folder: bool) -> None:
         try:
             self.db = self._connect(create_folder)
             made = self._init_schema()
@@ -588,10 +615,19 @@ class Index:
         if "not a database" in msg:
             return IndexFileError(f"{self.path} is not an imagetwins index (not an SQLite file)")
         if "readonly" in msg or "read-only" in msg:
-            return IndexFileError(f"cannot write to the index {self.path}: {msg}")
+            return self._unwritable(f"cannot write to the index {self.path}: {msg}", msg)
         if "unable to open" in msg and not self.readonly:
-            return IndexFileError(f"cannot write to the index {self.path} or its folder ({msg})")
+            return self._unwritable(f"cannot write to the index {self.path} or its folder ({msg})", msg)
         return IndexFileError(f"cannot use the index {self.path}: {msg}")
+
+    def _unwritable(self, message: str, reason: str) -> IndexFileError:
+        """``message`` as :class:`IndexUnwritableError` where an index is there to be read (a file holding
+        something, opened to write), else as :class:`IndexFileError`."""
+        try:
+            there = not self.readonly and self.path.is_file() and self.path.stat().st_size > 0
+        except OSError:
+            there = False
+        return IndexUnwritableError(message, reason) if there else IndexFileError(message)
 
     def _connect(self, create_folder: bool) -> sqlite3.Connection:
         try:  # through links, as SQLite opens it; a FIFO or device there is named, not opened (or waited on)
@@ -640,7 +676,10 @@ class Index:
                 with open(self.path, "r+b"):
                     pass
             except OSError as exc:
-                raise IndexFileError(f"cannot write to the index {self.path}: {exc.strerror or exc}") from None
+                line = f"cannot write to the index {self.path}: {exc.strerror or exc}"
+                if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+                    raise self._unwritable(line, exc.strerror or str(exc)) from None
+                raise IndexFileError(line) from None
         else:  # a new index holds the paths of a person's photos: the owner's alone (SQLite gives its -wal and
             # -shm the same mode), as the decision store and the quarantine's journal
             try:
@@ -957,7 +996,8 @@ class Index:
             be stale); they are made again when asked for.
         """
         if self.readonly:
-            raise IndexFileError(f"{self.path} was opened read-only")
+            raise IndexFileError(f"cannot write to the index {self.path}: {self.unwritable} (opened read-only)"
+                                 if self.unwritable else f"{self.path} was opened read-only")
         start = time.perf_counter()
         wanted = [_method_name(m) for m in methods] if methods is not None else sorted(
             {*self.methods, *self.stored_methods()}) or ["phash"]
@@ -2104,7 +2144,7 @@ def open_folder_cache(folder: str | os.PathLike, methods: Sequence[str | Encoder
         if owner is not None:
             raise IndexFileError(f"the {what} {q} belongs to another user (uid {owner}): left as it is")
     try:
-        idx = Index(path, methods=methods, create_folder=True, rebuild_stale=True)
+        idx = Index(path, methods=methods, readonly=False, create_folder=True, rebuild_stale=True)
     except IndexMismatchError:
         raise
     except IndexFileError as exc:
@@ -2119,7 +2159,7 @@ def open_folder_cache(folder: str | os.PathLike, methods: Sequence[str | Encoder
                 continue
             except OSError as err:
                 raise IndexFileError(f"cannot delete the damaged cache {q}: {err.strerror or err}") from None
-        idx = Index(path, methods=methods, create_folder=True, rebuild_stale=True)
+        idx = Index(path, methods=methods, readonly=False, create_folder=True, rebuild_stale=True)
     _owner_only(path)  # (a cache made before it was private: made so)
     idx.donors = folder_cache_donors(folder, own=False)
     try:
