@@ -97,3 +97,37 @@ def test_a_plan_moves_every_name_of_a_file_and_no_forged_name(tmp_path: Path, al
     assert not photo.exists() and not (album / "second-name.jpg").exists() and other.exists()
     assert CliRunner().invoke(main, ["undo", str(q)]).exit_code == 0
     assert _digests(album) == before and os.path.samefile(photo, album / "second-name.jpg")
+
+
+def test_a_link_beside_its_file_or_one_file_named_twice_in_a_list_is_one_file(tmp_path: Path, datasets: Path) -> None:
+    """``imagetwins.find`` of a program's list of files (``glob`` lists symbolic links too): a link beside the file it
+    leads to was grouped with it, and the decision kept the link (the shorter name) and removed its file; one file
+    named twice (relative and absolute) was grouped with itself, one of its names to remove. A program deleting
+    ``decision.remove`` lost the photo. Now they are one file (``already_linked``, the file's own name kept), and a
+    real copy beside them is still decided against that name."""
+    import imagetwins
+    from imagetwins import quarantine
+
+    src = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[0]
+    album = tmp_path / "album"
+    album.mkdir()
+    shutil.copy(src, album / "photo_0001.jpg")
+    os.symlink("photo_0001.jpg", album / "fav.jpg")
+    shutil.copy(src, album / "photo_0001 copy.jpg")  # a real byte copy
+    photo, link, copy = (str(album / n) for n in ("photo_0001.jpg", "fav.jpg", "photo_0001 copy.jpg"))
+    before = _digests(album)
+    for method in ("phash", "copies"):
+        for files in ([photo, link], [link, photo], [photo, os.path.relpath(photo)]):
+            result = imagetwins.find(files, method, keep="original", cache=False, decisions=False)
+            assert result.groups == [] and len(result.already_linked) == 1, (files, result.decisions)
+            assert result.already_linked[0][0] == photo  # the file itself, not the link, is the name kept
+        result = imagetwins.find([link, photo, copy, os.path.relpath(copy)], method, keep="original", cache=False,
+                                 decisions=False)
+        [decision] = result.decisions
+        assert decision.keeper == photo and decision.remove == [copy], decision
+    plan = quarantine.plan_removal(result, [album])
+    assert plan.moves == [(copy, 1, photo)], plan.moves  # the copy once, not again under its other name
+    out = quarantine.apply_plan(plan, album, tmp_path / "q")
+    assert not out.failed and sorted(os.listdir(album)) == ["fav.jpg", "photo_0001.jpg"]
+    quarantine.undo(tmp_path / "q")
+    assert _digests(album) == before

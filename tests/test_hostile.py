@@ -69,15 +69,21 @@ def test_link_to_a_file_in_the_folder_is_not_a_duplicate_and_nothing_moves(tmp_p
 
 @pytest.mark.integration
 def test_a_link_given_explicitly_is_never_moved_nor_kept(tmp_path: Path, datasets: Path) -> None:
-    """Even when a caller groups a link with its target, remove moves neither (the target is the only copy)."""
+    """Even when a caller lists a link with its target, remove moves neither (the target is the only copy): the two
+    are one file (``already_linked``, the file's own name first), no group; a group made of them otherwise (a result
+    with only the link's name kept in it) is refused by the plan."""
     album = tmp_path / "album"
     album.mkdir()
     shutil.copy(_photos(datasets, 1)[0], album / "a.jpg")
     os.symlink(album / "a.jpg", album / "b.jpg")
-    result = find_duplicate_groups([album / "a.jpg", album / "b.jpg"])
+    result = find_duplicate_groups([album / "b.jpg", album / "a.jpg"])
+    assert result.groups == [] and result.already_linked == [[str(album / "a.jpg"), str(album / "b.jpg")]]
+    assert not plan_removal(result, [album]).moves
+    shutil.copy(album / "a.jpg", album / "c.jpg")
+    result = find_duplicate_groups([album / "b.jpg", album / "c.jpg"])
     assert len(result.groups) == 1  # byte-identical through the link
     plan = plan_removal(result, [album])
-    assert not plan.moves
+    assert all(p.endswith("c.jpg") for p, _, _ in plan.moves)  # never the only copy, reached through b.jpg
     assert any(p.endswith("b.jpg") and "symbolic link" in why for p, why in plan.refused)
 
 

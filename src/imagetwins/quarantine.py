@@ -260,7 +260,7 @@ def plan_removal(result: FindResult, roots: Sequence[str | os.PathLike],
             moves.append((path, gi, d.keeper))
             digests[path] = scanned.get(path, "")
             for other in other_names.get(path, ()):
-                if why_not_movable(other, roots) is None:
+                if why_not_movable(other, roots) is None and os.path.realpath(other) != os.path.realpath(path):
                     moves.append((other, gi, d.keeper))
                     digests[other] = digests[path]  # (the same file)
     return Plan(moves, keepers, refused, expected=digests,
