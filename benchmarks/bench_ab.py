@@ -28,7 +28,7 @@ from io import BytesIO
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-from _common import DATASETS  # noqa: E402
+from _common import DATASETS, need_datasets  # noqa: E402
 
 PHOTOS = DATASETS / "photos-public" / "images"
 CAMERA = DATASETS / "camera-photos" / "images"
@@ -187,6 +187,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--only", action="append", help="run the cases whose name contains this (repeatable)")
     args = ap.parse_args()
+    need_datasets("photos-public/images", "camera-photos/images", "ukbench-600/images")
     with tempfile.TemporaryDirectory() as tmp:
         old_src, new_src = export(args.old, Path(tmp)), Path(args.new) / "src"
         print(f"old: {args.old}   new: {args.new}   best of {args.rounds} interleaved runs each\n")

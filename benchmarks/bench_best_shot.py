@@ -22,7 +22,7 @@ from PIL import Image, ImageFilter
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from _common import DATASETS  # noqa: E402
+from _common import DATASETS, need_datasets  # noqa: E402
 
 from imagetwins.io import open_image  # noqa: E402
 from imagetwins.keep import choose_keeper, file_info  # noqa: E402
@@ -98,4 +98,5 @@ def best_shot_lines() -> list[str]:
 
 
 if __name__ == "__main__":
+    need_datasets("photos-public/images", "holidays-half/images", "camera-photos/images")
     print("\n".join(best_shot_lines()))

@@ -31,7 +31,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 ROOT = Path(__file__).resolve().parents[1]
-from _common import DATASETS  # noqa: E402
+from _common import DATASETS, need_datasets  # noqa: E402
 
 KINDS = ("grey", "crop", "mirror", "png", "resave", "half")
 
@@ -96,6 +96,7 @@ def main() -> None:
     ap.add_argument("--src", type=Path, default=ROOT / "src")
     ap.add_argument("--seed", type=int, default=4)
     args = ap.parse_args()
+    need_datasets("camera-photos/images", "ukbench-600/images")
     sys.path.insert(0, str(args.src))
     from imagetwins.finder import find_duplicate_groups
     from imagetwins.keep import decide_keepers

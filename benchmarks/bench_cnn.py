@@ -24,6 +24,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from _common import (  # noqa: E402
     DATASETS,
     link_photo,
+    need_datasets,
     run_case,
     write_section,
 )
@@ -96,6 +97,7 @@ def main() -> None:
     ap.add_argument("--skip-install", action="store_true")
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args()
+    need_datasets("camera-photos/images", "photos-public/images")
     lines = []
     with tempfile.TemporaryDirectory() as tmp:
         folder, warm = Path(tmp) / "photos", Path(tmp) / "warm"

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from _common import DATASETS  # noqa: E402
+from _common import DATASETS, need_datasets  # noqa: E402
 
 from imagetwins import copies, edits, verify  # noqa: E402
 from imagetwins.encoders import get_encoder  # noqa: E402
@@ -82,6 +82,7 @@ def main() -> None:
     ap.add_argument("--cam", type=int, default=10)
     ap.add_argument("--dedup", type=int, default=5)
     args = ap.parse_args()
+    need_datasets("ukbench-600/images", "camera-photos/images", "imagededup-testdata/base_images")
     work = Path(args.workdir)
     work.mkdir(parents=True, exist_ok=True)
     names: list[tuple[str, str]] = []  # (original stem, edit)

@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from _common import DATASETS, write_section  # noqa: E402
+from _common import DATASETS, need_datasets, write_section  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from imagetwins import copies  # noqa: E402
@@ -152,6 +152,7 @@ def main() -> None:
     ap.add_argument("--memory-only", action="store_true", help="only the peak memory of copies, printed")
     ap.add_argument("--src", type=Path, default=ROOT / "src", help="the imagetwins sources the CLI runs are timed on")
     args = ap.parse_args()
+    need_datasets("photos-public/images")
     sets = {"photos-public transformed": sorted((Path(args.workdir) / "photos-public").glob("*.jpg")),
             "photos-public originals": sorted((DATASETS / "photos-public" / "images").glob("*.jpg"))}
     if not sets["photos-public transformed"]:

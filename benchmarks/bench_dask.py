@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from _common import DATASETS, write_section  # noqa: E402
+from _common import DATASETS, need_datasets, write_section  # noqa: E402
 
 from imagetwins.distributed import encode_partition, find_duplicates_dask, local_client, pairs_dask  # noqa: E402
 
@@ -38,6 +38,7 @@ def main() -> None:
     ap.add_argument("--partition", type=int, default=500_000)
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args()
+    need_datasets("photos-public/images", "ukbench-600/images")
     lines = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "photos"

@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-from _common import DATASETS  # noqa: E402
+from _common import DATASETS, need_datasets  # noqa: E402
 
 PHOTOS = DATASETS / "photos-public" / "images"
 
@@ -55,6 +55,7 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--src", type=Path, default=ROOT / "src", help="the code to measure (another checkout's src)")
     args = ap.parse_args()
+    need_datasets("photos-public/images")
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         env = {**os.environ, "XDG_DATA_HOME": str(tmp / "data"), "XDG_CACHE_HOME": str(tmp / "cache")}

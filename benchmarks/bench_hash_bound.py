@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import quality  # noqa: E402
-from _common import DATASETS  # noqa: E402
+from _common import DATASETS, need_datasets  # noqa: E402
 from bench_scale import make_small  # noqa: E402
 
 from imagetwins import copies, hashing, search  # noqa: E402
@@ -125,6 +125,7 @@ def main() -> None:
     ap.add_argument("--caches", nargs="*", type=Path, default=[], help="quality.py's cache-NAME.npz files")
     ap.add_argument("--no-density", action="store_true")
     a = ap.parse_args()
+    need_datasets("photos-public/images", "ukbench-600/images", "holidays-half/images")
     if not a.no_density:
         density()
     for c in a.caches:

@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from _common import (  # noqa: E402
     DATASETS,
+    need_datasets,
     run_case,
     write_section,
 )
@@ -114,6 +115,7 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="small sizes only (a smoke run)")
     ap.add_argument("--no-write", action="store_true", help="print, do not update BENCHMARKS.md")
     args = ap.parse_args()
+    need_datasets("camera-photos/images", "photos-public/images")
     ref = args.ref_python if Path(args.ref_python).exists() else None
     ours = sys.executable
     lines = []

@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from _common import (  # noqa: E402
     DATASETS,
     link_photo,
+    need_datasets,
     write_section,
 )
 
@@ -74,6 +75,7 @@ def main() -> None:
     ap.add_argument("--indexed", type=int, default=1_000_000)
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args()
+    need_datasets("photos-public/images", "ukbench-600/images")
     lines = []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)

@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-from _common import DATASETS  # noqa: E402
+from _common import DATASETS, need_datasets  # noqa: E402
 
 
 def child_sample(db: Path, folder: Path) -> None:
@@ -123,6 +123,7 @@ def main() -> None:
                          "layout measured, not a change of parameters, which an explicit index refuses)")
     ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    need_datasets("camera-photos/images")
     if args.child:
         what, *rest = args.child
         {"sample": lambda: child_sample(Path(rest[0]), Path(rest[1])),

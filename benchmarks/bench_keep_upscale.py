@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from _common import DATASETS  # noqa: E402
+from _common import DATASETS, need_datasets  # noqa: E402
 
 from imagetwins import keep  # noqa: E402
 
@@ -73,6 +73,7 @@ def main() -> None:
     ap.add_argument("--shrunk-copies-keep-exif", action="store_true",
                     help="the shrunk copies carry the source's EXIF (as a resize that keeps it)")
     args = ap.parse_args()
+    need_datasets(f"{args.source}/images")
     photos = sorted((DATASETS / args.source / "images").glob("*.jpg"))
     photos = photos[args.skip:args.skip + args.count]
     kept_before = dict.fromkeys(COPIES, 0)

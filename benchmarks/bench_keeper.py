@@ -64,6 +64,7 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from _common import DATASETS as DATA  # noqa: E402
+from _common import need_datasets  # noqa: E402
 
 from imagetwins import keep  # noqa: E402
 
@@ -283,6 +284,7 @@ def main() -> None:
                     help="the second held-out split (holidays-half photos outside the tuning split; writes its own "
                          "section)")
     args = ap.parse_args()
+    need_datasets("camera-photos/images", "photos-public/images", "ukbench-600/images", "holidays-half/images")
     rng = random.Random(args.seed)
     later_rng = random.Random(args.seed + 1)
     dng_rng = random.Random(args.seed + 2)

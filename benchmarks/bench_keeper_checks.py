@@ -31,7 +31,7 @@ import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import DATASETS, ROOT  # noqa: E402
+from _common import DATASETS, ROOT, need_datasets  # noqa: E402
 
 PHOTOS = DATASETS / "photos-public" / "images"
 
@@ -145,6 +145,7 @@ def main() -> None:
     ap.add_argument("--crowd", type=int, default=200, help="copies in the crowd (0: no crowd)")
     ap.add_argument("--cases", default="repro,crowd")
     args = ap.parse_args()
+    need_datasets("photos-public/images")
     photo = PHOTOS / args.photo
     cases = args.cases.split(",")
     if "repro" in cases:

@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402
     DATASETS,
     ROOT,
+    need_datasets,
     write_section,
 )
 
@@ -78,6 +79,7 @@ def main() -> None:
     ap.add_argument("--baseline-sizes", type=int, nargs="+", default=[3000])
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args()
+    need_datasets("photos-public/images")
     rows = ["| code | files sharing one hash | output | seconds | peak RSS MB | JSON MB |",
             "| --- | ---: | --- | ---: | ---: | ---: |"]
     with tempfile.TemporaryDirectory() as tmp:

@@ -38,7 +38,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from _common import DATASETS  # noqa: E402
+from _common import DATASETS, need_datasets  # noqa: E402
 
 from imagetwins import copies, edits, search  # noqa: E402
 from imagetwins.encoders import get_encoder  # noqa: E402
@@ -256,6 +256,7 @@ def main() -> None:
     ap.add_argument("--source", choices=("fit", "heldout"), default="fit",
                     help="the originals: photos-public 40-249 (fit), or ukbench groups 75-149 (held out, 300 views)")
     args = ap.parse_args()
+    need_datasets("ukbench-600/images", "photos-public/images")
     work = Path(args.workdir)
     work.mkdir(parents=True, exist_ok=True)
     (vote_mosaics_main if args.vote_mosaics else vote_scale_main if args.vote_scale else lookalikes_main

@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import quality_table  # noqa: E402
-from _common import DATASETS, write_section  # noqa: E402
+from _common import DATASETS, need_datasets, write_section  # noqa: E402
 
 from imagetwins import copies, verify  # noqa: E402
 from imagetwins.encoders import get_encoder  # noqa: E402
@@ -116,6 +116,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args()
+    need_datasets("holidays-half/images", "camera-photos/images")
     rows, other, cpu = holidays(args.workers)
     seq = camera_sequence()
     t = verify.DEFAULT_CONFIDENCE

@@ -49,7 +49,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from _common import run_imagetwins, write_section  # noqa: E402
+from _common import need_datasets, run_imagetwins, write_section  # noqa: E402
 
 SRC = ROOT / "src"
 
@@ -529,6 +529,7 @@ def main() -> None:
                     help="time the ratio test's descriptor matching, OpenCV against imagetwins.matching")
     ap.add_argument("--no-write", action="store_true")
     a = ap.parse_args()
+    need_datasets("camera-photos/images", "photos-public/images", "ukbench-600/images", "holidays-half/images")
     work = a.workdir
     work.mkdir(parents=True, exist_ok=True)
     cache = work / "cache-home"

@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from _common import DATASETS, write_section  # noqa: E402
+from _common import DATASETS, need_datasets, write_section  # noqa: E402
 
 from imagetwins.encoders import get_encoder  # noqa: E402
 from imagetwins.evaluation import evaluate  # noqa: E402
@@ -122,6 +122,7 @@ def main() -> None:
     ap.add_argument("--no-write", action="store_true", help="print, do not write BENCHMARKS.md")
     ap.add_argument("--cnn", action="store_true", help="also rank with the cnn method (for comparison)")
     args = ap.parse_args()
+    need_datasets("holidays-half/images", "ukbench-600/images", "camera-photos/images", "photos-public/images")
     enc = get_encoder("similar")
     default = enc.default_threshold
     lines = []

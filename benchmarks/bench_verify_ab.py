@@ -22,7 +22,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from _common import HOLIDAYS  # noqa: E402
+from _common import HOLIDAYS, need_datasets  # noqa: E402
 from probe_combo_fit import encoded, negatives  # noqa: E402
 
 from imagetwins import copies, verify  # noqa: E402
@@ -57,6 +57,7 @@ def main() -> None:
     ap.add_argument("--quality-workdir", default="/tmp/combo-q")
     ap.add_argument("--rounds", type=int, default=2)
     args = ap.parse_args()
+    need_datasets("holidays-half/images", "photos-public/images")
     old = load_old(args.old)
     verify._require_cv2()
     work, qwork = Path(args.workdir), Path(args.quality_workdir)

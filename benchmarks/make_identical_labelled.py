@@ -20,6 +20,8 @@ from PIL import Image, PngImagePlugin
 
 
 def main() -> None:
+    if len(sys.argv) != 4 or not sys.argv[2].isdigit() or sys.argv[3] not in ("labelled", "top"):
+        sys.exit("usage: make_identical_labelled.py OUT N (labelled|top)")
     root, n, labelled = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "labelled"
     need_datasets("photos-public/images", script="make_identical_labelled.py")
     photos = sorted((DATASETS / "photos-public" / "images").glob("*.jpg"))

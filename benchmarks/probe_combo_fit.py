@@ -34,7 +34,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from _common import DATASETS, HOLIDAYS  # noqa: E402
+from _common import DATASETS, HOLIDAYS, need_datasets  # noqa: E402
 
 from imagetwins import copies, edits, verify  # noqa: E402
 from imagetwins.encoders import get_encoder  # noqa: E402
@@ -137,6 +137,7 @@ def main() -> None:
     ap.add_argument("--no-negatives", action="store_true")
     ap.add_argument("--patch", default=None, help="a Python file run first (a variant of the check to compare)")
     args = ap.parse_args()
+    need_datasets("photos-public/images", "holidays-half/images")
     if args.patch:
         exec(compile(Path(args.patch).read_text(), args.patch, "exec"), {"verify": verify, "copies": copies, "np": np})
     work = Path(args.workdir)

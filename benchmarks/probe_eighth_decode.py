@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from _common import DATASETS  # noqa: E402
+from _common import DATASETS, need_datasets  # noqa: E402
 
 from imagetwins import verify  # noqa: E402
 from imagetwins.edits import EDITS, FAMILIES, edit_of, make_transformed_set  # noqa: E402
@@ -158,6 +158,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--set", type=Path, action="append", default=[], help="also a folder with its ground_truth.json")
     a = ap.parse_args()
+    need_datasets("camera-photos/images")
     a.workdir.mkdir(parents=True, exist_ok=True)
     photos = originals(a.workdir, a.library, a.library_originals)
     print(f"{len(photos)} originals of 2,048-2,559 px ({sum(p.name.startswith('camera-') for p in photos)} "

@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from _common import DATASETS, HOLIDAYS, write_section  # noqa: E402
+from _common import DATASETS, HOLIDAYS, need_datasets, write_section  # noqa: E402
 
 from imagetwins import verify  # noqa: E402
 from imagetwins.hashing import DECODE_MIN_SIDE  # noqa: E402
@@ -121,6 +121,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args()
+    need_datasets("holidays-half/images", "ukbench-600/images", "imagededup-testdata/base_images",
+                  "photos-public/images")
     c0 = time.process_time()
     rows = reshots() + blown_up() + blown_up(held_out=True)
     cpu = time.process_time() - c0

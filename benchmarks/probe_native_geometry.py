@@ -58,7 +58,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import probe_parallax_light as parallax  # noqa: E402
 import quality  # noqa: E402
-from _common import HOLIDAYS, write_section  # noqa: E402
+from _common import HOLIDAYS, need_datasets, write_section  # noqa: E402
 
 from imagetwins import verify  # noqa: E402
 
@@ -278,6 +278,7 @@ def main() -> None:
     ap.add_argument("--block-blur", type=float, default=0.0,
                     help="blur both views by this sigma (px) before matching blocks (signal 2)")
     args = ap.parse_args()
+    need_datasets("holidays-half/images")
     c0 = time.process_time()
     groups = json.loads((HOLIDAYS / "groundtruth_groups.json").read_text())
     split = {g: ("tuning" if k % 2 == 0 else "held-out") for k, g in enumerate(sorted(groups))}

@@ -53,7 +53,7 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import quality  # noqa: E402
-from _common import HOLIDAYS, write_section  # noqa: E402
+from _common import HOLIDAYS, need_datasets, write_section  # noqa: E402
 
 from imagetwins import copies, verify  # noqa: E402
 from imagetwins.encoders import get_encoder  # noqa: E402
@@ -211,6 +211,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args()
+    need_datasets("holidays-half/images")
     c0 = time.process_time()
     work = Path(args.workdir)
     rows = []

@@ -56,7 +56,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from _common import DATASETS, HOLIDAYS, write_section  # noqa: E402
+from _common import DATASETS, HOLIDAYS, need_datasets, write_section  # noqa: E402
 
 from imagetwins import copies, verify  # noqa: E402
 from imagetwins.edits import FAMILIES, edit_of, make_transformed_set  # noqa: E402
@@ -306,6 +306,7 @@ def main() -> None:
     ap.add_argument("--reuse", action="store_true", help="write the tables from the last run's measurements "
                     "(WORKDIR/signals.json) without measuring again")
     args = ap.parse_args()
+    need_datasets("holidays-half/images", "photos-public/images")
     saved = Path(args.workdir) / "signals.json"
     if args.reuse:
         data = json.loads(saved.read_text())

@@ -47,7 +47,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import probe_native_geometry as geometry  # noqa: E402
 import probe_parallax_light as parallax  # noqa: E402
 import quality  # noqa: E402
-from _common import HOLIDAYS, write_section  # noqa: E402
+from _common import HOLIDAYS, need_datasets, write_section  # noqa: E402
 
 from imagetwins import verify  # noqa: E402
 
@@ -316,6 +316,7 @@ def main() -> None:
     ap.add_argument("--dump", default="/tmp/imagetwins-shared-noise.json")
     ap.add_argument("--time-pairs", type=int, default=20, help="pairs aligned again uncached to time it")
     args = ap.parse_args()
+    need_datasets("holidays-half/images")
     c0 = time.process_time()
     res = collect(Path(args.workdir), args.workers, Path(args.cache))
     Path(args.dump).write_text(json.dumps(res, default=float))

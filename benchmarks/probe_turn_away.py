@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 import probe_combo_fit  # noqa: E402
 import quality  # noqa: E402
-from _common import HOLIDAYS  # noqa: E402
+from _common import HOLIDAYS, need_datasets  # noqa: E402
 
 from imagetwins import copies, verify  # noqa: E402
 
@@ -191,6 +191,7 @@ def main() -> None:
     ap.add_argument("--first-new", default="")
     ap.add_argument("--pairs", type=int, default=2000)
     args = ap.parse_args()
+    need_datasets("holidays-half/images")
     verify.opencv_imports()
     verify._require_cv2()
     if args.db:

@@ -45,7 +45,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from _common import DATASETS, HOLIDAYS, write_section  # noqa: E402
+from _common import DATASETS, HOLIDAYS, need_datasets, write_section  # noqa: E402
 
 from imagetwins import edits, verify  # noqa: E402
 
@@ -157,6 +157,7 @@ def main() -> None:
     ap.add_argument("--photos", type=int, default=40)
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args()
+    need_datasets("holidays-half/images", "photos-public/images")
     c0 = time.process_time()
     rs, cs = reshots(), copies(args.photos)
     cpu = time.process_time() - c0

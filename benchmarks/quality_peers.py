@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from _common import DATASETS, write_section  # noqa: E402
+from _common import DATASETS, need_datasets, write_section  # noqa: E402
 
 from imagetwins import hashing  # noqa: E402
 from imagetwins.edits import EDITS, edit_of, make_transformed_set  # noqa: E402
@@ -117,6 +117,7 @@ def main() -> None:
     ap.add_argument("--workdir", default="/tmp/imagetwins-quality")
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args()
+    need_datasets("photos-public/images", "ukbench-600/images")
 
     work = Path(args.workdir)
     photos = sorted((DATASETS / "photos-public" / "images").glob("*.jpg"))

@@ -38,6 +38,7 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from _common import DATASETS as DATA  # noqa: E402
+from _common import need_datasets  # noqa: E402
 
 from imagetwins import keep  # noqa: E402
 
@@ -129,6 +130,7 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=0)
     ap.add_argument("--slight-cameras", action="store_true", help="camera originals beside slightly smaller copies")
     args = ap.parse_args()
+    need_datasets("photos-public/images", "ukbench-600/images", "holidays-half/images", "camera-photos/images")
     if args.slight_cameras:
         slight_cameras()
         return

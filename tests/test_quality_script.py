@@ -33,6 +33,34 @@ def test_quality_without_the_datasets_names_the_missing_folder_in_one_line(tmp_p
         assert not (tmp_path / "work").exists()
 
 
+#: the arguments a script cannot start without (a usage error comes before the datasets are looked at)
+_REQUIRED = {"bench_ab.py": ["--old", "OLD"], "bench_verify_ab.py": ["--old", "OLD"],
+             "bench_keeper_checks.py": ["--workdir", "WORK"], "probe_combo_fit.py": ["--tag", "t"],
+             "make_identical_labelled.py": ["WORK", "1", "labelled"]}
+
+
+def test_every_benchmark_reading_the_datasets_names_a_missing_one_in_one_line(tmp_path: Path) -> None:
+    """Only quality.py and two probes called need_datasets: bench_*.py and the other probes, run from a copy without
+    ../shared, found no photos and failed deep inside a measurement (a traceback), or measured nothing. Every
+    script that reads the datasets (by name, through _common's DATASETS / HOLIDAYS or home_library) now stops at
+    once with one line naming the folder, before it writes anything."""
+    scripts = sorted(p for p in (REPO / "benchmarks").glob("*.py")
+                     if p.name not in ("_common.py", "home_library.py")
+                     and any(w in p.read_text(encoding="utf-8") for w in ("DATASETS", "HOLIDAYS", "home_library")))
+    assert len(scripts) >= 30
+    env = {**os.environ, "IMAGETWINS_DATASETS": str(tmp_path / "none")}
+    for start in range(0, len(scripts), 4):  # (a few at a time: each is an interpreter starting)
+        runs = {p.name: subprocess.Popen([sys.executable, str(p), *_REQUIRED.get(p.name, [])], cwd=tmp_path, env=env,
+                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                for p in scripts[start:start + 4]}
+        for name, proc in runs.items():
+            out, err = proc.communicate(timeout=120)
+            assert proc.returncode != 0 and out == "", (name, out, err)
+            assert len(err.splitlines()) == 1 and err.startswith(f"{name}: the dataset folder {tmp_path / 'none'}/"), (
+                name, err)
+    assert sorted(q.name for q in tmp_path.iterdir()) == []
+
+
 def _table(path: Path, *rows: dict) -> Path:
     path.write_text(json.dumps({"about": "a test", "rows": [
         {"id": r["id"], "by": "benchmarks/quality.py", "target": "t", "op": ">=", "limit": 0.5, **r} for r in rows]}))
