@@ -479,3 +479,28 @@ def test_a_name_of_255_bytes_moves_across_devices_gets_its_clone_and_a_free_name
     res = _run("undo", str(quarantine))
     assert res.exit_code == 0, res.output
     assert [_digests(album) for album in albums] == before
+
+
+@pytest.mark.cli
+def test_an_empty_quarantine_folder_that_may_not_be_written_in_is_one_line(tmp_path: Path) -> None:
+    """``remove --apply --move-to Q`` where Q is an empty folder of the user's that may not be written in (0555; an
+    immutable one for root): the quarantine's key could not be made there, a PermissionError traceback (of a file
+    plan and of a plan moving whole folders alike). Now one line, nothing moved."""
+    from index_files import read_only
+
+    album = _album(tmp_path / "album", 3)
+    _album(album / "copy", 3)  # a folder whose files all have a copy outside it
+    before = _digests(album)
+    folders_plan = tmp_path / "folders.json"
+    res = _run("folders", str(album), "-r", "-m", "phash", "--no-cache", "--json", str(folders_plan))
+    assert res.exit_code == 0 and "copy" in res.output, res.output
+    quarantine = tmp_path / "q"
+    quarantine.mkdir(mode=0o700)
+    with read_only(quarantine):
+        for args in (("remove", str(album), "-m", "phash", "--no-cache", "--apply"),
+                     ("remove", str(album), "--plan", str(folders_plan), "--apply")):
+            res = _run(*args, "--move-to", str(quarantine))
+            assert res.exit_code == 1 and (res.exception is None or isinstance(res.exception, SystemExit)), res.output
+            assert res.output.count("Error:") == 1 and "cannot write the quarantine's key" in res.output, res.output
+            assert "nothing was moved" in res.output
+    assert _digests(album) == before and list(quarantine.iterdir()) == []

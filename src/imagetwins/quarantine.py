@@ -366,6 +366,9 @@ def _key(qdir: Path, create: bool) -> bytes:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, 0o600)
         except FileExistsError:
             pass
+        except OSError as exc:  # an empty folder given as --move-to that may not be written in (0555, immutable)
+            raise QuarantineError(f"{path}: cannot write the quarantine's key ({exc.strerror or exc}); nothing "
+                                  "was moved") from None
         else:
             try:
                 with open(fd, "wb") as fh:

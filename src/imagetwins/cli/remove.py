@@ -283,18 +283,20 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
     if folder_moves:
         from imagetwins.quarantine import Outcome, apply_folder_moves
 
+        done = None
         try:
             if plan.moves:  # (the files first: a folder never holds a keeper of theirs, see _folder_moves)
                 done = apply_plan(plan, directory, quarantine, link=link, to_trash=to_trash,
                                   progress=show_progress(quiet))
                 _applied.append(done.manifest)
-            else:
-                done = None
             if done is not None and done.stopped:  # (its journal cannot be written: no folder moves either)
                 moved = Outcome(manifest=done.manifest, stopped=done.stopped)
             else:
                 moved = apply_folder_moves(folder_moves, directory, quarantine)
             _applied.append(moved.manifest)
+        except (QuarantineError, TrashUnavailable) as exc:  # (a quarantine that may not be written in: one line)
+            raise click.ClickException(str(exc) if done is None else f"{exc} (the files moved before it: imagetwins "
+                                                                      f"undo {shell_word(done.manifest)})") from None
         except Interrupted as stop:
             _stopped(stop, to_trash, quarantine)
         _journal_decisions(remembered_now, moved.manifest, quiet)
