@@ -54,8 +54,7 @@ def main() -> None:
     for path in paths:
         data = path.read_bytes()
         img, header = timed("decode (shared by every method)", decode_image, data, min_size=enc.min_side,
-                            path_for_messages=str(path), min_long_side=enc.min_long_side,
-                            eighth_long_side=enc.eighth_long_side)
+                            path_for_messages=str(path), min_long_side=enc.min_long_side)
         timed("keep-rule facts (shared)", image_facts, data, str(path), img, header=header)
         timed("phash: prepare", phash.prepare, img)
         grey = timed("grey conversion", img.convert, "L")

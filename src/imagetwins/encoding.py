@@ -62,9 +62,6 @@ class Stage:
     min_side: int = 0
     #: smallest long side the decoder must keep (0: ``min_side`` says all), for a stage that scales by the long side
     min_long_side: int = 0
-    #: the long side a JPEG decoded at 1/8 may keep where less than ``min_long_side`` (0: ``min_long_side``): a photo
-    #: 8 times as long is decoded at 1/8 (:func:`imagetwins.io.open_image`)
-    eighth_long_side: int = 0
     #: files per batch this stage prefers (the loop takes the smallest of the stages asked for)
     batch_size: int = 256
     #: turn each picture upright by its EXIF orientation first (every stage of one decode must agree)
@@ -210,7 +207,7 @@ def file_state(path: str) -> tuple | None:
 
 
 def _load(path: str, stages: Sequence[Stage], min_side: int, read: Callable[[str], bytes], exif: bool = True,
-          facts: bool = False, min_long: tuple[int, int] = (0, 0), claims: _Claims | None = None, position: int = 0,
+          facts: bool = False, min_long: int = 0, claims: _Claims | None = None, position: int = 0,
           known: tuple[str, tuple] | None = None):
     # the file's bytes are held from the read to the end of its decode: counted in the budget the threads share
     with io.READ_BUDGET.hold(_size_on_disk(path)):
@@ -218,8 +215,8 @@ def _load(path: str, stages: Sequence[Stage], min_side: int, read: Callable[[str
 
 
 def _load_held(path: str, stages: Sequence[Stage], min_side: int, read: Callable[[str], bytes], exif: bool = True,
-               facts: bool = False, min_long: tuple[int, int] = (0, 0), claims: _Claims | None = None,
-               position: int = 0, known: tuple[str, tuple] | None = None):
+               facts: bool = False, min_long: int = 0, claims: _Claims | None = None, position: int = 0,
+               known: tuple[str, tuple] | None = None):
     key = None
     try:
         before = file_state(path) if known is not None else None
@@ -234,7 +231,7 @@ def _load_held(path: str, stages: Sequence[Stage], min_side: int, read: Callable
             if first != position:  # another file of these very bytes is decoded: its encoding is taken
                 return _SameBytes(key, digest, first)
         img, header = decode_image(data, min_size=min_side, path_for_messages=path, exif_orientation=exif,
-                                   min_long_side=min_long[0], eighth_long_side=min_long[1])
+                                   min_long_side=min_long)
         # the keep rules' facts from this very read, decode and header parse: choosing a keeper decodes nothing
         # again, and the file is not opened a second time for its EXIF
         found = image_facts(data, path, img, upright=exif, header=header) if facts else None
@@ -302,9 +299,7 @@ def encode_files(
     workers = thread_count(workers)
     batch_size = batch_size or min((s.batch_size for s in stages), default=256)
     min_side = max((s.min_side for s in stages), default=0)
-    # the long side each stage needs, and at a JPEG's 1/8 scale (where a stage takes less there)
-    min_long = (max((s.min_long_side for s in stages), default=0),
-                max((s.eighth_long_side or s.min_long_side for s in stages), default=0))
+    min_long = max((s.min_long_side for s in stages), default=0)
     # one decode serves every stage, so they must agree on turning pictures upright (the default)
     exif = {s.exif_orientation for s in stages}
     if len(exif) > 1:

@@ -817,20 +817,13 @@ def allowed_formats() -> list[str]:
     return [f for f in RASTER_FORMATS if f in Image.OPEN]
 
 
-def _reduce_on_decode(img: Image.Image, min_size: int, min_long_side: int = 0,
-                      eighth_long_side: int = 0) -> tuple[int, int]:
+def _reduce_on_decode(img: Image.Image, min_size: int, min_long_side: int = 0) -> tuple[int, int]:
     """Ask the decoder for a smaller image where the format allows it (JPEG DCT scaling, JPEG 2000
-    resolution levels) that keeps ``min_size`` pixels on each side and ``min_long_side`` on the longer one
-    (``eighth_long_side`` on it at a JPEG's 1/8 scale, where less: :func:`open_image`); return the size the
-    decode will have."""
+    resolution levels) that keeps ``min_size`` pixels on each side and ``min_long_side`` on the longer one;
+    return the size the decode will have."""
     long = max(min_size, min_long_side)
     wanted = (long, min_size) if img.size[0] >= img.size[1] else (min_size, long)
     if img.format in ("JPEG", "MPO"):
-        if 0 < eighth_long_side < min_long_side:
-            at_eighth = max(min_size, eighth_long_side)
-            eighth = (at_eighth, min_size) if img.size[0] >= img.size[1] else (min_size, at_eighth)
-            if img.size[0] // eighth[0] >= 8 and img.size[1] // eighth[1] >= 8:  # (Pillow's test for 1/8)
-                wanted = eighth
         img.draft("RGB", wanted)
     elif img.format == "HEIF":
         # pillow-heif decodes the smallest embedded thumbnail that is a scaled copy of the picture and still this
@@ -891,7 +884,7 @@ _RAW_FLIP = {3: Image.Transpose.ROTATE_180, 5: Image.Transpose.ROTATE_90, 6: Ima
 
 
 def _open_raw(data: bytes, name, min_size: int | None, max_pixels: int, max_decoded_bytes: int,
-              min_long_side: int = 0, eighth_long_side: int = 0) -> Image.Image:
+              min_long_side: int = 0) -> Image.Image:
     """A camera RAW file through imagetwins.raw (LibRaw in a worker process); every failure is one line. The
     embedded JPEG preview is decoded here like any JPEG: at reduced scale, under the limits and the budget."""
     try:
@@ -904,8 +897,7 @@ def _open_raw(data: bytes, name, min_size: int | None, max_pixels: int, max_deco
     turn = _RAW_FLIP.get(flip)
     if kind == "jpeg":
         img = _decode(payload, name, min_size, max_pixels, max_decoded_bytes, exif_orientation=False,
-                      formats=["JPEG"], turn=turn, min_long_side=min_long_side,
-                      eighth_long_side=eighth_long_side)
+                      formats=["JPEG"], turn=turn, min_long_side=min_long_side)
     else:
         try:  # LibRaw's own pixels (a bitmap preview, the demosaic): any shape or type a damaged file gives
             img = _to_rgb(Image.fromarray(payload))
@@ -940,7 +932,6 @@ def open_image(
     max_decoded_bytes: int = DEFAULT_MAX_DECODED_BYTES,
     exif_orientation: bool = True,
     min_long_side: int = 0,
-    eighth_long_side: int = 0,
 ) -> Image.Image:
     """Decode an image file (or its bytes) into an upright 8-bit RGB :class:`PIL.Image.Image`.
 
@@ -957,11 +948,6 @@ def open_image(
     min_long_side : int
         With ``min_size``: the longer side must keep at least this many pixels too (a caller that scales
         the picture by its long side, e.g. local features, needs no more of the short side).
-    eighth_long_side : int
-        With ``min_long_side``: the long side a JPEG decoded at its smallest DCT scale (1/8) may keep, where that
-        is less than ``min_long_side`` (0: ``min_long_side`` at every scale). A photo 8 times this long (and
-        ``min_size`` across) is then decoded at 1/8, as a hash decodes it, not at 1/4; the caller scales it up a
-        little. Files shorter than 8 times this are decoded as without it.
     max_pixels : int
         Refuse images with more pixels than this (decompression bombs).
     path_for_messages : path, optional
@@ -978,7 +964,7 @@ def open_image(
         With a one-line reason, for anything that is not a decodable image.
     """
     return decode_image(source, min_size, max_pixels, path_for_messages, max_decoded_bytes, exif_orientation,
-                        min_long_side, eighth_long_side)[0]
+                        min_long_side)[0]
 
 
 def decode_image(
@@ -989,7 +975,6 @@ def decode_image(
     max_decoded_bytes: int = DEFAULT_MAX_DECODED_BYTES,
     exif_orientation: bool = True,
     min_long_side: int = 0,
-    eighth_long_side: int = 0,
 ) -> tuple[Image.Image, Header | None]:
     """:func:`open_image`, and the :class:`Header` read on the way (None for a camera RAW file, whose header
     LibRaw reads)."""
@@ -1001,10 +986,9 @@ def decode_image(
         raise ImageReadError(name, "empty file (0 bytes)")
     with quiet_decoder_warnings():  # (a file we cannot use is one line of ours, never Pillow's warning too)
         if is_raw_name(name):
-            return _open_raw(data, name, min_size, max_pixels, max_decoded_bytes, min_long_side,
-                             eighth_long_side), None
+            return _open_raw(data, name, min_size, max_pixels, max_decoded_bytes, min_long_side), None
         return _decode(data, name, min_size, max_pixels, max_decoded_bytes, exif_orientation,
-                       min_long_side=min_long_side, header=True, eighth_long_side=eighth_long_side)
+                       min_long_side=min_long_side, header=True)
 
 
 def _exif_of(img: Image.Image) -> Image.Exif | None:
@@ -1092,15 +1076,14 @@ def decoded_scale(img: Image.Image) -> float:
 
 def _decode(data: bytes, name, min_size: int | None, max_pixels: int, max_decoded_bytes: int,
             exif_orientation: bool = True, formats: list[str] | None = None,
-            turn: Image.Transpose | None = None, min_long_side: int = 0, header: bool = False,
-            eighth_long_side: int = 0):
+            turn: Image.Transpose | None = None, min_long_side: int = 0, header: bool = False):
     """Pillow's decode of ``data`` under the limits, holding its cost in :data:`DECODE_BUDGET`; with ``header``
     the image and its :class:`Header`. An icon is decoded by Pillow as it is opened: its frames' sizes are
     checked, and its cost held, before (a 560 KB .ico took 1.2 GB, outside the budget, then was refused)."""
     icon = _icon_frame_size(data)
     if icon is None:
         return _decode_held(data, name, min_size, max_pixels, max_decoded_bytes, exif_orientation, formats, turn,
-                            min_long_side, header, held=False, eighth_long_side=eighth_long_side)
+                            min_long_side, header, held=False)
     width, height = icon
     if width * height > max_pixels:
         raise ImageReadError(name, f"image too large (an icon frame of {width}x{height} pixels > limit "
@@ -1111,21 +1094,21 @@ def _decode(data: bytes, name, min_size: int | None, max_pixels: int, max_decode
                                    f"{cost:,} bytes > limit {max_decoded_bytes:,})")
     with DECODE_BUDGET.hold(cost):
         return _decode_held(data, name, min_size, max_pixels, max_decoded_bytes, exif_orientation, formats, turn,
-                            min_long_side, header, held=True, eighth_long_side=eighth_long_side)
+                            min_long_side, header, held=True)
 
 
 def _decode_held(data: bytes, name, min_size: int | None, max_pixels: int, max_decoded_bytes: int,
                  exif_orientation: bool, formats: list[str] | None, turn: Image.Transpose | None,
-                 min_long_side: int, header: bool, held: bool, eighth_long_side: int = 0):
+                 min_long_side: int, header: bool, held: bool):
     """:func:`_decode`; ``held``: its cost is held in :data:`DECODE_BUDGET` already."""
     with libtiff_messages() as said:  # (libtiff's own lines, never on stderr: the reason of a failure)
         return _decode_said(data, name, min_size, max_pixels, max_decoded_bytes, exif_orientation, formats, turn,
-                            min_long_side, header, held, said, eighth_long_side)
+                            min_long_side, header, held, said)
 
 
 def _decode_said(data: bytes, name, min_size: int | None, max_pixels: int, max_decoded_bytes: int,
                  exif_orientation: bool, formats: list[str] | None, turn: Image.Transpose | None,
-                 min_long_side: int, header: bool, held: bool, said: list[str], eighth_long_side: int = 0):
+                 min_long_side: int, header: bool, held: bool, said: list[str]):
     """:func:`_decode_held`; ``said``: what libtiff says meanwhile."""
     try:
         img = Image.open(io.BytesIO(data), formats=formats or allowed_formats())
@@ -1135,7 +1118,7 @@ def _decode_said(data: bytes, name, min_size: int | None, max_pixels: int, max_d
         if width < 1 or height < 1:
             raise ImageReadError(name, f"image has no pixels ({width}x{height})")
         fmt = img.format or ""
-        out_w, out_h = _reduce_on_decode(img, min_size, min_long_side, eighth_long_side) if min_size else img.size
+        out_w, out_h = _reduce_on_decode(img, min_size, min_long_side) if min_size else img.size
         exif = _exif_of(img) if exif_orientation else None
         turns = _exif_turns(exif)
         decoded = decode_cost(img.mode, out_w, out_h, img.format, turned=bool(turns) or turn is not None,
