@@ -28,7 +28,6 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -59,7 +58,7 @@ from imagetwins.verify import (
     verify_header_bytes,
     verify_pair,
 )
-from imagetwins.workers import default_workers, thread_count
+from imagetwins.workers import thread_count
 
 __all__ = [
     "CNN_CANDIDATE",
@@ -1300,7 +1299,7 @@ def _verified_confidences(features_a: Sequence, features_b: Sequence, left: np.n
     return out
 
 
-#: pairs from which a verification runs in worker processes (fewer are checked on this process's threads: starting
+#: pairs from which a verification runs in worker processes (fewer are checked on this process's thread: starting
 #: a process, which imports numpy, OpenCV and onnxruntime, costs ~0.5 CPU s, the time of ~100 checks)
 PROCESS_PAIRS = 2000
 #: pairs sent to a worker process at a time (their rows' features with them: ~50 KB a row)
@@ -1311,7 +1310,7 @@ ANSWER_WATCH = 5.0
 
 def _processes_for(pairs: int, workers: int | None) -> int:
     """Worker processes for a verification of ``pairs`` pairs: as many as threads would be used
-    (:func:`~imagetwins.workers.thread_count`), or 0 (this process's threads) for one CPU or too few pairs."""
+    (:func:`~imagetwins.workers.thread_count`), or 0 (this process's thread) for one CPU or too few pairs."""
     n = thread_count(workers)
     return n if n >= 2 and pairs >= PROCESS_PAIRS else 0
 
@@ -1440,7 +1439,7 @@ def _verify_in_processes(features_a: Sequence, features_b: Sequence, left: np.nd
                          done: Callable[[slice | np.ndarray, np.ndarray], None] | None = None) -> np.ndarray:
     """Check the pairs in ``processes`` worker processes (:mod:`imagetwins.verify_processes`), batches of
     :data:`PROCESS_BATCH` pairs in :func:`cache_order`, each process fed by a thread of this one; the confidences go
-    into ``out`` (NaN for a pair whose features cannot be used: one warning naming the file, as in threads), and
+    into ``out`` (NaN for a pair whose features cannot be used: one warning naming the file, as in this process), and
     ``done`` gets each chunk of ``chunk`` pairs once all of it is answered. Returns which pairs were answered: where a
     process could not start or ended, one line says so and the rest are left to the caller."""
     from imagetwins.verify_processes import ANSWER_TIMEOUT, Worker, WorkerFailed
@@ -1561,27 +1560,28 @@ def verify_pairs(features_a: Sequence, features_b: Sequence, left: np.ndarray, r
                  workers: int | None = None, progress: Any = None, *,
                  confidence_only: bool = False) -> list[Verification | None]:
     """Verify ``features_a[left[k]]`` against ``features_b[right[k]]`` for every k (records or bare features:
-    :func:`verify_records`), on threads (OpenCV releases the GIL); None for a pair whose features cannot be used
-    (one warning). ``progress`` (an object with ``update(n)``, e.g. :class:`VerifyProgress`) is advanced by one
-    as each pair is checked. The pairs are checked in :func:`cache_order` (each row's features read once) and
-    answered in the order given. ``confidence_only``: only the confidences are wanted (see
-    :func:`~imagetwins.verify.verify_pair`)."""
-    workers = default_workers() if not workers or workers < 1 else workers
+    :func:`verify_records`), on the calling thread; None for a pair whose features cannot be used (one warning).
+    ``progress`` (an object with ``update(n)``, e.g. :class:`VerifyProgress`) is advanced by one as each pair is
+    checked. The pairs are checked in :func:`cache_order` (each row's features read once) and answered in the order
+    given. ``confidence_only``: only the confidences are wanted (see :func:`~imagetwins.verify.verify_pair`).
+    ``workers`` is accepted and not used: parallel checks run in processes (:func:`_verified_confidences`).
+
+    Why one thread: a check is more than half numpy and Python under the GIL, and each of its many OpenCV,
+    onnxruntime and numpy calls that let the GIL go handed it to the other thread and back (two futex calls and two
+    context switches each). Two threads on two cores checked the home library's ~1,700 first-scan pairs in 2.70 CPU s
+    and 2.23 s of wall time, one thread in 2.12 CPU s and 2.03 s (``bench_home.py``, 5 runs each, alternated; the
+    same confidences)."""
     left, right = np.asarray(left, np.int64), np.asarray(right, np.int64)
     if not len(left):
         return []
     order = cache_order(left, right, features_a is features_b)
-    jobs = list(zip(left[order].tolist(), right[order].tolist()))
-    out: list[Verification | None] = [None] * len(jobs)
+    out: list[Verification | None] = [None] * len(left)
     cache = FeaturesCache()
-    names = _names.get()  # (read here: the pool's threads do not see this thread's context)
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        for k, v in zip(order.tolist(),
-                        pool.map(lambda ij: _verify_or_none(features_a, features_b, ij[0], ij[1], cache, names,
-                                                              confidence_only), jobs)):
-            out[k] = v
-            if progress is not None:
-                progress.update(1)
+    names = _names.get()
+    for k, i, j in zip(order.tolist(), left[order].tolist(), right[order].tolist()):
+        out[k] = _verify_or_none(features_a, features_b, i, j, cache, names, confidence_only)
+        if progress is not None:
+            progress.update(1)
     return out
 
 
