@@ -150,3 +150,29 @@ def test_undo_keeps_the_quarantined_file_when_an_identical_one_was_put_back(tmp_
     # nothing deleted: the quarantined file is still there, beside the one the user put back
     assert (q / "sub" / "copy.jpg").exists() and moved.exists()
     assert (q / "sub" / "copy.jpg").read_bytes() == moved.read_bytes()
+
+
+def test_undo_into_a_folder_turned_into_a_file_names_the_file(tmp_path: Path, album: Path) -> None:
+    """undo said 'refused: not inside the scanned folder ALBUM, or reached through a link' where the file's folder
+    (inside the scanned folder, no link) had become a file since: the refusal names the real reason now (as
+    io.no_folder_reason does for --db), and a link there is called a link. The quarantined files stay."""
+    q = tmp_path / "q"
+    res = _remove(album, q)
+    assert res.exit_code == 0, res.output
+    moved = sorted(p.relative_to(q) for p in q.rglob("*.jpg"))
+    assert moved and all(p.parts[0] == "sub" for p in moved), moved
+    shutil.rmtree(album / "sub")
+    (album / "sub").write_text("notes, not a folder\n")
+    res = CliRunner().invoke(main, ["undo", str(q)])
+    assert res.exit_code == 1, res.output
+    assert f"refused: {album / 'sub'} is a file, not a folder; the file stays in the quarantine" in res.output
+    assert "not inside the scanned folder" not in res.output
+    (album / "sub").unlink()
+    (album / "sub").symlink_to(tmp_path)
+    res = CliRunner().invoke(main, ["undo", str(q)])
+    assert res.exit_code == 1 and f"refused: reached through a link ({album / 'sub'} is a symbolic link" in res.output
+    assert sorted(p.relative_to(q) for p in q.rglob("*.jpg")) == moved and not list(tmp_path.glob("*.jpg"))
+    (album / "sub").unlink()
+    res = CliRunner().invoke(main, ["undo", str(q)])
+    assert res.exit_code == 0, res.output
+    assert sorted(p.relative_to(album) for p in (album / "sub").glob("*.jpg")) == moved

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from imagetwins.digests import Digest
-from imagetwins.io import QUARANTINE_SUFFIX, content_digest, open_regular_file
+from imagetwins.io import QUARANTINE_SUFFIX, content_digest, no_folder_reason, open_regular_file
 from imagetwins.keep import Decision, decide_keepers, decide_result
 from imagetwins.leftalone import LeftAlone
 from imagetwins.ownfolders import UnsafeFolder, check_own, check_own_file, check_parent, make_own_dirs
@@ -1487,15 +1487,21 @@ def _inside_without_links(base: Path, path: Path) -> bool:
     path = Path(os.path.normpath(path))
     if path == base or not path.is_relative_to(base):
         return False
+    return _not_a_folder_on_the_way(base, path) is None
+
+
+def _not_a_folder_on_the_way(base: Path, path: Path) -> Path | None:
+    """The first of the folders between ``base`` and ``path`` (normalised, under it) that is there but is no real
+    folder (a symbolic link, a file); None where each is a folder or missing (made one by one, as real folders)."""
     folder = base
     for part in path.relative_to(base).parts[:-1]:
         folder = folder / part
         try:
             if not stat.S_ISDIR(os.lstat(folder).st_mode):
-                return False
+                return folder
         except FileNotFoundError:
-            return True  # missing folders are created one by one, as real folders
-    return True
+            return None
+    return None
 
 
 def _quarantine_folder(manifest: str | os.PathLike) -> Path:
@@ -1867,9 +1873,16 @@ def _why_not_back(root: Path, dst: Path) -> str | None:
     folder, and ``dst`` inside it with no symbolic link among the folders in between."""
     if not root.is_absolute() or not root.is_dir() or root.is_symlink() or root.resolve() != root:
         return f"refused: the scanned folder {root} is not a real folder any more"
-    if not _inside_without_links(root, dst):
-        return f"refused: not inside the scanned folder {root}, or reached through a link"
-    return None
+    dst = Path(os.path.normpath(dst))
+    if dst == root or not dst.is_relative_to(root):
+        return f"refused: not inside the scanned folder {root}"
+    blocked = _not_a_folder_on_the_way(root, dst)
+    if blocked is None:
+        return None
+    if blocked.is_symlink():
+        return f"refused: reached through a link ({blocked} is a symbolic link, not a folder)"
+    # (a folder the file came from, turned into a file since: said so, not as if the file came from elsewhere)
+    return f"refused: {no_folder_reason(blocked)}; the file stays in the quarantine"
 
 
 def _folder_on_way_back(root: Path, dst: Path, out: Outcome) -> int | None:
