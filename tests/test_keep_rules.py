@@ -221,3 +221,32 @@ def test_a_group_is_a_star_around_its_keeper_not_a_chain(tmp_path: Path) -> None
             assert [sorted(Path(f).name for f in g.files) for g in result.groups] == [["a.png", "b.png", "c.png"]]
             [d] = decide_result(result, keep_in=keep_in)
             assert (d.keep, sorted(d.remove)) == ([str(p) for p in kept], sorted(str(p) for p in removed))
+
+
+def test_a_reference_folder_given_as_one_path_or_mistyped_is_never_silently_ignored(tmp_path: Path) -> None:
+    """``imagetwins.find(..., keep="original", keep_in="photos/originals")`` (one folder, as a string) was taken for
+    its characters: no file lies in a folder named ``p``, so the original in the reference folder was the file to
+    remove; a ``Path`` was "'PosixPath' object is not iterable", bytes a TypeError about an int; a mistyped folder
+    protected nothing, silently. One folder in any path type is that folder now, and the library's ``find`` refuses a
+    name that is no folder (as the command line's ``--keep-in``) before any work."""
+    import imagetwins
+    from imagetwins.keep import decide_keepers
+
+    ref, new = tmp_path / "ref", tmp_path / "new"
+    ref.mkdir()
+    new.mkdir()
+    picture = synthetic_photo(seed=5)
+    picture.reduce(2).save(ref / "small.png")
+    picture.save(new / "big.png")  # the original rule would keep this one: more pixels
+    small, big = str(ref / "small.png"), str(new / "big.png")
+    for keep_in in (str(ref), ref, os.fsencode(ref), [ref]):
+        result = imagetwins.find(tmp_path, "phash", recursive=True, keep="original", keep_in=keep_in, cache=False,
+                                 decisions=False)
+        assert [(d.keeper, d.remove) for d in result.decisions] == [(small, [big])], keep_in
+    result = imagetwins.find(tmp_path, "phash", recursive=True, cache=False, decisions=False)
+    assert [(d.keeper, d.remove) for d in decide_keepers(result, str(ref)).decisions] == [(small, [big])]
+    [d] = decide_groups([[small, big]], keep_in=str(ref))
+    assert d.keeper == small
+    for wrong in (tmp_path / "reff", [ref, tmp_path / "reff"], ref / "small.png"):
+        with pytest.raises(ValueError, match="is not a folder"):
+            imagetwins.find(tmp_path, "phash", recursive=True, keep="original", keep_in=wrong, cache=False)

@@ -141,16 +141,17 @@ def _find_groups(paths, method, threshold, recursive, workers, progress, cache, 
 
 def find(paths: str | os.PathLike | Sequence[str | os.PathLike], method: str | Encoder = DEFAULT_METHOD,
          threshold: float | None = None, *, recursive: bool = False, keep: str | None = None,
-         keep_in: Sequence[str | os.PathLike] = (), session: Session | None = None, workers: int | None = None,
-         progress: bool = False, follow_symlinks: bool = False, decisions=True, cache: bool = True,
-         colour_variants: str | None = None) -> FindResult:
+         keep_in: str | os.PathLike | Sequence[str | os.PathLike] = (), session: Session | None = None,
+         workers: int | None = None, progress: bool = False, follow_symlinks: bool = False, decisions=True,
+         cache: bool = True, colour_variants: str | None = None) -> FindResult:
     """The library's ``find``: duplicate groups in a folder or among files, and with ``keep`` the keepers.
 
     :func:`find_duplicate_groups` through the ``session``'s stores, then with ``keep`` (a rule of
     :data:`imagetwins.keep.KEEP_RULES`) the keep stage (:func:`imagetwins.keep.decide_keepers`): the result's
     groups are stars around their keepers and ``result.decisions`` says what to keep (without ``keep`` it is
     :data:`imagetwins.results.NOT_DECIDED`: false, and iterating it raises a ``TypeError`` saying to pass ``keep``;
-    the groups are then the connected sets of the matches). ``method`` defaults to
+    the groups are then the connected sets of the matches; ``keep_in``: reference folders, one or several, whose files
+    are always kept: each must be a folder, a ``ValueError`` otherwise). ``method`` defaults to
     :data:`imagetwins.encoders.DEFAULT_METHOD` (``copies``, as the CLI's ``find``; :func:`find_duplicate_groups`
     keeps ``phash``). Other parameters (``decisions``: the remembered ones; ``colour_variants``) as in
     :func:`find_duplicate_groups`.
@@ -172,6 +173,10 @@ def find(paths: str | os.PathLike | Sequence[str | os.PathLike], method: str | E
     ...     result = imagetwins.find("photos/", keep="original", session=s)
     """
     paths = given_paths(paths)
+    if keep is not None:  # (checked before any work: a reference folder mistyped or given as one string)
+        from imagetwins.keep import reference_folders
+
+        keep_in = reference_folders(keep_in, must_exist=True)
     if session is None and cache and isinstance(method, str) and isinstance(paths, str) and Path(paths).is_dir():
         from imagetwins.session import open_session
 

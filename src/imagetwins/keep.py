@@ -859,6 +859,24 @@ def _measure_and_keep(result: FindResult, paths: list[str], digest_of: Mapping[s
     return out
 
 
+def reference_folders(keep_in: str | os.PathLike | Sequence[str | os.PathLike],
+                      must_exist: bool = False) -> tuple[str, ...]:
+    """The reference folders a caller gave as ``keep_in``: one folder (``str``, ``bytes``, ``os.PathLike``) or several,
+    as ``str`` (:func:`imagetwins.io.given_paths`). ``keep_in="photos/originals"`` was taken for its characters (no
+    file is in a folder named ``p``: the originals were offered for removal), a ``Path`` was a TypeError. With
+    ``must_exist`` (the library's ``find``, as the command line's ``--keep-in``) a name that is no folder is a
+    ``ValueError``: a mistyped reference folder protected nothing, silently."""
+    from imagetwins.io import given_paths
+
+    folders = given_paths(keep_in)
+    folders = (folders,) if isinstance(folders, str) else tuple(folders)
+    for folder in folders if must_exist else ():
+        if not os.path.isdir(folder):
+            raise ValueError(f"keep_in: {folder!r} is not a folder (the files of a reference folder are kept; "
+                             "one that is not there protects nothing)")
+    return folders
+
+
 def decide_groups(groups: Sequence[Sequence[str]], keep_in: Sequence[str | os.PathLike] = (),
                   rule: str = "original", infos: Mapping[str, FileInfo | str] | None = None,
                   workers: int | None = None, raw_sidecars: bool = True) -> list[Decision]:
@@ -868,6 +886,7 @@ def decide_groups(groups: Sequence[Sequence[str]], keep_in: Sequence[str | os.Pa
     """
     if rule not in KEEP_RULES:
         raise ValueError(f"unknown keep rule {rule!r}; expected one of {', '.join(KEEP_RULES)}")
+    keep_in = reference_folders(keep_in)
     if infos is None:
         infos = file_infos([p for g in groups for p in g], workers)
     out = []
@@ -910,7 +929,8 @@ def decide_keepers(result: FindResult, keep_in: Sequence[str | os.PathLike] = ()
         progress = session.progress
     if rule not in KEEP_RULES:
         raise ValueError(f"unknown keep rule {rule!r}; expected one of {', '.join(KEEP_RULES)}")
-    policy = (rule, tuple(os.fspath(f) for f in keep_in), bool(raw_sidecars)) + (
+    keep_in = reference_folders(keep_in)
+    policy = (rule, keep_in, bool(raw_sidecars)) + (
         (tuple(os.fspath(r) for r in roots),) if roots else ())
     # (a result decided with ``roots`` is reused by a caller that names none: the review page of 'report
     # --follow-symlinks' shows the keepers 'remove' keeps)
@@ -942,6 +962,7 @@ def decide_result(result: FindResult, keep_in: Sequence[str | os.PathLike] = (),
     """
     if rule not in KEEP_RULES:
         raise ValueError(f"unknown keep rule {rule!r}; expected one of {', '.join(KEEP_RULES)}")
+    keep_in = reference_folders(keep_in)
     if groups is not None:
         sets = [list(g) for g in groups]
         with stage("keep"):
