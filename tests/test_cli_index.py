@@ -270,3 +270,38 @@ def test_index_update_names_unreadable_files_as_the_folder_was_named(tmp_path: P
         warnings = [line for line in res.output.splitlines() if line.startswith("warning:")]
         assert warnings == [f"warning: unreadable {os.path.join('shop', 'sub', 'broken.jpg')}: truncated or "
                             "incomplete image data"], res.output
+
+
+def test_a_file_only_ever_unreadable_is_not_counted_removed(tmp_path: Path, album: Path) -> None:
+    """'index update' said '1 removed' when a corrupt file the index had only recorded as unreadable (never one of
+    its images) was deleted; a broken link the same. Only indexed files gone count as removed."""
+    (album / "gone.jpg").symlink_to(tmp_path / "nothing.jpg")
+    db = tmp_path / "i.db"
+    res = run("index", "update", album, "-m", "phash", "--db", db)
+    assert res.exit_code == 0 and "5 added" in res.output and "2 unreadable" in res.output, res.output
+    (album / "ukbench09268_corrupt.jpg").unlink()
+    (album / "gone.jpg").unlink()
+    res = run("index", "update", album, "-m", "phash", "--db", db)
+    assert res.exit_code == 0 and "0 removed, 5 unchanged, 0 unreadable" in res.output, res.output
+    (album / "ukbench00120_resize.jpg").unlink()
+    res = run("index", "update", album, "-m", "phash", "--db", db)
+    assert res.exit_code == 0 and "1 removed, 4 unchanged" in res.output, res.output
+    assert json.loads(run("index", "stats", "--db", db).stdout)["files"] == 4
+
+
+def test_an_index_copied_without_its_wal_is_called_incomplete_not_empty(tmp_path: Path, album: Path) -> None:
+    """An index copied while a run held it (its tables still in the -wal beside it) said 'is an empty file, not an
+    imagetwins index': it is an SQLite file holding no table, and the line says how that comes about."""
+    with Index(tmp_path / "live.db", methods=["phash"]) as idx:
+        idx.update(album)
+        shutil.copy(tmp_path / "live.db", tmp_path / "copy.db")  # (the -wal left behind)
+    copy = tmp_path / "copy.db"
+    assert copy.stat().st_size > 0
+    before = digest(copy)
+    for args in (["index", "stats", "--db", copy], ["find", album, "--against", copy],
+                 ["index", "query", album, "--db", copy]):
+        one_clear_line(run(*args), f"{copy} is an incomplete index", "copy.db-wal", "index update")
+    assert digest(copy) == before
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    one_clear_line(run("index", "stats", "--db", empty), f"{empty} is an empty file")

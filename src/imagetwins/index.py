@@ -246,6 +246,8 @@ class UpdateStats:
     added: int = 0
     #: changed files encoded again and stored (one that could not be read now: in ``unreadable``)
     changed: int = 0
+    #: indexed files gone from the folder (a file the index knew only as unreadable, or a link it never read, is
+    #: forgotten uncounted: it was none of its images)
     removed: int = 0
     #: readable files not changed since the last update (not read)
     unchanged: int = 0
@@ -710,7 +712,7 @@ class Index:
                                    "(SQL that would run inside every read or write of it); it is left untouched")
         if self.readonly:
             if not tables:
-                raise IndexFileError(f"{self.path} is an empty file, not an imagetwins index")
+                raise self._holds_no_table()
             row = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
             if row is None or _schema_number(row[0]) is None:
                 raise IndexDamagedError(f"{self.path} is damaged (its schema version is {_shown(row)}); "
@@ -750,6 +752,21 @@ class Index:
             if version != SCHEMA_VERSION:
                 self.db.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION),))
         return False
+
+    def _holds_no_table(self) -> IndexFileError:
+        """Why a file opened read-only holds no table: empty, or an SQLite file whose tables never reached it (an
+        index copied while a run held its contents in the ``-wal`` file beside it, a copy cut short, an index still
+        being made)."""
+        try:
+            empty = self.path.stat().st_size == 0
+        except OSError:
+            empty = False
+        if empty:
+            return IndexFileError(f"{self.path} is an empty file, not an imagetwins index")
+        return IndexDamagedError(
+            f"{self.path} is an incomplete index (an SQLite file holding no table): copied without its "
+            f"{self.path.name}-wal file, where a run still kept its contents, cut short, or still being made; copy it "
+            "again with its -wal once no run writes it, or make it again with 'imagetwins index update'")
 
     def _stored_schema(self) -> int | None:
         """The schema version the file records (None: no index made in it yet); a damaged or newer one refused."""
@@ -1045,7 +1062,9 @@ class Index:
                 f"FROM file_paths f JOIN files x ON x.id = f.id WHERE {where}", args)
         }
         gone = {fid: path for path, (fid, *_rest) in known.items() if path not in on_disk}
-        stats.removed = len(gone)  # (a row a moved file takes is one of them: its file is gone from that path)
+        # (a row a moved file takes is one of them: its file is gone from that path; a file the index only knew as
+        # unreadable, or a link it never read, was never one of its images: its row goes, uncounted)
+        stats.removed = sum(not known[path][2] for path in gone.values())
         # (methods to encode) -> files; a new or changed file gets every wanted method, an unchanged
         # one only those it lacks
         todo: dict[tuple[str, ...], list[str]] = {}
@@ -1178,7 +1197,7 @@ class Index:
                              facts=True, known_digests=hashed)
         if bar is not None:
             bar.close()
-        if stats.removed or stats.changed:
+        if gone or stats.changed:
             self._forget_pair_scores()
         if total:
             with self._transaction() as db:
