@@ -194,3 +194,30 @@ def test_a_name_longer_than_the_file_system_allows_is_one_line(tmp_path: Path) -
         res = run(*args)
         one_clear_line(res, "File name too long", "x" * 300)
     assert sorted(p.name for p in photos.iterdir()) == ["a.png", "b.png"]
+
+
+def test_find_db_of_a_file_that_is_no_index_is_one_line_not_a_decision_store_warning_too(tmp_path: Path) -> None:
+    # the decisions live in the index given with --db: a photo, a text file or a FIFO named there first gave
+    # 'warning: the decision store X is not a database (damaged?) ...; remembered decisions are not applied this
+    # time' (a store the person never named), then the index's own error line
+    import os
+
+    from PIL import Image
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    Image.new("RGB", (32, 32), (10, 200, 30)).save(photos / "a.png")
+    photo = tmp_path / "IMG_0001.jpg"
+    Image.new("RGB", (32, 32), (200, 10, 30)).save(photo)
+    text = tmp_path / "notes.db"
+    text.write_text("SQLite format 3\0 not really")
+    fifo = tmp_path / "pipe.db"
+    os.mkfifo(fifo)
+    for db, why in ((photo, "not an imagetwins index"), (text, "not an imagetwins index"), (fifo, "is a FIFO")):
+        before = db.read_bytes() if db.is_file() else None
+        res = run("find", photos, "-m", "phash", "--db", db)
+        one_clear_line(res, str(db), why)
+        assert "decision store" not in res.output and "warning" not in res.output, res.output
+        assert before is None or db.read_bytes() == before
+    res = run("find", photos, "-m", "phash", "--db", tmp_path / "new.db")  # a new index: made, as before
+    assert res.exit_code == 0 and (tmp_path / "new.db").is_file(), res.output

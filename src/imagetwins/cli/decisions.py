@@ -35,12 +35,37 @@ def store_for(db_path: Path | None):
     return DecisionStore(db_path)
 
 
+def _refuse_what_is_no_index(db_path: Path) -> None:
+    """One error line where the file ``--db`` names can be no index (a FIFO or device, not SQLite, another program's
+    database, damaged): its decisions live in it, and the store said first 'the decision store X is not a database
+    ...; remembered decisions are not applied this time', a warning about a store the person never named, before
+    the index's own error. A file not there yet, an empty one (both made into an index by the run) or an index of
+    an older schema (brought up to date by the run's own open) are left to that open."""
+    import os
+
+    from imagetwins.index import Index, IndexFileError, IndexMismatchError
+
+    try:
+        if not os.path.exists(db_path) or os.stat(db_path).st_size == 0 and os.path.isfile(db_path):
+            return
+    except OSError:
+        return
+    try:
+        Index(db_path, methods=[], readonly=True).close()  # (reads only, takes no lock)
+    except IndexMismatchError:
+        return
+    except IndexFileError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 def load_remembered(db_path: Path | None, ignore: bool, quiet: bool, strict: bool = False):
     """The remembered decisions for a scan (False: none). A store that cannot be read: with ``strict`` (remove)
     one error line and exit, since going on could move what a person said to keep; else one warning line."""
     from imagetwins.decisions import DecisionStoreError
     from imagetwins.timing import stage
 
+    if db_path is not None:  # (checked as an index first, even with --ignore-decisions: the run uses it next)
+        _refuse_what_is_no_index(db_path)
     if ignore:
         return False
     with stage("open"):
