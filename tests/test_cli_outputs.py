@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 
 import click
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -205,3 +206,47 @@ def test_a_full_disk_is_one_line(album: Path, fmt: str) -> None:
     res = run("find", album, "--no-cache", fmt, "/dev/full")
     assert res.exit_code == 1 and "Traceback" not in res.output, res.output
     assert res.output.strip().splitlines()[-1] == "Error: cannot write /dev/full: No space left on device"
+
+
+def test_an_output_never_replaces_the_index_it_reads_nor_a_quarantines_journal(tmp_path: Path) -> None:
+    """``find DIR --against ref.db --json ref.db`` (a name completed one file too far) replaced the index, built for
+    minutes and holding the remembered decisions, with the JSON; ``--csv`` over a ``--db`` index, ``explain -p``
+    (a picture) over one, ``decisions export`` over the store alike; ``--json Q/manifest.jsonl`` left the
+    quarantined files with no journal to undo them by. Each is a usage error now, before any work; the library's
+    outputs refuse the same (``ReplacesStore``)."""
+    from conftest import synthetic_photo
+
+    from imagetwins.results import FindResult
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    synthetic_photo(96, 72, seed=1).save(photos / "a.png")
+    synthetic_photo(96, 72, seed=1).save(photos / "b.png", optimize=True)
+    db = tmp_path / "ref.db"
+    assert run("index", "update", photos, "-m", "phash", "--db", db).exit_code == 0
+    index = db.read_bytes()
+    for args in (("find", photos, "--against", db, "-m", "phash", "--json", db),
+                 ("check", photos, "--against", db, "-m", "phash", "--csv", db),
+                 ("find", photos, "-m", "phash", "--db", db, "--ndjson", db),
+                 ("index", "query", photos, "--db", db, "--json", db),
+                 ("explain", photos / "a.png", photos / "b.png", "-p", db),
+                 ("decisions", "export", db, "--db", db)):
+        res = run(*args)
+        assert res.exit_code == 2 and "SQLite database" in res.output and "Traceback" not in res.output, res.output
+        assert db.read_bytes() == index, args
+    quarantine = tmp_path / "q"
+    res = run("remove", photos, "-m", "phash", "--no-cache", "--apply", "--move-to", quarantine)
+    assert res.exit_code == 0, res.output
+    journal = (quarantine / "manifest.jsonl").read_bytes()
+    for name in ("manifest.jsonl", "manifest.key", "manifest.json"):
+        res = run("find", photos, "-m", "phash", "--no-cache", "--json", quarantine / name)
+        assert res.exit_code == 2 and "a quarantine's own file" in res.output, res.output
+    assert (quarantine / "manifest.jsonl").read_bytes() == journal
+    from imagetwins.writing import ReplacesStore
+
+    empty = FindResult("phash", 10, [], np.zeros(0, np.uint64), None, [])
+    with pytest.raises(ReplacesStore):
+        outputs.write("json", outputs.Groups(empty, [], photos), db)
+    assert db.read_bytes() == index
+    assert run("undo", quarantine).exit_code == 0
+    assert sorted(p.name for p in photos.iterdir()) == ["a.png", "b.png"]

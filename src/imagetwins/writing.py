@@ -28,9 +28,10 @@ from typing import IO
 
 from imagetwins.outputmark import OUTPUT_FOLDER_MARK, Written, plain_name, read_records
 
-__all__ = ["OutputRefused", "ReplacesImage", "Written", "check_output_folder", "check_output_name", "check_page_folder",
-           "clear_output_folder", "describe_mode", "open_output", "output_folder", "page_folder", "record_written",
-           "refuse_image_target", "remove_written", "write_in_folder", "written_by_others", "written_in_folder"]
+__all__ = ["OutputRefused", "ReplacesImage", "ReplacesStore", "Written", "check_output_folder", "check_output_name",
+           "check_page_folder", "clear_output_folder", "describe_mode", "open_output", "output_folder", "page_folder",
+           "record_written", "refuse_image_target", "refuse_store_target", "remove_written", "write_in_folder",
+           "written_by_others", "written_in_folder"]
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
@@ -48,12 +49,49 @@ class ReplacesImage(OutputRefused):
     had just read."""
 
 
+class ReplacesStore(ReplacesImage):
+    """A document output named where a file imagetwins keeps stands: an SQLite database (the index being read, a
+    per-folder cache, the decision store, another program's database) or a quarantine's journal, key or summary.
+    ``find DIR --against ref.db --json ref.db`` replaced the index (and the decisions it held) with the JSON;
+    ``--json Q/manifest.jsonl`` left the quarantined files with no journal to undo them by."""
+
+
+#: the first bytes of every SQLite database file
+_SQLITE_HEAD = b"SQLite format 3\x00"
+
+
+def _kept_by_us(path: str | os.PathLike) -> str | None:
+    """What ``path`` is, if a file :class:`ReplacesStore` says no document replaces (never blocks, follows no link)."""
+    from imagetwins.io import QUARANTINE_MARKERS, _read_head
+
+    try:
+        if _read_head(path).startswith(_SQLITE_HEAD):
+            return "an SQLite database (an index, a cache or a decision store)"
+    except OSError:  # (not there, or a link: refused as one when it is opened)
+        pass
+    folder = Path(path).parent
+    if Path(path).name.startswith("manifest.") and all(os.path.lexists(folder / m) for m in QUARANTINE_MARKERS):
+        return "a quarantine's own file (its journal, key or summary: undo reads them)"
+    return None
+
+
+def refuse_store_target(path: str | os.PathLike, what: str = "the output") -> None:
+    """Raise :class:`ReplacesStore` when writing ``what`` (a document or a picture) at ``path`` would replace a
+    database or a quarantine's journal (:func:`_kept_by_us`)."""
+    kept = _kept_by_us(path)
+    if kept is not None:
+        raise ReplacesStore(errno.EEXIST, f"{os.fspath(path)}: that is {kept}, and {what} would replace it: give a "
+                                          "new file name")
+
+
 def refuse_image_target(path: str | os.PathLike, what: str = "the output") -> None:
     """Raise :class:`ReplacesImage` when writing the document ``what`` at ``path`` would replace an image (a file
     whose first bytes are an image's, whatever its name) or pose as one (an image's extension: a later scan reads
-    it as a picture that cannot be decoded)."""
+    it as a picture that cannot be decoded); :class:`ReplacesStore` where it would replace a database or a
+    quarantine's journal (:func:`refuse_store_target`)."""
     from imagetwins.io import IMAGE_EXTENSIONS, looks_like_image  # (io loads Pillow: only when asked)
 
+    refuse_store_target(path, what)
     named = Path(path).suffix.lower() in IMAGE_EXTENSIONS
     if looks_like_image(path):
         how = "that is an image's name and an image" if named else "that is an image (its first bytes say so)"

@@ -87,11 +87,11 @@ class OutputFile(click.Path):
                 check_output_name(path)
             except OutputRefused as exc:
                 raise click.ClickException(f"cannot write {name} {exc.strerror}") from None
-            from imagetwins.writing import ReplacesImage, refuse_image_target
+            from imagetwins.writing import ReplacesImage, refuse_image_target, refuse_store_target
 
-            try:  # (`--json photos/IMG_0001`: the photo was replaced; `tune --json out.jpg` posed as a picture)
-                if not self.picture:
-                    refuse_image_target(path)
+            try:  # (`--json photos/IMG_0001`: the photo was replaced; `tune --json out.jpg` posed as a picture; a
+                # picture too never replaces an index or a quarantine's journal: `explain A B -p ref.db`)
+                (refuse_store_target if self.picture else refuse_image_target)(path)
             except ReplacesImage as exc:
                 self.fail(exc.strerror, param, ctx)
         return path
