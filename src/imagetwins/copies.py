@@ -55,6 +55,7 @@ from imagetwins.verify import (
     colour_signature_of,
     features_keypoints,
     features_length,
+    pasted_share,
     verify_header_bytes,
     verify_pair,
 )
@@ -79,6 +80,7 @@ __all__ = [
     "alternates",
     "capture_of",
     "different_captures",
+    "framed_pictures",
     "candidate_query",
     "check_pairs",
     "copy_pairs",
@@ -2248,6 +2250,73 @@ def check_pairs(records: CopyRows | Sequence[CopyRecord], left: np.ndarray, righ
     conf, marks = _confidences(records, records, left, right, np.full(len(left), 256, np.int32), workers, HASH_SURE,
                                pair_scores)
     return search.Pairs(left, right, conf, CONFIDENCE, marks)
+
+
+#: a frame lies inside the other's once aligned when this share of it does, and holds more than the other's picture
+#: when at most this share of it does: a picture framed by a canvas, bars or a background
+#: (:func:`framed_pictures`; a rotated copy's grown canvas, the least frame there is, leaves 0.78-0.87 of it)
+FRAMED_INSIDE = 0.9
+#: the share of a picture's edge along which it must look pasted (:func:`~imagetwins.verify.pasted_share`) on a file
+#: with a canvas found whose frame beyond it is no padding (a screenshot's bars and caption): on photos-public's family
+#: folder, pictures pasted on a screen 0.34-0.97 (median 0.69), on a background 0.48-1.0; crops of an original, the
+#: four originals the canvas finder is wrong about included, 0.02-0.41
+FRAMED_PASTED = 0.5
+
+
+def _picture_area(features: ImageFeatures, share: float = 1.0) -> float:
+    """``share`` of the picture of ``features`` in its file's own pixels (0: its size there is not known)."""
+    w, h = features.size
+    side = float(features.native_side)
+    if side <= 0 or w <= 0 or h <= 0:
+        return 0.0
+    return share * side * side * min(w, h) / max(w, h)
+
+
+def framed_picture(a, b, threshold: float = DEFAULT_CONFIDENCE) -> float:
+    """How many of ``a``'s file pixels hold ``b``'s whole picture, where ``a`` is ``b``'s picture with a frame
+    of no scene around it (a canvas, a background, a screenshot's bars and caption, a grown canvas's corners); 0
+    where it is not, or the pair is no copy at ``threshold``. Read from checks of the pair in full
+    (:func:`~imagetwins.verify.verify_pair`; the pair's score is not changed). Where the whole images are copies:
+    ``b``'s frame lies inside ``a``'s (:data:`FRAMED_INSIDE` of it or more) and only a part of ``a``'s inside
+    ``b``'s (at most :data:`FRAMED_INSIDE`), and what ``a`` shows beyond is padding (one flat colour or gradient
+    the picture does not continue, :attr:`~imagetwins.verify.Verification.padded`) or, where a canvas was found in
+    ``a`` (:func:`imagetwins.canvas.upright_picture`), ``b``'s picture is pasted on it along
+    :data:`FRAMED_PASTED` of its edge or more (:func:`~imagetwins.verify.pasted_share`: the scene around a crop goes
+    on across its edge; bars, a screen and a background end there). Where they are not (a screenshot whose
+    picture is a sixth of it), ``a``'s picture cut from its canvas must be a copy of ``b`` whole, each frame lying
+    inside the other. A crop of ``a`` is never found so: it is a copy of ``a`` whole, and more of the scene lies
+    around it there."""
+    if different_captures(a, b):
+        return 0.0
+    fa, alt = _sides(a)
+    fb = _sides(b)[0]
+    v = verify_pair(fa, fb)
+    if v.confidence >= threshold:
+        if v.frame_cover_b < FRAMED_INSIDE or v.frame_cover_a > FRAMED_INSIDE:
+            return 0.0
+        if v.padded[0] or (alt is not None and (pasted_share(v, fa, fb) or 0.0) >= FRAMED_PASTED):
+            return _picture_area(fa, v.frame_cover_a)
+        return 0.0
+    if alt is None:
+        return 0.0
+    w = verify_pair(alt, fb)
+    if w.confidence < threshold or min(w.frame_cover_a, w.frame_cover_b) < FRAMED_INSIDE:
+        return 0.0
+    return _picture_area(alt, w.frame_cover_a)
+
+
+def framed_pictures(records: CopyRows | Sequence[CopyRecord], left: np.ndarray, right: np.ndarray,
+                    threshold: float = DEFAULT_CONFIDENCE) -> np.ndarray:
+    """:func:`framed_picture` of each pair ``(left[k], right[k])`` of ``records`` (0 for a pair whose features
+    cannot be used now: one warning, as a search's check)."""
+    out = np.zeros(len(left), np.float64)
+    names = _names.get()
+    for k, (i, j) in enumerate(zip(np.asarray(left, np.int64).tolist(), np.asarray(right, np.int64).tolist())):
+        try:
+            out[k] = framed_picture(records[i], records[j], threshold)
+        except Exception as exc:  # damaged stored features, as _verify_or_none
+            _unverifiable(records, records, i, j, names, exception_line(exc))
+    return out
 
 
 def _voted_query(queries: CopyRows, database: CopyRows, k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -4,22 +4,25 @@ Rules (``rule=``):
 
 ``original`` (the default): an original beats its conversion. Highest resolution first, except that an enlargement
 of a smaller file of the group ranks after the files it could have been made from (:func:`enlarged_from`), and a
-padded or letterboxed copy after the files without such a border (:func:`padded_copies`; a border may hold a
-phone's status bar, so a screenshot of a photo counts); then the format the others were derived from (a lossy
-camera format such as JPEG beats a lossless re-save such as PNG or BMP of the same size, and a HEIC, AVIF, DNG or
-raw file beats a JPEG of the same size: its conversion, unless that JPEG is the camera's own; a translucent file,
-whose alpha leaves some pixel less than opaque, is no re-save or conversion: it holds what its copy flattened on
-white lacks); then a JPEG the camera wrote (:func:`camera_written`: its EXIF names the camera and no editor, and it
-is not laid out as a generic encoder writes one) before any other file of its size but a raw file: a HEIC, AVIF or
-WebP conversion of it or a re-save keeping its EXIF, however finely quantised (a re-encode adds bytes, not
-picture); then a translucent file before an opaque one of its size (a product cut out on a transparent ground
-before its JPEG on white); then the older capture date (EXIF DateTimeOriginal, else the modification time, compared
-to the minute so that copies made in the same minute tie); then, between JPEGs tied so far, the more finely
-quantised (a messenger's re-encode; read from the headers of tied files only); then a name that is not a copy's
-("x copy.jpg", "x (1).jpg", "Copy of x.jpg"); then the shorter name; then the file outside a folder that
-``imagetwins folders`` lists as a copy of another (``Backup/x.jpg`` goes beside ``Photos/2019/x.jpg`` when
-``Backup`` holds copies of ``Photos/2019``'s pictures: one rule for folders and files,
-:mod:`imagetwins.folder_copies`); then the file fewer folders deep; then the shorter path; then the path.
+padded or letterboxed copy after the files without such a border (:func:`padded_copies`; a border may hold a phone's
+status bar, so a screenshot of a photo counts), and a file that is another file's whole picture with a frame of no
+scene around it (on a background, in a phone screenshot, turned on a grown canvas, photographed on a screen) after
+that file where it holds the picture at about that file's resolution or less (:func:`framed_copies`: the search's
+method says so from the pair's check, ``copies`` only; a crop is never one); then the format the others were derived
+from (a lossy camera format such as JPEG beats a lossless re-save such as PNG or BMP of the same size, and a HEIC,
+AVIF, DNG or raw file beats a JPEG of the same size: its conversion, unless that JPEG is the camera's own; a
+translucent file, whose alpha leaves some pixel less than opaque, is no re-save or conversion: it holds what its
+copy flattened on white lacks); then a JPEG the camera wrote (:func:`camera_written`: its EXIF names the camera and
+no editor, and it is not laid out as a generic encoder writes one) before any other file of its size but a raw file:
+a HEIC, AVIF or WebP conversion of it or a re-save keeping its EXIF, however finely quantised (a re-encode adds
+bytes, not picture); then a translucent file before an opaque one of its size (a product cut out on a transparent
+ground before its JPEG on white); then the older capture date (EXIF DateTimeOriginal, else the modification time,
+compared to the minute so that copies made in the same minute tie); then, between JPEGs tied so far, the more finely
+quantised (a messenger's re-encode; read from the headers of tied files only); then a name that is not a copy's ("x
+copy.jpg", "x (1).jpg", "Copy of x.jpg"); then the shorter name; then the file outside a folder that ``imagetwins
+folders`` lists as a copy of another (``Backup/x.jpg`` goes beside ``Photos/2019/x.jpg`` when ``Backup`` holds
+copies of ``Photos/2019``'s pictures: one rule for folders and files, :mod:`imagetwins.folder_copies`); then the
+file fewer folders deep; then the shorter path; then the path.
 Measured on held-out originals in ``benchmarks/bench_keeper.py``.
 
 ``largest`` / ``smallest``: the biggest / smallest file on disk, ties broken by ``original``.
@@ -568,6 +571,121 @@ def padded_copies(infos: Sequence[FileInfo]) -> set[str]:
     return {f.path for f in readable if padded(f)}
 
 
+#: a file holding another file's whole picture framed by no scene (:func:`framed_copies`) ranks after it when that
+#: file holds the picture at this share of a side of the framed one's picture or more (the same or near resolution:
+#: a thumbnail beside a photo on a background does not send the photo away)
+_FRAMED_NEAR = 0.8
+#: the most files of a group one file is checked against (:func:`framed_copies`)
+FRAMED_CHECKS = 4
+
+
+class Framing:
+    """What the search's method says of a group's files on a canvas (:meth:`imagetwins.encoders.Encoder.on_canvas`,
+    :meth:`~imagetwins.encoders.Encoder.framed_pictures`), for :func:`framed_copies`: ``on_canvas(f)``, and
+    ``picture(big, small)``: how many of ``big``'s pixels hold ``small``'s whole picture framed by no scene (0: not
+    so). Each pair is checked once a run (``checks`` counts them)."""
+
+    def __init__(self, on_canvas: Callable[[FileInfo], bool], picture: Callable[[FileInfo, FileInfo], float]) -> None:
+        self._on_canvas, self._picture = on_canvas, picture
+        self.known: dict[tuple[str, str], float] = {}
+        self.checks = 0
+
+    def on_canvas(self, f: FileInfo) -> bool:
+        return self._on_canvas(f)
+
+    def picture(self, big: FileInfo, small: FileInfo) -> float:
+        key = (big.path, small.path)
+        if key not in self.known:
+            self.checks += 1
+            self.known[key] = self._picture(big, small)
+        return self.known[key]
+
+    @classmethod
+    def of(cls, result: FindResult) -> Framing | None:
+        """The framing of ``result``'s method over its rows, or None where the method looks at no picture."""
+        from imagetwins.encoders import get_encoder
+
+        try:
+            encoder = get_encoder(result.method)
+        except ValueError:  # (a result made elsewhere, with a method this process does not know)
+            return None
+        rows = result.hashes
+        if rows is None or len(rows) != len(result.files):
+            return None
+        canvas = encoder.on_canvas(rows)
+        if canvas is None or not np.any(canvas):
+            return None
+        index = {p: i for i, p in enumerate(result.files)}
+        threshold = result.threshold
+
+        def on_canvas(f: FileInfo) -> bool:
+            i = index.get(f.path)
+            return i is not None and bool(canvas[i])
+
+        def picture(big: FileInfo, small: FileInfo) -> float:
+            i, j = index.get(big.path), index.get(small.path)
+            if i is None or j is None:
+                return 0.0
+            got = encoder.framed_pictures(rows, np.array([i]), np.array([j]), threshold, paths=result.files)
+            return 0.0 if got is None else float(got[0])
+
+        return cls(on_canvas, picture)
+
+
+def framed_copies(infos: Sequence[FileInfo], framing: Framing | None,
+                  after: Collection[str] = frozenset()) -> set[str]:
+    """Files of a group that hold another file's whole picture with a frame of no scene around it (a picture on a
+    background, a screenshot's bars and caption, a rotated copy's grown canvas, a photo of a screen: the check of the
+    pair says so, :meth:`imagetwins.encoders.Encoder.framed_pictures`) where that file holds the picture at
+    :data:`_FRAMED_NEAR` of a side or more: the frame adds pixels, not picture. Largest first, and only while each
+    is found framed (the first that is not is kept before all smaller files anyway); a camera's own file is never
+    looked at. A file on a canvas (the method found one, :meth:`~imagetwins.encoders.Encoder.on_canvas`) is checked
+    against at most :data:`FRAMED_CHECKS` smaller files, those whose size other files share first (the original's:
+    a re-save, a caption, a colour change keep it), then the larger; a file with no canvas found (a background the
+    canvas finder misses), whose size no other file shares, against the first of the smaller files of another shape
+    only: an original beside its crops costs one check a run. ``after``: files ranked after the rest already
+    (enlargements, padded copies), passed over. A crop is never found so (more of the scene lies around it in the
+    larger file), so an original still goes before its crops. What it cannot tell: a picture framed at a higher
+    resolution than the plain file (a portrait photo enlarged to fill a phone screen) keeps its place: whether it
+    was enlarged is not measured there."""
+    if framing is None or len(infos) < 2 or len({f.pixels for f in infos}) < 2:
+        return set()
+    by_size = sorted(infos, key=lambda f: -f.pixels)
+    # the files others share their size with first (edits that keep the picture's size: a re-save, a caption, a
+    # colour change), then the larger: the original's shape, where framed copies (their canvas not found) of other
+    # shapes may be larger than it
+    shared: dict[tuple[int, int], int] = {}
+    for f in infos:
+        shared[(f.width, f.height)] = shared.get((f.width, f.height), 0) + 1
+    out: set[str] = set()
+    for big in by_size:
+        if big.path in after:
+            continue
+        if big.camera:  # a camera's own file frames nothing
+            break
+        canvas = framing.on_canvas(big)
+        if not canvas and shared[(big.width, big.height)] > 1:  # (its size shared: edits of it, not a frame's)
+            break
+        # (a file found framed around one of them already first: the stars of one set ask again, the check is not)
+        plain = sorted((f for f in by_size if 0 < f.pixels < big.pixels and f.path not in after
+                        and (canvas or not _same_shape(big, f))),
+                       key=lambda f: (not framing.known.get((big.path, f.path)), -shared[(f.width, f.height)],
+                                      -f.pixels))[:FRAMED_CHECKS if canvas else 1]
+        if not any(f.pixels >= _FRAMED_NEAR ** 2 * area > 0 for f in plain
+                   for area in [framing.picture(big, f)]):
+            break
+        out.add(big.path)
+    return out
+
+
+def _same_shape(a: FileInfo, b: FileInfo, within: float = 0.03) -> bool:
+    """Whether two files have one aspect ratio (within ``within``, or the other way round: a quarter turn)."""
+    if not (a.width and a.height and b.width and b.height):
+        return True
+    r = (a.width / a.height) / (b.width / b.height)
+    return abs(r - 1) <= within or abs(r * (b.width / b.height) ** 2 - 1) <= within
+
+
 def _sort_key(rule: str, camera_format_present: bool, enlarged: frozenset[str] = frozenset(),
               source_format_present: bool = False, written: frozenset[str] = frozenset(), raw_present: bool = False,
               shots: Mapping[str, float] | None = None):
@@ -629,7 +747,8 @@ def _inside(path: str, folders: Sequence[Path]) -> bool:
 
 def choose_keeper(infos: Sequence[FileInfo], keep_in: Sequence[str | os.PathLike] = (),
                   rule: str = "original", score: Scorer | None = None, prefer: Collection[str] = (),
-                  places: CopiedFolders | None = None, avoid: Collection[str] = ()) -> FileInfo:
+                  places: CopiedFolders | None = None, avoid: Collection[str] = (),
+                  framing: Framing | None = None) -> FileInfo:
     """The one file to keep from a group (see the module docstring for the rules); ``score`` as in
     :func:`enlarged_from`; ``prefer``: files a person chose to keep (:mod:`imagetwins.decisions`), chosen among
     before the rule, after reference folders; ``places``: the search's folders that are copies of others
@@ -639,7 +758,8 @@ def choose_keeper(infos: Sequence[FileInfo], keep_in: Sequence[str | os.PathLike
     ``remove`` never moves nor keeps one, so ``find`` keeps one of the others too). Then a file named as an image
     (:func:`imagetwins.io.named_as_image`) is kept before one found by its first bytes alone (``IMG.jpg.bak``); a
     reference folder holding only such files gives no keeper of them where the group has an image-named file (one
-    not to ``avoid``): the keeper is chosen as without the folder, whose files :func:`decide` keeps all the same."""
+    not to ``avoid``): the keeper is chosen as without the folder, whose files :func:`decide` keeps all the same.
+    ``framing``: what the search's method says of files on a canvas (:func:`framed_copies`; None: nothing)."""
     if not infos:
         raise ValueError("an empty group has nothing to keep")
     if rule not in KEEP_RULES:
@@ -658,21 +778,24 @@ def choose_keeper(infos: Sequence[FileInfo], keep_in: Sequence[str | os.PathLike
     # place of one named as an image: applications, and the person, look for the photo under an image's name
     pool = [f for f in pool if named_as_image(f.path)] or pool
     if rule == "best" and len(pool) > 1:
-        return _best_shot(pool, infos, score, places)
-    key = _rule_key(rule, pool, infos, score, places)
+        return _best_shot(pool, infos, score, places, framing)
+    key = _rule_key(rule, pool, infos, score, places, framing=framing)
     if rule != "original" or len(pool) < 2:
         return min(pool, key=key)
     return _finer_jpeg(sorted(pool, key=key), key)
 
 
 def _rule_key(rule: str, pool: Sequence[FileInfo], infos: Sequence[FileInfo], score: Scorer | None,
-              places: CopiedFolders | None, shots: Mapping[str, float] | None = None):
+              places: CopiedFolders | None, shots: Mapping[str, float] | None = None,
+              framing: Framing | None = None):
     """The sort key of ``rule`` over ``pool`` (the candidates; ``infos``: the whole group), smallest kept."""
     camera = any(f.format in _CAMERA_FORMATS for f in infos)
     enlarged = frozenset()
     if rule == "original" and len(pool) > 1:
-        # an enlargement or a padded copy has more pixels than the file it was made from, but no more picture
+        # an enlargement, a padded copy or a picture framed on a canvas has more pixels than the file it was made
+        # from, but no more picture
         enlarged = frozenset(enlarged_from(pool, score)) | frozenset(padded_copies(pool))
+        enlarged |= framed_copies(pool, framing, enlarged)
     source = any(f.format in _SOURCE_FORMATS for f in infos)
     written = _camera_written_among(pool) if len(pool) > 1 else frozenset()
     key = _sort_key(rule, camera, enlarged, source, written, any(f.format in _RAW_FORMATS for f in infos), shots)
@@ -680,7 +803,7 @@ def _rule_key(rule: str, pool: Sequence[FileInfo], infos: Sequence[FileInfo], sc
 
 
 def _best_shot(pool: Sequence[FileInfo], infos: Sequence[FileInfo], score: Scorer | None,
-               places: CopiedFolders | None) -> FileInfo:
+               places: CopiedFolders | None, framing: Framing | None = None) -> FileInfo:
     """The ``best`` rule: the best shot among the group's captures. Copies of one capture (a grey, cropped, mirrored
     or re-saved copy beside the shot it was made from, :func:`imagetwins.shots.captures`) are one candidate, the file
     the ``original`` rule keeps of them, so an edited copy never outranks its original on sharpness or exposure;
@@ -706,7 +829,7 @@ def _best_shot(pool: Sequence[FileInfo], infos: Sequence[FileInfo], score: Score
     for capture in (kept.captures if kept is not None else captures)(list(by_path)):
         members = [by_path[p] for p in capture]
         if len(members) > 1:
-            key = _rule_key("original", members, members, score, places)
+            key = _rule_key("original", members, members, score, places, framing=framing)
             first = _finer_jpeg(sorted(members, key=key), key)
             tied = [f for f in members if key(f)[:_TIED_BEFORE_QUALITY] == key(first)[:_TIED_BEFORE_QUALITY]
                     and grade(f) == grade(first)]
@@ -714,7 +837,7 @@ def _best_shot(pool: Sequence[FileInfo], infos: Sequence[FileInfo], score: Score
         candidates += members
     if len(candidates) == 1:
         return candidates[0]
-    key = _rule_key("best", candidates, infos, score, places, {f.path: shot(f) for f in candidates})
+    key = _rule_key("best", candidates, infos, score, places, {f.path: shot(f) for f in candidates}, framing)
     return min(candidates, key=key)
 
 
@@ -751,7 +874,7 @@ def decide(infos: Sequence[FileInfo], keep_in: Sequence[str | os.PathLike] = (),
            unreadable: Sequence[tuple[str, str]] = (), raw_sidecars: bool = True,
            score: Scorer | None = None, remembered: Remembered | None = None,
            key_of: Mapping[str, str | None] | None = None, places: CopiedFolders | None = None,
-           avoid: Collection[str] = ()) -> Decision:
+           avoid: Collection[str] = (), framing: Framing | None = None) -> Decision:
     """Keep the keeper and every file in a reference folder; the rest may be removed.
 
     With ``raw_sidecars`` (default) a RAW file and the JPEG the camera wrote beside it (same folder,
@@ -764,7 +887,7 @@ def decide(infos: Sequence[FileInfo], keep_in: Sequence[str | os.PathLike] = (),
         return Decision(files, [], [], list(unreadable))
     paths = [f.path for f in infos]
     prefer = remembered.chosen(paths, key_of or {}) if remembered is not None else set()
-    keeper = choose_keeper(infos, keep_in, rule, score, prefer, places, avoid)
+    keeper = choose_keeper(infos, keep_in, rule, score, prefer, places, avoid, framing)
     folders = [Path(f).resolve() for f in keep_in]
     keep = [keeper.path] + [f.path for f in infos if f.path != keeper.path and _inside(f.path, folders)]
     if remembered is not None:
@@ -985,9 +1108,11 @@ def _decide_checked(result: FindResult, sets: list[list[str]], keep_in: Sequence
     run on 74 camera photos)."""
     kept = _KeptScores.open(result, store) if rule in ("original", "best") else None
     checks = _KeeperChecks(result, store if store is not None else kept.store if kept is not None else None, workers)
+    framing = Framing.of(result) if rule in ("original", "best") else None
     try:
         avoid = through_links([p for g in sets for p in g], roots) if roots else frozenset()
-        groups, decisions = _stars(result, sets, keep_in, rule, infos, raw_sidecars, kept, avoid, progress, checks)
+        groups, decisions = _stars(result, sets, keep_in, rule, infos, raw_sidecars, kept, avoid, progress, checks,
+                                   framing)
         return groups, decisions, checks.matches()
     finally:
         if kept is not None:
@@ -1143,8 +1268,8 @@ class _KeptScores:
 
 def _stars(result: FindResult, sets: list[list[str]], keep_in: Sequence[str | os.PathLike], rule: str,
            infos: Mapping[str, FileInfo | str], raw_sidecars: bool, score: Scorer | None,
-           avoid: Collection[str] = frozenset(), progress: bool = False, checks: _KeeperChecks | None = None
-           ) -> tuple[list, list[Decision]]:
+           avoid: Collection[str] = frozenset(), progress: bool = False, checks: _KeeperChecks | None = None,
+           framing: Framing | None = None) -> tuple[list, list[Decision]]:
     from imagetwins.results import DuplicateGroup
 
     graph = _MatchGraph(result) if checks is None else checks.graph
@@ -1168,7 +1293,7 @@ def _stars(result: FindResult, sets: list[list[str]], keep_in: Sequence[str | os
         ok = [infos[p] for p in files if isinstance(infos[p], FileInfo)]
         if not ok or any(p not in index for p in files):  # nothing readable to keep, or not from this search
             bad = [(p, infos[p]) for p in files if not isinstance(infos[p], FileInfo)]
-            d = decide(ok, keep_in, rule, bad, raw_sidecars, score, remembered, key_of, places, avoid)
+            d = decide(ok, keep_in, rule, bad, raw_sidecars, score, remembered, key_of, places, avoid, framing)
             g = DuplicateGroup(files, kind.exact, False, kind, [digests[index[p]] if p in index
                                                                 else "" for p in files])
             out.append((g, d))
@@ -1178,7 +1303,7 @@ def _stars(result: FindResult, sets: list[list[str]], keep_in: Sequence[str | os
         shun = _avoid_recoloured(graph, files, index, ok, avoid)
         keeper = choose_keeper(ok, keep_in, rule, score,
                                remembered.chosen([f.path for f in ok], key_of) if remembered else (), places,
-                               shun).path
+                               shun, framing).path
         k = index[keeper]
         star, scores, marks, rest = [keeper], [kind.exact], [0], []
         for p in files:
@@ -1208,7 +1333,7 @@ def _stars(result: FindResult, sets: list[list[str]], keep_in: Sequence[str | os
             continue
         members = [infos[p] for p in star if isinstance(infos[p], FileInfo)]
         bad = [(p, infos[p]) for p in star if not isinstance(infos[p], FileInfo)]
-        d = decide(members, keep_in, rule, bad, raw_sidecars, score, remembered, key_of, places, shun)
+        d = decide(members, keep_in, rule, bad, raw_sidecars, score, remembered, key_of, places, shun, framing)
         d.files = star
         ds = [digests[index[p]] for p in star]
         g = DuplicateGroup(star, kind.value(kind.weakest(scores)), bool(ds[0]) and len(set(ds)) == 1, kind, ds,

@@ -2153,3 +2153,58 @@ def consistent_matches(a: ImageFeatures, b: ImageFeatures) -> int:
 #: may exceed the other (a re-shot from another angle foreshortens, a matching texture collapses)
 SCENE_SCALES = (0.25, 4.0)
 SCENE_ANISOTROPY = 3.0
+
+
+#: :func:`pasted_share`: samples this many thumbnail pixels inside and beyond a frame's edge (clear of the blur the
+#: alignment and the resampling leave at it), and one more this far beyond, which must agree with the first (flat)
+PASTED_OFFSET = PADDING_MARGIN + 1
+PASTED_FLAT_STEP = 2
+
+
+def pasted_share(v: Verification, a: ImageFeatures, b: ImageFeatures) -> float | None:
+    """Where ``b``'s frame lies inside ``a``'s once aligned (``v``: the check of ``a`` against ``b``, whole images),
+    the share of its edge, looked at in ``a``'s thumbnail, along which ``a`` is a picture pasted on something else:
+    just beyond the edge ``a`` is flat (two samples :data:`PASTED_FLAT_STEP` px apart within :data:`PADDING_SPREAD`
+    grey levels) and the picture just inside is not that level going on (more than :data:`PADDING_SPREAD` from it).
+    A canvas, a background, a screenshot's bars are flat along a pasted picture's edge and end there; the scene
+    around a crop goes on across it: textured there, or flat at the level of the picture inside (a sky). Edges
+    along ``a``'s own border are not looked at. None: no transform, or fewer than 16 samples. Not part of the
+    confidence: the keep stage's reading of a pair (``imagetwins.copies.framed_picture``)."""
+    if v.transform is None:
+        return None
+    try:
+        back = np.array([[0, 0, 1], [b.size[0], 0, 1], [b.size[0], b.size[1], 1], [0, b.size[1], 1]],
+                        np.float64) @ np.linalg.inv(_homogeneous(v.transform)).T
+    except np.linalg.LinAlgError:
+        return None
+    if np.any(back[:, 2] <= 1e-9):
+        return None
+    thumb = a.thumbnail.astype(np.float64)
+    th, tw = thumb.shape
+    quad = back[:, :2] / back[:, 2:] * (tw / a.size[0])
+    centre = quad.mean(axis=0)
+    inside, beyond, further = [], [], []
+    for k in range(4):
+        p, q = quad[k], quad[(k + 1) % 4]
+        edge = q - p
+        length = float(np.hypot(*edge))
+        if length < 1:
+            continue
+        normal = np.array([edge[1], -edge[0]]) / length
+        if np.dot(normal, (p + q) / 2 - centre) < 0:  # (pointing away from the picture)
+            normal = -normal
+        t = np.linspace(0.05, 0.95, max(2, int(length)))[:, None]
+        points = p + t * edge
+        for out, d in ((inside, -PASTED_OFFSET), (beyond, PASTED_OFFSET), (further, PASTED_OFFSET + PASTED_FLAT_STEP)):
+            out.append(np.round(points + d * normal).astype(np.int64))
+    if not inside:
+        return None
+    pin, pout, pfar = (np.concatenate(x) for x in (inside, beyond, further))
+    ok = np.all((pfar >= 0) & (pfar < [tw, th]) & (pin >= 0) & (pin < [tw, th]), axis=1)
+    if ok.sum() < 16:
+        return None
+    level_in = thumb[pin[ok, 1], pin[ok, 0]]
+    level_out = thumb[pout[ok, 1], pout[ok, 0]]
+    level_far = thumb[pfar[ok, 1], pfar[ok, 0]]
+    pasted = (np.abs(level_out - level_far) <= PADDING_SPREAD) & (np.abs(level_in - level_out) > PADDING_SPREAD)
+    return float(pasted.mean())

@@ -295,6 +295,22 @@ class Encoder(Stage, ABC):
         compares encodings alone (every built-in but ``copies``)."""
         return None
 
+    def on_canvas(self, rows: Rows) -> np.ndarray | None:
+        """Which rows hold a picture this method found on a canvas (cut out of a background, a screenshot's bars, a
+        rotated copy's grown canvas: ``copies``' alternates), one bool a row; None for a method that looks for
+        none (every built-in but ``copies``). The keep stage asks :meth:`framed_pictures` of those rows only."""
+        return None
+
+    def framed_pictures(self, rows: Rows, left: np.ndarray, right: np.ndarray, threshold: float,
+                        paths: Sequence[str] | None = None) -> np.ndarray | None:
+        """For each pair ``(left[k], right[k])`` of ``rows``, how many of row ``left[k]``'s file pixels hold row
+        ``right[k]``'s whole picture, where ``left[k]`` is that picture with a frame of no scene around it (a canvas,
+        a background, a screenshot's bars and caption); 0 where it is not (a crop of it holds more of the scene
+        around it), or the two are no copy at ``threshold``. The keep stage ranks such a file after the one whose
+        whole frame is the picture. None: this method does not look at the pictures (every built-in but
+        ``copies``); ``paths`` name the rows in warnings."""
+        return None
+
     def score_basis(self, rows: Rows) -> str | None:
         """Why this method's search scores rows 0 and 1 without the look :meth:`check_pair` takes, in words
         (``copies``: a pair whose hashes are close enough to be sure is a copy unchecked), or None: the score is

@@ -158,6 +158,16 @@ class CopiesEncoder(Encoder):
         features and, for a picture on a canvas, the picture cut out)."""
         return copies.verify_records(rows[0], rows[1], keep_matches=True)
 
+    def on_canvas(self, rows: copies.CopyRows) -> np.ndarray:
+        """The rows with a picture cut from a canvas (an alternate, :class:`~imagetwins.copies.CopyRows`)."""
+        return np.asarray(rows.alt_of) >= 0
+
+    def framed_pictures(self, rows: copies.CopyRows, left: np.ndarray, right: np.ndarray, threshold: float,
+                        paths: Sequence[str] | None = None) -> np.ndarray:
+        """:func:`imagetwins.copies.framed_pictures`: each pair checked in full, as ``explain`` checks it."""
+        with copies.naming(paths):
+            return copies.framed_pictures(rows, left, right, threshold)
+
     def score_basis(self, rows: copies.CopyRows) -> str | None:
         """A pair whose dihedral hashes (an image's own or its picture cut from a canvas, in any of the 8
         orientations) are within :data:`~imagetwins.copies.HASH_SURE` bits scores 1: unchecked within

@@ -1,0 +1,129 @@
+"""A file that is another file's picture with a frame of no scene around it (on a background, in a phone screenshot,
+turned on a grown canvas, photographed on a screen) has more pixels than the picture, not more picture: the keep
+rule ranks it after the file whose whole frame is that picture (``keep.framed_copies``, read from the pair's check:
+``Encoder.framed_pictures``). In a folder of everyday edits none of 20 photos-public originals was kept before
+(the picture on a background or the screenshot won on pixels). A crop must still lose to the full original, the
+originals the canvas finder wrongly sees a canvas in included."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import imagetwins
+from imagetwins import edits, keep
+from imagetwins.keep import FileInfo, Framing
+
+# photos-public originals (landscape: a portrait one fills a phone screen enlarged, and is kept so) outside the family
+# benchmark's folder (its first 40 photos) and the tuning split
+EVERYDAY = ("bsds_206062.jpg", "bsds_202012.jpg", "bsds_385022.jpg")
+FRAMES = ("screenshot", "on_background", "rotate_any", "keystone")
+# originals in which the canvas finder sees a canvas (a flat sky or wall at the edge: BENCHMARKS, keeper section)
+FLAT_EDGED = ("bsds_140006.jpg", "bsds_134035.jpg")
+
+
+def _everyday_folder(datasets: Path, out: Path, name: str, seed: int) -> None:
+    """The photo and its framed copies (the families of ``imagetwins.edits``), a blurred copy and a crop."""
+    out.mkdir()
+    img = Image.open(datasets / "photos-public" / "images" / name).convert("RGB")
+    img.save(out / "photo.jpg", quality=95)
+    rng = np.random.default_rng(seed)
+    for family in FRAMES + ("blur_noise", "crop_small"):
+        edits.FAMILIES[family](img, rng).save(out / f"{family}.jpg", quality=90)
+
+
+@pytest.fixture(scope="module", params=EVERYDAY)
+def everyday(request, datasets: Path, tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("everyday") / "photos"
+    _everyday_folder(datasets, folder, request.param, EVERYDAY.index(request.param))
+    return folder
+
+
+@pytest.mark.integration
+def test_the_original_is_kept_before_its_copies_on_a_background_a_screen_or_a_grown_canvas(everyday: Path):
+    result = imagetwins.find(everyday, keep="original", cache=False, decisions=False)
+    decision = next(d for d in result.decisions if str(everyday / "photo.jpg") in d.files)
+    # (before: the picture on a background or the screenshot, the file with the most pixels)
+    assert decision.keeper == str(everyday / "photo.jpg")
+    framed = {str(everyday / f"{f}.jpg") for f in FRAMES}
+    assert framed & set(decision.remove), "the framed copies are offered for removal beside the original"
+
+
+@pytest.fixture(scope="module", params=FLAT_EDGED)
+def flat_edged(request, datasets: Path, tmp_path_factory) -> Path:
+    """An original the canvas finder reads a canvas in, its copy on a background, and its crop to exactly the
+    picture the canvas finder sees (the flat edge cut away: the crop a person makes to lose the sky)."""
+    from imagetwins import canvas
+
+    folder = tmp_path_factory.mktemp("flat") / "photos"
+    folder.mkdir()
+    img = Image.open(datasets / "photos-public" / "images" / request.param).convert("RGB")
+    img.save(folder / "photo.jpg", quality=95)
+    region = canvas.picture_region(img)
+    assert region is not None, "the canvas finder no longer sees a canvas here: pick another photo"
+    (cx, cy), (w, h), angle = region
+    if abs(abs(angle) - 90) < 45:  # (the rectangle turned a quarter: its sides the other way round)
+        w, h = h, w
+    box = (max(0, round(cx - w / 2)), max(0, round(cy - h / 2)), min(img.width, round(cx + w / 2)),
+           min(img.height, round(cy + h / 2)))
+    img.crop(box).save(folder / "crop.jpg", quality=92)
+    edits.on_background(img, np.random.default_rng(5)).save(folder / "on_background.jpg", quality=90)
+    return folder
+
+
+@pytest.mark.integration
+def test_a_crop_never_becomes_the_keeper_over_its_original(flat_edged: Path):
+    result = imagetwins.find(flat_edged, keep="original", cache=False, decisions=False)
+    keepers = {d.keeper for d in result.decisions}
+    assert str(flat_edged / "crop.jpg") not in keepers
+    decision = next(d for d in result.decisions if str(flat_edged / "photo.jpg") in d.files)
+    assert decision.keeper == str(flat_edged / "photo.jpg")
+
+
+def _info(name: str, w: int, h: int, camera: bool = False) -> FileInfo:
+    return FileInfo(name, w, h, w * h, 0.0, camera=camera)
+
+
+def _framing(canvas: set[str], pictures: dict[tuple[str, str], float]) -> Framing:
+    return Framing(lambda f: f.path in canvas, lambda big, small: pictures.get((big.path, small.path), 0.0))
+
+
+@pytest.mark.unit
+def test_framed_copies_rank_after_the_picture_they_hold_and_crops_do_not():
+    photo, blurred = _info("photo.jpg", 480, 320), _info("blurred.jpg", 480, 320)
+    screen, background = _info("screen.jpg", 500, 1000), _info("background.jpg", 760, 700)
+    crop = _info("crop.jpg", 300, 250)
+    framing = _framing({"screen.jpg", "background.jpg"},
+                       {("background.jpg", "photo.jpg"): 480 * 320, ("screen.jpg", "photo.jpg"): 400 * 266,
+                        ("background.jpg", "blurred.jpg"): 480 * 320})
+    group = [screen, crop, photo, background, blurred]
+    assert keep.framed_copies(group, framing) == {"background.jpg", "screen.jpg"}
+    assert keep.choose_keeper(group, framing=framing).path == "photo.jpg"
+    assert keep.choose_keeper(group).path == "background.jpg"  # (without the method's word: pixels)
+    # the crop holds less of the picture: never framed, so the original stays before it
+    assert keep.choose_keeper([photo, crop], framing=framing).path == "photo.jpg"
+
+
+@pytest.mark.unit
+def test_a_framed_picture_at_a_much_higher_resolution_is_kept_and_a_camera_file_is_never_framed():
+    thumb = _info("thumb.jpg", 120, 80)
+    background = _info("background.jpg", 760, 700)
+    framing = _framing({"background.jpg"}, {("background.jpg", "thumb.jpg"): 480 * 320})
+    assert keep.choose_keeper([thumb, background], framing=framing).path == "background.jpg"
+    camera = _info("camera.jpg", 760, 700, camera=True)
+    photo = _info("photo.jpg", 480, 320)
+    framing = _framing({"camera.jpg"}, {("camera.jpg", "photo.jpg"): 480 * 320})
+    assert keep.framed_copies([camera, photo], framing) == set()
+
+
+@pytest.mark.unit
+def test_framed_copies_check_a_file_against_a_few_files_only_and_stop_at_the_first_not_framed():
+    photo = _info("photo.jpg", 480, 320)
+    others = [_info(f"copy{i}.jpg", 480, 320) for i in range(10)]
+    big = [_info(f"big{i}.jpg", 900 - 10 * i, 900) for i in range(5)]
+    framing = _framing({b.path for b in big}, {})  # (nothing framed: each big file is the keeper's rival)
+    assert keep.framed_copies(big + others + [photo], framing) == set()
+    assert framing.checks == keep.FRAMED_CHECKS  # only the largest was checked, then the rest rank after it anyway
