@@ -472,14 +472,15 @@ def plot_duplicates(image_dir: str | os.PathLike, duplicate_map: dict, filename:
     fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 3.4 * rows), squeeze=False)
     for ax in axes.ravel():
         ax.axis("off")
-    for ax, (name, score) in zip(axes.ravel(), entries):
+    for k, (ax, (name, score)) in enumerate(zip(axes.ravel(), entries)):
         try:
             ax.imshow(open_image(root / name, min_size=512))
         except ImageReadError as exc:
             ax.text(0.5, 0.5, f"unreadable:\n{exc.reason}", ha="center", va="center", wrap=True)
-        # (a float score was printed with 16 digits, and a long name ran off the figure's top edge)
-        label = "original" if score is None else f"score {_plot_score(score)}"
-        ax.set_title(f"{_wrapped(str(name))}\n{label}", fontsize=9, color="black" if score is None else "#b45309")
+        # (a float score was printed with 16 digits, and a long name ran off the figure's top edge; a map without
+        # scores, find_duplicates()'s default, titled every duplicate "original" as well)
+        label = "original" if k == 0 else "duplicate" if score is None else f"score {_plot_score(score)}"
+        ax.set_title(f"{_wrapped(str(name))}\n{label}", fontsize=9, color="black" if k == 0 else "#b45309")
     fig.tight_layout()
     if outfile is not None:
         with open_output(outfile, binary=True) as fh:

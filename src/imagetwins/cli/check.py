@@ -87,7 +87,12 @@ def run_check(test: Path, against: Path, method: str, threshold: float | None, r
     (:func:`imagetwins.cli.decisions.load_remembered`; False: none)."""
     from imagetwins.check import check as check_images
     from imagetwins.index import IndexFileError
+    from imagetwins.io import looks_like_image
 
+    if against.is_file() and looks_like_image(against):  # (was: "is not an imagetwins index (not an SQLite file)")
+        pair = f"{printable(str(test))} {printable(str(against))}" if test.is_file() else "A.jpg B.jpg"
+        raise click.UsageError(f"--against {printable(str(against))} is an image: the reference is a folder or an "
+                               f"index file (.db); two pictures are compared by 'imagetwins explain {pair}'")
     try:
         checked = check_images(test, against, method, threshold, recursive=recursive, workers=workers,
                                progress=show_progress(quiet), cache=not no_cache, decisions=decisions,

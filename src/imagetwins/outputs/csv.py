@@ -71,4 +71,5 @@ FORMAT = Format(
                 "copies), and for copies recoloured (1: compared with the keeper after recolouring, a colour "
                 "variant of it; 0 otherwise).",
     matches_help="Write one row per match ('-' for stdout): query,match,distance (or similarity, or confidence), "
-                 "and verdict (copy) where the method checked the pictures (copies).")
+                 "and where the method checked the pictures (copies) verdict (copy) and recoloured (1: compared "
+                 "after recolouring, a colour variant of the match; 0 otherwise).")

@@ -32,4 +32,5 @@ FORMAT = Format(
     groups_help="Write groups and unreadable files as JSON ('-' for stdout): the decisions file of "
                 "'remove --plan'.",
     matches_help="Write each image's matches as JSON ('-' for stdout; key 'matches', each match: path, distance, "
-                 "similarity or confidence, and verdict (copy) where the method checked the pictures).")
+                 "similarity or confidence, and where the method checked the pictures verdict (copy) and "
+                 "recoloured (true: compared after recolouring, a colour variant of the match)).")

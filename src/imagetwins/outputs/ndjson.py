@@ -36,4 +36,5 @@ FORMAT = Format(
                 "exact, max_distance (min_similarity, min_confidence), sha256, method, score_kind.",
     matches_help="Write one JSON object per line, one per image with a match ('-' for stdout): query, method, "
                  "score_kind, matches (each: path, "
-                 "distance, similarity or confidence, and verdict (copy) where the method checked the pictures).")
+                 "distance, similarity or confidence, and where the method checked the pictures verdict (copy) "
+                 "and recoloured (true: compared after recolouring, a colour variant of the match)).")

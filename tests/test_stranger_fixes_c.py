@@ -1,0 +1,102 @@
+"""What a new user met on a third afternoon (README and --help only, a fresh venv, `pip install` of the clone): a
+shop, an ML engineer, a family photo library and an imagededup user. Each test failed before its fix."""
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import byte_copies_album, synthetic_photo
+
+from imagetwins.cli import main
+
+
+@pytest.mark.integration
+def test_plot_duplicates_without_scores_labels_only_the_file_asked_about_original(tmp_path: Path,
+                                                                                  monkeypatch) -> None:
+    """imagededup's documented call, ``plot_duplicates(image_dir, duplicate_map, filename)`` with the map of
+    ``find_duplicates()`` (no scores), titled every picture "original", its duplicates too."""
+    pytest.importorskip("matplotlib")
+    from matplotlib.figure import Figure
+
+    from imagetwins.methods import PHash
+    from imagetwins.utils import plot_duplicates
+
+    album = byte_copies_album(tmp_path)
+    found = PHash(verbose=False).find_duplicates(image_dir=album)
+    assert found["p0.png"] and not isinstance(found["p0.png"][0], tuple)
+    titles: list[list[str]] = []
+    save = Figure.savefig
+
+    def recording_savefig(fig, *args, **kwargs):
+        titles.append([ax.get_title() for ax in fig.axes if ax.get_title()])
+        return save(fig, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", recording_savefig)
+    plot_duplicates(album, found, "p0.png", outfile=tmp_path / "plain.png")
+    plot_duplicates(album, PHash(verbose=False).find_duplicates(image_dir=album, scores=True), "p0.png",
+                    outfile=tmp_path / "scored.png")
+    plain, scored = titles
+    assert plain[0].endswith("original") and scored[0].endswith("original")
+    assert len(plain) == 3 and not any("original" in t for t in plain[1:]), plain
+    assert all(t.endswith("duplicate") for t in plain[1:]), plain
+    assert all(t.endswith("score 0") for t in scored[1:]), scored
+
+
+@pytest.mark.cli
+@pytest.mark.parametrize("command", ["check", "find"])
+def test_against_an_image_file_is_a_usage_error_naming_what_it_takes(tmp_path: Path, command: str) -> None:
+    """``imagetwins check upload.jpg --against photo.jpg`` said "photo.jpg is not an imagetwins index (not an SQLite
+    file)", exit 1: the reference is a folder or an index file, and two pictures are compared by ``explain``."""
+    folder = tmp_path / "uploads"
+    folder.mkdir()
+    synthetic_photo(96, 72, 0).save(folder / "upload.png")
+    reference = tmp_path / "photo.png"
+    synthetic_photo(96, 72, 1).save(reference)
+    test = folder / "upload.png" if command == "check" else folder
+    run = CliRunner().invoke(main, [command, str(test), "--against", str(reference)])
+    assert run.exit_code == 2, run.output
+    assert "SQLite" not in run.output
+    assert f"--against {reference} is an image" in run.output and "a folder or an index file" in run.output
+    assert "imagetwins explain" in run.output
+
+
+@pytest.mark.cli
+@pytest.mark.parametrize("fmt", ["--csv", "--json", "--ndjson"])
+def test_against_output_help_names_every_field_the_output_has(tmp_path: Path, fmt: str) -> None:
+    """``check --csv`` wrote a column ``recoloured`` (and JSON/NDJSON a key) that ``check --help`` did not name:
+    "query,match,distance (or similarity, or confidence), and verdict (copy)"."""
+    album = byte_copies_album(tmp_path)
+    reference = tmp_path / "reference"
+    reference.mkdir()
+    (reference / "p0.png").write_bytes((album / "p0.png").read_bytes())
+    run = CliRunner().invoke(main, ["check", str(album), "--against", str(reference), fmt, "-", "-q"])
+    assert run.exit_code == 3, run.output
+    if fmt == "--csv":
+        fields = next(csv.reader(io.StringIO(run.output)))[2:]
+    else:
+        import json
+
+        first = json.loads(run.output) if fmt == "--json" else json.loads(run.output.splitlines()[0])
+        match = (first["matches"][0]["matches"] if fmt == "--json" else first["matches"])[0]
+        fields = [k for k in match if k != "path"]
+    assert "recoloured" in fields
+    help_text = " ".join(CliRunner().invoke(main, ["check", "--help"]).output.split())
+    option = help_text.split(f"{fmt} FILE|-", 1)[1].split(" --", 1)[0]
+    for field in fields:
+        assert field in option, (field, option)
+
+
+@pytest.mark.unit
+def test_imagededup_custom_model_import_says_what_to_use_instead() -> None:
+    """``from imagededup.utils import CustomModel`` with the import changed said only "cannot import name
+    'CustomModel' from 'imagetwins.utils'": the line says what imagetwins takes in its place."""
+    with pytest.raises(ImportError, match=r"ModelConfig.*callable") as err:
+        from imagetwins.utils import CustomModel  # noqa: F401
+    assert err.value.name == "CustomModel"
+    import imagetwins.utils
+
+    with pytest.raises(AttributeError):
+        imagetwins.utils.no_such_helper  # noqa: B018  (other names stay plain AttributeErrors)
