@@ -91,8 +91,8 @@ def run_check(test: Path, against: Path, method: str, threshold: float | None, r
 
     if against.is_file() and looks_like_image(against):  # (was: "is not an imagetwins index (not an SQLite file)")
         pair = f"{printable(str(test))} {printable(str(against))}" if test.is_file() else "A.jpg B.jpg"
-        raise click.UsageError(f"--against {printable(str(against))} is an image: the reference is a folder or an "
-                               f"index file (.db); two pictures are compared by 'imagetwins explain {pair}'")
+        raise click.ClickException(f"--against {printable(str(against))} is an image: the reference is a folder or "
+                                   f"an index file (.db); two pictures are compared by 'imagetwins explain {pair}'")
     try:
         checked = check_images(test, against, method, threshold, recursive=recursive, workers=workers,
                                progress=show_progress(quiet), cache=not no_cache, decisions=decisions,
