@@ -100,3 +100,33 @@ def test_imagededup_custom_model_import_says_what_to_use_instead() -> None:
 
     with pytest.raises(AttributeError):
         imagetwins.utils.no_such_helper  # noqa: B018  (other names stay plain AttributeErrors)
+
+
+@pytest.mark.cli
+@pytest.mark.parametrize("command", ["find", "report", "remove", "check", "find --against", "index query"])
+def test_colour_variants_with_a_method_that_marks_no_pair_is_a_usage_error(tmp_path: Path, command: str) -> None:
+    """``imagetwins find catalogue -m phash --colour-variants apart`` (a shop keeping its colour variants apart) ran
+    as if the option had not been given: only ``copies`` compares the pictures after recolouring and marks pairs
+    recoloured, so with a hash the colour variants stay grouped without a word. The default (the option left out)
+    and ``-m copies`` are as before."""
+    album = byte_copies_album(tmp_path)
+    reference = tmp_path / "reference"
+    reference.mkdir()
+    (reference / "p0.png").write_bytes((album / "p0.png").read_bytes())
+    db = tmp_path / "ref.db"
+    if command == "index query":
+        made = CliRunner().invoke(main, ["index", "update", str(reference), "--db", str(db), "-m", "phash"])
+        assert made.exit_code == 0, made.output
+    args = {"find": ["find", str(album)], "report": ["report", str(album), "-o", str(tmp_path / "r.html")],
+            "remove": ["remove", str(album)], "check": ["check", str(album), "--against", str(reference)],
+            "find --against": ["find", str(album), "--against", str(reference)],
+            "index query": ["index", "query", str(album / "p0 a.png"), "--db", str(db)]}[command]
+    refused = CliRunner().invoke(main, [*args, "-m", "phash", "--colour-variants", "apart"])
+    assert refused.exit_code == 2, refused.output
+    assert "--colour-variants" in refused.output and "-m phash" in refused.output and "-m copies" in refused.output
+    assert not (tmp_path / "r.html").exists()
+    plain = CliRunner().invoke(main, [*args, "-m", "phash"])
+    assert plain.exit_code in (0, 3), plain.output
+    if command != "index query":  # (the index holds phash only)
+        copies = CliRunner().invoke(main, [*args, "--colour-variants", "apart"])
+        assert copies.exit_code in (0, 3), copies.output

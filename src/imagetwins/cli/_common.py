@@ -336,6 +336,16 @@ def refuse_options(names: list[str], why: str) -> None:
             raise click.UsageError(f"{param.opts[0]} {why}")
 
 
+def refuse_colour_variants(method: str) -> None:
+    """``--colour-variants`` given with a method that checks no pictures (a hash, ``cnn``, ``similar``): no pair is
+    ever marked recoloured there, so the option would change nothing; a usage error, as every option not honoured
+    (``find catalogue -m phash --colour-variants apart`` ran as if it had not been given)."""
+    if get_encoder(method).kind.match_verdict is None:
+        refuse_options(["colour_variants"], f"sets apart the pairs copies compared after recolouring; -m {method} "
+                                            "does not compare the pictures and marks no pair recoloured (use -m "
+                                            "copies, or leave the option out)")
+
+
 def reference_method(method: str, against: Path | None) -> str:
     """The method to compare with a reference: an index file (``--against X.db``) holding one method is asked
     with it unless -m was given; anything else with ``method``."""

@@ -23,6 +23,7 @@ from imagetwins.cli._common import (
     quiet_option,
     recursive_option,
     reference_method,
+    refuse_colour_variants,
     say_timings,
     show_progress,
     threshold_option,
@@ -74,6 +75,7 @@ def check(test: Path, against: Path, method: str, threshold: float | None, recur
                                "a leak check needs a test set and another reference (duplicates within one "
                                "folder: imagetwins find)")
     method = reference_method(method, against)
+    refuse_colour_variants(method)
     run_check(test, against, method, check_threshold(method, threshold), recursive, workers, no_cache, requested,
               gate=True, quiet=quiet, decisions=load_remembered(None, ignore_decisions, quiet),
               show_timings=show_timings, colour_variants=colour_variants)

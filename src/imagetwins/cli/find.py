@@ -28,6 +28,7 @@ from imagetwins.cli._common import (
     quiet_option,
     recursive_option,
     reference_method,
+    refuse_colour_variants,
     refuse_options,
     say_timings,
     threshold_option,
@@ -107,6 +108,7 @@ def find(directory: Path, method: str, threshold: int, recursive: bool, requeste
       imagetwins find test/ --against train/ -r --fail-on-duplicates   # stop a leaking test set
     """
     method = reference_method(method, against)  # an index file of one method is asked with it
+    refuse_colour_variants(method)
     threshold = check_threshold(method, threshold)
     keep_rule = keep_rule_for(keep_rule, method)
     if db_path is not None and no_cache:

@@ -20,6 +20,7 @@ from imagetwins.cli._common import (
     exit_for,
     quiet_option,
     recursive_option,
+    refuse_colour_variants,
     say_timings,
     show_progress,
     threshold_option,
@@ -207,6 +208,7 @@ def index_query(images: Path, db_path: Path, method: str | None, threshold: int 
             held = idx.stored_methods()
             method = held[0] if len(held) == 1 else DEFAULT_METHOD
         threshold = check_threshold(method, threshold)
+        refuse_colour_variants(method)
         try:
             checked = check(images, idx, method, threshold, recursive=recursive, progress=show_progress(quiet),
                             colour_variants=colour_variants)
