@@ -130,3 +130,22 @@ def test_colour_variants_with_a_method_that_marks_no_pair_is_a_usage_error(tmp_p
     if command != "index query":  # (the index holds phash only)
         copies = CliRunner().invoke(main, [*args, "--colour-variants", "apart"])
         assert copies.exit_code in (0, 3), copies.output
+
+
+@pytest.mark.integration
+def test_a_check_result_is_not_true_or_false_but_says_what_to_ask(tmp_path: Path) -> None:
+    """An ML engineer's ``assert imagetwins.check("test", against="train")`` passed with 2 leaks (a result object is
+    always true); ``.passed`` is what a gate asks. Its truth value is a TypeError naming ``.passed`` now."""
+    import imagetwins
+
+    album = byte_copies_album(tmp_path)
+    reference = tmp_path / "reference"
+    reference.mkdir()
+    (reference / "p0.png").write_bytes((album / "p0.png").read_bytes())
+    result = imagetwins.check(album, against=reference, method="phash", cache=False)
+    assert len(result.leaks) == 3 and not result.passed and result.complete
+    with pytest.raises(TypeError, match=r"\.passed"):
+        assert result
+    with pytest.raises(TypeError, match=r"\.passed"):
+        bool(imagetwins.check(reference, against=album, method="phash", cache=False))
+    assert "leaks" in repr(result)

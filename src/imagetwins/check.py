@@ -51,6 +51,11 @@ class CheckResult:
         return (f"<CheckResult {state}: {len(self.leaks):,} of {images} of {self.test} "
                 f"duplicate images of {self.against}, {self.unreadable:,} unreadable>")
 
+    def __bool__(self) -> bool:
+        # (was: always true, as any object: ``assert check(test, train)`` and ``if check(...):`` passed with leaks)
+        raise TypeError("a CheckResult is neither true nor false: ask .passed (complete and no leak), .leaks (the test "
+                        "images that duplicate reference images) or .complete")
+
     @property
     def complete(self) -> bool:
         """Whether every test image was read and compared with a reference that held at least one image."""
