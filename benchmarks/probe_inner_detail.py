@@ -81,22 +81,31 @@ def reshots() -> list[dict]:
     return out
 
 
-def blown_up(held_out: bool = False) -> list[dict]:
+def crop_photos(held_out: bool = False) -> list[Path]:
+    """The photos the blown-up crops are made of: FIT and tuning photos, or (``held_out``) sources and groups nothing
+    was tuned on: holidays odd groups, ukbench 75-94, imagededup's."""
     groups = json.loads((HOLIDAYS / "groundtruth_groups.json").read_text())
-    if held_out:  # sources and groups nothing was tuned on: holidays odd groups, ukbench 75-149, imagededup's
+    if held_out:
         photos = [HOLIDAYS / "images" / groups[g][0] for k, g in enumerate(sorted(groups)) if k % 2 == 1][:30]
         photos += [DATASETS / "ukbench-600" / "images" / f"ukbench{4 * g + 1:05d}.jpg" for g in range(75, 95)]
         photos += sorted((DATASETS / "imagededup-testdata" / "base_images").glob("*.jpg"))[:10]
     else:
         photos = sorted((DATASETS / "photos-public" / "images").glob("*.jpg"))[:20]  # FIT
         photos += [HOLIDAYS / "images" / groups[g][0] for k, g in enumerate(sorted(groups)) if k % 2 == 0][:30]
+    return photos
+
+
+def blown_up_files(held_out: bool = False):
+    """Each blown-up crop as (kind, name, the original's JPEG bytes, the crop's JPEG bytes): every photo of
+    :func:`crop_photos` cropped to 45-80 % of each side, blown up back to its size with each resampling (half of them
+    sharpened) and saved at JPEG quality 70-95, the original at quality 95 (seeds 5 and 6: the same crops on every
+    run)."""
     rng = np.random.default_rng(6 if held_out else 5)
     split = " (held-out)" if held_out else ""
-    out = []
-    for p in photos:
+    for p in crop_photos(held_out):
         original = open_image(p)
         w, h = original.size
-        fo = features(jpeg(original, 95))
+        original_bytes = jpeg(original, 95)
         for resample in RESAMPLE:
             f = rng.uniform(0.45, 0.8)
             cw, ch = int(w * f), int(h * f)
@@ -106,9 +115,15 @@ def blown_up(held_out: bool = False) -> list[dict]:
             if sharp:
                 up = up.filter(ImageFilter.UnsharpMask(radius=float(rng.uniform(1, 3)),
                                                        percent=int(rng.integers(50, 200)), threshold=2))
-            v = verify.verify_pair(fo, features(jpeg(up, int(rng.integers(70, 96)))))
-            out.append(row(f"crop blown up{split} ({resample.name.lower()}{', sharpened' if sharp else ''})",
-                           f"{p.name} x{1 / f:.2f}", v))
+            yield (f"crop blown up{split} ({resample.name.lower()}{', sharpened' if sharp else ''})",
+                   f"{p.name} x{1 / f:.2f}", original_bytes, jpeg(up, int(rng.integers(70, 96))))
+
+
+def blown_up(held_out: bool = False) -> list[dict]:
+    out, features_of = [], {}
+    for kind, name, original, crop in blown_up_files(held_out):
+        fo = features_of.setdefault(original, features(original))
+        out.append(row(kind, name, verify.verify_pair(fo, features(crop))))
     return out
 
 
