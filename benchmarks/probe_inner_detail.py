@@ -122,8 +122,9 @@ def blown_up_files(held_out: bool = False):
 def blown_up(held_out: bool = False) -> list[dict]:
     out, features_of = [], {}
     for kind, name, original, crop in blown_up_files(held_out):
-        fo = features_of.setdefault(original, features(original))
-        out.append(row(kind, name, verify.verify_pair(fo, features(crop))))
+        if original not in features_of:  # (one original, three crops)
+            features_of[original] = features(original)
+        out.append(row(kind, name, verify.verify_pair(features_of[original], features(crop))))
     return out
 
 

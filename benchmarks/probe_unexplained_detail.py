@@ -139,7 +139,9 @@ def reshots() -> list[dict]:
 def crops(held_out: bool) -> list[dict]:
     out, features_of = [], {}
     for kind, name, original, crop in blown_up_files(held_out):
-        r = _row(kind, name, original, crop, features_of.setdefault(original, features(original)))
+        if original not in features_of:  # (one original, three crops)
+            features_of[original] = features(original)
+        r = _row(kind, name, original, crop, features_of[original])
         if r:
             out.append(r)
     return out
