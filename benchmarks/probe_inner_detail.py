@@ -95,6 +95,19 @@ def crop_photos(held_out: bool = False) -> list[Path]:
     return photos
 
 
+def enlarged_crop(img: Image.Image, rng: np.random.Generator,
+                  resample: Image.Resampling | None = None) -> tuple[float, Image.Image]:
+    """``img`` cropped to a random 45-80 % of each side and blown up back to its size (``resample``, else one drawn):
+    (the share kept, the picture)."""
+    w, h = img.size
+    f = rng.uniform(0.45, 0.8)
+    cw, ch = int(w * f), int(h * f)
+    x0, y0 = int(rng.integers(0, w - cw)), int(rng.integers(0, h - ch))
+    if resample is None:
+        resample = RESAMPLE[int(rng.integers(len(RESAMPLE)))]
+    return f, img.crop((x0, y0, x0 + cw, y0 + ch)).resize((w, h), resample)
+
+
 def blown_up_files(held_out: bool = False):
     """Each blown-up crop as (kind, name, the original's JPEG bytes, the crop's JPEG bytes): every photo of
     :func:`crop_photos` cropped to 45-80 % of each side, blown up back to its size with each resampling (half of them
@@ -107,10 +120,7 @@ def blown_up_files(held_out: bool = False):
         w, h = original.size
         original_bytes = jpeg(original, 95)
         for resample in RESAMPLE:
-            f = rng.uniform(0.45, 0.8)
-            cw, ch = int(w * f), int(h * f)
-            x0, y0 = int(rng.integers(0, w - cw)), int(rng.integers(0, h - ch))
-            up = original.crop((x0, y0, x0 + cw, y0 + ch)).resize((w, h), resample)
+            f, up = enlarged_crop(original, rng, resample)
             sharp = rng.random() < 0.5
             if sharp:
                 up = up.filter(ImageFilter.UnsharpMask(radius=float(rng.uniform(1, 3)),
@@ -129,7 +139,12 @@ def blown_up(held_out: bool = False) -> list[dict]:
 
 
 def spread(rows: list[dict]) -> str:
-    d = sorted(r["detail"] for r in rows if r["detail"] is not None)
+    return spread_of([r["detail"] for r in rows if r["detail"] is not None])
+
+
+def spread_of(values: list[float]) -> str:
+    """min / median / max, two decimals ("-" for none)."""
+    d = sorted(values)
     return f"{d[0]:.2f} / {np.median(d):.2f} / {d[-1]:.2f}" if d else "-"
 
 

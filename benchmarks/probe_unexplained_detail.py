@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from _common import HOLIDAYS, need_datasets, write_section  # noqa: E402
-from probe_inner_detail import RESAMPLE, blown_up_files, crop_photos, features, jpeg  # noqa: E402
+from probe_inner_detail import blown_up_files, crop_photos, enlarged_crop, features, jpeg, spread_of  # noqa: E402
 
 from imagetwins import edits, verify  # noqa: E402
 from imagetwins.io import open_image  # noqa: E402
@@ -155,23 +155,14 @@ def edited_crops() -> list[dict]:
     out = []
     for p in photos:
         img = open_image(p)
-        w, h = img.size
         original = jpeg(img, 95)
         fo = features(original)
         for label, edit in AFTER.items():
-            f = rng.uniform(0.45, 0.8)
-            cw, ch = int(w * f), int(h * f)
-            x0, y0 = int(rng.integers(0, w - cw)), int(rng.integers(0, h - ch))
-            up = img.crop((x0, y0, x0 + cw, y0 + ch)).resize((w, h), RESAMPLE[int(rng.integers(len(RESAMPLE)))])
+            f, up = enlarged_crop(img, rng)
             r = _row(f"crop enlarged, then {label}", f"{p.name} x{1 / f:.2f}", original, jpeg(edit(up, rng), 90), fo)
             if r:
                 out.append(r)
     return out
-
-
-def _spread(values: list[float]) -> str:
-    v = sorted(values)
-    return f"{v[0]:.2f} / {np.median(v):.2f} / {v[-1]:.2f}" if v else "-"
 
 
 def main() -> None:
@@ -202,10 +193,10 @@ def main() -> None:
         rs = [r for r in rows if r["kind"] == kind]
         called = [r["unexplained"] for r in rs if r["confidence"] >= t]
         capped = sum(r["rule"] == "detail" for r in rs)
-        lines.append(f"| {kind} | {len(rs)} | {len(called)} | {capped} | {_spread([r['unexplained'] for r in rs])} | "
+        lines.append(f"| {kind} | {len(rs)} | {len(called)} | {capped} | {spread_of([r['unexplained'] for r in rs])} | "
                      + (f"{min(called):.2f} / {max(called):.2f}" if called else "-") + " | "
                      + f"{sum(u >= reach for u in called)} | "
-                     + _spread([r["detail"] for r in rs if np.isfinite(r["detail"])]) + " |")
+                     + spread_of([r["detail"] for r in rs if np.isfinite(r["detail"])]) + " |")
     copies_rows = [r for r in rows if r["kind"].startswith("crop") and r["confidence"] >= t]
     top = sorted(copies_rows, key=lambda r: -r["unexplained"])[:6]
     lines += ["", "Re-shots one by one (pair: confidence, scale, detail, unexplained detail): " + "; ".join(
