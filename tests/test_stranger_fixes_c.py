@@ -149,3 +149,18 @@ def test_a_check_result_is_not_true_or_false_but_says_what_to_ask(tmp_path: Path
     with pytest.raises(TypeError, match=r"\.passed"):
         bool(imagetwins.check(reference, against=album, method="phash", cache=False))
     assert "leaks" in repr(result)
+
+
+@pytest.mark.integration
+def test_library_colour_variants_apart_with_a_method_that_marks_no_pair_is_a_value_error(tmp_path: Path) -> None:
+    """The library's side of the usage error above: ``imagetwins.find(folder, "phash", colour_variants="apart")``
+    (and ``check`` / ``find_against``) ran as if it had not been given."""
+    import imagetwins
+
+    album = byte_copies_album(tmp_path)
+    for call in (lambda: imagetwins.find(album, "phash", colour_variants="apart", cache=False),
+                 lambda: imagetwins.check(album, against=album, method="dihedral", colour_variants="apart",
+                                          cache=False)):
+        with pytest.raises(ValueError, match=r"colour_variants='apart'.*copies"):
+            call()
+    assert len(imagetwins.find(album, "phash", colour_variants="copies", cache=False).groups) == 2

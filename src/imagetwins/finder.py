@@ -30,6 +30,7 @@ from imagetwins.results import (
     result_from_pairs,
     search_scan,
 )
+from imagetwins.scores import ColourVariants
 from imagetwins.session import Session
 from imagetwins.timing import Timings, stage
 
@@ -38,6 +39,18 @@ __all__ = ["DuplicateGroup", "Encoded", "FindResult", "QueryResult", "encode", "
            "find_duplicates_map",
            "groups_from_encodings", "result_from_pairs"]
 
+
+
+def colour_variants_for(method: str | Encoder, colour_variants: str | None) -> ColourVariants:
+    """``colour_variants`` validated (:meth:`ColourVariants.of`), and ``"apart"`` refused with a method that never
+    marks a pair recoloured (a hash, ``cnn``, ``similar``: only a method that checks the pictures, ``copies``, does),
+    where it would change nothing (``imagetwins.find(..., "phash", colour_variants="apart")`` ran as without it)."""
+    choice = ColourVariants.of(colour_variants)
+    if choice is ColourVariants.APART and get_encoder(method).kind.match_verdict is None:
+        raise ValueError(f"colour_variants='apart' sets apart the pairs copies compared after recolouring; "
+                         f"{get_encoder(method).name} does not compare the pictures and marks no pair recoloured "
+                         "(use the copies method, or leave colour_variants out)")
+    return choice
 
 
 def find_duplicate_groups(
@@ -98,9 +111,8 @@ def find_duplicate_groups(
     """
     from imagetwins.decisions import apply_decisions, remembered_from
     from imagetwins.results import colour_variants_apart
-    from imagetwins.scores import ColourVariants
 
-    colour_variants = ColourVariants.of(colour_variants)  # (a bad name: ValueError before any work)
+    colour_variants = colour_variants_for(method, colour_variants)  # (a bad name: ValueError before any work)
     paths = given_paths(paths)  # (bytes, os.PathLike: str from here on)
     if session is not None:
         workers = session.workers if workers is None else workers
@@ -474,9 +486,8 @@ def find_against(
         The reference index cannot be used (not an index, lacks ``method``, ...), in one line.
     """
     from imagetwins.decisions import content_key, remembered_from
-    from imagetwins.scores import ColourVariants
 
-    colour_variants = ColourVariants.of(colour_variants)  # (a bad name: ValueError before any work)
+    colour_variants = colour_variants_for(method, colour_variants)  # (a bad name: ValueError before any work)
     images = given_paths(images)
     reference = reference if isinstance(reference, Index) else path_text(reference)
     start = time.perf_counter()
