@@ -121,6 +121,40 @@ def test_reference_folders_are_never_touched(tmp_path: Path) -> None:
 
 
 @pytest.mark.cli
+def test_a_reference_file_stays_whichever_keeper_a_person_picks(tmp_path: Path) -> None:
+    """--keep-in keeps a reference folder's files ("never touched"), the keeper chosen among them. A person who
+    picked another keeper (the review page's click, or 'keep' edited in a find --json plan) moved the reference file
+    that had been the keeper: the plan listed only the other reference files in also_keep. Plans and the page now
+    list the group's reference files (``reference``, the keeper among them), which remove --plan never moves."""
+    from imagetwins.finder import find_duplicate_groups
+    from imagetwins.report import report_data
+
+    album, ref = tmp_path / "album", tmp_path / "album" / "master"
+    ref.mkdir(parents=True)
+    shutil.copy(EXAMPLES / "beach.jpg", album / "beach.jpg")  # full size, outside the reference folder
+    shutil.copy(EXAMPLES / "beach_small.jpg", ref / "beach_small.jpg")
+    plan = tmp_path / "plan.json"
+    res = CliRunner().invoke(main, ["find", str(album), "-r", "--no-cache", "--keep-in", str(ref), "--json",
+                                    str(plan)])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(plan.read_text())
+    [g] = doc["groups"]
+    assert os.path.basename(g["keep"]) == "beach_small.jpg" and g["also_keep"] == []
+    assert g["reference"] == [g["keep"]]
+    g["keep"] = next(f for f in g["files"] if f.endswith("beach.jpg"))  # a person keeps the larger one
+    plan.write_text(json.dumps(doc))
+    res = CliRunner().invoke(main, ["remove", str(album), "--plan", str(plan), "--apply", "--move-to",
+                                    str(tmp_path / "q"), "--ignore-decisions"])
+    assert res.exit_code == 0, res.output
+    assert (ref / "beach_small.jpg").exists() and (album / "beach.jpg").exists()  # the reference file stayed
+    page = report_data(find_duplicate_groups(album, recursive=True), keep_in=[ref])
+    [pg] = page["groups"]
+    assert pg["reference"] == [pg["keep"]]  # shown "kept (reference folder)" whichever keeper is picked
+    res = CliRunner().invoke(main, ["find", str(album), "-r", "--no-cache", "--json", str(plan)])
+    assert "reference" not in json.loads(plan.read_text())["groups"][0]  # (no reference folder: as before)
+
+
+@pytest.mark.cli
 def test_unknown_rule_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown keep rule"):
         decide_groups([[str(EXAMPLES / "beach.jpg")]], rule="prettiest")

@@ -745,6 +745,14 @@ def _inside(path: str, folders: Sequence[Path]) -> bool:
     return any(real.is_relative_to(f) for f in folders)
 
 
+def in_reference_folders(paths: Sequence[str], keep_in: str | os.PathLike | Sequence[str | os.PathLike]
+                         ) -> list[str]:
+    """Of ``paths``, those inside a reference folder of ``keep_in`` (by real path): kept whichever file a person
+    picks as its group's keeper (a plan's ``reference``, the review page's "kept (reference folder)")."""
+    folders = [Path(f).resolve() for f in reference_folders(keep_in)]
+    return [p for p in paths if folders and _inside(p, folders)]
+
+
 def choose_keeper(infos: Sequence[FileInfo], keep_in: Sequence[str | os.PathLike] = (),
                   rule: str = "original", score: Scorer | None = None, prefer: Collection[str] = (),
                   places: CopiedFolders | None = None, avoid: Collection[str] = (),

@@ -11,6 +11,9 @@ link to ``root``) and ``base`` (the folder relative paths are relative to), and 
     the keeper (a path from ``files``; a person may change it);
 ``also_keep``, ``not_duplicate``
     other paths left where they are (reference-folder files; files a reviewer said are not duplicates);
+``reference``
+    the group's files in a reference folder (``--keep-in``), the keeper among them: left where they are whatever
+    ``keep`` is edited to (a reference folder is never touched); written only where the scan had reference folders;
 ``through_links``
     files reached through a symbolic link the scan followed (``--follow-symlinks``): left where they are, as
     ``remove --follow-symlinks`` leaves them (``remove`` never moves a file through a link), and counted in one
@@ -160,9 +163,15 @@ def plan_document(result, decisions, root: str | os.PathLike) -> dict:
     review = needs_review(result.method)
     if review:  # (re-shots: a plan of this scan moves nothing until a person writes each group's keep)
         data["review_needed"] = review
+    from imagetwins.keep import in_reference_folders
+
+    keep_in = result.keep_policy[1] if result.keep_policy else ()
     for g, d, stays in zip(data["groups"], decisions, left_alone(result)):
         g["keep"] = d.keeper
         g["also_keep"] = d.keep[1:]
+        reference = in_reference_folders(d.keep, keep_in) if keep_in else []
+        if reference:  # (the keeper too: a keep edited to another file leaves a reference file where it is)
+            g["reference"] = reference
         g["sha256"] = {f: completed_sha256(f, digest) for f, digest in g["sha256"].items()}
         # (so that an edit can be told from the suggestion: decided_by_person)
         g["suggested_keep"], g["suggested_also_keep"] = d.keeper, list(g["also_keep"])
@@ -330,7 +339,8 @@ def load_plan(path: str | os.PathLike, folder: str | os.PathLike | None = None) 
         if keep is not None:
             _name(keep, f"group {n}'s keep", source)
         not_duplicate = _paths(g.get("not_duplicate"), f"group {n}'s not_duplicate", source)
-        leave = _paths(g.get("also_keep"), f"group {n}'s also_keep", source) + not_duplicate
+        leave = _paths(g.get("also_keep"), f"group {n}'s also_keep", source) + not_duplicate + \
+            _paths(g.get("reference"), f"group {n}'s reference", source)
         stays = {why: _paths(g.get(why.plan_field), f"group {n}'s {why.plan_field}", source)
                  for why in LeftAlone if not why.whole_group and why.plan_field}
         digests = g.get("sha256") or {}

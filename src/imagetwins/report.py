@@ -32,7 +32,7 @@ from PIL import Image, ImageFile
 from imagetwins.decisions import key_map
 from imagetwins.digests import Digest
 from imagetwins.io import ImageReadError, content_digest, open_image, read_bytes, read_packaged_file
-from imagetwins.keep import FileInfo, decide_keepers
+from imagetwins.keep import FileInfo, decide_keepers, in_reference_folders
 from imagetwins.leftalone import LeftAlone
 from imagetwins.pairscores import PairScoreStore, for_method
 from imagetwins.plan import PLAN_VERSION, left_alone, needs_review
@@ -228,6 +228,7 @@ def _report_data(result: FindResult, workers: int | None, progress: bool, keep_r
     from imagetwins.workers import thread_count
 
     infos, decisions = result.file_infos, result.decisions
+    keep_in = result.keep_policy[1] if result.keep_policy else ()  # (its files kept whatever keeper is picked)
     files = [f for g in result.groups for f in g.files]
     scanned = [d for g in result.groups for d in (g.digests or [""] * len(g.files))]
     bar = None
@@ -362,6 +363,7 @@ def _report_data(result: FindResult, workers: int | None, progress: bool, keep_r
                        "files": cards,
                        "keep": g.files.index(d.keeper) if d.keeper in g.files else -1,
                        "also_keep": [g.files.index(p) for p in d.keep[1:]], "scores": scores,
+                       "reference": [g.files.index(p) for p in in_reference_folders(d.keep, keep_in)],
                        "recoloured": recoloured,
                        "remembered": remembered.status(g.files, key_of) if remembered else None})
     groups.sort(key=lambda g: g["remembered"] is not None)  # new groups first, those decided earlier apart after
