@@ -94,6 +94,16 @@ _SOURCE_FORMATS = frozenset({"HEIF", "AVIF", "DNG", "RAW"})
 # Enlargements (see enlarged_from). A file is tested when it has at least this many times the pixels of
 # the next smaller file of its group, the same shape (within 2 %), and no camera make or model in its EXIF.
 _ENLARGED_MIN_PIXEL_RATIO = 1.4
+# ... and beside a camera's own file (its EXIF names the camera and records this file's size: what the camera wrote),
+# which a larger copy cannot be the source of: slight enlargements (a 1.04x re-save of a product shot) are tested too
+# (21 camera-photos JPEGs beside their own 1.04x enlargements: 16 found)
+_ENLARGED_MIN_PIXEL_RATIO_CAMERA = 1.02
+# the most smaller files one file is tested against (:func:`enlarged_from`), past enlargements of the same picture, and
+# the score under which the next smaller file is tried: the larger file holds little detail the smaller one lacks
+# (enlargements of one picture beside each other 0.07-0.84 on a crowd of bsds_100075's 0.35-1.6x copies; originals
+# beside copies half their size 0.24-5.8, 0.7x at q60 0.78-22: benchmarks/tune_keeper.py)
+_ENLARGED_CHAIN = 4
+_ENLARGED_WALK = 1.0
 # enlargement_score below which the larger file is taken for an enlargement: when neither file says which
 # camera made it, and when the smaller one does (a camera's own file beside a larger one that lost its
 # EXIF). The camera threshold was chosen on 10 photos-public and 8 camera-photos (bench_keep_upscale.py); the
@@ -473,26 +483,59 @@ Scorer = Callable[[FileInfo, FileInfo], "float | None"]
 def enlarged_from(infos: Sequence[FileInfo], score: Scorer | None = None) -> dict[str, str]:
     """The files of a group taken for enlargements: ``{larger: the smaller file it could be made from}``.
 
-    Only a file with no camera make or model in its EXIF (a camera's own file is no enlargement), at least
-    1.4 times the pixels of the next smaller file and the same shape is tested, largest first, and only
-    while each is found to be an enlargement: :func:`enlargement_score` below 0.05, or below 1.2 when the
-    smaller file names its camera and so is a camera's own picture. Upscaling adds pixels but no detail,
-    so a 2x-enlarged, watermarked copy must not outrank the picture it was made from.
+    Only a file with no camera make or model in its EXIF (a camera's own file is no enlargement) is tested, largest
+    first, and only while each is found to be an enlargement, against the files of the same shape with at least 1.4
+    times fewer pixels (1.02 times where the smaller one is the JPEG a camera wrote, :func:`camera_written`, whose
+    larger copy cannot be its source), the largest first: :func:`enlargement_score` below 0.05, or below 1.2 when
+    the smaller file names its camera and so is a camera's own picture. Upscaling adds pixels but no detail, so a
+    2x-enlarged, watermarked copy must not outrank the picture it was made from. A smaller file may be an
+    enlargement itself, holding none of the detail the test measures (a 1.6x copy beside a 1.345x copy of one
+    original scored 0.25 and was kept; against the original 0.002): where the score says the larger file holds
+    little detail the smaller lacks (below :data:`_ENLARGED_WALK`: enlargements of one picture 0.07-0.84, where an
+    original beside its copy half its size scores 0.24-22), the next smaller file is tried, at most
+    :data:`_ENLARGED_CHAIN` a file, and a file found to be the source of one enlargement is tried first for the
+    others (a crowd of 20 enlargements of one photo costs about 20 tests more than its first).
     """
     by_size = sorted(infos, key=lambda f: -f.pixels)
+    scorer = score or _enlargement_score
+    found: list[FileInfo] = []  # the sources found so far: tried first
+
+    def candidates(big: FileInfo) -> list[FileInfo]:
+        out = [small for small in by_size if 0 < small.pixels * _ENLARGED_MIN_PIXEL_RATIO_CAMERA <= big.pixels
+               # (another shape: cropped or padded, not an enlargement of it)
+               and abs(big.width * small.height - big.height * small.width) <= 0.02 * big.width * small.height
+               and (big.pixels >= _ENLARGED_MIN_PIXEL_RATIO * small.pixels or _cameras_own(small))]
+        return [f for f in found if f in out] + [f for f in out if f not in found]
+
+    def source(big: FileInfo) -> FileInfo | None:
+        if big.camera:
+            return None
+        for tests, small in enumerate(candidates(big), 1):
+            got = scorer(big, small)
+            if got is not None and got < (_ENLARGED_BELOW_CAMERA if small.camera else _ENLARGED_BELOW):
+                if small not in found:
+                    found.append(small)
+                return small
+            # detail the smaller file lacks; a file smaller still is tried only where that was little (the smaller
+            # one may be an enlargement of the picture itself)
+            if got is None or got >= _ENLARGED_WALK or tests >= _ENLARGED_CHAIN:
+                return None
+        return None
+
     out: dict[str, str] = {}
-    for i, big in enumerate(by_size):
-        smaller = [f for f in by_size[i + 1:] if f.pixels > 0 and big.pixels >= _ENLARGED_MIN_PIXEL_RATIO * f.pixels]
-        if big.camera or not smaller:
-            break
-        small = smaller[0]
-        if abs(big.width * small.height - big.height * small.width) > 0.02 * big.width * small.height:
-            break  # another shape: cropped or padded, not an enlargement of it
-        found = (score or _enlargement_score)(big, small)
-        if found is None or found >= (_ENLARGED_BELOW_CAMERA if small.camera else _ENLARGED_BELOW):
+    for big in by_size:
+        small = source(big)
+        if small is None:
             break
         out[big.path] = small.path
     return out
+
+
+def _cameras_own(f: FileInfo) -> bool:
+    """Whether ``f`` is the JPEG a camera wrote: its EXIF names the camera and records this file's size, and its
+    header is laid out as a camera lays one out, no editor named (:func:`camera_written`: an editor's export that
+    writes the new size into the EXIF is not)."""
+    return f.camera and f.format in _JPEG_FORMATS and camera_written(f.path)
 
 
 #: a file whose uniform border (padding, letterbox) is larger by this share of its area than another
