@@ -191,6 +191,11 @@ def why_not_copies(v: verify.Verification, copies_score: float | None = None,
                        f"or colour change (residual {v.lighting_residual:.2f}; copies leave under "
                        f"{verify.LIGHTING_CAP:g}): a second photo of the same thing under its own light, not a copy of "
                        f"one capture (confidence capped at {verify.NOT_ONE_CAPTURE:g})")
+    if v.pictures_differ:
+        why.append(f"small pictures on flat canvases that differ inside their outlines: once aligned, their detail "
+                   f"there agrees {max(v.picture_ncc, 0.0):.2f} (a copy: {verify.PICTURE_AGREES:g} or more; 0: too "
+                   f"small to tell apart), so the cells that agree are the outline, which two pictures of one shape "
+                   f"share (confidence capped at {float(verify.confidence_from(np.zeros(verify.CALIBRATED))):.2g})")
     if v.inliers < verify.QUICK_INLIERS or v.transform is None:
         return ["too few local features match in any one geometric arrangement: the pictures share no "
                 "copied part (different photos, or one too small or too flat to match)"]

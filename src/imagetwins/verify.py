@@ -279,7 +279,7 @@ FEATURES_VERSION = 5  # 2: keypoints stored strongest first (the quick look take
 #: the version of what :func:`verify_pair` computes from given features: part of :func:`verdict_version`, which
 #: keys the confidences the index keeps per pair. Bump it with any change of the code that changes a confidence
 #: (the module's constants, FEATURES_VERSION and CALIBRATION included, and OpenCV's version are in the key already)
-VERDICT_VERSION = 23  # 2: the quick look before the full match; 3: the lighting fit refitted until a caption drops
+VERDICT_VERSION = 24  # 2: the quick look before the full match; 3: the lighting fit refitted until a caption drops
 # out; 4: symmetric (the pair is checked in one canonical order), keypoints at the stored (half float) precision;
 # 5: a perspective alignment where the affine one leaves part of the picture disagreeing; 6: overlays left out
 # (OVERLAY_MAX); 7: two framings of one scene and pictures sharing only a part are not copies (FRAMING_COVER,
@@ -304,6 +304,7 @@ VERDICT_VERSION = 23  # 2: the quick look before the full match; 3: the lighting
 # (RECOLOURED_OR_GREY)
 # 23: the framing rule's angle measured from the nearest quarter turn (a camera held upright or on its side:
 # FRAMING_ANGLE), the detail rule's reference band moved below an enlargement's roll-off (DETAIL_BELOW, DETAIL_CAP)
+# 24: small pictures on flat canvases are compared inside their outlines (SMALL_PICTURE, PICTURE_AGREES)
 
 #: logistic model behind :attr:`Verification.confidence` (fitted by ``benchmarks/quality.py --fit`` with each
 #: weight's sign fixed: more agreement can only raise the confidence, a lighting mismatch only lower it):
@@ -391,8 +392,28 @@ DETAIL_TOP = 0.47
 DETAIL_CAP = -0.55
 SPECTRUM_SIDE = 512
 SPECTRUM_BINS = 40
+#: a fifth rule, on small pictures on a flat canvas (a shop's product thumbnails, 60-160 px on an 800 px white page):
+#: the cells that show anything are then few, and most of them straddle the picture's outline, where the canvas meets
+#: it; the outline agrees between any two pictures of one shape (an affine map fits any rectangle onto any other), so
+#: two different products agreed in 100 % of their textured cells, the white canvas against white, and were copies at
+#: 0.98. Where the cells textured on either side are under SMALL_PICTURE of the compared cells, the two pictures are
+#: compared inside their outlines: the pixels off the canvas's grey level (the median of the flat cells' means) by
+#: more than CANVAS_SPREAD on both sides, INSIDE_MARGIN px clear of where either side meets its canvas (blurred
+#: thumbnails): their grey levels' correlation (:attr:`Verification.picture_ncc`) under PICTURE_AGREES says the
+#: pictures differ, and the confidence is capped at the calibrated model's answer where no cell agrees (its
+#: intercept's: :func:`confidence_from`); not measured where that inside holds under PICTURE_MIN_PIXELS pixels or is
+#: flat on either side (spread under PICTURE_FLAT grey levels: a logo's plain fill, whose shape the outline is)
+SMALL_PICTURE = 0.2
+CANVAS_BAND = 3
+CANVAS_SPREAD = 10
+INSIDE_MARGIN = 2
+PICTURE_MIN_PIXELS = 12
+PICTURE_DETAIL = 1.5
+PICTURE_FLAT = 1.5
+PICTURE_TONE = 16
+PICTURE_AGREES = 0.9
 #: the calibrated measurements (:meth:`Verification.measurements` gives these, then the frame cover and rotation
-#: the rules above read, then the inner picture's detail)
+#: the rules above read, then the small pictures' inside correlation, then the inner picture's detail)
 CALIBRATED = 7
 #: a pair that is not a copy shows one scene (:attr:`Verification.same_scene`, a re-shot) with at least this many
 #: feature matches in one arrangement, covering at least SCENE_COVERAGE of each image (measured in BENCHMARKS.md,
@@ -518,6 +539,8 @@ class ImageFeatures:
     spectrum_side: int = 0
     #: :func:`order_key` of these features, made on first use (the same features meet several partners in a run)
     _order_key: bytes | None = field(default=None, init=False, repr=False, compare=False)
+    #: :func:`_canvas` of these features, made on first use
+    _canvas: tuple[float, float] | None = field(default=None, init=False, repr=False, compare=False)
 
     def to_bytes(self) -> bytes:
         """Compact serialisation (about 40 KB) for a cache; read back with :meth:`from_bytes`.
@@ -740,6 +763,10 @@ class Verification:
     #: full match found fewer than :data:`FULL_INLIERS` inliers, or the frames share a part at most
     #: (:data:`EARLY_PART_COVER`); the agreements and the lighting residual are then not measured
     compared: bool = False
+    #: the small-picture rule (:data:`SMALL_PICTURE`): the correlation of the two pictures' grey levels inside their
+    #: outlines, aligned; inf where not measured (the pictures are not small on a flat canvas, or their inside too
+    #: small or flat to tell)
+    picture_ncc: float = float("inf")
 
     @property
     def recoloured(self) -> bool:
@@ -791,9 +818,17 @@ class Verification:
     def same_scene(self) -> bool:
         """Whether the two pictures show one scene: another capture by the camera's stamp, or enough feature
         matches in one geometric arrangement (:data:`SCENE_INLIERS`) over a part of each image
-        (:data:`SCENE_COVERAGE`). A copy is of one scene too; :meth:`verdict` tells the two apart."""
-        return self.different_captures or (self.inliers >= SCENE_INLIERS
+        (:data:`SCENE_COVERAGE`), unless they are small pictures that differ inside their outlines
+        (:attr:`pictures_differ`: the matches are the outlines'). A copy is of one scene too; :meth:`verdict` tells
+        the two apart."""
+        return self.different_captures or (self.inliers >= SCENE_INLIERS and not self.pictures_differ
                                            and min(self.coverage_a, self.coverage_b) >= SCENE_COVERAGE)
+
+    @property
+    def pictures_differ(self) -> bool:
+        """Whether the two are small pictures on a flat canvas that differ inside their outlines (:data:`SMALL_PICTURE`,
+        :attr:`picture_ncc`): different pictures of one shape, whatever their cells say."""
+        return 1.0 - self.picture_ncc > 1.0 - PICTURE_AGREES  # (as confidence_from reads it)
 
     def verdict(self, threshold: float = DEFAULT_CONFIDENCE) -> Verdict:
         """The three answers (:class:`~imagetwins.scores.Verdict`) at ``threshold`` (the copies threshold).
@@ -814,10 +849,11 @@ class Verification:
     def measurements(self) -> np.ndarray:
         """The inputs of :func:`confidence_from`: the calibrated model's in :data:`CALIBRATION` order (without the
         intercept; :data:`CALIBRATED` of them), then the frame rules' (the larger frame cover, the rotation), then the
-        detail rule's (:attr:`inner_detail`)."""
+        small-picture rule's (1 - :attr:`picture_ncc`: -inf where not measured, so that 0 is a pair the rule passes,
+        as rows measured before it read), then the detail rule's (:attr:`inner_detail`)."""
         return np.array([np.log1p(self.inliers), self.inlier_ratio, self.agreement, self.strict_agreement,
                          self.median_ncc, min(self.coverage_a, self.coverage_b), self.lighting_residual,
-                         self.frame_cover, self.rotation, self.inner_detail], dtype=np.float64)
+                         self.frame_cover, self.rotation, 1.0 - self.picture_ncc, self.inner_detail], dtype=np.float64)
 
     def to_dict(self) -> dict:
         return {"confidence": round(self.confidence, 4), "inliers": self.inliers,
@@ -831,6 +867,8 @@ class Verification:
                 "cut_from_canvas": list(self.cut_from_canvas),
                 "inner": None if self.inner is None else "ab"[self.inner], "inner_scale": round(self.inner_scale, 3),
                 "inner_detail": None if not np.isfinite(self.inner_detail) else round(self.inner_detail, 3),
+                "picture_ncc": None if not np.isfinite(self.picture_ncc) else round(self.picture_ncc, 3),
+                "pictures_differ": self.pictures_differ,
                 "different_captures": self.different_captures,
                 "turned": round(self.turned, 3), "recoloured": self.recoloured,
                 "verdict": self.verdict(),
@@ -843,7 +881,9 @@ def confidence_from(measurements: np.ndarray, calibration: Sequence[float] | Non
     """The logistic model: ``measurements`` (n, 7) or (7,) -> confidence in [0, 1] (default :data:`CALIBRATION`);
     given the frame rules' inputs too ((n, 9) or (9,), :meth:`Verification.measurements`), a pair that is not one
     capture (:data:`FRAMING_COVER`, :data:`PART_COVER`, :data:`LIGHTING_CAP`; with the detail rule's input too,
-    (n, 10), :data:`DETAIL_CAP`) is capped at :data:`NOT_ONE_CAPTURE`."""
+    (n, 11), :data:`DETAIL_CAP`) is capped at :data:`NOT_ONE_CAPTURE`; given the small-picture rule's input ((n, 10)
+    or more), small pictures that differ inside their outlines (:data:`PICTURE_AGREES`) are capped at the model's
+    answer where no cell agrees (its intercept's)."""
     w = np.asarray(CALIBRATION if calibration is None else calibration, dtype=np.float64)
     m = np.asarray(measurements, dtype=np.float64)
     z = w[0] + m[..., :len(w) - 1] @ w[1:]
@@ -852,11 +892,21 @@ def confidence_from(measurements: np.ndarray, calibration: Sequence[float] | Non
         cover, rotation = m[..., len(w) - 1], m[..., len(w)]
         capped = (cover < PART_COVER) | ((cover < FRAMING_COVER) & (_off_camera_axes(rotation) < FRAMING_ANGLE))
         capped |= m[..., CALIBRATED - 1] >= LIGHTING_CAP  # (the lighting residual: see Verification.measurements)
-        if m.shape[-1] > len(w) + 1:
-            capped |= m[..., len(w) + 1] >= DETAIL_CAP  # (-inf where not measured: never)
+        if m.shape[-1] > len(w) + 2:
+            capped |= m[..., len(w) + 2] >= DETAIL_CAP  # (-inf where not measured: never)
         capped &= cover > 0  # nothing aligned: the model's answer (0) stands
         conf = np.where(capped, np.minimum(conf, NOT_ONE_CAPTURE), conf)
+    if m.shape[-1] > len(w) + 1:
+        conf = _small_pictures_capped(conf, m[..., len(w) + 1], w)
     return conf
+
+
+def _small_pictures_capped(conf, picture_apart, calibration: np.ndarray):
+    """``conf`` capped where small pictures differ inside their outlines (``picture_apart``, 1 - their agreement,
+    over 1 - :data:`PICTURE_AGREES`; -inf where not measured: never) at the calibrated model's answer where no cell
+    agrees."""
+    nothing_agrees = 1.0 / (1.0 + np.exp(-float(calibration[0])))
+    return np.where(np.asarray(picture_apart) > 1.0 - PICTURE_AGREES, np.minimum(conf, nothing_agrees), conf)
 
 
 def _area(poly: np.ndarray) -> float:
@@ -1462,6 +1512,9 @@ def _dense(a: ImageFeatures, b: ImageFeatures, matrix: np.ndarray, v: Verificati
     departure = 1.0 if lighting is None else _median(
         np.abs(mean_b[cm] - (lighting[0] * mean_a[cm] + lighting[1])) / (np.maximum(sa, sb)[cm] + 2.0))
     textured = cm & (sa > 3) & (sb > 3)  # flat cells (sky, walls) say nothing either way
+    canvases = (_canvas(b), _canvas(a)) if swap else (_canvas(a), _canvas(b))  # (the warped side's, the other's)
+    if min(canvases[0][0], canvases[1][0]) >= 1.0 - SMALL_PICTURE:  # small pictures on flat canvases
+        v.picture_ncc = _inside_pictures(warped, fd, core, [canvases[0][1], canvases[1][1]])
     if not textured.any():
         return departure
     ncc_cells = (ca * cb).mean(-1) / np.maximum(sa * sb, 1e-6)
@@ -1518,6 +1571,62 @@ def _dense(a: ImageFeatures, b: ImageFeatures, matrix: np.ndarray, v: Verificati
                     _recoloured_ncc(colours, src.shape, m, warped, fd, model[3], model[2])[0]
             _outside_overlays(v, ncc_cells, textured, cm, sa, sb, model)
     return departure
+
+
+def _canvas(x: ImageFeatures) -> tuple[float, float]:
+    """The share of ``x``'s thumbnail cells (blurred as :func:`_dense` blurs them) that are its canvas, flat (as
+    :func:`_dense` counts a flat cell) and within :data:`CANVAS_BAND` grey levels of the flat cells' median, and that
+    level (nan where no cell is flat). A page holding small pictures is mostly one level; a sky or a wall drifts."""
+    if x._canvas is None:
+        cells = _cells(cv2.GaussianBlur(x.thumbnail.astype(np.float32), (0, 0), BLUR_SIGMA))
+        means, flat = cells.mean(-1), cells.std(-1) <= 3
+        if not flat.any():
+            x._canvas = (0.0, float("nan"))
+        else:
+            level = _median(means[flat])
+            x._canvas = (float((flat & (np.abs(means - level) <= CANVAS_BAND)).mean()), level)
+    return x._canvas
+
+
+def _inside_pictures(warped: np.ndarray, fd: np.ndarray, core: np.ndarray, levels: list[float]) -> float:
+    """How far two small pictures on flat canvases agree (:data:`SMALL_PICTURE`): ``warped`` and ``fd`` the aligned
+    blurred thumbnails, ``core`` the pixels compared, ``levels`` the two canvases' grey levels. Each picture is what
+    lies off its canvas's level (:data:`CANVAS_SPREAD`): the smaller share of either picture within the other's
+    outline (:data:`INSIDE_MARGIN` px of tolerance), and the correlation of the two pictures' detail inside both
+    outlines (that margin clear of them) if smaller; 0 where that inside is under :data:`PICTURE_MIN_PIXELS` (too
+    small to tell) or one side shows detail there and the other none (:data:`PICTURE_FLAT`); where neither does (plain
+    fills), the shares alone, if the fills' grey levels are within :data:`PICTURE_TONE`. inf where neither side shows
+    a picture in the overlap (:data:`PICTURE_MIN_PIXELS`), or a canvas's level is not known."""
+    if not (np.isfinite(levels[0]) and np.isfinite(levels[1])):
+        return float("inf")
+    off = [core & (np.abs(image - level) > CANVAS_SPREAD) for image, level in zip((warped, fd), levels)]
+    shown = [int(o.sum()) for o in off]
+    if max(shown) < PICTURE_MIN_PIXELS:
+        return float("inf")
+    kernel = np.ones((2 * INSIDE_MARGIN + 1, 2 * INSIDE_MARGIN + 1), np.uint8)
+    grown = [cv2.dilate(o.astype(np.uint8), kernel) > 0 for o in off]
+    agrees = min(float((off[0] & grown[1]).sum()) / max(shown[0], 1),
+                 float((off[1] & grown[0]).sum()) / max(shown[1], 1))
+    # inside both outlines, clear of the band where the blur mixes the canvas into the picture
+    inside = (cv2.erode(off[0].astype(np.uint8), kernel) > 0) & (cv2.erode(off[1].astype(np.uint8), kernel) > 0)
+    if inside.sum() < PICTURE_MIN_PIXELS:
+        return 0.0  # pictures too small to tell apart: a few pixels' blobs
+    # the detail (each picture less its blur): the pictures' broad shading (a dark top, a light bottom) is alike in
+    # many different products, and correlates by chance; blurred within both pictures alone (normalised), or the
+    # outline's step, which any two pictures of one shape share, would be part of it
+    both = (off[0] & off[1]).astype(np.float32)
+    weight = cv2.GaussianBlur(both, (0, 0), PICTURE_DETAIL)[inside]
+    x, y = (image[inside].astype(np.float64) - cv2.GaussianBlur(image * both, (0, 0), PICTURE_DETAIL)[inside] / weight
+            for image in (warped, fd))
+    x -= x.mean()
+    y -= y.mean()
+    sx, sy = float(np.sqrt((x * x).mean())), float(np.sqrt((y * y).mean()))
+    if max(sx, sy) < PICTURE_FLAT:  # plain fills on both sides (a logo's): the outline is the picture
+        tone = abs(_median(warped[inside]) - _median(fd[inside]))
+        return agrees if tone <= PICTURE_TONE else 0.0
+    if min(sx, sy) < PICTURE_FLAT:
+        return 0.0
+    return min(agrees, float((x * y).mean() / (sx * sy)))
 
 
 def _outside_overlays(v: Verification, ncc_cells: np.ndarray, textured: np.ndarray, cm: np.ndarray,
@@ -2015,7 +2124,7 @@ def _checked(a: ImageFeatures, b: ImageFeatures, fit: tuple, mirrored: bool, kee
             # (most pairs that pass the quick look; the frames were ~1/5 of a full check)
             calibrated = float(confidence_from(v.measurements()[:CALIBRATED]))
             if calibrated <= NOT_ONE_CAPTURE:
-                v.confidence = calibrated
+                v.confidence = float(_small_pictures_capped(calibrated, 1.0 - v.picture_ncc, np.asarray(CALIBRATION)))
                 return v
         frames = _frames(a, b, aligned, mirrored, v)
         if frames is not None and float(confidence_from(v.measurements()[:CALIBRATED])) > NOT_ONE_CAPTURE:
@@ -2062,7 +2171,7 @@ def _perspective(a: ImageFeatures, b: ImageFeatures, matrix: np.ndarray, mask: n
                 w, hmat = g, guided
     if w.strict_agreement > v.strict_agreement:
         for name in ("coverage_a", "coverage_b", "agreement", "strict_agreement", "median_ncc", "lighting_residual",
-                     "disagreement", "overlay", "turned"):
+                     "disagreement", "overlay", "turned", "picture_ncc"):
             setattr(v, name, getattr(w, name))
         return hmat
     return matrix

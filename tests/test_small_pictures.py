@@ -1,0 +1,83 @@
+"""Small pictures on a flat canvas (a shop's product thumbnails, 60-160 px centred on an 800 px white page): the few
+cells that show anything straddle the picture's outline, which any two pictures of one shape share (an affine map fits
+any rectangle onto any other), so different products were copies at 0.98 and ``remove`` would have quarantined all
+but one of them (:data:`imagetwins.verify.SMALL_PICTURE`: the two pictures are compared inside their outlines). One
+product shot reused on two pages, at another size and re-encoded, is still a copy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import imagetwins
+from imagetwins import copies, verify
+from imagetwins.encoders import get_encoder
+from imagetwins.scores import Verdict
+
+#: long sides of the seven products, as a catalogue's thumbnails come
+SIDES = (60, 75, 90, 105, 120, 140, 160)
+
+
+def _on_canvas(photo: Path, side: int, canvas: int = 800) -> Image.Image:
+    picture = Image.open(photo).convert("RGB")
+    picture.thumbnail((side, side), Image.Resampling.LANCZOS)
+    page = Image.new("RGB", (canvas, canvas), "white")
+    page.paste(picture, ((canvas - picture.width) // 2, (canvas - picture.height) // 2))
+    return page
+
+
+@pytest.fixture(scope="module")
+def catalogue(datasets: Path, tmp_path_factory) -> Path:
+    """Seven different photos-public photos as products on white pages (PNG and JPEG), and the first product again
+    on another page, 1.3 times larger and saved as a JPEG."""
+    photos = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[::35][:len(SIDES)]
+    folder = tmp_path_factory.mktemp("catalogue")
+    for k, (photo, side) in enumerate(zip(photos, SIDES)):
+        page = _on_canvas(photo, side)
+        if k % 2:
+            page.save(folder / f"product{k}.jpg", quality=90)
+        else:
+            page.save(folder / f"product{k}.png")
+    _on_canvas(photos[0], int(SIDES[0] * 1.3)).save(folder / "product0_again.jpg", quality=85)
+    return folder
+
+
+@pytest.mark.integration
+def test_different_small_products_on_white_pages_are_not_copies_but_one_reused_is(catalogue: Path) -> None:
+    result = imagetwins.find(catalogue, cache=False, decisions=False)
+    groups = sorted(sorted(Path(f).name for f in g.files) for g in result.groups)
+    assert groups == [["product0.png", "product0_again.jpg"]]
+
+
+@pytest.mark.integration
+def test_two_products_are_unrelated_by_their_insides_and_the_score_is_the_measurements(catalogue: Path) -> None:
+    paths = sorted(catalogue.iterdir())
+    rows = get_encoder("copies").encode_files(paths, warn=False).encodings
+    names = [p.name for p in paths]
+    for other in ("product1.jpg", "product3.jpg", "product4.png", "product6.png"):
+        v = copies.verify_records(rows[names.index("product2.png")], rows[names.index(other)])
+        if v.compared:  # (a pair turned away before the cells are compared is no question here)
+            assert v.confidence < verify.DEFAULT_CONFIDENCE, (other, v.to_dict())
+        # different products: nothing the pictures share; a re-shot would send them to a person to pick one
+        assert v.verdict() is Verdict.UNRELATED, (other, v.to_dict())
+        # what benchmarks/quality.py recomputes from the measurements is the confidence itself
+        assert np.isclose(float(verify.confidence_from(v.measurements())), v.confidence)
+    same = copies.verify_records(rows[names.index("product0.png")], rows[names.index("product0_again.jpg")])
+    assert same.confidence >= verify.DEFAULT_CONFIDENCE and not same.pictures_differ, same.to_dict()
+    assert same.picture_ncc >= verify.PICTURE_AGREES  # measured: the pictures are small on their pages
+
+
+@pytest.mark.unit
+def test_a_check_that_sees_two_small_pictures_differ_overrules_the_hash() -> None:
+    """Pages that are mostly canvas hash alike (two different products' pages 34 and 39 bits apart, within
+    ``copies.HASH_SURE``): the check of such a hash-sure pair has the last word where the pictures differ."""
+    differ = verify.Verification(inliers=20, confidence=0.01, picture_ncc=0.4, coverage_a=1.0, coverage_b=1.0,
+                                 frame_cover_a=1.0, frame_cover_b=1.0)
+    assert differ.pictures_differ and copies._overrules_hash(differ)
+    agree = verify.Verification(inliers=20, confidence=0.98, picture_ncc=0.97, coverage_a=1.0, coverage_b=1.0,
+                                frame_cover_a=1.0, frame_cover_b=1.0)
+    assert not agree.pictures_differ and not copies._overrules_hash(agree)
+    assert not copies._overrules_hash(verify.Verification(inliers=20, confidence=0.98))  # not measured: inf
