@@ -1,6 +1,6 @@
 """Small pictures on a flat canvas: a shop catalogue's product thumbnails (``verify.SMALL_PICTURE``).
 
-    python benchmarks/probe_small_pictures.py              # about 60 CPU s; writes the BENCHMARKS.md section
+    python benchmarks/probe_small_pictures.py              # about 45 CPU s (30 once encoded); writes BENCHMARKS.md
     python benchmarks/probe_small_pictures.py --no-write   # print only
 
 Each set holds pictures centred on white pages (800 x 800, 1000 x 1000 or 800 x 600; PNG or JPEG quality 75-95):
