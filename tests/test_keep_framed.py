@@ -127,3 +127,44 @@ def test_framed_copies_check_a_file_against_a_few_files_only_and_stop_at_the_fir
     framing = _framing({b.path for b in big}, {})  # (nothing framed: each big file is the keeper's rival)
     assert keep.framed_copies(big + others + [photo], framing) == set()
     assert framing.checks == keep.FRAMED_CHECKS  # only the largest was checked, then the rest rank after it anyway
+
+
+@pytest.fixture(scope="module")
+def reference_crop(datasets: Path, tmp_path_factory) -> Path:
+    """A 70 % crop kept in a reference folder, the full photo and its half-size copy elsewhere."""
+    root = tmp_path_factory.mktemp("reference") / "library"
+    (root / "ref").mkdir(parents=True)
+    (root / "photos").mkdir()
+    img = Image.open(datasets / "photos-public" / "images" / "bsds_206062.jpg").convert("RGB")
+    w, h = img.size
+    img.save(root / "photos" / "photo.jpg", quality=95)
+    img.crop((40, 30, 40 + int(w * 0.7), 30 + int(h * 0.7))).save(root / "ref" / "crop.jpg", quality=92)
+    img.resize((w // 2, h // 2), Image.Resampling.LANCZOS).save(root / "photos" / "small.jpg", quality=90)
+    return root
+
+
+@pytest.mark.integration
+def test_a_crop_in_a_reference_folder_never_sends_the_full_original_away(reference_crop: Path):
+    root = reference_crop
+    result = imagetwins.find(root, recursive=True, keep="original", keep_in=[root / "ref"], cache=False,
+                             decisions=False)
+    decision = next(d for d in result.decisions if str(root / "ref" / "crop.jpg") in d.files)
+    assert decision.keeper == str(root / "ref" / "crop.jpg")  # (the reference folder's file is the keeper)
+    # (before: the photo was listed for removal, the crop the only file kept)
+    assert str(root / "photos" / "photo.jpg") in decision.keep
+    assert all(str(root / "photos" / "photo.jpg") not in d.remove for d in result.decisions)
+
+
+@pytest.mark.integration
+def test_a_crop_outside_a_reference_folder_holding_the_original_is_still_removed(reference_crop: Path, tmp_path):
+    import shutil
+
+    root = tmp_path / "library"
+    shutil.copytree(reference_crop, root)
+    (root / "ref" / "crop.jpg").rename(root / "photos" / "crop.jpg")
+    (root / "photos" / "photo.jpg").rename(root / "ref" / "photo.jpg")
+    result = imagetwins.find(root, recursive=True, keep="original", keep_in=[root / "ref"], cache=False,
+                             decisions=False)
+    decision = next(d for d in result.decisions if str(root / "ref" / "photo.jpg") in d.files)
+    assert decision.keep == [str(root / "ref" / "photo.jpg")]
+    assert str(root / "photos" / "crop.jpg") in decision.remove

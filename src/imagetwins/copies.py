@@ -81,6 +81,7 @@ __all__ = [
     "capture_of",
     "different_captures",
     "framed_pictures",
+    "shows_more",
     "candidate_query",
     "check_pairs",
     "copy_pairs",
@@ -2305,6 +2306,32 @@ def framed_picture(a, b, threshold: float = DEFAULT_CONFIDENCE) -> float:
     if w.confidence < threshold or min(w.frame_cover_a, w.frame_cover_b) < FRAMED_INSIDE:
         return 0.0
     return _picture_area(alt, w.frame_cover_a)
+
+
+def shows_more(a, b, threshold: float = DEFAULT_CONFIDENCE) -> bool:
+    """Whether ``a`` shows scene ``b`` lacks: ``b`` is a crop of it. The whole images a copy at ``threshold``, ``b``'s
+    frame inside ``a``'s (:data:`FRAMED_INSIDE` of it or more), only a part of ``a``'s inside ``b``'s (at most
+    :data:`FRAMED_INSIDE`), and what ``a`` shows beyond is no frame (:func:`framed_picture`'s tests: no padding, not
+    pasted on a canvas found)."""
+    if different_captures(a, b):
+        return False
+    fa, alt = _sides(a)
+    fb = _sides(b)[0]
+    v = verify_pair(fa, fb)
+    if v.confidence < threshold or v.frame_cover_b < FRAMED_INSIDE or v.frame_cover_a > FRAMED_INSIDE:
+        return False
+    return not v.padded[0] and (alt is None or (pasted_share(v, fa, fb) or 0.0) < FRAMED_PASTED)
+
+
+def shows_more_rows(records: CopyRows | Sequence[CopyRecord], i: int, j: int,
+                    threshold: float = DEFAULT_CONFIDENCE) -> bool:
+    """:func:`shows_more` of rows ``i`` and ``j`` of ``records`` (False where their features cannot be used now: one
+    warning, as a search's check)."""
+    try:
+        return shows_more(records[i], records[j], threshold)
+    except Exception as exc:  # damaged stored features, as _verify_or_none
+        _unverifiable(records, records, i, j, _names.get(), exception_line(exc))
+        return False
 
 
 def framed_pictures(records: CopyRows | Sequence[CopyRecord], left: np.ndarray, right: np.ndarray,

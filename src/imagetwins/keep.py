@@ -628,10 +628,16 @@ class Framing:
     ``picture(big, small)``: how many of ``big``'s pixels hold ``small``'s whole picture framed by no scene (0: not
     so). Each pair is checked once a run (``checks`` counts them)."""
 
-    def __init__(self, on_canvas: Callable[[FileInfo], bool], picture: Callable[[FileInfo, FileInfo], float]) -> None:
-        self._on_canvas, self._picture = on_canvas, picture
+    def __init__(self, on_canvas: Callable[[FileInfo], bool], picture: Callable[[FileInfo, FileInfo], float],
+                 shows_more: Callable[[FileInfo, FileInfo], bool] | None = None, any_canvas: bool = True) -> None:
+        self._on_canvas, self._picture, self._shows_more = on_canvas, picture, shows_more
+        self.any_canvas = any_canvas  # (no file of the search on a canvas: no file is framed)
         self.known: dict[tuple[str, str], float] = {}
         self.checks = 0
+
+    def shows_more(self, big: FileInfo, small: FileInfo) -> bool:
+        """Whether ``big`` shows scene ``small`` lacks (``small`` a crop of it; :meth:`Encoder.shows_more`)."""
+        return self._shows_more is not None and self._shows_more(big, small)
 
     def on_canvas(self, f: FileInfo) -> bool:
         return self._on_canvas(f)
@@ -656,7 +662,7 @@ class Framing:
         if rows is None or len(rows) != len(result.files):
             return None
         canvas = encoder.on_canvas(rows)
-        if canvas is None or not np.any(canvas):
+        if canvas is None:
             return None
         index = {p: i for i, p in enumerate(result.files)}
         threshold = result.threshold
@@ -672,7 +678,12 @@ class Framing:
             got = encoder.framed_pictures(rows, np.array([i]), np.array([j]), threshold, paths=result.files)
             return 0.0 if got is None else float(got[0])
 
-        return cls(on_canvas, picture)
+        def shows_more(big: FileInfo, small: FileInfo) -> bool:
+            i, j = index.get(big.path), index.get(small.path)
+            return i is not None and j is not None and bool(encoder.shows_more(rows, i, j, threshold,
+                                                                               paths=result.files))
+
+        return cls(on_canvas, picture, shows_more, bool(np.any(canvas)))
 
 
 def framed_copies(infos: Sequence[FileInfo], framing: Framing | None,
@@ -691,7 +702,7 @@ def framed_copies(infos: Sequence[FileInfo], framing: Framing | None,
     larger file), so an original still goes before its crops. What it cannot tell: a picture framed at a higher
     resolution than the plain file (a portrait photo enlarged to fill a phone screen) keeps its place: whether it
     was enlarged is not measured there."""
-    if framing is None or len(infos) < 2 or len({f.pixels for f in infos}) < 2:
+    if framing is None or not framing.any_canvas or len(infos) < 2 or len({f.pixels for f in infos}) < 2:
         return set()
     by_size = sorted(infos, key=lambda f: -f.pixels)
     # the files others share their size with first (edits that keep the picture's size: a re-save, a caption, a
@@ -928,10 +939,12 @@ def decide(infos: Sequence[FileInfo], keep_in: Sequence[str | os.PathLike] = (),
            avoid: Collection[str] = (), framing: Framing | None = None) -> Decision:
     """Keep the keeper and every file in a reference folder; the rest may be removed.
 
-    With ``raw_sidecars`` (default) a RAW file and the JPEG the camera wrote beside it (same folder,
-    same name) are a pair, not duplicates: when one of them is kept, so is the other. With ``remembered``
-    decisions (and ``key_of``: path -> content key) the keeper a person chose comes first, and files left
-    alone with the keeper are kept too (:mod:`imagetwins.decisions`).
+    A crop kept in a reference folder never sends the full picture away: where the keeper lies in one and the file
+    the rule keeps of the others shows scene it lacks (``framing``: :meth:`Framing.shows_more`, the method's check of
+    the pair), that file is kept too. With ``raw_sidecars`` (default) a RAW file and the JPEG the camera wrote beside
+    it (same folder, same name) are a pair, not duplicates: when one of them is kept, so is the other. With
+    ``remembered`` decisions (and ``key_of``: path -> content key) the keeper a person chose comes first, and files
+    left alone with the keeper are kept too (:mod:`imagetwins.decisions`).
     """
     files = [f.path for f in infos] + [p for p, _ in unreadable]
     if not infos:
@@ -943,6 +956,13 @@ def decide(infos: Sequence[FileInfo], keep_in: Sequence[str | os.PathLike] = (),
     keep = [keeper.path] + [f.path for f in infos if f.path != keeper.path and _inside(f.path, folders)]
     if remembered is not None:
         keep += [p for p in remembered.kept_beside(keeper.path, paths, key_of or {}) if p not in keep]
+    outside = [f for f in infos if f.path not in keep]
+    if framing is not None and outside and _inside(keeper.path, folders):
+        # a reference folder's file is kept, but a crop there never sends the full picture away: the file the rule
+        # would keep of the others stays too where it shows scene the keeper lacks
+        best = choose_keeper(outside, (), rule, score, (), places, avoid, framing)
+        if framing.shows_more(best, keeper):
+            keep.append(best.path)
     if raw_sidecars:
         keep += [p for p in _raw_pairs([f.path for f in infos], keep) if p not in keep]
     remove = [f.path for f in infos if f.path not in keep]

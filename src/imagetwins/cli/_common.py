@@ -228,7 +228,8 @@ def keep_options(f):
                      help="A camera RAW file and the JPEG written beside it (same name): keep both, or treat "
                           "them as duplicates and keep one.")(f)
     f = click.option("--keep-in", multiple=True, type=FolderPath(),
-                     help="Reference folder (repeatable): files in it are always kept, never touched.")(f)
+                     help="Reference folder (repeatable): files in it are always kept, never touched; a crop "
+                          "kept there keeps the full picture elsewhere too (-m copies).")(f)
     return click.option("--keep", "keep_rule", type=click.Choice(KEEP_RULES), default=None,
                         help="Which file of a group to keep (default: the method's own, original; best for "
                              "-m similar): original = highest resolution (an enlarged copy of 1.4x the pixels or "

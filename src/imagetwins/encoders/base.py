@@ -311,6 +311,13 @@ class Encoder(Stage, ABC):
         ``copies``); ``paths`` name the rows in warnings."""
         return None
 
+    def shows_more(self, rows: Rows, left: int, right: int, threshold: float,
+                   paths: Sequence[str] | None = None) -> bool | None:
+        """Whether row ``left``'s file shows scene row ``right``'s lacks (``right`` is a crop of it, no frame added),
+        the two copies at ``threshold``: the keep stage keeps such a file beside a crop kept in a reference folder.
+        None: this method does not look at the pictures (every built-in but ``copies``)."""
+        return None
+
     def score_basis(self, rows: Rows) -> str | None:
         """Why this method's search scores rows 0 and 1 without the look :meth:`check_pair` takes, in words
         (``copies``: a pair whose hashes are close enough to be sure is a copy unchecked), or None: the score is

@@ -168,6 +168,12 @@ class CopiesEncoder(Encoder):
         with copies.naming(paths):
             return copies.framed_pictures(rows, left, right, threshold)
 
+    def shows_more(self, rows: copies.CopyRows, left: int, right: int, threshold: float,
+                   paths: Sequence[str] | None = None) -> bool:
+        """:func:`imagetwins.copies.shows_more` (one warning and False where the features cannot be used now)."""
+        with copies.naming(paths):
+            return copies.shows_more_rows(rows, left, right, threshold)
+
     def score_basis(self, rows: copies.CopyRows) -> str | None:
         """A pair whose dihedral hashes (an image's own or its picture cut from a canvas, in any of the 8
         orientations) are within :data:`~imagetwins.copies.HASH_SURE` bits scores 1: unchecked within
