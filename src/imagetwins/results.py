@@ -512,8 +512,9 @@ def match_query(encoder: str | Encoder, query_paths: Sequence[str], queries: np.
     """The one query step: each query that matches the reference -> its matches, closest first.
 
     Used by :meth:`imagetwins.index.Index.query`, :func:`imagetwins.finder.find_against` and so by
-    ``find --against`` and ``index query``. A query never matches the very same file in the reference
-    (same path once resolved, or same device and inode: a hard link); a byte-identical other file does.
+    ``find --against`` and ``index query``. A query never matches its own directory entry in the reference
+    (overlapping folders: the same folder once resolved, the same name); a byte-identical other file, a hard
+    link or a link to a reference file does (another name holding the picture: a leak).
     Scores are ints (bits apart) or floats (similarities, rounded to 4 places). With ``score_store`` and
     both sides' content digests, a method that keeps its pair scores (``copies``) reuses those stored there
     and keeps the new ones (:mod:`imagetwins.pairscores`). ``colour_variants``
@@ -533,7 +534,7 @@ def match_query(encoder: str | Encoder, query_paths: Sequence[str], queries: np.
         pairs = pairs.take(keeps)
     as_score = pairs.kind.value
     marks = pairs.mark_bits
-    identity: dict[str, object] = {}  # only files that matched are looked at
+    identity: dict[object, object] = {}  # only files that matched are looked at
     for k in np.lexsort((encoder.best_first(pairs.score), pairs.left)).tolist():
         query, found = query_paths[pairs.left[k]], reference_paths[pairs.right[k]]
         if _same_file(query, found, identity):
@@ -571,23 +572,27 @@ def query_images(encoder: str | Encoder, images: Sequence[str | os.PathLike] | s
     return matches, enc, skipped
 
 
-def _same_file(a: str, b: str, identity: dict[str, object]) -> bool:
-    """Whether two paths are one file: the same place once resolved, or the same device and inode (a hard
-    link, or a link to it, is that file too)."""
-    for p in (a, b):
-        if p not in identity:
-            try:
-                st = os.stat(p)
-                identity[p] = (st.st_dev, st.st_ino)
-            except OSError:
-                identity[p] = os.path.realpath(p)
-    ia, ib = identity[a], identity[b]
-    if isinstance(ia, tuple) and isinstance(ib, tuple):
-        # both found: one device and inode is one file, whatever the names (a link resolves to its file's). Each
-        # match resolved both paths again (two realpath calls, 45 us): 1,000 copies queried against 2,000 copies
-        # of one picture, a million matches, spent 40 of their 50 CPU s here
-        return ia == ib
-    return ia == ib or os.path.realpath(a) == os.path.realpath(b)
+def _same_file(a: str, b: str, identity: dict[object, object]) -> bool:
+    """Whether two paths name one directory entry: the same folder once resolved, and the same name in it.
+
+    That is the overlap of two folders (``find ml -r --against ml/train``: train's own files are not duplicates
+    of themselves). Two entries of one file (a hard link, or a link to the file, in the query folder) are two
+    names in two collections, and the query's is a real match: a test image hard-linked from the training set is
+    the leak a check is run to find (they were left out as "the same file" before). ``identity`` caches each
+    path's entry and each folder's resolved path: a folder is resolved once, never a path per match (a million
+    matches resolving both paths spent 40 of their 50 CPU s in ``realpath``)."""
+    return _entry(a, identity) == _entry(b, identity)
+
+
+def _entry(path: str, identity: dict[object, object]) -> object:
+    entry = identity.get(path)
+    if entry is None:
+        folder, name = os.path.split(os.path.abspath(path))
+        resolved = identity.get(("folder", folder))
+        if resolved is None:
+            resolved = identity[("folder", folder)] = os.path.realpath(folder)
+        entry = identity[path] = (resolved, name)
+    return entry
 
 
 def groups_from_encodings(
