@@ -164,3 +164,24 @@ def test_library_colour_variants_apart_with_a_method_that_marks_no_pair_is_a_val
         with pytest.raises(ValueError, match=r"colour_variants='apart'.*copies"):
             call()
     assert len(imagetwins.find(album, "phash", colour_variants="copies", cache=False).groups) == 2
+
+
+@pytest.mark.cli
+def test_undo_names_the_emptied_folders_it_leaves_in_the_quarantine(tmp_path: Path) -> None:
+    """A family's ``remove Pictures -r --apply`` then ``undo``: "Q now holds only the journal of that run", while
+    ``ls Q`` showed the run's folders (WhatsApp/, Backup/, ...), emptied. The line names them now; a run of files at
+    the top of the folder (no folder in Q) says what it said."""
+    album = tmp_path / "Pictures"
+    for sub in ("WhatsApp", "Backup"):
+        (album / sub).mkdir(parents=True)
+    synthetic_photo(96, 72, 0).save(album / "p0.png")
+    for sub in ("WhatsApp", "Backup"):
+        (album / sub / "p0.png").write_bytes((album / "p0.png").read_bytes())
+    moved = CliRunner().invoke(main, ["remove", str(album), "-r", "-m", "phash", "--apply"])
+    assert moved.exit_code == 0 and "moved 2 files to " in moved.output, moved.output
+    quarantine = Path(moved.output.split(" to ", 1)[1].split(";", 1)[0])
+    undone = CliRunner().invoke(main, ["undo", str(quarantine)])
+    assert undone.exit_code == 0, undone.output
+    assert sorted(p.name for p in quarantine.iterdir() if p.is_dir()) == ["Backup", "WhatsApp"]
+    assert undone.output.strip() == (f"restored 2 files; {quarantine} now holds only the journal of that run and "
+                                     "the emptied folders: delete it when you like")

@@ -664,7 +664,9 @@ def undo(manifest: Path, quiet: bool) -> None:
             echo(f"nothing to restore: every file moved into {where} is back already")
         else:
             # the quarantine keeps its journal (and the folders it made): say so, and that it may go
-            kept = "" if out.failed else f"; {where} now holds only the journal of that run: delete it when you like"
+            kept = "" if out.failed else (f"; {where} now holds only the journal of that run"
+                                          + (" and the emptied folders" if _holds_folders(where) else "")
+                                          + ": delete it when you like")
             # (a refused journal line and the file it named were counted as 2 failed files: count each kind)
             lines = len(out.refused_lines)
             files = len(out.failed) - lines
@@ -673,6 +675,16 @@ def undo(manifest: Path, quiet: bool) -> None:
             echo(f"restored {what}" + (f", {failed}" if out.failed else kept), err=bool(out.failed))
     if out.failed:
         sys.exit(EXIT_ERROR)
+
+
+def _holds_folders(quarantine: Path) -> bool:
+    """Whether an undone run's folder still holds the folders its files were moved into (emptied by undo, left
+    there: "holds only the journal" while ``ls`` showed folders). Links are not followed; unreadable: no."""
+    try:
+        with os.scandir(quarantine) as entries:
+            return any(e.is_dir(follow_symlinks=False) for e in entries)
+    except OSError:
+        return False
 
 
 def _forget_run_decisions(manifest: Path, quiet: bool) -> None:
