@@ -302,16 +302,22 @@ def _damage(exc: BaseException) -> bool:
                                          "decode"))
 
 
-def encode(files: Sequence[str | os.PathLike], method: str | Encoder = "phash", workers: int | None = None,
-           progress: bool = False, session: Session | None = None) -> Encoded:
+def encode(files: str | os.PathLike | Sequence[str | os.PathLike], method: str | Encoder = "phash",
+           workers: int | None = None, progress: bool = False, session: Session | None = None, *,
+           recursive: bool = False) -> Encoded:
     """Encode files with a registered method (see :mod:`imagetwins.encoders`) on ``workers`` threads (default: the
-    ``session``'s)."""
+    ``session``'s).
+
+    ``files`` is one file, a list of files, or a folder: its images are encoded as :func:`find` finds them
+    (``recursive`` walks its sub-folders too), links and special files left alone; a folder was taken for one
+    unreadable file."""
     if session is not None:
         workers = session.workers if workers is None else workers
         progress = progress or session.progress
     files = given_paths(files)
-    return get_encoder(method).encode_files([files] if isinstance(files, str) else files, workers=workers,
-                                            progress=progress, warn=False)
+    if isinstance(files, str):
+        files = find_images(Path(files), recursive=recursive) if os.path.isdir(files) else [files]
+    return get_encoder(method).encode_files(files, workers=workers, progress=progress, warn=False)
 
 
 def find_duplicates_map(image_dir: str | os.PathLike, method: str | Encoder = "phash", threshold: float | None = None,
