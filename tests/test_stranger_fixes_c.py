@@ -185,3 +185,27 @@ def test_undo_names_the_emptied_folders_it_leaves_in_the_quarantine(tmp_path: Pa
     assert sorted(p.name for p in quarantine.iterdir() if p.is_dir()) == ["Backup", "WhatsApp"]
     assert undone.output.strip() == (f"restored 2 files; {quarantine} now holds only the journal of that run and "
                                      "the emptied folders: delete it when you like")
+
+
+@pytest.mark.integration
+def test_plot_duplicates_raises_what_imagededup_raised_for_bad_arguments(tmp_path: Path) -> None:
+    """imagededup 0.3's plot_duplicates asserted a folder and a file with duplicates (``AssertionError``); imagetwins
+    raised ``ValueError`` for the second and drew a figure of "unreadable" pictures for a folder that is not there, so
+    code ported with ``except AssertionError`` let the error through. Both are each type now; a name not in the map
+    and a map that is not a dict stay ``ValueError``, as there."""
+    pytest.importorskip("matplotlib")
+    from imagetwins.methods import PHash
+    from imagetwins.utils import plot_duplicates
+
+    album = byte_copies_album(tmp_path)
+    found = PHash(verbose=False).find_duplicates(image_dir=album)
+    out = tmp_path / "plot.png"
+    for args in ((tmp_path / "nope", found, "p0.png"), (album, {"p0.png": []}, "p0.png")):
+        for kind in (AssertionError, ValueError):
+            with pytest.raises(kind):
+                plot_duplicates(*args, outfile=out)
+    with pytest.raises(ValueError, match="not a key"):
+        plot_duplicates(album, found, "missing.png", outfile=out)
+    with pytest.raises(ValueError, match="dict"):
+        plot_duplicates(album, [("p0.png", ["p0 a.png"])], "p0.png", outfile=out)
+    assert not out.exists()

@@ -438,6 +438,12 @@ def _wrapped(name: str, width: int = 32) -> str:
     return "\n".join(name[i:i + width] for i in range(0, len(name), width)) or name
 
 
+class PlotArgumentError(ValueError, AssertionError):
+    """A folder that is not one, or a file without duplicates, given to :func:`plot_duplicates`: imagededup 0.3
+    asserted both (``AssertionError``); this is also the ``ValueError`` the other bad arguments raise, so either
+    ``except`` clause catches it."""
+
+
 def plot_duplicates(image_dir: str | os.PathLike, duplicate_map: dict, filename: str,
                     outfile: str | os.PathLike | None = None) -> None:
     """imagededup's picture: the file and its duplicates side by side, with scores when present.
@@ -452,6 +458,14 @@ def plot_duplicates(image_dir: str | os.PathLike, duplicate_map: dict, filename:
         The file whose duplicates to show.
     outfile : path, optional
         Save the figure there instead of showing it.
+
+    Raises
+    ------
+    PlotArgumentError
+        ``image_dir`` is not a folder, or ``filename`` has no duplicates (a ``ValueError`` and, as imagededup's
+        assertions, an ``AssertionError``).
+    ValueError
+        ``filename`` is not a key of ``duplicate_map``, or the map is not a dict (as imagededup).
     """
     try:
         import matplotlib
@@ -462,12 +476,17 @@ def plot_duplicates(image_dir: str | os.PathLike, duplicate_map: dict, filename:
         matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    root = Path(image_dir)
+    if not root.is_dir():  # (was: a figure of "unreadable" pictures)
+        raise PlotArgumentError(f"image_dir {str(image_dir)!r} is not a folder: give the folder the names of "
+                                "duplicate_map are relative to")
+    if not isinstance(duplicate_map, dict):
+        raise ValueError("duplicate_map must be the dict find_duplicates returns")
     if filename not in duplicate_map:
         raise ValueError(f"{filename!r} is not a key of duplicate_map")
     matches = duplicate_map[filename]
     if not matches:
-        raise ValueError(f"{filename!r} has no duplicates to plot")
-    root = Path(image_dir)
+        raise PlotArgumentError(f"{filename!r} has no duplicates to plot")
     entries = [(filename, None)] + [(m[0], m[1]) if isinstance(m, (tuple, list)) else (m, None) for m in matches]
     cols = min(4, len(entries))
     rows = -(-len(entries) // cols)
