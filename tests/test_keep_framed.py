@@ -168,3 +168,20 @@ def test_a_crop_outside_a_reference_folder_holding_the_original_is_still_removed
     decision = next(d for d in result.decisions if str(root / "ref" / "photo.jpg") in d.files)
     assert decision.keep == [str(root / "ref" / "photo.jpg")]
     assert str(root / "photos" / "crop.jpg") in decision.remove
+
+
+@pytest.mark.integration
+def test_byte_copies_of_a_screenshot_do_not_use_up_the_checks(datasets: Path, tmp_path: Path):
+    """30 byte copies of one screenshot share a size: taken for the original's size (edits that keep it), they were
+    the first files the larger copy on a background was checked against, and the checks ran out before the photo."""
+    import shutil
+
+    folder = tmp_path / "photos"
+    _everyday_folder(datasets, folder, EVERYDAY[0], 0)
+    for f in ("rotate_any", "keystone", "blur_noise", "crop_small"):  # (the photo, its screenshot, on a background)
+        (folder / f"{f}.jpg").unlink()
+    for i in range(30):
+        shutil.copy(folder / "screenshot.jpg", folder / f"shot_{i}.jpg")
+    result = imagetwins.find(folder, keep="original", cache=False, decisions=False)
+    decision = next(d for d in result.decisions if str(folder / "photo.jpg") in d.files)
+    assert decision.keeper == str(folder / "photo.jpg")

@@ -629,11 +629,18 @@ class Framing:
     so). Each pair is checked once a run (``checks`` counts them)."""
 
     def __init__(self, on_canvas: Callable[[FileInfo], bool], picture: Callable[[FileInfo, FileInfo], float],
-                 shows_more: Callable[[FileInfo, FileInfo], bool] | None = None, any_canvas: bool = True) -> None:
+                 shows_more: Callable[[FileInfo, FileInfo], bool] | None = None, any_canvas: bool = True,
+                 content: Callable[[FileInfo], object] | None = None) -> None:
         self._on_canvas, self._picture, self._shows_more = on_canvas, picture, shows_more
         self.any_canvas = any_canvas  # (no file of the search on a canvas: no file is framed)
-        self.known: dict[tuple[str, str], float] = {}
+        self._content = content
+        self.known: dict[tuple[object, object], float] = {}
         self.checks = 0
+
+    def content(self, f: FileInfo) -> object:
+        """What ``f`` holds, as far as a check can tell (its content digest; without one, its path): byte copies are
+        checked once."""
+        return f.path if self._content is None else self._content(f)
 
     def shows_more(self, big: FileInfo, small: FileInfo) -> bool:
         """Whether ``big`` shows scene ``small`` lacks (``small`` a crop of it; :meth:`Encoder.shows_more`)."""
@@ -643,7 +650,7 @@ class Framing:
         return self._on_canvas(f)
 
     def picture(self, big: FileInfo, small: FileInfo) -> float:
-        key = (big.path, small.path)
+        key = (self.content(big), self.content(small))
         if key not in self.known:
             self.checks += 1
             self.known[key] = self._picture(big, small)
@@ -683,7 +690,9 @@ class Framing:
             return i is not None and j is not None and bool(encoder.shows_more(rows, i, j, threshold,
                                                                                paths=result.files))
 
-        return cls(on_canvas, picture, shows_more, bool(np.any(canvas)))
+        digests = {p: d.key for p, d in zip(result.files, result.digests)} if result.digests else {}
+        return cls(on_canvas, picture, shows_more, bool(np.any(canvas)),
+                   lambda f: digests.get(f.path) or f.path)
 
 
 def framed_copies(infos: Sequence[FileInfo], framing: Framing | None,
@@ -708,9 +717,11 @@ def framed_copies(infos: Sequence[FileInfo], framing: Framing | None,
     # the files others share their size with first (edits that keep the picture's size: a re-save, a caption, a
     # colour change), then the larger: the original's shape, where framed copies (their canvas not found) of other
     # shapes may be larger than it
-    shared: dict[tuple[int, int], int] = {}
+    # (distinct contents: 300 byte copies of a screenshot share their size with nothing)
+    sized: dict[tuple[int, int], set] = {}
     for f in infos:
-        shared[(f.width, f.height)] = shared.get((f.width, f.height), 0) + 1
+        sized.setdefault((f.width, f.height), set()).add(framing.content(f))
+    shared = {size: len(contents) for size, contents in sized.items()}
     out: set[str] = set()
     for big in by_size:
         if big.path in after:
@@ -723,8 +734,11 @@ def framed_copies(infos: Sequence[FileInfo], framing: Framing | None,
         # (a file found framed around one of them already first: the stars of one set ask again, the check is not)
         plain = sorted((f for f in by_size if 0 < f.pixels < big.pixels and f.path not in after
                         and (canvas or not _same_shape(big, f))),
-                       key=lambda f: (not framing.known.get((big.path, f.path)), -shared[(f.width, f.height)],
-                                      -f.pixels))[:FRAMED_CHECKS if canvas else 1]
+                       key=lambda f: (not framing.known.get((framing.content(big), framing.content(f))),
+                                      -shared[(f.width, f.height)], -f.pixels))
+        order = {f.path: k for k, f in enumerate(plain)}
+        plain = list({framing.content(f): f for f in plain[::-1]}.values())  # (one file a content: the first)
+        plain = sorted(plain, key=lambda f: order[f.path])[:FRAMED_CHECKS if canvas else 1]
         if not any(f.pixels >= _FRAMED_NEAR ** 2 * area > 0 for f in plain
                    for area in [framing.picture(big, f)]):
             break
