@@ -113,11 +113,19 @@ def run_check(test: Path, against: Path, method: str, threshold: float | None, r
     requested.write(found)
     if not quiet and not requested.to_stdout:
         write_text(found)
-        verb = "has" if len(result.matches) == 1 else "have"
-        echo(f"{len(result.matches):,} of {counted(len(result.images), 'image')} in {test} {verb} a duplicate "
-             f"among the {counted(result.reference_images, 'image')} of {against} ({method}, threshold "
-             f"{result.threshold}); {unreadable} unreadable"
-             + (f", {len(result.reference_failures)} unreadable in {against}" if result.reference_failures else ""))
+        reference = f"the {counted(result.reference_images, 'image')} of {against} ({method}, threshold " \
+                    f"{result.threshold})"
+        if test.is_dir():
+            verb = "has" if len(result.matches) == 1 else "have"
+            said = (f"{len(result.matches):,} of {counted(len(result.images), 'image')} in {test} {verb} a duplicate "
+                    f"among {reference}; {unreadable} unreadable")
+        elif unreadable:  # one image checked: "1 of 1 image in x.jpg has" spoke of a set
+            said = f"{test} could not be read: not compared with {reference}"
+        else:
+            said = f"{test} has {'a' if result.matches else 'no'} duplicate among {reference}"
+        if result.reference_failures:
+            said += f"{', ' if test.is_dir() else '; '}{len(result.reference_failures)} unreadable in {against}"
+        echo(said)
     if result.set_aside and not quiet:  # a leak check must not drop a match without a word
         echo(f"note: {counted(result.set_aside, 'match', 'matches')} left out: marked 'not a duplicate' in an earlier "
              "plan (see 'imagetwins decisions list'; --ignore-decisions checks without them)", err=True)
