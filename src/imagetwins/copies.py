@@ -1234,28 +1234,36 @@ def verify_records(a, b, keep_matches: bool = False, cache: FeaturesCache | None
 
 
 class VerifyProgress:
-    """The verification's progress bar, one over a whole search: ``progress`` as in
-    :func:`imagetwins.encoding.encode_files` (``True``: a tqdm bar "verifying", made at the first pair to check
-    and closed by :meth:`close`; or a caller's tqdm-like bar, whose ``total`` grows by the pairs each round
-    verifies and which is advanced, never closed, here). ``False``: nothing."""
+    """The verification's progress, over a whole search: ``progress`` as in
+    :func:`imagetwins.encoding.encode_files`. ``True``: a tqdm bar per round of pairs to verify, each with its own
+    total ("verifying", then "verifying (round 2)" ...: a round of re-proposals known only once the round before is
+    verified, one bar whose total grew went back, 93 % -> 72 %), made at the round's first pair to check and closed
+    when the next begins or by :meth:`close`. A caller's tqdm-like bar: one bar, whose ``total`` grows by the pairs
+    each round verifies and which is advanced, never closed, here. ``False``: nothing."""
 
     def __init__(self, progress: bool | Any = False):
         self.progress = progress
         self.bar: Any = None
+        self.rounds = 0
 
     def add(self, n: int) -> None:
-        """``n`` more pairs to verify (a round of re-proposals adds to the first round's total)."""
+        """``n`` more pairs to verify (a round of re-proposals after the first round's)."""
         if not self.progress or not n:
             return
-        if self.bar is None:
-            if self.progress is True:
-                from imagetwins.progress import progress_bar
+        if self.progress is True:
+            from imagetwins.progress import progress_bar
 
-                # made with its first total: a bar drawn before it has one reads "verifying: 0pair" (tqdm's
-                # count without a total, unit glued on)
-                self.bar = progress_bar(total=n, unit="pair", desc="verifying")
-                return
-            self.bar = self.progress
+            left = 0  # (pairs of the round before not verified yet: counted in this one's total)
+            if self.bar is not None:
+                left = max(0, (self.bar.total or 0) - self.bar.n)
+                self.bar.close()
+            self.rounds += 1
+            # made with its total: a bar drawn before it has one reads "verifying: 0pair" (tqdm's count without a
+            # total, unit glued on)
+            self.bar = progress_bar(total=n + left, unit="pair",
+                                    desc="verifying" if self.rounds == 1 else f"verifying (round {self.rounds})")
+            return
+        self.bar = self.progress
         self.bar.total = (getattr(self.bar, "total", None) or 0) + n
         if hasattr(self.bar, "refresh"):
             self.bar.refresh()
