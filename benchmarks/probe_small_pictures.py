@@ -14,7 +14,9 @@ pair at the default confidence or above is a false copy. Each picture's two page
   HELD-OUT from photos-public 125-249, view 0 of ukbench-600 groups 75-149 (objects, as a shop shows them) and
   camera-photos;
 - logo sets: made up logos (one to four plain ellipses and rectangles and three to six letters on white, another
-  seed per split), 60-300 px on the page.
+  seed per split), 60-300 px on the page;
+- cut-out sets: product shots on a white background (the split's photos inside an ellipse, white around it), 100-250
+  px on the page: the picture's outline is the ellipse, alike in every one of them.
 """
 
 from __future__ import annotations
@@ -41,7 +43,8 @@ from imagetwins.encoders import get_encoder  # noqa: E402
 
 #: (split, kind, smallest and largest long side on the page, pictures)
 SETS = (("fit", "photo", 60, 160, 50), ("fit", "photo", 160, 300, 30), ("fit", "logo", 60, 300, 40),
-        ("held-out", "photo", 60, 160, 50), ("held-out", "photo", 160, 300, 30), ("held-out", "logo", 60, 300, 40))
+        ("held-out", "photo", 60, 160, 50), ("held-out", "photo", 160, 300, 30), ("held-out", "logo", 60, 300, 40),
+        ("fit", "cut-out", 100, 250, 30), ("held-out", "cut-out", 100, 250, 30))
 PAGES = ((800, 800), (800, 800), (1000, 1000), (800, 600))
 
 
@@ -77,6 +80,14 @@ def logo(rng: random.Random) -> Image.Image:
     return im
 
 
+def cut_out(photo: Image.Image) -> Image.Image:
+    """A product shot on white: the photo inside an ellipse, white around it."""
+    w, h = photo.size
+    mask = Image.new("L", photo.size, 0)
+    ImageDraw.Draw(mask).ellipse([w * 0.1, h * 0.1, w * 0.9, h * 0.9], fill=255)
+    return Image.composite(photo, Image.new("RGB", photo.size, "white"), mask)
+
+
 def on_page(picture: Image.Image, side: int, page: tuple[int, int], rng: random.Random, centred: bool) -> Image.Image:
     p = picture.copy()
     p.thumbnail((side, side), Image.Resampling.LANCZOS)
@@ -102,6 +113,8 @@ def build(work: Path, split: str, kind: str, lo: int, hi: int, n: int, seed: int
     rng = random.Random(seed)
     pictures = [logo(rng) for _ in range(n)] if kind == "logo" else \
         [Image.open(p).convert("RGB") for p in rng.sample(sources(split), n)]
+    if kind == "cut-out":
+        pictures = [cut_out(p) for p in pictures]
     for k, picture in enumerate(pictures):
         side = rng.randint(lo, hi)
         again = int(np.clip(side * rng.uniform(0.75, 1.35), lo * 0.75, hi * 1.35))

@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 import imagetwins
-from imagetwins import copies, verify
+from imagetwins import copies, search, verify
 from imagetwins.encoders import get_encoder
 from imagetwins.scores import Verdict
 
@@ -81,3 +81,23 @@ def test_a_check_that_sees_two_small_pictures_differ_overrules_the_hash() -> Non
                                 frame_cover_a=1.0, frame_cover_b=1.0)
     assert not agree.pictures_differ and not copies._overrules_hash(agree)
     assert not copies._overrules_hash(verify.Verification(inliers=20, confidence=0.98))  # not measured: inf
+
+
+@pytest.mark.integration
+def test_tiny_products_whose_pages_hash_alike_are_checked_not_copies_unchecked(datasets: Path, tmp_path: Path) -> None:
+    """64 px products on 1000 px pages: the pages' hashes are 16-30 bits apart (within ``copies.HASH_UNCHECKED``:
+    copies without a check, one group of 20 of 25 such pages before); a hash-sure pair of two pages is checked
+    (``copies._pages_apart``). The same product's page saved again stays a copy."""
+    photos = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[::10]
+    chosen = [photos[k] for k in (3, 4, 5, 8, 12, 15, 16, 18, 21)]
+    for photo in chosen:
+        _on_canvas(photo, 64, canvas=1000).save(tmp_path / f"{photo.stem}.png")
+    _on_canvas(chosen[0], 64, canvas=1000).save(tmp_path / "again.jpg", quality=88)
+    rows = get_encoder("copies").encode_files(sorted(tmp_path.glob("bsds_*.png")), warn=False).encodings
+    hashes = copies.stack(rows)[0].astype(np.uint64)
+    apart = [int(np.unpackbits((search.dihedral_variants(hashes[[i]])[0] ^ hashes[j][None]).view(np.uint8),
+                               axis=-1).sum(-1).min()) for i in range(len(hashes)) for j in range(i + 1, len(hashes))]
+    assert min(apart) <= copies.HASH_UNCHECKED  # (what this test is about: copies without a check before)
+    result = imagetwins.find(tmp_path, cache=False, decisions=False)
+    groups = sorted(sorted(Path(f).name for f in g.files) for g in result.groups)
+    assert groups == [sorted([f"{chosen[0].stem}.png", "again.jpg"])]

@@ -55,6 +55,7 @@ from imagetwins.verify import (
     colour_signature_of,
     features_keypoints,
     features_length,
+    is_page,
     pasted_share,
     verify_header_bytes,
     verify_pair,
@@ -238,6 +239,13 @@ class CopyRecord:
         if self._features is not None:
             return self._features.colour
         return ImageFeatures.colour_from_bytes(self._spill.get(self._offset, self._length))
+
+    def grey_thumbnail(self) -> np.ndarray:
+        """The features' grey thumbnail (:attr:`ImageFeatures.thumbnail`) alone: read back, nothing else of the
+        features parsed (what :func:`imagetwins.verify.is_page` needs)."""
+        if self._features is not None:
+            return self._features.thumbnail
+        return ImageFeatures.thumbnail_from_bytes(self._spill.get(self._offset, self._length))
 
     def features_ref(self) -> tuple[Any, int, int]:
         """Where the features are: (the store, and where in it; or the features object held, 0, 0). The same for
@@ -1724,7 +1732,51 @@ def _confidences(features_a, features_b, left, right, dist, workers: int | None,
                  or flat_pictures_apart(tone(0, int(left[k])), tone(side_b, int(right[k])))]
         conf[other] = 0.0
         marks[other] = 0
+        # (the band's pairs too: it leaves a pair whose images nearer pairs joined unchecked)
+        _pages_apart(features_a, features_b, left, right, np.setdiff1d(sure, other), side_b, conf, marks, workers,
+                     pair_scores, bar)
     return conf, marks
+
+
+def _pages_apart(features_a, features_b, left: np.ndarray, right: np.ndarray, sure: np.ndarray, side_b: int,
+                 conf: np.ndarray, marks: np.ndarray, workers: int | None, pair_scores: PairScores | None,
+                 bar: VerifyProgress | None) -> None:
+    """Hash-sure pairs of two pages holding small pictures (:func:`imagetwins.verify.is_page`, each row's grey
+    thumbnail read once): pages mostly canvas hash alike whatever their pictures (64 px products on 1000 px pages
+    16-30 bits apart), so such a pair is checked, and where the check sees its pictures differ
+    (:attr:`~imagetwins.verify.Verification.pictures_differ`) its confidence is the check's (in place), kept in
+    ``pair_scores`` (a kept confidence under 1 is taken as it is; a pair kept at 1, a copy, is checked again)."""
+    if not len(sure):
+        return
+    pages: dict[tuple[int, int], bool] = {}
+
+    def page(side: int, i: int) -> bool:
+        if (side, i) not in pages:
+            try:
+                row = (features_a, features_b)[side][i]
+                pages[(side, i)] = is_page(row.thumbnail if isinstance(row, ImageFeatures) else row.grey_thumbnail())
+            except Exception:  # damaged features: the hash's word stands, as for any hash-sure pair unchecked
+                pages[(side, i)] = False
+        return pages[(side, i)]
+
+    pick = np.array([k for k in sure.tolist() if page(0, int(left[k])) and page(side_b, int(right[k]))], np.int64)
+    if pair_scores is not None and len(pick):
+        known = pair_scores.lookup(left[pick], right[pick])
+        settled = ~np.isnan(known) & (np.abs(known) < 1)  # (a stored score: negative where recoloured)
+        conf[pick[settled]], marks[pick[settled]] = from_stored(known[settled])
+        pick = pick[~settled]
+    if not len(pick):
+        return
+    if bar is not None:
+        bar.add(len(pick))
+    with stage("verify"):
+        checked = verify_pairs(features_a, features_b, left[pick], right[pick], workers, bar, confidence_only=True)
+    apart = [(k, v) for k, v in zip(pick.tolist(), checked) if v is not None and v.pictures_differ]
+    for k, v in apart:
+        conf[k], marks[k] = v.confidence, 0
+    if pair_scores is not None and apart:
+        rows = np.array([k for k, _ in apart], np.int64)
+        pair_scores.remember(left[rows], right[rows], np.array([v.confidence for _, v in apart], np.float64))
 
 
 def _unscored(prior: np.ndarray | None, dist: np.ndarray, hash_sure: int) -> int:

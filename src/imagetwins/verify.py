@@ -63,6 +63,7 @@ __all__ = [
     "Verdict",
     "extract",
     "features_for_files",
+    "is_page",
     "order_key",
     "verdict_version",
     "verify_pair",
@@ -599,6 +600,15 @@ class ImageFeatures:
         fields, parts = _stored_parts(data)
         ch, cw = fields[7], fields[8]
         return np.frombuffer(parts[5], np.uint8).reshape(ch, cw, 2) if ch else None
+
+    @staticmethod
+    def thumbnail_from_bytes(data: bytes) -> np.ndarray:
+        """The grey thumbnail (:attr:`thumbnail`) of serialised features alone, checked as :meth:`from_bytes` checks
+        them, nothing else parsed: what :func:`is_page` reads."""
+        if data[:2] == b"PK":
+            return ImageFeatures.from_bytes(data).thumbnail
+        fields, parts = _stored_parts(data)
+        return np.frombuffer(parts[4], np.uint8).reshape(fields[5], fields[6])
 
     @classmethod
     def _from_npz(cls, data: bytes) -> ImageFeatures:
@@ -1583,18 +1593,53 @@ def _dense(a: ImageFeatures, b: ImageFeatures, matrix: np.ndarray, v: Verificati
 
 
 def _canvas(x: ImageFeatures) -> tuple[float, float]:
-    """The share of ``x``'s thumbnail cells (blurred as :func:`_dense` blurs them) that are its canvas, flat (as
-    :func:`_dense` counts a flat cell) and within :data:`CANVAS_BAND` grey levels of the flat cells' median, and that
-    level (nan where no cell is flat). A page holding small pictures is mostly one level; a sky or a wall drifts."""
+    """:func:`_canvas_of` ``x``'s thumbnail, kept on the features."""
     if x._canvas is None:
-        cells = _cells(cv2.GaussianBlur(x.thumbnail.astype(np.float32), (0, 0), BLUR_SIGMA))
-        means, flat = cells.mean(-1), cells.std(-1) <= 3
-        if not flat.any():
-            x._canvas = (0.0, float("nan"))
-        else:
-            level = _median(means[flat])
-            x._canvas = (float((flat & (np.abs(means - level) <= CANVAS_BAND)).mean()), level)
+        x._canvas = _canvas_of(x.thumbnail)
     return x._canvas
+
+
+def _canvas_of(thumbnail: np.ndarray) -> tuple[float, float]:
+    """The share of a thumbnail's cells (blurred as :func:`_dense` blurs them) that are its canvas, flat (as
+    :func:`_dense` counts a flat cell) and within :data:`CANVAS_BAND` grey levels of the flat cells' median, and that
+    level (nan where no cell is flat). A page holding small pictures is mostly one level; a sky or a wall drifts.
+    NumPy alone (OpenCV's Gaussian blur, its kernel and border): a search's hash-sure pairs ask it (:func:`is_page`),
+    where a warm run imports no OpenCV."""
+    cells = _cells(_blurred(np.asarray(thumbnail, np.float32), BLUR_SIGMA))
+    means, flat = cells.mean(-1), cells.std(-1) <= 3
+    if not flat.any():
+        return 0.0, float("nan")
+    level = _median(means[flat])
+    return float((flat & (np.abs(means - level) <= CANVAS_BAND)).mean()), level
+
+
+def _blurred(image: np.ndarray, sigma: float) -> np.ndarray:
+    """``cv2.GaussianBlur(image, (0, 0), sigma)`` of a float32 image in NumPy: the same kernel (its side
+    ``round(8 sigma + 1) | 1``) and border (reflected about the edge pixel)."""
+    side = int(round(sigma * 8 + 1)) | 1
+    r = side // 2
+    kernel = np.exp(-((np.arange(side) - r) ** 2) / (2 * sigma * sigma))
+    kernel = (kernel / kernel.sum()).astype(np.float32)
+    if min(image.shape) <= r:
+        return image.copy()
+    padded = np.pad(image, ((0, 0), (r, r)), mode="reflect")
+    rows = sum(kernel[k] * padded[:, k:k + image.shape[1]] for k in range(side))
+    padded = np.pad(rows, ((r, r), (0, 0)), mode="reflect")
+    return sum(kernel[k] * padded[k:k + image.shape[0]] for k in range(side)).astype(np.float32)
+
+
+def is_page(thumbnail: np.ndarray) -> bool:
+    """Whether an image whose grey thumbnail (:attr:`ImageFeatures.thumbnail`) this is, is a page holding small
+    pictures (:data:`SMALL_PICTURE`): the check compares two such images inside their pictures' outlines. A first
+    look at the most common grey level turns most photos away at once."""
+    t = np.asarray(thumbnail)
+    if t.size == 0:
+        return False
+    counts = np.bincount(t.ravel().astype(np.uint8), minlength=256)
+    top = int(counts.argmax())
+    if counts[max(top - 2 * CANVAS_BAND, 0):top + 2 * CANVAS_BAND + 1].sum() < (1.0 - SMALL_PICTURE) * 0.8 * t.size:
+        return False
+    return _canvas_of(t)[0] >= 1.0 - SMALL_PICTURE
 
 
 def _inside_pictures(warped: np.ndarray, fd: np.ndarray, core: np.ndarray, levels: list[float]) -> float:
