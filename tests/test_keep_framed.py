@@ -185,3 +185,38 @@ def test_byte_copies_of_a_screenshot_do_not_use_up_the_checks(datasets: Path, tm
     result = imagetwins.find(folder, keep="original", cache=False, decisions=False)
     decision = next(d for d in result.decisions if str(folder / "photo.jpg") in d.files)
     assert decision.keeper == str(folder / "photo.jpg")
+
+
+@pytest.mark.integration
+def test_a_warm_re_run_checks_no_framed_pair_again(datasets: Path, tmp_path: Path, monkeypatch):
+    """The pictures found framed are kept in the run's store by both files' contents (``keep:framed``): a re-run
+    on the same index keeps the same keeper and checks no pair (before: every check again, 98 a run and OpenCV
+    imported on a warm re-run of the family folder). A file changed since is checked again."""
+    from imagetwins.encoders.copies import CopiesEncoder
+
+    folder = tmp_path / "photos"
+    _everyday_folder(datasets, folder, EVERYDAY[0], 0)
+    calls: list[int] = []
+    checked = CopiesEncoder.framed_pictures
+
+    def counted(self, rows, left, right, threshold, paths=None):
+        calls.append(len(left))
+        return checked(self, rows, left, right, threshold, paths=paths)
+
+    monkeypatch.setattr(CopiesEncoder, "framed_pictures", counted)
+
+    def keeper() -> str:
+        with imagetwins.open_session(folder, ["copies"], db=tmp_path / "index.db") as session:
+            result = imagetwins.find(folder, "copies", keep="original", session=session, decisions=False)
+        return next(d for d in result.decisions if str(folder / "photo.jpg") in d.files).keeper
+
+    assert keeper() == str(folder / "photo.jpg")
+    assert calls, "the first run checks the framed copies"
+    calls.clear()
+    assert keeper() == str(folder / "photo.jpg")
+    assert calls == [], "a warm re-run reads every framed check from the store"
+    # a framed copy edited since: its content is new, so its pairs are checked again (and the keeper stays)
+    edited = folder / "screenshot.jpg"
+    Image.open(edited).convert("RGB").save(edited, quality=80)
+    assert keeper() == str(folder / "photo.jpg")
+    assert calls, "a changed file's pairs are checked again"

@@ -626,16 +626,28 @@ class Framing:
     """What the search's method says of a group's files on a canvas (:meth:`imagetwins.encoders.Encoder.on_canvas`,
     :meth:`~imagetwins.encoders.Encoder.framed_pictures`), for :func:`framed_copies`: ``on_canvas(f)``, and
     ``picture(big, small)``: how many of ``big``'s pixels hold ``small``'s whole picture framed by no scene (0: not
-    so). Each pair is checked once a run (``checks`` counts them)."""
+    so). Each pair of contents is checked once a run (``checks`` counts them), and once at all where the answers are
+    kept in the run's store (:meth:`keep_in`)."""
+
+    #: the store's name for the pictures found framed (a pair of contents: the framed file's, then the plain one's)
+    METHOD = "keep:framed"
 
     def __init__(self, on_canvas: Callable[[FileInfo], bool], picture: Callable[[FileInfo, FileInfo], float],
                  shows_more: Callable[[FileInfo, FileInfo], bool] | None = None, any_canvas: bool = True,
-                 content: Callable[[FileInfo], object] | None = None) -> None:
+                 content: Callable[[FileInfo], object] | None = None, version: str | None = None) -> None:
         self._on_canvas, self._picture, self._shows_more = on_canvas, picture, shows_more
         self.any_canvas = any_canvas  # (no file of the search on a canvas: no file is framed)
         self._content = content
+        self.version = version  # (what the answers depend on: None, they are not kept between runs)
+        self.kept: _KeptScores | None = None
         self.known: dict[tuple[object, object], float] = {}
         self.checks = 0
+
+    def keep_in(self, kept: _KeptScores | None) -> Framing:
+        """Answers read from and kept in ``kept``'s store (by both files' scanned contents, under :attr:`METHOD`
+        and the method's :attr:`~imagetwins.encoders.Encoder.framed_version`): a re-run checks no pair again."""
+        self.kept = kept if self.version is not None else None
+        return self
 
     def content(self, f: FileInfo) -> object:
         """What ``f`` holds, as far as a check can tell (its content digest; without one, its path): byte copies are
@@ -651,10 +663,23 @@ class Framing:
 
     def picture(self, big: FileInfo, small: FileInfo) -> float:
         key = (self.content(big), self.content(small))
-        if key not in self.known:
-            self.checks += 1
-            self.known[key] = self._picture(big, small)
+        if key not in self.known:  # (known: asked this run; the order of checks reads it, not the store)
+            self.known[key] = self._kept_picture(big, small)
         return self.known[key]
+
+    def _kept_picture(self, big: FileInfo, small: FileInfo) -> float:
+        kept = self.kept
+        a, b = (None, None) if kept is None else (kept.keys.get(big.path), kept.keys.get(small.path))
+        if kept is None or a is None or b is None or self.version is None:
+            self.checks += 1
+            return self._picture(big, small)
+        got = kept._lookup(self.METHOD, self.version, [(a, b)]).get((a, b))
+        if got is not None and math.isfinite(got):
+            return got
+        self.checks += 1
+        found = self._picture(big, small)
+        kept._keep(self.METHOD, self.version, [(a, b, found)])
+        return found
 
     @classmethod
     def of(cls, result: FindResult) -> Framing | None:
@@ -691,8 +716,11 @@ class Framing:
                                                                                paths=result.files))
 
         digests = {p: d.key for p, d in zip(result.files, result.digests)} if result.digests else {}
+        version = encoder.framed_version
+        if version is not None:  # (the search's threshold too: a pair no copy at it is found framed by none)
+            version = f"{version}-t{threshold}"
         return cls(on_canvas, picture, shows_more, bool(np.any(canvas)),
-                   lambda f: digests.get(f.path) or f.path)
+                   lambda f: digests.get(f.path) or f.path, version)
 
 
 def framed_copies(infos: Sequence[FileInfo], framing: Framing | None,
@@ -1194,6 +1222,8 @@ def _decide_checked(result: FindResult, sets: list[list[str]], keep_in: Sequence
     kept = _KeptScores.open(result, store) if rule in ("original", "best") else None
     checks = _KeeperChecks(result, store if store is not None else kept.store if kept is not None else None, workers)
     framing = Framing.of(result) if rule in ("original", "best") else None
+    if framing is not None:
+        framing.keep_in(kept)
     try:
         avoid = through_links([p for g in sets for p in g], roots) if roots else frozenset()
         groups, decisions = _stars(result, sets, keep_in, rule, infos, raw_sidecars, kept, avoid, progress, checks,
@@ -1224,8 +1254,9 @@ class _KeptScores:
     scanned contents and computed (and kept) where none is: the ``original`` rule's enlargement scores (a pair),
     the ``best`` rule's shot scores (a file: its digest twice, :func:`imagetwins.shots.shot_method`) and the
     ``copies`` links that tell its captures apart (a pair: 1 linked, 0 not; kept for every pair of a group once
-    it has been searched, so a re-run reads the whole group's answer and encodes nothing). A file edited since
-    has another content: it is measured again."""
+    it has been searched, so a re-run reads the whole group's answer and encodes nothing); :class:`Framing` keeps
+    its framed pictures here too (:attr:`Framing.METHOD`). A file edited since has another content: it is measured
+    again."""
 
     METHOD = "keep:enlargement"
     VERSION = f"3-{_COMPARE_SIDE}-{_COMPARE_LARGER_SIDE}-{_NOISE_FLOOR_AT_MOST}"  # (bump when enlargement_score does)

@@ -311,6 +311,12 @@ class Encoder(Stage, ABC):
         ``copies``); ``paths`` name the rows in warnings."""
         return None
 
+    @property
+    def framed_version(self) -> str | None:
+        """What :meth:`framed_pictures`' answers depend on beyond the rows' contents (the keep stage keeps them by it,
+        between runs, where it is not None); None by default: they are not kept."""
+        return None
+
     def shows_more(self, rows: Rows, left: int, right: int, threshold: float,
                    paths: Sequence[str] | None = None) -> bool | None:
         """Whether row ``left``'s file shows scene row ``right``'s lacks (``right`` is a crop of it, no frame added),

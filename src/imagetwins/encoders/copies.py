@@ -168,6 +168,12 @@ class CopiesEncoder(Encoder):
         with copies.naming(paths):
             return copies.framed_pictures(rows, left, right, threshold)
 
+    @property
+    def framed_version(self) -> str:
+        """:attr:`pair_score_version` (verify's and the canvas finder's constants) and :func:`copies.framed_picture`'s
+        own: bump the leading number when its rules change."""
+        return f"framed1-{copies.FRAMED_INSIDE}-{copies.FRAMED_PASTED}-{self.pair_score_version}"
+
     def shows_more(self, rows: copies.CopyRows, left: int, right: int, threshold: float,
                    paths: Sequence[str] | None = None) -> bool:
         """:func:`imagetwins.copies.shows_more` (one warning and False where the features cannot be used now)."""
