@@ -68,16 +68,22 @@ def row(kind: str, name: str, v: verify.Verification) -> dict:
             "detail": v.inner_detail if np.isfinite(v.inner_detail) else None, "rule": v.not_one_capture}
 
 
-def reshots() -> list[dict]:
+def reshot_pairs():
+    """Every holidays-half same-scene pair as (split: "tuning" for groups at even positions in sorted group-id
+    order, else "held-out"; "a/b"; a's features; b's)."""
     groups = json.loads((HOLIDAYS / "groundtruth_groups.json").read_text())
-    out = []
     for k, g in enumerate(sorted(groups)):
-        split = "tuning" if k % 2 == 0 else "held-out"
         for a, b in itertools.combinations(groups[g], 2):
             fa, fb = (features((HOLIDAYS / "images" / n).read_bytes()) for n in (a, b))
-            v = verify.verify_pair(fa, fb)
-            if v.inner is not None:
-                out.append(row(f"re-shot ({split})", f"{a}/{b}", v))
+            yield "tuning" if k % 2 == 0 else "held-out", f"{a}/{b}", fa, fb
+
+
+def reshots() -> list[dict]:
+    out = []
+    for split, name, fa, fb in reshot_pairs():
+        v = verify.verify_pair(fa, fb)
+        if v.inner is not None:
+            out.append(row(f"re-shot ({split})", name, v))
     return out
 
 

@@ -107,9 +107,13 @@ def test_a_crop_of_a_large_photo_is_judged_at_the_files_own_pixels(crops) -> Non
 @pytest.mark.unit
 def test_two_copies_of_a_larger_original_are_not_copies_of_each_other() -> None:
     """A picture shrunk to half and a crop of it at its own pixels: the crop holds detail the shrunk one lacks, the
-    shrunk one more of the picture: neither can be made from the other."""
+    shrunk one more of the picture: neither can be made from the other. (The synthetic photo's per-pixel grain
+    softened as a camera's sensor filter does: white grain past the thumbnail's resolution reads as noise added to a
+    picture, no finer scene, ``verify.NOISE_SLOPE``.)"""
     pytest.importorskip("cv2")
-    big = synthetic_photo(640, 480, seed=3)
+    from PIL import ImageFilter
+
+    big = synthetic_photo(640, 480, seed=3).filter(ImageFilter.GaussianBlur(0.8))
     small = verify.extract(big.resize((320, 240), Image.Resampling.LANCZOS))
     crop = verify.extract(big.crop((160, 120, 480, 360)))
     v = verify.verify_pair(small, crop)
@@ -158,3 +162,31 @@ def test_a_zoomed_reshot_of_a_hazy_scene_is_not_a_copy(datasets: Path) -> None:
     assert v.inner_detail >= verify.DETAIL_CAP and v.not_one_capture == "detail", v.to_dict()
     assert v.verdict() is Verdict.RESHOT and v.confidence <= verify.NOT_ONE_CAPTURE
     assert verify.confidence_from(v.measurements()[:-1]) >= verify.DEFAULT_CONFIDENCE  # a copy without the rule
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("noise", [6.0, 12.0])
+def test_a_blown_up_crop_given_blur_and_noise_is_still_a_copy(tmp_path: Path, datasets: Path, noise: float) -> None:
+    """Issue 24: a crop blown up back to its size, then blurred and noised (``edits.blur_noise``'s edit: blur 0.5 %
+    of the long side, grey noise of sd ``noise``) holds "detail" past the photo's resolution, the noise: white, its
+    spectrum flat there, where a zoomed re-shot's falls. It was capped as a re-shot; it is made from the photo."""
+    from PIL import ImageFilter
+
+    src = open_image(datasets / "holidays-half" / "images" / ZOOM_OUTER)
+    w, h = src.size
+    box = (int(0.25 * w), int(0.2 * h), int(0.85 * w), int(0.8 * h))
+    up = src.crop(box).resize((w, h), Image.Resampling.BICUBIC).filter(ImageFilter.GaussianBlur(0.005 * max(w, h)))
+    grain = np.random.default_rng(1).normal(0, noise, (h, w, 1))
+    edited = Image.fromarray(np.clip(np.asarray(up, np.float32) + grain, 0, 255).astype(np.uint8))
+    rec = _records([_jpeg(src, tmp_path / "photo.jpg", 95), _jpeg(edited, tmp_path / "edited.jpg", 90)])
+    v = copies.verify_records(rec["photo.jpg"], rec["edited.jpg"])
+    assert v.inner == 1 and v.inner_scale > 1.5
+    assert v.not_one_capture is None and v.verdict() is Verdict.COPY, v.to_dict()
+    assert v.confidence >= verify.DEFAULT_CONFIDENCE
+    # the noise pass is what lets it through: without it the detail rule capped it
+    saved = verify.NOISE_SLOPE
+    try:
+        verify.NOISE_SLOPE = float("inf")
+        assert copies.verify_records(rec["photo.jpg"], rec["edited.jpg"]).not_one_capture == "detail"
+    finally:
+        verify.NOISE_SLOPE = saved
