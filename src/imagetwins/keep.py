@@ -603,6 +603,10 @@ def padded_copies(infos: Sequence[FileInfo]) -> set[str]:
         s, a = borders[f.path]
         if f.pixels <= plain.pixels:
             return False
+        if f.pixels * (1 - s) * _FRAMED_NEAR ** 2 > plain.pixels * (1 - share):
+            # the picture inside its border is larger than the plain file's by more than a rounding (the plain
+            # file a downscaled copy, framed itself or not: two framed copies of an original no longer there)
+            return False
         if abs(a / aspect - 1) <= 0.03:
             return s >= share + _PADDED_SHARE
         if abs(a / whole - 1) > 0.03 or not f.height:
