@@ -11,19 +11,18 @@ from imagetwins import keep
 
 
 @pytest.mark.integration
-def test_of_two_framed_copies_the_one_holding_the_picture_larger_is_kept(datasets: Path, tmp_path: Path):
-    # the original is gone; left are the photo at its size on a white frame and a 3/4 downscale on a thinner black
-    # frame. The larger frame made the full-size copy a "padded copy" of the downscale (keep.padded_copies), so the
-    # downscale was kept and the full-size picture moved away.
-    img = Image.open(datasets / "photos-public" / "images" / "bsds_105053.jpg").convert("RGB")
+def test_a_scanned_print_with_its_margins_is_kept_over_a_crop_that_cuts_into_the_picture(datasets: Path,
+                                                                                        tmp_path: Path):
+    # a scan of a print (the photo on off-white paper margins) beside a crop of it that cut 5 % off each side:
+    # the margins read as padding and the crop as the plain file, so the scan (all of the picture) was moved away
+    import imagetwins
+
+    img = Image.open(datasets / "photos-public" / "images" / "bsds_100075.jpg").convert("RGB")
     w, h = img.size
-    ImageOps.expand(img, border=60, fill="white").save(tmp_path / "full_framed.jpg", quality=90)
-    small = img.resize((w * 3 // 4, h * 3 // 4), Image.LANCZOS)
-    ImageOps.expand(small, border=30, fill="black").save(tmp_path / "small_framed.jpg", quality=90)
-    infos = [keep.file_info(str(tmp_path / n)) for n in ("full_framed.jpg", "small_framed.jpg")]
-    assert keep.padded_copies(infos) == set()
-    assert keep.choose_keeper(infos).path == str(tmp_path / "full_framed.jpg")
-    # the same picture at the same size with a wider frame is still a padded copy
-    ImageOps.expand(img, border=12, fill="black").save(tmp_path / "thin.jpg", quality=90)
-    infos = [keep.file_info(str(tmp_path / n)) for n in ("full_framed.jpg", "thin.jpg")]
-    assert keep.padded_copies(infos) == {str(tmp_path / "full_framed.jpg")}
+    ImageOps.expand(img, border=(int(w * 0.08), int(h * 0.1)), fill=(246, 244, 238)).save(tmp_path / "scan.jpg",
+                                                                                            quality=92)
+    img.crop((int(w * .05), int(h * .05), int(w * .95), int(h * .95))).save(tmp_path / "crop.jpg", quality=85)
+    result = imagetwins.find(tmp_path, method="copies", cache=False)
+    assert len(result.groups) == 1
+    (decision,) = keep.decide_keepers(result).decisions
+    assert decision.keeper == str(tmp_path / "scan.jpg") and decision.remove == [str(tmp_path / "crop.jpg")]

@@ -603,10 +603,6 @@ def padded_copies(infos: Sequence[FileInfo]) -> set[str]:
         s, a = borders[f.path]
         if f.pixels <= plain.pixels:
             return False
-        if f.pixels * (1 - s) * _FRAMED_NEAR ** 2 > plain.pixels * (1 - share):
-            # the picture inside its border is larger than the plain file's by more than a rounding (the plain
-            # file a downscaled copy, framed itself or not: two framed copies of an original no longer there)
-            return False
         if abs(a / aspect - 1) <= 0.03:
             return s >= share + _PADDED_SHARE
         if abs(a / whole - 1) > 0.03 or not f.height:
@@ -893,6 +889,24 @@ def choose_keeper(infos: Sequence[FileInfo], keep_in: Sequence[str | os.PathLike
     return _finer_jpeg(sorted(pool, key=key), key)
 
 
+def _padded_showing_nothing_more(pool: Sequence[FileInfo], framing: Framing | None) -> frozenset[str]:
+    """:func:`padded_copies` of ``pool`` less those the search's check finds showing scene a smaller file lacks
+    (:meth:`Framing.shows_more`: that file a crop of it, as a scanned print with its paper margins beside a crop that
+    cuts into the picture; the margins read as padding, the crop as the plain file). Checked against the
+    :data:`FRAMED_CHECKS` largest smaller files; padded copies are rare, so are the checks."""
+    padded = padded_copies(pool)
+    if not padded or framing is None:
+        return frozenset(padded)
+    by_path = {f.path: f for f in pool}
+    out = set()
+    for p in padded:
+        big = by_path[p]
+        smaller = sorted((f for f in pool if f.pixels < big.pixels and f.path not in padded), key=lambda f: -f.pixels)
+        if not any(framing.shows_more(big, f) for f in smaller[:FRAMED_CHECKS]):
+            out.add(p)
+    return frozenset(out)
+
+
 def _rule_key(rule: str, pool: Sequence[FileInfo], infos: Sequence[FileInfo], score: Scorer | None,
               places: CopiedFolders | None, shots: Mapping[str, float] | None = None,
               framing: Framing | None = None):
@@ -902,7 +916,7 @@ def _rule_key(rule: str, pool: Sequence[FileInfo], infos: Sequence[FileInfo], sc
     if rule == "original" and len(pool) > 1:
         # an enlargement, a padded copy or a picture framed on a canvas has more pixels than the file it was made
         # from, but no more picture
-        enlarged = frozenset(enlarged_from(pool, score)) | frozenset(padded_copies(pool))
+        enlarged = frozenset(enlarged_from(pool, score)) | _padded_showing_nothing_more(pool, framing)
         enlarged |= framed_copies(pool, framing, enlarged)
     source = any(f.format in _SOURCE_FORMATS for f in infos)
     written = _camera_written_among(pool) if len(pool) > 1 else frozenset()
