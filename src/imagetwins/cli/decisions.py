@@ -42,13 +42,15 @@ def _refuse_what_is_no_index(db_path: Path) -> None:
     the index's own error. A file not there yet, an empty one (both made into an index by the run) or an index of
     an older schema (brought up to date by the run's own open) are left to that open."""
     import os
+    import stat
 
     from imagetwins.index import Index, IndexFileError, IndexMismatchError
 
     try:
-        if not os.path.exists(db_path) or os.stat(db_path).st_size == 0 and os.path.isfile(db_path):
-            return
-    except OSError:
+        st = os.stat(db_path)
+    except (OSError, ValueError):  # (not there, or not to be looked at: left to the run's own open)
+        return
+    if st.st_size == 0 and stat.S_ISREG(st.st_mode):
         return
     try:
         Index(db_path, methods=[], readonly=True).close()  # (reads only, takes no lock)
