@@ -1692,12 +1692,13 @@ def _inside_pictures(warped: np.ndarray, fd: np.ndarray, core: np.ndarray, level
     shown = [int(o.sum()) for o in off]
     if max(shown) < PICTURE_MIN_PIXELS:
         return float("inf")
+    masks = [o.astype(np.uint8) for o in off]
     kernel = np.ones((2 * INSIDE_MARGIN + 1, 2 * INSIDE_MARGIN + 1), np.uint8)
-    grown = [cv2.dilate(o.astype(np.uint8), kernel) > 0 for o in off]
+    grown = [cv2.dilate(m, kernel) > 0 for m in masks]
     agrees = min(float((off[0] & grown[1]).sum()) / max(shown[0], 1),
                  float((off[1] & grown[0]).sum()) / max(shown[1], 1))
     # inside both outlines, clear of the band where the blur mixes the canvas into the picture
-    inside = (cv2.erode(off[0].astype(np.uint8), kernel) > 0) & (cv2.erode(off[1].astype(np.uint8), kernel) > 0)
+    inside = (cv2.erode(masks[0], kernel) > 0) & (cv2.erode(masks[1], kernel) > 0)
     if inside.sum() < PICTURE_MIN_PIXELS:
         return 0.0  # pictures too small to tell apart: a few pixels' blobs
     # the detail (each picture less its blur): the pictures' broad shading (a dark top, a light bottom) is alike in
@@ -1710,10 +1711,11 @@ def _inside_pictures(warped: np.ndarray, fd: np.ndarray, core: np.ndarray, level
         return agrees if tone <= PICTURE_TONE else 0.0
     # a thin frame round one picture (a border: a dark ring the other lacks) is part of its outline, and the blurs
     # carry it a few pixels into the picture: the detail FRAME_MARGIN px clear of both outlines, where higher
-    frame = np.ones((2 * FRAME_MARGIN + 1, 2 * FRAME_MARGIN + 1), np.uint8)
-    deep = (cv2.erode(off[0].astype(np.uint8), frame) > 0) & (cv2.erode(off[1].astype(np.uint8), frame) > 0)
-    if ncc < PICTURE_AGREES and deep.sum() >= FRAME_MIN_PIXELS:
-        ncc = max(ncc, _picture_detail_ncc(warped, fd, both, deep) or 0.0)
+    if ncc < PICTURE_AGREES:
+        frame = np.ones((2 * FRAME_MARGIN + 1, 2 * FRAME_MARGIN + 1), np.uint8)
+        deep = (cv2.erode(masks[0], frame) > 0) & (cv2.erode(masks[1], frame) > 0)
+        if deep.sum() >= FRAME_MIN_PIXELS:
+            ncc = max(ncc, _picture_detail_ncc(warped, fd, both, deep) or 0.0)
     return min(agrees, ncc)
 
 
