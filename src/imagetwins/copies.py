@@ -2355,11 +2355,7 @@ def framed_picture(a, b, threshold: float = DEFAULT_CONFIDENCE) -> float:
     fb = _sides(b)[0]
     v = verify_pair(fa, fb)
     if v.confidence >= threshold:
-        if v.frame_cover_b < FRAMED_INSIDE or v.frame_cover_a > FRAMED_INSIDE:
-            return 0.0
-        if v.padded[0] or (alt is not None and (pasted_share(v, fa, fb) or 0.0) >= FRAMED_PASTED):
-            return _picture_area(fa, v.frame_cover_a)
-        return 0.0
+        return _picture_area(fa, v.frame_cover_a) if _framed_beyond(v, fa, fb, alt, threshold) else 0.0
     if alt is None:
         return 0.0
     w = verify_pair(alt, fb)
@@ -2377,10 +2373,19 @@ def shows_more(a, b, threshold: float = DEFAULT_CONFIDENCE) -> bool:
         return False
     fa, alt = _sides(a)
     fb = _sides(b)[0]
-    v = verify_pair(fa, fb)
+    return _framed_beyond(verify_pair(fa, fb), fa, fb, alt, threshold) is False
+
+
+def _framed_beyond(v: Verification, fa: ImageFeatures, fb: ImageFeatures, alt: ImageFeatures | None,
+                   threshold: float) -> bool | None:
+    """What ``a`` shows beyond ``b``'s picture (``v``: the check of the whole images ``fa`` against ``fb``; ``alt``:
+    ``a``'s picture cut from a canvas, if any), as :func:`framed_picture` and :func:`shows_more` read it: None where
+    the whole images are no copy at ``threshold``, or ``b``'s frame does not lie inside ``a``'s
+    (:data:`FRAMED_INSIDE`) with more of ``a``'s beyond; else True where that beyond is a frame (padding, or ``b``'s
+    picture pasted on the canvas found along :data:`FRAMED_PASTED` of its edge), False where it is scene."""
     if v.confidence < threshold or v.frame_cover_b < FRAMED_INSIDE or v.frame_cover_a > FRAMED_INSIDE:
-        return False
-    return not v.padded[0] and (alt is None or (pasted_share(v, fa, fb) or 0.0) < FRAMED_PASTED)
+        return None
+    return bool(v.padded[0] or (alt is not None and (pasted_share(v, fa, fb) or 0.0) >= FRAMED_PASTED))
 
 
 def shows_more_rows(records: CopyRows | Sequence[CopyRecord], i: int, j: int,
