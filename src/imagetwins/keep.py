@@ -499,12 +499,18 @@ def enlarged_from(infos: Sequence[FileInfo], score: Scorer | None = None) -> dic
     by_size = sorted(infos, key=lambda f: -f.pixels)
     scorer = score or _enlargement_score
     found: list[FileInfo] = []  # the sources found so far: tried first
+    own: dict[str, bool] = {}  # _cameras_own by path (it reads the file's header: once a file, not once a larger one)
+
+    def cameras_own(f: FileInfo) -> bool:
+        if f.path not in own:
+            own[f.path] = _cameras_own(f)
+        return own[f.path]
 
     def candidates(big: FileInfo) -> list[FileInfo]:
         out = [small for small in by_size if 0 < small.pixels * _ENLARGED_MIN_PIXEL_RATIO_CAMERA <= big.pixels
                # (another shape: cropped or padded, not an enlargement of it)
                and abs(big.width * small.height - big.height * small.width) <= 0.02 * big.width * small.height
-               and (big.pixels >= _ENLARGED_MIN_PIXEL_RATIO * small.pixels or _cameras_own(small))]
+               and (big.pixels >= _ENLARGED_MIN_PIXEL_RATIO * small.pixels or cameras_own(small))]
         return [f for f in found if f in out] + [f for f in out if f not in found]
 
     def source(big: FileInfo) -> FileInfo | None:
