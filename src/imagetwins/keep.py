@@ -770,9 +770,10 @@ def framed_copies(infos: Sequence[FileInfo], framing: Framing | None,
                         and (canvas or not _same_shape(big, f))),
                        key=lambda f: (not framing.known.get((framing.content(big), framing.content(f))),
                                       -shared[(f.width, f.height)], -f.pixels))
-        order = {f.path: k for k, f in enumerate(plain)}
-        plain = list({framing.content(f): f for f in plain[::-1]}.values())  # (one file a content: the first)
-        plain = sorted(plain, key=lambda f: order[f.path])[:FRAMED_CHECKS if canvas else 1]
+        firsts: dict[object, FileInfo] = {}  # (one file a content: the first)
+        for f in plain:
+            firsts.setdefault(framing.content(f), f)
+        plain = list(firsts.values())[:FRAMED_CHECKS if canvas else 1]
         if not any(f.pixels >= _FRAMED_NEAR ** 2 * area > 0 for f in plain
                    for area in [framing.picture(big, f)]):
             break
