@@ -55,6 +55,9 @@ from imagetwins.userdirs import cache_folder as user_cache_folder
 from imagetwins.writing import describe_mode
 
 SCHEMA_VERSION = 1
+#: the header of an SQLite file imagetwins made an index in ("imTW"; ``PRAGMA application_id``): a file holding no
+#: table yet is one being made (or begun) only with it, never another program's empty database
+APPLICATION_ID = 0x696D5457
 #: files listed for encoding at a time (bounded lists of futures)
 BATCH = 256
 #: files stored per transaction at most: an interruption (Ctrl-C, kill -9, power cut) loses at most this much work
@@ -730,6 +733,16 @@ class Index:
             if self.db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                 self.db.execute("PRAGMA journal_mode=WAL")
             return False
+        if not tables and os.stat(self.path).st_size > 0 and \
+                self.db.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
+            # an SQLite file holding no table that no imagetwins began (another program's empty database; one an
+            # imagetwins older than the mark began, copied without its -wal or cut short): never written into
+            raise self._holds_no_table()
+        if not tables and os.stat(self.path).st_size == 0:
+            # a file of no bytes becomes ours: its header says so (written whole into the file, before WAL keeps
+            # the tables in the -wal a while), so another run that finds it holding no table yet knows whose it is
+            with self._transaction():  # (the lock waited for: two first runs at once both mark it)
+                self.db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
         self.db.execute("PRAGMA journal_mode=WAL")
         with self._transaction():
             # (looked at again under the lock: another process may have made the index since, two first runs at once)
@@ -754,7 +767,7 @@ class Index:
         return False
 
     def _holds_no_table(self) -> IndexFileError:
-        """Why a file opened read-only holds no table: empty, or an SQLite file whose tables never reached it (an
+        """Why a file holds no table: empty (opened read-only), or an SQLite file whose tables never reached it (an
         index copied while a run held its contents in the ``-wal`` file beside it, a copy cut short, an index still
         being made)."""
         try:
@@ -764,9 +777,10 @@ class Index:
         if empty:
             return IndexFileError(f"{self.path} is an empty file, not an imagetwins index")
         return IndexDamagedError(
-            f"{self.path} is an incomplete index (an SQLite file holding no table): copied without its "
-            f"{self.path.name}-wal file, where a run still kept its contents, cut short, or still being made; copy it "
-            "again with its -wal once no run writes it, or make it again with 'imagetwins index update'")
+            f"{self.path} is an incomplete index or another program's empty database (an SQLite file holding no "
+            f"table): copied without its {self.path.name}-wal file, where a run still kept its contents, or cut "
+            "short; it is left untouched: copy it again with its -wal once no run writes it, or delete it and make it "
+            "again with 'imagetwins index update'")
 
     def _stored_schema(self) -> int | None:
         """The schema version the file records (None: no index made in it yet); a damaged or newer one refused."""

@@ -1,0 +1,104 @@
+"""An index shared with other files and other runs: a file that is not an index of ours is never written into
+(an SQLite file holding no table included), several updates of one folder at once each say what they stored, and a
+read-only index is read (never written) by ``find --db``. Real images, real processes."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from imagetwins.cli import main
+from imagetwins.index import Index, IndexDamagedError, default_cache_path
+
+pytestmark = pytest.mark.cli
+
+
+def run(*args: object):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def one_error_line(res, *words: str) -> str:
+    assert res.exit_code == 1 and "Traceback" not in res.output, res.output
+    lines = [x for x in res.output.splitlines() if x.startswith("Error:")]
+    assert len(lines) == 1, res.output
+    for w in words:
+        assert w in lines[0], lines[0]
+    return lines[0]
+
+
+@pytest.fixture
+def album(tmp_path: Path, datasets: Path) -> Path:
+    root = tmp_path / "album"
+    shutil.copytree(datasets / "imagededup-testdata" / "mixed_images", root)
+    return root
+
+
+def header_only(path: Path) -> Path:
+    """Another program's empty SQLite database: a header page (its user_version set), no table."""
+    with closing(sqlite3.connect(path)) as con:
+        con.execute("PRAGMA user_version = 3")
+    assert path.stat().st_size > 0
+    return path
+
+
+def test_an_sqlite_file_holding_no_table_is_never_made_an_index(tmp_path: Path, album: Path) -> None:
+    """Opened to write, an SQLite file holding no table (another program's empty database: its header says
+    nothing of imagetwins) was quietly made an index: imagetwins's tables written into someone else's file. It is
+    refused, file and reason, left byte for byte (through a link too)."""
+    other = header_only(tmp_path / "other.db")
+    before = digest(other)
+    for args in (["index", "update", album, "--db", other], ["find", album, "--db", other, "-m", "phash"]):
+        one_error_line(run(*args), str(other), "SQLite file holding no table", "left untouched", "delete it")
+    with pytest.raises(IndexDamagedError, match="holding no table"):
+        Index(other, methods=["phash"])
+    link = tmp_path / "link.db"
+    link.symlink_to(other)
+    one_error_line(run("index", "update", album, "--db", link), str(link), "holding no table")
+    assert digest(other) == before and sorted(p.name for p in tmp_path.iterdir()) == ["album", "link.db", "other.db"]
+
+
+def test_an_empty_or_new_file_is_made_an_index(tmp_path: Path, album: Path) -> None:
+    """A file of no bytes (made for the index, or by another run that has not written it yet) is one."""
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    for db in (empty, tmp_path / "new.db"):
+        res = run("index", "update", album, "--db", db, "-m", "phash")
+        assert res.exit_code == 0 and "5 added" in res.output, res.output
+        with Index(db, readonly=True) as idx:
+            assert idx.stats()["files"] == 6
+
+
+def test_a_cache_holding_no_table_is_made_again(tmp_path: Path, album: Path, monkeypatch) -> None:
+    """A per-folder cache holds nothing that cannot be made again: one holding no table is, with a warning."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    cache = default_cache_path(album)
+    cache.parent.mkdir(parents=True)
+    header_only(cache)
+    res = run("find", album, "-m", "phash")
+    assert res.exit_code == 0 and "holding no table" in res.output and "made again" in res.output, res.output
+    with Index(cache, readonly=True) as idx:
+        assert idx.stats()["files"] == 6
+
+
+@pytest.mark.parametrize("kind", ["folder", "fifo"])
+def test_an_index_path_that_is_no_file_is_named(tmp_path: Path, album: Path, kind: str) -> None:
+    where = tmp_path / "index.db"
+    if kind == "folder":
+        where.mkdir()
+    else:
+        os.mkfifo(where)
+    for args in (["index", "update", album, "--db", where], ["find", album, "--db", where, "-m", "phash"]):
+        res = run(*args)
+        assert res.exit_code in (1, 2) and "Traceback" not in res.output, res.output
+        assert str(where) in res.output and ("directory" in res.output or "FIFO" in res.output), res.output
