@@ -102,3 +102,55 @@ def test_an_index_path_that_is_no_file_is_named(tmp_path: Path, album: Path, kin
         res = run(*args)
         assert res.exit_code in (1, 2) and "Traceback" not in res.output, res.output
         assert str(where) in res.output and ("directory" in res.output or "FIFO" in res.output), res.output
+
+
+def _holds_open(pid: int, path: Path) -> bool:
+    try:
+        return any(os.path.realpath(f"/proc/{pid}/fd/{fd}") == str(path.resolve())
+                   for fd in os.listdir(f"/proc/{pid}/fd"))
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc to see the runs open the index")
+def test_updates_of_one_folder_at_once_take_turns_and_say_what_each_stored(tmp_path: Path, datasets: Path) -> None:
+    """Three 'index update' runs of one new folder at once: each read the index before the others stored anything,
+    encoded all 18 images and said '18 added' (the last write kept). Real processes: held back by a write
+    transaction of this test until all three have the index open, then let go together. One says '18 added', the
+    others find them stored; the index holds each file once and passes SQLite's integrity check."""
+    import subprocess
+    import sys
+    import time
+
+    import imagetwins
+
+    folder = tmp_path / "shop"
+    folder.mkdir()
+    for path in sorted((datasets / "ukbench-600" / "images").glob("*.jpg"))[:18]:
+        shutil.copy(path, folder)
+    db = tmp_path / "shop.db"
+    Index(db, methods=["phash"]).close()
+    env = {**os.environ, "PYTHONPATH": str(Path(imagetwins.__file__).parents[1]),
+           "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # (no run can write until all three are under way)
+    runs = [subprocess.Popen([sys.executable, "-m", "imagetwins", "index", "update", str(folder), "--db", str(db),
+                              "-m", "phash"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            for _ in range(3)]
+    try:
+        deadline = time.monotonic() + 120
+        while not all(_holds_open(p.pid, db) or p.poll() is not None for p in runs) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(1.0)  # (each at its first write, or waiting its turn)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    outputs = [p.communicate(timeout=300)[0].decode() for p in runs]
+    assert all(p.returncode == 0 for p in runs), outputs
+    added = sorted(int(line.split(" added")[0].rsplit(None, 1)[-1]) for out in outputs for line in out.splitlines()
+                   if " added, " in line)
+    assert added == [0, 0, 18], outputs
+    assert sum("18 unchanged" in out for out in outputs) == 2, outputs
+    with Index(db, readonly=True) as idx:
+        assert idx.stats()["files"] == 18 and idx.stats()["encodings"] == {"phash": 18}
+        assert idx.integrity_check() == "ok"

@@ -1029,13 +1029,19 @@ class Index:
         if self.readonly:
             raise IndexFileError(f"cannot write to the index {self.path}: {self.unwritable} (opened read-only)"
                                  if self.unwritable else f"{self.path} was opened read-only")
+        from imagetwins.locks import one_update
+
         start = time.perf_counter()
-        wanted = [_method_name(m) for m in methods] if methods is not None else sorted(
-            {*self.methods, *self.stored_methods()}) or ["phash"]
         try:
-            self._check_encoders(wanted, upgrade=True)
-            stats = self._update(Path(root).resolve(), recursive, workers, progress, wanted, follow_symlinks,
-                                 forget_below)
+            # (one update of the index at a time: updates of one folder at once each encoded every new file, and
+            # each said it added them all)
+            with one_update(self.path, lambda pid: warn_line(f"another run is updating the index {self.path}{pid}: "
+                                                             "waiting for it to end")):
+                wanted = [_method_name(m) for m in methods] if methods is not None else sorted(
+                    {*self.methods, *self.stored_methods()}) or ["phash"]
+                self._check_encoders(wanted, upgrade=True)
+                stats = self._update(Path(root).resolve(), recursive, workers, progress, wanted, follow_symlinks,
+                                     forget_below)
         except sqlite3.Error as exc:
             raise self._explain(exc) from None
         self._cache.clear()

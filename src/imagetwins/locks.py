@@ -1,4 +1,5 @@
-"""Folder locks: two runs that move files (``remove --apply``, ``undo``) never act on one folder at once.
+"""Folder locks: two runs that move files (``remove --apply``, ``undo``) never act on one folder at once; and one
+update of an index file at a time (:func:`one_update`).
 
 A lock is ``flock`` on the folder itself (an open descriptor of the directory, no file created in it), so:
 
@@ -22,7 +23,7 @@ import errno
 import os
 import re
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 try:
@@ -30,11 +31,12 @@ try:
 except ImportError:  # Windows: no flock; moves there are not locked
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["FolderBusy", "changing"]
+__all__ = ["FolderBusy", "changing", "one_update"]
 
 _FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
 _guard = threading.Lock()
 _held: dict[tuple[int, int], list] = {}  # (st_dev, st_ino) -> [fd, exclusive, count]
+_index_files: dict[tuple[int, int], tuple[int, threading.Lock]] = {}  # (st_dev, st_ino) -> (fd, this process's turn)
 
 
 class FolderBusy(RuntimeError):
@@ -150,3 +152,49 @@ def changing(folders: Sequence[str | os.PathLike]) -> Iterator[None]:
     finally:
         for key in reversed(keys):
             _release(key)
+
+
+@contextlib.contextmanager
+def one_update(index_file: str | os.PathLike, waiting: Callable[[str], None]) -> Iterator[None]:
+    """Let one update of an index file run at a time, across processes and threads: an exclusive ``flock`` on the
+    file, held while the block runs; another run's held, ``waiting`` is told once (its pid, where known: ``" (pid
+    N)"`` or ``""``) and the block waits for it to end. Three ``index update`` runs of one new folder at once each
+    encoded every file and said "18 added"; taking turns, the later ones find them stored.
+
+    The file's descriptor stays open for the life of the process, the lock taken and dropped on it (``LOCK_UN``):
+    closing any descriptor of a file drops every POSIX lock the process holds on it, SQLite's on the index among
+    them. Not re-entrant (an update runs no other update of its index). No lock where ``flock`` is missing (Windows)
+    or refused (a file system without it), or the file cannot be opened: the updates then run as before, each
+    storing what it encoded."""
+    if fcntl is None:
+        yield
+        return
+    try:
+        fd = os.open(index_file, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    except OSError:  # (gone or swapped since it was opened: the update's own open of it says so)
+        yield
+        return
+    try:
+        st = os.fstat(fd)
+        key = (st.st_dev, st.st_ino)
+        with _guard:
+            if key not in _index_files:
+                _index_files[key], fd = (fd, threading.Lock()), -1
+    finally:
+        if fd >= 0:
+            os.close(fd)  # (the file's descriptor of this process is open already, kept)
+    fd, turn = _index_files[key]
+    with turn:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                yield  # (a file system without flock)
+                return
+            pid = _holder_pid(st)
+            waiting(f" (pid {pid})" if pid is not None and pid != os.getpid() else "")
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
