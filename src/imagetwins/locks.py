@@ -178,6 +178,12 @@ def one_update(index_file: str | os.PathLike, waiting: Callable[[str], None]) ->
         st = os.fstat(fd)
         key = (st.st_dev, st.st_ino)
         with _guard:
+            for old, (kept, turn) in list(_index_files.items()):
+                # (a file deleted since, a cache cleared or made again: its space is freed once no descriptor holds
+                # it, and no connection reaches a file by a name it no longer has)
+                if old != key and not turn.locked() and os.fstat(kept).st_nlink == 0:
+                    del _index_files[old]
+                    os.close(kept)
             if key not in _index_files:
                 _index_files[key], fd = (fd, threading.Lock()), -1
     finally:
