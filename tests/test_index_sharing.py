@@ -154,3 +154,46 @@ def test_updates_of_one_folder_at_once_take_turns_and_say_what_each_stored(tmp_p
     with Index(db, readonly=True) as idx:
         assert idx.stats()["files"] == 18 and idx.stats()["encodings"] == {"phash": 18}
         assert idx.integrity_check() == "ok"
+
+
+def _groups(res) -> list[list[str]]:
+    import json
+
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    return sorted(sorted(os.path.basename(f) for f in g["files"]) for g in doc["groups"])
+
+
+def test_find_through_a_read_only_index_reads_it_and_encodes_only_what_it_lacks(tmp_path: Path, album: Path) -> None:
+    """'find --db' of an index no one may write (a read-only file and folder, or a link to it) refused: the stored
+    rows of unchanged files are used now, new and changed files encoded for this run and not stored (one warning
+    line with their count), and nothing is written: the file, its folder and its listing stay as they were. The
+    groups are those of a run without any index."""
+    from index_files import read_only
+
+    folder = tmp_path / "idx"
+    folder.mkdir()
+    db = folder / "phash.db"
+    assert run("index", "update", album, "--db", db, "-m", "phash").exit_code == 0
+    shutil.copy(album / "ukbench00120.jpg", album / "new_copy.jpg")  # (new: a byte copy of an indexed photo)
+    shutil.copy(album / "ukbench00120_hflip.jpg", album / "ukbench00120_resize.jpg")  # (changed under its name)
+    link = tmp_path / "link.db"
+    link.symlink_to(db)
+    expected = _groups(run("find", album, "-m", "phash", "--no-cache", "--json", "-"))
+    assert expected and any("new_copy.jpg" in g for g in expected)
+    listing = sorted(p.name for p in folder.iterdir())
+    before = digest(db)
+    with read_only(db, folder):
+        for where in (db, link):
+            res = run("find", album, "--db", where, "-m", "phash", "--json", "-")
+            assert _groups(res) == expected
+            warnings = [x for x in res.stderr.splitlines() if f"the index {where}" in x]
+            assert len(warnings) == 1 and "cannot be written" in warnings[0] and "2 images" in warnings[0] and \
+                "not stored" in warnings[0], res.stderr
+        # a method the index does not hold: every image encoded, the same way
+        res = run("find", album, "--db", db, "-m", "dhash", "--json", "-")
+        assert _groups(res) == _groups(run("find", album, "-m", "dhash", "--no-cache", "--json", "-"))
+        assert "6 images it does not hold" in res.stderr, res.stderr  # (the unreadable one: as recorded)
+    assert digest(db) == before and sorted(p.name for p in folder.iterdir()) == listing
+    with Index(db, readonly=True) as idx:
+        assert idx.stats()["files"] == 6 and "dhash" not in idx.stored_methods()

@@ -17,8 +17,17 @@ import numpy as np
 
 from imagetwins import search, timing
 from imagetwins.encoders import DEFAULT_METHOD, Encoded, Encoder, get_encoder
-from imagetwins.index import Index, IndexDamagedError, IndexFileError, open_folder_cache, warn_no_cache
-from imagetwins.io import ReadFailure, find_images, given_paths, path_text, warn_line
+from imagetwins.index import (
+    Index,
+    IndexDamagedError,
+    IndexFileError,
+    changed_since,
+    file_state,
+    open_folder_cache,
+    warn_no_cache,
+)
+from imagetwins.io import ReadFailure, find_image_paths, find_images, given_paths, path_text, waits_for_extra, warn_line
+from imagetwins.raw import CRASHED
 from imagetwins.results import (
     DuplicateGroup,
     FindResult,
@@ -32,6 +41,7 @@ from imagetwins.results import (
 )
 from imagetwins.scores import ColourVariants
 from imagetwins.session import Session
+from imagetwins.text import counted
 from imagetwins.timing import Timings, stage
 
 __all__ = ["DuplicateGroup", "Encoded", "FindResult", "QueryResult", "encode", "find", "find_against",
@@ -214,6 +224,9 @@ def _through_cache(folder: str | os.PathLike, method: str | Encoder, threshold: 
                    workers: int | None, progress: bool, cache: Index, follow_symlinks: bool) -> FindResult | None:
     """Groups through the cache; a damaged per-folder cache is made again once (one warning); when the cache still
     cannot be used (a full disk, a damaged ``--db`` index) the run goes on without it (None; one warning)."""
+    if cache.readonly:
+        return _through_read_only_index(folder, method, threshold, recursive, workers, progress, cache,
+                                        follow_symlinks)
     for attempt in (1, 2):
         try:
             with stage("scan"):
@@ -254,6 +267,78 @@ def _through_cache(folder: str | os.PathLike, method: str | Encoder, threshold: 
             if not _cache_did_it(exc):
                 raise
             facts = {}
+    return result.replace(facts=facts)
+
+
+def _through_read_only_index(folder: str | os.PathLike, method: str | Encoder, threshold: float | None,
+                             recursive: bool, workers: int | None, progress: bool, cache: Index,
+                             follow_symlinks: bool) -> FindResult | None:
+    """Groups through an index that cannot be written (``find --db`` of a read-only file, folder or disk): the
+    stored row of each file unchanged since the index recorded it (as :meth:`Index.update` judges it), the new and
+    changed files encoded for this run and never stored (one warning says how many). None where the index cannot
+    be read (one warning): the run goes on without it."""
+    encoder = get_encoder(method)
+    root = Path(folder).resolve()
+    skipped: list[ReadFailure] = []
+    try:
+        with stage("scan"):
+            found = find_image_paths(root, recursive=recursive, skipped=skipped, follow_symlinks=follow_symlinks)
+            recorded = cache.recorded(root, recursive)
+            unchanged: set[str] = set()
+            failed: list[tuple[str, str]] = []
+            todo: list[str] = []
+            for path in found:
+                try:
+                    now = file_state(os.stat(path))
+                except OSError:
+                    todo.append(path)  # (gone meanwhile: its reading says so)
+                    continue
+                old = recorded.get(path)
+                if old is None or changed_since(old[0], now) or old[1] is not None and (
+                        old[1].startswith(CRASHED) or waits_for_extra(path, old[1])):
+                    todo.append(path)  # (new, changed, or one an update would read again)
+                elif old[1] is not None:
+                    failed.append((path, old[1]))
+                else:
+                    unchanged.add(path)
+        with stage("load"):
+            names, rows = cache.load(encoder, root=root, recursive=recursive) \
+                if encoder.name in cache.stored_methods() else ([], encoder.empty())
+            kept = [i for i, name in enumerate(names) if name in unchanged]
+            names = [names[i] for i in kept]
+            rows = encoder.take(rows, np.asarray(kept, np.int64))
+            digests = list(cache.digests(names))
+    except _CACHE_TROUBLE as exc:
+        if not _cache_did_it(exc):
+            raise
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        warn_line(f"going on without the index {cache.path} ({reason}); every image is decoded this time")
+        return None
+    todo += sorted(unchanged.difference(names))  # (unchanged, but without this method's row)
+    if todo:
+        warn_line(f"the index {cache.path} cannot be written ({cache.unwritable or 'opened read-only'}): "
+                  f"{counted(len(todo), 'image')} it does not hold as {'it is' if len(todo) == 1 else 'they are'} "
+                  f"now (new, changed, or no {encoder.name} row) encoded for this run, not stored")
+    with stage("scan"):
+        new = encoder.encode_files(sorted(todo), workers=workers, progress=progress, warn=False, facts=True)
+    files = names + list(new.paths)
+    order = np.asarray(sorted(range(len(files)), key=files.__getitem__), np.int64)
+    rows = encoder.take(encoder.concat([rows, new.encodings]), order)
+    digests = [(digests + list(new.digests))[i] for i in order]
+    files = [files[i] for i in order]
+    failed += [(f.path, f.reason) for f in [*skipped, *new.failures]]
+    real = str(root)
+    scan = Scan(encoder.name, shown_under(folder, real, files), rows, digests, _failures_under(folder, real, failed),
+                str(cache.path), {})
+    with stage("search"):
+        result = search_scan(scan, method, threshold, workers, progress, score_store=cache)
+    facts = {d: f for d, f in zip(new.digests, new.facts) if f is not None}  # (the decode's, as a scan's)
+    with stage("load"):
+        try:
+            facts.update(cache.facts([d for g in result.groups for d in g.digests]))
+        except _CACHE_TROUBLE as exc:
+            if not _cache_did_it(exc):
+                raise
     return result.replace(facts=facts)
 
 

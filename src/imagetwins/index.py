@@ -1795,6 +1795,17 @@ class Index:
         return paths, out
 
     @_explained
+    def recorded(self, root: str | os.PathLike, recursive: bool = True) -> dict[str, tuple[tuple, str | None]]:
+        """What the index recorded of each file under ``root`` (a real path; ``recursive`` False: in ``root``
+        itself): path -> (its state then, :data:`FileState`, ctime and inode None in a row made before they were
+        kept; the reason it could not be read, or None). A read: what :meth:`update` compares the folder with."""
+        where, args = self._under(root, recursive)
+        return {_from_db(path): ((size, mtime, ctime, inode), None if error is None else _from_db(error))
+                for path, size, mtime, ctime, inode, error in self.db.execute(
+                    "SELECT f.path, f.size, f.mtime_ns, x.ctime_ns, x.inode, f.error FROM file_paths f "
+                    f"JOIN files x ON x.id = f.id WHERE {where}", args)}
+
+    @_explained
     def digests(self, paths: Sequence[str]) -> list[Digest]:
         """Content digests of indexed paths, in the given order: the first 128 bits of each SHA-256
         (:class:`~imagetwins.digests.Digest` prefixes; '' where unknown)."""

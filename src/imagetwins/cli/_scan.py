@@ -10,7 +10,7 @@ import click
 from imagetwins.cli._common import check_threshold, echo, refuse_colour_variants, show_progress
 from imagetwins.cli._interrupt import on_interrupt
 from imagetwins.io import skipped_link
-from imagetwins.text import counted, shell_word
+from imagetwins.text import counted
 
 
 def hint_if_empty(result, directory: Path, recursive: bool) -> None:
@@ -134,7 +134,6 @@ def scan(directory: Path, method: str, threshold: float | None, recursive: bool,
         from imagetwins.index import (
             Index,
             IndexFileError,
-            IndexUnwritableError,
             default_cache_path,
             folder_cache_donors,
             no_cache_line,
@@ -149,12 +148,11 @@ def scan(directory: Path, method: str, threshold: float | None, recursive: bool,
     if not no_cache:
         try:
             with stage("open"):
-                cache = (Index(db_path, methods=[method], readonly=False) if db_path is not None
+                # (an index that cannot be written is read: its rows of unchanged files used, the others encoded
+                # for this run and not stored, which a warning says)
+                cache = (Index(db_path, methods=[method]) if db_path is not None
                          else open_folder_cache(directory, methods=[method]))
         except (IndexFileError, OSError, sqlite3.Error) as exc:
-            if db_path is not None and isinstance(exc, IndexUnwritableError):  # (find stores encodings in it)
-                raise click.ClickException(f"{exc}; to check images against it without writing: imagetwins find "
-                                           f"{shell_word(directory)} --against {shell_word(db_path)}") from None
             if db_path is not None:
                 raise click.ClickException(str(exc)) from None
             if (line := no_cache_line(exc)) is not None:
