@@ -16,6 +16,7 @@ from imagetwins.encoders import get_encoder
 from imagetwins.finder import find_against, find_duplicate_groups
 from imagetwins.index import Index, default_cache_path, open_folder_cache
 from imagetwins.pairscores import MemoryPairScores, PairScores, digest_key
+from imagetwins.scores import stored_valid
 
 pytest.importorskip("cv2")
 
@@ -79,7 +80,8 @@ def test_a_rerun_reuses_every_verdict(album: Path, tmp_path: Path, monkeypatch) 
     assert first.pairs, "nothing was verified: the album no longer tests the verdict cache"
     rows = _rows(folder)
     assert len(rows) == len(first.pairs)
-    assert all(r[0] == "copies" and r[3] == get_encoder("copies").pair_score_version and 0 <= r[4] <= 1 for r in rows)
+    assert all(r[0] == "copies" and r[3] == get_encoder("copies").pair_score_version for r in rows)
+    assert stored_valid([r[4] for r in rows]).all()  # a confidence with its kept verdict (scores.stored_score)
     Calls(monkeypatch, refuse=True)
     result = _find(folder)
     assert _groups(result) == EXPECTED

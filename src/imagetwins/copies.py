@@ -39,7 +39,7 @@ from imagetwins._pipe_workers import exception_line
 from imagetwins.candidates import KEY_BYTES, CandidateMemo, closest_hash_pairs, search_rows
 from imagetwins.io import warn_line
 from imagetwins.pairscores import PairScores
-from imagetwins.scores import CONFIDENCE, from_stored, stored_score, stored_scores
+from imagetwins.scores import CONFIDENCE, Verdict, from_stored, stored_score, stored_scores, stored_valid
 from imagetwins.spill import SpillFile, current_spill
 from imagetwins.text import loads_json
 from imagetwins.timing import stage
@@ -1685,7 +1685,7 @@ def _confidences(features_a, features_b, left, right, dist, workers: int | None,
     ask = np.flatnonzero(np.isnan(known))
     if pair_scores is not None and len(ask):
         known[ask] = pair_scores.lookup(left[need[ask]], right[need[ask]])
-    known[(known < -1) | (known > 1)] = np.nan  # not a confidence: a damaged store, checked again
+    known[~stored_valid(known)] = np.nan  # not a stored confidence: a damaged store, checked again
     todo = np.isnan(known)
     if bar is not None:
         bar.add(int(todo.sum()))
@@ -1731,7 +1731,15 @@ def _confidences(features_a, features_b, left, right, dist, workers: int | None,
         other = [k for k in sure.tolist() if different_captures(features_a[left[k]], features_b[right[k]])
                  or flat_pictures_apart(tone(0, int(left[k])), tone(side_b, int(right[k])))]
         conf[other] = 0.0
-        marks[other] = 0
+        marks[other] = [Verdict.RESHOT.bits if different_captures(features_a[left[k]], features_b[right[k]])
+                        else Verdict.UNRELATED.bits for k in other]  # (no copy whatever the threshold, as a check's)
+        if pair_scores is not None and other:  # (kept so, over the hash's 1 that _sure_marks kept for their marks)
+            value = stored_scores(conf[other], marks[other])
+            known = pair_scores.lookup(left[other], right[other])
+            new = known != value
+            if new.any():
+                rows = np.array(other, np.int64)[new]
+                pair_scores.remember(left[rows], right[rows], value[new])
         # (the band's pairs too: it leaves a pair whose images nearer pairs joined unchecked)
         _pages_apart(features_a, features_b, left, right, np.setdiff1d(sure, other), side_b, conf, marks, workers,
                      pair_scores, bar)
@@ -1762,8 +1770,9 @@ def _pages_apart(features_a, features_b, left: np.ndarray, right: np.ndarray, su
     pick = np.array([k for k in sure.tolist() if page(0, int(left[k])) and page(side_b, int(right[k]))], np.int64)
     if pair_scores is not None and len(pick):
         known = pair_scores.lookup(left[pick], right[pick])
-        settled = ~np.isnan(known) & (np.abs(known) < 1)  # (a stored score: negative where recoloured)
-        conf[pick[settled]], marks[pick[settled]] = from_stored(known[settled])
+        stored, stored_marks = from_stored(known)
+        settled = stored_valid(known) & (stored < 1)  # (a stored score: its marks and kept verdict with it)
+        conf[pick[settled]], marks[pick[settled]] = stored[settled], stored_marks[settled]
         pick = pick[~settled]
     if not len(pick):
         return
@@ -1772,11 +1781,12 @@ def _pages_apart(features_a, features_b, left: np.ndarray, right: np.ndarray, su
     with stage("verify"):
         checked = verify_pairs(features_a, features_b, left[pick], right[pick], workers, bar, confidence_only=True)
     apart = [(k, v) for k, v in zip(pick.tolist(), checked) if v is not None and v.pictures_differ]
-    for k, v in apart:
-        conf[k], marks[k] = v.confidence, 0
-    if pair_scores is not None and apart:
+    if apart:  # (unrelated whatever the threshold: the kept verdict with the confidence)
         rows = np.array([k for k, _ in apart], np.int64)
-        pair_scores.remember(left[rows], right[rows], np.array([v.confidence for _, v in apart], np.float64))
+        kept = np.array([stored_score(v.confidence, v.kept_verdict.bits) for _, v in apart], np.float64)
+        conf[rows], marks[rows] = from_stored(kept)
+        if pair_scores is not None:
+            pair_scores.remember(left[rows], right[rows], kept)
 
 
 def _unscored(prior: np.ndarray | None, dist: np.ndarray, hash_sure: int) -> int:
@@ -1808,7 +1818,7 @@ def _check_band(features_a, features_b, left, right, dist, conf, marks, looked, 
                 pair_scores, checks, bar) -> None:
     """:func:`_check_sure_band`'s checks of the ``band`` pairs (``looked``: set where a pair's marks are known)."""
     known = pair_scores.lookup(left[band], right[band]) if pair_scores is not None else np.full(len(band), np.nan)
-    known[(known < -1) | (known > 1)] = np.nan
+    known[~stored_valid(known)] = np.nan
     has = ~np.isnan(known)
     conf[band[has]], marks[band[has]] = from_stored(known[has])
     looked[band[has]] = True
@@ -1860,7 +1870,7 @@ def _sure_marks(features_a, features_b, left: np.ndarray, right: np.ndarray, wor
     checked pair's."""
     marks = np.zeros(len(left), np.uint8)
     known = pair_scores.lookup(left, right) if pair_scores is not None else np.full(len(left), np.nan)
-    known[(known < -1) | (known > 1)] = np.nan
+    known[~stored_valid(known)] = np.nan
     has = ~np.isnan(known)
     marks[has] = from_stored(known[has])[1]
     todo = np.flatnonzero(~has)
@@ -2143,7 +2153,7 @@ def _scored_candidates(records, threshold, workers, hash_sure, pair_scores, chec
     def groups() -> np.ndarray:
         nonlocal labels
         if labels is None:
-            hit = conf >= threshold
+            hit = CONFIDENCE.within(conf, threshold, marks)
             labels = search.connected_components(len(records), left[hit], right[hit])
         return labels
 
@@ -2180,7 +2190,7 @@ def _scored_candidates(records, threshold, workers, hash_sure, pair_scores, chec
     # each copy checked against its group's most central members: in a crowd the copies fill one another's
     # neighbour places, so a copy is often grouped through another copy and never compared with the picture it
     # was made from (_unchecked_to_hubs)
-    hit = conf >= threshold
+    hit = CONFIDENCE.within(conf, threshold, marks)
     more_l, more_r = _unchecked_to_hubs(vectors, left[hit], right[hit], known, top_k)
     if len(more_l):
         check_more(more_l, more_r)
@@ -2295,7 +2305,7 @@ def copy_pairs(records: CopyRows | Sequence[CopyRecord], threshold: float = DEFA
     """
     left, right, _, conf, marks = scored_candidates(records, threshold, workers, hash_sure, pair_scores,
                                                     progress=progress, with_marks=True, **candidates)
-    keep = conf >= threshold
+    keep = CONFIDENCE.within(conf, threshold, marks)
     return search.Pairs(left[keep].astype(np.int64), right[keep].astype(np.int64), conf[keep], CONFIDENCE,
                         marks[keep])
 
@@ -2354,12 +2364,12 @@ def framed_picture(a, b, threshold: float = DEFAULT_CONFIDENCE) -> float:
     fa, alt = _sides(a)
     fb = _sides(b)[0]
     v = verify_pair(fa, fb)
-    if v.confidence >= threshold:
+    if v.verdict(threshold) is Verdict.COPY:
         return _picture_area(fa, v.frame_cover_a) if _framed_beyond(v, fa, fb, alt, threshold) else 0.0
     if alt is None:
         return 0.0
     w = verify_pair(alt, fb)
-    if w.confidence < threshold or min(w.frame_cover_a, w.frame_cover_b) < FRAMED_INSIDE:
+    if w.verdict(threshold) is not Verdict.COPY or min(w.frame_cover_a, w.frame_cover_b) < FRAMED_INSIDE:
         return 0.0
     return _picture_area(alt, w.frame_cover_a)
 
@@ -2383,7 +2393,7 @@ def _framed_beyond(v: Verification, fa: ImageFeatures, fb: ImageFeatures, alt: I
     the whole images are no copy at ``threshold``, or ``b``'s frame does not lie inside ``a``'s
     (:data:`FRAMED_INSIDE`) with more of ``a``'s beyond; else True where that beyond is a frame (padding, or ``b``'s
     picture pasted on the canvas found along :data:`FRAMED_PASTED` of its edge), False where it is scene."""
-    if v.confidence < threshold or v.frame_cover_b < FRAMED_INSIDE or v.frame_cover_a > FRAMED_INSIDE:
+    if v.verdict(threshold) is not Verdict.COPY or v.frame_cover_b < FRAMED_INSIDE or v.frame_cover_a > FRAMED_INSIDE:
         return None
     return bool(v.padded[0] or (alt is not None and (pasted_share(v, fa, fb) or 0.0) >= FRAMED_PASTED))
 
@@ -2444,6 +2454,6 @@ def copy_query(queries: CopyRows | Sequence[CopyRecord], database: CopyRows | Se
                              np.concatenate([dist, np.full(len(more_l), 256, np.int32)]))
         left, right = keys // n, keys % n
     conf, marks = _confidences(qf, df, left, right, dist, workers, hash_sure, pair_scores)
-    keep = conf >= threshold
+    keep = CONFIDENCE.within(conf, threshold, marks)
     return search.Pairs(left[keep].astype(np.int64), right[keep].astype(np.int64), conf[keep], CONFIDENCE,
                         marks[keep])

@@ -234,15 +234,16 @@ def _truth_pairs(gt: Mapping[str, Sequence[str]], names: Sequence[str]) -> tuple
     return pairs[listed], len(keys)
 
 
-def _counts_between(a: np.ndarray, b: np.ndarray, left: np.ndarray, right: np.ndarray, n: int) -> np.ndarray:
-    """For each pair of classes (``left[k]``, ``right[k]``, unordered; a class with itself too), how many of the
-    pairs (``a[j]``, ``b[j]``) join those two classes."""
-    keys, counts = np.unique(np.minimum(a, b) * n + np.maximum(a, b), return_counts=True)
-    want = np.minimum(left, right) * n + np.maximum(left, right)
-    if not len(keys):
-        return np.zeros(len(want), np.int64)
-    at = np.minimum(np.searchsorted(keys, want), len(keys) - 1)
-    return np.where(keys[at] == want, counts[at], 0).astype(np.int64)
+def _grouped_counts(n: int, left: np.ndarray, right: np.ndarray, same_as: np.ndarray, true_a: np.ndarray,
+                    true_b: np.ndarray) -> tuple[int, int]:
+    """(pairs of files in one group, of which true) where ``n`` files are grouped by the matches (``left[k]``,
+    ``right[k]``: rows searched) and each file with the first of its encoding (``same_as``); ``true_a``/``true_b``:
+    the ground truth's pairs, by the first file of each one's encoding."""
+    from imagetwins.search import connected_components
+
+    labels = connected_components(n, left, right)[same_as]
+    size = np.bincount(labels, minlength=n).astype(np.int64)
+    return int((size * (size - 1) // 2).sum()), int((labels[true_a] == labels[true_b]).sum())
 
 
 def _safe_div(a: float, b: float) -> float:
@@ -308,7 +309,10 @@ SMALL_SAMPLE_PAIRS = 30  # below this many labelled pairs, tune says its recomme
 
 @dataclass
 class SweepPoint:
-    """Pair precision, recall and F1 of one method at one threshold."""
+    """Pair precision, recall and F1 of one method at one threshold, over the groups ``find`` makes there: two files
+    are found as duplicates when they are in one group (joined by matches, each file to the first with its
+    encoding), whether or not they matched directly; ``retrieved`` is every pair of files in one group, ``correct``
+    those the ground truth pairs."""
 
     method: str
     threshold: float  # bits for hashes, cosine similarity for vector methods
@@ -437,7 +441,8 @@ def sweep(
         Method -> thresholds to try; default each method's ``sweep_thresholds()``: 0..24 for 64-bit
         hashes, 0..120 in steps of 4 for 256-bit, cosine similarities 0.99 down to 0.60 for vectors.
     target_precision : float
-        The recommendation maximises recall among points at or above this pair precision.
+        The recommendation maximises recall among points at or above this precision (of the pairs of files in
+        one group, :class:`SweepPoint`).
     workers, progress : optional
         Threads and progress bars (default: the ``session``'s).
     session : Session, optional
@@ -449,7 +454,9 @@ def sweep(
     -------
     SweepResult
         Each image is decoded once for all methods; each method's pairs are searched once at its
-        largest threshold and counted per threshold from there.
+        largest threshold and, per threshold, the matches there (a pair whose kept verdict is no copy, a
+        re-shot, at none: :meth:`imagetwins.scores.ScoreKind.within`) are joined into the groups ``find``
+        makes, whose pairs of files are counted (:class:`SweepPoint`).
     """
     from imagetwins.encoders import encoder_names, get_encoder
     from imagetwins.encoding import encode_files
@@ -489,16 +496,15 @@ def sweep(
                               paths=[enc.paths[i] for i in firsts],
                               pair_scores=for_method(encoder, session.pair_scores if session else None,
                                                      [enc.digests[i] for i in firsts]))
-        size = np.bincount(same_as, minlength=n).astype(np.int64)
-        alike = firsts[size[firsts] > 1]  # the files of one encoding match each other exactly
-        left = np.concatenate([firsts[found.left], alike])
-        right = np.concatenate([firsts[found.right], alike])
-        scores = np.concatenate([found.score.astype(np.float64), np.full(len(alike), float(encoder.exact_score))])
-        weight = np.where(left == right, size[left] * (size[left] - 1) // 2, size[left] * size[right])
-        true = _counts_between(same_as[truth[:, 0]], same_as[truth[:, 1]], left, right, n)
+        left, right = firsts[found.left], firsts[found.right]
+        scores, marks = found.score.astype(np.float64), found.mark_bits
+        true_a, true_b = same_as[truth[:, 0]], same_as[truth[:, 1]]
         for t in ts:
-            within = encoder.within(scores, t)
-            retrieved, correct = int(weight[within].sum()), int(true[within].sum())
+            # what find groups at t: the matches (a pair whose kept verdict is a re-shot is none at any threshold,
+            # scores.ScoreKind.within) joined into connected groups, each file with the first of its encoding; every
+            # pair of files in one group counts as found, as a person reading find's groups takes them
+            within = encoder.within(scores, t, marks)
+            retrieved, correct = _grouped_counts(n, left[within], right[within], same_as, true_a, true_b)
             p = _safe_div(correct, retrieved) if retrieved else 1.0
             r = _safe_div(correct, positives)
             points.append(SweepPoint(encoder.name, t, p, r, _safe_div(2 * p * r, p + r), retrieved, correct))

@@ -21,7 +21,8 @@ from imagetwins import verify
 from imagetwins.canvas import upright_picture
 from imagetwins.copies import COPIES_METHOD, verify_records
 from imagetwins.io import ImageReadError, content_digest, open_image, read_bytes
-from imagetwins.scores import DISTANCE, Mark, ScoreKind, Verdict
+from imagetwins.pairscores import MemoryPairScores, for_method
+from imagetwins.scores import DISTANCE, Mark, ScoreKind, Verdict, from_stored
 from imagetwins.writing import open_output
 
 __all__ = ["Explanation", "MethodScore", "explain", "explain_pair", "match_picture", "pair_features", "pair_records",
@@ -42,10 +43,14 @@ class MethodScore:
     #: why the score is not the verification's confidence (``Encoder.score_basis``: copies' hash-sure pairs score 1
     #: unchecked), or None: the score is the verification's own, one number for the pair
     basis: str | None = None
+    #: the method's verdict at its threshold, from its score and the verdict its search keeps with the pair
+    #: (:meth:`ScoreKind.verdict`, as ``find --pairs`` writes it); None for a method that does not check the pictures
+    verdict: Verdict | None = None
 
     def to_dict(self) -> dict:
         return {"method": self.method, "score": self.score, "threshold": self.threshold,
-                "duplicate": self.duplicate, "match_name": self.match_name, "unit": self.unit, "basis": self.basis}
+                "duplicate": self.duplicate, "match_name": self.match_name, "unit": self.unit, "basis": self.basis,
+                **({"verdict": self.verdict} if self.kind.match_verdict is not None else {})}
 
 
 @dataclass
@@ -112,14 +117,24 @@ def explain(path_a: str | os.PathLike, path_b: str | os.PathLike, methods: Seque
         enc = encoder.encode_files([path_a, path_b], workers=2, warn=False)
         if enc.failures:
             raise ImageReadError(enc.failures[0].path, enc.failures[0].reason)
-        pairs = encoder.pairs(enc.encodings, encoder.loosest_threshold(), workers=1, paths=enc.paths)
+        # the search's own store of the pair's score (a method that keeps its pair scores: copies): a pair it
+        # checked but that is no match at any threshold (its kept verdict a re-shot) is left out of its pairs, and
+        # its score and verdict are read there, as a find's store keeps them
+        kept = for_method(encoder, MemoryPairScores(), enc.digests)
+        pairs = encoder.pairs(enc.encodings, encoder.loosest_threshold(), workers=1, paths=enc.paths, pair_scores=kept)
+        score, marks = encoder.kind.never, 0  # (not even proposed: a method with candidates, such as copies)
         if len(pairs):
-            score = float(pairs.score[0])
-        else:  # not even proposed (a method with candidates, such as copies)
-            score = encoder.kind.never
-        duplicate = bool(encoder.within(np.array([score]), encoder.default_threshold)[0])
+            score, marks = float(pairs.score[0]), int(pairs.mark_bits[0])
+        elif kept is not None and encoder.kind.match_verdict is not None:
+            stored = kept.lookup(np.array([0]), np.array([1]))
+            if not np.isnan(stored[0]):
+                checked_score, checked_marks = from_stored(stored)
+                score, marks = float(checked_score[0]), int(checked_marks[0])
+        kind = encoder.kind
+        duplicate = bool(kind.within(score, encoder.default_threshold, marks))
         found = MethodScore(encoder.name, round(score, 4), encoder.default_threshold, duplicate,
-                            encoder.score_unit, encoder.kind, encoder.match_name)
+                            encoder.score_unit, kind, encoder.match_name,
+                            verdict=kind.verdict(score, marks, encoder.default_threshold))
         out.scores.append(found)
         if out.verification is None:
             checked = encoder.check_pair(enc.encodings)
@@ -152,7 +167,7 @@ def why_not_copies(v: verify.Verification, copies_score: float | None = None,
     ``copies_score``: the ``copies`` method's own score of the pair (0 when its hash and CNN did not even
     propose the pair, though the check would pass).
     """
-    if v.confidence >= threshold:
+    if v.verdict(threshold) is Verdict.COPY:  # (a pair kept as a re-shot falls short at any threshold)
         if copies_score is not None and copies_score < threshold:
             return ["the hash and the CNN did not propose this pair in a search of these two files "
                     "(the check alone would call them copies)"]

@@ -1563,7 +1563,7 @@ class _KeeperChecks:
             self.unknown = False
             return set()
         kind = graph.kind
-        within = kind.within(np.asarray(got.score), self.result.threshold)
+        within = kind.within(np.asarray(got.score), self.result.threshold, got.mark_bits)  # (a re-shot: never)
         joined: set[int] = set()
         for a, b, score, mark, ok in zip(got.left.tolist(), got.right.tolist(), got.score.tolist(),
                                          got.mark_bits.tolist(), within.tolist()):

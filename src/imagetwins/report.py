@@ -147,19 +147,23 @@ def _kept_pair_scores(result: FindResult) -> PairScoreStore | None:
 
 
 def _score_matrix(result: FindResult, members: list[int], store: PairScoreStore | None = None,
-                  recoloured: list | None = None) -> list[list[float | None]]:
+                  recoloured: list | None = None, verdicts: list | None = None) -> list[list[float | None]]:
     """Every file's score against every other file of its group (None where it cannot be computed).
 
     The search only reports matches within the threshold, and a group is connected by matches, so
     two of its files may never have been compared; here every pair is scored with the loosest
     threshold so the page can show any file against whichever keeper a person picks. A method that
     keeps its pair scores (``copies``) takes them from ``store`` and keeps the new ones there. ``recoloured``
-    (a list) gets the pairs ``[i, j]`` compared after recolouring (:data:`imagetwins.scores.Mark.RECOLOURED`).
+    (a list) gets the pairs ``[i, j]`` compared after recolouring (:data:`imagetwins.scores.Mark.RECOLOURED`);
+    ``verdicts`` (a list) the pairs ``[i, j, verdict]`` whose kept verdict is no copy whatever the threshold (a re-shot:
+    :meth:`imagetwins.scores.ScoreKind.verdict`), scored from the store where the search leaves them out.
     """
     from imagetwins.encoders import get_encoder
-    from imagetwins.scores import Mark
+    from imagetwins.pairscores import MemoryPairScores
+    from imagetwins.scores import Mark, Verdict, from_stored
 
     recoloured = [] if recoloured is None else recoloured
+    verdicts = [] if verdicts is None else verdicts
 
     n = len(members)
     out: list[list[float | None]] = [[None] * n for _ in range(n)]
@@ -171,13 +175,31 @@ def _score_matrix(result: FindResult, members: list[int], store: PairScoreStore 
     if encoder is not None and len(result.hashes) == len(result.files):  # (every route keeps its encodings)
         enc = encoder.take(result.hashes, np.asarray(members, np.int64))
         digests = [result.digests[i] for i in members] if result.digests else None
-        pairs = encoder.query(enc, enc, encoder.loosest_threshold(), workers=1,
-                              pair_scores=for_method(encoder, store, digests, digests))
-        for i, j, d, m in zip(pairs.left.tolist(), pairs.right.tolist(), pairs.score.tolist(),
-                              pairs.mark_bits.tolist()):
+        kept = for_method(encoder, MemoryPairScores() if store is None and kind.match_verdict is not None else store,
+                          digests, digests)
+        pairs = encoder.query(enc, enc, encoder.loosest_threshold(), workers=1, pair_scores=kept)
+        left, right, score, marks = (pairs.left.tolist(), pairs.right.tolist(), pairs.score.tolist(),
+                                     pairs.mark_bits.tolist())
+        if kept is not None and kind.match_verdict is not None:
+            # pairs checked but no match at any threshold (a re-shot: its kept verdict) are left out of the search's
+            # answer: their score and verdict are the ones it kept
+            have = set(zip(left, right))
+            missing = [(i, j) for i in range(n) for j in range(n) if i != j and (i, j) not in have]
+            if missing:
+                ml, mr = (np.array(x, np.int64) for x in zip(*missing))
+                stored = kept.lookup(ml, mr)
+                found = ~np.isnan(stored)
+                more_score, more_marks = from_stored(stored[found])
+                left += ml[found].tolist()
+                right += mr[found].tolist()
+                score += more_score.tolist()
+                marks += more_marks.tolist()
+        for i, j, d, m in zip(left, right, score, marks):
             out[i][j] = kind.value(d)
             if i != j and Mark.RECOLOURED.on(m):
                 recoloured.append([i, j])
+            if i != j and kind.match_verdict is not None and Verdict.of_bits(m) is not Verdict.COPY:
+                verdicts.append([i, j, str(Verdict.of_bits(m))])
     else:  # a method not registered in this process (a result made elsewhere): the matches found
         where = {f: k for k, f in enumerate(members)}
         found = result.pairs
@@ -346,6 +368,7 @@ def _report_data(result: FindResult, workers: int | None, progress: bool, keep_r
                 cards[-1]["same_bytes"] = copies
             k += 1
         members = [index.get(p, -1) for p in g.files]
+        verdicts: list = []  # pairs [i, j, verdict] never copies (re-shots), from the score table
         # pairs [i, j] compared after recolouring (each file against whichever keeper a person picks); the keep
         # stage's own (each file against the keeper) where the table is not made
         recoloured = [[0, k] for k, m in enumerate(g.marks) if k and m] + [[k, 0] for k, m in enumerate(g.marks)
@@ -356,7 +379,7 @@ def _report_data(result: FindResult, workers: int | None, progress: bool, keep_r
             scores = [[None] * len(members)] * len(members)
         else:
             recoloured = []
-            scores = _score_matrix(result, members, store, recoloured)
+            scores = _score_matrix(result, members, store, recoloured, verdicts)
         # awaiting: no keeper until a person picks one (re-shots); "keep" is then the suggested keeper
         how = g.describe(result.score_unit, "the suggested keeper" if awaiting else "the keeper")
         groups.append({"exact": g.exact, **dict([g.score_field()]), "how": how, "awaiting": awaiting,
@@ -364,7 +387,7 @@ def _report_data(result: FindResult, workers: int | None, progress: bool, keep_r
                        "keep": g.files.index(d.keeper) if d.keeper in g.files else -1,
                        "also_keep": [g.files.index(p) for p in d.keep[1:]], "scores": scores,
                        "reference": [g.files.index(p) for p in in_reference_folders(d.keep, keep_in)],
-                       "recoloured": recoloured,
+                       "recoloured": recoloured, "verdicts": verdicts,
                        "remembered": remembered.status(g.files, key_of) if remembered else None})
     groups.sort(key=lambda g: g["remembered"] is not None)  # new groups first, those decided earlier apart after
     from imagetwins.folders import find_duplicate_folders

@@ -346,16 +346,19 @@ class FindResult:
         yield from batched(every())
 
     def pair_records(self) -> Iterator[dict]:
-        """Each match as ``{"a", "b", <score kind>: score}``, one at a time; with ``"verdict"`` (``"copy"``)
-        where the method checked the pictures (:attr:`ScoreKind.match_verdict`), and ``"marks"`` (e.g.
-        ``["recoloured"]``, :class:`~imagetwins.scores.Mark`) where the pair carries any."""
+        """Each match as ``{"a", "b", <score kind>: score}``, one at a time; with ``"verdict"`` where the method
+        checked the pictures (the pair's own, :meth:`ScoreKind.verdict`: its score and the verdict its marks carry, at
+        the result's threshold: a match is a copy), and ``"marks"`` (e.g. ``["recoloured"]``,
+        :class:`~imagetwins.scores.Mark`) where the pair carries any."""
         kind = self.score_kind
         name = str(kind)
-        verdict = {} if kind.match_verdict is None else {"verdict": kind.match_verdict}
+        checked = kind.match_verdict is not None
         for p in self.iter_pairs():
             for i, j, d, m in zip(p.left.tolist(), p.right.tolist(), p.score.tolist(), p.mark_bits.tolist()):
-                yield {"a": self.files[i], "b": self.files[j], name: kind.value(d), **verdict,
-                       **({"marks": Mark.names(m)} if m else {})}
+                names = Mark.names(m)
+                yield {"a": self.files[i], "b": self.files[j], name: kind.value(d),
+                       **({"verdict": kind.verdict(d, m, self.threshold)} if checked else {}),
+                       **({"marks": names} if names else {})}
 
     def to_dict(self, pairs: bool = True) -> dict:
         """Plain data for JSON output; scores are written under their kind's name. ``pairs=False``
@@ -467,9 +470,13 @@ class QueryResult:
         return [str(kind)] + ([] if kind.match_verdict is None else ["verdict", str(Mark.RECOLOURED)])
 
     def match_values(self, score: float, marks: int = 0) -> list:
-        """A match's values of :meth:`match_fields` (``marks``: the match's, :meth:`marks_of`)."""
-        verdict = ScoreKind.of(self.score_kind).match_verdict
-        return [score] + ([] if verdict is None else [str(verdict), Mark.RECOLOURED.on(int(marks))])
+        """A match's values of :meth:`match_fields` (``marks``: the match's, :meth:`marks_of`; its verdict the one
+        :meth:`ScoreKind.verdict` gives its score and marks at the threshold)."""
+        kind = ScoreKind.of(self.score_kind)
+        if kind.match_verdict is None:
+            return [score]
+        verdict = kind.verdict(score, int(marks), self.threshold)
+        return [score, None if verdict is None else str(verdict), Mark.RECOLOURED.on(int(marks))]
 
     def match_record(self, path: str, score: float, query: str | None = None) -> dict:
         """One match as the documents write it (JSON, NDJSON): ``path`` and :meth:`match_fields` (``query``: the

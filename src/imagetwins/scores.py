@@ -21,7 +21,12 @@ written as a similarity in JSON and as a confidence in CSV before 0.1.0.)
 A pair the pictures were checked for (``copies``' verification) also gets one of three answers, a
 :class:`Verdict`: :data:`Verdict.COPY` (made from one capture: safe to remove), :data:`Verdict.RESHOT`
 (the same scene, another capture: a person picks) or :data:`Verdict.UNRELATED`. A verdict *is* the string
-written in outputs (``"copy"``, ``"re-shot"``, ``"unrelated"``).
+written in outputs (``"copy"``, ``"re-shot"``, ``"unrelated"``). The verdict a check keeps for a pair whatever the
+threshold (:attr:`imagetwins.verify.Verification.kept_verdict`: a rule saying the two are not one capture makes it
+re-shot or unrelated; else copy, the confidence then deciding at a threshold) rides with the pair's marks
+(:attr:`Verdict.bits`, :meth:`Verdict.of_bits`) and is kept with its score (:func:`stored_score`): a pair whose kept
+verdict is not copy is no match at any threshold (:meth:`ScoreKind.within` given the marks), and every output writes
+the verdict the marks carry (:meth:`ScoreKind.verdict`).
 
 A copy pair may carry a :class:`Mark`: :data:`Mark.RECOLOURED` (one picture is the other with its colours turned, on
 the whole picture or a part: a shop's colour variants of one product shot). It is kept with the pair's score
@@ -37,7 +42,7 @@ from enum import Enum
 import numpy as np
 
 __all__ = ["CONFIDENCE", "DISTANCE", "SIMILARITY", "ColourVariants", "Mark", "ScoreKind", "Verdict", "from_stored",
-           "stored_score", "stored_scores"]
+           "stored_score", "stored_scores", "stored_valid"]
 
 
 class Verdict(str, Enum):
@@ -71,6 +76,41 @@ class Verdict(str, Enum):
         except ValueError:
             raise ValueError(f"a verdict is one of copy, re-shot, unrelated; not {name!r}") from None
 
+    @property
+    def code(self) -> int:
+        """0 (copy), 1 (re-shot), 2 (unrelated): the verdict's number in its bits and in a stored score."""
+        return list(Verdict).index(self)
+
+    @property
+    def bits(self) -> int:
+        """The bits this verdict sets in a pair's marks (``uint8``, beside the :class:`Mark` bits): none for
+        :data:`COPY` (a pair nothing rules out as a copy: its confidence decides), so marks made before the verdict
+        was kept, and every mark of a hash or vector method, read as copy."""
+        return self.code << VERDICT_SHIFT
+
+    @classmethod
+    def of_bits(cls, marks) -> Verdict | np.ndarray:
+        """The kept verdict a pair's marks carry (one int: a :class:`Verdict`), or each pair's code (an array of
+        marks: ``int8`` codes, :attr:`code`)."""
+        m = np.asarray(marks)
+        codes = (m.astype(np.int64) >> VERDICT_SHIFT) & 3
+        if codes.ndim:
+            return codes.astype(np.int8)
+        return _VERDICTS[min(int(codes), 2)]
+
+    @staticmethod
+    def copies_allowed(marks) -> np.ndarray | bool:
+        """Where a pair's kept verdict (in ``marks``) is :data:`COPY`: nothing rules out that it is one."""
+        m = np.asarray(marks)
+        out = (m.astype(np.int64) & VERDICT_MASK) == 0
+        return bool(out) if out.ndim == 0 else out
+
+
+#: where a pair's kept verdict sits in its marks (:attr:`Verdict.bits`): the two top bits of the ``uint8``
+VERDICT_SHIFT = 6
+VERDICT_MASK = 3 << VERDICT_SHIFT
+_VERDICTS = list(Verdict)
+
 
 class Mark(str, Enum):
     """What a checked pair's comparison needed, said beside its score (a ``str``: its name in outputs).
@@ -99,7 +139,8 @@ class Mark(str, Enum):
 
     @staticmethod
     def names(marks: int) -> list[str]:
-        """The marks set in one pair's ``marks`` (an int), as outputs list them."""
+        """The marks set in one pair's ``marks`` (an int), as outputs list them (its kept verdict's bits are no
+        mark: :meth:`Verdict.of_bits`)."""
         return [str(m) for m in Mark if int(marks) & m.bit]
 
     @property
@@ -108,26 +149,53 @@ class Mark(str, Enum):
         return "compared after recolouring: one picture is the other with its colours turned (a colour variant)"
 
 
+_RECOLOURED_BIT = Mark.RECOLOURED.bit
+
+
 def stored_score(score: float, marks: int = 0) -> float:
-    """How a pair-score store keeps a confidence and its marks in one number (:func:`from_stored` reads it back):
-    the confidence itself, negated where :data:`Mark.RECOLOURED` is set (exact: a sign; a confidence of 0 keeps no
-    mark). Pair scores of other methods have no marks and are kept as they are."""
-    score = float(score)
-    return -score if Mark.RECOLOURED.on(int(marks)) and score > 0 else score
+    """How a pair-score store keeps a confidence, its marks and its kept verdict in one number (:func:`from_stored`
+    reads it back): the confidence plus twice the verdict's :attr:`~Verdict.code` (copy ``[0, 1]``, re-shot
+    ``[2, 3]``, unrelated ``[4, 5]``), negated where :data:`Mark.RECOLOURED` is set (a sign; a copy's confidence of 0
+    keeps no mark). A re-shot's or an unrelated pair's number is rounded to float32 (the candidate search keeps scores
+    as float32: both read back the same confidence); a copy's confidence is kept as it is. Pair scores of other
+    methods have no marks and are kept as they are."""
+    score, marks = float(score), int(marks)
+    code = min((marks >> VERDICT_SHIFT) & 3, 2)
+    if code:  # (as stored_scores rounds it)
+        score = float(np.float32(score + 2.0 * code))
+    return -score if marks & _RECOLOURED_BIT and score > 0 else score
 
 
 def stored_scores(scores, marks) -> np.ndarray:
     """:func:`stored_score` of arrays of pairs' scores and marks at once (float64; NaN stays). The loop over a search's
     pairs took ~6 CPU s at 1,080,101 pairs (1,000 new pictures among 100,000)."""
     v = np.asarray(scores, np.float64)
-    return np.where(Mark.RECOLOURED.on(np.asarray(marks)) & (v > 0), -v, v)
+    m = np.asarray(marks)
+    code = Verdict.of_bits(m) if m.ndim else np.full(v.shape, Verdict.of_bits(m).code, np.int8)
+    ruled = code > 0
+    if np.any(ruled):
+        v = np.where(ruled, (v + 2.0 * code).astype(np.float32).astype(np.float64), v)
+    return np.where(Mark.RECOLOURED.on(m) & (v > 0), -v, v)
+
+
+def stored_valid(values) -> np.ndarray:
+    """Which stored numbers are a score :func:`stored_score` can have written (others: a damaged store, scored
+    again; NaN: none)."""
+    a = np.abs(np.asarray(values, np.float64))
+    with np.errstate(invalid="ignore"):
+        code = np.floor(a / 2)
+        return (a <= 5) & (a - 2 * code <= 1)
 
 
 def from_stored(values) -> tuple[np.ndarray, np.ndarray]:
-    """``(scores, marks)`` of stored values (:func:`stored_score`; NaN stays NaN, with no mark)."""
+    """``(scores, marks)`` of stored values (:func:`stored_score`: the marks carry the kept verdict; NaN stays NaN,
+    with no mark)."""
     v = np.asarray(values, np.float64)
-    marks = np.where(v < 0, Mark.RECOLOURED.bit, 0).astype(np.uint8)
-    return np.abs(v), marks
+    a = np.abs(v)
+    with np.errstate(invalid="ignore"):
+        code = np.where(np.isnan(a), 0, np.clip(np.floor(a / 2), 0, 2)).astype(np.int64)
+    marks = (np.where(v < 0, Mark.RECOLOURED.bit, 0) | (code << VERDICT_SHIFT)).astype(np.uint8)
+    return a - 2 * code, marks
 
 
 class ColourVariants(str, Enum):
@@ -204,11 +272,27 @@ class ScoreKind(str):
             raise ValueError(f"a score kind is one of distance, similarity, confidence; not {kind!r}") from None
 
     # -- comparing -----------------------------------------------------------------------------------------
-    def within(self, scores, threshold: float):
-        """Which ``scores`` count as a match at ``threshold`` (an array of bools, or one bool)."""
+    def within(self, scores, threshold: float, marks=None):
+        """Which ``scores`` count as a match at ``threshold`` (an array of bools, or one bool). Given the pairs'
+        ``marks`` (None: not known), a pair whose kept verdict is not a copy (:meth:`Verdict.of_bits`: a re-shot,
+        unrelated) is no match at any threshold, where a match of this kind is a copy (:attr:`match_verdict`)."""
         s = np.asarray(scores)
         out = s >= threshold if self.larger_is_closer else s <= threshold
+        if marks is not None and self.match_verdict is not None:
+            out = out & Verdict.copies_allowed(marks)
         return bool(out) if out.ndim == 0 else out
+
+    def verdict(self, score: float, marks: int, threshold: float) -> Verdict | None:
+        """The verdict outputs write for one pair at ``threshold``: :attr:`match_verdict` where it matches
+        (:meth:`within` with its marks), else its kept verdict where that is not a copy (re-shot, unrelated, whatever
+        the threshold); None where this kind says nothing of captures (hashes, vectors), or the pair is no match at
+        this threshold with nothing ruled (``explain`` says whether it is a re-shot or unrelated)."""
+        if self.match_verdict is None:
+            return None
+        if self.within(score, threshold, marks):
+            return self.match_verdict
+        kept = Verdict.of_bits(int(marks))
+        return None if kept is Verdict.COPY else kept
 
     def closer(self, a: float, b: float) -> bool:
         """Is score ``a`` a strictly closer match than ``b``?"""

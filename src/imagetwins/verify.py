@@ -824,8 +824,27 @@ class Verification:
 
     @property
     def kept(self) -> float:
-        """The confidence and the marks as a pair-score store keeps them (:func:`imagetwins.scores.stored_score`)."""
-        return stored_score(self.confidence, self.marks)
+        """The confidence, the marks and the kept verdict as a pair-score store keeps them
+        (:func:`imagetwins.scores.stored_score`)."""
+        return stored_score(self.confidence, self.marks | self.kept_verdict.bits)
+
+    @property
+    def kept_verdict(self) -> Verdict:
+        """The verdict kept with the confidence, whatever the threshold: :data:`Verdict.RESHOT` or
+        :data:`Verdict.UNRELATED` (as :meth:`verdict` says it below the threshold) where the two are never one capture:
+        camera originals of different moments, a not-one-capture rule that capped a confidence the calibrated model put
+        over :data:`NOT_ONE_CAPTURE` (:attr:`not_one_capture`: framing, part, light, detail), small pictures that
+        differ inside their outlines (:attr:`pictures_differ`); else :data:`Verdict.COPY`, and the confidence decides at
+        a threshold. Read alike by a search's check (``confidence_only``: the frames are measured wherever the model is
+        over :data:`NOT_ONE_CAPTURE`) and by ``explain``'s, and the same either way round."""
+        if self.different_captures:
+            return Verdict.RESHOT
+        if self.pictures_differ:
+            return Verdict.UNRELATED
+        if self.not_one_capture is not None and float(confidence_from(self.measurements()[:CALIBRATED])) \
+                > NOT_ONE_CAPTURE:
+            return self._not_a_copy()
+        return Verdict.COPY
 
     @property
     def not_one_capture(self) -> str | None:
@@ -874,12 +893,21 @@ class Verification:
     def verdict(self, threshold: float = DEFAULT_CONFIDENCE) -> Verdict:
         """The three answers (:class:`~imagetwins.scores.Verdict`) at ``threshold`` (the copies threshold).
 
-        :data:`Verdict.COPY` when the confidence reaches ``threshold`` (two camera originals of different
-        moments never do); else :data:`Verdict.RESHOT` when the pictures show one scene (:attr:`same_scene`);
-        else :data:`Verdict.UNRELATED`. The same either way round: ``v.verdict() == v.swapped().verdict()``.
+        :data:`Verdict.COPY` when the confidence reaches ``threshold`` and nothing rules a copy out
+        (:attr:`kept_verdict`: two camera originals of different moments, a pair the not-one-capture rules capped,
+        are never copies, whatever the threshold); else :data:`Verdict.RESHOT` when the pictures show one scene
+        (:attr:`same_scene`); else :data:`Verdict.UNRELATED`. The same either way round:
+        ``v.verdict() == v.swapped().verdict()``.
         """
-        if self.confidence >= threshold and not self.different_captures:
+        kept = self.kept_verdict
+        if kept is not Verdict.COPY:
+            return kept
+        if self.confidence >= threshold:
             return Verdict.COPY
+        return self._not_a_copy()
+
+    def _not_a_copy(self) -> Verdict:
+        """Re-shot or unrelated: what the pair is when it is no copy."""
         rule = self.not_one_capture
         if rule == "part" and not self.different_captures:
             return Verdict.UNRELATED  # two pictures holding one picture in common (collages) are no re-shots

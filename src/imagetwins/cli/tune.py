@@ -40,7 +40,8 @@ def _others_named() -> str:
               help=f"Also try this method (repeatable): every hash ({', '.join(encoder_names('bits'))}) is always "
                    f"tried; name {_others_named()} to add them (slower).")
 @click.option("--target-precision", type=click.FloatRange(0, 1), default=0.99, show_default=True,
-              help="Recommend the highest recall at or above this pair precision.")
+              help="Recommend the highest recall at or above this precision (of the pairs of files find would put in "
+                   "one group).")
 @click.option("--plot", "plot_out", type=OutputFile(picture=True),
               help='Write a precision-recall plot (PNG; needs matplotlib: pip install "imagetwins[plot]").')
 @file_option("json", help="Write every (method, threshold) point as JSON ('-' for stdout).")
@@ -52,8 +53,9 @@ def tune(directory: Path, truth: Path | None, methods: tuple[str, ...], target_p
 
     Label a sample: put each set of duplicates in its own sub-folder (or write a JSON ground truth),
     leave unique images at the top level. Every hash, and each method you add with -m, is tried at
-    every threshold (each image is decoded once for all of them); the table shows each method's best
-    point and the recommendation.
+    every threshold (each image is decoded once for all of them), scored on the groups find would make
+    there: two files count as found when they are in one group (a re-shot is never a copy, whatever the
+    threshold); the table shows each method's best point and the recommendation.
 
     \b
     Examples:

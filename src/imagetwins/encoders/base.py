@@ -237,9 +237,10 @@ class Encoder(Stage, ABC):
         """What a score is called for people: the kind's unit."""
         return self.kind.unit
 
-    def within(self, scores: np.ndarray, threshold: float) -> np.ndarray:
-        """Which scores count as a match at ``threshold``."""
-        return self.kind.within(scores, threshold)
+    def within(self, scores: np.ndarray, threshold: float, marks: np.ndarray | None = None) -> np.ndarray:
+        """Which scores count as a match at ``threshold`` (given the pairs' ``marks``, a pair whose kept verdict is no
+        copy is none: :meth:`imagetwins.scores.ScoreKind.within`)."""
+        return self.kind.within(scores, threshold, marks)
 
     def best_first(self, scores: np.ndarray) -> np.ndarray:
         """A sort key that puts the closest match first (for ``np.lexsort``)."""

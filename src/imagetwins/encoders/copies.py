@@ -213,10 +213,12 @@ class CopiesEncoder(Encoder):
                       f"-{canvas.MOSTLY_CANVAS}-{canvas.FINE_SIDE}-{canvas.MIN_PICTURE}-{canvas.MIN_PICTURE_ON_SCREEN}"
                       f"-{canvas.SCREEN_ASPECT}-{canvas.SCREEN_PICTURE_ASPECT}-{canvas.EDGE_SHARE}-{canvas.EDGE_TRIM}")
         # and which hash-sure pairs are checked (copies.HASH_UNCHECKED, HASH_OVERRULE, HASH_OVERRULE_COVER), for
-        # their marks too (verify.SIGNATURES_DIFFER: a hash-sure pair's marks are kept with its 1)
+        # their marks too (verify.SIGNATURES_DIFFER: a hash-sure pair's marks are kept with its 1); "verdict1": a
+        # stored number holds the kept verdict too (scores.stored_score: re-shot 2-3, unrelated 4-5), so a score kept
+        # before, which has none, is never read as a copy's: its pair is checked again
         return (f"{verify.verdict_version()}-{canvas_key}-capture1-alt2"
                 f"-sure{copies.HASH_UNCHECKED}-{copies.HASH_OVERRULE}-{copies.HASH_OVERRULE_COVER}"
-                f"-marks{verify.SIGNATURES_DIFFER}")
+                f"-marks{verify.SIGNATURES_DIFFER}-verdict1")
 
     def pairs(self, encodings: np.ndarray, threshold: float, workers: int | None = None, progress: bool = False,
               paths: Sequence[str] | None = None, pair_scores: PairScores | None = None) -> search.Pairs:

@@ -1,0 +1,292 @@
+"""A pair's verdict is kept with its score (``scores.Verdict`` in the pair's marks, ``scores.stored_score``): a pair
+the check rules out as one capture (a re-shot) is no copy at any threshold, in the search, the pair-score store, every
+output (``find --pairs``, the review page, ``explain``) and ``tune``. Real photos: holidays-half re-shots (two framings
+of one scene, a zoomed second shot) and photos-public copies (a crop at the photo's pixels and a shrunk whole, which
+the detail rule says are not made from each other)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from imagetwins import verify
+from imagetwins.scores import (
+    CONFIDENCE,
+    DISTANCE,
+    SIMILARITY,
+    Mark,
+    Verdict,
+    from_stored,
+    stored_score,
+    stored_scores,
+    stored_valid,
+)
+
+#: holidays-half re-shots the check caps at verify.NOT_ONE_CAPTURE: two framings of one scene (group 1226) and a zoomed
+#: second shot (group 1126); both were grouped as copies by ``find -t 0.5``
+RESHOTS = [("122601.jpg", "122602.jpg"), ("112600.jpg", "112602.jpg")]
+
+
+# -- the value: a verdict in a pair's marks and in a stored number -------------------------------------------------
+@pytest.mark.unit
+def test_a_stored_score_keeps_the_verdict_and_the_mark() -> None:
+    confidences = np.array([0.0, 0.013, 0.5, 0.8731, 0.92, 1.0])
+    for verdict in Verdict:
+        for recoloured in (False, True):
+            marks = np.full(len(confidences), verdict.bits | (Mark.RECOLOURED.bit if recoloured else 0), np.uint8)
+            kept = stored_scores(confidences, marks)
+            assert stored_valid(kept).all()
+            back, back_marks = from_stored(kept)
+            assert np.allclose(back, confidences, atol=1e-6)
+            assert (Verdict.of_bits(back_marks) == verdict.code).all()
+            assert [Verdict.of_bits(int(m)) for m in back_marks] == [verdict] * len(confidences)
+            # a recoloured mark rides as the sign: where the number is not 0 (a copy's confidence of 0 keeps none)
+            assert (Mark.RECOLOURED.on(back_marks) == (recoloured & (kept != 0))).all()
+            # the candidate search keeps these numbers as float32: it reads back the very confidence the store does
+            assert np.array_equal(from_stored(kept.astype(np.float32))[0].astype(np.float32),
+                                  back.astype(np.float32))
+            assert stored_score(0.5, int(marks[0])) == float(kept[2])
+    # a copy's confidence is kept as it is (exact), as before the verdict was kept
+    assert stored_score(0.8731234567891, 0) == 0.8731234567891
+    assert from_stored([0.9])[1][0] == 0 and Verdict.of_bits(0) is Verdict.COPY
+    # numbers no store writes: a damaged store, checked again
+    assert not stored_valid([1.5, -3.5, 6.0, 5.01, np.nan, np.inf]).any()
+
+
+@pytest.mark.unit
+def test_a_pair_kept_as_a_reshot_matches_at_no_threshold() -> None:
+    reshot, copy = Verdict.RESHOT.bits, Mark.RECOLOURED.bit
+    scores, marks = np.array([0.5, 0.5, 0.95, 0.95]), np.array([0, reshot, reshot | copy, copy], np.uint8)
+    assert CONFIDENCE.within(scores, 0.5, marks).tolist() == [True, False, False, True]
+    assert CONFIDENCE.within(scores, 0.5).tolist() == [True] * 4  # (marks not known: the score alone)
+    assert CONFIDENCE.verdict(0.5, reshot, 0.1) is Verdict.RESHOT
+    assert CONFIDENCE.verdict(0.95, copy, 0.92) is Verdict.COPY
+    assert CONFIDENCE.verdict(0.5, 0, 0.92) is None  # below the threshold, nothing ruled: explain says which
+    # hashes and vectors say nothing of captures: their marks never keep a pair out
+    assert DISTANCE.within([3], 4, [reshot]).tolist() == [True] and DISTANCE.verdict(3, 0, 4) is None
+    assert SIMILARITY.verdict(0.9, reshot, 0.8) is None
+
+
+def _framings(confidence: float = verify.NOT_ONE_CAPTURE, **kw) -> verify.Verification:
+    """Two framings of one scene that agree pixel for pixel: the calibrated model calls them a copy, the frame rule
+    caps them at NOT_ONE_CAPTURE."""
+    base = dict(inliers=300, inlier_ratio=0.9, coverage_a=0.95, coverage_b=0.95, agreement=1.0, strict_agreement=0.99,
+                median_ncc=0.97, lighting_residual=0.01, transform=np.array([[1.0, 0, 3], [0, 1.0, 2]]),
+                frame_cover_a=0.95, frame_cover_b=0.95, compared=True, confidence=confidence)
+    base.update(kw)
+    return verify.Verification(**base)
+
+
+@pytest.mark.unit
+def test_a_capped_pair_is_a_reshot_at_every_threshold() -> None:
+    v = _framings()
+    assert v.not_one_capture == "framing"
+    assert float(verify.confidence_from(v.measurements()[:verify.CALIBRATED])) > verify.NOT_ONE_CAPTURE
+    assert float(verify.confidence_from(v.measurements())) == verify.NOT_ONE_CAPTURE
+    assert v.kept_verdict is v.swapped().kept_verdict is Verdict.RESHOT
+    for threshold in (0.92, 0.5, 0.3, 0.01):  # was "copy" at 0.5 and below
+        assert v.verdict(threshold) is v.swapped().verdict(threshold) is Verdict.RESHOT
+    assert Verdict.of_bits(from_stored([v.kept])[1][0]) is Verdict.RESHOT
+    # the same cells in one frame (a crop): nothing rules it out, the confidence decides
+    crop = _framings(0.6, frame_cover_a=1.0)
+    assert crop.not_one_capture is None and crop.kept_verdict is Verdict.COPY
+    assert crop.verdict(0.5) is Verdict.COPY and crop.verdict(0.92) is Verdict.RESHOT
+    # a frame rule under a model that says no copy anyway caps nothing: its confidence decides, as a search's check
+    # (which does not measure the frames there) decides
+    weak = _framings(0.3, agreement=0.2, strict_agreement=0.1, median_ncc=0.1, lighting_residual=0.12)
+    assert float(verify.confidence_from(weak.measurements()[:verify.CALIBRATED])) <= verify.NOT_ONE_CAPTURE
+    assert weak.kept_verdict is Verdict.COPY
+    assert verify.Verification(different_captures=True).kept_verdict is Verdict.RESHOT
+
+
+# -- real photos: the search, the store, tune ------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def library(tmp_path_factory, datasets: Path) -> Path:
+    """Two pairs of holidays-half re-shots; a photos-public photo with a crop of its middle at its own pixels and a
+    copy shrunk to half (copies of the photo, re-shots of each other by the detail rule)."""
+    folder = tmp_path_factory.mktemp("library")
+    for pair in RESHOTS:
+        for name in pair:
+            shutil.copyfile(datasets / "holidays-half" / "images" / name, folder / name)
+    photo = Image.open(datasets / "photos-public" / "images" / "bsds_100075.jpg").convert("RGB")
+    w, h = photo.size
+    photo.save(folder / "photo.jpg", quality=95)
+    photo.crop((w // 4, h // 4, w * 3 // 4, h * 3 // 4)).save(folder / "photo_crop.jpg", quality=90)
+    photo.resize((w // 2, h // 2), Image.Resampling.LANCZOS).save(folder / "photo_half.jpg", quality=90)
+    return folder
+
+
+def _names(result) -> list[list[str]]:
+    return sorted(sorted(Path(f).name for f in g.files) for g in result.groups)
+
+
+PHOTO_GROUP = ["photo.jpg", "photo_crop.jpg", "photo_half.jpg"]
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("threshold", [0.5, 0.2])
+def test_a_low_threshold_groups_no_reshot(library: Path, threshold: float) -> None:
+    from imagetwins.finder import find_duplicate_groups
+
+    result = find_duplicate_groups(library, "copies", threshold=threshold, workers=2)
+    assert _names(result) == [PHOTO_GROUP]  # the re-shots were each a group of "copies" at 0.5
+    found = {frozenset((Path(r["a"]).name, Path(r["b"]).name)): r for r in result.pair_records()}
+    assert frozenset(("photo_crop.jpg", "photo_half.jpg")) not in found  # grouped through the photo only
+    assert {r["verdict"] for r in found.values()} == {Verdict.COPY}
+
+
+@pytest.mark.integration
+def test_the_store_keeps_each_pairs_verdict(library: Path, tmp_path: Path) -> None:
+    from imagetwins.encoders import get_encoder
+    from imagetwins.finder import find_duplicate_groups
+    from imagetwins.index import Index, default_cache_path, open_folder_cache
+
+    folder = tmp_path / "photos"
+    shutil.copytree(library, folder)
+    version = get_encoder("copies").pair_score_version
+    with open_folder_cache(folder, ["copies"]) as cache:
+        first = find_duplicate_groups(folder, "copies", threshold=0.5, cache=cache, workers=2)
+    with Index(default_cache_path(folder), methods=[], readonly=True) as idx:
+        rows = idx.pair_scores("copies")
+    assert rows and all(r[3] == version for r in rows)
+    kept = {frozenset((r[1], r[2])): from_stored([r[4]]) for r in rows}
+    verdicts = {Verdict.of_bits(int(m[0])) for _, m in kept.values()}
+    assert Verdict.RESHOT in verdicts and Verdict.COPY in verdicts
+    reshots = [(float(s[0]), int(m[0])) for s, m in kept.values() if Verdict.of_bits(int(m[0])) is Verdict.RESHOT]
+    assert len(reshots) >= 3 and all(s == verify.NOT_ONE_CAPTURE for s, _ in reshots)  # the two pairs + crop-half
+    # a warm run reads the verdicts back: the same groups, nothing grouped from a re-shot's 0.5
+    with open_folder_cache(folder, ["copies"]) as cache:
+        again = find_duplicate_groups(folder, "copies", threshold=0.5, cache=cache, workers=2)
+    assert _names(again) == _names(first) == [PHOTO_GROUP]
+
+
+@pytest.mark.integration
+def test_a_score_kept_before_the_verdict_is_checked_again(library: Path, tmp_path: Path) -> None:
+    """A pair-score row of the version before (a confidence with no verdict) is never read: a re-shot kept there as a
+    copy's 0.97 (what the calibrated model alone said) is checked again and stays out of every group."""
+    from imagetwins.encoders import get_encoder
+    from imagetwins.finder import find_duplicate_groups
+    from imagetwins.index import Index, default_cache_path, open_folder_cache
+
+    folder = tmp_path / "photos"
+    shutil.copytree(library, folder)
+    with open_folder_cache(folder, ["copies"]) as cache:
+        find_duplicate_groups(folder, "copies", cache=cache, workers=2)
+    version = get_encoder("copies").pair_score_version
+    older = version.removesuffix("-verdict1")
+    assert older != version
+    with Index(default_cache_path(folder), methods=[]) as idx:
+        rows = idx.pair_scores("copies")
+        idx.put_pair_scores("copies", older, [(bytes.fromhex(r[1]), bytes.fromhex(r[2]), 0.97) for r in rows])
+        assert {r[3] for r in idx.pair_scores("copies")} == {older}
+    with open_folder_cache(folder, ["copies"]) as cache:
+        result = find_duplicate_groups(folder, "copies", threshold=0.5, cache=cache, workers=2)
+    assert _names(result) == [PHOTO_GROUP]
+
+
+@pytest.mark.integration
+def test_the_review_page_says_which_pairs_are_reshots(library: Path) -> None:
+    from imagetwins.finder import find_duplicate_groups
+    from imagetwins.report import report_data
+
+    result = find_duplicate_groups(library, "copies", threshold=0.5, workers=2)
+    data = report_data(result, workers=2, root=library)
+    (group,) = data["groups"]
+    names = [Path(c["path"]).name for c in group["files"]]
+    crop, half = names.index("photo_crop.jpg"), names.index("photo_half.jpg")
+    # a person who picks the crop as the keeper is told the shrunk copy is no copy of it, with its score
+    assert sorted(map(tuple, group["verdicts"])) == sorted([(crop, half, "re-shot"), (half, crop, "re-shot")])
+    assert group["scores"][crop][half] == group["scores"][half][crop] == verify.NOT_ONE_CAPTURE
+
+
+# -- tune scores what find groups ---------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def labelled(tmp_path_factory, datasets: Path) -> Path:
+    """A shop-like labelled sample: 6 photos-public photos each with 6 copies (everyday edits, imagetwins.edits) in
+    one ground-truth group, and three pairs of holidays-half re-shots, each photo unique in the ground truth."""
+    from imagetwins import edits
+
+    folder = tmp_path_factory.mktemp("labelled")
+    rng = np.random.default_rng(7)
+    families = ["crop", "jpeg", "text_overlay", "keystone", "screenshot", "meme_text", "on_background", "rotate_any",
+                "combo", "crop_small", "stickers", "blur_noise"]
+    truth: dict[str, list[str]] = {}
+    for k, path in enumerate(sorted((datasets / "photos-public" / "images").glob("*.jpg"))[:6]):
+        img = Image.open(path).convert("RGB")
+        names = [f"c{k}_orig.jpg"]
+        img.save(folder / names[0], quality=92)
+        for e in range(6):
+            family = families[(k + e * 5) % len(families)]
+            names.append(f"c{k}_{e}_{family}.jpg")
+            getattr(edits, family)(img, rng).convert("RGB").save(folder / names[-1], quality=88)
+        truth.update({n: [m for m in names if m != n] for n in names})
+    for pair in [*RESHOTS, ("119604.jpg", "119605.jpg")]:
+        for name in pair:
+            shutil.copyfile(datasets / "holidays-half" / "images" / name, folder / f"h{name}")
+            truth[f"h{name}"] = []
+    (folder / "truth.json").write_text(json.dumps(truth))
+    return folder
+
+
+@pytest.mark.integration
+def test_tune_scores_the_groups_find_makes(labelled: Path) -> None:
+    from imagetwins.evaluation import load_ground_truth, sweep
+    from imagetwins.finder import find_duplicate_groups
+    from imagetwins.session import open_session
+
+    truth = load_ground_truth(labelled / "truth.json")
+    with open_session(labelled, ["copies"], workers=2) as session:
+        swept = sweep(truth, labelled, methods=["copies"], target_precision=0.97, session=session)
+        point = {float(p.threshold): p for p in swept.points}
+        for threshold in (0.92, 0.5, 0.2):
+            groups = find_duplicate_groups(labelled, "copies", threshold=threshold, session=session).groups
+            named = [[Path(f).name for f in g.files] for g in groups]
+            # no re-shot in any group, at any threshold
+            assert not [g for g in named if any(n.startswith("h") for n in g)], (threshold, named)
+            grouped = sum(len(g) * (len(g) - 1) // 2 for g in named)
+            true = sum(1 for g in named for a in g for b in g if a < b and b in truth[a])
+            # what tune counts at a threshold is what find groups there: every pair of files in one group
+            assert (point[threshold].retrieved, point[threshold].correct) == (grouped, true), threshold
+            assert point[threshold].precision == 1.0
+        rec = swept.recommendation
+        assert rec is not None
+        named = [[Path(f).name for f in g.files]
+                 for g in find_duplicate_groups(labelled, "copies", threshold=rec.threshold, session=session).groups]
+    assert not [g for g in named if any(n.startswith("h") for n in g)]
+
+
+# -- the command line: find --pairs and explain say one verdict for one pair, either way round ----------------------
+@pytest.mark.cli
+def test_find_pairs_and_explain_agree_on_each_pair(library: Path) -> None:
+    from click.testing import CliRunner
+
+    from imagetwins.cli import main
+
+    runner = CliRunner()
+    out = runner.invoke(main, ["find", str(library), "-m", "copies", "-t", "0.5", "--no-cache", "--pairs",
+                               "--json", "-"])
+    assert out.exit_code == 0, out.output
+    pairs = {frozenset((Path(p["a"]).name, Path(p["b"]).name)): p["verdict"] for p in json.loads(out.output)["pairs"]}
+    # (the re-shots were here, each "verdict": "copy")
+    assert pairs == {frozenset(("photo.jpg", "photo_crop.jpg")): "copy",
+                     frozenset(("photo.jpg", "photo_half.jpg")): "copy"}
+
+    def explained(a: str, b: str) -> dict:
+        got = runner.invoke(main, ["explain", str(library / a), str(library / b), "-m", "copies", "--json", "-"])
+        assert got.exit_code == 0, got.output
+        return json.loads(got.output)
+
+    for a, b in [*RESHOTS, ("photo_crop.jpg", "photo_half.jpg")]:
+        for x, y in ((a, b), (b, a)):
+            e = explained(x, y)
+            (score,) = e["scores"]
+            assert e["verdict"] == score["verdict"] == "re-shot", (x, y, e["verdict_reason"])
+            assert score["score"] == verify.NOT_ONE_CAPTURE and not score["duplicate"]
+    for x, y in (("photo.jpg", "photo_crop.jpg"), ("photo_half.jpg", "photo.jpg")):
+        e = explained(x, y)
+        assert e["verdict"] == e["scores"][0]["verdict"] == pairs[frozenset((x, y))] == "copy"
