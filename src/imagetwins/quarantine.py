@@ -1672,7 +1672,10 @@ def undo(manifest: str | os.PathLike, progress: bool = False) -> Outcome:
                 out.stopped = str(exc)
                 break
             except OSError as exc:
-                out.failed.append((e["to"], exc.strerror or str(exc)))
+                # (named by where it was going, as every other line of undo, and where it stays: "could not restore
+                # q/x.jpg: Permission denied" named neither the folder to make writable nor the place)
+                stays = f" (it stays at {e['to']})" if e.get("to") and e["to"] != e["from"] else ""
+                out.failed.append((e["from"] or e["to"], f"{exc.strerror or exc}{stays}"))
         bar.close()
         if not stop.signum and not out.stopped:
             out.failed += [(f, "still in the quarantine, and no journal line undo can use names it (the journal "
