@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from index_files import read_only
 
 from imagetwins.cli import main
+from imagetwins.text import counted_all
 
 pytestmark = pytest.mark.cli
 
@@ -42,3 +43,10 @@ def test_an_undo_that_cannot_write_the_folder_names_both_places(tmp_path: Path, 
     assert res.exit_code == 0 and "restored 1 file" in res.output, res.output
     assert (album / "ukbench00120_resize.jpg").is_file()
 
+
+def test_counted_nouns_read_as_english() -> None:
+    assert counted_all((0, "file"), (3, "folder")) == "3 folders"
+    assert counted_all((1, "file"), (0, "folder")) == "1 file"
+    assert counted_all((2, "file"), (1, "folder")) == "2 files and 1 folder"
+    assert counted_all((0, "file"), (0, "folder")) == "0 files"
+    assert counted_all((1_234, "file"), (2, "folder"), (1, "XMP sidecar")) == "1,234 files, 2 folders and 1 XMP sidecar"

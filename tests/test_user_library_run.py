@@ -135,11 +135,11 @@ def test_undo_of_a_folder_move_says_folder_not_one_file(tmp_path: Path, datasets
     plan = tmp_path / "folders.json"
     _run("folders", lib, "-r", "-m", "phash", "--no-cache", "--json", plan)
     res = _run("remove", lib, "--plan", plan, "--apply")
-    assert "moved 0 files and 1 folder to " in res.output, res.output
+    assert "moved 1 folder to " in res.output and "0 files" not in res.output, res.output
     assert not (lib / "Backup").exists()
     quarantine = res.output.split(" to ", 1)[1].split(";", 1)[0]
     res = _run("undo", quarantine)
-    assert res.output.strip().split(";")[0] == "restored 0 files and 1 folder", res.output
+    assert res.output.strip().split(";")[0] == "restored 1 folder", res.output
     assert sorted(p.name for p in backup.iterdir()) == ["IMG_0001.jpg", "IMG_0002.jpg", "IMG_0003.jpg"]
 
 

@@ -117,3 +117,11 @@ def loads_json(data: str | bytes | bytearray) -> object:
 def counted(n: int, word: str, plural: str | None = None) -> str:
     """``1 file``, ``2 files``, ``1,234 files`` (``plural`` where adding an s is wrong)."""
     return f"{n:,} {word}" if n == 1 else f"{n:,} {plural or word + 's'}"
+
+
+def counted_all(*counts: tuple) -> str:
+    """Counted nouns of one sentence, each ``(n, word)`` or ``(n, word, plural)`` as :func:`counted` says it:
+    ``2 files and 1 folder``, ``1,234 files, 2 folders and 1 XMP sidecar``; a count of 0 is left out (``3 folders``,
+    not "0 files and 3 folders"), and all of them 0 is the first (``0 files``)."""
+    said = [counted(*c) for c in counts if c[0]] or [counted(*counts[0])]
+    return said[0] if len(said) == 1 else f"{', '.join(said[:-1])} and {said[-1]}"

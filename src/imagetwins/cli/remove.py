@@ -29,7 +29,7 @@ from imagetwins.cli._common import (
 from imagetwins.cli._outputs import Requested, groups_output, output_options
 from imagetwins.cli._scan import decide, hint_if_empty, note_keep_in_outside, scan
 from imagetwins.cli.decisions import count_decided_earlier, ignore_decisions_option, load_remembered, remember_plan
-from imagetwins.text import counted, printable, shell_word
+from imagetwins.text import counted, counted_all, printable, shell_word
 
 
 @click.command()
@@ -264,8 +264,7 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
             # the default quarantine is named by the time of --apply, not this run's: say so, not a name never used
             where = ("go to the system trash" if to_trash else f"move to {quarantine}" if move_to is not None
                      else f"move into {quarantine.parent}/<a new folder named by the time of --apply>")
-            what = counted(len(plan.moves), 'file') + (f" and {counted(len(folder_moves), 'folder')}" if folder_moves
-                                                      else "")
+            what = counted_all((len(plan.moves), "file"), (len(folder_moves), "folder"))
             linked = f", each replaced by a {link} link to its kept copy" if link else ""
             echo(f"dry run: {what} would {where}{linked}; add --apply to do it")
             if link:
@@ -308,8 +307,8 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
             _folder_files_with_keepers(folder_moves, moved)
         unwritten = _merge_metadata(moved_files, directory, quarantine, quiet) if merge_metadata else 0
         if not quiet:
-            echo(f"moved {counted(len(done.done) if done else 0, 'file')} and "
-                 f"{counted(len(moved.done), 'folder')} to {quarantine}; undo with: imagetwins undo "
+            echo(f"moved {counted_all((len(done.done) if done else 0, 'file'), (len(moved.done), 'folder'))} "
+                 f"to {quarantine}; undo with: imagetwins undo "
                  f"{shell_word(moved.manifest)}")
         _exit_if_refused(len(plan.refused), len(done.failed if done else []) + unwritten
                          + _never_tried(done, len(plan.moves)), False, quiet,
@@ -609,8 +608,7 @@ def _exit_if_refused(refused: int, failed: int, dry_run: bool, quiet: bool, fold
         said = refused + refused_folders, failed + failed_folders
         why = ", ".join(p for p in (f"{said[0]} refused" if said[0] else "", f"{said[1]} failed" if said[1] else "")
                         if p)
-        what = " and ".join(counted(n, kind) for n, kind in ((refused_folders + failed_folders, "folder"),
-                                                           (refused + failed, "file")) if n)
+        what = counted_all((refused_folders + failed_folders, "folder"), (refused + failed, "file"))
         echo(f"error: {what} {'would not move' if dry_run else 'not moved'} ({why}"
              f"{'' if quiet else ', each named above'})", err=True)
     if sidecars_left:  # (the files moved; a sidecar of theirs that is a link, a FIFO ... stayed)
@@ -657,8 +655,7 @@ def undo(manifest: Path, quiet: bool) -> None:
         echo(f"error: {out.stopped}: stopped; run the same undo again once there is room", err=True)
         out.failed.append((str(out.manifest), out.stopped))
     if not quiet or out.failed:
-        what = counted(len(out.done) - out.folders, 'file') + (f" and {counted(out.folders, 'folder')}" if out.folders
-                                                               else "")
+        what = counted_all((len(out.done) - out.folders, "file"), (out.folders, "folder"))
         where = out.manifest.parent if out.manifest is not None else manifest
         if not out.done and not out.failed:  # a second undo, or a quarantine nothing was moved into
             echo(f"nothing to restore: every file moved into {where} is back already")
