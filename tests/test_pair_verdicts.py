@@ -290,3 +290,31 @@ def test_find_pairs_and_explain_agree_on_each_pair(library: Path) -> None:
     for x, y in (("photo.jpg", "photo_crop.jpg"), ("photo_half.jpg", "photo.jpg")):
         e = explained(x, y)
         assert e["verdict"] == e["scores"][0]["verdict"] == pairs[frozenset((x, y))] == "copy"
+
+
+@pytest.mark.cli
+def test_the_review_page_says_a_reshot_of_the_keeper_picked(library: Path, tmp_path: Path, browser) -> None:
+    """In the browser: a person who keeps the crop instead of the photo reads that the shrunk copy is a re-shot of it
+    (its score 0.500 and the verdict), not a copy to move."""
+    from click.testing import CliRunner
+    from selenium.webdriver.common.by import By
+
+    from imagetwins.cli import main
+
+    page = tmp_path / "review.html"
+    res = CliRunner().invoke(main, ["report", str(library), "--no-cache", "-t", "0.5", "-o", str(page)])
+    assert res.exit_code == 0, res.output
+    browser.get(page.as_uri())
+
+    def card(name: str):
+        return next(c for c in browser.find_elements(By.CSS_SELECTOR, ".file")
+                    if c.find_element(By.CSS_SELECTOR, ".name").text == name)
+
+    assert len(browser.find_elements(By.CSS_SELECTOR, "section.group")) == 1  # the re-shots: in no group
+    assert "re-shot" not in card("photo_half.jpg").find_element(By.CSS_SELECTOR, ".score").text  # a copy of the photo
+    card("photo_crop.jpg").find_element(By.CSS_SELECTOR, "img").click()
+    assert "keep" in card("photo_crop.jpg").get_attribute("class").split()
+    text = card("photo_half.jpg").find_element(By.CSS_SELECTOR, ".score").text
+    assert text == "confidence 0.500 to the keeper: re-shot, not a copy", text
+    assert "re-shot" not in card("photo.jpg").find_element(By.CSS_SELECTOR, ".score").text
+    assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
