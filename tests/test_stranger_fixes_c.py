@@ -167,6 +167,29 @@ def test_library_colour_variants_apart_with_a_method_that_marks_no_pair_is_a_val
 
 
 @pytest.mark.cli
+@pytest.mark.parametrize("method", ["phash", "dihedral", "similar", "copies"])
+def test_colour_variants_is_refused_by_one_test_of_the_method(tmp_path: Path, method: str) -> None:
+    """The library's ValueError and the command line's usage error asked the same question twice, in two copies of
+    one line (``kind.match_verdict is None``): ``Encoder.marks_no_recolouring`` is that one test, and both say its
+    words; a method that marks recoloured pairs (``copies``) is refused by neither."""
+    import imagetwins
+    from imagetwins.encoders import get_encoder
+
+    why = get_encoder(method).marks_no_recolouring
+    assert (why is None) == (method == "copies")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    res = CliRunner().invoke(main, ["find", str(empty), "-m", method, "--colour-variants", "apart"])
+    if why is None:
+        assert res.exit_code != 2, res.output
+        return
+    assert res.exit_code == 2 and why in res.output.replace("\n", " "), res.output
+    with pytest.raises(ValueError) as raised:
+        imagetwins.find(empty, method, colour_variants="apart", cache=False)
+    assert why in str(raised.value)
+
+
+@pytest.mark.cli
 def test_undo_names_the_emptied_folders_it_leaves_in_the_quarantine(tmp_path: Path) -> None:
     """A family's ``remove Pictures -r --apply`` then ``undo``: "Q now holds only the journal of that run", while
     ``ls Q`` showed the run's folders (WhatsApp/, Backup/, ...), emptied. The line names them now; a run of files at

@@ -21,6 +21,7 @@ Each file is decoded once for all three encodings (:class:`CopyRecord`); the reg
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import queue
@@ -1720,13 +1721,7 @@ def _confidences(features_a, features_b, left, right, dist, workers: int | None,
     sure = np.flatnonzero(dist <= hash_sure)
     if len(sure):  # a burst frame can be within the hash's sure distance: two captures are never copies; nor are two
         # flat pictures of other colours, whose hashes say nothing of their colour (each row's tone looked at once)
-        tones: dict[tuple[int, int], Any] = {}
-
-        def tone(side: int, i: int):
-            if (side, i) not in tones:
-                tones[(side, i)] = flat_tone((features_a, features_b)[side][i])
-            return tones[(side, i)]
-
+        tone = _each_row_once(features_a, features_b, flat_tone)
         side_b = 0 if features_a is features_b else 1
         other = [k for k in sure.tolist() if different_captures(features_a[left[k]], features_b[right[k]])
                  or flat_pictures_apart(tone(0, int(left[k])), tone(side_b, int(right[k])))]
@@ -1746,6 +1741,20 @@ def _confidences(features_a, features_b, left, right, dist, workers: int | None,
     return conf, marks
 
 
+def _each_row_once(features_a, features_b, look: Callable[[Any], Any]) -> Callable[[int, int], Any]:
+    """``look`` of row ``i`` of side 0 (``features_a``) or 1 (``features_b``) as ``(side, i)``, made once a row: a
+    row is in many of the hash-sure pairs looked at (a flat picture's tone, whether a thumbnail is a page)."""
+    return functools.cache(lambda side, i: look((features_a, features_b)[side][i]))
+
+
+def _row_is_page(row) -> bool:
+    """Whether a row's grey thumbnail is a page holding small pictures (:func:`imagetwins.verify.is_page`)."""
+    try:
+        return is_page(row.thumbnail if isinstance(row, ImageFeatures) else row.grey_thumbnail())
+    except Exception:  # damaged features: the hash's word stands, as for any hash-sure pair unchecked
+        return False
+
+
 def _pages_apart(features_a, features_b, left: np.ndarray, right: np.ndarray, sure: np.ndarray, side_b: int,
                  conf: np.ndarray, marks: np.ndarray, workers: int | None, pair_scores: PairScores | None,
                  bar: VerifyProgress | None) -> None:
@@ -1756,17 +1765,7 @@ def _pages_apart(features_a, features_b, left: np.ndarray, right: np.ndarray, su
     ``pair_scores`` (a kept confidence under 1 is taken as it is; a pair kept at 1, a copy, is checked again)."""
     if not len(sure):
         return
-    pages: dict[tuple[int, int], bool] = {}
-
-    def page(side: int, i: int) -> bool:
-        if (side, i) not in pages:
-            try:
-                row = (features_a, features_b)[side][i]
-                pages[(side, i)] = is_page(row.thumbnail if isinstance(row, ImageFeatures) else row.grey_thumbnail())
-            except Exception:  # damaged features: the hash's word stands, as for any hash-sure pair unchecked
-                pages[(side, i)] = False
-        return pages[(side, i)]
-
+    page = _each_row_once(features_a, features_b, _row_is_page)
     pick = np.array([k for k in sure.tolist() if page(0, int(left[k])) and page(side_b, int(right[k]))], np.int64)
     if pair_scores is not None and len(pick):
         known = pair_scores.lookup(left[pick], right[pick])

@@ -56,9 +56,9 @@ def colour_variants_for(method: str | Encoder, colour_variants: str | None) -> C
     marks a pair recoloured (a hash, ``cnn``, ``similar``: only a method that checks the pictures, ``copies``, does),
     where it would change nothing (``imagetwins.find(..., "phash", colour_variants="apart")`` ran as without it)."""
     choice = ColourVariants.of(colour_variants)
-    if choice is ColourVariants.APART and get_encoder(method).kind.match_verdict is None:
-        raise ValueError(f"colour_variants='apart' sets apart the pairs copies compared after recolouring; "
-                         f"{get_encoder(method).name} does not compare the pictures and marks no pair recoloured "
+    unmarked = get_encoder(method).marks_no_recolouring
+    if choice is ColourVariants.APART and unmarked is not None:
+        raise ValueError(f"colour_variants='apart' sets apart the pairs copies compared after recolouring; {unmarked} "
                          "(use the copies method, or leave colour_variants out)")
     return choice
 

@@ -341,10 +341,10 @@ def refuse_colour_variants(method: str) -> None:
     """``--colour-variants`` given with a method that checks no pictures (a hash, ``cnn``, ``similar``): no pair is
     ever marked recoloured there, so the option would change nothing; a usage error, as every option not honoured
     (``find catalogue -m phash --colour-variants apart`` ran as if it had not been given)."""
-    if get_encoder(method).kind.match_verdict is None:
-        refuse_options(["colour_variants"], f"sets apart the pairs copies compared after recolouring; -m {method} "
-                                            "does not compare the pictures and marks no pair recoloured (use -m "
-                                            "copies, or leave the option out)")
+    unmarked = get_encoder(method).marks_no_recolouring
+    if unmarked is not None:
+        refuse_options(["colour_variants"], f"sets apart the pairs copies compared after recolouring; -m {unmarked} "
+                                            "(use -m copies, or leave the option out)")
 
 
 def reference_method(method: str, against: Path | None) -> str:

@@ -233,6 +233,17 @@ class Encoder(Stage, ABC):
         return ScoreKind.of(self.score_kind)
 
     @property
+    def marks_no_recolouring(self) -> str | None:
+        """Why the colour-variants choice (:class:`~imagetwins.scores.ColourVariants`: ``--colour-variants``,
+        ``colour_variants=``) changes nothing for this method, in words that follow "sets apart the pairs copies
+        compared after recolouring; ": it never marks a pair recoloured, comparing no pictures (a hash, ``cnn``,
+        ``similar``); None for a method that does (its kind gives a match a verdict: ``copies``). The one test the
+        library's ``ValueError`` and the command line's usage error share."""
+        if self.kind.match_verdict is not None:
+            return None
+        return f"{self.name} does not compare the pictures and marks no pair recoloured"
+
+    @property
     def score_unit(self) -> str:
         """What a score is called for people: the kind's unit."""
         return self.kind.unit
