@@ -67,6 +67,9 @@ def test_a_pair_kept_as_a_reshot_matches_at_no_threshold() -> None:
     assert CONFIDENCE.verdict(0.5, reshot, 0.1) is Verdict.RESHOT
     assert CONFIDENCE.verdict(0.95, copy, 0.92) is Verdict.COPY
     assert CONFIDENCE.verdict(0.5, 0, 0.92) is None  # below the threshold, nothing ruled: explain says which
+    # a match listed as one (its score rounded for the output, 0.92005 -> 0.92): its marks alone say its verdict
+    assert CONFIDENCE.verdict(0.92, copy, None) is Verdict.COPY
+    assert CONFIDENCE.verdict(0.5, reshot, None) is Verdict.RESHOT
     # hashes and vectors say nothing of captures: their marks never keep a pair out
     assert DISTANCE.within([3], 4, [reshot]).tolist() == [True] and DISTANCE.verdict(3, 0, 4) is None
     assert SIMILARITY.verdict(0.9, reshot, 0.8) is None

@@ -347,8 +347,8 @@ class FindResult:
 
     def pair_records(self) -> Iterator[dict]:
         """Each match as ``{"a", "b", <score kind>: score}``, one at a time; with ``"verdict"`` where the method
-        checked the pictures (the pair's own, :meth:`ScoreKind.verdict`: its score and the verdict its marks carry, at
-        the result's threshold: a match is a copy), and ``"marks"`` (e.g. ``["recoloured"]``,
+        checked the pictures (the pair's own, :meth:`ScoreKind.verdict`: the verdict its marks carry; a match is a
+        copy), and ``"marks"`` (e.g. ``["recoloured"]``,
         :class:`~imagetwins.scores.Mark`) where the pair carries any."""
         kind = self.score_kind
         name = str(kind)
@@ -357,7 +357,7 @@ class FindResult:
             for i, j, d, m in zip(p.left.tolist(), p.right.tolist(), p.score.tolist(), p.mark_bits.tolist()):
                 names = Mark.names(m)
                 yield {"a": self.files[i], "b": self.files[j], name: kind.value(d),
-                       **({"verdict": kind.verdict(d, m, self.threshold)} if checked else {}),
+                       **({"verdict": kind.verdict(d, m, None)} if checked else {}),
                        **({"marks": names} if names else {})}
 
     def to_dict(self, pairs: bool = True) -> dict:
@@ -471,11 +471,11 @@ class QueryResult:
 
     def match_values(self, score: float, marks: int = 0) -> list:
         """A match's values of :meth:`match_fields` (``marks``: the match's, :meth:`marks_of`; its verdict the one
-        :meth:`ScoreKind.verdict` gives its score and marks at the threshold)."""
+        :meth:`ScoreKind.verdict` gives its marks)."""
         kind = ScoreKind.of(self.score_kind)
         if kind.match_verdict is None:
             return [score]
-        verdict = kind.verdict(score, int(marks), self.threshold)
+        verdict = kind.verdict(score, int(marks), None)  # (a listed match; its score rounded for the output)
         return [score, None if verdict is None else str(verdict), Mark.RECOLOURED.on(int(marks))]
 
     def match_record(self, path: str, score: float, query: str | None = None) -> dict:

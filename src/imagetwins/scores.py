@@ -282,14 +282,16 @@ class ScoreKind(str):
             out = out & Verdict.copies_allowed(marks)
         return bool(out) if out.ndim == 0 else out
 
-    def verdict(self, score: float, marks: int, threshold: float) -> Verdict | None:
+    def verdict(self, score: float, marks: int, threshold: float | None) -> Verdict | None:
         """The verdict outputs write for one pair at ``threshold``: :attr:`match_verdict` where it matches
         (:meth:`within` with its marks), else its kept verdict where that is not a copy (re-shot, unrelated, whatever
         the threshold); None where this kind says nothing of captures (hashes, vectors), or the pair is no match at
-        this threshold with nothing ruled (``explain`` says whether it is a re-shot or unrelated)."""
+        this threshold with nothing ruled (``explain`` says whether it is a re-shot or unrelated). ``threshold``
+        None: a match listed as one (``find --pairs``, ``--against``), its score perhaps rounded for the output: its
+        marks alone say its verdict."""
         if self.match_verdict is None:
             return None
-        if self.within(score, threshold, marks):
+        if Verdict.copies_allowed(int(marks)) and (threshold is None or self.within(score, threshold)):
             return self.match_verdict
         kept = Verdict.of_bits(int(marks))
         return None if kept is Verdict.COPY else kept
