@@ -46,6 +46,7 @@ from imagetwins.io import (
     warn_line,
     warn_skipped,
 )
+from imagetwins.locks import hold_file, let_go, one_update
 from imagetwins.raw import CRASHED, is_raw_name
 from imagetwins.results import FindResult, colour_variants_apart, groups_from_encodings, query_images
 from imagetwins.scores import ColourVariants
@@ -571,6 +572,8 @@ class Index:
         #: new here takes its row from one of them when its size, mtime, ctime and inode are the ones recorded there
         self.donors: list[Path] = []
         self.db: sqlite3.Connection | None = None
+        #: the index file held open while the index is (locks.hold_file): its updates take turns on it
+        self._held: tuple[int, int] | None = None
         try:
             self._open(create_folder)
         except IndexUnwritableError as exc:
@@ -647,6 +650,7 @@ class Index:
                                      f"--db {shell_word(self.path)}'")
             # mode=ro never writes; immutable=1 reads a WAL index whose folder we may not write to either
             uri = self.path.resolve().as_uri()
+            self._held = hold_file(self.path)
             try:
                 db = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=60, isolation_level=None)
                 db.execute("SELECT count(*) FROM sqlite_master").fetchone()
@@ -694,6 +698,7 @@ class Index:
                 pass
             except OSError as exc:
                 raise IndexFileError(f"cannot write the index {self.path} ({exc.strerror or exc})") from None
+        self._held = hold_file(self.path)
         db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
         db.text_factory = _text
         return db
@@ -993,6 +998,8 @@ class Index:
         if self.db is not None:
             self.db.close()
             self.db = None
+        let_go(self._held)  # (after the connection: see locks.hold_file)
+        self._held = None
 
     def __enter__(self) -> Index:
         return self
@@ -1029,13 +1036,11 @@ class Index:
         if self.readonly:
             raise IndexFileError(f"cannot write to the index {self.path}: {self.unwritable} (opened read-only)"
                                  if self.unwritable else f"{self.path} was opened read-only")
-        from imagetwins.locks import one_update
-
         start = time.perf_counter()
         try:
             # (one update of the index at a time: updates of one folder at once each encoded every new file, and
             # each said it added them all)
-            with one_update(self.path, lambda pid: warn_line(f"another run is updating the index {self.path}{pid}: "
+            with one_update(self._held, lambda pid: warn_line(f"another run is updating the index {self.path}{pid}: "
                                                              "waiting for it to end")):
                 wanted = [_method_name(m) for m in methods] if methods is not None else sorted(
                     {*self.methods, *self.stored_methods()}) or ["phash"]

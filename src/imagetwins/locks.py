@@ -1,5 +1,5 @@
 """Folder locks: two runs that move files (``remove --apply``, ``undo``) never act on one folder at once; and one
-update of an index file at a time (:func:`one_update`).
+update of an index file at a time (:func:`hold_file`, :func:`one_update`).
 
 A lock is ``flock`` on the folder itself (an open descriptor of the directory, no file created in it), so:
 
@@ -31,12 +31,13 @@ try:
 except ImportError:  # Windows: no flock; moves there are not locked
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["FolderBusy", "changing", "one_update"]
+__all__ = ["FolderBusy", "changing", "hold_file", "let_go", "one_update"]
 
 _FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
 _guard = threading.Lock()
 _held: dict[tuple[int, int], list] = {}  # (st_dev, st_ino) -> [fd, exclusive, count]
-_index_files: dict[tuple[int, int], tuple[int, threading.Lock]] = {}  # (st_dev, st_ino) -> (fd, this process's turn)
+# (st_dev, st_ino) -> [fd, holders, this process's turn (threading.Lock), its stat, more fds of it opened at once]
+_index_files: dict[tuple[int, int], list] = {}
 
 
 class FolderBusy(RuntimeError):
@@ -154,42 +155,69 @@ def changing(folders: Sequence[str | os.PathLike]) -> Iterator[None]:
             _release(key)
 
 
-@contextlib.contextmanager
-def one_update(index_file: str | os.PathLike, waiting: Callable[[str], None]) -> Iterator[None]:
-    """Let one update of an index file run at a time, across processes and threads: an exclusive ``flock`` on the
-    file, held while the block runs; another run's held, ``waiting`` is told once (its pid, where known: ``" (pid
-    N)"`` or ``""``) and the block waits for it to end. Three ``index update`` runs of one new folder at once each
-    encoded every file and said "18 added"; taking turns, the later ones find them stored.
 
-    The file's descriptor stays open for the life of the process, the lock taken and dropped on it (``LOCK_UN``):
-    closing any descriptor of a file drops every POSIX lock the process holds on it, SQLite's on the index among
-    them. Not re-entrant (an update runs no other update of its index). No lock where ``flock`` is missing (Windows)
-    or refused (a file system without it), or the file cannot be opened: the updates then run as before, each
-    storing what it encoded."""
+def hold_file(index_file: str | os.PathLike) -> tuple[int, int] | None:
+    """Keep a descriptor of an index file open while an :class:`~imagetwins.index.Index` of it is open in this
+    process (one descriptor a file, its holders counted; :func:`let_go` when each closes): :func:`one_update`
+    locks it. Taken before the index's SQLite connection opens and given back after it closes: closing any
+    descriptor of a file drops every POSIX lock the process holds on it, SQLite's on the index among them, so a
+    descriptor is never opened and closed while another index of the file is open here. Its key, or None where
+    there is no ``flock`` (Windows) or the file cannot be opened."""
     if fcntl is None:
-        yield
-        return
+        return None
     try:
+        st = os.stat(index_file)
+        with _guard:  # (held already: counted, nothing opened)
+            held = _index_files.get((st.st_dev, st.st_ino))
+            if held is not None:
+                held[1] += 1
+                return st.st_dev, st.st_ino
         fd = os.open(index_file, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-    except OSError:  # (gone or swapped since it was opened: the update's own open of it says so)
+        st = os.fstat(fd)
+    except OSError:
+        return None
+    key = (st.st_dev, st.st_ino)
+    with _guard:
+        held = _index_files.get(key)
+        if held is None:
+            _index_files[key] = [fd, 1, threading.Lock(), st]
+        else:  # (made meanwhile by another thread: this descriptor kept too, given back with the file's last)
+            held[1] += 1
+            held.append(fd)
+    return key
+
+
+def let_go(key: tuple[int, int] | None) -> None:
+    """One holder of :func:`hold_file` gone (its index closed); the descriptors closed with the last."""
+    if key is None:
+        return
+    with _guard:
+        held = _index_files.get(key)
+        if held is None:
+            return
+        held[1] -= 1
+        if held[1] > 0:
+            return
+        del _index_files[key]
+    for fd in (held[0], *held[4:]):
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def one_update(key: tuple[int, int] | None, waiting: Callable[[str], None]) -> Iterator[None]:
+    """Let one update of an index file run at a time, across processes and threads: an exclusive ``flock`` on the
+    descriptor :func:`hold_file` keeps (``key``), held while the block runs; another run's held, ``waiting`` is told
+    once (its pid, where known: ``" (pid N)"`` or ``""``) and the block waits for it to end. Three ``index update``
+    runs of one new folder at once each encoded every file and said "18 added"; taking turns, the later ones find
+    them stored. Not re-entrant (an update runs no other update of its index). No lock without a key, or where
+    ``flock`` is refused (a file system without it): the updates then run as before, each storing what it
+    encoded."""
+    with _guard:
+        held = _index_files.get(key) if key is not None else None
+    if held is None:
         yield
         return
-    try:
-        st = os.fstat(fd)
-        key = (st.st_dev, st.st_ino)
-        with _guard:
-            for old, (kept, turn) in list(_index_files.items()):
-                # (a file deleted since, a cache cleared or made again: its space is freed once no descriptor holds
-                # it, and no connection reaches a file by a name it no longer has)
-                if old != key and not turn.locked() and os.fstat(kept).st_nlink == 0:
-                    del _index_files[old]
-                    os.close(kept)
-            if key not in _index_files:
-                _index_files[key], fd = (fd, threading.Lock()), -1
-    finally:
-        if fd >= 0:
-            os.close(fd)  # (the file's descriptor of this process is open already, kept)
-    fd, turn = _index_files[key]
+    fd, _, turn, st = held[:4]
     with turn:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
