@@ -236,7 +236,8 @@ def looks_like_a_copy(path: str) -> bool:
 
 
 def _original_key(f: FileInfo, camera_format_present: bool, source_format_present: bool = False,
-                  written: frozenset[str] = frozenset(), raw_present: bool = False) -> tuple:
+                  written: frozenset[str] = frozenset(), raw_present: bool = False,
+                  mirrored: frozenset[str] = frozenset()) -> tuple:
     # a translucent file (a product cut out on a transparent ground) holds its alpha, which no camera writes and
     # its copy flattened on white (a JPEG) lacks: it is neither a re-save nor a conversion of an opaque file
     derived = camera_format_present and f.format not in _CAMERA_FORMATS and not f.translucent
@@ -246,7 +247,10 @@ def _original_key(f: FileInfo, camera_format_present: bool, source_format_presen
                  and (f.path not in written or raw_present) and not f.translucent)
     # beside a JPEG the camera wrote, any other same-size file (re-save, conversion) was made from it
     after_written = bool(written) and f.path not in written and f.format not in _RAW_FORMATS
-    return (-f.pixels, derived, converted, after_written, not f.translucent, int(f.captured // 60),
+    # a file tagged to be shown mirrored was flipped by a tool (no camera writes such a tag): after the same picture
+    # stored the right way round (a camera's own file first all the same)
+    return (-f.pixels, derived, converted, after_written, f.path in mirrored, not f.translucent,
+            int(f.captured // 60),
             looks_like_a_copy(f.path), len(os.path.basename(f.path)), *place_order(f.path))
 
 
@@ -285,39 +289,75 @@ def camera_written(path: str) -> bool:
     picture at full size, while the mistake this prevents (a quality-60 AVIF kept, the camera file moved) loses
     picture. A camera JPEG written with a JFIF header and the IJG tables (some phones' libjpeg) is not
     recognised, and ranks as before (the finer JPEG of a tie)."""
+    return _header_marks(path)[0]
+
+
+#: EXIF orientations whose display mirrors the stored pixels (2: flipped left-right, 4: top-bottom, 5: transposed,
+#: 7: transversed); 1 shows them as stored, 3, 6 and 8 turn them
+_MIRRORED_ORIENTATIONS = frozenset({2, 4, 5, 7})
+_ORIENTATION = 0x0112
+
+
+def _header_marks(path: str) -> tuple[bool, bool]:
+    """(:func:`camera_written`, whether its EXIF orientation mirrors the stored pixels) of the file at ``path``, from
+    one read of its header (no pixels decoded); (False, False) where it cannot be read."""
     try:
         with open_regular_file(path) as fh:
             head = fh.read(12)
             fh.seek(0)
-            with quiet_decoder_warnings(), Image.open(fh, formats=["JPEG", "MPO"]) as im:
+            with open_header(fh, path) as im:
                 exif = im.getexif()
-                tables = getattr(im, "quantization", None) or {}
+                jpeg = im.format in _JPEG_FORMATS
+                tables = (getattr(im, "quantization", None) or {}) if jpeg else {}
                 luminance = tables.get(0)
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
-        return False
+    except Exception:  # (unreadable now, changed, a header Pillow refuses: no mark, ranked as before)
+        return False, False
+    mirrored = exif.get(_ORIENTATION) in _MIRRORED_ORIENTATIONS
     names = [exif.get(t) for t in (0x010F, 0x0110)]
-    if not any(isinstance(v, str) and v.strip(" \x00") for v in names):
-        return False
+    if not jpeg or not any(isinstance(v, str) and v.strip(" \x00") for v in names):
+        return False, mirrored
     software = exif.get(0x0131)
     if isinstance(software, str) and any(e in software.lower() for e in _EDITORS):
-        return False
+        return False, mirrored
     jfif_first = head[2:4] == b"\xff\xe0" and head[6:11] == b"JFIF\x00"
-    return not (jfif_first and luminance is not None and tuple(sorted(luminance)) in _IJG_TABLES)
+    return not (jfif_first and luminance is not None and tuple(sorted(luminance)) in _IJG_TABLES), mirrored
+
+
+@functools.lru_cache(maxsize=1024)
+def _marks_of(info: FileInfo) -> tuple[bool, bool]:
+    # once per file as it is now (size and time are in the key): the enlargement test, the sort key and the two
+    # choose_keeper calls of a star all ask
+    return _header_marks(info.path)
+
+
+def _shared_pixels(pool: Sequence[FileInfo]) -> list[FileInfo]:
+    """The files of ``pool`` whose pixel count another file of the pool has too (a re-save or conversion of one
+    could be there): only their headers are read."""
+    counts: dict[int, int] = {}
+    for f in pool:
+        counts[f.pixels] = counts.get(f.pixels, 0) + 1
+    return [f for f in pool if counts[f.pixels] > 1]
 
 
 def _camera_written_among(pool: Sequence[FileInfo]) -> frozenset[str]:
     """The JPEGs of ``pool`` a camera wrote (:func:`camera_written`), looked at only where another file of the
     pool has the same pixel count (a re-save or conversion of it could be there): headers of those only."""
-    counts: dict[int, int] = {}
-    for f in pool:
-        counts[f.pixels] = counts.get(f.pixels, 0) + 1
-    return frozenset(f.path for f in pool if f.camera and f.format in _JPEG_FORMATS and counts[f.pixels] > 1
-                     and camera_written(f.path))
+    return frozenset(f.path for f in _shared_pixels(pool) if f.camera and f.format in _JPEG_FORMATS
+                     and _marks_of(f)[0])
+
+
+def _mirrored_among(pool: Sequence[FileInfo]) -> frozenset[str]:
+    """The files of ``pool`` whose EXIF orientation mirrors their stored pixels (2, 4, 5, 7), looked at only where
+    another file of the pool has the same pixel count. No camera writes a mirroring tag: such a file is the picture
+    flipped by a tool and tagged to be shown the right way round again, made from a file that needs no mirroring
+    (orientation 1 or a turn). Where copies tie down to their dates, a
+    mirrored one was kept whenever it was the oldest file (the orientation examples tagged 1 to 8)."""
+    return frozenset(f.path for f in _shared_pixels(pool) if f.format not in _RAW_FORMATS and _marks_of(f)[1])
 
 
 #: how many leading terms of the ``original`` rule's sort key (enlarged, pixels, derived, converted, beside a
-#: camera's own JPEG, opaque, capture minute) must tie before JPEG quality is looked at (:func:`_finer_jpeg`)
-_TIED_BEFORE_QUALITY = 7
+#: camera's own JPEG, mirrored, opaque, capture minute) must tie before JPEG quality is looked at (:func:`_finer_jpeg`)
+_TIED_BEFORE_QUALITY = 8
 
 
 def _jpeg_coarseness(path: str) -> tuple[bool, float] | None:
@@ -499,18 +539,12 @@ def enlarged_from(infos: Sequence[FileInfo], score: Scorer | None = None) -> dic
     by_size = sorted(infos, key=lambda f: -f.pixels)
     scorer = score or _enlargement_score
     found: list[FileInfo] = []  # the sources found so far: tried first
-    own: dict[str, bool] = {}  # _cameras_own by path (it reads the file's header: once a file, not once a larger one)
-
-    def cameras_own(f: FileInfo) -> bool:
-        if f.path not in own:
-            own[f.path] = _cameras_own(f)
-        return own[f.path]
 
     def candidates(big: FileInfo) -> list[FileInfo]:
         out = [small for small in by_size if 0 < small.pixels * _ENLARGED_MIN_PIXEL_RATIO_CAMERA <= big.pixels
                # (another shape: cropped or padded, not an enlargement of it)
                and abs(big.width * small.height - big.height * small.width) <= 0.02 * big.width * small.height
-               and (big.pixels >= _ENLARGED_MIN_PIXEL_RATIO * small.pixels or cameras_own(small))]
+               and (big.pixels >= _ENLARGED_MIN_PIXEL_RATIO * small.pixels or _cameras_own(small))]
         return [f for f in found if f in out] + [f for f in out if f not in found]
 
     def source(big: FileInfo) -> FileInfo | None:
@@ -541,7 +575,7 @@ def _cameras_own(f: FileInfo) -> bool:
     """Whether ``f`` is the JPEG a camera wrote: its EXIF names the camera and records this file's size, and its
     header is laid out as a camera lays one out, no editor named (:func:`camera_written`: an editor's export that
     writes the new size into the EXIF is not)."""
-    return f.camera and f.format in _JPEG_FORMATS and camera_written(f.path)
+    return f.camera and f.format in _JPEG_FORMATS and _marks_of(f)[0]
 
 
 #: a file whose uniform border (padding, letterbox) is larger by this share of its area than another
@@ -791,10 +825,10 @@ def _same_shape(a: FileInfo, b: FileInfo, within: float = 0.03) -> bool:
 
 def _sort_key(rule: str, camera_format_present: bool, enlarged: frozenset[str] = frozenset(),
               source_format_present: bool = False, written: frozenset[str] = frozenset(), raw_present: bool = False,
-              shots: Mapping[str, float] | None = None):
+              shots: Mapping[str, float] | None = None, mirrored: frozenset[str] = frozenset()):
     def key(f: FileInfo) -> tuple:
         base = (f.path in enlarged,) + _original_key(f, camera_format_present, source_format_present, written,
-                                                     raw_present)
+                                                     raw_present, mirrored)
         if rule == "best":
             return (-(shots or {}).get(f.path, float("-inf")),) + base
         return {"original": (), "largest": (-f.size,), "smallest": (f.size,), "newest": (-f.captured,),
@@ -927,7 +961,9 @@ def _rule_key(rule: str, pool: Sequence[FileInfo], infos: Sequence[FileInfo], sc
         enlarged |= framed_copies(pool, framing, enlarged)
     source = any(f.format in _SOURCE_FORMATS for f in infos)
     written = _camera_written_among(pool) if len(pool) > 1 else frozenset()
-    key = _sort_key(rule, camera, enlarged, source, written, any(f.format in _RAW_FORMATS for f in infos), shots)
+    mirrored = _mirrored_among(pool) if len(pool) > 1 else frozenset()
+    key = _sort_key(rule, camera, enlarged, source, written, any(f.format in _RAW_FORMATS for f in infos), shots,
+                    mirrored)
     return _placed(key, pool, places)
 
 
