@@ -89,15 +89,18 @@ def test_a_phones_photo_beside_its_resaves_tagged_1_to_8(datasets: Path, tmp_pat
 
 
 @pytest.mark.unit
-def test_the_mirror_mark_is_read_from_headers_only_where_pixel_counts_are_shared(tmp_path: Path) -> None:
-    small, big = tmp_path / "small.jpg", tmp_path / "big.jpg"
+def test_the_mirror_mark_is_read_only_of_files_tied_for_the_keeper(tmp_path: Path, monkeypatch) -> None:
     exif = Image.Exif()
     exif[0x0112] = 2
-    Image.new("RGB", (40, 30), "red").save(small, exif=exif.tobytes())
-    Image.new("RGB", (80, 60), "red").save(big, exif=exif.tobytes())
-    infos = [keep.file_info(small), keep.file_info(big)]
-    assert keep._mirrored_among(infos) == frozenset()  # (no two of one size: nothing read)
-    twin = tmp_path / "twin.jpg"
-    Image.new("RGB", (40, 30), "red").save(twin)
-    infos.append(keep.file_info(twin))
-    assert keep._mirrored_among(infos) == {str(small)}
+    files = {"small.jpg": (40, 30), "big.jpg": (80, 60), "twin.jpg": (80, 60)}
+    for name, size in files.items():
+        Image.new("RGB", size, "red").save(tmp_path / name, exif=exif.tobytes() if name != "twin.jpg" else b"")
+    infos = [keep.file_info(tmp_path / name) for name in files]
+    read: list[str] = []
+    marks = keep._header_marks
+    monkeypatch.setattr(keep, "_header_marks", lambda path: read.append(os.path.basename(path)) or marks(path))
+    keep._marks_of.cache_clear()
+    assert os.path.basename(keep.choose_keeper(infos[:2]).path) == "big.jpg"
+    assert read == []  # (one file at the top: nothing read)
+    assert os.path.basename(keep.choose_keeper(infos).path) == "twin.jpg"  # (big.jpg is tagged mirrored)
+    assert sorted(read) == ["big.jpg", "twin.jpg"]  # (the small one is no candidate: never read)

@@ -54,7 +54,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 from PIL import Image
@@ -289,7 +289,7 @@ def camera_written(path: str) -> bool:
     picture at full size, while the mistake this prevents (a quality-60 AVIF kept, the camera file moved) loses
     picture. A camera JPEG written with a JFIF header and the IJG tables (some phones' libjpeg) is not
     recognised, and ranks as before (the finer JPEG of a tie)."""
-    return _header_marks(path)[0]
+    return _header_marks(path).written
 
 
 #: EXIF orientations whose display mirrors the stored pixels (2: flipped left-right, 4: top-bottom, 5: transposed,
@@ -298,9 +298,16 @@ _MIRRORED_ORIENTATIONS = frozenset({2, 4, 5, 7})
 _ORIENTATION = 0x0112
 
 
-def _header_marks(path: str) -> tuple[bool, bool]:
-    """(:func:`camera_written`, whether its EXIF orientation mirrors the stored pixels) of the file at ``path``, from
-    one read of its header (no pixels decoded); (False, False) where it cannot be read."""
+class _Marks(NamedTuple):
+    """What the keep rules read of a file's header (no pixels decoded)."""
+
+    written: bool  # a camera wrote it (:func:`camera_written`)
+    mirrored: bool  # its EXIF orientation mirrors the stored pixels (:data:`_MIRRORED_ORIENTATIONS`)
+    coarseness: tuple[bool, float] | None  # a JPEG's :func:`_jpeg_coarseness`
+
+
+def _header_marks(path: str) -> _Marks:
+    """:class:`_Marks` of the file at ``path``, from one read of its header; none where it cannot be read."""
     try:
         with open_regular_file(path) as fh:
             head = fh.read(12)
@@ -310,51 +317,51 @@ def _header_marks(path: str) -> tuple[bool, bool]:
                 jpeg = im.format in _JPEG_FORMATS
                 tables = (getattr(im, "quantization", None) or {}) if jpeg else {}
                 luminance = tables.get(0)
+                grey = im.mode in ("L", "1")
     except Exception:  # (unreadable now, changed, a header Pillow refuses: no mark, ranked as before)
-        return False, False
+        return _Marks(False, False, None)
     mirrored = exif.get(_ORIENTATION) in _MIRRORED_ORIENTATIONS
+    coarseness = (grey, float(sum(luminance))) if luminance is not None else None
     names = [exif.get(t) for t in (0x010F, 0x0110)]
-    if not jpeg or not any(isinstance(v, str) and v.strip(" \x00") for v in names):
-        return False, mirrored
     software = exif.get(0x0131)
-    if isinstance(software, str) and any(e in software.lower() for e in _EDITORS):
-        return False, mirrored
     jfif_first = head[2:4] == b"\xff\xe0" and head[6:11] == b"JFIF\x00"
-    return not (jfif_first and luminance is not None and tuple(sorted(luminance)) in _IJG_TABLES), mirrored
+    written = (jpeg and any(isinstance(v, str) and v.strip(" \x00") for v in names)
+               and not (isinstance(software, str) and any(e in software.lower() for e in _EDITORS))
+               and not (jfif_first and luminance is not None and tuple(sorted(luminance)) in _IJG_TABLES))
+    return _Marks(bool(written), mirrored, coarseness)
 
 
 @functools.lru_cache(maxsize=1024)
-def _marks_of(info: FileInfo) -> tuple[bool, bool]:
-    # once per file as it is now (size and time are in the key): the enlargement test, the sort key and the two
-    # choose_keeper calls of a star all ask
+def _marks_of(info: FileInfo) -> _Marks:
+    # once per file as it is now (size and time are in the key): the enlargement test, the sort key, the JPEG
+    # quality tie-break and the two choose_keeper calls of a star split from its set all ask
     return _header_marks(info.path)
-
-
-def _shared_pixels(pool: Sequence[FileInfo]) -> list[FileInfo]:
-    """The files of ``pool`` whose pixel count another file of the pool has too (a re-save or conversion of one
-    could be there): only their headers are read."""
-    counts: dict[int, int] = {}
-    for f in pool:
-        counts[f.pixels] = counts.get(f.pixels, 0) + 1
-    return [f for f in pool if counts[f.pixels] > 1]
 
 
 def _camera_written_among(pool: Sequence[FileInfo]) -> frozenset[str]:
     """The JPEGs of ``pool`` a camera wrote (:func:`camera_written`), looked at only where another file of the
     pool has the same pixel count (a re-save or conversion of it could be there): headers of those only."""
-    return frozenset(f.path for f in _shared_pixels(pool) if f.camera and f.format in _JPEG_FORMATS
-                     and _marks_of(f)[0])
+    counts: dict[int, int] = {}
+    for f in pool:
+        counts[f.pixels] = counts.get(f.pixels, 0) + 1
+    return frozenset(f.path for f in pool if f.camera and f.format in _JPEG_FORMATS and counts[f.pixels] > 1
+                     and _marks_of(f).written)
 
 
-def _mirrored_among(pool: Sequence[FileInfo]) -> frozenset[str]:
-    """The files of ``pool`` whose EXIF orientation mirrors their stored pixels (2, 4, 5, 7), looked at only where
-    another file of the pool has the same pixel count. No camera writes a mirroring tag: such a file is the picture
-    flipped by a tool and tagged to be shown the right way round again, made from a file that needs no mirroring
-    (orientation 1 or a turn). Where copies tie down to their dates, a
-    mirrored one was kept whenever it was the oldest file (the orientation examples tagged 1 to 8)."""
-    return frozenset(f.path for f in _shared_pixels(pool) if f.format not in _RAW_FORMATS and _marks_of(f)[1])
+def _mirrored_among(tied: Sequence[FileInfo]) -> frozenset[str]:
+    """The files of ``tied`` (tied for the keeper on every term of the rule before this one) whose EXIF orientation
+    mirrors their stored pixels (2, 4, 5, 7). No camera writes a mirroring tag: such a file is the picture flipped by
+    a tool and tagged to be shown the right way round again, made from a file that needs no mirroring (orientation 1
+    or a turn). Where copies tied down to their dates, a mirrored one was kept whenever it was the oldest file (the
+    orientation examples tagged 1 to 8). Only the headers of ``tied`` are read, only where two files or more tie."""
+    if len(tied) < 2:
+        return frozenset()
+    return frozenset(f.path for f in tied if f.format not in _RAW_FORMATS and _marks_of(f).mirrored)
 
 
+#: how many leading terms of the ``original`` rule's sort key come before whether a file is mirrored (enlarged, pixels,
+#: derived, converted, beside a camera's own JPEG)
+_BEFORE_MIRRORED = 5
 #: how many leading terms of the ``original`` rule's sort key (enlarged, pixels, derived, converted, beside a
 #: camera's own JPEG, mirrored, opaque, capture minute) must tie before JPEG quality is looked at (:func:`_finer_jpeg`)
 _TIED_BEFORE_QUALITY = 8
@@ -362,13 +369,8 @@ _TIED_BEFORE_QUALITY = 8
 
 def _jpeg_coarseness(path: str) -> tuple[bool, float] | None:
     """Whether a JPEG holds one grey channel, and the sum of its luminance quantisation table (read from its header:
-    no pixels decoded), lower for finer quantisation; None where it cannot be read."""
-    try:
-        with open_regular_file(path) as fh, quiet_decoder_warnings(), Image.open(fh, formats=["JPEG", "MPO"]) as im:
-            tables = getattr(im, "quantization", None)
-            return (im.mode in ("L", "1"), float(sum(tables[0]))) if tables else None
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
-        return None
+    no pixels decoded), lower for finer quantisation; None where it cannot be read (or is no JPEG)."""
+    return _header_marks(path).coarseness
 
 
 def _finer_jpeg(ranked: Sequence[FileInfo], key) -> FileInfo:
@@ -380,7 +382,7 @@ def _finer_jpeg(ranked: Sequence[FileInfo], key) -> FileInfo:
     tied = [f for f in ranked if key(f)[:_TIED_BEFORE_QUALITY] == key(best)[:_TIED_BEFORE_QUALITY]]
     if len(tied) < 2 or any(f.format != "JPEG" for f in tied):
         return best
-    coarse = {f.path: _jpeg_coarseness(f.path) for f in tied}
+    coarse = {f.path: _marks_of(f).coarseness for f in tied}
     if any(c is None for c in coarse.values()) or len(set(coarse.values())) == 1:
         return best
     return min(tied, key=lambda f: (coarse[f.path], key(f)))
@@ -520,6 +522,12 @@ def _cell_median(squared: np.ndarray, grid: int = 8) -> float:
 Scorer = Callable[[FileInfo, FileInfo], "float | None"]
 
 
+def _larger_first(f: FileInfo) -> tuple[int, str]:
+    """The order files are tested in by size, the larger first; of one size, by path: a group's keeper does not
+    depend on the order its files are listed in (a star's files are listed keeper first, its set's as found)."""
+    return -f.pixels, f.path
+
+
 def enlarged_from(infos: Sequence[FileInfo], score: Scorer | None = None) -> dict[str, str]:
     """The files of a group taken for enlargements: ``{larger: the smaller file it could be made from}``.
 
@@ -536,7 +544,7 @@ def enlarged_from(infos: Sequence[FileInfo], score: Scorer | None = None) -> dic
     :data:`_ENLARGED_CHAIN` a file, and a file found to be the source of one enlargement is tried first for the
     others (a crowd of 20 enlargements of one photo costs about 20 tests more than its first).
     """
-    by_size = sorted(infos, key=lambda f: -f.pixels)
+    by_size = sorted(infos, key=_larger_first)
     scorer = score or _enlargement_score
     found: list[FileInfo] = []  # the sources found so far: tried first
 
@@ -575,7 +583,7 @@ def _cameras_own(f: FileInfo) -> bool:
     """Whether ``f`` is the JPEG a camera wrote: its EXIF names the camera and records this file's size, and its
     header is laid out as a camera lays one out, no editor named (:func:`camera_written`: an editor's export that
     writes the new size into the EXIF is not)."""
-    return f.camera and f.format in _JPEG_FORMATS and _marks_of(f)[0]
+    return f.camera and f.format in _JPEG_FORMATS and _marks_of(f).written
 
 
 #: a file whose uniform border (padding, letterbox) is larger by this share of its area than another
@@ -627,7 +635,7 @@ def padded_copies(infos: Sequence[FileInfo]) -> set[str]:
     readable = [f for f in infos if borders[f.path] is not None]
     if not readable:
         return set()
-    plain = min(readable, key=lambda f: (borders[f.path][0], -f.pixels))
+    plain = min(readable, key=lambda f: (borders[f.path][0], *_larger_first(f)))
     share, aspect = borders[plain.path]
 
     whole = plain.width / plain.height if plain.height else aspect
@@ -781,7 +789,7 @@ def framed_copies(infos: Sequence[FileInfo], framing: Framing | None,
     was enlarged is not measured there."""
     if framing is None or not framing.any_canvas or len(infos) < 2 or len({f.pixels for f in infos}) < 2:
         return set()
-    by_size = sorted(infos, key=lambda f: -f.pixels)
+    by_size = sorted(infos, key=_larger_first)
     # the files others share their size with first (edits that keep the picture's size: a re-save, a caption, a
     # colour change), then the larger: the original's shape, where framed copies (their canvas not found) of other
     # shapes may be larger than it
@@ -942,7 +950,7 @@ def _padded_showing_nothing_more(pool: Sequence[FileInfo], framing: Framing | No
     out = set()
     for p in padded:
         big = by_path[p]
-        smaller = sorted((f for f in pool if f.pixels < big.pixels and f.path not in padded), key=lambda f: -f.pixels)
+        smaller = sorted((f for f in pool if f.pixels < big.pixels and f.path not in padded), key=_larger_first)
         if not any(framing.shows_more(big, f) for f in smaller[:FRAMED_CHECKS]):
             out.add(p)
     return frozenset(out)
@@ -961,9 +969,14 @@ def _rule_key(rule: str, pool: Sequence[FileInfo], infos: Sequence[FileInfo], sc
         enlarged |= framed_copies(pool, framing, enlarged)
     source = any(f.format in _SOURCE_FORMATS for f in infos)
     written = _camera_written_among(pool) if len(pool) > 1 else frozenset()
-    mirrored = _mirrored_among(pool) if len(pool) > 1 else frozenset()
-    key = _sort_key(rule, camera, enlarged, source, written, any(f.format in _RAW_FORMATS for f in infos), shots,
-                    mirrored)
+    raw = any(f.format in _RAW_FORMATS for f in infos)
+    key = _sort_key(rule, camera, enlarged, source, written, raw, shots)
+    if len(pool) > 1:  # (whether a file is mirrored is read only of the files tied for the keeper before that term)
+        before = (0 if rule == "original" else 1) + _BEFORE_MIRRORED
+        first = min(key(f)[:before] for f in pool)
+        mirrored = _mirrored_among([f for f in pool if key(f)[:before] == first])
+        if mirrored:
+            key = _sort_key(rule, camera, enlarged, source, written, raw, shots, mirrored)
     return _placed(key, pool, places)
 
 
@@ -987,7 +1000,7 @@ def _best_shot(pool: Sequence[FileInfo], infos: Sequence[FileInfo], score: Score
         return measured[f.path]
 
     def grade(f: FileInfo):
-        return _jpeg_coarseness(f.path) if f.format == "JPEG" else None
+        return _marks_of(f).coarseness if f.format == "JPEG" else None
 
     by_path = {f.path: f for f in pool}
     candidates = []
@@ -1039,7 +1052,7 @@ def decide(infos: Sequence[FileInfo], keep_in: Sequence[str | os.PathLike] = (),
            unreadable: Sequence[tuple[str, str]] = (), raw_sidecars: bool = True,
            score: Scorer | None = None, remembered: Remembered | None = None,
            key_of: Mapping[str, str | None] | None = None, places: CopiedFolders | None = None,
-           avoid: Collection[str] = (), framing: Framing | None = None) -> Decision:
+           avoid: Collection[str] = (), framing: Framing | None = None, keeper: FileInfo | None = None) -> Decision:
     """Keep the keeper and every file in a reference folder; the rest may be removed.
 
     A crop kept in a reference folder never sends the full picture away: where the keeper lies in one and the file
@@ -1047,14 +1060,16 @@ def decide(infos: Sequence[FileInfo], keep_in: Sequence[str | os.PathLike] = (),
     the pair), that file is kept too. With ``raw_sidecars`` (default) a RAW file and the JPEG the camera wrote beside
     it (same folder, same name) are a pair, not duplicates: when one of them is kept, so is the other. With
     ``remembered`` decisions (and ``key_of``: path -> content key) the keeper a person chose comes first, and files
-    left alone with the keeper are kept too (:mod:`imagetwins.decisions`).
+    left alone with the keeper are kept too (:mod:`imagetwins.decisions`). ``keeper``: the file :func:`choose_keeper`
+    chose already of these ``infos`` with these arguments (a star that is its whole set), not chosen again.
     """
     files = [f.path for f in infos] + [p for p, _ in unreadable]
     if not infos:
         return Decision(files, [], [], list(unreadable))
     paths = [f.path for f in infos]
     prefer = remembered.chosen(paths, key_of or {}) if remembered is not None else set()
-    keeper = choose_keeper(infos, keep_in, rule, score, prefer, places, avoid, framing)
+    if keeper is None:
+        keeper = choose_keeper(infos, keep_in, rule, score, prefer, places, avoid, framing)
     folders = [Path(f).resolve() for f in keep_in]
     keep = [keeper.path] + [f.path for f in infos if f.path != keeper.path and _inside(f.path, folders)]
     if remembered is not None:
@@ -1445,11 +1460,11 @@ class _KeptScores:
 
 def _stars(result: FindResult, sets: list[list[str]], keep_in: Sequence[str | os.PathLike], rule: str,
            infos: Mapping[str, FileInfo | str], raw_sidecars: bool, score: Scorer | None,
-           avoid: Collection[str] = frozenset(), progress: bool = False, checks: _KeeperChecks | None = None,
-           framing: Framing | None = None) -> tuple[list, list[Decision]]:
+           avoid: Collection[str], progress: bool, checks: _KeeperChecks, framing: Framing | None
+           ) -> tuple[list, list[Decision]]:
     from imagetwins.results import DuplicateGroup
 
-    graph = _MatchGraph(result) if checks is None else checks.graph
+    graph = checks.graph
     places = CopiedFolders(result)  # (found only if some group ties down to its files' places)
     remembered = getattr(result, "decided", None)  # decisions a person made earlier (imagetwins.decisions)
     key_of = key_map(result) if remembered is not None else {}
@@ -1478,9 +1493,10 @@ def _stars(result: FindResult, sets: list[list[str]], keep_in: Sequence[str | os
                 bar.update(len(files))
             continue
         shun = _avoid_recoloured(graph, files, index, ok, avoid)
-        keeper = choose_keeper(ok, keep_in, rule, score,
+        chosen = choose_keeper(ok, keep_in, rule, score,
                                remembered.chosen([f.path for f in ok], key_of) if remembered else (), places,
-                               shun, framing).path
+                               shun, framing)
+        keeper = chosen.path
         k = index[keeper]
         star, scores, marks, rest = [keeper], [kind.exact], [0], []
         for p in files:
@@ -1495,7 +1511,7 @@ def _stars(result: FindResult, sets: list[list[str]], keep_in: Sequence[str | os
                 star.append(p)
                 scores.append(s)
                 marks.append(graph.marks(k, index[p]))
-        if rest and checks is not None:  # the files the search never compared with the keeper: compared now
+        if rest:  # the files the search never compared with the keeper: compared now
             joined = checks.join(k, [index[p] for p in rest])
             for p in [p for p in rest if index[p] in joined]:
                 star.append(p)
@@ -1510,7 +1526,10 @@ def _stars(result: FindResult, sets: list[list[str]], keep_in: Sequence[str | os
             continue
         members = [infos[p] for p in star if isinstance(infos[p], FileInfo)]
         bad = [(p, infos[p]) for p in star if not isinstance(infos[p], FileInfo)]
-        d = decide(members, keep_in, rule, bad, raw_sidecars, score, remembered, key_of, places, shun, framing)
+        # (the star is the whole set: the keeper chosen over it is decide's; a star split from its set is chosen
+        # again over its own files, as the rules' pool is another)
+        d = decide(members, keep_in, rule, bad, raw_sidecars, score, remembered, key_of, places, shun, framing,
+                   chosen if len(members) == len(ok) else None)
         d.files = star
         ds = [digests[index[p]] for p in star]
         g = DuplicateGroup(star, kind.value(kind.weakest(scores)), bool(ds[0]) and len(set(ds)) == 1, kind, ds,
