@@ -15,7 +15,9 @@ translucent file, whose alpha leaves some pixel less than opaque, is no re-save 
 copy flattened on white lacks); then a JPEG the camera wrote (:func:`camera_written`: its EXIF names the camera and
 no editor, and it is not laid out as a generic encoder writes one) before any other file of its size but a raw file:
 a HEIC, AVIF or WebP conversion of it or a re-save keeping its EXIF, however finely quantised (a re-encode adds
-bytes, not picture); then a translucent file before an opaque one of its size (a product cut out on a transparent
+bytes, not picture); then a file whose EXIF orientation needs no mirroring (1, or a turn) before a mirrored one (2, 4,
+5, 7: no camera writes such a tag, a tool flipped the pixels; read from the headers of the files tied so far only);
+then a translucent file before an opaque one of its size (a product cut out on a transparent
 ground before its JPEG on white); then the older capture date (EXIF DateTimeOriginal, else the modification time,
 compared to the minute so that copies made in the same minute tie); then, between JPEGs tied so far, the more finely
 quantised (a messenger's re-encode; read from the headers of tied files only); then a name that is not a copy's ("x
