@@ -83,3 +83,33 @@ def test_the_review_page_marks_the_byte_copies_of_a_group_of_edited_copies(mixed
     assert marks() == {"a_original.jpg": "byte-identical to b_backup.jpg",
                        "b_backup.jpg": "byte-identical to a_original.jpg", "c_half.jpg": ""}
     assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
+
+
+@pytest.mark.cli
+def test_a_byte_copy_named_as_its_original_is_named_by_its_path_on_the_review_page(tmp_path: Path, datasets: Path,
+                                                                                 browser) -> None:
+    """A backup's byte copy keeps its original's file name: the keeper's card said "byte-identical to IMG_1.jpg"
+    under its own name IMG_1.jpg (found using the review page on a library with a Backup folder)."""
+    from selenium.webdriver.common.by import By
+
+    photo = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[0]
+    folder = tmp_path / "library"
+    (folder / "2019").mkdir(parents=True)
+    (folder / "Backup").mkdir()
+    shutil.copyfile(photo, folder / "2019" / "IMG_1.jpg")
+    shutil.copyfile(photo, folder / "Backup" / "IMG_1.jpg")
+    with Image.open(photo) as im:
+        im.resize((im.width // 2, im.height // 2)).save(folder / "2019" / "IMG_1_half.jpg", quality=90)
+    page = tmp_path / "review.html"
+    res = CliRunner().invoke(main, ["report", str(folder), "-r", "-m", "phash", "-o", str(page), "-q"])
+    assert res.exit_code == 0, res.output
+    browser.get(page.as_uri())
+    marks = {c.find_element(By.CSS_SELECTOR, ".path").get_attribute("title"):
+             [e.text for e in c.find_elements(By.CSS_SELECTOR, ".same-bytes")]
+             for c in browser.find_elements(By.CSS_SELECTOR, ".file")}
+    keeper = next(c.find_element(By.CSS_SELECTOR, ".path").get_attribute("title")
+                  for c in browser.find_elements(By.CSS_SELECTOR, ".file.keep"))
+    other = ({"2019/IMG_1.jpg", "Backup/IMG_1.jpg"} - {keeper}).pop()
+    assert marks == {keeper: [f"byte-identical to {other}"], other: ["byte-identical to the keeper"],
+                     "2019/IMG_1_half.jpg": []}, marks
+    assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
