@@ -97,3 +97,27 @@ def test_loading_the_command_and_opening_the_cache_are_stages_not_other(tmp_path
     assert stages["start"] >= 1.0 and stages["open"] >= 1.0, line
     assert stages.get("other", 0.0) < 0.5, line
     assert "skipped" in res.stderr and "broken.jpg" in res.stderr
+
+
+def test_index_update_and_report_say_where_the_time_went_too(tmp_path: Path, datasets: Path) -> None:
+    """A family library's first step is 'index update', a shop's 'report': both read every image, and neither took
+    --timings ("No such option '--timings'"), which find, check and index query take. Now both do: the update's
+    reading of the images is its scan stage, the page its report stage."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for p in sorted((datasets / "photos-public" / "images").glob("*.jpg"))[:3]:
+        shutil.copy(p, folder / p.name)
+    shutil.copy(folder / p.name, folder / f"copy of {p.name}")
+    runs = {"index update": ["index", "update", str(folder), "--db", str(tmp_path / "x.db"), "-m", "phash",
+                             "--timings"],
+            "report": ["report", str(folder), "-m", "phash", "-o", str(tmp_path / "r.html"), "-v"]}
+    for what, args in runs.items():
+        res = CliRunner().invoke(main, args)
+        assert res.exit_code == 0, (what, res.output)
+        line = next(x for x in res.stderr.splitlines() if x.startswith("time: "))
+        stages = dict((name, float(s)) for name, s in re.findall(r"(\w+) (\d+\.\d+) s", line.split("=", 1)[1]))
+        assert ("scan" if what == "index update" else "report") in stages, (what, line)
+        assert abs(sum(stages.values()) - float(line.split()[1])) < 0.05, (what, line)
+        assert any(x.startswith("cpu and peak memory by stage: ") for x in res.stderr.splitlines()), what
+        plain = CliRunner().invoke(main, [a for a in args if a not in ("--timings", "-v")])
+        assert not any(x.startswith("time: ") for x in plain.stderr.splitlines()), what

@@ -72,8 +72,9 @@ def _open_index(db_path: Path, methods: tuple[str, ...] | list[str], readonly: b
                    "Neither: DIRECTORY's own images, and a usage error when the index holds its sub-folders.")
 @workers_option
 @quiet_option
+@timings_option
 def index_update(directory: Path, db_path: Path, methods: tuple[str, ...], recursive: bool | None,
-                 workers: int | None, quiet: bool) -> None:
+                 workers: int | None, quiet: bool, show_timings: bool = False) -> None:
     """Add new and changed images in DIRECTORY (with -r, its sub-folders too) to the index; forget deleted ones.
 
     Every method the index already holds is kept up to date too, so no encoding goes stale; -m adds a method
@@ -92,10 +93,13 @@ def index_update(directory: Path, db_path: Path, methods: tuple[str, ...], recur
     from imagetwins.finder import shown_under
     from imagetwins.index import IndexFileError
     from imagetwins.session import Session
+    from imagetwins.timing import stage
 
     # encodings an older imagetwins made with other parameters are made again here, row by row (the user asked
     # for an update; the other methods, pair scores of other methods and decisions the index holds are kept)
-    with _open_index(db_path, methods, upgrade=True) as idx:
+    with stage("open"):  # (--timings: the stages find names)
+        opened = _open_index(db_path, methods, upgrade=True)
+    with opened as idx:
         if recursive is None:  # (as find: sub-folders with -r; an update without them would forget what it holds)
             if idx.holds_below(directory):
                 raise click.UsageError(
@@ -121,7 +125,7 @@ def index_update(directory: Path, db_path: Path, methods: tuple[str, ...], recur
                  "stored: Ctrl-C loses nothing, and this command goes on with the rest)", err=True)
         session = Session(idx, workers, show_progress(quiet))  # the run's stores, workers and progress
         try:
-            with on_interrupt(done):
+            with on_interrupt(done), stage("scan"):
                 st = session.update(directory, methods=wanted, recursive=recursive, forget_below=not recursive)
         except IndexFileError as exc:
             raise click.ClickException(str(exc)) from None
@@ -150,6 +154,7 @@ def index_update(directory: Path, db_path: Path, methods: tuple[str, ...], recur
         if not (st.added or st.changed or st.unchanged or st.completed or st.remade or errors or st.failures
                 or st.known_unreadable):
             note_no_images(directory, recursive)
+    say_timings(show_timings)  # (as find and check: an update is the first scan of a catalogue)
 
 
 def unreadable_counts(total: int, new: int) -> str:

@@ -14,7 +14,9 @@ from imagetwins.cli._common import (
     groups_found,
     keep_options,
     keep_rule_for,
+    say_timings,
     scan_options,
+    timings_option,
 )
 from imagetwins.cli._outputs import (
     Requested,
@@ -37,10 +39,11 @@ from imagetwins.text import counted
 @scan_options
 @colour_variants_option
 @ignore_decisions_option
+@timings_option
 def report(directory: Path, output: Path, requested: Requested, keep_in: tuple[Path, ...], keep_rule: str,
            method: str, threshold: int | None, recursive: bool, workers: int | None, no_cache: bool, quiet: bool,
            raw_pairs: str = "keep", follow_symlinks: bool = False, ignore_decisions: bool = False,
-           colour_variants: str = "copies") -> None:
+           colour_variants: str = "copies", show_timings: bool = False) -> None:
     """Write an HTML page to review the duplicate groups in DIRECTORY.
 
     One file that opens offline in any browser (thumbnails embedded; above 500 groups in a
@@ -78,3 +81,4 @@ def report(directory: Path, output: Path, requested: Requested, keep_in: tuple[P
         echo(f"{groups_found(len(result.groups), result.method)} holding {counted(result.files_in_groups, 'file')}"
               f" -> {output}")
         hint_if_empty(result, directory, recursive)
+    say_timings(show_timings)
