@@ -19,7 +19,6 @@ below ``keep._ENLARGED_BELOW``) and the photo's against its own copy 1/f a side 
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import shutil
 import sys
@@ -33,25 +32,12 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from _common import DATASETS, need_datasets  # noqa: E402
+from tune_keeper import _jpeg, _score  # noqa: E402  (a photo saved in memory; its enlargement score)
 
 import imagetwins  # noqa: E402
 from imagetwins import keep  # noqa: E402
 
 R = Image.Resampling
-
-
-def _jpeg(img: Image.Image, quality: int) -> Image.Image:
-    buf = io.BytesIO()
-    img.save(buf, "JPEG", quality=quality)
-    buf.seek(0)
-    out = Image.open(buf)
-    out.load()
-    return out
-
-
-def _score(big: Image.Image, small: Image.Image) -> float | None:
-    table = getattr(big, "quantization", None)
-    return keep._unexplained_detail(big.convert("RGB"), small.convert("L"), list(table[0]) if table else None)
 
 
 def _keeper(folder: Path, name: str) -> tuple[str, int]:
