@@ -1,7 +1,7 @@
 """What the ``original`` keep rule keeps beside enlargements it cannot test: chains of slight enlargements, and one
 slight enlargement of a file no camera wrote. A count only: nothing is changed.
 
-    python benchmarks/probe_enlargement_chains.py chains [--photos bsds_100075.jpg,bsds_198054.jpg]
+    python benchmarks/probe_enlargement_chains.py [chains] [--photos bsds_100075.jpg,bsds_198054.jpg]
     python benchmarks/probe_enlargement_chains.py slight [--photos 20]
 
 ``chains``: each photo (photos-public, saved at JPEG 95, no EXIF) and a chain of N enlargements of it, each the
@@ -127,7 +127,7 @@ def slight(count: int) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("what", choices=("chains", "slight"))
+    ap.add_argument("what", nargs="?", default="chains", choices=("chains", "slight"))
     ap.add_argument("--photos", default="", help="chains: photos-public names, comma-separated; slight: how many")
     args = ap.parse_args()
     need_datasets("photos-public/images", "ukbench-600/images")
