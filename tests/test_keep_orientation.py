@@ -104,3 +104,26 @@ def test_the_mirror_mark_is_read_only_of_files_tied_for_the_keeper(tmp_path: Pat
     assert read == []  # (one file at the top: nothing read)
     assert os.path.basename(keep.choose_keeper(infos).path) == "twin.jpg"  # (big.jpg is tagged mirrored)
     assert sorted(read) == ["big.jpg", "twin.jpg"]  # (the small one is no candidate: never read)
+
+
+@pytest.mark.integration
+def test_a_star_of_its_whole_set_is_chosen_once_and_each_header_read_once(datasets: Path, tmp_path: Path,
+                                                                          monkeypatch) -> None:
+    """The keep stage of one group (a phone's photo beside its re-saves tagged 1-8): the keeper is chosen once (the
+    star is the whole set: decide takes the star's keeper, no second choice) and each file's header is read once,
+    for every header rule (camera's own JPEG, mirrored, JPEG quality). Before: two choices, and up to a header read
+    per rule and per choice."""
+    photo = tmp_path / "IMG_0001.jpg"
+    shutil.copyfile(datasets / "camera-photos" / "images" / "mei__Samsung_SM-J327T1.jpg", photo)
+    _resaves(photo, tmp_path)
+    result = imagetwins.find(tmp_path, method="phash", cache=False, decisions=False)
+    assert [len(g.files) for g in result.groups] == [9]
+    chosen, read = [], []
+    choose, marks = keep.choose_keeper, keep._header_marks
+    monkeypatch.setattr(keep, "choose_keeper", lambda *a, **k: chosen.append(1) or choose(*a, **k))
+    monkeypatch.setattr(keep, "_header_marks", lambda path: read.append(path) or marks(path))
+    keep._marks_of.cache_clear()
+    decided = keep.decide_keepers(result)
+    assert [os.path.basename(d.keeper) for d in decided.decisions] == [photo.name]
+    assert len(chosen) == 1
+    assert read and len(read) == len(set(read))
