@@ -131,14 +131,18 @@ def test_plurals(tmp_path: Path, album: Path) -> None:
     assert run("index", "update", one, "--db", db).exit_code == 0
     res = run("index", "query", album / "forest.jpg", "--db", db)
     assert res.exit_code == 0 and "0 matches" in res.output
+    # (as check closes; "2 matches" alone said neither of how many query images nor against how many indexed ones)
+    assert f"0 matches: {album / 'forest.jpg'} has no duplicate among the 2 images of {db} (copies, " in res.stderr
     res = run("index", "query", single, "--db", db)
     assert "2 matches" in res.output
+    assert f"2 matches: 1 of 1 image in {single} has a duplicate among the 2 images of {db} (copies, threshold " \
+        "0.92); 0 unreadable" in res.stderr, res.stderr
     only = tmp_path / "only"
     only.mkdir()
     shutil.copy(album / "city.jpg", only / "city.jpg")
     db2 = tmp_path / "only.db"
     run("index", "update", only, "--db", db2)
-    assert "1 match\n" in run("index", "query", single, "--db", db2).output
+    assert "1 match:" in run("index", "query", single, "--db", db2).output
 
 
 def test_every_option_and_command_has_help() -> None:

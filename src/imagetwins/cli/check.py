@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -34,6 +35,27 @@ from imagetwins.cli._outputs import Requested, output_options, write_text
 from imagetwins.cli._scan import warn_skipped
 from imagetwins.cli.decisions import check_ignore_decisions_option, load_remembered
 from imagetwins.text import counted, printable
+
+if TYPE_CHECKING:
+    from imagetwins.results import QueryResult
+
+
+def summary(test: Path, against: Path, result: QueryResult, method: str, unreadable: int) -> str:
+    """The line that closes a check's text (and an index query's): how many images of ``test`` have a duplicate
+    among how many of ``against``, with the method and threshold, and what could not be read."""
+    reference = f"the {counted(result.reference_images, 'image')} of {against} ({method}, threshold " \
+                f"{result.threshold})"
+    if test.is_dir():
+        verb = "has" if len(result.matches) == 1 else "have"
+        said = (f"{len(result.matches):,} of {counted(len(result.images), 'image')} in {test} {verb} a duplicate "
+                f"among {reference}; {unreadable} unreadable")
+    elif unreadable:  # one image checked: "1 of 1 image in x.jpg has" spoke of a set
+        said = f"{test} could not be read: not compared with {reference}"
+    else:
+        said = f"{test} has {'a' if result.matches else 'no'} duplicate among {reference}"
+    if result.reference_failures:
+        said += f"{', ' if test.is_dir() else '; '}{len(result.reference_failures)} unreadable in {against}"
+    return said
 
 
 @click.command()
@@ -113,19 +135,7 @@ def run_check(test: Path, against: Path, method: str, threshold: float | None, r
     requested.write(found)
     if not quiet and not requested.to_stdout:
         write_text(found)
-        reference = f"the {counted(result.reference_images, 'image')} of {against} ({method}, threshold " \
-                    f"{result.threshold})"
-        if test.is_dir():
-            verb = "has" if len(result.matches) == 1 else "have"
-            said = (f"{len(result.matches):,} of {counted(len(result.images), 'image')} in {test} {verb} a duplicate "
-                    f"among {reference}; {unreadable} unreadable")
-        elif unreadable:  # one image checked: "1 of 1 image in x.jpg has" spoke of a set
-            said = f"{test} could not be read: not compared with {reference}"
-        else:
-            said = f"{test} has {'a' if result.matches else 'no'} duplicate among {reference}"
-        if result.reference_failures:
-            said += f"{', ' if test.is_dir() else '; '}{len(result.reference_failures)} unreadable in {against}"
-        echo(said)
+        echo(summary(test, against, result, method, unreadable))
     if result.set_aside and not quiet:  # a leak check must not drop a match without a word
         echo(f"note: {counted(result.set_aside, 'match', 'matches')} left out: marked 'not a duplicate' in an earlier "
              "plan (see 'imagetwins decisions list'; --ignore-decisions checks without them)", err=True)

@@ -206,6 +206,7 @@ def index_query(images: Path, db_path: Path, method: str | None, threshold: int 
     """
     from imagetwins.check import check
     from imagetwins.cli._scan import warn_skipped
+    from imagetwins.cli.check import summary
     from imagetwins.index import IndexFileError
 
     with _open_index(db_path, [], readonly=True) as idx:
@@ -220,12 +221,14 @@ def index_query(images: Path, db_path: Path, method: str | None, threshold: int 
         except IndexFileError as exc:
             raise click.ClickException(str(exc)) from None
     result = checked.query
-    warn_skipped(result.failures, quiet, follow_hint=False)
+    unreadable = warn_skipped(result.failures, quiet, follow_hint=False)
     found = outputs.Matches(result)
     requested.write(found)
     if not quiet and not requested.to_stdout:  # (stdout holds the data alone)
         write_text(found)
-        echo(counted(len(result.rows()), "match", "matches"), err=True)
+        # (as check closes: "4 matches" alone said neither of how many images nor against how many)
+        said = summary(images, db_path, result, method, unreadable)
+        echo(f"{counted(len(result.rows()), 'match', 'matches')}: {said}", err=True)
     say_timings(show_timings)
     if not checked.complete:  # a script must not read "no match" from a query that read nothing (check's rule)
         echo("error: " + "; ".join(checked.reasons_incomplete), err=True)
