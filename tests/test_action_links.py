@@ -179,3 +179,24 @@ def test_a_link_whose_name_says_another_format_is_noted(tmp_path: Path, datasets
     assert CliRunner().invoke(main, ["undo", str(tmp_path / "q")]).exit_code == 0
     with Image.open(lib / "s400.webp") as im:
         assert im.format == "WEBP"
+
+
+def test_what_link_alone_leaves_is_called_a_copy_in_the_dry_run_and_the_format_note(tmp_path: Path,
+                                                                                      album: Path) -> None:
+    """``--link`` alone leaves a copy, yet its dry run said "each replaced by a clone link to its kept copy" and the
+    note on a PNG place "the link .../x.png would hold the keeper's JPEG bytes" (the --apply summary said "a copy").
+    ``hard`` and ``sym`` are links and are still called so."""
+    from PIL import Image
+
+    with Image.open(album / "copy0.jpg") as im:
+        im.save(album / "copy0.png")  # (a PNG re-save of #0: its place would hold the keeper's JPEG bytes)
+    runs = {None: ("each replaced by a copy of its kept copy;", "note: the copy "),
+            "hard": ("each replaced by a hard link to its kept copy;", "note: the link "),
+            "sym": ("each replaced by a sym link to its kept copy;", "note: the link ")}
+    for kind, (summary, note) in runs.items():
+        res = CliRunner().invoke(main, ["remove", str(album), "-r", "--no-cache", "--keep", "oldest", "-m", "phash",
+                                        "--link", *([kind] if kind else [])])
+        assert res.exit_code == 0, (kind, res.output)
+        assert summary in res.output and "clone link" not in res.output, (kind, res.output)
+        line = next(x for x in res.output.splitlines() if "under a name that says PNG" in x)
+        assert line.startswith(note) and "copy0.png would hold the keeper's JPEG bytes" in line, (kind, line)

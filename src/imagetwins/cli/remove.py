@@ -265,10 +265,12 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
             where = ("go to the system trash" if to_trash else f"move to {quarantine}" if move_to is not None
                      else f"move into {quarantine.parent}/<a new folder named by the time of --apply>")
             what = counted_all((len(plan.moves), "file"), (len(folder_moves), "folder"))
-            linked = f", each replaced by a {link} link to its kept copy" if link else ""
+            # (clone leaves a file of its own: "a clone link" was no link; the summary of --apply says "a copy")
+            linked = ("" if not link else ", each replaced by a copy of its kept copy" if link == "clone" else
+                      f", each replaced by a {link} link to its kept copy")
             echo(f"dry run: {what} would {where}{linked}; add --apply to do it")
             if link:
-                _note_format_mismatches([(src, keeper) for src, _, keeper in plan.moves], "would hold")
+                _note_format_mismatches([(src, keeper) for src, _, keeper in plan.moves], "would hold", link)
             if plan_file is None:
                 decided = count_decided_earlier(result)
                 if decided:  # skipped groups and kept keepers move nothing, and are not listed above
@@ -340,7 +342,7 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
              + (_linked_phrase(link, len(out.linked), out.copied, len(out.done)) if link else "")
              + f"; undo with: imagetwins undo {shell_word(out.manifest)}")
         if link:
-            _note_format_mismatches(out.linked, "holds")
+            _note_format_mismatches(out.linked, "holds", link)
     _exit_if_refused(len(plan.refused), len(out.failed) + unwritten + _never_tried(out, len(plan.moves)), False, quiet,
                      sidecars_left=len(out.sidecars_left), moved=out)
 
@@ -518,10 +520,12 @@ def _format_mismatches(places: list[tuple[str, str]]) -> list[tuple[str, str, st
     return out
 
 
-def _note_format_mismatches(places: list[tuple[str, str]], verb: str) -> None:
-    """One line per ``--link`` place whose name says another format than the bytes it gets (docs/review.md)."""
+def _note_format_mismatches(places: list[tuple[str, str]], verb: str, link: str) -> None:
+    """One line per ``--link`` place whose name says another format than the bytes it gets (docs/review.md); what
+    ``--link clone`` leaves there is a copy, not a link."""
+    what = "copy" if link == "clone" else "link"
     for place, named, fmt in _format_mismatches(places):
-        echo(f"note: the link {place} {verb} the keeper's {fmt} bytes under a name that says {named}: a program "
+        echo(f"note: the {what} {place} {verb} the keeper's {fmt} bytes under a name that says {named}: a program "
              "that goes by the extension may not open it (undo puts the original back)")
 
 
