@@ -33,6 +33,7 @@ import itertools
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -63,7 +64,7 @@ def jpeg(img: Image.Image, quality: int) -> bytes:
 
 
 def row(kind: str, name: str, v: verify.Verification) -> dict:
-    before = float(verify.confidence_from(v.measurements()[:-1]))  # the frame and light rules, not the detail rule
+    before = float(verify.confidence_from(replace(v, inner_detail=float("-inf")).measurements()))  # not the detail rule
     return {"kind": kind, "pair": name, "confidence": v.confidence, "before": before, "scale": v.inner_scale,
             "detail": v.inner_detail if np.isfinite(v.inner_detail) else None, "rule": v.not_one_capture}
 

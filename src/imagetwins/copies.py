@@ -1232,8 +1232,8 @@ def verify_records(a, b, keep_matches: bool = False, cache: FeaturesCache | None
     # the pictures cut out only where the whole images fall short, stage by stage; each stage is symmetric in
     # a and b, so the answer is too
     for tries in (((aa, fb, (True, False)), (fa, ab, (False, True))), ((aa, ab, (True, True)),)):
-        if best.confidence >= DEFAULT_CONFIDENCE:
-            break
+        if best.confidence >= DEFAULT_CONFIDENCE or best.pages_differ:  # (a picture cut from a page leaves out
+            break  # the content the pages differ by)
         for x, y, cut in tries:
             if x is not None and y is not None:
                 v = verify_pair(x, y, keep_matches, confidence_only=confidence_only)
@@ -1760,9 +1760,10 @@ def _pages_apart(features_a, features_b, left: np.ndarray, right: np.ndarray, su
                  bar: VerifyProgress | None) -> None:
     """Hash-sure pairs of two pages holding small pictures (:func:`imagetwins.verify.is_page`, each row's grey
     thumbnail read once): pages mostly canvas hash alike whatever their pictures (64 px products on 1000 px pages
-    16-30 bits apart), so such a pair is checked, and where the check sees its pictures differ
-    (:attr:`~imagetwins.verify.Verification.pictures_differ`) its confidence is the check's (in place), kept in
-    ``pair_scores`` (a kept confidence under 1 is taken as it is; a pair kept at 1, a copy, is checked again)."""
+    16-30 bits apart; a page and the same page signed 0 bits), so such a pair is checked, and where the check sees
+    the pages differ (:attr:`~imagetwins.verify.Verification.pages_differ`) its confidence is the check's (in place),
+    kept in ``pair_scores`` (a kept confidence under 1 is taken as it is; a pair kept at 1, a copy, is checked
+    again)."""
     if not len(sure):
         return
     page = _each_row_once(features_a, features_b, _row_is_page)
@@ -1779,8 +1780,8 @@ def _pages_apart(features_a, features_b, left: np.ndarray, right: np.ndarray, su
         bar.add(len(pick))
     with stage("verify"):
         checked = verify_pairs(features_a, features_b, left[pick], right[pick], workers, bar, confidence_only=True)
-    apart = [(k, v) for k, v in zip(pick.tolist(), checked) if v is not None and v.pictures_differ]
-    if apart:  # (unrelated whatever the threshold: the kept verdict with the confidence)
+    apart = [(k, v) for k, v in zip(pick.tolist(), checked) if v is not None and v.pages_differ]
+    if apart:  # (no copy whatever the threshold: the kept verdict with the confidence)
         rows = np.array([k for k, _ in apart], np.int64)
         kept = np.array([stored_score(v.confidence, v.kept_verdict.bits) for _, v in apart], np.float64)
         conf[rows], marks[rows] = from_stored(kept)
@@ -1920,9 +1921,10 @@ def _sure_marks(features_a, features_b, left: np.ndarray, right: np.ndarray, wor
 
 def _overrules_hash(v: Verification) -> bool:
     """Whether a check of a hash-sure pair sees another capture (:data:`HASH_UNCHECKED`), or two different small
-    pictures on flat canvases (:attr:`~imagetwins.verify.Verification.pictures_differ`: pages mostly canvas hash
-    alike, 34 and 39 bits apart for two different products among 1,225 pairs of a catalogue's pages)."""
-    return v.pictures_differ or (v.same_scene and v.confidence <= HASH_OVERRULE
+    pictures on flat canvases, or two pages that differ (:attr:`~imagetwins.verify.Verification.pages_differ`: pages
+    mostly canvas hash alike, 34 and 39 bits apart for two different products among 1,225 pairs of a catalogue's
+    pages)."""
+    return v.pages_differ or (v.same_scene and v.confidence <= HASH_OVERRULE
                                  and min(v.frame_cover_a, v.frame_cover_b) < HASH_OVERRULE_COVER)
 
 

@@ -201,6 +201,11 @@ def why_not_copies(v: verify.Verification, copies_score: float | None = None,
                        f"{verify.DETAIL_CAP:g}); so it is not cut from the {outer}, and the {outer} shows more of the "
                        f"scene than the {inner}: neither file can be made from the other, a zoomed second shot "
                        f"(confidence capped at {verify.NOT_ONE_CAPTURE:g})")
+        elif rule == "added":
+            why.append(f"two pages, one holding content the other lacks (a signature or a second product where the "
+                       f"other is blank, or beyond a page the other shows larger): {v.added:.1%} of a page shows it (a "
+                       f"copy: none; {verify.ADDED_CAP:.1%} or more is another page), so they are two versions of a "
+                       f"page, not copies (confidence capped at {verify.NOT_ONE_CAPTURE:g})")
         else:
             why.append(f"another light: once aligned, the brightness of the overlap follows no one global brightness "
                        f"or colour change (residual {v.lighting_residual:.2f}; copies leave under "

@@ -280,7 +280,7 @@ FEATURES_VERSION = 5  # 2: keypoints stored strongest first (the quick look take
 #: the version of what :func:`verify_pair` computes from given features: part of :func:`verdict_version`, which
 #: keys the confidences the index keeps per pair. Bump it with any change of the code that changes a confidence
 #: (the module's constants, FEATURES_VERSION and CALIBRATION included, and OpenCV's version are in the key already)
-VERDICT_VERSION = 26  # 2: the quick look before the full match; 3: the lighting fit refitted until a caption drops
+VERDICT_VERSION = 27  # 2: the quick look before the full match; 3: the lighting fit refitted until a caption drops
 # out; 4: symmetric (the pair is checked in one canonical order), keypoints at the stored (half float) precision;
 # 5: a perspective alignment where the affine one leaves part of the picture disagreeing; 6: overlays left out
 # (OVERLAY_MAX); 7: two framings of one scene and pictures sharing only a part are not copies (FRAMING_COVER,
@@ -310,6 +310,8 @@ VERDICT_VERSION = 26  # 2: the quick look before the full match; 3: the lighting
 # the other file's resolution is flat like noise (NOISE_SLOPE)
 # 26: a thin frame round one of two small pictures (a border) no longer makes them differ: their detail is also
 # compared FRAME_MARGIN px clear of both outlines (FRAME_MARGIN, FRAME_MIN_PIXELS)
+# 27: pages (PAGE_CANVAS): content on one where the other is blank is another page (ADDED_CAP), blank page beyond a
+# frame is padding, a page holding content beyond the other is no surround for the detail rule
 
 #: logistic model behind :attr:`Verification.confidence` (fitted by ``benchmarks/quality.py --fit`` with each
 #: weight's sign fixed: more agreement can only raise the confidence, a lighting mismatch only lower it):
@@ -444,6 +446,29 @@ PICTURE_TONE = 16
 PICTURE_AGREES = 0.93
 FRAME_MARGIN = 5
 FRAME_MIN_PIXELS = 200
+#: a sixth rule, on pages (documents, forms, a shop's catalogue pages): content on a blank part of one page is
+#: information the other lacks. Where both images are pages of one paper (at least PAGE_CANVAS of their thumbnail cells
+#: are their canvas, :func:`_canvas`, as :data:`SMALL_PICTURE` reads it; photos-public, ukbench, camera-photos: 0.34 at
+#: most; text pages 0.71-0.80; their canvas levels within ADDED_PAPER grey levels: a picture on two surrounds, a
+#: screenshot's white and a background's colour, is no one page), the compared overlap's pixels off one page's canvas by
+#: more than ADDED_CONTENT with nothing off the other's by more than ADDED_BLANK within ADDED_MARGIN px
+#: (:func:`_added_content`, :attr:`Verification.added`) make, from ADDED_CAP of the thumbnail's pixels on, another
+#: version of the page: a signature under a form, a second product in a page's blank quarter (the cells compared were
+#: only those textured on both sides, so such content was never looked at: copy 0.984). The pair is capped at
+#: NOT_ONE_CAPTURE, the rule ``"added"``, verdict re-shot (one page, two versions: a person picks). Two more reads of a
+#: page: what one shows beyond the other's frame is padding where it is blank (nothing off its canvas by ADDED_CONTENT
+#: on ADDED_CAP of its pixels), however the canvas goes on inside (the same product placed elsewhere on another page, or
+#: on a page of other proportions, was capped by the frame rules); and where it holds content (a second product), it is
+#: page, not a surround, for the detail rule (:data:`DETAIL_SCENE_FLAT`): a page holding a product 3x larger mapped
+#: whole into a two-product page is no copy of it. Chosen on the pages of ukbench-600 groups 0-50 and photos-public
+#: (BENCHMARKS "Pages that differ by content on a blank part"): the copies' added pixels 0 exactly, content added
+#: 5-42 x 10^-3; measured on ``benchmarks/probe_pages.py``'s held-out split and ``probe_small_pictures.py``
+PAGE_CANVAS = 0.5
+ADDED_CONTENT = 20
+ADDED_BLANK = 5
+ADDED_MARGIN = 2
+ADDED_CAP = 0.002
+ADDED_PAPER = 20
 #: the calibrated measurements (:meth:`Verification.measurements` gives these, then the frame cover and rotation
 #: the rules above read, then the small-picture rule's 1 - picture_ncc, then the inner picture's detail)
 CALIBRATED = 7
@@ -808,6 +833,11 @@ class Verification:
     #: outlines, aligned; inf where not measured (the pictures are not small on a flat canvas, or their inside too
     #: small or flat to tell)
     picture_ncc: float = float("inf")
+    #: whether both images are pages (:data:`PAGE_CANVAS`), measured where they were compared cell by cell
+    pages: bool = False
+    #: the page rule (:data:`PAGE_CANVAS`): the share of the compared thumbnail's pixels where one page shows content
+    #: and the other is blank (:func:`_added_content`); 0 where not measured
+    added: float = 0.0
 
     @property
     def recoloured(self) -> bool:
@@ -833,7 +863,7 @@ class Verification:
         """The verdict kept with the confidence, whatever the threshold: :data:`Verdict.RESHOT` or
         :data:`Verdict.UNRELATED` (as :meth:`verdict` says it below the threshold) where the two are never one capture:
         camera originals of different moments, a not-one-capture rule that capped a confidence the calibrated model put
-        over :data:`NOT_ONE_CAPTURE` (:attr:`not_one_capture`: framing, part, light, detail), small pictures that
+        over :data:`NOT_ONE_CAPTURE` (:attr:`not_one_capture`: framing, part, light, detail, added), small pictures that
         differ inside their outlines (:attr:`pictures_differ`); else :data:`Verdict.COPY`, and the confidence decides at
         a threshold. Read alike by a search's check (``confidence_only``: the frames are measured wherever the model is
         over :data:`NOT_ONE_CAPTURE`) and by ``explain``'s, and the same either way round."""
@@ -852,9 +882,10 @@ class Verification:
         pixels: ``"framing"`` (two framings of one scene: each shows part of it the other lacks, see
         :data:`FRAMING_COVER`), ``"part"`` (they share only a part, :data:`PART_COVER`), ``"light"`` (the cells'
         brightness follows no one global change: another light, :data:`LIGHTING_CAP`), ``"detail"`` (the picture inside
-        the other holds detail finer than the other file: not made from it, :data:`DETAIL_CAP`), or None."""
+        the other holds detail finer than the other file: not made from it, :data:`DETAIL_CAP`), ``"added"`` (two pages,
+        one holding content where the other is blank: another version of the page, :data:`ADDED_CAP`), or None."""
         return _not_one_capture(self.frame_cover, self.rotation, self.transform is None, self.lighting_residual,
-                                self.inner_detail)
+                                self.inner_detail, self.added)
 
     @property
     def frame_cover(self) -> float:
@@ -890,6 +921,15 @@ class Verification:
         :attr:`picture_ncc`): different pictures of one shape, whatever their cells say."""
         return 1.0 - self.picture_ncc > 1.0 - PICTURE_AGREES  # (as confidence_from reads it)
 
+    @property
+    def pages_differ(self) -> bool:
+        """Whether the two are pages that hold different content, whatever a part of them says: small pictures that
+        differ inside their outlines (:attr:`pictures_differ`), or one holding content the other lacks (the ``"added"``
+        rule, :data:`ADDED_CAP`: where the other is blank, or beyond a page the other shows larger). A picture cut from
+        either page (a search's second look, ``imagetwins.copies.verify_records``) leaves that content out, and a
+        hash-sure pair of pages is no copy then."""
+        return self.pictures_differ or (self.pages and self.not_one_capture == "added")
+
     def verdict(self, threshold: float = DEFAULT_CONFIDENCE) -> Verdict:
         """The three answers (:class:`~imagetwins.scores.Verdict`) at ``threshold`` (the copies threshold).
 
@@ -911,8 +951,8 @@ class Verification:
         rule = self.not_one_capture
         if rule == "part" and not self.different_captures:
             return Verdict.UNRELATED  # two pictures holding one picture in common (collages) are no re-shots
-        if rule == "detail":  # (measured only where the pixels agree as a copy's: one scene, but neither file can be
-            return Verdict.RESHOT  # made from the other)
+        if rule in ("detail", "added"):  # (measured only where the pixels agree as a copy's: one scene, but neither
+            return Verdict.RESHOT  # file can be made from the other; or one page holds content the other lacks)
         return Verdict.RESHOT if self.same_scene else Verdict.UNRELATED
 
     def measurements(self) -> np.ndarray:
@@ -922,7 +962,8 @@ class Verification:
         as rows measured before it read), then the detail rule's (:attr:`inner_detail`)."""
         return np.array([np.log1p(self.inliers), self.inlier_ratio, self.agreement, self.strict_agreement,
                          self.median_ncc, min(self.coverage_a, self.coverage_b), self.lighting_residual,
-                         self.frame_cover, self.rotation, 1.0 - self.picture_ncc, self.inner_detail], dtype=np.float64)
+                         self.frame_cover, self.rotation, 1.0 - self.picture_ncc, self.inner_detail, self.added],
+                        dtype=np.float64)
 
     def to_dict(self) -> dict:
         return {"confidence": round(self.confidence, 4), "inliers": self.inliers,
@@ -937,7 +978,8 @@ class Verification:
                 "inner": None if self.inner is None else "ab"[self.inner], "inner_scale": round(self.inner_scale, 3),
                 "inner_detail": None if not np.isfinite(self.inner_detail) else round(self.inner_detail, 3),
                 "picture_ncc": None if not np.isfinite(self.picture_ncc) else round(self.picture_ncc, 3),
-                "pictures_differ": self.pictures_differ,
+                "pictures_differ": self.pictures_differ, "added": round(self.added, 4),
+                "pages_differ": self.pages_differ,
                 "different_captures": self.different_captures,
                 "turned": round(self.turned, 3), "recoloured": self.recoloured,
                 "verdict": self.verdict(),
@@ -963,6 +1005,8 @@ def confidence_from(measurements: np.ndarray, calibration: Sequence[float] | Non
         capped |= m[..., CALIBRATED - 1] >= LIGHTING_CAP  # (the lighting residual: see Verification.measurements)
         if m.shape[-1] > len(w) + 2:
             capped |= m[..., len(w) + 2] >= DETAIL_CAP  # (-inf where not measured: never)
+        if m.shape[-1] > len(w) + 3:
+            capped |= m[..., len(w) + 3] >= ADDED_CAP  # (0 where not measured: never)
         capped &= cover > 0  # nothing aligned: the model's answer (0) stands
         conf = np.where(capped, np.minimum(conf, NOT_ONE_CAPTURE), conf)
     if m.shape[-1] > len(w) + 1:
@@ -1027,13 +1071,15 @@ def _off_camera_axes(rotation):
 
 
 def _not_one_capture(cover: float, rotation: float, unaligned: bool = False, lighting: float = 0.0,
-                     detail: float = float("-inf")) -> str | None:
+                     detail: float = float("-inf"), added: float = 0.0) -> str | None:
     if unaligned or cover <= 0:
         return None
     if cover < PART_COVER:
         return "part"
     if cover < FRAMING_COVER and _off_camera_axes(rotation) < FRAMING_ANGLE:
         return "framing"
+    if added >= ADDED_CAP:
+        return "added"
     if detail >= DETAIL_CAP:
         return "detail"
     if lighting >= LIGHTING_CAP:
@@ -1164,16 +1210,9 @@ def _inner_detail(a: ImageFeatures, b: ImageFeatures, transform: np.ndarray, v: 
     flat = _flat_share(region)
     if flat is None or flat > DETAIL_SCENE_FLAT:
         return  # what the outer shows beyond the inner is a surround (a screenshot's bars, a keystone's), no scene
-    centre = np.array([inner.size[0] / 2, inner.size[1] / 2, 1.0])
-    p = hab @ centre
-    if not np.all(np.isfinite(p)) or abs(p[2]) < 1e-9:
+    scale = _file_scale(inner, outer, hab)
+    if scale is None:
         return
-    jacobian = (hab[:2, :2] * p[2] - np.outer(p[:2], hab[2, :2])) / p[2] ** 2
-    spread = float(np.sqrt(abs(np.linalg.det(jacobian))))  # outer feature pixels per inner feature pixel
-    if not np.isfinite(spread) or spread <= 0:
-        return
-    # the inner file's pixels per outer file pixel over the shared part
-    scale = (inner.native_side / max(inner.size)) / (spread * outer.native_side / max(outer.size))
     v.inner, v.inner_scale = k, scale
     if scale < DETAIL_MIN_SCALE:
         return
@@ -1195,6 +1234,49 @@ def _inner_detail(a: ImageFeatures, b: ImageFeatures, transform: np.ndarray, v: 
         v.inner, v.inner_scale = None, 0.0
         return
     v.inner_detail = detail
+
+
+def _file_scale(inner: ImageFeatures, outer: ImageFeatures, hab: np.ndarray) -> float | None:
+    """How many of the inner file's pixels span one of the outer file's over the shared part (``hab``: the inner's
+    feature frame -> the outer's, 3 x 3; the files' stored sizes, not the decoded ones), at the inner's centre; None
+    where the map says nothing there."""
+    centre = np.array([inner.size[0] / 2, inner.size[1] / 2, 1.0])
+    p = hab @ centre
+    if not np.all(np.isfinite(p)) or abs(p[2]) < 1e-9:
+        return None
+    jacobian = (hab[:2, :2] * p[2] - np.outer(p[:2], hab[2, :2])) / p[2] ** 2
+    spread = float(np.sqrt(abs(np.linalg.det(jacobian))))  # outer feature pixels per inner feature pixel
+    if not np.isfinite(spread) or spread <= 0:
+        return None
+    return (inner.native_side / max(inner.size)) / (spread * outer.native_side / max(outer.size))
+
+
+def _page_beyond(a: ImageFeatures, b: ImageFeatures, transform: np.ndarray, v: Verification, frames: _Frames) -> None:
+    """The page rule beyond the frames (:data:`PAGE_CANVAS`): where one page lies inside the other's frame (its blank
+    part beyond counted inside, as :attr:`Verification.frame_cover` counts padding), the other holds content beyond it
+    (a second product: :func:`_holds_content`) and the inner shows the shared part at :data:`DETAIL_MIN_SCALE` or more
+    of the outer file's pixels, neither page can be made from the other (the outer holds content the inner lacks, the
+    inner more pixels of what they share than the outer holds): ``v.added`` is raised to that content's share of the
+    outer's thumbnail. A page cut from the other (a crop at its pixels or fewer) is a copy still. The stored spectrum
+    (:data:`SPECTRUM_SIDE`) cannot tell a page's finer detail from a blow-up where its product fills a part of it."""
+    covers = [1.0 if pad and cover > 0 else cover for cover, pad in zip((v.frame_cover_a, v.frame_cover_b), v.padded)]
+    k = int(covers[1] > covers[0])  # the page inside the other's frame, if one is
+    inner, outer = (a, b) if k == 0 else (b, a)
+    if covers[k] < FRAMING_COVER or v.padded[1 - k] or inner.native_side <= 0 or outer.native_side <= 0 \
+            or frames.corners(k) is None:
+        return
+    region = frames.outside(1 - k, outer)
+    content = _content_share(region, _canvas(outer)[1])
+    if content < ADDED_CAP:
+        return
+    h = _homogeneous(transform)
+    try:
+        hab = h if k == 0 else np.linalg.inv(h)
+    except np.linalg.LinAlgError:
+        return
+    scale = _file_scale(inner, outer, hab)
+    if scale is not None and scale >= DETAIL_MIN_SCALE:
+        v.added = max(v.added, content)
 
 
 def _noise_past(power: np.ndarray, freq: np.ndarray, cutoff: float) -> bool:
@@ -1219,6 +1301,22 @@ def _outside(x: ImageFeatures, other: np.ndarray) -> tuple[np.ndarray, np.ndarra
     cv2.fillConvexPoly(inside, poly, 1, lineType=cv2.LINE_8, shift=4)
     kernel = np.ones((2 * PADDING_MARGIN + 1, 2 * PADDING_MARGIN + 1), np.uint8)
     return thumb, inside, cv2.dilate(inside, kernel) == 0
+
+
+def _holds_content(region: tuple[np.ndarray, np.ndarray, np.ndarray], level: float) -> bool:
+    """Whether what a page shows outside the other's frame (``region``: :func:`_outside`'s) holds content:
+    :func:`_content_share` :data:`ADDED_CAP` or more."""
+    return _content_share(region, level) >= ADDED_CAP
+
+
+def _content_share(region: tuple[np.ndarray, np.ndarray, np.ndarray], level: float) -> float:
+    """The share of a page's thumbnail pixels outside the other's frame (``region``: :func:`_outside`'s) off its
+    canvas ``level`` by more than :data:`ADDED_CONTENT` (:func:`_added_content`'s measure); 1 where the level is not
+    known."""
+    thumb, _, outside = region
+    if not np.isfinite(level):
+        return 1.0
+    return int((np.abs(thumb[outside].astype(np.float32) - level) > ADDED_CONTENT).sum()) / float(thumb.size)
 
 
 def _flat_share(region: tuple[np.ndarray, np.ndarray, np.ndarray]) -> float | None:
@@ -1253,6 +1351,11 @@ def _padding_beyond(x: ImageFeatures, other: np.ndarray,
     Looked at in ``x``'s thumbnail, :data:`PADDING_MARGIN` px clear of the frame's edge (where the alignment and the
     blur mix the two). ``region``: :func:`_outside` of ``x`` and ``other``, where it was made already."""
     thumb, inside, outside = region if region is not None else _outside(x, other)
+    if _canvas(x)[0] >= PAGE_CANVAS and outside.sum() >= PADDING_MIN_PIXELS \
+            and not _holds_content((thumb, inside, outside), _canvas(x)[1]):
+        # a page (PAGE_CANVAS): what it shows beyond the other's frame is more of the page; blank, it holds nothing the
+        # other lacks, however far the canvas goes on inside (a product placed elsewhere on another page)
+        return True
     kernel = np.ones((2 * PADDING_MARGIN + 1, 2 * PADDING_MARGIN + 1), np.uint8)
     # the picture's band PADDING_MARGIN px clear of the edge inside, as the outside is clear of it outside
     clear = cv2.erode(inside, kernel, borderType=cv2.BORDER_CONSTANT, borderValue=1) > 0
@@ -1597,6 +1700,9 @@ def _dense(a: ImageFeatures, b: ImageFeatures, matrix: np.ndarray, v: Verificati
     canvases = (_canvas(b), _canvas(a)) if swap else (_canvas(a), _canvas(b))  # (the warped side's, the other's)
     if min(canvases[0][0], canvases[1][0]) >= 1.0 - SMALL_PICTURE:  # small pictures on flat canvases
         v.picture_ncc = _inside_pictures(warped, fd, core, [canvases[0][1], canvases[1][1]])
+    if min(canvases[0][0], canvases[1][0]) >= PAGE_CANVAS and abs(canvases[0][1] - canvases[1][1]) <= ADDED_PAPER:
+        v.pages = True  # two pages of one paper (documents, catalogue pages; not a picture on two surrounds)
+        v.added = _added_content(warped, fd, core, [canvases[0][1], canvases[1][1]])
     if not textured.any():
         return departure
     ncc_cells = (ca * cb).mean(-1) / np.maximum(sa * sb, 1e-6)
@@ -1700,9 +1806,9 @@ def is_page(thumbnail: np.ndarray) -> bool:
         return False
     counts = np.bincount(t.ravel().astype(np.uint8), minlength=256)
     top = int(counts.argmax())
-    if counts[max(top - 2 * CANVAS_BAND, 0):top + 2 * CANVAS_BAND + 1].sum() < (1.0 - SMALL_PICTURE) * 0.8 * t.size:
+    if counts[max(top - 2 * CANVAS_BAND, 0):top + 2 * CANVAS_BAND + 1].sum() < PAGE_CANVAS * 0.8 * t.size:
         return False
-    return _canvas_of(t)[0] >= 1.0 - SMALL_PICTURE
+    return _canvas_of(t)[0] >= PAGE_CANVAS
 
 
 def _inside_pictures(warped: np.ndarray, fd: np.ndarray, core: np.ndarray, levels: list[float]) -> float:
@@ -1745,6 +1851,27 @@ def _inside_pictures(warped: np.ndarray, fd: np.ndarray, core: np.ndarray, level
         if deep.sum() >= FRAME_MIN_PIXELS:
             ncc = max(ncc, _picture_detail_ncc(warped, fd, both, deep) or 0.0)
     return min(agrees, ncc)
+
+
+def _added_content(warped: np.ndarray, fd: np.ndarray, core: np.ndarray, levels: list[float]) -> float:
+    """The content one of two aligned pages shows where the other is blank (:data:`PAGE_CANVAS`): the pixels of the
+    compared overlap ``core`` (:data:`FRAME_MARGIN` px clear of its edge) off one page's canvas level by more than
+    :data:`ADDED_CONTENT` with nothing off the other's by more than :data:`ADDED_BLANK` within :data:`ADDED_MARGIN` px,
+    the larger count of the two sides, as a share of the compared thumbnail's pixels; 0 where a canvas's level is not
+    known."""
+    if not (np.isfinite(levels[0]) and np.isfinite(levels[1])):
+        return 0.0
+    kernel = np.ones((2 * ADDED_MARGIN + 1, 2 * ADDED_MARGIN + 1), np.uint8)
+    # FRAME_MARGIN px clear of the overlap's edge: a frame round one page (a black border) blurs a few pixels into it
+    core = cv2.erode(core.astype(np.uint8), np.ones((2 * FRAME_MARGIN + 1, 2 * FRAME_MARGIN + 1), np.uint8),
+                     borderType=cv2.BORDER_CONSTANT, borderValue=0) > 0
+    shown, near = [], []
+    for image, level in zip((warped, fd), levels):
+        off = np.abs(image - level)
+        shown.append(core & (off > ADDED_CONTENT))
+        near.append(cv2.dilate((core & (off > ADDED_BLANK)).astype(np.uint8), kernel) > 0)
+    added = max(int((shown[0] & ~near[1]).sum()), int((shown[1] & ~near[0]).sum()))
+    return added / float(core.size)
 
 
 def _picture_detail_ncc(warped: np.ndarray, fd: np.ndarray, both: np.ndarray, inside: np.ndarray) -> float | None:
@@ -2264,6 +2391,8 @@ def _checked(a: ImageFeatures, b: ImageFeatures, fit: tuple, mirrored: bool, kee
         frames = _frames(a, b, aligned, mirrored, v)
         if frames is not None and float(confidence_from(v.measurements()[:CALIBRATED])) > NOT_ONE_CAPTURE:
             _inner_detail(a, b, aligned, v, frames)  # (it caps at NOT_ONE_CAPTURE: measured only where that can matter)
+            if v.pages:
+                _page_beyond(a, b, aligned, v, frames)
     v.confidence = float(confidence_from(v.measurements()))
     return v
 
