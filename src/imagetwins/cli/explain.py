@@ -67,7 +67,7 @@ def explain(file_a: Path, file_b: Path, picture: Path | None, json_out: Path | N
     elif found.identical == "byte-identical":
         echo("  byte-identical: two files holding the same bytes (SHA-256)")
     for s in scores:
-        shown = f"{s.unit} {s.score:.3f}" if s.kind.larger_is_closer else f"{s.score:g} {s.unit}"
+        shown = f"{s.unit} {s.score:.3f}" if s.kind.larger_is_closer else s.kind.format(s.score)  # ("1 bit")
         rule = f">= {s.threshold:g}" if s.kind.larger_is_closer else f"<= {s.threshold:g}"
         echo(f"  {s.method:9s} {shown:18s} ({s.match_name} if {rule}): {s.match_name.upper() if s.duplicate else 'no'}")
         if s.basis:

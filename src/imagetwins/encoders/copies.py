@@ -22,6 +22,7 @@ from imagetwins.encoders.base import Encoder
 from imagetwins.io import decoded_scale
 from imagetwins.pairscores import PairScores
 from imagetwins.scores import CONFIDENCE
+from imagetwins.text import counted
 from imagetwins.workers import thread_count
 
 __all__ = ["CopiesEncoder", "cnn_threads"]
@@ -193,11 +194,11 @@ class CopiesEncoder(Encoder):
         if bits > copies.HASH_SURE:
             return None
         if bits <= copies.HASH_UNCHECKED:
-            return (f"hash-sure: their dihedral hashes are {bits} bits apart (<= {copies.HASH_UNCHECKED}), so the "
-                    "search calls them copies without the check")
-        return (f"hash-sure: their dihedral hashes are {bits} bits apart (<= {copies.HASH_SURE}), so the search "
-                f"calls them copies unless the check sees another capture (one frame moved off the other, confidence "
-                f"<= {copies.HASH_OVERRULE}); it does not here")
+            return (f"hash-sure: their dihedral hashes are {counted(bits, 'bit')} apart (<= "
+                    f"{copies.HASH_UNCHECKED}), so the search calls them copies without the check")
+        return (f"hash-sure: their dihedral hashes are {counted(bits, 'bit')} apart (<= {copies.HASH_SURE}), so the "
+                "search calls them copies unless the check sees another capture (one frame moved off the other, "
+                f"confidence <= {copies.HASH_OVERRULE}); it does not here")
 
     def check_threshold(self, threshold: float) -> float:
         return self.kind.check_threshold(threshold, method=self.name)
