@@ -321,3 +321,49 @@ def test_the_review_page_says_a_reshot_of_the_keeper_picked(library: Path, tmp_p
     assert text == "confidence 0.500 to the keeper: re-shot, not a copy", text
     assert "re-shot" not in card("photo.jpg").find_element(By.CSS_SELECTOR, ".score").text
     assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
+
+
+@pytest.mark.cli
+def test_the_review_page_leaves_a_reshot_of_the_keeper_picked_unless_moved(library: Path, tmp_path: Path,
+                                                                           browser) -> None:
+    """A person who keeps the crop instead of the photo: the shrunk copy, a re-shot of the crop by its check, stays
+    where it is in the exported plan (listed in also_keep; 'remove --plan' moves only the photo) unless the person
+    presses "Move anyway" on it. The export planned to move it: in a group whose re-shot is joined only through a copy
+    (two shots and a copy of one), keeping one shot moved the other capture and every copy of it out of the folder."""
+    from click.testing import CliRunner
+    from selenium.webdriver.common.by import By
+
+    from imagetwins.cli import main
+
+    page = tmp_path / "review.html"
+    res = CliRunner().invoke(main, ["report", str(library), "--no-cache", "-t", "0.5", "-o", str(page)])
+    assert res.exit_code == 0, res.output
+    browser.get(page.as_uri())
+
+    def card(name: str):
+        return next(c for c in browser.find_elements(By.CSS_SELECTOR, ".file")
+                    if c.find_element(By.CSS_SELECTOR, ".name").text == name)
+
+    def exported() -> dict:
+        browser.execute_script("exportPlan()")
+        (group,) = json.loads(browser.execute_script("return window.imagetwinsExport"))["groups"]
+        return {Path(f).name: f for f in group["also_keep"]} | {"keep": Path(group["keep"]).name}
+
+    assert not card("photo_half.jpg").find_elements(By.CSS_SELECTOR, ".move-btn")  # a copy of the suggested keeper
+    card("photo_crop.jpg").find_element(By.CSS_SELECTOR, "img").click()
+    half = card("photo_half.jpg")
+    assert half.find_element(By.CSS_SELECTOR, ".badge").text == "stays: a re-shot of the keeper, not a copy"
+    assert card("photo.jpg").find_element(By.CSS_SELECTOR, ".badge").text == "duplicate: moves"
+    plan = exported()
+    assert plan["keep"] == "photo_crop.jpg" and "photo_half.jpg" in plan and "photo.jpg" not in plan
+    plan_file = tmp_path / "plan.json"
+    plan_file.write_text(browser.execute_script("return window.imagetwinsExport"))
+    dry = CliRunner().invoke(main, ["remove", str(library), "--plan", str(plan_file)])
+    assert dry.exit_code == 0, dry.output
+    moving = [Path(line.split()[2]).name for line in dry.output.splitlines() if line.startswith("would move ")]
+    assert moving == ["photo.jpg"], dry.output
+    # the person moves it anyway: then it moves, and the page says so
+    half.find_element(By.CSS_SELECTOR, ".move-btn").click()
+    assert card("photo_half.jpg").find_element(By.CSS_SELECTOR, ".badge").text == "duplicate: moves"
+    assert "photo_half.jpg" not in exported()
+    assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
