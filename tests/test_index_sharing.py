@@ -197,3 +197,29 @@ def test_find_through_a_read_only_index_reads_it_and_encodes_only_what_it_lacks(
     assert digest(db) == before and sorted(p.name for p in folder.iterdir()) == listing
     with Index(db, readonly=True) as idx:
         assert idx.stats()["files"] == 6 and "dhash" not in idx.stored_methods()
+
+
+def test_an_index_with_two_names_is_read_never_written(tmp_path: Path, album: Path) -> None:
+    """An index file with two names (hard links): SQLite keeps its -wal and -shm beside the name it was opened by,
+    so a run writing through one name while another run had it open by the other damaged it (measured: an update
+    through one name while a reader held the other, 'database disk image is malformed'). Through either name it is
+    now read as a read-only index is, never written: 'index update' refuses in one line, 'find' reads it and gives
+    the groups of a run without any index, and the file is byte for byte what it was."""
+    db = tmp_path / "phash.db"
+    assert run("index", "update", album, "--db", db, "-m", "phash").exit_code == 0
+    other = tmp_path / "same.db"
+    os.link(db, other)
+    before = digest(db)
+    for name in (db, other):
+        with Index(name, methods=["phash"]) as idx:
+            assert idx.readonly and "2 names (hard links)" in idx.unwritable, idx.unwritable
+            assert idx.stats()["files"] == 6
+        one_error_line(run("index", "update", album, "--db", name, "-m", "phash"), str(name), "hard links")
+        res = run("find", album, "--db", name, "-m", "phash", "--json", "-")
+        assert _groups(res) == _groups(run("find", album, "-m", "phash", "--no-cache", "--json", "-"))
+        assert "Traceback" not in res.output
+    assert digest(db) == before
+    other.unlink()  # one name again: written as before
+    assert run("index", "update", album, "--db", db, "-m", "dhash").exit_code == 0
+    with Index(db, readonly=True) as idx:
+        assert "dhash" in idx.stored_methods()

@@ -682,8 +682,15 @@ class Index:
                                      f"{exc.strerror or exc}") from None
         if self.path.exists():
             try:
-                with open(self.path, "r+b"):
-                    pass
+                with open(self.path, "r+b") as fh:
+                    links = os.fstat(fh.fileno()).st_nlink
+                if links > 1:
+                    # SQLite keeps an index's -wal and -shm beside the name it was opened by: a run writing through
+                    # one name while another run has the file open by another name damaged it ("database disk image
+                    # is malformed"); read, never written, until it has one name
+                    reason = (f"it has {links} names (hard links), and a write through one name while another run "
+                              "has it open by another damages it; give it one name (copy it to a new file) to write it")
+                    raise self._unwritable(f"cannot write to the index {self.path}: {reason}", reason)
             except OSError as exc:
                 line = f"cannot write to the index {self.path}: {exc.strerror or exc}"
                 if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
