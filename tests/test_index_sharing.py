@@ -223,3 +223,24 @@ def test_an_index_with_two_names_is_read_never_written(tmp_path: Path, album: Pa
     assert run("index", "update", album, "--db", db, "-m", "dhash").exit_code == 0
     with Index(db, readonly=True) as idx:
         assert "dhash" in idx.stored_methods()
+
+
+def test_reading_an_index_one_may_not_write_leaves_nothing_beside_it(tmp_path: Path, album: Path) -> None:
+    """An index file this user may not write, in a folder they may: 'find --db', 'index stats' and the decisions kept in
+    it read it and leave nothing beside it. SQLite's mode=ro made an empty -wal and a -shm there (the file's mode,
+    this user's), left behind: the index made writable again, its owner's next write failed ('attempt to write a
+    readonly database') until someone deleted them."""
+    from index_files import read_only
+
+    folder = tmp_path / "idx"
+    folder.mkdir()
+    db = folder / "phash.db"
+    assert run("index", "update", album, "--db", db, "-m", "phash").exit_code == 0
+    expected = _groups(run("find", album, "-m", "phash", "--no-cache", "--json", "-"))
+    before = digest(db)
+    with read_only(db):
+        assert _groups(run("find", album, "--db", db, "-m", "phash", "--json", "-")) == expected
+        assert run("index", "stats", "--db", db).exit_code == 0
+        assert sorted(p.name for p in folder.iterdir()) == ["phash.db"]
+    assert digest(db) == before
+    assert run("index", "update", album, "--db", db, "-m", "dhash").exit_code == 0

@@ -284,13 +284,10 @@ class DecisionStore:
                         pass
                 db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             else:
-                uri = self.path.resolve().as_uri()
-                db = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=30, isolation_level=None)
-                try:
-                    db.execute("SELECT count(*) FROM sqlite_master").fetchone()
-                except sqlite3.OperationalError:  # (a WAL store, an index, in a folder no one may write: as Index)
-                    db.close()
-                    db = sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None)
+                from imagetwins.locks import read_only_connection
+
+                # (a WAL store, an index, in a folder no one may write, or a file we may not write: as Index reads it)
+                db = read_only_connection(self.path)
             db.execute("SELECT count(*) FROM sqlite_master").fetchone()
         except (OSError, sqlite3.Error) as exc:
             raise DecisionStoreError(self._why(exc)) from None

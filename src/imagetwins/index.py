@@ -46,7 +46,7 @@ from imagetwins.io import (
     warn_line,
     warn_skipped,
 )
-from imagetwins.locks import hold_file, let_go, one_update
+from imagetwins.locks import hold_file, let_go, one_update, read_only_connection
 from imagetwins.raw import CRASHED, is_raw_name
 from imagetwins.results import FindResult, colour_variants_apart, groups_from_encodings, query_images
 from imagetwins.scores import ColourVariants
@@ -455,13 +455,7 @@ class StoredParts:
         self._digests = np.asarray(digests, "S16")[order] if len(digests) else np.empty(0, "S16")
 
     def _connect(self) -> sqlite3.Connection:
-        uri = self.path.resolve().as_uri()
-        try:
-            db = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=60, isolation_level=None, check_same_thread=False)
-            db.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        except sqlite3.OperationalError:  # a read-only folder: as Index opens it
-            db = sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None, check_same_thread=False)
-        return db
+        return read_only_connection(self.path, check_same_thread=False)  # (as Index opens it read-only)
 
     def get(self, key: int, part: int) -> bytes:
         with self._lock:
@@ -649,14 +643,8 @@ class Index:
                 raise IndexFileError(f"no index at {self.path}; make one with 'imagetwins index update DIR "
                                      f"--db {shell_word(self.path)}'")
             # mode=ro never writes; immutable=1 reads a WAL index whose folder we may not write to either
-            uri = self.path.resolve().as_uri()
             self._held = hold_file(self.path)
-            try:
-                db = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=60, isolation_level=None)
-                db.execute("SELECT count(*) FROM sqlite_master").fetchone()
-            except sqlite3.OperationalError:
-                db = sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None)
-                db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            db = read_only_connection(self.path)
             db.text_factory = _text
             return db
         for q in (Path(f"{self.path}-wal"), Path(f"{self.path}-shm")):  # (SQLite refuses them, in words that blame

@@ -1,5 +1,6 @@
 """Folder locks: two runs that move files (``remove --apply``, ``undo``) never act on one folder at once; and one
-update of an index file at a time (:func:`hold_file`, :func:`one_update`).
+update of an index file at a time (:func:`hold_file`, :func:`one_update`); and an index file (or a decision store) read
+without a file written beside it (:func:`read_only_connection`).
 
 A lock is ``flock`` on the folder itself (an open descriptor of the directory, no file created in it), so:
 
@@ -22,6 +23,7 @@ import contextlib
 import errno
 import os
 import re
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -31,7 +33,7 @@ try:
 except ImportError:  # Windows: no flock; moves there are not locked
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["FolderBusy", "changing", "hold_file", "let_go", "one_update"]
+__all__ = ["FolderBusy", "changing", "hold_file", "let_go", "one_update", "read_only_connection"]
 
 _FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
 _guard = threading.Lock()
@@ -232,3 +234,23 @@ def one_update(key: tuple[int, int] | None, waiting: Callable[[str], None]) -> I
             yield
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+def read_only_connection(path: str | os.PathLike, **options) -> sqlite3.Connection:
+    """An index file opened to read, never written: ``mode=ro``, or ``immutable=1`` where SQLite cannot keep a WAL
+    index's ``-shm`` beside it (a folder no one may write). A file this user cannot write with no ``-wal`` beside it
+    (no run writing it) is read ``immutable=1`` too: ``mode=ro`` made an empty ``-wal`` and a ``-shm`` in its folder,
+    with the file's mode and this user as owner, and left them there; the index made writable again, its owner's next
+    write failed ("attempt to write a readonly database") until they were deleted by hand."""
+    real = Path(path).resolve()
+    uri = real.as_uri()
+    if os.access(real, os.W_OK) or Path(f"{real}-wal").exists():
+        db = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=60, isolation_level=None, **options)
+        try:
+            db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return db
+        except sqlite3.OperationalError:  # (a read-only folder)
+            db.close()
+    db = sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None, **options)
+    db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    return db
