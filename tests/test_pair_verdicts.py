@@ -295,10 +295,8 @@ def test_find_pairs_and_explain_agree_on_each_pair(library: Path) -> None:
         assert e["verdict"] == e["scores"][0]["verdict"] == pairs[frozenset((x, y))] == "copy"
 
 
-@pytest.mark.cli
-def test_the_review_page_says_a_reshot_of_the_keeper_picked(library: Path, tmp_path: Path, browser) -> None:
-    """In the browser: a person who keeps the crop instead of the photo reads that the shrunk copy is a re-shot of it
-    (its score 0.500 and the verdict), not a copy to move."""
+def _open_review_page(library: Path, tmp_path: Path, browser):
+    """The library's review page (copies, -t 0.5) open in the browser; a function giving the card of a file name."""
     from click.testing import CliRunner
     from selenium.webdriver.common.by import By
 
@@ -312,6 +310,17 @@ def test_the_review_page_says_a_reshot_of_the_keeper_picked(library: Path, tmp_p
     def card(name: str):
         return next(c for c in browser.find_elements(By.CSS_SELECTOR, ".file")
                     if c.find_element(By.CSS_SELECTOR, ".name").text == name)
+
+    return card
+
+
+@pytest.mark.cli
+def test_the_review_page_says_a_reshot_of_the_keeper_picked(library: Path, tmp_path: Path, browser) -> None:
+    """In the browser: a person who keeps the crop instead of the photo reads that the shrunk copy is a re-shot of it
+    (its score 0.500 and the verdict), not a copy to move."""
+    from selenium.webdriver.common.by import By
+
+    card = _open_review_page(library, tmp_path, browser)
 
     assert len(browser.find_elements(By.CSS_SELECTOR, "section.group")) == 1  # the re-shots: in no group
     assert "re-shot" not in card("photo_half.jpg").find_element(By.CSS_SELECTOR, ".score").text  # a copy of the photo
@@ -335,14 +344,7 @@ def test_the_review_page_leaves_a_reshot_of_the_keeper_picked_unless_moved(libra
 
     from imagetwins.cli import main
 
-    page = tmp_path / "review.html"
-    res = CliRunner().invoke(main, ["report", str(library), "--no-cache", "-t", "0.5", "-o", str(page)])
-    assert res.exit_code == 0, res.output
-    browser.get(page.as_uri())
-
-    def card(name: str):
-        return next(c for c in browser.find_elements(By.CSS_SELECTOR, ".file")
-                    if c.find_element(By.CSS_SELECTOR, ".name").text == name)
+    card = _open_review_page(library, tmp_path, browser)
 
     def exported() -> dict:
         browser.execute_script("exportPlan()")
