@@ -167,7 +167,7 @@ def test_a_photo_named_with_250_bytes_goes_to_the_trash_and_comes_back(tmp_path:
     (album / f"{long_name}.xmp").write_text("<x:xmpmeta xmlns:x='adobe:ns:meta/'/>")  # 254 bytes
     res = CliRunner().invoke(main, ["remove", str(album), "-m", "phash", "--no-cache",
                                     "--to-trash", "--apply"])
-    assert res.exit_code == 0 and "sent 1 file (and 1 XMP sidecar of them)" in res.output, res.output
+    assert res.exit_code == 0 and "sent 1 file (and 1 XMP sidecar of it)" in res.output, res.output
     assert sorted(p.name for p in album.iterdir()) == ["keep.png"]
     infos = sorted((home_trash / "info").iterdir())
     assert len(infos) == 2 and all(len(os.fsencode(p.name)) <= 255 for p in infos)

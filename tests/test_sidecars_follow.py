@@ -137,7 +137,7 @@ def test_remove_says_and_moves_the_sidecar(tmp_path: Path, lib: Path) -> None:
     q = tmp_path / "q"
     res = run(main, ["remove", str(lib), "--plan", str(plan), "--apply", "--move-to", str(q)])
     assert res.exit_code == 0, res.output
-    assert "moved 1 file (and 1 XMP sidecar of them)" in res.output
+    assert "moved 1 file (and 1 XMP sidecar of it)" in res.output
     assert sorted(p.name for p in lib.iterdir()) == ["keep.jpg"]
     assert run(main, ["undo", str(q)]).exit_code == 0
     assert sorted(p.name for p in lib.iterdir()) == ["copy.jpg", "copy.jpg.xmp", "keep.jpg"]
@@ -203,7 +203,7 @@ def test_remove_to_trash_says_and_sends_the_sidecar(tmp_path: Path, lib: Path, h
     assert res.exit_code == 0 and f"\n  with its XMP sidecar {lib / 'copy.jpg.xmp'}\n" in res.output, res.output
     res = run(main, [*args, "--apply", "--move-to", str(tmp_path / "journal")])
     assert res.exit_code == 0, res.output
-    assert "sent 1 file (and 1 XMP sidecar of them) to the system trash" in res.output
+    assert "sent 1 file (and 1 XMP sidecar of it) to the system trash" in res.output
     assert sorted(p.name for p in lib.iterdir()) == ["keep.jpg"]
     assert (home_trash / "files" / "copy.jpg.xmp").read_bytes() == XMP % 1
     assert run(main, ["undo", str(tmp_path / "journal")]).exit_code == 0

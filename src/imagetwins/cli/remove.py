@@ -260,7 +260,8 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
                 sidecars = len(m.files) - len(m.copies)
                 echo(f"would move the folder {shown(m.folder)} as a whole ({counted(len(m.copies), 'image')}, each "
                      f"with a copy in {shown(m.copy_of)}"
-                     + (f"; and {counted(sidecars, 'XMP sidecar')} of them" if sidecars else "") + ")")
+                     + (f"; and {counted(sidecars, 'XMP sidecar')} {_of_them(len(m.copies))}" if sidecars else "")
+                     + ")")
             # the default quarantine is named by the time of --apply, not this run's: say so, not a name never used
             where = ("go to the system trash" if to_trash else f"move to {quarantine}" if move_to is not None
                      else f"move into {quarantine.parent}/<a new folder named by the time of --apply>")
@@ -337,7 +338,8 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
     if not quiet:
         echo(_trashed_phrase(len(out.done), quarantine, out.manifest, len(out.sidecars)) if to_trash else
              f"moved {counted(len(out.done), 'file')}"
-             + (f" (and {counted(len(out.sidecars), 'XMP sidecar')} of them)" if out.sidecars else "")
+             + (f" (and {counted(len(out.sidecars), 'XMP sidecar')} {_of_them(len(out.done))})" if out.sidecars
+                else "")
              + f" to {quarantine}"
              + (_linked_phrase(link, len(out.linked), out.copied, len(out.done)) if link else "")
              + f"; undo with: imagetwins undo {shell_word(out.manifest)}")
@@ -483,6 +485,11 @@ def _stopped(stop, to_trash: bool, quarantine: Path) -> None:
                        f"{where} before stopping; undo with: imagetwins undo {shell_word(stop.outcome.manifest)}")
 
 
+def _of_them(files: int) -> str:
+    """Whose XMP sidecars moved: "of it" after one file ("moved 1 file (and 2 XMP sidecars of them)" read oddly)."""
+    return "of it" if files == 1 else "of them"
+
+
 def _trashed_phrase(sent: int, quarantine: Path, manifest: Path | None, sidecars: int = 0) -> str:
     """The summary of ``--to-trash``: how to put the files back (the journal knows where each lies in a
     freedesktop trash, which imagetwins keeps itself; macOS's and Windows' trash do not say)."""
@@ -490,7 +497,7 @@ def _trashed_phrase(sent: int, quarantine: Path, manifest: Path | None, sidecars
 
     back = (f"undo with: imagetwins undo {shell_word(manifest)}" if FREEDESKTOP else
             "put them back with the trash's own 'put back'")
-    with_them = f" (and {counted(sidecars, 'XMP sidecar')} of them)" if sidecars else ""
+    with_them = f" (and {counted(sidecars, 'XMP sidecar')} {_of_them(sent)})" if sidecars else ""
     return f"sent {counted(sent, 'file')}{with_them} to the system trash; journal in {quarantine}; {back}"
 
 
