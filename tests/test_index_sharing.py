@@ -244,3 +244,25 @@ def test_reading_an_index_one_may_not_write_leaves_nothing_beside_it(tmp_path: P
         assert sorted(p.name for p in folder.iterdir()) == ["phash.db"]
     assert digest(db) == before
     assert run("index", "update", album, "--db", db, "-m", "dhash").exit_code == 0
+
+
+def test_the_update_lock_never_waits_on_a_fifo_put_in_the_index_s_place(tmp_path: Path) -> None:
+    """Index names a FIFO at its path before opening it; one put there after that look (a link swapped) reached
+    locks.hold_file, whose open of it waited for a writer for ever. Now it is not opened to wait: no lock, at once."""
+    import threading
+
+    from imagetwins.locks import hold_file, let_go
+
+    fifo = tmp_path / "index.db"
+    os.mkfifo(fifo)
+    got: list = []
+    holder = threading.Thread(target=lambda: got.append(hold_file(fifo)), daemon=True)
+    holder.start()
+    holder.join(10)
+    try:
+        assert not holder.is_alive() and got == [None], "hold_file waited on a FIFO"
+    finally:
+        if holder.is_alive():  # (main: let the blocked open go)
+            os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+            holder.join(5)
+            let_go(got[0] if got else None)

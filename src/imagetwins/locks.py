@@ -24,6 +24,7 @@ import errno
 import os
 import re
 import sqlite3
+import stat
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -174,9 +175,13 @@ def hold_file(index_file: str | os.PathLike) -> tuple[int, int] | None:
             if held is not None:
                 held[1] += 1
                 return st.st_dev, st.st_ino
-        fd = os.open(index_file, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        # (never waited on: a FIFO put in the file's place since Index looked at it would block a plain open for ever)
+        fd = os.open(index_file, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0))
         st = os.fstat(fd)
     except OSError:
+        return None
+    if not stat.S_ISREG(st.st_mode):  # (nothing to lock: SQLite's own open says what it is)
+        os.close(fd)
         return None
     key = (st.st_dev, st.st_ino)
     with _guard:
