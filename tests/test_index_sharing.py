@@ -266,3 +266,21 @@ def test_the_update_lock_never_waits_on_a_fifo_put_in_the_index_s_place(tmp_path
             os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
             holder.join(5)
             let_go(got[0] if got else None)
+
+
+def test_a_read_only_index_of_an_older_imagetwins_says_what_can_be_done(tmp_path: Path, album: Path) -> None:
+    """'find --db' of an index no one may write whose rows an older imagetwins made: one line, and it no longer says
+    that 'index update' makes them again in place (it cannot write the file): --no-cache or a copy one may write."""
+    from index_files import read_only, rewrite_identity
+
+    folder = tmp_path / "idx"
+    folder.mkdir()
+    db = folder / "phash.db"
+    assert run("index", "update", album, "--db", db, "-m", "phash").exit_code == 0
+    rewrite_identity(db, "phash", lambda identity: {**identity, "version": 0})
+    with read_only(db, folder):
+        line = one_error_line(run("find", album, "--db", db, "-m", "phash"), "older imagetwins",
+                              "cannot be written", "--no-cache")
+        assert "makes them again in place" not in line, line
+    line = one_error_line(run("find", album, "--db", db, "-m", "phash"), "makes them again in place")
+    assert "cannot be written" not in line

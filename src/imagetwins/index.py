@@ -890,6 +890,11 @@ class Index:
             return (f"{self.path}: the upgrade of its {method} encodings to this imagetwins is unfinished ({left:,} "
                     f"still an older imagetwins's: cut short, or in folders not updated since); {run} goes on with "
                     "them (the ones made again are kept)")
+        if self.unwritable is not None:  # ('index update' cannot make them again in a file it may not write)
+            return (f"{self.path} holds {method} encodings made by an older imagetwins or with other parameters "
+                    f"({stored}); this imagetwins makes {want}, and the index cannot be written ({self.unwritable}) "
+                    f"to make them again: use --no-cache, or another --db (a copy of it you may write, then {run} "
+                    "with that copy's name)")
         return (f"{self.path} holds {method} encodings made by an older imagetwins or with other parameters "
                 f"({stored}); this imagetwins makes {want}. {run} makes them again in place (each old one kept until "
                 "its new one is stored, with the index's other methods and decisions), or use another --db.")
