@@ -168,13 +168,15 @@ def dihedral_matrix(hashes: np.ndarray) -> np.ndarray:
     return np.minimum(d, d.T)
 
 
-def verified_candidates(records: list, workers: int) -> dict:
+def verified_candidates(records: list, workers: int, paths: list | None = None) -> dict:
     """The copies method's candidates (proposed again where copies crowd an image's neighbours, as
-    ``copy_pairs`` does at the default confidence), each with its verification measurements, and the time."""
+    ``copy_pairs`` does at the default confidence), each with its verification measurements, and the time;
+    ``paths``: the records' files, which the check looks at where the features cannot tell (as ``find``)."""
     t0 = time.perf_counter()
     checks: dict = {}
-    left, right, dist, conf = copies.scored_candidates(records, verify.DEFAULT_CONFIDENCE, workers, checks=checks,
-                                                       vote_k=VOTE_K)
+    with copies.naming(None if paths is None else [str(p) for p in paths]):
+        left, right, dist, conf = copies.scored_candidates(records, verify.DEFAULT_CONFIDENCE, workers, checks=checks,
+                                                           vote_k=VOTE_K)
     t1 = time.perf_counter()
     width = len(verify.Verification().measurements())
     meas = np.zeros((len(left), width))
@@ -220,7 +222,7 @@ def encode_set(name: str, files: list[Path], work: Path, workers: int, cnn8: boo
         if REUSE_ENCODINGS:
             kept.write_bytes(pickle.dumps((paths, records, t_enc)))
     hashes, vectors, _ = copies.stack(records)
-    cand = verified_candidates(records, workers)
+    cand = verified_candidates(records, workers, paths)
     out = {"paths": np.array(paths), "hashes": hashes, "v1": vectors, "t_encode": t_enc, **cand,
            "cpu": time.process_time() - c0}  # CPU seconds of this process: encode, propose, verify
     if cnn8:

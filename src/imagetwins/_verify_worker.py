@@ -52,7 +52,7 @@ def _rows(payloads: list) -> list:
 
 
 def _answer(rows: list, pairs: list) -> list:
-    from imagetwins.copies import verify_records
+    from imagetwins.copies import answer_of, verify_records
 
     out = []
     for i, j in pairs:
@@ -62,7 +62,8 @@ def _answer(rows: list, pairs: list) -> list:
             out.append(bad)
             continue
         try:
-            out.append(verify_records(a, b, confidence_only=True).kept)
+            # (a pair left to its files answers over 1: copies.LOOK_PENDING)
+            out.append(answer_of(verify_records(a, b, confidence_only=True)))
         except Exception as exc:  # cv2.error, ValueError ... on features no extract() made
             out.append(exception_line(exc))
     return out

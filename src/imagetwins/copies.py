@@ -57,6 +57,7 @@ from imagetwins.verify import (
     features_keypoints,
     features_length,
     is_page,
+    look_at_files,
     pasted_share,
     verify_header_bytes,
     verify_pair,
@@ -1242,6 +1243,36 @@ def verify_records(a, b, keep_matches: bool = False, cache: FeaturesCache | None
     return best
 
 
+#: what a check answers, for a pair the detail rule leaves to the files (:attr:`Verification.wants_files`), on top of
+#: its kept score: a worker process's float then says it, and :func:`_confidences` looks at the pair's files
+#: (:func:`looked_at`) before the score is kept anywhere; a kept score lies in [-5, 5]
+#: (:func:`~imagetwins.scores.stored_score`), an answer over LOOK_PENDING / 2 is pending
+LOOK_PENDING = 20.0
+
+
+def answer_of(v: Verification) -> float:
+    """A check's answer as the confidence-only verification passes it on: :attr:`Verification.kept`, plus
+    :data:`LOOK_PENDING` where the pair waits for a look at its files."""
+    return v.kept + LOOK_PENDING if v.wants_files else v.kept
+
+
+def looked_at(features_a: Sequence, features_b: Sequence, i: int, j: int,
+               v: Verification | None = None) -> tuple[Verification | None, bool]:
+    """The check of ``features_a[i]`` and ``features_b[j]`` (``v``, else made again: the same check) with the detail
+    rule decided in the files' own pixels where the features left it undecided
+    (:func:`~imagetwins.verify.look_at_files`), and whether it is decided: False where the pair wants its files and
+    they are not known here (no paths named, :func:`naming`), so its score is not kept (a run that knows them looks;
+    a file that cannot be read is not looked at, and its pair keeps the features' score)."""
+    if v is None:
+        v = _verify_or_none(features_a, features_b, i, j)
+    if v is None or not v.wants_files:
+        return v, True
+    paths_a, paths_b = _names.get()
+    if paths_a is None or paths_b is None:
+        return v, False
+    return look_at_files(v, _sides(features_a[i])[0], _sides(features_b[j])[0], paths_a[i], paths_b[j]), True
+
+
 class VerifyProgress:
     """The verification's progress, over a whole search: ``progress`` as in
     :func:`imagetwins.encoding.encode_files`. ``True``: a tqdm bar per round of pairs to verify, each with its own
@@ -1311,7 +1342,7 @@ def _verified_confidences(features_a: Sequence, features_b: Sequence, left: np.n
         rest = np.flatnonzero(~answered)
     for k in range(0, len(left) if rest is None else len(rest), chunk):
         span = slice(k, k + chunk) if rest is None else rest[k:k + chunk]
-        out[span] = [np.nan if v is None else v.kept  # None: damaged features (one warning)
+        out[span] = [np.nan if v is None else answer_of(v)  # None: damaged features (one warning)
                      for v in verify_pairs(features_a, features_b, left[span], right[span], workers, progress,
                                            confidence_only=True)]
         if done is not None:
@@ -1697,9 +1728,10 @@ def _confidences(features_a, features_b, left, right, dist, workers: int | None,
     back = np.empty_like(order)
     back[order] = np.arange(len(order))
 
-    def keep_scores(span: slice, scores: np.ndarray) -> None:
-        # a pair that could not be verified (NaN: damaged features) is not remembered, and is not a copy
-        ok = ~np.isnan(scores)
+    def keep_scores(span: slice | np.ndarray, scores: np.ndarray) -> None:
+        # a pair that could not be verified (NaN: damaged features) is not remembered, and is not a copy; one waiting
+        # for a look at its files (LOOK_PENDING) is remembered once looked at
+        ok = ~np.isnan(scores) & (scores < LOOK_PENDING / 2)
         if pair_scores is not None and ok.any():
             pair_scores.remember(todo_l[span][ok], todo_r[span][ok], scores[ok])
 
@@ -1710,10 +1742,21 @@ def _confidences(features_a, features_b, left, right, dist, workers: int | None,
                                                 done=keep_scores)[back]
         else:
             checked = verify_pairs(features_a, features_b, todo_l, todo_r, workers, bar)
+            undecided = []
+            for k, v in enumerate(checked):
+                if v is not None and v.wants_files:
+                    checked[k], decided = looked_at(features_a, features_b, int(todo_l[k]), int(todo_r[k]), v)
+                    if not decided:
+                        undecided.append(k)
             scores = np.array([np.nan if v is None else v.kept for v in checked], np.float64)
+            scores[undecided] += LOOK_PENDING  # (not kept: see keep_scores; taken back below)
             known[todo] = scores[back]
             checks.update((k, v) for k, v in zip(zip(todo_l.tolist(), todo_r.tolist()), checked) if v is not None)
             keep_scores(slice(None), scores)
+        pending = np.flatnonzero(todo)[known[todo] > LOOK_PENDING / 2]
+        if len(pending):
+            known[pending] = _pending_looked_at(features_a, features_b, left[need[pending]], right[need[pending]],
+                                                known[pending], checks is None, pair_scores)
     known[np.isnan(known)] = 0.0
     conf[need], marks[need] = from_stored(known)
     _check_sure_band(features_a, features_b, left, right, dist, conf, marks, workers, hash_sure, pair_scores, checks,
@@ -1753,6 +1796,23 @@ def _row_is_page(row) -> bool:
         return is_page(row.thumbnail if isinstance(row, ImageFeatures) else row.grey_thumbnail())
     except Exception:  # damaged features: the hash's word stands, as for any hash-sure pair unchecked
         return False
+
+
+def _pending_looked_at(features_a: Sequence, features_b: Sequence, left: np.ndarray, right: np.ndarray,
+                       answers: np.ndarray, look: bool, pair_scores: PairScores | None) -> np.ndarray:
+    """The scores of the pairs a check left waiting for a look at their files (``answers``: kept score +
+    :data:`LOOK_PENDING`): each checked again here and looked at (``look``; else, and where the files are not known,
+    its score as the features give it), the decided ones kept in ``pair_scores``."""
+    out = answers - LOOK_PENDING
+    decided = np.zeros(len(left), bool)
+    if look:
+        for k, (i, j) in enumerate(zip(left.tolist(), right.tolist())):
+            v, decided[k] = looked_at(features_a, features_b, i, j)
+            if v is not None and decided[k]:
+                out[k] = v.kept
+    if pair_scores is not None and decided.any():
+        pair_scores.remember(left[decided], right[decided], out[decided])
+    return out
 
 
 def _pages_apart(features_a, features_b, left: np.ndarray, right: np.ndarray, sure: np.ndarray, side_b: int,

@@ -137,7 +137,7 @@ def explain(path_a: str | os.PathLike, path_b: str | os.PathLike, methods: Seque
                             verdict=kind.verdict(score, marks, encoder.default_threshold))
         out.scores.append(found)
         if out.verification is None:
-            checked = encoder.check_pair(enc.encodings)
+            checked = encoder.check_pair(enc.encodings, paths=enc.paths)
             if checked is not None:
                 out.verification, out.verified_by, out.rows = checked, encoder.name, enc.encodings
                 if found.score != round(checked.confidence, 4):  # two numbers for one pair: say why
@@ -194,11 +194,18 @@ def why_not_copies(v: verify.Verification, copies_score: float | None = None,
                        f"{verify.NOT_ONE_CAPTURE:g})")
         elif rule == "detail":
             inner, outer = ("first", "second") if v.inner == 0 else ("second", "first")
+            if v.inner_detail >= verify.DETAIL_CAP:
+                finer = (f"its spectrum goes on past the {outer}'s resolution: {v.inner_detail:.2f}, where a crop "
+                         f"blown up falls under {verify.DETAIL_CAP:g}")
+            else:  # (the spectrum left it undecided: the files were looked at)
+                finer = (f"in the files' own pixels, {v.unexplained:.2f} of its fine detail is made by no filter of "
+                         f"the {outer} file and JPEG save, where a crop blown up leaves under "
+                         f"{verify.UNEXPLAINED_CAP:g}; its spectrum past the {outer}'s resolution, "
+                         f"{v.inner_detail:.2f}, was too near a blown-up crop's to tell")
             why.append(f"the inner picture has detail the outer one lacks: not made from it. The {inner} image lies "
                        f"inside the {outer}'s frame ({which}) and spans {v.inner_scale:.2f} of its file's pixels for "
-                       f"each of the {outer}'s, with detail finer than the {outer} file holds (its spectrum goes on "
-                       f"past the {outer}'s resolution: {v.inner_detail:.2f}, where a crop blown up falls under "
-                       f"{verify.DETAIL_CAP:g}); so it is not cut from the {outer}, and the {outer} shows more of the "
+                       f"each of the {outer}'s, with detail finer than the {outer} file holds ({finer}); so it is "
+                       f"not cut from the {outer}, and the {outer} shows more of the "
                        f"scene than the {inner}: neither file can be made from the other, a zoomed second shot "
                        f"(confidence capped at {verify.NOT_ONE_CAPTURE:g})")
         elif rule == "added":

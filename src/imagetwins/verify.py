@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import io
 import os
 import struct
 import threading
@@ -67,6 +68,8 @@ __all__ = [
     "order_key",
     "verdict_version",
     "verify_pair",
+    "look_at_files",
+    "unexplained_detail",
 ]
 
 #: long side (px) the image is scaled to before features are detected (small images are scaled up)
@@ -280,7 +283,7 @@ FEATURES_VERSION = 5  # 2: keypoints stored strongest first (the quick look take
 #: the version of what :func:`verify_pair` computes from given features: part of :func:`verdict_version`, which
 #: keys the confidences the index keeps per pair. Bump it with any change of the code that changes a confidence
 #: (the module's constants, FEATURES_VERSION and CALIBRATION included, and OpenCV's version are in the key already)
-VERDICT_VERSION = 27  # 2: the quick look before the full match; 3: the lighting fit refitted until a caption drops
+VERDICT_VERSION = 28  # 2: the quick look before the full match; 3: the lighting fit refitted until a caption drops
 # out; 4: symmetric (the pair is checked in one canonical order), keypoints at the stored (half float) precision;
 # 5: a perspective alignment where the affine one leaves part of the picture disagreeing; 6: overlays left out
 # (OVERLAY_MAX); 7: two framings of one scene and pictures sharing only a part are not copies (FRAMING_COVER,
@@ -312,6 +315,7 @@ VERDICT_VERSION = 27  # 2: the quick look before the full match; 3: the lighting
 # compared FRAME_MARGIN px clear of both outlines (FRAME_MARGIN, FRAME_MIN_PIXELS)
 # 27: pages (PAGE_CANVAS): content on one where the other is blank is another page (ADDED_CAP), blank page beyond a
 # frame is padding, a page holding content beyond the other is no surround for the detail rule
+# 28: a pair the detail rule leaves undecided (DETAIL_LOOK) is looked at in its files (look_at_files, UNEXPLAINED_CAP)
 
 #: logistic model behind :attr:`Verification.confidence` (fitted by ``benchmarks/quality.py --fit`` with each
 #: weight's sign fixed: more agreement can only raise the confidence, a lighting mismatch only lower it):
@@ -409,6 +413,28 @@ DETAIL_CAP = -0.55
 NOISE_SLOPE = -2.0
 NOISE_MIN_BINS = 4
 NOISE_MIN_POWER = 2.0
+#: ... and where the spectrum alone cannot decide, the files can (issue 24: holidays-half 126400/126402, a zoomed
+#: re-shot of a dark sunset, read -0.63 and was called a copy at 0.971; blown-up crops reach -0.43): a pair whose
+#: detail lies within DETAIL_LOOK..DETAIL_CAP, still scored over NOT_ONE_CAPTURE, is looked at in both files' own pixels
+#: (:func:`look_at_files`, where the caller can read them: ``copies`` for the pairs of a scan, ``explain``). The outer
+#: picture is brought onto the inner's pixels (the check's map, refined by OpenCV's ECC), the LOOK_RADIUS filter that
+#: best makes the inner picture of it is fitted (least squares), and that prediction saved as a JPEG at each of
+#: LOOK_QUALITIES; what the best of them leaves of the inner's high band (the picture less its blur by half the
+#: scale), over that high band, is the *unexplained detail*: a blown-up crop is the outer's pixels interpolated,
+#: perhaps sharpened and saved at some JPEG quality, which a filter and a save make again (tuning crops <= 0.41, those
+#: re-saved at JPEG 15-30 after the enlargement <= 0.44: without the save 0.68); a second capture holds detail of its
+#: own (holidays re-shots 0.45-1.22, 126400/126402 0.55). UNEXPLAINED_CAP or more caps the pair at NOT_ONE_CAPTURE
+#: (rule "detail"). Files decoded with their long side at LOOK_SIDE or more (JPEG's reduced-scale decode; the
+#: other file at the same reduction or less). Chosen on the tuning split, held-out sources reported
+#: (``benchmarks/probe_unexplained_detail.py``; BENCHMARKS.md, "The last re-shot called a copy")
+DETAIL_LOOK = -0.70
+UNEXPLAINED_CAP = 0.50
+LOOK_RADIUS = 3
+LOOK_QUALITIES = (15, 20, 25, 30, 40, 50, 60, 75, 90)
+LOOK_SIDE = 640
+#: (the fit: every LOOK_STRIDE-th pixel of the shared part each way, at least LOOK_MIN_PIXELS of them in all)
+LOOK_STRIDE = 2
+LOOK_MIN_PIXELS = 5000
 SPECTRUM_SIDE = 512
 SPECTRUM_BINS = 40
 #: a fifth rule, on small pictures on a flat canvas (a shop's product thumbnails, 60-160 px on an 800 px white page):
@@ -823,6 +849,9 @@ class Verification:
     inner: int | None = None
     inner_scale: float = 0.0
     inner_detail: float = float("-inf")
+    #: what :func:`look_at_files` measured of the pair in the files' own pixels (:data:`UNEXPLAINED_CAP`): -inf where
+    #: not looked (only pairs the detail rule leaves undecided are, :attr:`wants_files`)
+    unexplained: float = float("-inf")
     #: the share of the compared cells whose colour was turned (:func:`_turned_share`); :attr:`recoloured` reads it
     turned: float = 0.0
     #: whether the aligned pictures were compared cell by cell (:func:`_dense`): not where no transform was fitted, the
@@ -885,7 +914,16 @@ class Verification:
         the other holds detail finer than the other file: not made from it, :data:`DETAIL_CAP`), ``"added"`` (two pages,
         one holding content where the other is blank: another version of the page, :data:`ADDED_CAP`), or None."""
         return _not_one_capture(self.frame_cover, self.rotation, self.transform is None, self.lighting_residual,
-                                self.inner_detail, self.added)
+                                self.inner_detail, self.added, self.unexplained)
+
+    @property
+    def wants_files(self) -> bool:
+        """Whether the detail rule is left undecided by the stored features (:data:`DETAIL_LOOK`): the pair is
+        scored over :data:`NOT_ONE_CAPTURE` with its inner picture's detail just under :data:`DETAIL_CAP`, and has
+        not been looked at in its files (:func:`look_at_files`) yet. Only a check of the whole images is."""
+        return (self.inner is not None and DETAIL_LOOK <= self.inner_detail < DETAIL_CAP
+                and not np.isfinite(self.unexplained) and self.confidence > NOT_ONE_CAPTURE
+                and self.transform is not None and not self.mirrored and self.cut_from_canvas == (False, False))
 
     @property
     def frame_cover(self) -> float:
@@ -959,10 +997,12 @@ class Verification:
         """The inputs of :func:`confidence_from`: the calibrated model's in :data:`CALIBRATION` order (without the
         intercept; :data:`CALIBRATED` of them), then the frame rules' (the larger frame cover, the rotation), then the
         small-picture rule's (1 - :attr:`picture_ncc`: -inf where not measured, so that 0 is a pair the rule passes,
-        as rows measured before it read), then the detail rule's (:attr:`inner_detail`)."""
+        as rows measured before it read), then the detail rule's (:attr:`inner_detail`), the pages' rule's
+        (:attr:`added`) and the files' look's (:attr:`unexplained`)."""
         return np.array([np.log1p(self.inliers), self.inlier_ratio, self.agreement, self.strict_agreement,
                          self.median_ncc, min(self.coverage_a, self.coverage_b), self.lighting_residual,
-                         self.frame_cover, self.rotation, 1.0 - self.picture_ncc, self.inner_detail, self.added],
+                         self.frame_cover, self.rotation, 1.0 - self.picture_ncc, self.inner_detail, self.added,
+                         self.unexplained],
                         dtype=np.float64)
 
     def to_dict(self) -> dict:
@@ -977,6 +1017,7 @@ class Verification:
                 "cut_from_canvas": list(self.cut_from_canvas),
                 "inner": None if self.inner is None else "ab"[self.inner], "inner_scale": round(self.inner_scale, 3),
                 "inner_detail": None if not np.isfinite(self.inner_detail) else round(self.inner_detail, 3),
+                "unexplained_detail": None if not np.isfinite(self.unexplained) else round(self.unexplained, 3),
                 "picture_ncc": None if not np.isfinite(self.picture_ncc) else round(self.picture_ncc, 3),
                 "pictures_differ": self.pictures_differ, "added": round(self.added, 4),
                 "pages_differ": self.pages_differ,
@@ -992,7 +1033,8 @@ def confidence_from(measurements: np.ndarray, calibration: Sequence[float] | Non
     """The logistic model: ``measurements`` (n, 7) or (7,) -> confidence in [0, 1] (default :data:`CALIBRATION`);
     given the frame rules' inputs too ((n, 9) or (9,), :meth:`Verification.measurements`), a pair that is not one
     capture (:data:`FRAMING_COVER`, :data:`PART_COVER`, :data:`LIGHTING_CAP`; with the detail rule's input too,
-    (n, 11), :data:`DETAIL_CAP`) is capped at :data:`NOT_ONE_CAPTURE`; given the small-picture rule's input ((n, 10)
+    (n, 11), :data:`DETAIL_CAP`; the pages' (n, 12), :data:`ADDED_CAP`; the files' look's (n, 13),
+    :data:`UNEXPLAINED_CAP`) is capped at :data:`NOT_ONE_CAPTURE`; given the small-picture rule's input ((n, 10)
     or more), small pictures that differ inside their outlines (:data:`PICTURE_AGREES`) are capped at the model's
     answer where no cell agrees (its intercept's)."""
     w = np.asarray(CALIBRATION if calibration is None else calibration, dtype=np.float64)
@@ -1007,6 +1049,8 @@ def confidence_from(measurements: np.ndarray, calibration: Sequence[float] | Non
             capped |= m[..., len(w) + 2] >= DETAIL_CAP  # (-inf where not measured: never)
         if m.shape[-1] > len(w) + 3:
             capped |= m[..., len(w) + 3] >= ADDED_CAP  # (0 where not measured: never)
+        if m.shape[-1] > len(w) + 4:
+            capped |= m[..., len(w) + 4] >= UNEXPLAINED_CAP  # (the files' look: -inf where not looked)
         capped &= cover > 0  # nothing aligned: the model's answer (0) stands
         conf = np.where(capped, np.minimum(conf, NOT_ONE_CAPTURE), conf)
     if m.shape[-1] > len(w) + 1:
@@ -1071,7 +1115,8 @@ def _off_camera_axes(rotation):
 
 
 def _not_one_capture(cover: float, rotation: float, unaligned: bool = False, lighting: float = 0.0,
-                     detail: float = float("-inf"), added: float = 0.0) -> str | None:
+                     detail: float = float("-inf"), added: float = 0.0,
+                     unexplained: float = float("-inf")) -> str | None:
     if unaligned or cover <= 0:
         return None
     if cover < PART_COVER:
@@ -1080,7 +1125,7 @@ def _not_one_capture(cover: float, rotation: float, unaligned: bool = False, lig
         return "framing"
     if added >= ADDED_CAP:
         return "added"
-    if detail >= DETAIL_CAP:
+    if detail >= DETAIL_CAP or unexplained >= UNEXPLAINED_CAP:
         return "detail"
     if lighting >= LIGHTING_CAP:
         return "light"
@@ -1288,6 +1333,115 @@ def _noise_past(power: np.ndarray, freq: np.ndarray, cutoff: float) -> bool:
     if p.min() <= NOISE_MIN_POWER:
         return False
     return float(np.polyfit(np.log10(freq[top]), p, 1)[0]) > NOISE_SLOPE
+
+
+def look_at_files(v: Verification, a: ImageFeatures, b: ImageFeatures, source_a, source_b) -> Verification:
+    """``v`` (the check of ``a`` and ``b``) with the detail rule decided in the files' own pixels where the stored
+    features left it undecided (:attr:`Verification.wants_files`; else ``v`` itself): :attr:`Verification.unexplained`
+    measured (:data:`UNEXPLAINED_CAP`), the confidence capped at :data:`NOT_ONE_CAPTURE` where it reaches the cap.
+    ``source_a``, ``source_b``: the two files (paths or their bytes). Where a file cannot be read or no longer holds
+    the picture its features were made of, ``v`` as it is. Symmetric: ``look_at_files(v.swapped(), b, a, ...)`` is
+    the swapped answer (measured from the inner picture's side, the map rounded)."""
+    if not v.wants_files:
+        return v
+    try:
+        u = unexplained_detail(v, a, b, source_a, source_b)
+    except (ImageReadError, OSError, ValueError, np.linalg.LinAlgError):
+        return v
+    if u is None:
+        return v
+    conf = min(v.confidence, NOT_ONE_CAPTURE) if u >= UNEXPLAINED_CAP else v.confidence
+    return replace(v, unexplained=u, confidence=conf)
+
+
+def unexplained_detail(v: Verification, a: ImageFeatures, b: ImageFeatures, source_a, source_b) -> float | None:
+    """:func:`look_at_files`' measure of a pair whose check put one picture inside the other (``v.inner``), whatever
+    its detail: the inner file's high band no filter of the outer file's pixels and JPEG save makes, over that band
+    (:data:`UNEXPLAINED_CAP`); None where nothing was aligned, the match is mirrored or the shared part is too small.
+    Raises :class:`~imagetwins.io.ImageReadError` (or ValueError: a file changed since its features were made)."""
+    if v.inner is None or v.transform is None or v.mirrored:
+        return None
+    k = v.inner
+    inner_f, outer_f = (a, b) if k == 0 else (b, a)
+    inner_src, outer_src = (source_a, source_b) if k == 0 else (source_b, source_a)
+    # the map from the inner's feature frame to the outer's, rounded: the same either way round
+    t = np.vstack([v.transform, [0.0, 0.0, 1.0]]).astype(np.float64)
+    if k == 1:
+        t = np.linalg.inv(t)
+    return _unexplained(inner_src, outer_src, inner_f, outer_f, np.round(t, 6))
+
+
+def _grey_file(source, features: ImageFeatures, long_side: int) -> tuple[np.ndarray, float]:
+    """The file's grey picture decoded with its long side at ``long_side`` or more (JPEG's reduced-scale decode) and
+    the file's own pixels per decoded pixel; ValueError where the file no longer holds the picture of ``features``
+    (another aspect or long side: changed since it was scanned)."""
+    img = open_image(source, min_size=1, min_long_side=int(long_side))
+    reduced = features.native_side / max(img.size)
+    aspect_f = features.size[0] / features.size[1]
+    if abs(img.size[0] / img.size[1] - aspect_f) > 0.02 * aspect_f or not 0.99 <= reduced <= 8.5:
+        raise ValueError("the file changed since its features were made")
+    return np.asarray(img.convert("L"), np.float32), reduced
+
+
+def _unexplained(inner_src, outer_src, inner_f: ImageFeatures, outer_f: ImageFeatures,
+                 to_outer: np.ndarray) -> float | None:
+    """:func:`look_at_files`' measure (:data:`UNEXPLAINED_CAP`): the inner file's detail that no filter of the outer
+    file's pixels and JPEG save makes, or None where the shared part is too small to tell."""
+    cv2 = _require_cv2()
+    inner, reduced = _grey_file(inner_src, inner_f, min(LOOK_SIDE, inner_f.native_side))
+    outer, _ = _grey_file(outer_src, outer_f, int(np.ceil(outer_f.native_side / reduced)))
+    si, so = inner.shape[1] / inner_f.size[0], outer.shape[1] / outer_f.size[0]
+    to_inner = np.linalg.inv(np.diag([so, so, 1.0]) @ to_outer @ np.diag([1 / si, 1 / si, 1.0]))
+    scale = float(np.sqrt(abs(np.linalg.det(to_inner[:2, :2]))))  # inner pixels per outer pixel
+    size = (inner.shape[1], inner.shape[0])
+    up = cv2.warpPerspective(outer, to_inner, size, flags=cv2.INTER_CUBIC)
+    ones = np.ones_like(outer)
+    inside = cv2.warpPerspective(ones, to_inner, size, flags=cv2.INTER_NEAREST) > 0
+    refine = np.eye(2, 3, dtype=np.float32)
+    blur = max(1.0, 0.5 * scale)
+    try:  # ECC's map takes the inner's grid onto the outer brought up
+        _, refine = cv2.findTransformECC(cv2.GaussianBlur(inner, (0, 0), blur),
+                                         cv2.GaussianBlur(np.where(inside, up, 0).astype(np.float32), (0, 0), blur),
+                                         refine, cv2.MOTION_AFFINE,
+                                         (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 80, 1e-6),
+                                         inside.astype(np.uint8), 5)
+    except cv2.error:
+        pass
+    full = np.linalg.inv(np.vstack([refine.astype(np.float64), [0.0, 0.0, 1.0]])) @ to_inner  # one resampling
+    up = cv2.warpPerspective(outer, full, size, flags=cv2.INTER_CUBIC)
+    inside = cv2.warpPerspective(ones, full, size, flags=cv2.INTER_NEAREST) > 0
+    r = LOOK_RADIUS
+    inside = cv2.erode(inside.astype(np.uint8), np.ones((2 * r + 9,) * 2, np.uint8), borderType=cv2.BORDER_CONSTANT,
+                       borderValue=0) > 0
+    fit = np.zeros_like(inside)  # (every LOOK_STRIDE-th row and column of the shared part)
+    fit[::LOOK_STRIDE, ::LOOK_STRIDE] = inside[::LOOK_STRIDE, ::LOOK_STRIDE]
+    if fit.sum() < LOOK_MIN_PIXELS:
+        return None
+    # the outer picture shifted by each of the filter's taps, (taps, h, w): the shared part lies 2r + 4 px or more
+    # clear of the picture's edge, so the padding never enters
+    padded = np.pad(up, r, mode="edge")
+    h, w = inner.shape
+    shifted = np.stack([padded[r + dy:r + dy + h, r + dx:r + dx + w]
+                        for dy in range(-r, r + 1) for dx in range(-r, r + 1)])
+    x = np.concatenate([shifted[:, fit].T.astype(np.float64), np.ones((int(fit.sum()), 1))], 1)
+    coef = np.linalg.solve(x.T @ x + 1e-6 * np.eye(x.shape[1]), x.T @ inner[fit].astype(np.float64))
+    made_by_filter = np.tensordot(coef[:-1].astype(np.float32), shifted, 1) + np.float32(coef[-1])
+    # (outside the shared part the inner itself: a JPEG save's blocks there see it)
+    predicted = np.where(inside, made_by_filter, inner)
+    core = cv2.erode(inside.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
+    own_picture = np.where(inside, inner, 0.0).astype(np.float64)
+    own = float((own_picture - cv2.GaussianBlur(own_picture, (0, 0), 0.5 * scale))[core].var())
+    if own <= 1e-9:
+        return None
+    saved = np.clip(np.round(predicted), 0, 255).astype(np.uint8)
+    left = float("inf")
+    for quality in LOOK_QUALITIES:
+        buf = io.BytesIO()
+        Image.fromarray(saved).save(buf, format="JPEG", quality=quality)
+        made = np.asarray(Image.open(buf), np.float64)
+        rest = np.where(inside, inner - made, 0.0)
+        left = min(left, float((rest - cv2.GaussianBlur(rest, (0, 0), 0.5 * scale))[core].var()))
+    return left / own
 
 
 def _outside(x: ImageFeatures, other: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

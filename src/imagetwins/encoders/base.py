@@ -301,10 +301,11 @@ class Encoder(Stage, ABC):
         the threshold or not); ``pair_scores``, ``paths`` and ``workers`` as there."""
         return None
 
-    def check_pair(self, rows: Rows) -> Any | None:
+    def check_pair(self, rows: Rows, paths: Sequence[str] | None = None) -> Any | None:
         """The look at the pictures behind this method's score of rows 0 and 1 (``imagetwins explain``): a
         :class:`imagetwins.verify.Verification` with its matches for a method that verifies, None for one that
-        compares encodings alone (every built-in but ``copies``)."""
+        compares encodings alone (every built-in but ``copies``). ``paths``: the rows' files, for a check that may
+        read them (as the search, given its ``paths``, does)."""
         return None
 
     def on_canvas(self, rows: Rows) -> np.ndarray | None:

@@ -154,10 +154,13 @@ class CopiesEncoder(Encoder):
     def stored_part(self, blob: bytes, part: int) -> bytes:
         return copies.features_part(blob, part)
 
-    def check_pair(self, rows: copies.CopyRows) -> verify.Verification:
+    def check_pair(self, rows: copies.CopyRows, paths: Sequence[str] | None = None) -> verify.Verification:
         """The verification of rows 0 and 1 with its matches: the very check the search makes (the same decode,
-        features and, for a picture on a canvas, the picture cut out)."""
-        return copies.verify_records(rows[0], rows[1], keep_matches=True)
+        features and, for a picture on a canvas, the picture cut out; with the rows' ``paths``, the look at the files
+        where the detail rule leaves the pair to them, :func:`imagetwins.verify.look_at_files`)."""
+        v = copies.verify_records(rows[0], rows[1], keep_matches=True)
+        with copies.naming(paths):
+            return copies.looked_at(rows, rows, 0, 1, v)[0]
 
     def on_canvas(self, rows: copies.CopyRows) -> np.ndarray:
         """The rows with a picture cut from a canvas (an alternate, :class:`~imagetwins.copies.CopyRows`)."""

@@ -1,0 +1,126 @@
+"""Where the stored features leave the detail rule undecided, the check looks at the two files
+(``verify.look_at_files``): holidays-half 126400/126402, a zoomed re-shot of a dark sunset whose spectrum past the
+other file's resolution reads as a blown-up crop's (-0.63, the cap -0.55), was the last re-shot ``copies`` called a
+copy (0.971, issue 24). In the files' own pixels its inner picture holds detail no filter of the other file and JPEG
+save makes; a crop of a real photo blown up (then sharpened, or re-saved at JPEG 20) holds none."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageFilter
+
+from imagetwins import copies, verify
+from imagetwins.encoders import get_encoder
+from imagetwins.explain import explain
+from imagetwins.pairscores import MemoryPairScores, PairScores
+from imagetwins.scores import Verdict
+
+pytestmark = pytest.mark.integration
+
+#: holidays-half group 1264 (a tuning group: even position): the second shot zoomed in x1.83
+OUTER, INNER = "126400.jpg", "126402.jpg"
+
+
+def _store(n: int = 2) -> PairScores:
+    version = get_encoder(copies.COPIES_METHOD).pair_score_version
+    return PairScores(MemoryPairScores(), "copies", version, [f"{k:064x}" for k in range(n)])
+
+
+def _encoded(paths):
+    enc = get_encoder("copies").encode_files(paths, workers=2, warn=False)
+    assert not enc.failures
+    return enc
+
+
+@pytest.fixture(scope="module")
+def reshot(datasets: Path, tmp_path_factory) -> list[Path]:
+    folder = tmp_path_factory.mktemp("sunset")
+    for name in (OUTER, INNER):
+        shutil.copyfile(datasets / "holidays-half" / "images" / name, folder / name)
+    return [folder / OUTER, folder / INNER]
+
+
+def test_the_reshot_the_spectrum_left_undecided_is_looked_at_and_is_no_copy(reshot) -> None:
+    enc = _encoded(reshot)
+    a, b = enc.encodings[0], enc.encodings[1]
+    v = copies.verify_records(a, b)
+    # the stored features alone: a blown-up crop's spectrum, called a copy
+    assert verify.DETAIL_LOOK <= v.inner_detail < verify.DETAIL_CAP and v.wants_files
+    assert v.confidence >= verify.DEFAULT_CONFIDENCE
+    looked = verify.look_at_files(v, a.features, b.features, reshot[0], reshot[1])
+    back = verify.look_at_files(copies.verify_records(b, a), b.features, a.features, reshot[1], reshot[0])
+    assert looked.unexplained == back.unexplained >= verify.UNEXPLAINED_CAP  # symmetric, exactly
+    assert looked.confidence == back.confidence == verify.NOT_ONE_CAPTURE
+    assert looked.not_one_capture == "detail" and looked.verdict() is back.verdict() is Verdict.RESHOT
+    assert not looked.wants_files
+    # the search names the files: no copy; without them (no paths) the features' answer, and nothing kept
+    with copies.naming(enc.paths):
+        assert len(copies.copy_pairs(enc.encodings, workers=1)) == 0
+    store = _store()
+    assert len(copies.copy_pairs(enc.encodings, workers=1, pair_scores=store)) == 1
+    assert np.isnan(store.lookup(np.array([0]), np.array([1]))).all()
+    with copies.naming(enc.paths):
+        copies.copy_pairs(enc.encodings, workers=1, pair_scores=store)
+    assert store.lookup(np.array([0]), np.array([1]))[0] == verify.NOT_ONE_CAPTURE
+
+
+def test_worker_processes_leave_the_look_to_the_caller(reshot, monkeypatch) -> None:
+    """A long verification runs in worker processes, which know no files: they answer the pair as pending
+    (copies.LOOK_PENDING) and the caller looks at it."""
+    monkeypatch.setattr(copies, "PROCESS_PAIRS", 1)
+    enc = _encoded(reshot)
+    store = _store()
+    with copies.naming(enc.paths):
+        got = copies.check_pairs(enc.encodings, np.array([0]), np.array([1]), workers=2, pair_scores=store)
+    assert float(got.score[0]) == verify.NOT_ONE_CAPTURE
+    assert store.lookup(np.array([0]), np.array([1]))[0] == verify.NOT_ONE_CAPTURE
+
+
+def test_explain_and_find_say_re_shot(reshot) -> None:
+    import imagetwins
+
+    found = explain(reshot[0], reshot[1], ["copies"])
+    assert found.verification.verdict() is Verdict.RESHOT
+    assert found.scores[0].score == verify.NOT_ONE_CAPTURE and not found.scores[0].duplicate
+    assert imagetwins.find(reshot[0].parent, cache=False).groups == []
+
+
+def _blown_up(photo: Path, folder: Path, share: float, sharpen: bool, low_quality: int | None) -> Path:
+    img = Image.open(photo).convert("RGB")
+    w, h = img.size
+    cw, ch = int(w * share), int(h * share)
+    up = img.crop(((w - cw) // 3, (h - ch) // 2, (w - cw) // 3 + cw, (h - ch) // 2 + ch)).resize((w, h),
+                                                                                                  Image.BICUBIC)
+    if sharpen:
+        up = up.filter(ImageFilter.UnsharpMask(radius=2, percent=150, threshold=2))
+    if low_quality is not None:  # re-saved at a low quality after the enlargement, then saved again at 90
+        up.save(folder / "low.jpg", quality=low_quality)
+        up = Image.open(folder / "low.jpg").convert("RGB")
+    out = folder / f"{photo.stem}-{share}-{sharpen}-{low_quality}.jpg"
+    up.save(out, quality=90)
+    return out
+
+
+@pytest.mark.parametrize(("source", "share", "sharpen", "low_quality"), [
+    ("photos-public/images/bsds_101027.jpg", 0.75, True, None),
+    ("imagededup-testdata/base_images/ukbench00120.jpg", 0.7, False, 20),
+    ("holidays-half/images/103000.jpg", 0.78, True, 25),
+])
+def test_a_blown_up_crop_of_a_real_photo_is_explained_by_a_filter_and_a_save(
+        datasets: Path, tmp_path: Path, source: str, share: float, sharpen: bool, low_quality: int | None) -> None:
+    photo = tmp_path / "original.jpg"
+    Image.open(datasets / source).convert("RGB").save(photo, quality=95)
+    crop = _blown_up(photo, tmp_path, share, sharpen, low_quality)
+    enc = _encoded([photo, crop])
+    a, b = enc.encodings[0], enc.encodings[1]
+    v = copies.verify_records(a, b)
+    assert v.inner == 1 and v.inner_scale >= verify.DETAIL_MIN_SCALE
+    u = verify.unexplained_detail(v, a.features, b.features, photo, crop)
+    assert u is not None and u < verify.UNEXPLAINED_CAP
+    with copies.naming(enc.paths):
+        assert float(copies.check_pairs(enc.encodings, np.array([0]), np.array([1]), workers=1).score[0]) \
+            == pytest.approx(v.confidence, abs=1e-6)
