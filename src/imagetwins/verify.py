@@ -432,9 +432,14 @@ UNEXPLAINED_CAP = 0.50
 LOOK_RADIUS = 3
 LOOK_QUALITIES = (15, 20, 25, 30, 40, 50, 60, 75, 90)
 LOOK_SIDE = 640
-#: (the fit: every LOOK_STRIDE-th pixel of the shared part each way, at least LOOK_MIN_PIXELS of them in all)
+#: (the fit: every LOOK_STRIDE-th pixel of the shared part each way, at least LOOK_MIN_PIXELS of them in all, with a
+#: ridge, LOOK_RIDGE of the taps' mean power)
 LOOK_STRIDE = 2
 LOOK_MIN_PIXELS = 5000
+LOOK_RIDGE = 1e-4
+#: (the inner picture's high band over the shared part must hold LOOK_MIN_DETAIL grey levels squared or more: under
+#: it, a flat part whose fine detail is a JPEG's noise, the ratio says nothing; the pair keeps the features' answer)
+LOOK_MIN_DETAIL = 4.0
 SPECTRUM_SIDE = 512
 SPECTRUM_BINS = 40
 #: a fifth rule, on small pictures on a flat canvas (a shop's product thumbnails, 60-160 px on an 800 px white page):
@@ -1424,14 +1429,20 @@ def _unexplained(inner_src, outer_src, inner_f: ImageFeatures, outer_f: ImageFea
     shifted = np.stack([padded[r + dy:r + dy + h, r + dx:r + dx + w]
                         for dy in range(-r, r + 1) for dx in range(-r, r + 1)])
     x = np.concatenate([shifted[:, fit].T.astype(np.float64), np.ones((int(fit.sum()), 1))], 1)
-    coef = np.linalg.solve(x.T @ x + 1e-6 * np.eye(x.shape[1]), x.T @ inner[fit].astype(np.float64))
-    made_by_filter = np.tensordot(coef[:-1].astype(np.float32), shifted, 1) + np.float32(coef[-1])
+    xtx = x.T @ x
+    # (a ridge of LOOK_RIDGE of the taps' mean power: a smooth picture's taps are nearly collinear, and the exact
+    # least squares filter then pairs huge weights of opposite sign, which amplify at the pixels it was not fitted on)
+    ridge = LOOK_RIDGE * float(np.trace(xtx)) / len(xtx)
+    coef = np.linalg.solve(xtx + ridge * np.eye(len(xtx)), x.T @ inner[fit].astype(np.float64))
+    made_by_filter = np.full(inner.shape, coef[-1])
+    for k in range(len(shifted)):  # (in float64, a tap at a time: no (taps, h, w) float64 array)
+        made_by_filter += coef[k] * shifted[k]
     # (outside the shared part the inner itself: a JPEG save's blocks there see it)
     predicted = np.where(inside, made_by_filter, inner)
     core = cv2.erode(inside.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
     own_picture = np.where(inside, inner, 0.0).astype(np.float64)
     own = float((own_picture - cv2.GaussianBlur(own_picture, (0, 0), 0.5 * scale))[core].var())
-    if own <= 1e-9:
+    if own < LOOK_MIN_DETAIL:  # (a high band at a JPEG's noise level: a flat part, nothing to tell by)
         return None
     saved = np.clip(np.round(predicted), 0, 255).astype(np.uint8)
     left = float("inf")
