@@ -17,7 +17,7 @@ from imagetwins import copies, verify
 from imagetwins.encoders import get_encoder
 from imagetwins.explain import explain
 from imagetwins.pairscores import MemoryPairScores, PairScores
-from imagetwins.scores import Verdict
+from imagetwins.scores import Verdict, from_stored
 
 pytestmark = pytest.mark.integration
 
@@ -65,7 +65,8 @@ def test_the_reshot_the_spectrum_left_undecided_is_looked_at_and_is_no_copy(resh
     assert np.isnan(store.lookup(np.array([0]), np.array([1]))).all()
     with copies.naming(enc.paths):
         copies.copy_pairs(enc.encodings, workers=1, pair_scores=store)
-    assert store.lookup(np.array([0]), np.array([1]))[0] == verify.NOT_ONE_CAPTURE
+    conf, marks = from_stored(store.lookup(np.array([0]), np.array([1])))
+    assert conf[0] == verify.NOT_ONE_CAPTURE and Verdict.of_bits(marks[0]) is Verdict.RESHOT  # (kept as a re-shot)
 
 
 def test_worker_processes_leave_the_look_to_the_caller(reshot, monkeypatch) -> None:
@@ -77,7 +78,8 @@ def test_worker_processes_leave_the_look_to_the_caller(reshot, monkeypatch) -> N
     with copies.naming(enc.paths):
         got = copies.check_pairs(enc.encodings, np.array([0]), np.array([1]), workers=2, pair_scores=store)
     assert float(got.score[0]) == verify.NOT_ONE_CAPTURE
-    assert store.lookup(np.array([0]), np.array([1]))[0] == verify.NOT_ONE_CAPTURE
+    conf, marks = from_stored(store.lookup(np.array([0]), np.array([1])))
+    assert conf[0] == verify.NOT_ONE_CAPTURE and Verdict.of_bits(marks[0]) is Verdict.RESHOT
 
 
 def test_explain_and_find_say_re_shot(reshot) -> None:
