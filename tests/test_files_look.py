@@ -126,3 +126,17 @@ def test_a_blown_up_crop_of_a_real_photo_is_explained_by_a_filter_and_a_save(
     with copies.naming(enc.paths):
         assert float(copies.check_pairs(enc.encodings, np.array([0]), np.array([1]), workers=1).score[0]) \
             == pytest.approx(v.confidence, abs=1e-6)
+
+
+def test_a_plug_in_check_pair_without_paths_takes_and_drops_them(reshot) -> None:
+    """``explain`` hands ``check_pair`` the rows' paths; a plug-in written before that takes them and drops them."""
+    from imagetwins.encoders.copies import CopiesEncoder
+
+    class OldCopies(CopiesEncoder):
+        def check_pair(self, rows):  # (the signature before paths)
+            return copies.verify_records(rows[0], rows[1], keep_matches=True)
+
+    enc = _encoded(reshot)
+    v = OldCopies().check_pair(enc.encodings, paths=enc.paths)
+    assert v.wants_files and v.confidence >= verify.DEFAULT_CONFIDENCE  # (its own check: the features' answer)
+    assert CopiesEncoder().check_pair(enc.encodings, paths=enc.paths).verdict() is Verdict.RESHOT

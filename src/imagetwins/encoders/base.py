@@ -48,6 +48,15 @@ def _dropping_pair_scores(method):
     return call
 
 
+def _dropping_paths(method):
+    """``method`` (a plug-in's ``check_pair`` without a ``paths`` parameter) taking and ignoring it."""
+    @functools.wraps(method)
+    def call(self, rows, paths=None):
+        return method(self, rows)
+
+    return call
+
+
 
 @dataclass
 class Encoded:
@@ -123,6 +132,10 @@ class Encoder(Stage, ABC):
             method = cls.__dict__.get(name)
             if method is not None and "pair_scores" not in inspect.signature(method).parameters:
                 setattr(cls, name, _dropping_pair_scores(method))
+        # ... and before ``check_pair`` was given the rows' ``paths``
+        method = cls.__dict__.get("check_pair")
+        if method is not None and "paths" not in inspect.signature(method).parameters:
+            cls.check_pair = _dropping_paths(method)
 
     def unavailable(self) -> str | None:
         """Why this method cannot run here (an optional dependency missing), or None."""
