@@ -155,7 +155,7 @@ def main() -> None:
               "rule's spectrum against a band well below the other file's resolution, clear of the roll-off a "
               "blown-up crop's interpolation puts just below it (108400.jpg/108401.jpg and 126806.jpg/126807.jpg, "
               "zoomed re-shots of a hazy and a dark scene: -0.36 and -0.35 against the old band, under its cap "
-              "-0.30; -0.46 and -0.49 against the new one, over its cap -0.55). Before VERDICT_VERSION 27 (main at "
+              "-0.30; -0.46 and -0.49 against the new one, over its cap -0.55). Before VERDICT_VERSION 28 (main at "
               "2b350bc, the same command) held-out 0 of 200, tuning 1 of 299: 126400.jpg/126402.jpg (0.971), a "
               "zoomed re-shot of a dark sunset whose spectrum read -0.63, under the cap; the spectrum is now only the "
               f"first look: a pair within {verify.DETAIL_LOOK:g} of it is looked at in the files' own pixels "
