@@ -105,7 +105,8 @@ class Outcome:
     failed: list[tuple[str, str]] = field(default_factory=list)  # (path, why)
     manifest: Path | None = None
     folders: int = 0  # of ``done``: how many are whole folders (imagetwins.folders), not files
-    #: XMP sidecars moved with their image, not counted in ``done``: (the image's place, sidecar from, to; ``to`` is
+    #: XMP sidecars moved with their image, not counted in ``done`` (by undo: put back, counted in ``done`` too):
+    #: (the image's place, sidecar from, to; ``to`` is
     #: "the system trash" where that trash does not say where)
     sidecars: list[tuple[str, str, str]] = field(default_factory=list)
     #: XMP sidecars of a moved image left in place because another file there uses them too (``IMG.xmp`` of
@@ -1961,6 +1962,8 @@ def _restore_file(e: dict, qdir: Path, journal, key: bytes, out: Outcome, stop: 
         os.close(folder_fd)
     _append(journal, key, {"op": "move", "state": "restored", "from": e["from"], "to": e["to"]})
     out.done.append((str(src), str(dst)))
+    if e.get("sidecar_of"):  # (undo's summary counts them apart, as remove's did: "1 file (and 2 XMP sidecars)")
+        out.sidecars.append((os.path.normpath(e["sidecar_of"]), str(src), str(dst)))
 
 
 # -- whole folders (imagetwins.folders): one rename, one journal entry ------------------------------------------

@@ -666,7 +666,13 @@ def undo(manifest: Path, quiet: bool) -> None:
         echo(f"error: {out.stopped}: stopped; run the same undo again once there is room", err=True)
         out.failed.append((str(out.manifest), out.stopped))
     if not quiet or out.failed:
-        what = counted_all((len(out.done) - out.folders, "file"), (out.folders, "folder"))
+        # (the XMP sidecars that came back with their images apart, as remove said them: "1 file (and 2 XMP
+        # sidecars of it)", then "restored 3 files")
+        sides, images = len(out.sidecars), len(out.done) - out.folders - len(out.sidecars)
+        what = counted_all((images, "file"), (out.folders, "folder"))
+        if sides:
+            what = (f"{what} (and {counted(sides, 'XMP sidecar')} {_of_them(images + out.folders)})"
+                    if images or out.folders else counted(sides, "XMP sidecar"))
         where = out.manifest.parent if out.manifest is not None else manifest
         if not out.done and not out.failed:  # a second undo, or a quarantine nothing was moved into
             echo(f"nothing to restore: every file moved into {where} is back already")
