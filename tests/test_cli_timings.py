@@ -121,3 +121,22 @@ def test_index_update_and_report_say_where_the_time_went_too(tmp_path: Path, dat
         assert any(x.startswith("cpu and peak memory by stage: ") for x in res.stderr.splitlines()), what
         plain = CliRunner().invoke(main, [a for a in args if a not in ("--timings", "-v")])
         assert not any(x.startswith("time: ") for x in plain.stderr.splitlines()), what
+
+
+def test_timings_end_with_the_whole_commands_cpu_seconds(tmp_path: Path, datasets: Path) -> None:
+    """The README gives CPU seconds "end to end" measured with ``find DIR -m similar --no-cache -v``, but ``-v`` said
+    only each stage's, leaving out Python's start and 'other': a reader had to add them up and still missed some.
+    Now a last line says the whole command's, as ``time`` would (user + sys, with the worker processes waited for)."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for p in sorted((datasets / "photos-public" / "images").glob("*.jpg"))[:3]:
+        shutil.copy(p, folder / p.name)
+    res = CliRunner().invoke(main, ["find", str(folder), "-m", "phash", "--no-cache", "-v"])
+    assert res.exit_code == 0, res.output
+    lines = res.stderr.splitlines()
+    stages = next(x for x in lines if x.startswith("cpu and peak memory by stage: "))
+    staged = sum(float(s) for s in re.findall(r"\w+ (\d+\.\d+) s \d+ MB", stages))
+    whole = re.fullmatch(r"cpu in all: (\d+\.\d+) s \(user \+ sys since the command started, with the worker "
+                         r"processes it waited for\), peak memory (\d+) MB", lines[-1])
+    assert whole, lines
+    assert float(whole.group(1)) >= staged - 0.01 and int(whole.group(2)) > 0, (whole.group(0), staged)

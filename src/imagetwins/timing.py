@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["Timings", "stage"]
+__all__ = ["Timings", "stage", "whole_run"]
 
 _current: contextvars.ContextVar[Timings | None] = contextvars.ContextVar("imagetwins_timings", default=None)
 
@@ -91,6 +91,12 @@ def stage(name: str) -> Iterator[None]:
 def current() -> Timings | None:
     """The :class:`Timings` open in this context, if any."""
     return _current.get()
+
+
+def whole_run() -> tuple[float, float]:
+    """CPU seconds of this process since it started (user + sys, with the child processes it waited for) and its
+    peak resident memory in MB: what ``time`` says of a command, for the last line of ``--timings``."""
+    return _cpu(), _peak_mb()
 
 
 def _cpu() -> float:
