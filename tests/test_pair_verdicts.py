@@ -368,4 +368,9 @@ def test_the_review_page_leaves_a_reshot_of_the_keeper_picked_unless_moved(libra
     half.find_element(By.CSS_SELECTOR, ".move-btn").click()
     assert card("photo_half.jpg").find_element(By.CSS_SELECTOR, ".badge").text == "duplicate: moves"
     assert "photo_half.jpg" not in exported()
+    # another keeper, then the crop again: the "Move anyway" said before is not carried over
+    card("photo.jpg").find_element(By.CSS_SELECTOR, "img").click()
+    card("photo_crop.jpg").find_element(By.CSS_SELECTOR, "img").click()
+    assert card("photo_half.jpg").find_element(By.CSS_SELECTOR, ".badge").text == \
+        "stays: a re-shot of the keeper, not a copy"
     assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
