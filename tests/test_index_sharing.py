@@ -284,3 +284,22 @@ def test_a_read_only_index_of_an_older_imagetwins_says_what_can_be_done(tmp_path
         assert "makes them again in place" not in line, line
     line = one_error_line(run("find", album, "--db", db, "-m", "phash"), "makes them again in place")
     assert "cannot be written" not in line
+
+
+def test_a_read_only_index_of_a_newer_imagetwins_says_upgrade(tmp_path: Path, album: Path) -> None:
+    """An index a newer imagetwins wrote (its schema above ours), read-only: the line says so and what to do, as the
+    line of one opened to write does (it said only 'has index schema 99; this imagetwins reads schema 1'); the file is
+    left as it was."""
+    from index_files import read_only, set_schema_version
+
+    folder = tmp_path / "idx"
+    folder.mkdir()
+    db = folder / "phash.db"
+    assert run("index", "update", album, "--db", db, "-m", "phash").exit_code == 0
+    set_schema_version(db, 99)
+    before = digest(db)
+    with read_only(db, folder):
+        for args in (("find", album, "--db", db, "-m", "phash"), ("index", "stats", "--db", db)):
+            one_error_line(run(*args), "written by a newer imagetwins (schema 99 > ", "upgrade imagetwins")
+    one_error_line(run("index", "stats", "--db", db), "written by a newer imagetwins", "upgrade imagetwins")
+    assert digest(db) == before

@@ -720,9 +720,14 @@ class Index:
             if row is None or _schema_number(row[0]) is None:
                 raise IndexDamagedError(f"{self.path} is damaged (its schema version is {_shown(row)}); "
                                         "make it again with 'imagetwins index update'")
-            if _schema_number(row[0]) != SCHEMA_VERSION:
-                raise IndexMismatchError(f"{self.path} has index schema {row[0]}; this "
-                                         f"imagetwins reads schema {SCHEMA_VERSION}")
+            number = _schema_number(row[0])
+            if number > SCHEMA_VERSION:  # (what the line of an index opened to write says, read-only too)
+                raise IndexMismatchError(f"{self.path} was written by a newer imagetwins (schema {number} > "
+                                         f"{SCHEMA_VERSION}); upgrade imagetwins")
+            if number != SCHEMA_VERSION:
+                raise IndexMismatchError(f"{self.path} has index schema {row[0]}; this imagetwins reads schema "
+                                         f"{SCHEMA_VERSION}: 'imagetwins index update' on it (where it may be written) "
+                                         "brings it up to date")
             return False
         version = self._stored_schema() if tables else None
         # only now that the file is known to be ours (or empty) may it be changed, and only where it must be: an index
