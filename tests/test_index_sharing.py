@@ -303,3 +303,19 @@ def test_a_read_only_index_of_a_newer_imagetwins_says_upgrade(tmp_path: Path, al
             one_error_line(run(*args), "written by a newer imagetwins (schema 99 > ", "upgrade imagetwins")
     one_error_line(run("index", "stats", "--db", db), "written by a newer imagetwins", "upgrade imagetwins")
     assert digest(db) == before
+
+
+def test_an_index_through_a_link_carries_its_decisions(tmp_path: Path, album: Path) -> None:
+    """``find --db LINK`` (an index kept on another disk, reached through a link, which the index follows) warned
+    on every run "the decision store LINK is a symbolic link; it is left alone; remembered decisions are not applied
+    this time": the decisions kept in that index are read through the link as the index is."""
+    db = tmp_path / "real.db"
+    assert run("index", "update", album, "--db", db, "-m", "phash").exit_code == 0
+    link = tmp_path / "link.db"
+    link.symlink_to(db)
+    res = run("find", album, "--db", link, "-m", "phash")
+    assert res.exit_code == 0 and "decision store" not in res.output and "group 1" in res.output, res.output
+    dangling = tmp_path / "dangling.db"
+    dangling.symlink_to(tmp_path / "nothing.db")
+    one_error_line(run("find", album, "--db", dangling, "-m", "phash"), str(dangling))
+    assert not (tmp_path / "nothing.db").exists()
