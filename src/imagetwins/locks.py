@@ -41,6 +41,8 @@ _guard = threading.Lock()
 _held: dict[tuple[int, int], list] = {}  # (st_dev, st_ino) -> [fd, exclusive, count]
 # (st_dev, st_ino) -> [fd, holders, this process's turn (threading.Lock), its stat, more fds of it opened at once]
 _index_files: dict[tuple[int, int], list] = {}
+# (the thread running an update of each index file: an update begun on it inside that one runs in its turn)
+_updating: dict[tuple[int, int], int] = {}
 
 
 class FolderBusy(RuntimeError):
@@ -216,29 +218,38 @@ def one_update(key: tuple[int, int] | None, waiting: Callable[[str], None]) -> I
     descriptor :func:`hold_file` keeps (``key``), held while the block runs; another run's held, ``waiting`` is told
     once (its pid, where known: ``" (pid N)"`` or ``""``) and the block waits for it to end. Three ``index update``
     runs of one new folder at once each encoded every file and said "18 added"; taking turns, the later ones find
-    them stored. Not re-entrant (an update runs no other update of its index). No lock without a key, or where
-    ``flock`` is refused (a file system without it): the updates then run as before, each storing what it
-    encoded."""
+    them stored. An update begun on the thread already running one of the file (from a hook or a callback of the
+    first) runs inside that turn, as before there were turns: it waited for itself for ever. No lock without a
+    key, or where ``flock`` is refused (a file system without it): the updates then run as before, each storing
+    what it encoded."""
+    me = threading.get_ident()
     with _guard:
         held = _index_files.get(key) if key is not None else None
-    if held is None:
+        inside = key is not None and _updating.get(key) == me
+    if held is None or inside:
         yield
         return
     fd, _, turn, st = held[:4]
     with turn:
+        with _guard:
+            _updating[key] = me
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                yield  # (a file system without flock)
-                return
-            pid = _holder_pid(st)
-            waiting(f" (pid {pid})" if pid is not None and pid != os.getpid() else "")
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        try:
-            yield
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as exc:
+                if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                    yield  # (a file system without flock)
+                    return
+                pid = _holder_pid(st)
+                waiting(f" (pid {pid})" if pid is not None and pid != os.getpid() else "")
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
         finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
+            with _guard:
+                del _updating[key]
 
 
 def read_only_connection(path: str | os.PathLike, **options) -> sqlite3.Connection:
