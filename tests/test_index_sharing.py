@@ -319,3 +319,27 @@ def test_an_index_through_a_link_carries_its_decisions(tmp_path: Path, album: Pa
     dangling.symlink_to(tmp_path / "nothing.db")
     one_error_line(run("find", album, "--db", dangling, "-m", "phash"), str(dangling))
     assert not (tmp_path / "nothing.db").exists()
+
+
+def test_decisions_are_never_written_into_an_index_with_two_names(tmp_path: Path, album: Path) -> None:
+    """The decisions kept in an index with two names (hard links): 'decisions import --db' wrote them through the name
+    given, as SQLite damages such a file when another run has it open by the other name. One line, nothing written."""
+    import json
+
+    db = tmp_path / "phash.db"
+    assert run("index", "update", album, "--db", db, "-m", "phash").exit_code == 0
+    res = run("find", album, "--db", db, "-m", "phash", "--json", "-")
+    assert res.exit_code == 0, res.output
+    plan = json.loads(res.stdout)
+    assert plan["groups"]
+    plan["groups"][0]["skip"] = True  # (a decision a person made: remembered by an import)
+    edited = tmp_path / "plan.json"
+    edited.write_text(json.dumps(plan))
+    other = tmp_path / "same.db"
+    os.link(db, other)
+    before = digest(db)
+    one_error_line(run("decisions", "import", edited, "--db", other), str(other), "hard links", "nothing was written")
+    assert digest(db) == before
+    other.unlink()
+    res = run("decisions", "import", edited, "--db", db)
+    assert res.exit_code == 0 and "remembered" in res.output, res.output
