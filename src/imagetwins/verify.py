@@ -905,10 +905,16 @@ class Verification:
             return Verdict.RESHOT
         if self.pictures_differ:
             return Verdict.UNRELATED
-        if self.not_one_capture is not None and float(confidence_from(self.measurements()[:CALIBRATED])) \
-                > NOT_ONE_CAPTURE:
+        if self.not_one_capture is not None and self.calibrated_confidence > NOT_ONE_CAPTURE:
             return self._not_a_copy()
         return Verdict.COPY
+
+    @property
+    def calibrated_confidence(self) -> float:
+        """The calibrated model's confidence from the measurements so far (:func:`confidence_from` of the first
+        :data:`CALIBRATED`), before any rule caps it: whether a not-one-capture rule can matter (it caps at
+        :data:`NOT_ONE_CAPTURE`, never lower) and whether it capped a copy's confidence."""
+        return float(confidence_from(self.measurements()[:CALIBRATED]))
 
     @property
     def not_one_capture(self) -> str | None:
@@ -1340,7 +1346,8 @@ def _noise_past(power: np.ndarray, freq: np.ndarray, cutoff: float) -> bool:
     return float(np.polyfit(np.log10(freq[top]), p, 1)[0]) > NOISE_SLOPE
 
 
-def look_at_files(v: Verification, a: ImageFeatures, b: ImageFeatures, source_a, source_b) -> Verification:
+def look_at_files(v: Verification, a: ImageFeatures, b: ImageFeatures, source_a: str | os.PathLike | bytes,
+                  source_b: str | os.PathLike | bytes) -> Verification:
     """``v`` (the check of ``a`` and ``b``) with the detail rule decided in the files' own pixels where the stored
     features left it undecided (:attr:`Verification.wants_files`; else ``v`` itself): :attr:`Verification.unexplained`
     measured (:data:`UNEXPLAINED_CAP`), the confidence capped at :data:`NOT_ONE_CAPTURE` where it reaches the cap.
@@ -1359,7 +1366,8 @@ def look_at_files(v: Verification, a: ImageFeatures, b: ImageFeatures, source_a,
     return replace(v, unexplained=u, confidence=conf)
 
 
-def unexplained_detail(v: Verification, a: ImageFeatures, b: ImageFeatures, source_a, source_b) -> float | None:
+def unexplained_detail(v: Verification, a: ImageFeatures, b: ImageFeatures, source_a: str | os.PathLike | bytes,
+                       source_b: str | os.PathLike | bytes) -> float | None:
     """:func:`look_at_files`' measure of a pair whose check put one picture inside the other (``v.inner``), whatever
     its detail: the inner file's high band no filter of the outer file's pixels and JPEG save makes, over that band
     (:data:`UNEXPLAINED_CAP`); None where nothing was aligned, the match is mirrored or the shared part is too small.
@@ -1376,7 +1384,7 @@ def unexplained_detail(v: Verification, a: ImageFeatures, b: ImageFeatures, sour
     return _unexplained(inner_src, outer_src, inner_f, outer_f, np.round(t, 6))
 
 
-def _grey_file(source, features: ImageFeatures, long_side: int) -> tuple[np.ndarray, float]:
+def _grey_file(source: str | os.PathLike | bytes, features: ImageFeatures, long_side: int) -> tuple[np.ndarray, float]:
     """The file's grey picture decoded with its long side at ``long_side`` or more (JPEG's reduced-scale decode) and
     the file's own pixels per decoded pixel; ValueError where the file no longer holds the picture of ``features``
     (another aspect or long side: changed since it was scanned)."""
@@ -2581,12 +2589,12 @@ def _checked(a: ImageFeatures, b: ImageFeatures, fit: tuple, mirrored: bool, kee
         if confidence_only:
             # the frame rules cap a confidence at NOT_ONE_CAPTURE, never lower: at or under it they change nothing
             # (most pairs that pass the quick look; the frames were ~1/5 of a full check)
-            calibrated = float(confidence_from(v.measurements()[:CALIBRATED]))
+            calibrated = v.calibrated_confidence
             if calibrated <= NOT_ONE_CAPTURE:
                 v.confidence = float(_small_pictures_capped(calibrated, 1.0 - v.picture_ncc, np.asarray(CALIBRATION)))
                 return v
         frames = _frames(a, b, aligned, mirrored, v)
-        if frames is not None and float(confidence_from(v.measurements()[:CALIBRATED])) > NOT_ONE_CAPTURE:
+        if frames is not None and v.calibrated_confidence > NOT_ONE_CAPTURE:
             _inner_detail(a, b, aligned, v, frames)  # (it caps at NOT_ONE_CAPTURE: measured only where that can matter)
             if v.pages:
                 _page_beyond(a, b, aligned, v, frames)
@@ -2622,7 +2630,7 @@ def _perspective(a: ImageFeatures, b: ImageFeatures, matrix: np.ndarray, mask: n
     _dense(a, b, matrix, w, homography=hmat)
     so_far = w if w.strict_agreement > v.strict_agreement else v
     if w.strict_agreement < PERSPECTIVE_BELOW and max(v.agreement, w.agreement) >= GUIDED_AGREEMENT \
-            and float(confidence_from(so_far.measurements()[:CALIBRATED])) >= GUIDED_FROM:
+            and so_far.calibrated_confidence >= GUIDED_FROM:
         guided = _guided_homography(a.points[qi], pb[ti], hmat, int(hmask.sum()))
         # the frames first: they cost less than a dense comparison, and most pairs refused fail them
         if guided is not None and _one_frame_holds_the_other(a, b, guided):
