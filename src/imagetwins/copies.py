@@ -1766,11 +1766,15 @@ def _confidences(features_a, features_b, left, right, dist, workers: int | None,
         # flat pictures of other colours, whose hashes say nothing of their colour (each row's tone looked at once)
         tone = _each_row_once(features_a, features_b, flat_tone)
         side_b = 0 if features_a is features_b else 1
-        other = [k for k in sure.tolist() if different_captures(features_a[left[k]], features_b[right[k]])
-                 or flat_pictures_apart(tone(0, int(left[k])), tone(side_b, int(right[k])))]
+        ruled: dict[int, Verdict] = {}  # (the kept verdict: no copy whatever the threshold, as a check's)
+        for k in sure.tolist():
+            if different_captures(features_a[left[k]], features_b[right[k]]):
+                ruled[k] = Verdict.RESHOT
+            elif flat_pictures_apart(tone(0, int(left[k])), tone(side_b, int(right[k]))):
+                ruled[k] = Verdict.UNRELATED
+        other = list(ruled)
         conf[other] = 0.0
-        marks[other] = [Verdict.RESHOT.bits if different_captures(features_a[left[k]], features_b[right[k]])
-                        else Verdict.UNRELATED.bits for k in other]  # (no copy whatever the threshold, as a check's)
+        marks[other] = [verdict.bits for verdict in ruled.values()]
         if pair_scores is not None and other:  # (kept so, over the hash's 1 that _sure_marks kept for their marks)
             value = stored_scores(conf[other], marks[other])
             known = pair_scores.lookup(left[other], right[other])
