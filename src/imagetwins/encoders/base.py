@@ -57,7 +57,6 @@ def _dropping_paths(method):
     return call
 
 
-
 @dataclass
 class Encoded:
     """Files encoded with one method: one row of ``encodings`` per path of ``paths`` (and, when asked for, its
