@@ -20,6 +20,7 @@ message says nothing of a pid elsewhere.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno
 import os
 import re
@@ -39,8 +40,24 @@ __all__ = ["FolderBusy", "changing", "hold_file", "let_go", "one_update", "read_
 _FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
 _guard = threading.Lock()
 _held: dict[tuple[int, int], list] = {}  # (st_dev, st_ino) -> [fd, exclusive, count]
-# (st_dev, st_ino) -> [fd, holders, this process's turn (threading.Lock), its stat, more fds of it opened at once]
-_index_files: dict[tuple[int, int], list] = {}
+
+
+@dataclasses.dataclass
+class _IndexFile:
+    """One index file held open by :func:`hold_file` (the descriptor :func:`one_update` locks)."""
+
+    fd: int
+    path: str
+    stat: os.stat_result
+    #: the indexes of it open in this process, and the updates of it running (each keeps ``fd`` open)
+    holders: int = 1
+    #: this process's turn: threads take turns here, processes on the ``flock``
+    turn: threading.Lock = dataclasses.field(default_factory=threading.Lock)
+    #: more descriptors of it opened at once by two threads, closed with the last holder
+    spare: list[int] = dataclasses.field(default_factory=list)
+
+
+_index_files: dict[tuple[int, int], _IndexFile] = {}
 # (the thread running an update of each index file: an update begun on it inside that one runs in its turn)
 _updating: dict[tuple[int, int], int] = {}
 
@@ -175,7 +192,7 @@ def hold_file(index_file: str | os.PathLike) -> tuple[int, int] | None:
         with _guard:  # (held already: counted, nothing opened)
             held = _index_files.get((st.st_dev, st.st_ino))
             if held is not None:
-                held[1] += 1
+                held.holders += 1
                 return st.st_dev, st.st_ino
         # (never waited on: a FIFO put in the file's place since Index looked at it would block a plain open for ever)
         fd = os.open(index_file, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0))
@@ -189,10 +206,10 @@ def hold_file(index_file: str | os.PathLike) -> tuple[int, int] | None:
     with _guard:
         held = _index_files.get(key)
         if held is None:
-            _index_files[key] = [fd, 1, threading.Lock(), st]
+            _index_files[key] = _IndexFile(fd, os.fspath(index_file), st)
         else:  # (made meanwhile by another thread: this descriptor kept too, given back with the file's last)
-            held[1] += 1
-            held.append(fd)
+            held.holders += 1
+            held.spare.append(fd)
     return key
 
 
@@ -204,11 +221,11 @@ def let_go(key: tuple[int, int] | None) -> None:
         held = _index_files.get(key)
         if held is None:
             return
-        held[1] -= 1
-        if held[1] > 0:
+        held.holders -= 1
+        if held.holders > 0:
             return
         del _index_files[key]
-    for fd in (held[0], *held[4:]):
+    for fd in (held.fd, *held.spare):
         os.close(fd)
 
 
@@ -221,35 +238,76 @@ def one_update(key: tuple[int, int] | None, waiting: Callable[[str], None]) -> I
     them stored. An update begun on the thread already running one of the file (from a hook or a callback of the
     first) runs inside that turn, as before there were turns: it waited for itself for ever. No lock without a
     key, or where ``flock`` is refused (a file system without it): the updates then run as before, each storing
-    what it encoded."""
+    what it encoded.
+
+    The update holds the file as an open index does (:func:`let_go` at its end): an index closed by another thread
+    while its update runs closed the descriptor under the lock, and the unlock at the end went to whatever file
+    was given that descriptor's number meanwhile (a folder :func:`changing` holds)."""
     me = threading.get_ident()
     with _guard:
         held = _index_files.get(key) if key is not None else None
         inside = key is not None and _updating.get(key) == me
+        if held is not None and not inside:
+            held.holders += 1
     if held is None or inside:
         yield
         return
-    fd, _, turn, st = held[:4]
-    with turn:
-        with _guard:
-            _updating[key] = me
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError as exc:
-                if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                    yield  # (a file system without flock)
-                    return
-                pid = _holder_pid(st)
-                waiting(f" (pid {pid})" if pid is not None and pid != os.getpid() else "")
-                fcntl.flock(fd, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-        finally:
+    try:
+        with held.turn:
             with _guard:
-                del _updating[key]
+                _updating[key] = me
+            try:
+                try:
+                    fcntl.flock(held.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except OSError as exc:
+                    if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                        yield  # (a file system without flock)
+                        return
+                    pid = _holder_pid(held.stat)
+                    waiting(f" (pid {pid})" if pid is not None and pid != os.getpid() else "")
+                    fcntl.flock(held.fd, fcntl.LOCK_EX)
+                try:
+                    yield
+                finally:
+                    with _guard:  # (a child forked meanwhile closed its copy: the number may be another file's now)
+                        ours = _index_files.get(key) is held
+                    if ours:
+                        fcntl.flock(held.fd, fcntl.LOCK_UN)
+            finally:
+                with _guard:
+                    _updating.pop(key, None)
+    finally:
+        let_go(key)
+
+
+def _before_fork() -> None:
+    _guard.acquire()  # (the tables copied whole, never halfway through a change)
+
+
+def _after_fork_in_parent() -> None:
+    _guard.release()
+
+
+def _forget_after_fork() -> None:
+    """A forked child holds none of its parent's locks. Its copies of the descriptors share the parent's ``flock``s:
+    a lock taken on one was had at once while the parent held it (a child's ``changing`` of a folder its parent was
+    moving files in went ahead), and an unlock in the child undid the parent's. Closed here (the parent's own stay
+    open, so its locks hold), and a turn a thread of the parent held at the fork, or the guard, no longer blocks the
+    child for ever: every lock the child takes is taken anew, on a descriptor of its own."""
+    global _guard
+    _guard = threading.Lock()
+    for fd in [held[0] for held in _held.values()] + [
+            fd for held in _index_files.values() for fd in (held.fd, *held.spare)]:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    _held.clear()
+    _index_files.clear()
+    _updating.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_in_parent,
+                        after_in_child=_forget_after_fork)
 
 
 def read_only_connection(path: str | os.PathLike, **options) -> sqlite3.Connection:

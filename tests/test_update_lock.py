@@ -1,0 +1,119 @@
+"""The update lock of an index file (locks.hold_file / one_update) against the ways a program ends it badly: the
+index closed by another thread while its update runs, and a fork while a thread of the parent holds an update and a
+folder. Real files, real ``flock``s, a real forked child."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+fcntl = pytest.importorskip("fcntl")
+
+from imagetwins import locks  # noqa: E402
+
+pytestmark = pytest.mark.unit
+
+
+def locked_elsewhere(path: Path) -> bool:
+    """Whether another open of ``path`` (its own open file description: another run) is refused the ``flock``."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+def test_an_index_closed_while_its_update_runs_keeps_the_lock_until_the_update_ends(tmp_path: Path) -> None:
+    """The last holder let go inside the update (Index.close from another thread) closed the locked descriptor: the
+    lock was gone while the update still ran, and the unlock at its end went to the file given that number next."""
+    index_file, other = tmp_path / "a.db", tmp_path / "other"
+    index_file.write_bytes(b"")
+    other.write_bytes(b"")
+    key = locks.hold_file(index_file)
+    assert key is not None
+    with locks.one_update(key, lambda pid: pytest.fail("nothing else updates it")):
+        locks.let_go(key)  # (the index closed meanwhile)
+        assert locked_elsewhere(index_file), "the update's lock went with the index's close"
+        reused = os.open(other, os.O_RDONLY)  # (the number a closed descriptor frees is the next one given)
+        fcntl.flock(reused, fcntl.LOCK_EX)
+    try:
+        assert locked_elsewhere(other), "the update's unlock undid another file's lock"
+        assert not locked_elsewhere(index_file)
+        assert key not in locks._index_files  # (its descriptor closed with the update, the last holder)
+    finally:
+        os.close(reused)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_child_holds_none_of_its_parents_locks_and_never_waits_on_its_threads(tmp_path: Path) -> None:
+    """A child forked while a thread of the parent runs an update and the parent moves files in a folder: the child
+    shared the parent's flocks (its own 'changing' of that folder went ahead) and waited for ever on the update's turn
+    the other thread held at the fork. Now the folder is busy for it and the update says it waits for the parent."""
+    index_file, folder = tmp_path / "a.db", tmp_path / "album"
+    index_file.write_bytes(b"")
+    folder.mkdir()
+    key = locks.hold_file(index_file)
+    inside, done = threading.Event(), threading.Event()
+
+    def update() -> None:
+        with locks.one_update(key, lambda pid: None):
+            inside.set()
+            done.wait(60)
+
+    holder = threading.Thread(target=update, daemon=True)
+    holder.start()
+    assert inside.wait(10)
+    try:
+        with locks.changing([folder]):
+            pid = os.fork()
+            if pid == 0:  # the child: says what it found in its exit code, never returns into pytest
+                code = 0
+                try:
+                    try:
+                        with locks.changing([folder]):
+                            code |= 1  # went ahead while its parent changes the folder
+                    except locks.FolderBusy:
+                        pass
+                    waited = []
+
+                    class Waits(Exception):
+                        pass
+
+                    def told(pid_text: str) -> None:
+                        waited.append(pid_text)
+                        raise Waits
+
+                    mine = locks.hold_file(index_file)
+                    try:
+                        with locks.one_update(mine, told):
+                            code |= 2  # updated while its parent's thread updates
+                    except Waits:
+                        pass
+                    locks.let_go(mine)
+                    if waited != [f" (pid {os.getppid()})"]:
+                        code |= 4
+                finally:
+                    os._exit(code)
+            deadline = time.monotonic() + 20
+            while True:
+                ended, status = os.waitpid(pid, os.WNOHANG)
+                if ended:
+                    break
+                if time.monotonic() > deadline:
+                    os.kill(pid, 9)
+                    os.waitpid(pid, 0)
+                    pytest.fail("the forked child waited for ever on a lock its parent's thread held at the fork")
+                time.sleep(0.05)
+            assert os.WEXITSTATUS(status) == 0, f"child: {os.WEXITSTATUS(status)} (1 folder, 2 update, 4 no wait)"
+            assert locked_elsewhere(index_file), "the child's unlock undid the parent's update lock"
+    finally:
+        done.set()
+        holder.join(10)
+        locks.let_go(key)
