@@ -24,10 +24,10 @@ from imagetwins.index import (
     changed_since,
     file_state,
     open_folder_cache,
+    read_again,
     warn_no_cache,
 )
-from imagetwins.io import ReadFailure, find_image_paths, find_images, given_paths, path_text, waits_for_extra, warn_line
-from imagetwins.raw import CRASHED
+from imagetwins.io import ReadFailure, find_image_paths, find_images, given_paths, path_text, warn_line
 from imagetwins.results import (
     DuplicateGroup,
     FindResult,
@@ -294,8 +294,7 @@ def _through_read_only_index(folder: str | os.PathLike, method: str | Encoder, t
                     todo.append(path)  # (gone meanwhile: its reading says so)
                     continue
                 old = recorded.get(path)
-                if old is None or changed_since(old[0], now) or old[1] is not None and (
-                        old[1].startswith(CRASHED) or waits_for_extra(path, old[1])):
+                if old is None or changed_since(old[0], now) or read_again(path, old[1]):
                     todo.append(path)  # (new, changed, or one an update would read again)
                 elif old[1] is not None:
                     failed.append((path, old[1]))

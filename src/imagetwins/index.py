@@ -227,6 +227,14 @@ def changed_since(stored: tuple, now: FileState) -> bool:
     return any(old is not None and old != new for old, new in zip(stored[2:], now[2:]))
 
 
+def read_again(path: str, error: str | None) -> bool:
+    """Whether a file unchanged since the index recorded it unreadable (``error``) is read again all the same:
+    LibRaw's crashes were intermittent (a file whose decoder died is tried again on each update), and a file
+    recorded as waiting for an extra installed since is read now. One rule for :meth:`Index.update` and a read-only
+    index's ``find`` (:func:`imagetwins.finder._through_read_only_index`)."""
+    return error is not None and (error.startswith(CRASHED) or waits_for_extra(path, error))
+
+
 def _same_bytes_moved(path: str, old: tuple, now: FileState) -> bool:
     """Whether a file whose size and mtime are what the index recorded, but not its ctime or inode, still holds the
     recorded bytes: its SHA-256 read again (a read, no decode) against the stored digest. A file ``remove`` moved
@@ -1133,9 +1141,7 @@ class Index:
                 continue
             if old[1][2] is None or old[1][3] is None:
                 first_seen.append((state[2], state[3], old[0]))
-            if old[2] is not None and (str(old[2]).startswith(CRASHED) or waits_for_extra(path, str(old[2]))):
-                # LibRaw's crashes were intermittent: a file whose decoder died is tried again on each update; and
-                # one a cache made before recorded as waiting for an extra installed since is read now
+            if read_again(path, None if old[2] is None else str(old[2])):
                 todo.setdefault(tuple(wanted), []).append(path)
                 fresh.add(path)
                 stats.unchanged += 1
