@@ -117,3 +117,25 @@ def test_a_forked_child_holds_none_of_its_parents_locks_and_never_waits_on_its_t
         done.set()
         holder.join(10)
         locks.let_go(key)
+
+
+def test_an_index_whose_opening_is_interrupted_holds_nothing(tmp_path: Path, monkeypatch) -> None:
+    """Ctrl-C (or a file gone meanwhile: an OSError) while an Index is being opened, after it took the file's
+    descriptor for the update lock: only SQLite's and imagetwins's own errors closed it, so the descriptor and the
+    connection stayed open for the life of the process."""
+    from imagetwins.index import Index
+
+    db = tmp_path / "a.db"
+    Index(db, methods=["phash"]).close()
+    fds = sorted(os.listdir("/proc/self/fd")) if Path("/proc/self/fd").is_dir() else None
+
+    def interrupted(self) -> bool:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Index, "_init_schema", interrupted)
+    for _ in range(3):
+        with pytest.raises(KeyboardInterrupt):
+            Index(db, methods=["phash"])
+    assert not locks._index_files, "the update lock's descriptor kept by an index never opened"
+    if fds is not None:
+        assert sorted(os.listdir("/proc/self/fd")) == fds

@@ -595,8 +595,8 @@ class Index:
         except sqlite3.Error as exc:
             self.close()
             raise self._explain(exc) from None
-        except IndexFileError:
-            self.close()
+        except BaseException:  # (an IndexFileError, a file gone meanwhile, Ctrl-C: an index not opened holds nothing:
+            self.close()  # its connection and the file's descriptor kept for the update lock given back)
             raise
 
     def __repr__(self) -> str:

@@ -196,8 +196,12 @@ def hold_file(index_file: str | os.PathLike) -> tuple[int, int] | None:
                 return st.st_dev, st.st_ino
         # (never waited on: a FIFO put in the file's place since Index looked at it would block a plain open for ever)
         fd = os.open(index_file, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return None
+    try:
         st = os.fstat(fd)
     except OSError:
+        os.close(fd)
         return None
     if not stat.S_ISREG(st.st_mode):  # (nothing to lock: SQLite's own open says what it is)
         os.close(fd)
