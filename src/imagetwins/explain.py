@@ -22,7 +22,7 @@ from imagetwins.canvas import upright_picture
 from imagetwins.copies import COPIES_METHOD, verify_records
 from imagetwins.io import ImageReadError, content_digest, open_image, read_bytes
 from imagetwins.pairscores import MemoryPairScores, for_method
-from imagetwins.scores import DISTANCE, Mark, ScoreKind, Verdict, from_stored
+from imagetwins.scores import DISTANCE, Mark, ScoreKind, Verdict
 from imagetwins.writing import open_output
 
 __all__ = ["Explanation", "MethodScore", "explain", "explain_pair", "match_picture", "pair_features", "pair_records",
@@ -126,9 +126,8 @@ def explain(path_a: str | os.PathLike, path_b: str | os.PathLike, methods: Seque
         if len(pairs):
             score, marks = float(pairs.score[0]), int(pairs.mark_bits[0])
         elif kept is not None and encoder.kind.match_verdict is not None:
-            stored = kept.lookup(np.array([0]), np.array([1]))
-            if not np.isnan(stored[0]):
-                checked_score, checked_marks = from_stored(stored)
+            found, checked_score, checked_marks = kept.kept_checks(np.array([0]), np.array([1]))
+            if found[0]:
                 score, marks = float(checked_score[0]), int(checked_marks[0])
         kind = encoder.kind
         duplicate = bool(kind.within(score, encoder.default_threshold, marks))

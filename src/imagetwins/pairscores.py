@@ -23,6 +23,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from imagetwins.digests import PREFIX_BYTES, Digest
+from imagetwins.scores import from_stored
 
 __all__ = ["CandidateStore", "DIGEST_BYTES", "MemoryPairScores", "PairScoreStore", "PairScores", "digest_key",
            "for_method"]
@@ -165,6 +166,16 @@ class PairScores:
             if s is not None:
                 out[n] = s
         return out
+
+    def kept_checks(self, left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The pairs ``(left[k], right[k])`` whose check is kept: which (a bool mask), then the scores and marks of
+        those (:func:`imagetwins.scores.from_stored`: the marks carry the kept verdict). A search leaves a pair that
+        is no match at any threshold (a re-shot) out of its answer; the review page's score table and ``explain``
+        show it from here."""
+        stored = self.lookup(left, right)
+        kept = ~np.isnan(stored)
+        scores, marks = from_stored(stored[kept])
+        return kept, scores, marks
 
     def remember(self, left: np.ndarray, right: np.ndarray, scores: np.ndarray) -> None:
         """Keep the score of each pair ``(left[k], right[k])`` (pairs of rows without a digest are skipped)."""

@@ -160,7 +160,7 @@ def _score_matrix(result: FindResult, members: list[int], store: PairScoreStore 
     """
     from imagetwins.encoders import get_encoder
     from imagetwins.pairscores import MemoryPairScores
-    from imagetwins.scores import Mark, Verdict, from_stored
+    from imagetwins.scores import Mark, Verdict
 
     recoloured = [] if recoloured is None else recoloured
     verdicts = [] if verdicts is None else verdicts
@@ -187,9 +187,7 @@ def _score_matrix(result: FindResult, members: list[int], store: PairScoreStore 
             missing = [(i, j) for i in range(n) for j in range(n) if i != j and (i, j) not in have]
             if missing:
                 ml, mr = (np.array(x, np.int64) for x in zip(*missing))
-                stored = kept.lookup(ml, mr)
-                found = ~np.isnan(stored)
-                more_score, more_marks = from_stored(stored[found])
+                found, more_score, more_marks = kept.kept_checks(ml, mr)
                 left += ml[found].tolist()
                 right += mr[found].tolist()
                 score += more_score.tolist()
