@@ -139,3 +139,24 @@ def test_an_index_whose_opening_is_interrupted_holds_nothing(tmp_path: Path, mon
     assert not locks._index_files, "the update lock's descriptor kept by an index never opened"
     if fds is not None:
         assert sorted(os.listdir("/proc/self/fd")) == fds
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc to count descriptors")
+def test_a_file_read_as_an_index_that_is_none_leaves_no_descriptor_open(tmp_path: Path) -> None:
+    """read_only_connection of a file that is no SQLite database: the connection whose first read failed ('file is
+    not a database') was left open (only a read-only folder's error closed it), a descriptor a file until collected."""
+    import gc
+    import sqlite3
+
+    not_one = tmp_path / "notes.db"
+    not_one.write_bytes(b"these are not the pages of an SQLite file" * 200)
+    gc.disable()  # (a dropped connection is closed by the collector too: count what the code itself closes)
+    try:
+        before = len(os.listdir("/proc/self/fd"))
+        for _ in range(3):
+            with pytest.raises(sqlite3.DatabaseError):
+                locks.read_only_connection(not_one)
+        left = len(os.listdir("/proc/self/fd")) - before
+    finally:
+        gc.enable()
+    assert left == 0, f"{left} descriptors of {not_one.name} left open"

@@ -325,10 +325,18 @@ def read_only_connection(path: str | os.PathLike, **options) -> sqlite3.Connecti
     if os.access(real, os.W_OK) or Path(f"{real}-wal").exists():
         db = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=60, isolation_level=None, **options)
         try:
-            db.execute("SELECT count(*) FROM sqlite_master").fetchone()
-            return db
+            return _read_first(db)
         except sqlite3.OperationalError:  # (a read-only folder)
-            db.close()
-    db = sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None, **options)
-    db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            pass
+    return _read_first(sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None, **options))
+
+
+def _read_first(db: sqlite3.Connection) -> sqlite3.Connection:
+    """``db`` once a first read of it worked; closed where it failed (not a database, damaged, a read-only folder),
+    so the caller's error leaves no connection, and no descriptor of the file, open."""
+    try:
+        db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except BaseException:
+        db.close()
+        raise
     return db
