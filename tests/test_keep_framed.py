@@ -15,6 +15,7 @@ from PIL import Image
 
 import imagetwins
 from imagetwins import edits, keep
+from imagetwins.io import open_image
 from imagetwins.keep import FileInfo, Framing
 
 # photos-public originals (landscape: a portrait one fills a phone screen enlarged, and is kept so) outside the family
@@ -220,3 +221,33 @@ def test_a_warm_re_run_checks_no_framed_pair_again(datasets: Path, tmp_path: Pat
     Image.open(edited).convert("RGB").save(edited, quality=80)
     assert keeper() == str(folder / "photo.jpg")
     assert calls, "a changed file's pairs are checked again"
+
+
+
+@pytest.mark.integration
+def test_a_star_split_from_its_set_is_measured_against_the_keeper_its_decision_names(datasets: Path, tmp_path: Path):
+    """fam-photos-public g0012 of ``benchmarks/bench_keep_framed.py``, made as the benchmark makes it. The keeper
+    chosen over the whole set is the combo copy (larger, and checked for a framed picture against the blurred copy
+    alone, which shows none), the star around it leaves the blurred and the turned copies out, and chosen again over
+    its own 11 files it keeps the original: the group was measured against the combo (its scores, "keystone.jpg
+    (recoloured: colours turned from the keeper's)", false of the original; the original never compared with the
+    combo) while its decision kept the original. The star is made again around the keeper its decision names."""
+    photos = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[:40]
+    photo = photos[np.random.default_rng(24).permutation(len(photos))[12]]  # (quality.build_families' g0012)
+    img = open_image(photo)
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    img.save(folder / "g0012_orig.jpg", quality=92)
+    for k, family in enumerate(edits.FAMILIES):
+        edits.FAMILIES[family](img, np.random.default_rng([24, 12, k])).save(folder / f"g0012_{family}.jpg",
+                                                                             quality=92)
+    result = imagetwins.find(folder, "copies", keep="original", cache=False, decisions=False)
+    original = str(folder / "g0012_orig.jpg")
+    for group, decision in zip(result.groups, result.decisions):
+        # the file a group's scores and marks are measured against ("to the keeper") is the one its decision keeps
+        assert group.files[0] == decision.keeper, ([Path(p).name for p in group.files], decision.keeper)
+        assert None not in group.scores
+    group, decision = next((g, d) for g, d in zip(result.groups, result.decisions) if original in g.files)
+    assert decision.keeper == original  # (the better keeper: the split star's own choice)
+    assert str(folder / "g0012_combo.jpg") in decision.remove  # (checked against the original now)
+    assert str(folder / "g0012_keystone.jpg") not in group.recoloured  # (its colours are the original's)

@@ -1498,40 +1498,32 @@ def _stars(result: FindResult, sets: list[list[str]], keep_in: Sequence[str | os
         chosen = choose_keeper(ok, keep_in, rule, score,
                                remembered.chosen([f.path for f in ok], key_of) if remembered else (), places,
                                shun, framing)
-        keeper = chosen.path
-        k = index[keeper]
-        star, scores, marks, rest = [keeper], [kind.exact], [0], []
-        for p in files:
-            if p == keeper:
-                continue
-            s = graph.score(k, index[p])
-            if s is None and digests[k] and digests[k] == digests[index[p]]:
-                s = kind.exact
-            if s is None:
-                rest.append(p)
-            else:
-                star.append(p)
-                scores.append(s)
-                marks.append(graph.marks(k, index[p]))
-        if rest:  # the files the search never compared with the keeper: compared now
-            joined = checks.join(k, [index[p] for p in rest])
-            for p in [p for p in rest if index[p] in joined]:
-                star.append(p)
-                scores.append(graph.score(k, index[p]))
-                marks.append(graph.marks(k, index[p]))
-            rest = [p for p in rest if index[p] not in joined]
+        star, scores, marks, rest = _star_around(chosen.path, files, index, digests, kind, graph, checks)
+        members = [infos[p] for p in star if isinstance(infos[p], FileInfo)]
+        if len(star) > 1 and len(members) != len(ok):
+            # a star split from its set: its keeper is chosen again over its own files (the rules' pool is another:
+            # which files are framed copies, enlargements, depends on the others there). Where that names another
+            # file, the star is made again around it, so the file its scores and marks are measured against ("to the
+            # keeper", "colours turned from the keeper's", the review page's table) is the one its decision keeps,
+            # and every file it offers for removal was matched with that keeper (fam-photos-public g0012: 11 files
+            # around the combo copy kept the original, never compared with the combo)
+            prefer = remembered.chosen([f.path for f in members], key_of) if remembered else ()
+            again_chosen = choose_keeper(members, keep_in, rule, score, prefer, places, shun, framing)
+            if again_chosen.path != chosen.path:
+                chosen = again_chosen
+                star, scores, marks, left = _star_around(chosen.path, star, index, digests, kind, graph, checks)
+                rest += left
+                members = [infos[p] for p in star if isinstance(infos[p], FileInfo)]
         again = graph.components([index[p] for p in rest], result.files)
         todo.extend(again)
         if bar is not None:  # (what is grouped again is counted when its own star is made)
             bar.update(len(files) - sum(len(part) for part in again))
         if len(star) < 2:
             continue
-        members = [infos[p] for p in star if isinstance(infos[p], FileInfo)]
         bad = [(p, infos[p]) for p in star if not isinstance(infos[p], FileInfo)]
-        # (the star is the whole set: the keeper chosen over it is decide's; a star split from its set is chosen
-        # again over its own files, as the rules' pool is another)
+        # (the keeper chosen over the star's files, the whole set's or the split star's own, is decide's)
         d = decide(members, keep_in, rule, bad, raw_sidecars, score, remembered, key_of, places, shun, framing,
-                   chosen if len(members) == len(ok) else None)
+                   chosen)
         d.files = star
         ds = [digests[index[p]] for p in star]
         g = DuplicateGroup(star, kind.value(kind.weakest(scores)), bool(ds[0]) and len(set(ds)) == 1, kind, ds,
@@ -1541,6 +1533,35 @@ def _stars(result: FindResult, sets: list[list[str]], keep_in: Sequence[str | os
         bar.close()
     out.sort(key=lambda gd: (-len(gd[0].files), index.get(gd[0].files[0], -1)))
     return [g for g, _ in out], [d for _, d in out]
+
+
+def _star_around(keeper: str, files: Sequence[str], index: Mapping[str, int], digests: Sequence[str], kind,
+                 graph: _MatchGraph, checks: _KeeperChecks) -> tuple[list[str], list, list[int], list[str]]:
+    """The star of ``files`` around ``keeper`` (its files, scores and marks against the keeper, the keeper first) and
+    the files left out of it: those the search never compared with the keeper are checked against it now
+    (:meth:`_KeeperChecks.join`)."""
+    k = index[keeper]
+    star, scores, marks, rest = [keeper], [kind.exact], [0], []
+    for p in files:
+        if p == keeper:
+            continue
+        s = graph.score(k, index[p])
+        if s is None and digests[k] and digests[k] == digests[index[p]]:
+            s = kind.exact
+        if s is None:
+            rest.append(p)
+        else:
+            star.append(p)
+            scores.append(s)
+            marks.append(graph.marks(k, index[p]))
+    if rest:  # the files the search never compared with the keeper: compared now
+        joined = checks.join(k, [index[p] for p in rest])
+        for p in [p for p in rest if index[p] in joined]:
+            star.append(p)
+            scores.append(graph.score(k, index[p]))
+            marks.append(graph.marks(k, index[p]))
+        rest = [p for p in rest if index[p] not in joined]
+    return star, scores, marks, rest
 
 
 def _avoid_recoloured(graph: _MatchGraph, files: Sequence[str], index: dict, ok: Sequence[FileInfo],
