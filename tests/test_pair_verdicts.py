@@ -368,9 +368,58 @@ def test_the_review_page_leaves_a_reshot_of_the_keeper_picked_unless_moved(libra
     half.find_element(By.CSS_SELECTOR, ".move-btn").click()
     assert card("photo_half.jpg").find_element(By.CSS_SELECTOR, ".badge").text == "duplicate: moves"
     assert "photo_half.jpg" not in exported()
+    (group,) = json.loads(browser.execute_script("return window.imagetwinsExport"))["groups"]
+    assert [Path(f).name for f in group["move_anyway"]] == ["photo_half.jpg"]  # (what remove --plan honours)
     # another keeper, then the crop again: the "Move anyway" said before is not carried over
     card("photo.jpg").find_element(By.CSS_SELECTOR, "img").click()
     card("photo_crop.jpg").find_element(By.CSS_SELECTOR, "img").click()
     assert card("photo_half.jpg").find_element(By.CSS_SELECTOR, ".badge").text == \
         "stays: a re-shot of the keeper, not a copy"
     assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
+
+
+@pytest.mark.cli
+@pytest.mark.parametrize("cache", [[], ["--no-cache"]], ids=["checks-kept", "checked-now"])
+def test_remove_plan_leaves_a_reshot_of_a_keeper_edited_by_hand(library: Path, tmp_path: Path, cache: list) -> None:
+    """A find --json plan whose keep is edited by hand from the photo to its crop: 'remove --plan' moved the shrunk
+    copy with the photo, though its check says it is a re-shot of the crop (the crop cannot be made into the whole
+    picture): the photo's only other capture-sized copy left the folder with nothing kept of it but a crop. It stays
+    now, named in one note line with its verdict, unless the plan lists it in the group's move_anyway (as the review
+    page's export leaves it unless the person presses "Move anyway"); the plan as written moves as before. The pair's
+    verdict is read where the scan's cache kept it, else checked then."""
+    from click.testing import CliRunner
+
+    from imagetwins.cli import main
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name in PHOTO_GROUP:
+        shutil.copyfile(library / name, folder / name)
+    plan_file = tmp_path / "plan.json"
+    runner = CliRunner()
+    res = runner.invoke(main, ["find", str(folder), "-m", "copies", "-t", "0.5", "--json", str(plan_file),
+                                *cache])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(plan_file.read_text())
+    (group,) = doc["groups"]
+    assert Path(group["keep"]).name == "photo.jpg", group
+
+    def moving(*extra: str):
+        plan_file.write_text(json.dumps(doc))
+        out = runner.invoke(main, ["remove", str(folder), "--plan", str(plan_file), *extra])
+        assert out.exit_code == 0, out.output
+        return sorted(Path(line.split()[2]).name for line in out.output.splitlines()
+                      if line.startswith("would move ")), out.output
+
+    assert moving()[0] == ["photo_crop.jpg", "photo_half.jpg"]  # the keeper it was built around: as before
+    group["keep"] = next(f for f in group["files"] if Path(f).name == "photo_crop.jpg")
+    moves, output = moving()
+    assert moves == ["photo.jpg"], output
+    (note,) = [line for line in output.splitlines() if "photo_half.jpg" in line]
+    assert note.startswith("note: leaving ") and "re-shot of the keeper" in note and "photo_crop.jpg" in note, note
+    group["move_anyway"] = [next(f for f in group["files"] if Path(f).name == "photo_half.jpg")]
+    assert moving()[0] == ["photo.jpg", "photo_half.jpg"]
+    del group["move_anyway"]
+    moves, output = moving("--apply", "--ignore-decisions")
+    assert sorted(p.name for p in folder.iterdir() if p.suffix == ".jpg") == ["photo_crop.jpg", "photo_half.jpg"], \
+        output

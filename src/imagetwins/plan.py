@@ -19,6 +19,11 @@ link to ``root``) and ``base`` (the folder relative paths are relative to), and 
     ``remove --follow-symlinks`` leaves them (``remove`` never moves a file through a link), and counted in one
     note, not refused (the field of :attr:`LeftAlone.THROUGH_LINK <imagetwins.leftalone.LeftAlone>`: each reason
     a file is left alone for has its field here);
+``move_anyway``
+    files to move even where their check says they are no copy of ``keep`` (a re-shot of it: another capture). A
+    ``keep`` edited away from ``suggested_keep`` may name a file some others of the group are no copy of (joined to
+    it only through a copy): ``remove --plan`` leaves each such file where it is, in one line, unless listed here
+    (:func:`not_copies_of_keepers`); the review page's export writes here the files a person pressed "Move anyway" on;
 ``skip``
     true: leave the whole group alone;
 ``suggested_keep``, ``suggested_also_keep``, ``reviewed``
@@ -56,13 +61,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from imagetwins.decisions import key_map
 from imagetwins.digests import Digest
 from imagetwins.leftalone import GroupLeftAlone, LeftAlone
 from imagetwins.text import printable
 
 __all__ = ["PLAN_VERSION", "NO_KEEPER_YET", "PlanError", "PlannedGroup", "CheckedPlan", "plan_document", "load_plan",
-           "check_plan", "awaiting_keeper", "left_alone"]
+           "check_plan", "awaiting_keeper", "left_alone", "not_copies_of_keepers"]
 
 #: the format version written as ``imagetwins_plan``
 PLAN_VERSION = 1
@@ -96,6 +103,10 @@ class PlannedGroup:
     #: files the plan says were compared with ``keep`` after recolouring (its ``recoloured``, :data:`Mark.RECOLOURED`:
     #: colour variants of it); none where the plan's keep is not the one they were written against
     recoloured: list[str] = field(default_factory=list)
+    #: the keeper is not the one ``find --json`` suggested (``suggested_keep``): the group was not built around it
+    keeper_edited: bool = False
+    #: files to move even where their check says they are no copy of ``keep`` (the plan's ``move_anyway``)
+    move_anyway: list[str] = field(default_factory=list)
 
     @property
     def through_links(self) -> list[str]:
@@ -356,6 +367,7 @@ def load_plan(path: str | os.PathLike, folder: str | os.PathLike | None = None) 
             recoloured = []
         # nobody reviewed it on the page: left alone, whatever keep/skip say (a page before 'unreviewed' wrote such a
         # group with its suggested keeper, and it moved)
+        move_anyway = _paths(g.get("move_anyway"), f"group {n}'s move_anyway", source)
         unreviewed = g.get("unreviewed")
         if not isinstance(unreviewed, bool):  # (a page before the field: a group it calls not reviewed)
             unreviewed = from_page and decided is False
@@ -364,7 +376,9 @@ def load_plan(path: str | os.PathLike, folder: str | os.PathLike | None = None) 
                                    {where(k): v for k, v in digests.items()}, [where(f) for f in not_duplicate],
                                    decided=False if unreviewed else decided, unreviewed=unreviewed,
                                    left_alone={why: [where(f) for f in fs] for why, fs in stays.items() if fs},
-                                   recoloured=[where(f) for f in recoloured]))
+                                   recoloured=[where(f) for f in recoloured],
+                                   keeper_edited="suggested_keep" in g and keep != g.get("suggested_keep"),
+                                   move_anyway=[where(f) for f in move_anyway]))
     linked = doc.get("already_linked") or []
     if not isinstance(linked, list) or not all(isinstance(n, list) for n in linked):
         raise PlanError(f"{source}: 'already_linked' must be a list of lists of paths")
@@ -380,6 +394,91 @@ def load_plan(path: str | os.PathLike, folder: str | os.PathLike | None = None) 
         raise PlanError(f"{source} was made for the folder {root}, not for {folder}: nothing moved (a plan only "
                         "changes the folder it was made of, and you name that folder)")
     return Path(root), groups
+
+
+def not_copies_of_keepers(groups: Sequence[PlannedGroup], method: str | None, root: str | os.PathLike,
+                          workers: int | None = None) -> list[tuple[str, str, str]]:
+    """The files a plan would move though their check says they are no copy of the keeper it names: ``(file,
+    keeper, verdict)``; each is added to its group's ``leave`` (left where it is). Asked only of a group whose
+    ``keep`` was edited away from the suggested one (:attr:`PlannedGroup.keeper_edited`: a group is built as a star
+    of copies around the keeper suggested, so another keeper may have a re-shot in it, joined only through a copy:
+    moved as a duplicate, that capture left the folder with no copy of it kept), and only of a method whose check
+    gives verdicts (``copies``). A pair's kept verdict is read from the folder's cache; a pair never checked is
+    checked now (and kept there). A file the plan lists in ``move_anyway`` moves all the same; one that cannot be
+    checked (unreadable) is left to :func:`check_plan`. The review page's export applies the same rule itself."""
+    from imagetwins.encoders import get_encoder
+    from imagetwins.scores import Verdict
+
+    try:
+        encoder = get_encoder(method) if method else None
+    except ValueError:
+        encoder = None
+    if encoder is None or encoder.kind.match_verdict is None:
+        return []
+    asked = [(g, f) for g in groups if g.keeper_edited and g.keep and g.keep in g.files
+             for f in g.to_move if f not in g.move_anyway]
+    if not asked:
+        return []
+    from imagetwins.pairscores import for_method
+
+    verdicts: dict[tuple[str, str], Verdict] = {}
+    store, closing = _score_store(root, encoder)
+    try:
+        # kept checks first, by the digests the plan recorded (check_plan moves a file only while it has them)
+        paths = list(dict.fromkeys(p for g, f in asked for p in (f, g.keep)))
+        digests = {p: g.sha256.get(p) for g, f in asked for p in (f, g.keep)}
+        kept = for_method(encoder, store, [digests[p] for p in paths])
+        row = {p: k for k, p in enumerate(paths)}
+        if kept is not None:
+            found, _, marks = kept.kept_checks(np.array([row[f] for _, f in asked], np.int64),
+                                               np.array([row[g.keep] for g, _ in asked], np.int64))
+            for (g, f), m in zip([a for a, ok in zip(asked, found.tolist()) if ok], marks.tolist()):
+                verdicts[(f, g.keep)] = Verdict.of_bits(int(m))
+        unchecked = [(g, f) for g, f in asked if (f, g.keep) not in verdicts]
+        if unchecked:  # never checked: checked now (the files decoded), and kept
+            enc = encoder.encode_files(list(dict.fromkeys(p for g, f in unchecked for p in (f, g.keep))),
+                                       workers=workers, warn=False)
+            row = {p: k for k, p in enumerate(enc.paths)}
+            unchecked = [(g, f) for g, f in unchecked if f in row and g.keep in row]
+            ends = [(row[f], row[g.keep]) for g, f in unchecked]
+            got = encoder.score_pairs(
+                enc.encodings, np.array([min(e) for e in ends], np.int64),
+                np.array([max(e) for e in ends], np.int64), workers=workers, paths=enc.paths,
+                pair_scores=for_method(encoder, store, [str(d) for d in enc.digests])) if unchecked else None
+            if got is not None:
+                at = {(a, b): int(m) for a, b, m in zip(got.left.tolist(), got.right.tolist(),
+                                                        got.mark_bits.tolist())}
+                for g, f in unchecked:
+                    m = at.get((row[f], row[g.keep]), at.get((row[g.keep], row[f])))
+                    if m is not None:
+                        verdicts[(f, g.keep)] = Verdict.of_bits(m)
+    finally:
+        if closing is not None:
+            closing.close()
+    out = []
+    for g, f in asked:
+        verdict = verdicts.get((f, g.keep))
+        if verdict is not None and verdict is not Verdict.COPY:
+            g.leave.append(f)
+            out.append((f, g.keep, str(verdict)))
+    return out
+
+
+def _score_store(root: str | os.PathLike, encoder):
+    """Where pair checks are kept: the folder's cache where a scan made one (and it, to close), else a store in
+    memory (the checks are made again; ``remove --plan`` makes no cache)."""
+    import sqlite3
+
+    from imagetwins.index import IndexFileError, default_cache_path, open_folder_cache
+    from imagetwins.pairscores import MemoryPairScores
+
+    try:
+        if not default_cache_path(root).is_file():
+            return MemoryPairScores(), None
+        cache = open_folder_cache(root, [encoder])
+    except (IndexFileError, sqlite3.Error, OSError, ValueError):  # (it costs only the checks it would have kept)
+        return MemoryPairScores(), None
+    return cache, cache
 
 
 def _real(path: str | os.PathLike) -> Path | None:

@@ -201,12 +201,20 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
             raise click.ClickException(str(exc)) from None
     remembered_now = None  # what this run remembered (its undo forgets it)
     if plan_file is not None:
-        from imagetwins.plan import PlanError, check_plan, load_plan
+        from imagetwins.plan import PlanError, check_plan, load_plan, not_copies_of_keepers
 
         try:
             _, groups = load_plan(plan_file, folder=directory)
         except PlanError as exc:
             raise click.ClickException(printable(str(exc))) from None
+        method = _plan_says(plan_file, "method")
+        # (a keep edited to another file: one its group's files may be no copy of, left where they are)
+        for path, keeper, verdict in not_copies_of_keepers(groups, method if isinstance(method, str) else None,
+                                                           directory, workers):
+            if not quiet:
+                shown = _as_typed(directory)
+                echo(f"note: leaving {shown(path)} where it is: by its check a {verdict} of the keeper "
+                     f"{shown(keeper)}, not a copy (list it in its group's move_anyway to move it)", err=True)
         checked = check_plan(directory, groups)
         # (groups left alone: no keeper yet, nobody reviewed them: one line each, not a warning per file: nothing is
         # wrong; the files left alone are said below, for both routes)
@@ -409,16 +417,21 @@ def _regular(path: str) -> bool:
         return False
 
 
-def _plan_asks_merge(plan_file: Path) -> bool:
-    """Whether a plan (the review page's export) says ``"merge_metadata": true``; a plan that cannot be read is
-    refused by load_plan with its own line."""
+def _plan_says(plan_file: Path, field: str):
+    """A plan's top-level ``field`` (None where it says none); a plan that cannot be read is refused by load_plan
+    with its own line."""
     from imagetwins.io import read_json_file
 
     try:
         doc = read_json_file(plan_file)
     except (OSError, UnicodeDecodeError, ValueError):
-        return False
-    return isinstance(doc, dict) and doc.get("merge_metadata") is True
+        return None
+    return doc.get(field) if isinstance(doc, dict) else None
+
+
+def _plan_asks_merge(plan_file: Path) -> bool:
+    """Whether a plan (the review page's export) says ``"merge_metadata": true``."""
+    return _plan_says(plan_file, "merge_metadata") is True
 
 
 def _moved_with_keepers(plan, out) -> list[tuple[str, str, str, list[str]]]:
