@@ -84,9 +84,8 @@ def test_renamed_and_moved_files_take_their_stored_rows_and_find_equals_a_full_f
         fresh_paths, fresh_rows = ix.load("copies")
         fresh_facts = ix.facts([d for d in ix.digests(fresh_paths)])
     assert sorted(moved_paths) == sorted(fresh_paths)
-    with Index(db, ["copies"], readonly=True) as ix:
-        assert ix.digests(sorted(moved_paths)) == \
-            Index(tmp_path / "fresh.db", ["copies"], readonly=True).digests(sorted(fresh_paths))
+    with Index(db, ["copies"], readonly=True) as ix, Index(tmp_path / "fresh.db", ["copies"], readonly=True) as fresh:
+        assert ix.digests(sorted(moved_paths)) == fresh.digests(sorted(fresh_paths))
         assert ix.facts(list(fresh_facts)) == fresh_facts
 
 
