@@ -140,3 +140,23 @@ def test_a_plug_in_check_pair_without_paths_takes_and_drops_them(reshot) -> None
     v = OldCopies().check_pair(enc.encodings, paths=enc.paths)
     assert v.wants_files and v.confidence >= verify.DEFAULT_CONFIDENCE  # (its own check: the features' answer)
     assert CopiesEncoder().check_pair(enc.encodings, paths=enc.paths).verdict() is Verdict.RESHOT
+
+
+def test_a_failed_look_is_not_kept_and_the_next_run_looks_again(reshot, monkeypatch) -> None:
+    """A look that fails (a file unreadable for a while, changed since its scan, a FIFO, a remote Dask path) leaves
+    the pair's features' score for this run alone: kept, it made the re-shot a copy for good."""
+    enc = _encoded(reshot)
+    store = _store()
+
+    def unreadable(*args, **kwargs):
+        raise OSError("Permission denied")
+
+    with monkeypatch.context() as m:
+        m.setattr(verify, "open_image", unreadable)
+        with copies.naming(enc.paths):  # (this run: the features' answer, a copy)
+            assert len(copies.copy_pairs(enc.encodings, workers=1, pair_scores=store)) == 1
+    assert np.isnan(store.lookup(np.array([0]), np.array([1]))).all()
+    with copies.naming(enc.paths):  # the files readable again: looked at, a re-shot, and kept so
+        assert len(copies.copy_pairs(enc.encodings, workers=1, pair_scores=store)) == 0
+    conf, marks = from_stored(store.lookup(np.array([0]), np.array([1])))
+    assert conf[0] == verify.NOT_ONE_CAPTURE and Verdict.of_bits(marks[0]) is Verdict.RESHOT
