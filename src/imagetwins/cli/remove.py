@@ -38,7 +38,9 @@ from imagetwins.text import counted, counted_all, printable, shell_word
 @click.option("--plan", "plan_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Apply these decisions (from 'find --json' or the review page's Export) instead of scanning: "
                    "the plan must have been made of DIRECTORY, nothing outside DIRECTORY moves, and every file "
-                   "and its keeper are checked to be still what was scanned (SHA-256) before it moves.")
+                   "and its keeper are checked to be still what was scanned (SHA-256) before it moves; where a "
+                   "group's keep was changed, a file whose check says it is no copy of the keeper stays unless the "
+                   "group lists it in move_anyway.")
 @click.option("--move-to", type=click.Path(file_okay=False, path_type=Path),
               help="Quarantine folder: a new or empty one, or an earlier quarantine (never a folder of other "
                    "files) [default: DIRECTORY.imagetwins-quarantine/<time> beside DIRECTORY].")
