@@ -351,7 +351,10 @@ def _report_data(result: FindResult, workers: int | None, progress: bool, keep_r
     for g, d, stays in zip(result.groups, decisions, left_alone(result)):
         awaiting = stays.group is LeftAlone.AWAITING_KEEPER
         cards = []
-        same = g.byte_copies()  # (a group of edited copies holding byte copies too: each card names them)
+        # (a group of edited copies holding byte copies too: each card names them) each content's files are listed
+        # once for the group, and a card names its list: each card listing the others was n^2 numbers (an 18 MB
+        # page for 2,000 byte copies and a resized one)
+        byte_sets, same = g.byte_copy_sets()
         for path, digest, copies in zip(g.files, g.digests or [""] * len(g.files), same):
             digest = full[k][0] if full[k] else digest  # (not read again: the scanned digest, maybe 32 digits)
             i = infos[path]
@@ -362,7 +365,7 @@ def _report_data(result: FindResult, workers: int | None, progress: bool, keep_r
                           "thumb": thumbs[k]})
             if path in stays.files:  # (--follow-symlinks: found, shown, and left where 'remove' leaves them)
                 cards[-1]["left_alone"] = stays.files[path].value
-            if copies:  # the other cards of the group with these very bytes
+            if copies is not None:  # the cards of the group with these very bytes: the group's byte_sets[copies]
                 cards[-1]["same_bytes"] = copies
             k += 1
         members = [index.get(p, -1) for p in g.files]
@@ -385,7 +388,7 @@ def _report_data(result: FindResult, workers: int | None, progress: bool, keep_r
                        "keep": g.files.index(d.keeper) if d.keeper in g.files else -1,
                        "also_keep": [g.files.index(p) for p in d.keep[1:]], "scores": scores,
                        "reference": [g.files.index(p) for p in in_reference_folders(d.keep, keep_in)],
-                       "recoloured": recoloured, "verdicts": verdicts,
+                       "recoloured": recoloured, "verdicts": verdicts, "byte_sets": byte_sets,
                        "remembered": remembered.status(g.files, key_of) if remembered else None})
     groups.sort(key=lambda g: g["remembered"] is not None)  # new groups first, those decided earlier apart after
     from imagetwins.folders import find_duplicate_folders

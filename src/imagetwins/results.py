@@ -110,14 +110,25 @@ class DuplicateGroup:
         the first 128 bits an index keeps), in the group's order: the byte copies inside a group of edited copies,
         which every output marks (the text's "byte-identical to", the CSV's and JSON's equal ``sha256``, the review
         page's cards). Empty lists for an exact group (every file is) and a file whose digest is not known."""
+        sets, of = self.byte_copy_sets()
+        return [[j for j in sets[s] if j != i] if s is not None else [] for i, s in enumerate(of)]
+
+    def byte_copy_sets(self) -> tuple[list[list[int]], list[int | None]]:
+        """:meth:`byte_copies` in a size linear in the group's: the files of each content two or more files hold
+        (each content once, in the group's order), and each file's place in that list (None: no other file holds
+        its bytes). Every file's list of the others is n^2 numbers for thousands of byte copies."""
+        of: list[int | None] = [None] * len(self.files)
         if self.exact or len(self.digests) != len(self.files):
-            return [[] for _ in self.files]
+            return [], of
         holders: dict[str, list[int]] = {}
         for i, d in enumerate(self.digests):
             if d.known:
                 holders.setdefault(str(d.prefix).lower(), []).append(i)
-        return [[j for j in holders.get(str(d.prefix).lower(), []) if j != i] if d.known else []
-                for i, d in enumerate(self.digests)]
+        sets = [h for h in holders.values() if len(h) > 1]
+        for k, h in enumerate(sets):
+            for i in h:
+                of[i] = k
+        return sets, of
 
 
 @dataclass(frozen=True)
