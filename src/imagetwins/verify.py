@@ -1914,11 +1914,13 @@ def _dense(a: ImageFeatures, b: ImageFeatures, matrix: np.ndarray, v: Verificati
         np.abs(mean_b[cm] - (lighting[0] * mean_a[cm] + lighting[1])) / (np.maximum(sa, sb)[cm] + 2.0))
     textured = cm & (sa > 3) & (sb > 3)  # flat cells (sky, walls) say nothing either way
     canvases = (_canvas(b), _canvas(a)) if swap else (_canvas(a), _canvas(b))  # (the warped side's, the other's)
-    if min(canvases[0][0], canvases[1][0]) >= 1.0 - SMALL_PICTURE:  # small pictures on flat canvases
-        v.picture_ncc = _inside_pictures(warped, fd, core, [canvases[0][1], canvases[1][1]])
-    if min(canvases[0][0], canvases[1][0]) >= PAGE_CANVAS and abs(canvases[0][1] - canvases[1][1]) <= ADDED_PAPER:
+    canvas_share = min(canvases[0][0], canvases[1][0])
+    levels = [canvases[0][1], canvases[1][1]]
+    if canvas_share >= 1.0 - SMALL_PICTURE:  # small pictures on flat canvases
+        v.picture_ncc = _inside_pictures(warped, fd, core, levels)
+    if canvas_share >= PAGE_CANVAS and abs(levels[0] - levels[1]) <= ADDED_PAPER:
         v.pages = True  # two pages of one paper (documents, catalogue pages; not a picture on two surrounds)
-        v.added = _added_content(warped, fd, core, [canvases[0][1], canvases[1][1]])
+        v.added = _added_content(warped, fd, core, levels)
     if not textured.any():
         return departure
     ncc_cells = (ca * cb).mean(-1) / np.maximum(sa * sb, 1e-6)
