@@ -323,7 +323,8 @@ def _through_read_only_index(folder: str | os.PathLike, method: str | Encoder, t
     files = names + list(new.paths)
     order = np.asarray(sorted(range(len(files)), key=files.__getitem__), np.int64)
     rows = encoder.take(encoder.concat([rows, new.encodings]), order)
-    digests = [(digests + list(new.digests))[i] for i in order]
+    every = digests + list(new.digests)
+    digests = [every[i] for i in order]
     files = [files[i] for i in order]
     failed += [(f.path, f.reason) for f in [*skipped, *new.failures]]
     real = str(root)
