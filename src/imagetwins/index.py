@@ -746,16 +746,19 @@ class Index:
             if self.db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                 self.db.execute("PRAGMA journal_mode=WAL")
             return False
-        if not tables and os.stat(self.path).st_size > 0 and \
-                self.db.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
-            # an SQLite file holding no table that no imagetwins began (another program's empty database; one an
-            # imagetwins older than the mark began, copied without its -wal or cut short): never written into
-            raise self._holds_no_table()
-        if not tables and os.stat(self.path).st_size == 0:
-            # a file of no bytes becomes ours: its header says so (written whole into the file, before WAL keeps
-            # the tables in the -wal a while), so another run that finds it holding no table yet knows whose it is
-            with self._transaction():  # (the lock waited for: two first runs at once both mark it)
-                self.db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        if not tables:
+            if os.stat(self.path).st_size > 0:
+                if self.db.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
+                    # an SQLite file holding no table that no imagetwins began (another program's empty database;
+                    # one an imagetwins older than the mark began, copied without its -wal or cut short): never
+                    # written into
+                    raise self._holds_no_table()
+            else:
+                # a file of no bytes becomes ours: its header says so (written whole into the file, before WAL keeps
+                # the tables in the -wal a while), so another run that finds it holding no table yet knows whose it
+                # is
+                with self._transaction():  # (the lock waited for: two first runs at once both mark it)
+                    self.db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
         self.db.execute("PRAGMA journal_mode=WAL")
         with self._transaction():
             # (looked at again under the lock: another process may have made the index since, two first runs at once)
