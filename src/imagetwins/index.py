@@ -641,9 +641,10 @@ class Index:
 
     def _connect(self, create_folder: bool) -> sqlite3.Connection:
         try:  # through links, as SQLite opens it; a FIFO or device there is named, not opened (or waited on)
-            mode = os.stat(self.path).st_mode
+            st = os.stat(self.path)
         except OSError:
-            mode = None
+            st = None
+        mode = None if st is None else st.st_mode
         if mode is not None and not stat.S_ISREG(mode):
             raise IndexFileError(f"{self.path} is {describe_mode(mode)}, not an index file")
         if self.readonly:
@@ -659,7 +660,7 @@ class Index:
             if q.is_symlink():  # the index or its folder)
                 raise IndexFileError(f"cannot write to the index {self.path}: {q.name} beside it is a symbolic link, "
                                      "left as it is")
-        if self.path.is_symlink() and (mode is None or os.stat(self.path).st_size == 0):
+        if self.path.is_symlink() and (st is None or st.st_size == 0):
             # a link to an index is used (a catalogue kept on another disk); one to nothing, or to an empty file, would
             # have SQLite make an index wherever it leads, or write one into a file that is not one
             raise IndexFileError(f"{self.path} is a symbolic link to {'an empty file' if mode else 'nothing'}, not "
