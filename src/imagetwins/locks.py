@@ -47,7 +47,6 @@ class _IndexFile:
     """One index file held open by :func:`hold_file` (the descriptor :func:`one_update` locks)."""
 
     fd: int
-    path: str
     stat: os.stat_result
     #: the indexes of it open in this process, and the updates of it running (each keeps ``fd`` open)
     holders: int = 1
@@ -210,7 +209,7 @@ def hold_file(index_file: str | os.PathLike) -> tuple[int, int] | None:
     with _guard:
         held = _index_files.get(key)
         if held is None:
-            _index_files[key] = _IndexFile(fd, os.fspath(index_file), st)
+            _index_files[key] = _IndexFile(fd, st)
         else:  # (made meanwhile by another thread: this descriptor kept too, given back with the file's last)
             held.holders += 1
             held.spare.append(fd)
