@@ -270,7 +270,7 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
                 sidecars = len(m.files) - len(m.copies)
                 echo(f"would move the folder {shown(m.folder)} as a whole ({counted(len(m.copies), 'image')}, each "
                      f"with a copy in {shown(m.copy_of)}"
-                     + (f"; and {counted(sidecars, 'XMP sidecar')} {_of_them(len(m.copies))}" if sidecars else "")
+                     + (f"; and {_sidecars_of(sidecars, len(m.copies))}" if sidecars else "")
                      + ")")
             # the default quarantine is named by the time of --apply, not this run's: say so, not a name never used
             where = ("go to the system trash" if to_trash else f"move to {quarantine}" if move_to is not None
@@ -348,7 +348,7 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
     if not quiet:
         echo(_trashed_phrase(len(out.done), quarantine, out.manifest, len(out.sidecars)) if to_trash else
              f"moved {counted(len(out.done), 'file')}"
-             + (f" (and {counted(len(out.sidecars), 'XMP sidecar')} {_of_them(len(out.done))})" if out.sidecars
+             + (f" (and {_sidecars_of(len(out.sidecars), len(out.done))})" if out.sidecars
                 else "")
              + f" to {quarantine}"
              + (_linked_phrase(link, len(out.linked), out.copied, len(out.done)) if link else "")
@@ -500,9 +500,10 @@ def _stopped(stop, to_trash: bool, quarantine: Path) -> None:
                        f"{where} before stopping; undo with: imagetwins undo {shell_word(stop.outcome.manifest)}")
 
 
-def _of_them(files: int) -> str:
-    """Whose XMP sidecars moved: "of it" after one file ("moved 1 file (and 2 XMP sidecars of them)" read oddly)."""
-    return "of it" if files == 1 else "of them"
+def _sidecars_of(sidecars: int, files: int) -> str:
+    """``2 XMP sidecars of them``: the XMP sidecars that moved with ``files`` files ("of it" after one file: "moved 1
+    file (and 2 XMP sidecars of them)" read oddly)."""
+    return f"{counted(sidecars, 'XMP sidecar')} {'of it' if files == 1 else 'of them'}"
 
 
 def _trashed_phrase(sent: int, quarantine: Path, manifest: Path | None, sidecars: int = 0) -> str:
@@ -512,7 +513,7 @@ def _trashed_phrase(sent: int, quarantine: Path, manifest: Path | None, sidecars
 
     back = (f"undo with: imagetwins undo {shell_word(manifest)}" if FREEDESKTOP else
             "put them back with the trash's own 'put back'")
-    with_them = f" (and {counted(sidecars, 'XMP sidecar')} {_of_them(sent)})" if sidecars else ""
+    with_them = f" (and {_sidecars_of(sidecars, sent)})" if sidecars else ""
     return f"sent {counted(sent, 'file')}{with_them} to the system trash; journal in {quarantine}; {back}"
 
 
@@ -686,7 +687,7 @@ def undo(manifest: Path, quiet: bool) -> None:
         sides, images = len(out.sidecars), len(out.done) - out.folders - len(out.sidecars)
         what = counted_all((images, "file"), (out.folders, "folder"))
         if sides:
-            what = (f"{what} (and {counted(sides, 'XMP sidecar')} {_of_them(images + out.folders)})"
+            what = (f"{what} (and {_sidecars_of(sides, images + out.folders)})"
                     if images or out.folders else counted(sides, "XMP sidecar"))
         where = out.manifest.parent if out.manifest is not None else manifest
         if not out.done and not out.failed:  # a second undo, or a quarantine nothing was moved into
