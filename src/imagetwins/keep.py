@@ -346,8 +346,7 @@ def _camera_written_among(pool: Sequence[FileInfo]) -> frozenset[str]:
     counts: dict[int, int] = {}
     for f in pool:
         counts[f.pixels] = counts.get(f.pixels, 0) + 1
-    return frozenset(f.path for f in pool if f.camera and f.format in _JPEG_FORMATS and counts[f.pixels] > 1
-                     and _marks_of(f).written)
+    return frozenset(f.path for f in pool if counts[f.pixels] > 1 and _cameras_own(f))
 
 
 def _mirrored_among(tied: Sequence[FileInfo]) -> frozenset[str]:
