@@ -59,7 +59,8 @@ def set_candidate_state(db: Path, method: str, value: object) -> None:
         row = con.execute("SELECT version FROM candidates WHERE method = ?", (method,)).fetchone()
         con.execute("DELETE FROM candidates WHERE method = ?", (method,))
         if value is not None:
-            con.execute("INSERT INTO candidates VALUES (?, ?, ?)", (method, row[0] if row else "?", value))
+            con.execute("INSERT INTO candidates (method, version, value) VALUES (?, ?, ?)",
+                        (method, row[0] if row else "?", value))
 
 
 def set_file_digest(db: Path, file_name: str, digest: bytes) -> None:
@@ -81,7 +82,8 @@ def set_pair_score(db: Path, method: str, a_hex: str, b_hex: str, score: object,
         key = (method, bytes.fromhex(a_hex), bytes.fromhex(b_hex))
         if con.execute("UPDATE pair_scores SET score = ? WHERE method = ? AND a = ? AND b = ?",
                        (score, *key)).rowcount == 0:
-            con.execute("INSERT INTO pair_scores VALUES (?, ?, ?, ?, ?)", (*key, version, score))
+            con.execute("INSERT INTO pair_scores (method, a, b, version, score) VALUES (?, ?, ?, ?, ?)",
+                        (*key, version, score))
 
 
 def damage_encoding(db: Path, file_name: str, method: str, damage: Callable[[bytes], bytes]) -> None:

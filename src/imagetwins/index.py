@@ -49,6 +49,7 @@ from imagetwins.io import (
 from imagetwins.locks import hold_file, let_go, one_update, read_only_connection
 from imagetwins.raw import CRASHED, is_raw_name
 from imagetwins.results import FindResult, colour_variants_apart, groups_from_encodings, query_images
+from imagetwins.rowkeys import row_key, row_tag, row_tag_ok
 from imagetwins.scores import ColourVariants
 from imagetwins.text import counted, from_sqlite, loads_json, printable, shell_word, to_sqlite
 from imagetwins.userdirs import NoHomeFolder, check_home
@@ -391,7 +392,17 @@ def _foreign_code(db: sqlite3.Connection) -> str | None:
 # Columns added the same way (no new version): ``files.ctime_ns`` and ``files.inode`` (change detection that does
 # not trust size + mtime alone). A writable open adds them to a file made before; its rows hold NULL there until
 # the next update records them (such a row is trusted once by size and mtime, as before).
-_ADDED_COLUMNS = {"files": [("ctime_ns", "INTEGER"), ("inode", "INTEGER")]}
+# ``pair_scores.tag`` and ``candidates.tag``: each row's signature (:mod:`imagetwins.rowkeys`): a row without the right
+# tag is no score (checked again), so a hand edit of a stored score (a re-shot's 2.5 made 0.99) moves nothing. The rows
+# a file made before holds are signed once, by the writable open that adds the column (as ``files`` rows without a
+# ctime are trusted once); a read-only open of such a file trusts none of them.
+_ADDED_COLUMNS = {"files": [("ctime_ns", "INTEGER"), ("inode", "INTEGER")], "pair_scores": [("tag", "BLOB")],
+                  "candidates": [("tag", "BLOB")]}
+#: how the rows a file made before holds are signed when the tag column is added (see ``_ADDED_COLUMNS``)
+_SIGN_ROWS = {"pair_scores": "UPDATE pair_scores SET tag = imagetwins_row_tag(method, version, a, b, score) "
+                             "WHERE typeof(score) = 'real'",
+              "candidates": "UPDATE candidates SET tag = imagetwins_row_tag(method, version, value) "
+                            "WHERE typeof(value) = 'blob'"}
 
 # schema version -> statements that bring the previous version up to it. Tables added without changing
 # what older versions read (``pair_scores``, a cache of costly pair scores; ``facts``, the keep rules' facts
@@ -772,6 +783,9 @@ class Index:
                 for column, kind in columns:
                     if column not in have:
                         self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+                        if column == "tag":
+                            self.db.create_function("imagetwins_row_tag", -1, row_tag, deterministic=True)
+                            self.db.execute(_SIGN_ROWS[table])
             if version is None:
                 self.db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
                 self.db.execute("INSERT INTO meta VALUES ('created', ?)", (time.strftime("%Y-%m-%dT%H:%M:%S"),))
@@ -1451,15 +1465,21 @@ class Index:
             return
         firsts = sorted(contents)
         rows = []
+        key = row_key()
         for i in range(0, len(firsts), 500):
             chunk = firsts[i:i + 500]
-            rows += [(m, a, b, v, s) for m, a, b, v, s in donor.execute(
-                f"SELECT method, a, b, version, score FROM pair_scores WHERE a IN ({','.join('?' * len(chunk))})",
-                chunk) if b in contents and isinstance(m, str) and isinstance(v, str) and isinstance(s, float)
-                and math.isfinite(s)]
+            try:
+                rows += [(m, a, b, v, s, t) for m, a, b, v, s, t in donor.execute(
+                    "SELECT method, a, b, version, score, tag FROM pair_scores WHERE a IN "
+                    f"({','.join('?' * len(chunk))})", chunk)
+                    if b in contents and isinstance(m, str) and isinstance(v, str) and isinstance(s, float)
+                    and math.isfinite(s) and row_tag_ok(t, m, v, a, b, s, key=key)]
+            except sqlite3.OperationalError:  # a donor made before rows were signed: none of its rows is taken
+                return
         if rows:
             with self._transaction() as own:
-                own.executemany("INSERT OR IGNORE INTO pair_scores VALUES (?, ?, ?, ?, ?)", rows)
+                own.executemany("INSERT OR IGNORE INTO pair_scores (method, a, b, version, score, tag) "
+                                "VALUES (?, ?, ?, ?, ?, ?)", rows)
 
     def _set_meta(self, key: str, value: str) -> None:
         with self._transaction() as db:
@@ -1890,15 +1910,17 @@ class Index:
         wanted = set(keys)
         firsts = sorted({a for a, _ in wanted})
         out: dict[tuple[bytes, bytes], float] = {}
+        key = row_key()
         try:
             for i in range(0, len(firsts), 500):
                 chunk = firsts[i:i + 500]
-                for a, b, v, score in self.db.execute(
-                        "SELECT a, b, version, score FROM pair_scores WHERE method = ? AND a IN "
+                for a, b, v, score, tag in self.db.execute(
+                        "SELECT a, b, version, score, tag FROM pair_scores WHERE method = ? AND a IN "
                         f"({','.join('?' * len(chunk))})", [method, *chunk]):
-                    if v == version and (a, b) in wanted and isinstance(score, float):
+                    if (v == version and (a, b) in wanted and isinstance(score, float)
+                            and row_tag_ok(tag, method, version, a, b, score, key=key)):
                         out[(a, b)] = score
-        except sqlite3.OperationalError:  # no such table (an index made before, opened read-only)
+        except sqlite3.OperationalError:  # no such table or tag column (an index made before, opened read-only)
             return {}
         return out
 
@@ -1913,8 +1935,11 @@ class Index:
                 if (method, version) not in self._pair_versions_kept:  # once: a search keeps its scores chunk by
                     # chunk, and each delete reads all of the method's rows (~1 M after a first find of 100,000)
                     db.execute("DELETE FROM pair_scores WHERE method = ? AND version != ?", (method, version))
-                db.executemany("INSERT OR REPLACE INTO pair_scores VALUES (?, ?, ?, ?, ?)",
-                               [(method, a, b, version, float(s)) for a, b, s in items])
+                key = row_key()
+                db.executemany("INSERT OR REPLACE INTO pair_scores (method, a, b, version, score, tag) "
+                               "VALUES (?, ?, ?, ?, ?, ?)",
+                               [(method, a, b, version, float(s), row_tag(method, version, a, b, float(s), key=key))
+                                for a, b, s in items])
             self._pair_versions_kept.add((method, version))
         except sqlite3.Error as exc:
             warn_line(f"pair scores not kept in {self.path} ({exc}); they are computed again next time")
@@ -1924,10 +1949,12 @@ class Index:
     def get_candidate_state(self, method: str) -> tuple[str, bytes] | None:
         """``(version, state)`` of ``method``'s last candidate search over this index, or None."""
         try:
-            row = self.db.execute("SELECT version, value FROM candidates WHERE method = ?", (method,)).fetchone()
-        except sqlite3.OperationalError:  # no such table (an index made before, opened read-only)
+            row = self.db.execute("SELECT version, value, tag FROM candidates WHERE method = ?", (method,)).fetchone()
+        except sqlite3.OperationalError:  # no such table or tag column (an index made before, opened read-only)
             return None
         if row is None or not isinstance(row[0], str) or not isinstance(row[1], bytes):
+            return None
+        if not row_tag_ok(row[2], method, row[0], row[1]):  # (it keeps pair confidences too: an edit is no state)
             return None
         return row[0], row[1]
 
@@ -1937,7 +1964,8 @@ class Index:
             return
         try:
             with self._transaction() as db:
-                db.execute("INSERT OR REPLACE INTO candidates VALUES (?, ?, ?)", (method, version, state))
+                db.execute("INSERT OR REPLACE INTO candidates (method, version, value, tag) VALUES (?, ?, ?, ?)",
+                           (method, version, state, row_tag(method, version, state)))
         except sqlite3.Error as exc:
             warn_line(f"the candidate search was not kept in {self.path} ({exc}); it is made in full next time")
 

@@ -1,0 +1,104 @@
+"""Stored rows that decide what moves, signed so that an edit of them is noticed.
+
+A pair score kept in an index (``copies``' confidence with its kept verdict: 0-1 a copy, 2-3 a re-shot) decides
+whether ``remove`` may move a file: a re-shot's 2.5 edited to 0.99 by hand would make it a copy. Every such row an
+index keeps (table ``pair_scores``; the candidate search's state, which keeps confidences too) carries a tag: a
+keyed BLAKE2b of the row (a MAC; ~0.6 us a row, a third of HMAC-SHA256's) under a key of this user's
+(``stored-rows.key`` in the data folder, readable by its owner only, as a quarantine's ``manifest.key`` signs its
+journal). A row whose tag is missing or wrong is no score: its pair is checked again. An index another user made
+(a ``--db`` someone handed over) is so checked again, never trusted.
+
+Where the data folder cannot hold the key (no home folder, a folder of someone else's), a key of this process is
+used: what this run stores is trusted by this run only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import os
+import secrets
+import struct
+import threading
+
+from imagetwins.ownfolders import UnsafeFolder, check_own_file
+from imagetwins.userdirs import check_home, data_folder
+
+__all__ = ["KEY_NAME", "TAG_BYTES", "row_key", "row_tag", "row_tag_ok"]
+
+#: the key's file name in the data folder
+KEY_NAME = "stored-rows.key"
+#: bytes of a row's tag (128 bits)
+TAG_BYTES = 16
+
+_lock = threading.Lock()
+_keys: dict[str, bytes] = {}
+_process_key = secrets.token_bytes(32)
+
+
+def _read_or_make(path: str) -> bytes:
+    folder = os.path.dirname(path)
+    check_home(folder)
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    if not os.path.lexists(path):
+        # written whole under another name, then linked into place: a run reading it meanwhile never reads half a key
+        tmp = f"{path}.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        try:
+            with open(fd, "wb") as fh:
+                fh.write(secrets.token_bytes(32))
+                fh.flush()
+                os.fsync(fh.fileno())
+            with contextlib.suppress(FileExistsError):  # (another run made it first: theirs is the key)
+                os.link(tmp, path)
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+    check_own_file(path, "the key of stored rows", secret=True)  # whoever can read it can sign rows
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    with open(fd, "rb") as fh:
+        key = fh.read(64)
+    if len(key) != 32:
+        raise UnsafeFolder(0, f"{path} is not a key of stored rows")
+    return key
+
+
+def row_key() -> bytes:
+    """This user's key of stored rows (made on first use), or this process's where it cannot be kept."""
+    path = os.fspath(data_folder() / KEY_NAME)
+    with _lock:
+        key = _keys.get(path)
+        if key is None:
+            try:
+                key = _read_or_make(path)
+            except (OSError, UnsafeFolder):  # (UnsafeFolder is an OSError; said for the reader)
+                key = _process_key
+            _keys[path] = key
+        return key
+
+
+def _field(value: object) -> bytes:
+    if isinstance(value, float):
+        return b"f" + struct.pack("<d", value)
+    if isinstance(value, str):
+        value = value.encode("utf-8", "surrogatepass")
+    if isinstance(value, bytes):
+        return b"b" + struct.pack("<I", len(value)) + value
+    raise TypeError(f"a stored row's field is str, bytes or float, not {type(value).__name__}")
+
+
+def row_tag(*fields: object, key: bytes | None = None) -> bytes:
+    """The tag of one stored row (its fields: str, bytes, float), under ``key`` (by default :func:`row_key`)."""
+    body = b"".join(_field(f) for f in fields)
+    return hashlib.blake2b(body, key=row_key() if key is None else key, digest_size=TAG_BYTES).digest()
+
+
+def row_tag_ok(tag: object, *fields: object, key: bytes | None = None) -> bool:
+    """Whether ``tag`` is the tag of a row of ``fields`` (anything but the right bytes: no)."""
+    if not isinstance(tag, bytes) or len(tag) != TAG_BYTES:
+        return False
+    try:
+        return hmac.compare_digest(row_tag(*fields, key=key), tag)
+    except TypeError:  # a field of another type: an edited row
+        return False
