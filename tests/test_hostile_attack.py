@@ -169,6 +169,59 @@ def test_an_icon_frame_larger_than_its_directory_says_is_held_to_the_limits_befo
     assert tio.DECODE_BUDGET.used == 0
 
 
+def _png_with_exif_after_pixels(width: int, height: int, orientation: int = 0) -> bytes:
+    """A blank ``width`` x ``height`` RGBA PNG (it packs into little); with ``orientation``, an eXIf chunk saying so
+    after the pixel data (where Pillow looks for it only by decoding the picture)."""
+    import struct
+    import zlib
+
+    from PIL import Image
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    rows = zlib.compress(b"\0" * ((4 * width + 1) * height), 9)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0))
+            + chunk(b"IDAT", rows) + (chunk(b"eXIf", exif.tobytes()) if orientation else b"") + chunk(b"IEND", b""))
+
+
+@pytest.mark.unit
+def test_a_png_is_held_to_the_limits_before_its_exif_is_looked_for(monkeypatch) -> None:
+    """Pillow's PNG plug-in decodes the whole picture to look for EXIF after the pixel data: a 13000 x 13000 16-bit
+    PNG (1.3 MB on disk) took 700 MB and 4 s before its decoded size refused it, outside the shared decode budget
+    (each scanning thread one at once), and every PNG of a group was decoded again by the keep stage's header
+    read. Now the chunks after the pixel data are read without decoding: refused before any decode, decoded with
+    its cost held, the header read decodes nothing, and an eXIf chunk after the pixels still turns the picture."""
+    from PIL import ImageFile
+
+    from imagetwins import io as tio
+    from imagetwins.facts import header_facts
+
+    loads: list[int] = []
+    real_load = ImageFile.ImageFile.load
+
+    def load(self):
+        if self.tile:
+            loads.append(tio.DECODE_BUDGET.used)
+        return real_load(self)
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", load)
+    bomb = _png_with_exif_after_pixels(2000, 1000, orientation=6)  # 8 MB RGBA at least, over a 4 MB limit
+    with pytest.raises(tio.ImageReadError, match=r"image too large to decode \(2000x1000 RGBA"):
+        tio.open_image(bomb, max_decoded_bytes=4_000_000)
+    assert loads == []  # refused before Pillow decoded anything
+    with tio.open_header(bomb) as im:
+        assert header_facts(im)[:2] == (1000, 2000)  # (displayed size: the eXIf after the pixels read)
+    assert loads == []
+    img = tio.open_image(bomb)  # within the limits: decoded once, its cost held first, turned by its eXIf
+    assert img.size == (1000, 2000)
+    assert len(loads) == 1 and loads[0] >= tio.decode_cost("RGBA", 2000, 1000)
+    assert tio.DECODE_BUDGET.used == 0
+    assert tio.open_image(_png_with_exif_after_pixels(200, 100)).size == (200, 100)  # (no EXIF at all)
+
+
 #: ``remove --apply`` whose journal meets a real file-size limit (RLIMIT_FSIZE: writes past it fail with EFBIG, the one
 #: that reaches it is cut short, as on a full disk) from its fifth line on: two files moved and confirmed by then
 FULL_JOURNAL = """

@@ -102,8 +102,11 @@ def camera_own(exif, stored_size: tuple[int, int]) -> bool:
 
 
 def header_facts(im: Image.Image) -> tuple[int, int, str, float | None, bool]:
-    """(displayed width, height, format, capture date, camera's own file) of an opened, not yet decoded image."""
-    return _from_header(im.size, im.format or "", im.getexif())
+    """(displayed width, height, format, capture date, camera's own file) of an opened, not yet decoded image
+    (kept so: :func:`imagetwins.io.header_exif`)."""
+    from imagetwins.io import header_exif
+
+    return _from_header(im.size, im.format or "", header_exif(im))
 
 
 def _from_header(size: tuple[int, int], fmt: str, exif) -> tuple[int, int, str, float | None, bool]:

@@ -993,9 +993,56 @@ def decode_image(
 
 def _exif_of(img: Image.Image) -> Image.Exif | None:
     try:
-        return img.getexif()
+        return header_exif(img)
     except Exception:  # corrupt EXIF must not cost the image: keep it as stored
         return None
+
+
+#: the PNG chunks after the pixel data that Pillow reads EXIF from (``eXIf``; text chunks: a raw EXIF profile, XMP)
+_PNG_EXIF_CHUNKS = (b"eXIf", b"tEXt", b"zTXt", b"iTXt")
+
+
+def header_exif(img: Image.Image) -> Image.Exif:
+    """``img.getexif()`` of an image opened for its header, its pixels never decoded. Pillow's PNG plug-in decodes
+    the whole picture to look for EXIF after the pixel data, outside every limit of ours and outside
+    :data:`DECODE_BUDGET`: a 13000x13000 16-bit PNG, then refused for its decoded size, took 700 MB and 4 s first
+    (each thread one at once), and the keep stage's header read decoded every PNG of a group again. Here the chunks
+    after the pixel data are read for it by Pillow's own chunk readers, as its decode would (an animation's stop at
+    its next frame), without decoding."""
+    if img.format != "PNG" or "exif" in img.info or not getattr(img, "tile", None) or img.fp is None:
+        return img.getexif()  # (not a PNG, its EXIF read with the header, or decoded already)
+    from PIL import PngImagePlugin
+
+    fh, start = img.fp, img.fp.tell()
+    try:
+        found = _png_trailing_info(fh, PngImagePlugin.PngStream(fh), img.tile[0][2],
+                                   bool(getattr(img, "is_animated", False)))
+    finally:
+        fh.seek(start)
+    img.info.update(found)
+    return Image.Image.getexif(img)
+
+
+def _png_trailing_info(fh, stream, start: int, animated: bool) -> dict:
+    """What Pillow's chunk readers make of the EXIF-bearing chunks after a PNG's first image data (``stream``:
+    a ``PngStream`` on ``fh``; ``start``: where that data begins), the image data itself skipped, never read."""
+    fh.seek(start - 8)  # (its chunk's length and type)
+    after_pixels = False
+    while True:
+        head = fh.read(8)
+        if len(head) < 8:
+            break
+        length, cid, at = int.from_bytes(head[:4], "big"), head[4:], fh.tell()
+        if cid == b"IEND" or (after_pixels and animated and cid == b"fcTL"):
+            break
+        after_pixels = after_pixels or cid == b"IDAT"
+        if after_pixels and cid in _PNG_EXIF_CHUNKS:
+            try:
+                stream.call(cid, at, length)
+            except Exception:  # (damaged text: what its decode would have stopped at, EXIF read so far kept)
+                break
+        fh.seek(at + length + 4)  # (past its CRC)
+    return stream.im_info
 
 
 def _exif_turns(exif: Image.Exif | None) -> tuple:

@@ -68,7 +68,7 @@ from imagetwins.decoder_messages import quiet_decoder_warnings
 from imagetwins.digests import Digest
 from imagetwins.facts import ImageFacts
 from imagetwins.folder_copies import CopiedFolders, place_order
-from imagetwins.io import decode_image, may_be_translucent, named_as_image, open_header, open_regular_file
+from imagetwins.io import decode_image, header_exif, may_be_translucent, named_as_image, open_header, open_regular_file
 from imagetwins.raw import is_raw_name
 from imagetwins.scores import Mark
 from imagetwins.timing import stage
@@ -315,7 +315,7 @@ def _header_marks(path: str) -> _Marks:
             head = fh.read(12)
             fh.seek(0)
             with open_header(fh, path) as im:
-                exif = im.getexif()
+                exif = header_exif(im)  # (a PNG's getexif decodes it)
                 jpeg = im.format in _JPEG_FORMATS
                 tables = (getattr(im, "quantization", None) or {}) if jpeg else {}
                 luminance = tables.get(0)

@@ -161,7 +161,9 @@ def _xmp_coordinate(text: str | None, refs: str) -> str | None:
 
 
 def _from_exif(img, out: PhotoMetadata) -> None:
-    exif = img.getexif()
+    from imagetwins.io import header_exif
+
+    exif = header_exif(img)  # (a PNG's getexif decodes it)
     inner = exif.get_ifd(_EXIF_IFD)
     gps = exif.get_ifd(_GPS_IFD)
     out.taken = out.taken or _exif_date(inner.get(_DATETIME_ORIGINAL))
