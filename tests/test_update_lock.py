@@ -161,3 +161,141 @@ def test_a_file_read_as_an_index_that_is_none_leaves_no_descriptor_open(tmp_path
     finally:
         gc.enable()
     assert left == 0, f"{left} descriptors of {not_one.name} left open"
+
+
+def _run_nested(index_file: Path, wait_for_it) -> tuple[list[str], bool]:
+    """An update of ``index_file`` on a thread that starts a second update of it on another thread and waits for
+    that one with ``wait_for_it(function)``; what happened, in order, and whether the first thread ended within
+    20 s (a daemon thread: a deadlock fails the test instead of hanging it)."""
+    key = locks.hold_file(index_file)
+    assert key is not None
+    said: list[str] = []
+
+    def inner() -> None:
+        with locks.one_update(key, lambda pid: said.append("waited for another run")):
+            said.append("inner" + (" locked" if locked_elsewhere(index_file) else " unlocked"))
+
+    def outer() -> None:
+        with locks.one_update(key, lambda pid: said.append("waited for another run")):
+            said.append("outer")
+            wait_for_it(inner)
+            said.append("outer again")
+        said.append("ended")
+
+    first = threading.Thread(target=outer, daemon=True)
+    first.start()
+    first.join(20)
+    try:
+        return said, not first.is_alive()
+    finally:
+        if not first.is_alive():
+            locks.let_go(key)
+
+
+def test_an_update_begun_on_a_thread_the_update_running_joins_runs_in_its_turn(tmp_path: Path) -> None:
+    """An update (from a hook or a plug-in of the update running) begun on a new thread that the running update
+    joined: the new thread waited for the turn, the turn's thread waited for it, for ever. It runs inside the turn
+    (the file's lock still held), and the outer update goes on after it."""
+    index_file = tmp_path / "a.db"
+    index_file.write_bytes(b"")
+
+    def joined(function) -> None:
+        thread = threading.Thread(target=function, daemon=True)
+        thread.start()
+        thread.join()
+
+    said, ended = _run_nested(index_file, joined)
+    assert ended, f"deadlock: the update waited for a thread waiting for its turn ({said})"
+    assert said == ["outer", "inner locked", "outer again", "ended"]
+    assert not locked_elsewhere(index_file)
+
+
+def test_an_update_begun_in_an_executor_the_update_running_waits_for_runs_in_its_turn(tmp_path: Path) -> None:
+    """The same through a thread pool: ``submit(...).result()`` and ``map`` from inside an update."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    for how in ("result", "map"):
+        index_file = tmp_path / f"{how}.db"
+        index_file.write_bytes(b"")
+
+        def waited(function, how=how) -> None:
+            with ThreadPoolExecutor(1) as pool:
+                if how == "result":
+                    pool.submit(function).result()
+                else:
+                    list(pool.map(lambda _: function(), [0]))
+
+        said, ended = _run_nested(index_file, waited)
+        assert ended, f"deadlock through an executor's {how} ({said})"
+        assert said == ["outer", "inner locked", "outer again", "ended"], how
+
+
+def test_an_update_on_a_thread_the_running_update_does_not_wait_for_takes_its_turn(tmp_path: Path) -> None:
+    """Threads that update one index file on their own still take turns: the second begins when the first ends."""
+    index_file = tmp_path / "a.db"
+    index_file.write_bytes(b"")
+    key = locks.hold_file(index_file)
+    said: list[str] = []
+    go = threading.Event()
+
+    def first() -> None:
+        with locks.one_update(key, lambda pid: None):
+            said.append("first")
+            go.wait(20)
+            said.append("first ends")
+
+    def second() -> None:
+        with locks.one_update(key, lambda pid: None):
+            said.append("second")
+
+    threads = [threading.Thread(target=first, daemon=True), threading.Thread(target=second, daemon=True)]
+    threads[0].start()
+    while not said:
+        time.sleep(0.01)
+    threads[1].start()
+    time.sleep(0.5)  # (ten looks at whether the first waits for it)
+    assert said == ["first"]
+    go.set()
+    for thread in threads:
+        thread.join(20)
+    locks.let_go(key)
+    assert said == ["first", "first ends", "second"]
+    assert key not in locks._index_files
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_the_warning_that_a_folder_cannot_be_locked_is_given_outside_the_guard(tmp_path: Path, monkeypatch) -> None:
+    """A file system without ``flock``: 'cannot lock FOLDER' was warned while the guard every lock (and the fork
+    handler) takes was held, so a warning handler that forks (or logs to something slow) waited on it for ever."""
+    import errno
+    import warnings
+
+    folder = tmp_path / "album"
+    folder.mkdir()
+
+    def no_flock(fd: int, operation: int) -> None:
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(locks.fcntl, "flock", no_flock)
+    seen: list[str] = []
+
+    def forking_handler(message, *args, **kwargs) -> None:
+        seen.append(("guard held " if locks._guard.locked() else "") + str(message))
+        pid = os.fork()
+        if pid == 0:
+            os._exit(0)
+        os.waitpid(pid, 0)
+
+    def change() -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("always")
+            warnings.showwarning = forking_handler
+            with locks.changing([folder]):
+                seen.append("changed")
+
+    thread = threading.Thread(target=change, daemon=True)
+    thread.start()
+    thread.join(20)
+    assert not thread.is_alive(), f"the fork handler waited for the guard the warning was given under ({seen})"
+    assert seen == [f"cannot lock {folder.resolve()} (No locks available): another run could change it meanwhile",
+                    "changed"]

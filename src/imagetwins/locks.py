@@ -26,6 +26,7 @@ import os
 import re
 import sqlite3
 import stat
+import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -57,8 +58,9 @@ class _IndexFile:
 
 
 _index_files: dict[tuple[int, int], _IndexFile] = {}
-# (the thread running an update of each index file: an update begun on it inside that one runs in its turn)
-_updating: dict[tuple[int, int], int] = {}
+# (the threads inside the update turn of each index file: the one that took it, and the updates begun inside it, on
+# that thread or on a thread it waits for)
+_updating: dict[tuple[int, int], set[int]] = {}
 
 
 class FolderBusy(RuntimeError):
@@ -90,13 +92,16 @@ def _holder_pid(st: os.stat_result) -> int | None:
 
 
 def _take(folder: Path, exclusive: bool, changing: Path) -> tuple[int, int] | None:
-    """Lock one folder (re-entrant); its key, or None where it cannot be opened (an ancestor we may not read)."""
+    """Lock one folder (re-entrant); its key, or None where it cannot be opened (an ancestor we may not read) or
+    locked (a file system without ``flock``: said in one warning, given outside the guard, where a warning handler
+    that forks or writes to something slow held up every lock of the process and the fork handler waited for ever)."""
     try:
         fd = os.open(folder, _FLAGS)
     except OSError:
         if folder == changing:
             raise
         return None  # a folder above the one changed that this user cannot open: not lockable, not needed
+    unlockable = None
     try:
         st = os.fstat(fd)
         key = (st.st_dev, st.st_ino)
@@ -110,28 +115,30 @@ def _take(folder: Path, exclusive: bool, changing: Path) -> tuple[int, int] | No
                 fcntl.flock(target, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
             except OSError as exc:
                 if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                    if held is None:  # (ENOLCK, EINVAL, EBADF: a file system without flock) nothing to exclude with
-                        if folder == changing:
-                            from imagetwins.io import warn_line
-
-                            warn_line(f"cannot lock {folder} ({exc.strerror}): another run could change it "
-                                      "meanwhile")
-                        return None
-                    raise
-                pid = _holder_pid(st)
-                by = f" (pid {pid})" if pid is not None and pid != os.getpid() else ""
-                what = str(changing) if folder == changing else f"{folder}, which holds {changing}"
-                raise FolderBusy(f"another imagetwins run is changing {what}{by}: nothing was changed; "
-                                 "try again when it has finished") from None
-            if held is not None:
-                held[1], held[2] = True, held[2] + 1
+                    if held is not None:
+                        raise
+                    unlockable = exc  # (ENOLCK, EINVAL, EBADF: a file system without flock) nothing to exclude with
+                else:
+                    pid = _holder_pid(st)
+                    by = f" (pid {pid})" if pid is not None and pid != os.getpid() else ""
+                    what = str(changing) if folder == changing else f"{folder}, which holds {changing}"
+                    raise FolderBusy(f"another imagetwins run is changing {what}{by}: nothing was changed; "
+                                     "try again when it has finished") from None
+            else:
+                if held is not None:
+                    held[1], held[2] = True, held[2] + 1
+                    return key
+                _held[key] = [fd, exclusive, 1]
+                fd = -1  # kept open while held
                 return key
-            _held[key] = [fd, exclusive, 1]
-            fd = -1  # kept open while held
-            return key
     finally:
         if fd >= 0:
             os.close(fd)
+    if folder == changing:
+        from imagetwins.io import warn_line
+
+        warn_line(f"cannot lock {folder} ({unlockable.strerror}): another run could change it meanwhile")
+    return None
 
 
 def _release(key: tuple[int, int]) -> None:
@@ -238,8 +245,9 @@ def one_update(key: tuple[int, int] | None, waiting: Callable[[str], None]) -> I
     descriptor :func:`hold_file` keeps (``key``), held while the block runs; another run's held, ``waiting`` is told
     once (its pid, where known: ``" (pid N)"`` or ``""``) and the block waits for it to end. Three ``index update``
     runs of one new folder at once each encoded every file and said "18 added"; taking turns, the later ones find
-    them stored. An update begun on the thread already running one of the file (from a hook or a callback of the
-    first) runs inside that turn, as before there were turns: it waited for itself for ever. No lock without a
+    them stored. An update begun inside the turn (from a hook, a callback or a plug-in of the update running) runs in
+    that turn, as before there were turns: on the thread running it, or on a thread it waits for (``Thread.join``,
+    an executor's ``Future``): it waited for the turn, the turn's thread waited for it, for ever. No lock without a
     key, or where ``flock`` is refused (a file system without it): the updates then run as before, each storing
     what it encoded.
 
@@ -249,38 +257,110 @@ def one_update(key: tuple[int, int] | None, waiting: Callable[[str], None]) -> I
     me = threading.get_ident()
     with _guard:
         held = _index_files.get(key) if key is not None else None
-        inside = key is not None and _updating.get(key) == me
+        inside = me in _updating.get(key, ())
         if held is not None and not inside:
             held.holders += 1
     if held is None or inside:
         yield
         return
     try:
-        with held.turn:
-            with _guard:
-                _updating[key] = me
-            try:
-                try:
-                    fcntl.flock(held.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except OSError as exc:
-                    if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                        yield  # (a file system without flock)
-                        return
-                    pid = _holder_pid(held.stat)
-                    waiting(f" (pid {pid})" if pid is not None and pid != os.getpid() else "")
-                    fcntl.flock(held.fd, fcntl.LOCK_EX)
-                try:
-                    yield
-                finally:
-                    with _guard:  # (a child forked meanwhile closed its copy: the number may be another file's now)
-                        ours = _index_files.get(key) is held
-                    if ours:
-                        fcntl.flock(held.fd, fcntl.LOCK_UN)
+        if not _take_turn(held, key, me):
+            try:  # (inside the turn of an update waiting for this thread)
+                yield
             finally:
                 with _guard:
-                    _updating.pop(key, None)
+                    _updating.get(key, set()).discard(me)
+            return
+        try:
+            with _file_locked(held, key, waiting):
+                yield
+        finally:
+            with _guard:
+                _updating.pop(key, None)
+            held.turn.release()
     finally:
         let_go(key)
+
+
+#: how often an update waiting for another thread's turn looks whether that thread waits for it (seconds)
+_TURN_LOOK = 0.05
+
+
+def _take_turn(held: _IndexFile, key: tuple[int, int], me: int) -> bool:
+    """Wait for the turn of ``held`` (True: taken, this thread's until released); False where the threads inside
+    the turn wait for this one (the update runs inside their turn, which cannot end before it does)."""
+    while not held.turn.acquire(timeout=_TURN_LOOK):
+        with _guard:
+            inside = set(_updating.get(key, ()))
+        if any(_waits_for(thread, me) for thread in inside):
+            with _guard:
+                _updating.setdefault(key, set()).add(me)
+            return False
+    with _guard:
+        _updating[key] = {me}
+    return True
+
+
+@contextlib.contextmanager
+def _file_locked(held: _IndexFile, key: tuple[int, int], waiting: Callable[[str], None]) -> Iterator[None]:
+    """The ``flock`` of ``held`` while the block runs (another process's waited for, ``waiting`` told once); none
+    where the file system has no ``flock``."""
+    try:
+        fcntl.flock(held.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+            yield  # (a file system without flock)
+            return
+        pid = _holder_pid(held.stat)
+        waiting(f" (pid {pid})" if pid is not None and pid != os.getpid() else "")
+        fcntl.flock(held.fd, fcntl.LOCK_EX)
+    try:
+        yield
+    finally:
+        with _guard:  # (a child forked meanwhile closed its copy: the number may be another file's now)
+            ours = _index_files.get(key) is held
+        if ours:
+            fcntl.flock(held.fd, fcntl.LOCK_UN)
+
+
+def _waits_for(waiter: int, thread: int) -> bool:
+    """Whether the thread ``waiter`` is blocked waiting for ``thread`` to end (its ``Thread.join``) or for a
+    ``concurrent.futures`` future that ``thread`` runs (``result``, ``wait``, ``as_completed``, an executor's
+    ``map``). Read from the two threads' Python frames; other waits (an ``Event`` the other thread would set) are
+    not seen."""
+    frames = sys._current_frames()
+    stack, running = _frames(frames.get(waiter)), _frames(frames.get(thread))
+    if any(f.f_code is _JOIN and getattr(f.f_locals.get("self"), "ident", None) == thread for f in stack):
+        return True
+    futures = sys.modules.get("concurrent.futures._base")
+    pool = sys.modules.get("concurrent.futures.thread")
+    if futures is None or pool is None:  # (no executor in this process)
+        return False
+    work = pool._WorkItem.run.__code__
+    ran = {id(f.f_locals.get("self").future) for f in running if f.f_code is work}
+    for f in stack:
+        if f.f_code is futures.Future.result.__code__:
+            waited = [f.f_locals.get("self")]
+        elif f.f_code in (futures.wait.__code__, futures.as_completed.__code__):
+            waited = list(f.f_locals.get("fs") or ())
+        elif f.f_code is getattr(futures, "_result_or_cancel", futures.wait).__code__:
+            waited = [f.f_locals.get("fut")]
+        else:
+            continue
+        if any(future is not None and id(future) in ran for future in waited):
+            return True
+    return False
+
+
+_JOIN = threading.Thread.join.__code__
+
+
+def _frames(frame) -> list:
+    out = []
+    while frame is not None:
+        out.append(frame)
+        frame = frame.f_back
+    return out
 
 
 def _before_fork() -> None:
