@@ -393,21 +393,44 @@ if hasattr(os, "register_at_fork"):
                         after_in_child=_forget_after_fork)
 
 
+#: how long a read-only open waits for a writer's lock (seconds), as a connection that may write does
+_READ_WAIT = 60.0
+
+#: SQLite's codes for "this file cannot be opened to write, or nothing written beside it": CANTOPEN and READONLY (with
+#: their extended codes), IOERR_SHMOPEN/SHMSIZE/SHMLOCK/SHMMAP (the WAL index's ``-shm`` beside it)
+_CANNOT_OPEN, _READONLY = 14, 8
+_SHM_ERRORS = frozenset({4618, 4874, 5130, 5386})
+
+
 def read_only_connection(path: str | os.PathLike, **options) -> sqlite3.Connection:
     """An index file opened to read, never written: ``mode=ro``, or ``immutable=1`` where SQLite cannot keep a WAL
     index's ``-shm`` beside it (a folder no one may write). A file this user cannot write with no ``-wal`` beside it
     (no run writing it) is read ``immutable=1`` too: ``mode=ro`` made an empty ``-wal`` and a ``-shm`` in its folder,
     with the file's mode and this user as owner, and left them there; the index made writable again, its owner's next
-    write failed ("attempt to write a readonly database") until they were deleted by hand."""
+    write failed ("attempt to write a readonly database") until they were deleted by hand.
+
+    Only a ``mode=ro`` open refused for that reason reads ``immutable=1``: any other error is the caller's. A file
+    another run held locked ("database is locked") was read ``immutable=1``, which reads no ``-wal`` and takes no
+    lock: the rows that run had stored were missing, and a read during its checkpoint could find the file damaged."""
     real = Path(path).resolve()
     uri = real.as_uri()
     if os.access(real, os.W_OK) or Path(f"{real}-wal").exists():
-        db = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=60, isolation_level=None, **options)
+        db = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=_READ_WAIT, isolation_level=None, **options)
         try:
             return _read_first(db)
-        except sqlite3.OperationalError:  # (a read-only folder)
-            pass
+        except sqlite3.OperationalError as exc:
+            if not _cannot_write_beside(exc):
+                raise
     return _read_first(sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None, **options))
+
+
+def _cannot_write_beside(exc: sqlite3.OperationalError) -> bool:
+    """Whether SQLite refused a ``mode=ro`` open because it may not open or write the file or a file beside it."""
+    code = getattr(exc, "sqlite_errorcode", None)  # (Python 3.11+; its message before)
+    if code is not None:
+        return (code & 0xFF) in (_CANNOT_OPEN, _READONLY) or code in _SHM_ERRORS
+    message = str(exc)
+    return "unable to open" in message or "readonly" in message
 
 
 def _read_first(db: sqlite3.Connection) -> sqlite3.Connection:
