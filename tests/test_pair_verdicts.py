@@ -59,6 +59,18 @@ def test_a_stored_score_keeps_the_verdict_and_the_mark() -> None:
 
 
 @pytest.mark.unit
+def test_the_fourth_verdict_code_reads_alike_one_pair_or_many() -> None:
+    # the two verdict bits' value 3 (nothing writes it: a damaged or hand-made mark) was read as unrelated for one
+    # pair and as code 3 for an array, whose stored score then came out 6.5: a number no store can hold
+    odd = 3 << 6
+    assert Verdict.of_bits(odd) is Verdict.UNRELATED
+    assert Verdict.of_bits(np.array([odd, odd | Mark.RECOLOURED.bit], np.uint8)).tolist() == [2, 2]
+    kept = stored_scores([0.5, 0.5], np.array([odd, odd | Mark.RECOLOURED.bit], np.uint8))
+    assert kept.tolist() == [stored_score(0.5, odd), stored_score(0.5, odd | Mark.RECOLOURED.bit)] == [4.5, -4.5]
+    assert not Verdict.copies_allowed(odd) and CONFIDENCE.verdict(0.99, odd, 0.5) is Verdict.UNRELATED
+
+
+@pytest.mark.unit
 def test_a_pair_kept_as_a_reshot_matches_at_no_threshold() -> None:
     reshot, copy = Verdict.RESHOT.bits, Mark.RECOLOURED.bit
     scores, marks = np.array([0.5, 0.5, 0.95, 0.95]), np.array([0, reshot, reshot | copy, copy], np.uint8)

@@ -79,7 +79,7 @@ class Verdict(str, Enum):
     @property
     def code(self) -> int:
         """0 (copy), 1 (re-shot), 2 (unrelated): the verdict's number in its bits and in a stored score."""
-        return list(Verdict).index(self)
+        return _VERDICT_CODES[self]
 
     @property
     def bits(self) -> int:
@@ -91,12 +91,12 @@ class Verdict(str, Enum):
     @classmethod
     def of_bits(cls, marks) -> Verdict | np.ndarray:
         """The kept verdict a pair's marks carry (one int: a :class:`Verdict`), or each pair's code (an array of
-        marks: ``int8`` codes, :attr:`code`)."""
-        m = np.asarray(marks)
-        codes = (m.astype(np.int64) >> VERDICT_SHIFT) & 3
+        marks: ``int8`` codes, :attr:`code`). The two bits' fourth value, 3, which nothing writes, reads as
+        :data:`UNRELATED` either way (as :meth:`copies_allowed`: no copy)."""
+        codes = np.minimum((np.asarray(marks).astype(np.int64) >> VERDICT_SHIFT) & 3, _UNRELATED_CODE)
         if codes.ndim:
             return codes.astype(np.int8)
-        return _VERDICTS[min(int(codes), 2)]
+        return _VERDICTS[int(codes)]
 
     @staticmethod
     def copies_allowed(marks) -> np.ndarray | bool:
@@ -109,7 +109,9 @@ class Verdict(str, Enum):
 #: where a pair's kept verdict sits in its marks (:attr:`Verdict.bits`): the two top bits of the ``uint8``
 VERDICT_SHIFT = 6
 VERDICT_MASK = 3 << VERDICT_SHIFT
-_VERDICTS = list(Verdict)
+_VERDICTS = tuple(Verdict)
+_VERDICT_CODES = {verdict: code for code, verdict in enumerate(_VERDICTS)}
+_UNRELATED_CODE = _VERDICT_CODES[Verdict.UNRELATED]
 
 
 class Mark(str, Enum):
@@ -129,7 +131,7 @@ class Mark(str, Enum):
     @property
     def bit(self) -> int:
         """This mark's bit in a pair's marks (``uint8``)."""
-        return 1 << list(Mark).index(self)
+        return _MARK_BITS[self]
 
     def on(self, marks) -> np.ndarray | bool:
         """Where ``marks`` (an array of pairs' marks, or one pair's int) carry this mark."""
@@ -149,6 +151,7 @@ class Mark(str, Enum):
         return "compared after recolouring: one picture is the other with its colours turned (a colour variant)"
 
 
+_MARK_BITS = {mark: 1 << k for k, mark in enumerate(Mark)}
 _RECOLOURED_BIT = Mark.RECOLOURED.bit
 
 
@@ -160,7 +163,7 @@ def stored_score(score: float, marks: int = 0) -> float:
     as float32: both read back the same confidence); a copy's confidence is kept as it is. Pair scores of other
     methods have no marks and are kept as they are."""
     score, marks = float(score), int(marks)
-    code = min((marks >> VERDICT_SHIFT) & 3, 2)
+    code = min((marks >> VERDICT_SHIFT) & 3, _UNRELATED_CODE)  # (Verdict.of_bits, without NumPy: one pair)
     if code:  # (as stored_scores rounds it)
         score = float(np.float32(score + 2.0 * code))
     return -score if marks & _RECOLOURED_BIT and score > 0 else score
