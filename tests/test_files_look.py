@@ -82,6 +82,26 @@ def test_worker_processes_leave_the_look_to_the_caller(reshot, monkeypatch) -> N
     assert conf[0] == verify.NOT_ONE_CAPTURE and Verdict.of_bits(marks[0]) is Verdict.RESHOT
 
 
+def test_a_pair_left_waiting_is_scored_by_its_very_check_where_the_files_are_not_known(reshot) -> None:
+    """A pair a confidence-only check leaves to its files answers its kept score + LOOK_PENDING; where no look
+    decides it (no paths named), its score for the run is the check's own kept score, not the answer less
+    LOOK_PENDING (off in the last bits: float64 keeps fewer of them over 20), and nothing is kept."""
+    enc = _encoded(reshot)
+    v = copies.verify_records(enc.encodings[0], enc.encodings[1], confidence_only=True)
+    assert v.wants_files and (copies.answer_of(v) - copies.LOOK_PENDING) != v.kept  # (this pair: 2e-15 off)
+    store = _store()
+    got = copies._pending_looked_at(enc.encodings, enc.encodings, np.array([0]), np.array([1]),
+                                    np.array([copies.answer_of(v)]), store)
+    assert got[0] == v.kept
+    assert np.isnan(store.lookup(np.array([0]), np.array([1]))).all()
+    # a search collecting its checks leaves such a pair undecided too: the check's score, nothing kept
+    checks: dict = {}
+    left, right, _, conf = copies.scored_candidates(enc.encodings, workers=1, pair_scores=store, checks=checks)
+    assert (left.tolist(), right.tolist()) == ([0], [1]) and checks[(0, 1)].wants_files
+    assert conf[0] == np.float32(checks[(0, 1)].kept)
+    assert np.isnan(store.lookup(np.array([0]), np.array([1]))).all()
+
+
 def test_explain_and_find_say_re_shot(reshot) -> None:
     import imagetwins
 
