@@ -1311,7 +1311,7 @@ def _file_scale(inner: ImageFeatures, outer: ImageFeatures, hab: np.ndarray) -> 
 def _page_beyond(a: ImageFeatures, b: ImageFeatures, transform: np.ndarray, v: Verification, frames: _Frames) -> None:
     """The page rule beyond the frames (:data:`PAGE_CANVAS`): where one page lies inside the other's frame (its blank
     part beyond counted inside, as :attr:`Verification.frame_cover` counts padding), the other holds content beyond it
-    (a second product: :func:`_holds_content`) and the inner shows the shared part at :data:`DETAIL_MIN_SCALE` or more
+    (a second product: :func:`_content_beyond`) and the inner shows the shared part at :data:`DETAIL_MIN_SCALE` or more
     of the outer file's pixels, neither page can be made from the other (the outer holds content the inner lacks, the
     inner more pixels of what they share than the outer holds): ``v.added`` is raised to that content's share of the
     outer's thumbnail. A page cut from the other (a crop at its pixels or fewer) is a copy still. The stored spectrum
@@ -1322,9 +1322,8 @@ def _page_beyond(a: ImageFeatures, b: ImageFeatures, transform: np.ndarray, v: V
     if covers[k] < FRAMING_COVER or v.padded[1 - k] or inner.native_side <= 0 or outer.native_side <= 0 \
             or frames.corners(k) is None:
         return
-    region = frames.outside(1 - k, outer)
-    content = _content_share(region, _canvas(outer)[1])
-    if content < ADDED_CAP:
+    content = _content_beyond(frames.outside(1 - k, outer), _canvas(outer)[1])
+    if not content:
         return
     h = _homogeneous(transform)
     try:
@@ -1487,20 +1486,17 @@ def _outside(x: ImageFeatures, other: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return thumb, inside, cv2.dilate(inside, kernel) == 0
 
 
-def _holds_content(region: tuple[np.ndarray, np.ndarray, np.ndarray], level: float) -> bool:
-    """Whether what a page shows outside the other's frame (``region``: :func:`_outside`'s) holds content:
-    :func:`_content_share` :data:`ADDED_CAP` or more."""
-    return _content_share(region, level) >= ADDED_CAP
-
-
-def _content_share(region: tuple[np.ndarray, np.ndarray, np.ndarray], level: float) -> float:
-    """The share of a page's thumbnail pixels outside the other's frame (``region``: :func:`_outside`'s) off its
-    canvas ``level`` by more than :data:`ADDED_CONTENT` (:func:`_added_content`'s measure); 1 where the level is not
-    known."""
+def _content_beyond(region: tuple[np.ndarray, np.ndarray, np.ndarray], level: float) -> float:
+    """The content a page shows outside the other's frame (``region``: :func:`_outside`'s), as the share of its
+    thumbnail's pixels off its canvas ``level`` by more than :data:`ADDED_CONTENT` (:func:`_added_content`'s measure;
+    1 where the level is not known), where that share is :data:`ADDED_CAP` or more (content: a second product, a
+    signature); 0.0 where it is less (blank page: padding, :func:`_padding_beyond`). The one test of both page rules
+    beyond a frame (:func:`_page_beyond` raises :attr:`Verification.added` to the share)."""
     thumb, _, outside = region
     if not np.isfinite(level):
         return 1.0
-    return int((np.abs(thumb[outside].astype(np.float32) - level) > ADDED_CONTENT).sum()) / float(thumb.size)
+    share = int((np.abs(thumb[outside].astype(np.float32) - level) > ADDED_CONTENT).sum()) / float(thumb.size)
+    return share if share >= ADDED_CAP else 0.0
 
 
 def _flat_share(region: tuple[np.ndarray, np.ndarray, np.ndarray]) -> float | None:
@@ -1536,7 +1532,7 @@ def _padding_beyond(x: ImageFeatures, other: np.ndarray,
     blur mix the two). ``region``: :func:`_outside` of ``x`` and ``other``, where it was made already."""
     thumb, inside, outside = region if region is not None else _outside(x, other)
     if _canvas(x)[0] >= PAGE_CANVAS and outside.sum() >= PADDING_MIN_PIXELS \
-            and not _holds_content((thumb, inside, outside), _canvas(x)[1]):
+            and not _content_beyond((thumb, inside, outside), _canvas(x)[1]):
         # a page (PAGE_CANVAS): what it shows beyond the other's frame is more of the page; blank, it holds nothing the
         # other lacks, however far the canvas goes on inside (a product placed elsewhere on another page)
         return True
