@@ -70,7 +70,8 @@ def _row(kind: str, name: str, data_a: bytes, data_b: bytes, fa=None, fb=None) -
     cpu = time.process_time() - c0
     if got is None:
         return None
-    looked = verify.look_at_files(v, fa, fb, data_a, data_b)  # what the check does: only where the rule is undecided
+    looked = verify.look_at_files(v, fa, fb, data_a, data_b) or v  # what the check does: only where the rule is
+    # undecided (None: the look failed; the features' answer)
     return {"kind": kind, "pair": name, "confidence": v.confidence, "detail": v.inner_detail, "scale": v.inner_scale,
             "rule": v.not_one_capture, "unexplained": got, "cpu": cpu, "looked": v.wants_files,
             "after": looked.confidence}

@@ -173,6 +173,9 @@ def test_a_failed_look_is_not_kept_and_the_next_run_looks_again(reshot, monkeypa
 
     with monkeypatch.context() as m:
         m.setattr(verify, "open_image", unreadable)
+        v = copies.verify_records(enc.encodings[0], enc.encodings[1])
+        assert v.wants_files and verify.look_at_files(v, enc.encodings[0].features, enc.encodings[1].features,
+                                                      *enc.paths) is None  # (failed: undecided, not v)
         with copies.naming(enc.paths):  # (this run: the features' answer, a copy)
             assert len(copies.copy_pairs(enc.encodings, workers=1, pair_scores=store)) == 1
     assert np.isnan(store.lookup(np.array([0]), np.array([1]))).all()

@@ -56,8 +56,8 @@ from imagetwins.verify import (
     colour_signature_of,
     features_keypoints,
     features_length,
-    files_looked_at,
     is_page,
+    look_at_files,
     pasted_share,
     verify_header_bytes,
     verify_pair,
@@ -1262,7 +1262,7 @@ def looked_at(features_a: Sequence, features_b: Sequence, i: int, j: int,
     rule decided in the files' own pixels where the features left it undecided
     (:func:`~imagetwins.verify.look_at_files`), and whether it is decided: False where the pair wants its files and
     they are not known here (no paths named, :func:`naming`) or the look failed (a file unreadable, changed since its
-    scan, a FIFO, a remote Dask path: :func:`~imagetwins.verify.files_looked_at`), so its score is not kept: the
+    scan, a FIFO, a remote Dask path: None from :func:`~imagetwins.verify.look_at_files`), so its score is not kept: the
     features' score serves this run, and a run that can read the files looks again."""
     if v is None:
         v = _verify_or_none(features_a, features_b, i, j)
@@ -1271,7 +1271,7 @@ def looked_at(features_a: Sequence, features_b: Sequence, i: int, j: int,
     paths_a, paths_b = _names.get()
     if paths_a is None or paths_b is None:
         return v, False
-    looked = files_looked_at(v, _sides(features_a[i])[0], _sides(features_b[j])[0], paths_a[i], paths_b[j])
+    looked = look_at_files(v, _sides(features_a[i])[0], _sides(features_b[j])[0], paths_a[i], paths_b[j])
     return (v, False) if looked is None else (looked, True)
 
 

@@ -68,7 +68,6 @@ __all__ = [
     "order_key",
     "verdict_version",
     "verify_pair",
-    "files_looked_at",
     "look_at_files",
     "unexplained_detail",
 ]
@@ -1347,23 +1346,15 @@ def _noise_past(power: np.ndarray, freq: np.ndarray, cutoff: float) -> bool:
 
 
 def look_at_files(v: Verification, a: ImageFeatures, b: ImageFeatures, source_a: str | os.PathLike | bytes,
-                  source_b: str | os.PathLike | bytes) -> Verification:
+                  source_b: str | os.PathLike | bytes) -> Verification | None:
     """``v`` (the check of ``a`` and ``b``) with the detail rule decided in the files' own pixels where the stored
     features left it undecided (:attr:`Verification.wants_files`; else ``v`` itself): :attr:`Verification.unexplained`
     measured (:data:`UNEXPLAINED_CAP`), the confidence capped at :data:`NOT_ONE_CAPTURE` where it reaches the cap.
-    ``source_a``, ``source_b``: the two files (paths or their bytes). Where a file cannot be read or no longer holds
-    the picture its features were made of, ``v`` as it is (:func:`files_looked_at` tells that apart). Symmetric:
-    ``look_at_files(v.swapped(), b, a, ...)`` is the swapped answer (measured from the inner picture's side, the map
-    rounded)."""
-    looked = files_looked_at(v, a, b, source_a, source_b)
-    return v if looked is None else looked
-
-
-def files_looked_at(v: Verification, a: ImageFeatures, b: ImageFeatures, source_a: str | os.PathLike | bytes,
-                    source_b: str | os.PathLike | bytes) -> Verification | None:
-    """:func:`look_at_files`' answer, or None where the look failed: a file cannot be read (unreadable, a FIFO, a
-    remote path) or no longer holds the picture its features were made of. Such a pair is undecided: its features'
-    answer serves this run and is not kept, so a run that can read the files looks again."""
+    ``source_a``, ``source_b``: the two files (paths or their bytes). None where the look failed: a file cannot be
+    read (unreadable, a FIFO, a remote path) or no longer holds the picture its features were made of. Such a pair is
+    undecided: its features' answer (``v``) serves this run and is not kept, so a run that can read the files looks
+    again. Symmetric: ``look_at_files(v.swapped(), b, a, ...)`` is the swapped answer (measured from the inner
+    picture's side, the map rounded)."""
     if not v.wants_files:
         return v
     try:
