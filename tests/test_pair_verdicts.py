@@ -71,6 +71,29 @@ def test_the_fourth_verdict_code_reads_alike_one_pair_or_many() -> None:
 
 
 @pytest.mark.unit
+def test_each_not_one_capture_rule_is_one_value_with_its_words_and_its_answer() -> None:
+    rule = verify.NotOneCapture
+    whole = {"cover": 1.0, "rotation": 0.0}
+    found = {rule.PART: verify._not_one_capture(verify.PART_COVER / 2, 0.0),
+             rule.FRAMING: verify._not_one_capture((verify.PART_COVER + verify.FRAMING_COVER) / 2, 0.0),
+             rule.ADDED: verify._not_one_capture(**whole, added=verify.ADDED_CAP),
+             rule.DETAIL: verify._not_one_capture(**whole, detail=verify.DETAIL_CAP),
+             rule.LIGHT: verify._not_one_capture(**whole, lighting=verify.LIGHTING_CAP)}
+    assert all(got is want for want, got in found.items()) and set(found) == set(rule)
+    assert verify._not_one_capture(**whole) is None
+    # the name every output writes (explain --json's "not_one_capture")
+    assert [json.dumps(r) for r in rule] == ['"part"', '"framing"', '"added"', '"detail"', '"light"']
+    assert [str(r) for r in rule] == [r.value for r in rule] and rule.DETAIL == "detail"
+    # what such a pair is when no copy: the rule's own answer, else whether the two show one scene decides
+    assert {r: r.no_copy for r in rule} == {rule.PART: Verdict.UNRELATED, rule.FRAMING: None,
+                                            rule.ADDED: Verdict.RESHOT, rule.DETAIL: Verdict.RESHOT, rule.LIGHT: None}
+    # its words, one sentence each, in one place (explain's why_not_copies says them)
+    said = [r.why(verify.Verification()) for r in rule]
+    assert len(set(said)) == len(said)
+    assert all(s.endswith(f"confidence capped at {verify.NOT_ONE_CAPTURE:g})") for s in said), said
+
+
+@pytest.mark.unit
 def test_a_pair_kept_as_a_reshot_matches_at_no_threshold() -> None:
     reshot, copy = Verdict.RESHOT.bits, Mark.RECOLOURED.bit
     scores, marks = np.array([0.5, 0.5, 0.95, 0.95]), np.array([0, reshot, reshot | copy, copy], np.uint8)

@@ -174,49 +174,8 @@ def why_not_copies(v: verify.Verification, copies_score: float | None = None,
     if v.different_captures:
         return ["both are camera originals taken at different moments (EXIF capture time): a re-shot of the "
                 "scene, never a copy"]
-    why = []
     rule = v.not_one_capture
-    if rule is not None:
-        which = (f"once aligned, {v.frame_cover_a:.0%} of the first image's frame lies inside the second's and "
-                 f"{v.frame_cover_b:.0%} of the second's inside the first's")
-        if rule == "framing":
-            parts = [f"the {name} at its {side}" for name, side in zip(("first", "second"), v.beyond) if side]
-            where = f" ({' and '.join(parts)})" if parts else ""
-            turn = " (the camera on its side for one shot)" if v.rotation >= 45 else ""
-            why.append(f"two framings of one scene: {which}, at a rotation of {v.rotation:.1f} degrees{turn}, so each "
-                       f"shows part of the scene the other lacks{where}, as a camera moved between two shots; a "
-                       f"copy's picture is part of the other's or holds all of it (confidence capped at "
-                       f"{verify.NOT_ONE_CAPTURE:g})")
-        elif rule == "part":
-            why.append(f"they share only a part: {which} (a copy covers at least {verify.PART_COVER:.0%} of one of "
-                       f"them; two collages holding one picture do not; confidence capped at "
-                       f"{verify.NOT_ONE_CAPTURE:g})")
-        elif rule == "detail":
-            inner, outer = ("first", "second") if v.inner == 0 else ("second", "first")
-            if v.inner_detail >= verify.DETAIL_CAP:
-                finer = (f"its spectrum goes on past the {outer}'s resolution: {v.inner_detail:.2f}, where a crop "
-                         f"blown up falls under {verify.DETAIL_CAP:g}")
-            else:  # (the spectrum left it undecided: the files were looked at)
-                finer = (f"in the files' own pixels, {v.unexplained:.2f} of its fine detail is made by no filter of "
-                         f"the {outer} file and JPEG save, where a crop blown up leaves under "
-                         f"{verify.UNEXPLAINED_CAP:g}; its spectrum past the {outer}'s resolution, "
-                         f"{v.inner_detail:.2f}, was too near a blown-up crop's to tell")
-            why.append(f"the inner picture has detail the outer one lacks: not made from it. The {inner} image lies "
-                       f"inside the {outer}'s frame ({which}) and spans {v.inner_scale:.2f} of its file's pixels for "
-                       f"each of the {outer}'s, with detail finer than the {outer} file holds ({finer}); so it is "
-                       f"not cut from the {outer}, and the {outer} shows more of the "
-                       f"scene than the {inner}: neither file can be made from the other, a zoomed second shot "
-                       f"(confidence capped at {verify.NOT_ONE_CAPTURE:g})")
-        elif rule == "added":
-            why.append(f"two pages, one holding content the other lacks (a signature or a second product where the "
-                       f"other is blank, or beyond a page the other shows larger): {v.added:.1%} of a page shows it (a "
-                       f"copy: none; {verify.ADDED_CAP:.1%} or more is another page), so they are two versions of a "
-                       f"page, not copies (confidence capped at {verify.NOT_ONE_CAPTURE:g})")
-        else:
-            why.append(f"another light: once aligned, the brightness of the overlap follows no one global brightness "
-                       f"or colour change (residual {v.lighting_residual:.2f}; copies leave under "
-                       f"{verify.LIGHTING_CAP:g}): a second photo of the same thing under its own light, not a copy of "
-                       f"one capture (confidence capped at {verify.NOT_ONE_CAPTURE:g})")
+    why = [] if rule is None else [rule.why(v)]
     if v.pictures_differ:
         why.append(f"small pictures on flat canvases that differ inside their outlines: once aligned, their detail "
                    f"there agrees {max(v.picture_ncc, 0.0):.2f} (a copy: {verify.PICTURE_AGREES:g} or more; 0: too "
@@ -243,7 +202,7 @@ def why_not_copies(v: verify.Verification, copies_score: float | None = None,
         why.append(f"once aligned, {v.strict_agreement:.0%} of the textured overlap agrees closely (NCC >= 0.8; a "
                    f"copy: 90 % or more){where}: a different moment or viewpoint, a perspective change the "
                    "affine alignment does not follow, or overlays (text, stickers) over much of the picture")
-    if v.lighting_residual > 0.25 and rule != "light":
+    if v.lighting_residual > 0.25 and rule is not verify.NotOneCapture.LIGHT:
         why.append(f"the brightness of the overlap does not follow one global brightness/contrast change "
                    f"(residual {v.lighting_residual:.2f}; a copy: under 0.15): lit differently, as a second "
                    "photo of the same thing is")

@@ -35,6 +35,7 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from enum import Enum
 
 import numpy as np
 from PIL import Image
@@ -59,6 +60,7 @@ __all__ = [
     "DEFAULT_CONFIDENCE",
     "FEATURE_SIDE",
     "ImageFeatures",
+    "NotOneCapture",
     "Verification",
     "VERDICT_VERSION",
     "Verdict",
@@ -424,7 +426,7 @@ NOISE_MIN_POWER = 2.0
 #: perhaps sharpened and saved at some JPEG quality, which a filter and a save make again (tuning crops <= 0.41, those
 #: re-saved at JPEG 15-30 after the enlargement <= 0.44: without the save 0.68); a second capture holds detail of its
 #: own (holidays re-shots 0.45-1.22, 126400/126402 0.55). UNEXPLAINED_CAP or more caps the pair at NOT_ONE_CAPTURE
-#: (rule "detail"). Files decoded with their long side at LOOK_SIDE or more (JPEG's reduced-scale decode; the
+#: (NotOneCapture.DETAIL). Files decoded with their long side at LOOK_SIDE or more (JPEG's reduced-scale decode; the
 #: other file at the same reduction or less). Chosen on the tuning split, held-out sources reported
 #: (``benchmarks/probe_unexplained_detail.py``; BENCHMARKS.md, "The last re-shot called a copy")
 DETAIL_LOOK = -0.70
@@ -486,7 +488,7 @@ FRAME_MIN_PIXELS = 200
 #: (:func:`_added_content`, :attr:`Verification.added`) make, from ADDED_CAP of the thumbnail's pixels on, another
 #: version of the page: a signature under a form, a second product in a page's blank quarter (the cells compared were
 #: only those textured on both sides, so such content was never looked at: copy 0.984). The pair is capped at
-#: NOT_ONE_CAPTURE, the rule ``"added"``, verdict re-shot (one page, two versions: a person picks). Two more reads of a
+#: NOT_ONE_CAPTURE, NotOneCapture.ADDED, verdict re-shot (one page, two versions: a person picks). Two more reads of a
 #: page: what one shows beyond the other's frame is padding where it is blank (nothing off its canvas by ADDED_CONTENT
 #: on ADDED_CAP of its pixels), however the canvas goes on inside (the same product placed elsewhere on another page, or
 #: on a page of other proportions, was capped by the frame rules); and where it holds content (a second product), it is
@@ -897,7 +899,7 @@ class Verification:
         """The verdict kept with the confidence, whatever the threshold: :data:`Verdict.RESHOT` or
         :data:`Verdict.UNRELATED` (as :meth:`verdict` says it below the threshold) where the two are never one capture:
         camera originals of different moments, a not-one-capture rule that capped a confidence the calibrated model put
-        over :data:`NOT_ONE_CAPTURE` (:attr:`not_one_capture`: framing, part, light, detail, added), small pictures that
+        over :data:`NOT_ONE_CAPTURE` (:attr:`not_one_capture`, a :class:`NotOneCapture`), small pictures that
         differ inside their outlines (:attr:`pictures_differ`); else :data:`Verdict.COPY`, and the confidence decides at
         a threshold. Read alike by a search's check (``confidence_only``: the frames are measured wherever the model is
         over :data:`NOT_ONE_CAPTURE`) and by ``explain``'s, and the same either way round."""
@@ -917,13 +919,9 @@ class Verification:
         return float(confidence_from(self.measurements()[:CALIBRATED]))
 
     @property
-    def not_one_capture(self) -> str | None:
-        """The rule that says the two pictures are not one capture, whatever the calibrated model makes of their
-        pixels: ``"framing"`` (two framings of one scene: each shows part of it the other lacks, see
-        :data:`FRAMING_COVER`), ``"part"`` (they share only a part, :data:`PART_COVER`), ``"light"`` (the cells'
-        brightness follows no one global change: another light, :data:`LIGHTING_CAP`), ``"detail"`` (the picture inside
-        the other holds detail finer than the other file: not made from it, :data:`DETAIL_CAP`), ``"added"`` (two pages,
-        one holding content where the other is blank: another version of the page, :data:`ADDED_CAP`), or None."""
+    def not_one_capture(self) -> NotOneCapture | None:
+        """The rule (:class:`NotOneCapture`: part, framing, added, detail, light, read in that order) that says the two
+        pictures are not one capture, whatever the calibrated model makes of their pixels, or None."""
         return _not_one_capture(self.frame_cover, self.rotation, self.transform is None, self.lighting_residual,
                                 self.inner_detail, self.added, self.unexplained)
 
@@ -973,11 +971,11 @@ class Verification:
     @property
     def pages_differ(self) -> bool:
         """Whether the two are pages that hold different content, whatever a part of them says: small pictures that
-        differ inside their outlines (:attr:`pictures_differ`), or one holding content the other lacks (the ``"added"``
-        rule, :data:`ADDED_CAP`: where the other is blank, or beyond a page the other shows larger). A picture cut from
-        either page (a search's second look, ``imagetwins.copies.verify_records``) leaves that content out, and a
-        hash-sure pair of pages is no copy then."""
-        return self.pictures_differ or (self.pages and self.not_one_capture == "added")
+        differ inside their outlines (:attr:`pictures_differ`), or one holding content the other lacks
+        (:data:`NotOneCapture.ADDED`, :data:`ADDED_CAP`: where the other is blank, or beyond a page the other shows
+        larger). A picture cut from either page (a search's second look, ``imagetwins.copies.verify_records``) leaves
+        that content out, and a hash-sure pair of pages is no copy then."""
+        return self.pictures_differ or (self.pages and self.not_one_capture is NotOneCapture.ADDED)
 
     def verdict(self, threshold: float = DEFAULT_CONFIDENCE) -> Verdict:
         """The three answers (:class:`~imagetwins.scores.Verdict`) at ``threshold`` (the copies threshold).
@@ -996,12 +994,11 @@ class Verification:
         return self._not_a_copy()
 
     def _not_a_copy(self) -> Verdict:
-        """Re-shot or unrelated: what the pair is when it is no copy."""
+        """Re-shot or unrelated: what the pair is when it is no copy (camera originals of two moments are re-shots
+        before any rule: :attr:`kept_verdict`)."""
         rule = self.not_one_capture
-        if rule == "part" and not self.different_captures:
-            return Verdict.UNRELATED  # two pictures holding one picture in common (collages) are no re-shots
-        if rule in ("detail", "added"):  # (measured only where the pixels agree as a copy's: one scene, but neither
-            return Verdict.RESHOT  # file can be made from the other; or one page holds content the other lacks)
+        if rule is not None and rule.no_copy is not None and not self.different_captures:
+            return rule.no_copy
         return Verdict.RESHOT if self.same_scene else Verdict.UNRELATED
 
     def measurements(self) -> np.ndarray:
@@ -1125,21 +1122,96 @@ def _off_camera_axes(rotation):
     return np.minimum(rotation, np.abs(np.subtract(rotation, 90.0)))
 
 
+class NotOneCapture(str, Enum):
+    """A rule that says two pictures are not one capture, whatever the calibrated model makes of their pixels
+    (:attr:`Verification.not_one_capture`): each caps the confidence at :data:`NOT_ONE_CAPTURE` and keeps the pair
+    as no copy (:attr:`Verification.kept_verdict`). A ``str``: its name in outputs (``explain --json``'s
+    ``not_one_capture``); :meth:`why` says it for people (``explain``, :func:`imagetwins.explain.why_not_copies`)."""
+
+    #: they share only a part (:data:`PART_COVER`): two collages holding one picture
+    PART = "part"
+    #: two framings of one scene: each shows part of it the other lacks, as a camera moved between two shots
+    #: (:data:`FRAMING_COVER`, :data:`FRAMING_ANGLE`)
+    FRAMING = "framing"
+    #: two pages, one holding content where the other is blank, or beyond a page the other shows larger: another
+    #: version of the page (:data:`ADDED_CAP`)
+    ADDED = "added"
+    #: the picture inside the other holds detail finer than the other file: not made from it, a zoomed second shot
+    #: (:data:`DETAIL_CAP`; in the files' own pixels, :data:`UNEXPLAINED_CAP`)
+    DETAIL = "detail"
+    #: the cells' brightness follows no one global change: another light (:data:`LIGHTING_CAP`)
+    LIGHT = "light"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def no_copy(self) -> Verdict | None:
+        """What a pair this rule rules out as a copy is: :data:`Verdict.UNRELATED` (:data:`PART`: pictures holding
+        one picture in common are no re-shots), :data:`Verdict.RESHOT` (:data:`DETAIL`, :data:`ADDED`: measured only
+        where the pixels agree as a copy's, one scene, but neither file can be made from the other), or None (whether
+        the pictures show one scene decides: :attr:`Verification.same_scene`)."""
+        return _NO_COPY.get(self)
+
+    def why(self, v: Verification) -> str:
+        """Why this rule says the pair checked in ``v`` is no copy, in one sentence for people."""
+        which = (f"once aligned, {v.frame_cover_a:.0%} of the first image's frame lies inside the second's and "
+                 f"{v.frame_cover_b:.0%} of the second's inside the first's")
+        capped = f"confidence capped at {NOT_ONE_CAPTURE:g}"
+        if self is NotOneCapture.FRAMING:
+            parts = [f"the {name} at its {side}" for name, side in zip(("first", "second"), v.beyond) if side]
+            where = f" ({' and '.join(parts)})" if parts else ""
+            turn = " (the camera on its side for one shot)" if v.rotation >= 45 else ""
+            return (f"two framings of one scene: {which}, at a rotation of {v.rotation:.1f} degrees{turn}, so each "
+                    f"shows part of the scene the other lacks{where}, as a camera moved between two shots; a copy's "
+                    f"picture is part of the other's or holds all of it ({capped})")
+        if self is NotOneCapture.PART:
+            return (f"they share only a part: {which} (a copy covers at least {PART_COVER:.0%} of one of them; two "
+                    f"collages holding one picture do not; {capped})")
+        if self is NotOneCapture.DETAIL:
+            inner, outer = ("first", "second") if v.inner == 0 else ("second", "first")
+            if v.inner_detail >= DETAIL_CAP:
+                finer = (f"its spectrum goes on past the {outer}'s resolution: {v.inner_detail:.2f}, where a crop "
+                         f"blown up falls under {DETAIL_CAP:g}")
+            else:  # (the spectrum left it undecided: the files were looked at)
+                finer = (f"in the files' own pixels, {v.unexplained:.2f} of its fine detail is made by no filter of "
+                         f"the {outer} file and JPEG save, where a crop blown up leaves under {UNEXPLAINED_CAP:g}; "
+                         f"its spectrum past the {outer}'s resolution, {v.inner_detail:.2f}, was too near a blown-up "
+                         f"crop's to tell")
+            return (f"the inner picture has detail the outer one lacks: not made from it. The {inner} image lies "
+                    f"inside the {outer}'s frame ({which}) and spans {v.inner_scale:.2f} of its file's pixels for "
+                    f"each of the {outer}'s, with detail finer than the {outer} file holds ({finer}); so it is not "
+                    f"cut from the {outer}, and the {outer} shows more of the scene than the {inner}: neither file "
+                    f"can be made from the other, a zoomed second shot ({capped})")
+        if self is NotOneCapture.ADDED:
+            return (f"two pages, one holding content the other lacks (a signature or a second product where the other "
+                    f"is blank, or beyond a page the other shows larger): {v.added:.1%} of a page shows it (a copy: "
+                    f"none; {ADDED_CAP:.1%} or more is another page), so they are two versions of a page, not copies "
+                    f"({capped})")
+        return (f"another light: once aligned, the brightness of the overlap follows no one global brightness or "
+                f"colour change (residual {v.lighting_residual:.2f}; copies leave under {LIGHTING_CAP:g}): a second "
+                f"photo of the same thing under its own light, not a copy of one capture ({capped})")
+
+
+_NO_COPY = {NotOneCapture.PART: Verdict.UNRELATED, NotOneCapture.DETAIL: Verdict.RESHOT,
+            NotOneCapture.ADDED: Verdict.RESHOT}
+
+
 def _not_one_capture(cover: float, rotation: float, unaligned: bool = False, lighting: float = 0.0,
                      detail: float = float("-inf"), added: float = 0.0,
-                     unexplained: float = float("-inf")) -> str | None:
+                     unexplained: float = float("-inf")) -> NotOneCapture | None:
     if unaligned or cover <= 0:
         return None
     if cover < PART_COVER:
-        return "part"
+        return NotOneCapture.PART
     if cover < FRAMING_COVER and _off_camera_axes(rotation) < FRAMING_ANGLE:
-        return "framing"
+        return NotOneCapture.FRAMING
     if added >= ADDED_CAP:
-        return "added"
+        return NotOneCapture.ADDED
     if detail >= DETAIL_CAP or unexplained >= UNEXPLAINED_CAP:
-        return "detail"
+        return NotOneCapture.DETAIL
     if lighting >= LIGHTING_CAP:
-        return "light"
+        return NotOneCapture.LIGHT
     return None
 
 
