@@ -36,3 +36,44 @@ def test_an_index_another_program_holds_locked_is_not_read_past_its_lock(tmp_pat
         holder.close()
     with Index(db, readonly=True) as idx:
         assert idx.db.execute("SELECT value FROM meta WHERE key = 'written by the holder'").fetchone() == ("1",)
+
+
+def test_index_and_its_decision_store_follow_one_link_and_one_name_rule(tmp_path: Path) -> None:
+    """Index, DecisionStore and cli/decisions.store_for each wrote out which links an index is used through and why
+    a file with two names is never written (locks.link_refused, locks.several_names): a link is used by all three
+    exactly where Index opens an index through it, and a second name refuses both writers with one reason."""
+    import os
+
+    from imagetwins.cli.decisions import store_for
+    from imagetwins.decisions import DecisionStore, DecisionStoreError
+
+    index_file = tmp_path / "photos.db"
+    Index(index_file, methods=["phash"]).close()
+    (tmp_path / "empty.db").write_bytes(b"")
+    os.mkfifo(tmp_path / "fifo")
+    targets = {"index": index_file, "nothing": tmp_path / "gone.db", "an empty file": tmp_path / "empty.db",
+               "something that is not a file": tmp_path / "fifo", "a loop": tmp_path / "loop"}
+    for what, target in targets.items():
+        link = tmp_path / f"link to {what}"
+        link.symlink_to(target)
+        if what == "a loop":
+            target.symlink_to(link)
+        try:
+            Index(link, methods=["phash"]).close()
+            opened = True
+        except IndexFileError as exc:
+            opened = False
+            assert "symbolic link" in str(exc) or "FIFO" in str(exc), (what, exc)
+        assert opened == (what == "index"), what
+        assert (locks.link_refused(link) is None) == opened, what
+        assert (store_for(link).path == index_file.resolve()) == opened, what
+    other = tmp_path / "same.db"
+    os.link(index_file, other)
+    reason = locks.several_names(os.stat(other))
+    assert reason is not None and "2 names (hard links)" in reason
+    with Index(other, methods=["phash"]) as idx:
+        assert idx.unwritable == reason
+    with pytest.raises(DecisionStoreError) as caught:
+        DecisionStore(other).forget()
+    assert reason in str(caught.value) and "nothing was written" in str(caught.value)
+    assert locks.several_names(os.stat(tmp_path / "empty.db")) is None

@@ -282,11 +282,12 @@ class DecisionStore:
                         os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600))
                     except FileExistsError:
                         pass
-                links = os.stat(self.path).st_nlink
-                if links > 1:  # (SQLite keeps the -wal beside the name it opened: as Index, never written so)
-                    raise DecisionStoreError(f"the decision store {self.path} has {links} names (hard links), and a "
-                                             "write through one name while another run has it open by another damages "
-                                             "it; nothing was written: give it one name (copy it to a new file)")
+                from imagetwins.locks import several_names
+
+                reason = several_names(os.stat(self.path))  # (as Index: never written through one of two names)
+                if reason is not None:
+                    raise DecisionStoreError(f"cannot write to the decision store {self.path}: {reason}; nothing was "
+                                             "written")
                 db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             else:
                 from imagetwins.locks import read_only_connection

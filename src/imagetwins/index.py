@@ -46,7 +46,7 @@ from imagetwins.io import (
     warn_line,
     warn_skipped,
 )
-from imagetwins.locks import hold_file, let_go, one_update, read_only_connection
+from imagetwins.locks import hold_file, let_go, link_refused, one_update, read_only_connection, several_names
 from imagetwins.raw import CRASHED, is_raw_name
 from imagetwins.results import FindResult, colour_variants_apart, groups_from_encodings, query_images
 from imagetwins.rowkeys import row_key, row_tag, row_tag_ok
@@ -671,11 +671,10 @@ class Index:
             if q.is_symlink():  # the index or its folder)
                 raise IndexFileError(f"cannot write to the index {self.path}: {q.name} beside it is a symbolic link, "
                                      "left as it is")
-        if self.path.is_symlink() and (st is None or st.st_size == 0):
-            # a link to an index is used (a catalogue kept on another disk); one to nothing, or to an empty file, would
-            # have SQLite make an index wherever it leads, or write one into a file that is not one
-            raise IndexFileError(f"{self.path} is a symbolic link to {'an empty file' if mode else 'nothing'}, not "
-                                 "to an index: no index is made through it")
+        leads_to = link_refused(self.path)
+        if leads_to is not None:
+            raise IndexFileError(f"{self.path} is a symbolic link to {leads_to}, not to an index: no index is made "
+                                 "through it")
         parent = self.path.parent
         if not parent.is_dir():
             if not create_folder:
@@ -691,13 +690,8 @@ class Index:
         if self.path.exists():
             try:
                 with open(self.path, "r+b") as fh:
-                    links = os.fstat(fh.fileno()).st_nlink
-                if links > 1:
-                    # SQLite keeps an index's -wal and -shm beside the name it was opened by: a run writing through
-                    # one name while another run has the file open by another name damaged it ("database disk image
-                    # is malformed"); read, never written, until it has one name
-                    reason = (f"it has {links} names (hard links), and a write through one name while another run "
-                              "has it open by another damages it; give it one name (copy it to a new file) to write it")
+                    reason = several_names(os.fstat(fh.fileno()))
+                if reason is not None:
                     raise self._unwritable(f"cannot write to the index {self.path}: {reason}", reason)
             except OSError as exc:
                 line = f"cannot write to the index {self.path}: {exc.strerror or exc}"

@@ -1,6 +1,7 @@
 """Folder locks: two runs that move files (``remove --apply``, ``undo``) never act on one folder at once; and one
 update of an index file at a time (:func:`hold_file`, :func:`one_update`); and an index file (or a decision store) read
-without a file written beside it (:func:`read_only_connection`).
+without a file written beside it (:func:`read_only_connection`), never written through a second name
+(:func:`several_names`), used through a symbolic link only to a file that holds one (:func:`link_refused`).
 
 A lock is ``flock`` on the folder itself (an open descriptor of the directory, no file created in it), so:
 
@@ -36,7 +37,8 @@ try:
 except ImportError:  # Windows: no flock; moves there are not locked
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["FolderBusy", "changing", "hold_file", "let_go", "one_update", "read_only_connection"]
+__all__ = ["FolderBusy", "changing", "hold_file", "let_go", "link_refused", "one_update", "read_only_connection",
+           "several_names"]
 
 _FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
 _guard = threading.Lock()
@@ -391,6 +393,33 @@ def _forget_after_fork() -> None:
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_in_parent,
                         after_in_child=_forget_after_fork)
+
+
+def link_refused(path: str | os.PathLike) -> str | None:
+    """What the symbolic link ``path`` leads to where no index is used through it: ``"nothing"`` (or a loop),
+    ``"an empty file"``, ``"something that is not a file"``; None where ``path`` is no link, or a link to a file
+    holding something, which is used as that file (a catalogue kept on another disk: :class:`~imagetwins.index.Index`
+    opens it, its decisions are its file's, ``cli/decisions.store_for``). Through a link to nothing SQLite would make
+    an index wherever it leads, and through one to an empty file write an index into a file that is not one."""
+    if not os.path.islink(path):
+        return None
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return "nothing"
+    if not stat.S_ISREG(st.st_mode):
+        return "something that is not a file"
+    return "an empty file" if st.st_size == 0 else None
+
+
+def several_names(st: os.stat_result) -> str | None:
+    """Why a file of this stat (an index, a decision store) is never written, where it has more than one name (hard
+    links): SQLite keeps the ``-wal`` and ``-shm`` beside the name it opened, and a run writing through one name while
+    another had the file open by another damaged it ("database disk image is malformed"). None with one name."""
+    if st.st_nlink <= 1:
+        return None
+    return (f"it has {st.st_nlink} names (hard links), and a write through one name while another run has it open by "
+            "another damages it; give it one name (copy it to a new file) to write it")
 
 
 #: how long a read-only open waits for a writer's lock (seconds), as a connection that may write does

@@ -30,19 +30,13 @@ _db_option = click.option("--db", "db_path", type=click.Path(dir_okay=False, pat
 def store_for(db_path: Path | None):
     """The decision store ``find``/``report``/``remove`` use: the index given with ``--db`` carries its own, else
     the user's store."""
-    import stat
-
     from imagetwins.decisions import DecisionStore
+    from imagetwins.locks import link_refused
 
-    if db_path is not None and db_path.is_symlink():
+    if db_path is not None and db_path.is_symlink() and link_refused(db_path) is None:
         # an index reached through a link (a catalogue kept on another disk) is used, as Index uses it: its decisions
         # are its file's (the store refuses a link where none was named: one planted in its place)
-        try:
-            st = db_path.stat()
-            if stat.S_ISREG(st.st_mode) and st.st_size > 0:
-                db_path = db_path.resolve()
-        except (OSError, RuntimeError):  # (a link to nothing, or a loop: the store says so)
-            pass
+        db_path = db_path.resolve()
     return DecisionStore(db_path)
 
 
