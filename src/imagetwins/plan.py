@@ -415,8 +415,11 @@ def not_copies_of_keepers(groups: Sequence[PlannedGroup], method: str | None, ro
         encoder = None
     if encoder is None or encoder.kind.match_verdict is None:
         return []
+    # (a file the plan records with the keeper's very bytes is a copy of it, as check_plan moves it only while it has
+    # them: 1,000 byte-identical copies of one photo, keep edited, checked 999 pairs, 18.6 s)
     asked = [(g, f) for g in groups if g.keeper_edited and g.keep and g.keep in g.files
-             for f in g.to_move if f not in g.move_anyway]
+             for f in g.to_move if f not in g.move_anyway and not Digest(g.sha256.get(f)).same_content(
+                 g.sha256.get(g.keep))]
     if not asked:
         return []
     from imagetwins.pairscores import for_method
