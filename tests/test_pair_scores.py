@@ -308,3 +308,18 @@ def test_a_find_stopped_while_verifying_keeps_its_search_and_the_pairs_verified(
     assert _groups(_find(folder)) == EXPECTED
     assert len(again.pairs) == len(everything.pairs) - 2
     assert len(_rows(folder)) == len(everything.pairs)
+
+
+@pytest.mark.unit
+def test_kept_checks_leave_out_numbers_no_store_writes() -> None:
+    """The review page's score table read a pair the search left out from the store with no range check: 7.5 came
+    back an unrelated pair scored 3.5, -1.5 a recoloured copy scored 1.5. Only what ``stored_score`` writes is a
+    check (0-1 copy, 2-3 re-shot, 4-5 unrelated, negated where recoloured)."""
+    store = MemoryPairScores()
+    digests = [f"{k:02x}".ljust(64, "0") for k in range(6)]
+    kept = PairScores(store, "copies", "v", digests)
+    values = [0.5, 2.5, 7.5, -1.5, -0.25, 4.0]
+    kept.remember(np.zeros(5, np.int64), np.arange(1, 6), np.array(values[:5]))
+    found, scores, marks = kept.kept_checks(np.zeros(5, np.int64), np.arange(1, 6))
+    assert found.tolist() == [True, True, False, False, True]
+    assert scores.tolist() == [0.5, 0.5, 0.25]

@@ -458,3 +458,111 @@ def test_remove_plan_leaves_a_reshot_of_a_keeper_edited_by_hand(library: Path, t
     moves, output = moving("--apply", "--ignore-decisions")
     assert sorted(p.name for p in folder.iterdir() if p.suffix == ".jpg") == ["photo_crop.jpg", "photo_half.jpg"], \
         output
+
+
+def _plan_of_photo_group(library: Path, tmp_path: Path, *cache: str):
+    """The photo group (photo, crop, half-size copy) in a folder of its own, its find --json plan, and a runner of
+    ``remove --plan`` giving the files it would move and its output."""
+    from click.testing import CliRunner
+
+    from imagetwins.cli import main
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name in PHOTO_GROUP:
+        shutil.copyfile(library / name, folder / name)
+    plan_file = tmp_path / "plan.json"
+    res = CliRunner().invoke(main, ["find", str(folder), "-m", "copies", "-t", "0.5", "--json", str(plan_file),
+                                    *cache])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(plan_file.read_text())
+
+    def moving(*extra: str, code: int = 0):
+        plan_file.write_text(json.dumps(doc))
+        out = CliRunner().invoke(main, ["remove", str(folder), "--plan", str(plan_file), *extra])
+        assert out.exit_code == code, out.output
+        return sorted(Path(line.split()[2]).name for line in out.output.splitlines()
+                      if line.startswith("would move ")), out.output
+
+    return folder, doc, moving
+
+
+def _named(group: dict, name: str) -> str:
+    return next(f for f in group["files"] if Path(f).name == name)
+
+
+@pytest.mark.cli
+@pytest.mark.parametrize("edit", ["no suggested_keep", "suggested_keep edited too", "no method"])
+def test_remove_plan_checks_every_keeper_not_only_one_edited_from_the_suggested(library: Path, tmp_path: Path,
+                                                                               edit: str) -> None:
+    """The check of a hand-edited keeper asked only groups whose keep differs from suggested_keep: a plan written
+    before that field (or a review page's export, or a plan whose suggested_keep was edited with its keep, or with
+    its method taken out) moved the half-size copy, a re-shot of the crop, with the photo. Every group is asked now."""
+    _, doc, moving = _plan_of_photo_group(library, tmp_path)
+    (group,) = doc["groups"]
+    group["keep"] = _named(group, "photo_crop.jpg")
+    if edit == "no suggested_keep":
+        del group["suggested_keep"]
+    elif edit == "suggested_keep edited too":
+        group["suggested_keep"] = group["keep"]
+    else:
+        del doc["method"]
+    moves, output = moving()
+    assert moves == ["photo.jpg"], output
+    (note,) = [line for line in output.splitlines() if "photo_half.jpg" in line]
+    assert "re-shot of the keeper" in note, note
+
+
+@pytest.mark.cli
+def test_remove_plan_leaves_a_file_no_check_can_be_made_of(library: Path, tmp_path: Path) -> None:
+    """A file that cannot be decoded has no verdict: a plan listing it (its SHA-256 right, so check_plan lets it) moved
+    it as a copy of the keeper. It stays now, one note line saying why; move_anyway moves it."""
+    folder, doc, moving = _plan_of_photo_group(library, tmp_path)
+    (group,) = doc["groups"]
+    broken = folder / "photo_broken.jpg"
+    broken.write_bytes((library / "photo.jpg").read_bytes()[:600])  # a JPEG cut short: no picture in it
+    import hashlib
+
+    group["files"].append(str(broken))
+    group["sha256"][str(broken)] = hashlib.sha256(broken.read_bytes()).hexdigest()
+    moves, output = moving()
+    assert moves == ["photo_crop.jpg", "photo_half.jpg"], output
+    (note,) = [line for line in output.splitlines() if "photo_broken.jpg" in line]
+    assert note.startswith("note: leaving ") and "could not be checked" in note, note
+    group["move_anyway"] = [str(broken)]
+    assert moving()[0] == ["photo_broken.jpg", "photo_crop.jpg", "photo_half.jpg"]
+
+
+@pytest.mark.cli
+@pytest.mark.parametrize("cache", [[], ["--no-cache"]], ids=["checks-kept", "checked-now"])
+def test_remove_plan_as_find_wrote_it_reads_every_check_from_the_cache(library: Path, tmp_path: Path, monkeypatch,
+                                                                       cache: list) -> None:
+    """Asking every group costs a plan as find wrote it nothing but lookups: the keep stage kept each file's check
+    against its keeper in the folder's cache; nothing is decoded again (with --no-cache, each pair is checked then)."""
+    from imagetwins.encoders.base import Encoder
+
+    _, _, moving = _plan_of_photo_group(library, tmp_path, *cache)
+    decoded: list = []
+    real = Encoder.encode_files
+
+    def counting(self, paths, *args, **kwargs):
+        decoded.extend(paths)
+        return real(self, paths, *args, **kwargs)
+
+    monkeypatch.setattr(Encoder, "encode_files", counting)
+    assert moving()[0] == ["photo_crop.jpg", "photo_half.jpg"]
+    assert sorted(Path(p).name for p in decoded) == ([] if not cache else PHOTO_GROUP)
+
+
+@pytest.mark.cli
+@pytest.mark.parametrize("digits", [64, 32])
+def test_a_plan_claiming_a_reshot_holds_the_keeper_s_bytes_moves_nothing_of_it(library: Path, tmp_path: Path,
+                                                                                digits: int) -> None:
+    """A byte copy of the keeper needs no check: a plan whose sha256 for the re-shot is edited to the keeper's (whole,
+    or the 32 digits an index keeps) skips the check, and check_plan refuses the file (its bytes are not those)."""
+    _, doc, moving = _plan_of_photo_group(library, tmp_path)
+    (group,) = doc["groups"]
+    group["keep"] = _named(group, "photo_crop.jpg")
+    group["sha256"][_named(group, "photo_half.jpg")] = group["sha256"][group["keep"]][:digits]
+    moves, output = moving(code=1)  # (a file refused: exit 1)
+    assert moves == ["photo.jpg"] and "photo_half.jpg: it changed since the scan" in output, output

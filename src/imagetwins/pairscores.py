@@ -17,16 +17,16 @@ that searches several times in one process.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol, runtime_checkable
 
 import numpy as np
 
 from imagetwins.digests import PREFIX_BYTES, Digest
-from imagetwins.scores import from_stored
+from imagetwins.scores import from_stored, stored_valid
 
-__all__ = ["CandidateStore", "DIGEST_BYTES", "MemoryPairScores", "PairScoreStore", "PairScores", "digest_key",
-           "for_method"]
+__all__ = ["CandidateStore", "DIGEST_BYTES", "MemoryPairScores", "PairScoreStore", "PairScores", "checks_of",
+           "digest_key", "for_method"]
 
 #: bytes of a content digest (SHA-256) that key a pair score: the 128 bits the index keeps per file
 DIGEST_BYTES = PREFIX_BYTES
@@ -173,7 +173,7 @@ class PairScores:
         is no match at any threshold (a re-shot) out of its answer; the review page's score table and ``explain``
         show it from here."""
         stored = self.lookup(left, right)
-        kept = ~np.isnan(stored)
+        kept = stored_valid(stored)  # (NaN: none; a number no store writes, e.g. 7.5 or -1.5: none either)
         scores, marks = from_stored(stored[kept])
         return kept, scores, marks
 
@@ -193,3 +193,41 @@ def for_method(encoder, store: PairScoreStore | None, left_digests: Sequence[str
     if store is None or version is None or not left_digests:
         return None
     return PairScores(store, encoder.name, version, left_digests, right_digests)
+
+
+def checks_of(encoder, store: PairScoreStore | None, digests: Sequence[str], left: np.ndarray, right: np.ndarray,
+              encode: Callable[[list[int]], tuple[object, list[int], list[str], list[str]]] | None = None,
+              workers: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The check of each pair ``(left[k], right[k])`` of rows whose contents are ``digests`` (hex), for a method whose
+    checks give verdicts: ``(found, scores, marks)``, a bool mask, then the scores and marks of the pairs found in
+    order (:func:`imagetwins.scores.from_stored`: the marks carry each pair's kept verdict).
+
+    First the check ``store`` keeps (:meth:`PairScores.kept_checks`: a value no store writes is none). Where none is
+    kept and ``encode`` is given, the pair is checked now: ``encode(rows)`` gives ``(encodings, rows encoded, their
+    paths, their digests)`` of those of ``rows`` it could read (a file that cannot be decoded is left out: its pairs
+    stay not found), and ``encoder.score_pairs`` scores them, keeping the new checks in ``store`` under the digests
+    read. The one lookup the review page's score table and ``remove --plan``'s check of a plan's keepers share."""
+    left, right = np.asarray(left, np.int64), np.asarray(right, np.int64)
+    found = np.zeros(len(left), bool)
+    scores, marks = np.full(len(left), np.nan), np.zeros(len(left), np.uint8)
+    kept = for_method(encoder, store, digests)
+    if kept is not None and len(left):
+        found, kept_scores, kept_marks = kept.kept_checks(left, right)
+        scores[found], marks[found] = kept_scores, kept_marks
+    rest = np.flatnonzero(~found)
+    if encode is not None and len(rest):
+        rows, done, paths, read = encode(sorted(set(left[rest].tolist()) | set(right[rest].tolist())))
+        at = {r: k for k, r in enumerate(done)}
+        rest = rest[[left[k] in at and right[k] in at for k in rest.tolist()]] if len(at) else rest[:0]
+        ends = [(at[int(left[k])], at[int(right[k])]) for k in rest.tolist()]
+        got = encoder.score_pairs(rows, np.array([min(e) for e in ends], np.int64),
+                                  np.array([max(e) for e in ends], np.int64), workers=workers, paths=paths,
+                                  pair_scores=for_method(encoder, store, read)) if ends else None
+        if got is not None:
+            scored = {(a, b): (float(s), int(m)) for a, b, s, m in zip(got.left.tolist(), got.right.tolist(),
+                                                                      got.score.tolist(), got.mark_bits.tolist())}
+            for k, (a, b) in zip(rest.tolist(), ends):
+                hit = scored.get((min(a, b), max(a, b)))
+                if hit is not None:
+                    found[k], scores[k], marks[k] = True, hit[0], hit[1]
+    return found, scores[found], marks[found]

@@ -20,10 +20,11 @@ link to ``root``) and ``base`` (the folder relative paths are relative to), and 
     note, not refused (the field of :attr:`LeftAlone.THROUGH_LINK <imagetwins.leftalone.LeftAlone>`: each reason
     a file is left alone for has its field here);
 ``move_anyway``
-    files to move even where their check says they are no copy of ``keep`` (a re-shot of it: another capture). A
-    ``keep`` edited away from ``suggested_keep`` may name a file some others of the group are no copy of (joined to
-    it only through a copy): ``remove --plan`` leaves each such file where it is, in one line, unless listed here
-    (:func:`not_copies_of_keepers`); the review page's export writes here the files a person pressed "Move anyway" on;
+    files to move even where no check says they are copies of ``keep`` (a re-shot of it: another capture; a file
+    that cannot be decoded). A ``keep`` edited by hand may name a file some others of the group are no copy of
+    (joined to it only through a copy): ``remove --plan`` leaves each file to move that no check calls a copy of its
+    keeper where it is, in one line, unless listed here (:func:`not_copies_of_keepers`, asked of every group); the
+    review page's export writes here the files a person pressed "Move anyway" on;
 ``skip``
     true: leave the whole group alone;
 ``suggested_keep``, ``suggested_also_keep``, ``reviewed``
@@ -60,6 +61,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -69,7 +71,7 @@ from imagetwins.leftalone import GroupLeftAlone, LeftAlone
 from imagetwins.text import printable
 
 __all__ = ["PLAN_VERSION", "NO_KEEPER_YET", "PlanError", "PlannedGroup", "CheckedPlan", "plan_document", "load_plan",
-           "check_plan", "awaiting_keeper", "left_alone", "not_copies_of_keepers"]
+           "check_plan", "awaiting_keeper", "left_alone", "not_copies_of_keepers", "Unchecked"]
 
 #: the format version written as ``imagetwins_plan``
 PLAN_VERSION = 1
@@ -103,8 +105,6 @@ class PlannedGroup:
     #: files the plan says were compared with ``keep`` after recolouring (its ``recoloured``, :data:`Mark.RECOLOURED`:
     #: colour variants of it); none where the plan's keep is not the one they were written against
     recoloured: list[str] = field(default_factory=list)
-    #: the keeper is not the one ``find --json`` suggested (``suggested_keep``): the group was not built around it
-    keeper_edited: bool = False
     #: files to move even where their check says they are no copy of ``keep`` (the plan's ``move_anyway``)
     move_anyway: list[str] = field(default_factory=list)
 
@@ -377,7 +377,6 @@ def load_plan(path: str | os.PathLike, folder: str | os.PathLike | None = None) 
                                    decided=False if unreviewed else decided, unreviewed=unreviewed,
                                    left_alone={why: [where(f) for f in fs] for why, fs in stays.items() if fs},
                                    recoloured=[where(f) for f in recoloured],
-                                   keeper_edited="suggested_keep" in g and keep != g.get("suggested_keep"),
                                    move_anyway=[where(f) for f in move_anyway]))
     linked = doc.get("already_linked") or []
     if not isinstance(linked, list) or not all(isinstance(n, list) for n in linked):
@@ -396,74 +395,82 @@ def load_plan(path: str | os.PathLike, folder: str | os.PathLike | None = None) 
     return Path(root), groups
 
 
+class Unchecked(NamedTuple):
+    """A file a plan would move that stays (:func:`not_copies_of_keepers`): by its check a ``verdict`` of ``keeper``
+    that is no copy (a re-shot, unrelated), or, ``verdict`` None, no check could be made (``reason``: the file or the
+    keeper could not be decoded)."""
+
+    file: str
+    keeper: str
+    verdict: str | None
+    reason: str = ""
+
+
 def not_copies_of_keepers(groups: Sequence[PlannedGroup], method: str | None, root: str | os.PathLike,
-                          workers: int | None = None) -> list[tuple[str, str, str]]:
-    """The files a plan would move though their check says they are no copy of the keeper it names: ``(file,
-    keeper, verdict)``; each is added to its group's ``leave`` (left where it is). Asked only of a group whose
-    ``keep`` was edited away from the suggested one (:attr:`PlannedGroup.keeper_edited`: a group is built as a star
-    of copies around the keeper suggested, so another keeper may have a re-shot in it, joined only through a copy:
-    moved as a duplicate, that capture left the folder with no copy of it kept), and only of a method whose check
-    gives verdicts (``copies``). A pair's kept verdict is read from the folder's cache; a pair never checked is
-    checked now (and kept there). A file the plan lists in ``move_anyway`` moves all the same; one that cannot be
-    checked (unreadable) is left to :func:`check_plan`. The review page's export applies the same rule itself."""
-    from imagetwins.encoders import get_encoder
+                          workers: int | None = None) -> list[Unchecked]:
+    """The files a plan would move with no check saying they are copies of the keeper it names; each is added to its
+    group's ``leave`` (left where it is). Nothing moves without a verdict: every file to move whose bytes are not its
+    keeper's is asked, in every group, for a method whose check gives verdicts (``copies``; a plan naming no method is
+    asked as :data:`imagetwins.encoders.DEFAULT_METHOD`'s), whatever ``suggested_keep`` says: a keep edited away from
+    the suggested one (a group is a star of copies around the keeper suggested, so another keeper may have a re-shot
+    in it, joined only through a copy), a plan written before ``suggested_keep``, a review page's export edited
+    afterwards, ``suggested_keep`` edited too. A pair's kept verdict is read from the folder's cache (the keep stage
+    keeps each file's check against its keeper: a plan as ``find`` wrote it decodes nothing); a pair never checked
+    is checked now (and kept there); a file or keeper that cannot be decoded gets no verdict and stays. A file the
+    plan lists in ``move_anyway`` moves all the same (the review page's "Move anyway"; the page leaves such files
+    itself), as does a byte copy of the keeper (equal recorded SHA-256, which :func:`check_plan` proves)."""
+    from imagetwins.encoders import DEFAULT_METHOD, get_encoder
+    from imagetwins.pairscores import checks_of
     from imagetwins.scores import Verdict
 
     try:
-        encoder = get_encoder(method) if method else None
-    except ValueError:
+        encoder = get_encoder(method or DEFAULT_METHOD)
+    except ValueError:  # a method this process does not know (a plug-in not installed): no check can be made
         encoder = None
     if encoder is None or encoder.kind.match_verdict is None:
         return []
     # (a file the plan records with the keeper's very bytes is a copy of it, as check_plan moves it only while it has
     # them: 1,000 byte-identical copies of one photo, keep edited, checked 999 pairs, 18.6 s)
-    asked = [(g, f) for g in groups if g.keeper_edited and g.keep and g.keep in g.files
-             for f in g.to_move if f not in g.move_anyway and not Digest(g.sha256.get(f)).same_content(
-                 g.sha256.get(g.keep))]
+    asked = [(g, f) for g in groups if g.keep and g.keep in g.files for f in g.to_move
+             if f not in g.move_anyway and not Digest(g.sha256.get(f)).same_content(g.sha256.get(g.keep))]
     if not asked:
         return []
-    from imagetwins.pairscores import for_method
+    # each pair of contents once (a thousand byte copies of one edited copy: one check), by the recorded digests
+    # (check_plan moves a file only while it has them)
+    paths = list(dict.fromkeys(p for g, f in asked for p in (f, g.keep)))
+    row = {p: k for k, p in enumerate(paths)}
+    digests = {p: g.sha256.get(p) or "" for g, f in asked for p in (f, g.keep)}
+    content_pairs = list(dict.fromkeys((row[f], row[g.keep]) for g, f in asked))
+    failed: dict[str, str] = {}
 
-    verdicts: dict[tuple[str, str], Verdict] = {}
+    def encode(rows: list[int]):
+        named = [paths[r] for r in rows]
+        enc = encoder.encode_files(named, workers=workers, warn=False)
+        failed.update((str(x.path), x.reason) for x in enc.failures)
+        return enc.encodings, [row[p] for p in enc.paths], list(enc.paths), [str(d) for d in enc.digests]
+
     store, closing = _score_store(root, encoder)
     try:
-        # kept checks first, by the digests the plan recorded (check_plan moves a file only while it has them)
-        paths = list(dict.fromkeys(p for g, f in asked for p in (f, g.keep)))
-        digests = {p: g.sha256.get(p) for g, f in asked for p in (f, g.keep)}
-        kept = for_method(encoder, store, [digests[p] for p in paths])
-        row = {p: k for k, p in enumerate(paths)}
-        if kept is not None:
-            found, _, marks = kept.kept_checks(np.array([row[f] for _, f in asked], np.int64),
-                                               np.array([row[g.keep] for g, _ in asked], np.int64))
-            for (g, f), m in zip([a for a, ok in zip(asked, found.tolist()) if ok], marks.tolist()):
-                verdicts[(f, g.keep)] = Verdict.of_bits(int(m))
-        unchecked = [(g, f) for g, f in asked if (f, g.keep) not in verdicts]
-        if unchecked:  # never checked: checked now (the files decoded), and kept
-            enc = encoder.encode_files(list(dict.fromkeys(p for g, f in unchecked for p in (f, g.keep))),
-                                       workers=workers, warn=False)
-            row = {p: k for k, p in enumerate(enc.paths)}
-            unchecked = [(g, f) for g, f in unchecked if f in row and g.keep in row]
-            ends = [(row[f], row[g.keep]) for g, f in unchecked]
-            got = encoder.score_pairs(
-                enc.encodings, np.array([min(e) for e in ends], np.int64),
-                np.array([max(e) for e in ends], np.int64), workers=workers, paths=enc.paths,
-                pair_scores=for_method(encoder, store, [str(d) for d in enc.digests])) if unchecked else None
-            if got is not None:
-                at = {(a, b): int(m) for a, b, m in zip(got.left.tolist(), got.right.tolist(),
-                                                        got.mark_bits.tolist())}
-                for g, f in unchecked:
-                    m = at.get((row[f], row[g.keep]), at.get((row[g.keep], row[f])))
-                    if m is not None:
-                        verdicts[(f, g.keep)] = Verdict.of_bits(m)
+        found, _, marks = checks_of(encoder, store, [digests[p] for p in paths],
+                                    np.array([a for a, _ in content_pairs], np.int64),
+                                    np.array([b for _, b in content_pairs], np.int64), encode=encode, workers=workers)
     finally:
         if closing is not None:
             closing.close()
+    verdicts = dict(zip([p for p, ok in zip(content_pairs, found.tolist()) if ok],
+                        (Verdict.of_bits(int(m)) for m in marks.tolist())))
     out = []
     for g, f in asked:
-        verdict = verdicts.get((f, g.keep))
-        if verdict is not None and verdict is not Verdict.COPY:
-            g.leave.append(f)
-            out.append((f, g.keep, str(verdict)))
+        verdict = verdicts.get((row[f], row[g.keep]))
+        if verdict is Verdict.COPY:
+            continue
+        g.leave.append(f)
+        if verdict is not None:
+            out.append(Unchecked(f, g.keep, str(verdict)))
+        else:
+            why = failed.get(f) or failed.get(g.keep)
+            out.append(Unchecked(f, g.keep, None, f"{'the keeper' if f not in failed and why else 'it'} could not be "
+                                                  f"checked: {why or 'no check of the pair came back'}"))
     return out
 
 

@@ -159,7 +159,7 @@ def _score_matrix(result: FindResult, members: list[int], store: PairScoreStore 
     :meth:`imagetwins.scores.ScoreKind.verdict`), scored from the store where the search leaves them out.
     """
     from imagetwins.encoders import get_encoder
-    from imagetwins.pairscores import MemoryPairScores
+    from imagetwins.pairscores import MemoryPairScores, checks_of
     from imagetwins.scores import Mark, Verdict
 
     recoloured = [] if recoloured is None else recoloured
@@ -175,19 +175,20 @@ def _score_matrix(result: FindResult, members: list[int], store: PairScoreStore 
     if encoder is not None and len(result.hashes) == len(result.files):  # (every route keeps its encodings)
         enc = encoder.take(result.hashes, np.asarray(members, np.int64))
         digests = [result.digests[i] for i in members] if result.digests else None
-        kept = for_method(encoder, MemoryPairScores() if store is None and kind.match_verdict is not None else store,
-                          digests, digests)
+        store = MemoryPairScores() if store is None and kind.match_verdict is not None else store
+        kept = for_method(encoder, store, digests, digests)
         pairs = encoder.query(enc, enc, encoder.loosest_threshold(), workers=1, pair_scores=kept)
         left, right, score, marks = (pairs.left.tolist(), pairs.right.tolist(), pairs.score.tolist(),
                                      pairs.mark_bits.tolist())
         if kept is not None and kind.match_verdict is not None:
             # pairs checked but no match at any threshold (a re-shot: its kept verdict) are left out of the search's
             # answer: their score and verdict are the ones it kept
-            have = set(zip(left, right))
-            missing = [(i, j) for i in range(n) for j in range(n) if i != j and (i, j) not in have]
-            if missing:
-                ml, mr = (np.array(x, np.int64) for x in zip(*missing))
-                found, more_score, more_marks = kept.kept_checks(ml, mr)
+            every = np.arange(n * n, dtype=np.int64)
+            missing = every[(every // n != every % n)
+                            & ~np.isin(every, np.asarray(pairs.left, np.int64) * n + pairs.right)]
+            if len(missing):
+                ml, mr = missing // n, missing % n
+                found, more_score, more_marks = checks_of(encoder, store, digests, ml, mr)
                 left += ml[found].tolist()
                 right += mr[found].tolist()
                 score += more_score.tolist()

@@ -38,9 +38,9 @@ from imagetwins.text import counted, counted_all, printable, shell_word
 @click.option("--plan", "plan_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Apply these decisions (from 'find --json' or the review page's Export) instead of scanning: "
                    "the plan must have been made of DIRECTORY, nothing outside DIRECTORY moves, and every file "
-                   "and its keeper are checked to be still what was scanned (SHA-256) before it moves; where a "
-                   "group's keep was changed, a file whose check says it is no copy of the keeper stays unless the "
-                   "group lists it in move_anyway.")
+                   "and its keeper are checked to be still what was scanned (SHA-256) before it moves; with -m "
+                   "copies, a file no check says is a copy of its keeper (a re-shot of a keeper changed by hand, a "
+                   "file that cannot be decoded) stays unless the group lists it in move_anyway.")
 @click.option("--move-to", type=click.Path(file_okay=False, path_type=Path),
               help="Quarantine folder: a new or empty one, or an earlier quarantine (never a folder of other "
                    "files) [default: DIRECTORY.imagetwins-quarantine/<time> beside DIRECTORY].")
@@ -210,13 +210,16 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
         except PlanError as exc:
             raise click.ClickException(printable(str(exc))) from None
         method = _plan_says(plan_file, "method")
-        # (a keep edited to another file: one its group's files may be no copy of, left where they are)
-        for path, keeper, verdict in not_copies_of_keepers(groups, method if isinstance(method, str) else None,
-                                                           directory, workers):
+        # (nothing moves without a check saying it is a copy of its keeper: a keep edited by hand may name a file
+        # its group's others are no copy of; a file that cannot be decoded has no check)
+        for path, keeper, verdict, reason in not_copies_of_keepers(
+                groups, method if isinstance(method, str) else None, directory, workers):
             if not quiet:
                 shown = _as_typed(directory)
-                echo(f"note: leaving {shown(path)} where it is: by its check a {verdict} of the keeper "
-                     f"{shown(keeper)}, not a copy (list it in its group's move_anyway to move it)", err=True)
+                why = (f"by its check a {verdict} of the keeper {shown(keeper)}, not a copy" if verdict is not None
+                       else f"{reason}, so nothing says it is a copy of the keeper {shown(keeper)}")
+                echo(f"note: leaving {shown(path)} where it is: {why} (list it in its group's move_anyway to move "
+                     "it)", err=True)
         checked = check_plan(directory, groups)
         # (groups left alone: no keeper yet, nobody reviewed them: one line each, not a warning per file: nothing is
         # wrong; the files left alone are said below, for both routes)
