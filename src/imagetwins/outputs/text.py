@@ -42,10 +42,11 @@ def _byte_copies(g, first: str | None) -> dict[str, str]:
     plan's equal ``sha256``): each -> the words naming that file (``first``, the keeper or suggested one, when it is
     theirs; else the first file listed with them)."""
     out: dict[str, str] = {}
-    for i, others in enumerate(g.byte_copies()):
-        if others:  # (the keeper's content named after it, else after the first file listed with it)
-            holder = g.files[min([i, *others], key=lambda j: (g.files[j] != first, j))]
-            if holder != g.files[i]:
+    sets, _ = g.byte_copy_sets()  # (each content once: a file's list of the others is n^2 for thousands of copies)
+    for same in sets:  # (the keeper's content named after it, else after the first file listed with it)
+        holder = g.files[min(same, key=lambda j: (g.files[j] != first, j))]
+        for i in same:
+            if g.files[i] != holder:
                 out[g.files[i]] = "the keeper" if holder == first else holder
     return out
 
