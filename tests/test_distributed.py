@@ -183,3 +183,15 @@ def test_identical_files_are_searched_once_across_partitions(client, tmp_path: P
     assert len(pairs) == 80 * 79 // 2 + 1
     assert np.array_equal(pairs.left, want.left) and np.array_equal(pairs.right, want.right)
     assert np.array_equal(pairs.score, want.score)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("partition_size", [1, 2])
+def test_copies_workers_look_at_the_files_of_a_pair_the_features_leave_undecided(
+        client, datasets: Path, tmp_path: Path, partition_size: int) -> None:
+    """holidays-half 126400/126402, a re-shot the stored features cannot tell from a copy, is looked at in its files on
+    the worker that searches its block (one partition: ``pairs``; two: ``query``): no copy, as on one machine."""
+    for name in ("126400.jpg", "126402.jpg"):
+        shutil.copy(datasets / "holidays-half" / "images" / name, tmp_path / name)
+    spread = find_duplicates_dask(tmp_path, method="copies", client=client, partition_size=partition_size)
+    assert spread.groups == [] and not spread.failures

@@ -183,3 +183,71 @@ def test_a_failed_look_is_not_kept_and_the_next_run_looks_again(reshot, monkeypa
         assert len(copies.copy_pairs(enc.encodings, workers=1, pair_scores=store)) == 0
     conf, marks = from_stored(store.lookup(np.array([0]), np.array([1])))
     assert conf[0] == verify.NOT_ONE_CAPTURE and Verdict.of_bits(marks[0]) is Verdict.RESHOT
+
+
+# -- the public routes: a score made without the look is never kept as final (issue 24's last step) ------------
+
+
+def _no_copy_pairs(found) -> list:
+    return [(int(a), int(b)) for a, b in zip(found.left, found.right)]
+
+
+def test_encoder_pairs_without_paths_says_so_and_keeps_nothing_a_later_run_with_paths_reads(reshot, tmp_path) -> None:
+    """A library caller of ``Encoder.pairs`` with an index's pair scores and no paths gets the features' answer (a
+    copy) and one warning saying so; the index's kept candidate search did keep that score, and every later run
+    read it from there and never looked (``Index.find_duplicates``, ``find --db``: the re-shot a copy for good). Now
+    it is kept nowhere: ``Index.find_duplicates`` looks and says re-shot, and keeps that (``find --db``:
+    test_files_look_cli.py)."""
+    from imagetwins.index import Index
+    from imagetwins.pairscores import for_method
+
+    db = tmp_path / "i.db"
+    encoder = get_encoder("copies")
+    with Index(db, methods=["copies"]) as idx:
+        idx.update(reshot[0].parent, methods=["copies"])
+        paths, rows = idx.load("copies")
+        store = for_method(encoder, idx, [str(d) for d in idx.digests(paths)])
+        with pytest.warns(UserWarning, match=r"1 pair whose stored features cannot tell a copy from a re-shot was "
+                                             r"scored on the features alone and kept nowhere \(no paths given"):
+            found = encoder.pairs(rows, encoder.default_threshold, workers=1, pair_scores=store)
+        assert _no_copy_pairs(found) == [(0, 1)]  # (this call: the features' answer)
+        assert np.isnan(store.lookup(np.array([0]), np.array([1]))).all()
+        assert idx.find_duplicates("copies").groups == []  # looked at in the files: a re-shot
+    with Index(db) as idx:  # and the re-shot is what the index keeps now
+        paths, rows = idx.load("copies")
+        store = for_method(encoder, idx, [str(d) for d in idx.digests(paths)])
+        conf, marks = from_stored(store.lookup(np.array([0]), np.array([1])))
+        assert conf[0] == verify.NOT_ONE_CAPTURE and Verdict.of_bits(marks[0]) is Verdict.RESHOT
+        assert len(encoder.pairs(rows, encoder.default_threshold, workers=1, pair_scores=store)) == 0
+
+
+def test_the_imagededup_style_class_looks_at_the_files_of_its_folder(reshot, recwarn) -> None:
+    """``Copies().find_duplicates(image_dir=...)`` knows the files and looks (it called the re-shot a copy); from an
+    ``encoding_map`` alone it cannot, and says so."""
+    from imagetwins.methods import Copies
+
+    finder = Copies(verbose=False)
+    assert finder.find_duplicates(image_dir=reshot[0].parent) == {OUTER: [], INNER: []}
+    assert not [w for w in recwarn if "no paths given" in str(w.message)]
+    encodings = finder.encode_images(image_dir=reshot[0].parent)
+    with pytest.warns(UserWarning, match="no paths given"):
+        assert finder.find_duplicates(encoding_map=encodings) == {OUTER: [INNER], INNER: [OUTER]}
+
+
+def test_a_kept_candidate_search_keeps_no_score_a_failed_look_left(reshot, monkeypatch) -> None:
+    """A store that keeps the candidate search (an index, a folder's cache) kept the score of a pair whose look
+    failed with the search: the next run read it there and never looked again."""
+    enc = _encoded(reshot)
+    version = get_encoder(copies.COPIES_METHOD).pair_score_version
+    memory = MemoryPairScores()
+
+    def store() -> PairScores:
+        return PairScores(memory, "copies", version, [str(d) for d in enc.digests])
+
+    with monkeypatch.context() as m:
+        m.setattr(verify, "open_image", lambda *a, **k: (_ for _ in ()).throw(OSError("Permission denied")))
+        with copies.naming(enc.paths):
+            assert len(copies.copy_pairs(enc.encodings, workers=1, pair_scores=store())) == 1
+    assert memory.candidate_states  # (the search was kept)
+    with copies.naming(enc.paths):
+        assert len(copies.copy_pairs(enc.encodings, workers=1, pair_scores=store())) == 0

@@ -1270,9 +1270,41 @@ def looked_at(features_a: Sequence, features_b: Sequence, i: int, j: int,
         return v, True
     paths_a, paths_b = _names.get()
     if paths_a is None or paths_b is None:
+        _left_undecided(i, j, named=False)
         return v, False
     looked = look_at_files(v, _sides(features_a[i])[0], _sides(features_b[j])[0], paths_a[i], paths_b[j])
-    return (v, False) if looked is None else (looked, True)
+    if looked is None:
+        _left_undecided(i, j, named=True)
+        return v, False
+    return looked, True
+
+
+#: the pairs :func:`looked_at` left undecided inside :func:`collecting_undecided` (``(i, j, named)``: ``named`` False
+#: where no paths were named, True where the look failed); None outside it
+_undecided: ContextVar[list | None] = ContextVar("copies_undecided", default=None)
+
+
+def _left_undecided(i: int, j: int, named: bool) -> None:
+    got = _undecided.get()
+    if got is not None:
+        got.append((i, j, named))
+
+
+@contextmanager
+def collecting_undecided() -> Iterator[list[tuple[int, int, bool]]]:
+    """The pairs the searches made inside leave undecided (:func:`looked_at`: the pair wants its files and no look
+    decided it), as ``(i, j, named)``; each is also handed on to a collection around this one. Their features' score
+    serves that run alone and is kept nowhere: not in the pair scores, not in a kept candidate search
+    (:func:`_scored_candidates`), so that a run naming the files looks."""
+    outer = _undecided.get()
+    got: list[tuple[int, int, bool]] = []
+    token = _undecided.set(got)
+    try:
+        yield got
+    finally:
+        _undecided.reset(token)
+        if outer is not None:
+            outer.extend(got)
 
 
 class VerifyProgress:
@@ -1651,12 +1683,27 @@ _names: ContextVar[tuple[Sequence[str] | None, Sequence[str] | None]] = ContextV
 @contextmanager
 def naming(paths_a: Sequence[str] | None, paths_b: Sequence[str] | None = None) -> Iterator[None]:
     """Name the rows of the searches made inside (``paths_b``: a query's database rows; default ``paths_a``), so
-    that a pair whose stored features cannot be used is reported with its file."""
+    that a pair whose stored features cannot be used is reported with its file, and a pair the stored features leave
+    to its files is looked at in them (:func:`looked_at`; with no paths named, such pairs keep their features' score
+    for that search alone and one warning says how many)."""
     token = _names.set((paths_a, paths_a if paths_b is None else paths_b))
     try:
-        yield
+        with collecting_undecided() as undecided:
+            yield
     finally:
         _names.reset(token)
+    unnamed = sum(not named for _, _, named in undecided)
+    if unnamed:
+        _warn_unlooked(unnamed)
+
+
+def _warn_unlooked(pairs: int) -> None:
+    """One line for a search given no paths that left pairs to their files (:func:`looked_at`)."""
+    what = "1 pair whose stored features cannot tell a copy from a re-shot was" if pairs == 1 else (
+        f"{pairs} pairs whose stored features cannot tell a copy from a re-shot were")
+    warn_line(f"copies: {what} scored on the features alone and kept nowhere (no paths given: their files were not "
+              "looked at, and a re-shot may be called a copy); pass the files' paths (paths=, or query_paths= and "
+              "database_paths=) to decide them")
 
 
 def _unusable(row) -> bool:
@@ -2184,14 +2231,15 @@ def scored_candidates(records: Sequence, threshold: float = DEFAULT_CONFIDENCE, 
     vote_k = VOTE_K if vote_k is None else vote_k
     bar = VerifyProgress(progress)
     try:
-        found = _scored_candidates(records, threshold, workers, hash_sure, pair_scores, checks, rounds, bar, vote_k,
-                                   **candidates)
+        with collecting_undecided() as undecided:
+            found = _scored_candidates(records, threshold, workers, hash_sure, pair_scores, checks, rounds, bar,
+                                       vote_k, undecided, **candidates)
         return found if with_marks else found[:4]
     finally:
         bar.close()
 
 
-def _scored_candidates(records, threshold, workers, hash_sure, pair_scores, checks, rounds, bar, vote_k,
+def _scored_candidates(records, threshold, workers, hash_sure, pair_scores, checks, rounds, bar, vote_k, undecided,
                        **candidates):
     if len(records) < 2:  # no pair (one image; a benchmark that found no photos): no search, nothing to check
         e = np.empty(0, np.int64)
@@ -2259,9 +2307,20 @@ def _scored_candidates(records, threshold, workers, hash_sure, pair_scores, chec
     more_l, more_r = _unchecked_to_hubs(vectors, left[hit], right[hit], known, top_k)
     if len(more_l):
         check_more(more_l, more_r)
-    if memo is not None:
-        memo.keep(left, right, stored_scores(conf, marks), scored_now)
+    if memo is not None:  # (a pair left to its files that no look decided: its features' score is not kept, so a
+        # run naming the files checks it again and looks, collecting_undecided)
+        memo.keep(left, right, _decided_only(stored_scores(conf, marks), left, right, undecided), scored_now)
     return left, right, dist, conf, marks
+
+
+def _decided_only(scores: np.ndarray, left: np.ndarray, right: np.ndarray, undecided: list) -> np.ndarray:
+    """``scores`` with NaN for the ``undecided`` pairs (:func:`collecting_undecided`) among ``left``/``right``."""
+    if not undecided:
+        return scores
+    out = scores.astype(np.float64)
+    pairs = {(min(i, j), max(i, j)) for i, j, _ in undecided}
+    out[[k for k, pair in enumerate(zip(left.tolist(), right.tolist())) if pair in pairs]] = np.nan
+    return out
 
 
 def _native_side(row) -> float:

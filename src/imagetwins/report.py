@@ -177,7 +177,9 @@ def _score_matrix(result: FindResult, members: list[int], store: PairScoreStore 
         digests = [result.digests[i] for i in members] if result.digests else None
         store = MemoryPairScores() if store is None and kind.match_verdict is not None else store
         kept = for_method(encoder, store, digests, digests)
-        pairs = encoder.query(enc, enc, encoder.loosest_threshold(), workers=1, pair_scores=kept)
+        names = [result.files[i] for i in members]  # (a pair left to its files is looked at in them)
+        pairs = encoder.query(enc, enc, encoder.loosest_threshold(), workers=1, pair_scores=kept,
+                              query_paths=names, database_paths=names)
         left, right, score, marks = (pairs.left.tolist(), pairs.right.tolist(), pairs.score.tolist(),
                                      pairs.mark_bits.tolist())
         if kept is not None and kind.match_verdict is not None:

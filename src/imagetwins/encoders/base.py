@@ -289,10 +289,13 @@ class Encoder(Stage, ABC):
         """All matching pairs ``i < j`` of ``encodings``, each with its score.
 
         ``paths`` (the files the rows came from, when known) lets a method re-score candidate pairs
-        by looking at the images again (a verification stage); the built-in methods do not need it.
+        by looking at the images again (a verification stage): ``copies`` looks at the files of the pairs its stored
+        features cannot decide (about one per 1,000 images); without ``paths`` those keep the features' score (a
+        re-shot may be called a copy), for this call alone (kept nowhere: a call with ``paths`` looks), and one
+        warning says how many. The hash and CNN methods do not need it.
         ``pair_scores`` is None unless the method has a :attr:`pair_score_version`: then the scores already
         known for pairs of these rows (``lookup(left, right)``, NaN where unknown), and where to keep
-        new ones (``remember(left, right, scores)``).
+        new ones (``remember(left, right, scores)``; only scores made with all the method could look at).
         """
 
     @abstractmethod

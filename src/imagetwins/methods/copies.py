@@ -40,19 +40,21 @@ class Copies:
     #: confidence at or above which a pair is a copy (``imagetwins.verify.DEFAULT_CONFIDENCE``)
     default_threshold = DEFAULT_CONFIDENCE
 
-    def _encode_dir(self, image_dir, recursive: bool, num_enc_workers: int) -> tuple[list[str], np.ndarray]:
+    def _encode_dir(self, image_dir, recursive: bool, num_enc_workers: int
+                    ) -> tuple[list[str], np.ndarray, list[str]]:
+        """The files' names (relative to ``image_dir``), their records and their paths."""
         if image_dir is None or not os.path.isdir(image_dir):
             raise ValueError("Please provide a valid directory path!")
         root = Path(image_dir)
         files = images_in(root, recursive)
         enc = get_encoder(COPIES_METHOD).encode_files(files, workers=num_enc_workers or None,
                                                       progress=progress_shown(self.verbose))
-        return [str(Path(p).relative_to(root)) for p in enc.paths], enc.encodings
+        return [str(Path(p).relative_to(root)) for p in enc.paths], enc.encodings, list(enc.paths)
 
     def encode_images(self, image_dir=None, recursive: bool = False, num_enc_workers: int = cpu_count()) -> dict:
         """File name -> its :class:`imagetwins.copies.CopyRecord` (hash, CNN vector, features); unreadable
         files left out (with a warning naming each). Pass the result back as ``encoding_map``."""
-        names, records = self._encode_dir(image_dir, recursive, num_enc_workers)
+        names, records, _ = self._encode_dir(image_dir, recursive, num_enc_workers)
         return dict(zip(names, records))
 
     @staticmethod
@@ -69,6 +71,11 @@ class Copies:
 
         Parameters
         ----------
+        image_dir, encoding_map
+            The folder, or the records :meth:`encode_images` made. With ``encoding_map`` alone the files are not
+            known here: a pair whose stored features cannot tell a copy from a re-shot (about one per 1,000 images)
+            keeps the features' answer, which may call a re-shot a copy, and one warning says how many; with
+            ``image_dir`` such a pair is looked at in its files.
         min_similarity_threshold : float, optional
             Verification confidence in (0, 1] a pair needs; default :attr:`default_threshold`. 0 is refused: it would
             take every pair the search proposes, copies or not.
@@ -84,8 +91,9 @@ class Copies:
             min_similarity_threshold = self.default_threshold
         self._check_threshold(min_similarity_threshold)
         check_outfile(outfile)
+        paths = None  # (the files, where known: a pair the stored features leave undecided is looked at in them)
         if image_dir:
-            names, records = self._encode_dir(image_dir, recursive, num_enc_workers)
+            names, records, paths = self._encode_dir(image_dir, recursive, num_enc_workers)
         elif encoding_map:
             names = list(encoding_map)
             records = list(encoding_map.values())
@@ -94,7 +102,7 @@ class Copies:
         else:
             raise no_input_error(encoding_map)
         pairs = get_encoder(COPIES_METHOD).pairs(CopyRows.of(records), min_similarity_threshold,
-                                                 workers=num_sim_workers or None)
+                                                 workers=num_sim_workers or None, paths=paths)
         self.results = _search.duplicate_map(names, pairs, scores=scores, larger_is_closer=True)
         if outfile:
             save_json(self.results, outfile)
