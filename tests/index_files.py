@@ -239,3 +239,23 @@ def read_only(*paths: Path) -> Iterator[None]:
         yield
     finally:
         subprocess.run(["chattr", "-i", *map(str, paths)], check=True)
+
+
+def older_imagetwins_making(db: Path, tables: bool = True) -> sqlite3.Connection:
+    """A new index as an imagetwins before this change made it, still open: the mark written into the file first,
+    then WAL, then (``tables``) the tables kept in the ``-wal`` (until a checkpoint). The connection holds them
+    there."""
+    from imagetwins.index import APPLICATION_ID
+
+    con = sqlite3.connect(db, isolation_level=None)
+    con.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("PRAGMA wal_autocheckpoint=0")
+    con.execute("SELECT count(*) FROM sqlite_master").fetchone()  # (its -wal opened)
+    if not tables:
+        return con
+    con.execute("BEGIN IMMEDIATE")
+    con.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    con.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+    con.execute("COMMIT")
+    return con

@@ -7,6 +7,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from index_files import older_imagetwins_making
 
 from imagetwins import locks
 from imagetwins.index import Index, IndexFileError
@@ -77,3 +78,66 @@ def test_index_and_its_decision_store_follow_one_link_and_one_name_rule(tmp_path
         DecisionStore(other).forget()
     assert reason in str(caught.value) and "nothing was written" in str(caught.value)
     assert locks.several_names(os.stat(tmp_path / "empty.db")) is None
+
+
+def test_an_index_copied_without_the_wal_its_tables_were_in_is_said_not_made_again(tmp_path: Path) -> None:
+    """A copy of an index file (alone) taken while the run that made it kept its tables in the -wal beside it: the
+    copy holds imagetwins's mark and no table, and opening it to write quietly made a new, empty index in it, as if
+    it were one being made. Now one line says what it is; the file is left byte for byte as it was. The file
+    imagetwins makes now carries its mark and its tables in one commit, so a copy of it taken at any moment holds
+    its tables (what the run had stored is in them or in the -wal: a consistent, older index)."""
+    import shutil
+
+    from imagetwins.index import IndexDamagedError
+
+    made = tmp_path / "older.db"
+    holder = older_imagetwins_making(made)
+    try:
+        copy = tmp_path / "copy.db"
+        shutil.copyfile(made, copy)
+    finally:
+        holder.close()
+    before = copy.read_bytes()
+    for readonly in (True, None, False):  # (the read-only open first: it leaves an empty -wal beside it)
+        with pytest.raises(IndexDamagedError, match="copied without its copy.db-wal") as caught:
+            Index(copy, methods=["phash"], readonly=readonly).close()
+        assert "left untouched" in str(caught.value)
+    assert copy.read_bytes() == before
+    assert not (tmp_path / "copy.db-wal").exists() or (tmp_path / "copy.db-wal").stat().st_size == 0
+
+    new = tmp_path / "new.db"
+    with Index(new, methods=["phash"]) as idx:  # (open: a run still holding it)
+        copy = tmp_path / "copy of new.db"
+        shutil.copyfile(new, copy)
+        with Index(copy, methods=["phash"]) as copied:  # (its methods were registered after: in the -wal)
+            assert copied.stats()["files"] == 0
+            assert copied.db.execute("SELECT value FROM meta WHERE key = 'created'").fetchone() == \
+                idx.db.execute("SELECT value FROM meta WHERE key = 'created'").fetchone()
+
+
+def test_an_index_an_older_imagetwins_was_killed_making_is_made_there_not_refused(tmp_path: Path) -> None:
+    """The same marked file with the -wal of the run making it beside it, that run killed by ``kill -9`` before its
+    tables were committed: opened and made, as before (an empty -wal, which a read-only open of a copy leaves, is no
+    run's: the copy above is still refused after one)."""
+    import subprocess
+    import sys
+
+    from imagetwins.index import APPLICATION_ID
+
+    db = tmp_path / "older.db"
+    killed = subprocess.run([sys.executable, "-c", f"""
+import os, sqlite3
+con = sqlite3.connect({str(db)!r}, isolation_level=None)
+con.execute("PRAGMA application_id = {APPLICATION_ID}")
+con.execute("PRAGMA journal_mode=WAL")
+con.execute("PRAGMA cache_size=1")  # (its pages spill into the -wal before the commit)
+con.execute("BEGIN IMMEDIATE")
+con.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+con.executemany("INSERT INTO meta VALUES (?, ?)", ((str(i), 'x' * 500) for i in range(200)))
+os.kill(os.getpid(), 9)
+"""], timeout=60)
+    assert killed.returncode == -9
+    assert Path(f"{db}-wal").stat().st_size > 0
+    with Index(db, methods=["phash"]) as idx:
+        assert idx.stored_methods() == ["phash"]
+        assert idx.integrity_check() == "ok"

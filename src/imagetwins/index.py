@@ -587,6 +587,9 @@ class Index:
         self.db: sqlite3.Connection | None = None
         #: the index file held open while the index is (locks.hold_file): its updates take turns on it
         self._held: tuple[int, int] | None = None
+        #: whether a ``-wal`` file holding something was beside the index file when it was opened to write (see
+        #: _init_schema)
+        self._wal_beside = False
         try:
             self._open(create_folder)
         except IndexUnwritableError as exc:
@@ -708,6 +711,10 @@ class Index:
             except OSError as exc:
                 raise IndexFileError(f"cannot write the index {self.path} ({exc.strerror or exc})") from None
         self._held = hold_file(self.path)
+        try:  # (before SQLite makes one; an empty one is what a read-only open leaves, no run's contents)
+            self._wal_beside = os.path.getsize(f"{os.path.realpath(self.path)}-wal") > 0
+        except OSError:
+            self._wal_beside = False
         db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
         db.text_factory = _text
         return db
@@ -752,20 +759,18 @@ class Index:
             if self.db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                 self.db.execute("PRAGMA journal_mode=WAL")
             return False
-        if not tables:
-            if os.stat(self.path).st_size > 0:
-                if self.db.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
-                    # an SQLite file holding no table that no imagetwins began (another program's empty database;
-                    # one an imagetwins older than the mark began, copied without its -wal or cut short): never
-                    # written into
-                    raise self._holds_no_table()
-            else:
-                # a file of no bytes becomes ours: its header says so (written whole into the file, before WAL keeps
-                # the tables in the -wal a while), so another run that finds it holding no table yet knows whose it
-                # is
-                with self._transaction():  # (the lock waited for: two first runs at once both mark it)
-                    self.db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-        self.db.execute("PRAGMA journal_mode=WAL")
+        if not tables and os.stat(self.path).st_size > 0:
+            ours = self._marked_ours()
+            if ours and self.db.execute("SELECT 1 FROM sqlite_master WHERE type='table'").fetchone():
+                return self._init_schema()  # (made by another run meanwhile: its mark and tables come in one commit)
+            if not ours or not self._wal_beside:
+                # an SQLite file holding no table that no imagetwins began (another program's empty database), or one
+                # an older imagetwins marked and kept the tables of in its -wal a while, with no -wal beside it: a
+                # copy made while that run held it (it was made again, empty, as if new): never written into
+                raise self._holds_no_table()
+        # (a new index: its mark, tables and version in one commit to the file itself, WAL after, so no copy of it and
+        # no other run ever finds it marked ours without its tables; a first run that waited for another's lock finds
+        # its index there and makes nothing)
         with self._transaction():
             # (looked at again under the lock: another process may have made the index since, two first runs at once)
             version = self._stored_schema()
@@ -781,15 +786,17 @@ class Index:
                             self.db.create_function("imagetwins_row_tag", -1, row_tag, deterministic=True)
                             self.db.execute(_SIGN_ROWS[table])
             if version is None:
+                self.db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
                 self.db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
                 self.db.execute("INSERT INTO meta VALUES ('created', ?)", (time.strftime("%Y-%m-%dT%H:%M:%S"),))
-                return True
-            for v in range(version + 1, SCHEMA_VERSION + 1):
-                for stmt in _MIGRATIONS.get(v, []):
-                    self.db.execute(stmt)
-            if version != SCHEMA_VERSION:
-                self.db.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION),))
-        return False
+            else:
+                for v in range(version + 1, SCHEMA_VERSION + 1):
+                    for stmt in _MIGRATIONS.get(v, []):
+                        self.db.execute(stmt)
+                if version != SCHEMA_VERSION:
+                    self.db.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION),))
+        self.db.execute("PRAGMA journal_mode=WAL")
+        return version is None
 
     def _holds_no_table(self) -> IndexFileError:
         """Why a file holds no table: empty (opened read-only), or an SQLite file whose tables never reached it (an
@@ -801,11 +808,24 @@ class Index:
             empty = False
         if empty:
             return IndexFileError(f"{self.path} is an empty file, not an imagetwins index")
+        if self._marked_ours():
+            return IndexDamagedError(
+                f"{self.path} is an index copied without its {self.path.name}-wal file, where the run that made it "
+                "still kept its tables: it holds none; it is left untouched: copy it again with its -wal once no run "
+                "writes it, or delete it and make it again with 'imagetwins index update'")
         return IndexDamagedError(
             f"{self.path} is an incomplete index or another program's empty database (an SQLite file holding no "
             f"table): copied without its {self.path.name}-wal file, where a run still kept its contents, or cut "
             "short; it is left untouched: copy it again with its -wal once no run writes it, or delete it and make it "
             "again with 'imagetwins index update'")
+
+    def _marked_ours(self) -> bool:
+        """Whether the file's header carries imagetwins's mark (:data:`APPLICATION_ID`), which a new index gets in the
+        commit that makes its tables (an older imagetwins wrote it first, and kept the tables in the -wal a while)."""
+        try:
+            return self.db.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+        except sqlite3.Error:
+            return False
 
     def _stored_schema(self) -> int | None:
         """The schema version the file records (None: no index made in it yet); a damaged or newer one refused."""
