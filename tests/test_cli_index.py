@@ -94,7 +94,7 @@ def test_read_only_index_is_read_but_never_written(album: Path, phash_db: Path) 
         # the indexed file itself is not its own duplicate
         assert {m["path"].rsplit("/", 1)[1] for q in json.loads(res.stdout)["matches"] for m in q["matches"]} == {
             "ukbench00120.jpg"}
-        assert json.loads(run("index", "stats", "--db", phash_db).stdout)["encodings"] == {"phash": 5}
+        assert json.loads(run("index", "stats", "--db", phash_db, "--json", "-").stdout)["encodings"] == {"phash": 5}
         res = run("find", album, "--against", phash_db, "--fail-on-duplicates")
         assert res.exit_code == 3, res.output
         # find --db reads it: the folder's new encodings are made for the run, not stored (test_index_sharing)
@@ -147,11 +147,11 @@ def test_methods_the_index_does_not_hold_stop_with_an_error(album: Path, phash_d
 
 
 def test_query_adds_no_rows(tmp_path: Path, datasets: Path, album: Path, phash_db: Path) -> None:
-    before = json.loads(run("index", "stats", "--db", phash_db).stdout)
+    before = json.loads(run("index", "stats", "--db", phash_db, "--json", "-").stdout)
     others = datasets / "ukbench-600" / "images"
     res = run("index", "query", others, "--db", phash_db)
     assert res.exit_code == 0, res.output
-    assert json.loads(run("index", "stats", "--db", phash_db).stdout) == before
+    assert json.loads(run("index", "stats", "--db", phash_db, "--json", "-").stdout) == before
 
 
 def test_update_keeps_every_stored_method_up_to_date(tmp_path: Path, datasets: Path, album: Path) -> None:
@@ -162,12 +162,12 @@ def test_update_keeps_every_stored_method_up_to_date(tmp_path: Path, datasets: P
     shutil.copy(album / "ukbench09268.jpg", album / "ukbench00120.jpg")  # changed content
     res = run("index", "update", album, "--db", db)  # default methods
     assert res.exit_code == 0 and "6 added, 1 changed" in res.output and "dihedral, phash" in res.output
-    stats = json.loads(run("index", "stats", "--db", db).stdout)
+    stats = json.loads(run("index", "stats", "--db", db, "--json", "-").stdout)
     assert stats["encodings"] == {"dihedral": 11, "phash": 11} and stats["missing_encodings"] == {}
     # a method added later is given to the files already there
     res = run("index", "update", album, "--db", db, "-m", "whash")
     assert "11 given the methods they lacked" in res.output
-    stats = json.loads(run("index", "stats", "--db", db).stdout)
+    stats = json.loads(run("index", "stats", "--db", db, "--json", "-").stdout)
     assert stats["encodings"] == {"dihedral": 11, "phash": 11, "whash": 11}
 
 
@@ -181,7 +181,7 @@ def test_update_and_stats_name_unreadable_files(tmp_path: Path, album: Path) -> 
     assert str(album / "empty.jpg") in warned[0] and "empty file" in warned[0]
     assert str(album / "ukbench09268_corrupt.jpg") in warned[1] and "not an image" in warned[1]
     assert "2 unreadable" in res.output
-    stats = json.loads(run("index", "stats", "--db", db).stdout)
+    stats = json.loads(run("index", "stats", "--db", db, "--json", "-").stdout)
     assert {(u["path"], u["reason"].split(" (")[0]) for u in stats["unreadable_files"]} == {
         (str(album / "empty.jpg"), "empty file"),
         (str(album / "ukbench09268_corrupt.jpg"), "not an image, or a format Pillow cannot read")}
@@ -286,7 +286,7 @@ def test_a_file_only_ever_unreadable_is_not_counted_removed(tmp_path: Path, albu
     (album / "ukbench00120_resize.jpg").unlink()
     res = run("index", "update", album, "-m", "phash", "--db", db)
     assert res.exit_code == 0 and "1 removed, 4 unchanged" in res.output, res.output
-    assert json.loads(run("index", "stats", "--db", db).stdout)["files"] == 4
+    assert json.loads(run("index", "stats", "--db", db, "--json", "-").stdout)["files"] == 4
 
 
 def test_an_index_copied_without_its_wal_is_called_incomplete_not_empty(tmp_path: Path, album: Path) -> None:

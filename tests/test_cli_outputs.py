@@ -142,7 +142,7 @@ def test_report_writes_the_page_and_other_outputs_from_one_scan(album: Path, tmp
 def test_index_stats_tune_explain_json_go_through_the_json_writer(album: Path, tmp_path: Path) -> None:
     db = tmp_path / "x.db"
     assert run("index", "update", album, "--db", db).exit_code == 0
-    res = run("index", "stats", "--db", db)
+    res = run("index", "stats", "--db", db, "--json", "-")
     assert res.exit_code == 0 and json.loads(res.stdout)["files"] == 9
     res = run("explain", album / "beach.jpg", album / "beach_small.jpg", "-m", "phash", "--json", "-")
     assert res.exit_code == 0, res.output

@@ -239,7 +239,7 @@ def test_cli_index_commands_and_find_cache(tmp_path: Path, collection: Path) -> 
     # its original; the indexed small_copy.jpg is the query itself, not a duplicate of it
     assert res.exit_code == 0 and [m["path"] for q in __import__("json").loads(res.stdout)["matches"]
                                    for m in q["matches"]] == [str(collection.resolve() / "bsds_100075.jpg")]
-    res = runner.invoke(main, ["index", "stats", "--db", str(db)])
+    res = runner.invoke(main, ["index", "stats", "--db", str(db), "--json", "-"])
     assert '"files": 43' in res.output
     assert runner.invoke(main, ["index", "query", str(collection), "--db", str(tmp_path / "none.db")]).exit_code == 1
     # find keeps a cache by default and gives the same answer with and without it

@@ -17,3 +17,32 @@ def test_the_readmes_first_screen_says_what_it_is_and_the_two_commands() -> None
     text = "\n".join(first_screen)
     assert "# ci:install" in text and "# ci:test" in text
     assert "near-duplicate images" in first_screen[2]
+
+
+@pytest.mark.cli
+def test_index_stats_speaks_words_by_default_and_json_on_request(tmp_path: Path) -> None:
+    """``index stats`` printed JSON alone, where every other command prints words and writes JSON on --json."""
+    import json
+    import shutil
+
+    from click.testing import CliRunner
+
+    from imagetwins.cli import main
+
+    album = tmp_path / "album"
+    shutil.copytree(REPO / "examples" / "images", album)
+    (album / "broken.jpg").write_bytes(b"not a picture")
+    db = tmp_path / "x.db"
+    run = CliRunner().invoke
+    assert run(main, ["index", "update", str(album), "--db", str(db), "-m", "phash"]).exit_code == 0
+    res = run(main, ["index", "stats", "--db", str(db)])
+    assert res.exit_code == 0, res.output
+    lines = res.output.splitlines()
+    assert lines[0].startswith(f"{db}: 10 files, 1 unreadable, ") and "KB a file" in lines[0], lines
+    assert lines[1] == "  phash: 9 files encoded", lines
+    assert lines[2].startswith("  unreadable: ") and "broken.jpg" in lines[2], lines
+    doc = json.loads(run(main, ["index", "stats", "--db", str(db), "--json", "-"]).output)
+    assert doc["files"] == 10 and doc["encodings"] == {"phash": 9}
+    out = tmp_path / "stats.json"
+    assert run(main, ["index", "stats", "--db", str(db), "--json", str(out)]).output == ""
+    assert json.loads(out.read_text()) == doc

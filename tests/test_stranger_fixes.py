@@ -77,7 +77,7 @@ def test_find_without_recursive_does_not_empty_an_index_file(tmp_path: Path) -> 
     flat = CliRunner().invoke(main, ["find", str(album), "--db", str(db), "-m", "phash", "--json", "-"])
     assert flat.exit_code == 0, flat.output
     assert json.loads(flat.output)["images"] == 1
-    stats = CliRunner().invoke(main, ["index", "stats", "--db", str(db)])
+    stats = CliRunner().invoke(main, ["index", "stats", "--db", str(db), "--json", "-"])
     assert json.loads(stats.output)["files"] == 3, stats.output
     update = CliRunner().invoke(main, ["index", "update", str(album), "-r", "--db", str(db)])
     assert "0 added, 0 changed, 0 removed, 3 unchanged" in update.output, update.output

@@ -26,12 +26,11 @@ from imagetwins.cli._common import (
     threshold_option,
     timings_option,
     workers_option,
+    write_json,
 )
 from imagetwins.cli._interrupt import on_interrupt
-from imagetwins.cli._outputs import Requested, output_options, write_text
-from imagetwins.outputs import Target
-from imagetwins.outputs.json import write_document
-from imagetwins.text import counted, shell_word
+from imagetwins.cli._outputs import Requested, file_option, output_options, write_text
+from imagetwins.text import counted, printable, shell_word
 
 
 @click.group()
@@ -239,12 +238,16 @@ def index_query(images: Path, db_path: Path, method: str | None, threshold: int 
 
 @index.command("stats")
 @_db_option
-def index_stats(db_path: Path) -> None:
-    """Files, encodings per method, unreadable files (with the reason) and size of an index, as JSON.
+@file_option("json", help="Write the counts as JSON instead ('-' for stdout): path, files, unreadable, encodings "
+                          "(per method), missing_encodings, unreadable_files (path, reason), bytes, bytes_per_file, "
+                          "schema_version.")
+def index_stats(db_path: Path, json_out: Path | None) -> None:
+    """Files, encodings per method, unreadable files (with the reason) and size of an index.
 
     \b
-    Example:
+    Examples:
       imagetwins index stats --db catalogue.db
+      imagetwins index stats --db catalogue.db --json -
     """
     from imagetwins.index import IndexFileError
 
@@ -253,4 +256,24 @@ def index_stats(db_path: Path) -> None:
             stats = idx.stats()
         except IndexFileError as exc:  # (a damaged page: one line)
             raise click.ClickException(str(exc)) from None
-    write_document(stats, Target("-"))
+    if json_out is not None:
+        write_json(stats, json_out)
+        return
+    for line in stats_lines(stats):
+        echo(line)
+
+
+def stats_lines(stats: dict) -> list[str]:
+    """``index stats``' text: what :meth:`imagetwins.index.Index.stats` counts, in words."""
+    each = f" ({stats['bytes_per_file'] / 1e3:,.1f} KB a file)" if stats["files"] else ""
+    lines = [f"{printable(stats['path'])}: {counted(stats['files'], 'file')}, {stats['unreadable']:,} unreadable, "
+             f"{stats['bytes'] / 1e6:,.1f} MB{each}"]
+    missing = stats["missing_encodings"]
+    for method, n in stats["encodings"].items():
+        lack = f", {missing[method]:,} readable files lack it (the next 'index update' makes them)" \
+            if method in missing else ""
+        lines.append(f"  {method}: {counted(n, 'file')} encoded{lack}")
+    if not stats["encodings"]:
+        lines.append("  no method encoded yet ('imagetwins index update DIR --db FILE' adds copies)")
+    lines += [f"  unreadable: {printable(f['path'])}: {printable(f['reason'])}" for f in stats["unreadable_files"]]
+    return lines
