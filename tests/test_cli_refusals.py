@@ -75,7 +75,7 @@ def test_find_against_honours_the_rest(folders, tmp_path: Path) -> None:
     res = run("find", query, "--against", ref, "-m", "dhash", "-t", "12", "-j", "1", "--no-cache", "-q",
               "--csv", out, "--fail-on-duplicates")
     assert res.exit_code == 3 and res.stdout == "", res.output
-    assert out.read_text().splitlines()[0] == "query,match,distance" and "beach.jpg" in out.read_text()
+    assert out.read_text().splitlines()[0] == "query,match,distance,exact" and "beach.jpg" in out.read_text()
 
 
 @pytest.mark.parametrize("args, words", [

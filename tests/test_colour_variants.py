@@ -225,7 +225,7 @@ def test_every_output_says_recoloured_and_explain_says_why(folder: Path, tmp_pat
         (test / name).write_bytes((folder / name).read_bytes())
     checked = run(main, ["check", str(test), "--against", str(ref), "--csv", "-"])
     assert checked.exit_code == 3, checked.output
-    got = {Path(r.split(",")[0]).name: r.split(",")[-1] for r in checked.output.strip().splitlines()[1:]}
+    got = {Path(r.split(",")[0]).name: r.split(",")[-2] for r in checked.output.strip().splitlines()[1:]}
     assert got == {"p90_a85.jpg": "1", "p90_q60.jpg": "0"}
     kept_apart = run(main, ["check", str(test), "--against", str(ref), "--colour-variants", "apart",
                             "--json", "-"])

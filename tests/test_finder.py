@@ -45,7 +45,7 @@ def test_find_against_a_folder_with_and_without_its_cache(reference: Path, new_i
     assert cached.score_kind == "distance" and cached.reference_images == 12 and len(cached.images) == 2
     copy = cached.matches[os.path.join("test", "leaked_copy.jpg")]
     assert copy[0][1] == 0  # closest first, bits apart
-    assert cached.to_dict()["matches"][0]["matches"][0].keys() == {"path", "distance"}
+    assert cached.to_dict()["matches"][0]["matches"][0].keys() == {"path", "distance", "exact"}
 
 
 def test_find_against_an_index_file_or_object(reference: Path, new_images: Path, tmp_path: Path) -> None:

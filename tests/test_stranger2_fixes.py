@@ -46,3 +46,39 @@ def test_index_stats_speaks_words_by_default_and_json_on_request(tmp_path: Path)
     out = tmp_path / "stats.json"
     assert run(main, ["index", "stats", "--db", str(db), "--json", str(out)]).output == ""
     assert json.loads(out.read_text()) == doc
+
+
+@pytest.mark.cli
+def test_a_byte_copy_among_matches_is_said_exact(tmp_path: Path) -> None:
+    """``check --against`` showed a byte copy of a training image as "confidence 1.000", as it shows a mirrored or
+    resized copy, with no marker in the text, JSON, NDJSON or CSV (``find``'s groups say "byte-identical")."""
+    import json
+    import shutil
+
+    from click.testing import CliRunner
+
+    from imagetwins.cli import main
+
+    train, test = tmp_path / "train", tmp_path / "test"
+    shutil.copytree(REPO / "examples" / "images", train)
+    test.mkdir()
+    shutil.copy(train / "beach.jpg", test / "beach_again.jpg")  # the same bytes
+    shutil.copy(train / "forest_mirrored.jpg", test / "forest_m.jpg")  # the same bytes as a mirrored copy
+    (train / "forest_mirrored.jpg").unlink()  # so the test's mirrored copy matches forest.jpg only: score 1.0
+    run = CliRunner().invoke
+    for method in ("copies", "phash"):
+        res = run(main, ["check", str(test), "--against", str(train), "-m", method, "--json", "-"])
+        assert res.exit_code == 3, res.output
+        matches = {(q["query"].rsplit("/", 1)[1], m["path"].rsplit("/", 1)[1]): m["exact"]
+                   for q in json.loads(res.stdout)["matches"] for m in q["matches"]}
+        # beach_copy.jpg is a byte copy of beach.jpg too; beach_small.jpg and forest.jpg score 1.0 (or 0 bits) too
+        assert {r for (q, r), exact in matches.items() if exact} == {"beach.jpg", "beach_copy.jpg"}, matches
+        assert ("forest_m.jpg", "forest.jpg") in matches or method == "phash"
+    res = run(main, ["check", str(test), "--against", str(train), "--csv", "-"])
+    header, *rows = res.stdout.splitlines()
+    assert header == "query,match,confidence,verdict,recoloured,exact"
+    assert {r.split(",")[1].rsplit("/", 1)[1]: r.split(",")[-1] for r in rows if "beach_again" in r} == \
+        {"beach.jpg": "1", "beach_small.jpg": "0", "beach_copy.jpg": "1"}
+    text = run(main, ["check", str(test), "--against", str(train)]).stdout
+    assert f"= {train / 'beach.jpg'}  (confidence 1.000, byte-identical)" in text
+    assert "forest.jpg  (confidence 1.000)" in text

@@ -29,7 +29,7 @@ def test_csv_dash_goes_to_stdout(tmp_path: Path, datasets: Path, monkeypatch) ->
     assert both.exit_code == 2 and "stdout" in both.output
     against = CliRunner().invoke(main, ["find", str(src), "-m", "phash", "--no-cache", "--against", str(src),
                                         "--csv", "-"])
-    assert against.exit_code == 0 and against.stdout.splitlines()[0] == "query,match,distance", against.output
+    assert against.exit_code == 0 and against.stdout.splitlines()[0] == "query,match,distance,exact", against.output
 
 
 def _three_copies_and_junk(tmp_path: Path, datasets: Path) -> Path:

@@ -181,7 +181,7 @@ def test_csv_names_copies_scores_confidence(tmp_path: Path, datasets: Path) -> N
     assert res.exit_code == 0 and res.stdout.splitlines()[0] == header, res.output
     res = CliRunner().invoke(main, ["check", str(folder / "sub"), "--against", str(folder), "--no-cache", "--csv",
                                     "-", "-q"])
-    assert res.stdout.splitlines()[0] == "query,match,confidence,verdict,recoloured", res.output
+    assert res.stdout.splitlines()[0] == "query,match,confidence,verdict,recoloured,exact", res.output
 
 
 @pytest.mark.cli

@@ -154,8 +154,9 @@ def test_a_copies_score_has_one_name_in_every_output(tmp_path: Path, datasets: P
     doc = json.loads((tmp_path / "c.json").read_text())
     with open(tmp_path / "c.csv", newline="") as fh:
         header = next(csv.reader(fh))
-    # (the score's column, then the verdict's since 95da8f6: every output the same fields; then copies' mark)
-    assert header[-3:] == ["confidence", "verdict", "recoloured"], header
+    # (the score's column, then the verdict's since 95da8f6: every output the same fields; then copies' mark, then
+    # whether the two hold the same bytes)
+    assert header[-4:] == ["confidence", "verdict", "recoloured", "exact"], header
     assert doc["score_kind"] == "confidence" and "confidence" in doc["matches"][0]["matches"][0]
     res = _run("find", ref, "--json", tmp_path / "f.json", "--csv", tmp_path / "f.csv", "--pairs")
     doc = json.loads((tmp_path / "f.json").read_text())

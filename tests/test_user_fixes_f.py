@@ -127,7 +127,7 @@ def test_against_an_index_prints_the_matches_as_the_other_forms_do(tmp_path: Pat
         res = _run(*args, "-m", "phash", *(["--no-cache"] if args[0] == "find" else []), "--csv", "out.csv",
                    "--json", "out.json")
         assert res.exit_code in (0, 3), (args, res.output)
-        assert f"  = {want}  (0 bits)" in res.stdout, (args, res.output)
+        assert f"  = {want}  (0 bits, byte-identical)" in res.stdout, (args, res.output)
         rows = list(csv.DictReader(io.StringIO(Path("out.csv").read_text())))
         assert [(r["query"], r["match"]) for r in rows] == [("test/leak.jpg", want)], (args, rows)
         doc = json.loads(Path("out.json").read_text())

@@ -485,6 +485,9 @@ class QueryResult:
     set_aside: int = 0
     #: the marks of the matches that carry any (:class:`~imagetwins.scores.Mark` bits), by (query, reference path)
     marks: dict[tuple[str, str], int] = field(default_factory=dict)
+    #: the matches whose two files hold the same bytes (SHA-256), as (query, reference path): the outputs say
+    #: ``exact`` (a byte copy and an edited copy both score 1.0 with some methods)
+    identical: set[tuple[str, str]] = field(default_factory=set)
 
     def __repr__(self) -> str:
         # a summary, as FindResult's: the generated one listed every query image
@@ -495,6 +498,10 @@ class QueryResult:
     def marks_of(self, query: str, path: str) -> int:
         """The marks of the match of ``query`` with ``path`` (0: none)."""
         return self.marks.get((query, path), 0)
+
+    def exact(self, query: str, path: str) -> bool:
+        """Whether ``query`` and its match ``path`` hold the same bytes (:attr:`identical`)."""
+        return (query, path) in self.identical
 
     def missing_matches(self) -> list[str]:
         """Matched reference files that are no longer where the reference says: an index made before they
@@ -510,22 +517,22 @@ class QueryResult:
         its kind's name, then ``verdict`` (``"copy"``) where the method checked the pictures
         (:attr:`ScoreKind.match_verdict`; a hash or vector only says two images look alike: no verdict)."""
         kind = ScoreKind.of(self.score_kind)
-        return [str(kind)] + ([] if kind.match_verdict is None else ["verdict", str(Mark.RECOLOURED)])
+        return [str(kind)] + ([] if kind.match_verdict is None else ["verdict", str(Mark.RECOLOURED)]) + ["exact"]
 
-    def match_values(self, score: float, marks: int = 0) -> list:
+    def match_values(self, score: float, marks: int = 0, exact: bool = False) -> list:
         """A match's values of :meth:`match_fields` (``marks``: the match's, :meth:`marks_of`; its verdict the one
-        :meth:`ScoreKind.verdict` gives its marks)."""
+        :meth:`ScoreKind.verdict` gives its marks; ``exact``: the two hold the same bytes, :meth:`exact`)."""
         kind = ScoreKind.of(self.score_kind)
         if kind.match_verdict is None:
-            return [score]
+            return [score, bool(exact)]
         verdict = kind.verdict(score, int(marks), None)  # (a listed match; its score rounded for the output)
-        return [score, None if verdict is None else str(verdict), Mark.RECOLOURED.on(int(marks))]
+        return [score, None if verdict is None else str(verdict), Mark.RECOLOURED.on(int(marks)), bool(exact)]
 
     def match_record(self, path: str, score: float, query: str | None = None) -> dict:
         """One match as the documents write it (JSON, NDJSON): ``path`` and :meth:`match_fields` (``query``: the
-        image matched, whose match's marks are said)."""
-        marks = 0 if query is None else self.marks_of(query, path)
-        return {"path": path, **dict(zip(self.match_fields(), self.match_values(score, marks)))}
+        image matched, whose match's marks and byte identity are said)."""
+        marks, exact = (0, False) if query is None else (self.marks_of(query, path), self.exact(query, path))
+        return {"path": path, **dict(zip(self.match_fields(), self.match_values(score, marks, exact)))}
 
     def match_entries(self) -> Iterator[dict]:
         """Each query image with a duplicate and its matches (:meth:`match_record`), one at a time."""

@@ -56,7 +56,8 @@ def write_groups(what: Groups, target: Target) -> None:
 def write_matches(what: Matches, target: Target) -> None:
     result = what.result  # the fields of a match as JSON and NDJSON give them: score, verdict where checked
     _write(target, ["query", "match", *result.match_fields()],
-           ([q, r, *(int(v) if isinstance(v, bool) else v for v in result.match_values(score, result.marks_of(q, r)))]
+           ([q, r, *(int(v) if isinstance(v, bool) else v
+                     for v in result.match_values(score, result.marks_of(q, r), result.exact(q, r)))]
             for q, r, score in result.rows()))
 
 
@@ -72,4 +73,5 @@ FORMAT = Format(
                 "variant of it; 0 otherwise).",
     matches_help="Write one row per match ('-' for stdout): query,match,distance (or similarity, or confidence), "
                  "and where the method checked the pictures (copies) verdict (copy) and recoloured (1: compared "
-                 "after recolouring, a colour variant of the match; 0 otherwise).")
+                 "after recolouring, a colour variant of the match; 0 otherwise), then exact (1: the two files hold "
+                 "the same bytes; 0 otherwise).")

@@ -33,4 +33,5 @@ FORMAT = Format(
                 "'remove --plan'.",
     matches_help="Write each image's matches as JSON ('-' for stdout; key 'matches', each match: path, distance, "
                  "similarity or confidence, and where the method checked the pictures verdict (copy) and "
-                 "recoloured (true: compared after recolouring, a colour variant of the match)).")
+                 "recoloured (true: compared after recolouring, a colour variant of the match), then exact (true: "
+                 "the two files hold the same bytes)).")

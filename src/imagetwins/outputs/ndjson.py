@@ -37,4 +37,5 @@ FORMAT = Format(
     matches_help="Write one JSON object per line, one per image with a match ('-' for stdout): query, method, "
                  "score_kind, matches (each: path, "
                  "distance, similarity or confidence, and where the method checked the pictures verdict (copy) "
-                 "and recoloured (true: compared after recolouring, a colour variant of the match)).")
+                 "and recoloured (true: compared after recolouring, a colour variant of the match), then exact "
+                 "(true: the two files hold the same bytes)).")

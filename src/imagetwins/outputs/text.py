@@ -90,7 +90,8 @@ def write_matches(what: Matches, target: Target) -> None:
             fh.write(bold(printable(q)) + "\n")
             for p, s in ms:
                 colour = f", {Mark.RECOLOURED}" if Mark.RECOLOURED.on(result.marks_of(q, p)) else ""
-                fh.write(printable(f"  = {p}  ({score_text(result.score_kind, s, unit)}{colour})") + "\n")
+                same = ", byte-identical" if result.exact(q, p) else ""
+                fh.write(printable(f"  = {p}  ({score_text(result.score_kind, s, unit)}{colour}{same})") + "\n")
 
 
 FORMAT = Format("text", groups=write_groups, matches=write_matches)
