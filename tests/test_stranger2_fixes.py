@@ -82,3 +82,32 @@ def test_a_byte_copy_among_matches_is_said_exact(tmp_path: Path) -> None:
     text = run(main, ["check", str(test), "--against", str(train)]).stdout
     assert f"= {train / 'beach.jpg'}  (confidence 1.000, byte-identical)" in text
     assert "forest.jpg  (confidence 1.000)" in text
+
+
+@pytest.mark.cli
+def test_remove_says_where_the_time_went_with_timings(tmp_path: Path) -> None:
+    """``remove --timings`` was "No such option" while find, check, report and index update take it; with --apply
+    the moves are a stage of their own."""
+    import re
+    import shutil
+
+    from click.testing import CliRunner
+
+    from imagetwins.cli import main
+
+    album = tmp_path / "album"
+    shutil.copytree(REPO / "examples" / "images", album)
+
+    def stages(stderr: str) -> dict[str, float]:
+        line = next(x for x in stderr.splitlines() if x.startswith("time: "))
+        return {name: float(s) for name, s in re.findall(r"(\w+) (\d+\.\d+) s", line.split("=", 1)[1])}
+
+    run = CliRunner().invoke
+    dry = run(main, ["remove", str(album), "-m", "phash", "--no-cache", "--timings"])
+    assert dry.exit_code == 0, dry.output
+    assert {"scan", "search", "keep"} <= set(stages(dry.stderr)) and "move" not in stages(dry.stderr)
+    assert "cpu in all: " in dry.stderr
+    applied = run(main, ["remove", str(album), "-m", "phash", "--no-cache", "--apply", "-v"])
+    assert applied.exit_code == 0, applied.output
+    assert "move" in stages(applied.stderr) and applied.stdout.startswith("moved ")
+    assert "time: " not in run(main, ["remove", str(album), "-m", "phash", "--no-cache"]).stderr

@@ -23,13 +23,16 @@ from imagetwins.cli._common import (
     keep_rule_for,
     quiet_option,
     refuse_options,
+    say_timings,
     scan_options,
     show_progress,
+    timings_option,
 )
 from imagetwins.cli._outputs import Requested, groups_output, output_options
 from imagetwins.cli._scan import decide, hint_if_empty, note_keep_in_outside, scan
 from imagetwins.cli.decisions import count_decided_earlier, ignore_decisions_option, load_remembered, remember_plan
 from imagetwins.text import counted, counted_all, printable, shell_word
+from imagetwins.timing import stage
 
 
 @click.command()
@@ -66,12 +69,13 @@ from imagetwins.text import counted, counted_all, printable, shell_word
 @scan_options
 @colour_variants_option
 @ignore_decisions_option
+@timings_option
 def remove(directory: Path | None, apply_: bool, plan_file: Path | None, move_to: Path | None, link: str | None,
            to_trash: bool, requested: Requested,
            keep_in: tuple[Path, ...], keep_rule: str, method: str, threshold: int | None, recursive: bool,
            workers: int | None, no_cache: bool, quiet: bool, raw_pairs: str = "keep",
            follow_symlinks: bool = False, ignore_decisions: bool = False, merge_metadata: bool = False,
-           colour_variants: str = "copies") -> None:
+           colour_variants: str = "copies", show_timings: bool = False) -> None:
     """Move duplicates out of DIRECTORY into a quarantine folder, keeping one file per group.
 
     Without --apply nothing is touched: the plan is printed. With --apply files are moved (never
@@ -119,10 +123,15 @@ def remove(directory: Path | None, apply_: bool, plan_file: Path | None, move_to
             check_trash_usable()  # (before any scan: send2trash where the trash is not a freedesktop folder)
         except TrashUnavailable as exc:
             raise click.ClickException(str(exc)) from None
-    with _stoppable("nothing moved"), _locked([directory] if apply_ else []):
-        _remove(directory, apply_, plan_file, move_to, link, to_trash, requested, keep_in, keep_rule, method, threshold,
-                recursive, workers, no_cache, quiet, raw_pairs, follow_symlinks, ignore_decisions, merge_metadata,
-                colour_variants=colour_variants)
+    try:
+        with _stoppable("nothing moved"), _locked([directory] if apply_ else []):
+            _remove(directory, apply_, plan_file, move_to, link, to_trash, requested, keep_in, keep_rule, method,
+                    threshold, recursive, workers, no_cache, quiet, raw_pairs, follow_symlinks, ignore_decisions,
+                    merge_metadata, colour_variants=colour_variants)
+    except SystemExit:  # (an exit code that says some file was refused: the time is said all the same)
+        say_timings(show_timings)
+        raise
+    say_timings(show_timings)
 
 
 def _as_typed(directory: Path):
@@ -301,13 +310,15 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
         done = None
         try:
             if plan.moves:  # (the files first: a folder never holds a keeper of theirs, see _folder_moves)
-                done = apply_plan(plan, directory, quarantine, link=link, to_trash=to_trash,
-                                  progress=show_progress(quiet))
+                with stage("move"):
+                    done = apply_plan(plan, directory, quarantine, link=link, to_trash=to_trash,
+                                      progress=show_progress(quiet))
                 _applied.append(done.manifest)
             if done is not None and done.stopped:  # (its journal cannot be written: no folder moves either)
                 moved = Outcome(manifest=done.manifest, stopped=done.stopped)
             else:
-                moved = apply_folder_moves(folder_moves, directory, quarantine)
+                with stage("move"):
+                    moved = apply_folder_moves(folder_moves, directory, quarantine)
             _applied.append(moved.manifest)
         except (QuarantineError, TrashUnavailable) as exc:  # (a quarantine that may not be written in: one line)
             raise click.ClickException(str(exc) if done is None else f"{exc} (the files moved before it: imagetwins "
@@ -338,7 +349,8 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
         _exit_if_refused(len(plan.refused), 0, False, quiet, (len(folders_refused), 0))
         return
     try:
-        out = apply_plan(plan, directory, quarantine, link=link, to_trash=to_trash, progress=show_progress(quiet))
+        with stage("move"):
+            out = apply_plan(plan, directory, quarantine, link=link, to_trash=to_trash, progress=show_progress(quiet))
         _applied.append(out.manifest)
     except (QuarantineError, TrashUnavailable) as exc:
         raise click.ClickException(str(exc)) from None
