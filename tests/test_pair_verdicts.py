@@ -88,9 +88,15 @@ def test_each_not_one_capture_rule_is_one_value_with_its_words_and_its_answer() 
     assert {r: r.no_copy for r in rule} == {rule.PART: Verdict.UNRELATED, rule.FRAMING: None,
                                             rule.ADDED: Verdict.RESHOT, rule.DETAIL: Verdict.RESHOT, rule.LIGHT: None}
     # its words, one sentence each, in one place (explain's why_not_copies says them)
-    said = [r.why(verify.Verification()) for r in rule]
+    from unittest.mock import PropertyMock, patch
+
+    with patch.object(verify.Verification, "calibrated_confidence", new_callable=PropertyMock, return_value=0.9):
+        said = [r.why(verify.Verification()) for r in rule]
     assert len(set(said)) == len(said)
     assert all(s.endswith(f"confidence capped at {verify.NOT_ONE_CAPTURE:g})") for s in said), said
+    # a pair the model put under the cap already is not said to be capped (a threshold under it can call it a copy)
+    under = [r.why(verify.Verification()) for r in rule]
+    assert all(s.endswith(f"confidence under the cap of {verify.NOT_ONE_CAPTURE:g} already)") for s in under), under
 
 
 @pytest.mark.unit

@@ -111,3 +111,36 @@ def test_remove_says_where_the_time_went_with_timings(tmp_path: Path) -> None:
     assert applied.exit_code == 0, applied.output
     assert "move" in stages(applied.stderr) and applied.stdout.startswith("moved ")
     assert "time: " not in run(main, ["remove", str(album), "-m", "phash", "--no-cache"]).stderr
+
+
+@pytest.mark.cli
+def test_a_copies_threshold_under_half_says_re_shots_can_be_called_copies(tmp_path: Path, datasets: Path) -> None:
+    """A family lowering ``-t`` to 0.3 to catch more copies got burst frames grouped as copies (holidays-half
+    102400/102401, two framings of one scene at 0.423: 11 such groups of the 422 photos at 0.3), silently, though the
+    README said a re-shot is "a copy at no --threshold"; ``explain`` said "(confidence capped at 0.5)" of a pair
+    whose confidence was 0.423. The rules that keep re-shots apart run only above 0.5: a note says so, and explain
+    says the pair was under the cap already."""
+    import shutil
+
+    from click.testing import CliRunner
+
+    from imagetwins.cli import main
+    from imagetwins.encoders import get_encoder
+
+    album = tmp_path / "album"
+    album.mkdir()
+    for name in ("102400.jpg", "102401.jpg"):
+        shutil.copy(datasets / "holidays-half" / "images" / name, album / name)
+    run = CliRunner().invoke
+    low = run(main, ["find", str(album), "-t", "0.3", "--no-cache"])
+    assert low.exit_code == 0, low.output
+    assert "note: --threshold 0.3: below 0.5 the checks that tell a re-shot from a copy" in low.stderr
+    assert "1 duplicate group" in low.stdout  # (what the note warns of: the pair is grouped at 0.3)
+    for args in (["-t", "0.5"], ["-t", "0.3", "-q"], []):
+        assert "note: --threshold" not in run(main, ["find", str(album), "--no-cache", *args]).stderr
+    assert "note: --threshold 0.3" in run(main, ["check", str(album / "102400.jpg"), "--against", str(album),
+                                                 "-t", "0.3"]).stderr
+    said = run(main, ["explain", str(album / "102400.jpg"), str(album / "102401.jpg"), "-m", "copies"]).stdout
+    assert "two framings of one scene" in said and "(confidence under the cap of 0.5 already)" in said
+    assert "capped at 0.5" not in said
+    assert get_encoder("phash").threshold_caveat(20) is None and get_encoder("copies").threshold_caveat(0.5) is None

@@ -373,6 +373,11 @@ class SweepResult:
         rec = self.recommendation
         lines.append("recommended: " + (f"--method {rec.method} --threshold {rec.threshold}" if rec else "none "
                                         "(lower the target precision, or label more duplicates)"))
+        from imagetwins.encoders import get_encoder
+
+        caveat = get_encoder(rec.method).threshold_caveat(rec.threshold) if rec else None
+        if caveat:  # (copies under 0.5: a sample without re-shots cannot show what it gives up)
+            lines.append(f"note: --threshold {rec.threshold}: {caveat}")
         if self.positives < SMALL_SAMPLE_PAIRS:
             lines.append(f"note: {self.positives} labelled pairs are few: where thresholds tie, the one nearest "
                          f"the method's default is recommended; label {SMALL_SAMPLE_PAIRS}+ pairs, and look-alikes, "

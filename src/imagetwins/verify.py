@@ -1157,7 +1157,10 @@ class NotOneCapture(str, Enum):
         """Why this rule says the pair checked in ``v`` is no copy, in one sentence for people."""
         which = (f"once aligned, {v.frame_cover_a:.0%} of the first image's frame lies inside the second's and "
                  f"{v.frame_cover_b:.0%} of the second's inside the first's")
-        capped = f"confidence capped at {NOT_ONE_CAPTURE:g}"
+        # (the rules keep a pair apart at every threshold only where they capped it: under the cap already, a
+        # threshold below it can still call the pair a copy, Verification.kept_verdict)
+        capped = (f"confidence capped at {NOT_ONE_CAPTURE:g}" if v.calibrated_confidence > NOT_ONE_CAPTURE else
+                  f"confidence under the cap of {NOT_ONE_CAPTURE:g} already")
         if self is NotOneCapture.FRAMING:
             parts = [f"the {name} at its {side}" for name, side in zip(("first", "second"), v.beyond) if side]
             where = f" ({' and '.join(parts)})" if parts else ""

@@ -264,6 +264,16 @@ def check_threshold(method: str, threshold: float | None) -> float | int | None:
         raise click.BadParameter(str(exc), param_hint="--threshold") from None
 
 
+def note_threshold(method: str, threshold: float | None, quiet: bool) -> None:
+    """One note line on stderr where ``--threshold`` gives up what the method otherwise promises
+    (:meth:`imagetwins.encoders.Encoder.threshold_caveat`: copies under 0.5 groups re-shots)."""
+    if threshold is None or quiet:
+        return
+    caveat = get_encoder(method).threshold_caveat(threshold)
+    if caveat:
+        echo(f"note: --threshold {threshold:g}: {caveat}", err=True)
+
+
 
 def echo(message: str = "", **kwargs) -> None:
     """One line of human-readable output: control characters and raw bytes in names shown as escapes."""

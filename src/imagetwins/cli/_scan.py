@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from imagetwins.cli._common import check_threshold, echo, refuse_colour_variants, show_progress
+from imagetwins.cli._common import check_threshold, echo, note_threshold, refuse_colour_variants, show_progress
 from imagetwins.cli._interrupt import on_interrupt
 from imagetwins.io import skipped_link
 from imagetwins.text import counted
@@ -143,6 +143,7 @@ def scan(directory: Path, method: str, threshold: float | None, recursive: bool,
 
     threshold = check_threshold(method, threshold)
     refuse_colour_variants(method)
+    note_threshold(method, threshold, quiet)
     cache = None
     made = not no_cache and db_path is None and not default_cache_path(directory).exists()
     if not no_cache:

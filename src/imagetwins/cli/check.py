@@ -21,6 +21,7 @@ from imagetwins.cli._common import (
     echo,
     method_option_with,
     no_cache_option,
+    note_threshold,
     quiet_option,
     recursive_option,
     reference_method,
@@ -117,6 +118,7 @@ def run_check(test: Path, against: Path, method: str, threshold: float | None, r
         pair = f"{printable(str(test))} {printable(str(against))}" if test.is_file() else "A.jpg B.jpg"
         raise click.ClickException(f"--against {printable(str(against))} is an image: the reference is a folder or "
                                    f"an index file (.db); two pictures are compared by 'imagetwins explain {pair}'")
+    note_threshold(method, threshold, quiet)
     try:
         checked = check_images(test, against, method, threshold, recursive=recursive, workers=workers,
                                progress=show_progress(quiet), cache=not no_cache, decisions=decisions,

@@ -18,6 +18,7 @@ from imagetwins.cli._common import (
     colour_variants_option,
     echo,
     exit_for,
+    note_threshold,
     quiet_option,
     recursive_option,
     refuse_colour_variants,
@@ -214,6 +215,7 @@ def index_query(images: Path, db_path: Path, method: str | None, threshold: int 
             method = held[0] if len(held) == 1 else DEFAULT_METHOD
         threshold = check_threshold(method, threshold)
         refuse_colour_variants(method)
+        note_threshold(method, threshold, quiet)
         try:
             checked = check(images, idx, method, threshold, recursive=recursive, progress=show_progress(quiet),
                             colour_variants=colour_variants)

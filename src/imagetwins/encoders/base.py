@@ -239,6 +239,11 @@ class Encoder(Stage, ABC):
     def threshold_or_default(self, threshold: float | None) -> float:
         return self.default_threshold if threshold is None else self.check_threshold(threshold)
 
+    def threshold_caveat(self, threshold: float) -> str | None:
+        """What a (valid) ``threshold`` gives up that people expect of this method, in one line; None when
+        nothing (every method but ``copies``)."""
+        return None
+
     @property
     def kind(self) -> ScoreKind:
         """:attr:`score_kind` as a :class:`~imagetwins.scores.ScoreKind` (a plug-in may have given its name)."""

@@ -206,6 +206,16 @@ class CopiesEncoder(Encoder):
     def check_threshold(self, threshold: float) -> float:
         return self.kind.check_threshold(threshold, method=self.name)
 
+    def threshold_caveat(self, threshold: float) -> str | None:
+        # the rules that tell a re-shot from a copy (two framings, a shared part, another light, finer detail) cap a
+        # confidence at NOT_ONE_CAPTURE and keep the pair a re-shot at any threshold, but only where the calibrated
+        # model put it above that: a search measures the frames there alone (verify.Verification.kept_verdict)
+        if threshold >= verify.NOT_ONE_CAPTURE:
+            return None
+        return (f"below {verify.NOT_ONE_CAPTURE:g} the checks that tell a re-shot from a copy (two framings of one "
+                "scene, another light, finer detail) are not made: burst frames and other shots of one scene can be "
+                "called copies; look at them before removing any")
+
     def sweep_thresholds(self) -> list[float]:
         return [round(x, 2) for x in np.arange(0.99, 0.04, -0.01)]
 
