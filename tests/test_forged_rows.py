@@ -8,6 +8,7 @@ holidays-half 126400/126402: a zoomed re-shot of one sunset, called a re-shot by
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sqlite3
 from contextlib import closing
@@ -130,6 +131,7 @@ def test_rows_of_an_index_made_before_tags_are_signed_once_when_opened_to_write(
     with closing(sqlite3.connect(cache)) as con, con:  # as an imagetwins before tags left it
         con.execute("ALTER TABLE pair_scores DROP COLUMN tag")
         con.execute("ALTER TABLE candidates DROP COLUMN tag")
+        con.execute("DELETE FROM meta WHERE key LIKE 'signed:%'")
     [(a, b, version)] = _sql(cache, "SELECT a, b, version FROM pair_scores")
     with Index(cache, readonly=True) as index:  # read-only: nothing signed, nothing trusted
         assert index.get_pair_scores("copies", version, [(a, b)]) == {}
@@ -140,3 +142,41 @@ def test_rows_of_an_index_made_before_tags_are_signed_once_when_opened_to_write(
     _sql(cache, "UPDATE pair_scores SET tag = NULL, score = 0.99")
     with Index(cache) as index:
         assert index.get_pair_scores("copies", version, [(a, b)]) == {}
+
+
+def test_a_tag_column_dropped_by_hand_signs_nothing_when_added_again(sunset: Path) -> None:
+    """The one-time signing of an older index's rows is not a way in: the column dropped by hand (SQLite's ALTER TABLE
+    DROP COLUMN), the row edited, the next writable open adds the column and signs nothing (meta ``signed:TABLE``)."""
+    _kept_reshot(sunset)
+    cache = default_cache_path(sunset)
+    [(a, b, version)] = _sql(cache, "SELECT a, b, version FROM pair_scores")
+    with closing(sqlite3.connect(cache)) as con, con:
+        con.execute("ALTER TABLE pair_scores DROP COLUMN tag")
+        con.execute("UPDATE pair_scores SET score = 0.99")
+    with Index(cache) as index:
+        assert index.get_pair_scores("copies", version, [(a, b)]) == {}
+    res = _remove(sunset)
+    assert res.exit_code == 0, res.output
+    assert sorted(p.name for p in sunset.iterdir()) == [OUTER, INNER]
+
+
+def test_a_key_others_can_read_is_not_used(sunset: Path, tmp_path: Path, monkeypatch) -> None:
+    """A key file others may read (or a FIFO, a link) is no key: this run's own key signs, one warning says the kept
+    scores are trusted by this run only, and a forged row is still no score."""
+    from imagetwins import rowkeys
+    from imagetwins.userdirs import data_folder
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    key = data_folder() / rowkeys.KEY_NAME
+    key.parent.mkdir(parents=True)
+    key.write_bytes(b"k" * 32)
+    key.chmod(0o644)
+    with pytest.warns(UserWarning, match="trusted by this run only"):
+        tag = rowkeys.row_tag("copies", "v", b"a", b"b", 0.5)
+    assert rowkeys.row_key() != b"k" * 32 and rowkeys.row_tag_ok(tag, "copies", "v", b"a", b"b", 0.5)
+    assert not rowkeys.row_tag_ok(tag, "copies", "v", b"a", b"b", 0.99)
+    key.unlink()
+    os.mkfifo(key, 0o600)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data" / ".." / "data"))  # (another path: read again)
+    with pytest.warns(UserWarning, match="trusted by this run only"):
+        rowkeys.row_key()

@@ -395,7 +395,8 @@ def _foreign_code(db: sqlite3.Connection) -> str | None:
 # ``pair_scores.tag`` and ``candidates.tag``: each row's signature (:mod:`imagetwins.rowkeys`): a row without the right
 # tag is no score (checked again), so a hand edit of a stored score (a re-shot's 2.5 made 0.99) moves nothing. The rows
 # a file made before holds are signed once, by the writable open that adds the column (as ``files`` rows without a
-# ctime are trusted once); a read-only open of such a file trusts none of them.
+# ctime are trusted once; meta ``signed:TABLE`` says it was done, so a column dropped by hand and added again signs
+# nothing); a read-only open of such a file trusts none of them.
 _ADDED_COLUMNS = {"files": [("ctime_ns", "INTEGER"), ("inode", "INTEGER")], "pair_scores": [("tag", "BLOB")],
                   "candidates": [("tag", "BLOB")]}
 #: how the rows a file made before holds are signed when the tag column is added (see ``_ADDED_COLUMNS``)
@@ -782,9 +783,11 @@ class Index:
                 for column, kind in columns:
                     if column not in have:
                         self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
-                        if column == "tag":
+                        if column == "tag" and self.db.execute(  # (once: a column dropped by hand signs nothing)
+                                "SELECT 1 FROM meta WHERE key = ?", (f"signed:{table}",)).fetchone() is None:
                             self.db.create_function("imagetwins_row_tag", -1, row_tag, deterministic=True)
                             self.db.execute(_SIGN_ROWS[table])
+                            self.db.execute("INSERT INTO meta VALUES (?, '1')", (f"signed:{table}",))
             if version is None:
                 self.db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
                 self.db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))

@@ -56,7 +56,7 @@ def _read_or_make(path: str) -> bytes:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
     check_own_file(path, "the key of stored rows", secret=True)  # whoever can read it can sign rows
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)  # (a FIFO swapped in since the check: no wait)
     with open(fd, "rb") as fh:
         key = fh.read(64)
     if len(key) != 32:
@@ -72,8 +72,12 @@ def row_key() -> bytes:
         if key is None:
             try:
                 key = _read_or_make(path)
-            except (OSError, UnsafeFolder):  # (UnsafeFolder is an OSError; said for the reader)
+            except OSError as exc:  # (UnsafeFolder, NoHomeFolder are OSErrors)
                 key = _process_key
+                from imagetwins.io import warn_line
+
+                warn_line(f"pair scores kept in an index are trusted by this run only: no key of stored rows "
+                          f"({getattr(exc, 'strerror', None) or exc})")
             _keys[path] = key
         return key
 
