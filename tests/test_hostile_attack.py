@@ -591,3 +591,35 @@ def test_a_keeper_edited_among_byte_identical_copies_checks_only_the_files_that_
     assert checked == [1]  # the smaller copy alone
     moves = sorted(Path(f).name for f, *_ in check_plan(album, groups).moves)
     assert moves == sorted(f"a{k}.png" for k in range(12) if k != 5) + ["small.png"]
+
+
+def _progressive_jpeg_with_scans(extra: int, comment: bytes = b"") -> bytes:
+    """A progressive JPEG of a 64 x 64 photo whose last scan is repeated ``extra`` times (each a few bytes: what an
+    end-of-band run over every block costs); ``comment``: a COM segment before its second scan."""
+    import io
+
+    picture = synthetic_photo(64, 64)
+    buf = io.BytesIO()
+    picture.save(buf, "JPEG", progressive=True, quality=90)
+    data = buf.getvalue()
+    scans = [k for k in range(len(data) - 1) if data[k:k + 2] == b"\xff\xda"]  # (no EXIF thumbnail: each is a scan)
+    end = data.rindex(b"\xff\xd9")
+    last = data[scans[-1]:end]
+    second = scans[1] if comment else scans[-1]
+    com = b"\xff\xfe" + (len(comment) + 2).to_bytes(2, "big") + comment if comment else b""
+    return data[:second] + com + data[second:end] + last * extra + data[end:]
+
+
+@pytest.mark.unit
+def test_a_progressive_jpeg_of_thousands_of_scans_is_refused_before_decoding() -> None:
+    """A progressive JPEG is decoded scan by scan over the whole picture, and a scan can be a few bytes: 1,000 scans
+    of a 4000 x 4000 picture (94 KB) took 36 s to decode, 5,000 (218 KB) 184 s; 'find' gave up on it after the
+    60 s limit but its thread decoded on, and a folder of such files stalled each scan for a minute a file. Such a
+    file is refused at once now, in one line; encoders write about ten scans, and those decode as before."""
+    from imagetwins import io as tio
+
+    assert tio.open_image(_progressive_jpeg_with_scans(0)).size == (64, 64)
+    assert tio.open_image(_progressive_jpeg_with_scans(80)).size == (64, 64)  # (~90 scans: within the limit)
+    for bomb in (_progressive_jpeg_with_scans(1000), _progressive_jpeg_with_scans(1000, b"\xff\xd9\xff\xda")):
+        with pytest.raises(tio.ImageReadError, match=r"a progressive JPEG of more than 100 scans"):
+            tio.open_image(bomb)

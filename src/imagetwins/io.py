@@ -1153,6 +1153,34 @@ def _decode_held(data: bytes, name, min_size: int | None, max_pixels: int, max_d
                             min_long_side, header, held, said)
 
 
+#: a progressive JPEG of more scans than this is refused before it is decoded. Each scan is decoded over the whole
+#: picture, and one can be a few bytes (an end-of-band run over every block: libjpeg-turbo's "LJT-01-003"): 1,000
+#: scans of a 4000x4000 picture (94 KB) took 36 s to decode, 5,000 (218 KB) 184 s, the thread past the scan's time
+#: limit burning on; encoders write about ten (libjpeg's simple progression: 10 in colour, 6 in grey)
+MAX_JPEG_SCANS = 100
+#: the marker that ends a scan's entropy-coded data (a 0xFF not stuffed with 0x00 and not a restart marker)
+_AFTER_SCAN = re.compile(rb"\xff[^\x00\xd0-\xd7]")
+
+
+def _jpeg_scans(data: bytes, start: int, most: int) -> int:
+    """How many scans the JPEG ``data`` holds, its first scan's data beginning at ``start`` (where Pillow's header
+    read stops), counted to ``most`` + 1 at most; the markers walked (each scan's data skipped by one search), up to
+    the end of the image (a motion photo's video after it is not read)."""
+    scans, at, end = 1, start, len(data)
+    while scans <= most:
+        found = _AFTER_SCAN.search(data, at)
+        if found is None:
+            break
+        at = found.start()
+        while at + 1 < end and data[at + 1] == 0xFF:  # (fill bytes before a marker)
+            at += 1
+        if at + 4 > end or data[at + 1] == 0xD9:  # the end of the image
+            break
+        scans += data[at + 1] == 0xDA
+        at += 2 + int.from_bytes(data[at + 2:at + 4], "big")  # past the segment (a scan's: to its data)
+    return scans
+
+
 def _decode_said(data: bytes, name, min_size: int | None, max_pixels: int, max_decoded_bytes: int,
                  exif_orientation: bool, formats: list[str] | None, turn: Image.Transpose | None,
                  min_long_side: int, header: bool, held: bool, said: list[str]):
@@ -1165,6 +1193,10 @@ def _decode_said(data: bytes, name, min_size: int | None, max_pixels: int, max_d
         if width < 1 or height < 1:
             raise ImageReadError(name, f"image has no pixels ({width}x{height})")
         fmt = img.format or ""
+        if fmt in ("JPEG", "MPO") and img.info.get("progressive") and \
+                _jpeg_scans(data, img.fp.tell(), MAX_JPEG_SCANS) > MAX_JPEG_SCANS:
+            raise ImageReadError(name, f"a progressive JPEG of more than {MAX_JPEG_SCANS} scans (its decode would take "
+                                       "minutes; encoders write about ten)")
         out_w, out_h = _reduce_on_decode(img, min_size, min_long_side) if min_size else img.size
         exif = _exif_of(img) if exif_orientation else None
         turns = _exif_turns(exif)
