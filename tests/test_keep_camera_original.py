@@ -115,6 +115,6 @@ def test_a_jpeg_declaring_a_huge_size_reads_its_header_without_pillows_warning(t
         warnings.simplefilter("always")
         written = camera_written(str(huge))
         tables = keep._luminance_table(str(huge))
-        coarseness = keep._jpeg_coarseness(str(huge))
+        coarseness = keep._header_marks(str(huge)).coarseness
     assert [str(w.message) for w in shown] == []
     assert written and tables is not None and len(tables) == 64 and coarseness is not None  # (read all the same)

@@ -99,7 +99,7 @@ def test_the_mirror_mark_is_read_only_of_files_tied_for_the_keeper(tmp_path: Pat
     read: list[str] = []
     marks = keep._header_marks
     monkeypatch.setattr(keep, "_header_marks", lambda path: read.append(os.path.basename(path)) or marks(path))
-    keep._marks_of.cache_clear()
+    keep._marks_at.cache_clear()
     assert os.path.basename(keep.choose_keeper(infos[:2]).path) == "big.jpg"
     assert read == []  # (one file at the top: nothing read)
     assert os.path.basename(keep.choose_keeper(infos).path) == "twin.jpg"  # (big.jpg is tagged mirrored)
@@ -122,7 +122,7 @@ def test_a_star_of_its_whole_set_is_chosen_once_and_each_header_read_once(datase
     choose, marks = keep.choose_keeper, keep._header_marks
     monkeypatch.setattr(keep, "choose_keeper", lambda *a, **k: chosen.append(1) or choose(*a, **k))
     monkeypatch.setattr(keep, "_header_marks", lambda path: read.append(path) or marks(path))
-    keep._marks_of.cache_clear()
+    keep._marks_at.cache_clear()
     decided = keep.decide_keepers(result)
     assert [os.path.basename(d.keeper) for d in decided.decisions] == [photo.name]
     assert len(chosen) == 1

@@ -239,7 +239,7 @@ def looks_like_a_copy(path: str) -> bool:
 
 def _original_key(f: FileInfo, camera_format_present: bool, source_format_present: bool = False,
                   written: frozenset[str] = frozenset(), raw_present: bool = False,
-                  mirrored: frozenset[str] = frozenset()) -> tuple:
+                  mirrored: Collection[str] = frozenset()) -> tuple:
     # a translucent file (a product cut out on a transparent ground) holds its alpha, which no camera writes and
     # its copy flattened on white (a JPEG) lacks: it is neither a re-save nor a conversion of an opaque file
     derived = camera_format_present and f.format not in _CAMERA_FORMATS and not f.translucent
@@ -291,7 +291,11 @@ def camera_written(path: str) -> bool:
     picture at full size, while the mistake this prevents (a quality-60 AVIF kept, the camera file moved) loses
     picture. A camera JPEG written with a JFIF header and the IJG tables (some phones' libjpeg) is not
     recognised, and ranks as before (the finer JPEG of a tie)."""
-    return _header_marks(path).written
+    try:
+        st = os.stat(path)
+    except OSError:  # (no mark where the file cannot be read, as its header)
+        return False
+    return _marks_at(os.fspath(path), st.st_size, st.st_mtime).written
 
 
 #: EXIF orientations whose display mirrors the stored pixels (2: flipped left-right, 4: top-bottom, 5: transposed,
@@ -305,7 +309,8 @@ class _Marks(NamedTuple):
 
     written: bool  # a camera wrote it (:func:`camera_written`)
     mirrored: bool  # its EXIF orientation mirrors the stored pixels (:data:`_MIRRORED_ORIENTATIONS`)
-    coarseness: tuple[bool, float] | None  # a JPEG's :func:`_jpeg_coarseness`
+    # a JPEG's one grey channel or not, and the sum of its luminance quantisation table (lower: finer quantisation)
+    coarseness: tuple[bool, float] | None
 
 
 def _header_marks(path: str) -> _Marks:
@@ -333,11 +338,16 @@ def _header_marks(path: str) -> _Marks:
     return _Marks(bool(written), mirrored, coarseness)
 
 
-@functools.lru_cache(maxsize=1024)
 def _marks_of(info: FileInfo) -> _Marks:
+    """:class:`_Marks` of the file ``info`` describes, read once per file as it is now (:func:`_marks_at`)."""
+    return _marks_at(info.path, info.size, info.mtime)
+
+
+@functools.lru_cache(maxsize=1024)
+def _marks_at(path: str, size: int, mtime: float) -> _Marks:
     # once per file as it is now (size and time are in the key): the enlargement test, the sort key, the JPEG
-    # quality tie-break and the two choose_keeper calls of a star split from its set all ask
-    return _header_marks(info.path)
+    # quality tie-break, the two choose_keeper calls of a star split from its set and camera_written all ask
+    return _header_marks(path)
 
 
 def _camera_written_among(pool: Sequence[FileInfo]) -> frozenset[str]:
@@ -366,12 +376,6 @@ _BEFORE_MIRRORED = 5
 #: how many leading terms of the ``original`` rule's sort key (enlarged, pixels, derived, converted, beside a
 #: camera's own JPEG, mirrored, opaque, capture minute) must tie before JPEG quality is looked at (:func:`_finer_jpeg`)
 _TIED_BEFORE_QUALITY = 8
-
-
-def _jpeg_coarseness(path: str) -> tuple[bool, float] | None:
-    """Whether a JPEG holds one grey channel, and the sum of its luminance quantisation table (read from its header:
-    no pixels decoded), lower for finer quantisation; None where it cannot be read (or is no JPEG)."""
-    return _header_marks(path).coarseness
 
 
 def _finer_jpeg(ranked: Sequence[FileInfo], key) -> FileInfo:
@@ -834,7 +838,7 @@ def _same_shape(a: FileInfo, b: FileInfo, within: float = 0.03) -> bool:
 
 def _sort_key(rule: str, camera_format_present: bool, enlarged: frozenset[str] = frozenset(),
               source_format_present: bool = False, written: frozenset[str] = frozenset(), raw_present: bool = False,
-              shots: Mapping[str, float] | None = None, mirrored: frozenset[str] = frozenset()):
+              shots: Mapping[str, float] | None = None, mirrored: Collection[str] = frozenset()):
     def key(f: FileInfo) -> tuple:
         base = (f.path in enlarged,) + _original_key(f, camera_format_present, source_format_present, written,
                                                      raw_present, mirrored)
@@ -850,15 +854,8 @@ def through_links(paths: Sequence[str], roots: Sequence[str | os.PathLike]) -> f
     symbolic link a scan followed (``follow_symlinks`` follows only links leading outside). ``remove`` neither moves
     nor keeps such a file in place of another (:func:`imagetwins.quarantine.why_not_movable`), so no keep decision
     chooses one while its group has another file."""
-    real_roots = [Path(r).resolve() for r in roots]
-    out = set()
-    for p in paths:
-        try:
-            if not _inside(p, real_roots):
-                out.add(p)
-        except (OSError, RuntimeError):  # (a loop: not one to keep either)
-            out.add(p)
-    return frozenset(out)
+    inside = set(in_reference_folders(paths, roots))  # (a link loop lies inside none: not one to keep either)
+    return frozenset(p for p in paths if p not in inside)
 
 
 def followed_through_links(result: FindResult, paths: Sequence[str]) -> frozenset[str]:
@@ -875,28 +872,32 @@ def keepers_beside_unnamed_references(decisions: Sequence[Decision], keep_in: Se
     """(keeper, reference file) of each group whose keeper lies outside the reference folders ``keep_in`` although
     files of it lie inside: those are all named as no image (``IMG.jpg.bak``, :func:`choose_keeper`), so they stay
     beside an image-named keeper. What the CLI says in a note, so that ``--keep-in`` is not thought ignored."""
-    folders = [Path(f).resolve() for f in keep_in]
     out = []
-    if not folders:
-        return out
-    for d in decisions:
-        inside = [p for p in d.keep[1:] if _inside(p, folders)]
-        if d.keeper is not None and inside and not _inside(d.keeper, folders) and not any(map(named_as_image, inside)):
+    for d in decisions if keep_in else ():
+        inside = in_reference_folders(d.keep, keep_in)  # (the keeper first, where it lies inside)
+        if d.keeper is not None and inside and inside[0] != d.keeper and not any(map(named_as_image, inside)):
             out.append((d.keeper, inside[0]))
     return out
 
 
-def _inside(path: str, folders: Sequence[Path]) -> bool:
-    real = Path(path).resolve()
-    return any(real.is_relative_to(f) for f in folders)
-
-
 def in_reference_folders(paths: Sequence[str], keep_in: str | os.PathLike | Sequence[str | os.PathLike]
                          ) -> list[str]:
-    """Of ``paths``, those inside a reference folder of ``keep_in`` (by real path): kept whichever file a person
-    picks as its group's keeper (a plan's ``reference``, the review page's "kept (reference folder)")."""
+    """Of ``paths``, those inside a reference folder of ``keep_in`` (by real path; a path that cannot be resolved,
+    a link loop, lies inside none), in their order: kept whichever file a person picks as its group's keeper (a
+    plan's ``reference``, the review page's "kept (reference folder)"). The one test of the keep stage's
+    (:func:`choose_keeper`, :func:`decide`) and of the scanned folders' (:func:`through_links`)."""
+    if not keep_in:
+        return []
     folders = [Path(f).resolve() for f in reference_folders(keep_in)]
-    return [p for p in paths if folders and _inside(p, folders)]
+
+    def inside(path: str) -> bool:
+        try:
+            real = Path(path).resolve()
+        except (OSError, RuntimeError):  # (a link loop)
+            return False
+        return any(real.is_relative_to(f) for f in folders)
+
+    return [p for p in paths if inside(p)]
 
 
 def choose_keeper(infos: Sequence[FileInfo], keep_in: Sequence[str | os.PathLike] = (),
@@ -918,8 +919,8 @@ def choose_keeper(infos: Sequence[FileInfo], keep_in: Sequence[str | os.PathLike
         raise ValueError("an empty group has nothing to keep")
     if rule not in KEEP_RULES:
         raise ValueError(f"unknown keep rule {rule!r}; expected one of {', '.join(KEEP_RULES)}")
-    folders = [Path(f).resolve() for f in keep_in]
-    inside = [f for f in infos if _inside(f.path, folders)]
+    reference = set(in_reference_folders([f.path for f in infos], keep_in))
+    inside = [f for f in infos if f.path in reference]
     if inside and not any(named_as_image(f.path) for f in inside) and any(
             named_as_image(f.path) and f.path not in avoid for f in infos):
         # a reference folder whose only copies are taken by their bytes (IMG.jpg.bak): they are kept (decide keeps
@@ -971,13 +972,12 @@ def _rule_key(rule: str, pool: Sequence[FileInfo], infos: Sequence[FileInfo], sc
     source = any(f.format in _SOURCE_FORMATS for f in infos)
     written = _camera_written_among(pool) if len(pool) > 1 else frozenset()
     raw = any(f.format in _RAW_FORMATS for f in infos)
-    key = _sort_key(rule, camera, enlarged, source, written, raw, shots)
-    if len(pool) > 1:  # (whether a file is mirrored is read only of the files tied for the keeper before that term)
-        before = (0 if rule == "original" else 1) + _BEFORE_MIRRORED
-        first = min(key(f)[:before] for f in pool)
-        mirrored = _mirrored_among([f for f in pool if key(f)[:before] == first])
-        if mirrored:
-            key = _sort_key(rule, camera, enlarged, source, written, raw, shots, mirrored)
+    mirrored: set[str] = set()  # (the key reads it at each call: filled below, before any file is ranked by it)
+    key = _sort_key(rule, camera, enlarged, source, written, raw, shots, mirrored)
+    # whether a file is mirrored is read only of the files tied for the keeper on the terms before that one
+    before = (0 if rule == "original" else 1) + _BEFORE_MIRRORED
+    first = min(key(f)[:before] for f in pool)
+    mirrored.update(_mirrored_among([f for f in pool if key(f)[:before] == first]))
     return _placed(key, pool, places)
 
 
@@ -1071,12 +1071,12 @@ def decide(infos: Sequence[FileInfo], keep_in: Sequence[str | os.PathLike] = (),
     prefer = remembered.chosen(paths, key_of or {}) if remembered is not None else set()
     if keeper is None:
         keeper = choose_keeper(infos, keep_in, rule, score, prefer, places, avoid, framing)
-    folders = [Path(f).resolve() for f in keep_in]
-    keep = [keeper.path] + [f.path for f in infos if f.path != keeper.path and _inside(f.path, folders)]
+    reference = in_reference_folders([f.path for f in infos], keep_in)
+    keep = [keeper.path] + [p for p in reference if p != keeper.path]
     if remembered is not None:
         keep += [p for p in remembered.kept_beside(keeper.path, paths, key_of or {}) if p not in keep]
     outside = [f for f in infos if f.path not in keep]
-    if framing is not None and outside and _inside(keeper.path, folders):
+    if framing is not None and outside and keeper.path in reference:
         # a reference folder's file is kept, but a crop there never sends the full picture away: the file the rule
         # would keep of the others stays too where it shows scene the keeper lacks
         best = choose_keeper(outside, (), rule, score, (), places, avoid, framing)
