@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -75,18 +76,25 @@ def link_photo(src: Path, dst: Path) -> None:
         shutil.copy(src, dst)
 
 
-def run_imagetwins(args: list[str], cache: Path, src: Path, main: Path | None = None) -> tuple[int, str, dict]:
+def run_imagetwins(args: list[str], cache: Path, src: Path, main: Path | None = None,
+                   stdout: list[str] | None = None) -> tuple[int, str, dict]:
     """One ``imagetwins`` command in a fresh process with its cache in ``cache``: its exit code, its stderr, and
     wall, CPU and peak RSS with the stages its ``--timings`` (``-v``) lines print. ``main``: a script run instead
-    of ``python -m imagetwins`` (with the same arguments)."""
+    of ``python -m imagetwins`` (with the same arguments). ``stdout``: a list that gets its output's lines (else
+    the output is dropped)."""
     env = dict(os.environ, PYTHONPATH=str(src), XDG_CACHE_HOME=str(cache))
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # as installed: modules compiled once, not on every run (~1 CPU s)
     t0 = time.perf_counter()
     entry = ["-m", "imagetwins"] if main is None else [str(main)]
-    proc = subprocess.Popen([sys.executable, *entry, *args], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
-    err = proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)
+    with tempfile.TemporaryFile("w+") as out_file:  # (a file, not a pipe: both streams read without a deadlock)
+        proc = subprocess.Popen([sys.executable, *entry, *args], env=env,
+                                stdout=subprocess.DEVNULL if stdout is None else out_file, stderr=subprocess.PIPE,
+                                text=True)
+        err = proc.stderr.read()
+        _, status, usage = os.wait4(proc.pid, 0)
+        if stdout is not None:
+            out_file.seek(0)
+            stdout.extend(out_file.read().splitlines())
     wall = time.perf_counter() - t0
     out = {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss": usage.ru_maxrss / 1024, "stages": {}}
     for line in err.splitlines():

@@ -498,7 +498,8 @@ def _named(group: dict, name: str) -> str:
 
 
 @pytest.mark.cli
-@pytest.mark.parametrize("edit", ["no suggested_keep", "suggested_keep edited too", "no method"])
+@pytest.mark.parametrize("edit", ["no suggested_keep", "suggested_keep edited too", "no method",
+                                  "a review page's export edited"])
 def test_remove_plan_checks_every_keeper_not_only_one_edited_from_the_suggested(library: Path, tmp_path: Path,
                                                                                edit: str) -> None:
     """The check of a hand-edited keeper asked only groups whose keep differs from suggested_keep: a plan written
@@ -511,6 +512,8 @@ def test_remove_plan_checks_every_keeper_not_only_one_edited_from_the_suggested(
         del group["suggested_keep"]
     elif edit == "suggested_keep edited too":
         group["suggested_keep"] = group["keep"]
+    elif edit == "a review page's export edited":  # (a group a person accepted on the page, its keep edited after)
+        doc["source"], group["reviewed"], group["suggested_keep"] = "review page", True, group["keep"]
     else:
         del doc["method"]
     moves, output = moving()
