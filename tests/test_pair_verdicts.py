@@ -575,3 +575,33 @@ def test_a_plan_claiming_a_reshot_holds_the_keeper_s_bytes_moves_nothing_of_it(l
     group["sha256"][_named(group, "photo_half.jpg")] = group["sha256"][group["keep"]][:digits]
     moves, output = moving(code=1)  # (a file refused: exit 1)
     assert moves == ["photo.jpg"] and "photo_half.jpg: it changed since the scan" in output, output
+
+
+@pytest.mark.cli
+def test_byte_copies_of_a_file_to_check_are_checked_once(library: Path, tmp_path: Path, monkeypatch) -> None:
+    """Five byte copies of the half-size copy in the group, the keep edited to the crop, no cache: the check is made
+    once for their one content (each path was decoded and checked: 6 pairs), and all six stay, one note each."""
+    import hashlib
+
+    from imagetwins.encoders.base import Encoder
+
+    folder, doc, moving = _plan_of_photo_group(library, tmp_path, "--no-cache")
+    (group,) = doc["groups"]
+    half = folder / "photo_half.jpg"
+    for k in range(5):
+        shutil.copyfile(half, folder / f"photo_half{k}.jpg")
+        group["files"].append(str(folder / f"photo_half{k}.jpg"))
+        group["sha256"][str(folder / f"photo_half{k}.jpg")] = hashlib.sha256(half.read_bytes()).hexdigest()
+    group["keep"] = _named(group, "photo_crop.jpg")
+    decoded: list = []
+    real = Encoder.encode_files
+
+    def counting(self, paths, *args, **kwargs):
+        decoded.extend(Path(p).name for p in paths)
+        return real(self, paths, *args, **kwargs)
+
+    monkeypatch.setattr(Encoder, "encode_files", counting)
+    moves, output = moving()
+    assert moves == ["photo.jpg"], output
+    assert sorted(decoded) == PHOTO_GROUP
+    assert sum(line.startswith("note: leaving ") and "re-shot" in line for line in output.splitlines()) == 6

@@ -436,17 +436,22 @@ def not_copies_of_keepers(groups: Sequence[PlannedGroup], method: str | None, ro
     if not asked:
         return []
     # each pair of contents once (a thousand byte copies of one edited copy: one check), by the recorded digests
-    # (check_plan moves a file only while it has them)
-    paths = list(dict.fromkeys(p for g, f in asked for p in (f, g.keep)))
-    row = {p: k for k, p in enumerate(paths)}
+    # (check_plan moves a file only while it has them); a file recorded with no digest is a content of its own
     digests = {p: g.sha256.get(p) or "" for g, f in asked for p in (f, g.keep)}
+    content = {p: Digest(d).key or p for p, d in digests.items()}
+    first: dict = {}
+    for p in digests:
+        first.setdefault(content[p], p)
+    paths = list(first.values())  # (each content's first file: the one decoded where a check is made now)
+    at = {c: k for k, c in enumerate(first)}
+    row = {p: at[content[p]] for p in digests}
     content_pairs = list(dict.fromkeys((row[f], row[g.keep]) for g, f in asked))
     failed: dict[str, str] = {}
 
     def encode(rows: list[int]):
         named = [paths[r] for r in rows]
         enc = encoder.encode_files(named, workers=workers, warn=False)
-        failed.update((str(x.path), x.reason) for x in enc.failures)
+        failed.update((content.get(str(x.path), str(x.path)), x.reason) for x in enc.failures)
         return enc.encodings, [row[p] for p in enc.paths], list(enc.paths), [str(d) for d in enc.digests]
 
     store, closing = _score_store(root, encoder)
@@ -468,9 +473,9 @@ def not_copies_of_keepers(groups: Sequence[PlannedGroup], method: str | None, ro
         if verdict is not None:
             out.append(Unchecked(f, g.keep, str(verdict)))
         else:
-            why = failed.get(f) or failed.get(g.keep)
-            out.append(Unchecked(f, g.keep, None, f"{'the keeper' if f not in failed and why else 'it'} could not be "
-                                                  f"checked: {why or 'no check of the pair came back'}"))
+            why = failed.get(content[f]) or failed.get(content[g.keep])
+            out.append(Unchecked(f, g.keep, None, f"{'the keeper' if content[f] not in failed and why else 'it'} could "
+                                                  f"not be checked: {why or 'no check of the pair came back'}"))
     return out
 
 
