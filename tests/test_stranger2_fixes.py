@@ -144,3 +144,22 @@ def test_a_copies_threshold_under_half_says_re_shots_can_be_called_copies(tmp_pa
     assert "two framings of one scene" in said and "(confidence under the cap of 0.5 already)" in said
     assert "capped at 0.5" not in said
     assert get_encoder("phash").threshold_caveat(20) is None and get_encoder("copies").threshold_caveat(0.5) is None
+
+
+@pytest.mark.cli
+def test_folders_without_r_says_to_add_it_once_and_nothing_with_q(tmp_path: Path) -> None:
+    """``folders examples`` said "without --recursive ... add -r" and then "no image files found in examples (try
+    --recursive)"; with -q the first note was said all the same."""
+    import shutil
+
+    from click.testing import CliRunner
+
+    from imagetwins.cli import main
+
+    top = tmp_path / "top"
+    shutil.copytree(REPO / "examples" / "images", top / "images")
+    res = CliRunner().invoke(main, ["folders", str(top), "-m", "phash", "--no-cache"])
+    assert res.exit_code == 0, res.output
+    assert res.output.count("recursive") == 1 and "add -r" in res.stderr, res.output
+    quiet = CliRunner().invoke(main, ["folders", str(top), "-m", "phash", "--no-cache", "-q"])
+    assert quiet.exit_code == 0 and quiet.output == "", quiet.output

@@ -55,7 +55,7 @@ def folders(directory: Path, json_out: Path | None, min_share: float, method: st
     if needs_review(method):  # (a folder of re-shots holds other photos: never "a copy" to remove as a whole)
         raise click.UsageError(f"folders lists folders of copies: -m {method} finds re-shots of one scene, other "
                                "photos (use -m copies, the default, or a hash method)")
-    if not recursive:
+    if not recursive and not quiet:
         echo("note: without --recursive only DIRECTORY's own images are read, so no folder can be compared; "
              "add -r", err=True)
     result = scan(directory, method, threshold, recursive, workers, no_cache, quiet, follow_symlinks=follow_symlinks,
@@ -78,4 +78,5 @@ def folders(directory: Path, json_out: Path | None, min_share: float, method: st
     echo(f"{counted(len(pairs), 'folder')} with copies of another, "
          f"{_size(sum(p.reclaimable for p in pairs if p.complete))} to reclaim from those complete "
          f"({counted(len(result.files), 'image')} read, {result.method})")
-    hint_if_empty(result, directory, recursive)
+    if recursive:  # (without -r the note above said to add it: not twice)
+        hint_if_empty(result, directory, recursive)
