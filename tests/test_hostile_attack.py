@@ -141,6 +141,23 @@ def _icon_with_png_frame(side: int) -> bytes:
     return struct.pack("<HHH", 0, 1, 1) + struct.pack("<BBBBHHII", 0, 0, 0, 0, 1, 32, len(png), 22) + png
 
 
+def _budget_at_each_decode(monkeypatch, image_class) -> list[int]:
+    """What the shared decode budget holds as each decode of ``image_class`` (Pillow's ``load``) begins; a load of an
+    image decoded already is not counted."""
+    from imagetwins import io as tio
+
+    held: list[int] = []
+    real_load = image_class.load
+
+    def load(self):
+        if getattr(self, "_im", None) is None:
+            held.append(tio.DECODE_BUDGET.used)
+        return real_load(self)
+
+    monkeypatch.setattr(image_class, "load", load)
+    return held
+
+
 @pytest.mark.unit
 def test_an_icon_frame_larger_than_its_directory_says_is_held_to_the_limits_before_decoding(monkeypatch) -> None:
     """Pillow decodes an icon's frame while *opening* it, at the frame's own size, whatever the directory says (at
@@ -150,14 +167,7 @@ def test_an_icon_frame_larger_than_its_directory_says_is_held_to_the_limits_befo
 
     from imagetwins import io as tio
 
-    loads: list[int] = []
-    real_load = IcoImagePlugin.IcoImageFile.load
-
-    def load(self):
-        loads.append(tio.DECODE_BUDGET.used)
-        return real_load(self)
-
-    monkeypatch.setattr(IcoImagePlugin.IcoImageFile, "load", load)
+    loads = _budget_at_each_decode(monkeypatch, IcoImagePlugin.IcoImageFile)
     bomb = _icon_with_png_frame(2000)  # 2000 x 2000 RGBA: 36 MB at the peak, over a 20 MB limit
     with pytest.raises(tio.ImageReadError, match=r"an icon frame of 2000x2000 RGBA: 36,000,000 bytes > limit"):
         tio.open_image(bomb, max_decoded_bytes=20_000_000)
@@ -199,15 +209,7 @@ def test_a_png_is_held_to_the_limits_before_its_exif_is_looked_for(monkeypatch) 
     from imagetwins import io as tio
     from imagetwins.facts import header_facts
 
-    loads: list[int] = []
-    real_load = ImageFile.ImageFile.load
-
-    def load(self):
-        if self.tile:
-            loads.append(tio.DECODE_BUDGET.used)
-        return real_load(self)
-
-    monkeypatch.setattr(ImageFile.ImageFile, "load", load)
+    loads = _budget_at_each_decode(monkeypatch, ImageFile.ImageFile)
     bomb = _png_with_exif_after_pixels(2000, 1000, orientation=6)  # 8 MB RGBA at least, over a 4 MB limit
     with pytest.raises(tio.ImageReadError, match=r"image too large to decode \(2000x1000 RGBA"):
         tio.open_image(bomb, max_decoded_bytes=4_000_000)
@@ -623,3 +625,43 @@ def test_a_progressive_jpeg_of_thousands_of_scans_is_refused_before_decoding() -
     for bomb in (_progressive_jpeg_with_scans(1000), _progressive_jpeg_with_scans(1000, b"\xff\xd9\xff\xda")):
         with pytest.raises(tio.ImageReadError, match=r"a progressive JPEG of more than 100 scans"):
             tio.open_image(bomb)
+
+
+def _jpeg2000_declaring_tiles(side: int, tile: int) -> bytes:
+    """The main header of a JPEG 2000 codestream (a 64 x 64 RGB one's) declaring a ``side`` x ``side`` picture in
+    ``tile`` x ``tile`` tiles, then its end: no tile's data at all."""
+    import io
+    import struct
+
+    buf = io.BytesIO()
+    synthetic_photo(64, 64).save(buf, "JPEG2000", no_jp2=True)
+    data = buf.getvalue()
+    header = bytearray(data[:data.index(b"\xff\x90")])  # (up to the first tile's SOT)
+    struct.pack_into(">8I", header, 8, side, side, 0, 0, tile, tile, 0, 0)
+    return bytes(header) + b"\xff\xd9"
+
+
+@pytest.mark.unit
+def test_a_jpeg2000_is_held_to_the_limits_for_its_tiles_and_its_decoder_s_planes(monkeypatch) -> None:
+    """openjpeg holds structures for every tile a JPEG 2000 declares before decoding any, and a 32-bit plane of each
+    band beside the image: a 110-byte codestream declaring 62,500 tiles took 626 MB (then 'broken data stream'),
+    a 250 x 250 picture's cost held in the shared budget (nearly none: each thread one at once); a 4000 x 4000 RGB
+    one peaked at 301 MB over a held 61 MB. Both are counted now: the first refused before any decode, the second
+    held at what it takes."""
+    import io
+
+    from PIL import Jpeg2KImagePlugin
+
+    from imagetwins import io as tio
+
+    held = _budget_at_each_decode(monkeypatch, Jpeg2KImagePlugin.Jpeg2KImageFile)
+    for side in (250, 4000):
+        bomb = _jpeg2000_declaring_tiles(side, side // 250)  # 62,500 tiles
+        with pytest.raises(tio.ImageReadError, match=r"too large to decode \(\d+x\d+ RGB and the tiles it declares"):
+            tio.open_image(bomb, max_decoded_bytes=200_000_000)
+    assert held == []  # refused before openjpeg read a tile
+    picture = io.BytesIO()
+    synthetic_photo(400, 300).save(picture, "JPEG2000")
+    assert tio.open_image(picture.getvalue()).size == (400, 300)
+    assert held and held[0] >= 19 * 400 * 300  # (RGB: 19.7 bytes a pixel measured at the peak)
+    assert tio.DECODE_BUDGET.used == 0

@@ -164,6 +164,12 @@ _ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
 # bytes a pixel costs beyond the decoded image, by what the decoder holds meanwhile: Pillow's WebP decoder
 # returns the frame as bytes (RGBA) that are then copied in (measured 16 B/px for RGB, 28 for RGBA, 4000^2)
 _DECODER_BYTES = {"WEBP": 12}
+#: openjpeg holds each band of a JPEG 2000 at 32 bits a pixel and more while it decodes (measured at 4000 x 4000:
+#: L 6.4, RGB 19.7, RGBA 24.8 bytes a pixel at the peak; the image it fills 1 or 4 of them)
+_JPEG2000_BAND_BYTES = 5
+#: and structures for each tile of it, before decoding any: a 110-byte codestream declaring 62,500 tiles took 626
+#: MB (1 band: 7.5 KB a tile, 3: 9.6 KB, 4: 10.6 KB; 65,280 tiles of 3 bands with their data, 11.6 KB)
+_JPEG2000_TILE_BYTES, _JPEG2000_TILE_BAND_BYTES = 8 << 10, 2 << 10
 
 
 class DecodeBudget:
@@ -212,6 +218,9 @@ def decode_cost(mode: str, width: int, height: int, fmt: str | None = None, turn
     (measured with ``ru_maxrss`` on 4000 x 4000 images of each mode and format; see docs/reliability.md)."""
     stored = _MODE_BYTES.get(mode, 4)
     per_pixel = stored + _DECODER_BYTES.get(fmt or "", 0)
+    if fmt == "JPEG2000":  # openjpeg's own 32-bit plane of each band, and more, beside the image it fills
+        return width * height * max(decode_cost(mode, 1, 1, None, turned, transparency),
+                                    stored + _JPEG2000_BAND_BYTES * Image.getmodebands(mode))
     if turned:
         per_pixel += stored  # the turned copy, while the decoded image is still held
     if mode in _ALPHA_MODES or transparency:
@@ -1153,6 +1162,35 @@ def _decode_held(data: bytes, name, min_size: int | None, max_pixels: int, max_d
                             min_long_side, header, held, said)
 
 
+def _jpeg2000_tile_bytes(data: bytes, fmt: str) -> int:
+    """What openjpeg holds for the tiles a JPEG 2000 declares (its codestream's SIZ; a JP2 file's boxes walked to
+    it): counted with the pixels' cost, held in the budget and under the limit (0 for other formats, or where the
+    codestream cannot be found: the decoder says what is wrong)."""
+    if fmt != "JPEG2000":
+        return 0
+    at, end = 0, len(data)
+    while data[at:at + 4] != b"\xff\x4f\xff\x51":  # (SOC, then SIZ: a codestream's first bytes)
+        if at + 8 > end:
+            return 0
+        size, head = int.from_bytes(data[at:at + 4], "big"), 8
+        if size == 1 and at + 16 <= end:  # (a box of more than 4 GB)
+            size, head = int.from_bytes(data[at + 8:at + 16], "big"), 16
+        if data[at + 4:at + 8] == b"jp2c":
+            at += head
+            break
+        if size < head:  # (0: the last box, running to the end, and no codestream box before it)
+            return 0
+        at += size
+    siz = data[at + 8:at + 42]  # Xsiz Ysiz XOsiz YOsiz XTsiz YTsiz XTOsiz YTOsiz (4 bytes each), Csiz (2)
+    if data[at:at + 4] != b"\xff\x4f\xff\x51" or len(siz) < 34:
+        return 0
+    width, height, _, _, tile_w, tile_h, tile_x, tile_y = (int.from_bytes(siz[k:k + 4], "big") for k in range(0, 32, 4))
+    if not tile_w or not tile_h:
+        return 0
+    tiles = max(0, -(-(width - tile_x) // tile_w)) * max(0, -(-(height - tile_y) // tile_h))
+    return tiles * (_JPEG2000_TILE_BYTES + _JPEG2000_TILE_BAND_BYTES * int.from_bytes(siz[32:34], "big"))
+
+
 #: a progressive JPEG of more scans than this is refused before it is decoded. Each scan is decoded over the whole
 #: picture, and one can be a few bytes (an end-of-band run over every block: libjpeg-turbo's "LJT-01-003"): 1,000
 #: scans of a 4000x4000 picture (94 KB) took 36 s to decode, 5,000 (218 KB) 184 s, the thread past the scan's time
@@ -1202,8 +1240,11 @@ def _decode_said(data: bytes, name, min_size: int | None, max_pixels: int, max_d
         turns = _exif_turns(exif)
         decoded = decode_cost(img.mode, out_w, out_h, img.format, turned=bool(turns) or turn is not None,
                               transparency="transparency" in img.info)
+        tiles = _jpeg2000_tile_bytes(data, fmt)
+        decoded += tiles
         if decoded > max_decoded_bytes:
-            raise ImageReadError(name, f"image too large to decode ({width}x{height} {img.mode}: "
+            raise ImageReadError(name, f"image too large to decode ({width}x{height} {img.mode}"
+                                       f"{' and the tiles it declares' if tiles > decoded // 2 else ''}: "
                                        f"{decoded:,} bytes > limit {max_decoded_bytes:,})")
         with nullcontext() if held else DECODE_BUDGET.hold(decoded):
             img.load()
