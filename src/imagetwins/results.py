@@ -514,8 +514,9 @@ class QueryResult:
 
     def match_fields(self) -> list[str]:
         """The fields every output gives a match after its path (JSON and NDJSON keys, CSV columns): the score under
-        its kind's name, then ``verdict`` (``"copy"``) where the method checked the pictures
-        (:attr:`ScoreKind.match_verdict`; a hash or vector only says two images look alike: no verdict)."""
+        its kind's name, then ``verdict`` (``"copy"``) and ``recoloured`` where the method checked the pictures
+        (:attr:`ScoreKind.match_verdict`; a hash or vector only says two images look alike: no verdict), then
+        ``exact`` (the two files hold the same bytes) for every method."""
         kind = ScoreKind.of(self.score_kind)
         return [str(kind)] + ([] if kind.match_verdict is None else ["verdict", str(Mark.RECOLOURED)]) + ["exact"]
 
