@@ -163,3 +163,23 @@ def test_folders_without_r_says_to_add_it_once_and_nothing_with_q(tmp_path: Path
     assert res.output.count("recursive") == 1 and "add -r" in res.stderr, res.output
     quiet = CliRunner().invoke(main, ["folders", str(top), "-m", "phash", "--no-cache", "-q"])
     assert quiet.exit_code == 0 and quiet.output == "", quiet.output
+
+
+@pytest.mark.cli
+def test_remove_similar_names_the_command_that_removes_byte_copies(tmp_path: Path) -> None:
+    """A family's backup folder (byte copies) grouped with its burst frames by ``-m similar`` waited for a person's
+    pick, and ``remove -m similar``'s refusal named only the review: that the default method removes the copies
+    (byte-identical backups too) was nowhere said."""
+    import shutil
+
+    from click.testing import CliRunner
+
+    from imagetwins.cli import main
+
+    album = tmp_path / "album"
+    shutil.copytree(REPO / "examples" / "images", album / "photos")
+    res = CliRunner().invoke(main, ["remove", str(album), "-r", "-m", "similar"])
+    assert res.exit_code == 2
+    assert f"byte-identical backups too, are what the default method removes: 'imagetwins remove {album} -r'" in \
+        " ".join(res.output.split()), res.output
+    assert f"'imagetwins remove {album} --plan plan.json'" in " ".join(res.output.split())  # (no -r with a plan)

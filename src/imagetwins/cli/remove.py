@@ -178,8 +178,10 @@ def _refuse_unreviewed(method: str, directory: Path, recursive: bool) -> None:
         return
     if why:
         folder = shell_word(str(directory))
-        # only the scans (report, find) take -r; remove --plan moves what the plan names, wherever it lies
-        todo = re.sub(r"\b(report|find) DIR\b", lambda m: f"{m[1]} {folder}{' -r' if recursive else ''}", why)
+        # only the scans (report, find, remove without a plan) take -r; remove --plan moves what the plan names,
+        # wherever it lies
+        todo = re.sub(r"\b(report|find|remove) DIR\b(?! --plan)",
+                      lambda m: f"{m[1]} {folder}{' -r' if recursive else ''}", why)
         todo = re.sub(r"\bDIR\b", lambda _: folder, todo)
         raise click.UsageError(f"remove needs --plan with this method, a dry run too: {todo}")
 

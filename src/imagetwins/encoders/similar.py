@@ -98,7 +98,9 @@ class SimilarEncoder(VectorEncoder):
                             "not copies): "
                             "nothing is removed without a person's choice. Review them with 'imagetwins report DIR "
                             "-m similar' (or 'imagetwins find DIR -m similar --json plan.json' and set each group's "
-                            "keep), then apply that plan with 'imagetwins remove DIR --plan plan.json'")
+                            "keep), then apply that plan with 'imagetwins remove DIR --plan plan.json'. Copies of one "
+                            "photo, byte-identical backups too, are what the default method removes: 'imagetwins "
+                            "remove DIR'")
 
     def __init__(self, threads: int | None = None) -> None:
         self.embedder = Embedder(ModelConfig(input_size=SIDE), orientations=1, threads=threads)
