@@ -665,3 +665,37 @@ def test_a_jpeg2000_is_held_to_the_limits_for_its_tiles_and_its_decoder_s_planes
     assert tio.open_image(picture.getvalue()).size == (400, 300)
     assert held and held[0] >= 19 * 400 * 300  # (RGB: 19.7 bytes a pixel measured at the peak)
     assert tio.DECODE_BUDGET.used == 0
+
+
+def _tiff_declaring_a_tile(side: int, tile: int) -> bytes:
+    """A deflate-compressed RGB TIFF of ``side`` x ``side`` pixels in one ``tile`` x ``tile`` tile of zeros."""
+    import struct
+    import zlib
+
+    pixels = zlib.compress(b"\0" * (tile * tile * 3), 9)
+    entries = [(256, 3, 1, side), (257, 3, 1, side), (258, 3, 3, 8 + 2 + 12 * 12 + 4), (259, 3, 1, 8), (262, 3, 1, 2),
+               (277, 3, 1, 3), (284, 3, 1, 1), (322, 3, 1, tile), (323, 3, 1, tile),
+               (324, 4, 1, 8 + 2 + 12 * 12 + 4 + 6), (325, 4, 1, len(pixels)), (339, 3, 1, 1)]
+    ifd = struct.pack("<H", len(entries)) + b"".join(
+        struct.pack("<HHIHH", code, kind, count, value, 0) if kind == 3 and count == 1 else
+        struct.pack("<HHII", code, kind, count, value) for code, kind, count, value in entries)
+    return b"II*\x00" + struct.pack("<I", 8) + ifd + struct.pack("<I", 0) + struct.pack("<3H", 8, 8, 8) + pixels
+
+
+@pytest.mark.unit
+def test_a_tiff_is_held_to_the_limits_for_the_tile_it_declares(monkeypatch) -> None:
+    """libtiff fills a buffer of the tile size a TIFF declares, however small the picture: a 783 KB TIFF of 16 x 16
+    pixels in one 16384 x 16384 tile took 809 MB and 10 s to decode, its cost held in the shared budget nearly nil.
+    The tile's buffer is counted now: over the limit, refused before decoding; within it, held while it decodes."""
+    from PIL import TiffImagePlugin
+
+    from imagetwins import io as tio
+
+    held = _budget_at_each_decode(monkeypatch, TiffImagePlugin.TiffImageFile)
+    bomb = _tiff_declaring_a_tile(16, 2048)  # a 16 MB tile at least
+    with pytest.raises(tio.ImageReadError, match=r"too large to decode \(16x16 RGB and the tiles it declares"):
+        tio.open_image(bomb, max_decoded_bytes=8_000_000)
+    assert held == []
+    assert tio.open_image(bomb).size == (16, 16)
+    assert held and held[0] >= 2048 * 2048 * 3
+    assert tio.DECODE_BUDGET.used == 0

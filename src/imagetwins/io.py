@@ -1191,6 +1191,20 @@ def _jpeg2000_tile_bytes(data: bytes, fmt: str) -> int:
     return tiles * (_JPEG2000_TILE_BYTES + _JPEG2000_TILE_BAND_BYTES * int.from_bytes(siz[32:34], "big"))
 
 
+def _tiff_tile_bytes(img: Image.Image) -> int:
+    """The buffer libtiff fills for each tile of a tiled TIFF that Pillow hands it: a tile of the size the file
+    declares, however small the picture (a 783 KB TIFF of 16 x 16 pixels declaring 16384 x 16384 tiles took 809 MB
+    and 10 s); at least 4 bytes a pixel (libtiff's RGBA route for YCbCr). 0 for anything else."""
+    tags = getattr(img, "tag_v2", None)
+    if img.format != "TIFF" or tags is None or not img.tile or img.tile[0][0] != "libtiff":
+        return 0
+    width, height, bits = tags.get(322), tags.get(323), tags.get(258, 8)
+    bits = bits if isinstance(bits, tuple) else (bits,)
+    if not all(isinstance(v, int) and v >= 0 for v in (width, height, *bits)):
+        return 0
+    return width * height * max(4, -(-sum(bits) // 8))
+
+
 #: a progressive JPEG of more scans than this is refused before it is decoded. Each scan is decoded over the whole
 #: picture, and one can be a few bytes (an end-of-band run over every block: libjpeg-turbo's "LJT-01-003"): 1,000
 #: scans of a 4000x4000 picture (94 KB) took 36 s to decode, 5,000 (218 KB) 184 s, the thread past the scan's time
@@ -1240,7 +1254,7 @@ def _decode_said(data: bytes, name, min_size: int | None, max_pixels: int, max_d
         turns = _exif_turns(exif)
         decoded = decode_cost(img.mode, out_w, out_h, img.format, turned=bool(turns) or turn is not None,
                               transparency="transparency" in img.info)
-        tiles = _jpeg2000_tile_bytes(data, fmt)
+        tiles = _jpeg2000_tile_bytes(data, fmt) + _tiff_tile_bytes(img)
         decoded += tiles
         if decoded > max_decoded_bytes:
             raise ImageReadError(name, f"image too large to decode ({width}x{height} {img.mode}"
