@@ -299,3 +299,45 @@ def test_the_warning_that_a_folder_cannot_be_locked_is_given_outside_the_guard(t
     assert not thread.is_alive(), f"the fork handler waited for the guard the warning was given under ({seen})"
     assert seen == [f"cannot lock {folder.resolve()} (No locks available): another run could change it meanwhile",
                     "changed"]
+
+
+def test_an_index_update_a_plug_in_runs_on_a_thread_it_joins_stores_its_files(tmp_path: Path, monkeypatch) -> None:
+    """The whole way through Index: code run inside an update of an index (a plug-in's encoder, here the encoding
+    step itself) updates the same index file from another folder on a new thread and joins it. It hung (the
+    thread waited for the update's turn); both updates now store their files."""
+    from conftest import synthetic_photo
+
+    import imagetwins.index as index_module
+
+    for folder, seeds in (("a", (1, 2)), ("b", (3, 4))):
+        (tmp_path / folder).mkdir()
+        for seed in seeds:
+            synthetic_photo(seed=seed).save(tmp_path / folder / f"{seed}.jpg")
+    db = tmp_path / "x.db"
+    encode_files, said = index_module.encode_files, []
+
+    def plug_in(*args, **kwargs):
+        if not said:
+            said.append("plug-in")
+
+            def inner() -> None:
+                with index_module.Index(db, methods=["phash"]) as other:
+                    said.append(f"inner added {other.update(tmp_path / 'b').added}")
+
+            thread = threading.Thread(target=inner, daemon=True)
+            thread.start()
+            thread.join()
+        return encode_files(*args, **kwargs)
+
+    monkeypatch.setattr(index_module, "encode_files", plug_in)
+
+    def outer() -> None:
+        with index_module.Index(db, methods=["phash"]) as idx:
+            said.append(f"outer added {idx.update(tmp_path / 'a').added}")
+            said.append(f"files {idx.stats()['files']}")
+
+    thread = threading.Thread(target=outer, daemon=True)
+    thread.start()
+    thread.join(60)
+    assert not thread.is_alive(), f"the update waited for a thread waiting for its turn ({said})"
+    assert said == ["plug-in", "inner added 2", "outer added 2", "files 4"]
