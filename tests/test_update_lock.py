@@ -263,42 +263,57 @@ def test_an_update_on_a_thread_the_running_update_does_not_wait_for_takes_its_tu
     assert key not in locks._index_files
 
 
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
-def test_the_warning_that_a_folder_cannot_be_locked_is_given_outside_the_guard(tmp_path: Path, monkeypatch) -> None:
-    """A file system without ``flock``: 'cannot lock FOLDER' was warned while the guard every lock (and the fork
-    handler) takes was held, so a warning handler that forks (or logs to something slow) waited on it for ever."""
-    import errno
-    import warnings
+_FORKING_WARNING_HANDLER = """
+import errno, os, sys, threading, warnings
+from imagetwins import locks
 
-    folder = tmp_path / "album"
-    folder.mkdir()
+def no_flock(fd, operation):
+    raise OSError(errno.ENOLCK, "No locks available")
 
-    def no_flock(fd: int, operation: int) -> None:
-        raise OSError(errno.ENOLCK, "No locks available")
+locks.fcntl.flock = no_flock  # (a file system without flock)
+parent, seen = os.getpid(), []
 
-    monkeypatch.setattr(locks.fcntl, "flock", no_flock)
-    seen: list[str] = []
-
-    def forking_handler(message, *args, **kwargs) -> None:
+def forking_handler(message, *args, **kwargs):
+    if os.getpid() == parent:
         seen.append(("guard held " if locks._guard.locked() else "") + str(message))
         pid = os.fork()
         if pid == 0:
             os._exit(0)
         os.waitpid(pid, 0)
 
-    def change() -> None:
-        with warnings.catch_warnings():
-            warnings.simplefilter("always")
-            warnings.showwarning = forking_handler
-            with locks.changing([folder]):
-                seen.append("changed")
+warnings.simplefilter("always")
+warnings.showwarning = forking_handler
 
-    thread = threading.Thread(target=change, daemon=True)
-    thread.start()
-    thread.join(20)
-    assert not thread.is_alive(), f"the fork handler waited for the guard the warning was given under ({seen})"
-    assert seen == [f"cannot lock {folder.resolve()} (No locks available): another run could change it meanwhile",
-                    "changed"]
+def change():
+    with locks.changing([sys.argv[1]]):
+        seen.append("changed")
+
+thread = threading.Thread(target=change, daemon=True)
+thread.start()
+thread.join(20)
+print(repr(seen), "hung" if thread.is_alive() else "ended", flush=True)
+os._exit(0)
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_the_warning_that_a_folder_cannot_be_locked_is_given_outside_the_guard(tmp_path: Path) -> None:
+    """A file system without ``flock``: 'cannot lock FOLDER' was warned while the guard every lock (and the fork
+    handler) takes was held, so a warning handler that forks (or logs to something slow) waited on it for ever. (In
+    a process of its own: a hung guard there would hang every later lock of this one.)"""
+    import subprocess
+    import sys
+
+    import imagetwins
+
+    folder = tmp_path / "album"
+    folder.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(Path(imagetwins.__file__).parents[1])}
+    out = subprocess.run([sys.executable, "-c", _FORKING_WARNING_HANDLER, str(folder)], env=env, capture_output=True,
+                         text=True, timeout=120).stdout
+    message = f"cannot lock {folder.resolve()} (No locks available): another run could change it meanwhile"
+    assert "ended" in out, f"the fork handler waited for the guard the warning was given under: {out}"
+    assert out.strip() == f"{[message, 'changed']!r} ended"
 
 
 def test_an_index_update_a_plug_in_runs_on_a_thread_it_joins_stores_its_files(tmp_path: Path, monkeypatch) -> None:
