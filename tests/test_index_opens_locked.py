@@ -141,3 +141,32 @@ os.kill(os.getpid(), 9)
     with Index(db, methods=["phash"]) as idx:
         assert idx.stored_methods() == ["phash"]
         assert idx.integrity_check() == "ok"
+
+
+def test_an_index_a_stopped_run_left_half_written_is_not_read_as_it_is(tmp_path: Path) -> None:
+    """A run killed (``kill -9``) while it wrote a new index in the file's own journal (its pages half written, the
+    ``-journal`` beside it holding what was there): a read-only open cannot put the journal back, and the fallback
+    to ``immutable=1`` read the half-written pages ('is not an imagetwins index (not an SQLite file)', or rows that
+    were never committed). Now one line says so and what to do; an open that may write puts the journal back."""
+    import subprocess
+    import sys
+
+    if sqlite3.sqlite_version_info < (3, 22) or sys.version_info < (3, 11):
+        pytest.skip("needs SQLite's READONLY_ROLLBACK code (Python 3.11's sqlite_errorcode)")
+    db = tmp_path / "new.db"
+    killed = subprocess.run([sys.executable, "-c", f"""
+import os, sqlite3
+con = sqlite3.connect({str(db)!r}, isolation_level=None)
+con.execute("PRAGMA cache_size=1")  # (its pages go into the file before the commit)
+con.execute("BEGIN IMMEDIATE")
+con.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+con.executemany("INSERT INTO meta VALUES (?, ?)", ((str(i), 'x' * 500) for i in range(200)))
+os.kill(os.getpid(), 9)
+"""], timeout=60)
+    assert killed.returncode == -9 and db.stat().st_size > 0 and Path(f"{db}-journal").stat().st_size > 0
+    with pytest.raises(IndexFileError, match="half-written by a run stopped while writing it") as caught:
+        Index(db, readonly=True).close()
+    assert "new.db-journal" in str(caught.value) and "not an SQLite file" not in str(caught.value)
+    with Index(db, methods=["phash"]) as idx:  # (the journal put back: an empty file, made an index)
+        assert idx.stored_methods() == ["phash"] and idx.integrity_check() == "ok"
+    assert not Path(f"{db}-journal").exists()

@@ -428,6 +428,8 @@ _READ_WAIT = 60.0
 #: SQLite's codes for "this file cannot be opened to write, or nothing written beside it": CANTOPEN and READONLY (with
 #: their extended codes), IOERR_SHMOPEN/SHMSIZE/SHMLOCK/SHMMAP (the WAL index's ``-shm`` beside it)
 _CANNOT_OPEN, _READONLY = 14, 8
+#: ... but not READONLY_ROLLBACK: a hot journal beside it that only a connection that may write can put back
+_READONLY_ROLLBACK = 776
 _SHM_ERRORS = frozenset({4618, 4874, 5130, 5386})
 
 
@@ -448,6 +450,12 @@ def read_only_connection(path: str | os.PathLike, **options) -> sqlite3.Connecti
         try:
             return _read_first(db)
         except sqlite3.OperationalError as exc:
+            if getattr(exc, "sqlite_errorcode", None) == _READONLY_ROLLBACK:
+                # (immutable=1 read the pages the stopped run had half written: "not an SQLite file", or worse rows)
+                raise sqlite3.OperationalError(
+                    f"{real.name} was left half-written by a run stopped while writing it (the {real.name}-journal "
+                    "beside it holds what was there before): open it once where it may be written, which puts that "
+                    "back") from None
             if not _cannot_write_beside(exc):
                 raise
     return _read_first(sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None, **options))
