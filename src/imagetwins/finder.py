@@ -608,10 +608,9 @@ def find_against(
             matches, enc, skipped = query_images(encoder, images, ref_paths, ref_encodings, threshold, workers,
                                                  progress, recursive, score_store=store,
                                                  reference_digests=ref_digests, colour_variants=colour_variants)
-    # each file's content key (an index keeps 128 bits of each SHA-256, a folder's encoding the whole)
-    qkey = {p: content_key(d) for p, d in zip(enc.paths, enc.digests)}
-    rkey = {p: content_key(d) for p, d in zip(ref_paths, ref_digests or [])}
     if remembered:
+        qkey = {p: content_key(d) for p, d in zip(enc.paths, enc.digests)}
+        rkey = {p: content_key(d) for p, d in zip(ref_paths, ref_digests or [])}
         remembered = remembered.for_keys({*qkey.values(), *rkey.values()})
     set_aside = 0
     marks = dict(getattr(matches, "marks", {}))
@@ -620,9 +619,14 @@ def find_against(
         matches = {q: kept for q, ms in matches.items()
                    if (kept := [(r, s) for r, s in ms if not remembered.not_duplicate(qkey.get(q), rkey.get(r))])}
         set_aside = before - sum(len(ms) for ms in matches.values())  # said, so that a check never hides one
-    # byte copies said as such: a copy's confidence (or a hash's 0 bits) is 1.0 for an edited copy too
+    # byte copies said as such: a copy's confidence (or a hash's 0 bits) is 1.0 for an edited copy too. Content keys
+    # (an index keeps 128 bits of each SHA-256, a folder's encoding the whole) of the matched files only: a query of
+    # one photo against a million indexed ones makes no million keys
+    matched = {r for ms in matches.values() for r, _ in ms}
+    query_key = {p: content_key(d) for p, d in zip(enc.paths, enc.digests) if p in matches}
+    match_key = {p: content_key(d) for p, d in zip(ref_paths, ref_digests or []) if p in matched}
     identical = {(q, r) for q, ms in matches.items() for r, _ in ms
-                 if qkey.get(q) is not None and qkey.get(q) == rkey.get(r)}
+                 if query_key.get(q) is not None and query_key.get(q) == match_key.get(r)}
     return QueryResult(encoder.name, threshold, encoder.score_kind, enc.paths, ref_name, len(ref_paths), matches,
                        sorted(skipped + enc.failures, key=lambda f: f.path), time.perf_counter() - start,
                        ref_failures, set_aside, {k: m for k, m in marks.items() if k[0] in matches}, identical)
