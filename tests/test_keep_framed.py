@@ -130,6 +130,43 @@ def test_framed_copies_check_a_file_against_a_few_files_only_and_stop_at_the_fir
     assert framing.checks == keep.FRAMED_CHECKS  # only the largest was checked, then the rest rank after it anyway
 
 
+@pytest.mark.unit
+def test_a_file_no_canvas_was_found_in_is_checked_against_more_than_the_first_file_of_the_originals_size():
+    """fam-photos-public g0012: a combination (stickers, then a tilt) with no canvas found, larger than the original,
+    was checked against one file only, the first by name of the original's size: a blurred copy, which shows it framed
+    around nothing. The combination was the set's keeper and the blurred copy was split off with the tilted copy,
+    kept there. fam-ukbench g0019: the picture on a background (no canvas found) was checked against the largest file
+    of another shape only, a keystone copy (framed itself), and kept; the original was offered for removal."""
+    photo, blurred = _info("photo.jpg", 480, 320), _info("a_blurred.jpg", 480, 320)
+    combo = _info("combo.jpg", 560, 540)
+    framing = _framing(set(), {("combo.jpg", "photo.jpg"): 480 * 320})
+    assert keep.framed_copies([combo, blurred, photo], framing) == {"combo.jpg"}
+    assert keep.choose_keeper([combo, blurred, photo], framing=framing).path == "photo.jpg"
+    keystone, background = _info("keystone.jpg", 370, 290), _info("background.jpg", 405, 374)
+    photo = _info("photo.jpg", 320, 240)
+    framing = _framing({"keystone.jpg"}, {("background.jpg", "photo.jpg"): 320 * 240,
+                                          ("keystone.jpg", "photo.jpg"): 300 * 200})
+    assert keep.choose_keeper([background, keystone, photo], framing=framing).path == "photo.jpg"
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("view, seed", [("ukbench00300.jpg", 0), ("ukbench00304.jpg", 2)])
+def test_a_tilted_copy_with_a_memes_caption_bars_no_canvas_is_found_in_ranks_after_the_original(
+        datasets: Path, tmp_path: Path, view: str, seed: int):
+    """A photo turned on a grown canvas, then given a meme's caption bars: the canvas finder finds no canvas in it, and
+    the picture pasted along its edge was read only where it did; so the copy (more pixels, the same picture) was
+    kept and the original offered for removal (fam-ukbench: 4 such combinations kept over their originals)."""
+    img = Image.open(datasets / "ukbench-600" / "images" / view).convert("RGB")
+    img.save(tmp_path / "photo.jpg", quality=95)
+    rng = np.random.default_rng(seed)
+    edits.FAMILIES["meme_text"](edits.FAMILIES["rotate_any"](img, rng), rng).save(tmp_path / "meme.jpg", quality=90)
+    result = imagetwins.find(tmp_path, method="copies", cache=False, decisions=False, keep="original")
+    assert [len(g.files) for g in result.groups] == [2]
+    assert Framing.of(result) is not None and not Framing.of(result).on_canvas(result.file_infos[
+        str(tmp_path / "meme.jpg")])
+    assert result.decisions[0].keeper == str(tmp_path / "photo.jpg")
+
+
 @pytest.fixture(scope="module")
 def reference_crop(datasets: Path, tmp_path_factory) -> Path:
     """A 70 % crop kept in a reference folder, the full photo and its half-size copy elsewhere."""

@@ -2470,26 +2470,27 @@ def _picture_area(features: ImageFeatures, share: float = 1.0) -> float:
 
 
 def framed_picture(a, b, threshold: float = DEFAULT_CONFIDENCE) -> float:
-    """How many of ``a``'s file pixels hold ``b``'s whole picture, where ``a`` is ``b``'s picture with a frame
-    of no scene around it (a canvas, a background, a screenshot's bars and caption, a grown canvas's corners); 0
-    where it is not, or the pair is no copy at ``threshold``. Read from checks of the pair in full
+    """How many of ``a``'s file pixels hold ``b``'s whole picture, where ``a`` is ``b``'s picture with a frame of no
+    scene around it (a canvas, a background, a screenshot's bars and caption, a grown canvas's corners); 0 where it is
+    not, or the pair is no copy at ``threshold``. Read from checks of the pair in full
     (:func:`~imagetwins.verify.verify_pair`; the pair's score is not changed). Where the whole images are copies:
-    ``b``'s frame lies inside ``a``'s (:data:`FRAMED_INSIDE` of it or more) and only a part of ``a``'s inside
-    ``b``'s (at most :data:`FRAMED_INSIDE`), and what ``a`` shows beyond is padding (one flat colour or gradient
-    the picture does not continue, :attr:`~imagetwins.verify.Verification.padded`) or, where a canvas was found in
-    ``a`` (:func:`imagetwins.canvas.upright_picture`), ``b``'s picture is pasted on it along
-    :data:`FRAMED_PASTED` of its edge or more (:func:`~imagetwins.verify.pasted_share`: the scene around a crop goes
-    on across its edge; bars, a screen and a background end there). Where they are not (a screenshot whose
+    ``b``'s frame lies inside ``a``'s (:data:`FRAMED_INSIDE` of it or more) and only a part of ``a``'s inside ``b``'s
+    (at most :data:`FRAMED_INSIDE`), and what ``a`` shows beyond is padding (one flat colour or gradient the picture
+    does not continue, :attr:`~imagetwins.verify.Verification.padded`) or ``b``'s picture is pasted on something else
+    along :data:`FRAMED_PASTED` of its edge or more (:func:`~imagetwins.verify.pasted_share`: the scene around a crop
+    goes on across its edge; bars, a screen and a background end there), whether or not a canvas was found in ``a``
+    (:func:`imagetwins.canvas.upright_picture` misses a background under stickers, a meme's caption bars, a tilted
+    copy's grown canvas: such combinations were kept before the original). Where they are not (a screenshot whose
     picture is a sixth of it), ``a``'s picture cut from its canvas must be a copy of ``b`` whole, each frame lying
-    inside the other. A crop of ``a`` is never found so: it is a copy of ``a`` whole, and more of the scene lies
-    around it there."""
+    inside the other. A crop of ``a`` is never found so: it is a copy of ``a`` whole, and more of the scene lies around
+    it there."""
     if different_captures(a, b):
         return 0.0
     fa, alt = _sides(a)
     fb = _sides(b)[0]
     v = verify_pair(fa, fb)
     if v.verdict(threshold) is Verdict.COPY:
-        return _picture_area(fa, v.frame_cover_a) if _framed_beyond(v, fa, fb, alt, threshold) else 0.0
+        return _picture_area(fa, v.frame_cover_a) if _framed_beyond(v, fa, fb, threshold) else 0.0
     if alt is None:
         return 0.0
     w = verify_pair(alt, fb)
@@ -2502,24 +2503,22 @@ def shows_more(a, b, threshold: float = DEFAULT_CONFIDENCE) -> bool:
     """Whether ``a`` shows scene ``b`` lacks: ``b`` is a crop of it. The whole images a copy at ``threshold``, ``b``'s
     frame inside ``a``'s (:data:`FRAMED_INSIDE` of it or more), only a part of ``a``'s inside ``b``'s (at most
     :data:`FRAMED_INSIDE`), and what ``a`` shows beyond is no frame (:func:`framed_picture`'s tests: no padding, not
-    pasted on a canvas found)."""
+    pasted on something else)."""
     if different_captures(a, b):
         return False
-    fa, alt = _sides(a)
-    fb = _sides(b)[0]
-    return _framed_beyond(verify_pair(fa, fb), fa, fb, alt, threshold) is False
+    fa, fb = _sides(a)[0], _sides(b)[0]
+    return _framed_beyond(verify_pair(fa, fb), fa, fb, threshold) is False
 
 
-def _framed_beyond(v: Verification, fa: ImageFeatures, fb: ImageFeatures, alt: ImageFeatures | None,
-                   threshold: float) -> bool | None:
-    """What ``a`` shows beyond ``b``'s picture (``v``: the check of the whole images ``fa`` against ``fb``; ``alt``:
-    ``a``'s picture cut from a canvas, if any), as :func:`framed_picture` and :func:`shows_more` read it: None where
-    the whole images are no copy at ``threshold``, or ``b``'s frame does not lie inside ``a``'s
-    (:data:`FRAMED_INSIDE`) with more of ``a``'s beyond; else True where that beyond is a frame (padding, or ``b``'s
-    picture pasted on the canvas found along :data:`FRAMED_PASTED` of its edge), False where it is scene."""
+def _framed_beyond(v: Verification, fa: ImageFeatures, fb: ImageFeatures, threshold: float) -> bool | None:
+    """What ``a`` shows beyond ``b``'s picture (``v``: the check of the whole images ``fa`` against ``fb``), as
+    :func:`framed_picture` and :func:`shows_more` read it: None where the whole images are no copy at ``threshold``, or
+    ``b``'s frame does not lie inside ``a``'s (:data:`FRAMED_INSIDE`) with more of ``a``'s beyond; else True where that
+    beyond is a frame (padding, or ``b``'s picture pasted on something else along :data:`FRAMED_PASTED` of its edge),
+    False where it is scene."""
     if v.verdict(threshold) is not Verdict.COPY or v.frame_cover_b < FRAMED_INSIDE or v.frame_cover_a > FRAMED_INSIDE:
         return None
-    return bool(v.padded[0] or (alt is not None and (pasted_share(v, fa, fb) or 0.0) >= FRAMED_PASTED))
+    return bool(v.padded[0] or (pasted_share(v, fa, fb) or 0.0) >= FRAMED_PASTED)
 
 
 def shows_more_rows(records: CopyRows | Sequence[CopyRecord], i: int, j: int,

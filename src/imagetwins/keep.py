@@ -686,10 +686,9 @@ class Framing:
     METHOD = "keep:framed"
 
     def __init__(self, on_canvas: Callable[[FileInfo], bool], picture: Callable[[FileInfo, FileInfo], float],
-                 shows_more: Callable[[FileInfo, FileInfo], bool] | None = None, any_canvas: bool = True,
+                 shows_more: Callable[[FileInfo, FileInfo], bool] | None = None,
                  content: Callable[[FileInfo], object] | None = None, version: str | None = None) -> None:
         self._on_canvas, self._picture, self._shows_more = on_canvas, picture, shows_more
-        self.any_canvas = any_canvas  # (no file of the search on a canvas: no file is framed)
         self._content = content
         self.version = version  # (what the answers depend on: None, they are not kept between runs)
         self.kept: _KeptScores | None = None
@@ -772,7 +771,7 @@ class Framing:
         version = encoder.framed_version
         if version is not None:  # (the search's threshold too: a pair no copy at it is found framed by none)
             version = f"{version}-t{threshold}"
-        return cls(on_canvas, picture, shows_more, bool(np.any(canvas)),
+        return cls(on_canvas, picture, shows_more,
                    lambda f: digests.get(f.path) or f.path, version)
 
 
@@ -781,18 +780,19 @@ def framed_copies(infos: Sequence[FileInfo], framing: Framing | None,
     """Files of a group that hold another file's whole picture with a frame of no scene around it (a picture on a
     background, a screenshot's bars and caption, a rotated copy's grown canvas, a photo of a screen: the check of the
     pair says so, :meth:`imagetwins.encoders.Encoder.framed_pictures`) where that file holds the picture at
-    :data:`_FRAMED_NEAR` of a side or more: the frame adds pixels, not picture. Largest first, and only while each
-    is found framed (the first that is not is kept before all smaller files anyway); a camera's own file is never
-    looked at. A file on a canvas (the method found one, :meth:`~imagetwins.encoders.Encoder.on_canvas`) is checked
-    against at most :data:`FRAMED_CHECKS` smaller files, those whose size other files share first (the original's:
-    a re-save, a caption, a colour change keep it), then the larger; a file with no canvas found (a background the
-    canvas finder misses), whose size no other file shares, against the first of the smaller files of another shape
-    only: an original beside its crops costs one check a run. ``after``: files ranked after the rest already
-    (enlargements, padded copies), passed over. A crop is never found so (more of the scene lies around it in the
-    larger file), so an original still goes before its crops. What it cannot tell: a picture framed at a higher
-    resolution than the plain file (a portrait photo enlarged to fill a phone screen) keeps its place: whether it
-    was enlarged is not measured there."""
-    if framing is None or not framing.any_canvas or len(infos) < 2 or len({f.pixels for f in infos}) < 2:
+    :data:`_FRAMED_NEAR` of a side or more: the frame adds pixels, not picture. Largest first, and only while each is
+    found framed (the first that is not is kept before all smaller files anyway); a camera's own file is never looked
+    at. Each is checked against at most :data:`FRAMED_CHECKS` smaller files, those whose size other files share first
+    (the original's: a re-save, a caption, a colour change keep it), then the larger; a file with no canvas found
+    (:meth:`~imagetwins.encoders.Encoder.on_canvas`: a background the canvas finder misses) only where no other file
+    shares its size, and against smaller files of another shape only. One check was too few: the first file of the
+    original's size may be a blurred copy that shows a combination (stickers, then a background) framed around nothing,
+    and the largest file of another shape a framed copy itself. ``after``: files ranked after the rest already
+    (enlargements, padded copies), passed over. A crop is never found so (more of the scene lies around it in the larger
+    file), so an original still goes before its crops. What it cannot tell: a picture framed at a higher resolution than
+    the plain file (a portrait photo enlarged to fill a phone screen) keeps its place: whether it was enlarged is not
+    measured there."""
+    if framing is None or len(infos) < 2 or len({f.pixels for f in infos}) < 2:
         return set()
     by_size = sorted(infos, key=_larger_first)
     # the files others share their size with first (edits that keep the picture's size: a re-save, a caption, a
@@ -820,7 +820,7 @@ def framed_copies(infos: Sequence[FileInfo], framing: Framing | None,
         firsts: dict[object, FileInfo] = {}  # (one file a content: the first)
         for f in plain:
             firsts.setdefault(framing.content(f), f)
-        plain = list(firsts.values())[:FRAMED_CHECKS if canvas else 1]
+        plain = list(firsts.values())[:FRAMED_CHECKS]
         if not any(f.pixels >= _FRAMED_NEAR ** 2 * area > 0 for f in plain
                    for area in [framing.picture(big, f)]):
             break
