@@ -170,3 +170,39 @@ os.kill(os.getpid(), 9)
     with Index(db, methods=["phash"]) as idx:  # (the journal put back: an empty file, made an index)
         assert idx.stored_methods() == ["phash"] and idx.integrity_check() == "ok"
     assert not Path(f"{db}-journal").exists()
+
+
+@pytest.mark.parametrize("beside", ["-journal", "-wal", "-shm"])
+def test_a_fifo_beside_an_index_is_named_never_waited_on(tmp_path: Path, beside: str) -> None:
+    """A FIFO at the index's ``-journal`` name: SQLite's look for a hot journal read it and waited for ever, on every
+    open (to read or to write, the index or the decisions kept in it). Now each open says what is beside the file in
+    one line and leaves it; a FIFO at ``-wal`` or ``-shm`` is said the same way (it was read as an empty -wal, or 'disk
+    I/O error'). Each open runs on a thread of its own, given 20 s."""
+    import os
+    import threading
+
+    from imagetwins.decisions import DecisionStore, DecisionStoreError
+
+    db = tmp_path / "photos.db"
+    Index(db, methods=["phash"]).close()
+    fifo = Path(f"{db}{beside}")
+    os.mkfifo(fifo)
+    opens = {"to write": lambda: Index(db, methods=["phash"]).close(),
+             "to read": lambda: Index(db, readonly=True).close(),
+             "its decisions, to write": lambda: DecisionStore(db).forget(),
+             "its decisions, to read": lambda: DecisionStore(db).load()}
+    for what, open_it in opens.items():
+        said: list[BaseException] = []
+
+        def run(open_it=open_it, said=said) -> None:
+            try:
+                open_it()
+            except (IndexFileError, DecisionStoreError) as exc:
+                said.append(exc)
+
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        thread.join(20)
+        assert not thread.is_alive(), f"the open {what} waited on the FIFO at {fifo.name}"
+        assert len(said) == 1 and f"{fifo.name} beside it is a FIFO" in str(said[0]), (what, said)
+    assert fifo.is_fifo()

@@ -282,9 +282,10 @@ class DecisionStore:
                         os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600))
                     except FileExistsError:
                         pass
-                from imagetwins.locks import several_names
+                from imagetwins.locks import beside_refused, several_names
 
-                reason = several_names(os.stat(self.path))  # (as Index: never written through one of two names)
+                # (as Index: never written through one of two names, nor with a FIFO or a link beside it)
+                reason = several_names(os.stat(self.path)) or beside_refused(self.path, write=True)
                 if reason is not None:
                     raise DecisionStoreError(f"cannot write to the decision store {self.path}: {reason}; nothing was "
                                              "written")

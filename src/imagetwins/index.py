@@ -46,7 +46,15 @@ from imagetwins.io import (
     warn_line,
     warn_skipped,
 )
-from imagetwins.locks import hold_file, let_go, link_refused, one_update, read_only_connection, several_names
+from imagetwins.locks import (
+    beside_refused,
+    hold_file,
+    let_go,
+    link_refused,
+    one_update,
+    read_only_connection,
+    several_names,
+)
 from imagetwins.raw import CRASHED, is_raw_name
 from imagetwins.results import FindResult, colour_variants_apart, groups_from_encodings, query_images
 from imagetwins.rowkeys import row_key, row_tag, row_tag_ok
@@ -671,10 +679,9 @@ class Index:
             db = read_only_connection(self.path)
             db.text_factory = _text
             return db
-        for q in (Path(f"{self.path}-wal"), Path(f"{self.path}-shm")):  # (SQLite refuses them, in words that blame
-            if q.is_symlink():  # the index or its folder)
-                raise IndexFileError(f"cannot write to the index {self.path}: {q.name} beside it is a symbolic link, "
-                                     "left as it is")
+        beside = beside_refused(self.path, write=True)  # (SQLite refuses a link there, in words that blame the index
+        if beside is not None:  # or its folder, and waits for ever on a FIFO)
+            raise IndexFileError(f"cannot write to the index {self.path}: {beside}, left as it is")
         leads_to = link_refused(self.path)
         if leads_to is not None:
             raise IndexFileError(f"{self.path} is a symbolic link to {leads_to}, not to an index: no index is made "

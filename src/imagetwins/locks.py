@@ -37,8 +37,8 @@ try:
 except ImportError:  # Windows: no flock; moves there are not locked
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["FolderBusy", "changing", "hold_file", "let_go", "link_refused", "one_update", "read_only_connection",
-           "several_names"]
+__all__ = ["FolderBusy", "beside_refused", "changing", "hold_file", "let_go", "link_refused", "one_update",
+           "read_only_connection", "several_names"]
 
 _FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
 _guard = threading.Lock()
@@ -422,6 +422,27 @@ def several_names(st: os.stat_result) -> str | None:
             "another damages it; give it one name (copy it to a new file) to write it")
 
 
+def beside_refused(path: str | os.PathLike, write: bool = False) -> str | None:
+    """Why SQLite may not open the index (or decision store) ``path``: a file it keeps beside it (``-journal``,
+    ``-wal``, ``-shm``, beside the file a link leads to) that is no regular file: a FIFO (SQLite's look for a hot
+    journal read it and waited for ever, read-only or not), a device, a folder; and, for a run that writes
+    (``write``), a symbolic link, which SQLite would write through wherever it leads. None where each is a file or
+    not there."""
+    from imagetwins.writing import describe_mode
+
+    real = os.path.realpath(path)
+    for suffix in ("-journal", "-wal", "-shm"):
+        try:
+            st = os.lstat(real + suffix)
+            if stat.S_ISLNK(st.st_mode) and not write:
+                st = os.stat(real + suffix)
+        except (OSError, ValueError):  # (not there, or a link to nothing: nothing SQLite would wait on)
+            continue
+        if not stat.S_ISREG(st.st_mode):
+            return f"{os.path.basename(real)}{suffix} beside it is {describe_mode(st.st_mode)}"
+    return None
+
+
 #: how long a read-only open waits for a writer's lock (seconds), as a connection that may write does
 _READ_WAIT = 60.0
 
@@ -445,6 +466,9 @@ def read_only_connection(path: str | os.PathLike, **options) -> sqlite3.Connecti
     lock: the rows that run had stored were missing, and a read during its checkpoint could find the file damaged."""
     real = Path(path).resolve()
     uri = real.as_uri()
+    beside = beside_refused(real)
+    if beside is not None:
+        raise sqlite3.OperationalError(f"{beside}, left as it is")
     if os.access(real, os.W_OK) or Path(f"{real}-wal").exists():
         db = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=_READ_WAIT, isolation_level=None, **options)
         try:
