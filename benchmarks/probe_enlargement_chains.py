@@ -14,11 +14,19 @@ enlargement of the photo to the chain's last size made in one step, and both aga
 JPEG 95 or PNG (no EXIF) beside its own Lanczos enlargement at 1.03, 1.1, 1.18 a side (JPEG 90): the keeper, and what
 a test below the 1.4x-the-pixels gate would say: the enlargement's score against the photo (an enlargement found
 below ``keep._ENLARGED_BELOW``) and the photo's against its own copy 1/f a side (an original lost below it).
+
+``model``: could a model of repeated resizing + JPEG saves tell a chain from an original? The chains above (Pillow
+Lanczos, JPEG 90) and the same chains made with OpenCV (Lanczos4, its own JPEG 90), each scored against the photo by
+the residue of the photo run through a modelled chain (N steps of STEP a side, Lanczos, each saved at Q or not at
+all; the last step to the larger file's size), over the photo's own detail (as ``keep._unexplained_detail``): with the
+chain's own parameters, with one of them off, and the least over a grid (STEP 1.03/1.05/1.1/1.2 x Q none/85/90/95);
+and originals beside their own 1/1.34 and 1/1.61 copies (JPEG 90) over the same grid (an original lost below 0.05).
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import shutil
 import sys
@@ -125,14 +133,79 @@ def slight(count: int) -> None:
         print(f"| {fmt} | {f} | {kept} of {n} | {found} | {lost} |")
 
 
+def _modelled(small: Image.Image, size: tuple[int, int], step: float, n: int, quality: int | None) -> Image.Image:
+    """``small`` enlarged ``n`` times by ``step`` a side (the last step to ``size``), each saved at ``quality``."""
+    cur = small
+    for k in range(n):
+        cur = cur.convert("RGB").resize(size if k == n - 1 else (round(cur.width * step), round(cur.height * step)),
+                                        R.LANCZOS)
+        cur = _jpeg(cur, quality) if quality else cur
+    return cur
+
+
+def _model_score(big: Image.Image, small: Image.Image, step: float, quality: int | None) -> float:
+    """How much of ``big`` a chain of ``step`` enlargements of ``small`` saved at ``quality`` leaves unexplained,
+    over ``small``'s own detail."""
+    import numpy as np
+
+    def grey(img: Image.Image):
+        return np.asarray(img.convert("L"), np.float32)
+
+    n = max(1, round(math.log(big.width / small.width) / math.log(step)))
+    residue = keep._cell_median((grey(big) - grey(_modelled(small, big.size, step, n, quality))) ** 2)
+    s = small.convert("L")
+    shrunk = s.resize((round(s.width / 1.34), round(s.height / 1.34)), R.BOX).resize(s.size, R.LANCZOS)
+    return residue / keep._cell_median((grey(s) - grey(shrunk)) ** 2)
+
+
+MODEL_GRID = [(step, q) for step in (1.03, 1.05, 1.1, 1.2) for q in (None, 85, 90, 95)]
+
+
+def model(photos: list[str]) -> None:
+    import cv2
+    import numpy as np
+
+    def cv_chain(img: Image.Image, step: float, n: int, quality: int) -> Image.Image:
+        a = np.asarray(img.convert("RGB"))[:, :, ::-1]
+        for _ in range(n):
+            a = cv2.resize(a, (round(a.shape[1] * step), round(a.shape[0] * step)), interpolation=cv2.INTER_LANCZOS4)
+            a = cv2.imdecode(cv2.imencode(".jpg", a, [cv2.IMWRITE_JPEG_QUALITY, quality])[1], cv2.IMREAD_COLOR)
+        return Image.fromarray(np.ascontiguousarray(a[:, :, ::-1]))
+
+    def grid(big: Image.Image, small: Image.Image) -> str:
+        score, step, q = min((_model_score(big, small, s, q), s, q) for s, q in MODEL_GRID)
+        return f"{score:.3f} ({step}, q{q})"
+
+    print("| photo | larger file | model, its own parameters | step 1.05 | q85 | q95 | no JPEG | least over the grid |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |")
+    for name in photos:
+        with Image.open(DATASETS / "photos-public" / "images" / name) as im:
+            photo = _jpeg(im.convert("RGB"), 95)
+        for step, n in ((1.03, 10), (1.1, 5)):
+            size = photo.size
+            for _ in range(n):  # (each step's size rounded, as chains() makes them)
+                size = (round(size[0] * step), round(size[1] * step))
+            big = _modelled(photo, size, step, n, 90)
+            off = [_model_score(big, photo, *p) for p in ((step, 90), (1.05, 90), (step, 85), (step, 95), (step, None))]
+            print(f"| {name} | Pillow chain {step} x {n} | " + " | ".join(f"{v:.3f}" for v in off)
+                  + f" | {grid(big, photo)} |", flush=True)
+            big = _jpeg(cv_chain(photo, step, n, 90), 90)
+            print(f"| {name} | OpenCV chain {step} x {n} | {_model_score(big, photo, step, 90):.3f} | | | | | "
+                  f"{grid(big, photo)} |", flush=True)
+        for f in (1.34, 1.61):
+            small = _jpeg(photo.resize((round(photo.width / f), round(photo.height / f)), R.LANCZOS), 90)
+            print(f"| {name} | the original, beside its 1/{f} copy | | | | | | {grid(photo, small)} |", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("what", nargs="?", default="chains", choices=("chains", "slight"))
+    ap.add_argument("what", nargs="?", default="chains", choices=("chains", "slight", "model"))
     ap.add_argument("--photos", default="", help="chains: photos-public names, comma-separated; slight: how many")
     args = ap.parse_args()
     need_datasets("photos-public/images", "ukbench-600/images")
-    if args.what == "chains":
-        chains(args.photos.split(",") if args.photos else ["bsds_100075.jpg", "bsds_198054.jpg"])
+    if args.what in ("chains", "model"):
+        (chains if args.what == "chains" else model)(
+            args.photos.split(",") if args.photos else ["bsds_100075.jpg", "bsds_198054.jpg"])
     else:
         slight(int(args.photos or 20))
 
