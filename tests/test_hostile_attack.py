@@ -699,3 +699,34 @@ def test_a_tiff_is_held_to_the_limits_for_the_tile_it_declares(monkeypatch) -> N
     assert tio.open_image(bomb).size == (16, 16)
     assert held and held[0] >= 2048 * 2048 * 3
     assert tio.DECODE_BUDGET.used == 0
+
+
+def _tiff_in_strips(strips: int, kind: str = "<") -> bytes:
+    """An uncompressed RGB TIFF of 16 x 16 pixels, one row a strip, whose strip offsets list ``strips`` entries
+    (2 bytes each, every one the file's start); ``kind``: its byte order."""
+    import struct
+
+    entries = [(256, 1, 16), (257, 1, 16), (258, 3, 8 + 2 + 8 * 12 + 4), (259, 1, 1), (262, 1, 2), (277, 1, 3),
+               (278, 1, 1), (273, strips, 8 + 2 + 8 * 12 + 4 + 6)]
+    ifd = struct.pack(f"{kind}H", len(entries)) + b"".join(
+        struct.pack(f"{kind}HHIHH", code, 3, count, value, 0) if count == 1 else
+        struct.pack(f"{kind}HHII", code, 3, count, value) for code, count, value in entries)
+    return ((b"II*\x00" if kind == "<" else b"MM\x00*") + struct.pack(f"{kind}I", 8) + ifd + struct.pack(f"{kind}I", 0)
+            + struct.pack(f"{kind}3H", 8, 8, 8) + b"\0\0" * strips)
+
+
+@pytest.mark.unit
+def test_a_tiff_cut_into_millions_of_strips_is_refused_before_pillow_opens_it() -> None:
+    """Pillow reads every strip's offset of a TIFF page into a tuple and makes an object of each strip of an
+    uncompressed page, its layout wrapping round the picture as often as there are strips: a 2 MB TIFF of 16 x 16
+    pixels listing a million strips took 29 s and 294 MB to decode (10 million, 80 MB: 292 s and 3.9 GB), its header
+    read by the keep stage as long. Such a page is refused before Pillow opens it, in one line."""
+    from imagetwins import io as tio
+
+    for kind in ("<", ">"):
+        assert tio.open_image(_tiff_in_strips(16, kind)).size == (16, 16)
+        bomb = _tiff_in_strips(1_000_000, kind)
+        with pytest.raises(tio.ImageReadError, match=r"a TIFF page cut into 1,000,000 strips or tiles"):
+            tio.open_image(bomb)
+        with pytest.raises(tio.ImageReadError, match=r"1,000,000 strips"), tio.open_header(bomb):
+            pass

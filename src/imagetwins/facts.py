@@ -123,6 +123,9 @@ def raw_header_facts(data: bytes) -> tuple[int, int, str, float | None, bool]:
     taken = None
     try:
         w, h = raw_size(data)
+        from imagetwins.io import check_tiff_pieces
+
+        check_tiff_pieces(lambda offset, size: data[offset:offset + size])  # (a DNG is a TIFF: Pillow opens it)
         with Image.open(io.BytesIO(data), formats=["TIFF"]) as im:
             taken = exif_date(im.getexif().get_ifd(_EXIF_IFD).get(_DATETIME_ORIGINAL))
     except Exception:  # rawpy missing, or a file it cannot read: ranked by size and date alone
