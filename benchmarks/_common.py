@@ -54,6 +54,14 @@ def run_case(python: str, code: str, timeout: float = 3600) -> dict | None:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def commit_of(src: Path) -> str:
+    """The commit a checkout's ``src`` is at (its short hash: what a benchmark's ``--baseline-src`` measured), or the
+    path where it is no git checkout."""
+    proc = subprocess.run(["git", "-C", str(src), "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                          check=False)
+    return proc.stdout.strip() if proc.returncode == 0 else str(src)
+
+
 def write_section(name: str, title: str, table: str) -> None:
     """Replace (or append) the BENCHMARKS.md section between ``<!-- name:start/end -->`` markers."""
     start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"

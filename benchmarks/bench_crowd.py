@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402
     DATASETS,
     ROOT,
+    commit_of,
     need_datasets,
     run_imagetwins,
     write_section,
@@ -40,15 +41,6 @@ def make_folder(folder: Path, n: int) -> None:
         shutil.copyfile(photo, folder / f"copy{k:05d}.jpg")
     with Image.open(photo) as im:
         im.convert("RGB").resize((im.width // 2, im.height // 2)).save(folder / "half.jpg", quality=90)
-
-
-def _commit(src: Path) -> str:
-    """The commit a checkout's ``src`` is at (its short hash), or the path where it is no git checkout."""
-    import subprocess
-
-    proc = subprocess.run(["git", "-C", str(src), "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                          check=False)
-    return proc.stdout.strip() if proc.returncode == 0 else str(src)
 
 
 def _mb(path: Path) -> str:
@@ -96,7 +88,7 @@ def main() -> None:
               "wall times vary, CPU seconds less). Command: "
               f"`python benchmarks/bench_crowd.py {' '.join(sys.argv[1:])}`. `find --json` is the first scan (the "
               "cache made then serves the rest); exit code 1 (duplicates found) counts as done."
-              + (f" `before`: the code of {_commit(args.baseline_src)}." if args.baseline_src else "") + "\n")
+              + (f" `before`: the code of {commit_of(args.baseline_src)}." if args.baseline_src else "") + "\n")
     table = "\n".join([header, *rows])
     print(table)
     if not args.no_write:
