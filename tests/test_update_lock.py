@@ -230,6 +230,28 @@ def test_an_update_begun_in_an_executor_the_update_running_waits_for_runs_in_its
         assert said == ["outer", "inner locked", "outer again", "ended"], how
 
 
+def test_an_update_begun_on_a_thread_the_update_waits_for_through_another_runs_in_its_turn(tmp_path: Path) -> None:
+    """The update's thread joins a thread that waits, through a thread pool, for the one that updates: a chain of
+    waits the update's thread never sees end. It runs in the turn as a direct wait does."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    index_file = tmp_path / "a.db"
+    index_file.write_bytes(b"")
+
+    def through_another(function) -> None:
+        def middle() -> None:
+            with ThreadPoolExecutor(1) as pool:
+                pool.submit(function).result()
+
+        thread = threading.Thread(target=middle, daemon=True)
+        thread.start()
+        thread.join()
+
+    said, ended = _run_nested(index_file, through_another)
+    assert ended, f"deadlock through a chain of waits ({said})"
+    assert said == ["outer", "inner locked", "outer again", "ended"]
+
+
 def test_an_update_on_a_thread_the_running_update_does_not_wait_for_takes_its_turn(tmp_path: Path) -> None:
     """Threads that update one index file on their own still take turns: the second begins when the first ends."""
     index_file = tmp_path / "a.db"

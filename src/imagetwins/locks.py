@@ -249,7 +249,8 @@ def one_update(key: tuple[int, int] | None, waiting: Callable[[str], None]) -> I
     runs of one new folder at once each encoded every file and said "18 added"; taking turns, the later ones find
     them stored. An update begun inside the turn (from a hook, a callback or a plug-in of the update running) runs in
     that turn, as before there were turns: on the thread running it, or on a thread it waits for (``Thread.join``,
-    an executor's ``Future``): it waited for the turn, the turn's thread waited for it, for ever. No lock without a
+    an executor's ``Future``; directly or through threads that wait in turn): it waited for the turn, the turn's
+    thread waited for it, for ever. No lock without a
     key, or where ``flock`` is refused (a file system without it): the updates then run as before, each storing
     what it encoded.
 
@@ -294,7 +295,7 @@ def _take_turn(held: _IndexFile, key: tuple[int, int], me: int) -> bool:
     while not held.turn.acquire(timeout=_TURN_LOOK):
         with _guard:
             inside = set(_updating.get(key, ()))
-        if any(_waits_for(thread, me) for thread in inside):
+        if _waits_for(inside, me):
             with _guard:
                 _updating.setdefault(key, set()).add(me)
             return False
@@ -325,33 +326,47 @@ def _file_locked(held: _IndexFile, key: tuple[int, int], waiting: Callable[[str]
             fcntl.flock(held.fd, fcntl.LOCK_UN)
 
 
-def _waits_for(waiter: int, thread: int) -> bool:
-    """Whether the thread ``waiter`` is blocked waiting for ``thread`` to end (its ``Thread.join``) or for a
-    ``concurrent.futures`` future that ``thread`` runs (``result``, ``wait``, ``as_completed``, an executor's
-    ``map``). Read from the two threads' Python frames; other waits (an ``Event`` the other thread would set) are
-    not seen."""
-    frames = sys._current_frames()
-    stack, running = _frames(frames.get(waiter)), _frames(frames.get(thread))
-    if any(f.f_code is _JOIN and getattr(f.f_locals.get("self"), "ident", None) == thread for f in stack):
-        return True
+def _waits_for(waiters: set[int], thread: int) -> bool:
+    """Whether one of the threads ``waiters`` is blocked waiting for ``thread``, directly or through other threads
+    that wait in turn: for a thread to end (``Thread.join``), or for a ``concurrent.futures`` future a thread runs
+    (``result``, ``wait``, ``as_completed``, an executor's ``map``). Read from the threads' Python frames; other waits
+    (an ``Event`` the other thread would set, a future queued behind a busy worker) are not seen."""
+    frames = {ident: _frames(frame) for ident, frame in sys._current_frames().items()}
     futures = sys.modules.get("concurrent.futures._base")
     pool = sys.modules.get("concurrent.futures.thread")
-    if futures is None or pool is None:  # (no executor in this process)
-        return False
-    work = pool._WorkItem.run.__code__
-    ran = {id(f.f_locals.get("self").future) for f in running if f.f_code is work}
-    for f in stack:
-        if f.f_code is futures.Future.result.__code__:
-            waited = [f.f_locals.get("self")]
-        elif f.f_code in (futures.wait.__code__, futures.as_completed.__code__):
-            waited = list(f.f_locals.get("fs") or ())
-        elif f.f_code is getattr(futures, "_result_or_cancel", futures.wait).__code__:
-            waited = [f.f_locals.get("fut")]
-        else:
-            continue
-        if any(future is not None and id(future) in ran for future in waited):
-            return True
+    runs: dict[int, int] = {}  # id(future) -> the thread running it
+    if futures is not None and pool is not None:
+        work = pool._WorkItem.run.__code__
+        runs = {id(f.f_locals.get("self").future): ident
+                for ident, stack in frames.items() for f in stack if f.f_code is work}
+    seen, todo = set(waiters), list(waiters)
+    while todo:
+        for waited in _waited_for(frames.get(todo.pop(), []), futures, runs):
+            if waited == thread:
+                return True
+            if waited not in seen:
+                seen.add(waited)
+                todo.append(waited)
     return False
+
+
+def _waited_for(stack: list, futures, runs: dict[int, int]) -> Iterator[int]:
+    """The threads the thread of this ``stack`` (its frames, innermost first) is blocked waiting for."""
+    for f in stack:
+        if f.f_code is _JOIN:
+            ident = getattr(f.f_locals.get("self"), "ident", None)
+            if ident is not None:
+                yield ident
+        elif futures is not None:
+            if f.f_code is futures.Future.result.__code__:
+                waited = [f.f_locals.get("self")]
+            elif f.f_code in (futures.wait.__code__, futures.as_completed.__code__):
+                waited = list(f.f_locals.get("fs") or ())
+            elif f.f_code is getattr(futures, "_result_or_cancel", futures.wait).__code__:
+                waited = [f.f_locals.get("fut")]
+            else:
+                continue
+            yield from (runs[id(future)] for future in waited if future is not None and id(future) in runs)
 
 
 _JOIN = threading.Thread.join.__code__
