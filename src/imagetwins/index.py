@@ -57,7 +57,7 @@ from imagetwins.locks import (
 )
 from imagetwins.raw import CRASHED, is_raw_name
 from imagetwins.results import FindResult, colour_variants_apart, groups_from_encodings, query_images
-from imagetwins.rowkeys import row_key, row_tag, row_tag_ok
+from imagetwins.rowkeys import pair_score_tags, row_key, row_tag, row_tag_ok
 from imagetwins.scores import ColourVariants
 from imagetwins.text import counted, from_sqlite, loads_json, printable, shell_word, to_sqlite
 from imagetwins.userdirs import NoHomeFolder, check_home
@@ -1934,15 +1934,15 @@ class Index:
         wanted = set(keys)
         firsts = sorted({a for a, _ in wanted})
         out: dict[tuple[bytes, bytes], float] = {}
-        key = row_key()
+        tag_of = pair_score_tags(method, version)
         try:
             for i in range(0, len(firsts), 500):
                 chunk = firsts[i:i + 500]
                 for a, b, v, score, tag in self.db.execute(
                         "SELECT a, b, version, score, tag FROM pair_scores WHERE method = ? AND a IN "
                         f"({','.join('?' * len(chunk))})", [method, *chunk]):
-                    if (v == version and (a, b) in wanted and isinstance(score, float)
-                            and row_tag_ok(tag, method, version, a, b, score, key=key)):
+                    if (v == version and (a, b) in wanted and isinstance(score, float) and isinstance(a, bytes)
+                            and isinstance(b, bytes) and tag == tag_of(a, b, score)):
                         out[(a, b)] = score
         except sqlite3.OperationalError:  # no such table or tag column (an index made before, opened read-only)
             return {}
@@ -1959,11 +1959,10 @@ class Index:
                 if (method, version) not in self._pair_versions_kept:  # once: a search keeps its scores chunk by
                     # chunk, and each delete reads all of the method's rows (~1 M after a first find of 100,000)
                     db.execute("DELETE FROM pair_scores WHERE method = ? AND version != ?", (method, version))
-                key = row_key()
+                tag_of = pair_score_tags(method, version)
                 db.executemany("INSERT OR REPLACE INTO pair_scores (method, a, b, version, score, tag) "
                                "VALUES (?, ?, ?, ?, ?, ?)",
-                               [(method, a, b, version, float(s), row_tag(method, version, a, b, float(s), key=key))
-                                for a, b, s in items])
+                               [(method, a, b, version, float(s), tag_of(a, b, float(s))) for a, b, s in items])
             self._pair_versions_kept.add((method, version))
         except sqlite3.Error as exc:
             warn_line(f"pair scores not kept in {self.path} ({exc}); they are computed again next time")

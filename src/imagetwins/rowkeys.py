@@ -25,7 +25,7 @@ import threading
 from imagetwins.ownfolders import UnsafeFolder, check_own_file
 from imagetwins.userdirs import check_home, data_folder
 
-__all__ = ["KEY_NAME", "TAG_BYTES", "row_key", "row_tag", "row_tag_ok"]
+__all__ = ["KEY_NAME", "TAG_BYTES", "pair_score_tags", "row_key", "row_tag", "row_tag_ok"]
 
 #: the key's file name in the data folder
 KEY_NAME = "stored-rows.key"
@@ -106,3 +106,20 @@ def row_tag_ok(tag: object, *fields: object, key: bytes | None = None) -> bool:
         return hmac.compare_digest(row_tag(*fields, key=key), tag)
     except TypeError:  # a field of another type: an edited row
         return False
+
+
+_DOUBLE = struct.Struct("<d").pack
+_LENGTH = struct.Struct("<I").pack
+
+
+def pair_score_tags(method: str, version: str, key: bytes | None = None):
+    """``tag(a, b, score)``: :func:`row_tag` of a pair score row ``(method, version, a, b, score)``, the method and
+    version encoded once (a lookup checks ~1 M rows after a first find of 100,000: 2.8 -> ~1.4 us a row)."""
+    head = _field(method) + _field(version)
+    k = row_key() if key is None else key
+
+    def tag(a: bytes, b: bytes, score: float) -> bytes:
+        body = b"".join((head, b"b", _LENGTH(len(a)), a, b"b", _LENGTH(len(b)), b, b"f", _DOUBLE(score)))
+        return hashlib.blake2b(body, key=k, digest_size=TAG_BYTES).digest()
+
+    return tag
