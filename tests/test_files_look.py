@@ -251,3 +251,35 @@ def test_a_kept_candidate_search_keeps_no_score_a_failed_look_left(reshot, monke
     assert memory.candidate_states  # (the search was kept)
     with copies.naming(enc.paths):
         assert len(copies.copy_pairs(enc.encodings, workers=1, pair_scores=store())) == 0
+
+
+def test_a_colour_shifted_enlarged_crop_is_not_left_to_the_grey_look(datasets: Path, tmp_path: Path) -> None:
+    """The look compares grey levels: a hue turn bends them pixel by pixel, which no filter of the other file's grey
+    makes. holidays-half 107000 (held out) cropped to 67 % and enlarged, its hue turned 153 degrees, saturation
+    x1.92, gamma 1.33, then saved at JPEG 20 and again at 80 (a draw of ``benchmarks/probe_look_margin.py``): its
+    spectrum left it to the files, where it measured 0.77 and was capped, a lost copy. Its colours moved as an edit
+    moves them: it is not left to the files, and stays a copy."""
+    from imagetwins.io import open_image
+
+    img = open_image(datasets / "holidays-half" / "images" / "107000.jpg")
+    assert img.size == (400, 300)
+    original = tmp_path / "original.jpg"
+    img.save(original, quality=95)
+    up = img.crop((112, 93, 112 + 268, 93 + 201)).resize((400, 300), Image.Resampling.BILINEAR)
+    hsv = np.asarray(up.convert("HSV"), dtype=np.float32)
+    hsv[..., 0] = (hsv[..., 0] - 152.836 / 360 * 256) % 256
+    hsv[..., 1] = np.clip(hsv[..., 1] * 1.921, 0, 255)
+    shifted = 255 * (np.asarray(Image.fromarray(hsv.astype(np.uint8), "HSV").convert("RGB"), np.float32) / 255) ** 1.33
+    Image.fromarray(np.clip(shifted, 0, 255).astype(np.uint8)).save(tmp_path / "low.jpg", quality=20)
+    copy = tmp_path / "copy.jpg"
+    Image.open(tmp_path / "low.jpg").convert("RGB").save(copy, quality=80)
+    enc = _encoded([original, copy])
+    a, b = enc.encodings[0], enc.encodings[1]
+    v = copies.verify_records(a, b)
+    assert verify.DETAIL_LOOK <= v.inner_detail < verify.DETAIL_CAP and v.confidence >= verify.DEFAULT_CONFIDENCE
+    with copies.naming(enc.paths):  # (the search names the files)
+        got = copies.check_pairs(enc.encodings, np.array([0]), np.array([1]), workers=1)
+    assert float(got.score[0]) == pytest.approx(v.confidence, abs=1e-6)  # (was capped at 0.5)
+    assert v.colour_moved >= verify.COLOUR_CHANGE and not v.wants_files
+    # (what the grey look measures of it: over the cap)
+    assert verify.unexplained_detail(v, a.features, b.features, original, copy) >= verify.UNEXPLAINED_CAP

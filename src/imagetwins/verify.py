@@ -285,7 +285,7 @@ FEATURES_VERSION = 5  # 2: keypoints stored strongest first (the quick look take
 #: the version of what :func:`verify_pair` computes from given features: part of :func:`verdict_version`, which
 #: keys the confidences the index keeps per pair. Bump it with any change of the code that changes a confidence
 #: (the module's constants, FEATURES_VERSION and CALIBRATION included, and OpenCV's version are in the key already)
-VERDICT_VERSION = 28  # 2: the quick look before the full match; 3: the lighting fit refitted until a caption drops
+VERDICT_VERSION = 29  # 2: the quick look before the full match; 3: the lighting fit refitted until a caption drops
 # out; 4: symmetric (the pair is checked in one canonical order), keypoints at the stored (half float) precision;
 # 5: a perspective alignment where the affine one leaves part of the picture disagreeing; 6: overlays left out
 # (OVERLAY_MAX); 7: two framings of one scene and pictures sharing only a part are not copies (FRAMING_COVER,
@@ -318,6 +318,7 @@ VERDICT_VERSION = 28  # 2: the quick look before the full match; 3: the lighting
 # 27: pages (PAGE_CANVAS): content on one where the other is blank is another page (ADDED_CAP), blank page beyond a
 # frame is padding, a page holding content beyond the other is no surround for the detail rule
 # 28: a pair the detail rule leaves undecided (DETAIL_LOOK) is looked at in its files (look_at_files, UNEXPLAINED_CAP)
+# 29: not where its colours moved as an edit moves them (colour_moved >= COLOUR_CHANGE): a grey look cannot tell
 
 #: logistic model behind :attr:`Verification.confidence` (fitted by ``benchmarks/quality.py --fit`` with each
 #: weight's sign fixed: more agreement can only raise the confidence, a lighting mismatch only lower it):
@@ -861,6 +862,10 @@ class Verification:
     unexplained: float = float("-inf")
     #: the share of the compared cells whose colour was turned (:func:`_turned_share`); :attr:`recoloured` reads it
     turned: float = 0.0
+    #: how far the aligned cells' colours moved (:func:`_colour_change`; :data:`COLOUR_CHANGE` or more: as a colour
+    #: edit moves them), where measured (the colour fit's gate, or the overlays' colour model); NaN where not.
+    #: :attr:`wants_files` reads it: the files' look compares grey levels, which a colour edit bends pixel by pixel
+    colour_moved: float = float("nan")
     #: whether the aligned pictures were compared cell by cell (:func:`_dense`): not where no transform was fitted, the
     #: full match found fewer than :data:`FULL_INLIERS` inliers, or the frames share a part at most
     #: (:data:`EARLY_PART_COVER`); the agreements and the lighting residual are then not measured
@@ -929,9 +934,14 @@ class Verification:
     def wants_files(self) -> bool:
         """Whether the detail rule is left undecided by the stored features (:data:`DETAIL_LOOK`): the pair is
         scored over :data:`NOT_ONE_CAPTURE` with its inner picture's detail just under :data:`DETAIL_CAP`, and has
-        not been looked at in its files (:func:`look_at_files`) yet. Only a check of the whole images is."""
+        not been looked at in its files (:func:`look_at_files`) yet. Only a check of the whole images is, and not
+        one whose colours moved as a colour edit moves them (:attr:`colour_moved`): the look compares grey levels,
+        and a hue turn, sepia or a tint makes grey detail, pixel by pixel, that no filter of the other file's grey
+        makes (held-out enlarged crops given a colour shift, then JPEG 15-30, measured up to 0.77 there and were
+        capped: ``benchmarks/probe_look_margin.py``); such a pair keeps the features' answer."""
         return (self.inner is not None and DETAIL_LOOK <= self.inner_detail < DETAIL_CAP
                 and not np.isfinite(self.unexplained) and self.confidence > NOT_ONE_CAPTURE
+                and not self.colour_moved >= COLOUR_CHANGE
                 and self.transform is not None and not self.mirrored and self.cut_from_canvas == (False, False))
 
     @property
@@ -2008,7 +2018,8 @@ def _dense(a: ImageFeatures, b: ImageFeatures, matrix: np.ndarray, v: Verificati
     changed = None  # whether the colours moved as a colour edit moves them (COLOUR_CHANGE), once measured
     fitted = recoloured = None  # the colour fit's (direction, coefficients) and the cells' NCC recoloured by it
     if v.strict_agreement >= min(COLOUR_FIT_AGREEMENT, COLOUR_CHANGED_AGREEMENT) and coloured:
-        changed = _colour_change(chroma_src[cm], chroma_dst[cm]) >= COLOUR_CHANGE
+        v.colour_moved = _colour_change(chroma_src[cm], chroma_dst[cm])
+        changed = v.colour_moved >= COLOUR_CHANGE
         if v.strict_agreement >= COLOUR_FIT_AGREEMENT or changed:
             colour, direction, coef = _colour_fit(mean_a[cm], chroma_src[cm], mean_b[cm], chroma_dst[cm], changed)
             fitted = (direction, coef)
@@ -2032,7 +2043,8 @@ def _dense(a: ImageFeatures, b: ImageFeatures, matrix: np.ndarray, v: Verificati
         if not _outside_overlays(v, ncc_cells, textured, cm, sa, sb, grey) and coloured \
                 and _overlay_share(textured & (ncc_cells < 0.5), cm) <= OVERLAY_MAX:
             if changed is None:
-                changed = _colour_change(chroma_src[cm], chroma_dst[cm]) >= COLOUR_CHANGE
+                v.colour_moved = _colour_change(chroma_src[cm], chroma_dst[cm])
+                changed = v.colour_moved >= COLOUR_CHANGE
             model = _colour_model(mean_a, chroma_src, mean_b, chroma_dst, cm, changed, fitted)
             if changed:  # the overlays are the cells that disagree once recoloured
                 ncc_cells = recoloured if recoloured is not None else \
