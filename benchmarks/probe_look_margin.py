@@ -229,11 +229,10 @@ def main() -> None:
         if args.json:
             dump(rows)
             return
-    text = table(rows, cpu)
-    print(text)
-    if not args.no_write:
+    print(table(rows, cpu))
+    if not args.no_write:  # (a section of its own, the table printed above)
         write_section("look-margin", "The files' look's margin on copies over the whole range of edits "
-                      "(`benchmarks/probe_look_margin.py`)", text)
+                      "(`benchmarks/probe_look_margin.py`)", table(rows, cpu))
 
 
 if __name__ == "__main__":
