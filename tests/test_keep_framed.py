@@ -147,6 +147,12 @@ def test_a_file_no_canvas_was_found_in_is_checked_against_more_than_the_first_fi
     framing = _framing({"keystone.jpg"}, {("background.jpg", "photo.jpg"): 320 * 240,
                                           ("keystone.jpg", "photo.jpg"): 300 * 200})
     assert keep.choose_keeper([background, keystone, photo], framing=framing).path == "photo.jpg"
+    # fam-camera-photos g0000: turned by nearly a quarter on a grown canvas (none found), the shape of the original
+    # turned: it was checked against the files of other shapes only (a screenshot, crops), never the original
+    photo, turned = _info("photo.jpg", 1024, 768), _info("turned.jpg", 794, 1044)
+    crop, screen = _info("crop.jpg", 681, 537), _info("screen.jpg", 531, 1143)
+    framing = _framing(set(), {("turned.jpg", "photo.jpg"): 1024 * 768})
+    assert keep.choose_keeper([turned, photo, crop, screen], framing=framing).path == "photo.jpg"
 
 
 @pytest.mark.integration
