@@ -283,3 +283,31 @@ def test_a_colour_shifted_enlarged_crop_is_not_left_to_the_grey_look(datasets: P
     assert v.colour_moved >= verify.COLOUR_CHANGE and not v.wants_files
     # (what the grey look measures of it: over the cap)
     assert verify.unexplained_detail(v, a.features, b.features, original, copy) >= verify.UNEXPLAINED_CAP
+
+
+def test_a_file_turned_into_a_fifo_after_its_scan_is_no_look_and_no_hang(reshot, tmp_path: Path) -> None:
+    """A file replaced by a FIFO between the scan and the look (nothing writes to it) is refused at once: the look
+    fails (None), the run keeps the features' answer and keeps nothing, and a later run with the file back looks."""
+    import os
+    import time
+
+    folder = tmp_path / "fifo"
+    folder.mkdir()
+    paths = [folder / OUTER, folder / INNER]
+    for src, dst in zip(reshot, paths):
+        shutil.copyfile(src, dst)
+    enc = _encoded(paths)
+    paths[1].unlink()
+    os.mkfifo(paths[1])
+    v = copies.verify_records(enc.encodings[0], enc.encodings[1])
+    started = time.monotonic()
+    assert verify.look_at_files(v, enc.encodings[0].features, enc.encodings[1].features, *enc.paths) is None
+    store = _store()
+    with copies.naming(enc.paths):
+        assert len(copies.copy_pairs(enc.encodings, workers=1, pair_scores=store)) == 1  # (the features' answer)
+    assert time.monotonic() - started < 30  # (never waited on the FIFO)
+    assert np.isnan(store.lookup(np.array([0]), np.array([1]))).all()
+    paths[1].unlink()
+    shutil.copyfile(reshot[1], paths[1])
+    with copies.naming(enc.paths):
+        assert len(copies.copy_pairs(enc.encodings, workers=1, pair_scores=store)) == 0
