@@ -299,7 +299,30 @@ def test_files_that_failed_before_a_full_disk_stopped_the_journal_are_counted_on
     assert res.exit_code == 1 and "Traceback" not in res.output, res.output
     assert res.output.count("No space left on device\n") == 3, res.output  # the three that failed, each named
     assert "stopped after 3 of 5 files; the rest stay where they are" in res.output, res.output
-    assert "error: 5 files not moved (5 failed" in res.output, res.output
+    assert "error: 5 files not moved (3 failed, each named above; 2 never tried: the run stopped)" in res.output, \
+        res.output
+    assert _digests(album) == before
+
+
+@pytest.mark.cli
+def test_files_a_stopped_journal_never_tried_are_not_said_to_be_named_above(tmp_path: Path, monkeypatch) -> None:
+    """The journal cannot take the first file's line (a full disk, a folder made read-only): the run stopped before
+    any file was tried, no line named one, and the summary said '5 files not moved (5 failed, each named above)'.
+    Now it says why they stayed."""
+    import imagetwins.quarantine as q
+
+    album = _album(tmp_path / "album", 6)  # one group: 5 files to move
+    before = _digests(album)
+
+    def append(journal, key, entry):
+        raise q.JournalError("cannot write the quarantine's journal (No space left on device)")
+
+    monkeypatch.setattr(q, "_append", append)
+    res = _run("remove", str(album), "-m", "phash", "--no-cache", "--apply", "--move-to", str(tmp_path / "q"))
+    assert res.exit_code == 1 and "Traceback" not in res.output, res.output
+    assert "stopped after 0 of 5 files; the rest stay where they are" in res.output, res.output
+    assert "error: 5 files not moved (5 never tried: the run stopped)" in res.output, res.output
+    assert "named above" not in res.output, res.output
     assert _digests(album) == before
 
 
@@ -767,3 +790,4 @@ def test_a_file_of_thousands_of_pieces_before_its_pixels_is_refused_before_pillo
         tio.open_image(bomb)
     with pytest.raises(tio.ImageReadError, match=r"before its pixels"), tio.open_header(bomb):
         pass
+

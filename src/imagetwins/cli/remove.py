@@ -339,10 +339,9 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
             echo(f"moved {counted_all((len(done.done) if done else 0, 'file'), (len(moved.done), 'folder'))} "
                  f"to {quarantine}; undo with: imagetwins undo "
                  f"{shell_word(moved.manifest)}")
-        _exit_if_refused(len(plan.refused), len(done.failed if done else []) + unwritten
-                         + _never_tried(done, len(plan.moves)), False, quiet,
-                         (len(folders_refused), len(moved.failed) + _never_tried(moved, len(folder_moves))),
-                         len(done.sidecars_left if done else []), done)
+        _exit_if_refused(len(plan.refused), len(done.failed if done else []) + unwritten, False, quiet,
+                         (len(folders_refused), len(moved.failed)), len(done.sidecars_left if done else []), done,
+                         (_never_tried(done, len(plan.moves)), _never_tried(moved, len(folder_moves))))
         return
     if not plan.moves:
         echo("nothing to move")
@@ -372,8 +371,8 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
              + f"; undo with: imagetwins undo {shell_word(out.manifest)}")
         if link:
             _note_format_mismatches(out.linked, "holds", link)
-    _exit_if_refused(len(plan.refused), len(out.failed) + unwritten + _never_tried(out, len(plan.moves)), False, quiet,
-                     sidecars_left=len(out.sidecars_left), moved=out)
+    _exit_if_refused(len(plan.refused), len(out.failed) + unwritten, False, quiet,
+                     sidecars_left=len(out.sidecars_left), moved=out, untried=(_never_tried(out, len(plan.moves)), 0))
 
 
 def _say_failed(out, shown) -> None:
@@ -636,11 +635,13 @@ def _folders_above(path: str) -> list[str]:
 
 
 def _exit_if_refused(refused: int, failed: int, dry_run: bool, quiet: bool, folders: tuple[int, int] = (0, 0),
-                     sidecars_left: int = 0, moved=None) -> None:
+                     sidecars_left: int = 0, moved=None, untried: tuple[int, int] = (0, 0)) -> None:
     """``remove``'s summary line and exit code 1 when any file of the plan (or whole folder: ``folders``, refused and
-    failed) was refused or failed to move; and one line more when an XMP sidecar stayed behind its moved file
-    (``sidecars_left``, counted in ``failed``), or ``moved`` (the Outcome) says what went wrong after files moved
-    (``after_move``, counted in ``failed``: no link or copy made in their places)."""
+    failed) was refused or failed to move, or was never tried (``untried``, files and folders: the run stopped when
+    its journal could not be written; no line names them, so the summary says why instead of "each named above");
+    and one line more when an XMP sidecar stayed behind its moved file (``sidecars_left``, counted in ``failed``), or
+    ``moved`` (the Outcome) says what went wrong after files moved (``after_move``, counted in ``failed``: no link or
+    copy made in their places)."""
     refused_folders, failed_folders = folders
     after = moved.after_move if moved is not None else []
     failed -= sidecars_left + len(after)
@@ -648,18 +649,22 @@ def _exit_if_refused(refused: int, failed: int, dry_run: bool, quiet: bool, fold
         one = len(moved.no_link) == 1
         echo(f"error: {counted(len(moved.no_link), 'file')} moved with nothing left in {'its' if one else 'their'} "
              f"place{'' if quiet else ' (each named above)'}; undo puts {'it' if one else 'them'} back", err=True)
-    if refused or failed or refused_folders or failed_folders:
+    if refused or failed or refused_folders or failed_folders or any(untried):
         said = refused + refused_folders, failed + failed_folders
-        why = ", ".join(p for p in (f"{said[0]} refused" if said[0] else "", f"{said[1]} failed" if said[1] else "")
-                        if p)
-        what = counted_all((refused_folders + failed_folders, "folder"), (refused + failed, "file"))
-        echo(f"error: {what} {'would not move' if dry_run else 'not moved'} ({why}"
-             f"{'' if quiet else ', each named above'})", err=True)
+        named = ", ".join(p for p in (f"{said[0]} refused" if said[0] else "",
+                                      f"{said[1]} failed" if said[1] else "") if p)
+        if named and not quiet:
+            named += ", each named above"
+        never = f"{sum(untried)} never tried: the run stopped" if any(untried) else ""
+        why = "; ".join(p for p in (named, never) if p)
+        what = counted_all((refused_folders + failed_folders + untried[1], "folder"),
+                           (refused + failed + untried[0], "file"))
+        echo(f"error: {what} {'would not move' if dry_run else 'not moved'} ({why})", err=True)
     if sidecars_left:  # (the files moved; a sidecar of theirs that is a link, a FIFO ... stayed)
         whose = "its file" if sidecars_left == 1 else "their files"
         echo(f"error: {counted(sidecars_left, 'XMP sidecar')} not moved with {whose}"
              f"{'' if quiet else ' (each named above)'}", err=True)
-    if refused or failed or refused_folders or failed_folders or sidecars_left or after:
+    if refused or failed or refused_folders or failed_folders or sidecars_left or after or any(untried):
         sys.exit(EXIT_REFUSED)
 
 
