@@ -791,3 +791,27 @@ def test_a_file_of_thousands_of_pieces_before_its_pixels_is_refused_before_pillo
     with pytest.raises(tio.ImageReadError, match=r"before its pixels"), tio.open_header(bomb):
         pass
 
+
+@pytest.mark.unit
+def test_a_damaged_heic_is_one_line_without_the_decoder_s_newline(tmp_path: Path) -> None:
+    """libheif's messages end in a newline: a HEIC cut in half was 'cannot decode (ValueError: Invalid input:
+    Unexpected end of file: ... (points to file position 378)\\n)', the line broken before its ')'. Every reason is one
+    line now (decoder_messages.one_line, in ImageReadError)."""
+    import io as stdio
+
+    pillow_heif = pytest.importorskip("pillow_heif")
+    from PIL import Image
+
+    from imagetwins.io import ImageReadError, open_image
+
+    pillow_heif.register_heif_opener()  # (to write one; imagetwins registers it to read on the first HEIF file)
+    buf = stdio.BytesIO()
+    synthetic_photo(64, 48, 3).save(buf, format="HEIF")
+    cut = tmp_path / "cut.heic"
+    cut.write_bytes(buf.getvalue()[: len(buf.getvalue()) // 2])
+    assert "HEIF" in Image.OPEN
+    with pytest.raises(ImageReadError) as err:
+        open_image(cut)
+    reason = err.value.reason
+    assert "Unexpected end of file" in reason and reason == reason.strip() and "\n" not in reason, repr(reason)
+    assert "\n" not in str(err.value)

@@ -11,11 +11,14 @@ muddle that.
   own decoder library, so the libtiff Pillow uses) are replaced, once, by one that keeps each decoding thread's
   messages (:func:`libtiff_messages`: a failure's reason) and passes every other thread's on to the handlers that
   were there (a program's own Pillow decode prints as before).
+- Every reason a file is not read is one line (:func:`one_line`): libheif's end in a newline ("Invalid input:
+  Unexpected end of file: ... (points to file position 378)\\n"), libtiff's and LibRaw's may hold several.
 """
 
 from __future__ import annotations
 
 import ctypes
+import re
 import sys
 import threading
 import warnings
@@ -23,6 +26,21 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from PIL import Image
+
+_BREAKS = re.compile(r"\s*[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]+\s*")
+
+
+def one_line(message: str) -> str:
+    """``message`` (a decoder's words, a reason made of them) as one line: the whitespace around it dropped, each run
+    of line breaks inside it made ``"; "``.
+
+    >>> one_line("Invalid input: Unexpected end of file\\n")
+    'Invalid input: Unexpected end of file'
+    >>> one_line("ZIPDecode: Not enough data\\r\\nTIFFReadStrip: error")
+    'ZIPDecode: Not enough data; TIFFReadStrip: error'
+    """
+    return _BREAKS.sub("; ", message.strip())
+
 
 _quiet_lock = threading.Lock()
 _quiet_depth = 0

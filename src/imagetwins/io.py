@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from imagetwins.decoder_messages import libtiff_messages, quiet_decoder_warnings
+from imagetwins.decoder_messages import libtiff_messages, one_line, quiet_decoder_warnings
 from imagetwins.raw import (
     RAW_EXTENSIONS,
     RAW_EXTRA_MISSING,
@@ -250,7 +250,7 @@ class ImageReadError(Exception):
 
     def __init__(self, path: str | os.PathLike | None, reason: str, transient: bool = False) -> None:
         self.path = None if path is None else str(path)
-        self.reason = reason
+        self.reason = reason = one_line(reason)  # (a decoder's words may end in a newline or hold several lines)
         self.transient = transient
         super().__init__(f"{self.path}: {reason}" if self.path else reason)
 
