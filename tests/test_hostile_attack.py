@@ -815,3 +815,25 @@ def test_a_damaged_heic_is_one_line_without_the_decoder_s_newline(tmp_path: Path
     reason = err.value.reason
     assert "Unexpected end of file" in reason and reason == reason.strip() and "\n" not in reason, repr(reason)
     assert "\n" not in str(err.value)
+
+
+@pytest.mark.cli
+def test_names_that_differ_only_by_unicode_normalisation_are_told_apart_in_remove_s_lines(tmp_path: Path) -> None:
+    """'café.png' composed (NFC) and decomposed (NFD) are two files on Linux; the dry run said 'would move
+    album/café.png (group 1, keeping album/café.png)', the very same text twice. Now such names are shown with their
+    code points (text.told_apart); other names, 'thé.png' here, as they are."""
+    album = tmp_path / "album"
+    album.mkdir()
+    synthetic_photo(96, 72, 5).save(album / "caf\u00e9.png")
+    (album / "cafe\u0301.png").write_bytes((album / "caf\u00e9.png").read_bytes())
+    synthetic_photo(96, 72, 6).save(album / "th\u00e9.png")
+    (album / "the.png").write_bytes((album / "th\u00e9.png").read_bytes())
+    res = _run("remove", str(album), "-m", "phash", "--no-cache")
+    assert res.exit_code == 0, res.output
+    moves = [line for line in res.output.splitlines() if line.startswith("would move")]
+    assert len(moves) == 2, res.output
+    (cafe,) = [line for line in moves if "caf" in line]
+    assert "caf\\u00e9.png" in cafe and "cafe\\u0301.png" in cafe, res.output
+    assert "th\u00e9.png" in res.output and "\\u00e9" not in "".join(line for line in moves if "caf" not in line)
+    res = _run("find", str(album), "-m", "phash", "--no-cache")
+    assert res.exit_code == 0 and "caf\\u00e9.png" in res.output and "cafe\\u0301.png" in res.output, res.output

@@ -3,7 +3,9 @@
 A file name may hold any byte but ``/`` and NUL: carriage returns, escape sequences that rewrite the
 terminal, right-to-left overrides, bytes that are not UTF-8. :func:`printable` shows such characters
 as escapes (``\\r``, ``\\x1b``, ``\\u202e``, ``\\xff`` for a raw byte), so a name can never fake a line of
-output. :func:`csv_cell` neutralises spreadsheet formulas as OWASP recommends. :func:`loads_json` parses JSON text
+output; :func:`told_apart` escapes every non-ASCII character of names that would look the same as another shown in one
+run (``café.jpg`` composed and decomposed: two files).
+:func:`csv_cell` neutralises spreadsheet formulas as OWASP recommends. :func:`loads_json` parses JSON text
 read back from a file anyone may have edited (a journal, a plan, an index row) without a traceback.
 """
 
@@ -11,8 +13,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable, Iterable
 
-__all__ = ["csv_cell", "loads_json", "printable", "shell_word", "to_sqlite", "from_sqlite"]
+__all__ = ["csv_cell", "loads_json", "printable", "shell_word", "told_apart", "to_sqlite", "from_sqlite"]
 
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 # joiners are format characters too, but emoji need them and they move no text
@@ -46,6 +49,42 @@ def printable(text: str) -> str:
     if text.isprintable():
         return text
     return "".join(_escape(ch) if _unsafe(ch) else ch for ch in text)
+
+
+# characters that show nothing (or nothing that tells two names apart): format characters (the joiners printable
+# keeps), the combining grapheme joiner, variation selectors, Hangul fillers
+_UNSEEN = re.compile("[\u034f\u115f\u1160\u180b-\u180f\u3164\ufe00-\ufe0f\uffa0\U000e0100-\U000e01ef]")
+
+
+def _looks(text: str) -> str:
+    """What a person sees of ``text``: its NFC form without the characters that show nothing."""
+    return unicodedata.normalize("NFC", _UNSEEN.sub("", "".join(
+        ch for ch in text if unicodedata.category(ch) != "Cf")))
+
+
+def _code_points(text: str) -> str:
+    """``text`` with every character outside ASCII as its code point (``\\u00e9``; a raw byte ``\\xe9``)."""
+    return "".join(ch if ord(ch) < 0x80 else f"\\x{ord(ch) - 0xDC00:02x}" if 0xDC80 <= ord(ch) <= 0xDCFF
+                   else f"\\u{ord(ch):04x}" if ord(ch) < 0x10000 else f"\\U{ord(ch):08x}" for ch in text)
+
+
+def told_apart(names: Iterable[str]) -> Callable[[str], str]:
+    """A function showing each of ``names`` (the names one run shows) so that two different ones never look the same:
+    a name that differs from another only by its Unicode normalisation (``café`` composed and decomposed, which
+    macOS and Linux keep as two files) or by characters that show nothing (a zero-width joiner, a variation selector)
+    is shown with every character outside ASCII as its code point; any other name as it is.
+
+    >>> shown = told_apart(["caf\\u00e9.jpg", "cafe\\u0301.jpg", "th\\u00e9.jpg"])
+    >>> shown("caf\\u00e9.jpg"), shown("cafe\\u0301.jpg"), shown("th\\u00e9.jpg")
+    ('caf\\\\u00e9.jpg', 'cafe\\\\u0301.jpg', 'th\u00e9.jpg')
+    """
+    first: dict[str, str] = {}
+    alike: set[str] = set()
+    for name in names:
+        other = first.setdefault(name if name.isascii() else _looks(name), name)
+        if other != name:
+            alike.update((other, name))
+    return lambda name: _code_points(name) if name in alike else name
 
 
 _SHELL_SAFE = re.compile(r"[A-Za-z0-9@%+=:,./_-]+")

@@ -8,7 +8,7 @@ import re
 import signal
 import stat
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import click
@@ -134,16 +134,19 @@ def remove(directory: Path | None, apply_: bool, plan_file: Path | None, move_to
     say_timings(show_timings)
 
 
-def _as_typed(directory: Path):
+def _as_typed(directory: Path, among: Iterable[str] = ()):
     """A function showing a path under ``directory`` as the person named the folder (``family/2023/a.jpg``, as a scan
     of ``family`` lists it): a plan's paths are checked as real, absolute paths (:func:`imagetwins.plan.check_plan`),
     and the dry run of ``--plan`` read otherwise than the scan's. The folder itself is shown as named (a folder of
     copies whose originals lie across ``family``: "each with a copy in family"). A path elsewhere, or already
-    relative, is kept."""
+    relative, is kept. ``among``: every path the run shows; those that would look the same as another (``café.jpg``
+    composed and decomposed) are shown with their code points (:func:`imagetwins.text.told_apart`)."""
+    from imagetwins.text import told_apart
+
     real = os.path.realpath(directory)
     typed = os.fspath(directory)
 
-    def shown(path: str) -> str:
+    def as_typed(path: str) -> str:
         path = os.fspath(path)
         if path == real:
             return typed
@@ -151,7 +154,8 @@ def _as_typed(directory: Path):
             return os.path.join(typed, os.path.relpath(path, real))
         return path
 
-    return shown
+    apart = told_apart(as_typed(p) for p in among)
+    return lambda path: apart(as_typed(path))
 
 
 def _say_left_alone(left_alone: dict, quiet: bool) -> None:
@@ -223,10 +227,10 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
         method = _plan_says(plan_file, "method")
         # (nothing moves without a check saying it is a copy of its keeper: a keep edited by hand may name a file
         # its group's others are no copy of; a file that cannot be decoded has no check)
-        for path, keeper, verdict, reason in not_copies_of_keepers(
-                groups, method if isinstance(method, str) else None, directory, workers):
+        leaving = list(not_copies_of_keepers(groups, method if isinstance(method, str) else None, directory, workers))
+        shown = _as_typed(directory, [p for path, keeper, _, _ in leaving for p in (path, keeper)])
+        for path, keeper, verdict, reason in leaving:
             if not quiet:
-                shown = _as_typed(directory)
                 why = (f"by its check a {verdict} of the keeper {shown(keeper)}, not a copy" if verdict is not None
                        else f"{reason}, so nothing says it is a copy of the keeper {shown(keeper)}")
                 echo(f"note: leaving {shown(path)} where it is: {why} (list it in its group's move_anyway to move "
@@ -266,7 +270,9 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
     else:  # (as the plan says: find --json's group 'recoloured', the review page's export of the keeper picked)
         variants = {os.path.realpath(f) for g in groups for f in g.recoloured}
     _say_left_alone(plan.left_alone, quiet)  # (--follow-symlinks, or a plan made with it: never moved through a link)
-    shown = _as_typed(directory)  # (a plan's paths are real, absolute ones: shown as the scan shows them)
+    # (a plan's paths are real, absolute ones: shown as the scan shows them; look-alike names told apart)
+    shown = _as_typed(directory, [p for move in plan.moves for p in (move[0], move[2])]
+                      + [p for p, _ in plan.refused + folders_refused] + [m.folder for m in folder_moves])
     for path, why in plan.refused + folders_refused if not quiet else ():
         echo(f"warning: not moving {shown(path)}: {why}", err=True)
     if not apply_:

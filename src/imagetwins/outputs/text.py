@@ -5,7 +5,7 @@ from __future__ import annotations
 from imagetwins.outputs._base import Format, Groups, Matches, Target
 from imagetwins.plan import left_alone
 from imagetwins.scores import Mark
-from imagetwins.text import counted, printable
+from imagetwins.text import counted, printable, told_apart
 
 
 def score_text(kind: str, score: float, unit: str | None = None) -> str:
@@ -73,12 +73,13 @@ def write_groups(what: Groups, target: Target) -> None:
             copies = _byte_copies(g, d.keeper)
             # (a colour variant of the keeper: compared after recolouring, scores.Mark.RECOLOURED)
             recoloured = set(g.recoloured)
+            shown = told_apart(g.files)  # (café.png composed and decomposed: two files, shown as two)
             for path, (mark, reason) in zip(g.files, marks):
                 same = copies.get(path)
                 same = "" if same is None else ("  (byte-identical to the suggested keeper)" if stays.group and
-                                                same == "the keeper" else f"  (byte-identical to {same})")
+                                                same == "the keeper" else f"  (byte-identical to {shown(same)})")
                 colour = f"  ({Mark.RECOLOURED}: colours turned from the keeper's)" if path in recoloured else ""
-                fh.write(printable(f"  {mark:<{width}}  {path}{reason}{same}{colour}") + "\n")
+                fh.write(printable(f"  {mark:<{width}}  {shown(path)}{reason}{same}{colour}") + "\n")
 
 
 def write_matches(what: Matches, target: Target) -> None:
@@ -87,11 +88,12 @@ def write_matches(what: Matches, target: Target) -> None:
         bold = _bold(fh)
         unit = _score_unit(result)
         for q, ms in result.matches.items():
-            fh.write(bold(printable(q)) + "\n")
+            shown = told_apart([q, *(p for p, _ in ms)])
+            fh.write(bold(printable(shown(q))) + "\n")
             for p, s in ms:
                 colour = f", {Mark.RECOLOURED}" if Mark.RECOLOURED.on(result.marks_of(q, p)) else ""
                 same = ", byte-identical" if result.exact(q, p) else ""
-                fh.write(printable(f"  = {p}  ({score_text(result.score_kind, s, unit)}{colour}{same})") + "\n")
+                fh.write(printable(f"  = {shown(p)}  ({score_text(result.score_kind, s, unit)}{colour}{same})") + "\n")
 
 
 FORMAT = Format("text", groups=write_groups, matches=write_matches)
