@@ -605,3 +605,31 @@ def test_byte_copies_of_a_file_to_check_are_checked_once(library: Path, tmp_path
     assert moves == ["photo.jpg"], output
     assert sorted(decoded) == PHOTO_GROUP
     assert sum(line.startswith("note: leaving ") and "re-shot" in line for line in output.splitlines()) == 6
+
+
+@pytest.mark.cli
+def test_a_review_page_export_of_a_group_past_its_score_table_leaves_a_reshot_of_the_keeper_picked(
+        library: Path, tmp_path: Path) -> None:
+    """The review page leaves a re-shot of the keeper a person picks only for pairs it has scores for, and its score
+    table stops at 300 files: the export of a larger group (no suggested_keep, reviewed, nothing in also_keep) names the
+    crop as keeper and lists the half-size copy, a re-shot of it, to move. remove --plan checks every group's files
+    against the keeper (e118571), so it stays; the photo and its 320 byte copies move (one check for their content)."""
+    import hashlib
+
+    folder, doc, moving = _plan_of_photo_group(library, tmp_path)
+    (group,) = doc["groups"]
+    photo = folder / "photo.jpg"
+    digest = hashlib.sha256(photo.read_bytes()).hexdigest()
+    for k in range(320):
+        copy = folder / f"photo_{k:03d}.jpg"
+        shutil.copyfile(photo, copy)
+        group["files"].append(str(copy))
+        group["sha256"][str(copy)] = digest
+    assert len(group["files"]) > 300
+    doc["source"] = "review page"
+    group.pop("suggested_keep", None)
+    group.update(keep=_named(group, "photo_crop.jpg"), also_keep=[], reviewed=True, unreviewed=False)
+    moves, output = moving()
+    assert len(moves) == 321 and "photo_half.jpg" not in moves and "photo_crop.jpg" not in moves, output
+    (note,) = [line for line in output.splitlines() if "photo_half.jpg" in line]
+    assert note.startswith("note: leaving ") and "re-shot of the keeper" in note, note
