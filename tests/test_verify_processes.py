@@ -4,8 +4,10 @@ cannot start or ends."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import time
 from collections import Counter
 
 import numpy as np
@@ -53,15 +55,18 @@ def in_processes(monkeypatch):
     monkeypatch.setattr(copies, "VERIFY_CHUNK", 10)
 
 
+class Bar:
+    """A caller's progress bar: counts the pairs it is advanced by."""
+
+    n = 0
+
+    def update(self, n: int = 1) -> None:
+        self.n += n
+
+
 def test_processes_give_the_very_confidences_of_the_threads(rows, in_processes) -> None:
     left, right = _all_pairs(len(rows))
     kept: list = []
-
-    class Bar:
-        n = 0
-
-        def update(self, n: int = 1) -> None:
-            self.n += n
 
     def done(span, scores) -> None:
         kept.append((np.arange(len(left))[span], scores.copy()))
@@ -215,3 +220,105 @@ def test_a_query_against_other_rows_reads_each_row_once_too(rows, in_processes, 
     stored = {id(r) for r in rows if isinstance(r, copies.CopyRecord) and not r.in_memory}
     # (rows 3-5 are on both sides: read once as a query and once as a database row)
     assert all(reads.count(s) == (2 if any(s == id(r) for r in rows[3:6]) else 1) for s in stored)
+
+
+@pytest.fixture
+def forked(monkeypatch):
+    """A short verification shared with a forked copy of this process from the first pair."""
+    if not copies._forks_for(copies.PROCESS_PAIRS - 1, 2):
+        pytest.skip("no fork here (not Linux)")
+    monkeypatch.setattr(copies, "FORK_PAIRS", 1)
+    forks: list[int] = []
+    fork = copies._fork_quietly
+
+    def counted() -> int:
+        pid = fork()
+        if pid:
+            forks.append(pid)
+        return pid
+
+    monkeypatch.setattr(copies, "_fork_quietly", counted)
+    monkeypatch.setattr(verify_processes, "Worker", lambda: pytest.fail("a worker process was started"))
+    return forks
+
+
+def _reaped(pids: list[int]) -> bool:
+    """Whether every one of ``pids`` was waited for (none left a zombie)."""
+    for pid in pids:
+        try:
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            continue
+        return False
+    return True
+
+
+def test_a_short_verification_shared_with_a_fork_gives_the_very_confidences(rows, forked, monkeypatch) -> None:
+    left, right = _all_pairs(len(rows))
+    kept: list = []
+
+    bar = Bar()
+    got = copies._verified_confidences(rows, rows, left, right, workers=2, progress=bar,
+                                       done=lambda span, scores: kept.append((span, scores.copy())))
+    want = _threads(rows, left, right)
+    assert got.tolist() == want.tolist()  # the same floats, every one
+    assert (want >= verify.DEFAULT_CONFIDENCE).sum() >= 3 and (want < 0.5).sum() >= 20  # copies and others
+    assert len(forked) == 1 and _reaped(forked)
+    assert bar.n == len(left)
+    # too many rows to hold: checked as before, no fork
+    monkeypatch.setattr(copies, "FORK_ROWS", len(rows) - 1)
+    assert copies._verified_confidences(rows, rows, left, right, workers=2).tolist() == want.tolist()
+    assert len(forked) == 1
+    assert len(kept) == 1 and kept[0][1].tolist() == want.tolist()  # each pair's score kept once
+    # one CPU, too few pairs, or enough for worker processes: no fork
+    assert not copies._forks_for(10**3, 1) and not copies._forks_for(0, 2)
+    assert not copies._forks_for(copies.PROCESS_PAIRS, 2)
+
+
+def _in_the_child(monkeypatch, what) -> None:
+    """The forked child's checks replaced by ``what()`` (this process checks its half as before)."""
+    import imagetwins._verify_worker as worker
+
+    answer, parent = worker._answer, os.getpid()
+    monkeypatch.setattr(worker, "_answer", lambda rows, pairs: answer(rows, pairs) if os.getpid() == parent else what())
+
+
+def test_a_fork_that_dies_or_hangs_leaves_its_pairs_to_this_process(rows, forked, monkeypatch) -> None:
+    left, right = _all_pairs(len(rows))
+    want = _threads(rows, left, right)
+    _in_the_child(monkeypatch, lambda: os.kill(os.getpid(), 9))
+    assert copies._verified_confidences(rows, rows, left, right, workers=2).tolist() == want.tolist()
+    _in_the_child(monkeypatch, lambda: ["garbled"][5])  # (an exception: exit code 1)
+    assert copies._verified_confidences(rows, rows, left, right, workers=2).tolist() == want.tolist()
+    _in_the_child(monkeypatch, lambda: time.sleep(60))
+    monkeypatch.setattr(copies, "FORK_GRACE", 0.5)
+    began = time.monotonic()
+    assert copies._verified_confidences(rows, rows, left, right, workers=2).tolist() == want.tolist()
+    assert time.monotonic() - began < 30
+    assert len(forked) == 3 and _reaped(forked)
+
+
+def test_a_fork_is_stopped_when_this_process_stops(rows, forked, monkeypatch) -> None:
+    import imagetwins._verify_worker as worker
+
+    parent = os.getpid()
+
+    def stopped(rows, pairs):
+        if os.getpid() == parent:
+            raise KeyboardInterrupt
+        time.sleep(60)
+
+    monkeypatch.setattr(worker, "_answer", stopped)
+    left, right = _all_pairs(len(rows))
+    with pytest.raises(KeyboardInterrupt):
+        copies._verified_confidences(rows, rows, left, right, workers=2)
+    assert len(forked) == 1 and _reaped(forked)
+
+
+def test_damaged_features_are_named_as_in_threads_when_forked(tmp_path, forked) -> None:
+    a, b, c = (str(tmp_path / n) for n in ("a.jpg", "b.jpg", "c.jpg"))
+    rows = damaged_feature_rows()
+    with pytest.warns(UserWarning) as caught, copies.naming([a, b, c]):
+        got = copies._verified_confidences(rows, rows, np.array([0, 1, 0]), np.array([1, 2, 2]), workers=2)
+    assert np.isnan(got).all() and len(forked) == 1
+    assert_damaged_rows_named([str(w.message) for w in caught], a, b, c)

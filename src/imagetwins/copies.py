@@ -21,10 +21,15 @@ Each file is decoded once for all three encodings (:class:`CopyRecord`); the reg
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import gc
 import hashlib
 import json
+import os
 import queue
+import signal
+import sys
 import threading
 import time
 from collections import OrderedDict
@@ -1374,6 +1379,12 @@ def _verified_confidences(features_a: Sequence, features_b: Sequence, left: np.n
         if answered.all():
             return out
         rest = np.flatnonzero(~answered)
+    elif _forks_for(len(left), workers) and _verify_with_fork(features_a, features_b, left, right, out, progress):
+        # (fewer pairs than PROCESS_PAIRS: one pair in two checked by a forked copy of this process meanwhile; one
+        # chunk, VERIFY_CHUNK > PROCESS_PAIRS, kept once all of it is answered)
+        if done is not None:
+            done(slice(None), out)
+        return out
     for k in range(0, len(left) if rest is None else len(rest), chunk):
         span = slice(k, k + chunk) if rest is None else rest[k:k + chunk]
         out[span] = [np.nan if v is None else answer_of(v)  # None: damaged features (one warning)
@@ -1391,6 +1402,164 @@ PROCESS_PAIRS = 2000
 PROCESS_BATCH = 32
 #: seconds between looks for a worker process that stopped answering (verify_processes.ANSWER_TIMEOUT)
 ANSWER_WATCH = 5.0
+
+
+#: pairs from which a verification too short for worker processes (:data:`PROCESS_PAIRS`) is shared with a forked copy
+#: of this process (:func:`_verify_with_fork`: a fork costs ~0.02 CPU s, the time of ~20 checks)
+FORK_PAIRS = 100
+#: the most rows such a verification may name (each read once before the fork and held, ~55 KB a row: ~55 MB)
+FORK_ROWS = 1000
+#: seconds the forked checker may take past the end of this process's share, beyond that share's own time, before it
+#: is stopped and its pairs are checked here
+FORK_GRACE = 30.0
+
+
+def _forks_for(pairs: int, workers: int | None) -> bool:
+    """Whether a verification of ``pairs`` pairs is shared with a forked copy of this process: on Linux, two CPUs or
+    more (``workers`` as for threads), :data:`FORK_PAIRS` to :data:`PROCESS_PAIRS` pairs."""
+    return (sys.platform.startswith("linux") and hasattr(os, "fork") and FORK_PAIRS <= pairs < PROCESS_PAIRS
+            and thread_count(workers) >= 2)
+
+
+def _verify_with_fork(features_a: Sequence, features_b: Sequence, left: np.ndarray, right: np.ndarray,
+                      out: np.ndarray, progress: Any = None) -> bool:
+    """:func:`_verified_confidences`' answers (into ``out``) for a short verification (:func:`_forks_for`) on two
+    cores: the pairs in :func:`cache_order`, the second half checked by a forked copy of this process while this one
+    checks the first. False, nothing checked: the pairs name more than :data:`FORK_ROWS` rows.
+
+    Why a fork: a worker process (:func:`_verify_in_processes`) imports numpy, OpenCV and onnxruntime first, ~0.3 CPU s,
+    and a home library's first scan checks ~1,700 pairs in ~1.7 s, on one core while the other idles (two threads
+    fought over the GIL: :func:`verify_pairs`). Every row the pairs name is read here once, before the fork (the child
+    reads no store: an index's SQLite connection must not be used across a fork), and both processes check their
+    half with a worker process's very code (:func:`imagetwins._verify_worker.serve`'s) on those bytes: the confidences
+    of :func:`verify_pairs`, bit for bit. The child sends its answers down a pipe and ends with ``os._exit`` (none of
+    this process's exit handlers, buffers or connections touched). What the child does not answer (no fork, it
+    ended, garbled its answer, or took :data:`FORK_GRACE` seconds longer than this process's half) is checked here;
+    Ctrl-C here stops it (its CPU time is this process's children's, as the worker processes')."""
+    import pickle
+
+    from imagetwins._verify_worker import _answer, _rows
+    from imagetwins.matching import session as matching_session
+
+    same = features_a is features_b
+    named = len(np.unique(np.concatenate([left, right]))) if same else len(np.unique(left)) + len(np.unique(right))
+    if named > FORK_ROWS:
+        return False
+    order = cache_order(left, right, same)
+    payloads, pairs = _batch_request(features_a, features_b, left[order], right[order])
+    rows = _rows(payloads)  # (each row parsed once, for both processes)
+    del payloads
+    half = len(order) // 2
+    names = _names.get()
+
+    def answered(span: np.ndarray, answers: list) -> None:
+        for k, a in zip(span.tolist(), answers):
+            if isinstance(a, str):  # the check raised: damaged features (named as this process names them)
+                _unverifiable(features_a, features_b, int(left[k]), int(right[k]), names, a)
+                out[k] = np.nan
+            else:
+                out[k] = a
+        if progress is not None:
+            progress.update(len(span))
+
+    def check_here(start: int, stop: int) -> None:
+        for k in range(start, stop, PROCESS_BATCH):
+            answered(order[k:min(k + PROCESS_BATCH, stop)], _answer(rows, pairs[k:min(k + PROCESS_BATCH, stop)]))
+
+    matching_session()  # (made here, once: a child that made it would make it again for every fork)
+    pid = None
+    gc.freeze()  # (this process's objects out of its collections while the child shares their pages: a collection
+    try:  # touches every object it looks at, and each page so touched is copied)
+        try:
+            read_end, write_end = os.pipe()
+            try:
+                pid = _fork_quietly()
+            except OSError:
+                os.close(read_end)
+                os.close(write_end)
+                raise
+            if pid == 0:  # the child: its answers down the pipe, then gone (no cleanup of the parent's state runs here)
+                code = 1
+                try:
+                    os.close(read_end)
+                    with contextlib.suppress(ValueError):  # (Ctrl-C: this process stops the child)
+                        signal.signal(signal.SIGINT, signal.SIG_IGN)
+                    gc.disable()  # (nothing of the parent's freed here: a collected connection would close its file)
+                    data = memoryview(pickle.dumps(_answer(rows, pairs[half:]), protocol=pickle.HIGHEST_PROTOCOL))
+                    while data:
+                        data = data[os.write(write_end, data):]
+                    code = 0
+                finally:
+                    os._exit(code)
+            os.close(write_end)
+        except OSError:  # (no fork: too many processes, no memory for one more)
+            pid = None
+        began = time.monotonic()
+        check_here(0, half)
+        answers = None
+        if pid is not None:
+            child, pid = pid, None  # (waited for and its pipe closed there, whatever happens)
+            answers = _forked_answers(read_end, child, 2 * (time.monotonic() - began) + FORK_GRACE)
+        if answers is not None and len(answers) == len(order) - half:
+            answered(order[half:], answers)
+        else:
+            check_here(half, len(order))
+    finally:
+        gc.unfreeze()
+        if pid is not None:  # (stopped here: Ctrl-C, or an error of this process's half)
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(OSError):
+                os.waitpid(pid, 0)
+            with contextlib.suppress(OSError):
+                os.close(read_end)
+    return True
+
+
+def _fork_quietly() -> int:
+    """``os.fork()``, without Python 3.12's DeprecationWarning about forking a process that runs threads (the child
+    runs none, and only checks pairs: :func:`_verify_with_fork`)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return os.fork()
+
+
+def _forked_answers(read_end: int, pid: int, timeout: float) -> list | None:
+    """The forked checker's answers (:func:`_verify_with_fork`), read from ``read_end`` (closed here) within ``timeout``
+    seconds, the child waited for (stopped first if it did not end in time); None where it did not answer whole."""
+    import pickle
+    import select
+
+    chunks: list[bytes] = []
+    deadline = time.monotonic() + timeout
+    complete = False
+    try:
+        poll = select.poll()  # (not select(): a descriptor numbered 1,024 or more is refused there)
+        poll.register(read_end, select.POLLIN)
+        while True:
+            left_s = deadline - time.monotonic()
+            if left_s <= 0 or not poll.poll(max(1, int(left_s * 1000))):
+                break
+            data = os.read(read_end, 1 << 16)
+            if not data:
+                complete = True
+                break
+            chunks.append(data)
+    finally:
+        os.close(read_end)
+        if not complete:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        _, status = os.waitpid(pid, 0)
+    if not complete or not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
+        return None
+    try:
+        answers = pickle.loads(b"".join(chunks))
+    except Exception:
+        return None
+    return answers if isinstance(answers, list) else None
 
 
 def _processes_for(pairs: int, workers: int | None) -> int:
