@@ -1870,7 +1870,7 @@ def _warn_unlooked(pairs: int) -> None:
     """One line for a search given no paths that left pairs to their files (:func:`looked_at`)."""
     what = "1 pair whose stored features cannot tell a copy from a re-shot was" if pairs == 1 else (
         f"{pairs} pairs whose stored features cannot tell a copy from a re-shot were")
-    warn_line(f"copies: {what} scored on the features alone and kept nowhere (no paths given: their files were not "
+    warn_line(f"copies: {what} scored on the features alone and kept nowhere (no paths given: the files were not "
               "looked at, and a re-shot may be called a copy); pass the files' paths (paths=, or query_paths= and "
               "database_paths=) to decide them")
 
