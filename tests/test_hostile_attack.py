@@ -837,3 +837,47 @@ def test_names_that_differ_only_by_unicode_normalisation_are_told_apart_in_remov
     assert "th\u00e9.png" in res.output and "\\u00e9" not in "".join(line for line in moves if "caf" not in line)
     res = _run("find", str(album), "-m", "phash", "--no-cache")
     assert res.exit_code == 0 and "caf\\u00e9.png" in res.output and "cafe\\u0301.png" in res.output, res.output
+
+
+@pytest.mark.unit
+def test_an_avif_coding_a_larger_frame_than_it_declares_is_held_to_the_limits_for_that_frame(tmp_path: Path) -> None:
+    """An AVIF's ispe box declares the size Pillow reports; the AV1 decoder decodes the frame coded. A 2 KB file
+    declaring 16 x 16 and coding 12,000 x 12,000 decoded at 337 MB, held in the budget as 16 x 16. The coded size is
+    read from the item's sequence header now (imagetwins.avif.coded_size): a 1,000 x 1,000 frame behind a 16 x 16
+    declaration is refused under a 1 MB limit (it decoded before), and an honest AVIF reads as before."""
+    import io as stdio
+    import struct
+
+    from PIL import Image, features
+
+    from imagetwins.avif import coded_size
+    from imagetwins.io import ImageReadError, open_image
+
+    if not features.check("avif"):
+        pytest.skip("this Pillow reads no AVIF")
+    buf = stdio.BytesIO()
+    Image.new("RGB", (1000, 1000), (90, 120, 200)).save(buf, format="AVIF", speed=10, quality=10)
+    data = buf.getvalue()
+    at = data.index(b"ispe") + 8
+    liar = tmp_path / "liar.avif"
+    liar.write_bytes(data[:at] + struct.pack(">II", 16, 16) + data[at + 8:])
+    assert coded_size(liar.read_bytes()) == (1000, 1000)
+    with pytest.raises(ImageReadError, match=r"16x16 RGB and the larger frame it codes"):
+        open_image(liar, max_decoded_bytes=1_000_000)
+    honest = tmp_path / "honest.avif"
+    synthetic_photo(96, 72, 2).save(honest, format="AVIF")
+    assert coded_size(honest.read_bytes()) == (96, 72)
+    assert open_image(honest, max_decoded_bytes=1_000_000).size == (96, 72)
+    assert coded_size(b"\x00\x00\x00\x18ftypavif" + b"\xff" * 100) is None  # (no meta: the declared size stands)
+    # an iloc of a million items (or of 65,535 extents of no bytes each) is refused, not walked
+    from imagetwins.avif import TooManyItems
+
+    def meta_with(iloc: bytes) -> bytes:  # (a meta box holding only this iloc box)
+        return (8 + 4 + 8 + len(iloc)).to_bytes(4, "big") + b"meta\x00\x00\x00\x00" + \
+            (8 + len(iloc)).to_bytes(4, "big") + b"iloc" + iloc
+
+    with pytest.raises(TooManyItems):  # (version 2: a 32-bit item count)
+        coded_size(meta_with(b"\x02\x00\x00\x00" + bytes([0x44, 0x00]) + (1 << 20).to_bytes(4, "big")))
+    none_sized = b"\x00\x00\x00\x00" + bytes([0x00, 0x00]) + (4000).to_bytes(2, "big") + \
+        b"".join(k.to_bytes(2, "big") + b"\x00\x00" + b"\xff\xff" for k in range(4000))
+    assert coded_size(meta_with(none_sized)) is None

@@ -1287,6 +1287,27 @@ def _jpeg2000_tile_bytes(data: bytes, fmt: str) -> int:
     return tiles * (_JPEG2000_TILE_BYTES + _JPEG2000_TILE_BAND_BYTES * int.from_bytes(siz[32:34], "big"))
 
 
+def _avif_frame_bytes(data: bytes, fmt: str, mode: str, width: int, height: int, max_pixels: int, name) -> int:
+    """What the AV1 decoder holds for an AVIF's coded frame when it is larger than the size the file declares (its
+    ``ispe`` box, which Pillow reports): a 2 KB AVIF declaring 16 x 16 and coding 12,000 x 12,000 decoded at 337 MB
+    outside the budget (:func:`imagetwins.avif.coded_size`). 0 for anything else; a frame past ``max_pixels`` is
+    refused as the declared size would be."""
+    if fmt != "AVIF":
+        return 0
+    from imagetwins.avif import MAX_ITEMS, TooManyItems, coded_size
+
+    try:
+        coded = coded_size(data)
+    except TooManyItems as exc:
+        raise ImageReadError(name, f"an AVIF listing {exc.args[0]:,} items (more than {MAX_ITEMS:,})") from None
+    if coded is None or coded[0] * coded[1] <= width * height:
+        return 0
+    if coded[0] * coded[1] > max_pixels:
+        raise ImageReadError(name, f"image too large ({width}x{height} declared, a {coded[0]}x{coded[1]} frame coded "
+                                   f"> limit {max_pixels:,} pixels)")
+    return decode_cost(mode, *coded, fmt)
+
+
 def _tiff_tile_bytes(img: Image.Image) -> int:
     """The buffer libtiff fills for each tile of a tiled TIFF that Pillow hands it: a tile of the size the file
     declares, however small the picture (a 783 KB TIFF of 16 x 16 pixels declaring 16384 x 16384 tiles took 809 MB
@@ -1352,10 +1373,12 @@ def _decode_said(data: bytes, name, min_size: int | None, max_pixels: int, max_d
         decoded = decode_cost(img.mode, out_w, out_h, img.format, turned=bool(turns) or turn is not None,
                               transparency="transparency" in img.info)
         tiles = _jpeg2000_tile_bytes(data, fmt) + _tiff_tile_bytes(img)
-        decoded += tiles
+        coded = _avif_frame_bytes(data, fmt, img.mode, width, height, max_pixels, name)
+        decoded += tiles + coded
         if decoded > max_decoded_bytes:
-            raise ImageReadError(name, f"image too large to decode ({width}x{height} {img.mode}"
-                                       f"{' and the tiles it declares' if tiles > decoded // 2 else ''}: "
+            beyond = (" and the tiles it declares" if tiles > decoded // 2 else
+                      " and the larger frame it codes" if coded > decoded // 2 else "")
+            raise ImageReadError(name, f"image too large to decode ({width}x{height} {img.mode}{beyond}: "
                                        f"{decoded:,} bytes > limit {max_decoded_bytes:,})")
         with nullcontext() if held else DECODE_BUDGET.hold(decoded):
             img.load()
