@@ -650,6 +650,32 @@ def test_a_progressive_jpeg_of_thousands_of_scans_is_refused_before_decoding() -
             tio.open_image(bomb)
 
 
+@pytest.mark.unit
+def test_a_progressive_mpo_of_too_many_scans_is_refused_before_decoding() -> None:
+    """An MPO (a JPEG holding further pictures: a 3D camera's, a phone's depth) is decoded as its first frame, and the
+    scans were counted from where Pillow's header read left the file: for an MPO, back at its start, where the walk took
+    the start-of-image marker's next bytes for its length and jumped ~64 KB ahead: the scans there went uncounted (a
+    160-scan file of 64 x 64 pixels counted ~60 and was decoded; a 4000 x 4000 picture's scans are fewer bytes)."""
+    import io
+
+    from imagetwins import io as tio
+
+    def mpo(extra: int) -> bytes:
+        buf = io.BytesIO()
+        synthetic_photo(64, 64).save(buf, "MPO", save_all=True, append_images=[synthetic_photo(64, 64)],
+                                     progressive=True, quality=90)
+        data = buf.getvalue()
+        end = data.index(b"\xff\xd9")  # (the first frame's end: no thumbnail before it)
+        last = data[data.rindex(b"\xff\xda", 0, end):end]
+        return data[:end] + last * extra + data[end:]
+
+    assert tio.open_image(mpo(0)).size == (64, 64)
+    assert tio.open_image(mpo(80)).size == (64, 64)  # (~90 scans: within the limit)
+    for bomb in (mpo(150), mpo(1000)):
+        with pytest.raises(tio.ImageReadError, match=r"a progressive JPEG of more than 100 scans"):
+            tio.open_image(bomb)
+
+
 def _jpeg2000_declaring_tiles(side: int, tile: int) -> bytes:
     """The main header of a JPEG 2000 codestream (a 64 x 64 RGB one's) declaring a ``side`` x ``side`` picture in
     ``tile`` x ``tile`` tiles, then its end: no tile's data at all."""

@@ -1331,11 +1331,12 @@ MAX_JPEG_SCANS = 100
 _AFTER_SCAN = re.compile(rb"\xff[^\x00\xd0-\xd7]")
 
 
-def _jpeg_scans(data: bytes, start: int, most: int) -> int:
-    """How many scans the JPEG ``data`` holds, its first scan's data beginning at ``start`` (where Pillow's header
-    read stops), counted to ``most`` + 1 at most; the markers walked (each scan's data skipped by one search), up to
-    the end of the image (a motion photo's video after it is not read)."""
-    scans, at, end = 1, start, len(data)
+def _jpeg_scans(data: bytes, most: int) -> int:
+    """How many scans the JPEG ``data`` holds (its first image: an MPO's others follow it), counted to ``most`` + 1
+    at most; the markers walked from the start (each segment skipped by its length, each scan's data by one search),
+    up to the end of the image (a motion photo's video after it is not read). Not from where Pillow's header read
+    stopped: an MPO's is back at its first frame's start."""
+    scans, at, end = 0, 0, len(data)
     while scans <= most:
         found = _AFTER_SCAN.search(data, at)
         if found is None:
@@ -1346,7 +1347,8 @@ def _jpeg_scans(data: bytes, start: int, most: int) -> int:
         if at + 4 > end or data[at + 1] == 0xD9:  # the end of the image
             break
         scans += data[at + 1] == 0xDA
-        at += 2 + int.from_bytes(data[at + 2:at + 4], "big")  # past the segment (a scan's: to its data)
+        # past the segment (a scan's: to its data); the start of the image and TEM stand alone
+        at += 2 if data[at + 1] in (0xD8, 0x01) else 2 + int.from_bytes(data[at + 2:at + 4], "big")
     return scans
 
 
@@ -1364,7 +1366,7 @@ def _decode_said(data: bytes, name, min_size: int | None, max_pixels: int, max_d
             raise ImageReadError(name, f"image has no pixels ({width}x{height})")
         fmt = img.format or ""
         if fmt in ("JPEG", "MPO") and img.info.get("progressive") and \
-                _jpeg_scans(data, img.fp.tell(), MAX_JPEG_SCANS) > MAX_JPEG_SCANS:
+                _jpeg_scans(data, MAX_JPEG_SCANS) > MAX_JPEG_SCANS:
             raise ImageReadError(name, f"a progressive JPEG of more than {MAX_JPEG_SCANS} scans (its decode would take "
                                        "minutes; encoders write about ten)")
         out_w, out_h = _reduce_on_decode(img, min_size, min_long_side) if min_size else img.size
