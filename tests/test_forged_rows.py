@@ -144,6 +144,27 @@ def test_rows_of_an_index_made_before_tags_are_signed_once_when_opened_to_write(
         assert index.get_pair_scores("copies", version, [(a, b)]) == {}
 
 
+def test_odd_rows_of_an_index_made_before_tags_do_not_refuse_it(sunset: Path) -> None:
+    """The one-time signing ran each row through a Python function in SQL: a row it could not take (a digest stored as
+    a number, a method name that is not UTF-8: a damaged file, another tool's edit) raised in it, and the whole index
+    was refused ("user-defined function raised exception") where an imagetwins before tags read it. Such rows are
+    signed as the bytes they hold (never a score: a digest is bytes), the others as before."""
+    score = _kept_reshot(sunset)
+    cache = default_cache_path(sunset)
+    with closing(sqlite3.connect(cache)) as con, con:  # as an imagetwins before tags left it, with two odd rows
+        con.execute("ALTER TABLE pair_scores DROP COLUMN tag")
+        con.execute("ALTER TABLE candidates DROP COLUMN tag")
+        con.execute("DELETE FROM meta WHERE key LIKE 'signed:%'")
+        con.execute("INSERT INTO pair_scores VALUES ('copies', 5, x'00', 'v', 0.5)")
+        con.execute("INSERT INTO pair_scores VALUES (CAST(x'ff00' AS TEXT), x'01', x'02', 'v', 0.5)")
+    [(a, b, version)] = _sql(cache, "SELECT a, b, version FROM pair_scores WHERE typeof(a) = 'blob' AND "
+                                    "method = 'copies'")
+    with Index(cache) as index:
+        assert index.get_pair_scores("copies", version, [(a, b)]) == {(a, b): score}
+        assert index.get_candidate_state("copies") is not None
+    assert _sql(cache, "SELECT count(*) FROM pair_scores WHERE tag IS NULL") == [(0,)]
+
+
 def test_a_tag_column_dropped_by_hand_signs_nothing_when_added_again(sunset: Path) -> None:
     """The one-time signing of an older index's rows is not a way in: the column dropped by hand (SQLite's ALTER TABLE
     DROP COLUMN), the row edited, the next writable open adds the column and signs nothing (meta ``signed:TABLE``)."""

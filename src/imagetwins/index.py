@@ -408,10 +408,15 @@ def _foreign_code(db: sqlite3.Connection) -> str | None:
 _ADDED_COLUMNS = {"files": [("ctime_ns", "INTEGER"), ("inode", "INTEGER")], "pair_scores": [("tag", "BLOB")],
                   "candidates": [("tag", "BLOB")]}
 #: how the rows a file made before holds are signed when the tag column is added (see ``_ADDED_COLUMNS``)
-_SIGN_ROWS = {"pair_scores": "UPDATE pair_scores SET tag = imagetwins_row_tag(method, version, a, b, score) "
-                             "WHERE typeof(score) = 'real'",
-              "candidates": "UPDATE candidates SET tag = imagetwins_row_tag(method, version, value) "
-                            "WHERE typeof(value) = 'blob'"}
+# (each field as a blob: a text's UTF-8 is what :func:`rowkeys.row_tag` signs of it, and a text that is not UTF-8, or a
+# number in a blob column, reached Python as an exception that refused the whole index; NULL: no tag)
+_SIGN_ROWS = {"pair_scores": "UPDATE pair_scores SET tag = imagetwins_row_tag(CAST(method AS BLOB), "
+                             "CAST(version AS BLOB), CAST(a AS BLOB), CAST(b AS BLOB), score) "
+                             "WHERE typeof(score) = 'real' AND method IS NOT NULL AND version IS NOT NULL "
+                             "AND a IS NOT NULL AND b IS NOT NULL",
+              "candidates": "UPDATE candidates SET tag = imagetwins_row_tag(CAST(method AS BLOB), "
+                            "CAST(version AS BLOB), value) "
+                            "WHERE typeof(value) = 'blob' AND method IS NOT NULL AND version IS NOT NULL"}
 
 # schema version -> statements that bring the previous version up to it. Tables added without changing
 # what older versions read (``pair_scores``, a cache of costly pair scores; ``facts``, the keep rules' facts
