@@ -285,6 +285,70 @@ def test_an_update_on_a_thread_the_running_update_does_not_wait_for_takes_its_tu
     assert key not in locks._index_files
 
 
+def test_an_update_waiting_for_its_turn_while_a_pool_task_ends_in_an_error_waits_on(tmp_path: Path) -> None:
+    """An update waiting for another thread's turn looks at every thread's frames for whom it waits; a pool worker
+    whose task had raised sets its ``self`` to None before it returns (``_WorkItem.run``: "break a reference cycle"),
+    and the look at it raised ``AttributeError`` in the waiting update, a traceback out of ``index update``. Such a
+    worker runs nothing: the update waits on and takes its turn."""
+    from concurrent.futures import ThreadPoolExecutor
+    from concurrent.futures.thread import _WorkItem
+
+    index_file = tmp_path / "a.db"
+    index_file.write_bytes(b"")
+    key = locks.hold_file(index_file)
+    parked, unpark, first_in, first_out = (threading.Event() for _ in range(4))
+    said: list[str] = []
+
+    def tracer(frame, event, arg):  # (the worker held where its task has raised and its ``self`` is None)
+        if frame.f_code is not _WorkItem.run.__code__:
+            return None
+
+        def at_return(frame, event, arg):
+            if event == "return" and frame.f_locals.get("self") is None:
+                parked.set()
+                unpark.wait(20)
+            return at_return
+        return at_return
+
+    def fails() -> None:
+        raise ValueError("a task that fails")
+
+    def first() -> None:
+        with locks.one_update(key, lambda pid: None):
+            first_in.set()
+            first_out.wait(20)
+
+    def second() -> None:
+        try:
+            with locks.one_update(key, lambda pid: None):
+                said.append("second")
+        except Exception as exc:  # (what reached the update's caller)
+            said.append(repr(exc))
+
+    threading.settrace(tracer)
+    try:
+        pool = ThreadPoolExecutor(1)
+        pool.submit(fails)
+    finally:
+        threading.settrace(None)
+    threads = [threading.Thread(target=first, daemon=True), threading.Thread(target=second, daemon=True)]
+    try:
+        assert parked.wait(20)
+        threads[0].start()
+        assert first_in.wait(20)
+        threads[1].start()
+        time.sleep(0.3)  # (several looks at the parked worker)
+        first_out.set()
+        for thread in threads:
+            thread.join(20)
+    finally:
+        first_out.set()
+        unpark.set()
+        pool.shutdown()
+        locks.let_go(key)
+    assert said == ["second"]
+
+
 _FORKING_WARNING_HANDLER = """
 import errno, os, sys, threading, warnings
 from imagetwins import locks

@@ -337,8 +337,8 @@ def _waits_for(waiters: set[int], thread: int) -> bool:
     runs: dict[int, int] = {}  # id(future) -> the thread running it
     if futures is not None and pool is not None:
         work = pool._WorkItem.run.__code__
-        runs = {id(f.f_locals.get("self").future): ident
-                for ident, stack in frames.items() for f in stack if f.f_code is work}
+        runs = {id(item.future): ident for ident, stack in frames.items() for f in stack
+                if f.f_code is work and (item := f.f_locals.get("self")) is not None}  # (None: its task raised)
     seen, todo = set(waiters), list(waiters)
     while todo:
         for waited in _waited_for(frames.get(todo.pop(), []), futures, runs):
