@@ -322,3 +322,36 @@ def test_damaged_features_are_named_as_in_threads_when_forked(tmp_path, forked) 
         got = copies._verified_confidences(rows, rows, np.array([0, 1, 0]), np.array([1, 2, 2]), workers=2)
     assert np.isnan(got).all() and len(forked) == 1
     assert_damaged_rows_named([str(w.message) for w in caught], a, b, c)
+
+
+def test_a_fork_reaped_by_someone_else_still_answers(rows, forked) -> None:
+    """A program that ignores SIGCHLD (its children reaped by the kernel) or reaps every child itself leaves no
+    child to wait for: the answers piped back whole are taken, no ChildProcessError reaches the caller."""
+    import signal
+
+    left, right = _all_pairs(len(rows))
+    want = _threads(rows, left, right)
+    before = signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    try:
+        got = copies._verified_confidences(rows, rows, left, right, workers=2)
+    finally:
+        signal.signal(signal.SIGCHLD, before)
+    assert got.tolist() == want.tolist() and len(forked) == 1
+
+
+def test_a_fork_leaves_a_program_s_own_frozen_objects_frozen(rows, forked) -> None:
+    """A pre-fork server freezes its objects (gc.freeze) so that its workers' collections copy no shared page: a
+    verification's fork freezes and unfreezes only where nothing was frozen before, never unfreezing the program's."""
+    import gc
+
+    left, right = _all_pairs(len(rows))
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        assert frozen > 0
+        copies._verified_confidences(rows, rows, left, right, workers=2)
+        assert gc.get_freeze_count() > frozen // 2  # (less those freed meanwhile: was 0)
+    finally:
+        gc.unfreeze()
+    copies._verified_confidences(rows, rows, left, right, workers=2)
+    assert gc.get_freeze_count() == 0 and len(forked) == 2

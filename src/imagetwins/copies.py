@@ -1369,7 +1369,9 @@ def _verified_confidences(features_a: Sequence, features_b: Sequence, left: np.n
     floats, not the checks); ``done(span, confidences)`` is called as each chunk is verified (to keep its scores;
     ``span``: a slice of the pairs, or their indices). :data:`PROCESS_PAIRS` pairs or more on two CPUs or more
     (``workers`` as for threads) are checked in worker processes (:func:`_verify_in_processes`: the same
-    confidences); what they leave (a process that could not start or ended: one line) is checked here."""
+    confidences); what they leave (a process that could not start or ended: one line) is checked here. From
+    :data:`FORK_PAIRS` pairs up to that, half of them are checked by a forked copy of this process
+    (:func:`_verify_with_fork`, :func:`_forks_for`: the same confidences; ``done`` then called once)."""
     chunk = chunk or VERIFY_CHUNK
     out = np.empty(len(left), np.float64)
     rest: np.ndarray | None = None  # None: all of them
@@ -1409,8 +1411,8 @@ ANSWER_WATCH = 5.0
 FORK_PAIRS = 100
 #: the most rows such a verification may name (each read once before the fork and held, ~55 KB a row: ~55 MB)
 FORK_ROWS = 1000
-#: seconds the forked checker may take past the end of this process's share, beyond that share's own time, before it
-#: is stopped and its pairs are checked here
+#: seconds the forked checker may take past the end of this process's share, beyond twice that share's own time,
+#: before it is stopped and its pairs are checked here
 FORK_GRACE = 30.0
 
 
@@ -1434,7 +1436,8 @@ def _verify_with_fork(features_a: Sequence, features_b: Sequence, left: np.ndarr
     half with a worker process's very code (:func:`imagetwins._verify_worker.serve`'s) on those bytes: the confidences
     of :func:`verify_pairs`, bit for bit. The child sends its answers down a pipe and ends with ``os._exit`` (none of
     this process's exit handlers, buffers or connections touched). What the child does not answer (no fork, it
-    ended, garbled its answer, or took :data:`FORK_GRACE` seconds longer than this process's half) is checked here;
+    ended, garbled its answer, or was not done twice this process's half's time plus :data:`FORK_GRACE` seconds after
+    it) is checked here;
     Ctrl-C here stops it (its CPU time is this process's children's, as the worker processes')."""
     import pickle
 
@@ -1453,12 +1456,7 @@ def _verify_with_fork(features_a: Sequence, features_b: Sequence, left: np.ndarr
     names = _names.get()
 
     def answered(span: np.ndarray, answers: list) -> None:
-        for k, a in zip(span.tolist(), answers):
-            if isinstance(a, str):  # the check raised: damaged features (named as this process names them)
-                _unverifiable(features_a, features_b, int(left[k]), int(right[k]), names, a)
-                out[k] = np.nan
-            else:
-                out[k] = a
+        _take_answers(features_a, features_b, left, right, span, answers, names, out)
         if progress is not None:
             progress.update(len(span))
 
@@ -1468,8 +1466,13 @@ def _verify_with_fork(features_a: Sequence, features_b: Sequence, left: np.ndarr
 
     matching_session()  # (made here, once: a child that made it would make it again for every fork)
     pid = None
-    gc.freeze()  # (this process's objects out of its collections while the child shares their pages: a collection
-    try:  # touches every object it looks at, and each page so touched is copied)
+    # this process's objects out of its collections while the child shares their pages (a collection touches every
+    # object it looks at, and each page so touched is copied); not where the program froze its own (a pre-fork
+    # server's workers: gc.unfreeze would put them back into every collection, its pages copied in each worker)
+    freezing = gc.get_freeze_count() == 0
+    if freezing:
+        gc.freeze()
+    try:
         try:
             read_end, write_end = os.pipe()
             try:
@@ -1505,7 +1508,8 @@ def _verify_with_fork(features_a: Sequence, features_b: Sequence, left: np.ndarr
         else:
             check_here(half, len(order))
     finally:
-        gc.unfreeze()
+        if freezing:
+            gc.unfreeze()
         if pid is not None:  # (stopped here: Ctrl-C, or an error of this process's half)
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
@@ -1514,6 +1518,19 @@ def _verify_with_fork(features_a: Sequence, features_b: Sequence, left: np.ndarr
             with contextlib.suppress(OSError):
                 os.close(read_end)
     return True
+
+
+def _take_answers(features_a: Sequence, features_b: Sequence, left: np.ndarray, right: np.ndarray, span: np.ndarray,
+                  answers: list, names: tuple | None, out: np.ndarray) -> None:
+    """A worker process's (or the forked checker's) ``answers`` to the pairs ``span`` into ``out``: each confidence
+    (:func:`imagetwins._verify_worker._answer`), or NaN where the check raised on damaged features (the reason, a
+    string: one warning naming the file as this process names it, ``names``: :func:`_unverifiable`)."""
+    for k, a in zip(span.tolist(), answers):
+        if isinstance(a, str):
+            _unverifiable(features_a, features_b, int(left[k]), int(right[k]), names, a)
+            out[k] = np.nan
+        else:
+            out[k] = a
 
 
 def _fork_quietly() -> int:
@@ -1552,8 +1569,12 @@ def _forked_answers(read_end: int, pid: int, timeout: float) -> list | None:
         if not complete:
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
-        _, status = os.waitpid(pid, 0)
-    if not complete or not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
+        try:
+            status: int | None = os.waitpid(pid, 0)[1]
+        except ChildProcessError:  # (reaped already: a program that ignores SIGCHLD, or waits for any child itself)
+            status = None
+    # (the child writes its answers whole, then ends: where its status is not known, a pickle read whole is its answer)
+    if not complete or (status is not None and (not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0)):
         return None
     try:
         answers = pickle.loads(b"".join(chunks))
@@ -1761,12 +1782,7 @@ def _verify_in_processes(features_a: Sequence, features_b: Sequence, left: np.nd
                         stop.set()
                     continue
                 idx = batches[b]
-                for k, a in zip(idx.tolist(), answers):
-                    if isinstance(a, str):  # the check raised: damaged features
-                        _unverifiable(features_a, features_b, int(left[k]), int(right[k]), names, a)
-                        out[k] = np.nan
-                    else:
-                        out[k] = a
+                _take_answers(features_a, features_b, left, right, idx, answers, names, out)
                 answered[idx] = True
                 if progress is not None:
                     progress.update(len(idx))
