@@ -422,6 +422,7 @@ def not_copies_of_keepers(groups: Sequence[PlannedGroup], method: str | None, ro
     from imagetwins.encoders import DEFAULT_METHOD, get_encoder
     from imagetwins.pairscores import checks_of
     from imagetwins.scores import Verdict
+    from imagetwins.timing import stage
 
     try:
         encoder = get_encoder(method or DEFAULT_METHOD)
@@ -450,7 +451,8 @@ def not_copies_of_keepers(groups: Sequence[PlannedGroup], method: str | None, ro
 
     def encode(rows: list[int]):
         named = [paths[r] for r in rows]
-        enc = encoder.encode_files(named, workers=workers, warn=False)
+        with stage("scan"):  # (--timings: the files decoded for a check, as a scan's; 'other' said modules loaded)
+            enc = encoder.encode_files(named, workers=workers, warn=False)
         failed.update((content.get(str(x.path), str(x.path)), x.reason) for x in enc.failures)
         return enc.encodings, [row[p] for p in enc.paths], list(enc.paths), [str(d) for d in enc.digests]
 

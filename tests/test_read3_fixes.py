@@ -1,0 +1,37 @@
+"""Fixes from the session's final read of plans, keeper and outputs (read3)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _stages(stderr: str) -> dict[str, float]:
+    line = next(x for x in stderr.splitlines() if x.startswith("time: "))
+    return {name: float(s) for name, s in re.findall(r"(\w+) (\d+\.\d+) s", line.split("=", 1)[1])}
+
+
+@pytest.mark.cli
+def test_remove_plan_timings_count_the_files_decoded_for_its_check_as_a_scan(tmp_path: Path) -> None:
+    """``remove --plan --timings`` of a plan from ``find --no-cache`` decodes every file to check it against its
+    keeper (no kept check): that time was said as "other" (which the help calls modules loaded on first use)."""
+    from click.testing import CliRunner
+
+    from imagetwins.cli import main
+
+    album = tmp_path / "album"
+    shutil.copytree(REPO / "examples" / "images", album)
+    plan = tmp_path / "plan.json"
+    run = CliRunner().invoke
+    made = run(main, ["find", str(album), "--no-cache", "--json", str(plan), "-q"])
+    assert made.exit_code == 0, made.output
+    dry = run(main, ["remove", str(album), "--plan", str(plan), "--timings"])
+    assert dry.exit_code == 0, dry.output
+    assert "5 files would move" in dry.stdout
+    stages = _stages(dry.stderr)
+    assert "scan" in stages and "verify" in stages, dry.stderr
