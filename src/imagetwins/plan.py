@@ -71,7 +71,7 @@ from imagetwins.leftalone import GroupLeftAlone, LeftAlone
 from imagetwins.text import printable
 
 __all__ = ["PLAN_VERSION", "NO_KEEPER_YET", "PlanError", "PlannedGroup", "CheckedPlan", "plan_document", "load_plan",
-           "check_plan", "awaiting_keeper", "left_alone", "not_copies_of_keepers", "Unchecked"]
+           "check_plan", "awaiting_keeper", "left_alone", "not_copies_of_keepers", "Unconfirmed"]
 
 #: the format version written as ``imagetwins_plan``
 PLAN_VERSION = 1
@@ -395,10 +395,10 @@ def load_plan(path: str | os.PathLike, folder: str | os.PathLike | None = None) 
     return Path(root), groups
 
 
-class Unchecked(NamedTuple):
-    """A file a plan would move that stays (:func:`not_copies_of_keepers`): by its check a ``verdict`` of ``keeper``
-    that is no copy (a re-shot, unrelated), or, ``verdict`` None, no check could be made (``reason``: the file or the
-    keeper could not be decoded)."""
+class Unconfirmed(NamedTuple):
+    """A file a plan would move that stays because no check confirms it a copy of its ``keeper``
+    (:func:`not_copies_of_keepers`): its check gave a ``verdict`` that is no copy (a re-shot, unrelated), or,
+    ``verdict`` None, no check could be made (``reason``: the file or the keeper could not be decoded)."""
 
     file: str
     keeper: str
@@ -407,7 +407,7 @@ class Unchecked(NamedTuple):
 
 
 def not_copies_of_keepers(groups: Sequence[PlannedGroup], method: str | None, root: str | os.PathLike,
-                          workers: int | None = None) -> list[Unchecked]:
+                          workers: int | None = None) -> list[Unconfirmed]:
     """The files a plan would move with no check saying they are copies of the keeper it names; each is added to its
     group's ``leave`` (left where it is). Nothing moves without a verdict: every file to move whose bytes are not its
     keeper's is asked, in every group, for a method whose check gives verdicts (``copies``; a plan naming no method is
@@ -473,11 +473,12 @@ def not_copies_of_keepers(groups: Sequence[PlannedGroup], method: str | None, ro
             continue
         g.leave.append(f)
         if verdict is not None:
-            out.append(Unchecked(f, g.keep, str(verdict)))
+            out.append(Unconfirmed(f, g.keep, str(verdict)))
         else:
             why = failed.get(content[f]) or failed.get(content[g.keep])
-            out.append(Unchecked(f, g.keep, None, f"{'the keeper' if content[f] not in failed and why else 'it'} could "
-                                                  f"not be checked: {why or 'no check of the pair came back'}"))
+            who = "the keeper" if content[f] not in failed and why else "it"
+            out.append(Unconfirmed(f, g.keep, None,
+                                   f"{who} could not be checked: {why or 'no check of the pair came back'}"))
     return out
 
 
