@@ -46,6 +46,18 @@ def _digest_list(digests) -> list[Digest]:
     return out
 
 
+def _same_content(digests: Sequence[Digest], rows: Iterable[int]) -> list[list[int]]:
+    """Of ``rows`` (places in ``digests``), the sets of two or more holding one content (equal content digests,
+    compared on the first 128 bits an index keeps; an unknown digest is in none), each in the order of ``rows``: the
+    byte copies a group's outputs mark (:meth:`DuplicateGroup.byte_copy_sets`) and ``--pairs`` writes once
+    (:meth:`FindResult.byte_sets`)."""
+    holders: dict[str, list[int]] = {}
+    for i in rows:
+        if digests[i].known:
+            holders.setdefault(str(digests[i].prefix).lower(), []).append(i)
+    return [h for h in holders.values() if len(h) > 1]
+
+
 @dataclass
 class DuplicateGroup:
     """Files that are duplicates of each other (connected by matches within the threshold).
@@ -121,11 +133,7 @@ class DuplicateGroup:
         of: list[int | None] = [None] * len(self.files)
         if self.exact or len(self.digests) != len(self.files):
             return [], of
-        holders: dict[str, list[int]] = {}
-        for i, d in enumerate(self.digests):
-            if d.known:
-                holders.setdefault(str(d.prefix).lower(), []).append(i)
-        sets = [h for h in holders.values() if len(h) > 1]
+        sets = _same_content(self.digests, range(len(self.files)))
         for k, h in enumerate(sets):
             for i in h:
                 of[i] = k
@@ -311,12 +319,8 @@ class FindResult:
         more files of the groups holding one content, each in the files' order: what :meth:`pair_records` writes
         once. (A file in no group, such as a hard link's other name, stands for itself.)"""
         stand = np.arange(len(self.files), dtype=np.int64)
-        holders: dict[str, list[int]] = {}
         grouped = {f for g in self.groups for f in g.files}
-        for i, d in enumerate(self.digests):
-            if d.known and self.files[i] in grouped:
-                holders.setdefault(str(d.prefix).lower(), []).append(i)
-        sets = [h for h in holders.values() if len(h) > 1]
+        sets = _same_content(self.digests, (i for i in range(len(self.digests)) if self.files[i] in grouped))
         for h in sets:
             stand[h] = h[0]
         return stand, sets
