@@ -64,9 +64,9 @@ def write_matches(what: Matches, target: Target) -> None:
 FORMAT = Format(
     "csv", groups=write_groups, matches=write_matches, option="--csv",
     groups_help="Write one row per file in a group ('-' for stdout): group,path,exact (1: the whole group holds "
-                "one file's bytes; a byte copy in a group of edited copies has its keeper's sha256),distance "
-                "(similarity for "
-                "vector methods, confidence for copies: the file's own score against its group's keeper),keep "
+                "one file's bytes; byte copies in a group of edited copies share a sha256 instead),distance "
+                "(similarity for vector methods, confidence for copies: the file's own score against its group's "
+                "keeper),keep "
                 "(1: stays where it is, kept or reached through a followed symbolic link; 0: moves; empty where a "
                 "person picks the keeper: -m similar),suggested_keep (1/0),left_alone (why a file stays without a "
                 "decision: through_link, reached through a followed symbolic link; awaiting_keeper, a person picks "
