@@ -409,7 +409,8 @@ class FindResult:
 
     def to_dict(self, pairs: bool = True) -> dict:
         """Plain data for JSON output; scores are written under their kind's name. ``pairs=False``
-        leaves out the list of every pair (it grows with the square of a group's size)."""
+        leaves out the list of the pairs (:meth:`pair_records`: each byte-identical set one record, the others every
+        pair: it grows with the square of a group's size)."""
         data = {
             "method": self.method,
             "threshold": self.threshold,
