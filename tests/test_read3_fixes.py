@@ -35,3 +35,21 @@ def test_remove_plan_timings_count_the_files_decoded_for_its_check_as_a_scan(tmp
     assert "5 files would move" in dry.stdout
     stages = _stages(dry.stderr)
     assert "scan" in stages and "verify" in stages, dry.stderr
+
+
+@pytest.mark.cli
+def test_remove_plan_honours_workers_for_the_check_of_its_files(tmp_path: Path) -> None:
+    """``remove --plan`` checks each file no kept check calls a copy of its keeper (``not_copies_of_keepers``, on
+    ``workers`` threads), yet ``-j`` was refused as doing "nothing with --plan"."""
+    from click.testing import CliRunner
+
+    from imagetwins.cli import main
+
+    album = tmp_path / "album"
+    shutil.copytree(REPO / "examples" / "images", album)
+    plan = tmp_path / "plan.json"
+    run = CliRunner().invoke
+    assert run(main, ["find", str(album), "--no-cache", "--json", str(plan), "-q"]).exit_code == 0
+    dry = run(main, ["remove", str(album), "--plan", str(plan), "-j", "1"])
+    assert dry.exit_code == 0, dry.output
+    assert "5 files would move" in dry.stdout

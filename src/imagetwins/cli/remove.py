@@ -110,7 +110,8 @@ def remove(directory: Path | None, apply_: bool, plan_file: Path | None, move_to
         raise click.UsageError(f"{requested.options()[0]} writes what a dry run found: not with {used} (run "
                                "a dry run without them, or use 'imagetwins find')")
     if plan_file is not None:
-        refuse_options(["method", "threshold", "recursive", "workers", "no_cache", "follow_symlinks", "keep_rule",
+        # (--workers stays: the files no kept check calls copies of their keepers are checked, on that many threads)
+        refuse_options(["method", "threshold", "recursive", "no_cache", "follow_symlinks", "keep_rule",
                         "keep_in", "raw_pairs", "colour_variants"],
                        "does nothing with --plan: the plan's decisions are applied, nothing is scanned")
     else:
