@@ -206,3 +206,34 @@ def test_a_fifo_beside_an_index_is_named_never_waited_on(tmp_path: Path, beside:
         assert not thread.is_alive(), f"the open {what} waited on the FIFO at {fifo.name}"
         assert len(said) == 1 and f"{fifo.name} beside it is a FIFO" in str(said[0]), (what, said)
     assert fifo.is_fifo()
+
+
+def test_a_fifo_beside_a_cache_an_index_takes_rows_from_is_never_waited_on(tmp_path: Path) -> None:
+    """An index made beside a folder's cache (``find DIR --db FILE``) takes its rows from that cache, opened to read:
+    that open was SQLite's own (``mode=ro``), not :func:`locks.read_only_connection`, and a FIFO at the cache's
+    ``-journal`` hung the run for ever. Now that cache is passed over (its rows encoded again) in its turn."""
+    import os
+    import threading
+
+    from conftest import synthetic_photo
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for seed in (1, 2):
+        synthetic_photo(seed=seed).save(folder / f"{seed}.jpg")
+    cache = tmp_path / "cache.db"
+    with Index(cache, methods=["phash"]) as index:
+        index.update(folder, workers=1)
+    os.mkfifo(f"{cache}-journal")
+    stats = []
+
+    def update() -> None:
+        with Index(tmp_path / "catalogue.db", methods=["phash"]) as index:
+            index.donors = [cache]
+            stats.append(index.update(folder, workers=1))
+
+    thread = threading.Thread(target=update, daemon=True)
+    thread.start()
+    thread.join(30)
+    assert not thread.is_alive(), "the update waited on the FIFO beside the cache it takes rows from"
+    assert stats and stats[0].added == 2

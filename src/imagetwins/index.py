@@ -1302,7 +1302,7 @@ class Index:
             if not left:
                 break
             try:
-                db = sqlite3.connect(f"{donor.resolve().as_uri()}?mode=ro", uri=True)
+                db = read_only_connection(donor)  # (never waits on a FIFO beside it, nor leaves a -wal there)
             except (sqlite3.Error, OSError, ValueError):
                 continue
             try:

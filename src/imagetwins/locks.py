@@ -249,10 +249,9 @@ def one_update(key: tuple[int, int] | None, waiting: Callable[[str], None]) -> I
     runs of one new folder at once each encoded every file and said "18 added"; taking turns, the later ones find
     them stored. An update begun inside the turn (from a hook, a callback or a plug-in of the update running) runs in
     that turn, as before there were turns: on the thread running it, or on a thread it waits for (``Thread.join``,
-    an executor's ``Future``; directly or through threads that wait in turn): it waited for the turn, the turn's
-    thread waited for it, for ever. No lock without a
-    key, or where ``flock`` is refused (a file system without it): the updates then run as before, each storing
-    what it encoded.
+    an executor's ``Future``; directly or through threads that wait in turn: :func:`_waits_for`), where it waited
+    for the turn while the turn's thread waited for it, for ever. No lock without a key, or where ``flock`` is
+    refused (a file system without it): the updates then run as before, each storing what it encoded.
 
     The update holds the file as an open index does (:func:`let_go` at its end): an index closed by another thread
     while its update runs closed the descriptor under the lock, and the unlock at the end went to whatever file
