@@ -355,3 +355,63 @@ def test_a_fork_leaves_a_program_s_own_frozen_objects_frozen(rows, forked) -> No
         gc.unfreeze()
     copies._verified_confidences(rows, rows, left, right, workers=2)
     assert gc.get_freeze_count() == 0 and len(forked) == 2
+
+
+_PARENT_KILLED = """
+import os, signal, sys, time
+import numpy as np
+from PIL import Image
+from imagetwins import copies, verify
+import imagetwins._verify_worker as worker
+
+rng = np.random.default_rng(0)
+rows = [verify.extract(Image.fromarray(rng.integers(0, 255, (120, 160, 3), dtype=np.uint8))) for _ in range(4)]
+copies.FORK_PAIRS = 1
+parent, fork = os.getpid(), copies._fork_quietly
+
+def counted():
+    pid = fork()
+    if pid:
+        print(pid, flush=True)
+    return pid
+
+def answer(rows, pairs):  # this process killed during its half; the child stuck in its own (a check in C code)
+    if os.getpid() == parent:
+        time.sleep(0.5)
+        os.kill(parent, signal.SIGKILL)
+    time.sleep(120)
+
+copies._fork_quietly, worker._answer = counted, answer
+left, right = np.triu_indices(4, 1)
+copies._verified_confidences(rows, rows, left.astype(np.int64), right.astype(np.int64), workers=2)
+"""
+
+
+def _gone(pid: int) -> bool:
+    """Whether process ``pid`` has ended (a zombie no one reaped yet counts as ended)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return True
+
+
+def test_a_fork_ends_when_this_process_is_killed(forked, tmp_path) -> None:
+    """A verification killed with -9 stops nobody: a child stuck in a check (in C code, in a hostile file's
+    features) would hold a core for ever; it ends within seconds of its parent, as a worker process does."""
+    import signal
+
+    out = tmp_path / "out"
+    with open(out, "w") as f:  # (a file: a pipe would be held open by the child)
+        run = subprocess.run([sys.executable, "-c", _PARENT_KILLED], stdout=f, stderr=subprocess.STDOUT,
+                             timeout=120, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert run.returncode == -signal.SIGKILL, out.read_text()
+    child = int(out.read_text().split()[0])
+    try:
+        deadline = time.monotonic() + 10
+        while not _gone(child) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _gone(child)
+    finally:
+        if not _gone(child):
+            os.kill(child, signal.SIGKILL)

@@ -1438,10 +1438,11 @@ def _verify_with_fork(features_a: Sequence, features_b: Sequence, left: np.ndarr
     this process's exit handlers, buffers or connections touched). What the child does not answer (no fork, it
     ended, garbled its answer, or was not done twice this process's half's time plus :data:`FORK_GRACE` seconds after
     it) is checked here;
-    Ctrl-C here stops it (its CPU time is this process's children's, as the worker processes')."""
+    Ctrl-C here stops it (its CPU time is this process's children's, as the worker processes'), and it ends within a
+    second of this process killed (:func:`imagetwins._verify_worker._end_with_parent`, as a worker process)."""
     import pickle
 
-    from imagetwins._verify_worker import _answer, _rows
+    from imagetwins._verify_worker import _answer, _end_with_parent, _rows
     from imagetwins.matching import session as matching_session
 
     same = features_a is features_b
@@ -1465,7 +1466,7 @@ def _verify_with_fork(features_a: Sequence, features_b: Sequence, left: np.ndarr
             answered(order[k:min(k + PROCESS_BATCH, stop)], _answer(rows, pairs[k:min(k + PROCESS_BATCH, stop)]))
 
     matching_session()  # (made here, once: a child that made it would make it again for every fork)
-    pid = None
+    pid, parent = None, os.getpid()
     # this process's objects out of its collections while the child shares their pages (a collection touches every
     # object it looks at, and each page so touched is copied); not where the program froze its own (a pre-fork
     # server's workers: gc.unfreeze would put them back into every collection, its pages copied in each worker)
@@ -1487,6 +1488,7 @@ def _verify_with_fork(features_a: Sequence, features_b: Sequence, left: np.ndarr
                     os.close(read_end)
                     with contextlib.suppress(ValueError):  # (Ctrl-C: this process stops the child)
                         signal.signal(signal.SIGINT, signal.SIG_IGN)
+                    _end_with_parent(parent)  # (this process killed with -9: a check stuck in C code ends with it)
                     gc.disable()  # (nothing of the parent's freed here: a collected connection would close its file)
                     data = memoryview(pickle.dumps(_answer(rows, pairs[half:]), protocol=pickle.HIGHEST_PROTOCOL))
                     while data:
