@@ -53,3 +53,37 @@ def test_remove_plan_honours_workers_for_the_check_of_its_files(tmp_path: Path) 
     dry = run(main, ["remove", str(album), "--plan", str(plan), "-j", "1"])
     assert dry.exit_code == 0, dry.output
     assert "5 files would move" in dry.stdout
+
+
+@pytest.mark.cli
+def test_remove_plan_reads_no_file_check_plan_refuses_and_refuses_it(tmp_path: Path) -> None:
+    """A plan (anyone may edit it) listing a FIFO in the folder and an image outside it: the check against the
+    keeper decoded the outside file and left both where they were with a "could not be checked" note, exit 0,
+    where ``check_plan`` refuses them (not a regular file, outside the folder), exit 1."""
+    import json
+    import os
+
+    from click.testing import CliRunner
+
+    from imagetwins.cli import main
+
+    album = tmp_path / "album"
+    shutil.copytree(REPO / "examples" / "images", album)
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    shutil.copyfile(REPO / "examples" / "images" / "market.jpg", outside / "market.jpg")
+    os.mkfifo(album / "pipe.jpg")
+    plan = tmp_path / "plan.json"
+    run = CliRunner().invoke
+    assert run(main, ["find", str(album), "--no-cache", "--json", str(plan), "-q"]).exit_code == 0
+    doc = json.loads(plan.read_text())
+    group = doc["groups"][0]
+    for k, extra in enumerate([str(album / "pipe.jpg"), str(outside / "market.jpg")]):
+        group["files"].append(extra)
+        group["sha256"][extra] = f"{k}" * 64
+    plan.write_text(json.dumps(doc))
+    dry = run(main, ["remove", str(album), "--plan", str(plan)])
+    assert dry.exit_code == 1, dry.output
+    assert "note: leaving" not in dry.stderr, dry.stderr
+    assert "pipe.jpg: not a regular file now" in dry.stderr and "market.jpg: outside the scanned folders" in dry.stderr
+    assert "5 files would move" in dry.stdout

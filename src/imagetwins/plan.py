@@ -418,7 +418,9 @@ def not_copies_of_keepers(groups: Sequence[PlannedGroup], method: str | None, ro
     keeps each file's check against its keeper: a plan as ``find`` wrote it decodes nothing); a pair never checked
     is checked now (and kept there); a file or keeper that cannot be decoded gets no verdict and stays. A file the
     plan lists in ``move_anyway`` moves all the same (the review page's "Move anyway"; the page leaves such files
-    itself), as does a byte copy of the keeper (equal recorded SHA-256, which :func:`check_plan` proves)."""
+    itself), as does a byte copy of the keeper (equal recorded SHA-256, which :func:`check_plan` proves). A file or
+    keeper :func:`check_plan` refuses however it looks (gone, not a regular file, outside ``root``, reached through a
+    link) is not asked: nothing outside the folder is read, and it is refused with its own reason."""
     from imagetwins.encoders import DEFAULT_METHOD, get_encoder
     from imagetwins.pairscores import checks_of
     from imagetwins.scores import Verdict
@@ -432,8 +434,18 @@ def not_copies_of_keepers(groups: Sequence[PlannedGroup], method: str | None, ro
         return []
     # (a file the plan records with the keeper's very bytes is a copy of it, as check_plan moves it only while it has
     # them: 1,000 byte-identical copies of one photo, keep edited, checked 999 pairs, 18.6 s)
+    # (a file or keeper check_plan refuses anyway, one that is gone, not a regular file, outside ``root`` or reached
+    # through a link, is not asked: never read outside the folder, and refused with its own reason, not left here)
+    placed: dict[str, bool] = {}
+
+    def checkable(path: str) -> bool:
+        if path not in placed:
+            placed[path] = os.path.lexists(path) and _placed(path, root) is None
+        return placed[path]
+
     asked = [(g, f) for g in groups if g.keep and g.keep in g.files for f in g.to_move
-             if f not in g.move_anyway and not Digest(g.sha256.get(f)).same_content(g.sha256.get(g.keep))]
+             if f not in g.move_anyway and not Digest(g.sha256.get(f)).same_content(g.sha256.get(g.keep))
+             and checkable(g.keep) and checkable(f)]
     if not asked:
         return []
     # each pair of contents once (a thousand byte copies of one edited copy: one check), by the recorded digests
