@@ -117,19 +117,13 @@ class DuplicateGroup:
         bits = self.score_kind.format(self.score)
         return f"up to {bits} from {keeper}" if self.scores else f"up to {bits} apart"
 
-    def byte_copies(self) -> list[list[int]]:
-        """For each file, the other files of the group holding its very bytes (equal content digests, compared on
-        the first 128 bits an index keeps), in the group's order: the byte copies inside a group of edited copies,
-        which every output marks (the text's "byte-identical to", the CSV's and JSON's equal ``sha256``, the review
-        page's cards). Empty lists for an exact group (every file is) and a file whose digest is not known. n^2
-        numbers for n byte copies: the outputs use :meth:`byte_copy_sets`."""
-        sets, of = self.byte_copy_sets()
-        return [[j for j in sets[s] if j != i] if s is not None else [] for i, s in enumerate(of)]
-
     def byte_copy_sets(self) -> tuple[list[list[int]], list[int | None]]:
-        """:meth:`byte_copies` in a size linear in the group's: the files of each content two or more files hold
-        (each content once, in the group's order), and each file's place in that list (None: no other file holds
-        its bytes). Every file's list of the others is n^2 numbers for thousands of byte copies."""
+        """The byte copies inside a group of edited copies, which every output marks (the text's "byte-identical
+        to", the CSV's and JSON's equal ``sha256``, the review page's cards): the files of each content two or more
+        files hold (equal content digests, compared on the first 128 bits an index keeps; each content once, in the
+        group's order), and each file's place in that list (None: no other file holds its bytes, or its digest is not
+        known). No sets for an exact group (every file is one). In a size linear in the group's: each file's list of the
+        others would be n^2 numbers for thousands of byte copies."""
         of: list[int | None] = [None] * len(self.files)
         if self.exact or len(self.digests) != len(self.files):
             return [], of
