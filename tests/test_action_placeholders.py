@@ -126,3 +126,22 @@ def test_a_store_planted_as_a_link_is_never_written_through(tmp_path: Path, albu
     assert (tmp_path / "q1" / "shared.jpg").is_file() and (album / "shared.jpg").is_file()  # moved, copy left
     undone = CliRunner().invoke(main, ["undo", str(tmp_path / "q1")])
     assert undone.exit_code == 0 and "restored 3 files" in undone.output, undone.output
+
+
+def test_a_fifo_beside_the_placeholder_store_is_never_waited_on(tmp_path: Path) -> None:
+    """The store of placeholders made is SQLite's open of a file in the data folder: a FIFO at its ``-journal`` was read
+    by SQLite's look for a hot journal, and every add and lookup waited for ever. The store is then not used (it is a
+    convenience: placeholders are offered as duplicates again), as a link or FIFO in its own place."""
+    import threading
+
+    store = PlaceholderStore(tmp_path / "placeholders.db")
+    made = Placeholder(path=str(tmp_path / "a.jpg"), dev=1, ino=2, size=3, mtime_ns=4, keeper_sha256="0" * 64,
+                       keeper=str(tmp_path / "b.jpg"))
+    assert store.add([made])
+    os.mkfifo(f"{store.path}-journal")
+    said: list[object] = []
+    thread = threading.Thread(target=lambda: said.extend([store.add([made]), store.lookup([made.path])]), daemon=True)
+    thread.start()
+    thread.join(20)
+    assert not thread.is_alive(), "the store waited on the FIFO beside it"
+    assert said == [False, {}]

@@ -77,8 +77,12 @@ class PlaceholderStore:
         self.path = Path(path) if path is not None else default_store_path()
 
     def _connect(self, write: bool) -> sqlite3.Connection | None:
+        from imagetwins.locks import beside_refused
+
         if os.path.islink(self.path) or (self.path.exists() and not self.path.is_file()):
             return None  # never written through a link, nor read from a FIFO or device
+        if beside_refused(self.path, write=write) is not None:
+            return None  # (a FIFO at its -journal: SQLite's look for a hot journal waited on it for ever)
         if not write and not self.path.exists():
             return None
         try:
