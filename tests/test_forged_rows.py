@@ -192,7 +192,7 @@ def test_a_key_others_can_read_is_not_used(sunset: Path, tmp_path: Path, monkeyp
     key.parent.mkdir(parents=True)
     key.write_bytes(b"k" * 32)
     key.chmod(0o644)
-    with pytest.warns(UserWarning, match="trusted by this run only"):
+    with pytest.warns(UserWarning, match="trusted by this run only.*chmod 600.*or delete it"):
         tag = rowkeys.row_tag("copies", "v", b"a", b"b", 0.5)
     assert rowkeys.row_key() != b"k" * 32 and rowkeys.row_tag_ok(tag, "copies", "v", b"a", b"b", 0.5)
     assert not rowkeys.row_tag_ok(tag, "copies", "v", b"a", b"b", 0.99)
