@@ -115,6 +115,42 @@ def test_a_keystone_copy_needs_the_perspective_alignment(family_folder) -> None:
         "agrees closely" in w and affine.disagreement[1] in w for w in why), why
 
 
+def test_a_keystone_kept_by_its_homography_takes_every_dense_measure_of_it(family_folder) -> None:
+    """Where the homography wins, the pair's dense measures are all the homography's: the copy list once missed the
+    ones added later (pages, added, colour_moved stayed the affine fit's, so the files' look was asked by the affine
+    fit's colours). Every field a dense comparison writes must be among those taken over."""
+    import dataclasses
+
+    from imagetwins import verify
+
+    files, _, _ = family_folder
+    records = dict(zip([p.name for p in files], _encode(files[:13])))
+    a, b = records["o3.jpg"], records["o3_keystone.jpg"]
+    written: set[str] = set()
+    dense = verify._dense
+
+    def watched(a_, b_, matrix, v, **kw):
+        before = dataclasses.asdict(v)
+        out = dense(a_, b_, matrix, v, **kw)
+        after = dataclasses.asdict(v)
+        written.update(k for k in after if not _same(before[k], after[k]))
+        return out
+
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(verify, "_dense", watched)
+        v = copies.verify_records(a, b)
+    assert v.transform is not None and written, "no dense comparison was made"
+    assert {"colour_moved", "strict_agreement"} <= written
+    assert written <= set(verify._DENSE_MEASURES), written - set(verify._DENSE_MEASURES)
+
+
+def _same(x, y) -> bool:
+    try:
+        return bool(np.array_equal(np.asarray(x), np.asarray(y), equal_nan=True))
+    except TypeError:
+        return x == y
+
+
 def test_a_group_of_fifty_copies_is_found_whole(tmp_path: Path, datasets: Path) -> None:
     """50 copies of one photo fill every CNN neighbour place of one another: the hard ones (screenshots,
     rotations, pictures on a background) must still be proposed and grouped: every copy that verifies against

@@ -285,7 +285,7 @@ FEATURES_VERSION = 5  # 2: keypoints stored strongest first (the quick look take
 #: the version of what :func:`verify_pair` computes from given features: part of :func:`verdict_version`, which
 #: keys the confidences the index keeps per pair. Bump it with any change of the code that changes a confidence
 #: (the module's constants, FEATURES_VERSION and CALIBRATION included, and OpenCV's version are in the key already)
-VERDICT_VERSION = 29  # 2: the quick look before the full match; 3: the lighting fit refitted until a caption drops
+VERDICT_VERSION = 30  # 2: the quick look before the full match; 3: the lighting fit refitted until a caption drops
 # out; 4: symmetric (the pair is checked in one canonical order), keypoints at the stored (half float) precision;
 # 5: a perspective alignment where the affine one leaves part of the picture disagreeing; 6: overlays left out
 # (OVERLAY_MAX); 7: two framings of one scene and pictures sharing only a part are not copies (FRAMING_COVER,
@@ -319,6 +319,7 @@ VERDICT_VERSION = 29  # 2: the quick look before the full match; 3: the lighting
 # frame is padding, a page holding content beyond the other is no surround for the detail rule
 # 28: a pair the detail rule leaves undecided (DETAIL_LOOK) is looked at in its files (look_at_files, UNEXPLAINED_CAP)
 # 29: not where its colours moved as an edit moves them (colour_moved >= COLOUR_CHANGE): a grey look cannot tell
+# 30: a keystone kept by its homography takes all its dense measures (pages, added, colour_moved were the affine fit's)
 
 #: logistic model behind :attr:`Verification.confidence` (fitted by ``benchmarks/quality.py --fit`` with each
 #: weight's sign fixed: more agreement can only raise the confidence, a lighting mismatch only lower it):
@@ -1929,6 +1930,12 @@ def _cells(x: np.ndarray) -> np.ndarray:
     return x[: hc * CELL, : wc * CELL].reshape(hc, CELL, wc, CELL).transpose(0, 2, 1, 3).reshape(hc, wc, -1)
 
 
+#: what :func:`_dense` measures of a pair under one alignment: all of it is taken from the homography where
+#: :func:`_perspective` keeps that (a measure left out stayed the affine fit's: pages, added and colour_moved did)
+_DENSE_MEASURES = ("coverage_a", "coverage_b", "agreement", "strict_agreement", "median_ncc", "lighting_residual",
+                   "disagreement", "overlay", "turned", "picture_ncc", "pages", "added", "colour_moved")
+
+
 def _dense(a: ImageFeatures, b: ImageFeatures, matrix: np.ndarray, v: Verification,
            homography: np.ndarray | None = None, departure_read: bool = False) -> float:
     """Warp one thumbnail onto the other and compare them cell by cell; fills coverage and agreement in ``v``.
@@ -2726,8 +2733,7 @@ def _perspective(a: ImageFeatures, b: ImageFeatures, matrix: np.ndarray, mask: n
             if g.strict_agreement > w.strict_agreement and departure <= OVERLAY_REST_TEXTURE:
                 w, hmat = g, guided
     if w.strict_agreement > v.strict_agreement:
-        for name in ("coverage_a", "coverage_b", "agreement", "strict_agreement", "median_ncc", "lighting_residual",
-                     "disagreement", "overlay", "turned", "picture_ncc"):
+        for name in _DENSE_MEASURES:
             setattr(v, name, getattr(w, name))
         return hmat
     return matrix
