@@ -311,3 +311,26 @@ def test_a_file_turned_into_a_fifo_after_its_scan_is_no_look_and_no_hang(reshot,
     shutil.copyfile(reshot[1], paths[1])
     with copies.naming(enc.paths):
         assert len(copies.copy_pairs(enc.encodings, workers=1, pair_scores=store)) == 0
+
+
+def test_a_hash_sure_pair_checked_in_the_band_is_looked_at_too(reshot, monkeypatch) -> None:
+    """Hash-sure pairs farther than HASH_UNCHECKED bits are checked (``copies._check_sure_band``); that check never
+    looked at the files: a pair the detail rule leaves to them was kept at the hash's 1 (the check did not overrule
+    it), a copy for good. The re-shot's hash distance put in that band: looked at where the files are known (a
+    re-shot, kept so), its features' answer for the run alone where they are not (kept nowhere)."""
+    enc = _encoded(reshot)
+    dist = int(copies.scored_candidates(enc.encodings, workers=1, hash_sure=256)[2][0])
+    monkeypatch.setattr(copies, "HASH_UNCHECKED", dist - 1)  # (the band: dist - 1 < dist <= hash_sure)
+    store = _store()
+    assert len(copies.copy_pairs(enc.encodings, workers=1, pair_scores=store, hash_sure=dist)) == 1
+    assert np.isnan(store.lookup(np.array([0]), np.array([1]))).all()
+    checks: dict = {}
+    with copies.naming(enc.paths):
+        left, right, _, conf = copies.scored_candidates(enc.encodings, workers=1, pair_scores=store,
+                                                        checks=checks, hash_sure=dist)
+    assert (left.tolist(), right.tolist()) == ([0], [1]) and conf[0] == verify.NOT_ONE_CAPTURE
+    assert checks[(0, 1)].not_one_capture == "detail"
+    conf, marks = from_stored(store.lookup(np.array([0]), np.array([1])))
+    assert conf[0] == verify.NOT_ONE_CAPTURE and Verdict.of_bits(marks[0]) is Verdict.RESHOT
+    with copies.naming(enc.paths):
+        assert len(copies.copy_pairs(enc.encodings, workers=1, pair_scores=store, hash_sure=dist)) == 0

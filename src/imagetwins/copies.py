@@ -2097,8 +2097,10 @@ def _check_sure_band(features_a, features_b, left, right, dist, conf, marks, wor
                      pair_scores: PairScores | None, checks: dict | None, bar: VerifyProgress | None) -> None:
     """The hash-sure pairs farther than :data:`HASH_UNCHECKED` bits, checked where their images are not joined
     already (:func:`_sure_band`); a check that sees another capture (:func:`_overrules_hash`) replaces the hash's 1
-    in ``conf`` (in place). The outcome (1, or the check's confidence, with the check's marks) is kept in
-    ``pair_scores`` as any checked pair's; the marks of the hash-sure pairs left unchecked come from
+    in ``conf`` (in place). A check the detail rule leaves to the files is looked at first (:func:`looked_at`), as
+    on every route. The outcome (1, or the check's confidence, with the check's marks) is kept in ``pair_scores`` as
+    any checked pair's, but for a pair left undecided (its files not known, or the look failed): its features'
+    outcome serves this run alone; the marks of the hash-sure pairs left unchecked come from
     :func:`_sure_marks` (``marks``, in place)."""
     unchecked = min(HASH_UNCHECKED, hash_sure)
     sure = np.flatnonzero(dist <= hash_sure)
@@ -2141,9 +2143,12 @@ def _check_band(features_a, features_b, left, right, dist, conf, marks, looked, 
         with stage("verify"):
             checked = verify_pairs(features_a, features_b, left[pick], right[pick], workers, bar)
         out = np.ones(len(pick))
+        decided = np.ones(len(pick), bool)
         for n, (k, v) in enumerate(zip(pick.tolist(), checked)):
             if v is None:
                 continue  # damaged features (one warning): the hash's word stands, not remembered
+            if v.wants_files:  # (as every checked pair: looked at where the files are known; undecided, not kept)
+                v, decided[n] = looked_at(features_a, features_b, int(left[k]), int(right[k]), v)
             if checks is not None:
                 checks[(int(left[k]), int(right[k]))] = v
             if _overrules_hash(v):
@@ -2153,7 +2158,8 @@ def _check_band(features_a, features_b, left, right, dist, conf, marks, looked, 
                 joined.union(int(left[k]), int(right[k]) + offset)
         conf[pick], marks[pick] = from_stored(out)
         ok = np.array([v is not None for v in checked], bool)
-        looked[pick[ok]] = True
+        looked[pick[ok]] = True  # (an undecided pair's marks too: this run's, from its features)
+        ok &= decided
         if pair_scores is not None and ok.any():
             pair_scores.remember(left[pick[ok]], right[pick[ok]], out[ok])
         todo = rest
@@ -2505,8 +2511,11 @@ def _decided_only(scores: np.ndarray, left: np.ndarray, right: np.ndarray, undec
     if not undecided:
         return scores
     out = scores.astype(np.float64)
-    pairs = {(min(i, j), max(i, j)) for i, j, _ in undecided}
-    out[[k for k, pair in enumerate(zip(left.tolist(), right.tolist())) if pair in pairs]] = np.nan
+    got = np.array([(i, j) for i, j, _ in undecided], np.int64)
+    lo, hi = got.min(1), got.max(1)
+    span = int(max(hi.max(), left.max(initial=0), right.max(initial=0))) + 1  # (one int64 key a pair)
+    keys, wanted = left.astype(np.int64) * span + right, np.unique(lo * span + hi)
+    out[wanted[np.searchsorted(wanted, keys).clip(max=len(wanted) - 1)] == keys] = np.nan  # (few sought, many kept)
     return out
 
 

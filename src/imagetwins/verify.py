@@ -285,7 +285,7 @@ FEATURES_VERSION = 5  # 2: keypoints stored strongest first (the quick look take
 #: the version of what :func:`verify_pair` computes from given features: part of :func:`verdict_version`, which
 #: keys the confidences the index keeps per pair. Bump it with any change of the code that changes a confidence
 #: (the module's constants, FEATURES_VERSION and CALIBRATION included, and OpenCV's version are in the key already)
-VERDICT_VERSION = 30  # 2: the quick look before the full match; 3: the lighting fit refitted until a caption drops
+VERDICT_VERSION = 31  # 2: the quick look before the full match; 3: the lighting fit refitted until a caption drops
 # out; 4: symmetric (the pair is checked in one canonical order), keypoints at the stored (half float) precision;
 # 5: a perspective alignment where the affine one leaves part of the picture disagreeing; 6: overlays left out
 # (OVERLAY_MAX); 7: two framings of one scene and pictures sharing only a part are not copies (FRAMING_COVER,
@@ -320,6 +320,7 @@ VERDICT_VERSION = 30  # 2: the quick look before the full match; 3: the lighting
 # 28: a pair the detail rule leaves undecided (DETAIL_LOOK) is looked at in its files (look_at_files, UNEXPLAINED_CAP)
 # 29: not where its colours moved as an edit moves them (colour_moved >= COLOUR_CHANGE): a grey look cannot tell
 # 30: a keystone kept by its homography takes all its dense measures (pages, added, colour_moved were the affine fit's)
+# 31: a hash-sure pair checked in the band (copies._check_sure_band) is looked at in its files too: it was kept at 1
 
 #: logistic model behind :attr:`Verification.confidence` (fitted by ``benchmarks/quality.py --fit`` with each
 #: weight's sign fixed: more agreement can only raise the confidence, a lighting mismatch only lower it):
