@@ -277,10 +277,9 @@ def test_a_short_verification_shared_with_a_fork_gives_the_very_confidences(rows
 
 def _in_the_child(monkeypatch, what) -> None:
     """The forked child's checks replaced by ``what()`` (this process checks its half as before)."""
-    import imagetwins._verify_worker as worker
-
-    answer, parent = worker._answer, os.getpid()
-    monkeypatch.setattr(worker, "_answer", lambda rows, pairs: answer(rows, pairs) if os.getpid() == parent else what())
+    answer, parent = copies.request_answers, os.getpid()
+    monkeypatch.setattr(copies, "request_answers",
+                        lambda rows, pairs: answer(rows, pairs) if os.getpid() == parent else what())
 
 
 def test_a_fork_that_dies_or_hangs_leaves_its_pairs_to_this_process(rows, forked, monkeypatch) -> None:
@@ -299,8 +298,6 @@ def test_a_fork_that_dies_or_hangs_leaves_its_pairs_to_this_process(rows, forked
 
 
 def test_a_fork_is_stopped_when_this_process_stops(rows, forked, monkeypatch) -> None:
-    import imagetwins._verify_worker as worker
-
     parent = os.getpid()
 
     def stopped(rows, pairs):
@@ -308,7 +305,7 @@ def test_a_fork_is_stopped_when_this_process_stops(rows, forked, monkeypatch) ->
             raise KeyboardInterrupt
         time.sleep(60)
 
-    monkeypatch.setattr(worker, "_answer", stopped)
+    monkeypatch.setattr(copies, "request_answers", stopped)
     left, right = _all_pairs(len(rows))
     with pytest.raises(KeyboardInterrupt):
         copies._verified_confidences(rows, rows, left, right, workers=2)
@@ -362,7 +359,6 @@ import os, signal, sys, time
 import numpy as np
 from PIL import Image
 from imagetwins import copies, verify
-import imagetwins._verify_worker as worker
 
 rng = np.random.default_rng(0)
 rows = [verify.extract(Image.fromarray(rng.integers(0, 255, (120, 160, 3), dtype=np.uint8))) for _ in range(4)]
@@ -381,7 +377,7 @@ def answer(rows, pairs):  # this process killed during its half; the child stuck
         os.kill(parent, signal.SIGKILL)
     time.sleep(120)
 
-copies._fork_quietly, worker._answer = counted, answer
+copies._fork_quietly, copies.request_answers = counted, answer
 left, right = np.triu_indices(4, 1)
 copies._verified_confidences(rows, rows, left.astype(np.int64), right.astype(np.int64), workers=2)
 """

@@ -251,3 +251,21 @@ def signal_name(code: int) -> str:
         return signal.Signals(-code).name
     except ValueError:
         return f"signal {-code}"
+
+
+#: seconds between two looks at whether the parent is still there
+PARENT_WATCH = 1.0
+
+
+def end_with_parent(parent: int) -> None:
+    """Exit when the process that started this one is gone: a parent killed with -9 stops nobody, and a check stuck
+    in C code (or in a hostile file's features) would go on for ever, holding a core; a free worker sees its stdin
+    close, a busy one does not. (A thread, not prctl's death signal, which follows the parent THREAD that started
+    the process, and a Linux-only one.)"""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_WATCH)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()

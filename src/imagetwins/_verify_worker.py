@@ -16,81 +16,28 @@ from __future__ import annotations
 import os
 import signal
 import sys
-import threading
-import time
 
-from imagetwins._pipe_workers import answers_channel, exception_line, read_message, write_message
+from imagetwins._pipe_workers import answers_channel, end_with_parent, exception_line, read_message, write_message
 
 
 def _rows(payloads: list) -> list:
-    """The rows of a request: a :class:`~imagetwins.copies.CopyRecord` holding its features (parsed here once for all
-    the request's pairs), bare features as sent, or why the row cannot be used (a string: its pairs fail)."""
-    from imagetwins.copies import CopyRecord
-    from imagetwins.verify import ImageFeatures
+    """:func:`imagetwins.copies.request_rows` (a name of this module's, that tests replace in a worker)."""
+    from imagetwins.copies import request_rows
 
-    out = []
-    for kind, *rest in payloads:
-        try:
-            if kind == "error":  # the parent could not read the row
-                out.append(rest[0])
-                continue
-            if kind == "bare":
-                out.append(rest[0])
-                continue
-            features, alt, capture = rest
-            rec = CopyRecord.__new__(CopyRecord)
-            rec.hash = rec.vector = rec.alt_vector = None
-            rec._spill, rec._offset, rec._length, rec._alt_offset, rec._alt_length = None, 0, 0, 0, 0
-            rec._features = ImageFeatures.from_bytes(features) if kind == "bytes" else features
-            rec.alt_hash = None if alt is None else True  # (a check reads only whether there is an alternate)
-            rec._alt_features = None if alt is None else (ImageFeatures.from_bytes(alt) if kind == "bytes" else alt)
-            rec.capture = capture
-            out.append(rec)
-        except Exception as exc:  # damaged stored bytes: the pairs of this row are not verified
-            out.append(exception_line(exc))
-    return out
+    return request_rows(payloads)
 
 
 def _answer(rows: list, pairs: list) -> list:
-    from imagetwins.copies import answer_of, verify_records
+    """:func:`imagetwins.copies.request_answers` (a name of this module's, that tests replace in a worker)."""
+    from imagetwins.copies import request_answers
 
-    out = []
-    for i, j in pairs:
-        a, b = rows[i], rows[j]
-        bad = a if isinstance(a, str) else b if isinstance(b, str) else None
-        if bad is not None:
-            out.append(bad)
-            continue
-        try:
-            # (a pair left to its files answers over 1: copies.LOOK_PENDING)
-            out.append(answer_of(verify_records(a, b, confidence_only=True)))
-        except Exception as exc:  # cv2.error, ValueError ... on features no extract() made
-            out.append(exception_line(exc))
-    return out
-
-
-#: seconds between two looks at whether the parent is still there
-PARENT_WATCH = 1.0
-
-
-def _end_with_parent(parent: int) -> None:
-    """Exit when the process that started this one is gone: a parent killed with -9 stops nobody, and a check stuck
-    in C code (or in a hostile file's features) would go on for ever, holding a core; a free worker sees its stdin
-    close, a busy one does not. (A thread, not prctl's death signal, which follows the parent THREAD that started
-    the process, and a Linux-only one.)"""
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(PARENT_WATCH)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+    return request_answers(rows, pairs)
 
 
 def serve() -> None:
     # Ctrl-C goes to the whole foreground process group: the parent says what was done and ends this process
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _end_with_parent(os.getppid())
+    end_with_parent(os.getppid())
     stdin, stdout = sys.stdin.buffer, answers_channel()  # nothing printed by a library may land in the answers
 
     def send(answer) -> bool:

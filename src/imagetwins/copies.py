@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 
 from imagetwins import search
-from imagetwins._pipe_workers import exception_line
+from imagetwins._pipe_workers import end_with_parent, exception_line
 from imagetwins.candidates import KEY_BYTES, CandidateMemo, closest_hash_pairs, search_rows
 from imagetwins.io import warn_line
 from imagetwins.pairscores import PairScores
@@ -1423,6 +1423,50 @@ def _forks_for(pairs: int, workers: int | None) -> bool:
             and thread_count(workers) >= 2)
 
 
+def request_rows(payloads: list) -> list:
+    """The rows of a request: a :class:`CopyRecord` holding its features (parsed here once for all
+    the request's pairs), bare features as sent, or why the row cannot be used (a string: its pairs fail)."""
+    out = []
+    for kind, *rest in payloads:
+        try:
+            if kind == "error":  # the parent could not read the row
+                out.append(rest[0])
+                continue
+            if kind == "bare":
+                out.append(rest[0])
+                continue
+            features, alt, capture = rest
+            rec = CopyRecord.__new__(CopyRecord)
+            rec.hash = rec.vector = rec.alt_vector = None
+            rec._spill, rec._offset, rec._length, rec._alt_offset, rec._alt_length = None, 0, 0, 0, 0
+            rec._features = ImageFeatures.from_bytes(features) if kind == "bytes" else features
+            rec.alt_hash = None if alt is None else True  # (a check reads only whether there is an alternate)
+            rec._alt_features = None if alt is None else (ImageFeatures.from_bytes(alt) if kind == "bytes" else alt)
+            rec.capture = capture
+            out.append(rec)
+        except Exception as exc:  # damaged stored bytes: the pairs of this row are not verified
+            out.append(exception_line(exc))
+    return out
+
+
+def request_answers(rows: list, pairs: list) -> list:
+    """The answers to a request's ``pairs`` of :func:`request_rows`' rows: :func:`answer_of` each check, or the line
+    saying why it could not be made (a damaged row, an exception on features no extract() made)."""
+    out = []
+    for i, j in pairs:
+        a, b = rows[i], rows[j]
+        bad = a if isinstance(a, str) else b if isinstance(b, str) else None
+        if bad is not None:
+            out.append(bad)
+            continue
+        try:
+            # (a pair left to its files answers over 1: copies.LOOK_PENDING)
+            out.append(answer_of(verify_records(a, b, confidence_only=True)))
+        except Exception as exc:  # cv2.error, ValueError ... on features no extract() made
+            out.append(exception_line(exc))
+    return out
+
+
 def _verify_with_fork(features_a: Sequence, features_b: Sequence, left: np.ndarray, right: np.ndarray,
                       out: np.ndarray, progress: Any = None) -> bool:
     """:func:`_verified_confidences`' answers (into ``out``) for a short verification (:func:`_forks_for`) on two
@@ -1439,10 +1483,9 @@ def _verify_with_fork(features_a: Sequence, features_b: Sequence, left: np.ndarr
     ended, garbled its answer, or was not done twice this process's half's time plus :data:`FORK_GRACE` seconds after
     it) is checked here;
     Ctrl-C here stops it (its CPU time is this process's children's, as the worker processes'), and it ends within a
-    second of this process killed (:func:`imagetwins._verify_worker._end_with_parent`, as a worker process)."""
+    second of this process killed (:func:`imagetwins._pipe_workers.end_with_parent`, as a worker process)."""
     import pickle
 
-    from imagetwins._verify_worker import _answer, _end_with_parent, _rows
     from imagetwins.matching import session as matching_session
 
     same = features_a is features_b
@@ -1451,7 +1494,7 @@ def _verify_with_fork(features_a: Sequence, features_b: Sequence, left: np.ndarr
         return False
     order = cache_order(left, right, same)
     payloads, pairs = _batch_request(features_a, features_b, left[order], right[order])
-    rows = _rows(payloads)  # (each row parsed once, for both processes)
+    rows = request_rows(payloads)  # (each row parsed once, for both processes)
     del payloads
     half = len(order) // 2
     names = _names.get()
@@ -1463,7 +1506,8 @@ def _verify_with_fork(features_a: Sequence, features_b: Sequence, left: np.ndarr
 
     def check_here(start: int, stop: int) -> None:
         for k in range(start, stop, PROCESS_BATCH):
-            answered(order[k:min(k + PROCESS_BATCH, stop)], _answer(rows, pairs[k:min(k + PROCESS_BATCH, stop)]))
+            end = min(k + PROCESS_BATCH, stop)
+            answered(order[k:end], request_answers(rows, pairs[k:end]))
 
     matching_session()  # (made here, once: a child that made it would make it again for every fork)
     pid, parent = None, os.getpid()
@@ -1488,9 +1532,10 @@ def _verify_with_fork(features_a: Sequence, features_b: Sequence, left: np.ndarr
                     os.close(read_end)
                     with contextlib.suppress(ValueError):  # (Ctrl-C: this process stops the child)
                         signal.signal(signal.SIGINT, signal.SIG_IGN)
-                    _end_with_parent(parent)  # (this process killed with -9: a check stuck in C code ends with it)
+                    end_with_parent(parent)  # (this process killed with -9: a check stuck in C code ends with it)
                     gc.disable()  # (nothing of the parent's freed here: a collected connection would close its file)
-                    data = memoryview(pickle.dumps(_answer(rows, pairs[half:]), protocol=pickle.HIGHEST_PROTOCOL))
+                    answers = request_answers(rows, pairs[half:])
+                    data = memoryview(pickle.dumps(answers, protocol=pickle.HIGHEST_PROTOCOL))
                     while data:
                         data = data[os.write(write_end, data):]
                     code = 0
@@ -1525,7 +1570,7 @@ def _verify_with_fork(features_a: Sequence, features_b: Sequence, left: np.ndarr
 def _take_answers(features_a: Sequence, features_b: Sequence, left: np.ndarray, right: np.ndarray, span: np.ndarray,
                   answers: list, names: tuple | None, out: np.ndarray) -> None:
     """A worker process's (or the forked checker's) ``answers`` to the pairs ``span`` into ``out``: each confidence
-    (:func:`imagetwins._verify_worker._answer`), or NaN where the check raised on damaged features (the reason, a
+    (:func:`request_answers`), or NaN where the check raised on damaged features (the reason, a
     string: one warning naming the file as this process names it, ``names``: :func:`_unverifiable`)."""
     for k, a in zip(span.tolist(), answers):
         if isinstance(a, str):
