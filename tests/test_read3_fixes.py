@@ -87,3 +87,30 @@ def test_remove_plan_reads_no_file_check_plan_refuses_and_refuses_it(tmp_path: P
     assert "note: leaving" not in dry.stderr, dry.stderr
     assert "pipe.jpg: not a regular file now" in dry.stderr and "market.jpg: outside the scanned folders" in dry.stderr
     assert "5 files would move" in dry.stdout
+
+
+@pytest.mark.cli
+def test_a_plan_of_a_method_this_install_does_not_have_moves_nothing(tmp_path: Path) -> None:
+    """A plan naming a method not registered here (a plug-in not installed, a hand edit) can be checked by nothing:
+    every file moved unchecked, against "nothing moves without a check calling it a copy of its keeper"."""
+    import json
+
+    from click.testing import CliRunner
+
+    from imagetwins.cli import main
+
+    album = tmp_path / "album"
+    shutil.copytree(REPO / "examples" / "images", album)
+    plan = tmp_path / "plan.json"
+    run = CliRunner().invoke
+    assert run(main, ["find", str(album), "--json", str(plan), "-q"]).exit_code == 0
+    data = json.loads(plan.read_text())
+    data["method"] = "someones-plugin"
+    plan.write_text(json.dumps(data))
+    before = sorted(p.name for p in album.iterdir())
+    res = run(main, ["remove", str(album), "--plan", str(plan), "--apply"])
+    assert res.exit_code == 1, res.output
+    said = " ".join(res.stderr.split())
+    assert "'someones-plugin', which this imagetwins does not have" in said and "nothing moved" in said
+    assert "Traceback" not in res.output
+    assert sorted(p.name for p in album.iterdir()) == before
