@@ -140,3 +140,19 @@ def test_timings_end_with_the_whole_commands_cpu_seconds(tmp_path: Path, dataset
                          r"processes it waited for\), peak memory (\d+) MB", lines[-1])
     assert whole, lines
     assert float(whole.group(1)) >= staged - 0.01 and int(whole.group(2)) > 0, (whole.group(0), staged)
+
+
+def test_an_outer_stage_is_said_before_the_stages_inside_it() -> None:
+    """`--timings` of `copies` said `verify` before `search`, the stage verification runs inside (stages were met
+    when they ENDED, the inner one first)."""
+    from imagetwins.timing import Timings
+
+    with Timings() as t:
+        with t.stage("scan"):
+            pass
+        with t.stage("search"):
+            with t.stage("verify"):
+                pass
+        with t.stage("keep"):
+            pass
+    assert list(t.split())[:4] == ["scan", "search", "verify", "keep"]

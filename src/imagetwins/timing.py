@@ -63,6 +63,7 @@ class Timings:
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
         frame = [name, time.perf_counter(), 0.0, _cpu(), 0.0]
+        self.stages.setdefault(name, 0.0)  # (met when entered: an outer stage is said before the ones inside it)
         self._stack.append(frame)
         try:
             yield
