@@ -420,7 +420,8 @@ def not_copies_of_keepers(groups: Sequence[PlannedGroup], method: str | None, ro
     plan lists in ``move_anyway`` moves all the same (the review page's "Move anyway"; the page leaves such files
     itself), as does a byte copy of the keeper (equal recorded SHA-256, which :func:`check_plan` proves). A file or
     keeper :func:`check_plan` refuses however it looks (gone, not a regular file, outside ``root``, reached through a
-    link) is not asked: nothing outside the folder is read, and it is refused with its own reason."""
+    link) is not asked: nothing outside the folder is read, and it is refused with its own reason. :class:`PlanError`
+    where ``method`` is not one this process has (no check can be made)."""
     from imagetwins.encoders import DEFAULT_METHOD, get_encoder
     from imagetwins.pairscores import checks_of
     from imagetwins.scores import Verdict
@@ -428,9 +429,11 @@ def not_copies_of_keepers(groups: Sequence[PlannedGroup], method: str | None, ro
 
     try:
         encoder = get_encoder(method or DEFAULT_METHOD)
-    except ValueError:  # a method this process does not know (a plug-in not installed): no check can be made
-        encoder = None
-    if encoder is None or encoder.kind.match_verdict is None:
+    except ValueError:  # (a plug-in not installed, a hand edit: no check can be made, and nothing moves without one)
+        raise PlanError(f"the plan was made with the method {method!r}, which this imagetwins does not have (a "
+                        "plug-in not installed?): nothing moved; install it, or run find again with a method it "
+                        "has") from None
+    if encoder.kind.match_verdict is None:
         return []
     # (a file the plan records with the keeper's very bytes is a copy of it, as check_plan moves it only while it has
     # them: 1,000 byte-identical copies of one photo, keep edited, checked 999 pairs, 18.6 s)

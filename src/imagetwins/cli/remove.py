@@ -226,19 +226,12 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
         except PlanError as exc:
             raise click.ClickException(printable(str(exc))) from None
         method = _plan_says(plan_file, "method")
-        if isinstance(method, str):
-            from imagetwins.encoders import get_encoder
-
-            try:
-                get_encoder(method)
-            except ValueError:  # (no check can be made, and nothing moves without one)
-                raise click.ClickException(
-                    f"{printable(str(plan_file))} was made with the method {printable(method)!r}, which this "
-                    "imagetwins does not have (a plug-in not installed?): nothing moved; install it, or run find "
-                    "again with a method it has") from None
         # (nothing moves without a check saying it is a copy of its keeper: a keep edited by hand may name a file
         # its group's others are no copy of; a file that cannot be decoded has no check)
-        leaving = list(not_copies_of_keepers(groups, method if isinstance(method, str) else None, directory, workers))
+        try:
+            leaving = not_copies_of_keepers(groups, method if isinstance(method, str) else None, directory, workers)
+        except PlanError as exc:
+            raise click.ClickException(f"{printable(str(plan_file))}: {printable(str(exc))}") from None
         shown = _as_typed(directory, [p for path, keeper, _, _ in leaving for p in (path, keeper)])
         for path, keeper, verdict, reason in leaving:
             if not quiet:
