@@ -55,9 +55,10 @@ def _read_or_make(path: str) -> bytes:
         finally:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
+    from imagetwins.io import open_regular_file
+
     check_own_file(path, "the key of stored rows", secret=True)  # whoever can read it can sign rows
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)  # (a FIFO swapped in since the check: no wait)
-    with open(fd, "rb") as fh:
+    with open_regular_file(path, follow_symlinks=False) as fh:  # (a FIFO swapped in since the check: refused, no wait)
         key = fh.read(64)
     if len(key) != 32:
         raise UnsafeFolder(0, f"{path} is not a key of stored rows")
