@@ -36,7 +36,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from imagetwins.digests import Digest
@@ -49,8 +49,9 @@ from imagetwins.text import loads_json, shell_word
 from imagetwins.writing import describe_mode
 
 __all__ = ["JOURNAL", "KEY", "LINK_KINDS", "SUMMARY", "FolderListings", "Interrupted", "Outcome", "Plan",
-           "QuarantineError", "apply_folder_moves", "apply_plan", "write_sidecars",
-           "check_quarantine", "default_quarantine", "plan_removal", "sha256_file", "undo", "why_not_movable"]
+           "QuarantineError", "apply_folder_moves", "apply_plan", "write_sidecars", "check_quarantine",
+           "default_quarantine", "keep_link_targets", "links_leading_to", "plan_removal", "sha256_file", "undo",
+           "why_not_movable"]
 
 JOURNAL = "manifest.jsonl"
 SUMMARY = "manifest.json"
@@ -274,6 +275,51 @@ def _inode(path: str) -> tuple[int, int] | None:
     except OSError:
         return None
     return st.st_dev, st.st_ino
+
+
+def links_leading_to(roots: Sequence[str | os.PathLike], paths: Sequence[str]) -> dict[str, str]:
+    """``{path: link}`` for each of ``paths`` that a symbolic link somewhere under ``roots`` leads to (directly or
+    through other links): an album of links, or the links an earlier ``remove --link sym`` left. The folders are
+    walked once without following a link; a folder that cannot be listed is passed over."""
+    wanted: dict[str, list[str]] = {}
+    for p in paths:
+        wanted.setdefault(os.path.realpath(p), []).append(p)
+    found: dict[str, str] = {}
+    if not wanted:
+        return found
+    stack = [os.path.abspath(r) for r in roots]
+    seen: set[tuple[int, int]] = set()
+    while stack:
+        folder = stack.pop()
+        try:
+            st = os.stat(folder)
+            if (st.st_dev, st.st_ino) in seen:
+                continue
+            seen.add((st.st_dev, st.st_ino))
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    if entry.is_symlink():
+                        for p in wanted.get(os.path.realpath(entry.path), ()):
+                            found.setdefault(p, entry.path)
+                    elif entry.is_dir(follow_symlinks=False):
+                        stack.append(entry.path)
+        except OSError:
+            continue
+    return found
+
+
+def keep_link_targets(plan: Plan, roots: Sequence[str | os.PathLike], link: str | None) -> Plan:
+    """``plan`` without the moves of files a symbolic link under ``roots`` leads to (:func:`links_leading_to`),
+    refused with that link's name: moved, the link would lead nowhere. With ``link`` the moved file's place gets
+    the keeper (a clone or link), so every link still leads to a picture: the plan stands."""
+    if link is not None:
+        return plan
+    linked = links_leading_to(roots, [src for src, _, _ in plan.moves])
+    if not linked:
+        return plan
+    refused = [(src, f"the symbolic link {linked[src]} leads to it and would lead nowhere (--link puts the kept "
+                     "picture in its place)") for src, _, _ in plan.moves if src in linked]
+    return replace(plan, moves=[m for m in plan.moves if m[0] not in linked], refused=plan.refused + refused)
 
 
 def default_quarantine(root: str | os.PathLike) -> Path:

@@ -202,6 +202,7 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
         apply_plan,
         check_quarantine,
         default_quarantine,
+        keep_link_targets,
         plan_removal,
     )
     from imagetwins.trash import TrashUnavailable
@@ -273,6 +274,7 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
         variants = {os.path.realpath(f) for g in result.groups for f in g.recoloured}
     else:  # (as the plan says: find --json's group 'recoloured', the review page's export of the keeper picked)
         variants = {os.path.realpath(f) for g in groups for f in g.recoloured}
+    plan = keep_link_targets(plan, [directory], link if not to_trash else None)  # (a link to it would lead nowhere)
     _say_left_alone(plan.left_alone, quiet)  # (--follow-symlinks, or a plan made with it: never moved through a link)
     # (a plan's paths are real, absolute ones: shown as the scan shows them; look-alike names told apart)
     shown = _as_typed(directory, [p for move in plan.moves for p in (move[0], move[2])]
