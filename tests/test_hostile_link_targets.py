@@ -87,3 +87,23 @@ def test_a_second_remove_keeps_the_links_an_earlier_link_sym_left(tmp_path: Path
                                     "--move-to", str(tmp_path / "q2")])
     assert (linked / "photos" / "a.jpg").is_file(), res.output
     assert (linked / "album" / "fav.jpg").is_file()
+
+
+def test_a_folder_a_link_leads_into_stays(tmp_path: Path, datasets: Path) -> None:
+    root = tmp_path / "lib"
+    photos = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[:3]
+    for folder in ("X", "Y"):
+        (root / folder).mkdir(parents=True)
+        for p in photos:
+            shutil.copy(p, root / folder / p.name)
+    (root / "album").mkdir()
+    os.symlink(f"../X/{photos[0].name}", root / "album" / "fav.jpg")
+    os.symlink(f"../Y/{photos[0].name}", root / "album" / "fav2.jpg")
+    plan = tmp_path / "folders.json"
+    made = CliRunner().invoke(main, ["folders", str(root), "-r", "--no-cache", "-m", "phash", "--json", str(plan)])
+    assert made.exit_code == 0, made.output
+    res = CliRunner().invoke(main, ["remove", str(root), "--plan", str(plan), "--apply", "--move-to",
+                                    str(tmp_path / "q")])
+    assert res.exit_code == 1, res.output
+    assert (root / "album" / "fav.jpg").is_file() and (root / "album" / "fav2.jpg").is_file()
+    assert "leads to" in res.output, res.output

@@ -600,6 +600,7 @@ def _folder_moves(plan_file: Path, directory: Path, plan, link: str | None, to_t
     one. A folder holding a keeper of the plan's file moves, or whose copies those moves take away, stays."""
     from imagetwins.folders import FolderPlanError, check_folder_plan, load_folder_plan
     from imagetwins.plan import PlanError
+    from imagetwins.quarantine import links_leading_to
 
     try:
         entries = load_folder_plan(plan_file, directory)
@@ -609,6 +610,7 @@ def _folder_moves(plan_file: Path, directory: Path, plan, link: str | None, to_t
         raise click.UsageError("a plan with folders moves them into the quarantine: not with --link or --to-trash")
     moves, refused = check_folder_plan(directory, entries)
     moving = {os.path.realpath(src) for src, _, _ in plan.moves}
+    linked = links_leading_to([directory], [f for m in moves for f in m.files]) if moves else {}
     # each path's folders, real paths, once: asked of every pair of folders (and of every keeper), resolving them
     # again each time was quadratic in the folders of a plan (300 folders of 20 photos: 3.6 million realpath calls)
     kept_in: dict[str, str] = {}  # a folder -> a keeper of the plan's file moves inside it
@@ -629,6 +631,9 @@ def _folder_moves(plan_file: Path, directory: Path, plan, link: str | None, to_t
         elif any(f in moving_folders for c in copies for f in _folders_above(c)) or folder in copies_in:
             refused.append((m.folder, "the plan also moves the folder holding its copies, or one whose copies "
                                            "it holds: one of the two stays"))
+        elif any(f in linked for f in m.files):
+            f = next(f for f in m.files if f in linked)
+            refused.append((m.folder, f"the symbolic link {linked[f]} leads to {f} in it and would lead nowhere"))
         else:
             ok.append(m)
             moving_folders.add(folder)
