@@ -92,10 +92,10 @@ def test_a_second_remove_keeps_the_links_an_earlier_link_sym_left(tmp_path: Path
 def test_a_folder_a_link_leads_into_stays(tmp_path: Path, datasets: Path) -> None:
     root = tmp_path / "lib"
     photos = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[:3]
-    for folder in ("X", "Y"):
-        (root / folder).mkdir(parents=True)
-        for p in photos:
-            shutil.copy(p, root / folder / p.name)
+    (root / "X").mkdir(parents=True)
+    for p in photos:
+        shutil.copy(p, root / "X" / p.name)
+    shutil.copytree(root / "X", root / "Y")  # (a folder copy of X)
     (root / "album").mkdir()
     os.symlink(f"../X/{photos[0].name}", root / "album" / "fav.jpg")
     os.symlink(f"../Y/{photos[0].name}", root / "album" / "fav2.jpg")
