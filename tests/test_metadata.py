@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 import subprocess
 from pathlib import Path
 
@@ -132,6 +133,21 @@ def test_a_sidecar_name_that_is_a_symbolic_link_is_never_written_through(tmp_pat
     assert res.exit_code == 1 and "symbolic link" in res.output and "Traceback" not in res.output
     assert target.read_text() == "not yours" and os.path.islink(group / "keeper.png.xmp")
     assert not (group / "phone.jpg").exists()  # the moves themselves went ahead, as the plan said
+
+
+@pytest.mark.cli
+def test_a_sidecar_not_written_is_said_as_such_not_as_files_not_moved(tmp_path: Path, group: Path) -> None:
+    """The summary said "error: 1 file not moved (1 failed ...)" under "moved 2 files": a sidecar failed, no move."""
+    os.mkfifo(group / "keeper.png.xmp")
+    plan = _plan(group, tmp_path)
+    for apply_ in ((), ("--apply",)):
+        res = run("remove", group, "--plan", plan, "--merge-metadata", *apply_, "--move-to", tmp_path / "q")
+        assert res.exit_code == 1, res.output
+        last = res.output.strip().splitlines()[-1]
+        would = "would not be" if not apply_ else "not"
+        assert last == f"error: 1 XMP sidecar {would} written beside its keeper (each named above)", res.output
+        assert "not move" not in res.output, res.output
+    assert not (group / "phone.jpg").exists() and stat.S_ISFIFO(os.lstat(group / "keeper.png.xmp").st_mode)
 
 
 @pytest.mark.integration

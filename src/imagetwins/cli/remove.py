@@ -314,9 +314,9 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
                     echo(f"{counted(decided, 'group')} decided earlier: moved as decided, or left alone (see "
                          "'imagetwins decisions list')")
                 hint_if_empty(result, directory, recursive)
-        refused = _merge_metadata([(k, src) for src, _, k in plan.moves] + _folder_files_with_keepers(folder_moves),
-                                  directory, None, quiet) if merge_metadata else 0
-        _exit_if_refused(len(plan.refused) + refused, 0, True, quiet, (len(folders_refused), 0))
+        unwritten = _merge_metadata([(k, src) for src, _, k in plan.moves] + _folder_files_with_keepers(folder_moves),
+                                    directory, None, quiet) if merge_metadata else 0
+        _exit_if_refused(len(plan.refused), 0, True, quiet, (len(folders_refused), 0), unwritten=unwritten)
         return
     if folder_moves:
         from imagetwins.quarantine import Outcome, apply_folder_moves
@@ -351,9 +351,9 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
             echo(f"moved {counted_all((len(done.done) if done else 0, 'file'), (len(moved.done), 'folder'))} "
                  f"to {quarantine}; undo with: imagetwins undo "
                  f"{shell_word(moved.manifest)}")
-        _exit_if_refused(len(plan.refused), len(done.failed if done else []) + unwritten, False, quiet,
+        _exit_if_refused(len(plan.refused), len(done.failed if done else []), False, quiet,
                          (len(folders_refused), len(moved.failed)), len(done.sidecars_left if done else []), done,
-                         (_never_tried(done, len(plan.moves)), _never_tried(moved, len(folder_moves))))
+                         (_never_tried(done, len(plan.moves)), _never_tried(moved, len(folder_moves))), unwritten)
         return
     if not plan.moves:
         echo("nothing to move")
@@ -383,8 +383,8 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
              + f"; undo with: imagetwins undo {shell_word(out.manifest)}")
         if link:
             _note_format_mismatches(out.linked, "holds", link)
-    _exit_if_refused(len(plan.refused), len(out.failed) + unwritten, False, quiet,
-                     sidecars_left=len(out.sidecars_left), moved=out, untried=(_never_tried(out, len(plan.moves)), 0))
+    _exit_if_refused(len(plan.refused), len(out.failed), False, quiet, sidecars_left=len(out.sidecars_left),
+                     moved=out, untried=(_never_tried(out, len(plan.moves)), 0), unwritten=unwritten)
 
 
 def _say_failed(out, shown) -> None:
@@ -652,13 +652,14 @@ def _folders_above(path: str) -> list[str]:
 
 
 def _exit_if_refused(refused: int, failed: int, dry_run: bool, quiet: bool, folders: tuple[int, int] = (0, 0),
-                     sidecars_left: int = 0, moved=None, untried: tuple[int, int] = (0, 0)) -> None:
+                     sidecars_left: int = 0, moved=None, untried: tuple[int, int] = (0, 0), unwritten: int = 0) -> None:
     """``remove``'s summary line and exit code 1 when any file of the plan (or whole folder: ``folders``, refused and
     failed) was refused or failed to move, or was never tried (``untried``, files and folders: the run stopped when
     its journal could not be written; no line names them, so the summary says why instead of "each named above");
     and one line more when an XMP sidecar stayed behind its moved file (``sidecars_left``, counted in ``failed``), or
     ``moved`` (the Outcome) says what went wrong after files moved (``after_move``, counted in ``failed``: no link or
-    copy made in their places)."""
+    copy made in their places); ``unwritten``: --merge-metadata's sidecars that were (or would be) not written, each
+    named: their files moved (would move) all the same."""
     refused_folders, failed_folders = folders
     after = moved.after_move if moved is not None else []
     failed -= sidecars_left + len(after)
@@ -681,7 +682,10 @@ def _exit_if_refused(refused: int, failed: int, dry_run: bool, quiet: bool, fold
         whose = "its file" if sidecars_left == 1 else "their files"
         echo(f"error: {counted(sidecars_left, 'XMP sidecar')} not moved with {whose}"
              f"{'' if quiet else ' (each named above)'}", err=True)
-    if refused or failed or refused_folders or failed_folders or sidecars_left or after or any(untried):
+    if unwritten:  # (the keepers' sidecars of --merge-metadata: the files themselves moved)
+        echo(f"error: {counted(unwritten, 'XMP sidecar')} {'would not be' if dry_run else 'not'} written beside "
+             f"{'its keeper' if unwritten == 1 else 'the keepers'}{'' if quiet else ' (each named above)'}", err=True)
+    if refused or failed or refused_folders or failed_folders or sidecars_left or after or any(untried) or unwritten:
         sys.exit(EXIT_REFUSED)
 
 
