@@ -178,7 +178,9 @@ def test_a_folder_of_photos_with_their_sidecars_is_listed_once_not_once_a_file(t
     assert len(out.done) == 60 and not out.failed, out.failed
     assert len(out.sidecars) == 59 and out.shared_sidecars == [(str(pairs[0][1]), str(pairs[0][1].with_suffix(".xmp")))]
     assert sorted(p.name for p in (root / "copy").iterdir()) == ["IMG_000.dng", "IMG_000.xmp"]
-    assert len(listed) <= 3, len(listed)
+    # (the photos' folders only: an import made for the first time inside apply_plan lists sys.path's folders)
+    listed = [f for f in listed if isinstance(f, (str, os.PathLike)) and Path(f).is_relative_to(tmp_path)]
+    assert len(listed) <= 3, listed
     back = undo(tmp_path / "q")
     assert not back.failed and len(back.done) == 60 + 59
 
