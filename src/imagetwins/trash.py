@@ -21,6 +21,7 @@ file went, so undo asks you to use the trash's own "put back".
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import stat
@@ -91,10 +92,15 @@ class TrashFolder:
                                  0o600, dir_fd=info_fd)
                 except FileExistsError:
                     continue
-                with open(fd, "wb") as fh:
-                    fh.write(record)
-                    fh.flush()
-                    os.fsync(fh.fileno())
+                try:
+                    with open(fd, "wb") as fh:
+                        fh.write(record)
+                        fh.flush()
+                        os.fsync(fh.fileno())
+                except OSError:  # (a full disk: no record of no file left behind in the trash)
+                    with contextlib.suppress(OSError):
+                        os.unlink(name + ".trashinfo", dir_fd=info_fd)
+                    raise
                 if os.path.lexists(self.files / name):  # taken meanwhile by a tool that does not reserve first
                     os.unlink(name + ".trashinfo", dir_fd=info_fd)
                     continue
