@@ -287,7 +287,7 @@ def links_leading_to(roots: Sequence[str | os.PathLike], paths: Sequence[str]) -
     found: dict[str, str] = {}
     if not wanted:
         return found
-    stack = [os.path.abspath(r) for r in roots]
+    stack = [os.fspath(r) for r in roots]  # (links named under each root as it was given, as the files are shown)
     seen: set[tuple[int, int]] = set()
     while stack:
         folder = stack.pop()
