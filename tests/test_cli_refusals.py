@@ -98,7 +98,6 @@ def test_find_refuses_what_it_does_not_honour(folders, tmp_path: Path, args: lis
     (["-r"], ["--recursive", "--plan"]),
     (["--keep", "newest"], ["--keep", "--plan"]),
     (["--keep-in", "{ref}"], ["--keep-in", "--plan"]),
-    (["--no-cache"], ["--no-cache", "--plan"]),
     (["--json", "{tmp}/p2.json"], ["--json", "dry run", "--plan"]),
 ])
 def test_remove_with_a_plan_refuses_scan_options(folders, tmp_path: Path, args: list[str], words: list[str]) -> None:

@@ -2070,6 +2070,16 @@ class Index:
         return [(q, r, score) for q, ms in found.items() for r, score in ms]
 
     @_explained
+    def created(self) -> str | None:
+        """When this index was made (its ``created`` stamp, to the second; None where it has none or it cannot be
+        read): what a plan records beside the index's path (:func:`imagetwins.plan.plan_document`), so that an index
+        made again in its place is told apart."""
+        try:
+            row = self.db.execute("SELECT value FROM meta WHERE key = 'created'").fetchone()
+        except sqlite3.Error:
+            return None
+        return row[0] if row is not None and isinstance(row[0], str) else None
+
     def stats(self) -> dict:
         """Counts, size on disk, the unreadable files with their reasons, and per method how many
         readable files lack its encoding (stale until the next ``update``)."""

@@ -42,6 +42,14 @@ link to ``root``) and ``base`` (the folder relative paths are relative to), and 
     digits an index or the folder cache keeps by reading the file again; the review page's export may
     still hold those 32 digits, and plans written before do: both are accepted).
 
+Top-level ``index`` (written by ``find --db FILE --json``, absent for a scan through the folder's cache or none):
+``{"path": the index file's absolute path, "created": its stamp}`` (:meth:`imagetwins.index.Index.created`), where
+``remove --plan`` reads the checks of the plan's files against their keepers (:func:`not_copies_of_keepers`; only
+read, never written). It only saves time: a check is read by the two files' recorded contents (their SHA-256), and
+signed by this user (:mod:`imagetwins.rowkeys`), so an index edited in, another index, or one made again in its place
+(another ``created``) gives no check it did not make of those very bytes; one that cannot be read, or is not the one
+recorded, is said in one line and the files are checked afresh.
+
 Every other file of a group is to be moved. Before anything moves, :func:`check_plan` proves that each
 file to move and its keeper are still the bytes that were scanned, so an edited or stale plan can
 never remove the last copy of a picture.
@@ -71,7 +79,8 @@ from imagetwins.leftalone import GroupLeftAlone, LeftAlone
 from imagetwins.text import printable
 
 __all__ = ["PLAN_VERSION", "NO_KEEPER_YET", "PlanError", "PlannedGroup", "CheckedPlan", "plan_document", "load_plan",
-           "check_plan", "awaiting_keeper", "left_alone", "not_copies_of_keepers", "Unconfirmed"]
+           "check_plan", "awaiting_keeper", "left_alone", "not_copies_of_keepers", "Unconfirmed", "PlanIndex",
+           "plan_index"]
 
 #: the format version written as ``imagetwins_plan``
 PLAN_VERSION = 1
@@ -160,8 +169,10 @@ class CheckedPlan:
                     left_alone={why: list(files) for why, files in self.left_alone.items() if not why.whole_group})
 
 
-def plan_document(result, decisions, root: str | os.PathLike) -> dict:
-    """The ``find --json`` document of a :class:`~imagetwins.results.FindResult` and its keep decisions."""
+def plan_document(result, decisions, root: str | os.PathLike, session=None) -> dict:
+    """The ``find --json`` document of a :class:`~imagetwins.results.FindResult` and its keep decisions; ``session``:
+    the run's (:class:`imagetwins.session.Session`), whose index is recorded where it is not the folder's cache
+    (``index``: ``remove --plan`` reads the checks of the files against their keepers there)."""
     data = result.to_dict(pairs=False)  # (pairs grow with the square of a group: written only when asked)
     try:
         base = os.getcwd()
@@ -169,6 +180,9 @@ def plan_document(result, decisions, root: str | os.PathLike) -> dict:
         base = str(Path(root).resolve())
     data = {"imagetwins_plan": PLAN_VERSION, "root": str(Path(root).resolve()), "scanned_as": os.path.abspath(root),
             "base": base, **data}
+    recorded = _index_record(session, root)
+    if recorded is not None:
+        data["index"] = recorded
     remembered = getattr(result, "decided", None)
     key_of = key_map(result) if remembered else {}
     review = needs_review(result.method)
@@ -197,6 +211,44 @@ def plan_document(result, decisions, root: str | os.PathLike) -> dict:
             if why.plan_field:
                 g[why.plan_field] = files
     return data
+
+
+def _index_record(session, root: str | os.PathLike) -> dict | None:
+    """The plan's ``index`` for a run whose session keeps its checks in an index other than the folder's cache (that
+    one ``remove --plan`` opens by the folder): its absolute path and ``created`` stamp; None otherwise."""
+    from imagetwins.index import default_cache_path
+
+    index = getattr(session, "index", None)
+    if index is None:
+        return None
+    path = os.path.abspath(index.path)
+    try:
+        if os.path.realpath(path) == os.path.realpath(default_cache_path(root)):
+            return None
+    except OSError:
+        pass
+    return {"path": path, "created": index.created()}
+
+
+class PlanIndex(NamedTuple):
+    """A plan's ``index`` (:func:`plan_index`): the index file's absolute path and its ``created`` stamp (None: not
+    recorded)."""
+
+    path: str
+    created: str | None
+
+
+def plan_index(value, source: str | os.PathLike) -> PlanIndex | None:
+    """A plan's top-level ``index`` field read (None where it has none), else :class:`PlanError` in one line: an
+    object with the index file's absolute ``path`` and its ``created`` stamp (a string, or null)."""
+    if value is None:
+        return None
+    path = value.get("path") if isinstance(value, dict) else None
+    created = value.get("created") if isinstance(value, dict) else None
+    if not isinstance(path, str) or not os.path.isabs(path) or not (created is None or isinstance(created, str)):
+        raise PlanError(f"{source}: 'index' must be {{\"path\": the index file's absolute path, \"created\": its stamp "
+                        "or null} (as 'find --db FILE --json' writes it; delete the field to check every file afresh)")
+    return PlanIndex(_name(path, "'index'", Path(source)), created)
 
 
 #: how every output says that a group has no keeper until a person picks one (text, CSV, JSON's
@@ -407,7 +459,8 @@ class Unconfirmed(NamedTuple):
 
 
 def not_copies_of_keepers(groups: Sequence[PlannedGroup], method: str | None, root: str | os.PathLike,
-                          workers: int | None = None) -> list[Unconfirmed]:
+                          workers: int | None = None, index: PlanIndex | None = None,
+                          cache: bool = True) -> list[Unconfirmed]:
     """The files a plan would move with no check saying they are copies of the keeper it names; each is added to its
     group's ``leave`` (left where it is). Nothing moves without a verdict: every file to move whose bytes are not its
     keeper's is asked, in every group, for a method whose check gives verdicts (``copies``; a plan naming no method is
@@ -421,9 +474,14 @@ def not_copies_of_keepers(groups: Sequence[PlannedGroup], method: str | None, ro
     itself), as does a byte copy of the keeper (equal recorded SHA-256, which :func:`check_plan` proves). A file or
     keeper :func:`check_plan` refuses however it looks (gone, not a regular file, outside ``root``, reached through a
     link) is not asked: nothing outside the folder is read, and it is refused with its own reason. :class:`PlanError`
-    where ``method`` is not one this process has (no check can be made)."""
+    where ``method`` is not one this process has (no check can be made).
+
+    ``index``: the index the plan was made with (:func:`plan_index`, ``find --db``): its kept checks are read instead
+    of the folder's cache (read-only: nothing is written there; one that cannot be read, or is not the one recorded,
+    is said in one warning and the folder's cache serves). ``cache`` False (``--no-cache``): neither is read, and
+    nothing is kept: every pair is checked now."""
     from imagetwins.encoders import DEFAULT_METHOD, get_encoder
-    from imagetwins.pairscores import checks_of
+    from imagetwins.pairscores import MemoryPairScores, checks_of
     from imagetwins.scores import Verdict
     from imagetwins.timing import stage
 
@@ -471,7 +529,7 @@ def not_copies_of_keepers(groups: Sequence[PlannedGroup], method: str | None, ro
         failed.update((content.get(str(x.path), str(x.path)), x.reason) for x in enc.failures)
         return enc.encodings, [row[p] for p in enc.paths], list(enc.paths), [str(d) for d in enc.digests]
 
-    store, closing = _score_store(root, encoder)
+    store, closing = _score_store(root, encoder, index) if cache else (MemoryPairScores(), None)
     try:
         found, _, marks = checks_of(encoder, store, [digests[p] for p in paths],
                                     np.array([a for a, _ in content_pairs], np.int64),
@@ -497,14 +555,17 @@ def not_copies_of_keepers(groups: Sequence[PlannedGroup], method: str | None, ro
     return out
 
 
-def _score_store(root: str | os.PathLike, encoder):
-    """Where pair checks are kept: the folder's cache where a scan made one (and it, to close), else a store in
-    memory (the checks are made again; ``remove --plan`` makes no cache)."""
+def _score_store(root: str | os.PathLike, encoder, index: PlanIndex | None = None):
+    """Where pair checks are kept: the plan's index where it recorded one and it is still that index (read-only), else
+    the folder's cache where a scan made one (and it, to close), else a store in memory (the checks are made again;
+    ``remove --plan`` makes no cache)."""
     import sqlite3
 
     from imagetwins.index import IndexFileError, default_cache_path, open_folder_cache
     from imagetwins.pairscores import MemoryPairScores
 
+    if index is not None and (recorded := _recorded_index(index, encoder)) is not None:
+        return recorded, recorded
     try:
         if not default_cache_path(root).is_file():
             return MemoryPairScores(), None
@@ -512,6 +573,34 @@ def _score_store(root: str | os.PathLike, encoder):
     except (IndexFileError, sqlite3.Error, OSError, ValueError):  # (it costs only the checks it would have kept)
         return MemoryPairScores(), None
     return cache, cache
+
+
+def _recorded_index(index: PlanIndex, encoder):
+    """The plan's index opened read-only, or None with one warning saying why its checks cannot serve: it cannot be
+    read as an index holding ``encoder``'s method (gone, a FIFO, a device, a folder, no index, another method or
+    version), or it is another index than the one the plan recorded (another ``created`` stamp)."""
+    import sqlite3
+
+    from imagetwins.index import Index, IndexFileError
+    from imagetwins.io import warn_line
+
+    afresh = "the plan's files are checked afresh"
+    if not os.path.lexists(index.path):
+        warn_line(f"the index the plan was made with, {printable(index.path)}, is gone: {afresh}")
+        return None
+    try:
+        opened = Index(index.path, methods=[encoder], readonly=True)
+    except (IndexFileError, sqlite3.Error, OSError, ValueError) as exc:
+        why = getattr(exc, "strerror", None) or exc
+        warn_line(f"the index the plan was made with cannot be read ({printable(str(why))}): {afresh}")
+        return None
+    made = opened.created()
+    if index.created is not None and made != index.created:
+        opened.close()
+        warn_line(f"{printable(index.path)} is not the index the plan was made with (made "
+                  f"{printable(made or 'at no recorded time')}, the plan's {printable(index.created)}): {afresh}")
+        return None
+    return opened
 
 
 def _real(path: str | os.PathLike) -> Path | None:

@@ -43,7 +43,9 @@ from imagetwins.timing import stage
                    "the plan must have been made of DIRECTORY, nothing outside DIRECTORY moves, and every file "
                    "and its keeper are checked to be still what was scanned (SHA-256) before it moves; with -m "
                    "copies, a file no check says is a copy of its keeper (a re-shot of a keeper changed by hand, a "
-                   "file that cannot be decoded) stays unless the group lists it in move_anyway.")
+                   "file that cannot be decoded) stays unless the group lists it in move_anyway. Those checks are read "
+                   "from the folder's cache, or the index a 'find --db FILE' plan names; --no-cache makes them all "
+                   "afresh.")
 @click.option("--move-to", type=click.Path(file_okay=False, path_type=Path),
               help="Quarantine folder: a new or empty one, or an earlier quarantine (never a folder of other "
                    "files) [default: DIRECTORY.imagetwins-quarantine/<time> beside DIRECTORY].")
@@ -110,8 +112,9 @@ def remove(directory: Path | None, apply_: bool, plan_file: Path | None, move_to
         raise click.UsageError(f"{requested.options()[0]} writes what a dry run found: not with {used} (run "
                                "a dry run without them, or use 'imagetwins find')")
     if plan_file is not None:
-        # (--workers stays: the files no kept check calls copies of their keepers are checked, on that many threads)
-        refuse_options(["method", "threshold", "recursive", "no_cache", "follow_symlinks", "keep_rule",
+        # (--workers stays: the files no kept check calls copies of their keepers are checked, on that many threads;
+        # --no-cache too: those checks are then all made afresh, none read from or kept in a cache or the plan's index)
+        refuse_options(["method", "threshold", "recursive", "follow_symlinks", "keep_rule",
                         "keep_in", "raw_pairs", "colour_variants"],
                        "does nothing with --plan: the plan's decisions are applied, nothing is scanned")
     else:
@@ -220,17 +223,19 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
             raise click.ClickException(str(exc)) from None
     remembered_now = None  # what this run remembered (its undo forgets it)
     if plan_file is not None:
-        from imagetwins.plan import PlanError, check_plan, load_plan, not_copies_of_keepers
+        from imagetwins.plan import PlanError, check_plan, load_plan, not_copies_of_keepers, plan_index
 
         try:
             _, groups = load_plan(plan_file, folder=directory)
+            index = plan_index(_plan_says(plan_file, "index"), plan_file)  # (find --db: its checks are read there)
         except PlanError as exc:
             raise click.ClickException(printable(str(exc))) from None
         method = _plan_says(plan_file, "method")
         # (nothing moves without a check saying it is a copy of its keeper: a keep edited by hand may name a file
         # its group's others are no copy of; a file that cannot be decoded has no check)
         try:
-            leaving = not_copies_of_keepers(groups, method if isinstance(method, str) else None, directory, workers)
+            leaving = not_copies_of_keepers(groups, method if isinstance(method, str) else None, directory, workers,
+                                            index=index, cache=not no_cache)
         except PlanError as exc:
             raise click.ClickException(f"{printable(str(plan_file))}: {printable(str(exc))}") from None
         shown = _as_typed(directory, [p for path, keeper, _, _ in leaving for p in (path, keeper)])

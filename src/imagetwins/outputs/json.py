@@ -18,7 +18,7 @@ def write_groups(what: Groups, target: Target) -> None:
     from imagetwins.plan import plan_document
 
     # every pair one compact line: N copies of one picture make N(N-1)/2 of them
-    write_document(plan_document(what.result, what.decisions, what.root), target,
+    write_document(plan_document(what.result, what.decisions, what.root, what.session), target,
                    ("pairs", what.result.pair_records()) if what.pairs else None, item_indent=None)
 
 

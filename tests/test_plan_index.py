@@ -1,0 +1,153 @@
+"""``remove --plan`` of a plan made with an index (``find --db``): the plan records the index (its path and when it was
+made) and the check of each file against its keeper reads that index's kept checks, where the plan's files are still
+the bytes recorded; an edited, missing or foreign index costs the checks again, never a file; ``--no-cache`` reads
+and keeps no check; refusals name the keeper as the folder was named."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def decoded(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every file an encoder decodes in this process (``Encoder.encode_files``): what a check made now costs."""
+    from imagetwins.encoders.base import Encoder
+
+    seen: list[str] = []
+    real = Encoder.encode_files
+
+    def counting(self, paths, *args, **kwargs):
+        seen.extend(os.fspath(p) for p in paths)
+        return real(self, paths, *args, **kwargs)
+
+    monkeypatch.setattr(Encoder, "encode_files", counting)
+    return seen
+
+
+def _album_with_db_plan(tmp_path: Path) -> tuple[Path, Path, Path]:
+    from click.testing import CliRunner
+
+    from imagetwins.cli import main
+
+    album = tmp_path / "album"
+    shutil.copytree(REPO / "examples" / "images", album)
+    db, plan = tmp_path / "photos.db", tmp_path / "plan.json"
+    made = CliRunner().invoke(main, ["find", str(album), "--db", str(db), "--json", str(plan), "-q"])
+    assert made.exit_code == 0, made.output
+    return album, db, plan
+
+
+def _remove(*args: str):
+    from click.testing import CliRunner
+
+    from imagetwins.cli import main
+
+    return CliRunner().invoke(main, ["remove", *args])
+
+
+@pytest.mark.cli
+def test_plan_of_find_db_records_its_index_and_remove_plan_reads_its_checks(tmp_path: Path,
+                                                                          decoded: list[str]) -> None:
+    """A plan from ``find --db`` had each file decoded again by ``remove --plan`` (~30 CPU ms a file: the folder's
+    cache holds no check, the index was not known); it names the index now, and its kept checks serve."""
+    from imagetwins.index import default_cache_path
+
+    album, db, plan = _album_with_db_plan(tmp_path)
+    doc = json.loads(plan.read_text())
+    assert doc["index"]["path"] == str(db.resolve()) and doc["index"]["created"], doc.get("index")
+    decoded.clear()
+    dry = _remove(str(album), "--plan", str(plan))
+    assert dry.exit_code == 0, dry.output
+    assert "5 files would move" in dry.stdout
+    assert decoded == [], decoded  # (every check read from the index: no file decoded)
+    assert not default_cache_path(album).exists()  # (nor a folder cache made)
+    # a plain find (the folder's cache) records no index: remove --plan reads that cache, as before
+    from click.testing import CliRunner
+
+    from imagetwins.cli import main
+
+    other = tmp_path / "plain.json"
+    assert CliRunner().invoke(main, ["find", str(album), "--json", str(other), "-q"]).exit_code == 0
+    assert "index" not in json.loads(other.read_text())
+
+
+@pytest.mark.cli
+def test_remove_plan_no_cache_reads_and_keeps_no_check(tmp_path: Path, decoded: list[str]) -> None:
+    """``remove --plan --no-cache`` was refused ("does nothing with --plan") though the check of the plan's files
+    reads and keeps checks in the folder's cache: honoured now, every file checked afresh, no cache read or made, the
+    plan's index not read."""
+    from imagetwins.index import default_cache_path
+
+    album, db, plan = _album_with_db_plan(tmp_path)
+    decoded.clear()
+    before = db.stat().st_mtime_ns, db.stat().st_size
+    dry = _remove(str(album), "--plan", str(plan), "--no-cache")
+    assert dry.exit_code == 0, dry.output
+    assert "5 files would move" in dry.stdout
+    assert len(decoded) >= 5  # (checked afresh: the files and keepers decoded)
+    assert not default_cache_path(album).exists()
+    assert (db.stat().st_mtime_ns, db.stat().st_size) == before
+
+
+@pytest.mark.cli
+def test_remove_plan_with_an_edited_index_checks_afresh_in_one_line(tmp_path: Path, decoded: list[str]) -> None:
+    """The plan's index edited by hand: gone, a FIFO, a link to /dev/zero, a folder, a text file, another index (made
+    later in its place): one warning line each, the files checked afresh, the same moves, no traceback, never a wait;
+    a malformed field is one line refusing the plan, nothing moved."""
+    album, db, plan = _album_with_db_plan(tmp_path)
+    doc = json.loads(plan.read_text())
+    fifo = tmp_path / "fifo.db"
+    os.mkfifo(fifo)
+    zero = tmp_path / "zero.db"
+    zero.symlink_to("/dev/zero")
+    text = tmp_path / "text.db"
+    text.write_text("not an index\n")
+    other_album = tmp_path / "other"
+    other_album.mkdir()
+    shutil.copyfile(REPO / "examples" / "images" / "forest.jpg", other_album / "forest.jpg")
+    other = tmp_path / "other.db"
+    from click.testing import CliRunner
+
+    from imagetwins.cli import main
+
+    assert CliRunner().invoke(main, ["index", "update", str(other_album), "--db", str(other), "-m", "copies",
+                                     "-q"]).exit_code == 0
+    for where in (tmp_path / "gone.db", fifo, zero, tmp_path, text, other):
+        edited = tmp_path / "edited.json"
+        doc["index"]["path"] = str(where)
+        if where == other:  # (a real index, but not the one the plan was made with)
+            doc["index"]["path"] = str(other)
+        edited.write_text(json.dumps(doc))
+        decoded.clear()
+        dry = _remove(str(album), "--plan", str(edited))
+        assert dry.exit_code == 0, (where, dry.output)
+        assert dry.exception is None or isinstance(dry.exception, SystemExit), (where, dry.exception)
+        assert "5 files would move" in dry.stdout, (where, dry.output)
+        warnings = [line for line in dry.stderr.splitlines() if "index" in line]
+        assert len(warnings) == 1 and warnings[0].startswith("warning: ") and "checked afresh" in warnings[0], \
+            (where, dry.stderr)
+        assert "Traceback" not in dry.output
+        assert len(decoded) >= 5, where  # (checked afresh)
+    # the index itself, made again in its place: the plan's 'created' tells it apart
+    doc["index"]["path"] = str(db)
+    doc["index"]["created"] = "2000-01-01T00:00:00"
+    edited.write_text(json.dumps(doc))
+    decoded.clear()
+    dry = _remove(str(album), "--plan", str(edited))
+    assert dry.exit_code == 0 and "5 files would move" in dry.stdout, dry.output
+    assert "not the index the plan was made with" in dry.stderr and len(decoded) >= 5, dry.stderr
+    for bad in (5, "relative.db", {"path": 5}, {"path": "rel.db"}, {"path": str(db), "created": 7}):
+        doc["index"] = bad
+        edited.write_text(json.dumps(doc))
+        refused = _remove(str(album), "--plan", str(edited), "--apply")
+        assert refused.exit_code == 1, (bad, refused.output)
+        lines = refused.stderr.strip().splitlines()
+        assert len(lines) == 1 and "'index'" in lines[0] and "Traceback" not in refused.output, (bad, refused.stderr)
+    assert sorted(p.name for p in album.iterdir()) == sorted(p.name for p in (REPO / "examples" / "images").iterdir())
