@@ -151,3 +151,32 @@ def test_remove_plan_with_an_edited_index_checks_afresh_in_one_line(tmp_path: Pa
         lines = refused.stderr.strip().splitlines()
         assert len(lines) == 1 and "'index'" in lines[0] and "Traceback" not in refused.output, (bad, refused.stderr)
     assert sorted(p.name for p in album.iterdir()) == sorted(p.name for p in (REPO / "examples" / "images").iterdir())
+
+
+@pytest.mark.cli
+def test_remove_plan_of_find_db_moves_no_file_changed_since(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file changed after ``find --db`` (another picture written over it): its kept check is of the bytes the plan
+    recorded, which it no longer holds, so it is refused, never moved; the keeper changed likewise: its group moves
+    nothing. Refusals name the keeper as the folder was named (it was its absolute path)."""
+    from PIL import Image
+
+    album, db, plan = _album_with_db_plan(tmp_path)
+    doc = json.loads(plan.read_text())
+    by_keeper = {os.path.basename(g["keep"]): g for g in doc["groups"]}
+    beach = by_keeper["beach.jpg"]
+    moved_beach = [os.path.basename(f) for f in beach["files"] if f != beach["keep"]]
+    city = by_keeper[next(k for k in by_keeper if k.startswith("city"))]
+    # a copy of the beach group replaced by another photo; the city group's keeper replaced likewise
+    Image.open(REPO / "examples" / "images" / "market.jpg").save(album / moved_beach[0])
+    Image.open(REPO / "examples" / "images" / "forest.jpg").save(city["keep"])
+    monkeypatch.chdir(tmp_path)
+    out = _remove("album", "--plan", str(plan), "--apply")
+    assert out.exit_code == 1, out.output
+    assert f"not moving album/{moved_beach[0]}: it changed since the scan" in out.stderr, out.stderr
+    keeper_line = [line for line in out.stderr.splitlines() if "its keeper" in line]
+    assert keeper_line and all(f"its keeper album/{os.path.basename(city['keep'])} cannot be trusted" in line
+                               for line in keeper_line), out.stderr
+    assert str(tmp_path) not in out.stderr, out.stderr  # (no absolute path: the folder as named)
+    assert (album / moved_beach[0]).exists()
+    for f in city["files"]:
+        assert os.path.exists(f)

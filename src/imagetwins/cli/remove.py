@@ -144,11 +144,15 @@ def _as_typed(directory: Path, among: Iterable[str] = ()):
     and the dry run of ``--plan`` read otherwise than the scan's. The folder itself is shown as named (a folder of
     copies whose originals lie across ``family``: "each with a copy in family"). A path elsewhere, or already
     relative, is kept. ``among``: every path the run shows; those that would look the same as another (``café.jpg``
-    composed and decomposed) are shown with their code points (:func:`imagetwins.text.told_apart`)."""
+    composed and decomposed) are shown with their code points (:func:`imagetwins.text.told_apart`).
+
+    Its ``within(text)`` shows the paths a reason holds likewise (a refusal naming the keeper: "its keeper
+    family/a.jpg cannot be trusted", where the plan's real path was printed whole)."""
     from imagetwins.text import told_apart
 
     real = os.path.realpath(directory)
     typed = os.fspath(directory)
+    under = real.rstrip(os.sep) + os.sep
 
     def as_typed(path: str) -> str:
         path = os.fspath(path)
@@ -159,7 +163,13 @@ def _as_typed(directory: Path, among: Iterable[str] = ()):
         return path
 
     apart = told_apart(as_typed(p) for p in among)
-    return lambda path: apart(as_typed(path))
+
+    def shown(path: str) -> str:
+        return apart(as_typed(path))
+
+    # (a reason's paths are the plan's, under the folder's real path: each shown under the folder as named)
+    shown.within = lambda text: text.replace(under, os.path.join(typed, ""))
+    return shown
 
 
 def _say_left_alone(left_alone: dict, quiet: bool) -> None:
@@ -285,7 +295,7 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
     shown = _as_typed(directory, [p for move in plan.moves for p in (move[0], move[2])]
                       + [p for p, _ in plan.refused + folders_refused] + [m.folder for m in folder_moves])
     for path, why in plan.refused + folders_refused if not quiet else ():
-        echo(f"warning: not moving {shown(path)}: {why}", err=True)
+        echo(f"warning: not moving {shown(path)}: {shown.within(why)}", err=True)
     if not apply_:
         if not quiet and not requested.to_stdout:
             from imagetwins.quarantine import FolderListings
@@ -397,7 +407,8 @@ def _say_failed(out, shown) -> None:
     its link after it moved (and the record of the copies made, where it could not be written)."""
     after = set(out.after_move) if out is not None else set()
     for path, why in out.failed if out is not None else ():
-        echo(f"error: {shown(path) if path in after else 'could not move ' + shown(path)}: {why}", err=True)
+        echo(f"error: {shown(path) if path in after else 'could not move ' + shown(path)}: {shown.within(why)}",
+             err=True)
 
 
 def _journal_decisions(remembered, manifest, quiet: bool) -> None:
