@@ -103,6 +103,7 @@ def test_remove_plan_with_an_edited_index_checks_afresh_in_one_line(tmp_path: Pa
     a malformed field is one line refusing the plan, nothing moved."""
     album, db, plan = _album_with_db_plan(tmp_path)
     doc = json.loads(plan.read_text())
+    made = doc["index"]["created"]
     fifo = tmp_path / "fifo.db"
     os.mkfifo(fifo)
     zero = tmp_path / "zero.db"
@@ -119,11 +120,13 @@ def test_remove_plan_with_an_edited_index_checks_afresh_in_one_line(tmp_path: Pa
 
     assert CliRunner().invoke(main, ["index", "update", str(other_album), "--db", str(other), "-m", "copies",
                                      "-q"]).exit_code == 0
-    for where in (tmp_path / "gone.db", fifo, zero, tmp_path, text, other):
+    hashes = tmp_path / "phash.db"  # (an index of another method: no check of copies in it)
+    assert CliRunner().invoke(main, ["index", "update", str(album), "--db", str(hashes), "-m", "phash",
+                                     "-q"]).exit_code == 0
+    for where in (tmp_path / "gone.db", fifo, zero, tmp_path, text, other, hashes):
         edited = tmp_path / "edited.json"
-        doc["index"]["path"] = str(where)
-        if where == other:  # (a real index, but not the one the plan was made with)
-            doc["index"]["path"] = str(other)
+        # (another index: told apart by its stamp; one of phash with no stamp said, by what it holds)
+        doc["index"] = {"path": str(where), "created": None if where == hashes else made}
         edited.write_text(json.dumps(doc))
         decoded.clear()
         dry = _remove(str(album), "--plan", str(edited))

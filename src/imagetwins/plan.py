@@ -594,6 +594,15 @@ def _recorded_index(index: PlanIndex, encoder):
         why = getattr(exc, "strerror", None) or exc
         warn_line(f"the index the plan was made with cannot be read ({printable(str(why))}): {afresh}")
         return None
+    try:
+        held = encoder.name in opened.stored_methods()
+    except sqlite3.Error:
+        held = False
+    if not held:  # (an index of other methods: it keeps no check of this one)
+        opened.close()
+        warn_line(f"the index the plan was made with, {printable(index.path)}, holds no {encoder.name} encodings "
+                  f"(nor their checks): {afresh}")
+        return None
     made = opened.created()
     if index.created is not None and made != index.created:
         opened.close()
