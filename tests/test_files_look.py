@@ -334,3 +334,21 @@ def test_a_hash_sure_pair_checked_in_the_band_is_looked_at_too(reshot, monkeypat
     assert conf[0] == verify.NOT_ONE_CAPTURE and Verdict.of_bits(marks[0]) is Verdict.RESHOT
     with copies.naming(enc.paths):
         assert len(copies.copy_pairs(enc.encodings, workers=1, pair_scores=store, hash_sure=dist)) == 0
+
+
+def test_the_keep_stage_reads_the_reshot_as_find_does(reshot) -> None:
+    """The keep stage's checks of a pair (``Encoder.shows_more``: the larger view shows scene the other lacks, which
+    keeps a file beside a reference-folder keeper and ranks padded copies; ``framed_pictures``) read the features'
+    verdict alone: the zoomed re-shot ``find`` reports as a re-shot (looked at in its files) was read as a copy whose
+    wider view shows more. They read a pair as a copy only where ``find``'s check does now."""
+    enc = _encoded(reshot)
+    rows, paths = enc.encodings, [str(p) for p in reshot]
+    encoder = get_encoder("copies")
+    threshold = copies.DEFAULT_CONFIDENCE
+    with copies.naming(paths):
+        found, _ = copies.looked_at(rows, rows, 0, 1)
+    assert found.verdict(threshold) is Verdict.RESHOT  # what find reports of the pair
+    assert copies.shows_more(rows[0], rows[1], threshold)  # the features alone: a copy, the wider view shows more
+    assert not encoder.shows_more(rows, 0, 1, threshold, paths=paths)
+    assert not encoder.shows_more(rows, 1, 0, threshold, paths=paths)
+    assert encoder.framed_pictures(rows, np.array([0, 1]), np.array([1, 0]), threshold, paths=paths).tolist() == [0, 0]

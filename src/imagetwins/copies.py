@@ -2710,7 +2710,7 @@ def _picture_area(features: ImageFeatures, share: float = 1.0) -> float:
     return share * side * side * min(w, h) / max(w, h)
 
 
-def framed_picture(a, b, threshold: float = DEFAULT_CONFIDENCE) -> float:
+def framed_picture(a, b, threshold: float = DEFAULT_CONFIDENCE, whole: Verification | None = None) -> float:
     """How many of ``a``'s file pixels hold ``b``'s whole picture, where ``a`` is ``b``'s picture with a frame of no
     scene around it (a canvas, a background, a screenshot's bars and caption, a grown canvas's corners); 0 where it is
     not, or the pair is no copy at ``threshold``. Read from checks of the pair in full
@@ -2724,12 +2724,13 @@ def framed_picture(a, b, threshold: float = DEFAULT_CONFIDENCE) -> float:
     copy's grown canvas: such combinations were kept before the original). Where they are not (a screenshot whose
     picture is a sixth of it), ``a``'s picture cut from its canvas must be a copy of ``b`` whole, each frame lying
     inside the other. A crop of ``a`` is never found so: it is a copy of ``a`` whole, and more of the scene lies around
-    it there."""
+    it there. ``whole``: the check of the whole images already made (:func:`verify_pair` of their features, or that
+    check with the files looked at: :func:`looked_at`), not made again."""
     if different_captures(a, b):
         return 0.0
     fa, alt = _sides(a)
     fb = _sides(b)[0]
-    v = verify_pair(fa, fb)
+    v = verify_pair(fa, fb) if whole is None else whole
     if v.verdict(threshold) is Verdict.COPY:
         return _picture_area(fa, v.frame_cover_a) if _framed_beyond(v, fa, fb, threshold) else 0.0
     if alt is None:
@@ -2740,15 +2741,15 @@ def framed_picture(a, b, threshold: float = DEFAULT_CONFIDENCE) -> float:
     return _picture_area(alt, w.frame_cover_a)
 
 
-def shows_more(a, b, threshold: float = DEFAULT_CONFIDENCE) -> bool:
+def shows_more(a, b, threshold: float = DEFAULT_CONFIDENCE, whole: Verification | None = None) -> bool:
     """Whether ``a`` shows scene ``b`` lacks: ``b`` is a crop of it. The whole images a copy at ``threshold``, ``b``'s
     frame inside ``a``'s (:data:`FRAMED_INSIDE` of it or more), only a part of ``a``'s inside ``b``'s (at most
     :data:`FRAMED_INSIDE`), and what ``a`` shows beyond is no frame (:func:`framed_picture`'s tests: no padding, not
-    pasted on something else)."""
+    pasted on something else). ``whole``: as :func:`framed_picture`'s."""
     if different_captures(a, b):
         return False
     fa, fb = _sides(a)[0], _sides(b)[0]
-    return _framed_beyond(verify_pair(fa, fb), fa, fb, threshold) is False
+    return _framed_beyond(verify_pair(fa, fb) if whole is None else whole, fa, fb, threshold) is False
 
 
 def _framed_beyond(v: Verification, fa: ImageFeatures, fb: ImageFeatures, threshold: float) -> bool | None:
@@ -2762,12 +2763,27 @@ def _framed_beyond(v: Verification, fa: ImageFeatures, fb: ImageFeatures, thresh
     return bool(v.padded[0] or (pasted_share(v, fa, fb) or 0.0) >= FRAMED_PASTED)
 
 
+def _checked_copy(records: CopyRows | Sequence[CopyRecord], i: int, j: int,
+                  threshold: float) -> tuple[bool, Verification | None]:
+    """Whether the search's check of rows ``i`` and ``j`` calls them copies at ``threshold`` (:func:`verify_records`,
+    the files looked at where the features leave the pair to them: :func:`looked_at`, the paths :func:`naming` gives),
+    and that check where it is of the whole images (for :func:`framed_picture` / :func:`shows_more`'s ``whole``). The
+    keep stage's checks of a pair (framed, shows more) read a pair as a copy only where ``find`` does: on the features
+    alone holidays-half 126400/126402, a zoomed re-shot ``find`` reports as one, read as a copy whose larger view
+    shows more."""
+    v, _ = looked_at(records, records, i, j)
+    if v is None or v.verdict(threshold) is not Verdict.COPY:
+        return False, None
+    return True, (v if v.cut_from_canvas == (False, False) and not v.different_captures else None)
+
+
 def shows_more_rows(records: CopyRows | Sequence[CopyRecord], i: int, j: int,
                     threshold: float = DEFAULT_CONFIDENCE) -> bool:
-    """:func:`shows_more` of rows ``i`` and ``j`` of ``records`` (False where their features cannot be used now: one
-    warning, as a search's check)."""
+    """:func:`shows_more` of rows ``i`` and ``j`` of ``records`` where the search's check calls them copies
+    (:func:`_checked_copy`; False where their features cannot be used now: one warning, as a search's check)."""
     try:
-        return shows_more(records[i], records[j], threshold)
+        copy, whole = _checked_copy(records, i, j, threshold)
+        return copy and shows_more(records[i], records[j], threshold, whole)
     except Exception as exc:  # damaged stored features, as _verify_or_none
         _unverifiable(records, records, i, j, _names.get(), exception_line(exc))
         return False
@@ -2775,13 +2791,15 @@ def shows_more_rows(records: CopyRows | Sequence[CopyRecord], i: int, j: int,
 
 def framed_pictures(records: CopyRows | Sequence[CopyRecord], left: np.ndarray, right: np.ndarray,
                     threshold: float = DEFAULT_CONFIDENCE) -> np.ndarray:
-    """:func:`framed_picture` of each pair ``(left[k], right[k])`` of ``records`` (0 for a pair whose features
-    cannot be used now: one warning, as a search's check)."""
+    """:func:`framed_picture` of each pair ``(left[k], right[k])`` of ``records`` the search's check calls copies
+    (:func:`_checked_copy`; 0 for others, and for a pair whose features cannot be used now: one warning, as a search's
+    check)."""
     out = np.zeros(len(left), np.float64)
     names = _names.get()
     for k, (i, j) in enumerate(zip(np.asarray(left, np.int64).tolist(), np.asarray(right, np.int64).tolist())):
         try:
-            out[k] = framed_picture(records[i], records[j], threshold)
+            copy, whole = _checked_copy(records, i, j, threshold)
+            out[k] = framed_picture(records[i], records[j], threshold, whole) if copy else 0.0
         except Exception as exc:  # damaged stored features, as _verify_or_none
             _unverifiable(records, records, i, j, names, exception_line(exc))
     return out
