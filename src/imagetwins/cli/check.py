@@ -75,9 +75,12 @@ def summary(test: Path, against: Path, result: QueryResult, method: str, unreada
 @timings_option
 @check_ignore_decisions_option
 @colour_variants_option
+@click.option("--fail-on-duplicates", is_flag=True,
+              help=f"Taken as 'find --against' takes it, and changes nothing: check always exits with code "
+                   f"{EXIT_DUPLICATES} on a leak and {EXIT_ERROR} when incomplete.")
 def check(test: Path, against: Path, method: str, threshold: float | None, recursive: bool, requested: Requested,
           workers: int | None, no_cache: bool, quiet: bool, show_timings: bool = False,
-          ignore_decisions: bool = False, colour_variants: str = "copies") -> None:
+          ignore_decisions: bool = False, colour_variants: str = "copies", fail_on_duplicates: bool = False) -> None:
     """Check that no image of TEST (a folder or one image) duplicates an image of the reference --against.
 
     Every image of TEST that has a duplicate there is named with its matches. The check fails when it
