@@ -56,7 +56,7 @@ def report(directory: Path, output: Path, requested: Requested, keep_in: tuple[P
     \b
     Examples:
       imagetwins report ~/Pictures -r -o review.html
-      imagetwins report shop/ --method dihedral --keep-in shop/master
+      imagetwins report shop/ -r --method dihedral --keep-in shop/master   # shop/master: a sub-folder, so -r
       imagetwins report ~/Pictures -r --json plan.json   # the page and the plan from one scan
       imagetwins remove ~/Pictures --plan ~/Downloads/imagetwins-decisions.json --apply   # the page's export
     """
