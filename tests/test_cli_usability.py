@@ -253,7 +253,7 @@ def test_report_summary_counts_the_groups_the_page_shows(tmp_path: Path, dataset
     for more in ([], ["--json", tmp_path / "report.json"]):
         res = run("report", album, "-m", "phash", "-o", page, *more)
         assert res.exit_code == 0, res.output
-        assert f"1 duplicate group holding {shown} files -> {page}" in res.output
+        assert f"1 duplicate group holding {shown} files (" in res.output and f"review page: {page}" in res.output
     assert run("find", album, "-m", "phash").output.count("holding 3 files") == 1
 
 

@@ -62,3 +62,25 @@ def test_the_report_help_example_with_a_reference_sub_folder_finds_its_copies(tm
     assert res.exit_code == 0, res.output
     assert "1 duplicate group holding 2 files" in res.output, (example, res.output)
     assert "no image files found" not in res.output
+
+
+def test_report_closes_with_the_line_find_closes_with(tmp_path: Path, datasets: Path) -> None:
+    """``report`` said "16 duplicate groups holding 32 files -> review.html": not how many images it read, how many
+    it could not read (a broken file's warning had scrolled by), the time, or the method, all of which ``find`` (and
+    ``find --report``) say in their last line."""
+    album = tmp_path / "album"
+    album.mkdir()
+    photos = _photos(datasets, 3)
+    for p in photos:
+        shutil.copy(p, album)
+    shutil.copy(photos[0], album / "copy.jpg")
+    (album / "broken.jpg").write_bytes(photos[1].read_bytes()[:3000])
+    page = tmp_path / "review.html"
+    said = run("report", album, "-m", "phash", "-o", page)
+    assert said.exit_code == 0, said.output
+    found = run("find", album, "-m", "phash", "--report", tmp_path / "found.html")
+    line = "4 images read, 1 unreadable, 1 duplicate group holding 2 files ("
+    assert line in said.output and line in found.output, (said.output, found.output)
+    assert ", phash, threshold 10)" in said.output
+    assert said.output.rstrip().endswith(f"review page: {page}"), said.output
+    assert found.output.rstrip().endswith(f"review page: {tmp_path / 'found.html'}"), found.output

@@ -97,7 +97,8 @@ def test_the_review_page_of_re_shots_calls_them_same_scene_groups(tmp_path: Path
     page = tmp_path / "shots.html"
     res = CliRunner().invoke(main, ["report", str(album), "-r", "-m", "similar", "-o", str(page)])
     assert res.exit_code == 0, res.output
-    said = res.output.split(" -> ")[0]  # "1 same-scene group holding N files": the page says the same
+    # "3 images read, 0 unreadable, 1 same-scene group holding N files (...)": the page says the same
+    said = res.output.split(" unreadable, ")[1].split(" (")[0]
     assert said.startswith("1 same-scene group holding "), res.output
     browser.get(page.as_uri())
     summary = browser.find_element(By.ID, "summary").text

@@ -7,10 +7,27 @@ from pathlib import Path
 
 import click
 
-from imagetwins.cli._common import check_threshold, echo, note_threshold, refuse_colour_variants, show_progress
+from imagetwins.cli._common import (
+    check_threshold,
+    command_seconds,
+    echo,
+    groups_found,
+    note_threshold,
+    refuse_colour_variants,
+    show_progress,
+)
 from imagetwins.cli._interrupt import on_interrupt
 from imagetwins.io import skipped_link
 from imagetwins.text import counted
+
+
+def summary_line(result, method: str) -> str:
+    """The line that closes ``find``'s text and ``report``'s: images read, unreadable, groups, the whole command's
+    time, the method and threshold (the same words in both: a report is a find with a page)."""
+    return (f"{counted(len(result.files), 'image')} read, "
+            f"{sum(not skipped_link(f) for f in result.failures):,} unreadable, "
+            f"{groups_found(len(result.groups), result.method)} holding {counted(result.files_in_groups, 'file')} "
+            f"({command_seconds(result):.1f} s, {method}, threshold {result.threshold})")  # the whole command's time
 
 
 def hint_if_empty(result, directory: Path, recursive: bool) -> None:

@@ -16,11 +16,9 @@ from imagetwins.cli._common import (
     FolderPath,
     check_threshold,
     colour_variants_option,
-    command_seconds,
     echo,
     exit_for,
     follow_option,
-    groups_found,
     keep_options,
     keep_rule_for,
     method_option,
@@ -43,11 +41,11 @@ from imagetwins.cli._scan import (
     note_already_linked,
     note_keep_in_outside,
     scan,
+    summary_line,
     warn_skipped,
 )
 from imagetwins.cli.check import run_check
 from imagetwins.cli.decisions import ignore_decisions_option, load_remembered
-from imagetwins.io import skipped_link
 from imagetwins.text import counted
 
 
@@ -160,12 +158,7 @@ def find(directory: Path, method: str, threshold: int, recursive: bool, requeste
         exit_for(fail_on_duplicates, bool(result.groups))
         return
     write_text(found)
-    echo(
-        f"{counted(len(result.files), 'image')} read, "
-        f"{sum(not skipped_link(f) for f in result.failures):,} unreadable, "
-        f"{groups_found(len(result.groups), result.method)} holding {counted(result.files_in_groups, 'file')} "
-        f"({command_seconds(result):.1f} s, {method}, threshold {result.threshold})"  # the whole command's time
-    )
+    echo(summary_line(result, method))
     if any(decided_earlier):
         echo(f"{counted(sum(decided_earlier), 'group')} decided earlier (see 'imagetwins decisions list'; "
              "--ignore-decisions shows everything as new)")

@@ -11,7 +11,6 @@ from imagetwins.cli._common import (
     OutputFile,
     colour_variants_option,
     echo,
-    groups_found,
     keep_options,
     keep_rule_for,
     say_timings,
@@ -25,9 +24,8 @@ from imagetwins.cli._outputs import (
     output_options,
     refuse_one_file_twice,
 )
-from imagetwins.cli._scan import decide, hint_if_empty, note_keep_in_outside, scan
+from imagetwins.cli._scan import decide, hint_if_empty, note_keep_in_outside, scan, summary_line
 from imagetwins.cli.decisions import ignore_decisions_option, load_remembered
-from imagetwins.text import counted
 
 
 @click.command()
@@ -78,7 +76,9 @@ def report(directory: Path, output: Path, requested: Requested, keep_in: tuple[P
     Requested({"html": output}).write(found)
     requested.write(found)
     if not quiet and not requested.to_stdout:
-        echo(f"{groups_found(len(result.groups), result.method)} holding {counted(result.files_in_groups, 'file')}"
-              f" -> {output}")
+        # (as 'find --report' says it: it printed "16 duplicate groups holding 32 files -> review.html", without the
+        # images read, the unreadable ones, the time or the method)
+        echo(summary_line(result, method))
         hint_if_empty(result, directory, recursive)
+        echo(f"review page: {output}")
     say_timings(show_timings)
