@@ -223,6 +223,11 @@ def test_the_page_counts_in_the_singular_too(tmp_path: Path, datasets: Path, bro
     assert summary.startswith("4 images, 1 duplicate group holding 4 files \u00b7 phash"), summary
     folders = browser.find_element(By.CSS_SELECTOR, "#folders summary").get_attribute("textContent")
     assert folders.startswith("1 folder is a copy of another folder ("), folders
+    # (it explained "Each of these folders holds copies of (nearly) all the pictures of another": the other way round,
+    # a folder of 4 crops of a 23-photo folder was listed; it is each listed folder's own pictures that have copies)
+    said = " ".join(browser.find_element(By.CSS_SELECTOR, "#folders p").get_attribute("textContent").split())
+    assert said.startswith("All (or nearly all) of the pictures in each of these folders have a copy in another "
+                           "folder"), said
     assert browser.find_element(By.CSS_SELECTOR, "#unreadable summary").get_attribute("textContent") == \
         "1 unreadable file"
     assert not [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]

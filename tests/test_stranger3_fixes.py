@@ -84,3 +84,39 @@ def test_report_closes_with_the_line_find_closes_with(tmp_path: Path, datasets: 
     assert ", phash, threshold 10)" in said.output
     assert said.output.rstrip().endswith(f"review page: {page}"), said.output
     assert found.output.rstrip().endswith(f"review page: {tmp_path / 'found.html'}"), found.output
+
+
+def test_the_bulk_buttons_say_what_they_did(tmp_path: Path, datasets: Path, browser) -> None:
+    """"Accept them" with the box left empty did nothing and said nothing; a number no group passed, "Accept exact
+    duplicates" with none, the same: a click that missed looked like a click that worked."""
+    from selenium.webdriver.common.by import By
+
+    album = tmp_path / "album"
+    album.mkdir()
+    photos = _photos(datasets, 2)
+    shutil.copy(photos[0], album / "a.jpg")
+    shutil.copy(photos[0], album / "a copy.jpg")  # an exact group
+    shutil.copy(photos[1], album / "b.jpg")
+    with Image.open(photos[1]) as im:
+        im.resize((im.width // 2, im.height // 2)).save(album / "b_small.jpg", quality=80)
+    page = tmp_path / "review.html"
+    assert run("report", album, "-m", "phash", "-o", page).exit_code == 0
+    browser.get(page.as_uri())
+    notice = browser.find_element(By.ID, "notice")
+    opened = browser.find_element(By.ID, "open")
+    assert opened.text.startswith("2 of 2 groups open")
+    browser.find_element(By.ID, "bulk-accept").click()
+    assert notice.is_displayed() and notice.text.startswith("Type a number of bits in the box first"), notice.text
+    assert opened.text.startswith("2 of 2 groups open")
+    browser.find_element(By.ID, "bulk-exact").click()
+    assert notice.text == "1 open group of exact duplicates accepted as shown.", notice.text
+    browser.find_element(By.ID, "bulk-exact").click()
+    assert notice.text.startswith("No open group holds exact duplicates"), notice.text
+    small = browser.execute_script("return data.groups.find(g => !g.exact).max_distance")
+    browser.find_element(By.ID, "bulk-score").send_keys(str(small - 1) if small else "-1")
+    browser.find_element(By.ID, "bulk-accept").click()
+    assert notice.text.startswith("No open group's weakest match is at most"), notice.text
+    assert opened.text.startswith("1 of 2 groups open")
+    browser.find_element(By.ID, "bulk-rest").click()
+    assert notice.text == "1 open group left alone for now (not remembered; nothing of them moves).", notice.text
+    assert not [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
