@@ -120,3 +120,59 @@ def test_the_bulk_buttons_say_what_they_did(tmp_path: Path, datasets: Path, brow
     browser.find_element(By.ID, "bulk-rest").click()
     assert notice.text == "1 open group left alone for now (not remembered; nothing of them moves).", notice.text
     assert not [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+
+
+CARDS = "return [...document.querySelectorAll('#group-0 .file')]"
+SEEN = CARDS + ".map(c => [c.className, c.textContent, c.querySelector('.keep-btn').disabled])"
+
+
+def test_a_decision_paints_only_the_cards_it_changes(tmp_path: Path, datasets: Path, browser) -> None:
+    """Every decision drew its whole group again: in a crowd of 20,000 byte copies one "Keep this" took 8 s
+    (bench_page_crowd.py). The cards stay; only what changed on them is written, and what they show is what a page
+    drawn afresh with the same decisions shows."""
+    from selenium.webdriver.common.by import By
+
+    album = tmp_path / "album"
+    album.mkdir()
+    photo = _photos(datasets, 4)[3]
+    with Image.open(photo) as im:
+        small = im.convert("RGB").resize((96, 64))
+    small.save(album / "copy00.jpg", quality=90)
+    for k in range(1, 30):
+        shutil.copy(album / "copy00.jpg", album / f"copy{k:02d}.jpg")
+    small.resize((48, 32)).save(album / "half.jpg", quality=90)
+    page = tmp_path / "review.html"
+    assert run("report", album, "-m", "phash", "-o", page).exit_code == 0
+    browser.get(page.as_uri())
+    browser.execute_script("document.querySelectorAll('.file').forEach(c => { c.dataset.drawn = 'first'; });")
+    keeper = browser.execute_script("return data.groups[0].keep")
+    new = 7 if keeper != 7 else 8
+    cards = browser.find_elements(By.CSS_SELECTOR, "#group-0 .file")
+    assert len(cards) == 31
+    # which cards a decision writes into (a MutationObserver on the group)
+    browser.execute_script("""
+        window.touched = new Set();
+        new MutationObserver(ms => ms.forEach(m => {
+          const c = (m.target.nodeType === 1 ? m.target : m.target.parentNode).closest('.file');
+          window.touched.add(c ? c.dataset.file : 'frame');
+        })).observe(document.getElementById('group-0'), {subtree: true, childList: true, attributes: true,
+                                                        characterData: true});""")
+    cards[new].find_element(By.CLASS_NAME, "keep-btn").click()
+    assert cards[new].find_element(By.CLASS_NAME, "badge").text == "KEEP"
+    assert cards[keeper].find_element(By.CLASS_NAME, "badge").text == "duplicate: moves"
+    assert cards[keeper].find_element(By.CLASS_NAME, "same-bytes").text == "byte-identical to the keeper"
+    assert cards[new].find_element(By.CLASS_NAME, "same-bytes").text.startswith("byte-identical to copy")
+    touched = set(browser.execute_script("return [...window.touched]"))
+    assert touched <= {str(keeper), str(new), "0", "frame"}, touched  # (card 0 held the cursor)
+    browser.execute_script("window.touched.clear();")
+    cards[9].find_element(By.CLASS_NAME, "notdup-btn").click()
+    assert cards[9].find_element(By.CLASS_NAME, "notdup-btn").text == "Is a duplicate"
+    assert cards[9].find_element(By.CLASS_NAME, "badge").text == "not a duplicate"
+    touched = set(browser.execute_script("return [...window.touched]"))
+    assert touched <= {"9", str(new), "frame"}, touched  # (the cursor moved from the new keeper to card 9)
+    assert browser.execute_script(CARDS + ".every(c => c.dataset.drawn === 'first')"), "cards were drawn again"
+    painted = browser.execute_script(SEEN)
+    browser.execute_script("render();")  # the same decisions, every card drawn afresh
+    assert not browser.execute_script(CARDS + ".some(c => c.dataset.drawn)")
+    assert browser.execute_script(SEEN) == painted
+    assert not [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
