@@ -183,3 +183,32 @@ def test_remove_plan_of_find_db_moves_no_file_changed_since(tmp_path: Path, monk
     assert (album / moved_beach[0]).exists()
     for f in city["files"]:
         assert os.path.exists(f)
+
+
+@pytest.mark.cli
+def test_the_review_page_export_of_a_find_db_run_names_its_index(tmp_path: Path, browser, decoded: list[str]) -> None:
+    """``find --db FILE --report`` writes a page whose export ('Export decisions': the page's ``plan()``) named no
+    index, so ``remove --plan`` of it decoded every file again; it names the run's index as ``find --json`` does."""
+    from click.testing import CliRunner
+
+    from imagetwins.cli import main
+
+    album = tmp_path / "album"
+    shutil.copytree(REPO / "examples" / "images", album)
+    db, page = tmp_path / "photos.db", tmp_path / "review.html"
+    made = CliRunner().invoke(main, ["find", str(album), "--db", str(db), "--report", str(page), "-q"])
+    assert made.exit_code == 0, made.output
+    browser.get(page.as_uri())
+    exported = browser.execute_script("return JSON.stringify(plan())")
+    doc = json.loads(exported)
+    assert doc["index"]["path"] == str(db.resolve()) and doc["index"]["created"], doc.get("index")
+    for g in doc["groups"]:  # (as a person who accepted every group: reviewed)
+        g["reviewed"], g["unreviewed"], g["skip"] = True, False, False
+        g["keep"] = g.get("keep") or g.get("suggested_keep")
+    plan = tmp_path / "export.json"
+    plan.write_text(json.dumps(doc))
+    decoded.clear()
+    dry = _remove(str(album), "--plan", str(plan))
+    assert dry.exit_code == 0, dry.output
+    assert "5 files would move" in dry.stdout, dry.output
+    assert decoded == [], decoded

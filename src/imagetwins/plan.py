@@ -80,7 +80,7 @@ from imagetwins.text import printable
 
 __all__ = ["PLAN_VERSION", "NO_KEEPER_YET", "PlanError", "PlannedGroup", "CheckedPlan", "plan_document", "load_plan",
            "check_plan", "awaiting_keeper", "left_alone", "not_copies_of_keepers", "Unconfirmed", "PlanIndex",
-           "plan_index"]
+           "plan_index", "index_record"]
 
 #: the format version written as ``imagetwins_plan``
 PLAN_VERSION = 1
@@ -180,7 +180,7 @@ def plan_document(result, decisions, root: str | os.PathLike, session=None) -> d
         base = str(Path(root).resolve())
     data = {"imagetwins_plan": PLAN_VERSION, "root": str(Path(root).resolve()), "scanned_as": os.path.abspath(root),
             "base": base, **data}
-    recorded = _index_record(session, root)
+    recorded = index_record(session, root)
     if recorded is not None:
         data["index"] = recorded
     remembered = getattr(result, "decided", None)
@@ -213,9 +213,10 @@ def plan_document(result, decisions, root: str | os.PathLike, session=None) -> d
     return data
 
 
-def _index_record(session, root: str | os.PathLike) -> dict | None:
+def index_record(session, root: str | os.PathLike) -> dict | None:
     """The plan's ``index`` for a run whose session keeps its checks in an index other than the folder's cache (that
-    one ``remove --plan`` opens by the folder): its absolute path and ``created`` stamp; None otherwise."""
+    one ``remove --plan`` opens by the folder): its absolute path and ``created`` stamp; None otherwise. What
+    ``find --json`` and the review page's export (``find --db FILE --report``) write."""
     from imagetwins.index import default_cache_path
 
     index = getattr(session, "index", None)

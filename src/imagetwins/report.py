@@ -35,7 +35,7 @@ from imagetwins.io import ImageReadError, content_digest, open_image, read_bytes
 from imagetwins.keep import FileInfo, decide_keepers, in_reference_folders
 from imagetwins.leftalone import LeftAlone
 from imagetwins.pairscores import PairScoreStore, for_method
-from imagetwins.plan import PLAN_VERSION, left_alone, needs_review
+from imagetwins.plan import PLAN_VERSION, index_record, left_alone, needs_review
 from imagetwins.results import FindResult
 from imagetwins.session import Session
 from imagetwins.writing import (
@@ -239,10 +239,14 @@ def report_data(result: FindResult, keep_in: Sequence[str | os.PathLike] = (), w
     try:
         result = decide_keepers(result, keep_in=keep_in, rule=keep_rule, workers=workers, raw_sidecars=raw_sidecars,
                                 session=session)
-        return _report_data(result, workers, progress, keep_rule, thumbs_dir, root, store, page)
+        data = _report_data(result, workers, progress, keep_rule, thumbs_dir, root, store, page)
     finally:
         if store is not None and session is None:
             store.close()
+    recorded = index_record(session, data["root"])  # (find --db FILE --report: the export names the index, as --json)
+    if recorded is not None:
+        data["index"] = recorded
+    return data
 
 
 def _report_data(result: FindResult, workers: int | None, progress: bool, keep_rule: str,
