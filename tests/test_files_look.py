@@ -352,3 +352,38 @@ def test_the_keep_stage_reads_the_reshot_as_find_does(reshot) -> None:
     assert not encoder.shows_more(rows, 0, 1, threshold, paths=paths)
     assert not encoder.shows_more(rows, 1, 0, threshold, paths=paths)
     assert encoder.framed_pictures(rows, np.array([0, 1]), np.array([1, 0]), threshold, paths=paths).tolist() == [0, 0]
+
+
+def test_a_framed_answer_is_not_kept_where_the_look_failed(reshot, monkeypatch) -> None:
+    """Where the pair wants its files and the look fails (unreadable, changed since its scan), the keep stage's framed
+    check answers nothing (NaN) rather than an answer resting on the features alone, which its store kept for every
+    later run (as look2 found for pair scores); ``keep.Framing`` keeps finite answers only."""
+    import math
+
+    from imagetwins.keep import Framing
+
+    enc = _encoded(reshot)
+    rows, paths = enc.encodings, [str(p) for p in reshot]
+    monkeypatch.setattr(copies, "look_at_files", lambda *a, **k: None)
+    got = get_encoder("copies").framed_pictures(rows, np.array([0]), np.array([1]), copies.DEFAULT_CONFIDENCE,
+                                                paths=paths)
+    assert math.isnan(got[0])
+
+    class Store:
+        keys = {"a": b"a" * 16, "b": b"b" * 16}
+        kept: list = []
+
+        def _lookup(self, method, version, keys):
+            return {}
+
+        def _keep(self, method, version, items):
+            self.kept.extend(items)
+
+    class Info:
+        def __init__(self, path):
+            self.path = path
+
+    store = Store()
+    framing = Framing(lambda f: True, lambda big, small: float(got[0]), version="v").keep_in(store)
+    assert math.isnan(framing.picture(Info("a"), Info("b")))
+    assert store.kept == []

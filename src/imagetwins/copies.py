@@ -2764,17 +2764,18 @@ def _framed_beyond(v: Verification, fa: ImageFeatures, fb: ImageFeatures, thresh
 
 
 def _checked_copy(records: CopyRows | Sequence[CopyRecord], i: int, j: int,
-                  threshold: float) -> tuple[bool, Verification | None]:
+                  threshold: float) -> tuple[bool, Verification | None, bool]:
     """Whether the search's check of rows ``i`` and ``j`` calls them copies at ``threshold`` (:func:`verify_records`,
     the files looked at where the features leave the pair to them: :func:`looked_at`, the paths :func:`naming` gives),
     and that check where it is of the whole images (for :func:`framed_picture` / :func:`shows_more`'s ``whole``). The
     keep stage's checks of a pair (framed, shows more) read a pair as a copy only where ``find`` does: on the features
     alone holidays-half 126400/126402, a zoomed re-shot ``find`` reports as one, read as a copy whose larger view
-    shows more."""
-    v, _ = looked_at(records, records, i, j)
+    shows more. Last, whether the check is decided (:func:`looked_at`: False where the pair wants its files and no look
+    decided it; its features' answer serves that run alone)."""
+    v, decided = looked_at(records, records, i, j)
     if v is None or v.verdict(threshold) is not Verdict.COPY:
-        return False, None
-    return True, (v if v.cut_from_canvas == (False, False) and not v.different_captures else None)
+        return False, None, decided
+    return True, (v if v.cut_from_canvas == (False, False) and not v.different_captures else None), decided
 
 
 def shows_more_rows(records: CopyRows | Sequence[CopyRecord], i: int, j: int,
@@ -2782,7 +2783,7 @@ def shows_more_rows(records: CopyRows | Sequence[CopyRecord], i: int, j: int,
     """:func:`shows_more` of rows ``i`` and ``j`` of ``records`` where the search's check calls them copies
     (:func:`_checked_copy`; False where their features cannot be used now: one warning, as a search's check)."""
     try:
-        copy, whole = _checked_copy(records, i, j, threshold)
+        copy, whole, _ = _checked_copy(records, i, j, threshold)  # (undecided: the features' answer, this run's)
         return copy and shows_more(records[i], records[j], threshold, whole)
     except Exception as exc:  # damaged stored features, as _verify_or_none
         _unverifiable(records, records, i, j, _names.get(), exception_line(exc))
@@ -2793,13 +2794,16 @@ def framed_pictures(records: CopyRows | Sequence[CopyRecord], left: np.ndarray, 
                     threshold: float = DEFAULT_CONFIDENCE) -> np.ndarray:
     """:func:`framed_picture` of each pair ``(left[k], right[k])`` of ``records`` the search's check calls copies
     (:func:`_checked_copy`; 0 for others, and for a pair whose features cannot be used now: one warning, as a search's
-    check)."""
+    check). NaN where the check is undecided (the pair wants its files and no look decided it: no paths named, a file
+    unreadable or changed since its scan): no answer, so that none resting on the features alone is kept
+    (:class:`imagetwins.keep.Framing` keeps finite answers only) and the pair is not taken for framed that run."""
     out = np.zeros(len(left), np.float64)
     names = _names.get()
     for k, (i, j) in enumerate(zip(np.asarray(left, np.int64).tolist(), np.asarray(right, np.int64).tolist())):
         try:
-            copy, whole = _checked_copy(records, i, j, threshold)
-            out[k] = framed_picture(records[i], records[j], threshold, whole) if copy else 0.0
+            copy, whole, decided = _checked_copy(records, i, j, threshold)
+            out[k] = (np.nan if not decided else
+                      framed_picture(records[i], records[j], threshold, whole) if copy else 0.0)
         except Exception as exc:  # damaged stored features, as _verify_or_none
             _unverifiable(records, records, i, j, names, exception_line(exc))
     return out

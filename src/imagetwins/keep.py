@@ -730,7 +730,8 @@ class Framing:
             return got
         self.checks += 1
         found = self._picture(big, small)
-        kept._keep(self.METHOD, self.version, [(a, b, found)])
+        if math.isfinite(found):  # (NaN: no answer this run, e.g. a look at the files failed: asked again next run)
+            kept._keep(self.METHOD, self.version, [(a, b, found)])
         return found
 
     @classmethod
