@@ -212,3 +212,29 @@ def test_the_review_page_export_of_a_find_db_run_names_its_index(tmp_path: Path,
     assert dry.exit_code == 0, dry.output
     assert "5 files would move" in dry.stdout, dry.output
     assert decoded == [], decoded
+
+
+@pytest.mark.cli
+def test_remove_plan_names_a_file_left_alone_through_a_link_as_the_folder_was_named(tmp_path: Path,
+                                                                                  monkeypatch: pytest.MonkeyPatch
+                                                                                  ) -> None:
+    """A plan made with ``--follow-symlinks``: its note of the files reached through a link named the example by the
+    plan's absolute real path, where ``remove -r --follow-symlinks`` of the same folder names it as the folder was
+    named (``album/ext/beach_copy.jpg``)."""
+    from click.testing import CliRunner
+
+    from imagetwins.cli import main
+
+    album, outside = tmp_path / "album", tmp_path / "outside"
+    album.mkdir()
+    outside.mkdir()
+    shutil.copyfile(REPO / "examples" / "images" / "beach.jpg", album / "beach.jpg")
+    shutil.copyfile(REPO / "examples" / "images" / "beach_copy.jpg", outside / "beach_copy.jpg")
+    (album / "ext").symlink_to("../outside")
+    monkeypatch.chdir(tmp_path)
+    made = CliRunner().invoke(main, ["find", "album", "-r", "--follow-symlinks", "--json", "plan.json", "-q"])
+    assert made.exit_code == 0, made.output
+    dry = _remove("album", "--plan", "plan.json")
+    assert dry.exit_code == 0, dry.output
+    note = [line for line in dry.stderr.splitlines() if "followed symbolic link" in line]
+    assert len(note) == 1 and note[0].endswith("e.g. album/ext/beach_copy.jpg"), dry.stderr

@@ -172,14 +172,15 @@ def _as_typed(directory: Path, among: Iterable[str] = ()):
     return shown
 
 
-def _say_left_alone(left_alone: dict, quiet: bool) -> None:
+def _say_left_alone(left_alone: dict, quiet: bool, shown=str) -> None:
     """One line per reason something is left alone (:class:`imagetwins.leftalone.LeftAlone`): ``left_alone`` maps
-    each to its groups (a whole group's reason) or files; said in the order of the reasons."""
+    each to its groups (a whole group's reason) or files; said in the order of the reasons, a file named as
+    ``shown`` names it (:func:`_as_typed`: a plan's real path as the folder was named)."""
     from imagetwins.leftalone import LeftAlone
 
     for why in LeftAlone if not quiet else ():
         if items := left_alone.get(why):
-            echo(why.summary(len(items), str(items[0])), err=why.note)
+            echo(why.summary(len(items), str(items[0]) if why.whole_group else shown(items[0])), err=why.note)
 
 
 def _refuse_unreviewed(method: str, directory: Path, recursive: bool) -> None:
@@ -290,10 +291,12 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
     else:  # (as the plan says: find --json's group 'recoloured', the review page's export of the keeper picked)
         variants = {os.path.realpath(f) for g in groups for f in g.recoloured}
     plan = keep_link_targets(plan, [directory], link if not to_trash else None)  # (a link to it would lead nowhere)
-    _say_left_alone(plan.left_alone, quiet)  # (--follow-symlinks, or a plan made with it: never moved through a link)
     # (a plan's paths are real, absolute ones: shown as the scan shows them; look-alike names told apart)
     shown = _as_typed(directory, [p for move in plan.moves for p in (move[0], move[2])]
-                      + [p for p, _ in plan.refused + folders_refused] + [m.folder for m in folder_moves])
+                      + [p for p, _ in plan.refused + folders_refused] + [m.folder for m in folder_moves]
+                      + [p for why, files in plan.left_alone.items() if not why.whole_group for p in files[:1]])
+    # (--follow-symlinks, or a plan made with it: never moved through a link)
+    _say_left_alone(plan.left_alone, quiet, shown)
     for path, why in plan.refused + folders_refused if not quiet else ():
         echo(f"warning: not moving {shown(path)}: {shown.within(why)}", err=True)
     if not apply_:
