@@ -869,14 +869,14 @@ def test_names_that_differ_only_by_unicode_normalisation_are_told_apart_in_remov
 def test_an_avif_coding_a_larger_frame_than_it_declares_is_held_to_the_limits_for_that_frame(tmp_path: Path) -> None:
     """An AVIF's ispe box declares the size Pillow reports; the AV1 decoder decodes the frame coded. A 2 KB file
     declaring 16 x 16 and coding 12,000 x 12,000 decoded at 337 MB, held in the budget as 16 x 16. The coded size is
-    read from the item's sequence header now (imagetwins.avif.coded_size): a 1,000 x 1,000 frame behind a 16 x 16
+    read from the item's sequence header now (imagetwins.heif.coded_size): a 1,000 x 1,000 frame behind a 16 x 16
     declaration is refused under a 1 MB limit (it decoded before), and an honest AVIF reads as before."""
     import io as stdio
     import struct
 
     from PIL import Image, features
 
-    from imagetwins.avif import coded_size
+    from imagetwins.heif import coded_size
     from imagetwins.io import ImageReadError, open_image
 
     if not features.check("avif"):
@@ -896,7 +896,7 @@ def test_an_avif_coding_a_larger_frame_than_it_declares_is_held_to_the_limits_fo
     assert open_image(honest, max_decoded_bytes=1_000_000).size == (96, 72)
     assert coded_size(b"\x00\x00\x00\x18ftypavif" + b"\xff" * 100) is None  # (no meta: the declared size stands)
     # an iloc of a million items (or of 65,535 extents of no bytes each) is refused, not walked
-    from imagetwins.avif import TooManyItems
+    from imagetwins.heif import TooManyItems
 
     def meta_with(iloc: bytes) -> bytes:  # (a meta box holding only this iloc box)
         return (8 + 4 + 8 + len(iloc)).to_bytes(4, "big") + b"meta\x00\x00\x00\x00" + \

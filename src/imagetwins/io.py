@@ -1287,20 +1287,26 @@ def _jpeg2000_tile_bytes(data: bytes, fmt: str) -> int:
     return tiles * (_JPEG2000_TILE_BYTES + _JPEG2000_TILE_BAND_BYTES * int.from_bytes(siz[32:34], "big"))
 
 
-def _avif_frame_bytes(data: bytes, fmt: str, mode: str, width: int, height: int, max_pixels: int, name) -> int:
-    """What the AV1 decoder holds for an AVIF's coded frame when it is larger than the size the file declares (its
-    ``ispe`` box, which Pillow reports): a 2 KB AVIF declaring 16 x 16 and coding 12,000 x 12,000 decoded at 337 MB
-    outside the budget (:func:`imagetwins.avif.coded_size`). 0 for anything else; a frame past ``max_pixels`` is
-    refused as the declared size would be."""
-    if fmt != "AVIF":
+#: the padding a HEIF's coded frame may have beyond its declared size on each side (an HEVC frame is coded in blocks of
+#: up to 64 x 64; libheif pads a small or odd picture and crops it back with ``clap``: 17 x 3 is coded 64 x 64)
+_CODED_PADDING = 64
+
+
+def _coded_frame_bytes(data: bytes, fmt: str, mode: str, width: int, height: int, max_pixels: int, name) -> int:
+    """What the AV1 or HEVC decoder holds for a HEIF's (AVIF's, HEIC's) coded frame when it is larger than the size
+    the file declares (its ``ispe`` box, cropped by any ``clap``: what Pillow reports): a 2 KB AVIF declaring 16 x 16
+    and coding 12,000 x 12,000 decoded at 337 MB outside the budget, a 29 KB HEIC cropping 11,000 x 11,000 to 16 x 16
+    at 456 MB (:func:`imagetwins.heif.coded_size`). 0 for anything else, and for a frame within the padding an encoder
+    adds; a frame past ``max_pixels`` is refused as the declared size would be."""
+    if fmt not in ("AVIF", "HEIF"):
         return 0
-    from imagetwins.avif import MAX_ITEMS, TooManyItems, coded_size
+    from imagetwins.heif import MAX_ITEMS, TooManyItems, coded_size
 
     try:
         coded = coded_size(data)
     except TooManyItems as exc:
-        raise ImageReadError(name, f"an AVIF listing {exc.args[0]:,} items (more than {MAX_ITEMS:,})") from None
-    if coded is None or coded[0] * coded[1] <= width * height:
+        raise ImageReadError(name, f"an {fmt} listing {exc.args[0]:,} items (more than {MAX_ITEMS:,})") from None
+    if coded is None or coded[0] * coded[1] <= (width + _CODED_PADDING) * (height + _CODED_PADDING):
         return 0
     if coded[0] * coded[1] > max_pixels:
         raise ImageReadError(name, f"image too large ({width}x{height} declared, a {coded[0]}x{coded[1]} frame coded "
@@ -1375,7 +1381,7 @@ def _decode_said(data: bytes, name, min_size: int | None, max_pixels: int, max_d
         decoded = decode_cost(img.mode, out_w, out_h, img.format, turned=bool(turns) or turn is not None,
                               transparency="transparency" in img.info)
         tiles = _jpeg2000_tile_bytes(data, fmt) + _tiff_tile_bytes(img)
-        coded = _avif_frame_bytes(data, fmt, img.mode, width, height, max_pixels, name)
+        coded = _coded_frame_bytes(data, fmt, img.mode, width, height, max_pixels, name)
         decoded += tiles + coded
         if decoded > max_decoded_bytes:
             beyond = (" and the tiles it declares" if tiles > decoded // 2 else

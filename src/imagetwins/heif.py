@@ -1,10 +1,13 @@
-"""The size of the frames an AVIF file codes, read from its bytes before it is decoded.
+"""The size of the frames a HEIF file (an AVIF's AV1, a HEIC's HEVC) codes, read from its bytes before it is decoded.
 
-An AVIF's ``ispe`` box declares the picture's size, and that is the size Pillow reports; the AV1 decoder decodes the
-frame the item's data codes, whatever ``ispe`` says: a 2 KB file declaring 16 x 16 and coding a 12,000 x 12,000
-frame decoded at 337 MB, outside the decode budget held for 16 x 16. :func:`coded_size` walks the boxes (``meta``'s
-``iloc``: where each item's data lies) and reads each AV1 item's sequence header (its largest frame) so the budget
-is held for the larger of the two. Anything it cannot read gives None: the declared size stands, as before.
+A HEIF's ``ispe`` box (cropped by any ``clap``) declares the picture's size, and that is the size Pillow reports; the
+decoder decodes the frame the item codes, whatever the boxes say: a 2 KB AVIF declaring 16 x 16 and coding a 12,000 x
+12,000 frame decoded at 337 MB, and a 29 KB HEIC whose ``clap`` crops an 11,000 x 11,000 frame to 16 x 16 at 456 MB
+(libheif 1.23 refuses a lying ``ispe`` itself, not a crop), outside the decode budget held for 16 x 16.
+:func:`coded_size` walks the boxes and reads each coded frame's size: an AV1 item's sequence header (in its data,
+``meta``'s ``iloc`` saying where), an HEVC item's sequence parameter sets (in the ``hvcC`` properties and among the
+first units of its data), so the budget is held for the larger of the two. Anything it cannot read gives None: the
+declared size stands, as before.
 """
 
 from __future__ import annotations
@@ -174,20 +177,95 @@ def _sequence_frame(data: bytes, start: int, length: int) -> tuple[int, int] | N
     return None
 
 
+_HEVC_SPS = 33
+
+
+def _unescaped(nal: bytes) -> bytes:
+    """An HEVC NAL unit's payload without its emulation prevention bytes (``00 00 03`` -> ``00 00``)."""
+    return nal.replace(b"\x00\x00\x03", b"\x00\x00")
+
+
+def _hevc_sps_frame(nal: bytes) -> tuple[int, int] | None:
+    """pic_width_in_luma_samples, pic_height_in_luma_samples of an HEVC sequence parameter set NAL unit (H.265
+    7.3.2.2; the frame the decoder allocates, padding and all); None for another unit."""
+    if len(nal) < 3 or nal[0] >> 1 & 63 != _HEVC_SPS:
+        return None
+    bits = _Bits(_unescaped(nal[2:]))
+    bits.read(4)  # sps_video_parameter_set_id
+    sub_layers = bits.read(3)  # sps_max_sub_layers_minus1
+    bits.read(1)
+    bits.read(96)  # general profile (88 bits) and level (8)
+    present = [(bits.read(1), bits.read(1)) for _ in range(sub_layers)]
+    if sub_layers:
+        bits.read(2 * (8 - sub_layers))
+    for profile, level in present:
+        bits.read(88 * profile + 8 * level)
+    bits.uvlc()  # sps_seq_parameter_set_id
+    if bits.uvlc() == 3:  # chroma_format_idc
+        bits.read(1)
+    return bits.uvlc(), bits.uvlc()
+
+
+def _hvcc_frames(data: bytes, start: int, end: int) -> tuple[list[tuple[int, int]], int]:
+    """The frames of the sequence parameter sets an ``hvcC`` box (ISO/IEC 14496-15 8.3.3) carries, and the size of
+    the length before each NAL unit of its item's data."""
+    if end - start < 23:
+        raise ValueError("hvcC cut short")
+    length_size, at, frames = (data[start + 21] & 3) + 1, start + 23, []
+    for _ in range(data[start + 22]):  # (arrays of NAL units, one type each)
+        if at + 3 > end:
+            raise ValueError("hvcC cut short")
+        count, at = int.from_bytes(data[at + 1:at + 3], "big"), at + 3
+        for _ in range(count):
+            size = int.from_bytes(data[at:at + 2], "big")
+            if at + 2 + size > end:
+                raise ValueError("hvcC cut short")
+            if (frame := _hevc_sps_frame(data[at + 2:at + 2 + size])) is not None:
+                frames.append(frame)
+            at += 2 + size
+    return frames, length_size
+
+
+def _hevc_data_frames(data: bytes, start: int, length: int, length_size: int) -> list[tuple[int, int]]:
+    """The frames of the sequence parameter sets among the first NAL units of an HEVC item's data (they replace the
+    ``hvcC``'s own where the decoder meets them)."""
+    at, end, frames = start, min(len(data), start + length), []
+    for _ in range(4):
+        if at + length_size > end:
+            break
+        size = int.from_bytes(data[at:at + length_size], "big")
+        at += length_size
+        if (frame := _hevc_sps_frame(data[at:min(end, at + size, at + 4096)])) is not None:
+            frames.append(frame)
+        at += size
+    return frames
+
+
 def coded_size(data: bytes) -> tuple[int, int] | None:
-    """The largest (width, height) any AV1 item of the AVIF ``data`` codes (its sequence header's largest frame), or
-    None when the file cannot be read so far (its declared size then stands). :class:`TooManyItems` past
-    :data:`MAX_ITEMS`."""
+    """The largest (width, height) any AV1 or HEVC item of the HEIF ``data`` (AVIF, HEIC) codes (an AV1 sequence
+    header's largest frame, an HEVC sequence parameter set's frame), or None when the file cannot be read so far (its
+    declared size then stands). :class:`TooManyItems` past :data:`MAX_ITEMS`."""
     try:
         meta = _child(data, 0, len(data), b"meta")
         if meta is None:
             return None
         start, end = meta[0] + 4, meta[1]  # (a full box: version and flags first)
+        frames, length_sizes, av1 = [], set(), False
+        ipco = _child(data, *(_child(data, start, end, b"iprp") or (0, 0)), b"ipco")
+        for kind, box_start, box_end in _boxes(data, *(ipco or (0, 0))):
+            if kind == b"hvcC":
+                found, length_size = _hvcc_frames(data, box_start, box_end)
+                frames += found
+                length_sizes.add(length_size)
+            av1 = av1 or kind == b"av1C"
+        av1 = av1 or not length_sizes  # (an HEVC item's data is never read as AV1 units)
         iloc = _child(data, start, end, b"iloc")
-        if iloc is None:
-            return None
-        frames = [f for off, length in _item_extents(data, iloc, _child(data, start, end, b"idat"))
-                  if (f := _sequence_frame(data, off, length)) is not None]
+        if iloc is not None:
+            for off, length in _item_extents(data, iloc, _child(data, start, end, b"idat")):
+                if av1 and (frame := _sequence_frame(data, off, length)) is not None:
+                    frames.append(frame)
+                for length_size in length_sizes:
+                    frames += _hevc_data_frames(data, off, length, length_size)
     except (ValueError, IndexError):
         return None
     return max(frames, key=lambda wh: wh[0] * wh[1]) if frames else None

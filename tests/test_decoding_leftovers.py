@@ -1,0 +1,77 @@
+"""Decoding leftovers, each a crafted file: a HEIC whose boxes declare a smaller picture than the frame it codes, a
+file swapped or growing between its size check and its read, a PNG of a million image-data chunks, junk bytes
+named as an image."""
+
+from __future__ import annotations
+
+import io as stdio
+import struct
+from pathlib import Path
+
+import pytest
+from conftest import synthetic_photo
+
+
+def _box(kind: bytes, payload: bytes) -> bytes:
+    return struct.pack(">I", 8 + len(payload)) + kind + payload
+
+
+def _cropped_heic(data: bytes, side: int) -> bytes:
+    """A one-item HEIC as pillow-heif writes it, with a ``clap`` property cropping its picture to ``side`` x ``side``
+    (the coded frame, ``ispe`` and ``hvcC`` unchanged): libheif decodes the whole frame and crops it."""
+    ipco, ipma = data.index(b"ipco") - 4, data.index(b"ipma") - 4
+    ipco_size, ipma_size = (int.from_bytes(data[k:k + 4], "big") for k in (ipco, ipma))
+    ipma_box = data[ipma:ipma + ipma_size]
+    assert ipma_box[12:18] == b"\x00\x00\x00\x01\x00\x01"  # (one entry: item 1)
+    n = ipma_box[18]
+    clap = _box(b"clap", struct.pack(">8I", side, 1, side, 1, 0, 1, 0, 1))
+    ipma_box = _box(b"ipma", ipma_box[8:18] + bytes([n + 1]) + ipma_box[19:] + bytes([0x80 | (n + 1)]))
+    grown = len(clap) + 1
+    out = bytearray(data[:ipco + ipco_size] + clap + ipma_box + data[ipma + ipma_size:])
+    out[ipco:ipco + 4] = struct.pack(">I", ipco_size + len(clap))
+    for kind in (b"iprp", b"meta"):
+        at = out.index(kind) - 4
+        out[at:at + 4] = struct.pack(">I", int.from_bytes(out[at:at + 4], "big") + grown)
+    iloc = out.index(b"iloc") - 4
+    assert out[iloc + 8:iloc + 16] == bytes.fromhex("0000000044400001")  # (version 0, 4-byte offsets, one item)
+    base = iloc + 8 + 4 + 2 + 2 + 2 + 2  # (its base offset: the item's data moved by what was added before it)
+    out[base:base + 4] = struct.pack(">I", int.from_bytes(out[base:base + 4], "big") + grown)
+    return bytes(out)
+
+
+def _heic(img) -> bytes:
+    pillow_heif = pytest.importorskip("pillow_heif")
+    pillow_heif.register_heif_opener()  # (to write one; imagetwins registers it to read on the first HEIF file)
+    buf = stdio.BytesIO()
+    img.save(buf, format="HEIF", quality=20)
+    return buf.getvalue()
+
+
+@pytest.mark.unit
+def test_a_heic_cropping_a_larger_frame_than_it_declares_is_held_to_the_limits_for_that_frame(tmp_path: Path) -> None:
+    """Pillow reports a HEIC's size after its ``clap`` crop; libheif decodes the whole coded frame first (libheif 1.23
+    refuses a lying ``ispe`` itself, not a crop): a 29 KB HEIC cropping 11,000 x 11,000 to 16 x 16 decoded at 456 MB
+    with the budget held for 16 x 16. The frame is read from its HEVC sequence parameter set now
+    (imagetwins.heif.coded_size): a 1,000 x 1,000 frame cropped to 16 x 16 is refused under a 1 MB limit (it decoded
+    before); an honest HEIC, and one libheif padded (97 x 33 is coded 98 x 64), read within their declared cost."""
+    from PIL import Image
+
+    from imagetwins.heif import coded_size
+    from imagetwins.io import ImageReadError, decode_cost, open_image
+
+    data = _heic(Image.new("RGB", (1000, 1000), (90, 120, 200)))
+    liar = tmp_path / "liar.heic"
+    liar.write_bytes(_cropped_heic(data, 16))
+    assert coded_size(liar.read_bytes()) == (1000, 1000)
+    with Image.open(liar) as im:
+        assert im.size == (16, 16)
+    with pytest.raises(ImageReadError, match=r"16x16 RGB and the larger frame it codes"):
+        open_image(liar, max_decoded_bytes=1_000_000)
+    with pytest.raises(ImageReadError, match=r"16x16 declared, a 1000x1000 frame coded > limit 500,000 pixels"):
+        open_image(liar, max_pixels=500_000)
+    assert open_image(liar).size == (16, 16)  # (within the limits: read, its frame's cost held)
+    for size in ((1000, 1000), (97, 33), (17, 3)):
+        honest = tmp_path / "honest.heic"
+        honest.write_bytes(_heic(synthetic_photo(*size, 2)))
+        assert coded_size(honest.read_bytes())[0] >= size[0]
+        assert open_image(honest, max_decoded_bytes=decode_cost("RGB", *size, "HEIF")).size == size
