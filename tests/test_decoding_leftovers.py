@@ -5,6 +5,7 @@ named as an image."""
 from __future__ import annotations
 
 import io as stdio
+import os
 import struct
 from pathlib import Path
 
@@ -75,3 +76,97 @@ def test_a_heic_cropping_a_larger_frame_than_it_declares_is_held_to_the_limits_f
         honest.write_bytes(_heic(synthetic_photo(*size, 2)))
         assert coded_size(honest.read_bytes())[0] >= size[0]
         assert open_image(honest, max_decoded_bytes=decode_cost("RGB", *size, "HEIF")).size == size
+
+
+def _bytes_read_through(monkeypatch) -> list[int]:
+    """The sizes every read of a file opened by io.open_regular_file returned, from now on."""
+    from imagetwins import io as tio
+
+    taken: list[int] = []
+    real_open = tio.open_regular_file
+
+    class Counted:
+        def __init__(self, fh) -> None:
+            self.fh = fh
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc) -> None:
+            self.fh.close()
+
+        def fileno(self) -> int:
+            return self.fh.fileno()
+
+        def read(self, size: int = -1) -> bytes:
+            data = self.fh.read(size)
+            taken.append(len(data))
+            return data
+
+    monkeypatch.setattr(tio, "open_regular_file", lambda *a, **k: Counted(real_open(*a, **k)))
+    return taken
+
+
+@pytest.mark.unit
+def test_a_file_swapped_for_a_larger_one_after_its_size_was_counted_is_not_read_past_it(tmp_path: Path,
+                                                                                          monkeypatch) -> None:
+    """A scan holds each file's bytes in READ_BUDGET at the size a stat gave, then reads it: a file swapped for a
+    larger one between the two was read whole (up to 512 MB a thread) with the budget held for the small one, and
+    decoded. Now the read stops a byte past the size counted and the file is one transient line (read next time);
+    the run goes on with the other files."""
+    from imagetwins import encoding
+    from imagetwins.encoders import get_encoder
+
+    small, other = tmp_path / "a.png", tmp_path / "b.png"
+    synthetic_photo(32, 24, 1).save(small)
+    synthetic_photo(64, 48, 2).save(other)
+    big = tmp_path / "big.bin"
+    synthetic_photo(1200, 900, 3).save(big, format="BMP")
+    counted = small.stat().st_size
+    real_size = encoding._size_on_disk
+
+    def size_then_swap(path: str) -> int:
+        size = real_size(path)
+        if path == str(small):
+            os.replace(big, small)  # (swapped after its size was looked at)
+        return size
+
+    monkeypatch.setattr(encoding, "_size_on_disk", size_then_swap)
+    taken = _bytes_read_through(monkeypatch)
+    enc = encoding.encode_files([str(small), str(other)], [get_encoder("phash")], workers=1, warn=False)
+    assert [f.path for f in enc.failures] == [str(small)], enc.failures
+    (failure,) = enc.failures
+    assert failure.transient and f"changed while read (more than the {counted:,} bytes" in failure.reason
+    assert enc.paths == [str(other)]
+    assert max(taken) <= other.stat().st_size + 1 and sum(taken) < 2 * counted + other.stat().st_size + 2, taken
+
+
+@pytest.mark.unit
+def test_a_file_growing_while_it_is_read_is_read_no_further_than_the_limit(tmp_path: Path, monkeypatch) -> None:
+    """A file that grows between the look at its size (fstat) and its read: read_bytes reads on to its limit and no
+    further (max_bytes + 1, then refused); given the size a caller counted, it stops a byte past that (transient)."""
+    from imagetwins import io as tio
+
+    path = tmp_path / "growing.jpg"
+    path.write_bytes(b"\xff\xd8" + b"x" * 998)
+    real_fstat, calls = os.fstat, []
+
+    def fstat_then_grow(fd: int):
+        st = real_fstat(fd)
+        calls.append(fd)
+        if len(calls) % 2 == 0:  # (read_bytes' look at the size, after open_regular_file's at the kind of file)
+            with open(path, "ab") as fh:
+                fh.write(b"y" * 10_000)
+        return st
+
+    monkeypatch.setattr(tio.os, "fstat", fstat_then_grow)
+    taken = _bytes_read_through(monkeypatch)
+    with pytest.raises(tio.ImageReadError, match=r"file too large \(> limit 5,000 bytes\)"):
+        tio.read_bytes(path, max_bytes=5_000)
+    assert sum(taken) == 5_001, taken
+    taken.clear()
+    with pytest.raises(tio.ImageReadError, match=r"changed while read \(more than the 15,000 bytes") as err:
+        tio.read_bytes(path, counted=15_000)
+    assert err.value.transient and sum(taken) == 15_001, taken
+    monkeypatch.setattr(tio.os, "fstat", real_fstat)
+    assert len(tio.read_bytes(path, counted=path.stat().st_size)) == path.stat().st_size

@@ -12,6 +12,7 @@ are one decode, not 1,000).
 
 from __future__ import annotations
 
+import functools
 import os
 import queue
 import threading
@@ -209,8 +210,12 @@ def file_state(path: str) -> tuple | None:
 def _load(path: str, stages: Sequence[Stage], min_side: int, read: Callable[[str], bytes], exif: bool = True,
           facts: bool = False, min_long: int = 0, claims: _Claims | None = None, position: int = 0,
           known: tuple[str, tuple] | None = None):
-    # the file's bytes are held from the read to the end of its decode: counted in the budget the threads share
-    with io.READ_BUDGET.hold(_size_on_disk(path)):
+    # the file's bytes are held from the read to the end of its decode: counted in the budget the threads share, and
+    # a local file read no further than that (one swapped for a larger one since, or growing, is refused)
+    size = _size_on_disk(path)
+    with io.READ_BUDGET.hold(size):
+        if read is read_bytes:
+            read = functools.partial(read_bytes, counted=size)
         return _load_held(path, stages, min_side, read, exif, facts, min_long, claims, position, known)
 
 

@@ -697,23 +697,32 @@ def load_stored_npz(data: bytes):
     return np.load(io.BytesIO(data), allow_pickle=False)
 
 
-def read_bytes(path: str | os.PathLike, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
+def read_bytes(path: str | os.PathLike, max_bytes: int = DEFAULT_MAX_BYTES, counted: int | None = None) -> bytes:
     """Read a whole regular file, turning every OS error into an :class:`ImageReadError`.
 
     Only regular files are read, checked on the opened file (after any link is resolved): a FIFO,
-    ``/dev/zero`` or a socket is refused at once instead of blocking or filling memory.
+    ``/dev/zero`` or a socket is refused at once instead of blocking or filling memory. No more than
+    ``max_bytes`` + 1 bytes are ever read (a file growing while it is read is refused there). ``counted``: the size
+    the caller looked at and holds memory for (:data:`READ_BUDGET`); a file larger when opened (swapped for another
+    since) or grown past it while read is refused, transient (read again next time), after ``counted`` + 1 bytes at
+    most.
     """
     try:
         with open_regular_file(path) as fh:
             st = os.fstat(fh.fileno())
             if st.st_size > max_bytes:
                 raise ImageReadError(path, f"file too large ({st.st_size:,} bytes > limit {max_bytes:,})")
+            if counted is not None and st.st_size > counted:
+                raise _changed(path, counted)
             # what fstat says, and a byte more to see growth (asking for max_bytes + 1 made every read reserve
             # 512 MB of address space, however small the file)
             data = fh.read(st.st_size + 1)
-            if len(data) > st.st_size:  # it grew since: read on, up to the limit
-                data += fh.read(max_bytes + 1 - len(data))
-            if len(data) > max_bytes:  # it grew while we read
+            most = max_bytes if counted is None else min(max_bytes, counted)
+            if st.st_size < len(data) <= most:  # it grew since: read on, up to the limit
+                data += fh.read(most + 1 - len(data))
+            if len(data) > most:  # it grew while we read
+                if most < max_bytes:
+                    raise _changed(path, most)
                 raise ImageReadError(path, f"file too large (> limit {max_bytes:,} bytes)")
     except ImageReadError:
         raise
@@ -732,6 +741,11 @@ def read_bytes(path: str | os.PathLike, max_bytes: int = DEFAULT_MAX_BYTES) -> b
     if not data:
         raise ImageReadError(path, "empty file (0 bytes)")
     return data
+
+
+def _changed(path, counted: int) -> ImageReadError:
+    return ImageReadError(path, f"changed while read (more than the {counted:,} bytes it had when looked at): read "
+                                "again next time", transient=True)
 
 
 #: files a person names for reading (plans, ground truth, decision exports) larger than this are refused
