@@ -170,3 +170,40 @@ def test_a_file_growing_while_it_is_read_is_read_no_further_than_the_limit(tmp_p
     assert err.value.transient and sum(taken) == 15_001, taken
     monkeypatch.setattr(tio.os, "fstat", real_fstat)
     assert len(tio.read_bytes(path, counted=path.stat().st_size)) == path.stat().st_size
+
+
+def _png_of_chunks(data_chunks: int) -> bytes:
+    """A 64 x 64 PNG whose image data is followed by ``data_chunks`` empty IDAT chunks."""
+    import zlib
+
+    def chunk(kind: bytes, payload: bytes) -> bytes:
+        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
+    raw = b"".join(b"\x00" + bytes((x * 7 + y) & 255 for x in range(64 * 3)) for y in range(64))
+    return b"".join([b"\x89PNG\r\n\x1a\n", chunk(b"IHDR", struct.pack(">IIBBBBB", 64, 64, 8, 2, 0, 0, 0)),
+                     chunk(b"IDAT", zlib.compress(raw)), chunk(b"IDAT", b"") * data_chunks, chunk(b"IEND", b"")])
+
+
+@pytest.mark.unit
+def test_a_png_of_a_million_image_data_chunks_is_refused_before_pillow_walks_them() -> None:
+    """Pillow decodes a PNG's image data chunk by chunk in Python and walks every chunk after it, and header_exif
+    walks them again: 1,000,000 empty IDAT chunks (11 MB) took 2.2 CPU s to decode a 64 x 64 picture, and the
+    file-size limit allows 44 million (~100 s). More than 131,072 chunks are refused after walking that many
+    (0.05 CPU s); a PNG of 100,000 decodes as before, and an animation's later frames are not counted."""
+    from PIL import Image
+
+    from imagetwins import io as tio
+
+    assert tio.open_image(_png_of_chunks(100_000)).size == (64, 64)
+    bomb = _png_of_chunks(1_000_000)
+    with pytest.raises(tio.ImageReadError, match=r"a PNG of more than 131,072 chunks"):
+        tio.open_image(bomb)
+    with pytest.raises(tio.ImageReadError, match=r"a PNG of more than 131,072 chunks"), tio.open_header(bomb):
+        pass
+    frames = [synthetic_photo(48, 32, k) for k in range(3)]
+    buf = stdio.BytesIO()
+    frames[0].save(buf, format="PNG", save_all=True, append_images=frames[1:])
+    assert tio._png_chunks(lambda at, size: buf.getvalue()[at:at + size], 100) < 6  # (up to the second frame)
+    assert tio.open_image(buf.getvalue()).size == (48, 32)
+    with Image.open(buf) as im:
+        assert im.n_frames == 3

@@ -1182,15 +1182,43 @@ def _header_pieces(read_at: Callable[[int, int], bytes]) -> tuple[str, int]:
     return "", 0
 
 
+#: a PNG of more chunks than this up to its end (an animation's: up to its second frame) is refused before Pillow opens
+#: it: Pillow's decode walks them one by one in Python (the image data chunk by chunk, then every chunk after it), and
+#: so does :func:`header_exif`: 1,000,000 empty IDAT chunks (11 MB) took 2.2 CPU s to decode, and the file-size limit
+#: allows 44 million. A PNG written by libpng in its 8 KB chunks holds 65,536 at the 512 MB file-size limit
+MAX_PNG_CHUNKS = 1 << 17
+
+
+def _png_chunks(read_at: Callable[[int, int], bytes], most: int) -> int:
+    """How many chunks a PNG (read through ``read_at``) holds up to IEND, or up to the second frame of an animation
+    (where Pillow's decode of the first stops), counted to ``most`` + 1 at most."""
+    at, n, animated, pixels = 8, 0, False, False
+    while n <= most:
+        chunk = read_at(at, 12)
+        kind = chunk[4:8]
+        if len(chunk) < 8 or kind == b"IEND" or (kind == b"fcTL" and pixels and animated):
+            break
+        if kind == b"acTL" and not pixels:  # (Pillow's is_animated: more than one frame)
+            animated = int.from_bytes(chunk[8:12], "big") > 1
+        pixels = pixels or kind == b"IDAT"
+        at += 12 + int.from_bytes(chunk[:4], "big")
+        n += 1
+    return n
+
+
 def check_header_pieces(read_at: Callable[[int, int], bytes], name=None) -> None:
     """:class:`ImageReadError` where Pillow's opening of a file (read through ``read_at(offset, size)``) would take
     minutes and gigabytes: a TIFF page in too many pieces (:func:`check_tiff_pieces`), a JPEG, PNG or GIF with too
-    many pieces before its pixel data (:data:`MAX_HEADER_PIECES`)."""
+    many pieces before its pixel data (:data:`MAX_HEADER_PIECES`), a PNG of too many chunks in all
+    (:data:`MAX_PNG_CHUNKS`)."""
     check_tiff_pieces(read_at, name)
     what, n = _header_pieces(read_at)
     if n > MAX_HEADER_PIECES:
         raise ImageReadError(name, f"more than {MAX_HEADER_PIECES:,} {what} before its pixels (opening it would take "
                                    "minutes and gigabytes)")
+    if what == "chunks" and _png_chunks(read_at, MAX_PNG_CHUNKS) > MAX_PNG_CHUNKS:
+        raise ImageReadError(name, f"a PNG of more than {MAX_PNG_CHUNKS:,} chunks (its decode would read each one by "
+                                   "one: minutes)")
 
 
 @contextmanager
