@@ -1146,21 +1146,64 @@ def check_tiff_pieces(read_at: Callable[[int, int], bytes], name=None) -> None:
 MAX_HEADER_PIECES = 4096
 
 
-def _header_pieces(read_at: Callable[[int, int], bytes]) -> tuple[str, int]:
-    """(what, how many) of the pieces a JPEG, PNG or GIF holds before its pixel data, counted to
-    :data:`MAX_HEADER_PIECES` + 1 at most; ("", 0) for anything else."""
+#: bytes between a JPEG's segments before its first scan that begin no marker (junk, escaped 0xFF, fill bytes) above
+#: this are refused before Pillow opens it: Pillow steps over them one byte at a time in Python (a 64 x 48 picture
+#: behind 8 MB of 0xFF 0x00 pairs took 0.95 CPU s to open, of zeros 0.35 s: at the 512 MB file-size limit, a minute)
+MAX_JPEG_JUNK = 1 << 20
+#: a JPEG marker's code that stands alone, no length after it: the start of the image, TEM, the restart markers
+_JPEG_STANDALONE = frozenset({0xD8, 0x01, *range(0xD0, 0xD8)})
+#: a marker: 0xFF, then a code that is neither an escaped 0xFF (0x00) nor another fill byte
+_JPEG_MARKER = re.compile(rb"\xff[^\x00\xff]")
+
+
+def _past_marker(at: int, mark: bytes) -> int:
+    """Where what follows the JPEG marker at ``at`` begins (``mark``: its 0xFF, its code and the two bytes after):
+    two bytes on for a marker that stands alone, past its segment's length for the others (a scan's: to its data)."""
+    return at + 2 if mark[1] in _JPEG_STANDALONE else at + 2 + int.from_bytes(mark[2:4], "big")
+
+
+def _jpeg_junk(read_at: Callable[[int, int], bytes], at: int, most: int) -> int:
+    """How many bytes from ``at`` come before the next JPEG marker's 0xFF (searched a block at a time, to ``most`` + 1
+    at most; to the end where there is none)."""
+    block, seen = 1 << 16, 0
+    while seen <= most:
+        chunk = read_at(at + seen, block + 1)  # (a byte more: a marker across the block's end)
+        found = _JPEG_MARKER.search(chunk)
+        if found is not None and found.start() < block:
+            return seen + found.start()
+        if len(chunk) <= block:
+            return seen + len(chunk)
+        seen += block
+    return seen
+
+
+def _jpeg_header_pieces(read_at: Callable[[int, int], bytes]) -> tuple[int, int]:
+    """(segments, bytes that begin no marker between them) of a JPEG before its first scan, counted to
+    :data:`MAX_HEADER_PIECES` + 1 and :data:`MAX_JPEG_JUNK` + 1 at most."""
+    at, n, junk = 2, 0, 0
+    while n <= MAX_HEADER_PIECES and junk <= MAX_JPEG_JUNK:
+        mark = read_at(at, 4)
+        if len(mark) < 4 or (mark[0] == 0xFF and mark[1] in (0xDA, 0xD9)):
+            break
+        if mark[0] != 0xFF or mark[1] in (0x00, 0xFF):  # junk, an escaped 0xFF, fill bytes: up to the next marker
+            skipped = _jpeg_junk(read_at, at, MAX_JPEG_JUNK - junk)
+            if not skipped:
+                break
+            at, junk = at + skipped, junk + skipped
+            continue
+        at = _past_marker(at, mark)
+        n += 1
+    return n, junk
+
+
+def _header_pieces(read_at: Callable[[int, int], bytes]) -> tuple[str, int, int]:
+    """(what, how many, junk) of the pieces a JPEG, PNG or GIF holds before its pixel data, counted to
+    :data:`MAX_HEADER_PIECES` + 1 at most (junk: a JPEG's bytes between them that begin no marker, to
+    :data:`MAX_JPEG_JUNK` + 1); ("", 0, 0) for anything else."""
     head, most = read_at(0, 13), MAX_HEADER_PIECES
     n = 0
-    if head[:2] == b"\xff\xd8":  # JPEG: markers, each with its length, up to the first scan (0xFF fill bytes count)
-        at = 2
-        while n <= most:
-            mark = read_at(at, 4)
-            if len(mark) < 4 or mark[0] != 0xFF or mark[1] in (0xDA, 0xD9):
-                break
-            at += 1 if mark[1] == 0xFF else 2 if mark[1] in (0xD8, 0x01) or 0xD0 <= mark[1] <= 0xD7 else \
-                2 + int.from_bytes(mark[2:4], "big")
-            n += 1
-        return "segments", n
+    if head[:2] == b"\xff\xd8":  # JPEG: markers, each with its length, up to the first scan
+        return "segments", *_jpeg_header_pieces(read_at)
     if head[:8] == _PNG_MAGIC:  # PNG: chunks up to the first image data
         at = 8
         while n <= most:
@@ -1169,7 +1212,7 @@ def _header_pieces(read_at: Callable[[int, int], bytes]) -> tuple[str, int]:
                 break
             at += 12 + int.from_bytes(chunk[:4], "big")
             n += 1
-        return "chunks", n
+        return "chunks", n, 0
     if head[:6] in (b"GIF87a", b"GIF89a") and len(head) == 13:  # GIF: extension blocks up to the first image
         at = 13 + (3 << ((head[10] & 7) + 1) if head[10] & 0x80 else 0)
         while n <= most and read_at(at, 1) == b"\x21":
@@ -1178,8 +1221,8 @@ def _header_pieces(read_at: Callable[[int, int], bytes]) -> tuple[str, int]:
                 at += 1 + size[0]
             at += 1
             n += 1
-        return "extension blocks", n
-    return "", 0
+        return "extension blocks", n, 0
+    return "", 0, 0
 
 
 #: a PNG of more chunks than this up to its end (an animation's: up to its second frame) is refused before Pillow opens
@@ -1209,10 +1252,13 @@ def _png_chunks(read_at: Callable[[int, int], bytes], most: int) -> int:
 def check_header_pieces(read_at: Callable[[int, int], bytes], name=None) -> None:
     """:class:`ImageReadError` where Pillow's opening of a file (read through ``read_at(offset, size)``) would take
     minutes and gigabytes: a TIFF page in too many pieces (:func:`check_tiff_pieces`), a JPEG, PNG or GIF with too
-    many pieces before its pixel data (:data:`MAX_HEADER_PIECES`), a PNG of too many chunks in all
-    (:data:`MAX_PNG_CHUNKS`)."""
+    many pieces before its pixel data (:data:`MAX_HEADER_PIECES`), a JPEG with too much junk between them
+    (:data:`MAX_JPEG_JUNK`), a PNG of too many chunks in all (:data:`MAX_PNG_CHUNKS`)."""
     check_tiff_pieces(read_at, name)
-    what, n = _header_pieces(read_at)
+    what, n, junk = _header_pieces(read_at)
+    if junk > MAX_JPEG_JUNK:
+        raise ImageReadError(name, f"a JPEG with more than {MAX_JPEG_JUNK:,} bytes that begin no marker between its "
+                                   "segments (opening it would take minutes)")
     if n > MAX_HEADER_PIECES:
         raise ImageReadError(name, f"more than {MAX_HEADER_PIECES:,} {what} before its pixels (opening it would take "
                                    "minutes and gigabytes)")
@@ -1395,8 +1441,7 @@ def _jpeg_scans(data: bytes, most: int) -> int:
         if at + 4 > end or data[at + 1] == 0xD9:  # the end of the image
             break
         scans += data[at + 1] == 0xDA
-        # past the segment (a scan's: to its data); the start of the image and TEM stand alone
-        at += 2 if data[at + 1] in (0xD8, 0x01) else 2 + int.from_bytes(data[at + 2:at + 4], "big")
+        at = _past_marker(at, data[at:at + 4])
     return scans
 
 
