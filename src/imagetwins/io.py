@@ -1445,13 +1445,22 @@ def _jpeg_scans(data: bytes, most: int) -> int:
     return scans
 
 
+def _said_of(exc: Exception) -> str:
+    """A decoder's message, the bytes it quotes from a damaged file shortened (they are the file's junk)."""
+    said = str(exc) or type(exc).__name__
+    return said if len(said) <= 120 else said[:117] + "..."
+
+
 def _decode_said(data: bytes, name, min_size: int | None, max_pixels: int, max_decoded_bytes: int,
                  exif_orientation: bool, formats: list[str] | None, turn: Image.Transpose | None,
                  min_long_side: int, header: bool, held: bool, said: list[str]):
     """:func:`_decode_held`; ``said``: what libtiff says meanwhile."""
     try:
         check_header_pieces(lambda offset, size: data[offset:offset + size], name)
-        img = Image.open(io.BytesIO(data), formats=formats or allowed_formats())
+        try:
+            img = Image.open(io.BytesIO(data), formats=formats or allowed_formats())
+        except (ValueError, SyntaxError) as exc:  # a plug-in's parse of a damaged header (a PPM's size in junk)
+            raise ImageReadError(name, f"damaged header ({_said_of(exc)})") from exc
         width, height = img.size
         if width * height > max_pixels:
             raise ImageReadError(name, f"image too large ({width}x{height} pixels > limit {max_pixels:,})")
@@ -1499,6 +1508,8 @@ def _decode_said(data: bytes, name, min_size: int | None, max_pixels: int, max_d
         sizes = re.match(r"Image size \((\d+) pixels\) exceeds limit of (\d+) pixels", str(exc))
         said = f"{int(sizes[1]):,} pixels > limit {int(sizes[2]):,}" if sizes else str(exc)
         raise ImageReadError(name, f"image too large ({said}: Pillow's decompression-bomb guard)") from exc
+    except SyntaxError as exc:  # Pillow's word for a file's broken structure ("broken PNG file")
+        raise ImageReadError(name, f"corrupt image data ({_said_of(exc)})") from exc
     except OSError as exc:
         msg = str(exc)
         if "truncated" in msg.lower():
@@ -1508,5 +1519,9 @@ def _decode_said(data: bytes, name, min_size: int | None, max_pixels: int, max_d
         raise ImageReadError(name, f"corrupt image data ({msg})") from exc
     except MemoryError as exc:
         raise ImageReadError(name, "not enough memory to decode") from exc
+    except ValueError as exc:
+        if "not enough image data" in str(exc):  # (an uncompressed format's pixels cut short for its header's depth)
+            raise ImageReadError(name, "truncated or incomplete image data") from exc
+        raise ImageReadError(name, f"cannot decode (ValueError: {exc})") from exc
     except Exception as exc:  # a decoder bug on hostile input must not end the run
         raise ImageReadError(name, f"cannot decode ({type(exc).__name__}: {exc})") from exc
