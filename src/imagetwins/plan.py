@@ -590,6 +590,12 @@ def _recorded_index(index: PlanIndex, encoder):
         warn_line(f"the index the plan was made with, {printable(index.path)}, is gone: {afresh}")
         return None
     try:
+        os.stat(index.path)
+    except OSError as exc:  # (a link leading nowhere, or round in a loop)
+        warn_line(f"the index the plan was made with, {printable(index.path)}, cannot be reached "
+                  f"({exc.strerror or exc}): {afresh}")
+        return None
+    try:
         opened = Index(index.path, methods=[encoder], readonly=True)
     except (IndexFileError, sqlite3.Error, OSError, ValueError) as exc:
         why = getattr(exc, "strerror", None) or exc
