@@ -176,3 +176,39 @@ def test_a_decision_paints_only_the_cards_it_changes(tmp_path: Path, datasets: P
     assert not browser.execute_script(CARDS + ".some(c => c.dataset.drawn)")
     assert browser.execute_script(SEEN) == painted
     assert not [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+
+
+def test_report_and_remove_read_the_catalogue_index_find_reads(tmp_path: Path, datasets: Path) -> None:
+    """The README keeps a catalogue in an index (``index update catalogue/ -r --db catalogue.db``, ``find ... --db``);
+    ``report catalogue/ --db catalogue.db`` and ``remove ... --db`` stopped with "No such option '--db'", and without
+    it both read the whole catalogue again into a per-folder cache of its own (~75 KB an image with copies)."""
+    import json
+
+    from imagetwins.index import default_cache_path
+
+    catalogue = tmp_path / "catalogue"
+    (catalogue / "new").mkdir(parents=True)
+    photos = _photos(datasets, 4)
+    for p in photos:
+        shutil.copy(p, catalogue)
+    with Image.open(photos[2]) as im:
+        im.resize((im.width // 2, im.height // 2)).save(catalogue / "new" / "small.jpg", quality=85)
+    db = tmp_path / "catalogue.db"
+    assert run("index", "update", catalogue, "-r", "--db", db, "-m", "phash").exit_code == 0
+    page = tmp_path / "review.html"
+    res = run("report", catalogue, "-r", "--db", db, "-m", "phash", "-o", page)
+    assert res.exit_code == 0, res.output
+    assert "5 images read, 0 unreadable, 1 duplicate group holding 2 files" in res.output, res.output
+    res = run("remove", catalogue, "-r", "--db", db, "-m", "phash", "--apply", "--move-to", tmp_path / "q")
+    assert res.exit_code == 0, res.output
+    assert [p.name for p in (tmp_path / "q").rglob("*.jpg")] == ["small.jpg"]
+    assert not default_cache_path(catalogue).exists(), "a per-folder cache was made beside the index"
+    stats = json.loads(run("index", "stats", "--db", db, "--json", "-").output)
+    assert stats["files"] == 5  # (the index the runs read: the moved file is forgotten by the next update)
+    for args in (["report", catalogue, "--db", db, "--no-cache"], ["remove", catalogue, "--db", db, "--no-cache"]):
+        res = run(*args)
+        assert res.exit_code == 2 and "--db keeps the encodings in that index" in res.output, res.output
+    plan = tmp_path / "plan.json"
+    assert run("find", catalogue, "-r", "--db", db, "-m", "phash", "--json", plan).exit_code == 0
+    res = run("remove", catalogue, "--plan", plan, "--db", db)
+    assert res.exit_code == 2 and "--db does nothing with --plan" in res.output, res.output

@@ -164,6 +164,19 @@ recursive_option = click.option("--recursive", "-r", is_flag=True, help="Scan su
 workers_option = click.option("--workers", "-j", type=click.IntRange(1), default=None,
                                help="Threads (default: all CPUs).")
 no_cache_option = click.option("--no-cache", is_flag=True, help="Encode everything afresh and keep nothing.")
+
+
+def db_option(also: str = ""):
+    """``--db FILE``: the index file a scan keeps its encodings (and remembered decisions) in, instead of the folder's
+    cache (find, report, remove: one catalogue.db serves every step, as the README's index section has it)."""
+    return click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path),
+                        help="Keep encodings in this index file (see 'imagetwins index'); default: a cache per "
+                             "folder in your user cache directory." + also)
+
+
+def refuse_db_without_cache(db_path: Path | None, no_cache: bool) -> None:
+    if db_path is not None and no_cache:
+        raise click.UsageError("--db keeps the encodings in that index, --no-cache keeps none: give one of them")
 quiet_option = click.option(
     "--quiet", "-q", is_flag=True,
     help="Print nothing but errors: no results, no summary, no per-file warnings (skipped files, links); the "

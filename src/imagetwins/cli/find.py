@@ -16,6 +16,7 @@ from imagetwins.cli._common import (
     FolderPath,
     check_threshold,
     colour_variants_option,
+    db_option,
     echo,
     exit_for,
     follow_option,
@@ -27,6 +28,7 @@ from imagetwins.cli._common import (
     recursive_option,
     reference_method,
     refuse_colour_variants,
+    refuse_db_without_cache,
     refuse_options,
     say_timings,
     threshold_option,
@@ -57,9 +59,7 @@ from imagetwins.text import counted
 @follow_option
 @output_options("groups", "matches")
 @workers_option
-@click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Keep encodings in this index file (see 'imagetwins index'); default: a cache per folder "
-                   "in your user cache directory. Not with --against (name the index there) or Dask.")
+@db_option(" Not with --against (name the index there) or Dask.")
 @no_cache_option
 @click.option("--against", type=click.Path(exists=True, path_type=Path),
               help="Compare DIRECTORY with this folder or index file (.db) instead of with itself: report "
@@ -109,8 +109,7 @@ def find(directory: Path, method: str, threshold: int, recursive: bool, requeste
     refuse_colour_variants(method)
     threshold = check_threshold(method, threshold)
     keep_rule = keep_rule_for(keep_rule, method)
-    if db_path is not None and no_cache:
-        raise click.UsageError("--db keeps the encodings in that index, --no-cache keeps none: give one of them")
+    refuse_db_without_cache(db_path, no_cache)
     if ignore_exif_orientation and (against is not None or db_path is not None or scheduler or dask_workers):
         raise click.UsageError("--ignore-exif-orientation works on a plain scan: not with --db, --against or Dask")
     if against is not None:

@@ -18,10 +18,12 @@ from imagetwins.cli._common import (
     EXIT_REFUSED,
     FolderPath,
     colour_variants_option,
+    db_option,
     echo,
     keep_options,
     keep_rule_for,
     quiet_option,
+    refuse_db_without_cache,
     refuse_options,
     say_timings,
     scan_options,
@@ -69,6 +71,7 @@ from imagetwins.timing import stage
 @output_options("groups")
 @keep_options
 @scan_options
+@db_option(" As 'find --db'; not with --plan (a plan from 'find --db' names its index).")
 @colour_variants_option
 @ignore_decisions_option
 @timings_option
@@ -77,7 +80,7 @@ def remove(directory: Path | None, apply_: bool, plan_file: Path | None, move_to
            keep_in: tuple[Path, ...], keep_rule: str, method: str, threshold: int | None, recursive: bool,
            workers: int | None, no_cache: bool, quiet: bool, raw_pairs: str = "keep",
            follow_symlinks: bool = False, ignore_decisions: bool = False, merge_metadata: bool = False,
-           colour_variants: str = "copies", show_timings: bool = False) -> None:
+           colour_variants: str = "copies", show_timings: bool = False, db_path: Path | None = None) -> None:
     """Move duplicates out of DIRECTORY into a quarantine folder, keeping one file per group.
 
     Without --apply nothing is touched: the plan is printed. With --apply files are moved (never
@@ -115,11 +118,12 @@ def remove(directory: Path | None, apply_: bool, plan_file: Path | None, move_to
         # (--workers stays: the files no kept check calls copies of their keepers are checked, on that many threads;
         # --no-cache too: those checks are then all made afresh, none read from or kept in a cache or the plan's index)
         refuse_options(["method", "threshold", "recursive", "follow_symlinks", "keep_rule",
-                        "keep_in", "raw_pairs", "colour_variants"],
+                        "keep_in", "raw_pairs", "colour_variants", "db_path"],
                        "does nothing with --plan: the plan's decisions are applied, nothing is scanned")
     else:
         _refuse_unreviewed(method, directory, recursive)
         keep_rule = keep_rule_for(keep_rule, method)
+        refuse_db_without_cache(db_path, no_cache)
     if to_trash:
         from imagetwins.trash import TrashUnavailable, check_trash_usable
 
@@ -131,7 +135,7 @@ def remove(directory: Path | None, apply_: bool, plan_file: Path | None, move_to
         with _stoppable("nothing moved"), _locked([directory] if apply_ else []):
             _remove(directory, apply_, plan_file, move_to, link, to_trash, requested, keep_in, keep_rule, method,
                     threshold, recursive, workers, no_cache, quiet, raw_pairs, follow_symlinks, ignore_decisions,
-                    merge_metadata, colour_variants=colour_variants)
+                    merge_metadata, colour_variants=colour_variants, db_path=db_path)
     except SystemExit:  # (an exit code that says some file was refused: the time is said all the same)
         say_timings(show_timings)
         raise
@@ -209,7 +213,7 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
             to_trash: bool, requested: Requested, keep_in: tuple[Path, ...], keep_rule: str, method: str,
             threshold: int | None, recursive: bool, workers: int | None, no_cache: bool, quiet: bool, raw_pairs: str,
             follow_symlinks: bool, ignore_decisions: bool, merge_metadata: bool = False,
-            colour_variants: str = "copies") -> None:
+            colour_variants: str = "copies", db_path: Path | None = None) -> None:
     from imagetwins.quarantine import (
         Interrupted,
         QuarantineError,
@@ -273,9 +277,9 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
         raise click.BadParameter(str(exc), param_hint="--move-to") from None
     if plan_file is None:
         note_keep_in_outside(directory, keep_in, quiet)
-        result = scan(directory, method, threshold, recursive, workers, no_cache, quiet,
+        result = scan(directory, method, threshold, recursive, workers, no_cache, quiet, db_path,
                       follow_symlinks=follow_symlinks,
-                      decisions=load_remembered(None, ignore_decisions, quiet, strict=True),
+                      decisions=load_remembered(db_path, ignore_decisions, quiet, strict=True),
                       colour_variants=colour_variants)
         result = decide(result, keep_rule, keep_in, workers, raw_pairs, directory if follow_symlinks else None,
                         quiet=quiet)

@@ -10,9 +10,11 @@ from imagetwins.cli._common import (
     FolderPath,
     OutputFile,
     colour_variants_option,
+    db_option,
     echo,
     keep_options,
     keep_rule_for,
+    refuse_db_without_cache,
     say_timings,
     scan_options,
     timings_option,
@@ -35,13 +37,14 @@ from imagetwins.cli.decisions import ignore_decisions_option, load_remembered
 @output_options("groups", exclude=("html",))
 @keep_options
 @scan_options
+@db_option(" As 'find --db': the index 'index update' keeps serves the page too.")
 @colour_variants_option
 @ignore_decisions_option
 @timings_option
 def report(directory: Path, output: Path, requested: Requested, keep_in: tuple[Path, ...], keep_rule: str,
            method: str, threshold: int | None, recursive: bool, workers: int | None, no_cache: bool, quiet: bool,
            raw_pairs: str = "keep", follow_symlinks: bool = False, ignore_decisions: bool = False,
-           colour_variants: str = "copies", show_timings: bool = False) -> None:
+           colour_variants: str = "copies", show_timings: bool = False, db_path: Path | None = None) -> None:
     """Write an HTML page to review the duplicate groups in DIRECTORY.
 
     One file that opens offline in any browser (thumbnails embedded; above 500 groups in a
@@ -56,6 +59,7 @@ def report(directory: Path, output: Path, requested: Requested, keep_in: tuple[P
       imagetwins report ~/Pictures -r -o review.html
       imagetwins report shop/ -r --method dihedral --keep-in shop/master   # shop/master: a sub-folder, so -r
       imagetwins report ~/Pictures -r --json plan.json   # the page and the plan from one scan
+      imagetwins report catalogue/ -r --db catalogue.db  # through the index 'index update' keeps
       imagetwins remove ~/Pictures --plan ~/Downloads/imagetwins-decisions.json --apply   # the page's export
     """
     if str(output) == "-":
@@ -64,9 +68,12 @@ def report(directory: Path, output: Path, requested: Requested, keep_in: tuple[P
     refuse_one_file_twice({"--output": output, **dict(zip(requested.options(), requested.files.values()))})
     check_before_work({"html": output}, "--output")  # (its <page>_files/ folder: before the scan, not after it)
     keep_rule = keep_rule_for(keep_rule, method)
+    refuse_db_without_cache(db_path, no_cache)
     note_keep_in_outside(directory, keep_in, quiet)
-    result = scan(directory, method, threshold, recursive, workers, no_cache, quiet, follow_symlinks=follow_symlinks,
-                  decisions=load_remembered(None, ignore_decisions, quiet), colour_variants=colour_variants)
+    # (--db: without it a catalogue kept in an index was read again whole into the folder's own cache, ~75 KB an image)
+    result = scan(directory, method, threshold, recursive, workers, no_cache, quiet, db_path,
+                  follow_symlinks=follow_symlinks, decisions=load_remembered(db_path, ignore_decisions, quiet),
+                  colour_variants=colour_variants)
     # decided once: the page and the other outputs reuse these, and the summary below counts the groups as the
     # page shows them (stars around their keepers: a file that matches only another member leaves the group)
     result = decide(result, keep_rule, keep_in, workers, raw_pairs, directory if follow_symlinks else None,
