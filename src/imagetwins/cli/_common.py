@@ -334,7 +334,8 @@ def command_seconds(result=None) -> float:
 timings_option = click.option(
     "--timings", "-v", "show_timings", is_flag=True,
     help="Also say where the time went, stage by stage (start: loading the command's modules; open: the cache and "
-         "the remembered decisions; scan, load, votes (copies: descriptor votes), search, verify, keep, output; move: "
+         "the remembered decisions; scan, load, search, verify, votes (copies: after the first checks, the local "
+         "features' votes for pairs neither the hash nor the CNN proposed, verified then), keep, output; move: "
          "remove's moves; other: the rest, chiefly modules loaded on first use), then the CPU seconds of the whole "
          "command, on stderr (-v for short).")
 
