@@ -235,3 +235,30 @@ def test_timings_help_names_the_stages_in_the_order_they_are_said(tmp_path: Path
     order = [name for name in re.findall(r"\b[a-z]+\b", listed) if name in said]
     order = list(dict.fromkeys(order))  # (first mention of each)
     assert order == [name for name in said if name in order], (order, said)
+
+
+def test_heic_photos_skipped_for_the_missing_extra_are_summed_up(tmp_path: Path, datasets: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A phone's library is mostly HEIC: 'pip install imagetwins' alone skipped each with its line (thousands
+    scrolled by), then summed up "99 images read, 6 unreadable, ..." as if those photos were damaged; two byte copies
+    of one HEIC photo were not even grouped. One note after the lines says what to install."""
+    pillow_heif = pytest.importorskip("pillow_heif")
+    pillow_heif.register_heif_opener()  # (to write them)
+    album = tmp_path / "iphone"
+    album.mkdir()
+    photos = _photos(datasets, 2)
+    for k, p in enumerate(photos):
+        with Image.open(p) as im:
+            im.save(album / f"IMG_000{k}.HEIC")
+        shutil.copy(p, album / f"IMG_000{k}.jpg")
+    shutil.copy(album / "IMG_0000.HEIC", album / "IMG_0000 copy.HEIC")
+    monkeypatch.delitem(Image.OPEN, "HEIF", raising=False)  # as a Pillow without pillow-heif
+    res = run("find", album, "-m", "phash", "--no-cache")
+    assert res.exit_code == 0, res.output
+    lines = res.output.splitlines()
+    skipped = [n for n, line in enumerate(lines) if line.startswith("warning: skipped")]
+    notes = [n for n, line in enumerate(lines) if line.startswith("note: 3 HEIC/HEIF photos skipped")]
+    assert len(skipped) == 3 and len(notes) == 1 and notes[0] > max(skipped), res.output
+    assert 'pip install "imagetwins[heif]", then run again' in lines[notes[0]]
+    assert "2 images read, 3 unreadable" in res.output
+    assert "HEIC/HEIF photos skipped" not in run("find", album, "-m", "phash", "--no-cache", "-q").output

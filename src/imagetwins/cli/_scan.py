@@ -17,7 +17,7 @@ from imagetwins.cli._common import (
     show_progress,
 )
 from imagetwins.cli._interrupt import on_interrupt
-from imagetwins.io import skipped_link
+from imagetwins.io import HEIF_EXTRA_MISSING, RAW_EXTRA_MISSING, skipped_link
 from imagetwins.text import counted
 
 
@@ -49,6 +49,14 @@ def warn_skipped(failures, quiet: bool, follow_hint: bool = True) -> int:
     if not quiet:
         for f in unreadable:
             echo(f"warning: skipped {f.path}: {f.reason}", err=True)
+        # (a phone's library is mostly HEIC: without the extra, thousands of lines scrolled by and the run went on
+        # as if those photos were not there, byte copies of one another among them; one line says it after them)
+        for reason, what, extra in ((HEIF_EXTRA_MISSING, "HEIC/HEIF photo", "heif"),
+                                    (RAW_EXTRA_MISSING, "camera RAW file", "raw")):
+            n = sum(f.reason == reason for f in unreadable)
+            if n > 1:
+                echo(f"note: {counted(n, what)} skipped, none compared with anything (not even their byte copies): "
+                     f'this install cannot read them; pip install "imagetwins[{extra}]", then run again', err=True)
         if links:
             echo(f"note: {counted(len(links), 'symbolic link')} skipped (a link is never a copy of its target"
                   + ("; --follow-symlinks follows those leading out of the folder)" if follow_hint else ")"),
