@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from imagetwins import hashing, verify
+from imagetwins import embedding, hashing, verify
 from imagetwins.io import open_image
 
 
@@ -218,3 +218,18 @@ def test_features_of_real_photos_are_the_same_to_the_bit(datasets: Path) -> None
         assert np.abs(got.astype(np.float64) - unpadded).max() < 0.1
         grey = np.asarray(img.convert("L"))
         assert hashing.trim_uniform_border(grey) == _trim_before(grey)
+
+
+@pytest.mark.unit
+def test_model_input_is_the_plain_expressions_to_the_bit() -> None:
+    """The CNN's input normalised in place: the very float32 numbers ``(batch - mean) / std`` made (one mean and std,
+    as the bundled model's, or one a channel)."""
+    rng = np.random.default_rng(3)
+    batch = rng.integers(0, 256, (5, 17, 23, 3), dtype=np.uint8)
+    batch[1].reshape(-1)[:256] = np.arange(256, dtype=np.uint8)  # (every grey level)
+    for mean, std in ((127.5, 127.5), ((123.675, 116.28, 103.53), (58.395, 57.12, 57.375)), (0.0, 1.0)):
+        want = (batch.transpose(0, 3, 1, 2).astype(np.float32) - np.asarray(mean, np.float32).reshape(1, -1, 1, 1)) \
+            / np.asarray(std, np.float32).reshape(1, -1, 1, 1)
+        got = embedding._normalised(batch, mean, std)
+        assert got.shape == want.shape and got.dtype == want.dtype
+        assert np.array_equal(got.view(np.uint32), want.view(np.uint32)), mean

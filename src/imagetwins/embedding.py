@@ -155,6 +155,16 @@ def inference_session(path: str | os.PathLike, options):
     return ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
 
 
+def _normalised(batch: np.ndarray, mean, std) -> np.ndarray:
+    """(N, H, W, 3) uint8 images -> the model's input, (N, 3, H, W) float32 ``(pixel - mean) / std`` (each step in
+    float32; in place: two arrays of the batch's size were made and filled, a batch of 32 at 128 px 2.3 -> 0.75 CPU ms,
+    the same input to the bit: tests/test_encode_parity.py)."""
+    x = batch.transpose(0, 3, 1, 2).astype(np.float32)
+    x -= np.asarray(mean, np.float32).reshape(1, -1, 1, 1)
+    x /= np.asarray(std, np.float32).reshape(1, -1, 1, 1)
+    return x
+
+
 class Embedder(Stage):
     """Embeds images with an ONNX model (the bundled one by default) or any callable.
 
@@ -209,9 +219,7 @@ class Embedder(Stage):
             opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
             self._session = inference_session(self.config.path, opts)
             self._input = self._session.get_inputs()[0].name
-        mean = np.asarray(self.config.mean, np.float32).reshape(1, -1, 1, 1)
-        std = np.asarray(self.config.std, np.float32).reshape(1, -1, 1, 1)
-        x = (batch.transpose(0, 3, 1, 2).astype(np.float32) - mean) / std
+        x = _normalised(batch, self.config.mean, self.config.std)
         names = [self.config.output] if self.config.output else None
         # a few images per run: a batch's activations then stay in the CPU's cache (32 at once: 4.2-5.5 CPU ms an
         # image at 160 px, 4 at once: 3.0-3.3; the same vectors to the bit, measured on 128 camera photos)
