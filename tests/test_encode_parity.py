@@ -91,6 +91,15 @@ def _mirror_detect_before(gray: np.ndarray, keypoints) -> tuple[np.ndarray, np.n
     return verify._ordered(described, descriptors)
 
 
+def _photos_of_each_source(datasets: Path, each: int) -> list[Path]:
+    """The first ``each`` JPEGs of every dataset of photos."""
+    files = []
+    for folder in ("camera-photos/images", "photos-public/images", "holidays-half/images", "ukbench-600/images",
+                   "imagededup-testdata/base_images"):
+        files += sorted((datasets / folder).glob("*.jp*g"))[:each]
+    return files
+
+
 def _bordered(rng: np.random.Generator, h: int, w: int, sides: tuple[int, int, int, int], colour: int) -> np.ndarray:
     inside = rng.integers(0, 256, (h, w)).astype(np.uint8)
     top, bottom, left, right = sides
@@ -148,10 +157,7 @@ def test_spectrum_from_opencvs_packed_transform_is_numpys_on_every_kind_of_side(
 def test_spectrum_of_real_photos_at_a_scans_decode_is_the_same_to_the_bit(datasets: Path) -> None:
     """Real photos of every source at the size a ``copies`` scan decodes them: the stored float16 spectrum is the
     one numpy's ``rfft2`` gave (the sums differ in their last bits of a double at most; 1,933 photos measured)."""
-    files = []
-    for folder in ("camera-photos/images", "photos-public/images", "holidays-half/images", "ukbench-600/images",
-                   "imagededup-testdata/base_images"):
-        files += sorted((datasets / folder).glob("*.jp*g"))[:12]
+    files = _photos_of_each_source(datasets, 12)
     assert len(files) >= 50
     for f in files:
         grey = open_image(f, min_size=192, min_long_side=verify.FEATURE_SIDE).convert("L")
@@ -193,10 +199,7 @@ def test_windowed_picture_is_numpys_to_the_last_bit_on_every_side() -> None:
 def test_windowed_real_photos_are_numpys_to_the_last_bit(datasets: Path) -> None:
     """Every dataset photo at the size a ``copies`` scan decodes it (and cropped to other sides): the float64 array the
     spectrum transforms is the same to the last bit (7,811 pictures measured, the home library's among them)."""
-    files = []
-    for folder in ("camera-photos/images", "photos-public/images", "holidays-half/images", "ukbench-600/images",
-                   "imagededup-testdata/base_images"):
-        files += sorted((datasets / folder).glob("*.jp*g"))[:40]
+    files = _photos_of_each_source(datasets, 40)
     assert len(files) >= 150
     for f in files:
         grey = open_image(f, min_size=192, min_long_side=verify.FEATURE_SIDE).convert("L")
@@ -263,10 +266,7 @@ def test_mirror_features_are_those_of_new_keypoints_to_the_bit(datasets: Path) -
     """The mirror's features from the picture's keypoints turned in place are those a new KeyPoint for each gave: the
     same points and descriptors, on real photos of every source at a scan's 320 px (and at other sides, odd and even,
     whose pyramid levels round otherwise)."""
-    files = []
-    for folder in ("camera-photos/images", "photos-public/images", "holidays-half/images", "ukbench-600/images",
-                   "imagededup-testdata/base_images"):
-        files += sorted((datasets / folder).glob("*.jp*g"))[:16]
+    files = _photos_of_each_source(datasets, 16)
     assert len(files) >= 60
     described = 0
     for k, f in enumerate(files):
