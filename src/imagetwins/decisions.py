@@ -745,38 +745,41 @@ def apply_decisions(result, remembered: Remembered | None):
 
 
 def _apart_pairs(result, keys: list[str | None], remembered: Remembered):
-    """``result``'s matches with every file whose content has a ``not_duplicate`` decision taken out of its class of
-    one encoding (``same_as``) and matched explicitly: with the rest of its class (one node), with its class's other
-    such files, and with every node its class matched. The same matches as :attr:`FindResult.pairs` lists, up to
-    files the decisions cannot tell apart, so a class of thousands of byte-different files with one encoding costs
-    pairs in proportion to the contents said apart (each content's byte copies one node), not the square of the class.
-    Returns (matches, new ``same_as``)."""
+    """``result``'s matches with the files whose content has a ``not_duplicate`` decision taken out of their class of
+    one encoding (``same_as``) and matched explicitly: each class split into nodes, one per set of contents its files
+    were said apart from (the rest: none), each node matched with its class's others and with every node its class
+    matched. The same matches as :attr:`FindResult.pairs` lists, up to files the decisions cannot tell apart, so a
+    class of thousands of files with one encoding costs pairs in proportion to the different sets of decisions, not
+    the square of the class. Returns (matches, new ``same_as``)."""
     import numpy as np
 
     from imagetwins import search
 
-    apart_keys = {k for (x, y), v in remembered.pairs.items() if v[0] == "not_duplicate" for k in (x, y)}
+    partners: dict[str, set[str]] = {}  # a content -> the contents it was said to be no duplicate of
+    for (x, y), v in remembered.pairs.items():
+        if v[0] == "not_duplicate":
+            partners.setdefault(x, set()).add(y)
+            partners.setdefault(y, set()).add(x)
+    said_apart = {k: frozenset(p) for k, p in partners.items()}
     old = np.asarray(result.same_as, np.int64)
     n = len(old)
-    apart = np.array([k in apart_keys for k in keys], dtype=bool)
+    apart = np.array([k in said_apart for k in keys], dtype=bool)
     new = old.copy()
-    nodes: dict[int, list[int]] = {}  # an old class -> its nodes now: the rest's first file, then each file apart
+    nodes: dict[int, list[int]] = {}  # an old class -> its nodes now, each its first file
     order = np.argsort(old, kind="stable")
     cuts = np.flatnonzero(np.diff(old[order])) + 1
+    none: frozenset[str] = frozenset()
     for members in np.split(order, cuts) if n else []:
-        out = members[apart[members]]
-        if not len(out):
+        if not apart[members].any():
             continue
-        rest = members[~apart[members]]
-        # one node per content said apart: its byte copies cannot be told apart by any decision, so they join its
-        # first file (a class of thousands of copies of a few contents: a few nodes, not every file matched with
-        # every other, 4.5 million pairs for 3,000)
-        first_of: dict[str, int] = {}
-        for i in out.tolist():
-            new[i] = first_of.setdefault(keys[i], i)
-        if len(rest):
-            new[rest] = rest[0]
-        nodes[int(old[members[0]])] = ([int(rest[0])] if len(rest) else []) + list(first_of.values())
+        # one node per set of contents its files were said apart from (the rest of the class: none): files alike in
+        # that are told apart from nothing by any decision (byte copies; the others of a group each said "not a
+        # duplicate" of its keeper), so they join the node's first file. A class of thousands was a node a file said
+        # apart, each matched with every other (4.5 million pairs for 3,000); a few nodes now.
+        first_of: dict[frozenset[str], int] = {}
+        for i in members.tolist():
+            new[i] = first_of.setdefault(said_apart.get(keys[i], none), i)
+        nodes[int(old[members[0]])] = list(first_of.values())
     m = result.matches
     kind = m.kind
     exact = kind.exact
