@@ -241,3 +241,40 @@ def test_remove_plan_names_a_file_left_alone_through_a_link_as_the_folder_was_na
     assert dry.exit_code == 0, dry.output
     note = [line for line in dry.stderr.splitlines() if "followed symbolic link" in line]
     assert len(note) == 1 and note[0].endswith("e.g. album/ext/beach_copy.jpg"), dry.stderr
+
+
+@pytest.mark.cli
+def test_remove_plan_db_reads_its_checks_and_remembers_there(tmp_path: Path, decoded: list[str]) -> None:
+    """``remove --plan P --db FILE`` (refused as doing "nothing with --plan"): the index named reads the checks of a
+    plan that names none (``find --no-cache`` written before, a plan edited, the index built since), and the plan's
+    decisions are remembered there, as ``find --db`` reads them; a --db that is no index is one error line, nothing
+    moved; with --no-cache a usage error."""
+    from click.testing import CliRunner
+
+    from imagetwins.cli import main
+    from imagetwins.decisions import DecisionStore
+
+    album, db, plan = _album_with_db_plan(tmp_path)
+    doc = json.loads(plan.read_text())
+    del doc["index"]  # (as a plan from elsewhere: it names none)
+    for g in doc["groups"]:  # (a person accepted every group: remembered with --apply)
+        g["reviewed"] = True
+    bare = tmp_path / "bare.json"
+    bare.write_text(json.dumps(doc))
+    decoded.clear()
+    dry = _remove(str(album), "--plan", str(bare), "--db", str(db))
+    assert dry.exit_code == 0 and "5 files would move" in dry.stdout, dry.output
+    assert decoded == [], decoded
+    assert str(db) in dry.stderr  # (--apply would remember the decisions there)
+    text = tmp_path / "text.db"
+    text.write_text("no index\n")
+    bad = _remove(str(album), "--plan", str(bare), "--db", str(text), "--apply")
+    assert bad.exit_code == 1 and len(bad.stderr.strip().splitlines()) == 1, bad.output
+    both = _remove(str(album), "--plan", str(bare), "--db", str(db), "--no-cache")
+    assert both.exit_code == 2 and "--no-cache" in both.output, both.output
+    moved = _remove(str(album), "--plan", str(bare), "--db", str(db), "--apply", "--move-to", str(tmp_path / "q"))
+    assert moved.exit_code == 0, moved.output
+    assert len(list((tmp_path / "q").rglob("*.jpg")) + list((tmp_path / "q").rglob("*.png"))) == 5
+    assert DecisionStore(db).path == db  # (the index's own decisions: what find --db reads next)
+    again = CliRunner().invoke(main, ["decisions", "list", "--db", str(db)])
+    assert again.exit_code == 0 and again.output.strip(), again.output

@@ -607,8 +607,7 @@ def _recorded_index(index: PlanIndex, encoder):
         held = False
     if not held:  # (an index of other methods: it keeps no check of this one)
         opened.close()
-        warn_line(f"the index the plan was made with, {printable(index.path)}, holds no {encoder.name} encodings "
-                  f"(nor their checks): {afresh}")
+        warn_line(f"the index {printable(index.path)} holds no {encoder.name} encodings (nor their checks): {afresh}")
         return None
     made = opened.created()
     if index.created is not None and made != index.created:

@@ -71,7 +71,8 @@ from imagetwins.timing import stage
 @output_options("groups")
 @keep_options
 @scan_options
-@db_option(" As 'find --db'; not with --plan (a plan from 'find --db' names its index).")
+@db_option(" As 'find --db'; with --plan, the checks of its files are read from this index and its decisions "
+           "remembered there (a plan from 'find --db' names its index: read without it too).")
 @colour_variants_option
 @ignore_decisions_option
 @timings_option
@@ -116,14 +117,15 @@ def remove(directory: Path | None, apply_: bool, plan_file: Path | None, move_to
                                "a dry run without them, or use 'imagetwins find')")
     if plan_file is not None:
         # (--workers stays: the files no kept check calls copies of their keepers are checked, on that many threads;
-        # --no-cache too: those checks are then all made afresh, none read from or kept in a cache or the plan's index)
+        # --no-cache too: those checks are then all made afresh, none read from or kept in a cache or the plan's index;
+        # --db too: the checks are read from that index and the plan's decisions remembered there, as find --db's)
         refuse_options(["method", "threshold", "recursive", "follow_symlinks", "keep_rule",
-                        "keep_in", "raw_pairs", "colour_variants", "db_path"],
+                        "keep_in", "raw_pairs", "colour_variants"],
                        "does nothing with --plan: the plan's decisions are applied, nothing is scanned")
     else:
         _refuse_unreviewed(method, directory, recursive)
         keep_rule = keep_rule_for(keep_rule, method)
-        refuse_db_without_cache(db_path, no_cache)
+    refuse_db_without_cache(db_path, no_cache)
     if to_trash:
         from imagetwins.trash import TrashUnavailable, check_trash_usable
 
@@ -245,6 +247,8 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
             index = plan_index(_plan_says(plan_file, "index"), plan_file)  # (find --db: its checks are read there)
         except PlanError as exc:
             raise click.ClickException(printable(str(exc))) from None
+        if db_path is not None:  # (the index named here, before the one the plan names)
+            index = _named_index(db_path)
         method = _plan_says(plan_file, "method")
         # (nothing moves without a check saying it is a copy of its keeper: a keep edited by hand may name a file
         # its group's others are no copy of; a file that cannot be decoded has no check)
@@ -265,7 +269,7 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
         # wrong; the files left alone are said below, for both routes)
         _say_left_alone({why: n for why, n in checked.left_alone.items() if why.whole_group}, quiet)
         if not ignore_decisions:  # what a person decided in the plan sticks, from --apply on (imagetwins.decisions)
-            remembered_now = remember_plan(None, groups, checked.moves, not apply_, quiet)
+            remembered_now = remember_plan(db_path, groups, checked.moves, not apply_, quiet)
         plan = checked.to_removal()
         folder_moves, folders_refused = _folder_moves(plan_file, directory, plan, link, to_trash)
     quarantine = move_to or default_quarantine(directory)
@@ -468,6 +472,19 @@ def _regular(path: str) -> bool:
         return stat.S_ISREG(os.lstat(path).st_mode)
     except OSError:
         return False
+
+
+def _named_index(db_path: Path):
+    """``remove --plan --db FILE``: that index, where the checks of the plan's files are read (``plan.PlanIndex``, no
+    stamp: the person named it); one that cannot be read as an index is an error, as ``find --db``'s."""
+    from imagetwins.index import Index, IndexFileError
+    from imagetwins.plan import PlanIndex
+
+    try:
+        Index(db_path, methods=[], readonly=True).close()
+    except IndexFileError as exc:
+        raise click.ClickException(printable(str(exc))) from None
+    return PlanIndex(os.path.abspath(db_path), None)
 
 
 def _plan_says(plan_file: Path, field: str):
