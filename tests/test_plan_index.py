@@ -62,6 +62,7 @@ def test_plan_of_find_db_records_its_index_and_remove_plan_reads_its_checks(tmp_
     album, db, plan = _album_with_db_plan(tmp_path)
     doc = json.loads(plan.read_text())
     assert doc["index"]["path"] == str(db.resolve()) and doc["index"]["created"], doc.get("index")
+    assert len(doc["index"]["id"]) == 32, doc["index"]  # (its random name: told from one made the same second)
     decoded.clear()
     dry = _remove(str(album), "--plan", str(plan))
     assert dry.exit_code == 0, dry.output
@@ -103,7 +104,7 @@ def test_remove_plan_with_an_edited_index_checks_afresh_in_one_line(tmp_path: Pa
     a malformed field is one line refusing the plan, nothing moved."""
     album, db, plan = _album_with_db_plan(tmp_path)
     doc = json.loads(plan.read_text())
-    made = doc["index"]["created"]
+    made, made_as = doc["index"]["created"], doc["index"]["id"]
     fifo = tmp_path / "fifo.db"
     os.mkfifo(fifo)
     zero = tmp_path / "zero.db"
@@ -129,7 +130,8 @@ def test_remove_plan_with_an_edited_index_checks_afresh_in_one_line(tmp_path: Pa
     for where in (tmp_path / "gone.db", fifo, zero, tmp_path, text, other, hashes, loop, dangling):
         edited = tmp_path / "edited.json"
         # (another index: told apart by its stamp; one of phash with no stamp said, by what it holds)
-        doc["index"] = {"path": str(where), "created": None if where == hashes else made}
+        doc["index"] = {"path": str(where), "created": None if where == hashes else made,
+                        "id": None if where == hashes else made_as}
         edited.write_text(json.dumps(doc))
         decoded.clear()
         dry = _remove(str(album), "--plan", str(edited))
@@ -141,15 +143,16 @@ def test_remove_plan_with_an_edited_index_checks_afresh_in_one_line(tmp_path: Pa
             (where, dry.stderr)
         assert "Traceback" not in dry.output and "make one with" not in dry.stderr, dry.stderr
         assert len(decoded) >= 5, where  # (checked afresh)
-    # the index itself, made again in its place: the plan's 'created' tells it apart
-    doc["index"]["path"] = str(db)
-    doc["index"]["created"] = "2000-01-01T00:00:00"
-    edited.write_text(json.dumps(doc))
-    decoded.clear()
-    dry = _remove(str(album), "--plan", str(edited))
-    assert dry.exit_code == 0 and "5 files would move" in dry.stdout, dry.output
-    assert "not the index the plan was made with" in dry.stderr and len(decoded) >= 5, dry.stderr
-    for bad in (5, "relative.db", {"path": 5}, {"path": "rel.db"}, {"path": str(db), "created": 7}):
+    # the index itself, made again in its place (the same second too): the plan's 'created' and 'id' tell it apart
+    for stamp, name in (("2000-01-01T00:00:00", made_as), (made, "0" * 32)):
+        doc["index"] = {"path": str(db), "created": stamp, "id": name}
+        edited.write_text(json.dumps(doc))
+        decoded.clear()
+        dry = _remove(str(album), "--plan", str(edited))
+        assert dry.exit_code == 0 and "5 files would move" in dry.stdout, dry.output
+        assert "not the index the plan was made with" in dry.stderr and len(decoded) >= 5, dry.stderr
+    for bad in (5, "relative.db", {"path": 5}, {"path": "rel.db"}, {"path": str(db), "created": 7},
+                {"path": str(db), "id": [1]}):
         doc["index"] = bad
         edited.write_text(json.dumps(doc))
         refused = _remove(str(album), "--plan", str(edited), "--apply")

@@ -806,6 +806,8 @@ class Index:
                 self.db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
                 self.db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
                 self.db.execute("INSERT INTO meta VALUES ('created', ?)", (time.strftime("%Y-%m-%dT%H:%M:%S"),))
+                # (what tells this index from another made in the same second: a plan records it, plan.index_record)
+                self.db.execute("INSERT INTO meta VALUES ('id', ?)", (os.urandom(16).hex(),))
             else:
                 for v in range(version + 1, SCHEMA_VERSION + 1):
                     for stmt in _MIGRATIONS.get(v, []):
@@ -2074,8 +2076,16 @@ class Index:
         """When this index was made (its ``created`` stamp, to the second; None where it has none or it cannot be
         read): what a plan records beside the index's path (:func:`imagetwins.plan.plan_document`), so that an index
         made again in its place is told apart."""
+        return self._meta_text("created")
+
+    def identity(self) -> str | None:
+        """The random name this index was given when it was made (None: made before imagetwins gave one): with
+        :meth:`created`, what a plan records, so that another index made in the same second is told apart too."""
+        return self._meta_text("id")
+
+    def _meta_text(self, key: str) -> str | None:
         try:
-            row = self.db.execute("SELECT value FROM meta WHERE key = 'created'").fetchone()
+            row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         except sqlite3.Error:
             return None
         return row[0] if row is not None and isinstance(row[0], str) else None

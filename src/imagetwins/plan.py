@@ -43,12 +43,13 @@ link to ``root``) and ``base`` (the folder relative paths are relative to), and 
     still hold those 32 digits, and plans written before do: both are accepted).
 
 Top-level ``index`` (written by ``find --db FILE --json``, absent for a scan through the folder's cache or none):
-``{"path": the index file's absolute path, "created": its stamp}`` (:meth:`imagetwins.index.Index.created`), where
+``{"path": the index file's absolute path, "created": its stamp, "id": its random name}``
+(:meth:`imagetwins.index.Index.created`, :meth:`~imagetwins.index.Index.identity`), where
 ``remove --plan`` reads the checks of the plan's files against their keepers (:func:`not_copies_of_keepers`; only
 read, never written). It only saves time: a check is read by the two files' recorded contents (their SHA-256), and
 signed by this user (:mod:`imagetwins.rowkeys`), so an index edited in, another index, or one made again in its place
-(another ``created``) gives no check it did not make of those very bytes; one that cannot be read, or is not the one
-recorded, is said in one line and the files are checked afresh.
+(another ``created`` or ``id``) gives no check it did not make of those very bytes; one that cannot be read, or is
+not the one recorded, is said in one line and the files are checked afresh.
 
 Every other file of a group is to be moved. Before anything moves, :func:`check_plan` proves that each
 file to move and its keeper are still the bytes that were scanned, so an edited or stale plan can
@@ -228,15 +229,16 @@ def index_record(session, root: str | os.PathLike) -> dict | None:
             return None
     except OSError:
         pass
-    return {"path": path, "created": index.created()}
+    return {"path": path, "created": index.created(), "id": index.identity()}
 
 
 class PlanIndex(NamedTuple):
-    """A plan's ``index`` (:func:`plan_index`): the index file's absolute path and its ``created`` stamp (None: not
-    recorded)."""
+    """A plan's ``index`` (:func:`plan_index`): the index file's absolute path, its ``created`` stamp and its ``id``
+    (:meth:`imagetwins.index.Index.identity`; None: not recorded)."""
 
     path: str
     created: str | None
+    id: str | None = None
 
 
 def plan_index(value, source: str | os.PathLike) -> PlanIndex | None:
@@ -246,10 +248,13 @@ def plan_index(value, source: str | os.PathLike) -> PlanIndex | None:
         return None
     path = value.get("path") if isinstance(value, dict) else None
     created = value.get("created") if isinstance(value, dict) else None
-    if not isinstance(path, str) or not os.path.isabs(path) or not (created is None or isinstance(created, str)):
-        raise PlanError(f"{source}: 'index' must be {{\"path\": the index file's absolute path, \"created\": its stamp "
-                        "or null} (as 'find --db FILE --json' writes it; delete the field to check every file afresh)")
-    return PlanIndex(_name(path, "'index'", Path(source)), created)
+    made_as = value.get("id") if isinstance(value, dict) else None
+    if not isinstance(path, str) or not os.path.isabs(path) or not all(v is None or isinstance(v, str)
+                                                                         for v in (created, made_as)):
+        raise PlanError(f"{source}: 'index' must be {{\"path\": the index file's absolute path, \"created\" and "
+                        "\"id\": strings or null} (as 'find --db FILE --json' writes it; delete the field to check "
+                        "every file afresh)")
+    return PlanIndex(_name(path, "'index'", Path(source)), created, made_as)
 
 
 #: how every output says that a group has no keeper until a person picks one (text, CSV, JSON's
@@ -609,11 +614,12 @@ def _recorded_index(index: PlanIndex, encoder):
         opened.close()
         warn_line(f"the index {printable(index.path)} holds no {encoder.name} encodings (nor their checks): {afresh}")
         return None
-    made = opened.created()
-    if index.created is not None and made != index.created:
+    made, made_as = opened.created(), opened.identity()
+    if (index.created is not None and made != index.created) or (index.id is not None and made_as != index.id):
         opened.close()
-        warn_line(f"{printable(index.path)} is not the index the plan was made with (made "
-                  f"{printable(made or 'at no recorded time')}, the plan's {printable(index.created)}): {afresh}")
+        when = (f"made {printable(made or 'at no recorded time')}, the plan's {printable(index.created or '?')}"
+                if made != index.created else "another index made at the same time")
+        warn_line(f"{printable(index.path)} is not the index the plan was made with ({when}): {afresh}")
         return None
     return opened
 
