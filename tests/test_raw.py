@@ -240,3 +240,24 @@ def test_no_raw_decoder_process_outlives_a_cli_run(tmp_path: Path) -> None:
     got = json.loads(out.stdout.strip().splitlines()[-1])
     assert got["exit"] == 0 and "error" not in got["err"], got["err"]
     assert got["outlived"] == []
+
+
+@pytest.mark.integration
+def test_a_scan_sends_each_raw_file_to_libraw_once(tmp_path: Path, datasets: Path, monkeypatch) -> None:
+    """A RAW file's bytes (7-25 MB a camera DNG) are pickled down the worker's pipe once per scan: its decode
+    answers the displayed size the keep rules' facts need too (was a 'size' request and a 'decode' request)."""
+    from imagetwins import raw
+    from imagetwins.encoders import get_encoder
+    from imagetwins.encoding import encode_files
+
+    photos = sorted((datasets / "photos-public" / "images").glob("*.jpg"))
+    with_preview = write_dng(photos[0], tmp_path / "a.dng", preview=True)
+    developed = write_dng(photos[1], tmp_path / "b.dng", preview=False)
+    sent: list[str] = []
+    ask = raw._ask
+    monkeypatch.setattr(raw, "_ask", lambda op, args, timeout: (sent.append(op), ask(op, args, timeout))[1])
+    enc = encode_files([with_preview, developed], [get_encoder("phash")], workers=1, facts=True)
+    assert sent == ["decode", "decode"]
+    assert not enc.failures
+    assert sorted((f.width, f.height, f.format) for f in enc.facts) == sorted(
+        (*Image.open(p).size, "RAW") for p in photos[:2])

@@ -36,15 +36,17 @@ def _read_exact(fh, n: int) -> bytes | None:
 
 
 def _decode(data: bytes, need: int | None, max_pixels: int | None, max_decoded_bytes: int | None) -> tuple:
-    """("jpeg", preview bytes, flip) when the camera's JPEG preview is big enough (the parent decodes it, at reduced
-    scale and under its memory budget), ("pixels", array, flip) for a bitmap preview or LibRaw's half-size demosaic
-    (already upright: flip None)."""
+    """("jpeg", preview bytes, flip, size) when the camera's JPEG preview is big enough (the parent decodes it, at
+    reduced scale and under its memory budget), ("pixels", array, flip, size) for a bitmap preview or LibRaw's
+    half-size demosaic (already upright: flip None). ``size``: the picture's displayed (upright) width and height,
+    :func:`_size`'s answer, so the parent sends a file's bytes once for both."""
     import numpy as np
     import rawpy
     from PIL import Image
 
     with rawpy.imread(io.BytesIO(data)) as raw:
         w, h = raw.sizes.width, raw.sizes.height
+        shown = (h, w) if raw.sizes.flip in (5, 6) else (w, h)
         if max_pixels is not None and w * h > max_pixels:
             return ("error", f"image too large ({w}x{h} pixels > limit {max_pixels:,})")
         want = need if need else max(w, h)
@@ -56,20 +58,20 @@ def _decode(data: bytes, need: int | None, max_pixels: int | None, max_decoded_b
             try:
                 with Image.open(io.BytesIO(thumb.data), formats=["JPEG"]) as preview:  # the header only
                     if max(preview.size) >= want:
-                        return ("jpeg", bytes(thumb.data), raw.sizes.flip)
+                        return ("jpeg", bytes(thumb.data), raw.sizes.flip, shown)
             except Exception:  # a damaged preview: develop the sensor data instead
                 pass
         elif thumb is not None and thumb.format == rawpy.ThumbFormat.BITMAP and max(thumb.data.shape[:2]) >= want:
             data = thumb.data if thumb.data.ndim == 3 else thumb.data[..., None].repeat(3, axis=2)
             pixels = np.ascontiguousarray(data[..., :3], dtype=np.uint8)
-            return ("pixels", pixels, raw.sizes.flip)
+            return ("pixels", pixels, raw.sizes.flip, shown)
         # LibRaw's half-size develop holds the raw data (2 bytes a photosite), a 4-channel 16-bit image of a
         # quarter of them and the 8-bit result: about 5 bytes a photosite
         cost = 5 * w * h
         if max_decoded_bytes is not None and cost > max_decoded_bytes:
             return ("error", f"image too large to decode ({w}x{h} RAW: {cost:,} bytes > limit {max_decoded_bytes:,})")
         rgb = raw.postprocess(half_size=True, use_camera_wb=True, output_bps=8)  # turned upright by LibRaw
-        return ("pixels", np.ascontiguousarray(rgb), None)
+        return ("pixels", np.ascontiguousarray(rgb), None, shown)
 
 
 def _size(data: bytes) -> tuple:

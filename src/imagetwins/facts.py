@@ -117,12 +117,13 @@ def _from_header(size: tuple[int, int], fmt: str, exif) -> tuple[int, int, str, 
     return w, h, fmt, taken, camera_own(exif, size)
 
 
-def raw_header_facts(data: bytes) -> tuple[int, int, str, float | None, bool]:
-    """The same for a camera RAW file: LibRaw's displayed size; the capture date where Pillow reads the EXIF."""
+def raw_header_facts(data: bytes, size: tuple[int, int] | None = None) -> tuple[int, int, str, float | None, bool]:
+    """The same for a camera RAW file: LibRaw's displayed size (``size`` where its decode gave it: else the file's
+    bytes go to a LibRaw worker again); the capture date where Pillow reads the EXIF."""
     w = h = 0
     taken = None
     try:
-        w, h = raw_size(data)
+        w, h = size if size is not None else raw_size(data)
         from imagetwins.io import check_tiff_pieces
 
         check_tiff_pieces(lambda offset, size: data[offset:offset + size])  # (a DNG is a TIFF: Pillow opens it)
@@ -204,7 +205,7 @@ def image_facts(data: bytes, path: str, decoded: Image.Image, upright: bool = Tr
     quarter = False
     try:
         if is_raw_name(path):
-            head = raw_header_facts(data)
+            head = raw_header_facts(data, header.size if header is not None else None)
         elif header is not None and header.exif is not None:
             head = _from_header(header.size, header.format, header.exif)
             quarter = (head[0], head[1]) != tuple(header.size)

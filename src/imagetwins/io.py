@@ -907,11 +907,12 @@ _RAW_FLIP = {3: Image.Transpose.ROTATE_180, 5: Image.Transpose.ROTATE_90, 6: Ima
 
 
 def _open_raw(data: bytes, name, min_size: int | None, max_pixels: int, max_decoded_bytes: int,
-              min_long_side: int = 0) -> Image.Image:
-    """A camera RAW file through imagetwins.raw (LibRaw in a worker process); every failure is one line. The
-    embedded JPEG preview is decoded here like any JPEG: at reduced scale, under the limits and the budget."""
+              min_long_side: int = 0) -> tuple[Image.Image, Header]:
+    """A camera RAW file through imagetwins.raw (LibRaw in a worker process), and its :class:`Header` (LibRaw's
+    displayed size, format ``"RAW"``, no EXIF); every failure is one line. The embedded JPEG preview is decoded here
+    like any JPEG: at reduced scale, under the limits and the budget."""
     try:
-        kind, payload, flip = decode_raw(data, min_size=min_size, max_pixels=max_pixels,
+        kind, payload, flip, shown = decode_raw(data, min_size=min_size, max_pixels=max_pixels,
                                          max_decoded_bytes=max_decoded_bytes)
     except RawUnavailable as exc:  # (transient: read once the extra is installed, so no cache keeps it)
         raise ImageReadError(name, str(exc), transient=True) from None
@@ -930,7 +931,7 @@ def _open_raw(data: bytes, name, min_size: int | None, max_pixels: int, max_deco
             raise ImageReadError(name, "not enough memory to decode") from None
         except Exception as exc:
             raise ImageReadError(name, f"cannot decode this RAW file ({type(exc).__name__}: {exc})") from None
-    return img
+    return img, Header(tuple(shown), "RAW")
 
 
 @dataclass(frozen=True)
@@ -999,8 +1000,8 @@ def decode_image(
     exif_orientation: bool = True,
     min_long_side: int = 0,
 ) -> tuple[Image.Image, Header | None]:
-    """:func:`open_image`, and the :class:`Header` read on the way (None for a camera RAW file, whose header
-    LibRaw reads)."""
+    """:func:`open_image`, and the :class:`Header` read on the way (for a camera RAW file, LibRaw's: its displayed
+    size, format ``"RAW"``, no EXIF)."""
     name = path_for_messages if path_for_messages is not None else (
         None if isinstance(source, bytes) else source
     )
@@ -1009,7 +1010,7 @@ def decode_image(
         raise ImageReadError(name, "empty file (0 bytes)")
     with quiet_decoder_warnings():  # (a file we cannot use is one line of ours, never Pillow's warning too)
         if is_raw_name(name):
-            return _open_raw(data, name, min_size, max_pixels, max_decoded_bytes, min_long_side), None
+            return _open_raw(data, name, min_size, max_pixels, max_decoded_bytes, min_long_side)
         return _decode(data, name, min_size, max_pixels, max_decoded_bytes, exif_orientation,
                        min_long_side=min_long_side, header=True)
 
