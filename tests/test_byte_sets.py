@@ -57,6 +57,75 @@ def test_find_pairs_writes_each_byte_identical_set_once(crowd: Path, method: lis
     assert len(pairs) == 3
 
 
+@pytest.fixture()
+def resaved(datasets: Path, tmp_path: Path) -> Path:
+    """30 saves of one photo's very pixels with other metadata (a comment after the picture: other bytes, one
+    encoding), 3 byte copies of the first save, and a 0.6-size copy of the photo."""
+    folder = tmp_path / "resaved"
+    folder.mkdir()
+    photo = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[3]
+    data = photo.read_bytes()
+    for k in range(30):
+        (folder / f"v{k:02d}.jpg").write_bytes(data + f"saved by tool {k}".encode())
+    for k in range(1, 4):
+        shutil.copyfile(folder / "v00.jpg", folder / f"v00 copy {k}.jpg")
+    with Image.open(photo) as im:
+        im.convert("RGB").resize((im.width * 3 // 5, im.height * 3 // 5)).save(folder / "small.jpg", quality=85)
+    return folder
+
+
+def _expanded(records: list[dict]) -> set[frozenset]:
+    """Every pair the records stand for, as the docstring of FindResult.pair_records says to list them."""
+    byte = {r["byte_identical"][0]: r["byte_identical"] for r in records if "byte_identical" in r}
+    enc = {r["same_encoding"][0]: r["same_encoding"] for r in records if "same_encoding" in r}
+
+    def files(name: str) -> list[str]:
+        return [f for e in enc.get(name, [name]) for f in byte.get(e, [e])]
+
+    pairs = set()
+    for r in records:
+        listed = r.get("byte_identical") or [f for e in r.get("same_encoding", []) for f in byte.get(e, [e])]
+        if listed:
+            pairs |= {frozenset((x, y)) for i, x in enumerate(listed) for y in listed[i + 1:]}
+        else:
+            pairs |= {frozenset((x, y)) for x in files(r["a"]) for y in files(r["b"])}
+    return pairs
+
+
+@pytest.mark.parametrize("method", ["phash", "copies"])
+def test_find_pairs_writes_each_same_encoding_set_once(resaved: Path, method: str) -> None:
+    """One picture saved with other metadata, many times: N(N-1)/2 records before (30 saves + 3 byte copies: 528 of
+    them), one now (``same_encoding``); expanded as documented, the records are every pair the result holds."""
+    import imagetwins
+
+    result = imagetwins.find(resaved, method, cache=False)
+    records = list(result.pair_records())
+    assert len(result.pairs) >= 528
+    [enc] = [r for r in records if "same_encoding" in r]
+    [byte] = [r for r in records if "byte_identical" in r]
+    assert sorted(Path(f).name for f in byte["byte_identical"]) == ["v00 copy 1.jpg", "v00 copy 2.jpg",
+                                                                     "v00 copy 3.jpg", "v00.jpg"]
+    listed = enc["same_encoding"]
+    assert listed == sorted(listed, key=result.files.index)  # in the files' order
+    names = {Path(f).name for f in listed}
+    assert {f"v{k:02d}.jpg" for k in range(1, 30)} <= names and byte["a"] in listed  # the byte set by its first
+    assert not {n for n in names if n.startswith("v00")} - {Path(byte["a"]).name}
+    assert [enc["a"], enc["b"]] == listed[:2]
+    assert enc[str(result.score_kind)] == result.score_kind.value(result.score_kind.exact)
+    hidden = set(listed[1:]) | set(byte["byte_identical"][1:])
+    for r in records:  # every other record names only a set's first file
+        if "same_encoding" not in r and "byte_identical" not in r:
+            assert not {r["a"], r["b"]} & hidden
+    assert len(records) <= 3
+    assert _expanded(records) == {frozenset((result.files[i], result.files[j]))
+                                  for i, j in zip(result.pairs.left.tolist(), result.pairs.right.tolist())}
+
+
+def test_find_pairs_json_names_same_encoding_sets(resaved: Path) -> None:
+    pairs = _pairs(resaved, "-m", "phash")
+    assert sum("same_encoding" in p for p in pairs) == 1 and len(pairs) <= 3
+
+
 def test_the_text_names_each_byte_copy_s_holder(crowd: Path) -> None:
     """The text's "byte-identical to" of a group of edited copies holding byte copies (DuplicateGroup.byte_copy_sets,
     linear; byte_copies listed every other file per file)."""

@@ -382,29 +382,52 @@ class FindResult:
         copy), and ``"marks"`` (e.g. ``["recoloured"]``,
         :class:`~imagetwins.scores.Mark`) where the pair carries any.
 
-        Files holding the very same bytes are written once (:meth:`byte_sets`): each such set is one record of its
-        first two files with ``"byte_identical"``, every file of the set (the record stands for each pair of them),
-        and every other record names only a set's first file, which stands for the set. 2,000 byte copies of one
-        photo were ~2 M records (226 MB of JSON, 16 s); they are one."""
+        Sets of files are written once, each one record of its first two files listing every file of the set (the
+        record stands for each pair of them, all at the exact score), and every other record names only a set's
+        first file, which stands for the set:
+
+        - ``"byte_identical"``: files holding the very same bytes (:meth:`byte_sets`). 2,000 byte copies of one
+          photo were ~2 M records (226 MB of JSON, 16 s); they are one.
+        - ``"same_encoding"``: files with one encoding but other bytes (one picture saved with other metadata), each
+          content by the first file holding it (a ``byte_identical`` set's first file stands for that set here too).
+
+        To list every pair: each pair of a set's files, and each record's ``a`` and ``b`` for every file of the
+        sets they are first of (a ``same_encoding`` set, then each of its files' ``byte_identical`` set)."""
         kind = self.score_kind
         name = str(kind)
         checked = kind.match_verdict is not None
         stand, sets = self.byte_sets()
-        for p in self.iter_pairs(among=stand == np.arange(len(stand)) if sets else None):
+        first = stand == np.arange(len(stand))
+        encoded = self._same_encoding_sets(first)
+        for same in encoded:
+            first[same[1:]] = False
+        for p in self.iter_pairs(among=first if sets or encoded else None):
             for i, j, d, m in zip(p.left.tolist(), p.right.tolist(), p.score.tolist(), p.mark_bits.tolist()):
                 names = Mark.names(m)
                 yield {"a": self.files[i], "b": self.files[j], name: kind.value(d),
                        **({"verdict": kind.verdict(d, m, None)} if checked else {}),
                        **({"marks": names} if names else {})}
-        for same in sets:
-            yield {"a": self.files[same[0]], "b": self.files[same[1]], name: kind.value(kind.exact),
-                   **({"verdict": kind.verdict(kind.exact, 0, None)} if checked else {}),
-                   "byte_identical": [self.files[i] for i in same]}
+        for field_name, of in (("same_encoding", encoded), ("byte_identical", sets)):
+            for same in of:
+                yield {"a": self.files[same[0]], "b": self.files[same[1]], name: kind.value(kind.exact),
+                       **({"verdict": kind.verdict(kind.exact, 0, None)} if checked else {}),
+                       field_name: [self.files[i] for i in same]}
+
+    def _same_encoding_sets(self, among: np.ndarray) -> list[list[int]]:
+        """The sets of two or more of the files ``among`` (a bool per file) sharing one encoding (``same_as``), each
+        in the files' order."""
+        if self.same_as is None:
+            return []
+        rows = np.flatnonzero(among)
+        keys = self.same_as[rows]
+        order = np.argsort(keys, kind="stable")
+        cuts = np.flatnonzero(np.diff(keys[order])) + 1
+        return [part.tolist() for part in np.split(rows[order], cuts) if len(part) > 1]
 
     def to_dict(self, pairs: bool = True) -> dict:
         """Plain data for JSON output; scores are written under their kind's name. ``pairs=False``
-        leaves out the list of the pairs (:meth:`pair_records`: each byte-identical set one record, the others every
-        pair: it grows with the square of a group's size)."""
+        leaves out the list of the pairs (:meth:`pair_records`: each byte-identical or same-encoding set one record,
+        the others every pair: it grows with the square of the number of such sets in a group)."""
         data = {
             "method": self.method,
             "threshold": self.threshold,

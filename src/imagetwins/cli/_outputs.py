@@ -126,8 +126,9 @@ def output_options(*kinds: str, exclude: tuple[str, ...] = ()):
             command = click.option(
                 "--pairs", "with_pairs", is_flag=True,
                 help="Also write every matching pair into the JSON (N copies of one picture make N(N-1)/2 pairs; "
-                     "files holding the very same bytes are one entry listing them, 'byte_identical', and the other "
-                     "entries name the first of them)."
+                     "files holding the very same bytes are one entry listing them, 'byte_identical', files with one "
+                     "encoding but other bytes one entry listing them, 'same_encoding', and the other entries name "
+                     "the first of each)."
                      + (" Not with --against." if "matches" in kinds else ""))(command)
         for fmt in reversed(formats):
             command = file_option(fmt.name, describe(fmt))(command)
