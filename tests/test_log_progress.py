@@ -104,6 +104,11 @@ def test_find_in_a_log_writes_progress_lines_on_stderr_only_and_none_with_q(tmp_
     assert quiet.exit_code == 0 and "encoding" not in quiet.stderr, quiet.stderr
     res = CliRunner().invoke(main, ["index", "update", str(folder), "-m", "phash", "--db", str(tmp_path / "i.db")])
     assert res.exit_code == 0 and any(x.startswith("indexing: 13/13 img (100 %)") for x in res.stderr.splitlines())
+    # a find through an index (--db, or its per-folder cache) encodes as a find without one does: it said "indexing"
+    for where in (["--db", str(tmp_path / "f.db")], []):
+        res = CliRunner().invoke(main, ["find", str(folder), "-m", "phash", *where, "--json", str(tmp_path / "o")])
+        said = [x for x in res.stderr.splitlines() if x.startswith(("encoding: ", "indexing: "))]
+        assert res.exit_code == 0 and said and said[-1].startswith("encoding: 13/13 img (100 %)"), res.stderr
 
 
 @pytest.mark.cli

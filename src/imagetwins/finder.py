@@ -231,7 +231,7 @@ def _through_cache(folder: str | os.PathLike, method: str | Encoder, threshold: 
         try:
             with stage("scan"):
                 stats = cache.update(folder, recursive=recursive, workers=workers, progress=progress,
-                                     methods=[method], follow_symlinks=follow_symlinks)
+                                     methods=[method], follow_symlinks=follow_symlinks, progress_label="encoding")
             with stage("load"):
                 names, hashes = cache.load(method, root=folder, recursive=recursive)
                 digests = cache.digests(names)
@@ -467,7 +467,7 @@ def _reference(reference: str | os.PathLike | Index, encoder: Encoder, recursive
         stack.enter_context(idx)
     if idx is not None:
         stats = idx.update(reference, recursive=recursive, workers=workers, progress=progress,
-                           methods=[encoder.name])
+                           methods=[encoder.name], progress_label="encoding")
         names, ref_encodings = idx.load(encoder, root=reference, recursive=recursive)
         failed = idx.errors(reference, recursive) + [(f.path, f.reason) for f in stats.failures if f.transient]
         # the cache keeps resolved absolute paths; show them under the folder as the caller named it
@@ -498,7 +498,8 @@ def _query_through_cache(images, reference, encoder: Encoder, recursive: bool, w
     if not same:
         stack.enter_context(idx)
     try:
-        stats = idx.update(images, recursive=recursive, workers=workers, progress=progress, methods=[encoder.name])
+        stats = idx.update(images, recursive=recursive, workers=workers, progress=progress, methods=[encoder.name],
+                           progress_label="encoding")
         names, encodings = idx.load(encoder, root=images, recursive=recursive)
         digests = idx.digests(names)
         failed = idx.errors(images, recursive) + [(f.path, f.reason) for f in stats.failures if f.transient]

@@ -1074,7 +1074,8 @@ class Index:
     # -- writing --------------------------------------------------------------------------------
     def update(self, root: str | os.PathLike, recursive: bool = True, workers: int | None = None,
                progress: bool = False, methods: Sequence[str] | None = None,
-               follow_symlinks: bool = False, forget_below: bool = False) -> UpdateStats:
+               follow_symlinks: bool = False, forget_below: bool = False,
+               progress_label: str = "indexing") -> UpdateStats:
         """Bring the index in line with the files under ``root``: encode new and changed files, forget
         deleted ones. Unchanged files are not read; unreadable files are remembered with their reason
         (and retried once they change).
@@ -1091,6 +1092,9 @@ class Index:
         follow_symlinks : bool
             Follow symbolic links that lead out of ``root`` (see :func:`imagetwins.io.find_images`);
             by default each is remembered as skipped.
+        progress_label : str
+            What the progress bar calls the work: ``indexing`` (``index update``); a find that brings its cache or
+            ``--db`` up to date says ``encoding``, as a find without one does.
         methods : sequence of str, optional
             Methods to bring up to date. Default: every method the index holds plus those it was
             opened with (``phash`` for a new index opened with none), so no stored method is left
@@ -1110,7 +1114,7 @@ class Index:
                     {*self.methods, *self.stored_methods()}) or ["phash"]
                 self._check_encoders(wanted, upgrade=True)
                 stats = self._update(Path(root).resolve(), recursive, workers, progress, wanted, follow_symlinks,
-                                     forget_below)
+                                     forget_below, progress_label)
         except sqlite3.Error as exc:
             raise self._explain(exc) from None
         self._cache.clear()
@@ -1119,7 +1123,8 @@ class Index:
         return stats
 
     def _update(self, root: Path, recursive: bool, workers: int | None, progress: bool,
-                wanted: list[str], follow_symlinks: bool = False, forget_below: bool = False) -> UpdateStats:
+                wanted: list[str], follow_symlinks: bool = False, forget_below: bool = False,
+                progress_label: str = "indexing") -> UpdateStats:
         stats = UpdateStats()
         on_disk: dict[str, tuple[int, int, int, int]] = {}
         skipped: list[ReadFailure] = []
@@ -1240,7 +1245,7 @@ class Index:
         if progress and total:
             from imagetwins.progress import progress_bar
 
-            bar = progress_bar(total=total, unit="img", desc="indexing")
+            bar = progress_bar(total=total, unit="img", desc=progress_label)
         # what this update is for, kept until it ends: an update cut short (Ctrl-C, kill -9, a full disk) leaves its
         # marker, so a query can say the index is half-built (what was stored so far is kept and used)
         # (an update that kept the sub-folders' files leaves a record that takes them in as it was: they are held)
