@@ -15,12 +15,23 @@ owned by us or by root, and if group/world-writable then with the sticky bit.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
+import secrets
 import stat
 from pathlib import Path
 
-__all__ = ["UnsafeFolder", "check_own", "check_own_file", "check_parent", "make_own_dirs"]
+__all__ = ["KEY_BYTES", "UnsafeFolder", "check_own", "check_own_file", "check_parent", "make_key", "make_own_dirs",
+           "read_key"]
+
+#: bytes of a secret key this user keeps in a file (a quarantine's journal key, the key of stored rows)
+KEY_BYTES = 32
+
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+#: what os.link raises where a file system holds no hard links (FAT on a USB stick, some network shares)
+_NO_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS, errno.EMLINK}
 
 
 class UnsafeFolder(OSError):
@@ -102,3 +113,68 @@ def make_own_dirs(folder: str | os.PathLike, what: str, parents: bool = True) ->
     if not missing:
         check_own(folder, f"the {what}")
     return folder
+
+
+def _write_key(path: str) -> None:
+    """A new file at ``path`` (none may be there), readable by its owner alone, holding a new key, synced; nothing
+    is left at ``path`` when it cannot be written whole (a full disk: no half key for a later run to sign with)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, 0o600)
+    try:
+        with open(fd, "wb") as fh:
+            fh.write(secrets.token_bytes(KEY_BYTES))
+            fh.flush()
+            os.fsync(fh.fileno())
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        raise
+
+
+def make_key(path: str | os.PathLike) -> None:
+    """Make the key file ``path`` where there is none: written whole under another name, then linked into place, so
+    a run reading it meanwhile never reads half a key, and of two runs making it at once both use the first's.
+    (Written in place where the file system holds no hard links.) The caller reads it with :func:`read_key`.
+
+    Raises
+    ------
+    OSError
+        It cannot be written (a folder that may not be written in, a full disk).
+    """
+    path = os.fspath(path)
+    if os.path.lexists(path):
+        return
+    tmp = f"{path}.{os.getpid()}.{secrets.token_hex(4)}"
+    _write_key(tmp)
+    try:
+        os.link(tmp, path)
+    except FileExistsError:  # (another run made it first: theirs is the key)
+        pass
+    except OSError as exc:
+        if exc.errno not in _NO_LINKS:
+            raise
+        with contextlib.suppress(FileExistsError):
+            _write_key(path)
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+
+
+def read_key(path: str | os.PathLike, what: str) -> bytes:
+    """The key kept in ``path`` (``what`` names it in a refusal): a regular file of this user's that nobody else can
+    read or write (whoever reads it can sign what it guards), of :data:`KEY_BYTES` bytes.
+
+    Raises
+    ------
+    UnsafeFolder
+        It is not such a file (a link, another user's, readable by others, of another length).
+    OSError
+        It cannot be read.
+    """
+    from imagetwins.io import open_regular_file
+
+    check_own_file(path, what, secret=True)
+    with open_regular_file(path, follow_symlinks=False) as fh:  # (a FIFO swapped in since the check: refused, no wait)
+        key = fh.read(2 * KEY_BYTES)
+    if len(key) != KEY_BYTES:
+        raise UnsafeFolder(errno.EINVAL, f"{path}: not {what} (a key is {KEY_BYTES} bytes)")
+    return key

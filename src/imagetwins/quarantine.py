@@ -29,7 +29,6 @@ import hashlib
 import hmac
 import json
 import os
-import secrets
 import signal
 import stat
 import sys
@@ -43,7 +42,7 @@ from imagetwins.digests import Digest
 from imagetwins.io import QUARANTINE_SUFFIX, content_digest, no_folder_reason, open_regular_file
 from imagetwins.keep import Decision, decide_keepers, decide_result
 from imagetwins.leftalone import LeftAlone
-from imagetwins.ownfolders import UnsafeFolder, check_own, check_own_file, check_parent, make_own_dirs
+from imagetwins.ownfolders import UnsafeFolder, check_own, check_parent, make_key, make_own_dirs, read_key
 from imagetwins.results import NOT_DECIDED, FindResult
 from imagetwins.text import loads_json, shell_word
 from imagetwins.writing import describe_mode
@@ -410,35 +409,17 @@ def _key(qdir: Path, create: bool) -> bytes:
     path = qdir / KEY
     if create:
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, 0o600)
-        except FileExistsError:
-            pass
+            make_key(path)
         except OSError as exc:  # an empty folder given as --move-to that may not be written in (0555, immutable)
             raise QuarantineError(f"{path}: cannot write the quarantine's key ({exc.strerror or exc}); nothing "
                                   "was moved") from None
-        else:
-            try:
-                with open(fd, "wb") as fh:
-                    fh.write(secrets.token_bytes(32))
-                    fh.flush()
-                    os.fsync(fh.fileno())
-            except OSError as exc:  # a full disk: no half key left for a later run to sign with
-                with contextlib.suppress(OSError):
-                    os.unlink(path)
-                raise QuarantineError(f"{path}: cannot write the quarantine's key ({exc.strerror or exc}); nothing "
-                                      "was moved") from None
     try:
-        check_own_file(path, "the quarantine's key", secret=True)  # whoever can read it can sign journal lines
-        with open_regular_file(path, follow_symlinks=False) as fh:
-            key = fh.read(64)
+        return read_key(path, "the quarantine's key")  # whoever can read it can sign journal lines
     except UnsafeFolder as exc:
         raise QuarantineError(exc.strerror) from None
     except OSError as exc:
         raise QuarantineError(f"{path}: cannot read the quarantine's key ({exc.strerror or exc}); a quarantine made "
                               "by this version of imagetwins has one") from None
-    if len(key) != 32:
-        raise QuarantineError(f"{path}: not a quarantine key")
-    return key
 
 
 def _sign(key: bytes, entry: dict) -> dict:

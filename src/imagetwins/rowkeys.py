@@ -14,7 +14,6 @@ used: what this run stores is trusted by this run only.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
 import os
@@ -22,7 +21,7 @@ import secrets
 import struct
 import threading
 
-from imagetwins.ownfolders import UnsafeFolder, check_own_file
+from imagetwins.ownfolders import make_key, read_key
 from imagetwins.userdirs import check_home, data_folder
 
 __all__ = ["KEY_NAME", "TAG_BYTES", "pair_score_tags", "row_key", "row_tag", "row_tag_ok"]
@@ -41,28 +40,8 @@ def _read_or_make(path: str) -> bytes:
     folder = os.path.dirname(path)
     check_home(folder)
     os.makedirs(folder, mode=0o700, exist_ok=True)
-    if not os.path.lexists(path):
-        # written whole under another name, then linked into place: a run reading it meanwhile never reads half a key
-        tmp = f"{path}.{os.getpid()}.{secrets.token_hex(4)}"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-        try:
-            with open(fd, "wb") as fh:
-                fh.write(secrets.token_bytes(32))
-                fh.flush()
-                os.fsync(fh.fileno())
-            with contextlib.suppress(FileExistsError):  # (another run made it first: theirs is the key)
-                os.link(tmp, path)
-        finally:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-    from imagetwins.io import open_regular_file
-
-    check_own_file(path, "the key of stored rows", secret=True)  # whoever can read it can sign rows
-    with open_regular_file(path, follow_symlinks=False) as fh:  # (a FIFO swapped in since the check: refused, no wait)
-        key = fh.read(64)
-    if len(key) != 32:
-        raise UnsafeFolder(0, f"{path} is not a key of stored rows")
-    return key
+    make_key(path)
+    return read_key(path, "the key of stored rows")  # whoever can read it can sign rows
 
 
 def row_key() -> bytes:
