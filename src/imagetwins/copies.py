@@ -22,10 +22,12 @@ Each file is decoded once for all three encodings (:class:`CopyRecord`); the reg
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import gc
 import hashlib
 import json
+import math
 import os
 import queue
 import signal
@@ -51,6 +53,8 @@ from imagetwins.text import loads_json
 from imagetwins.timing import stage
 from imagetwins.verify import (
     DEFAULT_CONFIDENCE,
+    DETAIL_CAP,
+    FRAMING_ANGLE,
     MIN_MATCHES,
     NOT_ONE_CAPTURE,
     RECOLOURED_SHARE,
@@ -58,6 +62,7 @@ from imagetwins.verify import (
     SIGNATURES_DIFFER,
     ImageFeatures,
     Verification,
+    _off_camera_axes,
     colour_signature_of,
     features_keypoints,
     features_length,
@@ -2723,22 +2728,87 @@ def framed_picture(a, b, threshold: float = DEFAULT_CONFIDENCE, whole: Verificat
     (:func:`imagetwins.canvas.upright_picture` misses a background under stickers, a meme's caption bars, a tilted
     copy's grown canvas: such combinations were kept before the original). Where they are not (a screenshot whose
     picture is a sixth of it), ``a``'s picture cut from its canvas must be a copy of ``b`` whole, each frame lying
-    inside the other. A crop of ``a`` is never found so: it is a copy of ``a`` whole, and more of the scene lies around
-    it there. ``whole``: the check of the whole images already made (:func:`verify_pair` of their features, or that
+    inside the other. Where ``a`` shows only a part of ``b``'s scene framed so (a crop, then a screenshot, a background,
+    a tilt on a grown canvas) and ``b`` more scene around it (:func:`_less_scene`; read on ``a``'s picture cut from its
+    canvas too where the whole images are turned off the axes), ``b``'s whole picture at the scale ``a`` holds that
+    part, and no more than ``b``'s own size where that part is ``b``'s enlarged (the detail rule). A crop of ``a`` is
+    never found so: it is a copy of ``a`` whole, and more of the scene lies around it there.
+    ``whole``: the check of the whole images already made (:func:`verify_pair` of their features, or that
     check with the files looked at: :func:`looked_at`), not made again."""
     if different_captures(a, b):
         return 0.0
     fa, alt = _sides(a)
     fb = _sides(b)[0]
     v = verify_pair(fa, fb) if whole is None else whole
-    if v.verdict(threshold) is Verdict.COPY:
-        return _picture_area(fa, v.frame_cover_a) if _framed_beyond(v, fa, fb, threshold) else 0.0
+    copy = v.verdict(threshold) is Verdict.COPY
+    if copy:
+        area = _framed_area(v, fa, fb, threshold)
+        # (turned off the axes on a grown canvas, the whole frames are read with the canvas's corners: b's scene
+        # beyond a's picture falls there, and only the picture cut from the canvas tells a crop turned)
+        if area or alt is None or _off_camera_axes(v.rotation) < FRAMING_ANGLE:
+            return area
     if alt is None:
         return 0.0
     w = verify_pair(alt, fb)
-    if w.verdict(threshold) is not Verdict.COPY or min(w.frame_cover_a, w.frame_cover_b) < FRAMED_INSIDE:
+    if w.verdict(threshold) is not Verdict.COPY:
         return 0.0
-    return _picture_area(alt, w.frame_cover_a)
+    if copy:
+        return _less_scene_area(w, alt, fb)
+    if min(w.frame_cover_a, w.frame_cover_b) >= FRAMED_INSIDE:
+        return _picture_area(alt, w.frame_cover_a)
+    # (the picture cut from the canvas framed itself, or less of b's scene framed)
+    return _framed_area(w, alt, fb, threshold)
+
+
+def _framed_area(v: Verification, fa: ImageFeatures, fb: ImageFeatures, threshold: float) -> float:
+    """:func:`framed_picture` read from ``v``, a copy: ``b``'s whole picture at the scale ``a`` holds it, in ``a``'s
+    file pixels, where ``a`` shows nothing beyond it but a frame (:func:`_framed_beyond`), or shows a part of ``b``'s
+    scene with a frame around it while ``b`` shows more scene around that part (:func:`_less_scene`: a crop, then a
+    screen, a background or a tilt on a grown canvas); 0 where neither."""
+    if _framed_beyond(v, fa, fb, threshold):
+        return _picture_area(fa, v.frame_cover_a)
+    return _less_scene_area(v, fa, fb)
+
+
+def _less_scene_area(v: Verification, fa: ImageFeatures, fb: ImageFeatures) -> float:
+    """Where ``a`` shows less of ``b``'s scene (:func:`_less_scene`), ``b``'s whole picture at the scale ``a`` holds
+    the part it shows (no more than ``b``'s own where that part is ``b``'s enlarged); else 0."""
+    if not _less_scene(v, fa, fb):
+        return 0.0
+    return _no_enlargement(v, fb, _picture_area(fa, v.frame_cover_a) / v.frame_cover_b)
+
+
+def _less_scene(v: Verification, fa: ImageFeatures, fb: ImageFeatures) -> bool:
+    """Whether ``a`` shows less of the scene than ``b`` and nothing of its own (``v``: the check of ``a`` against
+    ``b``): ``b``'s frame reaches beyond ``a``'s (at most :data:`FRAMED_INSIDE` of it inside) with scene (no padding,
+    not pasted on something else: :func:`~imagetwins.verify.pasted_share` of ``a``'s picture in ``b`` under
+    :data:`FRAMED_PASTED`), while what ``a`` shows beyond ``b``'s frame is nothing (:data:`FRAMED_INSIDE` of ``a``
+    inside ``b``, the two not turned off the axes: :data:`~imagetwins.verify.FRAMING_ANGLE`) or a frame (padding, or
+    ``b``'s picture pasted along :data:`FRAMED_PASTED` of its edge). A screenshot of a crop, a crop turned on a grown
+    canvas or put on a background: fam-ukbench g0018, fam-camera-photos g0004."""
+    if not 0 < v.frame_cover_b < FRAMED_INSIDE or v.padded[1] or v.transform is None:
+        return False
+    # (turned off the axes, a's frame inside b's says nothing: b's grown canvas holds it, b's scene beyond a's picture
+    # black there; a's own frame must be seen)
+    seen = v.frame_cover_a >= FRAMED_INSIDE and _off_camera_axes(v.rotation) < FRAMING_ANGLE
+    if not (seen or v.padded[0] or (pasted_share(v, fa, fb) or 0.0) >= FRAMED_PASTED):
+        return False
+    try:
+        back = np.linalg.inv(np.vstack([v.transform, [0.0, 0.0, 1.0]]))[:2]
+    except np.linalg.LinAlgError:
+        return False
+    seen_from_b = pasted_share(dataclasses.replace(v, transform=back), fb, fa)
+    return seen_from_b is not None and seen_from_b < FRAMED_PASTED
+
+
+def _no_enlargement(v: Verification, fb: ImageFeatures, area: float) -> float:
+    """``area`` (``b``'s picture at ``a``'s scale), or ``b``'s own size where it is less and ``v`` says ``a``'s picture
+    is ``b``'s enlarged (the detail rule, :data:`~imagetwins.verify.DETAIL_CAP`: ``a``'s picture inside ``b``'s frame,
+    more of its pixels to one of ``b``'s, no detail ``b`` lacks): the enlargement adds pixels, not picture (a crop
+    enlarged into a phone screen's width)."""
+    if v.inner == 0 and v.inner_scale > 1 and math.isfinite(v.inner_detail) and v.inner_detail < DETAIL_CAP:
+        return min(area, _picture_area(fb))
+    return area
 
 
 def shows_more(a, b, threshold: float = DEFAULT_CONFIDENCE, whole: Verification | None = None) -> bool:
