@@ -1622,12 +1622,49 @@ def _padding_beyond(x: ImageFeatures, other: np.ndarray,
         return False
     values = thumb[outside].astype(np.float64)
     flat = _median(values)
-    gradient = _gradient(thumb, outside)
-    for level, continues in ((lambda mask: flat, PADDING_CONTINUES), (gradient, PADDING_GRADIENT_CONTINUES)):
+    for level, continues in ((lambda mask: flat, PADDING_CONTINUES), (None, PADDING_GRADIENT_CONTINUES)):
+        if level is None:  # a gradient: the plane fitted (~3 ms) only where one can hold PADDING_FLAT of the pixels
+            if _no_plane_holds(thumb, outside, len(values)):
+                break
+            level = _gradient(thumb, outside)
         # the picture along the edge is not the same colour or gradient going on (a sky or a wall seen further by a
         # re-shot)
         if float((np.abs(values - level(outside)) <= PADDING_SPREAD).mean()) >= PADDING_FLAT and \
                 float((np.abs(thumb[strip] - level(strip)) <= PADDING_SPREAD).mean()) <= continues:
+            return True
+    return False
+
+
+#: the pixel offsets (x, y) :func:`_no_plane_holds` compares, the next only where the one before could not tell
+_PLANE_OFFSETS = ((1, 0), (0, 1), (4, 0), (0, 4))
+
+
+def _no_plane_holds(thumb: np.ndarray, where: np.ndarray, n: int) -> bool:
+    """Whether no plane of grey levels, whatever its coefficients, lies within :data:`PADDING_SPREAD` levels of
+    :data:`PADDING_FLAT` of ``thumb``'s ``n`` pixels ``where`` (uint8): :func:`_padding_beyond`'s gradient test then
+    fails whatever :func:`_gradient` fits, and that fit (three least-squares solves over every pixel) is not made.
+
+    Two pixels an offset (dx, dy) apart that both lie within the spread of a plane ``c0 + c1 x + c2 y`` differ by
+    ``c1 dx + c2 dy`` give or take twice the spread: by one of ``4 * PADDING_SPREAD + 2`` consecutive integers (the
+    one more for the rounding of the plane's float levels). A pixel off the plane spoils at most two such pairs of one
+    offset (as its first and as its second), so where at most ``(1 - PADDING_FLAT) n + 1`` are off, all but twice that
+    many of the pairs of both pixels ``where`` lie in one window of that many differences: a textured part (the scene
+    a re-shot shows beyond the other's frame, every such look of the home library's first scan) has no such window.
+    Thumbnails of another type are fitted as before."""
+    if thumb.dtype != np.uint8:
+        return False
+    spoilt = 2 * (int((1.0 - PADDING_FLAT) * n) + 1)
+    width = int(4 * PADDING_SPREAD) + 2
+    grey = thumb.astype(np.int16)
+    h, w = where.shape
+    for dx, dy in _PLANE_OFFSETS:
+        both = where[:h - dy, :w - dx] & where[dy:, dx:]
+        differences = (grey[dy:, dx:] - grey[:h - dy, :w - dx])[both]
+        if len(differences) <= spoilt:
+            continue
+        running = np.cumsum(np.bincount(differences + 255, minlength=511))
+        most = int(max(running[width - 1], (running[width:] - running[:-width]).max()))
+        if most < len(differences) - spoilt:
             return True
     return False
 
