@@ -100,3 +100,36 @@ def test_a_fit_with_and_without_ransacs_draws_at_two_places_is_the_same(monkeypa
     checks = [verify.verify_pair(a, b).to_dict() for a in features for b in features]
     monkeypatch.setattr(verify, "_two_places_at_most", lambda points: False)  # RANSAC asked every time
     assert [verify.verify_pair(a, b).to_dict() for a in features for b in features] == checks
+
+
+def test_one_product_against_several_bases_gives_each_bases_own_answers() -> None:
+    """matching.nearest_two_each (the quick look: an image's strongest against the other's and its mirror's at once)
+    gives nearest_two's very arrays for each base: distances, the nearest, and the first of a tie for the nearest."""
+    rng = np.random.default_rng(7)
+    for n, m, s in ((64, 256, 2), (1, 2, 2), (5, 3, 3), (64, 256, 1)):
+        query = rng.integers(0, 256, (n, 32), dtype=np.uint8)
+        bases = [rng.integers(0, 256, (m, 32), dtype=np.uint8) for _ in range(s)]
+        bases[0][0] = query[0]  # distance 0
+        if m > 2:
+            bases[-1][1] = bases[-1][2] = query[-1]  # a tie for the nearest: the first named
+        for (dist, nearest), base in zip(matching.nearest_two_each(query, bases), bases):
+            want, want_nearest = matching.nearest_two(query, base)
+            np.testing.assert_array_equal(dist, want)
+            np.testing.assert_array_equal(nearest, want_nearest)
+    # bases of unequal lengths, each matched on its own
+    query = rng.integers(0, 256, (9, 32), dtype=np.uint8)
+    bases = [rng.integers(0, 256, (m, 32), dtype=np.uint8) for m in (7, 4)]
+    for (dist, nearest), base in zip(matching.nearest_two_each(query, bases), bases):
+        want, want_nearest = matching.nearest_two(query, base)
+        np.testing.assert_array_equal(dist, want)
+        np.testing.assert_array_equal(nearest, want_nearest)
+
+
+def test_the_quick_look_from_one_product_an_image_answers_as_one_product_a_direction(monkeypatch) -> None:
+    photo = synthetic_photo(320, 240, seed=3)
+    pictures = [photo, edits.EDITS["crop_half"](photo, np.random.default_rng(1)),
+                edits.EDITS["hflip"](photo, np.random.default_rng(2)), synthetic_photo(320, 240, seed=4)]
+    features = [verify.extract(p) for p in pictures]
+    checks = [verify.verify_pair(a, b).to_dict() for a in features for b in features]
+    monkeypatch.setattr(verify._QuickLook, "nearest", lambda self, of_a, mirrored: None)  # each direction on its own
+    assert [verify.verify_pair(a, b).to_dict() for a in features for b in features] == checks

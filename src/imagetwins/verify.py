@@ -51,7 +51,7 @@ from imagetwins.io import (
     quiet_decoder_warnings,
     read_bytes,
 )
-from imagetwins.matching import nearest_two
+from imagetwins.matching import nearest_two, nearest_two_each
 from imagetwins.scores import Mark, Verdict, stored_score
 
 cv2 = None  # imported on first use: OpenCV takes about a second to import, and hash-only runs never need it
@@ -1948,13 +1948,14 @@ def colour_signature_of(colour: np.ndarray | None) -> np.ndarray:
 
 
 def _fit(pa: np.ndarray, da: np.ndarray, pb: np.ndarray, db: np.ndarray, min_matches: int = MIN_MATCHES,
-         iterations: int = 2000):
-    """Ratio-test matches a -> b and a RANSAC affine fit: (matrix, inlier mask, matched index pairs) or None."""
+         iterations: int = 2000, nearest: tuple[np.ndarray, np.ndarray] | None = None):
+    """Ratio-test matches a -> b and a RANSAC affine fit: (matrix, inlier mask, matched index pairs) or None.
+    ``nearest``: :func:`~imagetwins.matching.nearest_two` of ``da`` against ``db``, where it was made already."""
     if len(da) < 2 or len(db) < 2:
         return None
     # the two nearest descriptors of each of a's, as arrays: the ratio test is one comparison (OpenCV's
     # batchDistance's very numbers, from one integer matrix product: imagetwins.matching)
-    dist, nearest = nearest_two(da, db)
+    dist, nearest = nearest_two(da, db) if nearest is None else nearest
     good = dist[:, 0] < RATIO * dist[:, 1]
     if int(good.sum()) < min_matches:
         return None
@@ -2586,11 +2587,11 @@ def _colour_harmonics(chroma: np.ndarray) -> np.ndarray:
     return np.stack([length * f(k * angle) for k in COLOUR_HARMONICS for f in (np.cos, np.sin)], -1)
 
 
-def _quick_inliers(a: ImageFeatures, b: ImageFeatures, mirrored: bool) -> int:
+def _quick_inliers(a: ImageFeatures, b: ImageFeatures, mirrored: bool, look: _QuickLook | None = None) -> int:
     """Inliers of a fit between the strongest keypoints only (see :data:`QUICK_A`), tried both ways: a
     crop blown up shows the original's strongest structures at a coarser scale, so one direction can
-    miss what the other finds."""
-    best = _quick_fit(a, b, mirrored, QUICK_A, QUICK_B, QUICK_INLIERS)
+    miss what the other finds. ``look``: the pair's :class:`_QuickLook` (its nearest descriptors, both orientations)."""
+    best = _quick_fit(a, b, mirrored, QUICK_A, QUICK_B, QUICK_INLIERS, look)
     if best == QUICK_INLIERS - 1:  # one short: a wider look (QUICK_WIDE_A), with a higher bar
         wide = _quick_fit(a, b, mirrored, QUICK_WIDE_A, QUICK_WIDE_B, QUICK_WIDE_INLIERS)
         if wide >= QUICK_WIDE_INLIERS:
@@ -2598,18 +2599,46 @@ def _quick_inliers(a: ImageFeatures, b: ImageFeatures, mirrored: bool) -> int:
     return best
 
 
-def _quick_fit(a: ImageFeatures, b: ImageFeatures, mirrored: bool, strongest: int, against: int, enough: int) -> int:
+def _quick_fit(a: ImageFeatures, b: ImageFeatures, mirrored: bool, strongest: int, against: int, enough: int,
+               look: _QuickLook | None = None) -> int:
     """The most inliers of a fit between the ``strongest`` keypoints of one image and the ``against`` strongest of the
-    other, ``a`` to ``b`` first, then ``b`` to ``a`` unless that found ``enough``."""
+    other, ``a`` to ``b`` first, then ``b`` to ``a`` unless that found ``enough``. ``look``: where the nearest
+    descriptors of those keypoints are made (:class:`_QuickLook`), else here."""
     best = 0
     for x, y in ((a, b), (b, a)):
         pb, db = (y.mirror_points, y.mirror_descriptors) if mirrored else (y.points, y.descriptors)
         fit = _fit(x.points[:strongest], x.descriptors[:strongest], pb[:against], db[:against],
-                   min_matches=QUICK_INLIERS, iterations=500)
+                   min_matches=QUICK_INLIERS, iterations=500,
+                   nearest=None if look is None else look.nearest(x is a, mirrored))
         best = max(best, 0 if fit is None else int(fit[1].sum()))
         if best >= enough:
             break
     return best
+
+
+class _QuickLook:
+    """The nearest descriptors the quick look (:data:`QUICK_A` x :data:`QUICK_B`) reads of a pair: one image's strongest
+    against the other's and against the other's mirror in one product (:func:`~imagetwins.matching.nearest_two_each`),
+    made when the first of the two is asked. The quick look asks both for ``a``'s (both orientations are looked at),
+    and for ``b``'s unless ``a``'s found a fit: every look-alike turned away there, ~4 in 5 of the pairs a home
+    library's first scan checks; the two products of an image cost ~30 us less than one then the other."""
+
+    def __init__(self, a: ImageFeatures, b: ImageFeatures) -> None:
+        self.a, self.b = a, b
+        self._made: dict[bool, list | None] = {}
+
+    def nearest(self, of_a: bool, mirrored: bool) -> tuple[np.ndarray, np.ndarray] | None:
+        """:func:`~imagetwins.matching.nearest_two` of ``a``'s (``of_a``, else ``b``'s) strongest descriptors against
+        the other's (``mirrored``: its mirror's), or None where the two bases differ in length or are too short
+        (:func:`_fit` then matches them itself)."""
+        if of_a not in self._made:
+            x, y = (self.a, self.b) if of_a else (self.b, self.a)
+            bases = (y.descriptors[:QUICK_B], y.mirror_descriptors[:QUICK_B])
+            query = x.descriptors[:QUICK_A]
+            usable = len(query) >= 2 and len(bases[0]) == len(bases[1]) >= 2
+            self._made[of_a] = nearest_two_each(query, bases) if usable else None
+        made = self._made[of_a]
+        return None if made is None else made[int(mirrored)]
 
 
 _dtype_names: dict[np.dtype, bytes] = {}
@@ -2686,7 +2715,8 @@ def _verify_ordered(a: ImageFeatures, b: ImageFeatures, keep_matches: bool = Fal
     """
     _require_cv2()
     sides = ((b.points, b.descriptors), (b.mirror_points, b.mirror_descriptors))
-    quick = [_quick_inliers(a, b, mirrored) for mirrored in (False, True)]
+    look = _QuickLook(a, b)
+    quick = [_quick_inliers(a, b, mirrored, look) for mirrored in (False, True)]
     v = Verification()
     if max(quick) < QUICK_INLIERS:
         return v
