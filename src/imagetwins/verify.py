@@ -2050,14 +2050,18 @@ def _dense(a: ImageFeatures, b: ImageFeatures, matrix: np.ndarray, v: Verificati
     departure = 1.0 if lighting is None else _median(
         np.abs(mean_b[cm] - (lighting[0] * mean_a[cm] + lighting[1])) / (np.maximum(sa, sb)[cm] + 2.0))
     textured = cm & (sa > 3) & (sb > 3)  # flat cells (sky, walls) say nothing either way
-    canvases = (_canvas(b), _canvas(a)) if swap else (_canvas(a), _canvas(b))  # (the warped side's, the other's)
-    canvas_share = min(canvases[0][0], canvases[1][0])
-    levels = [canvases[0][1], canvases[1][1]]
-    if canvas_share >= 1.0 - SMALL_PICTURE:  # small pictures on flat canvases
-        v.picture_ncc = _inside_pictures(warped, fd, core, levels)
-    if canvas_share >= PAGE_CANVAS and abs(levels[0] - levels[1]) <= ADDED_PAPER:
-        v.pages = True  # two pages of one paper (documents, catalogue pages; not a picture on two surrounds)
-        v.added = _added_content(warped, fd, core, levels)
+    # both rules below need both images mostly canvas: one that is not (a photo) leaves the other's canvas unmade
+    # (~0.3 ms an image, kept on its features: the one made already is read first)
+    first = b if a._canvas is None and b._canvas is not None else a
+    if _canvas(first)[0] >= min(PAGE_CANVAS, 1.0 - SMALL_PICTURE):
+        canvases = (_canvas(b), _canvas(a)) if swap else (_canvas(a), _canvas(b))  # (the warped side's, the other's)
+        canvas_share = min(canvases[0][0], canvases[1][0])
+        levels = [canvases[0][1], canvases[1][1]]
+        if canvas_share >= 1.0 - SMALL_PICTURE:  # small pictures on flat canvases
+            v.picture_ncc = _inside_pictures(warped, fd, core, levels)
+        if canvas_share >= PAGE_CANVAS and abs(levels[0] - levels[1]) <= ADDED_PAPER:
+            v.pages = True  # two pages of one paper (documents, catalogue pages; not a picture on two surrounds)
+            v.added = _added_content(warped, fd, core, levels)
     if not textured.any():
         return departure
     ncc_cells = (ca * cb).mean(-1) / np.maximum(sa * sb, 1e-6)
