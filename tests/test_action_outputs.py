@@ -34,11 +34,19 @@ def album(tmp_path: Path, datasets: Path) -> Path:
 
 def _commands(album: Path, out: Path) -> dict[str, list[str]]:
     a, b = sorted(album.glob("bsds_*.jpg"))[:2]
+    reference = album.parent / "reference"  # (check's --against: another folder holding one of the album's photos)
+    if not reference.exists():
+        reference.mkdir()
+        shutil.copy(a, reference / a.name)
     return {
         "find --json": ["find", str(album), "--no-cache", "--json", str(out)],
         "find --csv": ["find", str(album), "--no-cache", "--csv", str(out)],
         "find --report": ["find", str(album), "--no-cache", "--report", str(out)],
         "report -o": ["report", str(album), "--no-cache", "-o", str(out)],
+        "report --csv": ["report", str(album), "--no-cache", "-m", "phash", "-o", str(out.parent.parent / "p.html"),
+                         "--csv", str(out)],
+        "check --json": ["check", str(album), "--against", str(reference), "--no-cache", "-m", "phash", "--json",
+                         str(out)],
         "explain --json": ["explain", str(a), str(album / "copy.jpg"), "-m", "phash", "--json", str(out)],
         "explain -p": ["explain", str(a), str(b), "-m", "copies", "-p", str(out)],
         "plot -o": ["plot", str(album), "copy.jpg", "-o", str(out)],
@@ -94,6 +102,27 @@ def test_streams_are_written_as_streams(tmp_path: Path, album: Path) -> None:
     res = CliRunner().invoke(main, ["find", str(album), "--no-cache", "--json", str(fifo)])
     assert res.exit_code == 1 and "a FIFO no process reads from" in res.output, res.output
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+
+
+def test_an_existing_output_file_is_replaced_and_a_fifo_there_is_one_line(tmp_path: Path, album: Path) -> None:
+    """A name given with -o/--json/--csv is the user's choice: a regular file there is replaced (same name, new
+    content); a FIFO there nobody reads is one line at once (never waited on), left a FIFO."""
+    out = tmp_path / "out" / "result.out"
+    out.parent.mkdir()
+    for what, args in _commands(album, out).items():
+        if what.startswith(("explain -p", "plot")):
+            continue  # (pictures: named by their extension, .png)
+        out.write_text("older")
+        res = CliRunner().invoke(main, args)
+        assert res.exit_code in (0, 3), (what, res.output)  # (3: check found a leak)
+        assert out.read_bytes() != b"older" and out.stat().st_size > 0, what
+        assert sorted(p.name for p in out.parent.iterdir()) == ["result.out"], what  # no temporary file left
+        out.unlink()
+        os.mkfifo(out)
+        res = CliRunner().invoke(main, args)
+        assert res.exit_code == 1 and "a FIFO no process reads from" in res.output, (what, res.output)
+        assert stat.S_ISFIFO(os.lstat(out).st_mode), what
+        out.unlink()
 
 
 def test_an_output_hard_linked_to_another_file_leaves_that_file_alone(tmp_path: Path, album: Path) -> None:
@@ -154,3 +183,42 @@ def test_a_link_planted_while_the_output_is_written_is_replaced_not_followed(tmp
     assert victim.read_text() == "keep me" and out.is_symlink()
     assert [p.name for p in tmp_path.iterdir() if "imagetwins-tmp" in p.name] == []
 
+
+
+def test_the_default_page_never_replaces_a_report_html_imagetwins_did_not_write(tmp_path: Path, album: Path,
+                                                                                 monkeypatch) -> None:
+    """``report DIR`` without -o writes report.html here: a page of ours there is refreshed, a file of the user's is
+    kept (the page goes to report-1.html, one note line says so); a link or FIFO there is neither followed nor
+    waited on."""
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    mine = here / "report.html"
+    mine.write_text("<html>mine</html>")
+    args = ["report", str(album), "--no-cache", "-m", "phash"]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    assert mine.read_text() == "<html>mine</html>"
+    assert "report.html here is not a page imagetwins wrote: kept" in res.stderr and "-o FILE" in res.stderr
+    assert res.stdout.splitlines()[-1] == "review page: report-1.html"
+    page = (here / "report-1.html").read_bytes()
+    assert b'"groups"' in page
+    assert CliRunner().invoke(main, args).exit_code == 0  # again: our report-1.html is refreshed, no report-2.html
+    assert sorted(p.name for p in here.iterdir()) == ["report-1.html", "report.html"]
+    mine.unlink()
+    (here / "report-1.html").rename(mine)  # a page of ours at report.html: replaced (a new file), no note
+    before = mine.stat().st_ino
+    res = CliRunner().invoke(main, [*args, "-q"])
+    assert res.exit_code == 0 and res.output == "" and mine.stat().st_ino != before, res.output
+    assert mine.read_bytes() == page and sorted(p.name for p in here.iterdir()) == ["report.html"]
+    mine.unlink()
+    victim = tmp_path / "victim.html"
+    victim.write_text("keep me")
+    mine.symlink_to(victim)  # a link: not ours, not followed
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0 and victim.read_text() == "keep me" and mine.is_symlink(), res.output
+    mine.unlink()
+    os.mkfifo(mine)  # a FIFO: not waited on
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0 and stat.S_ISFIFO(os.lstat(mine).st_mode), res.output
+    assert (here / "report-1.html").read_bytes().startswith(b"<!DOCTYPE html>")

@@ -29,9 +29,9 @@ from typing import IO
 from imagetwins.outputmark import OUTPUT_FOLDER_MARK, Written, plain_name, read_records
 
 __all__ = ["OutputRefused", "ReplacesImage", "ReplacesStore", "Written", "check_output_folder", "check_output_name",
-           "check_page_folder", "clear_output_folder", "describe_mode", "open_output", "output_folder", "page_folder",
-           "record_written", "refuse_image_target", "refuse_store_target", "remove_written", "write_in_folder",
-           "written_by_others", "written_in_folder"]
+           "check_page_folder", "clear_output_folder", "describe_mode", "free_page_name", "is_review_page",
+           "open_output", "output_folder", "page_folder", "record_written", "refuse_image_target",
+           "refuse_store_target", "remove_written", "write_in_folder", "written_by_others", "written_in_folder"]
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
@@ -277,6 +277,51 @@ def check_page_folder(page: str | os.PathLike) -> None:
     """:func:`check_output_folder` of the page's :func:`page_folder`, before any work: the page writes its
     thumbnails there above 500 groups, which is known only at the end of a scan."""
     check_output_folder(page_folder(page), "the page's thumbnails go there above 500 groups")
+
+
+#: what every review page holds near its start (``report_page.html``): how a page at a name is known to be ours
+PAGE_GENERATOR = b'<meta name="generator" content="imagetwins">'
+#: the start of the pages written before :data:`PAGE_GENERATOR` was (their template's first lines, exactly)
+_OLDER_PAGE_HEAD = (b'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n<meta name="viewport" '
+                    b'content="width=device-width, initial-scale=1">\n<meta http-equiv="Content-Security-Policy" '
+                    b'content="default-src \'none\'; img-src data: \'self\' file:; style-src \'unsafe-inline\'; '
+                    b'script-src \'unsafe-inline\'">\n<title>')
+
+
+def is_review_page(path: str | os.PathLike) -> bool:
+    """Is ``path`` a regular file that is a review page imagetwins wrote (:data:`PAGE_GENERATOR` in its first
+    bytes, or an older page's exact head)? Follows no link, never blocks (a FIFO or folder there: no)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | _NOFOLLOW | _CLOEXEC | getattr(os, "O_NONBLOCK", 0))
+    except (OSError, TypeError, ValueError):
+        return False
+    try:
+        head = os.read(fd, 1024) if stat.S_ISREG(os.fstat(fd).st_mode) else b""
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    return PAGE_GENERATOR in head or head.startswith(_OLDER_PAGE_HEAD)
+
+
+def free_page_name(page: str | os.PathLike, tries: int = 100) -> Path:
+    """The name a page given by *default* (``report`` without ``-o``) is written at: ``page`` itself when nothing
+    is there or it is a page imagetwins wrote (replaced: a re-run refreshes it), else the first of ``report-1.html``,
+    ``report-2.html``... that is so and whose ``<page>_files/`` folder a page may use (:func:`check_page_folder`):
+    a file of the user's at that name is never replaced (``report.html`` the user wrote was). Raises
+    :class:`OutputRefused` when none of ``tries`` names is free."""
+    page = Path(page)
+    for n in range(tries + 1):
+        name = page if n == 0 else page.with_name(f"{page.stem}-{n}{page.suffix}")
+        if os.path.lexists(name) and not is_review_page(name):
+            continue
+        try:
+            check_page_folder(name)
+        except OSError:
+            continue
+        return name
+    raise OutputRefused(errno.EEXIST, f"{page} and {tries} names after it hold files imagetwins did not write: "
+                                      "nothing replaced; name the page with -o FILE")
 
 
 def write_in_folder(folder_fd: int, name: str, data: bytes) -> Written:

@@ -32,8 +32,10 @@ from imagetwins.cli.decisions import ignore_decisions_option, load_remembered
 
 @click.command()
 @click.argument("directory", type=FolderPath())
-@click.option("--output", "-o", type=OutputFile(), default=Path("report.html"),
-              show_default=True, help="Where to write the page.")
+@click.option("--output", "-o", type=OutputFile(), default=None, show_default="report.html",
+              help="Where to write the page (a file there is replaced). By default report.html in the current "
+                   "folder, replaced only when it is a page imagetwins wrote: a file of yours by that name is kept "
+                   "and the page goes to report-1.html (report-2.html...), as the last line says.")
 @output_options("groups", exclude=("html",))
 @keep_options
 @scan_options
@@ -41,7 +43,7 @@ from imagetwins.cli.decisions import ignore_decisions_option, load_remembered
 @colour_variants_option
 @ignore_decisions_option
 @timings_option
-def report(directory: Path, output: Path, requested: Requested, keep_in: tuple[Path, ...], keep_rule: str,
+def report(directory: Path, output: Path | None, requested: Requested, keep_in: tuple[Path, ...], keep_rule: str,
            method: str, threshold: int | None, recursive: bool, workers: int | None, no_cache: bool, quiet: bool,
            raw_pairs: str = "keep", follow_symlinks: bool = False, ignore_decisions: bool = False,
            colour_variants: str = "copies", show_timings: bool = False, db_path: Path | None = None) -> None:
@@ -62,6 +64,8 @@ def report(directory: Path, output: Path, requested: Requested, keep_in: tuple[P
       imagetwins report catalogue/ -r --db catalogue.db  # through the index 'index update' keeps
       imagetwins remove ~/Pictures --plan ~/Downloads/imagetwins-decisions.json --apply   # the page's export
     """
+    if output is None:  # (a report.html of the user's was replaced, silently)
+        output = default_page(quiet)
     if str(output) == "-":
         raise click.UsageError("--output: the review page is a file (with its thumbnails beside it when large), "
                                "not stdout ('-'): give a name")
@@ -89,3 +93,18 @@ def report(directory: Path, output: Path, requested: Requested, keep_in: tuple[P
         hint_if_empty(result, directory, recursive)
         echo(f"review page: {output}")
     say_timings(show_timings)
+
+
+def default_page(quiet: bool) -> Path:
+    """Where the page goes when no -o names it: report.html, unless a file there is not a page imagetwins wrote
+    (:func:`imagetwins.writing.free_page_name`); a note says so."""
+    from imagetwins.writing import OutputRefused, free_page_name
+
+    try:
+        page = free_page_name(Path("report.html"))
+    except OutputRefused as exc:
+        raise click.ClickException(f"cannot write the review page: {exc.strerror}") from None
+    if page != Path("report.html") and not quiet:
+        echo(f"note: report.html here is not a page imagetwins wrote: kept; the page goes to {page} (-o FILE names "
+             "it)", err=True)
+    return page
