@@ -176,3 +176,17 @@ def test_undo_into_a_folder_turned_into_a_file_names_the_file(tmp_path: Path, al
     res = CliRunner().invoke(main, ["undo", str(q)])
     assert res.exit_code == 0, res.output
     assert sorted(p.relative_to(album) for p in (album / "sub").glob("*.jpg")) == moved
+
+
+def test_a_trash_run_that_moved_nothing_offers_no_undo(tmp_path: Path, album: Path, trash: Path) -> None:
+    """Every file refused by the trash (a link planted as the trash folder): "sent 0 files ...; undo with: imagetwins
+    undo Q" offered an undo of nothing; now it says nothing was sent, and no undo."""
+    before = _digests(album)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    trash.parent.mkdir(parents=True)
+    trash.symlink_to(elsewhere)
+    res = _remove(album, tmp_path / "q", "--to-trash")
+    assert res.exit_code == 1 and res.output.count("not trashed:") == 2, res.output
+    assert "undo with" not in res.output and "sent nothing to the system trash" in res.output, res.output
+    assert _digests(album) == before and not any(elsewhere.iterdir())

@@ -373,7 +373,9 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
         moved_files = (_moved_with_keepers(plan, done) if done is not None else []) + \
             _folder_files_with_keepers(folder_moves, moved)
         unwritten = _merge_metadata(moved_files, directory, quarantine, quiet) if merge_metadata else 0
-        if not quiet:
+        if not quiet and not (done and done.done) and not moved.done:
+            echo(f"moved nothing to {quarantine}")  # (each failure said above: no undo of nothing)
+        elif not quiet:
             echo(f"moved {counted_all((len(done.done) if done else 0, 'file'), (len(moved.done), 'folder'))} "
                  f"to {quarantine}; undo with: imagetwins undo "
                  f"{shell_word(moved.manifest)}")
@@ -399,7 +401,9 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
     _say_failed(out, shown)
     _say_stopped(out, len(plan.moves))
     unwritten = _merge_metadata(_moved_with_keepers(plan, out), directory, quarantine, quiet) if merge_metadata else 0
-    if not quiet:
+    if not quiet and not out.done:  # (every move failed, each said above: "sent 0 files ...; undo with" undid nothing)
+        echo("sent nothing to the system trash" if to_trash else f"moved nothing to {quarantine}")
+    elif not quiet:
         echo(_trashed_phrase(len(out.done), quarantine, out.manifest, len(out.sidecars)) if to_trash else
              f"moved {counted(len(out.done), 'file')}"
              + (f" (and {_sidecars_of(len(out.sidecars), len(out.done))})" if out.sidecars
