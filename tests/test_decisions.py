@@ -91,6 +91,11 @@ def test_a_plans_decisions_stick_across_renames_methods_and_a_cleared_cache(tmp_
     res = run("find", album, "-r")
     assert "3 groups decided earlier" in res.output
     assert len(_groups(album, "-r", "--ignore-decisions")) == 4
+    # its dry run says which decisions the groups no longer offered got: it said "moved as decided, or left alone"
+    res = run("remove", album, "-r")
+    assert res.exit_code == 0, res.output
+    assert ("3 groups decided earlier: 2 keeping the file chosen then, 1 left alone (see 'imagetwins decisions "
+            "list')") in res.stdout.splitlines(), res.output
     # the remove that follows keeps the chosen keeper (the rule would keep p1.jpg) and leaves the skipped group
     res = run("remove", album, "-r", "--apply", "--move-to", tmp_path / "q")
     assert res.exit_code == 0, res.output

@@ -104,16 +104,33 @@ def load_remembered(db_path: Path | None, ignore: bool, quiet: bool, strict: boo
     return remembered
 
 
-def count_decided_earlier(result) -> int:
-    """How many groups of a scan's ``result`` an earlier plan decided (``find`` marks them; ``remove`` keeps them
-    as decided: its dry run says how many, so a group that is no longer listed is not a surprise)."""
+def count_decided_earlier(result) -> dict[str, int]:
+    """How many groups of a scan's ``result`` an earlier plan decided, by what was decided: ``"decided"`` (a kept
+    file chosen: the others go as decided) and ``"skip"`` (left alone). ``find`` marks them; ``remove`` keeps them as
+    decided: its dry run says how many of each (:func:`decided_earlier_line`), so a group no longer listed is not a
+    surprise."""
     remembered = result.decided  # None: no store read, or it failed
     if not remembered:
-        return 0
+        return {}
+    from collections import Counter
+
     from imagetwins.decisions import key_map
 
     key_of = key_map(result)
-    return sum(remembered.status(g.files, key_of) is not None for g in result.groups)
+    found = Counter(remembered.status(g.files, key_of) for g in result.groups)
+    return {status: found[status] for status in ("decided", "skip") if found[status]}
+
+
+def decided_earlier_line(counts: dict[str, int]) -> str | None:
+    """The line saying what :func:`count_decided_earlier` found ("3 groups decided earlier: 2 keeping the file chosen
+    then, 1 left alone (see ...)"), None when none was; it said "moved as decided, or left alone", not which."""
+    total = sum(counts.values())
+    if not total:
+        return None
+    parts = [f"{n} " if len(counts) > 1 else "" for n in counts.values()]
+    words = {"decided": "keeping the file chosen then", "skip": "left alone"}
+    said = ", ".join(part + words[status] for part, status in zip(parts, counts))
+    return f"{counted(total, 'group')} decided earlier: {said} (see 'imagetwins decisions list')"
 
 
 def remember_plan(db_path: Path | None, groups, moves, dry_run: bool, quiet: bool):

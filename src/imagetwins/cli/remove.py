@@ -32,7 +32,13 @@ from imagetwins.cli._common import (
 )
 from imagetwins.cli._outputs import Requested, groups_output, output_options
 from imagetwins.cli._scan import decide, hint_if_empty, note_keep_in_outside, scan
-from imagetwins.cli.decisions import count_decided_earlier, ignore_decisions_option, load_remembered, remember_plan
+from imagetwins.cli.decisions import (
+    count_decided_earlier,
+    decided_earlier_line,
+    ignore_decisions_option,
+    load_remembered,
+    remember_plan,
+)
 from imagetwins.text import counted, counted_all, printable, shell_word
 from imagetwins.timing import stage
 
@@ -335,10 +341,9 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
             if link:
                 _note_format_mismatches([(src, keeper) for src, _, keeper in plan.moves], "would hold", link)
             if plan_file is None:
-                decided = count_decided_earlier(result)
+                decided = decided_earlier_line(count_decided_earlier(result))
                 if decided:  # skipped groups and kept keepers move nothing, and are not listed above
-                    echo(f"{counted(decided, 'group')} decided earlier: moved as decided, or left alone (see "
-                         "'imagetwins decisions list')")
+                    echo(decided)
                 hint_if_empty(result, directory, recursive)
         unwritten = _merge_metadata([(k, src) for src, _, k in plan.moves] + _folder_files_with_keepers(folder_moves),
                                     directory, None, quiet) if merge_metadata else 0
