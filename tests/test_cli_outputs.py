@@ -95,7 +95,7 @@ def test_matches_have_one_shape_in_every_command(split: tuple[Path, Path], tmp_p
     train, test = split
     db = tmp_path / "train.db"
     assert run("index", "update", train, "-m", "phash", "--db", db).exit_code == 0
-    docs = {}
+    docs, closing = {}, {}
     for name, args in {"check": ("check", test, "--against", train), "find": ("find", test, "--against", train),
                        "check-db": ("check", test, "--against", db), "index": ("index", "query", test, "--db", db)
                        }.items():
@@ -107,6 +107,10 @@ def test_matches_have_one_shape_in_every_command(split: tuple[Path, Path], tmp_p
                       list(csv.reader(io.StringIO(out_csv.read_text()))))
         # the text on the terminal comes from one writer too: the image, then '  = match  (N bits)'
         assert "leak.jpg" in res.stdout and "  = " in res.stdout and " bits)" in res.stdout, res.stdout
+        # and the line closing it is one helper's, on stdout (index query said "1 match: ..." on stderr)
+        closing[name] = res.stdout.splitlines()[-1].replace(str(db), "REF").replace(str(train), "REF")
+    assert set(closing.values()) == {f"1 match: 1 of 2 images in {test} has a duplicate among the 8 images of REF "
+                                     "(phash, threshold 10); 0 unreadable"}, closing
     assert len({repr(v[0]) for v in docs.values()}) == 1 and docs["check"][0][0][0] == "leak.jpg"
     headers = {v[1][0][0:3] == ["query", "match", "distance"] for v in docs.values()}
     assert headers == {True}

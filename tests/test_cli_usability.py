@@ -132,11 +132,11 @@ def test_plurals(tmp_path: Path, album: Path) -> None:
     res = run("index", "query", album / "forest.jpg", "--db", db)
     assert res.exit_code == 0 and "0 matches" in res.output
     # (as check closes; "2 matches" alone said neither of how many query images nor against how many indexed ones)
-    assert f"0 matches: {album / 'forest.jpg'} has no duplicate among the 2 images of {db} (copies, " in res.stderr
+    assert f"0 matches: {album / 'forest.jpg'} has no duplicate among the 2 images of {db} (copies, " in res.stdout
     res = run("index", "query", single, "--db", db)
     assert "2 matches" in res.output
     assert f"2 matches: 1 of 1 image in {single} has a duplicate among the 2 images of {db} (copies, threshold " \
-        "0.92); 0 unreadable" in res.stderr, res.stderr
+        "0.92); 0 unreadable" in res.stdout, res.stdout
     only = tmp_path / "only"
     only.mkdir()
     shutil.copy(album / "city.jpg", only / "city.jpg")

@@ -42,8 +42,10 @@ if TYPE_CHECKING:
 
 
 def summary(test: Path, against: Path, result: QueryResult, method: str, unreadable: int) -> str:
-    """The line that closes a check's text (and an index query's): how many images of ``test`` have a duplicate
-    among how many of ``against``, with the method and threshold, and what could not be read."""
+    """The line that closes a check's text, ``find --against``'s and an index query's, the same words for the same
+    thing (the query said "1 match: x.jpg has a duplicate ..." where check said "1 of 1 image in x.jpg ..."): how
+    many matches, how many images of ``test`` have a duplicate among how many of ``against``, with the method and
+    threshold, and what could not be read."""
     reference = f"the {counted(result.reference_images, 'image')} of {against} ({method}, threshold " \
                 f"{result.threshold})"
     if test.is_dir():
@@ -56,7 +58,7 @@ def summary(test: Path, against: Path, result: QueryResult, method: str, unreada
         said = f"{test} has {'a' if result.matches else 'no'} duplicate among {reference}"
     if result.reference_failures:
         said += f"{', ' if test.is_dir() else '; '}{len(result.reference_failures)} unreadable in {against}"
-    return said
+    return f"{counted(len(result.rows()), 'match', 'matches')}: {said}"
 
 
 @click.command()
