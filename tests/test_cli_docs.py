@@ -49,11 +49,12 @@ def test_tune_method_adds_to_the_hashes(tmp_path: Path) -> None:
     res = CliRunner().invoke(main, ["tune", str(labelled), "-m", "dhash", "--json", "-"])
     assert res.exit_code == 0, res.output
     tried = {p["method"] for p in json.loads(res.stdout)["points"]}
-    assert tried == set(encoder_names("bits")) and "dhash" in tried
+    # copies, the default, too: without -m copies a user followed a hash's recommendation away from the default
+    assert tried == {*encoder_names("bits"), "copies"} and "dhash" in tried
     readme = (REPO / "README.md").read_text(encoding="utf-8")
-    assert "every hash; `-m cnn -m copies` adds those" in readme
+    assert "every hash and `copies`, the default; `-m cnn` adds the CNN" in readme
     help_text = " ".join(CliRunner().invoke(main, ["tune", "--help"]).output.split())
-    assert f"every hash ({', '.join(encoder_names('bits'))}) is always tried" in help_text
+    assert f"every hash ({', '.join(encoder_names('bits'))}) is always tried, and copies" in help_text
 
 
 def test_readme_and_help_give_the_keep_rules_enlargement_gate() -> None:

@@ -240,7 +240,7 @@ def test_method_help_of_check_and_plot_says_nothing_of_groups_keepers_or_removal
 def test_tune_method_help_names_every_method_it_adds_and_every_hash_it_always_tries() -> None:
     said = _option_help("tune", "-m, --method")
     assert "(phash, ahash, dhash, whash, dihedral) is always tried" in said, said
-    assert "name cnn, copies or similar to add them" in said, said
+    assert "is always tried, and copies, what find uses by default; name cnn or similar to add them" in said, said
 
 
 @pytest.fixture

@@ -203,9 +203,10 @@ def test_plot_names_a_file_it_cannot_plot_before_searching(tmp_path: Path, datas
     assert out.stat().st_size > 1000
 
 
-def test_tune_says_when_the_default_method_was_not_measured(tmp_path: Path, datasets: Path) -> None:
+def test_tune_measures_the_default_method_too(tmp_path: Path, datasets: Path) -> None:
     """'tune' recommended '--method dihedral' on a labelled sample without a word that copies, the method every
-    other command uses by default (and which found more of the sample's copies), was never tried."""
+    other command uses by default (and which found more of the sample's copies), was never tried; then a note said
+    so. Now copies is always in the table (its cost: 450 ukbench images 2.2 -> 7.5 CPU s), -m copies adds nothing."""
     photos = sorted((datasets / "photos-public" / "images").glob("*.jpg"))
     labelled = tmp_path / "labelled"
     for i, p in enumerate(photos[100:103]):
@@ -215,13 +216,11 @@ def test_tune_says_when_the_default_method_was_not_measured(tmp_path: Path, data
             ImageOps.mirror(im).save(labelled / f"set{i}" / "mirrored.jpg", quality=90)
     for p in photos[110:118]:
         shutil.copy(p, labelled / p.name)
-    res = _run("tune", labelled)
-    assert "recommended: --method" in res.output
-    assert "note: copies, what find, report, remove and check use by default, was not tried; add -m copies" \
-        in res.output, res.output
     pytest.importorskip("cv2")
-    res = _run("tune", labelled, "-m", "copies")
-    assert "\ncopies " in res.output and "note: copies" not in res.output, res.output
+    res = _run("tune", labelled)
+    assert "recommended: --method" in res.output and "\ncopies " in res.output, res.output
+    assert "note: copies" not in res.output and "not tried" not in res.output, res.output
+    assert _run("tune", labelled, "-m", "copies").output == res.output
 
 
 def test_to_trash_says_how_to_undo_it(tmp_path: Path, datasets: Path, monkeypatch) -> None:

@@ -32,7 +32,7 @@ from imagetwins.cli.decisions import ignore_decisions_option, load_remembered
 
 @click.command()
 @click.argument("directory", type=FolderPath())
-@click.option("--output", "-o", type=OutputFile(), default=None, show_default="report.html",
+@click.option("--output", "-o", type=OutputFile(), default=None,
               help="Where to write the page (a file there is replaced). By default report.html in the current "
                    "folder, replaced only when it is a page imagetwins wrote: a file of yours by that name is kept "
                    "and the page goes to report-1.html (report-2.html...), as the last line says.")
