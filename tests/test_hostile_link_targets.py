@@ -107,3 +107,23 @@ def test_a_folder_a_link_leads_into_stays(tmp_path: Path, datasets: Path) -> Non
     assert res.exit_code == 1, res.output
     assert (root / "album" / "fav.jpg").is_file() and (root / "album" / "fav2.jpg").is_file()
     assert "leads to" in res.output, res.output
+
+
+def test_a_folder_a_link_leads_to_stays(tmp_path: Path, datasets: Path) -> None:
+    """A link to the folder itself (``fav -> X``), or to a folder inside it, would lead nowhere once it moved."""
+    root = tmp_path / "lib"
+    photos = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[:3]
+    (root / "X" / "sub").mkdir(parents=True)
+    for p in photos:
+        shutil.copy(p, root / "X" / "sub" / p.name)
+    shutil.copytree(root / "X", root / "Y")  # (a folder copy of X)
+    (root / "album").mkdir()
+    os.symlink("../X", root / "album" / "fav")
+    os.symlink("../Y/sub", root / "album" / "fav2")
+    plan = tmp_path / "folders.json"
+    made = CliRunner().invoke(main, ["folders", str(root), "-r", "--no-cache", "-m", "phash", "--json", str(plan)])
+    assert made.exit_code == 0, made.output
+    res = CliRunner().invoke(main, ["remove", str(root), "--plan", str(plan), "--apply", "--move-to",
+                                    str(tmp_path / "q")])
+    assert (root / "album" / "fav").is_dir() and (root / "album" / "fav2").is_dir(), res.output
+    assert res.exit_code == 1 and "album/fav" in res.output and "would lead nowhere" in res.output, res.output

@@ -659,7 +659,8 @@ def _folder_moves(plan_file: Path, directory: Path, plan, link: str | None, to_t
         raise click.UsageError("a plan with folders moves them into the quarantine: not with --link or --to-trash")
     moves, refused = check_folder_plan(directory, entries)
     moving = {os.path.realpath(src) for src, _, _ in plan.moves}
-    linked = links_leading_to([directory], [f for m in moves for f in m.files]) if moves else {}
+    # (a link to the folder itself, to a folder in it or to one of its files would lead nowhere once it moved)
+    linked = links_leading_to([directory], [f for m in moves for f in _paths_in(m)]) if moves else {}
     # each path's folders, real paths, once: asked of every pair of folders (and of every keeper), resolving them
     # again each time was quadratic in the folders of a plan (300 folders of 20 photos: 3.6 million realpath calls)
     kept_in: dict[str, str] = {}  # a folder -> a keeper of the plan's file moves inside it
@@ -680,14 +681,26 @@ def _folder_moves(plan_file: Path, directory: Path, plan, link: str | None, to_t
         elif any(f in moving_folders for c in copies for f in _folders_above(c)) or folder in copies_in:
             refused.append((m.folder, "the plan also moves the folder holding its copies, or one whose copies "
                                            "it holds: one of the two stays"))
-        elif any(f in linked for f in m.files):
-            f = next(f for f in m.files if f in linked)
-            refused.append((m.folder, f"the symbolic link {linked[f]} leads to {f} in it and would lead nowhere"))
+        elif any(f in linked for f in _paths_in(m)):
+            f = next(f for f in _paths_in(m) if f in linked)
+            refused.append((m.folder, f"the symbolic link {linked[f]} leads to "
+                                      f"{'it' if f == m.folder else f + ' in it'} and would lead nowhere"))
         else:
             ok.append(m)
             moving_folders.add(folder)
             copies_in.update(f for c in copies for f in _folders_above(c))
     return ok, refused
+
+
+def _paths_in(m) -> list[str]:
+    """The folder a folder move ``m`` takes, each folder in it holding its files, and those files."""
+    folders = {m.folder}
+    for f in m.files:
+        parent = os.path.dirname(f)
+        while parent not in folders and len(parent) > len(m.folder):
+            folders.add(parent)
+            parent = os.path.dirname(parent)
+    return [m.folder, *sorted(folders - {m.folder}), *m.files]
 
 
 def _folders_above(path: str) -> list[str]:
