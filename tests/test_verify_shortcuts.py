@@ -64,3 +64,18 @@ def test_no_plane_holds_only_where_the_fitted_plane_does_not(datasets: Path) -> 
                     held += 1
     # it refuses the textured photos and lets the planes that hold through
     assert refused >= 40 and held >= 20, (refused, held)
+
+
+@pytest.mark.unit
+def test_no_plane_holds_on_thumbnails_narrower_than_its_offsets() -> None:
+    """A thumbnail 3 px on a side (an offset of 4 reaches past it: numpy's negative slice end took rows from the other
+    end, and the two halves of the pairs did not broadcast) answers as any other, refusing only what the fit refuses."""
+    rng = np.random.default_rng(5)
+    for h, w in [(3, 200), (200, 3), (1, 300), (2, 150), (3, 3), (4, 90), (5, 80)]:
+        ys, xs = np.mgrid[:h, :w]
+        ramp = np.round(40 + 0.5 * xs + 0.5 * ys).astype(np.uint8)
+        noise = rng.integers(0, 256, (h, w), dtype=np.uint8)
+        for grey in (ramp, noise):
+            where = np.ones((h, w), bool)
+            if verify._no_plane_holds(grey, where, h * w):
+                assert _plane_share(grey, where) < PADDING_FLAT, (h, w)

@@ -1658,6 +1658,8 @@ def _no_plane_holds(thumb: np.ndarray, where: np.ndarray, n: int) -> bool:
     grey = thumb.astype(np.int16)
     h, w = where.shape
     for dx, dy in _PLANE_OFFSETS:
+        if dx >= w or dy >= h:  # (no pair so far apart; a negative slice end would count from the other side)
+            continue
         both = where[:h - dy, :w - dx] & where[dy:, dx:]
         differences = (grey[dy:, dx:] - grey[:h - dy, :w - dx])[both]
         if len(differences) <= spoilt:
