@@ -10,6 +10,7 @@ import errno
 import os
 import signal
 import sys
+from collections.abc import MutableMapping
 
 
 def _interrupted_while_starting(*_) -> None:
@@ -25,7 +26,7 @@ def _interrupted_while_starting(*_) -> None:
 BLAS_THREAD_TIMEOUT = "4"
 
 
-def quiet_blas_threads(environ=os.environ) -> None:
+def quiet_blas_threads(environ: MutableMapping[str, str] = os.environ) -> None:
     """Ask OpenBLAS (numpy's, as the wheels ship it) not to spin between jobs, unless the user chose a value: read
     when numpy loads, so the command line sets it before anything imports numpy (its worker processes inherit it);
     other BLAS libraries ignore it."""

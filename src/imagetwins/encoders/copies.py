@@ -168,7 +168,8 @@ class CopiesEncoder(Encoder):
 
     def framed_pictures(self, rows: copies.CopyRows, left: np.ndarray, right: np.ndarray, threshold: float,
                         paths: Sequence[str] | None = None) -> np.ndarray:
-        """:func:`imagetwins.copies.framed_pictures`: each pair checked in full, as ``explain`` checks it."""
+        """:func:`imagetwins.copies.framed_pictures`: each pair the search's check calls a copy (the files looked at
+        where the features leave it to them) read from checks in full, as ``explain`` checks it."""
         with copies.naming(paths):
             return copies.framed_pictures(rows, left, right, threshold)
 
