@@ -679,8 +679,8 @@ class Framing:
     """What the search's method says of a group's files on a canvas (:meth:`imagetwins.encoders.Encoder.on_canvas`,
     :meth:`~imagetwins.encoders.Encoder.framed_pictures`), for :func:`framed_copies`: ``on_canvas(f)``, and
     ``picture(big, small)``: how many of ``big``'s pixels hold ``small``'s whole picture framed by no scene (0: not
-    so). Each pair of contents is checked once a run (``checks`` counts them), and once at all where the answers are
-    kept in the run's store (:meth:`keep_in`)."""
+    so; NaN: no answer this run, not kept). Each pair of contents is checked once a run (``checks`` counts them), and
+    once at all where the answers are kept in the run's store (:meth:`keep_in`)."""
 
     #: the store's name for the pictures found framed (a pair of contents: the framed file's, then the plain one's)
     METHOD = "keep:framed"
