@@ -131,5 +131,21 @@ def test_the_quick_look_from_one_product_an_image_answers_as_one_product_a_direc
                 edits.EDITS["hflip"](photo, np.random.default_rng(2)), synthetic_photo(320, 240, seed=4)]
     features = [verify.extract(p) for p in pictures]
     checks = [verify.verify_pair(a, b).to_dict() for a in features for b in features]
-    monkeypatch.setattr(verify._QuickLook, "nearest", lambda self, of_a, mirrored: None)  # each direction on its own
+    monkeypatch.setattr(verify._QuickLook, "nearest", lambda self, *asked: None)  # each direction on its own
     assert [verify.verify_pair(a, b).to_dict() for a in features for b in features] == checks
+
+
+def test_the_quick_looks_product_serves_only_the_look_it_was_made_for() -> None:
+    """A _QuickLook passed to the wider look (QUICK_WIDE_A x QUICK_WIDE_B) is not read there: its product is of the
+    64 x 256 strongest, and the wider look's ratio test would read those rows as its own."""
+    photo = synthetic_photo(480, 360, seed=5)
+    pictures = [photo, edits.EDITS["crop_half"](photo, np.random.default_rng(3)), synthetic_photo(480, 360, seed=6)]
+    features = [verify.extract(p) for p in pictures]
+    for a in features:
+        for b in features:
+            for mirrored in (False, True):
+                look = verify._QuickLook(a, b)
+                want = verify._quick_fit(a, b, mirrored, verify.QUICK_WIDE_A, verify.QUICK_WIDE_B,
+                                         verify.QUICK_WIDE_INLIERS)
+                assert verify._quick_fit(a, b, mirrored, verify.QUICK_WIDE_A, verify.QUICK_WIDE_B,
+                                         verify.QUICK_WIDE_INLIERS, look) == want

@@ -2615,7 +2615,7 @@ def _quick_fit(a: ImageFeatures, b: ImageFeatures, mirrored: bool, strongest: in
         pb, db = (y.mirror_points, y.mirror_descriptors) if mirrored else (y.points, y.descriptors)
         fit = _fit(x.points[:strongest], x.descriptors[:strongest], pb[:against], db[:against],
                    min_matches=QUICK_INLIERS, iterations=500,
-                   nearest=None if look is None else look.nearest(x is a, mirrored))
+                   nearest=None if look is None else look.nearest(x is a, mirrored, strongest, against))
         best = max(best, 0 if fit is None else int(fit[1].sum()))
         if best >= enough:
             break
@@ -2633,10 +2633,14 @@ class _QuickLook:
         self.a, self.b = a, b
         self._made: dict[bool, list | None] = {}
 
-    def nearest(self, of_a: bool, mirrored: bool) -> tuple[np.ndarray, np.ndarray] | None:
+    def nearest(self, of_a: bool, mirrored: bool, strongest: int = QUICK_A,
+                against: int = QUICK_B) -> tuple[np.ndarray, np.ndarray] | None:
         """:func:`~imagetwins.matching.nearest_two` of ``a``'s (``of_a``, else ``b``'s) strongest descriptors against
-        the other's (``mirrored``: its mirror's), or None where the two bases differ in length or are too short
-        (:func:`_fit` then matches them itself)."""
+        the other's (``mirrored``: its mirror's), or None where the two bases differ in length or are too short, or
+        the look asked is another than :data:`QUICK_A` x :data:`QUICK_B` (the wider look: :func:`_fit` then matches
+        them itself)."""
+        if (strongest, against) != (QUICK_A, QUICK_B):
+            return None
         if of_a not in self._made:
             x, y = (self.a, self.b) if of_a else (self.b, self.a)
             bases = (y.descriptors[:QUICK_B], y.mirror_descriptors[:QUICK_B])
