@@ -281,3 +281,37 @@ def test_remove_plan_db_reads_its_checks_and_remembers_there(tmp_path: Path, dec
     assert DecisionStore(db).path == db  # (the index's own decisions: what find --db reads next)
     again = CliRunner().invoke(main, ["decisions", "list", "--db", str(db)])
     assert again.exit_code == 0 and again.output.strip(), again.output
+
+
+@pytest.mark.cli
+def test_remove_plan_of_find_db_remembers_its_decisions_in_that_index(tmp_path: Path) -> None:
+    """A plan from ``find --db FILE`` (or its review page's export) applied without ``--db`` (as ``report --help``'s
+    example applies the export) remembered the person's decisions in the user's store, which ``find --db FILE`` does
+    not read: the next review of the catalogue showed every decided group as new. They go to the index the plan
+    names, while it is still that index (its recorded ``id``); a plan whose index was made again, or that names
+    none, remembers them in the user's store as before."""
+    from click.testing import CliRunner
+
+    from imagetwins.cli import main
+
+    album, db, plan = _album_with_db_plan(tmp_path)
+    doc = json.loads(plan.read_text())
+    for g in doc["groups"]:  # (a person accepted every group: remembered with --apply)
+        g["reviewed"] = True
+    reviewed = tmp_path / "reviewed.json"
+    reviewed.write_text(json.dumps(doc))
+    dry = _remove(str(album), "--plan", str(reviewed))
+    assert dry.exit_code == 0 and f"in {db}" in dry.stderr, dry.output  # ("--apply would remember ... in FILE")
+    moved = _remove(str(album), "--plan", str(reviewed), "--apply", "--move-to", str(tmp_path / "q"))
+    assert moved.exit_code == 0 and f"in {db}" in moved.stderr, moved.output
+    listed = CliRunner().invoke(main, ["decisions", "list", "--db", str(db)])
+    assert listed.exit_code == 0 and not listed.output.startswith("0 decisions"), listed.output
+    mine = CliRunner().invoke(main, ["decisions", "list"])
+    assert mine.output.startswith("0 decisions") or "no decision" in mine.output.lower(), mine.output
+    undone = CliRunner().invoke(main, ["undo", str(tmp_path / "q")])
+    assert undone.exit_code == 0 and "forgot" in undone.output, undone.output
+    # another index made at that path since: not the plan's, its decisions stay where they were
+    db.unlink()
+    assert CliRunner().invoke(main, ["index", "update", str(album), "--db", str(db), "-q"]).exit_code == 0
+    again = _remove(str(album), "--plan", str(reviewed))
+    assert again.exit_code == 0 and f"in {db}" not in again.stderr, again.output

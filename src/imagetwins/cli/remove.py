@@ -78,7 +78,7 @@ from imagetwins.timing import stage
 @keep_options
 @scan_options
 @db_option(" As 'find --db'; with --plan, the checks of its files are read from this index and its decisions "
-           "remembered there (a plan from 'find --db' names its index: read without it too).")
+           "remembered there (a plan from 'find --db' names its index: used so without it too).")
 @colour_variants_option
 @ignore_decisions_option
 @timings_option
@@ -275,7 +275,10 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
         # wrong; the files left alone are said below, for both routes)
         _say_left_alone({why: n for why, n in checked.left_alone.items() if why.whole_group}, quiet)
         if not ignore_decisions:  # what a person decided in the plan sticks, from --apply on (imagetwins.decisions)
-            remembered_now = remember_plan(db_path, groups, checked.moves, not apply_, quiet)
+            # (in the index a find --db plan names, where 'find --db' reads them next: the user's store it never reads
+            # had a reviewed catalogue's groups shown as new again)
+            remembered_now = remember_plan(db_path if db_path is not None else _plan_decisions_index(index), groups,
+                                           checked.moves, not apply_, quiet)
         plan = checked.to_removal()
         folder_moves, folders_refused = _folder_moves(plan_file, directory, plan, link, to_trash)
     quarantine = move_to or default_quarantine(directory)
@@ -494,6 +497,30 @@ def _named_index(db_path: Path):
     except IndexFileError as exc:
         raise click.ClickException(printable(str(exc))) from None
     return PlanIndex(os.path.abspath(db_path), None)
+
+
+def _plan_decisions_index(index) -> Path | None:
+    """Where ``remove --plan`` without ``--db`` remembers the plan's decisions: the index a ``find --db`` plan names
+    (``plan.PlanIndex``) while it is still that index (the random ``id`` the plan recorded, and its ``created``
+    stamp), as ``find --db`` reads them; None (the user's store) for a plan naming none, naming no ``id``, or an
+    index gone, unreadable or made again since."""
+    import sqlite3
+
+    from imagetwins.index import Index, IndexFileError
+
+    if index is None or index.id is None:
+        return None
+    try:
+        opened = Index(index.path, methods=[], readonly=True)
+    except (IndexFileError, sqlite3.Error, OSError, ValueError):
+        return None
+    try:
+        same = opened.identity() == index.id and (index.created is None or opened.created() == index.created)
+    except sqlite3.Error:
+        same = False
+    finally:
+        opened.close()
+    return Path(index.path) if same else None
 
 
 def _plan_says(plan_file: Path, field: str):
