@@ -4,7 +4,8 @@ it (a group of edited copies holding byte copies: every byte copy's card says wh
     python benchmarks/bench_page_crowd.py [--sizes 2000 5000 20000] [--baseline-src OLD/src] [--no-write]
 
 Each page is written by ``report`` (``-m phash``, thumbnails embedded) in a fresh process, then opened in headless
-Chromium (selenium, chromium-driver): the time from navigation to every card drawn, and the time one "Keep this"
+Chromium (selenium, chromium-driver): the time from navigation to the cards it draws first (all, or a big group's
+first ``CARDS_AT_ONCE`` with "Show N more": page2), and the time one "Keep this"
 click (``setKeep``) and one "Not a duplicate" click (``toggleNotDup``) take with the layout they leave (a decision
 drew its whole group again; it now paints only what changed on the cards). Each card asked its group's lists with
 includes/filter over the whole group (n^2 to draw: the page's JS before the lookups); ``--baseline-src`` writes the
@@ -54,18 +55,27 @@ def make_folder(folder: Path, n: int) -> None:
 DECISION = "const t = performance.now(); {}; void document.body.offsetHeight; return performance.now() - t;"
 
 
-def measure(browser, page: Path, n: int) -> tuple[float, float, float]:
-    """Seconds from navigation to all n + 1 cards drawn, of one 'Keep this' click (``setKeep``) and of one 'Not a
-    duplicate' click (``toggleNotDup``), each with its layout."""
+def measure(browser, page: Path, n: int) -> tuple[float, float, float, float | None]:
+    """Seconds from navigation to the first cards drawn (all n + 1, or a big group's first ``CARDS_AT_ONCE``), of one
+    'Keep this' click (``setKeep``), of one 'Not a duplicate' click (``toggleNotDup``) and of 'Show all' (None without
+    one), each with its layout."""
     t = time.perf_counter()
     browser.get(page.as_uri())
-    while browser.execute_script("return document.querySelectorAll('.file').length") < n + 1:
+    # the cards the page draws first: all of them, or its first CARDS_AT_ONCE (a big group's "Show N more")
+    first = "typeof CARDS_AT_ONCE === 'undefined' ? {n} : Math.min({n}, CARDS_AT_ONCE)".format(n=n + 1)
+    while browser.execute_script(f"return document.querySelectorAll('.file').length < ({first})"):
         time.sleep(0.05)
     drawn = time.perf_counter() - t
     browser.execute_script("void document.body.offsetHeight;")
     click = browser.execute_script(DECISION.format("setKeep(0, 7)"))
     notdup = browser.execute_script(DECISION.format("toggleNotDup(0, 9)"))
-    return drawn, click / 1000, notdup / 1000
+    # a big group drawn in part: its "Show all" button, timed as a decision (every card drawn, the layout)
+    everything = browser.execute_script(
+        "if (!document.querySelector('#group-0 .show-all')) return null;" +
+        DECISION.format("document.querySelector('#group-0 .show-all').click()"))
+    cards = browser.execute_script("return document.querySelectorAll('.file').length")
+    assert cards == n + 1, cards
+    return drawn, click / 1000, notdup / 1000, None if everything is None else everything / 1000
 
 
 def main() -> None:
@@ -87,8 +97,8 @@ def main() -> None:
     binary = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
     if binary:
         opts.binary_location = binary
-    rows = ["| code | byte copies (+1 half-size) | page MB | all cards drawn s | one 'Keep this' click s | "
-            "one 'Not a duplicate' click s |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    rows = ["| code | byte copies (+1 half-size) | page MB | first draw s | one 'Keep this' click s | "
+            "one 'Not a duplicate' click s | 'Show all' s |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     browser = webdriver.Chrome(options=opts, service=webdriver.ChromeService(shutil.which("chromedriver")))
     browser.set_script_timeout(900)
     browser.set_page_load_timeout(900)
@@ -104,9 +114,9 @@ def main() -> None:
                     env = dict(os.environ, PYTHONPATH=str(src), XDG_CACHE_HOME=str(Path(tmp) / "cache"),
                                XDG_DATA_HOME=str(Path(tmp) / "data"))
                     subprocess.run([sys.executable, "-c", WRITE_PAGE, str(folder), str(page)], env=env, check=True)
-                    drawn, click, notdup = measure(browser, page, n)
-                    rows.append(f"| {label} | {n:,} | {page.stat().st_size / 2**20:.2f} | {drawn:.1f} | {click:.2f} | "
-                                f"{notdup:.2f} |")
+                    drawn, click, notdup, everything = measure(browser, page, n)
+                    rows.append(f"| {label} | {n:,} | {page.stat().st_size / 2**20:.2f} | {drawn:.2f} | {click:.2f} | "
+                                f"{notdup:.2f} | {'-' if everything is None else f'{everything:.1f}'} |")
                     print(rows[-1], flush=True)
                     page.unlink()
                 shutil.rmtree(folder)
