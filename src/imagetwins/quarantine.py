@@ -1389,12 +1389,12 @@ def _read_journal(qdir: Path, key: bytes) -> tuple[list[dict], list[tuple[str, s
                 return new + path[len(old):]
         return path
 
-    with open_regular_file(qdir / JOURNAL, follow_symlinks=False) as fh:
-        lines = fh.read().split(b"\n")
-    while lines and not lines[-1].strip():
-        lines.pop()
-    for n, raw in enumerate(lines, 1):
+    def take(n: int, raw: bytes | None, last: bool) -> None:
         where = f"{qdir / JOURNAL}, line {n}"
+        if raw is None:
+            problems.append((where, f"journal line longer than {_JOURNAL_LINE_MAX >> 20} MiB (no line imagetwins "
+                                    "writes is): skipped"))
+            return
         try:
             e = loads_json(raw)
             if not isinstance(e, dict):
@@ -1404,13 +1404,13 @@ def _read_journal(qdir: Path, key: bytes) -> tuple[list[dict], list[tuple[str, s
             if not all(isinstance(v, str) for v in (*ident, state)):
                 raise ValueError("not text")
         except (ValueError, KeyError, TypeError):
-            if n < len(lines):  # the last line may be cut short by a crash: its move never started
+            if not last:  # the last line may be cut short by a crash: its move never started
                 problems.append((where, "malformed journal line: skipped"))
-            continue
+            return
         if not _signed_ok(key, e):
             problems.append((where, f"entry for {e['from']} is not signed with this quarantine's key (edited?): "
                                     "refused"))
-            continue
+            return
         if state == "planned" and (old := _written_in(e, qdir)) is not None:
             was.setdefault(old, str(qdir))
         if was:
@@ -1421,7 +1421,7 @@ def _read_journal(qdir: Path, key: bytes) -> tuple[list[dict], list[tuple[str, s
             if not (isinstance(e.get("root"), str) and isinstance(e.get("sha256"), str)
                     and isinstance(e.get("bytes"), int)):
                 problems.append((where, "planned entry lacks root, size or digest: refused"))
-                continue
+                return
             entries[ident] = {**e, "done": False, "line": where}
         elif ident in entries and state in ("done", "restored", "unlinked", "failed"):
             entries[ident][state] = True
@@ -1435,7 +1435,60 @@ def _read_journal(qdir: Path, key: bytes) -> tuple[list[dict], list[tuple[str, s
                     entries[ident][k] = e[k]
         elif ident in entries and state == "linking" and isinstance(e.get("tmp"), str):
             entries[ident]["clone_tmp"] = e["tmp"]
+
+    with open_regular_file(qdir / JOURNAL, follow_symlinks=False) as fh:
+        held: tuple[int, bytes | None] | None = None  # a line is taken once the next shows it is not the last
+        blank: list[int] = []  # blank lines after it: malformed, unless only blank lines follow (the end)
+        for n, raw in _journal_lines(fh):
+            if raw is not None and not raw.strip():
+                blank.append(n)
+                continue
+            if held is not None:
+                take(*held, last=False)
+            for b in blank:
+                take(b, b"", last=False)
+            held, blank = (n, raw), []
+        if held is not None:
+            take(*held, last=True)
     return list(entries.values()), problems
+
+
+#: the longest journal line read (bytes). A line over it is skipped unread, so a junk line of any length costs no
+#: more memory than this. The longest line imagetwins writes is a folder's planned move, which lists every file of
+#: the folder with its size and digest: ~130 bytes a file (13 MB for a folder of 100,000 photos); 256 MiB holds a
+#: folder of ~2 million such files, 20 times that. Every other line is a few KB at most (two paths, a digest).
+_JOURNAL_LINE_MAX = 256 << 20
+_JOURNAL_PIECE = 1 << 20  # a line longer than this is measured before it is read
+
+
+def _journal_lines(fh) -> Iterator[tuple[int, bytes | None]]:
+    """Each line of an open journal with its number, read one at a time; None for a line over
+    :data:`_JOURNAL_LINE_MAX`. A line longer than a MiB is first measured a MiB at a time, then read whole only if it
+    is not over the bound: a junk line of any length costs a MiB of memory."""
+    piece = _JOURNAL_PIECE
+    n = 0
+    while True:
+        start = fh.tell()
+        raw = fh.readline(piece)
+        if not raw:
+            return
+        n += 1
+        if raw.endswith(b"\n") or len(raw) < piece:  # (shorter without a newline: the end of the file)
+            yield n, raw
+            continue
+        length = len(raw)
+        del raw
+        while rest := fh.readline(piece):
+            length += len(rest)
+            if rest.endswith(b"\n"):
+                length -= 1
+                break
+        if length > _JOURNAL_LINE_MAX:
+            yield n, None
+            continue
+        end = fh.tell()
+        fh.seek(start)
+        yield n, fh.read(end - start)
 
 
 def _written_in(e: dict, qdir: Path) -> str | None:
