@@ -221,3 +221,22 @@ def test_find_db_of_a_file_that_is_no_index_is_one_line_not_a_decision_store_war
         assert before is None or db.read_bytes() == before
     res = run("find", photos, "-m", "phash", "--db", tmp_path / "new.db")  # a new index: made, as before
     assert res.exit_code == 0 and (tmp_path / "new.db").is_file(), res.output
+
+
+def test_plot_to_a_name_of_no_picture_format_is_one_line_of_ours_before_the_scan(tmp_path: Path, album: Path,
+                                                                                  monkeypatch) -> None:
+    """``plot -o result.out`` ended, after the scan, with matplotlib's own "Format 'out' is not supported"."""
+    pytest.importorskip("matplotlib")
+    import imagetwins.finder
+
+    def no_scan(*args, **kwargs):
+        raise AssertionError("scanned before the output's name was checked")
+
+    monkeypatch.setattr(imagetwins.finder, "find_duplicates_map", no_scan)
+    one_clear_line(run("plot", album, "ukbench00120.jpg", "-o", tmp_path / "result.out"), "result.out",
+                   "no picture format", ".png", ".pdf")
+    assert not (tmp_path / "result.out").exists()
+    from imagetwins.report import PlotArgumentError, plot_duplicates
+
+    with pytest.raises(PlotArgumentError, match=r"\.out is no picture format.*\.svg"):
+        plot_duplicates(album, {"a.jpg": ["b.jpg"]}, "a.jpg", outfile=tmp_path / "result.out")

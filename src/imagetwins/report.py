@@ -475,6 +475,20 @@ class PlotArgumentError(ValueError, AssertionError):
     ``except`` clause catches it."""
 
 
+def plot_format(outfile: str | os.PathLike) -> str:
+    """The picture format ``outfile``'s extension names (``png`` without one), or :class:`PlotArgumentError` naming
+    the formats matplotlib writes (its own message, "Format 'out' is not supported", named none of ours).
+    Needs matplotlib."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    fmt = Path(outfile).suffix.lstrip(".").lower() or "png"
+    known = FigureCanvasBase.get_supported_filetypes()
+    if fmt not in known:
+        raise PlotArgumentError(f"{os.fspath(outfile)}: .{fmt} is no picture format the plot can be saved as; give "
+                                f"a name ending in one of {', '.join('.' + k for k in sorted(known))}")
+    return fmt
+
+
 def plot_duplicates(image_dir: str | os.PathLike, duplicate_map: dict, filename: str,
                     outfile: str | os.PathLike | None = None) -> None:
     """imagededup's picture: the file and its duplicates side by side, with scores when present.
@@ -493,8 +507,8 @@ def plot_duplicates(image_dir: str | os.PathLike, duplicate_map: dict, filename:
     Raises
     ------
     PlotArgumentError
-        ``image_dir`` is not a folder, or ``filename`` has no duplicates (a ``ValueError`` and, as imagededup's
-        assertions, an ``AssertionError``).
+        ``image_dir`` is not a folder, ``filename`` has no duplicates (a ``ValueError`` and, as imagededup's
+        assertions, an ``AssertionError``), or ``outfile``'s extension is no format matplotlib writes.
     ValueError
         ``filename`` is not a key of ``duplicate_map``, or the map is not a dict (as imagededup).
     """
@@ -505,6 +519,7 @@ def plot_duplicates(image_dir: str | os.PathLike, duplicate_map: dict, filename:
                                   name="matplotlib") from None
     if outfile is not None:
         matplotlib.use("Agg")
+        fmt = plot_format(outfile)
     import matplotlib.pyplot as plt
 
     root = Path(image_dir)
@@ -536,7 +551,7 @@ def plot_duplicates(image_dir: str | os.PathLike, duplicate_map: dict, filename:
     fig.tight_layout()
     if outfile is not None:
         with open_output(outfile, binary=True) as fh:
-            fig.savefig(fh, dpi=100, format=Path(outfile).suffix.lstrip(".").lower() or "png", bbox_inches="tight")
+            fig.savefig(fh, dpi=100, format=fmt, bbox_inches="tight")
         plt.close(fig)
     else:
         plt.show()
