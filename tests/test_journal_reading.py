@@ -58,3 +58,25 @@ def test_lines_longer_than_a_piece_are_read_whole(tmp_path: Path, monkeypatch) -
         fh.write(b'{"op": "move", "fr')  # a last line cut short by a crash: skipped, not said
     back = undo(q)
     assert len(back.done) == 2 and not back.failed
+
+
+def test_a_run_that_moved_nothing_leaves_no_empty_journal(tmp_path: Path) -> None:
+    """Every move refused (the copy edited since the scan): the run left an empty journal, a key and a summary in a
+    new quarantine folder, for ``undo`` to restore nothing from. Now the folders it made go too; a folder given
+    that stood there already stays (empty), and a quarantine holding an earlier run keeps its journal whole."""
+    root = tmp_path / "album"
+    keeper, copy = _pair(root, "a.png", 0)
+    plan = _plan(keeper, copy)
+    copy.write_bytes(copy.read_bytes() + b"edited")
+    runs = tmp_path / "album.imagetwins-quarantine"
+    out = apply_plan(plan, root, runs / "20240101-120000")
+    assert not out.done and len(out.failed) == 1
+    assert not runs.exists()
+    given = tmp_path / "given"
+    given.mkdir()
+    assert not apply_plan(plan, root, given).done and list(given.iterdir()) == []
+    earlier = tmp_path / "q"
+    assert not apply_plan(_plan(*_pair(root, "b.png", 1)), root, earlier).failed
+    lines = (earlier / quarantine.JOURNAL).read_bytes()
+    assert not apply_plan(plan, root, earlier).done
+    assert (earlier / quarantine.JOURNAL).read_bytes() == lines and len(undo(earlier).done) == 1

@@ -405,6 +405,29 @@ def _own_quarantine(qdir: Path) -> Path:
         raise QuarantineError(f"cannot make the quarantine folder {qdir}: {exc.strerror or exc}") from None
 
 
+def _made_now(qdir: Path) -> list[Path]:
+    """The quarantine folder and the folder above it, those not there yet (a run about to make them), innermost
+    first: :func:`_drop_unused` takes them away again when the run journals nothing."""
+    return [p for p in (qdir, qdir.parent) if not os.path.lexists(p)]
+
+
+def _drop_unused(qdir: Path, made: list[Path]) -> None:
+    """A run that journaled nothing (every move refused before it began) leaves no quarantine behind: its empty
+    journal, its summary and key, and the folders it made for them (``undo`` of it restored nothing, and
+    ``undo FOLDER`` counted it among the runs). A quarantine holding anything else is left as it is."""
+    try:
+        if os.lstat(qdir / JOURNAL).st_size or not set(os.listdir(qdir)) <= {JOURNAL, SUMMARY, KEY}:
+            return
+        for name in (JOURNAL, SUMMARY, KEY):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(qdir / name)
+    except OSError:
+        return
+    for folder in made:
+        with contextlib.suppress(OSError):
+            os.rmdir(folder)
+
+
 def _key(qdir: Path, create: bool) -> bytes:
     path = qdir / KEY
     if create:
@@ -736,6 +759,7 @@ def apply_plan(plan: Plan, root: str | os.PathLike, quarantine: str | os.PathLik
     root = given.resolve()
     qdir = check_quarantine(quarantine, [root])
     with changing([root]):
+        made = _made_now(qdir)
         qdir = _own_quarantine(qdir)
         with changing([qdir]), _deferred_signals() as stop:
             key = _key(qdir, create=True)
@@ -749,6 +773,7 @@ def apply_plan(plan: Plan, root: str | os.PathLike, quarantine: str | os.PathLik
                 finally:
                     _write_summary(qdir, root, key)
                     _record_placeholders(out)
+            _drop_unused(qdir, made)
     if stop.signum:
         raise Interrupted(out, len(plan.moves), stop.signum)
     return out
@@ -2088,6 +2113,7 @@ def apply_folder_moves(moves, root: str | os.PathLike, quarantine: str | os.Path
     root = given.resolve()
     qdir = check_quarantine(quarantine, [root])
     with changing([root]):
+        made = _made_now(qdir)
         qdir = _own_quarantine(qdir)
         with changing([qdir]), _deferred_signals() as stop:
             key = _key(qdir, create=True)
@@ -2104,6 +2130,7 @@ def apply_folder_moves(moves, root: str | os.PathLike, quarantine: str | os.Path
                         out.stopped = str(exc)
                         break
             _write_summary(qdir, root, key)
+            _drop_unused(qdir, made)
     if stop.signum:
         raise Interrupted(out, len(moves), stop.signum, what="folder")
     return out

@@ -436,8 +436,8 @@ def _say_failed(out, shown) -> None:
 
 def _journal_decisions(remembered, manifest, quiet: bool) -> None:
     """Keep what this run remembered beside its journal, so that ``undo`` forgets it (the user undid the action)."""
-    if remembered is None or not remembered.written or manifest is None:
-        return
+    if remembered is None or not remembered.written or manifest is None or not os.path.lexists(manifest):
+        return  # (a run that journaled nothing left no quarantine: nothing to undo)
     from imagetwins.quarantine import QuarantineError, write_run_decisions
 
     try:
