@@ -505,3 +505,34 @@ def test_a_folder_of_copies_from_all_over_is_said_with_the_folder_as_named(tmp_p
     assert res.exit_code == 0, res.output
     line = next(x for x in res.output.splitlines() if "would move the folder lib/Shared" in x)
     assert line.endswith("(2 images, each with a copy in lib)"), line
+
+
+@pytest.mark.cli
+def test_files_and_a_folder_moved_in_one_run_are_undone_by_the_one_command_said(tmp_path: Path, library: Path,
+                                                                              datasets: Path) -> None:
+    """A plan that moves files and whole folders journals both in the one quarantine: the 'undo with' line names
+    that journal, and the command it gives puts the files and the folder back (a guard: the hint named the
+    folders' outcome only, so a second journal for the files would have gone unnamed)."""
+    loose = library / "Loose"
+    loose.mkdir()
+    photo = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[60]
+    shutil.copy(photo, loose / "a.jpg")
+    shutil.copy(photo, loose / "a_copy.jpg")
+    before = _tree(library)
+    plan, found = tmp_path / "plan.json", tmp_path / "found.json"
+    assert run("folders", library, "-r", *PHASH, "--json", plan).exit_code == 0
+    assert run("find", library, "-r", *PHASH, "--json", found, "-q").exit_code == 0
+    doc = json.loads(plan.read_text())
+    doc["groups"] = [g for g in json.loads(found.read_text())["groups"]
+                     if all(Path(f).parent.name == "Loose" for f in g["files"])]
+    assert len(doc["groups"]) == 1
+    plan.write_text(json.dumps(doc))
+    q = tmp_path / "q"
+    res = run("remove", library, "--plan", plan, "--apply", "--move-to", q)
+    assert res.exit_code == 0, res.output
+    assert "moved 1 file and 1 folder" in res.output, res.output
+    hint = res.output.split("undo with: imagetwins undo ", 1)[1].split()[0]
+    assert sorted(p.name for p in q.iterdir() if p.name.endswith(".jsonl")) == [Path(hint).name]
+    res = run("undo", hint)
+    assert res.exit_code == 0 and "restored 1 file and 1 folder" in res.output, res.output
+    assert _tree(library) == before
