@@ -4,6 +4,7 @@ and before any work is done. Real images."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -240,3 +241,39 @@ def test_plot_to_a_name_of_no_picture_format_is_one_line_of_ours_before_the_scan
 
     with pytest.raises(PlotArgumentError, match=r"\.out is no picture format.*\.svg"):
         plot_duplicates(album, {"a.jpg": ["b.jpg"]}, "a.jpg", outfile=tmp_path / "result.out")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs")
+def test_an_output_fifo_nobody_reads_is_refused_before_the_scan(tmp_path: Path, album: Path, monkeypatch) -> None:
+    """``report -o FIFO`` (and ``find --json/--csv FIFO``) with no reader failed only when the output was written,
+    after the whole scan. The FIFO is opened with the other checks of the output name: one line, no scan."""
+    import imagetwins.cli.find
+    import imagetwins.cli.report
+
+    def no_scan(*args, **kwargs):
+        raise AssertionError("scanned before the output was checked")
+
+    monkeypatch.setattr(imagetwins.cli.report, "scan", no_scan)
+    monkeypatch.setattr(imagetwins.cli.find, "scan", no_scan)
+    fifo = tmp_path / "out"
+    os.mkfifo(fifo)
+    for args in (["report", album, "-o", fifo], ["find", album, "--json", fifo], ["find", album, "--csv", fifo]):
+        one_clear_line(run(*args), "FIFO no process reads from", "start its reader first")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs")
+def test_an_output_fifo_with_a_reader_gets_the_whole_output(tmp_path: Path, album: Path) -> None:
+    """The FIFO opened before the scan is held open and written at the end: its reader sees no end of input in
+    between (opened and closed at the check, it would have), and gets the whole document."""
+    fifo = tmp_path / "out"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        res = run("find", album, "-m", "phash", "--json", fifo, "-q")
+        assert res.exit_code == 0, res.output
+        data = b""
+        while chunk := os.read(reader, 1 << 16):
+            data += chunk
+    finally:
+        os.close(reader)
+    assert json.loads(data)["groups"], data[:200]

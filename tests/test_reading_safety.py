@@ -364,7 +364,7 @@ def test_explain_picture_to_a_full_device_or_a_fifo_is_one_line(album: Path, tmp
         os.mkfifo(target)
     first = sorted(album.iterdir())[0]
     code, out = _run("explain", str(first), str(album / "copy_of_first.jpg"), "-m", "copies", "-p", target)
-    assert code == 1 and f"cannot write {target}" in out
+    assert code == 1 and "cannot write" in out and target in out  # (a FIFO: refused before the work, said so)
     assert [x for x in out.splitlines() if x.startswith("Error")] == [out.strip().splitlines()[-1]]
 
 

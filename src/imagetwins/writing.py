@@ -140,10 +140,38 @@ def _stream(path: str | os.PathLike) -> bool:
                                      f"over it{hint}")
 
 
+#: FIFOs named as outputs, opened by :func:`check_output_name` before any work and held for :func:`open_output`:
+#: (device, inode) -> the open descriptor
+_held_fifos: dict[tuple[int, int], int] = {}
+
+
 def check_output_name(path: str | os.PathLike) -> None:
     """Raise :class:`OutputRefused` unless ``path`` itself is absent, a regular file, a FIFO, a character device
-    or one of this process's own streams (``/dev/stdout``)."""
-    _stream(path)
+    or one of this process's own streams (``/dev/stdout``). A FIFO is opened now: one that no process reads from
+    is refused before any work (it was refused only when the output was written, after the whole scan), and one
+    that is read is held open for :func:`open_output` (opened and closed here, its reader would see the end of
+    its input before the output)."""
+    if not _stream(path) or _OWN_STREAMS.fullmatch(os.fspath(path)):
+        return
+    st = os.lstat(path)
+    if stat.S_ISFIFO(st.st_mode) and (st.st_dev, st.st_ino) not in _held_fifos:
+        _held_fifos[(st.st_dev, st.st_ino)] = _open_stream(Path(path))
+
+
+def _open_stream(path: Path) -> int:
+    """``path`` (a FIFO, a character device, this process's own stream) opened for writing, blocking; a FIFO nobody
+    reads from is :class:`OutputRefused` at once, not a hang."""
+    flags = os.O_WRONLY | _CLOEXEC | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags if _OWN_STREAMS.fullmatch(os.fspath(path)) else flags | _NOFOLLOW)
+    except OSError as exc:
+        if exc.errno == errno.ENXIO:
+            raise OutputRefused(errno.ENXIO, f"{path} is a FIFO no process reads from: nothing written (start "
+                                             "its reader first)") from None
+        raise
+    if hasattr(os, "set_blocking"):
+        os.set_blocking(fd, True)
+    return fd
 
 
 @contextmanager
@@ -161,15 +189,12 @@ def open_output(path: str | os.PathLike, binary: bool = False, **text: str) -> I
     """
     path = Path(path)
     if _stream(path):
-        flags = os.O_WRONLY | _CLOEXEC | getattr(os, "O_NONBLOCK", 0)
-        try:
-            fd = os.open(path, flags if _OWN_STREAMS.fullmatch(os.fspath(path)) else flags | _NOFOLLOW)
-        except OSError as exc:
-            if exc.errno == errno.ENXIO:
-                raise OutputRefused(errno.ENXIO, f"{path} is a FIFO no process reads from: nothing written") from None
-            raise
-        if hasattr(os, "set_blocking"):
-            os.set_blocking(fd, True)
+        fd = None
+        if _held_fifos and not _OWN_STREAMS.fullmatch(os.fspath(path)):
+            st = os.lstat(path)
+            fd = _held_fifos.pop((st.st_dev, st.st_ino), None)
+        if fd is None:
+            fd = _open_stream(path)
         with open(fd, "wb" if binary else "w", **({} if binary else text)) as fh:
             yield fh
         return
