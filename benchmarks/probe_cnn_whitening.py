@@ -47,7 +47,9 @@ from imagetwins.embedding import Embedder, ModelConfig, l2_normalise  # noqa: E4
 from imagetwins.io import open_image  # noqa: E402
 from imagetwins.search.dihedral import dihedral_variants  # noqa: E402
 
-DATASETS = ROOT.parent / "shared" / "datasets"
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from _common import DATASETS, need_datasets  # noqa: E402
+
 SIDES = (80, 96, 112, 128)
 FAMILY_SETS = ("fam-ukbench", "fam-camera-photos", "fam-imagededup-testdata", "fam-photos-public")
 SCALES = (10_000, 100_000)
@@ -195,6 +197,7 @@ def main() -> None:
                     "P float16) to this path")
     ap.add_argument("--save-side", type=int, default=96, help="the CNN side of the transform --save writes")
     args = ap.parse_args()
+    need_datasets("photos-public/images")  # (before anything is written)
     args.work.mkdir(parents=True, exist_ok=True)
     embedders = {s: Embedder(ModelConfig(input_size=s), threads=1) for s in SIDES}
     caches = {s: next(args.quality_work.glob(f"cache-{s}-v*.npz")) for s in FAMILY_SETS}
