@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from imagetwins.cli import BLAS_THREAD_TIMEOUT, quiet_blas_threads
+from imagetwins.cli import BLAS_THREAD_TIMEOUT, quiet_blas_threads, run_as_program
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 
@@ -65,3 +65,30 @@ def test_the_program_sets_it_before_numpy_loads_and_keeps_the_users(start: str, 
     if start is SCRIPT:  # (the user's own value: once)
         env["OPENBLAS_THREAD_TIMEOUT"] = "20"
         assert _seen(start.format(folder=folder), env) == ["at-numpy 20"]
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("platform, argv0, program", [
+    ("linux", "/home/u/.venv/bin/imagetwins", True),
+    ("linux", "/usr/lib/python3/site-packages/imagetwins/__main__.py", True),
+    ("linux", "imagetwins", True),
+    ("linux", "/home/u/.venv/bin/imagetwins.exe", False),  # (a name, not a Windows launcher, here)
+    ("linux", "/home/u/.venv/bin/pytest", False),
+    ("linux", "/home/u/imagetwins-tools/run.py", False),
+    ("linux", "", False),
+    ("win32", r"C:\Users\u\venv\Scripts\imagetwins.exe", True),
+    ("win32", r"C:\Users\u\venv\Scripts\ImageTwins.EXE", True),
+    ("win32", r"C:\Python312\Scripts\imagetwins-script.py", True),
+    ("win32", "C:/Users/u/venv/Scripts/imagetwins", True),
+    ("win32", r"C:\Users\u\venv\Lib\site-packages\imagetwins\__main__.py", True),
+    ("win32", r"C:\Users\u\venv\Lib\site-packages\ImageTwins\__MAIN__.PY", True),
+    ("win32", r"C:\Users\u\venv\Scripts\pytest.exe", False),
+    ("win32", r"C:\Users\u\venv\Scripts\imagetwins-gui.exe", False),
+])
+def test_the_program_is_known_by_its_script_on_every_platform(platform: str, argv0: str, program: bool,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """The console script on Windows is imagetwins.exe (or imagetwins-script.py): the Ctrl-C line while the modules
+    load and the BLAS setting apply there too, and never where a test or another program imports the package."""
+    monkeypatch.setattr(sys, "platform", platform)
+    monkeypatch.setattr(sys, "argv", [argv0, "find", "."])
+    assert run_as_program() is program

@@ -33,8 +33,25 @@ def quiet_blas_threads(environ: MutableMapping[str, str] = os.environ) -> None:
     environ.setdefault("OPENBLAS_THREAD_TIMEOUT", BLAS_THREAD_TIMEOUT)
 
 
-# run as the program (not imported by a test or a program): a Ctrl-C while the modules load is one line too
-if os.path.basename(sys.argv[0]) == "imagetwins" or sys.argv[0].endswith(os.path.join("imagetwins", "__main__.py")):
+def run_as_program() -> bool:
+    """Whether this process is the program (``sys.argv[0]``: the console script, or ``python -m imagetwins``'s
+    ``imagetwins/__main__.py``), not a test or a program that imports the package. On Windows the console script is
+    ``imagetwins.exe`` (``imagetwins-script.py`` beside a launcher in some installers), its path may use either slash
+    and names are compared without case."""
+    argv0 = sys.argv[0] if sys.argv else ""
+    if sys.platform == "win32":
+        import ntpath
+
+        name, path = ntpath.basename(argv0).lower(), argv0.replace("\\", "/").lower()
+        for suffix in (".exe", "-script.py", "-script.pyw"):
+            name = name.removesuffix(suffix)
+    else:
+        name, path = os.path.basename(argv0), argv0
+    return name == "imagetwins" or path.endswith("imagetwins/__main__.py")
+
+
+# run as the program: a Ctrl-C while the modules load is one line too
+if run_as_program():
     signal.signal(signal.SIGINT, _interrupted_while_starting)
     quiet_blas_threads()
 
