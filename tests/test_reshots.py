@@ -259,7 +259,7 @@ def test_a_reshot_with_the_camera_on_its_side_is_not_a_copy(datasets: Path, tmp_
 def test_the_framing_angle_is_read_from_upright_or_a_quarter_turn() -> None:
     from imagetwins import verify
 
-    off = verify._off_camera_axes(np.array([0.0, 3.0, 45.0, 86.0, 90.0, 93.5, 135.0, 180.0]))
+    off = verify.off_camera_axes(np.array([0.0, 3.0, 45.0, 86.0, 90.0, 93.5, 135.0, 180.0]))
     assert off.tolist() == [0.0, 3.0, 45.0, 4.0, 0.0, 3.5, 45.0, 90.0]  # a mirrored match (180): never a framing
     # two framings of one scene, neither frame covering the other: capped upright and on its side, not at 45 degrees
     # nor mirrored (the calibrated part: every cell agreeing, no lighting residual)

@@ -62,12 +62,12 @@ from imagetwins.verify import (
     SIGNATURES_DIFFER,
     ImageFeatures,
     Verification,
-    _off_camera_axes,
     colour_signature_of,
     features_keypoints,
     features_length,
     is_page,
     look_at_files,
+    off_camera_axes,
     order_key,
     pasted_share,
     verify_header_bytes,
@@ -2751,7 +2751,7 @@ def framed_picture(a, b, threshold: float = DEFAULT_CONFIDENCE, whole: Verificat
         area = _framed_area(v, fa, fb, threshold)
         # (turned off the axes on a grown canvas, the whole frames are read with the canvas's corners: b's scene
         # beyond a's picture falls there, and only the picture cut from the canvas tells a crop turned)
-        if area or alt is None or _off_camera_axes(v.rotation) < FRAMING_ANGLE:
+        if area or alt is None or off_camera_axes(v.rotation) < FRAMING_ANGLE:
             return area
     if alt is None:
         return 0.0
@@ -2796,7 +2796,7 @@ def _less_scene(v: Verification, fa: ImageFeatures, fb: ImageFeatures) -> bool:
         return False
     # (turned off the axes, a's frame inside b's says nothing: b's grown canvas holds it, b's scene beyond a's picture
     # black there; a's own frame must be seen)
-    seen = v.frame_cover_a >= FRAMED_INSIDE and _off_camera_axes(v.rotation) < FRAMING_ANGLE
+    seen = v.frame_cover_a >= FRAMED_INSIDE and off_camera_axes(v.rotation) < FRAMING_ANGLE
     if not (seen or v.padded[0] or (pasted_share(v, fa, fb) or 0.0) >= FRAMED_PASTED):
         return False
     try:

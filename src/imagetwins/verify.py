@@ -67,6 +67,7 @@ __all__ = [
     "extract",
     "features_for_files",
     "is_page",
+    "off_camera_axes",
     "order_key",
     "verdict_version",
     "verify_pair",
@@ -335,7 +336,7 @@ DEFAULT_CONFIDENCE = 0.92
 #: picture is part of the other's (a crop) or holds all of it (a frame, a canvas, a caption band), so it covers
 #: (nearly) all of at least one of the two frames. (1) *Two framings*: neither frame covers FRAMING_COVER of the
 #: other, at a rotation under FRAMING_ANGLE degrees from upright or from a quarter turn (a camera held on its side
-#: for one of the shots; :func:`_off_camera_axes`) and no mirror: each picture shows part of the scene the other
+#: for one of the shots; :func:`off_camera_axes`) and no mirror: each picture shows part of the scene the other
 #: lacks, as a camera moved between two shots does (holidays-half re-shots, even groups: 8 of the 14 called copies
 #: at 0.92, and 119604/119605 turned 90.8 degrees; no copy of photos-public's edits, whose same-size rotations
 #: start at 5 degrees and reach 25; a copy turned by any angle on a grown canvas holds all of the other's frame,
@@ -1063,7 +1064,7 @@ def confidence_from(measurements: np.ndarray, calibration: Sequence[float] | Non
     conf = 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
     if m.shape[-1] > len(w) - 1:
         cover, rotation = m[..., len(w) - 1], m[..., len(w)]
-        capped = (cover < PART_COVER) | ((cover < FRAMING_COVER) & (_off_camera_axes(rotation) < FRAMING_ANGLE))
+        capped = (cover < PART_COVER) | ((cover < FRAMING_COVER) & (off_camera_axes(rotation) < FRAMING_ANGLE))
         capped |= m[..., CALIBRATED - 1] >= LIGHTING_CAP  # (the lighting residual: see Verification.measurements)
         if m.shape[-1] > len(w) + 2:
             capped |= m[..., len(w) + 2] >= DETAIL_CAP  # (-inf where not measured: never)
@@ -1127,7 +1128,7 @@ def _beyond(shared: np.ndarray, width: float, height: float) -> str | None:
     return "all round" if len(sides) == 4 else " and ".join(sides)
 
 
-def _off_camera_axes(rotation):
+def off_camera_axes(rotation: float | np.ndarray) -> float | np.ndarray:
     """Degrees from upright or from a quarter turn either way, whichever is nearer, of a rotation in 0-180 (a float or
     an array): a camera held on its side for one shot turns the scene by about 90 degrees. A mirrored match (180)
     stays 90 away: never a camera's framing."""
@@ -1219,7 +1220,7 @@ def _not_one_capture(cover: float, rotation: float, unaligned: bool = False, lig
         return None
     if cover < PART_COVER:
         return NotOneCapture.PART
-    if cover < FRAMING_COVER and _off_camera_axes(rotation) < FRAMING_ANGLE:
+    if cover < FRAMING_COVER and off_camera_axes(rotation) < FRAMING_ANGLE:
         return NotOneCapture.FRAMING
     if added >= ADDED_CAP:
         return NotOneCapture.ADDED
