@@ -297,6 +297,40 @@ def test_a_fork_that_dies_or_hangs_leaves_its_pairs_to_this_process(rows, forked
     assert len(forked) == 3 and _reaped(forked)
 
 
+def test_the_fork_finds_every_order_key_made_as_this_process_makes_it(forked, monkeypatch, tmp_path) -> None:
+    """Each row's order keys, its features' and its picture cut from a canvas's (the alternate), are made here before
+    the fork, once for both halves: the child finds them made, equal to the keys of the same features made afresh."""
+    import pickle
+
+    photos = [synthetic_photo(240, 180, seed=s) for s in range(10, 14)]
+    whole = [verify.extract(p) for p in photos]
+    cut = [verify.extract(p.crop((30, 20, 210, 160))) for p in photos[:2]]
+    z4, z8 = np.zeros(4, np.uint64), np.zeros(8, np.float32)
+    rows = [copies.CopyRecord.spilled(z4, z8, whole[0].to_bytes(), (z4, z8, cut[0].to_bytes())),  # bytes, parsed
+            copies.CopyRecord(z4, z8, whole[1], (z4, z8, cut[1])),  # held in memory
+            copies.CopyRecord.spilled(z4, z8, whole[2].to_bytes()), whole[3]]  # no alternate; bare features
+    seen = tmp_path / "keys"
+    answer, parent = copies.request_answers, os.getpid()
+
+    def told(sent: list, pairs: list) -> list:
+        if os.getpid() != parent:  # the child: the keys it finds before it checks anything
+            held = [f for r in sent for f in ((r,) if isinstance(r, verify.ImageFeatures) else
+                                              (r._features, r._alt_features)) if f is not None]
+            seen.write_bytes(pickle.dumps([(f._order_key, f.to_bytes()) for f in held]))
+        return answer(sent, pairs)
+
+    monkeypatch.setattr(copies, "request_answers", told)
+    left, right = _all_pairs(len(rows))
+    got = copies._verified_confidences(rows, rows, left, right, workers=2)
+    assert len(forked) == 1 and _reaped(forked)
+    keys = pickle.loads(seen.read_bytes())
+    assert len(keys) == len(whole) + len(cut)
+    assert all(key is not None for key, _ in keys)  # made before the fork, the alternates' too
+    assert [key for key, _ in keys] == [verify.order_key(verify.ImageFeatures.from_bytes(raw)) for _, raw in keys]
+    assert {key for key, _ in keys} == {verify.order_key(f) for f in whole + cut}
+    assert got.tolist() == _threads(rows, left, right).tolist()  # the same answers
+
+
 def test_a_fork_is_stopped_when_this_process_stops(rows, forked, monkeypatch) -> None:
     parent = os.getpid()
 

@@ -1502,11 +1502,14 @@ def _verify_with_fork(features_a: Sequence, features_b: Sequence, left: np.ndarr
     payloads, pairs = _batch_request(features_a, features_b, left[order], right[order])
     rows = request_rows(payloads)  # (each row parsed once, for both processes)
     del payloads
-    for row in rows:  # each row's order key made once too (~55 us): most rows are checked in both halves
-        features = row if isinstance(row, ImageFeatures) else getattr(row, "_features", None)
-        if isinstance(features, ImageFeatures):
-            with contextlib.suppress(Exception):  # (features no extract() made: their pairs say why, as before)
-                order_key(features)
+    for row in rows:  # each row's order keys made once too (~55 us each): most rows are checked in both halves (its
+        # features', and its picture cut from a canvas's, which a pair the whole images leave short checks)
+        held = (row,) if isinstance(row, ImageFeatures) else (getattr(row, "_features", None),
+                                                               getattr(row, "_alt_features", None))
+        for features in held:
+            if isinstance(features, ImageFeatures):
+                with contextlib.suppress(Exception):  # (features no extract() made: their pairs say why, as before)
+                    order_key(features)
     half = len(order) // 2
     names = _names.get()
 
