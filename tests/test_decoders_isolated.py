@@ -76,7 +76,43 @@ def card(tmp_path: Path, datasets: Path) -> Path:
     shutil.copy(photos[1], root / "copy.jpg")
     write_dng(photos[2], root / "IMG_2.dng", preview=True)
     _crashing_dng(photos[0], root / "IMG_9.dng")
+    with open(root / "IMG_9.dng", "ab") as fh:  # (bytes after the last IFD: the DNG reads the same)
+        fh.write(_CRASH_MARKER)
     return root
+
+
+#: a file holding these bytes makes the worker of :func:`segfaulting_worker` end by SIGSEGV
+_CRASH_MARKER = b"imagetwins-test: segfault here"
+
+_WRAPPER = """import os, signal, sys
+sys.path[:] = [p for p in sys.path if p not in ("", ".")]
+real = {real!r}
+ns = {{"__name__": "raw_worker_under_test", "__file__": real}}
+exec(compile(open(real, encoding="utf-8").read(), real, "exec"), ns)
+
+def crashing(answer):
+    def call(data, *args):
+        if {marker!r} in data:
+            os.kill(os.getpid(), signal.SIGSEGV)
+        return answer(data, *args)
+    return call
+
+ns["_decode"], ns["_size"] = crashing(ns["_decode"]), crashing(ns["_size"])
+ns["serve"]()
+"""
+
+
+@pytest.fixture
+def segfaulting_worker(tmp_path: Path, monkeypatch) -> None:
+    """LibRaw's worker, ending by SIGSEGV on a file holding :data:`_CRASH_MARKER`: the crafted DNG's own crash (LibRaw
+    reading past the preview's strip) depends on the worker's memory and did not come in one CI run of ten, so the
+    crash these tests are about is made sure of; the worker is otherwise the real one."""
+    wrapper = tmp_path / "raw_worker_under_test.py"
+    wrapper.write_text(_WRAPPER.format(real=str(raw._WORKER_FILE), marker=_CRASH_MARKER), encoding="utf-8")
+    raw.stop_workers()  # (no worker of the real file left idle for these tests to take)
+    monkeypatch.setattr(raw, "_WORKER_FILE", wrapper)
+    yield
+    raw.stop_workers()
 
 
 def _ok(args: list[str]) -> str:
@@ -86,12 +122,8 @@ def _ok(args: list[str]) -> str:
     return res.output
 
 
-def test_a_dng_that_crashes_libraw_is_one_line_in_every_command(card: Path, tmp_path: Path) -> None:
-    # a fresh LibRaw worker, as each command below gets (they stop theirs before they end): CI at 81c5808 once saw
-    # "DID NOT RAISE" here, in a pytest process where earlier tests' library calls may have left a worker warm with
-    # another heap, where LibRaw's read past the preview's strip could land in mapped memory. Not reproduced: a
-    # fresh worker crashed on this file 40 of 40 times, a warm one (after good DNGs) 40 of 40.
-    raw.stop_workers()
+def test_a_dng_that_crashes_libraw_is_one_line_in_every_command(card: Path, tmp_path: Path,
+                                                                segfaulting_worker) -> None:
     # (were LibRaw still in this process, pytest itself would end here with a segfault)
     with pytest.raises(ImageReadError, match="decoder crashed"):
         open_image(card / "IMG_9.dng", min_size=192)
