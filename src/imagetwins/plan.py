@@ -240,6 +240,12 @@ class PlanIndex(NamedTuple):
     created: str | None
     id: str | None = None
 
+    def names(self, opened) -> bool:
+        """Whether the open index ``opened`` is the one recorded: its ``created`` stamp and ``id`` where the plan
+        recorded them (an index made again in its place has others)."""
+        return ((self.created is None or opened.created() == self.created)
+                and (self.id is None or opened.identity() == self.id))
+
 
 def plan_index(value, source: str | os.PathLike) -> PlanIndex | None:
     """A plan's top-level ``index`` field read (None where it has none), else :class:`PlanError` in one line: an
@@ -614,8 +620,8 @@ def _recorded_index(index: PlanIndex, encoder):
         opened.close()
         warn_line(f"the index {printable(index.path)} holds no {encoder.name} encodings (nor their checks): {afresh}")
         return None
-    made, made_as = opened.created(), opened.identity()
-    if (index.created is not None and made != index.created) or (index.id is not None and made_as != index.id):
+    if not index.names(opened):
+        made = opened.created()
         opened.close()
         when = (f"made {printable(made or 'at no recorded time')}, the plan's {printable(index.created or '?')}"
                 if made != index.created else "another index made at the same time")

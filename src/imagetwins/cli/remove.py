@@ -515,7 +515,7 @@ def _plan_decisions_index(index) -> Path | None:
     except (IndexFileError, sqlite3.Error, OSError, ValueError):
         return None
     try:
-        same = opened.identity() == index.id and (index.created is None or opened.created() == index.created)
+        same = index.names(opened)
     except sqlite3.Error:
         same = False
     finally:
