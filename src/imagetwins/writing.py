@@ -127,17 +127,26 @@ def _stream(path: str | os.PathLike) -> bool:
     block device or a socket at the name."""
     if _OWN_STREAMS.fullmatch(os.fspath(path)):
         return True
+    st = _output_lstat(path)
+    return st is not None and not stat.S_ISREG(st.st_mode)
+
+
+def _output_lstat(path: str | os.PathLike) -> os.stat_result | None:
+    """The lstat of an output's name (None: nothing there) where it is a regular file, a FIFO or a character
+    device; :class:`OutputRefused` for anything else there (a link, a folder, a block device, a socket)."""
     try:
         st = os.lstat(path)
     except FileNotFoundError:
-        return False
-    if stat.S_ISREG(st.st_mode):
-        return False
-    if stat.S_ISFIFO(st.st_mode) or stat.S_ISCHR(st.st_mode):
-        return True
+        return None
+    if stat.S_ISREG(st.st_mode) or stat.S_ISFIFO(st.st_mode) or stat.S_ISCHR(st.st_mode):
+        return st
+    raise _refused(path, st.st_mode)
+
+
+def _refused(path: str | os.PathLike, mode: int) -> OutputRefused:
     hint = " (standard output: '-')" if os.fspath(path).startswith("/dev/") else ""
-    raise OutputRefused(errno.EPERM, f"{path} is {describe_mode(st.st_mode)}: refused, nothing is written through or "
-                                     f"over it{hint}")
+    return OutputRefused(errno.EPERM, f"{path} is {describe_mode(mode)}: refused, nothing is written through or "
+                                      f"over it{hint}")
 
 
 #: FIFOs named as outputs, opened by :func:`check_output_name` before any work and held for :func:`open_output`:
@@ -151,11 +160,26 @@ def check_output_name(path: str | os.PathLike) -> None:
     is refused before any work (it was refused only when the output was written, after the whole scan), and one
     that is read is held open for :func:`open_output` (opened and closed here, its reader would see the end of
     its input before the output)."""
-    if not _stream(path) or _OWN_STREAMS.fullmatch(os.fspath(path)):
+    if _OWN_STREAMS.fullmatch(os.fspath(path)):
         return
-    st = os.lstat(path)
-    if stat.S_ISFIFO(st.st_mode) and (st.st_dev, st.st_ino) not in _held_fifos:
-        _held_fifos[(st.st_dev, st.st_ino)] = _open_stream(Path(path))
+    st = _output_lstat(path)  # (looked at once: what is held is what was opened, keyed by the open file itself)
+    if st is None or not stat.S_ISFIFO(st.st_mode) or (st.st_dev, st.st_ino) in _held_fifos:
+        return
+    try:
+        fd = _open_stream(Path(path))
+    except FileNotFoundError:  # gone since: a new file is made there when the output is written
+        return
+    except OutputRefused:
+        raise
+    except OSError as exc:  # swapped since for a link (ELOOP), or cannot be opened: one line, never a traceback
+        if exc.errno == errno.ELOOP:
+            raise _refused(path, stat.S_IFLNK) from None
+        raise OutputRefused(exc.errno or errno.EIO, f"{path}: cannot open the FIFO ({exc.strerror or exc})") from None
+    opened = os.fstat(fd)
+    if not stat.S_ISFIFO(opened.st_mode):  # (a regular file swapped in since: written as a file, not held)
+        os.close(fd)
+        return
+    _held_fifos[(opened.st_dev, opened.st_ino)] = fd
 
 
 def _open_stream(path: Path) -> int:
@@ -188,20 +212,16 @@ def open_output(path: str | os.PathLike, binary: bool = False, **text: str) -> I
         ``path`` is a symbolic link (even dangling), a folder, a block device or a socket.
     """
     path = Path(path)
-    if _stream(path):
-        fd = None
-        if _held_fifos and not _OWN_STREAMS.fullmatch(os.fspath(path)):
-            st = os.lstat(path)
-            fd = _held_fifos.pop((st.st_dev, st.st_ino), None)
+    own = _OWN_STREAMS.fullmatch(os.fspath(path)) is not None
+    st = None if own else _output_lstat(path)  # (looked at once: the name may change between two looks)
+    if own or st is not None and not stat.S_ISREG(st.st_mode):
+        fd = None if st is None else _held_fifos.pop((st.st_dev, st.st_ino), None)
         if fd is None:
             fd = _open_stream(path)
         with open(fd, "wb" if binary else "w", **({} if binary else text)) as fh:
             yield fh
         return
-    try:
-        mode = stat.S_IMODE(os.lstat(path).st_mode)
-    except FileNotFoundError:
-        mode = None
+    mode = None if st is None else stat.S_IMODE(st.st_mode)
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.imagetwins-tmp")
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, 0o666)

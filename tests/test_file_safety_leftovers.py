@@ -1,0 +1,85 @@
+"""File-safety leftovers, each on the scenario that showed it: an output FIFO swapped between its check and its
+open."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from imagetwins import writing
+
+
+@pytest.fixture
+def no_held_fifos():
+    yield
+    for fd in writing._held_fifos.values():
+        os.close(fd)
+    writing._held_fifos.clear()
+
+
+def _swap_before_open(monkeypatch, path: Path, swap) -> None:
+    """Call ``swap()`` once, right before ``path`` is opened (the name changed between its check and its open)."""
+    real_open = os.open
+
+    def opening(name, flags, *args, **kwargs):
+        if os.fspath(name) == os.fspath(path) and not swapped:
+            swapped.append(True)
+            swap()
+        return real_open(name, flags, *args, **kwargs)
+
+    swapped: list[bool] = []
+    monkeypatch.setattr(os, "open", opening)
+
+
+@pytest.mark.unit
+def test_an_output_fifo_gone_between_its_check_and_its_open_is_no_traceback(tmp_path: Path, monkeypatch,
+                                                                             no_held_fifos) -> None:
+    """``--json FIFO``: the name was looked at twice (``lstat`` in ``_stream`` then again); a FIFO removed between
+    the two raised FileNotFoundError out of the option's check (a traceback). Gone before its open, the name is
+    written as a new file; swapped for a link, it is refused in one line."""
+    fifo = tmp_path / "out.json"
+    os.mkfifo(fifo)
+    _swap_before_open(monkeypatch, fifo, fifo.unlink)
+    writing.check_output_name(fifo)
+    assert not writing._held_fifos
+    monkeypatch.undo()
+
+    os.mkfifo(fifo)
+    elsewhere = tmp_path / "elsewhere"
+    os.mkfifo(elsewhere)
+    reader = os.open(elsewhere, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        _swap_before_open(monkeypatch, fifo, lambda: (fifo.unlink(), fifo.symlink_to(elsewhere)))
+        with pytest.raises(writing.OutputRefused, match="is a symbolic link: refused"):
+            writing.check_output_name(fifo)
+    finally:
+        os.close(reader)
+    assert not writing._held_fifos
+
+
+@pytest.mark.unit
+def test_an_output_fifo_swapped_for_another_is_written_and_closed_once(tmp_path: Path, monkeypatch,
+                                                                       no_held_fifos) -> None:
+    """A FIFO swapped for another (both read) between the look and the open: the one opened was held under the first
+    one's inode, the output opened the second a second time, and the held descriptor stayed open, so the reader never
+    saw the end of its input. What is held is keyed by the file opened: written once, closed, the reader sees the
+    end."""
+    fifo, other = tmp_path / "out.json", tmp_path / "other"
+    os.mkfifo(fifo)
+    os.mkfifo(other)
+    first_reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    reader = os.open(other, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        _swap_before_open(monkeypatch, fifo, lambda: os.replace(other, fifo))
+        writing.check_output_name(fifo)
+        monkeypatch.undo()
+        with writing.open_output(fifo) as fh:
+            fh.write("{}\n")
+        assert not writing._held_fifos
+        assert os.read(reader, 100) == b"{}\n"
+        assert os.read(reader, 100) == b""  # (the end: no writer left open; an open one raises BlockingIOError)
+    finally:
+        os.close(reader)
+        os.close(first_reader)
