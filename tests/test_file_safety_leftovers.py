@@ -1,5 +1,5 @@
 """File-safety leftovers, each on the scenario that showed it: an output FIFO swapped between its check and its
-open."""
+open, a file reporting 0 bytes that holds some (``/proc``)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
+from conftest import synthetic_photo
 
 from imagetwins import writing
 
@@ -83,3 +84,34 @@ def test_an_output_fifo_swapped_for_another_is_written_and_closed_once(tmp_path:
     finally:
         os.close(reader)
         os.close(first_reader)
+
+
+_PROC_FILE = Path("/proc/self/status")  # (a regular file reporting 0 bytes that holds some)
+
+
+@pytest.mark.unit
+@pytest.mark.skipif(not _PROC_FILE.is_file() or _PROC_FILE.stat().st_size, reason="needs Linux's /proc")
+def test_a_file_reporting_0_bytes_that_holds_some_is_said_as_such_not_changed(tmp_path: Path) -> None:
+    """A /proc file (or a FUSE file system that gives no sizes) reached through a followed link reports 0 bytes and
+    holds some: the scan held 0 bytes for it, read one more and said "changed while read ... read again next time"
+    on every run. It is not read (no size to hold memory for or to tell a change by), said as what it is; an empty
+    file stays an empty file."""
+    from imagetwins import find
+    from imagetwins.io import ImageReadError, read_bytes
+
+    for counted in (None, 0):
+        with pytest.raises(ImageReadError, match="reports a size of 0 bytes yet holds bytes"):
+            read_bytes(_PROC_FILE, counted=counted)
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    with pytest.raises(ImageReadError, match=r"empty file \(0 bytes\)"):
+        read_bytes(tmp_path / "empty.jpg")
+    album = tmp_path / "album"
+    album.mkdir()
+    for n in range(2):
+        synthetic_photo(seed=n).save(album / f"{n}.jpg")
+    (album / "status.jpg").symlink_to(_PROC_FILE)
+    result = find(album, method="phash", follow_symlinks=True, cache=False)
+    assert [(os.path.basename(f.path), f.reason) for f in result.failures] == [
+        ("status.jpg", "reports a size of 0 bytes yet holds bytes (a /proc or /sys file, or a FUSE file system that "
+                       "gives no sizes): not read")]
+    assert len(result.files) == 2

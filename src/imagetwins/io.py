@@ -705,7 +705,8 @@ def read_bytes(path: str | os.PathLike, max_bytes: int = DEFAULT_MAX_BYTES, coun
     ``max_bytes`` + 1 bytes are ever read (a file growing while it is read is refused there). ``counted``: the size
     the caller looked at and holds memory for (:data:`READ_BUDGET`); a file larger when opened (swapped for another
     since) or grown past it while read is refused, transient (read again next time), after ``counted`` + 1 bytes at
-    most.
+    most. A file that reports 0 bytes and holds some (``/proc``, a FUSE file system giving no sizes) is refused
+    after one byte: no size to hold memory for.
     """
     try:
         with open_regular_file(path) as fh:
@@ -717,6 +718,8 @@ def read_bytes(path: str | os.PathLike, max_bytes: int = DEFAULT_MAX_BYTES, coun
             # what fstat says, and a byte more to see growth (asking for max_bytes + 1 made every read reserve
             # 512 MB of address space, however small the file)
             data = fh.read(st.st_size + 1)
+            if not st.st_size and data and not os.fstat(fh.fileno()).st_size:
+                raise ImageReadError(path, _NO_SIZE)
             most = max_bytes if counted is None else min(max_bytes, counted)
             if st.st_size < len(data) <= most:  # it grew since: read on, up to the limit
                 data += fh.read(most + 1 - len(data))
@@ -741,6 +744,12 @@ def read_bytes(path: str | os.PathLike, max_bytes: int = DEFAULT_MAX_BYTES, coun
     if not data:
         raise ImageReadError(path, "empty file (0 bytes)")
     return data
+
+
+#: the reason of a regular file that reports 0 bytes and holds some: its size cannot be held in the read budget nor
+#: tell a change (a ``/proc`` file, a FUSE file system that gives no sizes); it was "changed while read" every run
+_NO_SIZE = ("reports a size of 0 bytes yet holds bytes (a /proc or /sys file, or a FUSE file system that gives no "
+            "sizes): not read")
 
 
 def _changed(path, counted: int) -> ImageReadError:
