@@ -1,5 +1,6 @@
 """File-safety leftovers, each on the scenario that showed it: an output FIFO swapped between its check and its
-open, a file reporting 0 bytes that holds some (``/proc``)."""
+open, a file reporting 0 bytes that holds some (``/proc``), a HEIF's coded frame judged against its declared
+size."""
 
 from __future__ import annotations
 
@@ -115,3 +116,36 @@ def test_a_file_reporting_0_bytes_that_holds_some_is_said_as_such_not_changed(tm
         ("status.jpg", "reports a size of 0 bytes yet holds bytes (a /proc or /sys file, or a FUSE file system that "
                        "gives no sizes): not read")]
     assert len(result.files) == 2
+
+
+@pytest.mark.unit
+def test_an_avif_coding_a_frame_within_a_thin_strip_s_padded_area_is_held_to_that_frame(tmp_path: Path) -> None:
+    """The padding an encoder adds (64 px a side) was judged by area: an AVIF declaring a 4 x 15,000 strip (68 x
+    15,064 padded: 1.02 million pixels) coding a 1,000 x 1,000 frame passed as padding and decoded with the budget
+    held for the strip, 16 times less than the frame's cost. Judged side by side, it is held to the frame; an honest
+    AVIF, a thin one and a turned one read within their declared cost."""
+    import io as stdio
+    import struct
+
+    from PIL import Image, features
+
+    from imagetwins.heif import coded_size
+    from imagetwins.io import ImageReadError, decode_cost, open_image
+
+    if not features.check("avif"):
+        pytest.skip("this Pillow reads no AVIF")
+    buf = stdio.BytesIO()
+    Image.new("RGB", (1000, 1000), (90, 120, 200)).save(buf, format="AVIF", speed=10, quality=10)
+    data = buf.getvalue()
+    at = data.index(b"ispe") + 8
+    strip = tmp_path / "strip.avif"
+    strip.write_bytes(data[:at] + struct.pack(">II", 4, 15000) + data[at + 8:])
+    assert coded_size(strip.read_bytes()) == (1000, 1000)
+    declared = decode_cost("RGB", 4, 15000, "AVIF")
+    assert declared * 10 < decode_cost("RGB", 1000, 1000, "AVIF")
+    with pytest.raises(ImageReadError, match=r"4x15000 RGB and the larger frame it codes"):
+        open_image(strip, max_decoded_bytes=2 * declared)
+    for size in ((96, 72), (8, 600), (600, 8)):
+        honest = tmp_path / "honest.avif"
+        synthetic_photo(*size, 2).save(honest, format="AVIF", speed=10)
+        assert open_image(honest, max_decoded_bytes=decode_cost("RGB", *size, "AVIF")).size == size

@@ -1390,6 +1390,16 @@ def _jpeg2000_tile_bytes(data: bytes, fmt: str) -> int:
 _CODED_PADDING = 64
 
 
+def _within_padding(coded: tuple[int, int], width: int, height: int) -> bool:
+    """Is the ``coded`` frame the declared ``width`` x ``height`` picture with at most :data:`_CODED_PADDING` added to
+    each side (either way round: a rotation the file declares turns the picture Pillow reports)? Judged side by side,
+    not by area: an AVIF declaring a 4 x 15,000 strip holds 68 x 15,064 pixels of area, and coded a 1,000 x 1,000
+    frame decoded with the budget held for the strip's 240 KB (16 times less; a 1 x 2,700,000 strip's area holds a
+    13,000 x 13,000 frame)."""
+    across, down = width + _CODED_PADDING, height + _CODED_PADDING
+    return coded[0] <= across and coded[1] <= down or coded[0] <= down and coded[1] <= across
+
+
 def _coded_frame_bytes(data: bytes, fmt: str, mode: str, width: int, height: int, max_pixels: int, name) -> int:
     """What the AV1 or HEVC decoder holds for a HEIF's (AVIF's, HEIC's) coded frame when it is larger than the size
     the file declares (its ``ispe`` box, cropped by any ``clap``: what Pillow reports): a 2 KB AVIF declaring 16 x 16
@@ -1404,7 +1414,7 @@ def _coded_frame_bytes(data: bytes, fmt: str, mode: str, width: int, height: int
         coded = coded_size(data)
     except TooManyItems as exc:
         raise ImageReadError(name, f"an {fmt} listing {exc.args[0]:,} items (more than {MAX_ITEMS:,})") from None
-    if coded is None or coded[0] * coded[1] <= (width + _CODED_PADDING) * (height + _CODED_PADDING):
+    if coded is None or _within_padding(coded, width, height):
         return 0
     if coded[0] * coded[1] > max_pixels:
         raise ImageReadError(name, f"image too large ({width}x{height} declared, a {coded[0]}x{coded[1]} frame coded "
