@@ -1,6 +1,6 @@
 """File-safety leftovers, each on the scenario that showed it: an output FIFO swapped between its check and its
 open, a file reporting 0 bytes that holds some (``/proc``), a HEIF's coded frame judged against its declared
-size."""
+size, a HEIF's Exif item read as its picture's units."""
 
 from __future__ import annotations
 
@@ -140,3 +140,44 @@ def test_an_avif_coding_a_frame_within_a_thin_strip_s_padded_area_is_held_to_tha
         honest = tmp_path / "honest.avif"
         synthetic_photo(*size, 2).save(honest, format="AVIF", speed=10)
         assert open_image(honest, max_decoded_bytes=decode_cost("RGB", *size, "AVIF")).size == size
+
+
+def _exp_golomb(value: int) -> str:
+    bits = format(value + 1, "b")
+    return "0" * (len(bits) - 1) + bits
+
+
+def _hevc_sps(width: int, height: int) -> bytes:
+    """An HEVC sequence parameter set NAL unit (H.265 7.3.2.2) as far as the frame's size."""
+    bits = "0000" "000" "1" + "0" * 96 + _exp_golomb(0) + _exp_golomb(1) + _exp_golomb(width) + _exp_golomb(height)
+    bits += "1" + "0" * (-(len(bits) + 1) % 8)
+    return bytes([33 << 1, 1]) + int(bits, 2).to_bytes(len(bits) // 8, "big")
+
+
+@pytest.mark.unit
+def test_a_heic_s_exif_item_is_not_read_as_its_picture_s_coded_units() -> None:
+    """The frame a HEIC codes was looked for in every item's data, each read as HEVC units: a 64 x 48 HEIC whose
+    Exif item reads, as length-prefixed units, as a sequence parameter set of 20,000 x 20,000 was refused ("image
+    too large ... a 20000x20000 frame coded"). Only the items ``iinf`` types ``hvc1`` are read as HEVC (``av01`` as
+    AV1; an item it does not type as both, as before)."""
+    import io as stdio
+    import struct
+
+    pillow_heif = pytest.importorskip("pillow_heif")
+    from imagetwins.heif import coded_size
+    from imagetwins.io import open_image
+
+    pillow_heif.register_heif_opener()  # (to write one; imagetwins registers it to read on the first HEIF file)
+    tiff = b"MM\x00*\x00\x00\x00\x08"
+    buf = stdio.BytesIO()
+    synthetic_photo(64, 48, 1).save(buf, format="HEIF", quality=30, exif=b"Exif\x00\x00" + tiff + bytes(120))
+    data = buf.getvalue()
+    assert coded_size(data) == (64, 64)
+    at = data.index(tiff)  # (the item's data: a 4-byte offset, 6, then "Exif\0\0": a unit of 6 bytes, then this)
+    unit = _hevc_sps(20000, 20000)
+    crafted = data[:at] + struct.pack(">I", len(unit)) + unit + data[at + 4 + len(unit):]
+    assert len(crafted) == len(data)
+    assert coded_size(crafted) == (64, 64)
+    assert open_image(crafted).size == (64, 48)
+    hevc_only = crafted.replace(b"infe", b"xnfe")  # (no item typed: every item read as before, the unit found)
+    assert coded_size(hevc_only) == (20000, 20000)

@@ -6,7 +6,9 @@ decoder decodes the frame the item codes, whatever the boxes say: a 2 KB AVIF de
 (libheif 1.23 refuses a lying ``ispe`` itself, not a crop), outside the decode budget held for 16 x 16.
 :func:`coded_size` walks the boxes and reads each coded frame's size: an AV1 item's sequence header (in its data,
 ``meta``'s ``iloc`` saying where), an HEVC item's sequence parameter sets (in the ``hvcC`` properties and among the
-first units of its data), so the budget is held for the larger of the two. Anything it cannot read gives None: the
+first units of its data), so the budget is held for the larger of the two. An item's data is read by the type
+``iinf`` gives it (``hvc1``, ``av01``; an Exif or XMP item not at all: its bytes read as HEVC units once made a
+64 x 48 HEIC "a 20000x20000 frame"); an item it does not type, as both. Anything it cannot read gives None: the
 declared size stands, as before.
 """
 
@@ -21,6 +23,8 @@ MAX_ITEMS = 4096
 class TooManyItems(Exception):
     """The file lists more than :data:`MAX_ITEMS` items."""
 
+#: the item types whose data is read as coded units (an item ``iinf`` does not type is read as both)
+_AV1, _HEVC = b"av01", b"hvc1"
 _OBU_SEQUENCE_HEADER = 1
 _OBU_TEMPORAL_DELIMITER = 2
 _OBU_PADDING = 15
@@ -48,8 +52,30 @@ def _child(data: bytes, start: int, end: int, kind: bytes):
     return next(((s, e) for k, s, e in _boxes(data, start, end) if k == kind), None)
 
 
-def _item_extents(data: bytes, iloc: tuple[int, int], idat: tuple[int, int] | None) -> list[tuple[int, int]]:
-    """(offset in ``data``, length) of each item's first extent, as ``iloc`` (ISO/IEC 14496-12 8.11.3) places it."""
+def _item_types(data: bytes, iinf: tuple[int, int] | None) -> dict[int, bytes]:
+    """item_ID -> item_type of each item ``iinf`` (ISO/IEC 14496-12 8.11.6) lists with one (``infe`` version 2 or
+    3: ``hvc1``, ``av01``, ``Exif``, ``mime``, ``grid`` ...); an item it does not type is not in it."""
+    if iinf is None:
+        return {}
+    at, end = iinf
+    at += 4 + (2 if data[at] == 0 else 4)  # (version and flags, entry_count)
+    types: dict[int, bytes] = {}
+    for kind, start, stop in _boxes(data, at, end):
+        if kind != b"infe" or stop - start < 4 or data[start] not in (2, 3):
+            continue
+        width = 2 if data[start] == 2 else 4  # item_ID's bytes; then protection_index (2), item_type (4)
+        if start + 4 + width + 6 > stop:
+            raise ValueError("infe cut short")
+        types[int.from_bytes(data[start + 4:start + 4 + width], "big")] = data[start + 6 + width:start + 10 + width]
+        if len(types) > MAX_ITEMS:
+            raise TooManyItems(len(types))
+    return types
+
+
+def _item_extents(data: bytes, iloc: tuple[int, int], idat: tuple[int, int] | None
+                  ) -> list[tuple[int, int, int]]:
+    """(item_ID, offset in ``data``, length) of each item's first extent, as ``iloc`` (ISO/IEC 14496-12 8.11.3)
+    places it."""
     at, end = iloc
     version = data[at]
     at += 4
@@ -71,7 +97,7 @@ def _item_extents(data: bytes, iloc: tuple[int, int], idat: tuple[int, int] | No
     if count > MAX_ITEMS:
         raise TooManyItems(count)
     for _ in range(count):
-        take(2 if version < 2 else 4)  # item_ID
+        item = take(2 if version < 2 else 4)
         method = take(2) & 15 if version in (1, 2) else 0
         take(2)  # data_reference_index
         base = take(base_size)
@@ -83,7 +109,7 @@ def _item_extents(data: bytes, iloc: tuple[int, int], idat: tuple[int, int] | No
             if k == 0 and method in (0, 1):
                 origin = 0 if method == 0 else idat[0] if idat is not None else None
                 if origin is not None:
-                    out.append((origin + base + offset, length))
+                    out.append((item, origin + base + offset, length))
     return out
 
 
@@ -260,11 +286,13 @@ def coded_size(data: bytes) -> tuple[int, int] | None:
             av1 = av1 or kind == b"av1C"
         av1 = av1 or not length_sizes  # (an HEVC item's data is never read as AV1 units)
         iloc = _child(data, start, end, b"iloc")
+        types = _item_types(data, _child(data, start, end, b"iinf"))
         if iloc is not None:
-            for off, length in _item_extents(data, iloc, _child(data, start, end, b"idat")):
-                if av1 and (frame := _sequence_frame(data, off, length)) is not None:
+            for item, off, length in _item_extents(data, iloc, _child(data, start, end, b"idat")):
+                kind = types.get(item)  # (an item of another type, Exif or XMP, is not read as coded units)
+                if (av1 and kind is None or kind == _AV1) and (frame := _sequence_frame(data, off, length)):
                     frames.append(frame)
-                for length_size in length_sizes:
+                for length_size in length_sizes if kind in (None, _HEVC) else ():
                     frames += _hevc_data_frames(data, off, length, length_size)
     except (ValueError, IndexError):
         return None
