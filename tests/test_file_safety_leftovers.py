@@ -1,6 +1,7 @@
 """File-safety leftovers, each on the scenario that showed it: an output FIFO swapped between its check and its
 open, a file reporting 0 bytes that holds some (``/proc``), a HEIF's coded frame judged against its declared
-size, a HEIF's Exif item read as its picture's units."""
+size, a HEIF's Exif item read as its picture's units, a
+journal's long junk line."""
 
 from __future__ import annotations
 
@@ -181,3 +182,47 @@ def test_a_heic_s_exif_item_is_not_read_as_its_picture_s_coded_units() -> None:
     assert open_image(crafted).size == (64, 48)
     hevc_only = crafted.replace(b"infe", b"xnfe")  # (no item typed: every item read as before, the unit found)
     assert coded_size(hevc_only) == (20000, 20000)
+
+
+class _ReadSizes:
+    """A binary file whose reads are recorded (the most bytes one read returned)."""
+
+    def __init__(self, fh) -> None:
+        self.fh, self.most = fh, 0
+
+    def tell(self) -> int:
+        return self.fh.tell()
+
+    def seek(self, at: int) -> int:
+        return self.fh.seek(at)
+
+    def readline(self, size: int = -1) -> bytes:
+        return self._seen(self.fh.readline(size))
+
+    def read(self, size: int = -1) -> bytes:
+        return self._seen(self.fh.read(size))
+
+    def _seen(self, data: bytes) -> bytes:
+        self.most = max(self.most, len(data))
+        return data
+
+
+@pytest.mark.unit
+def test_a_long_junk_journal_line_under_the_bound_is_not_read_whole(tmp_path: Path) -> None:
+    """``undo`` measured a line longer than a MiB and read it whole when under 256 MiB: a block of zeros a crash
+    left in a journal (here 20 MiB) was held whole, then parsed. A long line is read whole only where it has the shape
+    of a line imagetwins writes (``{"`` first, its signature last): junk costs a MiB, read as a malformed line; a long
+    signed line (a folder's, listing its files) is still read whole."""
+    from imagetwins.quarantine import _journal_lines
+
+    signed = b'{"op": "folder", "files": "' + b"f" * (3 << 20) + b'", "mac": "' + b"0123456789abcdef" * 4 + b'"}\n'
+    journal = tmp_path / "manifest.jsonl"
+    journal.write_bytes(b'{"op": "move"}\n' + bytes(20 << 20) + b"\n" + signed + b"\x00" * (3 << 20))
+    with open(journal, "rb") as raw:
+        fh = _ReadSizes(raw)
+        lines = list(_journal_lines(fh))
+        assert [n for n, _ in lines] == [1, 2, 3, 4]
+        assert lines[0][1] == b'{"op": "move"}\n' and lines[2][1] == signed
+        for _, junk in (lines[1], lines[3]):  # (the last one, cut short: no newline)
+            assert junk is not None and len(junk) < 100 and junk not in (b"", b"\n")
+        assert fh.most == len(signed)  # (the signed line read whole, the junk a piece at a time)

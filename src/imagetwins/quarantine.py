@@ -29,6 +29,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import signal
 import stat
 import sys
@@ -1484,12 +1485,19 @@ def _read_journal(qdir: Path, key: bytes) -> tuple[list[dict], list[tuple[str, s
 #: folder of ~2 million such files, 20 times that. Every other line is a few KB at most (two paths, a digest).
 _JOURNAL_LINE_MAX = 256 << 20
 _JOURNAL_PIECE = 1 << 20  # a line longer than this is measured before it is read
+#: how every line imagetwins writes ends: its signature (``_append``: the signed entry's last key)
+_SIGNED_END = re.compile(rb', "mac": "[0-9a-f]{64}"\}\Z')
+_SIGNED_TAIL = 80  # (bytes of a long line's end kept while it is measured: the signature's and more)
+#: what a long line not shaped as one of ours is read as: a malformed line (a cut-short last one: not said)
+_NOT_A_LINE = b"(a long line not shaped as a journal line)"
 
 
 def _journal_lines(fh) -> Iterator[tuple[int, bytes | None]]:
     """Each line of an open journal with its number, read one at a time; None for a line over
-    :data:`_JOURNAL_LINE_MAX`. A line longer than a MiB is first measured a MiB at a time, then read whole only if it
-    is not over the bound: a junk line of any length costs a MiB of memory."""
+    :data:`_JOURNAL_LINE_MAX`, :data:`_NOT_A_LINE` for a long line not shaped as one imagetwins writes. A line longer
+    than a MiB is first measured a MiB at a time, then read whole only if it is not over the bound and has the shape
+    of a line of ours (``{"`` first, its signature last, :data:`_SIGNED_END`): a junk line of any length (a block of
+    zeros a crash left, bytes of another file) costs a MiB of memory."""
     piece = _JOURNAL_PIECE
     n = 0
     while True:
@@ -1501,15 +1509,19 @@ def _journal_lines(fh) -> Iterator[tuple[int, bytes | None]]:
         if raw.endswith(b"\n") or len(raw) < piece:  # (shorter without a newline: the end of the file)
             yield n, raw
             continue
-        length = len(raw)
+        length, ours, tail = len(raw), raw.startswith(b'{"'), raw[-_SIGNED_TAIL:]
         del raw
         while rest := fh.readline(piece):
             length += len(rest)
+            tail = (tail + rest)[-_SIGNED_TAIL - 1:]
             if rest.endswith(b"\n"):
                 length -= 1
                 break
         if length > _JOURNAL_LINE_MAX:
             yield n, None
+            continue
+        if not (ours and _SIGNED_END.search(tail.rstrip())):
+            yield n, _NOT_A_LINE
             continue
         end = fh.tell()
         fh.seek(start)
