@@ -173,6 +173,22 @@ def linked_album(tmp_path: Path, datasets: Path) -> Path:
 
 
 @pytest.fixture
+def decoded(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every file an encoder decodes in this process (``Encoder.encode_files``): what a check made now costs."""
+    from imagetwins.encoders.base import Encoder
+
+    seen: list[str] = []
+    real = Encoder.encode_files
+
+    def counting(self, paths, *args, **kwargs):
+        seen.extend(os.fspath(p) for p in paths)
+        return real(self, paths, *args, **kwargs)
+
+    monkeypatch.setattr(Encoder, "encode_files", counting)
+    return seen
+
+
+@pytest.fixture
 def fake_cnn():
     """The ``cnn`` method with :class:`FakeModel` in place of the bundled network (same name and threshold),
     for tests of the plumbing around vectors: index, cache, Dask, --against, tune. One orientation: summed

@@ -15,22 +15,6 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture
-def decoded(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Every file an encoder decodes in this process (``Encoder.encode_files``): what a check made now costs."""
-    from imagetwins.encoders.base import Encoder
-
-    seen: list[str] = []
-    real = Encoder.encode_files
-
-    def counting(self, paths, *args, **kwargs):
-        seen.extend(os.fspath(p) for p in paths)
-        return real(self, paths, *args, **kwargs)
-
-    monkeypatch.setattr(Encoder, "encode_files", counting)
-    return seen
-
-
 def _album_with_db_plan(tmp_path: Path) -> tuple[Path, Path, Path]:
     from click.testing import CliRunner
 
@@ -82,7 +66,7 @@ def test_plan_of_find_db_records_its_index_and_remove_plan_reads_its_checks(tmp_
 @pytest.mark.cli
 def test_remove_plan_no_cache_reads_and_keeps_no_check(tmp_path: Path, decoded: list[str]) -> None:
     """``remove --plan --no-cache`` was refused ("does nothing with --plan") though the check of the plan's files
-    reads and keeps checks in the folder's cache: honoured now, every file checked afresh, no cache read or made, the
+    reads and keeps checks in the folder's cache: honoured now, every file checked now, no cache read or made, the
     plan's index not read."""
     from imagetwins.index import default_cache_path
 
@@ -92,15 +76,19 @@ def test_remove_plan_no_cache_reads_and_keeps_no_check(tmp_path: Path, decoded: 
     dry = _remove(str(album), "--plan", str(plan), "--no-cache")
     assert dry.exit_code == 0, dry.output
     assert "5 files would move" in dry.stdout
-    assert len(decoded) >= 5  # (checked afresh: the files and keepers decoded)
+    assert len(decoded) >= 5  # (checked now: the files and keepers decoded)
+    # (said plainly: how many checked now (the 5th is a byte copy: no check), and that --no-cache read and kept none)
+    assert "note: checked 4 files against their keepers now, decoding 7 files" in dry.stderr, dry.stderr
+    assert "(--no-cache: no check read from or kept in a cache or index)" in dry.stderr, dry.stderr
     assert not default_cache_path(album).exists()
     assert (db.stat().st_mtime_ns, db.stat().st_size) == before
 
 
 @pytest.mark.cli
-def test_remove_plan_with_an_edited_index_checks_afresh_in_one_line(tmp_path: Path, decoded: list[str]) -> None:
+def test_remove_plan_with_an_edited_index_checks_the_files_now_in_one_line(tmp_path: Path, decoded: list[str]) -> None:
     """The plan's index edited by hand: gone, a FIFO, a link to /dev/zero, a folder, a text file, another index (made
-    later in its place): one warning line each, the files checked afresh, the same moves, no traceback, never a wait;
+    later in its place): one warning line each saying its checks are not read, one note saying the files were checked
+    now, the same moves, no traceback, never a wait;
     a malformed field is one line refusing the plan, nothing moved."""
     album, db, plan = _album_with_db_plan(tmp_path)
     doc = json.loads(plan.read_text())
@@ -138,11 +126,14 @@ def test_remove_plan_with_an_edited_index_checks_afresh_in_one_line(tmp_path: Pa
         assert dry.exit_code == 0, (where, dry.output)
         assert dry.exception is None or isinstance(dry.exception, SystemExit), (where, dry.exception)
         assert "5 files would move" in dry.stdout, (where, dry.output)
-        warnings = [line for line in dry.stderr.splitlines() if "index" in line]
-        assert len(warnings) == 1 and warnings[0].startswith("warning: ") and "checked afresh" in warnings[0], \
+        warnings = [line for line in dry.stderr.splitlines() if line.startswith("warning: ")]
+        assert len(warnings) == 1 and "index" in warnings[0] and "not read" in warnings[0], (where, dry.stderr)
+        # (then what was done instead, said plainly: checked now, decoding the files, kept nowhere: no folder cache)
+        now = [line for line in dry.stderr.splitlines() if line.startswith("note: checked ")]
+        assert len(now) == 1 and "against their keepers now, decoding" in now[0] and "not kept" in now[0], \
             (where, dry.stderr)
         assert "Traceback" not in dry.output and "make one with" not in dry.stderr, dry.stderr
-        assert len(decoded) >= 5, where  # (checked afresh)
+        assert len(decoded) >= 5, where  # (checked now)
     # the index itself, made again in its place (the same second too): the plan's 'created' and 'id' tell it apart
     for stamp, name in (("2000-01-01T00:00:00", made_as), (made, "0" * 32)):
         doc["index"] = {"path": str(db), "created": stamp, "id": name}
@@ -151,6 +142,7 @@ def test_remove_plan_with_an_edited_index_checks_afresh_in_one_line(tmp_path: Pa
         dry = _remove(str(album), "--plan", str(edited))
         assert dry.exit_code == 0 and "5 files would move" in dry.stdout, dry.output
         assert "not the index the plan was made with" in dry.stderr and len(decoded) >= 5, dry.stderr
+        assert "checks it keeps are not read" in dry.stderr, dry.stderr
     for bad in (5, "relative.db", {"path": 5}, {"path": "rel.db"}, {"path": str(db), "created": 7},
                 {"path": str(db), "id": [1]}):
         doc["index"] = bad

@@ -22,6 +22,7 @@ import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from imagetwins.folder_copies import (  # noqa: F401  (found there; importable from here as before)
     MIN_SHARE,
@@ -32,6 +33,9 @@ from imagetwins.folder_copies import (  # noqa: F401  (found there; importable f
     _under,
     find_duplicate_folders,
 )
+
+if TYPE_CHECKING:
+    from imagetwins.plan import PlanFile
 
 __all__ = ["FolderPair", "find_duplicate_folders", "folders_document", "FolderMove", "load_folder_plan",
            "check_folder_plan", "MIN_SHARE"]
@@ -86,21 +90,19 @@ def _relative(value, what: str, source: str) -> str:
     return value
 
 
-def load_folder_plan(path: str | os.PathLike, folder: str | os.PathLike) -> list[dict]:
+def load_folder_plan(path: str | os.PathLike | PlanFile, folder: str | os.PathLike) -> list[dict]:
     """The ``folders`` entries of a plan (none: an empty list), checked for shape; the plan's ``root`` must be
-    ``folder`` (:func:`imagetwins.plan.load_plan` checks it, and the groups)."""
-    from imagetwins.plan import load_plan
+    ``folder``. ``path``: the plan file, read and its groups checked (:func:`imagetwins.plan.load_plan`), or the
+    :class:`imagetwins.plan.PlanFile` already read, whose groups the caller loaded: the file is not read again."""
+    from imagetwins.plan import PlanFile, load_plan, read_plan
 
-    load_plan(path, folder=folder)
-    source = str(path)
-    from imagetwins.io import read_json_file
-
-    try:
-        doc = read_json_file(path)
-    except (OSError, UnicodeDecodeError, ValueError) as exc:  # (changed since load_plan read it)
-        raise FolderPlanError(f"{source}: cannot read it ({getattr(exc, 'strerror', None) or exc})") from None
-    if not isinstance(doc, dict):
-        raise FolderPlanError(f"{source}: not an imagetwins plan")
+    if isinstance(path, PlanFile):
+        plan = path
+        plan.check_made_for(folder)
+    else:
+        plan = read_plan(path)
+        load_plan(plan, folder=folder)
+    source, doc = str(plan.source), plan.doc
     entries = doc.get("folders") or []
     if not isinstance(entries, list):
         raise FolderPlanError(f"{source}: 'folders' must be a list")

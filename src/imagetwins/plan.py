@@ -45,11 +45,13 @@ link to ``root``) and ``base`` (the folder relative paths are relative to), and 
 Top-level ``index`` (written by ``find --db FILE --json``, absent for a scan through the folder's cache or none):
 ``{"path": the index file's absolute path, "created": its stamp, "id": its random name}``
 (:meth:`imagetwins.index.Index.created`, :meth:`~imagetwins.index.Index.identity`), where
-``remove --plan`` reads the checks of the plan's files against their keepers (:func:`not_copies_of_keepers`; only
-read, never written). It only saves time: a check is read by the two files' recorded contents (their SHA-256), and
+``remove --plan`` reads the checks of the plan's files against their keepers (:func:`not_copies_of_keepers`), and
+keeps there the checks it makes (where the plan recorded the ``id`` and it is still that index: the next run decodes
+nothing again). It only saves time: a check is read by the two files' recorded contents (their SHA-256), and
 signed by this user (:mod:`imagetwins.rowkeys`), so an index edited in, another index, or one made again in its place
 (another ``created`` or ``id``) gives no check it did not make of those very bytes; one that cannot be read, or is
-not the one recorded, is said in one line and the files are checked afresh.
+not the one recorded, is said in one line (its checks are not read: those of the folder's cache serve, else the files
+are decoded and checked now, which ``remove`` says in one line).
 
 Every other file of a group is to be moved. Before anything moves, :func:`check_plan` proves that each
 file to move and its keeper are still the bytes that were scanned, so an edited or stale plan can
@@ -81,7 +83,7 @@ from imagetwins.text import printable
 
 __all__ = ["PLAN_VERSION", "NO_KEEPER_YET", "PlanError", "PlannedGroup", "CheckedPlan", "plan_document", "load_plan",
            "check_plan", "awaiting_keeper", "left_alone", "not_copies_of_keepers", "Unconfirmed", "PlanIndex",
-           "plan_index", "index_record"]
+           "plan_index", "index_record", "PlanFile", "read_plan", "KeeperChecks"]
 
 #: the format version written as ``imagetwins_plan``
 PLAN_VERSION = 1
@@ -353,17 +355,36 @@ def _name(path: str, what: str, source: Path) -> str:
     return path
 
 
-def load_plan(path: str | os.PathLike, folder: str | os.PathLike | None = None) -> tuple[Path, list[PlannedGroup]]:
-    """Read a plan file: (scanned root, groups). Raises :class:`PlanError` on anything malformed.
+class PlanFile(NamedTuple):
+    """A plan file read once (:func:`read_plan`): its name and its JSON document, known to be an imagetwins plan.
+    ``remove --plan`` reads the file once and passes this value on (:func:`load_plan`, its ``index``, ``method`` and
+    ``merge_metadata``, :func:`imagetwins.folders.load_folder_plan`): a plan edited while it runs cannot have some of
+    its fields taken from one version and some from another."""
 
-    ``folder``: the folder the person applying the plan allows it to change. The plan's own ``root``
-    (which an edit can point anywhere) must then be that folder's real path, as the plan recorded it
-    (a folder since replaced by a link to another one is not the same folder), else :class:`PlanError`;
-    pass ``folder`` to :func:`check_plan` as its ``root``. Paths under a name of that folder (``folder``
-    as given, a symbolic link to it that the plan was made through) are then written under its real
-    path, once, so that a folder scanned or named through a link to it works; below that folder no
-    link is resolved (:func:`check_plan` refuses a file reached through one).
-    """
+    source: Path
+    doc: dict
+
+    def says(self, name: str):
+        """The plan's top-level field ``name`` (None where it has none)."""
+        return self.doc.get(name)
+
+    def check_made_for(self, folder: str | os.PathLike) -> None:
+        """:class:`PlanError` unless the plan's ``root`` is ``folder``'s real path, as the plan recorded it (a
+        folder since replaced by a link to another one is not the same folder): a plan only changes the folder it
+        was made of, and the person applying it names that folder."""
+        root = self.doc.get("root")
+        if not isinstance(root, str) or not os.path.isabs(root):
+            raise PlanError(f"{self.source}: 'root' must be the scanned folder's absolute path")
+        _name(root, "'root'", self.source)
+        if Path(os.path.abspath(root)) != _real(folder):
+            raise PlanError(f"{self.source} was made for the folder {root}, not for {folder}: nothing moved (a plan "
+                            "only changes the folder it was made of, and you name that folder)")
+
+
+def read_plan(path: str | os.PathLike) -> PlanFile:
+    """Read a plan file, once: :class:`PlanFile`, else :class:`PlanError` in one line (cannot be read, not JSON, not
+    an imagetwins plan). A FIFO, a device or a file over the size limit is refused without waiting
+    (:func:`imagetwins.io.read_json_file`)."""
     from imagetwins.io import read_json_file
 
     source = Path(path)
@@ -376,6 +397,24 @@ def load_plan(path: str | os.PathLike, folder: str | os.PathLike | None = None) 
     if not isinstance(doc, dict) or doc.get("imagetwins_plan") != PLAN_VERSION:
         raise PlanError(f"{source}: not an imagetwins plan (write one with 'imagetwins find --json' "
                         "or the review page's Export decisions)")
+    return PlanFile(source, doc)
+
+
+def load_plan(path: str | os.PathLike | PlanFile,
+              folder: str | os.PathLike | None = None) -> tuple[Path, list[PlannedGroup]]:
+    """Read a plan file (or take one :func:`read_plan` read: the file is not read again): (scanned root, groups).
+    Raises :class:`PlanError` on anything malformed.
+
+    ``folder``: the folder the person applying the plan allows it to change. The plan's own ``root``
+    (which an edit can point anywhere) must then be that folder's real path, as the plan recorded it
+    (a folder since replaced by a link to another one is not the same folder), else :class:`PlanError`;
+    pass ``folder`` to :func:`check_plan` as its ``root``. Paths under a name of that folder (``folder``
+    as given, a symbolic link to it that the plan was made through) are then written under its real
+    path, once, so that a folder scanned or named through a link to it works; below that folder no
+    link is resolved (:func:`check_plan` refuses a file reached through one).
+    """
+    plan = path if isinstance(path, PlanFile) else read_plan(path)
+    source, doc = plan
     root, base, scanned_as = doc.get("root"), doc.get("base"), doc.get("scanned_as")
     if not isinstance(root, str) or not os.path.isabs(root) or (base is not None and not isinstance(base, str)):
         raise PlanError(f"{source}: 'root' must be the scanned folder's absolute path")
@@ -452,10 +491,8 @@ def load_plan(path: str | os.PathLike, folder: str | os.PathLike | None = None) 
             names[p] = [o for o in same if o != p]
     for g in groups:  # (whether they are still one file is checked when the plan is applied: check_plan)
         g.linked = {f: names[f] for f in g.files if f in names}
-    # the real path the plan recorded, as recorded: a folder since replaced by a link elsewhere is not it
-    if folder is not None and Path(os.path.abspath(root)) != real:
-        raise PlanError(f"{source} was made for the folder {root}, not for {folder}: nothing moved (a plan only "
-                        "changes the folder it was made of, and you name that folder)")
+    if folder is not None:  # (the real path the plan recorded, as recorded: a folder since made a link is not it)
+        plan.check_made_for(folder)
     return Path(root), groups
 
 
@@ -470,9 +507,22 @@ class Unconfirmed(NamedTuple):
     reason: str = ""
 
 
+class KeeperChecks(list):
+    """What :func:`not_copies_of_keepers` gives: the :class:`Unconfirmed` files (a list, as before), and what the checks
+    cost, so that ``remove --plan`` can say it plainly: ``read`` files whose check against their keeper was read from
+    a store, ``checked`` files whose check was made now (their contents decoded: ``decoded`` files), and ``kept_in``
+    where the checks made now were kept for the next run (the index or folder cache's path; None: nowhere, in memory
+    for this run alone)."""
+
+    def __init__(self, items=(), read: int = 0, checked: int = 0, decoded: int = 0,
+                 kept_in: str | None = None) -> None:
+        super().__init__(items)
+        self.read, self.checked, self.decoded, self.kept_in = read, checked, decoded, kept_in
+
+
 def not_copies_of_keepers(groups: Sequence[PlannedGroup], method: str | None, root: str | os.PathLike,
                           workers: int | None = None, index: PlanIndex | None = None,
-                          cache: bool = True) -> list[Unconfirmed]:
+                          cache: bool = True) -> KeeperChecks:
     """The files a plan would move with no check saying they are copies of the keeper it names; each is added to its
     group's ``leave`` (left where it is). Nothing moves without a verdict: every file to move whose bytes are not its
     keeper's is asked, in every group, for a method whose check gives verdicts (``copies``; a plan naming no method is
@@ -488,10 +538,12 @@ def not_copies_of_keepers(groups: Sequence[PlannedGroup], method: str | None, ro
     link) is not asked: nothing outside the folder is read, and it is refused with its own reason. :class:`PlanError`
     where ``method`` is not one this process has (no check can be made).
 
-    ``index``: the index the plan was made with (:func:`plan_index`, ``find --db``): its kept checks are read instead
-    of the folder's cache (read-only: nothing is written there; one that cannot be read, or is not the one recorded,
-    is said in one warning and the folder's cache serves). ``cache`` False (``--no-cache``): neither is read, and
-    nothing is kept: every pair is checked now."""
+    ``index``: the index the plan was made with (:func:`plan_index`, ``find --db``; or the one ``--db`` names): its
+    kept checks are read instead of the folder's cache, and the checks made now are kept there for the next run where
+    the plan recorded its ``id`` and it is still that index (:meth:`PlanIndex.names`) and can be written (a plan
+    recording no ``id`` reads it only); one that cannot be read, or is not the one recorded, is said in one warning
+    and the folder's cache serves. ``cache`` False (``--no-cache``): neither is read, and nothing is kept: every pair
+    is checked now. The counts come with the answer (:class:`KeeperChecks`)."""
     from imagetwins.encoders import DEFAULT_METHOD, get_encoder
     from imagetwins.pairscores import MemoryPairScores, checks_of
     from imagetwins.scores import Verdict
@@ -504,7 +556,7 @@ def not_copies_of_keepers(groups: Sequence[PlannedGroup], method: str | None, ro
                         "plug-in not installed?): nothing moved; install it, or run find again with a method it "
                         "has") from None
     if encoder.kind.match_verdict is None:
-        return []
+        return KeeperChecks()
     # (a file the plan records with the keeper's very bytes is a copy of it, as check_plan moves it only while it has
     # them: 1,000 byte-identical copies of one photo, keep edited, checked 999 pairs, 18.6 s)
     # (a file or keeper check_plan refuses anyway, one that is gone, not a regular file, outside ``root`` or reached
@@ -520,7 +572,7 @@ def not_copies_of_keepers(groups: Sequence[PlannedGroup], method: str | None, ro
              if f not in g.move_anyway and not Digest(g.sha256.get(f)).same_content(g.sha256.get(g.keep))
              and checkable(g.keep) and checkable(f)]
     if not asked:
-        return []
+        return KeeperChecks()
     # each pair of contents once (a thousand byte copies of one edited copy: one check), by the recorded digests
     # (check_plan moves a file only while it has them); a file recorded with no digest is a content of its own
     digests = {p: g.sha256.get(p) or "" for g, f in asked for p in (f, g.keep)}
@@ -533,25 +585,40 @@ def not_copies_of_keepers(groups: Sequence[PlannedGroup], method: str | None, ro
     row = {p: at[content[p]] for p in digests}
     content_pairs = list(dict.fromkeys((row[f], row[g.keep]) for g, f in asked))
     failed: dict[str, str] = {}
+    decoded: list[str] = []
 
     def encode(rows: list[int]):
         named = [paths[r] for r in rows]
+        decoded.extend(named)
         with stage("scan"):  # (--timings: the files decoded for a check, as a scan's; 'other' said modules loaded)
             enc = encoder.encode_files(named, workers=workers, warn=False)
         failed.update((content.get(str(x.path), str(x.path)), x.reason) for x in enc.failures)
         return enc.encodings, [row[p] for p in enc.paths], list(enc.paths), [str(d) for d in enc.digests]
 
     store, closing = _score_store(root, encoder, index) if cache else (MemoryPairScores(), None)
+    left = np.array([a for a, _ in content_pairs], np.int64)
+    right = np.array([b for _, b in content_pairs], np.int64)
+    content_digests = [digests[p] for p in paths]
     try:
-        found, _, marks = checks_of(encoder, store, [digests[p] for p in paths],
-                                    np.array([a for a, _ in content_pairs], np.int64),
-                                    np.array([b for _, b in content_pairs], np.int64), encode=encode, workers=workers)
+        # the kept checks first, then the rest checked now: so that what was read and what was made can be said
+        kept, _, kept_marks = checks_of(encoder, store, content_digests, left, right)
+        rest = np.flatnonzero(~kept)
+        found, marks = kept.copy(), np.zeros(len(content_pairs), np.uint8)
+        marks[kept] = kept_marks
+        if len(rest):
+            made, _, made_marks = checks_of(encoder, store, content_digests, left[rest], right[rest], encode=encode,
+                                            workers=workers)
+            found[rest[made]], marks[rest[made]] = True, made_marks
+        kept_in = getattr(store, "path", None) if not getattr(store, "readonly", True) else None
     finally:
         if closing is not None:
             closing.close()
     verdicts = dict(zip([p for p, ok in zip(content_pairs, found.tolist()) if ok],
-                        (Verdict.of_bits(int(m)) for m in marks.tolist())))
-    out = []
+                        (Verdict.of_bits(int(m)) for m in marks[found].tolist())))
+    was_kept = {p for p, ok in zip(content_pairs, kept.tolist()) if ok}
+    read = sum((row[f], row[g.keep]) in was_kept for g, f in asked)
+    out = KeeperChecks(read=read, checked=len(asked) - read, decoded=len(decoded),
+                       kept_in=os.fspath(kept_in) if kept_in is not None and decoded else None)
     for g, f in asked:
         verdict = verdicts.get((row[f], row[g.keep]))
         if verdict is Verdict.COPY:
@@ -568,9 +635,9 @@ def not_copies_of_keepers(groups: Sequence[PlannedGroup], method: str | None, ro
 
 
 def _score_store(root: str | os.PathLike, encoder, index: PlanIndex | None = None):
-    """Where pair checks are kept: the plan's index where it recorded one and it is still that index (read-only), else
-    the folder's cache where a scan made one (and it, to close), else a store in memory (the checks are made again;
-    ``remove --plan`` makes no cache)."""
+    """Where pair checks are kept: the plan's index where it recorded one and it is still that index (written where the
+    plan recorded its ``id`` and it can be: :func:`_recorded_index`), else the folder's cache where a scan made one
+    (and it, to close), else a store in memory (the checks are made again; ``remove --plan`` makes no cache)."""
     import sqlite3
 
     from imagetwins.index import IndexFileError, default_cache_path, open_folder_cache
@@ -588,29 +655,32 @@ def _score_store(root: str | os.PathLike, encoder, index: PlanIndex | None = Non
 
 
 def _recorded_index(index: PlanIndex, encoder):
-    """The plan's index opened read-only, or None with one warning saying why its checks cannot serve: it cannot be
-    read as an index holding ``encoder``'s method (gone, a FIFO, a device, a folder, no index, another method or
-    version), or it is another index than the one the plan recorded (another ``created`` stamp)."""
+    """The plan's index opened, or None with one warning saying why its checks are not read: it cannot be read as an
+    index holding ``encoder``'s method (gone, a FIFO, a device, a folder, no index, another method or version), or it
+    is another index than the one the plan recorded (another ``created`` stamp or ``id``). Opened to be written too
+    where the plan recorded its random ``id`` (so that it is known to be that very index, as the decisions the plan
+    remembers there: ``remove``'s ``_plan_decisions_index``) and it can be written: the checks made now are kept there,
+    and the next run reads them instead of decoding the files again; read-only otherwise."""
     import sqlite3
 
     from imagetwins.index import Index, IndexFileError
     from imagetwins.io import warn_line
 
-    afresh = "the plan's files are checked afresh"
+    unread = "the checks kept there are not read"
     if not os.path.lexists(index.path):
-        warn_line(f"the index the plan was made with, {printable(index.path)}, is gone: {afresh}")
+        warn_line(f"the index the plan was made with, {printable(index.path)}, is gone: {unread}")
         return None
     try:
         os.stat(index.path)
     except OSError as exc:  # (a link leading nowhere, or round in a loop)
         warn_line(f"the index the plan was made with, {printable(index.path)}, cannot be reached "
-                  f"({exc.strerror or exc}): {afresh}")
+                  f"({exc.strerror or exc}): {unread}")
         return None
     try:
         opened = Index(index.path, methods=[encoder], readonly=True)
     except (IndexFileError, sqlite3.Error, OSError, ValueError) as exc:
         why = getattr(exc, "strerror", None) or exc
-        warn_line(f"the index the plan was made with cannot be read ({printable(str(why))}): {afresh}")
+        warn_line(f"the index the plan was made with cannot be read ({printable(str(why))}): {unread}")
         return None
     try:
         held = encoder.name in opened.stored_methods()
@@ -618,16 +688,31 @@ def _recorded_index(index: PlanIndex, encoder):
         held = False
     if not held:  # (an index of other methods: it keeps no check of this one)
         opened.close()
-        warn_line(f"the index {printable(index.path)} holds no {encoder.name} encodings (nor their checks): {afresh}")
+        warn_line(f"the index {printable(index.path)} holds no {encoder.name} encodings (nor their checks): "
+                  "it is not read")
         return None
     if not index.names(opened):
         made = opened.created()
         opened.close()
         when = (f"made {printable(made or 'at no recorded time')}, the plan's {printable(index.created or '?')}"
                 if made != index.created else "another index made at the same time")
-        warn_line(f"{printable(index.path)} is not the index the plan was made with ({when}): {afresh}")
+        warn_line(f"{printable(index.path)} is not the index the plan was made with ({when}): the checks it keeps "
+                  "are not read")
         return None
-    return opened
+    if index.id is None:
+        return opened
+    # known to be the very index recorded (its random id): opened again to be written (nothing is written by opening
+    # an index of ours, and no other file was opened so); one that cannot be written is read as it is
+    try:
+        writable = Index(index.path, methods=[encoder], readonly=None)
+    except (IndexFileError, sqlite3.Error, OSError, ValueError):  # (a link to it, two names: read only)
+        return opened
+    try:
+        same = not writable.readonly and index.names(writable)
+    except sqlite3.Error:
+        same = False
+    (opened if same else writable).close()
+    return writable if same else opened
 
 
 def _real(path: str | os.PathLike) -> Path | None:

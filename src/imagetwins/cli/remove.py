@@ -52,8 +52,8 @@ from imagetwins.timing import stage
                    "and its keeper are checked to be still what was scanned (SHA-256) before it moves; with -m "
                    "copies, a file no check says is a copy of its keeper (a re-shot of a keeper changed by hand, a "
                    "file that cannot be decoded) stays unless the group lists it in move_anyway. Those checks are read "
-                   "from the folder's cache, or the index a 'find --db FILE' plan names; --no-cache makes them all "
-                   "afresh.")
+                   "from the folder's cache, or the index a 'find --db FILE' plan names, and those made now (decoding "
+                   "both files) kept there; with --no-cache none is read or kept: every one is made now.")
 @click.option("--move-to", type=click.Path(file_okay=False, path_type=Path),
               help="Quarantine folder: a new or empty one, or an earlier quarantine (never a folder of other "
                    "files) [default: DIRECTORY.imagetwins-quarantine/<time> beside DIRECTORY].")
@@ -123,7 +123,7 @@ def remove(directory: Path | None, apply_: bool, plan_file: Path | None, move_to
                                "a dry run without them, or use 'imagetwins find')")
     if plan_file is not None:
         # (--workers stays: the files no kept check calls copies of their keepers are checked, on that many threads;
-        # --no-cache too: those checks are then all made afresh, none read from or kept in a cache or the plan's index;
+        # --no-cache too: those checks are then all made now, none read from or kept in a cache or the plan's index;
         # --db too: the checks are read from that index and the plan's decisions remembered there, as find --db's)
         refuse_options(["method", "threshold", "recursive", "follow_symlinks", "keep_rule",
                         "keep_in", "raw_pairs", "colour_variants"],
@@ -233,7 +233,15 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
     )
     from imagetwins.trash import TrashUnavailable
 
-    if plan_file is not None and not merge_metadata and _plan_asks_merge(plan_file):
+    plan_read = None  # the plan file, read once: every field below is taken from this one reading of it
+    if plan_file is not None:
+        from imagetwins.plan import PlanError, read_plan
+
+        try:
+            plan_read = read_plan(plan_file)
+        except PlanError as exc:
+            raise click.ClickException(printable(str(exc))) from None
+    if plan_read is not None and not merge_metadata and plan_read.says("merge_metadata") is True:
         merge_metadata = True  # (the review page's "carry the copies' metadata to the keepers")
         if not quiet:
             echo("note: the plan asks to carry the copies' metadata to the keepers (as --merge-metadata)", err=True)
@@ -246,16 +254,16 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
             raise click.ClickException(str(exc)) from None
     remembered_now = None  # what this run remembered (its undo forgets it)
     if plan_file is not None:
-        from imagetwins.plan import PlanError, check_plan, load_plan, not_copies_of_keepers, plan_index
+        from imagetwins.plan import check_plan, load_plan, not_copies_of_keepers, plan_index
 
         try:
-            _, groups = load_plan(plan_file, folder=directory)
-            index = plan_index(_plan_says(plan_file, "index"), plan_file)  # (find --db: its checks are read there)
+            _, groups = load_plan(plan_read, folder=directory)
+            index = plan_index(plan_read.says("index"), plan_file)  # (find --db: its checks are read there)
         except PlanError as exc:
             raise click.ClickException(printable(str(exc))) from None
         if db_path is not None:  # (the index named here, before the one the plan names)
             index = _named_index(db_path)
-        method = _plan_says(plan_file, "method")
+        method = plan_read.says("method")
         # (nothing moves without a check saying it is a copy of its keeper: a keep edited by hand may name a file
         # its group's others are no copy of; a file that cannot be decoded has no check)
         try:
@@ -263,6 +271,8 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
                                             index=index, cache=not no_cache)
         except PlanError as exc:
             raise click.ClickException(f"{printable(str(plan_file))}: {printable(str(exc))}") from None
+        if leaving.checked and not quiet:
+            echo(_checked_now(leaving, no_cache), err=True)
         shown = _as_typed(directory, [p for path, keeper, _, _ in leaving for p in (path, keeper)])
         for path, keeper, verdict, reason in leaving:
             if not quiet:
@@ -280,7 +290,7 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
             remembered_now = remember_plan(db_path if db_path is not None else _plan_decisions_index(index), groups,
                                            checked.moves, not apply_, quiet)
         plan = checked.to_removal()
-        folder_moves, folders_refused = _folder_moves(plan_file, directory, plan, link, to_trash)
+        folder_moves, folders_refused = _folder_moves(plan_read, directory, plan, link, to_trash)
     quarantine = move_to or default_quarantine(directory)
     try:
         check_quarantine(quarantine, [directory])
@@ -486,17 +496,36 @@ def _regular(path: str) -> bool:
         return False
 
 
+def _checked_now(checks, no_cache: bool) -> str:
+    """The one line saying that files of a plan were checked against their keepers by decoding them now (what took the
+    time), and whether those checks were kept for the next run (``checks``: :class:`imagetwins.plan.KeeperChecks`)."""
+    one = checks.checked == 1
+    said = (f"note: checked {counted(checks.checked, 'file')} against {'its keeper' if one else 'their keepers'} now, "
+            f"decoding {counted(checks.decoded, 'file')}")
+    if no_cache:
+        return said + " (--no-cache: no check read from or kept in a cache or index)"
+    said += f" (no earlier check of {'it' if one else 'them'} was found)"
+    if checks.kept_in is not None:
+        return said + f"; kept in {printable(checks.kept_in)} for the next run"
+    return said + ("; not kept: this folder has no cache and the run may write no index, so the next run checks "
+                   f"{'it' if one else 'them'} again")
+
+
 def _named_index(db_path: Path):
-    """``remove --plan --db FILE``: that index, where the checks of the plan's files are read (``plan.PlanIndex``, no
-    stamp: the person named it); one that cannot be read as an index is an error, as ``find --db``'s."""
+    """``remove --plan --db FILE``: that index, where the checks of the plan's files are read and those made now kept
+    (``plan.PlanIndex`` with its own stamp and ``id``: the person named it); one that cannot be read as an index is an
+    error, as ``find --db``'s."""
     from imagetwins.index import Index, IndexFileError
     from imagetwins.plan import PlanIndex
 
     try:
-        Index(db_path, methods=[], readonly=True).close()
+        opened = Index(db_path, methods=[], readonly=True)
     except IndexFileError as exc:
         raise click.ClickException(printable(str(exc))) from None
-    return PlanIndex(os.path.abspath(db_path), None)
+    try:
+        return PlanIndex(os.path.abspath(db_path), opened.created(), opened.identity())
+    finally:
+        opened.close()
 
 
 def _plan_decisions_index(index) -> Path | None:
@@ -521,23 +550,6 @@ def _plan_decisions_index(index) -> Path | None:
     finally:
         opened.close()
     return Path(index.path) if same else None
-
-
-def _plan_says(plan_file: Path, field: str):
-    """A plan's top-level ``field`` (None where it says none); a plan that cannot be read is refused by load_plan
-    with its own line."""
-    from imagetwins.io import read_json_file
-
-    try:
-        doc = read_json_file(plan_file)
-    except (OSError, UnicodeDecodeError, ValueError):
-        return None
-    return doc.get(field) if isinstance(doc, dict) else None
-
-
-def _plan_asks_merge(plan_file: Path) -> bool:
-    """Whether a plan (the review page's export) says ``"merge_metadata": true``."""
-    return _plan_says(plan_file, "merge_metadata") is True
 
 
 def _moved_with_keepers(plan, out) -> list[tuple[str, str, str, list[str]]]:
@@ -671,15 +683,16 @@ def _linked_phrase(link: str, made: int, copied: int, moved: int | None = None) 
             "this file system cannot share blocks, so they take their own space)")
 
 
-def _folder_moves(plan_file: Path, directory: Path, plan, link: str | None, to_trash: bool) -> list:
+def _folder_moves(plan_read, directory: Path, plan, link: str | None, to_trash: bool) -> list:
     """The plan's whole folders (imagetwins.folders) that may move now, and ``(folder, why)`` for each refused
-    one. A folder holding a keeper of the plan's file moves, or whose copies those moves take away, stays."""
+    one. A folder holding a keeper of the plan's file moves, or whose copies those moves take away, stays.
+    ``plan_read``: the plan file as read once (:class:`imagetwins.plan.PlanFile`), not read again."""
     from imagetwins.folders import FolderPlanError, check_folder_plan, load_folder_plan
     from imagetwins.plan import PlanError
     from imagetwins.quarantine import links_leading_to
 
     try:
-        entries = load_folder_plan(plan_file, directory)
+        entries = load_folder_plan(plan_read, directory)
     except (PlanError, FolderPlanError) as exc:
         raise click.ClickException(printable(str(exc))) from None
     if entries and (link or to_trash):
