@@ -15,6 +15,7 @@ is escaped so that no name can close its script tag.
 from __future__ import annotations
 
 import base64
+import hashlib
 import html
 import io
 import json
@@ -449,7 +450,10 @@ def write_html_report(result: FindResult, outfile: str | os.PathLike, keep_in: S
     # "<" never appears raw inside the script element, so no file name can end it early
     payload = json.dumps(data, separators=(",", ":")).replace("<", "\\u003c").replace(">", "\\u003e") \
         .replace("&", "\\u0026")
-    page = head.replace("__TITLE__", html.escape(title)) + payload + tail
+    # the page's id: the digest of what it shows (its decisions are kept in the browser under it, offered back when
+    # this very page is opened again: never to another page, nor to this name written again from another scan)
+    page_id = hashlib.sha256(payload.encode()).hexdigest()[:32]
+    page = head.replace("__PAGE__", page_id).replace("__TITLE__", html.escape(title)) + payload + tail
     with open_output(out, encoding="utf-8") as fh:  # never through a link planted at the page's name
         fh.write(page)
     if embed:  # the thumbnails an earlier page of this name wrote beside it: shown by nothing now
