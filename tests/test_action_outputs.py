@@ -222,3 +222,70 @@ def test_the_default_page_never_replaces_a_report_html_imagetwins_did_not_write(
     res = CliRunner().invoke(main, args)
     assert res.exit_code == 0 and stat.S_ISFIFO(os.lstat(mine).st_mode), res.output
     assert (here / "report-1.html").read_bytes().startswith(b"<!DOCTYPE html>")
+
+
+def test_the_default_page_takes_its_name_when_it_is_written_not_before_the_scan(tmp_path: Path, album: Path,
+                                                                               monkeypatch) -> None:
+    """``report DIR`` without -o chose report.html before the scan: a report.html the user saved during a long scan
+    was replaced by the page. The name is taken when the page is written: the user's file is kept, the page goes to
+    report-1.html (the note and the last line say so); one put at the name while the page is made is kept too."""
+    import imagetwins.cli.report as report_command
+    import imagetwins.report as report_module
+
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    mine = here / "report.html"
+    decide = report_command.decide
+
+    def saved_during_the_scan(*args, **kwargs):
+        mine.write_text("<html>saved during the scan</html>")
+        return decide(*args, **kwargs)
+
+    monkeypatch.setattr(report_command, "decide", saved_during_the_scan)
+    args = ["report", str(album), "--no-cache", "-m", "phash"]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    assert mine.read_text() == "<html>saved during the scan</html>"
+    assert "note: report.html here is not a page imagetwins wrote: kept; the page went to report-1.html" in res.stderr
+    assert res.stdout.splitlines()[-1] == "review page: report-1.html"
+    assert b'"groups"' in (here / "report-1.html").read_bytes()
+    monkeypatch.setattr(report_command, "decide", decide)
+    # the name taken (report-2.html: report-1.html is a page of ours, so moved aside first) holds a placeholder
+    # page until the page is written; a file put there meanwhile is kept, and the run says so in one line
+    (here / "report-1.html").rename(here / "earlier.html")
+    data = report_module.report_data
+
+    def replaced_while_written(*a, **kw):
+        taken = here / "report-1.html"
+        assert b"imagetwins is writing this review page" in taken.read_bytes()
+        taken.unlink()
+        taken.write_text("<html>mine too</html>")
+        return data(*a, **kw)
+
+    monkeypatch.setattr(report_module, "report_data", replaced_while_written)
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 1, res.output
+    assert res.output.splitlines()[-1] == ("Error: cannot write the review page: report-1.html: a file imagetwins did "
+                                           "not write was put there while the output was made: kept, nothing "
+                                           "written over it")
+    assert (here / "report-1.html").read_text() == "<html>mine too</html>" and mine.read_text().startswith("<html>sa")
+    assert sorted(p.name for p in here.iterdir()) == ["earlier.html", "report-1.html", "report.html"]
+
+
+def test_a_default_page_name_claimed_for_a_page_not_written_is_given_back(tmp_path: Path, album: Path,
+                                                                         monkeypatch) -> None:
+    """The placeholder page a run puts at the name it takes is removed when the page cannot be written (here: its
+    thumbnails fail), and never a file that replaced it."""
+    import imagetwins.report as report_module
+
+    monkeypatch.chdir(tmp_path)
+
+    def fails(*a, **kw):
+        assert (tmp_path / "report.html").read_bytes().startswith(b"<!DOCTYPE html>")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(report_module, "report_data", fails)
+    res = CliRunner().invoke(main, ["report", str(album), "--no-cache", "-m", "phash"])
+    assert res.exit_code == 1 and "cannot write the review page: No space left on device" in res.output, res.output
+    assert not (tmp_path / "report.html").exists()

@@ -40,9 +40,12 @@ from imagetwins.plan import PLAN_VERSION, index_record, left_alone, needs_review
 from imagetwins.results import FindResult
 from imagetwins.session import Session
 from imagetwins.writing import (
+    PLACEHOLDER_PAGE,
     Written,
     check_page_folder,
+    claim_page_name,
     clear_output_folder,
+    is_review_page,
     open_output,
     output_folder,
     page_folder,
@@ -429,12 +432,15 @@ _PAGE_FILE = Path(__file__).with_name("report_page.html")
 def write_html_report(result: FindResult, outfile: str | os.PathLike, keep_in: Sequence[str | os.PathLike] = (),
                       workers: int | None = None, progress: bool = False, title: str = "imagetwins report",
                       keep_rule: str = "original", root: str | os.PathLike | None = None, raw_sidecars: bool = True,
-                      embed: bool | None = None, session: Session | None = None) -> Path:
+                      embed: bool | None = None, session: Session | None = None, free_name: bool = False) -> Path:
     """Write the review page for a :class:`~imagetwins.results.FindResult`; returns its path.
 
     ``embed`` thumbnails in the page (default: up to :data:`EMBED_MAX_GROUPS` groups); otherwise
     they go into ``<page name>_files/`` beside it. ``root`` is the scanned folder the exported plan
-    names (default: the folder holding all the files).
+    names (default: the folder holding all the files). ``free_name``: ``outfile`` is a name chosen by default
+    (``report`` without ``-o``): a file there that is not a page imagetwins wrote is kept, and the page goes to the
+    first free of ``<stem>-1<suffix>``, ``<stem>-2<suffix>``..., taken now (:func:`imagetwins.writing.claim_page_name`):
+    the path returned says which.
     """
     out = Path(outfile)
     refuse_image_target(out, "the review page")  # (a photo at that name: refused, not replaced)
@@ -442,6 +448,41 @@ def write_html_report(result: FindResult, outfile: str | os.PathLike, keep_in: S
     head, _, tail = read_packaged_file(_PAGE_FILE).decode("utf-8").partition("__DATA__")
     if embed is None:
         embed = len(result.groups) <= EMBED_MAX_GROUPS
+    made = False
+    if free_name:  # (taken now, its thumbnails' folder with it: not before a scan whose end it waited for)
+        out, made = claim_page_name(out)
+    try:
+        return _write_page(result, out, head, tail, embed, free_name, title, keep_in, workers, progress, keep_rule,
+                           root, raw_sidecars, session)
+    except BaseException:
+        if made:  # (the name taken for it given back, when it still holds what was put there)
+            _unclaim(out)
+        raise
+
+
+def _unclaim(page: Path) -> None:
+    """Remove the placeholder :func:`imagetwins.writing.claim_page_name` made at ``page``, if it is still there."""
+    try:
+        fd = os.open(page, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return
+    try:
+        same = os.read(fd, len(PLACEHOLDER_PAGE) + 1) == PLACEHOLDER_PAGE
+    except OSError:
+        same = False
+    finally:
+        os.close(fd)
+    if same:
+        try:
+            os.unlink(page)
+        except OSError:
+            pass
+
+
+def _write_page(result: FindResult, out: Path, head: str, tail: str, embed: bool, free_name: bool, title: str,
+                keep_in: Sequence[str | os.PathLike], workers: int | None, progress: bool, keep_rule: str,
+                root: str | os.PathLike | None, raw_sidecars: bool, session: Session | None) -> Path:
+    """:func:`write_html_report` at the name ``out`` (taken already where it was chosen by default)."""
     thumbs_dir = None if embed else page_folder(out)
     if thumbs_dir is not None:  # (before the keep decisions and thumbnails: not after them)
         check_page_folder(out)
@@ -454,7 +495,9 @@ def write_html_report(result: FindResult, outfile: str | os.PathLike, keep_in: S
     # this very page is opened again: never to another page, nor to this name written again from another scan)
     page_id = hashlib.sha256(payload.encode()).hexdigest()[:32]
     page = head.replace("__PAGE__", page_id).replace("__TITLE__", html.escape(title)) + payload + tail
-    with open_output(out, encoding="utf-8") as fh:  # never through a link planted at the page's name
+    # never through a link planted at the page's name; a name chosen by default replaced only while a page of ours is
+    # there (someone's file put at it meanwhile is kept)
+    with open_output(out, encoding="utf-8", replace_only=is_review_page if free_name else None) as fh:
         fh.write(page)
     if embed:  # the thumbnails an earlier page of this name wrote beside it: shown by nothing now
         clear_output_folder(page_folder(out), out.name)

@@ -21,7 +21,7 @@ import os
 import re
 import secrets
 import stat
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
@@ -29,7 +29,8 @@ from typing import IO
 from imagetwins.outputmark import OUTPUT_FOLDER_MARK, Written, plain_name, read_records
 
 __all__ = ["OutputRefused", "ReplacesImage", "ReplacesStore", "Written", "check_output_folder", "check_output_name",
-           "check_page_folder", "clear_output_folder", "describe_mode", "free_page_name", "is_review_page",
+           "check_page_folder", "claim_page_name", "clear_output_folder", "describe_mode", "free_page_name",
+           "is_review_page",
            "open_output", "output_folder", "page_folder", "record_written", "refuse_image_target",
            "refuse_store_target", "remove_written", "write_in_folder", "written_by_others", "written_in_folder"]
 
@@ -199,17 +200,20 @@ def _open_stream(path: Path) -> int:
 
 
 @contextmanager
-def open_output(path: str | os.PathLike, binary: bool = False, **text: str) -> Iterator[IO]:
+def open_output(path: str | os.PathLike, binary: bool = False, replace_only: Callable[[Path], bool] | None = None,
+                **text: str) -> Iterator[IO]:
     """Open the output ``path`` for writing (text with ``text`` keywords for :func:`open`, else bytes) without
     following links: a new file beside it, renamed over the name when the block ends without an error (else
     removed). The file keeps the mode of the one it replaces (new: 0666 less the umask). A FIFO or character
     device at the name (``/dev/null``), or ``/dev/stdout``, is written as a stream (a FIFO nobody reads is an
-    error at once, not a hang).
+    error at once, not a hang). ``replace_only``: what may be replaced, asked of a file at the name just before the
+    rename (:func:`is_review_page`: a name the tool chose itself, :func:`claim_page_name`).
 
     Raises
     ------
     OutputRefused
-        ``path`` is a symbolic link (even dangling), a folder, a block device or a socket.
+        ``path`` is a symbolic link (even dangling), a folder, a block device or a socket; or ``replace_only`` says
+        no of the file there (nothing replaced).
     """
     path = Path(path)
     own = _OWN_STREAMS.fullmatch(os.fspath(path)) is not None
@@ -228,6 +232,7 @@ def open_output(path: str | os.PathLike, binary: bool = False, **text: str) -> I
     except PermissionError:
         if mode is None:
             raise
+        _refuse_unless(path, replace_only)
         # a folder we may not add to, holding a file we may write: that file itself, never through a link
         fd = os.open(path, os.O_WRONLY | os.O_TRUNC | _NOFOLLOW | _CLOEXEC)
         with open(fd, "wb" if binary else "w", **({} if binary else text)) as fh:
@@ -240,6 +245,7 @@ def open_output(path: str | os.PathLike, binary: bool = False, **text: str) -> I
             yield fh
         if _stream(path):  # (a FIFO or device put there meanwhile: not replaced)
             raise OutputRefused(errno.EPERM, f"{path} was replaced while it was written: refused")
+        _refuse_unless(path, replace_only)
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -249,6 +255,13 @@ def open_output(path: str | os.PathLike, binary: bool = False, **text: str) -> I
         raise
 
 
+
+
+def _refuse_unless(path: Path, replace_only: Callable[[Path], bool] | None) -> None:
+    """:class:`OutputRefused` when a file stands at ``path`` that ``replace_only`` says may not be replaced."""
+    if replace_only is not None and os.path.lexists(path) and not replace_only(path):
+        raise OutputRefused(errno.EEXIST, f"{path}: a file imagetwins did not write was put there while the output "
+                                          "was made: kept, nothing written over it")
 
 
 def output_folder(folder: str | os.PathLike) -> int:
@@ -349,13 +362,10 @@ def is_review_page(path: str | os.PathLike) -> bool:
     return PAGE_GENERATOR in head or head.startswith(_OLDER_PAGE_HEAD)
 
 
-def free_page_name(page: str | os.PathLike, tries: int = 100) -> Path:
-    """The name a page given by *default* (``report`` without ``-o``) is written at: ``page`` itself when nothing
-    is there or it is a page imagetwins wrote (replaced: a re-run refreshes it), else the first of ``report-1.html``,
-    ``report-2.html``... that is so and whose ``<page>_files/`` folder a page may use (:func:`check_page_folder`):
-    a file of the user's at that name is never replaced (``report.html`` the user wrote was). Raises
-    :class:`OutputRefused` when none of ``tries`` names is free."""
-    page = Path(page)
+def _page_names(page: Path, tries: int) -> Iterator[Path]:
+    """``page``, then ``<stem>-1<suffix>``, ``<stem>-2<suffix>``... (``tries`` after it), those whose
+    ``<page>_files/`` folder a page may use (:func:`check_page_folder`) and where no file stands that is not a page
+    imagetwins wrote; :class:`OutputRefused` after the last."""
     for n in range(tries + 1):
         name = page if n == 0 else page.with_name(f"{page.stem}-{n}{page.suffix}")
         if os.path.lexists(name) and not is_review_page(name):
@@ -364,9 +374,46 @@ def free_page_name(page: str | os.PathLike, tries: int = 100) -> Path:
             check_page_folder(name)
         except OSError:
             continue
-        return name
+        yield name
     raise OutputRefused(errno.EEXIST, f"{page} and {tries} names after it hold files imagetwins did not write: "
                                       "nothing replaced; name the page with -o FILE")
+
+
+def free_page_name(page: str | os.PathLike, tries: int = 100) -> Path:
+    """The name a page given by *default* (``report`` without ``-o``) would be written at now: ``page`` itself when
+    nothing is there or it is a page imagetwins wrote (replaced: a re-run refreshes it), else the first of
+    ``report-1.html``, ``report-2.html``... that is so and whose ``<page>_files/`` folder a page may use
+    (:func:`check_page_folder`): a file of the user's at that name is never replaced (``report.html`` the user wrote
+    was). Asked before a scan, to refuse at once where no name is free; the page itself takes its name when it is
+    written (:func:`claim_page_name`). Raises :class:`OutputRefused` when none of ``tries`` names is free."""
+    return next(_page_names(Path(page), tries))
+
+
+#: what a name claimed for a page holds until the page is written over it: a page of the tool's (a run cut short
+#: leaves one that the next run takes again), saying the page is being written
+PLACEHOLDER_PAGE = (b'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n' + PAGE_GENERATOR +
+                    b"\n<title>imagetwins report</title></head>\n<body><p>imagetwins is writing this review page: "
+                    b"open it again when the command has ended.</p></body></html>\n")
+
+
+def claim_page_name(page: str | os.PathLike, tries: int = 100) -> tuple[Path, bool]:
+    """Take the name a page given by *default* goes to, when it is written (:func:`free_page_name`'s rule; asked
+    before a long scan, a name can be taken by its end: a ``report.html`` the user saved meanwhile was replaced).
+    A free name is made at once (``O_EXCL``) holding :data:`PLACEHOLDER_PAGE`, so that nothing made there meanwhile is
+    replaced: a name someone else takes first is passed over; a page imagetwins wrote is taken as it stands (write it
+    with ``open_output(..., replace_only=is_review_page)``, which replaces it only if it still is one). Returns the
+    name and whether it was made now. Raises :class:`OutputRefused` when none of ``tries`` names is free."""
+    for name in _page_names(Path(page), tries):
+        if os.path.lexists(name):  # (a page of ours)
+            return name, False
+        try:
+            fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, 0o666)
+        except FileExistsError:  # (made since it was looked at: someone else's)
+            continue
+        with open(fd, "wb") as fh:
+            fh.write(PLACEHOLDER_PAGE)
+        return name, True
+    raise AssertionError("unreachable: _page_names raises after its last name")
 
 
 def write_in_folder(folder_fd: int, name: str, data: bytes) -> Written:

@@ -28,6 +28,8 @@ from imagetwins.cli._outputs import (
 )
 from imagetwins.cli._scan import decide, hint_if_empty, note_keep_in_outside, scan, summary_line
 from imagetwins.cli.decisions import ignore_decisions_option, load_remembered
+from imagetwins.outputs import Groups
+from imagetwins.timing import stage
 
 
 @click.command()
@@ -64,8 +66,9 @@ def report(directory: Path, output: Path | None, requested: Requested, keep_in: 
       imagetwins report catalogue/ -r --db catalogue.db  # through the index 'index update' keeps
       imagetwins remove ~/Pictures --plan ~/Downloads/imagetwins-decisions.json --apply   # the page's export
     """
+    by_default = output is None
     if output is None:  # (a report.html of the user's was replaced, silently)
-        output = default_page(quiet)
+        output = default_page()
     if str(output) == "-":
         raise click.UsageError("--output: the review page is a file (with its thumbnails beside it when large), "
                                "not stdout ('-'): give a name")
@@ -84,7 +87,10 @@ def report(directory: Path, output: Path | None, requested: Requested, keep_in: 
                     quiet=quiet)
     decisions = result.decisions
     found = groups_output(result, decisions, directory, requested, keep_in, keep_rule, raw_pairs, workers, quiet)
-    Requested({"html": output}).write(found)
+    if by_default:
+        output = write_default_page(found, quiet)
+    else:
+        Requested({"html": output}).write(found)
     requested.write(found)
     if not quiet and not requested.to_stdout:
         # (as 'find --report' says it: it printed "16 duplicate groups holding 32 files -> review.html", without the
@@ -95,16 +101,34 @@ def report(directory: Path, output: Path | None, requested: Requested, keep_in: 
     say_timings(show_timings)
 
 
-def default_page(quiet: bool) -> Path:
-    """Where the page goes when no -o names it: report.html, unless a file there is not a page imagetwins wrote
-    (:func:`imagetwins.writing.free_page_name`); a note says so."""
+#: where the page goes when no -o names it (unless a file there is not a page imagetwins wrote)
+DEFAULT_PAGE = Path("report.html")
+
+
+def default_page() -> Path:
+    """Where the page would go now when no -o names it (:func:`imagetwins.writing.free_page_name`): asked before the
+    scan, to refuse at once when no name is free; the page takes its name when it is written
+    (:func:`write_default_page`)."""
     from imagetwins.writing import OutputRefused, free_page_name
 
     try:
-        page = free_page_name(Path("report.html"))
+        return free_page_name(DEFAULT_PAGE)
     except OutputRefused as exc:
         raise click.ClickException(f"cannot write the review page: {exc.strerror}") from None
-    if page != Path("report.html") and not quiet:
-        echo(f"note: report.html here is not a page imagetwins wrote: kept; the page goes to {page} (-o FILE names "
+
+
+def write_default_page(found: Groups, quiet: bool) -> Path:
+    """Write the page no -o names at report.html, or where a file there is not a page imagetwins wrote, at the first
+    free report-N.html, the name taken when the page is written (it was chosen before the scan, and a report.html
+    saved during a long scan was replaced); a note says so. Returns where it went."""
+    from imagetwins.outputs.html import write_page
+
+    try:
+        with stage("report"):  # (--timings)
+            page = write_page(found, DEFAULT_PAGE, free_name=True)
+    except OSError as exc:
+        raise click.ClickException(f"cannot write the review page: {exc.strerror or exc}") from None
+    if page != DEFAULT_PAGE and not quiet:
+        echo(f"note: {DEFAULT_PAGE} here is not a page imagetwins wrote: kept; the page went to {page} (-o FILE names "
              "it)", err=True)
     return page
