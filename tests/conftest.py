@@ -119,6 +119,20 @@ def _private_data_dir(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("xdg-data")))
 
 
+def save_crowd(folder: Path, photo: Path, copies: int, prefix: str = "") -> None:
+    """A crowd for the review page: ``photo`` at 96x64 as ``{prefix}zz_big.jpg`` (the keeper by size, named last) and
+    ``copies`` byte copies of it at 48x32 (``{prefix}copy000.jpg`` ...), JPEG quality 90."""
+    import io
+
+    with Image.open(photo) as im:
+        big = im.convert("RGB").resize((96, 64))
+    big.save(folder / f"{prefix}zz_big.jpg", quality=90)
+    buf = io.BytesIO()
+    big.resize((48, 32)).save(buf, "JPEG", quality=90)
+    for k in range(copies):
+        (folder / f"{prefix}copy{k:03d}.jpg").write_bytes(buf.getvalue())
+
+
 def saved_many_times(picture: Image.Image, folder: Path, byte_copies: int, same_pixels: int) -> None:
     """One picture saved again and again in ``folder``: ``byte_copies`` byte-identical PNGs (``b00.png`` ...) and
     ``same_pixels`` PNGs of its pixels with another text chunk each (``p00.png`` ...: other bytes)."""

@@ -5,13 +5,11 @@ drew, and the decisions made survive a reload (kept in the browser, offered back
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
 import pytest
-from conftest import exported_decisions
-from PIL import Image
+from conftest import exported_decisions, save_crowd
 
 from imagetwins.finder import find_duplicate_groups
 from imagetwins.report import write_html_report
@@ -29,13 +27,7 @@ def page(tmp_path_factory: pytest.TempPathFactory, datasets: Path) -> Path:
     album.mkdir()
     photos = sorted((datasets / "photos-public" / "images").glob("*.jpg"))
     for g in range(GROUPS):
-        with Image.open(photos[10 * g + 3]) as im:
-            big = im.convert("RGB").resize((96, 64))
-        big.save(album / f"g{g}_big.jpg", quality=90)
-        buf = io.BytesIO()
-        big.resize((48, 32)).save(buf, "JPEG", quality=90)
-        for k in range(COPIES):
-            (album / f"g{g}_copy{k:03d}.jpg").write_bytes(buf.getvalue())
+        save_crowd(album, photos[10 * g + 3], COPIES, prefix=f"g{g}_")
     out = root / "review.html"
     write_html_report(find_duplicate_groups(album, method="phash"), out, embed=True)
     return out

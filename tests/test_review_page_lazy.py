@@ -4,13 +4,11 @@ bulk button and the export covers the files not drawn yet, as if every card were
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
 import pytest
-from conftest import exported_decisions
-from PIL import Image
+from conftest import exported_decisions, save_crowd
 
 from imagetwins.finder import find_duplicate_groups
 from imagetwins.report import write_html_report
@@ -28,14 +26,7 @@ def page(tmp_path_factory: pytest.TempPathFactory, datasets: Path) -> Path:
     root = tmp_path_factory.mktemp("lazy")
     album = root / "album"
     album.mkdir()
-    photo = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[3]
-    with Image.open(photo) as im:
-        big = im.convert("RGB").resize((96, 64))
-    big.save(album / "zz_big.jpg", quality=90)
-    buf = io.BytesIO()
-    big.resize((48, 32)).save(buf, "JPEG", quality=90)
-    for k in range(COPIES):
-        (album / f"copy{k:03d}.jpg").write_bytes(buf.getvalue())
+    save_crowd(album, sorted((datasets / "photos-public" / "images").glob("*.jpg"))[3], COPIES)
     out = root / "review.html"
     write_html_report(find_duplicate_groups(album, method="phash"), out, embed=True)
     return out
