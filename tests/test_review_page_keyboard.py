@@ -156,7 +156,12 @@ def test_the_decisions_made_survive_a_reload(page: Path, browser, tmp_path: Path
     browser.refresh()
     _keys(browser, "j", "j")
     assert browser.find_element(By.ID, "kept").is_displayed()
+    browser.find_element(By.ID, "kept-forget").click()  # (asked first: one click forgot them all)
+    assert browser.switch_to.alert.text == "Forget your decisions on 3 groups kept in this browser?"
+    browser.switch_to.alert.dismiss()
+    assert browser.find_element(By.ID, "kept").is_displayed()
     browser.find_element(By.ID, "kept-forget").click()
+    browser.switch_to.alert.accept()
     browser.refresh()
     assert not browser.find_element(By.ID, "kept").is_displayed()
     # the first decision made while they are offered replaces them (the offer is withdrawn)
@@ -169,3 +174,38 @@ def test_the_decisions_made_survive_a_reload(page: Path, browser, tmp_path: Path
     browser.get(other.as_uri())
     assert not browser.find_element(By.ID, "kept").is_displayed()
     assert not [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+
+
+#: fills the browser's store with a string under `key`, as long as it takes (whatever room is left then: none)
+FILL = """const key = arguments[0];
+let low = 0, high = 64 << 20;
+while (high - low > 64) {
+  const mid = Math.floor((low + high) / 2);
+  try { localStorage.setItem(key, "x".repeat(mid)); low = mid; } catch (e) { high = mid; }
+}
+localStorage.setItem(key, "x".repeat(low));
+try { localStorage.setItem(key + "+", "x".repeat(64)); } catch (e) { return low; }
+return -1;"""
+
+
+def test_a_full_store_lets_go_of_other_pages_decisions_never_anything_else(page: Path, browser) -> None:
+    from selenium.webdriver.common.by import By
+
+    _open(browser, page)
+    old = "imagetwins-review:" + "0" * 32
+    browser.execute_script("localStorage.setItem(arguments[0], JSON.stringify({saved: 1, decisions: {groups: {0: []}}"
+                           ", pad: 'x'.repeat(100000)}));", old)
+    assert browser.execute_script(FILL, "someone else's") > 0  # (full now)
+    browser.find_element(By.CSS_SELECTOR, "#group-0 .skip").click()
+    kept = browser.execute_script("return Object.keys(localStorage).sort()")
+    assert kept == [browser.execute_script("return keptKey"), "someone else's"]
+    assert not browser.find_element(By.ID, "notice").is_displayed()
+    # no other page's to let go: one line says to export, and the rest of the store is left as it was
+    browser.execute_script("localStorage.clear();")
+    assert browser.execute_script(FILL, "someone else's") > 0
+    browser.find_element(By.CSS_SELECTOR, "#group-1 .skip").click()
+    assert browser.find_element(By.ID, "notice").text == ("This browser could not keep your decisions "
+                                                          "(QuotaExceededError): export them before you close or "
+                                                          "reload the page.")
+    assert browser.execute_script("return Object.keys(localStorage)") == ["someone else's"]
+    browser.execute_script("localStorage.clear();")
