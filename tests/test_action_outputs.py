@@ -289,3 +289,35 @@ def test_a_default_page_name_claimed_for_a_page_not_written_is_given_back(tmp_pa
     res = CliRunner().invoke(main, ["report", str(album), "--no-cache", "-m", "phash"])
     assert res.exit_code == 1 and "cannot write the review page: No space left on device" in res.output, res.output
     assert not (tmp_path / "report.html").exists()
+
+
+def test_the_default_page_goes_past_a_name_another_output_takes(tmp_path: Path, album: Path, monkeypatch) -> None:
+    """``report DIR --json report.html`` (no -o): the JSON at report.html, the page at report-1.html (it was refused,
+    '--output and --json both write report.html', naming an option nobody gave); and the JSON's name is never
+    taken for the page, however the names fall at write time (the page written first was replaced by the JSON)."""
+    import json
+
+    monkeypatch.chdir(tmp_path)
+    res = CliRunner().invoke(main, ["report", str(album), "--no-cache", "-m", "phash", "--json", "report.html"])
+    assert res.exit_code == 0, res.output
+    assert json.loads((tmp_path / "report.html").read_text())["groups"]
+    assert (tmp_path / "report-1.html").read_bytes().startswith(b"<!DOCTYPE html>")
+    assert res.stdout.splitlines()[-1] == "review page: report-1.html"
+    # report.html saved by the user during the scan: the page goes past report-1.html, which the JSON takes
+    for p in tmp_path.glob("report*"):
+        p.unlink()
+    import imagetwins.cli.report as report_command
+
+    decide = report_command.decide
+
+    def saved_during_the_scan(*args, **kwargs):
+        (tmp_path / "report.html").write_text("<html>mine</html>")
+        return decide(*args, **kwargs)
+
+    monkeypatch.setattr(report_command, "decide", saved_during_the_scan)
+    res = CliRunner().invoke(main, ["report", str(album), "--no-cache", "-m", "phash", "--json", "report-1.html"])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "report.html").read_text() == "<html>mine</html>"
+    assert json.loads((tmp_path / "report-1.html").read_text())["groups"]
+    assert res.stdout.splitlines()[-1] == "review page: report-2.html"
+    assert (tmp_path / "report-2.html").read_bytes().startswith(b"<!DOCTYPE html>")

@@ -72,7 +72,9 @@ def report(directory: Path, output: Path | None, requested: Requested, keep_in: 
     if str(output) == "-":
         raise click.UsageError("--output: the review page is a file (with its thumbnails beside it when large), "
                                "not stdout ('-'): give a name")
-    refuse_one_file_twice({"--output": output, **dict(zip(requested.options(), requested.files.values()))})
+    # (a name chosen by default is not refused: the page goes past a name another output takes)
+    refuse_one_file_twice({**({} if by_default else {"--output": output}),
+                           **dict(zip(requested.options(), requested.files.values()))})
     check_before_work({"html": output}, "--output")  # (its <page>_files/ folder: before the scan, not after it)
     keep_rule = keep_rule_for(keep_rule, method)
     refuse_db_without_cache(db_path, no_cache)
@@ -87,11 +89,12 @@ def report(directory: Path, output: Path | None, requested: Requested, keep_in: 
                     quiet=quiet)
     decisions = result.decisions
     found = groups_output(result, decisions, directory, requested, keep_in, keep_rule, raw_pairs, workers, quiet)
-    if by_default:
+    if by_default:  # the other outputs first: a name one of them takes is not free for the page (it replaced the page)
+        requested.write(found)
         output = write_default_page(found, quiet)
     else:
         Requested({"html": output}).write(found)
-    requested.write(found)
+        requested.write(found)
     if not quiet and not requested.to_stdout:
         # (as 'find --report' says it: it printed "16 duplicate groups holding 32 files -> review.html", without the
         # images read, the unreadable ones, the time or the method)
