@@ -209,3 +209,19 @@ def test_a_full_store_lets_go_of_other_pages_decisions_never_anything_else(page:
                                                           "reload the page.")
     assert browser.execute_script("return Object.keys(localStorage)") == ["someone else's"]
     browser.execute_script("localStorage.clear();")
+
+
+def test_n_and_a_say_when_no_group_is_open_any_more(page: Path, browser) -> None:
+    from selenium.webdriver.common.by import By
+
+    _open(browser, page)
+    _keys(browser, "a", "a")
+    assert browser.execute_script("return state.filter((s, gi) => isOpen(gi)).length") == 1
+    assert not browser.find_element(By.ID, "notice").is_displayed()
+    _keys(browser, "a")  # the last open group: accepted, and nothing left to go to
+    assert browser.execute_script("return state.filter((s, gi) => isOpen(gi)).length") == 0
+    done = "No group is open any more: every group is decided. Export your decisions (x, or Export decisions)."
+    assert browser.find_element(By.ID, "notice").text == done
+    browser.execute_script("document.getElementById('notice').hidden = true;")
+    _keys(browser, "n")
+    assert browser.find_element(By.ID, "notice").text == done
