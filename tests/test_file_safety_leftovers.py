@@ -1,7 +1,7 @@
 """File-safety leftovers, each on the scenario that showed it: an output FIFO swapped between its check and its
 open, a file reporting 0 bytes that holds some (``/proc``), a HEIF's coded frame judged against its declared
-size, a HEIF's Exif item read as its picture's units, a
-journal's long junk line."""
+size, a HEIF's Exif item read as its picture's units, a journal's long
+junk line, a key file a crash cut short or left under another name."""
 
 from __future__ import annotations
 
@@ -226,3 +226,85 @@ def test_a_long_junk_journal_line_under_the_bound_is_not_read_whole(tmp_path: Pa
         for _, junk in (lines[1], lines[3]):  # (the last one, cut short: no newline)
             assert junk is not None and len(junk) < 100 and junk not in (b"", b"\n")
         assert fh.most == len(signed)  # (the signed line read whole, the junk a piece at a time)
+
+
+def _aged(path: Path, seconds: float = 600) -> None:
+    """``path`` last changed ``seconds`` ago (a crash's leftover found by a later run)."""
+    import time
+
+    os.utime(path, (time.time() - seconds,) * 2)
+
+
+@pytest.mark.unit
+def test_a_quarantine_key_a_crash_cut_short_is_made_again(tmp_path: Path) -> None:
+    """Where the file system holds no hard links (FAT on a USB stick) the key is written in place: a crash between
+    its creation and its bytes left an empty ``manifest.key`` (or its size of zeros), and every later run into that
+    quarantine stopped at "not the quarantine's key (a key is 32 bytes)". Nothing can have been signed with it
+    (such a key is never read), so the next run makes it again and moves; a key being written now (not settled) is
+    left alone, as is a whole one."""
+    from test_hostile_between import _pair, _plan
+
+    from imagetwins.quarantine import KEY, QuarantineError, apply_plan, undo
+
+    root = tmp_path / "album"
+    for n, cut in enumerate((b"", bytes(32), b"\x07" * 5)):
+        q = tmp_path / f"q{n}"
+        q.mkdir(mode=0o700)
+        (q / KEY).write_bytes(cut)
+        os.chmod(q / KEY, 0o600)
+        with pytest.raises(QuarantineError, match="not the quarantine's key"):  # (being written now: not touched)
+            apply_plan(_plan(_pair(root, "a.png", 0)), root, q)
+        assert (q / KEY).read_bytes() == cut
+        _aged(q / KEY)
+        moved = apply_plan(_plan(_pair(root, "a.png", 0)), root, q)
+        assert len(moved.done) == 1 and not moved.failed
+        key = (q / KEY).read_bytes()
+        assert len(key) == 32 and key != bytes(32)
+        _aged(q / KEY)
+        assert len(apply_plan(_plan(_pair(root, "b.png", 1)), root, q).done) == 1
+        assert (q / KEY).read_bytes() == key  # (a whole key, however old, stays)
+        back = undo(q)
+        assert len(back.done) == 2 and not back.failed
+        assert (root / "copy" / "a.png").is_file() and (root / "copy" / "b.png").is_file()
+
+
+_KILLED_MAKING_KEY = """
+import os, signal, sys
+from imagetwins import ownfolders
+if sys.argv[2] == "named":
+    del os.O_TMPFILE
+def killed(*args, **kwargs):
+    os.kill(os.getpid(), signal.SIGKILL)
+os.link = killed
+ownfolders.make_key(sys.argv[1])
+"""
+
+
+@pytest.mark.unit
+@pytest.mark.skipif(not hasattr(os, "O_TMPFILE"), reason="Linux's unnamed files")
+def test_a_run_killed_making_a_key_leaves_no_file_behind(tmp_path: Path) -> None:
+    """A run killed after writing a new key and before linking it into place left ``manifest.key.<pid>.<hex>`` in
+    the quarantine (or ``stored-rows.key...`` in the data folder) for good. The key is written in an unnamed file
+    now, so nothing is left; where there are no unnamed files, the next run making the key there removes it."""
+    import subprocess
+    import sys
+
+    from imagetwins.ownfolders import make_key, read_key
+
+    src = Path(__file__).resolve().parents[1] / "src"
+    env = {**os.environ, "PYTHONPATH": f"{src}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    key = tmp_path / "manifest.key"
+    for route in ("unnamed", "named"):
+        run = subprocess.run([sys.executable, "-c", _KILLED_MAKING_KEY, str(key), route], env=env)
+        assert run.returncode == -9
+        left = sorted(p.name for p in tmp_path.iterdir())
+        if route == "unnamed":
+            assert left == []
+    assert len(left) == 1 and left[0].startswith("manifest.key.")
+    make_key(key)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["manifest.key"] + left  # (not settled: maybe being made)
+    os.unlink(key)
+    _aged(tmp_path / left[0])
+    make_key(key)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["manifest.key"]
+    assert len(read_key(key, "the key")) == 32

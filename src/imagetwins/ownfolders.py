@@ -18,8 +18,10 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import secrets
 import stat
+import time
 from pathlib import Path
 
 __all__ = ["KEY_BYTES", "UnsafeFolder", "check_own", "check_own_file", "check_parent", "make_key", "make_own_dirs",
@@ -130,10 +132,85 @@ def _write_key(path: str) -> None:
         raise
 
 
+#: seconds a key file must have stood unchanged before one of the wrong length is taken for what a crash left (a run
+#: writing it in place takes milliseconds)
+_SETTLED = 60
+
+
+def _cut_short(path: str) -> bool:
+    """Is ``path`` a key file a crash cut short: a regular file of ours, unchanged for :data:`_SETTLED` seconds,
+    shorter than a key or a key's length of zeros (its size written, not its bytes)? Nothing was signed with it:
+    :func:`read_key` refuses it."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return False
+    if not stat.S_ISREG(st.st_mode) or st.st_size > KEY_BYTES or time.time() - st.st_mtime < _SETTLED or \
+            hasattr(os, "geteuid") and st.st_uid != _uid():
+        return False
+    if st.st_size < KEY_BYTES:
+        return True
+    try:
+        fd = os.open(path, os.O_RDONLY | _NOFOLLOW | _CLOEXEC | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return False
+    try:
+        return stat.S_ISREG(os.fstat(fd).st_mode) and os.read(fd, KEY_BYTES + 1) == bytes(KEY_BYTES)
+    finally:
+        os.close(fd)
+
+
+def _link_unnamed(path: str) -> bool:
+    """Write a new key into an unnamed file of ``path``'s folder (Linux's ``O_TMPFILE``) and link it at ``path``:
+    a run killed meanwhile leaves no file behind. False where the system or file system cannot (none made)."""
+    unnamed = getattr(os, "O_TMPFILE", 0)
+    if not unnamed or not os.path.isdir("/proc/self/fd"):
+        return False
+    folder, name = os.path.split(path)
+    dir_fd = os.open(folder or ".", os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _CLOEXEC)
+    try:
+        try:
+            fd = os.open(".", unnamed | os.O_WRONLY | _CLOEXEC, 0o600, dir_fd=dir_fd)
+        except OSError:  # (a file system without it: EOPNOTSUPP; an older kernel: EISDIR)
+            return False
+        try:
+            with open(fd, "wb", closefd=False) as fh:
+                fh.write(secrets.token_bytes(KEY_BYTES))
+                fh.flush()
+                os.fsync(fd)
+            try:  # (linkat following the descriptor's link: the open file itself gets the name)
+                os.link(f"/proc/self/fd/{fd}", name, dst_dir_fd=dir_fd, follow_symlinks=True)
+            except FileExistsError:  # (another run made it first: theirs is the key)
+                pass
+            except OSError:  # (no links there, no /proc of ours: the named route, which says what fails)
+                return False
+        finally:
+            os.close(fd)
+    finally:
+        os.close(dir_fd)
+    return True
+
+
+def _drop_leftovers(path: str) -> None:
+    """Remove the files ``path.PID.HEX`` a run killed while making the key ``path`` left (ours, settled)."""
+    folder, name = os.path.split(path)
+    leftover = re.compile(re.escape(name) + r"\.\d+\.[0-9a-f]{8}")
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(folder or "."):
+            if leftover.fullmatch(entry.name):
+                st = entry.stat(follow_symlinks=False)
+                if stat.S_ISREG(st.st_mode) and time.time() - st.st_mtime >= _SETTLED and \
+                        (not hasattr(os, "geteuid") or st.st_uid == _uid()):
+                    os.unlink(entry.path)
+
+
 def make_key(path: str | os.PathLike) -> None:
-    """Make the key file ``path`` where there is none: written whole under another name, then linked into place, so
-    a run reading it meanwhile never reads half a key, and of two runs making it at once both use the first's.
-    (Written in place where the file system holds no hard links.) The caller reads it with :func:`read_key`.
+    """Make the key file ``path`` where there is none (or one a crash cut short: :func:`_cut_short`, nothing signed
+    with it). Written whole in an unnamed file, or under another name, then linked into place, so a run reading it
+    meanwhile never reads half a key, and of two runs making it at once both use the first's; a run killed
+    meanwhile leaves no file (the other name, where the system has no unnamed files, is removed by the next run
+    making a key there). (Written in place where the file system holds no hard links.) The caller reads it with
+    :func:`read_key`.
 
     Raises
     ------
@@ -141,7 +218,35 @@ def make_key(path: str | os.PathLike) -> None:
         It cannot be written (a folder that may not be written in, a full disk).
     """
     path = os.fspath(path)
-    if os.path.lexists(path):
+    if not os.path.lexists(path):
+        _new_key(path)
+        return
+    if not _cut_short(path):
+        return
+    try:
+        import fcntl
+
+        fd = os.open(path, os.O_RDONLY | _NOFOLLOW | _CLOEXEC | getattr(os, "O_NONBLOCK", 0))
+    except (ImportError, OSError):
+        return
+    try:  # two runs finding it cut short: the one holding it makes it again, the other then finds that one's
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            held, now = os.fstat(fd), os.lstat(path)
+            if (held.st_dev, held.st_ino) != (now.st_dev, now.st_ino) or not _cut_short(path):
+                return
+            os.unlink(path)
+        except OSError:  # (gone meanwhile, or a file system without locks: left as it is, refused as before)
+            return
+        _new_key(path)
+    finally:
+        os.close(fd)
+
+
+def _new_key(path: str) -> None:
+    """A new key at ``path``, where none was (see :func:`make_key`)."""
+    _drop_leftovers(path)
+    if _link_unnamed(path):
         return
     tmp = f"{path}.{os.getpid()}.{secrets.token_hex(4)}"
     _write_key(tmp)
@@ -166,7 +271,7 @@ def read_key(path: str | os.PathLike, what: str) -> bytes:
     Raises
     ------
     UnsafeFolder
-        It is not such a file (a link, another user's, readable by others, of another length).
+        It is not such a file (a link, another user's, readable by others, of another length, zeros).
     OSError
         It cannot be read.
     """
@@ -177,4 +282,6 @@ def read_key(path: str | os.PathLike, what: str) -> bytes:
         key = fh.read(2 * KEY_BYTES)
     if len(key) != KEY_BYTES:
         raise UnsafeFolder(errno.EINVAL, f"{path}: not {what} (a key is {KEY_BYTES} bytes)")
+    if key == bytes(KEY_BYTES):  # (never signed with, so the next run making the key may replace it: make_key)
+        raise UnsafeFolder(errno.EINVAL, f"{path}: not {what} (zeros: what a crash while it was written leaves)")
     return key
