@@ -1,7 +1,7 @@
 """File-safety leftovers, each on the scenario that showed it: an output FIFO swapped between its check and its
 open, a file reporting 0 bytes that holds some (``/proc``), a HEIF's coded frame judged against its declared
 size, a HEIF's Exif item read as its picture's units, a journal's long
-junk line, a key file a crash cut short or left under another name."""
+junk line, a key file a crash cut short or left under another name, a copy with a hard link outside the folder."""
 
 from __future__ import annotations
 
@@ -308,3 +308,39 @@ def test_a_run_killed_making_a_key_leaves_no_file_behind(tmp_path: Path) -> None
     make_key(key)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["manifest.key"]
     assert len(read_key(key, "the key")) == 32
+
+
+@pytest.mark.cli
+def test_a_copy_with_a_hard_link_outside_the_folder_moves_and_says_nothing_is_freed(tmp_path: Path) -> None:
+    """A copy in the scanned folder with another name outside it (a hard link): ``remove`` moved it and said nothing,
+    though its bytes stay on disk under the other name (no space freed, the photo still there). It still moves (the
+    folder loses its duplicate), and the dry run and ``--apply`` each say so in one note naming where to look; a
+    file whose names all move (two names in the folder) is not noted; undo puts it back, still linked."""
+    from click.testing import CliRunner
+    from test_hostile_between import _pair
+
+    from imagetwins.cli import main
+
+    album, elsewhere = tmp_path / "album", tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    keeper, copy = _pair(album, "b.png", 0)
+    os.link(copy, elsewhere / "b.png")
+    _, alone = _pair(album, "c.png", 1)
+    os.link(alone, album / "copy" / "c2.png")  # (both names in the folder: both move, nothing stays)
+    run = ["remove", str(album), "-r", "--no-cache", "-m", "phash"]
+    res = CliRunner().invoke(main, run)
+    assert res.exit_code == 0, res.output
+    notes = [line for line in res.output.splitlines() if "has another name" in line or "have other names" in line]
+    assert notes == [f"note: {copy} has another name (a hard link) this run does not move: moving it would free no "
+                     f"space, its bytes stay under that name ('find / -xdev -samefile {copy}' lists its names)"], \
+        res.output
+    q = tmp_path / "q"
+    res = CliRunner().invoke(main, [*run, "--apply", "--move-to", str(q)])
+    assert res.exit_code == 0, res.output
+    assert not copy.exists() and not alone.exists() and (elsewhere / "b.png").stat().st_nlink == 2
+    notes = [line for line in res.output.splitlines() if "has another name" in line or "have other names" in line]
+    assert len(notes) == 1 and notes[0].startswith(f"note: {copy} has another name (a hard link)"), res.output
+    assert f"-samefile {q / 'copy' / 'b.png'}'" in notes[0] and "moving it freed no space" in notes[0]
+    res = CliRunner().invoke(main, ["undo", str(q)])
+    assert res.exit_code == 0 and copy.stat().st_ino == (elsewhere / "b.png").stat().st_ino, res.output
+    assert keeper.exists() and alone.exists()

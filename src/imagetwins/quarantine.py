@@ -35,7 +35,8 @@ import stat
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -50,8 +51,8 @@ from imagetwins.writing import describe_mode
 
 __all__ = ["JOURNAL", "KEY", "LINK_KINDS", "SUMMARY", "FolderListings", "Interrupted", "Outcome", "Plan",
            "QuarantineError", "apply_folder_moves", "apply_plan", "write_sidecars", "check_quarantine",
-           "default_quarantine", "keep_link_targets", "links_leading_to", "plan_removal", "sha256_file", "undo",
-           "why_not_movable"]
+           "default_quarantine", "keep_link_targets", "links_leading_to", "names_elsewhere", "plan_removal",
+           "sha256_file", "undo", "why_not_movable"]
 
 JOURNAL = "manifest.jsonl"
 SUMMARY = "manifest.json"
@@ -143,6 +144,29 @@ class Outcome:
         for img, side in self.shared_sidecars:
             now.setdefault(img, []).append(moved_to.get(side, side))
         return {img: [p for p in places if os.path.isabs(p)] for img, places in now.items()}
+
+    def names_elsewhere(self) -> list[tuple[str, str]]:
+        """(place, where it lies now) of each moved file that has other names (hard links) than those the run moved:
+        its bytes stay on disk under them, no space freed (:func:`names_elsewhere`)."""
+        place_of = {to: frm for frm, to in self.done if os.path.isabs(to)}
+        return [(place_of[to], to) for to in names_elsewhere(place_of)]
+
+
+def names_elsewhere(paths: Iterable[str]) -> list[str]:
+    """Of ``paths`` (the files a run moves, or where they lie once moved), those whose file has other names (hard
+    links) than the ones ``paths`` holds: a name outside the scanned folder, or one the run leaves. Moving them frees
+    no space; their bytes stay under those names. Only names in ``paths`` are known: where the others are is not
+    looked for (``find / -xdev -samefile FILE`` lists them). A path that cannot be looked at is not among them."""
+    looked: dict[str, tuple[int, int, int]] = {}
+    for path in paths:
+        try:
+            st = os.lstat(path)
+        except OSError:
+            continue
+        if stat.S_ISREG(st.st_mode) and st.st_nlink > 1:
+            looked[path] = (st.st_dev, st.st_ino, st.st_nlink)
+    held = Counter((dev, ino) for dev, ino, _ in looked.values())
+    return [path for path, (dev, ino, names) in looked.items() if names > held[dev, ino]]
 
 
 def sha256_file(path: str | os.PathLike) -> str:

@@ -229,6 +229,7 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
         check_quarantine,
         default_quarantine,
         keep_link_targets,
+        names_elsewhere,
         plan_removal,
     )
     from imagetwins.trash import TrashUnavailable
@@ -351,6 +352,8 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
             linked = ("" if not link else ", each replaced by a copy of its kept copy" if link == "clone" else
                       f", each replaced by a {link} link to its kept copy")
             echo(f"dry run: {what} would {where}{linked}; add --apply to do it")
+            _note_names_elsewhere([(src, src) for src in names_elsewhere(src for src, _, _ in plan.moves)], shown,
+                                  dry_run=True)
             if link:
                 _note_format_mismatches([(src, keeper) for src, _, keeper in plan.moves], "would hold", link)
             if plan_file is None:
@@ -397,6 +400,7 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
             echo(f"moved {counted_all((len(done.done) if done else 0, 'file'), (len(moved.done), 'folder'))} "
                  f"to {quarantine}; undo with: imagetwins undo "
                  f"{shell_word(moved.manifest)}")
+            _note_names_elsewhere(done.names_elsewhere() if done else [], shown)
         _exit_if_refused(len(plan.refused), len(done.failed if done else []), False, quiet,
                          (len(folders_refused), len(moved.failed)), len(done.sidecars_left if done else []), done,
                          (_never_tried(done, len(plan.moves)), _never_tried(moved, len(folder_moves))), unwritten)
@@ -431,8 +435,26 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
              + f"; undo with: imagetwins undo {shell_word(out.manifest)}")
         if link:
             _note_format_mismatches(out.linked, "holds", link)
+        _note_names_elsewhere(out.names_elsewhere(), shown)
     _exit_if_refused(len(plan.refused), len(out.failed), False, quiet, sidecars_left=len(out.sidecars_left),
                      moved=out, untried=(_never_tried(out, len(plan.moves)), 0), unwritten=unwritten)
+
+
+def _note_names_elsewhere(moved: list[tuple[str, str]], shown, dry_run: bool = False) -> None:
+    """One note line where files moved (or to move) have other names (hard links) the run leaves, outside the folder:
+    ``moved`` is (place, where it lies now) of each (:func:`imagetwins.quarantine.names_elsewhere`)."""
+    if not moved:
+        return
+    place, now = moved[0]
+    frees = "moving it would free" if dry_run else "moving it freed"
+    look = f"'find / -xdev -samefile {shell_word(now)}' lists its names"
+    if len(moved) == 1:
+        echo(f"note: {shown(place)} has another name (a hard link) this run does not move: {frees} no space, its "
+             f"bytes stay under that name ({look})", err=True)
+    else:
+        echo(f"note: {len(moved):,} files {'to move' if dry_run else 'moved'} have other names (hard links) this run "
+             f"does not move: {frees.replace('it', 'them')} no space, their bytes stay under those names (e.g. "
+             f"{shown(place)}: {look})", err=True)
 
 
 def _say_failed(out, shown) -> None:
