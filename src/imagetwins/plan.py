@@ -522,7 +522,8 @@ class KeeperChecks(list):
 
 def not_copies_of_keepers(groups: Sequence[PlannedGroup], method: str | None, root: str | os.PathLike,
                           workers: int | None = None, index: PlanIndex | None = None,
-                          cache: bool = True) -> KeeperChecks:
+                          cache: bool = True, hashed: dict | None = None,
+                          threshold: float | None = None) -> KeeperChecks:
     """The files a plan would move with no check saying they are copies of the keeper it names; each is added to its
     group's ``leave`` (left where it is). Nothing moves without a verdict: every file to move whose bytes are not its
     keeper's is asked, in every group, for a method whose check gives verdicts (``copies``; a plan naming no method is
@@ -535,15 +536,28 @@ def not_copies_of_keepers(groups: Sequence[PlannedGroup], method: str | None, ro
     plan lists in ``move_anyway`` moves all the same (the review page's "Move anyway"; the page leaves such files
     itself), as does a byte copy of the keeper (equal recorded SHA-256, which :func:`check_plan` proves). A file or
     keeper :func:`check_plan` refuses however it looks (gone, not a regular file, outside ``root``, reached through a
-    link) is not asked: nothing outside the folder is read, and it is refused with its own reason. :class:`PlanError`
-    where ``method`` is not one this process has (no check can be made).
+    link, kept by another group, not the bytes recorded) is not asked: nothing outside the folder is read, and it is
+    refused with its own reason. :class:`PlanError` where ``method`` is not one this process has (no check can be
+    made).
 
     ``index``: the index the plan was made with (:func:`plan_index`, ``find --db``; or the one ``--db`` names): its
     kept checks are read instead of the folder's cache, and the checks made now are kept there for the next run where
     the plan recorded its ``id`` and it is still that index (:meth:`PlanIndex.names`) and can be written (a plan
     recording no ``id`` reads it only); one that cannot be read, or is not the one recorded, is said in one warning
     and the folder's cache serves. ``cache`` False (``--no-cache``): neither is read, and nothing is kept: every pair
-    is checked now. The counts come with the answer (:class:`KeeperChecks`)."""
+    is checked now. The counts come with the answer (:class:`KeeperChecks`).
+
+    Only a file and keeper that hold the bytes their group records are asked (SHA-256, as :func:`check_plan` takes it;
+    ``hashed``: the digests it takes, shared with :func:`check_plan` so that each file is read once): a check is found
+    and made by recorded content, so a path recorded with another file's digest (in its own group or another: one
+    path, two records) had the check of the bytes it did not hold answer for another group's pair, and a file no
+    check calls a copy of its keeper moved (an edited plan moved an unrelated picture as a copy of its keeper). A file
+    whose bytes differ from its record when decoded (changed meanwhile) gets no verdict and stays.
+
+    ``threshold``: the plan's (None: the method's default; :class:`PlanError` where it is none of the method's): a
+    pair is a copy where its check matches at it (:meth:`imagetwins.scores.ScoreKind.verdict`, as every output says
+    of a pair), not merely where no rule ruled it out: the kept verdict's "copy" means only "the confidence decides",
+    and a hand-made group of two unrelated pictures (confidence 0) moved one as a copy of the other."""
     from imagetwins.encoders import DEFAULT_METHOD, get_encoder
     from imagetwins.pairscores import MemoryPairScores, checks_of
     from imagetwins.scores import Verdict
@@ -557,25 +571,32 @@ def not_copies_of_keepers(groups: Sequence[PlannedGroup], method: str | None, ro
                         "has") from None
     if encoder.kind.match_verdict is None:
         return KeeperChecks()
+    try:
+        threshold = encoder.threshold_or_default(threshold)
+    except (ValueError, TypeError) as exc:
+        raise PlanError(f"its 'threshold' cannot be used: {exc}") from None
     # (a file the plan records with the keeper's very bytes is a copy of it, as check_plan moves it only while it has
     # them: 1,000 byte-identical copies of one photo, keep edited, checked 999 pairs, 18.6 s)
     # (a file or keeper check_plan refuses anyway, one that is gone, not a regular file, outside ``root`` or reached
     # through a link, is not asked: never read outside the folder, and refused with its own reason, not left here)
     placed: dict[str, bool] = {}
+    hashed = {} if hashed is None else hashed
 
-    def checkable(path: str) -> bool:
+    def checkable(path: str, group: PlannedGroup) -> bool:
         if path not in placed:
             placed[path] = os.path.lexists(path) and _placed(path, root) is None
-        return placed[path]
+        # (where it lies first: nothing outside the folder is read; then its bytes, the group's record)
+        return placed[path] and _unchanged(path, group.sha256, hashed) is None
 
+    kept = _kept(groups)  # (another group keeps it: check_plan refuses it for that, whatever its check says)
     asked = [(g, f) for g in groups if g.keep and g.keep in g.files for f in g.to_move
              if f not in g.move_anyway and not Digest(g.sha256.get(f)).same_content(g.sha256.get(g.keep))
-             and checkable(g.keep) and checkable(f)]
+             and os.path.realpath(f) not in kept and checkable(g.keep, g) and checkable(f, g)]
     if not asked:
         return KeeperChecks()
-    # each pair of contents once (a thousand byte copies of one edited copy: one check), by the recorded digests
-    # (check_plan moves a file only while it has them); a file recorded with no digest is a content of its own
-    digests = {p: g.sha256.get(p) or "" for g, f in asked for p in (f, g.keep)}
+    # each pair of contents once (a thousand byte copies of one edited copy: one check), by the recorded digests, which
+    # every path asked was just found to hold (two groups recording one path differently: one of them is not asked)
+    digests = {p: g.sha256[p] for g, f in asked for p in (f, g.keep)}
     content = {p: Digest(d).key or p for p, d in digests.items()}
     first: dict = {}
     for p in digests:
@@ -593,7 +614,14 @@ def not_copies_of_keepers(groups: Sequence[PlannedGroup], method: str | None, ro
         with stage("scan"):  # (--timings: the files decoded for a check, as a scan's; 'other' said modules loaded)
             enc = encoder.encode_files(named, workers=workers, warn=False)
         failed.update((content.get(str(x.path), str(x.path)), x.reason) for x in enc.failures)
-        return enc.encodings, [row[p] for p in enc.paths], list(enc.paths), [str(d) for d in enc.digests]
+        # (a file changed since its bytes were checked above: its pixels are not the content its pairs are asked of)
+        held = [k for k, (p, d) in enumerate(zip(enc.paths, enc.digests))
+                if Digest(digests[str(p)]).same_content(str(d))]
+        failed.update((content[str(p)], "it changed since the scan (SHA-256 differs)")
+                      for k, p in enumerate(enc.paths) if k not in set(held))
+        paths_held = [enc.paths[k] for k in held]
+        return (encoder.take(enc.encodings, np.array(held, np.int64)), [row[str(p)] for p in paths_held], paths_held,
+                [str(enc.digests[k]) for k in held])
 
     store, closing = _score_store(root, encoder, index) if cache else (MemoryPairScores(), None)
     left = np.array([a for a, _ in content_pairs], np.int64)
@@ -601,31 +629,38 @@ def not_copies_of_keepers(groups: Sequence[PlannedGroup], method: str | None, ro
     content_digests = [digests[p] for p in paths]
     try:
         # the kept checks first, then the rest checked now: so that what was read and what was made can be said
-        kept, _, kept_marks = checks_of(encoder, store, content_digests, left, right)
+        kept, kept_scores, kept_marks = checks_of(encoder, store, content_digests, left, right)
         rest = np.flatnonzero(~kept)
         found, marks = kept.copy(), np.zeros(len(content_pairs), np.uint8)
-        marks[kept] = kept_marks
+        scores = np.full(len(content_pairs), np.nan)
+        marks[kept], scores[kept] = kept_marks, kept_scores
         if len(rest):
-            made, _, made_marks = checks_of(encoder, store, content_digests, left[rest], right[rest], encode=encode,
-                                            workers=workers)
-            found[rest[made]], marks[rest[made]] = True, made_marks
+            made, made_scores, made_marks = checks_of(encoder, store, content_digests, left[rest], right[rest],
+                                                      encode=encode, workers=workers)
+            found[rest[made]], marks[rest[made]], scores[rest[made]] = True, made_marks, made_scores
         kept_in = getattr(store, "path", None) if not getattr(store, "readonly", True) else None
     finally:
         if closing is not None:
             closing.close()
+    kind = encoder.kind
     verdicts = dict(zip([p for p, ok in zip(content_pairs, found.tolist()) if ok],
-                        (Verdict.of_bits(int(m)) for m in marks[found].tolist())))
+                        zip((kind.verdict(float(sc), int(m), threshold) for sc, m in zip(scores[found].tolist(),
+                                                                                         marks[found].tolist())),
+                            scores[found].tolist())))
     was_kept = {p for p, ok in zip(content_pairs, kept.tolist()) if ok}
     read = sum((row[f], row[g.keep]) in was_kept for g, f in asked)
     out = KeeperChecks(read=read, checked=len(asked) - read, decoded=len(decoded),
                        kept_in=os.fspath(kept_in) if kept_in is not None and decoded else None)
     for g, f in asked:
-        verdict = verdicts.get((row[f], row[g.keep]))
+        verdict, score = verdicts.get((row[f], row[g.keep]), (None, None))
         if verdict is Verdict.COPY:
             continue
         g.leave.append(f)
         if verdict is not None:
             out.append(Unconfirmed(f, g.keep, str(verdict)))
+        elif score is not None:  # (checked: no rule against a copy, but no match at the threshold)
+            out.append(Unconfirmed(f, g.keep, None, f"its check's {kind.format(score)} is short of the plan's "
+                                                    f"threshold {kind.format(threshold).split()[-1]}"))
         else:
             why = failed.get(content[f]) or failed.get(content[g.keep])
             who = "the keeper" if content[f] not in failed and why else "it"
@@ -778,7 +813,12 @@ def _placed(path: str, root: str | os.PathLike) -> str | None:
     return None if not os.path.lexists(path) else why_not_movable(path, [root])
 
 
-def check_plan(root: str | os.PathLike, groups: Sequence[PlannedGroup]) -> CheckedPlan:
+def _kept(groups: Sequence[PlannedGroup]) -> set[str]:
+    """The real paths some group keeps (its keeper, and what it leaves where it is): no group moves them."""
+    return {os.path.realpath(p) for g in groups if not g.skip and g.keep for p in [g.keep, *g.leave]}
+
+
+def check_plan(root: str | os.PathLike, groups: Sequence[PlannedGroup], hashed: dict | None = None) -> CheckedPlan:
     """Which moves of a plan are safe now.
 
     ``root`` is the folder the person applying the plan named (never the plan's own ``root`` field,
@@ -791,12 +831,13 @@ def check_plan(root: str | os.PathLike, groups: Sequence[PlannedGroup]) -> Check
     with no keeper as ``find --json`` wrote it (re-shots, :func:`awaiting_keeper`), one nobody reviewed on the review
     page (its group number), a file a reason's field lists (``through_links``: reached through a followed link;
     an edit that lists another file there only keeps it). A plan nobody edited moves nothing and warns of nothing.
+    ``hashed``: the digests already taken in this run (:func:`not_copies_of_keepers`'), each file read once.
     """
     real_root = Path(root).resolve()
     out = CheckedPlan(real_root)
-    kept = {os.path.realpath(p) for g in groups if not g.skip and g.keep for p in [g.keep, *g.leave]}
+    kept = _kept(groups)
     seen: set[str] = set()
-    hashed: dict = {}  # each file read once per check
+    hashed = {} if hashed is None else hashed  # each file read once per check
     for g in groups:
         if g.unreviewed:
             out.left_alone.setdefault(LeftAlone.UNREVIEWED, []).append(g.number)
@@ -829,13 +870,17 @@ def check_plan(root: str | os.PathLike, groups: Sequence[PlannedGroup]) -> Check
             real = os.path.realpath(f)
             if os.path.islink(f):
                 out.refused.append((f, "it is a symbolic link now"))
+            # (where it lies first: a name through a link to a folder, album/self/a.jpg with self -> ., is the very
+            # file album/a.jpg, and was refused as "a hard link of the kept file", or skipped without a word)
+            elif (why := _placed(f, root)) is not None:
+                out.refused.append((f, why))
             elif kept_inode is not None and _inode(f) == kept_inode:  # (what apply_plan would refuse: say it now)
                 out.refused.append((f, f"a hard link of the kept file {g.keep}: moving it frees nothing"))
             elif real in kept:
                 out.refused.append((f, "another group keeps it"))
             elif real in seen:
                 continue
-            elif (why := _placed(f, root) or _unchanged(f, g.sha256, hashed)) is not None:
+            elif (why := _unchanged(f, g.sha256, hashed)) is not None:
                 out.refused.append((f, why))
             else:
                 seen.add(real)

@@ -267,9 +267,11 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
         method = plan_read.says("method")
         # (nothing moves without a check saying it is a copy of its keeper: a keep edited by hand may name a file
         # its group's others are no copy of; a file that cannot be decoded has no check)
+        hashed: dict = {}  # (each file's SHA-256 taken once, for the checks and check_plan)
         try:
             leaving = not_copies_of_keepers(groups, method if isinstance(method, str) else None, directory, workers,
-                                            index=index, cache=not no_cache)
+                                            index=index, cache=not no_cache, hashed=hashed,
+                                            threshold=plan_read.says("threshold"))
         except PlanError as exc:
             raise click.ClickException(f"{printable(str(plan_file))}: {printable(str(exc))}") from None
         if leaving.checked and not quiet:
@@ -281,7 +283,7 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
                        else f"{reason}, so nothing says it is a copy of the keeper {shown(keeper)}")
                 echo(f"note: leaving {shown(path)} where it is: {why} (list it in its group's move_anyway to move "
                      "it)", err=True)
-        checked = check_plan(directory, groups)
+        checked = check_plan(directory, groups, hashed)
         # (groups left alone: no keeper yet, nobody reviewed them: one line each, not a warning per file: nothing is
         # wrong; the files left alone are said below, for both routes)
         _say_left_alone({why: n for why, n in checked.left_alone.items() if why.whole_group}, quiet)
