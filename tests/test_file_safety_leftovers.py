@@ -6,6 +6,7 @@ junk line, a key file a crash cut short or left under another name, a copy with 
 from __future__ import annotations
 
 import os
+import struct
 from pathlib import Path
 
 import pytest
@@ -344,3 +345,69 @@ def test_a_copy_with_a_hard_link_outside_the_folder_moves_and_says_nothing_is_fr
     res = CliRunner().invoke(main, ["undo", str(q)])
     assert res.exit_code == 0 and copy.stat().st_ino == (elsewhere / "b.png").stat().st_ino, res.output
     assert keeper.exists() and alone.exists()
+
+
+def _box(kind: bytes, payload: bytes, version: int | None = None, flags: int = 0) -> bytes:
+    head = b"" if version is None else bytes([version]) + flags.to_bytes(3, "big")
+    return struct.pack(">I", 8 + len(head) + len(payload)) + kind + head + payload
+
+
+def _grid_heic(tile_heic: bytes, tiles: int, canvas: tuple[int, int], declared: tuple[int, int]) -> bytes:
+    """A HEIC whose picture is a ``grid`` item: ``tiles`` x ``tiles`` times the one HEVC item of ``tile_heic`` (as
+    pillow-heif writes it) on a ``canvas``, its ``ispe`` declaring ``declared``."""
+    from imagetwins.heif import _boxes, _child, _item_extents
+
+    meta = _child(tile_heic, 0, len(tile_heic), b"meta")
+    start, end = meta[0] + 4, meta[1]
+    hdlr = _child(tile_heic, start, end, b"hdlr")
+    props = [tile_heic[s - 8:e] for _, s, e in _boxes(tile_heic, *_child(tile_heic, *_child(
+        tile_heic, start, end, b"iprp"), b"ipco"))]
+    ((_, at, length),) = _item_extents(tile_heic, _child(tile_heic, start, end, b"iloc"), None)
+    tile = tile_heic[at:at + length]
+    grid = bytes([0, 1, tiles - 1, tiles - 1]) + struct.pack(">II", *canvas)  # (flags 1: 32-bit sizes)
+
+    def meta_box(data_at: int) -> bytes:
+        iloc = bytes([0x44, 0]) + struct.pack(">HHHHII", 2, 1, 0, 1, data_at, len(tile)) + \
+            struct.pack(">HHHII", 2, 0, 1, data_at + len(tile), len(grid))
+        iinf = struct.pack(">H", 2) + _box(b"infe", struct.pack(">HH", 1, 0) + b"hvc1\0", 2, 1) + \
+            _box(b"infe", struct.pack(">HH", 2, 0) + b"grid\0", 2)
+        dimg = _box(b"dimg", struct.pack(">HH", 2, tiles * tiles) + struct.pack(">H", 1) * tiles * tiles)
+        n = len(props)
+        ipma = struct.pack(">I", 2) + struct.pack(">HB", 1, n) + bytes([0x81, *range(2, n + 1)]) + \
+            struct.pack(">HBB", 2, 1, n + 1)
+        iprp = _box(b"iprp", _box(b"ipco", b"".join(props) + _box(b"ispe", struct.pack(">II", *declared), 0))
+                    + _box(b"ipma", ipma, 0))
+        return _box(b"meta", tile_heic[hdlr[0] - 8:hdlr[1]] + _box(b"pitm", struct.pack(">H", 2), 0)
+                    + _box(b"iloc", iloc, 0) + _box(b"iinf", iinf, 0) + _box(b"iref", dimg, 0) + iprp, 0)
+
+    ftyp = tile_heic[:meta[0] - 8]
+    head = ftyp + meta_box(0)
+    return ftyp + meta_box(len(head) + 8) + _box(b"mdat", tile + grid)
+
+
+@pytest.mark.unit
+def test_a_heic_grid_on_a_larger_canvas_than_it_declares_is_held_to_that_canvas() -> None:
+    """libheif paints a grid's tiles on the canvas its data declares before comparing it with the size ``ispe``
+    declares: a 1,381-byte HEIC declaring 16 x 16, 20 x 20 tiles of one 512 x 512 frame on a 10,240 x 10,240
+    canvas, peaked at 176 MB (ru_maxrss, 21 MB before it) with the budget held for one 512 x 512 frame, then was
+    refused. The canvas is a frame it codes now: refused under a 100 MB limit before anything is decoded; an honest
+    grid reads within its declared cost."""
+    import io as stdio
+
+    pillow_heif = pytest.importorskip("pillow_heif")
+    from PIL import Image
+
+    from imagetwins.heif import coded_size
+    from imagetwins.io import ImageReadError, decode_cost, open_image
+
+    pillow_heif.register_heif_opener()  # (to write one; imagetwins registers it to read on the first HEIF file)
+    buf = stdio.BytesIO()
+    Image.new("RGB", (512, 512), (90, 120, 200)).save(buf, format="HEIF", quality=10)
+    liar = _grid_heic(buf.getvalue(), 20, (10240, 10240), (16, 16))
+    assert len(liar) < 2000 and coded_size(liar) == (10240, 10240)
+    with pytest.raises(ImageReadError, match=r"16x16 RGB and the larger frame it codes"):
+        open_image(liar, max_decoded_bytes=100_000_000)
+    honest = _grid_heic(buf.getvalue(), 2, (1000, 1000), (1000, 1000))
+    assert coded_size(honest) == (1000, 1000)
+    image = open_image(honest, max_decoded_bytes=decode_cost("RGB", 1000, 1000, "HEIF"))
+    assert image.size == (1000, 1000) and image.getpixel((900, 900)) == image.getpixel((10, 10))

@@ -8,8 +8,9 @@ decoder decodes the frame the item codes, whatever the boxes say: a 2 KB AVIF de
 ``meta``'s ``iloc`` saying where), an HEVC item's sequence parameter sets (in the ``hvcC`` properties and among the
 first units of its data), so the budget is held for the larger of the two. An item's data is read by the type
 ``iinf`` gives it (``hvc1``, ``av01``; an Exif or XMP item not at all: its bytes read as HEVC units once made a
-64 x 48 HEIC "a 20000x20000 frame"); an item it does not type, as both. Anything it cannot read gives None: the
-declared size stands, as before.
+64 x 48 HEIC "a 20000x20000 frame"); an item it does not type, as both. A grid's or overlay's canvas (its data's
+output size) counts as a frame: libheif paints the tiles on it before comparing it with the declared size.
+Anything it cannot read gives None: the declared size stands, as before.
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ class TooManyItems(Exception):
 
 #: the item types whose data is read as coded units (an item ``iinf`` does not type is read as both)
 _AV1, _HEVC = b"av01", b"hvc1"
+#: the derived items whose data declares the canvas the decoder paints their tiles or layers on (ISO/IEC 23008-12
+#: 6.6.2.3 ``grid``, 6.6.2.2 ``iovl``), and the bytes before its output_width there
+_CANVASES = {b"grid": 4, b"iovl": 10}
 _OBU_SEQUENCE_HEADER = 1
 _OBU_TEMPORAL_DELIMITER = 2
 _OBU_PADDING = 15
@@ -185,6 +189,18 @@ def _leb128(data: bytes, at: int) -> tuple[int, int]:
     raise ValueError("leb128 too long")
 
 
+def _canvas_size(data: bytes, start: int, length: int, kind: bytes) -> tuple[int, int] | None:
+    """output_width, output_height of a ``grid`` or ``iovl`` item's data (16-bit fields, or 32-bit where its
+    flags say so): libheif makes that canvas before it checks it against the declared size, so a 1,381-byte HEIC
+    declaring 16 x 16, a grid of 400 tiles of one 512 x 512 frame on a 10,240 x 10,240 canvas, peaked at 176 MB
+    before it was refused."""
+    at = start + _CANVASES[kind]
+    wide = 4 if len(data) > start + 1 and data[start + 1] & 1 else 2
+    if at + 2 * wide > min(len(data), start + length):
+        return None
+    return int.from_bytes(data[at:at + wide], "big"), int.from_bytes(data[at + wide:at + 2 * wide], "big")
+
+
 def _sequence_frame(data: bytes, start: int, length: int) -> tuple[int, int] | None:
     """The largest frame the sequence header among the first OBUs of an item's data declares (None: none there)."""
     at, end = start, min(len(data), start + length)
@@ -290,6 +306,8 @@ def coded_size(data: bytes) -> tuple[int, int] | None:
         if iloc is not None:
             for item, off, length in _item_extents(data, iloc, _child(data, start, end, b"idat")):
                 kind = types.get(item)  # (an item of another type, Exif or XMP, is not read as coded units)
+                if kind in _CANVASES and (frame := _canvas_size(data, off, length, kind)):
+                    frames.append(frame)
                 if (av1 and kind is None or kind == _AV1) and (frame := _sequence_frame(data, off, length)):
                     frames.append(frame)
                 for length_size in length_sizes if kind in (None, _HEVC) else ():
