@@ -411,3 +411,26 @@ def test_a_heic_grid_on_a_larger_canvas_than_it_declares_is_held_to_that_canvas(
     assert coded_size(honest) == (1000, 1000)
     image = open_image(honest, max_decoded_bytes=decode_cost("RGB", 1000, 1000, "HEIF"))
     assert image.size == (1000, 1000) and image.getpixel((900, 900)) == image.getpixel((10, 10))
+
+
+@pytest.mark.unit
+def test_a_key_is_made_in_a_folder_that_may_be_written_in_but_not_listed(tmp_path: Path, monkeypatch) -> None:
+    """The unnamed file is made through the folder opened for reading; a folder that may be written in but not
+    read (mode 0300, a drop box) refuses that open: the key is made under another name and linked, as before (the
+    open's PermissionError stopped the run)."""
+    from imagetwins.ownfolders import make_key, read_key
+
+    folder = tmp_path / "drop"
+    folder.mkdir()
+    real_open = os.open
+
+    def no_listing(name, flags, *args, **kwargs):
+        if os.fspath(name) == os.fspath(folder) and flags & getattr(os, "O_DIRECTORY", 0):
+            raise PermissionError(13, "Permission denied", os.fspath(name))
+        return real_open(name, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", no_listing)
+    make_key(folder / "manifest.key")
+    monkeypatch.undo()
+    assert len(read_key(folder / "manifest.key", "the key")) == 32
+    assert sorted(p.name for p in folder.iterdir()) == ["manifest.key"]

@@ -167,7 +167,10 @@ def _link_unnamed(path: str) -> bool:
     if not unnamed or not os.path.isdir("/proc/self/fd"):
         return False
     folder, name = os.path.split(path)
-    dir_fd = os.open(folder or ".", os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _CLOEXEC)
+    try:
+        dir_fd = os.open(folder or ".", os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _CLOEXEC)
+    except OSError:  # (a folder we may write in but not list: the named route)
+        return False
     try:
         try:
             fd = os.open(".", unnamed | os.O_WRONLY | _CLOEXEC, 0o600, dir_fd=dir_fd)
