@@ -449,7 +449,7 @@ def _note_names_elsewhere(moved: list[tuple[str, str]], shown, dry_run: bool = F
         return
     place, now = moved[0]
     frees = "moving it would free" if dry_run else "moving it freed"
-    look = f"'find / -xdev -samefile {shell_word(now)}' lists its names"
+    look = f"its names: find / -xdev -samefile {shell_word(now)}"
     if len(moved) == 1:
         echo(f"note: {shown(place)} has another name (a hard link) this run does not move: {frees} no space, its "
              f"bytes stay under that name ({look})", err=True)
