@@ -352,9 +352,11 @@ def _box(kind: bytes, payload: bytes, version: int | None = None, flags: int = 0
     return struct.pack(">I", 8 + len(head) + len(payload)) + kind + head + payload
 
 
-def _grid_heic(tile_heic: bytes, tiles: int, canvas: tuple[int, int], declared: tuple[int, int]) -> bytes:
+def _grid_heic(tile_heic: bytes, tiles: int, canvas: tuple[int, int], declared: tuple[int, int],
+               overlay: bool = False) -> bytes:
     """A HEIC whose picture is a ``grid`` item: ``tiles`` x ``tiles`` times the one HEVC item of ``tile_heic`` (as
-    pillow-heif writes it) on a ``canvas``, its ``ispe`` declaring ``declared``."""
+    pillow-heif writes it) on a ``canvas``, its ``ispe`` declaring ``declared``; with ``overlay``, an ``iovl`` item
+    laying that item on the canvas ``tiles`` x ``tiles`` times at its corner."""
     from imagetwins.heif import _boxes, _child, _item_extents
 
     meta = _child(tile_heic, 0, len(tile_heic), b"meta")
@@ -365,12 +367,15 @@ def _grid_heic(tile_heic: bytes, tiles: int, canvas: tuple[int, int], declared: 
     ((_, at, length),) = _item_extents(tile_heic, _child(tile_heic, start, end, b"iloc"), None)
     tile = tile_heic[at:at + length]
     grid = bytes([0, 1, tiles - 1, tiles - 1]) + struct.pack(">II", *canvas)  # (flags 1: 32-bit sizes)
+    if overlay:  # (version, flags, the canvas's fill colour, its size, each layer's offset)
+        grid = bytes([0, 1]) + struct.pack(">4H", 0, 0, 0, 65535) + struct.pack(">II", *canvas) + \
+            struct.pack(">ii", 0, 0) * tiles * tiles
 
     def meta_box(data_at: int) -> bytes:
         iloc = bytes([0x44, 0]) + struct.pack(">HHHHII", 2, 1, 0, 1, data_at, len(tile)) + \
             struct.pack(">HHHII", 2, 0, 1, data_at + len(tile), len(grid))
         iinf = struct.pack(">H", 2) + _box(b"infe", struct.pack(">HH", 1, 0) + b"hvc1\0", 2, 1) + \
-            _box(b"infe", struct.pack(">HH", 2, 0) + b"grid\0", 2)
+            _box(b"infe", struct.pack(">HH", 2, 0) + (b"iovl" if overlay else b"grid") + b"\0", 2)
         dimg = _box(b"dimg", struct.pack(">HH", 2, tiles * tiles) + struct.pack(">H", 1) * tiles * tiles)
         n = len(props)
         ipma = struct.pack(">I", 2) + struct.pack(">HB", 1, n) + bytes([0x81, *range(2, n + 1)]) + \
@@ -391,7 +396,7 @@ def test_a_heic_grid_on_a_larger_canvas_than_it_declares_is_held_to_that_canvas(
     declares: a 1,381-byte HEIC declaring 16 x 16, 20 x 20 tiles of one 512 x 512 frame on a 10,240 x 10,240
     canvas, peaked at 176 MB (ru_maxrss, 21 MB before it) with the budget held for one 512 x 512 frame, then was
     refused. The canvas is a frame it codes now: refused under a 100 MB limit before anything is decoded; an honest
-    grid reads within its declared cost."""
+    grid reads within its declared cost. An overlay's canvas (``iovl``) the same."""
     import io as stdio
 
     pillow_heif = pytest.importorskip("pillow_heif")
@@ -407,6 +412,11 @@ def test_a_heic_grid_on_a_larger_canvas_than_it_declares_is_held_to_that_canvas(
     assert len(liar) < 2000 and coded_size(liar) == (10240, 10240)
     with pytest.raises(ImageReadError, match=r"16x16 RGB and the larger frame it codes"):
         open_image(liar, max_decoded_bytes=100_000_000)
+    # an overlay's canvas likewise (one 512 x 512 layer on 6,000 x 6,000 declared 1,000 x 1,000: 160 MB, refused)
+    layered = _grid_heic(buf.getvalue(), 1, (6000, 6000), (1000, 1000), overlay=True)
+    assert coded_size(layered) == (6000, 6000)
+    with pytest.raises(ImageReadError, match=r"1000x1000 RGB and the larger frame it codes"):
+        open_image(layered, max_decoded_bytes=2 * decode_cost("RGB", 1000, 1000, "HEIF"))
     honest = _grid_heic(buf.getvalue(), 2, (1000, 1000), (1000, 1000))
     assert coded_size(honest) == (1000, 1000)
     image = open_image(honest, max_decoded_bytes=decode_cost("RGB", 1000, 1000, "HEIF"))
