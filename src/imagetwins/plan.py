@@ -588,10 +588,10 @@ def not_copies_of_keepers(groups: Sequence[PlannedGroup], method: str | None, ro
         # (where it lies first: nothing outside the folder is read; then its bytes, the group's record)
         return placed[path] and _unchanged(path, group.sha256, hashed) is None
 
-    kept = _kept(groups)  # (another group keeps it: check_plan refuses it for that, whatever its check says)
+    kept_by_groups = _kept(groups)  # (another group keeps it: check_plan refuses it for that, whatever its check says)
     asked = [(g, f) for g in groups if g.keep and g.keep in g.files for f in g.to_move
              if f not in g.move_anyway and not Digest(g.sha256.get(f)).same_content(g.sha256.get(g.keep))
-             and os.path.realpath(f) not in kept and checkable(g.keep, g) and checkable(f, g)]
+             and os.path.realpath(f) not in kept_by_groups and checkable(g.keep, g) and checkable(f, g)]
     if not asked:
         return KeeperChecks()
     # each pair of contents once (a thousand byte copies of one edited copy: one check), by the recorded digests, which
@@ -617,8 +617,8 @@ def not_copies_of_keepers(groups: Sequence[PlannedGroup], method: str | None, ro
         # (a file changed since its bytes were checked above: its pixels are not the content its pairs are asked of)
         held = [k for k, (p, d) in enumerate(zip(enc.paths, enc.digests))
                 if Digest(digests[str(p)]).same_content(str(d))]
-        failed.update((content[str(p)], "it changed since the scan (SHA-256 differs)")
-                      for k, p in enumerate(enc.paths) if k not in set(held))
+        changed = set(range(len(enc.paths))) - set(held)
+        failed.update((content[str(enc.paths[k])], "it changed since the scan (SHA-256 differs)") for k in changed)
         paths_held = [enc.paths[k] for k in held]
         return (encoder.take(enc.encodings, np.array(held, np.int64)), [row[str(p)] for p in paths_held], paths_held,
                 [str(enc.digests[k]) for k in held])
