@@ -260,8 +260,8 @@ def plan_index(value, source: str | os.PathLike) -> PlanIndex | None:
     if not isinstance(path, str) or not os.path.isabs(path) or not all(v is None or isinstance(v, str)
                                                                          for v in (created, made_as)):
         raise PlanError(f"{source}: 'index' must be {{\"path\": the index file's absolute path, \"created\" and "
-                        "\"id\": strings or null} (as 'find --db FILE --json' writes it; delete the field to check "
-                        "every file afresh)")
+                        "\"id\": strings or null} (as 'find --db FILE --json' writes it; or delete the field: the "
+                        "checks then come from the folder's cache, or are made now)")
     return PlanIndex(_name(path, "'index'", Path(source)), created, made_as)
 
 
