@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 import pytest
 from conftest import synthetic_photo
+from PIL import Image
 
 from imagetwins import edits, matching, verify
 
@@ -149,3 +150,59 @@ def test_the_quick_looks_product_serves_only_the_look_it_was_made_for() -> None:
                                          verify.QUICK_WIDE_INLIERS)
                 assert verify._quick_fit(a, b, mirrored, verify.QUICK_WIDE_A, verify.QUICK_WIDE_B,
                                          verify.QUICK_WIDE_INLIERS, look) == want
+
+
+def _look_pictures() -> list:
+    """Features of copies (a crop, a mirror, a smaller copy, a tilt), unrelated photos and small pictures on a flat
+    canvas with fewer keypoints than QUICK_A and than QUICK_B: the quick look's every case between them."""
+    photo = synthetic_photo(400, 300, seed=11)
+    rng = np.random.default_rng(5)
+    pictures = [photo, edits.EDITS["crop_half"](photo, rng), edits.EDITS["hflip"](photo, rng),
+                edits.EDITS["downscale"](photo, rng), edits.EDITS["tilt"](photo, rng),
+                *(synthetic_photo(360, 270, seed=20 + k) for k in range(5))]
+    for side in (14, 30):
+        canvas = Image.new("RGB", (300, 220), (128, 128, 128))
+        canvas.paste(synthetic_photo(side, side, seed=side), (100, 80))
+        pictures.append(canvas)
+    features = [verify.extract(p) for p in pictures]
+    fewest = sorted(len(f.descriptors) for f in features)
+    assert fewest[0] < verify.QUICK_A <= fewest[1] < verify.QUICK_B
+    return features
+
+
+def test_quick_looks_made_together_give_every_pair_the_check_it_gets_alone(monkeypatch) -> None:
+    """verify.QuickLooks (each image's bases against several partners' strongest descriptors in one product, and the
+    pairs every quick fit would refuse turned away without a fit) changes no check: every pair's whole check, both
+    ways round, confidence-only and full, is the one made without it, whatever the partners' chunks."""
+    features = _look_pictures()
+    pairs = [(a, b) for k, a in enumerate(features) for b in features[k + 1:]]
+    alone = [(verify.verify_pair(a, b).to_dict(), verify.verify_pair(b, a, confidence_only=True).kept)
+             for a, b in pairs]
+    for partners in (1, 3, verify.QUICK_PARTNERS):
+        monkeypatch.setattr(verify, "QUICK_PARTNERS", partners)
+        looks = verify.QuickLooks(pairs)
+        assert [(verify.verify_pair(a, b, looks=looks).to_dict(),
+                 verify.verify_pair(b, a, confidence_only=True, looks=looks).kept) for a, b in pairs] == alone
+    turned = [looks.of(a, b).turned_away() for a, b in pairs]
+    assert any(turned) and not all(turned)
+    # the copies of the photo are never turned away; a pair outside the looks is looked at as before
+    assert not any(looks.of(features[0], copy).turned_away() for copy in features[1:5])
+    assert not verify.QuickLooks(pairs[:1]).of(*pairs[-1]).turned_away()
+
+
+def test_a_pair_turned_away_is_one_every_quick_fit_refuses() -> None:
+    """_QuickLook.turned_away answers True exactly where each of the quick look's four matchings (both ways, both
+    orientations; nearest_two made here on its own) has fewer than QUICK_INLIERS ratio-test matches: _fit then draws
+    no RANSAC, and the quick look finds nothing in either orientation."""
+    features = _look_pictures()
+    pairs = [(a, b) for k, a in enumerate(features) for b in features[k + 1:]]
+    looks = verify.QuickLooks(pairs)
+    for a, b in pairs:
+        good = []
+        for x, y in ((a, b), (b, a)):
+            for base in (y.descriptors, y.mirror_descriptors):
+                dist, _ = matching.nearest_two(x.descriptors[:verify.QUICK_A], base[:verify.QUICK_B])
+                good.append(int((dist[:, 0] < verify.RATIO * dist[:, 1]).sum()))
+        assert looks.of(a, b).turned_away() == (max(good) < verify.QUICK_INLIERS)
+        if max(good) < verify.QUICK_INLIERS:
+            assert [verify._quick_inliers(a, b, mirrored) for mirrored in (False, True)] == [0, 0]

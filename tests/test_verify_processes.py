@@ -279,7 +279,7 @@ def _in_the_child(monkeypatch, what) -> None:
     """The forked child's checks replaced by ``what()`` (this process checks its half as before)."""
     answer, parent = copies.request_answers, os.getpid()
     monkeypatch.setattr(copies, "request_answers",
-                        lambda rows, pairs: answer(rows, pairs) if os.getpid() == parent else what())
+                        lambda rows, pairs, *looks: answer(rows, pairs, *looks) if os.getpid() == parent else what())
 
 
 def test_a_fork_that_dies_or_hangs_leaves_its_pairs_to_this_process(rows, forked, monkeypatch) -> None:
@@ -312,12 +312,12 @@ def test_the_fork_finds_every_order_key_made_as_this_process_makes_it(forked, mo
     seen = tmp_path / "keys"
     answer, parent = copies.request_answers, os.getpid()
 
-    def told(sent: list, pairs: list) -> list:
+    def told(sent: list, pairs: list, *looks) -> list:
         if os.getpid() != parent:  # the child: the keys it finds before it checks anything
             held = [f for r in sent for f in ((r,) if isinstance(r, verify.ImageFeatures) else
                                               (r._features, r._alt_features)) if f is not None]
             seen.write_bytes(pickle.dumps([(f._order_key, f.to_bytes()) for f in held]))
-        return answer(sent, pairs)
+        return answer(sent, pairs, *looks)
 
     monkeypatch.setattr(copies, "request_answers", told)
     left, right = _all_pairs(len(rows))
@@ -334,7 +334,7 @@ def test_the_fork_finds_every_order_key_made_as_this_process_makes_it(forked, mo
 def test_a_fork_is_stopped_when_this_process_stops(rows, forked, monkeypatch) -> None:
     parent = os.getpid()
 
-    def stopped(rows, pairs):
+    def stopped(rows, pairs, *looks):
         if os.getpid() == parent:
             raise KeyboardInterrupt
         time.sleep(60)
@@ -405,7 +405,7 @@ def counted():
         print(pid, flush=True)
     return pid
 
-def answer(rows, pairs):  # this process killed during its half; the child stuck in its own (a check in C code)
+def answer(rows, pairs, *looks):  # this process killed during its half; the child stuck in its own (a check in C code)
     if os.getpid() == parent:
         time.sleep(0.5)
         os.kill(parent, signal.SIGKILL)

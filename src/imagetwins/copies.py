@@ -61,6 +61,7 @@ from imagetwins.verify import (
     SIGNATURE_BINS,
     SIGNATURES_DIFFER,
     ImageFeatures,
+    QuickLooks,
     Verification,
     colour_signature_of,
     features_keypoints,
@@ -1229,18 +1230,19 @@ class FeaturesCache:
 
 
 def verify_records(a, b, keep_matches: bool = False, cache: FeaturesCache | None = None, *,
-                   confidence_only: bool = False) -> Verification:
+                   confidence_only: bool = False, looks: QuickLooks | None = None) -> Verification:
     """The check of a pair of records (or bare features): the whole images and, where that falls short of
     :data:`DEFAULT_CONFIDENCE` and an image is on a canvas, the picture cut out of it (a screenshot's
     picture may be a sixth of the screen): the best of those; ``cut_from_canvas`` says which was used.
     Symmetric, as :func:`~imagetwins.verify.verify_pair`. Two captures (:func:`different_captures`) are 0.
     ``cache``: where the records' features are kept between checks (:class:`FeaturesCache`). ``confidence_only``:
-    as :func:`~imagetwins.verify.verify_pair`'s (the same confidence; what it does not need left unmeasured)."""
+    as :func:`~imagetwins.verify.verify_pair`'s (the same confidence; what it does not need left unmeasured).
+    ``looks``: the quick looks of many pairs made together, as :func:`quick_looks` makes them (the same check)."""
     if different_captures(a, b):
         return Verification(different_captures=True)
     fa, aa = _sides(a) if cache is None else cache.sides(a)
     fb, ab = _sides(b) if cache is None else cache.sides(b)
-    best = verify_pair(fa, fb, keep_matches, confidence_only=confidence_only)
+    best = verify_pair(fa, fb, keep_matches, confidence_only=confidence_only, looks=looks)
     # the pictures cut out only where the whole images fall short, stage by stage; each stage is symmetric in
     # a and b, so the answer is too
     for tries in (((aa, fb, (True, False)), (fa, ab, (False, True))), ((aa, ab, (True, True)),)):
@@ -1248,7 +1250,7 @@ def verify_records(a, b, keep_matches: bool = False, cache: FeaturesCache | None
             break  # the content the pages differ by)
         for x, y, cut in tries:
             if x is not None and y is not None:
-                v = verify_pair(x, y, keep_matches, confidence_only=confidence_only)
+                v = verify_pair(x, y, keep_matches, confidence_only=confidence_only, looks=looks)
                 if v.confidence > best.confidence:
                     best, v.cut_from_canvas = v, cut
     return best
@@ -1455,9 +1457,12 @@ def request_rows(payloads: list) -> list:
     return out
 
 
-def request_answers(rows: list, pairs: list) -> list:
+def request_answers(rows: list, pairs: list, looks: QuickLooks | None = None) -> list:
     """The answers to a request's ``pairs`` of :func:`request_rows`' rows: :func:`answer_of` each check, or the line
-    saying why it could not be made (a damaged row, an exception on features no extract() made)."""
+    saying why it could not be made (a damaged row, an exception on features no extract() made). ``looks``: the
+    pairs' quick looks (:func:`quick_looks` of these pairs or more), else made here."""
+    if looks is None:
+        looks = quick_looks(rows, pairs)
     out = []
     for i, j in pairs:
         a, b = rows[i], rows[j]
@@ -1467,10 +1472,34 @@ def request_answers(rows: list, pairs: list) -> list:
             continue
         try:
             # (a pair left to its files answers over 1: copies.LOOK_PENDING)
-            out.append(answer_of(verify_records(a, b, confidence_only=True)))
+            out.append(answer_of(verify_records(a, b, confidence_only=True, looks=looks)))
         except Exception as exc:  # cv2.error, ValueError ... on features no extract() made
             out.append(exception_line(exc))
     return out
+
+
+def quick_looks(rows: list, pairs: list) -> QuickLooks:
+    """The quick looks of ``pairs`` of :func:`request_rows`' rows made together (:class:`~imagetwins.verify.QuickLooks`:
+    each image's against several partners in one product, and a pair every fit of the quick look would turn away
+    answered without them): the features of every pair of two usable rows that are not two captures, and the
+    pictures cut from a canvas as :func:`verify_records` tries them. The same answers as without."""
+
+    def looked():
+        for i, j in pairs:
+            a, b = rows[i], rows[j]
+            if isinstance(a, str) or isinstance(b, str):
+                continue
+            try:
+                if different_captures(a, b):
+                    continue
+                (fa, aa), (fb, ab) = _sides(a), _sides(b)
+            except Exception:  # (damaged: its check says why)
+                continue
+            for x, y in ((fa, fb), (aa, fb), (fa, ab), (aa, ab)):
+                if x is not None and y is not None:
+                    yield x, y
+
+    return QuickLooks(looked())
 
 
 def _verify_with_fork(features_a: Sequence, features_b: Sequence, left: np.ndarray, right: np.ndarray,
@@ -1519,9 +1548,10 @@ def _verify_with_fork(features_a: Sequence, features_b: Sequence, left: np.ndarr
             progress.update(len(span))
 
     def check_here(start: int, stop: int) -> None:
+        looks = quick_looks(rows, pairs[start:stop])  # (this process's half's together; answered a batch at a time)
         for k in range(start, stop, PROCESS_BATCH):
             end = min(k + PROCESS_BATCH, stop)
-            answered(order[k:end], request_answers(rows, pairs[k:end]))
+            answered(order[k:end], request_answers(rows, pairs[k:end], looks))
 
     matching_session()  # (made here, once: a child that made it would make it again for every fork)
     pid, parent = None, os.getpid()

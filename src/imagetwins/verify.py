@@ -26,13 +26,14 @@ on the other sources (BENCHMARKS.md). :data:`DEFAULT_CONFIDENCE` is the threshol
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import io
 import os
 import struct
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from enum import Enum
@@ -61,6 +62,7 @@ __all__ = [
     "FEATURE_SIDE",
     "ImageFeatures",
     "NotOneCapture",
+    "QuickLooks",
     "Verification",
     "VERDICT_VERSION",
     "Verdict",
@@ -2651,6 +2653,83 @@ class _QuickLook:
         made = self._made[of_a]
         return None if made is None else made[int(mirrored)]
 
+    def turned_away(self) -> bool:
+        """Whether the quick look is known to find no fit: both images' nearest descriptors made already (by
+        :class:`QuickLooks`) and, both ways and in both orientations, fewer than :data:`QUICK_INLIERS` of them pass the
+        ratio test, so that :func:`_fit` answers None for each of the four (no RANSAC drawn) and the wider look is
+        not asked (it follows a fit one inlier short). Made nearest descriptors are needed: a look that makes its own
+        on the way answers False."""
+        if len(self._made) < 2:
+            return False
+        for made in self._made.values():
+            if made is None:
+                return False
+            for dist, _ in made:
+                if int((dist[:, 0] < RATIO * dist[:, 1]).sum()) >= QUICK_INLIERS:  # (_fit's ratio test and bar)
+                    return False
+        return True
+
+
+#: partners of one image matched in one product by :class:`QuickLooks` (their strongest descriptors stacked against
+#: its bases: CPU us a partner, 64 x 2 x 256 descriptors, on the shared 2-core machine: 92 alone, 63 with 2, 43-47 with
+#: 4-32); the product's output is 128 KB a partner
+QUICK_PARTNERS = 16
+
+
+class QuickLooks:
+    """The quick looks (:class:`_QuickLook`) of many pairs made together: for each image, the :data:`QUICK_A`
+    strongest descriptors of up to :data:`QUICK_PARTNERS` of its partners, stacked, against its :data:`QUICK_B`
+    strongest and its mirror's in one product (:func:`~imagetwins.matching.nearest_two_each`: each query row's two
+    nearest in each base are its own, the very integers of one product a pair). An image is in ~10 pairs of a first
+    scan (the CNN's look-alikes), and most pairs are turned away by the quick look alone, where the products, the calls
+    around them and four ratio tests were most of a check (:meth:`_QuickLook.turned_away` answers those without a call
+    to :func:`_fit`).
+
+    ``pairs``: (features, features), each pair checked later by :func:`verify_pair` with ``looks=`` this object, which
+    keeps the features it was given (a pair is known by their identity). A pair not among them, or whose bases are
+    too short or differ in length, is looked at as without it: the same answers either way."""
+
+    def __init__(self, pairs: Iterable[tuple[ImageFeatures, ImageFeatures]]) -> None:
+        self._held: dict[int, ImageFeatures] = {}
+        partners: dict[int, dict[int, ImageFeatures]] = {}
+        for x, y in pairs:
+            if x is y:
+                continue
+            for p, q in ((x, y), (y, x)):
+                self._held[id(p)] = p
+                partners.setdefault(id(p), {})[id(q)] = q
+        self._made: dict[tuple[int, int], list] = {}  # (query image, base image) -> [(dist, first), mirrored's]
+        for key, others in partners.items():
+            with contextlib.suppress(Exception):  # (features no extract() made: their checks say why, as without)
+                self._look(self._held[key], list(others.values()))
+
+    def _look(self, y: ImageFeatures, others: list[ImageFeatures]) -> None:
+        """The nearest descriptors of each of ``others`` in ``y`` and in its mirror, as :class:`_QuickLook` makes
+        them, into ``_made``."""
+        bases = (y.descriptors[:QUICK_B], y.mirror_descriptors[:QUICK_B])
+        if not len(bases[0]) == len(bases[1]) >= 2:
+            return
+        others = [x for x in others if len(x.descriptors[:QUICK_A]) >= 2]
+        for k in range(0, len(others), QUICK_PARTNERS):
+            chunk = others[k:k + QUICK_PARTNERS]
+            queries = [x.descriptors[:QUICK_A] for x in chunk]
+            made = nearest_two_each(np.concatenate(queries), bases)
+            at = 0
+            for x, query in zip(chunk, queries):
+                rows = slice(at, at + len(query))
+                self._made[(id(x), id(y))] = [(dist[rows], first[rows]) for dist, first in made]
+                at = rows.stop
+
+    def of(self, a: ImageFeatures, b: ImageFeatures) -> _QuickLook:
+        """The :class:`_QuickLook` of ``a`` against ``b``, with what was made of them here."""
+        look = _QuickLook(a, b)
+        if self._held.get(id(a)) is a and self._held.get(id(b)) is b:
+            for of_a, (x, y) in ((True, (a, b)), (False, (b, a))):
+                made = self._made.get((id(x), id(y)))
+                if made is not None:
+                    look._made[of_a] = made
+        return look
+
 
 _dtype_names: dict[np.dtype, bytes] = {}
 
@@ -2686,7 +2765,7 @@ def order_key(features: ImageFeatures) -> bytes:
 
 
 def verify_pair(a: ImageFeatures, b: ImageFeatures, keep_matches: bool = False, *,
-                confidence_only: bool = False) -> Verification:
+                confidence_only: bool = False, looks: QuickLooks | None = None) -> Verification:
     """Check whether one of ``a`` and ``b`` is a geometric copy of the other. Symmetric, exactly.
 
     The ratio test and the RANSAC fit look from one image to the other, so checking ``a`` against ``b`` and
@@ -2707,6 +2786,9 @@ def verify_pair(a: ImageFeatures, b: ImageFeatures, keep_matches: bool = False, 
         ... :attr:`Verification.padded`, :attr:`Verification.rotation`) are left unmeasured where they cannot
         change it, a pair whose calibrated confidence is :data:`NOT_ONE_CAPTURE` or less (the frame rules only cap
         a confidence at that). The confidence is the very one of a full check.
+    looks : QuickLooks, optional
+        The quick looks of many pairs, this one among them, made together (:class:`QuickLooks`): the same check,
+        with the quick look's products read from there.
 
     Returns
     -------
@@ -2715,18 +2797,20 @@ def verify_pair(a: ImageFeatures, b: ImageFeatures, keep_matches: bool = False, 
         orientation, or no transform could be fitted.
     """
     if order_key(b) < order_key(a):
-        return _verify_ordered(b, a, keep_matches, confidence_only).swapped()
-    return _verify_ordered(a, b, keep_matches, confidence_only)
+        return _verify_ordered(b, a, keep_matches, confidence_only, looks).swapped()
+    return _verify_ordered(a, b, keep_matches, confidence_only, looks)
 
 
 def _verify_ordered(a: ImageFeatures, b: ImageFeatures, keep_matches: bool = False,
-                    confidence_only: bool = False) -> Verification:
+                    confidence_only: bool = False, looks: QuickLooks | None = None) -> Verification:
     """Check ``a`` against ``b`` in that order (see :func:`verify_pair`).
 
     """
     _require_cv2()
     sides = ((b.points, b.descriptors), (b.mirror_points, b.mirror_descriptors))
-    look = _QuickLook(a, b)
+    look = _QuickLook(a, b) if looks is None else looks.of(a, b)
+    if look.turned_away():  # (what the quick look's four fits below answer then: none of them fits)
+        return Verification()
     quick = [_quick_inliers(a, b, mirrored, look) for mirrored in (False, True)]
     v = Verification()
     if max(quick) < QUICK_INLIERS:
