@@ -15,6 +15,7 @@ anything else there.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -365,7 +366,12 @@ def is_review_page(path: str | os.PathLike) -> bool:
 def _page_names(page: Path, tries: int) -> Iterator[Path]:
     """``page``, then ``<stem>-1<suffix>``, ``<stem>-2<suffix>``... (``tries`` after it), those whose
     ``<page>_files/`` folder a page may use (:func:`check_page_folder`) and where no file stands that is not a page
-    imagetwins wrote; :class:`OutputRefused` after the last."""
+    imagetwins wrote; :class:`OutputRefused` after the last, or at once where the folder cannot be written in (a
+    read-only file system: every name's thumbnails folder refused, said as 101 names holding the user's files)."""
+    folder = page.parent
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise OutputRefused(errno.EACCES, f"{os.path.abspath(folder)} is not writable: nothing written there; name the "
+                                          "page with -o FILE in a folder you may write in")
     for n in range(tries + 1):
         name = page if n == 0 else page.with_name(f"{page.stem}-{n}{page.suffix}")
         if os.path.lexists(name) and not is_review_page(name):
@@ -410,8 +416,17 @@ def claim_page_name(page: str | os.PathLike, tries: int = 100) -> tuple[Path, bo
             fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, 0o666)
         except FileExistsError:  # (made since it was looked at: someone else's)
             continue
-        with open(fd, "wb") as fh:
-            fh.write(PLACEHOLDER_PAGE)
+        made = os.fstat(fd)
+        try:
+            with open(fd, "wb") as fh:
+                fh.write(PLACEHOLDER_PAGE)
+        except OSError:  # (a full disk: the empty file made is taken back, else every later run took it for the
+            # user's, never a page of ours, and went past it to report-1.html)
+            with contextlib.suppress(OSError):
+                now = os.lstat(name)
+                if (now.st_dev, now.st_ino) == (made.st_dev, made.st_ino):
+                    os.unlink(name)
+            raise
         return name, True
     raise AssertionError("unreachable: _page_names raises after its last name")
 
