@@ -1,19 +1,24 @@
 """A hostile pass on the day's file-touching changes, each on the scenario that showed it: the default review page's
-name claimed on a full disk, and in a folder that cannot be written in."""
+name claimed on a full disk, and in a folder that cannot be written in; the checks ``remove --plan`` makes, said kept
+in an index that could not keep them."""
 
 from __future__ import annotations
 
+import json
 import os
 import resource
+import shutil
+import sqlite3
 from pathlib import Path
 
 import pytest
 
 from imagetwins import writing
 
-pytestmark = pytest.mark.unit
+REPO = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.unit
 def test_a_default_page_name_claimed_on_a_full_disk_leaves_no_empty_file(tmp_path: Path) -> None:
     """``report`` without -o on a full disk (a 2 MB tmpfs): the placeholder's name was made (``O_EXCL``) and its
     write failed, leaving an empty ``report.html``; that file is no page of ours, so every later run kept it as the
@@ -31,6 +36,7 @@ def test_a_default_page_name_claimed_on_a_full_disk_leaves_no_empty_file(tmp_pat
     assert writing.claim_page_name(page) == (page, True)  # (the next run takes the name itself)
 
 
+@pytest.mark.unit
 def test_a_default_page_in_a_folder_that_cannot_be_written_is_refused_as_such(tmp_path: Path,
                                                                                monkeypatch) -> None:
     """``report`` without -o in a read-only folder (a file system mounted read-only) said "report.html and 100 names
@@ -46,3 +52,37 @@ def test_a_default_page_in_a_folder_that_cannot_be_written_is_refused_as_such(tm
         writing.free_page_name(folder / "report.html")
     assert "hold files imagetwins did not write" not in str(refused.value)
     assert not os.listdir(folder)
+
+
+@pytest.mark.cli
+def test_checks_an_index_could_not_keep_are_not_said_kept_there(tmp_path: Path, monkeypatch) -> None:
+    """``remove --plan`` whose index is locked by another run past SQLite's wait (60 s: a ``find --db`` writing, a
+    ``BEGIN EXCLUSIVE`` held 75 s): "warning: pair scores not kept in x.db (database is locked)", then "note: checked 2
+    files ... kept in x.db for the next run". The note now says they were not kept there."""
+    from click.testing import CliRunner
+
+    from imagetwins.cli import main
+    from imagetwins.index import Index
+
+    album = tmp_path / "album"
+    shutil.copytree(REPO / "examples" / "images", album)
+    db = tmp_path / "photos.db"
+    made = CliRunner().invoke(main, ["index", "update", str(album), "--db", str(db), "-m", "copies", "-q"])
+    assert made.exit_code == 0, made.output
+    plan = tmp_path / "plan.json"
+    made = CliRunner().invoke(main, ["find", str(album), "--json", str(plan), "-q", "--no-cache"])
+    assert made.exit_code == 0, made.output
+    doc = json.loads(plan.read_text())
+    with Index(db, methods=[], readonly=True) as opened:
+        doc["index"] = {"path": str(db), "created": opened.created(), "id": opened.identity()}
+    plan.write_text(json.dumps(doc))
+
+    def locked(self):  # (what another run's write lock held past the wait gives)
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(Index, "_transaction", locked)
+    run = CliRunner().invoke(main, ["remove", str(album), "--plan", str(plan)])
+    assert run.exit_code == 0 and "5 files would move" in run.stdout, run.output
+    assert f"pair scores not kept in {db} (database is locked)" in run.stderr, run.stderr
+    assert f"kept in {db} for the next run" not in run.stderr, run.stderr
+    assert f"not kept in {db} (see the warning), so the next run checks them again" in run.stderr, run.stderr

@@ -512,12 +512,13 @@ class KeeperChecks(list):
     cost, so that ``remove --plan`` can say it plainly: ``read`` files whose check against their keeper was read from
     a store, ``checked`` files whose check was made now (their contents decoded: ``decoded`` files), and ``kept_in``
     where the checks made now were kept for the next run (the index or folder cache's path; None: nowhere, in memory
-    for this run alone)."""
+    for this run alone); ``unkept_in``: the store that was to keep them and did not (its warning says why)."""
 
     def __init__(self, items=(), read: int = 0, checked: int = 0, decoded: int = 0,
-                 kept_in: str | None = None) -> None:
+                 kept_in: str | None = None, unkept_in: str | None = None) -> None:
         super().__init__(items)
         self.read, self.checked, self.decoded, self.kept_in = read, checked, decoded, kept_in
+        self.unkept_in = unkept_in
 
 
 def not_copies_of_keepers(groups: Sequence[PlannedGroup], method: str | None, root: str | os.PathLike,
@@ -639,6 +640,12 @@ def not_copies_of_keepers(groups: Sequence[PlannedGroup], method: str | None, ro
                                                       encode=encode, workers=workers)
             found[rest[made]], marks[rest[made]], scores[rest[made]] = True, made_marks, made_scores
         kept_in = getattr(store, "path", None) if not getattr(store, "readonly", True) else None
+        unkept_in = None
+        if kept_in is not None and len(rest) and made.any():  # (a store that could not keep them, locked past its
+            # wait or full, warned so: the line said "kept in X for the next run" after that warning all the same)
+            again, _, _ = checks_of(encoder, store, content_digests, left[rest[made]], right[rest[made]])
+            if not again.all():
+                kept_in, unkept_in = None, kept_in
     finally:
         if closing is not None:
             closing.close()
@@ -650,7 +657,8 @@ def not_copies_of_keepers(groups: Sequence[PlannedGroup], method: str | None, ro
     was_kept = {p for p, ok in zip(content_pairs, kept.tolist()) if ok}
     read = sum((row[f], row[g.keep]) in was_kept for g, f in asked)
     out = KeeperChecks(read=read, checked=len(asked) - read, decoded=len(decoded),
-                       kept_in=os.fspath(kept_in) if kept_in is not None and decoded else None)
+                       kept_in=os.fspath(kept_in) if kept_in is not None and decoded else None,
+                       unkept_in=os.fspath(unkept_in) if unkept_in is not None else None)
     for g, f in asked:
         verdict, score = verdicts.get((row[f], row[g.keep]), (None, None))
         if verdict is Verdict.COPY:

@@ -531,6 +531,9 @@ def _checked_now(checks, no_cache: bool) -> str:
     said += f" (no earlier check of {'it' if one else 'them'} was found)"
     if checks.kept_in is not None:
         return said + f"; kept in {printable(checks.kept_in)} for the next run"
+    if checks.unkept_in is not None:  # (the store's warning above says why)
+        return said + (f"; not kept in {printable(checks.unkept_in)} (see the warning), so the next run checks "
+                       f"{'it' if one else 'them'} again")
     return said + ("; not kept: this folder has no cache and the run may write no index, so the next run checks "
                    f"{'it' if one else 'them'} again")
 
