@@ -86,3 +86,21 @@ def test_checks_an_index_could_not_keep_are_not_said_kept_there(tmp_path: Path, 
     assert f"pair scores not kept in {db} (database is locked)" in run.stderr, run.stderr
     assert f"kept in {db} for the next run" not in run.stderr, run.stderr
     assert f"not kept in {db} (see the warning), so the next run checks them again" in run.stderr, run.stderr
+
+
+@pytest.mark.unit
+def test_a_default_page_name_another_run_is_writing_is_passed_over(tmp_path: Path) -> None:
+    """Two ``report`` runs without -o at once in one folder both took ``report.html`` (the first's placeholder is a
+    page of ours) and its ``report_files/``: one page lost, the other's thumbnails mixed in. A placeholder a live run
+    holds is passed over now; one no run holds (a run killed while writing) is taken again."""
+    page = tmp_path / "report.html"
+    first, made = writing.claim_page_name(page)
+    assert (first, made) == (page, True)
+    try:
+        second, made = writing.claim_page_name(page)  # (another run, meanwhile)
+        assert (second, made) == (tmp_path / "report-1.html", True)
+        writing.release_page_name(second)
+    finally:
+        writing.release_page_name(first)
+    assert page.read_bytes() == writing.PLACEHOLDER_PAGE  # (the first run killed: its placeholder left, let go)
+    assert writing.claim_page_name(page) == (page, False)

@@ -51,6 +51,7 @@ from imagetwins.writing import (
     page_folder,
     record_written,
     refuse_image_target,
+    release_page_name,
     remove_written,
     write_in_folder,
     written_by_others,
@@ -458,6 +459,9 @@ def write_html_report(result: FindResult, outfile: str | os.PathLike, keep_in: S
         if made:  # (the name taken for it given back, when it still holds what was put there)
             _unclaim(out)
         raise
+    finally:
+        if made:
+            release_page_name(out)
 
 
 def _unclaim(page: Path) -> None:

@@ -31,6 +31,7 @@ from imagetwins.outputmark import OUTPUT_FOLDER_MARK, Written, plain_name, read_
 
 __all__ = ["OutputRefused", "ReplacesImage", "ReplacesStore", "Written", "check_output_folder", "check_output_name",
            "check_page_folder", "claim_page_name", "clear_output_folder", "describe_mode", "free_page_name",
+           "release_page_name",
            "is_review_page",
            "open_output", "output_folder", "page_folder", "record_written", "refuse_image_target",
            "refuse_store_target", "remove_written", "write_in_folder", "written_by_others", "written_in_folder"]
@@ -408,9 +409,15 @@ def claim_page_name(page: str | os.PathLike, tries: int = 100) -> tuple[Path, bo
     A free name is made at once (``O_EXCL``) holding :data:`PLACEHOLDER_PAGE`, so that nothing made there meanwhile is
     replaced: a name someone else takes first is passed over; a page imagetwins wrote is taken as it stands (write it
     with ``open_output(..., replace_only=is_review_page)``, which replaces it only if it still is one). Returns the
-    name and whether it was made now. Raises :class:`OutputRefused` when none of ``tries`` names is free."""
+    name and whether it was made now. Raises :class:`OutputRefused` when none of ``tries`` names is free.
+
+    The placeholder is held (``flock``) until :func:`release_page_name`: another run passes over a name whose
+    placeholder a live run holds (two ``report`` runs at once in one folder wrote one ``report.html`` and one
+    ``report_files/``, the first run's page lost); one a killed run left is taken again."""
     for name in _page_names(Path(page), tries):
         if os.path.lexists(name):  # (a page of ours)
+            if _being_written(name):
+                continue
             return name, False
         try:
             fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, 0o666)
@@ -418,17 +425,60 @@ def claim_page_name(page: str | os.PathLike, tries: int = 100) -> tuple[Path, bo
             continue
         made = os.fstat(fd)
         try:
-            with open(fd, "wb") as fh:
-                fh.write(PLACEHOLDER_PAGE)
+            _lock(fd, exclusive=True)
+            if os.write(fd, PLACEHOLDER_PAGE) != len(PLACEHOLDER_PAGE):
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         except OSError:  # (a full disk: the empty file made is taken back, else every later run took it for the
             # user's, never a page of ours, and went past it to report-1.html)
             with contextlib.suppress(OSError):
                 now = os.lstat(name)
                 if (now.st_dev, now.st_ino) == (made.st_dev, made.st_ino):
                     os.unlink(name)
+            os.close(fd)
             raise
+        _claimed[os.path.abspath(name)] = fd
         return name, True
     raise AssertionError("unreachable: _page_names raises after its last name")
+
+
+#: the placeholders this process holds (:func:`claim_page_name`): absolute name -> its locked descriptor
+_claimed: dict[str, int] = {}
+
+
+def release_page_name(page: str | os.PathLike) -> None:
+    """Let go of the placeholder :func:`claim_page_name` holds at ``page`` (the page written over it, or given up)."""
+    fd = _claimed.pop(os.path.abspath(page), None)
+    if fd is not None:
+        os.close(fd)
+
+
+def _lock(fd: int, exclusive: bool) -> bool:
+    """``flock`` ``fd`` without waiting; False where another holds it (True where the system has no such locks)."""
+    try:
+        import fcntl
+    except ImportError:  # (Windows)
+        return True
+    try:
+        fcntl.flock(fd, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    except OSError:  # (a file system without locks)
+        return True
+    return True
+
+
+def _being_written(name: Path) -> bool:
+    """Is ``name`` a placeholder page a live run holds (:func:`claim_page_name`: it is writing its page there)?"""
+    try:
+        fd = os.open(name, os.O_RDONLY | _NOFOLLOW | _CLOEXEC | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return False
+    try:
+        return os.read(fd, len(PLACEHOLDER_PAGE) + 1) == PLACEHOLDER_PAGE and not _lock(fd, exclusive=False)
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
 
 
 def write_in_folder(folder_fd: int, name: str, data: bytes) -> Written:
