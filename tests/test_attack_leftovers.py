@@ -104,3 +104,35 @@ def test_a_default_page_name_another_run_is_writing_is_passed_over(tmp_path: Pat
         writing.release_page_name(first)
     assert page.read_bytes() == writing.PLACEHOLDER_PAGE  # (the first run killed: its placeholder left, let go)
     assert writing.claim_page_name(page) == (page, False)
+
+
+@pytest.mark.unit
+def test_making_a_quarantine_key_removes_no_moved_photo_named_as_a_leftover(tmp_path: Path) -> None:
+    """A key made where none is removes the settled ``manifest.key.PID.HEX`` files a killed run left; a quarantine
+    holds the files it moved at its top, so a photo named so (a name with any bytes is a name) moved there, then
+    ``--move-to`` that quarantine once its key was gone, was deleted for good. Only a file no larger than a key is a
+    leftover."""
+    from imagetwins.ownfolders import KEY_BYTES, make_key
+
+    photo = tmp_path / "manifest.key.1234.deadbeef"
+    photo.write_bytes(synthetic_jpeg())
+    leftover = tmp_path / "manifest.key.99.0123abcd"
+    leftover.write_bytes(os.urandom(KEY_BYTES))
+    old = os.stat(photo).st_mtime - 3600  # (settled: a photo keeps its time when moved)
+    for p in (photo, leftover):
+        os.utime(p, (old, old))
+    make_key(tmp_path / "manifest.key")
+    assert photo.read_bytes() == synthetic_jpeg()
+    assert not leftover.exists()
+    assert (tmp_path / "manifest.key").stat().st_size == KEY_BYTES
+
+
+def synthetic_jpeg() -> bytes:
+    """A small JPEG's bytes (the same each call)."""
+    import io
+
+    from conftest import synthetic_photo
+
+    out = io.BytesIO()
+    synthetic_photo(64, 48).save(out, "JPEG", quality=90)
+    return out.getvalue()

@@ -195,15 +195,18 @@ def _link_unnamed(path: str) -> bool:
 
 
 def _drop_leftovers(path: str) -> None:
-    """Remove the files ``path.PID.HEX`` a run killed while making the key ``path`` left (ours, settled)."""
+    """Remove the files ``path.PID.HEX`` a run killed while making the key ``path`` left (ours, settled, no larger
+    than a key)."""
     folder, name = os.path.split(path)
     leftover = re.compile(re.escape(name) + r"\.\d+\.[0-9a-f]{8}")
     with contextlib.suppress(OSError):
         for entry in os.scandir(folder or "."):
             if leftover.fullmatch(entry.name):
                 st = entry.stat(follow_symlinks=False)
-                if stat.S_ISREG(st.st_mode) and time.time() - st.st_mtime >= _SETTLED and \
-                        (not hasattr(os, "geteuid") or st.st_uid == _uid()):
+                # (no larger than a key: a quarantine holds moved files at its top, and a photo named so is no
+                # leftover; nor is anything of another owner or changed within the last minute)
+                if stat.S_ISREG(st.st_mode) and st.st_size <= KEY_BYTES and \
+                        time.time() - st.st_mtime >= _SETTLED and (not hasattr(os, "geteuid") or st.st_uid == _uid()):
                     os.unlink(entry.path)
 
 
