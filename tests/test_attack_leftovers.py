@@ -136,3 +136,29 @@ def synthetic_jpeg() -> bytes:
     out = io.BytesIO()
     synthetic_photo(64, 48).save(out, "JPEG", quality=90)
     return out.getvalue()
+
+
+@pytest.mark.cli
+def test_a_photo_named_as_a_quarantine_s_own_file_is_moved_and_put_back(tmp_path: Path) -> None:
+    """A copy named ``manifest.json.tmp`` (a JPEG: taken by its bytes) moved to the quarantine's top under that name,
+    and the summary written after the moves removed it as a leftover: deleted for good ('undo': "refused: not a file
+    of this quarantine"). A file at a quarantine's top never takes a name of its own files now; undo puts it back."""
+    from click.testing import CliRunner
+
+    from imagetwins.cli import main
+
+    folder = tmp_path / "album"
+    folder.mkdir()
+    photo = synthetic_jpeg()
+    names = ["keep.jpg", "manifest.json.tmp", "manifest.decisions.json.tmp", "manifest.key.77.0123abcd"]
+    for name in names:
+        (folder / name).write_bytes(photo)
+    quarantine = tmp_path / "q"
+    run = CliRunner().invoke(main, ["remove", str(folder), "--apply", "--no-cache", "--move-to", str(quarantine)])
+    assert run.exit_code == 0 and "moved 3 files" in run.stdout, run.output
+    held = {p.name for p in quarantine.iterdir()} - {"manifest.jsonl", "manifest.json", "manifest.key"}
+    assert held == {"manifest.json.1.tmp", "manifest.decisions.json.1.tmp", "manifest.key.77.1.0123abcd"}, held
+    undo = CliRunner().invoke(main, ["undo", str(quarantine / "manifest.jsonl")])
+    assert undo.exit_code == 0, undo.output
+    assert sorted(p.name for p in folder.iterdir()) == sorted(names)
+    assert all((folder / n).read_bytes() == photo for n in names)

@@ -592,14 +592,27 @@ def _clone_tmp_name(name: str) -> str:
     return _fitting(".", name, _CLONE, room=8)
 
 
-def _free_name(target: Path, dir_fd: int | None = None) -> Path:
-    if not _lexists(target, dir_fd):
+def _free_name(target: Path, dir_fd: int | None = None, top: bool = False) -> Path:
+    """``target``, or the first of ``stem.1.suffix``, ``stem.2.suffix``... where nothing stands. ``top``: ``target``
+    is at the top of a quarantine, where a name its own files take (:func:`_own_name`) is never free."""
+    if not _lexists(target, dir_fd) and not (top and _own_name(target.name)):
         return target
     for k in range(1, 10_000):
         candidate = target.with_name(_fitting("", target.stem, f".{k}{target.suffix}"))
-        if not _lexists(candidate, dir_fd):
+        if not _lexists(candidate, dir_fd) and not (top and _own_name(candidate.name)):
             return candidate
     raise FileExistsError(target)
+
+
+#: the names a key's leftovers take (:func:`imagetwins.ownfolders.make_key`: ``manifest.key.PID.HEX``)
+_KEY_LEFTOVER = re.compile(re.escape(KEY) + r"\.\d+\.[0-9a-f]{8}")
+
+
+def _own_name(name: str) -> bool:
+    """Is ``name``, at a quarantine's top, one its own files take (the journal, summary, key, decisions, their
+    ``.tmp`` names, a key's leftovers)? A photo moved there under it was deleted for good: ``manifest.json.tmp`` is
+    removed as a leftover when the summary is written."""
+    return name in _OWN_FILES or _KEY_LEFTOVER.fullmatch(name) is not None
 
 
 def _lexists(path: str | os.PathLike, dir_fd: int | None = None) -> bool:
@@ -874,7 +887,8 @@ def _move_one(rel: Path, folder_fd: int, src_s: str, root: Path, qdir: Path, pla
         _trash_one(rel, folder_fd, real, digest, identity, size, root, group, keeper, journal, key, out, stop,
                    trashes if trashes is not None else {}, before, listings)
         return
-    dst = _free_name(_make_dirs(qdir, rel.parent) / rel.name)
+    parent = _make_dirs(qdir, rel.parent)
+    dst = _free_name(parent / rel.name, top=parent == qdir)
     entry = {"op": "move", "from": str(real), "to": str(dst), "root": str(root)}
     planned = {**entry, "state": "planned", "bytes": size, "sha256": digest, "group": group, "kept": keeper}
     _append(journal, key, planned)
@@ -2203,7 +2217,8 @@ def _move_folder(m, root: Path, qdir: Path, journal, key: bytes, out: Outcome) -
         out.failed.append((m.folder, f"not moved: {locked} is read-only (across devices a folder is copied, then "
                                      "its files removed: they could not be)"))
         return
-    dst = _free_name(_make_dirs(qdir, rel.parent) / rel.name)
+    parent = _make_dirs(qdir, rel.parent)
+    dst = _free_name(parent / rel.name, top=parent == qdir)
     entry = {"op": "folder", "from": str(src), "to": str(dst), "root": str(root)}
     _append(journal, key, {**entry, "state": "planned", "bytes": size, "sha256": _tree_digest(files), "files": files,
                            "copy_of": m.copy_of})
