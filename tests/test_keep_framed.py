@@ -18,7 +18,7 @@ from imagetwins import edits, keep
 from imagetwins.io import open_image
 from imagetwins.keep import FileInfo, Framing
 
-# photos-public originals (landscape: a portrait one fills a phone screen enlarged, and is kept so) outside the family
+# photos-public originals (landscape: a portrait one fills a phone screen enlarged, test below) outside the family
 # benchmark's folder (its first 40 photos) and the tuning split
 EVERYDAY = ("bsds_206062.jpg", "bsds_202012.jpg", "bsds_385022.jpg")
 FRAMES = ("screenshot", "on_background", "rotate_any", "keystone")
@@ -324,3 +324,49 @@ def test_a_star_split_from_its_set_is_measured_against_the_keeper_its_decision_n
     assert decision.keeper == original  # (the better keeper: the split star's own choice)
     assert str(folder / "g0012_combo.jpg") in decision.remove  # (checked against the original now)
     assert str(folder / "g0012_keystone.jpg") not in group.recoloured  # (its colours are the original's)
+
+
+# portrait photos-public originals (outside the family folders, the tuning split and bench_keep_enlarged_framed's
+# range): a phone screenshot shows such a photo full width, enlarged
+PORTRAITS = ("bsds_144067.jpg", "bsds_176019.jpg")
+
+
+def _screenshot(picture: Image.Image, dark: bool) -> Image.Image:
+    """``picture`` full width on a phone screen: bars above, buttons below."""
+    bg, bar = ((0, 0, 0), (28, 28, 30)) if dark else ((255, 255, 255), (246, 246, 246))
+    top = picture.width // 10
+    out = Image.new("RGB", (picture.width, top + picture.height + picture.width // 2), bg)
+    out.paste(Image.new("RGB", (picture.width, top // 2), bar), (0, 0))
+    out.paste(picture, (0, top))
+    return out
+
+
+@pytest.fixture(scope="module", params=PORTRAITS)
+def portrait_screens(request, datasets: Path, tmp_path_factory) -> tuple[Path, Path]:
+    """Two folders: the photo beside a screenshot of it enlarged 1.5x a side; a 0.5x copy of the photo beside a
+    screenshot of the photo at its own size."""
+    img = Image.open(datasets / "photos-public" / "images" / request.param).convert("RGB")
+    assert img.height > img.width
+    dark = PORTRAITS.index(request.param) == 0
+    enlarged = tmp_path_factory.mktemp("enlarged") / "photos"
+    enlarged.mkdir()
+    img.save(enlarged / "photo.jpg", quality=92)
+    big = img.resize((img.width * 3 // 2, img.height * 3 // 2), Image.Resampling.LANCZOS)
+    _screenshot(big, dark).save(enlarged / "screen.jpg", quality=92)
+    thumb = tmp_path_factory.mktemp("thumb") / "photos"
+    thumb.mkdir()
+    img.resize((img.width // 2, img.height // 2), Image.Resampling.LANCZOS).save(thumb / "small.jpg", quality=92)
+    _screenshot(img, dark).save(thumb / "screen.jpg", quality=92)
+    return enlarged, thumb
+
+
+@pytest.mark.integration
+def test_a_screenshot_showing_the_photo_enlarged_ranks_after_it_and_one_showing_more_detail_is_kept(
+        portrait_screens: tuple[Path, Path]):
+    enlarged, thumb = portrait_screens
+    # (before: the screenshot, its picture at 2.25x the photo's pixels, counted as holding more picture, and kept)
+    result = imagetwins.find(enlarged, keep="original", cache=False, decisions=False)
+    assert [d.keeper for d in result.decisions] == [str(enlarged / "photo.jpg")]
+    # the look tells an enlargement from a picture at more detail: beside a half-size copy the screenshot is kept
+    result = imagetwins.find(thumb, keep="original", cache=False, decisions=False)
+    assert [d.keeper for d in result.decisions] == [str(thumb / "screen.jpg")]

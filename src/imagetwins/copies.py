@@ -45,7 +45,7 @@ import numpy as np
 from imagetwins import search
 from imagetwins._pipe_workers import end_with_parent, exception_line
 from imagetwins.candidates import KEY_BYTES, CandidateMemo, closest_hash_pairs, search_rows
-from imagetwins.io import warn_line
+from imagetwins.io import ImageReadError, open_regular_file, warn_line
 from imagetwins.pairscores import PairScores
 from imagetwins.scores import CONFIDENCE, Verdict, from_stored, stored_score, stored_scores, stored_valid
 from imagetwins.spill import SpillFile, current_spill
@@ -55,6 +55,7 @@ from imagetwins.verify import (
     DEFAULT_CONFIDENCE,
     DETAIL_CAP,
     FRAMING_ANGLE,
+    LOOK_SIDE,
     MIN_MATCHES,
     NOT_ONE_CAPTURE,
     RECOLOURED_SHARE,
@@ -71,6 +72,7 @@ from imagetwins.verify import (
     off_camera_axes,
     order_key,
     pasted_share,
+    unexplained_detail,
     verify_header_bytes,
     verify_pair,
 )
@@ -2743,6 +2745,20 @@ FRAMED_INSIDE = 0.9
 #: folder, pictures pasted on a screen 0.34-0.97 (median 0.69), on a background 0.48-1.0; crops of an original, the
 #: four originals the canvas finder is wrong about included, 0.02-0.41
 FRAMED_PASTED = 0.5
+#: a picture framed in another file at more than this many of its pixels a side to one of the plain file's is looked
+#: at in the files (:func:`_enlarged_area`: is it the plain file enlarged?); at or under it the keep stage counts the
+#: plain file as holding the picture near its resolution anyway (:func:`imagetwins.keep.framed_copies`: 0.8 a side),
+#: and the look (~0.2-2 CPU s a pair) would change nothing
+FRAMED_LOOK_SIDE = 1.25
+#: the files' look (:func:`~imagetwins.verify.unexplained_detail`, the framed picture as the finer one) under which a
+#: framed picture is the plain file enlarged (:func:`_enlarged_area`): chosen on ``benchmarks/tune_framed_enlarged.py``
+#: (photos-public 200-249): screenshots of a photo enlarged 1.3-2x (Lanczos, bicubic, bilinear; JPEG 75-92) 0.05-0.32
+#: (123 of 138 measured below; 2 misaligned, over 1), a screenshot of the photo beside its 0.5-0.78x copy 0.33-1.08
+#: (none of 150 below). Lower than verify's
+#: :data:`~imagetwins.verify.UNEXPLAINED_CAP` (a zoomed re-shot's inner picture): a picture at 1.3x the plain file's
+#: side holds little detail past it, and a genuine one must not be taken for an enlargement (the safe side: missed
+#: enlargements keep their place, as before)
+FRAMED_ENLARGED_BELOW = 0.25
 
 
 def _picture_area(features: ImageFeatures, share: float = 1.0) -> float:
@@ -2754,7 +2770,8 @@ def _picture_area(features: ImageFeatures, share: float = 1.0) -> float:
     return share * side * side * min(w, h) / max(w, h)
 
 
-def framed_picture(a, b, threshold: float = DEFAULT_CONFIDENCE, whole: Verification | None = None) -> float:
+def framed_picture(a, b, threshold: float = DEFAULT_CONFIDENCE, whole: Verification | None = None,
+                   sources: tuple[str | os.PathLike | bytes, str | os.PathLike | bytes] | None = None) -> float:
     """How many of ``a``'s file pixels hold ``b``'s whole picture, where ``a`` is ``b``'s picture with a frame of no
     scene around it (a canvas, a background, a screenshot's bars and caption, a grown canvas's corners); 0 where it is
     not, or the pair is no copy at ``threshold``. Read from checks of the pair in full
@@ -2773,7 +2790,10 @@ def framed_picture(a, b, threshold: float = DEFAULT_CONFIDENCE, whole: Verificat
     part, and no more than ``b``'s own size where that part is ``b``'s enlarged (the detail rule). A crop of ``a`` is
     never found so: it is a copy of ``a`` whole, and more of the scene lies around it there.
     ``whole``: the check of the whole images already made (:func:`verify_pair` of their features, or that
-    check with the files looked at: :func:`looked_at`), not made again."""
+    check with the files looked at: :func:`looked_at`), not made again. ``sources``: the two files (paths or bytes);
+    where given and a check finds ``b``'s picture in many more of ``a``'s pixels than ``b`` has, the files are looked
+    at (:func:`_enlarged_area`): a picture enlarged into a screenshot or onto a background counts at ``b``'s own size
+    (NaN where the look fails: no answer this run)."""
     if different_captures(a, b):
         return 0.0
     fa, alt = _sides(a)
@@ -2785,18 +2805,78 @@ def framed_picture(a, b, threshold: float = DEFAULT_CONFIDENCE, whole: Verificat
         # (turned off the axes on a grown canvas, the whole frames are read with the canvas's corners: b's scene
         # beyond a's picture falls there, and only the picture cut from the canvas tells a crop turned)
         if area or alt is None or off_camera_axes(v.rotation) < FRAMING_ANGLE:
-            return area
+            return _enlarged_area(v, fa, fb, area, sources)
     if alt is None:
         return 0.0
     w = verify_pair(alt, fb)
     if w.verdict(threshold) is not Verdict.COPY:
         return 0.0
     if copy:
-        return _less_scene_area(w, alt, fb)
-    if min(w.frame_cover_a, w.frame_cover_b) >= FRAMED_INSIDE:
-        return _picture_area(alt, w.frame_cover_a)
-    # (the picture cut from the canvas framed itself, or less of b's scene framed)
-    return _framed_area(w, alt, fb, threshold)
+        area = _less_scene_area(w, alt, fb)
+    elif min(w.frame_cover_a, w.frame_cover_b) >= FRAMED_INSIDE:
+        area = _picture_area(alt, w.frame_cover_a)
+    else:  # (the picture cut from the canvas framed itself, or less of b's scene framed)
+        area = _framed_area(w, alt, fb, threshold)
+    return _enlarged_area(w, fa, fb, area, sources, cut=alt)
+
+
+def _enlarged_area(v: Verification, fa: ImageFeatures, fb: ImageFeatures, area: float,
+                   sources: tuple[str | os.PathLike | bytes, str | os.PathLike | bytes] | None,
+                   cut: ImageFeatures | None = None) -> float:
+    """``area`` (``b``'s picture framed in ``a``, in ``a``'s file pixels, from ``v``: the check of the whole images), or
+    ``b``'s own size where ``area`` is more (:data:`FRAMED_LOOK_SIDE` a side) and ``a``'s picture holds no detail ``b``
+    lacks: the files' look of the
+    detail rule (:func:`~imagetwins.verify.unexplained_detail` with ``a`` as the finer picture, under
+    :data:`FRAMED_ENLARGED_BELOW`), which says a picture is another file enlarged. The features' detail
+    rule is not measured where the other file's surround is flat (a screenshot's bars): a portrait photo enlarged to a
+    phone screen's width was taken for the picture at more pixels than its original, and kept. NaN where the files
+    cannot be read now (no answer this run); ``area`` where no ``sources`` are given, the match is mirrored or the part
+    is too small or flat to tell. ``cut``: ``v`` is the check of ``a``'s picture cut from its canvas (these features)
+    against ``b``; the map from ``a``'s whole frame is then that check's after the cut's check against ``a`` whole."""
+    if sources is None or not area > FRAMED_LOOK_SIDE ** 2 * _picture_area(fb) > 0 or v.transform is None:
+        return area
+    if math.sqrt(area / _picture_area(fb)) < _look_reduction(sources[0], fa.native_side):
+        return area  # (decoded smaller, the framed picture holds fewer pixels than b's: no enlargement to see)
+    if cut is not None:  # (a's frame -> the cut's -> b's)
+        inside = verify_pair(cut, fa)
+        if inside.transform is None or inside.mirrored or v.mirrored:
+            return area
+        try:
+            to_b = np.vstack([v.transform, [0.0, 0.0, 1.0]]) @ np.linalg.inv(
+                np.vstack([inside.transform, [0.0, 0.0, 1.0]]))
+        except np.linalg.LinAlgError:
+            return area
+        v = dataclasses.replace(v, transform=to_b[:2])
+    try:
+        left = unexplained_detail(dataclasses.replace(v, inner=0), fa, fb, sources[0], sources[1])
+    except (ImageReadError, OSError, ValueError, np.linalg.LinAlgError):
+        return float("nan")
+    return area if left is None or left >= FRAMED_ENLARGED_BELOW else _picture_area(fb)
+
+
+def _look_reduction(source: str | os.PathLike | bytes, native_side: float) -> int:
+    """How many times smaller than its own pixels the files' look decodes ``source`` (a JPEG, ``native_side`` px on
+    its long side: its reduced-scale decode keeps :data:`~imagetwins.verify.LOOK_SIDE` on that side), 1 for other
+    formats (decoded whole) and where its first bytes cannot be read (the look then fails itself). A 1,000 x 1,500
+    screenshot is decoded at half: a picture enlarged 1.5x in it is looked at below the plain file's resolution, where
+    the look cannot tell an enlargement (camera photos at 1,024 px enlarged 1.3-1.7x into one: 0 of 23 found, ~1.1
+    CPU s a pair)."""
+    if native_side < 2 * LOOK_SIDE:
+        return 1
+    try:
+        if isinstance(source, bytes):
+            head = source[:2]
+        else:
+            with open_regular_file(source) as fh:
+                head = fh.read(2)
+    except OSError:
+        return 1
+    if head != b"\xff\xd8":
+        return 1
+    reduction = 1
+    while reduction < 8 and native_side / (2 * reduction) >= LOOK_SIDE:
+        reduction *= 2
+    return reduction
 
 
 def _framed_area(v: Verification, fa: ImageFeatures, fb: ImageFeatures, threshold: float) -> float:
@@ -2911,8 +2991,9 @@ def framed_pictures(records: CopyRows | Sequence[CopyRecord], left: np.ndarray, 
     for k, (i, j) in enumerate(zip(np.asarray(left, np.int64).tolist(), np.asarray(right, np.int64).tolist())):
         try:
             copy, whole, decided = _checked_copy(records, i, j, threshold)
+            sources = None if names[0] is None or names[1] is None else (names[0][i], names[1][j])
             out[k] = (np.nan if not decided else
-                      framed_picture(records[i], records[j], threshold, whole) if copy else 0.0)
+                      framed_picture(records[i], records[j], threshold, whole, sources) if copy else 0.0)
         except Exception as exc:  # damaged stored features, as _verify_or_none
             _unverifiable(records, records, i, j, names, exception_line(exc))
     return out

@@ -669,7 +669,9 @@ def padded_copies(infos: Sequence[FileInfo]) -> set[str]:
 
 #: a file holding another file's whole picture framed by no scene (:func:`framed_copies`) ranks after it when that
 #: file holds the picture at this share of a side of the framed one's picture or more (the same or near resolution:
-#: a thumbnail beside a photo on a background does not send the photo away)
+#: a thumbnail beside a photo on a background does not send the photo away; a picture framed at more pixels than that
+#: is looked at by the method's check, which counts one enlarged from the plain file at the plain file's size:
+#: ``copies.FRAMED_LOOK_SIDE``, its inverse)
 _FRAMED_NEAR = 0.8
 #: the most files of a group one file is checked against (:func:`framed_copies`)
 FRAMED_CHECKS = 4
@@ -790,9 +792,9 @@ def framed_copies(infos: Sequence[FileInfo], framing: Framing | None,
     original's size may be a blurred copy that shows a combination (stickers, then a background) framed around nothing,
     and the largest file of another shape a framed copy itself. ``after``: files ranked after the rest already
     (enlargements, padded copies), passed over. A crop is never found so (more of the scene lies around it in the larger
-    file), so an original still goes before its crops. What it cannot tell: a picture framed at a higher resolution than
-    the plain file (a portrait photo enlarged to fill a phone screen) keeps its place: whether it was enlarged is not
-    measured there."""
+    file), so an original still goes before its crops. A picture framed at a higher resolution than the plain file (a
+    portrait photo enlarged to fill a phone screen) counts at the plain file's size where the method finds it enlarged
+    from it (``copies``: a look at the files, ``copies.FRAMED_ENLARGED_BELOW``), else keeps its place."""
     if framing is None or len(infos) < 2 or len({f.pixels for f in infos}) < 2:
         return set()
     by_size = sorted(infos, key=_larger_first)

@@ -339,12 +339,13 @@ class Encoder(Stage, ABC):
         """For each pair ``(left[k], right[k])`` of ``rows``, how many of row ``left[k]``'s file pixels hold row
         ``right[k]``'s whole picture, where ``left[k]`` is that picture with a frame of no scene around it (a canvas,
         a background, a screenshot's bars and caption), or a part of its scene so framed while ``right[k]`` shows more
-        scene around that part (then ``right[k]``'s picture at the scale ``left[k]`` holds the part); 0 where it is
-        not (a crop of it holds more of the scene around it), or the two are no copy at ``threshold``; NaN where the
+        scene around that part (then ``right[k]``'s picture at the scale ``left[k]`` holds the part; at ``right[k]``'s
+        own size where ``left[k]``'s picture is ``right[k]``'s enlarged, as ``copies`` reads in the files); 0 where it
+        is not (a crop of it holds more of the scene around it), or the two are no copy at ``threshold``; NaN where the
         check cannot answer this run (``copies``: the pair wants its files and no look at them decided it), an answer
         the keep stage keeps nowhere. The keep stage ranks such a file after the one whose whole frame is the picture.
         None: this method does not look at the pictures (every built-in but ``copies``); ``paths`` name the rows in
-        warnings."""
+        warnings (``copies``: and are the files it looks at)."""
         return None
 
     @property
