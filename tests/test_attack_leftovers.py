@@ -162,3 +162,40 @@ def test_a_photo_named_as_a_quarantine_s_own_file_is_moved_and_put_back(tmp_path
     assert undo.exit_code == 0, undo.output
     assert sorted(p.name for p in folder.iterdir()) == sorted(names)
     assert all((folder / n).read_bytes() == photo for n in names)
+
+
+@pytest.mark.cli
+def test_a_second_undo_deletes_no_file_of_the_person_s_named_as_an_unfinished_copy(tmp_path: Path,
+                                                                                   monkeypatch) -> None:
+    """Across devices a move and an undo copy each file under ``NAME.partial`` and rename it into place; the journal
+    keeps that name, and every later undo of the journal removed whatever stood there once a whole copy was found: a
+    person's own ``album/y.jpg.partial`` (a download manager's name) was deleted by a second ``undo``, which said
+    "nothing to restore". Only a file holding the start of the whole copy's bytes (a copy cut short) is removed."""
+    from click.testing import CliRunner
+    from test_faults import _cross_device
+
+    from imagetwins.cli import main
+
+    album = tmp_path / "album"
+    album.mkdir()
+    photo = synthetic_jpeg()
+    for name in ("x.jpg", "y.jpg"):
+        (album / name).write_bytes(photo)
+    quarantine = tmp_path / "q"
+    monkeypatch.setattr(os, "link", _cross_device(os.link))
+    monkeypatch.setattr(os, "rename", _cross_device(os.rename))
+    run = CliRunner().invoke(main, ["remove", str(album), "--apply", "--no-cache", "--move-to", str(quarantine)])
+    assert run.exit_code == 0 and "moved 1 file" in run.stdout, run.output
+    journal = str(quarantine / "manifest.jsonl")
+    assert "y.jpg.partial" in Path(journal).read_text() or "x.jpg.partial" in Path(journal).read_text()
+    assert CliRunner().invoke(main, ["undo", journal]).exit_code == 0
+    moved = "x.jpg" if "x.jpg.partial" in Path(journal).read_text() else "y.jpg"
+    mine = album / f"{moved}.partial"
+    mine.write_bytes(b"my own notes")
+    again = CliRunner().invoke(main, ["undo", journal])
+    assert again.exit_code == 0, again.output
+    assert mine.read_bytes() == b"my own notes"
+    cut = album / f"{moved}.partial"  # (a copy cut short is still cleared)
+    cut.write_bytes(photo[:1000])
+    assert CliRunner().invoke(main, ["undo", journal]).exit_code == 0
+    assert not cut.exists()

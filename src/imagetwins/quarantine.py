@@ -1927,7 +1927,7 @@ def _clear_partials(e: dict, qdir: Path, out: Outcome) -> None:
         _clear_folder_partials(e, qdir, out)
         return
     src, dst, root = (Path(os.path.normpath(e[k])) for k in ("to", "from", "root"))
-    whole = _holds(src, e["sha256"], e["bytes"]) or _holds(dst, e["sha256"], e["bytes"])
+    whole = next((w for w in (src, dst) if _holds(w, e["sha256"], e["bytes"])), None)
     for p in partials:
         partial = Path(os.path.normpath(p))
         away = src.parent if e.get("op") == "trash" else qdir  # where the file went: the quarantine or a trash
@@ -1942,11 +1942,27 @@ def _clear_partials(e: dict, qdir: Path, out: Outcome) -> None:
             continue  # finished, or cleared already
         if not stat.S_ISREG(st.st_mode) or st.st_size > e["bytes"]:
             out.failed.append((str(partial), f"{_standing(partial)} stands where an unfinished copy was: left alone"))
-        elif whole:
+        elif whole is not None and _starts(whole, partial):
             os.unlink(partial)
+        elif whole is not None:  # (a copy that finished was renamed from that name: a file put there since is not
+            # ours; a person's own y.jpg.partial in the folder was deleted by a second undo of the journal)
+            continue
         else:
             out.failed.append((str(partial), "an unfinished copy, and no whole copy of its file was found: left "
                                              "alone"))
+
+
+def _starts(whole: Path, partial: Path) -> bool:
+    """Does the regular file ``partial`` hold the first bytes of ``whole`` (what a copy cut short holds)?"""
+    try:
+        with open_regular_file(partial, follow_symlinks=False) as cut, \
+                open_regular_file(whole, follow_symlinks=False) as full:
+            while chunk := cut.read(1 << 20):
+                if full.read(len(chunk)) != chunk:
+                    return False
+    except OSError:
+        return False
+    return True
 
 
 def _clear_folder_partials(e: dict, qdir: Path, out: Outcome) -> None:
