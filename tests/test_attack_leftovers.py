@@ -199,3 +199,32 @@ def test_a_second_undo_deletes_no_file_of_the_person_s_named_as_an_unfinished_co
     cut.write_bytes(photo[:1000])
     assert CliRunner().invoke(main, ["undo", journal]).exit_code == 0
     assert not cut.exists()
+
+
+@pytest.mark.cli
+def test_a_refused_plan_remembers_none_of_its_decisions(tmp_path: Path) -> None:
+    """``remove --plan --apply`` with a plan refused as malformed ('folders' must be a list), or a ``--move-to``
+    refused (a folder of other files), moved nothing yet remembered its groups' decisions: later scans showed the
+    groups as "decided earlier". The plan's folders and the quarantine are refused before anything is remembered."""
+    from click.testing import CliRunner
+
+    from imagetwins.cli import main
+
+    album = tmp_path / "album"
+    shutil.copytree(REPO / "examples" / "images", album)
+    plan = tmp_path / "plan.json"
+    assert CliRunner().invoke(main, ["find", str(album), "--json", str(plan), "-q", "--no-cache"]).exit_code == 0
+    doc = json.loads(plan.read_text())
+    for g in doc["groups"]:  # (a person's choice: another keeper)
+        g["keep"] = next(f for f in g["files"] if f != g["keep"])
+    plan.write_text(json.dumps(doc))
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({**doc, "folders": "x"}))
+    others = tmp_path / "Documents"
+    others.mkdir()
+    (others / "letter.txt").write_text("mine")
+    for args in (["--plan", str(bad)], ["--plan", str(plan), "--move-to", str(others)]):
+        run = CliRunner().invoke(main, ["remove", str(album), "--apply", "--no-cache", *args])
+        assert run.exit_code != 0 and "remembered" not in run.output, run.output
+    after = CliRunner().invoke(main, ["find", str(album), "--no-cache"])
+    assert after.exit_code == 0 and "decided earlier" not in after.output, after.output

@@ -287,12 +287,9 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
         # (groups left alone: no keeper yet, nobody reviewed them: one line each, not a warning per file: nothing is
         # wrong; the files left alone are said below, for both routes)
         _say_left_alone({why: n for why, n in checked.left_alone.items() if why.whole_group}, quiet)
-        if not ignore_decisions:  # what a person decided in the plan sticks, from --apply on (imagetwins.decisions)
-            # (in the index a find --db plan names, where 'find --db' reads them next: the user's store it never reads
-            # had a reviewed catalogue's groups shown as new again)
-            remembered_now = remember_plan(db_path if db_path is not None else _plan_decisions_index(index), groups,
-                                           checked.moves, not apply_, quiet)
         plan = checked.to_removal()
+        # (the plan's folders and the quarantine refused before its decisions are remembered: a plan refused as
+        # malformed, 'folders' must be a list, remembered its groups' decisions all the same, nothing moved)
         folder_moves, folders_refused = _folder_moves(plan_read, directory, plan, link, to_trash)
     quarantine = move_to or default_quarantine(directory)
     try:
@@ -301,6 +298,11 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
         if move_to is None:  # the default quarantine: not a usage error, one line all the same
             raise click.ClickException(str(exc)) from None
         raise click.BadParameter(str(exc), param_hint="--move-to") from None
+    if plan_file is not None and not ignore_decisions:  # what a person decided in the plan sticks, from --apply on
+        # (imagetwins.decisions; in the index a find --db plan names, where 'find --db' reads them next: the user's
+        # store it never reads had a reviewed catalogue's groups shown as new again)
+        remembered_now = remember_plan(db_path if db_path is not None else _plan_decisions_index(index), groups,
+                                       checked.moves, not apply_, quiet)
     if plan_file is None:
         note_keep_in_outside(directory, keep_in, quiet)
         result = scan(directory, method, threshold, recursive, workers, no_cache, quiet, db_path,
