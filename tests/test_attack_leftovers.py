@@ -228,3 +228,33 @@ def test_a_refused_plan_remembers_none_of_its_decisions(tmp_path: Path) -> None:
         assert run.exit_code != 0 and "remembered" not in run.output, run.output
     after = CliRunner().invoke(main, ["find", str(album), "--no-cache"])
     assert after.exit_code == 0 and "decided earlier" not in after.output, after.output
+
+
+@pytest.mark.cli
+def test_a_second_undo_deletes_no_file_of_the_person_s_named_as_an_unfinished_clone(tmp_path: Path) -> None:
+    """``--link clone`` makes each clone under ``.NAME.imagetwins-clone`` and renames it into place; the journal keeps
+    that name, and every later undo removed any regular file standing there: a person's own file of that name was
+    deleted by a second ``undo``. Only a file holding the start of the kept copy's bytes (a clone cut short) is."""
+    from click.testing import CliRunner
+
+    from imagetwins.cli import main
+
+    album = tmp_path / "album"
+    album.mkdir()
+    photo = synthetic_jpeg()
+    for name in ("x.jpg", "y.jpg"):
+        (album / name).write_bytes(photo)
+    quarantine = tmp_path / "q"
+    run = CliRunner().invoke(main, ["remove", str(album), "--apply", "--no-cache", "--move-to", str(quarantine),
+                                    "--link", "clone"])
+    assert run.exit_code == 0 and "moved 1 file" in run.stdout, run.output
+    journal = quarantine / "manifest.jsonl"
+    tmp = json.loads(next(line for line in journal.read_text().splitlines() if '"linking"' in line))["tmp"]
+    assert CliRunner().invoke(main, ["undo", str(journal)]).exit_code == 0
+    mine = Path(tmp)
+    mine.write_bytes(b"my own notes")
+    assert CliRunner().invoke(main, ["undo", str(journal)]).exit_code == 0
+    assert mine.read_bytes() == b"my own notes"
+    mine.write_bytes(photo[:1000])  # (a clone cut short is still cleared)
+    assert CliRunner().invoke(main, ["undo", str(journal)]).exit_code == 0
+    assert not mine.exists()

@@ -1910,8 +1910,10 @@ def _clear_clone_tmp(e: dict) -> None:
             or not tmp.name.endswith(_CLONE) \
             or not _inside_without_links(root, tmp):
         return
-    try:
-        if stat.S_ISREG(os.lstat(tmp).st_mode):
+    kept = e.get("kept")
+    try:  # (only what holds the start of the kept copy's bytes, a clone cut short: a clone made was renamed from that
+        # name, and a person's own .y.jpg.imagetwins-clone put there since was deleted by a second undo)
+        if stat.S_ISREG(os.lstat(tmp).st_mode) and isinstance(kept, str) and _starts(Path(kept), tmp):
             os.unlink(tmp)
     except FileNotFoundError:
         pass
