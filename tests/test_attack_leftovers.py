@@ -127,6 +127,16 @@ def test_making_a_quarantine_key_removes_no_moved_photo_named_as_a_leftover(tmp_
     assert (tmp_path / "manifest.key").stat().st_size == KEY_BYTES
 
 
+def _byte_copies(tmp_path: Path) -> tuple[Path, bytes]:
+    """``tmp_path/album`` holding x.jpg and y.jpg, one JPEG's bytes twice; and those bytes."""
+    album = tmp_path / "album"
+    album.mkdir()
+    photo = synthetic_jpeg()
+    for name in ("x.jpg", "y.jpg"):
+        (album / name).write_bytes(photo)
+    return album, photo
+
+
 def synthetic_jpeg() -> bytes:
     """A small JPEG's bytes (the same each call)."""
     import io
@@ -176,11 +186,7 @@ def test_a_second_undo_deletes_no_file_of_the_person_s_named_as_an_unfinished_co
 
     from imagetwins.cli import main
 
-    album = tmp_path / "album"
-    album.mkdir()
-    photo = synthetic_jpeg()
-    for name in ("x.jpg", "y.jpg"):
-        (album / name).write_bytes(photo)
+    album, photo = _byte_copies(tmp_path)
     quarantine = tmp_path / "q"
     monkeypatch.setattr(os, "link", _cross_device(os.link))
     monkeypatch.setattr(os, "rename", _cross_device(os.rename))
@@ -239,11 +245,7 @@ def test_a_second_undo_deletes_no_file_of_the_person_s_named_as_an_unfinished_cl
 
     from imagetwins.cli import main
 
-    album = tmp_path / "album"
-    album.mkdir()
-    photo = synthetic_jpeg()
-    for name in ("x.jpg", "y.jpg"):
-        (album / name).write_bytes(photo)
+    album, photo = _byte_copies(tmp_path)
     quarantine = tmp_path / "q"
     run = CliRunner().invoke(main, ["remove", str(album), "--apply", "--no-cache", "--move-to", str(quarantine),
                                     "--link", "clone"])
