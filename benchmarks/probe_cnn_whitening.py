@@ -53,11 +53,31 @@ from _common import DATASETS, need_datasets  # noqa: E402
 SIDES = (80, 96, 112, 128)
 FAMILY_SETS = ("fam-ukbench", "fam-camera-photos", "fam-imagededup-testdata", "fam-photos-public")
 SCALES = (10_000, 100_000)
+#: the proposer's bar for the raw 128 px vector (copies.CNN_CANDIDATE before the projection)
+RAW_CANDIDATE = 0.5
 #: the edit tables a transform is learned from: name -> (table, edits per training picture)
+EVERYDAY = {k: e for k, e in EDITS.items() if not any(f in k for f in ("flip", "rot90", "rot180", "rot270"))}
 TRAINING = {
     "families": (FAMILIES, 4),
-    "everyday": ({k: e for k, e in EDITS.items() if not any(f in k for f in ("flip", "rot90", "rot180", "rot270"))}, 6),
+    "everyday": (EVERYDAY, 6),
 }
+#: the wider generator (``--training wide``): each picture gets WIDE_EACH edits drawn from FAMILIES and as many from
+#: the everyday EDITS (their names prefixed ``ev-``, so that leaving a family out leaves only that family's edits out)
+WIDE_EACH = 8
+WIDE = {**FAMILIES, **{f"ev-{k}": e for k, e in EVERYDAY.items()}}
+#: photos in camera-photos' orientation examples, one per distinct picture (the others are the same picture turned)
+ORIENTATION_PICTURES = ("cameratrapai/african_elephants_with_exif_orientation.jpg", "exifsamples/landscape_1.jpg",
+                        "exifsamples/portrait_1.jpg", "immich/portrait.jpg", "libvips/1.jpg",
+                        "lychee/orientation-180.jpg", "pillow/hopper_orientation_2.jpg", "recurser/Landscape_0.jpg",
+                        "recurser/Portrait_0.jpg", "thumbor/Giunchedi_Filippo_January_2015_01-cmyk-orientation-exif.jpg")
+
+
+def wide_pictures() -> list[str]:
+    """Pictures no measured set holds: photos-public's files from the 201st on (``quality.py`` uses its first 200,
+    ``--families`` its first 40) and the distinct pictures of camera-photos' orientation examples."""
+    photos = sorted((DATASETS / "photos-public" / "images").glob("*.jpg"))[200:]
+    shown = DATASETS / "camera-photos" / "orientation-examples"
+    return [str(p) for p in photos] + [str(shown / n) for n in ORIENTATION_PICTURES if (shown / n).exists()]
 
 
 def decode(source) -> Image.Image:
@@ -91,9 +111,13 @@ def maps_of(name: str, paths: list[str], work: Path, embedders: dict[int, Embedd
         if edits is not None:
             table, count = edits
             kinds = sorted(table)
-            src = Image.open(p).convert("RGB")
+            src = open_image(p)  # upright (the orientation examples carry EXIF turns)
             for k in range(count):
-                kind = kinds[int(rng.integers(len(kinds)))]
+                if table is WIDE:  # as many of the families' edits as of the everyday ones
+                    pool = [n for n in kinds if n.startswith("ev-") == (k % 2 == 1)]
+                    kind = pool[int(rng.integers(len(pool)))]
+                else:
+                    kind = kinds[int(rng.integers(len(kinds)))]
                 buf = io.BytesIO()
                 table[kind](src, rng).convert("RGB").save(buf, "JPEG", quality=int(rng.integers(75, 95)))
                 images.append(decode(buf.getvalue()))
@@ -171,6 +195,16 @@ def ranked(vectors: dict[str, np.ndarray], pairs: dict, family: str | None = Non
     return out
 
 
+def unrelated_similarities(vectors: dict[str, np.ndarray]) -> np.ndarray:
+    """The similarities of every family set's images to the images of the other sources and holidays-half (the
+    unrelated pairs :func:`ranked` pools), all sets together."""
+    out = []
+    for s in FAMILY_SETS:
+        others = np.concatenate([vectors["holidays-half"], *(vectors[o] for o in FAMILY_SETS if o != s)])
+        out.append((vectors[s] @ others.T).ravel())
+    return np.concatenate(out)
+
+
 def ukbench_scores(v: np.ndarray, names: list[str]) -> tuple[float, float]:
     """N-S score (of 4, itself counted) and MAP (the other 3), as benchmarks/quality.py computes them."""
     sim = v @ v.T
@@ -196,10 +230,14 @@ def main() -> None:
     ap.add_argument("--save", type=Path, help="write the lw transform learned from the families' edits (npz: mean, "
                     "P float16) to this path")
     ap.add_argument("--save-side", type=int, default=96, help="the CNN side of the transform --save writes")
+    ap.add_argument("--training", choices=("earlier", "wide"), default="earlier",
+                    help="earlier: the families and everyday edits of photos-public[40:]; wide: FAMILIES and "
+                    "everyday EDITS mixed, on pictures no measured set holds (wide_pictures)")
     args = ap.parse_args()
     need_datasets("photos-public/images")  # (before anything is written)
     args.work.mkdir(parents=True, exist_ok=True)
-    embedders = {s: Embedder(ModelConfig(input_size=s), threads=1) for s in SIDES}
+    sides = sorted({int(s) for s in args.sides.split(",")} | ({args.save_side} if args.save else set()))
+    embedders = {s: Embedder(ModelConfig(input_size=s), threads=1) for s in sides}
     caches = {s: next(args.quality_work.glob(f"cache-{s}-v*.npz")) for s in FAMILY_SETS}
     caches["holidays-half"] = args.quality_work / "cache-holidays-half.npz"
     caches["ukbench-600"] = args.quality_work / "cache-ukbench-600.npz"
@@ -210,23 +248,38 @@ def main() -> None:
         sets[name] = maps_of(name, paths, args.work, embedders)
         if name in FAMILY_SETS:
             pairs[name] = hash_blind_pairs(z["hashes"], [p.rsplit("/", 1)[-1] for p in paths])
-    training = [str(p) for p in sorted((DATASETS / "photos-public" / "images").glob("*.jpg"))[40:]]
-    trained = {t: maps_of(f"train-{t}", training, args.work, embedders, edits) for t, edits in TRAINING.items()}
+    if args.training == "wide":
+        training = wide_pictures()
+        trained = {"wide": maps_of("train-wide", training, args.work, embedders, (WIDE, 2 * WIDE_EACH))}
+    else:
+        training = [str(p) for p in sorted((DATASETS / "photos-public" / "images").glob("*.jpg"))[40:]]
+        trained = {t: maps_of(f"train-{t}", training, args.work, embedders, edits) for t, edits in TRAINING.items()}
+    learned_from = "wide" if args.training == "wide" else "families"
     if args.save:
-        tr = trained["families"]
+        tr = trained[learned_from]
         mean, proj = learn(gem(tr[f"s{args.save_side}"]), tr["names"].tolist(), "lw", args.dims, args.shrink)
         np.savez(args.save, mean=mean.astype(np.float16), P=proj.astype(np.float16))
-        print(f"wrote {args.save}: mean ({mean.size}), P {proj.shape} float16, learned at {args.save_side} px")
+        print(f"wrote {args.save}: mean ({mean.size}), P {proj.shape} float16, learned at {args.save_side} px "
+              f"from {learned_from}")
+    if args.save and "s128" in sets["holidays-half"]:
+        # the bar over which as large a share of unrelated pairs lies as over RAW_CANDIDATE for the raw vector
+        # (raw, 128 px): the CNN_CANDIDATE of the projected space
+        share = float((unrelated_similarities({n: gem(m["s128"]) for n, m in sets.items()})
+                       >= RAW_CANDIDATE).mean())
+        projected = unrelated_similarities({n: l2_normalise((gem(m[f"s{args.save_side}"]) - mean) @ proj)
+                                            for n, m in sets.items()})
+        print(f"unrelated pairs at or over {RAW_CANDIDATE} (raw, 128 px): {share:.4f}; the same share in the "
+              f"projected {args.save_side} px space at or over {float(np.quantile(projected, 1 - share)):.4f}")
     uk_names = sets["ukbench-600"]["names"].tolist()
     total_pairs = sum(len(p) for p in pairs.values())
-    print(f"hash-blind family copies: {total_pairs}; training pictures: {len(training)} (photos-public[40:])")
+    print(f"hash-blind family copies: {total_pairs}; training pictures: {len(training)} ({args.training})")
     print("| side | transform | 10,000 | 100,000 | per source at 10,000 / 100,000 | ukbench N-S | MAP |")
     print("| ---: | --- | ---: | ---: | --- | ---: | ---: |")
     families = sorted({f for p in pairs.values() for _, _, f in p})
     for side in (int(s) for s in args.sides.split(",")):
         key = f"s{side}"
         transforms = {"raw": None, "sqrt": 0.5}
-        for t in TRAINING:
+        for t in trained:
             transforms[f"pca {args.dims}, {t}"] = ("pca", t)
             transforms[f"lw {args.dims}, {t}"] = ("lw", t)
         for label, how in transforms.items():
@@ -242,13 +295,13 @@ def main() -> None:
             print(f"| {side} | {label} | {sum(c[0] for c in counts.values())} | {sum(c[1] for c in counts.values())} "
                   f"| {per} | {ns:.2f} | {mean_ap:.3f} |", flush=True)
         if args.leave_one_out:
-            tr = trained["families"]
+            tr = trained[learned_from]
             got = np.zeros(2, int)
             for f in families:
                 mean, proj = learn(gem(tr[key]), tr["names"].tolist(), "lw", args.dims, args.shrink, (f, "combo"))
                 vectors = {n: l2_normalise((gem(m[key]) - mean) @ proj) for n, m in sets.items()}
                 got += np.array([c[:2] for c in ranked(vectors, pairs, f).values()]).sum(axis=0)
-            print(f"| {side} | lw {args.dims}, families without the family counted (and combo) | {got[0]} | {got[1]} "
+            print(f"| {side} | lw {args.dims}, {learned_from} without the family counted (and combo) | {got[0]} | {got[1]} "
                   "| | | |", flush=True)
 
 

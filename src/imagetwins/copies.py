@@ -135,8 +135,10 @@ HASH_CANDIDATE = 96
 #: 100,000); look-alikes nearer than a copy at 80 bits are ~2 among 100,000 real photos. Pairs within HASH_SURE are
 #: all kept: they are copies without a check, and groups of near-identical images stay whole
 HASH_PER_ROW = 8
-#: cosine similarity (CNN, one orientation) at or above which a neighbour is proposed
-CNN_CANDIDATE = 0.5
+#: cosine similarity (CNN, one orientation, projected: CNN_PROJECTION) at or above which a neighbour is proposed: the
+#: same share of unrelated pairs over it (1.1 % of the family sets' 760,088 pairs) as over 0.5 for the raw 128 px
+#: vector (unrelated pairs' median 0.01 here against 0.30 there)
+CNN_CANDIDATE = 0.23
 #: CNN neighbours proposed per image
 TOP_K = 6
 #: the CNN vectors held in memory for the proposal: half floats (2.5 KB an image instead of 5 KB; stored as float32).
@@ -147,7 +149,15 @@ VECTOR_DTYPE = np.float16
 #: (224 -> 160: half the cost; on the fit split 7 of 943 copies found at 224 were no longer proposed, held out 1 of
 #: 661. 160 -> 128 (issue #25): ~2.5 of ~8.5 CPU ms an image less, and `quality.py --families` found every family cell,
 #: precision and negative the same, the descriptor votes and the hash proposing what the CNN no longer ranks first)
-CNN_SIDE = 128
+CNN_SIDE = 96
+#: the proposer's vector is its pooled CNN vector projected by a learned matrix (the "learned whitening" of Radenovic
+#: et al.: the directions a copy's edits move the vector shrunk, 1,280 -> 512 dimensions; ``models/`` holds the mean
+#: and matrix, learned by benchmarks/probe_cnn_whitening.py --training wide from edits of pictures no measured set
+#: holds). At 96 px it ranks more hash-blind copies among an image's TOP_K at 10,000-100,000 images than the raw
+#: 128 px vector, for ~1.3 CPU ms an image less (BENCHMARKS.md, "The proposer CNN at 96 px with a projection learned
+#: from a wider generator"). Similarities there are centred (unrelated pairs ~0 instead of ~0.3): CNN_CANDIDATE is
+#: the bar over which as large a share of unrelated pairs lies as over 0.5 before
+CNN_PROJECTION = "copies_projection_96.npz"
 #: the descriptor votes (:func:`voted_pairs`): each image's (and each picture cut from a canvas's) strongest
 #: VOTE_STRONGEST ORB descriptors vote, and as many of its mirror's are voted for; VOTE_TABLES keys a descriptor
 #: (:mod:`imagetwins.search.votes`: 4 of its 32 bytes each); a bucket compared pair by pair up to VOTE_CROWD

@@ -11,27 +11,43 @@ and the vector (about 5 KB an image), in two arrays. A match's score is the veri
 
 from __future__ import annotations
 
+import functools
+import io
 from collections.abc import Sequence
 
 import numpy as np
 from PIL import Image
 
 from imagetwins import canvas, copies, hashing, search, verify
-from imagetwins.embedding import Embedder, ModelConfig
+from imagetwins.embedding import MODEL_DIR, Embedder, ModelConfig, l2_normalise
 from imagetwins.encoders.base import Encoder
-from imagetwins.io import decoded_scale
+from imagetwins.io import decoded_scale, read_packaged_file
 from imagetwins.pairscores import PairScores
 from imagetwins.scores import CONFIDENCE
 from imagetwins.text import counted
 from imagetwins.workers import thread_count
 
-__all__ = ["CopiesEncoder", "cnn_threads"]
+__all__ = ["CopiesEncoder", "cnn_threads", "project_vectors"]
 
 
 def cnn_threads(workers: int | None) -> int:
     """ONNX Runtime threads for the proposer's CNN in a scan on ``workers`` decoding threads (see
     :meth:`CopiesEncoder.for_workers`)."""
     return max(1, thread_count(workers) // 4)
+
+
+@functools.lru_cache(maxsize=1)
+def _projection() -> tuple[np.ndarray, np.ndarray]:
+    """The mean and matrix of :data:`imagetwins.copies.CNN_PROJECTION`, float32, read once."""
+    with np.load(io.BytesIO(read_packaged_file(MODEL_DIR / copies.CNN_PROJECTION)), allow_pickle=False) as z:
+        return z["mean"].astype(np.float32), np.ascontiguousarray(z["P"], dtype=np.float32)
+
+
+def project_vectors(vectors: np.ndarray) -> np.ndarray:
+    """The proposer's vectors from pooled CNN vectors ``(N, 1280)``: ``l2((v - mean) @ P)``, ``(N, 512)`` float32
+    (:data:`imagetwins.copies.CNN_PROJECTION`)."""
+    mean, matrix = _projection()
+    return l2_normalise((np.asarray(vectors, dtype=np.float32) - mean) @ matrix)
 
 
 class CopiesEncoder(Encoder):
@@ -97,7 +113,7 @@ class CopiesEncoder(Encoder):
         thumbs = [p[0] for p in prepared] + [prepared[i][3][0] for i in with_alt]
         inputs = [p[1] for p in prepared] + [prepared[i][3][1] for i in with_alt]
         words = hashing.bits_to_words(self.dihedral.bits(np.stack(thumbs)))
-        vectors = self.embedder.embed_arrays(np.stack(inputs)).astype(copies.VECTOR_DTYPE)
+        vectors = project_vectors(self.embedder.embed_arrays(np.stack(inputs))).astype(copies.VECTOR_DTYPE)
         alt = {i: (words[len(prepared) + k], vectors[len(prepared) + k], prepared[i][3][2])
                for k, i in enumerate(with_alt)}
         records = []
@@ -128,10 +144,10 @@ class CopiesEncoder(Encoder):
 
     def identity(self) -> dict:
         return {"method": self.name, "hash": "dihedral", "model": self.embedder.config.name, "orientations": 1,
-                "cnn_side": copies.CNN_SIDE,
+                "cnn_side": copies.CNN_SIDE, "cnn_projection": copies.CNN_PROJECTION,
                 "feature_side": verify.FEATURE_SIDE, "max_features": verify.MAX_FEATURES,
                 "thumb_side": verify.THUMB_SIDE,
-                "colour_side": verify.COLOUR_SIDE, "features_version": verify.FEATURES_VERSION, "version": 5,
+                "colour_side": verify.COLOUR_SIDE, "features_version": verify.FEATURES_VERSION, "version": 6,
                 "canvas": [canvas.TOLERANCE, canvas.MIN_FILL, canvas.MIN_CANVAS, canvas.MOSTLY_CANVAS,
                            canvas.FINE_SIDE, canvas.MIN_PICTURE, canvas.MIN_PICTURE_ON_SCREEN, canvas.SCREEN_ASPECT,
                            canvas.SCREEN_PICTURE_ASPECT, canvas.EDGE_SHARE, canvas.EDGE_TRIM]}

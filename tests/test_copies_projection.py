@@ -1,0 +1,58 @@
+"""The copies proposer's vector: the pooled CNN vector at ``copies.CNN_SIDE`` px projected by a learned matrix
+(``copies.CNN_PROJECTION``, shipped in ``imagetwins/models``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from imagetwins import copies, edits
+from imagetwins.embedding import MODEL_DIR
+from imagetwins.encoders import get_encoder
+from imagetwins.encoders.copies import project_vectors
+from imagetwins.io import open_image
+
+
+def _vectors(images) -> np.ndarray:
+    enc = get_encoder("copies")
+    rows = enc.encode_batch([enc.prepare(i) for i in images])
+    return np.asarray(rows.vectors, dtype=np.float32)
+
+
+@pytest.mark.unit
+def test_the_projection_ships_with_the_package_and_names_itself_in_the_identity() -> None:
+    assert (MODEL_DIR / copies.CNN_PROJECTION).is_file()
+    identity = get_encoder("copies").identity()
+    assert identity["cnn_projection"] == copies.CNN_PROJECTION and identity["cnn_side"] == copies.CNN_SIDE
+    assert identity["version"] == 6
+
+
+@pytest.mark.unit
+def test_projected_vectors_are_unit_rows_of_fewer_dimensions() -> None:
+    rng = np.random.default_rng(0)
+    pooled = np.abs(rng.normal(size=(5, 1280))).astype(np.float32)
+    pooled /= np.linalg.norm(pooled, axis=1, keepdims=True)
+    out = project_vectors(pooled)
+    assert out.shape == (5, 512) and out.dtype == np.float32
+    assert np.allclose(np.linalg.norm(out, axis=1), 1, atol=1e-5)
+    assert np.allclose(project_vectors(pooled[2:3]), out[2:3], atol=1e-6)  # row by row, whatever the batch
+
+
+@pytest.mark.integration
+def test_unrelated_photos_are_centred_and_a_heavy_crop_stays_nearest_its_original(datasets: Path) -> None:
+    # photos no projection was learned from (holidays-half; it was learned from photos-public's files 201 on)
+    files = sorted((datasets / "holidays-half" / "images").glob("*.jpg"))[::12][:30]
+    photos = [open_image(p, min_size=192) for p in files]
+    rng = np.random.default_rng(7)
+    copies_of = [edits.FAMILIES["crop_small"](photos[i], rng) for i in range(0, 30, 6)]
+    v = _vectors(photos + copies_of)
+    assert v.shape[1] == 512
+    sims = v[:30] @ v[:30].T
+    unrelated = sims[np.triu_indices(30, 1)]
+    # the raw pooled vectors of unrelated photos sit at ~0.3; projected, at ~0
+    assert abs(float(np.median(unrelated))) < 0.1
+    for k, i in enumerate(range(0, 30, 6)):
+        to_copy = v[30 + k] @ v[:30].T
+        assert int(np.argmax(to_copy)) == i and to_copy[i] >= copies.CNN_CANDIDATE
