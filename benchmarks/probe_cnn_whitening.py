@@ -2,6 +2,8 @@
 
     python benchmarks/quality.py --families --family-originals 20 --no-write --workdir W   # main (128 px)
     python benchmarks/probe_cnn_whitening.py W [--work /tmp/probe-whiten]
+    python benchmarks/probe_cnn_whitening.py W --training wide --sides 96,112,128 --leave-one-out \
+        --save src/imagetwins/models/copies_projection_96.npz    # the projection copies ships
 
 The ``copies`` proposer embeds each image with EfficientNet-Lite0 at :data:`~imagetwins.copies.CNN_SIDE` px and
 GeM-pools the last feature map (p = 3). At 96 px the CNN costs ~1.3 CPU ms an image less but ranks about half as many
@@ -69,7 +71,8 @@ WIDE = {**FAMILIES, **{f"ev-{k}": e for k, e in EVERYDAY.items()}}
 ORIENTATION_PICTURES = ("cameratrapai/african_elephants_with_exif_orientation.jpg", "exifsamples/landscape_1.jpg",
                         "exifsamples/portrait_1.jpg", "immich/portrait.jpg", "libvips/1.jpg",
                         "lychee/orientation-180.jpg", "pillow/hopper_orientation_2.jpg", "recurser/Landscape_0.jpg",
-                        "recurser/Portrait_0.jpg", "thumbor/Giunchedi_Filippo_January_2015_01-cmyk-orientation-exif.jpg")
+                        "recurser/Portrait_0.jpg",
+                        "thumbor/Giunchedi_Filippo_January_2015_01-cmyk-orientation-exif.jpg")
 
 
 def wide_pictures() -> list[str]:
@@ -301,8 +304,8 @@ def main() -> None:
                 mean, proj = learn(gem(tr[key]), tr["names"].tolist(), "lw", args.dims, args.shrink, (f, "combo"))
                 vectors = {n: l2_normalise((gem(m[key]) - mean) @ proj) for n, m in sets.items()}
                 got += np.array([c[:2] for c in ranked(vectors, pairs, f).values()]).sum(axis=0)
-            print(f"| {side} | lw {args.dims}, {learned_from} without the family counted (and combo) | {got[0]} | {got[1]} "
-                  "| | | |", flush=True)
+            print(f"| {side} | lw {args.dims}, {learned_from} without the family counted (and combo) | {got[0]} "
+                  f"| {got[1]} | | | |", flush=True)
 
 
 if __name__ == "__main__":
