@@ -29,11 +29,15 @@ def test_the_projection_ships_with_the_package_and_names_itself_in_the_identity(
     assert identity["version"] == 6
 
 
+def _pooled(rows: int, seed: int) -> np.ndarray:
+    """Unit rows shaped as pooled CNN vectors (non-negative, 1,280 numbers)."""
+    pooled = np.abs(np.random.default_rng(seed).normal(size=(rows, 1280))).astype(np.float32)
+    return pooled / np.linalg.norm(pooled, axis=1, keepdims=True)
+
+
 @pytest.mark.unit
 def test_projected_vectors_are_unit_rows_of_fewer_dimensions() -> None:
-    rng = np.random.default_rng(0)
-    pooled = np.abs(rng.normal(size=(5, 1280))).astype(np.float32)
-    pooled /= np.linalg.norm(pooled, axis=1, keepdims=True)
+    pooled = _pooled(5, 0)
     out = project_vectors(pooled)
     assert out.shape == (5, 512) and out.dtype == np.float32
     assert np.allclose(np.linalg.norm(out, axis=1), 1, atol=1e-5)
@@ -45,14 +49,12 @@ def test_a_vector_is_projected_to_the_same_bits_whatever_batch_holds_it() -> Non
     # the same pixels must give the same stored record whether encoded alone, in a short batch or a long one (byte
     # copies and re-saved files are matched by equal records); OpenCV's product took another summation order for
     # batches of 5 to 9 rows than for 1-4 or 16 and more
-    rng = np.random.default_rng(1)
-    pooled = np.abs(rng.normal(size=(70, 1280))).astype(np.float32)
-    pooled /= np.linalg.norm(pooled, axis=1, keepdims=True)
+    pooled = _pooled(70, 1)
     whole = project_vectors(pooled)
     for size in (1, 3, 5, 7, 9, 31, 33):
         parts = np.concatenate([project_vectors(pooled[s:s + size]) for s in range(0, len(pooled), size)])
         assert np.array_equal(parts, whole), size
-    order = rng.permutation(len(pooled))
+    order = np.random.default_rng(2).permutation(len(pooled))
     assert np.array_equal(project_vectors(pooled[order]), whole[order])
 
 
