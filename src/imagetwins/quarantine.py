@@ -124,6 +124,9 @@ class Outcome:
     #: of ``failed`` (``undo``): the journal lines refused (edited, malformed), each as ``failed`` names it
     #: (``"<journal>, line N"``): lines, not files
     refused_lines: list[str] = field(default_factory=list)
+    #: how many journal lines ``refused_lines`` names in all (a run of blank lines is one entry; past the first
+    #: thousand, one entry says how many more)
+    lines_refused: int = 0
     #: the clones (``link="clone"``) made, recorded when the run ends (:mod:`imagetwins.placeholders`)
     placeholders: list = field(default_factory=list)
     #: why the run stopped before the end (:class:`JournalError`: the journal could not be written); None: it did not
@@ -1444,7 +1447,7 @@ def _read_journal(qdir: Path, key: bytes) -> tuple[list[dict], list[tuple[str, s
     quarantine that a line names under another folder than ``qdir`` (the quarantine named through a link above it
     when the run wrote it, or moved since) is read under ``qdir`` (:func:`_written_in`)."""
     entries: dict[tuple[str, str], dict] = {}
-    problems: list[tuple[str, str]] = []
+    problems = _Refused()
     was: dict[str, str] = {}  # the quarantine's folder as lines name it -> qdir
 
     def here(path: str) -> str:
@@ -1456,7 +1459,7 @@ def _read_journal(qdir: Path, key: bytes) -> tuple[list[dict], list[tuple[str, s
     def take(n: int, raw: bytes | None, last: bool) -> None:
         where = f"{qdir / JOURNAL}, line {n}"
         if raw is None:
-            problems.append((where, f"journal line longer than {_JOURNAL_LINE_MAX >> 20} MiB (no line imagetwins "
+            problems.add((where, f"journal line longer than {_JOURNAL_LINE_MAX >> 20} MiB (no line imagetwins "
                                     "writes is): skipped"))
             return
         try:
@@ -1469,10 +1472,10 @@ def _read_journal(qdir: Path, key: bytes) -> tuple[list[dict], list[tuple[str, s
                 raise ValueError("not text")
         except (ValueError, KeyError, TypeError):
             if not last:  # the last line may be cut short by a crash: its move never started
-                problems.append((where, "malformed journal line: skipped"))
+                problems.add((where, "malformed journal line: skipped"))
             return
         if not _signed_ok(key, e):
-            problems.append((where, f"entry for {e['from']} is not signed with this quarantine's key (edited?): "
+            problems.add((where, f"entry for {e['from']} is not signed with this quarantine's key (edited?): "
                                     "refused"))
             return
         if state == "planned" and (old := _written_in(e, qdir)) is not None:
@@ -1484,7 +1487,7 @@ def _read_journal(qdir: Path, key: bytes) -> tuple[list[dict], list[tuple[str, s
         if state == "planned":
             if not (isinstance(e.get("root"), str) and isinstance(e.get("sha256"), str)
                     and isinstance(e.get("bytes"), int)):
-                problems.append((where, "planned entry lacks root, size or digest: refused"))
+                problems.add((where, "planned entry lacks root, size or digest: refused"))
                 return
             entries[ident] = {**e, "done": False, "line": where}
         elif ident in entries and state in ("done", "restored", "unlinked", "failed"):
@@ -1502,19 +1505,51 @@ def _read_journal(qdir: Path, key: bytes) -> tuple[list[dict], list[tuple[str, s
 
     with open_regular_file(qdir / JOURNAL, follow_symlinks=False) as fh:
         held: tuple[int, bytes | None] | None = None  # a line is taken once the next shows it is not the last
-        blank: list[int] = []  # blank lines after it: malformed, unless only blank lines follow (the end)
+        # blank lines after it, as (first, count): malformed, unless only blank lines follow (the end); a run of them
+        # is one refusal (20 MB of newlines were 20 million line numbers and refusals: 4.1 GB, 203 s)
+        blank: tuple[int, int] | None = None
         for n, raw in _journal_lines(fh):
             if raw is not None and not raw.strip():
-                blank.append(n)
+                blank = (n, 1) if blank is None else (blank[0], blank[1] + 1)
                 continue
             if held is not None:
                 take(*held, last=False)
-            for b in blank:
-                take(b, b"", last=False)
-            held, blank = (n, raw), []
+            if blank is not None and blank[1] == 1:
+                take(blank[0], b"", last=False)
+            elif blank is not None:
+                problems.add((f"{qdir / JOURNAL}, lines {blank[0]}-{blank[0] + blank[1] - 1}",
+                              f"{blank[1]:,} blank lines: skipped"), lines=blank[1])
+            held, blank = (n, raw), None
         if held is not None:
             take(*held, last=True)
+    problems.close(qdir / JOURNAL)
     return list(entries.values()), problems
+
+
+class _Refused(list):
+    """The journal lines :func:`_read_journal` refuses, ``(where, why)``: the first :data:`_REFUSALS_SAID` each said,
+    the rest counted in one closing entry (a journal of 10 million junk lines made 10 million refusals, each printed);
+    ``lines``: how many lines they name in all."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines, self._unsaid = 0, 0
+
+    def add(self, problem: tuple[str, str], lines: int = 1) -> None:
+        self.lines += lines
+        if len(self) < _REFUSALS_SAID:
+            self.append(problem)
+        else:
+            self._unsaid += lines
+
+    def close(self, journal: Path) -> None:
+        """Add the one entry for the lines refused and not said."""
+        if self._unsaid:
+            self.append((str(journal), f"{self._unsaid:,} more lines refused as those above (not each said)"))
+
+
+#: how many refused journal lines are each said (:class:`_Refused`)
+_REFUSALS_SAID = 1000
 
 
 #: the longest journal line read (bytes). A line over it is skipped unread, so a junk line of any length costs no
@@ -1798,12 +1833,14 @@ def undo(manifest: str | os.PathLike, progress: bool = False) -> Outcome:
     qdir = _quarantine_folder(manifest)
     key = _key(qdir, create=False)
     entries, problems = _read_journal(qdir, key)
-    out = Outcome(manifest=qdir / JOURNAL, failed=list(problems), refused_lines=[where for where, _ in problems])
+    out = Outcome(manifest=qdir / JOURNAL, failed=list(problems), refused_lines=[where for where, _ in problems],
+                  lines_refused=problems.lines)
     roots = sorted({os.path.normpath(e["root"]) for e in entries if not e.get("restored")})
     roots = [r for r in roots if os.path.isabs(r) and os.path.isdir(r) and not os.path.islink(r)]
     with changing([*roots, qdir]), _deferred_signals() as stop, _open_journal(qdir) as journal:
         entries, problems = _read_journal(qdir, key)  # again, now that no other run can change it
         out.failed, out.refused_lines = list(problems), [where for where, _ in problems]
+        out.lines_refused = problems.lines
         todo = [e for e in entries if not e.get("restored") or e.get("partials") or e.get("clone_tmp")]
         images = _ImagesBack(entries, out)
         bar = _bar(len(todo), "restoring", progress)

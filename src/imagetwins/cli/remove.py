@@ -872,8 +872,8 @@ def undo(manifest: Path, quiet: bool) -> None:
                                           + (" and the emptied folders" if _holds_folders(where) else "")
                                           + ": delete it when you like")
             # (a refused journal line and the file it named were counted as 2 failed files: count each kind)
-            lines = len(out.refused_lines)
-            files = len(out.failed) - lines
+            lines = max(out.lines_refused, len(out.refused_lines))
+            files = len(out.failed) - len(out.refused_lines)
             failed = ", ".join(x for x in (f"{files} failed" if files else "",
                                            f"{counted(lines, 'journal line')} refused" if lines else "") if x)
             echo(f"restored {what}" + (f", {failed}" if out.failed else kept), err=bool(out.failed))
