@@ -250,3 +250,16 @@ def test_find_images_says_a_missing_folder_does_not_exist(tmp_path: Path) -> Non
     (tmp_path / "file.jpg").write_bytes(b"x")
     with pytest.raises(NotADirectoryError, match="not a folder"):
         find_images(tmp_path / "file.jpg")
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("size, min_size, long_side", [((1024, 768), 1, 640), ((400, 400), 192, 320)])
+def test_a_jpeg2000_reduced_decode_keeps_the_long_side_asked(tmp_path: Path, size, min_size, long_side) -> None:
+    # the files' look (verify.look_at_files, keep's framed-enlarged check) and the best-shot score ask min_size=1 with a
+    # long side: a JPEG 2000 was decoded at 1/32 (1024 x 768 -> 32 x 24) and the look failed as "changed since"; the
+    # copies encoder's 192 / FEATURE_SIDE got a square 400 px JPEG 2000 at 200 px. A JPEG keeps the long side asked
+    pixels = (np.random.default_rng(0).random((size[1], size[0], 3)) * 255).astype(np.uint8)
+    for name in ("a.jp2", "a.jpg"):
+        Image.fromarray(pixels).save(tmp_path / name)
+        img = open_image(tmp_path / name, min_size=min_size, min_long_side=long_side)
+        assert max(img.size) >= long_side and min(img.size) >= min_size, (name, img.size)
