@@ -104,6 +104,29 @@ def test_a_default_page_name_another_run_is_writing_is_passed_over(tmp_path: Pat
         writing.release_page_name(first)
     assert page.read_bytes() == writing.PLACEHOLDER_PAGE  # (the first run killed: its placeholder left, let go)
     assert writing.claim_page_name(page) == (page, False)
+    writing.release_page_name(page)
+
+
+@pytest.mark.unit
+def test_an_earlier_page_another_run_is_replacing_is_passed_over(tmp_path: Path) -> None:
+    """The everyday case of two ``report`` runs without -o at once: report.html is a page an earlier run wrote, and
+    both took it as it stood (no placeholder, no lock), writing one page and one ``report_files/``. The run replacing
+    it holds it now; the other goes to report-1.html; once let go, the page is taken again (a re-run refreshes it)."""
+    page = tmp_path / "report.html"
+    earlier = (b'<!DOCTYPE html>\n<html><head>' + writing.PAGE_GENERATOR
+               + b'</head><body>an earlier page</body></html>\n')
+    page.write_bytes(earlier)
+    first = writing.claim_page_name(page)
+    try:
+        assert first == (page, False)
+        second = writing.claim_page_name(page)  # (another run, meanwhile)
+        writing.release_page_name(second[0])
+        assert second == (tmp_path / "report-1.html", True)
+    finally:
+        writing.release_page_name(page)
+    assert page.read_bytes() == earlier
+    assert writing.claim_page_name(page) == (page, False)
+    writing.release_page_name(page)
 
 
 @pytest.mark.unit

@@ -460,7 +460,7 @@ def write_html_report(result: FindResult, outfile: str | os.PathLike, keep_in: S
             _unclaim(out)
         raise
     finally:
-        if made:
+        if free_name:  # (a placeholder made, or an earlier page of ours taken: held until now)
             release_page_name(out)
 
 

@@ -411,13 +411,16 @@ def claim_page_name(page: str | os.PathLike, tries: int = 100) -> tuple[Path, bo
     with ``open_output(..., replace_only=is_review_page)``, which replaces it only if it still is one). Returns the
     name and whether it was made now. Raises :class:`OutputRefused` when none of ``tries`` names is free.
 
-    The placeholder is held (``flock``) until :func:`release_page_name`: another run passes over a name whose
-    placeholder a live run holds (two ``report`` runs at once in one folder wrote one ``report.html`` and one
-    ``report_files/``, the first run's page lost); one a killed run left is taken again."""
+    The name taken is held (``flock`` of the placeholder, or of the earlier page taken) until
+    :func:`release_page_name`: another run passes over a name a live run holds (two ``report`` runs at once in one
+    folder wrote one ``report.html`` and one ``report_files/``, the first run's page lost); a placeholder a killed run
+    left is taken again."""
     for name in _page_names(Path(page), tries):
-        if os.path.lexists(name):  # (a page of ours)
-            if _being_written(name):
+        if os.path.lexists(name):  # (a page of ours: held too while this run replaces it, as a placeholder is)
+            held = _hold_page(name)
+            if held is None:
                 continue
+            _claimed[os.path.abspath(name)] = held
             return name, False
         try:
             fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, 0o666)
@@ -467,18 +470,28 @@ def _lock(fd: int, exclusive: bool) -> bool:
     return True
 
 
-def _being_written(name: Path) -> bool:
-    """Is ``name`` a placeholder page a live run holds (:func:`claim_page_name`: it is writing its page there)?"""
+def _hold_page(name: Path) -> int | None:
+    """``name``, a page of ours (a placeholder, or a page an earlier run wrote), opened and held (``flock``) for the
+    run that replaces it: its descriptor, or None where another live run holds it (it is writing its page there: two
+    runs at once both took an earlier report.html and wrote one page and one ``report_files/``), or it is no longer
+    that page of ours."""
     try:
         fd = os.open(name, os.O_RDONLY | _NOFOLLOW | _CLOEXEC | getattr(os, "O_NONBLOCK", 0))
     except OSError:
-        return False
+        return None
     try:
-        return os.read(fd, len(PLACEHOLDER_PAGE) + 1) == PLACEHOLDER_PAGE and not _lock(fd, exclusive=False)
+        held = os.fstat(fd)
+        if not stat.S_ISREG(held.st_mode) or not _lock(fd, exclusive=True):
+            os.close(fd)
+            return None
+        now = os.lstat(name)
+        if (now.st_dev, now.st_ino) != (held.st_dev, held.st_ino) or not is_review_page(name):
+            os.close(fd)  # (replaced meanwhile: by the run that held it, or by someone's file)
+            return None
     except OSError:
-        return False
-    finally:
         os.close(fd)
+        return None
+    return fd
 
 
 def write_in_folder(folder_fd: int, name: str, data: bytes) -> Written:
