@@ -302,3 +302,24 @@ def test_a_journal_of_blank_and_junk_lines_is_refused_in_few_entries(tmp_path: P
     assert len(refused) == quarantine._REFUSALS_SAID + 1, len(refused)
     assert refused[-1] == (str(qdir / quarantine.JOURNAL), "2,002 more lines refused as those above (not each said)")
     assert refused.lines == 1 + 50_000 + 3_000
+
+
+@pytest.mark.unit
+def test_a_file_put_at_an_unfinished_copy_s_name_leaves_no_run_to_undo(tmp_path: Path) -> None:
+    """A --link clone run undone in full, then a person's own file at the clone's journalled name: undo leaves that
+    file (it is not a clone cut short), so ``undo FOLDER`` no longer names the run as the one left to undo, whose
+    undo then said "nothing to restore"."""
+    from test_hostile_between import _pair, _plan
+
+    from imagetwins import quarantine
+    from imagetwins.quarantine import QuarantineError, apply_plan, undo
+
+    root, runs = tmp_path / "album", tmp_path / "album.imagetwins-quarantine"
+    run = runs / "20240101-120000"
+    assert not apply_plan(_plan(_pair(root, "a.png", 0)), root, run, link="clone").failed
+    assert not undo(run).failed
+    entries, _ = quarantine._read_journal(run, quarantine._key(run, create=False))
+    Path(entries[0]["clone_tmp"]).write_bytes(b"my own notes")
+    with pytest.raises(QuarantineError, match="the quarantine of one run, undone already: nothing in it is left"):
+        undo(root)
+    assert Path(entries[0]["clone_tmp"]).read_bytes() == b"my own notes"

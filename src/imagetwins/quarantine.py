@@ -1760,8 +1760,18 @@ def _left_to_undo(run: Path) -> bool:
 def _leftovers(e: dict) -> bool:
     """Whether an unfinished copy a journal line names is still there for undo to clear. Every ``--link`` (clone)
     entry names the temporary name its copy was made under, and a move across devices its partial copy, also once
-    done: a run of them undone in full was named as the one 'left' to undo, whose undo then said nothing was left."""
-    return any(isinstance(p, str) and os.path.lexists(p) for p in (*(e.get("partials") or ()), e.get("clone_tmp")))
+    done: a run of them undone in full was named as the one 'left' to undo, whose undo then said nothing was left.
+    A file put at such a name since, not holding the start of the whole copy's bytes, is no leftover: undo leaves it
+    (:func:`_clear_partials`, :func:`_clear_clone_tmp`)."""
+    kept, tmp = e.get("kept"), e.get("clone_tmp")
+    if isinstance(tmp, str) and os.path.lexists(tmp) and not (isinstance(kept, str) and os.path.lexists(kept)
+                                                              and not _starts(Path(kept), Path(tmp))):
+        return True
+    there = [Path(p) for p in e.get("partials") or () if isinstance(p, str) and os.path.lexists(p)]
+    if not there or e.get("op") == "folder":
+        return bool(there)
+    whole = next((w for w in (Path(e["to"]), Path(e["from"])) if _holds(w, e["sha256"], e["bytes"])), None)
+    return whole is None or any(_starts(whole, p) for p in there)
 
 
 def _runs_in(folder: Path) -> list[Path]:
