@@ -202,14 +202,31 @@ def copies_matrix(n: int, cand: dict) -> np.ndarray:
     return score
 
 
+def encoder_identity() -> str:
+    """The copies encoder's identity (its CNN side and projection, features and versions), as a cache records it."""
+    return json.dumps(get_encoder(copies.COPIES_METHOD).identity(), sort_keys=True)
+
+
+def cached_set(cache: Path, cnn8: bool) -> dict | None:
+    """:func:`encode_set`'s cached answer for a set, or None where there is none to read: no file, made by another
+    copies encoder (a cache of the raw 128 px proposer vectors was read as the projected 96 px ones), checks of
+    another width, or no CNN(8) vectors where ``cnn8`` asks for them."""
+    if not cache.exists():
+        return None
+    z = np.load(cache, allow_pickle=False)
+    width = len(verify.Verification().measurements())
+    if "encoder" not in z or str(z["encoder"]) != encoder_identity():
+        return None
+    if (not cnn8 or "v8" in z) and "sure_conf" in z and z["meas"].shape[1] == width:
+        return {k: z[k] for k in z.files}
+    return None
+
+
 def encode_set(name: str, files: list[Path], work: Path, workers: int, cnn8: bool, reverify: bool = False) -> dict:
     """Encodings, CNN(8) vectors and verified candidates of one set; cached in the work folder."""
     cache = work / f"cache-{name}.npz"
-    if cache.exists() and not reverify:
-        z = np.load(cache, allow_pickle=False)
-        width = len(verify.Verification().measurements())
-        if (not cnn8 or "v8" in z) and "sure_conf" in z and z["meas"].shape[1] == width:
-            return {k: z[k] for k in z.files}
+    if not reverify and (kept_set := cached_set(cache, cnn8)) is not None:
+        return kept_set
     t0, c0 = time.perf_counter(), time.process_time()
     kept = work / f"records-{name}.pkl"  # the encodings, kept for --reuse-encodings (features included: ~50 KB each)
     if REUSE_ENCODINGS and kept.exists():
@@ -224,7 +241,8 @@ def encode_set(name: str, files: list[Path], work: Path, workers: int, cnn8: boo
     hashes, vectors, _ = copies.stack(records)
     cand = verified_candidates(records, workers, paths)
     out = {"paths": np.array(paths), "hashes": hashes, "v1": vectors, "t_encode": t_enc, **cand,
-           "cpu": time.process_time() - c0}  # CPU seconds of this process: encode, propose, verify
+           "cpu": time.process_time() - c0,  # CPU seconds of this process: encode, propose, verify
+           "encoder": np.array(encoder_identity())}
     if cnn8:
         out["v8"] = get_encoder("cnn").for_workers(workers).encode_files(paths, workers=workers,
                                                                          warn=False).encodings
@@ -725,9 +743,12 @@ def main() -> None:
         for name in list(sets) + ["ukbench-600"]:
             methods["copies"][name] = copies_matrix(len(files_by_set[name]), cands[name])
 
-    grids = {"dihedral": np.arange(0, 129), "copies": np.round(np.arange(0, 1.0001, 0.01), 2)}
+    # (the proposer's vectors are projected and centred: unrelated pairs ~0, its bar copies.CNN_CANDIDATE; the raw
+    # 128 px vector's 0.75 and a grid from 0.5 were read on them)
+    grids = {"dihedral": np.arange(0, 129), "copies": np.round(np.arange(0, 1.0001, 0.01), 2),
+             CNN1: np.round(np.arange(0.0, 1.0001, 0.005), 3)}
     defaults = {"dihedral": hashing.get_method("dihedral").default_threshold, "copies": verify.DEFAULT_CONFIDENCE,
-                "cnn (8 orientations)": CNN_DEFAULT_SIMILARITY, CNN1: 0.75}
+                "cnn (8 orientations)": CNN_DEFAULT_SIMILARITY, CNN1: copies.CNN_CANDIDATE}
 
     def evaluate(method: str, names: tuple, grouped: bool = False) -> dict:
         larger = method != "dihedral"

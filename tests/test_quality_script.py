@@ -108,3 +108,23 @@ def test_recording_the_tests_values_sets_a_stale_hand_written_text_aside(tmp_pat
     assert rows["same"]["measured"] == "**0.933** (198 photos)" and rows["same"]["value"] == 0.93
     assert rows["moved"]["value"] == 0.97 and rows["moved"]["measured"] is None
     assert rows["moved"]["earlier"] == {"value": 0.99, "measured": "**0.992** (131 of 132 pairs)"}
+
+
+def test_a_cached_set_of_another_copies_encoder_is_encoded_again(tmp_path: Path) -> None:
+    """quality.py kept each set's copies encodings (the proposer's vectors "v1" among them) in cache-NAME.npz and
+    reused one whose checks had the right width: after the proposer became the projected 96 px vector (512 numbers,
+    unrelated pairs ~0), a cache of the raw 128 px vectors (1,280, ~0.3) was read and reported as 'cnn (1 orientation,
+    96 px)'. A cache names the encoder that made it, and one of another is not read."""
+    import numpy as np
+    import quality
+
+    from imagetwins import verify
+
+    cache = tmp_path / "cache-set.npz"
+    width = len(verify.Verification().measurements())
+    stale = {"paths": np.array(["a.jpg"]), "v1": np.zeros((1, 1280), np.float32), "sure_conf": np.zeros(0),
+             "meas": np.zeros((0, width))}
+    np.savez(cache, **stale)
+    assert quality.cached_set(cache, cnn8=False) is None
+    np.savez(cache, **stale, encoder=np.array(quality.encoder_identity()))
+    assert quality.cached_set(cache, cnn8=False)["v1"].shape == (1, 1280)
