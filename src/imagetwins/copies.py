@@ -141,14 +141,16 @@ HASH_PER_ROW = 8
 CNN_CANDIDATE = 0.23
 #: CNN neighbours proposed per image
 TOP_K = 6
-#: the CNN vectors held in memory for the proposal: half floats (2.5 KB an image instead of 5 KB; stored as float32).
-#: On 1,472 photos (photos-public, ukbench, holidays-half and 200 edited copies) the pairs proposed and found are
+#: the CNN vectors held in memory for the proposal: half floats (1 KB an image for the 512 projected numbers instead
+#: of 2 KB; stored as float32). Measured on the raw 1,280-number vectors (before the projection): on
+#: 1,472 photos (photos-public, ukbench, holidays-half and 200 edited copies) the pairs proposed and found are
 #: those of float32 vectors (benchmarks/bench_scale.py --check-vectors); similarities differ by < 1e-4
 VECTOR_DTYPE = np.float16
-#: input side of the CNN here: it only proposes, so it runs at 128 px rather than the ``cnn`` method's 224
-#: (224 -> 160: half the cost; on the fit split 7 of 943 copies found at 224 were no longer proposed, held out 1 of
-#: 661. 160 -> 128 (issue #25): ~2.5 of ~8.5 CPU ms an image less, and `quality.py --families` found every family cell,
-#: precision and negative the same, the descriptor votes and the hash proposing what the CNN no longer ranks first)
+#: input side of the CNN here: it only proposes, so it runs at 96 px rather than the ``cnn`` method's 224
+#: (128 -> 96 with CNN_PROJECTION, below; 224 -> 160: half the cost; on the fit split 7 of 943 copies found at 224
+#: were no longer proposed, held out 1 of 661. 160 -> 128 (issue #25): ~2.5 of ~8.5 CPU ms an image less, and
+#: `quality.py --families` found every family cell, precision and negative the same, the descriptor votes and the hash
+#: proposing what the CNN no longer ranks first)
 CNN_SIDE = 96
 #: the proposer's vector is its pooled CNN vector projected by a learned matrix (the "learned whitening" of Radenovic
 #: et al.: the directions a copy's edits move the vector shrunk, 1,280 -> 512 dimensions; ``models/`` holds the mean

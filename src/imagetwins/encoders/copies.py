@@ -5,7 +5,7 @@ one-orientation CNN vectors and a reference to each one's local features (about 
 ``rows[i]`` is one image's :class:`~imagetwins.copies.CopyRecord`, which is what the index and the
 per-folder cache keep as a blob, so a re-run verifies without decoding again. During a run the features
 wait in a scratch file (:mod:`imagetwins.spill`), read back for each pair verified; memory holds the hash
-and the vector (about 5 KB an image), in two arrays. A match's score is the verification confidence in
+and the vector (512 half floats, 1 KB an image), in two arrays. A match's score is the verification confidence in
 [0, 1] (1 for pairs the hash alone is sure of).
 """
 
