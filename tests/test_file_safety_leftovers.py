@@ -444,3 +444,37 @@ def test_a_key_is_made_in_a_folder_that_may_be_written_in_but_not_listed(tmp_pat
     monkeypatch.undo()
     assert len(read_key(folder / "manifest.key", "the key")) == 32
     assert sorted(p.name for p in folder.iterdir()) == ["manifest.key"]
+
+
+@pytest.mark.cli
+def test_a_copy_with_a_hard_link_moved_across_devices_is_said_not_to_free_space(tmp_path: Path) -> None:
+    """Across devices a move is a copy, then the name removed: the copy in the quarantine has one name, and
+    ``--apply`` said nothing of the name left outside the folder (the dry run had said it), though its bytes stay
+    there, no space freed. The names are counted before the move."""
+    import shutil
+    import tempfile
+
+    from click.testing import CliRunner
+    from test_hostile_between import _pair
+
+    from imagetwins.cli import main
+
+    shm = Path("/dev/shm")
+    if not (shm.is_dir() and os.access(shm, os.W_OK) and shm.stat().st_dev != tmp_path.stat().st_dev):
+        pytest.skip("no other file system to move to")
+    album, elsewhere = tmp_path / "album", tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    keeper, copy = _pair(album, "b.png", 0)
+    os.link(copy, elsewhere / "b.png")
+    other = Path(tempfile.mkdtemp(dir=shm, prefix="imagetwins-test-"))
+    try:
+        q = other / "q"
+        res = CliRunner().invoke(main, ["remove", str(album), "-r", "--no-cache", "-m", "phash", "--apply",
+                                        "--keep-in", str(keeper.parent), "--move-to", str(q)])
+        assert res.exit_code == 0 and not copy.exists(), res.output
+        assert (elsewhere / "b.png").stat().st_nlink == 1  # (the quarantine holds a copy)
+        notes = [line for line in res.output.splitlines() if "has another name" in line]
+        assert len(notes) == 1 and notes[0].startswith(f"note: {copy} has another name (a hard link)"), res.output
+        assert "moving it freed no space" in notes[0]
+    finally:
+        shutil.rmtree(other, ignore_errors=True)

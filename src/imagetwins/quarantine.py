@@ -129,6 +129,9 @@ class Outcome:
     lines_refused: int = 0
     #: the clones (``link="clone"``) made, recorded when the run ends (:mod:`imagetwins.placeholders`)
     placeholders: list = field(default_factory=list)
+    #: the real paths of the files to move that had names the run leaves before it moved them
+    #: (:func:`names_elsewhere`, ``apply_plan``): across devices a move is a copy, whose one name says nothing
+    names_left: set[str] = field(default_factory=set)
     #: why the run stopped before the end (:class:`JournalError`: the journal could not be written); None: it did not
     stopped: str | None = None
 
@@ -150,9 +153,11 @@ class Outcome:
 
     def names_elsewhere(self) -> list[tuple[str, str]]:
         """(place, where it lies now) of each moved file that has other names (hard links) than those the run moved:
-        its bytes stay on disk under them, no space freed (:func:`names_elsewhere`)."""
+        its bytes stay on disk under them, no space freed (:func:`names_elsewhere`, where it lies now or, before the
+        move, where it lay: ``names_left``)."""
         place_of = {to: frm for frm, to in self.done if os.path.isabs(to)}
-        return [(place_of[to], to) for to in names_elsewhere(place_of)]
+        now = set(names_elsewhere(place_of))
+        return [(frm, to) for to, frm in place_of.items() if to in now or frm in self.names_left]
 
 
 def names_elsewhere(paths: Iterable[str]) -> list[str]:
@@ -805,6 +810,7 @@ def apply_plan(plan: Plan, root: str | os.PathLike, quarantine: str | os.PathLik
         with changing([qdir]), _deferred_signals() as stop:
             key = _key(qdir, create=True)
             out = Outcome(manifest=qdir / JOURNAL)
+            out.names_left = {os.path.realpath(p) for p in names_elsewhere(src for src, _, _ in plan.moves)}
             with _open_journal(qdir) as journal:
                 try:
                     with _bar(len(plan.moves), "moving", progress) as bar:
