@@ -428,7 +428,7 @@ def claim_page_name(page: str | os.PathLike, tries: int = 100) -> tuple[Path, bo
             continue
         made = os.fstat(fd)
         try:
-            _lock(fd, exclusive=True)
+            _lock(fd)
             if os.write(fd, PLACEHOLDER_PAGE) != len(PLACEHOLDER_PAGE):
                 raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         except OSError:  # (a full disk: the empty file made is taken back, else every later run took it for the
@@ -455,14 +455,15 @@ def release_page_name(page: str | os.PathLike) -> None:
         os.close(fd)
 
 
-def _lock(fd: int, exclusive: bool) -> bool:
-    """``flock`` ``fd`` without waiting; False where another holds it (True where the system has no such locks)."""
+def _lock(fd: int) -> bool:
+    """``flock`` ``fd`` (exclusive) without waiting; False where another holds it (True where the system has no such
+    locks)."""
     try:
         import fcntl
     except ImportError:  # (Windows)
         return True
     try:
-        fcntl.flock(fd, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         return False
     except OSError:  # (a file system without locks)
@@ -481,7 +482,7 @@ def _hold_page(name: Path) -> int | None:
         return None
     try:
         held = os.fstat(fd)
-        if not stat.S_ISREG(held.st_mode) or not _lock(fd, exclusive=True):
+        if not stat.S_ISREG(held.st_mode) or not _lock(fd):
             os.close(fd)
             return None
         now = os.lstat(name)
