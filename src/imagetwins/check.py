@@ -105,6 +105,8 @@ def check(test: str | os.PathLike | Sequence[str | os.PathLike], against: str | 
     ------
     imagetwins.index.IndexFileError
         The reference index cannot be used, in one line.
+    FileNotFoundError
+        ``against``, or ``test`` given as one path, does not exist (a mistyped folder).
 
     Examples
     --------

@@ -6,6 +6,7 @@ per-file dictionaries.
 
 from __future__ import annotations
 
+import errno
 import os
 import sqlite3
 import time
@@ -576,12 +577,20 @@ def find_against(
     ------
     imagetwins.index.IndexFileError
         The reference index cannot be used (not an index, lacks ``method``, ...), in one line.
+    FileNotFoundError
+        ``reference``, or ``images`` given as one path, does not exist (a mistyped folder).
     """
     from imagetwins.decisions import content_key, remembered_from
 
     colour_variants = colour_variants_for(method, colour_variants)  # (a bad name: ValueError before any work)
     images = given_paths(images)
     reference = reference if isinstance(reference, Index) else path_text(reference)
+    # a mistyped path says so, as find's does: a missing reference is not "no index at trian; make one with
+    # 'imagetwins index update DIR --db trian'", nor a missing folder of images "0 of 0 images, 1 unreadable"
+    if not isinstance(reference, Index) and not os.path.lexists(reference):
+        raise FileNotFoundError(errno.ENOENT, "no such folder or index", reference)
+    if isinstance(images, str) and not os.path.lexists(images):
+        raise FileNotFoundError(errno.ENOENT, "no such folder or image", images)
     start = time.perf_counter()
     if session is not None:
         workers = session.workers if workers is None else workers

@@ -1,0 +1,44 @@
+"""What a new user met through the README's Python API (session 12): a mistyped folder given to
+``imagetwins.check`` / ``find_against`` said something else. Each test failed before its fix."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+import imagetwins
+from imagetwins.finder import find_against
+
+
+def _folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "test"
+    folder.mkdir()
+    Image.new("RGB", (32, 32), (200, 10, 10)).save(folder / "a.png")
+    return folder
+
+
+@pytest.mark.unit
+def test_check_against_a_mistyped_training_folder_names_the_missing_folder(tmp_path: Path) -> None:
+    """``check("test", "trian/")`` raised IndexFileError "no index at trian; make one with 'imagetwins index update
+    DIR --db trian'": the folder was taken for an index file to make."""
+    test = _folder(tmp_path)
+    with pytest.raises(FileNotFoundError, match=r"no such folder or index: '.*trian'") as caught:
+        imagetwins.check(test, tmp_path / "trian/", method="phash")
+    assert "index update" not in str(caught.value)
+    with pytest.raises(FileNotFoundError, match="no such folder or index"):
+        find_against(test, tmp_path / "trian", "phash")
+
+
+@pytest.mark.unit
+def test_check_of_a_mistyped_test_folder_raises_as_find_does(tmp_path: Path) -> None:
+    """``check("tset", "train")`` returned a failed check saying "no image read in tset (1 unreadable)", and
+    ``find_against`` "0 of 0 images, 1 unreadable", where ``imagetwins.find("tset")`` says "no such folder"."""
+    train = _folder(tmp_path)
+    with pytest.raises(FileNotFoundError, match=r"no such folder or image: '.*tset'"):
+        imagetwins.check(tmp_path / "tset", train, method="phash")
+    with pytest.raises(FileNotFoundError, match="no such folder or image"):
+        find_against(str(tmp_path / "tset"), train, "phash")
+    # files listed one by one still report a missing one among them as unreadable, as before
+    result = find_against([str(train / "a.png"), str(tmp_path / "gone.png")], train, "phash", cache=False)
+    assert [f.path for f in result.failures] == [str(tmp_path / "gone.png")]
