@@ -42,3 +42,17 @@ def test_check_of_a_mistyped_test_folder_raises_as_find_does(tmp_path: Path) -> 
     # files listed one by one still report a missing one among them as unreadable, as before
     result = find_against([str(train / "a.png"), str(tmp_path / "gone.png")], train, "phash", cache=False)
     assert [f.path for f in result.failures] == [str(tmp_path / "gone.png")]
+
+
+@pytest.mark.unit
+def test_find_with_keep_in_but_no_keep_says_keep_in_does_nothing(tmp_path: Path) -> None:
+    """``imagetwins.find("photos/", keep_in="photos/originals")`` (no ``keep=``) ran and returned groups without
+    keepers, the reference folder silently unused (a mistyped one too): the caller thought it protected."""
+    photos = _folder(tmp_path)
+    (photos / "originals").mkdir()
+    for keep_in in ("nonexistent", photos / "originals", [photos / "originals"]):
+        with pytest.raises(ValueError, match="give keep= too"):
+            imagetwins.find(photos, "phash", keep_in=keep_in, cache=False)
+    assert not imagetwins.find(photos, "phash", cache=False).decisions  # without keep_in: no keepers, as before
+    result = imagetwins.find(photos, "phash", keep="original", keep_in=photos / "originals", cache=False)
+    assert result.groups == []

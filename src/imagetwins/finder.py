@@ -174,10 +174,10 @@ def find(paths: str | os.PathLike | Sequence[str | os.PathLike], method: str | E
     groups are stars around their keepers and ``result.decisions`` says what to keep (without ``keep`` it is
     :data:`imagetwins.results.NOT_DECIDED`: false, and iterating it raises a ``TypeError`` saying to pass ``keep``;
     the groups are then the connected sets of the matches; ``keep_in``: reference folders, one or several, whose files
-    are always kept: each must be a folder, a ``ValueError`` otherwise). ``method`` defaults to
-    :data:`imagetwins.encoders.DEFAULT_METHOD` (``copies``, as the CLI's ``find``; :func:`find_duplicate_groups`
-    keeps ``phash``). Other parameters (``decisions``: the remembered ones; ``colour_variants``) as in
-    :func:`find_duplicate_groups`.
+    are always kept: each must be a folder, a ``ValueError`` otherwise, as is ``keep_in`` without ``keep``).
+    ``method`` defaults to :data:`imagetwins.encoders.DEFAULT_METHOD` (``copies``, as the CLI's ``find``;
+    :func:`find_duplicate_groups` keeps ``phash``). Other parameters (``decisions``: the remembered ones;
+    ``colour_variants``) as in :func:`find_duplicate_groups`.
 
     The cache: without a ``session``, a folder is scanned through its per-folder cache, the one the command
     line keeps (in the user's cache folder, :func:`imagetwins.userdirs.cache_folder`; made on the first run):
@@ -200,6 +200,9 @@ def find(paths: str | os.PathLike | Sequence[str | os.PathLike], method: str | E
         from imagetwins.keep import reference_folders
 
         keep_in = reference_folders(keep_in, must_exist=True)
+    elif keep_in not in ((), [], None, ""):  # reference folders are the keep stage's: without it they did nothing
+        raise ValueError("keep_in names reference folders whose files the keep stage keeps: give keep= too "
+                         "(keep='original'); without it the groups come without keepers and keep_in does nothing")
     if session is None and cache and isinstance(method, str) and isinstance(paths, str) and Path(paths).is_dir():
         from imagetwins.session import open_session
 
