@@ -370,3 +370,18 @@ def test_a_screenshot_showing_the_photo_enlarged_ranks_after_it_and_one_showing_
     # the look tells an enlargement from a picture at more detail: beside a half-size copy the screenshot is kept
     result = imagetwins.find(thumb, keep="original", cache=False, decisions=False)
     assert [d.keeper for d in result.decisions] == [str(thumb / "screen.jpg")]
+
+
+@pytest.mark.unit
+def test_the_look_is_sized_as_io_decodes_a_jpeg_2000_and_a_jpeg(tmp_path: Path):
+    """``copies._look_reduction`` (which framed pictures are worth a look at the files) asks io how it decodes a file
+    for the look: a 2,000 px JPEG 2000 is decoded at half (a resolution level), as a JPEG is (was taken as whole)."""
+    from imagetwins import copies
+
+    rng = np.random.default_rng(5)
+    picture = Image.fromarray(rng.integers(0, 256, (1500, 2000, 3), dtype=np.uint8))
+    picture.save(tmp_path / "a.jp2")
+    picture.save(tmp_path / "a.jpg", quality=90)
+    assert copies._look_reduction(str(tmp_path / "a.jp2"), 2000) == pytest.approx(2.0, rel=0.01)
+    assert copies._look_reduction((tmp_path / "a.jpg").read_bytes(), 2000) == pytest.approx(2.0, rel=0.01)
+    assert copies._look_reduction(str(tmp_path / "missing.jpg"), 2000) == 1.0

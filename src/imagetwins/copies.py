@@ -45,7 +45,7 @@ import numpy as np
 from imagetwins import search
 from imagetwins._pipe_workers import end_with_parent, exception_line
 from imagetwins.candidates import KEY_BYTES, CandidateMemo, closest_hash_pairs, search_rows
-from imagetwins.io import ImageReadError, open_regular_file, warn_line
+from imagetwins.io import ImageReadError, reduced_decode_side, warn_line
 from imagetwins.pairscores import PairScores
 from imagetwins.scores import CONFIDENCE, Verdict, from_stored, stored_score, stored_scores, stored_valid
 from imagetwins.spill import SpillFile, current_spill
@@ -2860,35 +2860,27 @@ def _enlarged_area(v: Verification, fa: ImageFeatures, fb: ImageFeatures, area: 
             return area
         v = dataclasses.replace(v, transform=to_b[:2])
     try:
-        left = unexplained_detail(dataclasses.replace(v, inner=0), fa, fb, sources[0], sources[1])
+        left = unexplained_detail(dataclasses.replace(v, inner=0), fa, fb, sources[0], sources[1], boxed=True)
     except (ImageReadError, OSError, ValueError, np.linalg.LinAlgError):
         return float("nan")
     return area if left is None or left >= FRAMED_ENLARGED_BELOW else _picture_area(fb)
 
 
-def _look_reduction(source: str | os.PathLike | bytes, native_side: float) -> int:
-    """How many times smaller than its own pixels the files' look decodes ``source`` (a JPEG, ``native_side`` px on
-    its long side: its reduced-scale decode keeps :data:`~imagetwins.verify.LOOK_SIDE` on that side), 1 for other
-    formats (decoded whole) and where its first bytes cannot be read (the look then fails itself). A 1,000 x 1,500
-    screenshot is decoded at half: a picture enlarged 1.5x in it is looked at below the plain file's resolution, where
-    the look cannot tell an enlargement (camera photos at 1,024 px enlarged 1.3-1.7x into one: 0 of 23 found, ~1.1
-    CPU s a pair)."""
+def _look_reduction(source: str | os.PathLike | bytes, native_side: float) -> float:
+    """How many times smaller than its own pixels (``native_side`` on its long side) the files' look decodes
+    ``source`` (:func:`~imagetwins.verify.unexplained_detail`: :func:`~imagetwins.io.open_image` keeping
+    :data:`~imagetwins.verify.LOOK_SIDE` on the long side, io's sizing itself: a JPEG's reduced-scale decode, a JPEG
+    2000's resolution levels, a HEIF's embedded thumbnail), 1 where its header cannot be read (the look then fails
+    itself). A 1,000 x 1,500 screenshot is decoded at half: a picture enlarged 1.5x in it is looked at below the plain
+    file's resolution, where the look cannot tell an enlargement (camera photos at 1,024 px enlarged 1.3-1.7x into
+    one: 0 of 23 found, ~1.1 CPU s a pair)."""
     if native_side < 2 * LOOK_SIDE:
-        return 1
+        return 1.0
     try:
-        if isinstance(source, bytes):
-            head = source[:2]
-        else:
-            with open_regular_file(source) as fh:
-                head = fh.read(2)
-    except OSError:
-        return 1
-    if head != b"\xff\xd8":
-        return 1
-    reduction = 1
-    while reduction < 8 and native_side / (2 * reduction) >= LOOK_SIDE:
-        reduction *= 2
-    return reduction
+        stored, decoded = reduced_decode_side(source, 1, int(min(LOOK_SIDE, native_side)))
+    except (ImageReadError, OSError, ValueError):
+        return 1.0
+    return max(1.0, stored / decoded) if decoded > 0 else 1.0
 
 
 def _framed_area(v: Verification, fa: ImageFeatures, fb: ImageFeatures, threshold: float) -> float:

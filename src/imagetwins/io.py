@@ -1309,6 +1309,16 @@ def open_header(source, name=None, formats: list[str] | None = None) -> Iterator
         yield im
 
 
+def reduced_decode_side(source: str | os.PathLike | bytes, min_size: int, min_long_side: int = 0) -> tuple[int, int]:
+    """The long side ``source`` stores and the long side :func:`open_image` decodes it at with these ``min_size`` and
+    ``min_long_side`` (a JPEG's reduced-scale decode, a JPEG 2000's resolution levels, a HEIF's embedded thumbnail;
+    other formats whole), read from its header alone. Raises :class:`ImageReadError` or OSError."""
+    with (nullcontext(io.BytesIO(source)) if isinstance(source, bytes) else open_regular_file(source)) as fh, \
+            open_header(fh, path_text(source) if not isinstance(source, bytes) else None) as img:
+        stored = max(img.size)
+        return stored, max(_reduce_on_decode(img, min_size, min_long_side) if min_size else img.size)
+
+
 #: the key of a decoded image's ``info`` that holds the long side of the picture as the file stores it (before a
 #: reduced-scale decode); :func:`decoded_scale` reads it
 STORED_SIDE = "imagetwins.stored_side"
