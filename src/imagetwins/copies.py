@@ -1419,9 +1419,11 @@ def _verified_confidences(features_a: Sequence, features_b: Sequence, left: np.n
     return out
 
 
-#: pairs from which a verification runs in worker processes (fewer are checked on this process's thread: starting
-#: a process, which imports numpy, OpenCV and onnxruntime, costs ~0.5 CPU s, the time of ~100 checks)
-PROCESS_PAIRS = 2000
+#: pairs from which a verification runs in worker processes (fewer are checked on this process's thread and a forked
+#: copy of it, :data:`FORK_PAIRS`: starting a process, which imports numpy, OpenCV and onnxruntime, costs ~0.5 CPU s,
+#: and each batch's rows are pickled down a pipe; a first find of 1,000 camera photos, 6,468 checks, verified in 6.2
+#: CPU s in two processes and in 4.6 forked, the same confidences)
+PROCESS_PAIRS = 10_000
 #: pairs sent to a worker process at a time (their rows' features with them: ~50 KB a row)
 PROCESS_BATCH = 32
 #: seconds between looks for a worker process that stopped answering (verify_processes.ANSWER_TIMEOUT)
@@ -1431,8 +1433,8 @@ ANSWER_WATCH = 5.0
 #: pairs from which a verification too short for worker processes (:data:`PROCESS_PAIRS`) is shared with a forked copy
 #: of this process (:func:`_verify_with_fork`: a fork costs ~0.02 CPU s, the time of ~20 checks)
 FORK_PAIRS = 100
-#: the most rows such a verification may name (each read once before the fork and held, ~55 KB a row: ~55 MB)
-FORK_ROWS = 1000
+#: the most rows such a verification may name (each read once before the fork and held, ~55 KB a row: ~165 MB)
+FORK_ROWS = 3000
 #: seconds the forked checker may take past the end of this process's share, beyond twice that share's own time,
 #: before it is stopped and its pairs are checked here
 FORK_GRACE = 30.0
