@@ -1988,7 +1988,7 @@ def _fit(pa: np.ndarray, da: np.ndarray, pb: np.ndarray, db: np.ndarray, min_mat
     # the two nearest descriptors of each of a's, as arrays: the ratio test is one comparison (OpenCV's
     # batchDistance's very numbers, from one integer matrix product: imagetwins.matching)
     dist, nearest = nearest_two(da, db) if nearest is None else nearest
-    good = dist[:, 0] < RATIO * dist[:, 1]
+    good = _ratio_passed(dist)
     if int(good.sum()) < min_matches:
         return None
     qi = np.flatnonzero(good)
@@ -2001,6 +2001,12 @@ def _fit(pa: np.ndarray, da: np.ndarray, pb: np.ndarray, db: np.ndarray, min_mat
         return None
     mask = mask.ravel().astype(bool)
     return matrix, mask, qi, ti
+
+
+def _ratio_passed(dist: np.ndarray) -> np.ndarray:
+    """The ratio test on :func:`~imagetwins.matching.nearest_two`'s distances ``(n, 2)``: which matches are clearly
+    nearer their first neighbour than their second (:data:`RATIO`)."""
+    return dist[:, 0] < RATIO * dist[:, 1]
 
 
 def _two_places_at_most(points: np.ndarray) -> bool:
@@ -2652,6 +2658,14 @@ def _quick_fit(a: ImageFeatures, b: ImageFeatures, mirrored: bool, strongest: in
     return best
 
 
+def _quick_bases(y: ImageFeatures) -> tuple[np.ndarray, np.ndarray] | None:
+    """What the quick look matches against in ``y``: its :data:`QUICK_B` strongest descriptors and its mirror's, or
+    None where the two differ in length or are too short for a ratio test (the pair is then looked at by :func:`_fit`
+    matching itself)."""
+    bases = (y.descriptors[:QUICK_B], y.mirror_descriptors[:QUICK_B])
+    return bases if len(bases[0]) == len(bases[1]) >= 2 else None
+
+
 class _QuickLook:
     """The nearest descriptors the quick look (:data:`QUICK_A` x :data:`QUICK_B`) reads of a pair: one image's strongest
     against the other's and against the other's mirror in one product (:func:`~imagetwins.matching.nearest_two_each`),
@@ -2673,9 +2687,9 @@ class _QuickLook:
             return None
         if of_a not in self._made:
             x, y = (self.a, self.b) if of_a else (self.b, self.a)
-            bases = (y.descriptors[:QUICK_B], y.mirror_descriptors[:QUICK_B])
+            bases = _quick_bases(y)
             query = x.descriptors[:QUICK_A]
-            usable = len(query) >= 2 and len(bases[0]) == len(bases[1]) >= 2
+            usable = len(query) >= 2 and bases is not None
             self._made[of_a] = nearest_two_each(query, bases) if usable else None
         made = self._made[of_a]
         return None if made is None else made[int(mirrored)]
@@ -2692,7 +2706,7 @@ class _QuickLook:
             if made is None:
                 return False
             for dist, _ in made:
-                if int((dist[:, 0] < RATIO * dist[:, 1]).sum()) >= QUICK_INLIERS:  # (_fit's ratio test and bar)
+                if int(_ratio_passed(dist).sum()) >= QUICK_INLIERS:  # (_fit's ratio test and bar)
                     return False
         return True
 
@@ -2733,8 +2747,8 @@ class QuickLooks:
     def _look(self, y: ImageFeatures, others: list[ImageFeatures]) -> None:
         """The nearest descriptors of each of ``others`` in ``y`` and in its mirror, as :class:`_QuickLook` makes
         them, into ``_made``."""
-        bases = (y.descriptors[:QUICK_B], y.mirror_descriptors[:QUICK_B])
-        if not len(bases[0]) == len(bases[1]) >= 2:
+        bases = _quick_bases(y)
+        if bases is None:
             return
         others = [x for x in others if len(x.descriptors[:QUICK_A]) >= 2]
         for k in range(0, len(others), QUICK_PARTNERS):
