@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -104,11 +102,9 @@ def main() -> None:
 
     need_datasets("ukbench-600/images", "photos-public/images", "holidays-half/images")
     folder = build(args.workdir, args.count, args.distractors)
-    from bench_keep_enlarged_framed import ONE  # (one group a product: the keeper, its CPU, the keepers not wanted)
+    from bench_keep_enlarged_framed import run_one  # (one group a product: the keeper, its CPU, the keepers not wanted)
 
-    env = dict(os.environ, PYTHONPATH=str(args.src.resolve()))
-    out = subprocess.run([sys.executable, "-c", ONE, str(folder), "_product.jpg"], env=env, capture_output=True,
-                         text=True)
+    out = run_one(folder, "_product.jpg", args.src)
     if not out.stdout.strip():
         sys.exit(out.stderr.strip()[-500:])
     got = json.loads(out.stdout.strip().splitlines()[-1])

@@ -120,6 +120,12 @@ def build(work: Path, source: str) -> dict[str, Path]:
     return folders
 
 
+def run_one(folder: Path, want: str, src: Path) -> subprocess.CompletedProcess:
+    """:data:`ONE` on ``folder`` in a fresh process with ``src``'s imagetwins (its last output line: JSON)."""
+    env = dict(os.environ, PYTHONPATH=str(src.resolve()))
+    return subprocess.run([sys.executable, "-c", ONE, str(folder), want], env=env, capture_output=True, text=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--workdir", type=Path, required=True)
@@ -131,10 +137,8 @@ def main() -> None:
     need_datasets(f"{args.source}/images")
     sys.path.insert(0, str(args.src.resolve()))
     folders = build(args.workdir, args.source)
-    env = dict(os.environ, PYTHONPATH=str(args.src.resolve()))
     for name, want in (("enlarged", "_orig.jpg"), ("thumbnail", "_screen.jpg"), ("near", "_screen.jpg")):
-        out = subprocess.run([sys.executable, "-c", ONE, str(folders[name]), want], env=env, capture_output=True,
-                             text=True)
+        out = run_one(folders[name], want, args.src)
         line = out.stdout.strip().splitlines()[-1] if out.stdout.strip() else out.stderr.strip()[-500:]
         print(name, line, flush=True)
 
