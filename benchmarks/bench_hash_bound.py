@@ -8,7 +8,8 @@ lose at 100,000 images.
    holidays-half (decoded at 256 px), and among as many ``bench_scale.make_small`` mosaics: pairs per image, and
    the share of all pairs (a fixed share: the pairs of an image grow with the library).
 2. ``--caches``: ``quality.py``'s per-set caches (``cache-NAME.npz`` in its work folder: hashes, CNN vectors,
-   paths). For each true copy pair proposed by the hash beyond ``HASH_SURE`` and not among either image's CNN
+   paths), read through ``quality.cached_set`` (one made by another copies encoder stops the script: run quality.py
+   again). For each true copy pair proposed by the hash beyond ``HASH_SURE`` and not among either image's CNN
    top ``TOP_K``, its place in each image's hash list at 100,000 images (the look-alikes nearer than the copy, at
    the density of real photos of the other datasets, scaled to 100,000, plus its own set's), and how many such
    pairs a bound of k would drop; and the pairs the bound drops on the set itself, true ones named.
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -76,8 +78,22 @@ def distances(h: np.ndarray, crowd: np.ndarray) -> np.ndarray:
     return d
 
 
-def lost_at_scale(cache: Path, bounds=(1, 2, 4, 8, 16)) -> None:
-    z = np.load(cache)
+def read_cache(cache: Path) -> dict:
+    """``quality.py``'s cached set ``cache`` read through its own reader (:func:`quality.cached_set`), which reads only
+    a cache this copies encoder made; else stop with one line. Read with ``np.load`` directly, a cache made before a
+    version change (the raw 1,280-number proposer vectors, older features) was measured as if it were this one's."""
+    try:
+        kept = quality.cached_set(cache, cnn8=False)
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:  # (no .npz: a text file, a folder, cut short)
+        sys.exit(f"bench_hash_bound.py: {cache} cannot be read as quality.py's cache ({exc}): run quality.py to "
+                 "make it")
+    if kept is None:
+        sys.exit(f"bench_hash_bound.py: {cache} is not a cache of this copies encoder (missing, or made by another "
+                 "version of it, or of other checks): run quality.py again to make it anew")
+    return kept
+
+
+def lost_at_scale(cache: Path, z: dict, bounds=(1, 2, 4, 8, 16)) -> None:
     paths = [Path(p) for p in z["paths"]]
     name = cache.stem.replace("cache-", "")
     same = quality.truth(paths)
@@ -125,11 +141,12 @@ def main() -> None:
     ap.add_argument("--caches", nargs="*", type=Path, default=[], help="quality.py's cache-NAME.npz files")
     ap.add_argument("--no-density", action="store_true")
     a = ap.parse_args()
+    caches = {c: read_cache(c) for c in a.caches}  # (every one checked before anything is measured)
     need_datasets("photos-public/images", "ukbench-600/images", "holidays-half/images")
     if not a.no_density:
         density()
-    for c in a.caches:
-        lost_at_scale(c)
+    for c, z in caches.items():
+        lost_at_scale(c, z)
 
 
 if __name__ == "__main__":

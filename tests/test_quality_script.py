@@ -129,3 +129,33 @@ def test_a_cached_set_of_another_copies_encoder_is_encoded_again(tmp_path: Path)
     assert quality.cached_set(cache, cnn8=False) is None
     np.savez(cache, **stale, encoder=np.array(quality.encoder_identity()))
     assert quality.cached_set(cache, cnn8=False)["v1"].shape == (1, 1280)
+
+
+def test_bench_hash_bound_reads_only_a_cache_of_this_copies_encoder(tmp_path: Path) -> None:
+    """benchmarks/bench_hash_bound.py --caches read quality.py's cache-NAME.npz with np.load itself: a cache made
+    before a version change (the raw 1,280-number proposer vectors, another encoder's identity) was measured as this
+    encoder's. It reads them through quality.cached_set now: a stale or unreadable cache stops it with one line naming
+    the file, before anything is measured; a current one is read."""
+    import numpy as np
+    import quality
+
+    from imagetwins import verify
+
+    width = len(verify.Verification().measurements())
+    stale = {"paths": np.array(["a.jpg"]), "hashes": np.zeros((1, 4), np.uint64), "v1": np.zeros((1, 1280), np.float32),
+             "sure_conf": np.zeros(0), "meas": np.zeros((0, width))}
+    cache = tmp_path / "cache-set.npz"
+    np.savez(cache, **stale)
+    text = tmp_path / "cache-text.npz"
+    text.write_text("no cache\n")
+    for bad in (cache, text, tmp_path / "cache-gone.npz"):
+        run = subprocess.run([sys.executable, str(REPO / "benchmarks" / "bench_hash_bound.py"), "--no-density",
+                              "--caches", str(bad)], capture_output=True, text=True, timeout=120, cwd=tmp_path,
+                             env={**os.environ, "IMAGETWINS_DATASETS": str(tmp_path / "none")})
+        assert run.returncode != 0 and run.stdout == "", (bad, run.stdout, run.stderr)
+        assert run.stderr.splitlines()[0].startswith(f"bench_hash_bound.py: {bad} ") and len(
+            run.stderr.splitlines()) == 1, run.stderr
+    import bench_hash_bound
+
+    np.savez(cache, **stale, encoder=np.array(quality.encoder_identity()))
+    assert bench_hash_bound.read_cache(cache)["v1"].shape == (1, 1280)
