@@ -5,9 +5,11 @@
 The first ``--files`` JPEGs of FOLDER (``bench_home.py``'s library: ``/tmp/imagetwins-home/library-...``) are
 decoded as a scan decodes them for ``copies`` (the decode is shared with every method of the run), then each part of
 :meth:`imagetwins.encoders.copies.CopiesEncoder.prepare` and ``encode_batch`` is timed on its own (``time.process_time``
-around the very functions the encoder calls), then the whole ``prepare`` and ``encode_batch`` as a check that the
-parts add up. A profiler in the scan's main thread sees only lock waits: the work is on the decoding threads.
-Writes nothing.
+around the very functions the encoder calls: the CNN and the learned projection of its vectors,
+``models/copies_projection_96.npz``, apart), then the whole ``prepare`` and ``encode_batch`` as a check that the
+parts add up; the hashes and vectors the parts give are compared with ``encode_batch``'s rows (a step the encoder
+takes and this script does not time shows there). A profiler in the scan's main thread sees only lock waits: the
+work is on the decoding threads. Writes nothing.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from imagetwins import canvas, copies, hashing, verify  # noqa: E402
+from imagetwins.encoders import copies as copies_encoder  # noqa: E402
 from imagetwins.encoders import get_encoder  # noqa: E402
 from imagetwins.facts import image_facts  # noqa: E402
 from imagetwins.io import decode_image  # noqa: E402
@@ -49,7 +52,8 @@ def main() -> None:
         return out
 
     verify._require_cv2()
-    enc.embedder.embed_arrays(np.zeros((1, copies.CNN_SIDE, copies.CNN_SIDE, 3), np.uint8))  # (the session made)
+    copies_encoder.project_vectors(enc.embedder.embed_arrays(np.zeros((1, copies.CNN_SIDE, copies.CNN_SIDE, 3),
+                                                                      np.uint8)))  # (the session made, the matrix read)
     prepared = []
     for path in paths:
         data = path.read_bytes()
@@ -74,14 +78,28 @@ def main() -> None:
         timed("capture stamp", copies.capture_of, img)
         timed("vote block", copies.vote_block, extracted)
         prepared.append(timed("= whole prepare", enc.prepare, img))
+    same = True
     for k in range(0, len(prepared), enc.batch_size):
         batch = prepared[k:k + enc.batch_size]
-        timed("dihedral bits", lambda b=batch: hashing.bits_to_words(enc.dihedral.bits(np.stack([p[0] for p in b]))))
-        timed("CNN (one thread)", lambda b=batch: enc.embedder.embed_arrays(np.stack([p[1] for p in b])))
-        timed("= whole encode_batch", enc.encode_batch, batch)
+        # (as encode_batch: the images, then the pictures cut from a canvas, in one stack for each part)
+        alt = [p[3] for p in batch if p[3] is not None]
+        words = timed("dihedral bits", lambda b=batch, c=alt: hashing.bits_to_words(
+            enc.dihedral.bits(np.stack([p[0] for p in b] + [x[0] for x in c]))))
+        pooled = timed("CNN (one thread)", lambda b=batch, c=alt: enc.embedder.embed_arrays(
+            np.stack([p[1] for p in b] + [x[1] for x in c])))
+        vectors = timed("CNN projection", copies_encoder.project_vectors, pooled).astype(copies.VECTOR_DTYPE)
+        rows = timed("= whole encode_batch", enc.encode_batch, batch)
+        # the parts timed are what copies does: they give the very rows encode_batch made
+        hashes, vecs, _ = copies.stack(rows)
+        owners, alt_hashes, alt_vecs = copies.alternates(rows)
+        n = len(batch)
+        same &= bool(np.array_equal(words[:n], hashes) and np.array_equal(vectors[:n], vecs)
+                     and np.array_equal(words[n:], alt_hashes) and np.array_equal(vectors[n:], alt_vecs))
     print(f"{len(paths)} JPEGs of {a.folder}, CPU ms an image (one thread):")
     for part, seconds in spent.items():
         print(f"  {part:34s} {1000 * seconds / len(paths):7.2f}")
+    print("the parts timed give encode_batch's rows: " + ("yes" if same else
+                                                          "NO (the encoder does more or other work than timed here)"))
 
 
 if __name__ == "__main__":

@@ -159,3 +159,24 @@ def test_bench_hash_bound_reads_only_a_cache_of_this_copies_encoder(tmp_path: Pa
 
     np.savez(cache, **stale, encoder=np.array(quality.encoder_identity()))
     assert bench_hash_bound.read_cache(cache)["v1"].shape == (1, 1280)
+
+
+def test_profile_copies_encode_times_what_copies_does(tmp_path: Path) -> None:
+    """benchmarks/profile_copies_encode.py timed the CNN alone where copies' encode_batch also applies the learned
+    projection of its vectors (models/copies_projection_96.npz), and stacked no picture cut from a canvas: its parts
+    were not what copies does. The projection is timed as a part now, and the script checks that its parts give the
+    very rows encode_batch makes (an image on a white canvas among them, whose cut-out picture is encoded too)."""
+    from conftest import synthetic_photo
+    from PIL import Image
+
+    for k in range(2):
+        synthetic_photo(480, 360, seed=k).save(tmp_path / f"p{k}.jpg", quality=90)
+    canvas = Image.new("RGB", (640, 640), (255, 255, 255))
+    canvas.paste(synthetic_photo(300, 200, seed=9).rotate(20, expand=True, fillcolor=(255, 255, 255)), (100, 150))
+    canvas.save(tmp_path / "p9.jpg", quality=90)
+    run = subprocess.run([sys.executable, str(REPO / "benchmarks" / "profile_copies_encode.py"), str(tmp_path),
+                          "--files", "3"], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    parts = [line.split()[:-1] for line in run.stdout.splitlines()[1:-1]]
+    assert ["CNN", "(one", "thread)"] in parts and ["CNN", "projection"] in parts, run.stdout
+    assert run.stdout.splitlines()[-1] == "the parts timed give encode_batch's rows: yes", run.stdout
