@@ -203,7 +203,8 @@ def test_a_second_undo_deletes_no_file_of_the_person_s_named_as_an_unfinished_co
     """Across devices a move and an undo copy each file under ``NAME.partial`` and rename it into place; the journal
     keeps that name, and every later undo of the journal removed whatever stood there once a whole copy was found: a
     person's own ``album/y.jpg.partial`` (a download manager's name) was deleted by a second ``undo``, which said
-    "nothing to restore". Only a file holding the start of the whole copy's bytes (a copy cut short) is removed."""
+    "nothing to restore". Only a file holding the start of the whole copy's bytes (a copy cut short) is removed: not an
+    empty file either (it holds no byte to compare)."""
     from click.testing import CliRunner
     from test_faults import _cross_device
 
@@ -220,10 +221,11 @@ def test_a_second_undo_deletes_no_file_of_the_person_s_named_as_an_unfinished_co
     assert CliRunner().invoke(main, ["undo", journal]).exit_code == 0
     moved = "x.jpg" if "x.jpg.partial" in Path(journal).read_text() else "y.jpg"
     mine = album / f"{moved}.partial"
-    mine.write_bytes(b"my own notes")
-    again = CliRunner().invoke(main, ["undo", journal])
-    assert again.exit_code == 0, again.output
-    assert mine.read_bytes() == b"my own notes"
+    for own in (b"my own notes", b""):  # (an empty file holds no byte of the copy either: a download's placeholder)
+        mine.write_bytes(own)
+        again = CliRunner().invoke(main, ["undo", journal])
+        assert again.exit_code == 0, again.output
+        assert mine.read_bytes() == own
     cut = album / f"{moved}.partial"  # (a copy cut short is still cleared)
     cut.write_bytes(photo[:1000])
     assert CliRunner().invoke(main, ["undo", journal]).exit_code == 0
@@ -305,10 +307,12 @@ def test_a_journal_of_blank_and_junk_lines_is_refused_in_few_entries(tmp_path: P
 
 
 @pytest.mark.unit
-def test_a_file_put_at_an_unfinished_copy_s_name_leaves_no_run_to_undo(tmp_path: Path) -> None:
+@pytest.mark.parametrize("own", [b"my own notes", b""])
+def test_a_file_put_at_an_unfinished_copy_s_name_leaves_no_run_to_undo(tmp_path: Path, own: bytes) -> None:
     """A --link clone run undone in full, then a person's own file at the clone's journalled name: undo leaves that
     file (it is not a clone cut short), so ``undo FOLDER`` no longer names the run as the one left to undo, whose
-    undo then said "nothing to restore"."""
+    undo then said "nothing to restore". An empty file too: it holds no byte of the clone (it counted as its start,
+    and was removed)."""
     from test_hostile_between import _pair, _plan
 
     from imagetwins import quarantine
@@ -319,7 +323,8 @@ def test_a_file_put_at_an_unfinished_copy_s_name_leaves_no_run_to_undo(tmp_path:
     assert not apply_plan(_plan(_pair(root, "a.png", 0)), root, run, link="clone").failed
     assert not undo(run).failed
     entries, _ = quarantine._read_journal(run, quarantine._key(run, create=False))
-    Path(entries[0]["clone_tmp"]).write_bytes(b"my own notes")
+    Path(entries[0]["clone_tmp"]).write_bytes(own)
     with pytest.raises(QuarantineError, match="the quarantine of one run, undone already: nothing in it is left"):
         undo(root)
-    assert Path(entries[0]["clone_tmp"]).read_bytes() == b"my own notes"
+    assert not undo(run).failed
+    assert Path(entries[0]["clone_tmp"]).read_bytes() == own

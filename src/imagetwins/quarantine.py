@@ -2008,16 +2008,20 @@ def _clear_partials(e: dict, qdir: Path, out: Outcome) -> None:
 
 
 def _starts(whole: Path, partial: Path) -> bool:
-    """Does the regular file ``partial`` hold the first bytes of ``whole`` (what a copy cut short holds)?"""
+    """Does the regular file ``partial`` hold the first bytes of ``whole`` (what a copy cut short holds)? Not where it
+    holds none: an empty file proves nothing of ours (a download manager's ``NAME.partial`` placeholder, a file a
+    person made at the name: it was removed as a copy cut short before its first byte)."""
+    held = False
     try:
         with open_regular_file(partial, follow_symlinks=False) as cut, \
                 open_regular_file(whole, follow_symlinks=False) as full:
             while chunk := cut.read(1 << 20):
+                held = True
                 if full.read(len(chunk)) != chunk:
                     return False
     except OSError:
         return False
-    return True
+    return held
 
 
 def _clear_folder_partials(e: dict, qdir: Path, out: Outcome) -> None:
