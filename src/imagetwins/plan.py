@@ -512,13 +512,15 @@ class KeeperChecks(list):
     cost, so that ``remove --plan`` can say it plainly: ``read`` files whose check against their keeper was read from
     a store, ``checked`` files whose check was made now (their contents decoded: ``decoded`` files), and ``kept_in``
     where the checks made now were kept for the next run (the index or folder cache's path; None: nowhere, in memory
-    for this run alone); ``unkept_in``: the store that was to keep them and did not (its warning says why)."""
+    for this run alone); ``unkept_in``: the store that was to keep them and did not (its warning says why);
+    ``unkept_why``: why no store could keep them where one was there to read (the plan's index only read, the folder's
+    cache not opened), None where there was none."""
 
     def __init__(self, items=(), read: int = 0, checked: int = 0, decoded: int = 0,
-                 kept_in: str | None = None, unkept_in: str | None = None) -> None:
+                 kept_in: str | None = None, unkept_in: str | None = None, unkept_why: str | None = None) -> None:
         super().__init__(items)
         self.read, self.checked, self.decoded, self.kept_in = read, checked, decoded, kept_in
-        self.unkept_in = unkept_in
+        self.unkept_in, self.unkept_why = unkept_in, unkept_why
 
 
 def not_copies_of_keepers(groups: Sequence[PlannedGroup], method: str | None, root: str | os.PathLike,
@@ -624,7 +626,7 @@ def not_copies_of_keepers(groups: Sequence[PlannedGroup], method: str | None, ro
         return (encoder.take(enc.encodings, np.array(held, np.int64)), [row[str(p)] for p in paths_held], paths_held,
                 [str(enc.digests[k]) for k in held])
 
-    store, closing = _score_store(root, encoder, index) if cache else (MemoryPairScores(), None)
+    store, closing, unkept_why = _score_store(root, encoder, index) if cache else (MemoryPairScores(), None, None)
     left = np.array([a for a, _ in content_pairs], np.int64)
     right = np.array([b for _, b in content_pairs], np.int64)
     content_digests = [digests[p] for p in paths]
@@ -658,7 +660,8 @@ def not_copies_of_keepers(groups: Sequence[PlannedGroup], method: str | None, ro
     read = sum((row[f], row[g.keep]) in was_kept for g, f in asked)
     out = KeeperChecks(read=read, checked=len(asked) - read, decoded=len(decoded),
                        kept_in=os.fspath(kept_in) if kept_in is not None and decoded else None,
-                       unkept_in=os.fspath(unkept_in) if unkept_in is not None else None)
+                       unkept_in=os.fspath(unkept_in) if unkept_in is not None else None,
+                       unkept_why=unkept_why if decoded else None)
     for g, f in asked:
         verdict, score = verdicts.get((row[f], row[g.keep]), (None, None))
         if verdict is Verdict.COPY:
@@ -680,30 +683,41 @@ def not_copies_of_keepers(groups: Sequence[PlannedGroup], method: str | None, ro
 def _score_store(root: str | os.PathLike, encoder, index: PlanIndex | None = None):
     """Where pair checks are kept: the plan's index where it recorded one and it is still that index (written where the
     plan recorded its ``id`` and it can be: :func:`_recorded_index`), else the folder's cache where a scan made one
-    (and it, to close), else a store in memory (the checks are made again; ``remove --plan`` makes no cache)."""
+    (and it, to close), else a store in memory (the checks are made again; ``remove --plan`` makes no cache). Last,
+    why the checks made now cannot be kept where a store was there (:attr:`KeeperChecks.unkept_why`), else None."""
     import sqlite3
 
     from imagetwins.index import IndexFileError, default_cache_path, open_folder_cache
     from imagetwins.pairscores import MemoryPairScores
 
-    if index is not None and (recorded := _recorded_index(index, encoder)) is not None:
-        return recorded, recorded
+    if index is not None:
+        recorded, only_read = _recorded_index(index, encoder)
+        if recorded is not None:
+            return recorded, recorded, only_read
     try:
-        if not default_cache_path(root).is_file():
-            return MemoryPairScores(), None
+        path = default_cache_path(root)
+        if not path.is_file():
+            return MemoryPairScores(), None, None
         cache = open_folder_cache(root, [encoder])
-    except (IndexFileError, sqlite3.Error, OSError, ValueError):  # (it costs only the checks it would have kept)
-        return MemoryPairScores(), None
-    return cache, cache
+    except (IndexFileError, sqlite3.Error, OSError, ValueError) as exc:  # (it costs only the checks it would have kept)
+        return MemoryPairScores(), None, f"the folder's cache could not be opened ({printable(_one_line(exc))})"
+    return cache, cache, None
 
 
-def _recorded_index(index: PlanIndex, encoder):
+def _one_line(exc: BaseException) -> str:
+    """An exception's reason in one line (an OSError's strerror, else its first line)."""
+    text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    return text.splitlines()[0] if text.strip() else type(exc).__name__
+
+
+def _recorded_index(index: PlanIndex, encoder) -> tuple:
     """The plan's index opened, or None with one warning saying why its checks are not read: it cannot be read as an
     index holding ``encoder``'s method (gone, a FIFO, a device, a folder, no index, another method or version), or it
     is another index than the one the plan recorded (another ``created`` stamp or ``id``). Opened to be written too
     where the plan recorded its random ``id`` (so that it is known to be that very index, as the decisions the plan
     remembers there: ``remove``'s ``_plan_decisions_index``) and it can be written: the checks made now are kept there,
-    and the next run reads them instead of decoding the files again; read-only otherwise."""
+    and the next run reads them instead of decoding the files again; read-only otherwise. Returned with why it is only
+    read (None where it is written, or not opened)."""
     import sqlite3
 
     from imagetwins.index import Index, IndexFileError
@@ -712,19 +726,19 @@ def _recorded_index(index: PlanIndex, encoder):
     unread = "the checks kept there are not read"
     if not os.path.lexists(index.path):
         warn_line(f"the index the plan was made with, {printable(index.path)}, is gone: {unread}")
-        return None
+        return None, None
     try:
         os.stat(index.path)
     except OSError as exc:  # (a link leading nowhere, or round in a loop)
         warn_line(f"the index the plan was made with, {printable(index.path)}, cannot be reached "
                   f"({exc.strerror or exc}): {unread}")
-        return None
+        return None, None
     try:
         opened = Index(index.path, methods=[encoder], readonly=True)
     except (IndexFileError, sqlite3.Error, OSError, ValueError) as exc:
         why = getattr(exc, "strerror", None) or exc
         warn_line(f"the index the plan was made with cannot be read ({printable(str(why))}): {unread}")
-        return None
+        return None, None
     try:
         held = encoder.name in opened.stored_methods()
     except sqlite3.Error:
@@ -733,7 +747,7 @@ def _recorded_index(index: PlanIndex, encoder):
         opened.close()
         warn_line(f"the index {printable(index.path)} holds no {encoder.name} encodings (nor their checks): "
                   "it is not read")
-        return None
+        return None, None
     if not index.names(opened):
         made = opened.created()
         opened.close()
@@ -741,21 +755,26 @@ def _recorded_index(index: PlanIndex, encoder):
                 if made != index.created else "another index made at the same time")
         warn_line(f"{printable(index.path)} is not the index the plan was made with ({when}): the checks it keeps "
                   "are not read")
-        return None
-    if index.id is None:
-        return opened
+        return None, None
+    only_read = f"the plan's index {printable(index.path)} was only read"
+    if index.id is None:  # (a plan written before plans recorded it)
+        return opened, f"{only_read} (the plan records no id for it: not known to be that very index)"
     # known to be the very index recorded (its random id): opened again to be written (nothing is written by opening
     # an index of ours, and no other file was opened so); one that cannot be written is read as it is
     try:
         writable = Index(index.path, methods=[encoder], readonly=None)
-    except (IndexFileError, sqlite3.Error, OSError, ValueError):  # (a link to it, two names: read only)
-        return opened
+    except (IndexFileError, sqlite3.Error, OSError, ValueError) as exc:  # (a link to it: read only)
+        return opened, f"{only_read} ({printable(_one_line(exc))})"
     try:
         same = not writable.readonly and index.names(writable)
     except sqlite3.Error:
         same = False
     (opened if same else writable).close()
-    return writable if same else opened
+    if same:
+        return writable, None
+    why = (f"it cannot be written: {printable(writable.unwritable)}" if writable.unwritable is not None else
+           "it was changed while it was opened")  # (two names, a read-only file or disk: Index.unwritable)
+    return opened, f"{only_read} ({why})"
 
 
 def _real(path: str | os.PathLike) -> Path | None:

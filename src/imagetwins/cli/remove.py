@@ -536,6 +536,8 @@ def _checked_now(checks, no_cache: bool) -> str:
     if checks.unkept_in is not None:  # (the store's warning above says why)
         return said + (f"; not kept in {printable(checks.unkept_in)} (see the warning), so the next run checks "
                        f"{'it' if one else 'them'} again")
+    if checks.unkept_why is not None:  # (a store there, read and not written: the plan's index, the folder's cache)
+        return said + f"; not kept: {checks.unkept_why}, so the next run checks {'it' if one else 'them'} again"
     return said + ("; not kept: this folder has no cache and the run may write no index, so the next run checks "
                    f"{'it' if one else 'them'} again")
 
