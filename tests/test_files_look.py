@@ -387,3 +387,37 @@ def test_a_framed_answer_is_not_kept_where_the_look_failed(reshot, monkeypatch) 
     framing = Framing(lambda f: True, lambda big, small: float(got[0]), version="v").keep_in(store)
     assert math.isnan(framing.picture(Info("a"), Info("b")))
     assert store.kept == []
+
+
+def test_an_opencv_failure_in_the_look_is_said_as_what_it_is(reshot, monkeypatch, recwarn) -> None:
+    """OpenCV failing inside the look at the files (its own error: out of memory, an assertion on a file's pixels) was
+    not a failed look: ``find`` ended in a traceback, and the keep stage warned "damaged image features" and said to
+    clear the cache, which holds nothing wrong. It is a failed look now (undecided: the features' answer serves this
+    run, nothing kept), said in one line naming both files and OpenCV's reason."""
+    import math
+
+    cv2 = verify._require_cv2()
+    enc = _encoded(reshot)
+    rows, paths = enc.encodings, [str(p) for p in reshot]
+    v = copies.verify_records(rows[0], rows[1])
+    assert v.wants_files
+
+    def out_of_memory(*args, **kwargs):
+        raise cv2.error("OpenCV(5.1.0) /io/opencv/modules/core/src/alloc.cpp:73: error: (-4:Insufficient memory) "
+                        "Failed to allocate 4000000000 bytes in function 'OutOfMemoryError'\n")
+
+    monkeypatch.setattr(cv2, "warpPerspective", out_of_memory)
+    recwarn.clear()
+    assert verify.look_at_files(v, rows[0].features, rows[1].features, *paths) is None
+    store = _store()
+    with copies.naming(paths):  # (the search: the features' answer this run, kept nowhere)
+        assert len(copies.copy_pairs(rows, workers=1, pair_scores=store)) == 1
+    assert np.isnan(store.lookup(np.array([0]), np.array([1]))).all()
+    got = get_encoder("copies").framed_pictures(rows, np.array([0]), np.array([1]), copies.DEFAULT_CONFIDENCE,
+                                                paths=paths)
+    assert math.isnan(got[0])  # (no answer this run, as any failed look)
+    said = [str(w.message) for w in recwarn]
+    assert not [w for w in said if "damaged" in w], said
+    assert said and all(w.count("\n") == 0 and paths[0] in w and paths[1] in w and
+                        "OpenCV: (-4:Insufficient memory) Failed to allocate 4000000000 bytes" in w for w in said), said
+    assert len(set(said)) == 1, said  # (one line for the pair, however often it is looked at)

@@ -61,6 +61,7 @@ __all__ = [
     "DEFAULT_CONFIDENCE",
     "FEATURE_SIDE",
     "ImageFeatures",
+    "LookFailed",
     "NotOneCapture",
     "QuickLooks",
     "Verification",
@@ -1465,7 +1466,8 @@ def unexplained_detail(v: Verification, a: ImageFeatures, b: ImageFeatures, sour
     """:func:`look_at_files`' measure of a pair whose check put one picture inside the other (``v.inner``), whatever
     its detail: the inner file's high band no filter of the outer file's pixels and JPEG save makes, over that band
     (:data:`UNEXPLAINED_CAP`); None where nothing was aligned, the match is mirrored or the shared part is too small.
-    Raises :class:`~imagetwins.io.ImageReadError` (or ValueError: a file changed since its features were made).
+    Raises :class:`~imagetwins.io.ImageReadError` (or ValueError: a file changed since its features were made;
+    :class:`LookFailed`, one: OpenCV failed on the files' pixels, said in one warning naming both files).
     ``boxed``: OpenCV's ECC refines the map on the shared part's box alone (:data:`LOOK_ECC_MARGIN`), not the inner
     file's whole frame: the keep stage's look at a framed picture (a screenshot's bars, a product card's frame lie
     outside it), 1.1-2.2x less CPU; the same measure to the third decimal where ECC aligns (20 product cards:
@@ -1480,7 +1482,40 @@ def unexplained_detail(v: Verification, a: ImageFeatures, b: ImageFeatures, sour
     t = np.vstack([v.transform, [0.0, 0.0, 1.0]]).astype(np.float64)
     if k == 1:
         t = np.linalg.inv(t)
-    return _unexplained(inner_src, outer_src, inner_f, outer_f, np.round(t, 6), boxed)
+    try:
+        return _unexplained(inner_src, outer_src, inner_f, outer_f, np.round(t, 6), boxed)
+    except _require_cv2().error as exc:  # (OpenCV's own failure on the files' pixels: out of memory, an assertion)
+        raise LookFailed(_said_look_failure(source_a, source_b, exc)) from None
+
+
+class LookFailed(ValueError):
+    """OpenCV failed inside the look at two files (:func:`unexplained_detail`), said in one warning naming both: the
+    look failed, as where a file changed since its scan (a ValueError), not the stored features."""
+
+
+#: the looks whose OpenCV failure was said already (the two files and the reason): one line each, however often the
+#: pair is looked at (the search, then the keep stage)
+_looks_said: set[tuple[str, str, str]] = set()
+_looks_said_lock = threading.Lock()
+
+
+def _said_look_failure(source_a, source_b, exc: BaseException) -> str:
+    """One warning naming both files of a look OpenCV failed in and its reason (``error: (-4:Insufficient memory)
+    ...``, not OpenCV's source file and line), the first time; the reason returned."""
+    from imagetwins.io import warn_line
+
+    text = str(exc).strip()
+    reason = "OpenCV: " + (text.split(" error: ", 1)[1] if " error: " in text else text or type(exc).__name__)
+    reason = reason.splitlines()[0] if reason.splitlines() else reason
+    names = tuple(os.fsdecode(src) if isinstance(src, (str, os.PathLike)) else "a picture given as bytes"
+                  for src in (source_a, source_b))
+    with _looks_said_lock:
+        if (*names, reason) in _looks_said:
+            return reason
+        _looks_said.add((*names, reason))
+    warn_line(f"copies: the look at {names[0]} and {names[1]} in their files failed ({reason}): nothing resting on "
+              "their stored features alone is kept, and the next run looks again")
+    return reason
 
 
 def _grey_file(source: str | os.PathLike | bytes, features: ImageFeatures, long_side: int) -> tuple[np.ndarray, float]:
