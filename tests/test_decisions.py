@@ -228,9 +228,23 @@ def test_an_unwritable_store_warns_in_a_dry_run_and_stops_an_apply(tmp_path: Pat
     plan = _accepted_plan(album, tmp_path)
     blocker = tmp_path / "data-is-a-file"
     blocker.write_text("x")
+    data_home = os.environ["XDG_DATA_HOME"]  # (conftest's, of this test)
     monkeypatch.setenv("XDG_DATA_HOME", str(blocker))  # the store's folder cannot be made (root cannot either)
-    res = run("remove", album, "--plan", plan)  # (a dry run writes nothing: it cannot know yet)
+    res = run("remove", album, "--plan", plan)  # (a dry run writes nothing, and says what --apply would do)
     assert res.exit_code == 0 and "4 files would move" in res.output
+    # (it said "--apply would remember 4 decisions", and --apply then refused the plan)
+    said = [line for line in res.stderr.splitlines() if "decision" in line]
+    assert len(said) == 1 and said[0].startswith("warning: cannot write to the decision store ") and (
+        f"{blocker} is not a folder, so the store cannot be made in it: --apply would move nothing, as the plan's 4 "
+        "decisions could not be remembered") in said[0], res.stderr
+    res = run("remove", album, "--plan", plan, "--apply", "--move-to", tmp_path / "q")
+    assert res.exit_code == 1 and "nothing moved" in res.output and len(list(album.iterdir())) == 8
+    monkeypatch.setenv("XDG_DATA_HOME", data_home)  # a store with two names is never written: said by a dry run too
+    run("decisions", "import", plan)
+    os.link(default_store_path(), tmp_path / "second-name.db")
+    res = run("remove", album, "--plan", plan)
+    assert res.exit_code == 0 and "would remember" not in res.stderr, res.stderr
+    assert "it has 2 names (hard links)" in res.stderr and "--apply would move nothing" in res.stderr, res.stderr
     res = run("remove", album, "--plan", plan, "--apply", "--move-to", tmp_path / "q")
     assert res.exit_code == 1 and "nothing moved" in res.output and len(list(album.iterdir())) == 8
     res = run("remove", album, "--plan", plan, "--apply", "--move-to", tmp_path / "q", "--ignore-decisions")

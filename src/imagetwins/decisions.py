@@ -300,6 +300,35 @@ class DecisionStore:
             raise DecisionStoreError(self._why(exc)) from None
         return db
 
+    def unwritable(self) -> str | None:
+        """Why :meth:`remember` would fail to write this store, found without writing anything (a dry run says what
+        ``--apply`` would do, and ``--apply`` moves nothing where the decisions cannot be remembered), else None: no
+        usable home folder, a folder on the way that is a file or may not be written in, a store with two names or a
+        link, FIFO or folder SQLite would use beside it, a file that may not be written."""
+        from imagetwins.locks import beside_refused, several_names
+
+        try:
+            check_home(self.path.parent)
+        except OSError as exc:
+            return exc.strerror or str(exc)
+        try:
+            st = os.stat(self.path)
+        except (FileNotFoundError, NotADirectoryError):
+            st = None
+        except OSError as exc:
+            return exc.strerror or str(exc)
+        if st is None:  # (made by remember, and its folders: the nearest folder there must take them)
+            there = self.path.parent
+            while not os.path.lexists(there) and there != there.parent:
+                there = there.parent
+            if not there.is_dir():
+                return f"{there} is not a folder, so the store cannot be made in it"
+            return None if os.access(there, os.W_OK | os.X_OK) else f"{there} may not be written in"
+        reason = several_names(st) or beside_refused(self.path, write=True)
+        if reason is None and not os.access(self.path, os.W_OK):
+            reason = "the file may not be written"
+        return reason
+
     def _why(self, exc: BaseException) -> str:
         text = getattr(exc, "strerror", None) or str(exc)
         if isinstance(exc, sqlite3.DatabaseError) and "not a database" in text:

@@ -135,22 +135,30 @@ def decided_earlier_line(counts: dict[str, int]) -> str | None:
 
 def remember_plan(db_path: Path | None, groups, moves, dry_run: bool, quiet: bool):
     """Keep what a person decided in a plan (:func:`imagetwins.decisions.records_from_plan`), with ``--apply`` only:
-    a dry run changes nothing on disk, it says what ``--apply`` would remember. A store that cannot be written: a
-    warning in a dry run; with --apply an error before anything moves (a later scan would not know what was
-    decided). Returns what was written and the rows it replaced (:class:`imagetwins.decisions.Remembering`, for
-    ``undo`` to forget them), or None."""
+    a dry run changes nothing on disk, it says what ``--apply`` would remember, or that it would move nothing where
+    the store cannot be read or written (:meth:`~imagetwins.decisions.DecisionStore.unwritable`: found without writing
+    it). A store that cannot be written: a warning in a dry run; with --apply an error before anything moves (a later
+    scan would not know what was decided). Returns what was written and the rows it replaced
+    (:class:`imagetwins.decisions.Remembering`, for ``undo`` to forget them), or None."""
     from imagetwins.decisions import DecisionStoreError, records_from_plan
 
     store = store_for(db_path)
     records = records_from_plan(groups, moves)
     unsaid = sum(getattr(g, "decided", None) is None for g in groups)
     if dry_run:
+        # (what --apply refuses, said now: a store it cannot read or write stops it before anything moves)
         try:
             store.pending()
+            unwritable = store.unwritable() if records else None
+            why = None if unwritable is None else f"cannot write to the decision store {store.path}: {unwritable}"
         except DecisionStoreError as exc:
-            echo(f"warning: {exc}: the plan's decisions would not be remembered", err=True)
-            return None
-        if records and not quiet:
+            why = str(exc)
+        if why is not None and records:
+            echo(f"warning: {why}: --apply would move nothing, as the plan's {counted(len(records), 'decision')} could "
+                 "not be remembered ('--ignore-decisions' applies the plan without remembering them)", err=True)
+        elif why is not None:
+            echo(f"warning: {why}: the plan's decisions would not be remembered", err=True)
+        elif records and not quiet:
             echo(f"note: --apply would remember {counted(len(records), 'decision')} of this plan in {store.path} "
                  "(a dry run remembers nothing)", err=True)
         return None
