@@ -65,3 +65,36 @@ def test_checks_a_plan_s_index_could_only_read_are_said_not_kept_for_that_reason
     assert f"kept in {db} for the next run" in dry.stderr, dry.stderr
     dry = _remove(str(album), "--plan", str(swapped))
     assert dry.exit_code == 0 and "note: checked" not in dry.stderr, dry.stderr
+
+
+@pytest.mark.unit
+def test_a_deleted_quarantine_key_made_anew_is_said_and_the_new_run_stays_undoable(tmp_path: Path) -> None:
+    """A run into a quarantine whose key was deleted made a new key without a word: the journal's earlier lines, signed
+    with the old key, can no longer be checked, and undo refused each ("not signed with this quarantine's key
+    (edited?)"), leaving their files there. One warning says so when the key is made anew; the run goes on, and its
+    own moves are undone."""
+    import warnings
+
+    from test_hostile_between import _pair, _plan
+
+    from imagetwins import quarantine
+    from imagetwins.quarantine import apply_plan, undo
+
+    root, q = tmp_path / "album", tmp_path / "q"
+    first, second = _pair(root, "a.png", 0), _pair(root, "b.png", 1)
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        assert not apply_plan(_plan(first), root, q).failed
+        assert said == []  # (a new quarantine's key: nothing to say)
+        lines = len((q / quarantine.JOURNAL).read_bytes().splitlines())
+        os.unlink(q / quarantine.KEY)
+        assert not apply_plan(_plan(second), root, q).failed
+    assert [str(w.message) for w in said] == [
+        f"the quarantine's key {q / quarantine.KEY} is gone (deleted?) and its journal holds {lines} lines signed with "
+        f"it: a new key is made for this run's lines, and undo cannot check the earlier ones: it refuses them and "
+        f"leaves their files in {q} (put those back by hand)"]
+    out = undo(q)
+    assert second[1].exists() and not first[1].exists()  # (this run's move undone; the earlier one's file stays)
+    left = [p for p, _ in out.failed if not p.startswith(str(q / quarantine.JOURNAL))]
+    assert len(left) == 1 and q in Path(left[0]).parents and Path(left[0]).read_bytes() == first[0].read_bytes(), \
+        out.failed  # (named, left in the quarantine to be put back by hand)

@@ -464,6 +464,8 @@ def _drop_unused(qdir: Path, made: list[Path]) -> None:
 def _key(qdir: Path, create: bool) -> bytes:
     path = qdir / KEY
     if create:
+        if not os.path.lexists(path):
+            _say_key_made_anew(qdir)
         try:
             make_key(path)
         except OSError as exc:  # an empty folder given as --move-to that may not be written in (0555, immutable)
@@ -476,6 +478,28 @@ def _key(qdir: Path, create: bool) -> bytes:
     except OSError as exc:
         raise QuarantineError(f"{path}: cannot read the quarantine's key ({exc.strerror or exc}); a quarantine made "
                               "by this version of imagetwins has one") from None
+
+
+def _say_key_made_anew(qdir: Path) -> None:
+    """One warning where a run into ``qdir`` makes its key though its journal holds lines already: the key that
+    signed them was deleted, so undo can check none of them (it refuses each, "not signed with this quarantine's key")
+    and leaves their files in the quarantine. The run goes on: its own lines are signed with the new key."""
+    try:
+        st = os.lstat(qdir / JOURNAL)
+        if not stat.S_ISREG(st.st_mode) or not st.st_size:
+            return
+        lines = 0
+        with open_regular_file(qdir / JOURNAL, follow_symlinks=False) as fh:
+            while chunk := fh.read(1 << 20):
+                lines += chunk.count(b"\n")
+    except OSError:
+        return
+    from imagetwins.io import warn_line
+
+    held = "a line" if lines <= 1 else f"{lines:,} lines"
+    warn_line(f"the quarantine's key {qdir / KEY} is gone (deleted?) and its journal holds {held} signed with it: a "
+              f"new key is made for this run's lines, and undo cannot check the earlier ones: it refuses them and "
+              f"leaves their files in {qdir} (put those back by hand)")
 
 
 def _sign(key: bytes, entry: dict) -> dict:
