@@ -289,7 +289,7 @@ FEATURES_VERSION = 5  # 2: keypoints stored strongest first (the quick look take
 #: the version of what :func:`verify_pair` computes from given features: part of :func:`verdict_version`, which
 #: keys the confidences the index keeps per pair. Bump it with any change of the code that changes a confidence
 #: (the module's constants, FEATURES_VERSION and CALIBRATION included, and OpenCV's version are in the key already)
-VERDICT_VERSION = 31  # 2: the quick look before the full match; 3: the lighting fit refitted until a caption drops
+VERDICT_VERSION = 32  # 2: the quick look before the full match; 3: the lighting fit refitted until a caption drops
 # out; 4: symmetric (the pair is checked in one canonical order), keypoints at the stored (half float) precision;
 # 5: a perspective alignment where the affine one leaves part of the picture disagreeing; 6: overlays left out
 # (OVERLAY_MAX); 7: two framings of one scene and pictures sharing only a part are not copies (FRAMING_COVER,
@@ -325,6 +325,8 @@ VERDICT_VERSION = 31  # 2: the quick look before the full match; 3: the lighting
 # 29: not where its colours moved as an edit moves them (colour_moved >= COLOUR_CHANGE): a grey look cannot tell
 # 30: a keystone kept by its homography takes all its dense measures (pages, added, colour_moved were the affine fit's)
 # 31: a hash-sure pair checked in the band (copies._check_sure_band) is looked at in its files too: it was kept at 1
+# 32: a thin part beyond the other's frame (the wedges of fill a photo turned at its own frame size brings in) is
+# looked at 1 px clear of the edge (WEDGE_MARGIN, WEDGE_MIN_PIXELS)
 
 #: logistic model behind :attr:`Verification.confidence` (fitted by ``benchmarks/quality.py --fit`` with each
 #: weight's sign fixed: more agreement can only raise the confidence, a lighting mismatch only lower it):
@@ -376,6 +378,16 @@ PADDING_CONTINUES = 0.5
 PADDING_GRADIENT_CONTINUES = 0.3
 PADDING_MARGIN = 2
 PADDING_MIN_PIXELS = 100
+#: ... and a thin one is padding too: where fewer than PADDING_MIN_PIXELS pixels lie PADDING_MARGIN px clear of the
+#: other's frame, the pixels WEDGE_MARGIN px clear of it, WEDGE_MIN_PIXELS at least, are looked at the same way (one
+#: flat level, which the picture along the edge does not continue). A photo turned by a few degrees at its own frame
+#: size (an editor's rotate without growing the canvas) brings in flat wedges of fill, black, white or any colour, at
+#: its edges, and loses the original's corners: each frame then covers ~97 % of the other, under FRAMING_COVER, and
+#: the wedges, a few pixels wide in the thumbnail, hold 5-60 pixels 2 px clear of the edge (under 1.5 degrees the
+#: frames cover FRAMING_COVER without them; from 4 degrees they hold PADDING_MIN_PIXELS), 25-180 pixels 1 px clear
+#: of it, within PADDING_SPREAD of their level after a JPEG save at quality 60 (``benchmarks/bench_tilted_copies.py``)
+WEDGE_MARGIN = 1
+WEDGE_MIN_PIXELS = 20
 #: a fourth rule, on detail (issue 24: a copy is a file that can be made from the other): where one picture lies inside
 #: the other's frame (its frame cover FRAMING_COVER or more, the other's under DETAIL_OUTER_COVER and not padding: the
 #: other shows more of the scene; tuning re-shots 0.13-0.75, where a screenshot's picture cut out against its original
@@ -1683,8 +1695,10 @@ def _padding_beyond(x: ImageFeatures, other: np.ndarray,
     # the picture's band PADDING_MARGIN px clear of the edge inside, as the outside is clear of it outside
     clear = cv2.erode(inside, kernel, borderType=cv2.BORDER_CONSTANT, borderValue=1) > 0
     strip = clear & ~(cv2.erode(clear.astype(np.uint8), kernel, borderType=cv2.BORDER_CONSTANT, borderValue=1) > 0)
-    if outside.sum() < PADDING_MIN_PIXELS or strip.sum() < PADDING_MIN_PIXELS:
+    if strip.sum() < PADDING_MIN_PIXELS:
         return False
+    if outside.sum() < PADDING_MIN_PIXELS:
+        return _flat_wedges(thumb, inside, strip)
     values = thumb[outside].astype(np.float64)
     flat = _median(values)
     for level, continues in ((lambda mask: flat, PADDING_CONTINUES), (None, PADDING_GRADIENT_CONTINUES)):
@@ -1698,6 +1712,22 @@ def _padding_beyond(x: ImageFeatures, other: np.ndarray,
                 float((np.abs(thumb[strip] - level(strip)) <= PADDING_SPREAD).mean()) <= continues:
             return True
     return False
+
+
+def _flat_wedges(thumb: np.ndarray, inside: np.ndarray, strip: np.ndarray) -> bool:
+    """:func:`_padding_beyond`'s test of a thin part beyond the other's frame (``inside``: that frame in ``thumb``;
+    ``strip``: the picture's band along its edge inside): the wedges a turn at the frame's own size brings in, looked
+    at :data:`WEDGE_MARGIN` px clear of the edge, :data:`WEDGE_MIN_PIXELS` at least, are padding where
+    :data:`PADDING_FLAT` of them lie within :data:`PADDING_SPREAD` grey levels of their median and at most
+    :data:`PADDING_CONTINUES` of the band does (one flat fill, no gradient: too few pixels to fit a plane to)."""
+    kernel = np.ones((2 * WEDGE_MARGIN + 1, 2 * WEDGE_MARGIN + 1), np.uint8)
+    outside = cv2.dilate(inside, kernel) == 0
+    if outside.sum() < WEDGE_MIN_PIXELS:
+        return False
+    values = thumb[outside].astype(np.float64)
+    level = _median(values)
+    return float((np.abs(values - level) <= PADDING_SPREAD).mean()) >= PADDING_FLAT and \
+        float((np.abs(thumb[strip] - level) <= PADDING_SPREAD).mean()) <= PADDING_CONTINUES
 
 
 #: the pixel offsets (x, y) :func:`_no_plane_holds` compares, the next only where the one before could not tell
