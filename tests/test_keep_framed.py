@@ -385,3 +385,66 @@ def test_the_look_is_sized_as_io_decodes_a_jpeg_2000_and_a_jpeg(tmp_path: Path):
     assert copies._look_reduction(str(tmp_path / "a.jp2"), 2000) == pytest.approx(2.0, rel=0.01)
     assert copies._look_reduction((tmp_path / "a.jpg").read_bytes(), 2000) == pytest.approx(2.0, rel=0.01)
     assert copies._look_reduction(str(tmp_path / "missing.jpg"), 2000) == 1.0
+
+
+@pytest.mark.integration
+def test_the_keep_stages_look_aligns_on_half_size_pictures_first(portrait_screens: tuple[Path, Path], monkeypatch):
+    """The look at a framed picture (the screenshot's picture: the photo enlarged?) cost ~1.5 CPU s a product card on a
+    first run, two thirds of it OpenCV's ECC, 80 steps on the shared part at the look's full size
+    (``benchmarks/bench_keep_catalogue.py``). It aligns the pictures at half size first and refines for
+    ``verify.LOOK_ECC_FINE`` steps at full size: under half the work (pixels x steps), the same keeper."""
+    import cv2
+
+    from imagetwins import verify
+
+    enlarged, _ = portrait_screens
+    found = imagetwins.find(enlarged, keep=None, cache=False, decisions=False)
+    work: list[tuple[int, int]] = []
+    aligned = cv2.findTransformECC
+
+    def counted(template, moving, warp, motion, criteria, *rest):
+        work.append((template.size, criteria[1]))
+        return aligned(template, moving, warp, motion, criteria, *rest)
+
+    monkeypatch.setattr(cv2, "findTransformECC", counted)
+    decided = keep.decide_keepers(found)
+    assert [d.keeper for d in decided.decisions] == [str(enlarged / "photo.jpg")]
+    assert work, "the screenshot's picture is looked at"
+    whole = max(size for size, _ in work)  # (the shared part's box at the look's full size)
+    assert sorted(steps for size, steps in work if size == whole) == [verify.LOOK_ECC_FINE]
+    assert sum(size * steps for size, steps in work) <= 0.5 * whole * 80
+
+
+@pytest.mark.integration
+def test_a_look_at_a_picture_with_no_detail_past_the_other_files_aligns_nothing(datasets: Path, tmp_path: Path,
+                                                                                  monkeypatch):
+    """A product card holding a 500 px product photo enlarged 2.1x, decoded for the look at half its size: its picture
+    holds nothing past the product's resolution but the JPEG's noise, and the look has nothing to tell by (a third of
+    ``bench_keep_catalogue``'s looks, 0.2-1.7 CPU s each, nearly all of it ECC). That is known before the alignment:
+    no ECC, the same answer (the card's picture at its own pixels)."""
+    import cv2
+
+    from imagetwins import verify
+
+    folder = tmp_path / "shop"
+    folder.mkdir()
+    img = open_image(datasets / "ukbench-600" / "images" / "ukbench00156.jpg")
+    img = img.resize((500, round(500 * img.height / img.width)), Image.Resampling.LANCZOS)
+    img.save(folder / "product.jpg", quality=92)
+    big = img.resize((round(img.width * 2.1), round(img.height * 2.1)), Image.Resampling.LANCZOS)
+    side = round(big.width * 1.3)
+    card = Image.new("RGB", (side, side), (255, 255, 255))
+    card.paste(Image.new("RGB", (side, side // 12), (30, 90, 160)), (0, 0))
+    card.paste(big, ((side - big.width) // 2, side // 10))
+    card.save(folder / "card.jpg", quality=90)
+    found = imagetwins.find(folder, keep=None, cache=False, decisions=False)
+    aligned, measured = [], []
+    align, own = cv2.findTransformECC, verify._own_detail
+    monkeypatch.setattr(cv2, "findTransformECC", lambda *a: aligned.append(1) or align(*a))
+    monkeypatch.setattr(verify, "_own_detail", lambda *a: measured.append(own(*a)) or measured[-1])
+    framing = Framing.of(found)
+    infos = {Path(f.path).name: f for f in (keep.file_info(p) for p in found.files)}
+    area = framing.picture(infos["card.jpg"], infos["product.jpg"])
+    assert measured and measured[0] < verify.LOOK_MIN_DETAIL, "the card's picture is looked at, and is flat"
+    assert aligned == [], "nothing to tell by: no alignment"
+    assert area > 1.25 ** 2 * infos["product.jpg"].pixels  # (no answer from the look: the card's picture as it is)

@@ -456,6 +456,15 @@ LOOK_SIDE = 640
 #: (ECC runs on the shared part's box, this many px wider each way than its blur's reach: ECC's own 5 px filter, its
 #: masks' and gradients' reach and the drift of its map; a map drifting farther is no alignment)
 LOOK_ECC_MARGIN = 24
+#: (the keep stage's look, ``boxed``: ECC first on the pictures at half size, 80 steps, where the box is
+#: LOOK_ECC_HALF_MIN px a side or more, then LOOK_ECC_FINE steps at the look's size: the answers where ECC aligns the
+#: same to the third decimal, ~2.5x less CPU, most of it where ECC does not converge in 80 steps (a product card against
+#: a thumbnail: 1-3 CPU s a look); ``benchmarks/bench_keep_catalogue.py``, BENCHMARKS.md)
+LOOK_ECC_HALF_MIN = 128
+LOOK_ECC_FINE = 10
+#: (... and a shared part whose high band before the alignment is under LOOK_FLAT_BEFORE of LOOK_MIN_DETAIL is flat
+#: without ECC: after it the same band moved by under 1 % on the measured looks, and a flat part has no answer)
+LOOK_FLAT_BEFORE = 0.9
 #: (the fit: every LOOK_STRIDE-th pixel of the shared part each way, at least LOOK_MIN_PIXELS of them in all, with a
 #: ridge, LOOK_RIDGE of the taps' mean power)
 LOOK_STRIDE = 2
@@ -1483,8 +1492,11 @@ def unexplained_detail(v: Verification, a: ImageFeatures, b: ImageFeatures, sour
     ``boxed``: OpenCV's ECC refines the map on the shared part's box alone (:data:`LOOK_ECC_MARGIN`), not the inner
     file's whole frame: the keep stage's look at a framed picture (a screenshot's bars, a product card's frame lie
     outside it), 1.1-2.2x less CPU; the same measure to the third decimal where ECC aligns (20 product cards:
-    0.094-0.578 the same, 0.094 -> 0.097), within ~0.15 where it does not (measures over 1). Not the find stage's
-    look (:func:`look_at_files`): its verdicts stay as stored."""
+    0.094-0.578 the same, 0.094 -> 0.097), within ~0.15 where it does not (measures over 1); and ECC aligns the
+    pictures at half size first, then :data:`LOOK_ECC_FINE` steps at the look's (:func:`_ecc`), a part flat before the
+    alignment is answered without it (:data:`LOOK_FLAT_BEFORE`), and the fit and saves read the box alone: 3.4x less
+    CPU on a catalogue's 67 looks, no answer on either side of :data:`~imagetwins.copies.FRAMED_ENLARGED_BELOW` moved
+    on 248. Not the find stage's look (:func:`look_at_files`): its verdicts stay as stored."""
     if v.inner is None or v.transform is None or v.mirrored:
         return None
     k = v.inner
@@ -1556,26 +1568,25 @@ def _unexplained(inner_src, outer_src, inner_f: ImageFeatures, outer_f: ImageFea
     up = cv2.warpPerspective(outer, to_inner, size, flags=cv2.INTER_CUBIC)
     ones = np.ones_like(outer)
     inside = cv2.warpPerspective(ones, to_inner, size, flags=cv2.INTER_NEAREST) > 0
-    refine = np.eye(2, 3, dtype=np.float32)
     blur = max(1.0, 0.5 * scale)
     # (boxed: ECC on the shared part's box and a margin wider than both blurs and any drift it makes: ECC was ~70 %
     # of a look's time, much of it over a screenshot's bars or a card's frame, which the mask leaves out of its sums)
     y0, y1, x0, x1 = (_box(inside, int(np.ceil(4 * blur)) + LOOK_ECC_MARGIN) if boxed else
                       (0, inside.shape[0], 0, inside.shape[1]))
-    try:  # ECC's map takes the inner's grid onto the outer brought up
-        _, refine = cv2.findTransformECC(cv2.GaussianBlur(inner, (0, 0), blur)[y0:y1, x0:x1],
-                                         cv2.GaussianBlur(np.where(inside, up, 0).astype(np.float32), (0, 0),
-                                                          blur)[y0:y1, x0:x1],
-                                         refine, cv2.MOTION_AFFINE,
-                                         (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 80, 1e-6),
-                                         inside[y0:y1, x0:x1].astype(np.uint8), 5)
-    except cv2.error:
-        pass
+    if boxed and _own_detail(inner[y0:y1, x0:x1], inside[y0:y1, x0:x1], scale) < LOOK_MIN_DETAIL * LOOK_FLAT_BEFORE:
+        return None  # (flat before the alignment is refined: nothing to tell by, as below, without ECC's cost)
+    template = cv2.GaussianBlur(inner, (0, 0), blur)[y0:y1, x0:x1]
+    moving = cv2.GaussianBlur(np.where(inside, up, 0).astype(np.float32), (0, 0), blur)[y0:y1, x0:x1]
+    refine = _ecc(template, moving, inside[y0:y1, x0:x1].astype(np.uint8), boxed)
     refine = refine.astype(np.float64)  # (the box's map in the whole frame's: x -> A (x - o) + t + o)
     refine[:, 2] += np.array([x0, y0], np.float64) - refine[:, :2] @ np.array([x0, y0], np.float64)
     full = np.linalg.inv(np.vstack([refine.astype(np.float64), [0.0, 0.0, 1.0]])) @ to_inner  # one resampling
     up = cv2.warpPerspective(outer, full, size, flags=cv2.INTER_CUBIC)
     inside = cv2.warpPerspective(ones, full, size, flags=cv2.INTER_NEAREST) > 0
+    if boxed:  # (what follows reads the shared part and a margin: cut on JPEG's 8 px grid, the same sums and blocks)
+        y0, y1, x0, x1 = _box(inside, LOOK_ECC_MARGIN)
+        y0, x0 = y0 - y0 % 8, x0 - x0 % 8
+        inner, up, inside = inner[y0:y1, x0:x1], up[y0:y1, x0:x1], inside[y0:y1, x0:x1]
     r = LOOK_RADIUS
     inside = cv2.erode(inside.astype(np.uint8), np.ones((2 * r + 9,) * 2, np.uint8), borderType=cv2.BORDER_CONSTANT,
                        borderValue=0) > 0
@@ -1590,21 +1601,30 @@ def _unexplained(inner_src, outer_src, inner_f: ImageFeatures, outer_f: ImageFea
     # (views of the padded picture, not one (taps, h, w) stack: 49 copies of a 1,000 px picture were ~200 MB and a
     # tenth of a look's time)
     shifted = [padded[r + dy:r + dy + h, r + dx:r + dx + w] for dy in range(-r, r + 1) for dx in range(-r, r + 1)]
-    x = np.concatenate([np.stack([tap[fit] for tap in shifted], 1).astype(np.float64),
-                        np.ones((int(fit.sum()), 1))], 1)
+    if boxed:  # (the fit's pixels read on the stride's grid alone: the same rows, a quarter of the reads)
+        grid = fit[::LOOK_STRIDE, ::LOOK_STRIDE]
+        x = np.ones((int(grid.sum()), len(shifted) + 1))
+        for k, tap in enumerate(shifted):
+            x[:, k] = tap[::LOOK_STRIDE, ::LOOK_STRIDE][grid]
+    else:
+        x = np.concatenate([np.stack([tap[fit] for tap in shifted], 1).astype(np.float64),
+                            np.ones((int(fit.sum()), 1))], 1)
     xtx = x.T @ x
     # (a ridge of LOOK_RIDGE of the taps' mean power: a smooth picture's taps are nearly collinear, and the exact
     # least squares filter then pairs huge weights of opposite sign, which amplify at the pixels it was not fitted on)
     ridge = LOOK_RIDGE * float(np.trace(xtx)) / len(xtx)
     coef = np.linalg.solve(xtx + ridge * np.eye(len(xtx)), x.T @ inner[fit].astype(np.float64))
-    made_by_filter = np.full(inner.shape, coef[-1])
-    for k in range(len(shifted)):  # (in float64, a tap at a time: no (taps, h, w) float64 array)
-        made_by_filter += coef[k] * shifted[k]
+    if boxed:  # (the filter as one correlation, OpenCV's in float64: a pass instead of 49)
+        made_by_filter = cv2.filter2D(up.astype(np.float64), cv2.CV_64F, coef[:-1].reshape(2 * r + 1, 2 * r + 1),
+                                      borderType=cv2.BORDER_REPLICATE) + coef[-1]
+    else:
+        made_by_filter = np.full(inner.shape, coef[-1])
+        for k in range(len(shifted)):  # (in float64, a tap at a time: no (taps, h, w) float64 array)
+            made_by_filter += coef[k] * shifted[k]
     # (outside the shared part the inner itself: a JPEG save's blocks there see it)
     predicted = np.where(inside, made_by_filter, inner)
     core = cv2.erode(inside.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
-    own_picture = np.where(inside, inner, 0.0).astype(np.float64)
-    own = float((own_picture - cv2.GaussianBlur(own_picture, (0, 0), 0.5 * scale))[core].var())
+    own = _own_detail(inner, inside, scale, core)
     if own < LOOK_MIN_DETAIL:  # (a high band at a JPEG's noise level: a flat part, nothing to tell by)
         return None
     saved = np.clip(np.round(predicted), 0, 255).astype(np.uint8)
@@ -1616,6 +1636,51 @@ def _unexplained(inner_src, outer_src, inner_f: ImageFeatures, outer_f: ImageFea
         rest = np.where(inside, inner - made, 0.0)
         left = min(left, float((rest - cv2.GaussianBlur(rest, (0, 0), 0.5 * scale))[core].var()))
     return left / own
+
+
+def _own_detail(inner: np.ndarray, inside: np.ndarray, scale: float, core: np.ndarray | None = None) -> float:
+    """The variance of ``inner``'s high band (the picture less its blur by half ``scale``, the outer file's pixel in
+    the inner's) over ``core`` (default: ``inside`` eroded as :func:`_unexplained` erodes it)."""
+    cv2 = _require_cv2()
+    if core is None:
+        r = LOOK_RADIUS
+        grown = cv2.erode(inside.astype(np.uint8), np.ones((2 * r + 9,) * 2, np.uint8),
+                          borderType=cv2.BORDER_CONSTANT, borderValue=0)
+        core = cv2.erode(grown, np.ones((9, 9), np.uint8)) > 0
+        if not core.any():
+            return float("inf")  # (too small a part: :func:`_unexplained` says so itself)
+    own_picture = np.where(inside, inner, 0.0).astype(np.float64)
+    return float((own_picture - cv2.GaussianBlur(own_picture, (0, 0), 0.5 * scale))[core].var())
+
+
+def _ecc(template: np.ndarray, moving: np.ndarray, mask: np.ndarray, boxed: bool) -> np.ndarray:
+    """OpenCV's ECC map (affine, 2 x 3) taking ``template``'s grid onto ``moving`` (both blurred) over ``mask``: 80
+    steps; the identity where it fails. ``boxed`` (the keep stage's look): first at half the size
+    (:data:`LOOK_ECC_HALF_MIN`), then :data:`LOOK_ECC_FINE` steps at the full one from there."""
+    cv2 = _require_cv2()
+    refine = np.eye(2, 3, dtype=np.float32)
+    steps = 80
+    if boxed and min(template.shape) >= LOOK_ECC_HALF_MIN:
+        h, w = template.shape[0] // 2, template.shape[1] // 2
+        half = [cv2.resize(x[:2 * h, :2 * w], (w, h), interpolation=cv2.INTER_AREA)
+                for x in (template, moving, mask * np.uint8(255))]
+        try:
+            _, coarse = cv2.findTransformECC(half[0], half[1], refine.copy(), cv2.MOTION_AFFINE,
+                                             (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 80, 1e-6),
+                                             (half[2] == 255).astype(np.uint8), 5)  # (the pixels whose four are in)
+            a = coarse[:, :2].astype(np.float64)
+            # (a half-size pixel's centre is at 2 x + 0.5 in the full size's)
+            t = 2 * coarse[:, 2].astype(np.float64) + 0.5 * (1.0 - a.sum(1))
+            refine = np.hstack([a, t[:, None]]).astype(np.float32)
+        except cv2.error:
+            pass
+        steps = LOOK_ECC_FINE
+    try:  # ECC's map takes the inner's grid onto the outer brought up
+        _, refine = cv2.findTransformECC(template, moving, refine, cv2.MOTION_AFFINE,
+                                         (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, steps, 1e-6), mask, 5)
+    except cv2.error:
+        pass
+    return refine
 
 
 def _box(mask: np.ndarray, margin: int) -> tuple[int, int, int, int]:
