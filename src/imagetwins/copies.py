@@ -2762,7 +2762,7 @@ FRAMED_PASTED = 0.5
 #: a picture framed in another file at more than this many of its pixels a side to one of the plain file's is looked
 #: at in the files (:func:`_enlarged_area`: is it the plain file enlarged?); at or under it the keep stage counts the
 #: plain file as holding the picture near its resolution anyway (:func:`imagetwins.keep.framed_copies`: 0.8 a side),
-#: and the look (~0.2-2 CPU s a pair) would change nothing
+#: and the look (~0.02-1 CPU s a pair since keepcost2, 0.2-3 before) would change nothing
 FRAMED_LOOK_SIDE = 1.25
 #: the files' look (:func:`~imagetwins.verify.unexplained_detail`, the framed picture as the finer one) under which a
 #: framed picture is the plain file enlarged (:func:`_enlarged_area`): chosen on ``benchmarks/tune_framed_enlarged.py``

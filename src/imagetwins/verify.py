@@ -458,8 +458,8 @@ LOOK_SIDE = 640
 LOOK_ECC_MARGIN = 24
 #: (the keep stage's look, ``boxed``: ECC first on the pictures at half size, 80 steps, where the box is
 #: LOOK_ECC_HALF_MIN px a side or more, then LOOK_ECC_FINE steps at the look's size: the answers where ECC aligns the
-#: same to the third decimal, ~2.5x less CPU, most of it where ECC does not converge in 80 steps (a product card against
-#: a thumbnail: 1-3 CPU s a look); ``benchmarks/bench_keep_catalogue.py``, BENCHMARKS.md)
+#: same to the third decimal, a catalogue's looks 3.4x less CPU, most where 80 steps at full size did not converge (a
+#: card against a thumbnail: 1-3 CPU s a look); ``benchmarks/bench_keep_catalogue.py``, BENCHMARKS.md)
 LOOK_ECC_HALF_MIN = 128
 LOOK_ECC_FINE = 10
 #: (... and a shared part whose high band before the alignment is under LOOK_FLAT_BEFORE of LOOK_MIN_DETAIL is flat
@@ -1671,10 +1671,9 @@ def _ecc(template: np.ndarray, moving: np.ndarray, mask: np.ndarray, boxed: bool
             a = coarse[:, :2].astype(np.float64)
             # (a half-size pixel's centre is at 2 x + 0.5 in the full size's)
             t = 2 * coarse[:, 2].astype(np.float64) + 0.5 * (1.0 - a.sum(1))
-            refine = np.hstack([a, t[:, None]]).astype(np.float32)
-        except cv2.error:
+            refine, steps = np.hstack([a, t[:, None]]).astype(np.float32), LOOK_ECC_FINE
+        except cv2.error:  # (no alignment at half size: the 80 steps at the full one, as before)
             pass
-        steps = LOOK_ECC_FINE
     try:  # ECC's map takes the inner's grid onto the outer brought up
         _, refine = cv2.findTransformECC(template, moving, refine, cv2.MOTION_AFFINE,
                                          (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, steps, 1e-6), mask, 5)
