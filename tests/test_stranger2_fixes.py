@@ -183,3 +183,29 @@ def test_remove_similar_names_the_command_that_removes_byte_copies(tmp_path: Pat
     assert f"byte-identical backups too, are what the default method removes: 'imagetwins remove {album} -r'" in \
         " ".join(res.output.split()), res.output
     assert f"'imagetwins remove {album} --plan plan.json'" in " ".join(res.output.split())  # (no -r with a plan)
+
+
+@pytest.mark.cli
+def test_an_empty_folder_is_not_told_to_try_recursive(tmp_path: Path) -> None:
+    """``imagetwins find empty/`` (and ``check``) said "(try --recursive)" of a folder with no sub-folder, where -r finds
+    nothing more; the hint stays where a sub-folder was left unread."""
+    import shutil
+
+    from click.testing import CliRunner
+
+    from imagetwins import check
+    from imagetwins.cli import main
+
+    empty, top = tmp_path / "empty", tmp_path / "top"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("no picture here")
+    shutil.copytree(REPO / "examples" / "images", top / "sub")
+    run = CliRunner().invoke
+    res = run(main, ["find", str(empty), "-m", "phash", "--no-cache"])
+    assert res.exit_code == 0 and f"note: no image files found in {empty}\n" in res.output, res.output
+    res = run(main, ["find", str(top), "-m", "phash", "--no-cache"])
+    assert f"note: no image files found in {top} (try --recursive)" in res.output, res.output
+    res = run(main, ["check", str(top / "sub"), "--against", str(empty), "-m", "phash", "--no-cache"])
+    assert res.exit_code == 1 and res.output.splitlines()[-1] == f"error: no image read in {empty}", res.output
+    assert check(empty, top, "phash", cache=False).reasons_incomplete == (
+        f"no image read in {empty}", f"no image read in {top} (try --recursive)")

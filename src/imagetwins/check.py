@@ -15,7 +15,7 @@ from pathlib import Path
 from imagetwins.encoders import DEFAULT_METHOD, Encoder
 from imagetwins.finder import find_against
 from imagetwins.index import Index
-from imagetwins.io import given_paths, path_text, skipped_link
+from imagetwins.io import given_paths, path_text, recursive_hint, skipped_link
 from imagetwins.results import QueryResult
 from imagetwins.text import counted
 
@@ -122,13 +122,14 @@ def check(test: str | os.PathLike | Sequence[str | os.PathLike], against: str | 
     against_name = getattr(against, "path", against)
     reference_is_folder = isinstance(against_name, (str, os.PathLike)) and Path(against_name).is_dir()
     against_name = str(against_name)
-    hint = "" if recursive else " (try --recursive)"
     unreadable = sum(not skipped_link(f) for f in query.failures)
     why: list[str] = []
     if not query.images:
+        hint = recursive_hint(test, recursive) if isinstance(test, str) else ""
         why.append(f"no image read in {test_name}" + (f" ({unreadable} unreadable)" if unreadable else hint))
     if not query.reference_images:
-        why.append(f"no image read in {against_name}" + (hint if reference_is_folder else ""))
+        why.append(f"no image read in {against_name}"
+                   + (recursive_hint(against_name, recursive) if reference_is_folder else ""))
     if unreadable and query.images:
         why.append(f"{unreadable} image{'' if unreadable == 1 else 's'} of {test_name} could not be read, "
                    "so not checked")

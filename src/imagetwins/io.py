@@ -67,6 +67,21 @@ def path_text(path: str | bytes | os.PathLike) -> str:
         raise TypeError(f"a path is a str, bytes or os.PathLike, not {type(path).__name__}") from None
 
 
+def recursive_hint(folder: str | os.PathLike, recursive: bool) -> str:
+    """The hint a scan that found no image in ``folder`` gives: " (try --recursive)" where it was not recursive and
+    ``folder`` has a sub-folder left unread, else "" (an empty folder, or one of other files: -r would find nothing
+    more, and the hint sent people to try it)."""
+    if recursive:
+        return ""
+    try:
+        with os.scandir(folder) as entries:
+            if any(entry.is_dir(follow_symlinks=False) for entry in entries):
+                return " (try --recursive)"
+    except OSError:  # (not a folder, or not readable: nothing to say about its sub-folders)
+        pass
+    return ""
+
+
 def no_folder_reason(folder: Path) -> str:
     """Why nothing can be made in ``folder``, which is not a folder: it is not there, or the nearest thing on its way
     that is there is a file (``--db notes.txt/x.db``), not a folder."""

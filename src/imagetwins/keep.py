@@ -19,9 +19,9 @@ bytes, not picture); then a file whose EXIF orientation needs no mirroring (1, o
 5, 7: no camera writes such a tag, a tool flipped the pixels; read from the headers of the files tied so far only);
 then a translucent file before an opaque one of its size (a product cut out on a transparent
 ground before its JPEG on white); then the older capture date (EXIF DateTimeOriginal, else the modification time,
-compared to the minute so that copies made in the same minute tie); then, between JPEGs tied so far, the more finely
-quantised (a messenger's re-encode; read from the headers of tied files only); then a name that is not a copy's ("x
-copy.jpg", "x (1).jpg", "Copy of x.jpg"); then the shorter name; then the file outside a folder that ``imagetwins
+compared to the minute so that copies made in the same minute tie); then a name that is not a copy's ("x copy.jpg",
+"x (1).jpg", "Copy of x.jpg"); then, between JPEGs tied so far, the more finely quantised (a messenger's re-encode;
+read from the headers of tied files only); then the shorter name; then the file outside a folder that ``imagetwins
 folders`` lists as a copy of another (``Backup/x.jpg`` goes beside ``Photos/2019/x.jpg`` when ``Backup`` holds
 copies of ``Photos/2019``'s pictures: one rule for folders and files, :mod:`imagetwins.folder_copies`); then the
 file fewer folders deep; then the shorter path; then the path.
@@ -374,12 +374,14 @@ def _mirrored_among(tied: Sequence[FileInfo]) -> frozenset[str]:
 #: derived, converted, beside a camera's own JPEG)
 _BEFORE_MIRRORED = 5
 #: how many leading terms of the ``original`` rule's sort key (enlarged, pixels, derived, converted, beside a
-#: camera's own JPEG, mirrored, opaque, capture minute) must tie before JPEG quality is looked at (:func:`_finer_jpeg`)
-_TIED_BEFORE_QUALITY = 8
+#: camera's own JPEG, mirrored, opaque, capture minute, a copy's name) must tie before JPEG quality is looked at
+#: (:func:`_finer_jpeg`): "x copy.jpg" re-saved finer than "x.jpg" (an editor's export at quality 97 of a web photo
+#: at 75) is still the copy; the finer table says only that more bytes were spent
+_TIED_BEFORE_QUALITY = 9
 
 
 def _finer_jpeg(ranked: Sequence[FileInfo], key) -> FileInfo:
-    """Of files tied on every term of the ``original`` rule down to the capture minute, all JPEGs (a messenger's
+    """Of files tied on every term of the ``original`` rule down to a copy's name, all JPEGs (a messenger's
     or an editor's re-encode of the same size, dates stripped or equal), a colour one before a grey one (a grey
     conversion, however finely saved, lost the colour), then the one quantised most finely: a re-encode never adds
     detail, and a person keeps the better one. Only ties are read."""

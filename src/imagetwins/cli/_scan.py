@@ -17,7 +17,7 @@ from imagetwins.cli._common import (
     show_progress,
 )
 from imagetwins.cli._interrupt import on_interrupt
-from imagetwins.io import HEIF_EXTRA_MISSING, RAW_EXTRA_MISSING, skipped_link
+from imagetwins.io import HEIF_EXTRA_MISSING, RAW_EXTRA_MISSING, recursive_hint, skipped_link
 from imagetwins.text import counted
 
 
@@ -38,7 +38,7 @@ def hint_if_empty(result, directory: Path, recursive: bool) -> None:
 
 def note_no_images(directory: Path, recursive: bool) -> None:
     """The one line of every command that found no image file in ``directory`` (index update too)."""
-    echo(f"note: no image files found in {directory}" + ("" if recursive else " (try --recursive)"))
+    echo(f"note: no image files found in {directory}" + recursive_hint(directory, recursive))
 
 
 def warn_skipped(failures, quiet: bool, follow_hint: bool = True) -> int:
