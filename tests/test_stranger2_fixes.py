@@ -209,3 +209,19 @@ def test_an_empty_folder_is_not_told_to_try_recursive(tmp_path: Path) -> None:
     assert res.exit_code == 1 and res.output.splitlines()[-1] == f"error: no image read in {empty}", res.output
     assert check(empty, top, "phash", cache=False).reasons_incomplete == (
         f"no image read in {empty}", f"no image read in {top} (try --recursive)")
+
+
+@pytest.mark.cli
+@pytest.mark.parametrize("method", ["cnn", "similar"])
+def test_a_batch_of_byte_copies_alone_joins_the_vectors_before_it(method: str) -> None:
+    """``imagetwins report Pictures -r -m similar`` of a library with a Backup folder (23 byte copies of 2021/, 26
+    files: the second batch of 32 held byte copies only) ended in a ValueError traceback: a batch that encodes no
+    row of its own gave the vector methods' zero rows of width 0, which no 1280-wide rows join."""
+    from imagetwins.encoders import get_encoder
+    from imagetwins.encoding import encode_files
+
+    images = REPO / "examples" / "images"
+    paths = [str(images / "beach.jpg"), str(images / "beach_copy.jpg")]  # (the same bytes)
+    encoder = get_encoder(method)
+    rows = encode_files(paths, [encoder], workers=1, batch_size=1).by_method[encoder.name]
+    assert rows.shape == (2, 1280) and (rows[0] == rows[1]).all()

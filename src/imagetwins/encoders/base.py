@@ -428,6 +428,12 @@ class VectorEncoder(Encoder):
     def empty(self) -> np.ndarray:
         return np.empty((0, 0), np.float32)
 
+    def concat(self, parts: Sequence[np.ndarray]) -> np.ndarray:
+        # zero rows join any others: empty() cannot know the model's width, and a batch whose files all hold contents
+        # encoded before (a backup folder's byte copies, 32 or more after their originals) encodes no row of its own
+        filled = [p for p in parts if len(p)]
+        return np.concatenate(filled) if filled else (parts[0] if len(parts) else self.empty())
+
     def to_blob(self, row: np.ndarray) -> bytes:
         return np.asarray(row).astype("<f4").tobytes()
 
