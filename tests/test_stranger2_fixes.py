@@ -187,8 +187,8 @@ def test_remove_similar_names_the_command_that_removes_byte_copies(tmp_path: Pat
 
 @pytest.mark.cli
 def test_an_empty_folder_is_not_told_to_try_recursive(tmp_path: Path) -> None:
-    """``imagetwins find empty/`` (and ``check``) said "(try --recursive)" of a folder with no sub-folder, where -r finds
-    nothing more; the hint stays where a sub-folder was left unread."""
+    """``imagetwins find empty/`` (and ``check``) said "(try --recursive)" of a folder with no sub-folder, where -r
+    finds nothing more; the hint stays where a sub-folder was left unread."""
     import shutil
 
     from click.testing import CliRunner
