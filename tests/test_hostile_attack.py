@@ -42,8 +42,8 @@ def test_undo_of_a_journal_cut_short_names_the_files_it_leaves_in_the_quarantine
     assert res.exit_code == 0, res.output
     journal = q / "manifest.jsonl"
     lines = journal.read_bytes().splitlines(keepends=True)
-    assert len(lines) == 6  # planned + done for each of three files
-    journal.write_bytes(b"".join(lines[:2]) + lines[2][:100])  # the first move, and the next line cut short
+    assert len(lines) == 6  # planned + done for each of three files (a batch's planned lines first)
+    journal.write_bytes(lines[0] + lines[1][:100])  # the first move, and the next line cut short
     res = _run("undo", str(q))
     assert res.exit_code == 1, res.output
     assert "holds only the journal" not in res.output
@@ -225,18 +225,19 @@ def test_a_png_is_held_to_the_limits_before_its_exif_is_looked_for(monkeypatch) 
 
 
 #: ``remove --apply`` whose journal meets a real file-size limit (RLIMIT_FSIZE: writes past it fail with EFBIG, the one
-#: that reaches it is cut short, as on a full disk) from its fifth line on: two files moved and confirmed by then
+#: that reaches it is cut short, as on a full disk) from its seventh line on: the five files' planned lines (one
+#: batch) and the first one's confirmation written by then, the second moved and its confirmation cut short
 FULL_JOURNAL = """
 import os, resource, signal, sys
 import imagetwins.quarantine as q
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 real, calls = q._append, []
-def append(journal, key, entry):
+def append(journal, key, entry, sync=True):
     calls.append(entry)
-    if len(calls) == 5:
+    if len(calls) == 7:
         room = os.fstat(journal.fileno()).st_size + 100
         resource.setrlimit(resource.RLIMIT_FSIZE, (room, resource.RLIM_INFINITY))
-    return real(journal, key, entry)
+    return real(journal, key, entry, sync=sync)
 q._append = append
 from imagetwins.cli import main
 main(["remove", sys.argv[1], "-m", "phash", "--no-cache", "--apply", "--move-to", sys.argv[2]])
@@ -263,7 +264,7 @@ def test_a_disk_that_fills_up_during_remove_stops_it_with_one_line_and_undo_rest
     assert "error: cannot write the quarantine's journal (No space left on device): stopped after 2 of 5 files" in out
     assert "moved 2 files" in out
     journal = (quarantine / "manifest.jsonl").read_text()
-    assert journal.endswith("\n") and journal.count("\n") == 4  # whole lines only: planned + done, twice
+    assert journal.endswith("\n") and journal.count("\n") == 6  # whole lines only: five planned, one done
     assert len(list(quarantine.glob("*.png"))) == 2
     res = _run("undo", str(quarantine))
     assert res.exit_code == 0, res.output
@@ -288,9 +289,9 @@ def test_files_that_failed_before_a_full_disk_stopped_the_journal_are_counted_on
     def full_disk(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    def append(journal, key, entry):
+    def append(journal, key, entry, sync=True):
         calls.append(entry["state"])
-        if len(calls) == 7:  # planned + failed for three files, then the fourth's planned line finds no room
+        if len(calls) == 9:  # five planned lines (one batch), failed for three files, then the fourth's finds no room
             raise q.JournalError("cannot write the quarantine's journal (No space left on device)")
 
     monkeypatch.setattr(q, "_move", full_disk)
@@ -314,7 +315,7 @@ def test_files_a_stopped_journal_never_tried_are_not_said_to_be_named_above(tmp_
     album = _album(tmp_path / "album", 6)  # one group: 5 files to move
     before = _digests(album)
 
-    def append(journal, key, entry):
+    def append(journal, key, entry, sync=True):
         raise q.JournalError("cannot write the quarantine's journal (No space left on device)")
 
     monkeypatch.setattr(q, "_append", append)
