@@ -215,3 +215,77 @@ def test_kill_9_at_random_points_of_remove_and_undo_loses_nothing(tmp_path: Path
         run("undo")
         whole_again()
     assert sum(0 < n < 150 for n in moved_when_killed) >= 2, moved_when_killed  # (most kills land among the moves)
+
+
+class _ReadSizes:
+    """A journal opened for reading that records the longest read."""
+
+    def __init__(self, fh) -> None:
+        self.fh, self.most = fh, 0
+
+    def _seen(self, data: bytes) -> bytes:
+        self.most = max(self.most, len(data))
+        return data
+
+    def readline(self, limit: int = -1) -> bytes:
+        return self._seen(self.fh.readline(limit))
+
+    def read(self, n: int = -1) -> bytes:
+        return self._seen(self.fh.read(n))
+
+    def tell(self) -> int:
+        return self.fh.tell()
+
+    def seek(self, pos: int) -> int:
+        return self.fh.seek(pos)
+
+
+@pytest.mark.unit
+def test_a_signed_looking_journal_line_over_32_mib_is_not_read(tmp_path: Path) -> None:
+    """A line shaped as one of ours (``{"`` first, a signature last) was read whole and parsed up to 256 MiB: a
+    174 MiB folder line took 1.5 GB and 35 s before its signature was found wrong. The bound is 32 MiB (a folder of
+    ~250,000 files): a longer line is measured a MiB at a time and skipped unread; one under it is still read."""
+    def signed(size: int) -> bytes:
+        return b'{"op": "folder", "files": "' + b"f" * size + b'", "mac": "' + b"0123456789abcdef" * 4 + b'"}\n'
+
+    journal = tmp_path / q.JOURNAL
+    under, over = signed(30 << 20), signed(33 << 20)
+    journal.write_bytes(under + over + b'{"op": "move"}\n')
+    with open(journal, "rb") as raw:
+        fh = _ReadSizes(raw)
+        lines = list(q._journal_lines(fh))
+    assert [n for n, _ in lines] == [1, 2, 3]
+    assert lines[0][1] == under and lines[1][1] is None and lines[2][1] == b'{"op": "move"}\n'
+    assert fh.most == len(under)  # (the long one never held whole)
+
+
+@pytest.mark.unit
+def test_a_folder_too_large_for_one_journal_line_is_not_moved(tmp_path: Path, monkeypatch) -> None:
+    """The writer keeps to the reader's bound: a folder whose planned line (every file with its digest) would pass it
+    stays where it is, said in one line, rather than move under a line undo would skip (the folder then never put
+    back). Here the bound is lowered to 4 KB and the folder holds 60 files (~6 KB of line); one of 10 still moves."""
+    from imagetwins.folders import check_folder_plan
+
+    monkeypatch.setattr(q, "_JOURNAL_LINE_MAX", 4 << 10)
+    entries = []
+    for name, count in (("Backup", 60), ("Small", 10)):
+        files = {}
+        for k in range(count):
+            data = f"{name} picture {k}".encode()
+            for folder in (name, f"{name}-original"):
+                (tmp_path / folder).mkdir(exist_ok=True)
+                (tmp_path / folder / f"p{k}.jpg").write_bytes(data)
+            digest = hashlib.sha256(data).hexdigest()
+            files[f"{name}/p{k}.jpg"] = (digest, f"{name}-original/p{k}.jpg", digest)
+        entries.append({"remove": name, "copy_of": f"{name}-original", "skip": False, "files": files,
+                        "number": len(entries) + 1})
+    moves, refused = check_folder_plan(tmp_path, entries)
+    assert len(moves) == 2 and not refused
+    quar = tmp_path.parent / f"{tmp_path.name}-q"
+    out = q.apply_folder_moves(moves, tmp_path, quar)
+    assert [f for f, _ in out.failed] == [str(tmp_path / "Backup")]
+    assert out.failed[0][1].startswith("not moved: it holds 60 files, too many to journal in one line (its journal "
+                                       "line would be ")
+    assert out.failed[0][1].endswith(" MiB undo reads back): move its sub-folders instead")
+    assert len(list((tmp_path / "Backup").iterdir())) == 60 and not (tmp_path / "Small").exists()
+    assert not q.undo(quar).failed and len(list((tmp_path / "Small").iterdir())) == 10

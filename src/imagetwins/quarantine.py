@@ -589,6 +589,8 @@ def _append(journal, key: bytes, entry: dict, sync: bool = True) -> None:
     disk when this returns (fsync); else the line waits for the next :func:`_sync` (a batch of moves journalled
     before any of them is made: :func:`_apply_moves`)."""
     line = (json.dumps(_sign(key, entry)) + "\n").encode("ascii")  # ASCII: odd bytes in names become \\udcXX escapes
+    if len(line) > _JOURNAL_LINE_MAX:  # (undo would skip it unread: its move could not be undone)
+        raise LineTooLong(len(line))
     fd = journal.fileno()
     end = os.lseek(fd, 0, os.SEEK_END)
     try:
@@ -600,6 +602,16 @@ def _append(journal, key: bytes, entry: dict, sync: bool = True) -> None:
         with contextlib.suppress(OSError):
             os.ftruncate(fd, end)
         raise JournalError(f"cannot write the quarantine's journal ({exc.strerror or exc})") from None
+
+
+class LineTooLong(OSError):
+    """A journal line longer than :data:`_JOURNAL_LINE_MAX`, what undo reads back (a folder of too many files): not
+    written, and its move not made."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(errno.EFBIG, f"its journal line would be {size:,} bytes, more than the "
+                                      f"{_JOURNAL_LINE_MAX >> 20} MiB undo reads back")
+        self.size = size
 
 
 def _sync(journal) -> None:
@@ -1739,11 +1751,13 @@ class _Refused(list):
 _REFUSALS_SAID = 1000
 
 
-#: the longest journal line read (bytes). A line over it is skipped unread, so a junk line of any length costs no
-#: more memory than this. The longest line imagetwins writes is a folder's planned move, which lists every file of
-#: the folder with its size and digest: ~130 bytes a file (13 MB for a folder of 100,000 photos); 256 MiB holds a
-#: folder of ~2 million such files, 20 times that. Every other line is a few KB at most (two paths, a digest).
-_JOURNAL_LINE_MAX = 256 << 20
+#: the longest journal line written or read (bytes). A line over it is skipped unread; one under it that has the
+#: shape of a line of ours is parsed and its signature checked, at about 8.5 times its size (a 174 MiB folder line
+#: signed as ours: 1.5 GB peak, 35 s; 256 MiB allowed ~2 GB): at this bound ~300 MB. The longest line imagetwins
+#: writes is a folder's planned move, which lists every file of the folder with its digest: ~110-130 bytes a file
+#: (13 MB for a folder of 100,000 photos), so 32 MiB holds a folder of ~250,000; a folder of more is not moved
+#: whole (``_append`` refuses the line: move its sub-folders). Every other line is a few KB at most.
+_JOURNAL_LINE_MAX = 32 << 20
 _JOURNAL_PIECE = 1 << 20  # a line longer than this is measured before it is read
 #: how every line imagetwins writes ends: its signature (``_append``: the signed entry's last key)
 _SIGNED_END = re.compile(rb', "mac": "[0-9a-f]{64}"\}\Z')
@@ -2479,8 +2493,13 @@ def _move_folder(m, root: Path, qdir: Path, journal, key: bytes, out: Outcome) -
     parent = _make_dirs(qdir, rel.parent)
     dst = _free_name(parent / rel.name, top=parent == qdir)
     entry = {"op": "folder", "from": str(src), "to": str(dst), "root": str(root)}
-    _append(journal, key, {**entry, "state": "planned", "bytes": size, "sha256": _tree_digest(files), "files": files,
-                           "copy_of": m.copy_of})
+    try:
+        _append(journal, key, {**entry, "state": "planned", "bytes": size, "sha256": _tree_digest(files),
+                               "files": files, "copy_of": m.copy_of})
+    except LineTooLong as exc:
+        out.failed.append((m.folder, f"not moved: it holds {len(files):,} files, too many to journal in one line "
+                                     f"({exc.strerror}): move its sub-folders instead"))
+        return
     if not across:
         parent_fd = _folder_fd(root, rel.parent)
         try:
