@@ -88,6 +88,20 @@ __all__ = ["PLAN_VERSION", "NO_KEEPER_YET", "PlanError", "PlannedGroup", "Checke
 #: the format version written as ``imagetwins_plan``
 PLAN_VERSION = 1
 
+#: What a plan may cost to read. Its memory grows with what it names, not with its bytes: 1,000,000 groups of two
+#: made-up names (31 MB) took 2.05 GB and 84 s to refuse file by file, and the 256 MiB a file a person names may be
+#: (:func:`imagetwins.io.read_user_file`) allowed ~10 GB. A plan ``find --json`` writes for 100,000 photos, every one
+#: in a pair (50,000 groups, 37 MB, 750,000 JSON values), reads in 285 MB. So a plan is refused in one line, before
+#: it is parsed, past :data:`PLAN_MAX_BYTES` or :data:`PLAN_MAX_VALUES` (its JSON values, counted from its commas and
+#: brackets: ~7.5 a file as ``find --json`` writes them, so ~400,000 files), and once parsed past
+#: :data:`PLAN_MAX_GROUPS` groups or :data:`PLAN_MAX_FILES` files listed in them (each name costs ~500 bytes and
+#: 80 us to check and refuse: 1,000 groups of 2,900 made-up names took 1.6 GB and 227 s; 249,000 groups of two, the
+#: most these limits let through, take 510 MB and 47 s).
+PLAN_MAX_BYTES = 128 << 20
+PLAN_MAX_VALUES = 3_000_000
+PLAN_MAX_GROUPS = 250_000
+PLAN_MAX_FILES = 500_000
+
 
 class PlanError(ValueError):
     """A plan file that cannot be used at all (one line: which file and why)."""
@@ -383,20 +397,38 @@ class PlanFile(NamedTuple):
 
 def read_plan(path: str | os.PathLike) -> PlanFile:
     """Read a plan file, once: :class:`PlanFile`, else :class:`PlanError` in one line (cannot be read, not JSON, not
-    an imagetwins plan). A FIFO, a device or a file over the size limit is refused without waiting
-    (:func:`imagetwins.io.read_json_file`)."""
-    from imagetwins.io import read_json_file
+    an imagetwins plan). A FIFO, a device or a file over :data:`PLAN_MAX_BYTES` is refused without waiting
+    (:func:`imagetwins.io.read_user_file`), one of more than :data:`PLAN_MAX_VALUES` JSON values before it is parsed,
+    one of more than :data:`PLAN_MAX_GROUPS` groups before any is looked at."""
+    from imagetwins.io import read_user_file
+    from imagetwins.text import loads_json
 
     source = Path(path)
     try:
-        doc = read_json_file(source)
+        text = read_user_file(source, max_bytes=PLAN_MAX_BYTES)
     except (OSError, UnicodeDecodeError) as exc:
         raise PlanError(f"{source}: cannot read it ({getattr(exc, 'strerror', None) or exc})") from None
+    values = text.count(",") + text.count("[") + text.count("{")  # (at least one a value past each array's first)
+    if values > PLAN_MAX_VALUES:
+        raise PlanError(f"{source}: too large a plan ({values:,} JSON values, more than the {PLAN_MAX_VALUES:,} a plan "
+                        "may hold, ~400,000 files): nothing moved; make plans of parts of the folder "
+                        "(imagetwins find FOLDER/PART --json)")
+    try:
+        doc = loads_json(text)
     except json.JSONDecodeError as exc:
         raise PlanError(f"{source}: not JSON ({exc.msg}, line {exc.lineno})") from None
+    del text
     if not isinstance(doc, dict) or doc.get("imagetwins_plan") != PLAN_VERSION:
         raise PlanError(f"{source}: not an imagetwins plan (write one with 'imagetwins find --json' "
                         "or the review page's Export decisions)")
+    groups = doc.get("groups")
+    if isinstance(groups, list):
+        names = sum(len(g["files"]) for g in groups if isinstance(g, dict) and isinstance(g.get("files"), list))
+        for count, most, what in ((len(groups), PLAN_MAX_GROUPS, "groups"), (names, PLAN_MAX_FILES, "files")):
+            if count > most:
+                raise PlanError(f"{source}: too large a plan ({count:,} {what}, more than the {most:,} a plan may "
+                                "hold): nothing moved; make plans of parts of the folder (imagetwins find FOLDER/PART "
+                                "--json)")
     return PlanFile(source, doc)
 
 
