@@ -895,9 +895,10 @@ def _bar(total: int, desc: str, shown: bool):
 
 
 #: how many moves are checked (the file's SHA-256 read) and journalled before the journal is made durable, once, and
-#: they are made: one fsync a batch instead of two a file (10,000 moves: 122 -> 17 s wall on this machine). A batch
-#: is bounded in bytes read too, so a file checked first does not wait for gigabytes of others before it moves (each
-#: is checked again right before its move: its keeper, and its own identity, size and mtime).
+#: they are made: one fsync a batch instead of two a file (10,000 moves: 72-104 -> 17-24 s wall here,
+#: ``benchmarks/bench_remove_plans.py``). A batch is bounded in bytes read too, so a file checked first does not wait
+#: for gigabytes of others before it moves (each is checked again right before its move: its keeper, and its own
+#: identity, size and mtime).
 _BATCH_MOVES = 100
 _BATCH_BYTES = 64 << 20
 
