@@ -33,6 +33,11 @@ def _library(root: Path, pairs: int, size: int = 3000) -> q.Plan:
     return q.Plan(moves=moves, keepers=[k for _, _, k in moves], expected=expected)
 
 
+def _open_files() -> int:
+    """How many files this process holds open (Linux; 0 elsewhere)."""
+    return len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else 0
+
+
 def _tree(root: Path) -> dict[str, str]:
     return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(root.rglob("*")) if p.is_file()}
@@ -77,6 +82,33 @@ def test_each_move_begins_after_its_planned_line_is_synced_and_a_batch_costs_one
     assert sorted(e["state"] for e in lines) == ["done"] * 250 + ["planned"] * 250
     assert not q.undo(quar).failed
     assert _tree(root) == before
+
+
+@pytest.mark.unit
+def test_a_full_disk_in_the_middle_of_a_batchs_planned_lines_moves_none_of_it(tmp_path: Path, monkeypatch) -> None:
+    """The journal takes the batch's first 50 planned lines, then the disk is full: the run stops (one line), none
+    of the batch's files moved (their lines were not all on disk), no folder left open, and undo has nothing to do."""
+    root = tmp_path / "lib"
+    plan = _library(root, 120)
+    before = _tree(root)
+    real_append, calls = q._append, []
+
+    def append(journal, key, entry, sync=True):
+        calls.append(entry["state"])
+        if len(calls) == 51:
+            raise q.JournalError("cannot write the quarantine's journal (No space left on device)")
+        return real_append(journal, key, entry, sync=sync)
+
+    monkeypatch.setattr(q, "_append", append)
+    open_before = _open_files()
+    out = q.apply_plan(plan, root, tmp_path / "q")
+    assert _open_files() == open_before
+    assert out.stopped == "cannot write the quarantine's journal (No space left on device)"
+    assert out.done == [] and out.failed == [] and calls == ["planned"] * 51
+    assert _tree(root) == before
+    monkeypatch.undo()
+    back = q.undo(tmp_path / "q")
+    assert not back.failed and not back.done and _tree(root) == before
 
 
 @pytest.mark.unit
