@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_file_safety_leftovers import _ReadSizes
 
 from imagetwins import quarantine as q
 
@@ -247,29 +248,6 @@ def test_kill_9_at_random_points_of_remove_and_undo_loses_nothing(tmp_path: Path
         run("undo")
         whole_again()
     assert sum(0 < n < 150 for n in moved_when_killed) >= 2, moved_when_killed  # (most kills land among the moves)
-
-
-class _ReadSizes:
-    """A journal opened for reading that records the longest read."""
-
-    def __init__(self, fh) -> None:
-        self.fh, self.most = fh, 0
-
-    def _seen(self, data: bytes) -> bytes:
-        self.most = max(self.most, len(data))
-        return data
-
-    def readline(self, limit: int = -1) -> bytes:
-        return self._seen(self.fh.readline(limit))
-
-    def read(self, n: int = -1) -> bytes:
-        return self._seen(self.fh.read(n))
-
-    def tell(self) -> int:
-        return self.fh.tell()
-
-    def seek(self, pos: int) -> int:
-        return self.fh.seek(pos)
 
 
 @pytest.mark.unit
