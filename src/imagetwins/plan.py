@@ -83,7 +83,7 @@ from imagetwins.text import printable
 
 __all__ = ["PLAN_VERSION", "NO_KEEPER_YET", "PlanError", "PlannedGroup", "CheckedPlan", "plan_document", "load_plan",
            "check_plan", "awaiting_keeper", "left_alone", "not_copies_of_keepers", "Unconfirmed", "PlanIndex",
-           "plan_index", "index_record", "PlanFile", "read_plan", "KeeperChecks"]
+           "plan_index", "index_record", "PlanFile", "read_plan", "KeeperChecks", "PlanTooLarge"]
 
 #: the format version written as ``imagetwins_plan``
 PLAN_VERSION = 1
@@ -105,6 +105,10 @@ PLAN_MAX_FILES = 500_000
 
 class PlanError(ValueError):
     """A plan file that cannot be used at all (one line: which file and why)."""
+
+
+class PlanTooLarge(PlanError):
+    """A plan over what a plan may cost to read (:data:`PLAN_MAX_VALUES`, ...): refused, whatever else it is."""
 
 
 @dataclass
@@ -410,9 +414,9 @@ def read_plan(path: str | os.PathLike) -> PlanFile:
         raise PlanError(f"{source}: cannot read it ({getattr(exc, 'strerror', None) or exc})") from None
     values = text.count(",") + text.count("[") + text.count("{")  # (at least one a value past each array's first)
     if values > PLAN_MAX_VALUES:
-        raise PlanError(f"{source}: too large a plan ({values:,} JSON values, more than the {PLAN_MAX_VALUES:,} a plan "
-                        "may hold, ~400,000 files): nothing moved; make plans of parts of the folder "
-                        "(imagetwins find FOLDER/PART --json)")
+        raise PlanTooLarge(f"{source}: too large a plan ({values:,} JSON values, more than the {PLAN_MAX_VALUES:,} a "
+                           "plan may hold, ~400,000 files): refused; make plans of parts of the folder "
+                           "(imagetwins find FOLDER/PART --json)")
     try:
         doc = loads_json(text)
     except json.JSONDecodeError as exc:
@@ -426,9 +430,9 @@ def read_plan(path: str | os.PathLike) -> PlanFile:
         names = sum(len(g["files"]) for g in groups if isinstance(g, dict) and isinstance(g.get("files"), list))
         for count, most, what in ((len(groups), PLAN_MAX_GROUPS, "groups"), (names, PLAN_MAX_FILES, "files")):
             if count > most:
-                raise PlanError(f"{source}: too large a plan ({count:,} {what}, more than the {most:,} a plan may "
-                                "hold): nothing moved; make plans of parts of the folder (imagetwins find FOLDER/PART "
-                                "--json)")
+                raise PlanTooLarge(f"{source}: too large a plan ({count:,} {what}, more than the {most:,} a plan "
+                                   "may hold): refused; make plans of parts of the folder (imagetwins find "
+                                   "FOLDER/PART --json)")
     return PlanFile(source, doc)
 
 
