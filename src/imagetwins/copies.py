@@ -80,6 +80,8 @@ from imagetwins.workers import thread_count
 
 __all__ = [
     "CNN_CANDIDATE",
+    "CNN_MUTUAL",
+    "CNN_NEAR",
     "CNN_SIDE",
     "COPIES_METHOD",
     "CopyRecord",
@@ -141,6 +143,15 @@ HASH_PER_ROW = 8
 CNN_CANDIDATE = 0.23
 #: CNN neighbours proposed per image
 TOP_K = 6
+#: ... the first CNN_NEAR of them whatever the other image's list; a neighbour after those only where the image is in
+#: that neighbour's list too, among its first CNN_MUTUAL (:func:`_first_others`). A copy and its original are near
+#: each other from both sides; an image many others list at their 3rd-6th place (a hub: a busy picture, one of a
+#: library of look-alike compositions) often lists none of them. The home library's 1,000-photo first scan: 6,468 ->
+#: 5,745 checks; the proposer's fit and held-out pools (bench_proposer.py --votes) lose no copy, quality.py every row
+#: the same. CNN_MUTUAL 10 or 16 cut more (4,509 / 5,066 checks) but lost copies among look-alikes (held out: 7 and 3
+#: of 432): BENCHMARKS.md, "Neighbours from both sides"
+CNN_NEAR = 2
+CNN_MUTUAL = 32
 #: the CNN vectors held in memory for the proposal: half floats (1 KB an image for the 512 projected numbers instead
 #: of 2 KB; stored as float32). Measured on the raw 1,280-number vectors (before the projection): on
 #: 1,472 photos (photos-public, ukbench, holidays-half and 200 edited copies) the pairs proposed and found are
@@ -1115,9 +1126,23 @@ def stack_rows(records: CopyRows | Sequence[CopyRecord]) -> tuple[np.ndarray, np
 
 def _first_others(owner_of_row: np.ndarray, nb_owner: np.ndarray, sims: np.ndarray, top_k: int,
                   cnn_candidate: float) -> np.ndarray:
-    """Mask of each row's first ``top_k`` neighbours that are other images (not the row's own alternate)."""
+    """Mask of each row's first ``top_k`` neighbours that are other images (not the row's own alternate) at
+    ``cnn_candidate`` or more, those after the first :data:`CNN_NEAR` only where the row's image is in the
+    neighbour's list as well, among its first :data:`CNN_MUTUAL` rows (any of its rows': an image and the picture cut
+    from its canvas are one image here; :func:`candidate_pairs` searches lists that deep)."""
     ok = (nb_owner != owner_of_row[:, None]) & (sims >= cnn_candidate)
-    return ok & (np.cumsum(ok, axis=1) <= top_k)
+    place = np.cumsum(ok, axis=1)
+    take = ok & (place <= top_k)
+    later = take & (place > CNN_NEAR)
+    if later.any():
+        images = int(max(owner_of_row.max(), nb_owner.max())) + 1
+        # (image, neighbour image) as one number: the pairs each image lists within CNN_MUTUAL, against those the
+        # later places ask for the other way round
+        listed = np.unique((owner_of_row[:, None].astype(np.int64) * images + nb_owner)[ok & (place <= CNN_MUTUAL)])
+        asked = nb_owner[later].astype(np.int64) * images + np.broadcast_to(owner_of_row[:, None], later.shape)[later]
+        at = np.searchsorted(listed, asked).clip(max=len(listed) - 1)
+        take[later] = listed[at] == asked
+    return take
 
 
 def candidate_pairs(hashes: np.ndarray, vectors: np.ndarray, workers: int | None = None,
@@ -1143,7 +1168,7 @@ def candidate_pairs(hashes: np.ndarray, vectors: np.ndarray, workers: int | None
         return out + (None,) if neighbours else out
     eh, ev, owner = _extended(hashes, vectors, alt)
     extra = 1 if len(owner) > n else 0  # an image's own alternate takes a place among its neighbours
-    depth = max(top_k + extra, neighbours or 0)
+    depth = max(top_k + extra, CNN_MUTUAL if top_k > CNN_NEAR else 0, neighbours or 0)
     # everything against everything, or with a memo of an earlier run only the new rows (imagetwins.candidates)
     keys = memo.row_keys(owner, n) if memo is not None else np.zeros(len(owner), f"S{KEY_BYTES}")
     state = memo.state(hash_candidate, depth, hash_per_row, hash_sure) if memo is not None else None
