@@ -3,8 +3,8 @@ detail kept beside a smaller copy? (``copies.framed_picture``'s look at the file
 
 For each photo of ``--source`` (photos-public: the portrait photos of 100-199, outside the family folders' first 40,
 the tuning splits 1-10 and 200-249 and the test photos; camera-photos at 1024 px; holidays-half: one photo of each of
-60 scenes): a phone screenshot (dark or light bars, the picture pasted full width) made with Pillow, saved as JPEG
-quality 92. Three folders, each photo a group of two files:
+60 scenes; ukbench: view 2 of 60 objects, soft 320 px webcam pictures): a phone screenshot (dark or light bars, the
+picture pasted full width) made with Pillow, saved as JPEG quality 92. Three folders, each photo a group of two files:
 
 - ``enlarged``: the photo, and the screenshot holding it enlarged 1.3-1.7x a side (Lanczos): the photo must be kept;
 - ``thumbnail``: the photo shrunk to 0.5x a side, and the screenshot holding the photo at 1.0x: the screenshot holds
@@ -76,13 +76,15 @@ def screenshot(picture: Image.Image, rng: np.random.Generator) -> Image.Image:
 def photos_of(source: str) -> list[Path]:
     """The photos of ``source``: photos-public 100-199 (the portrait ones are used), every camera photo at 1024 px a
     side (as ``quality.build_families`` makes them, in the work folder), the first holidays-half photo of each of
-    the first 60 scenes."""
+    the first 60 scenes, view 2 of the first 60 ukbench objects."""
     from _common import DATASETS
 
     if source == "photos-public":
         return sorted((DATASETS / "photos-public" / "images").glob("*.jpg"))[100:200]
     if source == "camera-photos":
         return sorted((DATASETS / "camera-photos" / "images").glob("*.jpg"))
+    if source == "ukbench":  # (view 2 of 60 objects: soft 320 px webcam pictures; bench_keep_catalogue uses view 0)
+        return sorted((DATASETS / "ukbench-600" / "images").glob("*.jpg"))[2::4][:60]
     scenes: dict[str, Path] = {}
     for p in sorted((DATASETS / "holidays-half" / "images").glob("*.jpg")):
         scenes.setdefault(p.name[:4], p)
@@ -130,11 +132,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--workdir", type=Path, required=True)
     ap.add_argument("--src", type=Path, default=ROOT / "src", help="the imagetwins source tree to measure")
-    ap.add_argument("--source", choices=("photos-public", "camera-photos", "holidays-half"), default="photos-public")
+    ap.add_argument("--source", choices=("photos-public", "camera-photos", "holidays-half", "ukbench"),
+                    default="photos-public")
     args = ap.parse_args()
     from _common import need_datasets
 
-    need_datasets(f"{args.source}/images")
+    need_datasets(f"{'ukbench-600' if args.source == 'ukbench' else args.source}/images")
     sys.path.insert(0, str(args.src.resolve()))
     folders = build(args.workdir, args.source)
     for name, want in (("enlarged", "_orig.jpg"), ("thumbnail", "_screen.jpg"), ("near", "_screen.jpg")):

@@ -462,9 +462,16 @@ LOOK_ECC_MARGIN = 24
 #: card against a thumbnail: 1-3 CPU s a look); ``benchmarks/bench_keep_catalogue.py``, BENCHMARKS.md)
 LOOK_ECC_HALF_MIN = 128
 LOOK_ECC_FINE = 10
-#: (... and a shared part whose high band before the alignment is under LOOK_FLAT_BEFORE of LOOK_MIN_DETAIL is flat
-#: without ECC: after it the same band moved by under 1 % on the measured looks, and a flat part has no answer)
-LOOK_FLAT_BEFORE = 0.9
+#: (... and a shared part whose high band on the check's map, before ECC, is under LOOK_MIN_DETAIL is flat: where ECC
+#: aligns the band moves by under 1 %, and where it does not, on a flat part's few gradients, it drifts onto the
+#: picture's edge (a card's 3.8 read 12.3 after ECC, and the look over 1))
+#: (... and the keep stage's question (is the framed picture the other file enlarged?) has an answer where the part is
+#: flat at LOOK_FLAT_SCALE or more of the outer file's pixels a side: the inner picture holds no detail a person sees
+#: (a high band of under 2 grey levels) that the outer file lacks, so it counts at the outer's size. A product card
+#: enlarged from a soft product photo reads 0.4-3.9, genuine pictures at 1.33-2x a smaller copy's side 6.3 or more
+#: (ukbench views, held out), 6.5 (holidays-half), 17.8 (photos-public): BENCHMARKS.md. Under it (a file decoded at
+#: half for the look, its picture then at about the outer's pixels) any picture reads flat: no answer)
+LOOK_FLAT_SCALE = 1.25
 #: (the fit: every LOOK_STRIDE-th pixel of the shared part each way, at least LOOK_MIN_PIXELS of them in all, with a
 #: ridge, LOOK_RIDGE of the taps' mean power)
 LOOK_STRIDE = 2
@@ -1493,10 +1500,12 @@ def unexplained_detail(v: Verification, a: ImageFeatures, b: ImageFeatures, sour
     file's whole frame: the keep stage's look at a framed picture (a screenshot's bars, a product card's frame lie
     outside it), 1.1-2.2x less CPU; the same measure to the third decimal where ECC aligns (20 product cards:
     0.094-0.578 the same, 0.094 -> 0.097), within ~0.15 where it does not (measures over 1); and ECC aligns the
-    pictures at half size first, then :data:`LOOK_ECC_FINE` steps at the look's (:func:`_ecc`), a part flat before the
-    alignment is answered without it (:data:`LOOK_FLAT_BEFORE`), and the fit and saves read the box alone: 3.4x less
-    CPU on a catalogue's 67 looks, no answer on either side of :data:`~imagetwins.copies.FRAMED_ENLARGED_BELOW` moved
-    on 248. Not the find stage's look (:func:`look_at_files`): its verdicts stay as stored."""
+    pictures at half size first, then :data:`LOOK_ECC_FINE` steps at the look's (:func:`_ecc`), and the fit and saves
+    read the box alone: 3.4x less CPU on a catalogue's 67 looks, no answer on either side of
+    :data:`~imagetwins.copies.FRAMED_ENLARGED_BELOW` moved on 248. A part flat on the check's map
+    (:data:`LOOK_MIN_DETAIL`) is answered without ECC: 0 (nothing past the outer file's pixels) where the inner
+    picture holds :data:`LOOK_FLAT_SCALE` or more of them a side, else None. Not the find stage's look
+    (:func:`look_at_files`): its verdicts stay as stored."""
     if v.inner is None or v.transform is None or v.mirrored:
         return None
     k = v.inner
@@ -1573,8 +1582,8 @@ def _unexplained(inner_src, outer_src, inner_f: ImageFeatures, outer_f: ImageFea
     # of a look's time, much of it over a screenshot's bars or a card's frame, which the mask leaves out of its sums)
     y0, y1, x0, x1 = (_box(inside, int(np.ceil(4 * blur)) + LOOK_ECC_MARGIN) if boxed else
                       (0, inside.shape[0], 0, inside.shape[1]))
-    if boxed and _own_detail(inner[y0:y1, x0:x1], inside[y0:y1, x0:x1], scale) < LOOK_MIN_DETAIL * LOOK_FLAT_BEFORE:
-        return None  # (flat before the alignment is refined: nothing to tell by, as below, without ECC's cost)
+    if boxed and _own_detail(inner[y0:y1, x0:x1], inside[y0:y1, x0:x1], scale) < LOOK_MIN_DETAIL:
+        return _flat(scale)  # (flat on the check's map: ECC, on a flat part's few gradients, may drift off)
     template = cv2.GaussianBlur(inner, (0, 0), blur)[y0:y1, x0:x1]
     moving = cv2.GaussianBlur(np.where(inside, up, 0).astype(np.float32), (0, 0), blur)[y0:y1, x0:x1]
     refine = _ecc(template, moving, inside[y0:y1, x0:x1].astype(np.uint8), boxed)
@@ -1636,6 +1645,12 @@ def _unexplained(inner_src, outer_src, inner_f: ImageFeatures, outer_f: ImageFea
         rest = np.where(inside, inner - made, 0.0)
         left = min(left, float((rest - cv2.GaussianBlur(rest, (0, 0), 0.5 * scale))[core].var()))
     return left / own
+
+
+def _flat(scale: float) -> float | None:
+    """The keep stage's look at a flat part (:data:`LOOK_MIN_DETAIL`): 0 (nothing past the outer file's pixels) where
+    the inner picture holds :data:`LOOK_FLAT_SCALE` or more of them a side, else None (nothing to tell by)."""
+    return 0.0 if scale >= LOOK_FLAT_SCALE else None
 
 
 def _own_detail(inner: np.ndarray, inside: np.ndarray, scale: float, core: np.ndarray | None = None) -> float:
