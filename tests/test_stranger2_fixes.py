@@ -225,3 +225,27 @@ def test_a_batch_of_byte_copies_alone_joins_the_vectors_before_it(method: str) -
     encoder = get_encoder(method)
     rows = encode_files(paths, [encoder], workers=1, batch_size=1).by_method[encoder.name]
     assert rows.shape == (2, 1280) and (rows[0] == rows[1]).all()
+
+
+@pytest.mark.cli
+def test_explain_picture_never_replaces_a_photo_it_did_not_write(tmp_path: Path) -> None:
+    """``imagetwins explain a.jpg b.jpg -p other.jpg`` replaced that photo (not one of the two explained) with the PNG
+    of the matches, where every document output refuses an image; a picture it wrote is still replaced by a re-run."""
+    import shutil
+
+    from click.testing import CliRunner
+
+    from imagetwins.cli import main
+
+    images = REPO / "examples" / "images"
+    photo = tmp_path / "IMG_0042.jpg"
+    shutil.copyfile(images / "forest.jpg", photo)
+    before = photo.read_bytes()
+    explain = ["explain", str(images / "city.jpg"), str(images / "city_recompressed.jpg"), "-m", "copies"]
+    res = CliRunner().invoke(main, [*explain, "-p", str(photo)])
+    assert res.exit_code == 2 and "an image imagetwins did not write" in res.output, res.output
+    assert photo.read_bytes() == before
+    why = tmp_path / "why.png"
+    for _ in range(2):  # (the second run replaces the picture the first wrote)
+        res = CliRunner().invoke(main, [*explain, "-p", str(why)])
+        assert res.exit_code == 0 and why.read_bytes().startswith(b"\x89PNG"), res.output

@@ -293,5 +293,11 @@ def match_picture(path_a: str | os.PathLike, path_b: str | os.PathLike, out: str
         draw.ellipse((xb + ia.width + gap - 2, yb + 20, xb + ia.width + gap + 2, yb + 24), outline=colour)
     draw.text((4, 4), f"{v.inliers} matches kept{' (mirrored)' if v.mirrored else ''}, agreeing "
                       f"{v.strict_agreement:.0%} closely, confidence {v.confidence:.3f}", fill=(0, 0, 0))
+    from PIL.PngImagePlugin import PngInfo
+
+    from imagetwins.writing import PICTURE_SOFTWARE
+
+    mark = PngInfo()  # (what lets a re-run replace this picture, and no photo: writing.refuse_picture_target)
+    mark.add_text("Software", PICTURE_SOFTWARE)
     with open_output(out, binary=True) as fh:  # never through a link planted at that name
-        canvas.save(fh, format="PNG")
+        canvas.save(fh, format="PNG", pnginfo=mark)

@@ -105,6 +105,37 @@ def refuse_image_target(path: str | os.PathLike, what: str = "the output") -> No
                                           "picture: give another file name")
 
 
+#: the PNG ``Software`` text of the pictures imagetwins writes (explain's) and of matplotlib's (plot, tune --plot)
+PICTURE_SOFTWARE = "imagetwins"
+_PLOTTERS = (PICTURE_SOFTWARE, "matplotlib")
+
+
+def _a_picture_we_wrote(path: str | os.PathLike) -> bool:
+    """Is the image at ``path`` a PNG whose ``Software`` text names imagetwins or matplotlib (an earlier picture
+    output, which a re-run may replace)? Reads the header chunks only."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            software = im.info.get("Software") if im.format == "PNG" else None
+    except Exception:  # (any image Pillow cannot open is no picture of ours)
+        return False
+    return isinstance(software, str) and any(p in software.lower() for p in _PLOTTERS)
+
+
+def refuse_picture_target(path: str | os.PathLike, what: str = "the picture") -> None:
+    """Raise :class:`ReplacesImage` when writing the picture ``what`` at ``path`` would replace an image imagetwins
+    did not write (``explain A B -p IMG_0042.jpg`` replaced that photo with the PNG of the matches); an earlier
+    picture output (:func:`_a_picture_we_wrote`) is replaced. :class:`ReplacesStore` for a database or a
+    quarantine's journal, as every output (:func:`refuse_store_target`)."""
+    from imagetwins.io import looks_like_image
+
+    refuse_store_target(path, what)
+    if looks_like_image(path) and not _a_picture_we_wrote(path):
+        raise ReplacesImage(errno.EEXIST, f"{os.fspath(path)}: that is an image imagetwins did not write (a photo?), "
+                                          f"and {what} would replace it: give a new file name")
+
+
 def describe_mode(mode: int) -> str:
     """What a file of this ``st_mode`` is, in words for a message: "a symbolic link", "a folder", "a file",
     "a FIFO" or "a device or socket"."""

@@ -67,7 +67,9 @@ class OutputFile(click.Path):
     CSV, a page: not ``picture``) never replaces an image: a file standing at the name whose first bytes are an
     image's (a photo without an image's name, ``IMG_0001``, which the scan itself reads), or a name with an image's
     extension, is a usage error (:func:`imagetwins.writing.refuse_image_target`, the library's rule); a picture
-    output (``picture``: a PNG) is checked against the files its command reads (:func:`refuse_picture_over`)."""
+    output (``picture``: a PNG) replaces only a picture imagetwins or matplotlib wrote
+    (:func:`imagetwins.writing.refuse_picture_target`) and is checked against the files its command reads
+    (:func:`refuse_picture_over`)."""
 
     def __init__(self, allow_dash: bool = False, picture: bool = False) -> None:
         super().__init__(dir_okay=False, path_type=Path, allow_dash=allow_dash)
@@ -87,11 +89,12 @@ class OutputFile(click.Path):
                 check_output_name(path)
             except OutputRefused as exc:
                 raise click.ClickException(f"cannot write {name} {exc.strerror}") from None
-            from imagetwins.writing import ReplacesImage, refuse_image_target, refuse_store_target
+            from imagetwins.writing import ReplacesImage, refuse_image_target, refuse_picture_target
 
             try:  # (`--json photos/IMG_0001`: the photo was replaced; `tune --json out.jpg` posed as a picture; a
-                # picture too never replaces an index or a quarantine's journal: `explain A B -p ref.db`)
-                (refuse_store_target if self.picture else refuse_image_target)(path)
+                # picture never replaces an image it did not write, `explain A B -p IMG_0042.jpg`, nor an index or a
+                # quarantine's journal: `explain A B -p ref.db`)
+                (refuse_picture_target if self.picture else refuse_image_target)(path)
             except ReplacesImage as exc:
                 self.fail(exc.strerror, param, ctx)
         return path
