@@ -245,6 +245,12 @@ def test_explain_picture_never_replaces_a_photo_it_did_not_write(tmp_path: Path)
     res = CliRunner().invoke(main, [*explain, "-p", str(photo)])
     assert res.exit_code == 2 and "an image imagetwins did not write" in res.output, res.output
     assert photo.read_bytes() == before
+    from imagetwins.explain import match_picture
+    from imagetwins.writing import ReplacesImage
+
+    with pytest.raises(ReplacesImage, match="did not write"):  # (the library's own rule, the CLI a skin over it)
+        match_picture(images / "city.jpg", images / "city_recompressed.jpg", photo)
+    assert photo.read_bytes() == before
     why = tmp_path / "why.png"
     for _ in range(2):  # (the second run replaces the picture the first wrote)
         res = CliRunner().invoke(main, [*explain, "-p", str(why)])

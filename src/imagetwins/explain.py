@@ -266,7 +266,11 @@ def match_picture(path_a: str | os.PathLike, path_b: str | os.PathLike, out: str
                   verification: verify.Verification | None = None, side: int = verify.FEATURE_SIDE,
                   records=None) -> None:
     """Save a PNG: A and B side by side at the feature size, each kept match joined by a line (``records``:
-    the two files' ``copies`` rows when already encoded, e.g. :attr:`Explanation.rows`)."""
+    the two files' ``copies`` rows when already encoded, e.g. :attr:`Explanation.rows`). An image at ``out`` that
+    imagetwins did not write is never replaced: :class:`imagetwins.writing.ReplacesImage` (an ``OSError``) says so."""
+    from imagetwins.writing import refuse_picture_target
+
+    refuse_picture_target(out)  # (before any work: a photo at that name stays)
     a, b = open_image(path_a), open_image(path_b)
     ra, rb = pair_records(path_a, path_b, records)
     v = verification if verification is not None and verification.matches else verify_records(
