@@ -916,7 +916,7 @@ def check_plan(root: str | os.PathLike, groups: Sequence[PlannedGroup], hashed: 
                             for f in g.to_move or g.files]
             continue
         if g.keep not in g.files:
-            out.refused += [(f, f"group {g.number}'s keeper is not one of its files") for f in g.files]
+            out.refused += [(f, f"group {g.number}'s keeper {g.keep} is not one of its files") for f in g.files]
             continue
         leave = set(g.leave)
         for why, files in g.left_alone.items():  # (said once; only ever left where they are, whatever the keeper)
