@@ -52,8 +52,8 @@ def photos(count: int) -> list[Path]:
     return camera[:half] + public[:count - half]
 
 
-def tilted(img: Image.Image, angle: float, expand: bool, fill: tuple, qualities: tuple) -> bytes:
-    out = img.rotate(angle, resample=Image.Resampling.BICUBIC, expand=expand, fillcolor=fill)
+def jpeg_saved(out: Image.Image, qualities: tuple) -> bytes:
+    """``out`` saved as a JPEG at each of ``qualities`` in turn (each save decoded again): the last file's bytes."""
     data = b""
     for q in qualities:
         buf = io.BytesIO()
@@ -61,6 +61,29 @@ def tilted(img: Image.Image, angle: float, expand: bool, fill: tuple, qualities:
         data = buf.getvalue()
         out = Image.open(io.BytesIO(data))
     return data
+
+
+def drafted(photo: Path) -> Image.Image:
+    """``photo`` decoded as RGB at most ~2,048 px (a 12 MP photo turned at full size takes seconds; the check decodes
+    less)."""
+    img = Image.open(photo)
+    img.draft("RGB", (2048, 2048))
+    return img.convert("RGB")
+
+
+def checked_against_first(encoder, files: list[Path]) -> tuple[np.ndarray, np.ndarray]:
+    """Each of ``files[1:]`` checked against ``files[0]`` as the search checks a pair: whether it is called a copy at
+    the default confidence, and its confidence."""
+    enc = encoder.encode_files(files, workers=2, warn=False)
+    assert not enc.failures, enc.failures
+    with copies.naming(enc.paths):
+        got = copies.check_pairs(enc.encodings, np.zeros(len(files) - 1, np.int64), np.arange(1, len(files)),
+                                 workers=2)
+    return CONFIDENCE.within(got.score, encoder.default_threshold, got.mark_bits), got.score
+
+
+def tilted(img: Image.Image, angle: float, expand: bool, fill: tuple, qualities: tuple) -> bytes:
+    return jpeg_saved(img.rotate(angle, resample=Image.Resampling.BICUBIC, expand=expand, fillcolor=fill), qualities)
 
 
 def main() -> None:
@@ -75,9 +98,7 @@ def main() -> None:
     called: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
         for k, photo in enumerate(photos(args.photos)):
-            img = Image.open(photo)
-            img.draft("RGB", (2048, 2048))  # (a 12 MP photo turned at full size takes seconds; the check decodes less)
-            img = img.convert("RGB")
+            img = drafted(photo)
             files = [Path(tmp) / f"{k}.jpg"]
             img.save(files[0], quality=95)
             sign = 1 if k % 2 == 0 else -1
@@ -87,12 +108,7 @@ def main() -> None:
                     files.append(Path(tmp) / f"{k}_{len(files)}.jpg")
                     files[-1].write_bytes(tilted(img, sign * angle, expand, fill, qualities))
                     cases.append((label, angle))
-            enc = encoder.encode_files(files, workers=2, warn=False)
-            assert not enc.failures, enc.failures
-            with copies.naming(enc.paths):  # (the search's check of each copy against its original)
-                got = copies.check_pairs(enc.encodings, np.zeros(len(cases), np.int64),
-                                         np.arange(1, len(files)), workers=2)
-            found = CONFIDENCE.within(got.score, encoder.default_threshold, got.mark_bits)
+            found, _ = checked_against_first(encoder, files)
             for case, is_copy in zip(cases, found):
                 called.setdefault(case, []).append(bool(is_copy))
             print(f"{photo.name}: done ({time.process_time() - c0:.0f} CPU s)", file=sys.stderr, flush=True)
