@@ -72,6 +72,7 @@ from imagetwins.verify import (
     off_camera_axes,
     order_key,
     pasted_share,
+    scene_around_cut,
     unexplained_detail,
     verify_header_bytes,
     verify_pair,
@@ -1281,7 +1282,7 @@ def verify_records(a, b, keep_matches: bool = False, cache: FeaturesCache | None
         return Verification(different_captures=True)
     fa, aa = _sides(a) if cache is None else cache.sides(a)
     fb, ab = _sides(b) if cache is None else cache.sides(b)
-    best = verify_pair(fa, fb, keep_matches, confidence_only=confidence_only, looks=looks)
+    best = whole = verify_pair(fa, fb, keep_matches, confidence_only=confidence_only, looks=looks)
     # the pictures cut out only where the whole images fall short, stage by stage; each stage is symmetric in
     # a and b, so the answer is too
     for tries in (((aa, fb, (True, False)), (fa, ab, (False, True))), ((aa, ab, (True, True)),)):
@@ -1290,9 +1291,24 @@ def verify_records(a, b, keep_matches: bool = False, cache: FeaturesCache | None
         for x, y, cut in tries:
             if x is not None and y is not None:
                 v = verify_pair(x, y, keep_matches, confidence_only=confidence_only, looks=looks)
-                if v.confidence > best.confidence:
+                if v.confidence > best.confidence and not _cut_from_a_scene(v, cut, (fa, aa), (fb, ab), whole):
                     best, v.cut_from_canvas = v, cut
     return best
+
+
+def _cut_from_a_scene(v: Verification, cut: tuple[bool, bool], a: tuple, b: tuple, whole: Verification) -> bool:
+    """Whether ``v``, the check of one image's picture cut from its canvas against the other image whole (``cut``:
+    which side was cut; ``a``, ``b``: each side's (features, picture cut from its canvas)), is no check of a picture
+    on a canvas: its file shows a scene of its own around the cut where the other file shows more picture
+    (:func:`~imagetwins.verify.scene_around_cut`: a tile of a mosaic the canvas finder took for a picture, matched in
+    another mosaic holding a tile of the same photo). Looked at only where the cut would make a copy more likely
+    than not (over :data:`~imagetwins.verify.NOT_ONE_CAPTURE`), one side cut (two cuts compare two pictures).
+    ``whole``: the check of the two whole images (its alignment may place the cut in its file)."""
+    if v.confidence <= NOT_ONE_CAPTURE or cut == (True, True):
+        return False
+    if cut == (True, False):
+        return scene_around_cut(a[0], a[1], b[0], v, whole)
+    return scene_around_cut(b[0], b[1], a[0], v.swapped(), whole.swapped())
 
 
 #: what a check answers, for a pair the detail rule leaves to the files (:attr:`Verification.wants_files`), on top of

@@ -289,7 +289,7 @@ FEATURES_VERSION = 5  # 2: keypoints stored strongest first (the quick look take
 #: the version of what :func:`verify_pair` computes from given features: part of :func:`verdict_version`, which
 #: keys the confidences the index keeps per pair. Bump it with any change of the code that changes a confidence
 #: (the module's constants, FEATURES_VERSION and CALIBRATION included, and OpenCV's version are in the key already)
-VERDICT_VERSION = 32  # 2: the quick look before the full match; 3: the lighting fit refitted until a caption drops
+VERDICT_VERSION = 33  # 2: the quick look before the full match; 3: the lighting fit refitted until a caption drops
 # out; 4: symmetric (the pair is checked in one canonical order), keypoints at the stored (half float) precision;
 # 5: a perspective alignment where the affine one leaves part of the picture disagreeing; 6: overlays left out
 # (OVERLAY_MAX); 7: two framings of one scene and pictures sharing only a part are not copies (FRAMING_COVER,
@@ -327,6 +327,8 @@ VERDICT_VERSION = 32  # 2: the quick look before the full match; 3: the lighting
 # 31: a hash-sure pair checked in the band (copies._check_sure_band) is looked at in its files too: it was kept at 1
 # 32: a thin part beyond the other's frame (the wedges of fill a photo turned at its own frame size brings in) is
 # looked at 1 px clear of the edge (WEDGE_MARGIN, WEDGE_MIN_PIXELS)
+# 33: a picture cut from its canvas is not checked against a whole image where its own file shows a scene of its own
+# around it that disagrees with the other's (scene_around_cut: a mosaic's tile taken for a picture on a canvas)
 
 #: logistic model behind :attr:`Verification.confidence` (fitted by ``benchmarks/quality.py --fit`` with each
 #: weight's sign fixed: more agreement can only raise the confidence, a lighting mismatch only lower it):
@@ -3075,6 +3077,105 @@ def _shares_a_part(a: ImageFeatures, b: ImageFeatures, matrix: np.ndarray, v: Ve
     v.frame_cover_a, v.frame_cover_b = cover_a, cover_b
     v.coverage_a, v.coverage_b = cover_a, cover_b
     return True
+
+
+def scene_around_cut(whole: ImageFeatures, cut: ImageFeatures, other: ImageFeatures, v: Verification,
+                     whole_check: Verification | None = None) -> bool:
+    """Whether the picture ``cut`` from ``whole``'s canvas (:mod:`imagetwins.canvas`) is a part of a scene ``whole``
+    shows around it: ``v`` (the check of ``cut`` against ``other``, whole) aligns ``whole``'s frame with ``other``'s
+    through the cut's place in ``whole`` (:func:`_cut_in_whole`), and beyond the cut, where ``other`` shows picture
+    too, ``whole`` shows picture of its own that disagrees with it (cells of :data:`CELL` px textured in both, NCC
+    under 0.5, clear of the cut's outline and the overlap's edge) over more of its thumbnail than the cut itself. A
+    canvas shows nothing there (a screenshot's bars, a background, a grown canvas's corners: flat cells, and a
+    caption's or a button's few); the canvas finder took a tile of a mosaic, an object on a floor, for a picture on a
+    canvas, and the rest of the file is the rest of its own scene (two mosaics sharing a tile of one photo are no
+    copies: each shows three others). ``whole_check``: the check of ``whole`` against ``other`` where made already (its
+    alignment, through ``v``'s, may place the cut). False where it cannot be told (the cut not placed in ``whole``)."""
+    cells = _cells_around_cut(whole, cut, other, v, whole_check)
+    return cells is not None and cells[0] > cells[1]
+
+
+#: the scale a placement of a picture cut from its canvas in its own file may be off by (:func:`_cut_in_whole`: the
+#: cut is the file's pixels, turned; its scale in the file's feature frame is known from the two native sides)
+CUT_SCALE_SLACK = 1.15
+#: the share of a placed cut's frame that must lie inside its file's frame (:func:`_cut_in_whole`)
+FRAMED_INSIDE_WHOLE = 0.9
+
+
+def _cut_in_whole(whole: ImageFeatures, cut: ImageFeatures, v: Verification,
+                  whole_check: Verification | None) -> np.ndarray | None:
+    """Where ``cut`` (a picture cut from ``whole``'s canvas) lies in ``whole``: the 3 x 3 map of its feature frame into
+    ``whole``'s, or None. Read from ``v`` (the cut against another image) and ``whole_check`` (``whole`` against that
+    image) where they align alike, else from the check of the cut against ``whole``; a placement is taken only where it
+    is one the cut can have: not mirrored, at the scale the two native sides give (within :data:`CUT_SCALE_SLACK`; the
+    cut is ``whole``'s own pixels, turned upright), lying inside ``whole``'s frame (:data:`FRAMED_INSIDE_WHOLE`)."""
+    if whole.native_side <= 0 or cut.native_side <= 0:
+        return None
+    expected = cut.native_side / whole.native_side
+
+    def through_the_other() -> np.ndarray | None:  # (cut -> the other image -> whole: no check made)
+        if whole_check is None or whole_check.transform is None or whole_check.mirrored != v.mirrored:
+            return None
+        return np.linalg.inv(_homogeneous(whole_check.transform)) @ _homogeneous(v.transform)
+
+    def checked_inside() -> np.ndarray | None:  # (a check of its own: the cut is small in its file's features)
+        inside = verify_pair(cut, whole)
+        return None if inside.transform is None or inside.mirrored else _homogeneous(inside.transform)
+
+    for placed in (through_the_other, checked_inside):
+        try:
+            m = placed()
+        except np.linalg.LinAlgError:
+            continue
+        if m is None:
+            continue
+        det = float(np.linalg.det(m[:2, :2]))
+        if det <= 0 or abs(np.log(np.sqrt(det) / expected)) > np.log(CUT_SCALE_SLACK):
+            continue
+        covers = _frame_covers(cut, whole, m)
+        if covers is not None and covers[2] >= FRAMED_INSIDE_WHOLE:
+            return m
+    return None
+
+
+def _cells_around_cut(whole: ImageFeatures, cut: ImageFeatures, other: ImageFeatures, v: Verification,
+                      whole_check: Verification | None = None) -> tuple[int, int] | None:
+    """:func:`scene_around_cut`'s two counts of ``whole``'s thumbnail cells: those beyond the cut where ``whole`` shows
+    picture of its own that disagrees with ``other``'s, and the cut's own; None where they cannot be told."""
+    if v.transform is None:
+        return None
+    placed = _cut_in_whole(whole, cut, v, whole_check)
+    if placed is None:
+        return None
+    try:
+        to_other = _homogeneous(v.transform) @ np.linalg.inv(placed)  # whole -> other
+        ta, tb = whole.thumbnail, other.thumbnail
+        sa_, sb_ = ta.shape[1] / whole.size[0], tb.shape[1] / other.size[0]
+        back = np.linalg.inv(np.diag([sb_, sb_, 1.0]) @ to_other @ np.diag([1 / sa_, 1 / sa_, 1.0]))[:2]
+    except np.linalg.LinAlgError:
+        return None
+    h, w = ta.shape
+    det = abs(float(np.linalg.det(back[:, :2])))  # other's thumbnail shrinks (< 1) onto whole's: blurred first
+    fa = cv2.GaussianBlur(ta.astype(np.float32), (0, 0), BLUR_SIGMA)
+    fb = cv2.GaussianBlur(tb.astype(np.float32), (0, 0), BLUR_SIGMA / max(min(np.sqrt(det), 1.0), 0.05))
+    warped = cv2.warpAffine(fb, back, (w, h), flags=cv2.INTER_LINEAR, borderValue=0)
+    seen = cv2.warpAffine(np.ones_like(fb), back, (w, h), flags=cv2.INTER_NEAREST, borderValue=0) > 0
+    seen = cv2.erode(seen.astype(np.uint8), np.ones((5, 5), np.uint8), borderType=cv2.BORDER_CONSTANT,
+                     borderValue=0) > 0
+    cw, ch = cut.size
+    corners = np.array([[0, 0, 1], [cw, 0, 1], [cw, ch, 1], [0, ch, 1]], np.float64) @ placed.T
+    picture = np.zeros((h, w), np.uint8)
+    cv2.fillConvexPoly(picture, np.round(corners[:, :2] / corners[:, 2:] * sa_ * 16).astype(np.int32), 1,
+                       lineType=cv2.LINE_8, shift=4)
+    clear = cv2.dilate(picture, np.ones((5, 5), np.uint8)) == 0  # (the blur mixes the cut's outline in)
+    ca, cb = _cells(fa), _cells(warped)
+    beyond = _cells(seen & clear).all(-1)
+    ca = ca - ca.mean(-1)[..., None]
+    cb = cb - cb.mean(-1)[..., None]
+    sa, sb = np.sqrt((ca * ca).mean(-1)), np.sqrt((cb * cb).mean(-1))
+    ncc = (ca * cb).mean(-1) / np.maximum(sa * sb, 1e-6)
+    own = int((beyond & (sa > 3) & (sb > 3) & (ncc < 0.5)).sum())
+    return own, int((_cells(picture).mean(-1) >= 0.5).sum())
 
 
 def _perspective(a: ImageFeatures, b: ImageFeatures, matrix: np.ndarray, mask: np.ndarray, qi: np.ndarray,
