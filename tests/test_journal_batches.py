@@ -299,3 +299,56 @@ def test_a_folder_too_large_for_one_journal_line_is_not_moved(tmp_path: Path, mo
     assert out.failed[0][1].endswith(" MiB undo reads back): move its sub-folders instead")
     assert len(list((tmp_path / "Backup").iterdir())) == 60 and not (tmp_path / "Small").exists()
     assert not q.undo(quar).failed and len(list((tmp_path / "Small").iterdir())) == 10
+
+
+@pytest.mark.unit
+def test_a_file_rewritten_in_place_after_its_batch_was_checked_stays_where_it_is(tmp_path: Path,
+                                                                               monkeypatch) -> None:
+    """A batch's files are read, journalled, then moved once the batch is synced: a file written in place between
+    its check and its move, its size and mtime put back (``exiftool -P -overwrite_original_in_place``), was moved
+    (the check after the move looks at size and mtime only) and undo refused it: 'changed in quarantine (checksum
+    differs)', the edit left in the quarantine. Its change time (ctime) says it was written: it stays, said."""
+    root = tmp_path / "lib"
+    plan = _library(root, 5)
+    victim = Path(plan.moves[2][0])
+    real_sync = q._sync
+    edited = {}
+
+    def sync(journal) -> None:
+        real_sync(journal)
+        st = victim.stat()
+        data = bytearray(victim.read_bytes())
+        data[0] ^= 0xFF
+        with open(victim, "r+b") as fh:
+            fh.write(data)
+        os.utime(victim, ns=(st.st_atime_ns, st.st_mtime_ns))
+        edited[victim.name] = hashlib.sha256(data).hexdigest()
+
+    monkeypatch.setattr(q, "_sync", sync)
+    out = q.apply_plan(plan, root, tmp_path / "q")
+    monkeypatch.undo()
+    assert len(out.done) == 4
+    assert out.failed == [(plan.moves[2][0], "not moved: written to since it was checked (no longer the bytes "
+                                             "checked): left in place")]
+    assert hashlib.sha256(victim.read_bytes()).hexdigest() == edited[victim.name]
+    entries = [json.loads(line) for line in (tmp_path / "q" / q.JOURNAL).read_text().splitlines()]
+    assert [e["state"] for e in entries if e["from"] == plan.moves[2][0]] == ["planned", "failed"]
+    back = q.undo(tmp_path / "q")
+    assert not back.failed and len(back.done) == 4
+
+
+@pytest.mark.unit
+def test_a_file_whose_change_time_moved_but_not_its_bytes_still_moves(tmp_path: Path, monkeypatch) -> None:
+    """Its mode changed after its batch was checked (ctime moved, the bytes did not): read again, it moves."""
+    root = tmp_path / "lib"
+    plan = _library(root, 3)
+    victim = Path(plan.moves[1][0])
+    real_sync = q._sync
+
+    def sync(journal) -> None:
+        real_sync(journal)
+        victim.chmod(0o600)
+
+    monkeypatch.setattr(q, "_sync", sync)
+    out = q.apply_plan(plan, root, tmp_path / "q")
+    assert len(out.done) == 3 and not out.failed

@@ -1095,6 +1095,11 @@ def _make_move(item: _Journalled, root: Path, link: str | None, journal, key: by
     def journal_partial(name: str) -> None:  # (across devices) so that undo can clear a copy left unfinished
         _append(journal, key, {**entry, "state": "copying", "partial": str(dst.parent / name)})
 
+    why = _written_since_checked(item)
+    if why is not None:  # (nothing moved: its planned line closed, so undo knows there is nothing to put back)
+        _append(journal, key, {**entry, "state": "failed", "why": why}, sync=False)
+        out.failed.append((item.src_s, f"not moved: {why}"))
+        return
     try:
         with _own_change(listings, folder_fd, rel.name):
             _move(Path(rel.name), dst, item.digest, item.identity, dir_fd=folder_fd, stop=stop,
@@ -1115,6 +1120,25 @@ def _make_move(item: _Journalled, root: Path, link: str | None, journal, key: by
     else:  # (a link in its place keeps the name: its sidecars stay with it)
         _move_sidecars(rel, folder_fd, real, dst, root, item.group, item.keeper, journal, key, out, stop,
                        listings=listings)
+
+
+def _written_since_checked(item: _Journalled) -> str | None:
+    """Why ``item``'s file may not move now (None: it may): written to since its bytes were read for its planned line.
+    A batch's files wait for the others' checks before they move, and a write in place that puts the size and mtime
+    back (``exiftool -P -overwrite_original_in_place``) is seen by :func:`_written_while_moving` only where those
+    moved: its change time (ctime) says it, so a file whose ctime moved is read again (its bytes the same: a mode
+    or owner changed, it moves). Another file at its name is left to :func:`_move`, which refuses it."""
+    try:
+        now = os.stat(item.rel.name, dir_fd=item.folder_fd, follow_symlinks=False)
+        if (now.st_dev, now.st_ino) != item.identity or now.st_ctime_ns == item.before.st_ctime_ns:
+            return None
+        digest, identity, _ = _digest_and_identity(item.rel.name, dir_fd=item.folder_fd)
+    except OSError:
+        return None  # (gone or unreadable: the move says so)
+    if digest == item.digest and identity == item.identity:
+        item.before = now  # (what a write while it moves is measured against now)
+        return None
+    return "written to since it was checked (no longer the bytes checked): left in place"
 
 
 def _written_while_moving(dst: Path, before: os.stat_result, rel: Path, folder_fd: int, planned: dict, journal,
