@@ -4,6 +4,7 @@ begins, and a run killed (kill -9) at any point loses no file and ``undo`` puts 
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -352,3 +353,38 @@ def test_a_file_whose_change_time_moved_but_not_its_bytes_still_moves(tmp_path: 
     monkeypatch.setattr(q, "_sync", sync)
     out = q.apply_plan(plan, root, tmp_path / "q")
     assert len(out.done) == 3 and not out.failed
+
+
+@pytest.mark.unit
+def test_a_quarantine_on_another_disk_is_not_filled_past_the_room_undo_needs(tmp_path: Path, monkeypatch) -> None:
+    """A quarantine on another device (a USB stick) that the run filled could not be undone: undo writes a journal
+    line there before it copies each file back, and every undo stopped at the first ('cannot write the quarantine's
+    journal (No space left on device)': 130 photos into a 1-9 MiB tmpfs, all four sizes). A copy that would leave
+    less than UNDO_ROOM free is not begun: the run stops, said, and undo puts every file back."""
+    root, quar = tmp_path / "lib", tmp_path / "q"
+    plan = _library(root, 6)
+    before = _tree(root)
+    real_link, real_statvfs = os.link, os.statvfs
+
+    def link(src, dst, *args, **kwargs):  # (the quarantine on another device: a copy, not a link)
+        if str(dst).startswith(str(quar)):
+            raise OSError(errno.EXDEV, os.strerror(errno.EXDEV))
+        return real_link(src, dst, *args, **kwargs)
+
+    def statvfs(path):  # (a disk with room for two of the files, past the room undo needs)
+        fs = real_statvfs(path)
+        if not str(path).startswith(str(quar)):
+            return fs
+        held = sum(p.stat().st_size for p in quar.rglob("*.jpg"))
+        free = q.UNDO_ROOM + 7000 - held
+        return os.statvfs_result((fs.f_bsize, 1, fs.f_blocks, free, free, *tuple(fs)[5:]))
+
+    monkeypatch.setattr(q.os, "link", link)
+    monkeypatch.setattr(q.os, "statvfs", statvfs)
+    out = q.apply_plan(plan, root, quar)
+    assert len(out.done) == 2 and not out.failed
+    assert out.stopped is not None and out.stopped.startswith("the quarantine's disk is nearly full (1.0 MiB free")
+    assert all(Path(copy).exists() for copy, _, _ in plan.moves[2:])
+    back = q.undo(quar)
+    assert not back.failed and len(back.done) == 2
+    assert _tree(root) == before

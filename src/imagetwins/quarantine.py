@@ -689,20 +689,21 @@ def _lexists(path: str | os.PathLike, dir_fd: int | None = None) -> bool:
 
 def _move(src: Path, dst: Path, digest: str, identity: tuple[int, int] | None = None,
           dir_fd: int | None = None, dst_dir_fd: int | None = None, stop: _Stop | None = None,
-          on_partial=None) -> None:
+          on_partial=None, keep_free: int = 0) -> None:
     """Move without ever overwriting: a hard link then an unlink, or across devices a verified copy.
 
     ``identity`` (device, inode) is the file that was verified: if another file was put at ``src``
     since, nothing moves. The source stays until its new name exists. ``dir_fd`` (``dst_dir_fd``): ``src``
     (``dst``) is a name in that open folder, so no folder swapped for a link on its way since it was opened
     can redirect the move. Across devices, ``on_partial(name)`` is called with the name of the unfinished
-    copy (beside ``dst``) before it is made (to journal it), and ``stop`` (Ctrl-C) abandons the copy.
+    copy (beside ``dst``) before it is made (to journal it), ``stop`` (Ctrl-C) abandons the copy, and a copy that
+    would leave less than ``keep_free`` bytes free on ``dst``'s disk is not begun (:class:`QuarantineFull`).
     """
     try:  # fails if dst exists: never overwrites
         os.link(src, dst, src_dir_fd=dir_fd, dst_dir_fd=dst_dir_fd, follow_symlinks=False)
     except OSError as exc:
         if exc.errno == errno.EXDEV:
-            _copy_across(src, dst, digest, identity, dir_fd, dst_dir_fd, stop, on_partial)
+            _copy_across(src, dst, digest, identity, dir_fd, dst_dir_fd, stop, on_partial, keep_free)
             return
         if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK):
             raise
@@ -745,9 +746,12 @@ FOLDER_PARTIAL = ".imagetwins-partial"
 
 def _copy_across(src: Path, dst: Path, digest: str, identity: tuple[int, int] | None = None,
                  dir_fd: int | None = None, dst_dir_fd: int | None = None, stop: _Stop | None = None,
-                 on_partial=None) -> None:
+                 on_partial=None, keep_free: int = 0) -> None:
     """A verified copy to ``dst`` (never overwriting, fsynced), then ``src`` unlinked; on any failure or a stop
-    the copy is removed and ``src`` stays."""
+    the copy is removed and ``src`` stays. ``keep_free``: bytes the copy must leave free on ``dst``'s disk, else it
+    is not begun (:class:`QuarantineFull`)."""
+    if keep_free:
+        _check_room(src, dst, dir_fd, dst_dir_fd, keep_free)
     partial = _free_name(dst.with_name(_fitting("", dst.name, PARTIAL, room=8)), dst_dir_fd)
     if on_partial is not None:
         on_partial(partial.name)
@@ -784,6 +788,31 @@ def _copy_across(src: Path, dst: Path, digest: str, identity: tuple[int, int] | 
             os.unlink(dst, dir_fd=dst_dir_fd)
             raise OSError(errno.EAGAIN, "written to while it was copied (no longer the bytes checked): left in place")
     _unlink_original(src, dst, identity, dir_fd, dst_dir_fd)
+
+
+class QuarantineFull(JournalError):
+    """A copy into the quarantine across devices would leave its disk with less room than undo needs for its journal
+    (:data:`UNDO_ROOM`): the run stops there, as where its journal cannot be written."""
+
+
+#: the room a move into a quarantine on another device leaves free there: undo writes a journal line before it copies
+#: each file back (the unfinished copy's name, ~0.5 KB) and one after, in that quarantine, so a run that filled its
+#: disk could never be undone (each undo stopped at its first line: 'cannot write the quarantine's journal (No space
+#: left on device)') until something else on that disk was deleted: a USB stick holding only the quarantine
+UNDO_ROOM = 1 << 20
+
+
+def _check_room(src: Path, dst: Path, dir_fd: int | None, dst_dir_fd: int | None, keep_free: int) -> None:
+    """:class:`QuarantineFull` where copying ``src`` to ``dst`` would leave less than ``keep_free`` bytes free there."""
+    try:
+        size = os.stat(src, dir_fd=dir_fd, follow_symlinks=False).st_size
+        fs = os.fstatvfs(dst_dir_fd) if dst_dir_fd is not None else os.statvfs(dst.parent)
+    except OSError:
+        return  # (the copy says what is wrong)
+    free = fs.f_bavail * fs.f_frsize
+    if free - size < keep_free:
+        raise QuarantineFull(f"the quarantine's disk is nearly full ({free / (1 << 20):.1f} MiB free, {size:,} bytes "
+                             f"to copy; undo needs {keep_free >> 20} MiB there to write its journal)")
 
 
 def _copy_bytes(fin, fout, stop: _Stop | None = None) -> None:
@@ -1103,7 +1132,7 @@ def _make_move(item: _Journalled, root: Path, link: str | None, journal, key: by
     try:
         with _own_change(listings, folder_fd, rel.name):
             _move(Path(rel.name), dst, item.digest, item.identity, dir_fd=folder_fd, stop=stop,
-                  on_partial=journal_partial)
+                  on_partial=journal_partial, keep_free=UNDO_ROOM)
     except OSError as exc:  # not moved: said in the journal, so undo knows there is nothing to put back
         _append(journal, key, {**entry, "state": "failed", "why": exc.strerror or str(exc)}, sync=False)
         raise
@@ -1298,7 +1327,8 @@ def _move_sidecars(rel: Path, folder_fd: int, real: Path, dst: Path, root: Path,
 
         try:
             with _own_change(listings, folder_fd, side):
-                _move(Path(side), target, digest, identity, dir_fd=folder_fd, stop=stop, on_partial=journal_partial)
+                _move(Path(side), target, digest, identity, dir_fd=folder_fd, stop=stop, on_partial=journal_partial,
+                      keep_free=UNDO_ROOM if trash is None else 0)
         except InterruptedError:
             if info is not None:
                 release(info)
