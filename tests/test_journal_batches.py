@@ -121,13 +121,7 @@ def test_a_keeper_changed_after_its_batch_was_journalled_keeps_its_copies(tmp_pa
     root = tmp_path / "lib"
     plan = _library(root, 5)
     victim_keeper = Path(plan.moves[3][2])
-    real_sync = q._sync
-
-    def sync(journal) -> None:
-        real_sync(journal)
-        victim_keeper.write_bytes(b"rewritten by another program")
-
-    monkeypatch.setattr(q, "_sync", sync)
+    _after_each_sync(monkeypatch, lambda: victim_keeper.write_bytes(b"rewritten by another program"))
     out = q.apply_plan(plan, root, tmp_path / "q")
     assert len(out.done) == 4
     assert out.failed == [(plan.moves[3][0], f"not moved: the kept copy {victim_keeper} changed since the scan")]
@@ -136,6 +130,17 @@ def test_a_keeper_changed_after_its_batch_was_journalled_keeps_its_copies(tmp_pa
     assert [e["state"] for e in entries if e["from"] == plan.moves[3][0]] == ["planned", "failed"]
     monkeypatch.undo()
     assert not q.undo(tmp_path / "q").failed
+
+
+def _after_each_sync(monkeypatch, action) -> None:
+    """``action()`` run each time a batch's journal lines are synced, before its moves are made."""
+    real_sync = q._sync
+
+    def sync(journal) -> None:
+        real_sync(journal)
+        action()
+
+    monkeypatch.setattr(q, "_sync", sync)
 
 
 def _pair(root: Path, name: str, data: bytes, n: int, plan: q.Plan) -> None:
@@ -312,11 +317,9 @@ def test_a_file_rewritten_in_place_after_its_batch_was_checked_stays_where_it_is
     root = tmp_path / "lib"
     plan = _library(root, 5)
     victim = Path(plan.moves[2][0])
-    real_sync = q._sync
     edited = {}
 
-    def sync(journal) -> None:
-        real_sync(journal)
+    def rewrite() -> None:
         st = victim.stat()
         data = bytearray(victim.read_bytes())
         data[0] ^= 0xFF
@@ -325,7 +328,7 @@ def test_a_file_rewritten_in_place_after_its_batch_was_checked_stays_where_it_is
         os.utime(victim, ns=(st.st_atime_ns, st.st_mtime_ns))
         edited[victim.name] = hashlib.sha256(data).hexdigest()
 
-    monkeypatch.setattr(q, "_sync", sync)
+    _after_each_sync(monkeypatch, rewrite)
     out = q.apply_plan(plan, root, tmp_path / "q")
     monkeypatch.undo()
     assert len(out.done) == 4
@@ -344,13 +347,7 @@ def test_a_file_whose_change_time_moved_but_not_its_bytes_still_moves(tmp_path: 
     root = tmp_path / "lib"
     plan = _library(root, 3)
     victim = Path(plan.moves[1][0])
-    real_sync = q._sync
-
-    def sync(journal) -> None:
-        real_sync(journal)
-        victim.chmod(0o600)
-
-    monkeypatch.setattr(q, "_sync", sync)
+    _after_each_sync(monkeypatch, lambda: victim.chmod(0o600))
     out = q.apply_plan(plan, root, tmp_path / "q")
     assert len(out.done) == 3 and not out.failed
 
