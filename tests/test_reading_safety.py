@@ -349,6 +349,9 @@ def test_files_named_for_reading_are_regular_files_within_a_limit(album: Path, t
             fh.truncate(3 << 20)
         monkeypatch.setattr(iio, "DEFAULT_MAX_USER_FILE_BYTES", 1 << 20)
         monkeypatch.setattr(iio.read_user_file, "__defaults__", (1 << 20,))
+        from imagetwins import plan
+
+        monkeypatch.setattr(plan, "PLAN_MAX_BYTES", 1 << 20)  # (a plan's own limit: plan.read_plan)
         want = "file too large"
     for args in (["remove", str(album), "--plan", str(named)], ["tune", str(album), "--truth", str(named)],
                  ["decisions", "import", str(named), "--db", str(tmp_path / "decisions.db")]):
