@@ -360,10 +360,22 @@ def _paths(value, what: str, source: Path) -> list[str]:
     return value
 
 
+#: the longest name a plan may give a file (characters): longer than any path a system takes (Linux's PATH_MAX is
+#: 4,096 bytes, Windows' long paths 32,767 characters). A plan naming a file by 120 MiB of one letter was refused
+#: file by file, each refusal printing the whole name: 126 MB written to the terminal, 0.9 GB peak.
+PLAN_MAX_NAME = 32_767
+#: how much of a name too long is shown in the one line that refuses it
+_NAME_SHOWN = 80
+
+
 def _name(path: str, what: str, source: Path) -> str:
     """``path`` if it can name a file at all, else :class:`PlanError`: a NUL byte, or a character the file
     system's encoding cannot write (a lone surrogate other than the escapes of undecodable bytes that
-    ``find --json`` writes), made every os call on it raise instead of answer."""
+    ``find --json`` writes), made every os call on it raise instead of answer; a name longer than
+    :data:`PLAN_MAX_NAME` names no file either (shown cut short)."""
+    if len(path) > PLAN_MAX_NAME:
+        raise PlanError(f"{source}: {what}: '{printable(path[:_NAME_SHOWN])}...' ({len(path):,} characters, longer "
+                        f"than any path: {PLAN_MAX_NAME:,}) cannot be a file's name (an edited plan?)")
     try:
         ok = path and b"\0" not in os.fsencode(path)
     except UnicodeError:

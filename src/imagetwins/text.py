@@ -144,13 +144,21 @@ def loads_json(data: str | bytes | bytearray) -> object:
     """``json.loads`` for text read back from a file (a quarantine's journal, a plan, an output folder's mark, an
     index row): a document nested too deeply for Python's parser (``[[[[...``) is a :class:`json.JSONDecodeError`
     (a ``ValueError``) like any other malformed text; it was a ``RecursionError``, which every caller's
-    ``except ValueError`` let through as a traceback."""
+    ``except ValueError`` let through as a traceback. An integer of more digits than Python converts
+    (``sys.get_int_max_str_digits``, 4,300) is one too: its ``ValueError`` is not a ``JSONDecodeError``, and a plan
+    holding one ended ``remove --plan`` and ``decisions import`` in a traceback."""
     import json
 
     try:
         return json.loads(data)
     except RecursionError:
         raise json.JSONDecodeError("nested too deeply", "", 0) from None
+    except json.JSONDecodeError:
+        raise
+    except ValueError as exc:  # (the only other one json.loads raises: an integer past Python's digit limit)
+        if "digits" not in str(exc):
+            raise
+        raise json.JSONDecodeError("a number of too many digits", "", 0) from None
 
 
 def counted(n: int, word: str, plural: str | None = None) -> str:
