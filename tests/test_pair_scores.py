@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -258,13 +259,22 @@ def test_the_review_page_keeps_and_reuses_its_scores(album: Path, tmp_path: Path
     result = _find(folder)
     assert result.index_path == str(default_cache_path(folder))
     with monkeypatch.context() as m:
-        Calls(m, refuse=True)  # every pair of a two-file group was verified by the search: nothing to check again
+        # the page checks only the pairs the search did not (a pair within the hash's sure distance is a copy
+        # without a check): at most one a group of two
+        first = Calls(m)
         data = report_data(result, root=folder)
         tables = [g["scores"] for g in data["groups"]]
+    assert data["groups"] and all(len(g["files"]) == 2 for g in data["groups"])
+    assert len(first.pairs) <= len(data["groups"])
     assert all(t[0][1] is not None and t[0][1] == t[1][0] for t in tables)
     assert all(g["scores"][0][1] == g["min_confidence"] for g in data["groups"] if len(g["files"]) == 2)
+    # again: every score of the page was kept, nothing is checked again (a refused check would be said as damaged
+    # features in a warning and count as no copy: the warnings are errors here)
     Calls(monkeypatch, refuse=True)
-    assert [g["scores"] for g in report_data(_find(folder), root=folder)["groups"]] == tables
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        again = [g["scores"] for g in report_data(_find(folder), root=folder)["groups"]]
+    assert again == tables
 
 
 @pytest.mark.integration
