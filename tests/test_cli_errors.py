@@ -231,7 +231,7 @@ def test_plot_to_a_name_of_no_picture_format_is_one_line_of_ours_before_the_scan
     import imagetwins.finder
 
     def no_scan(*args, **kwargs):
-        raise AssertionError("scanned before the output's name was checked")
+        pytest.fail("scanned before the output's name was checked", pytrace=False)
 
     monkeypatch.setattr(imagetwins.finder, "find_duplicates_map", no_scan)
     one_clear_line(run("plot", album, "ukbench00120.jpg", "-o", tmp_path / "result.out"), "result.out",
@@ -251,7 +251,7 @@ def test_an_output_fifo_nobody_reads_is_refused_before_the_scan(tmp_path: Path, 
     import imagetwins.cli.report
 
     def no_scan(*args, **kwargs):
-        raise AssertionError("scanned before the output was checked")
+        pytest.fail("scanned before the output was checked", pytrace=False)
 
     monkeypatch.setattr(imagetwins.cli.report, "scan", no_scan)
     monkeypatch.setattr(imagetwins.cli.find, "scan", no_scan)

@@ -117,7 +117,7 @@ def test_copies_through_the_index_without_decoding_again(album: Path, tmp_path: 
     import imagetwins.encoding as encoding
 
     def no_decode(*args, **kwargs):
-        raise AssertionError("decoded again")
+        pytest.fail("decoded again", pytrace=False)
 
     monkeypatch.setattr(encoding, "decode_image", no_decode)
     with Index(db, methods=["copies"]) as idx:

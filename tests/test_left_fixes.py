@@ -189,7 +189,7 @@ def test_the_page_files_folder_is_checked_before_any_work(album: Path, tmp_path:
         (folder / "1.jpg").write_bytes(b"a browser's saved page")
 
     def no_scan(*args, **kwargs):
-        raise AssertionError("scanned before the page's folder was checked")
+        pytest.fail("scanned before the page's folder was checked", pytrace=False)
 
     monkeypatch.setattr(imagetwins.finder, "find_duplicate_groups", no_scan)
     args = ["report", album, "-o", page] if command == "report" else ["find", album, "--report", page]

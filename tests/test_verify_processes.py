@@ -85,7 +85,7 @@ def test_processes_give_the_very_confidences_of_the_threads(rows, in_processes) 
 
 def test_few_pairs_or_one_cpu_are_checked_in_this_process(rows, monkeypatch) -> None:
     def no_process(*args, **kwargs):
-        raise AssertionError("a worker process was started")
+        pytest.fail("a worker process was started", pytrace=False)
 
     monkeypatch.setattr(verify_processes, "Worker", no_process)
     left, right = _all_pairs(len(rows))
