@@ -56,3 +56,32 @@ def test_a_plan_naming_a_file_by_a_name_longer_than_any_path_is_refused_in_one_s
     res = _run("remove", album, "--plan", plan)
     assert res.exit_code == 1 and len(res.output) < 1000, res.output[:2000]
     assert "(2,097,152 characters, longer than any path: 32,767) cannot be a file's name" in res.output
+
+
+def test_an_empty_unfinished_copy_in_the_quarantine_is_cleared_by_undo(tmp_path: Path) -> None:
+    """``remove --apply`` into a quarantine on another disk, killed between making ``NAME.partial`` there and writing
+    its first byte (met in 1 of 5 kill -9 trials of 130 photos into a tmpfs): since empty files at unfinished copies'
+    names are left (a person's download placeholder in the photo folder), every undo left this one in the quarantine
+    and said 'nothing to restore', and 'undo FOLDER' named the run as the one left to undo. Our own, in our own
+    folder, it goes (a person's empty file at such a name in the photo folder still stays: test_attack_leftovers)."""
+    from imagetwins import quarantine as q
+
+    album, quar = tmp_path / "album", tmp_path / "album.imagetwins-quarantine" / "run"
+    shutil.copytree(REPO / "examples" / "images", album)
+    res = _run("remove", album, "-m", "phash", "--apply", "--move-to", quar, "--no-cache", "-q")
+    assert res.exit_code == 0, res.output
+    # the state the kill leaves: a move planned and its copy begun (both journalled), the copy empty, the file in place
+    stays = album / "forest.jpg"
+    data = stays.read_bytes()
+    partial = quar / "forest.jpg.partial"
+    move = {"op": "move", "from": str(stays), "to": str(quar / "forest.jpg"), "root": str(album.resolve())}
+    with open(quar / q.JOURNAL, "ab") as journal:
+        key = q._key(quar, create=False)
+        q._append(journal, key, {**move, "state": "planned", "bytes": len(data),
+                                 "sha256": q.sha256_file(stays), "group": 9, "kept": str(album / "beach.jpg")})
+        q._append(journal, key, {**move, "state": "copying", "partial": str(partial)})
+    partial.touch(mode=0o600)
+    assert q._left_to_undo(quar)
+    res = _run("undo", quar)
+    assert res.exit_code == 0 and not partial.exists() and stays.read_bytes() == data, res.output
+    assert not q._left_to_undo(quar)  # ('undo FOLDER' names no run of this folder as left to undo)

@@ -385,3 +385,55 @@ def test_a_quarantine_on_another_disk_is_not_filled_past_the_room_undo_needs(tmp
     back = q.undo(quar)
     assert not back.failed and len(back.done) == 2
     assert _tree(root) == before
+
+
+@pytest.mark.unit
+def test_a_folder_renamed_and_a_link_put_at_its_name_after_its_batch_was_checked_moves_nothing_of_it(
+        tmp_path: Path, monkeypatch) -> None:
+    """A batch holds each file's folder open from its check to its move: a folder renamed in between, and a link to
+    elsewhere put at its name, sent its files from the renamed folder into the quarantine journalled as from the link,
+    where undo refused to put them back ('reached through a link'). Each folder is looked up again right before its
+    files move: they stay, said; undo has nothing to put back and says nothing of them."""
+    root = tmp_path / "lib"
+    plan = _library(root, 6)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    folder = Path(plan.moves[0][0]).parent  # (backup/b0: the copies 0 and 5)
+
+    def swap() -> None:
+        folder.rename(folder.with_name("renamed"))
+        folder.symlink_to(outside)
+
+    _after_each_sync(monkeypatch, swap)
+    out = q.apply_plan(plan, root, tmp_path / "q")
+    monkeypatch.undo()
+    assert sorted(out.failed) == sorted((copy, "not moved: a folder on its way was replaced since the check")
+                                        for copy, _, _ in plan.moves if Path(copy).parent == folder)
+    assert len(out.done) == 4 and sorted(p.name for p in (root / "backup" / "renamed").iterdir()) == [
+        "IMG_0000.jpg", "IMG_0005.jpg"]
+    assert list(outside.iterdir()) == []
+    back = q.undo(tmp_path / "q")
+    assert back.failed == [] and len(back.done) == 4
+
+
+@pytest.mark.unit
+def test_a_fifo_put_at_a_checked_file_s_name_is_not_moved_into_the_quarantine(tmp_path: Path, monkeypatch) -> None:
+    """The file deleted and a FIFO made at its name after its batch was checked: the FIFO often takes the freed inode
+    number, so the move's (device, inode) check passed and the FIFO went into the quarantine as the file (undo: 'a
+    FIFO stands in quarantine instead of the file'). Now it stays where it is, said."""
+    root = tmp_path / "lib"
+    plan = _library(root, 3)
+    victim = Path(plan.moves[1][0])
+
+    def swap() -> None:
+        victim.unlink()
+        os.mkfifo(victim)
+
+    _after_each_sync(monkeypatch, swap)
+    out = q.apply_plan(plan, root, tmp_path / "q")
+    monkeypatch.undo()
+    assert len(out.done) == 2 and len(out.failed) == 1
+    assert out.failed[0][1] in ("not moved: a FIFO stands at its name since it was checked: left there",
+                                "replaced by another file while being moved: left in place")
+    assert [p for p in (tmp_path / "q").rglob("*") if not p.is_dir() and not p.is_file()] == []
+    assert not q.undo(tmp_path / "q").failed

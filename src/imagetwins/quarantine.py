@@ -1124,7 +1124,7 @@ def _make_move(item: _Journalled, root: Path, link: str | None, journal, key: by
     def journal_partial(name: str) -> None:  # (across devices) so that undo can clear a copy left unfinished
         _append(journal, key, {**entry, "state": "copying", "partial": str(dst.parent / name)})
 
-    why = _written_since_checked(item)
+    why = _changed_since_checked(item, root)
     if why is not None:  # (nothing moved: its planned line closed, so undo knows there is nothing to put back)
         _append(journal, key, {**entry, "state": "failed", "why": why}, sync=False)
         out.failed.append((item.src_s, f"not moved: {why}"))
@@ -1151,19 +1151,44 @@ def _make_move(item: _Journalled, root: Path, link: str | None, journal, key: by
                        listings=listings)
 
 
-def _written_since_checked(item: _Journalled) -> str | None:
-    """Why ``item``'s file may not move now (None: it may): written to since its bytes were read for its planned line.
-    A batch's files wait for the others' checks before they move, and a write in place that puts the size and mtime
-    back (``exiftool -P -overwrite_original_in_place``) is seen by :func:`_written_while_moving` only where those
-    moved: its change time (ctime) says it, so a file whose ctime moved is read again (its bytes the same: a mode
-    or owner changed, it moves). Another file at its name is left to :func:`_move`, which refuses it."""
+def _changed_since_checked(item: _Journalled, root: Path) -> str | None:
+    """Why ``item``'s file may not move now (None: it may): changed since its bytes were read for its planned line. A
+    batch's files wait for the others' checks before they move, so each is looked at again right before its move:
+
+    - its folder must still be the one at its path from ``root`` (a folder renamed and a link put at its name: the
+      file went from the renamed folder, journalled as from the link, where undo refused to put it back);
+    - the name must still hold a regular file (a FIFO or link made at once under the freed inode number passes
+      :func:`_move`'s (device, inode) check: a FIFO was moved into the quarantine as the file);
+    - a write in place that puts the size and mtime back (``exiftool -P -overwrite_original_in_place``) is seen by
+      :func:`_written_while_moving` only where those moved: its change time (ctime) says it, so a file whose ctime
+      moved is read again (its bytes the same: a mode or owner changed, it moves).
+
+    Another file at its name is left to :func:`_move`, which refuses it."""
+    try:
+        fd = _folder_fd(root, item.rel.parent)
+        try:
+            here, held = os.fstat(fd), os.fstat(item.folder_fd)
+        finally:
+            os.close(fd)
+        moved = (here.st_dev, here.st_ino) != (held.st_dev, held.st_ino)
+    except OSError:
+        moved = True
+    if moved:
+        return "a folder on its way was replaced since the check"
     try:
         now = os.stat(item.rel.name, dir_fd=item.folder_fd, follow_symlinks=False)
-        if (now.st_dev, now.st_ino) != item.identity or now.st_ctime_ns == item.before.st_ctime_ns:
-            return None
-        digest, identity, _ = _digest_and_identity(item.rel.name, dir_fd=item.folder_fd)
     except OSError:
-        return None  # (gone or unreadable: the move says so)
+        return None  # (gone: the move says so)
+    if (now.st_dev, now.st_ino) != item.identity:
+        return None
+    if not stat.S_ISREG(now.st_mode):
+        return f"{describe_mode(now.st_mode)} stands at its name since it was checked: left there"
+    if now.st_ctime_ns == item.before.st_ctime_ns:
+        return None
+    try:
+        digest, identity, _ = _digest_and_identity(item.rel.name, dir_fd=item.folder_fd)
+    except OSError as exc:
+        return f"changed since it was checked, and cannot be read again ({exc.strerror or exc}): left in place"
     if digest == item.digest and identity == item.identity:
         item.before = now  # (what a write while it moves is measured against now)
         return None
@@ -2010,10 +2035,20 @@ def _left_to_undo(run: Path) -> bool:
         entries, _ = _read_journal(run, _key(run, create=False))
     except (QuarantineError, OSError):
         return True
-    return any(not (e.get("restored") or e.get("failed")) or _leftovers(e) for e in entries)
+    return any(_not_back(e) or _leftovers(e, run) for e in entries)
 
 
-def _leftovers(e: dict) -> bool:
+def _not_back(e: dict) -> bool:
+    """Whether a journal entry names a move an undo would still put back: not restored, not failed, and confirmed or
+    its file at its place in the quarantine. A planned line whose move never began (a run killed or stopped with
+    Ctrl-C inside a batch journalled ahead of its moves: up to :data:`_BATCH_MOVES` of them) is not: undo has nothing
+    to do for it and writes nothing, so such a run undone in full was still named as the one left to undo."""
+    if e.get("restored") or e.get("failed"):
+        return False
+    return bool(e.get("done")) or not isinstance(e.get("to"), str) or os.path.lexists(e["to"])
+
+
+def _leftovers(e: dict, qdir: Path) -> bool:
     """Whether an unfinished copy a journal line names is still there for undo to clear. Every ``--link`` (clone)
     entry names the temporary name its copy was made under, and a move across devices its partial copy, also once
     done: a run of them undone in full was named as the one 'left' to undo, whose undo then said nothing was left.
@@ -2027,7 +2062,7 @@ def _leftovers(e: dict) -> bool:
     if not there or e.get("op") == "folder":
         return bool(there)
     whole = next((w for w in (Path(e["to"]), Path(e["from"])) if _holds(w, e["sha256"], e["bytes"])), None)
-    return whole is None or any(_starts(whole, p) for p in there)
+    return whole is None or any(_starts(whole, p) or _empty_in_quarantine(e, p, qdir) for p in there)
 
 
 def _runs_in(folder: Path) -> list[Path]:
@@ -2249,7 +2284,7 @@ def _clear_partials(e: dict, qdir: Path, out: Outcome) -> None:
             continue  # finished, or cleared already
         if not stat.S_ISREG(st.st_mode) or st.st_size > e["bytes"]:
             out.failed.append((str(partial), f"{_standing(partial)} stands where an unfinished copy was: left alone"))
-        elif whole is not None and _starts(whole, partial):
+        elif whole is not None and (_starts(whole, partial) or _empty_in_quarantine(e, partial, qdir)):
             os.unlink(partial)
         elif whole is not None:  # (a copy that finished was renamed from that name: a file put there since is not
             # ours; a person's own y.jpg.partial in the folder was deleted by a second undo of the journal)
@@ -2257,6 +2292,21 @@ def _clear_partials(e: dict, qdir: Path, out: Outcome) -> None:
         else:
             out.failed.append((str(partial), "an unfinished copy, and no whole copy of its file was found: left "
                                              "alone"))
+
+
+def _empty_in_quarantine(e: dict, partial: Path, qdir: Path) -> bool:
+    """Whether ``partial`` is an empty unfinished copy of a move into the quarantine itself, as a run killed between
+    making it and writing its first byte leaves it: made by us (0600, ours) in the quarantine, the user's own folder
+    no one else writes in, at a name journalled before it was made (``O_EXCL``), so no person's file. Every undo left
+    it there and said 'nothing to restore' (an empty file proves nothing of ours in the photo folder, where a
+    download's ``NAME.partial`` may stand: :func:`_starts`)."""
+    try:
+        st = os.lstat(partial)
+    except OSError:
+        return False
+    return (stat.S_ISREG(st.st_mode) and st.st_size == 0 and e.get("op") == "move" and stat.S_IMODE(st.st_mode) == 0o600
+            and st.st_uid == os.getuid() and partial.parent == Path(os.path.normpath(e["to"])).parent
+            and _inside_without_links(qdir, partial))
 
 
 def _starts(whole: Path, partial: Path) -> bool:
@@ -2392,6 +2442,8 @@ def _restore_file(e: dict, qdir: Path, journal, key: bytes, out: Outcome, stop: 
     if not _inside_without_links(qdir, src) or src.name in _OWN_FILES and src.parent == qdir:
         out.failed.append((str(src), "refused: not a file of this quarantine"))
         return
+    if (e.get("failed") or not e["done"]) and _standing(src) is None:
+        return  # never moved (refused, failed or never begun): nothing to put back, wherever its place is now
     why = _why_not_back(root, dst)
     if why is not None:
         out.failed.append((str(dst), why))
