@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -437,3 +438,55 @@ def test_a_fifo_put_at_a_checked_file_s_name_is_not_moved_into_the_quarantine(tm
                                 "replaced by another file while being moved: left in place")
     assert [p for p in (tmp_path / "q").rglob("*") if not p.is_dir() and not p.is_file()] == []
     assert not q.undo(tmp_path / "q").failed
+
+
+def _moved_across(root: Path, quar: Path, monkeypatch) -> tuple[q.Plan, dict[str, str]]:
+    """Three byte-copy pairs, one of each moved into ``quar`` as into a quarantine on another device (copies); and the
+    library's files before."""
+    plan = _library(root, 3)
+    before = _tree(root)
+    real_link = os.link
+
+    def link(src, dst, *args, **kwargs):
+        if str(dst).startswith(str(quar)):
+            raise OSError(errno.EXDEV, os.strerror(errno.EXDEV))
+        return real_link(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(q.os, "link", link)
+    out = q.apply_plan(plan, root, quar)
+    monkeypatch.undo()
+    assert len(out.done) == 3
+    return plan, before
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("killed", ["remove", "undo", "neither: put back by hand"])
+def test_a_copy_across_devices_killed_before_its_original_went_is_undone(tmp_path: Path, monkeypatch,
+                                                                         killed: str) -> None:
+    """A copy across devices is whole and named before its original's name goes: killed in between (remove's copy
+    into the quarantine, never confirmed; or undo's copy back), both places held the file, byte for byte, and every
+    undo said 'an identical file already stands there: the quarantined copy stays' and exited 1. The quarantine's
+    copy goes then, as the extra name of a hard link does on one device. A file put back by hand stays beside it."""
+    root, quar = tmp_path / "lib", tmp_path / "q"
+    plan, before = _moved_across(root, quar, monkeypatch)
+    copy = Path(plan.moves[1][0])
+    held = quar / copy.relative_to(root)
+    shutil.copy2(held, copy)  # (the state the kill left: the file at both places)
+    journal = quar / q.JOURNAL
+    key = q._key(quar, create=False)
+    move = {"op": "move", "from": str(copy), "to": str(held)}
+    if killed == "remove":  # (its done line never written)
+        lines = [(line, json.loads(line)) for line in journal.read_text().splitlines()]
+        journal.write_text("".join(f"{line}\n" for line, e in lines if (e["state"], e["from"]) != ("done", str(copy))))
+    elif killed == "undo":  # (undo journalled its copy back, beside the file's place)
+        with open(journal, "ab") as fh:
+            q._append(fh, key, {**move, "state": "copying", "partial": str(copy) + q.PARTIAL})
+    back = q.undo(quar)
+    assert _tree(root) == before
+    if killed.startswith("neither"):
+        assert back.failed == [(str(copy), f"an identical file already stands there: the quarantined copy stays at "
+                                           f"{held}")]
+        assert held.exists()
+    else:
+        assert back.failed == [] and not held.exists()
+        assert not q.undo(quar).failed
