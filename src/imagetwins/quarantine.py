@@ -568,19 +568,33 @@ def _end_cut_line_read(rfd: int, fd: int, size: int) -> None:
             start = start - step + cut + 1
             break
         start -= step
-    tail = os.pread(rfd, size - start, start)
-    try:
-        whole = isinstance(loads_json(tail), dict)
-    except ValueError:
+    if size - start > _JOURNAL_LINE_MAX:  # (no line of ours, whole: read a piece at a time, as undo reads it)
         whole = False
+        ours = os.pread(rfd, 8, start) == b'{"op": "' or _zeros(rfd, start, size)
+    else:
+        tail = os.pread(rfd, size - start, start)
+        try:
+            whole = isinstance(loads_json(tail), dict)
+        except ValueError:
+            whole = False
+        ours = tail.startswith(b'{"op": "') or not tail.strip(b"\0")
     # only the start of a line of ours (every one begins {"op": ...), or the zeros a crash can leave, is taken away:
     # bytes of anything else (a file of another program at that name) are kept, ended with a newline
-    ours = tail.startswith(b'{"op": "') or not tail.strip(b"\0")
     if whole or not ours:
         os.write(fd, b"\n")
     else:
         os.ftruncate(fd, start)
     os.fsync(fd)
+
+
+def _zeros(fd: int, start: int, end: int) -> bool:
+    """Whether the bytes ``start:end`` of the open file ``fd`` are all zeros, read a MiB at a time."""
+    while start < end:
+        chunk = os.pread(fd, min(end - start, _JOURNAL_PIECE), start)
+        if not chunk or chunk.strip(b"\0"):
+            return False
+        start += len(chunk)
+    return True
 
 
 def _append(journal, key: bytes, entry: dict, sync: bool = True) -> None:
