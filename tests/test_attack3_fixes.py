@@ -120,3 +120,30 @@ def test_a_journal_ending_in_a_cut_line_longer_than_any_is_looked_at_a_piece_at_
         assert journal.read_bytes() == (original + tail + b"\n" if kept else original)
     res = _run("undo", quar)
     assert "restored 4 files" in res.output and "journal line longer than 32 MiB" in res.output, res.output
+
+
+def test_explain_picture_never_replaces_a_photo_saved_at_its_name_while_it_was_made(tmp_path: Path,
+                                                                                    monkeypatch) -> None:
+    """``explain A B -p why.png``: the name was checked before the work only, so a photo saved there while the two
+    files were read and matched was replaced by the PNG (written beside it and renamed over it). It is asked again
+    right before the write: the photo stays, one line."""
+    from imagetwins import explain
+    from imagetwins.writing import OutputRefused
+
+    images = REPO / "examples" / "images"
+    why = tmp_path / "why.png"
+    real = explain.open_image
+
+    def reading(path, *args, **kwargs):  # (a camera app saves a photo at that name meanwhile)
+        if not why.exists():
+            shutil.copyfile(images / "forest.jpg", why)
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(explain, "open_image", reading)
+    with pytest.raises(OutputRefused, match="did not write was put there while the output was made"):
+        explain.match_picture(images / "city.jpg", images / "city_recompressed.jpg", why)
+    assert why.read_bytes() == (images / "forest.jpg").read_bytes()
+    res = _run("explain", images / "city.jpg", images / "city_recompressed.jpg", "-m", "copies", "-p",
+               tmp_path / "new.png")
+    why.unlink()
+    assert res.exit_code == 0 and (tmp_path / "new.png").read_bytes().startswith(b"\x89PNG"), res.output

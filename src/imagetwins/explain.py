@@ -299,9 +299,10 @@ def match_picture(path_a: str | os.PathLike, path_b: str | os.PathLike, out: str
                       f"{v.strict_agreement:.0%} closely, confidence {v.confidence:.3f}", fill=(0, 0, 0))
     from PIL.PngImagePlugin import PngInfo
 
-    from imagetwins.writing import PICTURE_SOFTWARE
+    from imagetwins.writing import PICTURE_SOFTWARE, replaceable_picture
 
     mark = PngInfo()  # (what lets a re-run replace this picture, and no photo: writing.refuse_picture_target)
     mark.add_text("Software", PICTURE_SOFTWARE)
-    with open_output(out, binary=True) as fh:  # never through a link planted at that name
+    # never through a link planted at that name, nor over a photo saved there meanwhile
+    with open_output(out, binary=True, replace_only=replaceable_picture) as fh:
         canvas.save(fh, format="PNG", pnginfo=mark)

@@ -123,6 +123,16 @@ def _a_picture_we_wrote(path: str | os.PathLike) -> bool:
     return isinstance(software, str) and any(p in software.lower() for p in _PLOTTERS)
 
 
+def replaceable_picture(path: str | os.PathLike) -> bool:
+    """May a picture output be written over the file at ``path``: no image, or a picture imagetwins or matplotlib
+    wrote (:func:`_a_picture_we_wrote`)? ``open_output``'s ``replace_only`` for a picture: asked again right before
+    the write, as a photo saved at the name while the picture was made would be replaced (the check before the work,
+    :func:`refuse_picture_target`, was the only one)."""
+    from imagetwins.io import looks_like_image
+
+    return not looks_like_image(path) or _a_picture_we_wrote(path)
+
+
 def refuse_picture_target(path: str | os.PathLike, what: str = "the picture") -> None:
     """Raise :class:`ReplacesImage` when writing the picture ``what`` at ``path`` would replace an image imagetwins
     did not write (``explain A B -p IMG_0042.jpg`` replaced that photo with the PNG of the matches); an earlier
