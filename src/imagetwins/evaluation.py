@@ -385,12 +385,21 @@ class SweepResult:
         return "\n".join(lines)
 
     def plot(self, outfile: str | os.PathLike) -> None:
-        """Precision-recall curve per method (matplotlib), with the recommended point marked."""
+        """Precision-recall curve per method (matplotlib), with the recommended point marked, saved at ``outfile`` in
+        the format its extension names. Never through a link at that name, nor over an image imagetwins or
+        matplotlib did not write (:class:`imagetwins.writing.ReplacesImage`: a photo stays); an earlier plot is
+        replaced. A name whose extension is no format matplotlib writes: :class:`imagetwins.report.PlotArgumentError`
+        (a ``ValueError``)."""
         try:
             import matplotlib
         except ImportError:  # what to install, in one line
             raise ModuleNotFoundError('the precision-recall plot needs matplotlib: pip install "imagetwins[plot]"',
                                       name="matplotlib") from None
+        from imagetwins.report import plot_format
+        from imagetwins.writing import open_output, refuse_picture_target, replaceable_picture
+
+        fmt = plot_format(outfile)
+        refuse_picture_target(outfile)  # (it wrote through a link at the name, and over a photo there)
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
@@ -411,8 +420,11 @@ class SweepResult:
         ax.legend(loc="lower left", fontsize=8)
         ax.grid(alpha=0.3)
         fig.tight_layout()
-        fig.savefig(outfile)
-        plt.close(fig)
+        try:
+            with open_output(outfile, binary=True, replace_only=replaceable_picture) as fh:
+                fig.savefig(fh, format=fmt)
+        finally:
+            plt.close(fig)
 
     def to_dict(self) -> dict:
         rec = self.recommendation

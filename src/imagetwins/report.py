@@ -51,8 +51,10 @@ from imagetwins.writing import (
     page_folder,
     record_written,
     refuse_image_target,
+    refuse_picture_target,
     release_page_name,
     remove_written,
+    replaceable_picture,
     write_in_folder,
     written_by_others,
     written_in_folder,
@@ -562,6 +564,9 @@ def plot_duplicates(image_dir: str | os.PathLike, duplicate_map: dict, filename:
         assertions, an ``AssertionError``), or ``outfile``'s extension is no format matplotlib writes.
     ValueError
         ``filename`` is not a key of ``duplicate_map``, or the map is not a dict (as imagededup).
+    imagetwins.writing.ReplacesImage
+        ``outfile`` is an image imagetwins or matplotlib did not write (a photo: never replaced,
+        :func:`~imagetwins.writing.refuse_picture_target`), a database or a quarantine's journal.
     """
     try:
         import matplotlib
@@ -571,6 +576,7 @@ def plot_duplicates(image_dir: str | os.PathLike, duplicate_map: dict, filename:
     if outfile is not None:
         matplotlib.use("Agg")
         fmt = plot_format(outfile)
+        refuse_picture_target(outfile)  # (before any work: a photo at that name stays; a plot of ours is replaced)
     import matplotlib.pyplot as plt
 
     root = Path(image_dir)
@@ -601,7 +607,8 @@ def plot_duplicates(image_dir: str | os.PathLike, duplicate_map: dict, filename:
         ax.set_title(f"{_wrapped(str(name))}\n{label}", fontsize=9, color="black" if k == 0 else "#b45309")
     fig.tight_layout()
     if outfile is not None:
-        with open_output(outfile, binary=True) as fh:
+        # (nor over a photo saved at that name meanwhile)
+        with open_output(outfile, binary=True, replace_only=replaceable_picture) as fh:
             fig.savefig(fh, dpi=100, format=fmt, bbox_inches="tight")
         plt.close(fig)
     else:

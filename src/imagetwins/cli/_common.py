@@ -124,11 +124,20 @@ def writing(path: Path) -> Iterator[None]:
         raise click.ClickException(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
-def need_matplotlib() -> None:
+def need_matplotlib(picture: Path | None = None) -> None:
+    """One line where matplotlib is missing, or where ``picture`` (a plot's output) names no format it writes: before
+    any work (``tune --plot pr.xyz`` ended its sweep in matplotlib's traceback)."""
     try:
         import matplotlib  # noqa: F401
     except ImportError:
         raise click.ClickException('plots need matplotlib: pip install "imagetwins[plot]"') from None
+    if picture is not None:
+        from imagetwins.report import plot_format
+
+        try:
+            plot_format(picture)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
 
 
 def show_progress(quiet: bool) -> bool:

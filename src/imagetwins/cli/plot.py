@@ -41,16 +41,11 @@ def plot(directory: Path, filename: str, output: Path | None, method: str, thres
       imagetwins plot photos/ 2019/IMG_0001.jpg -r -m phash  # a file in a sub-folder: its path in DIRECTORY
     """
     from imagetwins.finder import find_duplicates_map
-    from imagetwins.report import plot_duplicates, plot_format
+    from imagetwins.report import plot_duplicates
 
     threshold = check_threshold(method, threshold)
     refuse_picture_over("--output", output, within=directory)
-    need_matplotlib()
-    if output is not None:
-        try:  # (before the scan, not after it)
-            plot_format(output)
-        except ValueError as exc:
-            raise click.ClickException(str(exc)) from None
+    need_matplotlib(output)  # (and the picture's format: before the scan, not after it)
     filename = _name_in(directory, filename, recursive)
     found = find_duplicates_map(directory, method=method, threshold=threshold, recursive=recursive)
     if filename not in found:

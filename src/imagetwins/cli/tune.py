@@ -69,7 +69,7 @@ def tune(directory: Path, truth: Path | None, methods: tuple[str, ...], target_p
 
     refuse_picture_over("--plot", plot_out, within=directory)
     if plot_out is not None:
-        need_matplotlib()
+        need_matplotlib(plot_out)
     try:
         ground_truth = load_ground_truth(truth if truth is not None else directory)
     except ValueError as exc:
