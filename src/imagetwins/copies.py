@@ -11,7 +11,8 @@ both only *propose* pairs, generously, and :mod:`imagetwins.verify` decides:
   image keeps its :data:`HASH_PER_ROW` closest, so the checks per image do not grow with the library;
 - the CNN (one orientation; the hash and the verification handle flips and turns), run at
   :data:`CNN_SIDE` pixels, proposes each image's :data:`TOP_K` nearest neighbours with cosine similarity
-  >= :data:`CNN_CANDIDATE`, so a crowd of look-alikes costs at most ``TOP_K`` checks per image;
+  >= :data:`CNN_CANDIDATE`, those after the first :data:`CNN_NEAR` only where the image is in the neighbour's
+  own list too (:data:`CNN_MUTUAL`), so a crowd of look-alikes costs at most ``TOP_K`` checks per image;
 - every proposed pair is verified; its score is the verification confidence (1.0 for hash-sure pairs the
   check did not overrule).
 

@@ -1673,7 +1673,8 @@ def _own_detail(inner: np.ndarray, inside: np.ndarray, scale: float, core: np.nd
 def _ecc(template: np.ndarray, moving: np.ndarray, mask: np.ndarray, boxed: bool) -> np.ndarray:
     """OpenCV's ECC map (affine, 2 x 3) taking ``template``'s grid onto ``moving`` (both blurred) over ``mask``: 80
     steps; the identity where it fails. ``boxed`` (the keep stage's look): first at half the size
-    (:data:`LOOK_ECC_HALF_MIN`), then :data:`LOOK_ECC_FINE` steps at the full one from there."""
+    (:data:`LOOK_ECC_HALF_MIN`), then :data:`LOOK_ECC_FINE` steps at the full one from there (the half size's map
+    where those fail; the 80 steps at the full size where the half size's fail)."""
     cv2 = _require_cv2()
     refine = np.eye(2, 3, dtype=np.float32)
     steps = 80
