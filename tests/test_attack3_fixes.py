@@ -147,3 +147,26 @@ def test_explain_picture_never_replaces_a_photo_saved_at_its_name_while_it_was_m
                tmp_path / "new.png")
     why.unlink()
     assert res.exit_code == 0 and (tmp_path / "new.png").read_bytes().startswith(b"\x89PNG"), res.output
+
+
+def test_an_empty_unfinished_copy_back_in_the_photo_folder_is_cleared_while_its_file_is_still_away(
+        tmp_path: Path) -> None:
+    """``undo`` of a quarantine on another disk killed between making ``IMG.jpg.partial`` beside the file's place and
+    writing its first byte (1 of 60 kill -9 trials): the next undo put the file back under another unfinished name
+    and left the empty one in the photo folder for good. No copy back of that file had finished (it was still in the
+    quarantine, nothing at its place), so nothing had freed that name for another program: it is ours, and goes."""
+    from imagetwins import quarantine as q
+
+    album, quar = tmp_path / "album", tmp_path / "q"
+    shutil.copytree(REPO / "examples" / "images", album)
+    before = {p.name: p.read_bytes() for p in album.iterdir()}
+    assert _run("remove", album, "-m", "phash", "--apply", "--move-to", quar, "--no-cache", "-q").exit_code == 0
+    moved = next(album / name for name in sorted(before) if not (album / name).exists())
+    partial = moved.with_name(moved.name + q.PARTIAL)
+    with open(quar / q.JOURNAL, "ab") as journal:
+        q._append(journal, q._key(quar, create=False), {"op": "move", "from": str(moved), "to": str(quar / moved.name),
+                                                        "state": "copying", "partial": str(partial)})
+    partial.touch(mode=0o600)
+    res = _run("undo", quar)
+    assert res.exit_code == 0, res.output
+    assert {p.name: p.read_bytes() for p in album.iterdir()} == before

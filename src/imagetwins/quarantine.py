@@ -2309,18 +2309,29 @@ def _clear_partials(e: dict, qdir: Path, out: Outcome) -> None:
 
 
 def _empty_in_quarantine(e: dict, partial: Path, qdir: Path) -> bool:
-    """Whether ``partial`` is an empty unfinished copy of a move into the quarantine itself, as a run killed between
-    making it and writing its first byte leaves it: made by us (0600, ours) in the quarantine, the user's own folder
-    no one else writes in, at a name journalled before it was made (``O_EXCL``), so no person's file. Every undo left
-    it there and said 'nothing to restore' (an empty file proves nothing of ours in the photo folder, where a
-    download's ``NAME.partial`` may stand: :func:`_starts`)."""
+    """Whether ``partial`` is an empty unfinished copy of ours, as a run killed between making it and writing its
+    first byte leaves it (0600, ours, at a name journalled before it was made with ``O_EXCL``):
+
+    - a move's copy into the quarantine itself, the user's own folder no one else writes in;
+    - undo's copy back into the photo folder while the file is still in the quarantine and nothing stands at its
+      place: no copy back of it finished, so nothing freed that name for another program since.
+
+    Every undo left it there (an empty file proves nothing of ours where a copy back finished, and a download's
+    ``NAME.partial`` may stand at the freed name since: :func:`_starts`): a run undone in full left an empty
+    ``IMG.jpg.partial`` in the photo folder (1 of 60 kill -9 trials), and one in the quarantine ('nothing to
+    restore')."""
     try:
         st = os.lstat(partial)
     except OSError:
         return False
-    return (stat.S_ISREG(st.st_mode) and st.st_size == 0 and e.get("op") == "move" and stat.S_IMODE(st.st_mode) == 0o600
-            and st.st_uid == os.getuid() and partial.parent == Path(os.path.normpath(e["to"])).parent
-            and _inside_without_links(qdir, partial))
+    if not (stat.S_ISREG(st.st_mode) and st.st_size == 0 and e.get("op") == "move"
+            and stat.S_IMODE(st.st_mode) == 0o600 and st.st_uid == os.getuid()):
+        return False
+    away, place = (Path(os.path.normpath(e[k])) for k in ("to", "from"))
+    if partial.parent == away.parent:
+        return _inside_without_links(qdir, partial)
+    return (partial.parent == place.parent and not e.get("restored") and _standing(place) is None
+            and _holds(away, e["sha256"], e["bytes"]))
 
 
 def _starts(whole: Path, partial: Path) -> bool:
