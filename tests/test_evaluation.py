@@ -186,6 +186,19 @@ def test_a_tie_on_a_small_sample_keeps_the_methods_default() -> None:
 
 
 @pytest.mark.unit
+def test_a_method_finding_no_labelled_pair_is_said_so_not_a_precision_short() -> None:
+    """``tune`` said "no threshold reaches the target precision" for a method that paired none of the labelled
+    duplicates at any threshold (a stranger's labelled rotations under ``phash``): no precision was short, the
+    method finds nothing of them."""
+    blind = [SweepPoint("phash", t, 0.0, 0.0, 0.0, 3, 0) for t in (4, 8, 12)]
+    short = [SweepPoint("cnn", t, 0.5, 0.8, 0.62, 16, 8) for t in (0.8, 0.9)]
+    table = SweepResult(blind + short, 10, 40, 0.99).table()
+    assert "phash" in table and "(finds none of the 10 labelled duplicate pairs at any threshold)" in table
+    assert "cnn" in table and "(no threshold reaches the target precision)" in table
+    assert table.count("no threshold reaches") == 1
+
+
+@pytest.mark.unit
 def test_sweep_searches_identical_files_once_and_counts_every_pair(tmp_path: Path, monkeypatch) -> None:
     """60 saves of one picture (30 byte copies, 30 with another text chunk) labelled as one set, a resized pair and
     three unrelated pictures: the sweep searched every two of the 60 (1,770 pairs, 2 million for 2,000; tune 26.5

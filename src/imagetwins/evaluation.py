@@ -366,7 +366,11 @@ class SweepResult:
                  f"{'method':<10} {'threshold':>9} {'precision':>9} {'recall':>7} {'F1':>6}"]
         for method in dict.fromkeys(p.method for p in self.points):
             b = self.best(method)
-            if b is None:
+            if b is None and not any(p.correct for p in self.points if p.method == method):
+                # (not a precision the user could trade for recall: the method pairs none of the labelled duplicates)
+                lines.append(f"{method:<10} {'-':>9} (finds none of the {self.positives} labelled duplicate pairs at "
+                             "any threshold)")
+            elif b is None:
                 lines.append(f"{method:<10} {'-':>9} (no threshold reaches the target precision)")
             else:
                 lines.append(f"{method:<10} {b.threshold:>9} {b.precision:>9.3f} {b.recall:>7.3f} {b.f1:>6.3f}")
