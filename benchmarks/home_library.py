@@ -5,9 +5,11 @@ ukbench-600 and holidays-half: about 1,300 sources), each crop flipped or not, t
 camera size drawn from 2-16 MP (as in a phone and camera library: most 2-8 MP, a tenth 12-16 MP), given
 camera grain (Gaussian noise, so it compresses like a camera JPEG rather than a smooth upscale) and saved
 as a baseline JPEG (quality 88-95) with camera EXIF (make, model, capture date, the pixel size; one in ten
-stored sideways with EXIF orientation 6, as phones do). No two pictures share a crop, so the library has
-no copies: every pair a method proposes is a look-alike its verification must turn away, as in a real
-library. A few are HEIC (pillow-heif; encoding HEIC is slow, so they are 2 MP; with a 320 px thumbnail from
+stored sideways with EXIF orientation 6, as phones do). No picture is made from another, so the library has
+no copies: every pair a method proposes is one its verification must turn away. The sources are drawn again for
+each picture, though, so two pictures can hold crops of one source photo: at 1,000 pictures (~4,000 crops of ~1,300
+sources) many pairs share a real part of one photo, as burst frames and re-shots of one scene do in a real library;
+those are the costly checks of a first scan (BENCHMARKS.md, "Neighbours from both sides"). A few are HEIC (pillow-heif; encoding HEIC is slow, so they are 2 MP; with a 320 px thumbnail from
 which pillow-heif can decode, since the first home-library run), and a few DNG (:func:`write_dng`: a real Bayer
 DNG with a 1,024 px preview, at the library's camera sizes).
 
