@@ -1,17 +1,17 @@
 """A home photo library made from the shared datasets, for ``bench_home.py``: unique pictures at camera sizes.
 
-Each picture is a 2 x 2 mosaic of crops of four different photos (the 23 camera photos, photos-public,
-ukbench-600 and holidays-half: about 1,300 sources), each crop flipped or not, the whole resized to a
-camera size drawn from 2-16 MP (as in a phone and camera library: most 2-8 MP, a tenth 12-16 MP), given
-camera grain (Gaussian noise, so it compresses like a camera JPEG rather than a smooth upscale) and saved
-as a baseline JPEG (quality 88-95) with camera EXIF (make, model, capture date, the pixel size; one in ten
-stored sideways with EXIF orientation 6, as phones do). No picture is made from another, so the library has
-no copies: every pair a method proposes is one its verification must turn away. The sources are drawn again for
-each picture, though, so two pictures can hold crops of one source photo: at 1,000 pictures (~4,000 crops of ~1,300
-sources) many pairs share a real part of one photo, as burst frames and re-shots of one scene do in a real library;
-those are the costly checks of a first scan (BENCHMARKS.md, "Neighbours from both sides"). A few are HEIC (pillow-heif; encoding HEIC is slow, so they are 2 MP; with a 320 px thumbnail from
-which pillow-heif can decode, since the first home-library run), and a few DNG (:func:`write_dng`: a real Bayer
-DNG with a 1,024 px preview, at the library's camera sizes).
+Each picture is a 2 x 2 mosaic of crops of four different photos (the 23 camera photos, photos-public, ukbench-600
+and holidays-half: about 1,300 sources), each crop flipped or not, the whole resized to a camera size drawn from
+2-16 MP (as in a phone and camera library: most 2-8 MP, a tenth 12-16 MP), given camera grain (Gaussian noise, so it
+compresses like a camera JPEG rather than a smooth upscale) and saved as a baseline JPEG (quality 88-95) with camera
+EXIF (make, model, capture date, the pixel size; one in ten stored sideways with EXIF orientation 6, as phones do).
+No picture is made from another, so the library has no copies: every pair a method proposes is one its verification
+must turn away. The sources are drawn again for each picture, though, so two pictures can hold crops of one source
+photo: at 1,000 pictures (~4,000 crops of ~1,300 sources) many pairs share a real part of one photo, as burst frames
+and re-shots of one scene do in a real library; those are the costly checks of a first scan (BENCHMARKS.md,
+"Neighbours from both sides"). A few are HEIC (pillow-heif; encoding HEIC is slow, so they are 2 MP; with a 320 px
+thumbnail from which pillow-heif can decode, since the first home-library run), and a few DNG (:func:`write_dng`: a
+real Bayer DNG with a 1,024 px preview, at the library's camera sizes).
 
 Small pictures for the 100,000-image scale run are made the same way at 160-320 px a side.
 """
