@@ -1599,8 +1599,7 @@ def _unexplained(inner_src, outer_src, inner_f: ImageFeatures, outer_f: ImageFea
         y0, x0 = y0 - y0 % 8, x0 - x0 % 8
         inner, up, inside = inner[y0:y1, x0:x1], up[y0:y1, x0:x1], inside[y0:y1, x0:x1]
     r = LOOK_RADIUS
-    inside = cv2.erode(inside.astype(np.uint8), np.ones((2 * r + 9,) * 2, np.uint8), borderType=cv2.BORDER_CONSTANT,
-                       borderValue=0) > 0
+    inside, core = _look_parts(inside)
     fit = np.zeros_like(inside)  # (every LOOK_STRIDE-th row and column of the shared part)
     fit[::LOOK_STRIDE, ::LOOK_STRIDE] = inside[::LOOK_STRIDE, ::LOOK_STRIDE]
     if fit.sum() < LOOK_MIN_PIXELS:
@@ -1634,7 +1633,6 @@ def _unexplained(inner_src, outer_src, inner_f: ImageFeatures, outer_f: ImageFea
             made_by_filter += coef[k] * shifted[k]
     # (outside the shared part the inner itself: a JPEG save's blocks there see it)
     predicted = np.where(inside, made_by_filter, inner)
-    core = cv2.erode(inside.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
     own = _own_detail(inner, inside, scale, core)
     if own < LOOK_MIN_DETAIL:  # (a high band at a JPEG's noise level: a flat part, nothing to tell by)
         return None
@@ -1657,17 +1655,23 @@ def _flat(scale: float) -> float | None:
 
 def _own_detail(inner: np.ndarray, inside: np.ndarray, scale: float, core: np.ndarray | None = None) -> float:
     """The variance of ``inner``'s high band (the picture less its blur by half ``scale``, the outer file's pixel in
-    the inner's) over ``core`` (default: ``inside`` eroded as :func:`_unexplained` erodes it)."""
+    the inner's) over ``core`` (default: :func:`_look_parts`' core of ``inside``, as :func:`_unexplained` reads)."""
     cv2 = _require_cv2()
     if core is None:
-        r = LOOK_RADIUS
-        grown = cv2.erode(inside.astype(np.uint8), np.ones((2 * r + 9,) * 2, np.uint8),
-                          borderType=cv2.BORDER_CONSTANT, borderValue=0)
-        core = cv2.erode(grown, np.ones((9, 9), np.uint8)) > 0
+        core = _look_parts(inside)[1]
         if not core.any():
             return float("inf")  # (too small a part: :func:`_unexplained` says so itself)
     own_picture = np.where(inside, inner, 0.0).astype(np.float64)
     return float((own_picture - cv2.GaussianBlur(own_picture, (0, 0), 0.5 * scale))[core].var())
+
+
+def _look_parts(inside: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The files' look's parts of the shared part ``inside`` (bool): that part :data:`LOOK_RADIUS` + 4 px clear of its
+    edge (where the filter's taps never reach past it), and its core 4 px further in (where the high bands are read)."""
+    cv2 = _require_cv2()
+    part = cv2.erode(inside.astype(np.uint8), np.ones((2 * LOOK_RADIUS + 9,) * 2, np.uint8),
+                     borderType=cv2.BORDER_CONSTANT, borderValue=0) > 0
+    return part, cv2.erode(part.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
 
 
 def _ecc(template: np.ndarray, moving: np.ndarray, mask: np.ndarray, boxed: bool) -> np.ndarray:
