@@ -235,12 +235,17 @@ def _load_held(path: str, stages: Sequence[Stage], min_side: int, read: Callable
             first = claims.claim(key, position)
             if first != position:  # another file of these very bytes is decoded: its encoding is taken
                 return _SameBytes(key, digest, first)
-        img, header = decode_image(data, min_size=min_side, path_for_messages=path, exif_orientation=exif,
-                                   min_long_side=min_long)
-        # the keep rules' facts from this very read, decode and header parse: choosing a keeper decodes nothing
-        # again, and the file is not opened a second time for its EXIF
-        found = image_facts(data, path, img, upright=exif, header=header) if facts else None
-        return _Decoded(key, digest, [s.prepare(img) for s in stages], found)
+        # the decoded image stays counted in the shared budget until every stage prepared it: each thread held its
+        # own outside the budget meanwhile (io.DecodeBudget.keeping)
+        with io.DECODE_BUDGET.keeping():
+            img, header = decode_image(data, min_size=min_side, path_for_messages=path, exif_orientation=exif,
+                                       min_long_side=min_long)
+            # the keep rules' facts from this very read, decode and header parse: choosing a keeper decodes nothing
+            # again, and the file is not opened a second time for its EXIF
+            found = image_facts(data, path, img, upright=exif, header=header) if facts else None
+            arrays = [s.prepare(img) for s in stages]
+            del img
+        return _Decoded(key, digest, arrays, found)
     except ImageReadError as exc:
         failure = ReadFailure(str(path), exc.reason, transient=getattr(exc, "transient", False))
     except Exception as exc:  # anything else one odd file provokes (or a network error) must not end the run
