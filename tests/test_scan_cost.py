@@ -190,3 +190,107 @@ def test_the_median_of_the_dense_check_is_numpys_to_the_bit() -> None:
             assert got == want and type(got) is float, (n, values.dtype, got, want)
     assert np.isnan(verify._median(np.array([1.0, np.nan, 3.0])))
     assert np.isnan(verify._median(np.array([1.0, np.nan, 3.0], np.float32)))
+
+
+def _mosaic(photos: list[Image.Image], rng: np.random.Generator, side: int = 400) -> Image.Image:
+    """A 2 x 2 mosaic of 40-90 % crops of four photos (as benchmarks/home_library.py makes a home library's)."""
+    out = Image.new("RGB", (2 * side, 2 * side))
+    for k, photo in enumerate(photos):
+        w, h = photo.size
+        cw, ch = int(w * rng.uniform(0.4, 0.9)), int(h * rng.uniform(0.4, 0.9))
+        x, y = int(rng.integers(0, w - cw + 1)), int(rng.integers(0, h - ch + 1))
+        out.paste(photo.crop((x, y, x + cw, y + ch)).resize((side, side)), (side * (k % 2), side * (k // 2)))
+    return out
+
+
+def test_the_dense_checks_shortcuts_give_the_full_comparisons_measures(datasets: Path, monkeypatch) -> None:
+    # pairs of mosaics sharing a part of one photo: the first scan's costliest checks, where the homography's
+    # comparison is cut short (verify._agrees_no_more) and the blurred thumbnails are made once a check
+    photos = [io.open_image(p) for p in sorted((datasets / "photos-public" / "images").glob("*.jpg"))[:24]]
+    rng = np.random.default_rng(5)
+    features = []
+    for k in range(8):
+        shared = photos[k]
+        for m in range(3):
+            others = [photos[int(i)] for i in rng.choice(np.arange(8, 24), 3, replace=False)]
+            tiles = others[:m % 4] + [shared] + others[m % 4:]
+            features.append(verify.extract(_mosaic(tiles, rng)))
+    pairs = [(i, j) for i in range(len(features)) for j in range(i + 1, len(features)) if i // 3 == j // 3]
+    cut = []
+    real_cut, real_dense = verify._agrees_no_more, verify._dense
+
+    def counted(*args):
+        cut.append(real_cut(*args))
+        return cut[-1]
+
+    monkeypatch.setattr(verify, "_agrees_no_more", counted)
+    short = [verify.verify_pair(features[i], features[j]) for i, j in pairs]
+    quick = [verify.verify_pair(features[i], features[j], confidence_only=True) for i, j in pairs]
+    monkeypatch.setattr(verify, "_agrees_no_more", lambda *args: False)
+    monkeypatch.setattr(verify, "_dense", lambda *args, made=None, **kw: real_dense(*args, **kw))
+    for (i, j), s, q in zip(pairs, short, quick):
+        full = verify.verify_pair(features[i], features[j])
+        assert s.measurements().tobytes() == full.measurements().tobytes(), (i, j)
+        assert (s.confidence, s.kept, s.marks, s.verdict()) == (full.confidence, full.kept, full.marks, full.verdict())
+        assert q.kept == verify.verify_pair(features[i], features[j], confidence_only=True).kept
+    assert sum(cut) >= 3 and not all(cut)  # (cut short and not: both were met)
+
+
+def test_the_frames_clipped_on_python_floats_are_numpys_to_the_bit() -> None:
+    def numpy_clip(poly: np.ndarray, width: float, height: float) -> np.ndarray:  # (the clipping before, on NumPy)
+        for axis, limit, keep_below in ((0, 0.0, False), (0, width, True), (1, 0.0, False), (1, height, True)):
+            if not len(poly):
+                break
+            inside = poly[:, axis] <= limit + 1e-9 if keep_below else poly[:, axis] >= limit - 1e-9
+            out = []
+            for k in range(len(poly)):
+                p, q = poly[k], poly[(k + 1) % len(poly)]
+                pin, qin = inside[k], inside[(k + 1) % len(poly)]
+                if pin:
+                    out.append(p)
+                if pin != qin:
+                    t = (limit - p[axis]) / (q[axis] - p[axis])
+                    out.append(p + t * (q - p))
+            poly = np.array(out, np.float64).reshape(-1, 2)
+        return poly
+
+    rng = np.random.default_rng(3)
+    for k in range(3000):
+        w, h = float(rng.integers(50, 400)), float(rng.integers(50, 400))
+        a = rng.normal(0, 0.6, (2, 2)) + np.eye(2)
+        poly = np.array([[0, 0], [w, 0], [w, h], [0, h]]) @ a.T + rng.normal(0, 0.5, 2) * [w, h]
+        if k % 3 == 0:
+            poly[:2, 1] = 0.0  # an edge on the frame's
+        want, got = numpy_clip(poly, w, h), verify._clip_to_rect(poly, w, h)
+        assert got.shape == want.shape and got.tobytes() == want.tobytes(), (poly, w, h)
+        x, y = poly[:, 0], poly[:, 1]
+        assert verify._area(poly) == abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1)))) / 2
+
+
+def test_the_lighting_fit_stopped_once_converged_is_the_three_rounds_fit() -> None:
+    def three_rounds(x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+        design = np.column_stack([x, np.ones_like(x)]).astype(np.float64)
+        coef = np.linalg.lstsq(design, y, rcond=None)[0]
+        for _ in range(3):
+            r = np.abs(y - design @ coef)
+            coef = np.linalg.lstsq(design[r <= verify._percentile(r, 80)], y[r <= verify._percentile(r, 80)],
+                                   rcond=None)[0]
+        r = np.abs(y - design @ coef)
+        return float(min(1.0, verify._percentile(r, 75) / (float(y.std()) + 1.0))), coef
+
+    rng = np.random.default_rng(4)
+    for n in (10, 11, 40, 200):
+        for _ in range(100):
+            x = rng.random(n) * 200
+            y = 0.9 * x + 5 + rng.normal(0, 2, n)
+            y[: n // 6] += rng.normal(0, 60, n // 6)  # a caption's cells
+            got, want = verify._lighting_fit(x, y), three_rounds(x, y)
+            assert got[0] == want[0] and got[1].tobytes() == want[1].tobytes()
+
+
+def test_the_cells_all_of_a_mask_is_the_cells_all() -> None:
+    rng = np.random.default_rng(6)
+    for shape in ((120, 160), (97, 131), (8, 8), (9, 30)):
+        for p in (0.5, 0.99, 1.0):
+            mask = rng.random(shape) < p
+            assert np.array_equal(verify._cells_all(mask), verify._cells(mask).all(-1))
