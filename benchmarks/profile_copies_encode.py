@@ -30,7 +30,7 @@ from imagetwins import canvas, copies, hashing, verify  # noqa: E402
 from imagetwins.encoders import copies as copies_encoder  # noqa: E402
 from imagetwins.encoders import get_encoder  # noqa: E402
 from imagetwins.facts import image_facts  # noqa: E402
-from imagetwins.io import decode_image  # noqa: E402
+from imagetwins.io import decode_image, decoded_scale  # noqa: E402
 
 
 def main() -> None:
@@ -68,7 +68,10 @@ def main() -> None:
         timed("features: ORB points in order", verify._ordered, keypoints, found)
         timed("features: ORB of the mirror", verify._mirror_detect, gray, keypoints)
         thumb = timed("features: grey thumbnail", verify._scaled, grey, verify.THUMB_SIDE, Image.Resampling.BOX)
-        timed("features: spectrum", verify.spectrum, grey)
+        # (as extract measures it: on the keypoints' picture for a file of SPECTRUM_FROM_FEATURES px or more)
+        native = max(img.size) / decoded_scale(img)
+        large = max(grey.size) > max(gray.shape) and native >= verify.SPECTRUM_FROM_FEATURES
+        timed("features: spectrum", verify.spectrum, Image.fromarray(gray) if large else grey)
         timed("features: colour thumbnail", verify.colour_thumbnail, img)
         extracted = verify.extract(img, grey=grey)
         timed("features: to bytes", extracted.to_bytes)

@@ -135,9 +135,21 @@ def test_the_features_keep_the_files_own_size_and_spectrum() -> None:
     img = open_image(buf.getvalue(), min_size=192, min_long_side=verify.FEATURE_SIDE)
     assert img.size == (400, 300) and decoded_scale(img) == 0.25  # decoded at a quarter
     f = verify.extract(img)
-    assert f.native_side == 1600 and f.spectrum_side == 400 and len(f.spectrum) == verify.SPECTRUM_BINS
+    # a file of SPECTRUM_FROM_FEATURES px or more: its spectrum measured on the keypoints' picture (FEATURES_VERSION 6)
+    assert f.native_side == 1600 and f.spectrum_side == verify.FEATURE_SIDE == 320
+    assert len(f.spectrum) == verify.SPECTRUM_BINS
+    gray = verify._scaled(img.convert("L"), verify.FEATURE_SIDE, Image.Resampling.BILINEAR)
+    assert f.spectrum.tobytes() == verify.spectrum(Image.fromarray(gray))[0].tobytes()
     back = verify.ImageFeatures.from_bytes(f.to_bytes())
-    assert back.native_side == 1600 and back.spectrum_side == 400
+    assert back.native_side == 1600 and back.spectrum_side == 320
+    # a smaller file: on its decode, as before
+    buf = io.BytesIO()
+    synthetic_photo(900, 676, seed=1).save(buf, "JPEG", quality=90)
+    smaller = open_image(buf.getvalue(), min_size=192, min_long_side=verify.FEATURE_SIDE)
+    assert smaller.size == (450, 338)
+    g = verify.extract(smaller)
+    assert g.native_side == 900 and g.spectrum_side == 450
+    assert g.spectrum.tobytes() == verify.spectrum(smaller.convert("L"))[0].tobytes()
     assert np.array_equal(back.spectrum, f.spectrum)
     assert verify.features_length(f.to_bytes()[:verify.verify_header_bytes()]) == len(f.to_bytes())
     assert decoded_scale(synthetic_photo()) == 1.0  # a program's own picture: its full size

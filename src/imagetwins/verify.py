@@ -282,10 +282,11 @@ OVERLAY_REST_AGREES = 0.97
 OVERLAY_REST_LIGHTING = 0.02
 OVERLAY_REST_TEXTURE = 0.1
 #: the version of the features' definition; stored with cached features, which are recomputed when it changes
-FEATURES_VERSION = 5  # 2: keypoints stored strongest first (the quick look takes the first ones); 3: a colour
+FEATURES_VERSION = 6  # 2: keypoints stored strongest first (the quick look takes the first ones); 3: a colour
 # thumbnail (COLOUR_SIDE); 4: the picture's long side in the file's own pixels and its grey spectrum (SPECTRUM_SIDE);
 # 5: the mirror's descriptors made at the mirrored keypoints (a bit of one descriptor in ~1 % of pictures differs from
 # a detection of the mirror: ORB's angle rounded another way), the spectrum transformed at a padded size
+# 6: a large file's spectrum measured on the keypoints' picture (SPECTRUM_FROM_FEATURES; #25)
 #: the version of what :func:`verify_pair` computes from given features: part of :func:`verdict_version`, which
 #: keys the confidences the index keeps per pair. Bump it with any change of the code that changes a confidence
 #: (the module's constants, FEATURES_VERSION and CALIBRATION included, and OpenCV's version are in the key already)
@@ -484,6 +485,14 @@ LOOK_RIDGE = 1e-4
 LOOK_MIN_DETAIL = 4.0
 SPECTRUM_SIDE = 512
 SPECTRUM_BINS = 40
+#: a file of at least this many pixels on its long side has its spectrum measured on the keypoints' picture
+#: (FEATURE_SIDE, already made) where that is a reduction of the decode, instead of the decode at up to SPECTRUM_SIDE
+#: (FEATURES_VERSION 6; 1.7 -> 0.6 CPU ms a camera photo, issue #25). The detail rule reads such a spectrum only where
+#: the other file is small against it: the outer file's Nyquist lies in the spectrum's range (DETAIL_ABOVE,
+#: DETAIL_TOP) only for inner_scale >= 1.12 x native / spectrum side, which for a 1,024 px file moves from 2.2 (a
+#: 512 px decode) to 3.6, and for a 4,000 px camera photo from 8.9 (its 500 px decode) to 14; the tuning sets'
+#: pictures (holidays-half, photos-public, ukbench, 320-640 px) keep theirs to the bit
+SPECTRUM_FROM_FEATURES = 1024
 #: a fifth rule, on small pictures on a flat canvas (a shop's product thumbnails, 60-160 px on an 800 px white page):
 #: the cells that show anything are then few, and most of them straddle the picture's outline, where the canvas meets
 #: it; the outline agrees between any two pictures of one shape (an affine map fits any rectangle onto any other), so
@@ -2095,7 +2104,8 @@ def extract(image: Image.Image | np.ndarray, grey: Image.Image | None = None, sc
     mirror_points, mirror_descriptors = _mirror_detect(gray, keypoints)
     mirror_points[:, 0] = (gray.shape[1] - 1 - mirror_points[:, 0]).astype(np.float16)
     thumb = _scaled(grey, THUMB_SIDE, Image.Resampling.BOX)
-    power, side = spectrum(grey)
+    from_features = max(grey.size) > max(gray.shape) and max(image.size) / scale >= SPECTRUM_FROM_FEATURES
+    power, side = spectrum(Image.fromarray(gray) if from_features else grey)
     return ImageFeatures((gray.shape[1], gray.shape[0]), points, descriptors, mirror_points, mirror_descriptors,
                          np.ascontiguousarray(thumb), colour_thumbnail(image), max(image.size) / scale, power, side)
 
