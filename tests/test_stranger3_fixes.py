@@ -262,3 +262,25 @@ def test_heic_photos_skipped_for_the_missing_extra_are_summed_up(tmp_path: Path,
     assert 'pip install "imagetwins[heif]", then run again' in lines[notes[0]]
     assert "2 images read, 3 unreadable" in res.output
     assert "HEIC/HEIF photos skipped" not in run("find", album, "-m", "phash", "--no-cache", "-q").output
+
+
+def test_plot_of_a_symbolic_link_says_so_before_the_search(tmp_path: Path, datasets: Path) -> None:
+    """``plot album/ fav.jpg`` where fav.jpg is a link (to a photo inside or outside the folder) searched the whole
+    folder, then said "fav.jpg in album is not an image imagetwins could read" of a photo it never opened (session
+    14)."""
+    album = tmp_path / "album"
+    (album / "sub").mkdir(parents=True)
+    photos = _photos(datasets, 2)
+    shutil.copy(photos[0], album / "a.jpg")
+    shutil.copy(photos[0], album / "b.jpg")
+    (album / "fav.jpg").symlink_to("a.jpg")
+    (album / "linked").symlink_to("sub")
+    shutil.copy(photos[1], album / "sub" / "c.jpg")
+    for name in ("fav.jpg", "linked/c.jpg"):
+        res = run("plot", album, name, "-r", "-m", "phash", "-o", tmp_path / "dups.png")
+        assert res.exit_code == 2, res.output
+        assert f"{name} in {album} is reached through a symbolic link" in res.output
+        assert "not an image" not in res.output
+    assert not (tmp_path / "dups.png").exists()
+    res = run("plot", album, "a.jpg", "-m", "phash", "-o", tmp_path / "dups.png")
+    assert res.exit_code == 0, res.output  # (the file itself: its byte copy shown)

@@ -72,6 +72,10 @@ def _name_in(directory: Path, filename: str, recursive: bool) -> str:
     name = Path(os.path.normpath(path))
     if name.parts[:1] == ("..",) or not (directory / name).is_file():
         raise click.UsageError(f"no file {name} in {directory} (FILENAME is a path inside DIRECTORY)")
+    if any((directory / Path(*name.parts[:k])).is_symlink() for k in range(1, len(name.parts) + 1)):
+        # (the scan follows no link: the search ran, then said "not an image imagetwins could read")
+        raise click.UsageError(f"{name} in {directory} is reached through a symbolic link, and the search follows "
+                               "none: give the file it leads to")
     if len(name.parts) > 1 and not recursive:
         raise click.UsageError(f"{name} lies in a sub-folder of {directory}: add -r to search sub-folders too")
     return name.as_posix()
