@@ -284,3 +284,43 @@ def test_plot_of_a_symbolic_link_says_so_before_the_search(tmp_path: Path, datas
     assert not (tmp_path / "dups.png").exists()
     res = run("plot", album, "a.jpg", "-m", "phash", "-o", tmp_path / "dups.png")
     assert res.exit_code == 0, res.output  # (the file itself: its byte copy shown)
+
+
+def test_a_plan_naming_a_file_larger_than_any_scan_reads_is_refused_unread(tmp_path: Path, datasets: Path,
+                                                                         monkeypatch) -> None:
+    """A plan edited to keep (or move) a sparse 20 GB file: ``remove --plan`` read all of it for its SHA-256 (81 s;
+    a terabyte, hours) to refuse it. No scan reads a file over io.DEFAULT_MAX_BYTES, so no plan holds its digest:
+    refused from its size (session 14)."""
+    import json
+
+    from imagetwins import io as iio
+    from imagetwins import quarantine
+
+    album = tmp_path / "album"
+    album.mkdir()
+    photo = _photos(datasets, 1)[0]
+    shutil.copy(photo, album / "a.jpg")
+    shutil.copy(photo, album / "b.jpg")
+    assert run("find", album, "-m", "phash", "--json", tmp_path / "plan.json").exit_code == 0
+    plan = json.loads((tmp_path / "plan.json").read_text())
+    huge = album / "huge.jpg"
+    with open(huge, "wb") as fh:
+        fh.truncate(iio.DEFAULT_MAX_BYTES + 1)
+    group = plan["groups"][0]
+    name = group["files"][0].rsplit("/", 1)[0] + "/huge.jpg"
+    group["files"].append(name)
+    group["sha256"][name] = "0" * 64
+    group["keep"] = name
+    (tmp_path / "edited.json").write_text(json.dumps(plan))
+    real = quarantine.sha256_file
+
+    def sha256_file(path):
+        if Path(path).name == "huge.jpg":
+            pytest.fail("the huge file was read")
+        return real(path)
+
+    monkeypatch.setattr(quarantine, "sha256_file", sha256_file)
+    res = run("remove", album, "--plan", tmp_path / "edited.json")
+    assert res.exit_code == 1, res.output
+    assert f"{iio.DEFAULT_MAX_BYTES + 1:,} bytes > {iio.DEFAULT_MAX_BYTES:,}): not the file scanned" in res.output
+    assert sorted(p.name for p in album.iterdir()) == ["a.jpg", "b.jpg", "huge.jpg"]

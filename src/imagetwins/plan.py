@@ -78,6 +78,7 @@ import numpy as np
 
 from imagetwins.decisions import key_map
 from imagetwins.digests import Digest
+from imagetwins.io import DEFAULT_MAX_BYTES
 from imagetwins.leftalone import GroupLeftAlone, LeftAlone
 from imagetwins.text import printable
 
@@ -850,6 +851,10 @@ def _unchanged(path: str, digests: dict[str, str], hashed: dict | None = None) -
     if os.path.islink(path):
         return "it is a symbolic link now"
     try:
+        size = os.lstat(path).st_size
+        if size > DEFAULT_MAX_BYTES:  # (not read: a sparse 20 GB keeper took 81 s to hash; a terabyte, hours)
+            return f"it is larger than any file a scan reads ({size:,} bytes > {DEFAULT_MAX_BYTES:,}): not the file " \
+                   "scanned"
         got = _sha256_once(path, hashed) if hashed is not None else _sha256(path)
     except FileNotFoundError:
         return "it is gone"
