@@ -92,3 +92,22 @@ def test_a_turn_whose_corners_show_more_scene_stays_no_copy(tmp_path: Path, data
         pairs.append((2 * k, 2 * k + 1))
     score, found = _checked(files, pairs)
     assert not found.any(), score
+
+
+def test_a_dark_photo_turned_with_black_fill_is_a_copy(tmp_path: Path, datasets: Path) -> None:
+    """A night photo (camera-photos' Canon PowerShot S400 shot: a motorbike, half its edge band within 6 grey levels of
+    black) turned 3-5 degrees with black fill: the wedges of fill lie within 2 levels of black, the dark scene along
+    the edge does not, so the fill is padding (``verify.FILL_SPREAD_MIN``); within ``PADDING_SPREAD`` it read as more
+    of the dark scene, and the framing rule capped each at 0.5."""
+    img = Image.open(datasets / "camera-photos/images/mei__Canon_PowerShot_S400.jpg")
+    img.draft("RGB", (2048, 2048))
+    img = img.convert("RGB")
+    w, h = img.size
+    files = [tmp_path / "night.jpg"]
+    img.save(files[0], quality=95)
+    for angle, qualities, top in ((3.0, (90,), 0), (-4.0, (90, 60), 0), (5.0, (90,), round(0.09 * h))):
+        turned = img.rotate(angle, resample=Image.Resampling.BICUBIC, fillcolor=(0, 0, 0)).crop((0, top, w, h))
+        files.append(tmp_path / f"night_{angle:g}_{qualities[-1]}_{top}.jpg")
+        _saved(turned, qualities, files[-1])
+    score, found = _checked(files, [(0, k) for k in range(1, len(files))])
+    assert found.all(), score

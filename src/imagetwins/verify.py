@@ -290,7 +290,7 @@ FEATURES_VERSION = 6  # 2: keypoints stored strongest first (the quick look take
 #: the version of what :func:`verify_pair` computes from given features: part of :func:`verdict_version`, which
 #: keys the confidences the index keeps per pair. Bump it with any change of the code that changes a confidence
 #: (the module's constants, FEATURES_VERSION and CALIBRATION included, and OpenCV's version are in the key already)
-VERDICT_VERSION = 33  # 2: the quick look before the full match; 3: the lighting fit refitted until a caption drops
+VERDICT_VERSION = 34  # 2: the quick look before the full match; 3: the lighting fit refitted until a caption drops
 # out; 4: symmetric (the pair is checked in one canonical order), keypoints at the stored (half float) precision;
 # 5: a perspective alignment where the affine one leaves part of the picture disagreeing; 6: overlays left out
 # (OVERLAY_MAX); 7: two framings of one scene and pictures sharing only a part are not copies (FRAMING_COVER,
@@ -330,6 +330,8 @@ VERDICT_VERSION = 33  # 2: the quick look before the full match; 3: the lighting
 # looked at 1 px clear of the edge (WEDGE_MARGIN, WEDGE_MIN_PIXELS)
 # 33: a picture cut from its canvas is not checked against a whole image where its own file shows a scene of its own
 # around it that disagrees with the other's (scene_around_cut: a mosaic's tile taken for a picture on a canvas)
+# 34: a flat fill's continuation counted within the fill's own spread (FILL_SPREAD_MIN: black wedges beside a dark
+# scene), a bar of one colour with marks drawn on it is padding (BAR_FLAT: a phone screenshot's status bar)
 
 #: logistic model behind :attr:`Verification.confidence` (fitted by ``benchmarks/quality.py --fit`` with each
 #: weight's sign fixed: more agreement can only raise the confidence, a lighting mismatch only lower it):
@@ -391,6 +393,27 @@ PADDING_MIN_PIXELS = 100
 #: of it, within PADDING_SPREAD of their level after a JPEG save at quality 60 (``benchmarks/bench_tilted_copies.py``)
 WEDGE_MARGIN = 1
 WEDGE_MIN_PIXELS = 20
+#: a flat fill's continuation along the edge inside is counted within the fill's own spread (the PADDING_FLAT
+#: percentile of its pixels' distance from its level, FILL_SPREAD_MIN to PADDING_SPREAD grey levels), not within
+#: PADDING_SPREAD: a photo dark along its edge turned at its own frame size with black fill (camera-photos'
+#: mei__Canon_PowerShot_S400.jpg, a motorbike at night) has ~55 % of that band within PADDING_SPREAD of black, over
+#: PADDING_CONTINUES, but 12 % within 2 levels of it; the wedges of fill, JPEG saved at quality 60 included, lie within
+#: 2 levels of theirs, where a dark scene beyond a re-shot's frame has the spread of its own noise and texture
+#: (``benchmarks/bench_dark_turns.py``)
+FILL_SPREAD_MIN = 2
+#: ... and a bar of one colour with marks drawn on it is padding too: a phone screenshot's status bar (the time and the
+#: signal, wifi and battery icons) above a photo shown at the screen's width, its bottom cut off by the screen, reaches
+#: beyond the original's frame while the original reaches beyond the screenshot's (the part cut off), and the framing
+#: rule read two framings; the icons and the time leave 0.88-0.91 of the bar within PADDING_SPREAD of its level in the
+#: thumbnail, under PADDING_FLAT. Padding where at least BAR_FLAT of the part beyond lies within PADDING_SPREAD of its
+#: level, MARKS_FAR of the rest more than MARK_CONTRAST grey levels off it (drawn marks, not scene shading into the
+#: fill), the part beyond at most BAR_MOST of the thumbnail (a bar, not a re-shot's view beyond the other's frame), and
+#: the picture along the edge does not continue it (as a flat fill: PADDING_CONTINUES within the bar's own spread).
+#: Chosen on photos-public and camera-photos screenshots (``benchmarks/bench_screenshot_crops.py``)
+BAR_FLAT = 0.8
+MARK_CONTRAST = 40
+MARKS_FAR = 0.5
+BAR_MOST = 0.3
 #: a fourth rule, on detail (issue 24: a copy is a file that can be made from the other): where one picture lies inside
 #: the other's frame (its frame cover FRAMING_COVER or more, the other's under DETAIL_OUTER_COVER and not padding: the
 #: other shows more of the scene; tuning re-shots 0.13-0.75, where a screenshot's picture cut out against its original
@@ -1802,34 +1825,62 @@ def _padding_beyond(x: ImageFeatures, other: np.ndarray,
     if outside.sum() < PADDING_MIN_PIXELS:
         return _flat_wedges(thumb, inside, strip)
     values = thumb[outside].astype(np.float64)
-    flat = _median(values)
-    for level, continues in ((lambda mask: flat, PADDING_CONTINUES), (None, PADDING_GRADIENT_CONTINUES)):
-        if level is None:  # a gradient: the plane fitted (~3 ms) only where one can hold PADDING_FLAT of the pixels
-            if _no_plane_holds(thumb, outside, len(values)):
-                break
-            level = _gradient(thumb, outside)
-        # the picture along the edge is not the same colour or gradient going on (a sky or a wall seen further by a
-        # re-shot)
-        if float((np.abs(values - level(outside)) <= PADDING_SPREAD).mean()) >= PADDING_FLAT and \
-                float((np.abs(thumb[strip] - level(strip)) <= PADDING_SPREAD).mean()) <= continues:
-            return True
-    return False
+    if _flat_fill(values, thumb[strip]) or _marked_bar(values, thumb[strip], len(values) / thumb.size):
+        return True
+    if _no_plane_holds(thumb, outside, len(values)):
+        return False
+    # a gradient: the plane fitted (~3 ms) only where one can hold PADDING_FLAT of the pixels; the picture along the
+    # edge is not the same gradient going on (a sky seen further by a re-shot)
+    level = _gradient(thumb, outside)
+    return float((np.abs(values - level(outside)) <= PADDING_SPREAD).mean()) >= PADDING_FLAT and \
+        float((np.abs(thumb[strip] - level(strip)) <= PADDING_SPREAD).mean()) <= PADDING_GRADIENT_CONTINUES
+
+
+def _flat_fill(values: np.ndarray, band: np.ndarray) -> bool:
+    """Whether ``values`` (float64: the thumbnail's pixels beyond the other's frame) are one flat fill that the
+    picture's ``band`` along the edge inside does not continue: :data:`PADDING_FLAT` of them within
+    :data:`PADDING_SPREAD` grey levels of their median, and at most :data:`PADDING_CONTINUES` of the band within the
+    fill's own spread of it (:data:`FILL_SPREAD_MIN`: a wall or sky a re-shot sees further goes on along the edge; a
+    black fill beside a dark scene is flatter than the scene)."""
+    level = _median(values)
+    off = np.abs(values - level)
+    if float((off <= PADDING_SPREAD).mean()) < PADDING_FLAT:
+        return False
+    spread = min(float(PADDING_SPREAD), max(float(FILL_SPREAD_MIN), _percentile(off, 100 * PADDING_FLAT)))
+    return float((np.abs(band - level) <= spread).mean()) <= PADDING_CONTINUES
+
+
+def _marked_bar(values: np.ndarray, band: np.ndarray, share: float) -> bool:
+    """Whether ``values`` (float64: the thumbnail's pixels beyond the other's frame, ``share`` of the thumbnail) are a
+    bar of one colour with marks drawn on it, which the picture's ``band`` along the edge inside does not continue:
+    :data:`BAR_FLAT` of them within :data:`PADDING_SPREAD` grey levels of their median, the rest mostly marks
+    (:data:`MARKS_FAR` of them more than :data:`MARK_CONTRAST` levels off it), a thin part of the image
+    (:data:`BAR_MOST`), and at most :data:`PADDING_CONTINUES` of the band within the bar's own spread of its level."""
+    if share > BAR_MOST:
+        return False
+    level = _median(values)
+    off = np.abs(values - level)
+    flat = off <= PADDING_SPREAD
+    if float(flat.mean()) < BAR_FLAT:
+        return False
+    marks = off[~flat]
+    if len(marks) and float((marks > MARK_CONTRAST).mean()) < MARKS_FAR:
+        return False
+    spread = min(float(PADDING_SPREAD), max(float(FILL_SPREAD_MIN), _percentile(off[flat], 100 * PADDING_FLAT)))
+    return float((np.abs(band - level) <= spread).mean()) <= PADDING_CONTINUES
 
 
 def _flat_wedges(thumb: np.ndarray, inside: np.ndarray, strip: np.ndarray) -> bool:
     """:func:`_padding_beyond`'s test of a thin part beyond the other's frame (``inside``: that frame in ``thumb``;
     ``strip``: the picture's band along its edge inside): the wedges a turn at the frame's own size brings in, looked
     at :data:`WEDGE_MARGIN` px clear of the edge, :data:`WEDGE_MIN_PIXELS` at least, are padding where
-    :data:`PADDING_FLAT` of them lie within :data:`PADDING_SPREAD` grey levels of their median and at most
-    :data:`PADDING_CONTINUES` of the band does (one flat fill, no gradient: too few pixels to fit a plane to)."""
+    they are one flat fill the band does not continue (:func:`_flat_fill`; no gradient: too few pixels to fit a plane
+    to)."""
     kernel = np.ones((2 * WEDGE_MARGIN + 1, 2 * WEDGE_MARGIN + 1), np.uint8)
     outside = cv2.dilate(inside, kernel) == 0
     if outside.sum() < WEDGE_MIN_PIXELS:
         return False
-    values = thumb[outside].astype(np.float64)
-    level = _median(values)
-    return float((np.abs(values - level) <= PADDING_SPREAD).mean()) >= PADDING_FLAT and \
-        float((np.abs(thumb[strip] - level) <= PADDING_SPREAD).mean()) <= PADDING_CONTINUES
+    return _flat_fill(thumb[outside].astype(np.float64), thumb[strip])
 
 
 #: the pixel offsets (x, y) :func:`_no_plane_holds` compares, the next only where the one before could not tell

@@ -1,0 +1,85 @@
+"""A phone screenshot of a photo whose bottom the screen cuts off is a copy, not a second framing.
+
+The photo shown at the screen's width is taller than the room the screen leaves it: the screenshot holds the status
+bar (the time and the icons on a bar of one colour) above the photo's top part. Its frame reaches beyond the
+original's (the bar) while the original's reaches beyond its own (the part cut off), and the framing rule read "two
+framings of one scene" (0.5) unless the bar counts as padding (``verify.BAR_FLAT``). Two framings of real scene, one
+showing more above and less below, stay no copy.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from imagetwins import copies
+from imagetwins.encoders import get_encoder
+from imagetwins.scores import CONFIDENCE
+
+pytestmark = pytest.mark.integration
+
+PHOTOS = ("photos-public/images/bsds_100075.jpg", "camera-photos/images/mei__Kodak_DC3400.jpg",
+          "ukbench-600/images/ukbench00100.jpg")
+
+
+def _checked(files: list[Path], pairs: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
+    """Each pair's confidence and whether it is a copy at the default, as the search checks it."""
+    encoder = get_encoder("copies")
+    enc = encoder.encode_files(files, workers=2, warn=False)
+    assert not enc.failures
+    left, right = np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
+    with copies.naming(enc.paths):
+        got = copies.check_pairs(enc.encodings, left, right, workers=2)
+    return got.score, CONFIDENCE.within(got.score, encoder.default_threshold, got.mark_bits)
+
+
+def _screenshot(img: Image.Image, cut: float, dark: bool) -> Image.Image:
+    """``img`` at a 1,170 px phone width under a 130 px status bar, the bottom ``cut`` of it cut off by the screen."""
+    width, bar = 1170, 130
+    shown = img.resize((width, round(img.height * width / img.width)), Image.Resampling.LANCZOS)
+    kept = round(shown.height * (1 - cut))
+    out = Image.new("RGB", (width, bar + kept), (0, 0, 0) if dark else (248, 248, 248))
+    out.paste(shown.crop((0, 0, width, kept)), (0, bar))
+    draw = ImageDraw.Draw(out)
+    ink = (255, 255, 255) if dark else (12, 12, 12)
+    draw.text((80, 40), "9:41", fill=ink, font_size=52)
+    for k in range(3):  # battery, wifi, signal
+        x = width - 82 * (k + 1)
+        draw.rectangle((x, 43, x + 52, 86), fill=ink)
+    return out
+
+
+def test_a_screenshot_cutting_the_photos_bottom_is_a_copy(tmp_path: Path, datasets: Path) -> None:
+    files, pairs, names = [], [], []
+    for k, name in enumerate(PHOTOS):
+        img = Image.open(datasets / name).convert("RGB")
+        files.append(tmp_path / f"{k}.jpg")
+        img.save(files[-1], quality=95)
+        at = len(files) - 1
+        for cut, dark in ((0.05, False), (0.15, True), (0.3, False)):
+            files.append(tmp_path / f"{k}_{cut}_{int(dark)}.png")
+            _screenshot(img, cut, dark).save(files[-1])
+            pairs.append((at, len(files) - 1))
+            names.append(f"{name} cut {cut:.0%}, dark bar {dark}")
+    score, found = _checked(files, pairs)
+    missed = [f"{n}: {s:.3f}" for n, s, f in zip(names, score, found) if not f]
+    assert not missed, missed
+
+
+def test_two_framings_of_real_scene_stay_no_copy(tmp_path: Path, datasets: Path) -> None:
+    """One frame showing scene above the other's and less below (a camera tilted up between two shots) is no copy:
+    what lies beyond is scene, not a bar."""
+    files, pairs = [], []
+    for k, name in enumerate(PHOTOS):
+        img = Image.open(datasets / name).convert("RGB")
+        w, h = img.size
+        first, second = tmp_path / f"{k}_low.jpg", tmp_path / f"{k}_high.jpg"
+        img.crop((0, round(0.12 * h), w, h)).save(first, quality=90)
+        img.crop((0, 0, w, round(0.85 * h))).save(second, quality=90)
+        files += [first, second]
+        pairs.append((2 * k, 2 * k + 1))
+    score, found = _checked(files, pairs)
+    assert not found.any(), score
