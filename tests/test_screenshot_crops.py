@@ -11,29 +11,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
+from copy_checks import checked
 from PIL import Image, ImageDraw
-
-from imagetwins import copies
-from imagetwins.encoders import get_encoder
-from imagetwins.scores import CONFIDENCE
 
 pytestmark = pytest.mark.integration
 
 PHOTOS = ("photos-public/images/bsds_100075.jpg", "camera-photos/images/mei__Kodak_DC3400.jpg",
           "ukbench-600/images/ukbench00100.jpg")
-
-
-def _checked(files: list[Path], pairs: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
-    """Each pair's confidence and whether it is a copy at the default, as the search checks it."""
-    encoder = get_encoder("copies")
-    enc = encoder.encode_files(files, workers=2, warn=False)
-    assert not enc.failures
-    left, right = np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
-    with copies.naming(enc.paths):
-        got = copies.check_pairs(enc.encodings, left, right, workers=2)
-    return got.score, CONFIDENCE.within(got.score, encoder.default_threshold, got.mark_bits)
 
 
 def _screenshot(img: Image.Image, cut: float, dark: bool) -> Image.Image:
@@ -64,7 +49,7 @@ def test_a_screenshot_cutting_the_photos_bottom_is_a_copy(tmp_path: Path, datase
             _screenshot(img, cut, dark).save(files[-1])
             pairs.append((at, len(files) - 1))
             names.append(f"{name} cut {cut:.0%}, dark bar {dark}")
-    score, found = _checked(files, pairs)
+    score, found = checked(files, pairs)
     missed = [f"{n}: {s:.3f}" for n, s, f in zip(names, score, found) if not f]
     assert not missed, missed
 
@@ -81,5 +66,5 @@ def test_two_framings_of_real_scene_stay_no_copy(tmp_path: Path, datasets: Path)
         img.crop((0, 0, w, round(0.85 * h))).save(second, quality=90)
         files += [first, second]
         pairs.append((2 * k, 2 * k + 1))
-    score, found = _checked(files, pairs)
+    score, found = checked(files, pairs)
     assert not found.any(), score

@@ -13,13 +13,9 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-import numpy as np
 import pytest
+from copy_checks import checked
 from PIL import Image
-
-from imagetwins import copies
-from imagetwins.encoders import get_encoder
-from imagetwins.scores import CONFIDENCE
 
 pytestmark = pytest.mark.integration
 
@@ -37,17 +33,6 @@ def _saved(img: Image.Image, qualities: tuple[int, ...], path: Path) -> None:
         img.save(buf, format="JPEG", quality=q)
         img = Image.open(io.BytesIO(buf.getvalue()))
     path.write_bytes(buf.getvalue())
-
-
-def _checked(files: list[Path], pairs: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
-    """Each pair's confidence and whether it is a copy at the default, as the search checks it."""
-    encoder = get_encoder("copies")
-    enc = encoder.encode_files(files, workers=2, warn=False)
-    assert not enc.failures
-    left, right = np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
-    with copies.naming(enc.paths):
-        got = copies.check_pairs(enc.encodings, left, right, workers=2)
-    return got.score, CONFIDENCE.within(got.score, encoder.default_threshold, got.mark_bits)
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +57,7 @@ def tilted(tmp_path_factory, datasets: Path) -> tuple[list[Path], list[tuple[int
 
 def test_a_photo_turned_at_its_own_frame_size_is_a_copy(tilted) -> None:
     files, pairs, names = tilted
-    score, found = _checked(files, pairs)
+    score, found = checked(files, pairs)
     missed = [f"{name}: {s:.3f}" for name, s, f in zip(names, score, found) if not f]
     assert not missed, missed
 
@@ -90,7 +75,7 @@ def test_a_turn_whose_corners_show_more_scene_stays_no_copy(tmp_path: Path, data
         img.rotate(3.0 if k % 2 else -3.0, resample=Image.Resampling.BICUBIC).crop(box).save(second, quality=90)
         files += [first, second]
         pairs.append((2 * k, 2 * k + 1))
-    score, found = _checked(files, pairs)
+    score, found = checked(files, pairs)
     assert not found.any(), score
 
 
@@ -109,5 +94,5 @@ def test_a_dark_photo_turned_with_black_fill_is_a_copy(tmp_path: Path, datasets:
         turned = img.rotate(angle, resample=Image.Resampling.BICUBIC, fillcolor=(0, 0, 0)).crop((0, top, w, h))
         files.append(tmp_path / f"night_{angle:g}_{qualities[-1]}_{top}.jpg")
         _saved(turned, qualities, files[-1])
-    score, found = _checked(files, [(0, k) for k in range(1, len(files))])
+    score, found = checked(files, [(0, k) for k in range(1, len(files))])
     assert found.all(), score
