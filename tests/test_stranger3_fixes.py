@@ -324,3 +324,34 @@ def test_a_plan_naming_a_file_larger_than_any_scan_reads_is_refused_unread(tmp_p
     assert res.exit_code == 1, res.output
     assert f"{iio.DEFAULT_MAX_BYTES + 1:,} bytes > {iio.DEFAULT_MAX_BYTES:,}): not the file scanned" in res.output
     assert sorted(p.name for p in album.iterdir()) == ["a.jpg", "b.jpg", "huge.jpg"]
+
+
+def test_a_sidecar_larger_than_any_scan_reads_stays_unread(tmp_path: Path, datasets: Path, monkeypatch) -> None:
+    """A sparse 5 GB ``IMG.jpg.xmp`` beside a copy ``remove --apply`` moved was read twice for its SHA-256 (61 s; a
+    terabyte, hours) and moved with it (across devices: copied into the quarantine). It stays where it is, said
+    (session 14)."""
+    from imagetwins import io as iio
+    from imagetwins import quarantine
+
+    album = tmp_path / "album"
+    album.mkdir()
+    photo = _photos(datasets, 1)[0]
+    shutil.copy(photo, album / "a.jpg")
+    shutil.copy(photo, album / "b copy.jpg")
+    side = album / "b copy.jpg.xmp"
+    with open(side, "wb") as fh:
+        fh.truncate(iio.DEFAULT_MAX_BYTES + 1)
+    real = quarantine._digest_and_identity
+
+    def digest_and_identity(path, dir_fd=None):
+        if str(path).endswith(".xmp"):
+            pytest.fail("the huge sidecar was read")
+        return real(path, dir_fd)
+
+    monkeypatch.setattr(quarantine, "_digest_and_identity", digest_and_identity)
+    res = run("remove", album, "-m", "phash", "--apply", "--move-to", tmp_path / "q")
+    assert "b copy.jpg.xmp: its XMP sidecar is 536,870,913 bytes, larger than any file a scan reads" in res.output
+    assert sorted(p.name for p in album.iterdir()) == ["a.jpg", "b copy.jpg.xmp"]  # the copy moved, not the sidecar
+    assert side.stat().st_size == iio.DEFAULT_MAX_BYTES + 1
+    assert run("undo", tmp_path / "q").exit_code == 0
+    assert sorted(p.name for p in album.iterdir()) == ["a.jpg", "b copy.jpg", "b copy.jpg.xmp"]

@@ -43,7 +43,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from imagetwins.digests import Digest
-from imagetwins.io import QUARANTINE_SUFFIX, content_digest, no_folder_reason, open_regular_file
+from imagetwins.io import DEFAULT_MAX_BYTES, QUARANTINE_SUFFIX, content_digest, no_folder_reason, open_regular_file
 from imagetwins.keep import Decision, decide_keepers, decide_result
 from imagetwins.leftalone import LeftAlone
 from imagetwins.ownfolders import UnsafeFolder, check_own, check_parent, make_key, make_own_dirs, read_key
@@ -1339,9 +1339,8 @@ def _move_sidecars(rel: Path, folder_fd: int, real: Path, dst: Path, root: Path,
         name = _fitting("", dst.name if own else dst.stem, side[-4:])
         try:
             st = os.stat(side, dir_fd=folder_fd, follow_symlinks=False)
-            if not stat.S_ISREG(st.st_mode):
-                _sidecar_left(out, place, f"its XMP sidecar is {describe_mode(st.st_mode)}, not a file: left in "
-                                          f"place (the image moved to {dst})")
+            if (what := _no_sidecar(st)) is not None:
+                _sidecar_left(out, place, f"its XMP sidecar is {what}: left in place (the image moved to {dst})")
                 continue
             digest, identity, size = _digest_and_identity(side, dir_fd=folder_fd)
         except OSError as exc:
@@ -1388,6 +1387,17 @@ def _move_sidecars(rel: Path, folder_fd: int, real: Path, dst: Path, root: Path,
                                    "kept": keeper, "sidecar_of": str(real), **({"info": str(info)} if info else {})})
         _append(journal, key, {**entry, "state": "done"})
         out.sidecars.append((str(real), str(place), str(target)))
+
+
+def _no_sidecar(st: os.stat_result) -> str | None:
+    """What a sidecar's name holds where it may not follow its image (None: it may): not a regular file, or larger than
+    any file a scan reads (io.DEFAULT_MAX_BYTES): a sparse 5 GB ``IMG.jpg.xmp`` was read twice for its SHA-256 (61 s;
+    a terabyte, hours) and, across devices, copied into the quarantine."""
+    if not stat.S_ISREG(st.st_mode):
+        return f"{describe_mode(st.st_mode)}, not a file"
+    if st.st_size > DEFAULT_MAX_BYTES:
+        return f"{st.st_size:,} bytes, larger than any file a scan reads ({DEFAULT_MAX_BYTES:,}), not read"
+    return None
 
 
 def _sidecar_left(out: Outcome, place: Path, why: str) -> None:
@@ -1465,9 +1475,9 @@ def _send_sidecars(rel: Path, folder_fd: int, src: Path, root: Path, group: int,
         place = src.with_name(side)
         try:
             st = os.stat(side, dir_fd=folder_fd, follow_symlinks=False)
-            if not stat.S_ISREG(st.st_mode):
-                _sidecar_left(out, place, f"its XMP sidecar is {describe_mode(st.st_mode)}, not a file: left in "
-                                          "place (the image went to the system trash)")
+            if (what := _no_sidecar(st)) is not None:
+                _sidecar_left(out, place, f"its XMP sidecar is {what}: left in place (the image went to the system "
+                                          "trash)")
                 continue
             digest, _, size = _digest_and_identity(side, dir_fd=folder_fd)
         except OSError as exc:
