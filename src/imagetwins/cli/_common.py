@@ -152,7 +152,7 @@ def show_progress(quiet: bool) -> bool:
 #: what -m's methods find, said once; each command's -m help ends it with what ``similar`` does there
 _METHODS_HELP = (
     "copies (the default: copies confirmed on the pictures, through crops, padding, flips, turns and captions, never "
-    "look-alikes), a hash (phash, about 2-3x faster on camera photos, finds resized and re-saved copies only; "
+    "look-alikes), a hash (phash, about 2x faster on camera photos, finds resized and re-saved copies only; "
     "dihedral also matches flips and turns), or cnn for CNN embeddings (slower; also pairs different photos of one "
     "subject), or similar: ")
 
