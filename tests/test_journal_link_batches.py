@@ -1,7 +1,9 @@
-"""``remove --apply --link sym|hard`` journals its links without an fsync each: the move's planned line (synced with its
-batch, before the move) says which link will stand in the file's place, so undo knows that link for its own even where
-a power cut lost the ``linked`` line written after it. Before: one fsync a link (2,000 links, 2,000 fsyncs), and a cut
-between a link and its synced line left the file in the quarantine, its place 'taken by a symbolic link'."""
+"""``remove --apply --link sym|hard``, ``--to-trash`` and the XMP sidecars that follow moved files journal in batches,
+as plain moves do: each move's planned line synced with its batch before the move, nothing synced a line. Before: an
+fsync a link (2,000 links, 2,000 fsyncs), two a file sent to the trash, two a sidecar. With a link, the move's planned
+line says which link will stand in the file's place, so undo knows that link for its own even where a power cut lost
+the ``linked`` line written after it (before, a cut between a link and its synced line left the file in the
+quarantine, its place 'taken by a symbolic link')."""
 
 from __future__ import annotations
 
@@ -14,15 +16,14 @@ import pytest
 
 from imagetwins import quarantine as q
 
-pytestmark = pytest.mark.unit
-
 
 class _PowerCut(BaseException):
     """The machine stopped: nothing after this point happens, and the journal keeps only what was synced."""
 
 
-def _library(root: Path, pairs: int) -> q.Plan:
-    """``pairs`` byte-copy pairs (random bytes) in a few folders; the plan moving the backup's copy of each."""
+def _library(root: Path, pairs: int, sidecars: bool = False) -> q.Plan:
+    """``pairs`` byte-copy pairs (random bytes) in a few folders; the plan moving the backup's copy of each
+    (``sidecars``: each copy with its own XMP sidecar, and every third one with a second, ``IMG.xmp``)."""
     moves, expected = [], {}
     for i in range(pairs):
         data = random.Random(i).randbytes(1500)
@@ -31,6 +32,10 @@ def _library(root: Path, pairs: int) -> q.Plan:
         for p in (keep, copy):
             p.parent.mkdir(parents=True, exist_ok=True)
             p.write_bytes(data)
+        if sidecars:
+            copy.with_name(copy.name + ".xmp").write_bytes(b"<x:xmpmeta own/>" + data[:50])
+            if i % 3 == 0:
+                copy.with_suffix(".xmp").write_bytes(b"<x:xmpmeta stem/>" + data[:50])
         expected[str(keep)] = expected[str(copy)] = hashlib.sha256(data).hexdigest()
         moves.append((str(copy), i + 1, str(keep)))
     return q.Plan(moves=moves, keepers=[k for _, _, k in moves], expected=expected)
@@ -58,6 +63,7 @@ def _journal_syncs(monkeypatch, journal: Path) -> dict:
     return synced
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("kind", ["sym", "hard"])
 def test_links_in_the_moved_files_places_cost_no_fsync_each(tmp_path: Path, monkeypatch, kind: str) -> None:
     """250 moves with a link in each place: one fsync a batch of 100 and one at the end (was one more a link:
@@ -77,6 +83,7 @@ def test_links_in_the_moved_files_places_cost_no_fsync_each(tmp_path: Path, monk
     assert _tree(root) == before
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("kind", ["sym", "hard"])
 @pytest.mark.parametrize("cut_after", [1, 37, 100, 101, 250])
 def test_a_power_cut_right_after_a_link_is_made_loses_no_file_and_undo_puts_all_back(
@@ -113,6 +120,7 @@ def test_a_power_cut_right_after_a_link_is_made_loses_no_file_and_undo_puts_all_
     assert not [p for p in quar.rglob("*") if p.is_file() and not p.name.startswith("manifest.")]
 
 
+@pytest.mark.unit
 def test_a_link_replaced_by_a_file_of_the_person_after_a_power_cut_stays(tmp_path: Path, monkeypatch) -> None:
     """Undo takes away only the link the planned line promised: where a power cut lost the ``linked`` line and a person
     then put a file of their own at the place, that file stays and so does the original, in the quarantine, said."""
@@ -139,6 +147,193 @@ def test_a_link_replaced_by_a_file_of_the_person_after_a_power_cut_stays(tmp_pat
     place.write_bytes(b"the person's own file")
     undone = q.undo(quar)
     assert [p for p, _ in undone.failed] == [str(place)]
-    assert "holds something other than the sym link imagetwins made: left alone" in undone.failed[0][1]
+    assert undone.failed[0][1] == "its original place is taken by a file: left alone"
     assert place.read_bytes() == b"the person's own file"
     assert len([p for p in quar.rglob("IMG_*")]) == 1
+
+
+def _cut_and_undo(tmp_path: Path, plan: q.Plan, root: Path, cut_at, cut_after: int, **how) -> q.Outcome:
+    """``apply_plan(plan, **how)`` stopped by a power cut right before the ``cut_after``-th journal line for which
+    ``cut_at(entry)`` holds is written, the journal cut to what was synced; then undone."""
+    quar = tmp_path / "q"
+    journal = quar / q.JOURNAL
+    real_append, seen, kept = q._append, [0], {}
+    with pytest.MonkeyPatch.context() as mp:
+        synced = _journal_syncs(mp, journal)
+
+        def append(fh, key, entry, sync=True):
+            if cut_at(entry):
+                seen[0] += 1
+                if seen[0] == cut_after:
+                    kept["size"] = synced["size"]
+                    raise _PowerCut
+            return real_append(fh, key, entry, sync=sync)
+
+        mp.setattr(q, "_append", append)
+        with pytest.raises(_PowerCut):
+            q.apply_plan(plan, root, quar, **how)
+    with open(journal, "r+b") as fh:  # (what was not synced is lost)
+        fh.truncate(kept["size"])
+    return q.undo(quar)
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("cut_after", [1, 50, 100, 150])
+def test_a_power_cut_while_files_go_to_the_trash_loses_none(tmp_path: Path, home_trash: Path,
+                                                            cut_after: int) -> None:
+    """The machine stops right after the ``cut_after``-th file went into the trash, before its ``done`` line: undo
+    puts every file back and the trash holds nothing of the run (the names reserved for files that never went given
+    back)."""
+    root = tmp_path / "lib"
+    plan = _library(root, 150)
+    before = _tree(root)
+    undone = _cut_and_undo(tmp_path, plan, root, lambda e: e["state"] == "done", cut_after, to_trash=True)
+    assert not undone.failed, undone.failed[:3]
+    assert _tree(root) == before
+    assert list((home_trash / "files").iterdir()) == [] and list((home_trash / "info").iterdir()) == []
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("cut_after", [1, 40, 101])
+def test_a_power_cut_while_sidecars_follow_their_files_loses_none(tmp_path: Path, cut_after: int) -> None:
+    """The machine stops right after the ``cut_after``-th XMP sidecar moved, before its ``done`` line: undo puts every
+    file and sidecar back."""
+    root = tmp_path / "lib"
+    plan = _library(root, 120, sidecars=True)
+    before = _tree(root)
+    undone = _cut_and_undo(tmp_path, plan, root, lambda e: e["state"] == "done" and e["from"].endswith(".xmp"),
+                           cut_after)
+    assert not undone.failed, undone.failed[:3]
+    assert _tree(root) == before
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("how", ["to_trash", "sidecars"])
+def test_the_trash_and_sidecars_cost_no_journal_fsync_a_line(tmp_path: Path, home_trash: Path, how: str) -> None:
+    """250 files sent to the trash, or moved with 334 sidecars: a few journal fsyncs a batch (were two a file or
+    sidecar: 500 and 1,168), every file where it should be, and undo puts all back."""
+    root, quar = tmp_path / "lib", tmp_path / "q"
+    plan = _library(root, 250, sidecars=how == "sidecars")
+    before = _tree(root)
+    with pytest.MonkeyPatch.context() as mp:
+        synced = _journal_syncs(mp, quar / q.JOURNAL)
+        out = q.apply_plan(plan, root, quar, to_trash=how == "to_trash")
+    assert len(out.done) == 250 and not out.failed
+    assert len(out.sidecars) == (334 if how == "sidecars" else 0)
+    assert synced["count"] <= 10, synced
+    if how == "to_trash":
+        assert len(list((home_trash / "files").iterdir())) == 250
+    undone = q.undo(quar)
+    assert not undone.failed and len(undone.done) == (584 if how == "sidecars" else 250)
+    assert _tree(root) == before
+
+
+
+@pytest.mark.cli
+@pytest.mark.parametrize("how", [["--to-trash"], ["--link", "sym"], []])
+def test_kill_9_at_random_points_of_trash_link_and_sidecar_moves_loses_nothing(tmp_path: Path, how: list[str]) -> None:
+    """``remove --plan --apply`` of 120 files with sidecars (two batches), sent to the trash, replaced by links, or
+    moved with their sidecars, killed at a random one of the calls that change files (link, unlink, rename, journal
+    writes, fsyncs...), then its undo killed at a random one of its own, then undone to the end: every file and
+    sidecar is back byte for byte, the quarantine holds nothing but its own files and the trash nothing."""
+    import subprocess
+    import sys
+
+    from test_journal_batches import _KILLED_AT, _plan_file
+
+    root, quar, share = tmp_path / "lib", tmp_path / "q", tmp_path / "share"
+    plan = _library(root, 120, sidecars=True)
+    before = _tree(root)
+    plan_file = _plan_file(root, plan, tmp_path / "plan.json")
+    env = {**os.environ, "XDG_DATA_HOME": str(share),
+           "PYTHONPATH": os.pathsep.join([str(Path(q.__file__).parents[1]), os.environ.get("PYTHONPATH", "")])}
+    commands = {"apply": ["remove", str(root), "--plan", str(plan_file), "--apply", "-q", "--no-cache",
+                          "--move-to", str(quar), *how],
+                "undo": ["undo", str(quar), "-q"]}
+
+    def run(what: str, kill_at: int = 0) -> int:
+        proc = subprocess.run([sys.executable, "-c", _KILLED_AT, str(kill_at), *commands[what]], env=env,
+                              capture_output=True, text=True, timeout=300)
+        if kill_at:
+            assert proc.returncode in (0, 137) and "Traceback" not in proc.stderr, proc.stderr
+            return 0
+        assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+        return int(proc.stderr.split("calls ")[-1])
+
+    def whole_again() -> None:
+        assert _tree(root) == before
+        left = [p.relative_to(quar).as_posix() for p in quar.rglob("*") if p.is_file()]
+        assert all(name.startswith("manifest.") for name in left), left[:5]
+        assert not [p for p in (share / "Trash").rglob("*") if p.is_file()]
+
+    run("apply")
+    run("undo")
+    whole_again()
+    calls = {"apply": run("apply"), "undo": run("undo")}
+    whole_again()
+    rng = random.Random(11)
+    moved_when_killed = []
+    for _ in range(4):
+        run("apply", rng.randint(1, calls["apply"]))
+        moved_when_killed.append(sum(not Path(copy).is_file() or Path(copy).is_symlink()
+                                     for copy, _, _ in plan.moves))
+        if moved_when_killed[-1]:
+            run("undo", rng.randint(1, calls["undo"]))
+        run("undo")
+        whole_again()
+    assert sum(0 < n < 120 for n in moved_when_killed) >= 2, moved_when_killed
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("nth", [1, 2, 5])
+def test_a_run_killed_as_a_trash_record_is_written_leaves_no_record_undo_cannot_name(tmp_path: Path, home_trash: Path,
+                                                                                     nth: int) -> None:
+    """The run stops while the ``nth`` file's (or sidecar's) ``.trashinfo`` is being written: the record was made before
+    its journal line, so no undo could name it, and the trash listed a file it did not hold. Now the line comes
+    first: undo gives the record back, and the trash holds nothing of the run."""
+    root, quar = tmp_path / "lib", tmp_path / "q"
+    plan = _library(root, 4, sidecars=True)
+    before = _tree(root)
+    real_fsync, seen = os.fsync, [0]
+
+    def fsync(fd: int) -> None:
+        if os.readlink(f"/proc/self/fd/{fd}").endswith(".trashinfo"):
+            seen[0] += 1
+            if seen[0] == nth:
+                raise _PowerCut
+        real_fsync(fd)
+
+    with pytest.MonkeyPatch.context() as mp, pytest.raises(_PowerCut):
+        mp.setattr(os, "fsync", fsync)
+        q.apply_plan(plan, root, quar, to_trash=True)
+    assert list((home_trash / "info").iterdir())  # (the one being written; those before it given back on the way out)
+    undone = q.undo(quar)
+    assert not undone.failed, undone.failed
+    assert _tree(root) == before
+    assert list((home_trash / "files").iterdir()) == [] and list((home_trash / "info").iterdir()) == []
+
+
+@pytest.mark.unit
+def test_an_undo_killed_between_a_file_back_and_its_trash_record_gone_leaves_no_record(tmp_path: Path,
+                                                                                    home_trash: Path) -> None:
+    """Undo put a file back from the trash and was killed before it took its ``.trashinfo`` away: the next undo saw
+    the file restored and left the record, a file the trash listed and did not hold. Now it takes it away."""
+    root, quar = tmp_path / "lib", tmp_path / "q"
+    plan = _library(root, 3)
+    before = _tree(root)
+    assert len(q.apply_plan(plan, root, quar, to_trash=True).done) == 3
+    real_unlink = Path.unlink
+
+    def unlink(self, *args, **kwargs):
+        if self.name.endswith(".trashinfo"):
+            raise _PowerCut
+        return real_unlink(self, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as mp, pytest.raises(_PowerCut):
+        mp.setattr(Path, "unlink", unlink)
+        q.undo(quar)
+    assert len(list((home_trash / "info").iterdir())) == 3
+    undone = q.undo(quar)
+    assert not undone.failed, undone.failed
+    assert _tree(root) == before
+    assert list((home_trash / "files").iterdir()) == [] and list((home_trash / "info").iterdir()) == []

@@ -41,6 +41,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from imagetwins.digests import Digest
 from imagetwins.io import DEFAULT_MAX_BYTES, QUARANTINE_SUFFIX, content_digest, no_folder_reason, open_regular_file
@@ -961,6 +962,19 @@ class _Journalled:
     identity: tuple[int, int]
     dst: Path
     planned: dict
+    trash: Any = None  # (the imagetwins.trash.TrashFolder it goes to, with --to-trash)
+    info: Path | None = None  # (its .trashinfo, reserved in that trash)
+
+    def abandon(self) -> None:
+        """Not moved: its folder closed, the name reserved in the trash given back."""
+        os.close(self.folder_fd)
+        self.release()
+
+    def release(self) -> None:
+        if self.info is not None and not os.path.lexists(self.dst):
+            from imagetwins.trash import release
+
+            release(self.info)
 
 
 class _Batch(list):
@@ -984,7 +998,7 @@ class _Batch(list):
 
     def close(self) -> None:
         for item in self.take():
-            os.close(item.folder_fd)
+            item.abandon()
 
 
 def _apply_moves(plan: Plan, given: Path, root: Path, qdir: Path, link: str | None, to_trash: bool, journal,
@@ -994,6 +1008,8 @@ def _apply_moves(plan: Plan, given: Path, root: Path, qdir: Path, link: str | No
     keeper checked again first). Every move's planned line is on disk before the move begins, as with a sync a
     line: a run killed or a machine stopped at any point leaves each file in place or in the quarantine named by a
     line undo reads (a planned line whose move never began is nothing to undo)."""
+    from imagetwins.trash import FREEDESKTOP
+
     keepers = _Keepers(given, plan.expected)
     trashes: dict = {}  # device -> its trash folder (or why it may not be used)
     listings = FolderListings()  # each folder's names, for the sidecars' question "does another IMG.* use IMG.xmp?"
@@ -1023,16 +1039,17 @@ def _apply_moves(plan: Plan, given: Path, root: Path, qdir: Path, link: str | No
                         raise
                     out.failed.append((src_s, "not moved: a folder on its way was replaced since the check"))
                     continue
-                if to_trash:
+                if to_trash and not FREEDESKTOP:
                     try:
                         _trash_checked(rel, folder_fd, src_s, root, plan, group, keeper, journal, key, out, stop,
-                                       trashes, listings)
+                                       listings)
                     finally:
                         os.close(folder_fd)
                     continue
                 try:
                     item = _journal_move(rel, folder_fd, src_s, qdir, root, plan, group, keeper, journal, key, out,
-                                         batch, _link_intent(link, keeper, root / rel, keepers.digests.get(keeper)))
+                                         batch, _link_intent(link, keeper, root / rel, keepers.digests.get(keeper)),
+                                         trashes if to_trash else None)
                 except BaseException:
                     os.close(folder_fd)
                     raise
@@ -1054,16 +1071,15 @@ def _apply_moves(plan: Plan, given: Path, root: Path, qdir: Path, link: str | No
 
 
 def _trash_checked(rel: Path, folder_fd: int, src_s: str, root: Path, plan: Plan, group: int, keeper: str, journal,
-                   key: bytes, out: Outcome, stop: _Stop, trashes: dict, listings: FolderListings) -> None:
+                   key: bytes, out: Outcome, stop: _Stop, listings: FolderListings) -> None:
     """``root / rel`` (``rel.name`` in the open folder ``folder_fd``) read, compared with the scan's bytes and sent to
-    the trash (:func:`_trash_one`), one file at a time, each planned line synced before its move."""
-    before = os.stat(rel.name, dir_fd=folder_fd, follow_symlinks=False)  # (to notice a write while it moves)
-    digest, identity, size = _digest_and_identity(rel.name, dir_fd=folder_fd)
+    the trash through send2trash (:func:`_send_to_trash`: macOS, Windows), one file at a time, each planned line
+    synced before it goes."""
+    digest, _, size = _digest_and_identity(rel.name, dir_fd=folder_fd)
     if not _same_content(digest, plan.expected.get(src_s)):
         out.failed.append((src_s, "not moved: its content changed since the scan"))
         return
-    _trash_one(rel, folder_fd, root / rel, digest, identity, size, root, group, keeper, journal, key, out, stop,
-               trashes, before, listings)
+    _send_to_trash(rel, folder_fd, root / rel, digest, size, root, group, keeper, journal, key, out, listings)
 
 
 def _link_intent(link: str | None, keeper: str, place: Path, keeper_sha: str | None) -> dict:
@@ -1080,25 +1096,68 @@ def _link_intent(link: str | None, keeper: str, place: Path, keeper_sha: str | N
 
 
 def _journal_move(rel: Path, folder_fd: int, src_s: str, qdir: Path, root: Path, plan: Plan, group: int, keeper: str,
-                  journal, key: bytes, out: Outcome, batch: _Batch, intent: dict | None = None) -> _Journalled | None:
-    """The first half of a move into the quarantine: ``root / rel`` (``rel.name`` in the open folder ``folder_fd``)
-    read (SHA-256), compared with the scan's, given a free name there and journalled (planned, not synced, with the
-    link to be put in its place: ``intent``, :func:`_link_intent`); None where its bytes are not the scan's (said in
-    ``out``)."""
+                  journal, key: bytes, out: Outcome, batch: _Batch, intent: dict | None = None,
+                  trashes: dict | None = None) -> _Journalled | None:
+    """The first half of a move into the quarantine (or, given ``trashes``, each device's trash folder or why it may
+    not be used, into the system trash): ``root / rel`` (``rel.name`` in the open folder ``folder_fd``) read
+    (SHA-256), compared with the scan's, given a free name there (in a trash: reserved, its ``.trashinfo`` written)
+    and journalled (planned, not synced, with the link to be put in its place: ``intent``, :func:`_link_intent`);
+    None where it does not go (said in ``out``)."""
+    from imagetwins.trash import trash_folder_for
+
     before = os.stat(rel.name, dir_fd=folder_fd, follow_symlinks=False)  # (to notice a write while it moves)
     digest, identity, size = _digest_and_identity(rel.name, dir_fd=folder_fd)
     if not _same_content(digest, plan.expected.get(src_s)):
         out.failed.append((src_s, "not moved: its content changed since the scan"))
         return None
-    parent = _make_dirs(qdir, rel.parent)
-    dst = _free_name(parent / rel.name, top=parent == qdir, taken=batch.taken)
     real = root / rel  # a real path: every folder below root was opened without following a link
-    planned = {"op": "move", "from": str(real), "to": str(dst), "root": str(root), "state": "planned",
-               "bytes": size, "sha256": digest, "group": group, "kept": keeper, **(intent or {})}
-    _append(journal, key, planned, sync=False)
+    trash = info = None
+    if trashes is None:
+        parent = _make_dirs(qdir, rel.parent)
+        dst = _free_name(parent / rel.name, top=parent == qdir, taken=batch.taken)
+        planned = {"op": "move", "from": str(real), "to": str(dst), "root": str(root), "state": "planned",
+                   "bytes": size, "sha256": digest, "group": group, "kept": keeper, **(intent or {})}
+    else:
+        if identity[0] not in trashes:
+            try:
+                trashes[identity[0]] = trash_folder_for(real, identity[0])
+            except OSError as exc:  # UnsafeFolder: another user's trash, a link; or it cannot be made
+                trashes[identity[0]] = exc
+        trash = trashes[identity[0]]
+        if isinstance(trash, OSError):
+            out.failed.append((str(real), f"not trashed: {trash.strerror or trash}"))
+            return None
+        announced: dict = {}
+        line = {"op": "trash", "from": str(real), "root": str(root), "state": "planned", "bytes": size,
+                "sha256": digest, "group": group, "kept": keeper}
+        # (each name's line written before its .trashinfo is made: names promised in a batch are taken)
+        dst, info = trash.reserve(real, announce=_trash_announcer(journal, key, line, announced),
+                                  withdraw=_trash_withdrawer(journal, key, line))
+        planned = announced[dst]
+    if info is None:
+        _append(journal, key, planned, sync=False)
     batch.taken.add(dst)
     batch.bytes += size
-    return _Journalled(src_s, rel, folder_fd, group, keeper, before, digest, identity, dst, planned)
+    return _Journalled(src_s, rel, folder_fd, group, keeper, before, digest, identity, dst, planned, trash, info)
+
+
+def _trash_announcer(journal, key: bytes, line: dict, announced: dict):
+    """What :meth:`imagetwins.trash.TrashFolder.reserve` calls before it makes a name's ``.trashinfo``: the planned
+    ``line`` for that name journalled (not synced), kept in ``announced`` by the name. Undo gives back a record its
+    line names whose file never went; a run killed between the record and its line left a record of nothing."""
+    def announce(dst: Path, info: Path) -> None:
+        announced[dst] = entry = {**line, "to": str(dst), "info": str(info)}
+        _append(journal, key, entry, sync=False)
+    return announce
+
+
+def _trash_withdrawer(journal, key: bytes, line: dict):
+    """What :meth:`imagetwins.trash.TrashFolder.reserve` calls where a name it announced was not taken: its line
+    closed (failed), so that undo leaves alone what another program made at that name."""
+    def withdraw(dst: Path, info: Path) -> None:
+        _append(journal, key, {**_move_entry({**line, "to": str(dst)}), "state": "failed",
+                               "why": "its name in the trash was not taken"}, sync=False)
+    return withdraw
 
 
 def _make_moves(batch: _Batch, root: Path, link: str | None, journal, key: bytes, out: Outcome, stop: _Stop,
@@ -1108,32 +1167,45 @@ def _make_moves(batch: _Batch, root: Path, link: str | None, journal, key: bytes
     if not batch:
         return True
     _sync(journal)
-    items = batch.take()
+    items: list[_Journalled | None] = list(batch.take())
+    moved: list[_Journalled] = []  # (moved, their sidecars to follow: their folders open until then)
+    whole = True
     try:
         for n, item in enumerate(items):
             if stop.signum:
-                return False
+                whole = False
+                break
+            items[n], follows = None, False
             try:
                 why = keepers.why_not(item.keeper, item.src_s)
                 if why is not None:
+                    item.release()
                     _append(journal, key, {**_move_entry(item.planned), "state": "failed", "why": why}, sync=False)
                     out.failed.append((item.src_s, f"not moved: {why}"))
                     continue
-                _make_move(item, root, link, journal, key, out, stop, keepers.digests.get(item.keeper), listings)
+                follows = _make_move(item, root, link, journal, key, out, stop, keepers.digests.get(item.keeper),
+                                     listings)
                 if link == "hard":
                     keepers.relinked(item.keeper)  # our own link changed its ctime: not a change of its bytes
             except InterruptedError:
-                return False  # a copy abandoned on Ctrl-C: the original stays
+                whole = False  # a copy abandoned on Ctrl-C: the original stays
+                break
             except OSError as exc:
                 out.failed.append((item.src_s, exc.strerror or str(exc)))
             finally:
-                os.close(item.folder_fd)
-                items[n] = None
+                if follows:
+                    moved.append(item)
+                else:
+                    os.close(item.folder_fd)
+        # (a stop too lets the moved files' sidecars follow them: small files, one sync for all)
+        _follow_sidecars(moved, root, journal, key, out, listings)
     finally:
+        for item in moved:
+            os.close(item.folder_fd)
         for item in items:  # (those a stop left unmade)
             if item is not None:
-                os.close(item.folder_fd)
-    return True
+                item.abandon()
+    return whole
 
 
 def _move_entry(planned: dict) -> dict:
@@ -1143,9 +1215,10 @@ def _move_entry(planned: dict) -> dict:
 
 def _make_move(item: _Journalled, root: Path, link: str | None, journal, key: bytes, out: Outcome,
                stop: _Stop | None = None, keeper_sha: str | None = None,
-               listings: FolderListings | None = None) -> None:
-    """The second half of a move into the quarantine (:func:`_journal_move`: its planned line on disk now): made,
-    never over anything, and confirmed; then the link in its place (``link``) or its sidecars after it."""
+               listings: FolderListings | None = None) -> bool:
+    """The second half of a move into the quarantine or the trash (:func:`_journal_move`: its planned line on disk
+    now): made, never over anything, and confirmed; then the link in its place (``link``). Whether its sidecars are to
+    follow it (:func:`_follow_sidecars`: moved, with no link keeping its name)."""
     rel, folder_fd, dst, planned = item.rel, item.folder_fd, item.dst, item.planned
     entry = _move_entry(planned)
 
@@ -1154,29 +1227,30 @@ def _make_move(item: _Journalled, root: Path, link: str | None, journal, key: by
 
     why = _changed_since_checked(item, root)
     if why is not None:  # (nothing moved: its planned line closed, so undo knows there is nothing to put back)
+        item.release()
         _append(journal, key, {**entry, "state": "failed", "why": why}, sync=False)
         out.failed.append((item.src_s, f"not moved: {why}"))
-        return
+        return False
     try:
         with _own_change(listings, folder_fd, rel.name):
             _move(Path(rel.name), dst, item.digest, item.identity, dir_fd=folder_fd, stop=stop,
-                  on_partial=journal_partial, keep_free=UNDO_ROOM)
+                  on_partial=journal_partial, keep_free=UNDO_ROOM if item.trash is None else 0)
     except OSError as exc:  # not moved: said in the journal, so undo knows there is nothing to put back
+        item.release()
         _append(journal, key, {**entry, "state": "failed", "why": exc.strerror or str(exc)}, sync=False)
         raise
     if _written_while_moving(dst, item.before, rel, folder_fd, planned, journal, key, out):
-        return
+        item.release()
+        return False
     try:  # (not synced: undo puts back a file its planned line names, done or not; the next batch's sync takes it)
         _append(journal, key, {**entry, "state": "done"}, sync=False)
     finally:  # (moved even when its confirmation cannot be written: undo finds it by its planned line)
         out.done.append((entry["from"], str(dst)))
-    real = root / rel
-    if link is not None:
-        _link_in_place(real, Path(os.path.abspath(item.keeper)), link, entry, journal, key, out, folder_fd,
-                       keeper_sha, stat.S_IMODE(item.before.st_mode), target=planned.get("target"))
-    else:  # (a link in its place keeps the name: its sidecars stay with it)
-        _move_sidecars(rel, folder_fd, real, dst, root, item.group, item.keeper, journal, key, out, stop,
-                       listings=listings)
+    if link is None:  # (a link in its place keeps the name: its sidecars stay with it)
+        return True
+    _link_in_place(root / rel, Path(os.path.abspath(item.keeper)), link, entry, journal, key, out, folder_fd,
+                   keeper_sha, stat.S_IMODE(item.before.st_mode), target=planned.get("target"))
+    return False
 
 
 def _changed_since_checked(item: _Journalled, root: Path) -> str | None:
@@ -1333,21 +1407,84 @@ def _sidecar_names(folder: int | str | os.PathLike, name: str,
     return found, shared
 
 
-def _move_sidecars(rel: Path, folder_fd: int, real: Path, dst: Path, root: Path, group: int, keeper: str, journal,
-                   key: bytes, out: Outcome, stop: _Stop | None, trash=None,
-                   listings: FolderListings | None = None) -> None:
-    """After ``real`` moved to ``dst``: its XMP sidecars (:func:`sidecars_of`) follow it, into the quarantine or
-    (``trash``: a :class:`imagetwins.trash.TrashFolder`) into the same trash, each verified and journalled as a
-    move of its own (``sidecar_of``), so ``undo`` puts it back after its image; named after ``dst``
-    (``IMG.1.jpg`` -> ``IMG.1.jpg.xmp``, ``IMG 1.jpg`` -> ``IMG 1.jpg.xmp`` in a trash) so that the moved image's
-    metadata is read with them. A sidecar that is a link, a FIFO, a folder or not readable stays in place, said in
-    ``out.failed``; one another file uses too stays, noted in ``out.shared_sidecars``."""
+@dataclass
+class _SidecarMove:
+    """A sidecar checked and journalled (planned, maybe not yet on disk) to follow its moved image (``image``)."""
+
+    image: _Journalled
+    side: str  # (its name in the image's folder)
+    place: Path
+    target: Path
+    info: Path | None  # (its .trashinfo, where it goes to a trash)
+    digest: str
+    identity: tuple[int, int]
+    size: int
+    planned: dict
+
+
+def _follow_sidecars(moved: list[_Journalled], root: Path, journal, key: bytes, out: Outcome,
+                     listings: FolderListings | None = None) -> None:
+    """After a batch's files moved (``moved``, their folders still open): their XMP sidecars (:func:`sidecars_of`)
+    follow them, into the quarantine or the same trash, each verified and journalled as a move of its own
+    (``sidecar_of``), so that ``undo`` puts it back after its image; named after the image's new name (``IMG.1.jpg``
+    -> ``IMG.1.jpg.xmp``; ``IMG 1.jpg`` -> ``IMG 1.jpg.xmp`` in a trash) so that the moved image's metadata is read
+    with them. As a batch's files: each checked and its planned line written, the journal synced once, then each
+    moved (was an fsync a line, two a sidecar). A sidecar that is a link, a FIFO, a folder or not readable stays in
+    place, said in ``out.failed``; one another file uses too stays, noted in ``out.shared_sidecars``."""
     from imagetwins.trash import release
 
+    planned: list[_SidecarMove] = []
+    taken: set[Path] = set()
+    # the last of a batch's files sharing a sidecar (IMG.xmp of IMG.jpg and IMG.dng) takes it, as when each file's
+    # sidecars followed it at once: the first moved while the other still used it, and it stayed for that one
+    for image in reversed(moved):
+        _plan_sidecars(image, root, journal, key, out, listings, planned, taken)
+    if not planned:
+        return
+    planned.reverse()
+    _sync(journal)
+    for move in planned:
+        image, side, place, target = move.image, move.side, move.place, move.target
+        entry = _move_entry(move.planned)
+
+        def journal_partial(name: str, entry=entry, target=target) -> None:
+            _append(journal, key, {**entry, "state": "copying", "partial": str(target.parent / name)})
+
+        try:
+            with _own_change(listings, image.folder_fd, side):
+                _move(Path(side), target, move.digest, move.identity, dir_fd=image.folder_fd,
+                      on_partial=journal_partial, keep_free=UNDO_ROOM if image.trash is None else 0)
+        except OSError as exc:
+            if move.info is not None:
+                release(move.info)
+            _append(journal, key, {**entry, "state": "failed", "why": exc.strerror or str(exc)}, sync=False)
+            why = str(exc.strerror or exc).removesuffix(": left in place")
+            _sidecar_left(out, place, f"its XMP sidecar was not moved ({why}): left in place")
+            continue
+        try:  # written in place (same file) between its check and its move: the journal lists the bytes that moved,
+            now, _, now_size = _digest_and_identity(target)  # so that undo puts them back (a few KB read again)
+        except OSError:
+            now, now_size = move.digest, move.size
+        if now != move.digest:
+            _append(journal, key, {**move.planned, "bytes": now_size, "sha256": now})
+        _append(journal, key, {**entry, "state": "done"}, sync=False)
+        out.sidecars.append((str(root / image.rel), str(place), str(target)))
+
+
+def _plan_sidecars(image: _Journalled, root: Path, journal, key: bytes, out: Outcome,
+                   listings: FolderListings | None, planned: list[_SidecarMove], taken: set[Path]) -> None:
+    """The sidecars of ``image`` (just moved) checked, given their names there (``taken``: those promised already)
+    and journalled, not synced, each added to ``planned``."""
+    rel, folder_fd, dst = image.rel, image.folder_fd, image.dst
+    real = root / rel
     follow, shared = _sidecar_names(folder_fd, rel.name, listings)
     out.shared_sidecars += [(str(real), str(real.with_name(side))) for side in shared]
+    claimed = {move.place for move in planned}
     for side in follow:
         place = real.with_name(side)
+        if place in claimed:  # (another file of the batch, moved after it, takes it along)
+            out.shared_sidecars.append((str(real), str(place)))
+            continue
         own = side[:-4] == rel.name
         # (fitted: a long name that took NAME.1.png in the quarantine leaves no room for NAME.1.png.xmp)
         name = _fitting("", dst.name if own else dst.stem, side[-4:])
@@ -1361,46 +1498,28 @@ def _move_sidecars(rel: Path, folder_fd: int, real: Path, dst: Path, root: Path,
             _sidecar_left(out, place, f"its XMP sidecar cannot be read ({exc.strerror or exc}): left in place")
             continue
         info = None
-        if trash is None:
-            target = _free_name(dst.with_name(name))
+        if image.trash is None:
+            target = _free_name(dst.with_name(name), taken=taken)
             entry = {"op": "move", "from": str(place), "to": str(target), "root": str(root)}
         else:
+            announced: dict = {}
+            base = {"op": "trash", "from": str(place), "root": str(root), "state": "planned", "bytes": size,
+                    "sha256": digest, "group": image.group, "kept": image.keeper, "sidecar_of": str(real)}
             try:
-                target, info = trash.reserve(place, name=name)
+                target, info = image.trash.reserve(place, name=name,
+                                                   announce=_trash_announcer(journal, key, base, announced),
+                                                   withdraw=_trash_withdrawer(journal, key, base))
             except OSError as exc:
                 _sidecar_left(out, place, f"its XMP sidecar was not trashed ({exc.strerror or exc}): left in place")
                 continue
-            entry = {"op": "trash", "from": str(place), "to": str(target), "root": str(root)}
-        _append(journal, key, {**entry, "state": "planned", "bytes": size, "sha256": digest, "group": group,
-                               "kept": keeper, "sidecar_of": str(real), **({"info": str(info)} if info else {})})
-
-        def journal_partial(name: str, entry=entry, target=target) -> None:
-            _append(journal, key, {**entry, "state": "copying", "partial": str(target.parent / name)})
-
-        try:
-            with _own_change(listings, folder_fd, side):
-                _move(Path(side), target, digest, identity, dir_fd=folder_fd, stop=stop, on_partial=journal_partial,
-                      keep_free=UNDO_ROOM if trash is None else 0)
-        except InterruptedError:
-            if info is not None:
-                release(info)
-            raise
-        except OSError as exc:
-            if info is not None:
-                release(info)
-            _append(journal, key, {**entry, "state": "failed", "why": exc.strerror or str(exc)})
-            why = str(exc.strerror or exc).removesuffix(": left in place")
-            _sidecar_left(out, place, f"its XMP sidecar was not moved ({why}): left in place")
-            continue
-        try:  # written in place (same file) between its check and its move: the journal lists the bytes that moved,
-            now, _, now_size = _digest_and_identity(target)  # so that undo puts them back (a few KB read again)
-        except OSError:
-            now, now_size = digest, size
-        if now != digest:
-            _append(journal, key, {**entry, "state": "planned", "bytes": now_size, "sha256": now, "group": group,
-                                   "kept": keeper, "sidecar_of": str(real), **({"info": str(info)} if info else {})})
-        _append(journal, key, {**entry, "state": "done"})
-        out.sidecars.append((str(real), str(place), str(target)))
+        if info is None:
+            line = {**entry, "state": "planned", "bytes": size, "sha256": digest, "group": image.group,
+                    "kept": image.keeper, "sidecar_of": str(real)}
+            _append(journal, key, line, sync=False)
+        else:
+            line = announced[target]
+        taken.add(target)
+        planned.append(_SidecarMove(image, side, place, target, info, digest, identity, size, line))
 
 
 def _no_sidecar(st: os.stat_result) -> str | None:
@@ -1420,61 +1539,21 @@ def _sidecar_left(out: Outcome, place: Path, why: str) -> None:
     out.sidecars_left.append(str(place))
 
 
-def _trash_one(rel: Path, folder_fd: int, src: Path, digest: str, identity: tuple[int, int], size: int, root: Path,
-               group: int, keeper: str, journal, key: bytes, out: Outcome, stop: _Stop | None,
-               trashes: dict, before: os.stat_result | None = None, listings: FolderListings | None = None) -> None:
-    """Send one verified file to the system trash, journalled as a move: on freedesktop systems into the trash
-    folder of its device (:func:`imagetwins.trash.trash_folder_for`) under a name reserved first, so the
-    journal records where it really goes; elsewhere through send2trash (which does not say where)."""
-    from imagetwins.trash import FREEDESKTOP, release, send_to_trash, trash_folder_for
+def _send_to_trash(rel: Path, folder_fd: int, src: Path, digest: str, size: int, root: Path, group: int, keeper: str,
+                   journal, key: bytes, out: Outcome, listings: FolderListings | None = None) -> None:
+    """Send one verified file to the system trash through send2trash (macOS, Windows: it does not say where),
+    journalled as a move, each line synced. On freedesktop systems files go in batches as moves into the trash
+    folder of their device, under names reserved first: :func:`_journal_move`."""
+    from imagetwins.trash import send_to_trash
 
     real = str(src)
-    if not FREEDESKTOP:
-        entry = {"op": "trash", "from": real, "to": "", "root": str(root)}
-        _append(journal, key, {**entry, "state": "planned", "bytes": size, "sha256": digest, "group": group,
-                               "kept": keeper})
-        send_to_trash(src)
-        _append(journal, key, {**entry, "state": "done"})
-        out.done.append((real, "the system trash"))
-        _send_sidecars(rel, folder_fd, src, root, group, keeper, journal, key, out, listings)
-        return
-    if identity[0] not in trashes:
-        try:
-            trashes[identity[0]] = trash_folder_for(src, identity[0])
-        except OSError as exc:  # UnsafeFolder: another user's trash, a link; or it cannot be made
-            trashes[identity[0]] = exc
-    trash = trashes[identity[0]]
-    if isinstance(trash, OSError):
-        out.failed.append((real, f"not trashed: {trash.strerror or trash}"))
-        return
-    dst, info = trash.reserve(src)
-    entry = {"op": "trash", "from": real, "to": str(dst), "root": str(root)}
-    planned = {**entry, "state": "planned", "bytes": size, "sha256": digest, "group": group, "kept": keeper,
-               "info": str(info)}
-    try:
-        _append(journal, key, planned)
-    except JournalError:
-        release(info)  # (the name reserved in the trash: no file will go there)
-        raise
-
-    def journal_partial(name: str) -> None:  # (a trash on another device) so that undo can clear an unfinished copy
-        _append(journal, key, {**entry, "state": "copying", "partial": str(dst.parent / name)})
-
-    try:
-        with _own_change(listings, folder_fd, rel.name):
-            _move(Path(rel.name), dst, digest, identity, dir_fd=folder_fd, stop=stop, on_partial=journal_partial)
-    except OSError as exc:
-        release(info)
-        _append(journal, key, {**entry, "state": "failed", "why": exc.strerror or str(exc)})
-        raise
-    if before is not None and _written_while_moving(dst, before, rel, folder_fd, planned, journal, key, out):
-        if not os.path.lexists(dst):
-            release(info)
-        return
+    entry = {"op": "trash", "from": real, "to": "", "root": str(root)}
+    _append(journal, key, {**entry, "state": "planned", "bytes": size, "sha256": digest, "group": group,
+                           "kept": keeper})
+    send_to_trash(src)
     _append(journal, key, {**entry, "state": "done"})
-    out.done.append((real, str(dst)))
-    _move_sidecars(rel, folder_fd, src, dst, root, group, keeper, journal, key, out, stop, trash=trash,
-                   listings=listings)
+    out.done.append((real, "the system trash"))
+    _send_sidecars(rel, folder_fd, src, root, group, keeper, journal, key, out, listings)
 
 
 def _send_sidecars(rel: Path, folder_fd: int, src: Path, root: Path, group: int, keeper: str, journal, key: bytes,
@@ -1636,6 +1715,10 @@ def _remove_our_link(e: dict, dst: Path, src: Path, journal, key: bytes) -> str 
         st = os.lstat(dst)
     except FileNotFoundError:
         return None  # gone already: the place is free
+    if e.get("link_promised") and not (stat.S_ISLNK(st.st_mode) if kind == "sym" else _same_inode(dst, Path(target))):
+        # (promised, never said made: whatever stands there is left to undo's other rules: the file itself, a move
+        # killed before its original name went, or what took the place)
+        return None
     kept_sha = e.get("kept_sha256")
     if kind == "sym":
         ours = stat.S_ISLNK(st.st_mode) and os.readlink(dst) == target
@@ -1815,14 +1898,14 @@ def _read_journal(qdir: Path, key: bytes) -> tuple[list[dict], list[tuple[str, s
             entries[ident] = {**e, "done": False, "line": where}
             if e.get("link") in ("sym", "hard") and isinstance(e.get("target"), str):
                 # (the link its move promised: undo's own even where a crash lost its "linked" line)
-                entries[ident]["linked"] = (e["link"], e["target"])
+                entries[ident]["linked"], entries[ident]["link_promised"] = (e["link"], e["target"]), True
         elif ident in entries and state in ("done", "restored", "unlinked", "failed"):
             entries[ident][state] = True
         elif ident in entries and state == "copying" and isinstance(e.get("partial"), str):
             entries[ident].setdefault("partials", []).append(e["partial"])
         elif ident in entries and state == "linked" and e.get("link") in LINK_KINDS \
                 and isinstance(e.get("target"), str):
-            entries[ident]["linked"] = (e["link"], e["target"])
+            entries[ident]["linked"], entries[ident]["link_promised"] = (e["link"], e["target"]), False
             for k in ("kept_sha256", "inode", "sha256_of_copy"):
                 if k in e:
                     entries[ident][k] = e[k]
@@ -2189,7 +2272,8 @@ def undo(manifest: str | os.PathLike, progress: bool = False) -> Outcome:
         entries, problems = _read_journal(qdir, key)  # again, now that no other run can change it
         out.failed, out.refused_lines = list(problems), [where for where, _ in problems]
         out.lines_refused = problems.lines
-        todo = [e for e in entries if not e.get("restored") or e.get("partials") or e.get("clone_tmp")]
+        todo = [e for e in entries if not e.get("restored") or e.get("partials") or e.get("clone_tmp")
+                or _trash_record_left(e)]
         images = _ImagesBack(entries, out)
         bar = _bar(len(todo), "restoring", progress)
         for e in todo:
@@ -2199,6 +2283,8 @@ def undo(manifest: str | os.PathLike, progress: bool = False) -> Outcome:
             try:
                 _clear_partials(e, qdir, out)
                 _clear_clone_tmp(e)
+                if _trash_record_left(e):
+                    os.unlink(e["info"])
                 if e.get("sidecar_of") and e.get("done") and not e.get("restored") and not images.back(e):
                     # (beside whatever took its image's place, it would describe another picture)
                     where = "the trash" if e.get("op") == "trash" else "the quarantine"
@@ -2227,6 +2313,18 @@ def undo(manifest: str | os.PathLike, progress: bool = False) -> Outcome:
     if stop.signum:
         raise Interrupted(out, sum(not e.get("restored") for e in todo), stop.signum)
     return out
+
+
+def _trash_record_left(e: dict) -> bool:
+    """Whether a file put back from the trash left its ``.trashinfo`` there (an undo killed between the two): the
+    record the run reserved, naming a file the trash no longer holds, which the trash would show as a file to restore
+    (the trash's own "put back" forgets it too)."""
+    if e.get("op") != "trash" or not e.get("restored") or not isinstance(e.get("info"), str) or not e["to"]:
+        return False
+    from imagetwins.trash import trash_info
+
+    trashed = Path(os.path.normpath(e["to"]))
+    return not os.path.lexists(trashed) and str(trash_info(trashed)) == os.path.normpath(e["info"])
 
 
 def _unnamed_files(qdir: Path, entries: list[dict]) -> list[str]:
@@ -2433,7 +2531,7 @@ def _restore(e: dict, qdir: Path, journal, key: bytes, out: Outcome, stop: _Stop
         trashed = Path(os.path.normpath(e["to"]))
         info = trash_info(trashed)
         if not e.get("done") and not os.path.lexists(trashed):
-            if info is not None and str(info) == e.get("info"):
+            if info is not None and str(info) == e.get("info") and not e.get("failed"):
                 os.unlink(info)  # the name reserved for a move that never happened (killed in between)
             return
         if info is None:

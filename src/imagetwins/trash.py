@@ -27,6 +27,7 @@ import os
 import stat
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
@@ -72,12 +73,18 @@ class TrashFolder:
         check_own(self.files, "the trash folder")
         check_own(self.info, "the trash folder")
 
-    def reserve(self, original: Path, name: str | None = None) -> tuple[Path, Path]:
+    def reserve(self, original: Path, name: str | None = None,
+                announce: Callable[[Path, Path], None] | None = None,
+                withdraw: Callable[[Path, Path], None] | None = None) -> tuple[Path, Path]:
         """A free name for ``original`` in ``files/``: its ``.trashinfo`` is created first (``O_EXCL``, as the
         specification asks, so two programs never take one name) and holds the original path. ``name``: the name
         wanted in the trash (default: the original's; an XMP sidecar takes its image's trashed name, ``IMG 1.jpg``
         -> ``IMG 1.jpg.xmp``), ``STEM 1.EXT``... after it when taken. Returns (where the file is to go, its
-        ``.trashinfo``); :func:`release` it if the file does not go."""
+        ``.trashinfo``); :func:`release` it if the file does not go.
+
+        ``announce(file, info)`` is called right before each name's ``.trashinfo`` is made (the journal's line for it:
+        a run killed then leaves no record that no line names), and ``withdraw(file, info)`` where that name was
+        then not taken (made meanwhile by another program, or the record could not be written)."""
         wanted = original.name if name is None else name
         record = self._record(original)
         info_fd = os.open(self.info, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _NOFOLLOW | _CLOEXEC)
@@ -85,13 +92,20 @@ class TrashFolder:
         try:
             for counter in range(first, first + 100_000):
                 name = trashed_name(wanted, counter)
-                if os.path.lexists(self.files / name):
+                if os.path.lexists(self.files / name) or os.path.lexists(self.info / (name + ".trashinfo")):
                     continue
+                here = (self.files / name, self.info / (name + ".trashinfo"))
+                if announce is not None:
+                    announce(*here)
                 try:
                     fd = os.open(name + ".trashinfo", os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC,
                                  0o600, dir_fd=info_fd)
-                except FileExistsError:
-                    continue
+                except OSError as exc:
+                    if withdraw is not None:
+                        withdraw(*here)
+                    if isinstance(exc, FileExistsError):
+                        continue
+                    raise
                 try:
                     with open(fd, "wb") as fh:
                         fh.write(record)
@@ -100,9 +114,13 @@ class TrashFolder:
                 except OSError:  # (a full disk: no record of no file left behind in the trash)
                     with contextlib.suppress(OSError):
                         os.unlink(name + ".trashinfo", dir_fd=info_fd)
+                    if withdraw is not None:
+                        withdraw(*here)
                     raise
                 if os.path.lexists(self.files / name):  # taken meanwhile by a tool that does not reserve first
                     os.unlink(name + ".trashinfo", dir_fd=info_fd)
+                    if withdraw is not None:
+                        withdraw(*here)
                     continue
                 self._next[wanted] = counter + 1
                 return self.files / name, self.info / (name + ".trashinfo")
