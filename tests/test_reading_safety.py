@@ -352,6 +352,10 @@ def test_files_named_for_reading_are_regular_files_within_a_limit(album: Path, t
         from imagetwins import plan
 
         monkeypatch.setattr(plan, "PLAN_MAX_BYTES", 1 << 20)  # (a plan's own limit: plan.read_plan)
+        from imagetwins import decisions, evaluation
+
+        monkeypatch.setattr(evaluation, "TRUTH_MAX_BYTES", 1 << 20)  # (and a ground truth's, an export's)
+        monkeypatch.setattr(decisions, "EXPORT_MAX_BYTES", 1 << 20)
         want = "file too large"
     for args in (["remove", str(album), "--plan", str(named)], ["tune", str(album), "--truth", str(named)],
                  ["decisions", "import", str(named), "--db", str(tmp_path / "decisions.db")]):

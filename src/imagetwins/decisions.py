@@ -707,17 +707,54 @@ def _made(value, otherwise: float) -> float:
     return float(value)
 
 
-def load_export(path: str | os.PathLike) -> list[Record]:
-    """The records of an ``imagetwins decisions export`` file (ValueError with one line if it is not one)."""
-    from imagetwins.io import read_json_file
+#: What an export may cost to read, as a plan (:data:`imagetwins.plan.PLAN_MAX_BYTES`, ...): bounded only by the 256 MiB
+#: a file a person names may be, 256 MiB of ``[[],[],...]`` parsed into 85 million lists (~5 GB) before it was found
+#: to be no export. ``decisions export`` writes ~270 bytes and 8 JSON values a decision (two 32-digit contents, the
+#: verdict, keeper, both names, the time): 500,000 decisions (a library of a million photos decided pair by pair)
+#: are 136 MB and read in 590 MB. Past :data:`EXPORT_MAX_BYTES` or :data:`EXPORT_MAX_VALUES` (counted before it is
+#: parsed), or :data:`EXPORT_MAX_DECISIONS` once parsed, an export is refused in one line.
+EXPORT_MAX_BYTES = 160 << 20
+EXPORT_MAX_VALUES = 5_000_000
+EXPORT_MAX_DECISIONS = 500_000
+
+
+def looks_like_export(path: str | os.PathLike) -> bool:
+    """Whether the file at ``path`` begins as ``decisions export`` writes one (``{"imagetwins_decisions": ``): told
+    from a plan before either is parsed (an export of 400,000 decisions holds more JSON values than a plan may)."""
+    from imagetwins.io import open_regular_file
 
     try:
-        doc = read_json_file(path)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        with open_regular_file(path) as fh:
+            head = fh.read(64)
+    except OSError:
+        return False
+    return re.match(rb'\s*\{\s*"imagetwins_decisions"', head) is not None
+
+
+def load_export(path: str | os.PathLike) -> list[Record]:
+    """The records of an ``imagetwins decisions export`` file (ValueError with one line if it is not one, or is over
+    what an export may cost to read: :data:`EXPORT_MAX_BYTES`, ...)."""
+    from imagetwins.io import json_values, read_user_file
+    from imagetwins.text import loads_json
+
+    too_large = f"{path}: too large a decisions export (%s, more than the %s an import reads): refused"
+    try:
+        text = read_user_file(path, max_bytes=EXPORT_MAX_BYTES)
+    except (OSError, UnicodeDecodeError) as exc:
         raise ValueError(f"{path}: cannot read it ({getattr(exc, 'strerror', None) or exc})") from None
+    values = json_values(text)
+    if values > EXPORT_MAX_VALUES:
+        raise ValueError(too_large % (f"{values:,} JSON values", f"{EXPORT_MAX_VALUES:,}"))
+    try:
+        doc = loads_json(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: cannot read it ({exc})") from None
+    del text
     if not isinstance(doc, dict) or doc.get("imagetwins_decisions") != EXPORT_VERSION or \
             not isinstance(doc.get("decisions"), list):
         raise ValueError(f"{path}: not an imagetwins decisions export or plan")
+    if len(doc["decisions"]) > EXPORT_MAX_DECISIONS:
+        raise ValueError(too_large % (f"{len(doc['decisions']):,} decisions", f"{EXPORT_MAX_DECISIONS:,}"))
     out = []
     for n, d in enumerate(doc["decisions"], 1):
         if not isinstance(d, dict):

@@ -48,6 +48,31 @@ def _normalise(mapping: Mapping, what: str) -> dict[str, list[str]]:
     return out
 
 
+#: What a ground truth may cost to read (``tune --truth``), as a plan (:data:`imagetwins.plan.PLAN_MAX_BYTES`, ...): it
+#: was bounded only by the 256 MiB a file a person names may be (256 MiB of ``[[],[],...]``: 85 million lists, ~5 GB),
+#: and a list of groups became the map ``{file: [the others]}``, the square of each group: one group of 60,000 names
+#: (a 1 MB file, or a sub-folder of 60,000 photos taken as one group) was 3.6 billion entries. A JSON truth is refused
+#: past :data:`TRUTH_MAX_BYTES` or :data:`TRUTH_MAX_VALUES` (counted before it is parsed), and any truth whose map
+#: would list more than :data:`TRUTH_MAX_ENTRIES` duplicates (a crowd of 2,000 identical images lists 4 million: read
+#: in ~0.5 GB), in one line.
+TRUTH_MAX_BYTES = 128 << 20
+TRUTH_MAX_VALUES = 5_000_000
+TRUTH_MAX_ENTRIES = 5_000_000
+
+
+def _bounded_groups(groups: Iterable[Iterable[str]], where: str) -> list[list[str]]:
+    """``groups`` as lists, refused (ValueError, one line) where the map made of them would list more than
+    :data:`TRUTH_MAX_ENTRIES` duplicates (each group's size times one less)."""
+    out = [list(g) for g in groups]
+    entries = sum(len(g) * (len(g) - 1) for g in out)
+    if entries > TRUTH_MAX_ENTRIES:
+        largest = max(len(g) for g in out)
+        raise ValueError(f"{where}: too large a ground truth (its groups make {entries:,} duplicate pairs both ways, "
+                         f"more than the {TRUTH_MAX_ENTRIES:,} tune reads; the largest group holds {largest:,} "
+                         "files): label a smaller sample")
+    return out
+
+
 def load_ground_truth(source: Mapping | str | os.PathLike) -> dict[str, list[str]]:
     """Ground truth from a dict, a JSON file, or a folder whose sub-folders are the duplicate groups.
 
@@ -81,26 +106,34 @@ def load_ground_truth(source: Mapping | str | os.PathLike) -> dict[str, list[str
             for f in find_images(path, recursive=True):
                 rel = f.relative_to(path).as_posix()
                 groups.setdefault(rel.rsplit("/", 1)[0] if "/" in rel else rel, []).append(rel)
-            return groups_to_map(groups.values())
+            return groups_to_map(_bounded_groups(groups.values(), f"ground truth {path} (each sub-folder a group)"))
         where = f"ground truth {path}"
-        from imagetwins.io import read_json_file
+        from imagetwins.io import json_values, read_user_file
+        from imagetwins.text import loads_json
 
         try:
-            data = read_json_file(path)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{where} is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
+            text = read_user_file(path, max_bytes=TRUTH_MAX_BYTES)
         except (OSError, UnicodeDecodeError) as exc:
             raise ValueError(f"cannot read {where}: {getattr(exc, 'strerror', None) or exc}") from None
+        values = json_values(text)
+        if values > TRUTH_MAX_VALUES:
+            raise ValueError(f"{where}: too large a ground truth ({values:,} JSON values, more than the "
+                             f"{TRUTH_MAX_VALUES:,} tune reads): label a smaller sample")
+        try:
+            data = loads_json(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{where} is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
+        del text
     _check_truth_shape(data, where)
     if isinstance(data, list):
-        return groups_to_map(data)
+        return groups_to_map(_bounded_groups(data, where))
     if isinstance(data, dict):
         keys = set(data)
         if any(isinstance(v, list) and any(x in keys for x in _names(v)) for v in data.values()) or all(
             isinstance(v, list) and not v for v in data.values()
         ):
             return {k: _names(v) for k, v in data.items()}
-        return groups_to_map(data.values())
+        return groups_to_map(_bounded_groups(data.values(), where))
     raise ValueError("ground truth must be a map, a list of groups, or a folder of group folders")
 
 

@@ -67,6 +67,7 @@ and that group's keeper is inside the folder, exists, and has the digest the pla
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 from collections.abc import Sequence
@@ -417,15 +418,17 @@ def read_plan(path: str | os.PathLike) -> PlanFile:
     an imagetwins plan). A FIFO, a device or a file over :data:`PLAN_MAX_BYTES` is refused without waiting
     (:func:`imagetwins.io.read_user_file`), one of more than :data:`PLAN_MAX_VALUES` JSON values before it is parsed,
     one of more than :data:`PLAN_MAX_GROUPS` groups before any is looked at."""
-    from imagetwins.io import read_user_file
+    from imagetwins.io import json_values, read_user_file
     from imagetwins.text import loads_json
 
     source = Path(path)
     try:
         text = read_user_file(source, max_bytes=PLAN_MAX_BYTES)
     except (OSError, UnicodeDecodeError) as exc:
-        raise PlanError(f"{source}: cannot read it ({getattr(exc, 'strerror', None) or exc})") from None
-    values = text.count(",") + text.count("[") + text.count("{")  # (at least one a value past each array's first)
+        too_large = isinstance(exc, OSError) and exc.errno == errno.EFBIG  # (a plan, whatever else it is: refused)
+        raise (PlanTooLarge if too_large else PlanError)(
+            f"{source}: cannot read it ({getattr(exc, 'strerror', None) or exc})") from None
+    values = json_values(text)
     if values > PLAN_MAX_VALUES:
         raise PlanTooLarge(f"{source}: too large a plan ({values:,} JSON values, more than the {PLAN_MAX_VALUES:,} a "
                            "plan may hold, ~400,000 files): refused; make plans of parts of the folder "

@@ -303,15 +303,15 @@ def import_(source: Path, db_path: Path | None, quiet: bool) -> None:
       imagetwins decisions import mine.json                   # a 'decisions export' file
       imagetwins decisions import ~/Downloads/imagetwins-decisions.json   # a review page's export
     """
-    from imagetwins.decisions import DecisionStoreError, load_export, records_from_plan
+    from imagetwins.decisions import DecisionStoreError, load_export, looks_like_export, records_from_plan
     from imagetwins.plan import PlanError, PlanTooLarge, load_plan, read_plan
 
     try:  # (read within what a plan may cost: a plan of a million made-up groups was parsed whole here first)
-        plan = read_plan(source)
+        plan = None if looks_like_export(source) else read_plan(source)
     except PlanTooLarge as exc:
         raise click.ClickException(str(exc)) from None
     except PlanError:
-        plan = None  # (no plan: a 'decisions export', whose reading says what is wrong with it)
+        plan = None  # (no plan: a 'decisions export', whose reading says what is wrong with it; within its own bounds)
     try:
         records = records_from_plan(load_plan(plan)[1]) if plan is not None else load_export(source)
     except (PlanError, ValueError) as exc:
