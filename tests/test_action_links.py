@@ -68,9 +68,10 @@ def test_link_alone_is_a_clone_that_shares_nothing_visible(tmp_path: Path, album
     res = _remove(album, q, "--link")  # no value: clone
     assert res.exit_code == 0, res.output
     if _reflinks(album):
-        assert "each replaced by a copy-on-write clone of its kept copy (2 made)" in res.output, res.output
+        assert "each replaced by a copy-on-write clone of the kept file (2 made)" in res.output, res.output
     else:  # ext4, tmpfs: said plainly
-        assert "(2 real copies: this file system cannot share blocks, so they take their own space)" in res.output
+        assert ("each replaced by a copy of the kept file (2 real copies: this file system cannot share blocks, so "
+                "they take their own space)") in res.output, res.output  # (was "a copy of its kept copy")
     place = album / "copy0.jpg"
     assert place.is_file() and not place.is_symlink() and place.stat().st_nlink == 1
     assert place.stat().st_ino != keeper.stat().st_ino and place.read_bytes() == keeper.read_bytes()
@@ -190,7 +191,7 @@ def test_what_link_alone_leaves_is_called_a_copy_in_the_dry_run_and_the_format_n
 
     with Image.open(album / "copy0.jpg") as im:
         im.save(album / "copy0.png")  # (a PNG re-save of #0: its place would hold the keeper's JPEG bytes)
-    runs = {None: ("each replaced by a copy of its kept copy;", "note: the copy "),
+    runs = {None: ("each replaced by a copy of the kept file;", "note: the copy "),
             "hard": ("each replaced by a hard link to its kept copy;", "note: the link "),
             "sym": ("each replaced by a sym link to its kept copy;", "note: the link ")}
     for kind, (summary, note) in runs.items():

@@ -130,9 +130,9 @@ def test_a_leak_check_that_read_no_image_fails_instead_of_passing(datasets: Path
     assert res.exit_code == 1, res.output
     assert "error: no image read in" in res.output and "(try --recursive)" in res.output
     assert run("find", test, "--against", train, "--fail-on-duplicates", "-q").exit_code == 1
-    # without the gate it stays a note and exit 0
+    # without the gate too: an error and exit 1, as 'index query' (it was a note and exit 0 here, exit 1 there)
     res = run("find", test, "--against", train)
-    assert res.exit_code == 0 and "note: no image read in" in res.output
+    assert res.exit_code == 1 and "error: no image read in" in res.output, res.output
     # with -r the leak is found
     res = run("find", test, "--against", train, "-r", "--fail-on-duplicates")
     assert res.exit_code == 3, res.output

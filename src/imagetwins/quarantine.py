@@ -466,43 +466,55 @@ def _drop_unused(qdir: Path, made: list[Path]) -> None:
 
 def _key(qdir: Path, create: bool) -> bytes:
     path = qdir / KEY
+    anew = 0
     if create:
         if not os.path.lexists(path):
-            _say_key_made_anew(qdir)
+            anew = _say_key_made_anew(qdir)
         try:
             make_key(path)
         except OSError as exc:  # an empty folder given as --move-to that may not be written in (0555, immutable)
             raise QuarantineError(f"{path}: cannot write the quarantine's key ({exc.strerror or exc}); nothing "
                                   "was moved") from None
     try:
-        return read_key(path, "the quarantine's key")  # whoever can read it can sign journal lines
+        key = read_key(path, "the quarantine's key")  # whoever can read it can sign journal lines
     except UnsafeFolder as exc:
         raise QuarantineError(exc.strerror) from None
     except OSError as exc:
         raise QuarantineError(f"{path}: cannot read the quarantine's key ({exc.strerror or exc}); a quarantine made "
                               "by this version of imagetwins has one") from None
+    if anew:  # (said in the journal, signed with the new key: undo then says why the lines before fail their check)
+        with _open_journal(qdir) as journal:
+            _append(journal, key, {"op": "key", "state": _KEY_MADE_ANEW, "from": "", "to": "", "lines_before": anew})
+    return key
 
 
-def _say_key_made_anew(qdir: Path) -> None:
+#: the state of the journal line a run writes where it made the quarantine's key anew, the key that signed the
+#: journal's lines before it deleted
+_KEY_MADE_ANEW = "made anew"
+
+
+def _say_key_made_anew(qdir: Path) -> int:
     """One warning where a run into ``qdir`` makes its key though its journal holds lines already: the key that
-    signed them was deleted, so undo can check none of them (it refuses each, "not signed with this quarantine's key")
-    and leaves their files in the quarantine. The run goes on: its own lines are signed with the new key."""
+    signed them was deleted, so undo can check none of them (it refuses each, saying the key that signed it is gone)
+    and leaves their files in the quarantine. The run goes on: its own lines are signed with the new key. Returns
+    how many lines the journal holds (0: none, nothing said)."""
     try:
         st = os.lstat(qdir / JOURNAL)
         if not stat.S_ISREG(st.st_mode) or not st.st_size:
-            return
+            return 0
         lines = 0
         with open_regular_file(qdir / JOURNAL, follow_symlinks=False) as fh:
             while chunk := fh.read(1 << 20):
                 lines += chunk.count(b"\n")
     except OSError:
-        return
+        return 0
     from imagetwins.io import warn_line
 
     held = "a line" if lines <= 1 else f"{lines:,} lines"
     warn_line(f"the quarantine's key {qdir / KEY} is gone (deleted?) and its journal holds {held} signed with it: a "
               f"new key is made for this run's lines, and undo cannot check the earlier ones: it refuses them and "
               f"leaves their files in {qdir} (put those back by hand)")
+    return max(lines, 1)
 
 
 def _sign(key: bytes, entry: dict) -> dict:
@@ -1854,6 +1866,7 @@ def _read_journal(qdir: Path, key: bytes) -> tuple[list[dict], list[tuple[str, s
     when the run wrote it, or moved since) is read under ``qdir`` (:func:`_written_in`)."""
     entries: dict[tuple[str, str], dict] = {}
     problems = _Refused()
+    unsigned: list[tuple[int, str, str]] = []  # (line number, where, the file it names) of lines failing their check
     was: dict[str, str] = {}  # the quarantine's folder as lines name it -> qdir
 
     def here(path: str) -> str:
@@ -1881,8 +1894,10 @@ def _read_journal(qdir: Path, key: bytes) -> tuple[list[dict], list[tuple[str, s
                 problems.add((where, "malformed journal line: skipped"))
             return
         if not _signed_ok(key, e):
-            problems.add((where, f"entry for {e['from']} is not signed with this quarantine's key (edited?): "
-                                    "refused"))
+            unsigned.append((n, where, e["from"]))  # (said once the journal is read: whether a later line says the
+            return                                  # key that signed it was deleted)
+        if e.get("op") == "key" and state == _KEY_MADE_ANEW:
+            problems.key_made_anew.append(n)
             return
         if state == "planned" and (old := _written_in(e, qdir)) is not None:
             was.setdefault(old, str(qdir))
@@ -1931,6 +1946,12 @@ def _read_journal(qdir: Path, key: bytes) -> tuple[list[dict], list[tuple[str, s
             held, blank = (n, raw), None
         if held is not None:
             take(*held, last=True)
+    for n, where, named in unsigned:
+        anew = next((m for m in problems.key_made_anew if m > n), None)
+        problems.add((where, f"entry for {named} is not signed with this quarantine's key (edited?): refused"
+                      if anew is None else
+                      f"entry for {named} was signed with this quarantine's earlier key, which was deleted (a new "
+                      f"one was made at line {anew}): it cannot be checked, so it is refused"))
     problems.close(qdir / JOURNAL)
     return list(entries.values()), problems
 
@@ -1943,6 +1964,7 @@ class _Refused(list):
     def __init__(self) -> None:
         super().__init__()
         self.lines, self._unsaid = 0, 0
+        self.key_made_anew: list[int] = []  # (the journal's lines saying the key was made anew, by number)
 
     def add(self, problem: tuple[str, str], lines: int = 1) -> None:
         self.lines += lines
@@ -2307,8 +2329,10 @@ def undo(manifest: str | os.PathLike, progress: bool = False) -> Outcome:
         with contextlib.suppress(OSError):  # (the restored lines: the next undo leaves a file put back alone without)
             os.fsync(journal.fileno())
         if not stop.signum and not out.stopped:
-            out.failed += [(f, "still in the quarantine, and no journal line undo can use names it (the journal "
-                               "was cut short or edited?): not restored, left there; put it back by hand")
+            why = ("its journal lines were signed with a key since deleted, or the journal was cut short or edited"
+                   if problems.key_made_anew else "the journal was cut short or edited?")
+            out.failed += [(f, f"still in the quarantine, and no journal line undo can use names it ({why}): not "
+                               "restored, left there; put it back by hand")
                            for f in _unnamed_files(qdir, entries)]
     if stop.signum:
         raise Interrupted(out, sum(not e.get("restored") for e in todo), stop.signum)

@@ -112,15 +112,19 @@ def check(test: Path, against: Path, method: str, threshold: float | None, recur
 def run_check(test: Path, against: Path, method: str, threshold: float | None, recursive: bool, workers: int | None,
               no_cache: bool, requested: Requested, gate: bool, quiet: bool, decisions=True,
               show_timings: bool = False, colour_variants: str | None = None) -> None:
-    """The check, its outputs and its exit code; ``gate``: exit 3 on a leak and 1 when incomplete (``check``,
-    ``find --against --fail-on-duplicates``), else 0 with a note. ``decisions``: the remembered decisions to honour
-    (:func:`imagetwins.cli.decisions.load_remembered`; False: none)."""
+    """The check, its outputs and its exit code: 1 when incomplete (an image unreadable, no image read, as
+    ``index query``); ``gate``: exit 3 on a leak (``check``, ``find --against --fail-on-duplicates``), else 0.
+    ``decisions``: the remembered decisions to honour (:func:`imagetwins.cli.decisions.load_remembered`; False:
+    none)."""
     from imagetwins.check import check as check_images
     from imagetwins.index import IndexFileError
     from imagetwins.io import looks_like_image
 
     if against.is_file() and looks_like_image(against):  # (was: "is not an imagetwins index (not an SQLite file)")
         pair = f"{printable(str(test))} {printable(str(against))}" if test.is_file() else "A.jpg B.jpg"
+        # exit 1, not a usage error (2): a file named as the reference that is no index, whatever it holds (a picture,
+        # text, a damaged or foreign database), is an error of that file in every command that reads an index
+        # (tests/test_cli_index.py); 2 is the command line's own: an unknown option, a path missing or not a folder
         raise click.ClickException(f"--against {printable(str(against))} is an image: the reference is a folder or "
                                    f"an index file (.db); two pictures are compared by 'imagetwins explain {pair}'")
     note_threshold(method, threshold, quiet)
@@ -150,11 +154,12 @@ def run_check(test: Path, against: Path, method: str, threshold: float | None, r
     if missing and not quiet:
         echo(f"warning: {counted(len(missing), 'matched file')} of {against} no longer exist where it says "
              f"(first: {missing[0]}); run 'imagetwins index update' on it", err=True)
-    # a pipeline must not read "0 leaks" from a check that did not run
-    if checked.reasons_incomplete and not (quiet and not gate):
-        echo(("error: " if gate else "note: ") + "; ".join(checked.reasons_incomplete), err=True)
+    # a pipeline must not read "0 leaks" (or "no match") from a check that did not run: an error, with -q too, and
+    # exit 1 with or without the gate, as 'index query' (an unreadable upload exited 0 here, 1 there)
+    if checked.reasons_incomplete:
+        echo("error: " + "; ".join(checked.reasons_incomplete), err=True)
     say_timings(show_timings)
     if gate and checked.leaks:
         sys.exit(EXIT_DUPLICATES)
-    if gate and not checked.complete:
+    if not checked.complete:
         sys.exit(EXIT_ERROR)

@@ -1,7 +1,8 @@
 """``imagetwins find DIR``: groups of duplicates, which file to keep, and their outputs.
 
-``find TEST --against REF`` is an alias of ``imagetwins check`` (:mod:`imagetwins.cli.check`) that exits
-non-zero only with ``--fail-on-duplicates``; an option it does not honour is a usage error.
+``find TEST --against REF`` is an alias of ``imagetwins check`` (:mod:`imagetwins.cli.check`) that exits 3 on a match
+only with ``--fail-on-duplicates`` (1 when the check is incomplete, as ``check`` and ``index query``); an option it
+does not honour is a usage error.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import click
 
 from imagetwins.cli._common import (
     EXIT_DUPLICATES,
-    EXIT_ERROR,
     FolderPath,
     check_threshold,
     colour_variants_option,
@@ -67,9 +67,7 @@ from imagetwins.text import counted
                    "the same as 'imagetwins check DIRECTORY --against REF'. No keepers are chosen, so "
                    "--keep, --keep-in, --raw-pairs, --report, --pairs, --db, Dask and --follow-symlinks are refused.")
 @click.option("--fail-on-duplicates", is_flag=True,
-              help=f"Exit with code {EXIT_DUPLICATES} when any duplicate is found (for pipelines); with --against, "
-                   f"{EXIT_ERROR} when the check was incomplete: no image in either folder, or an image of "
-                   "DIRECTORY that could not be read.")
+              help=f"Exit with code {EXIT_DUPLICATES} when any duplicate is found (for pipelines).")
 @click.option("--scheduler", help="Run on this Dask cluster (e.g. tcp://host:8786); needs imagetwins[dask].")
 @click.option("--dask-workers", type=click.IntRange(1), default=None,
               help="Run on a local Dask cluster of this many worker processes; needs imagetwins[dask].")
@@ -96,7 +94,9 @@ def find(directory: Path, method: str, threshold: int, recursive: bool, requeste
     Encodings are cached, so a second run only reads new and changed files.
 
     Exit codes: 0 done (duplicates or not), 1 error, 2 bad usage, 3 duplicates found with
-    --fail-on-duplicates.
+    --fail-on-duplicates. With --against, 1 too when the check is incomplete (no image read in either
+    folder, or an image of DIRECTORY unreadable), as 'check' and 'index query': an image not compared
+    is never reported as one without a match.
 
     \b
     Examples:

@@ -353,7 +353,7 @@ def _remove(directory: Path, apply_: bool, plan_file: Path | None, move_to: Path
                      else f"move into {quarantine.parent}/<a new folder named by the time of --apply>")
             what = counted_all((len(plan.moves), "file"), (len(folder_moves), "folder"))
             # (clone leaves a file of its own: "a clone link" was no link; the summary of --apply says "a copy")
-            linked = ("" if not link else ", each replaced by a copy of its kept copy" if link == "clone" else
+            linked = ("" if not link else ", each replaced by a copy of the kept file" if link == "clone" else
                       f", each replaced by a {link} link to its kept copy")
             echo(f"dry run: {what} would {where}{linked}; add --apply to do it")
             _note_names_elsewhere([(src, src) for src in names_elsewhere(src for src, _, _ in plan.moves)], shown,
@@ -708,9 +708,9 @@ def _linked_phrase(link: str, made: int, copied: int, moved: int | None = None) 
     if link != "clone":
         return f", {each} replaced by a {link} link to its kept copy ({made:,} made), sharing the kept file's bytes"
     if copied == 0:
-        return f", {each} replaced by a copy-on-write clone of its kept copy ({made:,} made)"
+        return f", {each} replaced by a copy-on-write clone of the kept file ({made:,} made)"
     clones = f"{counted(made - copied, 'copy-on-write clone')} and " if made > copied else ""
-    return (f", {each} replaced by a copy of its kept copy ({clones}{counted(copied, 'real copy', 'real copies')}: "
+    return (f", {each} replaced by a copy of the kept file ({clones}{counted(copied, 'real copy', 'real copies')}: "
             "this file system cannot share blocks, so they take their own space)")
 
 
