@@ -71,28 +71,14 @@ def test_a_picture_or_a_text_file_as_the_reference_is_an_error_of_that_file(tmp_
     assert res.exit_code == 1 and res.output == f"Error: {notes} is not an imagetwins index (not an SQLite file)\n"
 
 
-def _pair(folder: Path, name: str, seed: int) -> tuple[Path, Path]:
-    from conftest import synthetic_photo
-
-    (folder / "keep").mkdir(parents=True, exist_ok=True)
-    (folder / "copy").mkdir(parents=True, exist_ok=True)
-    keeper, copy = folder / "keep" / name, folder / "copy" / name
-    synthetic_photo(64, 48, seed).save(keeper, "PNG")
-    copy.write_bytes(keeper.read_bytes())
-    return keeper, copy
-
-
-def _plan(*pairs: tuple[Path, Path]) -> quarantine.Plan:
-    return quarantine.Plan([(str(c), n, str(k)) for n, (k, c) in enumerate(pairs, 1)], [str(k) for k, _ in pairs],
-                           expected={str(p): quarantine.sha256_file(p) for pair in pairs for p in pair})
-
-
 @pytest.mark.unit
 def test_undo_says_the_key_that_signed_earlier_lines_was_deleted_not_edited(tmp_path: Path) -> None:
     """The quarantine's key deleted, a second run into it made a new one (and warned); undo refused the first run's
     lines "not signed with this quarantine's key (edited?)", and called the file they named one whose journal "was
     cut short or edited?": nobody edited anything. It says the key that signed them was deleted; a line edited after
     the new key was made is still called edited."""
+    from test_hostile_between import _pair, _plan
+
     root, q = tmp_path / "album", tmp_path / "q"
     first, second, third = _pair(root, "a.png", 0), _pair(root, "b.png", 1), _pair(root, "c.png", 2)
     assert not quarantine.apply_plan(_plan(first), root, q).failed

@@ -210,6 +210,18 @@ finally:
 """
 
 
+def killed_run(command: list[str], env: dict, kill_at: int = 0) -> int:
+    """Run the command line ``command`` killed at its ``kill_at``-th call that changes files (:data:`_KILLED_AT`; 0:
+    whole, and then how many such calls it made)."""
+    proc = subprocess.run([sys.executable, "-c", _KILLED_AT, str(kill_at), *command], env=env,
+                          capture_output=True, text=True, timeout=300)
+    if kill_at:  # (a run after a killed one may make fewer calls, and end before the kill: an undo with less to do)
+        assert proc.returncode in (0, 137) and "Traceback" not in proc.stderr, proc.stderr
+        return 0
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    return int(proc.stderr.split("calls ")[-1])
+
+
 @pytest.mark.cli
 def test_kill_9_at_random_points_of_remove_and_undo_loses_nothing(tmp_path: Path) -> None:
     """``remove --plan --apply`` of 150 files (two batches) killed at a random one of the calls that change files
@@ -217,44 +229,47 @@ def test_kill_9_at_random_points_of_remove_and_undo_loses_nothing(tmp_path: Path
     every file is back byte for byte, and the quarantine holds nothing but its own files."""
     root, quar = tmp_path / "lib", tmp_path / "q"
     plan = _library(root, 150)
-    before = _tree(root)
+    moved_when_killed = kill_rounds(tmp_path, root, quar, plan, _tree(root), _tree, rounds=5, seed=9)
+    assert sum(0 < n < 150 for n in moved_when_killed) >= 2, moved_when_killed  # (most kills land among the moves)
+
+
+def kill_rounds(tmp_path: Path, root: Path, quar: Path, plan: q.Plan, before: dict, tree, rounds: int, seed: int,
+                how: tuple[str, ...] = (), env: dict | None = None, also=lambda: None) -> list[int]:
+    """``remove ROOT --plan --apply --move-to QUAR *how`` of ``plan`` killed ``rounds`` times at a random one of its
+    calls that change files, each time its undo killed likewise, then undone to the end: ``tree(root)`` is ``before``
+    again, the quarantine holds its own files alone, and ``also()`` holds. Returns how many of the plan's files had
+    left their places (moved, or replaced by a link) when each run was killed."""
     plan_file = _plan_file(root, plan, tmp_path / "plan.json")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(q.__file__).parents[1]),
-                                                        os.environ.get("PYTHONPATH", "")])}
+    env = {**os.environ, **(env or {}), "PYTHONPATH": os.pathsep.join([str(Path(q.__file__).parents[1]),
+                                                                       os.environ.get("PYTHONPATH", "")])}
     commands = {"apply": ["remove", str(root), "--plan", str(plan_file), "--apply", "-q", "--no-cache",
-                          "--move-to", str(quar)],
+                          "--move-to", str(quar), *how],
                 "undo": ["undo", str(quar), "-q"]}
 
     def run(what: str, kill_at: int = 0) -> int:
-        """Run ``what`` killed at its ``kill_at``-th call (0: whole; then how many calls it made)."""
-        proc = subprocess.run([sys.executable, "-c", _KILLED_AT, str(kill_at), *commands[what]], env=env,
-                              capture_output=True, text=True, timeout=300)
-        if kill_at:  # (a run after a killed one may make fewer calls, and end before the kill: an undo with less to do)
-            assert proc.returncode in (0, 137) and "Traceback" not in proc.stderr, proc.stderr
-            return 0
-        assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
-        return int(proc.stderr.split("calls ")[-1])
+        return killed_run(commands[what], env, kill_at)
 
     def whole_again() -> None:
-        assert _tree(root) == before
+        assert tree(root) == before
         left = [p.relative_to(quar).as_posix() for p in quar.rglob("*") if p.is_file()]
         assert all(name.startswith("manifest.") for name in left), left[:5]
+        also()
 
     run("apply")  # (the first run makes the quarantine, its key and journal: the later ones make fewer calls)
     run("undo")
     whole_again()
     calls = {"apply": run("apply"), "undo": run("undo")}  # (how many calls each makes whole: the kills land within)
     whole_again()
-    rng = random.Random(9)
+    rng = random.Random(seed)
     moved_when_killed = []
-    for _ in range(5):
+    for _ in range(rounds):
         run("apply", rng.randint(1, calls["apply"]))
-        moved_when_killed.append(sum(not Path(copy).exists() for copy, _, _ in plan.moves))
+        moved_when_killed.append(sum(not Path(copy).is_file() or Path(copy).is_symlink() for copy, _, _ in plan.moves))
         if moved_when_killed[-1]:
             run("undo", rng.randint(1, calls["undo"]))
         run("undo")
         whole_again()
-    assert sum(0 < n < 150 for n in moved_when_killed) >= 2, moved_when_killed  # (most kills land among the moves)
+    return moved_when_killed
 
 
 @pytest.mark.unit

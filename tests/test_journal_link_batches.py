@@ -87,7 +87,7 @@ def test_links_in_the_moved_files_places_cost_no_fsync_each(tmp_path: Path, monk
 @pytest.mark.parametrize("kind", ["sym", "hard"])
 @pytest.mark.parametrize("cut_after", [1, 37, 100, 101, 250])
 def test_a_power_cut_right_after_a_link_is_made_loses_no_file_and_undo_puts_all_back(
-        tmp_path: Path, monkeypatch, kind: str, cut_after: int) -> None:
+        tmp_path: Path, kind: str, cut_after: int) -> None:
     """The machine stops right after the ``cut_after``-th link is made, before its ``linked`` line is written, and the
     journal keeps only what was synced (the rest of it lost). Undo takes the links away (its own: the planned lines
     say which) and puts every file back. Before, the place was 'taken by a symbolic link' (or 'by a file': a hard
@@ -95,66 +95,42 @@ def test_a_power_cut_right_after_a_link_is_made_loses_no_file_and_undo_puts_all_
     root, quar = tmp_path / "lib", tmp_path / "q"
     plan = _library(root, 250)
     before = _tree(root)
-    journal = quar / q.JOURNAL
-    synced = _journal_syncs(monkeypatch, journal)
-    real_append, links, kept = q._append, [0], {}
+    linked_now = []
 
-    def append(fh, key, entry, sync=True):
-        if entry.get("state") == "linked":
-            links[0] += 1
-            if links[0] == cut_after:
-                kept["size"] = synced["size"]
-                raise _PowerCut
-        return real_append(fh, key, entry, sync=sync)
+    def before_undo() -> None:
+        linked_now.append(sum(Path(copy).is_symlink() or Path(copy).stat().st_nlink == 2 for copy, _, _ in plan.moves))
 
-    monkeypatch.setattr(q, "_append", append)
-    with pytest.raises(_PowerCut):
-        q.apply_plan(plan, root, quar, link=kind)
-    monkeypatch.undo()
-    with open(journal, "r+b") as fh:  # (what was not synced is lost)
-        fh.truncate(kept["size"])
-    assert sum(Path(copy).is_symlink() or Path(copy).stat().st_nlink == 2 for copy, _, _ in plan.moves) == cut_after
-    undone = q.undo(quar)
+    undone = _cut_and_undo(tmp_path, plan, root, lambda e: e["state"] == "linked", cut_after, before_undo,
+                           link=kind)
+    assert linked_now == [cut_after]
     assert not undone.failed, undone.failed[:3]
     assert _tree(root) == before
     assert not [p for p in quar.rglob("*") if p.is_file() and not p.name.startswith("manifest.")]
 
 
 @pytest.mark.unit
-def test_a_link_replaced_by_a_file_of_the_person_after_a_power_cut_stays(tmp_path: Path, monkeypatch) -> None:
+def test_a_link_replaced_by_a_file_of_the_person_after_a_power_cut_stays(tmp_path: Path) -> None:
     """Undo takes away only the link the planned line promised: where a power cut lost the ``linked`` line and a person
     then put a file of their own at the place, that file stays and so does the original, in the quarantine, said."""
     root, quar = tmp_path / "lib", tmp_path / "q"
     plan = _library(root, 3)
-    journal = quar / q.JOURNAL
-    synced = _journal_syncs(monkeypatch, journal)
-    real_append, kept = q._append, {}
-
-    def append(fh, key, entry, sync=True):
-        if entry.get("state") == "linked":
-            kept["size"] = synced["size"]
-            raise _PowerCut
-        return real_append(fh, key, entry, sync=sync)
-
-    monkeypatch.setattr(q, "_append", append)
-    with pytest.raises(_PowerCut):
-        q.apply_plan(plan, root, quar, link="sym")
-    monkeypatch.undo()
-    with open(journal, "r+b") as fh:
-        fh.truncate(kept["size"])
     place = Path(plan.moves[0][0])
-    place.unlink()
-    place.write_bytes(b"the person's own file")
-    undone = q.undo(quar)
+
+    def person_writes() -> None:
+        place.unlink()
+        place.write_bytes(b"the person's own file")
+
+    undone = _cut_and_undo(tmp_path, plan, root, lambda e: e["state"] == "linked", 1, person_writes, link="sym")
     assert [p for p, _ in undone.failed] == [str(place)]
     assert undone.failed[0][1] == "its original place is taken by a file: left alone"
     assert place.read_bytes() == b"the person's own file"
     assert len([p for p in quar.rglob("IMG_*")]) == 1
 
 
-def _cut_and_undo(tmp_path: Path, plan: q.Plan, root: Path, cut_at, cut_after: int, **how) -> q.Outcome:
+def _cut_and_undo(tmp_path: Path, plan: q.Plan, root: Path, cut_at, cut_after: int, meanwhile=None,
+                  **how) -> q.Outcome:
     """``apply_plan(plan, **how)`` stopped by a power cut right before the ``cut_after``-th journal line for which
-    ``cut_at(entry)`` holds is written, the journal cut to what was synced; then undone."""
+    ``cut_at(entry)`` holds is written, the journal cut to what was synced; ``meanwhile()`` called; then undone."""
     quar = tmp_path / "q"
     journal = quar / q.JOURNAL
     real_append, seen, kept = q._append, [0], {}
@@ -174,6 +150,8 @@ def _cut_and_undo(tmp_path: Path, plan: q.Plan, root: Path, cut_at, cut_after: i
             q.apply_plan(plan, root, quar, **how)
     with open(journal, "r+b") as fh:  # (what was not synced is lost)
         fh.truncate(kept["size"])
+    if meanwhile is not None:
+        meanwhile()
     return q.undo(quar)
 
 
@@ -236,51 +214,16 @@ def test_kill_9_at_random_points_of_trash_link_and_sidecar_moves_loses_nothing(t
     moved with their sidecars, killed at a random one of the calls that change files (link, unlink, rename, journal
     writes, fsyncs...), then its undo killed at a random one of its own, then undone to the end: every file and
     sidecar is back byte for byte, the quarantine holds nothing but its own files and the trash nothing."""
-    import subprocess
-    import sys
-
-    from test_journal_batches import _KILLED_AT, _plan_file
+    from test_journal_batches import kill_rounds
 
     root, quar, share = tmp_path / "lib", tmp_path / "q", tmp_path / "share"
     plan = _library(root, 120, sidecars=True)
-    before = _tree(root)
-    plan_file = _plan_file(root, plan, tmp_path / "plan.json")
-    env = {**os.environ, "XDG_DATA_HOME": str(share),
-           "PYTHONPATH": os.pathsep.join([str(Path(q.__file__).parents[1]), os.environ.get("PYTHONPATH", "")])}
-    commands = {"apply": ["remove", str(root), "--plan", str(plan_file), "--apply", "-q", "--no-cache",
-                          "--move-to", str(quar), *how],
-                "undo": ["undo", str(quar), "-q"]}
 
-    def run(what: str, kill_at: int = 0) -> int:
-        proc = subprocess.run([sys.executable, "-c", _KILLED_AT, str(kill_at), *commands[what]], env=env,
-                              capture_output=True, text=True, timeout=300)
-        if kill_at:
-            assert proc.returncode in (0, 137) and "Traceback" not in proc.stderr, proc.stderr
-            return 0
-        assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
-        return int(proc.stderr.split("calls ")[-1])
-
-    def whole_again() -> None:
-        assert _tree(root) == before
-        left = [p.relative_to(quar).as_posix() for p in quar.rglob("*") if p.is_file()]
-        assert all(name.startswith("manifest.") for name in left), left[:5]
+    def trash_empty() -> None:
         assert not [p for p in (share / "Trash").rglob("*") if p.is_file()]
 
-    run("apply")
-    run("undo")
-    whole_again()
-    calls = {"apply": run("apply"), "undo": run("undo")}
-    whole_again()
-    rng = random.Random(11)
-    moved_when_killed = []
-    for _ in range(4):
-        run("apply", rng.randint(1, calls["apply"]))
-        moved_when_killed.append(sum(not Path(copy).is_file() or Path(copy).is_symlink()
-                                     for copy, _, _ in plan.moves))
-        if moved_when_killed[-1]:
-            run("undo", rng.randint(1, calls["undo"]))
-        run("undo")
-        whole_again()
+    moved_when_killed = kill_rounds(tmp_path, root, quar, plan, _tree(root), _tree, rounds=4, seed=11, how=tuple(how),
+                                    env={"XDG_DATA_HOME": str(share)}, also=trash_empty)
     assert sum(0 < n < 120 for n in moved_when_killed) >= 2, moved_when_killed
 
 
