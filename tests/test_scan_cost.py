@@ -236,6 +236,56 @@ def test_the_dense_checks_shortcuts_give_the_full_comparisons_measures(datasets:
     assert sum(cut) >= 3 and not all(cut)  # (cut short and not: both were met)
 
 
+
+def test_the_homographys_comparison_is_cut_short_only_where_it_ends_at_or_under_the_bar(datasets: Path,
+                                                                                      monkeypatch) -> None:
+    # _agrees_no_more's proof read against _dense itself: every keystone comparison of copies with stickers, letters
+    # or their colours changed (in colour, and in grey: no colour known, so no recolouring) made in full, and at every
+    # bar the early exit would take it, the comparison's final strict agreement at or under that bar. The mosaics of
+    # the test above never raise a comparison's agreement over its cells' (no overlay, no colour edit): there, the
+    # overlays' and the colours' conditions could be dropped and the answers stayed the same
+    photos = sorted((datasets / "photos-public" / "images").glob("*.jpg"))[40:52]
+    recipes = (("keystone", "stickers"), ("keystone", "colour_shift"), ("colour_shift", "keystone", "stickers"),
+               ("meme_text", "keystone"), ("colour_shift", "meme_text", "keystone"))
+    real_cut, real_dense = verify._agrees_no_more, verify._dense
+    cells, measured = [], []  # (the arguments the early exit read, the comparison's final measures)
+
+    def never_cut(*args):
+        cells.append(args[:4])
+        return False
+
+    def in_full(a, b, matrix, v, homography=None, departure_read=False, made=None, beaten=None):
+        if homography is None or departure_read:  # (the affine fit's and the guided refit's: never cut short)
+            return real_dense(a, b, matrix, v, homography, departure_read, made, beaten)
+        cells.clear()
+        out = real_dense(a, b, matrix, v, homography, departure_read, made, 0.0)
+        if cells:
+            measured.append((cells[0], v.strict_agreement, v.overlay))
+        return out
+
+    monkeypatch.setattr(verify, "_agrees_no_more", never_cut)
+    monkeypatch.setattr(verify, "_dense", in_full)
+    for k, path in enumerate(photos):
+        photo = io.open_image(path)
+        for r, recipe in enumerate(recipes):
+            for grey in (False, True) if "stickers" in recipe else (False,):
+                rng = np.random.default_rng([7, k, r])
+                original = photo.convert("L").convert("RGB") if grey else photo
+                copy = original
+                for name in recipe:
+                    if not (grey and name == "colour_shift"):
+                        copy = getattr(edits, name)(copy, rng)
+                verify.verify_pair(verify.extract(original.convert("L") if grey else original), verify.extract(copy))
+    raised_by = set()
+    for (ncc_cells, textured, compared, coloured), final, overlay in measured:
+        own = float((ncc_cells[textured] >= 0.8).mean()) if textured.any() else 0.0
+        if final > own:
+            raised_by.add("overlays" if overlay else "recoloured")
+            raised_by.add("grey" if not coloured else "colour")
+        for bar in {*np.linspace(0.0, verify.PERSPECTIVE_BELOW, 91).tolist(), own, (own + final) / 2}:
+            assert not real_cut(ncc_cells, textured, compared, coloured, bar) or final <= bar, (own, final, bar)
+    assert raised_by == {"overlays", "recoloured", "grey", "colour"}, raised_by  # (both routes, met)
+
 def test_the_frames_clipped_on_python_floats_are_numpys_to_the_bit() -> None:
     def numpy_clip(poly: np.ndarray, width: float, height: float) -> np.ndarray:  # (the clipping before, on NumPy)
         for axis, limit, keep_below in ((0, 0.0, False), (0, width, True), (1, 0.0, False), (1, height, True)):
