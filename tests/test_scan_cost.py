@@ -311,6 +311,8 @@ def test_the_frames_clipped_on_python_floats_are_numpys_to_the_bit() -> None:
         poly = np.array([[0, 0], [w, 0], [w, h], [0, h]]) @ a.T + rng.normal(0, 0.5, 2) * [w, h]
         if k % 3 == 0:
             poly[:2, 1] = 0.0  # an edge on the frame's
+        elif k % 3 == 1:
+            poly[1:3, 0] = w + np.array([1e-12, -1e-12])  # off the frame by rounding: inside (the 1e-9)
         want, got = numpy_clip(poly, w, h), verify._clip_to_rect(poly, w, h)
         assert got.shape == want.shape and got.tobytes() == want.tobytes(), (poly, w, h)
         x, y = poly[:, 0], poly[:, 1]
