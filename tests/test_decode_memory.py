@@ -88,3 +88,37 @@ def test_a_large_image_freed_by_one_thread_is_given_back(tmp_path: Path) -> None
     grew = int(subprocess.run([sys.executable, "-c", _PEAK, str(tmp_path), str(int(one * 1.5))],
                               capture_output=True, text=True, check=True, env={"PYTHONPATH": src}).stdout)
     assert grew < 0.6 * one, (grew / one)
+
+
+
+def test_a_thread_keeping_an_image_never_waits_for_itself() -> None:
+    """A thread that keeps an image already (inside :meth:`DecodeBudget.keeping`) does not wait for room for a
+    second hold: the room it would wait for is its own, released only where its block ends (a scan's block holds once
+    a file today; a stage that decoded again inside it would hang the scan). Another thread keeping nothing yet waits
+    for room as before."""
+    budget = iio.DecodeBudget(1000)
+    done, late = [], []
+
+    def hold_a_little() -> None:
+        with budget.hold(100):
+            late.append(budget.used)
+
+    def decode_twice() -> None:
+        with budget.keeping():
+            with budget.hold(600):
+                pass
+            with budget.hold(600):
+                done.append(budget.used)
+                other = threading.Thread(target=hold_a_little, daemon=True)
+                other.start()
+                other.join(timeout=0.3)
+                done.append(list(late))
+
+    first = threading.Thread(target=decode_twice, daemon=True)
+    first.start()
+    first.join(timeout=10)
+    assert done == [1200, []], done  # over the budget, the only way on; the other thread waited meanwhile
+    other_done = time.monotonic() + 10
+    while not late and time.monotonic() < other_done:
+        time.sleep(0.01)
+    assert late == [100]  # (once the block ended and released both holds)
