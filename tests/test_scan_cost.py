@@ -227,7 +227,7 @@ def test_the_dense_checks_shortcuts_give_the_full_comparisons_measures(datasets:
     short = [verify.verify_pair(features[i], features[j]) for i, j in pairs]
     quick = [verify.verify_pair(features[i], features[j], confidence_only=True) for i, j in pairs]
     monkeypatch.setattr(verify, "_agrees_no_more", lambda *args: False)
-    monkeypatch.setattr(verify, "_dense", lambda *args, made=None, **kw: real_dense(*args, **kw))
+    monkeypatch.setattr(verify, "_dense", lambda *args, shared_blur=None, **kw: real_dense(*args, **kw))
     for (i, j), s, q in zip(pairs, short, quick):
         full = verify.verify_pair(features[i], features[j])
         assert s.measurements().tobytes() == full.measurements().tobytes(), (i, j)
@@ -254,11 +254,11 @@ def test_the_homographys_comparison_is_cut_short_only_where_it_ends_at_or_under_
         cells.append(args[:4])
         return False
 
-    def in_full(a, b, matrix, v, homography=None, departure_read=False, made=None, beaten=None):
+    def in_full(a, b, matrix, v, homography=None, departure_read=False, shared_blur=None, to_beat=None):
         if homography is None or departure_read:  # (the affine fit's and the guided refit's: never cut short)
-            return real_dense(a, b, matrix, v, homography, departure_read, made, beaten)
+            return real_dense(a, b, matrix, v, homography, departure_read, shared_blur, to_beat)
         cells.clear()
-        out = real_dense(a, b, matrix, v, homography, departure_read, made, 0.0)
+        out = real_dense(a, b, matrix, v, homography, departure_read, shared_blur, 0.0)
         if cells:
             measured.append((cells[0], v.strict_agreement, v.overlay))
         return out

@@ -244,7 +244,7 @@ def _load_held(path: str, stages: Sequence[Stage], min_side: int, read: Callable
             # again, and the file is not opened a second time for its EXIF
             found = image_facts(data, path, img, upright=exif, header=header) if facts else None
             arrays = [s.prepare(img) for s in stages]
-            del img
+            del img  # (gone before the block gives its room in the budget back to the next decode)
         return _Decoded(key, digest, arrays, found)
     except ImageReadError as exc:
         failure = ReadFailure(str(path), exc.reason, transient=getattr(exc, "transient", False))

@@ -2259,8 +2259,8 @@ _DENSE_MEASURES = ("coverage_a", "coverage_b", "agreement", "strict_agreement", 
 
 
 def _dense(a: ImageFeatures, b: ImageFeatures, matrix: np.ndarray, v: Verification,
-           homography: np.ndarray | None = None, departure_read: bool = False, made: dict | None = None,
-           beaten: float | None = None) -> float | None:
+           homography: np.ndarray | None = None, departure_read: bool = False, shared_blur: dict | None = None,
+           to_beat: float | None = None) -> float | None:
     """Warp one thumbnail onto the other and compare them cell by cell; fills coverage and agreement in ``v``.
 
     The image that shows the shared content larger is the one warped (shrunk) onto the other, so a
@@ -2272,11 +2272,11 @@ def _dense(a: ImageFeatures, b: ImageFeatures, matrix: np.ndarray, v: Verificati
     of ``|residual| / (contrast + 2)``, as :data:`OVERLAY_REST_TEXTURE` reads it): small where the alignment is right
     and only resampling moves them; 1.0 where nothing was compared. ``departure_read``: the caller reads it (the
     guided refit), so where the check keeps the colour fit's lighting, the departure from that one is measured too.
-    ``made``: a dict kept by the caller across the comparisons of one check (the affine fit's, then its homographies',
-    :func:`_perspective`): the blurred thumbnails and the destination's cells, which depend on ``a``, ``b`` and
-    ``matrix`` alone, are made once there (the same arrays). ``beaten``: the comparison is wanted only where its
-    strict agreement ends over that (under :data:`OVERLAY_REST_AGREES`): None, ``v`` left half measured, where the
-    cells' own agreements show that it cannot (:func:`_agrees_no_more`), before the lighting, colour and overlay
+    ``shared_blur``: a dict kept by the caller across the comparisons of one check (the affine fit's, then its
+    homographies', :func:`_perspective`): the blurred thumbnails and the destination's cells, which depend on ``a``,
+    ``b`` and ``matrix`` alone, are made once there (the same arrays). ``to_beat``: the comparison is wanted only where
+    its strict agreement ends over that (under :data:`OVERLAY_REST_AGREES`): None, ``v`` left half measured, where
+    the cells' own agreements show that it cannot (:func:`_agrees_no_more`), before the lighting, colour and overlay
     measures.
     """
     ta, tb = a.thumbnail, b.thumbnail
@@ -2291,8 +2291,8 @@ def _dense(a: ImageFeatures, b: ImageFeatures, matrix: np.ndarray, v: Verificati
     det = abs(float(np.linalg.det(m[:, :2])))  # <= 1: the source shrinks
     h, w = dst.shape
     key = (id(a), id(b), matrix.tobytes())
-    if made is not None and made.get("key") == key:
-        fs, fd, (cb, mean_b, sb) = made["blurred"]
+    if shared_blur is not None and shared_blur.get("key") == key:
+        fs, fd, (cb, mean_b, sb) = shared_blur["blurred"]
     else:
         fs = cv2.GaussianBlur(src.astype(np.float32), (0, 0), BLUR_SIGMA / max(np.sqrt(det), 0.05))  # no aliasing
         fd = cv2.GaussianBlur(dst.astype(np.float32), (0, 0), BLUR_SIGMA)
@@ -2300,10 +2300,10 @@ def _dense(a: ImageFeatures, b: ImageFeatures, matrix: np.ndarray, v: Verificati
         mean_b = cb.mean(-1)
         cb = cb - mean_b[..., None]
         sb = np.sqrt((cb * cb).mean(-1))
-        if made is not None:
+        if shared_blur is not None:
             for x in (fs, fd, cb, mean_b, sb):
                 x.flags.writeable = False  # (shared by the check's comparisons: none may change them)
-            made["key"], made["blurred"] = key, (fs, fd, (cb, mean_b, sb))
+            shared_blur["key"], shared_blur["blurred"] = key, (fs, fd, (cb, mean_b, sb))
     if homography is None:
         warped = cv2.warpAffine(fs, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=0)
         inside = cv2.warpAffine(np.ones_like(fs), m, (w, h), flags=cv2.INTER_NEAREST, borderValue=0) > 0
@@ -2332,7 +2332,7 @@ def _dense(a: ImageFeatures, b: ImageFeatures, matrix: np.ndarray, v: Verificati
     colours = (b.colour, a.colour) if swap else (a.colour, b.colour)
     coloured = colours[0] is not None and colours[1] is not None
     ncc_cells = (ca * cb).mean(-1) / np.maximum(sa * sb, 1e-6)
-    if beaten is not None and _agrees_no_more(ncc_cells, textured, cm, coloured, beaten):
+    if to_beat is not None and _agrees_no_more(ncc_cells, textured, cm, coloured, to_beat):
         return None
     v.lighting_residual, lighting = _lighting_fit(mean_a[cm], mean_b[cm])
     departure = 1.0 if lighting is None else _median(
@@ -2407,22 +2407,22 @@ def _dense(a: ImageFeatures, b: ImageFeatures, matrix: np.ndarray, v: Verificati
 
 
 def _agrees_no_more(ncc_cells: np.ndarray, textured: np.ndarray, compared: np.ndarray, coloured: bool,
-                    beaten: float) -> bool:
+                    to_beat: float) -> bool:
     """Whether :func:`_dense`'s strict agreement, from these cells (its grid of NCCs, the textured and the compared
-    cells; ``coloured``: both images' colour known), ends at ``beaten`` or under whatever the lighting, colour and
-    overlay measures after them find (``beaten`` < :data:`OVERLAY_REST_AGREES`). The cells' own strict agreement is
+    cells; ``coloured``: both images' colour known), ends at ``to_beat`` or under whatever the lighting, colour and
+    overlay measures after them find (``to_beat`` < :data:`OVERLAY_REST_AGREES`). The cells' own strict agreement is
     raised by two things only: the cells compared recoloured (:func:`_recoloured`, from
     :data:`COLOUR_CHANGED_AGREEMENT` of them up, and only with both colours known), and overlays left out
     (:func:`_outside_overlays`, which gives :data:`OVERLAY_REST_AGREES` or more), which both the grey model's and the
     colour model's look for only where the cells that disagree and their neighbours cover :data:`OVERLAY_MAX` of the
     compared cells at most (they are among the overlays' cells, whatever the model: their share is the least the
     overlays can cover, and the colour model is not tried over it)."""
-    if beaten >= OVERLAY_REST_AGREES:
+    if to_beat >= OVERLAY_REST_AGREES:
         return False  # (overlays left out may end at or under it)
     if not textured.any():
-        return beaten >= 0.0  # (no textured cell: nothing agrees, 0)
+        return to_beat >= 0.0  # (no textured cell: nothing agrees, 0)
     strict = float((ncc_cells[textured] >= 0.8).mean())
-    if strict > beaten or (coloured and strict >= min(COLOUR_FIT_AGREEMENT, COLOUR_CHANGED_AGREEMENT)):
+    if strict > to_beat or (coloured and strict >= min(COLOUR_FIT_AGREEMENT, COLOUR_CHANGED_AGREEMENT)):
         return False
     return _overlay_share(textured & (ncc_cells < 0.5), compared) > OVERLAY_MAX
 
@@ -3170,11 +3170,11 @@ def _checked(a: ImageFeatures, b: ImageFeatures, fit: tuple, mirrored: bool, kee
         v.matches = [(tuple(p), tuple(q)) for p, q in zip(a.points[qi[mask]].tolist(), pb[ti[mask]].tolist())]
     if v.inliers >= FULL_INLIERS and not _shares_a_part(a, b, matrix, v):
         v.compared = True
-        made: dict = {}  # (the blurred thumbnails, made once for the comparisons under the homographies too)
-        _dense(a, b, matrix, v, made=made)
+        shared_blur: dict = {}  # (the blurred thumbnails, made once for the comparisons under the homographies too)
+        _dense(a, b, matrix, v, shared_blur=shared_blur)
         aligned = matrix
         if v.strict_agreement < PERSPECTIVE_BELOW and v.inliers >= PERSPECTIVE_INLIERS:
-            aligned = _perspective(a, b, matrix, mask, qi, ti, mirrored, v, made)
+            aligned = _perspective(a, b, matrix, mask, qi, ti, mirrored, v, shared_blur)
         if confidence_only:
             # the frame rules cap a confidence at NOT_ONE_CAPTURE, never lower: at or under it they change nothing
             # (most pairs that pass the quick look; the frames were ~1/5 of a full check)
@@ -3305,11 +3305,11 @@ def _cells_around_cut(whole: ImageFeatures, cut: ImageFeatures, other: ImageFeat
 
 
 def _perspective(a: ImageFeatures, b: ImageFeatures, matrix: np.ndarray, mask: np.ndarray, qi: np.ndarray,
-                 ti: np.ndarray, mirrored: bool, v: Verification, made: dict | None = None) -> np.ndarray:
+                 ti: np.ndarray, mirrored: bool, v: Verification, shared_blur: dict | None = None) -> np.ndarray:
     """A photo of a screen or print (keystone) is a perspective change the affine map leaves part of: fit a
     homography to the affine fit's inliers and compare again; keep it where more of the picture agrees.
-    Returns the alignment kept (the homography, or ``matrix``). ``made``: :func:`_dense`'s, from the affine fit's
-    comparison."""
+    Returns the alignment kept (the homography, or ``matrix``). ``shared_blur``: :func:`_dense`'s, from the affine
+    fit's comparison."""
     pb = b.mirror_points if mirrored else b.points
     src, dst = a.points[qi[mask]], pb[ti[mask]]
     hmat, hmask = cv2.findHomography(src, dst, cv2.RANSAC, RANSAC_PIXELS)
@@ -3319,8 +3319,8 @@ def _perspective(a: ImageFeatures, b: ImageFeatures, matrix: np.ndarray, mask: n
     # below GUIDED_FROM the affine fit's comparison stands unless the homography's agrees more, so that one is cut
     # short where its cells show it cannot (#25: most of the keystone comparisons of pairs that share a part of a
     # picture, each ~1 ms)
-    beaten = v.strict_agreement if v.calibrated_confidence < GUIDED_FROM else None
-    if _dense(a, b, matrix, w, homography=hmat, made=made, beaten=beaten) is None:
+    to_beat = v.strict_agreement if v.calibrated_confidence < GUIDED_FROM else None
+    if _dense(a, b, matrix, w, homography=hmat, shared_blur=shared_blur, to_beat=to_beat) is None:
         return matrix
     so_far = w if w.strict_agreement > v.strict_agreement else v
     if w.strict_agreement < PERSPECTIVE_BELOW and max(v.agreement, w.agreement) >= GUIDED_AGREEMENT \
@@ -3329,7 +3329,8 @@ def _perspective(a: ImageFeatures, b: ImageFeatures, matrix: np.ndarray, mask: n
         # the frames first: they cost less than a dense comparison, and most pairs refused fail them
         if guided is not None and _one_frame_holds_the_other(a, b, guided):
             g = Verification(v.inliers, v.inlier_ratio, mirrored=v.mirrored, transform=v.transform)
-            departure = _dense(a, b, matrix, g, homography=guided, departure_read=True, made=made)
+            departure = _dense(a, b, matrix, g, homography=guided, departure_read=True,
+                               shared_blur=shared_blur)
             if g.strict_agreement > w.strict_agreement and departure <= OVERLAY_REST_TEXTURE:
                 w, hmat = g, guided
     if w.strict_agreement > v.strict_agreement:
