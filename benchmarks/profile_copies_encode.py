@@ -68,10 +68,8 @@ def main() -> None:
         timed("features: ORB points in order", verify._ordered, keypoints, found)
         timed("features: ORB of the mirror", verify._mirror_detect, gray, keypoints)
         thumb = timed("features: grey thumbnail", verify._scaled, grey, verify.THUMB_SIDE, Image.Resampling.BOX)
-        # (as extract measures it: on the keypoints' picture for a file of SPECTRUM_FROM_FEATURES px or more)
-        native = max(img.size) / decoded_scale(img)
-        large = max(grey.size) > max(gray.shape) and native >= verify.SPECTRUM_FROM_FEATURES
-        timed("features: spectrum", verify.spectrum, Image.fromarray(gray) if large else grey)
+        timed("features: spectrum", verify.spectrum,
+              verify.spectrum_picture(grey, gray, max(img.size) / decoded_scale(img)))
         timed("features: colour thumbnail", verify.colour_thumbnail, img)
         extracted = verify.extract(img, grey=grey)
         timed("features: to bytes", extracted.to_bytes)

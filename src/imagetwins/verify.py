@@ -2155,10 +2155,18 @@ def extract(image: Image.Image | np.ndarray, grey: Image.Image | None = None, sc
     mirror_points, mirror_descriptors = _mirror_detect(gray, keypoints)
     mirror_points[:, 0] = (gray.shape[1] - 1 - mirror_points[:, 0]).astype(np.float16)
     thumb = _scaled(grey, THUMB_SIDE, Image.Resampling.BOX)
-    from_features = max(grey.size) > max(gray.shape) and max(image.size) / scale >= SPECTRUM_FROM_FEATURES
-    power, side = spectrum(Image.fromarray(gray) if from_features else grey)
+    power, side = spectrum(spectrum_picture(grey, gray, max(image.size) / scale))
     return ImageFeatures((gray.shape[1], gray.shape[0]), points, descriptors, mirror_points, mirror_descriptors,
                          np.ascontiguousarray(thumb), colour_thumbnail(image), max(image.size) / scale, power, side)
+
+
+def spectrum_picture(grey: Image.Image, gray: np.ndarray, native_side: float) -> Image.Image:
+    """The picture :func:`extract` measures the spectrum on: the keypoints' (``gray``, :data:`FEATURE_SIDE`) where it
+    is a reduction of the decoded ``grey`` and the file's long side (``native_side``) is
+    :data:`SPECTRUM_FROM_FEATURES` or more, else ``grey`` (``benchmarks/profile_copies_encode.py`` times the same)."""
+    if max(grey.size) > max(gray.shape) and native_side >= SPECTRUM_FROM_FEATURES:
+        return Image.fromarray(gray)
+    return grey
 
 
 def colour_thumbnail(image: Image.Image) -> np.ndarray | None:
