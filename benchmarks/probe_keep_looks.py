@@ -28,9 +28,9 @@ from imagetwins import copies, keep
 from imagetwins.finder import find_duplicate_groups
 looks = []
 measure = copies.unexplained_detail
-def timed(v, fa, fb, sa, sb, boxed=False):
+def timed(v, fa, fb, sa, sb, **kw):
     t = time.process_time()
-    got = measure(v, fa, fb, sa, sb, boxed=boxed)
+    got = measure(v, fa, fb, sa, sb, **kw)
     looks.append([os.path.basename(str(sa)), os.path.basename(str(sb)), got, time.process_time() - t])
     return got
 copies.unexplained_detail = timed

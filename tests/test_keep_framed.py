@@ -374,17 +374,23 @@ def test_a_screenshot_showing_the_photo_enlarged_ranks_after_it_and_one_showing_
 
 @pytest.mark.unit
 def test_the_look_is_sized_as_io_decodes_a_jpeg_2000_and_a_jpeg(tmp_path: Path):
-    """``copies._look_reduction`` (which framed pictures are worth a look at the files) asks io how it decodes a file
-    for the look: a 2,000 px JPEG 2000 is decoded at half (a resolution level), as a JPEG is (was taken as whole)."""
-    from imagetwins import copies
+    """``copies._look_sides`` (how the look decodes a framed file) asks io how it decodes a file: a 2,000 px JPEG 2000
+    is decoded at half (a resolution level), as a JPEG is (was taken as whole). Where half holds the framed picture at
+    ``verify.LOOK_FLAT_SCALE`` or more of the plain file's pixels a side (the picture 3x them), the second look keeps
+    the usual side; where it does not (2x them), the side that does: whole; over ``verify.LOOK_MAX_SIDE`` none."""
+    from imagetwins import copies, verify
 
     rng = np.random.default_rng(5)
     picture = Image.fromarray(rng.integers(0, 256, (1500, 2000, 3), dtype=np.uint8))
     picture.save(tmp_path / "a.jp2")
     picture.save(tmp_path / "a.jpg", quality=90)
-    assert copies._look_reduction(str(tmp_path / "a.jp2"), 2000) == pytest.approx(2.0, rel=0.01)
-    assert copies._look_reduction((tmp_path / "a.jpg").read_bytes(), 2000) == pytest.approx(2.0, rel=0.01)
-    assert copies._look_reduction(str(tmp_path / "missing.jpg"), 2000) == 1.0
+    Image.new("RGB", (4200, 3000), (90, 120, 150)).save(tmp_path / "big.jpg", quality=90)
+    for source in (str(tmp_path / "a.jp2"), (tmp_path / "a.jpg").read_bytes()):
+        assert copies._look_sides(source, 2000, 3.0) == (pytest.approx(2.0, rel=0.01), verify.LOOK_SIDE)
+        assert copies._look_sides(source, 2000, 2.0) == (pytest.approx(2.0, rel=0.01), 1250)  # (decoded whole)
+    assert copies._look_sides(str(tmp_path / "big.jpg"), 4200, 2.0) == (4.0, None)  # (4,200 px whole: over the bound)
+    assert copies._look_sides(str(tmp_path / "big.jpg"), 4200, 5.0) == (4.0, verify.LOOK_SIDE)  # (1,050 px: 1.25x)
+    assert copies._look_sides(str(tmp_path / "missing.jpg"), 2000, 2.0) == (1.0, verify.LOOK_SIDE)
 
 
 @pytest.mark.integration
@@ -415,11 +421,11 @@ def test_the_keep_stages_look_aligns_on_half_size_pictures_first(portrait_screen
     assert sum(size * steps for size, steps in work) <= 0.5 * whole * 80
 
 
-def _product_card(datasets: Path, folder: Path, factor: float) -> None:
+def _product_card(datasets: Path, folder: Path, factor: float, view: str = "ukbench00156.jpg") -> None:
     """A shop's product photo (a ukbench view, 320 px, brought to 500 px as a shop's upload is) and a product card of
     it enlarged ``factor`` a side (a header bar above), as ``benchmarks/bench_keep_catalogue.py`` makes them."""
     folder.mkdir()
-    img = open_image(datasets / "ukbench-600" / "images" / "ukbench00156.jpg")
+    img = open_image(datasets / "ukbench-600" / "images" / view)
     img = img.resize((500, round(500 * img.height / img.width)), Image.Resampling.LANCZOS)
     img.save(folder / "product.jpg", quality=92)
     big = img.resize((round(img.width * factor), round(img.height * factor)), Image.Resampling.LANCZOS)
@@ -433,10 +439,12 @@ def _product_card(datasets: Path, folder: Path, factor: float) -> None:
 @pytest.mark.integration
 def test_a_look_at_a_picture_with_no_detail_past_the_other_files_aligns_nothing(datasets: Path, tmp_path: Path,
                                                                                   monkeypatch):
-    """A product card holding a 500 px product photo enlarged 2.1x, decoded for the look at half its size: its picture
-    holds nothing past the product's resolution but the JPEG's noise, and at about the product's pixels the look has
-    nothing to tell by (a third of ``bench_keep_catalogue``'s looks, 0.2-1.7 CPU s each, nearly all of it ECC). That
-    is known before the alignment: no ECC, the same answer (the card's picture at its own pixels)."""
+    """A product card (1,365 px) holding a 500 px product photo enlarged 2.1x: decoded for the look at half its size,
+    its picture is at about the product's pixels, where any picture reads flat; the look decodes the card whole (its
+    picture at 2.1x the product's pixels). It holds nothing past the product's resolution but the JPEG's noise, known
+    before the alignment: no ECC. Flat at a decode larger than the look's own is no answer (genuine camera photos at
+    2x their half-size copy read as flat: below), the card's picture at its own pixels (before: the card looked at
+    once, at half)."""
     import cv2
 
     from imagetwins import verify
@@ -444,16 +452,65 @@ def test_a_look_at_a_picture_with_no_detail_past_the_other_files_aligns_nothing(
     folder = tmp_path / "shop"
     _product_card(datasets, folder, 2.1)
     found = imagetwins.find(folder, keep=None, cache=False, decisions=False)
-    aligned, measured = [], []
-    align, own = cv2.findTransformECC, verify._own_detail
+    aligned, measured, decoded = [], [], []
+    align, own, grey = cv2.findTransformECC, verify._own_detail, verify._grey_file
     monkeypatch.setattr(cv2, "findTransformECC", lambda *a: aligned.append(1) or align(*a))
     monkeypatch.setattr(verify, "_own_detail", lambda *a: measured.append(own(*a)) or measured[-1])
+    monkeypatch.setattr(verify, "_grey_file", lambda *a: decoded.append(grey(*a)[0].shape) or grey(*a))
     framing = Framing.of(found)
     infos = {Path(f.path).name: f for f in (keep.file_info(p) for p in found.files)}
     area = framing.picture(infos["card.jpg"], infos["product.jpg"])
-    assert measured and measured[0] < verify.LOOK_MIN_DETAIL, "the card's picture is looked at, and is flat"
+    # (the look at the usual decode, the card at half; then the second, the card and the product whole)
+    assert decoded == [(683, 683), (375, 500), (1365, 1365), (375, 500)], decoded
+    assert len(measured) == 2 and max(measured) < verify.LOOK_MIN_DETAIL, "looked at twice, flat both times"
     assert aligned == [], "nothing to tell by: no alignment"
     assert area > 1.25 ** 2 * infos["product.jpg"].pixels  # (no answer from the look: the card's picture as it is)
+
+
+@pytest.mark.integration
+def test_a_card_decoded_at_half_is_looked_at_whole(datasets: Path, tmp_path: Path):
+    """A card 1,300 px wide holding the product enlarged 2x: decoded at half for the look, its picture was at the
+    product's pixels, and the look was not made (``copies._look_reduction``): the card kept for its pixels
+    (``bench_keep_catalogue``'s p0000, this view). The look decodes the card whole: the picture is the product
+    enlarged (measured 0.12, under ``FRAMED_ENLARGED_BELOW``), the product kept."""
+    folder = tmp_path / "shop"
+    _product_card(datasets, folder, 2.0, "ukbench00000.jpg")
+    result = imagetwins.find(folder, keep="original", cache=False, decisions=False)
+    assert [d.keeper for d in result.decisions] == [str(folder / "product.jpg")]
+
+
+@pytest.mark.integration
+def test_a_soft_camera_photo_in_a_screenshot_decoded_larger_stays_before_its_half_copy(datasets: Path,
+                                                                                       tmp_path: Path):
+    """A camera photo at 1,024 px shown at its own pixels in a 1,382 px screenshot, beside its half-size copy: the look
+    decodes the screenshot whole (at half, its picture would be at the copy's pixels). Its high band past the copy's
+    pixels is 2.5 grey levels squared, under ``verify.LOOK_MIN_DETAIL``: taken for flat, the screenshot would rank
+    after its half copy (3 of 23 camera photos so, ``bench_keep_enlarged_framed.py --source camera-photos``). A flat
+    part at a larger decode is no answer: the screenshot, holding the picture at 2x, is kept."""
+    folder = tmp_path / "phone"
+    folder.mkdir()
+    img = open_image(datasets / "camera-photos" / "images" / "mei__Canon_PowerShot_G11.jpg")
+    img.thumbnail((1024, 1024), Image.Resampling.LANCZOS)
+    w = img.width
+    shot = Image.new("RGB", (w, int(0.1 * w) + img.height + int(0.5 * w)), (255, 255, 255))
+    shot.paste(Image.new("RGB", (w, int(0.04 * w)), (246, 246, 246)), (0, 0))
+    shot.paste(img, (0, int(0.1 * w)))
+    shot.save(folder / "screen.jpg", quality=92)
+    img.resize((w // 2, img.height // 2), Image.Resampling.LANCZOS).save(folder / "small.jpg", quality=92)
+    result = imagetwins.find(folder, keep="original", cache=False, decisions=False)
+    assert [d.keeper for d in result.decisions] == [str(folder / "screen.jpg")]
+
+
+@pytest.mark.integration
+def test_the_product_is_looked_at_whole_beside_a_card_decoded_at_half(datasets: Path, tmp_path: Path):
+    """A card 1,690 px wide (the product enlarged 2.6x) is decoded at exactly half for the look, its picture at 1.3x
+    the product's pixels; the product was decoded at the same half (250 px), and the card's picture, an enlargement of
+    the product's own pixels, held detail past that half: 'not enlarged', the card kept (``bench_keep_catalogue``'s
+    p0005, this view, read 1.02). The product is looked at whole: the product kept."""
+    folder = tmp_path / "shop"
+    _product_card(datasets, folder, 2.6, "ukbench00020.jpg")
+    result = imagetwins.find(folder, keep="original", cache=False, decisions=False)
+    assert [d.keeper for d in result.decisions] == [str(folder / "product.jpg")]
 
 
 @pytest.mark.integration

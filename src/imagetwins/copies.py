@@ -56,6 +56,8 @@ from imagetwins.verify import (
     DEFAULT_CONFIDENCE,
     DETAIL_CAP,
     FRAMING_ANGLE,
+    LOOK_FLAT_SCALE,
+    LOOK_MAX_SIDE,
     LOOK_SIDE,
     MIN_MATCHES,
     NOT_ONE_CAPTURE,
@@ -2886,13 +2888,17 @@ def _enlarged_area(v: Verification, fa: ImageFeatures, fb: ImageFeatures, area: 
     :data:`FRAMED_ENLARGED_BELOW`), which says a picture is another file enlarged. The features' detail
     rule is not measured where the other file's surround is flat (a screenshot's bars): a portrait photo enlarged to a
     phone screen's width was taken for the picture at more pixels than its original, and kept. NaN where the files
-    cannot be read now (no answer this run); ``area`` where no ``sources`` are given, the match is mirrored or the part
-    is too small or flat to tell. ``cut``: ``v`` is the check of ``a``'s picture cut from its canvas (these features)
-    against ``b``; the map from ``a``'s whole frame is then that check's after the cut's check against ``a`` whole."""
+    cannot be read now (no answer this run); ``area`` where no ``sources`` are given, the match is mirrored, the part
+    is too small or flat to tell. Looked at as :func:`_look_sides` says: first at the look's usual decode (``b``
+    at ``a``'s reduction), then, where ``a``'s decode was reduced and that look found no enlargement, with ``b``
+    whole and ``a`` decoded so that its picture holds :data:`~imagetwins.verify.LOOK_FLAT_SCALE` of ``b``'s pixels
+    a side or more (up to :data:`~imagetwins.verify.LOOK_MAX_SIDE`; a flat part there is no answer). ``cut``: ``v``
+    is the check of ``a``'s picture cut from its canvas (these features) against ``b``; the map from ``a``'s whole
+    frame is then that check's after the cut's check against ``a`` whole."""
     if sources is None or not area > FRAMED_LOOK_SIDE ** 2 * _picture_area(fb) > 0 or v.transform is None:
         return area
-    if math.sqrt(area / _picture_area(fb)) < _look_reduction(sources[0], fa.native_side):
-        return area  # (decoded smaller, the framed picture holds fewer pixels than b's: no enlargement to see)
+    ratio = math.sqrt(area / _picture_area(fb))
+    reduction, side = _look_sides(sources[0], fa.native_side, ratio)
     if cut is not None:  # (a's frame -> the cut's -> b's)
         inside = verify_pair(cut, fa)
         if inside.transform is None or inside.mirrored or v.mirrored:
@@ -2903,28 +2909,57 @@ def _enlarged_area(v: Verification, fa: ImageFeatures, fb: ImageFeatures, area: 
         except np.linalg.LinAlgError:
             return area
         v = dataclasses.replace(v, transform=to_b[:2])
+    v = dataclasses.replace(v, inner=0)
     try:
-        left = unexplained_detail(dataclasses.replace(v, inner=0), fa, fb, sources[0], sources[1], boxed=True)
+        # (the look at a's usual decode, b at the same reduction: where it finds a's picture holds nothing past b's
+        # pixels so reduced, it holds nothing past b's own; skipped where it holds the picture at fewer than b's)
+        left = (None if ratio < reduction else
+                unexplained_detail(v, fa, fb, sources[0], sources[1], boxed=True))
+        if ((left is None or left >= FRAMED_ENLARGED_BELOW) and reduction > 1 and side is not None
+                and not _same_look(sources[1], fb.native_side, reduction, side == int(min(LOOK_SIDE, fa.native_side)))):
+            # (a reduced look that found no enlargement could not have seen one: b whole, a so that its picture
+            # holds LOOK_FLAT_SCALE of b's pixels a side or more)
+            left = unexplained_detail(v, fa, fb, sources[0], sources[1], boxed=True, inner_side=side)
     except (ImageReadError, OSError, ValueError, np.linalg.LinAlgError):
         return float("nan")
     return area if left is None or left >= FRAMED_ENLARGED_BELOW else _picture_area(fb)
 
 
-def _look_reduction(source: str | os.PathLike | bytes, native_side: float) -> float:
-    """How many times smaller than its own pixels (``native_side`` on its long side) the files' look decodes
-    ``source`` (:func:`~imagetwins.verify.unexplained_detail`: :func:`~imagetwins.io.open_image` keeping
-    :data:`~imagetwins.verify.LOOK_SIDE` on the long side, io's sizing itself: a JPEG's reduced-scale decode, a JPEG
-    2000's resolution levels, a HEIF's embedded thumbnail), 1 where its header cannot be read (the look then fails
-    itself). A 1,000 x 1,500 screenshot is decoded at half: a picture enlarged 1.5x in it is looked at below the plain
-    file's resolution, where the look cannot tell an enlargement (camera photos at 1,024 px enlarged 1.3-1.7x into
-    one: 0 of 23 found, ~1.1 CPU s a pair)."""
-    if native_side < 2 * LOOK_SIDE:
-        return 1.0
+def _same_look(source: str | os.PathLike | bytes, native_side: float, reduction: float, usual: bool) -> bool:
+    """Whether the second look (:func:`_enlarged_area`) would be the first again: ``a`` at its ``usual`` side and
+    ``source``, ``b``, decoded whole at ``a``'s ``reduction`` already (a card against a thumbnail)."""
+    if not usual:
+        return False
     try:
-        stored, decoded = reduced_decode_side(source, 1, int(min(LOOK_SIDE, native_side)))
+        stored, decoded = reduced_decode_side(source, 1, math.ceil(native_side / reduction))
     except (ImageReadError, OSError, ValueError):
-        return 1.0
-    return max(1.0, stored / decoded) if decoded > 0 else 1.0
+        return False
+    return decoded >= stored
+
+
+def _look_sides(source: str | os.PathLike | bytes, native_side: float, ratio: float) -> tuple[float, int | None]:
+    """How the files' look (:func:`~imagetwins.verify.unexplained_detail`) decodes ``source``, the framed file, whose
+    picture is ``ratio`` of its own pixels a side to one of the plain file's (io's sizing: a JPEG's reduced-scale
+    decode, a JPEG 2000's resolution levels, a HEIF's embedded thumbnail): how many times smaller than its own pixels
+    its usual decode is (:data:`~imagetwins.verify.LOOK_SIDE` on the long side; 1 where the header cannot be read:
+    the look then fails itself), and the long side a look at the plain file's own pixels decodes it at or over: the
+    usual one where that holds the picture at :data:`~imagetwins.verify.LOOK_FLAT_SCALE` or more of them a side,
+    else the least side that does (a 1,300 px product card holding the product enlarged 2x is decoded at half, its
+    picture then at the product's pixels, where no enlargement can be seen: whole); None where that decode is over
+    :data:`~imagetwins.verify.LOOK_MAX_SIDE` (no such look)."""
+    side = int(min(LOOK_SIDE, native_side))
+    try:
+        stored, decoded = reduced_decode_side(source, 1, side)
+        if stored <= 0 or decoded <= 0:
+            return 1.0, side
+        reduction = max(1.0, stored / decoded)
+        if ratio * decoded / stored >= LOOK_FLAT_SCALE:
+            return reduction, side
+        side = math.ceil(stored * LOOK_FLAT_SCALE / ratio)
+        _, decoded = reduced_decode_side(source, 1, side)
+    except (ImageReadError, OSError, ValueError):
+        return 1.0, side
+    return reduction, (side if decoded <= LOOK_MAX_SIDE else None)
 
 
 def _framed_area(v: Verification, fa: ImageFeatures, fb: ImageFeatures, threshold: float) -> float:

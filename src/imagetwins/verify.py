@@ -498,6 +498,13 @@ LOOK_ECC_FINE = 10
 #: (ukbench views, held out), 6.5 (holidays-half), 17.8 (photos-public): BENCHMARKS.md. Under it (a file decoded at
 #: half for the look, its picture then at about the outer's pixels) any picture reads flat: no answer)
 LOOK_FLAT_SCALE = 1.25
+#: (... so the keep stage's look decodes the framed file larger than LOOK_SIDE where that is what holds its picture at
+#: LOOK_FLAT_SCALE or more of the plain file's pixels a side (a product card 1,300-1,700 px wide, decoded at half,
+#: held its picture at 1.0-1.2x the product's: 9 of ``bench_keep_catalogue``'s 40 cards had no answer), up to
+#: LOOK_MAX_SIDE on its long side decoded (about 4 MP), the plain file then whole; past it that look is not made
+#: (``copies._look_sides``). A flat part there is no answer: genuine camera photos at 1,024 px shown at 2x and 1.33x
+#: their smaller copy read 2.5-3.9 (``bench_keep_enlarged_framed.py --source camera-photos``, 4 of 46))
+LOOK_MAX_SIDE = 2048
 #: (the fit: every LOOK_STRIDE-th pixel of the shared part each way, at least LOOK_MIN_PIXELS of them in all, with a
 #: ridge, LOOK_RIDGE of the taps' mean power)
 LOOK_STRIDE = 2
@@ -1531,7 +1538,8 @@ def look_at_files(v: Verification, a: ImageFeatures, b: ImageFeatures, source_a:
 
 
 def unexplained_detail(v: Verification, a: ImageFeatures, b: ImageFeatures, source_a: str | os.PathLike | bytes,
-                       source_b: str | os.PathLike | bytes, boxed: bool = False) -> float | None:
+                       source_b: str | os.PathLike | bytes, boxed: bool = False,
+                       inner_side: int | None = None) -> float | None:
     """:func:`look_at_files`' measure of a pair whose check put one picture inside the other (``v.inner``), whatever
     its detail: the inner file's high band no filter of the outer file's pixels and JPEG save makes, over that band
     (:data:`UNEXPLAINED_CAP`); None where nothing was aligned, the match is mirrored or the shared part is too small.
@@ -1545,8 +1553,12 @@ def unexplained_detail(v: Verification, a: ImageFeatures, b: ImageFeatures, sour
     read the box alone: 3.4x less CPU on a catalogue's 67 looks, no answer on either side of
     :data:`~imagetwins.copies.FRAMED_ENLARGED_BELOW` moved on 248. A part flat on the check's map
     (:data:`LOOK_MIN_DETAIL`) is answered without ECC: 0 (nothing past the outer file's pixels) where the inner
-    picture holds :data:`LOOK_FLAT_SCALE` or more of them a side, else None. Not the find stage's look
-    (:func:`look_at_files`): its verdicts stay as stored."""
+    picture holds :data:`LOOK_FLAT_SCALE` or more of them a side, else None. ``inner_side`` (the keep stage's second
+    look, ``copies._look_sides``): the inner file decoded with its long side at this or more (default
+    :data:`LOOK_SIDE`, the outer then at the same reduction) and the outer file whole (its own pixels: at a reduced
+    decode an enlargement of them holds detail past it); a flat part decoded larger than :data:`LOOK_SIDE` is no
+    answer (camera photos at 1,024 px, genuine pictures at 2x their half-size copy, read 2.5-3.9). Not the find
+    stage's look (:func:`look_at_files`): its verdicts stay as stored."""
     if v.inner is None or v.transform is None or v.mirrored:
         return None
     k = v.inner
@@ -1557,7 +1569,7 @@ def unexplained_detail(v: Verification, a: ImageFeatures, b: ImageFeatures, sour
     if k == 1:
         t = np.linalg.inv(t)
     try:
-        return _unexplained(inner_src, outer_src, inner_f, outer_f, np.round(t, 6), boxed)
+        return _unexplained(inner_src, outer_src, inner_f, outer_f, np.round(t, 6), boxed, inner_side)
     except _require_cv2().error as exc:  # (OpenCV's own failure on the files' pixels: out of memory, an assertion)
         raise LookFailed(_said_look_failure(source_a, source_b, exc)) from None
 
@@ -1605,12 +1617,15 @@ def _grey_file(source: str | os.PathLike | bytes, features: ImageFeatures, long_
 
 
 def _unexplained(inner_src, outer_src, inner_f: ImageFeatures, outer_f: ImageFeatures,
-                 to_outer: np.ndarray, boxed: bool = False) -> float | None:
+                 to_outer: np.ndarray, boxed: bool = False, inner_side: int | None = None) -> float | None:
     """:func:`look_at_files`' measure (:data:`UNEXPLAINED_CAP`): the inner file's detail that no filter of the outer
-    file's pixels and JPEG save makes, or None where the shared part is too small to tell."""
+    file's pixels and JPEG save makes, or None where the shared part is too small to tell (``boxed``,
+    ``inner_side``: :func:`unexplained_detail`'s)."""
     cv2 = _require_cv2()
-    inner, reduced = _grey_file(inner_src, inner_f, min(LOOK_SIDE, inner_f.native_side))
-    outer, _ = _grey_file(outer_src, outer_f, int(np.ceil(outer_f.native_side / reduced)))
+    inner, reduced = _grey_file(inner_src, inner_f, inner_side or min(LOOK_SIDE, inner_f.native_side))
+    # (inner_side, the keep stage's second look: the outer at its own pixels; else at the inner's reduction)
+    outer, _ = _grey_file(outer_src, outer_f, int(outer_f.native_side if inner_side else
+                                                  np.ceil(outer_f.native_side / reduced)))
     si, so = inner.shape[1] / inner_f.size[0], outer.shape[1] / outer_f.size[0]
     to_inner = np.linalg.inv(np.diag([so, so, 1.0]) @ to_outer @ np.diag([1 / si, 1 / si, 1.0]))
     scale = float(np.sqrt(abs(np.linalg.det(to_inner[:2, :2]))))  # inner pixels per outer pixel
@@ -1624,7 +1639,8 @@ def _unexplained(inner_src, outer_src, inner_f: ImageFeatures, outer_f: ImageFea
     y0, y1, x0, x1 = (_box(inside, int(np.ceil(4 * blur)) + LOOK_ECC_MARGIN) if boxed else
                       (0, inside.shape[0], 0, inside.shape[1]))
     if boxed and _own_detail(inner[y0:y1, x0:x1], inside[y0:y1, x0:x1], scale) < LOOK_MIN_DETAIL:
-        return _flat(scale)  # (flat on the check's map: ECC, on a flat part's few gradients, may drift off)
+        # (flat on the check's map: ECC, on a flat part's few gradients, may drift off; decoded larger, no answer)
+        return None if inner_side and inner_side > LOOK_SIDE else _flat(scale)
     template = cv2.GaussianBlur(inner, (0, 0), blur)[y0:y1, x0:x1]
     moving = cv2.GaussianBlur(np.where(inside, up, 0).astype(np.float32), (0, 0), blur)[y0:y1, x0:x1]
     refine = _ecc(template, moving, inside[y0:y1, x0:x1].astype(np.uint8), boxed)

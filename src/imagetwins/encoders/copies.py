@@ -211,7 +211,7 @@ class CopiesEncoder(Encoder):
     def framed_version(self) -> str:
         """:attr:`pair_score_version` (verify's and the canvas finder's constants) and :func:`copies.framed_picture`'s
         own: bump the leading number when its rules change."""
-        return (f"framed6-{copies.FRAMED_INSIDE}-{copies.FRAMED_PASTED}-{copies.FRAMED_LOOK_SIDE}-"
+        return (f"framed7-{copies.FRAMED_INSIDE}-{copies.FRAMED_PASTED}-{copies.FRAMED_LOOK_SIDE}-"
                 f"{copies.FRAMED_ENLARGED_BELOW}-{self.pair_score_version}")
 
     def shows_more(self, rows: copies.CopyRows, left: int, right: int, threshold: float,
