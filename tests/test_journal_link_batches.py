@@ -280,3 +280,53 @@ def test_an_undo_killed_between_a_file_back_and_its_trash_record_gone_leaves_no_
     assert not undone.failed, undone.failed
     assert _tree(root) == before
     assert list((home_trash / "files").iterdir()) == [] and list((home_trash / "info").iterdir()) == []
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("sidecars", [False, True])
+def test_a_power_cut_before_a_trash_batch_is_synced_leaves_no_record_of_a_file_never_trashed(
+        tmp_path: Path, home_trash: Path, sidecars: bool) -> None:
+    """The machine stops right before a batch's journal lines are synced: every ``.trashinfo`` the batch reserved was
+    synced as it was made, before its line, so the records stayed and the lines did not (20 records in the trash of
+    20 files that never went there, no line for undo to give them back by). Now a record is synced after its line,
+    right before its file goes: what a power cut keeps of the trash (what was synced) is named by the journal."""
+    root, quar = tmp_path / "lib", tmp_path / "q"
+    plan = _library(root, 20, sidecars=sidecars)
+    before = _tree(root)
+    from imagetwins import trash
+
+    real_fsync, real_sync, real_release = os.fsync, q._sync, trash.release
+    synced_records: set[str] = set()
+    cut: dict = {}
+
+    def fsync(fd: int) -> None:
+        real_fsync(fd)
+        if not cut:
+            where = os.readlink(f"/proc/self/fd/{fd}")
+            if where.endswith(".trashinfo"):
+                synced_records.add(where)
+            elif where == str(quar / q.JOURNAL):
+                cut["journal"] = os.fstat(fd).st_size
+
+    def sync(journal) -> None:
+        if cut:
+            return real_sync(journal)
+        cut["at"] = True  # (the first batch's sync: the machine stops; nothing after this happens)
+        raise _PowerCut
+
+    with pytest.MonkeyPatch.context() as mp, pytest.raises(_PowerCut):
+        mp.setattr(os, "fsync", fsync)
+        mp.setattr(q, "_sync", sync)
+        mp.setattr(trash, "release", lambda info: None if cut else real_release(info))
+        q.apply_plan(plan, root, quar, to_trash=True)
+    with open(quar / q.JOURNAL, "r+b") as fh:  # (what was not synced is lost: the journal's lines and the records)
+        fh.truncate(cut.get("journal", 0))
+    made = list((home_trash / "info").iterdir())
+    assert made  # (the batch's records were made)
+    for info in made:
+        if str(info) not in synced_records:
+            info.unlink()
+    undone = q.undo(quar)
+    assert not undone.failed, undone.failed[:3]
+    assert _tree(root) == before
+    assert list((home_trash / "files").iterdir()) == [] and list((home_trash / "info").iterdir()) == []

@@ -1144,7 +1144,7 @@ def _journal_move(rel: Path, folder_fd: int, src_s: str, qdir: Path, root: Path,
                 "sha256": digest, "group": group, "kept": keeper}
         # (each name's line written before its .trashinfo is made: names promised in a batch are taken)
         dst, info = trash.reserve(real, announce=_trash_announcer(journal, key, line, announced),
-                                  withdraw=_trash_withdrawer(journal, key, line))
+                                  withdraw=_trash_withdrawer(journal, key, line), sync=False)
         planned = announced[dst]
     if info is None:
         _append(journal, key, planned, sync=False)
@@ -1244,6 +1244,10 @@ def _make_move(item: _Journalled, root: Path, link: str | None, journal, key: by
         out.failed.append((item.src_s, f"not moved: {why}"))
         return False
     try:
+        if item.info is not None:  # (its record on disk after its journal line, synced with the batch, and before it)
+            from imagetwins.trash import settle
+
+            settle(item.info)
         with _own_change(listings, folder_fd, rel.name):
             _move(Path(rel.name), dst, item.digest, item.identity, dir_fd=folder_fd, stop=stop,
                   on_partial=journal_partial, keep_free=UNDO_ROOM if item.trash is None else 0)
@@ -1443,7 +1447,7 @@ def _follow_sidecars(moved: list[_Journalled], root: Path, journal, key: bytes, 
     with them. As a batch's files: each checked and its planned line written, the journal synced once, then each
     moved (was an fsync a line, two a sidecar). A sidecar that is a link, a FIFO, a folder or not readable stays in
     place, said in ``out.failed``; one another file uses too stays, noted in ``out.shared_sidecars``."""
-    from imagetwins.trash import release
+    from imagetwins.trash import release, settle
 
     planned: list[_SidecarMove] = []
     taken: set[Path] = set()
@@ -1463,6 +1467,8 @@ def _follow_sidecars(moved: list[_Journalled], root: Path, journal, key: bytes, 
             _append(journal, key, {**entry, "state": "copying", "partial": str(target.parent / name)})
 
         try:
+            if move.info is not None:  # (its record on disk after its journal line, and before it goes)
+                settle(move.info)
             with _own_change(listings, image.folder_fd, side):
                 _move(Path(side), target, move.digest, move.identity, dir_fd=image.folder_fd,
                       on_partial=journal_partial, keep_free=UNDO_ROOM if image.trash is None else 0)
@@ -1520,7 +1526,7 @@ def _plan_sidecars(image: _Journalled, root: Path, journal, key: bytes, out: Out
             try:
                 target, info = image.trash.reserve(place, name=name,
                                                    announce=_trash_announcer(journal, key, base, announced),
-                                                   withdraw=_trash_withdrawer(journal, key, base))
+                                                   withdraw=_trash_withdrawer(journal, key, base), sync=False)
             except OSError as exc:
                 _sidecar_left(out, place, f"its XMP sidecar was not trashed ({exc.strerror or exc}): left in place")
                 continue

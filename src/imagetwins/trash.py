@@ -75,7 +75,7 @@ class TrashFolder:
 
     def reserve(self, original: Path, name: str | None = None,
                 announce: Callable[[Path, Path], None] | None = None,
-                withdraw: Callable[[Path, Path], None] | None = None) -> tuple[Path, Path]:
+                withdraw: Callable[[Path, Path], None] | None = None, sync: bool = True) -> tuple[Path, Path]:
         """A free name for ``original`` in ``files/``: its ``.trashinfo`` is created first (``O_EXCL``, as the
         specification asks, so two programs never take one name) and holds the original path. ``name``: the name
         wanted in the trash (default: the original's; an XMP sidecar takes its image's trashed name, ``IMG 1.jpg``
@@ -84,7 +84,10 @@ class TrashFolder:
 
         ``announce(file, info)`` is called right before each name's ``.trashinfo`` is made (the journal's line for it:
         a run killed then leaves no record that no line names), and ``withdraw(file, info)`` where that name was
-        then not taken (made meanwhile by another program, or the record could not be written)."""
+        then not taken (made meanwhile by another program, or the record could not be written). ``sync``: the record
+        is on disk when this returns (fsync); else :func:`settle` it after its journal line is synced and before the
+        file goes (a record synced before its line, a power cut left a record of a file that never went, and no line
+        for undo to give it back by: a batch's worth, 100)."""
         wanted = original.name if name is None else name
         record = self._record(original)
         info_fd = os.open(self.info, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _NOFOLLOW | _CLOEXEC)
@@ -110,7 +113,8 @@ class TrashFolder:
                     with open(fd, "wb") as fh:
                         fh.write(record)
                         fh.flush()
-                        os.fsync(fh.fileno())
+                        if sync:
+                            os.fsync(fh.fileno())
                 except OSError:  # (a full disk: no record of no file left behind in the trash)
                     with contextlib.suppress(OSError):
                         os.unlink(name + ".trashinfo", dir_fd=info_fd)
@@ -158,6 +162,16 @@ def trashed_name(wanted: str, counter: int = 0) -> str:
     while stem and len(os.fsencode(f"{stem}~{tail}{ext}{_INFO_SUFFIX}")) > NAME_MAX:
         stem = stem[:-1]
     return f"{stem}~{tail}{ext}"
+
+
+def settle(info: Path) -> None:
+    """The ``.trashinfo`` record :meth:`TrashFolder.reserve` made unsynced put on disk (fsync), before its file goes to
+    the trash (``OSError`` where it cannot be: the file must not go)."""
+    fd = os.open(info, os.O_RDONLY | _NOFOLLOW | _CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def release(info: Path) -> None:
