@@ -330,3 +330,44 @@ def test_a_power_cut_before_a_trash_batch_is_synced_leaves_no_record_of_a_file_n
     assert not undone.failed, undone.failed[:3]
     assert _tree(root) == before
     assert list((home_trash / "files").iterdir()) == [] and list((home_trash / "info").iterdir()) == []
+
+
+@pytest.mark.unit
+def test_a_fifo_put_in_a_trash_records_place_before_its_file_goes_neither_hangs_nor_moves_it(
+        tmp_path: Path, home_trash: Path) -> None:
+    """A ``.trashinfo`` the batch reserved is synced right before its file goes: a FIFO put at its name meanwhile was
+    opened to be synced and waited on for a writer forever. Now it is opened without waiting: that file stays, the
+    others go, undo puts them back."""
+    import signal
+
+    from imagetwins import trash
+
+    root, quar = tmp_path / "lib", tmp_path / "q"
+    plan = _library(root, 3)
+    before = _tree(root)
+    real_reserve = trash.TrashFolder.reserve
+
+    def reserve(self, *args, **kwargs):
+        dst, info = real_reserve(self, *args, **kwargs)
+        if dst.name == "IMG_0001.jpg":
+            info.unlink()
+            os.mkfifo(info)
+        return dst, info
+
+    def hung(*_) -> None:
+        raise _PowerCut("waited on the FIFO")  # (no OSError: the run would take it for the file's failure)
+
+    old = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(20)
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(trash.TrashFolder, "reserve", reserve)
+            out = q.apply_plan(plan, root, quar, to_trash=True)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+    assert len(out.done) == 2 and [Path(f).name for f, _ in out.failed] == ["IMG_0001.jpg"], out.failed
+    assert (root / "backup" / "b1" / "IMG_0001.jpg").is_file()
+    undone = q.undo(quar)
+    assert not undone.failed, undone.failed
+    assert _tree(root) == before

@@ -167,8 +167,10 @@ def trashed_name(wanted: str, counter: int = 0) -> str:
 def settle(info: Path) -> None:
     """The ``.trashinfo`` record :meth:`TrashFolder.reserve` made unsynced put on disk (fsync), before its file goes to
     the trash (``OSError`` where it cannot be: the file must not go)."""
-    fd = os.open(info, os.O_RDONLY | _NOFOLLOW | _CLOEXEC)
+    fd = os.open(info, os.O_RDONLY | _NOFOLLOW | _CLOEXEC | getattr(os, "O_NONBLOCK", 0))  # (a FIFO: not waited on)
     try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, f"its record {info} in the trash is no longer a file")
         os.fsync(fd)
     finally:
         os.close(fd)
