@@ -68,3 +68,32 @@ def test_two_framings_of_real_scene_stay_no_copy(tmp_path: Path, datasets: Path)
         pairs.append((2 * k, 2 * k + 1))
     score, found = checked(files, pairs)
     assert not found.any(), score
+
+
+
+#: two framings of one photo (each frame 12-14 % beyond the other's, above and below) whose view beyond is smooth sky,
+#: sky with birds or dark silhouettes: read as a fill within the fill's own spread (``verify._flat_fill``: a haze or a
+#: blue sky shading a few levels across the edge, dark rocks as flat as a fill along half of the band) or as a bar with
+#: marks drawn on it (``verify._marked_bar``: birds in the hazy sky), they were copies 0.98
+SKY_FRAMINGS = (("holidays-half/images/108400.jpg", False), ("photos-public/images/bsds_120093.jpg", False),
+                ("holidays-half/images/126402.jpg", False), ("holidays-half/images/108400.jpg", True))
+
+
+def test_two_framings_whose_view_beyond_is_sky_or_silhouette_stay_no_copy(tmp_path: Path, datasets: Path) -> None:
+    files, pairs = [], []
+    for k, (name, birds) in enumerate(SKY_FRAMINGS):
+        img = Image.open(datasets / name).convert("RGB")
+        img.thumbnail((1600, 1600))
+        w, h = img.size
+        draw = ImageDraw.Draw(img)
+        for j in range(5 if birds else 0):  # small dark Vs in the sky, clear of the other frame's edge
+            x, y, size = w * (0.15 + 0.17 * j), h * (0.025 + 0.012 * (j % 3)), w * 0.012
+            draw.line([(x - size, y - size / 2), (x, y), (x + size, y - size / 2)], fill=(20, 20, 25),
+                      width=max(2, w // 300))
+        first, second = tmp_path / f"{k}_high.jpg", tmp_path / f"{k}_low.jpg"
+        img.crop((0, 0, w, round(0.86 * h))).save(first, quality=90)
+        img.crop((0, round(0.12 * h), w, h)).save(second, quality=90)
+        files += [first, second]
+        pairs.append((2 * k, 2 * k + 1))
+    score, found = checked(files, pairs)
+    assert not found.any(), [f"{n}{' with birds' * b}: {s:.3f}" for (n, b), s in zip(SKY_FRAMINGS, score)]

@@ -290,7 +290,7 @@ FEATURES_VERSION = 6  # 2: keypoints stored strongest first (the quick look take
 #: the version of what :func:`verify_pair` computes from given features: part of :func:`verdict_version`, which
 #: keys the confidences the index keeps per pair. Bump it with any change of the code that changes a confidence
 #: (the module's constants, FEATURES_VERSION and CALIBRATION included, and OpenCV's version are in the key already)
-VERDICT_VERSION = 34  # 2: the quick look before the full match; 3: the lighting fit refitted until a caption drops
+VERDICT_VERSION = 35  # 2: the quick look before the full match; 3: the lighting fit refitted until a caption drops
 # out; 4: symmetric (the pair is checked in one canonical order), keypoints at the stored (half float) precision;
 # 5: a perspective alignment where the affine one leaves part of the picture disagreeing; 6: overlays left out
 # (OVERLAY_MAX); 7: two framings of one scene and pictures sharing only a part are not copies (FRAMING_COVER,
@@ -332,6 +332,8 @@ VERDICT_VERSION = 34  # 2: the quick look before the full match; 3: the lighting
 # around it that disagrees with the other's (scene_around_cut: a mosaic's tile taken for a picture on a canvas)
 # 34: a flat fill's continuation counted within the fill's own spread (FILL_SPREAD_MIN: black wedges beside a dark
 # scene), a bar of one colour with marks drawn on it is padding (BAR_FLAT: a phone screenshot's status bar)
+# 35: ... where only the fill's (or bar's) own spread finds the band not continuing it, the band must not continue its
+# plane (a smooth sky beyond a re-shot's frame, birds in it) nor, for a fill, much of it (dark silhouettes)
 
 #: logistic model behind :attr:`Verification.confidence` (fitted by ``benchmarks/quality.py --fit`` with each
 #: weight's sign fixed: more agreement can only raise the confidence, a lighting mismatch only lower it):
@@ -1841,7 +1843,8 @@ def _padding_beyond(x: ImageFeatures, other: np.ndarray,
     if outside.sum() < PADDING_MIN_PIXELS:
         return _flat_wedges(thumb, inside, strip)
     values = thumb[outside].astype(np.float64)
-    if _flat_fill(values, thumb[strip]) or _marked_bar(values, thumb[strip], len(values) / thumb.size):
+    if _flat_fill(values, thumb[strip], (thumb, outside, strip)) or \
+            _marked_bar(values, thumb[strip], len(values) / thumb.size, (thumb, outside, strip)):
         return True
     if _no_plane_holds(thumb, outside, len(values)):
         return False
@@ -1852,26 +1855,48 @@ def _padding_beyond(x: ImageFeatures, other: np.ndarray,
         float((np.abs(thumb[strip] - level(strip)) <= PADDING_SPREAD).mean()) <= PADDING_GRADIENT_CONTINUES
 
 
-def _flat_fill(values: np.ndarray, band: np.ndarray) -> bool:
+def _flat_fill(values: np.ndarray, band: np.ndarray,
+               where: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> bool:
     """Whether ``values`` (float64: the thumbnail's pixels beyond the other's frame) are one flat fill that the
     picture's ``band`` along the edge inside does not continue: :data:`PADDING_FLAT` of them within
     :data:`PADDING_SPREAD` grey levels of their median, and at most :data:`PADDING_CONTINUES` of the band within the
     fill's own spread of it (:data:`FILL_SPREAD_MIN`: a wall or sky a re-shot sees further goes on along the edge; a
-    black fill beside a dark scene is flatter than the scene)."""
+    black fill beside a dark scene is flatter than the scene). Where only the fill's own spread (not
+    :data:`PADDING_SPREAD`) finds the band not continuing it, the band must not continue it much at all
+    (:data:`PADDING_GRADIENT_CONTINUES`) nor, given ``where`` (the thumbnail, the part beyond and the band as masks),
+    go on along the plane of grey levels fitted to it: a smooth sky or haze beyond a re-shot's frame shades a few
+    levels across the edge (holidays-half 108400, photos-public bsds_120093), dark silhouettes beyond it are as flat
+    as a fill and half of the band (126402: ``tests/test_screenshot_crops.py``)."""
     level = _median(values)
     off = np.abs(values - level)
     if float((off <= PADDING_SPREAD).mean()) < PADDING_FLAT:
         return False
     spread = min(float(PADDING_SPREAD), max(float(FILL_SPREAD_MIN), _percentile(off, 100 * PADDING_FLAT)))
-    return float((np.abs(band - level) <= spread).mean()) <= PADDING_CONTINUES
+    within = float((np.abs(band - level) <= spread).mean())
+    if within > PADDING_CONTINUES:
+        return False
+    if spread >= PADDING_SPREAD or float((np.abs(band - level) <= PADDING_SPREAD).mean()) <= PADDING_CONTINUES:
+        return True  # (as PADDING_SPREAD reads it)
+    if where is None:  # (a turn's thin wedges: too few pixels for a plane, and no re-shot's view)
+        return True
+    if within > PADDING_GRADIENT_CONTINUES:
+        return False
+    thumb, outside, strip = where
+    plane = _gradient(thumb, outside)
+    return float((np.abs(band - plane(strip)) <= spread).mean()) <= PADDING_GRADIENT_CONTINUES
 
 
-def _marked_bar(values: np.ndarray, band: np.ndarray, share: float) -> bool:
+def _marked_bar(values: np.ndarray, band: np.ndarray, share: float,
+                region: tuple[np.ndarray, np.ndarray, np.ndarray]) -> bool:
     """Whether ``values`` (float64: the thumbnail's pixels beyond the other's frame, ``share`` of the thumbnail) are a
     bar of one colour with marks drawn on it, which the picture's ``band`` along the edge inside does not continue:
     :data:`BAR_FLAT` of them within :data:`PADDING_SPREAD` grey levels of their median, the rest mostly marks
     (:data:`MARKS_FAR` of them more than :data:`MARK_CONTRAST` levels off it), a thin part of the image
-    (:data:`BAR_MOST`), and at most :data:`PADDING_CONTINUES` of the band within the bar's own spread of its level."""
+    (:data:`BAR_MOST`), and at most :data:`PADDING_CONTINUES` of the band within the bar's own spread of its level;
+    where only that spread (not :data:`PADDING_SPREAD`) finds the band not continuing it, the band does not go on
+    along the plane fitted to the bar's flat part either (birds in a sky shading across the edge beyond a re-shot's
+    frame, holidays-half 108400: as :func:`_flat_fill`). ``region``: the thumbnail, the part beyond and the band
+    (masks)."""
     if share > BAR_MOST:
         return False
     level = _median(values)
@@ -1883,7 +1908,15 @@ def _marked_bar(values: np.ndarray, band: np.ndarray, share: float) -> bool:
     if len(marks) and float((marks > MARK_CONTRAST).mean()) < MARKS_FAR:
         return False
     spread = min(float(PADDING_SPREAD), max(float(FILL_SPREAD_MIN), _percentile(off[flat], 100 * PADDING_FLAT)))
-    return float((np.abs(band - level) <= spread).mean()) <= PADDING_CONTINUES
+    if float((np.abs(band - level) <= spread).mean()) > PADDING_CONTINUES:
+        return False
+    thumb, outside, strip = region
+    if float((np.abs(band - level) <= PADDING_SPREAD).mean()) <= PADDING_CONTINUES:
+        return True  # (as PADDING_SPREAD reads it)
+    bar = outside.copy()
+    bar[outside] = flat
+    plane = _gradient(thumb, bar)
+    return float((np.abs(band - plane(strip)) <= spread).mean()) <= PADDING_CONTINUES
 
 
 def _flat_wedges(thumb: np.ndarray, inside: np.ndarray, strip: np.ndarray) -> bool:
