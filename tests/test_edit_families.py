@@ -296,7 +296,8 @@ def test_a_cropped_keystone_copy_showing_its_surround_is_one_capture(datasets: P
     assert v.padded == (False, True) and max(v.frame_cover_a, v.frame_cover_b) < verify.FRAMING_COVER, v.to_dict()
     assert v.confidence >= copies.DEFAULT_CONFIDENCE and v.not_one_capture is None, v.to_dict()
     with pytest.MonkeyPatch.context() as m:
-        m.setattr(verify, "PADDING_FLAT", 1.01)  # no padding
+        m.setattr(verify, "PADDING_FLAT", 1.01)  # no padding: no flat fill ...
+        m.setattr(verify, "BAR_FLAT", 1.01)  # ... and no marked bar (193b0ee)
         plain = copies.verify_records(a, b)
     assert plain.not_one_capture == "framing" and plain.confidence <= verify.NOT_ONE_CAPTURE
 

@@ -29,7 +29,10 @@ def test_csv_dash_goes_to_stdout(tmp_path: Path, datasets: Path, monkeypatch) ->
     assert both.exit_code == 2 and "stdout" in both.output
     against = CliRunner().invoke(main, ["find", str(src), "-m", "phash", "--no-cache", "--against", str(src),
                                         "--csv", "-"])
-    assert against.exit_code == 0 and against.stdout.splitlines()[0] == "query,match,distance,exact", against.output
+    # the folder holds a damaged JPEG, so the query is incomplete: exit 1 and one error line on stderr (4950e36), the
+    # rows still on stdout
+    assert against.exit_code == 1 and against.stdout.splitlines()[0] == "query,match,distance,exact", against.output
+    assert "could not be read, so not checked" in against.stderr and "error" not in against.stdout
 
 
 def _three_copies_and_junk(tmp_path: Path, datasets: Path) -> Path:
@@ -57,10 +60,13 @@ def test_links_left_by_remove_link_sym_are_skipped_links_not_unreadable(tmp_path
 def test_quiet_prints_no_per_file_warning(tmp_path: Path, datasets: Path) -> None:
     folder = _three_copies_and_junk(tmp_path, datasets)
     for args in (["find", str(folder)], ["remove", str(folder)], ["report", str(folder), "-o",
-                                                                   str(tmp_path / "r.html")],
-                 ["find", str(folder), "--against", str(folder)]):
+                                                                   str(tmp_path / "r.html")]):
         res = CliRunner().invoke(main, [*args, "-q", "--no-cache"])
         assert res.exit_code == 0 and res.output == "", (args, res.output)
+    # a query with an unreadable image is incomplete (4950e36): under -q that is one error line, no per-file warning
+    res = CliRunner().invoke(main, ["find", str(folder), "--against", str(folder), "-q", "--no-cache"])
+    assert res.exit_code == 1 and res.output == f"error: 1 image of {folder} could not be read, so not checked\n", \
+        res.output
     res = CliRunner().invoke(main, ["find", str(folder), "-q", "--no-cache", "--fail-on-duplicates"])
     assert res.exit_code == 3  # the exit code still tells
     assert "per-file warnings" in CliRunner().invoke(main, ["find", "--help"]).output
