@@ -377,7 +377,8 @@ def test_the_look_is_sized_as_io_decodes_a_jpeg_2000_and_a_jpeg(tmp_path: Path):
     """``copies._look_sides`` (how the look decodes a framed file) asks io how it decodes a file: a 2,000 px JPEG 2000
     is decoded at half (a resolution level), as a JPEG is (was taken as whole). Where half holds the framed picture at
     ``verify.LOOK_FLAT_SCALE`` or more of the plain file's pixels a side (the picture 3x them), the second look keeps
-    the usual side; where it does not (2x them), the side that does: whole; over ``verify.LOOK_MAX_SIDE`` none."""
+    the usual side; where it does not (2x them), the side that does: whole; over ``verify.LOOK_MAX_SIDE`` none, the
+    usual decode included (a JPEG over 16,384 px: the second look then decoded the plain file whole beside it)."""
     from imagetwins import copies, verify
 
     rng = np.random.default_rng(5)
@@ -390,6 +391,9 @@ def test_the_look_is_sized_as_io_decodes_a_jpeg_2000_and_a_jpeg(tmp_path: Path):
         assert copies._look_sides(source, 2000, 2.0) == (pytest.approx(2.0, rel=0.01), 1250)  # (decoded whole)
     assert copies._look_sides(str(tmp_path / "big.jpg"), 4200, 2.0) == (4.0, None)  # (4,200 px whole: over the bound)
     assert copies._look_sides(str(tmp_path / "big.jpg"), 4200, 5.0) == (4.0, verify.LOOK_SIDE)  # (1,050 px: 1.25x)
+    # (a 17,000 px panorama: its usual decode, an eighth, is 2,125 px and holds the picture at 1.5x: over the bound too)
+    Image.new("RGB", (17000, 600), (90, 120, 150)).save(tmp_path / "wide.jpg", quality=90)
+    assert copies._look_sides(str(tmp_path / "wide.jpg"), 17000, 12.0) == (8.0, None)
     assert copies._look_sides(str(tmp_path / "missing.jpg"), 2000, 2.0) == (1.0, verify.LOOK_SIDE)
 
 

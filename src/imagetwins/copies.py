@@ -2946,15 +2946,16 @@ def _look_sides(source: str | os.PathLike | bytes, native_side: float, ratio: fl
     usual one where that holds the picture at :data:`~imagetwins.verify.LOOK_FLAT_SCALE` or more of them a side,
     else the least side that does (a 1,300 px product card holding the product enlarged 2x is decoded at half, its
     picture then at the product's pixels, where no enlargement can be seen: whole); None where that decode is over
-    :data:`~imagetwins.verify.LOOK_MAX_SIDE` (no such look)."""
+    :data:`~imagetwins.verify.LOOK_MAX_SIDE` (no such look), the usual one included (a JPEG over 16,384 px a side,
+    decoded at an eighth: the plain file, then whole, up to that decode's side / LOOK_FLAT_SCALE)."""
     side = int(min(LOOK_SIDE, native_side))
     try:
         stored, decoded = reduced_decode_side(source, 1, side)
         if stored <= 0 or decoded <= 0:
             return 1.0, side
         reduction = max(1.0, stored / decoded)
-        if ratio * decoded / stored >= LOOK_FLAT_SCALE:
-            return reduction, side
+        if ratio * decoded / stored >= LOOK_FLAT_SCALE:  # (the usual decode: bounded as the larger one is)
+            return reduction, (side if decoded <= LOOK_MAX_SIDE else None)
         side = math.ceil(stored * LOOK_FLAT_SCALE / ratio)
         _, decoded = reduced_decode_side(source, 1, side)
     except (ImageReadError, OSError, ValueError):
