@@ -474,7 +474,7 @@ def test_a_look_at_a_picture_with_no_detail_past_the_other_files_aligns_nothing(
 @pytest.mark.integration
 def test_a_card_decoded_at_half_is_looked_at_whole(datasets: Path, tmp_path: Path):
     """A card 1,300 px wide holding the product enlarged 2x: decoded at half for the look, its picture was at the
-    product's pixels, and the look was not made (``copies._look_reduction``): the card kept for its pixels
+    product's pixels, and the look was not made (framed6's ``_look_reduction``): the card kept for its pixels
     (``bench_keep_catalogue``'s p0000, this view). The look decodes the card whole: the picture is the product
     enlarged (measured 0.12, under ``FRAMED_ENLARGED_BELOW``), the product kept."""
     folder = tmp_path / "shop"

@@ -505,7 +505,9 @@ LOOK_FLAT_SCALE = 1.25
 #: held its picture at 1.0-1.2x the product's: 9 of ``bench_keep_catalogue``'s 40 cards had no answer), up to
 #: LOOK_MAX_SIDE on its long side decoded (about 4 MP), the plain file then whole; past it that look is not made
 #: (``copies._look_sides``). A flat part there is no answer: genuine camera photos at 1,024 px shown at 2x and 1.33x
-#: their smaller copy read 2.5-3.9 (``bench_keep_enlarged_framed.py --source camera-photos``, 4 of 46))
+#: their smaller copy read 2.5-3.9, and answered flat, their screenshots were kept 20 and 19 of 23, not 23
+#: (``bench_keep_enlarged_framed.py --source camera-photos``: BENCHMARKS.md, "A second look at the plain file's own
+#: pixels"); 2,048 itself is a bound on cost, not measured against another)
 LOOK_MAX_SIDE = 2048
 #: (the fit: every LOOK_STRIDE-th pixel of the shared part each way, at least LOOK_MIN_PIXELS of them in all, with a
 #: ridge, LOOK_RIDGE of the taps' mean power)
