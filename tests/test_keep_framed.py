@@ -397,6 +397,23 @@ def test_the_look_is_sized_as_io_decodes_a_jpeg_2000_and_a_jpeg(tmp_path: Path):
     assert copies._look_sides(str(tmp_path / "missing.jpg"), 2000, 2.0) == (1.0, verify.LOOK_SIDE)
 
 
+
+@pytest.mark.unit
+def test_the_second_look_is_not_made_where_it_would_be_the_first_again(tmp_path: Path):
+    """``copies._same_look``: where the framed file's second look is at its usual side and the plain file was decoded
+    whole in the first look already (a PNG: io decodes it whole; a JPEG at half its size: reduced), the second look
+    would repeat the first (~1 CPU s a look): not made. At another side it is never the first."""
+    from imagetwins import copies
+
+    rng = np.random.default_rng(7)
+    picture = Image.fromarray(rng.integers(0, 256, (375, 500, 3), dtype=np.uint8))
+    picture.save(tmp_path / "plain.png")
+    picture.save(tmp_path / "plain.jpg", quality=90)
+    assert copies._same_look(str(tmp_path / "plain.png"), 500, 2.0, usual=True)
+    assert not copies._same_look(str(tmp_path / "plain.jpg"), 500, 2.0, usual=True)  # (at 250 px: the first look's)
+    assert not copies._same_look(str(tmp_path / "plain.png"), 500, 2.0, usual=False)
+    assert not copies._same_look(str(tmp_path / "missing.png"), 500, 2.0, usual=True)
+
 @pytest.mark.integration
 def test_the_keep_stages_look_aligns_on_half_size_pictures_first(portrait_screens: tuple[Path, Path], monkeypatch):
     """The look at a framed picture (the screenshot's picture: the photo enlarged?) cost ~1.5 CPU s a product card on a
