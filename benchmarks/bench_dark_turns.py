@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from _common import DATASETS, need_datasets  # noqa: E402
 from bench_straightened_copies import straightened  # noqa: E402
-from bench_tilted_copies import checked_against_first, drafted, jpeg_saved  # noqa: E402
+from bench_tilted_copies import called_table, checked_cases, drafted, jpeg_saved  # noqa: E402
 
 from imagetwins import copies  # noqa: E402
 from imagetwins.encoders import get_encoder  # noqa: E402
@@ -85,33 +85,16 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for k, (group, dark, photo) in enumerate(chosen):
             img = drafted(photo)
-            files = [Path(tmp) / f"{k}.jpg"]
-            img.save(files[0], quality=95)
             sign = 1 if k % 2 == 0 else -1
-            cases = []
-            for variant in VARIANTS:
-                for angle in angles:
-                    files.append(Path(tmp) / f"{k}_{len(files)}.jpg")
-                    files[-1].write_bytes(turned(img, sign * angle, variant))
-                    cases.append((group, variant, angle))
-            found, scores = checked_against_first(encoder, files)
-            for case, is_copy, score in zip(cases, found, scores):
-                called.setdefault(case, []).append(bool(is_copy))
-                if not is_copy:
-                    missed.append(f"{photo.name} ({dark:.2f} of the edge black) {case[1]} {case[2]:g} deg: {score:.3f}")
+            made = (((group, variant, angle), turned(img, sign * angle, variant), "jpg")
+                    for variant in VARIANTS for angle in angles)
+            for case, score in checked_cases(encoder, Path(tmp), k, img, made, called):
+                missed.append(f"{photo.name} ({dark:.2f} of the edge black) {case[1]} {case[2]:g} deg: {score:.3f}")
             print(f"{group} {photo.name} ({dark:.2f}): done ({time.process_time() - c0:.0f} CPU s)", file=sys.stderr,
                   flush=True)
     print(f"\nCalled a copy at the default confidence ({time.process_time() - c0:.0f} CPU s)\n")
-    print("| photos | copy | " + " | ".join(f"{a:g}°" for a in angles) + " | all |")
-    print("| --- | --- |" + " ---: |" * (len(angles) + 1))
-    for group in ("tuned", *sources):
-        for variant in VARIANTS:
-            cells = [called.get((group, variant, a), []) for a in angles]
-            if not cells[0]:
-                continue
-            every = [x for c in cells for x in c]
-            print(f"| {group} | {variant} | " + " | ".join(f"{sum(c)}/{len(c)}" for c in cells)
-                  + f" | {sum(every)}/{len(every)} |")
+    print(called_table(("photos", "copy"), [(g, v) for g in ("tuned", *sources) for v in VARIANTS], angles,
+                       [f"{a:g}°" for a in angles], called))
     print("\nMissed:\n" + "\n".join(missed) if missed else "\nMissed: none")
 
 

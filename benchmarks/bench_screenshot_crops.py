@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from _common import DATASETS, need_datasets  # noqa: E402
-from bench_tilted_copies import checked_against_first, drafted  # noqa: E402
+from bench_tilted_copies import called_table, checked_cases, drafted  # noqa: E402
 
 from imagetwins import copies  # noqa: E402
 from imagetwins.encoders import get_encoder  # noqa: E402
@@ -89,30 +89,15 @@ def main() -> None:
         for source in sources:
             for k, photo in enumerate(photos(source, args.photos)):
                 img = drafted(photo)
-                files = [Path(tmp) / f"{k}.jpg"]
-                img.save(files[0], quality=95)
-                cases = []
-                for label, dark, kind in VARIANTS:
-                    for cut in CUTS:
-                        files.append(Path(tmp) / f"{k}_{len(files)}.{kind.lower()}")
-                        files[-1].write_bytes(saved(phone_screenshot(img, cut, dark, rng), kind))
-                        cases.append((source, label, cut))
-                found, scores = checked_against_first(encoder, files)
-                for case, is_copy, score in zip(cases, found, scores):
-                    called.setdefault(case, []).append(bool(is_copy))
-                    if not is_copy:
-                        missed.append(f"{source} {photo.name} {case[1]}, {case[2]:.0%} cut: {score:.3f}")
+                made = (((source, label, cut), saved(phone_screenshot(img, cut, dark, rng), kind), kind.lower())
+                        for label, dark, kind in VARIANTS for cut in CUTS)
+                for case, score in checked_cases(encoder, Path(tmp), k, img, made, called):
+                    missed.append(f"{source} {photo.name} {case[1]}, {case[2]:.0%} cut: {score:.3f}")
                 print(f"{photo.name}: done ({time.process_time() - c0:.0f} CPU s)", file=sys.stderr, flush=True)
     print(f"\nCalled a copy at the default confidence, of {args.photos} photos of each source "
           f"({time.process_time() - c0:.0f} CPU s)\n")
-    print("| source | screenshot | " + " | ".join(f"{c:.0%} cut" for c in CUTS) + " | all |")
-    print("| --- | --- |" + " ---: |" * (len(CUTS) + 1))
-    for source in sources:
-        for label, *_ in VARIANTS:
-            cells = [called[source, label, c] for c in CUTS]
-            every = [x for c in cells for x in c]
-            print(f"| {source} | {label} | " + " | ".join(f"{sum(c)}/{len(c)}" for c in cells)
-                  + f" | {sum(every)}/{len(every)} |")
+    print(called_table(("source", "screenshot"), [(s, label) for s in sources for label, *_ in VARIANTS], CUTS,
+                       [f"{c:.0%} cut" for c in CUTS], called))
     print("\nMissed:\n" + "\n".join(missed) if missed else "\nMissed: none")
 
 

@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from _common import DATASETS, need_datasets  # noqa: E402
-from bench_tilted_copies import checked_against_first, drafted, jpeg_saved  # noqa: E402
+from bench_tilted_copies import checked_cases, drafted, jpeg_saved  # noqa: E402
 
 from imagetwins import copies  # noqa: E402
 from imagetwins.encoders import get_encoder  # noqa: E402
@@ -99,20 +99,11 @@ def main() -> None:
         for source in SOURCES:
             for k, photo in enumerate(photos(source, args.photos)):
                 img = drafted(photo)
-                files = [Path(tmp) / f"{k}.jpg"]
-                img.save(files[0], quality=95)
                 sign = 1 if k % 2 == 0 else -1
-                cases = []
-                for label, cut, scale_back, fill, qualities in VARIANTS:
-                    for angle in angles:
-                        files.append(Path(tmp) / f"{k}_{len(files)}.jpg")
-                        files[-1].write_bytes(straightened(img, sign * angle, cut, scale_back, fill, qualities))
-                        cases.append((source, label, angle))
-                found, scores = checked_against_first(encoder, files)
-                for case, is_copy, score in zip(cases, found, scores):
-                    called.setdefault(case, []).append(bool(is_copy))
-                    if not is_copy:
-                        missed.append(f"{photo.name} {case[1]} {case[2]:g} deg: {score:.3f}")
+                made = (((source, label, angle), straightened(img, sign * angle, cut, scale_back, fill, qualities),
+                         "jpg") for label, cut, scale_back, fill, qualities in VARIANTS for angle in angles)
+                for case, score in checked_cases(encoder, Path(tmp), k, img, made, called):
+                    missed.append(f"{photo.name} {case[1]} {case[2]:g} deg: {score:.3f}")
                 print(f"{photo.name}: done ({time.process_time() - c0:.0f} CPU s)", file=sys.stderr, flush=True)
     print(f"\nCalled a copy at the default confidence, of {args.photos} photos of each source "
           f"({time.process_time() - c0:.0f} CPU s)\n")

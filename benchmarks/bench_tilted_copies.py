@@ -20,6 +20,7 @@ import io
 import sys
 import tempfile
 import time
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -82,6 +83,40 @@ def checked_against_first(encoder, files: list[Path]) -> tuple[np.ndarray, np.nd
     return CONFIDENCE.within(got.score, encoder.default_threshold, got.mark_bits), got.score
 
 
+def checked_cases(encoder, folder: Path, k: int, img: Image.Image, made: Iterable[tuple[tuple, bytes, str]],
+                  called: dict) -> list[tuple[tuple, float]]:
+    """``img`` saved as photo ``k``'s original (JPEG at 95) in ``folder``, each ``(case, data, suffix)`` of ``made``
+    written beside it and checked against it (:func:`checked_against_first`): whether each was called a copy is
+    appended to ``called[case]``; returned, the cases not called one with their confidence."""
+    files = [folder / f"{k}.jpg"]
+    img.save(files[0], quality=95)
+    cases = []
+    for case, data, suffix in made:
+        files.append(folder / f"{k}_{len(files)}.{suffix}")
+        files[-1].write_bytes(data)
+        cases.append(case)
+    found, scores = checked_against_first(encoder, files)
+    for case, is_copy in zip(cases, found):
+        called.setdefault(case, []).append(bool(is_copy))
+    return [(case, score) for case, is_copy, score in zip(cases, found, scores) if not is_copy]
+
+
+def called_table(heading: tuple[str, str], rows: Iterable[tuple[str, str]], columns: Sequence, names: Sequence[str],
+                 called: dict) -> str:
+    """``called`` (case -> whether each copy was called one) as a table: a row for each of ``rows`` that has copies in
+    its first column, a column for each of ``columns`` (headed by ``names``), then all of the row's copies."""
+    lines = [f"| {heading[0]} | {heading[1]} | " + " | ".join(names) + " | all |",
+             "| --- | --- |" + " ---: |" * (len(names) + 1)]
+    for first, second in rows:
+        cells = [called.get((first, second, c), []) for c in columns]
+        if not cells[0]:
+            continue
+        every = [x for c in cells for x in c]
+        lines.append(f"| {first} | {second} | " + " | ".join(f"{sum(c)}/{len(c)}" for c in cells)
+                     + f" | {sum(every)}/{len(every)} |")
+    return "\n".join(lines)
+
+
 def tilted(img: Image.Image, angle: float, expand: bool, fill: tuple, qualities: tuple) -> bytes:
     return jpeg_saved(img.rotate(angle, resample=Image.Resampling.BICUBIC, expand=expand, fillcolor=fill), qualities)
 
@@ -99,18 +134,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for k, photo in enumerate(photos(args.photos)):
             img = drafted(photo)
-            files = [Path(tmp) / f"{k}.jpg"]
-            img.save(files[0], quality=95)
             sign = 1 if k % 2 == 0 else -1
-            cases = []
-            for label, expand, fill, qualities in VARIANTS:
-                for angle in angles:
-                    files.append(Path(tmp) / f"{k}_{len(files)}.jpg")
-                    files[-1].write_bytes(tilted(img, sign * angle, expand, fill, qualities))
-                    cases.append((label, angle))
-            found, _ = checked_against_first(encoder, files)
-            for case, is_copy in zip(cases, found):
-                called.setdefault(case, []).append(bool(is_copy))
+            checked_cases(encoder, Path(tmp), k, img, (((label, angle), tilted(img, sign * angle, expand, fill,
+                                                                                   qualities), "jpg")
+                                                       for label, expand, fill, qualities in VARIANTS
+                                                       for angle in angles), called)
             print(f"{photo.name}: done ({time.process_time() - c0:.0f} CPU s)", file=sys.stderr, flush=True)
     print(f"\nCalled a copy at the default confidence, of {args.photos} photos each "
           f"({time.process_time() - c0:.0f} CPU s)\n")
