@@ -16,20 +16,35 @@ class NoHomeFolder(OSError):
     home folder, so that folder is not made (no cache, no decision store there)."""
 
 
+#: The home folder of a user who has none that can be told (no ``HOME``, no password entry: a container's made-up user
+#: id, a service started with an empty environment): the name Debian gives accounts without a home. The folders of
+#: ours in it are never made (:func:`check_home`), as under ``HOME=/nonexistent``: a run goes on without a cache or a
+#: decision store (platformdirs' RuntimeError was a traceback, ``find`` and ``decisions list`` included).
+NO_HOME = Path("/nonexistent")
+
+
+def _home() -> Path:
+    """``Path.home()``, or :data:`NO_HOME` where no home folder can be told."""
+    try:
+        return Path.home()
+    except (RuntimeError, KeyError):
+        return NO_HOME
+
+
 def check_home(folder: str | os.PathLike) -> None:
     """Raise :class:`NoHomeFolder` when making ``folder`` would make the user's home folder itself: it lies
-    inside ``Path.home()``, which does not exist (a service account's ``HOME=/nonexistent``). A folder outside
-    the home (``XDG_CACHE_HOME=/var/cache/me``) and one in an existing home pass."""
-    try:
-        home = Path.home()
-    except (RuntimeError, KeyError):  # no HOME and no password entry: nothing of ours can be in it
-        return
-    if os.path.isdir(home):
+    inside ``Path.home()``, which does not exist (a service account's ``HOME=/nonexistent``), or inside
+    :data:`NO_HOME` where no home can be told (whether or not that exists). A folder outside the home
+    (``XDG_CACHE_HOME=/var/cache/me``) and one in an existing home pass."""
+    home = _home()
+    if home != NO_HOME and os.path.isdir(home):
         return
     folder = Path(os.path.abspath(folder))
     if folder == home or home in folder.parents:
-        raise NoHomeFolder(errno.ENOENT, f"no usable home folder: {os.fspath(home)} does not exist, and imagetwins "
-                                         "makes none")
+        why = (f"HOME is not set and user {os.getuid()} has no password entry (set HOME, or XDG_CACHE_HOME and "
+               "XDG_DATA_HOME)" if home == NO_HOME and "HOME" not in os.environ else
+               f"{os.fspath(home)} does not exist")
+        raise NoHomeFolder(errno.ENOENT, f"no usable home folder: {why}, and imagetwins makes none")
 
 
 def cache_folder() -> Path:
@@ -39,7 +54,9 @@ def cache_folder() -> Path:
 
         return Path(user_cache_dir("imagetwins"))
     except ImportError:  # platformdirs is a dependency; this only guards odd installs
-        return Path.home() / ".cache" / "imagetwins"
+        return _home() / ".cache" / "imagetwins"
+    except RuntimeError:  # (no home can be told: never made there)
+        return NO_HOME / ".cache" / "imagetwins"
 
 
 def data_folder() -> Path:
@@ -49,4 +66,6 @@ def data_folder() -> Path:
 
         return Path(user_data_dir("imagetwins"))
     except ImportError:  # platformdirs is a dependency; this only guards odd installs
-        return Path.home() / ".local" / "share" / "imagetwins"
+        return _home() / ".local" / "share" / "imagetwins"
+    except RuntimeError:  # (no home can be told: never made there)
+        return NO_HOME / ".local" / "share" / "imagetwins"
