@@ -25,8 +25,8 @@ from imagetwins.pairscores import MemoryPairScores, for_method
 from imagetwins.scores import DISTANCE, Mark, ScoreKind, Verdict
 from imagetwins.writing import open_output
 
-__all__ = ["Explanation", "MethodScore", "explain", "explain_pair", "match_picture", "pair_features", "pair_records",
-           "recoloured_line", "verdict_reason", "why_not_copies"]
+__all__ = ["Explanation", "MethodScore", "check_picture_name", "explain", "explain_pair", "match_picture",
+           "pair_features", "pair_records", "recoloured_line", "verdict_reason", "why_not_copies"]
 
 
 @dataclass
@@ -262,15 +262,32 @@ def pair_features(path_a: str | os.PathLike, path_b: str | os.PathLike, records=
     return ra.features, rb.features
 
 
+def check_picture_name(out: str | os.PathLike) -> None:
+    """Raise ValueError (one line) where ``out``'s suffix names an image format other than PNG: the picture is a PNG
+    (with the mark that lets a re-run replace it), and ``-p why.jpg`` wrote PNG bytes under a JPEG's name, which
+    viewers and the scan then took for a broken JPEG. A name with no suffix, or one naming no image format
+    (``why.out``, ``/dev/stdout``), is written as PNG."""
+    suffix = os.path.splitext(os.fspath(out))[1].lower()
+    if suffix == ".png" or not suffix:
+        return
+    from imagetwins.io import IMAGE_EXTENSIONS
+
+    if suffix in IMAGE_EXTENSIONS or suffix in Image.registered_extensions():
+        raise ValueError(f"{os.fspath(out)}: the picture of the matches is written as PNG, and the name says "
+                         f"{suffix[1:].upper()}: give a name ending in .png")
+
+
 def match_picture(path_a: str | os.PathLike, path_b: str | os.PathLike, out: str | os.PathLike,
                   verification: verify.Verification | None = None, side: int = verify.FEATURE_SIDE,
                   records=None) -> None:
-    """Save a PNG: A and B side by side at the feature size, each kept match joined by a line (``records``:
-    the two files' ``copies`` rows when already encoded, e.g. :attr:`Explanation.rows`). An image at ``out`` that
-    imagetwins did not write is never replaced: :class:`imagetwins.writing.ReplacesImage` (an ``OSError``) says so."""
+    """Save a PNG: A and B side by side at the feature size, each kept match joined by a line (``records``: the two
+    files' ``copies`` rows when already encoded, e.g. :attr:`Explanation.rows`). An image at ``out`` that imagetwins
+    did not write is never replaced: :class:`imagetwins.writing.ReplacesImage` (an ``OSError``) says so; a name saying
+    another image format is a ValueError (:func:`check_picture_name`)."""
     from imagetwins.writing import refuse_picture_target
 
     refuse_picture_target(out)  # (before any work: a photo at that name stays)
+    check_picture_name(out)
     a, b = open_image(path_a), open_image(path_b)
     ra, rb = pair_records(path_a, path_b, records)
     v = verification if verification is not None and verification.matches else verify_records(

@@ -76,6 +76,8 @@ class OutputFile(click.Path):
         self.picture = picture
 
     def convert(self, value, param, ctx):
+        if isinstance(value, str) and not value:  # (click made "" the current folder: "cannot write . is a folder")
+            self.fail("an empty file name: give the file to write", param, ctx)
         path = super().convert(value, param, ctx)
         name = param.opts[0] if param is not None else "output"
         if str(path) != "-" and not path.absolute().parent.is_dir():

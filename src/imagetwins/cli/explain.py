@@ -29,8 +29,21 @@ def explain(file_a: Path, file_b: Path, picture: Path | None, json_out: Path | N
     Example:
       imagetwins explain photo.jpg shop/photo-cropped.jpg -p why.png
     """
-    from imagetwins.explain import explain, match_picture, recoloured_line, verdict_reason, why_not_copies
+    from imagetwins.explain import (
+        check_picture_name,
+        explain,
+        match_picture,
+        recoloured_line,
+        verdict_reason,
+        why_not_copies,
+    )
     from imagetwins.io import ImageReadError
+
+    if picture is not None:
+        try:  # (-p why.jpg wrote PNG bytes under a JPEG's name)
+            check_picture_name(picture)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="'--picture' / '-p'") from None
 
     refuse_picture_over("--picture", picture, read=[file_a, file_b])  # (`-p a.jpg` replaced the photo explained)
 
