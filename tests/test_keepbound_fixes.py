@@ -49,3 +49,81 @@ def test_explain_picture_of_another_format_or_an_empty_name_is_a_usage_error(tmp
     result = runner.invoke(main, ["explain", a, b, "-m", "copies", "-p", str(tmp_path / "why.png")])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "why.png").read_bytes().startswith(b"\x89PNG")
+
+
+def _trashed_pair(root: Path, n: int = 2):
+    """``n`` byte-copy pairs under ``root`` and the plan sending each backup copy to the trash."""
+    import hashlib
+    import random
+
+    from imagetwins import quarantine as q
+
+    moves, expected = [], {}
+    for i in range(n):
+        data = random.Random(i).randbytes(900)
+        keep, copy = root / "photos" / f"IMG_{i}.jpg", root / "backup" / f"IMG_{i}.jpg"
+        for p in (keep, copy):
+            p.parent.mkdir(parents=True, exist_ok=True)
+            p.write_bytes(data)
+        expected[str(keep)] = expected[str(copy)] = hashlib.sha256(data).hexdigest()
+        moves.append((str(copy), i + 1, str(keep)))
+    return q.Plan(moves=moves, keepers=[k for _, _, k in moves], expected=expected)
+
+
+@pytest.mark.unit
+def test_undo_leaves_a_trash_record_it_did_not_write_alone(tmp_path: Path, home_trash: Path) -> None:
+    """Undo deleted the ``.trashinfo`` at each name its run reserved in the trash, unlooked at: another program's
+    record there (the same file's, written again by a file manager; another file's) went, and its file lay in the
+    trash with no record. Now only the record whose SHA-256 the journal line keeps is deleted; another stays, said."""
+    from imagetwins import quarantine as q
+
+    root, quar = tmp_path / "lib", tmp_path / "q"
+    plan = _trashed_pair(root, 3)
+    out = q.apply_plan(plan, root, quar, to_trash=True)
+    assert len(out.done) == 3 and not out.failed
+    info = home_trash / "info"
+    records = sorted(info.iterdir())
+    assert [r.name for r in records] == ["IMG_0.jpg.trashinfo", "IMG_1.jpg.trashinfo", "IMG_2.jpg.trashinfo"]
+    ours = records[0].read_bytes()
+    assert ours.startswith(b"[Trash Info]\nPath=" + str(root / "backup" / "IMG_0.jpg").encode())
+    # the same file's record written again later (another date), and another file's record
+    again = ours.split(b"DeletionDate=")[0] + b"DeletionDate=1999-01-01T00:00:00\n"
+    assert again != ours and b"Path=" + str(root / "backup" / "IMG_0.jpg").encode() in again
+    records[0].write_bytes(again)
+    foreign = b"[Trash Info]\nPath=/home/someone/Desktop/IMG_1.jpg\nDeletionDate=2026-01-02T03:04:05\n"
+    records[1].write_bytes(foreign)
+    undone = q.undo(quar)
+    assert not undone.failed and len(undone.done) == 3
+    assert records[0].read_bytes() == again and records[1].read_bytes() == foreign
+    assert sorted(undone.records_left) == [str(records[0]), str(records[1])]
+    assert not records[2].exists()  # (its own record: forgotten, as the trash's "put back" does)
+    for i in range(3):
+        assert (root / "backup" / f"IMG_{i}.jpg").is_file()
+
+
+@pytest.mark.unit
+def test_a_record_without_its_journal_digest_is_known_by_the_path_it_names(tmp_path: Path) -> None:
+    """Journals written before the record's SHA-256 was kept: a record is the run's where it names the file that went
+    (absolute, or relative to the trash's top folder); a link, a FIFO or a record naming another file is not."""
+    import os
+
+    from imagetwins.trash import TrashFolder, is_record_of, record_sha256
+
+    original = tmp_path / "photos" / "IMG 1.jpg"
+    home = TrashFolder(tmp_path / "Trash", None)
+    top = TrashFolder(tmp_path / ".Trash-1000", tmp_path)
+    for trash in (home, top):
+        (trash.folder / "info").mkdir(parents=True, exist_ok=True)
+        record = trash.record(original)
+        info = trash.folder / "info" / "IMG 1.jpg.trashinfo"
+        info.write_bytes(record)
+        assert is_record_of(info, original, None) and is_record_of(info, original, record_sha256(record))
+        assert not is_record_of(info, tmp_path / "photos" / "IMG 2.jpg", None)
+        assert not is_record_of(info, original, record_sha256(record + b"\n"))
+        info.unlink()
+        info.symlink_to(tmp_path / "elsewhere")
+        assert not is_record_of(info, original, None)
+        info.unlink()
+        os.mkfifo(info)
+        assert not is_record_of(info, original, None)  # (not waited on)
+        info.unlink()

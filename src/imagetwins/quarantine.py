@@ -137,6 +137,9 @@ class Outcome:
     names_left: set[str] = field(default_factory=set)
     #: why the run stopped before the end (:class:`JournalError`: the journal could not be written); None: it did not
     stopped: str | None = None
+    #: (``undo``) the ``.trashinfo`` records at the names a run reserved in a trash that are not the ones it wrote
+    #: (another program's, for a file of that name): left alone, said in one line each
+    records_left: list[str] = field(default_factory=list)
 
     def sidecars_now(self, image: str) -> list[str]:
         """Where the XMP sidecars of the moved ``image`` (its place, as in ``done``) lie now: those that moved with
@@ -1115,7 +1118,7 @@ def _journal_move(rel: Path, folder_fd: int, src_s: str, qdir: Path, root: Path,
     (SHA-256), compared with the scan's, given a free name there (in a trash: reserved, its ``.trashinfo`` written)
     and journalled (planned, not synced, with the link to be put in its place: ``intent``, :func:`_link_intent`);
     None where it does not go (said in ``out``)."""
-    from imagetwins.trash import trash_folder_for
+    from imagetwins.trash import record_sha256, trash_folder_for
 
     before = os.stat(rel.name, dir_fd=folder_fd, follow_symlinks=False)  # (to notice a write while it moves)
     digest, identity, size = _digest_and_identity(rel.name, dir_fd=folder_fd)
@@ -1140,11 +1143,12 @@ def _journal_move(rel: Path, folder_fd: int, src_s: str, qdir: Path, root: Path,
             out.failed.append((str(real), f"not trashed: {trash.strerror or trash}"))
             return None
         announced: dict = {}
+        record = trash.record(real)
         line = {"op": "trash", "from": str(real), "root": str(root), "state": "planned", "bytes": size,
-                "sha256": digest, "group": group, "kept": keeper}
+                "sha256": digest, "group": group, "kept": keeper, "record_sha256": record_sha256(record)}
         # (each name's line written before its .trashinfo is made: names promised in a batch are taken)
         dst, info = trash.reserve(real, announce=_trash_announcer(journal, key, line, announced),
-                                  withdraw=_trash_withdrawer(journal, key, line), sync=False)
+                                  withdraw=_trash_withdrawer(journal, key, line), sync=False, record=record)
         planned = announced[dst]
     if info is None:
         _append(journal, key, planned, sync=False)
@@ -1493,6 +1497,8 @@ def _plan_sidecars(image: _Journalled, root: Path, journal, key: bytes, out: Out
                    listings: FolderListings | None, planned: list[_SidecarMove], taken: set[Path]) -> None:
     """The sidecars of ``image`` (just moved) checked, given their names there (``taken``: those promised already)
     and journalled, not synced, each added to ``planned``."""
+    from imagetwins.trash import record_sha256
+
     rel, folder_fd, dst = image.rel, image.folder_fd, image.dst
     real = root / rel
     follow, shared = _sidecar_names(folder_fd, rel.name, listings)
@@ -1521,12 +1527,15 @@ def _plan_sidecars(image: _Journalled, root: Path, journal, key: bytes, out: Out
             entry = {"op": "move", "from": str(place), "to": str(target), "root": str(root)}
         else:
             announced: dict = {}
+            record = image.trash.record(place)
             base = {"op": "trash", "from": str(place), "root": str(root), "state": "planned", "bytes": size,
-                    "sha256": digest, "group": image.group, "kept": image.keeper, "sidecar_of": str(real)}
+                    "sha256": digest, "group": image.group, "kept": image.keeper, "sidecar_of": str(real),
+                    "record_sha256": record_sha256(record)}
             try:
                 target, info = image.trash.reserve(place, name=name,
                                                    announce=_trash_announcer(journal, key, base, announced),
-                                                   withdraw=_trash_withdrawer(journal, key, base), sync=False)
+                                                   withdraw=_trash_withdrawer(journal, key, base), sync=False,
+                                                   record=record)
             except OSError as exc:
                 _sidecar_left(out, place, f"its XMP sidecar was not trashed ({exc.strerror or exc}): left in place")
                 continue
@@ -2312,7 +2321,7 @@ def undo(manifest: str | os.PathLike, progress: bool = False) -> Outcome:
                 _clear_partials(e, qdir, out)
                 _clear_clone_tmp(e)
                 if _trash_record_left(e):
-                    os.unlink(e["info"])
+                    _forget_record(e, Path(e["info"]), out)
                 if e.get("sidecar_of") and e.get("done") and not e.get("restored") and not images.back(e):
                     # (beside whatever took its image's place, it would describe another picture)
                     where = "the trash" if e.get("op") == "trash" else "the quarantine"
@@ -2343,6 +2352,22 @@ def undo(manifest: str | os.PathLike, progress: bool = False) -> Outcome:
     if stop.signum:
         raise Interrupted(out, sum(not e.get("restored") for e in todo), stop.signum)
     return out
+
+
+def _forget_record(e: dict, info: Path, out: Outcome) -> None:
+    """The ``.trashinfo`` at ``info``, reserved by the run of ``e``, deleted where it is the record that run wrote
+    (:func:`imagetwins.trash.is_record_of`: the bytes whose SHA-256 its journal line keeps); another program's record
+    at that name (a file manager trashing a file of that name takes the free name's record first) is left alone, in
+    one line (``out.records_left``). It was deleted unlooked at: the other file then lay in the trash with no record,
+    which the trash shows as nothing to restore."""
+    from imagetwins.trash import is_record_of
+
+    sha = e.get("record_sha256")
+    if is_record_of(info, e["from"], sha if isinstance(sha, str) else None):
+        with contextlib.suppress(FileNotFoundError):
+            info.unlink()
+    elif os.path.lexists(info):
+        out.records_left.append(str(info))
 
 
 def _trash_record_left(e: dict) -> bool:
@@ -2562,7 +2587,7 @@ def _restore(e: dict, qdir: Path, journal, key: bytes, out: Outcome, stop: _Stop
         info = trash_info(trashed)
         if not e.get("done") and not os.path.lexists(trashed):
             if info is not None and str(info) == e.get("info") and not e.get("failed"):
-                os.unlink(info)  # the name reserved for a move that never happened (killed in between)
+                _forget_record(e, info, out)  # the name reserved for a move that never happened (killed in between)
             return
         if info is None:
             if not e.get("done") or os.path.lexists(e["from"]):
@@ -2577,7 +2602,7 @@ def _restore(e: dict, qdir: Path, journal, key: bytes, out: Outcome, stop: _Stop
         done = len(out.done)
         _restore_file(e, trashed.parent, journal, key, out, stop)
         if len(out.done) > done:
-            info.unlink()  # the trash forgets it, as its own "put back" does
+            _forget_record(e, info, out)  # the trash forgets it, as its own "put back" does
         return
     _restore_file(e, qdir, journal, key, out, stop)
 

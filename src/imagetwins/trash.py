@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import os
 import stat
 import sys
@@ -30,7 +31,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, unquote_to_bytes
 
 from imagetwins.ownfolders import UnsafeFolder, check_own, make_own_dirs
 from imagetwins.userdirs import check_home
@@ -75,7 +76,8 @@ class TrashFolder:
 
     def reserve(self, original: Path, name: str | None = None,
                 announce: Callable[[Path, Path], None] | None = None,
-                withdraw: Callable[[Path, Path], None] | None = None, sync: bool = True) -> tuple[Path, Path]:
+                withdraw: Callable[[Path, Path], None] | None = None, sync: bool = True,
+                record: bytes | None = None) -> tuple[Path, Path]:
         """A free name for ``original`` in ``files/``: its ``.trashinfo`` is created first (``O_EXCL``, as the
         specification asks, so two programs never take one name) and holds the original path. ``name``: the name
         wanted in the trash (default: the original's; an XMP sidecar takes its image's trashed name, ``IMG 1.jpg``
@@ -87,9 +89,11 @@ class TrashFolder:
         then not taken (made meanwhile by another program, or the record could not be written). ``sync``: the record
         is on disk when this returns (fsync); else :func:`settle` it after its journal line is synced and before the
         file goes (a record synced before its line, a power cut left a record of a file that never went, and no line
-        for undo to give it back by: a batch's worth, 100)."""
+        for undo to give it back by: a batch's worth, 100). ``record``: the ``.trashinfo``'s bytes, made by
+        :meth:`record` beforehand (the caller's journal keeps their SHA-256, so that undo deletes that record alone:
+        :func:`is_record_of`); default, made now."""
         wanted = original.name if name is None else name
-        record = self._record(original)
+        record = self.record(original) if record is None else record
         info_fd = os.open(self.info, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _NOFOLLOW | _CLOEXEC)
         first = self._next.get(wanted, 0)
         try:
@@ -132,7 +136,9 @@ class TrashFolder:
             os.close(info_fd)
         raise FileExistsError(errno.EEXIST, f"no free name for {wanted} in the trash {self.folder}")
 
-    def _record(self, original: Path) -> bytes:
+    def record(self, original: Path) -> bytes:
+        """The ``.trashinfo`` record of ``original`` trashed now (its path, relative to ``topdir`` where there is one,
+        and the time)."""
         path = os.fsencode(original)
         if self.topdir is not None:
             top = os.fsencode(self.topdir)
@@ -251,6 +257,52 @@ def trash_folder_for(path: str | os.PathLike, device: int | None = None) -> Tras
     make_own_dirs(trash.files, "trash folder", parents=False)
     make_own_dirs(trash.info, "trash folder", parents=False)
     return trash
+
+
+#: the largest ``.trashinfo`` :func:`is_record_of` reads (ours hold a path and a date)
+_MAX_RECORD = 64 << 10
+
+
+def record_sha256(record: bytes) -> str:
+    """What a journal keeps of a ``.trashinfo`` record it reserved (:func:`is_record_of` compares it)."""
+    return hashlib.sha256(record).hexdigest()
+
+
+def is_record_of(info: str | os.PathLike, original: str | os.PathLike, sha256: str | None) -> bool:
+    """Whether the ``.trashinfo`` at ``info`` is the record :meth:`TrashFolder.reserve` wrote: its bytes' SHA-256 is
+    ``sha256`` (:func:`record_sha256`, kept in the journal); where the journal kept none (written before it did), a
+    record naming ``original`` (absolute, or relative to the trash's top folder). False for a link, a FIFO, a
+    folder, anything larger than a record, unreadable or gone: the name's record is then another program's (a
+    file manager trashing a file of that name takes a free name's record first, then moves the file), and undo
+    leaves it alone."""
+    try:
+        fd = os.open(info, os.O_RDONLY | _NOFOLLOW | _CLOEXEC | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return False
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > _MAX_RECORD:
+            return False
+        with open(fd, "rb", closefd=False) as fh:
+            data = fh.read(_MAX_RECORD + 1)
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    if sha256 is not None:
+        return record_sha256(data) == sha256
+    lines = data.split(b"\n")
+    if not lines or lines[0].strip() != b"[Trash Info]":
+        return False
+    named = [unquote_to_bytes(line[5:].strip()) for line in lines if line.startswith(b"Path=")]
+    if len(named) != 1:
+        return False
+    wanted, path = os.fsencode(os.path.normpath(original)), named[0]
+    if path.startswith(b"/"):
+        return os.path.normpath(path) == wanted
+    trash = Path(info).parent.parent  # (TOP/.Trash-UID or TOP/.Trash/UID: relative to TOP)
+    return any(os.path.normpath(os.path.join(os.fsencode(top), path)) == wanted for top in (trash.parent,
+                                                                                           trash.parent.parent))
 
 
 def trash_info(trashed: Path) -> Path | None:

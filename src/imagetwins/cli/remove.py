@@ -852,6 +852,9 @@ def undo(manifest: Path, quiet: bool) -> None:
                            f"the rest is still in {stop.outcome.manifest.parent}: run the same undo again")
     for path, why in out.failed:
         echo(f"error: could not restore {path}: {why}", err=True)
+    for record in out.records_left:
+        echo(f"note: {record} is not the trash record this run wrote there (another program's, for a file of that "
+             "name?): left alone", err=True)
     if out.done or not out.failed:
         _forget_run_decisions(manifest, quiet)
     if out.stopped:
