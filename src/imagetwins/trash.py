@@ -275,20 +275,15 @@ def is_record_of(info: str | os.PathLike, original: str | os.PathLike, sha256: s
     folder, anything larger than a record, unreadable or gone: the name's record is then another program's (a
     file manager trashing a file of that name takes a free name's record first, then moves the file), and undo
     leaves it alone."""
+    from imagetwins.io import open_regular_file
+
     try:
-        fd = os.open(info, os.O_RDONLY | _NOFOLLOW | _CLOEXEC | getattr(os, "O_NONBLOCK", 0))
-    except OSError:
-        return False
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_size > _MAX_RECORD:
-            return False
-        with open(fd, "rb", closefd=False) as fh:
+        with open_regular_file(info, follow_symlinks=False) as fh:
             data = fh.read(_MAX_RECORD + 1)
     except OSError:
         return False
-    finally:
-        os.close(fd)
+    if len(data) > _MAX_RECORD:
+        return False
     if sha256 is not None:
         return record_sha256(data) == sha256
     lines = data.split(b"\n")
