@@ -231,6 +231,15 @@ def home_trash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path / "share" / "Trash"
 
 
+def moves_by_link(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``remove`` and ``undo`` move a file by a hard link then an unlink, as where the system has no ``renameat2``
+    (:func:`imagetwins.quarantine._rename_noreplace`): the path through which a test puts the quarantine on another
+    device (``os.link`` raising EXDEV) or makes a name that cannot be removed (``os.unlink`` refused)."""
+    from imagetwins import quarantine
+
+    monkeypatch.setattr(quarantine, "_rename_noreplace", lambda *args, **kwargs: False)
+
+
 class CallCount:
     """``owner.name`` replaced (through ``monkeypatch``) by a wrapper that counts its calls in :attr:`calls` and keeps
     each call's first argument in :attr:`firsts`: how the tests of work that grew with the square of the files count

@@ -48,6 +48,7 @@ if os.environ.get("CROSS_DEVICE"):  # the quarantine on another file system, whe
             raise OSError(errno.EXDEV, "Invalid cross-device link")
         return op
     q.os.link, q.os.rename = cross(real_link), cross(real_rename)
+    q._rename_noreplace = lambda *args, **kwargs: False  # (the link path, where those raise EXDEV)
 from imagetwins.cli import main
 main(sys.argv[1:])
 """

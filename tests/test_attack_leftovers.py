@@ -12,6 +12,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from conftest import moves_by_link
 
 from imagetwins import writing
 
@@ -212,6 +213,7 @@ def test_a_second_undo_deletes_no_file_of_the_person_s_named_as_an_unfinished_co
 
     album, photo = _byte_copies(tmp_path)
     quarantine = tmp_path / "q"
+    moves_by_link(monkeypatch)
     monkeypatch.setattr(os, "link", _cross_device(os.link))
     monkeypatch.setattr(os, "rename", _cross_device(os.rename))
     run = CliRunner().invoke(main, ["remove", str(album), "--apply", "--no-cache", "--move-to", str(quarantine)])

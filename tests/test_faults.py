@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import moves_by_link
 from tree_digests import name_digests as _digests
 
 from imagetwins.cli import main
@@ -102,6 +103,7 @@ def test_full_disk_on_the_quarantine_side_is_reported_and_rolled_back(tmp_path: 
         fdst.write(fsrc.read(100))  # a partial copy, then the disk fills up
         raise OSError(errno.ENOSPC, "No space left on device")
 
+    moves_by_link(monkeypatch)
     monkeypatch.setattr(q.os, "rename", _cross_device(os.rename))
     monkeypatch.setattr(q.os, "link", _cross_device(os.link))
     monkeypatch.setattr(q, "_copy_bytes", disk_full)
@@ -118,6 +120,7 @@ def test_cross_device_move_is_a_verified_copy(tmp_path: Path, datasets: Path, mo
 
     album = _copies_of_one_photo(tmp_path, datasets, 2)
     before = _digests(album)
+    moves_by_link(monkeypatch)
     monkeypatch.setattr(q.os, "rename", _cross_device(os.rename))
     monkeypatch.setattr(q.os, "link", _cross_device(os.link))
     quarantine = tmp_path / "q"

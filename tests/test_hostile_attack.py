@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import synthetic_photo
+from conftest import moves_by_link, synthetic_photo
 from tree_digests import name_digests as _digests
 
 from imagetwins.cli import main
@@ -432,6 +432,7 @@ def test_a_file_whose_name_cannot_be_removed_leaves_no_second_copy_in_the_quaran
             raise OSError(errno.EXDEV, "Invalid cross-device link")
         return op
 
+    moves_by_link(monkeypatch)
     monkeypatch.setattr(q.os, "unlink", unlink)
     monkeypatch.setattr(q.os, "link", cross_device(real_link))
     monkeypatch.setattr(q.os, "rename", cross_device(real_rename))
@@ -544,6 +545,7 @@ def test_a_name_of_255_bytes_moves_across_devices_gets_its_clone_and_a_free_name
         return op
 
     if how == "across-devices":  # (undo copies back across devices too)
+        moves_by_link(monkeypatch)
         monkeypatch.setattr(q.os, "link", cross_device(real_link))
         monkeypatch.setattr(q.os, "rename", cross_device(real_rename))
     quarantine = tmp_path / "q"

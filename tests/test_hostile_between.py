@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import CallCount, synthetic_photo
+from conftest import CallCount, moves_by_link, synthetic_photo
 from tree_digests import file_digests
 
 from imagetwins import quarantine
@@ -122,6 +122,7 @@ def test_a_file_written_to_after_its_copy_across_devices_is_left_in_place(tmp_pa
                 fh.write(b"edited")
         return real_digest(path, dir_fd)
 
+    moves_by_link(monkeypatch)
     monkeypatch.setattr(os, "link", no_link_across)
     monkeypatch.setattr(quarantine, "_digest_and_identity", written_meanwhile)
     out = apply_plan(_plan((keeper, copy)), root, tmp_path / "q")

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import moves_by_link
 from test_file_safety_leftovers import _ReadSizes
 
 from imagetwins import quarantine as q
@@ -57,8 +58,8 @@ def test_each_move_begins_after_its_planned_line_is_synced_and_a_batch_costs_one
     quar = tmp_path / "q"
     journal = quar / q.JOURNAL
     synced = {"size": 0, "count": 0}
-    real_fsync, real_link = os.fsync, os.link
-    early = []
+    real_fsync, real_link, real_rename = os.fsync, os.link, q._rename_noreplace
+    early, begun = [], []
 
     def fsync(fd: int) -> None:
         real_fsync(fd)
@@ -66,20 +67,29 @@ def test_each_move_begins_after_its_planned_line_is_synced_and_a_batch_costs_one
         if journal.exists() and (st.st_dev, st.st_ino) == (journal.stat().st_dev, journal.stat().st_ino):
             synced["size"], synced["count"] = st.st_size, synced["count"] + 1
 
-    def link(src, dst, *args, **kwargs):
+    def begins(dst) -> None:
         if str(dst).startswith(str(quar)):  # a move into the quarantine begins: its planned line must be on disk
+            begun.append(str(dst))
             head = journal.read_bytes()[:synced["size"]].decode("ascii")
             named = [json.loads(line) for line in head.splitlines()]
             if not any(e["state"] == "planned" and e["to"] == str(dst) for e in named):
                 early.append(str(dst))
+
+    def link(src, dst, *args, **kwargs):
+        begins(dst)
         return real_link(src, dst, *args, **kwargs)
+
+    def rename(src, dst, *args, **kwargs):  # (the move's one step where the system has renameat2)
+        begins(dst)
+        return real_rename(src, dst, *args, **kwargs)
 
     monkeypatch.setattr(q.os, "fsync", fsync)
     monkeypatch.setattr(q.os, "link", link)
+    monkeypatch.setattr(q, "_rename_noreplace", rename)
     out = q.apply_plan(plan, root, quar)
     monkeypatch.undo()
     assert len(out.done) == 250 and not out.failed
-    assert early == []
+    assert early == [] and len(set(begun)) == 250
     assert synced["count"] <= 10, synced  # (was 500: two a file)
     lines = [json.loads(line) for line in journal.read_text().splitlines()]
     assert sorted(e["state"] for e in lines) == ["done"] * 250 + ["planned"] * 250
@@ -392,6 +402,7 @@ def test_a_quarantine_on_another_disk_is_not_filled_past_the_room_undo_needs(tmp
         free = q.UNDO_ROOM + 7000 - held
         return os.statvfs_result((fs.f_bsize, 1, fs.f_blocks, free, free, *tuple(fs)[5:]))
 
+    moves_by_link(monkeypatch)
     monkeypatch.setattr(q.os, "link", link)
     monkeypatch.setattr(q.os, "statvfs", statvfs)
     out = q.apply_plan(plan, root, quar)
@@ -467,6 +478,7 @@ def _moved_across(root: Path, quar: Path, monkeypatch) -> tuple[q.Plan, dict[str
             raise OSError(errno.EXDEV, os.strerror(errno.EXDEV))
         return real_link(src, dst, *args, **kwargs)
 
+    moves_by_link(monkeypatch)
     monkeypatch.setattr(q.os, "link", link)
     out = q.apply_plan(plan, root, quar)
     monkeypatch.undo()

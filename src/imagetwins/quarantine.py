@@ -26,7 +26,9 @@ each checked right before it matters:
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import errno
+import functools
 import hashlib
 import hmac
 import json
@@ -720,7 +722,8 @@ def _lexists(path: str | os.PathLike, dir_fd: int | None = None) -> bool:
 def _move(src: Path, dst: Path, digest: str, identity: tuple[int, int] | None = None,
           dir_fd: int | None = None, dst_dir_fd: int | None = None, stop: _Stop | None = None,
           on_partial=None, keep_free: int = 0) -> None:
-    """Move without ever overwriting: a hard link then an unlink, or across devices a verified copy.
+    """Move without ever overwriting: one rename that cannot replace (:func:`_rename_noreplace`; where the system
+    has none, a hard link then an unlink), or across devices a verified copy.
 
     ``identity`` (device, inode) is the file that was verified: if another file was put at ``src``
     since, nothing moves. The source stays until its new name exists. ``dir_fd`` (``dst_dir_fd``): ``src``
@@ -729,6 +732,20 @@ def _move(src: Path, dst: Path, digest: str, identity: tuple[int, int] | None = 
     copy (beside ``dst``) before it is made (to journal it), ``stop`` (Ctrl-C) abandons the copy, and a copy that
     would leave less than ``keep_free`` bytes free on ``dst``'s disk is not begun (:class:`QuarantineFull`).
     """
+    try:  # one atomic step where the system has it: the name goes with the file it holds at that instant
+        renamed = _rename_noreplace(src, dst, dir_fd, dst_dir_fd)
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+        _copy_across(src, dst, digest, identity, dir_fd, dst_dir_fd, stop, on_partial, keep_free)
+        return
+    if renamed:
+        if identity is not None:
+            st = os.stat(dst, dir_fd=dst_dir_fd, follow_symlinks=False)
+            if (st.st_dev, st.st_ino) != identity:  # another file put at src since it was checked: it goes back
+                _put_back(dst, src, dst_dir_fd, dir_fd)
+                raise OSError(errno.EAGAIN, "replaced by another file while being moved: left in place")
+        return
     try:  # fails if dst exists: never overwrites
         os.link(src, dst, src_dir_fd=dir_fd, dst_dir_fd=dst_dir_fd, follow_symlinks=False)
     except OSError as exc:
@@ -748,6 +765,61 @@ def _move(src: Path, dst: Path, digest: str, identity: tuple[int, int] | None = 
             os.unlink(dst, dir_fd=dst_dir_fd)
             raise OSError(errno.EAGAIN, "replaced by another file while being moved: left in place")
     _unlink_original(src, dst, identity, dir_fd, dst_dir_fd)
+
+
+#: renameat2's flag that makes a rename fail (EEXIST) rather than replace the file at the new name (Linux 3.15)
+_RENAME_NOREPLACE = 1
+#: "relative to the working folder" for the *at system calls (Linux)
+_AT_FDCWD = -100
+
+
+@functools.cache
+def _renameat2():
+    """libc's ``renameat2`` (Linux, glibc 2.28 or later), or None where this system has none."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        call = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return None
+    call.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    call.restype = ctypes.c_int
+    return call
+
+
+def _rename_noreplace(src: str | os.PathLike, dst: str | os.PathLike, src_dir_fd: int | None = None,
+                      dst_dir_fd: int | None = None) -> bool:
+    """Rename ``src`` to ``dst`` in one step that never replaces a file at ``dst`` (``FileExistsError``); the names
+    relative to the open folders given. False where this system or file system cannot (no ``renameat2``, or a file
+    system that refuses its flag): the caller links and unlinks instead.
+
+    Why one step: a hard link then an unlink of the old name unlinks whatever the name holds by then. A program that
+    saves over the name in that instant (a new file renamed over it: an editor's or a sync tool's atomic save) lost
+    its new file: the unlink took it, the quarantine held the old one."""
+    call = _renameat2()
+    if call is None:
+        return False
+    here = _AT_FDCWD if src_dir_fd is None else src_dir_fd
+    there = _AT_FDCWD if dst_dir_fd is None else dst_dir_fd
+    if call(here, os.fsencode(src), there, os.fsencode(dst), _RENAME_NOREPLACE) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.ENOTSUP):
+        return False
+    raise OSError(err, os.strerror(err), os.fspath(src))
+
+
+def _put_back(moved: Path, place: Path, moved_dir_fd: int | None, place_dir_fd: int | None) -> None:
+    """A file :func:`_move` took from ``place`` that was not the one checked (put there since) given back its name,
+    never over anything; where that name was taken again meanwhile it stays at ``moved``, said."""
+    try:
+        if _rename_noreplace(moved, place, moved_dir_fd, place_dir_fd):
+            return
+        os.link(moved, place, src_dir_fd=moved_dir_fd, dst_dir_fd=place_dir_fd, follow_symlinks=False)
+    except OSError as exc:
+        raise OSError(errno.EAGAIN, f"replaced by another file while being moved, and that file could not be put "
+                                    f"back ({exc.strerror or exc}): it stays at {moved}") from None
+    os.unlink(moved, dir_fd=moved_dir_fd)
 
 
 def _unlink_original(src: Path, dst: Path, identity: tuple[int, int] | None, dir_fd: int | None,

@@ -1,0 +1,109 @@
+"""Found as a newcomer attacking ``remove`` (session 15): what a move does when another program saves over the
+file's name in the instant it moves."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import synthetic_photo
+
+from imagetwins import quarantine
+from imagetwins.quarantine import Plan, apply_plan, undo
+
+pytestmark = [pytest.mark.unit,
+              pytest.mark.skipif(not sys.platform.startswith("linux"), reason="renameat2 is Linux's")]
+
+EDIT = b"the person's edit, saved over the name"
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _album(tmp_path: Path) -> tuple[Path, Path, Path, Plan]:
+    """``album/keep/a.png`` and its byte copy ``album/copy/a.png``, and the plan that moves the copy."""
+    root = tmp_path / "album"
+    (root / "keep").mkdir(parents=True)
+    (root / "copy").mkdir()
+    keeper, copy = root / "keep" / "a.png", root / "copy" / "a.png"
+    synthetic_photo(64, 48, 0).save(keeper, "PNG")
+    copy.write_bytes(keeper.read_bytes())
+    plan = Plan([(str(copy), 1, str(keeper))], [str(keeper)],
+                expected={str(keeper): _sha(keeper), str(copy): _sha(copy)})
+    return root, keeper, copy, plan
+
+
+def _save_over(dir_fd: int, name: str) -> None:
+    """An editor's or a sync tool's atomic save: a new file written beside ``name``, then renamed over it."""
+    fd = os.open(f".{name}.saving", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644, dir_fd=dir_fd)
+    os.write(fd, EDIT)
+    os.close(fd)
+    os.rename(f".{name}.saving", name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+
+
+def _saved_once(monkeypatch, before: bool) -> None:
+    """The save lands once, as the move of ``a.png`` takes its name: right after (``before=False``) the step that
+    takes it (the hard link, before; the one rename now), or right before it."""
+    real_link, real_rename = os.link, getattr(quarantine, "_rename_noreplace", None)
+    done: list[bool] = []
+
+    def hooked(real):
+        def step(src, dst, *args, **kwargs):
+            dir_fd = kwargs.get("src_dir_fd", args[0] if args else None)
+            ours = not done and os.fspath(src) == "a.png" and dir_fd is not None
+            if ours and before:
+                done.append(True)
+                _save_over(dir_fd, "a.png")
+            result = real(src, dst, *args, **kwargs)
+            if ours and not before:
+                done.append(True)
+                _save_over(dir_fd, "a.png")
+            return result
+        return step
+
+    monkeypatch.setattr(os, "link", hooked(real_link))
+    if real_rename is not None:
+        monkeypatch.setattr(quarantine, "_rename_noreplace", hooked(real_rename))
+
+
+def _holding(root: Path, data: bytes) -> list[Path]:
+    return [p for p in root.rglob("*") if p.is_file() and p.read_bytes() == data]
+
+
+def test_a_file_saved_over_the_name_as_it_moves_is_never_deleted(tmp_path: Path, monkeypatch) -> None:
+    """The move was a hard link into the quarantine then an unlink of the old name: a program that saved over the
+    name between the two (a new file renamed over it) had its new file unlinked, the quarantine holding the old one;
+    nothing held the edit any more. Now the name goes with the file it holds in one step (renameat2, never over
+    anything): the new file stands at the name, the checked one is in the quarantine; undo leaves the new file
+    alone and says the quarantined one stays."""
+    root, keeper, copy, plan = _album(tmp_path)
+    checked = copy.read_bytes()
+    _saved_once(monkeypatch, before=False)
+    out = apply_plan(plan, root, tmp_path / "q")
+    monkeypatch.undo()
+    assert _holding(tmp_path, EDIT) == [copy], "the person's edit was deleted"
+    assert out.done == [(str(copy), str(tmp_path / "q" / "copy" / "a.png"))] and not out.failed
+    assert (tmp_path / "q" / "copy" / "a.png").read_bytes() == checked and keeper.read_bytes() == checked
+    back = undo(tmp_path / "q")
+    assert back.failed == [(str(copy), "its original place is taken by a file: left alone")]
+    assert copy.read_bytes() == EDIT and (tmp_path / "q" / "copy" / "a.png").read_bytes() == checked
+
+
+def test_a_file_saved_over_the_name_just_before_it_moves_stays_there_and_nothing_moves(tmp_path: Path,
+                                                                                       monkeypatch) -> None:
+    """Saved over the name after the last check and before the move's step: the step takes the new file, which is
+    not the one checked, so it is given its name back (never over anything) and nothing moves."""
+    root, keeper, copy, plan = _album(tmp_path)
+    checked = copy.read_bytes()
+    _saved_once(monkeypatch, before=True)
+    out = apply_plan(plan, root, tmp_path / "q")
+    monkeypatch.undo()
+    assert not out.done
+    assert out.failed == [(str(copy), "replaced by another file while being moved: left in place")]
+    assert copy.read_bytes() == EDIT and keeper.read_bytes() == checked
+    assert not (tmp_path / "q" / "copy" / "a.png").exists()
+    assert _holding(tmp_path, EDIT) == [copy]
