@@ -107,3 +107,20 @@ def test_a_file_saved_over_the_name_just_before_it_moves_stays_there_and_nothing
     assert copy.read_bytes() == EDIT and keeper.read_bytes() == checked
     assert not (tmp_path / "q" / "copy" / "a.png").exists()
     assert _holding(tmp_path, EDIT) == [copy]
+
+
+def test_undo_of_a_quarantine_whose_key_was_deleted_says_where_the_files_are(tmp_path: Path) -> None:
+    """The key deleted (a backup or a copy that skipped the 0600 file, a clean-up): undo said only "cannot read the
+    quarantine's key (No such file or directory); a quarantine made by this version of imagetwins has one", nothing
+    of the files it moved, which stay in the quarantine, nor what to do."""
+    root, keeper, copy, plan = _album(tmp_path)
+    q = tmp_path / "q"
+    assert apply_plan(plan, root, q).done
+    os.unlink(q / quarantine.KEY)
+    with pytest.raises(quarantine.QuarantineError) as refused:
+        undo(q)
+    assert str(refused.value) == (
+        f"{q / quarantine.KEY}: the quarantine's key is gone (deleted?), so undo cannot check the journal it signed "
+        f"and puts nothing back: the moved files stay in {q}, each under the path it had in the scanned folder "
+        f"(manifest.json there lists where each came from); put them back by hand")
+    assert (q / "copy" / "a.png").is_file() and not copy.exists()

@@ -484,6 +484,11 @@ def _key(qdir: Path, create: bool) -> bytes:
         key = read_key(path, "the quarantine's key")  # whoever can read it can sign journal lines
     except UnsafeFolder as exc:
         raise QuarantineError(exc.strerror) from None
+    except FileNotFoundError:  # (undo: what it means for the files, and what to do, not only what is missing)
+        raise QuarantineError(f"{path}: the quarantine's key is gone (deleted?), so undo cannot check the journal it "
+                              f"signed and puts nothing back: the moved files stay in {qdir}, each under the path it "
+                              f"had in the scanned folder ({SUMMARY} there lists where each came from); put them back "
+                              "by hand") from None
     except OSError as exc:
         raise QuarantineError(f"{path}: cannot read the quarantine's key ({exc.strerror or exc}); a quarantine made "
                               "by this version of imagetwins has one") from None
