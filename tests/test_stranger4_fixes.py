@@ -124,3 +124,73 @@ def test_undo_of_a_quarantine_whose_key_was_deleted_says_where_the_files_are(tmp
         f"and puts nothing back: the moved files stay in {q}, each under the path it had in the scanned folder "
         f"(manifest.json there lists where each came from); put them back by hand")
     assert (q / "copy" / "a.png").is_file() and not copy.exists()
+
+
+def _linked_album(tmp_path: Path, kind: str) -> tuple[Path, Path, Path, dict]:
+    """The album with its copy moved into ``q`` by ``--link KIND``: (root, keeper, copy, the files' digests before)."""
+    root, keeper, copy, plan = _album(tmp_path)
+    before = {p: _sha(p) for p in (keeper, copy)}
+    out = apply_plan(plan, root, tmp_path / "q", link=kind)
+    assert len(out.done) == 1 and not out.failed and os.path.lexists(copy)
+    return root, keeper, copy, before
+
+
+@pytest.mark.parametrize("kind", ["clone", "sym", "hard"])
+def test_undo_never_deletes_a_file_saved_over_the_link_s_name_as_it_looks(tmp_path: Path, monkeypatch,
+                                                                          kind: str) -> None:
+    """Undo of ``--link`` reads the clone (or the kept file a link shows) to see it unchanged, then took the name
+    away by an unlink: a program that saved over the name during that read (an editor's atomic save of the photo
+    the clone stands for) had its new file deleted, and undo put the old file back there. Now the link or clone is
+    set aside in one rename and unlinked only if it is still the one checked: the new file stays, and so does the
+    original in the quarantine (said)."""
+    root, keeper, copy, _ = _linked_album(tmp_path, kind)
+    real = quarantine._digest_and_identity
+    done: list[bool] = []
+
+    def read_then_saved_over(path, dir_fd=None):
+        digest = real(path, dir_fd)
+        if not done and Path(path) in (copy, keeper):  # (the clone itself; the kept file a link shows)
+            done.append(True)
+            fd = os.open(copy.parent, os.O_RDONLY)
+            try:
+                _save_over(fd, "a.png")
+            finally:
+                os.close(fd)
+        return digest
+
+    monkeypatch.setattr(quarantine, "_digest_and_identity", read_then_saved_over)
+    back = undo(tmp_path / "q")
+    monkeypatch.undo()
+    assert done
+    assert _holding(tmp_path, EDIT) == [copy], "the person's edit was deleted"
+    assert [where for where, _ in back.failed] == [str(copy)] and "saved over" in back.failed[0][1]
+    assert (tmp_path / "q" / "copy" / "a.png").is_file() and not back.done
+    assert not list(copy.parent.glob(".*imagetwins-unlinking"))
+
+
+class _Killed(BaseException):
+    """What a kill -9 is to the code that runs: nothing after it."""
+
+
+@pytest.mark.parametrize("kind", ["clone", "sym", "hard"])
+def test_an_undo_killed_with_the_link_set_aside_is_finished_by_the_next(tmp_path: Path, monkeypatch,
+                                                                        kind: str) -> None:
+    """Killed between setting its link or clone aside and unlinking it, undo leaves it under the hidden name: the
+    next undo takes it away (it is still the one made) and puts the original back; nothing left over."""
+    root, keeper, copy, before = _linked_album(tmp_path, kind)
+    real_unlink = os.unlink
+
+    def killed(path, *args, **kwargs):
+        if str(path).endswith(quarantine._ASIDE):
+            raise _Killed
+        return real_unlink(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "unlink", killed)
+    with pytest.raises(_Killed):
+        undo(tmp_path / "q")
+    monkeypatch.undo()
+    assert not os.path.lexists(copy) and list(copy.parent.glob(".*imagetwins-unlinking"))
+    back = undo(tmp_path / "q")
+    assert not back.failed and len(back.done) == 1
+    assert {p: _sha(p) for p in (keeper, copy)} == before and not copy.is_symlink()
+    assert sorted(p.name for p in copy.parent.iterdir()) == ["a.png"]

@@ -1817,26 +1817,19 @@ def _remove_our_link(e: dict, dst: Path, src: Path, journal, key: bytes) -> str 
     kind, target = e["linked"]
     try:
         st = os.lstat(dst)
-    except FileNotFoundError:
-        return None  # gone already: the place is free
+    except FileNotFoundError:  # gone already: the place is free (an undo killed as it took it away: set aside?)
+        aside = _aside_name(dst)
+        with contextlib.suppress(OSError):
+            if _is_our_link(e, aside, os.lstat(aside)):
+                os.unlink(aside)
+        return None
     if e.get("link_promised") and not (stat.S_ISLNK(st.st_mode) if kind == "sym" else _same_inode(dst, Path(target))):
         # (promised, never said made: whatever stands there is left to undo's other rules: the file itself, a move
         # killed before its original name went, or what took the place)
         return None
-    kept_sha = e.get("kept_sha256")
-    if kind == "sym":
-        ours = stat.S_ISLNK(st.st_mode) and os.readlink(dst) == target
-    elif kind == "hard":
-        try:
-            kst = os.lstat(target)
-        except OSError:
-            kst = None
-        ours = stat.S_ISREG(st.st_mode) and kst is not None and (st.st_dev, st.st_ino) == (kst.st_dev, kst.st_ino)
-    else:
-        ours = stat.S_ISREG(st.st_mode) and [st.st_dev, st.st_ino] == e.get("inode")
-        kept_sha = e.get("sha256_of_copy")
+    kept_sha = e.get("sha256_of_copy") if kind == "clone" else e.get("kept_sha256")
     what = "copy" if kind == "clone" else f"{kind} link"
-    if not ours:
+    if not _is_our_link(e, dst, st):
         return f"its place holds something other than the {what} imagetwins made: left alone"
     if isinstance(kept_sha, str):  # (journals before 0.1 did not record it)
         shown = dst if kind == "clone" else Path(os.path.normpath(dst.parent / target))  # (sym: relative)
@@ -1848,7 +1841,9 @@ def _remove_our_link(e: dict, dst: Path, src: Path, journal, key: bytes) -> str 
             changed = (f"the copy at {dst} was changed since the remove" if kind == "clone" else
                        f"the kept file {shown} was changed since the remove (written through the {kind} link?)")
             return (f"{changed}: both kept, nothing restored over it; the original is in the quarantine at {src}")
-    os.unlink(dst)
+    if not _take_away(dst, st):
+        return (f"its place was saved over as undo looked at the {what} (another program wrote it meanwhile): left "
+                f"alone; the original is in the quarantine at {src}")
     # (not synced: a link gone is one the next undo finds gone, line or not; the file is put back after it)
     _append(journal, key, {"op": "move", "state": "unlinked", "from": e["from"], "to": e["to"]}, sync=False)
     if kind == "clone":
@@ -1856,6 +1851,53 @@ def _remove_our_link(e: dict, dst: Path, src: Path, journal, key: bytes) -> str 
 
         PlaceholderStore().forget([str(dst)])  # (its record no longer names a file; the inode check says so too)
     return None
+
+
+def _is_our_link(e: dict, path: Path, st: os.stat_result) -> bool:
+    """Is what stands at ``path`` (``st``: its ``lstat``) the link or clone the journal entry ``e`` made: a symbolic
+    link with its target, a hard link to its kept file, or the clone's own inode?"""
+    kind, target = e["linked"]
+    if kind == "sym":
+        return stat.S_ISLNK(st.st_mode) and os.readlink(path) == target
+    if kind == "hard":
+        try:
+            kst = os.lstat(target)
+        except OSError:
+            return False
+        return stat.S_ISREG(st.st_mode) and (st.st_dev, st.st_ino) == (kst.st_dev, kst.st_ino)
+    return stat.S_ISREG(st.st_mode) and [st.st_dev, st.st_ino] == e.get("inode")
+
+
+#: the suffix of the name undo sets its own link or clone aside under, beside its place, before it unlinks it
+_ASIDE = ".imagetwins-unlinking"
+
+
+def _aside_name(place: Path) -> Path:
+    """The hidden name beside ``place`` that :func:`_take_away` sets a link or clone aside under."""
+    return place.with_name(_fitting(".", place.name, _ASIDE))
+
+
+def _take_away(place: Path, st: os.stat_result) -> bool:
+    """Unlink the link or clone at ``place`` that was just checked (``st``: its ``lstat``) only if it is still that
+    one: set aside under a hidden name in one rename (:func:`_rename_noreplace`), checked, then unlinked. An unlink by
+    name took whatever stood there by then: a program that saved over the name while undo read the clone's bytes had
+    its new file deleted. False where the name held another file by then (given its name back); where the system has
+    no such rename, the name is unlinked as before. An undo killed between the two leaves the link or clone set aside,
+    which the next undo takes away (:func:`_remove_our_link`)."""
+    aside = _aside_name(place)
+    try:
+        set_aside = _rename_noreplace(place, aside)
+    except FileExistsError:  # (a person's file of that name: not ours to move over)
+        set_aside = False
+    if not set_aside:
+        os.unlink(place)
+        return True
+    now = os.lstat(aside)
+    if (now.st_dev, now.st_ino) != (st.st_dev, st.st_ino):
+        _put_back(aside, place, None, None)
+        return False
+    os.unlink(aside)
+    return True
 
 
 class _Keepers:
