@@ -21,6 +21,17 @@ DATASETS = Path(os.environ.get("IMAGETWINS_DATASETS") or ROOT.parent / "shared" 
 HOLIDAYS = DATASETS / "holidays-half"
 
 
+def library_jpegs(folder: Path, count: int, script: str) -> list[Path]:
+    """The first ``count`` JPEGs of ``folder`` by name (``bench_home.py``'s library); without any (or no such folder),
+    one line naming ``script`` and the folder, and the script stops."""
+    if not folder.is_dir():
+        sys.exit(f"{script}: {folder} is not a folder")
+    paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg"))[:count]
+    if not paths:
+        sys.exit(f"{script}: no JPEG in {folder}")
+    return paths
+
+
 def need_datasets(*folders: str, script: str = "") -> None:
     """Stop with one line naming the first of ``folders`` (under :data:`DATASETS`, e.g. ``"photos-public/images"``)
     that holds no JPEG: a copy of the repository without ``../shared`` found no photos and went on to fail deep

@@ -26,6 +26,8 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from _common import library_jpegs  # noqa: E402
+
 from imagetwins import canvas, copies, hashing, verify  # noqa: E402
 from imagetwins.encoders import copies as copies_encoder  # noqa: E402
 from imagetwins.encoders import get_encoder  # noqa: E402
@@ -38,9 +40,7 @@ def main() -> None:
     ap.add_argument("folder", type=Path)
     ap.add_argument("--files", type=int, default=60)
     a = ap.parse_args()
-    paths = sorted(p for p in a.folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg"))[:a.files]
-    if not paths:
-        sys.exit(f"no JPEG in {a.folder}")
+    paths = library_jpegs(a.folder, a.files, "profile_copies_encode.py")
     enc = get_encoder("copies").for_workers(1)
     phash = get_encoder("phash")
     spent: dict[str, float] = defaultdict(float)

@@ -180,3 +180,21 @@ def test_profile_copies_encode_times_what_copies_does(tmp_path: Path) -> None:
     parts = [line.split()[:-1] for line in run.stdout.splitlines()[1:-1]]
     assert ["CNN", "(one", "thread)"] in parts and ["CNN", "projection"] in parts, run.stdout
     assert run.stdout.splitlines()[-1] == "the parts timed give encode_batch's rows: yes", run.stdout
+
+
+def test_probe_cnn_run_times_what_the_encoder_runs(tmp_path: Path) -> None:
+    """benchmarks/probe_cnn_run.py (new) times the proposer CNN under other onnxruntime settings: its shipped setting
+    must pool the very vectors copies' Embedder pools (else what it times is not what a scan runs), and a setting that
+    changes the graph's optimisation must show as other vectors."""
+    from conftest import synthetic_photo
+
+    for k in range(3):
+        synthetic_photo(480, 360, seed=k).save(tmp_path / f"p{k}.jpg", quality=90)
+    run = subprocess.run([sys.executable, str(REPO / "benchmarks" / "probe_cnn_run.py"), str(tmp_path), "--files", "3",
+                          "--repeats", "1"], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert lines[-1] == "the shipped setting gives the encoder's vectors: yes", run.stdout
+    rows = {line[:34].strip(): line[34:] for line in lines[1:-1]}
+    assert rows["shipped"].endswith("the shipped vectors") and rows["8 images a run"].endswith("the shipped vectors")
+    assert rows["graph optimisation EXTENDED"].endswith("OTHER vectors"), run.stdout
