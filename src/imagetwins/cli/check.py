@@ -89,7 +89,8 @@ def check(test: Path, against: Path, method: str, threshold: float | None, recur
     could not look at everything: no image read in TEST or in the reference (class sub-folders need
     -r), or an image of TEST unreadable.
 
-    Exit codes: 0 no leak and the check complete, 3 a leak, 1 the check incomplete (or an error), 2 bad usage.
+    Exit codes: 0 no leak and the check complete, 3 a leak (incomplete or not: what was read leaks), 1 the check
+    incomplete (or an error), 2 bad usage.
 
     \b
     Examples:

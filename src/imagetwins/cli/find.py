@@ -95,8 +95,8 @@ def find(directory: Path, method: str, threshold: int, recursive: bool, requeste
 
     Exit codes: 0 done (duplicates or not), 1 error, 2 bad usage, 3 duplicates found with
     --fail-on-duplicates. With --against, 1 too when the check is incomplete (no image read in either
-    folder, or an image of DIRECTORY unreadable), as 'check' and 'index query': an image not compared
-    is never reported as one without a match.
+    folder, or an image of DIRECTORY unreadable; 3 where --fail-on-duplicates found one all the same), as 'check'
+    and 'index query': an image not compared is never reported as one without a match.
 
     \b
     Examples:

@@ -196,8 +196,8 @@ def index_query(images: Path, db_path: Path, method: str | None, threshold: int 
     --csv and --ndjson write them in the shapes 'check' writes ('-' for stdout).
 
     Exit codes: 0 the query answered, matches or not (with --fail-on-duplicates 3 when an image matches, as
-    'check' always does), 1 the query incomplete, as 'check' and 'find --against': no image read in IMAGES,
-    an image of it unreadable, or an empty index (said with -q too: an error), 2 bad usage.
+    'check' always does, incomplete or not), 1 the query incomplete, as 'check' and 'find --against': no image
+    read in IMAGES, an image of it unreadable, or an empty index (said with -q too: an error), 2 bad usage.
 
     \b
     Examples:
