@@ -127,3 +127,81 @@ def test_a_record_without_its_journal_digest_is_known_by_the_path_it_names(tmp_p
         os.mkfifo(info)
         assert not is_record_of(info, original, None)  # (not waited on)
         info.unlink()
+
+
+def _screen_folder(datasets: Path, folder: Path) -> Path:
+    """A photo beside a phone screenshot of it enlarged 1.5x a side (``test_keep_framed.portrait_screens``)."""
+    from PIL import Image
+
+    img = Image.open(datasets / "photos-public" / "images" / "bsds_144067.jpg").convert("RGB")
+    folder.mkdir()
+    img.save(folder / "photo.jpg", quality=92)
+    big = img.resize((img.width * 3 // 2, img.height * 3 // 2), Image.Resampling.LANCZOS)
+    top = big.width // 10
+    screen = Image.new("RGB", (big.width, top + big.height + big.width // 2), (255, 255, 255))
+    screen.paste(Image.new("RGB", (big.width, top // 2), (246, 246, 246)), (0, 0))
+    screen.paste(big, (0, top))
+    screen.save(folder / "screen.jpg", quality=92)
+    return folder
+
+
+@pytest.mark.integration
+def test_the_keep_stages_look_is_bounded_by_ios_limit_and_held_in_the_decode_budget(
+        datasets: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The keep stage's look at a framed file (is the screenshot's picture the photo enlarged?) had no bound: a PNG,
+    TIFF or WebP is decoded whole for it, and a 12,000 x 9,500 PNG framing its 4,032 x 3,024 original took 3.2 GB
+    (the scan of the two: 0.8 GB), outside the decode budget. Now a look whose decodes would cost more than io's
+    limit on one decode (at verify.LOOK_BYTES_PER_PIXEL) is not made, as the second look past LOOK_MAX_SIDE is not,
+    and one that is made holds its cost in io.DECODE_BUDGET while it runs."""
+    import imagetwins
+    from imagetwins import copies, io, verify
+    from imagetwins.io import DECODE_BUDGET
+
+    folder = _screen_folder(datasets, tmp_path / "photos")
+    held: list[int] = []
+    look = copies.unexplained_detail
+
+    def spied(*args, **kwargs):
+        held.append(DECODE_BUDGET.used)
+        return look(*args, **kwargs)
+
+    monkeypatch.setattr(copies, "unexplained_detail", spied)
+    result = imagetwins.find(folder, keep="original", cache=False, decisions=False)
+    assert [d.keeper for d in result.decisions] == [str(folder / "photo.jpg")]  # (the look: an enlargement)
+    # (at least the screenshot's decode at the look's side, counted as a look counts it)
+    cost = io.decode_plan(folder / "screen.jpg", 1, verify.LOOK_SIDE)[0] * verify.LOOK_BYTES_PER_PIXEL
+    assert held and min(held) >= cost, (held, cost)
+    assert DECODE_BUDGET.used == 0
+    held.clear()
+    monkeypatch.setattr(io, "DEFAULT_MAX_DECODED_BYTES", cost - 1)  # (one byte short: no look, no answer)
+    result = imagetwins.find(folder, keep="original", cache=False, decisions=False)
+    assert held == []
+    assert [d.keeper for d in result.decisions] == [str(folder / "screen.jpg")]  # (as past LOOK_MAX_SIDE)
+
+
+@pytest.mark.unit
+def test_the_enlargement_check_holds_both_decodes_under_ios_limit(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The keep stage's enlargement check decodes the larger file (a PNG, TIFF or WebP whole) and the smaller whole,
+    and holds both: each under io's limit on one decode, together up to twice it (a 12,000 px PNG and its 6,000 px
+    copy: 0.8 GB held by the keep stage). Now a check whose two decodes would cost more than that limit gives no
+    verdict (as a file too large to decode does), before decoding anything."""
+    from conftest import synthetic_photo
+
+    from imagetwins import io, keep
+
+    big, small = tmp_path / "big.png", tmp_path / "small.png"
+    photo = synthetic_photo(800, 600, seed=3)
+    photo.save(big)
+    photo.resize((400, 300)).save(small)
+    larger, smaller = keep.file_info(big), keep.file_info(small)
+    assert keep._enlargement_of(larger, smaller) > 1  # (the original beside its half-size copy)
+    both = (800 * 600 + 400 * 300) * 4  # (RGB: 4 bytes a pixel at the peak, io.decode_cost)
+    decoded: list[object] = []
+    real = io.open_image
+    monkeypatch.setattr(io, "open_image", lambda *a, **k: decoded.append(a[0]) or real(*a, **k))
+    monkeypatch.setattr(io, "DEFAULT_MAX_DECODED_BYTES", both)
+    assert keep._enlargement_of(larger, smaller) > 1 and len(decoded) == 2
+    monkeypatch.setattr(io, "DEFAULT_MAX_DECODED_BYTES", both - 1)
+    assert keep._enlargement_of(larger, smaller) is None
+    assert len(decoded) == 2  # (nothing decoded for it)

@@ -46,7 +46,7 @@ import numpy as np
 from imagetwins import search
 from imagetwins._pipe_workers import end_with_parent, exception_line
 from imagetwins.candidates import KEY_BYTES, CandidateMemo, closest_hash_pairs, search_rows
-from imagetwins.io import ImageReadError, reduced_decode_side, warn_line
+from imagetwins.io import ImageReadError, decode_plan, reduced_decode_side, warn_line
 from imagetwins.pairscores import PairScores
 from imagetwins.scores import CONFIDENCE, Verdict, from_stored, stored_score, stored_scores, stored_valid
 from imagetwins.spill import SpillFile, current_spill
@@ -56,6 +56,7 @@ from imagetwins.verify import (
     DEFAULT_CONFIDENCE,
     DETAIL_CAP,
     FRAMING_ANGLE,
+    LOOK_BYTES_PER_PIXEL,
     LOOK_FLAT_SCALE,
     LOOK_MAX_SIDE,
     LOOK_SIDE,
@@ -2910,19 +2911,50 @@ def _enlarged_area(v: Verification, fa: ImageFeatures, fb: ImageFeatures, area: 
             return area
         v = dataclasses.replace(v, transform=to_b[:2])
     v = dataclasses.replace(v, inner=0)
+    usual = int(min(LOOK_SIDE, fa.native_side))
     try:
         # (the look at a's usual decode, b at the same reduction: where it finds a's picture holds nothing past b's
         # pixels so reduced, it holds nothing past b's own; skipped where it holds the picture at fewer than b's)
-        left = (None if ratio < reduction else
-                unexplained_detail(v, fa, fb, sources[0], sources[1], boxed=True))
+        left = None
+        if ratio >= reduction:
+            with _look_held(sources, usual, math.ceil(fb.native_side / reduction)) as made:
+                left = unexplained_detail(v, fa, fb, sources[0], sources[1], boxed=True) if made else None
         if ((left is None or left >= FRAMED_ENLARGED_BELOW) and reduction > 1 and side is not None
-                and not _same_look(sources[1], fb.native_side, reduction, side == int(min(LOOK_SIDE, fa.native_side)))):
+                and not _same_look(sources[1], fb.native_side, reduction, side == usual)):
             # (a reduced look that found no enlargement could not have seen one: b whole, a so that its picture
             # holds LOOK_FLAT_SCALE of b's pixels a side or more)
-            left = unexplained_detail(v, fa, fb, sources[0], sources[1], boxed=True, inner_side=side)
+            with _look_held(sources, side, int(fb.native_side)) as made:
+                if made:
+                    left = unexplained_detail(v, fa, fb, sources[0], sources[1], boxed=True, inner_side=side)
     except (ImageReadError, OSError, ValueError, np.linalg.LinAlgError):
         return float("nan")
     return area if left is None or left >= FRAMED_ENLARGED_BELOW else _picture_area(fb)
+
+
+@contextlib.contextmanager
+def _look_held(sources: tuple[str | os.PathLike | bytes, str | os.PathLike | bytes], inner_side: int,
+               outer_side: int) -> Iterator[bool]:
+    """Whether the files' look at ``sources[0]`` decoded with its long side at ``inner_side`` or more and
+    ``sources[1]`` at ``outer_side`` is made (the keep stage's looks, :func:`_enlarged_area`): not where its decodes'
+    pixels at :data:`~imagetwins.verify.LOOK_BYTES_PER_PIXEL` would cost more than io's limit on one decode
+    (:data:`~imagetwins.io.DEFAULT_MAX_DECODED_BYTES`: a PNG, TIFF or WebP is decoded whole, and a 12,000 x 9,500 PNG
+    framing its original took 3.2 GB, its scan 0.8 GB); where it is, that cost is held in
+    :data:`~imagetwins.io.DECODE_BUDGET` until the look ends (other threads' decodes wait). A header that cannot be
+    read: made, and it fails itself."""
+    from imagetwins.io import DECODE_BUDGET, DEFAULT_MAX_DECODED_BYTES
+
+    try:
+        pixels = sum(decode_plan(src, 1, side)[0] for src, side in zip(sources, (inner_side, outer_side)))
+    except (ImageReadError, OSError, ValueError):
+        pixels = 0
+    cost = pixels * LOOK_BYTES_PER_PIXEL
+    if cost > DEFAULT_MAX_DECODED_BYTES:
+        yield False
+        return
+    with DECODE_BUDGET.keeping():
+        with DECODE_BUDGET.hold(cost):  # (kept to the block's end; this thread's decodes in it then never wait)
+            pass
+        yield True
 
 
 def _same_look(source: str | os.PathLike | bytes, native_side: float, reduction: float, usual: bool) -> bool:

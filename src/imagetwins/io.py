@@ -1383,6 +1383,18 @@ def reduced_decode_side(source: str | os.PathLike | bytes, min_size: int, min_lo
         return stored, max(_reduce_on_decode(img, min_size, min_long_side) if min_size else img.size)
 
 
+def decode_plan(source: str | os.PathLike | bytes, min_size: int | None, min_long_side: int = 0) -> tuple[int, int]:
+    """The pixels :func:`open_image` decodes ``source`` into with these ``min_size`` and ``min_long_side`` (sized as
+    :func:`reduced_decode_side` says) and the bytes that decode costs at its peak (:func:`decode_cost`), read from its
+    header alone: what a caller that holds the decoded image while it works checks against
+    :data:`DEFAULT_MAX_DECODED_BYTES` and holds in :data:`DECODE_BUDGET` before decoding (the keep stage's looks).
+    Raises :class:`ImageReadError` or OSError."""
+    with (nullcontext(io.BytesIO(source)) if isinstance(source, bytes) else open_regular_file(source)) as fh, \
+            open_header(fh, path_text(source) if not isinstance(source, bytes) else None) as img:
+        width, height = _reduce_on_decode(img, min_size, min_long_side) if min_size else img.size
+        return width * height, decode_cost(img.mode, width, height, img.format)
+
+
 #: the key of a decoded image's ``info`` that holds the long side of the picture as the file stores it (before a
 #: reduced-scale decode); :func:`decoded_scale` reads it
 STORED_SIDE = "imagetwins.stored_side"

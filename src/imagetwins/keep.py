@@ -68,7 +68,15 @@ from imagetwins.decoder_messages import quiet_decoder_warnings
 from imagetwins.digests import Digest
 from imagetwins.facts import ImageFacts
 from imagetwins.folder_copies import CopiedFolders, place_order
-from imagetwins.io import decode_image, header_exif, may_be_translucent, named_as_image, open_header, open_regular_file
+from imagetwins.io import (
+    ImageReadError,
+    decode_image,
+    header_exif,
+    may_be_translucent,
+    named_as_image,
+    open_header,
+    open_regular_file,
+)
 from imagetwins.raw import is_raw_name
 from imagetwins.scores import Mark
 from imagetwins.timing import stage
@@ -429,7 +437,11 @@ def _enlargement_of(larger: FileInfo, smaller: FileInfo, larger_bytes: bytes | N
     of the files as they are now."""
     # the larger one (a JPEG) at the smallest DCT scale still 1.4 times the smaller: a thumbnail's original is
     # decoded at 1/8, a 2x enlargement at full size
-    big = _decode(larger.path, min_size=math.ceil(1.4 * max(smaller.width, smaller.height)), data=larger_bytes)
+    wanted = math.ceil(1.4 * max(smaller.width, smaller.height))
+    if not _decodes_within_limit((larger.path if larger_bytes is None else larger_bytes, wanted),
+                                 (smaller.path if smaller_bytes is None else smaller_bytes, None)):
+        return None  # (both decodes held at once, each under io's limit: together over it, no verdict)
+    big = _decode(larger.path, min_size=wanted, data=larger_bytes)
     small = _decode(smaller.path, data=smaller_bytes) if big is not None else None
     if big is None or small is None:  # unreadable now, changed, too large, too slow: no verdict, ranks kept
         return None
@@ -499,6 +511,21 @@ def _unexplained_detail(big: Image.Image, small: Image.Image,
         if floor <= _NOISE_FLOOR_AT_MOST * detail:
             unexplained = max(0.0, unexplained - floor)
     return unexplained / detail
+
+
+def _decodes_within_limit(*decodes: tuple[str | bytes, int | None]) -> bool:
+    """Whether the decodes of a look, held at once, cost no more than io's limit on one decode
+    (:data:`~imagetwins.io.DEFAULT_MAX_DECODED_BYTES`; :func:`~imagetwins.io.decode_plan` of each file or its bytes at
+    its ``min_size``, from the headers): a PNG, TIFF or WebP is decoded whole, and the enlargement check held two of
+    them, each under the limit (two 12,000 px PNGs: up to 2 GB). True where a header cannot be read (the decode then
+    says why)."""
+    from imagetwins import io as image_io
+
+    try:
+        cost = sum(image_io.decode_plan(source, min_size)[1] for source, min_size in decodes)
+    except (ImageReadError, OSError, ValueError):
+        return True
+    return cost <= image_io.DEFAULT_MAX_DECODED_BYTES
 
 
 def _decode(path: str, min_size: int | None = None, data: bytes | None = None):

@@ -509,6 +509,13 @@ LOOK_FLAT_SCALE = 1.25
 #: (``bench_keep_enlarged_framed.py --source camera-photos``: BENCHMARKS.md, "A second look at the plain file's own
 #: pixels"); 2,048 itself is a bound on cost, not measured against another)
 LOOK_MAX_SIDE = 2048
+#: the bytes a pixel of the two files' decodes costs at the peak of the keep stage's look (each decoded, its grey float
+#: copy, the outer warped onto the inner, masks, filters): measured 23.6 (``ru_maxrss``/``VmHWM`` of the keep stage
+#: alone, a 12,000 x 9,500 PNG framing its 4,032 x 3,024 PNG original enlarged 2.6x: 2.98 GB over 126 MP decoded). A
+#: look whose decodes would cost more than :data:`~imagetwins.io.DEFAULT_MAX_DECODED_BYTES` so counted is not made
+#: (``copies._enlarged_area``): a PNG, TIFF or WebP is decoded whole for a look at LOOK_SIDE (that one took 3.2 GB,
+#: the scan of the two 0.8 GB)
+LOOK_BYTES_PER_PIXEL = 24
 #: (the fit: every LOOK_STRIDE-th pixel of the shared part each way, at least LOOK_MIN_PIXELS of them in all, with a
 #: ridge, LOOK_RIDGE of the taps' mean power)
 LOOK_STRIDE = 2
