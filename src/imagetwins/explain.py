@@ -20,6 +20,7 @@ from PIL import Image, ImageDraw
 from imagetwins import verify
 from imagetwins.canvas import upright_picture
 from imagetwins.copies import COPIES_METHOD, verify_records
+from imagetwins.hashing import DECODE_MIN_SIDE
 from imagetwins.io import ImageReadError, content_digest, open_image, read_bytes
 from imagetwins.pairscores import MemoryPairScores, for_method
 from imagetwins.scores import DISTANCE, Mark, ScoreKind, Verdict
@@ -110,7 +111,8 @@ def explain(path_a: str | os.PathLike, path_b: str | os.PathLike, methods: Seque
     """
     from imagetwins.encoders import encoder_names, get_encoder
 
-    open_image(path_a), open_image(path_b)  # one clear error for an unreadable file, before any method
+    for path in (path_a, path_b):  # one clear error for an unreadable file, before any method
+        _drawable(path)  # (one at a time, as small as the method's decode: both whole, 1.7 GB at 170 MP)
     out = Explanation([], identical=_identical(path_a, path_b))
     for name in methods or encoder_names():
         encoder = get_encoder(name)
@@ -262,6 +264,20 @@ def pair_features(path_a: str | os.PathLike, path_b: str | os.PathLike, records=
     return ra.features, rb.features
 
 
+#: the long side a picture is drawn from at most (:func:`_drawable`): the features' side a few times over
+_DRAWN_SIDE = 4 * verify.FEATURE_SIDE
+
+
+def _drawable(path: str | os.PathLike) -> Image.Image:
+    """``path`` decoded as ``copies`` decodes it for its features (a JPEG at a reduced scale), and where its format has
+    no reduced decode (PNG, TIFF, WebP: whole) brought down to :data:`_DRAWN_SIDE` at once: the picture of the
+    matches is drawn at the features' size. Both files were decoded whole and held together (``explain`` of a 170 MP
+    pair: 1.7 GB, the scan's decode budget 1 GiB). Raises :class:`~imagetwins.io.ImageReadError`."""
+    img = open_image(path, min_size=DECODE_MIN_SIDE, min_long_side=verify.FEATURE_SIDE)
+    factor = max(img.size) // _DRAWN_SIDE
+    return img.reduce(factor) if factor > 1 else img
+
+
 def check_picture_name(out: str | os.PathLike) -> None:
     """Raise ValueError (one line) where ``out``'s suffix names an image format other than PNG: the picture is a PNG
     (with the mark that lets a re-run replace it), and ``-p why.jpg`` wrote PNG bytes under a JPEG's name, which
@@ -288,7 +304,8 @@ def match_picture(path_a: str | os.PathLike, path_b: str | os.PathLike, out: str
 
     refuse_picture_target(out)  # (before any work: a photo at that name stays)
     check_picture_name(out)
-    a, b = open_image(path_a), open_image(path_b)
+    a = _drawable(path_a)
+    b = _drawable(path_b)
     ra, rb = pair_records(path_a, path_b, records)
     v = verification if verification is not None and verification.matches else verify_records(
         ra, rb, keep_matches=True)

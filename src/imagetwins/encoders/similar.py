@@ -119,7 +119,8 @@ class SimilarEncoder(VectorEncoder):
         w, h = img.size
         scale = SIDE / max(w, h, 1)
         size = (max(_STRIDE, round(w * scale / _STRIDE) * _STRIDE), max(_STRIDE, round(h * scale / _STRIDE) * _STRIDE))
-        return np.asarray(img.convert("RGB").resize(size, Image.Resampling.BILINEAR), dtype=np.uint8)
+        rgb = img if img.mode == "RGB" else img.convert("RGB")  # (convert copies an RGB image: 680 MB at 170 MP)
+        return np.asarray(rgb.resize(size, Image.Resampling.BILINEAR), dtype=np.uint8)
 
     def encode_batch(self, prepared: list[np.ndarray]) -> np.ndarray:
         out = np.empty((len(prepared), 0), np.float32)
