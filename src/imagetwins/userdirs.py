@@ -25,10 +25,14 @@ NO_HOME = Path("/nonexistent")
 
 def _home() -> Path:
     """``Path.home()``, or :data:`NO_HOME` where no home folder can be told."""
+    return _told_home() or NO_HOME
+
+
+def _told_home() -> Path | None:
     try:
         return Path.home()
     except (RuntimeError, KeyError):
-        return NO_HOME
+        return None
 
 
 def check_home(folder: str | os.PathLike) -> None:
@@ -36,14 +40,14 @@ def check_home(folder: str | os.PathLike) -> None:
     inside ``Path.home()``, which does not exist (a service account's ``HOME=/nonexistent``), or inside
     :data:`NO_HOME` where no home can be told (whether or not that exists). A folder outside the home
     (``XDG_CACHE_HOME=/var/cache/me``) and one in an existing home pass."""
-    home = _home()
-    if home != NO_HOME and os.path.isdir(home):
+    told = _told_home()
+    if told is not None and os.path.isdir(told):
         return
+    home = NO_HOME if told is None else told
     folder = Path(os.path.abspath(folder))
     if folder == home or home in folder.parents:
         why = (f"HOME is not set and user {os.getuid()} has no password entry (set HOME, or XDG_CACHE_HOME and "
-               "XDG_DATA_HOME)" if home == NO_HOME and "HOME" not in os.environ else
-               f"{os.fspath(home)} does not exist")
+               "XDG_DATA_HOME)" if told is None else f"{os.fspath(home)} does not exist")
         raise NoHomeFolder(errno.ENOENT, f"no usable home folder: {why}, and imagetwins makes none")
 
 
