@@ -194,3 +194,25 @@ def test_an_undo_killed_with_the_link_set_aside_is_finished_by_the_next(tmp_path
     assert not back.failed and len(back.done) == 1
     assert {p: _sha(p) for p in (keeper, copy)} == before and not copy.is_symlink()
     assert sorted(p.name for p in copy.parent.iterdir()) == ["a.png"]
+
+
+@pytest.mark.parametrize("link", [None, "sym", "clone"])
+def test_remove_and_undo_work_where_a_seccomp_filter_refuses_renameat2(tmp_path: Path, monkeypatch,
+                                                                        link: str | None) -> None:
+    """A container runtime's seccomp filter may answer renameat2 with EPERM, whatever the file: every move failed
+    'Operation not permitted'. Then the link and unlink are used, as where the system has no renameat2."""
+    import ctypes
+    import errno
+
+    def refused(*args):
+        ctypes.set_errno(errno.EPERM)
+        return -1
+
+    monkeypatch.setattr(quarantine, "_renameat2", lambda: refused)
+    root, keeper, copy, plan = _album(tmp_path)
+    before = copy.read_bytes()
+    out = apply_plan(plan, root, tmp_path / "q", link=link)
+    assert len(out.done) == 1 and not out.failed, out.failed
+    back = undo(tmp_path / "q")
+    assert len(back.done) == 1 and not back.failed, back.failed
+    assert copy.read_bytes() == before and not copy.is_symlink() and keeper.read_bytes() == before
