@@ -346,3 +346,35 @@ def test_the_cells_all_of_a_mask_is_the_cells_all() -> None:
         for p in (0.5, 0.99, 1.0):
             mask = rng.random(shape) < p
             assert np.array_equal(verify._cells_all(mask), verify._cells(mask).all(-1))
+
+
+def _blurred_term_by_term(image: np.ndarray, sigma: float) -> np.ndarray:
+    """verify._blurred as it was written before #25's in-place sums: each pass ``sum()`` of the kernel's terms."""
+    kernel = verify._gaussian_kernel(sigma)
+    r = len(kernel) // 2
+    if min(image.shape) <= r:
+        return image.copy()
+    across = np.pad(image, ((0, 0), (r, r)), mode="reflect")
+    rows = sum(weight * across[:, k:k + image.shape[1]] for k, weight in enumerate(kernel))
+    down = np.pad(rows, ((r, r), (0, 0)), mode="reflect")
+    return sum(weight * down[k:k + image.shape[0]] for k, weight in enumerate(kernel)).astype(np.float32)
+
+
+def test_the_canvas_blur_summed_in_place_is_the_term_by_term_blur_to_the_bit() -> None:
+    """The canvas's blur (verify._blurred: the canvas share and level of every image a check reaches the frames or the
+    cells of, and of a hash-sure pair's pages) adds its terms into one array, in the order the sum of new arrays did:
+    the same float32 of every pixel (a pairing of the kernel's equal taps, or a sum in another order, is not)."""
+    import cv2
+
+    rng = np.random.default_rng(7)
+    for shape in ((120, 160), (119, 160), (97, 131), (9, 40), (5, 7), (4, 4)):
+        for sigma in (0.5, 1.0, verify.BLUR_SIGMA, 2.3):
+            image = (rng.random(shape) * 255).astype(np.float32)
+            image[: shape[0] // 3] = np.round(image[: shape[0] // 3])  # (a part of whole grey levels, as thumbnails)
+            got, want = verify._blurred(image, sigma), _blurred_term_by_term(image, sigma)
+            assert got.dtype == np.float32 and got.shape == image.shape
+            assert np.array_equal(got.view(np.uint32), want.view(np.uint32)), (shape, sigma)
+    assert np.array_equal(verify._gaussian_kernel(verify.BLUR_SIGMA),
+                          cv2.getGaussianKernel(9, verify.BLUR_SIGMA, cv2.CV_32F).ravel())  # (OpenCV's kernel)
+    flat = np.full((120, 160), 37.0, np.float32)
+    assert verify._canvas_of(flat) == (1.0, 37.0)  # (a flat thumbnail: all canvas, at its level)

@@ -2521,19 +2521,37 @@ def _canvas_of(thumbnail: np.ndarray) -> tuple[float, float]:
     return float((flat & (np.abs(means - level) <= CANVAS_BAND)).mean()), level
 
 
+def _gaussian_kernel(sigma: float) -> np.ndarray:
+    """The float32 Gaussian kernel :func:`_blurred` weighs its terms by: OpenCV's for ``sigma`` (its side
+    ``round(8 sigma + 1) | 1``, normalised in float64)."""
+    side = int(round(sigma * 8 + 1)) | 1
+    kernel = np.exp(-((np.arange(side) - side // 2) ** 2) / (2 * sigma * sigma))
+    return (kernel / kernel.sum()).astype(np.float32)
+
+
 def _blurred(image: np.ndarray, sigma: float) -> np.ndarray:
     """``cv2.GaussianBlur(image, (0, 0), sigma)`` of a float32 image in NumPy: the same kernel (its side
     ``round(8 sigma + 1) | 1``) and border (reflected about the edge pixel)."""
-    side = int(round(sigma * 8 + 1)) | 1
+    kernel = _gaussian_kernel(sigma)
+    side = len(kernel)
     r = side // 2
-    kernel = np.exp(-((np.arange(side) - r) ** 2) / (2 * sigma * sigma))
-    kernel = (kernel / kernel.sum()).astype(np.float32)
     if min(image.shape) <= r:
         return image.copy()
+    height, width = image.shape
     padded = np.pad(image, ((0, 0), (r, r)), mode="reflect")
-    rows = sum(kernel[k] * padded[:, k:k + image.shape[1]] for k in range(side))
+    # each pass the sum of the kernel's terms in its order, added into one array (the very float32 sums of
+    # sum(kernel[k] * padded[...]), without a new array for each term and each partial sum: ~0.1 ms of ~0.2)
+    rows = padded[:, :width] * kernel[0]
+    term = np.empty_like(rows)
+    for k in range(1, side):
+        np.multiply(padded[:, k:k + width], kernel[k], out=term)
+        rows += term
     padded = np.pad(rows, ((r, r), (0, 0)), mode="reflect")
-    return sum(kernel[k] * padded[k:k + image.shape[0]] for k in range(side)).astype(np.float32)
+    out = padded[:height] * kernel[0]
+    for k in range(1, side):
+        np.multiply(padded[k:k + height], kernel[k], out=term)
+        out += term
+    return out.astype(np.float32, copy=False)
 
 
 def is_page(thumbnail: np.ndarray) -> bool:
