@@ -182,6 +182,32 @@ def test_profile_copies_encode_times_what_copies_does(tmp_path: Path) -> None:
     assert run.stdout.splitlines()[-1] == "the parts timed give encode_batch's rows: yes", run.stdout
 
 
+def test_profile_copies_verify_times_the_checks_a_first_scan_makes(tmp_path: Path) -> None:
+    """benchmarks/profile_copies_verify.py (new) makes a folder's first-scan checks again with the forked checker's code
+    while it times their stages: its answers must be those checks' (a crop of a photo is a copy, kept with it), its
+    table must hold the stages a check that finds a copy goes through, and its kept rows must serve a second run."""
+    from conftest import synthetic_photo
+
+    for k in range(3):
+        synthetic_photo(480, 360, seed=k).save(tmp_path / f"p{k}.jpg", quality=90)
+    synthetic_photo(480, 360, seed=0).crop((60, 40, 420, 320)).save(tmp_path / "p0-crop.jpg", quality=90)
+    rows = tmp_path.parent / f"{tmp_path.name}-rows.pkl"
+    outs = []
+    for _ in range(2):  # (the second run reads the rows the first kept)
+        run = subprocess.run([sys.executable, str(REPO / "benchmarks" / "profile_copies_verify.py"), str(tmp_path),
+                              "--rows", str(rows)], capture_output=True, text=True, timeout=300)
+        assert run.returncode == 0, run.stderr
+        outs.append(run.stdout)
+    assert rows.is_file() and "encoded 4 pictures" in outs[0] and "encoded" not in outs[1]
+    for out in outs:
+        checks = int(out.split(" checks of ")[0].split()[-1].replace(",", ""))
+        stages = {line.split(" | ")[0].lstrip("| ") for line in out.splitlines() if line.startswith("| ")}
+        assert {"quick looks made together", "cell-by-cell comparisons", "fits: the full match's products"} <= stages
+        answers = out.splitlines()[-1]
+        assert "'copy': 1" in answers and answers.endswith("could not be checked: 0"), out
+        assert 1 <= checks <= 6, out
+
+
 def test_probe_cnn_run_times_what_the_encoder_runs(tmp_path: Path) -> None:
     """benchmarks/probe_cnn_run.py (new) times the proposer CNN under other onnxruntime settings: its shipped setting
     must pool the very vectors copies' Embedder pools (else what it times is not what a scan runs), and a setting that
