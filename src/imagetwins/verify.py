@@ -9,7 +9,9 @@ relation. This module checks that relation for one pair:
    plus a small grey thumbnail and a smaller colour one (chroma). :class:`ImageFeatures` serialises to bytes
    for the index cache.
 2. **Matching** with a ratio test, then a RANSAC fit of a full affine transform (crops, padding,
-   aspect changes, rotations, mirrors and quarter turns are all affine).
+   aspect changes, rotations, mirrors and quarter turns are all affine). Where that finds no copy on few inliers
+   (a crop blown up past what the keypoints match, a flat or repetitive picture), the thumbnails are also aligned
+   by their pixels alone (:func:`_pixel_alignment`: a scale and a shift, what a crop in an editor is).
 3. **Dense check**: the thumbnail of one image is warped onto the other with that transform and the
    two are compared cell by cell (normalised cross-correlation). Different photos that carry the same
    caption or logo, or the same flat object photographed twice, can give dozens of consistent
@@ -214,6 +216,32 @@ REVERSE_FIT = False
 #: their candidate pairs, the fewest inliers was 6; checks with 3-5 inliers are 15 % of an incremental run's pairs
 #: (the rig of 1,000 new into 100,000) and 7 % of a first scan's (camera photos), each ~2.3 ms of dense check saved
 FULL_INLIERS = 6
+#: a plain crop blown up past what the keypoints match (one keeping 60 % of each side or less: the crop's keypoints at
+#: 320 px are finer detail than the other's, their descriptors unlike; or a picture with few keypoints at all, bubbles
+#: in a blue sky) leaves the keypoints' fit too few inliers, or a wrong one, though the crop aligned right is a copy
+#: cell by cell. Where the keypoints' fit found no copy with fewer than this many inliers, the two grey thumbnails are
+#: aligned by their pixels alone (:func:`_pixel_alignment`: one scaled by PIXEL_SCALES and slid over the other, no
+#: turn, no mirror: what a crop in an editor is) and the pair is compared under that alignment, kept where it says more
+PIXEL_ALIGN_BELOW = 15
+#: the pixels are aligned only for a pair the quick look let through to the full match (the crops it turns away are
+#: left: most of a search's checks are look-alikes turned away there, and an alignment costs ~1-3 ms), or one of whose
+#: pictures holds fewer keypoints than this (a flat picture: few in a library)
+PIXEL_FEW_KEYPOINTS = 150
+#: the scales of one thumbnail tried inside the other (a crop keeping 45 % to 100 % of each side), on the thumbnails
+#: reduced PIXEL_COARSE times; the best refined at full size in the rounds of PIXEL_FINE
+PIXEL_SCALES = tuple(float(x) for x in np.geomspace(0.45, 1.0, 16))
+PIXEL_COARSE = 4
+#: the rounds at full size: the scales tried (times the best so far) and how far the place is searched round it (px)
+PIXEL_FINE = ((tuple(float(x) for x in np.geomspace(0.88, 1.12, 5)), 8),
+              (tuple(float(x) for x in np.geomspace(0.97, 1.03, 5)), 3))
+#: the thumbnails' correlation (the scaled one against the part of the other it lies on) from which the pair is
+#: compared cell by cell under that alignment
+PIXEL_NCC = 0.8
+#: the correlation of the reduced thumbnails under which the coarse search ends the look
+PIXEL_COARSE_NCC = 0.7
+#: the least side (reduced thumbnail pixels) and spread (grey levels) of a scaled thumbnail slid over the other
+PIXEL_MIN_SIDE = 6
+PIXEL_MIN_SPREAD = 2.0
 #: the part rule (PART_COVER) read before the pixels are compared, under the full match's affine map: where neither
 #: frame lies EARLY_PART_COVER or more inside the other, and neither reaches beyond the other's with padding only
 #: (:func:`_padding_beyond`: a crop of a picture set on a background), the two share a part at most, and the frame
@@ -290,7 +318,7 @@ FEATURES_VERSION = 6  # 2: keypoints stored strongest first (the quick look take
 #: the version of what :func:`verify_pair` computes from given features: part of :func:`verdict_version`, which
 #: keys the confidences the index keeps per pair. Bump it with any change of the code that changes a confidence
 #: (the module's constants, FEATURES_VERSION and CALIBRATION included, and OpenCV's version are in the key already)
-VERDICT_VERSION = 35  # 2: the quick look before the full match; 3: the lighting fit refitted until a caption drops
+VERDICT_VERSION = 36  # 2: the quick look before the full match; 3: the lighting fit refitted until a caption drops
 # out; 4: symmetric (the pair is checked in one canonical order), keypoints at the stored (half float) precision;
 # 5: a perspective alignment where the affine one leaves part of the picture disagreeing; 6: overlays left out
 # (OVERLAY_MAX); 7: two framings of one scene and pictures sharing only a part are not copies (FRAMING_COVER,
@@ -334,6 +362,8 @@ VERDICT_VERSION = 35  # 2: the quick look before the full match; 3: the lighting
 # scene), a bar of one colour with marks drawn on it is padding (BAR_FLAT: a phone screenshot's status bar)
 # 35: ... where only the fill's (or bar's) own spread finds the band not continuing it, the band must not continue its
 # plane (a smooth sky beyond a re-shot's frame, birds in it) nor, for a fill, much of it (dark silhouettes)
+# 36: where the keypoints' fit finds no copy on few inliers, the thumbnails aligned by their pixels (a plain crop blown
+# up past what ORB matches, or of a flat picture: PIXEL_ALIGN_BELOW)
 
 #: logistic model behind :attr:`Verification.confidence` (fitted by ``benchmarks/quality.py --fit`` with each
 #: weight's sign fixed: more agreement can only raise the confidence, a lighting mismatch only lower it):
@@ -3206,18 +3236,35 @@ def verify_pair(a: ImageFeatures, b: ImageFeatures, keep_matches: bool = False, 
 
 def _verify_ordered(a: ImageFeatures, b: ImageFeatures, keep_matches: bool = False,
                     confidence_only: bool = False, looks: QuickLooks | None = None) -> Verification:
-    """Check ``a`` against ``b`` in that order (see :func:`verify_pair`).
+    """Check ``a`` against ``b`` in that order (see :func:`verify_pair`): by the keypoints' fit
+    (:func:`_keypoint_check`), then, where that finds no copy on few inliers (:data:`PIXEL_ALIGN_BELOW`), under the
+    alignment of the two thumbnails' pixels (:func:`_pixel_check`), kept where that finds a copy."""
+    v, matched = _keypoint_check(a, b, keep_matches, confidence_only, looks)
+    if v.confidence < DEFAULT_CONFIDENCE and v.inliers < PIXEL_ALIGN_BELOW \
+            and (matched or min(len(a.points), len(b.points)) < PIXEL_FEW_KEYPOINTS):
+        w = _pixel_check(a, b, keep_matches, confidence_only)
+        # kept only where it finds a copy (every other answer stays the keypoints': a pair is no worse placed by it)
+        # that agrees cell by cell all over, none of its cells left out as an overlay, which the keypoints' fit allows
+        # a copy with a caption (a picture a canvas finder cut from a re-shot, its climber moved, aligned so)
+        if w is not None and w.confidence >= DEFAULT_CONFIDENCE and not w.overlay:
+            return w
+    return v
 
-    """
+
+def _keypoint_check(a: ImageFeatures, b: ImageFeatures, keep_matches: bool = False,
+                    confidence_only: bool = False, looks: QuickLooks | None = None
+                    ) -> tuple[Verification, bool]:
+    """The check of ``a`` against ``b`` by their keypoints: the quick look, the full match, the dense comparison; and
+    whether the quick look let the pair through to the full match."""
     _require_cv2()
     sides = ((b.points, b.descriptors), (b.mirror_points, b.mirror_descriptors))
     look = _QuickLook(a, b) if looks is None else looks.of(a, b)
     if look.turned_away():  # (what the quick look's four fits below answer then: none of them fits)
-        return Verification()
+        return Verification(), False
     quick = [_quick_inliers(a, b, mirrored, look) for mirrored in (False, True)]
     v = Verification()
     if max(quick) < QUICK_INLIERS:
-        return v
+        return v, False
     # the orientation the quick look prefers first; the other only if the first is not clearly a match
     first = int(quick[1] > quick[0])
     best, mirrored = _fit(a.points, a.descriptors, *sides[first]), bool(first)
@@ -3226,7 +3273,7 @@ def _verify_ordered(a: ImageFeatures, b: ImageFeatures, keep_matches: bool = Fal
         if other is not None and (best is None or other[1].sum() > best[1].sum()):
             best, mirrored = other, not first
     if best is None:
-        return v
+        return v, True
     v = _checked(a, b, best, mirrored, keep_matches, confidence_only)
     if REVERSE_FIT and v.confidence < DEFAULT_CONFIDENCE and v.inliers < CONFIDENT_INLIERS:
         # the match the other way: the ratio test keeps other matches from b's side (a crop blown up, overlays or a
@@ -3242,24 +3289,25 @@ def _verify_ordered(a: ImageFeatures, b: ImageFeatures, keep_matches: bool = Fal
             # at any rotation: a second fit is a second chance for a re-shot's chance alignment too
             if w.confidence > max(v.confidence, NOT_ONE_CAPTURE) and w.frame_cover >= FRAMING_COVER:
                 v = w
-    return v
+    return v, True
 
 
 def _checked(a: ImageFeatures, b: ImageFeatures, fit: tuple, mirrored: bool, keep_matches: bool,
-             confidence_only: bool) -> Verification:
+             confidence_only: bool, least: int = FULL_INLIERS) -> Verification:
     """The check of ``a`` against ``b`` (see :func:`_verify_ordered`) once a transform is fitted: ``fit`` is
     (matrix a -> b, inlier mask, a's matched keypoints, b's), as :func:`_fit` gives it, ``mirrored`` whether b's
-    mirrored keypoints were matched."""
+    mirrored keypoints were matched; ``least``: the inliers from which the pictures are compared cell by cell (0: an
+    alignment found by the pixels, :func:`_pixel_check`)."""
     matrix, mask, qi, ti = fit
     v = Verification()
     v.inliers = int(mask.sum())
-    v.inlier_ratio = v.inliers / len(mask)
+    v.inlier_ratio = v.inliers / len(mask) if len(mask) else 0.0
     v.mirrored = mirrored
     v.transform = matrix
     if keep_matches:
         pb = b.mirror_points if mirrored else b.points
         v.matches = [(tuple(p), tuple(q)) for p, q in zip(a.points[qi[mask]].tolist(), pb[ti[mask]].tolist())]
-    if v.inliers >= FULL_INLIERS and not _shares_a_part(a, b, matrix, v):
+    if v.inliers >= least and not _shares_a_part(a, b, matrix, v):
         v.compared = True
         shared_blur: dict = {}  # (the blurred thumbnails, made once for the comparisons under the homographies too)
         _dense(a, b, matrix, v, shared_blur=shared_blur)
@@ -3280,6 +3328,154 @@ def _checked(a: ImageFeatures, b: ImageFeatures, fit: tuple, mirrored: bool, kee
                 _page_beyond(a, b, aligned, v, frames)
     v.confidence = float(confidence_from(v.measurements()))
     return v
+
+
+def _pixel_check(a: ImageFeatures, b: ImageFeatures, keep_matches: bool, confidence_only: bool
+                 ) -> Verification | None:
+    """The check of ``a`` against ``b`` under the alignment of their thumbnails' pixels (:func:`_pixel_alignment`),
+    its inliers the keypoints it maps within :data:`RANSAC_PIXELS` of a keypoint of the other with a like descriptor
+    (no ratio test); None where no alignment reaches :data:`PIXEL_NCC`."""
+    matrix = _pixel_alignment(a, b)
+    if matrix is None:
+        return None
+    mapped = a.points @ matrix[:, :2].T + matrix[:, 2]
+    if len(mapped) and len(b.points):
+        apart = np.linalg.norm(mapped[:, None, :] - b.points[None, :, :], axis=2)
+        ti = apart.argmin(1)
+        qi = np.flatnonzero(apart[np.arange(len(ti)), ti] <= RANSAC_PIXELS)
+        ti = ti[qi]
+        bits = np.unpackbits(a.descriptors[qi] ^ b.descriptors[ti], axis=1).sum(1)
+        mask = bits <= PIXEL_DESCRIPTORS_ALIKE
+    else:
+        qi = ti = np.zeros(0, np.int64)
+        mask = np.zeros(0, bool)
+    return _checked(a, b, (matrix, mask, qi, ti), False, keep_matches, confidence_only, least=0)
+
+
+#: the Hamming distance (of 256 bits) under which two keypoints mapped onto each other count as an inlier of a pixel
+#: alignment (:func:`_pixel_check`; what ORB's descriptors of one corner seen twice stay within)
+PIXEL_DESCRIPTORS_ALIKE = 64
+
+
+def _pixel_alignment(a: ImageFeatures, b: ImageFeatures) -> np.ndarray | None:
+    """The 2 x 3 map (a's feature frame -> b's: a scale and a shift) under which one grey thumbnail, scaled by one of
+    :data:`PIXEL_SCALES`, lies on a part of the other with the best normalised cross-correlation, or None where that is
+    under :data:`PIXEL_NCC` (under :data:`PIXEL_COARSE_NCC` on the coarse search), or where it does not hold at one
+    scale alone (:func:`_scale_drop`). Searched on the thumbnails reduced (:data:`PIXEL_COARSE`), refined at full size
+    (:data:`PIXEL_FINE`, a few pixels round the place found) with the peak's place to a fraction of a pixel."""
+    best: tuple | None = None
+    for a_inner in (True, False):
+        inner, outer = (a, b) if a_inner else (b, a)
+        ti, to = inner.thumbnail.astype(np.float32), outer.thumbnail.astype(np.float32)
+        hi, wi = ti.shape
+        ho, wo = to.shape
+        ci = cv2.resize(ti, (max(1, wi // PIXEL_COARSE), max(1, hi // PIXEL_COARSE)), interpolation=cv2.INTER_AREA)
+        co = cv2.resize(to, (max(1, wo // PIXEL_COARSE), max(1, ho // PIXEL_COARSE)), interpolation=cv2.INTER_AREA)
+        for s in PIXEL_SCALES:
+            w, h = round(ci.shape[1] * s), round(ci.shape[0] * s)
+            if min(w, h) < PIXEL_MIN_SIDE or w > co.shape[1] or h > co.shape[0]:
+                continue
+            small = cv2.resize(ci, (w, h), interpolation=cv2.INTER_AREA)
+            if float(cv2.meanStdDev(small)[1][0, 0]) < PIXEL_MIN_SPREAD:
+                continue
+            _, peak, _, at = cv2.minMaxLoc(cv2.matchTemplate(co, small, cv2.TM_CCOEFF_NORMED))
+            if best is None or peak > best[0]:
+                best = (peak, a_inner, s, at)
+    if best is None or not np.isfinite(best[0]) or best[0] < PIXEL_COARSE_NCC:
+        return None
+    _, a_inner, coarse, (x0, y0) = best
+    inner, outer = (a, b) if a_inner else (b, a)
+    ti, to = inner.thumbnail.astype(np.float32), outer.thumbnail.astype(np.float32)
+    # the place's centre in the full thumbnail, then two rounds round it: the coarse search's step, then a finer one
+    k = PIXEL_COARSE
+    centre = (k * (x0 + round(ti.shape[1] // k * coarse) / 2), k * (y0 + round(ti.shape[0] // k * coarse) / 2))
+    fine: tuple | None = None
+    for factors, reach in PIXEL_FINE:
+        scale = coarse if fine is None else fine[1]
+        if fine is not None:
+            centre = (fine[3] + ti.shape[1] * fine[1] / 2, fine[4] + ti.shape[0] * fine[2] / 2)
+        for f in factors:
+            w, h = round(ti.shape[1] * scale * f), round(ti.shape[0] * scale * f)
+            if w > to.shape[1] or h > to.shape[0] or min(w, h) < k * PIXEL_MIN_SIDE:
+                continue
+            left, top = max(0, round(centre[0] - w / 2) - reach), max(0, round(centre[1] - h / 2) - reach)
+            window = to[top:min(to.shape[0], top + h + 2 * reach), left:min(to.shape[1], left + w + 2 * reach)]
+            if window.shape[0] < h or window.shape[1] < w:
+                continue
+            small = cv2.resize(ti, (w, h), interpolation=cv2.INTER_AREA)
+            if float(cv2.meanStdDev(small)[1][0, 0]) < PIXEL_MIN_SPREAD:
+                continue
+            scores = cv2.matchTemplate(window, small, cv2.TM_CCOEFF_NORMED)
+            _, peak, _, (x, y) = cv2.minMaxLoc(scores)
+            if fine is None or peak > fine[0]:
+                fine = (peak, w / ti.shape[1], h / ti.shape[0], left + x + _peak_offset(scores[y, :], x),
+                        top + y + _peak_offset(scores[:, x], y))
+        if fine is None:
+            return None
+    if not np.isfinite(fine[0]) or fine[0] < PIXEL_NCC:
+        return None
+    _, sx, sy, x, y = fine
+    if _scale_drop(ti, to, sx, sy, x, y) < PIXEL_SCALE_DROP:
+        return None
+    # inner's feature frame -> outer's, through the thumbnails (a thumbnail's pixel edges at k times the frame's; the
+    # template's left edge at x): keypoints sit at pixel centres, half a pixel in from those edges
+    ki, ko = ti.shape[1] / inner.size[0], to.shape[1] / outer.size[0]
+    kyi, kyo = ti.shape[0] / inner.size[1], to.shape[0] / outer.size[1]
+    gx, gy = sx * ki / ko, sy * kyi / kyo
+    matrix = np.array([[gx, 0.0, 0.5 * gx + x / ko - 0.5], [0.0, gy, 0.5 * gy + y / kyo - 0.5]])
+    if not a_inner:
+        matrix = cv2.invertAffineTransform(matrix)
+    return matrix.astype(np.float32)
+
+
+#: an alignment by the pixels is kept only where it is one scale's: the detail of the two thumbnails (each less its
+#: blur, PIXEL_DETAIL_BLUR px) correlates by PIXEL_SCALE_DROP less with the scaled one PIXEL_SCALE_OFF larger or smaller
+#: (its centre kept, its place searched again a few pixels round). A single blob on a flat field (the moon in a night
+#: sky, two shots) aligns at any scale near its own; bubbles or windows at several places align at one scale alone
+PIXEL_SCALE_OFF = 1.1
+PIXEL_SCALE_DROP = 0.1
+PIXEL_DETAIL_BLUR = 3.0
+
+
+def _detail(x: np.ndarray) -> np.ndarray:
+    """``x`` less its blur: the detail that places it (a smooth sky's gradient correlates with itself anywhere)."""
+    return x - cv2.GaussianBlur(x, (0, 0), PIXEL_DETAIL_BLUR)
+
+
+def _scale_drop(ti: np.ndarray, to: np.ndarray, sx: float, sy: float, x: float, y: float) -> float:
+    """How much less the detail of ``ti`` scaled by (``sx``, ``sy``) and placed at (``x``, ``y``) on ``to`` correlates
+    with it there once scaled :data:`PIXEL_SCALE_OFF` times larger or smaller (the better of the two, searched a few
+    pixels round the same centre); -1 where it cannot be measured."""
+    detail_o = _detail(to)
+    peaks = []
+    for f in (1.0, PIXEL_SCALE_OFF, 1.0 / PIXEL_SCALE_OFF):
+        w, h = round(ti.shape[1] * sx * f), round(ti.shape[0] * sy * f)
+        cx, cy = x + ti.shape[1] * sx / 2, y + ti.shape[0] * sy / 2
+        reach = 3
+        left, top = max(0, int(round(cx - w / 2)) - reach), max(0, int(round(cy - h / 2)) - reach)
+        right, bottom = min(to.shape[1], left + w + 2 * reach), min(to.shape[0], top + h + 2 * reach)
+        if w < 2 or h < 2 or right - left < w or bottom - top < h:
+            # (the scaled thumbnail reaches past the other: the part of it that lies inside is compared)
+            w, h = min(w, right - left), min(h, bottom - top)
+            if w < 8 or h < 8:
+                return -1.0
+        small = _detail(cv2.resize(ti, (round(ti.shape[1] * sx * f), round(ti.shape[0] * sy * f)),
+                                   interpolation=cv2.INTER_AREA))
+        ox, oy = (small.shape[1] - w) // 2, (small.shape[0] - h) // 2
+        scores = cv2.matchTemplate(detail_o[top:bottom, left:right], small[oy:oy + h, ox:ox + w], cv2.TM_CCOEFF_NORMED)
+        peaks.append(float(cv2.minMaxLoc(scores)[1]))
+    if not all(np.isfinite(peaks)):
+        return -1.0
+    return peaks[0] - max(peaks[1:])
+
+
+def _peak_offset(scores: np.ndarray, at: int) -> float:
+    """The fraction of a pixel by which a parabola through ``scores[at - 1:at + 2]`` puts the peak beside ``at``."""
+    if at <= 0 or at >= len(scores) - 1:
+        return 0.0
+    left, mid, right = float(scores[at - 1]), float(scores[at]), float(scores[at + 1])
+    bend = left - 2 * mid + right
+    return 0.0 if bend >= 0 else float(np.clip(0.5 * (left - right) / bend, -0.5, 0.5))
 
 
 def _shares_a_part(a: ImageFeatures, b: ImageFeatures, matrix: np.ndarray, v: Verification) -> bool:
