@@ -36,7 +36,8 @@ STAGES = ((verify, "_fit", "fits: ratio test, RANSAC, the rest"), (verify, "near
           (verify, "_shares_a_part", "part rule (frames share a part)"), (verify, "_dense", "cell-by-cell comparisons"),
           (verify, "_lighting_fit", "lighting fits"), (verify, "_canvas_of", "canvases (first made)"),
           (verify, "_perspective", "homographies (fit, guided refit)"), (verify, "_frames", "frames"),
-          (verify, "_inner_detail", "inner detail"), (copies, "verify_records", "a check's Python (the rest)"))
+          (verify, "_inner_detail", "inner detail"), (verify, "_pixel_alignment", "pixel alignments"),
+          (copies, "verify_records", "a check's Python (the rest)"))
 
 
 def _rows(folder: Path, kept: Path | None) -> list:
