@@ -216,3 +216,68 @@ def test_remove_and_undo_work_where_a_seccomp_filter_refuses_renameat2(tmp_path:
     back = undo(tmp_path / "q")
     assert len(back.done) == 1 and not back.failed, back.failed
     assert copy.read_bytes() == before and not copy.is_symlink() and keeper.read_bytes() == before
+
+
+def _shm_quarantine(tmp_path: Path):
+    """A quarantine folder on another device than ``tmp_path`` (/dev/shm), or a skip."""
+    import tempfile
+
+    if not os.path.isdir("/dev/shm") or os.stat("/dev/shm").st_dev == os.stat(tmp_path).st_dev:
+        pytest.skip("needs /dev/shm on another device than the temporary folder")
+    return tempfile.TemporaryDirectory(dir="/dev/shm")
+
+
+def test_across_devices_a_file_saved_over_the_name_after_the_copy_is_never_deleted(tmp_path: Path,
+                                                                                   monkeypatch) -> None:
+    """Across devices a move is a verified copy, a last look at the original (its inode, size and mtime), then an
+    unlink of its name: a file saved over the name after that look was the one unlinked. Now the original is set
+    aside in one rename before that look, so the name's new file is never touched."""
+    root, keeper, copy, plan = _album(tmp_path)
+    checked = copy.read_bytes()
+    with _shm_quarantine(tmp_path) as shm:
+        q = Path(shm) / "q"
+        real_stat = os.stat
+        done: list[bool] = []
+
+        def looked_then_saved_over(path, *args, dir_fd=None, **kwargs):
+            st = real_stat(path, *args, dir_fd=dir_fd, **kwargs)
+            name = os.fspath(path)
+            if not done and dir_fd is not None and name in ("a.png", str(quarantine._aside_name(Path("a.png")))) \
+                    and (q / "copy" / "a.png").exists():  # (the last look, once the copy stands in the quarantine)
+                done.append(True)
+                _save_over(dir_fd, "a.png")
+            return st
+
+        monkeypatch.setattr(os, "stat", looked_then_saved_over)
+        out = apply_plan(plan, root, q)
+        monkeypatch.undo()
+        assert done
+        assert _holding(tmp_path, EDIT) == [copy], "the person's edit was deleted"
+        assert len(out.done) == 1 and (q / "copy" / "a.png").read_bytes() == checked
+        assert sorted(p.name for p in copy.parent.iterdir()) == ["a.png"]
+
+
+def test_across_devices_a_run_killed_with_the_original_set_aside_is_undone_whole(tmp_path: Path,
+                                                                                 monkeypatch) -> None:
+    """Killed between setting the original aside and unlinking it, remove leaves it under the hidden name beside
+    its place and its verified copy in the quarantine: undo puts the copy back and removes the set-aside original
+    (the same bytes, at the place again): nothing left over."""
+    root, keeper, copy, plan = _album(tmp_path)
+    checked = copy.read_bytes()
+    with _shm_quarantine(tmp_path) as shm:
+        q = Path(shm) / "q"
+        real_unlink = os.unlink
+
+        def killed(path, *args, **kwargs):
+            if os.fspath(path).endswith(quarantine._ASIDE):
+                raise _Killed
+            return real_unlink(path, *args, **kwargs)
+
+        monkeypatch.setattr(os, "unlink", killed)
+        with pytest.raises(_Killed):
+            apply_plan(plan, root, q)
+        monkeypatch.undo()
+        assert not copy.exists() and (copy.parent / quarantine._aside_name(Path("a.png"))).is_file()
+        back = undo(q)
+        assert not back.failed and len(back.done) == 1
+        assert copy.read_bytes() == checked and sorted(p.name for p in copy.parent.iterdir()) == ["a.png"]

@@ -726,7 +726,7 @@ def _lexists(path: str | os.PathLike, dir_fd: int | None = None) -> bool:
 
 def _move(src: Path, dst: Path, digest: str, identity: tuple[int, int] | None = None,
           dir_fd: int | None = None, dst_dir_fd: int | None = None, stop: _Stop | None = None,
-          on_partial=None, keep_free: int = 0) -> None:
+          on_partial=None, keep_free: int = 0, set_aside: bool = False) -> None:
     """Move without ever overwriting: one rename that cannot replace (:func:`_rename_noreplace`; where the system
     has none, a hard link then an unlink), or across devices a verified copy.
 
@@ -735,14 +735,15 @@ def _move(src: Path, dst: Path, digest: str, identity: tuple[int, int] | None = 
     (``dst``) is a name in that open folder, so no folder swapped for a link on its way since it was opened
     can redirect the move. Across devices, ``on_partial(name)`` is called with the name of the unfinished
     copy (beside ``dst``) before it is made (to journal it), ``stop`` (Ctrl-C) abandons the copy, and a copy that
-    would leave less than ``keep_free`` bytes free on ``dst``'s disk is not begun (:class:`QuarantineFull`).
+    would leave less than ``keep_free`` bytes free on ``dst``'s disk is not begun (:class:`QuarantineFull`), and
+    ``set_aside`` (a file of the person's folder) has the original's name taken away as :func:`_copy_across` says.
     """
     try:  # one atomic step where the system has it: the name goes with the file it holds at that instant
         renamed = _rename_noreplace(src, dst, dir_fd, dst_dir_fd)
     except OSError as exc:
         if exc.errno != errno.EXDEV:
             raise
-        _copy_across(src, dst, digest, identity, dir_fd, dst_dir_fd, stop, on_partial, keep_free)
+        _copy_across(src, dst, digest, identity, dir_fd, dst_dir_fd, stop, on_partial, keep_free, set_aside)
         return
     if renamed:
         if identity is not None:
@@ -755,7 +756,7 @@ def _move(src: Path, dst: Path, digest: str, identity: tuple[int, int] | None = 
         os.link(src, dst, src_dir_fd=dir_fd, dst_dir_fd=dst_dir_fd, follow_symlinks=False)
     except OSError as exc:
         if exc.errno == errno.EXDEV:
-            _copy_across(src, dst, digest, identity, dir_fd, dst_dir_fd, stop, on_partial, keep_free)
+            _copy_across(src, dst, digest, identity, dir_fd, dst_dir_fd, stop, on_partial, keep_free, set_aside)
             return
         if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK):
             raise
@@ -855,10 +856,13 @@ FOLDER_PARTIAL = ".imagetwins-partial"
 
 def _copy_across(src: Path, dst: Path, digest: str, identity: tuple[int, int] | None = None,
                  dir_fd: int | None = None, dst_dir_fd: int | None = None, stop: _Stop | None = None,
-                 on_partial=None, keep_free: int = 0) -> None:
+                 on_partial=None, keep_free: int = 0, set_aside: bool = False) -> None:
     """A verified copy to ``dst`` (never overwriting, fsynced), then ``src`` unlinked; on any failure or a stop
     the copy is removed and ``src`` stays. ``keep_free``: bytes the copy must leave free on ``dst``'s disk, else it
-    is not begun (:class:`QuarantineFull`)."""
+    is not begun (:class:`QuarantineFull`). ``set_aside`` (``src`` a file of the person's folder): the original is
+    set aside under a hidden name beside it in one rename (:func:`_rename_noreplace`), checked there and unlinked,
+    so a file saved over its name after the last look is never the one unlinked; a run killed in between leaves it
+    set aside, which undo removes once the copy is back at its place (:func:`_drop_set_aside`)."""
     if keep_free:
         _check_room(src, dst, dir_fd, dst_dir_fd, keep_free)
     partial = _free_name(dst.with_name(_fitting("", dst.name, PARTIAL, room=8)), dst_dir_fd)
@@ -889,14 +893,54 @@ def _copy_across(src: Path, dst: Path, digest: str, identity: tuple[int, int] | 
         if _lexists(partial, dst_dir_fd):
             os.unlink(partial, dir_fd=dst_dir_fd)
     if identity is not None:  # the file copied is still the one at src: only then does src go
-        now = os.stat(src, dir_fd=dir_fd, follow_symlinks=False)
+        aside = _set_aside(src, dir_fd) if set_aside else None
+        now = os.stat(src if aside is None else aside, dir_fd=dir_fd, follow_symlinks=False)
+        changed = None
         if (now.st_dev, now.st_ino) != identity:  # the copy stays: it holds the verified bytes
-            raise OSError(errno.EAGAIN, f"replaced by another file while being copied: that file left in place, "
-                                        f"the copy of the checked one kept at {dst}")
-        if (now.st_size, now.st_mtime_ns) != (st.st_size, st.st_mtime_ns):  # (the edit would go with the original)
+            changed = OSError(errno.EAGAIN, f"replaced by another file while being copied: that file left in place, "
+                                            f"the copy of the checked one kept at {dst}")
+        elif (now.st_size, now.st_mtime_ns) != (st.st_size, st.st_mtime_ns):  # (the edit would go with the original)
             os.unlink(dst, dir_fd=dst_dir_fd)
-            raise OSError(errno.EAGAIN, "written to while it was copied (no longer the bytes checked): left in place")
+            changed = OSError(errno.EAGAIN, "written to while it was copied (no longer the bytes checked): left in "
+                                            "place")
+        if changed is not None:
+            if aside is not None:
+                _put_back(aside, src, dir_fd, dir_fd)
+            raise changed
+        if aside is not None:
+            try:
+                os.unlink(aside, dir_fd=dir_fd)
+            except OSError:  # (as _unlink_original: the original stays whole, at its name again, and the copy goes)
+                with contextlib.suppress(OSError):
+                    _put_back(aside, src, dir_fd, dir_fd)
+                    os.unlink(dst, dir_fd=dst_dir_fd)
+                raise
+            return
     _unlink_original(src, dst, identity, dir_fd, dst_dir_fd)
+
+
+def _set_aside(name: Path, dir_fd: int | None) -> Path | None:
+    """``name`` (in the open folder ``dir_fd``) renamed in one step to its hidden :func:`_aside_name` beside it, never
+    over anything; None where it was not (no ``renameat2``, that name taken, or refused: then it is looked at where
+    it is, as before)."""
+    aside = _aside_name(name)
+    try:
+        return aside if _rename_noreplace(name, aside, dir_fd, dir_fd) else None
+    except OSError:
+        return None
+
+
+def _drop_set_aside(place: Path, folder_fd: int, sha: str, size: int) -> None:
+    """The original a ``remove`` killed as it moved across devices left set aside beside ``place`` (the name in the
+    open folder ``folder_fd``; :func:`_copy_across`), removed once its copy is back at the place: only a regular
+    file holding exactly those bytes (``sha``, ``size``), which stand at the place now."""
+    aside = _aside_name(place)
+    try:
+        st = os.stat(aside, dir_fd=folder_fd, follow_symlinks=False)
+        if stat.S_ISREG(st.st_mode) and st.st_size == size and _digest_and_identity(aside, folder_fd)[0] == sha:
+            os.unlink(aside, dir_fd=folder_fd)
+    except OSError:
+        pass
 
 
 class QuarantineFull(JournalError):
@@ -1332,7 +1376,7 @@ def _make_move(item: _Journalled, root: Path, link: str | None, journal, key: by
 
             settle(item.info)
         with _own_change(listings, folder_fd, rel.name):
-            _move(Path(rel.name), dst, item.digest, item.identity, dir_fd=folder_fd, stop=stop,
+            _move(Path(rel.name), dst, item.digest, item.identity, dir_fd=folder_fd, stop=stop, set_aside=True,
                   on_partial=journal_partial, keep_free=UNDO_ROOM if item.trash is None else 0)
     except OSError as exc:  # not moved: said in the journal, so undo knows there is nothing to put back
         item.release()
@@ -1553,7 +1597,7 @@ def _follow_sidecars(moved: list[_Journalled], root: Path, journal, key: bytes, 
             if move.info is not None:  # (its record on disk after its journal line, and before it goes)
                 settle(move.info)
             with _own_change(listings, image.folder_fd, side):
-                _move(Path(side), target, move.digest, move.identity, dir_fd=image.folder_fd,
+                _move(Path(side), target, move.digest, move.identity, dir_fd=image.folder_fd, set_aside=True,
                       on_partial=journal_partial, keep_free=UNDO_ROOM if image.trash is None else 0)
         except OSError as exc:
             if move.info is not None:
@@ -2840,6 +2884,7 @@ def _restore_file(e: dict, qdir: Path, journal, key: bytes, out: Outcome, stop: 
 
     try:
         _move(src, Path(dst.name), sha, identity, dst_dir_fd=folder_fd, stop=stop, on_partial=journal_partial)
+        _drop_set_aside(Path(dst.name), folder_fd, sha, size)
     finally:
         os.close(folder_fd)
     # (not synced: a file back at its place holding its bytes is one the next undo leaves alone, line or not)
