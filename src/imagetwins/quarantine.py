@@ -1888,8 +1888,8 @@ def _remove_our_link(e: dict, dst: Path, src: Path, journal, key: bytes) -> str 
                        f"the kept file {shown} was changed since the remove (written through the {kind} link?)")
             return (f"{changed}: both kept, nothing restored over it; the original is in the quarantine at {src}")
     if not _take_away(dst, st):
-        return (f"its place was saved over as undo looked at the {what} (another program wrote it meanwhile): left "
-                f"alone; the original is in the quarantine at {src}")
+        return (f"its place was saved over or written to as undo looked at the {what} (another program wrote it "
+                f"meanwhile): left alone; the original is in the quarantine at {src}")
     # (not synced: a link gone is one the next undo finds gone, line or not; the file is put back after it)
     _append(journal, key, {"op": "move", "state": "unlinked", "from": e["from"], "to": e["to"]}, sync=False)
     if kind == "clone":
@@ -1925,10 +1925,11 @@ def _aside_name(place: Path) -> Path:
 
 def _take_away(place: Path, st: os.stat_result) -> bool:
     """Unlink the link or clone at ``place`` that was just checked (``st``: its ``lstat``) only if it is still that
-    one: set aside under a hidden name in one rename (:func:`_rename_noreplace`), checked, then unlinked. An unlink by
-    name took whatever stood there by then: a program that saved over the name while undo read the clone's bytes had
-    its new file deleted. False where the name held another file by then (given its name back); where the system has
-    no such rename, the name is unlinked as before. An undo killed between the two leaves the link or clone set aside,
+    one, unwritten since (:func:`_still_as_looked`): set aside under a hidden name in one rename
+    (:func:`_rename_noreplace`), checked, then unlinked. An unlink by name took whatever stood there by then: a
+    program that saved over the name while undo read the clone's bytes had its new file deleted. False where the name
+    held another file by then, or the file was written to (given its name back); where the system has no such rename,
+    the name is looked at again, then unlinked. An undo killed between the two leaves the link or clone set aside,
     which the next undo takes away (:func:`_remove_our_link`)."""
     aside = _aside_name(place)
     try:
@@ -1936,14 +1937,24 @@ def _take_away(place: Path, st: os.stat_result) -> bool:
     except FileExistsError:  # (a person's file of that name: not ours to move over)
         set_aside = False
     if not set_aside:
+        if not _still_as_looked(os.lstat(place), st):  # (no one-step rename: the window only narrowed)
+            return False
         os.unlink(place)
         return True
-    now = os.lstat(aside)
-    if (now.st_dev, now.st_ino) != (st.st_dev, st.st_ino):
+    if not _still_as_looked(os.lstat(aside), st):
         _put_back(aside, place, None, None)
         return False
     os.unlink(aside)
     return True
+
+
+def _still_as_looked(now: os.stat_result, looked: os.stat_result) -> bool:
+    """Whether the file ``now`` describes is the one undo checked (``looked``, its ``lstat`` before its bytes were
+    read), unwritten since: the same inode, size and mtime. A write in place keeps the inode (``exiftool
+    -overwrite_original_in_place``, an editor saving into the file): the clone holding that edit was taken away and
+    the original put back over the edit's name. (Not the ctime: the rename that sets it aside moves that.)"""
+    return ((now.st_dev, now.st_ino, now.st_size, now.st_mtime_ns)
+            == (looked.st_dev, looked.st_ino, looked.st_size, looked.st_mtime_ns))
 
 
 class _Keepers:

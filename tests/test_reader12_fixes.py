@@ -1,0 +1,52 @@
+"""Found reading session 15's file-touching landings as a hostile reviewer: undo taking its own clone away after a
+write into it."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import moves_by_link
+from test_stranger4_fixes import _linked_album, _sha
+
+from imagetwins import quarantine
+from imagetwins.quarantine import undo
+
+pytestmark = [pytest.mark.unit,
+              pytest.mark.skipif(not sys.platform.startswith("linux"), reason="renameat2 is Linux's")]
+
+EDIT = b"the person's edit, written into the file in place"
+
+
+@pytest.mark.parametrize("route", ["renameat2", "no renameat2"])
+def test_undo_never_deletes_a_clone_written_to_in_place_as_it_looks(tmp_path: Path, monkeypatch, route: str) -> None:
+    """Undo of ``--link clone`` reads the clone to see it unchanged, then takes it away if its name still holds the
+    same inode. A program writing into the clone in place during or right after that read (``exiftool
+    -overwrite_original_in_place``, an editor saving into the file) keeps the inode: the clone, now holding the edit,
+    was unlinked and the original put back: the edit found nowhere. Its size or mtime moved since undo looked at it:
+    it stays, and so does the original in the quarantine (said). Where the system has no one-step rename, the name is
+    looked at again before its unlink."""
+    root, keeper, copy, before = _linked_album(tmp_path, "clone")
+    if route == "no renameat2":
+        moves_by_link(monkeypatch)
+    real = quarantine._digest_and_identity
+    done: list[bool] = []
+
+    def read_then_written(path, dir_fd=None):
+        digest = real(path, dir_fd)
+        if not done and Path(path) == copy:
+            done.append(True)
+            with open(copy, "r+b") as fh:  # (in place: the same inode)
+                fh.write(EDIT)
+        return digest
+
+    monkeypatch.setattr(quarantine, "_digest_and_identity", read_then_written)
+    back = undo(tmp_path / "q")
+    monkeypatch.undo()
+    assert done
+    assert copy.read_bytes().startswith(EDIT), "the person's edit was deleted"
+    assert [where for where, _ in back.failed] == [str(copy)] and "written" in back.failed[0][1]
+    assert _sha(tmp_path / "q" / "copy" / "a.png") == before[copy] and not back.done
+    assert not list(copy.parent.glob(".*imagetwins-unlinking"))
+
