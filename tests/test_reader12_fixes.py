@@ -1,5 +1,5 @@
 """Found reading session 15's file-touching landings as a hostile reviewer: undo taking its own clone away after a
-write into it."""
+write into it, and the one-step rename given a name no system call can hold."""
 
 from __future__ import annotations
 
@@ -50,3 +50,13 @@ def test_undo_never_deletes_a_clone_written_to_in_place_as_it_looks(tmp_path: Pa
     assert _sha(tmp_path / "q" / "copy" / "a.png") == before[copy] and not back.done
     assert not list(copy.parent.glob(".*imagetwins-unlinking"))
 
+
+def test_a_name_with_a_nul_byte_is_refused_not_cut_short(tmp_path: Path) -> None:
+    """``os.rename`` refuses a name holding a NUL byte (ValueError); the one-step rename handed it to C as it was,
+    which read it up to the NUL: ``a.jpg\\0x`` renamed the file ``a.jpg``."""
+    (tmp_path / "a.jpg").write_bytes(b"photo")
+    with pytest.raises(ValueError, match="null"):
+        quarantine._rename_noreplace(tmp_path / "a.jpg\0x", tmp_path / "b.jpg")
+    with pytest.raises(ValueError, match="null"):
+        quarantine._rename_noreplace(tmp_path / "a.jpg", tmp_path / "b.jpg\0x")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.jpg"]

@@ -807,7 +807,10 @@ def _rename_noreplace(src: str | os.PathLike, dst: str | os.PathLike, src_dir_fd
         return False
     here = _AT_FDCWD if src_dir_fd is None else src_dir_fd
     there = _AT_FDCWD if dst_dir_fd is None else dst_dir_fd
-    if call(here, os.fsencode(src), there, os.fsencode(dst), _RENAME_NOREPLACE) == 0:
+    old, new = os.fsencode(src), os.fsencode(dst)
+    if b"\0" in old or b"\0" in new:  # (as os.rename: C reads a name up to its NUL, 'a.jpg\0x' renamed 'a.jpg')
+        raise ValueError("embedded null byte")
+    if call(here, old, there, new, _RENAME_NOREPLACE) == 0:
         return True
     err = ctypes.get_errno()
     # (EPERM too: a seccomp filter of an older container runtime answers renameat2 so, and where the file or folder
