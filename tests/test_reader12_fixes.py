@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 from conftest import moves_by_link
-from test_stranger4_fixes import _linked_album, _sha
+from test_stranger4_fixes import _linked_album, _sha, undo_as_it_reads
 
 from imagetwins import quarantine
-from imagetwins.quarantine import undo
 
 pytestmark = [pytest.mark.unit,
               pytest.mark.skipif(not sys.platform.startswith("linux"), reason="renameat2 is Linux's")]
@@ -30,21 +29,12 @@ def test_undo_never_deletes_a_clone_written_to_in_place_as_it_looks(tmp_path: Pa
     root, keeper, copy, before = _linked_album(tmp_path, "clone")
     if route == "no renameat2":
         moves_by_link(monkeypatch)
-    real = quarantine._digest_and_identity
-    done: list[bool] = []
 
-    def read_then_written(path, dir_fd=None):
-        digest = real(path, dir_fd)
-        if not done and Path(path) == copy:
-            done.append(True)
-            with open(copy, "r+b") as fh:  # (in place: the same inode)
-                fh.write(EDIT)
-        return digest
+    def written_in_place() -> None:
+        with open(copy, "r+b") as fh:  # (the same inode)
+            fh.write(EDIT)
 
-    monkeypatch.setattr(quarantine, "_digest_and_identity", read_then_written)
-    back = undo(tmp_path / "q")
-    monkeypatch.undo()
-    assert done
+    back = undo_as_it_reads(tmp_path / "q", monkeypatch, (copy,), written_in_place)
     assert copy.read_bytes().startswith(EDIT), "the person's edit was deleted"
     assert [where for where, _ in back.failed] == [str(copy)] and "written" in back.failed[0][1]
     assert _sha(tmp_path / "q" / "copy" / "a.png") == before[copy] and not back.done

@@ -135,6 +135,26 @@ def _linked_album(tmp_path: Path, kind: str) -> tuple[Path, Path, Path, dict]:
     return root, keeper, copy, before
 
 
+def undo_as_it_reads(q: Path, monkeypatch, paths: tuple[Path, ...], meanwhile) -> quarantine.Outcome:
+    """``undo(q)`` with ``meanwhile()`` run once, right after undo's first read of one of ``paths`` (its look at a
+    link or clone before taking it away), as another program would."""
+    real = quarantine._digest_and_identity
+    done: list[bool] = []
+
+    def read_then(path, dir_fd=None):
+        digest = real(path, dir_fd)
+        if not done and Path(path) in paths:
+            done.append(True)
+            meanwhile()
+        return digest
+
+    monkeypatch.setattr(quarantine, "_digest_and_identity", read_then)
+    back = undo(q)
+    monkeypatch.undo()
+    assert done
+    return back
+
+
 @pytest.mark.parametrize("kind", ["clone", "sym", "hard"])
 def test_undo_never_deletes_a_file_saved_over_the_link_s_name_as_it_looks(tmp_path: Path, monkeypatch,
                                                                           kind: str) -> None:
@@ -144,24 +164,15 @@ def test_undo_never_deletes_a_file_saved_over_the_link_s_name_as_it_looks(tmp_pa
     set aside in one rename and unlinked only if it is still the one checked: the new file stays, and so does the
     original in the quarantine (said)."""
     root, keeper, copy, _ = _linked_album(tmp_path, kind)
-    real = quarantine._digest_and_identity
-    done: list[bool] = []
 
-    def read_then_saved_over(path, dir_fd=None):
-        digest = real(path, dir_fd)
-        if not done and Path(path) in (copy, keeper):  # (the clone itself; the kept file a link shows)
-            done.append(True)
-            fd = os.open(copy.parent, os.O_RDONLY)
-            try:
-                _save_over(fd, "a.png")
-            finally:
-                os.close(fd)
-        return digest
+    def saved_over() -> None:
+        fd = os.open(copy.parent, os.O_RDONLY)
+        try:
+            _save_over(fd, "a.png")
+        finally:
+            os.close(fd)
 
-    monkeypatch.setattr(quarantine, "_digest_and_identity", read_then_saved_over)
-    back = undo(tmp_path / "q")
-    monkeypatch.undo()
-    assert done
+    back = undo_as_it_reads(tmp_path / "q", monkeypatch, (copy, keeper), saved_over)  # (the clone; what a link shows)
     assert _holding(tmp_path, EDIT) == [copy], "the person's edit was deleted"
     assert [where for where, _ in back.failed] == [str(copy)] and "saved over" in back.failed[0][1]
     assert (tmp_path / "q" / "copy" / "a.png").is_file() and not back.done
