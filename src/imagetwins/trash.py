@@ -34,7 +34,7 @@ from pathlib import Path
 from urllib.parse import quote, unquote_to_bytes
 
 from imagetwins.ownfolders import UnsafeFolder, check_own, make_own_dirs
-from imagetwins.userdirs import check_home
+from imagetwins.userdirs import check_home, home_folder
 
 __all__ = ["FREEDESKTOP", "TrashFolder", "TrashUnavailable", "send_to_trash", "trash_folder_for", "trash_info"]
 
@@ -192,7 +192,7 @@ def release(info: Path) -> None:
 
 def _home_trash() -> Path:
     data = os.environ.get("XDG_DATA_HOME") or ""
-    base = Path(data) if os.path.isabs(data) else Path.home() / ".local" / "share"
+    base = Path(data) if os.path.isabs(data) else home_folder() / ".local" / "share"
     return base / "Trash"
 
 

@@ -8,7 +8,7 @@ import errno
 import os
 from pathlib import Path
 
-__all__ = ["NoHomeFolder", "cache_folder", "check_home", "data_folder"]
+__all__ = ["NO_HOME", "NoHomeFolder", "cache_folder", "check_home", "data_folder", "home_folder"]
 
 
 class NoHomeFolder(OSError):
@@ -23,8 +23,9 @@ class NoHomeFolder(OSError):
 NO_HOME = Path("/nonexistent")
 
 
-def _home() -> Path:
-    """``Path.home()``, or :data:`NO_HOME` where no home folder can be told."""
+def home_folder() -> Path:
+    """``Path.home()``, or :data:`NO_HOME` where no home folder can be told (every folder of ours found from the home
+    asks here: the trash's ``Path.home()`` was a traceback from ``remove --to-trash``)."""
     return _told_home() or NO_HOME
 
 
@@ -58,7 +59,7 @@ def cache_folder() -> Path:
 
         return Path(user_cache_dir("imagetwins"))
     except ImportError:  # platformdirs is a dependency; this only guards odd installs
-        return _home() / ".cache" / "imagetwins"
+        return home_folder() / ".cache" / "imagetwins"
     except RuntimeError:  # (no home can be told: never made there)
         return NO_HOME / ".cache" / "imagetwins"
 
@@ -70,6 +71,6 @@ def data_folder() -> Path:
 
         return Path(user_data_dir("imagetwins"))
     except ImportError:  # platformdirs is a dependency; this only guards odd installs
-        return _home() / ".local" / "share" / "imagetwins"
+        return home_folder() / ".local" / "share" / "imagetwins"
     except RuntimeError:  # (no home can be told: never made there)
         return NO_HOME / ".local" / "share" / "imagetwins"
