@@ -3,6 +3,7 @@ write into it, and the one-step rename given a name no system call can hold."""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from conftest import moves_by_link
 from test_stranger4_fixes import _linked_album, _sha, undo_as_it_reads
 
 from imagetwins import quarantine
+from imagetwins.quarantine import undo
 
 pytestmark = [pytest.mark.unit,
               pytest.mark.skipif(not sys.platform.startswith("linux"), reason="renameat2 is Linux's")]
@@ -50,3 +52,20 @@ def test_a_name_with_a_nul_byte_is_refused_not_cut_short(tmp_path: Path) -> None
     with pytest.raises(ValueError, match="null"):
         quarantine._rename_noreplace(tmp_path / "a.jpg", tmp_path / "b.jpg\0x")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.jpg"]
+
+
+def test_an_undo_killed_with_another_program_s_file_set_aside_gives_it_its_name_back(tmp_path: Path) -> None:
+    """Undo sets its clone aside in one rename before unlinking it; where another program had saved over the name as
+    undo looked, the rename takes that program's file, which goes back to its name. Killed between the two (kill -9),
+    the file lay under the hidden name: the next undo put the original back at the free name, the edit left hidden
+    and unsaid. Now the next undo gives it its name back and leaves the original in the quarantine, said."""
+    root, keeper, copy, before = _linked_album(tmp_path, "clone")
+    saving = copy.with_name(".a.png.saving")
+    saving.write_bytes(EDIT)
+    os.rename(saving, copy)  # (the program's save over the clone's name)
+    os.rename(copy, quarantine._aside_name(copy))  # (undo's rename, killed right after it)
+    back = undo(tmp_path / "q")
+    assert copy.read_bytes() == EDIT, "the person's edit was left hidden"
+    assert [where for where, _ in back.failed] == [str(copy)] and "saved over" in back.failed[0][1]
+    assert _sha(tmp_path / "q" / "copy" / "a.png") == before[copy] and not back.done
+    assert sorted(p.name for p in copy.parent.iterdir()) == ["a.png"]

@@ -1867,11 +1867,7 @@ def _remove_our_link(e: dict, dst: Path, src: Path, journal, key: bytes) -> str 
     try:
         st = os.lstat(dst)
     except FileNotFoundError:  # gone already: the place is free (an undo killed as it took it away: set aside?)
-        aside = _aside_name(dst)
-        with contextlib.suppress(OSError):
-            if _is_our_link(e, aside, os.lstat(aside)):
-                os.unlink(aside)
-        return None
+        return _finish_set_aside(e, dst, src)
     if e.get("link_promised") and not (stat.S_ISLNK(st.st_mode) if kind == "sym" else _same_inode(dst, Path(target))):
         # (promised, never said made: whatever stands there is left to undo's other rules: the file itself, a move
         # killed before its original name went, or what took the place)
@@ -1900,6 +1896,33 @@ def _remove_our_link(e: dict, dst: Path, src: Path, journal, key: bytes) -> str 
 
         PlaceholderStore().forget([str(dst)])  # (its record no longer names a file; the inode check says so too)
     return None
+
+
+def _finish_set_aside(e: dict, dst: Path, src: Path) -> str | None:
+    """The place ``dst`` of a ``--link`` entry ``e`` found free: an undo killed in :func:`_take_away` left what it set
+    aside under the hidden name beside it. Its own link or clone there is unlinked (None: the place is free). A regular
+    file there that is not its own is the one another program saved over the place as that undo looked (killed before
+    giving it its name back): it gets its name back, never over anything, and why the original stays in the quarantine
+    is returned. It was left under the hidden name, unsaid, and the original put back at its name: an edit no one
+    would find."""
+    aside = _aside_name(dst)
+    try:
+        st = os.lstat(aside)
+    except OSError:
+        return None
+    if _is_our_link(e, aside, st):
+        with contextlib.suppress(OSError):
+            os.unlink(aside)
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    try:
+        _put_back(aside, dst, None, None)
+    except OSError:
+        return (f"a file stands set aside under {aside} (another program's, saved over this place as an undo killed "
+                f"then looked at it?): left there; the original is in the quarantine at {src}")
+    return (f"its place was saved over as an undo killed then looked at it (the file set aside under {aside.name}, "
+            f"given its name back): left alone; the original is in the quarantine at {src}")
 
 
 def _is_our_link(e: dict, path: Path, st: os.stat_result) -> bool:
