@@ -61,6 +61,13 @@ def summary(test: Path, against: Path, result: QueryResult, method: str, unreada
     return f"{counted(len(result.rows()), 'match', 'matches')}: {said}"
 
 
+def compared(result: QueryResult) -> bool:
+    """Whether anything was compared: an image read on both sides. Else the error line alone is said ("0 of 0
+    images in data/ have a duplicate among ..." printed before "error: no image read in data/ (try --recursive)"
+    read as a result)."""
+    return bool(result.images) and bool(result.reference_images)
+
+
 @click.command()
 @click.argument("test", type=click.Path(exists=True, path_type=Path))
 @click.option("--against", required=True, type=click.Path(exists=True, path_type=Path),
@@ -145,7 +152,7 @@ def run_check(test: Path, against: Path, method: str, threshold: float | None, r
         echo(f"note: {test} and {against} overlap: a file found in both is not a duplicate of itself", err=True)
     found = outputs.Matches(result)
     requested.write(found)
-    if not quiet and not requested.to_stdout:
+    if not quiet and not requested.to_stdout and compared(result):
         write_text(found)
         echo(summary(test, against, result, method, unreadable))
     if result.set_aside and not quiet:  # a leak check must not drop a match without a word

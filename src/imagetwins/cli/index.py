@@ -206,7 +206,7 @@ def index_query(images: Path, db_path: Path, method: str | None, threshold: int 
     """
     from imagetwins.check import check
     from imagetwins.cli._scan import warn_skipped
-    from imagetwins.cli.check import summary
+    from imagetwins.cli.check import compared, summary
     from imagetwins.index import IndexFileError
 
     with _open_index(db_path, [], readonly=True) as idx:
@@ -225,7 +225,7 @@ def index_query(images: Path, db_path: Path, method: str | None, threshold: int 
     unreadable = warn_skipped(result.failures, quiet, follow_hint=False)
     found = outputs.Matches(result)
     requested.write(found)
-    if not quiet and not requested.to_stdout:  # (stdout holds the data alone)
+    if not quiet and not requested.to_stdout and compared(result):  # (stdout holds the data alone)
         write_text(found)
         # (check's line, on the same stream: "4 matches" alone said neither of how many images nor against how many)
         echo(summary(images, db_path, result, method, unreadable))
