@@ -275,17 +275,26 @@ def forget(files: tuple[Path, ...], all_: bool, db_path: Path | None, quiet: boo
 
 
 @decisions.command()
-@click.argument("output", type=OutputFile(allow_dash=True))
+@click.argument("output", required=False, type=OutputFile(allow_dash=True))
+@click.option("--output", "-o", "output_option", type=OutputFile(allow_dash=True), metavar="FILE|-",
+              help="The file to write, as 'report -o' takes it (the same as OUTPUT).")
 @_db_option
-def export(output: Path, db_path: Path | None) -> None:
+def export(output: Path | None, output_option: Path | None, db_path: Path | None) -> None:
     """Write every remembered decision to OUTPUT (JSON; '-' for stdout), for 'decisions import' elsewhere.
 
     \b
-    Example:
+    Examples:
       imagetwins decisions export mine.json
+      imagetwins decisions export -o mine.json
     """
     from imagetwins.decisions import export_document
 
+    if output is not None and output_option is not None:
+        raise click.UsageError("give the file to write once: OUTPUT or -o/--output")
+    output = output if output is not None else output_option
+    if output is None:
+        raise click.UsageError("give the file to write: imagetwins decisions export FILE (or -o FILE; '-' for "
+                               "stdout)")
     store, records = _open(db_path)
     write_json(export_document(records, str(store.path)), output)
 
