@@ -117,6 +117,22 @@ def _first_interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
+def _where_output_goes(ctx: click.Context | None) -> str:
+    """For ``-o`` given to a command that has none (``report -o`` writes the page; ``find -o x.json`` was "No such
+    option '-o'" alone): the options with which that command writes its files, or nothing where it writes none."""
+    if ctx is None:
+        return ""
+    names = [p.opts[0] for p in ctx.command.params if isinstance(p, click.Option) and isinstance(p.type, OutputFile)]
+    if not names:
+        return ""
+    said = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+    command = []  # ("decisions list", not "list": the root's name, "imagetwins" or "python -m imagetwins", left out)
+    while ctx.parent is not None:
+        command.insert(0, ctx.info_name or "")
+        ctx = ctx.parent
+    return f" '{' '.join(command)}' writes a file with {said} (e.g. {names[0]} FILE)."
+
+
 class _SafeMessages(click.Group):
     """Error lines name files too: their control characters and raw bytes are shown as escapes there as well.
     Ctrl-C ends any command with exit 130 after one line saying what was done (:mod:`imagetwins.cli._interrupt`).
@@ -141,6 +157,8 @@ class _SafeMessages(click.Group):
             with Timings():  # the command's stages (scan, search, verify, keep, output): its summary line and --timings
                 return super().invoke(ctx)
         except click.ClickException as exc:
+            if isinstance(exc, click.NoSuchOption) and exc.option_name in ("-o", "--output"):
+                exc.message += _where_output_goes(exc.ctx)
             exc.message = printable(exc.message)
             raise
         except (KeyboardInterrupt, ImportError) as exc:
