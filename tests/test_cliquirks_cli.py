@@ -83,3 +83,43 @@ def test_o_on_a_command_without_it_names_the_options_that_write(tmp_path: Path, 
         assert not out.exists()
     res = CliRunner().invoke(main, ["undo", str(tmp_path), "-o", str(out)])  # (writes no file: click's line alone)
     assert res.exit_code == 2 and res.stderr.splitlines()[-1] == "Error: No such option '-o'.", res.stderr
+
+
+def test_quiet_keeps_the_warnings_that_an_answer_may_be_wrong_and_no_cache_notice(tmp_path: Path) -> None:
+    """``find test/ --against ref.db -q`` printed "ref.db is older than its folder ..." where -q's help said "nothing
+    but errors", and a damaged cache's "no cache this time ...; every image is decoded" too. Now -q keeps what its
+    help names, the warnings that an answer may be wrong (a stale index: a leak of a picture added since is not
+    seen, exit 0), in find --against, check and index query alike, and says nothing that changes no answer (the
+    cache: :class:`imagetwins.io.CostNotice`), in those and a plain find."""
+    from imagetwins.index import default_cache_path
+
+    ref, test = tmp_path / "ref", tmp_path / "test"
+    ref.mkdir()
+    test.mkdir()
+    for name in ("beach", "city"):
+        shutil.copy(EXAMPLES / f"{name}.jpg", ref / f"{name}.jpg")
+    shutil.copy(EXAMPLES / "beach.jpg", test / "beach.jpg")
+    db = tmp_path / "ref.db"
+    assert CliRunner().invoke(main, ["index", "update", str(ref), "--db", str(db), "-m", "phash"]).exit_code == 0
+    shutil.copy(EXAMPLES / "forest.jpg", ref / "forest.jpg")
+    stale = f"warning: {db} is older than its folder: 1 added since its last update"
+    for command in (["find", str(test), "--against", str(db), "-m", "phash"],
+                    ["check", str(test), "--against", str(db), "-m", "phash"],
+                    ["index", "query", str(test), "--db", str(db), "-m", "phash"],
+                    ["find", str(test), "-m", "phash"]):
+        for quiet in (False, True):
+            cache = default_cache_path(test)  # damaged before each run (a run may make it again)
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            cache.write_bytes(b"not a cache" * 100)
+            res = CliRunner().invoke(main, command + ["-q"] * quiet)
+            lines = res.stderr.splitlines()
+            said_stale = [line for line in lines if line.startswith(stale)]
+            against_the_index = command[0] != "find" or "--against" in command
+            assert len(said_stale) == against_the_index, (command, lines)
+            no_cache = [line for line in lines if "every image" in line and "decoded" in line]
+            if quiet:
+                assert lines == said_stale and res.stdout == "", (command, res.output)
+            elif "index" not in command:  # (index query reads the test images without a cache)
+                assert no_cache, (command, lines)
+    res = CliRunner().invoke(main, ["find", "--help"])
+    assert "an index older than its folder" in " ".join(res.stdout.split()), res.stdout

@@ -46,7 +46,7 @@ import numpy as np
 from imagetwins import search
 from imagetwins._pipe_workers import end_with_parent, exception_line
 from imagetwins.candidates import KEY_BYTES, CandidateMemo, closest_hash_pairs, search_rows
-from imagetwins.io import ImageReadError, decode_plan, reduced_decode_side, warn_line
+from imagetwins.io import CostNotice, ImageReadError, decode_plan, reduced_decode_side, warn_line
 from imagetwins.pairscores import PairScores
 from imagetwins.scores import CONFIDENCE, Verdict, from_stored, stored_score, stored_scores, stored_valid
 from imagetwins.spill import SpillFile, current_spill
@@ -1076,7 +1076,8 @@ def _warn_unspilled(exc: OSError) -> None:
     global _warned_unspilled
     if not _warned_unspilled:
         _warned_unspilled = True
-        warn_line(f"copies: cannot write the scratch file for image features ({exc}); keeping them in memory")
+        warn_line(f"copies: cannot write the scratch file for image features ({exc}); keeping them in memory",
+                  CostNotice)
 
 
 def stack(records: CopyRows | Sequence[CopyRecord]) -> tuple[np.ndarray, np.ndarray, CopyRows]:
@@ -1886,7 +1887,7 @@ def _verify_in_processes(features_a: Sequence, features_b: Sequence, left: np.nd
             for w in pool:
                 w.wait_ready()
         except WorkerFailed as exc:
-            warn_line(f"copies: {exc}; verifying in this process instead")
+            warn_line(f"copies: {exc}; verifying in this process instead", CostNotice)
             return answered
         taken = iter(range(len(batches)))
         take = threading.Lock()
@@ -1946,7 +1947,8 @@ def _verify_in_processes(features_a: Sequence, features_b: Sequence, left: np.nd
         finally:
             stop.set()
         if isinstance(failed, WorkerFailed):
-            warn_line(f"copies: {failed}; verifying the {int((~answered).sum()):,} pairs left in this process")
+            warn_line(f"copies: {failed}; verifying the {int((~answered).sum()):,} pairs left in this process",
+                      CostNotice)
         elif failed is not None:
             raise failed
         return answered

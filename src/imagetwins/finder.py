@@ -28,7 +28,15 @@ from imagetwins.index import (
     read_again,
     warn_no_cache,
 )
-from imagetwins.io import ReadFailure, find_image_paths, find_images, given_paths, path_text, warn_line
+from imagetwins.io import (
+    CostNotice,
+    ReadFailure,
+    find_image_paths,
+    find_images,
+    given_paths,
+    path_text,
+    warn_line,
+)
 from imagetwins.results import (
     DuplicateGroup,
     FindResult,
@@ -246,14 +254,15 @@ def _through_cache(folder: str | os.PathLike, method: str | Encoder, threshold: 
                 raise
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             if attempt == 1 and cache.rebuild_stale and _damage(exc):
-                warn_line(f"the cache {cache.path} is damaged ({reason}); it is made again")
+                warn_line(f"the cache {cache.path} is damaged ({reason}); it is made again", CostNotice)
                 try:
                     cache.reset()
                     continue
                 except IndexFileError as again:
                     reason = str(again)
             what = "the cache" if cache.rebuild_stale else "the index"
-            warn_line(f"going on without {what} {cache.path} ({reason}); every image is decoded this time")
+            warn_line(f"going on without {what} {cache.path} ({reason}); every image is decoded this time",
+                      CostNotice)
             return None
     # the index keeps resolved absolute paths; show them under the folder as the caller named it
     real = str(Path(folder).resolve())
@@ -315,13 +324,14 @@ def _through_read_only_index(folder: str | os.PathLike, method: str | Encoder, t
         if not _cache_did_it(exc):
             raise
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        warn_line(f"going on without the index {cache.path} ({reason}); every image is decoded this time")
+        warn_line(f"going on without the index {cache.path} ({reason}); every image is decoded this time",
+                  CostNotice)
         return None
     todo += sorted(unchanged.difference(names))  # (unchanged, but without this method's row)
     if todo:
         warn_line(f"the index {cache.path} cannot be written ({cache.unwritable or 'opened read-only'}): "
                   f"{counted(len(todo), 'image')} it does not hold as {'it is' if len(todo) == 1 else 'they are'} "
-                  f"now (new, changed, or no {encoder.name} row) encoded for this run, not stored")
+                  f"now (new, changed, or no {encoder.name} row) encoded for this run, not stored", CostNotice)
     with stage("scan"):
         new = encoder.encode_files(sorted(todo), workers=workers, progress=progress, warn=False, facts=True)
     files = names + list(new.paths)
@@ -512,7 +522,7 @@ def _query_through_cache(images, reference, encoder: Encoder, recursive: bool, w
             raise
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         warn_line(f"going on without the cache {idx.path} ({reason}); every image of {os.fspath(images)} is "
-                  "decoded this time")
+                  "decoded this time", CostNotice)
         return None
     # the cache keeps resolved absolute paths; show them under the folder as the caller named it
     real = str(Path(images).resolve())

@@ -37,6 +37,7 @@ from imagetwins.encoders import Encoder, get_encoder
 from imagetwins.encoding import encode_files
 from imagetwins.facts import FACTS_VERSION, ImageFacts
 from imagetwins.io import (
+    CostNotice,
     ImageReadError,
     ReadFailure,
     find_image_paths,
@@ -1865,7 +1866,7 @@ class Index:
                                 "makes it again") for p in bad)
         if made_again:
             warn_line(f"{len(made_again):,} damaged {encoder.name} encodings in {self.path} were made again from "
-                      "their files")
+                      "their files", CostNotice)
 
         good.sort(key=lambda g: g[0])
         paths = [_from_db(p) for p, _ in good]
@@ -1935,7 +1936,7 @@ class Index:
                 db.executemany("INSERT OR REPLACE INTO facts VALUES (?, ?, ?)",
                                [(bytes.fromhex(d)[:16], FACTS_VERSION, f.to_bytes()) for d, f in items])
         except sqlite3.Error as exc:
-            warn_line(f"image facts not kept in {self.path} ({exc}); they are read again next time")
+            warn_line(f"image facts not kept in {self.path} ({exc}); they are read again next time", CostNotice)
 
     # -- pair scores (imagetwins.pairscores.PairScoreStore) -----------------------------------------
     @_explained
@@ -1979,7 +1980,7 @@ class Index:
                                [(method, a, b, version, float(s), tag_of(a, b, float(s))) for a, b, s in items])
             self._pair_versions_kept.add((method, version))
         except sqlite3.Error as exc:
-            warn_line(f"pair scores not kept in {self.path} ({exc}); they are computed again next time")
+            warn_line(f"pair scores not kept in {self.path} ({exc}); they are computed again next time", CostNotice)
 
     # -- the candidate search kept between runs (imagetwins.candidates; pairscores.CandidateStore) ---------------
     @_explained
@@ -2004,7 +2005,8 @@ class Index:
                 db.execute("INSERT OR REPLACE INTO candidates (method, version, value, tag) VALUES (?, ?, ?, ?)",
                            (method, version, state, row_tag(method, version, state)))
         except sqlite3.Error as exc:
-            warn_line(f"the candidate search was not kept in {self.path} ({exc}); it is made in full next time")
+            warn_line(f"the candidate search was not kept in {self.path} ({exc}); it is made in full next time",
+                      CostNotice)
 
     @_explained
     def pair_scores(self, method: str | None = None) -> list[tuple[str, str, str, str, object]]:
@@ -2278,7 +2280,7 @@ def warn_no_cache(exc: Exception, folder: str | os.PathLike | None = None) -> No
     """Warn (:func:`no_cache_line`) that ``folder`` is searched without its cache."""
     line = no_cache_line(exc, folder)
     if line is not None:
-        warn_line(line)
+        warn_line(line, CostNotice)
 
 
 def open_folder_cache(folder: str | os.PathLike, methods: Sequence[str | Encoder]) -> Index:
@@ -2304,7 +2306,7 @@ def open_folder_cache(folder: str | os.PathLike, methods: Sequence[str | Encoder
         damaged = isinstance(exc, (IndexDamagedError, ForeignCodeError)) or "malformed" in str(exc)
         if not damaged or path.is_symlink() or not path.is_file():
             raise
-        warn_line(f"{str(exc).removesuffix('; it is left untouched')}; the cache is made again")
+        warn_line(f"{str(exc).removesuffix('; it is left untouched')}; the cache is made again", CostNotice)
         for q in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
             try:
                 q.unlink()

@@ -330,6 +330,12 @@ class SkippedFileWarning(UserWarning):
     ``failures`` list the same files. The command line shows it as ``warning: skipped PATH: REASON``."""
 
 
+class CostNotice(UserWarning):
+    """A warning that changes no answer, only what a run costs or keeps for the next one: a cache or index that
+    cannot be opened or written (every image decoded, scores not kept), a damaged one made again, work done in this
+    process when its helpers failed. The command line shows it as a ``warning:`` line, and none with ``-q``."""
+
+
 class LeftOutNotice(UserWarning):
     """A folder a scan leaves out on purpose (a quarantine of ``imagetwins remove``), once per folder and process.
 

@@ -54,12 +54,12 @@ def row_key() -> bytes:
                 key = _read_or_make(path)
             except OSError as exc:  # (UnsafeFolder, NoHomeFolder are OSErrors)
                 key = _process_key
-                from imagetwins.io import warn_line
+                from imagetwins.io import CostNotice, warn_line
 
                 remedy = ("; make it readable by you alone (chmod 600) or delete it: a new key is made and kept "
                           "pair scores are checked once again" if os.path.lexists(path) else "")
                 warn_line(f"pair scores kept in an index are trusted by this run only: no key of stored rows "
-                          f"({getattr(exc, 'strerror', None) or exc}){remedy}")
+                          f"({getattr(exc, 'strerror', None) or exc}){remedy}", CostNotice)
             _keys[path] = key
         return key
 

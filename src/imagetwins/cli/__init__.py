@@ -77,15 +77,16 @@ from imagetwins.text import printable  # noqa: E402
 
 def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
     """Python warnings (a skipped file, a library's notice) as one 'warning:' line, without source lines; a folder a
-    scan leaves out on purpose (:class:`imagetwins.io.LeftOutNotice`) as a 'note:' line, none under -q."""
+    scan leaves out on purpose (:class:`imagetwins.io.LeftOutNotice`) as a 'note:' line. Under -q neither those notes
+    nor a warning that changes no answer (:class:`imagetwins.io.CostNotice`: a cache not kept or made again); every
+    other warning (an index older than its folder, remembered decisions not applied) is said with -q too."""
     text = " ".join(str(message).split())
-    left_out = sys.modules.get("imagetwins.io")
-    if left_out is not None and issubclass(category, left_out.LeftOutNotice):
+    io = sys.modules.get("imagetwins.io")
+    if io is not None and issubclass(category, (io.LeftOutNotice, io.CostNotice)):
         ctx = click.get_current_context(silent=True)
-        if ctx is None or not ctx.params.get("quiet"):
-            echo(f"note: {text}", err=True)
-        return
-    echo(f"warning: {text}", err=True)
+        if ctx is not None and ctx.params.get("quiet"):
+            return
+    echo(f"{'note' if io is not None and issubclass(category, io.LeftOutNotice) else 'warning'}: {text}", err=True)
 
 
 #: each command and (module of imagetwins.cli, its attribute): a command's module is imported when it runs, or when

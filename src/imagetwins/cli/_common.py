@@ -193,8 +193,10 @@ def refuse_db_without_cache(db_path: Path | None, no_cache: bool) -> None:
         raise click.UsageError("--db keeps the encodings in that index, --no-cache keeps none: give one of them")
 quiet_option = click.option(
     "--quiet", "-q", is_flag=True,
-    help="Print nothing but errors: no results, no summary, no per-file warnings (skipped files, links); the "
-         "exit code still tells.")
+    help="Print nothing but errors and the warnings that an answer may be wrong (an index older than its folder, "
+         "remembered decisions not applied) or a file at risk (a folder that cannot be locked): no results, no "
+         "summary, no per-file warnings (skipped files, links), nothing about the cache (not kept, made "
+         "again); the exit code still tells.")
 follow_option = click.option(
     "--follow-symlinks", is_flag=True,
     help="Follow symbolic links that lead out of DIRECTORY (default: each is reported and skipped). Links "

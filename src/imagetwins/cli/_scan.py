@@ -181,7 +181,7 @@ def scan(directory: Path, method: str, threshold: float | None, recursive: bool,
         except (IndexFileError, OSError, sqlite3.Error) as exc:
             if db_path is not None:
                 raise click.ClickException(str(exc)) from None
-            if (line := no_cache_line(exc)) is not None:
+            if (line := no_cache_line(exc)) is not None and not quiet:  # (changes no answer: a CostNotice's rule)
                 echo(f"warning: {line}", err=True)
         if cache is not None and db_path is not None:  # (rows a plain 'find' of the folder, or of one above it, kept)
             with stage("open"):

@@ -159,7 +159,7 @@ def run_check(test: Path, against: Path, method: str, threshold: float | None, r
         echo(f"note: {counted(result.set_aside, 'match', 'matches')} left out: marked 'not a duplicate' in an earlier "
              "plan (see 'imagetwins decisions list'; --ignore-decisions checks without them)", err=True)
     missing = result.missing_matches()
-    if missing and not quiet:
+    if missing:  # (with -q too: the reference is stale, as the warning of an index older than its folder says)
         echo(f"warning: {counted(len(missing), 'matched file')} of {against} no longer exist where it says "
              f"(first: {missing[0]}); run 'imagetwins index update' on it", err=True)
     # a pipeline must not read "0 leaks" (or "no match") from a check that did not run: an error, with -q too, and
