@@ -123,3 +123,21 @@ def test_quiet_keeps_the_warnings_that_an_answer_may_be_wrong_and_no_cache_notic
                 assert no_cache, (command, lines)
     res = CliRunner().invoke(main, ["find", "--help"])
     assert "an index older than its folder" in " ".join(res.stdout.split()), res.stdout
+
+
+def test_the_api_and_remove_keep_the_other_file_of_x_and_x_1_as_the_readme_says(tmp_path: Path) -> None:
+    """README's "Differences from imagededup" (and docs/migrating.md) say it: ``PHash().find_duplicates_to_remove``
+    keeps imagededup's choice, listing ``x.jpg`` for removal beside ``x (1).jpg``, while ``imagetwins remove`` keeps
+    ``x.jpg`` and moves ``x (1).jpg``. (A stranger switching from imagededup met it undocumented in the README.)"""
+    from imagetwins.methods import PHash
+
+    folder = tmp_path / "pair"
+    folder.mkdir()
+    shutil.copy(EXAMPLES / "beach.jpg", folder / "x.jpg")
+    shutil.copy(EXAMPLES / "beach.jpg", folder / "x (1).jpg")
+    assert PHash().find_duplicates_to_remove(image_dir=str(folder)) == ["x.jpg"]
+    res = CliRunner().invoke(main, ["remove", str(folder), "-m", "phash"])
+    assert res.exit_code == 0, res.output
+    assert f"would move {folder / 'x (1).jpg'}   (group 1, keeping {folder / 'x.jpg'})" in res.stdout, res.stdout
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    assert "it lists `x.jpg` for removal), while `imagetwins remove` keeps" in " ".join(readme.split())
