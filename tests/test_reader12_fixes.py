@@ -69,3 +69,22 @@ def test_an_undo_killed_with_another_program_s_file_set_aside_gives_it_its_name_
     assert [where for where, _ in back.failed] == [str(copy)] and "saved over" in back.failed[0][1]
     assert _sha(tmp_path / "q" / "copy" / "a.png") == before[copy] and not back.done
     assert sorted(p.name for p in copy.parent.iterdir()) == ["a.png"]
+
+
+def test_a_remove_killed_with_another_program_s_file_set_aside_is_undone_without_hiding_it(tmp_path: Path) -> None:
+    """Across devices, remove sets the original aside in one rename once its copy is whole, then checks it there;
+    where another program had saved over the name, the rename takes that program's file, which goes back to its name.
+    Killed between the two, the file lay under the hidden name: undo put the original back at the free name and left
+    that file hidden, unsaid (removed only when it holds the original's bytes). Now it gets its name back, and the
+    original stays in the quarantine, said."""
+    from test_stranger4_fixes import _album
+
+    root, keeper, copy, plan = _album(tmp_path)
+    checked = copy.read_bytes()
+    assert len(quarantine.apply_plan(plan, root, tmp_path / "q").done) == 1
+    quarantine._aside_name(copy).write_bytes(EDIT)  # (the program's file, set aside by the killed run)
+    back = undo(tmp_path / "q")
+    assert copy.read_bytes() == EDIT, "the person's edit was left hidden"
+    assert [where for where, _ in back.failed] == [str(copy)] and "saved over" in back.failed[0][1]
+    assert (tmp_path / "q" / "copy" / "a.png").read_bytes() == checked and not back.done
+    assert sorted(p.name for p in copy.parent.iterdir()) == ["a.png"]

@@ -933,6 +933,22 @@ def _set_aside(name: Path, dir_fd: int | None) -> Path | None:
         return None
 
 
+def _foreign_set_aside(dst: Path, src: Path, sha: str, size: int) -> str | None:
+    """Before a file goes back to its free place ``dst``: a regular file under the hidden name beside it that is not
+    the original a ``remove`` across devices set aside (those bytes, ``sha`` and ``size``: removed once the copy is
+    back, :func:`_drop_set_aside`) is another program's, saved over the place as that run set the name aside and
+    killed before giving it back; it gets its name back (:func:`_name_back`), and why the original stays is returned.
+    It lay hidden, unsaid, the original put back at its name."""
+    aside = _aside_name(dst)
+    try:
+        st = os.lstat(aside)
+        if not stat.S_ISREG(st.st_mode) or st.st_size == size and _digest_and_identity(aside)[0] == sha:
+            return None
+    except OSError:
+        return None
+    return _name_back(aside, dst, src)
+
+
 def _drop_set_aside(place: Path, folder_fd: int, sha: str, size: int) -> None:
     """The original a ``remove`` killed as it moved across devices left set aside beside ``place`` (the name in the
     open folder ``folder_fd``; :func:`_copy_across`), removed once its copy is back at the place: only a regular
@@ -1914,15 +1930,20 @@ def _finish_set_aside(e: dict, dst: Path, src: Path) -> str | None:
         with contextlib.suppress(OSError):
             os.unlink(aside)
         return None
-    if not stat.S_ISREG(st.st_mode):
-        return None
+    return _name_back(aside, dst, src) if stat.S_ISREG(st.st_mode) else None
+
+
+def _name_back(aside: Path, dst: Path, src: Path) -> str:
+    """A file not of this run found set aside under ``aside`` beside its free place ``dst`` (another program's, saved
+    over the place as a run killed then set the name aside: :func:`_take_away`, :func:`_copy_across`) given its name
+    back, never over anything; why the original stays in the quarantine at ``src``."""
     try:
         _put_back(aside, dst, None, None)
     except OSError:
-        return (f"a file stands set aside under {aside} (another program's, saved over this place as an undo killed "
-                f"then looked at it?): left there; the original is in the quarantine at {src}")
-    return (f"its place was saved over as an undo killed then looked at it (the file set aside under {aside.name}, "
-            f"given its name back): left alone; the original is in the quarantine at {src}")
+        return (f"a file stands set aside under {aside} (another program's, saved over this place as a run killed "
+                f"then set it aside?): left there; the original is in the quarantine at {src}")
+    return (f"its place was saved over as a run killed then set it aside (the file under {aside.name}, given its "
+            f"name back): left alone; the original is in the quarantine at {src}")
 
 
 def _is_our_link(e: dict, path: Path, st: os.stat_result) -> bool:
@@ -2878,6 +2899,11 @@ def _restore_file(e: dict, qdir: Path, journal, key: bytes, out: Outcome, stop: 
             out.failed.append((str(dst), why))
             return
     at_src, at_dst = _standing(src), _standing(dst)
+    if at_dst is None and at_src == "a file":
+        why = _foreign_set_aside(dst, src, sha, size)
+        if why is not None:
+            out.failed.append((str(dst), why))
+            return
     if at_src is None:
         if not e["done"] or e.get("failed") or at_dst is not None and _holds(dst, sha, size):
             # never confirmed moved (it failed, was interrupted before, or another run moved the file first:
