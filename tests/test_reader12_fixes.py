@@ -88,3 +88,49 @@ def test_a_remove_killed_with_another_program_s_file_set_aside_is_undone_without
     assert [where for where, _ in back.failed] == [str(copy)] and "saved over" in back.failed[0][1]
     assert (tmp_path / "q" / "copy" / "a.png").read_bytes() == checked and not back.done
     assert sorted(p.name for p in copy.parent.iterdir()) == ["a.png"]
+
+
+def _written_sidecar(tmp_path: Path) -> tuple[Path, Path]:
+    """``album/a.jpg.xmp`` written by ``write_sidecars`` where none stood (undo takes it away): (the sidecar, q)."""
+    from imagetwins.quarantine import write_sidecars
+
+    root = tmp_path / "album"
+    root.mkdir()
+    side, q = root / "a.jpg.xmp", tmp_path / "q"
+    out = write_sidecars([(str(side), b"<x:xmpmeta>written</x:xmpmeta>", None)], root, q)
+    assert out.done and not out.failed and side.is_file()
+    return side, q
+
+
+def test_undo_never_deletes_a_sidecar_saved_over_as_it_looks(tmp_path: Path, monkeypatch) -> None:
+    """Undo takes a sidecar it wrote away if it still holds what was written, read then unlinked by name: darktable or
+    digiKam saving the sidecar over its name (a new file renamed over it) during that read had its new sidecar
+    deleted. Now it is set aside, looked at and unlinked only if still the one read: the new one stays, said."""
+    side, q = _written_sidecar(tmp_path)
+    real = quarantine._holds
+    saved: list[bool] = []
+
+    def read_then_saved_over(path, sha, size):
+        held = real(path, sha, size)
+        if not saved and Path(path) == side:
+            saved.append(True)
+            side.with_name(".a.jpg.xmp.saving").write_bytes(EDIT)
+            os.rename(side.with_name(".a.jpg.xmp.saving"), side)
+        return held
+
+    monkeypatch.setattr(quarantine, "_holds", read_then_saved_over)
+    back = undo(q)
+    monkeypatch.undo()
+    assert saved and side.read_bytes() == EDIT, "the program's sidecar was deleted"
+    assert [where for where, _ in back.failed] == [str(side)] and "saved over" in back.failed[0][1]
+    assert sorted(p.name for p in side.parent.iterdir()) == ["a.jpg.xmp"]
+
+
+def test_an_undo_killed_with_a_written_sidecar_set_aside_is_finished_by_the_next(tmp_path: Path) -> None:
+    """Killed between setting the sidecar it wrote aside and unlinking it, undo leaves it under the hidden name: the
+    next undo takes it away (it holds what was written), nothing left over."""
+    side, q = _written_sidecar(tmp_path)
+    os.rename(side, quarantine._aside_name(side))  # (the killed undo's rename)
+    back = undo(q)
+    assert not back.failed and back.done == [(str(side), "removed")]
+    assert list(side.parent.iterdir()) == []

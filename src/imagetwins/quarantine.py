@@ -3498,6 +3498,13 @@ def _restore_sidecar(e: dict, qdir: Path, journal, key: bytes, out: Outcome) -> 
     standing = _standing(place)
     if standing is None and not e["done"]:
         return  # never written
+    aside = _aside_name(place)
+    if standing is None and before is None and _holds(aside, e["sha256"], e["bytes"]):
+        os.unlink(aside)  # (an undo killed as it took the sidecar away, set aside: finished)
+        _append(journal, key, {"op": "sidecar", "state": "restored", "from": e["from"], "to": e["to"]})
+        out.done.append((str(place), "removed"))
+        return
+    looked = os.lstat(place) if standing == "a file" else None  # (what a write or a save over it since would move)
     if standing != "a file" or not _holds(place, e["sha256"], e["bytes"]):
         out.failed.append((str(place), "the sidecar changed since it was written (edited by another program?): left "
                                        "alone" if standing == "a file" else f"{standing or 'nothing'} stands where the "
@@ -3507,7 +3514,10 @@ def _restore_sidecar(e: dict, qdir: Path, journal, key: bytes, out: Outcome) -> 
     folder_fd = _folder_fd(root, rel)
     try:
         if before is None:
-            os.unlink(place.name, dir_fd=folder_fd)
+            if not _take_away(place, looked):  # (an unlink by name took a sidecar saved over it as undo read it)
+                out.failed.append((str(place), "the sidecar was saved over or written to as undo looked at it "
+                                               "(another program wrote it meanwhile): left alone"))
+                return
         else:
             with open_regular_file(backup, follow_symlinks=False) as fh:
                 data = fh.read()
