@@ -3496,14 +3496,14 @@ def _restore_sidecar(e: dict, qdir: Path, journal, key: bytes, out: Outcome) -> 
         out.failed.append((str(place), "refused: not a sidecar of this quarantine's folder"))
         return
     standing = _standing(place)
-    if standing is None and not e["done"]:
-        return  # never written
     aside = _aside_name(place)
     if standing is None and before is None and _holds(aside, e["sha256"], e["bytes"]):
-        os.unlink(aside)  # (an undo killed as it took the sidecar away, set aside: finished)
+        os.unlink(aside)  # (an undo killed as it took the sidecar away, set aside: finished; done line or not)
         _append(journal, key, {"op": "sidecar", "state": "restored", "from": e["from"], "to": e["to"]})
         out.done.append((str(place), "removed"))
         return
+    if standing is None and not e["done"]:
+        return  # never written
     looked = os.lstat(place) if standing == "a file" else None  # (what a write or a save over it since would move)
     if standing != "a file" or not _holds(place, e["sha256"], e["bytes"]):
         out.failed.append((str(place), "the sidecar changed since it was written (edited by another program?): left "
