@@ -35,6 +35,7 @@ import io
 import os
 import struct
 import threading
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -3357,32 +3358,110 @@ def _pixel_check(a: ImageFeatures, b: ImageFeatures, keep_matches: bool, confide
 PIXEL_DESCRIPTORS_ALIKE = 64
 
 
+#: a first look before the coarse search, at half its size (the thumbnails reduced 2 * PIXEL_COARSE times), at these of
+#: PIXEL_SCALES (every other one, and the largest) in both directions: where it finds no place correlating by
+#: PIXEL_FIRST_NCC or more, the pair has no alignment (a condition measured, not a bound). Most pairs aligned are
+#: look-alikes (bench_home's 1,000-photo first scan: 706, none aligned, 646 turned away here, the search's 32 calls
+#: ~1.1 ms a pair), while every alignment found in bench_plain_crops.py, quality.py and bench_reshots.py reads 0.84 or
+#: more here (a side half as long forgives a scale 5.4 % off; BENCHMARKS.md "The pixel alignment's cost")
+PIXEL_FIRST = (*range(0, len(PIXEL_SCALES), 2), len(PIXEL_SCALES) - 1)
+PIXEL_FIRST_NCC = 0.7
+#: the pictures whose coarse look (:class:`_CoarseLook`) a thread keeps, the latest used (a search checks a picture
+#: against several in a row: a quarter of the looks of bench_home's 1,000-photo first scan are kept ones)
+PIXEL_LOOKS_KEPT = 32
+
+
+class _CoarseLook:
+    """What the coarse search of :func:`_pixel_alignment` needs of one picture, made once for all its pairs: its grey
+    thumbnail reduced PIXEL_COARSE times and, as they are first asked for, that scaled by each of PIXEL_SCALES."""
+
+    __slots__ = ("coarse", "first", "_templates", "_first_templates")
+
+    def __init__(self, thumbnail: np.ndarray):
+        rows, cols = thumbnail.shape
+        self.coarse = cv2.resize(thumbnail.astype(np.float32),
+                                 (max(1, cols // PIXEL_COARSE), max(1, rows // PIXEL_COARSE)),
+                                 interpolation=cv2.INTER_AREA)
+        #: the reduced thumbnail halved again: the first look's (PIXEL_FIRST)
+        self.first = cv2.resize(self.coarse, (max(1, self.coarse.shape[1] // 2), max(1, self.coarse.shape[0] // 2)),
+                                interpolation=cv2.INTER_AREA)
+        self._templates: dict[int, np.ndarray | None] = {}
+        self._first_templates: dict[int, np.ndarray | None] = {}
+
+    def first_template(self, k: int) -> np.ndarray | None:
+        """:attr:`first` scaled by PIXEL_SCALES[k]; None where a side is under half PIXEL_MIN_SIDE (no spread asked: a
+        flat one correlates by 0 or by chance, which sends the pair on to the search)."""
+        if k not in self._first_templates:
+            w, h = round(self.first.shape[1] * PIXEL_SCALES[k]), round(self.first.shape[0] * PIXEL_SCALES[k])
+            self._first_templates[k] = cv2.resize(self.first, (w, h), interpolation=cv2.INTER_AREA) \
+                if 2 * min(w, h) >= PIXEL_MIN_SIDE else None
+        return self._first_templates[k]
+
+    def template(self, k: int) -> np.ndarray | None:
+        """The reduced thumbnail scaled by PIXEL_SCALES[k]; None where a side is under PIXEL_MIN_SIDE or its grey levels
+        spread by less than PIXEL_MIN_SPREAD (not searched)."""
+        if k not in self._templates:
+            w, h = round(self.coarse.shape[1] * PIXEL_SCALES[k]), round(self.coarse.shape[0] * PIXEL_SCALES[k])
+            small = None
+            if min(w, h) >= PIXEL_MIN_SIDE:
+                small = cv2.resize(self.coarse, (w, h), interpolation=cv2.INTER_AREA)
+                if float(cv2.meanStdDev(small)[1][0, 0]) < PIXEL_MIN_SPREAD:
+                    small = None
+            self._templates[k] = small
+        return self._templates[k]
+
+
+def _coarse_look(features: ImageFeatures) -> _CoarseLook:
+    """The coarse look of ``features``' thumbnail, kept for the PIXEL_LOOKS_KEPT pictures this thread looked at last
+    (the features not held: a weak reference tells a kept look's picture from one made later at its address)."""
+    kept = getattr(_per_thread, "coarse_looks", None)
+    if kept is None:
+        kept = _per_thread.coarse_looks = {}
+    entry = kept.pop(id(features), None)
+    if entry is None or entry[0]() is not features:
+        entry = (weakref.ref(features), _CoarseLook(features.thumbnail))
+        if len(kept) >= PIXEL_LOOKS_KEPT:
+            del kept[next(iter(kept))]
+    kept[id(features)] = entry  # (the latest used last: a dict keeps its order)
+    return entry[1]
+
+
 def _pixel_alignment(a: ImageFeatures, b: ImageFeatures) -> np.ndarray | None:
     """The 2 x 3 map (a's feature frame -> b's: a scale and a shift) under which one grey thumbnail, scaled by one of
     :data:`PIXEL_SCALES`, lies on a part of the other with the best normalised cross-correlation, or None where that is
-    under :data:`PIXEL_NCC` (under :data:`PIXEL_COARSE_NCC` on the coarse search), or where it does not hold at one
-    scale alone (:func:`_scale_drop`). Searched on the thumbnails reduced (:data:`PIXEL_COARSE`), refined at full size
-    (:data:`PIXEL_FINE`, a few pixels round the place found) with the peak's place to a fraction of a pixel."""
+    under :data:`PIXEL_NCC` (under :data:`PIXEL_COARSE_NCC` on the coarse search, or under :data:`PIXEL_FIRST_NCC` on
+    the first look before it), or where it does not hold at one scale alone (:func:`_scale_drop`). Searched on the
+    thumbnails reduced (:data:`PIXEL_COARSE`), refined at full size (:data:`PIXEL_FINE`, a few pixels round the place
+    found) with the peak's place to a fraction of a pixel; each picture's reductions made once
+    (:func:`_coarse_look`)."""
+    looks = _coarse_look(a), _coarse_look(b)
+    first = []
+    for inner, outer in (looks, looks[::-1]):
+        for k in PIXEL_FIRST:
+            small = inner.first_template(k)
+            if small is not None and small.shape[1] <= outer.first.shape[1] and small.shape[0] <= outer.first.shape[0]:
+                first.append(cv2.minMaxLoc(cv2.matchTemplate(outer.first, small, cv2.TM_CCOEFF_NORMED))[1])
+    if first and max(first) < PIXEL_FIRST_NCC:
+        return None
     best: tuple | None = None
     for a_inner in (True, False):
-        inner, outer = (a, b) if a_inner else (b, a)
-        ti, to = inner.thumbnail.astype(np.float32), outer.thumbnail.astype(np.float32)
-        hi, wi = ti.shape
-        ho, wo = to.shape
-        ci = cv2.resize(ti, (max(1, wi // PIXEL_COARSE), max(1, hi // PIXEL_COARSE)), interpolation=cv2.INTER_AREA)
-        co = cv2.resize(to, (max(1, wo // PIXEL_COARSE), max(1, ho // PIXEL_COARSE)), interpolation=cv2.INTER_AREA)
-        for s in PIXEL_SCALES:
-            w, h = round(ci.shape[1] * s), round(ci.shape[0] * s)
-            if min(w, h) < PIXEL_MIN_SIDE or w > co.shape[1] or h > co.shape[0]:
+        inner, outer = looks if a_inner else looks[::-1]
+        for k, s in enumerate(PIXEL_SCALES):
+            small = inner.template(k)
+            if small is None or small.shape[1] > outer.coarse.shape[1] or small.shape[0] > outer.coarse.shape[0]:
                 continue
-            small = cv2.resize(ci, (w, h), interpolation=cv2.INTER_AREA)
-            if float(cv2.meanStdDev(small)[1][0, 0]) < PIXEL_MIN_SPREAD:
-                continue
-            _, peak, _, at = cv2.minMaxLoc(cv2.matchTemplate(co, small, cv2.TM_CCOEFF_NORMED))
+            _, peak, _, at = cv2.minMaxLoc(cv2.matchTemplate(outer.coarse, small, cv2.TM_CCOEFF_NORMED))
             if best is None or peak > best[0]:
                 best = (peak, a_inner, s, at)
     if best is None or not np.isfinite(best[0]) or best[0] < PIXEL_COARSE_NCC:
         return None
+    return _refined_alignment(a, b, best)
+
+
+def _refined_alignment(a: ImageFeatures, b: ImageFeatures, best: tuple) -> np.ndarray | None:
+    """The map of :func:`_pixel_alignment` from the coarse search's ``best`` (its peak, whether a's thumbnail is the one
+    scaled, the scale, the place in the reduced thumbnails): two rounds at full size round that place, None where
+    they correlate under :data:`PIXEL_NCC` or the map holds at more than one scale (:func:`_scale_drop`)."""
     _, a_inner, coarse, (x0, y0) = best
     inner, outer = (a, b) if a_inner else (b, a)
     ti, to = inner.thumbnail.astype(np.float32), outer.thumbnail.astype(np.float32)
