@@ -367,10 +367,10 @@ def test_folder_move_sidecars_meet_a_link_and_an_unwritable_folder(tmp_path: Pat
     before = _tree(lib)
     real_write = quarantine._write_new
 
-    def write_new(folder_fd, name, data, mode=None):
+    def write_new(folder_fd, name, data, mode=None, **kwargs):
         if name == "p2.jpg.xmp":
             raise PermissionError(13, "Permission denied")
-        return real_write(folder_fd, name, data, mode)
+        return real_write(folder_fd, name, data, mode, **kwargs)
 
     monkeypatch.setattr(quarantine, "_write_new", write_new)
     q = tmp_path / "q"

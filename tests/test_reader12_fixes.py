@@ -134,3 +134,33 @@ def test_an_undo_killed_with_a_written_sidecar_set_aside_is_finished_by_the_next
     back = undo(q)
     assert not back.failed and back.done == [(str(side), "removed")]
     assert list(side.parent.iterdir()) == []
+
+
+@pytest.mark.parametrize("route", ["renameat2", "no renameat2"])
+def test_a_sidecar_another_program_writes_as_one_is_written_is_not_replaced(tmp_path: Path, monkeypatch,
+                                                                           route: str) -> None:
+    """``--merge-metadata`` writes a keeper's sidecar where none stood: checked, journalled (synced), written beside
+    it, then renamed over the name: a sidecar darktable wrote there meanwhile was replaced, its edits gone. Now the
+    rename never replaces: that sidecar stays, this one is not written, said."""
+    from imagetwins.quarantine import write_sidecars
+
+    if route == "no renameat2":
+        moves_by_link(monkeypatch)
+    root = tmp_path / "album"
+    root.mkdir()
+    side = root / "a.jpg.xmp"
+    real = quarantine._append
+
+    def journalled_then_written(journal, key, entry, sync=True):
+        real(journal, key, entry, sync)
+        if entry.get("state") == "planned" and not side.exists():
+            side.write_bytes(EDIT)  # (darktable's sidecar, written right after the check)
+
+    monkeypatch.setattr(quarantine, "_append", journalled_then_written)
+    out = write_sidecars([(str(side), b"<x:xmpmeta>merged</x:xmpmeta>", None)], root, tmp_path / "q")
+    monkeypatch.undo()
+    assert side.read_bytes() == EDIT, "the program's sidecar was replaced"
+    assert [where for where, _ in out.failed] == [str(side)] and "meanwhile" in out.failed[0][1] and not out.done
+    assert sorted(p.name for p in root.iterdir()) == ["a.jpg.xmp"]
+    back = undo(tmp_path / "q")
+    assert side.read_bytes() == EDIT and not back.done

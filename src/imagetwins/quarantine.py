@@ -3382,10 +3382,12 @@ def _restore_folder_across(src: Path, dst: Path, files: dict[str, str], folder_f
 
 
 # -- sidecars beside keepers (imagetwins.metadata): written, journalled, taken back by undo ------------------------
-def _write_new(folder_fd: int, name: str, data: bytes, mode: int | None = None) -> None:
+def _write_new(folder_fd: int, name: str, data: bytes, mode: int | None = None, replace: bool = True) -> None:
     """``data`` as the file ``name`` of the open folder: written beside it under a fresh name, then renamed over
     (a rename replaces a link standing there, never writes through it). ``mode``: its permissions (those of the
-    file it replaces, or of the photo it describes: an owner-only file stays owner-only), else 0644 less the umask."""
+    file it replaces, or of the photo it describes: an owner-only file stays owner-only), else 0644 less the umask.
+    ``replace=False``: where nothing stood when it was checked, never over a file another program made there since
+    (``FileExistsError``): a sidecar darktable wrote meanwhile was replaced."""
     tmp = _free_name(Path(name + ".imagetwins-new"), folder_fd)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, 0o644 if mode is None else 0o600,
                  dir_fd=folder_fd)
@@ -3396,10 +3398,29 @@ def _write_new(folder_fd: int, name: str, data: bytes, mode: int | None = None) 
             if mode is not None:
                 os.fchmod(fh.fileno(), mode)
             os.fsync(fh.fileno())
-        os.replace(tmp, name, src_dir_fd=folder_fd, dst_dir_fd=folder_fd)
+        if replace:
+            os.replace(tmp, name, src_dir_fd=folder_fd, dst_dir_fd=folder_fd)
+        else:
+            _rename_new(tmp, name, folder_fd)
     finally:
         if _lexists(tmp, folder_fd):
             os.unlink(tmp, dir_fd=folder_fd)
+
+
+def _rename_new(tmp: Path, name: str, folder_fd: int) -> None:
+    """``tmp`` renamed ``name`` in the open folder, never over a file standing there (one step where the system has
+    it, else looked at just before)."""
+    try:
+        if _rename_noreplace(tmp, name, folder_fd, folder_fd):
+            return
+    except FileExistsError:
+        pass
+    else:
+        if not _lexists(name, folder_fd):
+            os.rename(tmp, name, src_dir_fd=folder_fd, dst_dir_fd=folder_fd)
+            return
+    raise FileExistsError(errno.EEXIST, "another program wrote a file at its name meanwhile: not written, that file "
+                                        "left alone")
 
 
 def _described_mode(folder_fd: int, name: str) -> int | None:
@@ -3480,7 +3501,7 @@ def _write_sidecar(path: Path, data: bytes, previous: bytes | None, given: Path,
         entry = {"op": "sidecar", "from": str(root / rel), "to": str(backup), "root": str(root)}
         _append(journal, key, {**entry, "state": "planned", "bytes": len(data), "sha256": content_digest(data),
                                "before_sha256": content_digest(before) if before is not None else None})
-        _write_new(folder_fd, rel.name, data, mode)
+        _write_new(folder_fd, rel.name, data, mode, replace=before is not None)
         _append(journal, key, {**entry, "state": "done"})
         out.done.append((str(root / rel), "written"))
     finally:
