@@ -1970,28 +1970,31 @@ def _aside_name(place: Path) -> Path:
     return place.with_name(_fitting(".", place.name, _ASIDE))
 
 
-def _take_away(place: Path, st: os.stat_result) -> bool:
+def _take_away(place: Path, st: os.stat_result, dir_fd: int | None = None) -> bool:
     """Unlink the link or clone at ``place`` that was just checked (``st``: its ``lstat``) only if it is still that
     one, unwritten since (:func:`_still_as_looked`): set aside under a hidden name in one rename
     (:func:`_rename_noreplace`), checked, then unlinked. An unlink by name took whatever stood there by then: a
     program that saved over the name while undo read the clone's bytes had its new file deleted. False where the name
     held another file by then, or the file was written to (given its name back); where the system has no such rename,
     the name is looked at again, then unlinked. An undo killed between the two leaves the link or clone set aside,
-    which the next undo takes away (:func:`_remove_our_link`)."""
+    which the next undo takes away (:func:`_remove_our_link`). ``dir_fd``: ``place`` is its name in that open folder
+    (a folder on its way swapped for a link since it was opened cannot redirect it)."""
+    if dir_fd is not None:
+        place = Path(place.name)
     aside = _aside_name(place)
     try:
-        set_aside = _rename_noreplace(place, aside)
+        set_aside = _rename_noreplace(place, aside, dir_fd, dir_fd)
     except FileExistsError:  # (a person's file of that name: not ours to move over)
         set_aside = False
     if not set_aside:
-        if not _still_as_looked(os.lstat(place), st):  # (no one-step rename: the window only narrowed)
+        if not _still_as_looked(os.lstat(place, dir_fd=dir_fd), st):  # (no one-step rename: the window only narrowed)
             return False
-        os.unlink(place)
+        os.unlink(place, dir_fd=dir_fd)
         return True
-    if not _still_as_looked(os.lstat(aside), st):
-        _put_back(aside, place, None, None)
+    if not _still_as_looked(os.lstat(aside, dir_fd=dir_fd), st):
+        _put_back(aside, place, dir_fd, dir_fd)
         return False
-    os.unlink(aside)
+    os.unlink(aside, dir_fd=dir_fd)
     return True
 
 
@@ -3535,7 +3538,7 @@ def _restore_sidecar(e: dict, qdir: Path, journal, key: bytes, out: Outcome) -> 
     folder_fd = _folder_fd(root, rel)
     try:
         if before is None:
-            if not _take_away(place, looked):  # (an unlink by name took a sidecar saved over it as undo read it)
+            if not _take_away(place, looked, folder_fd):  # (an unlink by name took one saved over it as undo read it)
                 out.failed.append((str(place), "the sidecar was saved over or written to as undo looked at it "
                                                "(another program wrote it meanwhile): left alone"))
                 return
