@@ -2338,11 +2338,16 @@ def _standing(path: Path) -> str | None:
 
 def _holds(path: Path, sha: str, size: int) -> bool:
     """Is ``path`` itself a regular file with exactly this content?"""
+    return _holds_at(path, sha, size)
+
+
+def _holds_at(path: Path, sha: str, size: int, dir_fd: int | None = None) -> bool:
+    """:func:`_holds` of ``path`` relative to the open folder ``dir_fd``."""
     try:
-        st = os.lstat(path)
+        st = os.stat(path, dir_fd=dir_fd, follow_symlinks=False)
         if not stat.S_ISREG(st.st_mode) or st.st_size != size:
             return False
-        return _digest_and_identity(path)[0] == sha
+        return _digest_and_identity(path, dir_fd)[0] == sha
     except OSError:
         return False
 
@@ -3513,44 +3518,84 @@ def _write_sidecar(path: Path, data: bytes, previous: bytes | None, given: Path,
 
 def _restore_sidecar(e: dict, qdir: Path, journal, key: bytes, out: Outcome) -> None:
     """Take a sidecar :func:`write_sidecars` wrote away again (or put the previous one back), if it is still what
-    was written: one edited since (darktable, digiKam) is left alone and reported."""
+    was written: one edited since (darktable, digiKam) is left alone and reported.
+
+    The sidecar checked is set aside under a hidden name in one rename (:func:`_rename_noreplace`), checked again
+    there, and only then unlinked, the previous one put back never over anything: an unlink (or a rename over it) by
+    name took whatever stood there by then, so a sidecar another program saved in the instant after the check was
+    the one lost. An undo killed in between leaves it set aside, which the next undo finishes with
+    (:func:`_take_sidecar_back`). Where the system has no such rename, the name itself as before."""
     place, backup, root = (Path(os.path.normpath(e[k])) for k in ("from", "to", "root"))
     before = e.get("before_sha256")
     if not _inside_without_links(root, place) or not _inside_without_links(qdir, backup):
         out.failed.append((str(place), "refused: not a sidecar of this quarantine's folder"))
         return
     standing = _standing(place)
-    aside = _aside_name(place)
-    if standing is None and before is None and _holds(aside, e["sha256"], e["bytes"]):
-        os.unlink(aside)  # (an undo killed as it took the sidecar away, set aside: finished; done line or not)
-        _append(journal, key, {"op": "sidecar", "state": "restored", "from": e["from"], "to": e["to"]})
-        out.done.append((str(place), "removed"))
-        return
-    if standing is None and not e["done"]:
-        return  # never written
-    looked = os.lstat(place) if standing == "a file" else None  # (what a write or a save over it since would move)
-    if standing != "a file" or not _holds(place, e["sha256"], e["bytes"]):
-        out.failed.append((str(place), "the sidecar changed since it was written (edited by another program?): left "
-                                       "alone" if standing == "a file" else f"{standing or 'nothing'} stands where the "
-                                                                            "sidecar was written: left alone"))
-        return
-    rel = place.parent.relative_to(root)
-    folder_fd = _folder_fd(root, rel)
+    if standing is None and not e["done"] and not _holds(_aside_name(place), e["sha256"], e["bytes"]):
+        return  # never written (or its done line lost in a kill, and set aside by an undo killed: finished below)
+    folder_fd = _folder_fd(root, place.parent.relative_to(root))
     try:
-        if before is None:
-            if not _take_away(place, looked, folder_fd):  # (an unlink by name took one saved over it as undo read it)
-                out.failed.append((str(place), "the sidecar was saved over or written to as undo looked at it "
-                                               "(another program wrote it meanwhile): left alone"))
-                return
-        else:
-            with open_regular_file(backup, follow_symlinks=False) as fh:
-                data = fh.read()
-            if content_digest(data) != before:
-                out.failed.append((str(backup), "the previous sidecar kept in quarantine changed: left there"))
-                return
-            # (the permissions of the sidecar written, which kept the previous one's)
-            _write_new(folder_fd, place.name, data, stat.S_IMODE(os.lstat(place).st_mode) & 0o777)
+        why = _take_sidecar_back(e, place, backup, standing, folder_fd)
     finally:
         os.close(folder_fd)
+    if why is not None:
+        out.failed.append(why)
+        return
     _append(journal, key, {"op": "sidecar", "state": "restored", "from": e["from"], "to": e["to"]})
     out.done.append((str(place), "restored" if before else "removed"))
+
+
+def _take_sidecar_back(e: dict, place: Path, backup: Path, standing: str | None,
+                       folder_fd: int) -> tuple[str, str] | None:
+    """:func:`_restore_sidecar`'s work in the open folder of ``place``: None when done, else (path, why not)."""
+    before, name = e.get("before_sha256"), place.name
+    aside = _aside_name(Path(name))
+    data = None
+    if before is not None:  # (read and checked first: nothing is taken away for a previous sidecar that changed)
+        try:
+            with open_regular_file(backup, follow_symlinks=False) as fh:
+                data = fh.read()
+        except OSError as exc:
+            return str(backup), f"the previous sidecar kept in quarantine cannot be read ({exc.strerror or exc}): " \
+                                f"left there"
+        if content_digest(data) != before:
+            return str(backup), "the previous sidecar kept in quarantine changed: left there"
+    taken = (str(place), f"another program saved a sidecar at its name as undo took the one written away: that one "
+                         f"left alone; the previous sidecar stays in the quarantine at {backup}")
+    if _holds_at(aside, e["sha256"], e["bytes"], folder_fd):  # an undo killed as it took the sidecar away: set aside
+        why = None
+        if data is not None and not _holds_at(Path(name), before, len(data), folder_fd):  # (not back there already)
+            try:
+                mode = stat.S_IMODE(os.stat(aside, dir_fd=folder_fd, follow_symlinks=False).st_mode) & 0o777
+                _write_new(folder_fd, name, data, mode, replace=False)
+            except FileExistsError:
+                why = taken
+        os.unlink(aside, dir_fd=folder_fd)
+        return why
+    if standing != "a file" or not _holds(place, e["sha256"], e["bytes"]):
+        return str(place), ("the sidecar changed since it was written (edited by another program?): left alone"
+                            if standing == "a file" else
+                            f"{standing or 'nothing'} stands where the sidecar was written: left alone")
+    mode = stat.S_IMODE(os.lstat(place).st_mode) & 0o777  # (the sidecar written's, which kept the previous one's)
+    try:
+        set_aside = _rename_noreplace(name, aside, folder_fd, folder_fd)
+    except FileExistsError:  # (a person's file of that name: not ours to move over)
+        set_aside = False
+    if not set_aside:  # (no such rename here: the name itself, as before)
+        if data is None:
+            os.unlink(name, dir_fd=folder_fd)
+        else:
+            _write_new(folder_fd, name, data, mode)
+        return None
+    if not _holds_at(aside, e["sha256"], e["bytes"], folder_fd):  # saved over after the check: it gets its name back
+        _put_back(aside, Path(name), folder_fd, folder_fd)
+        return str(place), ("the sidecar was saved over or written to as undo looked at it (another program wrote "
+                            "it meanwhile): left alone")
+    if data is not None:
+        try:
+            _write_new(folder_fd, name, data, mode, replace=False)
+        except FileExistsError:  # another program saved a sidecar there meanwhile: it stays, the one written goes
+            os.unlink(aside, dir_fd=folder_fd)
+            return taken
+    os.unlink(aside, dir_fd=folder_fd)
+    return None

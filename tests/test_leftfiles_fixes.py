@@ -1,0 +1,136 @@
+"""Left by a newcomer attacking ``remove``, ``undo`` and the walk (stranger4, session 15): a sidecar another program
+saves in the instant undo takes back the one ``--merge-metadata`` wrote; ``--follow-symlinks`` and /proc/self."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from imagetwins import quarantine
+from imagetwins.quarantine import undo, write_sidecars
+
+pytestmark = [pytest.mark.unit]
+
+WRITTEN = b"<x:xmpmeta>merged by imagetwins</x:xmpmeta>"
+PREVIOUS = b"<x:xmpmeta>the person's own</x:xmpmeta>"
+EDIT = b"<x:xmpmeta>saved by darktable as undo ran</x:xmpmeta>"
+
+
+def _save_over(path: Path) -> None:
+    """darktable's or digiKam's atomic save: a new file written beside ``path``, then renamed over it."""
+    new = path.with_name(f".{path.name}.saving")
+    new.write_bytes(EDIT)
+    os.rename(new, path)
+
+
+def _written(tmp_path: Path, previous: bytes | None) -> tuple[Path, Path]:
+    """``album/a.jpg.xmp`` written by ``write_sidecars`` (over ``previous`` where given): (the sidecar, quarantine)."""
+    root = tmp_path / "album"
+    root.mkdir()
+    side = root / "a.jpg.xmp"
+    if previous is not None:
+        side.write_bytes(previous)
+    out = write_sidecars([(str(side), WRITTEN, previous)], root, tmp_path / "q")
+    assert out.done and not out.failed and side.read_bytes() == WRITTEN
+    return side, tmp_path / "q"
+
+
+def _leftovers(side: Path) -> list[str]:
+    return sorted(p.name for p in side.parent.iterdir() if p.name != side.name)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="renameat2 is Linux's")
+@pytest.mark.parametrize("previous", [None, PREVIOUS], ids=["new", "over-previous"])
+@pytest.mark.parametrize("check", [1, 2], ids=["after-the-check", "after-the-second-check"])
+def test_a_sidecar_saved_as_undo_takes_the_written_one_back_is_never_lost(tmp_path: Path, monkeypatch,
+                                                                          previous: bytes | None, check: int) -> None:
+    """Undo checked the sidecar it wrote, then unlinked it (or wrote the previous one back over it) by name: a
+    sidecar darktable saved in that instant was the one deleted. Now the written one is set aside in one rename,
+    checked there and only then unlinked, the previous one put back never over anything: the new sidecar stays."""
+    side, q = _written(tmp_path, previous)
+    real = quarantine._holds_at
+    looked: list[str] = []
+
+    def checked_then_saved_over(path, sha, size, *args, **kwargs):
+        held = real(path, sha, size, *args, **kwargs)
+        if "saved" in looked:
+            return held
+        if Path(path) == side:  # (the check of the sidecar at its name)
+            looked.append("name")
+            due = check == 1
+        else:  # (the check of the one set aside after it; not that of one a killed undo left, before it)
+            due = check == 2 and "name" in looked and os.fspath(path).endswith(quarantine._ASIDE)
+        if due:
+            looked.append("saved")
+            _save_over(side)
+        return held
+
+    monkeypatch.setattr(quarantine, "_holds_at", checked_then_saved_over)
+    back = undo(q)
+    monkeypatch.undo()
+    assert "saved" in looked, "the save never happened"
+    assert side.read_bytes() == EDIT, "the sidecar saved by another program was lost"
+    assert _leftovers(side) == []
+    if previous is not None:  # (the previous one is kept where undo could not put it back)
+        assert [p.read_bytes() for p in q.rglob("*.before")] == [PREVIOUS]
+    if check == 1:
+        assert back.failed == [(str(side), "the sidecar was saved over or written to as undo looked at it (another "
+                                           "program wrote it meanwhile): left alone")] and not back.done
+
+
+class _Killed(BaseException):
+    """What a kill -9 is to the code that runs: nothing after it."""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="renameat2 is Linux's")
+@pytest.mark.parametrize("previous", [None, PREVIOUS], ids=["new", "over-previous"])
+@pytest.mark.parametrize("killed_at", ["unlink", "put-back"])
+def test_an_undo_killed_with_the_sidecar_set_aside_is_finished_by_the_next(tmp_path: Path, monkeypatch,
+                                                                           previous: bytes | None,
+                                                                           killed_at: str) -> None:
+    """Killed between setting the written sidecar aside and unlinking it (before or after the previous one was
+    put back), undo leaves it under the hidden name: the next undo takes it away and puts the previous one back;
+    nothing left over."""
+    if killed_at == "put-back" and previous is None:
+        pytest.skip("nothing to put back")
+    side, q = _written(tmp_path, previous)
+    real_unlink = os.unlink
+
+    def killed(path, *args, **kwargs):
+        if killed_at == "unlink" and os.fspath(path).endswith(quarantine._ASIDE):
+            raise _Killed
+        return real_unlink(path, *args, **kwargs)
+
+    def killed_write(*args, **kwargs):
+        raise _Killed
+
+    monkeypatch.setattr(os, "unlink", killed)
+    if killed_at == "put-back":
+        monkeypatch.setattr(quarantine, "_write_new", killed_write)
+    with pytest.raises(_Killed):
+        undo(q)
+    monkeypatch.undo()
+    assert [p.name for p in side.parent.glob(f".*{quarantine._ASIDE}")], "nothing was set aside"
+    back = undo(q)
+    assert not back.failed and back.done == [(str(side), "restored" if previous else "removed")]
+    if previous is None:
+        assert not os.path.lexists(side) and _leftovers(side) == []
+    else:
+        assert side.read_bytes() == PREVIOUS and _leftovers(side) == []
+
+
+@pytest.mark.parametrize("renameat2", [True, False], ids=["renameat2", "none"])
+def test_undo_still_takes_back_the_sidecar_it_wrote(tmp_path: Path, monkeypatch, renameat2: bool) -> None:
+    """Nothing in the way: the sidecar written is removed, or the previous one is back; also where the system has
+    no rename that cannot replace (the name itself, as before)."""
+    if not renameat2:
+        monkeypatch.setattr(quarantine, "_rename_noreplace", lambda *args, **kwargs: False)
+    side, q = _written(tmp_path, None)
+    assert undo(q).done == [(str(side), "removed")] and not side.exists() and _leftovers(side) == []
+    other = tmp_path / "other"
+    other.mkdir()
+    side, q = _written(other, PREVIOUS)
+    assert undo(q).done == [(str(side), "restored")] and side.read_bytes() == PREVIOUS and _leftovers(side) == []
