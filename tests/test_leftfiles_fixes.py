@@ -134,3 +134,81 @@ def test_undo_still_takes_back_the_sidecar_it_wrote(tmp_path: Path, monkeypatch,
     other.mkdir()
     side, q = _written(other, PREVIOUS)
     assert undo(q).done == [(str(side), "restored")] and side.read_bytes() == PREVIOUS and _leftovers(side) == []
+
+
+class _WalkedTooFar(Exception):
+    """Raised by a listing past what the test's folders hold: the scan left them (for /, the whole machine)."""
+
+
+def _bounded_listing(monkeypatch, most: int = 200) -> list[str]:
+    """``os.scandir`` counting the folders listed, failing past ``most``: the walk that read the whole machine
+    through ``/proc/self/root`` fails at once instead of running for minutes."""
+    real = os.scandir
+    listed: list[str] = []
+
+    def scandir(path="."):
+        listed.append(os.fspath(path))
+        if len(listed) > most:
+            raise _WalkedTooFar(f"{len(listed)} folders listed, the last {listed[-1]}")
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    return listed
+
+
+def _photos(folder: Path, n: int = 2) -> list[Path]:
+    from conftest import synthetic_photo
+
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = [folder / f"p{k}.png" for k in range(n)]
+    for k, path in enumerate(paths):
+        synthetic_photo(48, 32, k).save(path, "PNG")
+    return paths
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/root"), reason="needs /proc")
+@pytest.mark.parametrize("link", ["/proc/self", "/proc", "/sys", "/", "../../.."])
+def test_follow_symlinks_never_walks_the_system_nor_a_folder_holding_the_scanned_one(tmp_path: Path, monkeypatch,
+                                                                                       link: str) -> None:
+    """``find DIR -r --follow-symlinks`` with ``DIR/procself -> /proc/self`` walked /proc/self/root, that is /, the
+    whole machine (still running after 120 s); ``slash -> /`` or ``up -> ../..`` the same from the other side. A
+    pseudo file system (/proc, /sys, /dev) is never walked, nor a folder a link leads to that holds the scanned
+    folder or the link: each said as a folder never walked, none counted unreadable; the folder's photos found."""
+    from imagetwins.io import find_image_paths
+
+    root = tmp_path / "album"
+    photos = _photos(root / "sub")
+    os.symlink(link, root / "sub" / "away")
+    listed = _bounded_listing(monkeypatch)
+    skipped: list = []
+    found = find_image_paths(root, recursive=True, follow_symlinks=True, skipped=skipped)
+    monkeypatch.undo()
+    assert found == [str(p) for p in photos]
+    assert [f.path for f in skipped] == [str(root / "sub" / "away")], skipped
+    from imagetwins.io import never_walked, skipped_link
+
+    assert never_walked(skipped[0]) and skipped_link(skipped[0])
+    assert len(listed) == 2
+
+
+def test_follow_symlinks_still_follows_a_link_to_photos_on_another_disk(tmp_path: Path) -> None:
+    """A person's ``Pictures/holiday -> /mnt/photos/holiday`` (here another folder, and /dev/shm where it is another
+    device) is still followed: only the system's pseudo file systems and folders around the scanned one are not."""
+    from imagetwins.io import find_image_paths
+
+    root = tmp_path / "Pictures"
+    root.mkdir()
+    elsewhere = _photos(tmp_path / "mnt" / "photos" / "holiday")
+    os.symlink(tmp_path / "mnt" / "photos" / "holiday", root / "holiday")
+    expected = [str(root / "holiday" / p.name) for p in elsewhere]
+    if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK):
+        import tempfile
+
+        with tempfile.TemporaryDirectory(dir="/dev/shm") as shm:
+            on_shm = _photos(Path(shm) / "photos", 1)
+            os.symlink(Path(shm) / "photos", root / "shm")
+            skipped: list = []
+            found = find_image_paths(root, recursive=True, follow_symlinks=True, skipped=skipped)
+            assert found == expected + [str(root / "shm" / p.name) for p in on_shm] and not skipped
+    os.unlink(root / "shm") if os.path.lexists(root / "shm") else None
+    assert find_image_paths(root, recursive=True, follow_symlinks=True) == expected

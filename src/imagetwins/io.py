@@ -394,9 +394,20 @@ def progress_shown(asked: bool = True) -> bool:
 
 
 def skipped_link(failure: ReadFailure) -> bool:
-    """Whether ``failure`` is a symbolic link the scan left alone (see :func:`find_images`), not a file that
-    could not be read."""
-    return failure.reason == "broken symbolic link" or failure.reason.startswith("symbolic link to a ")
+    """Whether ``failure`` is a symbolic link the scan left alone (see :func:`find_images`), or a folder it never
+    walks (:func:`never_walked`), not a file that could not be read."""
+    return (failure.reason == "broken symbolic link" or failure.reason.startswith("symbolic link to a ")
+            or never_walked(failure))
+
+
+#: how the reason of a folder a scan never walks ends, even with ``--follow-symlinks``: a pseudo file system's
+#: (``/proc``), or one a link leads to that holds the scanned folder (``slash -> /``)
+NEVER_WALKED = ": never walked"
+
+
+def never_walked(failure: ReadFailure) -> bool:
+    """Whether ``failure`` is a folder a scan never walks, each said in a line of its own (:data:`NEVER_WALKED`)."""
+    return failure.reason.endswith(NEVER_WALKED)
 
 
 #: the reason of a file no decoder here identifies (damaged, or a format none reads)
@@ -543,9 +554,11 @@ def find_image_paths(
         suffix = name[dot:] if dot > 0 and (name[0] != "." or name[:dot].lstrip(".")) else ""
         return suffix.lower() in exts
 
-    stack = [root]  # explicit stack: a 1,000-level tree must not hit Python's recursion limit
+    mounts = _Mounts()
+    # explicit stack: a 1,000-level tree must not hit Python's recursion limit; (folder, its parent's device)
+    stack: list[tuple[Path, int | None]] = [(root, None)]
     while stack:
-        folder = stack.pop()
+        folder, parent_dev = stack.pop()
         try:
             st = folder.stat()
         except OSError as exc:  # (one deeper than a path can name: said, as a folder that cannot be listed; it
@@ -556,6 +569,10 @@ def find_image_paths(
         if key in seen_dirs:  # a second link to the same folder
             continue
         seen_dirs.add(key)
+        if st.st_dev != parent_dev and (kind := mounts.pseudo(folder)) is not None:  # (a mount crossed: /proc?)
+            skip(str(folder), f"a folder of the system's {kind} pseudo file system (the running system's own files, "
+                              f"with links to every folder of the machine){NEVER_WALKED}")
+            continue
         try:
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
         except OSError as exc:
@@ -594,9 +611,68 @@ def find_image_paths(
                     skip(entry.path, _not_regular(entry.stat(follow_symlinks=False).st_mode))
             except OSError:
                 continue
-        stack.extend(reversed(subfolders))
+        stack.extend((sub, st.st_dev) for sub in reversed(subfolders))
     found.sort(key=_path_order)
     return found
+
+
+#: the kinds of file system that hold no one's files but the running system's (``/proc``, ``/sys``, ``/dev``, ...):
+#: a scan never walks one. ``/proc/self/root`` is ``/``: a link to ``/proc/self`` followed by ``--follow-symlinks``
+#: read the whole machine (still walking after 120 s), and a file there may block when read (``/proc/kmsg``)
+PSEUDO_FILE_SYSTEMS = frozenset({
+    "proc", "sysfs", "devtmpfs", "devpts", "cgroup", "cgroup2", "debugfs", "tracefs", "securityfs", "pstore", "bpf",
+    "configfs", "fusectl", "mqueue", "binfmt_misc", "autofs", "efivarfs", "selinuxfs", "rpc_pipefs", "nsfs",
+    "hugetlbfs"})
+#: of those, the ones whose every mount below is the system's too (``/sys/fs/cgroup`` is a tmpfs); not ``/dev``'s,
+#: whose ``/dev/shm`` is a place a person may keep files
+_PSEUDO_BELOW = frozenset({"proc", "sysfs"})
+
+
+class _Mounts:
+    """The system's mounts (``/proc/self/mountinfo``, Linux; read on the first question), to tell a folder on a
+    pseudo file system (:data:`PSEUDO_FILE_SYSTEMS`) from a person's: asked only where a walk crosses into another
+    device, so a scan of one disk never reads them."""
+
+    def __init__(self) -> None:
+        self._mounts: list[tuple[str, str]] | None = None
+
+    def pseudo(self, folder: Path) -> str | None:
+        """The kind of pseudo file system ``folder`` (resolved) lies on, or None (a person's disk, or no way to
+        tell)."""
+        if self._mounts is None:
+            self._mounts = _read_mounts()
+        if not self._mounts:
+            return None
+        try:
+            where = os.path.realpath(folder)
+        except (OSError, ValueError):
+            return None
+        under = [(point, kind) for point, kind in self._mounts
+                 if where == point or where.startswith(point.rstrip("/") + "/")]
+        if not under:
+            return None
+        below = next((kind for _, kind in under if kind in _PSEUDO_BELOW), None)
+        innermost = max(reversed(under), key=lambda mount: len(mount[0]))[1]  # (the last mounted there shows)
+        return below or (innermost if innermost in PSEUDO_FILE_SYSTEMS else None)
+
+
+def _read_mounts() -> list[tuple[str, str]]:
+    """(mount point, file system type) of each mount in ``/proc/self/mountinfo``; none where it cannot be read."""
+    try:
+        with open("/proc/self/mountinfo", "rb") as fh:
+            lines = fh.read(1 << 22).splitlines()
+    except OSError:
+        return []
+    mounts = []
+    for line in lines:
+        fields = line.split(b" ")
+        try:
+            kind = fields[fields.index(b"-", 6) + 1]
+        except (ValueError, IndexError):
+            continue
+        point = re.sub(rb"\\([0-7]{3})", lambda m: bytes([int(m.group(1), 8)]), fields[4])
+        mounts.append((os.fsdecode(point), os.fsdecode(kind)))
+    return mounts
 
 
 def _say_quarantine_left_out(folder: str | os.PathLike) -> None:
@@ -667,6 +743,12 @@ def _link_entry(entry: os.DirEntry, real_root: Path, follow: bool, wanted, found
     if is_dir and not recursive:
         return
     outside = not (target == real_root or target.is_relative_to(real_root))
+    if is_dir and outside and follow and (real_root.is_relative_to(target)
+                                          or Path(entry.path).parent.resolve().is_relative_to(target)):
+        # (up -> .., home -> ~: everything around the folder, the whole disk for slash -> /)
+        skip(entry.path, f"symbolic link to a folder that holds the scanned folder or the link itself (everything "
+                         f"around it){NEVER_WALKED}")
+        return
     if not is_dir and not wanted(entry.name) and not (
             follow and by_content and outside
             and _named_otherwise_but_an_image(entry.name, target, lambda _, why: skip(entry.path, why))):

@@ -17,7 +17,7 @@ from imagetwins.cli._common import (
     show_progress,
 )
 from imagetwins.cli._interrupt import on_interrupt
-from imagetwins.io import HEIF_EXTRA_MISSING, RAW_EXTRA_MISSING, recursive_hint, skipped_link
+from imagetwins.io import HEIF_EXTRA_MISSING, RAW_EXTRA_MISSING, never_walked, recursive_hint, skipped_link
 from imagetwins.text import counted
 
 
@@ -44,9 +44,12 @@ def note_no_images(directory: Path, recursive: bool) -> None:
 def warn_skipped(failures, quiet: bool, follow_hint: bool = True) -> int:
     """One warning line per file that could not be read, one line for all the symbolic links left alone;
     nothing with --quiet. Returns how many files could not be read (links not counted)."""
-    links = [f for f in failures if skipped_link(f)]
+    walled = [f for f in failures if never_walked(f)]  # (--follow-symlinks or not: each said, none counted)
+    links = [f for f in failures if skipped_link(f) and not never_walked(f)]
     unreadable = [f for f in failures if not skipped_link(f)]
     if not quiet:
+        for f in walled:
+            echo(f"note: skipped {f.path}: {f.reason}", err=True)
         for f in unreadable:
             echo(f"warning: skipped {f.path}: {f.reason}", err=True)
         # (a phone's library is mostly HEIC: without the extra, thousands of lines scrolled by and the run went on
