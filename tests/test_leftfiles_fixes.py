@@ -212,3 +212,77 @@ def test_follow_symlinks_still_follows_a_link_to_photos_on_another_disk(tmp_path
             assert found == expected + [str(root / "shm" / p.name) for p in on_shm] and not skipped
     os.unlink(root / "shm") if os.path.lexists(root / "shm") else None
     assert find_image_paths(root, recursive=True, follow_symlinks=True) == expected
+
+
+def _shm_quarantine(tmp_path: Path):
+    """A quarantine folder on another device than ``tmp_path`` (/dev/shm), or a skip."""
+    import tempfile
+
+    if not os.path.isdir("/dev/shm") or os.stat("/dev/shm").st_dev == os.stat(tmp_path).st_dev:
+        pytest.skip("needs /dev/shm on another device than the temporary folder")
+    return tempfile.TemporaryDirectory(dir="/dev/shm")
+
+
+def _linked_names(tmp_path: Path):
+    """``album/a.png`` and ``album/b.png``, one file under two names (a hard link), and a byte copy
+    ``album/keep/a.png`` kept: the plan that moves both names (one alone frees nothing)."""
+    import hashlib
+
+    from conftest import synthetic_photo
+
+    from imagetwins.quarantine import Plan
+
+    root = tmp_path / "album"
+    (root / "keep").mkdir(parents=True)
+    a, b, keeper = root / "a.png", root / "b.png", root / "keep" / "a.png"
+    synthetic_photo(64, 48, 3).save(a, "PNG")
+    os.link(a, b)
+    keeper.write_bytes(a.read_bytes())
+    sha = hashlib.sha256(a.read_bytes()).hexdigest()
+    plan = Plan([(str(a), 1, str(keeper)), (str(b), 1, str(keeper))], [str(keeper)],
+                expected={str(p): sha for p in (a, b, keeper)})
+    return root, a, b, plan
+
+
+def test_undo_across_devices_links_the_names_of_one_file_again(tmp_path: Path) -> None:
+    """A file under two names (hard links) beside a real copy: both names move. Across devices each was copied into
+    the quarantine, and undo copied each back: two files of the same bytes (link count 2 -> 1, twice the space),
+    where the docs said 'undo links them again' (true on one disk, where a move is a rename). Now the second name
+    put back is a hard link of the first again, and the quarantine's second copy goes."""
+    from imagetwins.quarantine import apply_plan
+
+    root, a, b, plan = _linked_names(tmp_path)
+    data = a.read_bytes()
+    with _shm_quarantine(tmp_path) as shm:
+        q = Path(shm) / "q"
+        out = apply_plan(plan, root, q)
+        assert len(out.done) == 2 and not out.failed and not a.exists() and not b.exists()
+        back = undo(q)
+        assert not back.failed and len(back.done) == 2
+        assert a.read_bytes() == data and os.path.samefile(a, b) and a.stat().st_nlink == 2, "copied back apart"
+        assert not [p for p in q.rglob("*.png")]
+
+
+def test_undo_across_devices_copies_a_name_back_when_its_other_name_changed(tmp_path: Path, monkeypatch) -> None:
+    """The first name put back, then written by another program before the second is put back: the second is not
+    linked to the changed file (its bytes would be the edit's), it is copied back with its own bytes."""
+    from imagetwins.quarantine import apply_plan
+
+    root, a, b, plan = _linked_names(tmp_path)
+    data = a.read_bytes()
+    with _shm_quarantine(tmp_path) as shm:
+        q = Path(shm) / "q"
+        assert len(apply_plan(plan, root, q).done) == 2
+        real = quarantine._link_name_back
+
+        def first_edited(first, *args, **kwargs):
+            with open(first[0], "r+b") as fh:  # (written in place: the same inode, other bytes)
+                fh.write(b"edited")
+            return real(first, *args, **kwargs)
+
+        monkeypatch.setattr(quarantine, "_link_name_back", first_edited)
+        back = undo(q)
+        monkeypatch.undo()
+        assert not back.failed and len(back.done) == 2
+        edited, other = (a, b) if a.read_bytes().startswith(b"edited") else (b, a)
+        assert other.read_bytes() == data and not os.path.samefile(a, b)

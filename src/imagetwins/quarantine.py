@@ -1274,6 +1274,8 @@ def _journal_move(rel: Path, folder_fd: int, src_s: str, qdir: Path, root: Path,
         dst = _free_name(parent / rel.name, top=parent == qdir, taken=batch.taken)
         planned = {"op": "move", "from": str(real), "to": str(dst), "root": str(root), "state": "planned",
                    "bytes": size, "sha256": digest, "group": group, "kept": keeper, **(intent or {})}
+        if before.st_nlink > 1:  # (one file under several names: undo across devices links them again)
+            planned["names_of"] = list(identity)
     else:
         if identity[0] not in trashes:
             try:
@@ -2543,6 +2545,7 @@ def undo(manifest: str | os.PathLike, progress: bool = False) -> Outcome:
         todo = [e for e in entries if not e.get("restored") or e.get("partials") or e.get("clone_tmp")
                 or _trash_record_left(e)]
         images = _ImagesBack(entries, out)
+        names_back: dict = {}  # (a file moved under several names: its first name put back, _link_name_back)
         bar = _bar(len(todo), "restoring", progress)
         for e in todo:
             if stop.signum:
@@ -2560,7 +2563,7 @@ def undo(manifest: str | os.PathLike, progress: bool = False) -> Outcome:
                                                              f"{e['sidecar_of']} is not back"))
                     continue
                 if not e.get("restored"):
-                    _restore(e, qdir, journal, key, out, stop)
+                    _restore(e, qdir, journal, key, out, stop, names_back)
             except InterruptedError:
                 break
             except JournalError as exc:
@@ -2799,7 +2802,8 @@ def _clear_folder_partials(e: dict, qdir: Path, out: Outcome) -> None:
         shutil.rmtree(partial, ignore_errors=True)
 
 
-def _restore(e: dict, qdir: Path, journal, key: bytes, out: Outcome, stop: _Stop | None = None) -> None:
+def _restore(e: dict, qdir: Path, journal, key: bytes, out: Outcome, stop: _Stop | None = None,
+             names_back: dict | None = None) -> None:
     if e.get("op") == "folder":
         _restore_folder(e, qdir, journal, key, out)
         return
@@ -2835,7 +2839,7 @@ def _restore(e: dict, qdir: Path, journal, key: bytes, out: Outcome, stop: _Stop
         if len(out.done) > done:
             _forget_record(e, info, out)  # the trash forgets it, as its own "put back" does
         return
-    _restore_file(e, qdir, journal, key, out, stop)
+    _restore_file(e, qdir, journal, key, out, stop, names_back)
 
 
 def _copy_cut_before_unlink(e: dict, src: Path, dst: Path) -> bool:
@@ -2889,7 +2893,12 @@ def _folder_on_way_back(root: Path, dst: Path, out: Outcome) -> int | None:
         return None
 
 
-def _restore_file(e: dict, qdir: Path, journal, key: bytes, out: Outcome, stop: _Stop | None = None) -> None:
+def _restore_file(e: dict, qdir: Path, journal, key: bytes, out: Outcome, stop: _Stop | None = None,
+                  names_back: dict | None = None) -> None:
+    """Put the file of the journal entry ``e`` back at its place. ``names_back``: this undo's file moved under
+    several names (its ``names_of``, the original's device and inode) -> its first name put back and the inode it
+    holds, so that across devices the next name is made a hard link of it again (:func:`_link_name_back`), not a
+    second copy."""
     src, dst, root = (Path(os.path.normpath(e[k])) for k in ("to", "from", "root"))
     sha, size = e["sha256"], e["bytes"]
     if not _inside_without_links(qdir, src) or src.name in _OWN_FILES and src.parent == qdir:
@@ -2953,9 +2962,17 @@ def _restore_file(e: dict, qdir: Path, journal, key: bytes, out: Outcome, stop: 
         _append(journal, key, {"op": "move", "state": "copying", "from": e["from"], "to": e["to"],
                                "partial": str(dst.parent / name)})
 
+    names_of = e.get("names_of")
+    names_of = tuple(names_of) if isinstance(names_of, list) and len(names_of) == 2 else None
     try:
-        _move(src, Path(dst.name), sha, identity, dst_dir_fd=folder_fd, stop=stop, on_partial=journal_partial)
-        _drop_set_aside(Path(dst.name), folder_fd, sha, size)
+        first = names_back.get(names_of) if names_back is not None and names_of != identity else None
+        if first is None or not _link_name_back(first, src, Path(dst.name), folder_fd, sha, size):
+            _move(src, Path(dst.name), sha, identity, dst_dir_fd=folder_fd, stop=stop, on_partial=journal_partial)
+            _drop_set_aside(Path(dst.name), folder_fd, sha, size)
+        if names_of is not None and names_back is not None and names_of not in names_back:
+            with contextlib.suppress(OSError):
+                now = os.stat(dst.name, dir_fd=folder_fd, follow_symlinks=False)
+                names_back[names_of] = (dst, (now.st_dev, now.st_ino))
     finally:
         os.close(folder_fd)
     # (not synced: a file back at its place holding its bytes is one the next undo leaves alone, line or not)
@@ -2963,6 +2980,36 @@ def _restore_file(e: dict, qdir: Path, journal, key: bytes, out: Outcome, stop: 
     out.done.append((str(src), str(dst)))
     if e.get("sidecar_of"):  # (undo's summary counts them apart, as remove's did: "1 file (and 2 XMP sidecars)")
         out.sidecars.append((os.path.normpath(e["sidecar_of"]), str(src), str(dst)))
+
+
+def _link_name_back(first: tuple[Path, tuple[int, int]], src: Path, name: Path, folder_fd: int, sha: str,
+                    size: int) -> bool:
+    """Another name of a file moved under several (hard links), put back as a hard link of its first name this undo
+    put back (``first``: that place and the inode it holds), then the quarantine's copy ``src`` unlinked: across
+    devices each name was copied into the quarantine, and copied back it became a file of its own (the same bytes,
+    twice the space; its link count 2 -> 1). Only where the first name still holds that inode with these very bytes
+    (``sha``, ``size``), and ``name`` (in the open folder ``folder_fd``) is free: never over anything. False where
+    it was not linked (the caller copies it back as before)."""
+    place, inode = first
+    try:
+        st = os.lstat(place)
+        if (st.st_dev, st.st_ino) != inode or not _holds(place, sha, size):
+            return False
+        os.link(place, name, dst_dir_fd=folder_fd, follow_symlinks=False)
+    except OSError:
+        return False
+    now = os.stat(name, dir_fd=folder_fd, follow_symlinks=False)
+    if (now.st_dev, now.st_ino) != inode:  # the first name was saved over as it was linked: that name goes again
+        aside = _aside_name(name)
+        if _rename_noreplace(name, aside, folder_fd, folder_fd):
+            back = os.stat(aside, dir_fd=folder_fd, follow_symlinks=False)
+            if (back.st_dev, back.st_ino) == (now.st_dev, now.st_ino):
+                os.unlink(aside, dir_fd=folder_fd)
+                return False
+            _put_back(aside, name, folder_fd, folder_fd)
+        raise OSError(errno.EAGAIN, f"its other name {place} was replaced as undo linked it again")
+    os.unlink(src)  # (the quarantine's copy, checked: its bytes stand at the place now)
+    return True
 
 
 # -- whole folders (imagetwins.folders): one rename, one journal entry ------------------------------------------
