@@ -286,3 +286,32 @@ def test_undo_across_devices_copies_a_name_back_when_its_other_name_changed(tmp_
         assert not back.failed and len(back.done) == 2
         edited, other = (a, b) if a.read_bytes().startswith(b"edited") else (b, a)
         assert other.read_bytes() == data and not os.path.samefile(a, b)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="renameat2 is Linux's")
+def test_a_sidecar_saved_over_as_an_undo_killed_set_it_aside_gets_its_name_back(tmp_path: Path,
+                                                                                 monkeypatch) -> None:
+    """darktable saved over the sidecar after undo's check, undo's rename set that new file aside, and undo was
+    killed before its second check: the next undo finds the name free and another program's file set aside. It gets
+    its name back (was: left hidden under ``.a.jpg.xmp.imagetwins-unlinking``, unsaid)."""
+    side, q = _written(tmp_path, None)
+    real = quarantine._holds_at
+    saved: list[bool] = []
+
+    def saved_then_killed(path, sha, size, *args, **kwargs):
+        if saved:  # (the check of what was set aside: the save landed before the rename)
+            raise _Killed
+        held = real(path, sha, size, *args, **kwargs)
+        if Path(path) == side:  # (the check of the sidecar at its name)
+            saved.append(True)
+            _save_over(side)
+        return held
+
+    monkeypatch.setattr(quarantine, "_holds_at", saved_then_killed)
+    with pytest.raises(_Killed):
+        undo(q)
+    monkeypatch.undo()
+    assert not side.exists() and [p.read_bytes() for p in side.parent.glob(f".*{quarantine._ASIDE}")] == [EDIT]
+    back = undo(q)
+    assert side.read_bytes() == EDIT and _leftovers(side) == []
+    assert [where for where, _ in back.failed] == [str(side)] and "given its name back" in back.failed[0][1]

@@ -3619,6 +3619,14 @@ def _take_sidecar_back(e: dict, place: Path, backup: Path, standing: str | None,
                 why = taken
         os.unlink(aside, dir_fd=folder_fd)
         return why
+    if standing is None and _lexists(aside, folder_fd):  # another program's, saved over it as an undo killed then
+        try:  # set the name aside: it gets its name back, never over anything
+            _put_back(aside, Path(name), folder_fd, folder_fd)
+        except OSError:
+            return str(place), (f"a file stands set aside under {place.with_name(aside.name)} (another program's, "
+                                f"saved over the sidecar as an undo killed then set it aside?): left there")
+        return str(place), ("the sidecar was saved over by another program as an undo killed then set it aside (given "
+                            "its name back): left alone")
     if standing != "a file" or not _holds(place, e["sha256"], e["bytes"]):
         return str(place), ("the sidecar changed since it was written (edited by another program?): left alone"
                             if standing == "a file" else
