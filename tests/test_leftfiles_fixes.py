@@ -315,3 +315,32 @@ def test_a_sidecar_saved_over_as_an_undo_killed_set_it_aside_gets_its_name_back(
     back = undo(q)
     assert side.read_bytes() == EDIT and _leftovers(side) == []
     assert [where for where, _ in back.failed] == [str(side)] and "given its name back" in back.failed[0][1]
+
+
+def test_an_undo_killed_as_it_linked_a_name_back_is_finished_by_the_next(tmp_path: Path, monkeypatch) -> None:
+    """Killed after the second name was linked to the first again and before the quarantine's copy of it went, the
+    next undo said 'an identical file already stands there: the quarantined copy stays' (exit 1); it knows the link
+    for its own now (the first name's inode) and takes the quarantine's copy away: nothing left over."""
+    from imagetwins.quarantine import apply_plan
+
+    root, a, b, plan = _linked_names(tmp_path)
+    data = a.read_bytes()
+    with _shm_quarantine(tmp_path) as shm:
+        q = Path(shm) / "q"
+        assert len(apply_plan(plan, root, q).done) == 2
+        real_unlink = os.unlink
+
+        def killed(path, *args, **kwargs):
+            if os.fspath(path).startswith(os.fspath(q)) and os.fspath(path).endswith(".png"):
+                if len([p for p in (a, b) if p.exists()]) == 2:  # (the second name linked back: the copy's unlink)
+                    raise _Killed
+            return real_unlink(path, *args, **kwargs)
+
+        monkeypatch.setattr(os, "unlink", killed)
+        with pytest.raises(_Killed):
+            undo(q)
+        monkeypatch.undo()
+        assert os.path.samefile(a, b) and len(list(q.rglob("*.png"))) == 1
+        back = undo(q)
+        assert not back.failed and a.read_bytes() == data and os.path.samefile(a, b) and a.stat().st_nlink == 2
+        assert not list(q.rglob("*.png"))

@@ -2545,7 +2545,7 @@ def undo(manifest: str | os.PathLike, progress: bool = False) -> Outcome:
         todo = [e for e in entries if not e.get("restored") or e.get("partials") or e.get("clone_tmp")
                 or _trash_record_left(e)]
         images = _ImagesBack(entries, out)
-        names_back: dict = {}  # (a file moved under several names: its first name put back, _link_name_back)
+        names_back = _names_put_back(entries)  # (a file moved under several names: its first name back)
         bar = _bar(len(todo), "restoring", progress)
         for e in todo:
             if stop.signum:
@@ -2939,7 +2939,7 @@ def _restore_file(e: dict, qdir: Path, journal, key: bytes, out: Outcome, stop: 
             _append(journal, key, {"op": "move", "state": "restored", "from": e["from"], "to": e["to"]}, sync=False)
             return
         if at_dst == "a file" and _holds(dst, sha, size) and _holds(src, sha, size):
-            if _copy_cut_before_unlink(e, src, dst):
+            if _copy_cut_before_unlink(e, src, dst) or _linked_back(e, dst, names_back):
                 os.unlink(src)  # (our own copy's twin, byte for byte: the file stands at its place)
                 _append(journal, key, {"op": "move", "state": "restored", "from": e["from"], "to": e["to"]},
                         sync=False)
@@ -2980,6 +2980,36 @@ def _restore_file(e: dict, qdir: Path, journal, key: bytes, out: Outcome, stop: 
     out.done.append((str(src), str(dst)))
     if e.get("sidecar_of"):  # (undo's summary counts them apart, as remove's did: "1 file (and 2 XMP sidecars)")
         out.sidecars.append((os.path.normpath(e["sidecar_of"]), str(src), str(dst)))
+
+
+def _names_put_back(entries: list[dict]) -> dict:
+    """For :func:`_link_name_back`: each file moved under several names (the journal's ``names_of``) whose first name
+    an earlier undo put back -> (that place, the inode it holds now): the next name is linked to it, also after an
+    undo killed in between."""
+    names: dict = {}
+    for e in entries:
+        of = e.get("names_of")
+        if e.get("op") == "move" and e.get("restored") and isinstance(of, list) and len(of) == 2:
+            place = Path(os.path.normpath(e["from"]))
+            with contextlib.suppress(OSError):
+                st = os.lstat(place)
+                if stat.S_ISREG(st.st_mode):
+                    names.setdefault(tuple(of), (place, (st.st_dev, st.st_ino)))
+    return names
+
+
+def _linked_back(e: dict, dst: Path, names_back: dict | None) -> bool:
+    """Whether the file standing at ``dst`` is the hard link :func:`_link_name_back` made of its first name put back
+    (an undo killed before it unlinked the quarantine's copy): the same inode as that name's."""
+    of = e.get("names_of")
+    first = names_back.get(tuple(of)) if names_back and isinstance(of, list) and len(of) == 2 else None
+    if first is None or first[0] == dst:
+        return False
+    try:
+        st = os.lstat(dst)
+    except OSError:
+        return False
+    return (st.st_dev, st.st_ino) == first[1]
 
 
 def _link_name_back(first: tuple[Path, tuple[int, int]], src: Path, name: Path, folder_fd: int, sha: str,
