@@ -3,6 +3,7 @@ saves in the instant undo takes back the one ``--merge-metadata`` wrote; ``--fol
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -244,11 +245,9 @@ def _linked_names(tmp_path: Path):
     return root, a, b, plan
 
 
-def test_undo_across_devices_links_the_names_of_one_file_again(tmp_path: Path) -> None:
-    """A file under two names (hard links) beside a real copy: both names move. Across devices each was copied into
-    the quarantine, and undo copied each back: two files of the same bytes (link count 2 -> 1, twice the space),
-    where the docs said 'undo links them again' (true on one disk, where a move is a rename). Now the second name
-    put back is a hard link of the first again, and the quarantine's second copy goes."""
+@contextlib.contextmanager
+def _names_moved_across(tmp_path: Path):
+    """:func:`_linked_names` with both names moved into a quarantine on another device: (a, b, their bytes, q)."""
     from imagetwins.quarantine import apply_plan
 
     root, a, b, plan = _linked_names(tmp_path)
@@ -257,6 +256,15 @@ def test_undo_across_devices_links_the_names_of_one_file_again(tmp_path: Path) -
         q = Path(shm) / "q"
         out = apply_plan(plan, root, q)
         assert len(out.done) == 2 and not out.failed and not a.exists() and not b.exists()
+        yield a, b, data, q
+
+
+def test_undo_across_devices_links_the_names_of_one_file_again(tmp_path: Path) -> None:
+    """A file under two names (hard links) beside a real copy: both names move. Across devices each was copied into
+    the quarantine, and undo copied each back: two files of the same bytes (link count 2 -> 1, twice the space),
+    where the docs said 'undo links them again' (true on one disk, where a move is a rename). Now the second name
+    put back is a hard link of the first again, and the quarantine's second copy goes."""
+    with _names_moved_across(tmp_path) as (a, b, data, q):
         back = undo(q)
         assert not back.failed and len(back.done) == 2
         assert a.read_bytes() == data and os.path.samefile(a, b) and a.stat().st_nlink == 2, "copied back apart"
@@ -266,13 +274,7 @@ def test_undo_across_devices_links_the_names_of_one_file_again(tmp_path: Path) -
 def test_undo_across_devices_copies_a_name_back_when_its_other_name_changed(tmp_path: Path, monkeypatch) -> None:
     """The first name put back, then written by another program before the second is put back: the second is not
     linked to the changed file (its bytes would be the edit's), it is copied back with its own bytes."""
-    from imagetwins.quarantine import apply_plan
-
-    root, a, b, plan = _linked_names(tmp_path)
-    data = a.read_bytes()
-    with _shm_quarantine(tmp_path) as shm:
-        q = Path(shm) / "q"
-        assert len(apply_plan(plan, root, q).done) == 2
+    with _names_moved_across(tmp_path) as (a, b, data, q):
         real = quarantine._link_name_back
 
         def first_edited(first, *args, **kwargs):
@@ -321,13 +323,7 @@ def test_an_undo_killed_as_it_linked_a_name_back_is_finished_by_the_next(tmp_pat
     """Killed after the second name was linked to the first again and before the quarantine's copy of it went, the
     next undo said 'an identical file already stands there: the quarantined copy stays' (exit 1); it knows the link
     for its own now (the first name's inode) and takes the quarantine's copy away: nothing left over."""
-    from imagetwins.quarantine import apply_plan
-
-    root, a, b, plan = _linked_names(tmp_path)
-    data = a.read_bytes()
-    with _shm_quarantine(tmp_path) as shm:
-        q = Path(shm) / "q"
-        assert len(apply_plan(plan, root, q).done) == 2
+    with _names_moved_across(tmp_path) as (a, b, data, q):
         real_unlink = os.unlink
 
         def killed(path, *args, **kwargs):
