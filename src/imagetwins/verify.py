@@ -2562,7 +2562,9 @@ def _gaussian_kernel(sigma: float) -> np.ndarray:
 
 def _blurred(image: np.ndarray, sigma: float) -> np.ndarray:
     """``cv2.GaussianBlur(image, (0, 0), sigma)`` of a float32 image in NumPy: the same kernel (its side
-    ``round(8 sigma + 1) | 1``) and border (reflected about the edge pixel)."""
+    ``round(8 sigma + 1) | 1``) and border (reflected about the edge pixel); an image with a side of ``side // 2``
+    pixels or fewer (4 at BLUR_SIGMA: the thumbnail of an extreme panorama) is returned unblurred, a copy, where OpenCV
+    would blur it."""
     kernel = _gaussian_kernel(sigma)
     side = len(kernel)
     r = side // 2
@@ -3335,7 +3337,7 @@ def _pixel_check(a: ImageFeatures, b: ImageFeatures, keep_matches: bool, confide
                  ) -> Verification | None:
     """The check of ``a`` against ``b`` under the alignment of their thumbnails' pixels (:func:`_pixel_alignment`),
     its inliers the keypoints it maps within :data:`RANSAC_PIXELS` of a keypoint of the other with a like descriptor
-    (no ratio test); None where no alignment reaches :data:`PIXEL_NCC`."""
+    (no ratio test); None where the pixels give no alignment (any of :func:`_pixel_alignment`'s refusals)."""
     matrix = _pixel_alignment(a, b)
     if matrix is None:
         return None
@@ -3360,10 +3362,11 @@ PIXEL_DESCRIPTORS_ALIKE = 64
 
 #: a first look before the coarse search, at half its size (the thumbnails reduced 2 * PIXEL_COARSE times), at these of
 #: PIXEL_SCALES (every other one, and the largest) in both directions: where it finds no place correlating by
-#: PIXEL_FIRST_NCC or more, the pair has no alignment (a condition measured, not a bound). Most pairs aligned are
-#: look-alikes (bench_home's 1,000-photo first scan: 706, none aligned, 646 turned away here, the search's 32 calls
-#: ~1.1 ms a pair), while every alignment found in bench_plain_crops.py, quality.py and bench_reshots.py reads 0.84 or
-#: more here (a side half as long forgives a scale 5.4 % off; BENCHMARKS.md "The pixel alignment's cost")
+#: PIXEL_FIRST_NCC or more, the pair has no alignment (a condition measured, not a bound). Most pairs that reach the
+#: alignment are look-alikes (bench_home's 1,000-photo first scan: 706, none aligned, 646 turned away here, the
+#: search's 32 calls ~1.1 ms a pair), while every alignment found in bench_plain_crops.py, quality.py and
+#: bench_reshots.py reads 0.84 or more here (a side half as long forgives a scale 5.4 % off; BENCHMARKS.md "The pixel
+#: alignment's cost")
 PIXEL_FIRST = (*range(0, len(PIXEL_SCALES), 2), len(PIXEL_SCALES) - 1)
 PIXEL_FIRST_NCC = 0.7
 #: the pictures whose coarse look (:class:`_CoarseLook`) a thread keeps, the latest used (a search checks a picture
@@ -3373,7 +3376,8 @@ PIXEL_LOOKS_KEPT = 32
 
 class _CoarseLook:
     """What the coarse search of :func:`_pixel_alignment` needs of one picture, made once for all its pairs: its grey
-    thumbnail reduced PIXEL_COARSE times and, as they are first asked for, that scaled by each of PIXEL_SCALES."""
+    thumbnail reduced PIXEL_COARSE times, that halved again (the first look's) and, as they are first asked for, each
+    of them scaled by PIXEL_SCALES."""
 
     __slots__ = ("coarse", "first", "_templates", "_first_templates")
 
@@ -3389,8 +3393,8 @@ class _CoarseLook:
         self._first_templates: dict[int, np.ndarray | None] = {}
 
     def first_template(self, k: int) -> np.ndarray | None:
-        """:attr:`first` scaled by PIXEL_SCALES[k]; None where a side is under half PIXEL_MIN_SIDE (no spread asked: a
-        flat one correlates by 0 or by chance, which sends the pair on to the search)."""
+        """:attr:`first` scaled by PIXEL_SCALES[k]; None where a side is under half PIXEL_MIN_SIDE (no spread asked:
+        OpenCV's TM_CCOEFF_NORMED correlates a flat template by 1 everywhere, which sends the pair on to the search)."""
         if k not in self._first_templates:
             w, h = round(self.first.shape[1] * PIXEL_SCALES[k]), round(self.first.shape[0] * PIXEL_SCALES[k])
             self._first_templates[k] = cv2.resize(self.first, (w, h), interpolation=cv2.INTER_AREA) \
@@ -3534,7 +3538,9 @@ def _scale_drop(ti: np.ndarray, to: np.ndarray, sx: float, sy: float, x: float, 
         left, top = max(0, int(round(cx - w / 2)) - reach), max(0, int(round(cy - h / 2)) - reach)
         right, bottom = min(to.shape[1], left + w + 2 * reach), min(to.shape[0], top + h + 2 * reach)
         if w < 2 or h < 2 or right - left < w or bottom - top < h:
-            # (the scaled thumbnail reaches past the other: the part of it that lies inside is compared)
+            # (the window round its place is cut by the other's edge: the scaled thumbnail's centre, as wide and high
+            # as that window, is compared in it. One reaching past the edge where the window still holds its size, the
+            # window moved inside, is searched whole beside its place)
             w, h = min(w, right - left), min(h, bottom - top)
             if w < 8 or h < 8:
                 return -1.0
