@@ -1,6 +1,6 @@
 """A vignette alone: at which strength does ``copies`` stop calling the vignetted photo a copy?
 
-    python benchmarks/bench_everyday_edits.py --workdir /tmp/everyday      # first: makes the originals
+    python benchmarks/bench_everyday_edits.py --workdir /tmp/everyday --photos 12 --seed 0   # first: the originals
     python benchmarks/probe_vignette.py --workdir /tmp/everyday             # ~5 minutes on 2 loaded cores
 
 ``bench_everyday_edits.py``'s ``square_filter`` copies are called re-shots ("another light") where the filter drawn
@@ -51,7 +51,8 @@ def main() -> None:
     args = parser.parse_args()
     made = args.workdir / "seed0-n12"
     if not (made / "holidays-half" / "files.json").is_file():
-        sys.exit(f"probe_vignette.py: run bench_everyday_edits.py --workdir {args.workdir} first (no {made})")
+        sys.exit(f"probe_vignette.py: run bench_everyday_edits.py --workdir {args.workdir} --photos 12 --seed 0 "
+                 f"first (no {made})")
     encoder = get_encoder(copies.COPIES_METHOD)
     called: dict = {}
     with tempfile.TemporaryDirectory() as tmp:

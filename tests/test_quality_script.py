@@ -224,3 +224,15 @@ def test_probe_cnn_run_times_what_the_encoder_runs(tmp_path: Path) -> None:
     rows = {line[:34].strip(): line[34:] for line in lines[1:-1]}
     assert rows["shipped"].endswith("the shipped vectors") and rows["8 images a run"].endswith("the shipped vectors")
     assert rows["graph optimisation EXTENDED"].endswith("OTHER vectors"), run.stdout
+
+
+def test_probe_vignette_names_the_run_that_makes_its_photos(tmp_path: Path) -> None:
+    """benchmarks/probe_vignette.py reads the originals bench_everyday_edits.py made with 12 photos a source, seed 0
+    (``WORKDIR/seed0-n12``); its usage and its stop line said to run that benchmark with --workdir alone, whose 10
+    photos a source make ``seed0-n10``: the probe then stopped again with the same line."""
+    run = subprocess.run([sys.executable, str(REPO / "benchmarks" / "probe_vignette.py"), "--workdir", str(tmp_path)],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode != 0 and run.stdout == ""
+    assert run.stderr.splitlines() == [
+        f"probe_vignette.py: run bench_everyday_edits.py --workdir {tmp_path} --photos 12 --seed 0 first "
+        f"(no {tmp_path / 'seed0-n12'})"], run.stderr
