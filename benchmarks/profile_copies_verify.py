@@ -70,6 +70,7 @@ def main() -> None:
         for features in (getattr(row, "_features", None), getattr(row, "_alt_features", None)):
             if isinstance(features, verify.ImageFeatures):
                 features._canvas = None
+    verify._per_thread.__dict__.pop("coarse_looks", None)  # (and the pixel alignment's kept looks, as the canvases)
 
     spent: Counter = Counter()
     calls: Counter = Counter()
