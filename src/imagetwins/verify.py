@@ -2349,6 +2349,21 @@ def _cells(x: np.ndarray) -> np.ndarray:
     return x[: hc * CELL, : wc * CELL].reshape(hc, CELL, wc, CELL).transpose(0, 2, 1, 3).reshape(hc, wc, -1)
 
 
+def _centred_cells(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The terms of a cell-by-cell normalised cross-correlation (:func:`_cell_ncc`): :func:`_cells` of ``x`` less each
+    cell's mean, those means, and each cell's spread (the root mean square of its centred values)."""
+    cells = _cells(x)
+    mean = cells.mean(-1)
+    cells = cells - mean[..., None]
+    return cells, mean, np.sqrt((cells * cells).mean(-1))
+
+
+def _cell_ncc(ca: np.ndarray, sa: np.ndarray, cb: np.ndarray, sb: np.ndarray) -> np.ndarray:
+    """The normalised cross-correlation of each pair of cells, from :func:`_centred_cells`' centred cells and spreads of
+    the two sides (a flat cell's spread floored, its correlation ~0)."""
+    return (ca * cb).mean(-1) / np.maximum(sa * sb, 1e-6)
+
+
 def _cells_all(mask: np.ndarray) -> np.ndarray:
     """``_cells(mask).all(-1)`` of a bool mask, without the copy :func:`_cells` makes of it (a logical and in any order
     is the same; ~0.1 ms of each dense comparison)."""
@@ -2400,10 +2415,7 @@ def _dense(a: ImageFeatures, b: ImageFeatures, matrix: np.ndarray, v: Verificati
     else:
         fs = cv2.GaussianBlur(src.astype(np.float32), (0, 0), BLUR_SIGMA / max(np.sqrt(det), 0.05))  # no aliasing
         fd = cv2.GaussianBlur(dst.astype(np.float32), (0, 0), BLUR_SIGMA)
-        cb = _cells(fd)
-        mean_b = cb.mean(-1)
-        cb = cb - mean_b[..., None]
-        sb = np.sqrt((cb * cb).mean(-1))
+        cb, mean_b, sb = _centred_cells(fd)
         if shared_blur is not None:
             for x in (fs, fd, cb, mean_b, sb):
                 x.flags.writeable = False  # (shared by the check's comparisons: none may change them)
@@ -2426,16 +2438,14 @@ def _dense(a: ImageFeatures, b: ImageFeatures, matrix: np.ndarray, v: Verificati
     # outside (a border, the warp's empty corners), which says nothing about the pictures
     core = cv2.erode(inside.astype(np.uint8), np.ones((5, 5), np.uint8), borderType=cv2.BORDER_CONSTANT,
                      borderValue=0) > 0
-    ca, cm = _cells(warped), _cells_all(core)
+    cm = _cells_all(core)
     if not cm.any():
         return 1.0
-    mean_a = ca.mean(-1)
-    ca = ca - mean_a[..., None]
-    sa = np.sqrt((ca * ca).mean(-1))
+    ca, mean_a, sa = _centred_cells(warped)
     textured = cm & (sa > 3) & (sb > 3)  # flat cells (sky, walls) say nothing either way
     colours = (b.colour, a.colour) if swap else (a.colour, b.colour)
     coloured = colours[0] is not None and colours[1] is not None
-    ncc_cells = (ca * cb).mean(-1) / np.maximum(sa * sb, 1e-6)
+    ncc_cells = _cell_ncc(ca, sa, cb, sb)
     if to_beat is not None and _agrees_no_more(ncc_cells, textured, cm, coloured, to_beat):
         return None
     v.lighting_residual, lighting = _lighting_fit(mean_a[cm], mean_b[cm])
@@ -3666,12 +3676,9 @@ def _cells_around_cut(whole: ImageFeatures, cut: ImageFeatures, other: ImageFeat
     cv2.fillConvexPoly(picture, np.round(corners[:, :2] / corners[:, 2:] * sa_ * 16).astype(np.int32), 1,
                        lineType=cv2.LINE_8, shift=4)
     clear = cv2.dilate(picture, np.ones((5, 5), np.uint8)) == 0  # (the blur mixes the cut's outline in)
-    ca, cb = _cells(fa), _cells(warped)
+    (ca, _, sa), (cb, _, sb) = _centred_cells(fa), _centred_cells(warped)
     beyond = _cells(seen & clear).all(-1)
-    ca = ca - ca.mean(-1)[..., None]
-    cb = cb - cb.mean(-1)[..., None]
-    sa, sb = np.sqrt((ca * ca).mean(-1)), np.sqrt((cb * cb).mean(-1))
-    ncc = (ca * cb).mean(-1) / np.maximum(sa * sb, 1e-6)
+    ncc = _cell_ncc(ca, sa, cb, sb)
     own = int((beyond & (sa > 3) & (sb > 3) & (ncc < 0.5)).sum())
     return own, int((_cells(picture).mean(-1) >= 0.5).sum())
 
