@@ -38,7 +38,8 @@ _REQUIRED = {"bench_ab.py": ["--old", "OLD"], "bench_verify_ab.py": ["--old", "O
              "bench_keeper_checks.py": ["--workdir", "WORK"], "probe_combo_fit.py": ["--tag", "t"],
              "make_identical_labelled.py": ["WORK", "1", "labelled"],
              "probe_cnn_whitening.py": ["WORK"], "bench_keep_enlarged_framed.py": ["--workdir", "WORK"],
-             "bench_keep_catalogue.py": ["--workdir", "WORK"], "bench_plain_crops.py": ["--workdir", "WORK"]}
+             "bench_keep_catalogue.py": ["--workdir", "WORK"], "bench_plain_crops.py": ["--workdir", "WORK"],
+             "bench_everyday_edits.py": ["--workdir", "WORK"]}
 
 
 def test_every_benchmark_reading_the_datasets_names_a_missing_one_in_one_line(tmp_path: Path) -> None:

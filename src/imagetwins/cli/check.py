@@ -61,11 +61,12 @@ def summary(test: Path, against: Path, result: QueryResult, method: str, unreada
     return f"{counted(len(result.rows()), 'match', 'matches')}: {said}"
 
 
-def compared(result: QueryResult) -> bool:
-    """Whether anything was compared: an image read on both sides. Else the error line alone is said ("0 of 0
-    images in data/ have a duplicate among ..." printed before "error: no image read in data/ (try --recursive)"
-    read as a result)."""
-    return bool(result.images) and bool(result.reference_images)
+def compared(test: Path, result: QueryResult) -> bool:
+    """Whether the summary line has something to say: an image read on both sides, or ``test`` one file checked
+    against a reference that was read (its own line: it could not be read, so not compared). Else the error line
+    alone is said ("0 of 0 images in data/ have a duplicate among ..." printed before "error: no image read in data/
+    (try --recursive)" read as a result)."""
+    return bool(result.reference_images) and (bool(result.images) or not test.is_dir())
 
 
 @click.command()
@@ -152,7 +153,7 @@ def run_check(test: Path, against: Path, method: str, threshold: float | None, r
         echo(f"note: {test} and {against} overlap: a file found in both is not a duplicate of itself", err=True)
     found = outputs.Matches(result)
     requested.write(found)
-    if not quiet and not requested.to_stdout and compared(result):
+    if not quiet and not requested.to_stdout and compared(test, result):
         write_text(found)
         echo(summary(test, against, result, method, unreadable))
     if result.set_aside and not quiet:  # a leak check must not drop a match without a word

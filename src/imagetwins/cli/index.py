@@ -225,7 +225,7 @@ def index_query(images: Path, db_path: Path, method: str | None, threshold: int 
     unreadable = warn_skipped(result.failures, quiet, follow_hint=False)
     found = outputs.Matches(result)
     requested.write(found)
-    if not quiet and not requested.to_stdout and compared(result):  # (stdout holds the data alone)
+    if not quiet and not requested.to_stdout and compared(images, result):  # (stdout holds the data alone)
         write_text(found)
         # (check's line, on the same stream: "4 matches" alone said neither of how many images nor against how many)
         echo(summary(images, db_path, result, method, unreadable))
