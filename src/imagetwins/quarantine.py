@@ -3473,6 +3473,19 @@ def _write_new(folder_fd: int, name: str, data: bytes, mode: int | None = None, 
     file it replaces, or of the photo it describes: an owner-only file stays owner-only), else 0644 less the umask.
     ``replace=False``: where nothing stood when it was checked, never over a file another program made there since
     (``FileExistsError``): a sidecar darktable wrote meanwhile was replaced."""
+    tmp = _written_beside(folder_fd, name, data, mode)
+    try:
+        if replace:
+            os.replace(tmp, name, src_dir_fd=folder_fd, dst_dir_fd=folder_fd)
+        else:
+            _rename_new(tmp, name, folder_fd)
+    finally:
+        if _lexists(tmp, folder_fd):
+            os.unlink(tmp, dir_fd=folder_fd)
+
+
+def _written_beside(folder_fd: int, name: str, data: bytes, mode: int | None) -> Path:
+    """``data`` written (and synced) under a fresh name beside ``name`` in the open folder: that name."""
     tmp = _free_name(Path(name + ".imagetwins-new"), folder_fd)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, 0o644 if mode is None else 0o600,
                  dir_fd=folder_fd)
@@ -3483,10 +3496,43 @@ def _write_new(folder_fd: int, name: str, data: bytes, mode: int | None = None, 
             if mode is not None:
                 os.fchmod(fh.fileno(), mode)
             os.fsync(fh.fileno())
-        if replace:
+    except BaseException:
+        os.unlink(tmp, dir_fd=folder_fd)
+        raise
+    return tmp
+
+
+def _write_over(folder_fd: int, name: str, data: bytes, mode: int | None, before: bytes, done) -> None:
+    """``data`` as the file ``name`` of the open folder in place of the sidecar checked there (``before``: its
+    bytes), and ``done()`` (the journal's done line) once it is there. The sidecar at the name is set aside under a
+    hidden name in one rename (:func:`_rename_noreplace`), checked there, and only then is the new one renamed in,
+    never over anything; the one set aside is unlinked after ``done()``. A rename over the name took whatever stood
+    there by then: a sidecar darktable or digiKam saved after the check was lost (the quarantine keeps the one
+    checked). One saved since the check gets its name back, and this one is not written (``FileExistsError``). A run
+    killed with the previous sidecar set aside (before or after the new one went in): :func:`_take_sidecar_back`
+    finishes with it. Where the system has no such rename, by name as before."""
+    tmp = _written_beside(folder_fd, name, data, mode)
+    aside = _aside_name(Path(name))
+    try:
+        try:
+            set_aside = _rename_noreplace(name, aside, folder_fd, folder_fd)
+        except FileExistsError:  # (a person's file of that name: not ours to move over)
+            set_aside = False
+        if not set_aside:  # (no such rename here: the name itself, as before)
             os.replace(tmp, name, src_dir_fd=folder_fd, dst_dir_fd=folder_fd)
-        else:
+            done()
+            return
+        if not _holds_at(aside, content_digest(before), len(before), folder_fd):  # saved over after the check
+            _put_back(aside, Path(name), folder_fd, folder_fd)
+            raise FileExistsError(errno.EEXIST, "another program saved a sidecar at its name meanwhile: not written, "
+                                                "that sidecar left alone")
+        try:
             _rename_new(tmp, name, folder_fd)
+        except FileExistsError:  # (the one set aside is the quarantine's copy, byte for byte: the other stays)
+            os.unlink(aside, dir_fd=folder_fd)
+            raise
+        done()
+        os.unlink(aside, dir_fd=folder_fd)
     finally:
         if _lexists(tmp, folder_fd):
             os.unlink(tmp, dir_fd=folder_fd)
@@ -3586,8 +3632,12 @@ def _write_sidecar(path: Path, data: bytes, previous: bytes | None, given: Path,
         entry = {"op": "sidecar", "from": str(root / rel), "to": str(backup), "root": str(root)}
         _append(journal, key, {**entry, "state": "planned", "bytes": len(data), "sha256": content_digest(data),
                                "before_sha256": content_digest(before) if before is not None else None})
-        _write_new(folder_fd, rel.name, data, mode, replace=before is not None)
-        _append(journal, key, {**entry, "state": "done"})
+        if before is None:
+            _write_new(folder_fd, rel.name, data, mode, replace=False)
+            _append(journal, key, {**entry, "state": "done"})
+        else:
+            _write_over(folder_fd, rel.name, data, mode, before,
+                        lambda: _append(journal, key, {**entry, "state": "done"}))
         out.done.append((str(root / rel), "written"))
     finally:
         os.close(folder_fd)
@@ -3601,15 +3651,19 @@ def _restore_sidecar(e: dict, qdir: Path, journal, key: bytes, out: Outcome) -> 
     there, and only then unlinked, the previous one put back never over anything: an unlink (or a rename over it) by
     name took whatever stood there by then, so a sidecar another program saved in the instant after the check was
     the one lost. An undo killed in between leaves it set aside, which the next undo finishes with
-    (:func:`_take_sidecar_back`). Where the system has no such rename, the name itself as before."""
+    (:func:`_take_sidecar_back`), as it does the previous sidecar a run killed as it wrote over it left set aside
+    (:func:`_write_over`). Where the system has no such rename, the name itself as before."""
     place, backup, root = (Path(os.path.normpath(e[k])) for k in ("from", "to", "root"))
     before = e.get("before_sha256")
     if not _inside_without_links(root, place) or not _inside_without_links(qdir, backup):
         out.failed.append((str(place), "refused: not a sidecar of this quarantine's folder"))
         return
     standing = _standing(place)
-    if standing is None and not e["done"] and not _holds(_aside_name(place), e["sha256"], e["bytes"]):
-        return  # never written (or its done line lost in a kill, and set aside by an undo killed: finished below)
+    aside = _aside_name(place)
+    if standing is None and not e["done"] and not _holds(aside, e["sha256"], e["bytes"]) \
+            and not (before is not None and _lexists(aside)):
+        return  # never written (or its done line lost in a kill, and set aside by an undo killed: finished below;
+        # or the previous one set aside by a run killed as it wrote over it: given its name back below)
     folder_fd = _folder_fd(root, place.parent.relative_to(root))
     try:
         why = _take_sidecar_back(e, place, backup, standing, folder_fd)
@@ -3637,6 +3691,18 @@ def _take_sidecar_back(e: dict, place: Path, backup: Path, standing: str | None,
                                 f"left there"
         if content_digest(data) != before:
             return str(backup), "the previous sidecar kept in quarantine changed: left there"
+        if before != e["sha256"] and _holds_at(aside, before, len(data), folder_fd):
+            # (a run killed as it wrote over it, the previous sidecar set aside, byte for byte the quarantine's copy)
+            if standing is None:  # (killed before the new one went in): it gets its name back, never over anything
+                try:
+                    _put_back(aside, Path(name), folder_fd, folder_fd)
+                    return None
+                except OSError:  # (another program wrote the name in that instant: it stays, the quarantine's copy
+                    os.unlink(aside, dir_fd=folder_fd)  # is kept)
+                    return str(place), (f"another program saved a sidecar at its name as undo put the previous one "
+                                        f"back: that one left alone; the previous sidecar stays in the quarantine at "
+                                        f"{backup}")
+            os.unlink(aside, dir_fd=folder_fd)  # (the quarantine's copy goes back below, as for a run not killed)
     taken = (str(place), f"another program saved a sidecar at its name as undo took the one written away: that one "
                          f"left alone; the previous sidecar stays in the quarantine at {backup}")
     if _holds_at(aside, e["sha256"], e["bytes"], folder_fd):  # an undo killed as it took the sidecar away: set aside
@@ -3655,8 +3721,8 @@ def _take_sidecar_back(e: dict, place: Path, backup: Path, standing: str | None,
         except OSError:
             return str(place), (f"a file stands set aside under {place.with_name(aside.name)} (another program's, "
                                 f"saved over the sidecar as an undo killed then set it aside?): left there")
-        return str(place), ("the sidecar was saved over by another program as an undo killed then set it aside (given "
-                            "its name back): left alone")
+        return str(place), ("the sidecar was saved over by another program as a run or undo killed then set it aside "
+                            "(given its name back): left alone")
     if standing != "a file" or not _holds(place, e["sha256"], e["bytes"]):
         return str(place), ("the sidecar changed since it was written (edited by another program?): left alone"
                             if standing == "a file" else
