@@ -954,12 +954,9 @@ def _drop_set_aside(place: Path, folder_fd: int, sha: str, size: int) -> None:
     open folder ``folder_fd``; :func:`_copy_across`), removed once its copy is back at the place: only a regular
     file holding exactly those bytes (``sha``, ``size``), which stand at the place now."""
     aside = _aside_name(place)
-    try:
-        st = os.stat(aside, dir_fd=folder_fd, follow_symlinks=False)
-        if stat.S_ISREG(st.st_mode) and st.st_size == size and _digest_and_identity(aside, folder_fd)[0] == sha:
+    if _holds_at(aside, sha, size, folder_fd):
+        with contextlib.suppress(OSError):
             os.unlink(aside, dir_fd=folder_fd)
-    except OSError:
-        pass
 
 
 class QuarantineFull(JournalError):
